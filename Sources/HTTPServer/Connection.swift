@@ -1,0 +1,189 @@
+import CSystem
+import Glibc
+
+/// One accepted socket: HTTP/1.1 until a preface or an Upgrade makes it HTTP/2.
+/// Confined to the loop thread; the server drives it.
+final class Connection {
+    struct Pending {
+        var seq: UInt64
+        var isHead: Bool
+        var keepAlive: Bool
+        var response: HTTPResponse?
+    }
+
+    let id: UInt64
+    let fd: Int32
+    unowned let server: HTTPServer
+    var input: [UInt8] = []
+    var output: [UInt8] = []
+    var outputSent = 0
+    var parser: HTTP1Parser
+    var h2: H2Session?
+    var pending: [Pending] = []
+    var nextSeq: UInt64 = 0
+    /// Close once everything owed is written (error, Connection: close, shutdown).
+    var closing = false
+    /// Requests handed to workers and not yet answered.
+    var inflight = 0
+    var headStartedMs: UInt64 = 0
+    var lastActivityMs: UInt64
+    var pollingOut = false
+    var decidedProtocol = false
+
+    static let preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    init(id: UInt64, fd: Int32, server: HTTPServer, now: UInt64) {
+        self.id = id; self.fd = fd; self.server = server
+        self.parser = HTTP1Parser(maxHeaderBytes: server.config.maxHeaderBytes, maxBodyBytes: server.config.maxBodyBytes)
+        self.lastActivityMs = now
+    }
+
+    var isIdle: Bool { pending.isEmpty && inflight == 0 && input.isEmpty && outputSent == output.count && (h2?.streams.isEmpty ?? true) }
+
+    // MARK: input
+
+    func received(_ bytes: UnsafeRawBufferPointer, now: UInt64) {
+        lastActivityMs = now
+        if closing && h2 == nil { return }
+        if let h2 {
+            if !h2.receive(Array(bytes)) { closing = true; input.removeAll() }
+            return
+        }
+        if input.isEmpty { headStartedMs = now }
+        input.append(contentsOf: bytes)
+        if !decidedProtocol {
+            let n = min(input.count, Connection.preface.count)
+            if input[0..<n].elementsEqual(Connection.preface[0..<n]) {
+                guard n == Connection.preface.count else { return }
+                startH2(initial: input)
+                return
+            }
+            decidedProtocol = true
+        }
+        processHTTP1(now: now)
+    }
+
+    private func startH2(initial: [UInt8]) {
+        decidedProtocol = true
+        let s = H2Session(connection: self, maxHeaderBytes: server.config.maxHeaderBytes, maxBodyBytes: server.config.maxBodyBytes)
+        h2 = s
+        input.removeAll()
+        s.submitSettings()
+        if !s.receive(initial) { closing = true }
+    }
+
+    func processHTTP1(now: UInt64) {
+        while !closing && pending.count < 64 {
+            switch parser.next(input, from: 0) {
+            case .needMore:
+                return
+            case .wantsContinue:
+                output.append(contentsOf: Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                return
+            case .error(let status, let detail):
+                let seq = nextSeq; nextSeq += 1
+                pending.append(Pending(seq: seq, isHead: false, keepAlive: false,
+                                       response: .problem(status, title: HTTPStatus.reason(status), detail: detail)))
+                input.removeAll()
+                closing = true
+                flushHTTP1()
+                return
+            case .request(let req, let consumed, let keepAlive, let h2cSettings):
+                input.removeFirst(consumed)
+                headStartedMs = input.isEmpty ? 0 : now
+                if let settings = h2cSettings, pending.isEmpty, inflight == 0 {
+                    upgradeToH2(settings: settings, request: req)
+                    return
+                }
+                let seq = nextSeq; nextSeq += 1
+                pending.append(Pending(seq: seq, isHead: req.method == "HEAD", keepAlive: keepAlive, response: nil))
+                if !keepAlive { closing = true }
+                server.dispatch(req, connection: self, target: .h1(seq))
+            }
+        }
+    }
+
+    private func upgradeToH2(settings: [UInt8], request: HTTPRequest) {
+        output.append(contentsOf: Array("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".utf8))
+        let s = H2Session(connection: self, maxHeaderBytes: server.config.maxHeaderBytes, maxBodyBytes: server.config.maxBodyBytes)
+        h2 = s
+        guard s.upgrade(settings: settings, request: request) else { closing = true; h2 = nil; return }
+        var req = request
+        req.version = "HTTP/2"
+        server.dispatch(req, connection: self, target: .h2(1))
+        let rest = input
+        input.removeAll()
+        if !rest.isEmpty && !s.receive(rest) { closing = true }
+    }
+
+    /// Called by nghttp2 (through H2Session) when a stream's request is whole.
+    func h2RequestComplete(stream id: Int32, _ s: H2Stream) {
+        if s.headersTooLarge {
+            h2?.submit(.problem(431, title: HTTPStatus.reason(431), detail: "header block exceeds \(server.config.maxHeaderBytes) bytes"),
+                       stream: id, date: server.date.value)
+            return
+        }
+        if s.bodyTooLarge {
+            h2?.submit(.problem(413, title: HTTPStatus.reason(413), detail: "body exceeds the limit of \(server.config.maxBodyBytes) bytes"),
+                       stream: id, date: server.date.value)
+            return
+        }
+        let req = HTTPRequest(method: s.method, target: s.path, headers: s.headers, body: s.body, version: "HTTP/2")
+        server.dispatch(req, connection: self, target: .h2(id))
+    }
+
+    // MARK: output
+
+    func complete(_ target: ResponseTarget, _ response: HTTPResponse) {
+        switch target {
+        case .h1(let seq):
+            guard let i = pending.firstIndex(where: { $0.seq == seq }) else { return }
+            pending[i].response = response
+            flushHTTP1()
+        case .h2(let id):
+            h2?.submit(response, stream: id, date: server.date.value)
+        }
+    }
+
+    /// Serializes answered requests in request order (pipelining).
+    private func flushHTTP1() {
+        while let first = pending.first, let r = first.response {
+            pending.removeFirst()
+            let last = !first.keepAlive || (closing && pending.isEmpty && inflight == 0)
+            serialize(r, isHead: first.isHead, close: last)
+        }
+    }
+
+    private func serialize(_ r: HTTPResponse, isHead: Bool, close: Bool) {
+        var head = "HTTP/1.1 \(r.status) \(HTTPStatus.reason(r.status))\r\nDate: \(server.date.value)\r\n"
+        for h in r.headers { head += "\(h.name): \(h.value)\r\n" }
+        head += "Content-Length: \(r.body.count)\r\n"
+        if close { head += "Connection: close\r\n" }
+        head += "\r\n"
+        output.append(contentsOf: head.utf8)
+        if !isHead { output.append(contentsOf: r.body) }
+    }
+
+    /// Writes what it can; true when the connection should now be closed.
+    func writeOut() -> Bool {
+        if let h2 { h2.flush(into: &output) }
+        while outputSent < output.count {
+            let n = output.withUnsafeBytes { p in
+                send(fd, p.baseAddress! + outputSent, output.count - outputSent, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 { outputSent += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+            if n < 0 && errno == EINTR { continue }
+            return true
+        }
+        if outputSent == output.count {
+            output.removeAll(keepingCapacity: output.count < 1 << 20)
+            outputSent = 0
+        }
+        if let h2 {
+            if h2.isDone { return true }
+            return closing && inflight == 0 && outputSent == output.count && h2.streams.isEmpty
+        }
+        return closing && pending.isEmpty && inflight == 0 && outputSent == output.count
+    }
+}

@@ -1,0 +1,258 @@
+import CSystem
+import Foundation
+import Glibc
+
+/// HTTP/1.1 and HTTP/2 (h2c) on one epoll loop thread; handlers run inline or on a worker pool.
+public final class HTTPServer: @unchecked Sendable {
+    public let config: ServerConfig
+    let handler: HTTPHandler
+    private var listenFD: Int32 = -1
+    private var epollFD: Int32 = -1
+    private var signalFD: Int32 = -1
+    private let completions: CompletionQueue
+    private let pool: WorkerPool
+    private var connections: [Int32: Connection] = [:]
+    private var byID: [UInt64: Connection] = [:]
+    private var nextID: UInt64 = 1
+    private var inflight = 0
+    private var draining = false
+    private var drainDeadline: UInt64 = 0
+    private var lastSweep: UInt64 = 0
+    var date = DateCache()
+    /// The port actually bound (useful with port 0).
+    public private(set) var boundPort: UInt16 = 0
+
+    public enum StartError: Error, CustomStringConvertible {
+        case system(String)
+        public var description: String { if case .system(let s) = self { return s }; return "" }
+    }
+
+    public init(config: ServerConfig, handler: HTTPHandler) throws {
+        self.config = config
+        self.handler = handler
+        let efd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard efd >= 0 else { throw StartError.system("eventfd: \(String(cString: strerror(errno)))") }
+        completions = CompletionQueue(eventFD: efd)
+        pool = WorkerPool(threads: config.workers)
+        try bind()
+    }
+
+    /// Blocks SIGINT/SIGTERM in the calling thread (and threads it starts later) so that the
+    /// loop receives them through a signalfd. Call first thing in main.
+    public static func blockShutdownSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    private func bind() throws {
+        listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard listenFD >= 0 else { throw StartError.system("socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(listenFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = config.port.bigEndian
+        guard inet_pton(AF_INET, config.host, &addr.sin_addr) == 1 else {
+            throw StartError.system("listen address \(config.host) is not an IPv4 address")
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw StartError.system("bind \(config.host):\(config.port): \(String(cString: strerror(errno)))") }
+        guard listen(listenFD, 1024) == 0 else { throw StartError.system("listen: \(String(cString: strerror(errno)))") }
+        var bound = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &len) }
+        }
+        boundPort = UInt16(bigEndian: bound.sin_port)
+    }
+
+    private func watch(_ fd: Int32, _ events: UInt32, op: Int32 = EPOLL_CTL_ADD) {
+        var ev = epoll_event()
+        ev.events = events
+        ev.data.fd = fd
+        epoll_ctl(epollFD, op, fd, &ev)
+    }
+
+    /// Runs the loop until SIGINT/SIGTERM, then drains in-flight requests and returns.
+    public func run() {
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        var set = sigset_t()
+        sigemptyset(&set); sigaddset(&set, SIGINT); sigaddset(&set, SIGTERM)
+        signalFD = signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
+        watch(listenFD, EPOLLIN.rawValue)
+        watch(completions.eventFD, EPOLLIN.rawValue)
+        watch(signalFD, EPOLLIN.rawValue)
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        var buf = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = epoll_wait(epollFD, &events, Int32(events.count), 100)
+            date.refresh()
+            let now = monotonicMs()
+            if n > 0 {
+                for i in 0..<Int(n) {
+                    let fd = events[i].data.fd
+                    let ev = events[i].events
+                    if fd == listenFD { acceptAll(now: now) }
+                    else if fd == completions.eventFD { deliverCompletions() }
+                    else if fd == signalFD { startDrain(now: now) }
+                    else if let c = connections[fd] { service(c, events: ev, buffer: &buf, now: now) }
+                }
+            }
+            if now - lastSweep >= 100 { sweep(now: now); lastSweep = now }
+            if draining && ((connections.isEmpty && inflight == 0) || now >= drainDeadline) { break }
+        }
+        for c in Array(connections.values) { close(c) }
+        pool.stop()
+        Glibc.close(epollFD); Glibc.close(signalFD); Glibc.close(completions.eventFD)
+    }
+
+    /// Starts a graceful stop as a signal would (for tests and embedding).
+    public func requestStop() { kill(getpid(), SIGTERM) }
+
+    private func acceptAll(now: UInt64) {
+        while !draining {
+            let fd = accept4(listenFD, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if fd < 0 { return }
+            if connections.count >= config.maxConnections {
+                refuse(fd)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let c = Connection(id: nextID, fd: fd, server: self, now: now)
+            nextID += 1
+            connections[fd] = c
+            byID[c.id] = c
+            watch(fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+        }
+    }
+
+    /// Over the connection limit: a one-shot 503 with a problem body, then close.
+    private func refuse(_ fd: Int32) {
+        let p = HTTPResponse.problem(503, title: "Service Unavailable", detail: "too many connections (limit \(config.maxConnections))")
+        var s = "HTTP/1.1 503 Service Unavailable\r\nDate: \(date.value)\r\nContent-Type: application/problem+json\r\n"
+        s += "Content-Length: \(p.body.count)\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+        let bytes = Array(s.utf8) + p.body
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        shutdown(fd, Int32(SHUT_WR))
+        Glibc.close(fd)
+    }
+
+    private func service(_ c: Connection, events: UInt32, buffer: inout [UInt8], now: UInt64) {
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+            var eof = false
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+                if n > 0 {
+                    buffer.withUnsafeBytes { c.received(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) }
+                    if n < buffer.count { break }
+                } else if n == 0 {
+                    eof = true; break
+                } else {
+                    if errno == EINTR { continue }
+                    if errno != EAGAIN && errno != EWOULDBLOCK { eof = true }
+                    break
+                }
+            }
+            if eof {
+                // The peer is gone (or half-closed): finish what is owed when possible, then close.
+                if c.isIdle || c.h2 != nil && c.inflight == 0 { close(c); return }
+                c.closing = true
+            }
+        }
+        flush(c)
+    }
+
+    func flush(_ c: Connection) {
+        if c.writeOut() { close(c); return }
+        let want = c.outputSent < c.output.count
+        if want != c.pollingOut {
+            c.pollingOut = want
+            watch(c.fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (want ? EPOLLOUT.rawValue : 0), op: EPOLL_CTL_MOD)
+        }
+    }
+
+    private func close(_ c: Connection) {
+        guard connections[c.fd] === c else { return }
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, c.fd, nil)
+        connections[c.fd] = nil
+        byID[c.id] = nil
+        c.h2 = nil
+        Glibc.close(c.fd)
+    }
+
+    /// Runs the handler inline or on a worker; the answer returns through `complete`.
+    func dispatch(_ request: HTTPRequest, connection c: Connection, target: ResponseTarget) {
+        if handler.isInline(request) {
+            c.complete(target, handler.respond(to: request))
+            return
+        }
+        c.inflight += 1
+        inflight += 1
+        let id = c.id
+        let handler = self.handler
+        let completions = self.completions
+        pool.submit {
+            let r = handler.respond(to: request)
+            completions.push(.init(connection: id, target: target, response: r))
+        }
+    }
+
+    private func deliverCompletions() {
+        for item in completions.drain() {
+            inflight -= 1
+            guard let c = byID[item.connection] else { continue }
+            c.inflight -= 1
+            c.complete(item.target, item.response)
+            flush(c)
+        }
+    }
+
+    private func sweep(now: UInt64) {
+        for c in Array(connections.values) {
+            if c.h2 == nil, c.headStartedMs != 0, !c.input.isEmpty, !c.closing,
+               now - c.headStartedMs > UInt64(config.headerTimeoutMs), c.parser.inHead(c.input, from: 0) {
+                c.timeOut()
+                flush(c)
+            } else if c.isIdle && now - c.lastActivityMs > UInt64(config.idleTimeoutMs) {
+                close(c)
+            } else if draining && c.isIdle {
+                close(c)
+            }
+        }
+    }
+
+    private func startDrain(now: UInt64) {
+        var info = signalfd_siginfo()
+        _ = withUnsafeMutableBytes(of: &info) { read(signalFD, $0.baseAddress, $0.count) }
+        guard !draining else { return }
+        draining = true
+        drainDeadline = now + UInt64(config.shutdownGraceMs)
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+        Glibc.close(listenFD)
+        for c in Array(connections.values) {
+            if let h2 = c.h2 { h2.goAway(); c.closing = true; flush(c) }
+            else if c.isIdle { close(c) }
+            else { c.closing = true; flush(c) }
+        }
+    }
+}
+
+extension Connection {
+    /// Answers 408 to a request whose head did not arrive in time, then closes.
+    func timeOut() {
+        pending.append(Pending(seq: nextSeq, isHead: false, keepAlive: false,
+                               response: .problem(408, title: "Request Timeout",
+                                                  detail: "request headers not received within \(server.config.headerTimeoutMs) ms")))
+        nextSeq += 1
+        input.removeAll()
+        closing = true
+        complete(.h1(nextSeq - 1), pending.last!.response!)
+    }
+}

@@ -1,0 +1,100 @@
+/// A request as the application sees it, whichever HTTP version carried it.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path without the query string, still percent-encoded.
+    public var path: String
+    /// The raw query string after `?`, or "".
+    public var query: String
+    /// Header names are lower-case; order is kept.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// "HTTP/1.1", "HTTP/1.0" or "HTTP/2".
+    public var version: String
+
+    public init(method: String, target: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [], version: String = "HTTP/1.1") {
+        self.method = method
+        if let q = target.firstIndex(of: "?") {
+            path = String(target[..<q]); query = String(target[target.index(after: q)...])
+        } else {
+            path = target; query = ""
+        }
+        self.headers = headers; self.body = body; self.version = version
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first(where: { $0.name == name })?.value
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Extra headers; Date, Content-Length and Connection are the server's.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status; self.headers = headers; self.body = body
+    }
+    public init(status: Int, contentType: String, body: String) {
+        self.init(status: status, headers: [("content-type", contentType)], body: Array(body.utf8))
+    }
+
+    /// An RFC 9457 problem document built without the application (limits, parse errors).
+    public static func problem(_ status: Int, title: String, detail: String) -> HTTPResponse {
+        let body = "{\"type\":\"about:blank\",\"title\":\(jsonQuote(title)),\"status\":\(status),\"detail\":\(jsonQuote(detail))}"
+        return HTTPResponse(status: status, contentType: "application/problem+json", body: body)
+    }
+
+    static func jsonQuote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += "\\u00" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// The seam between the server and the application: the server knows nothing about packets.
+public protocol HTTPHandler: Sendable {
+    /// True when the answer is cheap and may be computed on the event-loop thread (e.g. /healthz).
+    /// Everything else runs on the worker pool so a long request never stalls other connections.
+    func isInline(_ request: HTTPRequest) -> Bool
+    func respond(to request: HTTPRequest) -> HTTPResponse
+}
+
+public enum HTTPStatus {
+    public static func reason(_ code: Int) -> String {
+        switch code {
+        case 100: "Continue"
+        case 101: "Switching Protocols"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 406: "Not Acceptable"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 411: "Length Required"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 422: "Unprocessable Content"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 503: "Service Unavailable"
+        case 505: "HTTP Version Not Supported"
+        default: "Status \(code)"
+        }
+    }
+}

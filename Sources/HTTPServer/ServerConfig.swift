@@ -1,0 +1,21 @@
+/// Limits and sizes of the server; every one is a packetstackd flag.
+public struct ServerConfig: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: UInt16 = 8080
+    /// Largest request body (413 above it).
+    public var maxBodyBytes: Int = 16 << 20
+    /// Largest request line plus header block (431 above it).
+    public var maxHeaderBytes: Int = 16 << 10
+    /// Time allowed from a request's first byte to the end of its header block (408 after it).
+    public var headerTimeoutMs: Int = 10_000
+    /// An idle keep-alive connection is closed after this.
+    public var idleTimeoutMs: Int = 60_000
+    /// Connections over this number are answered 503 and closed.
+    public var maxConnections: Int = 1024
+    /// Threads that run non-inline handlers.
+    public var workers: Int = 2
+    /// How long a shutdown waits for in-flight requests.
+    public var shutdownGraceMs: Int = 10_000
+
+    public init() {}
+}

@@ -1,0 +1,53 @@
+/// Big-endian field access on byte arrays, shared by every wire view.
+extension Array where Element == UInt8 {
+    @inline(__always) func be16(_ at: Int) -> UInt16 {
+        UInt16(self[at]) << 8 | UInt16(self[at + 1])
+    }
+    @inline(__always) func be32(_ at: Int) -> UInt32 {
+        UInt32(self[at]) << 24 | UInt32(self[at + 1]) << 16 | UInt32(self[at + 2]) << 8 | UInt32(self[at + 3])
+    }
+    @inline(__always) mutating func setBE16(_ at: Int, _ v: UInt16) {
+        self[at] = UInt8(v >> 8); self[at + 1] = UInt8(v & 0xff)
+    }
+    @inline(__always) mutating func setBE32(_ at: Int, _ v: UInt32) {
+        self[at] = UInt8(v >> 24); self[at + 1] = UInt8((v >> 16) & 0xff)
+        self[at + 2] = UInt8((v >> 8) & 0xff); self[at + 3] = UInt8(v & 0xff)
+    }
+}
+
+/// Hex text <-> bytes, for frames given in JSON and for test vectors.
+public enum Hex {
+    /// Decodes hex digits; spaces, colons and newlines between byte pairs are ignored.
+    public static func decode(_ text: String) throws(WireError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count / 2)
+        var high: UInt8? = nil
+        var index = 0
+        for c in text.utf8 {
+            defer { index += 1 }
+            if c == 0x20 || c == 0x3a || c == 0x0a || c == 0x0d || c == 0x09 {
+                if high != nil { throw .badText("odd hex digit before separator at offset \(index)") }
+                continue
+            }
+            let v: UInt8
+            switch c {
+            case 0x30...0x39: v = c - 0x30
+            case 0x61...0x66: v = c - 0x61 + 10
+            case 0x41...0x46: v = c - 0x41 + 10
+            default: throw .badText("invalid hex character at offset \(index)")
+            }
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        if high != nil { throw .badText("odd number of hex digits") }
+        return out
+    }
+
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

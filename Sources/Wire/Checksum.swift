@@ -1,0 +1,53 @@
+/// Internet checksum (RFC 1071) and its incremental update (RFC 1624).
+public enum Checksum {
+    /// One's-complement sum of 16-bit big-endian words, folded but not inverted.
+    @inline(__always)
+    public static func sum(_ bytes: [UInt8], from: Int, count: Int, initial: UInt32 = 0) -> UInt32 {
+        var acc = UInt64(initial)
+        var i = from
+        let end = from + count
+        bytes.withUnsafeBufferPointer { p in
+            while i + 1 < end {
+                acc += UInt64(p[i]) << 8 | UInt64(p[i + 1])
+                i += 2
+            }
+            if i < end { acc += UInt64(p[i]) << 8 }
+        }
+        while acc >> 16 != 0 { acc = (acc & 0xffff) + (acc >> 16) }
+        return UInt32(acc)
+    }
+
+    /// The checksum field value: complement of the folded sum.
+    @inline(__always)
+    public static func finish(_ sum: UInt32) -> UInt16 {
+        var s = sum
+        while s >> 16 != 0 { s = (s & 0xffff) + (s >> 16) }
+        return ~UInt16(s)
+    }
+
+    /// RFC 1071 checksum of a byte range.
+    public static func compute(_ bytes: [UInt8], from: Int = 0, count: Int? = nil) -> UInt16 {
+        finish(sum(bytes, from: from, count: count ?? bytes.count - from))
+    }
+
+    /// Sum of the IPv4 pseudo-header for UDP/TCP (RFC 768, RFC 9293).
+    public static func pseudoHeaderSum(src: IPv4Address, dst: IPv4Address, proto: UInt8, length: Int) -> UInt32 {
+        var acc = UInt32(src.raw >> 16) + UInt32(src.raw & 0xffff)
+        acc += UInt32(dst.raw >> 16) + UInt32(dst.raw & 0xffff)
+        acc += UInt32(proto) + UInt32(length)
+        return acc
+    }
+
+    /// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one changed 16-bit word.
+    public static func update(_ check: UInt16, old: UInt16, new: UInt16) -> UInt16 {
+        var s = UInt32(~check) + UInt32(~old) + UInt32(new)
+        while s >> 16 != 0 { s = (s & 0xffff) + (s >> 16) }
+        return ~UInt16(s)
+    }
+
+    /// RFC 1624 update for a changed 32-bit word (an address).
+    public static func update(_ check: UInt16, old: UInt32, new: UInt32) -> UInt16 {
+        let c = update(check, old: UInt16(old >> 16), new: UInt16(new >> 16))
+        return update(c, old: UInt16(old & 0xffff), new: UInt16(new & 0xffff))
+    }
+}
