@@ -1,15 +1,33 @@
+import API
+import Foundation
 import HTTPServer
-import Glibc
+import Store
 
-struct H: HTTPHandler {
-    func isInline(_ r: HTTPRequest) -> Bool { r.path == "/healthz" }
-    func respond(to r: HTTPRequest) -> HTTPResponse {
-        if r.path == "/slow" { usleep(200_000) }
-        return HTTPResponse(status: 200, contentType: "application/json", body: "{\"status\":\"ok\",\"path\":\"\(r.path)\",\"len\":\(r.body.count)}")
-    }
-}
+// Signals are blocked before any thread starts so that only the loop's signalfd sees them.
 HTTPServer.blockShutdownSignals()
-var c = ServerConfig(); c.port = 18080; c.headerTimeoutMs = 1000
-let s = try HTTPServer(config: c, handler: H())
-s.run()
-print("bye")
+
+func log(_ s: String) { FileHandle.standardError.write(Data("packetstackd: \(s)\n".utf8)) }
+
+let options: Options
+do { options = try Options.parse(Array(CommandLine.arguments.dropFirst())) } catch {
+    if error.message.isEmpty { print(Options.usage); exit(0) }
+    log(error.message); FileHandle.standardError.write(Data((Options.usage + "\n").utf8)); exit(2)
+}
+
+let store: Store
+do { store = try Store(path: options.dbPath) } catch {
+    log("cannot open database \(options.dbPath): \(error)"); exit(1)
+}
+if !store.appliedMigrations.isEmpty { log("applied migrations \(store.appliedMigrations) to \(options.dbPath)") }
+
+let app: App
+do { app = try App(store: store) } catch { log("cannot load stacks: \(error)"); exit(1) }
+for p in app.loadProblems { log("not rebuilt (kept in the store): \(p)") }
+
+let server: HTTPServer
+do { server = try HTTPServer(config: options.server, handler: app) } catch { log("\(error)"); exit(1) }
+log("listening on http://\(options.server.host):\(server.boundPort) (HTTP/1.1 and h2c), database \(options.dbPath)")
+server.run()
+store.close()
+log("stopped")
+exit(0)

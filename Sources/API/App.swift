@@ -1,0 +1,72 @@
+import HTTPServer
+import JSON
+import Kernel
+import Store
+
+/// The application behind the HTTP server: routes requests to handlers and turns errors into problem+json.
+public final class App: HTTPHandler, @unchecked Sendable {
+    let registry: Registry
+    let store: Store
+    private(set) var router = Router()
+    public let limits: Limits
+
+    public struct Limits: Sendable {
+        /// Most packets in one injection request.
+        public var maxPacketsPerRequest = 10_000
+        public init() {}
+    }
+
+    /// Opens the registry from the store; returns the app and any stored stack it could not rebuild.
+    public init(store: Store, limits: Limits = Limits()) throws {
+        self.store = store
+        self.limits = limits
+        self.registry = Registry(store: store)
+        loadProblems = try registry.load()
+        router = Router()
+        registerRoutes()
+    }
+
+    /// Stored stacks the current model could not rebuild (kept in the store, reported at start-up).
+    public private(set) var loadProblems: [String] = []
+
+    /// Every route as "METHOD /template", for the OpenAPI parity test.
+    public var routeList: [String] { router.routes.map { "\($0.method) \($0.template)" } }
+
+    public func isInline(_ request: HTTPRequest) -> Bool {
+        if case .found(let r, _) = router.match(method: request.method, path: request.path) { return r.inline }
+        return true
+    }
+
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        switch router.match(method: request.method, path: request.path) {
+        case .found(let route, let params):
+            do { return try route.handler(request, params) } catch { return error.response }
+        case .wrongMethod(let allowed):
+            var p = Problem(status: 405, slug: "method-not-allowed", detail: "\(request.method) is not allowed on \(request.path)")
+            p.headers = [("allow", allowed.joined(separator: ", "))]
+            return p.response
+        case .none:
+            return Problem.notFound("no resource at \(request.path)").response
+        }
+    }
+
+    private func registerRoutes() {
+        router.add("GET", "/healthz", inline: true) { _, _ in jsonResponse(200, .object([("status", .string("ok"))])) }
+        router.add("GET", "/openapi.yaml", inline: true) { _, _ in
+            HTTPResponse(status: 200, headers: [("content-type", "application/yaml")], body: Array(OpenAPIDocument.yaml.utf8))
+        }
+        router.add("POST", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try createStack(req) }
+        router.add("GET", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try listStacks(req) }
+        router.add("GET", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try getStack(req, p["stack"]!) }
+        router.add("DELETE", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try deleteStack(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/packets") { [unowned self] req, p throws(Problem) in try injectPackets(req, p["stack"]!) }
+        router.add("GET", "/v1/stacks/{stack}/stats") { [unowned self] req, p throws(Problem) in try stats(req, p["stack"]!) }
+        router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }
+        router.add("GET", "/v1/traces/{trace}") { [unowned self] req, p throws(Problem) in try getTrace(req, p["trace"]!) }
+    }
+
+    func entry(_ name: String) throws(Problem) -> StackEntry {
+        guard let e = registry.get(name) else { throw Problem.notFound("no stack named \(name)") }
+        return e
+    }
+}

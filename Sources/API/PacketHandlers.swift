@@ -1,0 +1,85 @@
+import HTTPServer
+import JSON
+import Kernel
+import Store
+
+// POST /v1/stacks/{stack}/packets, GET /v1/traces[/{trace}]
+extension App {
+    func injectPackets(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let sync = try q.bool("sync")
+        try q.finish()
+        let e = try entry(name)
+        let doc = try parseJSONBody(req)
+        // Decode every packet before running any, so a bad one changes nothing.
+        var specs: [PacketSpec] = []
+        do {
+            var r = try FieldReader(doc)
+            guard let packets = try r.array("packets") else { throw JSONShapeError(path: "/packets", message: "is required") }
+            try r.finish()
+            guard !packets.isEmpty else { throw Problem.unprocessable("packets must not be empty", pointer: "/packets") }
+            guard packets.count <= limits.maxPacketsPerRequest else {
+                throw Problem.unprocessable("at most \(limits.maxPacketsPerRequest) packets per request", pointer: "/packets")
+            }
+            for (i, p) in packets.enumerated() { specs.append(try PacketSpec.decode(p, path: "/packets/\(i)", stack: e.stack)) }
+        } catch let s as JSONShapeError {
+            throw Problem.shape(s)
+        } catch let p as Problem {
+            throw p
+        } catch {
+            throw Problem.badRequest("invalid-field", "\(error)")
+        }
+        let results: [PacketResult] = e.withStack { s in specs.map { s.inject(frame: $0.frame, device: $0.device, atNs: $0.atNs) } }
+        let first = store.allocateTraceIDs(results.count)
+        let now = Timestamp.now()
+        var docs: [JSONValue] = []
+        var rows: [TraceRecord] = []
+        docs.reserveCapacity(results.count); rows.reserveCapacity(results.count)
+        for (k, r) in results.enumerated() {
+            let id = first + Int64(k)
+            let d = TraceDocument.encode(id: id, stack: name, createdAt: now, r)
+            docs.append(d)
+            rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
+                                    dropReason: r.dropReason?.rawValue, createdAt: now, body: d.rendered()))
+        }
+        store.enqueueTraces(rows)
+        if sync { store.flush() }
+        return jsonResponse(200, .object([("results", .array(docs)), ("durable", .bool(sync))]))
+    }
+
+    func listTraces(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let limit = try q.int("limit", in: 1...1000, default: 100)
+        let after = try q.cursor()
+        let stack = q.string("stack")
+        let outcome = q.string("outcome")
+        let reason = q.string("drop_reason")
+        try q.finish()
+        if let outcome, Outcome(rawValue: outcome) == nil {
+            throw Problem.badRequest("invalid-query", "outcome must be one of delivered, forwarded, transmitted, dropped, queued, consumed")
+        }
+        if let reason, DropReason(rawValue: reason) == nil {
+            throw Problem.badRequest("invalid-query", "unknown drop_reason \(reason) (use the SKB_DROP_REASON_ name without its prefix)")
+        }
+        let rows: [TraceRecord]
+        do { rows = try store.traces(TraceFilter(stack: stack, outcome: outcome, dropReason: reason, afterID: after, limit: limit + 1)) } catch {
+            throw Problem.storage("\(error)")
+        }
+        let page = rows.prefix(limit)
+        var o = JSONObject()
+        o.set("items", .array(page.map(TraceDocument.summary)))
+        o.set("next_cursor", rows.count > limit ? .string(encodeCursor(page.last!.id)) : .null)
+        return jsonResponse(200, o.value)
+    }
+
+    func getTrace(_ req: HTTPRequest, _ idText: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        guard let id = Int64(idText), id > 0 else { throw Problem.notFound("no trace \(idText)") }
+        let rec: TraceRecord?
+        do { rec = try store.trace(id: id) } catch { throw Problem.storage("\(error)") }
+        guard let rec else { throw Problem.notFound("no trace \(idText)") }
+        var body = Array(rec.body.utf8)
+        body.append(0x0a)
+        return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import JSON
+import Kernel
+import Store
+
+/// A live stack and what it was built from. `lock` serializes simulation steps on it.
+final class StackEntry: @unchecked Sendable {
+    let record: StackRecord
+    let config: StackConfig
+    let stack: Stack
+    let lock = NSLock()
+
+    init(record: StackRecord, config: StackConfig, stack: Stack) {
+        self.record = record; self.config = config; self.stack = stack
+    }
+
+    func withStack<T>(_ body: (Stack) throws -> T) rethrows -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body(stack)
+    }
+}
+
+/// The stacks of this process, by name, kept in step with the store.
+final class Registry: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: StackEntry] = [:]
+    private var order: [String] = []
+    let store: Store
+
+    init(store: Store) { self.store = store }
+
+    /// Rebuilds every stored stack. A stored stack the model cannot build is reported and kept in the store.
+    func load() throws -> [String] {
+        var problems: [String] = []
+        for rec in try store.stacks() {
+            do {
+                let config = try StackDocument.decode(try JSONParser.parse(rec.config))
+                let stack = try Stack(config: config)
+                add(StackEntry(record: rec, config: config, stack: stack))
+            } catch {
+                problems.append("stack \(rec.name): \(error)")
+            }
+        }
+        return problems
+    }
+
+    private func add(_ e: StackEntry) {
+        entries[e.record.name] = e
+        order.append(e.record.name)
+    }
+
+    func get(_ name: String) -> StackEntry? {
+        lock.lock(); defer { lock.unlock() }
+        return entries[name]
+    }
+
+    func all() -> [StackEntry] {
+        lock.lock(); defer { lock.unlock() }
+        return order.compactMap { entries[$0] }
+    }
+
+    /// Builds, stores and registers a stack; nothing is stored unless the stack builds.
+    func create(_ config: StackConfig) throws(Problem) -> StackEntry {
+        let stack: Stack
+        do { stack = try Stack(config: config) } catch {
+            throw Problem.unprocessable(error.message, pointer: error.path)
+        }
+        lock.lock(); defer { lock.unlock() }
+        guard entries[config.name] == nil else {
+            throw Problem(status: 409, slug: "conflict", detail: "a stack named \(config.name) already exists")
+        }
+        let rec: StackRecord
+        do { rec = try store.insertStack(name: config.name, config: StackDocument.encode(config).rendered()) } catch {
+            throw Problem.storage("stack not stored: \(error)")
+        }
+        let e = StackEntry(record: rec, config: config, stack: stack)
+        add(e)
+        return e
+    }
+
+    func delete(_ name: String) throws(Problem) {
+        lock.lock(); defer { lock.unlock() }
+        guard let e = entries[name] else { throw Problem.notFound("no stack named \(name)") }
+        // Wait for any injection in progress on it before its rows go.
+        e.lock.lock(); defer { e.lock.unlock() }
+        do { try store.deleteStack(name: name) } catch { throw Problem.storage("stack not deleted: \(error)") }
+        entries[name] = nil
+        order.removeAll { $0 == name }
+    }
+}

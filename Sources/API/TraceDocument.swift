@@ -1,0 +1,37 @@
+import JSON
+import Kernel
+import Store
+import Wire
+
+/// A packet's trace as the API shows and stores it.
+enum TraceDocument {
+    static func encode(id: Int64, stack: String, createdAt: String, _ r: PacketResult) -> JSONValue {
+        var o = JSONObject()
+        o.set("trace_id", Int(id))
+        o.set("stack", stack)
+        o.set("device", r.device)
+        o.set("outcome", r.outcome.rawValue)
+        o.set("drop_reason", r.dropReason.map { .string($0.rawValue) } ?? .null)
+        o.setIfPresent("note", r.note)
+        o.set("created_at", createdAt)
+        o.set("start_ns", Int(r.startNs))
+        o.set("end_ns", Int(r.endNs))
+        o.set("stages", .array(r.stages.map { s in
+            .object([("function", .string(s.stage.rawValue)), ("cpu", .int(s.cpu)), ("time_ns", .int(Int(s.timeNs)))])
+        }))
+        o.set("frame_hex", Hex.encode(r.frame))
+        return o.value
+    }
+
+    /// The list form: the columns, without stages and frame.
+    static func summary(_ t: TraceRecord) -> JSONValue {
+        var o = JSONObject()
+        o.set("trace_id", Int(t.id))
+        o.set("stack", t.stackName)
+        o.set("device", t.device)
+        o.set("outcome", t.outcome)
+        o.set("drop_reason", t.dropReason.map { .string($0) } ?? .null)
+        o.set("created_at", t.createdAt)
+        return o.value
+    }
+}

@@ -1,0 +1,32 @@
+/// Per-device counters with the names `ip -s link` and `/sys/class/net/*/statistics` use.
+public struct DeviceStats: Sendable, Equatable {
+    public var rx_packets = 0
+    public var rx_bytes = 0
+    public var rx_dropped = 0
+    public var rx_length_errors = 0
+    public var rx_otherhost_dropped = 0
+    public var rx_nohandler = 0
+}
+
+/// SNMP MIB counters as `/proc/net/snmp` names them.
+public struct SNMPStats: Sendable, Equatable {
+    public var ip = IP()
+    public var udp = UDP()
+    public var tcp = TCP()
+    public var icmp = ICMP()
+
+    public struct IP: Sendable, Equatable {
+        public var InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, InUnknownProtos = 0
+        public var InDiscards = 0, InDelivers = 0, InTruncatedPkts = 0, InCsumErrors = 0
+        public var ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ForwDatagrams = 0
+    }
+    public struct UDP: Sendable, Equatable {
+        public var InDatagrams = 0, NoPorts = 0, InErrors = 0, RcvbufErrors = 0, InCsumErrors = 0, IgnoredMulti = 0
+    }
+    public struct TCP: Sendable, Equatable {
+        public var InSegs = 0, InErrs = 0, InCsumErrors = 0, OutRsts = 0
+    }
+    public struct ICMP: Sendable, Equatable {
+        public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, InEchos = 0
+    }
+}

@@ -1,0 +1,111 @@
+import Wire
+
+// net/ipv4/ip_input.c and the input half of net/ipv4/route.c.
+extension Stack {
+    /// `ip_rcv` / `ip_rcv_core`: the header checks, in the kernel's order, with its drop reasons and MIB counters.
+    func ip_rcv(_ skb: SkBuff) -> PathEnd {
+        enter(.ip_rcv, skb)
+        if skb.pktType == .otherhost {
+            devices[skb.dev].stats.rx_otherhost_dropped += 1
+            return .drop(.OTHERHOST, "destination MAC is not ours (PACKET_OTHERHOST)")
+        }
+        snmp.ip.InReceives += 1
+        let nh = skb.networkHeader
+        let avail = skb.len - nh
+        guard avail >= 20 else { return inhdrError(.IP_INHDR, "\(avail) bytes cannot hold an IPv4 header") }
+        let b = skb.data
+        let version = b[nh] >> 4
+        let ihl = Int(b[nh] & 0x0f)
+        guard ihl >= 5, version == 4 else { return inhdrError(.IP_INHDR, "version \(version), IHL \(ihl)") }
+        guard avail >= ihl * 4 else { return inhdrError(.IP_INHDR, "header length \(ihl * 4) exceeds the \(avail) bytes received") }
+        guard Checksum.compute(b, from: nh, count: ihl * 4) == 0 else {
+            snmp.ip.InCsumErrors += 1
+            return inhdrError(.IP_CSUM, "header checksum does not verify")
+        }
+        let totLen = Int(b.be16(nh + 2))
+        if avail < totLen {
+            snmp.ip.InTruncatedPkts += 1
+            return .drop(.PKT_TOO_SMALL, "total length \(totLen) exceeds the \(avail) bytes received")
+        } else if totLen < ihl * 4 {
+            return inhdrError(.IP_INHDR, "total length \(totLen) is below the header length \(ihl * 4)")
+        }
+        // pskb_trim_rcsum: Ethernet padding goes.
+        skb.len = nh + totLen
+        skb.transportHeader = nh + ihl * 4
+        return ip_rcv_finish(skb)
+    }
+
+    private func inhdrError(_ r: DropReason, _ why: String) -> PathEnd {
+        snmp.ip.InHdrErrors += 1
+        return .drop(r, why)
+    }
+
+    /// `ip_rcv_finish` / `ip_route_input_slow`: martian checks, then the FIB decides local, broadcast or not ours.
+    func ip_rcv_finish(_ skb: SkBuff) -> PathEnd {
+        enter(.ip_rcv_finish, skb)
+        let nh = skb.networkHeader
+        let src = IPv4Address(raw: skb.data.be32(nh + 12))
+        let dst = IPv4Address(raw: skb.data.be32(nh + 16))
+        if dst.isMulticast {
+            // Every IPv4 interface is in 224.0.0.1 (all-hosts); other groups need a membership.
+            guard dst == IPv4Address(224, 0, 0, 1) else { return .drop(.NOT_SPECIFIED, "multicast group \(dst) not joined") }
+            return ip_local_deliver(skb)
+        }
+        if src.isMulticast || src == .broadcast { return .drop(.IP_INVALID_SOURCE, "martian source \(src)") }
+        if dst == .broadcast || (src == .any && dst == .any) { return ip_local_deliver(skb) }
+        if src.isZeronet { return .drop(.IP_INVALID_SOURCE, "martian source \(src)") }
+        if dst.isZeronet { return .drop(.IP_INVALID_DEST, "martian destination \(dst)") }
+        if dst.isLoopback { return .drop(.IP_INVALID_DEST, "martian destination \(dst)") }
+        if src.isLoopback { return .drop(.IP_INVALID_SOURCE, "martian source \(src)") }
+        guard let route = fib.lookup(dst) else {
+            // no_route: without forwarding the error is EHOSTUNREACH, which ip_error counts as an address error.
+            snmp.ip.InAddrErrors += 1
+            return .drop(.IP_INADDRERRORS, "no route to \(dst) and forwarding is off")
+        }
+        switch route.type {
+        case .local, .broadcast:
+            if fib.isLocal(src) { return .drop(.IP_LOCAL_SOURCE, "source \(src) is one of our addresses") }
+            return ip_local_deliver(skb)
+        case .unicast, .unreachable:
+            // Forwarding is refused at configuration until it is modelled, so ip_forward is 0 here.
+            snmp.ip.InAddrErrors += 1
+            return .drop(.IP_INADDRERRORS, "\(dst) is not local and forwarding is off")
+        }
+    }
+
+    /// `ip_local_deliver`: reassemble, then LOCAL_IN, then the protocol handler.
+    func ip_local_deliver(_ skb: SkBuff) -> PathEnd {
+        enter(.ip_local_deliver, skb)
+        let flags = skb.data.be16(skb.networkHeader + 6)
+        if flags & 0x3fff != 0 {
+            enter(.ip_defrag, skb)
+            snmp.ip.ReasmReqds += 1
+            snmp.ip.ReasmFails += 1
+            return .drop(.NOT_SPECIFIED, "IPv4 reassembly is not modelled yet")
+        }
+        return ip_local_deliver_finish(skb)
+    }
+
+    /// `ip_local_deliver_finish` / `ip_protocol_deliver_rcu`: the inet_protos dispatch.
+    func ip_local_deliver_finish(_ skb: SkBuff) -> PathEnd {
+        enter(.ip_local_deliver_finish, skb)
+        let proto = skb.data[skb.networkHeader + 9]
+        let end: PathEnd
+        switch proto {
+        case IPProtocol.udp: end = udp_rcv(skb)
+        case IPProtocol.tcp: end = tcp_v4_rcv(skb)
+        case IPProtocol.icmp: end = icmp_rcv(skb)
+        default:
+            snmp.ip.InUnknownProtos += 1
+            return .drop(.IP_NOPROTO, "no handler for IP protocol \(proto) (ICMP protocol unreachable is due with the TX path)")
+        }
+        snmp.ip.InDelivers += 1
+        return end
+    }
+
+    /// True when the route that brought the packet was broadcast or multicast (RTCF_BROADCAST/MULTICAST).
+    func isBroadcastRoute(_ skb: SkBuff) -> Bool {
+        let dst = IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
+        return dst.isMulticast || dst == .broadcast || fib.lookup(dst)?.type == .broadcast
+    }
+}

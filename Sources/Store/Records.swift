@@ -1,0 +1,37 @@
+/// A stored stack: its document as JSON text, as the API accepted it.
+public struct StackRecord: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var config: String
+    public var createdAt: String
+}
+
+/// A stored trace: the columns it can be filtered on, and the whole trace as JSON text.
+public struct TraceRecord: Sendable, Equatable {
+    public var id: Int64
+    public var stackID: Int64
+    public var stackName: String
+    public var device: String
+    public var outcome: String
+    public var dropReason: String?
+    public var createdAt: String
+    public var body: String
+
+    public init(id: Int64, stackID: Int64, stackName: String, device: String, outcome: String, dropReason: String?, createdAt: String, body: String) {
+        self.id = id; self.stackID = stackID; self.stackName = stackName; self.device = device
+        self.outcome = outcome; self.dropReason = dropReason; self.createdAt = createdAt; self.body = body
+    }
+}
+
+/// Filters of `GET /v1/traces`; nil means "any".
+public struct TraceFilter: Sendable {
+    public var stack: String?
+    public var outcome: String?
+    public var dropReason: String?
+    /// Return traces with an id above this one (the cursor).
+    public var afterID: Int64
+    public var limit: Int
+    public init(stack: String? = nil, outcome: String? = nil, dropReason: String? = nil, afterID: Int64 = 0, limit: Int = 100) {
+        self.stack = stack; self.outcome = outcome; self.dropReason = dropReason; self.afterID = afterID; self.limit = limit
+    }
+}

@@ -1,0 +1,107 @@
+import CSQLite
+
+/// What SQLite said, with the statement or step that failed.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var code: Int32
+    public var message: String
+    public var description: String { "sqlite error \(code): \(message)" }
+}
+
+/// SQLITE_TRANSIENT is a macro that does not import: SQLite copies the bound bytes.
+let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// One SQLite connection. Not thread-safe by itself: `Store` serializes access.
+final class SQLiteConnection {
+    let handle: OpaquePointer
+
+    init(path: String) throws(StoreError) {
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let db else {
+            let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open \(path)"
+            sqlite3_close(db)
+            throw StoreError(code: rc, message: msg)
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 5000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func error(_ rc: Int32) -> StoreError { StoreError(code: rc, message: String(cString: sqlite3_errmsg(handle))) }
+
+    /// Runs SQL text without parameters (migrations, pragmas, transaction control).
+    func exec(_ sql: String) throws(StoreError) {
+        var err: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &err)
+        if rc != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "exec failed"
+            sqlite3_free(err)
+            throw StoreError(code: rc, message: msg)
+        }
+    }
+
+    func prepare(_ sql: String) throws(StoreError) -> Statement {
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc) }
+        return Statement(stmt, connection: self)
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+}
+
+/// A prepared statement; values are always bound, never spliced into SQL.
+final class Statement {
+    let stmt: OpaquePointer
+    unowned let connection: SQLiteConnection
+
+    init(_ stmt: OpaquePointer, connection: SQLiteConnection) { self.stmt = stmt; self.connection = connection }
+    deinit { sqlite3_finalize(stmt) }
+
+    enum Value {
+        case int(Int64), text(String), null
+    }
+
+    func reset(_ values: [Value]) throws(StoreError) {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        for (i, v) in values.enumerated() {
+            let idx = Int32(i + 1)
+            let rc: Int32
+            switch v {
+            case .int(let n): rc = sqlite3_bind_int64(stmt, idx, n)
+            case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
+            case .null: rc = sqlite3_bind_null(stmt, idx)
+            }
+            guard rc == SQLITE_OK else { throw connection.error(rc) }
+        }
+    }
+
+    /// Steps once: true while a row is available.
+    func step() throws(StoreError) -> Bool {
+        let rc = sqlite3_step(stmt)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        let e = connection.error(rc)
+        sqlite3_reset(stmt)
+        throw e
+    }
+
+    /// Runs a statement that returns no rows.
+    func run(_ values: [Value]) throws(StoreError) {
+        try reset(values)
+        while try step() {}
+        sqlite3_reset(stmt)
+    }
+
+    /// Ends the current execution so the statement holds no read transaction open.
+    func done() { sqlite3_reset(stmt) }
+
+    func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    func text(_ col: Int32) -> String? {
+        guard let p = sqlite3_column_text(stmt, col) else { return nil }
+        return String(cString: p)
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// The SQLite store: stacks and traces, WAL mode, prepared statements only.
+/// All access is serialized by one lock; trace inserts are batched on the writer thread.
+public final class Store: @unchecked Sendable {
+    public let path: String
+    private let lock = NSLock()
+    private let db: SQLiteConnection
+    private var writer: TraceWriter!
+    private var nextTraceID: Int64 = 1
+    private var closed = false
+    /// Versions applied when this store was opened.
+    public private(set) var appliedMigrations: [Int] = []
+
+    private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, traceByIDStmt, listTracesStmt: Statement
+
+    public enum Conflict: Error { case duplicateName }
+
+    public init(path: String, migrations: [Migration] = EmbeddedMigrations.all) throws(StoreError) {
+        self.path = path
+        db = try SQLiteConnection(path: path)
+        let q = try db.prepare("PRAGMA journal_mode=WAL")
+        try q.reset([])
+        _ = try q.step()
+        let mode = q.text(0)
+        q.done()
+        guard mode == "wal" || path == ":memory:" else { throw StoreError(code: 0, message: "journal_mode is \(mode ?? "?"), not wal") }
+        try db.exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL")
+        appliedMigrations = try db.migrate(migrations)
+        insertStackStmt = try db.prepare("INSERT INTO stacks (name, config, created_at) VALUES (?1, ?2, ?3)")
+        listStacksStmt = try db.prepare("SELECT id, name, config, created_at FROM stacks ORDER BY id")
+        deleteStackStmt = try db.prepare("DELETE FROM stacks WHERE name = ?1")
+        insertTraceStmt = try db.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body FROM traces t JOIN stacks s ON s.id = t.stack_id WHERE t.id = ?1")
+        listTracesStmt = try db.prepare("""
+            SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body
+            FROM traces t JOIN stacks s ON s.id = t.stack_id
+            WHERE t.id > ?1 AND (?2 IS NULL OR s.name = ?2) AND (?3 IS NULL OR t.outcome = ?3) AND (?4 IS NULL OR t.drop_reason = ?4)
+            ORDER BY t.id LIMIT ?5
+            """)
+        let maxQ = try db.prepare("SELECT COALESCE(MAX(id), 0) FROM traces")
+        try maxQ.reset([])
+        _ = try maxQ.step()
+        nextTraceID = maxQ.int(0) + 1
+        maxQ.done()
+        writer = TraceWriter { [unowned self] rows in self.insertTraces(rows) }
+    }
+
+    private func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        lock.lock(); defer { lock.unlock() }
+        guard !closed else { throw StoreError(code: 0, message: "store is closed") }
+        return try body()
+    }
+
+    // MARK: stacks
+
+    public func insertStack(name: String, config: String) throws(StoreError) -> StackRecord {
+        try locked { () throws(StoreError) -> StackRecord in
+            let now = Timestamp.now()
+            try insertStackStmt.run([.text(name), .text(config), .text(now)])
+            return StackRecord(id: db.lastInsertRowID, name: name, config: config, createdAt: now)
+        }
+    }
+
+    public func stacks() throws(StoreError) -> [StackRecord] {
+        try locked { () throws(StoreError) -> [StackRecord] in
+            try listStacksStmt.reset([])
+            var out: [StackRecord] = []
+            while try listStacksStmt.step() {
+                out.append(StackRecord(id: listStacksStmt.int(0), name: listStacksStmt.text(1) ?? "",
+                                       config: listStacksStmt.text(2) ?? "", createdAt: listStacksStmt.text(3) ?? ""))
+            }
+            listStacksStmt.done()
+            return out
+        }
+    }
+
+    /// Deletes a stack and its traces (after the writer has committed what it holds).
+    @discardableResult
+    public func deleteStack(name: String) throws(StoreError) -> Bool {
+        writer.flush()
+        return try locked { () throws(StoreError) -> Bool in
+            try deleteStackStmt.run([.text(name)])
+            return db.changes > 0
+        }
+    }
+
+    // MARK: traces
+
+    /// Reserves `count` consecutive trace ids, so answers can name traces before they are written.
+    public func allocateTraceIDs(_ count: Int) -> Int64 {
+        lock.lock(); defer { lock.unlock() }
+        let first = nextTraceID
+        nextTraceID += Int64(count)
+        return first
+    }
+
+    /// Hands rows to the writer thread; they are durable after `flush`.
+    public func enqueueTraces(_ rows: [TraceRecord]) { writer.enqueue(rows) }
+
+    public func flush() { writer.flush() }
+
+    private func insertTraces(_ rows: [TraceRecord]) {
+        lock.lock(); defer { lock.unlock() }
+        do {
+            try db.exec("BEGIN")
+            for r in rows {
+                try insertTraceStmt.run([.int(r.id), .int(r.stackID), .text(r.device), .text(r.outcome),
+                                         r.dropReason.map { .text($0) } ?? .null, .text(r.createdAt), .text(r.body)])
+            }
+            try db.exec("COMMIT")
+        } catch {
+            try? db.exec("ROLLBACK")
+            FileHandle.standardError.write(Data("trace batch of \(rows.count) not stored: \(error)\n".utf8))
+        }
+    }
+
+    public func trace(id: Int64) throws(StoreError) -> TraceRecord? {
+        writer.flush()
+        return try locked { () throws(StoreError) -> TraceRecord? in
+            try traceByIDStmt.reset([.int(id)])
+            defer { traceByIDStmt.done() }
+            return try traceByIDStmt.step() ? row(traceByIDStmt) : nil
+        }
+    }
+
+    public func traces(_ f: TraceFilter) throws(StoreError) -> [TraceRecord] {
+        writer.flush()
+        return try locked { () throws(StoreError) -> [TraceRecord] in
+            try listTracesStmt.reset([.int(f.afterID), f.stack.map { .text($0) } ?? .null, f.outcome.map { .text($0) } ?? .null,
+                                      f.dropReason.map { .text($0) } ?? .null, .int(Int64(f.limit))])
+            var out: [TraceRecord] = []
+            while try listTracesStmt.step() { out.append(row(listTracesStmt)) }
+            listTracesStmt.done()
+            return out
+        }
+    }
+
+    private func row(_ s: Statement) -> TraceRecord {
+        TraceRecord(id: s.int(0), stackID: s.int(1), stackName: s.text(2) ?? "", device: s.text(3) ?? "",
+                    outcome: s.text(4) ?? "", dropReason: s.text(5), createdAt: s.text(6) ?? "", body: s.text(7) ?? "")
+    }
+
+    /// Commits pending traces and closes the database; later calls fail cleanly.
+    public func close() {
+        writer.stop()
+        lock.lock(); defer { lock.unlock() }
+        if !closed { closed = true; try? db.exec("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+}

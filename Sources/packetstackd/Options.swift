@@ -1,0 +1,59 @@
+import HTTPServer
+
+/// Command-line flags of packetstackd.
+struct Options {
+    var server = ServerConfig()
+    var dbPath = "packetstack.db"
+
+    static let usage = """
+    usage: packetstackd [options]
+      --listen HOST:PORT        address to serve on (default 127.0.0.1:8080; port 0 picks one)
+      --db PATH                 SQLite database file (default ./packetstack.db)
+      --max-body BYTES          largest request body (default 16777216)
+      --max-header BYTES        largest request line + headers (default 16384)
+      --header-timeout-ms MS    time allowed for a request's headers (default 10000)
+      --idle-timeout-ms MS      idle keep-alive connections close after this (default 60000)
+      --max-connections N       connections beyond this get 503 (default 1024)
+      --workers N               handler threads (default 2)
+      --help                    this text
+    """
+
+    struct Bad: Error { var message: String }
+
+    static func parse(_ args: [String]) throws(Bad) -> Options {
+        var o = Options()
+        var i = 0
+        func value() throws(Bad) -> String {
+            i += 1
+            guard i < args.count else { throw Bad(message: "\(args[i - 1]) needs a value") }
+            return args[i]
+        }
+        func number(_ flag: String, min: Int = 1) throws(Bad) -> Int {
+            let v = try value()
+            guard let n = Int(v), n >= min else { throw Bad(message: "\(flag) needs an integer ≥ \(min), got \(v)") }
+            return n
+        }
+        while i < args.count {
+            let a = args[i]
+            switch a {
+            case "--listen":
+                let v = try value()
+                guard let colon = v.lastIndex(of: ":"), let port = UInt16(v[v.index(after: colon)...]) else {
+                    throw Bad(message: "--listen needs HOST:PORT, got \(v)")
+                }
+                o.server.host = String(v[..<colon]); o.server.port = port
+            case "--db": o.dbPath = try value()
+            case "--max-body": o.server.maxBodyBytes = try number(a)
+            case "--max-header": o.server.maxHeaderBytes = try number(a, min: 256)
+            case "--header-timeout-ms": o.server.headerTimeoutMs = try number(a)
+            case "--idle-timeout-ms": o.server.idleTimeoutMs = try number(a)
+            case "--max-connections": o.server.maxConnections = try number(a)
+            case "--workers": o.server.workers = try number(a)
+            case "--help", "-h": throw Bad(message: "")
+            default: throw Bad(message: "unknown option \(a)")
+            }
+            i += 1
+        }
+        return o
+    }
+}
