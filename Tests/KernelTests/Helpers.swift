@@ -1,0 +1,35 @@
+import Kernel
+import Wire
+
+/// The stack most tests use: one device, one address, a default route.
+func makeStack(cpus: Int = 1) throws -> Stack {
+    let dev = DeviceConfig(name: "eth0", mac: try MACAddress(parsing: "02:00:00:00:00:01"),
+                           addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+    return try Stack(config: StackConfig(name: "t", cpus: cpus, devices: [dev],
+                                         routes: [RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), via: IPv4Address(198, 18, 0, 254), dev: "eth0")]))
+}
+
+let ourMAC = MACAddress(0x02, 0, 0, 0, 0, 0x01)
+let peerMAC = MACAddress(0x02, 0, 0, 0, 0xff, 0x01)
+let ourIP = IPv4Address(198, 18, 0, 1)
+let peerIP = IPv4Address(198, 18, 0, 9)
+
+func frame(dstMAC: MACAddress = ourMAC, src: IPv4Address = peerIP, dst: IPv4Address = ourIP, ttl: UInt8 = 64,
+           ident: UInt16 = 0, mf: Bool = false, _ l4: TransportRepr, proto: UInt8? = nil, vlan: VLANTagRepr? = nil) -> [UInt8] {
+    let p: UInt8
+    switch l4 {
+    case .udp: p = IPProtocol.udp
+    case .tcp: p = IPProtocol.tcp
+    case .icmp: p = IPProtocol.icmp
+    case .raw: p = proto ?? 253
+    }
+    return FrameRepr(ethernet: EthernetRepr(dst: dstMAC, src: peerMAC, ethertype: EtherType.ipv4), vlan: vlan,
+                     network: .ipv4(IPv4Repr(src: src, dst: dst, proto: p, ttl: ttl, ident: ident, moreFragments: mf, payloadLength: 0), l4)).emit()
+}
+
+extension PacketResult {
+    var stageNames: [String] { stages.map(\.stage.rawValue) }
+}
+
+let rxToLocal = ["eth_type_trans", "netif_receive_skb", "__netif_receive_skb_core", "ip_rcv", "ip_rcv_finish",
+                 "ip_local_deliver", "ip_local_deliver_finish"]
