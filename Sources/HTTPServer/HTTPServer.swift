@@ -99,7 +99,10 @@ public final class HTTPServer: @unchecked Sendable {
                     let fd = events[i].data.fd
                     let ev = events[i].events
                     if fd == listenFD { acceptAll(now: now) }
-                    else if fd == completions.eventFD { deliverCompletions() }
+                    else if fd == completions.eventFD {
+                        deliverCompletions()
+                        if completions.stopRequested { startDrain(now: now) }
+                    }
                     else if fd == signalFD { startDrain(now: now) }
                     else if let c = connections[fd] { service(c, events: ev, buffer: &buf, now: now) }
                 }
@@ -112,8 +115,8 @@ public final class HTTPServer: @unchecked Sendable {
         Glibc.close(epollFD); Glibc.close(signalFD); Glibc.close(completions.eventFD)
     }
 
-    /// Starts a graceful stop as a signal would (for tests and embedding).
-    public func requestStop() { kill(getpid(), SIGTERM) }
+    /// Starts a graceful stop as SIGTERM would; callable from any thread (tests, embedding).
+    public func stop() { completions.requestStop() }
 
     private func acceptAll(now: UInt64) {
         while !draining {

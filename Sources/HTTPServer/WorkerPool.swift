@@ -44,6 +44,7 @@ final class CompletionQueue: @unchecked Sendable {
     struct Item { var connection: UInt64; var target: ResponseTarget; var response: HTTPResponse }
     private let lock = NSLock()
     private var items: [Item] = []
+    private var stopFlag = false
     let eventFD: Int32
 
     init(eventFD: Int32) { self.eventFD = eventFD }
@@ -53,6 +54,15 @@ final class CompletionQueue: @unchecked Sendable {
         var one: UInt64 = 1
         _ = withUnsafeBytes(of: &one) { write(eventFD, $0.baseAddress, 8) }
     }
+
+    /// Asks the loop to stop, from any thread.
+    func requestStop() {
+        lock.lock(); stopFlag = true; lock.unlock()
+        var one: UInt64 = 1
+        _ = withUnsafeBytes(of: &one) { write(eventFD, $0.baseAddress, 8) }
+    }
+
+    var stopRequested: Bool { lock.lock(); defer { lock.unlock() }; return stopFlag }
 
     func drain() -> [Item] {
         var v: UInt64 = 0

@@ -51,8 +51,9 @@ public struct JSONParser {
     private func printable(_ c: UInt8) -> String { c >= 0x20 && c < 0x7f ? String(UnicodeScalar(c)) : "\\x" + String(c, radix: 16) }
 
     private mutating func literal(_ word: String) throws(JSONSyntaxError) {
+        let start = i
         for c in word.utf8 {
-            guard i < b.count, b[i] == c else { throw error("invalid literal, expected '\(word)'") }
+            guard i < b.count, b[i] == c else { i = start; throw error("invalid literal, expected '\(word)'") }
             i += 1
         }
     }

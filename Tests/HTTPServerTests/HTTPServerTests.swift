@@ -1,0 +1,165 @@
+import Foundation
+import HTTPServer
+import XCTest
+
+/// Echoes what it received; `/slow` runs 150 ms on a worker so ordering and concurrency show.
+struct EchoHandler: HTTPHandler {
+    func isInline(_ r: HTTPRequest) -> Bool { r.path != "/slow" }
+    func respond(to r: HTTPRequest) -> HTTPResponse {
+        if r.path == "/slow" { usleep(150_000) }
+        return HTTPResponse(status: 200, contentType: "text/plain", body: "\(r.method) \(r.path)?\(r.query) \(r.version) body=\(r.body.count)")
+    }
+}
+
+final class HTTPServerTests: XCTestCase {
+    var server: HTTPServer!
+    var thread: Thread!
+    var done: DispatchSemaphore!
+
+    func start(_ tweak: (inout ServerConfig) -> Void = { _ in }) throws {
+        var c = ServerConfig()
+        c.port = 0
+        tweak(&c)
+        server = try HTTPServer(config: c, handler: EchoHandler())
+        done = DispatchSemaphore(value: 0)
+        let s = server!, d = done!
+        thread = Thread { s.run(); d.signal() }
+        thread.start()
+    }
+
+    override func tearDown() {
+        if let server {
+            server.stop()
+            XCTAssertEqual(done.wait(timeout: .now() + 5), .success, "server did not stop")
+        }
+        server = nil
+    }
+
+    var port: UInt16 { server.boundPort }
+
+    func testKeepAliveServesSequentialRequestsOnOneConnection() throws {
+        try start()
+        let c = try RawClient(port: port)
+        c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        let r1 = c.readResponses(1)
+        c.send("GET /b?q=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        let r2 = c.readResponses(1)
+        XCTAssertEqual(r1.first?.body, "GET /a? HTTP/1.1 body=0")
+        XCTAssertEqual(r2.first?.body, "GET /b?q=1 HTTP/1.1 body=0")
+        XCTAssertNil(r1.first?.headers["connection"])
+        XCTAssertNotNil(r1.first?.headers["date"])
+    }
+
+    func testPipelinedRequestsAreAnsweredInOrderEvenWhenTheFirstIsSlow() throws {
+        try start()
+        let c = try RawClient(port: port)
+        c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nPOST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let text = c.readAll()
+        let bodies = text.components(separatedBy: "\r\n\r\n").dropFirst().map { $0.components(separatedBy: "HTTP/1.1 200").first! }
+        XCTAssertEqual(bodies, ["GET /slow? HTTP/1.1 body=0", "GET /fast? HTTP/1.1 body=0", "POST /p? HTTP/1.1 body=3", "GET /last? HTTP/1.1 body=0"])
+        XCTAssertTrue(text.hasSuffix("body=0"))
+        XCTAssertEqual(text.components(separatedBy: "Connection: close").count, 2, "only the last response closes")
+    }
+
+    func testChunkedBodyAndExpectContinue() throws {
+        try start()
+        let c = try RawClient(port: port)
+        c.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n")
+        XCTAssertEqual(c.readResponses(1).first?.body, "POST /c? HTTP/1.1 body=11")
+        c.send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        let cont = c.readResponses(1)
+        XCTAssertEqual(cont.first?.status, 100)
+        c.send("abcd")
+        XCTAssertEqual(c.readResponses(1).first?.body, "POST /e? HTTP/1.1 body=4")
+    }
+
+    func testHEADHasLengthButNoBody() throws {
+        try start()
+        let c = try RawClient(port: port)
+        c.send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /g HTTP/1.1\r\nHost: x\r\n\r\n")
+        let rs = c.readResponses(2, headRequests: [0])
+        XCTAssertEqual(rs.count, 2)
+        XCTAssertEqual(rs[0].headers["content-length"], "\("HEAD /h? HTTP/1.1 body=0".utf8.count)")
+        XCTAssertEqual(rs[0].body, "")
+        XCTAssertEqual(rs[1].body, "GET /g? HTTP/1.1 body=0")
+    }
+
+    func testHTTP10ClosesByDefault() throws {
+        try start()
+        let c = try RawClient(port: port)
+        c.send("GET /old HTTP/1.0\r\n\r\n")
+        let text = c.readAll()
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        XCTAssertTrue(text.contains("Connection: close\r\n"))
+        XCTAssertTrue(text.hasSuffix("GET /old? HTTP/1.0 body=0"))
+    }
+
+    func testLimitsAnswerWithProblemJSONAndClose() throws {
+        try start { $0.maxHeaderBytes = 1024; $0.maxBodyBytes = 100 }
+        let cases: [(String, Int, String)] = [
+            ("GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 2000))\r\n\r\n", 431, "exceed 1024 bytes"),
+            ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n", 413, "exceeds the limit of 100"),
+            ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n\(String(repeating: "z", count: 101))\r\n0\r\n\r\n", 413, "chunked body exceeds"),
+            ("GARBAGE\r\n\r\n", 400, "malformed request line"),
+            ("GET / HTTP/2.0\r\n\r\n", 505, "unsupported version"),
+            ("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, "conflicting Content-Length"),
+            ("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "both Transfer-Encoding and Content-Length"),
+            ("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400, "invalid header name"),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "malformed chunk size"),
+        ]
+        for (req, status, detail) in cases {
+            let c = try RawClient(port: port)
+            c.send(req)
+            let text = c.readAll()
+            XCTAssertTrue(text.hasPrefix("HTTP/1.1 \(status) "), "\(status): \(text.prefix(80))")
+            XCTAssertTrue(text.contains("content-type: application/problem+json\r\n"), "\(status)")
+            XCTAssertTrue(text.contains("Connection: close\r\n"), "\(status)")
+            XCTAssertTrue(text.contains("\"status\":\(status)"), "\(status)")
+            XCTAssertTrue(text.contains(detail), "\(status): \(text)")
+        }
+    }
+
+    func testSlowHeadersGet408AndClose() throws {
+        try start { $0.headerTimeoutMs = 300 }
+        let c = try RawClient(port: port)
+        c.send("GET /slowloris HTTP/1.1\r\nHost: x\r\n")
+        let t0 = Date()
+        let text = c.readAll()
+        let waited = Date().timeIntervalSince(t0)
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), text)
+        XCTAssertTrue(text.contains("\"status\":408"))
+        XCTAssertGreaterThan(waited, 0.25)
+        XCTAssertLessThan(waited, 2.0)
+    }
+
+    func testConnectionsOverTheLimitAreRefusedWith503() throws {
+        try start { $0.maxConnections = 2 }
+        let a = try RawClient(port: port), b = try RawClient(port: port)
+        a.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        b.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(a.readResponses(1).first?.status, 200)
+        XCTAssertEqual(b.readResponses(1).first?.status, 200)
+        let c = try RawClient(port: port)
+        let text = c.readAll()
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), text)
+        XCTAssertTrue(text.contains("too many connections (limit 2)"))
+        // The first two still work.
+        a.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(a.readResponses(1).first?.body, "GET /again? HTTP/1.1 body=0")
+    }
+
+    func testStopFinishesInFlightRequestsThenReturns() throws {
+        try start()
+        let c = try RawClient(port: port)
+        c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        usleep(30_000)
+        server.stop()
+        let text = c.readAll()
+        XCTAssertTrue(text.hasSuffix("GET /slow? HTTP/1.1 body=0"), text)
+        XCTAssertTrue(text.contains("Connection: close\r\n"))
+        let p = port
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        server = nil
+        XCTAssertThrowsError(try RawClient(port: p), "the listening socket is closed")
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Store
+import XCTest
+
+final class StoreTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    var dbPath: String { dir.appendingPathComponent("t.db").path }
+
+    /// The copy compiled into the binary equals migrations/ file for file.
+    func testEmbeddedMigrationsEqualTheFolder() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../migrations").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        XCTAssertEqual(files.count, EmbeddedMigrations.all.count, "run scripts/embed.sh")
+        for (file, m) in zip(files, EmbeddedMigrations.all.sorted { $0.version < $1.version }) {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            XCTAssertEqual(String(format: "%04d_%@.sql", m.version, m.name), file)
+            XCTAssertEqual(m.sql + "\n", text, "\(file) differs from the embedded copy: run scripts/embed.sh")
+        }
+    }
+
+    func testWALAndMigrationsRecordedOnce() throws {
+        let s = try Store(path: dbPath)
+        XCTAssertEqual(s.appliedMigrations, [1])
+        s.close()
+        let again = try Store(path: dbPath)
+        XCTAssertEqual(again.appliedMigrations, [])
+        again.close()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dbPath))
+        let header = try Data(contentsOf: URL(fileURLWithPath: dbPath)).prefix(20)
+        XCTAssertEqual(header[18], 2, "file format write version 2 means WAL")
+    }
+
+    func testAFailingMigrationRollsBackAndKeepsData() throws {
+        let s = try Store(path: dbPath)
+        _ = try s.insertStack(name: "keep", config: "{}")
+        s.close()
+        let bad = EmbeddedMigrations.all + [Migration(version: 2, name: "broken", sql: "CREATE TABLE x (a); INSERT INTO nope VALUES (1);")]
+        XCTAssertThrowsError(try Store(path: dbPath, migrations: bad))
+        let again = try Store(path: dbPath)
+        XCTAssertEqual(try again.stacks().map(\.name), ["keep"])
+        XCTAssertEqual(again.appliedMigrations, [])
+        again.close()
+    }
+
+    func testStacksSurviveReopenAndDuplicateNamesFail() throws {
+        let s = try Store(path: dbPath)
+        let a = try s.insertStack(name: "a", config: "{\"name\":\"a\"}")
+        _ = try s.insertStack(name: "b", config: "{\"name\":\"b\"}")
+        XCTAssertThrowsError(try s.insertStack(name: "a", config: "{}"))
+        s.close()
+        let r = try Store(path: dbPath)
+        let stacks = try r.stacks()
+        XCTAssertEqual(stacks.map(\.name), ["a", "b"])
+        XCTAssertEqual(stacks[0], a)
+        XCTAssertTrue(try r.deleteStack(name: "a"))
+        XCTAssertFalse(try r.deleteStack(name: "a"))
+        r.close()
+    }
+
+    func testTracesFilterPaginateAndCascade() throws {
+        let s = try Store(path: dbPath)
+        let a = try s.insertStack(name: "a", config: "{}")
+        let b = try s.insertStack(name: "b", config: "{}")
+        let first = s.allocateTraceIDs(6)
+        XCTAssertEqual(first, 1)
+        var rows: [TraceRecord] = []
+        for k in 0..<6 {
+            let st = k % 2 == 0 ? a : b
+            rows.append(TraceRecord(id: first + Int64(k), stackID: st.id, stackName: st.name, device: "eth0",
+                                    outcome: k == 5 ? "consumed" : "dropped", dropReason: k == 5 ? nil : (k < 3 ? "NO_SOCKET" : "IP_CSUM"),
+                                    createdAt: "2026-01-01T00:00:00.000Z", body: "{\"k\":\(k)}"))
+        }
+        s.enqueueTraces(rows)
+        XCTAssertEqual(try s.traces(TraceFilter()).map(\.id), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(try s.traces(TraceFilter(stack: "a")).map(\.id), [1, 3, 5])
+        XCTAssertEqual(try s.traces(TraceFilter(dropReason: "IP_CSUM")).map(\.id), [4, 5])
+        XCTAssertEqual(try s.traces(TraceFilter(outcome: "consumed")).map(\.id), [6])
+        XCTAssertEqual(try s.traces(TraceFilter(afterID: 2, limit: 2)).map(\.id), [3, 4])
+        XCTAssertEqual(try s.trace(id: 4)?.body, "{\"k\":3}")
+        XCTAssertNil(try s.trace(id: 99))
+        try s.deleteStack(name: "a")
+        XCTAssertEqual(try s.traces(TraceFilter()).map(\.id), [2, 4, 6])
+        s.close()
+        // Ids continue after a restart.
+        let r = try Store(path: dbPath)
+        XCTAssertEqual(r.allocateTraceIDs(1), 7)
+        r.close()
+    }
+
+    func testClosedStoreFailsCleanly() throws {
+        let s = try Store(path: dbPath)
+        s.close()
+        XCTAssertThrowsError(try s.stacks())
+    }
+
+    func testUnopenablePathIsAnError() {
+        XCTAssertThrowsError(try Store(path: "/nonexistent-dir/x/y.db"))
+    }
+}
