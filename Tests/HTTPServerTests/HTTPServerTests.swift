@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import TestSupport
 import XCTest
 
 /// Echoes what it received; `/slow` runs 150 ms on a worker so ordering and concurrency show.

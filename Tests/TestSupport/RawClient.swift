@@ -2,10 +2,10 @@ import Foundation
 import Glibc
 
 /// A blocking TCP client for byte-exact HTTP tests.
-final class RawClient {
-    let fd: Int32
+public final class RawClient {
+    public let fd: Int32
 
-    init(port: UInt16, timeoutMs: Int = 3000) throws {
+    public init(port: UInt16, timeoutMs: Int = 3000) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -18,11 +18,11 @@ final class RawClient {
     }
     deinit { close(fd) }
 
-    func send(_ s: String) { send(Array(s.utf8)) }
-    func send(_ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+    public func send(_ s: String) { send(Array(s.utf8)) }
+    public func send(_ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
 
     /// Reads until the peer closes (or the timeout passes).
-    func readAll() -> String {
+    public func readAll() -> String {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -34,7 +34,7 @@ final class RawClient {
     }
 
     /// Reads exactly `count` responses (Content-Length framed; `head` ones have no body).
-    func readResponses(_ count: Int, headRequests: Set<Int> = []) -> [(status: Int, headers: [String: String], body: String)] {
+    public func readResponses(_ count: Int, headRequests: Set<Int> = []) -> [(status: Int, headers: [String: String], body: String)] {
         var data: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         var out: [(Int, [String: String], String)] = []
