@@ -51,10 +51,10 @@ public final class App: HTTPHandler, @unchecked Sendable {
     }
 
     private func registerRoutes() {
-        router.add("GET", "/healthz", inline: true) { _, _ in jsonResponse(200, .object([("status", .string("ok"))])) }
-        router.add("GET", "/openapi.yaml", inline: true) { _, _ in
-            HTTPResponse(status: 200, headers: [("content-type", "application/yaml")], body: Array(OpenAPIDocument.yaml.utf8))
-        }
+        let health = jsonResponse(200, .object([("status", .string("ok"))]))
+        router.add("GET", "/healthz", inline: true) { _, _ in health }
+        let spec = HTTPResponse(status: 200, headers: [("content-type", "application/yaml")], body: Array(OpenAPIDocument.yaml.utf8))
+        router.add("GET", "/openapi.yaml", inline: true) { _, _ in spec }
         router.add("POST", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try createStack(req) }
         router.add("GET", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try listStacks(req) }
         router.add("GET", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try getStack(req, p["stack"]!) }

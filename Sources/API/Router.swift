@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 
 /// Method + path template routing; `{name}` segments capture one path segment.
+/// Templates without parameters are found with one dictionary lookup (the hot path: /healthz).
 struct Router: Sendable {
     typealias Handler = @Sendable (HTTPRequest, [String: String]) throws(Problem) -> HTTPResponse
 
@@ -14,34 +15,43 @@ struct Router: Sendable {
     }
 
     private(set) var routes: [Route] = []
+    private var exact: [String: [String: Int]] = [:]   // path -> method -> route index
 
     mutating func add(_ method: String, _ template: String, inline: Bool = false, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, template: template,
-                            segments: template.split(separator: "/").map(String.init), inline: inline, handler: handler))
+        let segments = template.split(separator: "/").map(String.init)
+        routes.append(Route(method: method, template: template, segments: segments, inline: inline, handler: handler))
+        if !template.contains("{") { exact[template, default: [:]][method] = routes.count - 1 }
     }
 
     enum Match { case found(Route, [String: String]), wrongMethod(allowed: [String]), none }
 
     func match(method: String, path: String) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        if let byMethod = exact[path] {
+            if let i = byMethod[method] ?? (method == "HEAD" ? byMethod["GET"] : nil) { return .found(routes[i], [:]) }
+            return .wrongMethod(allowed: allowedList(Array(byMethod.keys)))
+        }
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
         var allowed: [String] = []
-        for r in routes where r.segments.count == parts.count {
+        for r in routes where r.segments.count == parts.count && r.template.contains("{") {
             var params: [String: String] = [:]
             var ok = true
             for (t, p) in zip(r.segments, parts) {
                 if t.hasPrefix("{") {
-                    guard !p.isEmpty, let decoded = p.removingPercentEncoding else { ok = false; break }
+                    guard !p.isEmpty, let decoded = String(decoding: p, as: UTF8.self).removingPercentEncoding else { ok = false; break }
                     params[String(t.dropFirst().dropLast())] = decoded
-                } else if t != p { ok = false; break }
+                } else if !t.utf8.elementsEqual(p) { ok = false; break }
             }
             guard ok else { continue }
             if r.method == method || (method == "HEAD" && r.method == "GET") { return .found(r, params) }
             allowed.append(r.method)
         }
-        if !allowed.isEmpty {
-            if allowed.contains("GET") { allowed.append("HEAD") }
-            return .wrongMethod(allowed: allowed)
-        }
-        return .none
+        return allowed.isEmpty ? .none : .wrongMethod(allowed: allowedList(allowed))
+    }
+
+    private func allowedList(_ methods: [String]) -> [String] {
+        let order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+        var m = Set(methods)
+        if m.contains("GET") { m.insert("HEAD") }
+        return order.filter { m.contains($0) }
     }
 }

@@ -38,7 +38,7 @@ final class Connection {
         self.lastActivityMs = now
     }
 
-    var isIdle: Bool { pending.isEmpty && inflight == 0 && input.isEmpty && outputSent == output.count && (h2?.streams.isEmpty ?? true) }
+    var isIdle: Bool { pending.isEmpty && inflight == 0 && input.isEmpty && outputSent == output.count && (h2?.openStreams ?? 0) == 0 }
 
     // MARK: input
 
@@ -46,7 +46,7 @@ final class Connection {
         lastActivityMs = now
         if closing && h2 == nil { return }
         if let h2 {
-            if !h2.receive(Array(bytes)) { closing = true; input.removeAll() }
+            if !h2.receive(bytes) { closing = true; input.removeAll() }
             return
         }
         if input.isEmpty { headStartedMs = now }
@@ -69,7 +69,7 @@ final class Connection {
         h2 = s
         input.removeAll()
         s.submitSettings()
-        if !s.receive(initial) { closing = true }
+        if !initial.withUnsafeBytes({ s.receive($0) }) { closing = true }
     }
 
     func processHTTP1(now: UInt64) {
@@ -113,7 +113,7 @@ final class Connection {
         server.dispatch(req, connection: self, target: .h2(1))
         let rest = input
         input.removeAll()
-        if !rest.isEmpty && !s.receive(rest) { closing = true }
+        if !rest.isEmpty && !rest.withUnsafeBytes({ s.receive($0) }) { closing = true }
     }
 
     /// Called by nghttp2 (through H2Session) when a stream's request is whole.
@@ -182,7 +182,7 @@ final class Connection {
         }
         if let h2 {
             if h2.isDone { return true }
-            return closing && inflight == 0 && outputSent == output.count && h2.streams.isEmpty
+            return closing && inflight == 0 && outputSent == output.count && h2.openStreams == 0
         }
         return closing && pending.isEmpty && inflight == 0 && outputSent == output.count
     }

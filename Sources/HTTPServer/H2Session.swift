@@ -18,7 +18,9 @@ final class H2Stream {
 /// An nghttp2 server session bound to one connection; touched only by the loop thread.
 final class H2Session {
     private(set) var session: OpaquePointer?
-    var streams: [Int32: H2Stream] = [:]
+    /// Owns the open streams; callbacks find them through nghttp2's stream user data instead of a lookup here.
+    private var owned: [Int32: H2Stream] = [:]
+    var openStreams: Int { owned.count }
     unowned let connection: Connection
     let maxHeaderBytes: Int
     let maxBodyBytes: Int
@@ -40,6 +42,19 @@ final class H2Session {
 
     deinit { nghttp2_session_del(session) }
 
+    func stream(_ id: Int32) -> H2Stream? {
+        guard let p = nghttp2_session_get_stream_user_data(session, id) else { return nil }
+        return Unmanaged<H2Stream>.fromOpaque(p).takeUnretainedValue()
+    }
+
+    /// Keeps a new stream alive until on_stream_close; returns the pointer to store as its user data.
+    func adopt(_ s: H2Stream, id: Int32) -> UnsafeMutableRawPointer {
+        owned[id] = s
+        return Unmanaged.passUnretained(s).toOpaque()
+    }
+
+    func release(_ id: Int32) { owned[id] = nil }
+
     func submitSettings() {
         var iv = [nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: 128),
                   nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: 1 << 20)]
@@ -49,22 +64,22 @@ final class H2Session {
     /// h2c Upgrade (RFC 7540 §3.2): the HTTP/1.1 request becomes stream 1.
     func upgrade(settings: [UInt8], request: HTTPRequest) -> Bool {
         let isHead: Int32 = request.method == "HEAD" ? 1 : 0
-        let rv = settings.withUnsafeBufferPointer { p in
-            nghttp2_session_upgrade2(session, p.baseAddress, p.count, isHead, nil)
-        }
-        guard rv == 0 else { return false }
-        submitSettings()
         let s = H2Stream()
         s.method = request.method; s.path = request.path + (request.query.isEmpty ? "" : "?" + request.query)
         s.headers = request.headers; s.body = request.body; s.dispatched = true
-        streams[1] = s
+        let ptr = adopt(s, id: 1)
+        let rv = settings.withUnsafeBufferPointer { p in
+            nghttp2_session_upgrade2(session, p.baseAddress, p.count, isHead, ptr)
+        }
+        guard rv == 0 else { release(1); return false }
+        submitSettings()
         return true
     }
 
     /// Feeds received bytes; false means a protocol error closed the session.
-    func receive(_ bytes: [UInt8]) -> Bool {
-        let rv = bytes.withUnsafeBufferPointer { nghttp2_session_mem_recv(session, $0.baseAddress, $0.count) }
-        return rv >= 0
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        return nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count) >= 0
     }
 
     /// Moves nghttp2's pending output into the connection's write buffer.
@@ -85,21 +100,26 @@ final class H2Session {
     }
 
     func submit(_ r: HTTPResponse, stream id: Int32, date: String) {
-        guard let s = streams[id] else { return }
-        let isHead = s.method == "HEAD"
-        var fields: [(String, String)] = [(":status", String(r.status)), ("date", date)]
-        for h in r.headers { fields.append((h.name.lowercased(), h.value)) }
-        fields.append(("content-length", String(r.body.count)))
-        s.response = isHead ? [] : r.body
+        guard let s = stream(id) else { return }
+        s.response = s.method == "HEAD" ? [] : r.body
         s.responseOffset = 0
-        // nghttp2 copies names and values when the NO_COPY flags are unset, so one scratch buffer serves all.
+        // nghttp2 copies names and values (NO_COPY flags unset), so one scratch buffer serves all.
         var scratch: [UInt8] = []
+        scratch.reserveCapacity(128)
         var spans: [(Int, Int, Int, Int)] = []
-        for (n, v) in fields {
-            let ns = scratch.count; scratch.append(contentsOf: n.utf8)
-            let vs = scratch.count; scratch.append(contentsOf: v.utf8)
+        spans.reserveCapacity(r.headers.count + 3)
+        func add<N: Sequence, V: Sequence>(_ n: N, _ v: V, lower: Bool) where N.Element == UInt8, V.Element == UInt8 {
+            let ns = scratch.count
+            scratch.append(contentsOf: n)
+            if lower { for k in ns..<scratch.count where scratch[k] >= 0x41 && scratch[k] <= 0x5a { scratch[k] |= 0x20 } }
+            let vs = scratch.count
+            scratch.append(contentsOf: v)
             spans.append((ns, vs - ns, vs, scratch.count - vs))
         }
+        add(":status".utf8, String(r.status).utf8, lower: false)
+        add("date".utf8, date.utf8, lower: false)
+        for h in r.headers { add(h.name.utf8, h.value.utf8, lower: true) }
+        add("content-length".utf8, String(r.body.count).utf8, lower: false)
         scratch.append(0)
         scratch.withUnsafeMutableBufferPointer { p in
             let base = p.baseAddress!
@@ -125,21 +145,24 @@ final class H2Session {
 private let h2OnBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, ud in
     guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
           frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-    owner(ud).streams[frame.pointee.hd.stream_id] = H2Stream()
+    let o = owner(ud)
+    let id = frame.pointee.hd.stream_id
+    nghttp2_session_set_stream_user_data(o.session, id, o.adopt(H2Stream(), id: id))
     return 0
 }
 
 private let h2OnHeader: nghttp2_on_header_callback = { _, frame, name, namelen, value, valuelen, _, ud in
-    guard let frame, let s = owner(ud).streams[frame.pointee.hd.stream_id] else { return 0 }
     let o = owner(ud)
+    guard let name else { return 0 }
+    guard let frame, let s = o.stream(frame.pointee.hd.stream_id) else { return 0 }
     s.headerBytes += namelen + valuelen + 32
     if s.headerBytes > o.maxHeaderBytes { s.headersTooLarge = true; return 0 }
-    let n = String(decoding: UnsafeBufferPointer(start: name, count: namelen), as: UTF8.self)
+    let nameBytes = UnsafeBufferPointer(start: name, count: namelen)
     let v = String(decoding: UnsafeBufferPointer(start: value, count: valuelen), as: UTF8.self)
-    switch n {
-    case ":method": s.method = v
-    case ":path": s.path = v
-    default: if !n.hasPrefix(":") { s.headers.append((n, v)) }
+    if namelen > 0 && nameBytes[0] == UInt8(ascii: ":") {
+        if namelen == 7 && memcmp(name, ":method", 7) == 0 { s.method = v } else if namelen == 5 && memcmp(name, ":path", 5) == 0 { s.path = v }
+    } else {
+        s.headers.append((String(decoding: nameBytes, as: UTF8.self), v))
     }
     return 0
 }
@@ -151,26 +174,27 @@ private let h2OnFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, ud in
           frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
     let o = owner(ud)
     let id = frame.pointee.hd.stream_id
-    guard let s = o.streams[id], !s.dispatched else { return 0 }
+    guard let s = o.stream(id), !s.dispatched else { return 0 }
     s.dispatched = true
     o.connection.h2RequestComplete(stream: id, s)
     return 0
 }
 
 private let h2OnDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, len, ud in
-    guard let s = owner(ud).streams[streamID], let data else { return 0 }
+    guard let s = owner(ud).stream(streamID), let data else { return 0 }
     if s.body.count + len > owner(ud).maxBodyBytes { s.bodyTooLarge = true; return 0 }
     s.body.append(contentsOf: UnsafeBufferPointer(start: data, count: len))
     return 0
 }
 
-private let h2OnStreamClose: nghttp2_on_stream_close_callback = { _, streamID, _, ud in
-    owner(ud).streams[streamID] = nil
+private let h2OnStreamClose: nghttp2_on_stream_close_callback = { session, streamID, _, ud in
+    nghttp2_session_set_stream_user_data(session, streamID, nil)
+    owner(ud).release(streamID)
     return 0
 }
 
 private let h2ReadBody: nghttp2_data_source_read_callback = { _, streamID, buf, length, flags, _, ud in
-    guard let s = owner(ud).streams[streamID], let buf, let flags else {
+    guard let s = owner(ud).stream(streamID), let buf, let flags else {
         return ssize_t(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
     }
     let n = min(length, s.response.count - s.responseOffset)

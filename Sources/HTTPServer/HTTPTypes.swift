@@ -13,8 +13,8 @@ public struct HTTPRequest: Sendable {
 
     public init(method: String, target: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [], version: String = "HTTP/1.1") {
         self.method = method
-        if let q = target.firstIndex(of: "?") {
-            path = String(target[..<q]); query = String(target[target.index(after: q)...])
+        if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = String(target[..<q]); query = String(target[target.utf8.index(after: q)...])
         } else {
             path = target; query = ""
         }

@@ -89,7 +89,7 @@ final class APITests: XCTestCase {
         XCTAssertEqual(nf.status, 404)
         let wm = call("PATCH", "/v1/stacks")
         XCTAssertEqual(wm.status, 405)
-        XCTAssertEqual(wm.headers.first { $0.name == "allow" }?.value, "POST, GET, HEAD")
+        XCTAssertEqual(wm.headers.first { $0.name == "allow" }?.value, "GET, HEAD, POST")
         XCTAssertEqual(call("GET", "/v1/stacks?bogus=1").json?["type"], .string("urn:packetstack:problem:unknown-parameter"))
         XCTAssertEqual(call("GET", "/v1/traces?limit=0").status, 400)
         XCTAssertEqual(call("GET", "/v1/traces?cursor=zzz").json?["type"], .string("urn:packetstack:problem:invalid-cursor"))

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test; ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
+export PATH="$PATH:/opt/swift/usr/bin"
+log=$(mktemp)
+swift build --build-tests 2>&1 | tail -n 20 || { echo "build failed"; exit 1; }
+swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" | grep -E "error:|failed|skipped|Executed .* tests" || true
+status=${PIPESTATUS[0]}
+summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1)
+total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+skipped=$(grep -c "Test skipped" "$log" || true)
+rm -f "$log"
+if [ -z "$total" ]; then echo "tests: no test summary (the test runner crashed?)"; exit 1; fi
+echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
