@@ -6,9 +6,10 @@ scripts/setup.sh || exit 1
 export PATH="$PATH:/opt/swift/usr/bin"
 log=$(mktemp)
 swift build --build-tests 2>&1 | tail -n 20 || { echo "build failed"; exit 1; }
-swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" | grep -E "error:|failed|skipped|Executed .* tests" || true
+swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" | grep --line-buffered -E "error:|failed|skipped|Executed .* tests"
 status=${PIPESTATUS[0]}
-summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1)
+# The run's own summary follows the "All tests"/"Selected tests" line; a crash leaves none.
+summary=$(grep -A1 -E "^Test Suite '(All tests|Selected tests)' (passed|failed)" "$log" | grep -E "Executed [0-9]+ tests?" | tail -n 1)
 total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
 failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
 skipped=$(grep -c "Test skipped" "$log" || true)

@@ -72,6 +72,8 @@ final class H2Session {
             nghttp2_session_upgrade2(session, p.baseAddress, p.count, isHead, ptr)
         }
         guard rv == 0 else { release(1); return false }
+        // upgrade2 ignores stream_user_data on the server side; attach it explicitly.
+        nghttp2_session_set_stream_user_data(session, 1, ptr)
         submitSettings()
         return true
     }

@@ -55,14 +55,14 @@ final class EndToEndTests: XCTestCase {
         let base = "http://127.0.0.1:\(d.port)"
         // One URL per curl: curl 7.88 does not send a second request on a reused prior-knowledge
         // connection (curl/curl#10634, fixed in 8.0); multiplexing is tested with Python's h2 below.
-        let prior = try shell(["curl", "-s", "--http2-prior-knowledge", "-w", "\n%{http_version} %{response_code}", "\(base)/healthz"])
+        let prior = try shell(["curl", "-s", "-m", "10", "--http2-prior-knowledge", "-w", "\n%{http_version} %{response_code}", "\(base)/healthz"])
         XCTAssertEqual(prior.out, "{\"status\":\"ok\"}\n\n2 200")
-        let list = try shell(["curl", "-s", "--http2-prior-knowledge", "-w", "\n%{http_version} %{response_code}", "\(base)/v1/stacks"])
+        let list = try shell(["curl", "-s", "-m", "10", "--http2-prior-knowledge", "-w", "\n%{http_version} %{response_code}", "\(base)/v1/stacks"])
         XCTAssertEqual(list.out, "{\"items\":[],\"next_cursor\":null}\n\n2 200")
-        let upgrade = try shell(["curl", "-s", "--http2", "-w", "\n%{http_version} %{response_code}", "-H", "content-type: application/json",
+        let upgrade = try shell(["curl", "-s", "-m", "10", "--http2", "-w", "\n%{http_version} %{response_code}", "-H", "content-type: application/json",
                                "-d", Self.stack, "\(base)/v1/stacks"])
         XCTAssertTrue(upgrade.out.hasSuffix("\n2 201"), upgrade.out)
-        let h1 = try shell(["curl", "-s", "--http1.1", "-w", "\n%{http_version} %{response_code}", "\(base)/v1/stacks/router"])
+        let h1 = try shell(["curl", "-s", "-m", "10", "--http1.1", "-w", "\n%{http_version} %{response_code}", "\(base)/v1/stacks/router"])
         XCTAssertTrue(h1.out.hasSuffix("\n1.1 200"), h1.out)
     }
 
