@@ -12,8 +12,7 @@ extension App {
         let e = try entry(name)
         let doc = try parseJSONBody(req)
         // Decode every packet before running any, so a bad one changes nothing.
-        var specs: [PacketSpec] = []
-        do {
+        let specs: [PacketSpec] = try decoding {
             var r = try FieldReader(doc)
             guard let packets = try r.array("packets") else { throw JSONShapeError(path: "/packets", message: "is required") }
             try r.finish()
@@ -21,13 +20,7 @@ extension App {
             guard packets.count <= limits.maxPacketsPerRequest else {
                 throw Problem.unprocessable("at most \(limits.maxPacketsPerRequest) packets per request", pointer: "/packets")
             }
-            for (i, p) in packets.enumerated() { specs.append(try PacketSpec.decode(p, path: "/packets/\(i)", stack: e.stack)) }
-        } catch let s as JSONShapeError {
-            throw Problem.shape(s)
-        } catch let p as Problem {
-            throw p
-        } catch {
-            throw Problem.badRequest("invalid-field", "\(error)")
+            return try packets.enumerated().map { i, p in try PacketSpec.decode(p, path: "/packets/\(i)", stack: e.stack) }
         }
         let results: [PacketResult] = e.withStack { s in specs.map { s.inject(frame: $0.frame, device: $0.device, atNs: $0.atNs) } }
         let first = store.allocateTraceIDs(results.count)

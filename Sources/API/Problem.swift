@@ -58,3 +58,16 @@ func jsonResponse(_ status: Int, _ v: JSONValue, headers: [(name: String, value:
     body.append(0x0a)
     return HTTPResponse(status: status, headers: [("content-type", "application/json")] + headers, body: body)
 }
+
+/// Runs a document decoder whose helpers throw either shape errors or problems, and answers a Problem.
+func decoding<T>(_ body: () throws -> T) throws(Problem) -> T {
+    do {
+        return try body()
+    } catch let e as JSONShapeError {
+        throw Problem.shape(e)
+    } catch let p as Problem {
+        throw p
+    } catch {
+        throw Problem.badRequest("invalid-field", "\(error)")
+    }
+}

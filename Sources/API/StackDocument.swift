@@ -5,7 +5,7 @@ import Wire
 /// The stack document of `POST /v1/stacks` <-> `StackConfig`.
 enum StackDocument {
     static func decode(_ v: JSONValue) throws(Problem) -> StackConfig {
-        do {
+        try decoding {
             var r = try FieldReader(v)
             let name = try r.requiredString("name")
             guard isValidName(name, max: 64) else {
@@ -24,12 +24,6 @@ enum StackDocument {
             let costs = try intMap(r.raw("costs"), path: "/costs")
             try r.finish()
             return StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, sysctls: sysctls, costs: costs)
-        } catch let e as JSONShapeError {
-            throw Problem.shape(e)
-        } catch let p as Problem {
-            throw p
-        } catch {
-            throw Problem.badRequest("invalid-field", "\(error)")
         }
     }
 
