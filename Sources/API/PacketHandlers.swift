@@ -12,9 +12,13 @@ extension App {
         let e = try entry(name)
         let doc = try parseJSONBody(req)
         // Decode every packet before running any, so a bad one changes nothing.
+        var rate: Int? = nil
+        var startNs: Int? = nil
         let specs: [PacketSpec] = try decoding {
             var r = try FieldReader(doc)
             guard let packets = try r.array("packets") else { throw JSONShapeError(path: "/packets", message: "is required") }
+            rate = try r.int("rate_pps", in: 1...1_000_000_000)
+            startNs = try r.int("start_ns", in: 0...Int.max)
             try r.finish()
             guard !packets.isEmpty else { throw Problem.unprocessable("packets must not be empty", pointer: "/packets") }
             guard packets.count <= limits.maxPacketsPerRequest else {
@@ -22,7 +26,14 @@ extension App {
             }
             return try packets.enumerated().map { i, p in try PacketSpec.decode(p, path: "/packets/\(i)", stack: e.stack) }
         }
-        let results: [PacketResult] = e.withStack { s in specs.map { s.inject(frame: $0.frame, device: $0.device, atNs: $0.atNs) } }
+        let results: [PacketResult] = e.withStack { s in
+            // With a rate, packet i arrives at start + i/rate unless it names its own at_ns.
+            let base = startNs.map { UInt64($0) } ?? s.clockNs
+            return s.inject(specs.enumerated().map { i, p in
+                Injection(device: p.device.index, frame: p.frame,
+                          atNs: p.atNs ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })
+            })
+        }
         let first = store.allocateTraceIDs(results.count)
         let now = Timestamp.now()
         var docs: [JSONValue] = []

@@ -16,10 +16,15 @@ enum TraceDocument {
         o.set("created_at", createdAt)
         o.set("start_ns", Int(r.startNs))
         o.set("end_ns", Int(r.endNs))
+        o.set("rx_queue", r.rxQueue)
+        o.set("segments", r.segments)
         o.set("stages", .array(r.stages.map { s in
-            .object([("function", .string(s.stage.rawValue)), ("cpu", .int(s.cpu)), ("time_ns", .int(Int(s.timeNs)))])
+            .object([("function", .string(s.stage.name)), ("cpu", .int(s.cpu)), ("time_ns", .int(Int(s.timeNs)))])
         }))
         o.set("frame_hex", Hex.encode(r.frame))
+        o.set("emitted", .array(r.emitted.map { e in
+            .object([("device", .string(e.device)), ("time_ns", .int(Int(e.timeNs))), ("hex", .string(Hex.encode(e.frame)))])
+        }))
         return o.value
     }
 

@@ -2,10 +2,21 @@
 public struct DeviceStats: Sendable, Equatable {
     public var rx_packets = 0
     public var rx_bytes = 0
+    public var rx_errors = 0
     public var rx_dropped = 0
+    public var rx_missed_errors = 0
     public var rx_length_errors = 0
     public var rx_otherhost_dropped = 0
     public var rx_nohandler = 0
+    public var multicast = 0
+    public var tx_packets = 0
+    public var tx_bytes = 0
+    public var tx_dropped = 0
+    /// Interrupts raised by the device's RX queues (after coalescing).
+    public var rx_interrupts = 0
+    /// Segments GRO merged into an earlier one, and their payload bytes (as mlx5's ethtool -S names them).
+    public var rx_gro_packets = 0
+    public var rx_gro_bytes = 0
 }
 
 /// SNMP MIB counters as `/proc/net/snmp` names them.
@@ -18,7 +29,8 @@ public struct SNMPStats: Sendable, Equatable {
     public struct IP: Sendable, Equatable {
         public var InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, InUnknownProtos = 0
         public var InDiscards = 0, InDelivers = 0, InTruncatedPkts = 0, InCsumErrors = 0
-        public var ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ForwDatagrams = 0
+        public var ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0, ReasmOverlaps = 0, ForwDatagrams = 0
+        public var InNoRoutes = 0, FragOKs = 0, FragFails = 0, FragCreates = 0
     }
     public struct UDP: Sendable, Equatable {
         public var InDatagrams = 0, NoPorts = 0, InErrors = 0, RcvbufErrors = 0, InCsumErrors = 0, IgnoredMulti = 0
@@ -28,5 +40,6 @@ public struct SNMPStats: Sendable, Equatable {
     }
     public struct ICMP: Sendable, Equatable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, InEchos = 0
+        public var OutMsgs = 0, OutEchoReps = 0, OutTimeExcds = 0, OutDestUnreachs = 0, RateLimitHost = 0
     }
 }

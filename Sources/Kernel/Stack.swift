@@ -1,78 +1,240 @@
 import Wire
 
-/// How a stage chain ended; `Stack.finish` turns it into the last trace event.
+/// How a stage chain ended for now.
 enum PathEnd {
     case drop(DropReason, String?)
     case consume(String?)
+    /// Queued on a socket.
     case deliver
+    /// Sent on toward another host.
+    case forwarded
+    /// Handed on (backlog, GRO list, fragment or neighbour queue): the outcome comes later.
+    case stolen
 }
 
-/// One simulated Linux network stack. Not thread-safe: its owner serializes access
-/// (one simulation step never races another on the same stack).
+/// What the run knows about one injected packet.
+struct PacketState {
+    var device: Int
+    var frame: [UInt8]
+    var startNs: UInt64
+    var endNs: UInt64 = 0
+    var outcome: Outcome = .queued
+    var reason: DropReason? = nil
+    var note: String? = nil
+    var stages: [TraceStage] = []
+    var rxQueue = 0
+    var segments = 1
+    var emitted: [EmittedFrame] = []
+}
+
+/// One frame to inject: on which device, and when (virtual ns; nil = now).
+public struct Injection: Sendable {
+    public var device: Int
+    public var frame: [UInt8]
+    public var atNs: UInt64?
+    public init(device: Int, frame: [UInt8], atNs: UInt64? = nil) { self.device = device; self.frame = frame; self.atNs = atNs }
+}
+
+/// One simulated Linux network stack: devices, CPUs with their softnet state, FIB, sockets.
+/// Deterministic: events run in (virtual time, sequence) order. Not thread-safe: its owner
+/// serializes access (one simulation step never races another on the same stack).
 public final class Stack {
     public let config: StackConfig
     public let devices: [NetDevice]
-    public let fib: FIB
+    public internal(set) var fib: FIB
     public var snmp = SNMPStats()
     let costs: StageCosts
-    let sysctls: [String: Int]
-    /// Virtual time in ns; advances by each stage's cost.
+    var sysctls: [String: Int]
+    let cpus: [SoftnetData]
+    var events = EventQueue()
+    /// Events that are part of packet processing (not long timers); the run ends when none is left.
+    var activeEvents = 0
+    /// Global virtual time: the time of the event being run.
     public private(set) var clockNs: UInt64 = 0
-    /// With tracing off the path records nothing.
+    /// With tracing off the path records no stages and builds no notes.
     public var tracing = true
-    var trace: [TraceStage] = []
-    var note: String? = nil
+    var packets: [PacketState] = []
+    var sockets = SocketTable()
+    var neighbours = NeighbourTable()
+    var frags = FragmentQueues()
+    /// inet_peer ICMP rate state per destination: (tokens in ns, last update).
+    var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
+    /// RFS global table (`rps_sock_flow_table`): flow hash bucket -> CPU that last read the flow.
+    var sockFlowTable: [Int]
 
     public init(config: StackConfig) throws(ConfigError) {
         guard (1...64).contains(config.cpus) else { throw ConfigError(path: "/cpus", message: "must be 1...64") }
         var seen = Set<String>()
         for (i, d) in config.devices.enumerated() {
             guard seen.insert(d.name).inserted else { throw ConfigError(path: "/devices/\(i)/name", message: "duplicate device name \(d.name)") }
+            try Stack.validate(device: d, path: "/devices/\(i)", cpus: config.cpus)
         }
         for (k, v) in config.sysctls {
             if let why = Sysctls.validate(k, v) { throw ConfigError(path: "/sysctls/\(k)", message: why) }
         }
         self.config = config
-        self.devices = config.devices.enumerated().map { NetDevice(index: $0.offset, config: $0.element) }
+        self.devices = config.devices.enumerated().map { NetDevice(index: $0.offset, config: $0.element, cpus: config.cpus) }
         self.fib = try FIB(devices: config.devices, routes: config.routes)
         self.costs = try StageCosts(overrides: config.costs)
-        self.sysctls = Sysctls.defaults.merging(config.sysctls) { $1 }
+        let sysctls = Sysctls.defaults.merging(config.sysctls) { $1 }
+        self.sysctls = sysctls
+        self.cpus = (0..<config.cpus).map { SoftnetData(cpu: $0, maxBacklog: sysctls["net.core.netdev_max_backlog"]!) }
+        let entries = sysctls["net.core.rps_sock_flow_entries"]!
+        sockFlowTable = Array(repeating: -1, count: entries == 0 ? 0 : Stack.roundUpPowerOfTwo(entries))
+        for (i, n) in config.neighbours.enumerated() {
+            guard let dev = devices.firstIndex(where: { $0.name == n.dev }) else {
+                throw ConfigError(path: "/neighbours/\(i)/dev", message: "no device named \(n.dev)")
+            }
+            neighbours.setPermanent(n.address, mac: n.mac, dev: dev)
+        }
+        for (i, s) in config.sockets.enumerated() {
+            if let why = sockets.bind(s, rmemDefault: sysctls["net.core.rmem_default"]!) {
+                throw ConfigError(path: "/sockets/\(i)", message: why)
+            }
+        }
+    }
+
+    static func roundUpPowerOfTwo(_ n: Int) -> Int { var p = 1; while p < n { p <<= 1 }; return p }
+
+    static func validate(device d: DeviceConfig, path: String, cpus: Int) throws(ConfigError) {
+        guard d.rssKey.count >= 40 else { throw ConfigError(path: path + "/rss_key", message: "RSS key must be at least 40 bytes") }
+        if let t = d.rssIndirection {
+            guard !t.isEmpty, t.count & (t.count - 1) == 0 else {
+                throw ConfigError(path: path + "/rss_indirection", message: "table size must be a power of two")
+            }
+            if let bad = t.firstIndex(where: { !(0..<d.rxQueues).contains($0) }) {
+                throw ConfigError(path: path + "/rss_indirection/\(bad)", message: "queue \(t[bad]) does not exist (rx_queues \(d.rxQueues))")
+            }
+        }
+        guard d.rpsCPUs.count <= d.rxQueues else { throw ConfigError(path: path + "/rps_cpus", message: "more entries than RX queues") }
+        for (q, list) in d.rpsCPUs.enumerated() {
+            if let bad = list.firstIndex(where: { !(0..<cpus).contains($0) }) {
+                throw ConfigError(path: path + "/rps_cpus/\(q)/\(bad)", message: "CPU \(list[bad]) does not exist (cpus \(cpus))")
+            }
+        }
+        guard d.rpsFlowCount == 0 || d.rpsFlowCount & (d.rpsFlowCount - 1) == 0 else {
+            throw ConfigError(path: path + "/rps_flow_cnt", message: "must be 0 or a power of two")
+        }
     }
 
     public func device(named name: String) -> NetDevice? { devices.first { $0.name == name } }
 
-    /// Receives one frame on a device and runs the RX path to its end.
-    /// `atNs` moves the clock forward first (it never goes back).
+    func sysctl(_ name: String) -> Int { sysctls[name] ?? 0 }
+
+    // MARK: running
+
+    /// Receives one frame and runs the stack until it is quiescent.
     public func inject(frame: [UInt8], device: NetDevice, atNs: UInt64? = nil) -> PacketResult {
-        if let t = atNs, t > clockNs { clockNs = t }
-        let start = clockNs
-        trace.removeAll(keepingCapacity: true)
-        note = nil
-        let skb = SkBuff(frame: frame, dev: device.index)
-        let end = eth_type_trans(skb)
-        let outcome: Outcome
-        var reason: DropReason? = nil
+        inject([Injection(device: device.index, frame: frame, atNs: atNs)])[0]
+    }
+
+    /// Schedules every frame's arrival, runs until no packet work is left (long timers such as
+    /// fragment expiry stay pending), and answers each packet's outcome in order.
+    public func inject(_ batch: [Injection]) -> [PacketResult] {
+        packets.removeAll(keepingCapacity: true)
+        for (i, inj) in batch.enumerated() {
+            let t = max(inj.atNs ?? clockNs, clockNs)
+            packets.append(PacketState(device: inj.device, frame: inj.frame, startNs: t))
+            schedule(t, .arrival(packet: i))
+        }
+        run(until: nil)
+        let results = packets.map { p in
+            PacketResult(device: devices[p.device].name, outcome: p.outcome, dropReason: p.reason, stages: p.stages,
+                         startNs: p.startNs, endNs: p.outcome == .queued ? clockNs : p.endNs, frame: p.frame, note: p.note,
+                         rxQueue: p.rxQueue, segments: p.segments, emitted: p.emitted)
+        }
+        detachQueuedSkbs()
+        packets.removeAll(keepingCapacity: true)
+        return results
+    }
+
+    /// Moves the clock to `ns`, running every timer due by then (fragment expiry...).
+    public func advance(toNs ns: UInt64) {
+        packets.removeAll(keepingCapacity: true)
+        run(until: ns)
+        if ns > clockNs { clockNs = ns }
+        detachQueuedSkbs()
+    }
+
+    func schedule(_ t: UInt64, _ e: Event) {
+        if case .fragExpire = e {} else { activeEvents += 1 }
+        events.push(t, e)
+    }
+
+    private func run(until limit: UInt64?) {
+        while let next = events.nextTime {
+            if let limit { if next > limit { break } } else if activeEvents == 0 { break }
+            let (t, e) = events.pop()!
+            if case .fragExpire = e {} else { activeEvents -= 1 }
+            if t > clockNs { clockNs = t }
+            dispatch(t, e)
+        }
+    }
+
+    private func dispatch(_ t: UInt64, _ e: Event) {
+        switch e {
+        case .arrival(let p): nic_receive(packet: p, at: t)
+        case .hardirq(let d, let q): hardirq(device: d, queue: q, at: t)
+        case .coalesceTimer(let d, let q, let g): coalesceTimer(device: d, queue: q, generation: g, at: t)
+        case .softirq(let c): net_rx_action(cpu: c, at: t)
+        case .rpsIPI(let c): rps_trigger_softirq(cpu: c, at: t)
+        case .fragExpire(let key, let g): ip_expire(key, generation: g)
+        }
+    }
+
+    /// Skbs that outlive the run (fragment and neighbour queues) no longer have a packet to report to.
+    private func detachQueuedSkbs() {
+        frags.detach()
+        neighbours.detach()
+    }
+
+    // MARK: tracing
+
+    /// Records entry into a stage on the skb's CPU and charges its virtual cost there.
+    @inline(__always) func enter(_ s: Stage, _ skb: SkBuff) {
+        let c = cpus[skb.cpu]
+        if tracing && skb.packet >= 0 { packets[skb.packet].stages.append(TraceStage(stage: s, cpu: skb.cpu, timeNs: c.clock)) }
+        c.clock &+= costs[s]
+    }
+
+    /// A drop with a note that is only built when tracing.
+    @inline(__always) func drop(_ r: DropReason, _ note: @autoclosure () -> String) -> PathEnd {
+        .drop(r, tracing ? note() : nil)
+    }
+    @inline(__always) func consume(_ note: @autoclosure () -> String) -> PathEnd {
+        .consume(tracing ? note() : nil)
+    }
+
+    /// Ends a path: the last trace event and the packet's outcome.
+    func finish(_ skb: SkBuff, _ end: PathEnd) {
         switch end {
+        case .stolen: return
         case .drop(let r, let why):
             enter(.kfree_skb_reason, skb)
-            outcome = .dropped; reason = r
-            if let why { note = why }
+            settle(skb, .dropped, reason: r, note: why)
         case .consume(let why):
             enter(.consume_skb, skb)
-            outcome = .consumed
-            if let why { note = why }
+            settle(skb, .consumed, reason: nil, note: why)
         case .deliver:
-            outcome = .delivered
+            settle(skb, .delivered, reason: nil, note: nil)
+        case .forwarded:
+            settle(skb, .forwarded, reason: nil, note: nil)
         }
-        return PacketResult(device: device.name, outcome: outcome, dropReason: reason, stages: trace,
-                            startNs: start, endNs: clockNs, frame: frame, note: note)
     }
 
-    /// Records entry into a stage and charges its virtual cost.
-    @inline(__always) func enter(_ s: Stage, _ skb: SkBuff) {
-        if tracing { trace.append(TraceStage(stage: s, cpu: skb.cpu, timeNs: clockNs)) }
-        clockNs &+= costs[s]
+    func settle(_ skb: SkBuff, _ outcome: Outcome, reason: DropReason?, note: String?) {
+        let p = skb.packet
+        guard p >= 0, !skb.generated else { return }
+        packets[p].outcome = outcome
+        packets[p].reason = reason
+        packets[p].endNs = cpus[skb.cpu].clock
+        packets[p].segments = skb.segments
+        if let note { packets[p].note = note }
     }
 
-    func sysctl(_ name: String) -> Int { sysctls[name] ?? 0 }
+    /// Notes a frame this packet caused to be transmitted.
+    func recordEmitted(_ skb: SkBuff?, device: Int, frame: [UInt8], at t: UInt64) {
+        guard let skb, skb.packet >= 0 else { return }
+        packets[skb.packet].emitted.append(EmittedFrame(device: devices[device].name, frame: frame, timeNs: t))
+    }
 }

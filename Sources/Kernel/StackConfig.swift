@@ -1,17 +1,35 @@
 import Wire
 
-/// A device as configured: Linux's `ip link`/`ip addr` facts that matter to the packet path.
+/// A device as configured: Linux's `ip link`/`ip addr`/`ethtool` facts that matter to the packet path.
 public struct DeviceConfig: Sendable, Equatable {
     public var name: String
     public var mac: MACAddress
     public var addresses: [IPv4CIDR]
     public var mtu: Int
+    /// RX queues (`ethtool -L combined`), each with its own ring, IRQ and NAPI.
     public var rxQueues: Int
+    /// Descriptors per RX ring (`ethtool -G rx`); 256 as virtio-net.
     public var ringSize: Int
+    /// RX checksum offload (`ethtool -K rx`): the NIC marks good L4 checksums CHECKSUM_UNNECESSARY.
+    public var rxChecksumOffload: Bool
+    /// Interrupt coalescing (`ethtool -C rx-usecs / rx-frames`); 0/1 interrupts on every frame.
+    public var rxUsecs: Int
+    public var rxFrames: Int
+    /// RSS key (`ethtool -X hkey`) and indirection table (`ethtool -X weight/equal`, power-of-two size).
+    public var rssKey: [UInt8]
+    public var rssIndirection: [Int]?
+    /// `rps_cpus` per RX queue (CPU lists); empty means RPS off.
+    public var rpsCPUs: [[Int]]
+    /// `rps_flow_cnt` per RX queue (RFS device flow table size; power of two, 0 = off).
+    public var rpsFlowCount: Int
 
-    public init(name: String, mac: MACAddress, addresses: [IPv4CIDR] = [], mtu: Int = 1500, rxQueues: Int = 1, ringSize: Int = 256) {
+    public init(name: String, mac: MACAddress, addresses: [IPv4CIDR] = [], mtu: Int = 1500, rxQueues: Int = 1, ringSize: Int = 256,
+                rxChecksumOffload: Bool = true, rxUsecs: Int = 0, rxFrames: Int = 1, rssKey: [UInt8] = RSS.verificationKey,
+                rssIndirection: [Int]? = nil, rpsCPUs: [[Int]] = [], rpsFlowCount: Int = 0) {
         self.name = name; self.mac = mac; self.addresses = addresses; self.mtu = mtu
-        self.rxQueues = rxQueues; self.ringSize = ringSize
+        self.rxQueues = rxQueues; self.ringSize = ringSize; self.rxChecksumOffload = rxChecksumOffload
+        self.rxUsecs = rxUsecs; self.rxFrames = rxFrames; self.rssKey = rssKey; self.rssIndirection = rssIndirection
+        self.rpsCPUs = rpsCPUs; self.rpsFlowCount = rpsFlowCount
     }
 }
 
@@ -26,49 +44,88 @@ public struct RouteConfig: Sendable, Equatable {
     }
 }
 
+/// A permanent neighbour as `ip neigh add ADDR lladdr MAC dev DEV nud permanent`.
+public struct NeighbourConfig: Sendable, Equatable {
+    public var address: IPv4Address
+    public var mac: MACAddress
+    public var dev: String
+    public init(address: IPv4Address, mac: MACAddress, dev: String) { self.address = address; self.mac = mac; self.dev = dev }
+}
+
+/// A bound socket, as a process would hold it.
+public struct SocketConfig: Sendable, Equatable {
+    public enum Proto: String, Sendable { case udp, tcp }
+    public var id: Int
+    public var proto: Proto
+    public var address: IPv4Address
+    public var port: UInt16
+    /// SO_RCVBUF; nil means net.core.rmem_default.
+    public var rcvbuf: Int?
+    public init(id: Int, proto: Proto, address: IPv4Address = .any, port: UInt16, rcvbuf: Int? = nil) {
+        self.id = id; self.proto = proto; self.address = address; self.port = port; self.rcvbuf = rcvbuf
+    }
+}
+
 /// Everything a stack is built from; stored as given and rebuilt at start-up.
 public struct StackConfig: Sendable, Equatable {
     public var name: String
     public var cpus: Int
     public var devices: [DeviceConfig]
     public var routes: [RouteConfig]
+    public var neighbours: [NeighbourConfig]
+    public var sockets: [SocketConfig]
     /// Linux sysctl names, e.g. `net.ipv4.ip_forward`.
     public var sysctls: [String: Int]
     /// Per-stage virtual costs in ns, overriding `StageCosts.defaults`.
     public var costs: [String: Int]
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
+                neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],
                 sysctls: [String: Int] = [:], costs: [String: Int] = [:]) {
         self.name = name; self.cpus = cpus; self.devices = devices; self.routes = routes
-        self.sysctls = sysctls; self.costs = costs
+        self.neighbours = neighbours; self.sockets = sockets; self.sysctls = sysctls; self.costs = costs
     }
 }
 
-/// A configuration the kernel model refuses, with the JSON-ish path of the offending part.
+/// A configuration the kernel model refuses, with the JSON-pointer path of the offending part.
 public struct ConfigError: Error, Equatable, Sendable {
     public var path: String
     public var message: String
     public init(path: String, message: String) { self.path = path; self.message = message }
 }
 
-/// Sysctls the model knows, with Linux's defaults (ip-sysctl.rst, net.rst).
+/// Sysctls the model honours, with Linux's defaults (ip-sysctl.rst, net.rst).
 public enum Sysctls {
     public static let defaults: [String: Int] = [
         "net.ipv4.ip_forward": 0,
         "net.ipv4.ip_default_ttl": 64,
+        "net.ipv4.ipfrag_time": 30,
+        "net.ipv4.ipfrag_high_thresh": 4 * 1024 * 1024,
+        "net.ipv4.ipfrag_low_thresh": 3 * 1024 * 1024,
+        "net.ipv4.ipfrag_max_dist": 64,
         "net.core.netdev_max_backlog": 1000,
         "net.core.netdev_budget": 300,
         "net.core.netdev_budget_usecs": 2000,
         "net.core.dev_weight": 64,
+        "net.core.rmem_default": 212_992,
+        "net.core.rps_sock_flow_entries": 0,
+        "net.ipv4.icmp_ratelimit": 1000,
+        "net.ipv4.icmp_ratemask": 6168,
+        "net.ipv4.icmp_echo_ignore_broadcasts": 1,
     ]
-    /// Values accepted today; others are refused until the model honours them.
+    static let ranges: [String: ClosedRange<Int>] = [
+        "net.ipv4.ip_forward": 0...1, "net.ipv4.ip_default_ttl": 1...255, "net.ipv4.ipfrag_time": 1...3600,
+        "net.core.netdev_max_backlog": 1...1_000_000, "net.core.netdev_budget": 1...100_000,
+        "net.core.netdev_budget_usecs": 1...10_000_000, "net.core.dev_weight": 1...10_000,
+        "net.core.rmem_default": 256...(1 << 30), "net.core.rps_sock_flow_entries": 0...(1 << 20),
+        "net.ipv4.ipfrag_high_thresh": 0...(1 << 30), "net.ipv4.ipfrag_low_thresh": 0...(1 << 30),
+        "net.ipv4.ipfrag_max_dist": 0...(1 << 20), "net.ipv4.icmp_ratelimit": 0...(1 << 30),
+        "net.ipv4.icmp_ratemask": 0...(1 << 30), "net.ipv4.icmp_echo_ignore_broadcasts": 0...1,
+    ]
+    /// Why a value is refused, or nil.
     public static func validate(_ name: String, _ value: Int) -> String? {
         guard defaults[name] != nil else { return "unknown sysctl \(name)" }
-        if name == "net.ipv4.ip_forward" && value != 0 {
-            return "forwarding is not modelled yet; only 0 is accepted"
-        }
-        if name == "net.ipv4.ip_default_ttl" && !(1...255).contains(value) { return "must be 1...255" }
-        if value < 0 { return "must not be negative" }
+        if let r = ranges[name], !r.contains(value) { return "must be \(r.lowerBound)...\(r.upperBound)" }
         return nil
     }
 }

@@ -1,26 +1,35 @@
-/// Virtual nanoseconds each stage costs; they drive the clock (and later budgets and squeezes).
-/// Defaults are round figures of the order a 3 GHz core spends per stage; a stack may override any.
+/// Virtual nanoseconds each stage costs; they drive the CPU clocks, so budgets, squeezes and
+/// backlog build-up are meaningful. Round figures of the order a 3 GHz core spends per stage;
+/// a stack may override any by kernel function name, plus `hardirq` (IRQ entry + napi_schedule)
+/// and `net_rx_action` (softirq entry).
 public struct StageCosts: Sendable {
-    public static let defaults: [Stage: UInt64] = [
-        .eth_type_trans: 20, .netif_receive_skb: 30, .__netif_receive_skb_core: 40, .arp_rcv: 60,
-        .ip_rcv: 60, .ip_rcv_finish: 80, .ip_local_deliver: 20, .ip_local_deliver_finish: 30, .ip_defrag: 100,
-        .udp_rcv: 120, .tcp_v4_rcv: 200, .icmp_rcv: 100, .kfree_skb_reason: 10, .consume_skb: 10,
+    public static let defaults: [String: UInt64] = [
+        "nic_receive": 0, "napi_poll": 20, "napi_alloc_skb": 40, "eth_type_trans": 20,
+        "napi_gro_receive": 30, "dev_gro_receive": 40, "napi_gro_flush": 20,
+        "netif_receive_skb": 30, "get_rps_cpu": 30, "enqueue_to_backlog": 50, "process_backlog": 30,
+        "__netif_receive_skb_core": 40,
+        "arp_rcv": 60, "arp_process": 80, "arp_send": 60,
+        "ip_rcv": 60, "ip_rcv_finish": 80, "ip_local_deliver": 20, "ip_defrag": 100, "ip_local_deliver_finish": 30,
+        "ip_forward": 60, "ip_forward_finish": 20, "ip_output": 40, "ip_finish_output": 40, "ip_fragment": 150, "neigh_output": 40,
+        "dev_queue_xmit": 120,
+        "udp_rcv": 120, "udp_queue_rcv_skb": 80, "tcp_v4_rcv": 200, "icmp_rcv": 100, "icmp_send": 200, "icmp_reply": 150,
+        "kfree_skb_reason": 10, "consume_skb": 10,
+        "hardirq": 500, "net_rx_action": 100,
     ]
     private var table: [UInt64]
+    public private(set) var hardirq: UInt64
+    public private(set) var netRxAction: UInt64
 
     public init(overrides: [String: Int] = [:]) throws(ConfigError) {
-        table = Stage.allCases.map { StageCosts.defaults[$0] ?? 0 }
+        var merged = StageCosts.defaults
         for (k, v) in overrides {
-            guard let s = Stage(rawValue: k) else { throw ConfigError(path: "/costs/\(k)", message: "unknown stage \(k)") }
+            guard merged[k] != nil else { throw ConfigError(path: "/costs/\(k)", message: "unknown stage \(k)") }
             guard v >= 0 else { throw ConfigError(path: "/costs/\(k)", message: "must not be negative") }
-            table[Stage.allCases.firstIndex(of: s)!] = UInt64(v)
+            merged[k] = UInt64(v)
         }
+        table = Stage.allCases.map { merged[$0.name] ?? 0 }
+        hardirq = merged["hardirq"]!
+        netRxAction = merged["net_rx_action"]!
     }
-    @inline(__always) public subscript(_ s: Stage) -> UInt64 { table[s.index] }
-}
-
-extension Stage {
-    /// Dense index for tables, stable within one build.
-    @inline(__always) var index: Int { Stage.indexTable[self]! }
-    static let indexTable: [Stage: Int] = Dictionary(uniqueKeysWithValues: Stage.allCases.enumerated().map { ($1, $0) })
+    @inline(__always) public subscript(_ s: Stage) -> UInt64 { table[s.rawValue] }
 }

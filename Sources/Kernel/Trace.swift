@@ -1,18 +1,30 @@
 /// A stage of the packet path, named after the kernel function that does the job,
 /// so `grep -rn ip_rcv_finish` finds both the stage and the code that runs it.
-public enum Stage: String, Sendable, CaseIterable {
-    // net/ethernet/eth.c, net/core/dev.c
-    case eth_type_trans, netif_receive_skb, __netif_receive_skb_core
+/// `nic_receive` is the one hardware stage: the NIC's DMA of a frame into an RX descriptor.
+public enum Stage: Int, Sendable, CaseIterable {
+    // hardware, then the driver's NAPI poll (net/core/dev.c, net/core/gro.c, net/ethernet/eth.c)
+    case nic_receive, napi_poll, napi_alloc_skb, eth_type_trans
+    case napi_gro_receive, dev_gro_receive, napi_gro_flush
+    case netif_receive_skb, get_rps_cpu, enqueue_to_backlog, process_backlog, __netif_receive_skb_core
     // net/ipv4/arp.c
-    case arp_rcv
-    // net/ipv4/ip_input.c
-    case ip_rcv, ip_rcv_finish, ip_local_deliver, ip_local_deliver_finish
-    // net/ipv4/ip_fragment.c
-    case ip_defrag
+    case arp_rcv, arp_process, arp_send
+    // net/ipv4/ip_input.c, ip_fragment.c, ip_forward.c, ip_output.c
+    case ip_rcv, ip_rcv_finish, ip_local_deliver, ip_defrag, ip_local_deliver_finish
+    case ip_forward, ip_forward_finish, ip_output, ip_finish_output, ip_fragment, neigh_output
+    // net/core/dev.c (transmit)
+    case dev_queue_xmit
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
-    case udp_rcv, tcp_v4_rcv, icmp_rcv
+    case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, icmp_rcv, icmp_send, icmp_reply
     // net/core/skbuff.c: how an skb ends
     case kfree_skb_reason, consume_skb
+
+    /// The kernel function name.
+    public var name: String { Stage.names[rawValue] }
+    public init?(name: String) {
+        guard let i = Stage.names.firstIndex(of: name) else { return nil }
+        self.init(rawValue: i)
+    }
+    static let names: [String] = Stage.allCases.map { String(describing: $0) }
 }
 
 /// One trace event: a stage entered on a CPU at a virtual time. Small and integer-only;
@@ -33,10 +45,17 @@ public enum Outcome: String, Sendable {
     case transmitted
     /// Freed with a drop reason.
     case dropped
-    /// Still waiting somewhere (ring, backlog, fragment queue, qdisc).
+    /// Still waiting somewhere (ring, backlog, fragment queue, neighbour queue).
     case queued
-    /// Freed without error after being handled (ARP, ICMP echo, broadcast nobody wanted).
+    /// Freed without error after being handled (ARP, ICMP echo, merged by GRO, broadcast nobody wanted).
     case consumed
+}
+
+/// A frame the stack put on a wire while handling a packet (forwarded, ARP or ICMP reply...).
+public struct EmittedFrame: Sendable, Equatable {
+    public var device: String
+    public var frame: [UInt8]
+    public var timeNs: UInt64
 }
 
 /// What the stack did to one injected packet.
@@ -45,11 +64,17 @@ public struct PacketResult: Sendable {
     public var outcome: Outcome
     public var dropReason: DropReason?
     public var stages: [TraceStage]
-    /// Time the packet was injected and the time its path ended, in virtual ns.
+    /// Time the frame reached the NIC and the time its path ended, in virtual ns.
     public var startNs: UInt64
     public var endNs: UInt64
     /// The frame as it arrived.
     public var frame: [UInt8]
-    /// Human-readable notes on why (e.g. which header check failed).
+    /// Why, in words (which check failed, where it was merged or queued). Only with tracing on.
     public var note: String?
+    /// RX queue the NIC chose and the CPU whose interrupt served it.
+    public var rxQueue: Int
+    /// Segments carried by the skb that ended this path (>1 after GRO).
+    public var segments: Int
+    /// Frames transmitted because of this packet.
+    public var emitted: [EmittedFrame]
 }

@@ -28,8 +28,11 @@ func frame(dstMAC: MACAddress = ourMAC, src: IPv4Address = peerIP, dst: IPv4Addr
 }
 
 extension PacketResult {
-    var stageNames: [String] { stages.map(\.stage.rawValue) }
+    var stageNames: [String] { stages.map(\.stage.name) }
 }
 
-let rxToLocal = ["eth_type_trans", "netif_receive_skb", "__netif_receive_skb_core", "ip_rcv", "ip_rcv_finish",
-                 "ip_local_deliver", "ip_local_deliver_finish"]
+/// The driver side of every RX trace: the NIC, the NAPI poll, GRO, then the core.
+let rxToCore = ["nic_receive", "napi_poll", "napi_alloc_skb", "eth_type_trans", "napi_gro_receive", "netif_receive_skb", "__netif_receive_skb_core"]
+let rxToLocal = rxToCore + ["ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish"]
+/// An ICMP error toward an on-link peer whose MAC is unknown: queued behind an ARP request.
+let icmpViaARP = ["icmp_send", "ip_output", "ip_finish_output", "neigh_output", "arp_send"]

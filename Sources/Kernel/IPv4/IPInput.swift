@@ -7,7 +7,7 @@ extension Stack {
         enter(.ip_rcv, skb)
         if skb.pktType == .otherhost {
             devices[skb.dev].stats.rx_otherhost_dropped += 1
-            return .drop(.OTHERHOST, "destination MAC is not ours (PACKET_OTHERHOST)")
+            return drop(.OTHERHOST, "destination MAC is not ours (PACKET_OTHERHOST)")
         }
         snmp.ip.InReceives += 1
         let nh = skb.networkHeader
@@ -25,7 +25,7 @@ extension Stack {
         let totLen = Int(b.be16(nh + 2))
         if avail < totLen {
             snmp.ip.InTruncatedPkts += 1
-            return .drop(.PKT_TOO_SMALL, "total length \(totLen) exceeds the \(avail) bytes received")
+            return drop(.PKT_TOO_SMALL, "total length \(totLen) exceeds the \(avail) bytes received")
         } else if totLen < ihl * 4 {
             return inhdrError(.IP_INHDR, "total length \(totLen) is below the header length \(ihl * 4)")
         }
@@ -35,12 +35,13 @@ extension Stack {
         return ip_rcv_finish(skb)
     }
 
-    private func inhdrError(_ r: DropReason, _ why: String) -> PathEnd {
+    private func inhdrError(_ r: DropReason, _ why: @autoclosure () -> String) -> PathEnd {
         snmp.ip.InHdrErrors += 1
-        return .drop(r, why)
+        return drop(r, why())
     }
 
-    /// `ip_rcv_finish` / `ip_route_input_slow`: martian checks, then the FIB decides local, broadcast or not ours.
+    /// `ip_rcv_finish` / `ip_route_input_slow`: martian checks, then the FIB decides local,
+    /// broadcast, forward or error (`ip_error`).
     func ip_rcv_finish(_ skb: SkBuff) -> PathEnd {
         enter(.ip_rcv_finish, skb)
         let nh = skb.networkHeader
@@ -48,40 +49,49 @@ extension Stack {
         let dst = IPv4Address(raw: skb.data.be32(nh + 16))
         if dst.isMulticast {
             // Every IPv4 interface is in 224.0.0.1 (all-hosts); other groups need a membership.
-            guard dst == IPv4Address(224, 0, 0, 1) else { return .drop(.NOT_SPECIFIED, "multicast group \(dst) not joined") }
+            guard dst == IPv4Address(224, 0, 0, 1) else { return drop(.NOT_SPECIFIED, "multicast group \(dst) not joined") }
             return ip_local_deliver(skb)
         }
-        if src.isMulticast || src == .broadcast { return .drop(.IP_INVALID_SOURCE, "martian source \(src)") }
+        if src.isMulticast || src == .broadcast { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
         if dst == .broadcast || (src == .any && dst == .any) { return ip_local_deliver(skb) }
-        if src.isZeronet { return .drop(.IP_INVALID_SOURCE, "martian source \(src)") }
-        if dst.isZeronet { return .drop(.IP_INVALID_DEST, "martian destination \(dst)") }
-        if dst.isLoopback { return .drop(.IP_INVALID_DEST, "martian destination \(dst)") }
-        if src.isLoopback { return .drop(.IP_INVALID_SOURCE, "martian source \(src)") }
+        if src.isZeronet { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
+        if dst.isZeronet { return drop(.IP_INVALID_DEST, "martian destination \(dst)") }
+        if dst.isLoopback { return drop(.IP_INVALID_DEST, "martian destination \(dst)") }
+        if src.isLoopback { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
+        let forwarding = sysctl("net.ipv4.ip_forward") != 0
         guard let route = fib.lookup(dst) else {
-            // no_route: without forwarding the error is EHOSTUNREACH, which ip_error counts as an address error.
+            // no_route → ip_error: ENETUNREACH with forwarding, EHOSTUNREACH without.
+            if forwarding {
+                snmp.ip.InNoRoutes += 1
+                icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 0)
+                return drop(.IP_INNOROUTES, "no route to \(dst)")
+            }
             snmp.ip.InAddrErrors += 1
-            return .drop(.IP_INADDRERRORS, "no route to \(dst) and forwarding is off")
+            return drop(.IP_INADDRERRORS, "no route to \(dst) and forwarding is off")
         }
         switch route.type {
         case .local, .broadcast:
-            if fib.isLocal(src) { return .drop(.IP_LOCAL_SOURCE, "source \(src) is one of our addresses") }
+            if fib.isLocal(src) { return drop(.IP_LOCAL_SOURCE, "source \(src) is one of our addresses") }
             return ip_local_deliver(skb)
         case .unicast, .unreachable:
-            // Forwarding is refused at configuration until it is modelled, so ip_forward is 0 here.
-            snmp.ip.InAddrErrors += 1
-            return .drop(.IP_INADDRERRORS, "\(dst) is not local and forwarding is off")
+            guard forwarding else {
+                snmp.ip.InAddrErrors += 1
+                return drop(.IP_INADDRERRORS, "\(dst) is not local and net.ipv4.ip_forward is 0")
+            }
+            if fib.isLocal(src) { return drop(.IP_LOCAL_SOURCE, "source \(src) is one of our addresses") }
+            return ip_forward(skb, route: route)
         }
     }
 
     /// `ip_local_deliver`: reassemble, then LOCAL_IN, then the protocol handler.
     func ip_local_deliver(_ skb: SkBuff) -> PathEnd {
         enter(.ip_local_deliver, skb)
-        let flags = skb.data.be16(skb.networkHeader + 6)
-        if flags & 0x3fff != 0 {
-            enter(.ip_defrag, skb)
-            snmp.ip.ReasmReqds += 1
-            snmp.ip.ReasmFails += 1
-            return .drop(.NOT_SPECIFIED, "IPv4 reassembly is not modelled yet")
+        if skb.data.be16(skb.networkHeader + 6) & 0x3fff != 0 {
+            switch ip_defrag(skb) {
+            case .queued: return .stolen
+            case .failed(let end): return end
+            case .reassembled(let whole): return ip_local_deliver_finish(whole)
+            }
         }
         return ip_local_deliver_finish(skb)
     }
@@ -97,7 +107,8 @@ extension Stack {
         case IPProtocol.icmp: end = icmp_rcv(skb)
         default:
             snmp.ip.InUnknownProtos += 1
-            return .drop(.IP_NOPROTO, "no handler for IP protocol \(proto) (ICMP protocol unreachable is due with the TX path)")
+            if !isBroadcastRoute(skb) { icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 2) }
+            return drop(.IP_NOPROTO, "no handler for IP protocol \(proto)")
         }
         snmp.ip.InDelivers += 1
         return end

@@ -1,0 +1,94 @@
+import Wire
+
+// net/ethernet/eth.c and net/core/dev.c: from the driver to the protocol handler.
+extension Stack {
+    /// `eth_type_trans`: classify the frame by destination MAC (pkt_type) and read the EtherType.
+    /// Returns how the path ends when the frame cannot go on (a runt), else nil.
+    func eth_type_trans(_ skb: SkBuff) -> PathEnd? {
+        enter(.eth_type_trans, skb)
+        let dev = devices[skb.dev]
+        guard skb.len >= EthernetFrame.headerLength else {
+            // Drivers drop runts before the stack sees them and count a length error.
+            dev.stats.rx_length_errors += 1
+            dev.stats.rx_errors += 1
+            return drop(.PKT_TOO_SMALL, "frame of \(skb.len) bytes is shorter than an Ethernet header")
+        }
+        dev.stats.rx_packets += 1
+        dev.stats.rx_bytes += skb.len
+        let d0 = skb.data[0]
+        if d0 & 1 == 1 {
+            skb.pktType = skb.data[0..<6].allSatisfy({ $0 == 0xff }) ? .broadcast : .multicast
+            if skb.pktType == .multicast { dev.stats.multicast += 1 }
+        } else if !dev.mac.matches(skb.data, at: 0) {
+            skb.pktType = .otherhost
+        }
+        skb.protocolType = UInt16(skb.data[12]) << 8 | UInt16(skb.data[13])
+        skb.networkHeader = EthernetFrame.headerLength
+        return nil
+    }
+
+    /// `netif_receive_skb` (`netif_receive_skb_internal`): with RPS configured the flow goes through
+    /// the backlog of the CPU `get_rps_cpu` picks, else straight to the core.
+    func netif_receive_skb(_ skb: SkBuff) -> PathEnd {
+        enter(.netif_receive_skb, skb)
+        let q = devices[skb.dev].queues[skb.rxQueue]
+        if !q.rpsCPUs.isEmpty || !q.flowTable.isEmpty {
+            enter(.get_rps_cpu, skb)
+            if let target = get_rps_cpu(skb, q) { return enqueue_to_backlog(skb, cpu: target, queue: q) }
+        }
+        return __netif_receive_skb_core(skb)
+    }
+
+    /// `__netif_receive_skb_core`: untag VLANs, then hand the skb to the handler of its protocol.
+    func __netif_receive_skb_core(_ skb: SkBuff) -> PathEnd {
+        enter(.__netif_receive_skb_core, skb)
+        cpus[skb.cpu].processed += 1
+        if skb.protocolType == EtherType.vlan {
+            guard skb.len >= skb.networkHeader + VLANTagRepr.length else {
+                return drop(.NOT_SPECIFIED, "802.1Q tag truncated (skb_vlan_untag)")
+            }
+            let tci = skb.data.be16(skb.networkHeader)
+            skb.vlanID = tci & 0x0fff
+            skb.protocolType = skb.data.be16(skb.networkHeader + 2)
+            skb.networkHeader += VLANTagRepr.length
+            // vlan_do_receive: no VLAN device carries this tag, so a non-zero VID is someone else's.
+            if skb.vlanID != 0 { skb.pktType = .otherhost }
+        }
+        switch skb.protocolType {
+        case EtherType.ipv4: return ip_rcv(skb)
+        case EtherType.arp: return arp_rcv(skb)
+        default:
+            devices[skb.dev].stats.rx_nohandler += 1
+            return drop(.UNHANDLED_PROTO, "no packet handler for EtherType 0x\(String(skb.protocolType, radix: 16))")
+        }
+    }
+
+    /// What RX checksum offload reports: a TCP/UDP checksum over a whole, unfragmented IPv4 packet that verifies.
+    func l4ChecksumVerifies(_ skb: SkBuff) -> Bool {
+        let b = skb.data
+        var nh = EthernetFrame.headerLength
+        guard b.count >= nh + 20 else { return false }
+        var type = b.be16(12)
+        if type == EtherType.vlan { guard b.count >= nh + 24 else { return false }; type = b.be16(16); nh += 4 }
+        guard type == EtherType.ipv4, b[nh] >> 4 == 4 else { return false }
+        let ihl = Int(b[nh] & 0x0f) * 4
+        let tot = Int(b.be16(nh + 2))
+        guard ihl >= 20, tot >= ihl, b.count >= nh + tot, b.be16(nh + 6) & 0x3fff == 0 else { return false }
+        let proto = b[nh + 9]
+        guard proto == IPProtocol.tcp || proto == IPProtocol.udp else { return false }
+        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        let len = tot - ihl
+        if proto == IPProtocol.udp {
+            guard len >= 8, b.be16(nh + ihl + 6) != 0 else { return false }
+        } else { guard len >= 20 else { return false } }
+        let s = Checksum.pseudoHeaderSum(src: src, dst: dst, proto: proto, length: len)
+        return Checksum.finish(Checksum.sum(b, from: nh + ihl, count: len, initial: s)) == 0
+    }
+}
+
+extension MACAddress {
+    /// Compares with six bytes in place, without building an address.
+    @inline(__always) func matches(_ b: [UInt8], at o: Int) -> Bool {
+        bytes.0 == b[o] && bytes.1 == b[o + 1] && bytes.2 == b[o + 2] && bytes.3 == b[o + 3] && bytes.4 == b[o + 4] && bytes.5 == b[o + 5]
+    }
+}

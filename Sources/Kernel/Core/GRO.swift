@@ -1,0 +1,161 @@
+import Wire
+
+/// An skb GRO holds, with what later segments of its flow must match.
+struct GROHeld {
+    var skb: SkBuff
+    var tcpOffset: Int      // from skb.data start
+    var payloadOffset: Int  // first payload byte of the first segment
+    var mss: Int            // gso_size: payload length of the first segment
+    var nextSeq: UInt32
+    var nextID: UInt16
+    var atomic: Bool        // DF set: IDs need not be consecutive
+}
+
+/// `napi->gro_hash`: GRO_HASH_BUCKETS buckets of at most MAX_GRO_SKBS held skbs, by `skb->hash & 7`.
+struct GROTable {
+    static let buckets = 8, maxPerBucket = 8
+    /// GRO_LEGACY_MAX_SIZE: a merged packet stays below 64 KiB.
+    static let maxSize = 65536
+    var lists: [[GROHeld]] = Array(repeating: [], count: GROTable.buckets)
+    var isEmpty: Bool { lists.allSatisfy(\.isEmpty) }
+}
+
+// net/core/gro.c, net/ipv4/af_inet.c (inet_gro_receive), net/ipv4/tcp_offload.c (tcp_gro_receive)
+extension Stack {
+    /// `napi_gro_receive`: TCP/IPv4 segments of one flow are merged while the kernel would merge them;
+    /// anything else (and anything that must flush) goes on to `netif_receive_skb`.
+    func napi_gro_receive(_ skb: SkBuff, _ q: RXQueue, _ sd: SoftnetData) -> PathEnd {
+        enter(.napi_gro_receive, skb)
+        guard let seg = groCandidate(skb) else { return netif_receive_skb(skb) }
+        enter(.dev_gro_receive, skb)
+        let bucket = Int(skb.hash & 7)
+        let forceFlush = seg.flags.contains(.urg) || seg.flags.contains(.psh) || seg.flags.contains(.rst)
+            || seg.flags.contains(.syn) || seg.flags.contains(.fin)
+        if let i = q.gro.lists[bucket].firstIndex(where: { sameFlow($0, skb, seg) }) {
+            var p = q.gro.lists[bucket][i]
+            let held = p.skb
+            let mismatch = !canMerge(p, skb, seg)
+            if mismatch || held.len + seg.payloadLen >= GROTable.maxSize {
+                // Flush what is held; this segment starts over (held if it may be).
+                q.gro.lists[bucket].remove(at: i)
+                groComplete(held, sd)
+                if forceFlush || seg.payloadLen == 0 { return netif_receive_skb(skb) }
+                return groHold(skb, seg, q, bucket, sd)
+            }
+            // skb_gro_receive: append the payload; PSH and FIN carry over to the held header.
+            held.data.removeSubrange(held.len..<held.data.count)
+            held.data.append(contentsOf: skb.data[seg.payloadOffset..<(seg.payloadOffset + seg.payloadLen)])
+            held.len = held.data.count
+            held.data[p.tcpOffset + 13] |= seg.flags.intersection([.psh, .fin]).rawValue
+            held.segments += 1
+            if skb.packet >= 0, tracing { packets[skb.packet].note = "merged by GRO into the packet whose trace is #\(held.packet + 1) of this batch" }
+            devices[skb.dev].stats.rx_gro_packets += 1
+            devices[skb.dev].stats.rx_gro_bytes += seg.payloadLen
+            p.nextSeq = seg.seq &+ UInt32(seg.payloadLen)
+            p.nextID = seg.id &+ 1
+            q.gro.lists[bucket][i] = p
+            if skb.packet >= 0 {
+                enter(.consume_skb, skb)
+                packets[skb.packet].outcome = .consumed
+                packets[skb.packet].endNs = cpus[skb.cpu].clock
+            }
+            // A short segment ends the burst; PSH/FIN/URG/RST/SYN flush at once.
+            if forceFlush || seg.payloadLen < p.mss {
+                q.gro.lists[bucket].remove(at: i)
+                groComplete(held, sd)
+            }
+            return .stolen
+        }
+        if forceFlush || seg.payloadLen == 0 { return netif_receive_skb(skb) }
+        return groHold(skb, seg, q, bucket, sd)
+    }
+
+    private func groHold(_ skb: SkBuff, _ seg: GROSegment, _ q: RXQueue, _ bucket: Int, _ sd: SoftnetData) -> PathEnd {
+        if q.gro.lists[bucket].count >= GROTable.maxPerBucket {
+            let oldest = q.gro.lists[bucket].removeFirst()
+            groComplete(oldest.skb, sd)
+        }
+        skb.ipSummed = .unnecessary
+        q.gro.lists[bucket].append(GROHeld(skb: skb, tcpOffset: seg.tcpOffset, payloadOffset: seg.payloadOffset, mss: seg.payloadLen,
+                                           nextSeq: seg.seq &+ UInt32(seg.payloadLen), nextID: seg.id &+ 1, atomic: seg.df))
+        return .stolen
+    }
+
+    /// `napi_gro_flush`: every held skb goes up the stack, oldest first.
+    func napi_gro_flush(_ q: RXQueue, _ sd: SoftnetData) {
+        guard !q.gro.isEmpty else { return }
+        for b in 0..<GROTable.buckets {
+            let list = q.gro.lists[b]
+            q.gro.lists[b].removeAll()
+            for h in list { groComplete(h.skb, sd) }
+        }
+    }
+
+    /// `inet_gro_complete` + `gro_normal_one`: fix the IPv4 length and checksum of the merged
+    /// packet (the TCP checksum is covered by CHECKSUM_UNNECESSARY), then receive it.
+    private func groComplete(_ skb: SkBuff, _ sd: SoftnetData) {
+        skb.cpu = sd.cpu
+        enter(.napi_gro_flush, skb)
+        if skb.segments > 1 {
+            let nh = skb.networkHeader
+            skb.data.setBE16(nh + 2, UInt16(skb.len - nh))
+            skb.data.setBE16(nh + 10, 0)
+            skb.data.setBE16(nh + 10, Checksum.compute(skb.data, from: nh, count: Int(skb.data[nh] & 0x0f) * 4))
+        }
+        finish(skb, netif_receive_skb(skb))
+    }
+
+    struct GROSegment {
+        var tcpOffset: Int, payloadOffset: Int, payloadLen: Int
+        var seq: UInt32, ack: UInt32, flags: TCPFlags, id: UInt16, df: Bool
+        var ttl: UInt8, tos: UInt8
+    }
+
+    /// An IPv4/TCP segment GRO may hold: IHL 5 (no options), not a fragment, header checksum good,
+    /// TCP checksum good (offloaded or verified here), whole.
+    private func groCandidate(_ skb: SkBuff) -> GROSegment? {
+        guard skb.protocolType == EtherType.ipv4 else { return nil }
+        let nh = skb.networkHeader, b = skb.data
+        guard skb.len >= nh + 40, b[nh] == 0x45, b[nh + 9] == IPProtocol.tcp, b.be16(nh + 6) & 0x3fff == 0,
+              Checksum.compute(b, from: nh, count: 20) == 0 else { return nil }
+        let tot = Int(b.be16(nh + 2))
+        guard tot >= 40, skb.len >= nh + tot else { return nil }
+        let th = nh + 20
+        let doff = Int(b[th + 12] >> 4) * 4
+        guard doff >= 20, tot >= 20 + doff else { return nil }
+        if skb.ipSummed != .unnecessary && !l4ChecksumVerifies(skb) { return nil }
+        skb.len = nh + tot
+        return GROSegment(tcpOffset: th, payloadOffset: th + doff, payloadLen: tot - 20 - doff, seq: b.be32(th + 4), ack: b.be32(th + 8),
+                          flags: TCPFlags(rawValue: b[th + 13]), id: b.be16(nh + 4), df: b.be16(nh + 6) & 0x4000 != 0,
+                          ttl: b[nh + 8], tos: b[nh + 1])
+    }
+
+    /// Same device, VLAN and Ethernet header, same addresses and ports (`gro_list_prepare`, `inet_gro_receive`, `tcp_gro_receive`).
+    private func sameFlow(_ p: GROHeld, _ skb: SkBuff, _ seg: GROSegment) -> Bool {
+        let a = p.skb.data, b = skb.data
+        guard p.skb.dev == skb.dev, p.skb.hash == skb.hash, p.skb.networkHeader == skb.networkHeader else { return false }
+        for k in 0..<skb.networkHeader where a[k] != b[k] { return false }
+        let nh = skb.networkHeader
+        for k in 12..<20 where a[nh + k] != b[nh + k] { return false }
+        for k in 0..<4 where a[p.tcpOffset + k] != b[seg.tcpOffset + k] { return false }
+        return true
+    }
+
+    /// The flush rules of `inet_gro_receive` and `tcp_gro_receive` for a segment of a held flow.
+    private func canMerge(_ p: GROHeld, _ skb: SkBuff, _ seg: GROSegment) -> Bool {
+        let a = p.skb.data, b = skb.data
+        let nh = p.skb.networkHeader
+        guard a[nh + 8] == seg.ttl, a[nh + 1] == seg.tos else { return false }
+        if !(p.atomic && seg.df) && seg.id != p.nextID { return false }
+        let heldFlags = TCPFlags(rawValue: a[p.tcpOffset + 13])
+        if seg.flags.contains(.cwr) { return false }
+        let ignore: TCPFlags = [.cwr, .fin, .psh]
+        if heldFlags.subtracting(ignore) != seg.flags.subtracting(ignore) { return false }
+        if a.be32(p.tcpOffset + 8) != seg.ack { return false }
+        let heldOpts = a[(p.tcpOffset + 20)..<p.payloadOffset], opts = b[(seg.tcpOffset + 20)..<seg.payloadOffset]
+        if !heldOpts.elementsEqual(opts) { return false }
+        if seg.payloadLen > p.mss { return false }
+        if seg.seq != p.nextSeq { return false }
+        return true
+    }
+}

@@ -1,0 +1,50 @@
+import Wire
+
+/// `skb->pkt_type`, set by `eth_type_trans` from the destination MAC.
+public enum PacketType: String, Sendable {
+    case host = "PACKET_HOST", broadcast = "PACKET_BROADCAST", multicast = "PACKET_MULTICAST", otherhost = "PACKET_OTHERHOST"
+}
+
+/// `skb->ip_summed` on receive.
+public enum IPSummed: Sendable {
+    /// Software must verify the L4 checksum.
+    case none
+    /// The NIC verified it (RX checksum offload).
+    case unnecessary
+}
+
+/// The socket buffer: the frame plus the offsets and metadata the stages set.
+/// Offsets index `data`; `len` is the valid length (after `pskb_trim_rcsum`).
+public final class SkBuff {
+    public var data: [UInt8]
+    public var len: Int
+    public var networkHeader = 0
+    public var transportHeader = 0
+    public var protocolType: UInt16 = 0
+    public var pktType: PacketType = .host
+    public var vlanID: UInt16? = nil
+    public var ipSummed: IPSummed = .none
+    /// Index of the receiving device in the stack.
+    public var dev: Int
+    public var rxQueue = 0
+    /// `skb->hash` from RSS (0 when the NIC gave none).
+    public var hash: UInt32 = 0
+    public var cpu = 0
+    /// The injected packet this skb carries the trace of (-1 once its run has answered).
+    var packet: Int
+    /// Segments merged into this skb by GRO (`NAPI_GRO_CB(skb)->count`).
+    public var segments = 1
+    /// Made by the stack (ICMP error, fragment, ARP): its stages join the trace of the packet that
+    /// caused it, but its end does not decide that packet's outcome.
+    var generated = false
+    /// `skb->truesize`: what the skb charges against socket and fragment memory.
+    public var truesize: Int { SkBuff.truesize(len) }
+
+    init(frame: [UInt8], dev: Int, packet: Int) {
+        data = frame; len = frame.count; self.dev = dev; self.packet = packet
+    }
+
+    /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the
+    /// aligned sk_buff (256) and skb_shared_info (320) on x86_64.
+    static func truesize(_ len: Int) -> Int { ((len + 64 + 63) & ~63) + 256 + 320 }
+}

@@ -1,0 +1,59 @@
+import Wire
+
+/// Receive-side scaling: the Toeplitz hash (Microsoft RSS spec) and the indirection table.
+public struct RSS: Sendable, Equatable {
+    /// The key of the RSS verification suite; used by default so runs are deterministic
+    /// (the kernel's netdev_rss_key is random at boot).
+    public static let verificationKey: [UInt8] = [
+        0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+        0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+        0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+    ]
+
+    public var key: [UInt8]
+    /// Queue per hash bucket; the low bits of the hash index it (128 entries by default).
+    public var indirection: [Int]
+
+    public init(key: [UInt8] = RSS.verificationKey, indirection: [Int]) {
+        self.key = key; self.indirection = indirection
+    }
+
+    /// `ethtool_rxfh_indir_default`: entry i is queue i mod n.
+    public static func defaultIndirection(queues: Int, size: Int = 128) -> [Int] { (0..<size).map { $0 % queues } }
+
+    /// Toeplitz: for each input bit set, XOR in the 32 key bits starting at that bit position.
+    public static func toeplitz(key: [UInt8], input: [UInt8]) -> UInt32 {
+        var result: UInt32 = 0
+        var window = UInt32(key[0]) << 24 | UInt32(key[1]) << 16 | UInt32(key[2]) << 8 | UInt32(key[3])
+        var next = 4
+        for byte in input {
+            let incoming = next < key.count ? key[next] : 0
+            next += 1
+            for bit in 0..<8 {
+                if byte & (0x80 >> UInt8(bit)) != 0 { result ^= window }
+                window = window << 1 | UInt32((incoming >> UInt8(7 - bit)) & 1)
+            }
+        }
+        return result
+    }
+
+    /// The NIC's hash of a frame: IPv4 + TCP/UDP ports when the packet is not a fragment,
+    /// else the two addresses; 0 (and queue 0) for anything else.
+    public func hash(frame b: [UInt8]) -> UInt32 {
+        var off = EthernetFrame.headerLength
+        guard b.count >= off + 20 else { return 0 }
+        var type = b.be16(12)
+        if type == EtherType.vlan, b.count >= off + 24 { type = b.be16(16); off += 4 }
+        guard type == EtherType.ipv4, b[off] >> 4 == 4 else { return 0 }
+        let ihl = Int(b[off] & 0x0f) * 4
+        var input = Array(b[(off + 12)..<(off + 20)])
+        let proto = b[off + 9]
+        let fragment = b.be16(off + 6) & 0x3fff != 0
+        if (proto == IPProtocol.tcp || proto == IPProtocol.udp) && !fragment && ihl >= 20 && b.count >= off + ihl + 4 {
+            input.append(contentsOf: b[(off + ihl)..<(off + ihl + 4)])
+        }
+        return RSS.toeplitz(key: key, input: input)
+    }
+
+    public func queue(for hash: UInt32) -> Int { indirection[Int(hash) & (indirection.count - 1)] }
+}

@@ -1,0 +1,50 @@
+import Wire
+
+// net/ipv4/arp.c
+extension Stack {
+    /// `arp_rcv`: Ethernet/IPv4 ARP only; frames for other hosts are consumed, not dropped.
+    func arp_rcv(_ skb: SkBuff) -> PathEnd {
+        enter(.arp_rcv, skb)
+        guard skb.len - skb.networkHeader >= ARPPacket.length else {
+            return drop(.PKT_TOO_SMALL, "ARP packet shorter than 28 bytes")
+        }
+        if skb.pktType == .otherhost { return consume("ARP frame for another host") }
+        return arp_process(skb)
+    }
+
+    /// `arp_process`: learn the sender when the request is for us (or when we already know it),
+    /// answer requests for our addresses with `arp_send`.
+    func arp_process(_ skb: SkBuff) -> PathEnd {
+        enter(.arp_process, skb)
+        let p = try! ARPPacket(checking: skb.data, at: skb.networkHeader)
+        guard let arp = try? ARPRepr.parse(p) else { return drop(.NOT_SPECIFIED, "ARP is not Ethernet/IPv4") }
+        guard !arp.targetIP.isMulticast, !arp.senderIP.isMulticast else { return drop(.NOT_SPECIFIED, "multicast address in ARP") }
+        let dev = skb.dev
+        let forUs = fib.lookup(arp.targetIP)?.type == .local
+        if arp.operation == ARPRepr.request && forUs {
+            if arp.senderIP != .any { neighbourResolved(arp.senderIP, dev: dev, mac: arp.senderMAC, by: skb) }
+            arp_send(ARPRepr(operation: ARPRepr.reply, senderMAC: devices[dev].mac, senderIP: arp.targetIP,
+                             targetMAC: arp.senderMAC, targetIP: arp.senderIP), dstMAC: arp.senderMAC, dev: dev, cause: skb)
+            return consume("ARP request for our \(arp.targetIP): replied")
+        }
+        if neighbours.lookup(arp.senderIP, dev: dev) != nil || (arp.operation == ARPRepr.reply && forUs) {
+            neighbourResolved(arp.senderIP, dev: dev, mac: arp.senderMAC, by: skb)
+            return consume("neighbour \(arp.senderIP) is at \(arp.senderMAC)")
+        }
+        return consume("ARP \(arp.operation == ARPRepr.reply ? "reply" : "request") not for us")
+    }
+
+    /// `arp_send`: build an ARP frame and transmit it.
+    func arp_send(_ a: ARPRepr, dstMAC: MACAddress, dev: Int, cause: SkBuff?) {
+        if let cause { enter(.arp_send, cause) }
+        let f = FrameRepr(ethernet: EthernetRepr(dst: dstMAC, src: devices[dev].mac, ethertype: EtherType.arp), network: .arp(a)).emit()
+        transmit(f, dev: dev, cause: cause)
+    }
+
+    /// `arp_solicit`: who-has for a next hop, from the device's address on that network.
+    func arp_solicit(_ target: IPv4Address, dev: Int, cause: SkBuff) {
+        let src = devices[dev].config.addresses.first(where: { $0.contains(target) })?.address ?? devices[dev].config.addresses.first?.address ?? .any
+        arp_send(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: target),
+                 dstMAC: .broadcast, dev: dev, cause: cause)
+    }
+}

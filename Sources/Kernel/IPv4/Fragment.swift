@@ -1,0 +1,151 @@
+import Wire
+
+/// `struct ipq`'s key: the kernel reassembles by (saddr, daddr, id, protocol) (plus vif/user, fixed here).
+struct FragKey: Hashable {
+    var src: UInt32, dst: UInt32, id: UInt16, proto: UInt8
+}
+
+/// One reassembly queue (`struct ipq`): fragments by offset, the expected length once the last arrives.
+struct FragQueue {
+    var frags: [(start: Int, end: Int, skb: SkBuff)] = []
+    /// Total payload length, known once the fragment without MF arrived.
+    var total: Int? = nil
+    var meat = 0
+    var memory = 0
+    var generation: Int
+    var firstSeen: Bool = false
+}
+
+/// The fragment queues of the stack's netns, with their memory accounting (`fqdir`).
+struct FragmentQueues {
+    var queues: [FragKey: FragQueue] = [:]
+    var memory = 0
+    var nextGeneration = 0
+    mutating func detach() { for q in queues.values { for f in q.frags { f.skb.packet = -1 } } }
+}
+
+enum DefragResult {
+    case queued
+    case failed(PathEnd)
+    case reassembled(SkBuff)
+}
+
+// net/ipv4/ip_fragment.c
+extension Stack {
+    /// `ip_defrag` / `ip_frag_queue`: queue the fragment; a duplicate is dropped alone, an overlap
+    /// kills the whole queue; over ipfrag_high_thresh nothing new is queued; the last missing
+    /// piece reassembles the datagram (`ip_frag_reasm`).
+    func ip_defrag(_ skb: SkBuff) -> DefragResult {
+        enter(.ip_defrag, skb)
+        snmp.ip.ReasmReqds += 1
+        let nh = skb.networkHeader, b = skb.data
+        let ihl = Int(b[nh] & 0x0f) * 4
+        let key = FragKey(src: b.be32(nh + 12), dst: b.be32(nh + 16), id: b.be16(nh + 4), proto: b[nh + 9])
+        let flags = b.be16(nh + 6)
+        let start = Int(flags & 0x1fff) * 8
+        let end = start + (skb.len - nh - ihl)
+        let more = flags & IPv4Packet.flagMF != 0
+        var q: FragQueue
+        if let existing = frags.queues[key] {
+            q = existing
+        } else {
+            if frags.memory + skb.truesize > sysctl("net.ipv4.ipfrag_high_thresh") {
+                snmp.ip.ReasmFails += 1
+                return .failed(drop(.FRAG_REASM_TIMEOUT, "fragment memory above ipfrag_high_thresh: no new queue (inet_frag_find fails)"))
+            }
+            q = FragQueue(generation: frags.nextGeneration)
+            frags.nextGeneration += 1
+            schedule(clockNs &+ UInt64(sysctl("net.ipv4.ipfrag_time")) * 1_000_000_000, .fragExpire(key: key, generation: q.generation))
+        }
+        // Is this the end, and does it agree with what we know?
+        if !more {
+            if end < q.meat || (q.total != nil && q.total != end) || q.frags.contains(where: { $0.end > end }) {
+                return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "last fragment ends before data already queued", overlap: false)
+            }
+            q.total = end
+        } else {
+            if end & 7 != 0 || (q.total.map { end > $0 } ?? false) {
+                return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "fragment past the datagram's end", overlap: false)
+            }
+        }
+        if end == start {
+            frags.queues[key] = q
+            return .failed(drop(.NOT_SPECIFIED, "empty fragment"))
+        }
+        for f in q.frags {
+            if f.start == start && f.end == end {
+                frags.queues[key] = q
+                return .failed(drop(.DUP_FRAG, "duplicate of the fragment at offset \(start)"))
+            }
+            if start < f.end && f.start < end {
+                snmp.ip.ReasmOverlaps += 1
+                return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "overlaps the fragment at \(f.start)..<\(f.end): the whole queue is dropped", overlap: true)
+            }
+        }
+        q.frags.append((start, end, skb))
+        q.frags.sort { $0.start < $1.start }
+        q.meat += end - start
+        q.memory += skb.truesize
+        frags.memory += skb.truesize
+        if start == 0 { q.firstSeen = true }
+        guard let total = q.total, q.meat == total else {
+            frags.queues[key] = q
+            if tracing, skb.packet >= 0 { packets[skb.packet].note = "fragment \(start)..<\(end) queued for reassembly" }
+            return .queued
+        }
+        // ip_frag_reasm: the head fragment's header, every payload in order.
+        frags.queues[key] = nil
+        frags.memory -= q.memory
+        let head = q.frags[0].skb
+        let hnh = head.networkHeader, hihl = Int(head.data[hnh] & 0x0f) * 4
+        var whole = Array(head.data[0..<(hnh + hihl)])
+        for f in q.frags {
+            let fnh = f.skb.networkHeader, fihl = Int(f.skb.data[fnh] & 0x0f) * 4
+            whole.append(contentsOf: f.skb.data[(fnh + fihl)..<f.skb.len])
+        }
+        whole.setBE16(hnh + 2, UInt16(whole.count - hnh))
+        whole.setBE16(hnh + 6, 0)
+        whole.setBE16(hnh + 10, 0)
+        whole.setBE16(hnh + 10, Checksum.compute(whole, from: hnh, count: hihl))
+        // The skb that completed the datagram carries it on (its trace continues).
+        skb.data = whole
+        skb.len = whole.count
+        skb.networkHeader = hnh
+        skb.transportHeader = hnh + hihl
+        skb.ipSummed = .none
+        skb.segments = q.frags.count
+        for f in q.frags where f.skb !== skb && f.skb.packet >= 0 {
+            f.skb.cpu = skb.cpu
+            settle(f.skb, .consumed, reason: nil, note: tracing ? "reassembled into a later packet of this batch" : nil)
+        }
+        snmp.ip.ReasmOKs += 1
+        return .reassembled(skb)
+    }
+
+    private func killQueue(_ key: FragKey, _ q: FragQueue, _ skb: SkBuff, reason: DropReason, why: String, overlap: Bool) -> DefragResult {
+        frags.queues[key] = nil
+        frags.memory -= q.memory
+        snmp.ip.ReasmFails += 1
+        for f in q.frags { f.skb.cpu = skb.cpu; finish(f.skb, .drop(reason, tracing ? "reassembly queue killed: \(why)" : nil)) }
+        return .failed(drop(reason, why))
+    }
+
+    /// `ip_expire`: ipfrag_time passed; the queue goes, with ICMP time exceeded (fragment
+    /// reassembly) when the first fragment had arrived.
+    func ip_expire(_ key: FragKey, generation: Int) {
+        guard let q = frags.queues[key], q.generation == generation else { return }
+        frags.queues[key] = nil
+        frags.memory -= q.memory
+        snmp.ip.ReasmFails += 1
+        snmp.ip.ReasmTimeout += 1
+        if q.firstSeen, let head = q.frags.first?.skb {
+            head.cpu = 0
+            cpus[0].clock = max(cpus[0].clock, clockNs)
+            icmp_send(head, type: ICMPv4Repr.timeExceeded, code: 1)
+        }
+        for f in q.frags { finish(f.skb, .drop(.FRAG_REASM_TIMEOUT, nil)) }
+    }
+
+    public var fragmentQueueCount: Int { frags.queues.count }
+    public var fragmentMemory: Int { frags.memory }
+}

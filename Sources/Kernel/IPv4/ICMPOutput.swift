@@ -1,0 +1,74 @@
+import Wire
+
+// net/ipv4/icmp.c: the messages the stack sends.
+extension Stack {
+    /// `icmp_send`: an error about `skb` to its source, quoting as much of it as fits in 576 bytes.
+    /// Not for fragments past the first, ICMP errors, or non-unicast sources/destinations;
+    /// limited per destination by icmp_ratelimit (inet_peer token bucket, burst 6).
+    func icmp_send(_ skb: SkBuff, type: UInt8, code: UInt8, info: UInt32 = 0) {
+        enter(.icmp_send, skb)
+        let nh = skb.networkHeader, b = skb.data
+        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        if b.be16(nh + 6) & 0x1fff != 0 { return }
+        if src.isMulticast || src == .broadcast || src.isZeronet || skb.pktType != .host && skb.pktType != .otherhost { return }
+        if dst.isMulticast || dst == .broadcast || fib.lookup(dst)?.type == .broadcast { return }
+        let ihl = Int(b[nh] & 0x0f) * 4
+        if b[nh + 9] == IPProtocol.icmp, skb.len >= nh + ihl + 1 {
+            let t = b[nh + ihl]
+            // Only informational ICMP (echo, timestamp...) may draw an error.
+            if [ICMPv4Repr.destUnreachable, 4, 5, ICMPv4Repr.timeExceeded, 12].contains(t) { return }
+        }
+        guard icmpRateAllows(src, type: type) else { snmp.icmp.RateLimitHost += 1; return }
+        guard let route = routeOutput(src) else { return }
+        let quoted = Array(b[nh..<min(skb.len, nh + 576 - 28)])
+        let tos = (b[nh + 1] & 0x1e) | 0xc0   // IPTOS_PREC_INTERNETCONTROL
+        sendICMP(ICMPv4Repr(type: type, code: code, restOfHeader: info, data: quoted), src: route.src, dst: src, tos: tos, route: route, cause: skb)
+        switch type {
+        case ICMPv4Repr.timeExceeded: snmp.icmp.OutTimeExcds += 1
+        case ICMPv4Repr.destUnreachable: snmp.icmp.OutDestUnreachs += 1
+        default: break
+        }
+    }
+
+    /// `icmp_reply` to an echo request: same id, sequence and data, from the address it was sent to.
+    func icmp_echo_reply(_ skb: SkBuff) {
+        enter(.icmp_reply, skb)
+        let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
+        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        guard let route = routeOutput(src) else { return }
+        let reply = ICMPv4Repr(type: ICMPv4Repr.echoReply, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<skb.len]))
+        sendICMP(reply, src: dst, dst: src, tos: b[nh + 1], route: route, cause: skb)
+        snmp.icmp.OutEchoReps += 1
+    }
+
+    /// Builds the IPv4 packet (TTL ip_default_ttl, ID 0, no DF: the ICMP socket does not do PMTU
+    /// discovery) and sends it through `ip_output` on behalf of `cause`.
+    private func sendICMP(_ m: ICMPv4Repr, src: IPv4Address, dst: IPv4Address, tos: UInt8,
+                          route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff) {
+        let ip = IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, ttl: UInt8(sysctl("net.ipv4.ip_default_ttl")), tos: tos,
+                          ident: 0, payloadLength: m.bufferLength)
+        var bytes = [UInt8](repeating: 0, count: 14 + ip.bufferLength)
+        m.emit(into: &bytes, at: 14 + 20)
+        ip.emit(into: &bytes, at: 14)
+        let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
+        out.networkHeader = 14; out.transportHeader = 34; out.cpu = cause.cpu; out.generated = true
+        snmp.icmp.OutMsgs += 1
+        let end = ip_output(out, dev: route.dev, nexthop: route.nexthop, outcome: .transmitted)
+        if case .drop = end { finish(out, end) }
+    }
+
+    /// `icmpv4_xrlim_allow`: types in icmp_ratemask are limited per destination.
+    private func icmpRateAllows(_ dst: IPv4Address, type: UInt8) -> Bool {
+        let limit = UInt64(sysctl("net.ipv4.icmp_ratelimit")) * 1_000_000
+        let mask = sysctl("net.ipv4.icmp_ratemask")
+        guard limit > 0, type < 32, mask & (1 << Int(type)) != 0 else { return true }
+        let now = clockNs
+        var (tokens, last) = icmpPeers[dst] ?? (0, now &- 60_000_000_000)
+        tokens = min(tokens &+ (now &- last), 6 * limit)
+        last = now
+        let ok = tokens >= limit
+        if ok { tokens -= limit }
+        icmpPeers[dst] = (tokens, last)
+        return ok
+    }
+}

@@ -1,0 +1,95 @@
+import Wire
+
+/// NUD states as `ip neigh` prints them.
+public enum NUDState: String, Sendable { case permanent = "PERMANENT", reachable = "REACHABLE", incomplete = "INCOMPLETE" }
+
+/// One neighbour entry: the MAC of an on-link address, or the packets waiting for it.
+public struct NeighbourEntry {
+    public var address: IPv4Address
+    public var dev: Int
+    public var mac: MACAddress?
+    public var state: NUDState
+    /// Solicitations sent while incomplete.
+    public var probes: Int
+    /// `arp_queue` bytes (truesize), limited by unres_qlen_bytes.
+    var queuedBytes = 0
+    var queue: [SkBuff] = []
+    public var queueLength: Int { queue.count }
+}
+
+/// The ARP table (`arp_tbl`): keyed by (device, address).
+struct NeighbourTable {
+    struct Key: Hashable { var dev: Int; var addr: IPv4Address }
+    private(set) var entries: [Key: NeighbourEntry] = [:]
+    /// `unres_qlen_bytes` default (SK_WMEM_MAX).
+    static let unresQlenBytes = 212_992
+
+    mutating func setPermanent(_ a: IPv4Address, mac: MACAddress, dev: Int) {
+        entries[Key(dev: dev, addr: a)] = NeighbourEntry(address: a, dev: dev, mac: mac, state: .permanent, probes: 0)
+    }
+    func lookup(_ a: IPv4Address, dev: Int) -> NeighbourEntry? { entries[Key(dev: dev, addr: a)] }
+    mutating func update(_ key: Key, _ body: (inout NeighbourEntry) -> Void) {
+        if var e = entries[key] { body(&e); entries[key] = e }
+    }
+    mutating func insert(_ e: NeighbourEntry) { entries[Key(dev: e.dev, addr: e.address)] = e }
+    mutating func remove(_ a: IPv4Address, dev: Int) -> Bool { entries.removeValue(forKey: Key(dev: dev, addr: a)) != nil }
+
+    /// Queued skbs outlive their run: they no longer report to a packet.
+    mutating func detach() {
+        for (k, e) in entries where !e.queue.isEmpty { for s in e.queue { s.packet = -1 }; entries[k] = e }
+    }
+    var all: [NeighbourEntry] { entries.values.sorted { ($0.dev, $0.address) < ($1.dev, $1.address) } }
+}
+
+extension Stack {
+    public var neighbourEntries: [NeighbourEntry] { neighbours.all }
+    public func addNeighbour(_ n: NeighbourConfig) -> Bool {
+        guard let dev = devices.firstIndex(where: { $0.name == n.dev }) else { return false }
+        neighbours.setPermanent(n.address, mac: n.mac, dev: dev)
+        return true
+    }
+    public func removeNeighbour(_ a: IPv4Address, dev: String) -> Bool {
+        guard let d = devices.firstIndex(where: { $0.name == dev }) else { return false }
+        return neighbours.remove(a, dev: d)
+    }
+
+    /// `neigh_output` / `neigh_resolve_output`: with a known MAC the frame goes to `dev_queue_xmit`;
+    /// otherwise the skb waits on the entry's arp_queue and an ARP request goes out.
+    func neigh_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
+        enter(.neigh_output, skb)
+        let key = NeighbourTable.Key(dev: dev, addr: nexthop)
+        if let e = neighbours.entries[key], let mac = e.mac {
+            return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
+        }
+        var e = neighbours.entries[key] ?? NeighbourEntry(address: nexthop, dev: dev, mac: nil, state: .incomplete, probes: 0)
+        guard e.queuedBytes + skb.truesize <= NeighbourTable.unresQlenBytes else {
+            return drop(.NEIGH_QUEUEFULL, "arp_queue of \(nexthop) is full (\(e.queuedBytes) bytes)")
+        }
+        e.queue.append(skb)
+        e.queuedBytes += skb.truesize
+        let first = e.probes == 0
+        if first { e.probes = 1 }
+        neighbours.insert(e)
+        if first { arp_solicit(nexthop, dev: dev, cause: skb) }
+        if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(nexthop) (ARP request sent)" }
+        return .stolen
+    }
+
+    /// A neighbour became known: send what waited for it (`neigh_update` → `neigh_connect`).
+    func neighbourResolved(_ a: IPv4Address, dev: Int, mac: MACAddress, by skb: SkBuff) {
+        let key = NeighbourTable.Key(dev: dev, addr: a)
+        var waiting: [SkBuff] = []
+        if var e = neighbours.entries[key] {
+            if e.state == .permanent { return }
+            e.mac = mac; e.state = .reachable
+            waiting = e.queue; e.queue = []; e.queuedBytes = 0
+            neighbours.insert(e)
+        } else {
+            neighbours.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: .reachable, probes: 0))
+        }
+        for w in waiting {
+            w.cpu = skb.cpu
+            finish(w, dev_queue_xmit(w, dev: dev, dstMAC: mac, outcome: w.generated ? .transmitted : .forwarded))
+        }
+    }
+}

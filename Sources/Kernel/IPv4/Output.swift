@@ -1,0 +1,76 @@
+import Wire
+
+// net/ipv4/ip_output.c and the transmit entry of net/core/dev.c.
+extension Stack {
+    /// `ip_route_output`: the FIB entry and next hop for a locally generated packet.
+    func routeOutput(_ dst: IPv4Address) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
+        guard let r = fib.lookup(dst), r.type == .unicast || r.type == .local else { return nil }
+        let src = devices[r.dev].config.addresses.first(where: { $0.contains(r.gateway ?? dst) })?.address
+            ?? devices[r.dev].config.addresses.first?.address ?? .any
+        return (r.dev, r.gateway ?? dst, src)
+    }
+
+    /// `ip_output` → `ip_finish_output`: fragment what exceeds the MTU, then resolve the next hop.
+    func ip_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
+        enter(.ip_output, skb)
+        enter(.ip_finish_output, skb)
+        let mtu = devices[dev].config.mtu
+        if skb.len - skb.networkHeader > mtu {
+            return ip_fragment(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome)
+        }
+        return neigh_output(skb, dev: dev, nexthop: nexthop, outcome: outcome)
+    }
+
+    /// `ip_fragment` / `ip_do_fragment`: split into MTU-sized fragments at multiples of 8 bytes.
+    func ip_fragment(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, mtu: Int, outcome: Outcome) -> PathEnd {
+        enter(.ip_fragment, skb)
+        let nh = skb.networkHeader
+        let ihl = Int(skb.data[nh] & 0x0f) * 4
+        if skb.data.be16(nh + 6) & IPv4Packet.flagDF != 0 {
+            snmp.ip.FragFails += 1
+            return drop(.PKT_TOO_BIG, "DF set and \(skb.len - nh) bytes exceed MTU \(mtu)")
+        }
+        let header = Array(skb.data[nh..<(nh + ihl)])
+        let payload = Array(skb.data[(nh + ihl)..<skb.len])
+        let per = (mtu - ihl) & ~7
+        let baseOffset = Int(skb.data.be16(nh + 6) & 0x1fff) * 8
+        let baseMF = skb.data.be16(nh + 6) & IPv4Packet.flagMF != 0
+        var off = 0
+        var last: PathEnd = .stolen
+        while off < payload.count {
+            let n = min(per, payload.count - off)
+            var frag = header + payload[off..<(off + n)]
+            frag.setBE16(2, UInt16(ihl + n))
+            let more = off + n < payload.count || baseMF
+            frag.setBE16(6, UInt16((baseOffset + off) / 8) | (more ? IPv4Packet.flagMF : 0))
+            frag.setBE16(10, 0)
+            frag.setBE16(10, Checksum.compute(frag, from: 0, count: ihl))
+            let f = SkBuff(frame: [UInt8](repeating: 0, count: 14) + frag, dev: skb.dev, packet: skb.packet)
+            f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true
+            snmp.ip.FragCreates += 1
+            last = neigh_output(f, dev: dev, nexthop: nexthop, outcome: outcome)
+            if case .drop = last { finish(f, last) }
+            off += n
+        }
+        snmp.ip.FragOKs += 1
+        return outcome == .forwarded ? .forwarded : .stolen
+    }
+
+    /// `dev_queue_xmit` (no qdisc modelled yet): the frame leaves on the device.
+    func dev_queue_xmit(_ skb: SkBuff, dev: Int, dstMAC: MACAddress, outcome: Outcome) -> PathEnd {
+        enter(.dev_queue_xmit, skb)
+        let d = devices[dev]
+        var frame = [UInt8](repeating: 0, count: 14)
+        EthernetRepr(dst: dstMAC, src: d.mac, ethertype: EtherType.ipv4).emit(into: &frame)
+        frame.append(contentsOf: skb.data[skb.networkHeader..<skb.len])
+        transmit(frame, dev: dev, cause: skb)
+        return skb.generated ? .stolen : .forwarded
+    }
+
+    /// Puts a frame on a device's wire and counts it.
+    func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?) {
+        devices[dev].stats.tx_packets += 1
+        devices[dev].stats.tx_bytes += frame.count
+        recordEmitted(cause, device: dev, frame: frame, at: cause.map { cpus[$0.cpu].clock } ?? clockNs)
+    }
+}

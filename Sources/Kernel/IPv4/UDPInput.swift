@@ -1,0 +1,84 @@
+import Wire
+
+// net/ipv4/udp.c
+extension Stack {
+    /// `udp_rcv` / `__udp4_lib_rcv`: length checks, broadcast delivery, socket lookup, checksum, NoPorts.
+    func udp_rcv(_ skb: SkBuff) -> PathEnd {
+        enter(.udp_rcv, skb)
+        let th = skb.transportHeader
+        let avail = skb.len - th
+        guard avail >= UDPPacket.headerLength else {
+            snmp.udp.InErrors += 1
+            return drop(.NOT_SPECIFIED, "\(avail) bytes cannot hold a UDP header")
+        }
+        let ulen = Int(skb.data.be16(th + 4))
+        guard ulen <= avail, ulen >= UDPPacket.headerLength else {
+            snmp.udp.InErrors += 1
+            return drop(.PKT_TOO_SMALL, "UDP length \(ulen) does not fit the \(avail) bytes of IP payload")
+        }
+        skb.len = th + ulen
+        let ip = IPv4Packet.addresses(skb)
+        let dport = skb.data.be16(th + 2)
+        if isBroadcastRoute(skb) {
+            // __udp4_lib_mcast_deliver: every matching socket gets a copy; none is not an error.
+            guard let sk = sockets.lookup(.udp, dst: .any, port: dport) else {
+                snmp.udp.IgnoredMulti += 1
+                return consume("broadcast/multicast datagram with no socket bound")
+            }
+            return udp_queue_rcv_skb(skb, sk)
+        }
+        guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport) else {
+            if !udpChecksumOK(skb, ip) {
+                snmp.udp.InCsumErrors += 1
+                snmp.udp.InErrors += 1
+                return drop(.UDP_CSUM, "UDP checksum does not verify")
+            }
+            snmp.udp.NoPorts += 1
+            icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 3)
+            return drop(.NO_SOCKET, "no socket on port \(dport)")
+        }
+        return udp_queue_rcv_skb(skb, sk)
+    }
+
+    private func udpChecksumOK(_ skb: SkBuff, _ ip: (src: IPv4Address, dst: IPv4Address)) -> Bool {
+        if skb.ipSummed == .unnecessary { return true }
+        let th = skb.transportHeader
+        if skb.data.be16(th + 6) == 0 { return true }
+        let s = Checksum.pseudoHeaderSum(src: ip.src, dst: ip.dst, proto: IPProtocol.udp, length: skb.len - th)
+        return Checksum.finish(Checksum.sum(skb.data, from: th, count: skb.len - th, initial: s)) == 0
+    }
+
+    /// `udp_queue_rcv_skb` / `__udp_enqueue_schedule_skb`: checksum, then the receive buffer:
+    /// refused once sk_rmem_alloc is over sk_rcvbuf (one datagram always fits an empty queue).
+    func udp_queue_rcv_skb(_ skb: SkBuff, _ sk: Sock) -> PathEnd {
+        enter(.udp_queue_rcv_skb, skb)
+        let ip = IPv4Packet.addresses(skb)
+        if !udpChecksumOK(skb, ip) {
+            snmp.udp.InCsumErrors += 1
+            snmp.udp.InErrors += 1
+            return drop(.UDP_CSUM, "UDP checksum does not verify")
+        }
+        let size = skb.truesize
+        if sk.rmemAlloc > sk.rcvbuf || sk.rmemAlloc + size > size + sk.rcvbuf {
+            sk.drops += 1
+            snmp.udp.RcvbufErrors += 1
+            snmp.udp.InErrors += 1
+            return drop(.SOCKET_RCVBUFF, "socket \(sk.config.id) holds \(sk.rmemAlloc) of \(sk.rcvbuf) bytes (SO_RCVBUF)")
+        }
+        let th = skb.transportHeader
+        sk.rmemAlloc += size
+        sk.rxhash = skb.hash
+        sk.queue.append(Datagram(src: ip.src, srcPort: skb.data.be16(th), dst: ip.dst,
+                                 payload: Array(skb.data[(th + 8)..<skb.len]), timeNs: cpus[skb.cpu].clock, truesize: size))
+        snmp.udp.InDatagrams += 1
+        if tracing, skb.packet >= 0 { packets[skb.packet].note = "queued on socket \(sk.config.id) (\(sk.queue.count) datagrams, \(sk.rmemAlloc) bytes)" }
+        return .deliver
+    }
+}
+
+extension IPv4Packet {
+    /// Source and destination of the skb's IPv4 header.
+    static func addresses(_ skb: SkBuff) -> (src: IPv4Address, dst: IPv4Address) {
+        (IPv4Address(raw: skb.data.be32(skb.networkHeader + 12)), IPv4Address(raw: skb.data.be32(skb.networkHeader + 16)))
+    }
+}

@@ -1,0 +1,58 @@
+/// What the simulator does next. Ordered by (time, sequence) so ties break deterministically.
+enum Event {
+    /// A frame reaches a device's NIC (index into the run's packet table).
+    case arrival(packet: Int)
+    /// A queue's interrupt fires (after coalescing).
+    case hardirq(device: Int, queue: Int)
+    /// A queue's rx-usecs coalescing timer expires.
+    case coalesceTimer(device: Int, queue: Int, generation: Int)
+    /// NET_RX_SOFTIRQ runs one step on a CPU.
+    case softirq(cpu: Int)
+    /// An RPS inter-processor interrupt reaches a CPU.
+    case rpsIPI(cpu: Int)
+    /// A fragment queue's ipfrag_time runs out.
+    case fragExpire(key: FragKey, generation: Int)
+}
+
+/// A binary min-heap of events keyed by (time, seq).
+struct EventQueue {
+    private var heap: [(time: UInt64, seq: UInt64, event: Event)] = []
+    private var nextSeq: UInt64 = 0
+
+    var isEmpty: Bool { heap.isEmpty }
+    var count: Int { heap.count }
+    var nextTime: UInt64? { heap.first?.time }
+
+    mutating func push(_ time: UInt64, _ e: Event) {
+        heap.append((time, nextSeq, e))
+        nextSeq &+= 1
+        var i = heap.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            if less(i, p) { heap.swapAt(i, p); i = p } else { break }
+        }
+    }
+
+    mutating func pop() -> (time: UInt64, event: Event)? {
+        guard !heap.isEmpty else { return nil }
+        let top = heap[0]
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && less(l, m) { m = l }
+                if r < heap.count && less(r, m) { m = r }
+                if m == i { break }
+                heap.swapAt(i, m); i = m
+            }
+        }
+        return (top.time, top.event)
+    }
+
+    @inline(__always) private func less(_ a: Int, _ b: Int) -> Bool {
+        heap[a].time < heap[b].time || (heap[a].time == heap[b].time && heap[a].seq < heap[b].seq)
+    }
+}
