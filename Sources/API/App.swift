@@ -7,7 +7,7 @@ import Store
 public final class App: HTTPHandler, @unchecked Sendable {
     let registry: Registry
     let store: Store
-    private(set) var router = Router()
+    var router = Router()
     public let limits: Limits
 
     public struct Limits: Sendable {
@@ -61,6 +61,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         router.add("DELETE", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try deleteStack(req, p["stack"]!) }
         router.add("POST", "/v1/stacks/{stack}/packets") { [unowned self] req, p throws(Problem) in try injectPackets(req, p["stack"]!) }
         router.add("GET", "/v1/stacks/{stack}/stats") { [unowned self] req, p throws(Problem) in try stats(req, p["stack"]!) }
+        registerResourceRoutes()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }
         router.add("GET", "/v1/traces/{trace}") { [unowned self] req, p throws(Problem) in try getTrace(req, p["trace"]!) }
     }

@@ -155,6 +155,231 @@ paths:
             application/json:
               schema: {$ref: '#/components/schemas/Stats'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/routes:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listRoutes
+      summary: The FIB (local and main tables), as `ip route show table all` would list it.
+      responses:
+        '200':
+          description: Routes.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items:
+                    type: array
+                    items: {$ref: '#/components/schemas/FIBEntry'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    post:
+      operationId: addRoute
+      summary: Add a static route (`ip route add`); stored with the stack.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Route'}
+      responses:
+        '201':
+          description: The route.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Route'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+    delete:
+      operationId: deleteRoute
+      summary: Delete a static route (`ip route del`).
+      parameters:
+        - name: dst
+          in: query
+          required: true
+          schema: {type: string}
+        - name: metric
+          in: query
+          schema: {type: integer, minimum: 0, default: 0}
+      responses:
+        '204':
+          description: Deleted.
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/neighbours:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listNeighbours
+      summary: The ARP table, as `ip neigh` shows it.
+      responses:
+        '200':
+          description: Entries.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items:
+                    type: array
+                    items:
+                      type: object
+                      required: [address, dev, mac, state, queued]
+                      properties:
+                        address: {type: string}
+                        dev: {type: string}
+                        mac: {type: [string, 'null']}
+                        state: {type: string, enum: [PERMANENT, REACHABLE, INCOMPLETE]}
+                        queued: {type: integer}
+        '404': {$ref: '#/components/responses/NotFound'}
+    post:
+      operationId: addNeighbour
+      summary: Add a permanent neighbour (`ip neigh add ... nud permanent`); stored with the stack.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Neighbour'}
+      responses:
+        '201':
+          description: The entry.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Neighbour'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+  /v1/stacks/{stack}/sockets:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listSockets
+      summary: Bound sockets with their receive queues.
+      responses:
+        '200':
+          description: Sockets.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items:
+                    type: array
+                    items: {$ref: '#/components/schemas/Socket'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    post:
+      operationId: bindSocket
+      summary: Bind a UDP socket or a listening TCP socket; stored with the stack.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/SocketInput'}
+      responses:
+        '201':
+          description: The socket.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Socket'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+  /v1/stacks/{stack}/sockets/{socket}:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/SocketID'
+    delete:
+      operationId: closeSocket
+      summary: Close a socket.
+      responses:
+        '204':
+          description: Closed.
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/sockets/{socket}/recv:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/SocketID'
+    post:
+      operationId: recvSocket
+      summary: Read (dequeue) datagrams as a process on `cpu` would; RFS learns that CPU.
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                max: {type: integer, minimum: 1, maximum: 100000, default: 64}
+                cpu: {type: integer, minimum: 0, maximum: 63, default: 0}
+      responses:
+        '200':
+          description: The datagrams, oldest first.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [datagrams]
+                properties:
+                  datagrams:
+                    type: array
+                    items:
+                      type: object
+                      required: [src, sport, dst, payload_hex, time_ns]
+                      properties:
+                        src: {type: string}
+                        sport: {type: integer}
+                        dst: {type: string}
+                        payload_hex: {type: string}
+                        time_ns: {type: integer}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/softnet_stat:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: getSoftnetStat
+      summary: /proc/net/softnet_stat, one line per CPU, 15 hex columns.
+      responses:
+        '200':
+          description: The text.
+          content:
+            text/plain:
+              schema: {type: string}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/clock:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    post:
+      operationId: advanceClock
+      summary: Move virtual time forward, running the timers due (fragment expiry).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                advance_ns: {type: integer, minimum: 0}
+                to_ns: {type: integer, minimum: 0}
+      responses:
+        '200':
+          description: The clock after.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [clock_ns]
+                properties:
+                  clock_ns: {type: integer}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/traces:
     get:
       operationId: listTraces
@@ -208,6 +433,11 @@ components:
       in: path
       required: true
       schema: {type: string, pattern: '^[A-Za-z0-9._-]{1,64}$'}
+    SocketID:
+      name: socket
+      in: path
+      required: true
+      schema: {type: integer, minimum: 1}
     Limit:
       name: limit
       in: query
@@ -278,6 +508,62 @@ components:
         mtu: {type: integer, minimum: 68, maximum: 65535, default: 1500}
         rx_queues: {type: integer, minimum: 1, maximum: 64, default: 1}
         ring_size: {type: integer, minimum: 1, maximum: 32768, default: 256}
+        rx_checksum_offload: {type: boolean, default: true}
+        rx_usecs: {type: integer, minimum: 0, description: 'ethtool -C rx-usecs (interrupt delay after the first frame)', default: 0}
+        rx_frames: {type: integer, minimum: 0, description: 'ethtool -C rx-frames (interrupt after this many frames)', default: 1}
+        rss_key: {type: string, description: 'hex, at least 40 bytes; default the RSS verification key'}
+        rss_indirection:
+          type: array
+          description: Queue per hash bucket (power-of-two length); default entry i = i mod rx_queues over 128 entries.
+          items: {type: integer, minimum: 0}
+        rps_cpus:
+          type: array
+          description: Per RX queue, the CPUs RPS may steer to (empty = RPS off).
+          items:
+            type: array
+            items: {type: integer, minimum: 0}
+        rps_flow_cnt: {type: integer, minimum: 0, description: RFS device flow table size per queue (power of two; 0 = RFS off).}
+    Neighbour:
+      type: object
+      additionalProperties: false
+      required: [address, mac, dev]
+      properties:
+        address: {type: string}
+        mac: {type: string}
+        dev: {type: string}
+        state: {type: string}
+    SocketInput:
+      type: object
+      additionalProperties: false
+      required: [port]
+      properties:
+        id: {type: integer, minimum: 1}
+        protocol: {type: string, enum: [udp, tcp], default: udp}
+        address: {type: string, default: 0.0.0.0}
+        port: {type: integer, minimum: 1, maximum: 65535}
+        rcvbuf: {type: integer, minimum: 256, description: SO_RCVBUF; default net.core.rmem_default}
+    Socket:
+      allOf:
+        - $ref: '#/components/schemas/SocketInput'
+        - type: object
+          required: [id, protocol, address, port, rcvbuf_effective, rmem_alloc, queued, drops]
+          properties:
+            rcvbuf_effective: {type: integer}
+            rmem_alloc: {type: integer}
+            queued: {type: integer}
+            drops: {type: integer}
+            syn_received: {type: integer}
+    FIBEntry:
+      type: object
+      required: [dst, type, dev, metric, proto, table]
+      properties:
+        dst: {type: string}
+        type: {type: string, enum: [unicast, local, broadcast, unreachable]}
+        via: {type: string}
+        dev: {type: string}
+        metric: {type: integer}
+        proto: {type: string}
+        table: {type: string}
     Route:
       type: object
       additionalProperties: false
@@ -300,9 +586,19 @@ components:
         routes:
           type: array
           items: {$ref: '#/components/schemas/Route'}
+        neighbours:
+          type: array
+          items: {$ref: '#/components/schemas/Neighbour'}
+        sockets:
+          type: array
+          items: {$ref: '#/components/schemas/SocketInput'}
         sysctls:
           type: object
-          description: Linux sysctl names. net.ipv4.ip_forward accepts only 0 until forwarding is modelled.
+          description: |
+            Linux sysctl names: net.ipv4.ip_forward, ip_default_ttl, ipfrag_time, ipfrag_high_thresh,
+            ipfrag_low_thresh, ipfrag_max_dist, icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts,
+            net.core.netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default,
+            rps_sock_flow_entries.
           additionalProperties: {type: integer}
         costs:
           type: object
@@ -312,7 +608,7 @@ components:
       allOf:
         - $ref: '#/components/schemas/StackInput'
         - type: object
-          required: [name, cpus, devices, routes, sysctls, costs, created_at]
+          required: [name, cpus, devices, routes, neighbours, sockets, sysctls, costs, created_at]
           properties:
             created_at: {type: string, format: date-time}
     Injection:
@@ -320,6 +616,11 @@ components:
       additionalProperties: false
       required: [packets]
       properties:
+        rate_pps:
+          type: integer
+          minimum: 1
+          description: Packet i arrives at start_ns + i/rate (unless it gives at_ns), so bursts fill rings and backlogs.
+        start_ns: {type: integer, minimum: 0, description: Virtual time of the first arrival (default now).}
         packets:
           type: array
           minItems: 1
@@ -440,9 +741,21 @@ components:
       allOf:
         - $ref: '#/components/schemas/TraceSummary'
         - type: object
-          required: [start_ns, end_ns, stages, frame_hex]
+          required: [start_ns, end_ns, rx_queue, segments, stages, frame_hex, emitted]
           properties:
             note: {type: string}
+            rx_queue: {type: integer}
+            segments: {type: integer, description: Segments in the skb that ended the path (GRO).}
+            emitted:
+              type: array
+              description: Frames the stack transmitted because of this packet.
+              items:
+                type: object
+                required: [device, time_ns, hex]
+                properties:
+                  device: {type: string}
+                  time_ns: {type: integer}
+                  hex: {type: string}
             start_ns: {type: integer}
             end_ns: {type: integer}
             stages:
@@ -451,10 +764,16 @@ components:
             frame_hex: {type: string}
     Stats:
       type: object
-      required: [stack, clock_ns, devices, snmp]
+      required: [stack, clock_ns, devices, snmp, softnet]
       properties:
         stack: {type: string}
         clock_ns: {type: integer}
+        softnet:
+          type: array
+          description: Per CPU, the softnet_stat columns by name.
+          items:
+            type: object
+            additionalProperties: {type: integer}
         devices:
           type: object
           additionalProperties:

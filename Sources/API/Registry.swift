@@ -6,7 +6,8 @@ import Store
 /// A live stack and what it was built from. `lock` serializes simulation steps on it.
 final class StackEntry: @unchecked Sendable {
     let record: StackRecord
-    let config: StackConfig
+    /// The document as it stands now (routes, neighbours and sockets change through the API).
+    var config: StackConfig
     let stack: Stack
     let lock = NSLock()
 
@@ -76,6 +77,21 @@ final class Registry: @unchecked Sendable {
         let e = StackEntry(record: rec, config: config, stack: stack)
         add(e)
         return e
+    }
+
+    /// Runs a change on a stack under its lock; when it returns a new document, that is stored
+    /// first and kept only if the store took it.
+    func change<T>(_ e: StackEntry, _ body: (Stack, inout StackConfig) throws(Problem) -> T) throws(Problem) -> T {
+        e.lock.lock(); defer { e.lock.unlock() }
+        var c = e.config
+        let out = try body(e.stack, &c)
+        if c != e.config {
+            do { try store.updateStack(name: c.name, config: StackDocument.encode(c).rendered()) } catch {
+                throw Problem.storage("change not stored: \(error)")
+            }
+            e.config = c
+        }
+        return out
     }
 
     func delete(_ name: String) throws(Problem) {

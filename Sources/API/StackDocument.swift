@@ -20,11 +20,35 @@ enum StackDocument {
             for (i, x) in (try r.array("routes") ?? []).enumerated() {
                 routes.append(try decodeRoute(x, path: "/routes/\(i)"))
             }
+            var neighbours: [NeighbourConfig] = []
+            for (i, x) in (try r.array("neighbours") ?? []).enumerated() { neighbours.append(try decodeNeighbour(x, path: "/neighbours/\(i)")) }
+            var sockets: [SocketConfig] = []
+            for (i, x) in (try r.array("sockets") ?? []).enumerated() { sockets.append(try decodeSocket(x, path: "/sockets/\(i)", id: i + 1)) }
             let sysctls = try intMap(r.raw("sysctls"), path: "/sysctls")
             let costs = try intMap(r.raw("costs"), path: "/costs")
             try r.finish()
-            return StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, sysctls: sysctls, costs: costs)
+            return StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
+                               sysctls: sysctls, costs: costs)
         }
+    }
+
+    static func encodeRoute(_ r: RouteConfig) -> JSONValue {
+        var x = JSONObject()
+        x.set("dst", r.dst.description)
+        if let via = r.via { x.set("via", via.description) }
+        x.set("dev", r.dev)
+        x.set("metric", r.metric)
+        return x.value
+    }
+
+    static func encodeSocketConfig(_ c: SocketConfig) -> JSONValue {
+        var x = JSONObject()
+        x.set("id", c.id)
+        x.set("protocol", c.proto.rawValue)
+        x.set("address", c.address.description)
+        x.set("port", Int(c.port))
+        if let b = c.rcvbuf { x.set("rcvbuf", b) }
+        return x.value
     }
 
     static func isValidName(_ s: String, max: Int) -> Bool {
@@ -53,11 +77,59 @@ enum StackDocument {
         let mtu = try r.int("mtu", in: 68...65535) ?? 1500
         let rxq = try r.int("rx_queues", in: 1...64) ?? 1
         let ring = try r.int("ring_size", in: 1...32768) ?? 256
+        let csum = try r.bool("rx_checksum_offload") ?? true
+        let usecs = try r.int("rx_usecs", in: 0...1_000_000) ?? 0
+        let frames = try r.int("rx_frames", in: 0...65535) ?? 1
+        var key = RSS.verificationKey
+        if let k = try r.string("rss_key") {
+            guard let bytes = try? Hex.decode(k), bytes.count >= 40 else {
+                throw Problem.unprocessable("rss_key must be at least 40 bytes of hex", pointer: path + "/rss_key")
+            }
+            key = bytes
+        }
+        let indir = try intList(r.raw("rss_indirection"), path: path + "/rss_indirection")
+        var rps: [[Int]] = []
+        if let list = try r.array("rps_cpus") {
+            for (q, x) in list.enumerated() { rps.append(try intList(x, path: path + "/rps_cpus/\(q)") ?? []) }
+        }
+        let flowCnt = try r.int("rps_flow_cnt", in: 0...(1 << 20)) ?? 0
         try r.finish()
-        return DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring)
+        return DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring, rxChecksumOffload: csum,
+                            rxUsecs: usecs, rxFrames: frames, rssKey: key, rssIndirection: indir, rpsCPUs: rps, rpsFlowCount: flowCnt)
     }
 
-    private static func decodeRoute(_ v: JSONValue, path: String) throws -> RouteConfig {
+    private static func intList(_ v: JSONValue?, path: String) throws -> [Int]? {
+        guard let v else { return nil }
+        guard case .array(let a) = v else { throw JSONShapeError(path: path, message: "expected an array, got \(v.typeName)") }
+        return try a.enumerated().map { i, x in
+            guard case .int(let n) = x else { throw JSONShapeError(path: path + "/\(i)", message: "expected an integer, got \(x.typeName)") }
+            return n
+        }
+    }
+
+    static func decodeNeighbour(_ v: JSONValue, path: String) throws -> NeighbourConfig {
+        var r = try FieldReader(v, path: path)
+        let a = try r.requiredString("address"), m = try r.requiredString("mac"), dev = try r.requiredString("dev")
+        try r.finish()
+        guard let addr = try? IPv4Address(parsing: a) else { throw Problem.unprocessable("invalid IPv4 address \"\(a)\"", pointer: path + "/address") }
+        guard let mac = try? MACAddress(parsing: m) else { throw Problem.unprocessable("invalid MAC address \"\(m)\"", pointer: path + "/mac") }
+        return NeighbourConfig(address: addr, mac: mac, dev: dev)
+    }
+
+    static func decodeSocket(_ v: JSONValue, path: String, id: Int) throws -> SocketConfig {
+        var r = try FieldReader(v, path: path)
+        let proto = try r.string("protocol") ?? "udp"
+        guard let p = SocketConfig.Proto(rawValue: proto) else { throw Problem.unprocessable("protocol must be udp or tcp", pointer: path + "/protocol") }
+        let a = try r.string("address") ?? "0.0.0.0"
+        guard let addr = try? IPv4Address(parsing: a) else { throw Problem.unprocessable("invalid IPv4 address \"\(a)\"", pointer: path + "/address") }
+        guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: path + "/port", message: "is required") }
+        let rcvbuf = try r.int("rcvbuf", in: 256...(1 << 30))
+        let given = try r.int("id", in: 1...Int(Int32.max))
+        try r.finish()
+        return SocketConfig(id: given ?? id, proto: p, address: addr, port: UInt16(port), rcvbuf: rcvbuf)
+    }
+
+    static func decodeRoute(_ v: JSONValue, path: String) throws -> RouteConfig {
         var r = try FieldReader(v, path: path)
         let dstText = try r.requiredString("dst")
         let dst: IPv4CIDR
@@ -98,16 +170,20 @@ enum StackDocument {
             x.set("mtu", d.mtu)
             x.set("rx_queues", d.rxQueues)
             x.set("ring_size", d.ringSize)
+            x.set("rx_checksum_offload", d.rxChecksumOffload)
+            x.set("rx_usecs", d.rxUsecs)
+            x.set("rx_frames", d.rxFrames)
+            x.set("rss_key", Hex.encode(d.rssKey))
+            if let t = d.rssIndirection { x.set("rss_indirection", .array(t.map { .int($0) })) }
+            x.set("rps_cpus", .array(d.rpsCPUs.map { .array($0.map { .int($0) }) }))
+            x.set("rps_flow_cnt", d.rpsFlowCount)
             return x.value
         }))
-        o.set("routes", .array(c.routes.map { r in
-            var x = JSONObject()
-            x.set("dst", r.dst.description)
-            if let via = r.via { x.set("via", via.description) }
-            x.set("dev", r.dev)
-            x.set("metric", r.metric)
-            return x.value
+        o.set("routes", .array(c.routes.map(encodeRoute)))
+        o.set("neighbours", .array(c.neighbours.map { n in
+            .object([("address", .string(n.address.description)), ("mac", .string(n.mac.description)), ("dev", .string(n.dev))])
         }))
+        o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
         o.set("sysctls", .object(c.sysctls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         return o.value

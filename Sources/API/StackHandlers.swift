@@ -46,28 +46,26 @@ extension App {
         let e = try entry(name)
         let body: JSONValue = e.withStack { s in
             var devs = JSONObject()
-            for d in s.devices {
-                let st = d.stats
-                devs.set(d.name, .object([
-                    ("rx_packets", .int(st.rx_packets)), ("rx_bytes", .int(st.rx_bytes)), ("rx_dropped", .int(st.rx_dropped)),
-                    ("rx_length_errors", .int(st.rx_length_errors)), ("rx_otherhost_dropped", .int(st.rx_otherhost_dropped)),
-                    ("rx_nohandler", .int(st.rx_nohandler)),
-                ]))
-            }
-            let ip = s.snmp.ip, udp = s.snmp.udp, tcp = s.snmp.tcp, icmp = s.snmp.icmp
-            let snmp: JSONValue = .object([
-                ("Ip", .object([("InReceives", .int(ip.InReceives)), ("InHdrErrors", .int(ip.InHdrErrors)), ("InAddrErrors", .int(ip.InAddrErrors)),
-                                ("InUnknownProtos", .int(ip.InUnknownProtos)), ("InDiscards", .int(ip.InDiscards)), ("InDelivers", .int(ip.InDelivers)),
-                                ("InTruncatedPkts", .int(ip.InTruncatedPkts)), ("InCsumErrors", .int(ip.InCsumErrors)),
-                                ("ReasmReqds", .int(ip.ReasmReqds)), ("ReasmOKs", .int(ip.ReasmOKs)), ("ReasmFails", .int(ip.ReasmFails)),
-                                ("ForwDatagrams", .int(ip.ForwDatagrams))])),
-                ("Udp", .object([("InDatagrams", .int(udp.InDatagrams)), ("NoPorts", .int(udp.NoPorts)), ("InErrors", .int(udp.InErrors)),
-                                 ("RcvbufErrors", .int(udp.RcvbufErrors)), ("InCsumErrors", .int(udp.InCsumErrors)), ("IgnoredMulti", .int(udp.IgnoredMulti))])),
-                ("Tcp", .object([("InSegs", .int(tcp.InSegs)), ("InErrs", .int(tcp.InErrs)), ("InCsumErrors", .int(tcp.InCsumErrors)), ("OutRsts", .int(tcp.OutRsts))])),
-                ("Icmp", .object([("InMsgs", .int(icmp.InMsgs)), ("InErrors", .int(icmp.InErrors)), ("InCsumErrors", .int(icmp.InCsumErrors)), ("InEchos", .int(icmp.InEchos))])),
-            ])
-            return .object([("stack", .string(s.config.name)), ("clock_ns", .int(Int(s.clockNs))), ("devices", devs.value), ("snmp", snmp)])
+            for d in s.devices { devs.set(d.name, counters(d.stats)) }
+            let snmp: JSONValue = .object([("Ip", counters(s.snmp.ip)), ("Udp", counters(s.snmp.udp)),
+                                           ("Tcp", counters(s.snmp.tcp)), ("Icmp", counters(s.snmp.icmp))])
+            let softnet: JSONValue = .array(s.softnetStats.map { c in
+                .object([("cpu", .int(c.cpu)), ("processed", .int(c.processed)), ("dropped", .int(c.dropped)),
+                         ("time_squeeze", .int(c.timeSqueeze)), ("received_rps", .int(c.receivedRPS)),
+                         ("flow_limit_count", .int(c.flowLimitCount)), ("backlog_len", .int(c.backlogLength))])
+            })
+            return .object([("stack", .string(s.config.name)), ("clock_ns", .int(Int(s.clockNs))), ("devices", devs.value),
+                            ("snmp", snmp), ("softnet", softnet),
+                            ("ip_frag", .object([("queues", .int(s.fragmentQueueCount)), ("memory", .int(s.fragmentMemory))]))])
         }
         return jsonResponse(200, body)
+    }
+
+    /// A counters struct as JSON, by its field names (the kernel's counter names).
+    private func counters<T>(_ value: T) -> JSONValue {
+        .object(Mirror(reflecting: value).children.compactMap { c in
+            guard let label = c.label, let n = c.value as? Int else { return nil }
+            return (label, .int(n))
+        })
     }
 }

@@ -12,6 +12,7 @@ public final class Store: @unchecked Sendable {
     /// Versions applied when this store was opened.
     public private(set) var appliedMigrations: [Int] = []
 
+    private let updateStackStmt: Statement
     private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, traceByIDStmt, listTracesStmt: Statement
 
     public enum Conflict: Error { case duplicateName }
@@ -28,6 +29,7 @@ public final class Store: @unchecked Sendable {
         try db.exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL")
         appliedMigrations = try db.migrate(migrations)
         insertStackStmt = try db.prepare("INSERT INTO stacks (name, config, created_at) VALUES (?1, ?2, ?3)")
+        updateStackStmt = try db.prepare("UPDATE stacks SET config = ?2 WHERE name = ?1")
         listStacksStmt = try db.prepare("SELECT id, name, config, created_at FROM stacks ORDER BY id")
         deleteStackStmt = try db.prepare("DELETE FROM stacks WHERE name = ?1")
         insertTraceStmt = try db.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
@@ -73,6 +75,11 @@ public final class Store: @unchecked Sendable {
             listStacksStmt.done()
             return out
         }
+    }
+
+    /// Stores a stack's changed document (routes, neighbours, sockets changed through the API).
+    public func updateStack(name: String, config: String) throws(StoreError) {
+        try locked { () throws(StoreError) in try updateStackStmt.run([.text(name), .text(config)]) }
     }
 
     /// Deletes a stack and its traces (after the writer has committed what it holds).

@@ -35,7 +35,7 @@ final class APITests: XCTestCase {
         let c = call("POST", "/v1/stacks", Self.router)
         XCTAssertEqual(c.status, 201)
         XCTAssertEqual(c.headers.first { $0.name == "location" }?.value, "/v1/stacks/router")
-        XCTAssertEqual(c.json?["devices"], try? JSONParser.parse(#"[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"],"mtu":1500,"rx_queues":1,"ring_size":256}]"#))
+        XCTAssertEqual(c.json?["devices"], try? JSONParser.parse(#"[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"],"mtu":1500,"rx_queues":1,"ring_size":256,"rx_checksum_offload":true,"rx_usecs":0,"rx_frames":1,"rss_key":"6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa","rps_cpus":[],"rps_flow_cnt":0}]"#))
         XCTAssertEqual(c.json?["routes"], try? JSONParser.parse(#"[{"dst":"0.0.0.0/0","via":"198.18.0.254","dev":"eth0","metric":0}]"#))
         XCTAssertEqual(call("GET", "/v1/stacks/router").json?["name"], .string("router"))
         XCTAssertEqual(call("POST", "/v1/stacks", Self.router).status, 409)
@@ -65,7 +65,10 @@ final class APITests: XCTestCase {
             (#"{"name":"x","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["10.0.0.1/40"]}]}"#, 422, "invalid-value", "/devices/0/addresses/0"),
             (#"{"name":"x","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","bogus":1}]}"#, 400, "unknown-field", "/devices/0/bogus"),
             (#"{"name":"x","routes":[{"dst":"0.0.0.0/0","dev":"eth9"}]}"#, 422, "invalid-value", "/routes/0/dev"),
-            (#"{"name":"x","sysctls":{"net.ipv4.ip_forward":1}}"#, 422, "invalid-value", "/sysctls/net.ipv4.ip_forward"),
+            (#"{"name":"x","sysctls":{"net.ipv4.ip_forward":2}}"#, 422, "invalid-value", "/sysctls/net.ipv4.ip_forward"),
+            (#"{"name":"x","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","rx_queues":2,"rss_indirection":[0,1,2,3]}]}"#, 422, "invalid-value", "/devices/0/rss_indirection/2"),
+            (#"{"name":"x","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","rps_cpus":[[0,5]]}]}"#, 422, "invalid-value", "/devices/0/rps_cpus/0/1"),
+            (#"{"name":"x","sockets":[{"port":0}]}"#, 400, "invalid-field", "/sockets/0/port"),
             (#"{"name":"router"}"#, 409, "conflict", nil),
             ("", 400, "missing-body", nil),
             ("[1,2]", 400, "invalid-field", "/"),
@@ -119,8 +122,13 @@ final class APITests: XCTestCase {
         XCTAssertEqual(results[1]["frame_hex"], .string(hex))
         XCTAssertEqual(r.json?["durable"], .bool(true))
         guard case .array(let stages) = results[0]["stages"] else { return XCTFail() }
-        XCTAssertEqual(stages.map { $0["function"] }, ["eth_type_trans", "netif_receive_skb", "__netif_receive_skb_core", "ip_rcv", "ip_rcv_finish",
-                                                        "ip_local_deliver", "ip_local_deliver_finish", "udp_rcv", "kfree_skb_reason"].map { JSONValue.string($0) })
+        XCTAssertEqual(stages.map { $0["function"] }, ["nic_receive", "napi_poll", "napi_alloc_skb", "eth_type_trans", "napi_gro_receive", "netif_receive_skb",
+                                                        "__netif_receive_skb_core", "ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish",
+                                                        "udp_rcv", "icmp_send", "ip_output", "ip_finish_output", "neigh_output", "arp_send",
+                                                        "kfree_skb_reason"].map { JSONValue.string($0) })
+        // The port unreachable waits for 198.18.0.9's MAC: the ARP request is what left.
+        guard case .array(let emitted) = results[0]["emitted"], let arp = emitted.first?["hex"] else { return XCTFail() }
+        XCTAssertEqual(arp, .string("ffffffffffff020000000001080600010800060400010200000000" + "01c6120001000000000000c6120009"))
 
         let list = call("GET", "/v1/traces?stack=router&drop_reason=NO_SOCKET")
         guard case .array(let items) = list.json?["items"] else { return XCTFail(list.raw) }

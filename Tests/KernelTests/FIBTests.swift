@@ -28,10 +28,11 @@ final class FIBTests: XCTestCase {
         XCTAssertThrowsError(try FIB(devices: devs, routes: [RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), dev: "eth9")]))
     }
 
-    func testForwardingIsRefusedUntilModelled() throws {
-        XCTAssertThrowsError(try Stack(config: StackConfig(name: "r", sysctls: ["net.ipv4.ip_forward": 1]))) {
+    func testSysctlsAreValidated() throws {
+        XCTAssertThrowsError(try Stack(config: StackConfig(name: "r", sysctls: ["net.ipv4.ip_forward": 2]))) {
             XCTAssertEqual(($0 as? ConfigError)?.path, "/sysctls/net.ipv4.ip_forward")
         }
         XCTAssertThrowsError(try Stack(config: StackConfig(name: "r", sysctls: ["net.ipv4.nope": 1])))
+        XCTAssertNoThrow(try Stack(config: StackConfig(name: "r", sysctls: ["net.ipv4.ip_forward": 1])))
     }
 }

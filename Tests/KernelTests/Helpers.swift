@@ -2,11 +2,15 @@ import Kernel
 import Wire
 
 /// The stack most tests use: one device, one address, a default route.
-func makeStack(cpus: Int = 1) throws -> Stack {
-    let dev = DeviceConfig(name: "eth0", mac: try MACAddress(parsing: "02:00:00:00:00:01"),
+/// The peer's MAC is a permanent neighbour, so replies go straight out without ARP.
+func makeStack(cpus: Int = 1, sysctls: [String: Int] = [:], device: (inout DeviceConfig) -> Void = { _ in }) throws -> Stack {
+    var dev = DeviceConfig(name: "eth0", mac: try MACAddress(parsing: "02:00:00:00:00:01"),
                            addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+    device(&dev)
     return try Stack(config: StackConfig(name: "t", cpus: cpus, devices: [dev],
-                                         routes: [RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), via: IPv4Address(198, 18, 0, 254), dev: "eth0")]))
+                                         routes: [RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), via: IPv4Address(198, 18, 0, 254), dev: "eth0")],
+                                         neighbours: [NeighbourConfig(address: peerIP, mac: peerMAC, dev: "eth0")],
+                                         sysctls: sysctls))
 }
 
 let ourMAC = MACAddress(0x02, 0, 0, 0, 0, 0x01)
@@ -34,5 +38,5 @@ extension PacketResult {
 /// The driver side of every RX trace: the NIC, the NAPI poll, GRO, then the core.
 let rxToCore = ["nic_receive", "napi_poll", "napi_alloc_skb", "eth_type_trans", "napi_gro_receive", "netif_receive_skb", "__netif_receive_skb_core"]
 let rxToLocal = rxToCore + ["ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish"]
-/// An ICMP error toward an on-link peer whose MAC is unknown: queued behind an ARP request.
-let icmpViaARP = ["icmp_send", "ip_output", "ip_finish_output", "neigh_output", "arp_send"]
+/// An ICMP error to the (known) peer.
+let icmpError = ["icmp_send", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit"]

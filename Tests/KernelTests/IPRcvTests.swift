@@ -9,9 +9,18 @@ final class IPRcvTests: XCTestCase {
         let r = s.inject(frame: frame(.udp(UDPRepr(srcPort: 5353, dstPort: 53, payload: [0xab, 0xcd]))), device: s.devices[0])
         XCTAssertEqual(r.outcome, .dropped)
         XCTAssertEqual(r.dropReason, .NO_SOCKET)
-        XCTAssertEqual(r.stageNames, rxToLocal + ["udp_rcv", "kfree_skb_reason"])
-        XCTAssertEqual(r.stages.map(\.timeNs), [0, 20, 50, 90, 150, 230, 250, 280, 400])
-        XCTAssertEqual(r.endNs, 410)
+        XCTAssertEqual(r.stageNames, rxToLocal + ["udp_rcv"] + icmpError + ["kfree_skb_reason"])
+        // IRQ (500) and net_rx_action (100) come before the poll; then each stage's default cost.
+        XCTAssertEqual(r.stages.map(\.timeNs), [0, 600, 620, 660, 680, 710, 740, 780, 840, 920, 940, 970, 1090, 1290, 1330, 1370, 1410, 1530])
+        XCTAssertEqual(r.endNs, 1540)
+        // ICMP port unreachable, quoting the whole datagram, from the address it was sent to.
+        let quoted = Array(frame(.udp(UDPRepr(srcPort: 5353, dstPort: 53, payload: [0xab, 0xcd])))[14...])
+        let icmp = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv4),
+                             network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.icmp, tos: 0xc0, payloadLength: 0),
+                                            .icmp(ICMPv4Repr(type: 3, code: 3, data: quoted)))).emit()
+        XCTAssertEqual(r.emitted.map(\.frame), [icmp])
+        XCTAssertEqual(s.snmp.icmp.OutDestUnreachs, 1)
+        XCTAssertEqual(s.devices[0].stats.tx_packets, 1)
         XCTAssertEqual(s.snmp.ip.InReceives, 1)
         XCTAssertEqual(s.snmp.ip.InDelivers, 1)
         XCTAssertEqual(s.snmp.udp.NoPorts, 1)
@@ -121,7 +130,7 @@ final class IPRcvTests: XCTestCase {
         let syn = frame(.tcp(TCPRepr(srcPort: 40000, dstPort: 80, seq: 1, flags: .syn)))
         let r = s.inject(frame: syn, device: s.devices[0])
         XCTAssertEqual(r.dropReason, .NO_SOCKET)
-        XCTAssertEqual(r.stageNames, rxToLocal + ["tcp_v4_rcv", "kfree_skb_reason"])
+        XCTAssertEqual(r.stageNames, rxToCore.prefix(5) + ["dev_gro_receive"] + rxToCore.suffix(2) + ["ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish", "tcp_v4_rcv", "kfree_skb_reason"])
         var bad = syn
         bad[bad.count - 1] ^= 1
         XCTAssertEqual(s.inject(frame: bad, device: s.devices[0]).dropReason, .TCP_CSUM)
@@ -135,7 +144,11 @@ final class IPRcvTests: XCTestCase {
         let echo = frame(.icmp(ICMPv4Repr(type: 8, code: 0, restOfHeader: 0x0001_0001, data: [1, 2, 3])))
         let r = s.inject(frame: echo, device: s.devices[0])
         XCTAssertEqual(r.outcome, .consumed)
-        XCTAssertEqual(r.stageNames, rxToLocal + ["icmp_rcv", "consume_skb"])
+        XCTAssertEqual(r.stageNames, rxToLocal + ["icmp_rcv", "icmp_reply", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "consume_skb"])
+        let reply = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv4),
+                              network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.icmp, payloadLength: 0),
+                                             .icmp(ICMPv4Repr(type: 0, code: 0, restOfHeader: 0x0001_0001, data: [1, 2, 3])))).emit()
+        XCTAssertEqual(r.emitted.map(\.frame), [reply])
         var bad = echo
         bad[bad.count - 1] ^= 1
         XCTAssertEqual(s.inject(frame: bad, device: s.devices[0]).dropReason, .ICMP_CSUM)
@@ -144,7 +157,9 @@ final class IPRcvTests: XCTestCase {
         XCTAssertEqual(s.snmp.icmp.InCsumErrors, 1)
         let gre = s.inject(frame: frame(.raw([0, 0, 8, 0]), proto: 47), device: s.devices[0])
         XCTAssertEqual(gre.dropReason, .IP_NOPROTO)
-        XCTAssertEqual(gre.stageNames, rxToLocal + ["kfree_skb_reason"])
+        XCTAssertEqual(gre.stageNames, rxToLocal + icmpError + ["kfree_skb_reason"])
+        XCTAssertEqual(gre.emitted.first?.frame[14 + 20], 3, "ICMP destination unreachable")
+        XCTAssertEqual(gre.emitted.first?.frame[14 + 21], 2, "code 2: protocol unreachable")
         XCTAssertEqual(s.snmp.ip.InUnknownProtos, 1)
     }
 
@@ -170,11 +185,13 @@ final class IPRcvTests: XCTestCase {
         XCTAssertEqual(a.stageNames, rxToCore + ["arp_rcv", "arp_process", "arp_send", "consume_skb"])
     }
 
-    func testFragmentsAreNotReassembledYet() throws {
+    func testAFirstFragmentWaitsInItsReassemblyQueue() throws {
         let s = try makeStack()
         let r = s.inject(frame: frame(mf: true, .raw([UInt8](repeating: 0x11, count: 16)), proto: 17), device: s.devices[0])
-        XCTAssertEqual(r.stageNames, rxToLocal.prefix(6) + ["ip_defrag", "kfree_skb_reason"])
-        XCTAssertEqual(s.snmp.ip.ReasmFails, 1)
+        XCTAssertEqual(r.outcome, .queued)
+        XCTAssertEqual(r.stageNames, rxToLocal.prefix(10) + ["ip_defrag"])
+        XCTAssertEqual(s.snmp.ip.ReasmReqds, 1)
+        XCTAssertEqual(s.fragmentQueueCount, 1)
     }
 
     func testSameInputGivesTheSameTracesByteForByte() throws {
@@ -194,7 +211,7 @@ final class IPRcvTests: XCTestCase {
         let dev = DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
         let s = try Stack(config: StackConfig(name: "c", devices: [dev], costs: ["ip_rcv": 1000]))
         let r = s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 2))), device: s.devices[0])
-        XCTAssertEqual(r.stages[4].timeNs, 90 + 1000)
+        XCTAssertEqual(r.stages[8].timeNs, 780 + 1000)
         XCTAssertThrowsError(try Stack(config: StackConfig(name: "c", devices: [dev], costs: ["nope": 1])))
     }
 }

@@ -54,3 +54,11 @@ public struct SoftnetStat: Sendable, Equatable {
             .joined(separator: " ")
     }
 }
+
+extension Stack {
+    /// `/proc/net/softnet_stat`, one row per CPU.
+    public var softnetStats: [SoftnetStat] {
+        cpus.map { SoftnetStat(cpu: $0.cpu, processed: $0.processed, dropped: $0.dropped, timeSqueeze: $0.timeSqueeze,
+                               receivedRPS: $0.receivedRPS, flowLimitCount: $0.flowLimitCount, backlogLength: $0.backlog.count) }
+    }
+}

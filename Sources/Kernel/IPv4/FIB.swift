@@ -57,3 +57,10 @@ public struct FIB: Sendable {
 
     public func isLocal(_ a: IPv4Address) -> Bool { local.contains { $0.type == .local && $0.prefix.address == a } }
 }
+
+extension Stack {
+    /// Replaces the static routes (`ip route replace` of the whole main table's static part).
+    public func setRoutes(_ routes: [RouteConfig]) throws(ConfigError) {
+        fib = try FIB(devices: config.devices, routes: routes)
+    }
+}

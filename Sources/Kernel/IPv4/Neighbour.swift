@@ -89,6 +89,8 @@ extension Stack {
         }
         for w in waiting {
             w.cpu = skb.cpu
+            // A packet of an earlier run: what it sends now shows in the trace of the packet that resolved it.
+            if w.packet < 0 { w.packet = skb.packet; w.generated = true }
             finish(w, dev_queue_xmit(w, dev: dev, dstMAC: mac, outcome: w.generated ? .transmitted : .forwarded))
         }
     }

@@ -1,0 +1,215 @@
+import HTTPServer
+import JSON
+import Kernel
+import Wire
+
+// Routes, neighbours, sockets, softnet_stat and the clock of a stack.
+extension App {
+    func registerResourceRoutes() {
+        router.add("GET", "/v1/stacks/{stack}/routes") { [unowned self] req, p throws(Problem) in try listRoutes(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/routes") { [unowned self] req, p throws(Problem) in try addRoute(req, p["stack"]!) }
+        router.add("DELETE", "/v1/stacks/{stack}/routes") { [unowned self] req, p throws(Problem) in try deleteRoute(req, p["stack"]!) }
+        router.add("GET", "/v1/stacks/{stack}/neighbours") { [unowned self] req, p throws(Problem) in try listNeighbours(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/neighbours") { [unowned self] req, p throws(Problem) in try addNeighbour(req, p["stack"]!) }
+        router.add("GET", "/v1/stacks/{stack}/sockets") { [unowned self] req, p throws(Problem) in try listSockets(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/sockets") { [unowned self] req, p throws(Problem) in try bindSocket(req, p["stack"]!) }
+        router.add("DELETE", "/v1/stacks/{stack}/sockets/{socket}") { [unowned self] req, p throws(Problem) in
+            try closeSocket(req, p["stack"]!, p["socket"]!)
+        }
+        router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/recv") { [unowned self] req, p throws(Problem) in
+            try recv(req, p["stack"]!, p["socket"]!)
+        }
+        router.add("GET", "/v1/stacks/{stack}/softnet_stat") { [unowned self] req, p throws(Problem) in try softnet(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/clock") { [unowned self] req, p throws(Problem) in try advanceClock(req, p["stack"]!) }
+    }
+
+    // MARK: routes
+
+    func listRoutes(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let rows: [JSONValue] = e.withStack { s in
+            (s.fib.local + s.fib.main).map { r in
+                var o = JSONObject()
+                o.set("dst", r.prefix.description)
+                o.set("type", r.type.rawValue)
+                if let g = r.gateway { o.set("via", g.description) }
+                o.set("dev", s.devices[r.dev].name)
+                o.set("metric", r.metric)
+                o.set("proto", r.proto)
+                o.set("table", r.type == .unicast ? "main" : "local")
+                return o.value
+            }
+        }
+        return jsonResponse(200, .object([("items", .array(rows))]))
+    }
+
+    func addRoute(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let body = try parseJSONBody(req)
+        let route = try decoding { try StackDocument.decodeRoute(body, path: "") }
+        try registry.change(e) { (s, c) throws(Problem) in
+            if c.routes.contains(where: { $0.dst == route.dst && $0.metric == route.metric }) {
+                throw Problem(status: 409, slug: "conflict", detail: "a route to \(route.dst) with metric \(route.metric) exists (RTNETLINK: File exists)")
+            }
+            var routes = c.routes
+            routes.append(route)
+            do throws(ConfigError) { try s.setRoutes(routes) } catch {
+                throw Problem.unprocessable(error.message, pointer: error.path.replacingOccurrences(of: "/routes/\(routes.count - 1)", with: ""))
+            }
+            c.routes = routes
+        }
+        return jsonResponse(201, StackDocument.encodeRoute(route))
+    }
+
+    func deleteRoute(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        guard let dstText = q.string("dst") else { throw Problem.badRequest("invalid-query", "dst is required, e.g. ?dst=10.0.0.0/8") }
+        let metric = try q.int("metric", in: 0...Int(UInt32.max), default: 0)
+        try q.finish()
+        let dst: IPv4CIDR
+        do { dst = dstText == "default" ? IPv4CIDR(address: .any, prefixLength: 0) : try IPv4CIDR(parsing: dstText) } catch {
+            throw Problem.badRequest("invalid-query", "dst \(dstText) is not a prefix")
+        }
+        let e = try entry(name)
+        try registry.change(e) { (s, c) throws(Problem) in
+            guard let i = c.routes.firstIndex(where: { $0.dst == dst && $0.metric == metric }) else {
+                throw Problem.notFound("no static route to \(dst) with metric \(metric)")
+            }
+            var routes = c.routes
+            routes.remove(at: i)
+            do throws(ConfigError) { try s.setRoutes(routes) } catch { throw Problem.unprocessable(error.message, pointer: error.path) }
+            c.routes = routes
+        }
+        return HTTPResponse(status: 204)
+    }
+
+    // MARK: neighbours
+
+    func listNeighbours(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let rows: [JSONValue] = try entry(name).withStack { s in
+            s.neighbourEntries.map { n in
+                var o = JSONObject()
+                o.set("address", n.address.description)
+                o.set("dev", s.devices[n.dev].name)
+                o.set("mac", n.mac.map { .string($0.description) } ?? .null)
+                o.set("state", n.state.rawValue)
+                o.set("queued", n.queueLength)
+                return o.value
+            }
+        }
+        return jsonResponse(200, .object([("items", .array(rows))]))
+    }
+
+    func addNeighbour(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let body = try parseJSONBody(req)
+        let n = try decoding { try StackDocument.decodeNeighbour(body, path: "") }
+        try registry.change(e) { (s, c) throws(Problem) in
+            guard s.addNeighbour(n) else { throw Problem.unprocessable("no device named \(n.dev)", pointer: "/dev") }
+            c.neighbours.removeAll { $0.address == n.address && $0.dev == n.dev }
+            c.neighbours.append(n)
+        }
+        return jsonResponse(201, .object([("address", .string(n.address.description)), ("mac", .string(n.mac.description)),
+                                          ("dev", .string(n.dev)), ("state", .string("PERMANENT"))]))
+    }
+
+    // MARK: sockets
+
+    func socketJSON(_ k: Sock) -> JSONValue {
+        guard case .object(var f) = StackDocument.encodeSocketConfig(k.config) else { return .null }
+        f.append(("rcvbuf_effective", .int(k.rcvbuf)))
+        f.append(("rmem_alloc", .int(k.rmemAlloc)))
+        f.append(("queued", .int(k.queue.count)))
+        f.append(("drops", .int(k.drops)))
+        if k.config.proto == .tcp { f.append(("syn_received", .int(k.synReceived))) }
+        return .object(f)
+    }
+
+    func listSockets(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let rows: [JSONValue] = try entry(name).withStack { s in s.allSockets.map(socketJSON) }
+        return jsonResponse(200, .object([("items", .array(rows))]))
+    }
+
+    func bindSocket(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let body = try parseJSONBody(req)
+        let json: JSONValue = try registry.change(e) { (s, c) throws(Problem) in
+            let cfg = try decoding { try StackDocument.decodeSocket(body, path: "", id: s.nextSocketID) }
+            if let why = s.bind(cfg) { throw Problem(status: 409, slug: "conflict", detail: why) }
+            c.sockets.append(cfg)
+            return socketJSON(s.socket(cfg.id)!)
+        }
+        return jsonResponse(201, json)
+    }
+
+    func socketID(_ text: String) throws(Problem) -> Int {
+        guard let id = Int(text), id > 0 else { throw Problem.notFound("no socket \(text)") }
+        return id
+    }
+
+    func closeSocket(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let id = try socketID(idText)
+        try registry.change(try entry(name)) { (s, c) throws(Problem) in
+            guard s.closeSocket(id) else { throw Problem.notFound("no socket \(id)") }
+            c.sockets.removeAll { $0.id == id }
+        }
+        return HTTPResponse(status: 204)
+    }
+
+    /// Reads (dequeues) datagrams as a process on `cpu` would; RFS learns that CPU.
+    func recv(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let id = try socketID(idText)
+        var max = 64, cpu = 0
+        if !req.body.isEmpty {
+            let body = try parseJSONBody(req)
+            try decoding {
+                var r = try FieldReader(body)
+                max = try r.int("max", in: 1...100_000) ?? 64
+                cpu = try r.int("cpu", in: 0...63) ?? 0
+                try r.finish()
+            }
+        }
+        let e = try entry(name)
+        let got: [Datagram]? = e.withStack { s in s.recv(socket: id, max: max, cpu: cpu) }
+        guard let got else { throw Problem.notFound("no socket \(id)") }
+        let items: [JSONValue] = got.map { d in
+            .object([("src", .string(d.src.description)), ("sport", .int(Int(d.srcPort))), ("dst", .string(d.dst.description)),
+                     ("payload_hex", .string(Hex.encode(d.payload))), ("time_ns", .int(Int(d.timeNs)))])
+        }
+        return jsonResponse(200, .object([("datagrams", .array(items))]))
+    }
+
+    // MARK: softnet_stat and clock
+
+    func softnet(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let text = try entry(name).withStack { s in s.softnetStats.map(\.procLine).joined(separator: "\n") + "\n" }
+        return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: text)
+    }
+
+    func advanceClock(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let body = try parseJSONBody(req)
+        var by: Int? = nil, to: Int? = nil
+        try decoding {
+            var r = try FieldReader(body)
+            by = try r.int("advance_ns", in: 0...Int(Int64.max / 2))
+            to = try r.int("to_ns", in: 0...Int(Int64.max / 2))
+            try r.finish()
+        }
+        guard (by == nil) != (to == nil) else { throw Problem.badRequest("invalid-field", "give exactly one of advance_ns and to_ns") }
+        let now: Int = try entry(name).withStack { s in
+            s.advance(toNs: to.map { UInt64($0) } ?? s.clockNs + UInt64(by!))
+            return Int(s.clockNs)
+        }
+        return jsonResponse(200, .object([("clock_ns", .int(now))]))
+    }
+}

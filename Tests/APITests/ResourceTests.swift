@@ -1,0 +1,91 @@
+import API
+import Foundation
+import HTTPServer
+import JSON
+import Store
+import XCTest
+
+/// Routes, neighbours, sockets, softnet_stat, the clock and timed injection over the API.
+final class ResourceTests: XCTestCase {
+    var dir: URL!
+    var store: Store!
+    var app: App!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-res-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try Store(path: dir.appendingPathComponent("t.db").path)
+        app = try App(store: store)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"r","cpus":2,"devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]},{"name":"eth1","mac":"02:00:00:00:01:01","addresses":["198.18.1.1/24"]}],"sysctls":{"net.ipv4.ip_forward":1}}"#).status, 201)
+    }
+    override func tearDownWithError() throws { store.close(); try? FileManager.default.removeItem(at: dir) }
+
+    @discardableResult
+    func call(_ method: String, _ target: String, _ body: String? = nil) -> (status: Int, json: JSONValue?, raw: String) {
+        let r = app.respond(to: HTTPRequest(method: method, target: target, body: Array((body ?? "").utf8)))
+        return (r.status, try? JSONParser.parse(r.body), String(decoding: r.body, as: UTF8.self))
+    }
+
+    static let udp = #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1","dst":"198.19.0.23","ttl":5},"udp":{"sport":1,"dport":2}}"#
+
+    func testRoutesAndNeighboursDriveForwardingAndPersist() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks/r/routes", #"{"dst":"198.19.0.0/16","via":"198.18.1.2","dev":"eth1"}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/routes", #"{"dst":"198.19.0.0/16","via":"198.18.1.2","dev":"eth1"}"#).status, 409)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/routes", #"{"dst":"10.0.0.0/8","via":"10.9.9.9","dev":"eth1"}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/neighbours", #"{"address":"198.18.1.2","mac":"02:00:00:00:01:02","dev":"eth1"}"#).status, 201)
+        let r = call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(Self.udp)]}"#)
+        XCTAssertEqual(r.json?["results"]?.rendered().contains(#""outcome":"forwarded""#), true, r.raw)
+        XCTAssertEqual(r.json?["results"]?.rendered().contains(#""device":"eth1","time_ns""#), true, r.raw)
+        let routes = call("GET", "/v1/stacks/r/routes").raw
+        XCTAssertTrue(routes.contains(#"{"dst":"198.19.0.0/16","type":"unicast","via":"198.18.1.2","dev":"eth1","metric":0,"proto":"static","table":"main"}"#), routes)
+        XCTAssertTrue(call("GET", "/v1/stacks/r/neighbours").raw.contains(#"{"address":"198.18.1.2","dev":"eth1","mac":"02:00:00:00:01:02","state":"PERMANENT","queued":0}"#))
+        // Both survive a restart.
+        store.close()
+        store = try Store(path: dir.appendingPathComponent("t.db").path)
+        app = try App(store: store)
+        let again = call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(Self.udp)]}"#)
+        XCTAssertEqual(again.json?["results"]?.rendered().contains(#""outcome":"forwarded""#), true, again.raw)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/r/routes?dst=198.19.0.0/16").status, 204)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/r/routes?dst=198.19.0.0/16").status, 404)
+        let gone = call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(Self.udp)]}"#)
+        XCTAssertEqual(gone.json?["results"]?.rendered().contains(#""drop_reason":"IP_INNOROUTES""#), true, gone.raw)
+    }
+
+    func testSocketsReceiveAndAreRead() throws {
+        let b = call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":53,"rcvbuf":1500}"#)
+        XCTAssertEqual(b.status, 201)
+        XCTAssertEqual(b.json?["id"], .int(1))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"port":53}"#).status, 409)
+        let pkt = #"{"device":"eth0","ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":53},"payload_hex":"beef"}"#
+        let r = call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(pkt),\#(pkt),\#(pkt),\#(pkt)]}"#)
+        guard case .array(let results) = r.json?["results"] else { return XCTFail(r.raw) }
+        XCTAssertEqual(results.map { $0["outcome"] }, [.string("delivered"), .string("delivered"), .string("delivered"), .string("dropped")])
+        XCTAssertEqual(results[3]["drop_reason"], .string("SOCKET_RCVBUFF"))
+        let list = call("GET", "/v1/stacks/r/sockets").raw
+        XCTAssertTrue(list.contains(#""rcvbuf_effective":1500,"rmem_alloc":2112,"queued":3,"drops":1"#), list)
+        let got = call("POST", "/v1/stacks/r/sockets/1/recv", #"{"max":2}"#)
+        XCTAssertEqual(got.json?["datagrams"]?.rendered().components(separatedBy: #""payload_hex":"beef""#).count, 3, got.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/9/recv").status, 404)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/r/sockets/1").status, 204)
+        XCTAssertEqual(call("GET", "/v1/stacks/r/sockets").raw, "{\"items\":[]}\n")
+    }
+
+    func testRateInjectionSoftnetStatAndClock() throws {
+        let pkt = #"{"device":"eth0","ipv4":{"src":"198.18.0.9"},"icmp":{"type":0}}"#
+        let r = call("POST", "/v1/stacks/r/packets", #"{"rate_pps":1000000,"start_ns":5000,"packets":[\#(pkt),\#(pkt),\#(pkt)]}"#)
+        guard case .array(let results) = r.json?["results"] else { return XCTFail(r.raw) }
+        XCTAssertEqual(results.map { $0["start_ns"] }, [.int(5000), .int(6000), .int(7000)])
+        let text = app.respond(to: HTTPRequest(method: "GET", target: "/v1/stacks/r/softnet_stat"))
+        XCTAssertEqual(String(decoding: text.body, as: UTF8.self),
+                       "00000003 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000\n"
+                       + "00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000001 00000000 00000000\n")
+        let c = call("POST", "/v1/stacks/r/clock", #"{"advance_ns":1000000}"#)
+        guard case .int(let now) = c.json?["clock_ns"] else { return XCTFail(c.raw) }
+        XCTAssertGreaterThan(now, 1_000_000)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/clock", #"{"advance_ns":1,"to_ns":2}"#).status, 400)
+        let stats = call("GET", "/v1/stacks/r/stats")
+        XCTAssertEqual(stats.json?["softnet"]?.rendered().hasPrefix(#"[{"cpu":0,"processed":3,"dropped":0,"time_squeeze":0"#), true, stats.raw)
+        XCTAssertEqual(stats.json?["devices"]?["eth0"]?["rx_packets"], .int(3))
+        XCTAssertEqual(stats.json?["snmp"]?["Icmp"]?["InMsgs"], .int(3))
+    }
+}

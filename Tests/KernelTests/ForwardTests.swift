@@ -1,0 +1,92 @@
+@testable import Kernel
+import Wire
+import XCTest
+
+/// The oracle's router: eth0 198.18.0.2/24, eth1 198.18.1.1/24, default via 198.18.1.2.
+func routerStack(forward: Bool = true, neighbours: Bool = true) throws -> Stack {
+    let d0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [try IPv4CIDR(parsing: "198.18.0.2/24")])
+    let d1 = DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1), addresses: [try IPv4CIDR(parsing: "198.18.1.1/24")])
+    var n: [NeighbourConfig] = []
+    if neighbours {
+        n = [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0"),
+             NeighbourConfig(address: IPv4Address(198, 18, 1, 2), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")]
+    }
+    return try Stack(config: StackConfig(name: "r", devices: [d0, d1],
+                                         routes: [RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), via: IPv4Address(198, 18, 1, 2), dev: "eth1")],
+                                         neighbours: n, sysctls: ["net.ipv4.ip_forward": forward ? 1 : 0]))
+}
+
+final class ForwardTests: XCTestCase {
+    /// Frames from ../shared/oracle/corpus/public/ttl_expire_1.json and what the kernel emitted.
+    func testTTLExpiryMatchesTheKernelByteForByte() throws {
+        let s = try routerStack()
+        let sent = try Hex.decode("0200000000020200000000010800450000220001000001112d8dc6120001c6130017829a829b000e31236f7261636c65")
+        let r = s.inject(frame: sent, device: s.devices[0])
+        XCTAssertEqual(r.dropReason, .IP_INHDR)
+        XCTAssertEqual(r.stageNames.suffix(8), ["ip_rcv_finish", "ip_forward", "icmp_send", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+        // The kernel's frame with the IP ID masked to 0 (the oracle masks it; we send ID 0).
+        XCTAssertEqual(r.emitted.map { Hex.encode($0.frame) },
+                       ["020000000001020000000002080045c0003e000000004001edd7c6120002c61200010b00815d00000000450000220001000001112d8dc6120001c6130017829a829b000e31236f7261636c65"])
+        XCTAssertEqual(r.emitted.first?.device, "eth0")
+        XCTAssertEqual(s.snmp.icmp.OutTimeExcds, 1)
+    }
+
+    func testForwardingDecrementsTTLWithTheKernelsChecksumUpdate() throws {
+        let s = try routerStack()
+        let sent = try Hex.decode("0200000000020200000000010800450000220002000002112c8cc6120001c6130017829a829c000e31226f7261636c65")
+        let r = s.inject(frame: sent, device: s.devices[0])
+        XCTAssertEqual(r.outcome, .forwarded)
+        var want = sent
+        want.replaceSubrange(0..<12, with: [2, 0, 0, 0, 1, 2, 2, 0, 0, 0, 1, 1])
+        want[14 + 8] = 1
+        var p = try IPv4Packet(checking: want, at: 14)
+        p.fillChecksum()
+        XCTAssertEqual(r.emitted.map(\.frame), [p.buffer])
+        XCTAssertEqual(r.emitted.first?.device, "eth1")
+        XCTAssertEqual(s.snmp.ip.ForwDatagrams, 1)
+        XCTAssertEqual(s.devices[1].stats.tx_packets, 1)
+    }
+
+    func testWithoutForwardingItIsAnAddressErrorAndWithoutANeighbourItWaitsForARP() throws {
+        let off = try routerStack(forward: false)
+        let sent = try Hex.decode("0200000000020200000000010800450000220002000002112c8cc6120001c6130017829a829c000e31226f7261636c65")
+        XCTAssertEqual(off.inject(frame: sent, device: off.devices[0]).dropReason, .IP_INADDRERRORS)
+        let noNeigh = try routerStack(neighbours: false)
+        let r = noNeigh.inject(frame: sent, device: noNeigh.devices[0])
+        XCTAssertEqual(r.outcome, .queued)
+        XCTAssertEqual(r.stageNames.suffix(2), ["neigh_output", "arp_send"])
+        let arp = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: MACAddress(2, 0, 0, 0, 1, 1), ethertype: EtherType.arp),
+                            network: .arp(ARPRepr(operation: 1, senderMAC: MACAddress(2, 0, 0, 0, 1, 1), senderIP: IPv4Address(198, 18, 1, 1),
+                                                  targetMAC: .zero, targetIP: IPv4Address(198, 18, 1, 2)))).emit()
+        XCTAssertEqual(r.emitted.map(\.frame), [arp])
+        // The reply resolves the neighbour and the queued packet leaves.
+        let reply = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 1, 1), src: MACAddress(2, 0, 0, 0, 1, 2), ethertype: EtherType.arp),
+                              network: .arp(ARPRepr(operation: 2, senderMAC: MACAddress(2, 0, 0, 0, 1, 2), senderIP: IPv4Address(198, 18, 1, 2),
+                                                    targetMAC: MACAddress(2, 0, 0, 0, 1, 1), targetIP: IPv4Address(198, 18, 1, 1)))).emit()
+        let rr = noNeigh.inject(frame: reply, device: noNeigh.devices[1])
+        XCTAssertEqual(rr.outcome, .consumed)
+        XCTAssertEqual(rr.emitted.count, 1)
+        XCTAssertEqual(Array(rr.emitted[0].frame[0..<6]), [2, 0, 0, 0, 1, 2])
+        XCTAssertEqual(noNeigh.neighbourEntries.first { $0.address == IPv4Address(198, 18, 1, 2) }?.state, .reachable)
+    }
+
+    func testARPRequestsForOurAddressAreAnswered() throws {
+        let s = try makeStack()
+        let req = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: MACAddress(2, 0, 0, 0, 9, 9), ethertype: EtherType.arp),
+                            network: .arp(ARPRepr(operation: 1, senderMAC: MACAddress(2, 0, 0, 0, 9, 9), senderIP: IPv4Address(198, 18, 0, 77),
+                                                  targetMAC: .zero, targetIP: ourIP))).emit()
+        let r = s.inject(frame: req, device: s.devices[0])
+        let reply = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 9, 9), src: ourMAC, ethertype: EtherType.arp),
+                              network: .arp(ARPRepr(operation: 2, senderMAC: ourMAC, senderIP: ourIP, targetMAC: MACAddress(2, 0, 0, 0, 9, 9),
+                                                    targetIP: IPv4Address(198, 18, 0, 77)))).emit()
+        XCTAssertEqual(r.emitted.map(\.frame), [reply])
+        XCTAssertEqual(s.neighbourEntries.first { $0.address == IPv4Address(198, 18, 0, 77) }?.mac, MACAddress(2, 0, 0, 0, 9, 9))
+    }
+
+    func testICMPErrorsAreRateLimitedPerDestination() throws {
+        let s = try makeStack()
+        let rs = s.inject((0..<10).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16($0), dstPort: 9))), atNs: 0) })
+        XCTAssertEqual(rs.filter { !$0.emitted.isEmpty }.count, 6, "burst of 6 (XRLIM_BURST_FACTOR), then one per icmp_ratelimit ms")
+        XCTAssertEqual(s.snmp.icmp.RateLimitHost, 4)
+    }
+}

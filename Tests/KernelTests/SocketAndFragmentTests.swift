@@ -1,0 +1,103 @@
+@testable import Kernel
+import Wire
+import XCTest
+
+final class SocketTests: XCTestCase {
+    func testUDPDeliveryReadAndReceiveBufferLimit() throws {
+        let s = try makeStack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 53, rcvbuf: 2000)))
+        XCTAssertNotNil(s.bind(SocketConfig(id: 2, proto: .udp, address: ourIP, port: 53)), "EADDRINUSE")
+        let payload: [UInt8] = [0xab, 0xcd]
+        let rs = s.inject((0..<5).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16(5000 + $0), dstPort: 53, payload: payload))), atNs: 0) })
+        // truesize 704 each: 0, 704, 1408 are ≤ 2000 when the next arrives; the 4th sees 2112 > 2000.
+        XCTAssertEqual(rs.map(\.outcome), [.delivered, .delivered, .delivered, .dropped, .dropped])
+        XCTAssertEqual(rs[3].dropReason, .SOCKET_RCVBUFF)
+        XCTAssertEqual(rs[0].stageNames.suffix(2), ["udp_rcv", "udp_queue_rcv_skb"])
+        XCTAssertEqual(s.snmp.udp.InDatagrams, 3)
+        XCTAssertEqual(s.snmp.udp.RcvbufErrors, 2)
+        let got = s.recv(socket: 1, max: 10, cpu: 0)!
+        XCTAssertEqual(got.map(\.srcPort), [5000, 5001, 5002])
+        XCTAssertEqual(got.map(\.payload), [payload, payload, payload])
+        XCTAssertEqual(s.socket(1)?.rmemAlloc, 0)
+        // Drained, it takes datagrams again.
+        XCTAssertEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 53))), device: s.devices[0]).outcome, .delivered)
+    }
+
+    func testTCPListenerTakesSYNs() throws {
+        let s = try makeStack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .tcp, port: 80)))
+        let r = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 4000, dstPort: 80, flags: .syn))), device: s.devices[0])
+        XCTAssertEqual(r.outcome, .consumed)
+        XCTAssertEqual(s.socket(1)?.synReceived, 1)
+        XCTAssertEqual(s.inject(frame: frame(.tcp(TCPRepr(srcPort: 4000, dstPort: 81, flags: .syn))), device: s.devices[0]).dropReason, .NO_SOCKET)
+    }
+
+    func testRFSSteersAFlowToTheCPUThatReadsIt() throws {
+        let s = try makeStack(cpus: 4, sysctls: ["net.core.rps_sock_flow_entries": 32768]) { $0.rpsFlowCount = 256 }
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 53)))
+        let f = frame(.udp(UDPRepr(srcPort: 7777, dstPort: 53)))
+        // Unknown flow, no RPS map: processed where the interrupt ran.
+        XCTAssertEqual(s.inject(frame: f, device: s.devices[0]).stages.first { $0.stage == .__netif_receive_skb_core }?.cpu, 0)
+        _ = s.recv(socket: 1, max: 1, cpu: 3)
+        let r = s.inject(frame: f, device: s.devices[0], atNs: 1_000_000)
+        XCTAssertEqual(r.stages.first { $0.stage == .__netif_receive_skb_core }?.cpu, 3)
+        XCTAssertEqual(s.softnetStats[3].receivedRPS, 1)
+    }
+}
+
+final class FragmentTests: XCTestCase {
+    /// A 40-byte UDP datagram in fragments of 16, 16 and 8 bytes of IP payload.
+    func pieces(id: UInt16 = 7) -> [[UInt8]] {
+        let whole = frame(ident: id, .udp(UDPRepr(srcPort: 1, dstPort: 53, payload: [UInt8](repeating: 0x5a, count: 32))))
+        let payload = Array(whole[34...])
+        return [(0, 16, true), (16, 32, true), (32, 40, false)].map { (a, b, mf) in
+            FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv4),
+                      network: .ipv4(IPv4Repr(src: peerIP, dst: ourIP, proto: IPProtocol.udp, ident: id, moreFragments: mf, fragmentOffset: a, payloadLength: 0),
+                                     .raw(Array(payload[a..<b])))).emit()
+        }
+    }
+
+    func testOutOfOrderFragmentsReassembleAndDeliver() throws {
+        let s = try makeStack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 53)))
+        let p = pieces()
+        let rs = s.inject([p[2], p[0], p[1]].map { Injection(device: 0, frame: $0, atNs: 0) })
+        XCTAssertEqual(rs.map(\.outcome), [.consumed, .consumed, .delivered])
+        XCTAssertEqual(rs[2].segments, 3)
+        XCTAssertEqual(s.recv(socket: 1, max: 1, cpu: 0)?.first?.payload, [UInt8](repeating: 0x5a, count: 32))
+        XCTAssertEqual(s.snmp.ip.ReasmReqds, 3)
+        XCTAssertEqual(s.snmp.ip.ReasmOKs, 1)
+        XCTAssertEqual(s.fragmentQueueCount, 0)
+    }
+
+    func testDuplicateDropsOnlyItselfOverlapKillsTheQueue() throws {
+        let s = try makeStack()
+        let p = pieces()
+        let dup = s.inject([p[0], p[0]].map { Injection(device: 0, frame: $0, atNs: 0) })
+        XCTAssertEqual(dup.map(\.outcome), [.queued, .dropped])
+        XCTAssertEqual(dup[1].dropReason, .DUP_FRAG)
+        XCTAssertEqual(s.fragmentQueueCount, 1)
+        // 8..<24 overlaps 0..<16: everything queued goes.
+        let overlap = FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv4),
+                                network: .ipv4(IPv4Repr(src: peerIP, dst: ourIP, proto: IPProtocol.udp, ident: 7, moreFragments: true, fragmentOffset: 8, payloadLength: 0),
+                                               .raw([UInt8](repeating: 1, count: 16)))).emit()
+        let o = s.inject(frame: overlap, device: s.devices[0])
+        XCTAssertEqual(o.outcome, .dropped)
+        XCTAssertEqual(s.fragmentQueueCount, 0)
+        XCTAssertEqual(s.snmp.ip.ReasmOverlaps, 1)
+        XCTAssertEqual(s.snmp.ip.ReasmFails, 1)
+    }
+
+    func testIncompleteQueuesExpireAfterIpfragTime() throws {
+        let s = try makeStack()
+        let p = pieces()
+        _ = s.inject(frame: p[0], device: s.devices[0])
+        s.advance(toNs: 29_000_000_000)
+        XCTAssertEqual(s.fragmentQueueCount, 1)
+        s.advance(toNs: 31_000_000_000)
+        XCTAssertEqual(s.fragmentQueueCount, 0)
+        XCTAssertEqual(s.snmp.ip.ReasmTimeout, 1)
+        XCTAssertEqual(s.snmp.icmp.OutTimeExcds, 1, "first fragment seen: time exceeded (reassembly) goes to the source")
+        XCTAssertEqual(s.fragmentMemory, 0)
+    }
+}
