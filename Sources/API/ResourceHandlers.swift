@@ -36,7 +36,7 @@ extension App {
                 if let g = r.gateway { o.set("via", g.description) }
                 o.set("dev", s.devices[r.dev].name)
                 o.set("metric", r.metric)
-                o.set("proto", r.proto)
+                o.set("proto", r.proto.rawValue)
                 o.set("table", r.type == .unicast ? "main" : "local")
                 return o.value
             }

@@ -12,21 +12,6 @@ enum PathEnd {
     case stolen
 }
 
-/// What the run knows about one injected packet.
-struct PacketState {
-    var device: Int
-    var frame: [UInt8]
-    var startNs: UInt64
-    var endNs: UInt64 = 0
-    var outcome: Outcome = .queued
-    var reason: DropReason? = nil
-    var note: String? = nil
-    var stages: [TraceStage] = []
-    var rxQueue = 0
-    var segments = 1
-    var emitted: [EmittedFrame] = []
-}
-
 /// One frame to inject: on which device, and when (virtual ns; nil = now).
 public struct Injection: Sendable {
     public var device: Int
@@ -41,22 +26,34 @@ public struct Injection: Sendable {
 public final class Stack {
     public let config: StackConfig
     public let devices: [NetDevice]
+    let deviceNames: [String]
     public internal(set) var fib: FIB
     public var snmp = SNMPStats()
     let costs: StageCosts
     var sysctls: [String: Int]
+    /// Sysctls the per-packet path reads, looked up once.
+    let devWeight: Int, netdevBudget: Int, budgetNs: UInt64, ipForward: Bool
     let cpus: [SoftnetData]
+    /// Each CPU's own virtual clock: it is busy until then (kept here, not in SoftnetData, so the
+    /// per-stage charge touches no object).
+    var clocks: [UInt64]
     var events = EventQueue()
+    /// This run's arrivals in time order (they are most events, and come sorted: no heap needed).
+    var arrivals: [(time: UInt64, packet: Int, device: Int)] = []
+    var arrivalCursor = 0
     /// Events that are part of packet processing (not long timers); the run ends when none is left.
     var activeEvents = 0
     /// Global virtual time: the time of the event being run.
     public private(set) var clockNs: UInt64 = 0
     /// With tracing off the path records no stages and builds no notes.
     public var tracing = true
-    var packets: [PacketState] = []
+    /// This run's packets; their results are built in place as the path goes.
+    var packets: [PacketResult] = []
     var sockets = SocketTable()
     var neighbours = NeighbourTable()
     var frags = FragmentQueues()
+    /// Freed skbs, reused for arrivals (the per-packet path allocates no new skb in steady state).
+    var skbCache: [SkBuff] = []
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).
     var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
     /// RFS global table (`rps_sock_flow_table`): flow hash bucket -> CPU that last read the flow.
@@ -74,10 +71,16 @@ public final class Stack {
         }
         self.config = config
         self.devices = config.devices.enumerated().map { NetDevice(index: $0.offset, config: $0.element, cpus: config.cpus) }
+        self.deviceNames = config.devices.map(\.name)
         self.fib = try FIB(devices: config.devices, routes: config.routes)
         self.costs = try StageCosts(overrides: config.costs)
         let sysctls = Sysctls.defaults.merging(config.sysctls) { $1 }
         self.sysctls = sysctls
+        devWeight = sysctls["net.core.dev_weight"]!
+        netdevBudget = sysctls["net.core.netdev_budget"]!
+        budgetNs = UInt64(sysctls["net.core.netdev_budget_usecs"]!) * 1000
+        ipForward = sysctls["net.ipv4.ip_forward"]! != 0
+        self.clocks = Array(repeating: 0, count: config.cpus)
         self.cpus = (0..<config.cpus).map { SoftnetData(cpu: $0, maxBacklog: sysctls["net.core.netdev_max_backlog"]!) }
         let entries = sysctls["net.core.rps_sock_flow_entries"]!
         sockFlowTable = Array(repeating: -1, count: entries == 0 ? 0 : Stack.roundUpPowerOfTwo(entries))
@@ -132,19 +135,22 @@ public final class Stack {
     /// fragment expiry stay pending), and answers each packet's outcome in order.
     public func inject(_ batch: [Injection]) -> [PacketResult] {
         packets.removeAll(keepingCapacity: true)
+        arrivals.removeAll(keepingCapacity: true)
+        arrivalCursor = 0
+        var sorted = true
         for (i, inj) in batch.enumerated() {
             let t = max(inj.atNs ?? clockNs, clockNs)
-            packets.append(PacketState(device: inj.device, frame: inj.frame, startNs: t))
-            schedule(t, .arrival(packet: i))
+            packets.append(PacketResult(device: deviceNames[inj.device], outcome: .queued, dropReason: nil, stages: [], startNs: t,
+                                        endNs: 0, frame: inj.frame, note: nil, rxQueue: 0, segments: 1, emitted: []))
+            if let last = arrivals.last, last.time > t { sorted = false }
+            arrivals.append((t, i, inj.device))
         }
+        if !sorted { arrivals.sort { ($0.time, $0.packet) < ($1.time, $1.packet) } }
         run(until: nil)
-        let results = packets.map { p in
-            PacketResult(device: devices[p.device].name, outcome: p.outcome, dropReason: p.reason, stages: p.stages,
-                         startNs: p.startNs, endNs: p.outcome == .queued ? clockNs : p.endNs, frame: p.frame, note: p.note,
-                         rxQueue: p.rxQueue, segments: p.segments, emitted: p.emitted)
-        }
+        for i in packets.indices where packets[i].outcome == .queued { packets[i].endNs = clockNs }
         detachQueuedSkbs()
-        packets.removeAll(keepingCapacity: true)
+        var results: [PacketResult] = []
+        swap(&results, &packets)
         return results
     }
 
@@ -161,9 +167,27 @@ public final class Stack {
         events.push(t, e)
     }
 
+    /// The time of whatever runs next: the next arrival or the earliest queued event.
+    var nextEventTime: UInt64? {
+        let a = arrivalCursor < arrivals.count ? arrivals[arrivalCursor].time : nil
+        guard let e = events.nextTime else { return a }
+        guard let a else { return e }
+        return min(a, e)
+    }
+
     private func run(until limit: UInt64?) {
-        while let next = events.nextTime {
-            if let limit { if next > limit { break } } else if activeEvents == 0 { break }
+        while true {
+            let hasArrival = arrivalCursor < arrivals.count
+            guard let next = nextEventTime else { break }
+            if let limit { if next > limit { break } } else if activeEvents == 0 && !hasArrival { break }
+            // Arrivals win ties: they were injected before anything they cause.
+            if hasArrival && arrivals[arrivalCursor].time <= (events.nextTime ?? .max) {
+                let a = arrivals[arrivalCursor]
+                arrivalCursor += 1
+                if a.time > clockNs { clockNs = a.time }
+                nic_receive(packet: a.packet, device: a.device, at: a.time)
+                continue
+            }
             let (t, e) = events.pop()!
             if case .fragExpire = e {} else { activeEvents -= 1 }
             if t > clockNs { clockNs = t }
@@ -173,7 +197,6 @@ public final class Stack {
 
     private func dispatch(_ t: UInt64, _ e: Event) {
         switch e {
-        case .arrival(let p): nic_receive(packet: p, at: t)
         case .hardirq(let d, let q): hardirq(device: d, queue: q, at: t)
         case .coalesceTimer(let d, let q, let g): coalesceTimer(device: d, queue: q, generation: g, at: t)
         case .softirq(let c): net_rx_action(cpu: c, at: t)
@@ -192,9 +215,9 @@ public final class Stack {
 
     /// Records entry into a stage on the skb's CPU and charges its virtual cost there.
     @inline(__always) func enter(_ s: Stage, _ skb: SkBuff) {
-        let c = cpus[skb.cpu]
-        if tracing && skb.packet >= 0 { packets[skb.packet].stages.append(TraceStage(stage: s, cpu: skb.cpu, timeNs: c.clock)) }
-        c.clock &+= costs[s]
+        let cpu = skb.cpu
+        if tracing && skb.packet >= 0 { packets[skb.packet].stages.append(TraceStage(stage: s, cpu: cpu, timeNs: clocks[cpu])) }
+        clocks[cpu] &+= costs[s]
     }
 
     /// A drop with a note that is only built when tracing.
@@ -207,6 +230,7 @@ public final class Stack {
 
     /// Ends a path: the last trace event and the packet's outcome.
     func finish(_ skb: SkBuff, _ end: PathEnd) {
+        defer { if case .stolen = end {} else { recycle(skb) } }
         switch end {
         case .stolen: return
         case .drop(let r, let why):
@@ -222,12 +246,22 @@ public final class Stack {
         }
     }
 
+    /// An skb whose path ended goes back to the cache (its bytes live on in a socket queue if delivered).
+    @inline(__always) func recycle(_ skb: SkBuff) {
+        if skbCache.count < 4096 { skb.data = []; skbCache.append(skb) }
+    }
+
+    @inline(__always) func allocSkb(frame: [UInt8], dev: Int, packet: Int) -> SkBuff {
+        if let s = skbCache.popLast() { s.reset(frame: frame, dev: dev, packet: packet); return s }
+        return SkBuff(frame: frame, dev: dev, packet: packet)
+    }
+
     func settle(_ skb: SkBuff, _ outcome: Outcome, reason: DropReason?, note: String?) {
         let p = skb.packet
         guard p >= 0, !skb.generated else { return }
         packets[p].outcome = outcome
-        packets[p].reason = reason
-        packets[p].endNs = cpus[skb.cpu].clock
+        packets[p].dropReason = reason
+        packets[p].endNs = clocks[skb.cpu]
         packets[p].segments = skb.segments
         if let note { packets[p].note = note }
     }

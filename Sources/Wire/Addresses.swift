@@ -46,7 +46,7 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
 /// An IPv4 address held as a host-order integer (network order on the wire).
 public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var raw: UInt32
-    public init(raw: UInt32) { self.raw = raw }
+    @inlinable public init(raw: UInt32) { self.raw = raw }
     public init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
         raw = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
     }

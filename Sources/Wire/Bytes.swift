@@ -1,15 +1,15 @@
 /// Big-endian field access on byte arrays, shared by every wire view.
 extension Array where Element == UInt8 {
-    @inline(__always) public func be16(_ at: Int) -> UInt16 {
+    @inlinable public func be16(_ at: Int) -> UInt16 {
         UInt16(self[at]) << 8 | UInt16(self[at + 1])
     }
-    @inline(__always) public func be32(_ at: Int) -> UInt32 {
+    @inlinable public func be32(_ at: Int) -> UInt32 {
         UInt32(self[at]) << 24 | UInt32(self[at + 1]) << 16 | UInt32(self[at + 2]) << 8 | UInt32(self[at + 3])
     }
-    @inline(__always) public mutating func setBE16(_ at: Int, _ v: UInt16) {
+    @inlinable public mutating func setBE16(_ at: Int, _ v: UInt16) {
         self[at] = UInt8(v >> 8); self[at + 1] = UInt8(v & 0xff)
     }
-    @inline(__always) public mutating func setBE32(_ at: Int, _ v: UInt32) {
+    @inlinable public mutating func setBE32(_ at: Int, _ v: UInt32) {
         self[at] = UInt8(v >> 24); self[at + 1] = UInt8((v >> 16) & 0xff)
         self[at + 2] = UInt8((v >> 8) & 0xff); self[at + 3] = UInt8(v & 0xff)
     }

@@ -1,7 +1,7 @@
 /// Internet checksum (RFC 1071) and its incremental update (RFC 1624).
 public enum Checksum {
     /// One's-complement sum of 16-bit big-endian words, folded but not inverted.
-    @inline(__always)
+    @inlinable
     public static func sum(_ bytes: [UInt8], from: Int, count: Int, initial: UInt32 = 0) -> UInt32 {
         var acc = UInt64(initial)
         var i = from
@@ -18,7 +18,7 @@ public enum Checksum {
     }
 
     /// The checksum field value: complement of the folded sum.
-    @inline(__always)
+    @inlinable
     public static func finish(_ sum: UInt32) -> UInt16 {
         var s = sum
         while s >> 16 != 0 { s = (s & 0xffff) + (s >> 16) }
@@ -26,11 +26,13 @@ public enum Checksum {
     }
 
     /// RFC 1071 checksum of a byte range.
+    @inlinable
     public static func compute(_ bytes: [UInt8], from: Int = 0, count: Int? = nil) -> UInt16 {
         finish(sum(bytes, from: from, count: count ?? bytes.count - from))
     }
 
     /// Sum of the IPv4 pseudo-header for UDP/TCP (RFC 768, RFC 9293).
+    @inlinable
     public static func pseudoHeaderSum(src: IPv4Address, dst: IPv4Address, proto: UInt8, length: Int) -> UInt32 {
         var acc = UInt32(src.raw >> 16) + UInt32(src.raw & 0xffff)
         acc += UInt32(dst.raw >> 16) + UInt32(dst.raw & 0xffff)

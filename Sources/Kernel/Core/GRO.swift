@@ -17,7 +17,10 @@ struct GROTable {
     /// GRO_LEGACY_MAX_SIZE: a merged packet stays below 64 KiB.
     static let maxSize = 65536
     var lists: [[GROHeld]] = Array(repeating: [], count: GROTable.buckets)
-    var isEmpty: Bool { lists.allSatisfy(\.isEmpty) }
+    var isEmpty: Bool {
+        for l in lists where !l.isEmpty { return false }
+        return true
+    }
 }
 
 // net/core/gro.c, net/ipv4/af_inet.c (inet_gro_receive), net/ipv4/tcp_offload.c (tcp_gro_receive)
@@ -57,7 +60,7 @@ extension Stack {
             if skb.packet >= 0 {
                 enter(.consume_skb, skb)
                 packets[skb.packet].outcome = .consumed
-                packets[skb.packet].endNs = cpus[skb.cpu].clock
+                packets[skb.packet].endNs = clocks[skb.cpu]
             }
             // A short segment ends the burst; PSH/FIN/URG/RST/SYN flush at once.
             if forceFlush || seg.payloadLen < p.mss {

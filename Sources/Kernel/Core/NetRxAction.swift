@@ -7,23 +7,26 @@ extension Stack {
     /// netdev_budget_usecs; count time_squeeze and re-raise when either runs out with work left.
     func net_rx_action(cpu: Int, at t: UInt64) {
         let sd = cpus[cpu]
-        if sd.clock < t { sd.clock = t }
+        if clocks[sd.cpu] < t { clocks[sd.cpu] = t }
         if !sd.inAction {
             sd.softirqPending = false
             guard !sd.pollList.isEmpty else { return }
             sd.inAction = true
-            sd.budget = sysctl("net.core.netdev_budget")
-            sd.timeLimit = sd.clock &+ UInt64(sysctl("net.core.netdev_budget_usecs")) * 1000
+            sd.budget = netdevBudget
+            sd.timeLimit = clocks[sd.cpu] &+ budgetNs
             sd.work = 0
-            sd.clock &+= costs.netRxAction
+            clocks[sd.cpu] &+= costs.netRxAction
         }
         guard let n = sd.pollList.first else { sd.inAction = false; return }
-        let weight = sysctl("net.core.dev_weight")
-        if sd.work < weight && napi_poll_one(n, sd) {
+        let weight = devWeight
+        while sd.work < weight && napi_poll_one(n, sd) {
             sd.work += 1
             sd.budget -= 1
-            schedule(sd.clock, .softirq(cpu: cpu))
-            return
+            // Go on without a trip through the event queue unless something else is due first.
+            if let next = nextEventTime, next <= clocks[sd.cpu] {
+                schedule(clocks[sd.cpu], .softirq(cpu: cpu))
+                return
+            }
         }
         // This NAPI's poll is over: under its weight it completes, at its weight it is re-polled later.
         sd.pollList.removeFirst()
@@ -32,14 +35,14 @@ extension Stack {
         if !complete { sd.pollList.append(n) }
         sd.work = 0
         if sd.pollList.isEmpty { sd.inAction = false; return }
-        if sd.budget <= 0 || sd.clock >= sd.timeLimit {
+        if sd.budget <= 0 || clocks[sd.cpu] >= sd.timeLimit {
             sd.timeSqueeze += 1
             sd.inAction = false
             sd.softirqPending = true
-            schedule(sd.clock, .softirq(cpu: cpu))
+            schedule(clocks[sd.cpu], .softirq(cpu: cpu))
             return
         }
-        schedule(sd.clock, .softirq(cpu: cpu))
+        schedule(clocks[sd.cpu], .softirq(cpu: cpu))
     }
 
     /// One packet of a NAPI poll; false when it has none left.
@@ -70,7 +73,7 @@ extension Stack {
             if complete {
                 q.napiScheduled = false
                 q.irqEnabled = true
-                if !q.ring.isEmpty { raiseIRQ(d, qi, at: sd.clock) }
+                if !q.ring.isEmpty { raiseIRQ(d, qi, at: clocks[sd.cpu]) }
             }
         case .backlog:
             if complete { sd.backlogScheduled = false }
@@ -91,7 +94,7 @@ extension Stack {
     /// `rps_trigger_softirq`: an RPS IPI schedules the target CPU's backlog NAPI.
     func rps_trigger_softirq(cpu: Int, at t: UInt64) {
         let sd = cpus[cpu]
-        if sd.clock < t { sd.clock = t }
+        if clocks[sd.cpu] < t { clocks[sd.cpu] = t }
         sd.receivedRPS += 1
         napi_schedule(.backlog, on: sd)
     }

@@ -41,7 +41,7 @@ extension Stack {
             if target == skb.cpu {
                 napi_schedule(.backlog, on: sd)
             } else {
-                schedule(cpus[skb.cpu].clock, .rpsIPI(cpu: target))
+                schedule(clocks[skb.cpu], .rpsIPI(cpu: target))
             }
         }
         return .stolen

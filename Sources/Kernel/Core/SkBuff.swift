@@ -30,6 +30,8 @@ public final class SkBuff {
     /// `skb->hash` from RSS (0 when the NIC gave none).
     public var hash: UInt32 = 0
     public var cpu = 0
+    /// RTCF_BROADCAST/RTCF_MULTICAST of the input route, set by `ip_rcv_finish`.
+    var broadcastRoute = false
     /// The injected packet this skb carries the trace of (-1 once its run has answered).
     var packet: Int
     /// Segments merged into this skb by GRO (`NAPI_GRO_CB(skb)->count`).
@@ -42,6 +44,13 @@ public final class SkBuff {
 
     init(frame: [UInt8], dev: Int, packet: Int) {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
+    }
+
+    /// Makes a recycled skb new again (`napi_alloc_skb` from the per-stack cache).
+    func reset(frame: [UInt8], dev: Int, packet: Int) {
+        data = frame; len = frame.count; self.dev = dev; self.packet = packet
+        networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
+        ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

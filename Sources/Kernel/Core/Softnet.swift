@@ -7,8 +7,6 @@ enum NAPIRef: Equatable {
 /// `struct softnet_data`: one per simulated CPU.
 final class SoftnetData {
     let cpu: Int
-    /// The CPU's own virtual clock: it is busy until then.
-    var clock: UInt64 = 0
     var pollList: [NAPIRef] = []
     /// `input_pkt_queue` (process_queue folded in: the model dequeues one at a time).
     var backlog: RingBuffer<SkBuff>

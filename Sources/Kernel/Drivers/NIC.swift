@@ -3,14 +3,14 @@ import Wire
 // The NIC and its driver's interrupt side: descriptor rings, RSS, coalescing, hard IRQ.
 extension Stack {
     /// The hardware receive: RSS picks the queue, DMA fills a descriptor, coalescing decides the IRQ.
-    func nic_receive(packet p: Int, at t: UInt64) {
-        let dev = devices[packets[p].device]
+    func nic_receive(packet p: Int, device: Int, at t: UInt64) {
+        let dev = devices[device]
         let frame = packets[p].frame
         let hash = dev.rss.hash(frame: frame)
         let qi = dev.queues.count > 1 ? dev.rss.queue(for: hash) : 0
         let q = dev.queues[qi]
         packets[p].rxQueue = qi
-        let skb = SkBuff(frame: frame, dev: dev.index, packet: p)
+        let skb = allocSkb(frame: frame, dev: dev.index, packet: p)
         skb.hash = hash
         skb.rxQueue = qi
         skb.cpu = q.irqCPU
@@ -19,7 +19,7 @@ extension Stack {
             // No free descriptor: the NIC drops the frame before any skb exists.
             dev.stats.rx_missed_errors += 1
             packets[p].outcome = .dropped
-            packets[p].reason = .FULL_RING
+            packets[p].dropReason = .FULL_RING
             packets[p].endNs = t
             if tracing { packets[p].note = "RX ring \(qi) of \(dev.name) full (\(q.ring.capacity) descriptors): counted in rx_missed_errors" }
             return
@@ -55,7 +55,7 @@ extension Stack {
     func hardirq(device: Int, queue: Int, at t: UInt64) {
         let q = devices[device].queues[queue]
         let sd = cpus[q.irqCPU]
-        sd.clock = max(sd.clock, t) &+ costs.hardirq
+        clocks[sd.cpu] = max(clocks[sd.cpu], t) &+ costs.hardirq
         devices[device].stats.rx_interrupts += 1
         napi_schedule(.queue(device: device, queue: queue), on: sd)
     }
@@ -66,7 +66,7 @@ extension Stack {
         sd.pollList.append(n)
         if !sd.inAction && !sd.softirqPending {
             sd.softirqPending = true
-            schedule(sd.clock, .softirq(cpu: sd.cpu))
+            schedule(clocks[sd.cpu], .softirq(cpu: sd.cpu))
         }
     }
 }

@@ -1,7 +1,7 @@
 import Wire
 
 /// Receive-side scaling: the Toeplitz hash (Microsoft RSS spec) and the indirection table.
-public struct RSS: Sendable, Equatable {
+public struct RSS: Sendable {
     /// The key of the RSS verification suite; used by default so runs are deterministic
     /// (the kernel's netdev_rss_key is random at boot).
     public static let verificationKey: [UInt8] = [
@@ -14,8 +14,21 @@ public struct RSS: Sendable, Equatable {
     /// Queue per hash bucket; the low bits of the hash index it (128 entries by default).
     public var indirection: [Int]
 
+    /// Per input byte position (12: addresses and ports) and byte value, the XOR that byte adds:
+    /// the Toeplitz hash becomes 12 table lookups.
+    private let table: [UInt32]
+
     public init(key: [UInt8] = RSS.verificationKey, indirection: [Int]) {
         self.key = key; self.indirection = indirection
+        var t = [UInt32](repeating: 0, count: 12 * 256)
+        for pos in 0..<12 {
+            for v in 0..<256 {
+                var input = [UInt8](repeating: 0, count: pos + 1)
+                input[pos] = UInt8(v)
+                t[pos * 256 + v] = RSS.toeplitz(key: key, input: input)
+            }
+        }
+        table = t
     }
 
     /// `ethtool_rxfh_indir_default`: entry i is queue i mod n.
@@ -46,13 +59,14 @@ public struct RSS: Sendable, Equatable {
         if type == EtherType.vlan, b.count >= off + 24 { type = b.be16(16); off += 4 }
         guard type == EtherType.ipv4, b[off] >> 4 == 4 else { return 0 }
         let ihl = Int(b[off] & 0x0f) * 4
-        var input = Array(b[(off + 12)..<(off + 20)])
+        var h: UInt32 = 0
+        for i in 0..<8 { h ^= table[i * 256 + Int(b[off + 12 + i])] }
         let proto = b[off + 9]
         let fragment = b.be16(off + 6) & 0x3fff != 0
         if (proto == IPProtocol.tcp || proto == IPProtocol.udp) && !fragment && ihl >= 20 && b.count >= off + ihl + 4 {
-            input.append(contentsOf: b[(off + ihl)..<(off + ihl + 4)])
+            for i in 0..<4 { h ^= table[(8 + i) * 256 + Int(b[off + ihl + i])] }
         }
-        return RSS.toeplitz(key: key, input: input)
+        return h
     }
 
     public func queue(for hash: UInt32) -> Int { indirection[Int(hash) & (indirection.count - 1)] }

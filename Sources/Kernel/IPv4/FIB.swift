@@ -5,6 +5,9 @@ public enum RouteType: String, Sendable {
     case unicast, local, broadcast, unreachable
 }
 
+/// Who installed a route (`proto` in `ip route`).
+public enum RouteProto: String, Sendable { case kernel, `static` }
+
 /// One entry of the forwarding information base.
 public struct FIBEntry: Sendable, Equatable {
     public var prefix: IPv4CIDR
@@ -12,8 +15,8 @@ public struct FIBEntry: Sendable, Equatable {
     public var gateway: IPv4Address?
     public var dev: Int
     public var metric: Int
-    /// "kernel" for routes derived from addresses, "static" for configured ones.
-    public var proto: String
+    /// `kernel` for routes derived from addresses, `static` for configured ones.
+    public var proto: RouteProto
 }
 
 /// The local and main tables: local/broadcast entries for our addresses, connected prefixes, static routes.
@@ -21,17 +24,20 @@ public struct FIBEntry: Sendable, Equatable {
 public struct FIB: Sendable {
     public private(set) var local: [FIBEntry] = []
     public private(set) var main: [FIBEntry] = []
+    /// The local table by address, for the per-packet lookups.
+    private var localIndex: [UInt32: Int] = [:]
 
     public init(devices: [DeviceConfig], routes: [RouteConfig]) throws(ConfigError) {
         for (i, d) in devices.enumerated() {
             for a in d.addresses {
-                local.append(FIBEntry(prefix: IPv4CIDR(address: a.address, prefixLength: 32), type: .local, gateway: nil, dev: i, metric: 0, proto: "kernel"))
+                local.append(FIBEntry(prefix: IPv4CIDR(address: a.address, prefixLength: 32), type: .local, gateway: nil, dev: i, metric: 0, proto: .kernel))
                 if a.prefixLength < 31 {
-                    local.append(FIBEntry(prefix: IPv4CIDR(address: a.broadcast, prefixLength: 32), type: .broadcast, gateway: nil, dev: i, metric: 0, proto: "kernel"))
+                    local.append(FIBEntry(prefix: IPv4CIDR(address: a.broadcast, prefixLength: 32), type: .broadcast, gateway: nil, dev: i, metric: 0, proto: .kernel))
                 }
-                main.append(FIBEntry(prefix: IPv4CIDR(address: a.network, prefixLength: a.prefixLength), type: .unicast, gateway: nil, dev: i, metric: 0, proto: "kernel"))
+                main.append(FIBEntry(prefix: IPv4CIDR(address: a.network, prefixLength: a.prefixLength), type: .unicast, gateway: nil, dev: i, metric: 0, proto: .kernel))
             }
         }
+        for (i, e) in local.enumerated() where localIndex[e.prefix.address.raw] == nil { localIndex[e.prefix.address.raw] = i }
         for (k, r) in routes.enumerated() {
             guard let dev = devices.firstIndex(where: { $0.name == r.dev }) else {
                 throw ConfigError(path: "/routes/\(k)/dev", message: "no device named \(r.dev)")
@@ -40,13 +46,13 @@ public struct FIB: Sendable {
                 throw ConfigError(path: "/routes/\(k)/via", message: "gateway \(gw) is not on a connected network of \(r.dev) (Nexthop has invalid gateway)")
             }
             main.append(FIBEntry(prefix: IPv4CIDR(address: r.dst.network, prefixLength: r.dst.prefixLength), type: .unicast,
-                                 gateway: r.via, dev: dev, metric: r.metric, proto: "static"))
+                                 gateway: r.via, dev: dev, metric: r.metric, proto: .static))
         }
     }
 
     /// `fib_lookup`: the local table, then the main table, longest prefix then lowest metric.
     public func lookup(_ dst: IPv4Address) -> FIBEntry? {
-        if let l = local.first(where: { $0.prefix.address == dst }) { return l }
+        if let i = localIndex[dst.raw] { return local[i] }
         var best: FIBEntry? = nil
         for e in main where e.prefix.contains(dst) {
             if let b = best, b.prefix.prefixLength > e.prefix.prefixLength || (b.prefix.prefixLength == e.prefix.prefixLength && b.metric <= e.metric) { continue }
@@ -55,7 +61,7 @@ public struct FIB: Sendable {
         return best
     }
 
-    public func isLocal(_ a: IPv4Address) -> Bool { local.contains { $0.type == .local && $0.prefix.address == a } }
+    public func isLocal(_ a: IPv4Address) -> Bool { localIndex[a.raw].map { local[$0].type == .local } ?? false }
 }
 
 extension Stack {

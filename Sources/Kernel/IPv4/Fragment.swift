@@ -140,7 +140,7 @@ extension Stack {
         snmp.ip.ReasmTimeout += 1
         if q.firstSeen, let head = q.frags.first?.skb {
             head.cpu = 0
-            cpus[0].clock = max(cpus[0].clock, clockNs)
+            clocks[0] = max(clocks[0], clockNs)
             icmp_send(head, type: ICMPv4Repr.timeExceeded, code: 1)
         }
         for f in q.frags { finish(f.skb, .drop(.FRAG_REASM_TIMEOUT, nil)) }

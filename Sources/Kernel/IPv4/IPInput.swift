@@ -50,15 +50,16 @@ extension Stack {
         if dst.isMulticast {
             // Every IPv4 interface is in 224.0.0.1 (all-hosts); other groups need a membership.
             guard dst == IPv4Address(224, 0, 0, 1) else { return drop(.NOT_SPECIFIED, "multicast group \(dst) not joined") }
+            skb.broadcastRoute = true
             return ip_local_deliver(skb)
         }
         if src.isMulticast || src == .broadcast { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
-        if dst == .broadcast || (src == .any && dst == .any) { return ip_local_deliver(skb) }
+        if dst == .broadcast || (src == .any && dst == .any) { skb.broadcastRoute = true; return ip_local_deliver(skb) }
         if src.isZeronet { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
         if dst.isZeronet { return drop(.IP_INVALID_DEST, "martian destination \(dst)") }
         if dst.isLoopback { return drop(.IP_INVALID_DEST, "martian destination \(dst)") }
         if src.isLoopback { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
-        let forwarding = sysctl("net.ipv4.ip_forward") != 0
+        let forwarding = ipForward
         guard let route = fib.lookup(dst) else {
             // no_route → ip_error: ENETUNREACH with forwarding, EHOSTUNREACH without.
             if forwarding {
@@ -72,6 +73,7 @@ extension Stack {
         switch route.type {
         case .local, .broadcast:
             if fib.isLocal(src) { return drop(.IP_LOCAL_SOURCE, "source \(src) is one of our addresses") }
+            skb.broadcastRoute = route.type == .broadcast
             return ip_local_deliver(skb)
         case .unicast, .unreachable:
             guard forwarding else {
@@ -115,8 +117,5 @@ extension Stack {
     }
 
     /// True when the route that brought the packet was broadcast or multicast (RTCF_BROADCAST/MULTICAST).
-    func isBroadcastRoute(_ skb: SkBuff) -> Bool {
-        let dst = IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
-        return dst.isMulticast || dst == .broadcast || fib.lookup(dst)?.type == .broadcast
-    }
+    @inline(__always) func isBroadcastRoute(_ skb: SkBuff) -> Bool { skb.broadcastRoute }
 }

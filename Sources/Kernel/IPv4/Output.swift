@@ -71,6 +71,6 @@ extension Stack {
     func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?) {
         devices[dev].stats.tx_packets += 1
         devices[dev].stats.tx_bytes += frame.count
-        recordEmitted(cause, device: dev, frame: frame, at: cause.map { cpus[$0.cpu].clock } ?? clockNs)
+        recordEmitted(cause, device: dev, frame: frame, at: cause.map { clocks[$0.cpu] } ?? clockNs)
     }
 }

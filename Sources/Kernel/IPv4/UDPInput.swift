@@ -69,7 +69,7 @@ extension Stack {
         sk.rmemAlloc += size
         sk.rxhash = skb.hash
         sk.queue.append(Datagram(src: ip.src, srcPort: skb.data.be16(th), dst: ip.dst,
-                                 payload: Array(skb.data[(th + 8)..<skb.len]), timeNs: cpus[skb.cpu].clock, truesize: size))
+                                 bytes: skb.data, payloadRange: (th + 8)..<skb.len, timeNs: clocks[skb.cpu], truesize: size))
         snmp.udp.InDatagrams += 1
         if tracing, skb.packet >= 0 { packets[skb.packet].note = "queued on socket \(sk.config.id) (\(sk.queue.count) datagrams, \(sk.rmemAlloc) bytes)" }
         return .deliver

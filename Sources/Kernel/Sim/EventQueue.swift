@@ -1,7 +1,5 @@
 /// What the simulator does next. Ordered by (time, sequence) so ties break deterministically.
 enum Event {
-    /// A frame reaches a device's NIC (index into the run's packet table).
-    case arrival(packet: Int)
     /// A queue's interrupt fires (after coalescing).
     case hardirq(device: Int, queue: Int)
     /// A queue's rx-usecs coalescing timer expires.

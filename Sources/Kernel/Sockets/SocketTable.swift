@@ -5,7 +5,10 @@ public struct Datagram: Sendable, Equatable {
     public var src: IPv4Address
     public var srcPort: UInt16
     public var dst: IPv4Address
-    public var payload: [UInt8]
+    /// The received bytes, shared with the skb they came in (no copy on the receive path).
+    var bytes: [UInt8]
+    var payloadRange: Range<Int>
+    public var payload: ArraySlice<UInt8> { bytes[payloadRange] }
     public var timeNs: UInt64
     /// What it charges against the receive buffer (skb->truesize).
     public var truesize: Int
