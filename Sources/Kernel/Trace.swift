@@ -15,6 +15,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case dev_queue_xmit
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
     case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, icmp_rcv, icmp_send, icmp_reply
+    // net/core/skbuff.c: software checksum when the NIC did not vouch for it
+    case __skb_checksum_complete
     // net/core/skbuff.c: how an skb ends
     case kfree_skb_reason, consume_skb
 

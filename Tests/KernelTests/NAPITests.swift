@@ -109,3 +109,23 @@ final class NAPITests: XCTestCase {
         XCTAssertTrue(a.contains("FULL_RING"))
     }
 }
+
+final class OffloadTests: XCTestCase {
+    /// With RX checksum offload the NIC vouches for good L4 checksums (CHECKSUM_UNNECESSARY);
+    /// without it `__skb_checksum_complete` runs in software. A bad checksum is caught either way.
+    func testChecksumOffloadDecidesWhoVerifies() throws {
+        let good = frame(.udp(UDPRepr(srcPort: 1, dstPort: 53, payload: [1, 2])))
+        var bad = good
+        bad[bad.count - 1] ^= 0xff
+        for offload in [true, false] {
+            let s = try makeStack { $0.rxChecksumOffload = offload }
+            XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 53)))
+            let g = s.inject(frame: good, device: s.devices[0])
+            XCTAssertEqual(g.outcome, .delivered)
+            XCTAssertEqual(g.stageNames.contains("__skb_checksum_complete"), !offload, "offload \(offload)")
+            let b = s.inject(frame: bad, device: s.devices[0])
+            XCTAssertEqual(b.dropReason, .UDP_CSUM)
+            XCTAssertTrue(b.stageNames.contains("__skb_checksum_complete"), "a failing checksum is always left to software")
+        }
+    }
+}

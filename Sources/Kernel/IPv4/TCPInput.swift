@@ -19,7 +19,11 @@ extension Stack {
         guard avail >= doff * 4 else { return drop(.NOT_SPECIFIED, "TCP header of \(doff * 4) bytes exceeds the \(avail) received") }
         let ip = IPv4Packet.addresses(skb)
         let t = try! TCPPacket(checking: skb.data, at: th)
-        let csumOK = skb.ipSummed == .unnecessary || t.verifyChecksum(src: ip.src, dst: ip.dst, length: avail)
+        var csumOK = true
+        if skb.ipSummed != .unnecessary {
+            enter(.__skb_checksum_complete, skb)
+            csumOK = t.verifyChecksum(src: ip.src, dst: ip.dst, length: avail)
+        }
         if let sk = sockets.lookup(.tcp, dst: ip.dst, port: t.dstPort) {
             guard csumOK else {
                 snmp.tcp.InCsumErrors += 1

@@ -44,6 +44,7 @@ extension Stack {
         if skb.ipSummed == .unnecessary { return true }
         let th = skb.transportHeader
         if skb.data.be16(th + 6) == 0 { return true }
+        enter(.__skb_checksum_complete, skb)
         let s = Checksum.pseudoHeaderSum(src: ip.src, dst: ip.dst, proto: IPProtocol.udp, length: skb.len - th)
         return Checksum.finish(Checksum.sum(skb.data, from: th, count: skb.len - th, initial: s)) == 0
     }
