@@ -17,7 +17,8 @@ let package = Package(
         // dynamic exclusivity checks cost a fifth of the path and buy nothing: they are off here.
         .target(name: "Wire", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "JSON"),
-        .target(name: "Kernel", dependencies: ["Wire"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "NFTables"),
+        .target(name: "Kernel", dependencies: ["Wire", "NFTables"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "HTTPServer", dependencies: ["CNGHTTP2", "CSystem"]),
         .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON"]),
@@ -30,6 +31,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "HTTPServer", "Store", "Kernel", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,161 @@
+/// The nftables object model as `nft list ruleset` shows it: tables, chains, sets, rules with handles.
+
+public enum NFFamily: String, Sendable, CaseIterable { case ip, inet, ip6, arp, bridge, netdev }
+
+/// Netfilter hooks (include/uapi/linux/netfilter.h numbering).
+public enum NFHook: String, Sendable, CaseIterable {
+    case prerouting, input, forward, output, postrouting, ingress
+}
+
+public enum NFChainType: String, Sendable { case filter, nat, route }
+
+public enum NFVerdict: Sendable, Equatable {
+    case accept, drop, `continue`, `return`
+    case jump(String), goto(String)
+    /// `queue` is parsed but behaves as drop (no userspace here).
+    case queue
+
+    public var text: String {
+        switch self {
+        case .accept: "accept"
+        case .drop: "drop"
+        case .continue: "continue"
+        case .return: "return"
+        case .jump(let c): "jump \(c)"
+        case .goto(let c): "goto \(c)"
+        case .queue: "queue"
+        }
+    }
+}
+
+/// A base chain's hook registration.
+public struct NFBaseChain: Sendable, Equatable {
+    public var type: NFChainType
+    public var hook: NFHook
+    public var priority: Int
+    /// Device for netdev ingress chains.
+    public var device: String?
+    public var policy: NFVerdict
+}
+
+/// What a selector reads from the packet or its metadata.
+public enum NFSelector: String, Sendable {
+    case ipSaddr = "ip saddr", ipDaddr = "ip daddr", ipProtocol = "ip protocol", ipTTL = "ip ttl", ipLength = "ip length"
+    case ipFragOff = "ip frag-off", ipID = "ip id", ipDSCP = "ip dscp", ipVersion = "ip version", ipHdrLength = "ip hdrlength"
+    case tcpSport = "tcp sport", tcpDport = "tcp dport", tcpFlags = "tcp flags", tcpSeq = "tcp sequence", tcpAck = "tcp ackseq", tcpWindow = "tcp window"
+    case udpSport = "udp sport", udpDport = "udp dport", udpLength = "udp length"
+    case thSport = "th sport", thDport = "th dport"
+    case icmpType = "icmp type", icmpCode = "icmp code", icmpID = "icmp id", icmpSeq = "icmp sequence"
+    case iif = "meta iif", oif = "meta oif", iifname = "meta iifname", oifname = "meta oifname"
+    case l4proto = "meta l4proto", mark = "meta mark", length = "meta length", pkttype = "meta pkttype", nfproto = "meta nfproto"
+    case ctState = "ct state", ctStatus = "ct status", ctMark = "ct mark", ctDirection = "ct direction"
+
+    /// The L4 protocol a payload selector implies (`tcp dport` matches TCP packets only).
+    public var impliedProtocol: UInt8? {
+        switch self {
+        case .tcpSport, .tcpDport, .tcpFlags, .tcpSeq, .tcpAck, .tcpWindow: 6
+        case .udpSport, .udpDport, .udpLength: 17
+        case .icmpType, .icmpCode, .icmpID, .icmpSeq: 1
+        default: nil
+        }
+    }
+    /// How `nft` prints it (meta keys that print without `meta`).
+    public var printed: String {
+        switch self {
+        case .iif: "iif"
+        case .oif: "oif"
+        case .iifname: "iifname"
+        case .oifname: "oifname"
+        default: rawValue
+        }
+    }
+}
+
+/// A matched value: integers and addresses are intervals; names are strings.
+public enum NFValue: Sendable, Equatable {
+    case range(UInt64, UInt64, text: String)
+    case string(String)
+    /// A set of alternatives, each a range or string (anonymous set `{ a, b }` or a flag list `a,b`).
+    case set([NFValue])
+    case named(String)
+}
+
+public enum NFOp: String, Sendable { case eq = "==", ne = "!=", lt = "<", gt = ">", le = "<=", ge = ">=" }
+
+public enum NFStatement: Sendable, Equatable {
+    /// `sel [& mask] op value`
+    case match(NFSelector, mask: UInt64?, op: NFOp, value: NFValue)
+    case counter
+    case limit(rate: UInt64, perNs: UInt64, burst: UInt64, over: Bool)
+    case log(prefix: String?)
+    case setMark(UInt32)
+    case setCtMark(UInt32)
+    case notrack
+    case verdict(NFVerdict)
+    case vmap(NFSelector, [(NFValue, NFVerdict)])
+    case snat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
+    case dnat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
+    case masquerade(port: UInt16?, portHi: UInt16?)
+    case redirect(port: UInt16?, portHi: UInt16?)
+    /// `reject` (ICMP port unreachable), `with icmp type X` (code), `with tcp reset`.
+    case reject(tcpReset: Bool, icmpCode: UInt8)
+
+    public static func == (l: NFStatement, r: NFStatement) -> Bool { "\(l)" == "\(r)" }
+}
+
+public struct NFRule: Sendable, Equatable {
+    public var handle: Int
+    public var statements: [NFStatement]
+    /// The rule as `nft list ruleset` prints it (without counters and handle).
+    public var text: String
+}
+
+public struct NFChain: Sendable, Equatable {
+    public var name: String
+    public var handle: Int
+    public var base: NFBaseChain?
+    public var rules: [NFRule]
+}
+
+public enum NFSetKey: String, Sendable { case ipv4_addr, inet_service, inet_proto, ifname, mark }
+
+public struct NFSet: Sendable, Equatable {
+    public var name: String
+    public var handle: Int
+    public var key: NFSetKey
+    public var interval: Bool
+    public var elements: [NFValue]
+    /// For maps: element -> verdict (verdict maps); nil for plain sets.
+    public var verdicts: [NFVerdict]?
+}
+
+public struct NFTable: Sendable, Equatable {
+    public var family: NFFamily
+    public var name: String
+    public var handle: Int
+    public var chains: [NFChain]
+    public var sets: [NFSet]
+    /// Next handle the table hands out (chains, sets and rules share the counter).
+    public var nextHandle: Int
+    public var id: String { "\(family.rawValue) \(name)" }
+}
+
+public struct NFRuleset: Sendable, Equatable {
+    public var tables: [NFTable]
+    public init(tables: [NFTable] = []) { self.tables = tables }
+}
+
+/// Named priorities (nft's `priority filter` etc.) for ip/ip6/inet.
+public enum NFPriority {
+    public static let names: [String: Int] = ["raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100]
+    /// How nft prints a priority: a name, `name + n`/`name - n` near one, else the number.
+    public static func render(_ p: Int, hook: NFHook) -> String {
+        let candidates: [(String, Int)] = [("raw", -300), ("mangle", -150), ("dstnat", -100), ("filter", 0), ("security", 50), ("srcnat", 100)]
+            .filter { !(($0.0 == "dstnat" && hook != .prerouting && hook != .output) || ($0.0 == "srcnat" && hook != .postrouting && hook != .input)) }
+        if let exact = candidates.first(where: { $0.1 == p }) { return exact.0 }
+        if let near = candidates.min(by: { abs($0.1 - p) < abs($1.1 - p) }), abs(near.1 - p) <= 10 {
+            return p > near.1 ? "\(near.0) + \(p - near.1)" : "\(near.0) - \(near.1 - p)"
+        }
+        return String(p)
+    }
+}

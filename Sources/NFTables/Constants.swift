@@ -1,0 +1,183 @@
+import Foundation
+
+/// nft's symbolic constants: protocol, ICMP type/code, ct state/status, TCP flag and pkttype names.
+public enum NFConstants {
+    public static let protocols: [String: UInt64] = ["icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51, "sctp": 132]
+    public static let icmpTypes: [String: UInt64] = [
+        "echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5, "echo-request": 8,
+        "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11, "parameter-problem": 12,
+        "timestamp-request": 13, "timestamp-reply": 14, "info-request": 15, "info-reply": 16,
+        "address-mask-request": 17, "address-mask-reply": 18,
+    ]
+    public static let icmpUnreachCodes: [String: UInt8] = [
+        "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3,
+        "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13,
+    ]
+    /// ct state bits as nft_ct uses them: invalid 1, established 2, related 4, new 8, untracked 64.
+    public static let ctStates: [String: UInt64] = ["invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64]
+    /// IPS_* status bits (include/uapi/linux/netfilter/nf_conntrack_common.h).
+    public static let ctStatus: [String: UInt64] = [
+        "expected": 1, "seen-reply": 2, "assured": 4, "confirmed": 8, "snat": 16, "dnat": 32, "dying": 512,
+    ]
+    public static let tcpFlags: [String: UInt64] = ["fin": 1, "syn": 2, "rst": 4, "psh": 8, "ack": 16, "urg": 32, "ecn": 64, "cwr": 128]
+    public static let pkttypes: [String: UInt64] = ["host": 0, "broadcast": 1, "multicast": 2, "other": 3]
+    public static let directions: [String: UInt64] = ["original": 0, "reply": 1]
+
+    static func named(_ w: String, for sel: NFSelector) -> UInt64? {
+        switch sel {
+        case .ipProtocol, .l4proto: protocols[w]
+        case .icmpType: icmpTypes[w]
+        case .icmpCode: icmpUnreachCodes[w].map(UInt64.init)
+        case .ctState: ctStates[w]
+        case .ctStatus: ctStatus[w]
+        case .tcpFlags: tcpFlags[w]
+        case .pkttype: pkttypes[w]
+        case .ctDirection: directions[w]
+        default: nil
+        }
+    }
+
+    static func bits(_ v: NFValue) -> UInt64 {
+        if case .range(let lo, _, _) = v { return lo }
+        return 0
+    }
+
+    public static func number(_ w: String) -> UInt64? {
+        if w.hasPrefix("0x") { return UInt64(w.dropFirst(2), radix: 16) }
+        return UInt64(w)
+    }
+
+    public static func ipv4(_ s: String) -> UInt32? {
+        let p = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard p.count == 4 else { return nil }
+        var r: UInt32 = 0
+        for x in p {
+            guard let v = UInt32(x), v <= 255, !x.isEmpty else { return nil }
+            r = r << 8 | v
+        }
+        return r
+    }
+    public static func ipv4Text(_ a: UInt32) -> String { "\(a >> 24).\((a >> 16) & 0xff).\((a >> 8) & 0xff).\(a & 0xff)" }
+}
+
+/// Renders statements the way `nft list ruleset` prints them.
+public enum NFPrinter {
+    static func number(_ n: UInt64, _ sel: NFSelector) -> String {
+        switch sel {
+        case .mark, .ctMark: return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)
+        case .ipProtocol, .l4proto: return NFConstants.protocols.first { $0.value == n }?.key ?? String(n)
+        case .icmpType: return NFConstants.icmpTypes.first { $0.value == n }?.key ?? String(n)
+        case .pkttype: return NFConstants.pkttypes.first { $0.value == n }?.key ?? String(n)
+        default: return String(n)
+        }
+    }
+
+    static func flags(_ v: UInt64, _ sel: NFSelector) -> String {
+        let table: [(String, UInt64)]
+        switch sel {
+        case .tcpFlags: table = [("fin", 1), ("syn", 2), ("rst", 4), ("psh", 8), ("ack", 16), ("urg", 32), ("ecn", 64), ("cwr", 128)]
+        case .ctState: table = [("invalid", 1), ("established", 2), ("related", 4), ("new", 8), ("untracked", 64)]
+        case .ctStatus: table = [("expected", 1), ("seen-reply", 2), ("assured", 4), ("confirmed", 8), ("snat", 16), ("dnat", 32), ("dying", 512)]
+        default: return String(v)
+        }
+        return table.filter { v & $0.1 != 0 }.map(\.0).joined(separator: ",")
+    }
+
+    static func value(_ v: NFValue, _ sel: NFSelector) -> String {
+        switch v {
+        case .range(let lo, let hi, let text):
+            if lo == hi, sel == .ctState || sel == .ctStatus || sel == .tcpFlags { return flags(lo, sel) }
+            if lo == hi, sel == .mark || sel == .ctMark { return number(lo, sel) }
+            return text
+        case .string(let s): return "\"\(s)\""
+        case .set(let vs):
+            if sel == .ctState || sel == .ctStatus { return vs.map { value($0, sel) }.joined(separator: ",") }
+            return "{ " + vs.map { value($0, sel) }.joined(separator: ", ") + " }"
+        case .named(let n): return "@\(n)"
+        }
+    }
+
+    public static func statement(_ s: NFStatement) -> String {
+        switch s {
+        case .match(let sel, let mask, let op, let v):
+            if sel == .tcpFlags, let mask {
+                return "tcp flags \(value(v, sel)) / \(flags(mask, sel))"
+            }
+            var out = sel.printed
+            if let mask { out += " & \(sel == .ctState || sel == .ctStatus ? flags(mask, sel) : String(mask))" }
+            if op != .eq { out += " \(op.rawValue)" }
+            return out + " " + value(v, sel)
+        case .counter: return "counter"
+        case .limit(let r, let per, let burst, let over):
+            let unit = [1_000_000_000: "second", 60_000_000_000: "minute", 3_600_000_000_000: "hour", 86_400_000_000_000: "day"][per] ?? "second"
+            return "limit rate \(over ? "over " : "")\(r)/\(unit)" + (burst != 5 ? " burst \(burst) packets" : "")
+        case .log(let p): return p.map { "log prefix \"\($0)\"" } ?? "log"
+        case .setMark(let m): return "meta mark set \(number(UInt64(m), .mark))"
+        case .setCtMark(let m): return "ct mark set \(number(UInt64(m), .ctMark))"
+        case .notrack: return "notrack"
+        case .verdict(let v): return v.text
+        case .vmap(let sel, let entries):
+            return "\(sel.printed) vmap { " + entries.map { "\(value($0.0, sel)) : \($0.1.text)" }.joined(separator: ", ") + " }"
+        case .snat(let a, let ah, let p, let ph): return "snat to " + nat(a, ah, p, ph)
+        case .dnat(let a, let ah, let p, let ph): return "dnat to " + nat(a, ah, p, ph)
+        case .masquerade(let p, let ph): return p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)
+        case .redirect(let p, let ph): return p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)
+        case .reject(let rst, let code):
+            if rst { return "reject with tcp reset" }
+            if code == 3 { return "reject" }
+            return "reject with icmp \(NFConstants.icmpUnreachCodes.first { $0.value == code }?.key ?? String(code))"
+        }
+    }
+
+    static func nat(_ a: UInt32?, _ ah: UInt32?, _ p: UInt16?, _ ph: UInt16?) -> String {
+        var s = a.map { NFConstants.ipv4Text($0) } ?? ""
+        if let ah { s += "-" + NFConstants.ipv4Text(ah) }
+        if let p { s += ":\(p)" + (ph.map { "-\($0)" } ?? "") }
+        return s
+    }
+
+    public static func rule(_ stmts: [NFStatement]) -> String { stmts.map(statement).joined(separator: " ") }
+
+    /// The ruleset as `nft list ruleset` prints it (with `-a`, handles as comments).
+    public static func ruleset(_ rs: NFRuleset, handles: Bool = false, counters: [Int: (Int, Int)] = [:]) -> String {
+        var out = ""
+        for t in rs.tables {
+            out += "table \(t.family.rawValue) \(t.name) {" + (handles ? " # handle \(t.handle)" : "") + "\n"
+            var first = true
+            for s in t.sets {
+                if !first { out += "\n" }
+                first = false
+                out += "\t\(s.verdicts == nil ? "set" : "map") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
+                out += "\t\ttype \(s.key.rawValue)\(s.verdicts == nil ? "" : " : verdict")\n"
+                if s.interval { out += "\t\tflags interval\n" }
+                if !s.elements.isEmpty {
+                    let sel = s.key.selector
+                    let items = s.elements.enumerated().map { k, e in
+                        value(e, sel) + (s.verdicts.map { " : \($0[k].text)" } ?? "")
+                    }
+                    out += "\t\telements = { " + items.joined(separator: ", ") + " }\n"
+                }
+                out += "\t}\n"
+            }
+            for c in t.chains {
+                if !first { out += "\n" }
+                first = false
+                out += "\tchain \(c.name) {" + (handles ? " # handle \(c.handle)" : "") + "\n"
+                if let b = c.base {
+                    out += "\t\ttype \(b.type.rawValue) hook \(b.hook.rawValue)" + (b.device.map { " device \"\($0)\"" } ?? "")
+                    out += " priority \(NFPriority.render(b.priority, hook: b.hook)); policy \(b.policy.text);\n"
+                }
+                for r in c.rules {
+                    var text = r.text
+                    if let (p, b) = counters[r.handle] ?? (r.statements.contains(.counter) ? (0, 0) : nil) {
+                        text = text.replacingOccurrences(of: "counter", with: "counter packets \(p) bytes \(b)")
+                    }
+                    out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "") + "\n"
+                }
+                out += "\t}\n"
+            }
+            out += "}\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,63 @@
+/// A token of nft's language, with where it starts.
+public struct NFToken: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case word, string, punct, newline, end }
+    public var kind: Kind
+    public var text: String
+    public var line: Int
+    public var column: Int
+}
+
+/// A syntax error as nft reports it: where, and what was expected.
+public struct NFSyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public var message: String
+    public var description: String { "line \(line), column \(column): \(message)" }
+}
+
+/// Splits nft text into words (names, numbers, addresses, ranges), strings, punctuation and
+/// newlines (which end statements like `;`). `#` starts a comment.
+struct NFLexer {
+    static func tokenize(_ text: String) throws(NFSyntaxError) -> [NFToken] {
+        var out: [NFToken] = []
+        let b = Array(text.utf8)
+        var i = 0, line = 1, col = 1
+        func isWordByte(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2e || c == 0x2d || c == 0x24
+        }
+        while i < b.count {
+            let c = b[i]
+            if c == 0x0a { out.append(NFToken(kind: .newline, text: "\n", line: line, column: col)); i += 1; line += 1; col = 1; continue }
+            if c == 0x20 || c == 0x09 || c == 0x0d { i += 1; col += 1; continue }
+            if c == 0x5c, i + 1 < b.count, b[i + 1] == 0x0a { i += 2; line += 1; col = 1; continue }   // line continuation
+            if c == 0x23 { while i < b.count && b[i] != 0x0a { i += 1 }; continue }
+            if c == 0x22 {
+                let startCol = col
+                var j = i + 1
+                while j < b.count && b[j] != 0x22 && b[j] != 0x0a { j += 1 }
+                guard j < b.count, b[j] == 0x22 else { throw NFSyntaxError(line: line, column: startCol, message: "unterminated string") }
+                out.append(NFToken(kind: .string, text: String(decoding: b[(i + 1)..<j], as: UTF8.self), line: line, column: startCol))
+                col += j + 1 - i; i = j + 1
+                continue
+            }
+            if isWordByte(c) {
+                var j = i
+                // A word may carry a ':' inside an IPv6-less address:port only when a digit follows (198.18.1.2:80).
+                while j < b.count && (isWordByte(b[j]) || (b[j] == 0x3a && j + 1 < b.count && b[j + 1] >= 0x30 && b[j + 1] <= 0x39 && j > i && b[i] >= 0x30 && b[i] <= 0x39 && b[i..<j].contains(0x2e))) { j += 1 }
+                out.append(NFToken(kind: .word, text: String(decoding: b[i..<j], as: UTF8.self), line: line, column: col))
+                col += j - i; i = j
+                continue
+            }
+            let two = i + 1 < b.count ? String(decoding: b[i...(i + 1)], as: UTF8.self) : ""
+            if ["!=", "<=", ">=", "==", "<<", ">>"].contains(two) {
+                out.append(NFToken(kind: .punct, text: two, line: line, column: col)); i += 2; col += 2; continue
+            }
+            if "{};,:/!<>=&|()@*[]".utf8.contains(c) {
+                out.append(NFToken(kind: .punct, text: String(UnicodeScalar(c)), line: line, column: col)); i += 1; col += 1; continue
+            }
+            throw NFSyntaxError(line: line, column: col, message: "unexpected character '\(UnicodeScalar(c))'")
+        }
+        out.append(NFToken(kind: .end, text: "", line: line, column: col))
+        return out
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import NFTables
+import XCTest
+
+final class NFTablesTests: XCTestCase {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/oracle/corpus/public").standardized
+
+    static func cases() throws -> [(name: String, ruleset: String, after: String)] {
+        guard FileManager.default.fileExists(atPath: corpus.path) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".json") }.sorted().map { f in
+            let c = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent(f))) as! [String: Any]
+            let e = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("expected/" + f))) as! [String: Any]
+            return (f, c["ruleset"] as! String, e["ruleset_after"] as! String)
+        }
+    }
+
+    /// Every oracle ruleset loads, and `nft -a list ruleset` of it matches the kernel's (counters aside):
+    /// same handles, same rule text, same priorities.
+    func testOracleRulesetsRoundTripWithTheKernelsHandles() throws {
+        let cases = try Self.cases()
+        try XCTSkipIf(cases.isEmpty, "../shared/oracle is not beside this checkout")
+        let counter = try NSRegularExpression(pattern: "counter packets [0-9]+ bytes [0-9]+")
+        var exact = 0
+        for c in cases {
+            let rs = try NFParser.parse(c.ruleset)
+            let ours = NFPrinter.ruleset(rs, handles: true)
+            let theirs = counter.stringByReplacingMatches(in: c.after, range: NSRange(c.after.startIndex..., in: c.after), withTemplate: "counter packets 0 bytes 0")
+            if ours == theirs { exact += 1 } else { print("differs: \(c.name)\n--- ours\n\(ours)--- kernel\n\(theirs)") }
+        }
+        print("nft list ruleset agreement: \(exact)/\(cases.count)")
+        XCTAssertEqual(exact, cases.count)
+    }
+
+    func testSyntaxErrorsSayWhereAndWhat() {
+        let cases: [(String, Int, Int, String)] = [
+            ("table inet t {\n  chain c { type filter hook input priority 0; policy maybe; }\n}", 2, 55, "expected accept or drop"),
+            ("table inet t { chain c { tcp dport foo accept; } }", 1, 36, "unknown value foo"),
+            ("table inet t { chain c { ip saddr 1.2.3 drop; } }", 1, 35, "expected an IPv4 address"),
+            ("table inet t { chain c { jump; } }", 1, 30, "expected a chain name"),
+            ("tabel inet t {}", 1, 1, "expected 'table', 'add', 'flush' or 'delete'"),
+            ("table ip6 t {}", 1, 7, "family ip6 is not supported yet"),
+            ("table inet t { chain c { type filter hook input priority 0;", 1, 60, "expected '}'"),
+        ]
+        for (text, line, col, msg) in cases {
+            XCTAssertThrowsError(try NFParser.parse(text), text) { e in
+                let s = e as! NFSyntaxError
+                XCTAssertEqual(s.line, line, "\(text): \(s)")
+                XCTAssertEqual(s.column, col, "\(text): \(s)")
+                XCTAssertTrue(s.message.contains(msg), "\(text): \(s)")
+            }
+        }
+    }
+
+    func testAddCommandsBuildOnAnExistingRuleset() throws {
+        var rs = try NFParser.parse("table inet t { chain c { type filter hook input priority filter; policy drop; } }")
+        rs = try NFParser.parse("add rule inet t c tcp dport 22 accept\nadd rule inet t c udp dport { 53, 123 } counter accept", onto: rs)
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.handle), [2, 4])
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["tcp dport 22 accept", "udp dport { 53, 123 } counter accept"])
+        rs = try NFParser.parse("flush ruleset", onto: rs)
+        XCTAssertEqual(rs.tables.count, 0)
+    }
+}
