@@ -32,6 +32,7 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["API", "HTTPServer", "Store", "Kernel", "JSON"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"]),
+        .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py"]),
     ],
     swiftLanguageModes: [.v6]

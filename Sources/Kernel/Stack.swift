@@ -52,6 +52,8 @@ public final class Stack {
     var sockets = SocketTable()
     var neighbours = NeighbourTable()
     var frags = FragmentQueues()
+    var netfilter = NetfilterState()
+    var conntrack = ConntrackTable()
     /// Freed skbs, reused for arrivals (the per-packet path allocates no new skb in steady state).
     var skbCache: [SkBuff] = []
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).

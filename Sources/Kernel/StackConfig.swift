@@ -112,6 +112,8 @@ public enum Sysctls {
         "net.ipv4.icmp_ratelimit": 1000,
         "net.ipv4.icmp_ratemask": 6168,
         "net.ipv4.icmp_echo_ignore_broadcasts": 1,
+        "net.netfilter.nf_conntrack_tcp_loose": 1,
+        "net.netfilter.nf_conntrack_max": 262_144,
     ]
     static let ranges: [String: ClosedRange<Int>] = [
         "net.ipv4.ip_forward": 0...1, "net.ipv4.ip_default_ttl": 1...255, "net.ipv4.ipfrag_time": 1...3600,
@@ -121,6 +123,7 @@ public enum Sysctls {
         "net.ipv4.ipfrag_high_thresh": 0...(1 << 30), "net.ipv4.ipfrag_low_thresh": 0...(1 << 30),
         "net.ipv4.ipfrag_max_dist": 0...(1 << 20), "net.ipv4.icmp_ratelimit": 0...(1 << 30),
         "net.ipv4.icmp_ratemask": 0...(1 << 30), "net.ipv4.icmp_echo_ignore_broadcasts": 0...1,
+        "net.netfilter.nf_conntrack_tcp_loose": 0...1, "net.netfilter.nf_conntrack_max": 1...(1 << 24),
     ]
     /// Why a value is refused, or nil.
     public static func validate(_ name: String, _ value: Int) -> String? {

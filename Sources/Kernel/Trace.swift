@@ -13,6 +13,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case ip_forward, ip_forward_finish, ip_output, ip_finish_output, ip_fragment, neigh_output
     // net/core/dev.c (transmit)
     case dev_queue_xmit
+    // net/netfilter/core.c: a netfilter hook with base chains (or conntrack) registered
+    case nf_hook_slow
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
     case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, icmp_rcv, icmp_send, icmp_reply
     // net/core/skbuff.c: software checksum when the NIC did not vouch for it
@@ -79,4 +81,6 @@ public struct PacketResult: Sendable {
     public var segments: Int
     /// Frames transmitted because of this packet.
     public var emitted: [EmittedFrame]
+    /// Netfilter rule, policy and return events, in order.
+    public var nfEvents: [NFEvent] = []
 }

@@ -30,6 +30,11 @@ public final class SkBuff {
     /// `skb->hash` from RSS (0 when the NIC gave none).
     public var hash: UInt32 = 0
     public var cpu = 0
+    /// `skb->mark` (meta mark).
+    public var mark: UInt32 = 0
+    /// Conntrack entry and how this packet relates to it (`skb->_nfct`).
+    var conn: Conn? = nil
+    var ctInfo: CTInfo = .invalid
     /// RTCF_BROADCAST/RTCF_MULTICAST of the input route, set by `ip_rcv_finish`.
     var broadcastRoute = false
     /// The injected packet this skb carries the trace of (-1 once its run has answered).
@@ -51,6 +56,7 @@ public final class SkBuff {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
+        mark = 0; conn = nil; ctInfo = .invalid
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

@@ -27,6 +27,8 @@ extension Stack {
         check += check >= 0xffff ? 1 : 0
         skb.data[nh + 8] = ttl - 1
         skb.data.setBE16(nh + 10, UInt16(truncatingIfNeeded: check))
+        // NF_HOOK(NF_INET_FORWARD, ..., ip_forward_finish)
+        if let end = netfilterVerdict(nf_hook(.forward, skb, inDev: skb.dev, outDev: route.dev), at: "forward") { return end }
         return ip_forward_finish(skb, route: route)
     }
 

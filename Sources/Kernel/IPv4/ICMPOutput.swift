@@ -50,11 +50,8 @@ extension Stack {
         var bytes = [UInt8](repeating: 0, count: 14 + ip.bufferLength)
         m.emit(into: &bytes, at: 14 + 20)
         ip.emit(into: &bytes, at: 14)
-        let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
-        out.networkHeader = 14; out.transportHeader = 34; out.cpu = cause.cpu; out.generated = true
         snmp.icmp.OutMsgs += 1
-        let end = ip_output(out, dev: route.dev, nexthop: route.nexthop, outcome: .transmitted)
-        if case .drop = end { finish(out, end) }
+        sendLocal(bytes, route: route, cause: cause)
     }
 
     /// `icmpv4_xrlim_allow`: types in icmp_ratemask are limited per destination.

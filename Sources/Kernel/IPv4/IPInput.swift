@@ -32,6 +32,9 @@ extension Stack {
         // pskb_trim_rcsum: Ethernet padding goes.
         skb.len = nh + totLen
         skb.transportHeader = nh + ihl * 4
+        // NF_HOOK(NF_INET_PRE_ROUTING, ..., ip_rcv_finish)
+        if let end = netfilterVerdict(nf_hook(.prerouting, skb, inDev: skb.dev, outDev: nil), at: "prerouting") { return end }
+        nf_nat_packet(skb, hook: .prerouting)
         return ip_rcv_finish(skb)
     }
 
@@ -92,9 +95,17 @@ extension Stack {
             switch ip_defrag(skb) {
             case .queued: return .stolen
             case .failed(let end): return end
-            case .reassembled(let whole): return ip_local_deliver_finish(whole)
+            case .reassembled(let whole): return ip_local_deliver_hooked(whole)
             }
         }
+        return ip_local_deliver_hooked(skb)
+    }
+
+    /// NF_HOOK(NF_INET_LOCAL_IN, ..., ip_local_deliver_finish), conntrack confirmed after it.
+    private func ip_local_deliver_hooked(_ skb: SkBuff) -> PathEnd {
+        if let end = netfilterVerdict(nf_hook(.input, skb, inDev: skb.dev, outDev: nil), at: "input") { return end }
+        nf_nat_packet(skb, hook: .input)
+        nf_conntrack_confirm(skb)
         return ip_local_deliver_finish(skb)
     }
 
@@ -118,4 +129,15 @@ extension Stack {
 
     /// True when the route that brought the packet was broadcast or multicast (RTCF_BROADCAST/MULTICAST).
     @inline(__always) func isBroadcastRoute(_ skb: SkBuff) -> Bool { skb.broadcastRoute }
+}
+
+extension Stack {
+    /// How a hook's verdict ends the path, or nil to go on.
+    func netfilterVerdict(_ v: HookVerdict, at hook: String) -> PathEnd? {
+        switch v {
+        case .accept: return nil
+        case .drop, .rejected: return drop(.NETFILTER_DROP, "dropped by the ruleset at \(hook)")
+        case .stolen: return .stolen
+        }
+    }
 }

@@ -13,6 +13,10 @@ extension Stack {
     /// `ip_output` → `ip_finish_output`: fragment what exceeds the MTU, then resolve the next hop.
     func ip_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.ip_output, skb)
+        // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output), then conntrack confirms.
+        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
+        nf_nat_packet(skb, hook: .postrouting)
+        nf_conntrack_confirm(skb)
         enter(.ip_finish_output, skb)
         let mtu = devices[dev].config.mtu
         if skb.len - skb.networkHeader > mtu {

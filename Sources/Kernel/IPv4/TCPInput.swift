@@ -44,6 +44,7 @@ extension Stack {
             snmp.tcp.InErrs += 1
             return drop(.TCP_CSUM, "TCP checksum does not verify")
         }
-        return drop(.NO_SOCKET, "no socket for port \(t.dstPort) (the RST reply is due with the TX path)")
+        tcp_v4_send_reset(skb)
+        return drop(.NO_SOCKET, "no socket for port \(t.dstPort): answered with a reset")
     }
 }

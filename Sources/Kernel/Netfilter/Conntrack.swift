@@ -1,0 +1,206 @@
+import NFTables
+import Wire
+
+/// A connection's identity in one direction (`struct nf_conntrack_tuple`).
+struct CTTuple: Hashable {
+    var proto: UInt8
+    var src: UInt32, dst: UInt32
+    /// Ports for TCP/UDP; for ICMP, sport holds the echo id and dport the type.
+    var sport: UInt16, dport: UInt16
+    var inverted: CTTuple {
+        if proto == IPProtocol.icmp { return CTTuple(proto: proto, src: dst, dst: src, sport: sport, dport: dport == 8 ? 0 : dport == 0 ? 8 : dport) }
+        return CTTuple(proto: proto, src: dst, dst: src, sport: dport, dport: sport)
+    }
+}
+
+/// TCP conntrack states (nf_conntrack_proto_tcp.c), printed as `conntrack -L` prints them.
+enum TCPCTState: String { case SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE }
+
+/// IPS_* status bits.
+enum IPS {
+    static let seenReply: UInt32 = 2, assured: UInt32 = 4, confirmed: UInt32 = 8, srcNAT: UInt32 = 16, dstNAT: UInt32 = 32
+}
+
+/// `struct nf_conn`.
+public final class Conn {
+    var orig: CTTuple
+    var reply: CTTuple
+    var status: UInt32 = 0
+    var mark: UInt32 = 0
+    var tcp: TCPCTState?
+    var expires: UInt64 = 0
+    /// NAT decided on the first packet: new source (SNAT) and destination (DNAT) of the original direction.
+    var snat: (addr: UInt32, port: UInt16)?
+    var dnat: (addr: UInt32, port: UInt16)?
+    init(orig: CTTuple) { self.orig = orig; self.reply = orig.inverted }
+}
+
+/// `enum ip_conntrack_info` folded with nft's ct state bits.
+enum CTInfo: Equatable {
+    case invalid, new, established, related, reply, untracked
+    var stateBit: UInt64 {
+        switch self {
+        case .invalid: 1
+        case .established, .reply: 2
+        case .related: 4
+        case .new: 8
+        case .untracked: 64
+        }
+    }
+}
+
+/// The conntrack table: confirmed connections by tuple, both directions.
+struct ConntrackTable {
+    var byTuple: [CTTuple: (Conn, Bool)] = [:]   // (conn, isReply)
+    var order: [Conn] = []
+    mutating func insert(_ c: Conn) {
+        byTuple[c.orig] = (c, false)
+        byTuple[c.reply] = (c, true)
+        order.append(c)
+    }
+    mutating func remove(_ c: Conn) {
+        byTuple[c.orig] = nil
+        byTuple[c.reply] = nil
+        order.removeAll { $0 === c }
+    }
+}
+
+// net/netfilter/nf_conntrack_core.c, nf_conntrack_proto_{tcp,udp,icmp}.c
+extension Stack {
+    static let tcpTimeouts: [TCPCTState: UInt64] = [.SYN_SENT: 120, .SYN_RECV: 60, .ESTABLISHED: 432_000, .FIN_WAIT: 120,
+                                                     .CLOSE_WAIT: 60, .LAST_ACK: 30, .TIME_WAIT: 120, .CLOSE: 10]
+
+    /// The tuple of a packet and whether it is an ICMP error quoting another flow (whose tuple is given).
+    func ctTuple(_ skb: SkBuff) -> (tuple: CTTuple, quoted: CTTuple?)? {
+        let b = skb.data, nh = skb.networkHeader
+        let ihl = Int(b[nh] & 0x0f) * 4, th = nh + ihl
+        let proto = b[nh + 9]
+        let src = b.be32(nh + 12), dst = b.be32(nh + 16)
+        switch proto {
+        case IPProtocol.tcp, IPProtocol.udp:
+            guard skb.len >= th + 4 else { return nil }
+            return (CTTuple(proto: proto, src: src, dst: dst, sport: b.be16(th), dport: b.be16(th + 2)), nil)
+        case IPProtocol.icmp:
+            guard skb.len >= th + 8 else { return nil }
+            let type = b[th]
+            if type == 8 || type == 0 {
+                return (CTTuple(proto: proto, src: src, dst: dst, sport: b.be16(th + 4), dport: UInt16(type)), nil)
+            }
+            if [3, 4, 5, 11, 12].contains(type), skb.len >= th + 8 + 20 + 4 {
+                let inh = th + 8
+                let iihl = Int(b[inh] & 0x0f) * 4
+                let ip = b[inh + 9]
+                var inner = CTTuple(proto: ip, src: b.be32(inh + 12), dst: b.be32(inh + 16), sport: 0, dport: 0)
+                if (ip == IPProtocol.tcp || ip == IPProtocol.udp) && skb.len >= inh + iihl + 4 {
+                    inner.sport = b.be16(inh + iihl); inner.dport = b.be16(inh + iihl + 2)
+                } else if ip == IPProtocol.icmp && skb.len >= inh + iihl + 8 {
+                    inner.sport = b.be16(inh + iihl + 4); inner.dport = UInt16(b[inh + iihl])
+                }
+                return (CTTuple(proto: proto, src: src, dst: dst, sport: 0, dport: UInt16(type)), inner)
+            }
+            return (CTTuple(proto: proto, src: src, dst: dst, sport: 0, dport: UInt16(type)), nil)
+        default:
+            return (CTTuple(proto: proto, src: src, dst: dst, sport: 0, dport: 0), nil)
+        }
+    }
+
+    /// `tcp_valid_flags`: the combinations a TCP segment may carry (ECE/CWR aside).
+    static func tcpFlagsValid(_ f: UInt8) -> Bool {
+        let v = f & 0x3f
+        let ok: Set<UInt8> = [0x02, 0x12, 0x04, 0x14, 0x11, 0x19, 0x10, 0x18, 0x30, 0x38, 0x31, 0x39]
+        return ok.contains(v)
+    }
+
+    /// `nf_conntrack_in`: find or create the connection, classify the packet (new, established,
+    /// related, reply, invalid) and run the protocol's state tracking.
+    func nf_conntrack_in(_ skb: SkBuff, hook: NFHook) {
+        guard skb.ctInfo != .untracked, skb.conn == nil else { return }
+        guard let (tuple, quoted) = ctTuple(skb) else { skb.ctInfo = .invalid; return }
+        let now = clockNs
+        if let inner = quoted {
+            // An ICMP error about a tracked flow is RELATED to it.
+            if let (c, _) = lookupConn(inner, now: now) { skb.conn = c; skb.ctInfo = .related } else { skb.ctInfo = .invalid }
+            return
+        }
+        let th = skb.networkHeader + Int(skb.data[skb.networkHeader] & 0x0f) * 4
+        let tcpFlags: UInt8? = tuple.proto == IPProtocol.tcp && skb.len >= th + 14 ? skb.data[th + 13] : nil
+        if let f = tcpFlags, !Stack.tcpFlagsValid(f) { skb.ctInfo = .invalid; return }
+        if let (c, isReply) = lookupConn(tuple, now: now) {
+            if let f = tcpFlags, !tcpTrack(c, flags: f, reply: isReply) { skb.ctInfo = .invalid; return }
+            if isReply { c.status |= IPS.seenReply }
+            if tuple.proto == IPProtocol.udp { c.expires = now + (c.status & IPS.seenReply != 0 ? 120 : 30) * 1_000_000_000 }
+            if tuple.proto == IPProtocol.udp && isReply { c.status |= IPS.assured }
+            skb.conn = c
+            skb.ctInfo = isReply ? .reply : (c.status & IPS.seenReply != 0 ? .established : .new)
+            return
+        }
+        // A new connection (unconfirmed until the packet survives its hooks).
+        let c = Conn(orig: tuple)
+        if let f = tcpFlags {
+            let syn = f & 0x02 != 0, ack = f & 0x10 != 0, rst = f & 0x04 != 0, fin = f & 0x01 != 0
+            if syn && !ack { c.tcp = .SYN_SENT }
+            else if ack && !syn && !rst && !fin && sysctl("net.netfilter.nf_conntrack_tcp_loose") != 0 { c.tcp = .ESTABLISHED }
+            else { skb.ctInfo = .invalid; return }
+            c.expires = now + Stack.tcpTimeouts[c.tcp!]! * 1_000_000_000
+        } else {
+            c.expires = now + 30 * 1_000_000_000
+        }
+        skb.conn = c
+        skb.ctInfo = .new
+    }
+
+    private func lookupConn(_ t: CTTuple, now: UInt64) -> (Conn, Bool)? {
+        guard let (c, r) = conntrack.byTuple[t] else { return nil }
+        if c.expires <= now { conntrack.remove(c); return nil }
+        return (c, r)
+    }
+
+    /// A small `tcp_conntracks` table: the handshake, teardown and resets.
+    private func tcpTrack(_ c: Conn, flags f: UInt8, reply: Bool) -> Bool {
+        let syn = f & 0x02 != 0, ack = f & 0x10 != 0, rst = f & 0x04 != 0, fin = f & 0x01 != 0
+        guard var st = c.tcp else { return true }
+        if rst { st = .CLOSE }
+        else if syn && ack {
+            guard reply, st == .SYN_SENT || st == .SYN_RECV else { return st != .SYN_SENT }
+            st = .SYN_RECV
+        } else if syn {
+            if reply { return false }
+            if st != .SYN_SENT && st != .CLOSE && st != .TIME_WAIT { return true }
+            st = .SYN_SENT
+        } else if fin {
+            st = st == .ESTABLISHED ? (reply ? .CLOSE_WAIT : .FIN_WAIT) : (st == .FIN_WAIT || st == .CLOSE_WAIT ? .LAST_ACK : st)
+        } else if ack {
+            if st == .SYN_RECV && !reply { st = .ESTABLISHED; c.status |= IPS.assured }
+            else if st == .LAST_ACK { st = .TIME_WAIT }
+        }
+        c.tcp = st
+        c.expires = clockNs + Stack.tcpTimeouts[st]! * 1_000_000_000
+        return true
+    }
+
+    /// `__nf_conntrack_confirm`: a new connection whose first packet made it through is entered in the table.
+    func nf_conntrack_confirm(_ skb: SkBuff) {
+        guard let c = skb.conn, c.status & IPS.confirmed == 0, skb.ctInfo == .new else { return }
+        c.status |= IPS.confirmed
+        conntrack.insert(c)
+    }
+
+    /// `conntrack -L`, normalised as the oracle prints it (no timeouts, ids or use counts), sorted.
+    public var conntrackListing: [String] {
+        let now = clockNs
+        return conntrack.order.filter { $0.expires > now }.map { c in
+            func side(_ t: CTTuple) -> String {
+                let a = "src=\(NFConstants.ipv4Text(t.src)) dst=\(NFConstants.ipv4Text(t.dst))"
+                if t.proto == IPProtocol.icmp { return a + " type=\(t.dport) code=0 id=\(t.sport)" }
+                if t.proto == IPProtocol.tcp || t.proto == IPProtocol.udp { return a + " sport=\(t.sport) dport=\(t.dport)" }
+                return a
+            }
+            let name = [6: "tcp", 17: "udp", 1: "icmp"][Int(c.orig.proto)] ?? "unknown"
+            var s = "\(name) \(c.orig.proto) " + (c.tcp.map { "\($0.rawValue) " } ?? "") + side(c.orig)
+            if c.status & IPS.seenReply == 0 { s += " [UNREPLIED]" }
+            s += " " + side(c.reply)
+            if c.status & IPS.assured != 0 { s += " [ASSURED]" }
+            return s + " mark=\(c.mark)"
+        }.sorted()
+    }
+}

@@ -1,0 +1,252 @@
+import NFTables
+import Wire
+
+// net/netfilter/core.c (nf_hook_slow) and net/netfilter/nf_tables_core.c (nft_do_chain).
+extension Stack {
+    /// `nf_hook_slow`: the base chains registered on `hook`, in priority order, with conntrack and
+    /// defragmentation at their own priorities when conntrack is in use. Accept ends one base chain;
+    /// drop ends the packet.
+    func nf_hook(_ hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
+        let chains = netfilter.hooks[hook] ?? []
+        let ct = netfilter.conntrackEnabled && (hook == .prerouting || hook == .output)
+        if chains.isEmpty && !ct { return .accept }
+        enter(.nf_hook_slow, skb)
+        // nf_defrag_ipv4 (priority -400): conntrack needs whole datagrams.
+        if ct && hook == .prerouting && skb.data.be16(skb.networkHeader + 6) & 0x3fff != 0 {
+            switch ip_defrag(skb) {
+            case .queued: return .stolen
+            case .failed(let end): finish(skb, end); return .stolen
+            case .reassembled: break
+            }
+        }
+        var ctDone = !ct
+        for (prio, ti, ci) in chains {
+            if !ctDone && prio > -200 { ctDone = true; nf_conntrack_in(skb, hook: hook) }
+            if netfilter.ruleset.tables[ti].chains[ci].base?.type == .nat && !(skb.ctInfo == .new && skb.conn != nil) { continue }
+            switch nft_do_chain(ti, ci, hook: hook, skb, inDev: inDev, outDev: outDev) {
+            case .accept: continue
+            case .drop: return .drop
+            case .rejected: return .rejected
+            case .stolen: return .stolen
+            }
+        }
+        if !ctDone { nf_conntrack_in(skb, hook: hook) }
+        return .accept
+    }
+
+    private func event(_ skb: SkBuff, _ hook: NFHook, _ t: NFTable, _ c: NFChain, _ kind: NFEvent.Kind, _ r: NFRule?, _ verdict: String) {
+        guard tracing, skb.packet >= 0 else { return }
+        packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: c.name, kind: kind, handle: r?.handle,
+                                                     rule: r?.text, verdict: verdict, generated: skb.generated))
+    }
+
+    /// `nft_do_chain`: rules in order; a rule whose matches all hold applies its statements and
+    /// verdict. jump pushes a return point, goto does not; return (or the end of a regular chain)
+    /// pops, and with nothing to pop the base chain's policy decides.
+    func nft_do_chain(_ ti: Int, _ base: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
+        let table = netfilter.ruleset.tables[ti]
+        var stack: [(chain: Int, rule: Int)] = []
+        var c = base, r = 0
+        while true {
+            let chain = table.chains[c]
+            if r >= chain.rules.count {
+                // End of chain: a regular chain returns silently; the base chain's policy ends it all.
+                if let top = stack.popLast() { c = top.chain; r = top.rule; continue }
+                let baseChain = table.chains[base]
+                let policy = baseChain.base?.policy ?? .accept
+                event(skb, hook, table, baseChain, .policy, nil, policy.text)
+                return policy == .drop ? .drop : .accept
+            }
+            let rule = chain.rules[r]
+            r += 1
+            guard let verdict = evalRule(rule, ti: ti, hook: hook, skb, inDev: inDev, outDev: outDev) else { continue }
+            event(skb, hook, table, chain, .rule, rule, verdict == .rejected ? "drop" : verdict.text)
+            switch verdict {
+            case .nf(.continue): continue
+            case .nf(.accept): return .accept
+            case .nf(.drop), .nf(.queue): return .drop
+            case .rejected: return .rejected
+            case .nf(.jump(let name)), .nf(.goto(let name)):
+                guard let target = table.chains.firstIndex(where: { $0.name == name }) else { return .drop }
+                if case .nf(.jump) = verdict { stack.append((c, r)) }
+                if stack.count > 16 { return .drop }   // NFT_JUMP_STACK_SIZE
+                c = target; r = 0
+            case .nf(.return):
+                if let top = stack.popLast() { c = top.chain; r = top.rule; continue }
+                let baseChain = table.chains[base]
+                let policy = baseChain.base?.policy ?? .accept
+                event(skb, hook, table, baseChain, .policy, nil, policy.text)
+                return policy == .drop ? .drop : .accept
+            }
+        }
+    }
+
+    enum RuleVerdict: Equatable {
+        case nf(NFVerdict)
+        case rejected
+        var text: String {
+            switch self {
+            case .nf(let v): v.text
+            case .rejected: "drop"
+            }
+        }
+    }
+
+    /// Runs a rule's statements; nil when a match fails (the rule does not apply).
+    private func evalRule(_ rule: NFRule, ti: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> RuleVerdict? {
+        for s in rule.statements {
+            switch s {
+            case .match(let sel, let mask, let op, let value):
+                guard matches(sel, mask: mask, op: op, value, ti: ti, skb, inDev: inDev, outDev: outDev) else { return nil }
+            case .counter:
+                let bytes = skb.len - skb.networkHeader
+                let old = netfilter.counters[ti]?[rule.handle] ?? (0, 0)
+                netfilter.counters[ti, default: [:]][rule.handle] = (old.0 + 1, old.1 + bytes)
+            case .limit(let rate, let per, let burst, let over):
+                // nft_limit: a token bucket in virtual time; `over` inverts the match.
+                let now = clocks[skb.cpu]
+                let cost = Double(per) / Double(max(rate, 1))
+                let cap = cost * Double(burst + 1)
+                var st = netfilter.limits[ti]?[rule.handle] ?? (cap, now)
+                st.tokens = min(cap, st.tokens + Double(now &- st.last))
+                st.last = now
+                let ok = st.tokens >= cost
+                if ok { st.tokens -= cost }
+                netfilter.limits[ti, default: [:]][rule.handle] = st
+                if ok == over { return nil }
+            case .log:
+                break
+            case .setMark(let m):
+                skb.mark = m
+            case .setCtMark(let m):
+                skb.conn?.mark = m
+            case .notrack:
+                skb.ctInfo = .untracked
+                skb.conn = nil
+            case .verdict(let v):
+                return .nf(v)
+            case .vmap(let sel, let entries):
+                guard let key = read(sel, skb, inDev: inDev, outDev: outDev) else { return nil }
+                guard let hit = entries.first(where: { contains($0.0, key, ti: ti) }) else { return nil }
+                return .nf(hit.1)
+            case .reject(let rst, let code):
+                if rst {
+                    guard skb.data[skb.networkHeader + 9] == IPProtocol.tcp else { return nil }
+                    tcp_v4_send_reset(skb)
+                } else {
+                    icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: code)
+                }
+                return .rejected
+            case .snat, .dnat, .masquerade, .redirect:
+                if let v = nat(s, hook: hook, skb, outDev: outDev) { return v }
+            }
+        }
+        return .nf(.continue)
+    }
+
+    /// The value a selector reads, as an integer (strings for interface names are handled apart).
+    func read(_ sel: NFSelector, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> UInt64? {
+        let b = skb.data, nh = skb.networkHeader
+        let ihl = Int(b[nh] & 0x0f) * 4
+        let proto = b[nh + 9]
+        let fragOff = Int(b.be16(nh + 6) & 0x1fff)
+        let th = nh + ihl
+        func l4(_ off: Int, _ size: Int, _ want: UInt8?) -> UInt64? {
+            if let want, proto != want { return nil }
+            guard fragOff == 0, skb.len >= th + off + size else { return nil }
+            return size == 1 ? UInt64(b[th + off]) : size == 2 ? UInt64(b.be16(th + off)) : UInt64(b.be32(th + off))
+        }
+        switch sel {
+        case .ipSaddr: return UInt64(b.be32(nh + 12))
+        case .ipDaddr: return UInt64(b.be32(nh + 16))
+        case .ipProtocol, .l4proto: return UInt64(proto)
+        case .ipTTL: return UInt64(b[nh + 8])
+        case .ipLength: return UInt64(b.be16(nh + 2))
+        case .ipFragOff: return UInt64(b.be16(nh + 6))
+        case .ipID: return UInt64(b.be16(nh + 4))
+        case .ipDSCP: return UInt64(b[nh + 1] >> 2)
+        case .ipVersion: return UInt64(b[nh] >> 4)
+        case .ipHdrLength: return UInt64(b[nh] & 0x0f)
+        case .tcpSport: return l4(0, 2, IPProtocol.tcp)
+        case .tcpDport: return l4(2, 2, IPProtocol.tcp)
+        case .tcpSeq: return l4(4, 4, IPProtocol.tcp)
+        case .tcpAck: return l4(8, 4, IPProtocol.tcp)
+        case .tcpFlags: return l4(13, 1, IPProtocol.tcp)
+        case .tcpWindow: return l4(14, 2, IPProtocol.tcp)
+        case .udpSport: return l4(0, 2, IPProtocol.udp)
+        case .udpDport: return l4(2, 2, IPProtocol.udp)
+        case .udpLength: return l4(4, 2, IPProtocol.udp)
+        case .thSport: return proto == IPProtocol.tcp || proto == IPProtocol.udp ? l4(0, 2, nil) : nil
+        case .thDport: return proto == IPProtocol.tcp || proto == IPProtocol.udp ? l4(2, 2, nil) : nil
+        case .icmpType: return l4(0, 1, IPProtocol.icmp)
+        case .icmpCode: return l4(1, 1, IPProtocol.icmp)
+        case .icmpID: return l4(4, 2, IPProtocol.icmp)
+        case .icmpSeq: return l4(6, 2, IPProtocol.icmp)
+        case .mark: return UInt64(skb.mark)
+        case .length: return UInt64(skb.len - nh)
+        case .pkttype:
+            switch skb.pktType { case .host: return 0; case .broadcast: return 1; case .multicast: return 2; case .otherhost: return 3 }
+        case .nfproto: return 2
+        case .ctState: return skb.ctInfo.stateBit
+        case .ctStatus: return skb.conn.map { UInt64($0.status) }
+        case .ctMark: return skb.conn.map { UInt64($0.mark) }
+        case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply ? 1 : 0)
+        case .iif, .oif, .iifname, .oifname: return nil
+        }
+    }
+
+    private func matches(_ sel: NFSelector, mask: UInt64?, op: NFOp, _ value: NFValue, ti: Int, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> Bool {
+        if sel == .iif || sel == .iifname || sel == .oif || sel == .oifname {
+            let dev = (sel == .iif || sel == .iifname) ? inDev : outDev
+            guard let dev else { return false }
+            let name = devices[dev].name
+            let hit = stringMatches(value, name)
+            return op == .ne ? !hit : hit
+        }
+        guard var v = read(sel, skb, inDev: inDev, outDev: outDev) else { return false }
+        if let mask { v &= mask }
+        // Flag selectors without a mask match when any listed flag is set (`ct state established,related`).
+        if mask == nil, sel == .ctState || sel == .ctStatus, case let bits = flagBits(value), bits != 0 {
+            let hit = v & bits != 0
+            return op == .ne ? !hit : hit
+        }
+        switch op {
+        case .eq: return contains(value, v, ti: ti)
+        case .ne: return !contains(value, v, ti: ti)
+        case .lt, .gt, .le, .ge:
+            guard case .range(let lo, _, _) = value else { return false }
+            switch op {
+            case .lt: return v < lo
+            case .gt: return v > lo
+            case .le: return v <= lo
+            default: return v >= lo
+            }
+        }
+    }
+
+    private func flagBits(_ value: NFValue) -> UInt64 {
+        switch value {
+        case .range(let lo, let hi, _) where lo == hi: return lo
+        case .set(let vs): return vs.reduce(0) { $0 | flagBits($1) }
+        default: return 0
+        }
+    }
+
+    private func stringMatches(_ value: NFValue, _ name: String) -> Bool {
+        switch value {
+        case .string(let s): return s.hasSuffix("*") ? name.hasPrefix(String(s.dropLast())) : s == name
+        case .set(let vs): return vs.contains { stringMatches($0, name) }
+        default: return false
+        }
+    }
+
+    /// Interval or hash lookup of a value in a range, an anonymous set or a named set.
+    func contains(_ value: NFValue, _ v: UInt64, ti: Int) -> Bool {
+        switch value {
+        case .range(let lo, let hi, _): return v >= lo && v <= hi
+        case .set(let vs): return vs.contains { contains($0, v, ti: ti) }
+        case .named(let n): return netfilter.setIndex(ti, n)?.contains(v) ?? false
+        case .string: return false
+        }
+    }
+}

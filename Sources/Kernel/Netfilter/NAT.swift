@@ -1,0 +1,128 @@
+import NFTables
+import Wire
+
+// net/netfilter/nf_nat_core.c, nf_nat_proto.c, nft_nat.c, nft_masq.c, nft_redir.c
+extension Stack {
+    /// A NAT statement on a connection's first packet: record the binding (the chain's verdict is accept).
+    /// Later packets never reach nat chains; `nf_nat_packet` rewrites them from the binding.
+    func nat(_ s: NFStatement, hook: NFHook, _ skb: SkBuff, outDev: Int?) -> RuleVerdict? {
+        guard let c = skb.conn, skb.ctInfo == .new else { return .nf(.accept) }
+        let b = skb.data, nh = skb.networkHeader
+        let th = nh + Int(b[nh] & 0x0f) * 4
+        let hasPorts = c.orig.proto == IPProtocol.tcp || c.orig.proto == IPProtocol.udp
+        let origSport = hasPorts ? b.be16(th) : 0, origDport = hasPorts ? b.be16(th + 2) : 0
+        switch s {
+        case .snat(let a, _, let p, _):
+            c.snat = (a ?? c.orig.src, p ?? origSport)
+        case .masquerade(let p, _):
+            guard let od = outDev, let addr = devices[od].config.addresses.first?.address.raw else { return .nf(.drop) }
+            c.snat = (addr, p ?? origSport)
+        case .dnat(let a, _, let p, _):
+            c.dnat = (a ?? c.orig.dst, p ?? origDport)
+        case .redirect(let p, _):
+            let dev = skb.dev
+            guard let addr = devices[dev].config.addresses.first?.address.raw else { return .nf(.drop) }
+            c.dnat = (addr, p ?? origDport)
+        default:
+            return nil
+        }
+        // The reply tuple is what the other end will send back after the rewrite.
+        var reply = c.orig
+        if let d = c.dnat { reply.dst = d.addr; if hasPorts { reply.dport = d.port } }
+        if let sn = c.snat { reply.src = sn.addr; if hasPorts { reply.sport = sn.port } }
+        c.reply = reply.inverted
+        if c.dnat != nil { c.status |= IPS.dstNAT }
+        if c.snat != nil { c.status |= IPS.srcNAT }
+        return .nf(.accept)
+    }
+
+    /// `nf_nat_packet`: destination rewrites at PREROUTING/OUTPUT, source rewrites at POSTROUTING/INPUT,
+    /// in both directions, fixing the IPv4 and TCP/UDP checksums incrementally.
+    func nf_nat_packet(_ skb: SkBuff, hook: NFHook) {
+        guard let c = skb.conn, c.snat != nil || c.dnat != nil else { return }
+        let reply = skb.ctInfo == .reply
+        let manipDst = hook == .prerouting || hook == .output
+        if manipDst {
+            if !reply, let d = c.dnat { rewrite(skb, addr: d.addr, port: d.port, dst: true) }
+            if reply, c.snat != nil { rewrite(skb, addr: c.orig.src, port: c.orig.sport, dst: true) }
+        } else {
+            if !reply, let sn = c.snat { rewrite(skb, addr: sn.addr, port: sn.port, dst: false) }
+            if reply, c.dnat != nil { rewrite(skb, addr: c.orig.dst, port: c.orig.dport, dst: false) }
+        }
+    }
+
+    private func rewrite(_ skb: SkBuff, addr: UInt32, port: UInt16, dst: Bool) {
+        let nh = skb.networkHeader
+        let th = nh + Int(skb.data[nh] & 0x0f) * 4
+        let aoff = nh + (dst ? 16 : 12)
+        let old = skb.data.be32(aoff)
+        skb.data.setBE32(aoff, addr)
+        skb.data.setBE16(nh + 10, Checksum.update(skb.data.be16(nh + 10), old: old, new: addr))
+        let proto = skb.data[nh + 9]
+        guard skb.data.be16(nh + 6) & 0x1fff == 0 else { return }
+        let csumOff: Int
+        switch proto {
+        case IPProtocol.tcp: csumOff = th + 16
+        case IPProtocol.udp: csumOff = th + 6
+        default: return
+        }
+        guard skb.len >= csumOff + 2 else { return }
+        var check = skb.data.be16(csumOff)
+        if proto == IPProtocol.udp && check == 0 { }
+        else {
+            check = Checksum.update(check, old: old, new: addr)
+            let poff = th + (dst ? 2 : 0)
+            let oldPort = skb.data.be16(poff)
+            check = Checksum.update(check, old: oldPort, new: port)
+            if proto == IPProtocol.udp && check == 0 { check = 0xffff }
+            skb.data.setBE16(csumOff, check)
+        }
+        skb.data.setBE16(th + (dst ? 2 : 0), port)
+    }
+}
+
+// net/ipv4/netfilter/nf_reject_ipv4.c, net/ipv4/tcp_ipv4.c (tcp_v4_send_reset)
+extension Stack {
+    /// A RST answering `skb`: seq from its ACK, or RST|ACK acknowledging what it carried; DF, TTL ip_default_ttl.
+    func tcp_v4_send_reset(_ skb: SkBuff) {
+        let b = skb.data, nh = skb.networkHeader
+        let th = nh + Int(b[nh] & 0x0f) * 4
+        guard skb.len >= th + 20 else { return }
+        let flags = TCPFlags(rawValue: b[th + 13])
+        if flags.contains(.rst) { return }
+        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        guard let route = routeOutput(src) else { return }
+        let doff = Int(b[th + 12] >> 4) * 4
+        let dataLen = skb.len - th - doff
+        var rst: TCPRepr
+        if flags.contains(.ack) {
+            rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: b.be32(th + 8), ack: 0, flags: .rst, window: 0)
+        } else {
+            let ack = b.be32(th + 4) &+ UInt32(dataLen) &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
+            rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: 0, ack: ack, flags: [.rst, .ack], window: 0)
+        }
+        let ip = IPv4Repr(src: dst, dst: src, proto: IPProtocol.tcp, ttl: UInt8(sysctl("net.ipv4.ip_default_ttl")), ident: 0,
+                          dontFragment: true, payloadLength: 20)
+        var bytes = [UInt8](repeating: 0, count: 14 + 40)
+        rst.emit(into: &bytes, at: 34, src: dst, dst: src)
+        ip.emit(into: &bytes, at: 14)
+        snmp.tcp.OutRsts += 1
+        sendLocal(bytes, route: route, cause: skb)
+    }
+
+    /// `ip_local_out`: a locally generated packet through LOCAL_OUT, then `ip_output`.
+    func sendLocal(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff) {
+        let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
+        out.networkHeader = 14; out.transportHeader = 34; out.cpu = cause.cpu; out.generated = true
+        // The reply belongs to the connection of what caused it (conntrack sees it as a reply).
+        if netfilter.conntrackEnabled { out.conn = nil }
+        switch nf_hook(.output, out, inDev: nil, outDev: route.dev) {
+        case .accept: break
+        case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return
+        case .stolen: return
+        }
+        nf_nat_packet(out, hook: .output)
+        let end = ip_output(out, dev: route.dev, nexthop: route.nexthop, outcome: .transmitted)
+        if case .drop = end { finish(out, end) }
+    }
+}

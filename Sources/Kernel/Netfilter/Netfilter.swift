@@ -1,0 +1,129 @@
+import NFTables
+import Wire
+
+/// One `nft monitor trace` fact: a rule that matched (with its verdict), a chain's policy, or a return.
+public struct NFEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable { case rule, policy, `return` }
+    public var hook: NFHook
+    /// "family name", as nft prints it in traces (`inet filter`).
+    public var table: String
+    public var chain: String
+    public var kind: Kind
+    public var handle: Int?
+    public var rule: String?
+    public var verdict: String
+    /// True for events of a packet the stack generated because of this one (ICMP error, RST, echo reply).
+    public var generated: Bool = false
+}
+
+/// The loaded ruleset, its base chains per hook in priority order, and per-rule state.
+struct NetfilterState {
+    var ruleset = NFRuleset()
+    /// Per hook: (priority, table index, chain index), sorted by priority then registration order.
+    var hooks: [NFHook: [(prio: Int, table: Int, chain: Int)]] = [:]
+    /// Packets and bytes per (table index, rule handle).
+    var counters: [Int: [Int: (Int, Int)]] = [:]
+    /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
+    var limits: [Int: [Int: (tokens: Double, last: UInt64)]] = [:]
+    /// Conntrack runs when a rule uses ct, notrack or NAT (the kernel loads nf_conntrack for them).
+    var conntrackEnabled = false
+    /// Named sets compiled for lookup, per table index and name.
+    var sets: [Int: [String: SetIndex]] = [:]
+
+    init() {}
+
+    func setIndex(_ ti: Int, _ name: String) -> SetIndex? { sets[ti]?[name] }
+
+    init(_ rs: NFRuleset) {
+        ruleset = rs
+        var order = 0
+        var list: [(prio: Int, order: Int, table: Int, chain: Int, hook: NFHook)] = []
+        for (ti, t) in rs.tables.enumerated() {
+            for (ci, c) in t.chains.enumerated() {
+                if let b = c.base { list.append((b.priority, order, ti, ci, b.hook)); order += 1 }
+                for r in c.rules {
+                    for s in r.statements {
+                        switch s {
+                        case .notrack, .snat, .dnat, .masquerade, .redirect: conntrackEnabled = true
+                        case .match(let sel, _, _, _) where [.ctState, .ctStatus, .ctMark, .ctDirection].contains(sel): conntrackEnabled = true
+                        case .setCtMark: conntrackEnabled = true
+                        default: break
+                        }
+                    }
+                }
+            }
+        }
+        for (ti, t) in rs.tables.enumerated() {
+            for set in t.sets { sets[ti, default: [:]][set.name] = SetIndex(set.elements) }
+        }
+        for h in NFHook.allCases {
+            hooks[h] = list.filter { $0.hook == h }.sorted { ($0.prio, $0.order) < ($1.prio, $1.order) }.map { ($0.prio, $0.table, $0.chain) }
+        }
+    }
+}
+
+/// The verdict of a whole hook for a packet.
+enum HookVerdict {
+    case accept
+    case drop
+    /// The ruleset took the packet (reject sent a reply; the packet is dropped).
+    case rejected
+    /// Held by conntrack's defragmentation until the datagram is whole.
+    case stolen
+}
+
+extension Stack {
+    /// The ruleset now loaded.
+    public var ruleset: NFRuleset { netfilter.ruleset }
+
+    /// Replaces the whole ruleset atomically (`nft -f` after `flush ruleset`); counters restart.
+    public func loadRuleset(_ rs: NFRuleset) {
+        netfilter = NetfilterState(rs)
+    }
+
+    /// `nft list ruleset` with live counters (and handles when asked).
+    public func listRuleset(handles: Bool) -> String {
+        var out = ""
+        for (ti, t) in netfilter.ruleset.tables.enumerated() {
+            out += NFPrinter.ruleset(NFRuleset(tables: [t]), handles: handles, counters: netfilter.counters[ti] ?? [:])
+        }
+        return out
+    }
+
+    /// Counters of the rules that have a `counter`, by table and handle.
+    public func ruleCounters() -> [(table: String, handle: Int, packets: Int, bytes: Int)] {
+        netfilter.counters.sorted { $0.key < $1.key }.flatMap { ti, m in
+            m.sorted { $0.key < $1.key }.map { (netfilter.ruleset.tables[ti].id, $0.key, $0.value.0, $0.value.1) }
+        }
+    }
+
+    public func resetCounters() { netfilter.counters = [:] }
+}
+
+/// A named set ready for lookups: a hash of single values plus sorted, merged intervals searched
+/// by bisection (so a 10,000-element set costs a lookup, not a scan).
+struct SetIndex {
+    private var singles = Set<UInt64>()
+    private var intervals: [(lo: UInt64, hi: UInt64)] = []
+
+    init(_ elements: [NFValue]) {
+        var iv: [(UInt64, UInt64)] = []
+        for e in elements {
+            if case .range(let lo, let hi, _) = e { if lo == hi { singles.insert(lo) } else { iv.append((lo, hi)) } }
+        }
+        iv.sort { $0.0 < $1.0 }
+        for r in iv {
+            if let last = intervals.last, r.0 <= last.hi &+ 1 { intervals[intervals.count - 1].hi = max(last.hi, r.1) } else { intervals.append((r.0, r.1)) }
+        }
+    }
+
+    func contains(_ v: UInt64) -> Bool {
+        if singles.contains(v) { return true }
+        var lo = 0, hi = intervals.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if intervals[mid].hi < v { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < intervals.count && intervals[lo].lo <= v
+    }
+}
