@@ -22,6 +22,9 @@ public struct DeviceConfig: Sendable, Equatable {
     public var rpsCPUs: [[Int]]
     /// `rps_flow_cnt` per RX queue (RFS device flow table size; power of two, 0 = off).
     public var rpsFlowCount: Int
+    /// A veth leaves CHECKSUM_PARTIAL packets unfinished on the wire (what its peer captures);
+    /// a NIC's hardware completes them.
+    public var veth: Bool = false
 
     public init(name: String, mac: MACAddress, addresses: [IPv4CIDR] = [], mtu: Int = 1500, rxQueues: Int = 1, ringSize: Int = 256,
                 rxChecksumOffload: Bool = true, rxUsecs: Int = 0, rxFrames: Int = 1, rssKey: [UInt8] = RSS.verificationKey,

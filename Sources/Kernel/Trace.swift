@@ -16,7 +16,7 @@ public enum Stage: Int, Sendable, CaseIterable {
     // net/netfilter/core.c: a netfilter hook with base chains (or conntrack) registered
     case nf_hook_slow
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
-    case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, icmp_rcv, icmp_send, icmp_reply
+    case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, tcp_v4_send_reset, icmp_rcv, icmp_send, icmp_reply
     // net/core/skbuff.c: software checksum when the NIC did not vouch for it
     case __skb_checksum_complete
     // net/core/skbuff.c: how an skb ends

@@ -130,7 +130,14 @@ final class IPRcvTests: XCTestCase {
         let syn = frame(.tcp(TCPRepr(srcPort: 40000, dstPort: 80, seq: 1, flags: .syn)))
         let r = s.inject(frame: syn, device: s.devices[0])
         XCTAssertEqual(r.dropReason, .NO_SOCKET)
-        XCTAssertEqual(r.stageNames, rxToCore.prefix(5) + ["dev_gro_receive"] + rxToCore.suffix(2) + ["ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish", "tcp_v4_rcv", "kfree_skb_reason"])
+        XCTAssertEqual(r.stageNames, rxToCore.prefix(5) + ["dev_gro_receive"] + rxToCore.suffix(2) + ["ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish", "tcp_v4_rcv", "tcp_v4_send_reset", "ip_output", "ip_finish_output",
+                                      "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+        // RST|ACK acknowledging the SYN, from the address it was sent to, DF, TTL 64.
+        let rst = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv4),
+                            network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.tcp, dontFragment: true, payloadLength: 0),
+                                           .tcp(TCPRepr(srcPort: 80, dstPort: 40000, seq: 0, ack: 2, flags: [.rst, .ack], window: 0)))).emit()
+        XCTAssertEqual(r.emitted.map(\.frame), [rst])
+        XCTAssertEqual(s.snmp.tcp.OutRsts, 1)
         var bad = syn
         bad[bad.count - 1] ^= 1
         XCTAssertEqual(s.inject(frame: bad, device: s.devices[0]).dropReason, .TCP_CSUM)

@@ -30,6 +30,10 @@ public final class SkBuff {
     /// `skb->hash` from RSS (0 when the NIC gave none).
     public var hash: UInt32 = 0
     public var cpu = 0
+    /// CHECKSUM_PARTIAL on transmit: the offset of the L4 checksum the device is to finish.
+    var csumPartialOffset: Int? = nil
+    /// Largest fragment this datagram arrived in (`IPCB(skb)->frag_max_size`): forwarding refragments to it.
+    var fragMaxSize = 0
     /// `skb->mark` (meta mark).
     public var mark: UInt32 = 0
     /// Conntrack entry and how this packet relates to it (`skb->_nfct`).
@@ -56,7 +60,7 @@ public final class SkBuff {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
-        mark = 0; conn = nil; ctInfo = .invalid
+        mark = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

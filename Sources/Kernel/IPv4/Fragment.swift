@@ -94,6 +94,7 @@ extension Stack {
             return .queued
         }
         // ip_frag_reasm: the head fragment's header, every payload in order.
+        let maxSize = q.frags.map { $0.skb.len - $0.skb.networkHeader }.max() ?? 0
         frags.queues[key] = nil
         frags.memory -= q.memory
         let head = q.frags[0].skb
@@ -114,6 +115,7 @@ extension Stack {
         skb.transportHeader = hnh + hihl
         skb.ipSummed = .none
         skb.segments = q.frags.count
+        skb.fragMaxSize = maxSize
         for f in q.frags where f.skb !== skb && f.skb.packet >= 0 {
             f.skb.cpu = skb.cpu
             settle(f.skb, .consumed, reason: nil, note: tracing ? "reassembled into a later packet of this batch" : nil)

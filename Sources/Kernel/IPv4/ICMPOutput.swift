@@ -20,9 +20,11 @@ extension Stack {
         }
         guard icmpRateAllows(src, type: type) else { snmp.icmp.RateLimitHost += 1; return }
         guard let route = routeOutput(src) else { return }
+        // A packet addressed to us is answered from the address it was sent to; otherwise the route picks.
+        let from = fib.isLocal(dst) ? dst : route.src
         let quoted = Array(b[nh..<min(skb.len, nh + 576 - 28)])
         let tos = (b[nh + 1] & 0x1e) | 0xc0   // IPTOS_PREC_INTERNETCONTROL
-        sendICMP(ICMPv4Repr(type: type, code: code, restOfHeader: info, data: quoted), src: route.src, dst: src, tos: tos, route: route, cause: skb)
+        sendICMP(ICMPv4Repr(type: type, code: code, restOfHeader: info, data: quoted), src: from, dst: src, tos: tos, route: route, cause: skb)
         switch type {
         case ICMPv4Repr.timeExceeded: snmp.icmp.OutTimeExcds += 1
         case ICMPv4Repr.destUnreachable: snmp.icmp.OutDestUnreachs += 1

@@ -18,7 +18,9 @@ extension Stack {
         nf_nat_packet(skb, hook: .postrouting)
         nf_conntrack_confirm(skb)
         enter(.ip_finish_output, skb)
-        let mtu = devices[dev].config.mtu
+        var mtu = devices[dev].config.mtu
+        // A reassembled datagram leaves in pieces no larger than it came in (ip_finish_output_gso/frag_max_size).
+        if skb.fragMaxSize > 0 { mtu = min(mtu, skb.fragMaxSize) }
         if skb.len - skb.networkHeader > mtu {
             return ip_fragment(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome)
         }
@@ -67,6 +69,14 @@ extension Stack {
         var frame = [UInt8](repeating: 0, count: 14)
         EthernetRepr(dst: dstMAC, src: d.mac, ethertype: EtherType.ipv4).emit(into: &frame)
         frame.append(contentsOf: skb.data[skb.networkHeader..<skb.len])
+        if d.config.veth, let off = skb.csumPartialOffset {
+            // What a veth peer captures of a CHECKSUM_PARTIAL packet: the pseudo-header sum, not finished.
+            let nh = skb.networkHeader, ihl = Int(skb.data[nh] & 0x0f) * 4
+            let len = skb.len - nh - ihl
+            let ps = Checksum.pseudoHeaderSum(src: IPv4Address(raw: skb.data.be32(nh + 12)), dst: IPv4Address(raw: skb.data.be32(nh + 16)),
+                                              proto: skb.data[nh + 9], length: len)
+            frame.setBE16(14 + off - nh, ~Checksum.finish(ps))
+        }
         transmit(frame, dev: dev, cause: skb)
         return skb.generated ? .stolen : .forwarded
     }

@@ -29,6 +29,7 @@ public final class Conn {
     var mark: UInt32 = 0
     var tcp: TCPCTState?
     var expires: UInt64 = 0
+    var created: UInt64 = 0
     /// NAT decided on the first packet: new source (SNAT) and destination (DNAT) of the original direction.
     var snat: (addr: UInt32, port: UInt16)?
     var dnat: (addr: UInt32, port: UInt16)?
@@ -128,14 +129,22 @@ extension Stack {
         if let (c, isReply) = lookupConn(tuple, now: now) {
             if let f = tcpFlags, !tcpTrack(c, flags: f, reply: isReply) { skb.ctInfo = .invalid; return }
             if isReply { c.status |= IPS.seenReply }
-            if tuple.proto == IPProtocol.udp { c.expires = now + (c.status & IPS.seenReply != 0 ? 120 : 30) * 1_000_000_000 }
-            if tuple.proto == IPProtocol.udp && isReply { c.status |= IPS.assured }
+            if c.tcp == .CLOSE && c.status & IPS.assured == 0 {
+                // A reset of a connection never assured ends it at once (nf_ct_kill).
+                conntrack.remove(c)
+            }
+            if tuple.proto == IPProtocol.udp {
+                // udp_packet: a stream (replied, and still going after 2 s) is assured and lives 120 s.
+                if c.status & IPS.seenReply != 0 && now >= c.created + 2_000_000_000 { c.status |= IPS.assured }
+                c.expires = now + (c.status & IPS.assured != 0 ? 120 : 30) * 1_000_000_000
+            }
             skb.conn = c
             skb.ctInfo = isReply ? .reply : (c.status & IPS.seenReply != 0 ? .established : .new)
             return
         }
         // A new connection (unconfirmed until the packet survives its hooks).
         let c = Conn(orig: tuple)
+        c.created = now
         if let f = tcpFlags {
             let syn = f & 0x02 != 0, ack = f & 0x10 != 0, rst = f & 0x04 != 0, fin = f & 0x01 != 0
             if syn && !ack { c.tcp = .SYN_SENT }

@@ -132,7 +132,7 @@ extension Stack {
             case .reject(let rst, let code):
                 if rst {
                     guard skb.data[skb.networkHeader + 9] == IPProtocol.tcp else { return nil }
-                    tcp_v4_send_reset(skb)
+                    tcp_v4_send_reset(skb, partialChecksum: true)   // nf_send_reset leaves CHECKSUM_PARTIAL
                 } else {
                     icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: code)
                 }
@@ -206,7 +206,7 @@ extension Stack {
         guard var v = read(sel, skb, inDev: inDev, outDev: outDev) else { return false }
         if let mask { v &= mask }
         // Flag selectors without a mask match when any listed flag is set (`ct state established,related`).
-        if mask == nil, sel == .ctState || sel == .ctStatus, case let bits = flagBits(value), bits != 0 {
+        if mask == nil, sel == .ctState || sel == .ctStatus || sel == .tcpFlags, case let bits = flagBits(value), bits != 0 {
             let hit = v & bits != 0
             return op == .ne ? !hit : hit
         }

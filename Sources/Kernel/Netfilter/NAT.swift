@@ -84,7 +84,8 @@ extension Stack {
 // net/ipv4/netfilter/nf_reject_ipv4.c, net/ipv4/tcp_ipv4.c (tcp_v4_send_reset)
 extension Stack {
     /// A RST answering `skb`: seq from its ACK, or RST|ACK acknowledging what it carried; DF, TTL ip_default_ttl.
-    func tcp_v4_send_reset(_ skb: SkBuff) {
+    func tcp_v4_send_reset(_ skb: SkBuff, partialChecksum: Bool = false) {
+        enter(.tcp_v4_send_reset, skb)
         let b = skb.data, nh = skb.networkHeader
         let th = nh + Int(b[nh] & 0x0f) * 4
         guard skb.len >= th + 20 else { return }
@@ -107,13 +108,14 @@ extension Stack {
         rst.emit(into: &bytes, at: 34, src: dst, dst: src)
         ip.emit(into: &bytes, at: 14)
         snmp.tcp.OutRsts += 1
-        sendLocal(bytes, route: route, cause: skb)
+        sendLocal(bytes, route: route, cause: skb, csumPartialOffset: partialChecksum ? 34 + 16 : nil)
     }
 
     /// `ip_local_out`: a locally generated packet through LOCAL_OUT, then `ip_output`.
-    func sendLocal(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff) {
+    func sendLocal(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil) {
         let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
         out.networkHeader = 14; out.transportHeader = 34; out.cpu = cause.cpu; out.generated = true
+        out.csumPartialOffset = csumPartialOffset
         // The reply belongs to the connection of what caused it (conntrack sees it as a reply).
         if netfilter.conntrackEnabled { out.conn = nil }
         switch nf_hook(.output, out, inDev: nil, outDev: route.dev) {
