@@ -62,6 +62,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         router.add("POST", "/v1/stacks/{stack}/packets") { [unowned self] req, p throws(Problem) in try injectPackets(req, p["stack"]!) }
         router.add("GET", "/v1/stacks/{stack}/stats") { [unowned self] req, p throws(Problem) in try stats(req, p["stack"]!) }
         registerResourceRoutes()
+        registerRulesetRoutes()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }
         router.add("GET", "/v1/traces/{trace}") { [unowned self] req, p throws(Problem) in try getTrace(req, p["trace"]!) }
     }

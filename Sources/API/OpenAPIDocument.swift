@@ -380,6 +380,206 @@ paths:
                   clock_ns: {type: integer}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/ruleset:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: getRuleset
+      summary: The ruleset as `nft list ruleset` prints it (counters live; `handles=true` adds `# handle N`), or JSON with Accept application/json.
+      parameters:
+        - name: handles
+          in: query
+          schema: {type: boolean, default: false}
+      responses:
+        '200':
+          description: The ruleset.
+          content:
+            text/plain:
+              schema: {type: string}
+            application/json:
+              schema:
+                type: object
+                required: [tables]
+                properties:
+                  tables:
+                    type: array
+                    items: {type: object}
+        '404': {$ref: '#/components/responses/NotFound'}
+    put:
+      operationId: putRuleset
+      summary: Replace the ruleset atomically (like `nft -f` after `flush ruleset`); stores a new version.
+      requestBody:
+        required: true
+        content:
+          text/plain:
+            schema: {type: string}
+      responses:
+        '200':
+          description: The version stored.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/RulesetVersion'}
+        '400': {$ref: '#/components/responses/RulesetSyntax'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '415': {$ref: '#/components/responses/UnsupportedMediaType'}
+  /v1/stacks/{stack}/ruleset/commands:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    post:
+      operationId: runRulesetCommands
+      summary: nft commands on the running ruleset (add table/chain/rule/set/element, delete table, flush ruleset), applied as one transaction.
+      requestBody:
+        required: true
+        content:
+          text/plain:
+            schema: {type: string}
+      responses:
+        '200':
+          description: The version stored.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/RulesetVersion'}
+        '400': {$ref: '#/components/responses/RulesetSyntax'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '415': {$ref: '#/components/responses/UnsupportedMediaType'}
+  /v1/stacks/{stack}/ruleset/rules:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    post:
+      operationId: addRule
+      summary: Append (`nft add rule`) or insert (`nft insert rule`) a rule, optionally after/before the rule with handle `position`.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [table, chain, rule]
+              properties:
+                family: {type: string, default: inet}
+                table: {type: string}
+                chain: {type: string}
+                rule: {type: string, examples: ['tcp dport 22 accept']}
+                insert: {type: boolean, default: false}
+                position: {type: integer, minimum: 1}
+      responses:
+        '201':
+          description: The version stored and the new rule's handle.
+          content:
+            application/json:
+              schema:
+                allOf:
+                  - $ref: '#/components/schemas/RulesetVersion'
+                  - type: object
+                    required: [handle]
+                    properties:
+                      handle: {type: integer}
+        '400': {$ref: '#/components/responses/RulesetSyntax'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+  /v1/stacks/{stack}/ruleset/rules/{handle}:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - name: handle
+        in: path
+        required: true
+        schema: {type: integer, minimum: 1}
+    delete:
+      operationId: deleteRule
+      summary: Delete a rule by handle (`nft delete rule ... handle N`).
+      parameters:
+        - name: family
+          in: query
+          schema: {type: string, default: inet}
+        - name: table
+          in: query
+          required: true
+          schema: {type: string}
+      responses:
+        '200':
+          description: The version stored.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/RulesetVersion'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/ruleset/counters/reset:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    post:
+      operationId: resetCounters
+      summary: Zero every rule counter.
+      responses:
+        '204':
+          description: Reset.
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/ruleset/versions:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listRulesetVersions
+      summary: Every stored version, oldest first.
+      parameters:
+        - $ref: '#/components/parameters/Limit'
+        - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of versions.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items, next_cursor]
+                properties:
+                  items:
+                    type: array
+                    items: {$ref: '#/components/schemas/RulesetVersion'}
+                  next_cursor: {$ref: '#/components/schemas/NextCursor'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/ruleset/versions/{version}:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/Version'
+    get:
+      operationId: getRulesetVersion
+      summary: One version's full text (or JSON with Accept application/json).
+      responses:
+        '200':
+          description: The version.
+          content:
+            text/plain:
+              schema: {type: string}
+            application/json:
+              schema: {$ref: '#/components/schemas/RulesetVersion'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/ruleset/versions/{version}/rollback:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/Version'
+    post:
+      operationId: rollbackRuleset
+      summary: Load an old version again, stored as a new version (history is never rewritten).
+      responses:
+        '200':
+          description: The version stored.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/RulesetVersion'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/conntrack:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listConntrack
+      summary: The conntrack table as `conntrack -L` prints it (timeouts, ids and use counts left out), sorted.
+      responses:
+        '200':
+          description: One connection per line.
+          content:
+            text/plain:
+              schema: {type: string}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/traces:
     get:
       operationId: listTraces
@@ -418,13 +618,20 @@ paths:
         schema: {type: integer, minimum: 1}
     get:
       operationId: getTrace
-      summary: One whole trace.
+      summary: One whole trace, or its netfilter part as `nft monitor trace` prints it (format=nft).
+      parameters:
+        - name: format
+          in: query
+          schema: {type: string, enum: [json, nft], default: json}
       responses:
         '200':
           description: The trace.
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Trace'}
+            text/plain:
+              schema: {type: string}
+        '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
 components:
   parameters:
@@ -433,6 +640,11 @@ components:
       in: path
       required: true
       schema: {type: string, pattern: '^[A-Za-z0-9._-]{1,64}$'}
+    Version:
+      name: version
+      in: path
+      required: true
+      schema: {type: integer, minimum: 1}
     SocketID:
       name: socket
       in: path
@@ -450,6 +662,11 @@ components:
   responses:
     BadRequest:
       description: Malformed JSON (with line and column), unknown or mistyped fields, bad query parameters.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    RulesetSyntax:
+      description: An nft syntax error, with its line and column; nothing changed.
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
@@ -492,6 +709,14 @@ components:
         line: {type: integer, description: 1-based line of a JSON syntax error.}
         column: {type: integer, description: 1-based column of a JSON syntax error.}
         offset: {type: integer, description: Byte offset of a JSON syntax error.}
+    RulesetVersion:
+      type: object
+      required: [version, created_at, summary]
+      properties:
+        version: {type: integer}
+        created_at: {type: string, format: date-time}
+        summary: {type: string}
+        ruleset: {type: string}
     NextCursor:
       type: [string, 'null']
       description: Pass as `cursor` for the next page; null on the last page.
@@ -523,6 +748,7 @@ components:
             type: array
             items: {type: integer, minimum: 0}
         rps_flow_cnt: {type: integer, minimum: 0, description: RFS device flow table size per queue (power of two; 0 = RFS off).}
+        veth: {type: boolean, default: false, description: A veth leaves CHECKSUM_PARTIAL packets unfinished on the wire (as its peer captures them).}
     Neighbour:
       type: object
       additionalProperties: false
@@ -597,6 +823,7 @@ components:
           description: |
             Linux sysctl names: net.ipv4.ip_forward, ip_default_ttl, ipfrag_time, ipfrag_high_thresh,
             ipfrag_low_thresh, ipfrag_max_dist, icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts,
+            net.netfilter.nf_conntrack_tcp_loose, nf_conntrack_max,
             net.core.netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default,
             rps_sock_flow_entries.
           additionalProperties: {type: integer}
@@ -741,11 +968,26 @@ components:
       allOf:
         - $ref: '#/components/schemas/TraceSummary'
         - type: object
-          required: [start_ns, end_ns, rx_queue, segments, stages, frame_hex, emitted]
+          required: [start_ns, end_ns, rx_queue, segments, stages, frame_hex, netfilter, emitted]
           properties:
             note: {type: string}
             rx_queue: {type: integer}
             segments: {type: integer, description: Segments in the skb that ended the path (GRO).}
+            netfilter:
+              type: array
+              description: Rule, policy and return events in order (nft monitor trace's facts); generated = of a packet the stack sent because of this one.
+              items:
+                type: object
+                required: [hook, table, chain, type, handle, rule, verdict, generated]
+                properties:
+                  hook: {type: string}
+                  table: {type: string}
+                  chain: {type: string}
+                  type: {type: string, enum: [rule, policy, return]}
+                  handle: {type: [integer, 'null']}
+                  rule: {type: [string, 'null']}
+                  verdict: {type: string}
+                  generated: {type: boolean}
             emitted:
               type: array
               description: Frames the stack transmitted because of this packet.

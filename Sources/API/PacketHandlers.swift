@@ -77,11 +77,18 @@ extension App {
     }
 
     func getTrace(_ req: HTTPRequest, _ idText: String) throws(Problem) -> HTTPResponse {
-        try Query(req.query).finish()
+        var q = try Query(req.query)
+        let format = q.string("format") ?? "json"
+        try q.finish()
+        guard format == "json" || format == "nft" else { throw Problem.badRequest("invalid-query", "format must be json or nft") }
         guard let id = Int64(idText), id > 0 else { throw Problem.notFound("no trace \(idText)") }
         let rec: TraceRecord?
         do { rec = try store.trace(id: id) } catch { throw Problem.storage("\(error)") }
         guard let rec else { throw Problem.notFound("no trace \(idText)") }
+        if format == "nft" {
+            let doc = (try? JSONParser.parse(rec.body)) ?? .null
+            return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: TraceDocument.nftMonitorText(doc))
+        }
         var body = Array(rec.body.utf8)
         body.append(0x0a)
         return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)

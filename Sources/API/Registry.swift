@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Kernel
+import NFTables
 import Store
 
 /// A live stack and what it was built from. `lock` serializes simulation steps on it.
@@ -37,6 +38,8 @@ final class Registry: @unchecked Sendable {
             do {
                 let config = try StackDocument.decode(try JSONParser.parse(rec.config))
                 let stack = try Stack(config: config)
+                // The ruleset in force is the latest stored version.
+                if let v = try store.latestRulesetVersion(stackID: rec.id) { stack.loadRuleset(try NFParser.parse(v.ruleset)) }
                 add(StackEntry(record: rec, config: config, stack: stack))
             } catch {
                 problems.append("stack \(rec.name): \(error)")

@@ -93,9 +93,12 @@ enum StackDocument {
             for (q, x) in list.enumerated() { rps.append(try intList(x, path: path + "/rps_cpus/\(q)") ?? []) }
         }
         let flowCnt = try r.int("rps_flow_cnt", in: 0...(1 << 20)) ?? 0
+        let veth = try r.bool("veth") ?? false
         try r.finish()
-        return DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring, rxChecksumOffload: csum,
-                            rxUsecs: usecs, rxFrames: frames, rssKey: key, rssIndirection: indir, rpsCPUs: rps, rpsFlowCount: flowCnt)
+        var d = DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring, rxChecksumOffload: csum,
+                             rxUsecs: usecs, rxFrames: frames, rssKey: key, rssIndirection: indir, rpsCPUs: rps, rpsFlowCount: flowCnt)
+        d.veth = veth
+        return d
     }
 
     private static func intList(_ v: JSONValue?, path: String) throws -> [Int]? {
@@ -177,6 +180,7 @@ enum StackDocument {
             if let t = d.rssIndirection { x.set("rss_indirection", .array(t.map { .int($0) })) }
             x.set("rps_cpus", .array(d.rpsCPUs.map { .array($0.map { .int($0) }) }))
             x.set("rps_flow_cnt", d.rpsFlowCount)
+            if d.veth { x.set("veth", true) }
             return x.value
         }))
         o.set("routes", .array(c.routes.map(encodeRoute)))

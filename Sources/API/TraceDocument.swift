@@ -22,6 +22,18 @@ enum TraceDocument {
             .object([("function", .string(s.stage.name)), ("cpu", .int(s.cpu)), ("time_ns", .int(Int(s.timeNs)))])
         }))
         o.set("frame_hex", Hex.encode(r.frame))
+        o.set("netfilter", .array(r.nfEvents.map { e in
+            var x = JSONObject()
+            x.set("hook", e.hook.rawValue)
+            x.set("table", e.table)
+            x.set("chain", e.chain)
+            x.set("type", e.kind.rawValue)
+            x.set("handle", e.handle.map { .int($0) } ?? .null)
+            x.set("rule", e.rule.map { .string($0) } ?? .null)
+            x.set("verdict", e.verdict)
+            x.set("generated", e.generated)
+            return x.value
+        }))
         o.set("emitted", .array(r.emitted.map { e in
             .object([("device", .string(e.device)), ("time_ns", .int(Int(e.timeNs))), ("hex", .string(Hex.encode(e.frame)))])
         }))
@@ -38,5 +50,27 @@ enum TraceDocument {
         o.set("drop_reason", t.dropReason.map { .string($0) } ?? .null)
         o.set("created_at", t.createdAt)
         return o.value
+    }
+}
+
+extension TraceDocument {
+    /// The netfilter part of a stored trace as `nft monitor trace` prints it.
+    static func nftMonitorText(_ doc: JSONValue) -> String {
+        guard case .int(let id) = doc["trace_id"] ?? .null, case .array(let events) = doc["netfilter"] ?? .null else { return "" }
+        let hex = String(UInt32(truncatingIfNeeded: id), radix: 16)
+        let tid = String(repeating: "0", count: max(0, 8 - hex.count)) + hex
+        return events.map { e -> String in
+            guard case .string(let table) = e["table"] ?? .null, case .string(let chain) = e["chain"] ?? .null,
+                  case .string(let type) = e["type"] ?? .null, case .string(let verdict) = e["verdict"] ?? .null else { return "" }
+            let head = "trace id \(tid) \(table) \(chain) "
+            switch type {
+            case "policy": return head + "policy \(verdict)\n"
+            case "return": return head + "verdict \(verdict)\n"
+            default:
+                let rule: String
+                if case .string(let r) = e["rule"] ?? .null { rule = r } else { rule = "" }
+                return head + "rule \(rule) (verdict \(verdict))\n"
+            }
+        }.joined()
     }
 }

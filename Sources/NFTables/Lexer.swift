@@ -13,6 +13,7 @@ public struct NFSyntaxError: Error, Equatable, Sendable, CustomStringConvertible
     public var column: Int
     public var message: String
     public var description: String { "line \(line), column \(column): \(message)" }
+    public init(line: Int, column: Int, message: String) { self.line = line; self.column = column; self.message = message }
 }
 
 /// Splits nft text into words (names, numbers, addresses, ranges), strings, punctuation and

@@ -24,5 +24,17 @@ CREATE INDEX traces_by_stack ON traces(stack_id, id);
 CREATE INDEX traces_by_outcome ON traces(outcome, id);
 CREATE INDEX traces_by_drop_reason ON traces(drop_reason, id);
 """####),
+        Migration(version: 2, name: "rulesets", sql: ####"""
+-- Every version of every stack's ruleset: the change that made it and the whole text after it.
+CREATE TABLE ruleset_versions (
+    id         INTEGER PRIMARY KEY,
+    stack_id   INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,
+    version    INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    summary    TEXT NOT NULL,
+    ruleset    TEXT NOT NULL,           -- nft syntax, as `nft -f` reads it
+    UNIQUE (stack_id, version)
+);
+"""####),
     ]
 }

@@ -35,3 +35,11 @@ public struct TraceFilter: Sendable {
         self.stack = stack; self.outcome = outcome; self.dropReason = dropReason; self.afterID = afterID; self.limit = limit
     }
 }
+
+/// One stored version of a stack's ruleset.
+public struct RulesetVersion: Sendable, Equatable {
+    public var version: Int
+    public var createdAt: String
+    public var summary: String
+    public var ruleset: String
+}

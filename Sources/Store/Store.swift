@@ -13,6 +13,7 @@ public final class Store: @unchecked Sendable {
     public private(set) var appliedMigrations: [Int] = []
 
     private let updateStackStmt: Statement
+    private let insertVersionStmt, listVersionsStmt, getVersionStmt, latestVersionStmt: Statement
     private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, traceByIDStmt, listTracesStmt: Statement
 
     public enum Conflict: Error { case duplicateName }
@@ -30,6 +31,10 @@ public final class Store: @unchecked Sendable {
         appliedMigrations = try db.migrate(migrations)
         insertStackStmt = try db.prepare("INSERT INTO stacks (name, config, created_at) VALUES (?1, ?2, ?3)")
         updateStackStmt = try db.prepare("UPDATE stacks SET config = ?2 WHERE name = ?1")
+        insertVersionStmt = try db.prepare("INSERT INTO ruleset_versions (stack_id, version, created_at, summary, ruleset) VALUES (?1, (SELECT COALESCE(MAX(version), 0) + 1 FROM ruleset_versions WHERE stack_id = ?1), ?2, ?3, ?4)")
+        listVersionsStmt = try db.prepare("SELECT version, created_at, summary, ruleset FROM ruleset_versions WHERE stack_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3")
+        getVersionStmt = try db.prepare("SELECT version, created_at, summary, ruleset FROM ruleset_versions WHERE stack_id = ?1 AND version = ?2")
+        latestVersionStmt = try db.prepare("SELECT version, created_at, summary, ruleset FROM ruleset_versions WHERE stack_id = ?1 ORDER BY version DESC LIMIT 1")
         listStacksStmt = try db.prepare("SELECT id, name, config, created_at FROM stacks ORDER BY id")
         deleteStackStmt = try db.prepare("DELETE FROM stacks WHERE name = ?1")
         insertTraceStmt = try db.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
@@ -80,6 +85,50 @@ public final class Store: @unchecked Sendable {
     /// Stores a stack's changed document (routes, neighbours, sockets changed through the API).
     public func updateStack(name: String, config: String) throws(StoreError) {
         try locked { () throws(StoreError) in try updateStackStmt.run([.text(name), .text(config)]) }
+    }
+
+    // MARK: ruleset versions
+
+    /// Stores a new version (the next number for the stack) and returns it.
+    public func addRulesetVersion(stackID: Int64, summary: String, ruleset: String) throws(StoreError) -> RulesetVersion {
+        try locked { () throws(StoreError) -> RulesetVersion in
+            let now = Timestamp.now()
+            try insertVersionStmt.run([.int(stackID), .text(now), .text(summary), .text(ruleset)])
+            try latestVersionStmt.reset([.int(stackID)])
+            defer { latestVersionStmt.done() }
+            _ = try latestVersionStmt.step()
+            return version(latestVersionStmt)
+        }
+    }
+
+    public func rulesetVersions(stackID: Int64, after: Int = 0, limit: Int = 100) throws(StoreError) -> [RulesetVersion] {
+        try locked { () throws(StoreError) -> [RulesetVersion] in
+            try listVersionsStmt.reset([.int(stackID), .int(Int64(after)), .int(Int64(limit))])
+            var out: [RulesetVersion] = []
+            while try listVersionsStmt.step() { out.append(version(listVersionsStmt)) }
+            listVersionsStmt.done()
+            return out
+        }
+    }
+
+    public func rulesetVersion(stackID: Int64, version v: Int) throws(StoreError) -> RulesetVersion? {
+        try locked { () throws(StoreError) -> RulesetVersion? in
+            try getVersionStmt.reset([.int(stackID), .int(Int64(v))])
+            defer { getVersionStmt.done() }
+            return try getVersionStmt.step() ? version(getVersionStmt) : nil
+        }
+    }
+
+    public func latestRulesetVersion(stackID: Int64) throws(StoreError) -> RulesetVersion? {
+        try locked { () throws(StoreError) -> RulesetVersion? in
+            try latestVersionStmt.reset([.int(stackID)])
+            defer { latestVersionStmt.done() }
+            return try latestVersionStmt.step() ? version(latestVersionStmt) : nil
+        }
+    }
+
+    private func version(_ s: Statement) -> RulesetVersion {
+        RulesetVersion(version: Int(s.int(0)), createdAt: s.text(1) ?? "", summary: s.text(2) ?? "", ruleset: s.text(3) ?? "")
     }
 
     /// Deletes a stack and its traces (after the writer has committed what it holds).

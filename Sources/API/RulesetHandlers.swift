@@ -1,0 +1,265 @@
+import Foundation
+import HTTPServer
+import JSON
+import Kernel
+import NFTables
+import Store
+
+// GET/PUT /v1/stacks/{stack}/ruleset, rules by handle, nft commands, counters, versions, conntrack.
+extension App {
+    func registerRulesetRoutes() {
+        router.add("GET", "/v1/stacks/{stack}/ruleset") { [unowned self] req, p throws(Problem) in try getRuleset(req, p["stack"]!) }
+        router.add("PUT", "/v1/stacks/{stack}/ruleset") { [unowned self] req, p throws(Problem) in try putRuleset(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/ruleset/commands") { [unowned self] req, p throws(Problem) in try runCommands(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/ruleset/rules") { [unowned self] req, p throws(Problem) in try addRule(req, p["stack"]!) }
+        router.add("DELETE", "/v1/stacks/{stack}/ruleset/rules/{handle}") { [unowned self] req, p throws(Problem) in
+            try deleteRule(req, p["stack"]!, p["handle"]!)
+        }
+        router.add("POST", "/v1/stacks/{stack}/ruleset/counters/reset") { [unowned self] req, p throws(Problem) in try resetCounters(req, p["stack"]!) }
+        router.add("GET", "/v1/stacks/{stack}/ruleset/versions") { [unowned self] req, p throws(Problem) in try listVersions(req, p["stack"]!) }
+        router.add("GET", "/v1/stacks/{stack}/ruleset/versions/{version}") { [unowned self] req, p throws(Problem) in
+            try getVersion(req, p["stack"]!, p["version"]!)
+        }
+        router.add("POST", "/v1/stacks/{stack}/ruleset/versions/{version}/rollback") { [unowned self] req, p throws(Problem) in
+            try rollback(req, p["stack"]!, p["version"]!)
+        }
+        router.add("GET", "/v1/stacks/{stack}/conntrack") { [unowned self] req, p throws(Problem) in try conntrack(req, p["stack"]!) }
+    }
+
+    private func text(_ status: Int, _ s: String) -> HTTPResponse { HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: s) }
+
+    private func bodyText(_ req: HTTPRequest) throws(Problem) -> String {
+        if let ct = req.header("content-type")?.lowercased(), ct.hasPrefix("application/json") {
+            throw Problem(status: 415, slug: "unsupported-media-type", detail: "rulesets are read as nft text (text/plain); libnftables JSON input is not supported yet")
+        }
+        guard let s = String(validating: req.body, as: UTF8.self) else { throw Problem.badRequest("invalid-encoding", "the ruleset is not UTF-8") }
+        return s
+    }
+
+    static func syntaxProblem(_ e: NFSyntaxError) -> Problem {
+        Problem(status: 400, slug: "ruleset-syntax", detail: "nft syntax error at line \(e.line), column \(e.column): \(e.message)",
+                extra: [("line", .int(e.line)), ("column", .int(e.column))])
+    }
+
+    /// Applies a new ruleset under the stack's lock, storing it as a new version first: a rejected
+    /// change leaves both the running ruleset and the stored versions as they were.
+    private func apply(_ e: StackEntry, summary: String, _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
+        try e.withStackThrowing { (s: Stack) throws(Problem) -> JSONValue in
+            let next = try make(s.ruleset)
+            let textForm = NFPrinter.ruleset(next)
+            let v: RulesetVersion
+            do { v = try store.addRulesetVersion(stackID: e.record.id, summary: summary, ruleset: textForm) } catch {
+                throw Problem.storage("ruleset not stored: \(error)")
+            }
+            s.loadRuleset(next)
+            return versionJSON(v, withText: false)
+        }
+    }
+
+    func versionJSON(_ v: RulesetVersion, withText: Bool) -> JSONValue {
+        var o = JSONObject()
+        o.set("version", v.version)
+        o.set("created_at", v.createdAt)
+        o.set("summary", v.summary)
+        if withText { o.set("ruleset", v.ruleset) }
+        return o.value
+    }
+
+    func getRuleset(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let handles = try q.bool("handles")
+        try q.finish()
+        let e = try entry(name)
+        let wantsJSON = (req.header("accept") ?? "").contains("application/json")
+        if wantsJSON {
+            let doc: JSONValue = e.withStack { s in rulesetJSON(s) }
+            return jsonResponse(200, doc)
+        }
+        return text(200, e.withStack { $0.listRuleset(handles: handles) })
+    }
+
+    /// The ruleset as JSON: tables, chains (with hook, priority, policy), sets and rules with handles,
+    /// rule text and counters. (Not libnftables' expression tree.)
+    private func rulesetJSON(_ s: Stack) -> JSONValue {
+        let counters = Dictionary(grouping: s.ruleCounters(), by: \.table)
+        return .object([("tables", .array(s.ruleset.tables.map { t in
+            var o = JSONObject()
+            o.set("family", t.family.rawValue)
+            o.set("name", t.name)
+            o.set("handle", t.handle)
+            o.set("sets", .array(t.sets.map { set in
+                .object([("name", .string(set.name)), ("handle", .int(set.handle)), ("type", .string(set.key.rawValue)),
+                         ("interval", .bool(set.interval)), ("elements", .int(set.elements.count))])
+            }))
+            o.set("chains", .array(t.chains.map { c in
+                var co = JSONObject()
+                co.set("name", c.name)
+                co.set("handle", c.handle)
+                if let b = c.base {
+                    co.set("type", b.type.rawValue)
+                    co.set("hook", b.hook.rawValue)
+                    co.set("priority", b.priority)
+                    co.set("policy", b.policy.text)
+                }
+                co.set("rules", .array(c.rules.map { r in
+                    let cnt = counters[t.id]?.first { $0.handle == r.handle }
+                    var ro = JSONObject()
+                    ro.set("handle", r.handle)
+                    ro.set("rule", r.text)
+                    if let cnt { ro.set("packets", cnt.packets); ro.set("bytes", cnt.bytes) }
+                    return ro.value
+                }))
+                return co.value
+            }))
+            return o.value
+        }))])
+    }
+
+    func putRuleset(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let body = try bodyText(req)
+        let parsed: NFRuleset
+        do throws(NFSyntaxError) { parsed = try NFParser.parse(body) } catch { throw Self.syntaxProblem(error) }
+        return jsonResponse(200, try apply(e, summary: "replace ruleset (\(parsed.tables.count) tables)") { _ throws(Problem) in parsed })
+    }
+
+    /// nft commands (`add table`, `add chain`, `add rule`, `add element`, `delete table`, `flush ruleset`) on the running ruleset.
+    func runCommands(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let body = try bodyText(req)
+        let first = body.split(separator: "\n").first.map(String.init) ?? ""
+        return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first) { (cur: NFRuleset) throws(Problem) -> NFRuleset in
+            do throws(NFSyntaxError) { return try NFParser.parse(body, onto: cur) } catch { throw Self.syntaxProblem(error) }
+        })
+    }
+
+    /// `nft add rule` / `nft insert rule [position H]` from JSON {family, table, chain, rule, insert?, position?}.
+    func addRule(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let doc = try parseJSONBody(req)
+        var family = "ip", table = "", chain = "", rule = "", insert = false
+        var position: Int? = nil
+        try decoding {
+            var r = try FieldReader(doc)
+            family = try r.string("family") ?? "inet"
+            table = try r.requiredString("table")
+            chain = try r.requiredString("chain")
+            rule = try r.requiredString("rule")
+            insert = try r.bool("insert") ?? false
+            position = try r.int("position", in: 1...Int(Int32.max))
+            try r.finish()
+        }
+        let command = "add rule \(family) \(table) \(chain) \(rule)"
+        var handle = 0
+        let v = try apply(e, summary: (insert ? "insert" : "add") + " rule \(family) \(table) \(chain) \(rule)") { (cur: NFRuleset) throws(Problem) -> NFRuleset in
+            var next: NFRuleset
+            do throws(NFSyntaxError) { next = try NFParser.parse(command, onto: cur) } catch {
+                // Point into the rule text the client sent.
+                let offset = "add rule \(family) \(table) \(chain) ".count
+                throw Self.syntaxProblem(NFSyntaxError(line: error.line, column: max(1, error.column - offset), message: error.message))
+            }
+            guard let ti = next.tables.firstIndex(where: { $0.family.rawValue == family && $0.name == table }),
+                  let ci = next.tables[ti].chains.firstIndex(where: { $0.name == chain }) else { return next }
+            var rules = next.tables[ti].chains[ci].rules
+            guard let added = rules.popLast() else { return next }
+            handle = added.handle
+            var at = insert ? 0 : rules.count
+            if let position {
+                guard let k = rules.firstIndex(where: { $0.handle == position }) else {
+                    throw Problem.unprocessable("no rule with handle \(position) in \(family) \(table) \(chain)", pointer: "/position")
+                }
+                at = insert ? k : k + 1
+            }
+            rules.insert(added, at: at)
+            next.tables[ti].chains[ci].rules = rules
+            return next
+        }
+        guard case .object(var f) = v else { return jsonResponse(201, v) }
+        f.append(("handle", .int(handle)))
+        return jsonResponse(201, .object(f))
+    }
+
+    func deleteRule(_ req: HTTPRequest, _ name: String, _ handleText: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let family = q.string("family") ?? "inet"
+        guard let table = q.string("table") else { throw Problem.badRequest("invalid-query", "table is required, e.g. ?family=inet&table=filter") }
+        try q.finish()
+        guard let handle = Int(handleText) else { throw Problem.notFound("no rule \(handleText)") }
+        let e = try entry(name)
+        let v = try apply(e, summary: "delete rule \(family) \(table) handle \(handle)") { (cur: NFRuleset) throws(Problem) -> NFRuleset in
+            var next = cur
+            guard let ti = next.tables.firstIndex(where: { $0.family.rawValue == family && $0.name == table }) else {
+                throw Problem.notFound("no table \(family) \(table)")
+            }
+            for ci in next.tables[ti].chains.indices {
+                if let k = next.tables[ti].chains[ci].rules.firstIndex(where: { $0.handle == handle }) {
+                    next.tables[ti].chains[ci].rules.remove(at: k)
+                    return next
+                }
+            }
+            throw Problem.notFound("no rule with handle \(handle) in table \(family) \(table)")
+        }
+        return jsonResponse(200, v)
+    }
+
+    func resetCounters(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        try entry(name).withStack { $0.resetCounters() }
+        return HTTPResponse(status: 204)
+    }
+
+    func listVersions(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let limit = try q.int("limit", in: 1...1000, default: 100)
+        let after = try q.cursor()
+        try q.finish()
+        let e = try entry(name)
+        let rows: [RulesetVersion]
+        do { rows = try store.rulesetVersions(stackID: e.record.id, after: Int(after), limit: limit + 1) } catch { throw Problem.storage("\(error)") }
+        let page = rows.prefix(limit)
+        return jsonResponse(200, .object([("items", .array(page.map { versionJSON($0, withText: false) })),
+                                          ("next_cursor", rows.count > limit ? .string(encodeCursor(Int64(page.last!.version))) : .null)]))
+    }
+
+    private func version(_ e: StackEntry, _ text: String) throws(Problem) -> RulesetVersion {
+        guard let n = Int(text), n > 0 else { throw Problem.notFound("no version \(text)") }
+        let v: RulesetVersion?
+        do { v = try store.rulesetVersion(stackID: e.record.id, version: n) } catch { throw Problem.storage("\(error)") }
+        guard let v else { throw Problem.notFound("no version \(n) of the ruleset of \(e.record.name)") }
+        return v
+    }
+
+    func getVersion(_ req: HTTPRequest, _ name: String, _ v: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let ver = try version(e, v)
+        if (req.header("accept") ?? "").contains("application/json") { return jsonResponse(200, versionJSON(ver, withText: true)) }
+        return text(200, ver.ruleset)
+    }
+
+    /// Rolling back stores the old text as a new version: history is never rewritten.
+    func rollback(_ req: HTTPRequest, _ name: String, _ v: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let old = try version(e, v)
+        let parsed: NFRuleset
+        do throws(NFSyntaxError) { parsed = try NFParser.parse(old.ruleset) } catch { throw Self.syntaxProblem(error) }
+        return jsonResponse(200, try apply(e, summary: "rollback to version \(old.version)") { _ throws(Problem) in parsed })
+    }
+
+    func conntrack(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let lines = try entry(name).withStack { $0.conntrackListing }
+        return text(200, lines.map { $0 + "\n" }.joined())
+    }
+}
+
+extension StackEntry {
+    func withStackThrowing<T>(_ body: (Stack) throws(Problem) -> T) throws(Problem) -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body(stack)
+    }
+}

@@ -1,0 +1,138 @@
+import API
+import Foundation
+import HTTPServer
+import JSON
+import Store
+import XCTest
+
+/// Rulesets over REST: replace, commands, rules by handle, versions, rollback, traces, persistence.
+final class RulesetAPITests: XCTestCase {
+    var dir: URL!
+    var store: Store!
+    var app: App!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-nft-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try Store(path: dir.appendingPathComponent("t.db").path)
+        app = try App(store: store)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"}]}"#).status, 201)
+    }
+    override func tearDownWithError() throws { store.close(); try? FileManager.default.removeItem(at: dir) }
+
+    @discardableResult
+    func call(_ method: String, _ target: String, _ body: String? = nil, type: String? = nil, accept: String? = nil) -> (status: Int, json: JSONValue?, raw: String) {
+        var h: [(name: String, value: String)] = []
+        if let type { h.append(("content-type", type)) }
+        if let accept { h.append(("accept", accept)) }
+        let r = app.respond(to: HTTPRequest(method: method, target: target, headers: h, body: Array((body ?? "").utf8)))
+        return (r.status, try? JSONParser.parse(r.body), String(decoding: r.body, as: UTF8.self))
+    }
+
+    static let ruleset = """
+    table inet filter {
+      chain input { type filter hook input priority 0; policy drop; udp dport 53 counter accept; jump extra; }
+      chain extra { tcp dport 22 accept; }
+    }
+    """
+    static let udp53 = #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":53}}]}"#
+    static let udp54 = #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":54}}]}"#
+
+    func testReplaceListAndTraceWithNetfilterEvents() throws {
+        let put = call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        XCTAssertEqual(put.json?["version"], .int(1))
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset?handles=true").raw, """
+        table inet filter { # handle 1
+        \tchain input { # handle 1
+        \t\ttype filter hook input priority filter; policy drop;
+        \t\tudp dport 53 counter packets 0 bytes 0 accept # handle 3
+        \t\tjump extra # handle 4
+        \t}
+
+        \tchain extra { # handle 2
+        \t\ttcp dport 22 accept # handle 5
+        \t}
+        }
+
+        """)
+        let ok = call("POST", "/v1/stacks/h/packets?sync=true", Self.udp53)
+        XCTAssertEqual(ok.json?["results"]?.rendered().contains(#""netfilter":[{"hook":"input","table":"inet filter","chain":"input","type":"rule","handle":3,"rule":"udp dport 53 counter accept","verdict":"accept","generated":false}]"#), true, ok.raw)
+        let dropped = call("POST", "/v1/stacks/h/packets?sync=true", Self.udp54)
+        XCTAssertEqual(dropped.json?["results"]?.rendered().contains(#""drop_reason":"NETFILTER_DROP""#), true, dropped.raw)
+        XCTAssertEqual(app.respond(to: HTTPRequest(method: "GET", target: "/v1/traces/2?format=nft")).body, Array("""
+        trace id 00000002 inet filter input rule jump extra (verdict jump extra)
+        trace id 00000002 inet filter input policy drop
+
+        """.utf8))
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 53 counter packets 1 bytes 28 accept"))
+        XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/counters/reset").status, 204)
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 53 counter packets 0 bytes 0 accept"))
+        let json = call("GET", "/v1/stacks/h/ruleset", accept: "application/json")
+        XCTAssertEqual(json.json?["tables"]?.rendered().contains(#""hook":"input","priority":0,"policy":"drop""#), true, json.raw)
+    }
+
+    func testSyntaxErrorsChangeNothing() throws {
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        let bad = call("PUT", "/v1/stacks/h/ruleset", "table inet filter {\n  chain input { tcp dport bogus accept; }\n}", type: "text/plain")
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual(bad.json?["line"], .int(2))
+        XCTAssertEqual(bad.json?["column"], .int(27))
+        XCTAssertEqual(bad.json?["type"], .string("urn:packetstack:problem:ruleset-syntax"))
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset/versions").json?["items"]?.rendered().components(separatedBy: "version").count, 2)
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("jump extra"))
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", "{}", type: "application/json").status, 415)
+    }
+
+    func testRulesByHandleCommandsVersionsAndRollback() throws {
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        let ins = call("POST", "/v1/stacks/h/ruleset/rules", #"{"family":"inet","table":"filter","chain":"input","rule":"udp dport 54 drop","insert":true}"#)
+        XCTAssertEqual(ins.status, 201, ins.raw)
+        XCTAssertEqual(ins.json?["handle"], .int(6))
+        XCTAssertEqual(ins.json?["version"], .int(2))
+        let bad = call("POST", "/v1/stacks/h/ruleset/rules", #"{"table":"filter","chain":"input","rule":"udp dport x drop"}"#)
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual(bad.json?["column"], .int(11))
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset?handles=true").raw.contains("policy drop;\n\t\tudp dport 54 drop # handle 6\n"))
+        XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/commands", "add table ip t2\nadd chain ip t2 c { type filter hook forward priority 0; }", type: "text/plain").json?["version"], .int(3))
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h/ruleset/rules/6?family=inet&table=filter").json?["version"], .int(4))
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h/ruleset/rules/6?family=inet&table=filter").status, 404)
+        let versions = call("GET", "/v1/stacks/h/ruleset/versions")
+        XCTAssertEqual(versions.json?["items"]?.rendered().components(separatedBy: #""summary":"#).count, 5, versions.raw)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset/versions/1").raw, call("GET", "/v1/stacks/h/ruleset/versions/1", accept: "application/json").json?["ruleset"].flatMap { if case .string(let s) = $0 { s } else { nil } })
+        let rb = call("POST", "/v1/stacks/h/ruleset/versions/1/rollback")
+        XCTAssertEqual(rb.json?["version"], .int(5))
+        XCTAssertFalse(call("GET", "/v1/stacks/h/ruleset").raw.contains("t2"))
+        // The ruleset in force survives a restart.
+        store.close()
+        store = try Store(path: dir.appendingPathComponent("t.db").path)
+        app = try App(store: store)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset").raw, NFTablesRendering.expectedAfterRollback)
+        let dropped = call("POST", "/v1/stacks/h/packets", Self.udp54)
+        XCTAssertEqual(dropped.json?["results"]?.rendered().contains(#""drop_reason":"NETFILTER_DROP""#), true)
+    }
+
+    func testConntrackListing() throws {
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", "table inet f { chain i { type filter hook input priority 0; ct state new accept; } }", type: "text/plain").status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.udp53).status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw,
+                       "udp 17 src=198.18.0.1 dst=198.18.0.2 sport=9 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=9 mark=0\n")
+    }
+}
+
+enum NFTablesRendering {
+    static let expectedAfterRollback = """
+    table inet filter {
+    \tchain input {
+    \t\ttype filter hook input priority filter; policy drop;
+    \t\tudp dport 53 counter packets 0 bytes 0 accept
+    \t\tjump extra
+    \t}
+
+    \tchain extra {
+    \t\ttcp dport 22 accept
+    \t}
+    }
+
+    """
+}
