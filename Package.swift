@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "packetstackd", targets: ["packetstackd"]),
         .executable(name: "psbench", targets: ["psbench"]),
+        .executable(name: "nftbench", targets: ["nftbench"]),
     ],
     targets: [
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
@@ -24,6 +25,7 @@ let package = Package(
         .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON", "NFTables"]),
         .executableTarget(name: "packetstackd", dependencies: ["API", "HTTPServer", "Store"]),
         .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
+        .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], exclude: ["Fixtures"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Wire"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),

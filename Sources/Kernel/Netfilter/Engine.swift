@@ -34,9 +34,10 @@ extension Stack {
         return .accept
     }
 
-    private func event(_ skb: SkBuff, _ hook: NFHook, _ t: NFTable, _ c: NFChain, _ kind: NFEvent.Kind, _ r: NFRule?, _ verdict: String) {
+    private func event(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ ci: Int, _ kind: NFEvent.Kind, _ r: CRule?, _ verdict: String) {
         guard tracing, skb.packet >= 0 else { return }
-        packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: c.name, kind: kind, handle: r?.handle,
+        let t = netfilter.ruleset.tables[ti]
+        packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: t.chains[ci].name, kind: kind, handle: r?.handle,
                                                      rule: r?.text, verdict: verdict, generated: skb.generated))
     }
 
@@ -44,38 +45,35 @@ extension Stack {
     /// verdict. jump pushes a return point, goto does not; return (or the end of a regular chain)
     /// pops, and with nothing to pop the base chain's policy decides.
     func nft_do_chain(_ ti: Int, _ base: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
-        let table = netfilter.ruleset.tables[ti]
+        let chains = netfilter.compiled[ti]
+        let policy = netfilter.ruleset.tables[ti].chains[base].base?.policy ?? .accept
         var stack: [(chain: Int, rule: Int)] = []
         var c = base, r = 0
+        var rules = chains[c].rules
         while true {
-            let chain = table.chains[c]
-            if r >= chain.rules.count {
+            if r >= rules.count {
                 // End of chain: a regular chain returns silently; the base chain's policy ends it all.
-                if let top = stack.popLast() { c = top.chain; r = top.rule; continue }
-                let baseChain = table.chains[base]
-                let policy = baseChain.base?.policy ?? .accept
-                event(skb, hook, table, baseChain, .policy, nil, policy.text)
+                if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; continue }
+                event(skb, hook, ti, base, .policy, nil, policy.text)
                 return policy == .drop ? .drop : .accept
             }
-            let rule = chain.rules[r]
+            let rule = rules[r]
             r += 1
             guard let verdict = evalRule(rule, ti: ti, hook: hook, skb, inDev: inDev, outDev: outDev) else { continue }
-            event(skb, hook, table, chain, .rule, rule, verdict == .rejected ? "drop" : verdict.text)
+            event(skb, hook, ti, c, .rule, rule, verdict.text)
             switch verdict {
             case .nf(.continue): continue
             case .nf(.accept): return .accept
             case .nf(.drop), .nf(.queue): return .drop
             case .rejected: return .rejected
             case .nf(.jump(let name)), .nf(.goto(let name)):
-                guard let target = table.chains.firstIndex(where: { $0.name == name }) else { return .drop }
+                guard let target = netfilter.ruleset.tables[ti].chains.firstIndex(where: { $0.name == name }) else { return .drop }
                 if case .nf(.jump) = verdict { stack.append((c, r)) }
                 if stack.count > 16 { return .drop }   // NFT_JUMP_STACK_SIZE
-                c = target; r = 0
+                c = target; r = 0; rules = chains[c].rules
             case .nf(.return):
-                if let top = stack.popLast() { c = top.chain; r = top.rule; continue }
-                let baseChain = table.chains[base]
-                let policy = baseChain.base?.policy ?? .accept
-                event(skb, hook, table, baseChain, .policy, nil, policy.text)
+                if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; continue }
+                event(skb, hook, ti, base, .policy, nil, policy.text)
                 return policy == .drop ? .drop : .accept
             }
         }
@@ -93,11 +91,43 @@ extension Stack {
     }
 
     /// Runs a rule's statements; nil when a match fails (the rule does not apply).
-    private func evalRule(_ rule: NFRule, ti: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> RuleVerdict? {
-        for s in rule.statements {
+    private func evalRule(_ rule: CRule, ti: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> RuleVerdict? {
+        for step in rule.steps {
+            let s: NFStatement
+            switch step {
+            case .match(let sel, let mask, let op, let ranges, let anyBit):
+                guard var v = read(sel, skb, inDev: inDev, outDev: outDev) else { return nil }
+                if let mask { v &= mask }
+                let hit: Bool
+                if let anyBit { hit = v & anyBit != 0 } else {
+                    switch op {
+                    case .eq, .ne: hit = ranges.contains { v >= $0.lo && v <= $0.hi }
+                    case .lt: hit = v < (ranges.first?.lo ?? 0)
+                    case .gt: hit = v > (ranges.first?.lo ?? 0)
+                    case .le: hit = v <= (ranges.first?.lo ?? 0)
+                    case .ge: hit = v >= (ranges.first?.lo ?? 0)
+                    }
+                }
+                if hit == (op == .ne) { return nil }
+                continue
+            case .matchSet(let sel, let mask, let negate, let set):
+                guard var v = read(sel, skb, inDev: inDev, outDev: outDev) else { return nil }
+                if let mask { v &= mask }
+                if set.contains(v) == negate { return nil }
+                continue
+            case .matchName(let sel, let negate, let names):
+                let dev = (sel == .iif || sel == .iifname) ? inDev : outDev
+                guard let dev else { return nil }
+                let name = devices[dev].name
+                let hit = names.contains { $0.hasSuffix("*") ? name.hasPrefix(String($0.dropLast())) : $0 == name }
+                if hit == negate { return nil }
+                continue
+            case .other(let st):
+                s = st
+            }
             switch s {
-            case .match(let sel, let mask, let op, let value):
-                guard matches(sel, mask: mask, op: op, value, ti: ti, skb, inDev: inDev, outDev: outDev) else { return nil }
+            case .match:
+                break
             case .counter:
                 let bytes = skb.len - skb.networkHeader
                 let old = netfilter.counters[ti]?[rule.handle] ?? (0, 0)
@@ -192,51 +222,6 @@ extension Stack {
         case .ctMark: return skb.conn.map { UInt64($0.mark) }
         case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply ? 1 : 0)
         case .iif, .oif, .iifname, .oifname: return nil
-        }
-    }
-
-    private func matches(_ sel: NFSelector, mask: UInt64?, op: NFOp, _ value: NFValue, ti: Int, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> Bool {
-        if sel == .iif || sel == .iifname || sel == .oif || sel == .oifname {
-            let dev = (sel == .iif || sel == .iifname) ? inDev : outDev
-            guard let dev else { return false }
-            let name = devices[dev].name
-            let hit = stringMatches(value, name)
-            return op == .ne ? !hit : hit
-        }
-        guard var v = read(sel, skb, inDev: inDev, outDev: outDev) else { return false }
-        if let mask { v &= mask }
-        // Flag selectors without a mask match when any listed flag is set (`ct state established,related`).
-        if mask == nil, sel == .ctState || sel == .ctStatus || sel == .tcpFlags, case let bits = flagBits(value), bits != 0 {
-            let hit = v & bits != 0
-            return op == .ne ? !hit : hit
-        }
-        switch op {
-        case .eq: return contains(value, v, ti: ti)
-        case .ne: return !contains(value, v, ti: ti)
-        case .lt, .gt, .le, .ge:
-            guard case .range(let lo, _, _) = value else { return false }
-            switch op {
-            case .lt: return v < lo
-            case .gt: return v > lo
-            case .le: return v <= lo
-            default: return v >= lo
-            }
-        }
-    }
-
-    private func flagBits(_ value: NFValue) -> UInt64 {
-        switch value {
-        case .range(let lo, let hi, _) where lo == hi: return lo
-        case .set(let vs): return vs.reduce(0) { $0 | flagBits($1) }
-        default: return 0
-        }
-    }
-
-    private func stringMatches(_ value: NFValue, _ name: String) -> Bool {
-        switch value {
-        case .string(let s): return s.hasSuffix("*") ? name.hasPrefix(String(s.dropLast())) : s == name
-        case .set(let vs): return vs.contains { stringMatches($0, name) }
-        default: return false
         }
     }
 

@@ -29,6 +29,8 @@ struct NetfilterState {
     var conntrackEnabled = false
     /// Named sets compiled for lookup, per table index and name.
     var sets: [Int: [String: SetIndex]] = [:]
+    /// Compiled chains, [table index][chain index].
+    var compiled: [[CChain]] = []
 
     init() {}
 
@@ -55,6 +57,7 @@ struct NetfilterState {
         }
         for (ti, t) in rs.tables.enumerated() {
             for set in t.sets { sets[ti, default: [:]][set.name] = SetIndex(set.elements) }
+            compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
         for h in NFHook.allCases {
             hooks[h] = list.filter { $0.hook == h }.sorted { ($0.prio, $0.order) < ($1.prio, $1.order) }.map { ($0.prio, $0.table, $0.chain) }
