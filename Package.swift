@@ -27,7 +27,7 @@ let package = Package(
         .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
         .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], exclude: ["Fixtures"]),
-        .testTarget(name: "KernelTests", dependencies: ["Kernel", "Wire"]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel", "Wire", "NFTables"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),

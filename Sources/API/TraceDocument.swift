@@ -66,6 +66,7 @@ extension TraceDocument {
             switch type {
             case "policy": return head + "policy \(verdict)\n"
             case "return": return head + "verdict \(verdict)\n"
+            case "log": return ""
             default:
                 let rule: String
                 if case .string(let r) = e["rule"] ?? .null { rule = r } else { rule = "" }

@@ -54,6 +54,7 @@ public final class Stack {
     var frags = FragmentQueues()
     var netfilter = NetfilterState()
     var conntrack = ConntrackTable()
+    var conntrackFullDrops = 0, conntrackEarlyDrops = 0
     /// Freed skbs, reused for arrivals (the per-packet path allocates no new skb in steady state).
     var skbCache: [SkBuff] = []
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).

@@ -114,20 +114,21 @@ extension Stack {
 
     /// `nf_conntrack_in`: find or create the connection, classify the packet (new, established,
     /// related, reply, invalid) and run the protocol's state tracking.
-    func nf_conntrack_in(_ skb: SkBuff, hook: NFHook) {
-        guard skb.ctInfo != .untracked, skb.conn == nil else { return }
-        guard let (tuple, quoted) = ctTuple(skb) else { skb.ctInfo = .invalid; return }
+    @discardableResult
+    func nf_conntrack_in(_ skb: SkBuff, hook: NFHook) -> Bool {
+        guard skb.ctInfo != .untracked, skb.conn == nil else { return true }
+        guard let (tuple, quoted) = ctTuple(skb) else { skb.ctInfo = .invalid; return true }
         let now = clockNs
         if let inner = quoted {
             // An ICMP error about a tracked flow is RELATED to it.
             if let (c, _) = lookupConn(inner, now: now) { skb.conn = c; skb.ctInfo = .related } else { skb.ctInfo = .invalid }
-            return
+            return true
         }
         let th = skb.networkHeader + Int(skb.data[skb.networkHeader] & 0x0f) * 4
         let tcpFlags: UInt8? = tuple.proto == IPProtocol.tcp && skb.len >= th + 14 ? skb.data[th + 13] : nil
-        if let f = tcpFlags, !Stack.tcpFlagsValid(f) { skb.ctInfo = .invalid; return }
+        if let f = tcpFlags, !Stack.tcpFlagsValid(f) { skb.ctInfo = .invalid; return true }
         if let (c, isReply) = lookupConn(tuple, now: now) {
-            if let f = tcpFlags, !tcpTrack(c, flags: f, reply: isReply) { skb.ctInfo = .invalid; return }
+            if let f = tcpFlags, !tcpTrack(c, flags: f, reply: isReply) { skb.ctInfo = .invalid; return true }
             if isReply { c.status |= IPS.seenReply }
             if c.tcp == .CLOSE && c.status & IPS.assured == 0 {
                 // A reset of a connection never assured ends it at once (nf_ct_kill).
@@ -140,7 +141,16 @@ extension Stack {
             }
             skb.conn = c
             skb.ctInfo = isReply ? .reply : (c.status & IPS.seenReply != 0 ? .established : .new)
-            return
+            return true
+        }
+        // Table full: evict the oldest connection never assured (early_drop), else drop the packet.
+        if conntrack.order.count >= sysctl("net.netfilter.nf_conntrack_max") {
+            guard let victim = conntrack.order.first(where: { $0.status & IPS.assured == 0 }) else {
+                conntrackFullDrops += 1
+                return false
+            }
+            conntrack.remove(victim)
+            conntrackEarlyDrops += 1
         }
         // A new connection (unconfirmed until the packet survives its hooks).
         let c = Conn(orig: tuple)
@@ -149,13 +159,14 @@ extension Stack {
             let syn = f & 0x02 != 0, ack = f & 0x10 != 0, rst = f & 0x04 != 0, fin = f & 0x01 != 0
             if syn && !ack { c.tcp = .SYN_SENT }
             else if ack && !syn && !rst && !fin && sysctl("net.netfilter.nf_conntrack_tcp_loose") != 0 { c.tcp = .ESTABLISHED }
-            else { skb.ctInfo = .invalid; return }
+            else { skb.ctInfo = .invalid; return true }
             c.expires = now + Stack.tcpTimeouts[c.tcp!]! * 1_000_000_000
         } else {
             c.expires = now + 30 * 1_000_000_000
         }
         skb.conn = c
         skb.ctInfo = .new
+        return true
     }
 
     private func lookupConn(_ t: CTTuple, now: UInt64) -> (Conn, Bool)? {

@@ -21,7 +21,10 @@ extension Stack {
         }
         var ctDone = !ct
         for (prio, ti, ci) in chains {
-            if !ctDone && prio > -200 { ctDone = true; nf_conntrack_in(skb, hook: hook) }
+            if !ctDone && prio > -200 {
+                ctDone = true
+                if !nf_conntrack_in(skb, hook: hook) { return .drop }
+            }
             if netfilter.ruleset.tables[ti].chains[ci].base?.type == .nat && !(skb.ctInfo == .new && skb.conn != nil) { continue }
             switch nft_do_chain(ti, ci, hook: hook, skb, inDev: inDev, outDev: outDev) {
             case .accept: continue
@@ -30,7 +33,7 @@ extension Stack {
             case .stolen: return .stolen
             }
         }
-        if !ctDone { nf_conntrack_in(skb, hook: hook) }
+        if !ctDone && !nf_conntrack_in(skb, hook: hook) { return .drop }
         return .accept
     }
 
@@ -144,8 +147,13 @@ extension Stack {
                 if ok { st.tokens -= cost }
                 netfilter.limits[ti, default: [:]][rule.handle] = st
                 if ok == over { return nil }
-            case .log:
-                break
+            case .log(let prefix):
+                // nf_log writes to the kernel log; here the line goes into the trace.
+                if tracing, skb.packet >= 0 {
+                    let t = netfilter.ruleset.tables[ti]
+                    packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: "", kind: .log, handle: rule.handle,
+                                                                 rule: prefix ?? "", verdict: "", generated: skb.generated))
+                }
             case .setMark(let m):
                 skb.mark = m
             case .setCtMark(let m):

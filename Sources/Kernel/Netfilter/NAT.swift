@@ -30,6 +30,16 @@ extension Stack {
         var reply = c.orig
         if let d = c.dnat { reply.dst = d.addr; if hasPorts { reply.dport = d.port } }
         if let sn = c.snat { reply.src = sn.addr; if hasPorts { reply.sport = sn.port } }
+        // nf_nat_l4proto_unique_tuple: a source port another connection already uses moves on.
+        if hasPorts, var sn = c.snat {
+            var tries = 0
+            while conntrack.byTuple[reply.inverted] != nil && tries < 64512 {
+                sn.port = sn.port >= 65535 ? 1024 : sn.port + 1
+                reply.sport = sn.port
+                tries += 1
+            }
+            c.snat = sn
+        }
         c.reply = reply.inverted
         if c.dnat != nil { c.status |= IPS.dstNAT }
         if c.snat != nil { c.status |= IPS.srcNAT }

@@ -3,7 +3,7 @@ import Wire
 
 /// One `nft monitor trace` fact: a rule that matched (with its verdict), a chain's policy, or a return.
 public struct NFEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable { case rule, policy, `return` }
+    public enum Kind: String, Sendable { case rule, policy, `return`, log }
     public var hook: NFHook
     /// "family name", as nft prints it in traces (`inet filter`).
     public var table: String
@@ -101,6 +101,9 @@ extension Stack {
     }
 
     public func resetCounters() { netfilter.counters = [:] }
+
+    /// Connections the table refused (full, nothing to evict) and evicted to make room.
+    public var conntrackStats: (entries: Int, fullDrops: Int, earlyDrops: Int) { (conntrack.order.count, conntrackFullDrops, conntrackEarlyDrops) }
 }
 
 /// A named set ready for lookups: a hash of single values plus sorted, merged intervals searched

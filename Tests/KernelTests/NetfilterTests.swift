@@ -1,0 +1,85 @@
+@testable import Kernel
+import NFTables
+import Wire
+import XCTest
+
+final class NetfilterTests: XCTestCase {
+    let client = MACAddress(2, 0, 0, 0, 0, 1), server = MACAddress(2, 0, 0, 0, 1, 2)
+    let routerIn = MACAddress(2, 0, 0, 0, 0, 2), routerOut = MACAddress(2, 0, 0, 0, 1, 1)
+
+    func tcp(_ src: IPv4Address, _ dst: IPv4Address, _ sport: UInt16, _ dport: UInt16, _ flags: TCPFlags, seq: UInt32 = 1, ack: UInt32 = 0,
+             from: MACAddress, to: MACAddress) -> [UInt8] {
+        FrameRepr(ethernet: EthernetRepr(dst: to, src: from, ethertype: EtherType.ipv4),
+                  network: .ipv4(IPv4Repr(src: src, dst: dst, proto: IPProtocol.tcp, ttl: 64, ident: 1, payloadLength: 0),
+                                 .tcp(TCPRepr(srcPort: sport, dstPort: dport, seq: seq, ack: ack, flags: flags)))).emit()
+    }
+
+    /// host → router (dnat on the way in, masquerade on the way out) → host, both directions, exact frames.
+    func testMasqueradeAndDNATRewriteBothDirections() throws {
+        let s = try routerStack()
+        s.loadRuleset(try NFParser.parse("""
+        table ip nat {
+          chain pre { type nat hook prerouting priority dstnat; tcp dport 8080 dnat to 198.18.1.2:80; }
+          chain post { type nat hook postrouting priority srcnat; oifname "eth1" masquerade; }
+        }
+        """))
+        let a = IPv4Address(198, 18, 0, 1), routerA = IPv4Address(198, 18, 0, 2), b = IPv4Address(198, 18, 1, 2), routerB = IPv4Address(198, 18, 1, 1)
+        let syn = s.inject(frame: tcp(a, routerA, 40000, 8080, .syn, from: client, to: routerIn), device: s.devices[0])
+        XCTAssertEqual(syn.outcome, .forwarded)
+        // Out on eth1: destination 198.18.1.2:80 (DNAT), source the router's eth1 address (masquerade), TTL 63.
+        var want = tcp(routerB, b, 40000, 80, .syn, from: routerOut, to: server)
+        want[14 + 8] = 63
+        var p = try IPv4Packet(checking: want, at: 14); p.fillChecksum(); want = p.buffer
+        XCTAssertEqual(syn.emitted.map { Hex.encode($0.frame) }, [Hex.encode(want)])
+        XCTAssertEqual(syn.nfEvents.map { "\($0.chain) \($0.verdict)" }, ["pre accept", "post accept"])
+        // The reply is translated back: from 198.18.0.2:8080 to 198.18.0.1:40000; nat chains are not consulted again.
+        let synack = s.inject(frame: tcp(b, routerB, 80, 40000, [.syn, .ack], seq: 7, ack: 2, from: server, to: routerOut), device: s.devices[1])
+        var back = tcp(routerA, a, 8080, 40000, [.syn, .ack], seq: 7, ack: 2, from: routerIn, to: client)
+        back[14 + 8] = 63
+        var q = try IPv4Packet(checking: back, at: 14); q.fillChecksum(); back = q.buffer
+        XCTAssertEqual(synack.emitted.map { Hex.encode($0.frame) }, [Hex.encode(back)])
+        XCTAssertEqual(synack.nfEvents, [])
+        XCTAssertEqual(s.conntrackListing, ["tcp 6 SYN_RECV src=198.18.0.1 dst=198.18.0.2 sport=40000 dport=8080 src=198.18.1.2 dst=198.18.1.1 sport=80 dport=40000 mark=0"])
+    }
+
+    func testSourcePortClashMovesToTheNextFreePort() throws {
+        let s = try routerStack()
+        s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.1; } }"))
+        let b = IPv4Address(198, 18, 1, 2)
+        _ = s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), b, 5000, 80, .syn, from: client, to: routerIn), device: s.devices[0])
+        let second = s.inject(frame: tcp(IPv4Address(198, 18, 0, 3), b, 5000, 80, .syn, from: client, to: routerIn), device: s.devices[0])
+        let out = try FrameRepr.parse(second.emitted[0].frame)
+        guard case .ipv4(let ip, .tcp(let t)) = out.network else { return XCTFail() }
+        XCTAssertEqual(ip.src, IPv4Address(198, 18, 1, 1))
+        XCTAssertEqual(t.srcPort, 5001)
+    }
+
+    func testConntrackMaxEvictsUnassuredThenDrops() throws {
+        let dev = DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+        let s = try Stack(config: StackConfig(name: "c", devices: [dev], neighbours: [NeighbourConfig(address: peerIP, mac: peerMAC, dev: "eth0")],
+                                             sysctls: ["net.netfilter.nf_conntrack_max": 2]))
+        s.loadRuleset(try NFParser.parse("table inet f { chain i { type filter hook input priority 0; ct state new accept; } }"))
+        for port in [1, 2, 3] as [UInt16] {
+            _ = s.inject(frame: frame(.udp(UDPRepr(srcPort: port, dstPort: 9))), device: s.devices[0])
+        }
+        XCTAssertEqual(s.conntrackStats.entries, 2)
+        XCTAssertEqual(s.conntrackStats.earlyDrops, 1)
+        XCTAssertEqual(s.conntrackListing.map { $0.contains("sport=1 ") }, [false, false], "the oldest unassured entry went")
+    }
+
+    func testLogGoesIntoTheTraceAndLimitUsesVirtualTime() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+        table inet f { chain i { type filter hook input priority 0; log prefix "in: " limit rate 2/second accept; drop; } }
+        """))
+        let rs = s.inject((0..<5).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16($0), dstPort: 9))), atNs: UInt64($0) * 1000) })
+        XCTAssertEqual(rs[0].nfEvents.first?.kind, .log)
+        XCTAssertEqual(rs[0].nfEvents.first?.rule, "in: ")
+        // burst 5 + 1 tokens at 2/s: the first few pass, then the limit holds them until virtual time refills it.
+        XCTAssertEqual(rs.map { $0.dropReason == .NETFILTER_DROP }, [false, false, false, false, false])
+        let later = s.inject((0..<10).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16(100 + $0), dstPort: 9))), atNs: 10_000 + UInt64($0)) })
+        XCTAssertEqual(later.filter { $0.dropReason == .NETFILTER_DROP }.count, 9)
+        let refilled = s.inject(frame: frame(.udp(UDPRepr(srcPort: 999, dstPort: 9))), device: s.devices[0], atNs: 2_000_000_000)
+        XCTAssertNotEqual(refilled.dropReason, .NETFILTER_DROP)
+    }
+}
