@@ -18,7 +18,7 @@ let package = Package(
         // dynamic exclusivity checks cost a fifth of the path and buy nothing: they are off here.
         .target(name: "Wire", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "JSON"),
-        .target(name: "NFTables"),
+        .target(name: "NFTables", dependencies: ["JSON"]),
         .target(name: "Kernel", dependencies: ["Wire", "NFTables"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "HTTPServer", dependencies: ["CNGHTTP2", "CSystem"]),
@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "HTTPServer", "Store", "Kernel", "JSON", "NFTables"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "NFTablesTests", dependencies: ["NFTables"]),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "JSON"]),
         .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py"]),
     ],

@@ -385,7 +385,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     get:
       operationId: getRuleset
-      summary: The ruleset as `nft list ruleset` prints it (counters live; `handles=true` adds `# handle N`), or JSON with Accept application/json.
+      summary: The ruleset as `nft list ruleset` prints it (counters live; `handles=true` adds `# handle N`), or libnftables JSON (`nft -j`) with Accept application/json.
       parameters:
         - name: handles
           in: query
@@ -399,20 +399,28 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [tables]
+                required: [nftables]
                 properties:
-                  tables:
+                  nftables:
                     type: array
                     items: {type: object}
         '404': {$ref: '#/components/responses/NotFound'}
     put:
       operationId: putRuleset
-      summary: Replace the ruleset atomically (like `nft -f` after `flush ruleset`); stores a new version.
+      summary: Replace the ruleset atomically (like `nft -f` after `flush ruleset`), from nft text or libnftables JSON; stores a new version.
       requestBody:
         required: true
         content:
           text/plain:
             schema: {type: string}
+          application/json:
+            schema:
+              type: object
+              required: [nftables]
+              properties:
+                nftables:
+                  type: array
+                  items: {type: object}
       responses:
         '200':
           description: The version stored.

@@ -28,10 +28,23 @@ extension App {
 
     private func text(_ status: Int, _ s: String) -> HTTPResponse { HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: s) }
 
-    private func bodyText(_ req: HTTPRequest) throws(Problem) -> String {
-        if let ct = req.header("content-type")?.lowercased(), ct.hasPrefix("application/json") {
-            throw Problem(status: 415, slug: "unsupported-media-type", detail: "rulesets are read as nft text (text/plain); libnftables JSON input is not supported yet")
+    private func isJSON(_ req: HTTPRequest) -> Bool {
+        req.header("content-type")?.lowercased().hasPrefix("application/json") ?? false
+    }
+
+    /// A ruleset body: nft text, or libnftables JSON with Content-Type application/json.
+    private func parseRuleset(_ req: HTTPRequest, onto base: NFRuleset = NFRuleset()) throws(Problem) -> NFRuleset {
+        if isJSON(req) {
+            let doc = try parseJSONBody(req)
+            do throws(NFJSONError) { return try NFJSON.decode(doc, onto: base) } catch {
+                throw Problem(status: 400, slug: "ruleset-json", detail: "\(error.path): \(error.message)", extra: [("pointer", .string(error.path))])
+            }
         }
+        let body = try bodyText(req)
+        do throws(NFSyntaxError) { return try NFParser.parse(body, onto: base) } catch { throw Self.syntaxProblem(error) }
+    }
+
+    private func bodyText(_ req: HTTPRequest) throws(Problem) -> String {
         guard let s = String(validating: req.body, as: UTF8.self) else { throw Problem.badRequest("invalid-encoding", "the ruleset is not UTF-8") }
         return s
     }
@@ -72,55 +85,17 @@ extension App {
         let e = try entry(name)
         let wantsJSON = (req.header("accept") ?? "").contains("application/json")
         if wantsJSON {
-            let doc: JSONValue = e.withStack { s in rulesetJSON(s) }
+            // libnftables JSON, as `nft -j list ruleset` prints it.
+            let doc: JSONValue = e.withStack { s in NFJSON.encode(s.ruleset, counters: s.countersByTable) }
             return jsonResponse(200, doc)
         }
         return text(200, e.withStack { $0.listRuleset(handles: handles) })
     }
 
-    /// The ruleset as JSON: tables, chains (with hook, priority, policy), sets and rules with handles,
-    /// rule text and counters. (Not libnftables' expression tree.)
-    private func rulesetJSON(_ s: Stack) -> JSONValue {
-        let counters = Dictionary(grouping: s.ruleCounters(), by: \.table)
-        return .object([("tables", .array(s.ruleset.tables.map { t in
-            var o = JSONObject()
-            o.set("family", t.family.rawValue)
-            o.set("name", t.name)
-            o.set("handle", t.handle)
-            o.set("sets", .array(t.sets.map { set in
-                .object([("name", .string(set.name)), ("handle", .int(set.handle)), ("type", .string(set.key.rawValue)),
-                         ("interval", .bool(set.interval)), ("elements", .int(set.elements.count))])
-            }))
-            o.set("chains", .array(t.chains.map { c in
-                var co = JSONObject()
-                co.set("name", c.name)
-                co.set("handle", c.handle)
-                if let b = c.base {
-                    co.set("type", b.type.rawValue)
-                    co.set("hook", b.hook.rawValue)
-                    co.set("priority", b.priority)
-                    co.set("policy", b.policy.text)
-                }
-                co.set("rules", .array(c.rules.map { r in
-                    let cnt = counters[t.id]?.first { $0.handle == r.handle }
-                    var ro = JSONObject()
-                    ro.set("handle", r.handle)
-                    ro.set("rule", r.text)
-                    if let cnt { ro.set("packets", cnt.packets); ro.set("bytes", cnt.bytes) }
-                    return ro.value
-                }))
-                return co.value
-            }))
-            return o.value
-        }))])
-    }
-
     func putRuleset(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let e = try entry(name)
-        let body = try bodyText(req)
-        let parsed: NFRuleset
-        do throws(NFSyntaxError) { parsed = try NFParser.parse(body) } catch { throw Self.syntaxProblem(error) }
+        let parsed = try parseRuleset(req)
         return jsonResponse(200, try apply(e, summary: "replace ruleset (\(parsed.tables.count) tables)") { _ throws(Problem) in parsed })
     }
 
@@ -128,10 +103,9 @@ extension App {
     func runCommands(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let e = try entry(name)
-        let body = try bodyText(req)
-        let first = body.split(separator: "\n").first.map(String.init) ?? ""
+        let first = isJSON(req) ? "nft -j commands" : (try bodyText(req)).split(separator: "\n").first.map(String.init) ?? ""
         return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first) { (cur: NFRuleset) throws(Problem) -> NFRuleset in
-            do throws(NFSyntaxError) { return try NFParser.parse(body, onto: cur) } catch { throw Self.syntaxProblem(error) }
+            try parseRuleset(req, onto: cur)
         })
     }
 

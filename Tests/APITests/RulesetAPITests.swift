@@ -69,7 +69,11 @@ final class RulesetAPITests: XCTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/counters/reset").status, 204)
         XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 53 counter packets 0 bytes 0 accept"))
         let json = call("GET", "/v1/stacks/h/ruleset", accept: "application/json")
-        XCTAssertEqual(json.json?["tables"]?.rendered().contains(#""hook":"input","priority":0,"policy":"drop""#), true, json.raw)
+        XCTAssertEqual(json.json?["nftables"]?.rendered().contains(#"{"chain":{"family":"inet","table":"filter","name":"input","handle":1,"type":"filter","hook":"input","prio":0,"policy":"drop"}}"#), true, json.raw)
+        // The same JSON loads back (nft -j -f) to the same ruleset.
+        let before = call("GET", "/v1/stacks/h/ruleset?handles=true").raw
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", json.raw, type: "application/json").status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset?handles=true").raw, before)
     }
 
     func testSyntaxErrorsChangeNothing() throws {
@@ -81,7 +85,10 @@ final class RulesetAPITests: XCTestCase {
         XCTAssertEqual(bad.json?["type"], .string("urn:packetstack:problem:ruleset-syntax"))
         XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset/versions").json?["items"]?.rendered().components(separatedBy: "version").count, 2)
         XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("jump extra"))
-        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", "{}", type: "application/json").status, 415)
+        let badJSON = call("PUT", "/v1/stacks/h/ruleset", #"{"nftables":[{"rule":{"family":"inet","table":"filter","chain":"input","expr":[{"wat":1}]}}]}"#, type: "application/json")
+        XCTAssertEqual(badJSON.status, 400)
+        XCTAssertEqual(badJSON.json?["pointer"], .string("/nftables/0/rule/expr/0/wat"))
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("jump extra"))
     }
 
     func testRulesByHandleCommandsVersionsAndRollback() throws {

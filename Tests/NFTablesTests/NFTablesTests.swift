@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import NFTables
 import XCTest
 
@@ -58,5 +59,27 @@ final class NFTablesTests: XCTestCase {
         XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["tcp dport 22 accept", "udp dport { 53, 123 } counter accept"])
         rs = try NFParser.parse("flush ruleset", onto: rs)
         XCTAssertEqual(rs.tables.count, 0)
+    }
+}
+
+final class NFJSONTests: XCTestCase {
+    /// libnftables JSON out and back in gives the same ruleset, for every oracle ruleset.
+    func testJSONRoundTripOfTheOracleRulesets() throws {
+        let cases = try NFTablesTests.cases()
+        try XCTSkipIf(cases.isEmpty, "../shared/oracle is not beside this checkout")
+        for c in cases {
+            let rs = try NFParser.parse(c.ruleset)
+            let json = NFJSON.encode(rs)
+            let back = try NFJSON.decode(try JSONParser.parse(json.rendered()))
+            XCTAssertEqual(NFPrinter.ruleset(back, handles: true), NFPrinter.ruleset(rs, handles: true), c.name)
+        }
+    }
+
+    func testTheShapeIsLibnftables() throws {
+        let rs = try NFParser.parse("table inet f { chain i { type filter hook input priority 0; policy drop; tcp dport { 22, 80 } counter accept; } }")
+        XCTAssertEqual(NFJSON.encode(rs).rendered(), #"{"nftables":[{"metainfo":{"version":"1.0.6","release_name":"Lester Gooch #5","json_schema_version":1}},{"table":{"family":"inet","name":"f","handle":1}},{"chain":{"family":"inet","table":"f","name":"i","handle":1,"type":"filter","hook":"input","prio":0,"policy":"drop"}},{"rule":{"family":"inet","table":"f","chain":"i","handle":3,"expr":[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":{"set":[22,80]}}},{"counter":{"packets":0,"bytes":0}},{"accept":null}]}}]}"#)
+        XCTAssertThrowsError(try NFJSON.decode(try JSONParser.parse(#"{"nftables":[{"rule":{"family":"inet","table":"f","chain":"i","expr":[{"bogus":1}]}}]}"#))) {
+            XCTAssertEqual(($0 as? NFJSONError)?.path, "/nftables/0/rule/expr/0/bogus")
+        }
     }
 }

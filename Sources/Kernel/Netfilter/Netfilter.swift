@@ -102,6 +102,9 @@ extension Stack {
 
     public func resetCounters() { netfilter.counters = [:] }
 
+    /// Rule counters by table index and handle, as `NFJSON.encode` and `NFPrinter` take them.
+    public var countersByTable: [Int: [Int: (Int, Int)]] { netfilter.counters }
+
     /// Connections the table refused (full, nothing to evict) and evicted to make room.
     public var conntrackStats: (entries: Int, fullDrops: Int, earlyDrops: Int) { (conntrack.order.count, conntrackFullDrops, conntrackEarlyDrops) }
 }

@@ -1,0 +1,177 @@
+import Foundation
+import JSON
+
+/// Why a libnftables JSON document cannot be loaded; `path` is a JSON Pointer.
+public struct NFJSONError: Error, Equatable, Sendable {
+    public var path: String
+    public var message: String
+}
+
+extension NFJSON {
+    /// Reads `nft -j` JSON (a list ruleset, or add/flush commands) onto `base`. Handles are assigned
+    /// as when the same objects are added in order; the ones in the document are ignored.
+    public static func decode(_ doc: JSONValue, onto base: NFRuleset = NFRuleset()) throws(NFJSONError) -> NFRuleset {
+        guard case .array(let items) = doc["nftables"] ?? .null else { throw NFJSONError(path: "/nftables", message: "expected an array") }
+        // Rebuild through the text syntax so handles, validation and printing stay in one place.
+        var text = ""
+        for (i, item) in items.enumerated() {
+            let path = "/nftables/\(i)"
+            guard case .object(let kv) = item, kv.count == 1 else { throw NFJSONError(path: path, message: "expected an object with one key") }
+            let (kind, body) = kv[0]
+            switch kind {
+            case "metainfo": continue
+            case "flush": text += "flush ruleset\n"
+            case "add", "create":
+                guard case .object(let inner) = body, inner.count == 1 else { throw NFJSONError(path: path + "/" + kind, message: "expected one object") }
+                text += try command(inner[0].0, inner[0].1, path: path + "/\(kind)/\(inner[0].0)")
+            default:
+                text += try command(kind, body, path: path + "/" + kind)
+            }
+        }
+        do { return try NFParser.parse(text, onto: base) } catch {
+            throw NFJSONError(path: "/nftables", message: "not a valid ruleset: \(error.message)")
+        }
+    }
+
+    private static func str(_ v: JSONValue?, _ path: String) throws(NFJSONError) -> String {
+        guard case .string(let s) = v ?? .null else { throw NFJSONError(path: path, message: "expected a string") }
+        return s
+    }
+
+    private static func command(_ kind: String, _ b: JSONValue, path: String) throws(NFJSONError) -> String {
+        let fam = (try? str(b["family"], path + "/family")) ?? "ip"
+        switch kind {
+        case "table":
+            return "add table \(fam) \(try str(b["name"], path + "/name"))\n"
+        case "chain":
+            var s = "add chain \(fam) \(try str(b["table"], path + "/table")) \(try str(b["name"], path + "/name"))"
+            if case .string(let hook) = b["hook"] ?? .null {
+                let type = (try? str(b["type"], path + "/type")) ?? "filter"
+                var prio = 0
+                if case .int(let p) = b["prio"] ?? .null { prio = p }
+                s += " { type \(type) hook \(hook)"
+                if case .string(let d) = b["dev"] ?? .null { s += " device \"\(d)\"" }
+                s += " priority \(prio); policy \((try? str(b["policy"], path + "/policy")) ?? "accept"); }"
+            }
+            return s + "\n"
+        case "set", "map":
+            var s = "table \(fam) \(try str(b["table"], path + "/table")) { \(kind) \(try str(b["name"], path + "/name")) { type \(try str(b["type"], path + "/type"))"
+            if kind == "map" { s += " : verdict" }
+            s += ";"
+            if case .array(let flags) = b["flags"] ?? .null, flags.contains(.string("interval")) { s += " flags interval;" }
+            if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
+                let sel: NFSelector = (try? str(b["type"], "")) == "ipv4_addr" ? .ipSaddr : .thDport
+                s += " elements = { " + (try elems.enumerated().map { k, e throws(NFJSONError) -> String in
+                    if kind == "map", case .array(let pair) = e, pair.count == 2 {
+                        return try valueText(pair[0], sel, path + "/elem/\(k)/0") + " : " + (try verdictText(pair[1], path + "/elem/\(k)/1"))
+                    }
+                    return try valueText(e, sel, path + "/elem/\(k)")
+                }).joined(separator: ", ") + " }"
+            }
+            return s + " } }\n"
+        case "rule":
+            guard case .array(let exprs) = b["expr"] ?? .null else { throw NFJSONError(path: path + "/expr", message: "expected an array") }
+            let stmts = try exprs.enumerated().map { k, e throws(NFJSONError) in try exprText(e, path + "/expr/\(k)") }
+            return "add rule \(fam) \(try str(b["table"], path + "/table")) \(try str(b["chain"], path + "/chain")) \(stmts.joined(separator: " "))\n"
+        default:
+            throw NFJSONError(path: path, message: "unknown object \(kind)")
+        }
+    }
+
+    private static func leftSelector(_ l: JSONValue, _ path: String) throws(NFJSONError) -> String {
+        if let p = l["payload"] { return "\(try str(p["protocol"], path + "/payload/protocol")) \(try str(p["field"], path + "/payload/field"))" }
+        if let m = l["meta"] { return "meta \(try str(m["key"], path + "/meta/key"))" }
+        if let c = l["ct"] { return "ct \(try str(c["key"], path + "/ct/key"))" }
+        throw NFJSONError(path: path, message: "expected payload, meta or ct")
+    }
+
+    private static func valueText(_ v: JSONValue, _ sel: NFSelector?, _ path: String) throws(NFJSONError) -> String {
+        switch v {
+        case .int(let n): return String(n)
+        case .string(let s): return sel == .iifname || sel == .oifname ? "\"\(s)\"" : s
+        case .array(let a): return try a.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/\(k)") }.joined(separator: ",")
+        case .object:
+            if let p = v["prefix"] { return "\(try str(p["addr"], path + "/prefix/addr"))/\(p["len"].map { $0.rendered() } ?? "32")" }
+            if case .array(let r) = v["range"] ?? .null, r.count == 2 {
+                return "\(try valueText(r[0], sel, path + "/range/0"))-\(try valueText(r[1], sel, path + "/range/1"))"
+            }
+            if case .array(let s) = v["set"] ?? .null {
+                return "{ " + (try s.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/set/\(k)") }).joined(separator: ", ") + " }"
+            }
+            throw NFJSONError(path: path, message: "unsupported value")
+        default: throw NFJSONError(path: path, message: "unsupported value")
+        }
+    }
+
+    private static func verdictText(_ v: JSONValue, _ path: String) throws(NFJSONError) -> String {
+        guard case .object(let kv) = v, kv.count == 1 else { throw NFJSONError(path: path, message: "expected a verdict") }
+        switch kv[0].0 {
+        case "jump", "goto": return "\(kv[0].0) \(try str(kv[0].1["target"], path + "/\(kv[0].0)/target"))"
+        case "accept", "drop", "continue", "return", "queue": return kv[0].0
+        default: throw NFJSONError(path: path, message: "expected a verdict")
+        }
+    }
+
+    private static func exprText(_ e: JSONValue, _ path: String) throws(NFJSONError) -> String {
+        guard case .object(let kv) = e, kv.count == 1 else { throw NFJSONError(path: path, message: "expected an object with one key") }
+        let (k, b) = kv[0]
+        let p = path + "/" + k
+        switch k {
+        case "match":
+            guard let l = b["left"], let r = b["right"] else { throw NFJSONError(path: p, message: "needs left and right") }
+            var lhs: String, selName: String
+            if case .array(let and) = l["&"] ?? .null, and.count == 2 {
+                selName = try leftSelector(and[0], p + "/left/&/0")
+                lhs = selName + " & " + (try valueText(and[1], NFSelector(rawValue: selName), p + "/left/&/1").replacingOccurrences(of: ",", with: "|"))
+                if ["tcp flags", "ct state", "ct status"].contains(selName) { lhs = selName + " & (" + String(lhs.dropFirst(selName.count + 3)) + ")" }
+            } else {
+                selName = try leftSelector(l, p + "/left")
+                lhs = selName
+            }
+            let op = (try? str(b["op"], p + "/op")) ?? "=="
+            let sel = NFSelector(rawValue: selName)
+            let rhs = try valueText(r, sel, p + "/right")
+            return lhs + (op == "==" || op == "in" ? " " : " \(op) ") + rhs
+        case "counter": return "counter"
+        case "notrack": return "notrack"
+        case "log":
+            if case .string(let pre) = b["prefix"] ?? .null { return "log prefix \"\(pre)\"" }
+            return "log"
+        case "limit":
+            let rate = b["rate"]?.rendered() ?? "1", per = (try? str(b["per"], p + "/per")) ?? "second"
+            let over = b["inv"] == .bool(true) ? "over " : ""
+            var s = "limit rate \(over)\(rate)/\(per)"
+            if let burst = b["burst"], burst != .int(5) { s += " burst \(burst.rendered()) packets" }
+            return s
+        case "mangle":
+            guard let key = b["key"], let v = b["value"] else { throw NFJSONError(path: p, message: "needs key and value") }
+            return "\(try leftSelector(key, p + "/key")) set \(v.rendered())"
+        case "accept", "drop", "continue", "return", "queue", "jump", "goto":
+            return try verdictText(e, path)
+        case "vmap":
+            guard let key = b["key"], case .array(let entries) = b["data"]?["set"] ?? .null else { throw NFJSONError(path: p, message: "needs key and data") }
+            let sel = try leftSelector(key, p + "/key")
+            let items = try entries.enumerated().map { i, x throws(NFJSONError) -> String in
+                guard case .array(let pair) = x, pair.count == 2 else { throw NFJSONError(path: p + "/data/set/\(i)", message: "expected [value, verdict]") }
+                return "\(try valueText(pair[0], NFSelector(rawValue: sel), p + "/data/set/\(i)/0")) : \(try verdictText(pair[1], p + "/data/set/\(i)/1"))"
+            }
+            return "\(sel) vmap { \(items.joined(separator: ", ")) }"
+        case "snat", "dnat":
+            var t = "\(k) to "
+            if case .string(let a) = b["addr"] ?? .null { t += a }
+            if let port = b["port"] { t += ":\(port.rendered())" }
+            return t
+        case "masquerade", "redirect":
+            if let port = b["port"] { return "\(k) to :\(port.rendered())" }
+            return k
+        case "reject":
+            if case .string(let type) = b["type"] ?? .null {
+                if type == "tcp reset" { return "reject with tcp reset" }
+                if case .string(let x) = b["expr"] ?? .null { return "reject with icmp \(x)" }
+            }
+            return "reject"
+        default:
+            throw NFJSONError(path: p, message: "unsupported statement \(k)")
+        }
+    }
+}
