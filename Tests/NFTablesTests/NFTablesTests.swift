@@ -83,3 +83,25 @@ final class NFJSONTests: XCTestCase {
         }
     }
 }
+
+final class NFCommandTests: XCTestCase {
+    func testDeleteCommands() throws {
+        var rs = try NFParser.parse("""
+        table inet f {
+          set s { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 } }
+          chain i { type filter hook input priority 0; ip saddr @s drop; jump x; }
+          chain x { }
+          chain y { }
+        }
+        """)
+        rs = try NFParser.parse("delete element inet f s { 10.0.0.1 }\ndelete chain inet f y\ndelete rule inet f i handle 6", onto: rs)
+        XCTAssertEqual(rs.tables[0].sets[0].elements.count, 1)
+        XCTAssertEqual(rs.tables[0].chains.map(\.name), ["i", "x"])
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["ip saddr @s drop"])
+        XCTAssertThrowsError(try NFParser.parse("delete element inet f s { 10.9.9.9 }", onto: rs)) {
+            XCTAssertTrue(($0 as! NFSyntaxError).message.contains("element not in set s"))
+        }
+        let busy = try NFParser.parse("table inet g { chain a { type filter hook input priority 0; jump b; } chain b { } }")
+        XCTAssertThrowsError(try NFParser.parse("delete chain inet g b", onto: busy))
+    }
+}
