@@ -6,29 +6,7 @@ import Store
 import XCTest
 
 /// The handlers through `App.respond`, without sockets.
-final class APITests: XCTestCase {
-    var dir: URL!
-    var store: Store!
-    var app: App!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-api-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try Store(path: dir.appendingPathComponent("t.db").path)
-        app = try App(store: store)
-    }
-    override func tearDownWithError() throws {
-        store.close()
-        try? FileManager.default.removeItem(at: dir)
-    }
-
-    @discardableResult
-    func call(_ method: String, _ target: String, _ body: String? = nil, headers: [(name: String, value: String)] = []) -> (status: Int, json: JSONValue?, raw: String, headers: [(name: String, value: String)]) {
-        let r = app.respond(to: HTTPRequest(method: method, target: target, headers: headers, body: Array((body ?? "").utf8)))
-        let text = String(decoding: r.body, as: UTF8.self)
-        return (r.status, try? JSONParser.parse(r.body), text, r.headers)
-    }
-
+final class APITests: AppTestCase {
     static let router = #"{"name":"router","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"]}],"routes":[{"dst":"default","via":"198.18.0.254","dev":"eth0"}]}"#
 
     func testCreateGetListDelete() {
@@ -83,7 +61,7 @@ final class APITests: XCTestCase {
         let syntax = call("POST", "/v1/stacks", "{\n\"name\": \"x\",\n}")
         XCTAssertEqual(syntax.json?["line"], .int(3))
         XCTAssertEqual(syntax.json?["column"], .int(1))
-        XCTAssertEqual(call("POST", "/v1/stacks", "{}", headers: [("content-type", "text/plain")]).status, 415)
+        XCTAssertEqual(call("POST", "/v1/stacks", "{}", type: "text/plain").status, 415)
         XCTAssertEqual(try store.stacks(), before)
     }
 
@@ -179,10 +157,7 @@ final class APITests: XCTestCase {
     func testStacksAndTracesSurviveAReopen() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", Self.router).status, 201)
         XCTAssertEqual(call("POST", "/v1/stacks/router/packets", #"{"packets":[{"device":"eth0","hex":"02000000000102000000ff01"}]}"#).status, 200)
-        let path = store.path
-        store.close()
-        store = try Store(path: path)
-        app = try App(store: store)
+        try reopen()
         XCTAssertEqual(call("GET", "/v1/stacks/router").json?["routes"]?.rendered(), #"[{"dst":"0.0.0.0/0","via":"198.18.0.254","dev":"eth0","metric":0}]"#)
         XCTAssertEqual(call("GET", "/v1/traces/1").json?["drop_reason"], .string("PKT_TOO_SMALL"))
         XCTAssertEqual(call("POST", "/v1/stacks/router/packets", #"{"packets":[{"device":"eth0","hex":"00"}]}"#).json?["results"]?.rendered().contains(#""trace_id":2"#), true)

@@ -6,25 +6,12 @@ import Store
 import XCTest
 
 /// Routes, neighbours, sockets, softnet_stat, the clock and timed injection over the API.
-final class ResourceTests: XCTestCase {
-    var dir: URL!
-    var store: Store!
-    var app: App!
-
+final class ResourceTests: AppTestCase {
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-res-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try Store(path: dir.appendingPathComponent("t.db").path)
-        app = try App(store: store)
+        try super.setUpWithError()
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"r","cpus":2,"devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]},{"name":"eth1","mac":"02:00:00:00:01:01","addresses":["198.18.1.1/24"]}],"sysctls":{"net.ipv4.ip_forward":1}}"#).status, 201)
     }
-    override func tearDownWithError() throws { store.close(); try? FileManager.default.removeItem(at: dir) }
 
-    @discardableResult
-    func call(_ method: String, _ target: String, _ body: String? = nil) -> (status: Int, json: JSONValue?, raw: String) {
-        let r = app.respond(to: HTTPRequest(method: method, target: target, body: Array((body ?? "").utf8)))
-        return (r.status, try? JSONParser.parse(r.body), String(decoding: r.body, as: UTF8.self))
-    }
 
     static let udp = #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1","dst":"198.19.0.23","ttl":5},"udp":{"sport":1,"dport":2}}"#
 
@@ -40,9 +27,7 @@ final class ResourceTests: XCTestCase {
         XCTAssertTrue(routes.contains(#"{"dst":"198.19.0.0/16","type":"unicast","via":"198.18.1.2","dev":"eth1","metric":0,"proto":"static","table":"main"}"#), routes)
         XCTAssertTrue(call("GET", "/v1/stacks/r/neighbours").raw.contains(#"{"address":"198.18.1.2","dev":"eth1","mac":"02:00:00:00:01:02","state":"PERMANENT","queued":0}"#))
         // Both survive a restart.
-        store.close()
-        store = try Store(path: dir.appendingPathComponent("t.db").path)
-        app = try App(store: store)
+        try reopen()
         let again = call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(Self.udp)]}"#)
         XCTAssertEqual(again.json?["results"]?.rendered().contains(#""outcome":"forwarded""#), true, again.raw)
         XCTAssertEqual(call("DELETE", "/v1/stacks/r/routes?dst=198.19.0.0/16").status, 204)

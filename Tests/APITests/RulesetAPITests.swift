@@ -6,28 +6,12 @@ import Store
 import XCTest
 
 /// Rulesets over REST: replace, commands, rules by handle, versions, rollback, traces, persistence.
-final class RulesetAPITests: XCTestCase {
-    var dir: URL!
-    var store: Store!
-    var app: App!
-
+final class RulesetAPITests: AppTestCase {
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-nft-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try Store(path: dir.appendingPathComponent("t.db").path)
-        app = try App(store: store)
+        try super.setUpWithError()
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"}]}"#).status, 201)
     }
-    override func tearDownWithError() throws { store.close(); try? FileManager.default.removeItem(at: dir) }
 
-    @discardableResult
-    func call(_ method: String, _ target: String, _ body: String? = nil, type: String? = nil, accept: String? = nil) -> (status: Int, json: JSONValue?, raw: String) {
-        var h: [(name: String, value: String)] = []
-        if let type { h.append(("content-type", type)) }
-        if let accept { h.append(("accept", accept)) }
-        let r = app.respond(to: HTTPRequest(method: method, target: target, headers: h, body: Array((body ?? "").utf8)))
-        return (r.status, try? JSONParser.parse(r.body), String(decoding: r.body, as: UTF8.self))
-    }
 
     static let ruleset = """
     table inet filter {
@@ -111,9 +95,7 @@ final class RulesetAPITests: XCTestCase {
         XCTAssertEqual(rb.json?["version"], .int(5))
         XCTAssertFalse(call("GET", "/v1/stacks/h/ruleset").raw.contains("t2"))
         // The ruleset in force survives a restart.
-        store.close()
-        store = try Store(path: dir.appendingPathComponent("t.db").path)
-        app = try App(store: store)
+        try reopen()
         XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset").raw, NFTablesRendering.expectedAfterRollback)
         let dropped = call("POST", "/v1/stacks/h/packets", Self.udp54)
         XCTAssertEqual(dropped.json?["results"]?.rendered().contains(#""drop_reason":"NETFILTER_DROP""#), true)

@@ -1,16 +1,11 @@
 import Wire
+import TestSupport
 import XCTest
 
 /// Parsing arbitrary bytes never traps: random frames, and Scapy's frames mutated.
 final class FuzzTests: XCTestCase {
-    /// xorshift64*: deterministic, so a failure replays.
-    struct Rng: RandomNumberGenerator {
-        var s: UInt64
-        mutating func next() -> UInt64 { s ^= s >> 12; s ^= s << 25; s ^= s >> 27; return s &* 2685821657736338717 }
-    }
-
     func testHundredThousandRandomAndMutatedFramesNeverTrap() throws {
-        var rng = Rng(s: 0x9e3779b97f4a7c15)
+        var rng = SeededRandom(seed: 0x9e3779b97f4a7c15)
         let seeds = try ScapyFixtureTests.load().map(\.bytes)
         var parsed = 0, rejected = 0
         for i in 0..<100_000 {
