@@ -211,8 +211,10 @@ public struct NFParser {
         if let n = Int(w) { base = sign * n } else if w.hasPrefix("-"), let n = Int(w) { base = n } else if let n = NFPriority.names[w] { base = n } else {
             throw err("expected a number or a priority name (raw, mangle, dstnat, filter, security, srcnat)", at: t)
         }
+        // `filter - 5`, `filter + 5`, `filter -5`
         if tok.kind == .word, tok.text.hasPrefix("-"), let n = Int(tok.text) { base += n; i += 1 }
-        if isPunct("+") || isWord("+") { i += 1; base += Int(try word("a number")) ?? 0 }
+        else if isWord("-") { i += 1; let t2 = tok; guard let n = Int(try word("a number")) else { throw err("expected a number", at: t2) }; base -= n }
+        else if isPunct("+") { i += 1; let t2 = tok; guard let n = Int(try word("a number")) else { throw err("expected a number", at: t2) }; base += n }
         return base
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import NFTables
+import TestSupport
 import XCTest
 
 final class NFTablesTests: XCTestCase {
@@ -103,5 +104,32 @@ final class NFCommandTests: XCTestCase {
         }
         let busy = try NFParser.parse("table inet g { chain a { type filter hook input priority 0; jump b; } chain b { } }")
         XCTAssertThrowsError(try NFParser.parse("delete chain inet g b", onto: busy))
+    }
+}
+
+final class NFParserFuzzTests: XCTestCase {
+    /// Mangled rulesets (bytes dropped, swapped, duplicated) give a syntax error or a ruleset, never a trap;
+    /// whatever parses also prints and parses again.
+    func testMangledRulesetsNeverTrap() throws {
+        let cases = try NFTablesTests.cases()
+        try XCTSkipIf(cases.isEmpty, "../shared/oracle is not beside this checkout")
+        var g = SeededRandom(seed: 0xbadc_0ffe_e0dd_f00d)
+        var parsed = 0, rejected = 0
+        for _ in 0..<20_000 {
+            var b = Array(cases[Int.random(in: 0..<cases.count, using: &g)].ruleset.utf8)
+            for _ in 0..<Int.random(in: 1...4, using: &g) where !b.isEmpty {
+                let k = Int.random(in: 0..<b.count, using: &g)
+                switch Int.random(in: 0..<3, using: &g) {
+                case 0: b.remove(at: k)
+                case 1: b[k] = Array("{};:,/-@&|()\"# \nxyz0123456789".utf8).randomElement(using: &g)!
+                default: b.insert(b[k], at: k)
+                }
+            }
+            guard let rs = try? NFParser.parse(String(decoding: b, as: UTF8.self)) else { rejected += 1; continue }
+            XCTAssertNoThrow(try NFParser.parse(NFPrinter.ruleset(rs)))
+            parsed += 1
+        }
+        XCTAssertGreaterThan(parsed, 100)
+        XCTAssertGreaterThan(rejected, 100)
     }
 }
