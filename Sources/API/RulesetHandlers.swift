@@ -59,7 +59,8 @@ extension App {
     private func apply(_ e: StackEntry, summary: String, _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
         try e.withStackThrowing { (s: Stack) throws(Problem) -> JSONValue in
             let next = try make(s.ruleset)
-            let textForm = NFPrinter.ruleset(next)
+            // With `# handle N` comments, so handles survive a reload even after deletions.
+            let textForm = NFPrinter.ruleset(next, handles: true)
             let v: RulesetVersion
             do { v = try store.addRulesetVersion(stackID: e.record.id, summary: summary, ruleset: textForm) } catch {
                 throw Problem.storage("ruleset not stored: \(error)")

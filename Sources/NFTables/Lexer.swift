@@ -1,6 +1,9 @@
+import Foundation
+
 /// A token of nft's language, with where it starts.
 public struct NFToken: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable { case word, string, punct, newline, end }
+    /// `handle` is a `# handle N` comment, as `nft -a list ruleset` prints it: it keeps a rule's handle.
+    public enum Kind: Sendable, Equatable { case word, string, punct, newline, end, handle }
     public var kind: Kind
     public var text: String
     public var line: Int
@@ -31,7 +34,16 @@ struct NFLexer {
             if c == 0x0a { out.append(NFToken(kind: .newline, text: "\n", line: line, column: col)); i += 1; line += 1; col = 1; continue }
             if c == 0x20 || c == 0x09 || c == 0x0d { i += 1; col += 1; continue }
             if c == 0x5c, i + 1 < b.count, b[i + 1] == 0x0a { i += 2; line += 1; col = 1; continue }   // line continuation
-            if c == 0x23 { while i < b.count && b[i] != 0x0a { i += 1 }; continue }
+            if c == 0x23 {
+                var j = i
+                while j < b.count && b[j] != 0x0a { j += 1 }
+                let comment = String(decoding: b[(i + 1)..<j], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                if comment.hasPrefix("handle "), let h = Int(comment.dropFirst(7)) {
+                    out.append(NFToken(kind: .handle, text: String(h), line: line, column: col))
+                }
+                col += j - i; i = j
+                continue
+            }
             if c == 0x22 {
                 let startCol = col
                 var j = i + 1

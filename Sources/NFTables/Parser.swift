@@ -22,7 +22,7 @@ public struct NFParser {
         let found = t.kind == .end ? "end of input" : t.kind == .newline ? "end of line" : "'\(t.text)'"
         return NFSyntaxError(line: t.line, column: t.column, message: "\(m), found \(found)")
     }
-    private mutating func skipNewlines() { while tok.kind == .newline || (tok.kind == .punct && tok.text == ";") { i += 1 } }
+    private mutating func skipNewlines() { while tok.kind == .newline || tok.kind == .handle || (tok.kind == .punct && tok.text == ";") { i += 1 } }
     private func isPunct(_ s: String) -> Bool { tok.kind == .punct && tok.text == s }
     private func isWord(_ s: String) -> Bool { tok.kind == .word && tok.text == s }
     private mutating func expectPunct(_ s: String) throws(NFSyntaxError) {
@@ -43,7 +43,7 @@ public struct NFParser {
         defer { i += 1 }
         return tok.text
     }
-    private var atStatementEnd: Bool { tok.kind == .newline || tok.kind == .end || isPunct(";") || isPunct("}") }
+    private var atStatementEnd: Bool { tok.kind == .newline || tok.kind == .end || tok.kind == .handle || isPunct(";") || isPunct("}") }
 
     // MARK: ruleset
 
@@ -184,6 +184,7 @@ public struct NFParser {
                 let prio = try priority()
                 if type == .nat && hook == .forward { throw NFSyntaxError(line: start.line, column: start.column, message: "nat chains cannot hook forward") }
                 if hook == .ingress && t.family != .netdev && t.family != .inet { throw NFSyntaxError(line: hookTok.line, column: hookTok.column, message: "ingress needs a netdev table") }
+                if hook == .ingress && device == nil { throw NFSyntaxError(line: hookTok.line, column: hookTok.column, message: "an ingress chain needs a device") }
                 t.chains[ci].base = NFBaseChain(type: type, hook: hook, priority: prio, device: device, policy: t.chains[ci].base?.policy ?? .accept)
             } else if isWord("policy") {
                 i += 1
@@ -375,12 +376,14 @@ public struct NFParser {
             let s = try statement(table: t, anonymousSets: &anonymousSets)
             stmts.append(s)
         }
+        var explicit: Int? = nil
+        if tok.kind == .handle { explicit = Int(tok.text); i += 1 }
         guard !stmts.isEmpty else { return }
-        // Anonymous sets and maps take handles before the rule does.
+        // Anonymous sets and maps take handles before the rule does; a `# handle N` keeps N.
         t.nextHandle += anonymousSets
-        let r = NFRule(handle: t.nextHandle, statements: stmts, text: NFPrinter.rule(stmts))
-        t.nextHandle += 1
-        t.chains[ci].rules.append(r)
+        let handle = explicit ?? t.nextHandle
+        t.nextHandle = max(t.nextHandle, handle) + 1
+        t.chains[ci].rules.append(NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts)))
     }
 
     private mutating func verdictWord() throws(NFSyntaxError) -> NFVerdict {

@@ -83,3 +83,25 @@ final class NetfilterTests: XCTestCase {
         XCTAssertNotEqual(refilled.dropReason, .NETFILTER_DROP)
     }
 }
+
+final class IngressTests: XCTestCase {
+    /// A netdev ingress chain on the device sees frames before IPv4 (even ones ip_rcv would drop),
+    /// and its drop ends them there.
+    func testNetdevIngressRunsBeforeTheProtocolHandlers() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+        table netdev n { chain in0 { type filter hook ingress device "eth0" priority -500; policy accept; udp dport 7 drop; meta pkttype broadcast counter; } }
+        """))
+        let r = s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 7))), device: s.devices[0])
+        XCTAssertEqual(r.dropReason, .NETFILTER_DROP)
+        XCTAssertEqual(r.stageNames.suffix(4), ["netif_receive_skb", "__netif_receive_skb_core", "nf_hook_slow", "kfree_skb_reason"])
+        XCTAssertEqual(r.nfEvents.map { "\($0.hook.rawValue) \($0.table) \($0.chain) \($0.verdict)" }, ["ingress netdev n in0 drop"])
+        let arp = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: peerMAC, ethertype: EtherType.arp),
+                            network: .arp(ARPRepr(operation: 1, senderMAC: peerMAC, senderIP: peerIP, targetMAC: .zero, targetIP: ourIP))).emit()
+        let a = s.inject(frame: arp, device: s.devices[0])
+        XCTAssertEqual(a.nfEvents.map(\.verdict), ["continue", "accept"])
+        XCTAssertEqual(a.outcome, .consumed)
+        let runt = s.inject(frame: Array(frame(.udp(UDPRepr(srcPort: 1, dstPort: 7)))[0..<20]), device: s.devices[0])
+        XCTAssertEqual(runt.dropReason, .IP_INHDR, "a truncated header reads as no match at ingress, then ip_rcv drops it")
+    }
+}

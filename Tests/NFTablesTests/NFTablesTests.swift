@@ -53,6 +53,17 @@ final class NFTablesTests: XCTestCase {
         }
     }
 
+    func testHandleCommentsKeepRuleHandles() throws {
+        var rs = try NFParser.parse("table inet t { chain c { type filter hook input priority 0; tcp dport 1 drop; tcp dport 2 drop; tcp dport 3 drop; } }")
+        rs = try NFParser.parse("delete rule inet t c handle 3", onto: rs)
+        let printed = NFPrinter.ruleset(rs, handles: true)
+        let again = try NFParser.parse(printed)
+        XCTAssertEqual(again.tables[0].chains[0].rules.map(\.handle), [2, 4])
+        XCTAssertEqual(NFPrinter.ruleset(again, handles: true), printed)
+        let more = try NFParser.parse("add rule inet t c udp dport 9 drop", onto: again)
+        XCTAssertEqual(more.tables[0].chains[0].rules.last?.handle, 5)
+    }
+
     func testAddCommandsBuildOnAnExistingRuleset() throws {
         var rs = try NFParser.parse("table inet t { chain c { type filter hook input priority filter; policy drop; } }")
         rs = try NFParser.parse("add rule inet t c tcp dport 22 accept\nadd rule inet t c udp dport { 53, 123 } counter accept", onto: rs)

@@ -54,6 +54,8 @@ extension Stack {
             // vlan_do_receive: no VLAN device carries this tag, so a non-zero VID is someone else's.
             if skb.vlanID != 0 { skb.pktType = .otherhost }
         }
+        // nf_ingress: netdev-family chains on this device see every frame before the protocol handlers.
+        if netfilter.hasIngress, let end = netfilterVerdict(nf_hook(.ingress, skb, inDev: skb.dev, outDev: nil), at: "ingress") { return end }
         switch skb.protocolType {
         case EtherType.ipv4: return ip_rcv(skb)
         case EtherType.arp: return arp_rcv(skb)

@@ -52,7 +52,7 @@ extension Stack {
             frag.setBE16(10, 0)
             frag.setBE16(10, Checksum.compute(frag, from: 0, count: ihl))
             let f = SkBuff(frame: [UInt8](repeating: 0, count: 14) + frag, dev: skb.dev, packet: skb.packet)
-            f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true
+            f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true; f.protocolType = EtherType.ipv4
             snmp.ip.FragCreates += 1
             last = neigh_output(f, dev: dev, nexthop: nexthop, outcome: outcome)
             if case .drop = last { finish(f, last) }

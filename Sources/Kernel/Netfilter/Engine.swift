@@ -7,7 +7,11 @@ extension Stack {
     /// defragmentation at their own priorities when conntrack is in use. Accept ends one base chain;
     /// drop ends the packet.
     func nf_hook(_ hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
-        let chains = netfilter.hooks[hook] ?? []
+        var chains = netfilter.hooks[hook] ?? []
+        if hook == .ingress {
+            // netdev chains are bound to one device.
+            chains = chains.filter { netfilter.ruleset.tables[$0.table].chains[$0.chain].base?.device == inDev.map { devices[$0].name } }
+        }
         let ct = netfilter.conntrackEnabled && (hook == .prerouting || hook == .output)
         if chains.isEmpty && !ct { return .accept }
         enter(.nf_hook_slow, skb)
@@ -185,6 +189,17 @@ extension Stack {
     /// The value a selector reads, as an integer (strings for interface names are handled apart).
     func read(_ sel: NFSelector, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> UInt64? {
         let b = skb.data, nh = skb.networkHeader
+        // At ingress anything may arrive: without a whole IPv4 header only meta and ct keys read.
+        guard skb.protocolType == EtherType.ipv4, skb.len >= nh + 20, b[nh] >> 4 == 4 else {
+            switch sel {
+            case .mark: return UInt64(skb.mark)
+            case .length: return UInt64(skb.len)
+            case .pkttype:
+                switch skb.pktType { case .host: return 0; case .broadcast: return 1; case .multicast: return 2; case .otherhost: return 3 }
+            case .ctState: return skb.ctInfo.stateBit
+            default: return nil
+            }
+        }
         let ihl = Int(b[nh] & 0x0f) * 4
         let proto = b[nh + 9]
         let fragOff = Int(b.be16(nh + 6) & 0x1fff)

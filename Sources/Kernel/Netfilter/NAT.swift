@@ -125,6 +125,7 @@ extension Stack {
     func sendLocal(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil) {
         let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
         out.networkHeader = 14; out.transportHeader = 34; out.cpu = cause.cpu; out.generated = true
+        out.protocolType = EtherType.ipv4
         out.csumPartialOffset = csumPartialOffset
         // The reply belongs to the connection of what caused it (conntrack sees it as a reply).
         if netfilter.conntrackEnabled { out.conn = nil }

@@ -31,6 +31,7 @@ struct NetfilterState {
     var sets: [Int: [String: SetIndex]] = [:]
     /// Compiled chains, [table index][chain index].
     var compiled: [[CChain]] = []
+    var hasIngress: Bool { !(hooks[.ingress] ?? []).isEmpty }
 
     init() {}
 
