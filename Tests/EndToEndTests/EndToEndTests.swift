@@ -94,3 +94,28 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 2)
     }
 }
+
+final class FirewallEndToEndTests: XCTestCase {
+    /// A user's session over HTTP/2 with curl: paste a ruleset, inject, read the nft trace and the counters.
+    func testRulesetOverHTTP2WithCurl() throws {
+        try XCTSkipUnless(have("curl", ["--version"]), "curl is not installed")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-fw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = try Daemon(db: dir.appendingPathComponent("fw.db").path, cwd: dir)
+        defer { _ = d.terminate() }
+        let base = "http://127.0.0.1:\(d.port)"
+        func curl(_ args: [String]) throws -> String { try shell(["curl", "-s", "-m", "10", "--http2-prior-knowledge"] + args).out }
+        _ = try curl(["-d", #"{"name":"fw","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}]}"#, "\(base)/v1/stacks"])
+        let ruleset = "table inet filter {\n  chain input { type filter hook input priority filter; policy drop;\n    tcp dport 22 counter accept\n  }\n}\n"
+        let put = try curl(["-X", "PUT", "-H", "content-type: text/plain", "--data-binary", ruleset, "\(base)/v1/stacks/fw/ruleset"])
+        XCTAssertTrue(put.contains(#""version":1"#), put)
+        let pkts = #"{"packets":[{"device":"eth0","ipv4":{"src":"198.18.0.1"},"tcp":{"dport":22}},{"device":"eth0","ipv4":{"src":"198.18.0.1"},"tcp":{"dport":23}}]}"#
+        let r = try curl(["-d", pkts, "\(base)/v1/stacks/fw/packets?sync=true"])
+        XCTAssertTrue(r.contains(#""drop_reason":"NETFILTER_DROP""#), r)
+        XCTAssertEqual(try curl(["\(base)/v1/traces/2?format=nft"]), "trace id 00000002 inet filter input policy drop\n")
+        XCTAssertTrue(try curl(["\(base)/v1/stacks/fw/ruleset"]).contains("tcp dport 22 counter packets 1 bytes 40 accept"))
+        let bad = try curl(["-X", "PUT", "-H", "content-type: text/plain", "--data-binary", "table inet filter { chain x { tcp dport ssh-ish accept; } }", "\(base)/v1/stacks/fw/ruleset"])
+        XCTAssertTrue(bad.contains(#""status":400"#) && bad.contains(#""line":1,"column":41"#), bad)
+    }
+}
