@@ -10,7 +10,8 @@ extension Stack {
         var chains = netfilter.hooks[hook] ?? []
         if hook == .ingress {
             // netdev chains are bound to one device.
-            chains = chains.filter { netfilter.ruleset.tables[$0.table].chains[$0.chain].base?.device == inDev.map { devices[$0].name } }
+            let name = inDev.map { devices[$0].name }
+            chains = chains.filter { $0.device == name }
         }
         let ct = netfilter.conntrackEnabled && (hook == .prerouting || hook == .output)
         if chains.isEmpty && !ct { return .accept }
@@ -24,13 +25,14 @@ extension Stack {
             }
         }
         var ctDone = !ct
-        for (prio, ti, ci) in chains {
-            if !ctDone && prio > -200 {
+        for h in chains {
+            if !ctDone && h.prio > -200 {
                 ctDone = true
                 if !nf_conntrack_in(skb, hook: hook) { return .drop }
             }
-            if netfilter.ruleset.tables[ti].chains[ci].base?.type == .nat && !(skb.ctInfo == .new && skb.conn != nil) { continue }
-            switch nft_do_chain(ti, ci, hook: hook, skb, inDev: inDev, outDev: outDev) {
+            // nat chains see only a connection's first packet.
+            if h.isNAT && !(skb.ctInfo == .new && skb.conn != nil) { continue }
+            switch nft_do_chain(h.table, h.chain, hook: hook, skb, inDev: inDev, outDev: outDev) {
             case .accept: continue
             case .drop: return .drop
             case .rejected: return .rejected

@@ -19,8 +19,14 @@ public struct NFEvent: Sendable, Equatable {
 /// The loaded ruleset, its base chains per hook in priority order, and per-rule state.
 struct NetfilterState {
     var ruleset = NFRuleset()
-    /// Per hook: (priority, table index, chain index), sorted by priority then registration order.
-    var hooks: [NFHook: [(prio: Int, table: Int, chain: Int)]] = [:]
+    /// A base chain registered on a hook, with what the hook loop needs without touching the ruleset.
+    struct HookEntry {
+        var prio: Int, table: Int, chain: Int
+        var isNAT: Bool
+        var device: String?
+    }
+    /// Per hook, sorted by priority then registration order.
+    var hooks: [NFHook: [HookEntry]] = [:]
     /// Packets and bytes per (table index, rule handle).
     var counters: [Int: [Int: (Int, Int)]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
@@ -40,10 +46,13 @@ struct NetfilterState {
     init(_ rs: NFRuleset) {
         ruleset = rs
         var order = 0
-        var list: [(prio: Int, order: Int, table: Int, chain: Int, hook: NFHook)] = []
+        var list: [(entry: HookEntry, order: Int, hook: NFHook)] = []
         for (ti, t) in rs.tables.enumerated() {
             for (ci, c) in t.chains.enumerated() {
-                if let b = c.base { list.append((b.priority, order, ti, ci, b.hook)); order += 1 }
+                if let b = c.base {
+                    list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, device: b.device), order, b.hook))
+                    order += 1
+                }
                 for r in c.rules {
                     for s in r.statements {
                         switch s {
@@ -61,7 +70,7 @@ struct NetfilterState {
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
         for h in NFHook.allCases {
-            hooks[h] = list.filter { $0.hook == h }.sorted { ($0.prio, $0.order) < ($1.prio, $1.order) }.map { ($0.prio, $0.table, $0.chain) }
+            hooks[h] = list.filter { $0.hook == h }.sorted { ($0.entry.prio, $0.order) < ($1.entry.prio, $1.order) }.map(\.entry)
         }
     }
 }
