@@ -56,6 +56,7 @@ extension Stack {
     func nft_do_chain(_ ti: Int, _ base: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
         let chains = netfilter.compiled[ti]
         let policy = netfilter.ruleset.tables[ti].chains[base].base?.policy ?? .accept
+        let info = PktInfo(skb)
         var stack: [(chain: Int, rule: Int)] = []
         var c = base, r = 0
         var rules = chains[c].rules
@@ -68,7 +69,7 @@ extension Stack {
             }
             let rule = rules[r]
             r += 1
-            guard let verdict = evalRule(rule, ti: ti, hook: hook, skb, inDev: inDev, outDev: outDev) else { continue }
+            guard let verdict = evalRule(rule, ti: ti, hook: hook, skb, info, inDev: inDev, outDev: outDev) else { continue }
             event(skb, hook, ti, c, .rule, rule, verdict.text)
             switch verdict {
             case .nf(.continue): continue
@@ -100,12 +101,12 @@ extension Stack {
     }
 
     /// Runs a rule's statements; nil when a match fails (the rule does not apply).
-    private func evalRule(_ rule: CRule, ti: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> RuleVerdict? {
+    private func evalRule(_ rule: CRule, ti: Int, hook: NFHook, _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> RuleVerdict? {
         for step in rule.steps {
             let s: NFStatement
             switch step {
             case .match(let sel, let mask, let op, let ranges, let anyBit):
-                guard var v = read(sel, skb, inDev: inDev, outDev: outDev) else { return nil }
+                guard var v = read(sel, skb, info) else { return nil }
                 if let mask { v &= mask }
                 let hit: Bool
                 if let anyBit { hit = v & anyBit != 0 } else {
@@ -120,7 +121,7 @@ extension Stack {
                 if hit == (op == .ne) { return nil }
                 continue
             case .matchSet(let sel, let mask, let negate, let set):
-                guard var v = read(sel, skb, inDev: inDev, outDev: outDev) else { return nil }
+                guard var v = read(sel, skb, info) else { return nil }
                 if let mask { v &= mask }
                 if set.contains(v) == negate { return nil }
                 continue
@@ -170,7 +171,7 @@ extension Stack {
             case .verdict(let v):
                 return .nf(v)
             case .vmap(let sel, let entries):
-                guard let key = read(sel, skb, inDev: inDev, outDev: outDev) else { return nil }
+                guard let key = read(sel, skb, info) else { return nil }
                 guard let hit = entries.first(where: { contains($0.0, key, ti: ti) }) else { return nil }
                 return .nf(hit.1)
             case .reject(let rst, let code):
@@ -188,33 +189,52 @@ extension Stack {
         return .nf(.continue)
     }
 
-    /// The value a selector reads, as an integer (strings for interface names are handled apart).
-    func read(_ sel: NFSelector, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> UInt64? {
-        let b = skb.data, nh = skb.networkHeader
-        // At ingress anything may arrive: without a whole IPv4 header only meta and ct keys read.
-        guard skb.protocolType == EtherType.ipv4, skb.len >= nh + 20, b[nh] >> 4 == 4 else {
-            switch sel {
-            case .mark: return UInt64(skb.mark)
-            case .length: return UInt64(skb.len)
-            case .pkttype:
-                switch skb.pktType { case .host: return 0; case .broadcast: return 1; case .multicast: return 2; case .otherhost: return 3 }
-            case .ctState: return skb.ctInfo.stateBit
-            default: return nil
-            }
+    /// `struct nft_pktinfo`: what `nft_set_pktinfo_ipv4` works out once per hook, so each
+    /// expression reads its field without re-parsing the headers.
+    struct PktInfo {
+        var ipv4 = false
+        var nh = 0, th = 0, len = 0
+        var proto: UInt8 = 0
+        var fragOff = 0
+        init(_ skb: SkBuff) {
+            let b = skb.data
+            nh = skb.networkHeader
+            len = skb.len
+            guard skb.protocolType == EtherType.ipv4, skb.len >= nh + 20, b[nh] >> 4 == 4 else { return }
+            ipv4 = true
+            th = nh + Int(b[nh] & 0x0f) * 4
+            proto = b[nh + 9]
+            fragOff = Int(b.be16(nh + 6) & 0x1fff)
         }
-        let ihl = Int(b[nh] & 0x0f) * 4
-        let proto = b[nh + 9]
-        let fragOff = Int(b.be16(nh + 6) & 0x1fff)
-        let th = nh + ihl
+    }
+
+    /// The value a selector reads, as an integer (interface names are matched apart).
+    func read(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        // At ingress anything may arrive: without a whole IPv4 header only meta and ct keys read.
+        switch sel {
+        case .mark: return UInt64(skb.mark)
+        case .length: return UInt64(p.ipv4 ? p.len - p.nh : p.len)
+        case .pkttype:
+            switch skb.pktType { case .host: return 0; case .broadcast: return 1; case .multicast: return 2; case .otherhost: return 3 }
+        case .nfproto: return 2
+        case .ctState: return skb.ctInfo.stateBit
+        case .ctStatus: return skb.conn.map { UInt64($0.status) }
+        case .ctMark: return skb.conn.map { UInt64($0.mark) }
+        case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply ? 1 : 0)
+        case .iif, .oif, .iifname, .oifname: return nil
+        default: break
+        }
+        guard p.ipv4 else { return nil }
+        let b = skb.data, nh = p.nh, th = p.th
         func l4(_ off: Int, _ size: Int, _ want: UInt8?) -> UInt64? {
-            if let want, proto != want { return nil }
-            guard fragOff == 0, skb.len >= th + off + size else { return nil }
+            if let want, p.proto != want { return nil }
+            guard p.fragOff == 0, p.len >= th + off + size else { return nil }
             return size == 1 ? UInt64(b[th + off]) : size == 2 ? UInt64(b.be16(th + off)) : UInt64(b.be32(th + off))
         }
         switch sel {
         case .ipSaddr: return UInt64(b.be32(nh + 12))
         case .ipDaddr: return UInt64(b.be32(nh + 16))
-        case .ipProtocol, .l4proto: return UInt64(proto)
+        case .ipProtocol, .l4proto: return UInt64(p.proto)
         case .ipTTL: return UInt64(b[nh + 8])
         case .ipLength: return UInt64(b.be16(nh + 2))
         case .ipFragOff: return UInt64(b.be16(nh + 6))
@@ -231,22 +251,13 @@ extension Stack {
         case .udpSport: return l4(0, 2, IPProtocol.udp)
         case .udpDport: return l4(2, 2, IPProtocol.udp)
         case .udpLength: return l4(4, 2, IPProtocol.udp)
-        case .thSport: return proto == IPProtocol.tcp || proto == IPProtocol.udp ? l4(0, 2, nil) : nil
-        case .thDport: return proto == IPProtocol.tcp || proto == IPProtocol.udp ? l4(2, 2, nil) : nil
+        case .thSport: return p.proto == IPProtocol.tcp || p.proto == IPProtocol.udp ? l4(0, 2, nil) : nil
+        case .thDport: return p.proto == IPProtocol.tcp || p.proto == IPProtocol.udp ? l4(2, 2, nil) : nil
         case .icmpType: return l4(0, 1, IPProtocol.icmp)
         case .icmpCode: return l4(1, 1, IPProtocol.icmp)
         case .icmpID: return l4(4, 2, IPProtocol.icmp)
         case .icmpSeq: return l4(6, 2, IPProtocol.icmp)
-        case .mark: return UInt64(skb.mark)
-        case .length: return UInt64(skb.len - nh)
-        case .pkttype:
-            switch skb.pktType { case .host: return 0; case .broadcast: return 1; case .multicast: return 2; case .otherhost: return 3 }
-        case .nfproto: return 2
-        case .ctState: return skb.ctInfo.stateBit
-        case .ctStatus: return skb.conn.map { UInt64($0.status) }
-        case .ctMark: return skb.conn.map { UInt64($0.mark) }
-        case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply ? 1 : 0)
-        case .iif, .oif, .iifname, .oifname: return nil
+        default: return nil
         }
     }
 
