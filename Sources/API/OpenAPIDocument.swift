@@ -31,6 +31,16 @@ paths:
                 required: [status]
                 properties:
                   status: {type: string, const: ok}
+  /metrics:
+    get:
+      operationId: getMetrics
+      summary: Every stack's device, SNMP, softnet and conntrack counters in the Prometheus text format.
+      responses:
+        '200':
+          description: Prometheus exposition text.
+          content:
+            text/plain:
+              schema: {type: string}
   /openapi.yaml:
     get:
       operationId: getOpenAPI

@@ -11,8 +11,11 @@ final class TraceWriter: @unchecked Sendable {
     private var thread: Thread?
     private let write: ([TraceRecord]) -> Void
     static let maxBatch = 4096
+    /// Rows that may wait for the disk; past this, enqueueing waits (backpressure instead of unbounded memory).
+    let capacity: Int
 
-    init(write: @escaping ([TraceRecord]) -> Void) {
+    init(capacity: Int = 262_144, write: @escaping ([TraceRecord]) -> Void) {
+        self.capacity = capacity
         self.write = write
         let t = Thread { [self] in self.run() }
         t.name = "trace-writer"
@@ -23,6 +26,7 @@ final class TraceWriter: @unchecked Sendable {
     func enqueue(_ rows: [TraceRecord]) {
         guard !rows.isEmpty else { return }
         cond.lock()
+        while queue.count > capacity && !stopping { cond.wait() }
         queue.append(contentsOf: rows)
         enqueued += rows.count
         cond.broadcast()

@@ -55,6 +55,15 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(call("GET", "/v1/stacks/r/sockets").raw, "{\"items\":[]}\n")
     }
 
+    func testMetricsInPrometheusText() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(Self.udp)]}"#).status, 200)
+        let m = call("GET", "/metrics").raw
+        XCTAssertTrue(m.hasPrefix("# HELP packetstack_stacks Stacks loaded.\n# TYPE packetstack_stacks gauge\npacketstack_stacks 1\n"), m)
+        XCTAssertTrue(m.contains("# TYPE packetstack_device_rx_packets_total counter\npacketstack_device_rx_packets_total{stack=\"r\",device=\"eth0\"} 1\npacketstack_device_rx_packets_total{stack=\"r\",device=\"eth1\"} 0\n"), m)
+        XCTAssertTrue(m.contains("packetstack_snmp_total{stack=\"r\",group=\"Ip\",name=\"InReceives\"} 1\n"), m)
+        XCTAssertTrue(m.contains("packetstack_softnet_processed_total{stack=\"r\",cpu=\"0\"} 1\n"), m)
+    }
+
     func testRateInjectionSoftnetStatAndClock() throws {
         let pkt = #"{"device":"eth0","ipv4":{"src":"198.18.0.9"},"icmp":{"type":0}}"#
         let r = call("POST", "/v1/stacks/r/packets", #"{"rate_pps":1000000,"start_ns":5000,"packets":[\#(pkt),\#(pkt),\#(pkt)]}"#)

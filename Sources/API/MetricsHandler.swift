@@ -1,0 +1,57 @@
+import Foundation
+import HTTPServer
+import Kernel
+
+// GET /metrics: every stack's counters in the Prometheus text exposition format.
+extension App {
+    func registerMetricsRoute() {
+        router.add("GET", "/metrics") { [unowned self] req, _ throws(Problem) in try metrics(req) }
+    }
+
+    func metrics(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        var families: [String: (help: String, lines: [String])] = [:]
+        func add(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
+            let l = labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
+            families[name, default: (help, [])].lines.append("\(name){\(l)} \(value)")
+        }
+        let entries = registry.all()
+        for e in entries {
+            e.withStack { s in
+                let st = s.config.name
+                for d in s.devices {
+                    for c in Mirror(reflecting: d.stats).children {
+                        guard let k = c.label, let v = c.value as? Int else { continue }
+                        add("packetstack_device_\(k)_total", "Device counter \(k) (ip -s link).", [("stack", st), ("device", d.name)], v)
+                    }
+                }
+                for (group, value) in [("Ip", s.snmp.ip as Any), ("Udp", s.snmp.udp), ("Tcp", s.snmp.tcp), ("Icmp", s.snmp.icmp)] {
+                    for c in Mirror(reflecting: value).children {
+                        guard let k = c.label, let v = c.value as? Int else { continue }
+                        add("packetstack_snmp_total", "SNMP MIB counters (/proc/net/snmp).", [("stack", st), ("group", group), ("name", k)], v)
+                    }
+                }
+                for c in s.softnetStats {
+                    let labels = [("stack", st), ("cpu", String(c.cpu))]
+                    add("packetstack_softnet_processed_total", "Packets processed per CPU (softnet_stat column 1).", labels, c.processed)
+                    add("packetstack_softnet_dropped_total", "Backlog drops per CPU (softnet_stat column 2).", labels, c.dropped)
+                    add("packetstack_softnet_time_squeeze_total", "net_rx_action budget or time exhausted (softnet_stat column 3).", labels, c.timeSqueeze)
+                    add("packetstack_softnet_received_rps_total", "RPS IPIs received (softnet_stat column 10).", labels, c.receivedRPS)
+                }
+                add("packetstack_conntrack_entries", "Connections in the conntrack table.", [("stack", st)], s.conntrackStats.entries)
+                add("packetstack_virtual_clock_ns", "The stack's virtual time.", [("stack", st)], Int(s.clockNs))
+            }
+        }
+        var out = "# HELP packetstack_stacks Stacks loaded.\n# TYPE packetstack_stacks gauge\npacketstack_stacks \(entries.count)\n"
+        for name in families.keys.sorted() {
+            let f = families[name]!
+            out += "# HELP \(name) \(f.help)\n# TYPE \(name) \(name.hasSuffix("_total") ? "counter" : "gauge")\n"
+            out += f.lines.joined(separator: "\n") + "\n"
+        }
+        return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: out)
+    }
+
+    private func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
