@@ -3,33 +3,51 @@ import NFTables
 /// A rule made ready for the packet path: matches hold integer ranges (no strings to copy),
 /// named sets are resolved to their index. Built once when a ruleset loads.
 final class CRule {
+    /// `sel [& mask] op value`; `anyBit` for flag lists without a mask (`ct state established,related`).
+    final class Match {
+        let sel: NFSelector, mask: UInt64?, op: NFOp, ranges: [(lo: UInt64, hi: UInt64)], anyBit: UInt64?
+        init(_ sel: NFSelector, _ mask: UInt64?, _ op: NFOp, _ ranges: [(lo: UInt64, hi: UInt64)], _ anyBit: UInt64?) {
+            self.sel = sel; self.mask = mask; self.op = op; self.ranges = ranges; self.anyBit = anyBit
+        }
+    }
+    final class SetMatch {
+        let sel: NFSelector, mask: UInt64?, negate: Bool, set: SetIndex
+        init(_ sel: NFSelector, _ mask: UInt64?, _ negate: Bool, _ set: SetIndex) { self.sel = sel; self.mask = mask; self.negate = negate; self.set = set }
+    }
+    final class NameMatch {
+        let input: Bool, negate: Bool, names: [String]
+        init(_ input: Bool, _ negate: Bool, _ names: [String]) { self.input = input; self.negate = negate; self.names = names }
+    }
+    /// One word per step, so walking a rule copies nothing heavy.
     enum Step {
-        /// `sel [& mask] op value`; `anyBit` for flag lists without a mask (`ct state established,related`).
-        case match(NFSelector, mask: UInt64?, op: NFOp, ranges: [(lo: UInt64, hi: UInt64)], anyBit: UInt64?)
-        case matchSet(NFSelector, mask: UInt64?, negate: Bool, set: SetIndex)
-        case matchName(NFSelector, negate: Bool, names: [String])
-        case other(NFStatement)
+        case match(Match)
+        case matchSet(SetMatch)
+        case matchName(NameMatch)
+        /// Index into `statements` of a statement that is not a match.
+        case other(Int)
     }
     let handle: Int
     let text: String
     let steps: [Step]
+    let statements: [NFStatement]
 
     init(_ r: NFRule, sets: [String: SetIndex]) {
         handle = r.handle
         text = r.text
-        steps = r.statements.map { s in
-            guard case .match(let sel, let mask, let op, let value) = s else { return .other(s) }
+        statements = r.statements
+        steps = r.statements.enumerated().map { k, s in
+            guard case .match(let sel, let mask, let op, let value) = s else { return .other(k) }
             if sel == .iif || sel == .iifname || sel == .oif || sel == .oifname {
-                return .matchName(sel, negate: op == .ne, names: CRule.names(value))
+                return .matchName(NameMatch(sel == .iif || sel == .iifname, op == .ne, CRule.names(value)))
             }
-            if case .named(let n) = value, let idx = sets[n] { return .matchSet(sel, mask: mask, negate: op == .ne, set: idx) }
+            if case .named(let n) = value, let idx = sets[n] { return .matchSet(SetMatch(sel, mask, op == .ne, idx)) }
             let ranges = CRule.ranges(value)
             var anyBit: UInt64? = nil
             if mask == nil, sel == .ctState || sel == .ctStatus || sel == .tcpFlags {
                 let bits = ranges.reduce(UInt64(0)) { $0 | ($1.lo == $1.hi ? $1.lo : 0) }
                 if bits != 0 { anyBit = bits }
             }
-            return .match(sel, mask: mask, op: op, ranges: ranges, anyBit: anyBit)
+            return .match(Match(sel, mask, op, ranges, anyBit))
         }
     }
 

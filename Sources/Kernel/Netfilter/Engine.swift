@@ -105,35 +105,37 @@ extension Stack {
         for step in rule.steps {
             let s: NFStatement
             switch step {
-            case .match(let sel, let mask, let op, let ranges, let anyBit):
-                guard var v = read(sel, skb, info) else { return nil }
-                if let mask { v &= mask }
+            case .match(let m):
+                guard var v = read(m.sel, skb, info) else { return nil }
+                if let mask = m.mask { v &= mask }
                 let hit: Bool
-                if let anyBit { hit = v & anyBit != 0 } else {
-                    switch op {
-                    case .eq, .ne: hit = ranges.contains { v >= $0.lo && v <= $0.hi }
-                    case .lt: hit = v < (ranges.first?.lo ?? 0)
-                    case .gt: hit = v > (ranges.first?.lo ?? 0)
-                    case .le: hit = v <= (ranges.first?.lo ?? 0)
-                    case .ge: hit = v >= (ranges.first?.lo ?? 0)
+                if let anyBit = m.anyBit { hit = v & anyBit != 0 } else {
+                    switch m.op {
+                    case .eq, .ne:
+                        var found = false
+                        for r in m.ranges where v >= r.lo && v <= r.hi { found = true; break }
+                        hit = found
+                    case .lt: hit = v < (m.ranges.first?.lo ?? 0)
+                    case .gt: hit = v > (m.ranges.first?.lo ?? 0)
+                    case .le: hit = v <= (m.ranges.first?.lo ?? 0)
+                    case .ge: hit = v >= (m.ranges.first?.lo ?? 0)
                     }
                 }
-                if hit == (op == .ne) { return nil }
+                if hit == (m.op == .ne) { return nil }
                 continue
-            case .matchSet(let sel, let mask, let negate, let set):
-                guard var v = read(sel, skb, info) else { return nil }
-                if let mask { v &= mask }
-                if set.contains(v) == negate { return nil }
+            case .matchSet(let m):
+                guard var v = read(m.sel, skb, info) else { return nil }
+                if let mask = m.mask { v &= mask }
+                if m.set.contains(v) == m.negate { return nil }
                 continue
-            case .matchName(let sel, let negate, let names):
-                let dev = (sel == .iif || sel == .iifname) ? inDev : outDev
-                guard let dev else { return nil }
+            case .matchName(let m):
+                guard let dev = m.input ? inDev : outDev else { return nil }
                 let name = devices[dev].name
-                let hit = names.contains { $0.hasSuffix("*") ? name.hasPrefix(String($0.dropLast())) : $0 == name }
-                if hit == negate { return nil }
+                let hit = m.names.contains { $0.hasSuffix("*") ? name.hasPrefix(String($0.dropLast())) : $0 == name }
+                if hit == m.negate { return nil }
                 continue
-            case .other(let st):
-                s = st
+            case .other(let k):
+                s = rule.statements[k]
             }
             switch s {
             case .match:
