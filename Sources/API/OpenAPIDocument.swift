@@ -414,6 +414,7 @@ paths:
                   nftables:
                     type: array
                     items: {type: object}
+        '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
     put:
       operationId: putRuleset
@@ -554,6 +555,7 @@ paths:
                     type: array
                     items: {$ref: '#/components/schemas/RulesetVersion'}
                   next_cursor: {$ref: '#/components/schemas/NextCursor'}
+        '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
   /v1/stacks/{stack}/ruleset/versions/{version}:
     parameters:
@@ -787,16 +789,19 @@ components:
         port: {type: integer, minimum: 1, maximum: 65535}
         rcvbuf: {type: integer, minimum: 256, description: SO_RCVBUF; default net.core.rmem_default}
     Socket:
-      allOf:
-        - $ref: '#/components/schemas/SocketInput'
-        - type: object
-          required: [id, protocol, address, port, rcvbuf_effective, rmem_alloc, queued, drops]
-          properties:
-            rcvbuf_effective: {type: integer}
-            rmem_alloc: {type: integer}
-            queued: {type: integer}
-            drops: {type: integer}
-            syn_received: {type: integer}
+      type: object
+      required: [id, protocol, address, port, rcvbuf_effective, rmem_alloc, queued, drops]
+      properties:
+        id: {type: integer}
+        protocol: {type: string, enum: [udp, tcp]}
+        address: {type: string}
+        port: {type: integer}
+        rcvbuf: {type: integer}
+        rcvbuf_effective: {type: integer}
+        rmem_alloc: {type: integer}
+        queued: {type: integer}
+        drops: {type: integer}
+        syn_received: {type: integer}
     FIBEntry:
       type: object
       required: [dst, type, dev, metric, proto, table]
@@ -819,7 +824,7 @@ components:
         metric: {type: integer, minimum: 0, default: 0}
     StackInput:
       type: object
-      additionalProperties: false
+      unevaluatedProperties: false
       required: [name]
       properties:
         name: {type: string, pattern: '^[A-Za-z0-9._-]{1,64}$'}
@@ -850,12 +855,31 @@ components:
           description: Virtual ns per stage, by kernel function name.
           additionalProperties: {type: integer, minimum: 0}
     Stack:
-      allOf:
-        - $ref: '#/components/schemas/StackInput'
-        - type: object
-          required: [name, cpus, devices, routes, neighbours, sockets, sysctls, costs, created_at]
-          properties:
-            created_at: {type: string, format: date-time}
+      type: object
+      description: A stack as stored, every default filled in.
+      required: [name, cpus, devices, routes, neighbours, sockets, sysctls, costs, created_at]
+      properties:
+        name: {type: string}
+        cpus: {type: integer}
+        devices:
+          type: array
+          items: {$ref: '#/components/schemas/Device'}
+        routes:
+          type: array
+          items: {$ref: '#/components/schemas/Route'}
+        neighbours:
+          type: array
+          items: {$ref: '#/components/schemas/Neighbour'}
+        sockets:
+          type: array
+          items: {$ref: '#/components/schemas/SocketInput'}
+        sysctls:
+          type: object
+          additionalProperties: {type: integer}
+        costs:
+          type: object
+          additionalProperties: {type: integer}
+        created_at: {type: string, format: date-time}
     Injection:
       type: object
       additionalProperties: false
