@@ -85,6 +85,15 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNotEqual(bodies[0], bodies[1])
     }
 
+    func testHTTP2LimitsAnswer431And413OnTheirStreamOnly() throws {
+        try XCTSkipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
+        let d = try Daemon(db: db, cwd: dir, extra: ["--max-header", "2048", "--max-body", "4096"])
+        defer { _ = d.terminate() }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2_limits.py").path
+        let r = try shell(["python3", script, String(d.port)])
+        XCTAssertEqual(r.out, "1:431 3:413 5:200\n")
+    }
+
     func testBadFlagsExitWithUsage() throws {
         let p = Process()
         p.executableURL = Daemon.binary
