@@ -129,3 +129,26 @@ final class OffloadTests: XCTestCase {
         }
     }
 }
+
+final class FlowLimitTests: XCTestCase {
+    /// With flow limit on for CPU 1, one heavy flow filling its backlog is cut before the backlog is full,
+    /// counted in softnet_stat's flow_limit_count column.
+    func testOneHeavyFlowIsLimitedOnACPUInTheBitmap() throws {
+        let dev = DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")], ringSize: 1024, rpsCPUs: [[1]])
+        let s = try Stack(config: StackConfig(name: "f", cpus: 2, devices: [dev],
+                                             sysctls: ["net.core.netdev_max_backlog": 400, "net.core.flow_limit_cpu_bitmap": 2, "net.ipv4.icmp_ratelimit": 0],
+                                             costs: ["udp_rcv": 50_000, "icmp_send": 0]))
+        let heavy = frame(.udp(UDPRepr(srcPort: 7, dstPort: 9)))
+        let rs = s.inject((0..<600).map { _ in Injection(device: 0, frame: heavy, atNs: 0) })
+        let limited = s.softnetStats[1].flowLimitCount
+        XCTAssertGreaterThan(limited, 0)
+        XCTAssertEqual(rs.filter { $0.note?.hasPrefix("RPS flow limit") ?? false }.count, limited)
+        XCTAssertLessThan(s.softnetStats[1].backlogLength + s.softnetStats[1].processed, 600)
+        // Off by default: the same burst only meets the backlog limit.
+        let t = try Stack(config: StackConfig(name: "g", cpus: 2, devices: [dev], sysctls: ["net.core.netdev_max_backlog": 400], costs: ["udp_rcv": 50_000]))
+        _ = t.inject((0..<600).map { _ in Injection(device: 0, frame: heavy, atNs: 0) })
+        XCTAssertEqual(t.softnetStats[1].flowLimitCount, 0)
+        XCTAssertGreaterThan(t.softnetStats[1].dropped, 0)
+        XCTAssertEqual(t.softnetStats[1].dropped + t.softnetStats[1].processed, 600)
+    }
+}

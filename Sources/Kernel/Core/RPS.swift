@@ -26,6 +26,12 @@ extension Stack {
     func enqueue_to_backlog(_ skb: SkBuff, cpu target: Int, queue q: RXQueue) -> PathEnd {
         enter(.enqueue_to_backlog, skb)
         let sd = cpus[target]
+        if skb_flow_limit(skb, sd) {
+            sd.dropped += 1
+            sd.flowLimitCount += 1
+            devices[skb.dev].stats.rx_dropped += 1
+            return drop(.CPU_BACKLOG, "RPS flow limit: this flow holds more than half of CPU \(target)'s recent backlog")
+        }
         guard sd.backlog.push(skb) else {
             sd.dropped += 1
             devices[skb.dev].stats.rx_dropped += 1
@@ -45,5 +51,23 @@ extension Stack {
             }
         }
         return .stolen
+    }
+}
+
+extension Stack {
+    /// `skb_flow_limit`: with the CPU in net.core.flow_limit_cpu_bitmap and its backlog over half
+    /// full, a flow that had more than half of the last 256 packets is dropped.
+    func skb_flow_limit(_ skb: SkBuff, _ sd: SoftnetData) -> Bool {
+        let bitmap = sysctl("net.core.flow_limit_cpu_bitmap")
+        guard bitmap & (1 << sd.cpu) != 0, sd.backlog.count >= (sysctl("net.core.netdev_max_backlog") >> 1) else { return false }
+        let tableLen = sysctl("net.core.flow_limit_table_len")
+        if sd.flowBuckets.count != tableLen { sd.flowBuckets = Array(repeating: 0, count: tableLen); sd.flowHistory = Array(repeating: -1, count: 256) }
+        let bucket = Int(skb.hash) & (tableLen - 1)
+        let old = sd.flowHistory[sd.flowHistoryHead]
+        sd.flowHistory[sd.flowHistoryHead] = bucket
+        sd.flowHistoryHead = (sd.flowHistoryHead + 1) & 255
+        if old >= 0 { sd.flowBuckets[old] -= 1 }
+        sd.flowBuckets[bucket] += 1
+        return sd.flowBuckets[bucket] > 256 >> 1
     }
 }

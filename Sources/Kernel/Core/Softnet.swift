@@ -24,6 +24,10 @@ final class SoftnetData {
     var timeSqueeze = 0
     var receivedRPS = 0
     var flowLimitCount = 0
+    /// RPS flow limit (`struct sd_flow_limit`): the flows of the last 256 packets and a count per bucket.
+    var flowHistory: [Int] = []
+    var flowHistoryHead = 0
+    var flowBuckets: [Int] = []
     /// RFS: backlog enqueue/dequeue counters (`input_queue_tail/head`).
     var inputQueueTail: UInt32 = 0
     var inputQueueHead: UInt32 = 0
