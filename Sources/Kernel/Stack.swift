@@ -55,6 +55,8 @@ public final class Stack {
     var netfilter = NetfilterState()
     var conntrack = ConntrackTable()
     var conntrackFullDrops = 0, conntrackEarlyDrops = 0
+    /// Neighbours that never answered (their queued packets were dropped with NEIGH_FAILED).
+    public internal(set) var neighbourFailures = 0
     /// Freed skbs, reused for arrivals (the per-packet path allocates no new skb in steady state).
     var skbCache: [SkBuff] = []
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).
@@ -166,7 +168,7 @@ public final class Stack {
     }
 
     func schedule(_ t: UInt64, _ e: Event) {
-        if case .fragExpire = e {} else { activeEvents += 1 }
+        if !e.isTimer { activeEvents += 1 }
         events.push(t, e)
     }
 
@@ -192,7 +194,7 @@ public final class Stack {
                 continue
             }
             let (t, e) = events.pop()!
-            if case .fragExpire = e {} else { activeEvents -= 1 }
+            if !e.isTimer { activeEvents -= 1 }
             if t > clockNs { clockNs = t }
             dispatch(t, e)
         }
@@ -205,6 +207,7 @@ public final class Stack {
         case .softirq(let c): net_rx_action(cpu: c, at: t)
         case .rpsIPI(let c): rps_trigger_softirq(cpu: c, at: t)
         case .fragExpire(let key, let g): ip_expire(key, generation: g)
+        case .neighTimer(let d, let a): neigh_timer_handler(device: d, address: IPv4Address(raw: a))
         }
     }
 

@@ -90,3 +90,21 @@ final class ForwardTests: XCTestCase {
         XCTAssertEqual(s.snmp.icmp.RateLimitHost, 4)
     }
 }
+
+final class NeighbourTimerTests: XCTestCase {
+    /// An unanswered next hop is asked mcast_solicit (3) times, one second apart, then fails: its queue is dropped.
+    func testUnansweredNeighbourFailsAfterThreeRetransmits() throws {
+        let s = try routerStack(neighbours: false)
+        let sent = try Hex.decode("0200000000020200000000010800450000220002000002112c8cc6120001c6130017829a829c000e31226f7261636c65")
+        XCTAssertEqual(s.inject(frame: sent, device: s.devices[0]).outcome, .queued)
+        XCTAssertEqual(s.devices[1].stats.tx_packets, 1, "the first ARP request")
+        s.advance(toNs: 2_500_000_000)
+        XCTAssertEqual(s.devices[1].stats.tx_packets, 3)
+        XCTAssertEqual(s.neighbourEntries.first?.state, .incomplete)
+        s.advance(toNs: 10_000_000_000)
+        XCTAssertEqual(s.devices[1].stats.tx_packets, 3, "mcast_solicit: three requests in all")
+        XCTAssertEqual(s.neighbourFailures, 1)
+        XCTAssertEqual(s.devices[1].stats.tx_dropped, 1)
+        XCTAssertTrue(s.neighbourEntries.isEmpty)
+    }
+}

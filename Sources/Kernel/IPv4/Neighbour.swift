@@ -23,6 +23,9 @@ struct NeighbourTable {
     private(set) var entries: [Key: NeighbourEntry] = [:]
     /// `unres_qlen_bytes` default (SK_WMEM_MAX).
     static let unresQlenBytes = 212_992
+    /// `retrans_time_ms` (1 s) and `mcast_solicit` (3 broadcast requests in all): an unanswered neighbour fails after 3 s.
+    static let retransNs: UInt64 = 1_000_000_000
+    static let mcastSolicit = 3
 
     mutating func setPermanent(_ a: IPv4Address, mac: MACAddress, dev: Int) {
         entries[Key(dev: dev, addr: a)] = NeighbourEntry(address: a, dev: dev, mac: mac, state: .permanent, probes: 0)
@@ -70,9 +73,34 @@ extension Stack {
         let first = e.probes == 0
         if first { e.probes = 1 }
         neighbours.insert(e)
-        if first { arp_solicit(nexthop, dev: dev, cause: skb) }
+        if first {
+            arp_solicit(nexthop, dev: dev, cause: skb)
+            schedule(clocks[skb.cpu] &+ NeighbourTable.retransNs, .neighTimer(device: dev, address: nexthop.raw))
+        }
         if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(nexthop) (ARP request sent)" }
         return .stolen
+    }
+
+    /// `neigh_timer_handler`: ask again, up to mcast_solicit times; then the entry fails and what
+    /// waited on it is dropped with NEIGH_FAILED (and the neighbour table forgets it).
+    func neigh_timer_handler(device dev: Int, address a: IPv4Address) {
+        guard var e = neighbours.lookup(a, dev: dev), e.state == .incomplete else { return }
+        if e.probes < NeighbourTable.mcastSolicit {
+            e.probes += 1
+            neighbours.insert(e)
+            let src = devices[dev].config.addresses.first(where: { $0.contains(a) })?.address ?? devices[dev].config.addresses.first?.address ?? .any
+            let f = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: devices[dev].mac, ethertype: EtherType.arp),
+                              network: .arp(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: a))).emit()
+            transmit(f, dev: dev, cause: nil)
+            schedule(clockNs &+ NeighbourTable.retransNs, .neighTimer(device: dev, address: a.raw))
+            return
+        }
+        _ = neighbours.remove(a, dev: dev)
+        neighbourFailures += 1
+        for skb in e.queue {
+            devices[dev].stats.tx_dropped += 1
+            finish(skb, .drop(.NEIGH_FAILED, nil))
+        }
     }
 
     /// A neighbour became known: send what waited for it (`neigh_update` → `neigh_connect`).

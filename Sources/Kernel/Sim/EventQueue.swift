@@ -10,6 +10,16 @@ enum Event {
     case rpsIPI(cpu: Int)
     /// A fragment queue's ipfrag_time runs out.
     case fragExpire(key: FragKey, generation: Int)
+    /// An incomplete neighbour's retransmit timer (`neigh_timer_handler`).
+    case neighTimer(device: Int, address: UInt32)
+
+    /// Long timers do not keep a run going: the run ends when only they are left.
+    var isTimer: Bool {
+        switch self {
+        case .fragExpire, .neighTimer: true
+        default: false
+        }
+    }
 }
 
 /// A binary min-heap of events keyed by (time, seq).
