@@ -40,6 +40,6 @@ public struct SNMPStats: Sendable, Equatable {
     }
     public struct ICMP: Sendable, Equatable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, InEchos = 0
-        public var OutMsgs = 0, OutEchoReps = 0, OutTimeExcds = 0, OutDestUnreachs = 0, RateLimitHost = 0
+        public var OutMsgs = 0, OutEchoReps = 0, OutTimeExcds = 0, OutDestUnreachs = 0, OutRedirects = 0, RateLimitHost = 0
     }
 }

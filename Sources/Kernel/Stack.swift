@@ -61,6 +61,8 @@ public final class Stack {
     var skbCache: [SkBuff] = []
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).
     var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
+    /// inet_peer redirect state per source: (redirects sent, last time).
+    var redirectPeers: [IPv4Address: (Int, UInt64)] = [:]
     /// RFS global table (`rps_sock_flow_table`): flow hash bucket -> CPU that last read the flow.
     var sockFlowTable: [Int]
 

@@ -117,6 +117,7 @@ public enum Sysctls {
         "net.ipv4.icmp_ratelimit": 1000,
         "net.ipv4.icmp_ratemask": 6168,
         "net.ipv4.icmp_echo_ignore_broadcasts": 1,
+        "net.ipv4.conf.all.send_redirects": 1,
         "net.netfilter.nf_conntrack_tcp_loose": 1,
         "net.netfilter.nf_conntrack_max": 262_144,
     ]
@@ -130,6 +131,7 @@ public enum Sysctls {
         "net.ipv4.ipfrag_max_dist": 0...(1 << 20), "net.ipv4.icmp_ratelimit": 0...(1 << 30),
         "net.ipv4.icmp_ratemask": 0...(1 << 30), "net.ipv4.icmp_echo_ignore_broadcasts": 0...1,
         "net.netfilter.nf_conntrack_tcp_loose": 0...1, "net.netfilter.nf_conntrack_max": 1...(1 << 24),
+        "net.ipv4.conf.all.send_redirects": 0...1,
     ]
     /// Why a value is refused, or nil.
     public static func validate(_ name: String, _ value: Int) -> String? {

@@ -108,3 +108,34 @@ final class NeighbourTimerTests: XCTestCase {
         XCTAssertTrue(s.neighbourEntries.isEmpty)
     }
 }
+
+final class RedirectTests: XCTestCase {
+    /// Forwarding back out of the interface it came in on, to a gateway on the sender's own network,
+    /// sends an ICMP host redirect (and still forwards); later ones are spaced out per source.
+    func testRedirectToTheBetterGatewayIsSentAndRateLimited() throws {
+        let s = try routerStack()   // 198.18.2.0/24 via 198.18.0.1 dev eth0 is not there: add it
+        try s.setRoutes([RouteConfig(dst: try IPv4CIDR(parsing: "198.18.2.0/24"), via: IPv4Address(198, 18, 0, 1), dev: "eth0"),
+                         RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), via: IPv4Address(198, 18, 1, 2), dev: "eth1")])
+        XCTAssertTrue(s.addNeighbour(NeighbourConfig(address: IPv4Address(198, 18, 0, 5), mac: MACAddress(2, 0, 0, 0, 0, 5), dev: "eth0")))
+        let pkt = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                            network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 5), dst: IPv4Address(198, 18, 2, 7), proto: IPProtocol.udp, ident: 3, payloadLength: 0),
+                                           .udp(UDPRepr(srcPort: 1, dstPort: 2)))).emit()
+        let r = s.inject(frame: pkt, device: s.devices[0])
+        XCTAssertEqual(r.outcome, .forwarded)
+        XCTAssertEqual(r.emitted.count, 2)
+        let redirect = try FrameRepr.parse(r.emitted[0].frame)
+        guard case .ipv4(let ip, .icmp(let icmp)) = redirect.network else { return XCTFail("\(redirect.network) \(r.emitted.map { Hex.encode($0.frame) })") }
+        XCTAssertEqual([ip.src, ip.dst], [IPv4Address(198, 18, 0, 2), IPv4Address(198, 18, 0, 5)])
+        XCTAssertEqual([icmp.type, icmp.code], [5, 1])
+        XCTAssertEqual(icmp.restOfHeader, IPv4Address(198, 18, 0, 1).raw)
+        // A second packet 1 ms later: forwarded, no redirect (redirect_load is 20 ms).
+        let again = s.inject(frame: pkt, device: s.devices[0], atNs: r.endNs + 1_000_000)
+        XCTAssertEqual(again.emitted.count, 1)
+        XCTAssertEqual(s.snmp.icmp.OutRedirects, 1)
+        // Off with send_redirects = 0.
+        let quiet = try Stack(config: StackConfig(name: "q", devices: s.config.devices, routes: [RouteConfig(dst: try IPv4CIDR(parsing: "198.18.2.0/24"), via: IPv4Address(198, 18, 0, 1), dev: "eth0")],
+                                                 neighbours: s.config.neighbours + [NeighbourConfig(address: IPv4Address(198, 18, 0, 5), mac: MACAddress(2, 0, 0, 0, 0, 5), dev: "eth0")],
+                                                 sysctls: ["net.ipv4.ip_forward": 1, "net.ipv4.conf.all.send_redirects": 0]))
+        XCTAssertEqual(quiet.inject(frame: pkt, device: quiet.devices[0]).emitted.count, 1)
+    }
+}

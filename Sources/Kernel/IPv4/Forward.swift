@@ -27,6 +27,7 @@ extension Stack {
         check += check >= 0xffff ? 1 : 0
         skb.data[nh + 8] = ttl - 1
         skb.data.setBE16(nh + 10, UInt16(truncatingIfNeeded: check))
+        if shouldRedirect(skb, route: route) { ip_rt_send_redirect(skb, route: route) }
         // NF_HOOK(NF_INET_FORWARD, ..., ip_forward_finish)
         if let end = netfilterVerdict(nf_hook(.forward, skb, inDev: skb.dev, outDev: route.dev), at: "forward") { return end }
         return ip_forward_finish(skb, route: route)
@@ -38,5 +39,35 @@ extension Stack {
         snmp.ip.ForwDatagrams += 1
         let dst = IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
         return ip_output(skb, dev: route.dev, nexthop: route.gateway ?? dst, outcome: .forwarded)
+    }
+}
+
+// net/ipv4/route.c
+extension Stack {
+    /// IPSKB_DOREDIRECT (`__mkroute_input`): the packet leaves by the device it came in on, and its
+    /// source and the next hop share that device's network, so the sender could have gone direct.
+    func shouldRedirect(_ skb: SkBuff, route: FIBEntry) -> Bool {
+        guard route.dev == skb.dev, sysctl("net.ipv4.conf.all.send_redirects") != 0 else { return false }
+        let src = IPv4Address(raw: skb.data.be32(skb.networkHeader + 12))
+        let next = route.gateway ?? IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
+        return devices[skb.dev].config.addresses.contains { $0.contains(src) && $0.contains(next) }
+    }
+
+    /// `ip_rt_send_redirect`: ICMP host redirect to the better gateway, limited per source: at most
+    /// ip_rt_redirect_number (9), spaced by redirect_load (20 ms) doubling each time, and forgotten
+    /// after redirect_silence (20 ms << 10).
+    func ip_rt_send_redirect(_ skb: SkBuff, route: FIBEntry) {
+        let src = IPv4Address(raw: skb.data.be32(skb.networkHeader + 12))
+        let now = clocks[skb.cpu]
+        let load: UInt64 = 20_000_000, silence: UInt64 = 20_000_000 << 10, number = 9
+        var (n, last) = redirectPeers[src] ?? (0, 0)
+        if n > 0 && now > last &+ silence { n = 0 }
+        if n >= number { redirectPeers[src] = (n, now); return }
+        if n == 0 || now > last &+ (load << UInt64(n)) {
+            let gw = route.gateway ?? IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
+            icmp_send(skb, type: 5, code: 1, info: gw.raw)
+            snmp.icmp.OutRedirects += 1
+            redirectPeers[src] = (n + 1, now)
+        }
     }
 }
