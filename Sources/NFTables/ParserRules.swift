@@ -1,0 +1,290 @@
+// Rules: statements, matches, values, verdicts and NAT targets.
+extension NFParser {
+    mutating func rule(_ t: inout NFTable, chainIndex ci: Int) throws(NFSyntaxError) {
+        var stmts: [NFStatement] = []
+        var anonymousSets = 0
+        while !atStatementEnd {
+            let s = try statement(table: t, anonymousSets: &anonymousSets)
+            stmts.append(s)
+        }
+        var explicit: Int? = nil
+        if tok.kind == .handle { explicit = Int(tok.text); i += 1 }
+        guard !stmts.isEmpty else { return }
+        // Anonymous sets and maps take handles before the rule does; a `# handle N` keeps N.
+        t.nextHandle += anonymousSets
+        let handle = explicit ?? t.nextHandle
+        t.nextHandle = max(t.nextHandle, handle) + 1
+        t.chains[ci].rules.append(NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts)))
+    }
+
+    mutating func verdictWord() throws(NFSyntaxError) -> NFVerdict {
+        let t = tok
+        switch try word("a verdict") {
+        case "accept": return .accept
+        case "drop": return .drop
+        case "continue": return .continue
+        case "return": return .return
+        case "queue": return .queue
+        case "jump": return .jump(try name("a chain name"))
+        case "goto": return .goto(try name("a chain name"))
+        default: throw err("expected a verdict (accept, drop, continue, return, jump, goto)", at: t)
+        }
+    }
+
+    static let selectorWords: [String: [String: NFSelector]] = [
+        "ip": ["saddr": .ipSaddr, "daddr": .ipDaddr, "protocol": .ipProtocol, "ttl": .ipTTL, "length": .ipLength, "frag-off": .ipFragOff,
+               "id": .ipID, "dscp": .ipDSCP, "version": .ipVersion, "hdrlength": .ipHdrLength],
+        "tcp": ["sport": .tcpSport, "dport": .tcpDport, "flags": .tcpFlags, "sequence": .tcpSeq, "ackseq": .tcpAck, "window": .tcpWindow],
+        "udp": ["sport": .udpSport, "dport": .udpDport, "length": .udpLength],
+        "th": ["sport": .thSport, "dport": .thDport],
+        "icmp": ["type": .icmpType, "code": .icmpCode, "id": .icmpID, "sequence": .icmpSeq],
+        "meta": ["iif": .iif, "oif": .oif, "iifname": .iifname, "oifname": .oifname, "l4proto": .l4proto, "mark": .mark,
+                 "length": .length, "pkttype": .pkttype, "nfproto": .nfproto],
+        "ct": ["state": .ctState, "status": .ctStatus, "mark": .ctMark, "direction": .ctDirection],
+    ]
+
+    mutating func statement(table: NFTable, anonymousSets: inout Int) throws(NFSyntaxError) -> NFStatement {
+        let t = tok
+        guard t.kind == .word else { throw err("expected a statement") }
+        switch t.text {
+        case "accept", "drop", "continue", "return", "jump", "goto", "queue":
+            return .verdict(try verdictWord())
+        case "counter":
+            i += 1
+            if isWord("packets") { i += 2; if isWord("bytes") { i += 2 } }
+            return .counter
+        case "notrack":
+            i += 1
+            return .notrack
+        case "log":
+            i += 1
+            var prefix: String? = nil
+            while isWord("prefix") || isWord("level") || isWord("flags") || isWord("group") {
+                let k = try word("a log option")
+                let v = try name("a value")
+                if k == "prefix" { prefix = v }
+            }
+            return .log(prefix: prefix)
+        case "limit":
+            i += 1
+            try expectWord("rate")
+            var over = false
+            if isWord("over") { i += 1; over = true }
+            let nt = tok
+            guard let n = UInt64(try word("a rate")) else { throw err("expected a number", at: nt) }
+            try expectPunct("/")
+            let ut = tok
+            let per: UInt64
+            switch try word("second, minute, hour or day") {
+            case "second": per = 1_000_000_000
+            case "minute": per = 60_000_000_000
+            case "hour": per = 3_600_000_000_000
+            case "day": per = 86_400_000_000_000
+            default: throw err("expected second, minute, hour or day", at: ut)
+            }
+            var burst: UInt64 = 5
+            if isWord("burst") { i += 1; burst = UInt64(try word("a burst")) ?? 5; if isWord("packets") { i += 1 } }
+            return .limit(rate: n, perNs: per, burst: burst, over: over)
+        case "reject":
+            i += 1
+            if isWord("with") {
+                i += 1
+                let kind = try word("tcp or icmp")
+                if kind == "tcp" { try expectWord("reset"); return .reject(tcpReset: true, icmpCode: 3) }
+                guard kind == "icmp" || kind == "icmpx" else { throw err("expected tcp or icmp", at: toks[i - 1]) }
+                if isWord("type") { i += 1 }
+                let ct = tok
+                let code = try word("an ICMP code name")
+                guard let c = NFConstants.icmpUnreachCodes[code] else { throw err("unknown reject type \(code)", at: ct) }
+                return .reject(tcpReset: false, icmpCode: c)
+            }
+            return .reject(tcpReset: false, icmpCode: 3)
+        case "snat", "dnat":
+            i += 1
+            if isWord("ip") { i += 1 }
+            try expectWord("to")
+            let (a, ah, p, ph) = try natTarget()
+            return t.text == "snat" ? .snat(addr: a, addrHi: ah, port: p, portHi: ph) : .dnat(addr: a, addrHi: ah, port: p, portHi: ph)
+        case "masquerade", "redirect":
+            i += 1
+            var p: UInt16? = nil, ph: UInt16? = nil
+            if isWord("to") {
+                i += 1
+                let (_, _, pp, pph) = try natTarget()
+                p = pp; ph = pph
+            }
+            while isWord("random") || isWord("persistent") || isWord("fully-random") { i += 1; if isPunct(",") { i += 1 } }
+            return t.text == "masquerade" ? .masquerade(port: p, portHi: ph) : .redirect(port: p, portHi: ph)
+        default:
+            break
+        }
+        // A selector: `ip saddr`, `tcp dport`, `meta mark`, bare `iifname`, `ct state`...
+        var sel: NFSelector
+        if let fields = NFParser.selectorWords[t.text] {
+            i += 1
+            let ft = tok
+            let f = try word("a field of \(t.text)")
+            guard let s = fields[f] else { throw err("unknown \(t.text) field \(f)", at: ft) }
+            sel = s
+        } else if ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "pkttype"].contains(t.text), let s = NFParser.selectorWords["meta"]![t.text] {
+            i += 1
+            sel = s
+        } else {
+            throw err("expected a statement (a match such as 'ip saddr', 'tcp dport', 'ct state', or a verdict)", at: t)
+        }
+        if isWord("set") {
+            i += 1
+            let vt = tok
+            guard let v = NFConstants.number(try word("a value")).map({ UInt32(truncatingIfNeeded: $0) }) else { throw err("expected a number", at: vt) }
+            switch sel {
+            case .mark: return .setMark(v)
+            case .ctMark: return .setCtMark(v)
+            default: throw err("only meta mark and ct mark can be set", at: vt)
+            }
+        }
+        if isWord("vmap") {
+            i += 1
+            try expectPunct("{")
+            var entries: [(NFValue, NFVerdict)] = []
+            skipNewlines()
+            while !isPunct("}") {
+                let v = try scalar(for: sel)
+                try expectPunct(":")
+                entries.append((v, try verdictWord()))
+                skipNewlines()
+                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            }
+            i += 1
+            anonymousSets += 1
+            return .vmap(sel, entries)
+        }
+        var mask: UInt64? = nil
+        if isPunct("&") {
+            i += 1
+            mask = try maskValue(for: sel)
+        }
+        var op = NFOp.eq
+        if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
+        else if isPunct("!=") { op = .ne; i += 1 }
+        let value: NFValue
+        if isPunct("{") {
+            i += 1
+            var vals: [NFValue] = []
+            skipNewlines()
+            while !isPunct("}") {
+                vals.append(try scalar(for: sel))
+                skipNewlines()
+                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            }
+            i += 1
+            anonymousSets += 1
+            value = .set(vals)
+        } else if isPunct("@") {
+            i += 1
+            let nt = tok
+            let n = try name("a set name")
+            guard table.sets.contains(where: { $0.name == n }) else { throw err("no set @\(n) in table \(table.name)", at: nt) }
+            value = .named(n)
+        } else if sel == .ctState || sel == .ctStatus || sel == .tcpFlags {
+            // flag lists: `established,related`, `fin|syn`, and `tcp flags fin,syn / fin,syn,rst,ack`
+            var vals = [try scalar(for: sel)]
+            while isPunct(",") || isPunct("|") { i += 1; vals.append(try scalar(for: sel)) }
+            if isPunct("/") {
+                i += 1
+                var m = [try scalar(for: sel)]
+                while isPunct(",") || isPunct("|") { i += 1; m.append(try scalar(for: sel)) }
+                mask = m.reduce(0) { $0 | NFConstants.bits($1) }
+                let v = vals.reduce(0) { $0 | NFConstants.bits($1) }
+                return .match(sel, mask: mask, op: op, value: .range(v, v, text: NFPrinter.flags(v, sel)))
+            }
+            if mask != nil {
+                let v = vals.reduce(0) { $0 | NFConstants.bits($1) }
+                value = .range(v, v, text: NFPrinter.flags(v, sel))
+            } else {
+                value = vals.count == 1 ? vals[0] : .set(vals)
+            }
+        } else {
+            value = try scalar(for: sel)
+        }
+        return .match(sel, mask: mask, op: op, value: value)
+    }
+
+    /// `& 0x1fff` or `& (fin|syn|rst|ack)`.
+    mutating func maskValue(for sel: NFSelector) throws(NFSyntaxError) -> UInt64 {
+        if isPunct("(") {
+            i += 1
+            var m: UInt64 = 0
+            repeat {
+                if isPunct("|") || isPunct(",") { i += 1 }
+                m |= NFConstants.bits(try scalar(for: sel))
+            } while isPunct("|") || isPunct(",")
+            try expectPunct(")")
+            return m
+        }
+        let t = tok
+        if sel == .tcpFlags || sel == .ctState || sel == .ctStatus {
+            var m = NFConstants.bits(try scalar(for: sel))
+            while isPunct("|") { i += 1; m |= NFConstants.bits(try scalar(for: sel)) }
+            return m
+        }
+        guard let n = NFConstants.number(try word("a mask")) else { throw err("expected a number", at: t) }
+        return n
+    }
+
+    /// One value for a selector: a number, name, address, prefix or range.
+    mutating func scalar(for sel: NFSelector) throws(NFSyntaxError) -> NFValue {
+        let t = tok
+        if t.kind == .string { i += 1; return .string(t.text) }
+        let w = try word("a value")
+        if sel == .ipSaddr || sel == .ipDaddr {
+            if isPunct("/") {
+                i += 1
+                let lt = tok
+                guard let a = NFConstants.ipv4(w), let len = Int(try word("a prefix length")), (0...32).contains(len) else {
+                    throw err("expected an IPv4 prefix a.b.c.d/len", at: lt)
+                }
+                let mask: UInt32 = len == 0 ? 0 : ~UInt32(0) << UInt32(32 - len)
+                let lo = a & mask
+                return .range(UInt64(lo), UInt64(lo | ~mask), text: len == 32 ? NFConstants.ipv4Text(lo) : "\(NFConstants.ipv4Text(lo))/\(len)")
+            }
+            if let dash = w.firstIndex(of: "-"), let a = NFConstants.ipv4(String(w[..<dash])), let b = NFConstants.ipv4(String(w[w.index(after: dash)...])) {
+                return .range(UInt64(a), UInt64(b), text: w)
+            }
+            guard let a = NFConstants.ipv4(w) else { throw err("expected an IPv4 address", at: t) }
+            return .range(UInt64(a), UInt64(a), text: w)
+        }
+        if let dash = w.dropFirst().firstIndex(of: "-"), let a = NFConstants.number(String(w[..<dash])), let b = NFConstants.number(String(w[w.index(after: dash)...])) {
+            return .range(a, b, text: w)
+        }
+        if let n = NFConstants.number(w) { return .range(n, n, text: NFPrinter.number(n, sel)) }
+        if let n = NFConstants.named(w, for: sel) { return .range(n, n, text: w) }
+        if sel == .iifname || sel == .oifname || sel == .iif || sel == .oif { return .string(w) }
+        throw err("unknown value \(w) for \(sel.rawValue)", at: t)
+    }
+
+    /// `ADDR[-ADDR][:PORT[-PORT]]` or `:PORT[-PORT]`.
+    mutating func natTarget() throws(NFSyntaxError) -> (UInt32?, UInt32?, UInt16?, UInt16?) {
+        var a: UInt32? = nil, ah: UInt32? = nil, p: UInt16? = nil, ph: UInt16? = nil
+        func ports(_ s: Substring) -> (UInt16?, UInt16?) {
+            let parts = s.split(separator: "-")
+            return (parts.first.flatMap { UInt16($0) }, parts.count > 1 ? UInt16(parts[1]) : nil)
+        }
+        if isPunct(":") {
+            i += 1
+            let t = tok
+            (p, ph) = ports(Substring(try word("a port")))
+            guard p != nil else { throw err("expected a port", at: t) }
+            return (a, ah, p, ph)
+        }
+        let t = tok
+        let w = try word("an address")
+        var addrPart = Substring(w)
+        if let colon = w.firstIndex(of: ":") { addrPart = w[..<colon]; (p, ph) = ports(w[w.index(after: colon)...]) }
+        let range = addrPart.split(separator: "-")
+        guard let first = range.first, let x = NFConstants.ipv4(String(first)) else { throw err("expected an IPv4 address", at: t) }
+        a = x
+        if range.count > 1 { ah = NFConstants.ipv4(String(range[1])) }
+        if isPunct(":") { i += 1; (p, ph) = ports(Substring(try word("a port"))) }
+        return (a, ah, p, ph)
+    }
+}
