@@ -105,3 +105,31 @@ final class IngressTests: XCTestCase {
         XCTAssertEqual(runt.dropReason, .IP_INHDR, "a truncated header reads as no match at ingress, then ip_rcv drops it")
     }
 }
+
+final class NATRangeTests: XCTestCase {
+    func tcp(_ src: IPv4Address, _ sport: UInt16) -> [UInt8] {
+        FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                  network: .ipv4(IPv4Repr(src: src, dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.tcp, payloadLength: 0),
+                                 .tcp(TCPRepr(srcPort: sport, dstPort: 80, seq: 1, flags: .syn)))).emit()
+    }
+
+    func out(_ r: PacketResult) throws -> (IPv4Address, UInt16) {
+        guard case .ipv4(let ip, .tcp(let t)) = try FrameRepr.parse(r.emitted[0].frame).network else { throw XCTSkip("no TCP out") }
+        return (ip.src, t.srcPort)
+    }
+
+    /// snat to an address range and a port range: addresses stay inside the range (the same per
+    /// source), ports too; a port outside the range is moved into it, clashes move on inside it.
+    func testAddressAndPortRanges() throws {
+        let s = try routerStack()
+        s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.10-198.18.1.12:2000-2001; } }"))
+        let a = try out(s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), 5000), device: s.devices[0]))
+        XCTAssertTrue((IPv4Address(198, 18, 1, 10).raw...IPv4Address(198, 18, 1, 12).raw).contains(a.0.raw))
+        XCTAssertEqual(a.1, 2000)
+        let b = try out(s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), 5001), device: s.devices[0]))
+        XCTAssertEqual(b.0, a.0, "the same source gets the same address")
+        XCTAssertEqual(b.1, 2001, "2000 is taken: the next port in the range")
+        let c = s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), 5002), device: s.devices[0])
+        XCTAssertEqual(c.dropReason, .NETFILTER_DROP, "the port range is exhausted")
+    }
+}

@@ -11,18 +11,27 @@ extension Stack {
         let th = nh + Int(b[nh] & 0x0f) * 4
         let hasPorts = c.orig.proto == IPProtocol.tcp || c.orig.proto == IPProtocol.udp
         let origSport = hasPorts ? b.be16(th) : 0, origDport = hasPorts ? b.be16(th + 2) : 0
+        // Port ranges: keep the original port when it is inside, else start at the bottom (then clash handling).
+        func port(_ orig: UInt16, _ lo: UInt16?, _ hi: UInt16?) -> UInt16 {
+            guard let lo else { return orig }
+            let top = hi ?? lo
+            return orig >= lo && orig <= top ? orig : lo
+        }
+        var portRange: (UInt16, UInt16)? = nil
         switch s {
-        case .snat(let a, _, let p, _):
-            c.snat = (a ?? c.orig.src, p ?? origSport)
-        case .masquerade(let p, _):
+        case .snat(let a, let ah, let p, let ph):
+            c.snat = (pickAddress(a ?? c.orig.src, ah, for: c.orig), port(origSport, p, ph))
+            if let p { portRange = (p, ph ?? p) }
+        case .masquerade(let p, let ph):
             guard let od = outDev, let addr = devices[od].config.addresses.first?.address.raw else { return .nf(.drop) }
-            c.snat = (addr, p ?? origSport)
-        case .dnat(let a, _, let p, _):
-            c.dnat = (a ?? c.orig.dst, p ?? origDport)
-        case .redirect(let p, _):
+            c.snat = (addr, port(origSport, p, ph))
+            if let p { portRange = (p, ph ?? p) }
+        case .dnat(let a, let ah, let p, let ph):
+            c.dnat = (pickAddress(a ?? c.orig.dst, ah, for: c.orig), port(origDport, p, ph))
+        case .redirect(let p, let ph):
             let dev = skb.dev
             guard let addr = devices[dev].config.addresses.first?.address.raw else { return .nf(.drop) }
-            c.dnat = (addr, p ?? origDport)
+            c.dnat = (addr, port(origDport, p, ph))
         default:
             return nil
         }
@@ -30,20 +39,33 @@ extension Stack {
         var reply = c.orig
         if let d = c.dnat { reply.dst = d.addr; if hasPorts { reply.dport = d.port } }
         if let sn = c.snat { reply.src = sn.addr; if hasPorts { reply.sport = sn.port } }
-        // nf_nat_l4proto_unique_tuple: a source port another connection already uses moves on.
+        // nf_nat_l4proto_unique_tuple: a source port another connection already uses moves on,
+        // within the given range (else through 1024...65535).
         if hasPorts, var sn = c.snat {
+            let (lo, hi) = portRange ?? (1024, 65535)
             var tries = 0
-            while conntrack.byTuple[reply.inverted] != nil && tries < 64512 {
-                sn.port = sn.port >= 65535 ? 1024 : sn.port + 1
+            let span = Int(hi) - Int(lo) + 1
+            while conntrack.byTuple[reply.inverted] != nil && tries < span {
+                sn.port = sn.port >= hi || sn.port < lo ? lo : sn.port + 1
                 reply.sport = sn.port
                 tries += 1
             }
+            if conntrack.byTuple[reply.inverted] != nil { return .nf(.drop) }   // the range is exhausted
             c.snat = sn
         }
         c.reply = reply.inverted
         if c.dnat != nil { c.status |= IPS.dstNAT }
         if c.snat != nil { c.status |= IPS.srcNAT }
         return .nf(.accept)
+    }
+
+    /// An address from `lo...hi` for this connection: the same source always gets the same one
+    /// (a deterministic hash of the original source; the kernel uses jhash, so the pick may differ).
+    func pickAddress(_ lo: UInt32, _ hi: UInt32?, for t: CTTuple) -> UInt32 {
+        guard let hi, hi > lo else { return lo }
+        var h = t.src &* 0x9e37_79b1
+        h ^= h >> 15
+        return lo &+ UInt32((UInt64(h) * UInt64(hi - lo + 1)) >> 32)
     }
 
     /// `nf_nat_packet`: destination rewrites at PREROUTING/OUTPUT, source rewrites at POSTROUTING/INPUT,
