@@ -101,3 +101,29 @@ final class FragmentTests: XCTestCase {
         XCTAssertEqual(s.fragmentMemory, 0)
     }
 }
+
+final class FragmentDistanceTests: XCTestCase {
+    /// After more than ipfrag_max_dist other fragments from the same source, an old queue is restarted:
+    /// its fragments drop with FRAG_TOO_FAR, the newcomer starts it again.
+    func testIpfragMaxDist() throws {
+        let s = try makeStack(sysctls: ["net.ipv4.ipfrag_max_dist": 4])
+        func piece(id: UInt16, off: Int, mf: Bool) -> [UInt8] {
+            FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv4),
+                      network: .ipv4(IPv4Repr(src: peerIP, dst: ourIP, proto: IPProtocol.udp, ident: id, moreFragments: mf, fragmentOffset: off, payloadLength: 0),
+                                     .raw([UInt8](repeating: 1, count: 16)))).emit()
+        }
+        let first = s.inject(frame: piece(id: 1, off: 0, mf: true), device: s.devices[0])
+        XCTAssertEqual(first.outcome, .queued)
+        for id in 2...6 as ClosedRange<UInt16> { _ = s.inject(frame: piece(id: id, off: 0, mf: true), device: s.devices[0]) }
+        let late = s.inject(frame: piece(id: 1, off: 16, mf: true), device: s.devices[0])
+        XCTAssertEqual(late.outcome, .queued, "the queue starts over with this fragment")
+        XCTAssertEqual(s.snmp.ip.ReasmFails, 1)
+        XCTAssertEqual(s.fragmentQueueCount, 6)
+        // Within the distance nothing is lost.
+        let t = try makeStack()
+        _ = t.inject(frame: piece(id: 1, off: 0, mf: true), device: t.devices[0])
+        for id in 2...6 as ClosedRange<UInt16> { _ = t.inject(frame: piece(id: id, off: 0, mf: true), device: t.devices[0]) }
+        _ = t.inject(frame: piece(id: 1, off: 16, mf: true), device: t.devices[0])
+        XCTAssertEqual(t.snmp.ip.ReasmFails, 0)
+    }
+}

@@ -14,12 +14,16 @@ struct FragQueue {
     var memory = 0
     var generation: Int
     var firstSeen: Bool = false
+    /// The source peer's fragment count when this queue last took one (`qp->rid`).
+    var rid: UInt32 = 0
 }
 
 /// The fragment queues of the stack's netns, with their memory accounting (`fqdir`).
 struct FragmentQueues {
     var queues: [FragKey: FragQueue] = [:]
     var memory = 0
+    /// Fragments seen per source address (`inet_peer->rid`), for ipfrag_max_dist.
+    var peerRid: [UInt32: UInt32] = [:]
     var nextGeneration = 0
     mutating func detach() { for q in queues.values { for f in q.frags { f.skb.packet = -1 } } }
 }
@@ -51,12 +55,26 @@ extension Stack {
         } else {
             if frags.memory + skb.truesize > sysctl("net.ipv4.ipfrag_high_thresh") {
                 snmp.ip.ReasmFails += 1
-                return .failed(drop(.FRAG_REASM_TIMEOUT, "fragment memory above ipfrag_high_thresh: no new queue (inet_frag_find fails)"))
+                return .failed(drop(.NOT_SPECIFIED, "fragment memory above ipfrag_high_thresh: no new queue (inet_frag_find fails)"))
             }
             q = FragQueue(generation: frags.nextGeneration)
+            q.rid = frags.peerRid[key.src] ?? 0
             frags.nextGeneration += 1
             schedule(clockNs &+ UInt64(sysctl("net.ipv4.ipfrag_time")) * 1_000_000_000, .fragExpire(key: key, generation: q.generation))
         }
+        // ip_frag_too_far: more than ipfrag_max_dist fragments from this source since this queue's
+        // last one means it will likely never complete; what it holds goes (ip_frag_reinit).
+        let maxDist = UInt32(sysctl("net.ipv4.ipfrag_max_dist"))
+        if frags.peerRid.count > 65_536 { frags.peerRid.removeAll() }   // inet_peer's garbage collection, roughly
+        let rid = (frags.peerRid[key.src] ?? 0) &+ 1
+        frags.peerRid[key.src] = rid
+        if maxDist > 0 && !q.frags.isEmpty && rid &- q.rid > maxDist {
+            snmp.ip.ReasmFails += 1
+            for f in q.frags { f.skb.cpu = skb.cpu; finish(f.skb, .drop(.FRAG_TOO_FAR, tracing ? "ipfrag_max_dist: \(rid &- q.rid) fragments from this source since" : nil)) }
+            frags.memory -= q.memory
+            q = FragQueue(generation: q.generation)
+        }
+        q.rid = rid
         // Is this the end, and does it agree with what we know?
         if !more {
             if end < q.meat || (q.total != nil && q.total != end) || q.frags.contains(where: { $0.end > end }) {
