@@ -15,6 +15,9 @@ final class RXQueue {
     var timerGeneration = 0
     /// GRO state of this queue's NAPI.
     var gro = GROTable()
+    /// `napi->rx_list` and `rx_count`: skbs waiting to go up in a batch.
+    var rxList: [SkBuff] = []
+    var rxCount = 0
     /// RPS CPUs for this queue (`/sys/class/net/DEV/queues/rx-N/rps_cpus`).
     let rpsCPUs: [Int]
     /// RFS device flow table (`rps_flow_cnt` entries): (cpu, last_qtail) per bucket.

@@ -29,7 +29,7 @@ extension Stack {
     /// anything else (and anything that must flush) goes on to `netif_receive_skb`.
     func napi_gro_receive(_ skb: SkBuff, _ q: RXQueue, _ sd: SoftnetData) -> PathEnd {
         enter(.napi_gro_receive, skb)
-        guard let seg = groCandidate(skb) else { return netif_receive_skb(skb) }
+        guard let seg = groCandidate(skb) else { return gro_normal_one(skb, q) }
         enter(.dev_gro_receive, skb)
         let bucket = Int(skb.hash & 7)
         let forceFlush = seg.flags.contains(.urg) || seg.flags.contains(.psh) || seg.flags.contains(.rst)
@@ -41,8 +41,8 @@ extension Stack {
             if mismatch || held.len + seg.payloadLen >= GROTable.maxSize {
                 // Flush what is held; this segment starts over (held if it may be).
                 q.gro.lists[bucket].remove(at: i)
-                groComplete(held, sd)
-                if forceFlush || seg.payloadLen == 0 { return netif_receive_skb(skb) }
+                groComplete(held, q, sd)
+                if forceFlush || seg.payloadLen == 0 { return gro_normal_one(skb, q) }
                 return groHold(skb, seg, q, bucket, sd)
             }
             // skb_gro_receive: append the payload; PSH and FIN carry over to the held header.
@@ -65,18 +65,18 @@ extension Stack {
             // A short segment ends the burst; PSH/FIN/URG/RST/SYN flush at once.
             if forceFlush || seg.payloadLen < p.mss {
                 q.gro.lists[bucket].remove(at: i)
-                groComplete(held, sd)
+                groComplete(held, q, sd)
             }
             return .stolen
         }
-        if forceFlush || seg.payloadLen == 0 { return netif_receive_skb(skb) }
+        if forceFlush || seg.payloadLen == 0 { return gro_normal_one(skb, q) }
         return groHold(skb, seg, q, bucket, sd)
     }
 
     private func groHold(_ skb: SkBuff, _ seg: GROSegment, _ q: RXQueue, _ bucket: Int, _ sd: SoftnetData) -> PathEnd {
         if q.gro.lists[bucket].count >= GROTable.maxPerBucket {
             let oldest = q.gro.lists[bucket].removeFirst()
-            groComplete(oldest.skb, sd)
+            groComplete(oldest.skb, q, sd)
         }
         skb.ipSummed = .unnecessary
         q.gro.lists[bucket].append(GROHeld(skb: skb, tcpOffset: seg.tcpOffset, payloadOffset: seg.payloadOffset, mss: seg.payloadLen,
@@ -90,13 +90,13 @@ extension Stack {
         for b in 0..<GROTable.buckets {
             let list = q.gro.lists[b]
             q.gro.lists[b].removeAll()
-            for h in list { groComplete(h.skb, sd) }
+            for h in list { groComplete(h.skb, q, sd) }
         }
     }
 
     /// `inet_gro_complete` + `gro_normal_one`: fix the IPv4 length and checksum of the merged
     /// packet (the TCP checksum is covered by CHECKSUM_UNNECESSARY), then receive it.
-    private func groComplete(_ skb: SkBuff, _ sd: SoftnetData) {
+    private func groComplete(_ skb: SkBuff, _ q: RXQueue, _ sd: SoftnetData) {
         skb.cpu = sd.cpu
         enter(.napi_gro_flush, skb)
         if skb.segments > 1 {
@@ -105,8 +105,28 @@ extension Stack {
             skb.data.setBE16(nh + 10, 0)
             skb.data.setBE16(nh + 10, Checksum.compute(skb.data, from: nh, count: Int(skb.data[nh] & 0x0f) * 4))
         }
-        finish(skb, netif_receive_skb(skb))
+        finish(skb, gro_normal_one(skb, q))
     }
+
+    /// `gro_normal_one`: what goes up unmerged waits on the NAPI's rx_list until gro_normal_batch
+    /// (8) segments are there, or the poll ends; then `gro_normal_list` passes the batch on.
+    func gro_normal_one(_ skb: SkBuff, _ q: RXQueue) -> PathEnd {
+        q.rxList.append(skb)
+        q.rxCount += skb.segments
+        if q.rxCount >= Stack.groNormalBatch { gro_normal_list(q) }
+        return .stolen
+    }
+
+    /// `gro_normal_list` → `netif_receive_skb_list_internal`: the batch, in order.
+    func gro_normal_list(_ q: RXQueue) {
+        let list = q.rxList
+        q.rxList.removeAll(keepingCapacity: true)
+        q.rxCount = 0
+        for skb in list { finish(skb, netif_receive_skb(skb)) }
+    }
+
+    /// net.core.gro_normal_batch.
+    static let groNormalBatch = 8
 
     struct GROSegment {
         var tcpOffset: Int, payloadOffset: Int, payloadLen: Int

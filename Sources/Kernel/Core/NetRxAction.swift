@@ -70,6 +70,7 @@ extension Stack {
         case .queue(let d, let qi):
             let q = devices[d].queues[qi]
             napi_gro_flush(q, sd)
+            gro_normal_list(q)
             if complete {
                 q.napiScheduled = false
                 q.irqEnabled = true
