@@ -12,8 +12,9 @@ public enum NFChainType: String, Sendable { case filter, nat, route }
 public enum NFVerdict: Sendable, Equatable {
     case accept, drop, `continue`, `return`
     case jump(String), goto(String)
-    /// `queue` is parsed but behaves as drop (no userspace here).
-    case queue
+    /// `queue [num N] [bypass]`: with no program listening (there is no userspace here) the kernel
+    /// drops the packet, or accepts it with `bypass`.
+    case queue(num: Int, bypass: Bool)
 
     public var text: String {
         switch self {
@@ -23,7 +24,7 @@ public enum NFVerdict: Sendable, Equatable {
         case .return: "return"
         case .jump(let c): "jump \(c)"
         case .goto(let c): "goto \(c)"
-        case .queue: "queue"
+        case .queue(let n, let bypass): "queue" + (n != 0 ? " to \(n)" : "") + (bypass ? " bypass" : "")
         }
     }
 }

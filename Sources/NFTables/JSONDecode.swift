@@ -107,7 +107,12 @@ extension NFJSON {
         guard case .object(let kv) = v, kv.count == 1 else { throw NFJSONError(path: path, message: "expected a verdict") }
         switch kv[0].0 {
         case "jump", "goto": return "\(kv[0].0) \(try str(kv[0].1["target"], path + "/\(kv[0].0)/target"))"
-        case "accept", "drop", "continue", "return", "queue": return kv[0].0
+        case "accept", "drop", "continue", "return": return kv[0].0
+        case "queue":
+            var t = "queue"
+            if case .int(let n) = kv[0].1["num"] ?? .null, n != 0 { t += " num \(n)" }
+            if case .array(let f) = kv[0].1["flags"] ?? .null, f.contains(.string("bypass")) { t += " bypass" }
+            return t
         default: throw NFJSONError(path: path, message: "expected a verdict")
         }
     }

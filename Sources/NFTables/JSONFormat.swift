@@ -86,6 +86,10 @@ public enum NFJSON {
         switch v {
         case .jump(let c): return .object([("jump", .object([("target", .string(c))]))])
         case .goto(let c): return .object([("goto", .object([("target", .string(c))]))])
+        case .queue(let n, let bypass):
+            var o: [(String, JSONValue)] = [("num", .int(n))]
+            if bypass { o.append(("flags", .array([.string("bypass")]))) }
+            return .object([("queue", .object(o))])
         default: return .object([(v.text, .null)])
         }
     }

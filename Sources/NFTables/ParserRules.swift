@@ -24,7 +24,20 @@ extension NFParser {
         case "drop": return .drop
         case "continue": return .continue
         case "return": return .return
-        case "queue": return .queue
+        case "queue":
+            var num = 0, bypass = false
+            while tok.kind == .word, ["num", "to", "bypass", "fanout"].contains(tok.text) {
+                let w = tok.text
+                i += 1
+                if w == "num" || w == "to" {
+                    let nt = tok
+                    guard let n = Int(try word("a queue number")), (0...65535).contains(n) else { throw err("expected a queue number", at: nt) }
+                    num = n
+                }
+                if w == "bypass" { bypass = true }
+                if isPunct(",") { i += 1 }
+            }
+            return .queue(num: num, bypass: bypass)
         case "jump": return .jump(try name("a chain name"))
         case "goto": return .goto(try name("a chain name"))
         default: throw err("expected a verdict (accept, drop, continue, return, jump, goto)", at: t)

@@ -133,3 +133,16 @@ final class NATRangeTests: XCTestCase {
         XCTAssertEqual(c.dropReason, .NETFILTER_DROP, "the port range is exhausted")
     }
 }
+
+final class QueueVerdictTests: XCTestCase {
+    /// No program listens on an NFQUEUE here: the kernel drops, or accepts with `bypass`.
+    func testQueueWithoutAListenerDropsUnlessBypass() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("table inet f { chain i { type filter hook input priority 0; udp dport 9 queue num 3 bypass; udp dport 10 queue; } }"))
+        XCTAssertEqual(s.ruleset.tables[0].chains[0].rules.map(\.text), ["udp dport 9 queue to 3 bypass", "udp dport 10 queue"])
+        XCTAssertNotEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 9))), device: s.devices[0]).dropReason, .NETFILTER_DROP)
+        XCTAssertEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 10))), device: s.devices[0]).dropReason, .NETFILTER_DROP)
+        let back = try NFJSON.decode(NFJSON.encode(s.ruleset))
+        XCTAssertEqual(back.tables[0].chains[0].rules.map(\.text), ["udp dport 9 queue to 3 bypass", "udp dport 10 queue"])
+    }
+}

@@ -74,7 +74,8 @@ extension Stack {
             switch verdict {
             case .nf(.continue): continue
             case .nf(.accept): return .accept
-            case .nf(.drop), .nf(.queue): return .drop
+            case .nf(.drop): return .drop
+            case .nf(.queue(_, let bypass)): return bypass ? .accept : .drop   // no listener on the queue
             case .rejected: return .rejected
             case .nf(.jump(let name)), .nf(.goto(let name)):
                 guard let target = netfilter.ruleset.tables[ti].chains.firstIndex(where: { $0.name == name }) else { return .drop }
