@@ -10,7 +10,7 @@ public enum Stage: Int, Sendable, CaseIterable {
     case arp_rcv, arp_process, arp_send
     // net/ipv4/ip_input.c, ip_fragment.c, ip_forward.c, ip_output.c
     case ip_rcv, ip_rcv_finish, ip_local_deliver, ip_defrag, ip_local_deliver_finish
-    case ip_forward, ip_forward_finish, ip_output, ip_finish_output, ip_fragment, neigh_output
+    case ip_forward, ip_forward_finish, ip_local_out, ip_output, ip_finish_output, ip_fragment, neigh_output
     // net/core/dev.c (transmit)
     case dev_queue_xmit
     // net/netfilter/core.c: a netfilter hook with base chains (or conntrack) registered

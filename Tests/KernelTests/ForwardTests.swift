@@ -23,7 +23,7 @@ final class ForwardTests: XCTestCase {
         let sent = try Hex.decode("0200000000020200000000010800450000220001000001112d8dc6120001c6130017829a829b000e31236f7261636c65")
         let r = s.inject(frame: sent, device: s.devices[0])
         XCTAssertEqual(r.dropReason, .IP_INHDR)
-        XCTAssertEqual(r.stageNames.suffix(8), ["ip_rcv_finish", "ip_forward", "icmp_send", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+        XCTAssertEqual(r.stageNames.suffix(9), ["ip_rcv_finish", "ip_forward", "icmp_send", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
         // The kernel's frame with the IP ID masked to 0 (the oracle masks it; we send ID 0).
         XCTAssertEqual(r.emitted.map { Hex.encode($0.frame) },
                        ["020000000001020000000002080045c0003e000000004001edd7c6120002c61200010b00815d00000000450000220001000001112d8dc6120001c6130017829a829b000e31236f7261636c65"])

@@ -53,7 +53,7 @@ extension Stack {
         m.emit(into: &bytes, at: 14 + 20)
         ip.emit(into: &bytes, at: 14)
         snmp.icmp.OutMsgs += 1
-        sendLocal(bytes, route: route, cause: cause)
+        ip_local_out(bytes, route: route, cause: cause)
     }
 
     /// `icmpv4_xrlim_allow`: types in icmp_ratemask are limited per destination.

@@ -87,4 +87,21 @@ extension Stack {
         devices[dev].stats.tx_bytes += frame.count
         recordEmitted(cause, device: dev, frame: frame, at: cause.map { clocks[$0.cpu] } ?? clockNs)
     }
+
+    /// `ip_local_out`: a locally generated packet through LOCAL_OUT, then `ip_output`.
+    func ip_local_out(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil) {
+        let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
+        out.networkHeader = 14; out.transportHeader = 34; out.cpu = cause.cpu; out.generated = true
+        enter(.ip_local_out, out)
+        out.protocolType = EtherType.ipv4
+        out.csumPartialOffset = csumPartialOffset
+        switch nf_hook(.output, out, inDev: nil, outDev: route.dev) {
+        case .accept: break
+        case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return
+        case .stolen: return
+        }
+        nf_nat_packet(out, hook: .output)
+        let end = ip_output(out, dev: route.dev, nexthop: route.nexthop, outcome: .transmitted)
+        if case .drop = end { finish(out, end) }
+    }
 }
