@@ -30,9 +30,11 @@ public final class Stack {
     public internal(set) var fib: FIB
     public var snmp = SNMPStats()
     let costs: StageCosts
-    var sysctls: [String: Int]
-    /// Sysctls the per-packet path reads, looked up once.
+    let sysctls: [String: Int]
+    /// Sysctls the per-packet path reads, looked up once (a stack's sysctls are fixed at creation).
     let devWeight: Int, netdevBudget: Int, budgetNs: UInt64, ipForward: Bool
+    let netdevMaxBacklog: Int, flowLimitCPUBitmap: Int, flowLimitTableLen: Int
+    let conntrackMax: Int, conntrackTCPLoose: Bool
     let cpus: [SoftnetData]
     /// Each CPU's own virtual clock: it is busy until then (kept here, not in SoftnetData, so the
     /// per-stage charge touches no object).
@@ -87,8 +89,14 @@ public final class Stack {
         netdevBudget = sysctls["net.core.netdev_budget"]!
         budgetNs = UInt64(sysctls["net.core.netdev_budget_usecs"]!) * 1000
         ipForward = sysctls["net.ipv4.ip_forward"]! != 0
+        let netdevMaxBacklog = sysctls["net.core.netdev_max_backlog"]!
+        self.netdevMaxBacklog = netdevMaxBacklog
+        flowLimitCPUBitmap = sysctls["net.core.flow_limit_cpu_bitmap"]!
+        flowLimitTableLen = sysctls["net.core.flow_limit_table_len"]!
+        conntrackMax = sysctls["net.netfilter.nf_conntrack_max"]!
+        conntrackTCPLoose = sysctls["net.netfilter.nf_conntrack_tcp_loose"]! != 0
         self.clocks = Array(repeating: 0, count: config.cpus)
-        self.cpus = (0..<config.cpus).map { SoftnetData(cpu: $0, maxBacklog: sysctls["net.core.netdev_max_backlog"]!) }
+        self.cpus = (0..<config.cpus).map { SoftnetData(cpu: $0, maxBacklog: netdevMaxBacklog) }
         let entries = sysctls["net.core.rps_sock_flow_entries"]!
         sockFlowTable = Array(repeating: -1, count: entries == 0 ? 0 : Stack.roundUpPowerOfTwo(entries))
         for (i, n) in config.neighbours.enumerated() {

@@ -168,10 +168,12 @@ public enum NFPrinter {
                     out += " priority \(NFPriority.render(b.priority, hook: b.hook)); policy \(b.policy.text);\n"
                 }
                 for r in c.rules {
-                    var text = r.text
-                    if let (p, b) = counters[r.handle] ?? (r.statements.contains(.counter) ? (0, 0) : nil) {
-                        text = text.replacingOccurrences(of: "counter", with: "counter packets \(p) bytes \(b)")
-                    }
+                    // A counter statement prints its packets and bytes (zero until the rule is evaluated).
+                    let (p, b) = counters[r.handle] ?? (0, 0)
+                    let text = r.statements.map { s -> String in
+                        if case .counter = s { return "counter packets \(p) bytes \(b)" }
+                        return statement(s)
+                    }.joined(separator: " ")
                     out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "") + "\n"
                 }
                 out += "\t}\n"

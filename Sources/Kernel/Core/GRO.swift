@@ -146,7 +146,11 @@ extension Stack {
         let th = nh + 20
         let doff = Int(b[th + 12] >> 4) * 4
         guard doff >= 20, tot >= 20 + doff else { return nil }
-        if skb.ipSummed != .unnecessary && !l4ChecksumVerifies(skb) { return nil }
+        if skb.ipSummed != .unnecessary {
+            guard l4ChecksumVerifies(skb) else { return nil }
+            // skb_gro_incr_csum_unnecessary: checked here, so tcp_v4_rcv need not check again.
+            skb.ipSummed = .unnecessary
+        }
         skb.len = nh + tot
         return GROSegment(tcpOffset: th, payloadOffset: th + doff, payloadLen: tot - 20 - doff, seq: b.be32(th + 4), ack: b.be32(th + 8),
                           flags: TCPFlags(rawValue: b[th + 13]), id: b.be16(nh + 4), df: b.be16(nh + 6) & 0x4000 != 0,

@@ -35,7 +35,7 @@ extension Stack {
         guard sd.backlog.push(skb) else {
             sd.dropped += 1
             devices[skb.dev].stats.rx_dropped += 1
-            return drop(.CPU_BACKLOG, "backlog of CPU \(target) holds \(sd.backlog.count) packets (netdev_max_backlog \(sysctl("net.core.netdev_max_backlog")))")
+            return drop(.CPU_BACKLOG, "backlog of CPU \(target) holds \(sd.backlog.count) packets (netdev_max_backlog \(netdevMaxBacklog))")
         }
         sd.inputQueueTail &+= 1
         if !q.flowTable.isEmpty {
@@ -58,9 +58,8 @@ extension Stack {
     /// `skb_flow_limit`: with the CPU in net.core.flow_limit_cpu_bitmap and its backlog over half
     /// full, a flow that had more than half of the last 256 packets is dropped.
     func skb_flow_limit(_ skb: SkBuff, _ sd: SoftnetData) -> Bool {
-        let bitmap = sysctl("net.core.flow_limit_cpu_bitmap")
-        guard bitmap & (1 << sd.cpu) != 0, sd.backlog.count >= (sysctl("net.core.netdev_max_backlog") >> 1) else { return false }
-        let tableLen = sysctl("net.core.flow_limit_table_len")
+        guard flowLimitCPUBitmap & (1 << sd.cpu) != 0, sd.backlog.count >= (netdevMaxBacklog >> 1) else { return false }
+        let tableLen = flowLimitTableLen
         if sd.flowBuckets.count != tableLen { sd.flowBuckets = Array(repeating: 0, count: tableLen); sd.flowHistory = Array(repeating: -1, count: 256) }
         let bucket = Int(skb.hash) & (tableLen - 1)
         let old = sd.flowHistory[sd.flowHistoryHead]

@@ -30,6 +30,8 @@ public final class Conn {
     var tcp: TCPCTState?
     var expires: UInt64 = 0
     var created: UInt64 = 0
+    /// Position in insertion order (set by ConntrackTable.insert).
+    var seq: UInt64 = 0
     /// NAT decided on the first packet: new source (SNAT) and destination (DNAT) of the original direction.
     var snat: (addr: UInt32, port: UInt16)?
     var dnat: (addr: UInt32, port: UInt16)?
@@ -53,16 +55,26 @@ enum CTInfo: Equatable {
 /// The conntrack table: confirmed connections by tuple, both directions.
 struct ConntrackTable {
     var byTuple: [CTTuple: (Conn, Bool)] = [:]   // (conn, isReply)
-    var order: [Conn] = []
+    /// Each connection once, keyed by identity, so removal is O(1).
+    var conns: [ObjectIdentifier: Conn] = [:]
+    /// Insertion sequence, so early_drop can find the oldest entry.
+    private var nextSeq: UInt64 = 0
+    var count: Int { conns.count }
     mutating func insert(_ c: Conn) {
         byTuple[c.orig] = (c, false)
         byTuple[c.reply] = (c, true)
-        order.append(c)
+        c.seq = nextSeq
+        nextSeq &+= 1
+        conns[ObjectIdentifier(c)] = c
     }
     mutating func remove(_ c: Conn) {
         byTuple[c.orig] = nil
         byTuple[c.reply] = nil
-        order.removeAll { $0 === c }
+        conns[ObjectIdentifier(c)] = nil
+    }
+    /// The oldest connection never assured: the one `early_drop` evicts when the table is full.
+    var oldestUnassured: Conn? {
+        conns.values.lazy.filter { $0.status & IPS.assured == 0 }.min { $0.seq < $1.seq }
     }
 }
 
@@ -144,8 +156,8 @@ extension Stack {
             return true
         }
         // Table full: evict the oldest connection never assured (early_drop), else drop the packet.
-        if conntrack.order.count >= sysctl("net.netfilter.nf_conntrack_max") {
-            guard let victim = conntrack.order.first(where: { $0.status & IPS.assured == 0 }) else {
+        if conntrack.count >= conntrackMax {
+            guard let victim = conntrack.oldestUnassured else {
                 conntrackFullDrops += 1
                 return false
             }
@@ -158,7 +170,7 @@ extension Stack {
         if let f = tcpFlags {
             let syn = f & 0x02 != 0, ack = f & 0x10 != 0, rst = f & 0x04 != 0, fin = f & 0x01 != 0
             if syn && !ack { c.tcp = .SYN_SENT }
-            else if ack && !syn && !rst && !fin && sysctl("net.netfilter.nf_conntrack_tcp_loose") != 0 { c.tcp = .ESTABLISHED }
+            else if ack && !syn && !rst && !fin && conntrackTCPLoose { c.tcp = .ESTABLISHED }
             else { skb.ctInfo = .invalid; return true }
             c.expires = now + Stack.tcpTimeouts[c.tcp!]! * 1_000_000_000
         } else {
@@ -208,7 +220,7 @@ extension Stack {
     /// `conntrack -L`, normalised as the oracle prints it (no timeouts, ids or use counts), sorted.
     public var conntrackListing: [String] {
         let now = clockNs
-        return conntrack.order.filter { $0.expires > now }.map { c in
+        return conntrack.conns.values.filter { $0.expires > now }.map { c in
             func side(_ t: CTTuple) -> String {
                 let a = "src=\(NFConstants.ipv4Text(t.src)) dst=\(NFConstants.ipv4Text(t.dst))"
                 if t.proto == IPProtocol.icmp { return a + " type=\(t.dport) code=0 id=\(t.sport)" }

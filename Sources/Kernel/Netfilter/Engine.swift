@@ -7,12 +7,8 @@ extension Stack {
     /// defragmentation at their own priorities when conntrack is in use. Accept ends one base chain;
     /// drop ends the packet.
     func nf_hook(_ hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
-        var chains = netfilter.hooks[hook] ?? []
-        if hook == .ingress {
-            // netdev chains are bound to one device.
-            let name = inDev.map { devices[$0].name }
-            chains = chains.filter { $0.device == name }
-        }
+        // netdev chains are bound to one device.
+        let chains = hook == .ingress ? inDev.flatMap { netfilter.ingress[devices[$0].name] } ?? [] : netfilter.hooks[hook] ?? []
         let ct = netfilter.conntrackEnabled && (hook == .prerouting || hook == .output)
         if chains.isEmpty && !ct { return .accept }
         enter(.nf_hook_slow, skb)

@@ -27,6 +27,9 @@ struct NetfilterState {
     }
     /// Per hook, sorted by priority then registration order.
     var hooks: [NFHook: [HookEntry]] = [:]
+    /// The ingress entries split by the device their netdev chain is bound to, so the hook finds a
+    /// device's chains without filtering per packet.
+    var ingress: [String: [HookEntry]] = [:]
     /// Packets and bytes per (table index, rule handle).
     var counters: [Int: [Int: (Int, Int)]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
@@ -37,7 +40,7 @@ struct NetfilterState {
     var sets: [Int: [String: SetIndex]] = [:]
     /// Compiled chains, [table index][chain index].
     var compiled: [[CChain]] = []
-    var hasIngress: Bool { !(hooks[.ingress] ?? []).isEmpty }
+    var hasIngress: Bool { !ingress.isEmpty }
 
     init() {}
 
@@ -72,6 +75,7 @@ struct NetfilterState {
         for h in NFHook.allCases {
             hooks[h] = list.filter { $0.hook == h }.sorted { ($0.entry.prio, $0.order) < ($1.entry.prio, $1.order) }.map(\.entry)
         }
+        for e in hooks[.ingress] ?? [] { if let dev = e.device { ingress[dev, default: []].append(e) } }
     }
 }
 
@@ -116,7 +120,7 @@ extension Stack {
     public var countersByTable: [Int: [Int: (Int, Int)]] { netfilter.counters }
 
     /// Connections the table refused (full, nothing to evict) and evicted to make room.
-    public var conntrackStats: (entries: Int, fullDrops: Int, earlyDrops: Int) { (conntrack.order.count, conntrackFullDrops, conntrackEarlyDrops) }
+    public var conntrackStats: (entries: Int, fullDrops: Int, earlyDrops: Int) { (conntrack.count, conntrackFullDrops, conntrackEarlyDrops) }
 }
 
 /// A named set ready for lookups: a hash of single values plus sorted, merged intervals searched
