@@ -20,14 +20,12 @@ extension App {
             e.withStack { s in
                 let st = s.config.name
                 for d in s.devices {
-                    for c in Mirror(reflecting: d.stats).children {
-                        guard let k = c.label, let v = c.value as? Int else { continue }
+                    for (k, v) in counterFields(d.stats) {
                         add("packetstack_device_\(k)_total", "Device counter \(k) (ip -s link).", [("stack", st), ("device", d.name)], v)
                     }
                 }
                 for (group, value) in [("Ip", s.snmp.ip as Any), ("Udp", s.snmp.udp), ("Tcp", s.snmp.tcp), ("Icmp", s.snmp.icmp)] {
-                    for c in Mirror(reflecting: value).children {
-                        guard let k = c.label, let v = c.value as? Int else { continue }
+                    for (k, v) in counterFields(value) {
                         add("packetstack_snmp_total", "SNMP MIB counters (/proc/net/snmp).", [("stack", st), ("group", group), ("name", k)], v)
                     }
                 }

@@ -16,7 +16,8 @@ final class StackEntry: @unchecked Sendable {
         self.record = record; self.config = config; self.stack = stack
     }
 
-    func withStack<T>(_ body: (Stack) throws -> T) rethrows -> T {
+    /// Runs `body` with the stack locked; typed throws so a handler's Problem passes through unchanged.
+    func withStack<T, E: Error>(_ body: (Stack) throws(E) -> T) throws(E) -> T {
         lock.lock(); defer { lock.unlock() }
         return try body(stack)
     }

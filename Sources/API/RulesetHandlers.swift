@@ -57,7 +57,7 @@ extension App {
     /// Applies a new ruleset under the stack's lock, storing it as a new version first: a rejected
     /// change leaves both the running ruleset and the stored versions as they were.
     private func apply(_ e: StackEntry, summary: String, _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
-        try e.withStackThrowing { (s: Stack) throws(Problem) -> JSONValue in
+        try e.withStack { (s: Stack) throws(Problem) -> JSONValue in
             let next = try make(s.ruleset)
             // With `# handle N` comments, so handles survive a reload even after deletions.
             let textForm = NFPrinter.ruleset(next, handles: true)
@@ -229,12 +229,5 @@ extension App {
         try Query(req.query).finish()
         let lines = try entry(name).withStack { $0.conntrackListing }
         return text(200, lines.map { $0 + "\n" }.joined())
-    }
-}
-
-extension StackEntry {
-    func withStackThrowing<T>(_ body: (Stack) throws(Problem) -> T) throws(Problem) -> T {
-        lock.lock(); defer { lock.unlock() }
-        return try body(stack)
     }
 }

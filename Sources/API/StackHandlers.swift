@@ -62,10 +62,16 @@ extension App {
     }
 
     /// A counters struct as JSON, by its field names (the kernel's counter names).
-    private func counters<T>(_ value: T) -> JSONValue {
-        .object(Mirror(reflecting: value).children.compactMap { c in
-            guard let label = c.label, let n = c.value as? Int else { return nil }
-            return (label, .int(n))
-        })
+    private func counters(_ value: Any) -> JSONValue {
+        .object(counterFields(value).map { ($0.name, .int($0.value)) })
+    }
+}
+
+/// The Int fields of a counters struct, in declaration order; their names are the kernel's
+/// counter names, so the stats JSON and the metrics page need no second list of them.
+func counterFields(_ value: Any) -> [(name: String, value: Int)] {
+    Mirror(reflecting: value).children.compactMap { c in
+        guard let label = c.label, let n = c.value as? Int else { return nil }
+        return (label, n)
     }
 }
