@@ -33,6 +33,14 @@ final class NFTablesTests: XCTestCase {
         XCTAssertEqual(exact, cases.count)
     }
 
+    /// Counter values go into the counter statement only, not into other text that says "counter".
+    func testCountersPrintInTheirStatementOnly() throws {
+        let rs = try NFParser.parse("table ip t {\n\tchain c {\n\t\tlog prefix \"counter\" counter accept\n\t}\n}\n")
+        let handle = rs.tables[0].chains[0].rules[0].handle
+        XCTAssertEqual(NFPrinter.ruleset(rs, counters: [handle: (3, 180)]),
+                       "table ip t {\n\tchain c {\n\t\tlog prefix \"counter\" counter packets 3 bytes 180 accept\n\t}\n}\n")
+    }
+
     func testSyntaxErrorsSayWhereAndWhat() {
         let cases: [(String, Int, Int, String)] = [
             ("table inet t {\n  chain c { type filter hook input priority 0; policy maybe; }\n}", 2, 55, "expected accept or drop"),
