@@ -18,7 +18,7 @@ extension App {
             var r = try FieldReader(doc)
             guard let packets = try r.array("packets") else { throw JSONShapeError(path: "/packets", message: "is required") }
             rate = try r.int("rate_pps", in: 1...1_000_000_000)
-            startNs = try r.int("start_ns", in: 0...Int.max)
+            startNs = try r.int("start_ns", in: 0...Int(Stack.clockLimitNs))
             try r.finish()
             guard !packets.isEmpty else { throw Problem.unprocessable("packets must not be empty", pointer: "/packets") }
             guard packets.count <= limits.maxPacketsPerRequest else {
@@ -26,7 +26,8 @@ extension App {
             }
             return try packets.enumerated().map { i, p in try PacketSpec.decode(p, path: "/packets/\(i)", stack: e.stack) }
         }
-        let results: [PacketResult] = e.withStack { s in
+        let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
+            try Self.checkClock(s, startNs: startNs)
             // With a rate, packet i arrives at start + i/rate unless it names its own at_ns.
             let base = startNs.map { UInt64($0) } ?? s.clockNs
             return s.inject(specs.enumerated().map { i, p in
@@ -47,8 +48,15 @@ extension App {
             rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
                                     dropReason: r.dropReason?.rawValue, createdAt: now, body: text))
         }
-        store.enqueueTraces(rows)
-        if sync { store.flush() }
+        // Enqueued under the stack's lock: a delete that follows waits for these rows to commit;
+        // a delete that came first means there is nothing to store them under.
+        try e.withStack { (_: Stack) throws(Problem) in
+            guard !e.deleted else {
+                throw Problem(status: 409, slug: "conflict", detail: "stack \(name) was deleted while this injection ran; nothing was stored")
+            }
+            store.enqueueTraces(rows)
+        }
+        let durable = sync && store.flush(ids: first..<(first + Int64(rows.count)))
         var body: [UInt8] = []
         body.reserveCapacity(texts.reduce(32) { $0 + $1.utf8.count + 1 })
         body.append(contentsOf: #"{"results":["#.utf8)
@@ -56,9 +64,21 @@ extension App {
             if k > 0 { body.append(0x2c) }
             body.append(contentsOf: t.utf8)
         }
-        body.append(contentsOf: #"],"durable":\#(sync)}"#.utf8)
+        body.append(contentsOf: #"],"durable":\#(durable)}"#.utf8)
         body.append(0x0a)
         return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
+    }
+
+    /// Virtual time ends at `Stack.clockLimitNs` (about 146 years), so no sum of valid inputs
+    /// overflows; a rate schedule must not start in the stack's past.
+    static func checkClock(_ s: Stack, startNs: Int?) throws(Problem) {
+        guard s.clockNs <= Stack.clockLimitNs else {
+            throw Problem.unprocessable("the stack's virtual clock (\(s.clockNs) ns) is past its limit of \(Stack.clockLimitNs) ns", pointer: "")
+        }
+        if let startNs, UInt64(startNs) < s.clockNs {
+            throw Problem.unprocessable("start_ns \(startNs) is before the stack's clock (\(s.clockNs) ns): give a later time, or leave start_ns out to start now",
+                                        pointer: "/start_ns")
+        }
     }
 
     func listTraces(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {

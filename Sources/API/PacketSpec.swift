@@ -16,7 +16,7 @@ struct PacketSpec {
             throw Problem(status: 422, slug: "unknown-device", detail: "stack \(stack.config.name) has no device \(devName)",
                           extra: [("pointer", .string(path + "/device"))])
         }
-        let at = try r.int("at_ns", in: 0...Int.max).map { UInt64($0) }
+        let at = try r.int("at_ns", in: 0...Int(Stack.clockLimitNs)).map { UInt64($0) }
         let frame: [UInt8]
         if let hex = try r.string("hex") {
             for layer in ["eth", "vlan", "ipv4", "udp", "tcp", "icmp", "arp", "payload_hex"] where r.raw(layer) != nil {
@@ -157,6 +157,12 @@ struct PacketSpec {
                 proto = 0xfd // RFC 3692 experimental, when no transport layer is given
             }
             if let p = protoOverride { proto = UInt8(p) }
+            let l4Length = l4.bufferLength
+            // The total length field is 16 bits: a bigger datagram cannot be built.
+            guard l4Base + l4Length <= 65535 else {
+                throw Problem.unprocessable("the IPv4 datagram would be \(l4Base + l4Length) bytes; at most 65535 (payload at most \(65535 - l4Base - l4Length + payload.count) bytes here)",
+                                            pointer: path + "/payload_hex")
+            }
             let ipRepr = IPv4Repr(src: srcIP, dst: dstIP, proto: proto, ttl: UInt8(ttl), tos: UInt8(tos), ident: ident,
                                   dontFragment: df, moreFragments: mf, fragmentOffset: fragOff, options: options, payloadLength: 0)
             network = .ipv4(ipRepr, l4)
@@ -167,6 +173,9 @@ struct PacketSpec {
             }
             guard ethType != nil || !payload.isEmpty else {
                 throw JSONShapeError(path: path, message: "give hex, or layers (eth, vlan, ipv4 with udp/tcp/icmp, arp, payload_hex)")
+            }
+            guard payload.count <= 65535 else {
+                throw Problem.unprocessable("payload longer than 65535 bytes", pointer: path + "/payload_hex")
             }
             network = .raw(payload)
         }

@@ -11,6 +11,8 @@ final class StackEntry: @unchecked Sendable {
     var config: StackConfig
     let stack: Stack
     let lock = NSLock()
+    /// Set under `lock` when the stack is deleted: work that finishes later stores nothing.
+    var deleted = false
 
     init(record: StackRecord, config: StackConfig, stack: Stack) {
         self.record = record; self.config = config; self.stack = stack
@@ -101,9 +103,11 @@ final class Registry: @unchecked Sendable {
     func delete(_ name: String) throws(Problem) {
         lock.lock(); defer { lock.unlock() }
         guard let e = entries[name] else { throw Problem.notFound("no stack named \(name)") }
-        // Wait for any injection in progress on it before its rows go.
+        // Wait for any injection in progress on it: rows it enqueued commit first, then go with it;
+        // one that finishes after this sees `deleted` and stores nothing.
         e.lock.lock(); defer { e.lock.unlock() }
         do { try store.deleteStack(name: name) } catch { throw Problem.storage("stack not deleted: \(error)") }
+        e.deleted = true
         entries[name] = nil
         order.removeAll { $0 == name }
     }

@@ -201,13 +201,19 @@ extension App {
         var by: Int? = nil, to: Int? = nil
         try decoding {
             var r = try FieldReader(body)
-            by = try r.int("advance_ns", in: 0...Int(Int64.max / 2))
-            to = try r.int("to_ns", in: 0...Int(Int64.max / 2))
+            by = try r.int("advance_ns", in: 0...Int(Stack.clockLimitNs))
+            to = try r.int("to_ns", in: 0...Int(Stack.clockLimitNs))
             try r.finish()
         }
         guard (by == nil) != (to == nil) else { throw Problem.badRequest("invalid-field", "give exactly one of advance_ns and to_ns") }
-        let now: Int = try entry(name).withStack { s in
-            s.advance(toNs: to.map { UInt64($0) } ?? s.clockNs + UInt64(by!))
+        let now: Int = try entry(name).withStack { (s: Stack) throws(Problem) -> Int in
+            // Both terms are at most about 2^62, so the sum cannot overflow.
+            let target = to.map { UInt64($0) } ?? s.clockNs + UInt64(by!)
+            guard target <= Stack.clockLimitNs else {
+                throw Problem.unprocessable("the clock would pass its limit of \(Stack.clockLimitNs) ns (it is at \(s.clockNs) ns)",
+                                            pointer: by != nil ? "/advance_ns" : "/to_ns")
+            }
+            s.advance(toNs: target)
             return Int(s.clockNs)
         }
         return jsonResponse(200, .object([("clock_ns", .int(now))]))

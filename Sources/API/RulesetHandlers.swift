@@ -50,8 +50,13 @@ extension App {
     }
 
     static func syntaxProblem(_ e: NFSyntaxError) -> Problem {
-        Problem(status: 400, slug: "ruleset-syntax", detail: "nft syntax error at line \(e.line), column \(e.column): \(e.message)",
-                extra: [("line", .int(e.line)), ("column", .int(e.column))])
+        let (status, slug, what) = switch e.kind {
+        case .syntax: (400, "ruleset-syntax", "nft syntax error")
+        case .refused: (400, "ruleset-refused", "refused (as nft refuses it)")
+        case .unsupported: (422, "not-supported", "not modelled")
+        }
+        return Problem(status: status, slug: slug, detail: "\(what) at line \(e.line), column \(e.column): \(e.message)",
+                       extra: [("line", .int(e.line)), ("column", .int(e.column))])
     }
 
     /// Applies a new ruleset under the stack's lock, storing it as a new version first: a rejected
@@ -96,6 +101,10 @@ extension App {
     func putRuleset(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let e = try entry(name)
+        // An empty body is a mistake, not a flush: removing every rule stays explicit.
+        guard req.body.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
+            throw Problem.badRequest("empty-ruleset", "the ruleset is empty; to remove every table send 'flush ruleset'")
+        }
         let parsed = try parseRuleset(req)
         return jsonResponse(200, try apply(e, summary: "replace ruleset (\(parsed.tables.count) tables)") { _ throws(Problem) in parsed })
     }
@@ -134,7 +143,7 @@ extension App {
             do throws(NFSyntaxError) { next = try NFParser.parse(command, onto: cur) } catch {
                 // Point into the rule text the client sent.
                 let offset = "add rule \(family) \(table) \(chain) ".count
-                throw Self.syntaxProblem(NFSyntaxError(line: error.line, column: max(1, error.column - offset), message: error.message))
+                throw Self.syntaxProblem(NFSyntaxError(line: error.line, column: max(1, error.column - offset), message: error.message, kind: error.kind))
             }
             guard let ti = next.tables.firstIndex(where: { $0.family.rawValue == family && $0.name == table }),
                   let ci = next.tables[ti].chains.firstIndex(where: { $0.name == chain }) else { return next }

@@ -138,6 +138,11 @@ enum StackDocument {
         let dst: IPv4CIDR
         if dstText == "default" { dst = IPv4CIDR(address: .any, prefixLength: 0) } else {
             do { dst = try IPv4CIDR(parsing: dstText) } catch { throw Problem.unprocessable("invalid destination prefix \"\(dstText)\"", pointer: path + "/dst") }
+            // As `ip route add 10.0.0.1/8` answers: host bits set beyond the prefix are an error.
+            guard dst.address == dst.network else {
+                throw Problem.unprocessable("Invalid prefix for given prefix length: \(dstText) has host bits set (did you mean \(dst.network)/\(dst.prefixLength)?)",
+                                            pointer: path + "/dst")
+            }
         }
         var via: IPv4Address? = nil
         if let v = try r.string("via") {

@@ -30,7 +30,7 @@ public final class Stack {
     public internal(set) var fib: FIB
     public var snmp = SNMPStats()
     let costs: StageCosts
-    let sysctls: [String: Int]
+    let net: NetSysctls
     /// Sysctls the per-packet path reads, looked up once (a stack's sysctls are fixed at creation).
     let devWeight: Int, netdevBudget: Int, budgetNs: UInt64, ipForward: Bool
     let netdevMaxBacklog: Int, flowLimitCPUBitmap: Int, flowLimitTableLen: Int
@@ -45,6 +45,9 @@ public final class Stack {
     var arrivalCursor = 0
     /// Events that are part of packet processing (not long timers); the run ends when none is left.
     var activeEvents = 0
+    /// Where virtual time ends (2^62 ns, about 146 years): times and clock moves past it are
+    /// refused, so sums of valid times, costs and timeouts stay far from UInt64/Int overflow.
+    public static let clockLimitNs: UInt64 = 1 << 62
     /// Global virtual time: the time of the event being run.
     public private(set) var clockNs: UInt64 = 0
     /// With tracing off the path records no stages and builds no notes.
@@ -75,29 +78,26 @@ public final class Stack {
             guard seen.insert(d.name).inserted else { throw ConfigError(path: "/devices/\(i)/name", message: "duplicate device name \(d.name)") }
             try Stack.validate(device: d, path: "/devices/\(i)", cpus: config.cpus)
         }
-        for (k, v) in config.sysctls {
-            if let why = Sysctls.validate(k, v) { throw ConfigError(path: "/sysctls/\(k)", message: why) }
-        }
+        let net = try NetSysctls(overrides: config.sysctls)
         self.config = config
         self.devices = config.devices.enumerated().map { NetDevice(index: $0.offset, config: $0.element, cpus: config.cpus) }
         self.deviceNames = config.devices.map(\.name)
         self.fib = try FIB(devices: config.devices, routes: config.routes)
         self.costs = try StageCosts(overrides: config.costs)
-        let sysctls = Sysctls.defaults.merging(config.sysctls) { $1 }
-        self.sysctls = sysctls
-        devWeight = sysctls["net.core.dev_weight"]!
-        netdevBudget = sysctls["net.core.netdev_budget"]!
-        budgetNs = UInt64(sysctls["net.core.netdev_budget_usecs"]!) * 1000
-        ipForward = sysctls["net.ipv4.ip_forward"]! != 0
-        let netdevMaxBacklog = sysctls["net.core.netdev_max_backlog"]!
+        self.net = net
+        devWeight = net[.dev_weight]
+        netdevBudget = net[.netdev_budget]
+        budgetNs = UInt64(net[.netdev_budget_usecs]) * 1000
+        ipForward = net[.ip_forward] != 0
+        let netdevMaxBacklog = net[.netdev_max_backlog]
         self.netdevMaxBacklog = netdevMaxBacklog
-        flowLimitCPUBitmap = sysctls["net.core.flow_limit_cpu_bitmap"]!
-        flowLimitTableLen = sysctls["net.core.flow_limit_table_len"]!
-        conntrackMax = sysctls["net.netfilter.nf_conntrack_max"]!
-        conntrackTCPLoose = sysctls["net.netfilter.nf_conntrack_tcp_loose"]! != 0
+        flowLimitCPUBitmap = net[.flow_limit_cpu_bitmap]
+        flowLimitTableLen = net[.flow_limit_table_len]
+        conntrackMax = net[.nf_conntrack_max]
+        conntrackTCPLoose = net[.nf_conntrack_tcp_loose] != 0
         self.clocks = Array(repeating: 0, count: config.cpus)
         self.cpus = (0..<config.cpus).map { SoftnetData(cpu: $0, maxBacklog: netdevMaxBacklog) }
-        let entries = sysctls["net.core.rps_sock_flow_entries"]!
+        let entries = net[.rps_sock_flow_entries]
         sockFlowTable = Array(repeating: -1, count: entries == 0 ? 0 : Stack.roundUpPowerOfTwo(entries))
         for (i, n) in config.neighbours.enumerated() {
             guard let dev = devices.firstIndex(where: { $0.name == n.dev }) else {
@@ -106,7 +106,7 @@ public final class Stack {
             neighbours.setPermanent(n.address, mac: n.mac, dev: dev)
         }
         for (i, s) in config.sockets.enumerated() {
-            if let why = sockets.bind(s, rmemDefault: sysctls["net.core.rmem_default"]!) {
+            if let why = sockets.bind(s, rmemDefault: net[.rmem_default]) {
                 throw ConfigError(path: "/sockets/\(i)", message: why)
             }
         }
@@ -137,7 +137,7 @@ public final class Stack {
 
     public func device(named name: String) -> NetDevice? { devices.first { $0.name == name } }
 
-    func sysctl(_ name: String) -> Int { sysctls[name] ?? 0 }
+    @inline(__always) func sysctl(_ s: Sysctl) -> Int { net[s] }
 
     // MARK: running
 

@@ -1,10 +1,11 @@
 /// Virtual nanoseconds each stage costs; they drive the CPU clocks, so budgets, squeezes and
 /// backlog build-up are meaningful. Round figures of the order a 3 GHz core spends per stage;
 /// a stack may override any by kernel function name, plus `hardirq` (IRQ entry + napi_schedule)
-/// and `net_rx_action` (softirq entry).
+/// and `net_rx_action` (softirq entry). `nic_receive` is hardware (DMA into the ring) and costs
+/// no CPU time, so it has no entry and cannot be given one.
 public struct StageCosts: Sendable {
     public static let defaults: [String: UInt64] = [
-        "nic_receive": 0, "napi_poll": 20, "napi_alloc_skb": 40, "eth_type_trans": 20,
+        "napi_poll": 20, "napi_alloc_skb": 40, "eth_type_trans": 20,
         "napi_gro_receive": 30, "dev_gro_receive": 40, "napi_gro_flush": 20,
         "netif_receive_skb": 30, "get_rps_cpu": 30, "enqueue_to_backlog": 50, "process_backlog": 30,
         "__netif_receive_skb_core": 40,
@@ -20,14 +21,23 @@ public struct StageCosts: Sendable {
     public private(set) var hardirq: UInt64
     public private(set) var netRxAction: UInt64
 
+    /// At most one virtual second per stage: sums over the largest injection stay far from overflow.
+    public static let range: ClosedRange<Int> = 0...1_000_000_000
+
     public init(overrides: [String: Int] = [:]) throws(ConfigError) {
         var merged = StageCosts.defaults
         for (k, v) in overrides {
+            if k == Stage.nic_receive.name {
+                throw ConfigError(path: "/costs/\(k)", message: "nic_receive is the NIC's DMA and costs no CPU time; it cannot be given a cost")
+            }
             guard merged[k] != nil else { throw ConfigError(path: "/costs/\(k)", message: "unknown stage \(k)") }
-            guard v >= 0 else { throw ConfigError(path: "/costs/\(k)", message: "must not be negative") }
+            guard StageCosts.range.contains(v) else {
+                throw ConfigError(path: "/costs/\(k)", message: "must be \(StageCosts.range.lowerBound)...\(StageCosts.range.upperBound) ns")
+            }
             merged[k] = UInt64(v)
         }
-        table = Stage.allCases.map { merged[$0.name] ?? 0 }
+        // Every software stage has a default (a test checks it); the NIC's DMA costs nothing.
+        table = Stage.allCases.map { $0 == .nic_receive ? 0 : merged[$0.name]! }
         hardirq = merged["hardirq"]!
         netRxAction = merged["net_rx_action"]!
     }

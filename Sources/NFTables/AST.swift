@@ -60,6 +60,18 @@ public enum NFSelector: String, Sendable {
         default: nil
         }
     }
+    /// The largest value the field holds (nft refuses a bigger constant).
+    public var maxValue: UInt64 {
+        switch self {
+        case .ipProtocol, .ipTTL, .tcpFlags, .icmpType, .icmpCode, .l4proto, .pkttype, .nfproto, .ctDirection: 0xff
+        case .ipDSCP: 0x3f
+        case .ipVersion, .ipHdrLength: 0xf
+        case .ipLength, .ipFragOff, .ipID, .tcpSport, .tcpDport, .tcpWindow, .udpSport, .udpDport, .udpLength,
+             .thSport, .thDport, .icmpID, .icmpSeq: 0xffff
+        case .ipSaddr, .ipDaddr, .tcpSeq, .tcpAck, .iif, .oif, .mark, .length, .ctState, .ctStatus, .ctMark: 0xffff_ffff
+        case .iifname, .oifname: .max
+        }
+    }
     /// How `nft` prints it (meta keys that print without `meta`).
     public var printed: String {
         switch self {
@@ -102,6 +114,14 @@ public enum NFStatement: Sendable, Equatable {
     case reject(tcpReset: Bool, icmpCode: UInt8)
 
     public static func == (l: NFStatement, r: NFStatement) -> Bool { "\(l)" == "\(r)" }
+
+    /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
+    public var isTerminal: Bool {
+        switch self {
+        case .verdict, .vmap, .reject, .snat, .dnat, .masquerade, .redirect: true
+        default: false
+        }
+    }
 }
 
 public struct NFRule: Sendable, Equatable {

@@ -56,7 +56,12 @@ extension NFJSON {
             return s + "\n"
         case "set", "map":
             var s = "table \(fam) \(try str(b["table"], path + "/table")) { \(kind) \(try str(b["name"], path + "/name")) { type \(try str(b["type"], path + "/type"))"
-            if kind == "map" { s += " : verdict" }
+            if kind == "map" {
+                // Only verdict maps are modelled; a typed map (ipv4_addr : ipv4_addr) is refused, not taken as one.
+                let data = (try? str(b["map"], path + "/map")) ?? "?"
+                guard data == "verdict" else { throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps are modelled)") }
+                s += " : verdict"
+            }
             s += ";"
             if case .array(let flags) = b["flags"] ?? .null, flags.contains(.string("interval")) { s += " flags interval;" }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
@@ -68,7 +73,7 @@ extension NFJSON {
                     return try valueText(e, sel, path + "/elem/\(k)")
                 }).joined(separator: ", ") + " }"
             }
-            return s + " } }\n"
+            return s + " }\n}\n"
         case "rule":
             guard case .array(let exprs) = b["expr"] ?? .null else { throw NFJSONError(path: path + "/expr", message: "expected an array") }
             let stmts = try exprs.enumerated().map { k, e throws(NFJSONError) in try exprText(e, path + "/expr/\(k)") }

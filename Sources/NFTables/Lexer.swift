@@ -12,11 +12,22 @@ public struct NFToken: Sendable, Equatable {
 
 /// A syntax error as nft reports it: where, and what was expected.
 public struct NFSyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// nft cannot parse it.
+        case syntax
+        /// It parses, but nft or the kernel refuses it (no such chain, a loop, a value out of range).
+        case refused
+        /// nft takes it, the model does not model it yet: refused rather than accepted and ignored.
+        case unsupported
+    }
     public var line: Int
     public var column: Int
     public var message: String
+    public var kind: Kind
     public var description: String { "line \(line), column \(column): \(message)" }
-    public init(line: Int, column: Int, message: String) { self.line = line; self.column = column; self.message = message }
+    public init(line: Int, column: Int, message: String, kind: Kind = .syntax) {
+        self.line = line; self.column = column; self.message = message; self.kind = kind
+    }
 }
 
 /// Splits nft text into words (names, numbers, addresses, ranges), strings, punctuation and

@@ -5,11 +5,18 @@
 public struct NFParser {
     var toks: [NFToken]
     var i = 0
+    /// Where each jump/goto target was last named, to point at it if the target is refused.
+    var jumpTokens: [String: NFToken] = [:]
 
     /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset).
     public static func parse(_ text: String, onto base: NFRuleset = NFRuleset()) throws(NFSyntaxError) -> NFRuleset {
         var p = NFParser(toks: try NFLexer.tokenize(text))
-        return try p.ruleset(base)
+        let rs = try p.ruleset(base)
+        if let bad = NFJumpCheck.check(rs) {
+            let t = p.jumpTokens[bad.target] ?? p.toks[0]
+            throw NFSyntaxError(line: t.line, column: t.column, message: bad.message, kind: .refused)
+        }
+        return rs
     }
 
     private init(toks: [NFToken]) { self.toks = toks }
@@ -21,6 +28,16 @@ public struct NFParser {
         let t = t ?? tok
         let found = t.kind == .end ? "end of input" : t.kind == .newline ? "end of line" : "'\(t.text)'"
         return NFSyntaxError(line: t.line, column: t.column, message: "\(m), found \(found)")
+    }
+    /// nft would refuse it (the kernel's errno in brackets where it has one).
+    func refused(_ m: String, at t: NFToken? = nil) -> NFSyntaxError {
+        let t = t ?? tok
+        return NFSyntaxError(line: t.line, column: t.column, message: m, kind: .refused)
+    }
+    /// nft takes it; the model does not act on it yet, so it is refused rather than ignored.
+    func unsupported(_ what: String, at t: NFToken? = nil) -> NFSyntaxError {
+        let t = t ?? tok
+        return NFSyntaxError(line: t.line, column: t.column, message: "not supported yet: \(what)", kind: .unsupported)
     }
     mutating func skipNewlines() { while tok.kind == .newline || tok.kind == .handle || (tok.kind == .punct && tok.text == ";") { i += 1 } }
     func isPunct(_ s: String) -> Bool { tok.kind == .punct && tok.text == s }
@@ -42,6 +59,13 @@ public struct NFParser {
         guard tok.kind == .word || tok.kind == .string else { throw err("expected \(what)") }
         defer { i += 1 }
         return tok.text
+    }
+    /// nft's `stmt_separator`: each item of a chain block (and each block in a table) ends in a
+    /// newline or `;` before the closing brace: `accept }` on one line is a syntax error in nft.
+    func expectSeparator() throws(NFSyntaxError) {
+        guard tok.kind == .newline || tok.kind == .handle || tok.kind == .end || isPunct(";") else {
+            throw err("syntax error, expecting newline or semicolon")
+        }
     }
     var atStatementEnd: Bool { tok.kind == .newline || tok.kind == .end || tok.kind == .handle || isPunct(";") || isPunct("}") }
 
@@ -83,7 +107,7 @@ public struct NFParser {
         let t = tok
         if tok.kind == .word, let f = NFFamily(rawValue: tok.text) {
             i += 1
-            if f == .ip6 || f == .arp || f == .bridge { throw NFSyntaxError(line: t.line, column: t.column, message: "family \(f.rawValue) is not supported yet (ip, inet and netdev are)") }
+            if f == .ip6 || f == .arp || f == .bridge { throw unsupported("family \(f.rawValue) (ip, inet and netdev are modelled)", at: t) }
             return f
         }
         return .ip   // nft's default family
@@ -115,6 +139,8 @@ public struct NFParser {
         skipNewlines()
         // Pass 1: remember each chain's and set's token range; give chains then sets their handles.
         var chainBodies: [(String, Int)] = []
+        // A missing separator after a block is reported after the blocks' own errors, which come first in the text.
+        var separatorError: NFSyntaxError? = nil
         var setBodies: [(String, Int, Bool)] = []
         while !isPunct("}") {
             let t = tok
@@ -128,11 +154,13 @@ public struct NFParser {
                 try expectPunct("{")
                 chainBodies.append((cname, i))
                 try skipBlock()
+                do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
             case "set", "map":
                 let sname = try name("a set name")
                 try expectPunct("{")
                 setBodies.append((sname, i, w == "map"))
                 try skipBlock()
+                do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
             case "flags", "comment":
                 while !atStatementEnd { i += 1 }
             default:
@@ -154,6 +182,7 @@ public struct NFParser {
             i = start
             try chainBody(&rs.tables[ti], chain: cname)
         }
+        if let separatorError { throw separatorError }
         i = close + 1
     }
 
@@ -182,9 +211,9 @@ public struct NFParser {
                 if isWord("device") { i += 1; device = try name("a device name") }
                 try expectWord("priority")
                 let prio = try priority()
-                if type == .nat && hook == .forward { throw NFSyntaxError(line: start.line, column: start.column, message: "nat chains cannot hook forward") }
-                if hook == .ingress && t.family != .netdev && t.family != .inet { throw NFSyntaxError(line: hookTok.line, column: hookTok.column, message: "ingress needs a netdev table") }
-                if hook == .ingress && device == nil { throw NFSyntaxError(line: hookTok.line, column: hookTok.column, message: "an ingress chain needs a device") }
+                if type == .nat && hook == .forward { throw refused("nat chains cannot hook forward (Operation not supported)", at: start) }
+                if hook == .ingress && t.family != .netdev && t.family != .inet { throw refused("ingress needs a netdev or inet table", at: hookTok) }
+                if hook == .ingress && device == nil { throw refused("an ingress chain needs a device", at: hookTok) }
                 t.chains[ci].base = NFBaseChain(type: type, hook: hook, priority: prio, device: device, policy: t.chains[ci].base?.policy ?? .accept)
             } else if isWord("policy") {
                 i += 1
@@ -198,6 +227,7 @@ public struct NFParser {
             } else {
                 try rule(&t, chainIndex: ci)
             }
+            try expectSeparator()
             skipNewlines()
         }
         i += 1
@@ -233,15 +263,25 @@ public struct NFParser {
                 let k = try word("a set type")
                 guard let kk = NFSetKey(rawValue: k) else { throw err("set type must be ipv4_addr, inet_service, inet_proto, ifname or mark", at: kt) }
                 key = kk
-                if isPunct(":") { i += 1; _ = try word("verdict") }
+                if isPunct(":") {
+                    i += 1
+                    let dt = tok
+                    let data = try word("a map data type")
+                    guard data == "verdict" else { throw unsupported("maps of type \(k) : \(data) (verdict maps are modelled)", at: dt) }
+                }
+                guard isMap == (toks[i - 1].text == "verdict") else {
+                    throw refused(isMap ? "a map needs a data type (type KEY : verdict)" : "a set has no data type (use map)", at: kt)
+                }
             case "flags":
                 repeat { if isPunct(",") { i += 1 }; if try word("a flag") == "interval" { interval = true } } while isPunct(",")
             case "elements":
+                let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
                 let (vals, vs) = try elementList(key: key, isMap: isMap)
                 elems += vals
                 if isMap { verdicts! += vs }
+                if interval && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
             case "size", "policy", "timeout", "gc-interval", "comment":
                 while !atStatementEnd { i += 1 }
             default:
@@ -273,6 +313,18 @@ public struct NFParser {
         return (vals, vs)
     }
 
+}
+
+extension NFParser {
+    /// Whether two ranges among `vals` share a value (named interval sets and maps, and
+    /// anonymous verdict maps, refuse that; anonymous sets merge instead).
+    static func overlap(_ vals: [NFValue]) -> Bool {
+        let ranges = vals.compactMap { v -> (UInt64, UInt64)? in
+            if case .range(let a, let b, _) = v { return (min(a, b), max(a, b)) }
+            return nil
+        }.sorted { $0.0 < $1.0 }
+        return zip(ranges, ranges.dropFirst()).contains { $1.0 <= $0.1 }
+    }
 }
 
 extension NFSetKey {

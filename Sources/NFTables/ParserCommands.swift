@@ -87,7 +87,11 @@ extension NFParser {
         let st = tok
         let sname = try name("a set name")
         guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
+        let et = tok
         let (vals, vs) = try elementList(key: rs.tables[ti].sets[si].key, isMap: rs.tables[ti].sets[si].verdicts != nil)
+        if rs.tables[ti].sets[si].interval, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
+            throw refused("conflicting intervals specified", at: et)
+        }
         rs.tables[ti].sets[si].elements += vals
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts! += vs }
     }

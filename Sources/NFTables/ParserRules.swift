@@ -4,8 +4,9 @@ extension NFParser {
         var stmts: [NFStatement] = []
         var anonymousSets = 0
         while !atStatementEnd {
-            let s = try statement(table: t, anonymousSets: &anonymousSets)
-            stmts.append(s)
+            let st = tok
+            if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
+            stmts.append(try statement(table: t, anonymousSets: &anonymousSets))
         }
         var explicit: Int? = nil
         if tok.kind == .handle { explicit = Int(tok.text); i += 1 }
@@ -38,8 +39,11 @@ extension NFParser {
                 if isPunct(",") { i += 1 }
             }
             return .queue(num: num, bypass: bypass)
-        case "jump": return .jump(try name("a chain name"))
-        case "goto": return .goto(try name("a chain name"))
+        case "jump", "goto":
+            let ct = tok
+            let target = try name("a chain name")
+            jumpTokens[target] = ct
+            return t.text == "jump" ? .jump(target) : .goto(target)
         default: throw err("expected a verdict (accept, drop, continue, return, jump, goto)", at: t)
         }
     }
@@ -148,7 +152,9 @@ extension NFParser {
         if isWord("set") {
             i += 1
             let vt = tok
-            guard let v = NFConstants.number(try word("a value")).map({ UInt32(truncatingIfNeeded: $0) }) else { throw err("expected a number", at: vt) }
+            guard let n = NFConstants.number(try word("a value")) else { throw err("expected a number", at: vt) }
+            guard n <= UInt64(UInt32.max) else { throw refused("Value \(n) exceeds valid range 0-\(UInt32.max)", at: vt) }
+            let v = UInt32(n)
             switch sel {
             case .mark: return .setMark(v)
             case .ctMark: return .setCtMark(v)
@@ -167,6 +173,7 @@ extension NFParser {
                 skipNewlines()
                 if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
             }
+            if NFParser.overlap(entries.map(\.0)) { throw refused("conflicting intervals specified", at: t) }
             i += 1
             anonymousSets += 1
             return .vmap(sel, entries)
@@ -247,7 +254,11 @@ extension NFParser {
     /// One value for a selector: a number, name, address, prefix or range.
     mutating func scalar(for sel: NFSelector) throws(NFSyntaxError) -> NFValue {
         let t = tok
-        if t.kind == .string { i += 1; return .string(t.text) }
+        if t.kind == .string {
+            if t.text.isEmpty && (sel == .iifname || sel == .oifname) { throw refused("Empty string is not allowed", at: t) }
+            i += 1
+            return .string(t.text)
+        }
         let w = try word("a value")
         if sel == .ipSaddr || sel == .ipDaddr {
             if isPunct("/") {
@@ -267,12 +278,22 @@ extension NFParser {
             return .range(UInt64(a), UInt64(a), text: w)
         }
         if let dash = w.dropFirst().firstIndex(of: "-"), let a = NFConstants.number(String(w[..<dash])), let b = NFConstants.number(String(w[w.index(after: dash)...])) {
+            try inRange(max(a, b), sel, at: t)
             return .range(a, b, text: w)
         }
-        if let n = NFConstants.number(w) { return .range(n, n, text: NFPrinter.number(n, sel)) }
+        if let n = NFConstants.number(w) {
+            try inRange(n, sel, at: t)
+            return .range(n, n, text: NFPrinter.number(n, sel))
+        }
         if let n = NFConstants.named(w, for: sel) { return .range(n, n, text: w) }
         if sel == .iifname || sel == .oifname || sel == .iif || sel == .oif { return .string(w) }
         throw err("unknown value \(w) for \(sel.rawValue)", at: t)
+    }
+
+    /// nft checks a number against the width of what it is compared with.
+    func inRange(_ n: UInt64, _ sel: NFSelector, at t: NFToken) throws(NFSyntaxError) {
+        guard n > sel.maxValue else { return }
+        throw refused("Value \(n) exceeds valid range 0-\(sel.maxValue)", at: t)
     }
 
     /// `ADDR[-ADDR][:PORT[-PORT]]` or `:PORT[-PORT]`.

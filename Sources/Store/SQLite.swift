@@ -5,6 +5,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var code: Int32
     public var message: String
     public var description: String { "sqlite error \(code): \(message)" }
+    /// A constraint failed (SQLITE_CONSTRAINT, any extended code): only the statement was undone.
+    var isConstraint: Bool { code & 0xff == SQLITE_CONSTRAINT }
 }
 
 /// SQLITE_TRANSIENT is a macro that does not import: SQLite copies the bound bytes.

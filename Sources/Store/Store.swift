@@ -27,7 +27,9 @@ public final class Store: @unchecked Sendable {
         let mode = q.text(0)
         q.done()
         guard mode == "wal" || path == ":memory:" else { throw StoreError(code: 0, message: "journal_mode is \(mode ?? "?"), not wal") }
-        try db.exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL")
+        // In WAL mode, synchronous=NORMAL survives a crash of this process but may lose the last
+        // commits on power loss; FULL syncs the WAL at every commit, which is what "durable" promises.
+        try db.exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL")
         appliedMigrations = try db.migrate(migrations)
         insertStackStmt = try db.prepare("INSERT INTO stacks (name, config, created_at) VALUES (?1, ?2, ?3)")
         updateStackStmt = try db.prepare("UPDATE stacks SET config = ?2 WHERE name = ?1")
@@ -156,19 +158,33 @@ public final class Store: @unchecked Sendable {
 
     public func flush() { writer.flush() }
 
-    private func insertTraces(_ rows: [TraceRecord]) {
+    /// Waits until every row enqueued so far is written, and tells whether all of `ids` were
+    /// stored (a row can fail alone, e.g. when its stack was deleted; the others still commit).
+    public func flush(ids: Range<Int64>) -> Bool { writer.flush(checking: ids) }
+
+    /// One transaction per batch. A row that fails (a constraint) is left out alone: SQLite undoes
+    /// just that statement, so other stacks' rows in the batch still commit. Returns the ids not stored.
+    private func insertTraces(_ rows: [TraceRecord]) -> [Int64] {
         lock.lock(); defer { lock.unlock() }
+        var failed: [Int64] = []
         do {
             try db.exec("BEGIN")
             for r in rows {
-                try insertTraceStmt.run([.int(r.id), .int(r.stackID), .text(r.device), .text(r.outcome),
-                                         r.dropReason.map { .text($0) } ?? .null, .text(r.createdAt), .text(r.body)])
+                do {
+                    try insertTraceStmt.run([.int(r.id), .int(r.stackID), .text(r.device), .text(r.outcome),
+                                             r.dropReason.map { .text($0) } ?? .null, .text(r.createdAt), .text(r.body)])
+                } catch where error.isConstraint {
+                    failed.append(r.id)
+                }
             }
             try db.exec("COMMIT")
         } catch {
             try? db.exec("ROLLBACK")
             FileHandle.standardError.write(Data("trace batch of \(rows.count) not stored: \(error)\n".utf8))
+            return rows.map(\.id)
         }
+        if !failed.isEmpty { FileHandle.standardError.write(Data("\(failed.count) trace rows not stored (constraint)\n".utf8)) }
+        return failed
     }
 
     public func trace(id: Int64) throws(StoreError) -> TraceRecord? {

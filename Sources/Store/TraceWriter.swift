@@ -9,12 +9,16 @@ final class TraceWriter: @unchecked Sendable {
     private var committed = 0
     private var stopping = false
     private var thread: Thread?
-    private let write: ([TraceRecord]) -> Void
+    /// Rows the database refused (bounded: only a flush that checks its own ids reads them).
+    private var failed = Set<Int64>()
+    private static let maxFailedKept = 65_536
+    private let write: ([TraceRecord]) -> [Int64]
     static let maxBatch = 4096
     /// Rows that may wait for the disk; past this, enqueueing waits (backpressure instead of unbounded memory).
     let capacity: Int
 
-    init(capacity: Int = 262_144, write: @escaping ([TraceRecord]) -> Void) {
+    /// `write` commits a batch and returns the ids it could not store.
+    init(capacity: Int = 262_144, write: @escaping ([TraceRecord]) -> [Int64]) {
         self.capacity = capacity
         self.write = write
         let t = Thread { [self] in self.run() }
@@ -40,6 +44,17 @@ final class TraceWriter: @unchecked Sendable {
         cond.unlock()
     }
 
+    /// Flushes, then tells whether every row with an id in `ids` was stored.
+    func flush(checking ids: Range<Int64>) -> Bool {
+        cond.lock(); defer { cond.unlock() }
+        let target = enqueued
+        while committed < target { cond.wait() }
+        guard !failed.isEmpty else { return true }
+        let lost = failed.filter { ids.contains($0) }
+        failed.subtract(lost)
+        return lost.isEmpty
+    }
+
     /// Flushes and ends the thread.
     func stop() {
         cond.lock()
@@ -58,8 +73,12 @@ final class TraceWriter: @unchecked Sendable {
             let batch = Array(queue[0..<n])
             queue.removeFirst(n)
             cond.unlock()
-            write(batch)
+            let lost = write(batch)
             cond.lock()
+            if !lost.isEmpty {
+                if failed.count + lost.count > TraceWriter.maxFailedKept { failed.removeAll() }
+                failed.formUnion(lost)
+            }
             committed += batch.count
             cond.broadcast()
             cond.unlock()

@@ -102,7 +102,7 @@ final class RulesetAPITests: AppTestCase {
     }
 
     func testConntrackListing() throws {
-        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", "table inet f { chain i { type filter hook input priority 0; ct state new accept; } }", type: "text/plain").status, 200)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", "table inet f { chain i { type filter hook input priority 0; ct state new accept; }; }", type: "text/plain").status, 200)
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.udp53).status, 200)
         XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw,
                        "udp 17 src=198.18.0.1 dst=198.18.0.2 sport=9 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=9 mark=0\n")

@@ -124,7 +124,7 @@ final class FirewallEndToEndTests: XCTestCase {
         XCTAssertTrue(r.contains(#""drop_reason":"NETFILTER_DROP""#), r)
         XCTAssertEqual(try curl(["\(base)/v1/traces/2?format=nft"]), "trace id 00000002 inet filter input policy drop\n")
         XCTAssertTrue(try curl(["\(base)/v1/stacks/fw/ruleset"]).contains("tcp dport 22 counter packets 1 bytes 40 accept"))
-        let bad = try curl(["-X", "PUT", "-H", "content-type: text/plain", "--data-binary", "table inet filter { chain x { tcp dport ssh-ish accept; } }", "\(base)/v1/stacks/fw/ruleset"])
+        let bad = try curl(["-X", "PUT", "-H", "content-type: text/plain", "--data-binary", "table inet filter { chain x { tcp dport ssh-ish accept; }; }", "\(base)/v1/stacks/fw/ruleset"])
         XCTAssertTrue(bad.contains(#""status":400"#) && bad.contains(#""line":1,"column":41"#), bad)
     }
 }

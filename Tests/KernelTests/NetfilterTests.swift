@@ -44,7 +44,7 @@ final class NetfilterTests: XCTestCase {
 
     func testSourcePortClashMovesToTheNextFreePort() throws {
         let s = try routerStack()
-        s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.1; } }"))
+        s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.1; }; }"))
         let b = IPv4Address(198, 18, 1, 2)
         _ = s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), b, 5000, 80, .syn, from: client, to: routerIn), device: s.devices[0])
         let second = s.inject(frame: tcp(IPv4Address(198, 18, 0, 3), b, 5000, 80, .syn, from: client, to: routerIn), device: s.devices[0])
@@ -58,7 +58,7 @@ final class NetfilterTests: XCTestCase {
         let dev = DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
         let s = try Stack(config: StackConfig(name: "c", devices: [dev], neighbours: [NeighbourConfig(address: peerIP, mac: peerMAC, dev: "eth0")],
                                              sysctls: ["net.netfilter.nf_conntrack_max": 2]))
-        s.loadRuleset(try NFParser.parse("table inet f { chain i { type filter hook input priority 0; ct state new accept; } }"))
+        s.loadRuleset(try NFParser.parse("table inet f { chain i { type filter hook input priority 0; ct state new accept; }; }"))
         for port in [1, 2, 3] as [UInt16] {
             _ = s.inject(frame: frame(.udp(UDPRepr(srcPort: port, dstPort: 9))), device: s.devices[0])
         }
@@ -70,7 +70,7 @@ final class NetfilterTests: XCTestCase {
     func testLogGoesIntoTheTraceAndLimitUsesVirtualTime() throws {
         let s = try makeStack()
         s.loadRuleset(try NFParser.parse("""
-        table inet f { chain i { type filter hook input priority 0; log prefix "in: " limit rate 2/second accept; drop; } }
+        table inet f { chain i { type filter hook input priority 0; log prefix "in: " limit rate 2/second accept; drop; }; }
         """))
         let rs = s.inject((0..<5).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16($0), dstPort: 9))), atNs: UInt64($0) * 1000) })
         XCTAssertEqual(rs[0].nfEvents.first?.kind, .log)
@@ -90,7 +90,7 @@ final class IngressTests: XCTestCase {
     func testNetdevIngressRunsBeforeTheProtocolHandlers() throws {
         let s = try makeStack()
         s.loadRuleset(try NFParser.parse("""
-        table netdev n { chain in0 { type filter hook ingress device "eth0" priority -500; policy accept; udp dport 7 drop; meta pkttype broadcast counter; } }
+        table netdev n { chain in0 { type filter hook ingress device "eth0" priority -500; policy accept; udp dport 7 drop; meta pkttype broadcast counter; }; }
         """))
         let r = s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 7))), device: s.devices[0])
         XCTAssertEqual(r.dropReason, .NETFILTER_DROP)
@@ -122,7 +122,7 @@ final class NATRangeTests: XCTestCase {
     /// source), ports too; a port outside the range is moved into it, clashes move on inside it.
     func testAddressAndPortRanges() throws {
         let s = try routerStack()
-        s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.10-198.18.1.12:2000-2001; } }"))
+        s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.10-198.18.1.12:2000-2001; }; }"))
         let a = try out(s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), 5000), device: s.devices[0]))
         XCTAssertTrue((IPv4Address(198, 18, 1, 10).raw...IPv4Address(198, 18, 1, 12).raw).contains(a.0.raw))
         XCTAssertEqual(a.1, 2000)
@@ -138,7 +138,7 @@ final class QueueVerdictTests: XCTestCase {
     /// No program listens on an NFQUEUE here: the kernel drops, or accepts with `bypass`.
     func testQueueWithoutAListenerDropsUnlessBypass() throws {
         let s = try makeStack()
-        s.loadRuleset(try NFParser.parse("table inet f { chain i { type filter hook input priority 0; udp dport 9 queue num 3 bypass; udp dport 10 queue; } }"))
+        s.loadRuleset(try NFParser.parse("table inet f { chain i { type filter hook input priority 0; udp dport 9 queue num 3 bypass; udp dport 10 queue; }; }"))
         XCTAssertEqual(s.ruleset.tables[0].chains[0].rules.map(\.text), ["udp dport 9 queue to 3 bypass", "udp dport 10 queue"])
         XCTAssertNotEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 9))), device: s.devices[0]).dropReason, .NETFILTER_DROP)
         XCTAssertEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 10))), device: s.devices[0]).dropReason, .NETFILTER_DROP)

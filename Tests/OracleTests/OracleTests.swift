@@ -28,7 +28,7 @@ final class OracleTests: XCTestCase {
             }
         }
         var sysctls: [String: Int] = ["net.ipv4.ip_forward": 0, "net.ipv4.icmp_ratelimit": 0, "net.ipv4.conf.all.send_redirects": 0]
-        for (k, v) in (c["sysctls"] as? [String: Int]) ?? [:] where Sysctls.defaults[k] != nil { sysctls[k] = v }
+        for (k, v) in (c["sysctls"] as? [String: Int]) ?? [:] where Sysctl(name: k) != nil { sysctls[k] = v }
         let s = try Stack(config: StackConfig(name: "dut", devices: [d0, d1], routes: routes, neighbours: n, sysctls: sysctls))
         s.loadRuleset(try NFParser.parse(c["ruleset"] as! String))
         return s

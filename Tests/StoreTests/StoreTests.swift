@@ -103,4 +103,23 @@ final class StoreTests: XCTestCase {
     func testUnopenablePathIsAnError() {
         XCTAssertThrowsError(try Store(path: "/nonexistent-dir/x/y.db"))
     }
+
+    /// A row that fails (its stack is gone) is left out alone: the other stacks' rows in the same
+    /// batch commit, and a flush that checks the failed ids says so.
+    func testAFailingRowDoesNotTakeTheBatchWithIt() throws {
+        let s = try Store(path: dbPath)
+        defer { s.close() }
+        let a = try s.insertStack(name: "a", config: "{}")
+        let b = try s.insertStack(name: "b", config: "{}")
+        let first = s.allocateTraceIDs(3)
+        func row(_ k: Int64, _ st: StackRecord) -> TraceRecord {
+            TraceRecord(id: first + k, stackID: st.id, stackName: st.name, device: "eth0", outcome: "delivered", dropReason: nil,
+                        createdAt: "2026-01-01T00:00:00Z", body: "{}")
+        }
+        XCTAssertTrue(try s.deleteStack(name: "b"))
+        s.enqueueTraces([row(0, a), row(1, b), row(2, a)])
+        XCTAssertFalse(s.flush(ids: first..<(first + 3)))
+        XCTAssertTrue(s.flush(ids: first..<(first + 1)))
+        XCTAssertEqual(try s.traces(TraceFilter(stack: nil, outcome: nil, dropReason: nil, afterID: 0, limit: 10)).map(\.id), [first, first + 2])
+    }
 }

@@ -47,7 +47,7 @@ extension Stack {
     /// IPSKB_DOREDIRECT (`__mkroute_input`): the packet leaves by the device it came in on, and its
     /// source and the next hop share that device's network, so the sender could have gone direct.
     func shouldRedirect(_ skb: SkBuff, route: FIBEntry) -> Bool {
-        guard route.dev == skb.dev, sysctl("net.ipv4.conf.all.send_redirects") != 0 else { return false }
+        guard route.dev == skb.dev, sysctl(.send_redirects) != 0 else { return false }
         let src = IPv4Address(raw: skb.data.be32(skb.networkHeader + 12))
         let next = route.gateway ?? IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
         return devices[skb.dev].config.addresses.contains { $0.contains(src) && $0.contains(next) }

@@ -53,18 +53,18 @@ extension Stack {
         if let existing = frags.queues[key] {
             q = existing
         } else {
-            if frags.memory + skb.truesize > sysctl("net.ipv4.ipfrag_high_thresh") {
+            if frags.memory + skb.truesize > sysctl(.ipfrag_high_thresh) {
                 snmp.ip.ReasmFails += 1
                 return .failed(drop(.NOT_SPECIFIED, "fragment memory above ipfrag_high_thresh: no new queue (inet_frag_find fails)"))
             }
             q = FragQueue(generation: frags.nextGeneration)
             q.rid = frags.peerRid[key.src] ?? 0
             frags.nextGeneration += 1
-            schedule(clockNs &+ UInt64(sysctl("net.ipv4.ipfrag_time")) * 1_000_000_000, .fragExpire(key: key, generation: q.generation))
+            schedule(clockNs &+ UInt64(sysctl(.ipfrag_time)) * 1_000_000_000, .fragExpire(key: key, generation: q.generation))
         }
         // ip_frag_too_far: more than ipfrag_max_dist fragments from this source since this queue's
         // last one means it will likely never complete; what it holds goes (ip_frag_reinit).
-        let maxDist = UInt32(sysctl("net.ipv4.ipfrag_max_dist"))
+        let maxDist = UInt32(sysctl(.ipfrag_max_dist))
         if frags.peerRid.count > 65_536 { frags.peerRid.removeAll() }   // inet_peer's garbage collection, roughly
         let rid = (frags.peerRid[key.src] ?? 0) &+ 1
         frags.peerRid[key.src] = rid

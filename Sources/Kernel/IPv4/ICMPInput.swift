@@ -24,7 +24,7 @@ extension Stack {
         }
         if type == ICMPv4Repr.echoRequest {
             snmp.icmp.InEchos += 1
-            if isBroadcastRoute(skb) && sysctl("net.ipv4.icmp_echo_ignore_broadcasts") != 0 {
+            if isBroadcastRoute(skb) && sysctl(.icmp_echo_ignore_broadcasts) != 0 {
                 return consume("broadcast echo ignored (icmp_echo_ignore_broadcasts)")
             }
             icmp_echo_reply(skb)

@@ -47,7 +47,7 @@ extension Stack {
     /// discovery) and sends it through `ip_output` on behalf of `cause`.
     private func sendICMP(_ m: ICMPv4Repr, src: IPv4Address, dst: IPv4Address, tos: UInt8,
                           route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff) {
-        let ip = IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, ttl: UInt8(sysctl("net.ipv4.ip_default_ttl")), tos: tos,
+        let ip = IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: tos,
                           ident: 0, payloadLength: m.bufferLength)
         var bytes = [UInt8](repeating: 0, count: 14 + ip.bufferLength)
         m.emit(into: &bytes, at: 14 + 20)
@@ -58,8 +58,8 @@ extension Stack {
 
     /// `icmpv4_xrlim_allow`: types in icmp_ratemask are limited per destination.
     private func icmpRateAllows(_ dst: IPv4Address, type: UInt8) -> Bool {
-        let limit = UInt64(sysctl("net.ipv4.icmp_ratelimit")) * 1_000_000
-        let mask = sysctl("net.ipv4.icmp_ratemask")
+        let limit = UInt64(sysctl(.icmp_ratelimit)) * 1_000_000
+        let mask = sysctl(.icmp_ratemask)
         guard limit > 0, type < 32, mask & (1 << Int(type)) != 0 else { return true }
         let now = clockNs
         var (tokens, last) = icmpPeers[dst] ?? (0, now &- 60_000_000_000)

@@ -38,7 +38,9 @@ final class CRule {
         steps = r.statements.enumerated().map { k, s in
             guard case .match(let sel, let mask, let op, let value) = s else { return .other(k) }
             if sel == .iif || sel == .iifname || sel == .oif || sel == .oifname {
-                return .matchName(NameMatch(sel == .iif || sel == .iifname, op == .ne, CRule.names(value)))
+                // `iifname @s` matches the names of the set.
+                let names = if case .named(let n) = value { sets[n]?.names ?? [] } else { CRule.names(value) }
+                return .matchName(NameMatch(sel == .iif || sel == .iifname, op == .ne, names))
             }
             if case .named(let n) = value, let idx = sets[n] { return .matchSet(SetMatch(sel, mask, op == .ne, idx)) }
             let ranges = CRule.ranges(value)

@@ -54,6 +54,7 @@ extension Stack {
         let policy = netfilter.ruleset.tables[ti].chains[base].base?.policy ?? .accept
         let info = PktInfo(skb)
         var stack: [(chain: Int, rule: Int)] = []
+        var hops = 0
         var c = base, r = 0
         var rules = chains[c].rules
         while true {
@@ -65,7 +66,7 @@ extension Stack {
             }
             let rule = rules[r]
             r += 1
-            guard let verdict = evalRule(rule, ti: ti, hook: hook, skb, info, inDev: inDev, outDev: outDev) else { continue }
+            guard let verdict = evalRule(rule, ti: ti, ci: c, hook: hook, skb, info, inDev: inDev, outDev: outDev) else { continue }
             event(skb, hook, ti, c, .rule, rule, verdict.text)
             switch verdict {
             case .nf(.continue): continue
@@ -77,6 +78,9 @@ extension Stack {
                 guard let target = netfilter.ruleset.tables[ti].chains.firstIndex(where: { $0.name == name }) else { return .drop }
                 if case .nf(.jump) = verdict { stack.append((c, r)) }
                 if stack.count > 16 { return .drop }   // NFT_JUMP_STACK_SIZE
+                // Loops are refused at load (NFJumpCheck); this bound only keeps a worker from spinning.
+                hops += 1
+                if hops > 4096 { return .drop }
                 c = target; r = 0; rules = chains[c].rules
             case .nf(.return):
                 if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; continue }
@@ -98,7 +102,7 @@ extension Stack {
     }
 
     /// Runs a rule's statements; nil when a match fails (the rule does not apply).
-    private func evalRule(_ rule: CRule, ti: Int, hook: NFHook, _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> RuleVerdict? {
+    private func evalRule(_ rule: CRule, ti: Int, ci: Int, hook: NFHook, _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> RuleVerdict? {
         for step in rule.steps {
             let s: NFStatement
             switch step {
@@ -157,7 +161,7 @@ extension Stack {
                 // nf_log writes to the kernel log; here the line goes into the trace.
                 if tracing, skb.packet >= 0 {
                     let t = netfilter.ruleset.tables[ti]
-                    packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: "", kind: .log, handle: rule.handle,
+                    packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: t.chains[ci].name, kind: .log, handle: rule.handle,
                                                                  rule: prefix ?? "", verdict: "", generated: skb.generated))
                 }
             case .setMark(let m):

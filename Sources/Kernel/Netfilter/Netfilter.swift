@@ -128,11 +128,17 @@ extension Stack {
 struct SetIndex {
     private var singles = Set<UInt64>()
     private var intervals: [(lo: UInt64, hi: UInt64)] = []
+    /// Interface names of an `ifname` set (`eth*` wildcards included), matched by `iifname @s`.
+    private(set) var names: [String] = []
 
     init(_ elements: [NFValue]) {
         var iv: [(UInt64, UInt64)] = []
         for e in elements {
-            if case .range(let lo, let hi, _) = e { if lo == hi { singles.insert(lo) } else { iv.append((lo, hi)) } }
+            switch e {
+            case .range(let lo, let hi, _): if lo == hi { singles.insert(lo) } else { iv.append((lo, hi)) }
+            case .string(let n): names.append(n)
+            default: break
+            }
         }
         iv.sort { $0.0 < $1.0 }
         for r in iv {

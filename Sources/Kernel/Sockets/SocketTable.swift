@@ -65,7 +65,7 @@ struct SocketTable {
 
 extension Stack {
     /// Binds a socket (and keeps it in the configuration a restart rebuilds).
-    public func bind(_ c: SocketConfig) -> String? { sockets.bind(c, rmemDefault: sysctl("net.core.rmem_default")) }
+    public func bind(_ c: SocketConfig) -> String? { sockets.bind(c, rmemDefault: sysctl(.rmem_default)) }
     public func closeSocket(_ id: Int) -> Bool { sockets.close(id) }
     public func socket(_ id: Int) -> Sock? { sockets.byID[id] }
     public var allSockets: [Sock] { sockets.all }

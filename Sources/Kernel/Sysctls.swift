@@ -1,0 +1,109 @@
+/// A sysctl the model reads, by the kernel's field name (`net->ipv4.sysctl_ip_forward` is
+/// `.ip_forward`), with its Linux name, default (ip-sysctl.rst, net.rst) and accepted range.
+public enum Sysctl: Int, CaseIterable, Sendable {
+    case ip_forward, ip_default_ttl, ipfrag_time, ipfrag_high_thresh, ipfrag_low_thresh, ipfrag_max_dist
+    case netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default
+    case rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len
+    case icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts, send_redirects
+    case nf_conntrack_tcp_loose, nf_conntrack_max
+
+    public var name: String {
+        switch self {
+        case .ip_forward: "net.ipv4.ip_forward"
+        case .ip_default_ttl: "net.ipv4.ip_default_ttl"
+        case .ipfrag_time: "net.ipv4.ipfrag_time"
+        case .ipfrag_high_thresh: "net.ipv4.ipfrag_high_thresh"
+        case .ipfrag_low_thresh: "net.ipv4.ipfrag_low_thresh"
+        case .ipfrag_max_dist: "net.ipv4.ipfrag_max_dist"
+        case .netdev_max_backlog: "net.core.netdev_max_backlog"
+        case .netdev_budget: "net.core.netdev_budget"
+        case .netdev_budget_usecs: "net.core.netdev_budget_usecs"
+        case .dev_weight: "net.core.dev_weight"
+        case .rmem_default: "net.core.rmem_default"
+        case .rps_sock_flow_entries: "net.core.rps_sock_flow_entries"
+        case .flow_limit_cpu_bitmap: "net.core.flow_limit_cpu_bitmap"
+        case .flow_limit_table_len: "net.core.flow_limit_table_len"
+        case .icmp_ratelimit: "net.ipv4.icmp_ratelimit"
+        case .icmp_ratemask: "net.ipv4.icmp_ratemask"
+        case .icmp_echo_ignore_broadcasts: "net.ipv4.icmp_echo_ignore_broadcasts"
+        case .send_redirects: "net.ipv4.conf.all.send_redirects"
+        case .nf_conntrack_tcp_loose: "net.netfilter.nf_conntrack_tcp_loose"
+        case .nf_conntrack_max: "net.netfilter.nf_conntrack_max"
+        }
+    }
+
+    public var defaultValue: Int {
+        switch self {
+        case .ip_forward: 0
+        case .ip_default_ttl: 64
+        case .ipfrag_time: 30
+        case .ipfrag_high_thresh: 4 * 1024 * 1024
+        case .ipfrag_low_thresh: 3 * 1024 * 1024
+        case .ipfrag_max_dist: 64
+        case .netdev_max_backlog: 1000
+        case .netdev_budget: 300
+        case .netdev_budget_usecs: 2000
+        case .dev_weight: 64
+        case .rmem_default: 212_992
+        case .rps_sock_flow_entries: 0
+        case .flow_limit_cpu_bitmap: 0
+        case .flow_limit_table_len: 4096
+        case .icmp_ratelimit: 1000
+        case .icmp_ratemask: 6168
+        case .icmp_echo_ignore_broadcasts: 1
+        case .send_redirects: 1
+        case .nf_conntrack_tcp_loose: 1
+        case .nf_conntrack_max: 262_144
+        }
+    }
+
+    public var range: ClosedRange<Int> {
+        switch self {
+        case .ip_forward, .icmp_echo_ignore_broadcasts, .send_redirects, .nf_conntrack_tcp_loose: 0...1
+        case .ip_default_ttl: 1...255
+        case .ipfrag_time: 1...3600
+        case .ipfrag_high_thresh, .ipfrag_low_thresh: 0...(1 << 30)
+        case .ipfrag_max_dist: 0...(1 << 20)
+        case .netdev_max_backlog: 1...1_000_000
+        case .netdev_budget: 1...100_000
+        case .netdev_budget_usecs: 1...10_000_000
+        case .dev_weight: 1...10_000
+        case .rmem_default: 256...(1 << 30)
+        case .rps_sock_flow_entries: 0...(1 << 20)
+        case .flow_limit_table_len: 1...(1 << 20)
+        case .flow_limit_cpu_bitmap: 0...Int(UInt32.max)
+        case .icmp_ratelimit, .icmp_ratemask: 0...(1 << 30)
+        case .nf_conntrack_max: 1...(1 << 24)
+        }
+    }
+
+    static let byName: [String: Sysctl] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
+    public init?(name: String) {
+        guard let s = Sysctl.byName[name] else { return nil }
+        self = s
+    }
+}
+
+/// A stack's sysctls as typed values: read by enum, never by string, so a misspelt name is a
+/// compile error rather than a silent 0. Fixed when the stack is built.
+public struct NetSysctls: Sendable, Equatable {
+    private var values: [Int] = Sysctl.allCases.map(\.defaultValue)
+
+    @inline(__always) public subscript(_ s: Sysctl) -> Int { values[s.rawValue] }
+
+    /// The defaults with `overrides` (Linux names) applied; an unknown name or a value out of
+    /// range is refused with the path of the offending key.
+    public init(overrides: [String: Int] = [:]) throws(ConfigError) {
+        for (k, v) in overrides {
+            guard let s = Sysctl(name: k) else { throw ConfigError(path: "/sysctls/\(k)", message: "unknown sysctl \(k) (not modelled)") }
+            guard s.range.contains(v) else { throw ConfigError(path: "/sysctls/\(k)", message: "must be \(s.range.lowerBound)...\(s.range.upperBound)") }
+            values[s.rawValue] = v
+        }
+        // As in net/ipv4/ip_fragment.c's sysctl table: low_thresh is bounded by high_thresh.
+        // Since Linux 4.17 low_thresh has no other effect (no evictor), so the model reads only high.
+        guard self[.ipfrag_low_thresh] <= self[.ipfrag_high_thresh] else {
+            let path = overrides[Sysctl.ipfrag_low_thresh.name] != nil ? Sysctl.ipfrag_low_thresh.name : Sysctl.ipfrag_high_thresh.name
+            throw ConfigError(path: "/sysctls/\(path)", message: "net.ipv4.ipfrag_low_thresh must not exceed net.ipv4.ipfrag_high_thresh")
+        }
+    }
+}

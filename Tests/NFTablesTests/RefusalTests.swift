@@ -1,0 +1,78 @@
+import NFTables
+import XCTest
+
+/// What nft 1.0.6 on Linux 6.18 refuses, refused here at the same place with the same words
+/// (each message below was read off the real nft in a network namespace).
+final class RefusalTests: XCTestCase {
+    func refusal(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> NFSyntaxError? {
+        do { _ = try NFParser.parse(text); XCTFail("accepted: \(text)", file: file, line: line); return nil } catch { return error }
+    }
+    func expect(_ text: String, _ kind: NFSyntaxError.Kind, _ l: Int, _ c: Int, _ msg: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard let e = refusal(text, file: file, line: line) else { return }
+        XCTAssertEqual(e.kind, kind, "\(e)", file: file, line: line)
+        XCTAssertEqual([e.line, e.column], [l, c], "\(e)", file: file, line: line)
+        XCTAssertTrue(e.message.contains(msg), "\(e)", file: file, line: line)
+    }
+    let chain = "table ip t {\n  chain c { type filter hook input priority 0\n"
+
+    func testAStatementBeforeTheClosingBraceNeedsASeparator() {
+        // nft: "syntax error, unexpected '}', expecting newline or semicolon" (the README's old example).
+        expect("table inet filter {\n  chain input { type filter hook input priority filter; policy drop;\n    tcp dport { 22, 443 } accept }\n}\n",
+               .syntax, 3, 34, "expecting newline or semicolon")
+        expect("table ip a { chain b { } }", .syntax, 1, 26, "expecting newline or semicolon")
+        XCTAssertNoThrow(try NFParser.parse("table ip a { chain b { counter; }; }"))
+        XCTAssertNoThrow(try NFParser.parse("table ip a { set s { type ipv4_addr; elements = { 1.2.3.4 } }\n}"))
+    }
+
+    func testJumpsMustNameAChainAndStayWithinTheJumpStack() throws {
+        expect("table ip t {\n  chain input { type filter hook input priority 0; jump nothere\n }\n}\n", .refused, 2, 57, "No such file or directory")
+        expect("table ip t {\n  chain input { type filter hook input priority 0; goto loop\n }\n  chain loop { goto loop\n }\n}\n", .refused, 4, 21, "Too many links")
+        expect("table ip t {\n chain input { type filter hook input priority 0; jump a\n }\n chain a { jump b\n }\n chain b { jump a\n }\n}\n", .refused, 6, 17, "Too many links")
+        // A loop no base chain reaches is not validated (the kernel accepts it).
+        XCTAssertNoThrow(try NFParser.parse("table ip t3 {\n chain a { jump b\n }\n chain b { jump a\n }\n}\n"))
+        // 16 chains under a base chain load; a 17th is too deep.
+        func ladder(_ n: Int) -> String {
+            "table ip t {\n chain input { type filter hook input priority 0; jump c1\n }\n"
+                + (1..<n).map { " chain c\($0) { jump c\($0 + 1)\n }\n" }.joined() + " chain c\(n) { accept\n }\n}\n"
+        }
+        XCTAssertNoThrow(try NFParser.parse(ladder(15)))
+        expect(ladder(16), .refused, 32, 19, "Too many links")   // nft points at the same `jump c16`
+        // A command that closes a loop is refused and leaves the ruleset as it was.
+        let rs = try NFParser.parse("table ip t {\n chain input { type filter hook input priority 0; jump a\n }\n chain a {\n }\n}\n")
+        XCTAssertThrowsError(try NFParser.parse("add rule ip t a jump input", onto: rs))
+    }
+
+    func testValuesOutOfRange() {
+        expect(chain + "    ip protocol 256 accept\n  }\n}\n", .refused, 3, 17, "Value 256 exceeds valid range 0-255")
+        expect(chain + "    ip dscp 64\n  }\n}\n", .refused, 3, 13, "Value 64 exceeds valid range 0-63")
+        expect(chain + "    tcp dport 1-65536 accept\n  }\n}\n", .refused, 3, 15, "exceeds valid range 0-65535")
+        expect(chain + "    meta mark set 0x100000000\n  }\n}\n", .refused, 3, 19, "Value 4294967296 exceeds valid range 0-4294967295")
+        expect(chain + "    iifname \"\" accept\n  }\n}\n", .refused, 3, 13, "Empty string is not allowed")
+    }
+
+    func testNothingFollowsATerminalStatement() {
+        let nat = "table ip n {\n  chain p { type nat hook postrouting priority 100\n"
+        expect(nat + "    masquerade accept\n  }\n}\n", .refused, 3, 16, "Statement after terminal statement has no effect")
+        expect(nat + "    snat to 1.2.3.4 counter\n  }\n}\n", .refused, 3, 21, "Statement after terminal statement has no effect")
+        expect(chain + "    accept counter\n  }\n}\n", .refused, 3, 12, "Statement after terminal statement has no effect")
+        XCTAssertNoThrow(try NFParser.parse(chain + "    counter log accept\n  }\n}\n"))
+    }
+
+    func testOverlappingIntervals() throws {
+        expect("table ip x {\n  map m { type ipv4_addr : verdict; flags interval; elements = { 10.0.0.0/8 : accept, 10.1.0.0/16 : drop } }\n}\n",
+               .refused, 2, 53, "conflicting intervals specified")
+        expect("table ip x {\n  set s { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 10.1.0.0/16 } }\n}\n",
+               .refused, 2, 43, "conflicting intervals specified")
+        expect(chain + "    tcp dport vmap { 1-10 : accept, 5-20 : drop }\n  }\n}\n", .refused, 3, 5, "conflicting intervals specified")
+        // Anonymous sets merge instead; a named set without `interval` takes duplicates.
+        XCTAssertNoThrow(try NFParser.parse(chain + "    tcp dport { 1-10, 5-20 } accept\n  }\n}\n"))
+        let rs = try NFParser.parse("table ip x {\n  set s { type inet_service; flags interval; elements = { 1-10 } }\n}\n")
+        XCTAssertThrowsError(try NFParser.parse("add element ip x s { 10-12 }", onto: rs))
+        XCTAssertNoThrow(try NFParser.parse("add element ip x s { 11-12 }", onto: rs))
+    }
+
+    func testTypedMapsAreNotTakenAsVerdictMaps() {
+        expect("table ip x {\n  map m { type ipv4_addr : ipv4_addr; elements = { 1.1.1.1 : 2.2.2.2 } }\n}\n", .unsupported, 2, 28,
+               "not supported yet: maps of type ipv4_addr : ipv4_addr")
+    }
+}
