@@ -37,7 +37,12 @@ extension App {
         if isJSON(req) {
             let doc = try parseJSONBody(req)
             do throws(NFJSONError) { return try NFJSON.decode(doc, onto: base) } catch {
-                throw Problem(status: 400, slug: "ruleset-json", detail: "\(error.path): \(error.message)", extra: [("pointer", .string(error.path))])
+                let (status, slug) = switch error.kind {
+                case .syntax: (400, "ruleset-json")
+                case .refused: (400, "ruleset-refused")
+                case .unsupported: (422, "not-supported")
+                }
+                throw Problem(status: status, slug: slug, detail: "\(error.path): \(error.message)", extra: [("pointer", .string(error.path))])
             }
         }
         let body = try bodyText(req)

@@ -95,17 +95,40 @@ public enum NFValue: Sendable, Equatable {
 
 public enum NFOp: String, Sendable { case eq = "==", ne = "!=", lt = "<", gt = ">", le = "<=", ge = ">=" }
 
+/// `log` options as nft_log keeps them (include/uapi/linux/netfilter/nf_log.h flag bits).
+public struct NFLog: Sendable, Equatable {
+    public static let tcpSequence: UInt8 = 0x01, tcpOptions: UInt8 = 0x02, ipOptions: UInt8 = 0x04, skuid: UInt8 = 0x08
+    public static let ether: UInt8 = 0x20, all: UInt8 = 0x2f
+    public static let levels = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug", "audit"]
+    public var prefix: String?
+    /// nflog group: the packet goes to userspace listeners of the group instead of the kernel log.
+    public var group: Int?
+    public var snaplen: Int?
+    public var queueThreshold: Int?
+    /// Syslog level name; nil is the default, warn.
+    public var level: String?
+    public var flags: UInt8 = 0
+    public init(prefix: String? = nil) { self.prefix = prefix }
+}
+
+/// How a `limit` counts: packets, or bytes (`limit rate 10 mbytes/second`).
+public enum NFLimitUnit: Sendable, Equatable { case packets, bytes }
+
 public enum NFStatement: Sendable, Equatable {
     /// `sel [& mask] op value`
     case match(NFSelector, mask: UInt64?, op: NFOp, value: NFValue)
-    case counter
-    case limit(rate: UInt64, perNs: UInt64, burst: UInt64, over: Bool)
-    case log(prefix: String?)
+    /// `counter [packets N bytes M]`: the values it starts from.
+    case counter(packets: Int, bytes: Int)
+    /// A rate of `rate` packets (or bytes) per `perNs`, with a burst in the same unit.
+    case limit(rate: UInt64, perNs: UInt64, burst: UInt64, over: Bool, unit: NFLimitUnit)
+    case log(NFLog)
     case setMark(UInt32)
     case setCtMark(UInt32)
     case notrack
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])
+    /// `sel vmap @m`: a named verdict map.
+    case vmapNamed(NFSelector, String)
     case snat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
     case dnat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
     case masquerade(port: UInt16?, portHi: UInt16?)
@@ -118,7 +141,7 @@ public enum NFStatement: Sendable, Equatable {
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {
         switch self {
-        case .verdict, .vmap, .reject, .snat, .dnat, .masquerade, .redirect: true
+        case .verdict, .vmap, .vmapNamed, .reject, .snat, .dnat, .masquerade, .redirect: true
         default: false
         }
     }
@@ -129,6 +152,7 @@ public struct NFRule: Sendable, Equatable {
     public var statements: [NFStatement]
     /// The rule as `nft list ruleset` prints it (without counters and handle).
     public var text: String
+    public var comment: String? = nil
 }
 
 public struct NFChain: Sendable, Equatable {
@@ -136,6 +160,7 @@ public struct NFChain: Sendable, Equatable {
     public var handle: Int
     public var base: NFBaseChain?
     public var rules: [NFRule]
+    public var comment: String? = nil
 }
 
 public enum NFSetKey: String, Sendable { case ipv4_addr, inet_service, inet_proto, ifname, mark }
@@ -148,6 +173,9 @@ public struct NFSet: Sendable, Equatable {
     public var elements: [NFValue]
     /// For maps: element -> verdict (verdict maps); nil for plain sets.
     public var verdicts: [NFVerdict]?
+    /// `size N`: the most elements it takes (more is ENFILE).
+    public var size: Int? = nil
+    public var comment: String? = nil
 }
 
 public struct NFTable: Sendable, Equatable {
@@ -158,6 +186,9 @@ public struct NFTable: Sendable, Equatable {
     public var sets: [NFSet]
     /// Next handle the table hands out (chains, sets and rules share the counter).
     public var nextHandle: Int
+    /// `flags dormant`: the table is loaded but its chains are not registered on any hook.
+    public var dormant = false
+    public var comment: String? = nil
     public var id: String { "\(family.rawValue) \(name)" }
 }
 

@@ -22,6 +22,8 @@ public enum NFConstants {
     public static let tcpFlags: [String: UInt64] = ["fin": 1, "syn": 2, "rst": 4, "psh": 8, "ack": 16, "urg": 32, "ecn": 64, "cwr": 128]
     public static let pkttypes: [String: UInt64] = ["host": 0, "broadcast": 1, "multicast": 2, "other": 3]
     public static let directions: [String: UInt64] = ["original": 0, "reply": 1]
+    /// NFPROTO_* (include/uapi/linux/netfilter.h).
+    public static let nfprotos: [String: UInt64] = ["inet": 1, "ipv4": 2, "arp": 3, "netdev": 5, "bridge": 7, "ipv6": 10]
 
     static func named(_ w: String, for sel: NFSelector) -> UInt64? {
         switch sel {
@@ -33,6 +35,7 @@ public enum NFConstants {
         case .tcpFlags: tcpFlags[w]
         case .pkttype: pkttypes[w]
         case .ctDirection: directions[w]
+        case .nfproto: nfprotos[w]
         default: nil
         }
     }
@@ -68,6 +71,7 @@ public enum NFPrinter {
         case .ipProtocol, .l4proto: return NFConstants.protocols.first { $0.value == n }?.key ?? String(n)
         case .icmpType: return NFConstants.icmpTypes.first { $0.value == n }?.key ?? String(n)
         case .pkttype: return NFConstants.pkttypes.first { $0.value == n }?.key ?? String(n)
+        case .nfproto: return NFConstants.nfprotos.first { $0.value == n }?.key ?? String(n)
         default: return String(n)
         }
     }
@@ -97,7 +101,34 @@ public enum NFPrinter {
         }
     }
 
-    public static func statement(_ s: NFStatement) -> String {
+    /// `log` as nft prints it: prefix, group, snaplen, queue-threshold, level (warn is the default), flags.
+    static func log(_ l: NFLog) -> String {
+        var out = "log"
+        if let p = l.prefix { out += " prefix \"\(p)\"" }
+        if let g = l.group { out += " group \(g)" }
+        if let n = l.snaplen { out += " snaplen \(n)" }
+        if let n = l.queueThreshold { out += " queue-threshold \(n)" }
+        if let lv = l.level { out += " level \(lv)" }
+        if l.flags & NFLog.all == NFLog.all {
+            out += " flags all"
+        } else {
+            let tcp = [(NFLog.tcpSequence, "sequence"), (NFLog.tcpOptions, "options")].filter { l.flags & $0.0 != 0 }.map(\.1)
+            if !tcp.isEmpty { out += " flags tcp " + tcp.joined(separator: ",") }
+            if l.flags & NFLog.ipOptions != 0 { out += " flags ip options" }
+            if l.flags & NFLog.skuid != 0 { out += " flags skuid" }
+            if l.flags & NFLog.ether != 0 { out += " flags ether" }
+        }
+        return out
+    }
+
+    /// A byte amount in the largest unit that divides it, as nft prints limits.
+    static func bytes(_ n: UInt64) -> String {
+        if n >= 1024 * 1024 && n % (1024 * 1024) == 0 { return "\(n / (1024 * 1024)) mbytes" }
+        if n >= 1024 && n % 1024 == 0 { return "\(n / 1024) kbytes" }
+        return "\(n) bytes"
+    }
+
+    public static func statement(_ s: NFStatement, family: NFFamily = .ip) -> String {
         switch s {
         case .match(let sel, let mask, let op, let v):
             if sel == .tcpFlags, let mask {
@@ -107,19 +138,25 @@ public enum NFPrinter {
             if let mask { out += " & \(sel == .ctState || sel == .ctStatus ? flags(mask, sel) : String(mask))" }
             if op != .eq { out += " \(op.rawValue)" }
             return out + " " + value(v, sel)
-        case .counter: return "counter"
-        case .limit(let r, let per, let burst, let over):
-            let unit = [1_000_000_000: "second", 60_000_000_000: "minute", 3_600_000_000_000: "hour", 86_400_000_000_000: "day"][per] ?? "second"
-            return "limit rate \(over ? "over " : "")\(r)/\(unit)" + (burst != 5 ? " burst \(burst) packets" : "")
-        case .log(let p): return p.map { "log prefix \"\($0)\"" } ?? "log"
+        case .counter(let p, let b): return "counter packets \(p) bytes \(b)"
+        case .limit(let r, let per, let burst, let over, let unit):
+            let perText = [1_000_000_000: "second", 60_000_000_000: "minute", 3_600_000_000_000: "hour", 86_400_000_000_000: "day",
+                           7 * 86_400_000_000_000: "week"][per] ?? "second"
+            if unit == .bytes {
+                return "limit rate \(over ? "over " : "")\(bytes(r))/\(perText)" + (burst != 0 ? " burst \(bytes(burst))" : "")
+            }
+            return "limit rate \(over ? "over " : "")\(r)/\(perText)" + (burst != 5 ? " burst \(burst) packets" : "")
+        case .log(let l): return log(l)
         case .setMark(let m): return "meta mark set \(number(UInt64(m), .mark))"
         case .setCtMark(let m): return "ct mark set \(number(UInt64(m), .ctMark))"
         case .notrack: return "notrack"
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):
             return "\(sel.printed) vmap { " + entries.map { "\(value($0.0, sel)) : \($0.1.text)" }.joined(separator: ", ") + " }"
-        case .snat(let a, let ah, let p, let ph): return "snat to " + nat(a, ah, p, ph)
-        case .dnat(let a, let ah, let p, let ph): return "dnat to " + nat(a, ah, p, ph)
+        case .vmapNamed(let sel, let m): return "\(sel.printed) vmap @\(m)"
+        // In an inet table nft names the address family of a NAT address.
+        case .snat(let a, let ah, let p, let ph): return "snat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph)
+        case .dnat(let a, let ah, let p, let ph): return "dnat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph)
         case .masquerade(let p, let ph): return p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)
         case .redirect(let p, let ph): return p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)
         case .reject(let rst, let code):
@@ -136,20 +173,27 @@ public enum NFPrinter {
         return s
     }
 
-    public static func rule(_ stmts: [NFStatement]) -> String { stmts.map(statement).joined(separator: " ") }
+    public static func rule(_ stmts: [NFStatement], family: NFFamily = .ip) -> String {
+        stmts.map { statement($0, family: family) }.joined(separator: " ")
+    }
 
     /// The ruleset as `nft list ruleset` prints it (with `-a`, handles as comments).
     public static func ruleset(_ rs: NFRuleset, handles: Bool = false, counters: [Int: (Int, Int)] = [:]) -> String {
         var out = ""
         for t in rs.tables {
             out += "table \(t.family.rawValue) \(t.name) {" + (handles ? " # handle \(t.handle)" : "") + "\n"
-            var first = true
+            // After table flags nft leaves a blank line; after a comment it does not.
+            if t.dormant { out += "\tflags dormant\n" }
+            if let c = t.comment { out += "\tcomment \"\(c)\"\n" }
+            var first = !t.dormant
             for s in t.sets {
                 if !first { out += "\n" }
                 first = false
                 out += "\t\(s.verdicts == nil ? "set" : "map") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
                 out += "\t\ttype \(s.key.rawValue)\(s.verdicts == nil ? "" : " : verdict")\n"
+                if let n = s.size { out += "\t\tsize \(n)\n" }
                 if s.interval { out += "\t\tflags interval\n" }
+                if let c = s.comment { out += "\t\tcomment \"\(c)\"\n" }
                 if !s.elements.isEmpty {
                     let sel = s.key.selector
                     let items = s.elements.enumerated().map { k, e in
@@ -163,17 +207,17 @@ public enum NFPrinter {
                 if !first { out += "\n" }
                 first = false
                 out += "\tchain \(c.name) {" + (handles ? " # handle \(c.handle)" : "") + "\n"
+                if let cm = c.comment { out += "\t\tcomment \"\(cm)\"\n" }
                 if let b = c.base {
                     out += "\t\ttype \(b.type.rawValue) hook \(b.hook.rawValue)" + (b.device.map { " device \"\($0)\"" } ?? "")
                     out += " priority \(NFPriority.render(b.priority, hook: b.hook)); policy \(b.policy.text);\n"
                 }
                 for r in c.rules {
-                    // A counter statement prints its packets and bytes (zero until the rule is evaluated).
-                    let (p, b) = counters[r.handle] ?? (0, 0)
+                    // A counter statement prints its live packets and bytes (those it was given until the rule runs).
                     let text = r.statements.map { s -> String in
-                        if case .counter = s { return "counter packets \(p) bytes \(b)" }
-                        return statement(s)
-                    }.joined(separator: " ")
+                        if case .counter = s, let (p, b) = counters[r.handle] { return "counter packets \(p) bytes \(b)" }
+                        return statement(s, family: t.family)
+                    }.joined(separator: " ") + (r.comment.map { " comment \"\($0)\"" } ?? "")
                     out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "") + "\n"
                 }
                 out += "\t}\n"

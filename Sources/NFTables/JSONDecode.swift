@@ -5,6 +5,8 @@ import JSON
 public struct NFJSONError: Error, Equatable, Sendable {
     public var path: String
     public var message: String
+    /// As for text: a syntax error, something nft refuses, or something not modelled yet.
+    public var kind: NFSyntaxError.Kind = .syntax
 }
 
 extension NFJSON {
@@ -29,7 +31,7 @@ extension NFJSON {
             }
         }
         do { return try NFParser.parse(text, onto: base) } catch {
-            throw NFJSONError(path: "/nftables", message: "not a valid ruleset: \(error.message)")
+            throw NFJSONError(path: "/nftables", message: error.kind == .syntax ? "not a valid ruleset: \(error.message)" : error.message, kind: error.kind)
         }
     }
 
@@ -42,7 +44,15 @@ extension NFJSON {
         let fam = (try? str(b["family"], path + "/family")) ?? "ip"
         switch kind {
         case "table":
-            return "add table \(fam) \(try str(b["name"], path + "/name"))\n"
+            var s = "add table \(fam) \(try str(b["name"], path + "/name"))"
+            var body = ""
+            if let f = b["flags"] {
+                let flags: [JSONValue] = if case .array(let a) = f { a } else { [f] }
+                body += "flags " + (try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/flags/\(k)") }).joined(separator: ",") + "; "
+            }
+            if case .string(let c) = b["comment"] ?? .null { body += "comment \"\(c)\"; " }
+            if !body.isEmpty { s += " { " + body + "}" }
+            return s + "\n"
         case "chain":
             var s = "add chain \(fam) \(try str(b["table"], path + "/table")) \(try str(b["name"], path + "/name"))"
             if case .string(let hook) = b["hook"] ?? .null {
@@ -51,7 +61,11 @@ extension NFJSON {
                 if case .int(let p) = b["prio"] ?? .null { prio = p }
                 s += " { type \(type) hook \(hook)"
                 if case .string(let d) = b["dev"] ?? .null { s += " device \"\(d)\"" }
-                s += " priority \(prio); policy \((try? str(b["policy"], path + "/policy")) ?? "accept"); }"
+                s += " priority \(prio); policy \((try? str(b["policy"], path + "/policy")) ?? "accept");"
+                if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
+                s += " }"
+            } else if case .string(let c) = b["comment"] ?? .null {
+                s += " { comment \"\(c)\"; }"
             }
             return s + "\n"
         case "set", "map":
@@ -59,11 +73,18 @@ extension NFJSON {
             if kind == "map" {
                 // Only verdict maps are modelled; a typed map (ipv4_addr : ipv4_addr) is refused, not taken as one.
                 let data = (try? str(b["map"], path + "/map")) ?? "?"
-                guard data == "verdict" else { throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps are modelled)") }
+                guard data == "verdict" else {
+                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps are modelled)", kind: .unsupported)
+                }
                 s += " : verdict"
             }
             s += ";"
-            if case .array(let flags) = b["flags"] ?? .null, flags.contains(.string("interval")) { s += " flags interval;" }
+            if let f = b["flags"] {
+                let flags: [JSONValue] = if case .array(let a) = f { a } else { [f] }
+                s += " flags " + (try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/flags/\(k)") }).joined(separator: ",") + ";"
+            }
+            if case .int(let n) = b["size"] ?? .null { s += " size \(n);" }
+            if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
                 let sel: NFSelector = (try? str(b["type"], "")) == "ipv4_addr" ? .ipSaddr : .thDport
                 s += " elements = { " + (try elems.enumerated().map { k, e throws(NFJSONError) -> String in
@@ -77,7 +98,8 @@ extension NFJSON {
         case "rule":
             guard case .array(let exprs) = b["expr"] ?? .null else { throw NFJSONError(path: path + "/expr", message: "expected an array") }
             let stmts = try exprs.enumerated().map { k, e throws(NFJSONError) in try exprText(e, path + "/expr/\(k)") }
-            return "add rule \(fam) \(try str(b["table"], path + "/table")) \(try str(b["chain"], path + "/chain")) \(stmts.joined(separator: " "))\n"
+            let comment = if case .string(let c) = b["comment"] ?? .null { " comment \"\(c)\"" } else { "" }
+            return "add rule \(fam) \(try str(b["table"], path + "/table")) \(try str(b["chain"], path + "/chain")) \(stmts.joined(separator: " "))\(comment)\n"
         default:
             throw NFJSONError(path: path, message: "unknown object \(kind)")
         }
@@ -142,14 +164,29 @@ extension NFJSON {
             let sel = NFSelector(rawValue: selName)
             let rhs = try valueText(r, sel, p + "/right")
             return lhs + (op == "==" || op == "in" ? " " : " \(op) ") + rhs
-        case "counter": return "counter"
+        case "counter":
+            if case .int(let n) = b["packets"] ?? .null, case .int(let m) = b["bytes"] ?? .null { return "counter packets \(n) bytes \(m)" }
+            return "counter"
         case "notrack": return "notrack"
         case "log":
-            if case .string(let pre) = b["prefix"] ?? .null { return "log prefix \"\(pre)\"" }
-            return "log"
+            var s = "log"
+            if case .string(let pre) = b["prefix"] ?? .null { s += " prefix \"\(pre)\"" }
+            for key in ["group", "snaplen", "queue-threshold"] { if case .int(let n) = b[key] ?? .null { s += " \(key) \(n)" } }
+            if case .string(let lv) = b["level"] ?? .null { s += " level \(lv)" }
+            if let f = b["flags"] {
+                let flags: [JSONValue] = if case .array(let a) = f { a } else { [f] }
+                for (k, x) in flags.enumerated() { s += " flags \(try str(x, p + "/flags/\(k)"))" }
+            }
+            return s
         case "limit":
             let rate = b["rate"]?.rendered() ?? "1", per = (try? str(b["per"], p + "/per")) ?? "second"
             let over = b["inv"] == .bool(true) ? "over " : ""
+            if case .string(let unit) = b["rate_unit"] ?? .null, unit != "packets" {
+                // A byte rate: rate_unit and burst_unit are bytes, kbytes or mbytes.
+                var s = "limit rate \(over)\(rate) \(unit)/\(per)"
+                if let burst = b["burst"], burst != .int(0) { s += " burst \(burst.rendered()) \((try? str(b["burst_unit"], p + "/burst_unit")) ?? "bytes")" }
+                return s
+            }
             var s = "limit rate \(over)\(rate)/\(per)"
             if let burst = b["burst"], burst != .int(5) { s += " burst \(burst.rendered()) packets" }
             return s
@@ -159,6 +196,9 @@ extension NFJSON {
         case "accept", "drop", "continue", "return", "queue", "jump", "goto":
             return try verdictText(e, path)
         case "vmap":
+            if let key = b["key"], case .string(let named) = b["data"] ?? .null, named.hasPrefix("@") {
+                return "\(try leftSelector(key, p + "/key")) vmap \(named)"
+            }
             guard let key = b["key"], case .array(let entries) = b["data"]?["set"] ?? .null else { throw NFJSONError(path: p, message: "needs key and data") }
             let sel = try leftSelector(key, p + "/key")
             let items = try entries.enumerated().map { i, x throws(NFJSONError) -> String in
@@ -166,14 +206,19 @@ extension NFJSON {
                 return "\(try valueText(pair[0], NFSelector(rawValue: sel), p + "/data/set/\(i)/0")) : \(try verdictText(pair[1], p + "/data/set/\(i)/1"))"
             }
             return "\(sel) vmap { \(items.joined(separator: ", ")) }"
-        case "snat", "dnat":
-            var t = "\(k) to "
-            if case .string(let a) = b["addr"] ?? .null { t += a }
-            if let port = b["port"] { t += ":\(port.rendered())" }
+        case "snat", "dnat", "masquerade", "redirect":
+            // addr and port are values or {"range": [lo, hi]}; family names the address family in inet.
+            var t = k
+            if case .string(let f) = b["family"] ?? .null { t += " \(f)" }
+            let addr = try b["addr"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/addr") }
+            let port = try b["port"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/port") }
+            if addr != nil || port != nil { t += " to \(addr ?? ""):" + (port ?? "") }
+            if t.hasSuffix(":") { t.removeLast() }
+            if let f = b["flags"] {
+                let flags: [JSONValue] = if case .array(let a) = f { a } else { [f] }
+                t += " " + (try flags.enumerated().map { n, x throws(NFJSONError) in try str(x, p + "/flags/\(n)") }).joined(separator: ",")
+            }
             return t
-        case "masquerade", "redirect":
-            if let port = b["port"] { return "\(k) to :\(port.rendered())" }
-            return k
         case "reject":
             if case .string(let type) = b["type"] ?? .null {
                 if type == "tcp reset" { return "reject with tcp reset" }

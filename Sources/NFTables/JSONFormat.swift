@@ -10,13 +10,18 @@ public enum NFJSON {
                                                                   ("json_schema_version", .int(1))]))])]
         for (ti, t) in rs.tables.enumerated() {
             let fam = JSONValue.string(t.family.rawValue), tname = JSONValue.string(t.name)
-            items.append(.object([("table", .object([("family", fam), ("name", tname), ("handle", .int(t.handle))]))]))
+            var to: [(String, JSONValue)] = [("family", fam), ("name", tname), ("handle", .int(t.handle))]
+            // nft 1.0.6 prints the family here for a dormant table (a bug); the name is what it reads back.
+            if t.dormant { to.append(("flags", .string("dormant"))) }
+            if let cm = t.comment { to.append(("comment", .string(cm))) }
+            items.append(.object([("table", .object(to))]))
             for c in t.chains {
                 var o: [(String, JSONValue)] = [("family", fam), ("table", tname), ("name", .string(c.name)), ("handle", .int(c.handle))]
                 if let b = c.base {
                     o += [("type", .string(b.type.rawValue)), ("hook", .string(b.hook.rawValue)), ("prio", .int(b.priority)), ("policy", .string(b.policy.text))]
                     if let d = b.device { o.append(("dev", .string(d))) }
                 }
+                if let cm = c.comment { o.append(("comment", .string(cm))) }
                 items.append(.object([("chain", .object(o))]))
             }
             for s in t.sets {
@@ -24,6 +29,8 @@ public enum NFJSON {
                                                 ("handle", .int(s.handle))]
                 if s.verdicts != nil { o.append(("map", .string("verdict"))) }
                 if s.interval { o.append(("flags", .array([.string("interval")]))) }
+                if let cm = s.comment { o.append(("comment", .string(cm))) }
+                if let n = s.size { o.append(("size", .int(n))) }
                 if !s.elements.isEmpty {
                     let sel = s.key.selector
                     o.append(("elem", .array(s.elements.enumerated().map { k, e in
@@ -36,9 +43,11 @@ public enum NFJSON {
             }
             for c in t.chains {
                 for r in c.rules {
-                    let cnt = counters[ti]?[r.handle] ?? (0, 0)
-                    items.append(.object([("rule", .object([("family", fam), ("table", tname), ("chain", .string(c.name)), ("handle", .int(r.handle)),
-                                                            ("expr", .array(r.statements.map { statement($0, counter: cnt) }))]))]))
+                    let cnt = counters[ti]?[r.handle]
+                    var o: [(String, JSONValue)] = [("family", fam), ("table", tname), ("chain", .string(c.name)), ("handle", .int(r.handle))]
+                    if let cm = r.comment { o.append(("comment", .string(cm))) }
+                    o.append(("expr", .array(r.statements.map { statement($0, counter: cnt, family: t.family) })))
+                    items.append(.object([("rule", .object(o))]))
                 }
             }
         }
@@ -94,7 +103,8 @@ public enum NFJSON {
         }
     }
 
-    static func statement(_ s: NFStatement, counter: (Int, Int)) -> JSONValue {
+    /// One statement; `counter` is the rule's live counter when it has run.
+    static func statement(_ s: NFStatement, counter: (Int, Int)?, family: NFFamily) -> JSONValue {
         switch s {
         case .match(let sel, let mask, let op, let v):
             var l = left(sel)
@@ -105,23 +115,49 @@ public enum NFJSON {
             let flagList = (sel == .ctState || sel == .ctStatus || sel == .tcpFlags) && mask == nil
             let opText = flagList && op == .eq ? "in" : op.rawValue
             return .object([("match", .object([("op", .string(opText)), ("left", l), ("right", value(v, sel))]))])
-        case .counter: return .object([("counter", .object([("packets", .int(counter.0)), ("bytes", .int(counter.1))]))])
-        case .limit(let r, let per, let burst, let over):
-            let unit = [1_000_000_000: "second", 60_000_000_000: "minute", 3_600_000_000_000: "hour", 86_400_000_000_000: "day"][per] ?? "second"
-            var o: [(String, JSONValue)] = [("rate", .int(Int(r))), ("burst", .int(Int(burst))), ("per", .string(unit))]
-            if over { o.append(("inv", .bool(true))) }
+        case .counter(let p0, let b0):
+            let (p, b) = counter ?? (p0, b0)
+            return .object([("counter", .object([("packets", .int(p)), ("bytes", .int(b))]))])
+        case .limit(let r, let per, let burst, let over, let unit):
+            let perText = [1_000_000_000: "second", 60_000_000_000: "minute", 3_600_000_000_000: "hour", 86_400_000_000_000: "day",
+                           7 * 86_400_000_000_000: "week"][per] ?? "second"
+            var o: [(String, JSONValue)]
+            if unit == .bytes {
+                // The rate and burst in the largest unit that divides them, as nft -j prints them.
+                let (rv, ru) = byteUnit(r), (bv, bu) = byteUnit(burst)
+                o = [("rate", .int(Int(rv))), ("burst", .int(Int(bv))), ("per", .string(perText))]
+                if over { o.append(("inv", .bool(true))) }
+                o += [("rate_unit", .string(ru)), ("burst_unit", .string(bu))]
+            } else {
+                o = [("rate", .int(Int(r))), ("burst", .int(Int(burst))), ("per", .string(perText))]
+                if over { o.append(("inv", .bool(true))) }
+            }
             return .object([("limit", .object(o))])
-        case .log(let p): return .object([("log", p.map { .object([("prefix", .string($0))]) } ?? .null)])
+        case .log(let l):
+            var o: [(String, JSONValue)] = []
+            if let p = l.prefix { o.append(("prefix", .string(p))) }
+            if let g = l.group { o.append(("group", .int(g))) }
+            if let n = l.snaplen { o.append(("snaplen", .int(n))) }
+            if let n = l.queueThreshold { o.append(("queue-threshold", .int(n))) }
+            if let lv = l.level { o.append(("level", .string(lv))) }
+            if l.flags & NFLog.all == NFLog.all { o.append(("flags", .string("all"))) } else if l.flags != 0 {
+                let names = [(NFLog.tcpSequence, "tcp sequence"), (NFLog.tcpOptions, "tcp options"), (NFLog.ipOptions, "ip options"),
+                             (NFLog.skuid, "skuid"), (NFLog.ether, "ether")].filter { l.flags & $0.0 != 0 }.map { JSONValue.string($0.1) }
+                o.append(("flags", names.count == 1 ? names[0] : .array(names)))
+            }
+            return .object([("log", o.isEmpty ? .null : .object(o))])
         case .setMark(let m): return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("mark"))]))])), ("value", .int(Int(m)))]))])
         case .setCtMark(let m): return .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("mark"))]))])), ("value", .int(Int(m)))]))])
         case .notrack: return .object([("notrack", .null)])
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):
             return .object([("vmap", .object([("key", left(sel)), ("data", .object([("set", .array(entries.map { .array([value($0.0, sel), verdict($0.1)]) }))]))]))])
-        case .snat(let a, _, let p, _): return .object([("snat", nat(a, p))])
-        case .dnat(let a, _, let p, _): return .object([("dnat", nat(a, p))])
-        case .masquerade(let p, _): return .object([("masquerade", p.map { .object([("port", .int(Int($0)))]) } ?? .null)])
-        case .redirect(let p, _): return .object([("redirect", p.map { .object([("port", .int(Int($0)))]) } ?? .null)])
+        case .vmapNamed(let sel, let m):
+            return .object([("vmap", .object([("key", left(sel)), ("data", .string("@" + m))]))])
+        case .snat(let a, let ah, let p, let ph): return .object([("snat", nat(a, ah, p, ph, family: family))])
+        case .dnat(let a, let ah, let p, let ph): return .object([("dnat", nat(a, ah, p, ph, family: family))])
+        case .masquerade(let p, let ph): return .object([("masquerade", p == nil ? .null : nat(nil, nil, p, ph, family: family))])
+        case .redirect(let p, let ph): return .object([("redirect", p == nil ? .null : nat(nil, nil, p, ph, family: family))])
         case .reject(let rst, let code):
             if rst { return .object([("reject", .object([("type", .string("tcp reset"))]))]) }
             if code == 3 { return .object([("reject", .null)]) }
@@ -130,10 +166,21 @@ public enum NFJSON {
         }
     }
 
-    static func nat(_ a: UInt32?, _ p: UInt16?) -> JSONValue {
+    /// A NAT target: `family` in inet tables, addresses and ports as values or ranges.
+    static func nat(_ a: UInt32?, _ ah: UInt32?, _ p: UInt16?, _ ph: UInt16?, family: NFFamily) -> JSONValue {
         var o: [(String, JSONValue)] = []
-        if let a { o.append(("addr", .string(NFConstants.ipv4Text(a)))) }
-        if let p { o.append(("port", .int(Int(p)))) }
+        if family == .inet, a != nil { o.append(("family", .string("ip"))) }
+        if let a {
+            let lo = JSONValue.string(NFConstants.ipv4Text(a))
+            o.append(("addr", ah.map { .object([("range", .array([lo, .string(NFConstants.ipv4Text($0))]))]) } ?? lo))
+        }
+        if let p { o.append(("port", ph.map { .object([("range", .array([.int(Int(p)), .int(Int($0))]))]) } ?? .int(Int(p)))) }
         return .object(o)
+    }
+
+    static func byteUnit(_ n: UInt64) -> (UInt64, String) {
+        if n >= 1024 * 1024 && n % (1024 * 1024) == 0 { return (n / (1024 * 1024), "mbytes") }
+        if n >= 1024 && n % 1024 == 0 { return (n / 1024, "kbytes") }
+        return (n, "bytes")
     }
 }

@@ -85,7 +85,7 @@ public struct NFParser {
                 case "table": try tableBlock(&rs, create: true)
                 case "chain": try addChain(&rs)
                 case "rule": try addRule(&rs)
-                case "set", "map": try addSet(&rs)
+                case "set", "map": try addSet(&rs, isMap: what == "map")
                 case "element": try addElements(&rs)
                 default: throw err("expected 'table', 'chain', 'rule', 'set' or 'element'", at: toks[i - 1])
                 }
@@ -161,8 +161,18 @@ public struct NFParser {
                 setBodies.append((sname, i, w == "map"))
                 try skipBlock()
                 do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
-            case "flags", "comment":
-                while !atStatementEnd { i += 1 }
+            case "flags":
+                repeat {
+                    if isPunct(",") { i += 1 }
+                    let ft = tok
+                    let f = try word("a table flag")
+                    guard f == "dormant" else { throw unsupported("table flag \(f) (dormant is modelled)", at: ft) }
+                    rs.tables[ti].dormant = true
+                } while isPunct(",")
+                try expectSeparator()
+            case "comment":
+                rs.tables[ti].comment = try name("a comment string")
+                try expectSeparator()
             default:
                 throw err("expected 'chain', 'set', 'map' or '}'", at: t)
             }
@@ -223,7 +233,8 @@ public struct NFParser {
                 guard t.chains[ci].base != nil else { throw err("policy needs a base chain (type ... hook ...)", at: pt) }
                 t.chains[ci].base!.policy = p == "accept" ? .accept : .drop
             } else if isWord("comment") {
-                while !atStatementEnd { i += 1 }
+                i += 1
+                t.chains[ci].comment = try name("a comment string")
             } else {
                 try rule(&t, chainIndex: ci)
             }
@@ -254,11 +265,15 @@ public struct NFParser {
         var interval = false
         var elems: [NFValue] = []
         var verdicts: [NFVerdict]? = isMap ? [] : nil
+        var size: Int? = nil, comment: String? = nil
+        var sizeTok: NFToken? = nil
         skipNewlines()
         while !isPunct("}") {
             let w = try word("'type', 'flags' or 'elements'")
             switch w {
-            case "type", "typeof":
+            case "typeof":
+                throw unsupported("typeof in set declarations (use type)", at: toks[i - 1])
+            case "type":
                 let kt = tok
                 let k = try word("a set type")
                 guard let kk = NFSetKey(rawValue: k) else { throw err("set type must be ipv4_addr, inet_service, inet_proto, ifname or mark", at: kt) }
@@ -273,7 +288,13 @@ public struct NFParser {
                     throw refused(isMap ? "a map needs a data type (type KEY : verdict)" : "a set has no data type (use map)", at: kt)
                 }
             case "flags":
-                repeat { if isPunct(",") { i += 1 }; if try word("a flag") == "interval" { interval = true } } while isPunct(",")
+                repeat {
+                    if isPunct(",") { i += 1 }
+                    let ft = tok
+                    let f = try word("a set flag")
+                    guard f == "interval" else { throw unsupported("set flag \(f) (interval is modelled)", at: ft) }
+                    interval = true
+                } while isPunct(",")
             case "elements":
                 let et = toks[i - 1]
                 try expectPunct("=")
@@ -282,8 +303,15 @@ public struct NFParser {
                 elems += vals
                 if isMap { verdicts! += vs }
                 if interval && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
-            case "size", "policy", "timeout", "gc-interval", "comment":
-                while !atStatementEnd { i += 1 }
+                sizeTok = et
+            case "size":
+                let nt = tok
+                guard let n = Int(try word("a size")), n > 0 else { throw err("expected a size", at: nt) }
+                size = n
+            case "comment":
+                comment = try name("a comment string")
+            case "policy", "timeout", "gc-interval", "auto-merge":
+                throw unsupported("set \(w) (sets without expiry or tuning are modelled)", at: toks[i - 1])
             default:
                 throw err("expected 'type', 'flags' or 'elements'", at: toks[i - 1])
             }
@@ -293,9 +321,17 @@ public struct NFParser {
         guard let key else { throw err("set \(sname) has no type") }
         if let si = t.sets.firstIndex(where: { $0.name == sname }) {
             t.sets[si].elements += elems
+            if let v = verdicts { t.sets[si].verdicts = (t.sets[si].verdicts ?? []) + v }
         } else {
-            t.sets.append(NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts))
+            var set = NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts)
+            set.size = size
+            set.comment = comment
+            t.sets.append(set)
             t.nextHandle += 1
+        }
+        let set = t.sets.first { $0.name == sname }!
+        if let max = set.size, set.elements.count > max {
+            throw refused("Could not process rule: Too many open files in system (set \(sname) holds at most \(max) elements)", at: sizeTok ?? toks[i - 1])
         }
     }
 

@@ -73,12 +73,12 @@ extension NFParser {
         try rule(&rs.tables[ti], chainIndex: ci)
     }
 
-    mutating func addSet(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+    mutating func addSet(_ rs: inout NFRuleset, isMap: Bool) throws(NFSyntaxError) {
         let (f, tname) = try familyAndName()
         guard let ti = tableIndex(&rs, f, tname, create: false) else { throw err("no table \(f.rawValue) \(tname)", at: toks[i - 1]) }
         let sname = try name("a set name")
         try expectPunct("{")
-        try setBody(&rs.tables[ti], name: sname, isMap: false)
+        try setBody(&rs.tables[ti], name: sname, isMap: isMap)
     }
 
     mutating func addElements(_ rs: inout NFRuleset) throws(NFSyntaxError) {
@@ -91,6 +91,9 @@ extension NFParser {
         let (vals, vs) = try elementList(key: rs.tables[ti].sets[si].key, isMap: rs.tables[ti].sets[si].verdicts != nil)
         if rs.tables[ti].sets[si].interval, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
             throw refused("conflicting intervals specified", at: et)
+        }
+        if let max = rs.tables[ti].sets[si].size, rs.tables[ti].sets[si].elements.count + vals.count > max {
+            throw refused("Could not process rule: Too many open files in system (set \(sname) holds at most \(max) elements)", at: et)
         }
         rs.tables[ti].sets[si].elements += vals
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts! += vs }

@@ -3,10 +3,22 @@ extension NFParser {
     mutating func rule(_ t: inout NFTable, chainIndex ci: Int) throws(NFSyntaxError) {
         var stmts: [NFStatement] = []
         var anonymousSets = 0
+        var comment: String? = nil
+        var context = RuleContext()
         while !atStatementEnd {
             let st = tok
+            if isWord("comment") {
+                // `comment "..."` ends a rule.
+                i += 1
+                comment = try name("a comment string")
+                guard atStatementEnd else { throw err("syntax error, expecting newline or semicolon") }
+                break
+            }
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
-            stmts.append(try statement(table: t, anonymousSets: &anonymousSets))
+            let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
+            if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
+            context.note(stmt)
+            stmts.append(stmt)
         }
         var explicit: Int? = nil
         if tok.kind == .handle { explicit = Int(tok.text); i += 1 }
@@ -15,7 +27,7 @@ extension NFParser {
         t.nextHandle += anonymousSets
         let handle = explicit ?? t.nextHandle
         t.nextHandle = max(t.nextHandle, handle) + 1
-        t.chains[ci].rules.append(NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts)))
+        t.chains[ci].rules.append(NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment))
     }
 
     mutating func verdictWord() throws(NFSyntaxError) -> NFVerdict {
@@ -60,7 +72,19 @@ extension NFParser {
         "ct": ["state": .ctState, "status": .ctStatus, "mark": .ctMark, "direction": .ctDirection],
     ]
 
-    mutating func statement(table: NFTable, anonymousSets: inout Int) throws(NFSyntaxError) -> NFStatement {
+    /// What the matches before a statement established (nft's protocol context).
+    struct RuleContext {
+        var ipv4 = false, transport = false
+        mutating func note(_ s: NFStatement) {
+            guard case .match(let sel, _, let op, let v) = s, op == .eq else { return }
+            if sel.impliedProtocol != nil || sel == .thSport || sel == .thDport { transport = true }
+            if sel == .ipProtocol || sel == .l4proto, case .range(let lo, let hi, _) = v, lo == hi, [6, 17, 33, 132, 136].contains(lo) { transport = true }
+            if sel.rawValue.hasPrefix("ip ") { ipv4 = true }
+            if sel == .nfproto, case .range(2, 2, _) = v { ipv4 = true }
+        }
+    }
+
+    mutating func statement(table: NFTable, anonymousSets: inout Int, context: RuleContext = RuleContext()) throws(NFSyntaxError) -> NFStatement {
         let t = tok
         guard t.kind == .word else { throw err("expected a statement") }
         switch t.text {
@@ -68,27 +92,34 @@ extension NFParser {
             return .verdict(try verdictWord())
         case "counter":
             i += 1
-            if isWord("packets") { i += 2; if isWord("bytes") { i += 2 } }
-            return .counter
+            var packets = 0, bytes = 0
+            if isWord("packets") {
+                i += 1
+                let nt = tok
+                guard let n = Int(try word("a packet count")) else { throw err("expected a number", at: nt) }
+                packets = n
+                try expectWord("bytes")
+                let bt = tok
+                guard let b = Int(try word("a byte count")) else { throw err("expected a number", at: bt) }
+                bytes = b
+            }
+            return .counter(packets: packets, bytes: bytes)
         case "notrack":
             i += 1
             return .notrack
         case "log":
             i += 1
-            var prefix: String? = nil
-            while isWord("prefix") || isWord("level") || isWord("flags") || isWord("group") {
-                let k = try word("a log option")
-                let v = try name("a value")
-                if k == "prefix" { prefix = v }
-            }
-            return .log(prefix: prefix)
+            return .log(try logOptions(start: t))
         case "limit":
             i += 1
             try expectWord("rate")
             var over = false
             if isWord("over") { i += 1; over = true }
             let nt = tok
-            guard let n = UInt64(try word("a rate")) else { throw err("expected a number", at: nt) }
+            guard var n = UInt64(try word("a rate")) else { throw err("expected a number", at: nt) }
+            // `N bytes/second`, `N kbytes/second`, `N mbytes/second` count bytes.
+            var unit = NFLimitUnit.packets
+            if tok.kind == .word, let m = NFParser.byteUnits[tok.text] { i += 1; n *= m; unit = .bytes }
             try expectPunct("/")
             let ut = tok
             let per: UInt64
@@ -97,11 +128,29 @@ extension NFParser {
             case "minute": per = 60_000_000_000
             case "hour": per = 3_600_000_000_000
             case "day": per = 86_400_000_000_000
-            default: throw err("expected second, minute, hour or day", at: ut)
+            case "week": per = 7 * 86_400_000_000_000
+            default: throw err("expected second, minute, hour, day or week", at: ut)
             }
-            var burst: UInt64 = 5
-            if isWord("burst") { i += 1; burst = UInt64(try word("a burst")) ?? 5; if isWord("packets") { i += 1 } }
-            return .limit(rate: n, perNs: per, burst: burst, over: over)
+            // The default burst is 5 packets, or none for bytes.
+            var burst: UInt64 = unit == .packets ? 5 : 0
+            if isWord("burst") {
+                i += 1
+                let bt = tok
+                guard let b = UInt64(try word("a burst")) else { throw err("expected a number", at: bt) }
+                burst = b
+                if unit == .bytes {
+                    let wt = tok
+                    guard tok.kind == .word, let m = NFParser.byteUnits[tok.text] else { throw err("expected bytes, kbytes or mbytes", at: wt) }
+                    i += 1
+                    burst *= m
+                } else if isWord("packets") { i += 1 }
+            }
+            // nft_limit_init: a zero rate is EINVAL; a bucket that overflows 64 bits is EOVERFLOW.
+            guard n > 0 else { throw refused("Could not process rule: Invalid argument (a rate of 0)", at: nt) }
+            let (sum, o1) = n.addingReportingOverflow(burst)
+            let (_, o2) = per.multipliedReportingOverflow(by: unit == .bytes ? sum : max(burst, 1))
+            guard !o1, !o2 else { throw refused("Could not process rule: Value too large for defined data type", at: nt) }
+            return .limit(rate: n, perNs: per, burst: burst, over: over, unit: unit)
         case "reject":
             i += 1
             if isWord("with") {
@@ -118,19 +167,28 @@ extension NFParser {
             return .reject(tcpReset: false, icmpCode: 3)
         case "snat", "dnat":
             i += 1
-            if isWord("ip") { i += 1 }
+            var family = false
+            if isWord("ip") { i += 1; family = true }
             try expectWord("to")
+            let at = tok
             let (a, ah, p, ph) = try natTarget()
+            if table.family == .inet, a != nil, !family, !context.ipv4 {
+                throw refused("ip or ip6 must be specified with address for inet tables.", at: t)
+            }
+            if p != nil, !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
+            try natFlags()
             return t.text == "snat" ? .snat(addr: a, addrHi: ah, port: p, portHi: ph) : .dnat(addr: a, addrHi: ah, port: p, portHi: ph)
         case "masquerade", "redirect":
             i += 1
             var p: UInt16? = nil, ph: UInt16? = nil
             if isWord("to") {
                 i += 1
+                let at = tok
                 let (_, _, pp, pph) = try natTarget()
                 p = pp; ph = pph
+                if !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
             }
-            while isWord("random") || isWord("persistent") || isWord("fully-random") { i += 1; if isPunct(",") { i += 1 } }
+            try natFlags()
             return t.text == "masquerade" ? .masquerade(port: p, portHi: ph) : .redirect(port: p, portHi: ph)
         default:
             break
@@ -163,6 +221,14 @@ extension NFParser {
         }
         if isWord("vmap") {
             i += 1
+            if isPunct("@") {
+                i += 1
+                let nt = tok
+                let n = try name("a map name")
+                guard let m = table.sets.first(where: { $0.name == n }) else { throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt) }
+                guard m.verdicts != nil else { throw refused("@\(n) is a set, not a verdict map", at: nt) }
+                return .vmapNamed(sel, n)
+            }
             try expectPunct("{")
             var entries: [(NFValue, NFVerdict)] = []
             skipNewlines()
@@ -288,6 +354,87 @@ extension NFParser {
         if let n = NFConstants.named(w, for: sel) { return .range(n, n, text: w) }
         if sel == .iifname || sel == .oifname || sel == .iif || sel == .oif { return .string(w) }
         throw err("unknown value \(w) for \(sel.rawValue)", at: t)
+    }
+
+    static let byteUnits: [String: UInt64] = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024]
+
+    /// nft_nat_validate / nft_masq_validate / nft_redir_validate: NAT only in nat chains, source
+    /// NAT after routing (postrouting, input), destination NAT before it (prerouting, output).
+    static func natPlacement(_ s: NFStatement, _ b: NFBaseChain) -> String? {
+        let source: Bool
+        switch s {
+        case .snat, .masquerade: source = true
+        case .dnat, .redirect: source = false
+        default: return nil
+        }
+        guard b.type == .nat else { return "NAT needs a chain of type nat" }
+        let ok: [NFHook] = source ? [.postrouting, .input] : [.prerouting, .output]
+        return ok.contains(b.hook) ? nil : "\(source ? "source" : "destination") NAT in hook \(b.hook.rawValue)"
+    }
+
+    /// NAT flags change which address and port nf_nat picks (random, persistent, fully-random);
+    /// the model's pick does not follow them yet, so they are refused rather than ignored.
+    mutating func natFlags() throws(NFSyntaxError) {
+        if tok.kind == .word, ["random", "persistent", "fully-random"].contains(tok.text) {
+            throw unsupported("NAT flag \(tok.text)")
+        }
+    }
+
+    /// `log [prefix S] [group N] [snaplen N] [queue-threshold N] [level L] [flags F...]`, with nft's
+    /// refusals: a group (nflog) takes no level or flags, and level audit takes nothing else.
+    mutating func logOptions(start: NFToken) throws(NFSyntaxError) -> NFLog {
+        var log = NFLog()
+        var sawFlags = false
+        while tok.kind == .word, ["prefix", "group", "snaplen", "queue-threshold", "level", "flags"].contains(tok.text) {
+            let kt = tok
+            i += 1
+            func number() throws(NFSyntaxError) -> Int {
+                let nt = tok
+                guard let n = Int(try word("a number")), n >= 0, n <= 65535 else { throw err("expected a number 0-65535", at: nt) }
+                return n
+            }
+            switch kt.text {
+            case "prefix": log.prefix = try name("a prefix")
+            case "group": log.group = try number()
+            case "snaplen": log.snaplen = try number()
+            case "queue-threshold": log.queueThreshold = try number()
+            case "level":
+                let lt = tok
+                let l = try word("a log level")
+                guard NFLog.levels.contains(l) else { throw err("expected a log level (\(NFLog.levels.joined(separator: ", ")))", at: lt) }
+                log.level = l
+            default:
+                sawFlags = true
+                let ft = tok
+                switch try word("a log flag") {
+                case "all": log.flags |= NFLog.all
+                case "skuid": log.flags |= NFLog.skuid
+                case "ether": log.flags |= NFLog.ether
+                case "ip":
+                    try expectWord("options")
+                    log.flags |= NFLog.ipOptions
+                case "tcp":
+                    repeat {
+                        if isPunct(",") { i += 1 }
+                        let w = try word("sequence or options")
+                        if w == "sequence" { log.flags |= NFLog.tcpSequence } else if w == "options" { log.flags |= NFLog.tcpOptions } else {
+                            throw err("expected sequence or options", at: toks[i - 1])
+                        }
+                    } while isPunct(",")
+                default: throw err("expected a log flag (all, ip options, tcp sequence,options, skuid, ether)", at: ft)
+                }
+            }
+        }
+        if log.group != nil && (log.level != nil || sawFlags) {
+            throw refused("log group cannot be combined with level or flags (nflog has neither)", at: start)
+        }
+        if log.level == "audit" && (log.prefix != nil || log.group != nil || log.snaplen != nil || log.queueThreshold != nil || sawFlags) {
+            throw refused("log level audit takes no other option", at: start)
+        }
+        // Without a group nft drops snaplen and queue-threshold (they are nflog options): so do we.
+        if log.group == nil { log.snaplen = nil; log.queueThreshold = nil }
+        if log.level == "warn" { log.level = nil }
+        return log
     }
 
     /// nft checks a number against the width of what it is compared with.

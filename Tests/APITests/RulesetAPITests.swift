@@ -41,7 +41,7 @@ final class RulesetAPITests: AppTestCase {
 
         """)
         let ok = call("POST", "/v1/stacks/h/packets?sync=true", Self.udp53)
-        XCTAssertEqual(ok.json?["results"]?.rendered().contains(#""netfilter":[{"hook":"input","table":"inet filter","chain":"input","type":"rule","handle":3,"rule":"udp dport 53 counter accept","verdict":"accept","generated":false}]"#), true, ok.raw)
+        XCTAssertEqual(ok.json?["results"]?.rendered().contains(#""netfilter":[{"hook":"input","table":"inet filter","chain":"input","type":"rule","handle":3,"rule":"udp dport 53 counter packets 0 bytes 0 accept","verdict":"accept","generated":false}]"#), true, ok.raw)
         let dropped = call("POST", "/v1/stacks/h/packets?sync=true", Self.udp54)
         XCTAssertEqual(dropped.json?["results"]?.rendered().contains(#""drop_reason":"NETFILTER_DROP""#), true, dropped.raw)
         XCTAssertEqual(app.respond(to: HTTPRequest(method: "GET", target: "/v1/traces/2?format=nft")).body, Array("""

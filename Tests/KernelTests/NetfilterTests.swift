@@ -74,11 +74,16 @@ final class NetfilterTests: XCTestCase {
         """))
         let rs = s.inject((0..<5).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16($0), dstPort: 9))), atNs: UInt64($0) * 1000) })
         XCTAssertEqual(rs[0].nfEvents.first?.kind, .log)
-        XCTAssertEqual(rs[0].nfEvents.first?.rule, "in: ")
-        // burst 5 + 1 tokens at 2/s: the first few pass, then the limit holds them until virtual time refills it.
+        // The line nf_log_ip_packet writes to the kernel log, at the default level.
+        XCTAssertEqual(rs[0].nfEvents.first?.rule, "in: IN=eth0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:ff:01:08:00 SRC=198.18.0.9 DST=198.18.0.1 "
+                       + "LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=UDP SPT=0 DPT=9 LEN=8 ")
+        XCTAssertEqual(rs[0].nfEvents.first?.verdict, "level warn")
+        XCTAssertEqual(rs[0].nfEvents.first?.chain, "i")
+        // nft_limit at 2/s holds burst (5) packets' worth of tokens: five pass, then the limit holds
+        // them until virtual time refills it.
         XCTAssertEqual(rs.map { $0.dropReason == .NETFILTER_DROP }, [false, false, false, false, false])
         let later = s.inject((0..<10).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16(100 + $0), dstPort: 9))), atNs: 10_000 + UInt64($0)) })
-        XCTAssertEqual(later.filter { $0.dropReason == .NETFILTER_DROP }.count, 9)
+        XCTAssertEqual(later.filter { $0.dropReason == .NETFILTER_DROP }.count, 10)
         let refilled = s.inject(frame: frame(.udp(UDPRepr(srcPort: 999, dstPort: 9))), device: s.devices[0], atNs: 2_000_000_000)
         XCTAssertNotEqual(refilled.dropReason, .NETFILTER_DROP)
     }
@@ -122,7 +127,7 @@ final class NATRangeTests: XCTestCase {
     /// source), ports too; a port outside the range is moved into it, clashes move on inside it.
     func testAddressAndPortRanges() throws {
         let s = try routerStack()
-        s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.10-198.18.1.12:2000-2001; }; }"))
+        s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; meta l4proto tcp snat to 198.18.1.10-198.18.1.12:2000-2001; }; }"))
         let a = try out(s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), 5000), device: s.devices[0]))
         XCTAssertTrue((IPv4Address(198, 18, 1, 10).raw...IPv4Address(198, 18, 1, 12).raw).contains(a.0.raw))
         XCTAssertEqual(a.1, 2000)

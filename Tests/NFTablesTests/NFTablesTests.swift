@@ -76,7 +76,7 @@ final class NFTablesTests: XCTestCase {
         var rs = try NFParser.parse("table inet t { chain c { type filter hook input priority filter; policy drop; }; }")
         rs = try NFParser.parse("add rule inet t c tcp dport 22 accept\nadd rule inet t c udp dport { 53, 123 } counter accept", onto: rs)
         XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.handle), [2, 4])
-        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["tcp dport 22 accept", "udp dport { 53, 123 } counter accept"])
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["tcp dport 22 accept", "udp dport { 53, 123 } counter packets 0 bytes 0 accept"])
         rs = try NFParser.parse("flush ruleset", onto: rs)
         XCTAssertEqual(rs.tables.count, 0)
     }

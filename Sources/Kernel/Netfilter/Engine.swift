@@ -141,28 +141,34 @@ extension Stack {
             switch s {
             case .match:
                 break
-            case .counter:
+            case .counter(let p0, let b0):
+                // Counters start from the values the rule gave (`counter packets N bytes M`).
                 let bytes = skb.len - skb.networkHeader
-                let old = netfilter.counters[ti]?[rule.handle] ?? (0, 0)
+                let old = netfilter.counters[ti]?[rule.handle] ?? (p0, b0)
                 netfilter.counters[ti, default: [:]][rule.handle] = (old.0 + 1, old.1 + bytes)
-            case .limit(let rate, let per, let burst, let over):
-                // nft_limit: a token bucket in virtual time; `over` inverts the match.
+            case .limit(let rate, let per, let burst, let over, let unit):
+                // nft_limit_eval in virtual ns, in the kernel's integer arithmetic: a packet costs
+                // nsecs/rate (or nsecs*len/rate in byte mode); the bucket holds nsecs/rate*burst
+                // (bytes: nsecs*(rate+burst)/rate). `over` inverts the match.
                 let now = clocks[skb.cpu]
-                let cost = Double(per) / Double(max(rate, 1))
-                let cap = cost * Double(burst + 1)
-                var st = netfilter.limits[ti]?[rule.handle] ?? (cap, now)
-                st.tokens = min(cap, st.tokens + Double(now &- st.last))
+                let cost = unit == .bytes ? per &* UInt64(skb.len - skb.networkHeader) / rate : per / rate
+                let tokensMax = unit == .bytes ? per &* (rate + burst) / rate : per / rate &* burst
+                var st = netfilter.limits[ti]?[rule.handle] ?? (tokensMax, now)
+                let tokens = min(tokensMax, st.tokens &+ (now &- st.last))
                 st.last = now
-                let ok = st.tokens >= cost
-                if ok { st.tokens -= cost }
+                let ok = tokens >= cost
+                st.tokens = ok ? tokens - cost : tokens
                 netfilter.limits[ti, default: [:]][rule.handle] = st
                 if ok == over { return nil }
-            case .log(let prefix):
-                // nf_log writes to the kernel log; here the line goes into the trace.
+            case .log(let l):
+                // nf_log writes to the kernel log at the rule's level, or hands the packet to an nflog
+                // group; here the line nf_log_ip would print (or the group it went to) goes into the trace.
                 if tracing, skb.packet >= 0 {
                     let t = netfilter.ruleset.tables[ti]
                     packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: t.chains[ci].name, kind: .log, handle: rule.handle,
-                                                                 rule: prefix ?? "", verdict: "", generated: skb.generated))
+                                                                 rule: nf_log_packet(l, skb, hook: hook, inDev: inDev, outDev: outDev),
+                                                                 verdict: l.group.map { "group \($0)" } ?? "level \(l.level ?? "warn")",
+                                                                 generated: skb.generated))
                 }
             case .setMark(let m):
                 skb.mark = m
@@ -177,6 +183,9 @@ extension Stack {
                 guard let key = read(sel, skb, info) else { return nil }
                 guard let hit = entries.first(where: { contains($0.0, key, ti: ti) }) else { return nil }
                 return .nf(hit.1)
+            case .vmapNamed(let sel, let name):
+                guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
+                return .nf(v)
             case .reject(let rst, let code):
                 if rst {
                     guard skb.data[skb.networkHeader + 9] == IPProtocol.tcp else { return nil }

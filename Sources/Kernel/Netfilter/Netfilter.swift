@@ -33,11 +33,13 @@ struct NetfilterState {
     /// Packets and bytes per (table index, rule handle).
     var counters: [Int: [Int: (Int, Int)]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
-    var limits: [Int: [Int: (tokens: Double, last: UInt64)]] = [:]
+    var limits: [Int: [Int: (tokens: UInt64, last: UInt64)]] = [:]
     /// Conntrack runs when a rule uses ct, notrack or NAT (the kernel loads nf_conntrack for them).
     var conntrackEnabled = false
     /// Named sets compiled for lookup, per table index and name.
     var sets: [Int: [String: SetIndex]] = [:]
+    /// Named verdict maps compiled for lookup (`vmap @m`), per table index and name.
+    var maps: [Int: [String: MapIndex]] = [:]
     /// Compiled chains, [table index][chain index].
     var compiled: [[CChain]] = []
     var hasIngress: Bool { !ingress.isEmpty }
@@ -52,7 +54,8 @@ struct NetfilterState {
         var list: [(entry: HookEntry, order: Int, hook: NFHook)] = []
         for (ti, t) in rs.tables.enumerated() {
             for (ci, c) in t.chains.enumerated() {
-                if let b = c.base {
+                // A dormant table keeps its chains off every hook.
+                if let b = c.base, !t.dormant {
                     list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, device: b.device), order, b.hook))
                     order += 1
                 }
@@ -69,7 +72,10 @@ struct NetfilterState {
             }
         }
         for (ti, t) in rs.tables.enumerated() {
-            for set in t.sets { sets[ti, default: [:]][set.name] = SetIndex(set.elements) }
+            for set in t.sets {
+                sets[ti, default: [:]][set.name] = SetIndex(set.elements)
+                if let vs = set.verdicts { maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs) }
+            }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
         for h in NFHook.allCases {
@@ -114,7 +120,17 @@ extension Stack {
         }
     }
 
-    public func resetCounters() { netfilter.counters = [:] }
+    /// `nft reset counters`: every counter to zero (not back to the values the rules were loaded with).
+    public func resetCounters() {
+        netfilter.counters = [:]
+        for (ti, t) in netfilter.ruleset.tables.enumerated() {
+            for c in t.chains {
+                for r in c.rules where r.statements.contains(where: { if case .counter = $0 { true } else { false } }) {
+                    netfilter.counters[ti, default: [:]][r.handle] = (0, 0)
+                }
+            }
+        }
+    }
 
     /// Rule counters by table index and handle, as `NFJSON.encode` and `NFPrinter` take them.
     public var countersByTable: [Int: [Int: (Int, Int)]] { netfilter.counters }
@@ -154,5 +170,30 @@ struct SetIndex {
             if intervals[mid].hi < v { lo = mid + 1 } else { hi = mid }
         }
         return lo < intervals.count && intervals[lo].lo <= v
+    }
+}
+
+/// A named verdict map ready for lookups: single keys hashed, intervals (which never overlap:
+/// the parser refuses that) searched by bisection.
+struct MapIndex {
+    private var singles: [UInt64: NFVerdict] = [:]
+    private var intervals: [(lo: UInt64, hi: UInt64, verdict: NFVerdict)] = []
+
+    init(_ keys: [NFValue], _ verdicts: [NFVerdict]) {
+        for (k, v) in zip(keys, verdicts) {
+            guard case .range(let lo, let hi, _) = k else { continue }
+            if lo == hi { singles[lo] = v } else { intervals.append((lo, hi, v)) }
+        }
+        intervals.sort { $0.lo < $1.lo }
+    }
+
+    func lookup(_ key: UInt64) -> NFVerdict? {
+        if let v = singles[key] { return v }
+        var lo = 0, hi = intervals.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if intervals[mid].hi < key { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < intervals.count && intervals[lo].lo <= key ? intervals[lo].verdict : nil
     }
 }

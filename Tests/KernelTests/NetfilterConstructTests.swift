@@ -1,0 +1,77 @@
+@testable import Kernel
+import NFTables
+import Wire
+import XCTest
+
+/// Constructs that used to be accepted and ignored now act on packets.
+final class NetfilterConstructTests: XCTestCase {
+    func udp(_ dport: UInt16, payload: Int = 0) -> [UInt8] { frame(.udp(UDPRepr(srcPort: 1000, dstPort: dport, payload: [UInt8](repeating: 0, count: payload)))) }
+
+    func load(_ s: Stack, _ text: String) throws { s.loadRuleset(try NFParser.parse(text)) }
+
+    func testADormantTableDoesNotRun() throws {
+        let s = try makeStack()
+        let rules = "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n}\n"
+        try load(s, rules.replacingOccurrences(of: "table ip t {\n", with: "table ip t {\n\tflags dormant\n"))
+        XCTAssertEqual(s.inject(frame: udp(9), device: s.devices[0]).dropReason, .NO_SOCKET)
+        try load(s, rules)
+        XCTAssertEqual(s.inject(frame: udp(9), device: s.devices[0]).dropReason, .NETFILTER_DROP)
+    }
+
+    func testCountersStartFromTheirGivenValues() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tcounter packets 5 bytes 100\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        XCTAssertEqual(s.listRuleset(handles: false).contains("counter packets 6 bytes 128"), true, s.listRuleset(handles: false))
+        s.resetCounters()
+        XCTAssertEqual(s.listRuleset(handles: false).contains("counter packets 0 bytes 0"), true)
+    }
+
+    func testNamedVerdictMapsAndIfnameSets() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tset ifs {
+        \t\ttype ifname
+        \t\telements = { "eth0" }
+        \t}
+
+        \tmap ports {
+        \t\ttype inet_service : verdict
+        \t\tflags interval
+        \t\telements = { 10-20 : drop, 53 : accept }
+        \t}
+
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\tiifname @ifs udp dport vmap @ports
+        \t}
+        }
+
+        """)
+        let r15 = s.inject(frame: udp(15), device: s.devices[0])
+        XCTAssertEqual(r15.dropReason, .NETFILTER_DROP)
+        XCTAssertEqual(r15.nfEvents.map(\.verdict), ["drop"])
+        XCTAssertEqual(s.inject(frame: udp(53), device: s.devices[0]).nfEvents.map(\.verdict), ["accept"])
+        XCTAssertEqual(s.inject(frame: udp(30), device: s.devices[0]).nfEvents.map(\.verdict), ["accept"], "no element: the policy")
+    }
+
+    /// `limit rate 1 kbytes/second burst 100 bytes`: the bucket holds 1024+100 bytes, and each
+    /// packet costs its IP length (28 + payload).
+    func testByteLimitsCountBytes() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tlimit rate over 1 kbytes/second burst 100 bytes drop\n\t}\n}\n")
+        let rs = s.inject((0..<4).map { Injection(device: 0, frame: udp(9, payload: 372), atNs: UInt64($0)) })
+        // 400 bytes each: 400, 800 fit in 1124; the third (1200) is over.
+        XCTAssertEqual(rs.map { $0.dropReason == .NETFILTER_DROP }, [false, false, true, true])
+    }
+
+    func testALogGroupSendsToNflogInsteadOfTheKernelLog() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tlog prefix \"x \" group 2\n\t\tlog level debug flags ether\n\t}\n}\n")
+        let ev = s.inject(frame: udp(9), device: s.devices[0]).nfEvents.filter { $0.kind == .log }
+        XCTAssertEqual(ev.map(\.verdict), ["group 2", "level debug"])
+        XCTAssertEqual(ev.map(\.rule), ["x ", "IN=eth0 OUT= MACSRC=02:00:00:00:ff:01 MACDST=02:00:00:00:00:01 MACPROTO=0800 SRC=198.18.0.9 DST=198.18.0.1 "
+                                         + "LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=UDP SPT=1000 DPT=9 LEN=8 "])
+    }
+}

@@ -1,0 +1,123 @@
+import JSON
+import NFTables
+import XCTest
+
+/// Constructs that used to be parsed and dropped: each now prints back as nft 1.0.6 printed it
+/// (the expected texts were listed by the real nft on Linux 6.18), and round-trips through JSON.
+final class ConstructTests: XCTestCase {
+    func roundTrip(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let rs = try NFParser.parse(text)
+        XCTAssertEqual(NFPrinter.ruleset(rs), text, file: file, line: line)
+        let viaJSON = try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))
+        XCTAssertEqual(NFPrinter.ruleset(viaJSON), text, "through nft -j JSON", file: file, line: line)
+    }
+
+    func testTableSetChainAndRuleDetails() throws {
+        try roundTrip("""
+        table ip cm {
+        \tflags dormant
+        \tcomment "tbl"
+
+        \tset s {
+        \t\ttype ipv4_addr
+        \t\tsize 10
+        \t\tcomment "setc"
+        \t}
+
+        \tchain c {
+        \t\tcomment "chc"
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tcounter packets 5 bytes 100 comment "rulec"
+        \t}
+        }
+
+        """)
+        try roundTrip("""
+        table ip cm2 {
+        \tcomment "tbl"
+        \tset s {
+        \t\ttype ipv4_addr
+        \t\tsize 3
+        \t\tflags interval
+        \t\tcomment "setc"
+        \t\telements = { 1.1.1.1, 2.0.0.0/8 }
+        \t}
+
+        \tmap m {
+        \t\ttype inet_service : verdict
+        \t\telements = { 22 : accept }
+        \t}
+
+        \tchain c {
+        \t\ttype filter hook output priority filter; policy accept;
+        \t\ttcp dport vmap @m
+        \t\tlog prefix "a" group 3 snaplen 10 queue-threshold 2
+        \t\tlog level debug flags tcp sequence,options flags ip options
+        \t\tlog flags all
+        \t\tlimit rate over 10 mbytes/second burst 20 kbytes
+        \t\tlimit rate 400 kbytes/minute
+        \t}
+        }
+
+        """)
+    }
+
+    func testNATTargetsPrintTheirFamilyAndRanges() throws {
+        try roundTrip("""
+        table inet i {
+        \tchain c {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tmeta nfproto ipv4 dnat ip to 1.2.3.4
+        \t\ttcp dport 1 dnat ip to 1.2.3.4-1.2.3.6:80-90
+        \t}
+        }
+
+        """)
+    }
+
+    /// The log cases of nftables' own tests (any/log.t) as nft 1.0.6 lists them.
+    func testLogOptionsAsTheSuiteLists() throws {
+        let cases = [("log level warn", "log"), ("log level audit", "log level audit"),
+                     ("log prefix aaaaa-aaaaaa group 2 snaplen 33", "log prefix \"aaaaa-aaaaaa\" group 2 snaplen 33"),
+                     ("log group 2 prefix \"nft-test: \"", "log prefix \"nft-test: \" group 2"),
+                     ("log flags ip options flags ether flags skuid flags tcp sequence,options", "log flags all"),
+                     ("log snaplen 10", "log")]
+        for (rule, want) in cases {
+            let rs = try NFParser.parse("table ip t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n")
+            XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, want)
+        }
+        for bad in ["log level emerg group 2", "log level audit prefix \"foo\"", "log flags all group 2"] {
+            XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\t\(bad)\n\t}\n}\n"), bad)
+        }
+    }
+
+    /// What nft accepts but the model does not act on yet is refused as not supported (422), never ignored.
+    func testNotModelledYetIsRefused() {
+        for text in ["table ip t {\n\tflags owner\n}\n",
+                     "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\ttimeout 1m\n\t}\n}\n",
+                     "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags dynamic\n\t}\n}\n",
+                     "table ip t {\n\tchain c {\n\t\ttype nat hook postrouting priority 100; policy accept;\n\t\tmasquerade random\n\t}\n}\n"] {
+            XCTAssertThrowsError(try NFParser.parse(text), text) { e in
+                XCTAssertEqual((e as? NFSyntaxError)?.kind, .unsupported, "\(e)")
+                XCTAssertTrue((e as? NFSyntaxError)?.message.hasPrefix("not supported yet: ") ?? false, "\(e)")
+            }
+        }
+    }
+
+    func testNATPlacementAndContextAsNftRefusesThem() {
+        let refusals = [
+            ("table ip j {\n\tchain d {\n\t\ttype filter hook input priority 0\n\t\ttcp dport 1 snat to 1.2.3.4\n\t}\n}\n", "Operation not supported"),
+            ("table ip j {\n\tchain d {\n\t\ttype nat hook postrouting priority 100\n\t\ttcp dport 2 dnat to 1.2.3.4:80\n\t}\n}\n", "Operation not supported"),
+            ("table inet i {\n\tchain c {\n\t\ttype nat hook prerouting priority -100\n\t\tdnat to 1.2.3.4\n\t}\n}\n", "ip or ip6 must be specified"),
+            ("table inet i {\n\tchain c {\n\t\ttype nat hook prerouting priority -100\n\t\tdnat ip to 1.2.3.4-1.2.3.6:80-90\n\t}\n}\n",
+             "transport protocol mapping is only valid after transport protocol match"),
+            ("table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tsize 1\n\t\telements = { 1.1.1.1, 2.2.2.2 }\n\t}\n}\n", "Too many open files in system"),
+        ]
+        for (text, msg) in refusals {
+            XCTAssertThrowsError(try NFParser.parse(text), text) { e in
+                XCTAssertEqual((e as? NFSyntaxError)?.kind, .refused, "\(e)")
+                XCTAssertTrue("\(e)".contains(msg), "\(e)")
+            }
+        }
+    }
+}
