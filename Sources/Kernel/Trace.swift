@@ -13,8 +13,9 @@ public enum Stage: Int, Sendable, CaseIterable {
     case ip_forward, ip_forward_finish, ip_local_out, ip_output, ip_finish_output, ip_fragment, neigh_output
     // net/core/dev.c (transmit)
     case dev_queue_xmit
-    // net/netfilter/core.c: a netfilter hook with base chains (or conntrack) registered
-    case nf_hook_slow
+    // net/netfilter/core.c: a netfilter hook with base chains (or conntrack) registered;
+    // net/ipv4/netfilter.c: output routed again after a route chain or NAT changed it
+    case nf_hook_slow, ip_route_me_harder
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
     case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, tcp_v4_send_reset, icmp_rcv, icmp_send, icmp_reply
     // net/core/skbuff.c: software checksum when the NIC did not vouch for it

@@ -60,6 +60,8 @@ public enum NFSelector: String, Sendable {
         default: nil
         }
     }
+    /// Flag types, where a bare list means "any of these bits".
+    public var isFlags: Bool { self == .ctState || self == .ctStatus || self == .tcpFlags }
     /// The largest value the field holds (nft refuses a bigger constant).
     public var maxValue: UInt64 {
         switch self {
@@ -93,7 +95,10 @@ public enum NFValue: Sendable, Equatable {
     case named(String)
 }
 
-public enum NFOp: String, Sendable { case eq = "==", ne = "!=", lt = "<", gt = ">", le = "<=", ge = ">=" }
+/// A relational operator. `implicit` is a match written without one: equality, except for flag
+/// types (ct state, ct status, tcp flags), where it means "any of these bits" (as nft's bytecode
+/// shows: bitwise and, cmp neq 0); an explicit `==`/`!=` compares the whole value there.
+public enum NFOp: String, Sendable { case implicit = "in", eq = "==", ne = "!=", lt = "<", gt = ">", le = "<=", ge = ">=" }
 
 /// `log` options as nft_log keeps them (include/uapi/linux/netfilter/nf_log.h flag bits).
 public struct NFLog: Sendable, Equatable {

@@ -132,11 +132,18 @@ public enum NFPrinter {
         switch s {
         case .match(let sel, let mask, let op, let v):
             if sel == .tcpFlags, let mask {
+                // nft prints `& m == 0` as `! m`, and `& m == v` as `v / m`.
+                if case .range(0, 0, _) = v, op == .eq { return "tcp flags ! \(flags(mask, sel))" }
                 return "tcp flags \(value(v, sel)) / \(flags(mask, sel))"
             }
             var out = sel.printed
-            if let mask { out += " & \(sel == .ctState || sel == .ctStatus ? flags(mask, sel) : String(mask))" }
-            if op != .eq { out += " \(op.rawValue)" }
+            if let mask { out += " & \(sel.isFlags ? flags(mask, sel) : String(mask))" }
+            // `==` is implied except where a bare flag list means "any bit".
+            if op != .implicit && !(op == .eq && !(sel.isFlags && mask == nil)) { out += " \(op.rawValue)" }
+            if sel.isFlags, mask == nil, op != .implicit, case .range(let lo, let hi, _) = v, lo == hi, lo.nonzeroBitCount > 1 {
+                // nft 1.0.6 prints a whole-value compare of several bits as a number (tcp flags) or a | list.
+                return out + " " + (sel == .tcpFlags ? "0x" + String(lo, radix: 16) : flags(lo, sel).replacingOccurrences(of: ",", with: " | "))
+            }
             return out + " " + value(v, sel)
         case .counter(let p, let b): return "counter packets \(p) bytes \(b)"
         case .limit(let r, let per, let burst, let over, let unit):

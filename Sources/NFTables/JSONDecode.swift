@@ -163,7 +163,8 @@ extension NFJSON {
             let op = (try? str(b["op"], p + "/op")) ?? "=="
             let sel = NFSelector(rawValue: selName)
             let rhs = try valueText(r, sel, p + "/right")
-            return lhs + (op == "==" || op == "in" ? " " : " \(op) ") + rhs
+            // "in" is nft's implicit operator (any bit of a flag list); "==" is written out.
+            return lhs + (op == "in" ? " " : " \(op) ") + rhs
         case "counter":
             if case .int(let n) = b["packets"] ?? .null, case .int(let m) = b["bytes"] ?? .null { return "counter packets \(n) bytes \(m)" }
             return "counter"

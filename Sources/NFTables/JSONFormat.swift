@@ -66,7 +66,8 @@ public enum NFJSON {
     static func value(_ v: NFValue, _ sel: NFSelector) -> JSONValue {
         switch v {
         case .range(let lo, let hi, let text):
-            if sel == .ctState || sel == .ctStatus || sel == .tcpFlags {
+            if sel.isFlags {
+                if lo == 0 { return .int(0) }
                 let names = NFPrinter.flags(lo, sel).split(separator: ",").map { JSONValue.string(String($0)) }
                 return names.count == 1 ? names[0] : .array(names)
             }
@@ -112,8 +113,7 @@ public enum NFJSON {
                 let m: JSONValue = sel == .tcpFlags || sel == .ctState || sel == .ctStatus ? value(.range(mask, mask, text: ""), sel) : .int(Int(mask))
                 l = .object([("&", .array([l, m]))])
             }
-            let flagList = (sel == .ctState || sel == .ctStatus || sel == .tcpFlags) && mask == nil
-            let opText = flagList && op == .eq ? "in" : op.rawValue
+            let opText = op == .implicit ? (sel.isFlags && mask == nil ? "in" : "==") : op.rawValue
             return .object([("match", .object([("op", .string(opText)), ("left", l), ("right", value(v, sel))]))])
         case .counter(let p0, let b0):
             let (p, b) = counter ?? (p0, b0)

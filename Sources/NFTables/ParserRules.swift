@@ -76,7 +76,7 @@ extension NFParser {
     struct RuleContext {
         var ipv4 = false, transport = false
         mutating func note(_ s: NFStatement) {
-            guard case .match(let sel, _, let op, let v) = s, op == .eq else { return }
+            guard case .match(let sel, _, let op, let v) = s, op == .eq || op == .implicit else { return }
             if sel.impliedProtocol != nil || sel == .thSport || sel == .thDport { transport = true }
             if sel == .ipProtocol || sel == .l4proto, case .range(let lo, let hi, _) = v, lo == hi, [6, 17, 33, 132, 136].contains(lo) { transport = true }
             if sel.rawValue.hasPrefix("ip ") { ipv4 = true }
@@ -249,9 +249,15 @@ extension NFParser {
             i += 1
             mask = try maskValue(for: sel)
         }
-        var op = NFOp.eq
+        var op = NFOp.implicit
         if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
-        else if isPunct("!=") { op = .ne; i += 1 }
+        // `tcp flags ! syn`: none of these bits (nft's form of `tcp flags & syn == 0`).
+        if sel.isFlags, mask == nil, isPunct("!") {
+            i += 1
+            var m = NFConstants.bits(try scalar(for: sel))
+            while isPunct(",") || isPunct("|") { i += 1; m |= NFConstants.bits(try scalar(for: sel)) }
+            return .match(sel, mask: m, op: .eq, value: .range(0, 0, text: "0"))
+        }
         let value: NFValue
         if isPunct("{") {
             i += 1
@@ -283,7 +289,8 @@ extension NFParser {
                 let v = vals.reduce(0) { $0 | NFConstants.bits($1) }
                 return .match(sel, mask: mask, op: op, value: .range(v, v, text: NFPrinter.flags(v, sel)))
             }
-            if mask != nil {
+            if mask != nil || op != .implicit {
+                // With a mask or an explicit operator the bits form one value compared whole.
                 let v = vals.reduce(0) { $0 | NFConstants.bits($1) }
                 value = .range(v, v, text: NFPrinter.flags(v, sel))
             } else {

@@ -74,4 +74,30 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(ev.map(\.rule), ["x ", "IN=eth0 OUT= MACSRC=02:00:00:00:ff:01 MACDST=02:00:00:00:00:01 MACPROTO=0800 SRC=198.18.0.9 DST=198.18.0.1 "
                                          + "LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=UDP SPT=1000 DPT=9 LEN=8 "])
     }
+
+    /// A `type route` output chain that changes the mark routes the packet again
+    /// (ip_route_me_harder); one that changes nothing does not.
+    func testRouteChainsRerouteWhatTheyChange() throws {
+        let s = try makeStack()
+        func stages(_ rule: String) throws -> [String] {
+            try load(s, "table ip t {\n\tchain o {\n\t\ttype route hook output priority 0;\n\t\t\(rule)\n\t}\n}\n")
+            let r = s.inject(frame: udp(9), device: s.devices[0])   // no socket: an ICMP error goes out
+            XCTAssertEqual(r.emitted.count, 1)
+            return Array(r.stageNames.drop { $0 != "ip_local_out" })
+        }
+        XCTAssertEqual(try stages("meta mark set 0x1"),
+                       ["ip_local_out", "nf_hook_slow", "ip_route_me_harder", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+        XCTAssertEqual(try stages("meta mark 0x1 counter"),
+                       ["ip_local_out", "nf_hook_slow", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+    }
+
+    /// `tcp flags syn` is any of the bits; `tcp flags == syn` the whole byte; `tcp flags ! syn` none.
+    func testFlagMatchesAsTheKernelEvaluatesThem() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\ttcp flags == syn counter\n\t\ttcp flags syn counter\n\t\ttcp flags ! syn counter\n\t}\n}\n")
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: [.syn, .ack]))), device: s.devices[0])
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: .syn))), device: s.devices[0])
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: .ack))), device: s.devices[0])
+        XCTAssertEqual(s.ruleCounters().map(\.packets), [1, 2, 1])
+    }
 }

@@ -120,4 +120,21 @@ final class ConstructTests: XCTestCase {
             }
         }
     }
+
+    /// Flag matches as nft 1.0.6 reads and lists them: a bare list is "any bit", `==`/`!=` compare
+    /// the whole value, `& m == 0` lists as `! m` (the bytecode of each was read off nft --debug=netlink).
+    func testFlagMatchesPrintAsNftListsThem() throws {
+        let input = ["tcp flags & syn == 0", "tcp flags == syn", "tcp flags syn", "tcp flags & (syn|ack) == syn|ack", "tcp flags syn / syn,ack",
+                     "tcp flags != syn", "ct state established,related", "ct state != established", "ct state != established,related",
+                     "tcp flags != syn,ack", "tcp flags == syn,ack"]
+        let listed = ["tcp flags ! syn", "tcp flags == syn", "tcp flags syn", "tcp flags syn,ack / syn,ack", "tcp flags syn / syn,ack",
+                      "tcp flags != syn", "ct state established,related", "ct state != established", "ct state != established | related",
+                      "tcp flags != 0x12", "tcp flags == 0x12"]
+        let rs = try NFParser.parse("table ip t {\n\tchain c {\n" + input.map { "\t\t\($0)\n" }.joined() + "\t}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), listed)
+        // What it lists parses back to the same rules, in text and through JSON.
+        let text = NFPrinter.ruleset(rs)
+        XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), text)
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), text)
+    }
 }

@@ -36,6 +36,8 @@ public final class SkBuff {
     var fragMaxSize = 0
     /// `skb->mark` (meta mark).
     public var mark: UInt32 = 0
+    /// A route chain changed what output routing depends on: `ip_local_out` routes it again.
+    var rerouteWanted = false
     /// Conntrack entry and how this packet relates to it (`skb->_nfct`).
     var conn: Conn? = nil
     var ctInfo: CTInfo = .invalid
@@ -60,7 +62,7 @@ public final class SkBuff {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
-        mark = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0
+        mark = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

@@ -95,12 +95,25 @@ extension Stack {
         enter(.ip_local_out, out)
         out.protocolType = EtherType.ipv4
         out.csumPartialOffset = csumPartialOffset
+        let dst = out.data.be32(out.networkHeader + 16)
         switch nf_hook(.output, out, inDev: nil, outDev: route.dev) {
         case .accept: break
         case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return
         case .stolen: return
         }
         nf_nat_packet(out, hook: .output)
+        var route = route
+        // A route chain changed the routing keys (nf_route_table_hook4), or NAT the destination
+        // (nf_nat_ipv4_local_fn): route it again.
+        let newDst = out.data.be32(out.networkHeader + 16)
+        if out.rerouteWanted || newDst != dst {
+            enter(.ip_route_me_harder, out)
+            guard let r = routeOutput(IPv4Address(raw: newDst)) else {
+                finish(out, drop(.NETFILTER_DROP, "ip_route_me_harder: no route to \(IPv4Address(raw: newDst))"))
+                return
+            }
+            route = r
+        }
         let end = ip_output(out, dev: route.dev, nexthop: route.nexthop, outcome: .transmitted)
         if case .drop = end { finish(out, end) }
     }

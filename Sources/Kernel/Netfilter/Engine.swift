@@ -28,8 +28,12 @@ extension Stack {
             }
             // nat chains see only a connection's first packet.
             if h.isNAT && !(skb.ctInfo == .new && skb.conn != nil) { continue }
+            // nf_route_table_hook4: what a route chain may change that routing depends on.
+            let before = h.isRoute ? routeKeys(skb) : nil
             switch nft_do_chain(h.table, h.chain, hook: hook, skb, inDev: inDev, outDev: outDev) {
-            case .accept: continue
+            case .accept:
+                if let before, before != routeKeys(skb) { skb.rerouteWanted = true }
+                continue
             case .drop: return .drop
             case .rejected: return .rejected
             case .stolen: return .stolen
@@ -37,6 +41,12 @@ extension Stack {
         }
         if !ctDone && !nf_conntrack_in(skb, hook: hook) { return .drop }
         return .accept
+    }
+
+    /// Source, destination, TOS and mark: what `ip_route_me_harder` routes on.
+    private func routeKeys(_ skb: SkBuff) -> [UInt32] {
+        let nh = skb.networkHeader
+        return [skb.data.be32(nh + 12), skb.data.be32(nh + 16), UInt32(skb.data[nh + 1]), skb.mark]
     }
 
     private func event(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ ci: Int, _ kind: NFEvent.Kind, _ r: CRule?, _ verdict: String) {
@@ -112,7 +122,7 @@ extension Stack {
                 let hit: Bool
                 if let anyBit = m.anyBit { hit = v & anyBit != 0 } else {
                     switch m.op {
-                    case .eq, .ne:
+                    case .implicit, .eq, .ne:
                         var found = false
                         for r in m.ranges where v >= r.lo && v <= r.hi { found = true; break }
                         hit = found

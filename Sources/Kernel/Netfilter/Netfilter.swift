@@ -23,6 +23,8 @@ struct NetfilterState {
     struct HookEntry {
         var prio: Int, table: Int, chain: Int
         var isNAT: Bool
+        /// A `type route` chain: output packets it changes are routed again (nf_route_table_hook4).
+        var isRoute: Bool
         var device: String?
     }
     /// Per hook, sorted by priority then registration order.
@@ -56,7 +58,8 @@ struct NetfilterState {
             for (ci, c) in t.chains.enumerated() {
                 // A dormant table keeps its chains off every hook.
                 if let b = c.base, !t.dormant {
-                    list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, device: b.device), order, b.hook))
+                    list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, isRoute: b.type == .route && b.hook == .output,
+                                             device: b.device), order, b.hook))
                     order += 1
                 }
                 for r in c.rules {
