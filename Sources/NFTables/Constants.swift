@@ -13,6 +13,16 @@ public enum NFConstants {
         "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3,
         "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13,
     ]
+    /// nft's icmp_code type: the names it reads and prints for ICMP codes.
+    public static let icmpCodes: [String: UInt64] = [
+        "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3, "frag-needed": 4,
+        "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13,
+    ]
+    /// DSCP names (RFC 2474 class selectors, RFC 2597 AF, RFC 3246 EF) as nft's dscp type has them.
+    public static let dscp: [String: UInt64] = [
+        "cs0": 0, "cs1": 8, "cs2": 16, "cs3": 24, "cs4": 32, "cs5": 40, "cs6": 48, "cs7": 56, "af11": 10, "af12": 12, "af13": 14,
+        "af21": 18, "af22": 20, "af23": 22, "af31": 26, "af32": 28, "af33": 30, "af41": 34, "af42": 36, "af43": 38, "ef": 46,
+    ]
     /// ct state bits as nft_ct uses them: invalid 1, established 2, related 4, new 8, untracked 64.
     public static let ctStates: [String: UInt64] = ["invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64]
     /// IPS_* status bits (include/uapi/linux/netfilter/nf_conntrack_common.h).
@@ -29,7 +39,8 @@ public enum NFConstants {
         switch sel {
         case .ipProtocol, .l4proto: protocols[w]
         case .icmpType: icmpTypes[w]
-        case .icmpCode: icmpUnreachCodes[w].map(UInt64.init)
+        case .icmpCode: icmpCodes[w]
+        case .ipDSCP: dscp[w]
         case .ctState: ctStates[w]
         case .ctStatus: ctStatus[w]
         case .tcpFlags: tcpFlags[w]
@@ -72,6 +83,8 @@ public enum NFPrinter {
         case .icmpType: return NFConstants.icmpTypes.first { $0.value == n }?.key ?? String(n)
         case .pkttype: return NFConstants.pkttypes.first { $0.value == n }?.key ?? String(n)
         case .nfproto: return NFConstants.nfprotos.first { $0.value == n }?.key ?? String(n)
+        case .icmpCode: return NFConstants.icmpCodes.first { $0.value == n }?.key ?? String(n)
+        case .ipDSCP: return NFConstants.dscp.first { $0.value == n }?.key ?? String(n)
         default: return String(n)
         }
     }
@@ -87,16 +100,45 @@ public enum NFPrinter {
         return table.filter { v & $0.1 != 0 }.map(\.0).joined(separator: ",")
     }
 
+    /// Elements in the order nft lists them: by key (ranges by their start), names as given.
+    static func sortedElements(_ vs: [NFValue]) -> [NFValue] {
+        vs.enumerated().sorted { a, b in
+            switch (a.element, b.element) {
+            case (.range(let x, _, _), .range(let y, _, _)): return x != y ? x < y : a.offset < b.offset
+            default: return a.offset < b.offset
+            }
+        }.map(\.element)
+    }
+
+    /// An anonymous interval set as the kernel holds it: sorted, with touching or overlapping ranges
+    /// merged (nft's automerge); single values stay as they are.
+    static func mergedElements(_ vs: [NFValue], _ sel: NFSelector) -> [NFValue] {
+        let sorted = sortedElements(vs)
+        guard sorted.contains(where: { if case .range(let a, let b, _) = $0 { a != b } else { false } }) else { return sorted }
+        var out: [NFValue] = []
+        for v in sorted {
+            if case .range(let lo, let hi, _) = v, let last = out.last, case .range(let plo, let phi, _) = last, lo <= phi &+ 1, phi != .max {
+                let nhi = max(hi, phi)
+                let text = sel == .ipSaddr || sel == .ipDaddr ? ipv4Range(UInt32(plo), UInt32(nhi)) : plo == nhi ? String(plo) : "\(plo)-\(nhi)"
+                out[out.count - 1] = .range(plo, nhi, text: text)
+            } else {
+                out.append(v)
+            }
+        }
+        return out
+    }
+
     static func value(_ v: NFValue, _ sel: NFSelector) -> String {
         switch v {
         case .range(let lo, let hi, let text):
-            if lo == hi, sel == .ctState || sel == .ctStatus || sel == .tcpFlags { return flags(lo, sel) }
-            if lo == hi, sel == .mark || sel == .ctMark { return number(lo, sel) }
+            if lo == hi, sel.isFlags { return flags(lo, sel) }
+            if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : number(lo, sel) + "-" + number(hi, sel) }
+            if lo == hi, sel == .icmpCode || sel == .ipDSCP { return number(lo, sel) }
             return text
         case .string(let s): return "\"\(s)\""
         case .set(let vs):
-            if sel == .ctState || sel == .ctStatus { return vs.map { value($0, sel) }.joined(separator: ",") }
-            return "{ " + vs.map { value($0, sel) }.joined(separator: ", ") + " }"
+            // An anonymous set lists its elements in key order, as the kernel's set holds them.
+            return "{ " + mergedElements(vs, sel).map { value($0, sel) }.joined(separator: ", ") + " }"
         case .named(let n): return "@\(n)"
         }
     }
@@ -131,11 +173,9 @@ public enum NFPrinter {
     public static func statement(_ s: NFStatement, family: NFFamily = .ip) -> String {
         switch s {
         case .match(let sel, let mask, let op, let v):
-            if sel == .tcpFlags, let mask {
-                // nft prints `& m == 0` as `! m`, and `& m == v` as `v / m`.
-                if case .range(0, 0, _) = v, op == .eq { return "tcp flags ! \(flags(mask, sel))" }
-                return "tcp flags \(value(v, sel)) / \(flags(mask, sel))"
-            }
+            // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
+            if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
+            if sel == .tcpFlags, let mask { return "tcp flags \(value(v, sel)) / \(flags(mask, sel))" }
             var out = sel.printed
             if let mask { out += " & \(sel.isFlags ? flags(mask, sel) : String(mask))" }
             // `==` is implied except where a bare flag list means "any bit".
@@ -173,9 +213,19 @@ public enum NFPrinter {
         }
     }
 
+    /// An address range as nft prints it: one address, a prefix where the range is one, else `a-b`.
+    public static func ipv4Range(_ lo: UInt32, _ hi: UInt32) -> String {
+        if lo == hi { return NFConstants.ipv4Text(lo) }
+        let size = UInt64(hi) - UInt64(lo) + 1
+        if size & (size - 1) == 0, UInt64(lo) % size == 0 {
+            return "\(NFConstants.ipv4Text(lo))/\(32 - size.trailingZeroBitCount)"
+        }
+        return "\(NFConstants.ipv4Text(lo))-\(NFConstants.ipv4Text(hi))"
+    }
+
     static func nat(_ a: UInt32?, _ ah: UInt32?, _ p: UInt16?, _ ph: UInt16?) -> String {
-        var s = a.map { NFConstants.ipv4Text($0) } ?? ""
-        if let ah { s += "-" + NFConstants.ipv4Text(ah) }
+        var s = ""
+        if let a { s = ah.map { ipv4Range(a, $0) } ?? NFConstants.ipv4Text(a) }
         if let p { s += ":\(p)" + (ph.map { "-\($0)" } ?? "") }
         return s
     }

@@ -85,9 +85,8 @@ public enum NFJSON {
             return .string(text)
         case .string(let s): return .string(s)
         case .set(let vs):
-            // A flag list (`ct state established,related`) is a plain array; anything else an anonymous set.
-            if sel == .ctState || sel == .ctStatus || sel == .tcpFlags { return .array(vs.map { value($0, sel) }) }
-            return .object([("set", .array(vs.map { value($0, sel) }))])
+            // A bare flag list is a range value (an array of names above); braces are an anonymous set.
+            return .object([("set", .array(NFPrinter.sortedElements(vs).map { value($0, sel) }))])
         case .named(let n): return .string("@" + n)
         }
     }

@@ -294,10 +294,16 @@ extension NFParser {
                 let v = vals.reduce(0) { $0 | NFConstants.bits($1) }
                 value = .range(v, v, text: NFPrinter.flags(v, sel))
             } else {
-                value = vals.count == 1 ? vals[0] : .set(vals)
+                // A bare list is one value of bits, any of which may match (a braced set is a lookup).
+                let v = vals.reduce(0) { $0 | NFConstants.bits($1) }
+                value = vals.count == 1 ? vals[0] : .range(v, v, text: NFPrinter.flags(v, sel))
             }
         } else {
             value = try scalar(for: sel)
+        }
+        // `tcp flags & m != 0` is nft's bare `tcp flags m`: any of the bits.
+        if sel.isFlags, let m = mask, op == .ne, case .range(0, 0, _) = value {
+            return .match(sel, mask: nil, op: .implicit, value: .range(m, m, text: NFPrinter.flags(m, sel)))
         }
         return .match(sel, mask: mask, op: op, value: value)
     }
@@ -472,6 +478,15 @@ extension NFParser {
         guard let first = range.first, let x = NFConstants.ipv4(String(first)) else { throw err("expected an IPv4 address", at: t) }
         a = x
         if range.count > 1 { ah = NFConstants.ipv4(String(range[1])) }
+        if isPunct("/") {
+            // A prefix is the range of its addresses (nft lists a range that is one as a prefix).
+            i += 1
+            let lt = tok
+            guard let len = Int(try word("a prefix length")), (0...32).contains(len) else { throw err("expected a prefix length 0-32", at: lt) }
+            let mask: UInt32 = len == 0 ? 0 : ~UInt32(0) << UInt32(32 - len)
+            a = x & mask
+            ah = x | ~mask
+        }
         if isPunct(":") { i += 1; (p, ph) = ports(Substring(try word("a port"))) }
         return (a, ah, p, ph)
     }

@@ -45,7 +45,8 @@ final class CRule {
             if case .named(let n) = value, let idx = sets[n] { return .matchSet(SetMatch(sel, mask, op == .ne, idx)) }
             let ranges = CRule.ranges(value)
             var anyBit: UInt64? = nil
-            if mask == nil, op == .implicit, sel.isFlags {
+            // A bare flag list matches any of its bits; a braced set is an exact lookup.
+            if mask == nil, op == .implicit, sel.isFlags, case .range = value {
                 let bits = ranges.reduce(UInt64(0)) { $0 | ($1.lo == $1.hi ? $1.lo : 0) }
                 if bits != 0 { anyBit = bits }
             }
