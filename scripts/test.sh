@@ -16,4 +16,6 @@ skipped=$(grep -c "Test skipped" "$log" || true)
 rm -f "$log"
 if [ -z "$total" ]; then echo "tests: no test summary (the test runner crashed?)"; exit 1; fi
 echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+# Under CI a skip is a failure: every test must run (tests that would skip fail there themselves too).
+if [ "${CI:-}" = "true" ] && [ "$skipped" -gt 0 ]; then echo "tests: $skipped skipped under CI"; exit 1; fi
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

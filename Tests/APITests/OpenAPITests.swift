@@ -1,6 +1,7 @@
 import API
 import Foundation
 import Store
+import TestSupport
 import XCTest
 
 /// The OpenAPI document is the API's single source of truth: routes and document must agree.
@@ -50,7 +51,7 @@ final class OpenAPITests: XCTestCase {
         check.arguments = ["python3", "-c", "import openapi_spec_validator"]
         check.standardError = FileHandle.nullDevice
         try check.run(); check.waitUntilExit()
-        try XCTSkipIf(check.terminationStatus != 0, "openapi-spec-validator is not installed (pip install openapi-spec-validator)")
+        try skipUnless(check.terminationStatus == 0, "openapi-spec-validator is not installed (pip install openapi-spec-validator)")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-m", "openapi_spec_validator", Self.file.path]

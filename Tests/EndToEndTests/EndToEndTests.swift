@@ -49,7 +49,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     func testHTTP2PriorKnowledgeAndUpgradeWithCurl() throws {
-        try XCTSkipUnless(have("curl", ["--version"]), "curl is not installed")
+        try skipUnless(have("curl", ["--version"]), "curl is not installed")
         let d = try Daemon(db: db, cwd: dir)
         defer { _ = d.terminate() }
         let base = "http://127.0.0.1:\(d.port)"
@@ -67,7 +67,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     func testHTTP2ConcurrentStreamsOnOneConnection() throws {
-        try XCTSkipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
+        try skipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
         let d = try Daemon(db: db, cwd: dir)
         defer { _ = d.terminate() }
         XCTAssertEqual(try request(d.port, "POST", "/v1/stacks", Self.stack).status, 201)
@@ -86,7 +86,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     func testHTTP2LimitsAnswer431And413OnTheirStreamOnly() throws {
-        try XCTSkipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
+        try skipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
         let d = try Daemon(db: db, cwd: dir, extra: ["--max-header", "2048", "--max-body", "4096"])
         defer { _ = d.terminate() }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2_limits.py").path
@@ -107,7 +107,7 @@ final class EndToEndTests: XCTestCase {
 final class FirewallEndToEndTests: XCTestCase {
     /// A user's session over HTTP/2 with curl: paste a ruleset, inject, read the nft trace and the counters.
     func testRulesetOverHTTP2WithCurl() throws {
-        try XCTSkipUnless(have("curl", ["--version"]), "curl is not installed")
+        try skipUnless(have("curl", ["--version"]), "curl is not installed")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-fw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -133,7 +133,7 @@ final class SchemathesisTests: XCTestCase {
     /// schemathesis generates requests from openapi/openapi.yaml against the real binary: no 5xx,
     /// every status code documented, every response valid against its schema. Seeded, so it replays.
     func testGeneratedRequestsAgainstTheDocument() throws {
-        try XCTSkipUnless(have("python3", ["-c", "import schemathesis"]), "schemathesis is not installed (pip install schemathesis)")
+        try skipUnless(have("python3", ["-c", "import schemathesis"]), "schemathesis is not installed (pip install schemathesis)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-st-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -146,4 +146,5 @@ final class SchemathesisTests: XCTestCase {
         XCTAssertEqual(r.status, 0, String(r.out.suffix(3000)))
         XCTAssertEqual(stop.status, 0, "the server survived: \(stop.log.suffix(500))")
     }
+
 }

@@ -119,7 +119,7 @@ final class NATRangeTests: XCTestCase {
     }
 
     func out(_ r: PacketResult) throws -> (IPv4Address, UInt16) {
-        guard case .ipv4(let ip, .tcp(let t)) = try FrameRepr.parse(r.emitted[0].frame).network else { throw XCTSkip("no TCP out") }
+        guard case .ipv4(let ip, .tcp(let t)) = try FrameRepr.parse(r.emitted[0].frame).network else { XCTFail("no TCP out"); return (.any, 0) }
         return (ip.src, t.srcPort)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Kernel
 import NFTables
 import Wire
+import TestSupport
 import XCTest
 
 /// Replays ../shared/oracle/corpus/public (cases recorded on the real kernel) against the
@@ -45,7 +46,7 @@ final class OracleTests: XCTestCase {
     }
 
     func testCorpusAgreement() throws {
-        guard FileManager.default.fileExists(atPath: Self.corpus.path) else { throw XCTSkip("../shared/oracle is not beside this checkout") }
+        try skipUnless(FileManager.default.fileExists(atPath: Self.corpus.path), "../shared/oracle is not beside this checkout")
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".json") }.sorted()
         var agree = 0, eventsAgree = 0, framesAgree = 0, ctAgree = 0, ruleTextAgree = 0
         var report: [String] = []
