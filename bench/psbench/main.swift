@@ -60,3 +60,8 @@ print(String(format: "rx path (inject): %.2f M packets/s, %.1f ns/packet (p50 %.
              Double(done) / pathSeconds / 1e6, pathSeconds * 1e9 / Double(done), pct(0.5), pct(0.99)))
 print(String(format: "with batch set-up and the application's reads: %.2f M packets/s wall, %.2f M packets/s of CPU time",
              Double(done) / elapsed / 1e6, Double(done) / cpu / 1e6))
+// A figure for packets that did not all arrive would measure something else: fail instead.
+if delivered != done {
+    FileHandle.standardError.write(Data("psbench: only \(delivered) of \(done) frames were delivered\n".utf8))
+    exit(1)
+}
