@@ -376,8 +376,8 @@ paths:
               type: object
               additionalProperties: false
               properties:
-                advance_ns: {type: integer, minimum: 0}
-                to_ns: {type: integer, minimum: 0}
+                advance_ns: {type: integer, minimum: 0, maximum: 4611686018427387904, description: The clock may not pass 2^62 ns.}
+                to_ns: {type: integer, minimum: 0, maximum: 4611686018427387904}
       responses:
         '200':
           description: The clock after.
@@ -848,12 +848,19 @@ components:
             ipfrag_low_thresh, ipfrag_max_dist, icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts,
             net.netfilter.nf_conntrack_tcp_loose, nf_conntrack_max,
             net.core.netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default,
-            rps_sock_flow_entries.
+            rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len, net.ipv4.conf.all.send_redirects.
+            Any other name is refused (422). ipfrag_low_thresh may not exceed ipfrag_high_thresh and has no
+            other effect (as since Linux 4.17).
           additionalProperties: {type: integer}
         costs:
           type: object
-          description: Virtual ns per stage, by kernel function name.
-          additionalProperties: {type: integer, minimum: 0}
+          description: Virtual ns per stage, by kernel function name (nic_receive is hardware and has no cost).
+          additionalProperties: {type: integer, minimum: 0, maximum: 1000000000}
+        seed:
+          type: integer
+          minimum: 0
+          default: 0
+          description: Seeds what the kernel draws at random (IP ID key and increments); the same seed gives the same bytes.
     Stack:
       type: object
       description: A stack as stored, every default filled in.
@@ -879,6 +886,7 @@ components:
         costs:
           type: object
           additionalProperties: {type: integer}
+        seed: {type: integer}
         created_at: {type: string, format: date-time}
     Injection:
       type: object
@@ -889,7 +897,7 @@ components:
           type: integer
           minimum: 1
           description: Packet i arrives at start_ns + i/rate (unless it gives at_ns), so bursts fill rings and backlogs.
-        start_ns: {type: integer, minimum: 0, description: Virtual time of the first arrival (default now).}
+        start_ns: {type: integer, minimum: 0, maximum: 4611686018427387904, description: 'Virtual time of the first arrival (default now); not before the stack''s clock (422).'}
         packets:
           type: array
           minItems: 1
@@ -905,7 +913,7 @@ components:
       required: [device]
       properties:
         device: {type: string}
-        at_ns: {type: integer, minimum: 0, description: Virtual time to inject at (the clock never goes back).}
+        at_ns: {type: integer, minimum: 0, maximum: 4611686018427387904, description: Virtual time to inject at (the clock never goes back).}
         hex: {type: string}
         eth:
           type: object

@@ -26,9 +26,12 @@ enum StackDocument {
             for (i, x) in (try r.array("sockets") ?? []).enumerated() { sockets.append(try decodeSocket(x, path: "/sockets/\(i)", id: i + 1)) }
             let sysctls = try intMap(r.raw("sysctls"), path: "/sysctls")
             let costs = try intMap(r.raw("costs"), path: "/costs")
+            let seed = try r.int("seed", in: 0...Int.max) ?? 0
             try r.finish()
-            return StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
-                               sysctls: sysctls, costs: costs)
+            var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
+                                sysctls: sysctls, costs: costs)
+            c.seed = UInt64(seed)
+            return c
         }
     }
 
@@ -195,6 +198,7 @@ enum StackDocument {
         o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
         o.set("sysctls", .object(c.sysctls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
+        o.set("seed", Int(c.seed))
         return o.value
     }
 }

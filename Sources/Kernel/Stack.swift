@@ -68,6 +68,9 @@ public final class Stack {
     var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
     /// inet_peer redirect state per source: (redirects sent, last time).
     var redirectPeers: [IPv4Address: (Int, UInt64)] = [:]
+    /// Randomness from the stack's seed (IP IDs): deterministic for a given seed.
+    var random: StackRandom
+    var ipIdents: IPIdents
     /// RFS global table (`rps_sock_flow_table`): flow hash bucket -> CPU that last read the flow.
     var sockFlowTable: [Int]
 
@@ -95,6 +98,9 @@ public final class Stack {
         flowLimitTableLen = net[.flow_limit_table_len]
         conntrackMax = net[.nf_conntrack_max]
         conntrackTCPLoose = net[.nf_conntrack_tcp_loose] != 0
+        var random = StackRandom(seed: config.seed)
+        ipIdents = IPIdents(key: (random.next(), random.next()))
+        self.random = random
         self.clocks = Array(repeating: 0, count: config.cpus)
         self.cpus = (0..<config.cpus).map { SoftnetData(cpu: $0, maxBacklog: netdevMaxBacklog) }
         let entries = net[.rps_sock_flow_entries]

@@ -81,6 +81,9 @@ public struct StackConfig: Sendable, Equatable {
     public var sysctls: [String: Int]
     /// Per-stage virtual costs in ns, overriding `StageCosts.defaults`.
     public var costs: [String: Int]
+    /// Seeds what the kernel draws at random (the IP ID key and increments): the same seed gives
+    /// the same bytes.
+    public var seed: UInt64 = 0
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
                 neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],

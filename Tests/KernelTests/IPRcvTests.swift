@@ -16,7 +16,7 @@ final class IPRcvTests: XCTestCase {
         // ICMP port unreachable, quoting the whole datagram, from the address it was sent to.
         let quoted = Array(frame(.udp(UDPRepr(srcPort: 5353, dstPort: 53, payload: [0xab, 0xcd])))[14...])
         let icmp = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv4),
-                             network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.icmp, tos: 0xc0, payloadLength: 0),
+                             network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.icmp, tos: 0xc0, ident: firstICMPIdent, payloadLength: 0),
                                             .icmp(ICMPv4Repr(type: 3, code: 3, data: quoted)))).emit()
         XCTAssertEqual(r.emitted.map(\.frame), [icmp])
         XCTAssertEqual(s.snmp.icmp.OutDestUnreachs, 1)
@@ -153,7 +153,7 @@ final class IPRcvTests: XCTestCase {
         XCTAssertEqual(r.outcome, .consumed)
         XCTAssertEqual(r.stageNames, rxToLocal + ["icmp_rcv", "icmp_reply", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "consume_skb"])
         let reply = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv4),
-                              network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.icmp, payloadLength: 0),
+                              network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.icmp, ident: firstICMPIdent, payloadLength: 0),
                                              .icmp(ICMPv4Repr(type: 0, code: 0, restOfHeader: 0x0001_0001, data: [1, 2, 3])))).emit()
         XCTAssertEqual(r.emitted.map(\.frame), [reply])
         var bad = echo

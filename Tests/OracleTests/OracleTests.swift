@@ -73,7 +73,9 @@ final class OracleTests: XCTestCase {
                 let wantVerdict = want["final_verdict"] as! String
                 let verdict = ours.contains { $0.verdict == "drop" } ? "drop" : (fate == "stack-drop-before-prerouting" ? "not-seen" : "accept")
                 if verdict != wantVerdict { evOK = false; firstDiff = firstDiff ?? "packet \(k) verdict: ours \(verdict) kernel \(wantVerdict)" }
-                let frames = r.emitted.filter { $0.frame.count > 13 && !($0.frame[12] == 0x08 && $0.frame[13] == 0x06) }.map { "\($0.device) \(Hex.encode($0.frame))" }
+                let injected = try Hex.decode(p["hex"] as! String)
+                let frames = r.emitted.filter { $0.frame.count > 13 && !($0.frame[12] == 0x08 && $0.frame[13] == 0x06) }
+                    .map { "\($0.device) \(Hex.encode(maskedIPID($0.frame, injected: injected)))" }
                 let wantFrames = (want["emitted"] as! [[String: Any]]).map { "\($0["iface"] as! String) \($0["hex"] as! String)" }
                 if frames != wantFrames { frOK = false; firstDiff = firstDiff ?? "packet \(k) emitted: ours \(frames) kernel \(wantFrames)" }
                 let ct = s.conntrackListing, wantCT = want["conntrack_after"] as! [String]

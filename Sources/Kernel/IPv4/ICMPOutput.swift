@@ -43,12 +43,12 @@ extension Stack {
         snmp.icmp.OutEchoReps += 1
     }
 
-    /// Builds the IPv4 packet (TTL ip_default_ttl, ID 0, no DF: the ICMP socket does not do PMTU
-    /// discovery) and sends it through `ip_output` on behalf of `cause`.
+    /// Builds the IPv4 packet (TTL ip_default_ttl; no DF, the ICMP socket does not do PMTU
+    /// discovery, so `ip_select_ident` picks an ID) and sends it through `ip_output` on behalf of `cause`.
     private func sendICMP(_ m: ICMPv4Repr, src: IPv4Address, dst: IPv4Address, tos: UInt8,
                           route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff) {
         let ip = IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: tos,
-                          ident: 0, payloadLength: m.bufferLength)
+                          ident: ip_select_ident(src: src, dst: dst, proto: IPProtocol.icmp, dontFragment: false), payloadLength: m.bufferLength)
         var bytes = [UInt8](repeating: 0, count: 14 + ip.bufferLength)
         m.emit(into: &bytes, at: 14 + 20)
         ip.emit(into: &bytes, at: 14)

@@ -21,7 +21,9 @@ extension Stack {
             let ack = b.be32(th + 4) &+ UInt32(dataLen) &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
             rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: 0, ack: ack, flags: [.rst, .ack], window: 0)
         }
-        let ip = IPv4Repr(src: dst, dst: src, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)), ident: 0,
+        // The reply socket does PMTU discovery: DF is set, so ip_select_ident gives 0.
+        let ip = IPv4Repr(src: dst, dst: src, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)),
+                          ident: ip_select_ident(src: dst, dst: src, proto: IPProtocol.tcp, dontFragment: true),
                           dontFragment: true, payloadLength: 20)
         var bytes = [UInt8](repeating: 0, count: 14 + 40)
         rst.emit(into: &bytes, at: 34, src: dst, dst: src)

@@ -1,0 +1,73 @@
+import Wire
+
+// net/ipv4/route.c: the IPv4 identification of packets the stack builds itself.
+
+/// `ip_idents` and `ip_tstamps`: per-bucket ID counters, each bumped by a random amount that grows
+/// with the time since the bucket was last used, so IDs do not reveal a host's traffic.
+struct IPIdents {
+    static let buckets = 2048
+    var idents = [UInt32](repeating: 0, count: IPIdents.buckets)
+    var tstamps = [UInt32](repeating: 0, count: IPIdents.buckets)
+    /// `net->ipv4.ip_id_key`: random at boot in the kernel; here drawn from the stack's seed.
+    var key: (UInt64, UInt64)
+}
+
+extension Stack {
+    /// `ip_select_ident_segs` for a packet without a connected socket: ID 0 when DF is set (the
+    /// receiver never reassembles it), else `__ip_select_ident`: a counter chosen by
+    /// siphash(daddr, saddr, protocol) and advanced by `segs` plus a random delta
+    /// (`ip_idents_reserve`).
+    func ip_select_ident(src: IPv4Address, dst: IPv4Address, proto: UInt8, dontFragment: Bool, segs: UInt32 = 1) -> UInt16 {
+        if dontFragment { return 0 }
+        let hash = UInt32(truncatingIfNeeded: SipHash.hash3(dst.raw.byteSwapped, src.raw.byteSwapped, UInt32(proto), key: ipIdents.key))
+        let bucket = Int(hash) & (IPIdents.buckets - 1)
+        // jiffies at HZ=250 (Debian's kernel configuration), from INITIAL_JIFFIES (-300 s) at boot,
+        // so a bucket's first use already takes a random step.
+        let now = UInt32(truncatingIfNeeded: 0 &- 300 * 250 &+ Int64(clockNs / 4_000_000))
+        let old = ipIdents.tstamps[bucket]
+        var delta: UInt32 = 0
+        if old != now {
+            ipIdents.tstamps[bucket] = now
+            delta = UInt32(truncatingIfNeeded: random.next() % UInt64(now &- old))   // get_random_u32_below
+        }
+        ipIdents.idents[bucket] &+= segs &+ delta
+        return UInt16(truncatingIfNeeded: ipIdents.idents[bucket] &- segs)
+    }
+}
+
+/// SipHash-2-4 as lib/siphash.c computes `siphash_3u32` (the words as the kernel lays them out
+/// in memory, little-endian).
+enum SipHash {
+    static func hash3(_ first: UInt32, _ second: UInt32, _ third: UInt32, key: (UInt64, UInt64)) -> UInt64 {
+        var v0: UInt64 = 0x736f6d6570736575 ^ key.0, v1: UInt64 = 0x646f72616e646f6d ^ key.1
+        var v2: UInt64 = 0x6c7967656e657261 ^ key.0, v3: UInt64 = 0x7465646279746573 ^ key.1
+        func round() {
+            v0 &+= v1; v1 = v1 << 13 | v1 >> 51; v1 ^= v0; v0 = v0 << 32 | v0 >> 32
+            v2 &+= v3; v3 = v3 << 16 | v3 >> 48; v3 ^= v2
+            v0 &+= v3; v3 = v3 << 21 | v3 >> 43; v3 ^= v0
+            v2 &+= v1; v1 = v1 << 17 | v1 >> 47; v1 ^= v2; v2 = v2 << 32 | v2 >> 32
+        }
+        let combined = UInt64(second) << 32 | UInt64(first)
+        var b: UInt64 = 12 << 56
+        v3 ^= combined; round(); round(); v0 ^= combined
+        b |= UInt64(third)
+        v3 ^= b; round(); round(); v0 ^= b
+        v2 ^= 0xff
+        round(); round(); round(); round()
+        return (v0 ^ v1) ^ (v2 ^ v3)
+    }
+}
+
+/// The stack's source of randomness: SplitMix64 from the configured seed, so every "random"
+/// kernel choice (IP IDs here) is the same for the same seed.
+struct StackRandom {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e3779b97f4a7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+        return z ^ (z >> 31)
+    }
+}
