@@ -592,13 +592,34 @@ paths:
       - $ref: '#/components/parameters/StackName'
     get:
       operationId: listConntrack
-      summary: The conntrack table as `conntrack -L` prints it (timeouts, ids and use counts left out), sorted.
+      summary: The conntrack table as `conntrack -L` prints it (seconds left counting down in virtual time, [UNREPLIED], [ASSURED], mark, use), or as JSON.
       responses:
         '200':
-          description: One connection per line.
+          description: One connection per line, or with Accept application/json the same entries as objects.
           content:
             text/plain:
               schema: {type: string}
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items:
+                    type: array
+                    items:
+                      type: object
+                      required: [protocol, protonum, timeout, state, original, reply, unreplied, assured, mark, use]
+                      properties:
+                        protocol: {type: string}
+                        protonum: {type: integer}
+                        timeout: {type: integer, description: Seconds until the entry expires.}
+                        state: {type: [string, 'null'], description: TCP state (SYN_SENT, ESTABLISHED, ...).}
+                        original: {$ref: '#/components/schemas/ConntrackTuple'}
+                        reply: {$ref: '#/components/schemas/ConntrackTuple'}
+                        unreplied: {type: boolean}
+                        assured: {type: boolean}
+                        mark: {type: integer}
+                        use: {type: integer}
         '404': {$ref: '#/components/responses/NotFound'}
   /v1/traces:
     get:
@@ -822,6 +843,17 @@ components:
         via: {type: string}
         dev: {type: string}
         metric: {type: integer, minimum: 0, default: 0}
+    ConntrackTuple:
+      type: object
+      required: [src, dst]
+      properties:
+        src: {type: string}
+        dst: {type: string}
+        sport: {type: integer}
+        dport: {type: integer}
+        type: {type: integer}
+        code: {type: integer}
+        id: {type: integer}
     StackInput:
       type: object
       unevaluatedProperties: false

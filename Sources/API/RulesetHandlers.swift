@@ -239,9 +239,30 @@ extension App {
         return jsonResponse(200, try apply(e, summary: "rollback to version \(old.version)") { _ throws(Problem) in parsed })
     }
 
+    /// `conntrack -L` text, or the same entries as JSON with Accept: application/json.
     func conntrack(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
-        let lines = try entry(name).withStack { $0.conntrackListing }
-        return text(200, lines.map { $0 + "\n" }.joined())
+        let entries = try entry(name).withStack { $0.conntrackEntries }
+        guard (req.header("accept") ?? "").contains("application/json") else {
+            return text(200, entries.map { $0.line + "\n" }.joined())
+        }
+        func tuple(_ t: ConntrackEntry.Tuple) -> JSONValue {
+            var o = JSONObject()
+            o.set("src", t.src); o.set("dst", t.dst)
+            if let p = t.sport { o.set("sport", p) }
+            if let p = t.dport { o.set("dport", p) }
+            if let v = t.type { o.set("type", v) }
+            if let v = t.code { o.set("code", v) }
+            if let v = t.id { o.set("id", v) }
+            return o.value
+        }
+        return jsonResponse(200, .object([("items", .array(entries.map { e in
+            var o = JSONObject()
+            o.set("protocol", e.protocol); o.set("protonum", e.protonum); o.set("timeout", e.timeout)
+            o.set("state", e.state.map { .string($0) } ?? .null)
+            o.set("original", tuple(e.original)); o.set("reply", tuple(e.reply))
+            o.set("unreplied", e.unreplied); o.set("assured", e.assured); o.set("mark", e.mark); o.set("use", e.use)
+            return o.value
+        }))]))
     }
 }

@@ -104,8 +104,17 @@ final class RulesetAPITests: AppTestCase {
     func testConntrackListing() throws {
         XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", "table inet f { chain i { type filter hook input priority 0; ct state new accept; }; }", type: "text/plain").status, 200)
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.udp53).status, 200)
+        // As conntrack -L prints it: the UDP timeout (30 s unreplied) counts down in virtual time.
         XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw,
-                       "udp 17 src=198.18.0.1 dst=198.18.0.2 sport=9 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=9 mark=0\n")
+                       "udp      17 30 src=198.18.0.1 dst=198.18.0.2 sport=9 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=9 mark=0 use=1\n")
+        XCTAssertEqual(call("POST", "/v1/stacks/h/clock", #"{"advance_ns":10000000000}"#).status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw,
+                       "udp      17 20 src=198.18.0.1 dst=198.18.0.2 sport=9 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=9 mark=0 use=1\n")
+        XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack", accept: "application/json").raw, #"{"items":[{"protocol":"udp","protonum":17,"timeout":20,"state":null,"#
+                       + #""original":{"src":"198.18.0.1","dst":"198.18.0.2","sport":9,"dport":53},"reply":{"src":"198.18.0.2","dst":"198.18.0.1","sport":53,"dport":9},"#
+                       + #""unreplied":true,"assured":false,"mark":0,"use":1}]}"# + "\n")
+        XCTAssertEqual(call("POST", "/v1/stacks/h/clock", #"{"advance_ns":21000000000}"#).status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw, "")
     }
 }
 

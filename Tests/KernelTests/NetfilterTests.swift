@@ -39,7 +39,7 @@ final class NetfilterTests: XCTestCase {
         var q = try IPv4Packet(checking: back, at: 14); q.fillChecksum(); back = q.buffer
         XCTAssertEqual(synack.emitted.map { Hex.encode($0.frame) }, [Hex.encode(back)])
         XCTAssertEqual(synack.nfEvents, [])
-        XCTAssertEqual(s.conntrackListing, ["tcp 6 SYN_RECV src=198.18.0.1 dst=198.18.0.2 sport=40000 dport=8080 src=198.18.1.2 dst=198.18.1.1 sport=80 dport=40000 mark=0"])
+        XCTAssertEqual(s.conntrackListing, ["tcp      6 60 SYN_RECV src=198.18.0.1 dst=198.18.0.2 sport=40000 dport=8080 src=198.18.1.2 dst=198.18.1.1 sport=80 dport=40000 mark=0 use=1"])
     }
 
     func testSourcePortClashMovesToTheNextFreePort() throws {

@@ -218,21 +218,57 @@ extension Stack {
     }
 
     /// `conntrack -L`, normalised as the oracle prints it (no timeouts, ids or use counts), sorted.
-    public var conntrackListing: [String] {
+    /// The table as `conntrack -L` prints it (libnetfilter_conntrack's default format: protocol
+    /// name padded to 8, number, seconds left, TCP state, both tuples, [UNREPLIED] and [ASSURED],
+    /// mark and use), in insertion order; live entries only.
+    public var conntrackListing: [String] { conntrackEntries.map(\.line) }
+
+    public var conntrackEntries: [ConntrackEntry] {
         let now = clockNs
-        return conntrack.conns.values.filter { $0.expires > now }.map { c in
-            func side(_ t: CTTuple) -> String {
-                let a = "src=\(NFConstants.ipv4Text(t.src)) dst=\(NFConstants.ipv4Text(t.dst))"
-                if t.proto == IPProtocol.icmp { return a + " type=\(t.dport) code=0 id=\(t.sport)" }
-                if t.proto == IPProtocol.tcp || t.proto == IPProtocol.udp { return a + " sport=\(t.sport) dport=\(t.dport)" }
-                return a
-            }
-            let name = [6: "tcp", 17: "udp", 1: "icmp"][Int(c.orig.proto)] ?? "unknown"
-            var s = "\(name) \(c.orig.proto) " + (c.tcp.map { "\($0.rawValue) " } ?? "") + side(c.orig)
-            if c.status & IPS.seenReply == 0 { s += " [UNREPLIED]" }
-            s += " " + side(c.reply)
-            if c.status & IPS.assured != 0 { s += " [ASSURED]" }
-            return s + " mark=\(c.mark)"
-        }.sorted()
+        return conntrack.conns.values.filter { $0.expires > now }.sorted { $0.seq < $1.seq }.map { c in
+            ConntrackEntry(protocol: [6: "tcp", 17: "udp", 1: "icmp"][Int(c.orig.proto)] ?? "unknown", protonum: Int(c.orig.proto),
+                           timeout: Int((c.expires - now) / 1_000_000_000), state: c.tcp?.rawValue,
+                           original: ConntrackEntry.Tuple(c.orig), reply: ConntrackEntry.Tuple(c.reply),
+                           unreplied: c.status & IPS.seenReply == 0, assured: c.status & IPS.assured != 0, mark: Int(c.mark), use: 1)
+        }
+    }
+}
+
+/// One connection as `conntrack -L` shows it (and the API's JSON form).
+public struct ConntrackEntry: Sendable, Equatable {
+    public struct Tuple: Sendable, Equatable {
+        public var src: String, dst: String
+        /// Ports for TCP/UDP; type, code and id for ICMP.
+        public var sport: Int?, dport: Int?
+        public var type: Int?, code: Int?, id: Int?
+        init(_ t: CTTuple) {
+            src = NFConstants.ipv4Text(t.src); dst = NFConstants.ipv4Text(t.dst)
+            if t.proto == IPProtocol.icmp { type = Int(t.dport); code = 0; id = Int(t.sport) }
+            else if t.proto == IPProtocol.tcp || t.proto == IPProtocol.udp { sport = Int(t.sport); dport = Int(t.dport) }
+        }
+        var text: String {
+            var s = "src=\(src) dst=\(dst)"
+            if let sport, let dport { s += " sport=\(sport) dport=\(dport)" }
+            if let type, let code, let id { s += " type=\(type) code=\(code) id=\(id)" }
+            return s
+        }
+    }
+    public var `protocol`: String
+    public var protonum: Int
+    /// Seconds until it expires (nf_ct_expires / HZ).
+    public var timeout: Int
+    public var state: String?
+    public var original: Tuple, reply: Tuple
+    public var unreplied: Bool, assured: Bool
+    public var mark: Int, use: Int
+
+    public var line: String {
+        var s = `protocol`.padding(toLength: max(8, `protocol`.count), withPad: " ", startingAt: 0) + " \(protonum) \(timeout) "
+        if let state { s += state + " " }
+        s += original.text + " "
+        if unreplied { s += "[UNREPLIED] " }
+        s += reply.text + " "
+        if assured { s += "[ASSURED] " }
+        return s + "mark=\(mark) use=\(use)"
     }
 }
