@@ -29,6 +29,10 @@ final class Connection {
     var lastActivityMs: UInt64
     var pollingOut = false
     var decidedProtocol = false
+    /// After a 101 the answer to the upgraded request waits for the client's first HTTP/2 bytes:
+    /// curl 7.88 cannot buffer more than 32 KiB arriving right behind the 101.
+    var awaitingPreface = false
+    var upgradeAnswer: HTTPResponse?
 
     static let preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
@@ -46,7 +50,11 @@ final class Connection {
         lastActivityMs = now
         if closing && h2 == nil { return }
         if let h2 {
-            if !h2.receive(bytes) { closing = true; input.removeAll() }
+            if !h2.receive(bytes) { closing = true; input.removeAll(); return }
+            if awaitingPreface {
+                awaitingPreface = false
+                if let a = upgradeAnswer { upgradeAnswer = nil; h2.submit(a, stream: 1, date: server.date.value) }
+            }
             return
         }
         if input.isEmpty { headStartedMs = now }
@@ -110,9 +118,10 @@ final class Connection {
         guard s.upgrade(settings: settings, request: request) else { closing = true; h2 = nil; return }
         var req = request
         req.version = "HTTP/2"
-        server.dispatch(req, connection: self, target: .h2(1))
         let rest = input
         input.removeAll()
+        awaitingPreface = rest.isEmpty
+        server.dispatch(req, connection: self, target: .h2(1))
         if !rest.isEmpty && !rest.withUnsafeBytes({ s.receive($0) }) { closing = true }
     }
 
@@ -141,6 +150,7 @@ final class Connection {
             pending[i].response = response
             flushHTTP1()
         case .h2(let id):
+            if id == 1 && awaitingPreface { upgradeAnswer = response; return }
             h2?.submit(response, stream: id, date: server.date.value)
         }
     }
@@ -156,12 +166,18 @@ final class Connection {
 
     private func serialize(_ r: HTTPResponse, isHead: Bool, close: Bool) {
         var head = "HTTP/1.1 \(r.status) \(HTTPStatus.reason(r.status))\r\nDate: \(server.date.value)\r\n"
-        for h in r.headers { head += "\(h.name): \(h.value)\r\n" }
+        // One case for every header name on the wire: Content-Type, Location, Retry-After.
+        for h in r.headers { head += "\(Connection.canonical(h.name)): \(h.value)\r\n" }
         head += "Content-Length: \(r.body.count)\r\n"
         if close { head += "Connection: close\r\n" }
         head += "\r\n"
         output.append(contentsOf: head.utf8)
         if !isHead { output.append(contentsOf: r.body) }
+    }
+
+    /// `content-type` as `Content-Type`.
+    static func canonical(_ name: String) -> String {
+        name.split(separator: "-", omittingEmptySubsequences: false).map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }.joined(separator: "-")
     }
 
     /// Writes what it can; true when the connection should now be closed.

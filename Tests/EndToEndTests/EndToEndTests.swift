@@ -64,6 +64,14 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(upgrade.out.hasSuffix("\n2 201"), upgrade.out)
         let h1 = try shell(["curl", "-s", "-m", "10", "--http1.1", "-w", "\n%{http_version} %{response_code}", "\(base)/v1/stacks/router"])
         XCTAssertTrue(h1.out.hasSuffix("\n1.1 200"), h1.out)
+        // A 40 KB answer through Upgrade: h2c (curl 7.88 cannot take more than 32 KiB right behind the 101).
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../openapi/openapi.yaml").standardized
+        let big = try shell(["curl", "-s", "-m", "10", "--http2", "-w", "\n%{http_version} %{response_code}", "\(base)/openapi.yaml"])
+        XCTAssertEqual(big.out, try String(contentsOf: file, encoding: .utf8).dropLast() + "\n2 200")
+        // HTTP/1.1 header names in one case.
+        let head = try shell(["curl", "-s", "-m", "10", "--http1.1", "-D", "-", "-o", "/dev/null", "-d", "{", "\(base)/v1/stacks"])
+        XCTAssertEqual(head.out.split(separator: "\r\n").dropFirst().compactMap { $0.split(separator: ":").first.map(String.init) },
+                       ["Date", "Content-Type", "Content-Length"])
     }
 
     func testHTTP2ConcurrentStreamsOnOneConnection() throws {

@@ -113,7 +113,7 @@ final class HTTPServerTests: XCTestCase {
             c.send(req)
             let text = c.readAll()
             XCTAssertTrue(text.hasPrefix("HTTP/1.1 \(status) "), "\(status): \(text.prefix(80))")
-            XCTAssertTrue(text.contains("content-type: application/problem+json\r\n"), "\(status)")
+            XCTAssertTrue(text.contains("Content-Type: application/problem+json\r\n"), "\(status)")
             XCTAssertTrue(text.contains("Connection: close\r\n"), "\(status)")
             XCTAssertTrue(text.contains("\"status\":\(status)"), "\(status)")
             XCTAssertTrue(text.contains(detail), "\(status): \(text)")
