@@ -18,6 +18,30 @@ func routerStack(forward: Bool = true, neighbours: Bool = true) throws -> Stack 
 }
 
 final class ForwardTests: XCTestCase {
+    /// A burst GRO merges into one skb is forwarded (ip_exceeds_mtu exempts a GSO skb whose segments
+    /// fit) and cut back into its segments on the way out (skb_gso_segment): the other side gets
+    /// the original segments byte for byte, TTL one lower.
+    func testAGROMergedBurstLeavesAsTheOriginalSegments() throws {
+        let s = try routerStack()
+        func seg(_ i: Int, from: MACAddress, to: MACAddress, ttl: UInt8, df: Bool) -> [UInt8] {
+            FrameRepr(ethernet: EthernetRepr(dst: to, src: from, ethertype: EtherType.ipv4),
+                      network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.tcp, ttl: ttl,
+                                              ident: UInt16(100 + i), dontFragment: df, payloadLength: 0),
+                                     .tcp(TCPRepr(srcPort: 40000, dstPort: 80, seq: UInt32(1000 + i * 1400), ack: 1, flags: i == 7 ? [.ack, .psh] : .ack,
+                                                  payload: [UInt8](repeating: UInt8(i), count: 1400))))).emit()
+        }
+        for df in [false, true] {
+            let rs = s.inject((0..<8).map { Injection(device: 0, frame: seg($0, from: MACAddress(2, 0, 0, 0, 0, 1), to: MACAddress(2, 0, 0, 0, 0, 2), ttl: 64, df: df),
+                                                      atNs: s.clockNs) })
+            XCTAssertEqual(rs[0].segments, 8)
+            XCTAssertEqual(rs[0].outcome, .forwarded)
+            XCTAssertTrue(rs[0].stageNames.suffix(4).elementsEqual(["ip_finish_output", "neigh_output", "dev_queue_xmit", "skb_gso_segment"]), "\(rs[0].stageNames)")
+            XCTAssertEqual(rs.flatMap { $0.emitted.map(\.frame) },
+                           (0..<8).map { seg($0, from: MACAddress(2, 0, 0, 0, 1, 1), to: MACAddress(2, 0, 0, 0, 1, 2), ttl: 63, df: df) }, "DF \(df)")
+            XCTAssertEqual(rs.flatMap { $0.emitted.map(\.device) }, Array(repeating: "eth1", count: 8))
+        }
+    }
+
     /// Frames from ../shared/oracle/corpus/public/ttl_expire_1.json and what the kernel emitted.
     func testTTLExpiryMatchesTheKernelByteForByte() throws {
         let s = try routerStack()

@@ -9,6 +9,7 @@ struct GROHeld {
     var nextSeq: UInt32
     var nextID: UInt16
     var atomic: Bool        // DF set: IDs need not be consecutive
+    var fixedID = true      // every merged segment had the first one's ID
 }
 
 /// `napi->gro_hash`: GRO_HASH_BUCKETS buckets of at most MAX_GRO_SKBS held skbs, by `skb->hash & 7`.
@@ -51,6 +52,9 @@ extension Stack {
             held.len = held.data.count
             held.data[p.tcpOffset + 13] |= seg.flags.intersection([.psh, .fin]).rawValue
             held.segments += 1
+            held.gsoSize = p.mss
+            if seg.id != held.data.be16(held.networkHeader + 4) { p.fixedID = false }
+            held.gsoFixedID = p.atomic && p.fixedID
             if skb.packet >= 0, tracing { packets[skb.packet].note = "merged by GRO into the packet whose trace is #\(held.packet + 1) of this batch" }
             devices[skb.dev].stats.rx_gro_packets += 1
             devices[skb.dev].stats.rx_gro_bytes += seg.payloadLen

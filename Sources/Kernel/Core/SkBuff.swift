@@ -47,6 +47,10 @@ public final class SkBuff {
     var packet: Int
     /// Segments merged into this skb by GRO (`NAPI_GRO_CB(skb)->count`).
     public var segments = 1
+    /// `gso_size` of a GRO-merged TCP skb (payload bytes per segment; 0: not GSO), and whether its
+    /// segments keep one IP ID (SKB_GSO_TCP_FIXEDID: DF segments whose IDs did not count up).
+    var gsoSize = 0
+    var gsoFixedID = false
     /// Made by the stack (ICMP error, fragment, ARP): its stages join the trace of the packet that
     /// caused it, but its end does not decide that packet's outcome.
     var generated = false
@@ -63,6 +67,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
+        gsoSize = 0; gsoFixedID = false
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

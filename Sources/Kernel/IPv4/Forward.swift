@@ -17,7 +17,8 @@ extension Stack {
         }
         let mtu = devices[route.dev].config.mtu
         let len = skb.len - nh
-        if len > mtu && skb.data.be16(nh + 6) & IPv4Packet.flagDF != 0 {
+        // ip_exceeds_mtu: a GSO skb whose segments each fit is not too big.
+        if len > mtu && skb.data.be16(nh + 6) & IPv4Packet.flagDF != 0 && !(skb.gsoSize > 0 && skb.gsoNetworkSegmentLength <= mtu) {
             snmp.ip.FragFails += 1
             icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 4, info: UInt32(mtu))
             return drop(.PKT_TOO_BIG, "\(len) bytes with DF exceed MTU \(mtu) of \(devices[route.dev].name)")

@@ -21,10 +21,26 @@ extension Stack {
         var mtu = devices[dev].config.mtu
         // A reassembled datagram leaves in pieces no larger than it came in (ip_finish_output_gso/frag_max_size).
         if skb.fragMaxSize > 0 { mtu = min(mtu, skb.fragMaxSize) }
+        if skb.gsoSize > 0 { return ip_finish_output_gso(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome) }
         if skb.len - skb.networkHeader > mtu {
             return ip_fragment(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome)
         }
         return neigh_output(skb, dev: dev, nexthop: nexthop, outcome: outcome)
+    }
+
+    /// `ip_finish_output_gso`: segments that fit the MTU go on whole (the device cuts them,
+    /// `validate_xmit_skb`); otherwise segment here and fragment each segment.
+    func ip_finish_output_gso(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, mtu: Int, outcome: Outcome) -> PathEnd {
+        if skb.gsoNetworkSegmentLength <= mtu { return neigh_output(skb, dev: dev, nexthop: nexthop, outcome: outcome) }
+        var end: PathEnd = .stolen
+        for seg in skb_gso_segment(skb) {
+            seg.generated = true
+            let e = seg.len - seg.networkHeader > mtu ? ip_fragment(seg, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome)
+                : neigh_output(seg, dev: dev, nexthop: nexthop, outcome: outcome)
+            if case .drop = e { finish(seg, e); end = e }
+        }
+        if case .drop = end { return end }
+        return outcome == .forwarded ? .forwarded : .stolen
     }
 
     /// `ip_fragment` / `ip_do_fragment`: split into MTU-sized fragments at multiples of 8 bytes.
@@ -62,9 +78,20 @@ extension Stack {
         return outcome == .forwarded ? .forwarded : .stolen
     }
 
-    /// `dev_queue_xmit` (no qdisc modelled yet): the frame leaves on the device.
+    /// `dev_queue_xmit` (no qdisc modelled yet): the frame leaves on the device. A GSO skb is cut
+    /// into its segments first (`validate_xmit_skb`: the model's devices have no TSO).
     func dev_queue_xmit(_ skb: SkBuff, dev: Int, dstMAC: MACAddress, outcome: Outcome) -> PathEnd {
         enter(.dev_queue_xmit, skb)
+        if skb.gsoSize > 0 {
+            for seg in skb_gso_segment(skb) { xmit_one(seg, dev: dev, dstMAC: dstMAC, cause: skb) }
+        } else {
+            xmit_one(skb, dev: dev, dstMAC: dstMAC, cause: skb)
+        }
+        return skb.generated ? .stolen : .forwarded
+    }
+
+    /// `xmit_one`: the Ethernet frame the driver puts on the wire for one skb.
+    private func xmit_one(_ skb: SkBuff, dev: Int, dstMAC: MACAddress, cause: SkBuff) {
         let d = devices[dev]
         var frame = [UInt8](repeating: 0, count: 14)
         EthernetRepr(dst: dstMAC, src: d.mac, ethertype: EtherType.ipv4).emit(into: &frame)
@@ -77,8 +104,7 @@ extension Stack {
                                               proto: skb.data[nh + 9], length: len)
             frame.setBE16(14 + off - nh, ~Checksum.finish(ps))
         }
-        transmit(frame, dev: dev, cause: skb)
-        return skb.generated ? .stolen : .forwarded
+        transmit(frame, dev: dev, cause: cause)
     }
 
     /// Puts a frame on a device's wire and counts it.
