@@ -31,7 +31,7 @@ final class FuzzTests: XCTestCase {
             }
         }
         // Both paths must be exercised, or the fuzzer is not reaching the parsers.
-        XCTAssertGreaterThan(parsed, 10_000)
-        XCTAssertGreaterThan(rejected, 10_000)
+        XCTAssertEqual(parsed, 84942)   // seeded: the same frames every run
+        XCTAssertEqual(rejected, 115058)
     }
 }
