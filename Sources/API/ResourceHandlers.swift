@@ -178,7 +178,10 @@ extension App {
             }
         }
         let e = try entry(name)
-        let got: [Datagram]? = e.withStack { s in s.recv(socket: id, max: max, cpu: cpu) }
+        let got: [Datagram]? = try e.withStack { (s: Stack) throws(Problem) -> [Datagram]? in
+            guard cpu < s.config.cpus else { throw Problem.unprocessable("the stack has \(s.config.cpus) CPUs (0...\(s.config.cpus - 1))", pointer: "/cpu") }
+            return s.recv(socket: id, max: max, cpu: cpu)
+        }
         guard let got else { throw Problem.notFound("no socket \(id)") }
         let items: [JSONValue] = got.map { d in
             .object([("src", .string(d.src.description)), ("sport", .int(Int(d.srcPort))), ("dst", .string(d.dst.description)),

@@ -121,6 +121,12 @@ final class HardeningTests: AppTestCase {
         XCTAssertEqual(try store.traces(TraceFilter(stack: "h", limit: 1000)).count, 0)
         XCTAssertEqual(Set(durable.keys).subtracting(["200 true", "404 -", "409 -"]), [], "\(durable)")
     }
+
+    func testReadingOnACPUTheStackLacksIsRefused() {
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h","cpus":2,"sockets":[{"port":53}]}"#).status, 201)
+        problem(call("POST", "/v1/stacks/h/sockets/1/recv", #"{"cpu":2}"#), 422, "/cpu")
+        XCTAssertEqual(call("POST", "/v1/stacks/h/sockets/1/recv", #"{"cpu":1}"#).status, 200)
+    }
 }
 
 final class Tally: @unchecked Sendable {

@@ -73,6 +73,7 @@ extension Stack {
 
     /// `recvmsg` on a UDP socket from a process on `cpu`: dequeues up to `max` datagrams, uncharges
     /// them, and records the flow's CPU for RFS (`sock_rps_record_flow`).
+    /// Reads as a process on `cpu` would, which RFS learns (the API refuses a CPU the stack lacks).
     public func recv(socket id: Int, max: Int, cpu: Int) -> [Datagram]? {
         guard let s = sockets.byID[id] else { return nil }
         let n = min(max, s.queue.count)
