@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing PacketStack needs, only when it is missing:
 #   apt: libnghttp2-dev libsqlite3-dev pkg-config curl (and nghttp2-client wrk for bench/)
-#   pip: h2 openapi-spec-validator schemathesis (HTTP/2, OpenAPI and API fuzz tests)
+#   pip: h2 openapi-spec-validator schemathesis pyyaml (HTTP/2, OpenAPI and API fuzz tests)
 # The Swift 6 toolchain itself is expected on PATH or at /opt/swift (swift.org's Debian 12 build).
 set -euo pipefail
 want_bench=${1:-}
@@ -35,6 +35,7 @@ py_missing=()
 python3 -c 'import h2' 2>/dev/null || py_missing+=(h2)
 python3 -c 'import openapi_spec_validator' 2>/dev/null || py_missing+=(openapi-spec-validator)
 python3 -c 'import schemathesis' 2>/dev/null || py_missing+=(schemathesis)
+python3 -c 'import yaml' 2>/dev/null || py_missing+=(pyyaml)
 if [ ${#py_missing[@]} -gt 0 ]; then
   echo "setup: pip installing ${py_missing[*]}"
   python3 -m pip install --quiet "${py_missing[@]}" 2>/dev/null \
