@@ -137,6 +137,18 @@ final class FirewallEndToEndTests: XCTestCase {
     }
 }
 
+final class CrashSafetyTests: XCTestCase {
+    /// scripts/crash_test.py, briefly: SIGKILL during sync injections, rule changes and stack
+    /// deletions, then integrity_check, every durable trace and acknowledged version there, the live
+    /// ruleset the last stored, and the server serving (the script runs 20 rounds by default).
+    func testKillNineLosesNothingAcknowledged() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/crash_test.py").standardized
+        let r = try shell(["python3", script.path, Daemon.binary.path, "3", "7"])
+        XCTAssertEqual(r.status, 0, r.out)
+        XCTAssertTrue(r.out.contains("crash test: 3 kills, 0 corrupt or unanswering"), r.out)
+    }
+}
+
 final class SchemathesisTests: XCTestCase {
     /// Every integer field of the document's request bodies, query and path parameters, at 0, -1,
     /// 2^31, 2^32, 2^53, 2^63-1, 2^64, as a float and as a string: never a 5xx, and the server
