@@ -361,6 +361,8 @@ extension NFParser {
             return .range(a, b, text: w)
         }
         if let n = NFConstants.number(w) {
+            // An interface index is the kernel's numbering of its devices, which the model does not give.
+            if sel == .iif || sel == .oif { throw unsupported("\(sel.printed) by interface index (name the device)", at: t) }
             try inRange(n, sel, at: t)
             return .range(n, n, text: NFPrinter.number(n, sel))
         }
