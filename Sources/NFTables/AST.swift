@@ -39,53 +39,6 @@ public struct NFBaseChain: Sendable, Equatable {
     public var policy: NFVerdict
 }
 
-/// What a selector reads from the packet or its metadata.
-public enum NFSelector: String, Sendable {
-    case ipSaddr = "ip saddr", ipDaddr = "ip daddr", ipProtocol = "ip protocol", ipTTL = "ip ttl", ipLength = "ip length"
-    case ipFragOff = "ip frag-off", ipID = "ip id", ipDSCP = "ip dscp", ipVersion = "ip version", ipHdrLength = "ip hdrlength"
-    case tcpSport = "tcp sport", tcpDport = "tcp dport", tcpFlags = "tcp flags", tcpSeq = "tcp sequence", tcpAck = "tcp ackseq", tcpWindow = "tcp window"
-    case udpSport = "udp sport", udpDport = "udp dport", udpLength = "udp length"
-    case thSport = "th sport", thDport = "th dport"
-    case icmpType = "icmp type", icmpCode = "icmp code", icmpID = "icmp id", icmpSeq = "icmp sequence"
-    case iif = "meta iif", oif = "meta oif", iifname = "meta iifname", oifname = "meta oifname"
-    case l4proto = "meta l4proto", mark = "meta mark", length = "meta length", pkttype = "meta pkttype", nfproto = "meta nfproto"
-    case ctState = "ct state", ctStatus = "ct status", ctMark = "ct mark", ctDirection = "ct direction"
-
-    /// The L4 protocol a payload selector implies (`tcp dport` matches TCP packets only).
-    public var impliedProtocol: UInt8? {
-        switch self {
-        case .tcpSport, .tcpDport, .tcpFlags, .tcpSeq, .tcpAck, .tcpWindow: 6
-        case .udpSport, .udpDport, .udpLength: 17
-        case .icmpType, .icmpCode, .icmpID, .icmpSeq: 1
-        default: nil
-        }
-    }
-    /// Flag types, where a bare list means "any of these bits".
-    public var isFlags: Bool { self == .ctState || self == .ctStatus || self == .tcpFlags }
-    /// The largest value the field holds (nft refuses a bigger constant).
-    public var maxValue: UInt64 {
-        switch self {
-        case .ipProtocol, .ipTTL, .tcpFlags, .icmpType, .icmpCode, .l4proto, .pkttype, .nfproto, .ctDirection: 0xff
-        case .ipDSCP: 0x3f
-        case .ipVersion, .ipHdrLength: 0xf
-        case .ipLength, .ipFragOff, .ipID, .tcpSport, .tcpDport, .tcpWindow, .udpSport, .udpDport, .udpLength,
-             .thSport, .thDport, .icmpID, .icmpSeq: 0xffff
-        case .ipSaddr, .ipDaddr, .tcpSeq, .tcpAck, .iif, .oif, .mark, .length, .ctState, .ctStatus, .ctMark: 0xffff_ffff
-        case .iifname, .oifname: .max
-        }
-    }
-    /// How `nft` prints it (meta keys that print without `meta`).
-    public var printed: String {
-        switch self {
-        case .iif: "iif"
-        case .oif: "oif"
-        case .iifname: "iifname"
-        case .oifname: "oifname"
-        default: rawValue
-        }
-    }
-}
-
 /// A matched value: integers and addresses are intervals; names are strings.
 public enum NFValue: Sendable, Equatable {
     case range(UInt64, UInt64, text: String)

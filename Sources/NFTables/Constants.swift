@@ -13,6 +13,13 @@ public enum NFConstants {
         "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3,
         "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13,
     ]
+    /// dccp_pkttype (RFC 4340 packet types) and igmp_type names as nft reads and prints them.
+    public static let dccpTypes: [String: UInt64] = [
+        "request": 0, "response": 1, "data": 2, "ack": 3, "dataack": 4, "closereq": 5, "close": 6, "reset": 7, "sync": 8, "syncack": 9,
+    ]
+    public static let igmpTypes: [String: UInt64] = [
+        "membership-query": 0x11, "membership-report-v1": 0x12, "membership-report-v2": 0x16, "membership-report-v3": 0x22, "leave-group": 0x17,
+    ]
     /// nft's icmp_code type: the names it reads and prints for ICMP codes.
     public static let icmpCodes: [String: UInt64] = [
         "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3, "frag-needed": 4,
@@ -47,6 +54,16 @@ public enum NFConstants {
         case .pkttype: pkttypes[w]
         case .ctDirection: directions[w]
         case .nfproto: nfprotos[w]
+        default: namedOther(w, sel)
+        }
+    }
+
+    /// Names for the table-driven fields (`dccp type`, `igmp type`, `ah nexthdr`).
+    static func namedOther(_ w: String, _ sel: NFSelector) -> UInt64? {
+        switch sel.rawValue {
+        case "dccp type": dccpTypes[w]
+        case "igmp type": igmpTypes[w]
+        case "ah nexthdr", "comp nexthdr": protocols[w]
         default: nil
         }
     }
@@ -85,6 +102,9 @@ public enum NFPrinter {
         case .nfproto: return NFConstants.nfprotos.first { $0.value == n }?.key ?? String(n)
         case .icmpCode: return NFConstants.icmpCodes.first { $0.value == n }?.key ?? String(n)
         case .ipDSCP: return NFConstants.dscp.first { $0.value == n }?.key ?? String(n)
+        case _ where sel.rawValue == "dccp type": return NFConstants.dccpTypes.first { $0.value == n }?.key ?? String(n)
+        case _ where sel.rawValue == "igmp type": return NFConstants.igmpTypes.first { $0.value == n }?.key ?? String(n)
+        case _ where sel.rawValue == "ah nexthdr" || sel.rawValue == "comp nexthdr": return NFConstants.protocols.first { $0.value == n }?.key ?? String(n)
         default: return String(n)
         }
     }
@@ -133,6 +153,7 @@ public enum NFPrinter {
         case .range(let lo, let hi, let text):
             if lo == hi, sel.isFlags { return flags(lo, sel) }
             if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : number(lo, sel) + "-" + number(hi, sel) }
+            if sel.isHex { return "0x" + String(lo, radix: 16) + (lo == hi ? "" : "-0x" + String(hi, radix: 16)) }
             if lo == hi, sel == .icmpCode || sel == .ipDSCP { return number(lo, sel) }
             return text
         case .string(let s): return "\"\(s)\""

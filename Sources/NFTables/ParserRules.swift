@@ -17,7 +17,13 @@ extension NFParser {
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
             let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
             if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
-            context.note(stmt)
+            // A header field of the protocol an earlier `ip protocol`/`meta l4proto` fixed makes that
+            // match redundant: nft lists the rule without it (the field's own check stays).
+            if case .match(let sel, _, _, _) = stmt, let p = sel.impliedProtocol, let d = context.dependency, context.l4 == UInt64(p) {
+                stmts.remove(at: d)
+                context.dependency = nil
+            }
+            context.note(stmt, index: stmts.count, family: t.family)
             stmts.append(stmt)
         }
         var explicit: Int? = nil
@@ -60,23 +66,37 @@ extension NFParser {
         }
     }
 
-    static let selectorWords: [String: [String: NFSelector]] = [
-        "ip": ["saddr": .ipSaddr, "daddr": .ipDaddr, "protocol": .ipProtocol, "ttl": .ipTTL, "length": .ipLength, "frag-off": .ipFragOff,
-               "id": .ipID, "dscp": .ipDSCP, "version": .ipVersion, "hdrlength": .ipHdrLength],
-        "tcp": ["sport": .tcpSport, "dport": .tcpDport, "flags": .tcpFlags, "sequence": .tcpSeq, "ackseq": .tcpAck, "window": .tcpWindow],
-        "udp": ["sport": .udpSport, "dport": .udpDport, "length": .udpLength],
-        "th": ["sport": .thSport, "dport": .thDport],
-        "icmp": ["type": .icmpType, "code": .icmpCode, "id": .icmpID, "sequence": .icmpSeq],
-        "meta": ["iif": .iif, "oif": .oif, "iifname": .iifname, "oifname": .oifname, "l4proto": .l4proto, "mark": .mark,
-                 "length": .length, "pkttype": .pkttype, "nfproto": .nfproto],
-        "ct": ["state": .ctState, "status": .ctStatus, "mark": .ctMark, "direction": .ctDirection],
-    ]
+    static var selectorWords: [String: [String: NFSelector]] { NFSelector.fieldsByProtocol }
 
     /// What the matches before a statement established (nft's protocol context).
     struct RuleContext {
         var ipv4 = false, transport = false
-        mutating func note(_ s: NFStatement) {
-            guard case .match(let sel, _, let op, let v) = s, op == .eq || op == .implicit else { return }
+        /// The transport protocol the rule has fixed so far, and the protocols of a set match on it.
+        var l4: UInt64? = nil
+        var l4Set: [UInt64] = []
+        /// An explicit `ip protocol X` / `meta l4proto X` a later header field of X makes redundant
+        /// (nft drops it from the listing: the field implies it).
+        var dependency: Int? = nil
+
+        static func protoName(_ p: UInt64) -> String { NFConstants.protocols.first { $0.value == p }?.key ?? String(p) }
+
+        /// nft's protocol context: a header field of another protocol than the one fixed is refused.
+        func check(_ sel: NFSelector, at t: NFToken, _ p: NFParser) throws(NFSyntaxError) {
+            guard let want = sel.impliedProtocol.map(UInt64.init) else { return }
+            if let l4, l4 != want { throw p.refused("conflicting protocols specified: \(Self.protoName(l4)) vs. \(Self.protoName(want))", at: t) }
+            if let other = l4Set.last(where: { $0 != want }) {
+                throw p.refused("conflicting protocols specified: \(Self.protoName(other)) vs. \(Self.protoName(want))", at: t)
+            }
+        }
+
+        mutating func note(_ s: NFStatement, index: Int, family: NFFamily) {
+            guard case .match(let sel, let mask, let op, let v) = s, op == .eq || op == .implicit else { return }
+            if let p = sel.impliedProtocol { l4 = UInt64(p) }
+            if mask == nil, sel == .l4proto || sel == .ipProtocol {
+                // In inet `ip protocol` also means IPv4, so only there it is not redundant.
+                if case .range(let lo, let hi, _) = v, lo == hi { l4 = lo; dependency = sel == .l4proto || family == .ip ? index : nil }
+                if case .set(let vs) = v { l4Set = vs.compactMap { if case .range(let lo, let hi, _) = $0, lo == hi { lo } else { nil } } }
+            }
             if sel.impliedProtocol != nil || sel == .thSport || sel == .thDport { transport = true }
             if sel == .ipProtocol || sel == .l4proto, case .range(let lo, let hi, _) = v, lo == hi, [6, 17, 33, 132, 136].contains(lo) { transport = true }
             if sel.rawValue.hasPrefix("ip ") { ipv4 = true }
@@ -156,7 +176,11 @@ extension NFParser {
             if isWord("with") {
                 i += 1
                 let kind = try word("tcp or icmp")
-                if kind == "tcp" { try expectWord("reset"); return .reject(tcpReset: true, icmpCode: 3) }
+                if kind == "tcp" {
+                    try expectWord("reset")
+                    if let l4 = context.l4, l4 != 6 { throw refused("you cannot use tcp reset with this protocol", at: t) }
+                    return .reject(tcpReset: true, icmpCode: 3)
+                }
                 guard kind == "icmp" || kind == "icmpx" else { throw err("expected tcp or icmp", at: toks[i - 1]) }
                 if isWord("type") { i += 1 }
                 let ct = tok
@@ -207,6 +231,7 @@ extension NFParser {
         } else {
             throw err("expected a statement (a match such as 'ip saddr', 'tcp dport', 'ct state', or a verdict)", at: t)
         }
+        try context.check(sel, at: t, self)
         if isWord("set") {
             i += 1
             let vt = tok
@@ -339,7 +364,7 @@ extension NFParser {
             return .string(t.text)
         }
         let w = try word("a value")
-        if sel == .ipSaddr || sel == .ipDaddr {
+        if sel.isAddress {
             if isPunct("/") {
                 i += 1
                 let lt = tok

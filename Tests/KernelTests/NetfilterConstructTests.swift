@@ -100,4 +100,34 @@ final class NetfilterConstructTests: XCTestCase {
         _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: .ack))), device: s.devices[0])
         XCTAssertEqual(s.ruleCounters().map(\.packets), [1, 2, 1])
     }
+
+    /// Header fields read from nft's header templates (offset and length), for protocols the stack
+    /// does not dissect itself: SCTP, DCCP (a 4-bit field), AH, and what IGMP carries.
+    func testTableDrivenHeaderFieldsMatchTheirBits() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\tsctp dport 80 counter
+        \t\tsctp vtag 0x01020304 counter
+        \t\tdccp type request counter
+        \t\tdccp type response counter
+        \t\tah spi 5 counter
+        \t\tigmp group 224.0.0.251 counter
+        \t}
+        }
+
+        """)
+        func inject(_ proto: UInt8, _ l4: [UInt8]) {
+            _ = s.inject(frame: frame(.raw(l4), proto: proto), device: s.devices[0])
+        }
+        inject(132, [0x13, 0x88, 0x00, 0x50, 1, 2, 3, 4, 0, 0, 0, 0])                 // SCTP 5000 -> 80, vtag 0x01020304
+        inject(33, [0x13, 0x88, 0x00, 0x50, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]) // DCCP, byte 8 = 0: type request (bits 67-70)
+        inject(2, [0x16, 0x00, 0x00, 0x00, 224, 0, 0, 251])                              // IGMPv2 report for 224.0.0.251
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["sctp dport 80 counter packets 1 bytes 32", "sctp vtag 16909060 counter packets 1 bytes 32",
+                                 "dccp type request counter packets 1 bytes 32", "dccp type response counter packets 0 bytes 0",
+                                 "ah spi 5 counter packets 0 bytes 0", "igmp group 224.0.0.251 counter packets 1 bytes 28"])
+    }
 }

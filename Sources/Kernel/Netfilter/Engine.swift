@@ -279,8 +279,29 @@ extension Stack {
         case .icmpCode: return l4(1, 1, IPProtocol.icmp)
         case .icmpID: return l4(4, 2, IPProtocol.icmp)
         case .icmpSeq: return l4(6, 2, IPProtocol.icmp)
-        default: return nil
+        default: return readPayload(sel, skb, p)
         }
+    }
+
+    /// `nft_payload_eval` for a header field of the selector table: `bitLength` bits at `bitOffset`
+    /// from the network or transport header; nothing when the packet is another protocol, a later
+    /// fragment, or too short.
+    private func readPayload(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        guard let f = sel.payload else { return nil }
+        if let want = f.l4proto, p.proto != want { return nil }
+        let base: Int
+        switch f.base {
+        case .network: base = p.nh
+        case .transport:
+            guard p.fragOff == 0 else { return nil }
+            base = p.th
+        }
+        let first = base + f.bitOffset / 8, last = base + (f.bitOffset + f.bitLength + 7) / 8
+        guard last <= p.len else { return nil }
+        var v: UInt64 = 0
+        for k in first..<last { v = v << 8 | UInt64(skb.data[k]) }
+        let shift = (last - base) * 8 - f.bitOffset - f.bitLength
+        return (v >> UInt64(shift)) & (f.bitLength >= 64 ? .max : (1 << UInt64(f.bitLength)) - 1)
     }
 
     /// Interval or hash lookup of a value in a range, an anonymous set or a named set.

@@ -1,0 +1,122 @@
+/// A header field nft reads at a fixed place (a `payload` expression): its bit offset and length
+/// from the network or transport header, and the transport protocol it implies.
+public struct NFPayloadField: Sendable, Equatable {
+    public enum Base: Sendable { case network, transport }
+    public var base: Base
+    public var bitOffset: Int
+    public var bitLength: Int
+    /// The transport protocol (meta l4proto) nft adds as the rule's dependency, if any.
+    public var l4proto: UInt8?
+}
+
+/// What a match reads from the packet or its metadata: `ip saddr`, `sctp vtag`, `meta mark`,
+/// `ct state`. An integer identity (so the packet path switches on an Int) into one table that
+/// holds each one's name, width and, for header fields, where it lives.
+public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
+    public let id: Int
+    private init(_ id: Int) { self.id = id }
+
+    struct Entry {
+        var name: String
+        var bits: Int
+        var payload: NFPayloadField?
+        /// How values print: numbers, addresses, or names from a table.
+        var kind: ValueKind = .integer
+    }
+    enum ValueKind { case integer, hex, ipv4, name }
+
+    public init?(rawValue: String) {
+        guard let i = NFSelector.byName[rawValue] else { return nil }
+        self.init(i)
+    }
+    public var rawValue: String { NFSelector.table[id].name }
+    public var description: String { rawValue }
+    /// The header field a payload selector reads (nil for meta and ct keys).
+    public var payload: NFPayloadField? { NFSelector.table[id].payload }
+    public var isAddress: Bool { NFSelector.table[id].kind == .ipv4 }
+    /// Printed in hex (`comp flags 0x33`), as nft's bitmask types are.
+    public var isHex: Bool { NFSelector.table[id].kind == .hex }
+
+    /// The L4 protocol a payload selector implies (`tcp dport` matches TCP packets only).
+    public var impliedProtocol: UInt8? { payload?.l4proto }
+    /// Flag types, where a bare list means "any of these bits".
+    public var isFlags: Bool { self == .ctState || self == .ctStatus || self == .tcpFlags }
+    /// The largest value the field holds (nft refuses a bigger constant).
+    public var maxValue: UInt64 {
+        let b = NFSelector.table[id].bits
+        return b >= 64 ? .max : (1 << UInt64(b)) - 1
+    }
+    /// How `nft` prints it (meta keys that print without `meta`).
+    public var printed: String {
+        switch self {
+        case .iif: "iif"
+        case .oif: "oif"
+        case .iifname: "iifname"
+        case .oifname: "oifname"
+        default: rawValue
+        }
+    }
+
+    // The selectors the engine reads by name; their order is their id.
+    public static let ipSaddr = NFSelector(0), ipDaddr = NFSelector(1), ipProtocol = NFSelector(2), ipTTL = NFSelector(3)
+    public static let ipLength = NFSelector(4), ipFragOff = NFSelector(5), ipID = NFSelector(6), ipDSCP = NFSelector(7)
+    public static let ipVersion = NFSelector(8), ipHdrLength = NFSelector(9)
+    public static let tcpSport = NFSelector(10), tcpDport = NFSelector(11), tcpFlags = NFSelector(12), tcpSeq = NFSelector(13)
+    public static let tcpAck = NFSelector(14), tcpWindow = NFSelector(15)
+    public static let udpSport = NFSelector(16), udpDport = NFSelector(17), udpLength = NFSelector(18)
+    public static let thSport = NFSelector(19), thDport = NFSelector(20)
+    public static let icmpType = NFSelector(21), icmpCode = NFSelector(22), icmpID = NFSelector(23), icmpSeq = NFSelector(24)
+    public static let iif = NFSelector(25), oif = NFSelector(26), iifname = NFSelector(27), oifname = NFSelector(28)
+    public static let l4proto = NFSelector(29), mark = NFSelector(30), length = NFSelector(31), pkttype = NFSelector(32), nfproto = NFSelector(33)
+    public static let ctState = NFSelector(34), ctStatus = NFSelector(35), ctMark = NFSelector(36), ctDirection = NFSelector(37)
+
+    static func field(_ name: String, _ base: NFPayloadField.Base, _ off: Int, _ len: Int, _ proto: UInt8?, _ kind: ValueKind = .integer) -> Entry {
+        Entry(name: name, bits: len, payload: NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: proto), kind: kind)
+    }
+    static func key(_ name: String, _ bits: Int) -> Entry { Entry(name: name, bits: bits) }
+
+    /// nft's proto.c header templates (bit offsets from the header start) and meta/ct keys.
+    static let table: [Entry] = [
+        field("ip saddr", .network, 96, 32, nil, .ipv4), field("ip daddr", .network, 128, 32, nil, .ipv4),
+        field("ip protocol", .network, 72, 8, nil, .name), field("ip ttl", .network, 64, 8, nil),
+        field("ip length", .network, 16, 16, nil), field("ip frag-off", .network, 48, 16, nil), field("ip id", .network, 32, 16, nil),
+        field("ip dscp", .network, 8, 6, nil, .name), field("ip version", .network, 0, 4, nil), field("ip hdrlength", .network, 4, 4, nil),
+        field("tcp sport", .transport, 0, 16, 6), field("tcp dport", .transport, 16, 16, 6), field("tcp flags", .transport, 104, 8, 6),
+        field("tcp sequence", .transport, 32, 32, 6), field("tcp ackseq", .transport, 64, 32, 6), field("tcp window", .transport, 112, 16, 6),
+        field("udp sport", .transport, 0, 16, 17), field("udp dport", .transport, 16, 16, 17), field("udp length", .transport, 32, 16, 17),
+        field("th sport", .transport, 0, 16, nil), field("th dport", .transport, 16, 16, nil),
+        field("icmp type", .transport, 0, 8, 1, .name), field("icmp code", .transport, 8, 8, 1, .name),
+        field("icmp id", .transport, 32, 16, 1), field("icmp sequence", .transport, 48, 16, 1),
+        key("meta iif", 32), key("meta oif", 32), key("meta iifname", 128), key("meta oifname", 128),
+        key("meta l4proto", 8), key("meta mark", 32), key("meta length", 32), key("meta pkttype", 8), key("meta nfproto", 8),
+        key("ct state", 32), key("ct status", 32), key("ct mark", 32), key("ct direction", 8),
+        // Header fields read generically from the table (offset, length), in nft's names.
+        field("ip ecn", .network, 14, 2, nil), field("ip checksum", .network, 80, 16, nil),
+        field("tcp doff", .transport, 96, 4, 6), field("tcp reserved", .transport, 100, 4, 6),
+        field("tcp checksum", .transport, 128, 16, 6), field("tcp urgptr", .transport, 144, 16, 6),
+        field("udp checksum", .transport, 48, 16, 17),
+        field("udplite sport", .transport, 0, 16, 136), field("udplite dport", .transport, 16, 16, 136),
+        field("udplite csumcov", .transport, 32, 16, 136), field("udplite checksum", .transport, 48, 16, 136),
+        field("sctp sport", .transport, 0, 16, 132), field("sctp dport", .transport, 16, 16, 132),
+        field("sctp vtag", .transport, 32, 32, 132), field("sctp checksum", .transport, 64, 32, 132),
+        field("dccp sport", .transport, 0, 16, 33), field("dccp dport", .transport, 16, 16, 33), field("dccp type", .transport, 67, 4, 33, .name),
+        field("ah nexthdr", .transport, 0, 8, 51, .name), field("ah hdrlength", .transport, 8, 8, 51), field("ah reserved", .transport, 16, 16, 51),
+        field("ah spi", .transport, 32, 32, 51), field("ah sequence", .transport, 64, 32, 51),
+        field("esp spi", .transport, 0, 32, 50), field("esp sequence", .transport, 32, 32, 50),
+        field("comp nexthdr", .transport, 0, 8, 108, .name), field("comp flags", .transport, 8, 8, 108, .hex), field("comp cpi", .transport, 16, 16, 108),
+        field("icmp checksum", .transport, 16, 16, 1), field("icmp gateway", .transport, 32, 32, 1, .ipv4), field("icmp mtu", .transport, 48, 16, 1),
+        field("igmp type", .transport, 0, 8, 2, .name), field("igmp mrt", .transport, 8, 8, 2), field("igmp checksum", .transport, 16, 16, 2),
+        field("igmp group", .transport, 32, 32, 2, .ipv4),
+    ]
+    static let byName: [String: Int] = Dictionary(uniqueKeysWithValues: table.enumerated().map { ($0.element.name, $0.offset) })
+
+    /// `PROTO FIELD` words the parser accepts, by protocol.
+    static let fieldsByProtocol: [String: [String: NFSelector]] = {
+        var out: [String: [String: NFSelector]] = [:]
+        for (i, e) in table.enumerated() {
+            let w = e.name.split(separator: " ").map(String.init)
+            out[w[0], default: [:]][w[1]] = NFSelector(i)
+        }
+        return out
+    }()
+}
