@@ -892,7 +892,13 @@ components:
           type: integer
           minimum: 0
           default: 0
-          description: Seeds what the kernel draws at random (IP ID key and increments); the same seed gives the same bytes.
+          description: Seeds what the kernel draws at random (IP ID key and increments, meta random); the same seed gives the same bytes.
+        epoch_ns:
+          type: integer
+          minimum: 0
+          maximum: 4611686018427387903
+          default: 0
+          description: The real-time clock at virtual time 0, in ns since 1970-01-01 UTC (nft meta time, day and hour).
     Stack:
       type: object
       description: A stack as stored, every default filled in.
@@ -919,6 +925,7 @@ components:
           type: object
           additionalProperties: {type: integer}
         seed: {type: integer}
+        epoch_ns: {type: integer}
         created_at: {type: string, format: date-time}
     Injection:
       type: object

@@ -27,10 +27,12 @@ enum StackDocument {
             let sysctls = try intMap(r.raw("sysctls"), path: "/sysctls")
             let costs = try intMap(r.raw("costs"), path: "/costs")
             let seed = try r.int("seed", in: 0...Int.max) ?? 0
+            let epoch = try r.int("epoch_ns", in: 0...Int(Int64.max / 2)) ?? 0
             try r.finish()
             var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
                                 sysctls: sysctls, costs: costs)
             c.seed = UInt64(seed)
+            c.epochNs = UInt64(epoch)
             return c
         }
     }
@@ -199,6 +201,7 @@ enum StackDocument {
         o.set("sysctls", .object(c.sysctls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("seed", Int(c.seed))
+        o.set("epoch_ns", Int(c.epochNs))
         return o.value
     }
 }

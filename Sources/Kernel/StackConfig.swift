@@ -84,6 +84,8 @@ public struct StackConfig: Sendable, Equatable {
     /// Seeds what the kernel draws at random (the IP ID key and increments): the same seed gives
     /// the same bytes.
     public var seed: UInt64 = 0
+    /// The real-time clock at virtual time 0, in ns since 1970-01-01 UTC (`meta time`, `day`, `hour`).
+    public var epochNs: UInt64 = 0
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
                 neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],

@@ -54,7 +54,7 @@ public enum NFConstants {
         case .pkttype: pkttypes[w]
         case .ctDirection: directions[w]
         case .nfproto: nfprotos[w]
-        default: namedOther(w, sel)
+        default: special(w, for: sel) ?? namedOther(w, sel)
         }
     }
 
@@ -94,6 +94,7 @@ public enum NFConstants {
 /// Renders statements the way `nft list ruleset` prints them.
 public enum NFPrinter {
     static func number(_ n: UInt64, _ sel: NFSelector) -> String {
+        if let t = NFConstants.specialText(n, for: sel) { return t }
         switch sel {
         case .mark, .ctMark: return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)
         case .ipProtocol, .l4proto: return NFConstants.protocols.first { $0.value == n }?.key ?? String(n)
@@ -154,7 +155,7 @@ public enum NFPrinter {
             if lo == hi, sel.isFlags { return flags(lo, sel) }
             if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : number(lo, sel) + "-" + number(hi, sel) }
             if sel.isHex { return "0x" + String(lo, radix: 16) + (lo == hi ? "" : "-0x" + String(hi, radix: 16)) }
-            if lo == hi, sel == .icmpCode || sel == .ipDSCP { return number(lo, sel) }
+            if lo == hi, sel == .icmpCode || sel == .ipDSCP || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
             return text
         case .string(let s): return "\"\(s)\""
         case .set(let vs):

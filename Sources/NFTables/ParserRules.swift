@@ -22,7 +22,16 @@ extension NFParser {
             if case .match(let sel, _, _, _) = stmt, let p = sel.impliedProtocol, let d = context.dependency, context.l4 == UInt64(p) {
                 stmts.remove(at: d)
                 context.dependency = nil
+                if let l3 = context.l3Dependency, l3 > d { context.l3Dependency = l3 - 1 }
             }
+            // In an ip table `meta protocol ip` before a header field is implied by it too.
+            if case .match(let sel, _, _, _) = stmt, sel.payload != nil, let d = context.l3Dependency {
+                stmts.remove(at: d)
+                context.l3Dependency = nil
+                if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
+            }
+            // A statement between a dependency and the field keeps the dependency in nft's listing.
+            if case .match = stmt {} else { context.dependency = nil; context.l3Dependency = nil }
             context.note(stmt, index: stmts.count, family: t.family)
             stmts.append(stmt)
         }
@@ -77,6 +86,8 @@ extension NFParser {
         /// An explicit `ip protocol X` / `meta l4proto X` a later header field of X makes redundant
         /// (nft drops it from the listing: the field implies it).
         var dependency: Int? = nil
+        /// `meta protocol ip` in an ip table, which any header field implies.
+        var l3Dependency: Int? = nil
 
         static func protoName(_ p: UInt64) -> String { NFConstants.protocols.first { $0.value == p }?.key ?? String(p) }
 
@@ -92,6 +103,7 @@ extension NFParser {
         mutating func note(_ s: NFStatement, index: Int, family: NFFamily) {
             guard case .match(let sel, let mask, let op, let v) = s, op == .eq || op == .implicit else { return }
             if let p = sel.impliedProtocol { l4 = UInt64(p) }
+            if sel == .metaProtocol, family == .ip, mask == nil, case .range(0x0800, 0x0800, _) = v { l3Dependency = index }
             if mask == nil, sel == .l4proto || sel == .ipProtocol {
                 // In inet `ip protocol` also means IPv4, so only there it is not redundant.
                 if case .range(let lo, let hi, _) = v, lo == hi { l4 = lo; dependency = sel == .l4proto || family == .ip ? index : nil }
@@ -225,7 +237,8 @@ extension NFParser {
             let f = try word("a field of \(t.text)")
             guard let s = fields[f] else { throw err("unknown \(t.text) field \(f)", at: ft) }
             sel = s
-        } else if ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "pkttype"].contains(t.text), let s = NFParser.selectorWords["meta"]![t.text] {
+        } else if ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "pkttype", "iifgroup", "oifgroup", "iiftype", "oiftype",
+                    "skuid", "skgid", "cpu", "cgroup", "priority", "random"].contains(t.text), let s = NFParser.selectorWords["meta"]![t.text] {
             i += 1
             sel = s
         } else {
@@ -276,6 +289,8 @@ extension NFParser {
         }
         var op = NFOp.implicit
         if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
+        // nft's operator words.
+        else if tok.kind == .word, let o = ["eq": NFOp.eq, "ne": .ne, "lt": .lt, "gt": .gt, "le": .le, "ge": .ge][tok.text] { op = o; i += 1 }
         // `tcp flags ! syn`: none of these bits (nft's form of `tcp flags & syn == 0`).
         if sel.isFlags, mask == nil, isPunct("!") {
             i += 1
@@ -358,12 +373,21 @@ extension NFParser {
     /// One value for a selector: a number, name, address, prefix or range.
     mutating func scalar(for sel: NFSelector) throws(NFSyntaxError) -> NFValue {
         let t = tok
+        if t.kind == .string, let n = NFConstants.special(t.text, for: sel) {
+            i += 1
+            return .range(n, n, text: NFPrinter.number(n, sel))
+        }
+        if t.kind == .string, [NFSelector.day, .hour, .time, .skuid, .skgid, .iifgroup, .oifgroup].contains(sel) {
+            throw refused("invalid value \"\(t.text)\" for \(sel.printed)", at: t)
+        }
         if t.kind == .string {
             if t.text.isEmpty && (sel == .iifname || sel == .oifname) { throw refused("Empty string is not allowed", at: t) }
             i += 1
             return .string(t.text)
         }
-        let w = try word("a value")
+        var w = try word("a value")
+        // A tc handle `major:minor` may lex as three tokens.
+        if sel == .priority, isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
         if sel.isAddress {
             if isPunct("/") {
                 i += 1
@@ -388,6 +412,13 @@ extension NFParser {
         if let n = NFConstants.number(w) {
             // An interface index is the kernel's numbering of its devices, which the model does not give.
             if sel == .iif || sel == .oif { throw unsupported("\(sel.printed) by interface index (name the device)", at: t) }
+            if sel == .day, n > 6 { throw refused("Day 7 is not a valid day of the week (0-6)".replacingOccurrences(of: "7", with: String(n)), at: t) }
+            // `meta time N` is seconds since the epoch; the key holds nanoseconds.
+            if sel == .time {
+                let (ns, o) = n.multipliedReportingOverflow(by: 1_000_000_000)
+                guard !o else { throw refused("Value \(n) exceeds valid range", at: t) }
+                return .range(ns, ns, text: NFPrinter.number(ns, sel))
+            }
             try inRange(n, sel, at: t)
             return .range(n, n, text: NFPrinter.number(n, sel))
         }

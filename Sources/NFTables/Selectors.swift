@@ -53,6 +53,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         case .oif: "oif"
         case .iifname: "iifname"
         case .oifname: "oifname"
+        case .iifgroup: "iifgroup"
+        case .oifgroup: "oifgroup"
         default: rawValue
         }
     }
@@ -69,6 +71,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public static let iif = NFSelector(25), oif = NFSelector(26), iifname = NFSelector(27), oifname = NFSelector(28)
     public static let l4proto = NFSelector(29), mark = NFSelector(30), length = NFSelector(31), pkttype = NFSelector(32), nfproto = NFSelector(33)
     public static let ctState = NFSelector(34), ctStatus = NFSelector(35), ctMark = NFSelector(36), ctDirection = NFSelector(37)
+    public static let cpu = NFSelector(38), iifgroup = NFSelector(39), oifgroup = NFSelector(40), iiftype = NFSelector(41), oiftype = NFSelector(42)
+    public static let skuid = NFSelector(43), skgid = NFSelector(44), cgroup = NFSelector(45), metaProtocol = NFSelector(46), priority = NFSelector(47)
+    public static let random = NFSelector(48), time = NFSelector(49), day = NFSelector(50), hour = NFSelector(51)
 
     static func field(_ name: String, _ base: NFPayloadField.Base, _ off: Int, _ len: Int, _ proto: UInt8?, _ kind: ValueKind = .integer) -> Entry {
         Entry(name: name, bits: len, payload: NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: proto), kind: kind)
@@ -90,6 +95,10 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         key("meta iif", 32), key("meta oif", 32), key("meta iifname", 128), key("meta oifname", 128),
         key("meta l4proto", 8), key("meta mark", 32), key("meta length", 32), key("meta pkttype", 8), key("meta nfproto", 8),
         key("ct state", 32), key("ct status", 32), key("ct mark", 32), key("ct direction", 8),
+        // Meta keys with their own value syntax (names, dates, tc handles): see NFConstants.special.
+        key("meta cpu", 32), key("meta iifgroup", 32), key("meta oifgroup", 32), key("meta iiftype", 16), key("meta oiftype", 16),
+        key("meta skuid", 32), key("meta skgid", 32), key("meta cgroup", 32), key("meta protocol", 16), key("meta priority", 32),
+        key("meta random", 32), key("meta time", 64), key("meta day", 8), key("meta hour", 32),
         // Header fields read generically from the table (offset, length), in nft's names.
         field("ip ecn", .network, 14, 2, nil), field("ip checksum", .network, 80, 16, nil),
         field("tcp doff", .transport, 96, 4, 6), field("tcp reserved", .transport, 100, 4, 6),

@@ -130,4 +130,34 @@ final class NetfilterConstructTests: XCTestCase {
                                  "dccp type request counter packets 1 bytes 32", "dccp type response counter packets 0 bytes 0",
                                  "ah spi 5 counter packets 0 bytes 0", "igmp group 224.0.0.251 counter packets 1 bytes 28"])
     }
+
+    /// Meta keys on the packet path: the CPU, the interface type and group, the ethertype, the
+    /// real-time clock from the stack's epoch (2019-06-21 16:59:59 UTC, a Friday), and the socket
+    /// owner, which no received packet has.
+    func testMetaKeysReadTheStackAndTheClock() throws {
+        var c = try makeStack().config
+        c.epochNs = 1_561_136_399 * 1_000_000_000
+        let s = try Stack(config: c)
+        try load(s, """
+        table ip t {
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\tmeta cpu 0 meta iiftype ether iifgroup "default" meta protocol ip counter
+        \t\tmeta day "Friday" meta hour "16:59:59" counter
+        \t\tmeta time < "2019-06-21 17:00:00" counter
+        \t\tmeta skuid 0 counter
+        \t\tmeta skuid != 0 counter
+        \t}
+        }
+
+        """)
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        let late = s.inject(frame: udp(9), device: s.devices[0], atNs: 2_000_000_000)   // 17:00:01
+        XCTAssertEqual(late.outcome, .dropped)
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["meta cpu 0 meta iiftype ether iifgroup \"default\" meta protocol ip counter packets 2 bytes 56",
+                                 "meta day \"Friday\" meta hour \"16:59:59\" counter packets 1 bytes 28",
+                                 "meta time < \"2019-06-21 17:00:00\" counter packets 1 bytes 28",
+                                 "meta skuid 0 counter packets 0 bytes 0", "meta skuid != 0 counter packets 0 bytes 0"])
+    }
 }

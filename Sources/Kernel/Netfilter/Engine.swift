@@ -62,7 +62,7 @@ extension Stack {
     func nft_do_chain(_ ti: Int, _ base: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
         let chains = netfilter.compiled[ti]
         let policy = netfilter.ruleset.tables[ti].chains[base].base?.policy ?? .accept
-        let info = PktInfo(skb)
+        let info = PktInfo(skb, inDev: inDev, outDev: outDev)
         var stack: [(chain: Int, rule: Int)] = []
         var hops = 0
         var c = base, r = 0
@@ -218,7 +218,9 @@ extension Stack {
         var nh = 0, th = 0, len = 0
         var proto: UInt8 = 0
         var fragOff = 0
-        init(_ skb: SkBuff) {
+        var inDev: Int?, outDev: Int?
+        init(_ skb: SkBuff, inDev: Int? = nil, outDev: Int? = nil) {
+            self.inDev = inDev; self.outDev = outDev
             let b = skb.data
             nh = skb.networkHeader
             len = skb.len
@@ -244,6 +246,22 @@ extension Stack {
         case .ctMark: return skb.conn.map { UInt64($0.mark) }
         case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply ? 1 : 0)
         case .iif, .oif, .iifname, .oifname: return nil
+        case .cpu: return UInt64(skb.cpu)
+        // Every model device is an Ethernet device (ARPHRD_ETHER) in the default group 0.
+        case .iifgroup: return p.inDev == nil ? nil : 0
+        case .oifgroup: return p.outDev == nil ? nil : 0
+        case .iiftype: return p.inDev == nil ? nil : 1
+        case .oiftype: return p.outDev == nil ? nil : 1
+        // No full socket owns the packets these hooks see here (received, forwarded, or the
+        // kernel's own replies), so socket keys have no value and do not match.
+        case .skuid, .skgid, .cgroup: return nil
+        case .metaProtocol: return UInt64(skb.protocolType)
+        case .priority: return UInt64(skb.priority)
+        case .random: return random.next() & 0xffff_ffff
+        // The real-time clock is the virtual clock from the stack's epoch, in UTC.
+        case .time: return config.epochNs &+ clocks[skb.cpu]
+        case .day: return ((config.epochNs &+ clocks[skb.cpu]) / 86_400_000_000_000 + 4) % 7
+        case .hour: return (config.epochNs &+ clocks[skb.cpu]) / 1_000_000_000 % 86400
         default: break
         }
         guard p.ipv4 else { return nil }

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Values of meta keys that nft reads and prints in their own syntax: device groups, interface
+/// types, users, ethertypes, tc handles, dates, weekdays and times of day (all in UTC here).
+extension NFConstants {
+    static let ifTypes: [String: UInt64] = ["ether": 1, "ppp": 512, "ipip": 768, "ipip6": 769, "loopback": 772, "sit": 776, "ipgre": 778]
+    static let etherTypes: [String: UInt64] = ["ip": 0x0800, "arp": 0x0806, "8021q": 0x8100, "vlan": 0x8100, "ip6": 0x86dd, "8021ad": 0x88a8]
+    /// The users and groups of a Debian base system nft would resolve (/etc/passwd, /etc/group).
+    static let users: [String: UInt64] = ["root": 0, "daemon": 1, "bin": 2, "sys": 3, "sync": 4, "games": 5, "man": 6, "nobody": 65534]
+    static let weekdays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+    /// A word or string for one of these keys, as a number; nil if it is not one.
+    static func special(_ w: String, for sel: NFSelector) -> UInt64? {
+        switch sel {
+        case .iifgroup, .oifgroup: return w == "default" ? 0 : nil
+        case .iiftype, .oiftype: return ifTypes[w]
+        case .skuid, .skgid: return users[w]
+        case .metaProtocol: return etherTypes[w]
+        case .priority:
+            if w == "none" { return 0 }
+            if w == "root" { return 0xffff_ffff }
+            let p = w.split(separator: ":", omittingEmptySubsequences: false)
+            guard p.count == 2, let major = UInt64(p[0], radix: 16), let minor = UInt64(p[1], radix: 16), major <= 0xffff, minor <= 0xffff else { return nil }
+            return major << 16 | minor
+        case .day: return weekdays.firstIndex(of: w).map(UInt64.init)
+        case .hour:
+            let p = w.split(separator: ":", omittingEmptySubsequences: false).map { UInt64($0) }
+            guard p.count == 2 || p.count == 3, p.allSatisfy({ $0 != nil }), p[0]! < 24, p[1]! < 60, p.count == 2 || p[2]! < 60 else { return nil }
+            return p[0]! * 3600 + p[1]! * 60 + (p.count == 3 ? p[2]! : 0)
+        case .time:
+            return date(w).map { $0 * 1_000_000_000 }
+        default: return nil
+        }
+    }
+
+    /// `YYYY-MM-DD[ HH:MM[:SS]]` (UTC) as seconds since the epoch.
+    static func date(_ s: String) -> UInt64? {
+        let parts = s.split(separator: " ")
+        guard (1...2).contains(parts.count) else { return nil }
+        let d = parts[0].split(separator: "-").map { Int($0) }
+        guard d.count == 3, let y = d[0], let m = d[1], let day = d[2], (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(day) else { return nil }
+        var secs = 0
+        if parts.count == 2 {
+            let t = parts[1].split(separator: ":").map { Int($0) }
+            guard t.count == 2 || t.count == 3, t.allSatisfy({ $0 != nil }), t[0]! < 24, t[1]! < 60, t.count == 2 || t[2]! < 60 else { return nil }
+            secs = t[0]! * 3600 + t[1]! * 60 + (t.count == 3 ? t[2]! : 0)
+        }
+        // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
+        let yy = m <= 2 ? y - 1 : y
+        let era = yy / 400, yoe = yy - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return UInt64((era * 146_097 + doe - 719_468) * 86400 + secs)
+    }
+
+    /// How nft prints these keys' values; nil for a key printed as a plain number.
+    static func specialText(_ n: UInt64, for sel: NFSelector) -> String? {
+        switch sel {
+        case .iifgroup, .oifgroup: return n == 0 ? "\"default\"" : String(n)
+        case .iiftype, .oiftype: return ifTypes.first { $0.value == n }?.key ?? String(n)
+        case .metaProtocol: return etherTypes.filter { $0.key != "vlan" }.first { $0.value == n }?.key ?? String(n)
+        case .priority:
+            if n == 0 { return "none" }
+            if n == 0xffff_ffff { return "root" }
+            return String(n >> 16, radix: 16) + ":" + String(n & 0xffff, radix: 16)
+        case .day: return n < 7 ? "\"\(weekdays[Int(n)])\"" : String(n)
+        case .hour:
+            let h = n / 3600, m = n / 60 % 60, s = n % 60
+            func two(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            return "\"\(two(h)):\(two(m))" + (s != 0 ? ":\(two(s))" : "") + "\""
+        case .time:
+            let secs = Int(n / 1_000_000_000)
+            let days = secs / 86400, rem = secs % 86400
+            // civil_from_days
+            let z = days + 719_468, era = z / 146_097, doe = z - era * 146_097
+            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153
+            let d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            return "\"\(y)-\(two(m))-\(two(d)) \(two(rem / 3600)):\(two(rem / 60 % 60)):\(two(rem % 60))\""
+        default: return nil
+        }
+    }
+}
