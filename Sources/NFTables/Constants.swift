@@ -42,8 +42,19 @@ public enum NFConstants {
     /// NFPROTO_* (include/uapi/linux/netfilter.h).
     public static let nfprotos: [String: UInt64] = ["inet": 1, "ipv4": 2, "arp": 3, "netdev": 5, "bridge": 7, "ipv6": 10]
 
+    /// Service names as nft resolves them (getservbyname on a Debian system's /etc/services).
+    public static let services: [String: UInt64] = [
+        "ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53, "bootps": 67, "bootpc": 68, "tftp": 69,
+        "http": 80, "www": 80, "kerberos": 88, "pop3": 110, "sunrpc": 111, "auth": 113, "ntp": 123, "netbios-ns": 137,
+        "netbios-dgm": 138, "netbios-ssn": 139, "imap2": 143, "imap": 143, "snmp": 161, "snmp-trap": 162, "bgp": 179, "ldap": 389,
+        "https": 443, "microsoft-ds": 445, "isakmp": 500, "syslog": 514, "submission": 587, "ipp": 631, "ldaps": 636,
+        "domain-s": 853, "rsync": 873, "imaps": 993, "pop3s": 995, "openvpn": 1194, "ms-sql-s": 1433, "mysql": 3306,
+        "postgresql": 5432, "x11": 6000, "http-alt": 8080,
+    ]
+
     static func named(_ w: String, for sel: NFSelector) -> UInt64? {
-        switch sel {
+        if sel.isPort, let p = services[w] { return p }
+        return switch sel {
         case .ipProtocol, .l4proto: protocols[w]
         case .icmpType: icmpTypes[w]
         case .icmpCode: icmpCodes[w]

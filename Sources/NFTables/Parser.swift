@@ -10,7 +10,7 @@ public struct NFParser {
 
     /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset).
     public static func parse(_ text: String, onto base: NFRuleset = NFRuleset()) throws(NFSyntaxError) -> NFRuleset {
-        var p = NFParser(toks: try NFLexer.tokenize(text))
+        var p = NFParser(toks: try NFDefines.expand(try NFLexer.tokenize(text)))
         let rs = try p.ruleset(base)
         if let bad = NFJumpCheck.check(rs) {
             let t = p.jumpTokens[bad.target] ?? p.toks[0]

@@ -422,7 +422,7 @@ extension NFParser {
             try inRange(n, sel, at: t)
             return .range(n, n, text: NFPrinter.number(n, sel))
         }
-        if let n = NFConstants.named(w, for: sel) { return .range(n, n, text: w) }
+        if let n = NFConstants.named(w, for: sel) { return .range(n, n, text: sel.isPort ? String(n) : w) }   // nft lists ports as numbers
         if sel == .iifname || sel == .oifname || sel == .iif || sel == .oif { return .string(w) }
         throw err("unknown value \(w) for \(sel.rawValue)", at: t)
     }

@@ -34,6 +34,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// The header field a payload selector reads (nil for meta and ct keys).
     public var payload: NFPayloadField? { NFSelector.table[id].payload }
     public var isAddress: Bool { NFSelector.table[id].kind == .ipv4 }
+    /// A port field, whose values may be service names (`ssh`).
+    public var isPort: Bool { let n = rawValue; return n.hasSuffix(" sport") || n.hasSuffix(" dport") }
     /// Printed in hex (`comp flags 0x33`), as nft's bitmask types are.
     public var isHex: Bool { NFSelector.table[id].kind == .hex }
 

@@ -137,4 +137,32 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), text)
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), text)
     }
+
+    /// A distribution's /etc/nftables.conf: `define` variables (also inside sets and other
+    /// definitions), service names, expanded as nft lists them.
+    func testDefinesAndServiceNames() throws {
+        let rs = try NFParser.parse("""
+        #!/usr/sbin/nft -f
+        flush ruleset
+        define wan = "eth0"
+        define admin = 198.18.0.9
+        define web = { http, https }
+        define both = { $admin, 198.18.0.10 }
+        table inet filter {
+        \tchain input {
+        \t\ttype filter hook input priority filter; policy drop;
+        \t\tiifname $wan tcp dport ssh ip saddr $both accept
+        \t\ttcp dport $web accept
+        \t}
+        }
+        """)
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["iifname \"eth0\" tcp dport 22 ip saddr { 198.18.0.9, 198.18.0.10 } accept",
+                                                                  "tcp dport { 80, 443 } accept"])
+        XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\ttcp dport $nope accept\n\t}\n}\n")) { e in
+            XCTAssertEqual((e as? NFSyntaxError)?.message, "unknown identifier 'nope'")
+        }
+        XCTAssertThrowsError(try NFParser.parse("include \"/etc/nftables.d/*.nft\"\n")) { e in
+            XCTAssertEqual((e as? NFSyntaxError)?.kind, .unsupported)
+        }
+    }
 }
