@@ -151,7 +151,7 @@ public enum NFPrinter {
         for v in sorted {
             if case .range(let lo, let hi, _) = v, let last = out.last, case .range(let plo, let phi, _) = last, lo <= phi &+ 1, phi != .max {
                 let nhi = max(hi, phi)
-                let text = sel == .ipSaddr || sel == .ipDaddr ? ipv4Range(UInt32(plo), UInt32(nhi)) : plo == nhi ? String(plo) : "\(plo)-\(nhi)"
+                let text = sel.isAddress ? ipv4Range(UInt32(plo), UInt32(nhi)) : plo == nhi ? String(plo) : "\(plo)-\(nhi)"
                 out[out.count - 1] = .range(plo, nhi, text: text)
             } else {
                 out.append(v)
@@ -167,6 +167,8 @@ public enum NFPrinter {
             if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : number(lo, sel) + "-" + number(hi, sel) }
             if sel.isHex { return "0x" + String(lo, radix: 16) + (lo == hi ? "" : "-0x" + String(hi, radix: 16)) }
             if lo == hi, sel == .icmpCode || sel == .ipDSCP || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
+            // nft prints a time range in plain seconds (`60s-3600s`), a single time in units (`1m7s`).
+            if sel == .ctExpiration { return "\(lo / 1000)s-\(hi / 1000)s" }
             return text
         case .string(let s): return "\"\(s)\""
         case .set(let vs):

@@ -108,7 +108,11 @@ extension NFJSON {
     private static func leftSelector(_ l: JSONValue, _ path: String) throws(NFJSONError) -> String {
         if let p = l["payload"] { return "\(try str(p["protocol"], path + "/payload/protocol")) \(try str(p["field"], path + "/payload/field"))" }
         if let m = l["meta"] { return "meta \(try str(m["key"], path + "/meta/key"))" }
-        if let c = l["ct"] { return "ct \(try str(c["key"], path + "/ct/key"))" }
+        if let c = l["ct"] {
+            let dir = (try? str(c["dir"], path + "/ct/dir")).map { $0 + " " } ?? ""
+            let fam = (try? str(c["family"], path + "/ct/family")).map { $0 + " " } ?? ""
+            return "ct \(dir)\(fam)\(try str(c["key"], path + "/ct/key"))"
+        }
         throw NFJSONError(path: path, message: "expected payload, meta or ct")
     }
 

@@ -58,7 +58,15 @@ public enum NFJSON {
         let parts = sel.rawValue.split(separator: " ").map(String.init)
         switch parts[0] {
         case "meta": return .object([("meta", .object([("key", .string(parts[1]))]))])
-        case "ct": return .object([("ct", .object([("key", .string(parts[1]))]))])
+        case "ct":
+            // {"ct": {"key": "saddr", "family": "ip", "dir": "original"}} for `ct original ip saddr`.
+            var rest = Array(parts.dropFirst())
+            var o: [(String, JSONValue)] = []
+            var dir: String? = nil
+            if ["original", "reply", "both"].contains(rest[0]) { dir = rest.removeFirst() }
+            if rest.count == 2 { o.append(("key", .string(rest[1]))); o.append(("family", .string(rest[0]))) } else { o.append(("key", .string(rest[0]))) }
+            if let dir { o.append(("dir", .string(dir))) }
+            return .object([("ct", .object(o))])
         default: return .object([("payload", .object([("protocol", .string(parts[0])), ("field", .string(parts[1]))]))])
         }
     }
@@ -71,7 +79,7 @@ public enum NFJSON {
                 let names = NFPrinter.flags(lo, sel).split(separator: ",").map { JSONValue.string(String($0)) }
                 return names.count == 1 ? names[0] : .array(names)
             }
-            if sel == .ipSaddr || sel == .ipDaddr {
+            if sel.isAddress {
                 if lo == hi { return .string(NFConstants.ipv4Text(UInt32(lo))) }
                 if text.contains("/") {
                     let p = text.split(separator: "/")
@@ -79,6 +87,8 @@ public enum NFJSON {
                 }
                 return .object([("range", .array([.string(NFConstants.ipv4Text(UInt32(lo))), .string(NFConstants.ipv4Text(UInt32(hi)))]))])
             }
+            // Times go out in seconds, as nft -j writes them.
+            if sel == .ctExpiration { return lo == hi ? .int(Int(lo / 1000)) : .object([("range", .array([.int(Int(lo / 1000)), .int(Int(hi / 1000))]))]) }
             if lo != hi { return .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))]) }
             if let n = Int(text) { return .int(n) }
             if sel == .mark || sel == .ctMark { return .int(Int(lo)) }

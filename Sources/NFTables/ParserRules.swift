@@ -80,6 +80,8 @@ extension NFParser {
     /// What the matches before a statement established (nft's protocol context).
     struct RuleContext {
         var ipv4 = false, transport = false
+        /// `meta nfproto ipv6`: IPv4 fields cannot follow.
+        var ipv6Only = false
         /// The transport protocol the rule has fixed so far, and the protocols of a set match on it.
         var l4: UInt64? = nil
         var l4Set: [UInt64] = []
@@ -93,6 +95,9 @@ extension NFParser {
 
         /// nft's protocol context: a header field of another protocol than the one fixed is refused.
         func check(_ sel: NFSelector, at t: NFToken, _ p: NFParser) throws(NFSyntaxError) {
+            if ipv6Only, sel.rawValue.hasPrefix("ip ") || sel.rawValue.contains(" ip ") {
+                throw p.refused("conflicting protocols specified: ip6 vs. ip", at: t)
+            }
             guard let want = sel.impliedProtocol.map(UInt64.init) else { return }
             if let l4, l4 != want { throw p.refused("conflicting protocols specified: \(Self.protoName(l4)) vs. \(Self.protoName(want))", at: t) }
             if let other = l4Set.last(where: { $0 != want }) {
@@ -113,6 +118,7 @@ extension NFParser {
             if sel == .ipProtocol || sel == .l4proto, case .range(let lo, let hi, _) = v, lo == hi, [6, 17, 33, 132, 136].contains(lo) { transport = true }
             if sel.rawValue.hasPrefix("ip ") { ipv4 = true }
             if sel == .nfproto, case .range(2, 2, _) = v { ipv4 = true }
+            if sel == .nfproto, case .range(10, 10, _) = v { ipv6Only = true }
         }
     }
 
@@ -231,7 +237,9 @@ extension NFParser {
         }
         // A selector: `ip saddr`, `tcp dport`, `meta mark`, bare `iifname`, `ct state`...
         var sel: NFSelector
-        if let fields = NFParser.selectorWords[t.text] {
+        if t.text == "ct", let s = try ctSelector() {
+            sel = s
+        } else if let fields = NFParser.selectorWords[t.text] {
             i += 1
             let ft = tok
             let f = try word("a field of \(t.text)")
@@ -388,6 +396,14 @@ extension NFParser {
         var w = try word("a value")
         // A tc handle `major:minor` may lex as three tokens.
         if sel == .priority, isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
+        if sel == .ctExpiration {
+            // Durations, alone or as a range (`1m-1h`), held in milliseconds.
+            let parts = w.split(separator: "-", maxSplits: 1).map { NFConstants.duration(String($0)) }
+            guard parts.allSatisfy({ $0 != nil }), let lo = parts[0] else { throw err("expected a time such as 30s or 4d23h59m59s", at: t) }
+            let hi = parts.count == 2 ? parts[1]! : lo
+            guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
+            return .range(lo, hi, text: NFPrinter.value(.range(lo, hi, text: ""), sel))
+        }
         if sel.isAddress {
             if isPunct("/") {
                 i += 1
@@ -428,6 +444,24 @@ extension NFParser {
     }
 
     static let byteUnits: [String: UInt64] = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024]
+
+    /// `ct [original|reply|both] KEY`, for the keys beyond state/status/mark/direction: the
+    /// selector table holds them by their printed name (`ct original ip saddr`).
+    mutating func ctSelector() throws(NFSyntaxError) -> NFSelector? {
+        let start = i
+        i += 1
+        var dir = ""
+        if tok.kind == .word, ["original", "reply", "both"].contains(tok.text) { dir = tok.text + " "; i += 1 }
+        guard tok.kind == .word else { i = start; return nil }
+        var key = tok.text
+        i += 1
+        if key == "ip", tok.kind == .word, tok.text == "saddr" || tok.text == "daddr" { key += " " + tok.text; i += 1 }
+        // nft lists `ct original protocol` as `ct protocol` (the protocol is the same both ways).
+        if dir == "original " && key == "protocol" { dir = "" }
+        if let s = NFSelector(rawValue: "ct " + dir + key) { return s }
+        if dir.isEmpty, ["state", "status", "mark", "direction"].contains(key) { i = start; return nil }
+        throw refused("unknown ct key \(dir)\(key) (not valid in this form)", at: toks[start])
+    }
 
     /// nft_nat_validate / nft_masq_validate / nft_redir_validate: NAT only in nat chains, source
     /// NAT after routing (postrouting, input), destination NAT before it (prerouting, output).

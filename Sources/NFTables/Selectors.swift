@@ -76,6 +76,13 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public static let cpu = NFSelector(38), iifgroup = NFSelector(39), oifgroup = NFSelector(40), iiftype = NFSelector(41), oiftype = NFSelector(42)
     public static let skuid = NFSelector(43), skgid = NFSelector(44), cgroup = NFSelector(45), metaProtocol = NFSelector(46), priority = NFSelector(47)
     public static let random = NFSelector(48), time = NFSelector(49), day = NFSelector(50), hour = NFSelector(51)
+    public static let ctOrigSaddr = NFSelector(52), ctOrigDaddr = NFSelector(53), ctReplySaddr = NFSelector(54), ctReplyDaddr = NFSelector(55)
+    public static let ctOrigProtoSrc = NFSelector(56), ctOrigProtoDst = NFSelector(57), ctReplyProtoSrc = NFSelector(58), ctReplyProtoDst = NFSelector(59)
+    public static let ctProtocol = NFSelector(60), ctL3proto = NFSelector(61), ctExpiration = NFSelector(62)
+    public static let ctZone = NFSelector(63), ctOrigZone = NFSelector(64), ctReplyZone = NFSelector(65)
+    public static let ctLabel = NFSelector(75)
+    /// Conntrack accounting keys (bytes, packets, avgpkt in any direction): ids 66...74.
+    public var isCtAccounting: Bool { (66...74).contains(id) }
 
     static func field(_ name: String, _ base: NFPayloadField.Base, _ off: Int, _ len: Int, _ proto: UInt8?, _ kind: ValueKind = .integer) -> Entry {
         Entry(name: name, bits: len, payload: NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: proto), kind: kind)
@@ -101,6 +108,16 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         key("meta cpu", 32), key("meta iifgroup", 32), key("meta oifgroup", 32), key("meta iiftype", 16), key("meta oiftype", 16),
         key("meta skuid", 32), key("meta skgid", 32), key("meta cgroup", 32), key("meta protocol", 16), key("meta priority", 32),
         key("meta random", 32), key("meta time", 64), key("meta day", 8), key("meta hour", 32),
+        // Conntrack keys (nft_ct): the tuples of either direction, the entry's expiry in ms, zones,
+        // accounting, helper and labels.
+        Entry(name: "ct original ip saddr", bits: 32, kind: .ipv4), Entry(name: "ct original ip daddr", bits: 32, kind: .ipv4),
+        Entry(name: "ct reply ip saddr", bits: 32, kind: .ipv4), Entry(name: "ct reply ip daddr", bits: 32, kind: .ipv4),
+        key("ct original proto-src", 16), key("ct original proto-dst", 16), key("ct reply proto-src", 16), key("ct reply proto-dst", 16),
+        Entry(name: "ct protocol", bits: 8, kind: .name), Entry(name: "ct l3proto", bits: 8, kind: .name),
+        key("ct expiration", 32), key("ct zone", 16), key("ct original zone", 16), key("ct reply zone", 16),
+        key("ct bytes", 64), key("ct packets", 64), key("ct avgpkt", 64), key("ct original bytes", 64), key("ct original packets", 64),
+        key("ct original avgpkt", 64), key("ct reply bytes", 64), key("ct reply packets", 64), key("ct reply avgpkt", 64),
+        key("ct label", 7),
         // Header fields read generically from the table (offset, length), in nft's names.
         field("ip ecn", .network, 14, 2, nil), field("ip checksum", .network, 80, 16, nil),
         field("tcp doff", .transport, 96, 4, 6), field("tcp reserved", .transport, 100, 4, 6),

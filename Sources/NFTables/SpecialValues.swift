@@ -29,8 +29,30 @@ extension NFConstants {
             return p[0]! * 3600 + p[1]! * 60 + (p.count == 3 ? p[2]! : 0)
         case .time:
             return date(w).map { $0 * 1_000_000_000 }
+        case .ctExpiration: return duration(w)
+        case .ctProtocol: return protocols[w]
+        case .ctL3proto: return nfprotos[w]
         default: return nil
         }
+    }
+
+    /// nft's time type: `4d23h59m59s`, `30000ms`, or plain seconds; in milliseconds.
+    static func duration(_ s: String) -> UInt64? {
+        if let n = UInt64(s) { return n * 1000 }
+        var total: UInt64 = 0, num: UInt64? = nil, i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]
+            if let d = c.wholeNumberValue { num = (num ?? 0) * 10 + UInt64(d); i = s.index(after: i); continue }
+            guard let n = num else { return nil }
+            let rest = s[i...]
+            let (unit, len): (UInt64, Int) = rest.hasPrefix("ms") ? (1, 2) : c == "s" ? (1000, 1) : c == "m" ? (60_000, 1)
+                : c == "h" ? (3_600_000, 1) : c == "d" ? (86_400_000, 1) : (0, 0)
+            guard unit > 0 else { return nil }
+            total += n * unit
+            num = nil
+            i = s.index(i, offsetBy: len)
+        }
+        return num == nil ? total : nil
     }
 
     /// `YYYY-MM-DD[ HH:MM[:SS]]` (UTC) as seconds since the epoch.
@@ -68,6 +90,14 @@ extension NFConstants {
             let h = n / 3600, m = n / 60 % 60, s = n % 60
             func two(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }
             return "\"\(two(h)):\(two(m))" + (s != 0 ? ":\(two(s))" : "") + "\""
+        case .ctExpiration:
+            // nft prints whole units, largest first, and drops the milliseconds.
+            var secs = n / 1000
+            var out = ""
+            for (u, name) in [(UInt64(86400), "d"), (3600, "h"), (60, "m")] where secs >= u { out += "\(secs / u)\(name)"; secs %= u }
+            return out + (secs > 0 || out.isEmpty ? "\(secs)s" : "")
+        case .ctProtocol: return protocols.first { $0.value == n }?.key ?? String(n)
+        case .ctL3proto: return nfprotos.first { $0.value == n }?.key ?? String(n)
         case .time:
             let secs = Int(n / 1_000_000_000)
             let days = secs / 86400, rem = secs % 86400

@@ -160,4 +160,30 @@ final class NetfilterConstructTests: XCTestCase {
                                  "meta time < \"2019-06-21 17:00:00\" counter packets 1 bytes 28",
                                  "meta skuid 0 counter packets 0 bytes 0", "meta skuid != 0 counter packets 0 bytes 0"])
     }
+
+    /// Conntrack keys read the packet's entry: its original tuple, protocol and time left;
+    /// accounting is off (nf_conntrack_acct 0), so `ct bytes` never matches.
+    func testConntrackKeysReadTheEntry() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\tct original ip saddr 198.18.0.9 ct original proto-dst 9 ct protocol udp counter
+        \t\tct reply ip daddr 198.18.0.9 ct expiration 29s-30s counter
+        \t\tct expiration < 1s counter
+        \t\tct bytes >= 0 counter
+        \t}
+        }
+
+        """)
+        // The first packet's entry is not confirmed yet (expiration 0); the second finds 30 s
+        // less the time since prerouting refreshed it.
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        _ = s.inject(frame: udp(9), device: s.devices[0], atNs: 1_000_000_000)
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["ct original ip saddr 198.18.0.9 ct original proto-dst 9 ct protocol udp counter packets 2 bytes 56",
+                                 "ct reply ip daddr 198.18.0.9 ct expiration 29s-30s counter packets 1 bytes 28",
+                                 "ct expiration < 1s counter packets 1 bytes 28", "ct bytes >= 0 counter packets 0 bytes 0"])
+    }
 }

@@ -262,6 +262,25 @@ extension Stack {
         case .time: return config.epochNs &+ clocks[skb.cpu]
         case .day: return ((config.epochNs &+ clocks[skb.cpu]) / 86_400_000_000_000 + 4) % 7
         case .hour: return (config.epochNs &+ clocks[skb.cpu]) / 1_000_000_000 % 86400
+        // nft_ct_get_eval: the tuples of the entry, its time left in ms, its zone (the model has
+        // one, 0). Accounting (nf_conntrack_acct) is off by default, so byte and packet keys do not
+        // match; no helper and no label is attached here.
+        case .ctOrigSaddr: return skb.conn.map { UInt64($0.orig.src) }
+        case .ctOrigDaddr: return skb.conn.map { UInt64($0.orig.dst) }
+        case .ctReplySaddr: return skb.conn.map { UInt64($0.reply.src) }
+        case .ctReplyDaddr: return skb.conn.map { UInt64($0.reply.dst) }
+        case .ctOrigProtoSrc: return skb.conn.map { UInt64($0.orig.sport) }
+        case .ctOrigProtoDst: return skb.conn.map { UInt64($0.orig.dport) }
+        case .ctReplyProtoSrc: return skb.conn.map { UInt64($0.reply.sport) }
+        case .ctReplyProtoDst: return skb.conn.map { UInt64($0.reply.dport) }
+        case .ctProtocol: return skb.conn.map { UInt64($0.orig.proto) }
+        case .ctL3proto: return skb.conn == nil ? nil : 2
+        // Before confirmation the kernel's ct->timeout is still relative, so nf_ct_expires reads 0.
+        case .ctExpiration:
+            return skb.conn.map { $0.status & IPS.confirmed == 0 || $0.expires <= clocks[skb.cpu] ? 0 : ($0.expires - clocks[skb.cpu]) / 1_000_000 }
+        case .ctZone, .ctOrigZone, .ctReplyZone: return skb.conn == nil ? nil : 0
+        case .ctLabel: return nil
+        case _ where sel.isCtAccounting: return nil
         default: break
         }
         guard p.ipv4 else { return nil }

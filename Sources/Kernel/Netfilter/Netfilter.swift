@@ -66,7 +66,7 @@ struct NetfilterState {
                     for s in r.statements {
                         switch s {
                         case .notrack, .snat, .dnat, .masquerade, .redirect: conntrackEnabled = true
-                        case .match(let sel, _, _, _) where [.ctState, .ctStatus, .ctMark, .ctDirection].contains(sel): conntrackEnabled = true
+                        case .match(let sel, _, _, _) where sel.rawValue.hasPrefix("ct "): conntrackEnabled = true
                         case .setCtMark: conntrackEnabled = true
                         default: break
                         }
