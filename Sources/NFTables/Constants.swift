@@ -208,6 +208,7 @@ public enum NFPrinter {
     public static func statement(_ s: NFStatement, family: NFFamily = .ip) -> String {
         switch s {
         case .match(let sel, let mask, let op, let v):
+            if sel.isOptionPresence, case .range(let v, _, _) = v { return "\(sel.rawValue) \(v == 1 ? "exists" : "missing")" }
             // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
             if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
             if sel == .tcpFlags, let mask { return "tcp flags \(value(v, sel)) / \(flags(mask, sel))" }

@@ -108,6 +108,9 @@ extension NFJSON {
     private static func leftSelector(_ l: JSONValue, _ path: String) throws(NFJSONError) -> String {
         if let p = l["payload"] { return "\(try str(p["protocol"], path + "/payload/protocol")) \(try str(p["field"], path + "/payload/field"))" }
         if let m = l["meta"] { return "meta \(try str(m["key"], path + "/meta/key"))" }
+        if let o = l["tcp option"] {
+            return "tcp option \(try str(o["name"], path + "/tcp option/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "")
+        }
         if let c = l["ct"] {
             let dir = (try? str(c["dir"], path + "/ct/dir")).map { $0 + " " } ?? ""
             let fam = (try? str(c["family"], path + "/ct/family")).map { $0 + " " } ?? ""
@@ -118,6 +121,7 @@ extension NFJSON {
 
     private static func valueText(_ v: JSONValue, _ sel: NFSelector?, _ path: String) throws(NFJSONError) -> String {
         switch v {
+        case .bool(let b): return b ? "exists" : "missing"
         case .int(let n): return String(n)
         case .string(let s): return sel == .iifname || sel == .oifname ? "\"\(s)\"" : s
         case .array(let a): return try a.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/\(k)") }.joined(separator: ",")
@@ -164,6 +168,8 @@ extension NFJSON {
                 selName = try leftSelector(l, p + "/left")
                 lhs = selName
             }
+            // A presence test (`tcp option sack-perm exists`) has a boolean right side and no operator in text.
+            if case .bool(let present) = r { return lhs + (present ? " exists" : " missing") }
             let op = (try? str(b["op"], p + "/op")) ?? "=="
             let sel = NFSelector(rawValue: selName)
             let rhs = try valueText(r, sel, p + "/right")

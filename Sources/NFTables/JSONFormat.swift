@@ -56,6 +56,11 @@ public enum NFJSON {
 
     static func left(_ sel: NFSelector) -> JSONValue {
         let parts = sel.rawValue.split(separator: " ").map(String.init)
+        if sel.tcpOption != nil {
+            var o: [(String, JSONValue)] = [("name", .string(parts[2]))]
+            if parts.count > 3 { o.append(("field", .string(parts[3]))) }
+            return .object([("tcp option", .object(o))])
+        }
         switch parts[0] {
         case "meta": return .object([("meta", .object([("key", .string(parts[1]))]))])
         case "ct":
@@ -74,6 +79,7 @@ public enum NFJSON {
     static func value(_ v: NFValue, _ sel: NFSelector) -> JSONValue {
         switch v {
         case .range(let lo, let hi, let text):
+            if sel.isOptionPresence { return .bool(lo == 1) }
             if sel.isFlags {
                 if lo == 0 { return .int(0) }
                 let names = NFPrinter.flags(lo, sel).split(separator: ",").map { JSONValue.string(String($0)) }

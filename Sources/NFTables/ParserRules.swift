@@ -239,6 +239,17 @@ extension NFParser {
         var sel: NFSelector
         if t.text == "ct", let s = try ctSelector() {
             sel = s
+        } else if t.text == "tcp", toks[i + 1].kind == .word, toks[i + 1].text == "option" {
+            sel = try tcpOptionSelector()
+            if sel.isOptionPresence {
+                // `tcp option X exists|missing`.
+                let et = tok
+                let w = try word("exists or missing")
+                guard w == "exists" || w == "missing" else { throw err("expected exists or missing", at: et) }
+                try context.check(sel, at: t, self)
+                let v: UInt64 = w == "exists" ? 1 : 0
+                return .match(sel, mask: nil, op: .implicit, value: .range(v, v, text: w))
+            }
         } else if let fields = NFParser.selectorWords[t.text] {
             i += 1
             let ft = tok
@@ -444,6 +455,24 @@ extension NFParser {
     }
 
     static let byteUnits: [String: UInt64] = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024]
+
+    /// `tcp option NAME [FIELD]` (sack0 is sack); numbered options and raw offsets are refused.
+    mutating func tcpOptionSelector() throws(NFSyntaxError) -> NFSelector {
+        let start = tok
+        i += 2
+        let nt = tok
+        var name = try word("a TCP option")
+        if name == "sack0" { name = "sack" }
+        if UInt64(name) != nil || name.hasPrefix("@") { throw unsupported("TCP options by number", at: nt) }
+        guard NFSelector(rawValue: "tcp option " + name) != nil else { throw err("unknown TCP option \(name)", at: nt) }
+        if tok.kind == .word, !["exists", "missing"].contains(tok.text), let s = NFSelector(rawValue: "tcp option \(name) \(tok.text)") {
+            i += 1
+            return s
+        }
+        if tok.kind == .word, !["exists", "missing"].contains(tok.text) { throw err("unknown field \(tok.text) of TCP option \(name)") }
+        _ = start
+        return NFSelector(rawValue: "tcp option " + name)!
+    }
 
     /// `ct [original|reply|both] KEY`, for the keys beyond state/status/mark/direction: the
     /// selector table holds them by their printed name (`ct original ip saddr`).

@@ -20,6 +20,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         var name: String
         var bits: Int
         var payload: NFPayloadField?
+        /// A TCP option field (`tcp option sack left`); bitLength 0 reads whether the option is there.
+        var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
         /// How values print: numbers, addresses, or names from a table.
         var kind: ValueKind = .integer
     }
@@ -40,7 +42,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public var isHex: Bool { NFSelector.table[id].kind == .hex }
 
     /// The L4 protocol a payload selector implies (`tcp dport` matches TCP packets only).
-    public var impliedProtocol: UInt8? { payload?.l4proto }
+    public var impliedProtocol: UInt8? { tcpOption != nil ? 6 : payload?.l4proto }
     /// Flag types, where a bare list means "any of these bits".
     public var isFlags: Bool { self == .ctState || self == .ctStatus || self == .tcpFlags }
     /// The largest value the field holds (nft refuses a bigger constant).
@@ -135,13 +137,35 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         field("icmp checksum", .transport, 16, 16, 1), field("icmp gateway", .transport, 32, 32, 1, .ipv4), field("icmp mtu", .transport, 48, 16, 1),
         field("igmp type", .transport, 0, 8, 2, .name), field("igmp mrt", .transport, 8, 8, 2), field("igmp checksum", .transport, 16, 16, 2),
         field("igmp group", .transport, 32, 32, 2, .ipv4),
-    ]
+    ] + tcpOptions
+    /// nft's tcpopt templates: option kinds, and each field's place inside the option.
+    static let tcpOptions: [Entry] = {
+        var out: [Entry] = []
+        func opt(_ name: String, _ kind: UInt8, _ fields: [(String, Int, Int)]) {
+            out.append(Entry(name: "tcp option \(name)", bits: 1, tcpOption: (kind, 0, 0)))
+            for (f, off, len) in [("kind", 0, 8), ("length", 8, 8)] + fields {
+                out.append(Entry(name: "tcp option \(name) \(f)", bits: len, tcpOption: (kind, off, len)))
+            }
+        }
+        opt("eol", 0, []); opt("nop", 1, []); opt("maxseg", 2, [("size", 16, 16)]); opt("window", 3, [("count", 16, 8)])
+        opt("sack-perm", 4, [])
+        opt("sack", 5, [("left", 16, 32), ("right", 48, 32)])
+        for k in 1...3 { opt("sack\(k)", 5, [("left", 16 + 64 * k, 32), ("right", 48 + 64 * k, 32)]) }
+        opt("timestamp", 8, [("tsval", 16, 32), ("tsecr", 48, 32)]); opt("md5sig", 19, []); opt("fastopen", 34, [])
+        opt("mptcp", 30, [("subtype", 16, 4)])
+        return out
+    }()
+    /// The TCP option field a selector reads, if it is one.
+    public var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.table[id].tcpOption }
+    /// `tcp option X` alone: matched with exists/missing.
+    public var isOptionPresence: Bool { tcpOption.map { $0.bitLength == 0 } ?? false }
+
     static let byName: [String: Int] = Dictionary(uniqueKeysWithValues: table.enumerated().map { ($0.element.name, $0.offset) })
 
     /// `PROTO FIELD` words the parser accepts, by protocol.
     static let fieldsByProtocol: [String: [String: NFSelector]] = {
         var out: [String: [String: NFSelector]] = [:]
-        for (i, e) in table.enumerated() {
+        for (i, e) in table.enumerated() where e.tcpOption == nil {
             let w = e.name.split(separator: " ").map(String.init)
             out[w[0], default: [:]][w[1]] = NFSelector(i)
         }

@@ -186,4 +186,29 @@ final class NetfilterConstructTests: XCTestCase {
                                  "ct reply ip daddr 198.18.0.9 ct expiration 29s-30s counter packets 1 bytes 28",
                                  "ct expiration < 1s counter packets 1 bytes 28", "ct bytes >= 0 counter packets 0 bytes 0"])
     }
+
+    /// TCP options found by walking the option list (nft_exthdr): MSS 1460, SACK permitted,
+    /// window scale 7, no timestamp.
+    func testTCPOptionsAreFoundInTheOptionList() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\ttcp option maxseg size 1460 counter
+        \t\ttcp option sack-perm exists counter
+        \t\ttcp option window count 7 counter
+        \t\ttcp option timestamp missing counter
+        \t\ttcp option timestamp exists counter
+        \t}
+        }
+
+        """)
+        let opts: [UInt8] = [2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 0, 0]   // MSS, NOP, WS 7, SACK-perm, EOL padding
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 9, seq: 1, flags: .syn, options: opts))), device: s.devices[0])
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["tcp option maxseg size 1460 counter packets 1 bytes 52", "tcp option sack-perm exists counter packets 1 bytes 52",
+                                 "tcp option window count 7 counter packets 1 bytes 52", "tcp option timestamp missing counter packets 1 bytes 52",
+                                 "tcp option timestamp exists counter packets 0 bytes 0"])
+    }
 }

@@ -320,10 +320,36 @@ extension Stack {
         }
     }
 
+    /// `nft_exthdr_tcp_eval`: walk the TCP options for `kind`; presence reads 1 or 0, a field the
+    /// bits at its offset inside the option (nothing when the option is absent or too short).
+    private func readTCPOption(_ o: (kind: UInt8, bitOffset: Int, bitLength: Int), _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        guard p.proto == IPProtocol.tcp, p.fragOff == 0, p.len >= p.th + 20 else { return nil }
+        let b = skb.data
+        let end = min(p.len, p.th + Int(b[p.th + 12] >> 4) * 4)
+        var i = p.th + 20
+        while i < end {
+            let kind = b[i]
+            let len = kind <= 1 ? 1 : (i + 1 < end ? Int(b[i + 1]) : 0)
+            if kind == o.kind {
+                if o.bitLength == 0 { return 1 }
+                let first = i + o.bitOffset / 8, last = i + (o.bitOffset + o.bitLength + 7) / 8
+                guard last <= min(end, i + len) || (kind <= 1 && last <= i + 1) else { return nil }
+                var v: UInt64 = 0
+                for k in first..<last { v = v << 8 | UInt64(b[k]) }
+                return (v >> UInt64((last - i) * 8 - o.bitOffset - o.bitLength)) & ((1 << UInt64(o.bitLength)) - 1)
+            }
+            if kind == 0 { break }
+            guard len >= 1 else { break }
+            i += len
+        }
+        return o.bitLength == 0 ? 0 : nil
+    }
+
     /// `nft_payload_eval` for a header field of the selector table: `bitLength` bits at `bitOffset`
     /// from the network or transport header; nothing when the packet is another protocol, a later
     /// fragment, or too short.
     private func readPayload(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        if let o = sel.tcpOption { return readTCPOption(o, skb, p) }
         guard let f = sel.payload else { return nil }
         if let want = f.l4proto, p.proto != want { return nil }
         let base: Int
