@@ -82,6 +82,9 @@ public enum NFStatement: Sendable, Equatable {
     case log(NFLog)
     case setMark(UInt32)
     case setCtMark(UInt32)
+    /// `meta mark set ct mark & 0xff | 0x1`, `meta priority set 1:2`: the target gets
+    /// (source & mask) ^ xor, as nft_bitwise computes it (no source: the constant xor).
+    case setExpr(target: NFSelector, source: NFSelector?, mask: UInt32, xor: UInt32)
     case notrack
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])

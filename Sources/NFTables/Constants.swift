@@ -232,6 +232,9 @@ public enum NFPrinter {
         case .log(let l): return log(l)
         case .setMark(let m): return "meta mark set \(number(UInt64(m), .mark))"
         case .setCtMark(let m): return "ct mark set \(number(UInt64(m), .ctMark))"
+        case .setExpr(let target, let source, let mask, let xor):
+            guard let source else { return "\(target.printed) set \(number(UInt64(xor), target))" }
+            return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor)
         case .notrack: return "notrack"
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):
@@ -247,6 +250,15 @@ public enum NFPrinter {
             if code == 3 { return "reject" }
             return "reject with icmp \(NFConstants.icmpUnreachCodes.first { $0.value == code }?.key ?? String(code))"
         }
+    }
+
+    /// (x & mask) ^ xor as nft lists it: `& m`, `| o`, `^ x`, or `& (m|o) | o`.
+    static func bitwise(mask: UInt32, xor: UInt32) -> String {
+        func hex(_ v: UInt32) -> String { number(UInt64(v), .mark) }
+        if mask == .max { return xor == 0 ? "" : " ^ \(hex(xor))" }
+        if xor == 0 { return " & \(hex(mask))" }
+        if mask & xor == 0 { return (mask | xor == .max ? "" : " & \(hex(mask | xor))") + " | \(hex(xor))" }
+        return " & \(hex(mask)) ^ \(hex(xor))"
     }
 
     /// An address range as nft prints it: one address, a prefix where the range is one, else `a-b`.

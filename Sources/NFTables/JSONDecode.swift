@@ -138,6 +138,16 @@ extension NFJSON {
         }
     }
 
+    /// A mangle value: a number, a tc handle, a selector, or a binary operation on one.
+    private static func mangleValue(_ v: JSONValue, _ path: String) throws(NFJSONError) -> String {
+        if case .object(let kv) = v, kv.count == 1, ["&", "|", "^"].contains(kv[0].0), case .array(let ops) = kv[0].1, ops.count == 2 {
+            return "\(try mangleValue(ops[0], path + "/\(kv[0].0)/0")) \(kv[0].0) \(ops[1].rendered())"
+        }
+        if case .object = v { return try leftSelector(v, path) }
+        if case .string(let s) = v { return s }
+        return v.rendered()
+    }
+
     private static func verdictText(_ v: JSONValue, _ path: String) throws(NFJSONError) -> String {
         guard case .object(let kv) = v, kv.count == 1 else { throw NFJSONError(path: path, message: "expected a verdict") }
         switch kv[0].0 {
@@ -203,7 +213,7 @@ extension NFJSON {
             return s
         case "mangle":
             guard let key = b["key"], let v = b["value"] else { throw NFJSONError(path: p, message: "needs key and value") }
-            return "\(try leftSelector(key, p + "/key")) set \(v.rendered())"
+            return "\(try leftSelector(key, p + "/key")) set \(try mangleValue(v, p + "/value"))"
         case "accept", "drop", "continue", "return", "queue", "jump", "goto":
             return try verdictText(e, path)
         case "vmap":

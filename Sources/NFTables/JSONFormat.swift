@@ -163,6 +163,16 @@ public enum NFJSON {
             return .object([("log", o.isEmpty ? .null : .object(o))])
         case .setMark(let m): return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("mark"))]))])), ("value", .int(Int(m)))]))])
         case .setCtMark(let m): return .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("mark"))]))])), ("value", .int(Int(m)))]))])
+        case .setExpr(let target, let source, let mask, let xor):
+            var v: JSONValue = source.map(left) ?? .int(Int(xor))
+            if source != nil {
+                // As nft -j nests them: {"|": [{"&": [src, m]}, o]}.
+                if mask != .max && !(mask & xor == 0 && mask | xor == .max) {
+                    v = .object([("&", .array([v, .int(Int(mask & xor == 0 ? mask | xor : mask))]))])
+                }
+                if xor != 0 { v = .object([(mask & xor == 0 ? "|" : "^", .array([v, .int(Int(xor))]))]) }
+            }
+            return .object([("mangle", .object([("key", left(target)), ("value", v)]))])
         case .notrack: return .object([("notrack", .null)])
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):

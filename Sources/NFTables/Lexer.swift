@@ -76,7 +76,7 @@ struct NFLexer {
             if ["!=", "<=", ">=", "==", "<<", ">>"].contains(two) {
                 out.append(NFToken(kind: .punct, text: two, line: line, column: col)); i += 2; col += 2; continue
             }
-            if "{};,:/!<>=&|()@*[]+".utf8.contains(c) {
+            if "{};,:/!<>=&|()@*[]+^".utf8.contains(c) {
                 out.append(NFToken(kind: .punct, text: String(UnicodeScalar(c)), line: line, column: col)); i += 1; col += 1; continue
             }
             throw NFSyntaxError(line: line, column: col, message: "unexpected character '\(UnicodeScalar(c))'")

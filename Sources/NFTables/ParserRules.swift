@@ -267,14 +267,44 @@ extension NFParser {
         if isWord("set") {
             i += 1
             let vt = tok
-            guard let n = NFConstants.number(try word("a value")) else { throw err("expected a number", at: vt) }
-            guard n <= UInt64(UInt32.max) else { throw refused("Value \(n) exceeds valid range 0-\(UInt32.max)", at: vt) }
-            let v = UInt32(n)
-            switch sel {
-            case .mark: return .setMark(v)
-            case .ctMark: return .setCtMark(v)
-            default: throw err("only meta mark and ct mark can be set", at: vt)
+            guard sel == .mark || sel == .ctMark || sel == .priority else {
+                throw unsupported("setting \(sel.printed) (meta mark, ct mark and meta priority can be set)", at: vt)
             }
+            // A source (meta mark / ct mark) with & | ^ (and, or, xor), or a constant.
+            var source: NFSelector? = nil
+            var mask: UInt32 = .max, xor: UInt32 = 0
+            if isWord("meta") || isWord("ct") || isWord("mark") {
+                let st = tok
+                let w = try word("a source")
+                let key = w == "mark" ? "mark" : try word("mark")
+                guard key == "mark" else { throw unsupported("\(w) \(key) as a value (meta mark and ct mark are modelled)", at: st) }
+                source = w == "ct" ? .ctMark : .mark
+            } else {
+                let v = try scalar(for: sel == .priority ? .priority : .mark)
+                guard case .range(let n, let hi, _) = v, n == hi, n <= UInt64(UInt32.max) else { throw err("expected a value", at: vt) }
+                xor = UInt32(n)
+                mask = 0
+            }
+            while tok.kind == .punct && ["&", "|", "^"].contains(tok.text) || tok.kind == .word && ["and", "or", "xor"].contains(tok.text) {
+                let op = ["and": "&", "or": "|", "xor": "^"][tok.text] ?? tok.text
+                i += 1
+                let nt = tok
+                guard let n = NFConstants.number(try word("a number")), n <= UInt64(UInt32.max) else { throw err("expected a 32-bit number", at: nt) }
+                let m = UInt32(n)
+                switch op {
+                case "&": mask &= m; xor &= m
+                case "|": mask &= ~m; xor |= m
+                default: xor ^= m
+                }
+            }
+            if source == nil {
+                switch sel {
+                case .mark: return .setMark(xor)
+                case .ctMark: return .setCtMark(xor)
+                default: break
+                }
+            }
+            return .setExpr(target: sel, source: source, mask: mask, xor: xor)
         }
         if isWord("vmap") {
             i += 1

@@ -211,4 +211,26 @@ final class NetfilterConstructTests: XCTestCase {
                                  "tcp option window count 7 counter packets 1 bytes 52", "tcp option timestamp missing counter packets 1 bytes 52",
                                  "tcp option timestamp exists counter packets 0 bytes 0"])
     }
+
+    /// `meta mark set meta mark | 0x4000` (the Docker/kube-proxy idiom) and friends change the mark as nft_bitwise does.
+    func testMarkExpressionsSetTheMark() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tchain p {
+        \t\ttype filter hook prerouting priority 0;
+        \t\tmeta mark set 0x00000f0f
+        \t\tmeta mark set meta mark & 0x0000ff00 | 0x00000001
+        \t\tmeta mark set meta mark ^ 0x00004000
+        \t}
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\tmeta mark 0x00004f01 counter
+        \t}
+        }
+
+        """)
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        XCTAssertEqual(s.listRuleset(handles: false).contains("meta mark 0x00004f01 counter packets 1 bytes 28"), true, s.listRuleset(handles: false))
+    }
 }

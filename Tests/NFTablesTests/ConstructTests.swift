@@ -165,4 +165,18 @@ final class ConstructTests: XCTestCase {
             XCTAssertEqual((e as? NFSyntaxError)?.kind, .unsupported)
         }
     }
+
+    /// Marks set from expressions, listed as nft 1.0.6 listed them (read off the real nft).
+    func testMarkExpressionsListAsNft() throws {
+        let input = ["meta mark set meta mark or 0x4000", "meta mark set meta mark and 0xffff", "meta mark set meta mark xor 0x1",
+                     "ct mark set meta mark", "meta mark set ct mark", "ct mark set ct mark or 0x10", "meta mark set meta mark & 0xff00 | 0x1",
+                     "meta priority set 1:2", "meta mark set 0x1 | 0x2"]
+        let listed = ["meta mark set meta mark | 0x00004000", "meta mark set meta mark & 0x0000ffff", "meta mark set meta mark ^ 0x00000001",
+                      "ct mark set meta mark", "meta mark set ct mark", "ct mark set ct mark | 0x00000010",
+                      "meta mark set meta mark & 0x0000ff01 | 0x00000001", "meta priority set 1:2", "meta mark set 0x00000003"]
+        let rs = try NFParser.parse("table ip t {\n\tchain c {\n" + input.map { "\t\t\($0)\n" }.joined() + "\t}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), listed)
+        let text = NFPrinter.ruleset(rs)
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), text)
+    }
 }

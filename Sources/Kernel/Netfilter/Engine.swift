@@ -184,6 +184,15 @@ extension Stack {
                 skb.mark = m
             case .setCtMark(let m):
                 skb.conn?.mark = m
+            case .setExpr(let target, let source, let mask, let xor):
+                // nft_bitwise on the source register, then nft_meta_set / nft_ct_set.
+                let src: UInt32 = switch source { case .mark?: skb.mark; case .ctMark?: skb.conn?.mark ?? 0; default: 0 }
+                let v = (src & mask) ^ xor
+                switch target {
+                case .mark: skb.mark = v
+                case .ctMark: skb.conn?.mark = v
+                default: skb.priority = v
+                }
             case .notrack:
                 skb.ctInfo = .untracked
                 skb.conn = nil

@@ -68,6 +68,7 @@ struct NetfilterState {
                         case .notrack, .snat, .dnat, .masquerade, .redirect: conntrackEnabled = true
                         case .match(let sel, _, _, _) where sel.rawValue.hasPrefix("ct "): conntrackEnabled = true
                         case .setCtMark: conntrackEnabled = true
+                        case .setExpr(let t, let src, _, _) where t == .ctMark || src == .ctMark: conntrackEnabled = true
                         default: break
                         }
                     }
