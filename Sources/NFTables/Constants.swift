@@ -75,6 +75,7 @@ public enum NFConstants {
         case "dccp type": dccpTypes[w]
         case "igmp type": igmpTypes[w]
         case "ah nexthdr", "comp nexthdr": protocols[w]
+        case "ether type": etherTypes[w]
         default: nil
         }
     }
@@ -106,6 +107,8 @@ public enum NFConstants {
 public enum NFPrinter {
     static func number(_ n: UInt64, _ sel: NFSelector) -> String {
         if let t = NFConstants.specialText(n, for: sel) { return t }
+        if sel.isMAC { return (0..<6).map { k in let b = (n >> UInt64(40 - 8 * k)) & 0xff; return (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":") }
+        if sel.rawValue == "ether type" { return NFConstants.etherTypes.filter { $0.key != "8021q" }.first { $0.value == n }?.key ?? String(n) }
         switch sel {
         case .mark, .ctMark: return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)
         case .ipProtocol, .l4proto: return NFConstants.protocols.first { $0.value == n }?.key ?? String(n)
@@ -166,7 +169,7 @@ public enum NFPrinter {
             if lo == hi, sel.isFlags { return flags(lo, sel) }
             if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : number(lo, sel) + "-" + number(hi, sel) }
             if sel.isHex { return "0x" + String(lo, radix: 16) + (lo == hi ? "" : "-0x" + String(hi, radix: 16)) }
-            if lo == hi, sel == .icmpCode || sel == .ipDSCP || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
+            if lo == hi, sel == .icmpCode || sel == .ipDSCP || sel.isMAC || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
             // nft prints a time range in plain seconds (`60s-3600s`), a single time in units (`1m7s`).
             if sel == .ctExpiration { return "\(lo / 1000)s-\(hi / 1000)s" }
             return text

@@ -30,8 +30,14 @@ extension NFParser {
                 context.l3Dependency = nil
                 if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
             }
+            if case .match(let sel, _, _, _) = stmt, sel.isMAC || sel.rawValue == "ether type", let d = context.linkDependency {
+                stmts.remove(at: d)
+                context.linkDependency = nil
+                if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
+                if let l3 = context.l3Dependency, l3 > d { context.l3Dependency = l3 - 1 }
+            }
             // A statement between a dependency and the field keeps the dependency in nft's listing.
-            if case .match = stmt {} else { context.dependency = nil; context.l3Dependency = nil }
+            if case .match = stmt {} else { context.dependency = nil; context.l3Dependency = nil; context.linkDependency = nil }
             context.note(stmt, index: stmts.count, family: t.family)
             stmts.append(stmt)
         }
@@ -90,6 +96,8 @@ extension NFParser {
         var dependency: Int? = nil
         /// `meta protocol ip` in an ip table, which any header field implies.
         var l3Dependency: Int? = nil
+        /// `iiftype ether`, which an Ethernet header field implies.
+        var linkDependency: Int? = nil
 
         static func protoName(_ p: UInt64) -> String { NFConstants.protocols.first { $0.value == p }?.key ?? String(p) }
 
@@ -109,6 +117,7 @@ extension NFParser {
             guard case .match(let sel, let mask, let op, let v) = s, op == .eq || op == .implicit else { return }
             if let p = sel.impliedProtocol { l4 = UInt64(p) }
             if sel == .metaProtocol, family == .ip, mask == nil, case .range(0x0800, 0x0800, _) = v { l3Dependency = index }
+            if sel == .iiftype, mask == nil, case .range(1, 1, _) = v { linkDependency = index }
             if mask == nil, sel == .l4proto || sel == .ipProtocol {
                 // In inet `ip protocol` also means IPv4, so only there it is not redundant.
                 if case .range(let lo, let hi, _) = v, lo == hi { l4 = lo; dependency = sel == .l4proto || family == .ip ? index : nil }
@@ -444,6 +453,14 @@ extension NFParser {
             let hi = parts.count == 2 ? parts[1]! : lo
             guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
             return .range(lo, hi, text: NFPrinter.value(.range(lo, hi, text: ""), sel))
+        }
+        if sel.isMAC {
+            // A MAC address may lex as six words between colons.
+            while isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
+            let parts = w.split(separator: ":", omittingEmptySubsequences: false).map { UInt64($0, radix: 16) }
+            guard parts.count == 6, parts.allSatisfy({ $0 != nil && $0! <= 0xff }) else { throw err("expected an Ethernet address", at: t) }
+            let n = parts.reduce(0) { $0 << 8 | $1! }
+            return .range(n, n, text: NFPrinter.number(n, sel))
         }
         if sel.isAddress {
             if isPunct("/") {

@@ -1,7 +1,7 @@
 /// A header field nft reads at a fixed place (a `payload` expression): its bit offset and length
 /// from the network or transport header, and the transport protocol it implies.
 public struct NFPayloadField: Sendable, Equatable {
-    public enum Base: Sendable { case network, transport }
+    public enum Base: Sendable { case link, network, transport }
     public var base: Base
     public var bitOffset: Int
     public var bitLength: Int
@@ -25,7 +25,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         /// How values print: numbers, addresses, or names from a table.
         var kind: ValueKind = .integer
     }
-    enum ValueKind { case integer, hex, ipv4, name }
+    enum ValueKind { case integer, hex, ipv4, mac, name }
 
     public init?(rawValue: String) {
         guard let i = NFSelector.byName[rawValue] else { return nil }
@@ -36,6 +36,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// The header field a payload selector reads (nil for meta and ct keys).
     public var payload: NFPayloadField? { NFSelector.table[id].payload }
     public var isAddress: Bool { NFSelector.table[id].kind == .ipv4 }
+    public var isMAC: Bool { NFSelector.table[id].kind == .mac }
     /// A port field, whose values may be service names (`ssh`).
     public var isPort: Bool { let n = rawValue; return n.hasSuffix(" sport") || n.hasSuffix(" dport") }
     /// Printed in hex (`comp flags 0x33`), as nft's bitmask types are.
@@ -137,6 +138,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         field("icmp checksum", .transport, 16, 16, 1), field("icmp gateway", .transport, 32, 32, 1, .ipv4), field("icmp mtu", .transport, 48, 16, 1),
         field("igmp type", .transport, 0, 8, 2, .name), field("igmp mrt", .transport, 8, 8, 2), field("igmp checksum", .transport, 16, 16, 2),
         field("igmp group", .transport, 32, 32, 2, .ipv4),
+        field("ether daddr", .link, 0, 48, nil, .mac), field("ether saddr", .link, 48, 48, nil, .mac),
+        field("ether type", .link, 96, 16, nil, .name),
     ] + tcpOptions
     /// nft's tcpopt templates: option kinds, and each field's place inside the option.
     static let tcpOptions: [Entry] = {

@@ -233,4 +233,23 @@ final class NetfilterConstructTests: XCTestCase {
         _ = s.inject(frame: udp(9), device: s.devices[0])
         XCTAssertEqual(s.listRuleset(handles: false).contains("meta mark 0x00004f01 counter packets 1 bytes 28"), true, s.listRuleset(handles: false))
     }
+
+    /// Ethernet header fields of a received frame; `iiftype ether` before them is implied (and
+    /// dropped from the listing, as nft drops it).
+    func testEthernetFieldsOfReceivedFrames() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\tiiftype ether ether saddr 02:00:00:00:ff:01 ether type ip counter
+        \t\tether daddr 02:00:00:00:00:02 counter
+        \t}
+        }
+
+        """)
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["ether saddr 02:00:00:00:ff:01 ether type ip counter packets 1 bytes 28", "ether daddr 02:00:00:00:00:02 counter packets 0 bytes 0"])
+    }
 }

@@ -292,6 +292,7 @@ extension Stack {
         case _ where sel.isCtAccounting: return nil
         default: break
         }
+        if sel.payload?.base == .link { return readPayload(sel, skb, p) }
         guard p.ipv4 else { return nil }
         let b = skb.data, nh = p.nh, th = p.th
         func l4(_ off: Int, _ size: Int, _ want: UInt8?) -> UInt64? {
@@ -363,6 +364,10 @@ extension Stack {
         if let want = f.l4proto, p.proto != want { return nil }
         let base: Int
         switch f.base {
+        case .link:
+            // Only a received frame has its Ethernet header (the stack's own packets have none yet).
+            guard p.nh >= 14, !skb.generated else { return nil }
+            base = 0
         case .network: base = p.nh
         case .transport:
             guard p.fragOff == 0 else { return nil }
