@@ -80,6 +80,8 @@ public enum NFStatement: Sendable, Equatable {
     /// A rate of `rate` packets (or bytes) per `perNs`, with a burst in the same unit.
     case limit(rate: UInt64, perNs: UInt64, burst: UInt64, over: Bool, unit: NFLimitUnit)
     case log(NFLog)
+    /// `quota [over] N bytes [used M bytes]`: matches until N bytes have passed (with `over`, after).
+    case quota(bytes: UInt64, over: Bool, used: UInt64)
     case setMark(UInt32)
     case setCtMark(UInt32)
     /// `meta mark set ct mark & 0xff | 0x1`, `meta priority set 1:2`: the target gets

@@ -201,6 +201,11 @@ public enum NFPrinter {
         return out
     }
 
+    /// `quota [over] N unit [used M unit]` (used only once bytes have been counted).
+    static func quota(_ n: UInt64, over: Bool, used: UInt64) -> String {
+        "quota \(over ? "over " : "")\(bytes(n))" + (used > 0 ? " used \(bytes(used))" : "")
+    }
+
     /// A byte amount in the largest unit that divides it, as nft prints limits.
     static func bytes(_ n: UInt64) -> String {
         if n >= 1024 * 1024 && n % (1024 * 1024) == 0 { return "\(n / (1024 * 1024)) mbytes" }
@@ -233,6 +238,7 @@ public enum NFPrinter {
             }
             return "limit rate \(over ? "over " : "")\(r)/\(perText)" + (burst != 5 ? " burst \(burst) packets" : "")
         case .log(let l): return log(l)
+        case .quota(let n, let over, let used): return quota(n, over: over, used: used)
         case .setMark(let m): return "meta mark set \(number(UInt64(m), .mark))"
         case .setCtMark(let m): return "ct mark set \(number(UInt64(m), .ctMark))"
         case .setExpr(let target, let source, let mask, let xor):
@@ -286,7 +292,7 @@ public enum NFPrinter {
     }
 
     /// The ruleset as `nft list ruleset` prints it (with `-a`, handles as comments).
-    public static func ruleset(_ rs: NFRuleset, handles: Bool = false, counters: [Int: (Int, Int)] = [:]) -> String {
+    public static func ruleset(_ rs: NFRuleset, handles: Bool = false, counters: [Int: (Int, Int)] = [:], quotaUsed: [Int: UInt64] = [:]) -> String {
         var out = ""
         for t in rs.tables {
             out += "table \(t.family.rawValue) \(t.name) {" + (handles ? " # handle \(t.handle)" : "") + "\n"
@@ -324,6 +330,7 @@ public enum NFPrinter {
                     // A counter statement prints its live packets and bytes (those it was given until the rule runs).
                     let text = r.statements.map { s -> String in
                         if case .counter = s, let (p, b) = counters[r.handle] { return "counter packets \(p) bytes \(b)" }
+                        if case .quota(let n, let over, _) = s, let used = quotaUsed[r.handle] { return quota(n, over: over, used: used) }
                         return statement(s, family: t.family)
                     }.joined(separator: " ") + (r.comment.map { " comment \"\($0)\"" } ?? "")
                     out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "") + "\n"

@@ -199,6 +199,11 @@ extension NFJSON {
                 for (k, x) in flags.enumerated() { s += " flags \(try str(x, p + "/flags/\(k)"))" }
             }
             return s
+        case "quota":
+            var s = "quota " + (b["inv"] == .bool(true) ? "over " : "")
+            s += "\(b["val"]?.rendered() ?? "0") \((try? str(b["val_unit"], p + "/val_unit")) ?? "bytes")"
+            if let used = b["used"] { s += " used \(used.rendered()) \((try? str(b["used_unit"], p + "/used_unit")) ?? "bytes")" }
+            return s
         case "limit":
             let rate = b["rate"]?.rendered() ?? "1", per = (try? str(b["per"], p + "/per")) ?? "second"
             let over = b["inv"] == .bool(true) ? "over " : ""

@@ -148,6 +148,12 @@ public enum NFJSON {
                 if over { o.append(("inv", .bool(true))) }
             }
             return .object([("limit", .object(o))])
+        case .quota(let n, let over, let used):
+            let (v, u) = byteUnit(n), (uv, uu) = byteUnit(used)
+            var o: [(String, JSONValue)] = [("val", .int(Int(v))), ("val_unit", .string(u))]
+            if used > 0 { o += [("used", .int(Int(uv))), ("used_unit", .string(uu))] }
+            if over { o.append(("inv", .bool(true))) }
+            return .object([("quota", .object(o))])
         case .log(let l):
             var o: [(String, JSONValue)] = []
             if let p = l.prefix { o.append(("prefix", .string(p))) }

@@ -157,6 +157,26 @@ extension NFParser {
         case "log":
             i += 1
             return .log(try logOptions(start: t))
+        case "quota":
+            i += 1
+            var over = false
+            if isWord("over") { i += 1; over = true } else if isWord("until") { i += 1 }
+            func amount() throws(NFSyntaxError) -> UInt64 {
+                let nt = tok
+                guard let n = UInt64(try word("a byte amount")) else { throw err("expected a number", at: nt) }
+                let ut = tok
+                guard tok.kind == .word, let m = NFParser.byteUnits[tok.text] ?? (tok.text == "gbytes" ? 1 << 30 : nil) else {
+                    throw err("expected bytes, kbytes, mbytes or gbytes", at: ut)
+                }
+                i += 1
+                let (v, o) = n.multipliedReportingOverflow(by: m)
+                guard !o else { throw refused("Value too large for defined data type", at: nt) }
+                return v
+            }
+            let bytes = try amount()
+            var used: UInt64 = 0
+            if isWord("used") { i += 1; used = try amount() }
+            return .quota(bytes: bytes, over: over, used: used)
         case "limit":
             i += 1
             try expectWord("rate")

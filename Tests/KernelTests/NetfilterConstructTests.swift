@@ -252,4 +252,14 @@ final class NetfilterConstructTests: XCTestCase {
         let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
         XCTAssertEqual(counted, ["ether saddr 02:00:00:00:ff:01 ether type ip counter packets 1 bytes 28", "ether daddr 02:00:00:00:00:02 counter packets 0 bytes 0"])
     }
+
+    /// `quota 100 bytes` passes packets until 100 bytes have been counted (28-byte datagrams:
+    /// three), `quota over` the rest; the listing shows what was used.
+    func testQuotaCountsBytes() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tquota 100 bytes counter\n\t\tquota over 100 bytes counter\n\t}\n}\n")
+        _ = s.inject((0..<5).map { Injection(device: 0, frame: udp(9), atNs: UInt64($0) * 1000) })
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("quota") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["quota 100 bytes used 140 bytes counter packets 3 bytes 84", "quota over 100 bytes used 140 bytes counter packets 2 bytes 56"])
+    }
 }

@@ -170,6 +170,11 @@ extension Stack {
                 st.tokens = ok ? tokens - cost : tokens
                 netfilter.limits[ti, default: [:]][rule.handle] = st
                 if ok == over { return nil }
+            case .quota(let quota, let over, let used):
+                // nft_quota_eval: the bytes are counted first; at or past the quota it is over.
+                let consumed = (netfilter.quotas[ti]?[rule.handle] ?? used) &+ UInt64(skb.len - skb.networkHeader)
+                netfilter.quotas[ti, default: [:]][rule.handle] = consumed
+                if (consumed >= quota) != over { return nil }
             case .log(let l):
                 // nf_log writes to the kernel log at the rule's level, or hands the packet to an nflog
                 // group; here the line nf_log_ip would print (or the group it went to) goes into the trace.

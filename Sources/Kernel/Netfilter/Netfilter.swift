@@ -36,6 +36,8 @@ struct NetfilterState {
     var counters: [Int: [Int: (Int, Int)]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
     var limits: [Int: [Int: (tokens: UInt64, last: UInt64)]] = [:]
+    /// `quota` bytes consumed per (table, handle), from the rule's `used`.
+    var quotas: [Int: [Int: UInt64]] = [:]
     /// Conntrack runs when a rule uses ct, notrack or NAT (the kernel loads nf_conntrack for them).
     var conntrackEnabled = false
     /// Named sets compiled for lookup, per table index and name.
@@ -112,7 +114,8 @@ extension Stack {
     public func listRuleset(handles: Bool) -> String {
         var out = ""
         for (ti, t) in netfilter.ruleset.tables.enumerated() {
-            out += NFPrinter.ruleset(NFRuleset(tables: [t]), handles: handles, counters: netfilter.counters[ti] ?? [:])
+            out += NFPrinter.ruleset(NFRuleset(tables: [t]), handles: handles, counters: netfilter.counters[ti] ?? [:],
+                                     quotaUsed: netfilter.quotas[ti] ?? [:])
         }
         return out
     }
