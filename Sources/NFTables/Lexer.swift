@@ -66,8 +66,18 @@ struct NFLexer {
             }
             if isWordByte(c) {
                 var j = i
+                // nft identifiers start with a letter and may hold '/' (kube-proxy's chain names:
+                // service-X/ns/tcp/p80); an address or prefix starts with a digit and keeps '/' apart.
+                let identifier = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
                 // A word may carry a ':' inside an IPv6-less address:port only when a digit follows (198.18.1.2:80).
-                while j < b.count && (isWordByte(b[j]) || (b[j] == 0x3a && j + 1 < b.count && b[j + 1] >= 0x30 && b[j + 1] <= 0x39 && j > i && b[i] >= 0x30 && b[i] <= 0x39 && b[i..<j].contains(0x2e))) { j += 1 }
+                func slashJoins(_ j: Int) -> Bool {
+                    guard identifier, b[j] == 0x2f, j + 1 < b.count, isWordByte(b[j + 1]) else { return false }
+                    // `10 kbytes/second` is a rate, not a name.
+                    var k = j + 1
+                    while k < b.count && isWordByte(b[k]) { k += 1 }
+                    return !["second", "minute", "hour", "day", "week"].contains(String(decoding: b[(j + 1)..<k], as: UTF8.self))
+                }
+                while j < b.count && (isWordByte(b[j]) || slashJoins(j) || (b[j] == 0x3a && j + 1 < b.count && b[j + 1] >= 0x30 && b[j + 1] <= 0x39 && j > i && b[i] >= 0x30 && b[i] <= 0x39 && b[i..<j].contains(0x2e))) { j += 1 }
                 out.append(NFToken(kind: .word, text: String(decoding: b[i..<j], as: UTF8.self), line: line, column: col))
                 col += j - i; i = j
                 continue

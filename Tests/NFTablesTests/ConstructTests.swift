@@ -179,4 +179,21 @@ final class ConstructTests: XCTestCase {
         let text = NFPrinter.ruleset(rs)
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), text)
     }
+
+    /// kube-proxy's nftables mode names chains with '/' (identifiers may hold it; rates still lex as rates).
+    func testChainNamesWithSlashes() throws {
+        try roundTrip("""
+        table ip kube-proxy {
+        \tchain services {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tip daddr 10.96.0.10 tcp dport 53 jump service-ULMVA6XW-kube-system/kube-dns/tcp/dns-tcp
+        \t}
+
+        \tchain service-ULMVA6XW-kube-system/kube-dns/tcp/dns-tcp {
+        \t\tlimit rate 10 kbytes/second
+        \t}
+        }
+
+        """)
+    }
 }
