@@ -46,6 +46,8 @@ public enum NFValue: Sendable, Equatable {
     /// A set of alternatives, each a range or string (anonymous set `{ a, b }` or a flag list `a,b`).
     case set([NFValue])
     case named(String)
+    /// One value of a concatenated key (`1.1.1.1 . 22`), a part per selector.
+    case tuple([NFValue])
 }
 
 /// A relational operator. `implicit` is a match written without one: equality, except for flag
@@ -92,6 +94,9 @@ public enum NFStatement: Sendable, Equatable {
     case vmap(NFSelector, [(NFValue, NFVerdict)])
     /// `sel vmap @m`: a named verdict map.
     case vmapNamed(NFSelector, String)
+    /// `ip saddr . tcp dport { 1.1.1.1 . 22 }`: every part of the key compared at once.
+    case concatMatch([NFSelector], op: NFOp, value: NFValue)
+    case concatVmap([NFSelector], [(NFValue, NFVerdict)])
     case snat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
     case dnat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
     case masquerade(port: UInt16?, portHi: UInt16?)
@@ -104,7 +109,7 @@ public enum NFStatement: Sendable, Equatable {
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {
         switch self {
-        case .verdict, .vmap, .vmapNamed, .reject, .snat, .dnat, .masquerade, .redirect: true
+        case .verdict, .vmap, .vmapNamed, .concatVmap, .reject, .snat, .dnat, .masquerade, .redirect: true
         default: false
         }
     }

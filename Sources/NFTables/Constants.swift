@@ -145,6 +145,15 @@ public enum NFPrinter {
         }.map(\.element)
     }
 
+    /// A concatenated value or a set of them: the parts joined by ` . `.
+    static func tupleText(_ v: NFValue, _ sels: [NFSelector]) -> String {
+        switch v {
+        case .tuple(let parts): return zip(parts, sels).map { value($0, $1) }.joined(separator: " . ")
+        case .set(let vs): return "{ " + vs.map { tupleText($0, sels) }.joined(separator: ", ") + " }"
+        default: return value(v, sels[0])
+        }
+    }
+
     /// An anonymous interval set as the kernel holds it: sorted, with touching or overlapping ranges
     /// merged (nft's automerge); single values stay as they are.
     static func mergedElements(_ vs: [NFValue], _ sel: NFSelector) -> [NFValue] {
@@ -178,6 +187,7 @@ public enum NFPrinter {
             // An anonymous set lists its elements in key order, as the kernel's set holds them.
             return "{ " + mergedElements(vs, sel).map { value($0, sel) }.joined(separator: ", ") + " }"
         case .named(let n): return "@\(n)"
+        case .tuple(let parts): return parts.map { value($0, sel) }.joined(separator: " . ")
         }
     }
 
@@ -249,6 +259,11 @@ public enum NFPrinter {
         case .vmap(let sel, let entries):
             return "\(sel.printed) vmap { " + entries.map { "\(value($0.0, sel)) : \($0.1.text)" }.joined(separator: ", ") + " }"
         case .vmapNamed(let sel, let m): return "\(sel.printed) vmap @\(m)"
+        case .concatMatch(let sels, let op, let v):
+            return sels.map(\.printed).joined(separator: " . ") + (op == .ne ? " !=" : "") + " " + tupleText(v, sels)
+        case .concatVmap(let sels, let entries):
+            return sels.map(\.printed).joined(separator: " . ") + " vmap { "
+                + entries.map { "\(tupleText($0.0, sels)) : \($0.1.text)" }.joined(separator: ", ") + " }"
         // In an inet table nft names the address family of a NAT address.
         case .snat(let a, let ah, let p, let ph): return "snat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph)
         case .dnat(let a, let ah, let p, let ph): return "dnat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph)

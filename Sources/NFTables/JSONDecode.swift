@@ -106,6 +106,9 @@ extension NFJSON {
     }
 
     private static func leftSelector(_ l: JSONValue, _ path: String) throws(NFJSONError) -> String {
+        if case .array(let parts) = l["concat"] ?? .null {
+            return try parts.enumerated().map { k, x throws(NFJSONError) in try leftSelector(x, path + "/concat/\(k)") }.joined(separator: " . ")
+        }
         if let p = l["payload"] { return "\(try str(p["protocol"], path + "/payload/protocol")) \(try str(p["field"], path + "/payload/field"))" }
         if let m = l["meta"] { return "meta \(try str(m["key"], path + "/meta/key"))" }
         if let o = l["tcp option"] {
@@ -129,6 +132,12 @@ extension NFJSON {
             if let p = v["prefix"] { return "\(try str(p["addr"], path + "/prefix/addr"))/\(p["len"].map { $0.rendered() } ?? "32")" }
             if case .array(let r) = v["range"] ?? .null, r.count == 2 {
                 return "\(try valueText(r[0], sel, path + "/range/0"))-\(try valueText(r[1], sel, path + "/range/1"))"
+            }
+            if case .array(let parts) = v["concat"] ?? .null {
+                // The parts of a concatenated value; each part's type comes from its own selector.
+                let sels = sel.map { [$0] } ?? []
+                return try parts.enumerated().map { k, x throws(NFJSONError) in try valueText(x, k < sels.count ? sels[k] : nil, path + "/concat/\(k)") }
+                    .joined(separator: " . ")
             }
             if case .array(let s) = v["set"] ?? .null {
                 return "{ " + (try s.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/set/\(k)") }).joined(separator: ", ") + " }"

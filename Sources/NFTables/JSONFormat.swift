@@ -104,6 +104,18 @@ public enum NFJSON {
             // A bare flag list is a range value (an array of names above); braces are an anonymous set.
             return .object([("set", .array(NFPrinter.sortedElements(vs).map { value($0, sel) }))])
         case .named(let n): return .string("@" + n)
+        case .tuple(let parts): return .object([("concat", .array(parts.map { value($0, sel) }))])
+        }
+    }
+
+    static func concatLeft(_ sels: [NFSelector]) -> JSONValue { .object([("concat", .array(sels.map(left)))]) }
+
+    /// A concatenated value ({"concat": [...]}, each part typed by its selector), or a set of them.
+    static func tupleJSON(_ v: NFValue, _ sels: [NFSelector]) -> JSONValue {
+        switch v {
+        case .tuple(let parts): return .object([("concat", .array(zip(parts, sels).map { value($0, $1) }))])
+        case .set(let vs): return .object([("set", .array(vs.map { tupleJSON($0, sels) }))])
+        default: return value(v, sels[0])
         }
     }
 
@@ -183,6 +195,11 @@ public enum NFJSON {
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):
             return .object([("vmap", .object([("key", left(sel)), ("data", .object([("set", .array(entries.map { .array([value($0.0, sel), verdict($0.1)]) }))]))]))])
+        case .concatMatch(let sels, let op, let v):
+            return .object([("match", .object([("op", .string(op == .ne ? "!=" : "==")), ("left", concatLeft(sels)), ("right", tupleJSON(v, sels))]))])
+        case .concatVmap(let sels, let entries):
+            return .object([("vmap", .object([("key", concatLeft(sels)),
+                                              ("data", .object([("set", .array(entries.map { .array([tupleJSON($0.0, sels), verdict($0.1)]) }))]))]))])
         case .vmapNamed(let sel, let m):
             return .object([("vmap", .object([("key", left(sel)), ("data", .string("@" + m))]))])
         case .snat(let a, let ah, let p, let ph): return .object([("snat", nat(a, ah, p, ph, family: family))])

@@ -56,6 +56,7 @@ public enum NFJumpCheck {
         switch s {
         case .verdict(let v): target(v).map { [$0] } ?? []
         case .vmap(_, let entries): entries.compactMap { target($0.1) }
+        case .concatVmap(_, let entries): entries.compactMap { target($0.1) }
         default: []
         }
     }

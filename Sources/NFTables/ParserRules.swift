@@ -293,6 +293,7 @@ extension NFParser {
             throw err("expected a statement (a match such as 'ip saddr', 'tcp dport', 'ct state', or a verdict)", at: t)
         }
         try context.check(sel, at: t, self)
+        if isWord(".") { return try concatenation(first: sel, table: table, anonymousSets: &anonymousSets, context: context) }
         if isWord("set") {
             i += 1
             let vt = tok
@@ -522,6 +523,82 @@ extension NFParser {
     }
 
     static let byteUnits: [String: UInt64] = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024]
+
+    /// One selector of a concatenation (`ip saddr . tcp dport`): a header field, ct key or meta key.
+    mutating func concatSelector(context: RuleContext) throws(NFSyntaxError) -> NFSelector {
+        let t = tok
+        guard t.kind == .word else { throw err("expected a selector") }
+        if t.text == "ct", let s = try ctSelector() { try context.check(s, at: t, self); return s }
+        if let fields = NFParser.selectorWords[t.text] {
+            i += 1
+            let ft = tok
+            let f = try word("a field of \(t.text)")
+            guard let s = fields[f] else { throw err("unknown \(t.text) field \(f)", at: ft) }
+            try context.check(s, at: t, self)
+            return s
+        }
+        if let s = NFParser.selectorWords["meta"]?[t.text], ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "iifgroup", "oifgroup", "cpu"].contains(t.text) {
+            i += 1
+            return s
+        }
+        throw err("expected a selector in the concatenation", at: t)
+    }
+
+    /// One element of a concatenated value: `1.1.1.1 . 22`.
+    mutating func tupleValue(_ sels: [NFSelector]) throws(NFSyntaxError) -> NFValue {
+        var parts: [NFValue] = []
+        for (k, s) in sels.enumerated() {
+            if k > 0 {
+                guard isWord(".") else { throw err("expected '.' and the next part of the concatenation") }
+                i += 1
+            }
+            parts.append(try scalar(for: s))
+        }
+        return .tuple(parts)
+    }
+
+    /// `A . B [. C] [op] VALUE | { ... } | vmap { ... }`: a concatenated key.
+    mutating func concatenation(first: NFSelector, table: NFTable, anonymousSets: inout Int, context: RuleContext) throws(NFSyntaxError) -> NFStatement {
+        var sels = [first]
+        while isWord(".") {
+            i += 1
+            sels.append(try concatSelector(context: context))
+        }
+        if isWord("vmap") {
+            i += 1
+            if isPunct("@") { throw unsupported("named maps with a concatenated key") }
+            try expectPunct("{")
+            var entries: [(NFValue, NFVerdict)] = []
+            skipNewlines()
+            while !isPunct("}") {
+                let v = try tupleValue(sels)
+                try expectPunct(":")
+                entries.append((v, try verdictWord()))
+                skipNewlines()
+                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            }
+            i += 1
+            anonymousSets += 1
+            return .concatVmap(sels, entries)
+        }
+        var op = NFOp.implicit
+        if tok.kind == .punct, let o = NFOp(rawValue: tok.text), o == .eq || o == .ne { op = o; i += 1 }
+        if isPunct("@") { throw unsupported("named sets with a concatenated key") }
+        if isPunct("{") {
+            i += 1
+            var vals: [NFValue] = []
+            skipNewlines()
+            while !isPunct("}") {
+                vals.append(try tupleValue(sels))
+                skipNewlines()
+                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            }
+            i += 1
+            anonymousSets += 1
+            return .concatMatch(sels, op: op, value: .set(vals))
+        }
+        return .concatMatch(sels, op: op, value: try tupleValue(sels))
+    }
 
     /// `tcp option NAME [FIELD]` (sack0 is sack); numbered options and raw offsets are refused.
     mutating func tcpOptionSelector() throws(NFSyntaxError) -> NFSelector {

@@ -262,4 +262,25 @@ final class NetfilterConstructTests: XCTestCase {
         let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("quota") }.map { $0.trimmingCharacters(in: .whitespaces) }
         XCTAssertEqual(counted, ["quota 100 bytes used 140 bytes counter packets 3 bytes 84", "quota over 100 bytes used 140 bytes counter packets 2 bytes 56"])
     }
+
+    /// Concatenated keys: every part must match its part of one element.
+    func testConcatenationsMatchPartByPart() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\tip saddr . udp dport { 198.18.0.9 . 9, 198.18.0.10 . 53 } counter
+        \t\tip saddr . udp dport { 198.18.0.9 . 53, 198.18.0.10 . 9 } counter
+        \t\tiifname . ip saddr . udp dport vmap { "eth0" . 198.18.0.9 . 9 : drop }
+        \t}
+        }
+
+        """)
+        let r = s.inject(frame: udp(9), device: s.devices[0])
+        XCTAssertEqual(r.dropReason, .NETFILTER_DROP)
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["ip saddr . udp dport { 198.18.0.9 . 9, 198.18.0.10 . 53 } counter packets 1 bytes 28",
+                                 "ip saddr . udp dport { 198.18.0.9 . 53, 198.18.0.10 . 9 } counter packets 0 bytes 0"])
+    }
 }

@@ -207,6 +207,11 @@ extension Stack {
                 guard let key = read(sel, skb, info) else { return nil }
                 guard let hit = entries.first(where: { contains($0.0, key, ti: ti) }) else { return nil }
                 return .nf(hit.1)
+            case .concatMatch(let sels, let op, let value):
+                if tupleMatches(value, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) == (op == .ne) { return nil }
+            case .concatVmap(let sels, let entries):
+                guard let hit = entries.first(where: { tupleMatches($0.0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }) else { return nil }
+                return .nf(hit.1)
             case .vmapNamed(let sel, let name):
                 guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
                 return .nf(v)
@@ -392,7 +397,28 @@ extension Stack {
         case .range(let lo, let hi, _): return v >= lo && v <= hi
         case .set(let vs): return vs.contains { contains($0, v, ti: ti) }
         case .named(let n): return netfilter.setIndex(ti, n)?.contains(v) ?? false
-        case .string: return false
+        case .string, .tuple: return false
+        }
+    }
+
+    /// Whether the key read for a concatenation (one value per part; interface names as their
+    /// device) is the tuple, or one of a set of tuples, part by part.
+    func tupleMatches(_ value: NFValue, _ sels: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Bool {
+        switch value {
+        case .set(let vs): return vs.contains { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+        case .tuple(let parts):
+            for (p, sel) in zip(parts, sels) {
+                switch sel {
+                case .iifname, .oifname, .iif, .oif:
+                    guard let dev = (sel == .iifname || sel == .iif) ? inDev : outDev, case .string(let n) = p else { return false }
+                    let name = devices[dev].name
+                    if !(n.hasSuffix("*") ? name.hasPrefix(String(n.dropLast())) : n == name) { return false }
+                default:
+                    guard let v = read(sel, skb, info), contains(p, v, ti: ti) else { return false }
+                }
+            }
+            return true
+        default: return false
         }
     }
 }

@@ -69,6 +69,8 @@ struct NetfilterState {
                         switch s {
                         case .notrack, .snat, .dnat, .masquerade, .redirect: conntrackEnabled = true
                         case .match(let sel, _, _, _) where sel.rawValue.hasPrefix("ct "): conntrackEnabled = true
+                        case .concatMatch(let sels, _, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
+                        case .concatVmap(let sels, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
                         case .setCtMark: conntrackEnabled = true
                         case .setExpr(let t, let src, _, _) where t == .ctMark || src == .ctMark: conntrackEnabled = true
                         default: break
