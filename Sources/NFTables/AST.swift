@@ -94,9 +94,11 @@ public enum NFStatement: Sendable, Equatable {
     case vmap(NFSelector, [(NFValue, NFVerdict)])
     /// `sel vmap @m`: a named verdict map.
     case vmapNamed(NFSelector, String)
-    /// `ip saddr . tcp dport { 1.1.1.1 . 22 }`: every part of the key compared at once.
+    /// `ip saddr . tcp dport { 1.1.1.1 . 22 }` or `@s`: every part of the key compared at once.
     case concatMatch([NFSelector], op: NFOp, value: NFValue)
     case concatVmap([NFSelector], [(NFValue, NFVerdict)])
+    /// `ip daddr . meta l4proto . th dport vmap @m` (kube-proxy's service map).
+    case concatVmapNamed([NFSelector], String)
     case snat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
     case dnat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
     case masquerade(port: UInt16?, portHi: UInt16?)
@@ -109,7 +111,7 @@ public enum NFStatement: Sendable, Equatable {
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {
         switch self {
-        case .verdict, .vmap, .vmapNamed, .concatVmap, .reject, .snat, .dnat, .masquerade, .redirect: true
+        case .verdict, .vmap, .vmapNamed, .concatVmap, .concatVmapNamed, .reject, .snat, .dnat, .masquerade, .redirect: true
         default: false
         }
     }
@@ -131,7 +133,7 @@ public struct NFChain: Sendable, Equatable {
     public var comment: String? = nil
 }
 
-public enum NFSetKey: String, Sendable { case ipv4_addr, inet_service, inet_proto, ifname, mark }
+public enum NFSetKey: String, Sendable { case ipv4_addr, inet_service, inet_proto, ifname, mark, ether_addr }
 
 public struct NFSet: Sendable, Equatable {
     public var name: String
@@ -143,6 +145,9 @@ public struct NFSet: Sendable, Equatable {
     public var verdicts: [NFVerdict]?
     /// `size N`: the most elements it takes (more is ENFILE).
     public var size: Int? = nil
+    /// A concatenated key (`type ipv4_addr . inet_service`): its parts, first one in `key`.
+    public var concat: [NFSetKey]? = nil
+    public var keys: [NFSetKey] { concat ?? [key] }
     public var comment: String? = nil
 }
 

@@ -261,6 +261,7 @@ public enum NFPrinter {
         case .vmapNamed(let sel, let m): return "\(sel.printed) vmap @\(m)"
         case .concatMatch(let sels, let op, let v):
             return sels.map(\.printed).joined(separator: " . ") + (op == .ne ? " !=" : "") + " " + tupleText(v, sels)
+        case .concatVmapNamed(let sels, let m): return sels.map(\.printed).joined(separator: " . ") + " vmap @\(m)"
         case .concatVmap(let sels, let entries):
             return sels.map(\.printed).joined(separator: " . ") + " vmap { "
                 + entries.map { "\(tupleText($0.0, sels)) : \($0.1.text)" }.joined(separator: ", ") + " }"
@@ -319,14 +320,14 @@ public enum NFPrinter {
                 if !first { out += "\n" }
                 first = false
                 out += "\t\(s.verdicts == nil ? "set" : "map") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
-                out += "\t\ttype \(s.key.rawValue)\(s.verdicts == nil ? "" : " : verdict")\n"
+                out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts == nil ? "" : " : verdict")\n"
                 if let n = s.size { out += "\t\tsize \(n)\n" }
                 if s.interval { out += "\t\tflags interval\n" }
                 if let c = s.comment { out += "\t\tcomment \"\(c)\"\n" }
                 if !s.elements.isEmpty {
-                    let sel = s.key.selector
+                    let sels = s.keys.map(\.selector)
                     let items = s.elements.enumerated().map { k, e in
-                        value(e, sel) + (s.verdicts.map { " : \($0[k].text)" } ?? "")
+                        tupleText(e, sels) + (s.verdicts.map { " : \($0[k].text)" } ?? "")
                     }
                     out += "\t\telements = { " + items.joined(separator: ", ") + " }\n"
                 }

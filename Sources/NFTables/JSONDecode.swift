@@ -69,7 +69,14 @@ extension NFJSON {
             }
             return s + "\n"
         case "set", "map":
-            var s = "table \(fam) \(try str(b["table"], path + "/table")) { \(kind) \(try str(b["name"], path + "/name")) { type \(try str(b["type"], path + "/type"))"
+            // A concatenated type is an array of types.
+            let typeText: String
+            if case .array(let ts) = b["type"] ?? .null {
+                typeText = try ts.enumerated().map { k, t throws(NFJSONError) in try str(t, path + "/type/\(k)") }.joined(separator: " . ")
+            } else {
+                typeText = try str(b["type"], path + "/type")
+            }
+            var s = "table \(fam) \(try str(b["table"], path + "/table")) { \(kind) \(try str(b["name"], path + "/name")) { type \(typeText)"
             if kind == "map" {
                 // Only verdict maps are modelled; a typed map (ipv4_addr : ipv4_addr) is refused, not taken as one.
                 let data = (try? str(b["map"], path + "/map")) ?? "?"
@@ -86,7 +93,7 @@ extension NFJSON {
             if case .int(let n) = b["size"] ?? .null { s += " size \(n);" }
             if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
-                let sel: NFSelector = (try? str(b["type"], "")) == "ipv4_addr" ? .ipSaddr : .thDport
+                let sel: NFSelector? = (try? str(b["type"], "")).map { $0 == "ipv4_addr" ? .ipSaddr : $0 == "ifname" ? .iifname : .thDport }
                 s += " elements = { " + (try elems.enumerated().map { k, e throws(NFJSONError) -> String in
                     if kind == "map", case .array(let pair) = e, pair.count == 2 {
                         return try valueText(pair[0], sel, path + "/elem/\(k)/0") + " : " + (try verdictText(pair[1], path + "/elem/\(k)/1"))

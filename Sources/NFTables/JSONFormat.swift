@@ -25,16 +25,16 @@ public enum NFJSON {
                 items.append(.object([("chain", .object(o))]))
             }
             for s in t.sets {
-                var o: [(String, JSONValue)] = [("family", fam), ("name", .string(s.name)), ("table", tname), ("type", .string(s.key.rawValue)),
+                var o: [(String, JSONValue)] = [("family", fam), ("name", .string(s.name)), ("table", tname), ("type", s.concat == nil ? .string(s.key.rawValue) : .array(s.keys.map { .string($0.rawValue) })),
                                                 ("handle", .int(s.handle))]
                 if s.verdicts != nil { o.append(("map", .string("verdict"))) }
                 if s.interval { o.append(("flags", .array([.string("interval")]))) }
                 if let cm = s.comment { o.append(("comment", .string(cm))) }
                 if let n = s.size { o.append(("size", .int(n))) }
                 if !s.elements.isEmpty {
-                    let sel = s.key.selector
+                    let sels = s.keys.map(\.selector)
                     o.append(("elem", .array(s.elements.enumerated().map { k, e in
-                        let v = value(e, sel)
+                        let v = tupleJSON(e, sels)
                         if let vs = s.verdicts { return .array([v, verdict(vs[k])]) }
                         return v
                     })))
@@ -197,6 +197,8 @@ public enum NFJSON {
             return .object([("vmap", .object([("key", left(sel)), ("data", .object([("set", .array(entries.map { .array([value($0.0, sel), verdict($0.1)]) }))]))]))])
         case .concatMatch(let sels, let op, let v):
             return .object([("match", .object([("op", .string(op == .ne ? "!=" : "==")), ("left", concatLeft(sels)), ("right", tupleJSON(v, sels))]))])
+        case .concatVmapNamed(let sels, let m):
+            return .object([("vmap", .object([("key", concatLeft(sels)), ("data", .string("@" + m))]))])
         case .concatVmap(let sels, let entries):
             return .object([("vmap", .object([("key", concatLeft(sels)),
                                               ("data", .object([("set", .array(entries.map { .array([tupleJSON($0.0, sels), verdict($0.1)]) }))]))]))])

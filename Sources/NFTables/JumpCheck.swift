@@ -15,6 +15,17 @@ public enum NFJumpCheck {
             for c in t.chains { edges[c.name] = c.rules.flatMap { $0.statements.flatMap(targets) } }
             // A map's verdicts must name chains of the table too (nft_verdict_init: ENOENT).
             let mapTargets = t.sets.flatMap { $0.verdicts ?? [] }.compactMap(target)
+            // Chains a named map's verdicts reach are reached from the rules that use the map.
+            for c in t.chains {
+                for r in c.rules {
+                    for st in r.statements {
+                        var name: String? = nil
+                        if case .vmapNamed(_, let n) = st { name = n }
+                        if case .concatVmapNamed(_, let n) = st { name = n }
+                        if let name, let m = t.sets.first(where: { $0.name == name }) { edges[c.name, default: []] += (m.verdicts ?? []).compactMap(target) }
+                    }
+                }
+            }
             for x in edges.values.joined() + mapTargets where !t.chains.contains(where: { $0.name == x }) {
                 return Failure(target: x, message: "Could not process rule: No such file or directory (no chain '\(x)' in table \(t.id))")
             }

@@ -266,6 +266,7 @@ public struct NFParser {
         var elems: [NFValue] = []
         var verdicts: [NFVerdict]? = isMap ? [] : nil
         var size: Int? = nil, comment: String? = nil
+        var concat: [NFSetKey]? = nil
         var sizeTok: NFToken? = nil
         skipNewlines()
         while !isPunct("}") {
@@ -276,8 +277,14 @@ public struct NFParser {
             case "type":
                 let kt = tok
                 let k = try word("a set type")
-                guard let kk = NFSetKey(rawValue: k) else { throw err("set type must be ipv4_addr, inet_service, inet_proto, ifname or mark", at: kt) }
+                guard let kk = NFSetKey(rawValue: k) else { throw err("set type must be ipv4_addr, inet_service, inet_proto, ifname, mark or ether_addr", at: kt) }
                 key = kk
+                while isWord(".") {
+                    i += 1
+                    let ct = tok
+                    guard let more = NFSetKey(rawValue: try word("a set type")) else { throw err("expected a set type", at: ct) }
+                    concat = (concat ?? [kk]) + [more]
+                }
                 if isPunct(":") {
                     i += 1
                     let dt = tok
@@ -299,7 +306,7 @@ public struct NFParser {
                 let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
-                let (vals, vs) = try elementList(key: key, isMap: isMap)
+                let (vals, vs) = try elementList(keys: concat ?? [key], isMap: isMap)
                 elems += vals
                 if isMap { verdicts! += vs }
                 if interval && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
@@ -326,6 +333,7 @@ public struct NFParser {
             var set = NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts)
             set.size = size
             set.comment = comment
+            set.concat = concat
             t.sets.append(set)
             t.nextHandle += 1
         }
@@ -335,12 +343,12 @@ public struct NFParser {
         }
     }
 
-    mutating func elementList(key: NFSetKey, isMap: Bool) throws(NFSyntaxError) -> ([NFValue], [NFVerdict]) {
+    mutating func elementList(keys: [NFSetKey], isMap: Bool) throws(NFSyntaxError) -> ([NFValue], [NFVerdict]) {
         try expectPunct("{")
         var vals: [NFValue] = [], vs: [NFVerdict] = []
         skipNewlines()
         while !isPunct("}") {
-            vals.append(try scalar(for: key.selector))
+            vals.append(keys.count == 1 ? try scalar(for: keys[0].selector) : try tupleValue(keys.map(\.selector)))
             if isMap { try expectPunct(":"); vs.append(try verdictWord()) }
             skipNewlines()
             if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
@@ -371,6 +379,7 @@ extension NFSetKey {
         case .inet_proto: .l4proto
         case .ifname: .iifname
         case .mark: .mark
+        case .ether_addr: NFSelector(rawValue: "ether saddr")!
         }
     }
 }

@@ -42,7 +42,7 @@ extension NFParser {
             let sname = try name("a set name")
             guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
             let et = tok
-            let (vals, _) = try elementList(key: rs.tables[ti].sets[si].key, isMap: rs.tables[ti].sets[si].verdicts != nil)
+            let (vals, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
             for v in vals {
                 guard let k = rs.tables[ti].sets[si].elements.firstIndex(of: v) else { throw err("element not in set \(sname) (No such file or directory)", at: et) }
                 rs.tables[ti].sets[si].elements.remove(at: k)
@@ -88,7 +88,7 @@ extension NFParser {
         let sname = try name("a set name")
         guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
         let et = tok
-        let (vals, vs) = try elementList(key: rs.tables[ti].sets[si].key, isMap: rs.tables[ti].sets[si].verdicts != nil)
+        let (vals, vs) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
         if rs.tables[ti].sets[si].interval, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
             throw refused("conflicting intervals specified", at: et)
         }

@@ -566,7 +566,14 @@ extension NFParser {
         }
         if isWord("vmap") {
             i += 1
-            if isPunct("@") { throw unsupported("named maps with a concatenated key") }
+            if isPunct("@") {
+                i += 1
+                let nt = tok
+                let n = try name("a map name")
+                guard let m = table.sets.first(where: { $0.name == n }), m.verdicts != nil else { throw refused("Could not process rule: No such file or directory (no map @\(n))", at: nt) }
+                guard m.keys.count == sels.count else { throw refused("datatype mismatch: map @\(n) has \(m.keys.count) key parts, the rule \(sels.count)", at: nt) }
+                return .concatVmapNamed(sels, n)
+            }
             try expectPunct("{")
             var entries: [(NFValue, NFVerdict)] = []
             skipNewlines()
@@ -583,7 +590,14 @@ extension NFParser {
         }
         var op = NFOp.implicit
         if tok.kind == .punct, let o = NFOp(rawValue: tok.text), o == .eq || o == .ne { op = o; i += 1 }
-        if isPunct("@") { throw unsupported("named sets with a concatenated key") }
+        if isPunct("@") {
+            i += 1
+            let nt = tok
+            let n = try name("a set name")
+            guard let set = table.sets.first(where: { $0.name == n }) else { throw refused("Could not process rule: No such file or directory (no set @\(n))", at: nt) }
+            guard set.keys.count == sels.count else { throw refused("datatype mismatch: set @\(n) has \(set.keys.count) key parts, the rule \(sels.count)", at: nt) }
+            return .concatMatch(sels, op: op, value: .named(n))
+        }
         if isPunct("{") {
             i += 1
             var vals: [NFValue] = []

@@ -283,4 +283,40 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(counted, ["ip saddr . udp dport { 198.18.0.9 . 9, 198.18.0.10 . 53 } counter packets 1 bytes 28",
                                  "ip saddr . udp dport { 198.18.0.9 . 53, 198.18.0.10 . 9 } counter packets 0 bytes 0"])
     }
+
+    /// kube-proxy's nftables mode: a named map on `ip daddr . meta l4proto . th dport` jumping to
+    /// per-service chains (with '/' in their names), and a named concatenated set.
+    func testKubeProxyStyleServiceMap() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip kube-proxy {
+        \tset allowed {
+        \t\ttype ipv4_addr . inet_service
+        \t\telements = { 198.18.0.9 . 9 }
+        \t}
+
+        \tmap service-ips {
+        \t\ttype ipv4_addr . inet_proto . inet_service : verdict
+        \t\telements = { 198.18.0.1 . udp . 9 : goto service-ABC/ns/udp/p9, 198.18.0.1 . tcp . 80 : drop }
+        \t}
+
+        \tchain input {
+        \t\ttype filter hook input priority 0; policy accept;
+        \t\tip saddr . udp dport @allowed counter
+        \t\tip daddr . meta l4proto . th dport vmap @service-ips
+        \t}
+
+        \tchain service-ABC/ns/udp/p9 {
+        \t\tcounter drop
+        \t}
+        }
+
+        """)
+        let r = s.inject(frame: udp(9), device: s.devices[0])
+        XCTAssertEqual(r.dropReason, .NETFILTER_DROP)
+        XCTAssertEqual(r.nfEvents.map { "\($0.chain) \($0.verdict)" }, ["input continue", "input goto service-ABC/ns/udp/p9", "service-ABC/ns/udp/p9 drop"])
+        XCTAssertEqual(s.inject(frame: udp(10), device: s.devices[0]).dropReason, .NO_SOCKET, "no element: on to the policy")
+        let text = s.listRuleset(handles: false)
+        XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), text, "the listing, live counters included, loads back as itself")
+    }
 }

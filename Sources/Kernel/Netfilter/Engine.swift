@@ -212,6 +212,10 @@ extension Stack {
             case .concatVmap(let sels, let entries):
                 guard let hit = entries.first(where: { tupleMatches($0.0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }) else { return nil }
                 return .nf(hit.1)
+            case .concatVmapNamed(let sels, let name):
+                guard let m = netfilter.concatSets[ti]?[name], let vs = m.verdicts,
+                      let k = m.elements.firstIndex(where: { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }) else { return nil }
+                return .nf(vs[k])
             case .vmapNamed(let sel, let name):
                 guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
                 return .nf(v)
@@ -406,6 +410,8 @@ extension Stack {
     func tupleMatches(_ value: NFValue, _ sels: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Bool {
         switch value {
         case .set(let vs): return vs.contains { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+        case .named(let n):
+            return (netfilter.concatSets[ti]?[n]?.elements ?? []).contains { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
         case .tuple(let parts):
             for (p, sel) in zip(parts, sels) {
                 switch sel {

@@ -44,6 +44,8 @@ struct NetfilterState {
     var sets: [Int: [String: SetIndex]] = [:]
     /// Named verdict maps compiled for lookup (`vmap @m`), per table index and name.
     var maps: [Int: [String: MapIndex]] = [:]
+    /// Named sets and maps with concatenated keys: their tuples (and verdicts), searched in order.
+    var concatSets: [Int: [String: (elements: [NFValue], verdicts: [NFVerdict]?)]] = [:]
     /// Compiled chains, [table index][chain index].
     var compiled: [[CChain]] = []
     var hasIngress: Bool { !ingress.isEmpty }
@@ -71,6 +73,7 @@ struct NetfilterState {
                         case .match(let sel, _, _, _) where sel.rawValue.hasPrefix("ct "): conntrackEnabled = true
                         case .concatMatch(let sels, _, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
                         case .concatVmap(let sels, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
+                        case .concatVmapNamed(let sels, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
                         case .setCtMark: conntrackEnabled = true
                         case .setExpr(let t, let src, _, _) where t == .ctMark || src == .ctMark: conntrackEnabled = true
                         default: break
@@ -81,6 +84,7 @@ struct NetfilterState {
         }
         for (ti, t) in rs.tables.enumerated() {
             for set in t.sets {
+                if set.concat != nil { concatSets[ti, default: [:]][set.name] = (set.elements, set.verdicts); continue }
                 sets[ti, default: [:]][set.name] = SetIndex(set.elements)
                 if let vs = set.verdicts { maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs) }
             }
