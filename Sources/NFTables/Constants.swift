@@ -227,6 +227,7 @@ public enum NFPrinter {
         switch s {
         case .match(let sel, let mask, let op, let v):
             if sel.isOptionPresence, case .range(let v, _, _) = v { return "\(sel.rawValue) \(v == 1 ? "exists" : "missing")" }
+            if sel.isFib, case .range(_, _, let text) = v, text == "exists" || text == "missing" { return "\(sel.rawValue) \(text)" }
             // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
             if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
             if sel == .tcpFlags, let mask { return "tcp flags \(value(v, sel)) / \(flags(mask, sel))" }
@@ -257,7 +258,10 @@ public enum NFPrinter {
         case .notrack: return "notrack"
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):
-            return "\(sel.printed) vmap { " + entries.map { "\(value($0.0, sel)) : \($0.1.text)" }.joined(separator: ", ") + " }"
+            // Listed in key order, as the kernel's set holds them.
+            let order = sortedElements(entries.map(\.0))
+            let sorted = order.compactMap { k in entries.first { $0.0 == k } }
+            return "\(sel.printed) vmap { " + sorted.map { "\(value($0.0, sel)) : \($0.1.text)" }.joined(separator: ", ") + " }"
         case .vmapNamed(let sel, let m): return "\(sel.printed) vmap @\(m)"
         case .concatMatch(let sels, let op, let v):
             return sels.map(\.printed).joined(separator: " . ") + (op == .ne ? " !=" : "") + " " + tupleText(v, sels)

@@ -118,6 +118,11 @@ extension NFJSON {
         }
         if let p = l["payload"] { return "\(try str(p["protocol"], path + "/payload/protocol")) \(try str(p["field"], path + "/payload/field"))" }
         if let m = l["meta"] { return "meta \(try str(m["key"], path + "/meta/key"))" }
+        if let f = l["fib"] {
+            guard case .array(let flags) = f["flags"] ?? .null else { throw NFJSONError(path: path + "/fib/flags", message: "expected an array") }
+            let words = try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/fib/flags/\(k)") }
+            return "fib " + words.joined(separator: " . ") + " " + (try str(f["result"], path + "/fib/result"))
+        }
         if let o = l["tcp option"] {
             return "tcp option \(try str(o["name"], path + "/tcp option/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "")
         }

@@ -56,6 +56,11 @@ public enum NFJSON {
 
     static func left(_ sel: NFSelector) -> JSONValue {
         let parts = sel.rawValue.split(separator: " ").map(String.init)
+        if sel.isFib {
+            // {"fib": {"result": "oif", "flags": ["saddr", "iif"]}}
+            let words = parts.dropFirst().filter { $0 != "." }
+            return .object([("fib", .object([("result", .string(words.last!)), ("flags", .array(words.dropLast().map { .string($0) }))]))])
+        }
         if sel.tcpOption != nil {
             var o: [(String, JSONValue)] = [("name", .string(parts[2]))]
             if parts.count > 3 { o.append(("field", .string(parts[3]))) }
@@ -134,6 +139,8 @@ public enum NFJSON {
     /// One statement; `counter` is the rule's live counter when it has run.
     static func statement(_ s: NFStatement, counter: (Int, Int)?, family: NFFamily) -> JSONValue {
         switch s {
+        case .match(let sel, _, _, .range(_, _, let text)) where sel.isFib && (text == "exists" || text == "missing"):
+            return .object([("match", .object([("op", .string("==")), ("left", left(sel)), ("right", .bool(text == "exists"))]))])
         case .match(let sel, let mask, let op, let v):
             var l = left(sel)
             if let mask {

@@ -268,6 +268,26 @@ extension NFParser {
         var sel: NFSelector
         if t.text == "ct", let s = try ctSelector() {
             sel = s
+        } else if t.text == "fib" {
+            // `fib saddr . iif oif`: the words up to the result key name the lookup.
+            i += 1
+            var words: [String] = []
+            while tok.kind == .word, !["oif", "oifname", "type"].contains(tok.text) { words.append(tok.text); i += 1 }
+            let rt = tok
+            let result = try word("oif, oifname or type")
+            guard let s = NFSelector(rawValue: "fib " + (words + [result]).joined(separator: " ")) else {
+                let known = ["saddr", "daddr", ".", "iif"]
+                if words.allSatisfy({ known.contains($0) || $0 == "mark" || $0 == "oif" }), words.contains("mark") || result == "oifname" {
+                    throw unsupported("fib \((words + [result]).joined(separator: " ")) (saddr/daddr [. iif] with oif or type are modelled)", at: t)
+                }
+                throw refused("fib: \((words + [result]).joined(separator: " ")) is not a valid lookup (saddr or daddr, with . iif, then oif or type)", at: rt)
+            }
+            sel = s
+            if result == "oif", isWord("exists") || isWord("missing") {
+                // `oif exists|missing`: whether the lookup found an interface.
+                let w = try word("exists or missing")
+                return .match(sel, mask: nil, op: w == "exists" ? .ne : .eq, value: .range(0, 0, text: w))
+            }
         } else if t.text == "tcp", toks[i + 1].kind == .word, toks[i + 1].text == "option" {
             sel = try tcpOptionSelector()
             if sel.isOptionPresence {

@@ -140,7 +140,16 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         field("igmp group", .transport, 32, 32, 2, .ipv4),
         field("ether daddr", .link, 0, 48, nil, .mac), field("ether saddr", .link, 48, 48, nil, .mac),
         field("ether type", .link, 96, 16, nil, .name),
-    ] + tcpOptions
+    ] + tcpOptions + fibKeys
+
+    /// `fib {saddr|daddr} [. iif] {oif|type}` (nft_fib4): a route lookup for an address of the
+    /// packet; `oif` is the interface it leads out of (0 when none), `type` its route type.
+    static let fibKeys: [Entry] = ["saddr", "daddr"].flatMap { a in
+        ["", " . iif"].flatMap { f in
+            [Entry(name: "fib \(a)\(f) oif", bits: 32), Entry(name: "fib \(a)\(f) type", bits: 32, kind: .name)]
+        }
+    }
+    public var isFib: Bool { rawValue.hasPrefix("fib ") }
     /// nft's tcpopt templates: option kinds, and each field's place inside the option.
     static let tcpOptions: [Entry] = {
         var out: [Entry] = []
@@ -168,7 +177,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// `PROTO FIELD` words the parser accepts, by protocol.
     static let fieldsByProtocol: [String: [String: NFSelector]] = {
         var out: [String: [String: NFSelector]] = [:]
-        for (i, e) in table.enumerated() where e.tcpOption == nil {
+        for (i, e) in table.enumerated() where e.tcpOption == nil && !e.name.hasPrefix("fib ") {
             let w = e.name.split(separator: " ").map(String.init)
             out[w[0], default: [:]][w[1]] = NFSelector(i)
         }

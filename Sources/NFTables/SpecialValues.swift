@@ -7,6 +7,11 @@ extension NFConstants {
     static let etherTypes: [String: UInt64] = ["ip": 0x0800, "arp": 0x0806, "8021q": 0x8100, "vlan": 0x8100, "ip6": 0x86dd, "8021ad": 0x88a8]
     /// The users and groups of a Debian base system nft would resolve (/etc/passwd, /etc/group).
     static let users: [String: UInt64] = ["root": 0, "daemon": 1, "bin": 2, "sys": 3, "sync": 4, "games": 5, "man": 6, "nobody": 65534]
+    /// RTN_* route types as nft's fib type names them.
+    static let routeTypes: [String: UInt64] = [
+        "unspec": 0, "unicast": 1, "local": 2, "broadcast": 3, "anycast": 4, "multicast": 5, "blackhole": 6, "unreachable": 7,
+        "prohibit": 8, "throw": 9, "nat": 10, "xresolve": 11,
+    ]
     static let weekdays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
     /// A word or string for one of these keys, as a number; nil if it is not one.
@@ -29,6 +34,7 @@ extension NFConstants {
             return p[0]! * 3600 + p[1]! * 60 + (p.count == 3 ? p[2]! : 0)
         case .time:
             return date(w).map { $0 * 1_000_000_000 }
+        case _ where sel.isFib && sel.rawValue.hasSuffix(" type"): return routeTypes[w]
         case .ctExpiration: return duration(w)
         case .ctProtocol: return protocols[w]
         case .ctL3proto: return nfprotos[w]
@@ -96,6 +102,7 @@ extension NFConstants {
             var out = ""
             for (u, name) in [(UInt64(86400), "d"), (3600, "h"), (60, "m")] where secs >= u { out += "\(secs / u)\(name)"; secs %= u }
             return out + (secs > 0 || out.isEmpty ? "\(secs)s" : "")
+        case _ where sel.isFib && sel.rawValue.hasSuffix(" type"): return routeTypes.first { $0.value == n }?.key ?? String(n)
         case .ctProtocol: return protocols.first { $0.value == n }?.key ?? String(n)
         case .ctL3proto: return nfprotos.first { $0.value == n }?.key ?? String(n)
         case .time:

@@ -319,4 +319,32 @@ final class NetfilterConstructTests: XCTestCase {
         let text = s.listRuleset(handles: false)
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), text, "the listing, live counters included, loads back as itself")
     }
+
+    /// firewalld's reverse-path filter and Docker's local-destination test, on a router: the
+    /// source 198.18.0.1 routes back out of eth0 (where it came in), 198.18.9.9 does not.
+    func testFibLookups() throws {
+        let s = try routerStack()
+        s.loadRuleset(try NFParser.parse("""
+        table inet t {
+        \tchain p {
+        \t\ttype filter hook prerouting priority 0;
+        \t\tfib saddr . iif oif missing counter drop
+        \t\tfib daddr type local counter
+        \t\tfib daddr type unicast counter
+        \t}
+        }
+
+        """))
+        func send(from src: IPv4Address, to dst: IPv4Address) -> PacketResult {
+            s.inject(frame: FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                                      network: .ipv4(IPv4Repr(src: src, dst: dst, proto: IPProtocol.udp, payloadLength: 0),
+                                                     .udp(UDPRepr(srcPort: 1, dstPort: 9)))).emit(), device: s.devices[0])
+        }
+        XCTAssertEqual(send(from: IPv4Address(198, 18, 9, 9), to: IPv4Address(198, 18, 0, 2)).dropReason, .NETFILTER_DROP, "its route leaves by eth1: spoofed")
+        _ = send(from: IPv4Address(198, 18, 0, 1), to: IPv4Address(198, 18, 0, 2))
+        _ = send(from: IPv4Address(198, 18, 0, 1), to: IPv4Address(198, 18, 1, 2))
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["fib saddr . iif oif missing counter packets 1 bytes 28 drop", "fib daddr type local counter packets 1 bytes 28",
+                                 "fib daddr type unicast counter packets 1 bytes 28"])
+    }
 }

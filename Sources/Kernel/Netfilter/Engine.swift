@@ -303,6 +303,7 @@ extension Stack {
             return skb.conn.map { $0.status & IPS.confirmed == 0 || $0.expires <= clocks[skb.cpu] ? 0 : ($0.expires - clocks[skb.cpu]) / 1_000_000 }
         case .ctZone, .ctOrigZone, .ctReplyZone: return skb.conn == nil ? nil : 0
         case .ctLabel: return nil
+        case _ where sel.isFib: return nft_fib4_eval(sel, skb, p)
         case _ where sel.isCtAccounting: return nil
         default: break
         }
@@ -342,6 +343,28 @@ extension Stack {
         case .icmpSeq: return l4(6, 2, IPProtocol.icmp)
         default: return readPayload(sel, skb, p)
         }
+    }
+
+    /// `nft_fib4_eval`: look the address up in the FIB. `oif` is the interface the route leads
+    /// out of (the model numbers them from 2, after lo), 0 without a route, or (with `. iif`)
+    /// when it is not the one the packet came in on; `type` is the route type (RTN_*).
+    private func nft_fib4_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        guard p.ipv4 else { return nil }
+        let name = sel.rawValue
+        let addr = IPv4Address(raw: skb.data.be32(p.nh + (name.hasPrefix("fib saddr") ? 12 : 16)))
+        let route = fib.lookup(addr)
+        if name.hasSuffix(" type") {
+            guard let route else { return 7 }   // RTN_UNREACHABLE
+            switch route.type {
+            case .unicast: return 1
+            case .local: return 2
+            case .broadcast: return 3
+            case .unreachable: return 7
+            }
+        }
+        guard let route, route.type != .unreachable else { return 0 }
+        if name.contains(". iif"), route.dev != p.inDev { return 0 }
+        return UInt64(route.dev + 2)
     }
 
     /// `nft_exthdr_tcp_eval`: walk the TCP options for `kind`; presence reads 1 or 0, a field the
