@@ -104,7 +104,7 @@ public enum NFStatement: Sendable, Equatable {
     case masquerade(port: UInt16?, portHi: UInt16?)
     case redirect(port: UInt16?, portHi: UInt16?)
     /// `reject` (ICMP port unreachable), `with icmp type X` (code), `with tcp reset`.
-    case reject(tcpReset: Bool, icmpCode: UInt8)
+    case reject(tcpReset: Bool, icmpCode: UInt8, icmpx: Bool = false)
 
     public static func == (l: NFStatement, r: NFStatement) -> Bool { "\(l)" == "\(r)" }
 
@@ -176,7 +176,9 @@ public enum NFPriority {
     /// How nft prints a priority: a name, `name + n`/`name - n` near one, else the number.
     public static func render(_ p: Int, hook: NFHook) -> String {
         let candidates: [(String, Int)] = [("raw", -300), ("mangle", -150), ("dstnat", -100), ("filter", 0), ("security", 50), ("srcnat", 100)]
-            .filter { !(($0.0 == "dstnat" && hook != .prerouting && hook != .output) || ($0.0 == "srcnat" && hook != .postrouting && hook != .input)) }
+            // std_prio_family_hook_compat: dstnat names prerouting's priority only, srcnat postrouting's
+            // (nft lists a nat output chain at -100 as `priority -100`).
+            .filter { !(($0.0 == "dstnat" && hook != .prerouting) || ($0.0 == "srcnat" && hook != .postrouting)) }
         if let exact = candidates.first(where: { $0.1 == p }) { return exact.0 }
         if let near = candidates.min(by: { abs($0.1 - p) < abs($1.1 - p) }), abs(near.1 - p) <= 10 {
             return p > near.1 ? "\(near.0) + \(p - near.1)" : "\(near.0) - \(near.1 - p)"

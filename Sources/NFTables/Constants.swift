@@ -2,13 +2,21 @@ import Foundation
 
 /// nft's symbolic constants: protocol, ICMP type/code, ct state/status, TCP flag and pkttype names.
 public enum NFConstants {
-    public static let protocols: [String: UInt64] = ["icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51, "sctp": 132]
+    /// Protocol names as nft resolves them (/etc/protocols of a Debian system).
+    public static let protocols: [String: UInt64] = [
+        "hopopt": 0, "icmp": 1, "igmp": 2, "ipencap": 4, "tcp": 6, "egp": 8, "udp": 17, "dccp": 33, "ipv6": 41, "ipv6-route": 43,
+        "ipv6-frag": 44, "rsvp": 46, "gre": 47, "esp": 50, "ah": 51, "ipv6-icmp": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "ospf": 89,
+        "ipip": 94, "pim": 103, "comp": 108, "vrrp": 112, "l2tp": 115, "sctp": 132, "udplite": 136,
+    ]
     public static let icmpTypes: [String: UInt64] = [
         "echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5, "echo-request": 8,
         "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11, "parameter-problem": 12,
         "timestamp-request": 13, "timestamp-reply": 14, "info-request": 15, "info-reply": 16,
         "address-mask-request": 17, "address-mask-reply": 18,
     ]
+    /// `reject with icmpx TYPE` (the inet family's unified codes) and the ICMPv4 code each sends
+    /// (nft_reject_icmp_code: no-route is net unreachable, admin-prohibited is "packet filtered").
+    public static let icmpxCodes: [String: UInt8] = ["no-route": 0, "port-unreachable": 3, "host-unreachable": 1, "admin-prohibited": 13]
     public static let icmpUnreachCodes: [String: UInt8] = [
         "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3,
         "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13,
@@ -52,10 +60,15 @@ public enum NFConstants {
         "postgresql": 5432, "x11": 6000, "http-alt": 8080,
     ]
 
+    /// The name nft prints for a protocol number (icmpv6 reads as 58 too; it prints as ipv6-icmp).
+    static func protocolName(_ n: UInt64) -> String {
+        protocols.filter { $0.key != "ipip" && $0.key != "hopopt" }.first { $0.value == n }?.key ?? String(n)
+    }
+
     static func named(_ w: String, for sel: NFSelector) -> UInt64? {
         if sel.isPort, let p = services[w] { return p }
         return switch sel {
-        case .ipProtocol, .l4proto: protocols[w]
+        case .ipProtocol, .l4proto: protocols[w] ?? (w == "icmpv6" ? 58 : nil)
         case .icmpType: icmpTypes[w]
         case .icmpCode: icmpCodes[w]
         case .ipDSCP: dscp[w]
@@ -111,7 +124,7 @@ public enum NFPrinter {
         if sel.rawValue == "ether type" { return NFConstants.etherTypes.filter { $0.key != "8021q" }.first { $0.value == n }?.key ?? String(n) }
         switch sel {
         case .mark, .ctMark: return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)
-        case .ipProtocol, .l4proto: return NFConstants.protocols.first { $0.value == n }?.key ?? String(n)
+        case .ipProtocol, .l4proto: return NFConstants.protocolName(n)
         case .icmpType: return NFConstants.icmpTypes.first { $0.value == n }?.key ?? String(n)
         case .pkttype: return NFConstants.pkttypes.first { $0.value == n }?.key ?? String(n)
         case .nfproto: return NFConstants.nfprotos.first { $0.value == n }?.key ?? String(n)
@@ -119,7 +132,7 @@ public enum NFPrinter {
         case .ipDSCP: return NFConstants.dscp.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "dccp type": return NFConstants.dccpTypes.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "igmp type": return NFConstants.igmpTypes.first { $0.value == n }?.key ?? String(n)
-        case _ where sel.rawValue == "ah nexthdr" || sel.rawValue == "comp nexthdr": return NFConstants.protocols.first { $0.value == n }?.key ?? String(n)
+        case _ where sel.rawValue == "ah nexthdr" || sel.rawValue == "comp nexthdr": return NFConstants.protocolName(n)
         default: return String(n)
         }
     }
@@ -274,9 +287,10 @@ public enum NFPrinter {
         case .dnat(let a, let ah, let p, let ph): return "dnat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph)
         case .masquerade(let p, let ph): return p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)
         case .redirect(let p, let ph): return p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)
-        case .reject(let rst, let code):
+        case .reject(let rst, let code, let icmpx):
             if rst { return "reject with tcp reset" }
             if code == 3 { return "reject" }
+            if icmpx { return "reject with icmpx \(NFConstants.icmpxCodes.first { $0.value == code }?.key ?? String(code))" }
             return "reject with icmp \(NFConstants.icmpUnreachCodes.first { $0.value == code }?.key ?? String(code))"
         }
     }

@@ -269,7 +269,7 @@ extension NFJSON {
         case "reject":
             if case .string(let type) = b["type"] ?? .null {
                 if type == "tcp reset" { return "reject with tcp reset" }
-                if case .string(let x) = b["expr"] ?? .null { return "reject with icmp \(x)" }
+                if case .string(let x) = b["expr"] ?? .null { return "reject with \(type == "icmpx" ? "icmpx" : "icmp") \(x)" }
             }
             return "reject"
         default:

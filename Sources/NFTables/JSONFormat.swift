@@ -215,11 +215,11 @@ public enum NFJSON {
         case .dnat(let a, let ah, let p, let ph): return .object([("dnat", nat(a, ah, p, ph, family: family))])
         case .masquerade(let p, let ph): return .object([("masquerade", p == nil ? .null : nat(nil, nil, p, ph, family: family))])
         case .redirect(let p, let ph): return .object([("redirect", p == nil ? .null : nat(nil, nil, p, ph, family: family))])
-        case .reject(let rst, let code):
+        case .reject(let rst, let code, let icmpx):
             if rst { return .object([("reject", .object([("type", .string("tcp reset"))]))]) }
             if code == 3 { return .object([("reject", .null)]) }
-            let name = NFConstants.icmpUnreachCodes.first { $0.value == code }?.key ?? String(code)
-            return .object([("reject", .object([("type", .string("icmp")), ("expr", .string(name))]))])
+            let name = (icmpx ? NFConstants.icmpxCodes : NFConstants.icmpUnreachCodes).first { $0.value == code }?.key ?? String(code)
+            return .object([("reject", .object([("type", .string(icmpx ? "icmpx" : "icmp")), ("expr", .string(name))]))])
         }
     }
 

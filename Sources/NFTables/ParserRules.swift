@@ -99,7 +99,7 @@ extension NFParser {
         /// `iiftype ether`, which an Ethernet header field implies.
         var linkDependency: Int? = nil
 
-        static func protoName(_ p: UInt64) -> String { NFConstants.protocols.first { $0.value == p }?.key ?? String(p) }
+        static func protoName(_ p: UInt64) -> String { NFConstants.protocolName(p) }
 
         /// nft's protocol context: a header field of another protocol than the one fixed is refused.
         func check(_ sel: NFSelector, at t: NFToken, _ p: NFParser) throws(NFSyntaxError) {
@@ -232,8 +232,8 @@ extension NFParser {
                 if isWord("type") { i += 1 }
                 let ct = tok
                 let code = try word("an ICMP code name")
-                guard let c = NFConstants.icmpUnreachCodes[code] else { throw err("unknown reject type \(code)", at: ct) }
-                return .reject(tcpReset: false, icmpCode: c)
+                guard let c = (kind == "icmpx" ? NFConstants.icmpxCodes : NFConstants.icmpUnreachCodes)[code] else { throw err("unknown reject type \(code)", at: ct) }
+                return .reject(tcpReset: false, icmpCode: c, icmpx: kind == "icmpx")
             }
             return .reject(tcpReset: false, icmpCode: 3)
         case "snat", "dnat":

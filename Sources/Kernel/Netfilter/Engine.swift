@@ -219,7 +219,7 @@ extension Stack {
             case .vmapNamed(let sel, let name):
                 guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
                 return .nf(v)
-            case .reject(let rst, let code):
+            case .reject(let rst, let code, _):
                 if rst {
                     guard skb.data[skb.networkHeader + 9] == IPProtocol.tcp else { return nil }
                     tcp_v4_send_reset(skb, partialChecksum: true)   // nf_send_reset leaves CHECKSUM_PARTIAL
