@@ -26,6 +26,8 @@ final class Connection {
     /// Requests handed to workers and not yet answered.
     var inflight = 0
     var headStartedMs: UInt64 = 0
+    /// When the current request's head was complete and its body began to be awaited (0: not waiting).
+    var bodyStartedMs: UInt64 = 0
     var lastActivityMs: UInt64
     var pollingOut = false
     var decidedProtocol = false
@@ -84,6 +86,7 @@ final class Connection {
         while !closing && pending.count < 64 {
             switch parser.next(input, from: 0) {
             case .needMore:
+                if parser.inBody && bodyStartedMs == 0 { bodyStartedMs = now }
                 return
             case .wantsContinue:
                 output.append(contentsOf: Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
@@ -99,6 +102,7 @@ final class Connection {
             case .request(let req, let consumed, let keepAlive, let h2cSettings):
                 input.removeFirst(consumed)
                 headStartedMs = input.isEmpty ? 0 : now
+                bodyStartedMs = 0
                 if let settings = h2cSettings, pending.isEmpty, inflight == 0 {
                     upgradeToH2(settings: settings, request: req)
                     return

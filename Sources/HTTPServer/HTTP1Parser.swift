@@ -36,6 +36,8 @@ struct HTTP1Parser {
 
     /// True while part of a request head has arrived (the header timeout runs).
     func inHead(_ buffer: [UInt8], from start: Int) -> Bool { head == nil && buffer.count > start }
+    /// The head is in and its body is still arriving.
+    var inBody: Bool { head != nil }
 
     mutating func next(_ b: [UInt8], from start: Int) -> Result {
         if head == nil {

@@ -7,6 +7,9 @@ public final class HTTPServer: @unchecked Sendable {
     public let config: ServerConfig
     let handler: HTTPHandler
     private var listenFD: Int32 = -1
+    /// Out of descriptors (EMFILE/ENFILE): the listening socket is left unwatched until then, so a
+    /// pending connection does not wake the loop again and again (accept would fail each time).
+    private var acceptPausedUntil: UInt64 = 0
     private var epollFD: Int32 = -1
     private var signalFD: Int32 = -1
     private let completions: CompletionQueue
@@ -108,6 +111,10 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             if now - lastSweep >= 100 { sweep(now: now); lastSweep = now }
+            if acceptPausedUntil != 0 && now >= acceptPausedUntil && !draining {
+                acceptPausedUntil = 0
+                watch(listenFD, EPOLLIN.rawValue)
+            }
             if draining && ((connections.isEmpty && inflight == 0) || now >= drainDeadline) { break }
         }
         for c in Array(connections.values) { close(c) }
@@ -121,7 +128,13 @@ public final class HTTPServer: @unchecked Sendable {
     private func acceptAll(now: UInt64) {
         while !draining {
             let fd = accept4(listenFD, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
-            if fd < 0 { return }
+            if fd < 0 {
+                if errno == EMFILE || errno == ENFILE {
+                    epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+                    acceptPausedUntil = now + 100
+                }
+                return
+            }
             if connections.count >= config.maxConnections {
                 refuse(fd)
                 continue
@@ -221,7 +234,10 @@ public final class HTTPServer: @unchecked Sendable {
         for c in Array(connections.values) {
             if c.h2 == nil, c.headStartedMs != 0, !c.input.isEmpty, !c.closing,
                now - c.headStartedMs > UInt64(config.headerTimeoutMs), c.parser.inHead(c.input, from: 0) {
-                c.timeOut()
+                c.timeOut("request headers not received within \(config.headerTimeoutMs) ms")
+                flush(c)
+            } else if c.h2 == nil, c.bodyStartedMs != 0, !c.closing, c.parser.inBody, now - c.bodyStartedMs > UInt64(config.bodyTimeoutMs) {
+                c.timeOut("request body not received within \(config.bodyTimeoutMs) ms")
                 flush(c)
             } else if c.isIdle && now - c.lastActivityMs > UInt64(config.idleTimeoutMs) {
                 close(c)
@@ -248,11 +264,10 @@ public final class HTTPServer: @unchecked Sendable {
 }
 
 extension Connection {
-    /// Answers 408 to a request whose head did not arrive in time, then closes.
-    func timeOut() {
+    /// Answers 408 to a request whose head or body did not arrive in time, then closes.
+    func timeOut(_ detail: String) {
         pending.append(Pending(seq: nextSeq, isHead: false, keepAlive: false,
-                               response: .problem(408, title: "Request Timeout",
-                                                  detail: "request headers not received within \(server.config.headerTimeoutMs) ms")))
+                               response: .problem(408, title: "Request Timeout", detail: detail)))
         nextSeq += 1
         input.removeAll()
         closing = true

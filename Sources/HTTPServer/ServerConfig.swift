@@ -8,6 +8,9 @@ public struct ServerConfig: Sendable {
     public var maxHeaderBytes: Int = 16 << 10
     /// Time allowed from a request's first byte to the end of its header block (408 after it).
     public var headerTimeoutMs: Int = 10_000
+    /// Time allowed for a request's body once its head is in (408 after it): a head whose body
+    /// never comes no longer holds the connection forever.
+    public var bodyTimeoutMs: Int = 30_000
     /// An idle keep-alive connection is closed after this.
     public var idleTimeoutMs: Int = 60_000
     /// Connections over this number are answered 503 and closed.

@@ -137,6 +137,42 @@ final class FirewallEndToEndTests: XCTestCase {
     }
 }
 
+final class DescriptorExhaustionTests: XCTestCase {
+    /// Out of file descriptors (ulimit -n 32), pending connections must not make the loop spin on
+    /// accept: the server stays nearly idle, and answers again once descriptors are free.
+    func testAcceptDoesNotSpinOnEMFILE() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-fd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "ulimit -n 32; exec \(Daemon.binary.path) --listen 127.0.0.1:0 --db \(dir.path)/fd.db"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var log = ""
+        while !log.contains("listening on") { log += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self) }
+        let port = UInt16(log.components(separatedBy: "127.0.0.1:")[1].prefix { $0.isNumber })!
+        var clients: [RawClient] = []
+        for _ in 0..<60 { if let c = try? RawClient(port: port) { clients.append(c) } }
+        func cpuTicks() throws -> Int {
+            let f = try String(contentsOfFile: "/proc/\(p.processIdentifier)/stat", encoding: .utf8).split(separator: ")")[1].split(separator: " ")
+            return Int(f[11])! + Int(f[12])!   // utime + stime, in clock ticks (100 a second)
+        }
+        let t0 = try cpuTicks()
+        Thread.sleep(forTimeInterval: 1)
+        let used = try cpuTicks() - t0
+        XCTAssertLessThan(used, 20, "\(used) ticks of CPU in 1 s with descriptors exhausted")
+        clients.removeAll()
+        Thread.sleep(forTimeInterval: 0.5)
+        let c = try RawClient(port: port)
+        c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(c.readResponses(1).first?.status, 200)
+    }
+}
+
 final class CrashSafetyTests: XCTestCase {
     /// scripts/crash_test.py, briefly: SIGKILL during sync injections, rule changes and stack
     /// deletions, then integrity_check, every durable trace and acknowledged version there, the live

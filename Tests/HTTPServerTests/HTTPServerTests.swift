@@ -133,6 +133,18 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertLessThan(waited, 2.0)
     }
 
+    /// A complete head whose body never comes gets 408 and the connection closes (it used to be
+    /// held forever: 500 of them starved the server).
+    func testABodyThatNeverComesGets408AndClose() throws {
+        try start { $0.bodyTimeoutMs = 300 }
+        let c = try RawClient(port: port)
+        c.send("POST /v1/stacks HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{\"a\"")
+        let text = c.readAll()
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), text)
+        XCTAssertTrue(text.contains("request body not received within 300 ms"), text)
+        XCTAssertTrue(text.contains("Connection: close\r\n"), text)
+    }
+
     func testConnectionsOverTheLimitAreRefusedWith503() throws {
         try start { $0.maxConnections = 2 }
         let a = try RawClient(port: port), b = try RawClient(port: port)
