@@ -71,6 +71,8 @@ struct HTTP1Parser {
                 return continueOnce(h)
             case .tooLarge:
                 return .error(status: 413, detail: "chunked body exceeds the limit of \(maxBodyBytes) bytes")
+            case .trailersTooLarge:
+                return .error(status: 431, detail: "trailer fields exceed \(maxHeaderBytes) bytes")
             case .bad(let why):
                 return .error(status: 400, detail: why)
             case .done(let decoded, let end):
@@ -199,7 +201,7 @@ struct HTTP1Parser {
                              expectContinue: expect && version == "HTTP/1.1", h2cSettings: h2c))
     }
 
-    enum Chunked { case incomplete, tooLarge, bad(String), done([UInt8], Int) }
+    enum Chunked { case incomplete, tooLarge, trailersTooLarge, bad(String), done([UInt8], Int) }
 
     private func decodeChunked(_ b: [UInt8], from start: Int) -> Chunked {
         var i = start
@@ -214,14 +216,24 @@ struct HTTP1Parser {
             }
             if i >= b.count { return .incomplete }
             if digits == 0 { return .bad("malformed chunk size") }
-            while i < b.count, b[i] != 13 { if b[i] == 10 { return .bad("bare LF in chunk header") }; i += 1 }
+            // A chunk extension is bounded (it used to be rescanned without end: quadratic time).
+            let extStart = i
+            while i < b.count, b[i] != 13 {
+                if b[i] == 10 { return .bad("bare LF in chunk header") }
+                i += 1
+                if i - extStart > ChunkLimits.maxExtension { return .bad("chunk extension longer than \(ChunkLimits.maxExtension) bytes") }
+            }
             if i + 1 >= b.count { return .incomplete }
             guard b[i + 1] == 10 else { return .bad("malformed chunk header") }
             i += 2
             if size == 0 {
-                // trailer fields until an empty line
+                // trailer fields until an empty line, within the header size limit
+                let trailerStart = i
                 while true {
-                    guard let lineEnd = findCRLF(b, from: i) else { return .incomplete }
+                    guard let lineEnd = findCRLF(b, from: i) else {
+                        return b.count - trailerStart > maxHeaderBytes ? .trailersTooLarge : .incomplete
+                    }
+                    if lineEnd - trailerStart > maxHeaderBytes { return .trailersTooLarge }
                     let empty = lineEnd == i
                     i = lineEnd + 2
                     if empty { return .done(body, i) }
@@ -266,4 +278,10 @@ func base64URLDecode(_ s: String) -> [UInt8]? {
     var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
     while t.count % 4 != 0 { t += "=" }
     return Data(base64Encoded: t).map { Array($0) }
+}
+
+/// Bounds of the chunked coding's own syntax.
+enum ChunkLimits {
+    /// Longest chunk extension (`; name=value`) accepted on a chunk-size line.
+    static let maxExtension = 4096
 }

@@ -107,6 +107,9 @@ final class HTTPServerTests: XCTestCase {
             ("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "both Transfer-Encoding and Content-Length"),
             ("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400, "invalid header name"),
             ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "malformed chunk size"),
+            // An extension without end, and trailers without end, are cut at their limits.
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "x", count: 5000), 400, "chunk extension longer than 4096 bytes"),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + String(repeating: "X-T: y\r\n", count: 3000), 431, "trailer fields exceed"),
         ]
         for (req, status, detail) in cases {
             let c = try RawClient(port: port)
