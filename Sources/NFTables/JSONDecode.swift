@@ -123,8 +123,8 @@ extension NFJSON {
             let words = try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/fib/flags/\(k)") }
             return "fib " + words.joined(separator: " . ") + " " + (try str(f["result"], path + "/fib/result"))
         }
-        if let o = l["tcp option"] {
-            return "tcp option \(try str(o["name"], path + "/tcp option/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "")
+        for list in ["tcp option", "sctp chunk"] {
+            if let o = l[list] { return "\(list) \(try str(o["name"], path + "/\(list)/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "") }
         }
         if let c = l["ct"] {
             let dir = (try? str(c["dir"], path + "/ct/dir")).map { $0 + " " } ?? ""

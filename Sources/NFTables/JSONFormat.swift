@@ -61,10 +61,10 @@ public enum NFJSON {
             let words = parts.dropFirst().filter { $0 != "." }
             return .object([("fib", .object([("result", .string(words.last!)), ("flags", .array(words.dropLast().map { .string($0) }))]))])
         }
-        if sel.tcpOption != nil {
+        if sel.tcpOption != nil || sel.sctpChunk != nil {
             var o: [(String, JSONValue)] = [("name", .string(parts[2]))]
             if parts.count > 3 { o.append(("field", .string(parts[3]))) }
-            return .object([("tcp option", .object(o))])
+            return .object([(sel.tcpOption != nil ? "tcp option" : "sctp chunk", .object(o))])
         }
         switch parts[0] {
         case "meta": return .object([("meta", .object([("key", .string(parts[1]))]))])

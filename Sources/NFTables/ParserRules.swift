@@ -288,8 +288,8 @@ extension NFParser {
                 let w = try word("exists or missing")
                 return .match(sel, mask: nil, op: w == "exists" ? .ne : .eq, value: .range(0, 0, text: w))
             }
-        } else if t.text == "tcp", toks[i + 1].kind == .word, toks[i + 1].text == "option" {
-            sel = try tcpOptionSelector()
+        } else if (t.text == "tcp" && toks[i + 1].text == "option") || (t.text == "sctp" && toks[i + 1].text == "chunk"), toks[i + 1].kind == .word {
+            sel = try optionSelector(t.text == "tcp" ? "tcp option" : "sctp chunk")
             if sel.isOptionPresence {
                 // `tcp option X exists|missing`.
                 let et = tok
@@ -634,22 +634,21 @@ extension NFParser {
         return .concatMatch(sels, op: op, value: try tupleValue(sels))
     }
 
-    /// `tcp option NAME [FIELD]` (sack0 is sack); numbered options and raw offsets are refused.
-    mutating func tcpOptionSelector() throws(NFSyntaxError) -> NFSelector {
-        let start = tok
+    /// `tcp option NAME [FIELD]` (sack0 is sack) or `sctp chunk NAME [FIELD]`; numbered options
+    /// and raw offsets are refused as not supported yet.
+    mutating func optionSelector(_ list: String) throws(NFSyntaxError) -> NFSelector {
         i += 2
         let nt = tok
-        var name = try word("a TCP option")
-        if name == "sack0" { name = "sack" }
-        if UInt64(name) != nil || name.hasPrefix("@") { throw unsupported("TCP options by number", at: nt) }
-        guard NFSelector(rawValue: "tcp option " + name) != nil else { throw err("unknown TCP option \(name)", at: nt) }
-        if tok.kind == .word, !["exists", "missing"].contains(tok.text), let s = NFSelector(rawValue: "tcp option \(name) \(tok.text)") {
+        var name = try word(list == "tcp option" ? "a TCP option" : "an SCTP chunk type")
+        if name == "sack0" && list == "tcp option" { name = "sack" }
+        if UInt64(name) != nil || name.hasPrefix("@") { throw unsupported("\(list)s by number", at: nt) }
+        guard NFSelector(rawValue: "\(list) \(name)") != nil else { throw err("unknown \(list) \(name)", at: nt) }
+        if tok.kind == .word, !["exists", "missing"].contains(tok.text) {
+            guard let s = NFSelector(rawValue: "\(list) \(name) \(tok.text)") else { throw err("unknown field \(tok.text) of \(list) \(name)") }
             i += 1
             return s
         }
-        if tok.kind == .word, !["exists", "missing"].contains(tok.text) { throw err("unknown field \(tok.text) of TCP option \(name)") }
-        _ = start
-        return NFSelector(rawValue: "tcp option " + name)!
+        return NFSelector(rawValue: "\(list) \(name)")!
     }
 
     /// `ct [original|reply|both] KEY`, for the keys beyond state/status/mark/direction: the

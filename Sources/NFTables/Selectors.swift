@@ -22,6 +22,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         var payload: NFPayloadField?
         /// A TCP option field (`tcp option sack left`); bitLength 0 reads whether the option is there.
         var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
+        /// An SCTP chunk field (`sctp chunk data stream`), likewise.
+        var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
         /// How values print: numbers, addresses, or names from a table.
         var kind: ValueKind = .integer
     }
@@ -43,7 +45,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public var isHex: Bool { NFSelector.table[id].kind == .hex }
 
     /// The L4 protocol a payload selector implies (`tcp dport` matches TCP packets only).
-    public var impliedProtocol: UInt8? { tcpOption != nil ? 6 : payload?.l4proto }
+    public var impliedProtocol: UInt8? { tcpOption != nil ? 6 : sctpChunk != nil ? 132 : payload?.l4proto }
     /// Flag types, where a bare list means "any of these bits".
     public var isFlags: Bool { self == .ctState || self == .ctStatus || self == .tcpFlags }
     /// The largest value the field holds (nft refuses a bigger constant).
@@ -140,7 +142,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         field("igmp group", .transport, 32, 32, 2, .ipv4),
         field("ether daddr", .link, 0, 48, nil, .mac), field("ether saddr", .link, 48, 48, nil, .mac),
         field("ether type", .link, 96, 16, nil, .name),
-    ] + tcpOptions + fibKeys
+    ] + tcpOptions + sctpChunks + fibKeys
 
     /// `fib {saddr|daddr} [. iif] {oif|type}` (nft_fib4): a route lookup for an address of the
     /// packet; `oif` is the interface it leads out of (0 when none), `type` its route type.
@@ -167,17 +169,39 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         opt("mptcp", 30, [("subtype", 16, 4)])
         return out
     }()
+    /// nft's sctp chunk templates (RFC 9260 and its extensions): chunk types and field places.
+    static let sctpChunks: [Entry] = {
+        var out: [Entry] = []
+        let common = [("type", 0, 8), ("flags", 8, 8), ("length", 16, 16)]
+        let initFields = [("init-tag", 32, 32), ("a-rwnd", 64, 32), ("num-outbound-streams", 96, 16), ("num-inbound-streams", 112, 16),
+                          ("initial-tsn", 128, 32)]
+        let chunks: [(String, UInt8, [(String, Int, Int)])] = [
+            ("data", 0, [("tsn", 32, 32), ("stream", 64, 16), ("ssn", 80, 16), ("ppid", 96, 32)]), ("init", 1, initFields), ("init-ack", 2, initFields),
+            ("sack", 3, [("cum-tsn-ack", 32, 32), ("a-rwnd", 64, 32), ("num-gap-ack-blocks", 96, 16), ("num-dup-tsns", 112, 16)]),
+            ("heartbeat", 4, []), ("heartbeat-ack", 5, []), ("abort", 6, []), ("shutdown", 7, [("cum-tsn-ack", 32, 32)]), ("shutdown-ack", 8, []),
+            ("error", 9, []), ("cookie-echo", 10, []), ("cookie-ack", 11, []), ("ecne", 12, [("lowest-tsn", 32, 32)]),
+            ("cwr", 13, [("lowest-tsn", 32, 32)]), ("shutdown-complete", 14, []), ("asconf-ack", 128, [("seqno", 32, 32)]),
+            ("forward-tsn", 192, [("new-cum-tsn", 32, 32)]), ("asconf", 193, [("seqno", 32, 32)]),
+        ]
+        for (name, kind, fields) in chunks {
+            out.append(Entry(name: "sctp chunk \(name)", bits: 1, sctpChunk: (kind, 0, 0)))
+            for (f, off, len) in common + fields { out.append(Entry(name: "sctp chunk \(name) \(f)", bits: len, sctpChunk: (kind, off, len))) }
+        }
+        return out
+    }()
+    public var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.table[id].sctpChunk }
+
     /// The TCP option field a selector reads, if it is one.
     public var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.table[id].tcpOption }
     /// `tcp option X` alone: matched with exists/missing.
-    public var isOptionPresence: Bool { tcpOption.map { $0.bitLength == 0 } ?? false }
+    public var isOptionPresence: Bool { (tcpOption ?? sctpChunk).map { $0.bitLength == 0 } ?? false }
 
     static let byName: [String: Int] = Dictionary(uniqueKeysWithValues: table.enumerated().map { ($0.element.name, $0.offset) })
 
     /// `PROTO FIELD` words the parser accepts, by protocol.
     static let fieldsByProtocol: [String: [String: NFSelector]] = {
         var out: [String: [String: NFSelector]] = [:]
-        for (i, e) in table.enumerated() where e.tcpOption == nil && !e.name.hasPrefix("fib ") {
+        for (i, e) in table.enumerated() where e.tcpOption == nil && e.sctpChunk == nil && !e.name.hasPrefix("fib ") {
             let w = e.name.split(separator: " ").map(String.init)
             out[w[0], default: [:]][w[1]] = NFSelector(i)
         }

@@ -347,4 +347,18 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(counted, ["fib saddr . iif oif missing counter packets 1 bytes 28 drop", "fib daddr type local counter packets 1 bytes 28",
                                  "fib daddr type unicast counter packets 1 bytes 28"])
     }
+
+    /// SCTP chunks found by walking the chunk list: a DATA chunk on stream 7 behind a 5-byte chunk padded to 8.
+    func testSCTPChunksAreFoundInTheChunkList() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tsctp chunk data stream 7 counter\n"
+                    + "\t\tsctp chunk init exists counter\n\t\tsctp chunk init missing counter\n\t}\n}\n")
+        let common: [UInt8] = [0x13, 0x88, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0]
+        let odd: [UInt8] = [11, 0, 0, 5, 0xaa, 0, 0, 0]                                  // a 5-byte chunk, padded to 8
+        let data: [UInt8] = [0, 3, 0, 17, 0, 0, 0, 1, 0, 7, 0, 0, 0, 0, 0, 0, 0x61, 0, 0, 0]   // DATA, stream 7
+        _ = s.inject(frame: frame(.raw(common + odd + data), proto: 132), device: s.devices[0])
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["sctp chunk data stream 7 counter packets 1 bytes 60", "sctp chunk init exists counter packets 0 bytes 0",
+                                 "sctp chunk init missing counter packets 1 bytes 60"])
+    }
 }

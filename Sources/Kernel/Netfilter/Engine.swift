@@ -345,6 +345,28 @@ extension Stack {
         }
     }
 
+    /// `nft_exthdr` over SCTP chunks (after the 12-byte common header, each padded to 4 bytes):
+    /// presence reads 1 or 0, a field the bits at its offset in the first chunk of that type.
+    private func readSCTPChunk(_ c: (kind: UInt8, bitOffset: Int, bitLength: Int), _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        guard p.proto == 132, p.fragOff == 0 else { return nil }
+        let b = skb.data
+        var off = p.th + 12
+        while off + 4 <= p.len {
+            let len = Int(b.be16(off + 2))
+            if b[off] == c.kind {
+                if c.bitLength == 0 { return 1 }
+                let first = off + c.bitOffset / 8, last = off + (c.bitOffset + c.bitLength + 7) / 8
+                guard last <= min(p.len, off + max(len, 4)) else { return nil }
+                var v: UInt64 = 0
+                for k in first..<last { v = v << 8 | UInt64(b[k]) }
+                return (v >> UInt64((last - off) * 8 - c.bitOffset - c.bitLength)) & ((1 << UInt64(c.bitLength)) - 1)
+            }
+            guard len >= 4 else { break }
+            off += (len + 3) & ~3
+        }
+        return c.bitLength == 0 ? 0 : nil
+    }
+
     /// `nft_fib4_eval`: look the address up in the FIB. `oif` is the interface the route leads
     /// out of (the model numbers them from 2, after lo), 0 without a route, or (with `. iif`)
     /// when it is not the one the packet came in on; `type` is the route type (RTN_*).
@@ -397,6 +419,7 @@ extension Stack {
     /// fragment, or too short.
     private func readPayload(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         if let o = sel.tcpOption { return readTCPOption(o, skb, p) }
+        if let c = sel.sctpChunk { return readSCTPChunk(c, skb, p) }
         guard let f = sel.payload else { return nil }
         if let want = f.l4proto, p.proto != want { return nil }
         let base: Int
