@@ -79,6 +79,8 @@ public enum NFStatement: Sendable, Equatable {
     case match(NFSelector, mask: UInt64?, op: NFOp, value: NFValue)
     /// `counter [packets N bytes M]`: the values it starts from.
     case counter(packets: Int, bytes: Int)
+    /// `sel | bits == value` (nft keeps the or in its listing).
+    case matchOr(NFSelector, or: UInt64, op: NFOp, value: NFValue)
     /// A rate of `rate` packets (or bytes) per `perNs`, with a burst in the same unit.
     case limit(rate: UInt64, perNs: UInt64, burst: UInt64, over: Bool, unit: NFLimitUnit)
     case log(NFLog)

@@ -243,16 +243,23 @@ public enum NFPrinter {
             if sel.isFib, case .range(_, _, let text) = v, text == "exists" || text == "missing" { return "\(sel.rawValue) \(text)" }
             // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
             if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
-            if sel == .tcpFlags, let mask { return "tcp flags \(value(v, sel)) / \(flags(mask, sel))" }
+            if sel == .tcpFlags, let mask, mask.nonzeroBitCount > 1 { return "tcp flags \(value(v, sel)) / \(flags(mask, sel))" }
             var out = sel.printed
-            if let mask { out += " & \(sel.isFlags ? flags(mask, sel) : String(mask))" }
-            // `==` is implied except where a bare flag list means "any bit".
-            if op != .implicit && !(op == .eq && !(sel.isFlags && mask == nil)) { out += " \(op.rawValue)" }
+            if let mask {
+                let m = sel.isFlags ? flags(mask, sel).replacingOccurrences(of: ",", with: " | ")
+                    : sel.isAddress ? NFConstants.ipv4Text(UInt32(truncatingIfNeeded: mask)) : number(mask, sel)
+                out += " & " + (sel.isFlags && mask.nonzeroBitCount > 1 ? "(\(m))" : m)
+            }
+            // `==` is implied except where a bare flag list means "any bit" or a mask comes first.
+            if op != .implicit && !(op == .eq && mask == nil && !sel.isFlags) { out += " \(op.rawValue)" }
+            else if mask != nil { out += " ==" }
             if sel.isFlags, mask == nil, op != .implicit, case .range(let lo, let hi, _) = v, lo == hi, lo.nonzeroBitCount > 1 {
                 // nft 1.0.6 prints a whole-value compare of several bits as a number (tcp flags) or a | list.
                 return out + " " + (sel == .tcpFlags ? "0x" + String(lo, radix: 16) : flags(lo, sel).replacingOccurrences(of: ",", with: " | "))
             }
             return out + " " + value(v, sel)
+        case .matchOr(let sel, let o, let op, let v):
+            return "\(sel.printed) | \(number(o, sel)) \(op.rawValue) \(value(v, sel))"
         case .counter(let p, let b): return "counter packets \(p) bytes \(b)"
         case .limit(let r, let per, let burst, let over, let unit):
             let perText = [1_000_000_000: "second", 60_000_000_000: "minute", 3_600_000_000_000: "hour", 86_400_000_000_000: "day",

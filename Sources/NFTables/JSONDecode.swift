@@ -191,7 +191,10 @@ extension NFJSON {
         case "match":
             guard let l = b["left"], let r = b["right"] else { throw NFJSONError(path: p, message: "needs left and right") }
             var lhs: String, selName: String
-            if case .array(let and) = l["&"] ?? .null, and.count == 2 {
+            if case .array(let or) = l["|"] ?? .null, or.count == 2 {
+                selName = try leftSelector(or[0], p + "/left/|/0")
+                lhs = selName + " | " + or[1].rendered()
+            } else if case .array(let and) = l["&"] ?? .null, and.count == 2 {
                 selName = try leftSelector(and[0], p + "/left/&/0")
                 lhs = selName + " & " + (try valueText(and[1], NFSelector(rawValue: selName), p + "/left/&/1").replacingOccurrences(of: ",", with: "|"))
                 if ["tcp flags", "ct state", "ct status"].contains(selName) { lhs = selName + " & (" + String(lhs.dropFirst(selName.count + 3)) + ")" }

@@ -149,6 +149,9 @@ public enum NFJSON {
             }
             let opText = op == .implicit ? (sel.isFlags && mask == nil ? "in" : "==") : op.rawValue
             return .object([("match", .object([("op", .string(opText)), ("left", l), ("right", value(v, sel))]))])
+        case .matchOr(let sel, let o, let op, let v):
+            return .object([("match", .object([("op", .string(op.rawValue)), ("left", .object([("|", .array([left(sel), .int(Int(o))]))])),
+                                               ("right", value(v, sel))]))])
         case .counter(let p0, let b0):
             let (p, b) = counter ?? (p0, b0)
             return .object([("counter", .object([("packets", .int(p)), ("bytes", .int(b))]))])

@@ -382,9 +382,18 @@ extension NFParser {
             return .vmap(sel, entries)
         }
         var mask: UInt64? = nil
-        if isPunct("&") {
+        if isPunct("&") || isWord("and") {
             i += 1
             mask = try maskValue(for: sel)
+        }
+        // `ct mark or 0x23 == 0x11` keeps its form; `xor X == C` is `== C ^ X`, as nft folds it.
+        var orBits: UInt64? = nil, xorBits: UInt64? = nil
+        if mask == nil, isWord("or") || isWord("xor") || isPunct("|") || isPunct("^") {
+            let isOr = isWord("or") || isPunct("|")
+            i += 1
+            let nt = tok
+            guard let n = NFConstants.number(try word("a number")), n <= sel.maxValue else { throw err("expected a number", at: nt) }
+            if isOr { orBits = n } else { xorBits = n }
         }
         var op = NFOp.implicit
         if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
@@ -444,6 +453,11 @@ extension NFParser {
         if sel.isFlags, let m = mask, op == .ne, case .range(0, 0, _) = value {
             return .match(sel, mask: nil, op: .implicit, value: .range(m, m, text: NFPrinter.flags(m, sel)))
         }
+        if let x = xorBits, case .range(let lo, let hi, _) = value, lo == hi {
+            let v = lo ^ x
+            return .match(sel, mask: nil, op: op == .ne ? .ne : .implicit, value: .range(v, v, text: NFPrinter.number(v, sel)))
+        }
+        if let o = orBits { return .matchOr(sel, or: o, op: op == .ne ? .ne : .eq, value: value) }
         return .match(sel, mask: mask, op: op, value: value)
     }
 

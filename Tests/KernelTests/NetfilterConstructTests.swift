@@ -361,4 +361,16 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(counted, ["sctp chunk data stream 7 counter packets 1 bytes 60", "sctp chunk init exists counter packets 0 bytes 0",
                                  "sctp chunk init missing counter packets 1 bytes 60"])
     }
+
+    /// Matches through and, or and xor on the mark (0x5 here), listed as nft lists them.
+    func testBitwiseMatches() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tmeta mark set 0x5\n"
+                    + "\t\tmeta mark and 0x4 == 0x4 counter\n\t\tmeta mark or 0x2 == 0x7 counter\n\t\tmeta mark xor 0x1 == 0x4 counter\n"
+                    + "\t\tmeta mark or 0x2 != 0x7 counter\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["meta mark & 0x00000004 == 0x00000004 counter packets 1 bytes 28", "meta mark | 0x00000002 == 0x00000007 counter packets 1 bytes 28",
+                                 "meta mark 0x00000005 counter packets 1 bytes 28", "meta mark | 0x00000002 != 0x00000007 counter packets 0 bytes 0"])
+    }
 }

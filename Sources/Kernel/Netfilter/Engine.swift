@@ -207,6 +207,9 @@ extension Stack {
                 guard let key = read(sel, skb, info) else { return nil }
                 guard let hit = entries.first(where: { contains($0.0, key, ti: ti) }) else { return nil }
                 return .nf(hit.1)
+            case .matchOr(let sel, let o, let op, let value):
+                guard let v = read(sel, skb, info) else { return nil }
+                if contains(value, v | o, ti: ti) == (op == .ne) { return nil }
             case .concatMatch(let sels, let op, let value):
                 if tupleMatches(value, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) == (op == .ne) { return nil }
             case .concatVmap(let sels, let entries):
