@@ -5,7 +5,7 @@ public enum NFConstants {
     /// Protocol names as nft resolves them (/etc/protocols of a Debian system).
     public static let protocols: [String: UInt64] = [
         "hopopt": 0, "icmp": 1, "igmp": 2, "ipencap": 4, "tcp": 6, "egp": 8, "udp": 17, "dccp": 33, "ipv6": 41, "ipv6-route": 43,
-        "ipv6-frag": 44, "rsvp": 46, "gre": 47, "esp": 50, "ah": 51, "ipv6-icmp": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "ospf": 89,
+        "ipv6-frag": 44, "rsvp": 46, "gre": 47, "esp": 50, "ah": 51, "ipv6-icmp": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "eigrp": 88, "ospf": 89,
         "ipip": 94, "pim": 103, "comp": 108, "vrrp": 112, "l2tp": 115, "sctp": 132, "udplite": 136,
     ]
     public static let icmpTypes: [String: UInt64] = [

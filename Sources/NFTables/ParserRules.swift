@@ -38,6 +38,15 @@ extension NFParser {
             }
             // A statement between a dependency and the field keeps the dependency in nft's listing.
             if case .match = stmt {} else { context.dependency = nil; context.l3Dependency = nil; context.linkDependency = nil }
+            // `icmp id` and `icmp sequence` exist only in echo messages: nft adds (and lists) that
+            // dependency unless the rule already matches on icmp type.
+            if case .match(let sel, _, _, _) = stmt, sel == .icmpID || sel == .icmpSeq, !context.icmpTypeSeen {
+                stmts.append(.match(.icmpType, mask: nil, op: .implicit,
+                                    value: .set([.range(0, 0, text: "echo-reply"), .range(8, 8, text: "echo-request")])))
+                anonymousSets += 1   // the dependency's set takes a handle as any anonymous set does
+                context.icmpTypeSeen = true
+            }
+            if case .match(.icmpType, _, _, _) = stmt { context.icmpTypeSeen = true }
             context.note(stmt, index: stmts.count, family: t.family)
             stmts.append(stmt)
         }
@@ -98,6 +107,7 @@ extension NFParser {
         var l3Dependency: Int? = nil
         /// `iiftype ether`, which an Ethernet header field implies.
         var linkDependency: Int? = nil
+        var icmpTypeSeen = false
 
         static func protoName(_ p: UInt64) -> String { NFConstants.protocolName(p) }
 

@@ -373,4 +373,15 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(counted, ["meta mark & 0x00000004 == 0x00000004 counter packets 1 bytes 28", "meta mark | 0x00000002 == 0x00000007 counter packets 1 bytes 28",
                                  "meta mark 0x00000005 counter packets 1 bytes 28", "meta mark | 0x00000002 != 0x00000007 counter packets 0 bytes 0"])
     }
+
+    /// `icmp id 7` holds only for echo messages (nft adds and lists that dependency): a port
+    /// unreachable whose bytes 4-5 read 7 does not match.
+    func testICMPIdentifierImpliesAnEchoMessage() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\ticmp id 7 counter\n\t}\n}\n")
+        XCTAssertEqual(s.ruleset.tables[0].chains[0].rules[0].text, "icmp type { echo-reply, echo-request } icmp id 7 counter packets 0 bytes 0")
+        _ = s.inject(frame: frame(.icmp(ICMPv4Repr(type: 3, code: 3, restOfHeader: 0x0007_0000, data: []))), device: s.devices[0])
+        _ = s.inject(frame: frame(.icmp(ICMPv4Repr(type: 8, code: 0, restOfHeader: 0x0007_0001, data: []))), device: s.devices[0])
+        XCTAssertEqual(s.listRuleset(handles: false).contains("icmp id 7 counter packets 1 bytes 28"), true, s.listRuleset(handles: false))
+    }
 }
