@@ -149,6 +149,7 @@ paths:
                   durable: {type: boolean}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
         '413': {$ref: '#/components/responses/TooLarge'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
         '422': {$ref: '#/components/responses/Unprocessable'}
@@ -441,6 +442,7 @@ paths:
         '400': {$ref: '#/components/responses/RulesetSyntax'}
         '404': {$ref: '#/components/responses/NotFound'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
+        '422': {$ref: '#/components/responses/NotSupported'}
   /v1/stacks/{stack}/ruleset/commands:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -461,6 +463,7 @@ paths:
         '400': {$ref: '#/components/responses/RulesetSyntax'}
         '404': {$ref: '#/components/responses/NotFound'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
+        '422': {$ref: '#/components/responses/NotSupported'}
   /v1/stacks/{stack}/ruleset/rules:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -707,7 +710,7 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     RulesetSyntax:
-      description: An nft syntax error, with its line and column; nothing changed.
+      description: An nft syntax error (type ruleset-syntax), or something nft itself refuses (ruleset-refused, in nft's words), with its line and column; or an empty body (empty-ruleset). Nothing changed.
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
@@ -717,7 +720,7 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     Conflict:
-      description: A stack with that name exists.
+      description: A stack with that name exists, or (injection) the stack was deleted while the injection ran and nothing was stored.
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
@@ -728,6 +731,11 @@ components:
           schema: {$ref: '#/components/schemas/Problem'}
     UnsupportedMediaType:
       description: The body is not JSON.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    NotSupported:
+      description: 'nft accepts it but the model does not act on it yet (type not-supported, detail "not supported yet: ..."), with its line and column; nothing changed.'
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
