@@ -60,6 +60,16 @@ public struct NFParser {
         defer { i += 1 }
         return tok.text
     }
+    /// `flags a, b`: the one flag the model acts on, refused as not supported for any other.
+    mutating func flagList(_ owner: String, modelled: String) throws(NFSyntaxError) {
+        repeat {
+            if isPunct(",") { i += 1 }
+            let ft = tok
+            let f = try word("a \(owner) flag")
+            guard f == modelled else { throw unsupported("\(owner) flag \(f) (\(modelled) is modelled)", at: ft) }
+        } while isPunct(",")
+    }
+
     /// nft's `stmt_separator`: each item of a chain block (and each block in a table) ends in a
     /// newline or `;` before the closing brace: `accept }` on one line is a syntax error in nft.
     func expectSeparator() throws(NFSyntaxError) {
@@ -162,13 +172,8 @@ public struct NFParser {
                 try skipBlock()
                 do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
             case "flags":
-                repeat {
-                    if isPunct(",") { i += 1 }
-                    let ft = tok
-                    let f = try word("a table flag")
-                    guard f == "dormant" else { throw unsupported("table flag \(f) (dormant is modelled)", at: ft) }
-                    rs.tables[ti].dormant = true
-                } while isPunct(",")
+                try flagList("table", modelled: "dormant")
+                rs.tables[ti].dormant = true
                 try expectSeparator()
             case "comment":
                 rs.tables[ti].comment = try name("a comment string")
@@ -295,13 +300,8 @@ public struct NFParser {
                     throw refused(isMap ? "a map needs a data type (type KEY : verdict)" : "a set has no data type (use map)", at: kt)
                 }
             case "flags":
-                repeat {
-                    if isPunct(",") { i += 1 }
-                    let ft = tok
-                    let f = try word("a set flag")
-                    guard f == "interval" else { throw unsupported("set flag \(f) (interval is modelled)", at: ft) }
-                    interval = true
-                } while isPunct(",")
+                try flagList("set", modelled: "interval")
+                interval = true
             case "elements":
                 let et = toks[i - 1]
                 try expectPunct("=")

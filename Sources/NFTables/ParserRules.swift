@@ -368,14 +368,7 @@ extension NFParser {
         }
         if isWord("vmap") {
             i += 1
-            if isPunct("@") {
-                i += 1
-                let nt = tok
-                let n = try name("a map name")
-                guard let m = table.sets.first(where: { $0.name == n }) else { throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt) }
-                guard m.verdicts != nil else { throw refused("@\(n) is a set, not a verdict map", at: nt) }
-                return .vmapNamed(sel, n)
-            }
+            if isPunct("@") { return .vmapNamed(sel, try namedMap(table, parts: 1).name) }
             try expectPunct("{")
             var entries: [(NFValue, NFVerdict)] = []
             skipNewlines()
@@ -568,6 +561,19 @@ extension NFParser {
 
     static let byteUnits: [String: UInt64] = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024]
 
+    /// `@name` of a verdict map of the table whose key has `parts` parts.
+    mutating func namedMap(_ table: NFTable, parts: Int) throws(NFSyntaxError) -> NFSet {
+        i += 1
+        let nt = tok
+        let n = try name("a map name")
+        guard let m = table.sets.first(where: { $0.name == n }) else {
+            throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
+        }
+        guard m.verdicts != nil else { throw refused("@\(n) is a set, not a verdict map", at: nt) }
+        guard m.keys.count == parts else { throw refused("datatype mismatch: map @\(n) has \(m.keys.count) key parts, the rule \(parts)", at: nt) }
+        return m
+    }
+
     /// One selector of a concatenation (`ip saddr . tcp dport`): a header field, ct key or meta key.
     mutating func concatSelector(context: RuleContext) throws(NFSyntaxError) -> NFSelector {
         let t = tok
@@ -610,14 +616,7 @@ extension NFParser {
         }
         if isWord("vmap") {
             i += 1
-            if isPunct("@") {
-                i += 1
-                let nt = tok
-                let n = try name("a map name")
-                guard let m = table.sets.first(where: { $0.name == n }), m.verdicts != nil else { throw refused("Could not process rule: No such file or directory (no map @\(n))", at: nt) }
-                guard m.keys.count == sels.count else { throw refused("datatype mismatch: map @\(n) has \(m.keys.count) key parts, the rule \(sels.count)", at: nt) }
-                return .concatVmapNamed(sels, n)
-            }
+            if isPunct("@") { return .concatVmapNamed(sels, try namedMap(table, parts: sels.count).name) }
             try expectPunct("{")
             var entries: [(NFValue, NFVerdict)] = []
             skipNewlines()

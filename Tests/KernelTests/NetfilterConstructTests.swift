@@ -9,6 +9,11 @@ final class NetfilterConstructTests: XCTestCase {
 
     func load(_ s: Stack, _ text: String) throws { s.loadRuleset(try NFParser.parse(text)) }
 
+    /// The listed rules that count, as nft lists them with their counters.
+    func counted(_ s: Stack, _ word: String = "counter") -> [String] {
+        s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains(word) }.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
     func testADormantTableDoesNotRun() throws {
         let s = try makeStack()
         let rules = "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n}\n"
@@ -125,8 +130,7 @@ final class NetfilterConstructTests: XCTestCase {
         inject(132, [0x13, 0x88, 0x00, 0x50, 1, 2, 3, 4, 0, 0, 0, 0])                 // SCTP 5000 -> 80, vtag 0x01020304
         inject(33, [0x13, 0x88, 0x00, 0x50, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]) // DCCP, byte 8 = 0: type request (bits 67-70)
         inject(2, [0x16, 0x00, 0x00, 0x00, 224, 0, 0, 251])                              // IGMPv2 report for 224.0.0.251
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["sctp dport 80 counter packets 1 bytes 32", "sctp vtag 16909060 counter packets 1 bytes 32",
+        XCTAssertEqual(counted(s), ["sctp dport 80 counter packets 1 bytes 32", "sctp vtag 16909060 counter packets 1 bytes 32",
                                  "dccp type request counter packets 1 bytes 32", "dccp type response counter packets 0 bytes 0",
                                  "ah spi 5 counter packets 0 bytes 0", "igmp group 224.0.0.251 counter packets 1 bytes 28"])
     }
@@ -154,8 +158,7 @@ final class NetfilterConstructTests: XCTestCase {
         _ = s.inject(frame: udp(9), device: s.devices[0])
         let late = s.inject(frame: udp(9), device: s.devices[0], atNs: 2_000_000_000)   // 17:00:01
         XCTAssertEqual(late.outcome, .dropped)
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["meta cpu 0 meta iiftype ether iifgroup \"default\" meta protocol ip counter packets 2 bytes 56",
+        XCTAssertEqual(counted(s), ["meta cpu 0 meta iiftype ether iifgroup \"default\" meta protocol ip counter packets 2 bytes 56",
                                  "meta day \"Friday\" meta hour \"16:59:59\" counter packets 1 bytes 28",
                                  "meta time < \"2019-06-21 17:00:00\" counter packets 1 bytes 28",
                                  "meta skuid 0 counter packets 0 bytes 0", "meta skuid != 0 counter packets 0 bytes 0"])
@@ -181,8 +184,7 @@ final class NetfilterConstructTests: XCTestCase {
         // less the time since prerouting refreshed it.
         _ = s.inject(frame: udp(9), device: s.devices[0])
         _ = s.inject(frame: udp(9), device: s.devices[0], atNs: 1_000_000_000)
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["ct original ip saddr 198.18.0.9 ct original proto-dst 9 ct protocol udp counter packets 2 bytes 56",
+        XCTAssertEqual(counted(s), ["ct original ip saddr 198.18.0.9 ct original proto-dst 9 ct protocol udp counter packets 2 bytes 56",
                                  "ct reply ip daddr 198.18.0.9 ct expiration 29s-30s counter packets 1 bytes 28",
                                  "ct expiration < 1s counter packets 1 bytes 28", "ct bytes >= 0 counter packets 0 bytes 0"])
     }
@@ -206,8 +208,7 @@ final class NetfilterConstructTests: XCTestCase {
         """)
         let opts: [UInt8] = [2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 0, 0]   // MSS, NOP, WS 7, SACK-perm, EOL padding
         _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 9, seq: 1, flags: .syn, options: opts))), device: s.devices[0])
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["tcp option maxseg size 1460 counter packets 1 bytes 52", "tcp option sack-perm exists counter packets 1 bytes 52",
+        XCTAssertEqual(counted(s), ["tcp option maxseg size 1460 counter packets 1 bytes 52", "tcp option sack-perm exists counter packets 1 bytes 52",
                                  "tcp option window count 7 counter packets 1 bytes 52", "tcp option timestamp missing counter packets 1 bytes 52",
                                  "tcp option timestamp exists counter packets 0 bytes 0"])
     }
@@ -249,8 +250,7 @@ final class NetfilterConstructTests: XCTestCase {
 
         """)
         _ = s.inject(frame: udp(9), device: s.devices[0])
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["ether saddr 02:00:00:00:ff:01 ether type ip counter packets 1 bytes 28", "ether daddr 02:00:00:00:00:02 counter packets 0 bytes 0"])
+        XCTAssertEqual(counted(s), ["ether saddr 02:00:00:00:ff:01 ether type ip counter packets 1 bytes 28", "ether daddr 02:00:00:00:00:02 counter packets 0 bytes 0"])
     }
 
     /// `quota 100 bytes` passes packets until 100 bytes have been counted (28-byte datagrams:
@@ -259,8 +259,7 @@ final class NetfilterConstructTests: XCTestCase {
         let s = try makeStack()
         try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tquota 100 bytes counter\n\t\tquota over 100 bytes counter\n\t}\n}\n")
         _ = s.inject((0..<5).map { Injection(device: 0, frame: udp(9), atNs: UInt64($0) * 1000) })
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("quota") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["quota 100 bytes used 140 bytes counter packets 3 bytes 84", "quota over 100 bytes used 140 bytes counter packets 2 bytes 56"])
+        XCTAssertEqual(counted(s, "quota"), ["quota 100 bytes used 140 bytes counter packets 3 bytes 84", "quota over 100 bytes used 140 bytes counter packets 2 bytes 56"])
     }
 
     /// Concatenated keys: every part must match its part of one element.
@@ -279,8 +278,7 @@ final class NetfilterConstructTests: XCTestCase {
         """)
         let r = s.inject(frame: udp(9), device: s.devices[0])
         XCTAssertEqual(r.dropReason, .NETFILTER_DROP)
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["ip saddr . udp dport { 198.18.0.9 . 9, 198.18.0.10 . 53 } counter packets 1 bytes 28",
+        XCTAssertEqual(counted(s), ["ip saddr . udp dport { 198.18.0.9 . 9, 198.18.0.10 . 53 } counter packets 1 bytes 28",
                                  "ip saddr . udp dport { 198.18.0.9 . 53, 198.18.0.10 . 9 } counter packets 0 bytes 0"])
     }
 
@@ -343,8 +341,7 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(send(from: IPv4Address(198, 18, 9, 9), to: IPv4Address(198, 18, 0, 2)).dropReason, .NETFILTER_DROP, "its route leaves by eth1: spoofed")
         _ = send(from: IPv4Address(198, 18, 0, 1), to: IPv4Address(198, 18, 0, 2))
         _ = send(from: IPv4Address(198, 18, 0, 1), to: IPv4Address(198, 18, 1, 2))
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["fib saddr . iif oif missing counter packets 1 bytes 28 drop", "fib daddr type local counter packets 1 bytes 28",
+        XCTAssertEqual(counted(s), ["fib saddr . iif oif missing counter packets 1 bytes 28 drop", "fib daddr type local counter packets 1 bytes 28",
                                  "fib daddr type unicast counter packets 1 bytes 28"])
     }
 
@@ -357,8 +354,7 @@ final class NetfilterConstructTests: XCTestCase {
         let odd: [UInt8] = [11, 0, 0, 5, 0xaa, 0, 0, 0]                                  // a 5-byte chunk, padded to 8
         let data: [UInt8] = [0, 3, 0, 17, 0, 0, 0, 1, 0, 7, 0, 0, 0, 0, 0, 0, 0x61, 0, 0, 0]   // DATA, stream 7
         _ = s.inject(frame: frame(.raw(common + odd + data), proto: 132), device: s.devices[0])
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["sctp chunk data stream 7 counter packets 1 bytes 60", "sctp chunk init exists counter packets 0 bytes 0",
+        XCTAssertEqual(counted(s), ["sctp chunk data stream 7 counter packets 1 bytes 60", "sctp chunk init exists counter packets 0 bytes 0",
                                  "sctp chunk init missing counter packets 1 bytes 60"])
     }
 
@@ -369,8 +365,7 @@ final class NetfilterConstructTests: XCTestCase {
                     + "\t\tmeta mark and 0x4 == 0x4 counter\n\t\tmeta mark or 0x2 == 0x7 counter\n\t\tmeta mark xor 0x1 == 0x4 counter\n"
                     + "\t\tmeta mark or 0x2 != 0x7 counter\n\t}\n}\n")
         _ = s.inject(frame: udp(9), device: s.devices[0])
-        let counted = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertEqual(counted, ["meta mark & 0x00000004 == 0x00000004 counter packets 1 bytes 28", "meta mark | 0x00000002 == 0x00000007 counter packets 1 bytes 28",
+        XCTAssertEqual(counted(s), ["meta mark & 0x00000004 == 0x00000004 counter packets 1 bytes 28", "meta mark | 0x00000002 == 0x00000007 counter packets 1 bytes 28",
                                  "meta mark 0x00000005 counter packets 1 bytes 28", "meta mark | 0x00000002 != 0x00000007 counter packets 0 bytes 0"])
     }
 
