@@ -14,7 +14,7 @@ public struct NFPayloadField: Sendable, Equatable {
 /// holds each one's name, width and, for header fields, where it lives.
 public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public let id: Int
-    private init(_ id: Int) { self.id = id }
+    @usableFromInline init(_ id: Int) { self.id = id }
 
     struct Entry {
         var name: String
@@ -36,13 +36,13 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public var rawValue: String { NFSelector.table[id].name }
     public var description: String { rawValue }
     /// The header field a payload selector reads (nil for meta and ct keys).
-    public var payload: NFPayloadField? { NFSelector.table[id].payload }
-    public var isAddress: Bool { NFSelector.table[id].kind == .ipv4 }
-    public var isMAC: Bool { NFSelector.table[id].kind == .mac }
+    public var payload: NFPayloadField? { NFSelector.payloads[id] }
+    public var isAddress: Bool { NFSelector.kinds[id] == .ipv4 }
+    public var isMAC: Bool { NFSelector.kinds[id] == .mac }
     /// A port field, whose values may be service names (`ssh`).
     public var isPort: Bool { let n = rawValue; return n.hasSuffix(" sport") || n.hasSuffix(" dport") }
     /// Printed in hex (`comp flags 0x33`), as nft's bitmask types are.
-    public var isHex: Bool { NFSelector.table[id].kind == .hex }
+    public var isHex: Bool { NFSelector.kinds[id] == .hex }
 
     /// The L4 protocol a payload selector implies (`tcp dport` matches TCP packets only).
     public var impliedProtocol: UInt8? { tcpOption != nil ? 6 : sctpChunk != nil ? 132 : payload?.l4proto }
@@ -66,26 +66,75 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    // The selectors the engine reads by name; their order is their id.
-    public static let ipSaddr = NFSelector(0), ipDaddr = NFSelector(1), ipProtocol = NFSelector(2), ipTTL = NFSelector(3)
-    public static let ipLength = NFSelector(4), ipFragOff = NFSelector(5), ipID = NFSelector(6), ipDSCP = NFSelector(7)
-    public static let ipVersion = NFSelector(8), ipHdrLength = NFSelector(9)
-    public static let tcpSport = NFSelector(10), tcpDport = NFSelector(11), tcpFlags = NFSelector(12), tcpSeq = NFSelector(13)
-    public static let tcpAck = NFSelector(14), tcpWindow = NFSelector(15)
-    public static let udpSport = NFSelector(16), udpDport = NFSelector(17), udpLength = NFSelector(18)
-    public static let thSport = NFSelector(19), thDport = NFSelector(20)
-    public static let icmpType = NFSelector(21), icmpCode = NFSelector(22), icmpID = NFSelector(23), icmpSeq = NFSelector(24)
-    public static let iif = NFSelector(25), oif = NFSelector(26), iifname = NFSelector(27), oifname = NFSelector(28)
-    public static let l4proto = NFSelector(29), mark = NFSelector(30), length = NFSelector(31), pkttype = NFSelector(32), nfproto = NFSelector(33)
-    public static let ctState = NFSelector(34), ctStatus = NFSelector(35), ctMark = NFSelector(36), ctDirection = NFSelector(37)
-    public static let cpu = NFSelector(38), iifgroup = NFSelector(39), oifgroup = NFSelector(40), iiftype = NFSelector(41), oiftype = NFSelector(42)
-    public static let skuid = NFSelector(43), skgid = NFSelector(44), cgroup = NFSelector(45), metaProtocol = NFSelector(46), priority = NFSelector(47)
-    public static let random = NFSelector(48), time = NFSelector(49), day = NFSelector(50), hour = NFSelector(51)
-    public static let ctOrigSaddr = NFSelector(52), ctOrigDaddr = NFSelector(53), ctReplySaddr = NFSelector(54), ctReplyDaddr = NFSelector(55)
-    public static let ctOrigProtoSrc = NFSelector(56), ctOrigProtoDst = NFSelector(57), ctReplyProtoSrc = NFSelector(58), ctReplyProtoDst = NFSelector(59)
-    public static let ctProtocol = NFSelector(60), ctL3proto = NFSelector(61), ctExpiration = NFSelector(62)
-    public static let ctZone = NFSelector(63), ctOrigZone = NFSelector(64), ctReplyZone = NFSelector(65)
-    public static let ctLabel = NFSelector(75)
+    // The selectors the engine reads by name; their order is their id. Computed and inlinable, so a
+    // `switch` over them compares integers (static stored properties would cost a once-check each).
+    @inlinable public static var ipSaddr: NFSelector { NFSelector(0) }
+    @inlinable public static var ipDaddr: NFSelector { NFSelector(1) }
+    @inlinable public static var ipProtocol: NFSelector { NFSelector(2) }
+    @inlinable public static var ipTTL: NFSelector { NFSelector(3) }
+    @inlinable public static var ipLength: NFSelector { NFSelector(4) }
+    @inlinable public static var ipFragOff: NFSelector { NFSelector(5) }
+    @inlinable public static var ipID: NFSelector { NFSelector(6) }
+    @inlinable public static var ipDSCP: NFSelector { NFSelector(7) }
+    @inlinable public static var ipVersion: NFSelector { NFSelector(8) }
+    @inlinable public static var ipHdrLength: NFSelector { NFSelector(9) }
+    @inlinable public static var tcpSport: NFSelector { NFSelector(10) }
+    @inlinable public static var tcpDport: NFSelector { NFSelector(11) }
+    @inlinable public static var tcpFlags: NFSelector { NFSelector(12) }
+    @inlinable public static var tcpSeq: NFSelector { NFSelector(13) }
+    @inlinable public static var tcpAck: NFSelector { NFSelector(14) }
+    @inlinable public static var tcpWindow: NFSelector { NFSelector(15) }
+    @inlinable public static var udpSport: NFSelector { NFSelector(16) }
+    @inlinable public static var udpDport: NFSelector { NFSelector(17) }
+    @inlinable public static var udpLength: NFSelector { NFSelector(18) }
+    @inlinable public static var thSport: NFSelector { NFSelector(19) }
+    @inlinable public static var thDport: NFSelector { NFSelector(20) }
+    @inlinable public static var icmpType: NFSelector { NFSelector(21) }
+    @inlinable public static var icmpCode: NFSelector { NFSelector(22) }
+    @inlinable public static var icmpID: NFSelector { NFSelector(23) }
+    @inlinable public static var icmpSeq: NFSelector { NFSelector(24) }
+    @inlinable public static var iif: NFSelector { NFSelector(25) }
+    @inlinable public static var oif: NFSelector { NFSelector(26) }
+    @inlinable public static var iifname: NFSelector { NFSelector(27) }
+    @inlinable public static var oifname: NFSelector { NFSelector(28) }
+    @inlinable public static var l4proto: NFSelector { NFSelector(29) }
+    @inlinable public static var mark: NFSelector { NFSelector(30) }
+    @inlinable public static var length: NFSelector { NFSelector(31) }
+    @inlinable public static var pkttype: NFSelector { NFSelector(32) }
+    @inlinable public static var nfproto: NFSelector { NFSelector(33) }
+    @inlinable public static var ctState: NFSelector { NFSelector(34) }
+    @inlinable public static var ctStatus: NFSelector { NFSelector(35) }
+    @inlinable public static var ctMark: NFSelector { NFSelector(36) }
+    @inlinable public static var ctDirection: NFSelector { NFSelector(37) }
+    @inlinable public static var cpu: NFSelector { NFSelector(38) }
+    @inlinable public static var iifgroup: NFSelector { NFSelector(39) }
+    @inlinable public static var oifgroup: NFSelector { NFSelector(40) }
+    @inlinable public static var iiftype: NFSelector { NFSelector(41) }
+    @inlinable public static var oiftype: NFSelector { NFSelector(42) }
+    @inlinable public static var skuid: NFSelector { NFSelector(43) }
+    @inlinable public static var skgid: NFSelector { NFSelector(44) }
+    @inlinable public static var cgroup: NFSelector { NFSelector(45) }
+    @inlinable public static var metaProtocol: NFSelector { NFSelector(46) }
+    @inlinable public static var priority: NFSelector { NFSelector(47) }
+    @inlinable public static var random: NFSelector { NFSelector(48) }
+    @inlinable public static var time: NFSelector { NFSelector(49) }
+    @inlinable public static var day: NFSelector { NFSelector(50) }
+    @inlinable public static var hour: NFSelector { NFSelector(51) }
+    @inlinable public static var ctOrigSaddr: NFSelector { NFSelector(52) }
+    @inlinable public static var ctOrigDaddr: NFSelector { NFSelector(53) }
+    @inlinable public static var ctReplySaddr: NFSelector { NFSelector(54) }
+    @inlinable public static var ctReplyDaddr: NFSelector { NFSelector(55) }
+    @inlinable public static var ctOrigProtoSrc: NFSelector { NFSelector(56) }
+    @inlinable public static var ctOrigProtoDst: NFSelector { NFSelector(57) }
+    @inlinable public static var ctReplyProtoSrc: NFSelector { NFSelector(58) }
+    @inlinable public static var ctReplyProtoDst: NFSelector { NFSelector(59) }
+    @inlinable public static var ctProtocol: NFSelector { NFSelector(60) }
+    @inlinable public static var ctL3proto: NFSelector { NFSelector(61) }
+    @inlinable public static var ctExpiration: NFSelector { NFSelector(62) }
+    @inlinable public static var ctZone: NFSelector { NFSelector(63) }
+    @inlinable public static var ctOrigZone: NFSelector { NFSelector(64) }
+    @inlinable public static var ctReplyZone: NFSelector { NFSelector(65) }
+    @inlinable public static var ctLabel: NFSelector { NFSelector(75) }
     /// Conntrack accounting keys (bytes, packets, avgpkt in any direction): ids 66...74.
     public var isCtAccounting: Bool { (66...74).contains(id) }
 
@@ -151,7 +200,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
             [Entry(name: "fib \(a)\(f) oif", bits: 32), Entry(name: "fib \(a)\(f) type", bits: 32, kind: .name)]
         }
     }
-    public var isFib: Bool { rawValue.hasPrefix("fib ") }
+    /// A fib lookup (its ids follow the option tables at the end of the table; read on the packet path, so no string work).
+    public var isFib: Bool { id >= NFSelector.firstFib }
+    static let firstFib = table.firstIndex { $0.name.hasPrefix("fib ") }!
     /// nft's tcpopt templates: option kinds, and each field's place inside the option.
     static let tcpOptions: [Entry] = {
         var out: [Entry] = []
@@ -189,14 +240,19 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         }
         return out
     }()
-    public var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.table[id].sctpChunk }
+    public var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.sctpChunkFields[id] }
 
     /// The TCP option field a selector reads, if it is one.
-    public var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.table[id].tcpOption }
+    public var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.tcpOptionFields[id] }
     /// `tcp option X` alone: matched with exists/missing.
     public var isOptionPresence: Bool { (tcpOption ?? sctpChunk).map { $0.bitLength == 0 } ?? false }
 
     static let byName: [String: Int] = Dictionary(uniqueKeysWithValues: table.enumerated().map { ($0.element.name, $0.offset) })
+    // The table's columns the packet path reads, without the names (no String to retain per match).
+    static let payloads: [NFPayloadField?] = table.map(\.payload)
+    static let kinds: [ValueKind] = table.map(\.kind)
+    static let tcpOptionFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.tcpOption)
+    static let sctpChunkFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.sctpChunk)
 
     /// `PROTO FIELD` words the parser accepts, by protocol.
     static let fieldsByProtocol: [String: [String: NFSelector]] = {

@@ -310,8 +310,7 @@ extension Stack {
         case _ where sel.isCtAccounting: return nil
         default: break
         }
-        if sel.payload?.base == .link { return readPayload(sel, skb, p) }
-        guard p.ipv4 else { return nil }
+        guard p.ipv4 else { return sel.payload?.base == .link ? readPayload(sel, skb, p) : nil }
         let b = skb.data, nh = p.nh, th = p.th
         func l4(_ off: Int, _ size: Int, _ want: UInt8?) -> UInt64? {
             if let want, p.proto != want { return nil }
