@@ -3,7 +3,9 @@ import Foundation
 /// Fixed threads that run handlers off the event loop, so a long simulation never stalls I/O.
 final class WorkerPool: @unchecked Sendable {
     private let cond = NSCondition()
-    private var jobs: [@Sendable () -> Void] = []
+    /// Taken jobs are set to nil at once, so a finished request (and its body) is freed when it
+    /// ends, not when the queue is next compacted.
+    private var jobs: [(@Sendable () -> Void)?] = []
     private var head = 0
     private var stopping = false
     private var threads: [Thread] = []
@@ -30,7 +32,8 @@ final class WorkerPool: @unchecked Sendable {
             cond.lock()
             while head == jobs.count && !stopping { cond.wait() }
             if head == jobs.count && stopping { cond.unlock(); return }
-            let job = jobs[head]
+            let job = jobs[head]!
+            jobs[head] = nil
             head += 1
             if head > 1024 && head * 2 > jobs.count { jobs.removeFirst(head); head = 0 }
             cond.unlock()

@@ -1,5 +1,5 @@
 import Foundation
-import HTTPServer
+@testable import HTTPServer
 import TestSupport
 import XCTest
 
@@ -177,5 +177,27 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
         server = nil
         XCTAssertThrowsError(try RawClient(port: p), "the listening socket is closed")
+    }
+}
+
+final class WorkerPoolTests: XCTestCase {
+    final class Body: @unchecked Sendable { let bytes = [UInt8](repeating: 0, count: 1 << 20) }
+
+    /// A finished job's captures (a request and its body) are released when it has run, not
+    /// about a thousand jobs later (1 MiB bodies used to pile up to about a GB).
+    func testAFinishedJobIsReleased() throws {
+        let pool = WorkerPool(threads: 1)
+        defer { pool.stop() }
+        weak var released: Body?
+        let done = DispatchSemaphore(value: 0)
+        do {
+            let body = Body()
+            released = body
+            pool.submit { _ = body.bytes.count; done.signal() }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        let deadline = Date().addingTimeInterval(2)
+        while released != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertNil(released)
     }
 }
