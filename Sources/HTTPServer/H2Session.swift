@@ -10,6 +10,8 @@ final class H2Stream {
     var headerBytes = 0
     var headersTooLarge = false
     var bodyTooLarge = false
+    /// Answered before the client finished sending: reset the stream once the answer is out.
+    var resetAfterAnswer = false
     var dispatched = false
     var response: [UInt8] = []
     var responseOffset = 0
@@ -36,6 +38,7 @@ final class H2Session {
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2OnFrameRecv)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2OnDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2OnStreamClose)
+        nghttp2_session_callbacks_set_on_frame_send_callback(cbs, h2OnFrameSend)
         nghttp2_session_server_new(&session, cbs, Unmanaged.passUnretained(self).toOpaque())
         nghttp2_session_callbacks_del(cbs)
     }
@@ -54,6 +57,16 @@ final class H2Session {
     }
 
     func release(_ id: Int32) { owned[id] = nil }
+
+    /// A body over the limit is answered with 413 at once, not read to its end (RFC 9113 §8.1:
+    /// a complete answer may precede the end of the request, followed by RST_STREAM NO_ERROR).
+    func refuseBody(_ s: H2Stream, stream id: Int32) {
+        s.bodyTooLarge = true
+        s.dispatched = true
+        s.body = []
+        s.resetAfterAnswer = true
+        connection.h2RequestComplete(stream: id, s)
+    }
 
     func submitSettings() {
         var iv = [nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: 128),
@@ -172,6 +185,15 @@ private let h2OnHeader: nghttp2_on_header_callback = { _, frame, name, namelen, 
 private let h2OnFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, ud in
     guard let frame else { return 0 }
     let t = frame.pointee.hd.type
+    if t == UInt8(NGHTTP2_HEADERS.rawValue), frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) == 0 {
+        let o = owner(ud)
+        let id = frame.pointee.hd.stream_id
+        if let s = o.stream(id), !s.dispatched,
+           let cl = s.headers.first(where: { $0.name == "content-length" }), let n = Int(cl.value), n > o.maxBodyBytes {
+            o.refuseBody(s, stream: id)
+        }
+        return 0
+    }
     guard t == UInt8(NGHTTP2_HEADERS.rawValue) || t == UInt8(NGHTTP2_DATA.rawValue),
           frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
     let o = owner(ud)
@@ -183,9 +205,19 @@ private let h2OnFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, ud in
 }
 
 private let h2OnDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, len, ud in
-    guard let s = owner(ud).stream(streamID), let data else { return 0 }
-    if s.body.count + len > owner(ud).maxBodyBytes { s.bodyTooLarge = true; return 0 }
+    let o = owner(ud)
+    guard let s = o.stream(streamID), let data, !s.bodyTooLarge else { return 0 }
+    if s.body.count + len > o.maxBodyBytes { o.refuseBody(s, stream: streamID); return 0 }
     s.body.append(contentsOf: UnsafeBufferPointer(start: data, count: len))
+    return 0
+}
+
+private let h2OnFrameSend: nghttp2_on_frame_send_callback = { session, frame, ud in
+    guard let frame, frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
+    let id = frame.pointee.hd.stream_id
+    guard let s = owner(ud).stream(id), s.resetAfterAnswer,
+          nghttp2_session_get_stream_remote_close(session, id) == 0 else { return 0 }
+    nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, NGHTTP2_NO_ERROR.rawValue)
     return 0
 }
 

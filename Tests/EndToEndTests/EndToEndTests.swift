@@ -100,6 +100,10 @@ final class EndToEndTests: XCTestCase {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2_limits.py").path
         let r = try shell(["python3", script, String(d.port)])
         XCTAssertEqual(r.out, "1:431 3:413 5:200\n")
+        // A body over the limit is answered at once, not read to its end.
+        let early = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2_early413.py").path
+        let e = try shell(["python3", early, String(d.port)])
+        XCTAssertEqual(e.out, "1:413:ended:reset=0 3:413:ended:reset=0 5:200:ended:reset=None\n")
     }
 
     func testBadFlagsExitWithUsage() throws {
