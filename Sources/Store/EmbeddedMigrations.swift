@@ -36,5 +36,14 @@ CREATE TABLE ruleset_versions (
     UNIQUE (stack_id, version)
 );
 """####),
+        Migration(version: 3, name: "trace_id_watermark", sql: ####"""
+-- The highest trace id handed out when traces were last deleted with their stack, so that after
+-- a restart no id an answer named is handed to another packet (MAX(id) alone forgets deleted ones).
+CREATE TABLE trace_id_watermark (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO trace_id_watermark (id, value) SELECT 1, COALESCE(MAX(id), 0) FROM traces;
+"""####),
     ]
 }

@@ -15,6 +15,7 @@ public final class Store: @unchecked Sendable {
     private let updateStackStmt: Statement
     private let insertVersionStmt, listVersionsStmt, getVersionStmt, latestVersionStmt: Statement
     private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, traceByIDStmt, listTracesStmt: Statement
+    private let raiseWatermarkStmt: Statement
 
     public enum Conflict: Error { case duplicateName }
 
@@ -39,6 +40,7 @@ public final class Store: @unchecked Sendable {
         latestVersionStmt = try db.prepare("SELECT version, created_at, summary, ruleset FROM ruleset_versions WHERE stack_id = ?1 ORDER BY version DESC LIMIT 1")
         listStacksStmt = try db.prepare("SELECT id, name, config, created_at FROM stacks ORDER BY id")
         deleteStackStmt = try db.prepare("DELETE FROM stacks WHERE name = ?1")
+        raiseWatermarkStmt = try db.prepare("UPDATE trace_id_watermark SET value = MAX(value, ?1) WHERE id = 1")
         insertTraceStmt = try db.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body FROM traces t JOIN stacks s ON s.id = t.stack_id WHERE t.id = ?1")
         listTracesStmt = try db.prepare("""
@@ -47,7 +49,7 @@ public final class Store: @unchecked Sendable {
             WHERE t.id > ?1 AND (?2 IS NULL OR s.name = ?2) AND (?3 IS NULL OR t.outcome = ?3) AND (?4 IS NULL OR t.drop_reason = ?4)
             ORDER BY t.id LIMIT ?5
             """)
-        let maxQ = try db.prepare("SELECT COALESCE(MAX(id), 0) FROM traces")
+        let maxQ = try db.prepare("SELECT MAX(COALESCE((SELECT MAX(id) FROM traces), 0), (SELECT value FROM trace_id_watermark))")
         try maxQ.reset([])
         _ = try maxQ.step()
         nextTraceID = maxQ.int(0) + 1
@@ -133,13 +135,23 @@ public final class Store: @unchecked Sendable {
         RulesetVersion(version: Int(s.int(0)), createdAt: s.text(1) ?? "", summary: s.text(2) ?? "", ruleset: s.text(3) ?? "")
     }
 
-    /// Deletes a stack and its traces (after the writer has committed what it holds).
+    /// Deletes a stack and its traces (after the writer has committed what it holds). The ids
+    /// handed out so far are kept as a watermark in the same transaction, so none is reused.
     @discardableResult
     public func deleteStack(name: String) throws(StoreError) -> Bool {
         writer.flush()
         return try locked { () throws(StoreError) -> Bool in
-            try deleteStackStmt.run([.text(name)])
-            return db.changes > 0
+            try db.exec("BEGIN")
+            do throws(StoreError) {
+                try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
+                try deleteStackStmt.run([.text(name)])
+                let deleted = db.changes > 0
+                try db.exec("COMMIT")
+                return deleted
+            } catch {
+                try? db.exec("ROLLBACK")
+                throw error
+            }
         }
     }
 

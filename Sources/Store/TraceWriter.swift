@@ -12,6 +12,9 @@ final class TraceWriter: @unchecked Sendable {
     /// Rows the database refused (bounded: only a flush that checks its own ids reads them).
     private var failed = Set<Int64>()
     private static let maxFailedKept = 65_536
+    /// When `failed` overflows it is cleared; ids up to this one may have failed unrecorded, so a
+    /// flush that checks any of them answers "not stored" (never a false "durable").
+    private var forgottenThrough: Int64 = 0
     private let write: ([TraceRecord]) -> [Int64]
     static let maxBatch = 4096
     /// Rows that may wait for the disk; past this, enqueueing waits (backpressure instead of unbounded memory).
@@ -49,6 +52,7 @@ final class TraceWriter: @unchecked Sendable {
         cond.lock(); defer { cond.unlock() }
         let target = enqueued
         while committed < target { cond.wait() }
+        if !ids.isEmpty && ids.lowerBound <= forgottenThrough { return false }
         guard !failed.isEmpty else { return true }
         let lost = failed.filter { ids.contains($0) }
         failed.subtract(lost)
@@ -76,8 +80,12 @@ final class TraceWriter: @unchecked Sendable {
             let lost = write(batch)
             cond.lock()
             if !lost.isEmpty {
-                if failed.count + lost.count > TraceWriter.maxFailedKept { failed.removeAll() }
-                failed.formUnion(lost)
+                if failed.count + lost.count > TraceWriter.maxFailedKept {
+                    forgottenThrough = max(forgottenThrough, failed.max() ?? 0, lost.max() ?? 0)
+                    failed.removeAll()
+                } else {
+                    failed.formUnion(lost)
+                }
             }
             committed += batch.count
             cond.broadcast()

@@ -1,5 +1,5 @@
 import Foundation
-import Store
+@testable import Store
 import XCTest
 
 final class StoreTests: XCTestCase {
@@ -121,5 +121,49 @@ final class StoreTests: XCTestCase {
         XCTAssertFalse(s.flush(ids: first..<(first + 3)))
         XCTAssertTrue(s.flush(ids: first..<(first + 1)))
         XCTAssertEqual(try s.traces(TraceFilter(stack: nil, outcome: nil, dropReason: nil, afterID: 0, limit: 10)).map(\.id), [first, first + 2])
+    }
+
+    /// Past the number of failed ids the writer keeps, a flush never answers "stored" for an id it
+    /// may have forgotten (70,000 rows of a deleted stack fail; the first of them is still "not stored").
+    func testForgottenFailuresNeverReadAsDurable() throws {
+        let s = try Store(path: dbPath)
+        defer { s.close() }
+        let a = try s.insertStack(name: "a", config: "{}")
+        let b = try s.insertStack(name: "b", config: "{}")
+        XCTAssertTrue(try s.deleteStack(name: "b"))
+        let n = 70_000
+        let first = s.allocateTraceIDs(n)
+        s.enqueueTraces((0..<Int64(n)).map {
+            TraceRecord(id: first + $0, stackID: b.id, stackName: "b", device: "eth0", outcome: "delivered", dropReason: nil,
+                        createdAt: "2026-01-01T00:00:00Z", body: "{}")
+        })
+        XCTAssertFalse(s.flush(ids: first..<(first + 1)))
+        XCTAssertFalse(s.flush(ids: (first + Int64(n) - 1)..<(first + Int64(n))))
+        let later = s.allocateTraceIDs(1)
+        s.enqueueTraces([TraceRecord(id: later, stackID: a.id, stackName: "a", device: "eth0", outcome: "delivered", dropReason: nil,
+                                     createdAt: "2026-01-01T00:00:00Z", body: "{}")])
+        XCTAssertTrue(s.flush(ids: later..<(later + 1)))
+    }
+
+    /// Deleting the stack that holds the newest traces does not let a restart hand their ids out
+    /// again; a database made by the schema before the watermark (0001-0002) upgrades keeping its rows.
+    func testTraceIDsAreNotReusedAfterADeleteAndARestart() throws {
+        do {
+            let old = try SQLiteConnection(path: dbPath)
+            _ = try old.migrate(EmbeddedMigrations.all.filter { $0.version <= 2 })
+            try old.exec("""
+                INSERT INTO stacks (id, name, config, created_at) VALUES (1, 'a', '{}', 'x');
+                INSERT INTO traces (id, stack_id, device, outcome, created_at, body) VALUES (7, 1, 'eth0', 'delivered', 'x', '{}');
+                """)
+        }
+        let s = try Store(path: dbPath)
+        XCTAssertEqual(s.appliedMigrations, [3])
+        XCTAssertEqual(try s.trace(id: 7)?.stackName, "a")
+        XCTAssertEqual(s.allocateTraceIDs(3), 8)   // 8, 9 and 10 handed out, none stored
+        XCTAssertTrue(try s.deleteStack(name: "a"))
+        s.close()
+        let again = try Store(path: dbPath)
+        defer { again.close() }
+        XCTAssertEqual(again.allocateTraceIDs(1), 11)
     }
 }
