@@ -91,6 +91,9 @@ public enum NFStatement: Sendable, Equatable {
     /// `meta mark set ct mark & 0xff | 0x1`, `meta priority set 1:2`: the target gets
     /// (source & mask) ^ xor, as nft_bitwise computes it (no source: the constant xor).
     case setExpr(target: NFSelector, source: NFSelector?, mask: UInt32, xor: UInt32)
+    /// `ip dscp set af23`, `tcp option maxseg size set 1360`: a header field written with a constant
+    /// (nft_payload_set_eval / nft_exthdr_tcp_set_eval), the value as it is listed.
+    case setPayload(NFSelector, NFValue)
     case notrack
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])

@@ -37,7 +37,12 @@ public enum NFConstants {
     public static let dscp: [String: UInt64] = [
         "cs0": 0, "cs1": 8, "cs2": 16, "cs3": 24, "cs4": 32, "cs5": 40, "cs6": 48, "cs7": 56, "af11": 10, "af12": 12, "af13": 14,
         "af21": 18, "af22": 20, "af23": 22, "af31": 26, "af32": 28, "af33": 30, "af41": 34, "af42": 36, "af43": 38, "ef": 46,
+        "lephb": 1, "va": 44,
     ]
+    /// Other names nft reads for a DSCP (it prints cs0 for 0).
+    static let dscpAliases: [String: UInt64] = ["df": 0, "be": 0]
+    /// nft's ecn type (RFC 3168 codepoints).
+    public static let ecn: [String: UInt64] = ["not-ect": 0, "ect1": 1, "ect0": 2, "ce": 3]
     /// ct state bits as nft_ct uses them: invalid 1, established 2, related 4, new 8, untracked 64.
     public static let ctStates: [String: UInt64] = ["invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64]
     /// IPS_* status bits (include/uapi/linux/netfilter/nf_conntrack_common.h).
@@ -71,7 +76,8 @@ public enum NFConstants {
         case .ipProtocol, .l4proto: protocols[w] ?? (w == "icmpv6" ? 58 : nil)
         case .icmpType: icmpTypes[w]
         case .icmpCode: icmpCodes[w]
-        case .ipDSCP: dscp[w]
+        case .ipDSCP: dscp[w] ?? dscpAliases[w]
+        case .ipECN: ecn[w]
         case .ctState: ctStates[w]
         case .ctStatus: ctStatus[w]
         case .tcpFlags: tcpFlags[w]
@@ -130,6 +136,7 @@ public enum NFPrinter {
         case .nfproto: return NFConstants.nfprotos.first { $0.value == n }?.key ?? String(n)
         case .icmpCode: return NFConstants.icmpCodes.first { $0.value == n }?.key ?? String(n)
         case .ipDSCP: return NFConstants.dscp.first { $0.value == n }?.key ?? String(n)
+        case .ipECN: return NFConstants.ecn.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "dccp type": return NFConstants.dccpTypes.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "igmp type": return NFConstants.igmpTypes.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "ah nexthdr" || sel.rawValue == "comp nexthdr": return NFConstants.protocolName(n)
@@ -191,7 +198,7 @@ public enum NFPrinter {
             if lo == hi, sel.isFlags { return flags(lo, sel) }
             if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : number(lo, sel) + "-" + number(hi, sel) }
             if sel.isHex { return "0x" + String(lo, radix: 16) + (lo == hi ? "" : "-0x" + String(hi, radix: 16)) }
-            if lo == hi, sel == .icmpCode || sel == .ipDSCP || sel.isMAC || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
+            if lo == hi, sel == .icmpCode || sel == .ipDSCP || sel == .ipECN || sel.isMAC || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
             // nft prints a time range in plain seconds (`60s-3600s`), a single time in units (`1m7s`).
             if sel == .ctExpiration { return "\(lo / 1000)s-\(hi / 1000)s" }
             return text
@@ -275,6 +282,7 @@ public enum NFPrinter {
         case .setExpr(let target, let source, let mask, let xor):
             guard let source else { return "\(target.printed) set \(number(UInt64(xor), target))" }
             return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor)
+        case .setPayload(let sel, let v): return "\(sel.printed) set \(value(v, sel))"
         case .notrack: return "notrack"
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):

@@ -201,6 +201,7 @@ public enum NFJSON {
                 if xor != 0 { v = .object([(mask & xor == 0 ? "|" : "^", .array([v, .int(Int(xor))]))]) }
             }
             return .object([("mangle", .object([("key", left(target)), ("value", v)]))])
+        case .setPayload(let sel, let v): return .object([("mangle", .object([("key", left(sel)), ("value", value(v, sel))]))])
         case .notrack: return .object([("notrack", .null)])
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):

@@ -330,8 +330,19 @@ extension NFParser {
         if isWord("set") {
             i += 1
             let vt = tok
-            guard sel == .mark || sel == .ctMark || sel == .priority else {
-                throw unsupported("setting \(sel.printed) (meta mark, ct mark and meta priority can be set)", at: vt)
+            if sel != .mark && sel != .ctMark && sel != .priority {
+                // The kernel writes TCP option fields of 2 or 4 bytes only (EOPNOTSUPP for others).
+                if let o = sel.tcpOption, !sel.isWritable, o.bitLength > 0 {
+                    throw refused("Could not process rule: Operation not supported", at: t)
+                }
+                guard sel.isWritable else {
+                    throw unsupported("setting \(sel.printed) (meta mark, ct mark, meta priority, header fields and TCP option fields can be set)", at: vt)
+                }
+                // A header field takes one constant (nft refuses a set, a range or a prefix here).
+                guard case .range(let lo, let hi, let text) = try scalar(for: sel), lo == hi else {
+                    throw err("expected one value for \(sel.printed)", at: vt)
+                }
+                return .setPayload(sel, .range(lo, lo, text: text))
             }
             // A source (meta mark / ct mark) with & | ^ (and, or, xor), or a constant.
             var source: NFSelector? = nil

@@ -135,6 +135,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     @inlinable public static var ctOrigZone: NFSelector { NFSelector(64) }
     @inlinable public static var ctReplyZone: NFSelector { NFSelector(65) }
     @inlinable public static var ctLabel: NFSelector { NFSelector(75) }
+    @inlinable public static var ipECN: NFSelector { NFSelector(76) }
     /// Conntrack accounting keys (bytes, packets, avgpkt in any direction): ids 66...74.
     public var isCtAccounting: Bool { (66...74).contains(id) }
 

@@ -196,4 +196,30 @@ final class ConstructTests: XCTestCase {
 
         """)
     }
+
+    /// Header and TCP option writes list as nft 1.0.6 lists them (read off the real nft), round-trip
+    /// through JSON, and what nft refuses or the model cannot write yet is refused.
+    func testPayloadWritesListAsNft() throws {
+        let input = ["ip dscp set df", "ip dscp set va", "ip ecn ce", "ip ecn set not-ect", "th dport set 80", "ip dscp set 0x2e",
+                     "tcp option timestamp tsval set 5", "udp dport 53 ip saddr set 10.0.0.1", "ip ttl != 3 ip ttl set 64",
+                     "ip protocol set 1", "ip ecn set 1", "tcp option maxseg size set 1360"]
+        let listed = ["ip dscp set cs0", "ip dscp set va", "ip ecn ce", "ip ecn set not-ect", "th dport set 80", "ip dscp set ef",
+                      "tcp option timestamp tsval set 5", "udp dport 53 ip saddr set 10.0.0.1", "ip ttl != 3 ip ttl set 64",
+                      "ip protocol set icmp", "ip ecn set ect1", "tcp option maxseg size set 1360"]
+        let rs = try NFParser.parse("table ip t {\n\tchain c {\n" + input.map { "\t\t\($0)\n" }.joined() + "\t}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), listed)
+        try roundTrip(NFPrinter.ruleset(rs))
+        XCTAssertEqual(NFSelector.ipECN.rawValue, "ip ecn")
+        let chain = "table ip t {\n\tchain c {\n\t\t"
+        for (rule, kind, message) in [("ip dscp set 64", NFSyntaxError.Kind.refused, "Value 64 exceeds valid range 0-63"),
+                                      ("tcp option window count set 3", .refused, "Operation not supported"),
+                                      ("ip saddr set 10.0.0.0/24", .syntax, "expected one value"),
+                                      ("sctp sport set 1", .unsupported, "not supported yet: setting sctp sport"),
+                                      ("ether saddr set 00:11:22:33:44:55", .unsupported, "not supported yet: setting ether saddr")] {
+            XCTAssertThrowsError(try NFParser.parse(chain + rule + "\n\t}\n}\n"), rule) { e in
+                XCTAssertEqual((e as? NFSyntaxError)?.kind, kind, "\(e)")
+                XCTAssertTrue("\(e)".contains(message), "\(e)")
+            }
+        }
+    }
 }

@@ -9,6 +9,8 @@ import XCTest
 /// simulator and reports agreement per case, with the first difference of each disagreeing case.
 final class OracleTests: XCTestCase {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/oracle/corpus/public").standardized
+    /// Cases this project recorded with ../shared/oracle/kernel_oracle.py, kept with their results.
+    static let ownCorpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus").standardized
 
     /// The oracle's DUT: two devices, static neighbours and routes, its sysctl defaults plus the case's.
     static func dut(_ c: [String: Any]) throws -> Stack {
@@ -47,12 +49,21 @@ final class OracleTests: XCTestCase {
 
     func testCorpusAgreement() throws {
         try skipUnless(FileManager.default.fileExists(atPath: Self.corpus.path), "../shared/oracle is not beside this checkout")
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".json") }.sorted()
+        try agreement(Self.corpus, cases: 31)
+    }
+
+    func testOwnCorpusAgreement() throws {
+        try agreement(Self.ownCorpus, cases: 1)
+    }
+
+    /// Every case of `corpus` replayed; each score printed is asserted for every case.
+    func agreement(_ corpus: URL, cases: Int) throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".json") }.sorted()
         var agree = 0, eventsAgree = 0, framesAgree = 0, ctAgree = 0, ruleTextAgree = 0
         var report: [String] = []
         for f in files {
-            let c = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.corpus.appendingPathComponent(f))) as! [String: Any]
-            let e = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.corpus.appendingPathComponent("expected/" + f))) as! [String: Any]
+            let c = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent(f))) as! [String: Any]
+            let e = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("expected/" + f))) as! [String: Any]
             let s = try Self.dut(c)
             var firstDiff: String? = nil
             var evOK = true, frOK = true, ctOK = true, textOK = true
@@ -90,7 +101,7 @@ final class OracleTests: XCTestCase {
         print(report.joined(separator: "\n"))
         print("oracle agreement: \(agree)/\(files.count) cases in full; events+verdict+fate \(eventsAgree), emitted frames \(framesAgree), conntrack \(ctAgree), rule text \(ruleTextAgree)")
         // Every score printed above is asserted: each must hold for every case.
-        XCTAssertEqual(files.count, 31)
+        XCTAssertEqual(files.count, cases)
         XCTAssertEqual(eventsAgree, files.count, "events, verdicts and fates")
         XCTAssertEqual(framesAgree, files.count, "emitted frames")
         XCTAssertEqual(ctAgree, files.count, "conntrack")

@@ -198,6 +198,8 @@ extension Stack {
                 case .ctMark: skb.conn?.mark = v
                 default: skb.priority = v
                 }
+            case .setPayload(let sel, let v):
+                guard case .range(let n, _, _) = v, nft_payload_set_eval(sel, n, skb, info) else { return nil }
             case .notrack:
                 skb.ctInfo = .untracked
                 skb.conn = nil

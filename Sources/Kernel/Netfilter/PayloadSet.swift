@@ -1,0 +1,111 @@
+import NFTables
+import Wire
+
+// net/netfilter/nft_payload.c (nft_payload_set_eval) and nft_exthdr.c (nft_exthdr_tcp_set_eval):
+// header fields written by `set` statements, with the checksums fixed as the kernel fixes them.
+extension Stack {
+    /// Writes `value` into the field `sel`; false is NFT_BREAK (the rest of the rule does not run):
+    /// another protocol than the rule's dependency, a later fragment, or a packet too short.
+    func nft_payload_set_eval(_ sel: NFSelector, _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
+        if let o = sel.tcpOption { return nft_exthdr_tcp_set_eval(o, value, skb, p) }
+        guard p.ipv4, let w = sel.payloadWrite else { return false }
+        // The rule's dependency (`meta l4proto udp` before `udp dport set`) fails for other protocols.
+        if let want = sel.payload?.l4proto, p.proto != want { return false }
+        let base: Int
+        switch w.base {
+        case .network: base = p.nh
+        case .transport:
+            guard p.fragOff == 0 else { return false }
+            base = p.th
+        case .link: return false
+        }
+        let off = base + w.byteOffset
+        guard off + w.size <= p.len else { return false }
+        var old: UInt64 = 0
+        for k in off..<(off + w.size) { old = old << 8 | UInt64(skb.data[k]) }
+        let new = old & ~w.mask | (value << UInt64(w.shift)) & w.mask
+        // The checksum is fixed from the old and new words before they are stored; a transport
+        // header the device is to checksum (CHECKSUM_PARTIAL) is left to it.
+        if let csum = w.csumOffset, w.base == .network || skb.csumPartialOffset == nil {
+            let at = base + csum
+            guard at + 2 <= p.len else { return false }
+            skb.data.setBE16(at, nft_csum_replace(skb.data.be16(at), old: old, new: new, size: w.size))
+            if w.pseudoHeader { nft_payload_l4csum_update(skb, p, old: old, new: new, size: w.size) }
+        }
+        for k in 0..<w.size { skb.data[off + k] = UInt8(truncatingIfNeeded: new >> UInt64(8 * (w.size - 1 - k))) }
+        return true
+    }
+
+    /// `nft_csum_replace`: RFC 1624 over the changed 16-bit words; a result of 0 is stored as
+    /// 0xffff (CSUM_MANGLED_0), as for UDP.
+    private func nft_csum_replace(_ check: UInt16, old: UInt64, new: UInt64, size: Int) -> UInt16 {
+        var c = check
+        for k in stride(from: size - 2, through: 0, by: -2) {
+            c = Checksum.update(c, old: UInt16(truncatingIfNeeded: old >> UInt64(8 * k)), new: UInt16(truncatingIfNeeded: new >> UInt64(8 * k)))
+        }
+        return c == 0 ? 0xffff : c
+    }
+
+    /// `nft_payload_l4csum_update`: an address (or protocol, length) of the pseudo-header changed,
+    /// so the TCP or UDP checksum changes with it; not for later fragments or a UDP datagram
+    /// without a checksum.
+    private func nft_payload_l4csum_update(_ skb: SkBuff, _ p: PktInfo, old: UInt64, new: UInt64, size: Int) {
+        guard p.fragOff == 0 else { return }
+        let at: Int
+        switch p.proto {
+        case IPProtocol.tcp: at = p.th + 16
+        case IPProtocol.udp:
+            guard p.th + 8 <= p.len, skb.data.be16(p.th + 6) != 0 else { return }
+            at = p.th + 6
+        case 136: at = p.th + 6   // UDP-Lite
+        default: return
+        }
+        guard at + 2 <= p.len else { return }
+        let sum = skb.data.be16(at)
+        if skb.csumPartialOffset == nil {
+            skb.data.setBE16(at, nft_csum_replace(sum, old: old, new: new, size: size))
+        } else {
+            // CHECKSUM_PARTIAL holds the pseudo-header sum itself, not its complement.
+            var c = ~sum
+            for k in stride(from: size - 2, through: 0, by: -2) {
+                c = Checksum.update(c, old: UInt16(truncatingIfNeeded: old >> UInt64(8 * k)), new: UInt16(truncatingIfNeeded: new >> UInt64(8 * k)))
+            }
+            skb.data.setBE16(at, ~c)
+        }
+    }
+
+    /// `nft_exthdr_tcp_set_eval`: the first option of the kind, walked as the kernel walks them;
+    /// an MSS is only ever lowered (raising it could stall the connection); the TCP checksum is
+    /// fixed unless the device is to compute it. No such option: nothing happens.
+    private func nft_exthdr_tcp_set_eval(_ o: (kind: UInt8, bitOffset: Int, bitLength: Int), _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
+        guard p.ipv4, p.proto == IPProtocol.tcp, p.fragOff == 0, p.th + 20 <= p.len else { return false }
+        let hdrLen = Int(skb.data[p.th + 12] >> 4) * 4
+        guard hdrLen >= 20, p.th + hdrLen <= p.len else { return false }
+        var i = 20
+        while i < hdrLen - 1 {
+            let at = p.th + i
+            let optl = skb.data[at] <= 1 || skb.data[at + 1] == 0 ? 1 : Int(skb.data[at + 1])
+            defer { i += optl }
+            guard skb.data[at] == o.kind else { continue }
+            let width = o.bitLength / 8, field = o.bitOffset / 8
+            guard i + optl <= hdrLen, field + width <= optl else { return false }
+            let off = at + field
+            var old: UInt64 = 0
+            for k in off..<(off + width) { old = old << 8 | UInt64(skb.data[k]) }
+            let new = value & (width == 2 ? 0xffff : 0xffff_ffff)
+            if o.kind == 2 && old <= new { return true }   // TCPOPT_MSS
+            if old == new { return true }
+            for k in 0..<width { skb.data[off + k] = UInt8(truncatingIfNeeded: new >> UInt64(8 * (width - 1 - k))) }
+            if skb.csumPartialOffset == nil {
+                // inet_proto_csum_replace2/4: no CSUM_MANGLED_0 here.
+                var c = skb.data.be16(p.th + 16)
+                for k in stride(from: width - 2, through: 0, by: -2) {
+                    c = Checksum.update(c, old: UInt16(truncatingIfNeeded: old >> UInt64(8 * k)), new: UInt16(truncatingIfNeeded: new >> UInt64(8 * k)))
+                }
+                skb.data.setBE16(p.th + 16, c)
+            }
+            return true
+        }
+        return true
+    }
+}
