@@ -71,6 +71,22 @@ public struct NFLog: Sendable, Equatable {
     public init(prefix: String? = nil) { self.prefix = prefix }
 }
 
+/// NAT flags (NF_NAT_RANGE_PROTO_RANDOM, _PROTO_RANDOM_FULLY, _PERSISTENT): how nf_nat picks.
+public struct NFNATFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// A random port even when the original one is free (get_random_u16 here from the stack's seed).
+    public static let random = NFNATFlags(rawValue: 1)
+    public static let fullyRandom = NFNATFlags(rawValue: 2)
+    /// The same address for a source whatever the destination (the address hash leaves it out).
+    public static let persistent = NFNATFlags(rawValue: 4)
+    /// In the order nft lists them.
+    public static let names: [(String, NFNATFlags)] = [("random", .random), ("fully-random", .fullyRandom), ("persistent", .persistent)]
+    public var names: [String] { NFNATFlags.names.filter { contains($0.1) }.map(\.0) }
+    /// Either random flag (NF_NAT_RANGE_PROTO_RANDOM_ALL).
+    public var randomPort: Bool { !isDisjoint(with: [.random, .fullyRandom]) }
+}
+
 /// How a `limit` counts: packets, or bytes (`limit rate 10 mbytes/second`).
 public enum NFLimitUnit: Sendable, Equatable { case packets, bytes }
 
@@ -104,10 +120,10 @@ public enum NFStatement: Sendable, Equatable {
     case concatVmap([NFSelector], [(NFValue, NFVerdict)])
     /// `ip daddr . meta l4proto . th dport vmap @m` (kube-proxy's service map).
     case concatVmapNamed([NFSelector], String)
-    case snat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
-    case dnat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?)
-    case masquerade(port: UInt16?, portHi: UInt16?)
-    case redirect(port: UInt16?, portHi: UInt16?)
+    case snat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
+    case dnat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
+    case masquerade(port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
+    case redirect(port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
     /// `reject` (ICMP port unreachable), `with icmp type X` (code), `with tcp reset`.
     case reject(tcpReset: Bool, icmpCode: UInt8, icmpx: Bool = false)
 

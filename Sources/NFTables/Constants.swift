@@ -298,10 +298,10 @@ public enum NFPrinter {
             return sels.map(\.printed).joined(separator: " . ") + " vmap { "
                 + entries.map { "\(tupleText($0.0, sels)) : \($0.1.text)" }.joined(separator: ", ") + " }"
         // In an inet table nft names the address family of a NAT address.
-        case .snat(let a, let ah, let p, let ph): return "snat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph)
-        case .dnat(let a, let ah, let p, let ph): return "dnat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph)
-        case .masquerade(let p, let ph): return p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)
-        case .redirect(let p, let ph): return p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)
+        case .snat(let a, let ah, let p, let ph, let f): return "snat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph) + natFlags(f)
+        case .dnat(let a, let ah, let p, let ph, let f): return "dnat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph) + natFlags(f)
+        case .masquerade(let p, let ph, let f): return (p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)) + natFlags(f)
+        case .redirect(let p, let ph, let f): return (p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)) + natFlags(f)
         case .reject(let rst, let code, let icmpx):
             if rst { return "reject with tcp reset" }
             if code == 3 { return "reject" }
@@ -335,6 +335,8 @@ public enum NFPrinter {
         if let p { s += ":\(p)" + (ph.map { "-\($0)" } ?? "") }
         return s
     }
+
+    static func natFlags(_ f: NFNATFlags) -> String { f.isEmpty ? "" : " " + f.names.joined(separator: ",") }
 
     public static func rule(_ stmts: [NFStatement], family: NFFamily = .ip) -> String {
         stmts.map { statement($0, family: family) }.joined(separator: " ")

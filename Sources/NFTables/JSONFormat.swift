@@ -215,10 +215,10 @@ public enum NFJSON {
                                               ("data", .object([("set", .array(entries.map { .array([tupleJSON($0.0, sels), verdict($0.1)]) }))]))]))])
         case .vmapNamed(let sel, let m):
             return .object([("vmap", .object([("key", left(sel)), ("data", .string("@" + m))]))])
-        case .snat(let a, let ah, let p, let ph): return .object([("snat", nat(a, ah, p, ph, family: family))])
-        case .dnat(let a, let ah, let p, let ph): return .object([("dnat", nat(a, ah, p, ph, family: family))])
-        case .masquerade(let p, let ph): return .object([("masquerade", p == nil ? .null : nat(nil, nil, p, ph, family: family))])
-        case .redirect(let p, let ph): return .object([("redirect", p == nil ? .null : nat(nil, nil, p, ph, family: family))])
+        case .snat(let a, let ah, let p, let ph, let f): return .object([("snat", nat(a, ah, p, ph, f, family: family))])
+        case .dnat(let a, let ah, let p, let ph, let f): return .object([("dnat", nat(a, ah, p, ph, f, family: family))])
+        case .masquerade(let p, let ph, let f): return .object([("masquerade", p == nil && f.isEmpty ? .null : nat(nil, nil, p, ph, f, family: family))])
+        case .redirect(let p, let ph, let f): return .object([("redirect", p == nil && f.isEmpty ? .null : nat(nil, nil, p, ph, f, family: family))])
         case .reject(let rst, let code, let icmpx):
             if rst { return .object([("reject", .object([("type", .string("tcp reset"))]))]) }
             if code == 3 { return .object([("reject", .null)]) }
@@ -228,7 +228,7 @@ public enum NFJSON {
     }
 
     /// A NAT target: `family` in inet tables, addresses and ports as values or ranges.
-    static func nat(_ a: UInt32?, _ ah: UInt32?, _ p: UInt16?, _ ph: UInt16?, family: NFFamily) -> JSONValue {
+    static func nat(_ a: UInt32?, _ ah: UInt32?, _ p: UInt16?, _ ph: UInt16?, _ flags: NFNATFlags, family: NFFamily) -> JSONValue {
         var o: [(String, JSONValue)] = []
         if family == .inet, a != nil { o.append(("family", .string("ip"))) }
         if let a {
@@ -236,6 +236,9 @@ public enum NFJSON {
             o.append(("addr", ah.map { .object([("range", .array([lo, .string(NFConstants.ipv4Text($0))]))]) } ?? lo))
         }
         if let p { o.append(("port", ph.map { .object([("range", .array([.int(Int(p)), .int(Int($0))]))]) } ?? .int(Int(p)))) }
+        // One flag as a string, several as an array, as nft -j writes them.
+        let names = flags.names.map { JSONValue.string($0) }
+        if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
         return .object(o)
     }
 

@@ -257,8 +257,8 @@ extension NFParser {
                 throw refused("ip or ip6 must be specified with address for inet tables.", at: t)
             }
             if p != nil, !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
-            try natFlags()
-            return t.text == "snat" ? .snat(addr: a, addrHi: ah, port: p, portHi: ph) : .dnat(addr: a, addrHi: ah, port: p, portHi: ph)
+            let f = try natFlags()
+            return t.text == "snat" ? .snat(addr: a, addrHi: ah, port: p, portHi: ph, flags: f) : .dnat(addr: a, addrHi: ah, port: p, portHi: ph, flags: f)
         case "masquerade", "redirect":
             i += 1
             var p: UInt16? = nil, ph: UInt16? = nil
@@ -269,8 +269,8 @@ extension NFParser {
                 p = pp; ph = pph
                 if !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
             }
-            try natFlags()
-            return t.text == "masquerade" ? .masquerade(port: p, portHi: ph) : .redirect(port: p, portHi: ph)
+            let f = try natFlags()
+            return t.text == "masquerade" ? .masquerade(port: p, portHi: ph, flags: f) : .redirect(port: p, portHi: ph, flags: f)
         default:
             break
         }
@@ -727,12 +727,16 @@ extension NFParser {
         return ok.contains(b.hook) ? nil : "\(source ? "source" : "destination") NAT in hook \(b.hook.rawValue)"
     }
 
-    /// NAT flags change which address and port nf_nat picks (random, persistent, fully-random);
-    /// the model's pick does not follow them yet, so they are refused rather than ignored.
-    mutating func natFlags() throws(NFSyntaxError) {
-        if tok.kind == .word, ["random", "persistent", "fully-random"].contains(tok.text) {
-            throw unsupported("NAT flag \(tok.text)")
+    /// `random`, `fully-random`, `persistent`, comma-separated, after the NAT target.
+    mutating func natFlags() throws(NFSyntaxError) -> NFNATFlags {
+        var flags: NFNATFlags = []
+        while tok.kind == .word, let f = NFNATFlags.names.first(where: { $0.0 == tok.text }) {
+            i += 1
+            flags.insert(f.1)
+            guard isPunct(","), toks[i + 1].kind == .word else { break }
+            i += 1
         }
+        return flags
     }
 
     /// `log [prefix S] [group N] [snaplen N] [queue-threshold N] [level L] [flags F...]`, with nft's

@@ -42,7 +42,9 @@ final class NetfilterTests: XCTestCase {
         XCTAssertEqual(s.conntrackListing, ["tcp      6 60 SYN_RECV src=198.18.0.1 dst=198.18.0.2 sport=40000 dport=8080 src=198.18.1.2 dst=198.18.1.1 sport=80 dport=40000 mark=0 use=1"])
     }
 
-    func testSourcePortClashMovesToTheNextFreePort() throws {
+    /// nf_nat_l4proto_unique_tuple: a clashing source port moves to a free one from a random offset
+    /// in 1024-65535 (get_random_u16, here from the stack's seed: 0 gives 18767 every time).
+    func testSourcePortClashMovesToAFreePortFromARandomOffset() throws {
         let s = try routerStack()
         s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.1; }; }"))
         let b = IPv4Address(198, 18, 1, 2)
@@ -51,7 +53,19 @@ final class NetfilterTests: XCTestCase {
         let out = try FrameRepr.parse(second.emitted[0].frame)
         guard case .ipv4(let ip, .tcp(let t)) = out.network else { return XCTFail() }
         XCTAssertEqual(ip.src, IPv4Address(198, 18, 1, 1))
-        XCTAssertEqual(t.srcPort, 5001)
+        XCTAssertEqual(t.srcPort, 18767)
+    }
+
+    /// `random` / `fully-random` draw a port even when the original one is free; without them it is kept.
+    func testRandomNATFlagsDrawAPortEvenWhenTheOriginalIsFree() throws {
+        for (flags, port) in [("", UInt16(5000)), (" random", 18767), (" fully-random", 18767), (" persistent", 5000)] {
+            let s = try routerStack()
+            s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; snat to 198.18.1.1\(flags); }; }"))
+            let r = s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), IPv4Address(198, 18, 1, 2), 5000, 80, .syn, from: client, to: routerIn), device: s.devices[0])
+            guard case .ipv4(let ip, .tcp(let t)) = try FrameRepr.parse(r.emitted[0].frame).network else { return XCTFail(flags) }
+            XCTAssertEqual(ip.src, IPv4Address(198, 18, 1, 1), flags)
+            XCTAssertEqual(t.srcPort, port, flags)
+        }
     }
 
     func testConntrackMaxEvictsUnassuredThenDrops() throws {
@@ -124,16 +138,17 @@ final class NATRangeTests: XCTestCase {
     }
 
     /// snat to an address range and a port range: addresses stay inside the range (the same per
-    /// source), ports too; a port outside the range is moved into it, clashes move on inside it.
+    /// source), ports too; a port outside the range is moved into it from a random offset (the
+    /// stack's seed), a clash moves on inside it, and a full range drops.
     func testAddressAndPortRanges() throws {
         let s = try routerStack()
         s.loadRuleset(try NFParser.parse("table ip nat { chain post { type nat hook postrouting priority srcnat; meta l4proto tcp snat to 198.18.1.10-198.18.1.12:2000-2001; }; }"))
         let a = try out(s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), 5000), device: s.devices[0]))
         XCTAssertTrue((IPv4Address(198, 18, 1, 10).raw...IPv4Address(198, 18, 1, 12).raw).contains(a.0.raw))
-        XCTAssertEqual(a.1, 2000)
+        XCTAssertEqual(a.1, 2001)
         let b = try out(s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), 5001), device: s.devices[0]))
         XCTAssertEqual(b.0, a.0, "the same source gets the same address")
-        XCTAssertEqual(b.1, 2001, "2000 is taken: the next port in the range")
+        XCTAssertEqual(b.1, 2000, "2001 is taken: the next port in the range")
         let c = s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), 5002), device: s.devices[0])
         XCTAssertEqual(c.dropReason, .NETFILTER_DROP, "the port range is exhausted")
     }

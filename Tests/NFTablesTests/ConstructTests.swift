@@ -95,13 +95,22 @@ final class ConstructTests: XCTestCase {
     func testNotModelledYetIsRefused() {
         for text in ["table ip t {\n\tflags owner\n}\n",
                      "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\ttimeout 1m\n\t}\n}\n",
-                     "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags dynamic\n\t}\n}\n",
-                     "table ip t {\n\tchain c {\n\t\ttype nat hook postrouting priority 100; policy accept;\n\t\tmasquerade random\n\t}\n}\n"] {
+                     "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags dynamic\n\t}\n}\n"] {
             XCTAssertThrowsError(try NFParser.parse(text), text) { e in
                 XCTAssertEqual((e as? NFSyntaxError)?.kind, .unsupported, "\(e)")
                 XCTAssertTrue((e as? NFSyntaxError)?.message.hasPrefix("not supported yet: ") ?? false, "\(e)")
             }
         }
+    }
+
+    /// NAT flags list in nft's order (random, fully-random, persistent) and round-trip through JSON.
+    func testNATFlagsListAsNft() throws {
+        let rs = try NFParser.parse("table ip n {\n\tchain p {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+            + "\t\tudp dport 53 masquerade persistent,fully-random,random\n\t\tsnat to 1.2.3.4-1.2.3.9 persistent\n\t\tmeta l4proto tcp masquerade to :1024-2048 fully-random\n\t}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text),
+                       ["udp dport 53 masquerade random,fully-random,persistent", "snat to 1.2.3.4-1.2.3.9 persistent", "meta l4proto tcp masquerade to :1024-2048 fully-random"])
+        try roundTrip(NFPrinter.ruleset(rs))
+        XCTAssertThrowsError(try NFParser.parse("table ip n {\n\tchain o {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tudp dport 1234 redirect random to 123\n\t}\n}\n"))
     }
 
     func testNATPlacementAndContextAsNftRefusesThem() {

@@ -7,6 +7,10 @@ struct CTTuple: Hashable {
     var src: UInt32, dst: UInt32
     /// Ports for TCP/UDP; for ICMP, sport holds the echo id and dport the type.
     var sport: UInt16, dport: UInt16
+    /// TCP and UDP: the tuples NAT gives new ports (ICMP ids are left as they are).
+    var hasPorts: Bool { proto == IPProtocol.tcp || proto == IPProtocol.udp }
+    /// The source half (`same_src`): protocol, address and port.
+    var sourceKey: CTTuple { CTTuple(proto: proto, src: src, dst: 0, sport: sport, dport: 0) }
     var inverted: CTTuple {
         if proto == IPProtocol.icmp { return CTTuple(proto: proto, src: dst, dst: src, sport: sport, dport: dport == 8 ? 0 : dport == 0 ? 8 : dport) }
         return CTTuple(proto: proto, src: dst, dst: src, sport: dport, dport: sport)
@@ -57,6 +61,8 @@ struct ConntrackTable {
     var byTuple: [CTTuple: (Conn, Bool)] = [:]   // (conn, isReply)
     /// Each connection once, keyed by identity, so removal is O(1).
     var conns: [ObjectIdentifier: Conn] = [:]
+    /// Source-NATed connections by original source (`nf_nat_bysource`), oldest first.
+    var bySource: [CTTuple: [Conn]] = [:]
     /// Insertion sequence, so early_drop can find the oldest entry.
     private var nextSeq: UInt64 = 0
     var count: Int { conns.count }
@@ -66,11 +72,16 @@ struct ConntrackTable {
         c.seq = nextSeq
         nextSeq &+= 1
         conns[ObjectIdentifier(c)] = c
+        if c.snat != nil { bySource[c.orig.sourceKey, default: []].append(c) }
     }
     mutating func remove(_ c: Conn) {
         byTuple[c.orig] = nil
         byTuple[c.reply] = nil
         conns[ObjectIdentifier(c)] = nil
+        if c.snat != nil {
+            bySource[c.orig.sourceKey]?.removeAll { $0 === c }
+            if bySource[c.orig.sourceKey]?.isEmpty == true { bySource[c.orig.sourceKey] = nil }
+        }
     }
     /// The oldest connection never assured: the one `early_drop` evicts when the table is full.
     var oldestUnassured: Conn? {

@@ -3,69 +3,125 @@ import Wire
 
 // net/netfilter/nf_nat_core.c, nf_nat_proto.c, nft_nat.c, nft_masq.c, nft_redir.c
 extension Stack {
-    /// A NAT statement on a connection's first packet: record the binding (the chain's verdict is accept).
-    /// Later packets never reach nat chains; `nf_nat_packet` rewrites them from the binding.
+    /// A NAT statement on a connection's first packet (nft_nat_eval, nft_masq_eval, nft_redir_eval):
+    /// `nf_nat_setup_info` picks the new tuple and records the binding (the chain's verdict is
+    /// accept). Later packets never reach nat chains; `nf_nat_packet` rewrites them from the binding.
     func nat(_ s: NFStatement, hook: NFHook, _ skb: SkBuff, outDev: Int?) -> RuleVerdict? {
         guard let c = skb.conn, skb.ctInfo == .new else { return .nf(.accept) }
-        let b = skb.data, nh = skb.networkHeader
-        let th = nh + Int(b[nh] & 0x0f) * 4
-        let hasPorts = c.orig.proto == IPProtocol.tcp || c.orig.proto == IPProtocol.udp
-        let origSport = hasPorts ? b.be16(th) : 0, origDport = hasPorts ? b.be16(th + 2) : 0
-        // Port ranges: keep the original port when it is inside, else start at the bottom (then clash handling).
-        func port(_ orig: UInt16, _ lo: UInt16?, _ hi: UInt16?) -> UInt16 {
-            guard let lo else { return orig }
-            let top = hi ?? lo
-            return orig >= lo && orig <= top ? orig : lo
-        }
-        var portRange: (UInt16, UInt16)? = nil
+        var r: NATRange
         switch s {
-        case .snat(let a, let ah, let p, let ph):
-            c.snat = (pickAddress(a ?? c.orig.src, ah, for: c.orig), port(origSport, p, ph))
-            if let p { portRange = (p, ph ?? p) }
-        case .masquerade(let p, let ph):
+        case .snat(let a, let ah, let p, let ph, let f), .dnat(let a, let ah, let p, let ph, let f):
+            r = NATRange(addrs: a.map { ($0, ah ?? $0) }, ports: p.map { ($0, ph ?? $0) }, flags: f)
+        case .masquerade(let p, let ph, let f):
+            // nf_nat_masquerade_ipv4: the address of the device the packet leaves by.
             guard let od = outDev, let addr = devices[od].config.addresses.first?.address.raw else { return .nf(.drop) }
-            c.snat = (addr, port(origSport, p, ph))
-            if let p { portRange = (p, ph ?? p) }
-        case .dnat(let a, let ah, let p, let ph):
-            c.dnat = (pickAddress(a ?? c.orig.dst, ah, for: c.orig), port(origDport, p, ph))
-        case .redirect(let p, let ph):
-            let dev = skb.dev
-            guard let addr = devices[dev].config.addresses.first?.address.raw else { return .nf(.drop) }
-            c.dnat = (addr, port(origDport, p, ph))
+            r = NATRange(addrs: (addr, addr), ports: p.map { ($0, ph ?? $0) }, flags: f)
+        case .redirect(let p, let ph, let f):
+            // nf_nat_redirect_ipv4: the address of the device the packet came in on.
+            guard let addr = devices[skb.dev].config.addresses.first?.address.raw else { return .nf(.drop) }
+            r = NATRange(addrs: (addr, addr), ports: p.map { ($0, ph ?? $0) }, flags: f)
         default:
             return nil
         }
-        // The reply tuple is what the other end will send back after the rewrite.
-        var reply = c.orig
-        if let d = c.dnat { reply.dst = d.addr; if hasPorts { reply.dport = d.port } }
-        if let sn = c.snat { reply.src = sn.addr; if hasPorts { reply.sport = sn.port } }
-        // nf_nat_l4proto_unique_tuple: a source port another connection already uses moves on,
-        // within the given range (else through 1024...65535).
-        if hasPorts, var sn = c.snat {
-            let (lo, hi) = portRange ?? (1024, 65535)
-            var tries = 0
-            let span = Int(hi) - Int(lo) + 1
-            while conntrack.byTuple[reply.inverted] != nil && tries < span {
-                sn.port = sn.port >= hi || sn.port < lo ? lo : sn.port + 1
-                reply.sport = sn.port
-                tries += 1
-            }
-            if conntrack.byTuple[reply.inverted] != nil { return .nf(.drop) }   // the range is exhausted
-            c.snat = sn
-        }
-        c.reply = reply.inverted
-        if c.dnat != nil { c.status |= IPS.dstNAT }
-        if c.snat != nil { c.status |= IPS.srcNAT }
+        let source: Bool
+        switch s { case .snat, .masquerade: source = true; default: source = false }
+        // The tuple as the packet stands now: the original one with a destination NAT already bound.
+        var current = c.orig
+        if let d = c.dnat { current.dst = d.addr; current.dport = d.port }
+        let t = get_unique_tuple(current, r, source: source)
+        // A tuple still in use is a clash the conntrack insert refuses: the packet is dropped.
+        if t.hasPorts && conntrack.byTuple[t.inverted] != nil { return .nf(.drop) }
+        if source { c.snat = (t.src, t.sport) } else { c.dnat = (t.dst, t.dport) }
+        c.reply = t.inverted
+        c.status |= source ? IPS.srcNAT : IPS.dstNAT
         return .nf(.accept)
     }
 
-    /// An address from `lo...hi` for this connection: the same source always gets the same one
-    /// (a deterministic hash of the original source; the kernel uses jhash, so the pick may differ).
-    func pickAddress(_ lo: UInt32, _ hi: UInt32?, for t: CTTuple) -> UInt32 {
-        guard let hi, hi > lo else { return lo }
-        var h = t.src &* 0x9e37_79b1
-        h ^= h >> 15
-        return lo &+ UInt32((UInt64(h) * UInt64(hi - lo + 1)) >> 32)
+    /// `get_unique_tuple`: for source NAT, keep the tuple (or the mapping this source already has)
+    /// when it is in the range and free, unless a random flag asks otherwise; then pick the address
+    /// (`find_best_ips_proto`) and, if the port is out of range or taken, a free one.
+    /// ICMP ids are not remapped here, so ICMP keeps its id.
+    func get_unique_tuple(_ orig: CTTuple, _ r: NATRange, source: Bool) -> CTTuple {
+        func used(_ t: CTTuple) -> Bool { t.hasPorts && conntrack.byTuple[t.inverted] != nil }
+        func portInRange(_ t: CTTuple) -> Bool {
+            guard let (lo, hi) = r.ports, t.hasPorts else { return true }
+            let p = source ? t.sport : t.dport
+            return p >= lo && p <= hi
+        }
+        if source && !r.flags.randomPort {
+            if r.contains(orig.src) && portInRange(orig) {
+                if !used(orig) { return orig }
+            } else if let t = find_appropriate_src(orig, r), !used(t) {
+                return t
+            }
+        }
+        var t = orig
+        find_best_ips_proto(&t, r, source: source)
+        if !r.flags.randomPort {
+            if let (lo, hi) = r.ports {
+                if portInRange(t) && (lo == hi || !used(t)) { return t }
+            } else if !used(t) {
+                return t
+            }
+        }
+        if t.hasPorts { nf_nat_l4proto_unique_tuple(&t, r, source: source) }
+        return t
+    }
+
+    /// `find_appropriate_src`: a connection from the same source address and port already mapped
+    /// by source NAT (most recent first); its mapping, towards this destination, if in the range.
+    private func find_appropriate_src(_ orig: CTTuple, _ r: NATRange) -> CTTuple? {
+        for c in (conntrack.bySource[orig.sourceKey] ?? []).reversed() {
+            guard let sn = c.snat else { continue }
+            let t = CTTuple(proto: orig.proto, src: sn.addr, dst: orig.dst, sport: sn.port, dport: orig.dport)
+            if r.contains(t.src), r.ports.map({ t.sport >= $0.0 && t.sport <= $0.1 }) ?? true { return t }
+        }
+        return nil
+    }
+
+    /// `find_best_ips_proto`: one address of the range by jhash2 of the source, seeded with the
+    /// destination unless `persistent` (so a client keeps its address across restarts, as the
+    /// kernel's comment says). Words as an x86-64 kernel holds them: network-order addresses
+    /// read as little-endian u32.
+    private func find_best_ips_proto(_ t: inout CTTuple, _ r: NATRange, source: Bool) {
+        guard let (lo, hi) = r.addrs else { return }
+        let pick: UInt32
+        if lo == hi {
+            pick = lo
+        } else {
+            let j = Jhash.jhash2([t.src.byteSwapped, 0, 0, 0], initval: r.flags.contains(.persistent) ? 0 : t.dst.byteSwapped)
+            // reciprocal_scale(j, dist)
+            pick = lo &+ UInt32((UInt64(j) * UInt64(hi &- lo &+ 1)) >> 32)
+        }
+        if source { t.src = pick } else { t.dst = pick }
+    }
+
+    /// `nf_nat_l4proto_unique_tuple`: try ports from a random offset (from the start of the range
+    /// for destination NAT without a random flag), at most 128 then half as many again; no range
+    /// given, a source port stays in its class (1-511, 600-1023, 1024-65535) and a destination
+    /// port cannot change.
+    private func nf_nat_l4proto_unique_tuple(_ t: inout CTTuple, _ r: NATRange, source: Bool) {
+        let key = source ? t.sport : t.dport
+        let min: UInt32, size: UInt32
+        if let (lo, hi) = r.ports {
+            min = UInt32(Swift.min(lo, hi)); size = UInt32(Swift.max(lo, hi)) - min + 1
+        } else {
+            guard source else { return }
+            if key < 512 { min = 1; size = 511 } else if key < 1024 { min = 600; size = 424 } else { min = 1024; size = 64512 }
+        }
+        var off: UInt16 = r.flags.randomPort || source ? UInt16(truncatingIfNeeded: random.next()) : 0
+        var attempts = Swift.min(size, 128)
+        while true {
+            for _ in 0..<attempts {
+                let port = UInt16(min + UInt32(off) % size)
+                if source { t.sport = port } else { t.dport = port }
+                if conntrack.byTuple[t.inverted] == nil { return }
+                off &+= 1
+            }
+            if attempts >= size || attempts < 16 { return }
+            attempts /= 2
+            off = UInt16(truncatingIfNeeded: random.next())
+        }
     }
 
     /// `nf_nat_packet`: destination rewrites at PREROUTING/OUTPUT, source rewrites at POSTROUTING/INPUT,
@@ -110,5 +166,50 @@ extension Stack {
             skb.data.setBE16(csumOff, check)
         }
         skb.data.setBE16(th + (dst ? 2 : 0), port)
+    }
+}
+
+/// `struct nf_nat_range2` as the NAT expressions fill it: addresses (NF_NAT_RANGE_MAP_IPS), ports
+/// (NF_NAT_RANGE_PROTO_SPECIFIED) and flags.
+struct NATRange {
+    var addrs: (UInt32, UInt32)?
+    var ports: (UInt16, UInt16)?
+    var flags: NFNATFlags
+    /// Inside the address range, or no addresses to map.
+    func contains(_ a: UInt32) -> Bool { addrs.map { a >= $0.0 && a <= $0.1 } ?? true }
+}
+
+/// include/linux/jhash.h (Bob Jenkins' lookup3), as nf_nat_core hashes addresses with it.
+enum Jhash {
+    static func rol(_ x: UInt32, _ k: UInt32) -> UInt32 { x << k | x >> (32 - k) }
+
+    static func jhash2(_ k: [UInt32], initval: UInt32) -> UInt32 {
+        var a = 0xdead_beef &+ UInt32(k.count << 2) &+ initval
+        var b = a, c = a
+        var i = 0, n = k.count
+        while n > 3 {
+            a &+= k[i]; b &+= k[i + 1]; c &+= k[i + 2]
+            // __jhash_mix
+            a &-= c; a ^= rol(c, 4); c &+= b
+            b &-= a; b ^= rol(a, 6); a &+= c
+            c &-= b; c ^= rol(b, 8); b &+= a
+            a &-= c; a ^= rol(c, 16); c &+= b
+            b &-= a; b ^= rol(a, 19); a &+= c
+            c &-= b; c ^= rol(b, 4); b &+= a
+            n -= 3; i += 3
+        }
+        guard n > 0 else { return c }
+        if n == 3 { c &+= k[i + 2] }
+        if n >= 2 { b &+= k[i + 1] }
+        a &+= k[i]
+        // __jhash_final
+        c ^= b; c &-= rol(b, 14)
+        a ^= c; a &-= rol(c, 11)
+        b ^= a; b &-= rol(a, 25)
+        c ^= b; c &-= rol(b, 16)
+        a ^= c; a &-= rol(c, 4)
+        b ^= a; b &-= rol(a, 14)
+        c ^= b; c &-= rol(b, 24)
+        return c
     }
 }
