@@ -66,7 +66,9 @@ extension App {
 
     /// Applies a new ruleset under the stack's lock, storing it as a new version first: a rejected
     /// change leaves both the running ruleset and the stored versions as they were.
-    private func apply(_ e: StackEntry, summary: String, _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
+    /// `command`: a change to the running ruleset, whose untouched rules keep their state (counters,
+    /// quotas, limits); otherwise a whole new ruleset, all state fresh.
+    private func apply(_ e: StackEntry, summary: String, command: Bool = true, _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
         try e.withStack { (s: Stack) throws(Problem) -> JSONValue in
             let next = try make(s.ruleset)
             // With `# handle N` comments, so handles survive a reload even after deletions.
@@ -75,7 +77,7 @@ extension App {
             do { v = try store.addRulesetVersion(stackID: e.record.id, summary: summary, ruleset: textForm) } catch {
                 throw Problem.storage("ruleset not stored: \(error)")
             }
-            s.loadRuleset(next)
+            s.loadRuleset(next, keepingRuleState: command)
             return versionJSON(v, withText: false)
         }
     }
@@ -111,7 +113,7 @@ extension App {
             throw Problem.badRequest("empty-ruleset", "the ruleset is empty; to remove every table send 'flush ruleset'")
         }
         let parsed = try parseRuleset(req)
-        return jsonResponse(200, try apply(e, summary: "replace ruleset (\(parsed.tables.count) tables)") { _ throws(Problem) in parsed })
+        return jsonResponse(200, try apply(e, summary: "replace ruleset (\(parsed.tables.count) tables)", command: false) { _ throws(Problem) in parsed })
     }
 
     /// nft commands (`add table`, `add chain`, `add rule`, `add element`, `delete table`, `flush ruleset`) on the running ruleset.
@@ -236,7 +238,7 @@ extension App {
         let old = try version(e, v)
         let parsed: NFRuleset
         do throws(NFSyntaxError) { parsed = try NFParser.parse(old.ruleset) } catch { throw Self.syntaxProblem(error) }
-        return jsonResponse(200, try apply(e, summary: "rollback to version \(old.version)") { _ throws(Problem) in parsed })
+        return jsonResponse(200, try apply(e, summary: "rollback to version \(old.version)", command: false) { _ throws(Problem) in parsed })
     }
 
     /// `conntrack -L` text, or the same entries as JSON with Accept: application/json.

@@ -86,27 +86,38 @@ public struct NFParser {
         skipNewlines()
         while tok.kind != .end {
             let t = tok
-            let w = try word("'table', 'add', 'flush' or 'delete'")
+            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename')")
             switch w {
             case "table": try tableBlock(&rs, create: true)
             case "add", "create":
-                let what = try word("'table', 'chain', 'rule', 'set' or 'element'")
+                // `create` is `add` that refuses what exists (EEXIST).
+                let wt = tok
+                let what = try word("'table', 'chain', 'rule', 'set', 'map' or 'element'")
+                if w == "create", what != "rule", what != "element", try exists(rs, what) {
+                    throw refused("Could not process rule: File exists", at: wt)
+                }
                 switch what {
                 case "table": try tableBlock(&rs, create: true)
                 case "chain": try addChain(&rs)
-                case "rule": try addRule(&rs)
+                case "rule": try addRule(&rs, insert: false)
                 case "set", "map": try addSet(&rs, isMap: what == "map")
                 case "element": try addElements(&rs)
-                default: throw err("expected 'table', 'chain', 'rule', 'set' or 'element'", at: toks[i - 1])
+                default: throw err("expected 'table', 'chain', 'rule', 'set', 'map' or 'element'", at: wt)
                 }
+            case "insert":
+                try expectWord("rule")
+                try addRule(&rs, insert: true)
+            case "replace":
+                try expectWord("rule")
+                try replaceRule(&rs)
             case "flush":
-                let what = try word("'ruleset'")
-                guard what == "ruleset" else { throw err("only 'flush ruleset' is supported", at: toks[i - 1]) }
-                rs.tables = []
+                try flush(&rs)
+            case "rename":
+                try rename(&rs)
             case "delete":
                 try delete(&rs)
             default:
-                throw err("expected 'table', 'add', 'flush' or 'delete'", at: t)
+                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename')", at: t)
             }
             skipNewlines()
         }

@@ -64,13 +64,125 @@ extension NFParser {
         if isPunct("{") { i += 1; try chainBody(&rs.tables[ti], chain: cname) }
     }
 
-    mutating func addRule(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+    /// The table and chain a rule command names.
+    mutating func chainRef(_ rs: inout NFRuleset) throws(NFSyntaxError) -> (Int, Int) {
         let (f, tname) = try familyAndName()
         guard let ti = tableIndex(&rs, f, tname, create: false) else { throw err("no table \(f.rawValue) \(tname)", at: toks[i - 1]) }
         let ct = tok
         let cname = try name("a chain name")
         guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == cname }) else { throw err("no chain \(cname) in table \(tname)", at: ct) }
-        try rule(&rs.tables[ti], chainIndex: ci)
+        return (ti, ci)
+    }
+
+    /// `add|insert rule FAMILY TABLE CHAIN [position H | handle H | index N] ...`: after (add) or
+    /// before (insert) the rule with handle H or at index N; without one, at the end (add) or the
+    /// start (insert).
+    mutating func addRule(_ rs: inout NFRuleset, insert: Bool) throws(NFSyntaxError) {
+        let (ti, ci) = try chainRef(&rs)
+        let rules = rs.tables[ti].chains[ci].rules
+        var at = insert ? 0 : rules.count
+        if tok.kind == .word, ["position", "handle", "index"].contains(tok.text) {
+            let pt = tok
+            i += 1
+            let nt = tok
+            guard let n = Int(try word("a number")) else { throw err("expected a number", at: nt) }
+            let k = pt.text == "index" ? (n < rules.count ? n : nil) : rules.firstIndex { $0.handle == n }
+            guard let k else { throw refused("Could not process rule: No such file or directory", at: pt) }
+            at = insert ? k : k + 1
+        }
+        try rule(&rs.tables[ti], chainIndex: ci, at: at)
+    }
+
+    /// `replace rule FAMILY TABLE CHAIN handle H ...`: a new rule in the old one's place, with its handle.
+    mutating func replaceRule(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+        let (ti, ci) = try chainRef(&rs)
+        let ht = tok
+        try expectWord("handle")
+        let nt = tok
+        guard let h = Int(try word("a rule handle")) else { throw err("expected a rule handle", at: nt) }
+        guard let k = rs.tables[ti].chains[ci].rules.firstIndex(where: { $0.handle == h }) else {
+            throw refused("Could not process rule: No such file or directory", at: ht)
+        }
+        let old = rs.tables[ti].chains[ci].rules.remove(at: k)
+        try rule(&rs.tables[ti], chainIndex: ci, at: k, replacing: old.handle)
+    }
+
+    /// Whether what `create` names exists already (the words after it are read again by `add`).
+    func exists(_ rs: NFRuleset, _ what: String) throws(NFSyntaxError) -> Bool {
+        var p = self
+        let (f, tname) = try p.familyAndName()
+        guard let t = rs.tables.first(where: { $0.family == f && $0.name == tname }) else { return false }
+        if what == "table" { return true }
+        let n = try p.name("a name")
+        return what == "chain" ? t.chains.contains { $0.name == n } : t.sets.contains { $0.name == n }
+    }
+
+    /// `flush ruleset`, `flush table T` (every chain's rules), `flush chain T C`, `flush set|map T S` (elements).
+    mutating func flush(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+        let wt = tok
+        let what = try word("'ruleset', 'table', 'chain', 'set' or 'map'")
+        if what == "ruleset" { rs.tables = []; return }
+        guard ["table", "chain", "set", "map"].contains(what) else { throw err("expected 'ruleset', 'table', 'chain', 'set' or 'map'", at: wt) }
+        let (f, tname) = try familyAndName()
+        guard let ti = rs.tables.firstIndex(where: { $0.family == f && $0.name == tname }) else {
+            throw refused("Could not process rule: No such file or directory", at: toks[i - 1])
+        }
+        if what == "table" {
+            for ci in rs.tables[ti].chains.indices { rs.tables[ti].chains[ci].rules = [] }
+            return
+        }
+        let nt = tok
+        let n = try name("a name")
+        if what == "chain" {
+            guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == n }) else { throw refused("Could not process rule: No such file or directory", at: nt) }
+            rs.tables[ti].chains[ci].rules = []
+            return
+        }
+        // `flush map` names a map, `flush set` a set.
+        guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == n && ($0.verdicts != nil) == (what == "map") }) else {
+            throw refused("Could not process rule: No such file or directory", at: nt)
+        }
+        rs.tables[ti].sets[si].elements = []
+        if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts = [] }
+    }
+
+    /// `rename chain FAMILY TABLE OLD NEW` (jumps to it follow, as they name the chain object).
+    mutating func rename(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+        let st = toks[i - 1]
+        try expectWord("chain")
+        let (f, tname) = try familyAndName()
+        guard let ti = rs.tables.firstIndex(where: { $0.family == f && $0.name == tname }) else {
+            throw refused("Could not process rule: No such file or directory", at: toks[i - 1])
+        }
+        let ot = tok
+        let old = try name("a chain name")
+        let new = try name("the new name")
+        guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == old }) else { throw refused("Could not process rule: No such file or directory", at: ot) }
+        guard !rs.tables[ti].chains.contains(where: { $0.name == new }) else { throw refused("Could not process rule: File exists", at: st) }
+        rs.tables[ti].chains[ci].name = new
+        func renamed(_ v: NFVerdict) -> NFVerdict {
+            switch v {
+            case .jump(old): .jump(new)
+            case .goto(old): .goto(new)
+            default: v
+            }
+        }
+        for c in rs.tables[ti].chains.indices {
+            for r in rs.tables[ti].chains[c].rules.indices {
+                var rule = rs.tables[ti].chains[c].rules[r]
+                rule.statements = rule.statements.map { s in
+                    switch s {
+                    case .verdict(let v): .verdict(renamed(v))
+                    case .vmap(let sel, let entries): .vmap(sel, entries.map { ($0.0, renamed($0.1)) })
+                    case .concatVmap(let sels, let entries): .concatVmap(sels, entries.map { ($0.0, renamed($0.1)) })
+                    default: s
+                    }
+                }
+                rule.text = NFPrinter.rule(rule.statements, family: rs.tables[ti].family)
+                rs.tables[ti].chains[c].rules[r] = rule
+            }
+        }
+        for s in rs.tables[ti].sets.indices { rs.tables[ti].sets[s].verdicts = rs.tables[ti].sets[s].verdicts?.map(renamed) }
     }
 
     mutating func addSet(_ rs: inout NFRuleset, isMap: Bool) throws(NFSyntaxError) {

@@ -1,6 +1,8 @@
 // Rules: statements, matches, values, verdicts and NAT targets.
 extension NFParser {
-    mutating func rule(_ t: inout NFTable, chainIndex ci: Int) throws(NFSyntaxError) {
+    /// Reads a rule into chain `ci`: appended, or at index `at`; `replacing` keeps that handle
+    /// (`replace rule ... handle N`: anonymous sets still take new handles).
+    mutating func rule(_ t: inout NFTable, chainIndex ci: Int, at: Int? = nil, replacing: Int? = nil) throws(NFSyntaxError) {
         var stmts: [NFStatement] = []
         var anonymousSets = 0
         var comment: String? = nil
@@ -55,9 +57,13 @@ extension NFParser {
         guard !stmts.isEmpty else { return }
         // Anonymous sets and maps take handles before the rule does; a `# handle N` keeps N.
         t.nextHandle += anonymousSets
-        let handle = explicit ?? t.nextHandle
-        t.nextHandle = max(t.nextHandle, handle) + 1
-        t.chains[ci].rules.append(NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment))
+        let handle: Int
+        if let replacing { handle = replacing } else {
+            handle = explicit ?? t.nextHandle
+            t.nextHandle = max(t.nextHandle, handle) + 1
+        }
+        let r = NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment)
+        t.chains[ci].rules.insert(r, at: at ?? t.chains[ci].rules.count)
     }
 
     mutating func verdictWord() throws(NFSyntaxError) -> NFVerdict {

@@ -22,6 +22,21 @@ final class RulesetAPITests: AppTestCase {
     static let udp53 = #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":53}}]}"#
     static let udp54 = #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":54}}]}"#
 
+    /// A command on the running ruleset leaves the other rules' counters as they are (as the kernel
+    /// keeps its rule objects); a new ruleset (PUT) starts them afresh.
+    func testCommandsKeepTheCountersOfRulesTheyDoNotTouch() throws {
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.udp53).status, 200)
+        let counted = "udp dport 53 counter packets 1 bytes 28 accept"
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains(counted))
+        XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/commands", "add rule inet filter extra tcp dport 23 accept", type: "text/plain").status, 200)
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains(counted), call("GET", "/v1/stacks/h/ruleset").raw)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h/ruleset/rules/6?family=inet&table=filter").status, 200)
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains(counted))
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 53 counter packets 0 bytes 0 accept"))
+    }
+
     func testReplaceListAndTraceWithNetfilterEvents() throws {
         let put = call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain")
         XCTAssertEqual(put.status, 200, put.raw)

@@ -112,8 +112,23 @@ extension Stack {
     public var ruleset: NFRuleset { netfilter.ruleset }
 
     /// Replaces the whole ruleset atomically (`nft -f` after `flush ruleset`); counters restart.
-    public func loadRuleset(_ rs: NFRuleset) {
+    /// Loads a ruleset. A new ruleset (`nft -f` after a flush) starts every rule's state afresh;
+    /// `keepingRuleState` is for commands on the running one (`add rule`, `delete rule`...): as in
+    /// the kernel, rules that stay (same table, handle and text) keep their counters, quotas and
+    /// limit buckets, and only new or replaced rules start from what they say.
+    public func loadRuleset(_ rs: NFRuleset, keepingRuleState: Bool = false) {
+        let old = netfilter
         netfilter = NetfilterState(rs)
+        guard keepingRuleState else { return }
+        for (ti, t) in rs.tables.enumerated() {
+            guard let oi = old.ruleset.tables.firstIndex(where: { $0.family == t.family && $0.name == t.name && $0.handle == t.handle }) else { continue }
+            let oldRules = Dictionary(old.ruleset.tables[oi].chains.flatMap(\.rules).map { ($0.handle, $0.text) }, uniquingKeysWith: { a, _ in a })
+            for r in t.chains.flatMap(\.rules) where oldRules[r.handle] == r.text {
+                if let c = old.counters[oi]?[r.handle] { netfilter.counters[ti, default: [:]][r.handle] = c }
+                if let q = old.quotas[oi]?[r.handle] { netfilter.quotas[ti, default: [:]][r.handle] = q }
+                if let l = old.limits[oi]?[r.handle] { netfilter.limits[ti, default: [:]][r.handle] = l }
+            }
+        }
     }
 
     /// `nft list ruleset` with live counters (and handles when asked).
