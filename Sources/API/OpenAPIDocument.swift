@@ -448,7 +448,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     post:
       operationId: runRulesetCommands
-      summary: nft commands on the running ruleset (add table/chain/rule/set/element, delete table, flush ruleset), applied as one transaction.
+      summary: nft commands on the running ruleset (add, create, insert, replace, delete, flush, rename), applied as one transaction; rules the commands leave alone keep their counters.
       requestBody:
         required: true
         content:
