@@ -710,7 +710,7 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     RulesetSyntax:
-      description: An nft syntax error (type ruleset-syntax), or something nft itself refuses (ruleset-refused, in nft's words), with its line and column; or an empty body (empty-ruleset). Nothing changed.
+      description: An nft syntax error (type ruleset-syntax), or something nft itself refuses (ruleset-refused, in nft's words), with its line and column and (`nft`) the error as nft prints it, caret line included; or an empty body (empty-ruleset). Nothing changed.
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
@@ -755,9 +755,10 @@ components:
         status: {type: integer}
         detail: {type: string}
         pointer: {type: string, description: JSON Pointer to the offending field.}
-        line: {type: integer, description: 1-based line of a JSON syntax error.}
-        column: {type: integer, description: 1-based column of a JSON syntax error.}
+        line: {type: integer, description: 1-based line of a JSON or nft syntax error.}
+        column: {type: integer, description: 1-based column of a JSON or nft syntax error.}
         offset: {type: integer, description: Byte offset of a JSON syntax error.}
+        nft: {type: string, description: "A refused ruleset's error as `nft -f` prints it: `ruleset:LINE:FIRST-LAST: Error: ...`, the offending line, and carets under the token."}
     RulesetVersion:
       type: object
       required: [version, created_at, summary]

@@ -46,7 +46,7 @@ extension App {
             }
         }
         let body = try bodyText(req)
-        do throws(NFSyntaxError) { return try NFParser.parse(body, onto: base) } catch { throw Self.syntaxProblem(error) }
+        do throws(NFSyntaxError) { return try NFParser.parse(body, onto: base) } catch { throw Self.syntaxProblem(error, source: body) }
     }
 
     private func bodyText(_ req: HTTPRequest) throws(Problem) -> String {
@@ -54,14 +54,16 @@ extension App {
         return s
     }
 
-    static func syntaxProblem(_ e: NFSyntaxError) -> Problem {
+    /// A refused ruleset: where and why, and (`nft`) the error as `nft -f` prints it, with the
+    /// offending line and carets under the token.
+    static func syntaxProblem(_ e: NFSyntaxError, source: String) -> Problem {
         let (status, slug, what) = switch e.kind {
         case .syntax: (400, "ruleset-syntax", "nft syntax error")
         case .refused: (400, "ruleset-refused", "refused (as nft refuses it)")
         case .unsupported: (422, "not-supported", "not modelled")
         }
         return Problem(status: status, slug: slug, detail: "\(what) at line \(e.line), column \(e.column): \(e.message)",
-                       extra: [("line", .int(e.line)), ("column", .int(e.column))])
+                       extra: [("line", .int(e.line)), ("column", .int(e.column)), ("nft", .string(e.nftText(source: source)))])
     }
 
     /// Applies a new ruleset under the stack's lock, storing it as a new version first: a rejected
@@ -150,7 +152,8 @@ extension App {
             do throws(NFSyntaxError) { next = try NFParser.parse(command, onto: cur) } catch {
                 // Point into the rule text the client sent.
                 let offset = "add rule \(family) \(table) \(chain) ".count
-                throw Self.syntaxProblem(NFSyntaxError(line: error.line, column: max(1, error.column - offset), message: error.message, kind: error.kind))
+                throw Self.syntaxProblem(NFSyntaxError(line: error.line, column: max(1, error.column - offset), message: error.message, kind: error.kind,
+                                                       length: error.length), source: rule)
             }
             guard let ti = next.tables.firstIndex(where: { $0.family.rawValue == family && $0.name == table }),
                   let ci = next.tables[ti].chains.firstIndex(where: { $0.name == chain }) else { return next }
@@ -237,7 +240,7 @@ extension App {
         let e = try entry(name)
         let old = try version(e, v)
         let parsed: NFRuleset
-        do throws(NFSyntaxError) { parsed = try NFParser.parse(old.ruleset) } catch { throw Self.syntaxProblem(error) }
+        do throws(NFSyntaxError) { parsed = try NFParser.parse(old.ruleset) } catch { throw Self.syntaxProblem(error, source: old.ruleset) }
         return jsonResponse(200, try apply(e, summary: "rollback to version \(old.version)", command: false) { _ throws(Problem) in parsed })
     }
 

@@ -8,6 +8,8 @@ public struct NFToken: Sendable, Equatable {
     public var text: String
     public var line: Int
     public var column: Int
+    /// Columns the token takes in the source (a string with its quotes; 1 for a line end).
+    var width: Int { kind == .string ? text.count + 2 : kind == .newline || kind == .end ? 1 : text.count }
 }
 
 /// A syntax error as nft reports it: where, and what was expected.
@@ -24,9 +26,20 @@ public struct NFSyntaxError: Error, Equatable, Sendable, CustomStringConvertible
     public var column: Int
     public var message: String
     public var kind: Kind
+    /// Characters of the offending token (what nft underlines with carets).
+    public var length: Int
     public var description: String { "line \(line), column \(column): \(message)" }
-    public init(line: Int, column: Int, message: String, kind: Kind = .syntax) {
-        self.line = line; self.column = column; self.message = message; self.kind = kind
+    public init(line: Int, column: Int, message: String, kind: Kind = .syntax, length: Int = 1) {
+        self.line = line; self.column = column; self.message = message; self.kind = kind; self.length = max(1, length)
+    }
+
+    /// The error as `nft -f` prints it: `FILE:LINE:FIRST-LAST: Error: ...`, the line itself, and
+    /// carets under the token (tabs kept, so they line up).
+    public func nftText(source: String, file: String = "ruleset") -> String {
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        let text = line >= 1 && line <= lines.count ? String(lines[line - 1]) : ""
+        let pad = String(text.prefix(column - 1).map { $0 == "\t" ? "\t" : " " })
+        return "\(file):\(line):\(column)-\(column + length - 1): Error: \(message)\n\(text)\n\(pad)\(String(repeating: "^", count: length))"
     }
 }
 

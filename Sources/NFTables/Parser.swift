@@ -14,7 +14,7 @@ public struct NFParser {
         let rs = try p.ruleset(base)
         if let bad = NFJumpCheck.check(rs) {
             let t = p.jumpTokens[bad.target] ?? p.toks[0]
-            throw NFSyntaxError(line: t.line, column: t.column, message: bad.message, kind: .refused)
+            throw NFSyntaxError(line: t.line, column: t.column, message: bad.message, kind: .refused, length: t.width)
         }
         return rs
     }
@@ -27,17 +27,17 @@ public struct NFParser {
     func err(_ m: String, at t: NFToken? = nil) -> NFSyntaxError {
         let t = t ?? tok
         let found = t.kind == .end ? "end of input" : t.kind == .newline ? "end of line" : "'\(t.text)'"
-        return NFSyntaxError(line: t.line, column: t.column, message: "\(m), found \(found)")
+        return NFSyntaxError(line: t.line, column: t.column, message: "\(m), found \(found)", length: t.width)
     }
     /// nft would refuse it (the kernel's errno in brackets where it has one).
     func refused(_ m: String, at t: NFToken? = nil) -> NFSyntaxError {
         let t = t ?? tok
-        return NFSyntaxError(line: t.line, column: t.column, message: m, kind: .refused)
+        return NFSyntaxError(line: t.line, column: t.column, message: m, kind: .refused, length: t.width)
     }
     /// nft takes it; the model does not act on it yet, so it is refused rather than ignored.
     func unsupported(_ what: String, at t: NFToken? = nil) -> NFSyntaxError {
         let t = t ?? tok
-        return NFSyntaxError(line: t.line, column: t.column, message: "not supported yet: \(what)", kind: .unsupported)
+        return NFSyntaxError(line: t.line, column: t.column, message: "not supported yet: \(what)", kind: .unsupported, length: t.width)
     }
     mutating func skipNewlines() { while tok.kind == .newline || tok.kind == .handle || (tok.kind == .punct && tok.text == ";") { i += 1 } }
     func isPunct(_ s: String) -> Bool { tok.kind == .punct && tok.text == s }

@@ -576,6 +576,8 @@ extension NFParser {
         }
         if let n = NFConstants.named(w, for: sel) { return .range(n, n, text: sel.isPort ? String(n) : w) }   // nft lists ports as numbers
         if sel == .iifname || sel == .oifname || sel == .iif || sel == .oif { return .string(w) }
+        // nft asks getaddrinfo for a port name it does not know, and repeats its answer.
+        if sel.isPort { throw NFSyntaxError(line: t.line, column: t.column, message: "Could not resolve service: Servname not supported for ai_socktype", length: t.width) }
         throw err("unknown value \(w) for \(sel.rawValue)", at: t)
     }
 

@@ -82,6 +82,10 @@ final class RulesetAPITests: AppTestCase {
         XCTAssertEqual(bad.json?["line"], .int(2))
         XCTAssertEqual(bad.json?["column"], .int(27))
         XCTAssertEqual(bad.json?["type"], .string("urn:packetstack:problem:ruleset-syntax"))
+        // As nft -f prints it: where, the line, carets under the token.
+        XCTAssertEqual(bad.json?["nft"], .string("ruleset:2:27-31: Error: Could not resolve service: Servname not supported for ai_socktype\n  chain input { tcp dport bogus accept; }\n                          ^^^^^"))
+        let tabbed = call("PUT", "/v1/stacks/h/ruleset", "table ip t {\n\tchain c {\n\t\tjump nowhere\n\t}\n}\n", type: "text/plain")
+        XCTAssertEqual(tabbed.json?["nft"], .string("ruleset:3:8-14: Error: Could not process rule: No such file or directory (no chain 'nowhere' in table ip t)\n\t\tjump nowhere\n\t\t     ^^^^^^^"), tabbed.raw)
         XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset/versions").json?["items"]?.rendered().components(separatedBy: "version").count, 2)
         XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("jump extra"))
         let badJSON = call("PUT", "/v1/stacks/h/ruleset", #"{"nftables":[{"rule":{"family":"inet","table":"filter","chain":"input","expr":[{"wat":1}]}}]}"#, type: "application/json")
