@@ -419,7 +419,9 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
     put:
       operationId: putRuleset
-      summary: Replace the ruleset atomically (like `nft -f` after `flush ruleset`), from nft text or libnftables JSON; stores a new version.
+      summary: Replace the ruleset atomically (like `nft -f` after `flush ruleset`), from nft text or libnftables JSON; stores a new version. With `check=true` (nft -c) it only says whether the ruleset would load.
+      parameters:
+        - $ref: '#/components/parameters/CheckOnly'
       requestBody:
         required: true
         content:
@@ -435,10 +437,13 @@ paths:
                   items: {type: object}
       responses:
         '200':
-          description: The version stored.
+          description: The version stored, or (check=true) that it would load.
           content:
             application/json:
-              schema: {$ref: '#/components/schemas/RulesetVersion'}
+              schema:
+                oneOf:
+                  - {$ref: '#/components/schemas/RulesetVersion'}
+                  - {$ref: '#/components/schemas/RulesetCheck'}
         '400': {$ref: '#/components/responses/RulesetSyntax'}
         '404': {$ref: '#/components/responses/NotFound'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
@@ -448,7 +453,9 @@ paths:
       - $ref: '#/components/parameters/StackName'
     post:
       operationId: runRulesetCommands
-      summary: nft commands on the running ruleset (add, create, insert, replace, delete, flush, rename), applied as one transaction; rules the commands leave alone keep their counters.
+      summary: nft commands on the running ruleset (add, create, insert, replace, delete, flush, rename), applied as one transaction; rules the commands leave alone keep their counters. With `check=true` (nft -c) it only says whether they would apply.
+      parameters:
+        - $ref: '#/components/parameters/CheckOnly'
       requestBody:
         required: true
         content:
@@ -456,10 +463,13 @@ paths:
             schema: {type: string}
       responses:
         '200':
-          description: The version stored.
+          description: The version stored, or (check=true) that it would load.
           content:
             application/json:
-              schema: {$ref: '#/components/schemas/RulesetVersion'}
+              schema:
+                oneOf:
+                  - {$ref: '#/components/schemas/RulesetVersion'}
+                  - {$ref: '#/components/schemas/RulesetCheck'}
         '400': {$ref: '#/components/responses/RulesetSyntax'}
         '404': {$ref: '#/components/responses/NotFound'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
@@ -679,6 +689,11 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
 components:
   parameters:
+    CheckOnly:
+      name: check
+      in: query
+      description: Only check (as `nft -c`), applying and storing nothing.
+      schema: {type: boolean, default: false}
     StackName:
       name: stack
       in: path
@@ -759,6 +774,14 @@ components:
         column: {type: integer, description: 1-based column of a JSON or nft syntax error.}
         offset: {type: integer, description: Byte offset of a JSON syntax error.}
         nft: {type: string, description: "A refused ruleset's error as `nft -f` prints it: `ruleset:LINE:FIRST-LAST: Error: ...`, the offending line, and carets under the token."}
+    RulesetCheck:
+      type: object
+      description: What `check=true` answers when the ruleset would load (nothing was applied or stored).
+      required: [check, tables, rules]
+      properties:
+        check: {type: string, enum: [ok]}
+        tables: {type: integer}
+        rules: {type: integer}
     RulesetVersion:
       type: object
       required: [version, created_at, summary]

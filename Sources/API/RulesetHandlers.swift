@@ -84,6 +84,15 @@ extension App {
         }
     }
 
+    /// `nft -c`: the ruleset would load; nothing was applied or stored.
+    static func checked(_ rs: NFRuleset) -> HTTPResponse {
+        var o = JSONObject()
+        o.set("check", "ok")
+        o.set("tables", rs.tables.count)
+        o.set("rules", rs.tables.reduce(0) { $0 + $1.chains.reduce(0) { $0 + $1.rules.count } })
+        return jsonResponse(200, o.value)
+    }
+
     func versionJSON(_ v: RulesetVersion, withText: Bool) -> JSONValue {
         var o = JSONObject()
         o.set("version", v.version)
@@ -108,20 +117,29 @@ extension App {
     }
 
     func putRuleset(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
-        try Query(req.query).finish()
+        var q = try Query(req.query)
+        let check = try q.bool("check")
+        try q.finish()
         let e = try entry(name)
         // An empty body is a mistake, not a flush: removing every rule stays explicit.
         guard req.body.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
             throw Problem.badRequest("empty-ruleset", "the ruleset is empty; to remove every table send 'flush ruleset'")
         }
         let parsed = try parseRuleset(req)
+        if check { return Self.checked(parsed) }
         return jsonResponse(200, try apply(e, summary: "replace ruleset (\(parsed.tables.count) tables)", command: false) { _ throws(Problem) in parsed })
     }
 
     /// nft commands (`add table`, `add chain`, `add rule`, `add element`, `delete table`, `flush ruleset`) on the running ruleset.
     func runCommands(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
-        try Query(req.query).finish()
+        var q = try Query(req.query)
+        let check = try q.bool("check")
+        try q.finish()
         let e = try entry(name)
+        if check {
+            let current = e.withStack { $0.ruleset }
+            return Self.checked(try parseRuleset(req, onto: current))
+        }
         let first = isJSON(req) ? "nft -j commands" : (try bodyText(req)).split(separator: "\n").first.map(String.init) ?? ""
         return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first) { (cur: NFRuleset) throws(Problem) -> NFRuleset in
             try parseRuleset(req, onto: cur)

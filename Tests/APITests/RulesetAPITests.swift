@@ -37,6 +37,19 @@ final class RulesetAPITests: AppTestCase {
         XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 53 counter packets 0 bytes 0 accept"))
     }
 
+    /// `check=true` is nft -c: the answer says whether it would load; nothing runs or is stored.
+    func testCheckOnlyAppliesAndStoresNothing() throws {
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        let before = call("GET", "/v1/stacks/h/ruleset?handles=true").raw
+        let ok = call("PUT", "/v1/stacks/h/ruleset?check=true", "table ip x {\n\tchain c {\n\t\taccept\n\t}\n}\n", type: "text/plain")
+        XCTAssertEqual(ok.raw, #"{"check":"ok","tables":1,"rules":1}"# + "\n")
+        let cmd = call("POST", "/v1/stacks/h/ruleset/commands?check=true", "add rule inet filter extra tcp dport 23 accept", type: "text/plain")
+        XCTAssertEqual(cmd.raw, #"{"check":"ok","tables":1,"rules":4}"# + "\n")
+        XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/commands?check=true", "add rule inet filter nowhere accept", type: "text/plain").status, 400)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset?handles=true").raw, before)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset/versions").json?["items"]?.rendered().components(separatedBy: "\"version\"").count, 2)
+    }
+
     func testReplaceListAndTraceWithNetfilterEvents() throws {
         let put = call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain")
         XCTAssertEqual(put.status, 200, put.raw)
