@@ -782,6 +782,7 @@ components:
         check: {type: string, enum: [ok]}
         tables: {type: integer}
         rules: {type: integer}
+        notes: {type: array, items: {type: string}, description: As in RulesetVersion.}
     RulesetVersion:
       type: object
       required: [version, created_at, summary]
@@ -790,6 +791,10 @@ components:
         created_at: {type: string, format: date-time}
         summary: {type: string}
         ruleset: {type: string}
+        notes:
+          type: array
+          description: What loaded but cannot act yet (rules that match IPv6 packets only, ip6 tables), when there is any.
+          items: {type: string}
     NextCursor:
       type: [string, 'null']
       description: Pass as `cursor` for the next page; null on the last page.

@@ -80,7 +80,10 @@ extension App {
                 throw Problem.storage("ruleset not stored: \(error)")
             }
             s.loadRuleset(next, keepingRuleState: command)
-            return versionJSON(v, withText: false)
+            var o = versionJSON(v, withText: false)
+            let notes = next.ipv6Notes
+            if !notes.isEmpty, case .object(var kv) = o { kv.append(("notes", .array(notes.map { .string($0) }))); o = .object(kv) }
+            return o
         }
     }
 
@@ -90,6 +93,8 @@ extension App {
         o.set("check", "ok")
         o.set("tables", rs.tables.count)
         o.set("rules", rs.tables.reduce(0) { $0 + $1.chains.reduce(0) { $0 + $1.rules.count } })
+        let notes = rs.ipv6Notes
+        if !notes.isEmpty { o.set("notes", .array(notes.map { .string($0) })) }
         return jsonResponse(200, o.value)
     }
 

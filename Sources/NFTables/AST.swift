@@ -42,6 +42,8 @@ public struct NFBaseChain: Sendable, Equatable {
 /// A matched value: integers and addresses are intervals; names are strings.
 public enum NFValue: Sendable, Equatable {
     case range(UInt64, UInt64, text: String)
+    /// An IPv6 address, prefix or range (128 bits).
+    case range6(UInt128, UInt128, text: String)
     case string(String)
     /// A set of alternatives, each a range or string (anonymous set `{ a, b }` or a flag list `a,b`).
     case set([NFValue])
@@ -154,7 +156,7 @@ public struct NFChain: Sendable, Equatable {
     public var comment: String? = nil
 }
 
-public enum NFSetKey: String, Sendable { case ipv4_addr, inet_service, inet_proto, ifname, mark, ether_addr }
+public enum NFSetKey: String, Sendable { case ipv4_addr, ipv6_addr, inet_service, inet_proto, ifname, mark, ether_addr }
 
 public struct NFSet: Sendable, Equatable {
     public var name: String

@@ -14,6 +14,26 @@ public enum NFConstants {
         "timestamp-request": 13, "timestamp-reply": 14, "info-request": 15, "info-reply": 16,
         "address-mask-request": 17, "address-mask-reply": 18,
     ]
+    /// nft's icmpv6_type names, in its table's order (the first of two for one value is printed).
+    static let icmp6TypeList: [(String, UInt64)] = [
+        ("destination-unreachable", 1), ("packet-too-big", 2), ("time-exceeded", 3), ("parameter-problem", 4), ("echo-request", 128),
+        ("echo-reply", 129), ("mld-listener-query", 130), ("mld-listener-report", 131), ("mld-listener-done", 132),
+        ("mld-listener-reduction", 132), ("nd-router-solicit", 133), ("nd-router-advert", 134), ("nd-neighbor-solicit", 135),
+        ("nd-neighbor-advert", 136), ("nd-redirect", 137), ("router-renumbering", 138), ("ind-neighbor-solicit", 141),
+        ("ind-neighbor-advert", 142), ("mld2-listener-report", 143),
+    ]
+    /// nft's icmpv6_code names.
+    static let icmp6CodeList: [(String, UInt64)] = [
+        ("no-route", 0), ("admin-prohibited", 1), ("addr-unreachable", 3), ("port-unreachable", 4), ("policy-fail", 5), ("reject-route", 6),
+    ]
+    /// Name tables of the IPv6 and ICMPv6 fields, by selector name, in nft's order.
+    static let ipv6Names: [String: [(String, UInt64)]] = [
+        "ip6 nexthdr": protocols.filter { $0.key != "ipip" && $0.key != "hopopt" }.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
+        "ip6 dscp": dscp.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
+        "ip6 ecn": ecn.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
+        "icmpv6 type": icmp6TypeList, "icmpv6 code": icmp6CodeList,
+    ]
+
     /// `reject with icmpx TYPE` (the inet family's unified codes) and the ICMPv4 code each sends
     /// (nft_reject_icmp_code: no-route is net unreachable, admin-prohibited is "packet filtered").
     public static let icmpxCodes: [String: UInt8] = ["no-route": 0, "port-unreachable": 3, "host-unreachable": 1, "admin-prohibited": 13]
@@ -94,6 +114,9 @@ public enum NFConstants {
         case "dccp type": dccpTypes[w]
         case "igmp type": igmpTypes[w]
         case "ah nexthdr", "comp nexthdr": protocols[w]
+        case "ip6 nexthdr": protocols[w] ?? (w == "icmpv6" ? 58 : nil)
+        case "ip6 dscp": dscp[w] ?? dscpAliases[w]
+        case let n where ipv6Names[n] != nil: ipv6Names[n]!.first { $0.0 == w }?.1
         case "ether type": etherTypes[w]
         default: nil
         }
@@ -139,7 +162,8 @@ public enum NFPrinter {
         case .ipECN: return NFConstants.ecn.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "dccp type": return NFConstants.dccpTypes.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "igmp type": return NFConstants.igmpTypes.first { $0.value == n }?.key ?? String(n)
-        case _ where sel.rawValue == "ah nexthdr" || sel.rawValue == "comp nexthdr": return NFConstants.protocolName(n)
+        case _ where sel.rawValue == "ah nexthdr" || sel.rawValue == "comp nexthdr" || sel.rawValue == "ip6 nexthdr": return NFConstants.protocolName(n)
+        case _ where NFConstants.ipv6Names[sel.rawValue] != nil: return NFConstants.ipv6Names[sel.rawValue]!.first { $0.1 == n }?.0 ?? String(n)
         default: return String(n)
         }
     }
@@ -160,6 +184,7 @@ public enum NFPrinter {
         vs.enumerated().sorted { a, b in
             switch (a.element, b.element) {
             case (.range(let x, _, _), .range(let y, _, _)): return x != y ? x < y : a.offset < b.offset
+            case (.range6(let x, _, _), .range6(let y, _, _)): return x != y ? x < y : a.offset < b.offset
             default: return a.offset < b.offset
             }
         }.map(\.element)
@@ -178,13 +203,22 @@ public enum NFPrinter {
     /// merged (nft's automerge); single values stay as they are.
     static func mergedElements(_ vs: [NFValue], _ sel: NFSelector) -> [NFValue] {
         let sorted = sortedElements(vs)
-        guard sorted.contains(where: { if case .range(let a, let b, _) = $0 { a != b } else { false } }) else { return sorted }
+        guard sorted.contains(where: {
+            switch $0 {
+            case .range(let a, let b, _): a != b
+            case .range6(let a, let b, _): a != b
+            default: false
+            }
+        }) else { return sorted }
         var out: [NFValue] = []
         for v in sorted {
             if case .range(let lo, let hi, _) = v, let last = out.last, case .range(let plo, let phi, _) = last, lo <= phi &+ 1, phi != .max {
                 let nhi = max(hi, phi)
                 let text = sel.isAddress ? ipv4Range(UInt32(plo), UInt32(nhi)) : plo == nhi ? String(plo) : "\(plo)-\(nhi)"
                 out[out.count - 1] = .range(plo, nhi, text: text)
+            } else if case .range6(let lo, let hi, _) = v, let last = out.last, case .range6(let plo, let phi, _) = last, phi != .max, lo <= phi + 1 {
+                let nhi = max(hi, phi)
+                out[out.count - 1] = .range6(plo, nhi, text: IPv6Text.range(plo, nhi))
             } else {
                 out.append(v)
             }
@@ -198,10 +232,11 @@ public enum NFPrinter {
             if lo == hi, sel.isFlags { return flags(lo, sel) }
             if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : number(lo, sel) + "-" + number(hi, sel) }
             if sel.isHex { return "0x" + String(lo, radix: 16) + (lo == hi ? "" : "-0x" + String(hi, radix: 16)) }
-            if lo == hi, sel == .icmpCode || sel == .ipDSCP || sel == .ipECN || sel.isMAC || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
+            if lo == hi, sel == .icmpCode || sel == .ipDSCP || sel == .ipECN || NFConstants.ipv6Names[sel.rawValue] != nil || sel.isMAC || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
             // nft prints a time range in plain seconds (`60s-3600s`), a single time in units (`1m7s`).
             if sel == .ctExpiration { return "\(lo / 1000)s-\(hi / 1000)s" }
             return text
+        case .range6(_, _, let text): return text
         case .string(let s): return "\"\(s)\""
         case .set(let vs):
             // An anonymous set lists its elements in key order, as the kernel's set holds them.

@@ -104,6 +104,13 @@ public enum NFJSON {
             if let n = Int(text) { return .int(n) }
             if sel == .mark || sel == .ctMark { return .int(Int(lo)) }
             return .string(text)
+        case .range6(let lo, let hi, let text):
+            if lo == hi { return .string(text) }
+            if text.contains("/") {
+                let p = text.split(separator: "/")
+                return .object([("prefix", .object([("addr", .string(String(p[0]))), ("len", .int(Int(p[1]) ?? 128))]))])
+            }
+            return .object([("range", .array([.string(IPv6Text.text(lo)), .string(IPv6Text.text(hi))]))])
         case .string(let s): return .string(s)
         case .set(let vs):
             // A bare flag list is a range value (an array of names above); braces are an anonymous set.

@@ -128,7 +128,7 @@ public struct NFParser {
         let t = tok
         if tok.kind == .word, let f = NFFamily(rawValue: tok.text) {
             i += 1
-            if f == .ip6 || f == .arp || f == .bridge { throw unsupported("family \(f.rawValue) (ip, inet and netdev are modelled)", at: t) }
+            if f == .arp || f == .bridge { throw unsupported("family \(f.rawValue) (ip, ip6, inet and netdev are modelled)", at: t) }
             return f
         }
         return .ip   // nft's default family
@@ -293,7 +293,7 @@ public struct NFParser {
             case "type":
                 let kt = tok
                 let k = try word("a set type")
-                guard let kk = NFSetKey(rawValue: k) else { throw err("set type must be ipv4_addr, inet_service, inet_proto, ifname, mark or ether_addr", at: kt) }
+                guard let kk = NFSetKey(rawValue: k) else { throw err("set type must be ipv4_addr, ipv6_addr, inet_service, inet_proto, ifname, mark or ether_addr", at: kt) }
                 key = kk
                 while isWord(".") {
                     i += 1
@@ -378,7 +378,11 @@ extension NFParser {
             if case .range(let a, let b, _) = v { return (min(a, b), max(a, b)) }
             return nil
         }.sorted { $0.0 < $1.0 }
-        return zip(ranges, ranges.dropFirst()).contains { $1.0 <= $0.1 }
+        let ranges6 = vals.compactMap { v -> (UInt128, UInt128)? in
+            if case .range6(let a, let b, _) = v { return (min(a, b), max(a, b)) }
+            return nil
+        }.sorted { $0.0 < $1.0 }
+        return zip(ranges, ranges.dropFirst()).contains { $1.0 <= $0.1 } || zip(ranges6, ranges6.dropFirst()).contains { $1.0 <= $0.1 }
     }
 }
 
@@ -386,6 +390,7 @@ extension NFSetKey {
     var selector: NFSelector {
         switch self {
         case .ipv4_addr: .ipSaddr
+        case .ipv6_addr: NFSelector(rawValue: "ip6 saddr")!
         case .inet_service: .thDport
         case .inet_proto: .l4proto
         case .ifname: .iifname

@@ -7,6 +7,7 @@ extension NFParser {
         var anonymousSets = 0
         var comment: String? = nil
         var context = RuleContext()
+        context.family = t.family
         while !atStatementEnd {
             let st = tok
             if isWord("comment") {
@@ -38,8 +39,18 @@ extension NFParser {
                 if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
                 if let l3 = context.l3Dependency, l3 > d { context.l3Dependency = l3 - 1 }
             }
+            if case .match(let sel, _, _, _) = stmt, let (d, nfproto) = context.nfprotoDependency {
+                let proto = sel.rawValue.prefix { $0 != " " }
+                if nfproto == 2 ? (proto == "ip" || proto == "icmp") : (proto == "ip6" || proto == "icmpv6") {
+                    stmts.remove(at: d)
+                    context.nfprotoDependency = nil
+                    if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
+                }
+            }
             // A statement between a dependency and the field keeps the dependency in nft's listing.
-            if case .match = stmt {} else { context.dependency = nil; context.l3Dependency = nil; context.linkDependency = nil }
+            if case .match = stmt {} else {
+                context.dependency = nil; context.l3Dependency = nil; context.linkDependency = nil; context.nfprotoDependency = nil
+            }
             // `icmp id` and `icmp sequence` exist only in echo messages: nft adds (and lists) that
             // dependency unless the rule already matches on icmp type.
             if case .match(let sel, _, _, _) = stmt, sel == .icmpID || sel == .icmpSeq, !context.icmpTypeSeen {
@@ -100,6 +111,7 @@ extension NFParser {
 
     /// What the matches before a statement established (nft's protocol context).
     struct RuleContext {
+        var family: NFFamily = .ip
         var ipv4 = false, transport = false
         /// `meta nfproto ipv6`: IPv4 fields cannot follow.
         var ipv6Only = false
@@ -114,13 +126,18 @@ extension NFParser {
         /// `iiftype ether`, which an Ethernet header field implies.
         var linkDependency: Int? = nil
         var icmpTypeSeen = false
+        /// `meta nfproto ipv4|ipv6` in an inet table, which an ip/icmp (ip6/icmpv6) field implies.
+        var nfprotoDependency: (index: Int, nfproto: UInt64)? = nil
 
         static func protoName(_ p: UInt64) -> String { NFConstants.protocolName(p) }
 
         /// nft's protocol context: a header field of another protocol than the one fixed is refused.
         func check(_ sel: NFSelector, at t: NFToken, _ p: NFParser) throws(NFSyntaxError) {
-            if ipv6Only, sel.rawValue.hasPrefix("ip ") || sel.rawValue.contains(" ip ") {
+            if ipv6Only || family == .ip6, sel.rawValue.hasPrefix("ip ") || sel.rawValue.contains(" ip ") {
                 throw p.refused("conflicting protocols specified: ip6 vs. ip", at: t)
+            }
+            if ipv4 || family == .ip, sel.isIPv6Field {
+                throw p.refused("conflicting protocols specified: ip vs. ip6", at: t)
             }
             guard let want = sel.impliedProtocol.map(UInt64.init) else { return }
             if let l4, l4 != want { throw p.refused("conflicting protocols specified: \(Self.protoName(l4)) vs. \(Self.protoName(want))", at: t) }
@@ -142,6 +159,11 @@ extension NFParser {
             if sel.impliedProtocol != nil || sel == .thSport || sel == .thDport { transport = true }
             if sel == .ipProtocol || sel == .l4proto, case .range(let lo, let hi, _) = v, lo == hi, [6, 17, 33, 132, 136].contains(lo) { transport = true }
             if sel.rawValue.hasPrefix("ip ") { ipv4 = true }
+            if sel.isIPv6Field { ipv6Only = true }
+            // `meta nfproto ipv4|ipv6` an IP header field of that family (or ICMP of it) implies in inet.
+            if sel == .nfproto, family == .inet, mask == nil, case .range(let lo, let hi, _) = v, lo == hi, lo == 2 || lo == 10 {
+                nfprotoDependency = (index, lo)
+            }
             if sel == .nfproto, case .range(2, 2, _) = v { ipv4 = true }
             if sel == .nfproto, case .range(10, 10, _) = v { ipv6Only = true }
         }
@@ -521,6 +543,7 @@ extension NFParser {
             i += 1
             return .string(t.text)
         }
+        if sel.isAddress6 { return try ipv6Value(at: t) }
         var w = try word("a value")
         // A tc handle `major:minor` may lex as three tokens.
         if sel == .priority, isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
@@ -581,11 +604,40 @@ extension NFParser {
         throw err("unknown value \(w) for \(sel.rawValue)", at: t)
     }
 
+    /// An IPv6 address, `addr/len` prefix or `lo-hi` range: the lexer splits it at every ':', so
+    /// the tokens written together are joined first. Prefixes keep their network part only.
+    mutating func ipv6Value(at t: NFToken) throws(NFSyntaxError) -> NFValue {
+        var s = ""
+        var k = i
+        while k < toks.count, toks[k].kind == .word || (toks[k].kind == .punct && (toks[k].text == ":" || toks[k].text == "/")) {
+            if k > i {
+                let p = toks[k - 1]
+                guard toks[k].line == p.line, toks[k].column == p.column + p.width else { break }
+            }
+            s += toks[k].text
+            k += 1
+        }
+        guard k > i else { throw err("expected an IPv6 address", at: t) }
+        i = k
+        if let slash = s.firstIndex(of: "/") {
+            guard let a = IPv6Text.parse(String(s[..<slash])), let len = Int(s[s.index(after: slash)...]), (0...128).contains(len) else {
+                throw err("expected an IPv6 prefix addr/len", at: t)
+            }
+            let host: UInt128 = len == 128 ? 0 : (UInt128.max >> UInt128(len))
+            let lo = a & ~host
+            return .range6(lo, lo | host, text: "\(IPv6Text.text(lo))/\(len)")
+        }
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false).map { IPv6Text.parse(String($0)) }
+        guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last! else { throw err("expected an IPv6 address", at: t) }
+        guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
+        return .range6(lo, hi, text: lo == hi ? IPv6Text.text(lo) : "\(IPv6Text.text(lo))-\(IPv6Text.text(hi))")
+    }
+
     static let byteUnits: [String: UInt64] = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024]
 
     /// Statements and expressions of nft 1.0.6 the model does not act on yet.
     static let notModelled: Set<String> = [
-        "ip6", "icmpv6", "exthdr", "hbh", "rt0", "rt2", "srh", "frag", "dst", "mh", "tproxy", "synproxy", "osf", "socket", "ipsec", "rt",
+        "exthdr", "hbh", "rt0", "rt2", "srh", "frag", "dst", "mh", "tproxy", "synproxy", "osf", "socket", "ipsec", "rt",
         "numgen", "jhash", "symhash", "meter", "dup", "fwd", "vlan", "arp", "gre", "gretap", "vxlan", "geneve", "cgroupv2", "flow",
         "reset", "secmark", "xt", "last", "inner",
     ]

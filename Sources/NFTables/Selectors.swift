@@ -7,6 +7,8 @@ public struct NFPayloadField: Sendable, Equatable {
     public var bitLength: Int
     /// The transport protocol (meta l4proto) nft adds as the rule's dependency, if any.
     public var l4proto: UInt8?
+    /// An IPv6 header field (nft's `meta nfproto ipv6` dependency in inet tables).
+    public var ipv6 = false
 }
 
 /// What a match reads from the packet or its metadata: `ip saddr`, `sctp vtag`, `meta mark`,
@@ -27,7 +29,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         /// How values print: numbers, addresses, or names from a table.
         var kind: ValueKind = .integer
     }
-    enum ValueKind { case integer, hex, ipv4, mac, name }
+    enum ValueKind { case integer, hex, ipv4, ipv6, mac, name }
 
     public init?(rawValue: String) {
         guard let i = NFSelector.byName[rawValue] else { return nil }
@@ -38,6 +40,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// The header field a payload selector reads (nil for meta and ct keys).
     public var payload: NFPayloadField? { NFSelector.payloads[id] }
     public var isAddress: Bool { NFSelector.kinds[id] == .ipv4 }
+    public var isAddress6: Bool { NFSelector.kinds[id] == .ipv6 }
+    /// A field of the IPv6 header: the model carries no IPv6 packets yet, so it never matches.
+    public var isIPv6Field: Bool { payload?.ipv6 ?? false }
     public var isMAC: Bool { NFSelector.kinds[id] == .mac }
     /// A port field, whose values may be service names (`ssh`).
     public var isPort: Bool { let n = rawValue; return n.hasSuffix(" sport") || n.hasSuffix(" dport") }
@@ -143,6 +148,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         Entry(name: name, bits: len, payload: NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: proto), kind: kind)
     }
     static func key(_ name: String, _ bits: Int) -> Entry { Entry(name: name, bits: bits) }
+    static func field6(_ name: String, _ off: Int, _ len: Int, _ kind: ValueKind = .integer) -> Entry {
+        Entry(name: name, bits: len, payload: NFPayloadField(base: .network, bitOffset: off, bitLength: len, l4proto: nil, ipv6: true), kind: kind)
+    }
 
     /// nft's proto.c header templates (bit offsets from the header start) and meta/ct keys.
     static let table: [Entry] = [
@@ -192,6 +200,14 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         field("igmp group", .transport, 32, 32, 2, .ipv4),
         field("ether daddr", .link, 0, 48, nil, .mac), field("ether saddr", .link, 48, 48, nil, .mac),
         field("ether type", .link, 96, 16, nil, .name),
+        // IPv6 and ICMPv6 (nft's proto_ip6 and proto_icmp6 templates).
+        field6("ip6 version", 0, 4), field6("ip6 dscp", 4, 6, .name), field6("ip6 ecn", 10, 2, .name), field6("ip6 flowlabel", 12, 20),
+        field6("ip6 length", 32, 16), field6("ip6 nexthdr", 48, 8, .name), field6("ip6 hoplimit", 56, 8),
+        field6("ip6 saddr", 64, 128, .ipv6), field6("ip6 daddr", 192, 128, .ipv6),
+        field("icmpv6 type", .transport, 0, 8, 58, .name), field("icmpv6 code", .transport, 8, 8, 58, .name),
+        field("icmpv6 checksum", .transport, 16, 16, 58), field("icmpv6 parameter-problem", .transport, 32, 32, 58),
+        field("icmpv6 mtu", .transport, 32, 32, 58), field("icmpv6 id", .transport, 32, 16, 58), field("icmpv6 sequence", .transport, 48, 16, 58),
+        field("icmpv6 max-delay", .transport, 32, 16, 58),
     ] + tcpOptions + sctpChunks + fibKeys
 
     /// `fib {saddr|daddr} [. iif] {oif|type}` (nft_fib4): a route lookup for an address of the

@@ -23,6 +23,36 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(s.inject(frame: udp(9), device: s.devices[0]).dropReason, .NETFILTER_DROP)
     }
 
+    /// IPv6 rules load and never match the IPv4 packets the model carries (their nfproto ipv6
+    /// dependency fails, `!=` included); an ip6 table's chains see no packet at all.
+    func testIPv6RulesNeverMatchIPv4Packets() throws {
+        let s = try makeStack()
+        try load(s, """
+        table inet t {
+        \tchain i {
+        \t\ttype filter hook input priority 0; policy accept;
+        \t\tip6 saddr ::1 counter drop
+        \t\tip6 saddr != ::1 counter drop
+        \t\tmeta nfproto ipv6 counter drop
+        \t\tip6 daddr { fe80::/10, ::1 } counter drop
+        \t\tip6 nexthdr udp counter drop
+        \t\tcounter
+        \t}
+        }
+        table ip6 six {
+        \tchain i {
+        \t\ttype filter hook input priority 0; policy drop;
+        \t\tcounter
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(s.inject(frame: udp(9), device: s.devices[0]).dropReason, .NO_SOCKET)
+        XCTAssertEqual(counted(s), ["ip6 saddr ::1 counter packets 0 bytes 0 drop", "ip6 saddr != ::1 counter packets 0 bytes 0 drop",
+                                    "meta nfproto ipv6 counter packets 0 bytes 0 drop", "ip6 daddr { ::1, fe80::/10 } counter packets 0 bytes 0 drop",
+                                    "ip6 nexthdr udp counter packets 0 bytes 0 drop", "counter packets 1 bytes 28", "counter packets 0 bytes 0"])
+    }
+
     func testCountersStartFromTheirGivenValues() throws {
         let s = try makeStack()
         try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tcounter packets 5 bytes 100\n\t}\n}\n")

@@ -60,8 +60,9 @@ struct NetfilterState {
         var list: [(entry: HookEntry, order: Int, hook: NFHook)] = []
         for (ti, t) in rs.tables.enumerated() {
             for (ci, c) in t.chains.enumerated() {
-                // A dormant table keeps its chains off every hook.
-                if let b = c.base, !t.dormant {
+                // A dormant table keeps its chains off every hook; an ip6 table's hooks see IPv6
+                // packets only, and the model carries none yet.
+                if let b = c.base, !t.dormant, t.family != .ip6 {
                     list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, isRoute: b.type == .route && b.hook == .output,
                                              device: b.device), order, b.hook))
                     order += 1
