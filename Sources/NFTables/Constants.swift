@@ -2,12 +2,18 @@ import Foundation
 
 /// nft's symbolic constants: protocol, ICMP type/code, ct state/status, TCP flag and pkttype names.
 public enum NFConstants {
-    /// Protocol names as nft resolves them (/etc/protocols of a Debian system).
-    public static let protocols: [String: UInt64] = [
-        "hopopt": 0, "icmp": 1, "igmp": 2, "ipencap": 4, "tcp": 6, "egp": 8, "udp": 17, "dccp": 33, "ipv6": 41, "ipv6-route": 43,
-        "ipv6-frag": 44, "rsvp": 46, "gre": 47, "esp": 50, "ah": 51, "ipv6-icmp": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "eigrp": 88, "ospf": 89,
-        "ipip": 94, "pim": 103, "comp": 108, "vrrp": 112, "l2tp": 115, "sctp": 132, "udplite": 136,
-    ]
+    /// Protocol names as nft resolves them: /etc/protocols (names and aliases), and nft's own
+    /// `comp` keyword.
+    public static let protocols: [String: UInt64] = {
+        var m: [String: UInt64] = ["comp": 108]
+        for p in etcProtocols.reversed() { for n in [p.name] + p.aliases { m[n] = p.number } }
+        return m
+    }()
+    static let protocolNames: [UInt64: String] = {
+        var m: [UInt64: String] = [:]
+        for p in etcProtocols where m[p.number] == nil { m[p.number] = p.name }
+        return m
+    }()
     public static let icmpTypes: [String: UInt64] = [
         "echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5, "echo-request": 8,
         "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11, "parameter-problem": 12,
@@ -28,7 +34,7 @@ public enum NFConstants {
     ]
     /// Name tables of the IPv6 and ICMPv6 fields, by selector name, in nft's order.
     static let ipv6Names: [String: [(String, UInt64)]] = [
-        "ip6 nexthdr": protocols.filter { $0.key != "ipip" && $0.key != "hopopt" }.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
+        "ip6 nexthdr": protocolNames.sorted { $0.key < $1.key }.map { ($0.value, $0.key) },
         "ip6 dscp": dscp.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
         "ip6 ecn": ecn.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
         "icmpv6 type": icmp6TypeList, "icmpv6 code": icmp6CodeList,
@@ -87,7 +93,7 @@ public enum NFConstants {
 
     /// The name nft prints for a protocol number (icmpv6 reads as 58 too; it prints as ipv6-icmp).
     static func protocolName(_ n: UInt64) -> String {
-        protocols.filter { $0.key != "ipip" && $0.key != "hopopt" }.first { $0.value == n }?.key ?? String(n)
+        protocolNames[n] ?? String(n)
     }
 
     static func named(_ w: String, for sel: NFSelector) -> UInt64? {

@@ -597,7 +597,11 @@ extension NFParser {
             try inRange(n, sel, at: t)
             return .range(n, n, text: NFPrinter.number(n, sel))
         }
-        if let n = NFConstants.named(w, for: sel) { return .range(n, n, text: sel.isPort ? String(n) : w) }   // nft lists ports as numbers
+        // nft lists ports as numbers, and a protocol by getprotobynumber's name (`comp` as ipcomp).
+        if let n = NFConstants.named(w, for: sel) {
+            let isProtocol = [NFSelector.ipProtocol, .l4proto, .ctProtocol].contains(sel) || sel.rawValue.hasSuffix(" nexthdr")
+            return .range(n, n, text: sel.isPort ? String(n) : isProtocol ? NFPrinter.number(n, sel) : w)
+        }
         if sel == .iifname || sel == .oifname || sel == .iif || sel == .oif { return .string(w) }
         // nft asks getaddrinfo for a port name it does not know, and repeats its answer.
         if sel.isPort { throw NFSyntaxError(line: t.line, column: t.column, message: "Could not resolve service: Servname not supported for ai_socktype", length: t.width) }

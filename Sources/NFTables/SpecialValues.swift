@@ -103,7 +103,7 @@ extension NFConstants {
             for (u, name) in [(UInt64(86400), "d"), (3600, "h"), (60, "m")] where secs >= u { out += "\(secs / u)\(name)"; secs %= u }
             return out + (secs > 0 || out.isEmpty ? "\(secs)s" : "")
         case _ where sel.isFib && sel.rawValue.hasSuffix(" type"): return routeTypes.first { $0.value == n }?.key ?? String(n)
-        case .ctProtocol: return protocols.first { $0.value == n }?.key ?? String(n)
+        case .ctProtocol: return protocolName(n)
         case .ctL3proto: return nfprotos.first { $0.value == n }?.key ?? String(n)
         case .time:
             let secs = Int(n / 1_000_000_000)

@@ -231,4 +231,12 @@ final class ConstructTests: XCTestCase {
             }
         }
     }
+
+    /// Protocol names as nft prints them: getprotobynumber's first name in /etc/protocols (listed by the real nft).
+    func testProtocolNamesAsGetprotobynumberGivesThem() throws {
+        let rs = try NFParser.parse("table ip t {\n\tchain c {\n\t\tip protocol comp\n\t\tip protocol ipcomp\n\t\tip protocol 4\n"
+            + "\t\tip protocol { 0, 41, 94, 108, 43, 115, 89 }\n\t\tmeta l4proto 108\n\t}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["ip protocol ipcomp", "ip protocol ipcomp", "ip protocol ipencap",
+                                                                  "ip protocol { ip, ipv6, ipv6-route, ospf, ipip, ipcomp, l2tp }", "meta l4proto ipcomp"])
+    }
 }
