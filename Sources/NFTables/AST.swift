@@ -112,6 +112,12 @@ public enum NFStatement: Sendable, Equatable {
     /// `ip dscp set af23`, `tcp option maxseg size set 1360`: a header field written with a constant
     /// (nft_payload_set_eval / nft_exthdr_tcp_set_eval), the value as it is listed.
     case setPayload(NFSelector, NFValue)
+    /// `meta mark|ct mark|meta priority set GENERATOR`.
+    case setGenerated(target: NFSelector, NFGenerator)
+    /// `GENERATOR vmap { N : verdict }`.
+    case generatorVmap(NFGenerator, [(NFValue, NFVerdict)])
+    /// `snat|dnat to KEY map { K : ADDR }`.
+    case natMap(NFNATMap)
     case notrack
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])
@@ -134,7 +140,7 @@ public enum NFStatement: Sendable, Equatable {
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {
         switch self {
-        case .verdict, .vmap, .vmapNamed, .concatVmap, .concatVmapNamed, .reject, .snat, .dnat, .masquerade, .redirect: true
+        case .verdict, .vmap, .vmapNamed, .concatVmap, .concatVmapNamed, .generatorVmap, .reject, .snat, .dnat, .masquerade, .redirect, .natMap: true
         default: false
         }
     }

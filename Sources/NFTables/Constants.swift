@@ -324,6 +324,15 @@ public enum NFPrinter {
             guard let source else { return "\(target.printed) set \(number(UInt64(xor), target))" }
             return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor)
         case .setPayload(let sel, let v): return "\(sel.printed) set \(value(v, sel))"
+        case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
+        case .generatorVmap(let g, let entries):
+            let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
+            return "\(g.text) vmap { " + sorted.map { "\(plain($0.0)) : \($0.1.text)" }.joined(separator: ", ") + " }"
+        case .natMap(let m):
+            let sorted = sortedElements(m.entries.map(\.key)).compactMap { k in m.entries.first { $0.key == k } }
+            let keyText: (NFValue) -> String = if case .selector(let s) = m.key { { value($0, s) } } else { plain }
+            return "\(m.source ? "snat" : "dnat") \(family == .inet ? "ip " : "")to \(m.key.text) map { "
+                + sorted.map { "\(keyText($0.key)) : \(NFConstants.ipv4Text($0.addr))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
         case .notrack: return "notrack"
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):
@@ -376,6 +385,9 @@ public enum NFPrinter {
         if let p { s += ":\(p)" + (ph.map { "-\($0)" } ?? "") }
         return s
     }
+
+    /// A generator's number or range, as written.
+    static func plain(_ v: NFValue) -> String { if case .range(_, _, let t) = v { t } else { "" } }
 
     static func natFlags(_ f: NFNATFlags) -> String { f.isEmpty ? "" : " " + f.names.joined(separator: ",") }
 

@@ -126,6 +126,19 @@ extension NFJSON {
         for list in ["tcp option", "sctp chunk"] {
             if let o = l[list] { return "\(list) \(try str(o["name"], path + "/\(list)/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "") }
         }
+        if let g = l["numgen"] {
+            let offset = g["offset"].map { $0 == .int(0) ? "" : " offset \($0.rendered())" } ?? ""
+            return "numgen \(try str(g["mode"], path + "/numgen/mode")) mod \(g["mod"]?.rendered() ?? "")" + offset
+        }
+        for kind in ["jhash", "symhash"] {
+            guard let h = l[kind] else { continue }
+            var t = kind
+            if kind == "jhash" { t += " " + (try leftSelector(h["expr"] ?? .null, path + "/jhash/expr")) }
+            t += " mod \(h["mod"]?.rendered() ?? "")"
+            if case .int(let s) = h["seed"] ?? .null { t += " seed 0x" + String(s, radix: 16) }
+            if let o = h["offset"], o != .int(0) { t += " offset \(o.rendered())" }
+            return t
+        }
         if let c = l["ct"] {
             let dir = (try? str(c["dir"], path + "/ct/dir")).map { $0 + " " } ?? ""
             let fam = (try? str(c["family"], path + "/ct/family")).map { $0 + " " } ?? ""
@@ -153,6 +166,15 @@ extension NFJSON {
             }
             if case .array(let s) = v["set"] ?? .null {
                 return "{ " + (try s.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/set/\(k)") }).joined(separator: ", ") + " }"
+            }
+            // A NAT address from a map: {"map": {"key": ..., "data": {"set": [[k, addr], ...]}}}.
+            if let m = v["map"], case .array(let entries) = m["data"]?["set"] ?? .null {
+                let key = try leftSelector(m["key"] ?? .null, path + "/map/key")
+                let items = try entries.enumerated().map { k, e throws(NFJSONError) -> String in
+                    guard case .array(let pair) = e, pair.count == 2 else { throw NFJSONError(path: path + "/map/data/set/\(k)", message: "expected [key, value]") }
+                    return "\(try valueText(pair[0], NFSelector(rawValue: key), path + "/map/data/set/\(k)/0")) : \(try valueText(pair[1], nil, path + "/map/data/set/\(k)/1"))"
+                }
+                return "\(key) map { \(items.joined(separator: ", ")) }"
             }
             throw NFJSONError(path: path, message: "unsupported value")
         default: throw NFJSONError(path: path, message: "unsupported value")

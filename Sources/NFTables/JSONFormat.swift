@@ -120,6 +120,30 @@ public enum NFJSON {
         }
     }
 
+    /// A generator as nft -j writes it.
+    static func generator(_ g: NFGenerator) -> JSONValue {
+        switch g {
+        case .numgen(let random, let mod, let offset):
+            return .object([("numgen", .object([("mode", .string(random ? "random" : "inc")), ("mod", .int(Int(mod))), ("offset", .int(Int(offset)))]))])
+        case .jhash(let sels, let mod, let seed, let offset):
+            var o: [(String, JSONValue)] = [("mod", .int(Int(mod)))]
+            if let seed { o.append(("seed", .int(Int(seed)))) }
+            if offset != 0 { o.append(("offset", .int(Int(offset)))) }
+            o.append(("expr", sels.count == 1 ? left(sels[0]) : concatLeft(sels)))
+            return .object([("jhash", .object(o))])
+        case .symhash(let mod, let offset):
+            var o: [(String, JSONValue)] = [("mod", .int(Int(mod)))]
+            if offset != 0 { o.append(("offset", .int(Int(offset)))) }
+            return .object([("symhash", .object(o))])
+        }
+    }
+
+    /// A generator's key: a number, or {"range": [lo, hi]}.
+    static func plain(_ v: NFValue) -> JSONValue {
+        guard case .range(let lo, let hi, _) = v else { return .null }
+        return lo == hi ? .int(Int(lo)) : .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))])
+    }
+
     static func concatLeft(_ sels: [NFSelector]) -> JSONValue { .object([("concat", .array(sels.map(left)))]) }
 
     /// A concatenated value ({"concat": [...]}, each part typed by its selector), or a set of them.
@@ -209,6 +233,21 @@ public enum NFJSON {
             }
             return .object([("mangle", .object([("key", left(target)), ("value", v)]))])
         case .setPayload(let sel, let v): return .object([("mangle", .object([("key", left(sel)), ("value", value(v, sel))]))])
+        case .setGenerated(let target, let g): return .object([("mangle", .object([("key", left(target)), ("value", generator(g))]))])
+        case .generatorVmap(let g, let entries):
+            return .object([("vmap", .object([("key", generator(g)), ("data", .object([("set", .array(entries.map { .array([plain($0.0), verdict($0.1)]) }))]))]))])
+        case .natMap(let m):
+            let key: JSONValue = switch m.key { case .selector(let s): left(s); case .generator(let g): generator(g) }
+            let data = JSONValue.array(m.entries.map { e in
+                let k: JSONValue = if case .selector(let s) = m.key { value(e.key, s) } else { plain(e.key) }
+                return .array([k, .string(NFConstants.ipv4Text(e.addr))])
+            })
+            var o: [(String, JSONValue)] = []
+            if family == .inet { o.append(("family", .string("ip"))) }
+            o.append(("addr", .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))])))
+            let names = m.flags.names.map { JSONValue.string($0) }
+            if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
+            return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):

@@ -274,12 +274,39 @@ extension NFParser {
                 return .reject(tcpReset: false, icmpCode: c, icmpx: kind == "icmpx")
             }
             return .reject(tcpReset: false, icmpCode: 3)
+        case "numgen", "jhash", "symhash":
+            // `GENERATOR vmap { N : verdict, ... }` (kube-proxy's endpoint choice).
+            let g = try generator(context: context)
+            try expectWord("vmap")
+            try expectPunct("{")
+            var entries: [(NFValue, NFVerdict)] = []
+            skipNewlines()
+            while !isPunct("}") {
+                let vt = tok
+                let w = try word("a number or range")
+                let parts = w.split(separator: "-").map { NFConstants.number(String($0)) }
+                guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw err("expected a number or range", at: vt) }
+                try expectPunct(":")
+                entries.append((.range(lo, hi, text: w), try verdictWord()))
+                skipNewlines()
+                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            }
+            i += 1
+            if NFParser.overlap(entries.map(\.0)) { throw refused("conflicting intervals specified", at: t) }
+            anonymousSets += 1   // the anonymous map takes a handle
+            return .generatorVmap(g, entries)
         case "snat", "dnat":
             i += 1
             var family = false
             if isWord("ip") { i += 1; family = true }
             try expectWord("to")
             let at = tok
+            // `to KEY map { ... }`: a generator or a field keys the address (an address starts with a digit).
+            if tok.kind == .word, NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
+                if table.family == .inet, !family, !context.ipv4 { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
+                anonymousSets += 1   // the anonymous map takes a handle
+                return .natMap(try natMap(source: t.text == "snat", context: context))
+            }
             let (a, ah, p, ph) = try natTarget()
             if table.family == .inet, a != nil, !family, !context.ipv4 {
                 throw refused("ip or ip6 must be specified with address for inet tables.", at: t)
@@ -372,6 +399,7 @@ extension NFParser {
                 }
                 return .setPayload(sel, .range(lo, lo, text: text))
             }
+            if tok.kind == .word, NFParser.generatorWords.contains(tok.text) { return .setGenerated(target: sel, try generator(context: context)) }
             // A source (meta mark / ct mark) with & | ^ (and, or, xor), or a constant.
             var source: NFSelector? = nil
             var mask: UInt32 = .max, xor: UInt32 = 0
@@ -642,7 +670,7 @@ extension NFParser {
     /// Statements and expressions of nft 1.0.6 the model does not act on yet.
     static let notModelled: Set<String> = [
         "exthdr", "hbh", "rt0", "rt2", "srh", "frag", "dst", "mh", "tproxy", "synproxy", "osf", "socket", "ipsec", "rt",
-        "numgen", "jhash", "symhash", "meter", "dup", "fwd", "vlan", "arp", "gre", "gretap", "vxlan", "geneve", "cgroupv2", "flow",
+        "meter", "dup", "fwd", "vlan", "arp", "gre", "gretap", "vxlan", "geneve", "cgroupv2", "flow",
         "reset", "secmark", "xt", "last", "inner",
     ]
 
@@ -784,6 +812,7 @@ extension NFParser {
         switch s {
         case .snat, .masquerade: source = true
         case .dnat, .redirect: source = false
+        case .natMap(let m): source = m.source
         default: return nil
         }
         guard b.type == .nat else { return "NAT needs a chain of type nat" }

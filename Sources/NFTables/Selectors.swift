@@ -148,6 +148,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         Entry(name: name, bits: len, payload: NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: proto), kind: kind)
     }
     static func key(_ name: String, _ bits: Int) -> Entry { Entry(name: name, bits: bits) }
+    /// Bits of the value a selector reads (its register width).
+    public static func bitWidth(_ s: NFSelector) -> Int { table[s.id].bits }
     static func field6(_ name: String, _ off: Int, _ len: Int, _ kind: ValueKind = .integer) -> Entry {
         Entry(name: name, bits: len, payload: NFPayloadField(base: .network, bitOffset: off, bitLength: len, l4proto: nil, ipv6: true), kind: kind)
     }

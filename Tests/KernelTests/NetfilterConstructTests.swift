@@ -53,6 +53,18 @@ final class NetfilterConstructTests: XCTestCase {
                                     "ip6 nexthdr udp counter packets 0 bytes 0 drop", "counter packets 1 bytes 28", "counter packets 0 bytes 0"])
     }
 
+    /// `numgen random` draws from the stack's seed: the same seed, the same spread (seed 0: these 16 verdicts).
+    func testNumgenRandomRepeatsForASeed() throws {
+        var runs: [[Bool]] = []
+        for _ in 0..<2 {
+            let s = try makeStack()
+            try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tnumgen random mod 2 vmap { 0 : accept, 1 : drop }\n\t}\n}\n")
+            runs.append((0..<16).map { _ in s.inject(frame: udp(9), device: s.devices[0]).dropReason == .NETFILTER_DROP })
+        }
+        XCTAssertEqual(runs[0], runs[1])
+        XCTAssertEqual(runs[0].map { $0 ? "d" : "a" }.joined(), "daaadaaaaddadaad")
+    }
+
     func testCountersStartFromTheirGivenValues() throws {
         let s = try makeStack()
         try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tcounter packets 5 bytes 100\n\t}\n}\n")

@@ -239,4 +239,28 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["ip protocol ipcomp", "ip protocol ipcomp", "ip protocol ipencap",
                                                                   "ip protocol { ip, ipv6, ipv6-route, ospf, ipip, ipcomp, l2tp }", "meta l4proto ipcomp"])
     }
+
+    /// numgen, jhash and symhash in verdict maps, set statements and NAT maps, as nft lists them (read off the real nft).
+    func testGeneratorsListAsNft() throws {
+        try roundTrip("""
+        table ip t {
+        \tchain c {
+        \t\tnumgen random mod 2 vmap { 0 : accept, 1 : drop }
+        \t\tmeta mark set numgen random mod 4 offset 1
+        \t\tjhash ip saddr . tcp dport mod 3 vmap { 0 : accept, 1-2 : drop }
+        \t\tct mark set symhash mod 2 offset 100
+        \t}
+
+        \tchain p {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tdnat to jhash ip saddr mod 2 seed 0xdeadbeef map { 0 : 192.168.20.100, 1 : 192.168.30.100 }
+        \t\tdnat to ip saddr map { 10.0.0.1 : 192.168.1.1, 10.0.0.2 : 192.168.1.2 }
+        \t}
+        }
+
+        """)
+        XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\tmeta mark set numgen inc mod 0\n\t}\n}\n")) {
+            XCTAssertTrue("\($0)".contains("Numerical result out of range"), "\($0)")
+        }
+    }
 }

@@ -115,6 +115,7 @@ extension Stack {
     private func evalRule(_ rule: CRule, ti: Int, ci: Int, hook: NFHook, _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> RuleVerdict? {
         for step in rule.steps {
             let s: NFStatement
+            var k = 0
             switch step {
             case .match(let m):
                 guard var v = read(m.sel, skb, info) else { return nil }
@@ -145,7 +146,8 @@ extension Stack {
                 let hit = m.names.contains { $0.hasSuffix("*") ? name.hasPrefix(String($0.dropLast())) : $0 == name }
                 if hit == m.negate { return nil }
                 continue
-            case .other(let k):
+            case .other(let index):
+                k = index
                 s = rule.statements[k]
             }
             switch s {
@@ -200,6 +202,28 @@ extension Stack {
                 }
             case .setPayload(let sel, let v):
                 guard case .range(let n, _, _) = v, nft_payload_set_eval(sel, n, skb, info) else { return nil }
+            case .setGenerated(let target, let g):
+                guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
+                switch target {
+                case .mark: skb.mark = v
+                case .ctMark: skb.conn?.mark = v
+                default: skb.priority = v
+                }
+            case .generatorVmap(let g, let entries):
+                guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
+                      let hit = entries.first(where: { contains($0.0, UInt64(v), ti: ti) }) else { return nil }
+                return .nf(hit.1)
+            case .natMap(let m):
+                let key: UInt64?
+                switch m.key {
+                case .selector(let sel): key = read(sel, skb, info)
+                case .generator(let g): key = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info).map(UInt64.init)
+                }
+                // No entry for the key: nft_lookup breaks the rule.
+                guard let key, let e = m.entries.first(where: { contains($0.key, key, ti: ti) }) else { return nil }
+                let st: NFStatement = m.source ? .snat(addr: e.addr, addrHi: nil, port: nil, portHi: nil, flags: m.flags)
+                    : .dnat(addr: e.addr, addrHi: nil, port: nil, portHi: nil, flags: m.flags)
+                if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .notrack:
                 skb.ctInfo = .untracked
                 skb.conn = nil

@@ -183,26 +183,36 @@ struct NATRange {
 enum Jhash {
     static func rol(_ x: UInt32, _ k: UInt32) -> UInt32 { x << k | x >> (32 - k) }
 
-    static func jhash2(_ k: [UInt32], initval: UInt32) -> UInt32 {
-        var a = 0xdead_beef &+ UInt32(k.count << 2) &+ initval
+    /// `jhash` over bytes, the words read little-endian as an x86-64 kernel reads them.
+    static func jhash(_ k: [UInt8], initval: UInt32) -> UInt32 {
+        var a = 0xdead_beef &+ UInt32(k.count) &+ initval
         var b = a, c = a
+        func word(_ i: Int) -> UInt32 { UInt32(k[i]) | UInt32(k[i + 1]) << 8 | UInt32(k[i + 2]) << 16 | UInt32(k[i + 3]) << 24 }
         var i = 0, n = k.count
-        while n > 3 {
-            a &+= k[i]; b &+= k[i + 1]; c &+= k[i + 2]
-            // __jhash_mix
-            a &-= c; a ^= rol(c, 4); c &+= b
-            b &-= a; b ^= rol(a, 6); a &+= c
-            c &-= b; c ^= rol(b, 8); b &+= a
-            a &-= c; a ^= rol(c, 16); c &+= b
-            b &-= a; b ^= rol(a, 19); a &+= c
-            c &-= b; c ^= rol(b, 4); b &+= a
-            n -= 3; i += 3
+        while n > 12 {
+            a &+= word(i); b &+= word(i + 4); c &+= word(i + 8)
+            mix(&a, &b, &c)
+            n -= 12; i += 12
         }
         guard n > 0 else { return c }
-        if n == 3 { c &+= k[i + 2] }
-        if n >= 2 { b &+= k[i + 1] }
-        a &+= k[i]
-        // __jhash_final
+        for j in stride(from: n - 1, through: 0, by: -1) {
+            let v = UInt32(k[i + j]) << UInt32(8 * (j % 4))
+            switch j / 4 { case 0: a &+= v; case 1: b &+= v; default: c &+= v }
+        }
+        final(&a, &b, &c)
+        return c
+    }
+
+    static func mix(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32) {
+        a &-= c; a ^= rol(c, 4); c &+= b
+        b &-= a; b ^= rol(a, 6); a &+= c
+        c &-= b; c ^= rol(b, 8); b &+= a
+        a &-= c; a ^= rol(c, 16); c &+= b
+        b &-= a; b ^= rol(a, 19); a &+= c
+        c &-= b; c ^= rol(b, 4); b &+= a
+    }
+
+    static func final(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32) {
         c ^= b; c &-= rol(b, 14)
         a ^= c; a &-= rol(c, 11)
         b ^= a; b &-= rol(a, 25)
@@ -210,6 +220,22 @@ enum Jhash {
         a ^= c; a &-= rol(c, 4)
         b ^= a; b &-= rol(a, 14)
         c ^= b; c &-= rol(b, 24)
+    }
+
+    static func jhash2(_ k: [UInt32], initval: UInt32) -> UInt32 {
+        var a = 0xdead_beef &+ UInt32(k.count << 2) &+ initval
+        var b = a, c = a
+        var i = 0, n = k.count
+        while n > 3 {
+            a &+= k[i]; b &+= k[i + 1]; c &+= k[i + 2]
+            mix(&a, &b, &c)
+            n -= 3; i += 3
+        }
+        guard n > 0 else { return c }
+        if n == 3 { c &+= k[i + 2] }
+        if n >= 2 { b &+= k[i + 1] }
+        a &+= k[i]
+        final(&a, &b, &c)
         return c
     }
 }

@@ -38,6 +38,8 @@ struct NetfilterState {
     var limits: [Int: [Int: (tokens: UInt64, last: UInt64)]] = [:]
     /// `quota` bytes consumed per (table, handle), from the rule's `used`.
     var quotas: [Int: [Int: UInt64]] = [:]
+    /// numgen inc counters and jhash seeds drawn at load, per rule statement.
+    var generators: [GeneratorKey: UInt32] = [:]
     /// Conntrack runs when a rule uses ct, notrack or NAT (the kernel loads nf_conntrack for them).
     var conntrackEnabled = false
     /// Named sets compiled for lookup, per table index and name.
@@ -70,7 +72,7 @@ struct NetfilterState {
                 for r in c.rules {
                     for s in r.statements {
                         switch s {
-                        case .notrack, .snat, .dnat, .masquerade, .redirect: conntrackEnabled = true
+                        case .notrack, .snat, .dnat, .masquerade, .redirect, .natMap: conntrackEnabled = true
                         case .match(let sel, _, _, _) where sel.rawValue.hasPrefix("ct "): conntrackEnabled = true
                         case .concatMatch(let sels, _, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
                         case .concatVmap(let sels, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
@@ -128,6 +130,9 @@ extension Stack {
                 if let c = old.counters[oi]?[r.handle] { netfilter.counters[ti, default: [:]][r.handle] = c }
                 if let q = old.quotas[oi]?[r.handle] { netfilter.quotas[ti, default: [:]][r.handle] = q }
                 if let l = old.limits[oi]?[r.handle] { netfilter.limits[ti, default: [:]][r.handle] = l }
+                for (k, v) in old.generators where k.table == oi && k.handle == r.handle {
+                    netfilter.generators[GeneratorKey(table: ti, handle: r.handle, statement: k.statement)] = v
+                }
             }
         }
     }
