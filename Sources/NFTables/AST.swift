@@ -134,13 +134,16 @@ public enum NFStatement: Sendable, Equatable {
     case redirect(port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
     /// `reject` (ICMP port unreachable), `with icmp type X` (code), `with tcp reset`.
     case reject(tcpReset: Bool, icmpCode: UInt8, icmpx: Bool = false)
+    /// `reject with icmpv6 CODE` (inet): for IPv6 packets only.
+    case rejectICMPv6(UInt8)
 
     public static func == (l: NFStatement, r: NFStatement) -> Bool { "\(l)" == "\(r)" }
 
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {
         switch self {
-        case .verdict, .vmap, .vmapNamed, .concatVmap, .concatVmapNamed, .generatorVmap, .reject, .snat, .dnat, .masquerade, .redirect, .natMap: true
+        // A verdict map is not one (nft lets `vmap { ... } counter` through: continue goes on).
+        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .masquerade, .redirect, .natMap: true
         default: false
         }
     }

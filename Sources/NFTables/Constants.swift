@@ -357,6 +357,8 @@ public enum NFPrinter {
             if code == 3 { return "reject" }
             if icmpx { return "reject with icmpx \(NFConstants.icmpxCodes.first { $0.value == code }?.key ?? String(code))" }
             return "reject with icmp \(NFConstants.icmpUnreachCodes.first { $0.value == code }?.key ?? String(code))"
+        case .rejectICMPv6(let code):
+            return "reject with icmpv6 \(NFConstants.icmp6CodeList.first { $0.1 == UInt64(code) }?.0 ?? String(code))"
         }
     }
 

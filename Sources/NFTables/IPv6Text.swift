@@ -87,12 +87,13 @@ extension NFRuleset {
                     return false
                 case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains { $0.isIPv6Field }
                 case .vmap(let sel, _), .vmapNamed(let sel, _): return sel.isIPv6Field
+                case .rejectICMPv6: return true
                 default: return false
                 }
             }
         }
         if !rules.isEmpty {
-            notes.append("\(rules.count) \(rules.count == 1 ? "rule matches" : "rules match") IPv6 packets only (ip6 fields, meta nfproto ipv6): loaded, but IPv6 is not modelled yet, so \(rules.count == 1 ? "it never matches" : "they never match")")
+            notes.append("\(rules.count) \(rules.count == 1 ? "rule matches" : "rules match") IPv6 packets only (ip6 fields, meta nfproto ipv6, reject with icmpv6): loaded, but IPv6 is not modelled yet, so \(rules.count == 1 ? "it never matches" : "they never match")")
         }
         return notes
     }

@@ -294,7 +294,7 @@ extension NFJSON {
         case "reject":
             if case .string(let type) = b["type"] ?? .null {
                 if type == "tcp reset" { return "reject with tcp reset" }
-                if case .string(let x) = b["expr"] ?? .null { return "reject with \(type == "icmpx" ? "icmpx" : "icmp") \(x)" }
+                if case .string(let x) = b["expr"] ?? .null { return "reject with \(type == "icmpx" || type == "icmpv6" ? type : "icmp") \(x)" }
             }
             return "reject"
         default:

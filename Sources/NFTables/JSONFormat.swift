@@ -270,6 +270,9 @@ public enum NFJSON {
             if code == 3 { return .object([("reject", .null)]) }
             let name = (icmpx ? NFConstants.icmpxCodes : NFConstants.icmpUnreachCodes).first { $0.value == code }?.key ?? String(code)
             return .object([("reject", .object([("type", .string(icmpx ? "icmpx" : "icmp")), ("expr", .string(name))]))])
+        case .rejectICMPv6(let code):
+            let name = NFConstants.icmp6CodeList.first { $0.1 == UInt64(code) }?.0 ?? String(code)
+            return .object([("reject", .object([("type", .string("icmpv6")), ("expr", .string(name))]))])
         }
     }
 

@@ -154,7 +154,11 @@ extension NFParser {
             if mask == nil, sel == .l4proto || sel == .ipProtocol {
                 // In inet `ip protocol` also means IPv4, so only there it is not redundant.
                 if case .range(let lo, let hi, _) = v, lo == hi { l4 = lo; dependency = sel == .l4proto || family == .ip ? index : nil }
-                if case .set(let vs) = v { l4Set = vs.compactMap { if case .range(let lo, let hi, _) = $0, lo == hi { lo } else { nil } } }
+                if case .set(let vs) = v {
+                    l4Set = vs.compactMap { if case .range(let lo, let hi, _) = $0, lo == hi { lo } else { nil } }
+                    // Every protocol of the set has ports: a port mapping may follow.
+                    if !l4Set.isEmpty, l4Set.count == vs.count, l4Set.allSatisfy({ [6, 17, 33, 132, 136].contains($0) }) { transport = true }
+                }
             }
             if sel.impliedProtocol != nil || sel == .thSport || sel == .thDport { transport = true }
             if sel == .ipProtocol || sel == .l4proto, case .range(let lo, let hi, _) = v, lo == hi, [6, 17, 33, 132, 136].contains(lo) { transport = true }
@@ -178,15 +182,15 @@ extension NFParser {
         case "counter":
             i += 1
             var packets = 0, bytes = 0
-            if isWord("packets") {
+            // `packets N bytes M`, in either order.
+            var seen: Set<String> = []
+            while tok.kind == .word, tok.text == "packets" || tok.text == "bytes", !seen.contains(tok.text) {
+                let w = tok.text
+                seen.insert(w)
                 i += 1
                 let nt = tok
-                guard let n = Int(try word("a packet count")) else { throw err("expected a number", at: nt) }
-                packets = n
-                try expectWord("bytes")
-                let bt = tok
-                guard let b = Int(try word("a byte count")) else { throw err("expected a number", at: bt) }
-                bytes = b
+                guard let n = Int(try word("a count")) else { throw err("expected a number", at: nt) }
+                if w == "packets" { packets = n } else { bytes = n }
             }
             return .counter(packets: packets, bytes: bytes)
         case "notrack":
@@ -266,11 +270,23 @@ extension NFParser {
                     if let l4 = context.l4, l4 != 6 { throw refused("you cannot use tcp reset with this protocol", at: t) }
                     return .reject(tcpReset: true, icmpCode: 3)
                 }
-                guard kind == "icmp" || kind == "icmpx" else { throw err("expected tcp or icmp", at: toks[i - 1]) }
+                guard kind == "icmp" || kind == "icmpx" || kind == "icmpv6" else { throw err("expected tcp, icmp, icmpx or icmpv6", at: toks[i - 1]) }
                 if isWord("type") { i += 1 }
                 let ct = tok
                 let code = try word("an ICMP code name")
-                guard let c = (kind == "icmpx" ? NFConstants.icmpxCodes : NFConstants.icmpUnreachCodes)[code] else { throw err("unknown reject type \(code)", at: ct) }
+                let n = NFConstants.number(code).flatMap { UInt8(exactly: $0) }
+                if kind == "icmpv6" {
+                    // In inet it implies meta nfproto ipv6; an ip table cannot send ICMPv6.
+                    if table.family == .ip || context.ipv4 { throw refused("conflicting protocols specified: ip vs ip6", at: ct) }
+                    guard let c = n ?? NFConstants.icmp6CodeList.first(where: { $0.0 == code }).map({ UInt8($0.1) }) else { throw err("unknown reject type \(code)", at: ct) }
+                    return .rejectICMPv6(c)
+                }
+                // A number is the code itself (icmpx: 0 no-route, 1 port-unreachable, 2 host-unreachable, 3 admin-prohibited).
+                let icmpxByNumber = ["no-route", "port-unreachable", "host-unreachable", "admin-prohibited"]
+                if kind == "icmpx", table.family != .inet, table.family != .netdev { throw refused("abstracted ICMP unreachable not supported", at: ct) }
+                let c: UInt8?
+                if kind == "icmpx" { c = NFConstants.icmpxCodes[n.flatMap { Int($0) < 4 ? icmpxByNumber[Int($0)] : nil } ?? code] } else { c = n ?? NFConstants.icmpUnreachCodes[code] }
+                guard let c else { throw err("unknown reject type \(code)", at: ct) }
                 return .reject(tcpReset: false, icmpCode: c, icmpx: kind == "icmpx")
             }
             return .reject(tcpReset: false, icmpCode: 3)

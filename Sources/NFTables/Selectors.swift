@@ -197,7 +197,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         field("ah spi", .transport, 32, 32, 51), field("ah sequence", .transport, 64, 32, 51),
         field("esp spi", .transport, 0, 32, 50), field("esp sequence", .transport, 32, 32, 50),
         field("comp nexthdr", .transport, 0, 8, 108, .name), field("comp flags", .transport, 8, 8, 108, .hex), field("comp cpi", .transport, 16, 16, 108),
-        field("icmp checksum", .transport, 16, 16, 1), field("icmp gateway", .transport, 32, 32, 1, .ipv4), field("icmp mtu", .transport, 48, 16, 1),
+        field("icmp checksum", .transport, 16, 16, 1), field("icmp gateway", .transport, 32, 32, 1), field("icmp mtu", .transport, 48, 16, 1),
         field("igmp type", .transport, 0, 8, 2, .name), field("igmp mrt", .transport, 8, 8, 2), field("igmp checksum", .transport, 16, 16, 2),
         field("igmp group", .transport, 32, 32, 2, .ipv4),
         field("ether daddr", .link, 0, 48, nil, .mac), field("ether saddr", .link, 48, 48, nil, .mac),

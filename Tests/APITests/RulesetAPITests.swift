@@ -55,7 +55,7 @@ final class RulesetAPITests: AppTestCase {
         let put = call("PUT", "/v1/stacks/h/ruleset", "table inet f {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tip6 saddr fe80::/10 accept\n\t\ticmpv6 type echo-request accept\n\t\tudp dport 53 accept\n\t}\n}\ntable ip6 six {\n}\n", type: "text/plain")
         XCTAssertEqual(put.status, 200, put.raw)
         XCTAssertEqual(put.json?["notes"], .array([.string("table ip6 six: an ip6 table sees IPv6 packets only, and the model carries none yet: its chains never run"),
-                                                   .string("1 rule matches IPv6 packets only (ip6 fields, meta nfproto ipv6): loaded, but IPv6 is not modelled yet, so it never matches")]))
+                                                   .string("1 rule matches IPv6 packets only (ip6 fields, meta nfproto ipv6, reject with icmpv6): loaded, but IPv6 is not modelled yet, so it never matches")]))
         XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").json?["notes"], nil)
     }
 

@@ -65,6 +65,16 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(runs[0].map { $0 ? "d" : "a" }.joined(), "daaadaaaaddadaad")
     }
 
+    /// A verdict map's `continue` goes on to the rule's next statement; a key without an entry ends the rule.
+    func testVerdictMapContinueRunsTheRestOfTheRule() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tudp dport vmap { 9 : continue, 10 : drop } counter\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        _ = s.inject(frame: udp(11), device: s.devices[0])
+        XCTAssertEqual(s.inject(frame: udp(10), device: s.devices[0]).dropReason, .NETFILTER_DROP)
+        XCTAssertEqual(counted(s), ["udp dport vmap { 9 : continue, 10 : drop } counter packets 1 bytes 28"])
+    }
+
     func testCountersStartFromTheirGivenValues() throws {
         let s = try makeStack()
         try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tcounter packets 5 bytes 100\n\t}\n}\n")

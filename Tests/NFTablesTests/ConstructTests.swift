@@ -263,4 +263,18 @@ final class ConstructTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("Numerical result out of range"), "\($0)")
         }
     }
+
+    /// Reject forms, counters with their values in either order, a verdict map followed by more
+    /// statements (a vmap is not terminal in nft), as the real nft lists and refuses them.
+    func testRejectFormsAndStatementsAfterAVerdictMap() throws {
+        let rs = try NFParser.parse("table inet t {\n\tchain c {\n\t\treject with icmpv6 no-route\n\t\treject with icmp 10\n\t\treject with icmpx 2\n"
+            + "\t\tudp dport vmap { 1 : continue, 2 : drop } counter\n\t\tcounter bytes 1024 packets 1\n\t\ticmp gateway { 33, 55 }\n\t}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["reject with icmpv6 no-route", "reject with icmp host-prohibited", "reject with icmpx host-unreachable",
+                                                                  "udp dport vmap { 1 : continue, 2 : drop } counter packets 0 bytes 0",
+                                                                  "counter packets 1 bytes 1024", "icmp gateway { 33, 55 }"])
+        try roundTrip(NFPrinter.ruleset(rs))
+        for (rule, message) in [("reject with icmpv6 no-route", "conflicting protocols specified: ip vs ip6"), ("reject with icmpx 2", "abstracted ICMP unreachable not supported")] {
+            XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n"), rule) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+        }
+    }
 }

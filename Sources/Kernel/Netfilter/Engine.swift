@@ -212,7 +212,7 @@ extension Stack {
             case .generatorVmap(let g, let entries):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
                       let hit = entries.first(where: { contains($0.0, UInt64(v), ti: ti) }) else { return nil }
-                return .nf(hit.1)
+                if hit.1 != .continue { return .nf(hit.1) }
             case .natMap(let m):
                 let key: UInt64?
                 switch m.key {
@@ -232,7 +232,7 @@ extension Stack {
             case .vmap(let sel, let entries):
                 guard let key = read(sel, skb, info) else { return nil }
                 guard let hit = entries.first(where: { contains($0.0, key, ti: ti) }) else { return nil }
-                return .nf(hit.1)
+                if hit.1 != .continue { return .nf(hit.1) }
             case .matchOr(let sel, let o, let op, let value):
                 guard let v = read(sel, skb, info) else { return nil }
                 if contains(value, v | o, ti: ti) == (op == .ne) { return nil }
@@ -240,14 +240,14 @@ extension Stack {
                 if tupleMatches(value, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) == (op == .ne) { return nil }
             case .concatVmap(let sels, let entries):
                 guard let hit = entries.first(where: { tupleMatches($0.0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }) else { return nil }
-                return .nf(hit.1)
+                if hit.1 != .continue { return .nf(hit.1) }
             case .concatVmapNamed(let sels, let name):
                 guard let m = netfilter.concatSets[ti]?[name], let vs = m.verdicts,
                       let k = m.elements.firstIndex(where: { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }) else { return nil }
-                return .nf(vs[k])
+                if vs[k] != .continue { return .nf(vs[k]) }
             case .vmapNamed(let sel, let name):
                 guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
-                return .nf(v)
+                if v != .continue { return .nf(v) }
             case .reject(let rst, let code, _):
                 if rst {
                     guard skb.data[skb.networkHeader + 9] == IPProtocol.tcp else { return nil }
@@ -256,6 +256,9 @@ extension Stack {
                     icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: code)
                 }
                 return .rejected
+            case .rejectICMPv6:
+                // Its `meta nfproto ipv6` dependency fails for the IPv4 packets the model carries.
+                return nil
             case .snat, .dnat, .masquerade, .redirect:
                 if let v = nat(s, hook: hook, skb, outDev: outDev) { return v }
             }
