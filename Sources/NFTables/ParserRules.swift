@@ -356,10 +356,15 @@ extension NFParser {
             while tok.kind == .word, !["oif", "oifname", "type"].contains(tok.text) { words.append(tok.text); i += 1 }
             let rt = tok
             let result = try word("oif, oifname or type")
+            // nft lists the flags in one order: the address, then mark, then iif.
+            let flags = words.filter { $0 != "." }
+            if Set(flags).count == flags.count, Set(flags).isSubset(of: ["saddr", "daddr", "mark", "iif"]), let addr = flags.first(where: { $0 == "saddr" || $0 == "daddr" }) {
+                words = [addr] + ["mark", "iif"].filter(flags.contains).flatMap { [".", $0] }
+            }
             guard let s = NFSelector(rawValue: "fib " + (words + [result]).joined(separator: " ")) else {
                 let known = ["saddr", "daddr", ".", "iif"]
                 if words.allSatisfy({ known.contains($0) || $0 == "mark" || $0 == "oif" }), words.contains("mark") || result == "oifname" {
-                    throw unsupported("fib \((words + [result]).joined(separator: " ")) (saddr/daddr [. iif] with oif or type are modelled)", at: t)
+                    throw unsupported("fib \((words + [result]).joined(separator: " ")) (saddr/daddr [. mark] [. iif] with oif or type are modelled)", at: t)
                 }
                 throw refused("fib: \((words + [result]).joined(separator: " ")) is not a valid lookup (saddr or daddr, with . iif, then oif or type)", at: rt)
             }

@@ -212,10 +212,12 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         field("icmpv6 max-delay", .transport, 32, 16, 58),
     ] + tcpOptions + sctpChunks + fibKeys
 
-    /// `fib {saddr|daddr} [. iif] {oif|type}` (nft_fib4): a route lookup for an address of the
-    /// packet; `oif` is the interface it leads out of (0 when none), `type` its route type.
+    /// `fib {saddr|daddr} [. mark] [. iif] {oif|type}` (nft_fib4): a route lookup for an address
+    /// of the packet; `oif` is the interface it leads out of (0 when none), `type` its route type.
+    /// `mark` puts the packet's mark into the lookup, which only policy routing rules (none in the
+    /// model's FIB) would look at.
     static let fibKeys: [Entry] = ["saddr", "daddr"].flatMap { a in
-        ["", " . iif"].flatMap { f in
+        ["", " . iif", " . mark", " . mark . iif"].flatMap { f in
             [Entry(name: "fib \(a)\(f) oif", bits: 32), Entry(name: "fib \(a)\(f) type", bits: 32, kind: .name)]
         }
     }

@@ -53,7 +53,7 @@ final class OracleTests: XCTestCase {
     }
 
     func testOwnCorpusAgreement() throws {
-        try agreement(Self.ownCorpus, cases: 3)
+        try agreement(Self.ownCorpus, cases: 4)
     }
 
     /// Every case of `corpus` replayed; each score printed is asserted for every case.
