@@ -112,6 +112,8 @@ public enum NFStatement: Sendable, Equatable {
     /// `ip dscp set af23`, `tcp option maxseg size set 1360`: a header field written with a constant
     /// (nft_payload_set_eval / nft_exthdr_tcp_set_eval), the value as it is listed.
     case setPayload(NFSelector, NFValue)
+    /// `tcp option maxseg size set rt mtu`: a field written with what another expression reads.
+    case setPayloadFrom(NFSelector, NFSelector)
     /// `meta mark|ct mark|meta priority set GENERATOR`.
     case setGenerated(target: NFSelector, NFGenerator)
     /// `GENERATOR vmap { N : verdict }`.
@@ -138,6 +140,15 @@ public enum NFStatement: Sendable, Equatable {
     case rejectICMPv6(UInt8)
 
     public static func == (l: NFStatement, r: NFStatement) -> Bool { "\(l)" == "\(r)" }
+
+    /// Whether it reads `rt mtu` (which only some hooks have).
+    public var readsRouteMTU: Bool {
+        switch self {
+        case .match(let s, _, _, _): s.rawValue == "rt mtu"
+        case .setPayloadFrom(_, let s): s.rawValue == "rt mtu"
+        default: false
+        }
+    }
 
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {

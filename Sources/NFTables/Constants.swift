@@ -288,7 +288,7 @@ public enum NFPrinter {
         switch s {
         case .match(let sel, let mask, let op, let v):
             if sel.isOptionPresence, case .range(let v, _, _) = v { return "\(sel.rawValue) \(v == 1 ? "exists" : "missing")" }
-            if sel.isFib, case .range(_, _, let text) = v, text == "exists" || text == "missing" { return "\(sel.rawValue) \(text)" }
+            if sel.isFib || sel.rawValue == "rt ipsec", case .range(_, _, let text) = v, text == "exists" || text == "missing" { return "\(sel.rawValue) \(text)" }
             // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
             if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
             if sel == .tcpFlags, let mask, mask.nonzeroBitCount > 1 { return "tcp flags \(value(v, sel)) / \(flags(mask, sel))" }
@@ -324,6 +324,7 @@ public enum NFPrinter {
             guard let source else { return "\(target.printed) set \(number(UInt64(xor), target))" }
             return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor)
         case .setPayload(let sel, let v): return "\(sel.printed) set \(value(v, sel))"
+        case .setPayloadFrom(let sel, let source): return "\(sel.printed) set \(source.printed)"
         case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
         case .generatorVmap(let g, let entries):
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }

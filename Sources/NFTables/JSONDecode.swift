@@ -118,6 +118,10 @@ extension NFJSON {
         }
         if let p = l["payload"] { return "\(try str(p["protocol"], path + "/payload/protocol")) \(try str(p["field"], path + "/payload/field"))" }
         if let m = l["meta"] { return "meta \(try str(m["key"], path + "/meta/key"))" }
+        if let r = l["rt"] {
+            let fam = (try? str(r["family"], path + "/rt/family")).map { $0 + " " } ?? ""
+            return "rt \(fam)\(try str(r["key"], path + "/rt/key"))"
+        }
         if let f = l["fib"] {
             guard case .array(let flags) = f["flags"] ?? .null else { throw NFJSONError(path: path + "/fib/flags", message: "expected an array") }
             let words = try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/fib/flags/\(k)") }

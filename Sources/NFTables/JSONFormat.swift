@@ -68,6 +68,10 @@ public enum NFJSON {
         }
         switch parts[0] {
         case "meta": return .object([("meta", .object([("key", .string(parts[1]))]))])
+        case "rt":
+            // {"rt": {"key": "nexthop", "family": "ip"}} for `rt ip nexthop`.
+            if parts.count == 3 { return .object([("rt", .object([("key", .string(parts[2])), ("family", .string(parts[1]))]))]) }
+            return .object([("rt", .object([("key", .string(parts[1]))]))])
         case "ct":
             // {"ct": {"key": "saddr", "family": "ip", "dir": "original"}} for `ct original ip saddr`.
             var rest = Array(parts.dropFirst())
@@ -84,7 +88,8 @@ public enum NFJSON {
     static func value(_ v: NFValue, _ sel: NFSelector) -> JSONValue {
         switch v {
         case .range(let lo, let hi, let text):
-            if sel.isOptionPresence { return .bool(lo == 1) }
+            if sel.isOptionPresence || sel.rawValue == "rt ipsec" { return .bool(lo == 1) }
+            if sel.rawValue == "rt classid" { return .string(NFPrinter.number(lo, sel).replacingOccurrences(of: "\"", with: "")) }
             if sel.isFlags {
                 if lo == 0 { return .int(0) }
                 let names = NFPrinter.flags(lo, sel).split(separator: ",").map { JSONValue.string(String($0)) }
@@ -233,6 +238,7 @@ public enum NFJSON {
             }
             return .object([("mangle", .object([("key", left(target)), ("value", v)]))])
         case .setPayload(let sel, let v): return .object([("mangle", .object([("key", left(sel)), ("value", value(v, sel))]))])
+        case .setPayloadFrom(let sel, let source): return .object([("mangle", .object([("key", left(sel)), ("value", left(source))]))])
         case .setGenerated(let target, let g): return .object([("mangle", .object([("key", left(target)), ("value", generator(g))]))])
         case .generatorVmap(let g, let entries):
             return .object([("vmap", .object([("key", generator(g)), ("data", .object([("set", .array(entries.map { .array([plain($0.0), verdict($0.1)]) }))]))]))])

@@ -20,6 +20,10 @@ extension NFParser {
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
             let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
             if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
+            // nft_rt_validate: the route's MSS exists after routing only (forward, output, postrouting).
+            if let b = t.chains[ci].base, ![.forward, .output, .postrouting].contains(b.hook), stmt.readsRouteMTU {
+                throw refused("Could not process rule: Operation not supported", at: st)
+            }
             // A header field of the protocol an earlier `ip protocol`/`meta l4proto` fixed makes that
             // match redundant: nft lists the rule without it (the field's own check stays).
             if case .match(let sel, _, _, _) = stmt, let p = sel.impliedProtocol, let d = context.dependency, context.l4 == UInt64(p) {
@@ -374,6 +378,15 @@ extension NFParser {
                 let w = try word("exists or missing")
                 return .match(sel, mask: nil, op: w == "exists" ? .ne : .eq, value: .range(0, 0, text: w))
             }
+        } else if t.text == "rt" {
+            sel = try rtSelector(table: table, context: context)
+            if sel.rawValue == "rt ipsec" {
+                let et = tok
+                let w = try word("exists or missing")
+                guard w == "exists" || w == "missing" else { throw err("expected exists or missing", at: et) }
+                let v: UInt64 = w == "exists" ? 1 : 0
+                return .match(sel, mask: nil, op: .implicit, value: .range(v, v, text: w))
+            }
         } else if (t.text == "tcp" && toks[i + 1].text == "option") || (t.text == "sctp" && toks[i + 1].text == "chunk"), toks[i + 1].kind == .word {
             sel = try optionSelector(t.text == "tcp" ? "tcp option" : "sctp chunk")
             if sel.isOptionPresence {
@@ -415,6 +428,12 @@ extension NFParser {
                     throw unsupported("setting \(sel.printed) (meta mark, ct mark, meta priority, header fields and TCP option fields can be set)", at: vt)
                 }
                 // A header field takes one constant (nft refuses a set, a range or a prefix here).
+                // `tcp option maxseg size set rt mtu`: MSS clamping to the route.
+                if isWord("rt") {
+                    let rs = try rtSelector(table: table, context: context)
+                    guard rs.rawValue == "rt mtu" else { throw unsupported("setting \(sel.printed) from \(rs.printed)", at: vt) }
+                    return .setPayloadFrom(sel, rs)
+                }
                 guard case .range(let lo, let hi, let text) = try scalar(for: sel), lo == hi else {
                     throw err("expected one value for \(sel.printed)", at: vt)
                 }
@@ -655,6 +674,27 @@ extension NFParser {
         // nft asks getaddrinfo for a port name it does not know, and repeats its answer.
         if sel.isPort { throw NFSyntaxError(line: t.line, column: t.column, message: "Could not resolve service: Servname not supported for ai_socktype", length: t.width) }
         throw err("unknown value \(w) for \(sel.rawValue)", at: t)
+    }
+
+    /// `rt classid|mtu|ipsec`, `rt [ip|ip6] nexthop` (a bare `nexthop` takes the table's or the
+    /// rule's IP family, as nft does).
+    mutating func rtSelector(table: NFTable, context: RuleContext) throws(NFSyntaxError) -> NFSelector {
+        let t = tok
+        i += 1
+        let kt = tok
+        var key = try word("classid, nexthop, mtu or ipsec")
+        if key == "ip" || key == "ip6" {
+            try expectWord("nexthop")
+            key += " nexthop"
+        } else if key == "nexthop" {
+            if table.family == .ip || context.ipv4 { key = "ip nexthop" } else if table.family == .ip6 || context.ipv6Only { key = "ip6 nexthop" } else {
+                throw refused("must specify either ip or ip6 for rt nexthop", at: kt)
+            }
+        }
+        guard let s = NFSelector(rawValue: "rt " + key) else { throw err("expected classid, nexthop, mtu or ipsec", at: kt) }
+        if s.rawValue == "rt ip nexthop", table.family == .ip6 || context.ipv6Only { throw refused("conflicting protocols specified: ip6 vs. ip", at: t) }
+        if s.rawValue == "rt ip6 nexthop", table.family == .ip || context.ipv4 { throw refused("conflicting protocols specified: ip vs. ip6", at: t) }
+        return s
     }
 
     /// An IPv6 address, `addr/len` prefix or `lo-hi` range: the lexer splits it at every ':', so

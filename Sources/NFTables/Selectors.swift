@@ -148,6 +148,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         Entry(name: name, bits: len, payload: NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: proto), kind: kind)
     }
     static func key(_ name: String, _ bits: Int) -> Entry { Entry(name: name, bits: bits) }
+    /// A key of the packet's route (`rt ...`).
+    public var isRoute: Bool { rawValue.hasPrefix("rt ") }
     /// Bits of the value a selector reads (its register width).
     public static func bitWidth(_ s: NFSelector) -> Int { table[s.id].bits }
     static func field6(_ name: String, _ off: Int, _ len: Int, _ kind: ValueKind = .integer) -> Entry {
@@ -210,6 +212,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         field("icmpv6 checksum", .transport, 16, 16, 58), field("icmpv6 parameter-problem", .transport, 32, 32, 58),
         field("icmpv6 mtu", .transport, 32, 32, 58), field("icmpv6 id", .transport, 32, 16, 58), field("icmpv6 sequence", .transport, 48, 16, 58),
         field("icmpv6 max-delay", .transport, 32, 16, 58),
+        // The packet's route (nft_rt): realm, next hop, the TCP MSS it allows, whether IPsec applies.
+        Entry(name: "rt classid", bits: 32, kind: .name), Entry(name: "rt ip nexthop", bits: 32, kind: .ipv4),
+        Entry(name: "rt ip6 nexthop", bits: 128, kind: .ipv6), key("rt mtu", 16), key("rt ipsec", 1),
     ] + tcpOptions + sctpChunks + fibKeys
 
     /// `fib {saddr|daddr} [. mark] [. iif] {oif|type}` (nft_fib4): a route lookup for an address

@@ -38,6 +38,8 @@ extension NFConstants {
         case .ctExpiration: return duration(w)
         case .ctProtocol: return protocols[w]
         case .ctL3proto: return nfprotos[w]
+        // Realms from /etc/iproute2/rt_realms (iproute2 ships one: 0 cosmos).
+        case _ where sel.rawValue == "rt classid": return w == "cosmos" ? 0 : nil
         default: return nil
         }
     }
@@ -105,6 +107,7 @@ extension NFConstants {
         case _ where sel.isFib && sel.rawValue.hasSuffix(" type"): return routeTypes.first { $0.value == n }?.key ?? String(n)
         case .ctProtocol: return protocolName(n)
         case .ctL3proto: return nfprotos.first { $0.value == n }?.key ?? String(n)
+        case _ where sel.rawValue == "rt classid": return n == 0 ? "\"cosmos\"" : nil
         case .time:
             let secs = Int(n / 1_000_000_000)
             let days = secs / 86400, rem = secs % 86400

@@ -277,4 +277,28 @@ final class ConstructTests: XCTestCase {
             XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n"), rule) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
         }
     }
+
+    /// `rt` keys as nft lists them (read off the real nft), and `rt mtu` only where a route exists.
+    func testRouteKeysListAsNft() throws {
+        try roundTrip("""
+        table inet t {
+        \tchain c {
+        \t\ttype filter hook output priority filter; policy accept;
+        \t\trt classid "cosmos"
+        \t\trt ipsec exists
+        \t\trt ipsec missing
+        \t\tmeta nfproto ipv4 rt ip nexthop 192.168.0.1
+        \t\trt ip6 nexthop fd00::1
+        \t\ttcp option maxseg size set rt mtu
+        \t\trt classid 5
+        \t\trt mtu 1460
+        \t}
+        }
+
+        """)
+        XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\ttype filter hook prerouting priority 0;\n\t\trt mtu 1460\n\t}\n}\n")) {
+            XCTAssertTrue("\($0)".contains("Operation not supported"), "\($0)")
+        }
+        XCTAssertThrowsError(try NFParser.parse("table inet t {\n\tchain c {\n\t\trt nexthop 1.2.3.4\n\t}\n}\n"))
+    }
 }

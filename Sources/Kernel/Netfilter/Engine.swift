@@ -62,7 +62,7 @@ extension Stack {
     func nft_do_chain(_ ti: Int, _ base: Int, hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
         let chains = netfilter.compiled[ti]
         let policy = netfilter.ruleset.tables[ti].chains[base].base?.policy ?? .accept
-        let info = PktInfo(skb, inDev: inDev, outDev: outDev)
+        let info = PktInfo(skb, hook: hook, inDev: inDev, outDev: outDev)
         var stack: [(chain: Int, rule: Int)] = []
         var hops = 0
         var c = base, r = 0
@@ -202,6 +202,8 @@ extension Stack {
                 }
             case .setPayload(let sel, let v):
                 guard case .range(let n, _, _) = v, nft_payload_set_eval(sel, n, skb, info) else { return nil }
+            case .setPayloadFrom(let sel, let source):
+                guard let n = read(source, skb, info), nft_payload_set_eval(sel, n, skb, info) else { return nil }
             case .setGenerated(let target, let g):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
                 switch target {
@@ -274,8 +276,10 @@ extension Stack {
         var proto: UInt8 = 0
         var fragOff = 0
         var inDev: Int?, outDev: Int?
-        init(_ skb: SkBuff, inDev: Int? = nil, outDev: Int? = nil) {
-            self.inDev = inDev; self.outDev = outDev
+        /// The hook: whether the packet has a route yet (`skb_dst`) depends on it.
+        var hook: NFHook = .ingress
+        init(_ skb: SkBuff, hook: NFHook = .ingress, inDev: Int? = nil, outDev: Int? = nil) {
+            self.inDev = inDev; self.outDev = outDev; self.hook = hook
             let b = skb.data
             nh = skb.networkHeader
             len = skb.len
@@ -336,6 +340,7 @@ extension Stack {
         case .ctZone, .ctOrigZone, .ctReplyZone: return skb.conn == nil ? nil : 0
         case .ctLabel: return nil
         case _ where sel.isFib: return nft_fib4_eval(sel, skb, p)
+        case _ where sel.isRoute: return nft_rt_get_eval(sel, skb, p)
         case _ where sel.isCtAccounting: return nil
         default: break
         }
