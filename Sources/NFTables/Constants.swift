@@ -196,11 +196,39 @@ public enum NFPrinter {
         }.map(\.element)
     }
 
+    /// Anonymous sets of concatenations in the order nft lists them: by the key as the registers
+    /// hold it (each part padded to 4 bytes; header fields in network order, meta and ct keys in
+    /// host order) read as one little-endian number, as nft's sort compares the key's value.
+    static func sortedTuples(_ vs: [NFValue], _ sels: [NFSelector]) -> [NFValue] {
+        func key(_ v: NFValue) -> [UInt8] {
+            guard case .tuple(let parts) = v else { return [] }
+            var bytes: [UInt8] = []
+            for (p, sel) in zip(parts, sels) {
+                let width = (NFSelector.bitWidth(sel) + 7) / 8
+                switch p {
+                case .range(let lo, _, _):
+                    bytes += sel.payload != nil ? (0..<width).map { UInt8(truncatingIfNeeded: lo >> UInt64(8 * (width - 1 - $0))) }
+                        : (0..<width).map { UInt8(truncatingIfNeeded: lo >> UInt64(8 * $0)) }
+                case .string(let s): bytes += Array(s.utf8.prefix(width)) + [UInt8](repeating: 0, count: max(0, width - s.utf8.count))
+                default: bytes += [UInt8](repeating: 0, count: width)
+                }
+                bytes += [UInt8](repeating: 0, count: (4 - width % 4) % 4)
+            }
+            return bytes
+        }
+        let keyed = vs.enumerated().map { ($0.offset, $0.element, key($0.element)) }
+        return keyed.sorted { a, b in
+            // The last byte weighs most.
+            for (x, y) in zip(a.2.reversed(), b.2.reversed()) where x != y { return x < y }
+            return a.0 < b.0
+        }.map(\.1)
+    }
+
     /// A concatenated value or a set of them: the parts joined by ` . `.
     static func tupleText(_ v: NFValue, _ sels: [NFSelector]) -> String {
         switch v {
         case .tuple(let parts): return zip(parts, sels).map { value($0, $1) }.joined(separator: " . ")
-        case .set(let vs): return "{ " + vs.map { tupleText($0, sels) }.joined(separator: ", ") + " }"
+        case .set(let vs): return "{ " + sortedTuples(vs, sels).map { tupleText($0, sels) }.joined(separator: ", ") + " }"
         default: return value(v, sels[0])
         }
     }
@@ -347,7 +375,8 @@ public enum NFPrinter {
         case .concatVmapNamed(let sels, let m): return sels.map(\.printed).joined(separator: " . ") + " vmap @\(m)"
         case .concatVmap(let sels, let entries):
             return sels.map(\.printed).joined(separator: " . ") + " vmap { "
-                + entries.map { "\(tupleText($0.0, sels)) : \($0.1.text)" }.joined(separator: ", ") + " }"
+                + sortedTuples(entries.map(\.0), sels).compactMap { k in entries.first { $0.0 == k } }.map { "\(tupleText($0.0, sels)) : \($0.1.text)" }
+                .joined(separator: ", ") + " }"
         // In an inet table nft names the address family of a NAT address.
         case .snat(let a, let ah, let p, let ph, let f): return "snat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph) + natFlags(f)
         case .dnat(let a, let ah, let p, let ph, let f): return "dnat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph) + natFlags(f)

@@ -155,7 +155,7 @@ public enum NFJSON {
     static func tupleJSON(_ v: NFValue, _ sels: [NFSelector]) -> JSONValue {
         switch v {
         case .tuple(let parts): return .object([("concat", .array(zip(parts, sels).map { value($0, $1) }))])
-        case .set(let vs): return .object([("set", .array(vs.map { tupleJSON($0, sels) }))])
+        case .set(let vs): return .object([("set", .array(NFPrinter.sortedTuples(vs, sels).map { tupleJSON($0, sels) }))])
         default: return value(v, sels[0])
         }
     }

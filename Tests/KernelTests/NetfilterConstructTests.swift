@@ -331,7 +331,8 @@ final class NetfilterConstructTests: XCTestCase {
         let r = s.inject(frame: udp(9), device: s.devices[0])
         XCTAssertEqual(r.dropReason, .NETFILTER_DROP)
         XCTAssertEqual(counted(s), ["ip saddr . udp dport { 198.18.0.9 . 9, 198.18.0.10 . 53 } counter packets 1 bytes 28",
-                                 "ip saddr . udp dport { 198.18.0.9 . 53, 198.18.0.10 . 9 } counter packets 0 bytes 0"])
+                                 // Listed in nft's order (the real nft lists this set so).
+                                 "ip saddr . udp dport { 198.18.0.10 . 9, 198.18.0.9 . 53 } counter packets 0 bytes 0"])
     }
 
     /// kube-proxy's nftables mode: a named map on `ip daddr . meta l4proto . th dport` jumping to

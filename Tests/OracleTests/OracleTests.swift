@@ -58,7 +58,7 @@ final class OracleTests: XCTestCase {
     }
 
     func testOwnCorpusAgreement() throws {
-        try agreement(Self.ownCorpus, cases: 5)
+        try agreement(Self.ownCorpus, cases: 6)
     }
 
     /// Every case of `corpus` replayed; each score printed is asserted for every case.
@@ -83,7 +83,7 @@ final class OracleTests: XCTestCase {
                 // The oracle's normalisation (its README): counter values in trace rule text are stale in nft and dropped.
                 let oursText = ours.map { $0.kind == .policy ? "policy" : Self.normaliseCounters($0.rule ?? "") }
                 let theirsText = theirs.map { $0[2] as? String ?? "" }
-                if oursText != theirsText { textOK = false }
+                if oursText != theirsText { textOK = false; firstDiff = firstDiff ?? "packet \(k) rule text: ours \(oursText) kernel \(theirsText)" }
                 let fate = Self.fate(r), wantFate = want["fate"] as! String
                 if fate != wantFate { evOK = false; firstDiff = firstDiff ?? "packet \(k) fate: ours \(fate) (\(r.outcome) \(String(describing: r.dropReason))) kernel \(wantFate)" }
                 let wantVerdict = want["final_verdict"] as! String
@@ -101,7 +101,7 @@ final class OracleTests: XCTestCase {
             if frOK { framesAgree += 1 }
             if ctOK { ctAgree += 1 }
             if textOK { ruleTextAgree += 1 }
-            if evOK && frOK && ctOK { agree += 1; report.append("agree     \(f)") } else { report.append("DISAGREE  \(f): \(firstDiff ?? "")") }
+            if evOK && frOK && ctOK && textOK { agree += 1; report.append("agree     \(f)") } else { report.append("DISAGREE  \(f): \(firstDiff ?? "")") }
         }
         print(report.joined(separator: "\n"))
         print("oracle agreement: \(agree)/\(files.count) cases in full; events+verdict+fate \(eventsAgree), emitted frames \(framesAgree), conntrack \(ctAgree), rule text \(ruleTextAgree)")

@@ -33,7 +33,8 @@ final class CRule {
 
     init(_ r: NFRule, sets: [String: SetIndex]) {
         handle = r.handle
-        text = r.text
+        // As nft monitor trace prints the rule: with its comment.
+        text = r.text + (r.comment.map { " comment \"\($0)\"" } ?? "")
         statements = r.statements
         steps = r.statements.enumerated().map { k, s in
             guard case .match(let sel, let mask, let op, let value) = s else { return .other(k) }
