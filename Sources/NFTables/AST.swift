@@ -192,6 +192,20 @@ public struct NFSet: Sendable, Equatable {
     public var concat: [NFSetKey]? = nil
     public var keys: [NFSetKey] { concat ?? [key] }
     public var comment: String? = nil
+    /// Each element's `comment "..."` (kube-proxy names its services so), by element position.
+    public var elementComments: [String?] = []
+    public func elementComment(_ k: Int) -> String? { k < elementComments.count ? elementComments[k] : nil }
+    /// Adds elements with their comments, keeping the positions of both in step.
+    public mutating func append(_ vals: [NFValue], comments: [String?]) {
+        if elementComments.count < elements.count { elementComments += [String?](repeating: nil, count: elements.count - elementComments.count) }
+        elements += vals
+        elementComments += comments
+    }
+    public mutating func removeElement(at k: Int) {
+        elements.remove(at: k)
+        if k < elementComments.count { elementComments.remove(at: k) }
+        if verdicts != nil { verdicts!.remove(at: k) }
+    }
 }
 
 public struct NFTable: Sendable, Equatable {

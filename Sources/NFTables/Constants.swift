@@ -418,6 +418,27 @@ public enum NFPrinter {
         return s
     }
 
+    /// A named set's or map's elements as nft lists them: sorted by key, each with its comment and
+    /// data, several to a line for short types (calculate_delimiter: 2 addresses, 5 numbers) and
+    /// one per line otherwise.
+    static func setElements(_ s: NFSet) -> String {
+        let sels = s.keys.map(\.selector)
+        let order = s.concat != nil ? sortedTuples(s.elements, sels) : sortedElements(s.elements)
+        var used = Set<Int>()
+        let indices = order.map { v -> Int in
+            let k = s.elements.indices.first { !used.contains($0) && s.elements[$0] == v }!
+            used.insert(k)
+            return k
+        }
+        let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .inet_service: 5, .inet_proto: 5, .mark: 5][s.key] ?? 1
+        var out = ""
+        for (n, k) in indices.enumerated() {
+            if n > 0 { out += n % perLine == 0 ? ",\n\t\t\t     " : ", " }
+            out += tupleText(s.elements[k], sels) + (s.elementComment(k).map { " comment \"\($0)\"" } ?? "") + (s.verdicts.map { " : \($0[k].text)" } ?? "")
+        }
+        return out
+    }
+
     /// A generator's number or range, as written.
     static func plain(_ v: NFValue) -> String { if case .range(_, _, let t) = v { t } else { "" } }
 
@@ -444,13 +465,7 @@ public enum NFPrinter {
                 if let n = s.size { out += "\t\tsize \(n)\n" }
                 if s.interval { out += "\t\tflags interval\n" }
                 if let c = s.comment { out += "\t\tcomment \"\(c)\"\n" }
-                if !s.elements.isEmpty {
-                    let sels = s.keys.map(\.selector)
-                    let items = s.elements.enumerated().map { k, e in
-                        tupleText(e, sels) + (s.verdicts.map { " : \($0[k].text)" } ?? "")
-                    }
-                    out += "\t\telements = { " + items.joined(separator: ", ") + " }\n"
-                }
+                if !s.elements.isEmpty { out += "\t\telements = { " + setElements(s) + " }\n" }
                 out += "\t}\n"
             }
             for c in t.chains {

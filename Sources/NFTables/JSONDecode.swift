@@ -94,11 +94,17 @@ extension NFJSON {
             if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
                 let sel: NFSelector? = (try? str(b["type"], "")).map { $0 == "ipv4_addr" ? .ipSaddr : $0 == "ifname" ? .iifname : .thDport }
+                // An element with a comment is {"elem": {"val": ..., "comment": ...}}.
+                func element(_ e: JSONValue, _ p: String) throws(NFJSONError) -> String {
+                    guard let inner = e["elem"], let val = inner["val"] else { return try valueText(e, sel, p) }
+                    let c = if case .string(let c) = inner["comment"] ?? .null { " comment \"\(c)\"" } else { "" }
+                    return try valueText(val, sel, p + "/elem/val") + c
+                }
                 s += " elements = { " + (try elems.enumerated().map { k, e throws(NFJSONError) -> String in
                     if kind == "map", case .array(let pair) = e, pair.count == 2 {
-                        return try valueText(pair[0], sel, path + "/elem/\(k)/0") + " : " + (try verdictText(pair[1], path + "/elem/\(k)/1"))
+                        return try element(pair[0], path + "/elem/\(k)/0") + " : " + (try verdictText(pair[1], path + "/elem/\(k)/1"))
                     }
-                    return try valueText(e, sel, path + "/elem/\(k)")
+                    return try element(e, path + "/elem/\(k)")
                 }).joined(separator: ", ") + " }"
             }
             return s + " }\n}\n"

@@ -34,7 +34,8 @@ public enum NFJSON {
                 if !s.elements.isEmpty {
                     let sels = s.keys.map(\.selector)
                     o.append(("elem", .array(s.elements.enumerated().map { k, e in
-                        let v = tupleJSON(e, sels)
+                        var v = tupleJSON(e, sels)
+                        if let c = s.elementComment(k) { v = .object([("elem", .object([("val", v), ("comment", .string(c))]))]) }
                         if let vs = s.verdicts { return .array([v, verdict(vs[k])]) }
                         return v
                     })))

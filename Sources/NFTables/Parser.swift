@@ -280,6 +280,7 @@ public struct NFParser {
         var key: NFSetKey? = nil
         var interval = false
         var elems: [NFValue] = []
+        var elemComments: [String?] = []
         var verdicts: [NFVerdict]? = isMap ? [] : nil
         var size: Int? = nil, comment: String? = nil
         var concat: [NFSetKey]? = nil
@@ -317,8 +318,9 @@ public struct NFParser {
                 let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
-                let (vals, vs) = try elementList(keys: concat ?? [key], isMap: isMap)
+                let (vals, vs, cs) = try elementList(keys: concat ?? [key], isMap: isMap)
                 elems += vals
+                elemComments += cs
                 if isMap { verdicts! += vs }
                 if interval && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
                 sizeTok = et
@@ -338,12 +340,13 @@ public struct NFParser {
         i += 1
         guard let key else { throw err("set \(sname) has no type") }
         if let si = t.sets.firstIndex(where: { $0.name == sname }) {
-            t.sets[si].elements += elems
+            t.sets[si].append(elems, comments: elemComments)
             if let v = verdicts { t.sets[si].verdicts = (t.sets[si].verdicts ?? []) + v }
         } else {
             var set = NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts)
             set.size = size
             set.comment = comment
+            set.elementComments = elemComments
             set.concat = concat
             t.sets.append(set)
             t.nextHandle += 1
@@ -354,18 +357,19 @@ public struct NFParser {
         }
     }
 
-    mutating func elementList(keys: [NFSetKey], isMap: Bool) throws(NFSyntaxError) -> ([NFValue], [NFVerdict]) {
+    mutating func elementList(keys: [NFSetKey], isMap: Bool) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [String?]) {
         try expectPunct("{")
-        var vals: [NFValue] = [], vs: [NFVerdict] = []
+        var vals: [NFValue] = [], vs: [NFVerdict] = [], comments: [String?] = []
         skipNewlines()
         while !isPunct("}") {
             vals.append(keys.count == 1 ? try scalar(for: keys[0].selector) : try tupleValue(keys.map(\.selector)))
+            if isWord("comment") { i += 1; comments.append(try name("a comment string")) } else { comments.append(nil) }
             if isMap { try expectPunct(":"); vs.append(try verdictWord()) }
             skipNewlines()
             if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
         }
         i += 1
-        return (vals, vs)
+        return (vals, vs, comments)
     }
 
 }

@@ -42,11 +42,10 @@ extension NFParser {
             let sname = try name("a set name")
             guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
             let et = tok
-            let (vals, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
+            let (vals, _, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
             for v in vals {
                 guard let k = rs.tables[ti].sets[si].elements.firstIndex(of: v) else { throw err("element not in set \(sname) (No such file or directory)", at: et) }
-                rs.tables[ti].sets[si].elements.remove(at: k)
-                if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts!.remove(at: k) }
+                rs.tables[ti].sets[si].removeElement(at: k)
             }
         default:
             throw err("expected 'table', 'chain', 'set', 'rule' or 'element'", at: wt)
@@ -143,6 +142,7 @@ extension NFParser {
             throw refused("Could not process rule: No such file or directory", at: nt)
         }
         rs.tables[ti].sets[si].elements = []
+        rs.tables[ti].sets[si].elementComments = []
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts = [] }
     }
 
@@ -200,14 +200,14 @@ extension NFParser {
         let sname = try name("a set name")
         guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
         let et = tok
-        let (vals, vs) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
+        let (vals, vs, cs) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
         if rs.tables[ti].sets[si].interval, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
             throw refused("conflicting intervals specified", at: et)
         }
         if let max = rs.tables[ti].sets[si].size, rs.tables[ti].sets[si].elements.count + vals.count > max {
             throw refused("Could not process rule: Too many open files in system (set \(sname) holds at most \(max) elements)", at: et)
         }
-        rs.tables[ti].sets[si].elements += vals
+        rs.tables[ti].sets[si].append(vals, comments: cs)
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts! += vs }
     }
 }

@@ -301,4 +301,63 @@ final class ConstructTests: XCTestCase {
         }
         XCTAssertThrowsError(try NFParser.parse("table inet t {\n\tchain c {\n\t\trt nexthop 1.2.3.4\n\t}\n}\n"))
     }
+
+    /// Named sets list their elements sorted, several to a line by type as nft's calculate_delimiter
+    /// does (the expected text was listed by the real nft).
+    func testNamedSetElementsWrapAsNftListsThem() throws {
+        let rs = try NFParser.parse("table ip t {\n set a { type ipv4_addr; elements = { 1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6, 1.1.1.7 } }\n"
+            + " set b { type ifname; elements = { \"a\", \"b\" } }\n set c { type inet_service; elements = { 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19 } }\n"
+            + " set d { type ipv4_addr; flags interval; elements = { 1.1.1.0/24, 2.2.2.2, 3.3.3.0-3.3.3.9 } }\n map e { type inet_service : verdict; elements = { 1 : accept, 2 : drop } }\n"
+            + " set f { type ether_addr; elements = { 00:11:22:33:44:55, 00:11:22:33:44:56 } }\n set g { type mark; elements = { 1, 2 } }\n}\n")
+        XCTAssertEqual(NFPrinter.ruleset(rs), """
+        table ip t {
+        \tset a {
+        \t\ttype ipv4_addr
+        \t\telements = { 1.1.1.1, 1.1.1.2,
+        \t\t\t     1.1.1.3, 1.1.1.4,
+        \t\t\t     1.1.1.5, 1.1.1.6,
+        \t\t\t     1.1.1.7 }
+        \t}
+
+        \tset b {
+        \t\ttype ifname
+        \t\telements = { "a",
+        \t\t\t     "b" }
+        \t}
+
+        \tset c {
+        \t\ttype inet_service
+        \t\telements = { 1, 2, 3, 4, 5,
+        \t\t\t     6, 7, 8, 9, 10,
+        \t\t\t     11, 12, 13, 14, 15,
+        \t\t\t     16, 17, 18, 19 }
+        \t}
+
+        \tset d {
+        \t\ttype ipv4_addr
+        \t\tflags interval
+        \t\telements = { 1.1.1.0/24, 2.2.2.2,
+        \t\t\t     3.3.3.0-3.3.3.9 }
+        \t}
+
+        \tmap e {
+        \t\ttype inet_service : verdict
+        \t\telements = { 1 : accept, 2 : drop }
+        \t}
+
+        \tset f {
+        \t\ttype ether_addr
+        \t\telements = { 00:11:22:33:44:55,
+        \t\t\t     00:11:22:33:44:56 }
+        \t}
+
+        \tset g {
+        \t\ttype mark
+        \t\telements = { 0x00000001, 0x00000002 }
+        \t}
+        }
+
+        """)
+        try roundTrip(NFPrinter.ruleset(rs))
+    }
 }

@@ -86,7 +86,7 @@ final class SuiteTests: XCTestCase {
 final class RealRulesetTests: XCTestCase {
     func testDistributionAndDockerRulesetsListAsNft() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Rulesets")
-        for name in ["debian", "arch", "docker", "firewalld", "fw4"] {
+        for name in ["debian", "arch", "docker", "firewalld", "fw4", "kube-proxy"] {
             let text = try String(contentsOf: dir.appendingPathComponent(name + ".nft"), encoding: .utf8)
             let listed = try String(contentsOf: dir.appendingPathComponent(name + ".listed"), encoding: .utf8)
             XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), listed, name)
