@@ -114,6 +114,8 @@ public enum NFStatement: Sendable, Equatable {
     case setPayload(NFSelector, NFValue)
     /// `tcp option maxseg size set rt mtu`: a field written with what another expression reads.
     case setPayloadFrom(NFSelector, NFSelector)
+    /// `meta mark|ct mark|meta priority set KEY map { K : V }`: the value the key's entry names.
+    case setMapped(target: NFSelector, key: [NFSelector], entries: [(NFValue, UInt32)])
     /// `meta mark|ct mark|meta priority set GENERATOR`.
     case setGenerated(target: NFSelector, NFGenerator)
     /// `GENERATOR vmap { N : verdict }`.

@@ -196,6 +196,7 @@ extension NFJSON {
         if case .object(let kv) = v, kv.count == 1, ["&", "|", "^"].contains(kv[0].0), case .array(let ops) = kv[0].1, ops.count == 2 {
             return "\(try mangleValue(ops[0], path + "/\(kv[0].0)/0")) \(kv[0].0) \(ops[1].rendered())"
         }
+        if v["map"] != nil { return try valueText(v, nil, path) }
         if case .object = v { return try leftSelector(v, path) }
         if case .string(let s) = v { return s }
         return v.rendered()

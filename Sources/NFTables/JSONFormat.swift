@@ -241,6 +241,10 @@ public enum NFJSON {
         case .setPayload(let sel, let v): return .object([("mangle", .object([("key", left(sel)), ("value", value(v, sel))]))])
         case .setPayloadFrom(let sel, let source): return .object([("mangle", .object([("key", left(sel)), ("value", left(source))]))])
         case .setGenerated(let target, let g): return .object([("mangle", .object([("key", left(target)), ("value", generator(g))]))])
+        case .setMapped(let target, let keys, let entries):
+            let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
+            let data = JSONValue.array(entries.map { .array([tupleJSON($0.0, keys), .int(Int($0.1))]) })
+            return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))]))]))])
         case .generatorVmap(let g, let entries):
             return .object([("vmap", .object([("key", generator(g)), ("data", .object([("set", .array(entries.map { .array([plain($0.0), verdict($0.1)]) }))]))]))])
         case .natMap(let m):

@@ -440,6 +440,28 @@ extension NFParser {
                 return .setPayload(sel, .range(lo, lo, text: text))
             }
             if tok.kind == .word, NFParser.generatorWords.contains(tok.text) { return .setGenerated(target: sel, try generator(context: context)) }
+            // `set KEY map { K : V, ... }`: a `map` before the statement ends.
+            if toks[i...].prefix(while: { $0.kind != .newline && $0.kind != .end && !($0.kind == .punct && ($0.text == ";" || $0.text == "{")) })
+                .contains(where: { $0.kind == .word && $0.text == "map" }) {
+                var keys = [try concatSelector(context: context)]
+                while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
+                try expectWord("map")
+                try expectPunct("{")
+                var entries: [(NFValue, UInt32)] = []
+                skipNewlines()
+                while !isPunct("}") {
+                    let k = keys.count == 1 ? try scalar(for: keys[0]) : try tupleValue(keys)
+                    try expectPunct(":")
+                    let dt = tok
+                    guard case .range(let n, let hi, _) = try scalar(for: sel), n == hi, n <= UInt64(UInt32.max) else { throw err("expected a value", at: dt) }
+                    entries.append((k, UInt32(n)))
+                    skipNewlines()
+                    if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+                }
+                i += 1
+                anonymousSets += 1   // the anonymous map takes a handle
+                return .setMapped(target: sel, key: keys, entries: entries)
+            }
             // A source (meta mark / ct mark) with & | ^ (and, or, xor), or a constant.
             var source: NFSelector? = nil
             var mask: UInt32 = .max, xor: UInt32 = 0

@@ -75,6 +75,17 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(counted(s), ["udp dport vmap { 9 : continue, 10 : drop } counter packets 1 bytes 28"])
     }
 
+    /// `meta mark set KEY map { K : V }` sets the entry's value; a key without an entry ends the rule.
+    func testMarkFromAMap() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n"
+            + "\t\tmeta mark set ip saddr map { 198.18.0.9 : 0x17, 198.18.0.10 : 0x2a } counter\n"
+            + "\t\tmeta mark set udp dport map { 1 : 0x1 } counter\n\t\tmeta mark 0x17 counter\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        XCTAssertEqual(counted(s), ["meta mark set ip saddr map { 198.18.0.9 : 0x00000017, 198.18.0.10 : 0x0000002a } counter packets 1 bytes 28",
+                                    "meta mark set udp dport map { 1 : 0x00000001 } counter packets 0 bytes 0", "meta mark 0x00000017 counter packets 1 bytes 28"])
+    }
+
     func testCountersStartFromTheirGivenValues() throws {
         let s = try makeStack()
         try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tcounter packets 5 bytes 100\n\t}\n}\n")

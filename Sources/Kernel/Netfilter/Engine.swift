@@ -211,6 +211,21 @@ extension Stack {
                 case .ctMark: skb.conn?.mark = v
                 default: skb.priority = v
                 }
+            case .setMapped(let target, let keys, let entries):
+                // nft_lookup on the anonymous map; no entry ends the rule.
+                let hit: (NFValue, UInt32)?
+                if keys.count == 1 {
+                    guard let v = read(keys[0], skb, info) else { return nil }
+                    hit = entries.first { contains($0.0, v, ti: ti) }
+                } else {
+                    hit = entries.first { tupleMatches($0.0, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+                }
+                guard let hit else { return nil }
+                switch target {
+                case .mark: skb.mark = hit.1
+                case .ctMark: skb.conn?.mark = hit.1
+                default: skb.priority = hit.1
+                }
             case .generatorVmap(let g, let entries):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
                       let hit = entries.first(where: { contains($0.0, UInt64(v), ti: ti) }) else { return nil }

@@ -79,6 +79,7 @@ struct NetfilterState {
                         case .concatVmapNamed(let sels, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
                         case .setCtMark: conntrackEnabled = true
                         case .setExpr(let t, let src, _, _) where t == .ctMark || src == .ctMark: conntrackEnabled = true
+                        case .setMapped(let t, let keys, _) where t == .ctMark || keys.contains(where: { $0.rawValue.hasPrefix("ct ") }): conntrackEnabled = true
                         default: break
                         }
                     }
