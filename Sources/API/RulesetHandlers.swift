@@ -115,7 +115,7 @@ extension App {
         let wantsJSON = (req.header("accept") ?? "").contains("application/json")
         if wantsJSON {
             // libnftables JSON, as `nft -j list ruleset` prints it.
-            let doc: JSONValue = e.withStack { s in NFJSON.encode(s.ruleset, counters: s.countersByTable) }
+            let doc: JSONValue = e.withStack { s in NFJSON.encode(s.liveRuleset, counters: s.countersByTable) }
             return jsonResponse(200, doc)
         }
         return text(200, e.withStack { $0.listRuleset(handles: handles) })

@@ -89,6 +89,8 @@ public struct NFNATFlags: OptionSet, Sendable, Hashable {
     public var randomPort: Bool { !isDisjoint(with: [.random, .fullyRandom]) }
 }
 
+public enum NFDynsetOp: String, Sendable { case add, update, delete }
+
 /// How a `limit` counts: packets, or bytes (`limit rate 10 mbytes/second`).
 public enum NFLimitUnit: Sendable, Equatable { case packets, bytes }
 
@@ -122,6 +124,8 @@ public enum NFStatement: Sendable, Equatable {
     case generatorVmap(NFGenerator, [(NFValue, NFVerdict)])
     /// `snat|dnat to KEY map { K : ADDR }`.
     case natMap(NFNATMap)
+    /// `add|update|delete @s { KEY [timeout T] }` (nft_dynset).
+    case dynset(op: NFDynsetOp, set: String, key: NFSelector, timeout: UInt64?)
     case notrack
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])
@@ -180,6 +184,14 @@ public struct NFChain: Sendable, Equatable {
 
 public enum NFSetKey: String, Sendable { case ipv4_addr, ipv6_addr, inet_service, inet_proto, ifname, mark, ether_addr }
 
+/// What an element may say besides its key: `comment "..."`, `timeout T`, `expires T` (ms).
+public struct NFElementInfo: Sendable, Equatable {
+    public var comment: String? = nil
+    public var timeout: UInt64? = nil
+    public var expires: UInt64? = nil
+    public init(comment: String? = nil, timeout: UInt64? = nil, expires: UInt64? = nil) { self.comment = comment; self.timeout = timeout; self.expires = expires }
+}
+
 public struct NFSet: Sendable, Equatable {
     public var name: String
     public var handle: Int
@@ -194,20 +206,30 @@ public struct NFSet: Sendable, Equatable {
     public var concat: [NFSetKey]? = nil
     public var keys: [NFSetKey] { concat ?? [key] }
     public var comment: String? = nil
-    /// Each element's `comment "..."` (kube-proxy names its services so), by element position.
-    public var elementComments: [String?] = []
-    public func elementComment(_ k: Int) -> String? { k < elementComments.count ? elementComments[k] : nil }
-    /// Adds elements with their comments, keeping the positions of both in step.
-    public mutating func append(_ vals: [NFValue], comments: [String?]) {
-        if elementComments.count < elements.count { elementComments += [String?](repeating: nil, count: elements.count - elementComments.count) }
+    /// Each element's comment (kube-proxy names its services so), timeout and time left, by position.
+    public var elementInfo: [NFElementInfo] = []
+    public func info(_ k: Int) -> NFElementInfo { k < elementInfo.count ? elementInfo[k] : NFElementInfo() }
+    public func elementComment(_ k: Int) -> String? { info(k).comment }
+    /// Adds elements with what was said of each, keeping the positions of both in step.
+    public mutating func append(_ vals: [NFValue], info: [NFElementInfo]) {
+        if elementInfo.count < elements.count { elementInfo += [NFElementInfo](repeating: NFElementInfo(), count: elements.count - elementInfo.count) }
         elements += vals
-        elementComments += comments
+        elementInfo += info
     }
     public mutating func removeElement(at k: Int) {
         elements.remove(at: k)
-        if k < elementComments.count { elementComments.remove(at: k) }
+        if k < elementInfo.count { elementInfo.remove(at: k) }
         if verdicts != nil { verdicts!.remove(at: k) }
     }
+    /// `flags dynamic`: rules add and update elements (`add @s { ... }`).
+    public var dynamic = false
+    /// `flags timeout` (or a timeout given): elements expire.
+    public var timeouts = false
+    /// `timeout T`: how long an element lives by default, and `gc-interval T`; milliseconds.
+    public var timeout: UInt64? = nil
+    public var gcInterval: UInt64? = nil
+    /// `size N`, or 65535 for a dynamic set that names none (the kernel's default for them).
+    public var effectiveSize: Int? { size ?? (dynamic ? 65535 : nil) }
 }
 
 public struct NFTable: Sendable, Equatable {

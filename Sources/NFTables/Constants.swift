@@ -354,6 +354,8 @@ public enum NFPrinter {
         case .setPayload(let sel, let v): return "\(sel.printed) set \(value(v, sel))"
         case .setPayloadFrom(let sel, let source): return "\(sel.printed) set \(source.printed)"
         case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
+        case .dynset(let op, let set, let key, let timeout):
+            return "\(op.rawValue) @\(set) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + " }"
         case .setMapped(let target, let keys, let entries):
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }
@@ -439,9 +441,33 @@ public enum NFPrinter {
         var out = ""
         for (n, k) in indices.enumerated() {
             if n > 0 { out += n % perLine == 0 ? ",\n\t\t\t     " : ", " }
-            out += tupleText(s.elements[k], sels) + (s.elementComment(k).map { " comment \"\($0)\"" } ?? "") + (s.verdicts.map { " : \($0[k].text)" } ?? "")
+            let info = s.info(k)
+            out += tupleText(s.elements[k], sels)
+            // An element's own timeout shows when it is not the set's.
+            if let t = info.timeout, t != s.timeout { out += " timeout \(timeText(t))" }
+            if let e = info.expires { out += " expires \(timeText(e))" }
+            if let c = info.comment { out += " comment \"\(c)\"" }
+            out += s.verdicts.map { " : \($0[k].text)" } ?? ""
         }
         return out
+    }
+
+    /// A time as nft prints set timeouts and expiries: whole units, largest first, milliseconds last
+    /// (`4m59s996ms`, `1m`).
+    public static func timeText(_ ms: UInt64) -> String {
+        var rest = ms
+        var out = ""
+        for (u, name) in [(UInt64(86_400_000), "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")] where rest >= u {
+            out += "\(rest / u)\(name)"
+            rest %= u
+        }
+        if rest > 0 || out.isEmpty { out += "\(rest)ms" }
+        return out
+    }
+
+    /// One value of a selector's type as nft prints it (an address, a port, a mark...).
+    public static func valueText(_ v: UInt64, _ sel: NFSelector) -> String {
+        sel.isAddress ? NFConstants.ipv4Text(UInt32(truncatingIfNeeded: v)) : number(v, sel)
     }
 
     /// A generator's number or range, as written.
@@ -467,8 +493,14 @@ public enum NFPrinter {
                 first = false
                 out += "\t\(s.verdicts == nil ? "set" : "map") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
                 out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts == nil ? "" : " : verdict")\n"
-                if let n = s.size { out += "\t\tsize \(n)\n" }
-                if s.interval { out += "\t\tflags interval\n" }
+                if let n = s.effectiveSize { out += "\t\tsize \(n)\n" }
+                // nft lists the timeout flag alone only when no default timeout says it already.
+                if s.dynamic || s.interval || (s.timeouts && s.timeout == nil) {
+                    let flags = [(s.dynamic, "dynamic"), (s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map(\.1)
+                    out += "\t\tflags \(flags.joined(separator: ","))\n"
+                }
+                if let t = s.timeout { out += "\t\ttimeout \(timeText(t))\n" }
+                if let g = s.gcInterval { out += "\t\tgc-interval \(timeText(g))\n" }
                 if let c = s.comment { out += "\t\tcomment \"\(c)\"\n" }
                 if !s.elements.isEmpty { out += "\t\telements = { " + setElements(s) + " }\n" }
                 out += "\t}\n"

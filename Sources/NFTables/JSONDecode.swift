@@ -91,14 +91,19 @@ extension NFJSON {
                 s += " flags " + (try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/flags/\(k)") }).joined(separator: ",") + ";"
             }
             if case .int(let n) = b["size"] ?? .null { s += " size \(n);" }
+            if case .int(let n) = b["timeout"] ?? .null { s += " timeout \(n)s;" }
+            if case .int(let n) = b["gc-interval"] ?? .null { s += " gc-interval \(n)s;" }
             if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
                 let sel: NFSelector? = (try? str(b["type"], "")).map { $0 == "ipv4_addr" ? .ipSaddr : $0 == "ifname" ? .iifname : .thDport }
                 // An element with a comment is {"elem": {"val": ..., "comment": ...}}.
                 func element(_ e: JSONValue, _ p: String) throws(NFJSONError) -> String {
                     guard let inner = e["elem"], let val = inner["val"] else { return try valueText(e, sel, p) }
-                    let c = if case .string(let c) = inner["comment"] ?? .null { " comment \"\(c)\"" } else { "" }
-                    return try valueText(val, sel, p + "/elem/val") + c
+                    var extra = ""
+                    if case .int(let t) = inner["timeout"] ?? .null { extra += " timeout \(t)s" }
+                    if case .int(let t) = inner["expires"] ?? .null { extra += " expires \(t)s" }
+                    if case .string(let c) = inner["comment"] ?? .null { extra += " comment \"\(c)\"" }
+                    return try valueText(val, sel, p + "/elem/val") + extra
                 }
                 s += " elements = { " + (try elems.enumerated().map { k, e throws(NFJSONError) -> String in
                     if kind == "map", case .array(let pair) = e, pair.count == 2 {
@@ -273,6 +278,13 @@ extension NFJSON {
             var s = "limit rate \(over)\(rate)/\(per)"
             if let burst = b["burst"], burst != .int(5) { s += " burst \(burst.rendered()) packets" }
             return s
+        case "set" where b["op"] != nil:
+            // {"set": {"op": "add", "elem": KEY or {"elem": {"val": KEY, "timeout": T}}, "set": "@s"}}
+            let op = try str(b["op"], p + "/op")
+            let e = b["elem"] ?? .null
+            let key = try leftSelector(e["elem"]?["val"] ?? e, p + "/elem")
+            let timeout = if case .int(let t) = e["elem"]?["timeout"] ?? .null { " timeout \(t)s" } else { "" }
+            return "\(op) \(try str(b["set"], p + "/set")) { \(key)\(timeout) }"
         case "mangle":
             guard let key = b["key"], let v = b["value"] else { throw NFJSONError(path: p, message: "needs key and value") }
             return "\(try leftSelector(key, p + "/key")) set \(try mangleValue(v, p + "/value"))"

@@ -28,14 +28,23 @@ public enum NFJSON {
                 var o: [(String, JSONValue)] = [("family", fam), ("name", .string(s.name)), ("table", tname), ("type", s.concat == nil ? .string(s.key.rawValue) : .array(s.keys.map { .string($0.rawValue) })),
                                                 ("handle", .int(s.handle))]
                 if s.verdicts != nil { o.append(("map", .string("verdict"))) }
-                if s.interval { o.append(("flags", .array([.string("interval")]))) }
+                if let n = s.effectiveSize { o.append(("size", .int(n))) }
+                // nft -j names interval and timeout (not dynamic).
+                let flags = [(s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map { JSONValue.string($0.1) }
+                if !flags.isEmpty { o.append(("flags", .array(flags))) }
+                if let t = s.timeout { o.append(("timeout", .int(Int(t / 1000)))) }
+                if let g = s.gcInterval { o.append(("gc-interval", .int(Int(g / 1000)))) }
                 if let cm = s.comment { o.append(("comment", .string(cm))) }
-                if let n = s.size { o.append(("size", .int(n))) }
                 if !s.elements.isEmpty {
                     let sels = s.keys.map(\.selector)
                     o.append(("elem", .array(s.elements.enumerated().map { k, e in
                         var v = tupleJSON(e, sels)
-                        if let c = s.elementComment(k) { v = .object([("elem", .object([("val", v), ("comment", .string(c))]))]) }
+                        let info = s.info(k)
+                        var extra: [(String, JSONValue)] = []
+                        if let t = info.timeout, t != s.timeout { extra.append(("timeout", .int(Int(t / 1000)))) }
+                        if let x = info.expires { extra.append(("expires", .int(Int(x / 1000)))) }
+                        if let c = info.comment { extra.append(("comment", .string(c))) }
+                        if !extra.isEmpty { v = .object([("elem", .object([("val", v)] + extra))]) }
                         if let vs = s.verdicts { return .array([v, verdict(vs[k])]) }
                         return v
                     })))
@@ -241,6 +250,9 @@ public enum NFJSON {
         case .setPayload(let sel, let v): return .object([("mangle", .object([("key", left(sel)), ("value", value(v, sel))]))])
         case .setPayloadFrom(let sel, let source): return .object([("mangle", .object([("key", left(sel)), ("value", left(source))]))])
         case .setGenerated(let target, let g): return .object([("mangle", .object([("key", left(target)), ("value", generator(g))]))])
+        case .dynset(let op, let set, let key, let timeout):
+            let elem: JSONValue = timeout.map { .object([("elem", .object([("val", left(key)), ("timeout", .int(Int($0 / 1000)))]))]) } ?? left(key)
+            return .object([("set", .object([("op", .string(op.rawValue)), ("elem", elem), ("set", .string("@" + set))]))])
         case .setMapped(let target, let keys, let entries):
             let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
             let data = JSONValue.array(entries.map { .array([tupleJSON($0.0, keys), .int(Int($0.1))]) })

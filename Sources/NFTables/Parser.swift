@@ -280,7 +280,9 @@ public struct NFParser {
         var key: NFSetKey? = nil
         var interval = false
         var elems: [NFValue] = []
-        var elemComments: [String?] = []
+        var elemInfo: [NFElementInfo] = []
+        var dynamic = false, timeouts = false
+        var timeout: UInt64? = nil, gcInterval: UInt64? = nil
         var verdicts: [NFVerdict]? = isMap ? [] : nil
         var size: Int? = nil, comment: String? = nil
         var concat: [NFSetKey]? = nil
@@ -312,15 +314,23 @@ public struct NFParser {
                     throw refused(isMap ? "a map needs a data type (type KEY : verdict)" : "a set has no data type (use map)", at: kt)
                 }
             case "flags":
-                try flagList("set", modelled: "interval")
-                interval = true
+                repeat {
+                    if isPunct(",") { i += 1 }
+                    let ft = tok
+                    switch try word("a set flag") {
+                    case "interval": interval = true
+                    case "dynamic": dynamic = true
+                    case "timeout": timeouts = true
+                    case let f: throw unsupported("set flag \(f) (interval, dynamic and timeout are modelled)", at: ft)
+                    }
+                } while isPunct(",")
             case "elements":
                 let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
-                let (vals, vs, cs) = try elementList(keys: concat ?? [key], isMap: isMap)
+                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap)
                 elems += vals
-                elemComments += cs
+                elemInfo += infos
                 if isMap { verdicts! += vs }
                 if interval && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
                 sizeTok = et
@@ -330,8 +340,12 @@ public struct NFParser {
                 size = n
             case "comment":
                 comment = try name("a comment string")
-            case "policy", "timeout", "gc-interval", "auto-merge":
-                throw unsupported("set \(w) (sets without expiry or tuning are modelled)", at: toks[i - 1])
+            case "timeout", "gc-interval":
+                let dt = tok
+                guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
+                if w == "timeout" { timeout = ms } else { gcInterval = ms }
+            case "policy", "auto-merge":
+                throw unsupported("set \(w) (set tuning is not modelled)", at: toks[i - 1])
             default:
                 throw err("expected 'type', 'flags' or 'elements'", at: toks[i - 1])
             }
@@ -340,13 +354,17 @@ public struct NFParser {
         i += 1
         guard let key else { throw err("set \(sname) has no type") }
         if let si = t.sets.firstIndex(where: { $0.name == sname }) {
-            t.sets[si].append(elems, comments: elemComments)
+            t.sets[si].append(elems, info: elemInfo)
             if let v = verdicts { t.sets[si].verdicts = (t.sets[si].verdicts ?? []) + v }
         } else {
             var set = NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts)
             set.size = size
             set.comment = comment
-            set.elementComments = elemComments
+            set.elementInfo = elemInfo
+            set.dynamic = dynamic
+            set.timeouts = timeouts || timeout != nil || elemInfo.contains { $0.timeout != nil || $0.expires != nil }
+            set.timeout = timeout
+            set.gcInterval = gcInterval
             set.concat = concat
             t.sets.append(set)
             t.nextHandle += 1
@@ -357,19 +375,29 @@ public struct NFParser {
         }
     }
 
-    mutating func elementList(keys: [NFSetKey], isMap: Bool) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [String?]) {
+    mutating func elementList(keys: [NFSetKey], isMap: Bool) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
         try expectPunct("{")
-        var vals: [NFValue] = [], vs: [NFVerdict] = [], comments: [String?] = []
+        var vals: [NFValue] = [], vs: [NFVerdict] = [], infos: [NFElementInfo] = []
         skipNewlines()
         while !isPunct("}") {
             vals.append(keys.count == 1 ? try scalar(for: keys[0].selector) : try tupleValue(keys.map(\.selector)))
-            if isWord("comment") { i += 1; comments.append(try name("a comment string")) } else { comments.append(nil) }
+            // `timeout T`, `expires T` and `comment "..."` may follow the key.
+            var info = NFElementInfo()
+            while tok.kind == .word, ["timeout", "expires", "comment"].contains(tok.text) {
+                let w = tok.text
+                i += 1
+                if w == "comment" { info.comment = try name("a comment string"); continue }
+                let dt = tok
+                guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
+                if w == "timeout" { info.timeout = ms } else { info.expires = ms }
+            }
+            infos.append(info)
             if isMap { try expectPunct(":"); vs.append(try verdictWord()) }
             skipNewlines()
             if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
         }
         i += 1
-        return (vals, vs, comments)
+        return (vals, vs, infos)
     }
 
 }
@@ -391,7 +419,20 @@ extension NFParser {
 }
 
 extension NFSetKey {
-    var selector: NFSelector {
+    /// Whether what `sel` reads is of this type (a dynamic set's key must be).
+    func accepts(_ sel: NFSelector) -> Bool {
+        switch self {
+        case .ipv4_addr: sel.isAddress
+        case .ipv6_addr: sel.isAddress6
+        case .inet_service: sel.isPort
+        case .inet_proto: sel == .l4proto || sel == .ipProtocol || sel.rawValue == "ip6 nexthdr"
+        case .mark: sel == .mark || sel == .ctMark
+        case .ifname: sel == .iifname || sel == .oifname
+        case .ether_addr: sel.isMAC
+        }
+    }
+
+    public var selector: NFSelector {
         switch self {
         case .ipv4_addr: .ipSaddr
         case .ipv6_addr: NFSelector(rawValue: "ip6 saddr")!

@@ -142,7 +142,7 @@ extension NFParser {
             throw refused("Could not process rule: No such file or directory", at: nt)
         }
         rs.tables[ti].sets[si].elements = []
-        rs.tables[ti].sets[si].elementComments = []
+        rs.tables[ti].sets[si].elementInfo = []
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts = [] }
     }
 
@@ -200,14 +200,14 @@ extension NFParser {
         let sname = try name("a set name")
         guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
         let et = tok
-        let (vals, vs, cs) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
+        let (vals, vs, infos) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
         if rs.tables[ti].sets[si].interval, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
             throw refused("conflicting intervals specified", at: et)
         }
         if let max = rs.tables[ti].sets[si].size, rs.tables[ti].sets[si].elements.count + vals.count > max {
             throw refused("Could not process rule: Too many open files in system (set \(sname) holds at most \(max) elements)", at: et)
         }
-        rs.tables[ti].sets[si].append(vals, comments: cs)
+        rs.tables[ti].sets[si].append(vals, info: infos)
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts! += vs }
     }
 }

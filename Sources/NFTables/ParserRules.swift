@@ -19,6 +19,8 @@ extension NFParser {
             }
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
             let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
+            // A set a rule adds to becomes dynamic (nft sets NFT_SET_EVAL on it).
+            if case .dynset(_, let name, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) { t.sets[si].dynamic = true }
             if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
             // nft_rt_validate: the route's MSS exists after routing only (forward, output, postrouting).
             if let b = t.chains[ci].base, ![.forward, .output, .postrouting].contains(b.hook), stmt.readsRouteMTU {
@@ -294,6 +296,33 @@ extension NFParser {
                 return .reject(tcpReset: false, icmpCode: c, icmpx: kind == "icmpx")
             }
             return .reject(tcpReset: false, icmpCode: 3)
+        case "add", "update", "delete" where toks[i + 1].kind == .punct && toks[i + 1].text == "@":
+            // `add|update|delete @s { KEY [timeout T] }`: the rule changes a set (nft_dynset).
+            i += 2
+            let nt = tok
+            let sname = try name("a set name")
+            guard let set = table.sets.first(where: { $0.name == sname }), set.verdicts == nil else {
+                throw refused("Could not process rule: No such file or directory", at: nt)
+            }
+            try expectPunct("{")
+            let kt = tok
+            let key = try concatSelector(context: context)
+            if isWord(".") { throw unsupported("sets updated from rules with concatenated keys", at: tok) }
+            if tok.kind == .word, ["limit", "counter", "quota", "ct"].contains(tok.text) { throw unsupported("\(tok.text) on the elements of a set updated from rules", at: tok) }
+            guard set.concat == nil, set.key.accepts(key) else {
+                throw refused("datatype mismatch: set @\(sname) holds \(set.keys.map(\.rawValue).joined(separator: " . "))", at: kt)
+            }
+            var timeout: UInt64? = nil
+            if isWord("timeout") {
+                i += 1
+                let dt = tok
+                guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
+                // A timeout needs a set whose elements expire.
+                guard set.timeouts else { throw refused("Could not process rule: Operation not supported", at: dt) }
+                timeout = ms
+            }
+            try expectPunct("}")
+            return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout)
         case "numgen", "jhash", "symhash":
             // `GENERATOR vmap { N : verdict, ... }` (kube-proxy's endpoint choice).
             let g = try generator(context: context)

@@ -86,6 +86,40 @@ final class NetfilterConstructTests: XCTestCase {
                                     "meta mark set udp dport map { 1 : 0x00000001 } counter packets 0 bytes 0", "meta mark 0x00000017 counter packets 1 bytes 28"])
     }
 
+    /// Sets rules add to: elements live in virtual time, list with their time left as nft lists
+    /// them, expire, and a full set ends the rule (nft_dynset).
+    func testDynamicSetsExpireInVirtualTime() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tset s {
+        \t\ttype ipv4_addr
+        \t\tflags dynamic,timeout
+        \t\ttimeout 1m
+        \t}
+
+        \tchain i {
+        \t\ttype filter hook input priority 0; policy accept;
+        \t\tip saddr @s udp dport 11 counter
+        \t\tudp dport 9 add @s { ip saddr }
+        \t\tudp dport 10 update @s { ip saddr timeout 10s }
+        \t}
+        }
+
+        """)
+        _ = s.inject(frame: udp(11), device: s.devices[0])
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        _ = s.inject(frame: udp(11), device: s.devices[0])
+        s.advance(toNs: 2_500_000_000)
+        XCTAssertTrue(s.listRuleset(handles: false).contains("\t\telements = { 198.18.0.9 expires 57s500ms }"), s.listRuleset(handles: false))
+        _ = s.inject(frame: udp(10), device: s.devices[0])
+        XCTAssertTrue(s.listRuleset(handles: false).contains("\t\telements = { 198.18.0.9 timeout 10s expires 10s }"), s.listRuleset(handles: false))
+        s.advance(toNs: 13_000_000_000)
+        _ = s.inject(frame: udp(11), device: s.devices[0])
+        XCTAssertEqual(counted(s), ["ip saddr @s udp dport 11 counter packets 1 bytes 28"])
+        XCTAssertFalse(s.listRuleset(handles: false).contains("elements"))
+    }
+
     func testCountersStartFromTheirGivenValues() throws {
         let s = try makeStack()
         try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tcounter packets 5 bytes 100\n\t}\n}\n")

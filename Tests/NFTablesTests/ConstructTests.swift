@@ -94,8 +94,8 @@ final class ConstructTests: XCTestCase {
     /// What nft accepts but the model does not act on yet is refused as not supported (422), never ignored.
     func testNotModelledYetIsRefused() {
         for text in ["table ip t {\n\tflags owner\n}\n",
-                     "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\ttimeout 1m\n\t}\n}\n",
-                     "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags dynamic\n\t}\n}\n"] {
+                     "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tpolicy memory\n\t}\n}\n",
+                     "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags constant\n\t}\n}\n"] {
             XCTAssertThrowsError(try NFParser.parse(text), text) { e in
                 XCTAssertEqual((e as? NFSyntaxError)?.kind, .unsupported, "\(e)")
                 XCTAssertTrue((e as? NFSyntaxError)?.message.hasPrefix("not supported yet: ") ?? false, "\(e)")

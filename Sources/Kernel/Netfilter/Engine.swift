@@ -138,7 +138,7 @@ extension Stack {
             case .matchSet(let m):
                 guard var v = read(m.sel, skb, info) else { return nil }
                 if let mask = m.mask { v &= mask }
-                if m.set.contains(v) == m.negate { return nil }
+                if m.set.contains(v, now: clocks[skb.cpu]) == m.negate { return nil }
                 continue
             case .matchName(let m):
                 guard let dev = m.input ? inDev : outDev else { return nil }
@@ -211,6 +211,9 @@ extension Stack {
                 case .ctMark: skb.conn?.mark = v
                 default: skb.priority = v
                 }
+            case .dynset(let op, let name, let key, let timeout):
+                guard let v = read(key, skb, info), let set = netfilter.setIndex(ti, name),
+                      set.dynset(op, v, timeout: timeout, now: clocks[skb.cpu]) else { return nil }
             case .setMapped(let target, let keys, let entries):
                 // nft_lookup on the anonymous map; no entry ends the rule.
                 let hit: (NFValue, UInt32)?
@@ -499,7 +502,7 @@ extension Stack {
         switch value {
         case .range(let lo, let hi, _): return v >= lo && v <= hi
         case .set(let vs): return vs.contains { contains($0, v, ti: ti) }
-        case .named(let n): return netfilter.setIndex(ti, n)?.contains(v) ?? false
+        case .named(let n): return netfilter.setIndex(ti, n)?.contains(v, now: clockNs) ?? false
         // IPv6 values meet no packet here: the model carries IPv4 only so far.
         case .string, .tuple, .range6: return false
         }

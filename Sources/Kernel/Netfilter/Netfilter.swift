@@ -56,7 +56,8 @@ struct NetfilterState {
 
     func setIndex(_ ti: Int, _ name: String) -> SetIndex? { sets[ti]?[name] }
 
-    init(_ rs: NFRuleset) {
+    /// `now`: the stack's clock, from which elements with a timeout start to expire.
+    init(_ rs: NFRuleset, now: UInt64 = 0) {
         ruleset = rs
         var order = 0
         var list: [(entry: HookEntry, order: Int, hook: NFHook)] = []
@@ -89,7 +90,7 @@ struct NetfilterState {
         for (ti, t) in rs.tables.enumerated() {
             for set in t.sets {
                 if set.concat != nil { concatSets[ti, default: [:]][set.name] = (set.elements, set.verdicts); continue }
-                sets[ti, default: [:]][set.name] = SetIndex(set.elements)
+                sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
                 if let vs = set.verdicts { maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs) }
             }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
@@ -122,10 +123,12 @@ extension Stack {
     /// limit buckets, and only new or replaced rules start from what they say.
     public func loadRuleset(_ rs: NFRuleset, keepingRuleState: Bool = false) {
         let old = netfilter
-        netfilter = NetfilterState(rs)
+        netfilter = NetfilterState(rs, now: clockNs)
         guard keepingRuleState else { return }
         for (ti, t) in rs.tables.enumerated() {
             guard let oi = old.ruleset.tables.firstIndex(where: { $0.family == t.family && $0.name == t.name && $0.handle == t.handle }) else { continue }
+            // Sets keep what rules added to them (the kernel's set objects stay).
+            for (name, idx) in netfilter.sets[ti] ?? [:] { if let prev = old.sets[oi]?[name] { idx.adopt(prev) } }
             let oldRules = Dictionary(old.ruleset.tables[oi].chains.flatMap(\.rules).map { ($0.handle, $0.text) }, uniquingKeysWith: { a, _ in a })
             for r in t.chains.flatMap(\.rules) where oldRules[r.handle] == r.text {
                 if let c = old.counters[oi]?[r.handle] { netfilter.counters[ti, default: [:]][r.handle] = c }
@@ -138,10 +141,38 @@ extension Stack {
         }
     }
 
-    /// `nft list ruleset` with live counters (and handles when asked).
+    /// The ruleset with the sets rules change, or whose elements expire, as they stand now: what
+    /// rules added, and each element's time left (`expires`), as nft lists them.
+    public var liveRuleset: NFRuleset {
+        var rs = netfilter.ruleset
+        for (ti, t) in rs.tables.enumerated() {
+            for (si, set) in t.sets.enumerated() where set.dynamic || set.timeouts {
+                guard let idx = netfilter.setIndex(ti, set.name) else { continue }
+                let sel = set.key.selector
+                let timedNow = idx.live(now: clockNs)
+                let timedValues = Set(timedNow.map(\.0))
+                // Static elements the rules left (a timed one is listed from the live state).
+                var elements: [NFValue] = [], info: [NFElementInfo] = []
+                for (k, e) in set.elements.enumerated() {
+                    if case .range(let lo, let hi, _) = e, lo == hi, set.timeouts || timedValues.contains(lo) || !idx.contains(lo, now: clockNs) { continue }
+                    elements.append(e); info.append(set.info(k))
+                }
+                for (v, own, left) in timedNow {
+                    let comment = set.elements.firstIndex { if case .range(let lo, let hi, _) = $0 { lo == v && hi == v } else { false } }.flatMap { set.info($0).comment }
+                    elements.append(.range(v, v, text: NFPrinter.valueText(v, sel)))
+                    info.append(NFElementInfo(comment: comment, timeout: own, expires: left))
+                }
+                rs.tables[ti].sets[si].elements = elements
+                rs.tables[ti].sets[si].elementInfo = info
+            }
+        }
+        return rs
+    }
+
+    /// `nft list ruleset` with live counters and sets (and handles when asked).
     public func listRuleset(handles: Bool) -> String {
         var out = ""
-        for (ti, t) in netfilter.ruleset.tables.enumerated() {
+        for (ti, t) in liveRuleset.tables.enumerated() {
             out += NFPrinter.ruleset(NFRuleset(tables: [t]), handles: handles, counters: netfilter.counters[ti] ?? [:],
                                      quotaUsed: netfilter.quotas[ti] ?? [:])
         }
@@ -175,17 +206,31 @@ extension Stack {
 }
 
 /// A named set ready for lookups: a hash of single values plus sorted, merged intervals searched
-/// by bisection (so a 10,000-element set costs a lookup, not a scan).
-struct SetIndex {
+/// by bisection (so a 10,000-element set costs a lookup, not a scan). Elements that expire, and
+/// those rules add (nft_dynset), live apart with their expiry in virtual ns (`.max`: never).
+/// A class: the compiled rules and the table share one, so what a rule adds the next lookup sees.
+final class SetIndex {
     private var singles = Set<UInt64>()
     private var intervals: [(lo: UInt64, hi: UInt64)] = []
     /// Interface names of an `ifname` set (`eth*` wildcards included), matched by `iifname @s`.
     private(set) var names: [String] = []
+    /// Single values that expire or were added by rules: value -> (expiry, the element's own timeout in ms).
+    private(set) var timed: [UInt64: (expiry: UInt64, timeout: UInt64?)] = [:]
+    /// The set's default timeout (ms) and the most elements it holds.
+    let timeout: UInt64?
+    let size: Int?
 
-    init(_ elements: [NFValue]) {
+    init(_ set: NFSet, now: UInt64) {
+        timeout = set.timeout
+        size = set.effectiveSize
         var iv: [(UInt64, UInt64)] = []
-        for e in elements {
+        for (k, e) in set.elements.enumerated() {
+            let info = set.info(k)
             switch e {
+            case .range(let lo, let hi, _) where lo == hi && set.timeouts:
+                // An element's time left: what `expires` says, else its timeout, else the set's.
+                let ms = info.expires ?? info.timeout ?? set.timeout
+                timed[lo] = (ms.map { now &+ $0 &* 1_000_000 } ?? .max, info.timeout)
             case .range(let lo, let hi, _): if lo == hi { singles.insert(lo) } else { iv.append((lo, hi)) }
             case .string(let n): names.append(n)
             default: break
@@ -197,7 +242,14 @@ struct SetIndex {
         }
     }
 
-    func contains(_ v: UInt64) -> Bool {
+    /// Elements (static and live) the set holds at `now`.
+    var count: Int { singles.count + intervals.count + names.count + timed.count }
+
+    func contains(_ v: UInt64, now: UInt64) -> Bool {
+        if let t = timed[v] {
+            if t.expiry > now { return true }
+            timed[v] = nil   // expired: the garbage collector's work, done on sight
+        }
         if singles.contains(v) { return true }
         var lo = 0, hi = intervals.count
         while lo < hi {
@@ -205,6 +257,37 @@ struct SetIndex {
             if intervals[mid].hi < v { lo = mid + 1 } else { hi = mid }
         }
         return lo < intervals.count && intervals[lo].lo <= v
+    }
+
+    /// nft_dynset: `add` inserts a missing element, `update` also refreshes the expiry of one there,
+    /// `delete` removes it (and goes on when there is none). False is NFT_BREAK: the set is full.
+    func dynset(_ op: NFDynsetOp, _ v: UInt64, timeout ms: UInt64?, now: UInt64) -> Bool {
+        let present = contains(v, now: now)
+        let life = ms ?? timeout
+        switch op {
+        case .delete:
+            if present, timed.removeValue(forKey: v) == nil { singles.remove(v) }
+            return true
+        case .add where present:
+            return true
+        case .update where present:
+            if let life, timed[v] != nil { timed[v] = (now &+ life &* 1_000_000, ms ?? timed[v]?.timeout) }
+            return true
+        case .add, .update:
+            if let size, count >= size { return false }
+            timed[v] = (life.map { now &+ $0 &* 1_000_000 } ?? .max, ms)
+            return true
+        }
+    }
+
+    /// Carries over what rules added to an older copy of the set (a command left the set alone).
+    func adopt(_ old: SetIndex) { timed.merge(old.timed) { _, kept in kept } }
+
+    /// The live elements rules added or that expire: value, own timeout, time left (ms) at `now`.
+    func live(now: UInt64) -> [(UInt64, UInt64?, UInt64?)] {
+        timed.filter { $0.value.expiry > now }.sorted { $0.key < $1.key }.map {
+            ($0.key, $0.value.timeout, $0.value.expiry == .max ? nil : ($0.value.expiry - now) / 1_000_000)
+        }
     }
 }
 
