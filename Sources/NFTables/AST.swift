@@ -91,6 +91,18 @@ public struct NFNATFlags: OptionSet, Sendable, Hashable {
 
 public enum NFDynsetOp: String, Sendable { case add, update, delete }
 
+public enum NFObjectKind: String, Sendable, CaseIterable { case counter, quota, limit }
+
+/// A named stateful object (`counter c1 { packets 0 bytes 0 }`, `quota q1 { 25 mbytes }`,
+/// `limit l1 { rate 400/minute }`): the statement it behaves as, shared by the rules naming it.
+public struct NFObject: Sendable, Equatable {
+    public var kind: NFObjectKind
+    public var name: String
+    public var handle: Int
+    public var statement: NFStatement
+    public var comment: String? = nil
+}
+
 /// How a `limit` counts: packets, or bytes (`limit rate 10 mbytes/second`).
 public enum NFLimitUnit: Sendable, Equatable { case packets, bytes }
 
@@ -124,6 +136,10 @@ public enum NFStatement: Sendable, Equatable {
     case generatorVmap(NFGenerator, [(NFValue, NFVerdict)])
     /// `snat|dnat to KEY map { K : ADDR }`.
     case natMap(NFNATMap)
+    /// `counter|quota|limit name "x"`: a named object of the table.
+    case objref(NFObjectKind, String)
+    /// `counter|quota|limit name KEY map { K : "x" }`.
+    case objrefMap(NFObjectKind, NFSelector, [(NFValue, String)])
     /// `add|update|delete @s { KEY [timeout T] }` (nft_dynset).
     case dynset(op: NFDynsetOp, set: String, key: NFSelector, timeout: UInt64?)
     case notrack
@@ -238,6 +254,7 @@ public struct NFTable: Sendable, Equatable {
     public var handle: Int
     public var chains: [NFChain]
     public var sets: [NFSet]
+    public var objects: [NFObject] = []
     /// Next handle the table hands out (chains, sets and rules share the counter).
     public var nextHandle: Int
     /// `flags dormant`: the table is loaded but its chains are not registered on any hook.

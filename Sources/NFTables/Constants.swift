@@ -302,7 +302,8 @@ public enum NFPrinter {
 
     /// `quota [over] N unit [used M unit]` (used only once bytes have been counted).
     static func quota(_ n: UInt64, over: Bool, used: UInt64) -> String {
-        "quota \(over ? "over " : "")\(bytes(n))" + (used > 0 ? " used \(bytes(used))" : "")
+        // nft_quota_do_dump reports no more than the quota as used.
+        "quota \(over ? "over " : "")\(bytes(n))" + (used > 0 ? " used \(bytes(min(used, n)))" : "")
     }
 
     /// A byte amount in the largest unit that divides it, as nft prints limits.
@@ -354,6 +355,10 @@ public enum NFPrinter {
         case .setPayload(let sel, let v): return "\(sel.printed) set \(value(v, sel))"
         case .setPayloadFrom(let sel, let source): return "\(sel.printed) set \(source.printed)"
         case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
+        case .objref(let kind, let name): return "\(kind.rawValue) name \"\(name)\""
+        case .objrefMap(let kind, let key, let entries):
+            let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
+            return "\(kind.rawValue) name \(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
         case .dynset(let op, let set, let key, let timeout):
             return "\(op.rawValue) @\(set) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + " }"
         case .setMapped(let target, let keys, let entries):
@@ -488,6 +493,21 @@ public enum NFPrinter {
             if t.dormant { out += "\tflags dormant\n" }
             if let c = t.comment { out += "\tcomment \"\(c)\"\n" }
             var first = !t.dormant
+            for o in t.objects {
+                if !first { out += "\n" }
+                first = false
+                out += "\t\(o.kind.rawValue) \(o.name) {" + (handles ? " # handle \(o.handle)" : "") + "\n"
+                // The object's live state, as its own statement prints it without the keyword.
+                var body: String
+                switch o.statement {
+                case .counter(let p0, let b0):
+                    let (p, b) = counters[o.handle] ?? (p0, b0)
+                    body = "packets \(p) bytes \(b)"
+                case .quota(let n, let over, let used): body = String(quota(n, over: over, used: quotaUsed[o.handle] ?? used).dropFirst("quota ".count))
+                default: body = String(statement(o.statement, family: t.family).dropFirst("limit ".count))
+                }
+                out += "\t\t\(body)\n\t}\n"
+            }
             for s in t.sets {
                 if !first { out += "\n" }
                 first = false

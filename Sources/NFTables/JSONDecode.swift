@@ -35,6 +35,29 @@ extension NFJSON {
         }
     }
 
+    /// A named object declared in a table: {"counter": {"family", "table", "name", "packets", "bytes"}}.
+    private static func object(_ kind: String, _ b: JSONValue, fam: String, path: String) throws(NFJSONError) -> String {
+        var body: String
+        switch kind {
+        case "counter":
+            body = "packets \(b["packets"]?.rendered() ?? "0") bytes \(b["bytes"]?.rendered() ?? "0")"
+        case "quota":
+            body = (b["inv"] == .bool(true) ? "over " : "") + "\(b["bytes"]?.rendered() ?? "0") bytes"
+            if let used = b["used"], used != .int(0) { body += " used \(used.rendered()) bytes" }
+        default:
+            let rate = b["rate"]?.rendered() ?? "1", per = (try? str(b["per"], path + "/per")) ?? "second"
+            let over = b["inv"] == .bool(true) ? "over " : ""
+            if case .string(let unit) = b["rate_unit"] ?? .null, unit != "packets" {
+                body = "rate \(over)\(rate) \(unit)/\(per)"
+                if let burst = b["burst"], burst != .int(0) { body += " burst \(burst.rendered()) \((try? str(b["burst_unit"], path + "/burst_unit")) ?? "bytes")" }
+            } else {
+                body = "rate \(over)\(rate)/\(per)"
+                if let burst = b["burst"], burst != .int(5) { body += " burst \(burst.rendered()) packets" }
+            }
+        }
+        return "table \(fam) \(try str(b["table"], path + "/table")) { \(kind) \(try str(b["name"], path + "/name")) { \(body) }\n}\n"
+    }
+
     private static func str(_ v: JSONValue?, _ path: String) throws(NFJSONError) -> String {
         guard case .string(let s) = v ?? .null else { throw NFJSONError(path: path, message: "expected a string") }
         return s
@@ -43,6 +66,8 @@ extension NFJSON {
     private static func command(_ kind: String, _ b: JSONValue, path: String) throws(NFJSONError) -> String {
         let fam = (try? str(b["family"], path + "/family")) ?? "ip"
         switch kind {
+        case "counter", "quota", "limit":
+            return try object(kind, b, fam: fam, path: path)
         case "table":
             var s = "add table \(fam) \(try str(b["name"], path + "/name"))"
             var body = ""
@@ -247,6 +272,18 @@ extension NFJSON {
             let rhs = try valueText(r, sel, p + "/right")
             // "in" is nft's implicit operator (any bit of a flag list); "==" is written out.
             return lhs + (op == "in" ? " " : " \(op) ") + rhs
+        // (`where` binds to each pattern: a Swift case list applies it to the last one only.)
+        case "counter" where b.isObjectReference, "quota" where b.isObjectReference, "limit" where b.isObjectReference:
+            // {"counter": "c1"} or {"counter": {"map": {"key": ..., "data": {"set": [[k, "c1"], ...]}}}}.
+            if case .string(let n) = b { return "\(k) name \"\(n)\"" }
+            let m = b["map"] ?? .null
+            let key = try leftSelector(m["key"] ?? .null, p + "/map/key")
+            guard case .array(let entries) = m["data"]?["set"] ?? .null else { throw NFJSONError(path: p + "/map/data", message: "expected a set") }
+            let items = try entries.enumerated().map { n, e throws(NFJSONError) -> String in
+                guard case .array(let pair) = e, pair.count == 2 else { throw NFJSONError(path: p + "/map/data/set/\(n)", message: "expected [key, name]") }
+                return "\(try valueText(pair[0], NFSelector(rawValue: key), p + "/map/data/set/\(n)/0")) : \"\(try str(pair[1], p + "/map/data/set/\(n)/1"))\""
+            }
+            return "\(k) name \(key) map { \(items.joined(separator: ", ")) }"
         case "counter":
             if case .int(let n) = b["packets"] ?? .null, case .int(let m) = b["bytes"] ?? .null { return "counter packets \(n) bytes \(m)" }
             return "counter"
@@ -323,5 +360,13 @@ extension NFJSON {
         default:
             throw NFJSONError(path: p, message: "unsupported statement \(k)")
         }
+    }
+}
+
+private extension JSONValue {
+    /// `{"counter": "name"}` or a `{"map": ...}` of names: a reference to named objects, not an anonymous one.
+    var isObjectReference: Bool {
+        if case .string = self { return true }
+        return self["map"] != nil
     }
 }

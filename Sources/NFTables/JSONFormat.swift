@@ -24,6 +24,21 @@ public enum NFJSON {
                 if let cm = c.comment { o.append(("comment", .string(cm))) }
                 items.append(.object([("chain", .object(o))]))
             }
+            for o in t.objects {
+                var b: [(String, JSONValue)] = [("family", fam), ("name", .string(o.name)), ("table", tname), ("handle", .int(o.handle))]
+                switch o.statement {
+                case .counter(let p0, let b0):
+                    let (p, by) = counters[ti]?[o.handle] ?? (p0, b0)
+                    b += [("packets", .int(p)), ("bytes", .int(by))]
+                case .quota(let n, let over, let used):
+                    b += [("bytes", .int(Int(n))), ("used", .int(Int(used)))]
+                    if over { b.append(("inv", .bool(true))) }
+                default:
+                    // As the statement's own JSON has it, without the keyword.
+                    if case .object(let kv) = statement(o.statement, counter: nil, family: t.family), case .object(let inner) = kv[0].1 { b += inner }
+                }
+                items.append(.object([(o.kind.rawValue, .object(b))]))
+            }
             for s in t.sets {
                 var o: [(String, JSONValue)] = [("family", fam), ("name", .string(s.name)), ("table", tname), ("type", s.concat == nil ? .string(s.key.rawValue) : .array(s.keys.map { .string($0.rawValue) })),
                                                 ("handle", .int(s.handle))]
@@ -250,6 +265,10 @@ public enum NFJSON {
         case .setPayload(let sel, let v): return .object([("mangle", .object([("key", left(sel)), ("value", value(v, sel))]))])
         case .setPayloadFrom(let sel, let source): return .object([("mangle", .object([("key", left(sel)), ("value", left(source))]))])
         case .setGenerated(let target, let g): return .object([("mangle", .object([("key", left(target)), ("value", generator(g))]))])
+        case .objref(let kind, let name): return .object([(kind.rawValue, .string(name))])
+        case .objrefMap(let kind, let key, let entries):
+            let data = JSONValue.array(entries.map { .array([value($0.0, key), .string($0.1)]) })
+            return .object([(kind.rawValue, .object([("map", .object([("key", left(key)), ("data", .object([("set", data)]))]))]))])
         case .dynset(let op, let set, let key, let timeout):
             let elem: JSONValue = timeout.map { .object([("elem", .object([("val", left(key)), ("timeout", .int(Int($0 / 1000)))]))]) } ?? left(key)
             return .object([("set", .object([("op", .string(op.rawValue)), ("elem", elem), ("set", .string("@" + set))]))])

@@ -163,10 +163,19 @@ public struct NFParser {
         // A missing separator after a block is reported after the blocks' own errors, which come first in the text.
         var separatorError: NFSyntaxError? = nil
         var setBodies: [(String, Int, Bool)] = []
+        var objectBodies: [(NFObjectKind, String, Int)] = []
         while !isPunct("}") {
             let t = tok
             let w = try word("'chain', 'set', 'map' or '}'")
             switch w {
+            case "counter", "quota", "limit":
+                let oname = try name("an object name")
+                try expectPunct("{")
+                objectBodies.append((NFObjectKind(rawValue: w)!, oname, i))
+                try skipBlock()
+                do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
+            case "ct", "synproxy", "secmark":
+                throw unsupported("\(w) objects", at: t)
             case "chain":
                 let cname = try name("a chain name")
                 if !rs.tables[ti].chains.contains(where: { $0.name == cname }) {
@@ -199,7 +208,27 @@ public struct NFParser {
             rs.tables[ti].chains[k].handle = rs.tables[ti].nextHandle
             rs.tables[ti].nextHandle += 1
         }
-        // Pass 2: sets, then chain bodies (rules), in declaration order.
+        // Pass 2: objects, sets, then chain bodies (rules), in declaration order.
+        for (kind, oname, start) in objectBodies {
+            i = start
+            skipNewlines()
+            let st = tok
+            var stmt: NFStatement
+            switch kind {
+            case .counter: stmt = try counterBody()
+            case .quota: stmt = try quotaBody()
+            case .limit: stmt = try limitBody()
+            }
+            skipNewlines()
+            guard isPunct("}") else { throw err("expected '}'") }
+            if let k = rs.tables[ti].objects.firstIndex(where: { $0.kind == kind && $0.name == oname }) {
+                rs.tables[ti].objects[k].statement = stmt
+            } else {
+                rs.tables[ti].objects.append(NFObject(kind: kind, name: oname, handle: rs.tables[ti].nextHandle, statement: stmt))
+                rs.tables[ti].nextHandle += 1
+            }
+            _ = st
+        }
         for (sname, start, isMap) in setBodies {
             i = start
             try setBody(&rs.tables[ti], name: sname, isMap: isMap)

@@ -360,4 +360,38 @@ final class ConstructTests: XCTestCase {
         """)
         try roundTrip(NFPrinter.ruleset(rs))
     }
+
+    /// Named counter, quota and limit objects, referenced by name and through a map, as the real nft lists them.
+    func testNamedObjectsListAsNft() throws {
+        try roundTrip("""
+        table ip t {
+        \tcounter c1 {
+        \t\tpackets 3 bytes 4
+        \t}
+
+        \tquota q1 {
+        \t\tover 25 mbytes used 1 kbytes
+        \t}
+
+        \tlimit l1 {
+        \t\trate 400/minute
+        \t}
+
+        \tset s {
+        \t\ttype ipv4_addr
+        \t}
+
+        \tchain c {
+        \t\tcounter name "c1"
+        \t\tquota name "q1" drop
+        \t\tlimit name "l1"
+        \t\tcounter name tcp dport map { 22 : "c1", 23 : "c1" }
+        \t}
+        }
+
+        """)
+        XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\tcounter name \"nope\"\n\t}\n}\n")) {
+            XCTAssertTrue("\($0)".contains("No such file or directory"), "\($0)")
+        }
+    }
 }

@@ -24,7 +24,8 @@ extension Stack {
         let from = fib.isLocal(dst) ? dst : route.src
         let quoted = Array(b[nh..<min(skb.len, nh + 576 - 28)])
         let tos = (b[nh + 1] & 0x1e) | 0xc0   // IPTOS_PREC_INTERNETCONTROL
-        sendICMP(ICMPv4Repr(type: type, code: code, restOfHeader: info, data: quoted), src: from, dst: src, tos: tos, route: route, cause: skb)
+        sendICMP(ICMPv4Repr(type: type, code: code, restOfHeader: info, data: quoted), src: from, dst: src, tos: tos, route: route, cause: skb,
+                 attachConntrack: true)
         switch type {
         case ICMPv4Repr.timeExceeded: snmp.icmp.OutTimeExcds += 1
         case ICMPv4Repr.destUnreachable: snmp.icmp.OutDestUnreachs += 1
@@ -45,15 +46,16 @@ extension Stack {
 
     /// Builds the IPv4 packet (TTL ip_default_ttl; no DF, the ICMP socket does not do PMTU
     /// discovery, so `ip_select_ident` picks an ID) and sends it through `ip_output` on behalf of `cause`.
+    /// An error carries its cause's connection as related (icmp_glue_bits calls nf_ct_attach).
     private func sendICMP(_ m: ICMPv4Repr, src: IPv4Address, dst: IPv4Address, tos: UInt8,
-                          route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff) {
+                          route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, attachConntrack: Bool = false) {
         let ip = IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: tos,
                           ident: ip_select_ident(src: src, dst: dst, proto: IPProtocol.icmp, dontFragment: false), payloadLength: m.bufferLength)
         var bytes = [UInt8](repeating: 0, count: 14 + ip.bufferLength)
         m.emit(into: &bytes, at: 14 + 20)
         ip.emit(into: &bytes, at: 14)
         snmp.icmp.OutMsgs += 1
-        ip_local_out(bytes, route: route, cause: cause)
+        ip_local_out(bytes, route: route, cause: cause, attachConntrack: attachConntrack)
     }
 
     /// `icmpv4_xrlim_allow`: types in icmp_ratemask are limited per destination.

@@ -115,9 +115,14 @@ extension Stack {
     }
 
     /// `ip_local_out`: a locally generated packet through LOCAL_OUT, then `ip_output`.
-    func ip_local_out(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil) {
+    /// `attachConntrack`: nf_ct_attach, the cause's connection as related (conntrack then leaves it alone).
+    func ip_local_out(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil,
+                      attachConntrack: Bool = false) {
         let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
         out.networkHeader = 14; out.transportHeader = 34; out.cpu = cause.cpu; out.generated = true
+        if attachConntrack {
+            if let c = cause.conn { out.conn = c; out.ctInfo = .related } else if cause.ctInfo == .untracked { out.ctInfo = .untracked }
+        }
         enter(.ip_local_out, out)
         out.protocolType = EtherType.ipv4
         out.csumPartialOffset = csumPartialOffset

@@ -3,7 +3,9 @@ import Wire
 // net/ipv4/tcp_ipv4.c (tcp_v4_send_reset), also used by nf_reject_ipv4.c (nf_send_reset)
 extension Stack {
     /// A RST answering `skb`: seq from its ACK, or RST|ACK acknowledging what it carried; DF, TTL ip_default_ttl.
-    func tcp_v4_send_reset(_ skb: SkBuff, partialChecksum: Bool = false) {
+    /// `fromReject`: nf_send_reset's, which leaves CHECKSUM_PARTIAL and carries the cause's
+    /// connection as related (nf_ct_attach).
+    func tcp_v4_send_reset(_ skb: SkBuff, fromReject: Bool = false) {
         enter(.tcp_v4_send_reset, skb)
         let b = skb.data, nh = skb.networkHeader
         let th = nh + Int(b[nh] & 0x0f) * 4
@@ -29,6 +31,6 @@ extension Stack {
         rst.emit(into: &bytes, at: 34, src: dst, dst: src)
         ip.emit(into: &bytes, at: 14)
         snmp.tcp.OutRsts += 1
-        ip_local_out(bytes, route: route, cause: skb, csumPartialOffset: partialChecksum ? 34 + 16 : nil)
+        ip_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? 34 + 16 : nil, attachConntrack: fromReject)
     }
 }

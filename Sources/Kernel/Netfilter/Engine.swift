@@ -100,6 +100,40 @@ extension Stack {
         }
     }
 
+    /// counter, limit and quota (nft_counter_eval, nft_limit_eval, nft_quota_eval), their state
+    /// kept per table and handle (a rule's, or a named object's); false when the match fails.
+    private func stateful(_ s: NFStatement, ti: Int, handle: Int, _ skb: SkBuff) -> Bool {
+        switch s {
+        case .counter(let p0, let b0):
+            // Counters start from the values the rule gave (`counter packets N bytes M`).
+            let bytes = skb.len - skb.networkHeader
+            let old = netfilter.counters[ti]?[handle] ?? (p0, b0)
+            netfilter.counters[ti, default: [:]][handle] = (old.0 + 1, old.1 + bytes)
+            return true
+        case .limit(let rate, let per, let burst, let over, let unit):
+            // In virtual ns, in the kernel's integer arithmetic: a packet costs nsecs/rate (or
+            // nsecs*len/rate in byte mode); the bucket holds nsecs/rate*burst (bytes:
+            // nsecs*(rate+burst)/rate). `over` inverts the match.
+            let now = clocks[skb.cpu]
+            let cost = unit == .bytes ? per &* UInt64(skb.len - skb.networkHeader) / rate : per / rate
+            let tokensMax = unit == .bytes ? per &* (rate + burst) / rate : per / rate &* burst
+            var st = netfilter.limits[ti]?[handle] ?? (tokensMax, now)
+            let tokens = min(tokensMax, st.tokens &+ (now &- st.last))
+            st.last = now
+            let ok = tokens >= cost
+            st.tokens = ok ? tokens - cost : tokens
+            netfilter.limits[ti, default: [:]][handle] = st
+            return ok != over
+        case .quota(let quota, let over, let used):
+            // The bytes are counted first; at or past the quota it is over.
+            let consumed = (netfilter.quotas[ti]?[handle] ?? used) &+ UInt64(skb.len - skb.networkHeader)
+            netfilter.quotas[ti, default: [:]][handle] = consumed
+            return (consumed >= quota) == over
+        default:
+            return true
+        }
+    }
+
     enum RuleVerdict: Equatable {
         case nf(NFVerdict)
         case rejected
@@ -153,30 +187,14 @@ extension Stack {
             switch s {
             case .match:
                 break
-            case .counter(let p0, let b0):
-                // Counters start from the values the rule gave (`counter packets N bytes M`).
-                let bytes = skb.len - skb.networkHeader
-                let old = netfilter.counters[ti]?[rule.handle] ?? (p0, b0)
-                netfilter.counters[ti, default: [:]][rule.handle] = (old.0 + 1, old.1 + bytes)
-            case .limit(let rate, let per, let burst, let over, let unit):
-                // nft_limit_eval in virtual ns, in the kernel's integer arithmetic: a packet costs
-                // nsecs/rate (or nsecs*len/rate in byte mode); the bucket holds nsecs/rate*burst
-                // (bytes: nsecs*(rate+burst)/rate). `over` inverts the match.
-                let now = clocks[skb.cpu]
-                let cost = unit == .bytes ? per &* UInt64(skb.len - skb.networkHeader) / rate : per / rate
-                let tokensMax = unit == .bytes ? per &* (rate + burst) / rate : per / rate &* burst
-                var st = netfilter.limits[ti]?[rule.handle] ?? (tokensMax, now)
-                let tokens = min(tokensMax, st.tokens &+ (now &- st.last))
-                st.last = now
-                let ok = tokens >= cost
-                st.tokens = ok ? tokens - cost : tokens
-                netfilter.limits[ti, default: [:]][rule.handle] = st
-                if ok == over { return nil }
-            case .quota(let quota, let over, let used):
-                // nft_quota_eval: the bytes are counted first; at or past the quota it is over.
-                let consumed = (netfilter.quotas[ti]?[rule.handle] ?? used) &+ UInt64(skb.len - skb.networkHeader)
-                netfilter.quotas[ti, default: [:]][rule.handle] = consumed
-                if (consumed >= quota) != over { return nil }
+            case .counter, .limit, .quota:
+                if !stateful(s, ti: ti, handle: rule.handle, skb) { return nil }
+            case .objref(let kind, let name):
+                // A named object: its state is shared by every rule that names it (kept under the object's handle).
+                guard let o = netfilter.objects[ti]?["\(kind.rawValue) \(name)"], stateful(o.statement, ti: ti, handle: o.handle, skb) else { return nil }
+            case .objrefMap(let kind, let key, let entries):
+                guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }),
+                      let o = netfilter.objects[ti]?["\(kind.rawValue) \(hit.1)"], stateful(o.statement, ti: ti, handle: o.handle, skb) else { return nil }
             case .log(let l):
                 // nf_log writes to the kernel log at the rule's level, or hands the packet to an nflog
                 // group; here the line nf_log_ip would print (or the group it went to) goes into the trace.
@@ -271,7 +289,7 @@ extension Stack {
             case .reject(let rst, let code, _):
                 if rst {
                     guard skb.data[skb.networkHeader + 9] == IPProtocol.tcp else { return nil }
-                    tcp_v4_send_reset(skb, partialChecksum: true)   // nf_send_reset leaves CHECKSUM_PARTIAL
+                    tcp_v4_send_reset(skb, fromReject: true)
                 } else {
                     icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: code)
                 }

@@ -38,6 +38,8 @@ struct NetfilterState {
     var limits: [Int: [Int: (tokens: UInt64, last: UInt64)]] = [:]
     /// `quota` bytes consumed per (table, handle), from the rule's `used`.
     var quotas: [Int: [Int: UInt64]] = [:]
+    /// Named objects per table, by "kind name", with the handle their state is kept under.
+    var objects: [Int: [String: NFObject]] = [:]
     /// numgen inc counters and jhash seeds drawn at load, per rule statement.
     var generators: [GeneratorKey: UInt32] = [:]
     /// Conntrack runs when a rule uses ct, notrack or NAT (the kernel loads nf_conntrack for them).
@@ -88,6 +90,7 @@ struct NetfilterState {
             }
         }
         for (ti, t) in rs.tables.enumerated() {
+            for o in t.objects { objects[ti, default: [:]]["\(o.kind.rawValue) \(o.name)"] = o }
             for set in t.sets {
                 if set.concat != nil { concatSets[ti, default: [:]][set.name] = (set.elements, set.verdicts); continue }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
@@ -130,6 +133,12 @@ extension Stack {
             // Sets keep what rules added to them (the kernel's set objects stay).
             for (name, idx) in netfilter.sets[ti] ?? [:] { if let prev = old.sets[oi]?[name] { idx.adopt(prev) } }
             let oldRules = Dictionary(old.ruleset.tables[oi].chains.flatMap(\.rules).map { ($0.handle, $0.text) }, uniquingKeysWith: { a, _ in a })
+            // Named objects keep their state too (same name, kind and handle).
+            for o in t.objects where old.ruleset.tables[oi].objects.contains(where: { $0.handle == o.handle && $0.name == o.name }) {
+                if let c = old.counters[oi]?[o.handle] { netfilter.counters[ti, default: [:]][o.handle] = c }
+                if let q = old.quotas[oi]?[o.handle] { netfilter.quotas[ti, default: [:]][o.handle] = q }
+                if let l = old.limits[oi]?[o.handle] { netfilter.limits[ti, default: [:]][o.handle] = l }
+            }
             for r in t.chains.flatMap(\.rules) where oldRules[r.handle] == r.text {
                 if let c = old.counters[oi]?[r.handle] { netfilter.counters[ti, default: [:]][r.handle] = c }
                 if let q = old.quotas[oi]?[r.handle] { netfilter.quotas[ti, default: [:]][r.handle] = q }
