@@ -265,7 +265,13 @@ public struct NFTable: Sendable, Equatable {
 
 public struct NFRuleset: Sendable, Equatable {
     public var tables: [NFTable]
+    /// `reset counters|quotas ...` commands still to apply to the state of named objects: the
+    /// objects' (table index, handle). Not part of the ruleset's text; the stack consumes them.
+    public var resets: [(table: Int, handle: Int)] = []
     public init(tables: [NFTable] = []) { self.tables = tables }
+    public static func == (l: NFRuleset, r: NFRuleset) -> Bool {
+        l.tables == r.tables && l.resets.map(\.table) == r.resets.map(\.table) && l.resets.map(\.handle) == r.resets.map(\.handle)
+    }
 }
 
 /// Named priorities (nft's `priority filter` etc.) for ip/ip6/inet.

@@ -86,7 +86,7 @@ public struct NFParser {
         skipNewlines()
         while tok.kind != .end {
             let t = tok
-            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename')")
+            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset')")
             switch w {
             case "table": try tableBlock(&rs, create: true)
             case "add", "create":
@@ -114,10 +114,12 @@ public struct NFParser {
                 try flush(&rs)
             case "rename":
                 try rename(&rs)
+            case "reset":
+                try reset(&rs)
             case "delete":
                 try delete(&rs)
             default:
-                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename')", at: t)
+                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset')", at: t)
             }
             skipNewlines()
         }

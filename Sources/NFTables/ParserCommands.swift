@@ -146,6 +146,44 @@ extension NFParser {
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts = [] }
     }
 
+    /// `reset counters|quotas [table FAMILY NAME]`, `reset counter|quota FAMILY TABLE NAME`: the
+    /// named objects start again from zero (nft 1.0.6 resets named objects only, not the counters
+    /// inside rules; it has no `reset rules`).
+    mutating func reset(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+        let wt = tok
+        let what = try word("counter, counters, quotas or quota")
+        let kind: NFObjectKind
+        switch what {
+        case "counter", "counters": kind = .counter
+        case "quota", "quotas": kind = .quota
+        default: throw err("syntax error, expecting counter or counters or quotas or quota", at: wt)
+        }
+        var tables = Array(rs.tables.indices)
+        var only: String? = nil
+        if what.hasSuffix("s") {
+            if isWord("table") {
+                i += 1
+                let (f, n) = try familyAndName()
+                guard let ti = rs.tables.firstIndex(where: { $0.family == f && $0.name == n }) else {
+                    throw refused("Could not process rule: No such file or directory", at: toks[i - 1])
+                }
+                tables = [ti]
+            }
+        } else {
+            let (f, n) = try familyAndName()
+            let nt = tok
+            only = try name("an object name")
+            guard let ti = rs.tables.firstIndex(where: { $0.family == f && $0.name == n }),
+                  rs.tables[ti].objects.contains(where: { $0.kind == kind && $0.name == only }) else {
+                throw refused("Could not process rule: No such file or directory", at: nt)
+            }
+            tables = [ti]
+        }
+        for ti in tables {
+            for o in rs.tables[ti].objects where o.kind == kind && (only == nil || o.name == only) { rs.resets.append((ti, o.handle)) }
+        }
+    }
+
     /// `rename chain FAMILY TABLE OLD NEW` (jumps to it follow, as they name the chain object).
     mutating func rename(_ rs: inout NFRuleset) throws(NFSyntaxError) {
         let st = toks[i - 1]

@@ -125,8 +125,18 @@ extension Stack {
     /// the kernel, rules that stay (same table, handle and text) keep their counters, quotas and
     /// limit buckets, and only new or replaced rules start from what they say.
     public func loadRuleset(_ rs: NFRuleset, keepingRuleState: Bool = false) {
+        var rs = rs
+        let resets = rs.resets
+        rs.resets = []
         let old = netfilter
         netfilter = NetfilterState(rs, now: clockNs)
+        // `reset counters|quotas`: those named objects start from zero.
+        defer {
+            for (ti, h) in resets where ti < rs.tables.count {
+                if netfilter.counters[ti]?[h] != nil || rs.tables[ti].objects.contains(where: { $0.handle == h && $0.kind == .counter }) { netfilter.counters[ti, default: [:]][h] = (0, 0) }
+                if rs.tables[ti].objects.contains(where: { $0.handle == h && $0.kind == .quota }) { netfilter.quotas[ti, default: [:]][h] = 0 }
+            }
+        }
         guard keepingRuleState else { return }
         for (ti, t) in rs.tables.enumerated() {
             guard let oi = old.ruleset.tables.firstIndex(where: { $0.family == t.family && $0.name == t.name && $0.handle == t.handle }) else { continue }
