@@ -9,6 +9,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
     let store: Store
     var router = Router()
     public let limits: Limits
+    let auth: Auth
 
     public struct Limits: Sendable {
         /// Most packets in one injection request.
@@ -17,9 +18,10 @@ public final class App: HTTPHandler, @unchecked Sendable {
     }
 
     /// Opens the registry from the store; returns the app and any stored stack it could not rebuild.
-    public init(store: Store, limits: Limits = Limits()) throws {
+    public init(store: Store, limits: Limits = Limits(), auth: Auth = Auth()) throws {
         self.store = store
         self.limits = limits
+        self.auth = auth
         self.registry = Registry(store: store)
         loadProblems = try registry.load()
         router = Router()
@@ -38,6 +40,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
     }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        if let denied = auth.check(request) { return denied.response }
         switch router.match(method: request.method, path: request.path) {
         case .found(let route, let params):
             do { return try route.handler(request, params) } catch { return error.response }

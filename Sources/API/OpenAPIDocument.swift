@@ -16,6 +16,9 @@ info:
     identifier: MIT
 servers:
   - url: http://127.0.0.1:8080
+security:
+  - {}
+  - bearer: []
 paths:
   /healthz:
     get:
@@ -36,6 +39,8 @@ paths:
       operationId: getMetrics
       summary: Every stack's device, SNMP, softnet and conntrack counters in the Prometheus text format.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: Prometheus exposition text.
           content:
@@ -46,6 +51,8 @@ paths:
       operationId: getOpenAPI
       summary: This document.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The OpenAPI document.
           content:
@@ -61,6 +68,8 @@ paths:
           application/json:
             schema: {$ref: '#/components/schemas/StackInput'}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '201':
           description: The stack as stored, with defaults filled in.
           headers:
@@ -81,6 +90,8 @@ paths:
         - $ref: '#/components/parameters/Limit'
         - $ref: '#/components/parameters/Cursor'
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: A page of stacks.
           content:
@@ -101,6 +112,8 @@ paths:
       operationId: getStack
       summary: One stack.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The stack.
           content:
@@ -111,6 +124,8 @@ paths:
       operationId: deleteStack
       summary: Delete a stack and its traces.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '204':
           description: Deleted.
         '404': {$ref: '#/components/responses/NotFound'}
@@ -135,6 +150,8 @@ paths:
           application/json:
             schema: {$ref: '#/components/schemas/Injection'}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: One result per packet, in order.
           content:
@@ -160,6 +177,8 @@ paths:
       operationId: getStackStats
       summary: Device and SNMP counters, with the kernel's names.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: Counters.
           content:
@@ -173,6 +192,8 @@ paths:
       operationId: listRoutes
       summary: The FIB (local and main tables), as `ip route show table all` would list it.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: Routes.
           content:
@@ -194,6 +215,8 @@ paths:
           application/json:
             schema: {$ref: '#/components/schemas/Route'}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '201':
           description: The route.
           content:
@@ -215,6 +238,8 @@ paths:
           in: query
           schema: {type: integer, minimum: 0, default: 0}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '204':
           description: Deleted.
         '400': {$ref: '#/components/responses/BadRequest'}
@@ -226,6 +251,8 @@ paths:
       operationId: listNeighbours
       summary: The ARP table, as `ip neigh` shows it.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: Entries.
           content:
@@ -255,6 +282,8 @@ paths:
           application/json:
             schema: {$ref: '#/components/schemas/Neighbour'}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '201':
           description: The entry.
           content:
@@ -270,6 +299,8 @@ paths:
       operationId: listSockets
       summary: Bound sockets with their receive queues.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: Sockets.
           content:
@@ -291,6 +322,8 @@ paths:
           application/json:
             schema: {$ref: '#/components/schemas/SocketInput'}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '201':
           description: The socket.
           content:
@@ -308,6 +341,8 @@ paths:
       operationId: closeSocket
       summary: Close a socket.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '204':
           description: Closed.
         '404': {$ref: '#/components/responses/NotFound'}
@@ -329,6 +364,8 @@ paths:
                 max: {type: integer, minimum: 1, maximum: 100000, default: 64}
                 cpu: {type: integer, minimum: 0, maximum: 63, default: 0}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The datagrams, oldest first.
           content:
@@ -357,6 +394,8 @@ paths:
       operationId: getSoftnetStat
       summary: /proc/net/softnet_stat, one line per CPU, 15 hex columns.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The text.
           content:
@@ -380,6 +419,8 @@ paths:
                 advance_ns: {type: integer, minimum: 0, maximum: 4611686018427387904, description: The clock may not pass 2^62 ns.}
                 to_ns: {type: integer, minimum: 0, maximum: 4611686018427387904}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The clock after.
           content:
@@ -402,6 +443,8 @@ paths:
           in: query
           schema: {type: boolean, default: false}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The ruleset.
           content:
@@ -436,6 +479,8 @@ paths:
                   type: array
                   items: {type: object}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The version stored, or (check=true) that it would load.
           content:
@@ -462,6 +507,8 @@ paths:
           text/plain:
             schema: {type: string}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The version stored, or (check=true) that it would load.
           content:
@@ -496,6 +543,8 @@ paths:
                 insert: {type: boolean, default: false}
                 position: {type: integer, minimum: 1}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '201':
           description: The version stored and the new rule's handle.
           content:
@@ -529,6 +578,8 @@ paths:
           required: true
           schema: {type: string}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The version stored.
           content:
@@ -543,6 +594,8 @@ paths:
       operationId: resetCounters
       summary: Zero every rule counter.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '204':
           description: Reset.
         '404': {$ref: '#/components/responses/NotFound'}
@@ -556,6 +609,8 @@ paths:
         - $ref: '#/components/parameters/Limit'
         - $ref: '#/components/parameters/Cursor'
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: A page of versions.
           content:
@@ -578,6 +633,8 @@ paths:
       operationId: getRulesetVersion
       summary: One version's full text (or JSON with Accept application/json).
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The version.
           content:
@@ -594,6 +651,8 @@ paths:
       operationId: rollbackRuleset
       summary: Load an old version again, stored as a new version (history is never rewritten).
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The version stored.
           content:
@@ -607,6 +666,8 @@ paths:
       operationId: listConntrack
       summary: The conntrack table as `conntrack -L` prints it (seconds left counting down in virtual time, [UNREPLIED], [ASSURED], mark, use), or as JSON.
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: One connection per line, or with Accept application/json the same entries as objects.
           content:
@@ -651,6 +712,8 @@ paths:
         - $ref: '#/components/parameters/Limit'
         - $ref: '#/components/parameters/Cursor'
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: A page of trace summaries.
           content:
@@ -678,6 +741,8 @@ paths:
           in: query
           schema: {type: string, enum: [json, nft], default: json}
       responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The trace.
           content:
@@ -718,7 +783,22 @@ components:
       in: query
       description: The next_cursor of the previous page.
       schema: {type: string}
+  securitySchemes:
+    bearer:
+      type: http
+      scheme: bearer
+      description: "The server's API token (--token or PACKETSTACK_TOKEN). Without one (loopback) nothing is asked; with one, requests that change anything need it, and reads too with --protect-reads. /healthz never does."
   responses:
+    Unauthorized:
+      description: The server has an API token and the request carries none (WWW-Authenticate Bearer).
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    Forbidden:
+      description: The request's token is not the server's.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
     BadRequest:
       description: Malformed JSON (with line and column), unknown or mistyped fields, bad query parameters.
       content:

@@ -1,9 +1,13 @@
+import Foundation
 import HTTPServer
 
 /// Command-line flags of packetstackd.
 struct Options {
     var server = ServerConfig()
     var dbPath = "packetstack.db"
+    /// The API token (`--token`, or PACKETSTACK_TOKEN in the environment); never logged.
+    var token: String? = ProcessInfo.processInfo.environment["PACKETSTACK_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    var protectReads = false
 
     static let usage = """
     usage: packetstackd [options]
@@ -16,6 +20,9 @@ struct Options {
       --idle-timeout-ms MS      idle keep-alive connections close after this (default 60000)
       --max-connections N       connections beyond this get 503 (default 1024)
       --workers N               handler threads (default 2)
+      --token TOKEN             API token for requests that change anything (or PACKETSTACK_TOKEN);
+                                required to listen on anything but loopback
+      --protect-reads           reads need the token too
       --help                    this text
     """
 
@@ -51,11 +58,22 @@ struct Options {
             case "--body-timeout-ms": o.server.bodyTimeoutMs = try number(a)
             case "--max-connections": o.server.maxConnections = try number(a)
             case "--workers": o.server.workers = try number(a)
+            case "--token":
+                let t = try value()
+                guard !t.isEmpty else { throw Bad(message: "--token needs a non-empty value") }
+                o.token = t
+            case "--protect-reads": o.protectReads = true
             case "--help", "-h": throw Bad(message: "")
             default: throw Bad(message: "unknown option \(a)")
             }
             i += 1
         }
+        // Anywhere but loopback, somebody else could drive the server: only with a token.
+        let loopback = o.server.host == "localhost" || o.server.host == "::1" || o.server.host.hasPrefix("127.")
+        if !loopback && o.token == nil {
+            throw Bad(message: "listening on \(o.server.host) needs an API token (--token or PACKETSTACK_TOKEN); loopback needs none")
+        }
+        if o.protectReads && o.token == nil { throw Bad(message: "--protect-reads needs a token (--token or PACKETSTACK_TOKEN)") }
         return o
     }
 }

@@ -226,3 +226,61 @@ final class SchemathesisTests: XCTestCase {
     }
 
 }
+
+/// The API token: changes need it, reads too with --protect-reads, /healthz never; a server
+/// that would listen beyond loopback refuses to start without one.
+final class AuthTests: XCTestCase {
+    var dir: URL!
+    var db: String { dir.appendingPathComponent("a.db").path }
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-auth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func send(_ port: UInt16, _ method: String, _ path: String, token: String? = nil, body: String = "") throws -> (status: Int, headers: [String: String], body: String) {
+        let c = try RawClient(port: port)
+        let auth = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        c.send("\(method) \(path) HTTP/1.1\r\nHost: t\r\n\(auth)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let r = c.readResponses(1)
+        return (r.first?.status ?? 0, r.first?.headers ?? [:], r.first?.body ?? "")
+    }
+
+    func testChangesNeedTheToken() throws {
+        let d = try Daemon(db: db, cwd: dir, extra: ["--token", "s3cret-token"])
+        let stack = #"{"name":"a"}"#
+        let none = try send(d.port, "POST", "/v1/stacks", body: stack)
+        XCTAssertEqual(none.status, 401)
+        XCTAssertEqual(none.headers["www-authenticate"], "Bearer")
+        XCTAssertFalse(none.body.contains("s3cret"))
+        XCTAssertEqual(try send(d.port, "POST", "/v1/stacks", token: "s3cret-tokeN", body: stack).status, 403)
+        XCTAssertEqual(try send(d.port, "POST", "/v1/stacks", token: "s3cret", body: stack).status, 403)
+        XCTAssertEqual(try send(d.port, "POST", "/v1/stacks", token: "s3cret-token", body: stack).status, 201)
+        XCTAssertEqual(try send(d.port, "GET", "/v1/stacks/a").status, 200)
+        XCTAssertEqual(try send(d.port, "DELETE", "/v1/stacks/a").status, 401)
+        let stop = d.terminate()
+        XCTAssertFalse(stop.log.contains("s3cret"), "the token is never logged")
+    }
+
+    func testProtectedReadsAndOpenHealth() throws {
+        let d = try Daemon(db: db, cwd: dir, extra: ["--token", "t0k", "--protect-reads"])
+        defer { _ = d.terminate() }
+        XCTAssertEqual(try send(d.port, "GET", "/v1/stacks").status, 401)
+        XCTAssertEqual(try send(d.port, "GET", "/v1/stacks", token: "t0k").status, 200)
+        XCTAssertEqual(try send(d.port, "GET", "/healthz").status, 200)
+    }
+
+    func testBeyondLoopbackOnlyWithAToken() throws {
+        let p = Process()
+        p.executableURL = Daemon.binary
+        p.arguments = ["--listen", "0.0.0.0:0", "--db", db]
+        let err = Pipe()
+        p.standardError = err; p.standardOutput = FileHandle.nullDevice
+        p.environment = [:]
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 2)
+        XCTAssertTrue(text.contains("listening on 0.0.0.0 needs an API token"), text)
+    }
+}
