@@ -1,3 +1,4 @@
+import Foundation
 import HTTPServer
 import JSON
 import Kernel
@@ -11,18 +12,30 @@ public final class App: HTTPHandler, @unchecked Sendable {
     public let limits: Limits
     let auth: Auth
 
+    /// What one server, stack or request may hold, so no client can exhaust the others (each a flag).
     public struct Limits: Sendable {
         /// Most packets in one injection request.
         public var maxPacketsPerRequest = 10_000
+        /// Most stacks the server holds, and devices one stack has.
+        public var maxStacks = 256
+        public var maxDevices = 64
+        /// Most rules, and set elements (named and anonymous), one stack's ruleset holds.
+        public var maxRules = 100_000
+        public var maxSetElements = 1_000_000
+        /// Injections running at once; more are answered 429.
+        public var maxConcurrentInjections = 16
         public init() {}
     }
+
+    /// Injections running now (bounded by `limits.maxConcurrentInjections`).
+    let running = RunningCount()
 
     /// Opens the registry from the store; returns the app and any stored stack it could not rebuild.
     public init(store: Store, limits: Limits = Limits(), auth: Auth = Auth()) throws {
         self.store = store
         self.limits = limits
         self.auth = auth
-        self.registry = Registry(store: store)
+        self.registry = Registry(store: store, limits: limits)
         loadProblems = try registry.load()
         router = Router()
         registerRoutes()
@@ -75,4 +88,18 @@ public final class App: HTTPHandler, @unchecked Sendable {
         guard let e = registry.get(name) else { throw Problem.notFound("no stack named \(name)") }
         return e
     }
+}
+
+/// A count of work in progress, taken and given back under a lock.
+final class RunningCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    /// Takes a place if fewer than `max` are taken.
+    func enter(max: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard n < max else { return false }
+        n += 1
+        return true
+    }
+    func leave() { lock.lock(); n -= 1; lock.unlock() }
 }

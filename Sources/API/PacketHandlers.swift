@@ -10,6 +10,13 @@ extension App {
         let sync = try q.bool("sync")
         try q.finish()
         let e = try entry(name)
+        // Each injection holds a worker while it runs: a bound keeps a flood from taking them all.
+        guard running.enter(max: limits.maxConcurrentInjections) else {
+            var p = Problem(status: 429, slug: "too-many-injections", detail: "\(limits.maxConcurrentInjections) injections are running (--max-injections); try again")
+            p.headers = [("retry-after", "1")]
+            throw p
+        }
+        defer { running.leave() }
         let doc = try parseJSONBody(req)
         // Decode every packet before running any, so a bad one changes nothing.
         var rate: Int? = nil

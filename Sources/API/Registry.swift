@@ -31,8 +31,9 @@ final class Registry: @unchecked Sendable {
     private var entries: [String: StackEntry] = [:]
     private var order: [String] = []
     let store: Store
+    let limits: App.Limits
 
-    init(store: Store) { self.store = store }
+    init(store: Store, limits: App.Limits = App.Limits()) { self.store = store; self.limits = limits }
 
     /// Rebuilds every stored stack. A stored stack the model cannot build is reported and kept in the store.
     func load() throws -> [String] {
@@ -68,6 +69,9 @@ final class Registry: @unchecked Sendable {
 
     /// Builds, stores and registers a stack; nothing is stored unless the stack builds.
     func create(_ config: StackConfig) throws(Problem) -> StackEntry {
+        guard config.devices.count <= limits.maxDevices else {
+            throw Problem.unprocessable("at most \(limits.maxDevices) devices per stack (--max-devices)", pointer: "/devices")
+        }
         let stack: Stack
         do { stack = try Stack(config: config) } catch {
             throw Problem.unprocessable(error.message, pointer: error.path)
@@ -75,6 +79,9 @@ final class Registry: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard entries[config.name] == nil else {
             throw Problem(status: 409, slug: "conflict", detail: "a stack named \(config.name) already exists")
+        }
+        guard entries.count < limits.maxStacks else {
+            throw Problem(status: 429, slug: "too-many-stacks", detail: "this server holds at most \(limits.maxStacks) stacks (--max-stacks); delete one first")
         }
         let rec: StackRecord
         do { rec = try store.insertStack(name: config.name, config: StackDocument.encode(config).rendered()) } catch {

@@ -73,6 +73,7 @@ extension App {
     private func apply(_ e: StackEntry, summary: String, command: Bool = true, _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
         try e.withStack { (s: Stack) throws(Problem) -> JSONValue in
             let next = try make(s.ruleset)
+            try checkSize(next)
             // With `# handle N` comments, so handles survive a reload even after deletions.
             let textForm = NFPrinter.ruleset(next, handles: true)
             let v: RulesetVersion
@@ -84,6 +85,27 @@ extension App {
             let notes = next.ipv6Notes
             if !notes.isEmpty, case .object(var kv) = o { kv.append(("notes", .array(notes.map { .string($0) }))); o = .object(kv) }
             return o
+        }
+    }
+
+    /// Rules and set elements a stack's ruleset may hold (--max-rules, --max-set-elements).
+    func checkSize(_ rs: NFRuleset) throws(Problem) {
+        let rules = rs.tables.reduce(0) { $0 + $1.chains.reduce(0) { $0 + $1.rules.count } }
+        guard rules <= limits.maxRules else {
+            throw Problem.unprocessable("the ruleset has \(rules) rules; at most \(limits.maxRules) (--max-rules)", pointer: "")
+        }
+        // Named sets' elements, and the anonymous sets' inside rules.
+        func count(_ v: NFValue) -> Int { if case .set(let vs) = v { vs.count } else { 0 } }
+        let named = rs.tables.reduce(0) { $0 + $1.sets.reduce(0) { $0 + $1.elements.count } }
+        let anonymous = rs.tables.flatMap(\.chains).flatMap(\.rules).flatMap(\.statements).reduce(0) { n, s in
+            switch s {
+            case .match(_, _, _, let v), .concatMatch(_, _, let v): n + count(v)
+            case .vmap(_, let e), .concatVmap(_, let e), .generatorVmap(_, let e): n + e.count
+            default: n
+            }
+        }
+        guard named + anonymous <= limits.maxSetElements else {
+            throw Problem.unprocessable("the ruleset has \(named + anonymous) set elements; at most \(limits.maxSetElements) (--max-set-elements)", pointer: "")
         }
     }
 
@@ -131,7 +153,7 @@ extension App {
             throw Problem.badRequest("empty-ruleset", "the ruleset is empty; to remove every table send 'flush ruleset'")
         }
         let parsed = try parseRuleset(req)
-        if check { return Self.checked(parsed) }
+        if check { try checkSize(parsed); return Self.checked(parsed) }
         return jsonResponse(200, try apply(e, summary: "replace ruleset (\(parsed.tables.count) tables)", command: false) { _ throws(Problem) in parsed })
     }
 
@@ -143,7 +165,9 @@ extension App {
         let e = try entry(name)
         if check {
             let current = e.withStack { $0.ruleset }
-            return Self.checked(try parseRuleset(req, onto: current))
+            let next = try parseRuleset(req, onto: current)
+            try checkSize(next)
+            return Self.checked(next)
         }
         let first = isJSON(req) ? "nft -j commands" : (try bodyText(req)).split(separator: "\n").first.map(String.init) ?? ""
         return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first) { (cur: NFRuleset) throws(Problem) -> NFRuleset in

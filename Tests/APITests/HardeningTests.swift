@@ -134,3 +134,30 @@ final class Tally: @unchecked Sendable {
     private(set) var counts: [String: Int] = [:]
     func add(_ k: String) { lock.lock(); counts[k, default: 0] += 1; lock.unlock() }
 }
+
+/// Limits, each a flag: past one, a clear 4xx and nothing stored changes.
+final class LimitTests: AppTestCase {
+    func testStacksDevicesRulesElementsAndInjections() throws {
+        var limits = App.Limits()
+        limits.maxStacks = 2; limits.maxDevices = 1; limits.maxRules = 2; limits.maxSetElements = 3; limits.maxConcurrentInjections = 0
+        app = try App(store: store, limits: limits)
+        let dev = #"{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"a","devices":[\#(dev)]}"#).status, 201)
+        let twoDevices = call("POST", "/v1/stacks", #"{"name":"b","devices":[\#(dev),\#(dev.replacingOccurrences(of: "eth0", with: "eth1"))]}"#)
+        XCTAssertEqual(twoDevices.status, 422)
+        XCTAssertEqual(twoDevices.json?["pointer"], .string("/devices"))
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"b"}"#).status, 201)
+        let third = call("POST", "/v1/stacks", #"{"name":"c"}"#)
+        XCTAssertEqual(third.status, 429)
+        XCTAssertEqual(third.json?["type"], .string("urn:packetstack:problem:too-many-stacks"))
+        // Three rules, or four set elements, are one too many; what is stored stays as it was.
+        XCTAssertEqual(call("PUT", "/v1/stacks/a/ruleset", "table ip t {\n\tchain c {\n\t\taccept\n\t\taccept\n\t}\n}\n", type: "text/plain").status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/a/ruleset/commands", "add rule ip t c accept", type: "text/plain").status, 422)
+        let elements = call("PUT", "/v1/stacks/a/ruleset", "table ip t {\n\tset s {\n\t\ttype inet_service\n\t\telements = { 1, 2 }\n\t}\n\n\tchain c {\n\t\ttcp dport { 3, 4 } accept\n\t}\n}\n", type: "text/plain")
+        XCTAssertEqual(elements.status, 422, elements.raw)
+        XCTAssertEqual(call("GET", "/v1/stacks/a/ruleset/versions").json?["items"]?.rendered().components(separatedBy: "\"version\"").count, 2)
+        let busy = call("POST", "/v1/stacks/a/packets", #"{"packets":[{"device":"eth0","ipv4":{"src":"198.18.0.9"},"udp":{"dport":9}}]}"#)
+        XCTAssertEqual(busy.status, 429)
+        XCTAssertEqual(busy.headers.first { $0.name == "retry-after" }?.value, "1")
+    }
+}
