@@ -11,6 +11,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
     var router = Router()
     public let limits: Limits
     let auth: Auth
+    let requestLog: RequestLog
 
     /// What one server, stack or request may hold, so no client can exhaust the others (each a flag).
     public struct Limits: Sendable {
@@ -24,6 +25,8 @@ public final class App: HTTPHandler, @unchecked Sendable {
         public var maxSetElements = 1_000_000
         /// Injections running at once; more are answered 429.
         public var maxConcurrentInjections = 16
+        /// Most traces stored per stack; an injection that would pass it is refused whole.
+        public var maxTracesPerStack = 1_000_000
         public init() {}
     }
 
@@ -31,8 +34,9 @@ public final class App: HTTPHandler, @unchecked Sendable {
     let running = RunningCount()
 
     /// Opens the registry from the store; returns the app and any stored stack it could not rebuild.
-    public init(store: Store, limits: Limits = Limits(), auth: Auth = Auth()) throws {
+    public init(store: Store, limits: Limits = Limits(), auth: Auth = Auth(), requestLog: RequestLog = RequestLog()) throws {
         self.store = store
+        self.requestLog = requestLog
         self.limits = limits
         self.auth = auth
         self.registry = Registry(store: store, limits: limits)
@@ -52,16 +56,31 @@ public final class App: HTTPHandler, @unchecked Sendable {
         return true
     }
 
+    /// Answers one request, gives it a request id (echoed as X-Request-Id), logs and counts it.
     public func respond(to request: HTTPRequest) -> HTTPResponse {
-        if let denied = auth.check(request) { return denied.response }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let id = requestLog.requestID(request)
+        var template = "unmatched"
+        var response = route(request, template: &template)
+        response.headers.append(("x-request-id", id))
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9
+        requestLog.record(request, route: template, response: response, id: id, seconds: seconds)
+        return response
+    }
+
+    private func route(_ request: HTTPRequest, template: inout String) -> HTTPResponse {
         switch router.match(method: request.method, path: request.path) {
         case .found(let route, let params):
+            template = "\(route.method) \(route.template)"
+            if let denied = auth.check(request) { return denied.response }
             do { return try route.handler(request, params) } catch { return error.response }
         case .wrongMethod(let allowed):
+            if let denied = auth.check(request) { return denied.response }
             var p = Problem(status: 405, slug: "method-not-allowed", detail: "\(request.method) is not allowed on \(request.path)")
             p.headers = [("allow", allowed.joined(separator: ", "))]
             return p.response
         case .none:
+            if let denied = auth.check(request) { return denied.response }
             return Problem.notFound("no resource at \(request.path)").response
         }
     }
@@ -69,6 +88,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
     private func registerRoutes() {
         let health = jsonResponse(200, .object([("status", .string("ok"))]))
         router.add("GET", "/healthz", inline: true) { _, _ in health }
+        router.add("GET", "/readyz") { [unowned self] req, _ throws(Problem) in try ready(req) }
         let spec = HTTPResponse(status: 200, headers: [("content-type", "application/yaml")], body: Array(OpenAPIDocument.yaml.utf8))
         router.add("GET", "/openapi.yaml", inline: true) { _, _ in spec }
         router.add("POST", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try createStack(req) }
@@ -76,12 +96,23 @@ public final class App: HTTPHandler, @unchecked Sendable {
         router.add("GET", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try getStack(req, p["stack"]!) }
         router.add("DELETE", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try deleteStack(req, p["stack"]!) }
         router.add("POST", "/v1/stacks/{stack}/packets") { [unowned self] req, p throws(Problem) in try injectPackets(req, p["stack"]!) }
+        router.add("DELETE", "/v1/stacks/{stack}/traces") { [unowned self] req, p throws(Problem) in try deleteTraces(req, p["stack"]!) }
         router.add("GET", "/v1/stacks/{stack}/stats") { [unowned self] req, p throws(Problem) in try stats(req, p["stack"]!) }
         registerResourceRoutes()
         registerRulesetRoutes()
         registerMetricsRoute()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }
         router.add("GET", "/v1/traces/{trace}") { [unowned self] req, p throws(Problem) in try getTrace(req, p["trace"]!) }
+    }
+
+    /// Ready when a worker can take the request and the database answers (unlike /healthz, which
+    /// the event loop answers alone).
+    func ready(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        guard store.ping() else {
+            return jsonResponse(503, .object([("status", .string("database not answering"))]))
+        }
+        return jsonResponse(200, .object([("status", .string("ready")), ("stacks", .int(registry.all().count))]))
     }
 
     func entry(_ name: String) throws(Problem) -> StackEntry {

@@ -41,6 +41,7 @@ extension App {
             }
         }
         var out = "# HELP packetstack_stacks Stacks loaded.\n# TYPE packetstack_stacks gauge\npacketstack_stacks \(entries.count)\n"
+        out += requestLog.exposition()
         for name in families.keys.sorted() {
             let f = families[name]!
             out += "# HELP \(name) \(f.help)\n# TYPE \(name) \(name.hasSuffix("_total") ? "counter" : "gauge")\n"

@@ -10,7 +10,9 @@ info:
     Create a stack (devices, addresses, routes, sysctls), inject Ethernet frames, and read
     back what the simulated kernel did to each one: every stage it crossed (named after the
     kernel function), the outcome and the kernel drop reason. Traces are stored in SQLite.
-    Errors are RFC 9457 problem documents. Lists use opaque cursors.
+    Errors are RFC 9457 problem documents. Lists use opaque cursors. Every answer from the
+    application carries X-Request-Id (the client's, when short and printable, or a new one),
+    the id the access log (--access-log logfmt|json) prints.
   license:
     name: MIT
     identifier: MIT
@@ -34,10 +36,36 @@ paths:
                 required: [status]
                 properties:
                   status: {type: string, const: ok}
+  /readyz:
+    get:
+      operationId: getReady
+      summary: Readiness probe. Answered by a worker after a read of the database (/healthz is answered by the event loop alone).
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: Ready.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status, stacks]
+                properties:
+                  status: {type: string, const: ready}
+                  stacks: {type: integer, minimum: 0}
+        '503':
+          description: The database does not answer.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status]
+                properties:
+                  status: {type: string}
   /metrics:
     get:
       operationId: getMetrics
-      summary: Every stack's device, SNMP, softnet and conntrack counters in the Prometheus text format.
+      summary: Every stack's device, SNMP, softnet and conntrack counters, and requests by route and status with latency histograms, in the Prometheus text format.
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -83,6 +111,7 @@ paths:
         '413': {$ref: '#/components/responses/TooLarge'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
         '422': {$ref: '#/components/responses/Unprocessable'}
+        '429': {$ref: '#/components/responses/TooMany'}
     get:
       operationId: listStacks
       summary: List stacks, oldest first.
@@ -170,6 +199,27 @@ paths:
         '413': {$ref: '#/components/responses/TooLarge'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
         '422': {$ref: '#/components/responses/Unprocessable'}
+        '429': {$ref: '#/components/responses/TooMany'}
+  /v1/stacks/{stack}/traces:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    delete:
+      operationId: deleteStackTraces
+      summary: Delete a stack's stored traces, freeing its trace quota (--max-traces). Trace ids are never reused.
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: How many traces were deleted.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [deleted]
+                properties:
+                  deleted: {type: integer, minimum: 0}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/stacks/{stack}/stats:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -819,6 +869,14 @@ components:
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
+    TooMany:
+      description: "A server limit is reached: --max-stacks stacks (too-many-stacks), or --max-injections injections running at once (too-many-injections; retry after Retry-After seconds)."
+      headers:
+        Retry-After:
+          schema: {type: integer, minimum: 1}
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
     TooLarge:
       description: The body exceeds the server's limit.
       content:
@@ -835,7 +893,7 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     Unprocessable:
-      description: Well-formed but invalid values (bad MAC, CIDR, hex, unknown device, refused sysctl).
+      description: Well-formed but invalid values (bad MAC, CIDR, hex, unknown device, refused sysctl), or over a server limit (--max-devices devices per stack, --max-rules rules or --max-set-elements set elements per ruleset, --max-packets packets per injection, --max-traces traces stored per stack, type trace-quota).
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}

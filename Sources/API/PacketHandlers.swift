@@ -35,6 +35,12 @@ extension App {
         }
         let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
             try Self.checkClock(s, startNs: startNs)
+            // The quota is taken before anything runs, so a refused injection changes nothing.
+            guard e.storedTraces + specs.count <= limits.maxTracesPerStack else {
+                throw Problem(status: 422, slug: "trace-quota",
+                              detail: "stack \(name) holds \(e.storedTraces) traces and this injection adds \(specs.count); at most \(limits.maxTracesPerStack) per stack (--max-traces): DELETE /v1/stacks/\(name)/traces first")
+            }
+            e.storedTraces += specs.count
             // With a rate, packet i arrives at start + i/rate unless it names its own at_ns.
             let base = startNs.map { UInt64($0) } ?? s.clockNs
             return s.inject(specs.enumerated().map { i, p in
@@ -74,6 +80,20 @@ extension App {
         body.append(contentsOf: #"],"durable":\#(durable)}"#.utf8)
         body.append(0x0a)
         return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
+    }
+
+    /// DELETE /v1/stacks/{stack}/traces: frees the stack's trace quota (ids are never reused).
+    func deleteTraces(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        // Under the stack's lock no injection enqueues meanwhile; the store commits what is queued first.
+        let n = try e.withStack { (_: Stack) throws(Problem) -> Int in
+            let n: Int
+            do { n = try store.deleteTraces(stackID: e.record.id) } catch { throw Problem.storage("traces not deleted: \(error)") }
+            e.storedTraces = 0
+            return n
+        }
+        return jsonResponse(200, .object([("deleted", .int(n))]))
     }
 
     /// Virtual time ends at `Stack.clockLimitNs` (about 146 years), so no sum of valid inputs

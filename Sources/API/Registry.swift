@@ -13,6 +13,8 @@ final class StackEntry: @unchecked Sendable {
     let lock = NSLock()
     /// Set under `lock` when the stack is deleted: work that finishes later stores nothing.
     var deleted = false
+    /// Traces stored or on their way, counted under `lock` against `--max-traces`.
+    var storedTraces = 0
 
     init(record: StackRecord, config: StackConfig, stack: Stack) {
         self.record = record; self.config = config; self.stack = stack
@@ -38,13 +40,16 @@ final class Registry: @unchecked Sendable {
     /// Rebuilds every stored stack. A stored stack the model cannot build is reported and kept in the store.
     func load() throws -> [String] {
         var problems: [String] = []
+        let counts = try store.traceCounts()
         for rec in try store.stacks() {
             do {
                 let config = try StackDocument.decode(try JSONParser.parse(rec.config))
                 let stack = try Stack(config: config)
                 // The ruleset in force is the latest stored version.
                 if let v = try store.latestRulesetVersion(stackID: rec.id) { stack.loadRuleset(try NFParser.parse(v.ruleset)) }
-                add(StackEntry(record: rec, config: config, stack: stack))
+                let e = StackEntry(record: rec, config: config, stack: stack)
+                e.storedTraces = counts[rec.id] ?? 0
+                add(e)
             } catch {
                 problems.append("stack \(rec.name): \(error)")
             }

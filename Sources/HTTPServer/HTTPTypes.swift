@@ -45,7 +45,7 @@ public struct HTTPResponse: Sendable {
         return HTTPResponse(status: status, contentType: "application/problem+json", body: body)
     }
 
-    static func jsonQuote(_ s: String) -> String {
+    public static func jsonQuote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

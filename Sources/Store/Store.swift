@@ -15,7 +15,7 @@ public final class Store: @unchecked Sendable {
     private let updateStackStmt: Statement
     private let insertVersionStmt, listVersionsStmt, getVersionStmt, latestVersionStmt: Statement
     private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, traceByIDStmt, listTracesStmt: Statement
-    private let raiseWatermarkStmt: Statement
+    private let raiseWatermarkStmt, deleteTracesStmt: Statement
 
     public enum Conflict: Error { case duplicateName }
 
@@ -40,6 +40,7 @@ public final class Store: @unchecked Sendable {
         latestVersionStmt = try db.prepare("SELECT version, created_at, summary, ruleset FROM ruleset_versions WHERE stack_id = ?1 ORDER BY version DESC LIMIT 1")
         listStacksStmt = try db.prepare("SELECT id, name, config, created_at FROM stacks ORDER BY id")
         deleteStackStmt = try db.prepare("DELETE FROM stacks WHERE name = ?1")
+        deleteTracesStmt = try db.prepare("DELETE FROM traces WHERE stack_id = ?1")
         raiseWatermarkStmt = try db.prepare("UPDATE trace_id_watermark SET value = MAX(value, ?1) WHERE id = 1")
         insertTraceStmt = try db.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body FROM traces t JOIN stacks s ON s.id = t.stack_id WHERE t.id = ?1")
@@ -61,6 +62,16 @@ public final class Store: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { throw StoreError(code: 0, message: "store is closed") }
         return try body()
+    }
+
+    /// True when the database answers a read (for /readyz).
+    public func ping() -> Bool {
+        (try? locked { () throws(StoreError) -> Bool in
+            try listStacksStmt.reset([])
+            _ = try listStacksStmt.step()
+            listStacksStmt.done()
+            return true
+        }) ?? false
     }
 
     // MARK: stacks
@@ -156,6 +167,37 @@ public final class Store: @unchecked Sendable {
     }
 
     // MARK: traces
+
+    /// Stored traces per stack id (for the per-stack quota at start-up).
+    public func traceCounts() throws(StoreError) -> [Int64: Int] {
+        try locked { () throws(StoreError) -> [Int64: Int] in
+            let q = try db.prepare("SELECT stack_id, COUNT(*) FROM traces GROUP BY stack_id")
+            try q.reset([])
+            var out: [Int64: Int] = [:]
+            while try q.step() { out[q.int(0)] = Int(q.int(1)) }
+            q.done()
+            return out
+        }
+    }
+
+    /// Deletes a stack's traces (after the writer has committed what it holds), keeping the ids
+    /// handed out as the watermark in the same transaction; answers how many went.
+    public func deleteTraces(stackID: Int64) throws(StoreError) -> Int {
+        writer.flush()
+        return try locked { () throws(StoreError) -> Int in
+            try db.exec("BEGIN")
+            do throws(StoreError) {
+                try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
+                try deleteTracesStmt.run([.int(stackID)])
+                let n = db.changes
+                try db.exec("COMMIT")
+                return n
+            } catch {
+                try? db.exec("ROLLBACK")
+                throw error
+            }
+        }
+    }
 
     /// Reserves `count` consecutive trace ids, so answers can name traces before they are written.
     public func allocateTraceIDs(_ count: Int) -> Int64 {

@@ -10,6 +10,7 @@ struct Options {
     var token: String? = ProcessInfo.processInfo.environment["PACKETSTACK_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     var protectReads = false
     var limits = App.Limits()
+    var accessLog = RequestLog.Format.off
 
     static let usage = """
     usage: packetstackd [options]
@@ -25,12 +26,14 @@ struct Options {
       --token TOKEN             API token for requests that change anything (or PACKETSTACK_TOKEN);
                                 required to listen on anything but loopback
       --protect-reads           reads need the token too
+      --access-log FORMAT       one line per request on stderr: off (default), logfmt or json
       --max-stacks N            stacks the server holds (default 256)
       --max-devices N           devices per stack (default 64)
       --max-rules N             rules per stack's ruleset (default 100000)
       --max-set-elements N      set elements per stack's ruleset (default 1000000)
       --max-packets N           packets per injection (default 10000)
       --max-injections N        injections running at once; more get 429 (default 16)
+      --max-traces N            traces stored per stack (default 1000000)
       --help                    this text
     """
 
@@ -71,12 +74,16 @@ struct Options {
                 guard !t.isEmpty else { throw Bad(message: "--token needs a non-empty value") }
                 o.token = t
             case "--protect-reads": o.protectReads = true
+            case "--access-log":
+                guard let f = RequestLog.Format(rawValue: try value()) else { throw Bad(message: "--access-log is off, logfmt or json") }
+                o.accessLog = f
             case "--max-stacks": o.limits.maxStacks = try number(a)
             case "--max-devices": o.limits.maxDevices = try number(a)
             case "--max-rules": o.limits.maxRules = try number(a)
             case "--max-set-elements": o.limits.maxSetElements = try number(a)
             case "--max-packets": o.limits.maxPacketsPerRequest = try number(a)
             case "--max-injections": o.limits.maxConcurrentInjections = try number(a)
+            case "--max-traces": o.limits.maxTracesPerStack = try number(a)
             case "--help", "-h": throw Bad(message: "")
             default: throw Bad(message: "unknown option \(a)")
             }

@@ -21,7 +21,8 @@ do { store = try Store(path: options.dbPath) } catch {
 if !store.appliedMigrations.isEmpty { log("applied migrations \(store.appliedMigrations) to \(options.dbPath)") }
 
 let app: App
-do { app = try App(store: store, limits: options.limits, auth: Auth(token: options.token, protectReads: options.protectReads)) } catch { log("cannot load stacks: \(error)"); exit(1) }
+do { app = try App(store: store, limits: options.limits, auth: Auth(token: options.token, protectReads: options.protectReads),
+                    requestLog: RequestLog(format: options.accessLog)) } catch { log("cannot load stacks: \(error)"); exit(1) }
 for p in app.loadProblems { log("not rebuilt (kept in the store): \(p)") }
 
 let server: HTTPServer

@@ -71,7 +71,7 @@ final class EndToEndTests: XCTestCase {
         // HTTP/1.1 header names in one case.
         let head = try shell(["curl", "-s", "-m", "10", "--http1.1", "-D", "-", "-o", "/dev/null", "-d", "{", "\(base)/v1/stacks"])
         XCTAssertEqual(head.out.split(separator: "\r\n").dropFirst().compactMap { $0.split(separator: ":").first.map(String.init) },
-                       ["Date", "Content-Type", "Content-Length"])
+                       ["Date", "Content-Type", "X-Request-Id", "Content-Length"])
     }
 
     func testHTTP2ConcurrentStreamsOnOneConnection() throws {

@@ -1,0 +1,106 @@
+// Action options: NAT flags and targets, log options.
+extension NFParser {
+    /// `random`, `fully-random`, `persistent`, comma-separated, after the NAT target.
+    mutating func natFlags() throws(NFSyntaxError) -> NFNATFlags {
+        var flags: NFNATFlags = []
+        while tok.kind == .word, let f = NFNATFlags.names.first(where: { $0.0 == tok.text }) {
+            i += 1
+            flags.insert(f.1)
+            guard isPunct(","), toks[i + 1].kind == .word else { break }
+            i += 1
+        }
+        return flags
+    }
+
+    /// `log [prefix S] [group N] [snaplen N] [queue-threshold N] [level L] [flags F...]`, with nft's
+    /// refusals: a group (nflog) takes no level or flags, and level audit takes nothing else.
+    mutating func logOptions(start: NFToken) throws(NFSyntaxError) -> NFLog {
+        var log = NFLog()
+        var sawFlags = false
+        while tok.kind == .word, ["prefix", "group", "snaplen", "queue-threshold", "level", "flags"].contains(tok.text) {
+            let kt = tok
+            i += 1
+            func number() throws(NFSyntaxError) -> Int {
+                let nt = tok
+                guard let n = Int(try word("a number")), n >= 0, n <= 65535 else { throw err("expected a number 0-65535", at: nt) }
+                return n
+            }
+            switch kt.text {
+            case "prefix": log.prefix = try name("a prefix")
+            case "group": log.group = try number()
+            case "snaplen": log.snaplen = try number()
+            case "queue-threshold": log.queueThreshold = try number()
+            case "level":
+                let lt = tok
+                let l = try word("a log level")
+                guard NFLog.levels.contains(l) else { throw err("expected a log level (\(NFLog.levels.joined(separator: ", ")))", at: lt) }
+                log.level = l
+            default:
+                sawFlags = true
+                let ft = tok
+                switch try word("a log flag") {
+                case "all": log.flags |= NFLog.all
+                case "skuid": log.flags |= NFLog.skuid
+                case "ether": log.flags |= NFLog.ether
+                case "ip":
+                    try expectWord("options")
+                    log.flags |= NFLog.ipOptions
+                case "tcp":
+                    repeat {
+                        if isPunct(",") { i += 1 }
+                        let w = try word("sequence or options")
+                        if w == "sequence" { log.flags |= NFLog.tcpSequence } else if w == "options" { log.flags |= NFLog.tcpOptions } else {
+                            throw err("expected sequence or options", at: toks[i - 1])
+                        }
+                    } while isPunct(",")
+                default: throw err("expected a log flag (all, ip options, tcp sequence,options, skuid, ether)", at: ft)
+                }
+            }
+        }
+        if log.group != nil && (log.level != nil || sawFlags) {
+            throw refused("log group cannot be combined with level or flags (nflog has neither)", at: start)
+        }
+        if log.level == "audit" && (log.prefix != nil || log.group != nil || log.snaplen != nil || log.queueThreshold != nil || sawFlags) {
+            throw refused("log level audit takes no other option", at: start)
+        }
+        // Without a group nft drops snaplen and queue-threshold (they are nflog options): so do we.
+        if log.group == nil { log.snaplen = nil; log.queueThreshold = nil }
+        if log.level == "warn" { log.level = nil }
+        return log
+    }
+
+    /// `ADDR[-ADDR][:PORT[-PORT]]` or `:PORT[-PORT]`.
+    mutating func natTarget() throws(NFSyntaxError) -> (UInt32?, UInt32?, UInt16?, UInt16?) {
+        var a: UInt32? = nil, ah: UInt32? = nil, p: UInt16? = nil, ph: UInt16? = nil
+        func ports(_ s: Substring) -> (UInt16?, UInt16?) {
+            let parts = s.split(separator: "-")
+            return (parts.first.flatMap { UInt16($0) }, parts.count > 1 ? UInt16(parts[1]) : nil)
+        }
+        if isPunct(":") {
+            i += 1
+            let t = tok
+            (p, ph) = ports(Substring(try word("a port")))
+            guard p != nil else { throw err("expected a port", at: t) }
+            return (a, ah, p, ph)
+        }
+        let t = tok
+        let w = try word("an address")
+        var addrPart = Substring(w)
+        if let colon = w.firstIndex(of: ":") { addrPart = w[..<colon]; (p, ph) = ports(w[w.index(after: colon)...]) }
+        let range = addrPart.split(separator: "-")
+        guard let first = range.first, let x = NFConstants.ipv4(String(first)) else { throw err("expected an IPv4 address", at: t) }
+        a = x
+        if range.count > 1 { ah = NFConstants.ipv4(String(range[1])) }
+        if isPunct("/") {
+            // A prefix is the range of its addresses (nft lists a range that is one as a prefix).
+            i += 1
+            let lt = tok
+            guard let len = Int(try word("a prefix length")), (0...32).contains(len) else { throw err("expected a prefix length 0-32", at: lt) }
+            let mask: UInt32 = len == 0 ? 0 : ~UInt32(0) << UInt32(32 - len)
+            a = x & mask
+            ah = x | ~mask
+        }
+        if isPunct(":") { i += 1; (p, ph) = ports(Substring(try word("a port"))) }
+        return (a, ah, p, ph)
+    }
+}

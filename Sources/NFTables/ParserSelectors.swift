@@ -1,0 +1,156 @@
+// Selectors that take more than one word: rt, ct, tcp options, concatenations and named maps.
+extension NFParser {
+    /// `rt classid|mtu|ipsec`, `rt [ip|ip6] nexthop` (a bare `nexthop` takes the table's or the
+    /// rule's IP family, as nft does).
+    mutating func rtSelector(table: NFTable, context: RuleContext) throws(NFSyntaxError) -> NFSelector {
+        let t = tok
+        i += 1
+        let kt = tok
+        var key = try word("classid, nexthop, mtu or ipsec")
+        if key == "ip" || key == "ip6" {
+            try expectWord("nexthop")
+            key += " nexthop"
+        } else if key == "nexthop" {
+            if table.family == .ip || context.ipv4 { key = "ip nexthop" } else if table.family == .ip6 || context.ipv6Only { key = "ip6 nexthop" } else {
+                throw refused("must specify either ip or ip6 for rt nexthop", at: kt)
+            }
+        }
+        guard let s = NFSelector(rawValue: "rt " + key) else { throw err("expected classid, nexthop, mtu or ipsec", at: kt) }
+        if s.rawValue == "rt ip nexthop", table.family == .ip6 || context.ipv6Only { throw refused("conflicting protocols specified: ip6 vs. ip", at: t) }
+        if s.rawValue == "rt ip6 nexthop", table.family == .ip || context.ipv4 { throw refused("conflicting protocols specified: ip vs. ip6", at: t) }
+        return s
+    }
+
+    /// `@name` of a verdict map of the table whose key has `parts` parts.
+    mutating func namedMap(_ table: NFTable, parts: Int) throws(NFSyntaxError) -> NFSet {
+        i += 1
+        let nt = tok
+        let n = try name("a map name")
+        guard let m = table.sets.first(where: { $0.name == n }) else {
+            throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
+        }
+        guard m.verdicts != nil else { throw refused("@\(n) is a set, not a verdict map", at: nt) }
+        guard m.keys.count == parts else { throw refused("datatype mismatch: map @\(n) has \(m.keys.count) key parts, the rule \(parts)", at: nt) }
+        return m
+    }
+
+    /// One selector of a concatenation (`ip saddr . tcp dport`): a header field, ct key or meta key.
+    mutating func concatSelector(context: RuleContext) throws(NFSyntaxError) -> NFSelector {
+        let t = tok
+        guard t.kind == .word else { throw err("expected a selector") }
+        if t.text == "ct", let s = try ctSelector() { try context.check(s, at: t, self); return s }
+        if let fields = NFParser.selectorWords[t.text] {
+            i += 1
+            let ft = tok
+            let f = try word("a field of \(t.text)")
+            guard let s = fields[f] else { throw err("unknown \(t.text) field \(f)", at: ft) }
+            try context.check(s, at: t, self)
+            return s
+        }
+        if let s = NFParser.selectorWords["meta"]?[t.text], ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "iifgroup", "oifgroup", "cpu"].contains(t.text) {
+            i += 1
+            return s
+        }
+        throw err("expected a selector in the concatenation", at: t)
+    }
+
+    /// `A . B [. C] [op] VALUE | { ... } | vmap { ... }`: a concatenated key.
+    mutating func concatenation(first: NFSelector, table: NFTable, anonymousSets: inout Int, context: RuleContext) throws(NFSyntaxError) -> NFStatement {
+        var sels = [first]
+        while isWord(".") {
+            i += 1
+            sels.append(try concatSelector(context: context))
+        }
+        if isWord("vmap") {
+            i += 1
+            if isPunct("@") { return .concatVmapNamed(sels, try namedMap(table, parts: sels.count).name) }
+            try expectPunct("{")
+            var entries: [(NFValue, NFVerdict)] = []
+            skipNewlines()
+            while !isPunct("}") {
+                let v = try tupleValue(sels)
+                try expectPunct(":")
+                entries.append((v, try verdictWord()))
+                skipNewlines()
+                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            }
+            i += 1
+            anonymousSets += 1
+            return .concatVmap(sels, entries)
+        }
+        var op = NFOp.implicit
+        if tok.kind == .punct, let o = NFOp(rawValue: tok.text), o == .eq || o == .ne { op = o; i += 1 }
+        if isPunct("@") {
+            i += 1
+            let nt = tok
+            let n = try name("a set name")
+            guard let set = table.sets.first(where: { $0.name == n }) else { throw refused("Could not process rule: No such file or directory (no set @\(n))", at: nt) }
+            guard set.keys.count == sels.count else { throw refused("datatype mismatch: set @\(n) has \(set.keys.count) key parts, the rule \(sels.count)", at: nt) }
+            return .concatMatch(sels, op: op, value: .named(n))
+        }
+        if isPunct("{") {
+            i += 1
+            var vals: [NFValue] = []
+            skipNewlines()
+            while !isPunct("}") {
+                vals.append(try tupleValue(sels))
+                skipNewlines()
+                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            }
+            i += 1
+            anonymousSets += 1
+            return .concatMatch(sels, op: op, value: .set(vals))
+        }
+        return .concatMatch(sels, op: op, value: try tupleValue(sels))
+    }
+
+    /// `tcp option NAME [FIELD]` (sack0 is sack) or `sctp chunk NAME [FIELD]`; numbered options
+    /// and raw offsets are refused as not supported yet.
+    mutating func optionSelector(_ list: String) throws(NFSyntaxError) -> NFSelector {
+        i += 2
+        let nt = tok
+        var name = try word(list == "tcp option" ? "a TCP option" : "an SCTP chunk type")
+        if name == "sack0" && list == "tcp option" { name = "sack" }
+        if UInt64(name) != nil || name.hasPrefix("@") { throw unsupported("\(list)s by number", at: nt) }
+        guard NFSelector(rawValue: "\(list) \(name)") != nil else { throw err("unknown \(list) \(name)", at: nt) }
+        if tok.kind == .word, !["exists", "missing"].contains(tok.text) {
+            guard let s = NFSelector(rawValue: "\(list) \(name) \(tok.text)") else { throw err("unknown field \(tok.text) of \(list) \(name)") }
+            i += 1
+            return s
+        }
+        return NFSelector(rawValue: "\(list) \(name)")!
+    }
+
+    /// `ct [original|reply|both] KEY`, for the keys beyond state/status/mark/direction: the
+    /// selector table holds them by their printed name (`ct original ip saddr`).
+    mutating func ctSelector() throws(NFSyntaxError) -> NFSelector? {
+        let start = i
+        i += 1
+        var dir = ""
+        if tok.kind == .word, ["original", "reply", "both"].contains(tok.text) { dir = tok.text + " "; i += 1 }
+        guard tok.kind == .word else { i = start; return nil }
+        var key = tok.text
+        i += 1
+        if key == "ip", tok.kind == .word, tok.text == "saddr" || tok.text == "daddr" { key += " " + tok.text; i += 1 }
+        // nft lists `ct original protocol` as `ct protocol` (the protocol is the same both ways).
+        if dir == "original " && key == "protocol" { dir = "" }
+        if let s = NFSelector(rawValue: "ct " + dir + key) { return s }
+        if dir.isEmpty, ["state", "status", "mark", "direction"].contains(key) { i = start; return nil }
+        throw refused("unknown ct key \(dir)\(key) (not valid in this form)", at: toks[start])
+    }
+
+    /// nft_nat_validate / nft_masq_validate / nft_redir_validate: NAT only in nat chains, source
+    /// NAT after routing (postrouting, input), destination NAT before it (prerouting, output).
+    static func natPlacement(_ s: NFStatement, _ b: NFBaseChain) -> String? {
+        let source: Bool
+        switch s {
+        case .snat, .masquerade: source = true
+        case .dnat, .redirect: source = false
+        case .natMap(let m): source = m.source
+        default: return nil
+        }
+        guard b.type == .nat else { return "NAT needs a chain of type nat" }
+        let ok: [NFHook] = source ? [.postrouting, .input] : [.prerouting, .output]
+        return ok.contains(b.hook) ? nil : "\(source ? "source" : "destination") NAT in hook \(b.hook.rawValue)"
+    }
+}

@@ -1,0 +1,117 @@
+// Stateful statements: counters, quotas, limits and references to named objects.
+extension NFParser {
+    /// `[packets N] [bytes M]` after `counter` (or in a counter object).
+    mutating func counterBody() throws(NFSyntaxError) -> NFStatement {
+        var packets = 0, bytes = 0
+        // `packets N bytes M`, in either order.
+        var seen: Set<String> = []
+        while tok.kind == .word, tok.text == "packets" || tok.text == "bytes", !seen.contains(tok.text) {
+            let w = tok.text
+            seen.insert(w)
+            i += 1
+            let nt = tok
+            guard let n = Int(try word("a count")) else { throw err("expected a number", at: nt) }
+            if w == "packets" { packets = n } else { bytes = n }
+        }
+        return .counter(packets: packets, bytes: bytes)
+    }
+
+    /// `[over|until] N UNIT [used M UNIT]` after `quota` (or in a quota object).
+    mutating func quotaBody() throws(NFSyntaxError) -> NFStatement {
+        var over = false
+        if isWord("over") { i += 1; over = true } else if isWord("until") { i += 1 }
+        func amount() throws(NFSyntaxError) -> UInt64 {
+            let nt = tok
+            guard let n = UInt64(try word("a byte amount")) else { throw err("expected a number", at: nt) }
+            let ut = tok
+            guard tok.kind == .word, let m = NFParser.byteUnits[tok.text] ?? (tok.text == "gbytes" ? 1 << 30 : nil) else {
+                throw err("expected bytes, kbytes, mbytes or gbytes", at: ut)
+            }
+            i += 1
+            let (v, o) = n.multipliedReportingOverflow(by: m)
+            guard !o else { throw refused("Value too large for defined data type", at: nt) }
+            return v
+        }
+        let bytes = try amount()
+        var used: UInt64 = 0
+        if isWord("used") { i += 1; used = try amount() }
+        return .quota(bytes: bytes, over: over, used: used)
+    }
+
+    /// `rate [over] N[/UNIT] [burst N UNIT]` after `limit` (or in a limit object).
+    mutating func limitBody() throws(NFSyntaxError) -> NFStatement {
+        try expectWord("rate")
+        var over = false
+        if isWord("over") { i += 1; over = true }
+        let nt = tok
+        guard var n = UInt64(try word("a rate")) else { throw err("expected a number", at: nt) }
+        // `N bytes/second`, `N kbytes/second`, `N mbytes/second` count bytes.
+        var unit = NFLimitUnit.packets
+        if tok.kind == .word, let m = NFParser.byteUnits[tok.text] { i += 1; n *= m; unit = .bytes }
+        try expectPunct("/")
+        let ut = tok
+        let per: UInt64
+        switch try word("second, minute, hour or day") {
+        case "second": per = 1_000_000_000
+        case "minute": per = 60_000_000_000
+        case "hour": per = 3_600_000_000_000
+        case "day": per = 86_400_000_000_000
+        case "week": per = 7 * 86_400_000_000_000
+        default: throw err("expected second, minute, hour, day or week", at: ut)
+        }
+        // The default burst is 5 packets, or none for bytes.
+        var burst: UInt64 = unit == .packets ? 5 : 0
+        if isWord("burst") {
+            i += 1
+            let bt = tok
+            guard let b = UInt64(try word("a burst")) else { throw err("expected a number", at: bt) }
+            burst = b
+            if unit == .bytes {
+                let wt = tok
+                guard tok.kind == .word, let m = NFParser.byteUnits[tok.text] else { throw err("expected bytes, kbytes or mbytes", at: wt) }
+                i += 1
+                burst *= m
+            } else if isWord("packets") { i += 1 }
+        }
+        // nft_limit_init: a zero rate is EINVAL; a bucket that overflows 64 bits is EOVERFLOW.
+        guard n > 0 else { throw refused("Could not process rule: Invalid argument (a rate of 0)", at: nt) }
+        let (sum, o1) = n.addingReportingOverflow(burst)
+        let (_, o2) = per.multipliedReportingOverflow(by: unit == .bytes ? sum : max(burst, 1))
+        guard !o1, !o2 else { throw refused("Could not process rule: Value too large for defined data type", at: nt) }
+        return .limit(rate: n, perNs: per, burst: burst, over: over, unit: unit)
+    }
+
+    /// `counter|quota|limit name "x"` or `... name KEY map { K : "x" }`: the table must hold the object.
+    mutating func objectRef(_ kind: NFObjectKind, table: NFTable, context: RuleContext, anonymousSets: inout Int) throws(NFSyntaxError) -> NFStatement {
+        i += 1   // name
+        func known(_ n: String, at t: NFToken) throws(NFSyntaxError) {
+            guard table.objects.contains(where: { $0.kind == kind && $0.name == n }) else {
+                throw refused("Could not process rule: No such file or directory (no \(kind.rawValue) \(n) in table \(table.name))", at: t)
+            }
+        }
+        if tok.kind == .string {
+            let nt = tok
+            let n = try name("an object name")
+            try known(n, at: nt)
+            return .objref(kind, n)
+        }
+        let key = try concatSelector(context: context)
+        try expectWord("map")
+        try expectPunct("{")
+        var entries: [(NFValue, String)] = []
+        skipNewlines()
+        while !isPunct("}") {
+            let k = try scalar(for: key)
+            try expectPunct(":")
+            let nt = tok
+            let n = try name("an object name")
+            try known(n, at: nt)
+            entries.append((k, n))
+            skipNewlines()
+            if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+        }
+        i += 1
+        anonymousSets += 1   // the anonymous map takes a handle
+        return .objrefMap(kind, key, entries)
+    }
+}
