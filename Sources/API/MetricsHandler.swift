@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Kernel
+import Store
 
 // GET /metrics: every stack's counters in the Prometheus text exposition format.
 extension App {
@@ -36,18 +37,38 @@ extension App {
                     add("packetstack_softnet_time_squeeze_total", "net_rx_action budget or time exhausted (softnet_stat column 3).", labels, c.timeSqueeze)
                     add("packetstack_softnet_received_rps_total", "RPS IPIs received (softnet_stat column 10).", labels, c.receivedRPS)
                 }
+                for (k, n) in e.outcomes.sorted(by: { ($0.key.outcome, $0.key.dropReason) < ($1.key.outcome, $1.key.dropReason) }) {
+                    add("packetstack_packet_outcomes_total", "Injected packets by outcome and kernel drop reason.",
+                        [("stack", st), ("outcome", k.outcome), ("drop_reason", k.dropReason)], n)
+                }
                 add("packetstack_conntrack_entries", "Connections in the conntrack table.", [("stack", st)], s.conntrackStats.entries)
                 add("packetstack_virtual_clock_ns", "The stack's virtual time.", [("stack", st)], Int(s.clockNs))
             }
         }
         var out = "# HELP packetstack_stacks Stacks loaded.\n# TYPE packetstack_stacks gauge\npacketstack_stacks \(entries.count)\n"
         out += requestLog.exposition()
+        out += traceWriterExposition(store.traceWriterStats)
         for name in families.keys.sorted() {
             let f = families[name]!
             out += "# HELP \(name) \(f.help)\n# TYPE \(name) \(name.hasSuffix("_total") ? "counter" : "gauge")\n"
             out += f.lines.joined(separator: "\n") + "\n"
         }
         return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: out)
+    }
+
+    private func traceWriterExposition(_ w: TraceWriterStats) -> String {
+        var out = ""
+        for (name, help, type, v) in [("packetstack_trace_queue_rows", "Trace rows waiting for the database.", "gauge", w.queued),
+                                      ("packetstack_traces_enqueued_total", "Trace rows handed to the writer.", "counter", w.enqueued),
+                                      ("packetstack_traces_committed_total", "Trace rows the writer has finished (stored or failed).", "counter", w.committed),
+                                      ("packetstack_traces_failed_total", "Trace rows the database refused (their stack deleted meanwhile); never answered durable.", "counter", w.failed)] {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
+        }
+        let h = "packetstack_trace_batch_commit_seconds"
+        out += "# HELP \(h) Time to commit one batch of trace rows (one transaction, synchronous=FULL).\n# TYPE \(h) histogram\n"
+        for (i, b) in TraceWriterStats.bounds.enumerated() { out += "\(h)_bucket{le=\"\(b)\"} \(w.buckets[i])\n" }
+        out += "\(h)_bucket{le=\"+Inf\"} \(w.batches)\n\(h)_sum \(w.secondsSum)\n\(h)_count \(w.batches)\n"
+        return out
     }
 
     private func escape(_ s: String) -> String {

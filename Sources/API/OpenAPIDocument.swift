@@ -65,7 +65,7 @@ paths:
   /metrics:
     get:
       operationId: getMetrics
-      summary: Every stack's device, SNMP, softnet and conntrack counters, and requests by route and status with latency histograms, in the Prometheus text format.
+      summary: Every stack's device, SNMP, softnet and conntrack counters and packet outcomes by drop reason; requests by route and status with latency histograms; the trace writer's queue depth, totals, failures and batch commit times; in the Prometheus text format.
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}

@@ -43,10 +43,12 @@ extension App {
             e.storedTraces += specs.count
             // With a rate, packet i arrives at start + i/rate unless it names its own at_ns.
             let base = startNs.map { UInt64($0) } ?? s.clockNs
-            return s.inject(specs.enumerated().map { i, p in
+            let results = s.inject(specs.enumerated().map { i, p in
                 Injection(device: p.device.index, frame: p.frame,
                           atNs: p.atNs ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })
             })
+            for r in results { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome.rawValue, dropReason: r.dropReason?.rawValue ?? ""), default: 0] += 1 }
+            return results
         }
         let first = store.allocateTraceIDs(results.count)
         let now = Timestamp.now()

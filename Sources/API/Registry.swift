@@ -15,6 +15,9 @@ final class StackEntry: @unchecked Sendable {
     var deleted = false
     /// Traces stored or on their way, counted under `lock` against `--max-traces`.
     var storedTraces = 0
+    /// Injected packets by outcome and drop reason (under `lock`), for /metrics.
+    var outcomes: [OutcomeKey: Int] = [:]
+    struct OutcomeKey: Hashable { let outcome: String; let dropReason: String }
 
     init(record: StackRecord, config: StackConfig, stack: Stack) {
         self.record = record; self.config = config; self.stack = stack

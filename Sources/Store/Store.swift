@@ -212,6 +212,8 @@ public final class Store: @unchecked Sendable {
 
     public func flush() { writer.flush() }
 
+    public var traceWriterStats: TraceWriterStats { writer.snapshot() }
+
     /// Waits until every row enqueued so far is written, and tells whether all of `ids` were
     /// stored (a row can fail alone, e.g. when its stack was deleted; the others still commit).
     public func flush(ids: Range<Int64>) -> Bool { writer.flush(checking: ids) }

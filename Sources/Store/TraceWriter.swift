@@ -16,6 +16,7 @@ final class TraceWriter: @unchecked Sendable {
     /// flush that checks any of them answers "not stored" (never a false "durable").
     private var forgottenThrough: Int64 = 0
     private let write: ([TraceRecord]) -> [Int64]
+    private var stats = TraceWriterStats()
     static let maxBatch = 4096
     /// Rows that may wait for the disk; past this, enqueueing waits (backpressure instead of unbounded memory).
     let capacity: Int
@@ -38,6 +39,14 @@ final class TraceWriter: @unchecked Sendable {
         enqueued += rows.count
         cond.broadcast()
         cond.unlock()
+    }
+
+    /// Queue depth, totals and batch commit times, for /metrics.
+    func snapshot() -> TraceWriterStats {
+        cond.lock(); defer { cond.unlock() }
+        var s = stats
+        s.queued = queue.count; s.enqueued = enqueued; s.committed = committed
+        return s
     }
 
     func flush() {
@@ -77,8 +86,11 @@ final class TraceWriter: @unchecked Sendable {
             let batch = Array(queue[0..<n])
             queue.removeFirst(n)
             cond.unlock()
+            let start = DispatchTime.now().uptimeNanoseconds
             let lost = write(batch)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9
             cond.lock()
+            stats.observe(batchSeconds: seconds, lost: lost.count)
             if !lost.isEmpty {
                 if failed.count + lost.count > TraceWriter.maxFailedKept {
                     forgottenThrough = max(forgottenThrough, failed.max() ?? 0, lost.max() ?? 0)
@@ -91,5 +103,21 @@ final class TraceWriter: @unchecked Sendable {
             cond.broadcast()
             cond.unlock()
         }
+    }
+}
+
+/// What the trace writer has done; `failed` rows were refused by the database (their stack was
+/// deleted meanwhile) and answered as not durable.
+public struct TraceWriterStats: Sendable {
+    public var queued = 0, enqueued = 0, committed = 0, failed = 0, batches = 0
+    /// Upper bounds (seconds) of the batch commit-time buckets; the last bucket is +Inf.
+    public static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Cumulative counts per bound, as Prometheus histograms list them.
+    public var buckets = [Int](repeating: 0, count: TraceWriterStats.bounds.count)
+    public var secondsSum = 0.0
+
+    mutating func observe(batchSeconds s: Double, lost: Int) {
+        batches += 1; failed += lost; secondsSum += s
+        for (i, b) in Self.bounds.enumerated() where s <= b { buckets[i] += 1 }
     }
 }

@@ -56,8 +56,18 @@ final class ResourceTests: AppTestCase {
     }
 
     func testMetricsInPrometheusText() throws {
-        XCTAssertEqual(call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(Self.udp)]}"#).status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/packets?sync=true", #"{"packets":[\#(Self.udp)]}"#).status, 200)
         let m = call("GET", "/metrics").raw
+        let lines = m.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("packetstack_packet_outcomes_total") || $0.hasPrefix("packetstack_trace") && !$0.contains("_bucket") && !$0.contains("_sum") }, [
+            "packetstack_trace_queue_rows 0",
+            "packetstack_traces_enqueued_total 1",
+            "packetstack_traces_committed_total 1",
+            "packetstack_traces_failed_total 0",
+            "packetstack_trace_batch_commit_seconds_count 1",
+            #"packetstack_packet_outcomes_total{stack="r",outcome="dropped",drop_reason="IP_INNOROUTES"} 1"#,
+        ])
+        XCTAssertTrue(lines.contains(#"packetstack_trace_batch_commit_seconds_bucket{le="+Inf"} 1"#), m)
         XCTAssertTrue(m.hasPrefix("# HELP packetstack_stacks Stacks loaded.\n# TYPE packetstack_stacks gauge\npacketstack_stacks 1\n"), m)
         XCTAssertTrue(m.contains("# TYPE packetstack_device_rx_packets_total counter\npacketstack_device_rx_packets_total{stack=\"r\",device=\"eth0\"} 1\npacketstack_device_rx_packets_total{stack=\"r\",device=\"eth1\"} 0\n"), m)
         XCTAssertTrue(m.contains("packetstack_snmp_total{stack=\"r\",group=\"Ip\",name=\"InReceives\"} 1\n"), m)
