@@ -149,7 +149,12 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     }
     static func key(_ name: String, _ bits: Int) -> Entry { Entry(name: name, bits: bits) }
     /// A key of the packet's route (`rt ...`).
-    public var isRoute: Bool { rawValue.hasPrefix("rt ") }
+    /// (An id range, not a name test: the engine asks this on every read.)
+    public var isRoute: Bool { NFSelector.routeIDs.contains(id) }
+    static let routeIDs: ClosedRange<Int> = {
+        let ids = table.indices.filter { table[$0].name.hasPrefix("rt ") }
+        return ids.min()!...ids.max()!
+    }()
     /// Bits of the value a selector reads (its register width).
     public static func bitWidth(_ s: NFSelector) -> Int { table[s.id].bits }
     static func field6(_ name: String, _ off: Int, _ len: Int, _ kind: ValueKind = .integer) -> Entry {
