@@ -37,9 +37,10 @@ extension App {
                     add("packetstack_softnet_time_squeeze_total", "net_rx_action budget or time exhausted (softnet_stat column 3).", labels, c.timeSqueeze)
                     add("packetstack_softnet_received_rps_total", "RPS IPIs received (softnet_stat column 10).", labels, c.receivedRPS)
                 }
-                for (k, n) in e.outcomes.sorted(by: { ($0.key.outcome, $0.key.dropReason) < ($1.key.outcome, $1.key.dropReason) }) {
+                let outcomes = e.outcomes.map { (outcome: $0.key.outcome.rawValue, reason: $0.key.dropReason?.rawValue ?? "", n: $0.value) }
+                for o in outcomes.sorted(by: { ($0.outcome, $0.reason) < ($1.outcome, $1.reason) }) {
                     add("packetstack_packet_outcomes_total", "Injected packets by outcome and kernel drop reason.",
-                        [("stack", st), ("outcome", k.outcome), ("drop_reason", k.dropReason)], n)
+                        [("stack", st), ("outcome", o.outcome), ("drop_reason", o.reason)], o.n)
                 }
                 add("packetstack_conntrack_entries", "Connections in the conntrack table.", [("stack", st)], s.conntrackStats.entries)
                 add("packetstack_virtual_clock_ns", "The stack's virtual time.", [("stack", st)], Int(s.clockNs))

@@ -47,7 +47,7 @@ extension App {
                 Injection(device: p.device.index, frame: p.frame,
                           atNs: p.atNs ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })
             })
-            for r in results { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome.rawValue, dropReason: r.dropReason?.rawValue ?? ""), default: 0] += 1 }
+            for r in results { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
             return results
         }
         let first = store.allocateTraceIDs(results.count)

@@ -17,7 +17,7 @@ final class StackEntry: @unchecked Sendable {
     var storedTraces = 0
     /// Injected packets by outcome and drop reason (under `lock`), for /metrics.
     var outcomes: [OutcomeKey: Int] = [:]
-    struct OutcomeKey: Hashable { let outcome: String; let dropReason: String }
+    struct OutcomeKey: Hashable { let outcome: Outcome; let dropReason: DropReason? }
 
     init(record: StackRecord, config: StackConfig, stack: Stack) {
         self.record = record; self.config = config; self.stack = stack

@@ -150,15 +150,21 @@ public final class Store: @unchecked Sendable {
     /// handed out so far are kept as a watermark in the same transaction, so none is reused.
     @discardableResult
     public func deleteStack(name: String) throws(StoreError) -> Bool {
+        try deleteKeepingWatermark(deleteStackStmt, .text(name)) > 0
+    }
+
+    /// Runs a delete of traces (with their stack, or alone) once the writer has committed what it
+    /// holds, raising the watermark to the ids handed out in the same transaction; rows deleted.
+    private func deleteKeepingWatermark(_ delete: Statement, _ key: Statement.Value) throws(StoreError) -> Int {
         writer.flush()
-        return try locked { () throws(StoreError) -> Bool in
+        return try locked { () throws(StoreError) -> Int in
             try db.exec("BEGIN")
             do throws(StoreError) {
                 try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
-                try deleteStackStmt.run([.text(name)])
-                let deleted = db.changes > 0
+                try delete.run([key])
+                let n = db.changes
                 try db.exec("COMMIT")
-                return deleted
+                return n
             } catch {
                 try? db.exec("ROLLBACK")
                 throw error
@@ -183,20 +189,7 @@ public final class Store: @unchecked Sendable {
     /// Deletes a stack's traces (after the writer has committed what it holds), keeping the ids
     /// handed out as the watermark in the same transaction; answers how many went.
     public func deleteTraces(stackID: Int64) throws(StoreError) -> Int {
-        writer.flush()
-        return try locked { () throws(StoreError) -> Int in
-            try db.exec("BEGIN")
-            do throws(StoreError) {
-                try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
-                try deleteTracesStmt.run([.int(stackID)])
-                let n = db.changes
-                try db.exec("COMMIT")
-                return n
-            } catch {
-                try? db.exec("ROLLBACK")
-                throw error
-            }
-        }
+        try deleteKeepingWatermark(deleteTracesStmt, .int(stackID))
     }
 
     /// Reserves `count` consecutive trace ids, so answers can name traces before they are written.

@@ -134,6 +134,16 @@ extension Stack {
         }
     }
 
+    /// nft_meta_set_eval (meta mark, meta priority) and nft_ct_set_eval (ct mark): the register's
+    /// value into the packet or its connection.
+    private func nft_meta_set_eval(_ key: NFSelector, _ v: UInt32, _ skb: SkBuff) {
+        switch key {
+        case .mark: skb.mark = v
+        case .ctMark: skb.conn?.mark = v
+        default: skb.priority = v
+        }
+    }
+
     enum RuleVerdict: Equatable {
         case nf(NFVerdict)
         case rejected
@@ -191,10 +201,10 @@ extension Stack {
                 if !stateful(s, ti: ti, handle: rule.handle, skb) { return nil }
             case .objref(let kind, let name):
                 // A named object: its state is shared by every rule that names it (kept under the object's handle).
-                guard let o = netfilter.objects[ti]?["\(kind.rawValue) \(name)"], stateful(o.statement, ti: ti, handle: o.handle, skb) else { return nil }
+                guard let o = netfilter.objects[ti]?[.init(kind: kind, name: name)], stateful(o.statement, ti: ti, handle: o.handle, skb) else { return nil }
             case .objrefMap(let kind, let key, let entries):
                 guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }),
-                      let o = netfilter.objects[ti]?["\(kind.rawValue) \(hit.1)"], stateful(o.statement, ti: ti, handle: o.handle, skb) else { return nil }
+                      let o = netfilter.objects[ti]?[.init(kind: kind, name: hit.1)], stateful(o.statement, ti: ti, handle: o.handle, skb) else { return nil }
             case .log(let l):
                 // nf_log writes to the kernel log at the rule's level, or hands the packet to an nflog
                 // group; here the line nf_log_ip would print (or the group it went to) goes into the trace.
@@ -213,22 +223,14 @@ extension Stack {
                 // nft_bitwise on the source register, then nft_meta_set / nft_ct_set.
                 let src: UInt32 = switch source { case .mark?: skb.mark; case .ctMark?: skb.conn?.mark ?? 0; default: 0 }
                 let v = (src & mask) ^ xor
-                switch target {
-                case .mark: skb.mark = v
-                case .ctMark: skb.conn?.mark = v
-                default: skb.priority = v
-                }
+                nft_meta_set_eval(target, v, skb)
             case .setPayload(let sel, let v):
                 guard case .range(let n, _, _) = v, nft_payload_set_eval(sel, n, skb, info) else { return nil }
             case .setPayloadFrom(let sel, let source):
                 guard let n = read(source, skb, info), nft_payload_set_eval(sel, n, skb, info) else { return nil }
             case .setGenerated(let target, let g):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
-                switch target {
-                case .mark: skb.mark = v
-                case .ctMark: skb.conn?.mark = v
-                default: skb.priority = v
-                }
+                nft_meta_set_eval(target, v, skb)
             case .dynset(let op, let name, let key, let timeout):
                 guard let v = read(key, skb, info), let set = netfilter.setIndex(ti, name),
                       set.dynset(op, v, timeout: timeout, now: clocks[skb.cpu]) else { return nil }
@@ -242,11 +244,7 @@ extension Stack {
                     hit = entries.first { tupleMatches($0.0, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
                 }
                 guard let hit else { return nil }
-                switch target {
-                case .mark: skb.mark = hit.1
-                case .ctMark: skb.conn?.mark = hit.1
-                default: skb.priority = hit.1
-                }
+                nft_meta_set_eval(target, hit.1, skb)
             case .generatorVmap(let g, let entries):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
                       let hit = entries.first(where: { contains($0.0, UInt64(v), ti: ti) }) else { return nil }

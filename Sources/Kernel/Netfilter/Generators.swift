@@ -25,19 +25,19 @@ extension Stack {
             // The key as the registers hold it: header fields in network order, meta and ct keys
             // in host (little-endian) order; each part of a concatenation padded to 4 bytes.
             var bytes: [UInt8] = []
+            bytes.reserveCapacity(4 * sels.count + 12)
             for sel in sels {
                 guard let v = read(sel, skb, info) else { return nil }
                 let width = (NFSelector.bitWidth(sel) + 7) / 8
-                let part = sel.payload != nil ? (0..<width).map { UInt8(truncatingIfNeeded: v >> UInt64(8 * (width - 1 - $0))) }
-                    : (0..<width).map { UInt8(truncatingIfNeeded: v >> UInt64(8 * $0)) }
-                bytes += part
-                if sels.count > 1 { bytes += [UInt8](repeating: 0, count: (4 - width % 4) % 4) }
+                let bigEndian = sel.payload != nil
+                for i in 0..<width { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * (bigEndian ? width - 1 - i : i)))) }
+                if sels.count > 1 { for _ in 0..<(4 - width % 4) % 4 { bytes.append(0) } }
             }
             // No seed given: nft_jhash_init draws one when the rule loads (here from the stack's seed, once).
             let s = seed ?? generatorSeed(key)
             return reciprocal_scale(Jhash.jhash(bytes, initval: s), mod) + offset
         case .symhash(let mod, let offset):
-            return reciprocal_scale(symmetricFlowHash(skb, info, key), mod) + offset
+            return reciprocal_scale(symmetricFlowHash(skb, info), mod) + offset
         }
     }
 
@@ -51,7 +51,7 @@ extension Stack {
     /// `__skb_get_hash_symmetric`: the same hash for both directions of a flow (addresses and
     /// ports ordered before hashing). The kernel keys it with a secret drawn at boot; here the
     /// key comes from the stack's seed, so the values differ from a given kernel's.
-    private func symmetricFlowHash(_ skb: SkBuff, _ p: PktInfo, _ key: GeneratorKey) -> UInt32 {
+    private func symmetricFlowHash(_ skb: SkBuff, _ p: PktInfo) -> UInt32 {
         guard p.ipv4 else { return 0 }
         let src = skb.data.be32(p.nh + 12), dst = skb.data.be32(p.nh + 16)
         var ports: (UInt32, UInt32) = (0, 0)
@@ -60,8 +60,11 @@ extension Stack {
         }
         let (a, b) = src < dst ? (src, dst) : (dst, src)
         let (x, y) = ports.0 < ports.1 ? ports : (ports.1, ports.0)
-        return Jhash.jhash2([a, b, x << 16 | y, UInt32(p.proto)], initval: generatorSeed(GeneratorKey(table: -1, handle: 0, statement: 0)))
+        return Jhash.jhash2([a, b, x << 16 | y, UInt32(p.proto)], initval: generatorSeed(Self.flowHashSeedKey))
     }
+
+    /// Where the stack's flow-hash secret is kept (drawn once, like the kernel's at boot).
+    private static let flowHashSeedKey = GeneratorKey(table: -1, handle: 0, statement: 0)
 
     /// `reciprocal_scale`: `val` scaled into 0..<ep_ro without a division.
     func reciprocal_scale(_ val: UInt32, _ ep_ro: UInt32) -> UInt32 { UInt32((UInt64(val) * UInt64(ep_ro)) >> 32) }

@@ -90,8 +90,7 @@ extension Stack {
             pick = lo
         } else {
             let j = Jhash.jhash2([t.src.byteSwapped, 0, 0, 0], initval: r.flags.contains(.persistent) ? 0 : t.dst.byteSwapped)
-            // reciprocal_scale(j, dist)
-            pick = lo &+ UInt32((UInt64(j) * UInt64(hi &- lo &+ 1)) >> 32)
+            pick = lo &+ reciprocal_scale(j, hi &- lo &+ 1)
         }
         if source { t.src = pick } else { t.dst = pick }
     }

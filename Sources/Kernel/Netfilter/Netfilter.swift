@@ -38,8 +38,9 @@ struct NetfilterState {
     var limits: [Int: [Int: (tokens: UInt64, last: UInt64)]] = [:]
     /// `quota` bytes consumed per (table, handle), from the rule's `used`.
     var quotas: [Int: [Int: UInt64]] = [:]
-    /// Named objects per table, by "kind name", with the handle their state is kept under.
-    var objects: [Int: [String: NFObject]] = [:]
+    /// Named objects per table, by kind and name, with the handle their state is kept under.
+    var objects: [Int: [ObjectKey: NFObject]] = [:]
+    struct ObjectKey: Hashable { let kind: NFObjectKind; let name: String }
     /// numgen inc counters and jhash seeds drawn at load, per rule statement.
     var generators: [GeneratorKey: UInt32] = [:]
     /// Conntrack runs when a rule uses ct, notrack or NAT (the kernel loads nf_conntrack for them).
@@ -90,7 +91,7 @@ struct NetfilterState {
             }
         }
         for (ti, t) in rs.tables.enumerated() {
-            for o in t.objects { objects[ti, default: [:]]["\(o.kind.rawValue) \(o.name)"] = o }
+            for o in t.objects { objects[ti, default: [:]][ObjectKey(kind: o.kind, name: o.name)] = o }
             for set in t.sets {
                 if set.concat != nil { concatSets[ti, default: [:]][set.name] = (set.elements, set.verdicts); continue }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
@@ -143,16 +144,18 @@ extension Stack {
             // Sets keep what rules added to them (the kernel's set objects stay).
             for (name, idx) in netfilter.sets[ti] ?? [:] { if let prev = old.sets[oi]?[name] { idx.adopt(prev) } }
             let oldRules = Dictionary(old.ruleset.tables[oi].chains.flatMap(\.rules).map { ($0.handle, $0.text) }, uniquingKeysWith: { a, _ in a })
+            /// Counter, quota and limit state kept under `h` in the old table goes on under it.
+            func carry(_ h: Int) {
+                if let c = old.counters[oi]?[h] { netfilter.counters[ti, default: [:]][h] = c }
+                if let q = old.quotas[oi]?[h] { netfilter.quotas[ti, default: [:]][h] = q }
+                if let l = old.limits[oi]?[h] { netfilter.limits[ti, default: [:]][h] = l }
+            }
             // Named objects keep their state too (same name, kind and handle).
             for o in t.objects where old.ruleset.tables[oi].objects.contains(where: { $0.handle == o.handle && $0.name == o.name }) {
-                if let c = old.counters[oi]?[o.handle] { netfilter.counters[ti, default: [:]][o.handle] = c }
-                if let q = old.quotas[oi]?[o.handle] { netfilter.quotas[ti, default: [:]][o.handle] = q }
-                if let l = old.limits[oi]?[o.handle] { netfilter.limits[ti, default: [:]][o.handle] = l }
+                carry(o.handle)
             }
             for r in t.chains.flatMap(\.rules) where oldRules[r.handle] == r.text {
-                if let c = old.counters[oi]?[r.handle] { netfilter.counters[ti, default: [:]][r.handle] = c }
-                if let q = old.quotas[oi]?[r.handle] { netfilter.quotas[ti, default: [:]][r.handle] = q }
-                if let l = old.limits[oi]?[r.handle] { netfilter.limits[ti, default: [:]][r.handle] = l }
+                carry(r.handle)
                 for (k, v) in old.generators where k.table == oi && k.handle == r.handle {
                     netfilter.generators[GeneratorKey(table: ti, handle: r.handle, statement: k.statement)] = v
                 }
@@ -265,7 +268,8 @@ final class SetIndex {
     var count: Int { singles.count + intervals.count + names.count + timed.count }
 
     func contains(_ v: UInt64, now: UInt64) -> Bool {
-        if let t = timed[v] {
+        // Most sets hold no timed elements: skip that hash lookup on the packet path.
+        if !timed.isEmpty, let t = timed[v] {
             if t.expiry > now { return true }
             timed[v] = nil   // expired: the garbage collector's work, done on sight
         }

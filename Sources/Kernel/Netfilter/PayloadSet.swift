@@ -39,11 +39,17 @@ extension Stack {
     /// `nft_csum_replace`: RFC 1624 over the changed 16-bit words; a result of 0 is stored as
     /// 0xffff (CSUM_MANGLED_0), as for UDP.
     private func nft_csum_replace(_ check: UInt16, old: UInt64, new: UInt64, size: Int) -> UInt16 {
+        let c = csumReplace(check, old: old, new: new, size: size)
+        return c == 0 ? 0xffff : c
+    }
+
+    /// RFC 1624 over each changed 16-bit word of a `size`-byte field (inet_proto_csum_replace2/4).
+    private func csumReplace(_ check: UInt16, old: UInt64, new: UInt64, size: Int) -> UInt16 {
         var c = check
         for k in stride(from: size - 2, through: 0, by: -2) {
             c = Checksum.update(c, old: UInt16(truncatingIfNeeded: old >> UInt64(8 * k)), new: UInt16(truncatingIfNeeded: new >> UInt64(8 * k)))
         }
-        return c == 0 ? 0xffff : c
+        return c
     }
 
     /// `nft_payload_l4csum_update`: an address (or protocol, length) of the pseudo-header changed,
@@ -66,11 +72,7 @@ extension Stack {
             skb.data.setBE16(at, nft_csum_replace(sum, old: old, new: new, size: size))
         } else {
             // CHECKSUM_PARTIAL holds the pseudo-header sum itself, not its complement.
-            var c = ~sum
-            for k in stride(from: size - 2, through: 0, by: -2) {
-                c = Checksum.update(c, old: UInt16(truncatingIfNeeded: old >> UInt64(8 * k)), new: UInt16(truncatingIfNeeded: new >> UInt64(8 * k)))
-            }
-            skb.data.setBE16(at, ~c)
+            skb.data.setBE16(at, ~csumReplace(~sum, old: old, new: new, size: size))
         }
     }
 
@@ -98,11 +100,7 @@ extension Stack {
             for k in 0..<width { skb.data[off + k] = UInt8(truncatingIfNeeded: new >> UInt64(8 * (width - 1 - k))) }
             if skb.csumPartialOffset == nil {
                 // inet_proto_csum_replace2/4: no CSUM_MANGLED_0 here.
-                var c = skb.data.be16(p.th + 16)
-                for k in stride(from: width - 2, through: 0, by: -2) {
-                    c = Checksum.update(c, old: UInt16(truncatingIfNeeded: old >> UInt64(8 * k)), new: UInt16(truncatingIfNeeded: new >> UInt64(8 * k)))
-                }
-                skb.data.setBE16(p.th + 16, c)
+                skb.data.setBE16(p.th + 16, csumReplace(skb.data.be16(p.th + 16), old: old, new: new, size: width))
             }
             return true
         }

@@ -10,14 +10,21 @@ extension Stack {
         guard p.ipv4, p.hook != .ingress, p.hook != .prerouting else { return nil }
         let daddr = IPv4Address(raw: skb.data.be32(p.nh + 16))
         guard let route = fib.lookup(daddr), route.type != .unreachable else { return nil }
-        switch sel.rawValue {
-        case "rt classid": return 0
-        case "rt ipsec": return 0
+        switch sel {
+        case RouteKey.classid, RouteKey.ipsec: return 0
         // rt_nexthop: the gateway, or the destination itself when it is on the link.
-        case "rt ip nexthop": return UInt64((route.gateway ?? daddr).raw)
-        case "rt mtu": return UInt64(get_tcpmss(skb, p, route))
+        case RouteKey.nexthop: return UInt64((route.gateway ?? daddr).raw)
+        case RouteKey.mtu: return UInt64(get_tcpmss(skb, p, route))
         default: return nil
         }
+    }
+
+    /// The `rt` selectors, resolved once (the switch above compares ids, not names).
+    private enum RouteKey {
+        static let classid = NFSelector(rawValue: "rt classid")!
+        static let ipsec = NFSelector(rawValue: "rt ipsec")!
+        static let nexthop = NFSelector(rawValue: "rt ip nexthop")!
+        static let mtu = NFSelector(rawValue: "rt mtu")!
     }
 
     /// `get_tcpmss`: the smaller of the route's MTU and the MTU towards the packet's source, less
