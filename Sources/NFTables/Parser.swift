@@ -42,6 +42,19 @@ public struct NFParser {
     mutating func skipNewlines() { while tok.kind == .newline || tok.kind == .handle || (tok.kind == .punct && tok.text == ";") { i += 1 } }
     func isPunct(_ s: String) -> Bool { tok.kind == .punct && tok.text == s }
     func isWord(_ s: String) -> Bool { tok.kind == .word && tok.text == s }
+    /// The items of an anonymous set or map after its `{`, separated by commas or newlines, up to
+    /// and including the `}`.
+    mutating func braceList<T>(_ item: (inout NFParser) throws(NFSyntaxError) -> T) throws(NFSyntaxError) -> [T] {
+        var items: [T] = []
+        skipNewlines()
+        while !isPunct("}") {
+            items.append(try item(&self))
+            skipNewlines()
+            if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+        }
+        i += 1
+        return items
+    }
     mutating func expectPunct(_ s: String) throws(NFSyntaxError) {
         guard isPunct(s) else { throw err("expected '\(s)'") }
         i += 1

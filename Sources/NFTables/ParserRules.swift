@@ -262,19 +262,14 @@ extension NFParser {
             let g = try generator(context: context)
             try expectWord("vmap")
             try expectPunct("{")
-            var entries: [(NFValue, NFVerdict)] = []
-            skipNewlines()
-            while !isPunct("}") {
-                let vt = tok
-                let w = try word("a number or range")
+            let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, NFVerdict) in
+                let vt = p.tok
+                let w = try p.word("a number or range")
                 let parts = w.split(separator: "-").map { NFConstants.number(String($0)) }
-                guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw err("expected a number or range", at: vt) }
-                try expectPunct(":")
-                entries.append((.range(lo, hi, text: w), try verdictWord()))
-                skipNewlines()
-                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+                guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw p.err("expected a number or range", at: vt) }
+                try p.expectPunct(":")
+                return (.range(lo, hi, text: w), try p.verdictWord())
             }
-            i += 1
             if NFParser.overlap(entries.map(\.0)) { throw refused("conflicting intervals specified", at: t) }
             anonymousSets += 1   // the anonymous map takes a handle
             return .generatorVmap(g, entries)
@@ -410,18 +405,13 @@ extension NFParser {
                 while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
                 try expectWord("map")
                 try expectPunct("{")
-                var entries: [(NFValue, UInt32)] = []
-                skipNewlines()
-                while !isPunct("}") {
-                    let k = keys.count == 1 ? try scalar(for: keys[0]) : try tupleValue(keys)
-                    try expectPunct(":")
-                    let dt = tok
-                    guard case .range(let n, let hi, _) = try scalar(for: sel), n == hi, n <= UInt64(UInt32.max) else { throw err("expected a value", at: dt) }
-                    entries.append((k, UInt32(n)))
-                    skipNewlines()
-                    if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+                let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt32) in
+                    let k = keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)
+                    try p.expectPunct(":")
+                    let dt = p.tok
+                    guard case .range(let n, let hi, _) = try p.scalar(for: sel), n == hi, n <= UInt64(UInt32.max) else { throw p.err("expected a value", at: dt) }
+                    return (k, UInt32(n))
                 }
-                i += 1
                 anonymousSets += 1   // the anonymous map takes a handle
                 return .setMapped(target: sel, key: keys, entries: entries)
             }
@@ -465,17 +455,12 @@ extension NFParser {
             i += 1
             if isPunct("@") { return .vmapNamed(sel, try namedMap(table, parts: 1).name) }
             try expectPunct("{")
-            var entries: [(NFValue, NFVerdict)] = []
-            skipNewlines()
-            while !isPunct("}") {
-                let v = try scalar(for: sel)
-                try expectPunct(":")
-                entries.append((v, try verdictWord()))
-                skipNewlines()
-                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, NFVerdict) in
+                let v = try p.scalar(for: sel)
+                try p.expectPunct(":")
+                return (v, try p.verdictWord())
             }
             if NFParser.overlap(entries.map(\.0)) { throw refused("conflicting intervals specified", at: t) }
-            i += 1
             anonymousSets += 1
             return .vmap(sel, entries)
         }
@@ -507,14 +492,7 @@ extension NFParser {
         let value: NFValue
         if isPunct("{") {
             i += 1
-            var vals: [NFValue] = []
-            skipNewlines()
-            while !isPunct("}") {
-                vals.append(try scalar(for: sel))
-                skipNewlines()
-                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
-            }
-            i += 1
+            let vals = try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.scalar(for: sel) }
             anonymousSets += 1
             value = .set(vals)
         } else if isPunct("@") {

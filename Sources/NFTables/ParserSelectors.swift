@@ -65,16 +65,11 @@ extension NFParser {
             i += 1
             if isPunct("@") { return .concatVmapNamed(sels, try namedMap(table, parts: sels.count).name) }
             try expectPunct("{")
-            var entries: [(NFValue, NFVerdict)] = []
-            skipNewlines()
-            while !isPunct("}") {
-                let v = try tupleValue(sels)
-                try expectPunct(":")
-                entries.append((v, try verdictWord()))
-                skipNewlines()
-                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+            let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, NFVerdict) in
+                let v = try p.tupleValue(sels)
+                try p.expectPunct(":")
+                return (v, try p.verdictWord())
             }
-            i += 1
             anonymousSets += 1
             return .concatVmap(sels, entries)
         }
@@ -90,14 +85,7 @@ extension NFParser {
         }
         if isPunct("{") {
             i += 1
-            var vals: [NFValue] = []
-            skipNewlines()
-            while !isPunct("}") {
-                vals.append(try tupleValue(sels))
-                skipNewlines()
-                if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
-            }
-            i += 1
+            let vals = try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.tupleValue(sels) }
             anonymousSets += 1
             return .concatMatch(sels, op: op, value: .set(vals))
         }

@@ -84,33 +84,29 @@ extension NFParser {
     /// `counter|quota|limit name "x"` or `... name KEY map { K : "x" }`: the table must hold the object.
     mutating func objectRef(_ kind: NFObjectKind, table: NFTable, context: RuleContext, anonymousSets: inout Int) throws(NFSyntaxError) -> NFStatement {
         i += 1   // name
-        func known(_ n: String, at t: NFToken) throws(NFSyntaxError) {
+        // Takes the parser explicitly: the map's item reader holds it inout.
+        func known(_ p: NFParser, _ n: String, at t: NFToken) throws(NFSyntaxError) {
             guard table.objects.contains(where: { $0.kind == kind && $0.name == n }) else {
-                throw refused("Could not process rule: No such file or directory (no \(kind.rawValue) \(n) in table \(table.name))", at: t)
+                throw p.refused("Could not process rule: No such file or directory (no \(kind.rawValue) \(n) in table \(table.name))", at: t)
             }
         }
         if tok.kind == .string {
             let nt = tok
             let n = try name("an object name")
-            try known(n, at: nt)
+            try known(self, n, at: nt)
             return .objref(kind, n)
         }
         let key = try concatSelector(context: context)
         try expectWord("map")
         try expectPunct("{")
-        var entries: [(NFValue, String)] = []
-        skipNewlines()
-        while !isPunct("}") {
-            let k = try scalar(for: key)
-            try expectPunct(":")
-            let nt = tok
-            let n = try name("an object name")
-            try known(n, at: nt)
-            entries.append((k, n))
-            skipNewlines()
-            if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
+        let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, String) in
+            let k = try p.scalar(for: key)
+            try p.expectPunct(":")
+            let nt = p.tok
+            let n = try p.name("an object name")
+            try known(p, n, at: nt)
+            return (k, n)
         }
-        i += 1
         anonymousSets += 1   // the anonymous map takes a handle
         return .objrefMap(kind, key, entries)
     }
