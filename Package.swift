@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "packetstackd", targets: ["packetstackd"]),
         .executable(name: "psbench", targets: ["psbench"]),
         .executable(name: "nftbench", targets: ["nftbench"]),
+        .executable(name: "psfuzz", targets: ["psfuzz"]),
     ],
     targets: [
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
@@ -26,6 +27,10 @@ let package = Package(
         .executableTarget(name: "packetstackd", dependencies: ["API", "HTTPServer", "Store"]),
         .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
         .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
+        // Fuzzing harnesses (scripts/fuzz.sh builds psfuzz with libFuzzer); FuzzTests replays their corpora.
+        .target(name: "FuzzTargets", dependencies: ["API", "HTTPServer", "Kernel", "NFTables", "JSON", "Store", "Wire"], path: "Tests/Fuzz/FuzzTargets"),
+        .executableTarget(name: "psfuzz", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/psfuzz"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/Tests"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Wire", "NFTables", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),

@@ -103,6 +103,64 @@ paths:
           headers:
             Location:
               schema: {type: string}
+          links:
+            GetStack:
+              operationId: getStack
+              parameters: {stack: '$response.body#/name'}
+            InjectPackets:
+              operationId: injectPackets
+              parameters: {stack: '$response.body#/name'}
+            PutRuleset:
+              operationId: putRuleset
+              parameters: {stack: '$response.body#/name'}
+            GetRuleset:
+              operationId: getRuleset
+              parameters: {stack: '$response.body#/name'}
+            AddRule:
+              operationId: addRule
+              parameters: {stack: '$response.body#/name'}
+            RunRulesetCommands:
+              operationId: runRulesetCommands
+              parameters: {stack: '$response.body#/name'}
+            ListRulesetVersions:
+              operationId: listRulesetVersions
+              parameters: {stack: '$response.body#/name'}
+            ListConntrack:
+              operationId: listConntrack
+              parameters: {stack: '$response.body#/name'}
+            GetStackStats:
+              operationId: getStackStats
+              parameters: {stack: '$response.body#/name'}
+            BindSocket:
+              operationId: bindSocket
+              parameters: {stack: '$response.body#/name'}
+            ListSockets:
+              operationId: listSockets
+              parameters: {stack: '$response.body#/name'}
+            AdvanceClock:
+              operationId: advanceClock
+              parameters: {stack: '$response.body#/name'}
+            ListRoutes:
+              operationId: listRoutes
+              parameters: {stack: '$response.body#/name'}
+            AddRoute:
+              operationId: addRoute
+              parameters: {stack: '$response.body#/name'}
+            ListNeighbours:
+              operationId: listNeighbours
+              parameters: {stack: '$response.body#/name'}
+            AddNeighbour:
+              operationId: addNeighbour
+              parameters: {stack: '$response.body#/name'}
+            GetSoftnetStat:
+              operationId: getSoftnetStat
+              parameters: {stack: '$response.body#/name'}
+            DeleteStackTraces:
+              operationId: deleteStackTraces
+              parameters: {stack: '$response.body#/name'}
+            DeleteStack:
+              operationId: deleteStack
+              parameters: {stack: '$response.body#/name'}
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Stack'}
@@ -183,6 +241,16 @@ paths:
         '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: One result per packet, in order.
+          links:
+            GetTrace:
+              operationId: getTrace
+              parameters: {trace: '$response.body#/results/0/trace_id'}
+            ListConntrack:
+              operationId: listConntrack
+              parameters: {stack: '$request.path.stack'}
+            GetStackStats:
+              operationId: getStackStats
+              parameters: {stack: '$request.path.stack'}
           content:
             application/json:
               schema:
@@ -533,6 +601,19 @@ paths:
         '403': {$ref: '#/components/responses/Forbidden'}
         '200':
           description: The version stored, or (check=true) that it would load.
+          links:
+            InjectPackets:
+              operationId: injectPackets
+              parameters: {stack: '$request.path.stack'}
+            GetRuleset:
+              operationId: getRuleset
+              parameters: {stack: '$request.path.stack'}
+            ListRulesetVersions:
+              operationId: listRulesetVersions
+              parameters: {stack: '$request.path.stack'}
+            RunRulesetCommands:
+              operationId: runRulesetCommands
+              parameters: {stack: '$request.path.stack'}
           content:
             application/json:
               schema:

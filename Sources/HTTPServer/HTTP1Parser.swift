@@ -2,7 +2,7 @@ import Foundation
 
 /// Incremental HTTP/1.1 request parser (RFC 9112) over a connection's read buffer.
 /// It never consumes past one request, so pipelined requests come out one at a time, in order.
-struct HTTP1Parser {
+public struct HTTP1Parser {
     struct Head {
         var method: String
         var target: String
@@ -16,7 +16,7 @@ struct HTTP1Parser {
         var h2cSettings: [UInt8]?
     }
 
-    enum Result {
+    public enum Result {
         case needMore
         /// The head is complete and the client waits for `100 Continue` before sending the body.
         case wantsContinue
@@ -30,7 +30,7 @@ struct HTTP1Parser {
     private var scannedTo = 0
     private var continueSent = false
 
-    init(maxHeaderBytes: Int, maxBodyBytes: Int) {
+    public init(maxHeaderBytes: Int, maxBodyBytes: Int) {
         self.maxHeaderBytes = maxHeaderBytes; self.maxBodyBytes = maxBodyBytes
     }
 
@@ -39,7 +39,7 @@ struct HTTP1Parser {
     /// The head is in and its body is still arriving.
     var inBody: Bool { head != nil }
 
-    mutating func next(_ b: [UInt8], from start: Int) -> Result {
+    public mutating func next(_ b: [UInt8], from start: Int) -> Result {
         if head == nil {
             // Skip the empty lines RFC 9112 §2.2 allows before a request line.
             var s = start

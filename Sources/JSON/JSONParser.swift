@@ -181,6 +181,8 @@ public struct JSONParser {
         let text = String(decoding: b[start..<i], as: UTF8.self)
         if isInt, let v = Int(text) { return .int(v) }
         guard let d = Double(text) else { throw error("invalid number") }
+        // 1e400 would be infinity, which JSON cannot carry back out (RFC 8259 §6).
+        guard d.isFinite else { throw error("number out of range") }
         return .double(d)
     }
 }

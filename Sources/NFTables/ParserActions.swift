@@ -72,25 +72,33 @@ extension NFParser {
     /// `ADDR[-ADDR][:PORT[-PORT]]` or `:PORT[-PORT]`.
     mutating func natTarget() throws(NFSyntaxError) -> (UInt32?, UInt32?, UInt16?, UInt16?) {
         var a: UInt32? = nil, ah: UInt32? = nil, p: UInt16? = nil, ph: UInt16? = nil
-        func ports(_ s: Substring) -> (UInt16?, UInt16?) {
-            let parts = s.split(separator: "-")
-            return (parts.first.flatMap { UInt16($0) }, parts.count > 1 ? UInt16(parts[1]) : nil)
+        func ports(_ s: Substring, at t: NFToken) throws(NFSyntaxError) -> (UInt16, UInt16?) {
+            let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), let lo = UInt16(parts[0]) else { throw err("expected a port or a port range", at: t) }
+            guard parts.count == 2 else { return (lo, nil) }
+            guard let hi = UInt16(parts[1]) else { throw err("expected a port or a port range", at: t) }
+            guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
+            return (lo, hi)
         }
         if isPunct(":") {
             i += 1
             let t = tok
-            (p, ph) = ports(Substring(try word("a port")))
-            guard p != nil else { throw err("expected a port", at: t) }
+            (p, ph) = try ports(Substring(try word("a port")), at: t)
             return (a, ah, p, ph)
         }
         let t = tok
         let w = try word("an address")
         var addrPart = Substring(w)
-        if let colon = w.firstIndex(of: ":") { addrPart = w[..<colon]; (p, ph) = ports(w[w.index(after: colon)...]) }
-        let range = addrPart.split(separator: "-")
-        guard let first = range.first, let x = NFConstants.ipv4(String(first)) else { throw err("expected an IPv4 address", at: t) }
+        if let colon = w.firstIndex(of: ":") { addrPart = w[..<colon]; (p, ph) = try ports(w[w.index(after: colon)...], at: t) }
+        let range = addrPart.split(separator: "-", omittingEmptySubsequences: false)
+        guard range.count <= 2, let x = NFConstants.ipv4(String(range[0])) else { throw err("expected an IPv4 address", at: t) }
         a = x
-        if range.count > 1 { ah = NFConstants.ipv4(String(range[1])) }
+        if range.count > 1 {
+            guard let y = NFConstants.ipv4(String(range[1])) else { throw err("expected an IPv4 address", at: t) }
+            // nft: "Range has zero or negative size".
+            guard x <= y else { throw refused("range has zero or negative size", at: t) }
+            ah = y
+        }
         if isPunct("/") {
             // A prefix is the range of its addresses (nft lists a range that is one as a prefix).
             i += 1
@@ -100,7 +108,7 @@ extension NFParser {
             a = x & mask
             ah = x | ~mask
         }
-        if isPunct(":") { i += 1; (p, ph) = ports(Substring(try word("a port"))) }
+        if isPunct(":") { i += 1; let pt = tok; (p, ph) = try ports(Substring(try word("a port")), at: pt) }
         return (a, ah, p, ph)
     }
 }

@@ -33,7 +33,8 @@ extension NFConstants {
             guard p.count == 2 || p.count == 3, p.allSatisfy({ $0 != nil }), p[0]! < 24, p[1]! < 60, p.count == 2 || p[2]! < 60 else { return nil }
             return p[0]! * 3600 + p[1]! * 60 + (p.count == 3 ? p[2]! : 0)
         case .time:
-            return date(w).map { $0 * 1_000_000_000 }
+            // nft multiplies in 64 bits and wraps: "4044-07-01 11:00:00" lists as "2290-11-02 12:16:18".
+            return date(w).map { $0 &* 1_000_000_000 }
         case _ where sel.isFib && sel.rawValue.hasSuffix(" type"): return routeTypes[w]
         case .ctExpiration: return duration(w)
         case .ctProtocol: return protocols[w]
@@ -46,17 +47,27 @@ extension NFConstants {
 
     /// nft's time type: `4d23h59m59s`, `30000ms`, or plain seconds; in milliseconds.
     static func duration(_ s: String) -> UInt64? {
-        if let n = UInt64(s) { return n * 1000 }
+        // Past 2^64 ms no time fits any field: nil (the caller's error), never a trap.
+        func mulAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64? {
+            let (m, o1) = a.multipliedReportingOverflow(by: b)
+            let (r, o2) = m.addingReportingOverflow(c)
+            return o1 || o2 ? nil : r
+        }
+        if let n = UInt64(s) { return mulAdd(n, 1000, 0) }
         var total: UInt64 = 0, num: UInt64? = nil, i = s.startIndex
         while i < s.endIndex {
             let c = s[i]
-            if let d = c.wholeNumberValue { num = (num ?? 0) * 10 + UInt64(d); i = s.index(after: i); continue }
+            if let d = c.wholeNumberValue, c.isASCII {
+                guard let n = mulAdd(num ?? 0, 10, UInt64(d)) else { return nil }
+                num = n; i = s.index(after: i); continue
+            }
             guard let n = num else { return nil }
             let rest = s[i...]
             let (unit, len): (UInt64, Int) = rest.hasPrefix("ms") ? (1, 2) : c == "s" ? (1000, 1) : c == "m" ? (60_000, 1)
                 : c == "h" ? (3_600_000, 1) : c == "d" ? (86_400_000, 1) : (0, 0)
             guard unit > 0 else { return nil }
-            total += n * unit
+            guard let t = mulAdd(n, unit, total) else { return nil }
+            total = t
             num = nil
             i = s.index(i, offsetBy: len)
         }

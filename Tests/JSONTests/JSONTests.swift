@@ -19,6 +19,7 @@ final class JSONTests: XCTestCase {
             ("{\"a\":01}", 1, 7, "expected ',' or '}'"),
             ("{\"a\":1,\"a\":2}", 1, 13, "duplicate key"),
             ("\"\u{01}\"", 1, 2, "control character"),
+            ("[1e400]", 1, 7, "number out of range"),
         ]
         for (text, line, col, msg) in cases {
             XCTAssertThrowsError(try JSONParser.parse(text), text) { e in

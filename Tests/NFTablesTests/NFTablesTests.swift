@@ -148,7 +148,7 @@ final class NFParserFuzzTests: XCTestCase {
             XCTAssertNoThrow(try NFParser.parse(NFPrinter.ruleset(rs)))
             parsed += 1
         }
-        XCTAssertEqual(parsed, 1383)   // seeded: the same mangled texts every run
-        XCTAssertEqual(rejected, 18617)
+        XCTAssertEqual(parsed, 1382)   // seeded: the same mangled texts every run (one reversed NAT range now refused as nft does)
+        XCTAssertEqual(rejected, 18618)
     }
 }

@@ -1,0 +1,109 @@
+import API
+import Foundation
+import HTTPServer
+import JSON
+import Kernel
+import NFTables
+import Store
+import Wire
+
+/// One input through one parser or path. A harness returns normally for every input; a trap,
+/// a sanitizer report or a broken property (`check`) is the finding.
+/// Run under libFuzzer by scripts/fuzz.sh, and over Tests/Fuzz/Corpus by FuzzCorpusTests.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// Ethernet, VLAN, ARP, IPv4, UDP, TCP and ICMP dissection; emit of a parsed frame re-parses.
+    case wire
+    /// A frame through the whole receive path of a stack with conntrack, NAT and forwarding.
+    case rx
+    /// nft text: parse, load into a stack, list, and a packet through the loaded ruleset.
+    case nft
+    /// nft JSON (`nft -j`): JSON parse, decode, load.
+    case nftjson
+    /// HTTP/1.1 request heads and bodies (content-length and chunked), pipelined.
+    case http1
+    /// The JSON parser; what it accepts renders and parses back to the same value.
+    case json
+    /// `POST /v1/stacks/{stack}/packets` bodies through the API (packet-spec decoding and injection).
+    case packetspec
+
+    public func run(_ data: [UInt8]) {
+        switch self {
+        case .wire: Self.wire(data)
+        case .rx: RXHarness.shared.run(data)
+        case .nft: Self.nft(data)
+        case .nftjson: Self.nftjson(data)
+        case .http1: Self.http1(data)
+        case .json: Self.json(data)
+        case .packetspec: PacketSpecHarness.shared.run(data)
+        }
+    }
+
+    /// A broken property: reported like a crash, with the input that broke it.
+    static func check(_ ok: Bool, _ what: @autoclosure () -> String) {
+        if !ok { fatalError("fuzz property broken: \(what())") }
+    }
+
+    static func wire(_ data: [UInt8]) {
+        for verify in [true, false] {
+            guard let f = try? FrameRepr.parse(data, verifyChecksums: verify) else { continue }
+            // emit computes lengths and checksums, so its output must parse with checksums verified
+            // and emit to the same bytes again.
+            let e = f.emit()
+            guard let g = try? FrameRepr.parse(e, verifyChecksums: true) else { check(false, "emitted frame does not parse: \(e)"); return }
+            check(g.emit() == e, "emit is not stable")
+        }
+    }
+
+    static func nft(_ data: [UInt8]) {
+        guard let text = String(validating: data, as: UTF8.self), let rs = try? NFParser.parse(text) else { return }
+        let s = RXHarness.makeStack()
+        s.loadRuleset(rs)
+        _ = s.listRuleset(handles: true)
+        _ = NFJSON.encode(s.liveRuleset, counters: s.countersByTable).rendered()
+        for f in RXHarness.probes { _ = s.inject(frame: f, device: s.devices[0]) }
+    }
+
+    static func nftjson(_ data: [UInt8]) {
+        guard let doc = try? JSONParser.parse(data), let rs = try? NFJSON.decode(doc) else { return }
+        let s = RXHarness.makeStack()
+        s.loadRuleset(rs)
+        _ = s.listRuleset(handles: false)
+        for f in RXHarness.probes { _ = s.inject(frame: f, device: s.devices[0]) }
+    }
+
+    static func http1(_ data: [UInt8]) {
+        // As a connection feeds it: the bytes arrive in two reads (the split point is the first
+        // byte), and each request is removed from the buffer before the next is parsed.
+        let split = data.isEmpty ? 0 : min(data.count, Int(data[0]) * 4)
+        var p = HTTP1Parser(maxHeaderBytes: 16 << 10, maxBodyBytes: 1 << 20)
+        var input = Array(data[..<split])
+        var fed = false
+        while true {
+            switch p.next(input, from: 0) {
+            case .request(_, let consumed, _, _):
+                check(consumed > 0 && consumed <= input.count, "consumed \(consumed) of \(input.count)")
+                input.removeFirst(consumed)
+            case .wantsContinue, .needMore:
+                if fed { return }
+                input += data[split...]; fed = true
+            case .error: return
+            }
+        }
+    }
+
+    static func json(_ data: [UInt8]) {
+        guard let v = try? JSONParser.parse(data) else { return }
+        let again = try? JSONParser.parse(v.bytes)
+        check(again.map { same($0, v) } ?? false, "rendered JSON does not parse back to the same value")
+    }
+
+    /// Equal values, where a whole double (rendered without a fraction) equals the integer it reads back as.
+    static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.int(let i), .double(let d)), (.double(let d), .int(let i)): return Double(i) == d
+        case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
+        case (.object(let x), .object(let y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && same($0.1, $1.1) }
+        default: return a == b
+        }
+    }
+}

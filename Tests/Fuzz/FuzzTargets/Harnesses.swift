@@ -1,0 +1,116 @@
+import API
+import Foundation
+import HTTPServer
+import JSON
+import Kernel
+import NFTables
+import Store
+import Wire
+
+/// The `rx` target: one long-lived stack (as a server keeps one), so conntrack entries,
+/// fragment queues and socket queues carry over between inputs as they do between packets.
+final class RXHarness: @unchecked Sendable {
+    nonisolated(unsafe) static let shared = RXHarness()
+    let stack: Stack
+    var runs = 0
+
+    /// Filtering, conntrack, NAT both ways, a set, a limit and logging: the engine's main paths.
+    static let ruleset = """
+        table inet filter {
+            set blocked { type ipv4_addr; flags interval; elements = { 198.18.0.200/29 } }
+            chain input {
+                type filter hook input priority 0; policy accept;
+                ct state invalid counter drop
+                ip saddr @blocked drop
+                tcp dport 22 limit rate 10/second accept
+                udp dport 53 counter accept
+                icmp type echo-request log prefix "ping " accept
+            }
+            chain forward {
+                type filter hook forward priority 0; policy drop;
+                ct state established,related accept
+                iifname "eth0" oifname "eth1" accept
+            }
+        }
+        table ip nat {
+            chain prerouting { type nat hook prerouting priority -100; tcp dport 8080 dnat to 198.18.1.5:80; }
+            chain postrouting { type nat hook postrouting priority 100; oifname "eth1" masquerade; }
+        }
+        """
+
+    /// The oracle's DUT (two veth devices, neighbours and routes), forwarding on.
+    static func makeStack() -> Stack {
+        var d0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [try! IPv4CIDR(parsing: "198.18.0.2/24")])
+        var d1 = DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1), addresses: [try! IPv4CIDR(parsing: "198.18.1.1/24")])
+        d0.veth = true; d1.veth = true
+        var n: [NeighbourConfig] = []
+        for k in 1...9 {
+            n.append(NeighbourConfig(address: IPv4Address(198, 18, 0, UInt8(k)), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0"))
+            n.append(NeighbourConfig(address: IPv4Address(198, 18, 1, UInt8(k + 1)), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1"))
+        }
+        let routes = [RouteConfig(dst: try! IPv4CIDR(parsing: "0.0.0.0/0"), via: IPv4Address(198, 18, 1, 2), dev: "eth1")]
+        let sockets = [SocketConfig(id: 1, proto: .udp, port: 53), SocketConfig(id: 2, proto: .tcp, port: 80)]
+        return try! Stack(config: StackConfig(name: "fuzz", cpus: 2, devices: [d0, d1], routes: routes, neighbours: n, sockets: sockets,
+                                              sysctls: ["net.ipv4.ip_forward": 1]))
+    }
+
+    /// Frames every loaded ruleset sees once: UDP, TCP SYN, ICMP echo and a first fragment.
+    static let probes: [[UInt8]] = {
+        let eth = EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4)
+        let src = IPv4Address(198, 18, 0, 9), dst = IPv4Address(198, 18, 0, 2)
+        let udp = FrameRepr(ethernet: eth, network: .ipv4(IPv4Repr(src: src, dst: dst, proto: IPProtocol.udp, payloadLength: 0),
+                                                           .udp(UDPRepr(srcPort: 5353, dstPort: 53, payload: Array("q".utf8)))))
+        let syn = TCPRepr(srcPort: 40000, dstPort: 80, seq: 1, flags: .syn)
+        let tcp = FrameRepr(ethernet: eth, network: .ipv4(IPv4Repr(src: src, dst: IPv4Address(198, 18, 1, 5), proto: IPProtocol.tcp, payloadLength: 0), .tcp(syn)))
+        let icmp = FrameRepr(ethernet: eth, network: .ipv4(IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, payloadLength: 0),
+                                                            .icmp(ICMPv4Repr(type: 8, code: 0, restOfHeader: 0x0001_0001, data: [1, 2, 3]))))
+        var fragIP = IPv4Repr(src: src, dst: dst, proto: IPProtocol.udp, payloadLength: 0)
+        fragIP.moreFragments = true
+        let frag = FrameRepr(ethernet: eth, network: .ipv4(fragIP, .raw([UInt8](repeating: 7, count: 16))))
+        return [udp.emit(), tcp.emit(), icmp.emit(), frag.emit()]
+    }()
+
+    init() {
+        stack = Self.makeStack()
+        stack.loadRuleset(try! NFParser.parse(Self.ruleset))
+    }
+
+    /// The first byte picks the device and how far the clock moves first (timers, timeouts);
+    /// the rest is the frame.
+    func run(_ data: [UInt8]) {
+        guard let first = data.first else { return }
+        let device = stack.devices[Int(first & 1)]
+        stack.advance(toNs: min(Stack.clockLimitNs, stack.clockNs + UInt64(first >> 1) * 1_000_000))
+        _ = stack.inject(frame: Array(data.dropFirst()), device: device)
+        runs += 1
+        // An application that reads: socket queues stay short over millions of inputs.
+        if runs % 64 == 0 { for id in [1, 2] { _ = stack.recv(socket: id, max: 1000, cpu: 0); _ = stack.recv(socket: id, max: 1000, cpu: 1) } }
+    }
+}
+
+/// The `packetspec` target: the input is the body of a packet injection through the API
+/// (decoding every field of a packet spec, then injecting into a stack), as a client sends it.
+final class PacketSpecHarness: @unchecked Sendable {
+    nonisolated(unsafe) static let shared = PacketSpecHarness()
+    let app: App
+    var runs = 0
+
+    init() {
+        let store = try! Store(path: ":memory:")
+        app = try! App(store: store)
+        let stack = """
+            {"name":"f","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],
+             "sockets":[{"id":1,"protocol":"udp","port":53}]}
+            """
+        let r = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks", headers: [("content-type", "application/json")], body: Array(stack.utf8)))
+        precondition(r.status == 201, "fuzz stack not created: \(String(decoding: r.body, as: UTF8.self))")
+    }
+
+    func run(_ data: [UInt8]) {
+        let r = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks/f/packets", headers: [("content-type", "application/json")], body: data))
+        FuzzTarget.check(r.status < 500, "status \(r.status): \(String(decoding: r.body, as: UTF8.self))")
+        runs += 1
+        // Keep the trace quota and the store from filling over millions of inputs.
+        if runs % 10_000 == 0 { _ = app.respond(to: HTTPRequest(method: "DELETE", target: "/v1/stacks/f/traces")) }
+    }
+}
