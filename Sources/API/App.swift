@@ -12,6 +12,8 @@ public final class App: HTTPHandler, @unchecked Sendable {
     public let limits: Limits
     let auth: Auth
     let requestLog: RequestLog
+    /// The HTTP server's refusals, evictions, timeouts and cancellations, for /metrics.
+    let serverCounters: ServerCounters
 
     /// What one server, stack or request may hold, so no client can exhaust the others (each a flag).
     public struct Limits: Sendable {
@@ -34,8 +36,10 @@ public final class App: HTTPHandler, @unchecked Sendable {
     let running = RunningCount()
 
     /// Opens the registry from the store; returns the app and any stored stack it could not rebuild.
-    public init(store: Store, limits: Limits = Limits(), auth: Auth = Auth(), requestLog: RequestLog = RequestLog()) throws {
+    public init(store: Store, limits: Limits = Limits(), auth: Auth = Auth(), requestLog: RequestLog = RequestLog(),
+                serverCounters: ServerCounters = ServerCounters()) throws {
         self.store = store
+        self.serverCounters = serverCounters
         self.requestLog = requestLog
         self.limits = limits
         self.auth = auth

@@ -48,6 +48,7 @@ extension App {
         }
         var out = "# HELP packetstack_stacks Stacks loaded.\n# TYPE packetstack_stacks gauge\npacketstack_stacks \(entries.count)\n"
         out += requestLog.exposition()
+        out += serverExposition(serverCounters.snapshot)
         out += traceWriterExposition(store.traceWriterStats)
         for name in families.keys.sorted() {
             let f = families[name]!
@@ -55,6 +56,18 @@ extension App {
             out += f.lines.joined(separator: "\n") + "\n"
         }
         return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: out)
+    }
+
+    /// What the HTTP server refused or dropped before a request reached a handler.
+    private func serverExposition(_ v: ServerCounters.Values) -> String {
+        var out = ""
+        for (name, help, n) in [("packetstack_http_connections_refused_total", "Connections answered 503 at --max-connections (every one busy).", v.refused),
+                                ("packetstack_http_connections_evicted_total", "Connections closed at --max-connections to admit a new one (longest waiting, nothing in progress).", v.evicted),
+                                ("packetstack_http_requests_timed_out_total", "Requests answered 408 (head or body not received in time).", v.timedOut),
+                                ("packetstack_http_requests_cancelled_total", "Requests not run because their client closed the connection or reset the stream first.", v.cancelled)] {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(n)\n"
+        }
+        return out
     }
 
     private func traceWriterExposition(_ w: TraceWriterStats) -> String {

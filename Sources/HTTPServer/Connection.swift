@@ -30,11 +30,15 @@ final class Connection {
     var bodyStartedMs: UInt64 = 0
     var lastActivityMs: UInt64
     var pollingOut = false
+    /// EPOLLIN is being watched (it is dropped while `readPaused`).
+    var pollingIn = true
     var decidedProtocol = false
     /// After a 101 the answer to the upgraded request waits for the client's first HTTP/2 bytes:
     /// curl 7.88 cannot buffer more than 32 KiB arriving right behind the 101.
     var awaitingPreface = false
     var upgradeAnswer: HTTPResponse?
+    /// The HTTP/2 session failed: close once its last frames are out.
+    var h2Failed = false
 
     static let preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
@@ -44,6 +48,15 @@ final class Connection {
         self.lastActivityMs = now
     }
 
+    /// Answers not yet taken by the client above which the connection stops reading and parsing:
+    /// a client that never reads holds at most this much (plus one answer) of server memory.
+    static let outputHighWater = 1 << 20
+    /// Pipelined HTTP/1.1 requests parsed ahead of their answers.
+    static let maxPending = 64
+    var outputBacklog: Int { output.count - outputSent }
+    /// Nothing more is read until the client takes its answers (or the pipeline drains).
+    var readPaused: Bool { outputBacklog > Connection.outputHighWater || (h2 == nil && pending.count >= Connection.maxPending) }
+
     var isIdle: Bool { pending.isEmpty && inflight == 0 && input.isEmpty && outputSent == output.count && (h2?.openStreams ?? 0) == 0 }
 
     // MARK: input
@@ -52,7 +65,11 @@ final class Connection {
         lastActivityMs = now
         if closing && h2 == nil { return }
         if let h2 {
-            if !h2.receive(bytes) { closing = true; input.removeAll(); return }
+            if h2Failed { return }
+            // A fatal session error (flood, protocol violation, too many CONTINUATION frames):
+            // nghttp2 has queued its GOAWAY; once that is written the connection closes, whatever
+            // streams were left half-open.
+            if !h2.receive(bytes) { closing = true; h2Failed = true; input.removeAll(); return }
             if awaitingPreface {
                 awaitingPreface = false
                 if let a = upgradeAnswer { upgradeAnswer = nil; h2.submit(a, stream: 1, date: server.date.value) }
@@ -83,7 +100,7 @@ final class Connection {
     }
 
     func processHTTP1(now: UInt64) {
-        while !closing && pending.count < 64 {
+        while !closing && !readPaused {
             switch parser.next(input, from: 0) {
             case .needMore:
                 if parser.inBody && bodyStartedMs == 0 { bodyStartedMs = now }
@@ -186,7 +203,7 @@ final class Connection {
 
     /// Writes what it can; true when the connection should now be closed.
     func writeOut() -> Bool {
-        if let h2 { h2.flush(into: &output) }
+        if let h2 { h2.flush(into: &output, sent: outputSent) }
         while outputSent < output.count {
             let n = output.withUnsafeBytes { p in
                 send(fd, p.baseAddress! + outputSent, output.count - outputSent, Int32(MSG_NOSIGNAL))
@@ -201,7 +218,7 @@ final class Connection {
             outputSent = 0
         }
         if let h2 {
-            if h2.isDone { return true }
+            if h2.isDone || h2Failed && outputSent == output.count { return true }
             return closing && inflight == 0 && outputSent == output.count && h2.openStreams == 0
         }
         return closing && pending.isEmpty && inflight == 0 && outputSent == output.count

@@ -13,6 +13,8 @@ final class H2Stream {
     /// Answered before the client finished sending: reset the stream once the answer is out.
     var resetAfterAnswer = false
     var dispatched = false
+    /// The handler's answer was submitted (a stream closed before that was abandoned by its client).
+    var answered = false
     var response: [UInt8] = []
     var responseOffset = 0
 }
@@ -94,12 +96,24 @@ final class H2Session {
     /// Feeds received bytes; false means a protocol error closed the session.
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return true }
-        return nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count) >= 0
+        let rv = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if rv >= 0 { return true }
+        // Fatal: say why in a GOAWAY unless nghttp2 already queued one (it cannot for a peer that
+        // floods without reading, which is simply closed). Too many CONTINUATION frames and
+        // other floods are ENHANCE_YOUR_CALM, anything else PROTOCOL_ERROR.
+        if Int32(rv) != NGHTTP2_ERR_FLOODED.rawValue {
+            let calm = Int32(rv) == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue
+            nghttp2_session_terminate_session(session, calm ? NGHTTP2_ENHANCE_YOUR_CALM.rawValue : NGHTTP2_PROTOCOL_ERROR.rawValue)
+        }
+        return false
     }
 
     /// Moves nghttp2's pending output into the connection's write buffer.
-    func flush(into out: inout [UInt8]) {
-        while true {
+    /// Takes frames from nghttp2 while the connection's unsent output is under the high-water
+    /// mark: a client that never reads leaves the rest inside nghttp2, which stops reading its
+    /// frames too (and answers floods of control frames by closing).
+    func flush(into out: inout [UInt8], sent: Int) {
+        while out.count - sent <= Connection.outputHighWater {
             var ptr: UnsafePointer<UInt8>?
             let n = nghttp2_session_mem_send(session, &ptr)
             if n <= 0 { break }
@@ -116,6 +130,7 @@ final class H2Session {
 
     func submit(_ r: HTTPResponse, stream id: Int32, date: String) {
         guard let s = stream(id) else { return }
+        s.answered = true
         s.response = s.method == "HEAD" ? [] : r.body
         s.responseOffset = 0
         // nghttp2 copies names and values (NO_COPY flags unset), so one scratch buffer serves all.
@@ -222,8 +237,11 @@ private let h2OnFrameSend: nghttp2_on_frame_send_callback = { session, frame, ud
 }
 
 private let h2OnStreamClose: nghttp2_on_stream_close_callback = { session, streamID, _, ud in
+    let o = owner(ud)
+    // Reset (or the connection lost) while its request waits for a worker: the worker skips it.
+    if let s = o.stream(streamID), s.dispatched, !s.answered { o.connection.server.cancel(connection: o.connection.id, stream: streamID) }
     nghttp2_session_set_stream_user_data(session, streamID, nil)
-    owner(ud).release(streamID)
+    o.release(streamID)
     return 0
 }
 

@@ -29,6 +29,10 @@ public struct HTTP1Parser {
     private var head: Head?
     private var scannedTo = 0
     private var continueSent = false
+    /// Where the next chunk header starts in the buffer (0: no chunked body under way), and the
+    /// chunks decoded before it.
+    private var chunkResume = 0
+    private var chunkBody: [UInt8] = []
 
     public init(maxHeaderBytes: Int, maxBodyBytes: Int) {
         self.maxHeaderBytes = maxHeaderBytes; self.maxBodyBytes = maxBodyBytes
@@ -59,7 +63,7 @@ public struct HTTP1Parser {
                 if h.contentLength > maxBodyBytes {
                     return .error(status: 413, detail: "body of \(h.contentLength) bytes exceeds the limit of \(maxBodyBytes)")
                 }
-                head = h; continueSent = false
+                head = h; continueSent = false; chunkResume = 0; chunkBody = []
             }
         }
         guard let h = head else { return .needMore }
@@ -203,9 +207,11 @@ public struct HTTP1Parser {
 
     enum Chunked { case incomplete, tooLarge, trailersTooLarge, bad(String), done([UInt8], Int) }
 
-    private func decodeChunked(_ b: [UInt8], from start: Int) -> Chunked {
-        var i = start
-        var body: [UInt8] = []
+    /// Decodes from where the last call stopped (the chunks before it are already in `chunkBody`),
+    /// so a large chunked body costs linear time however it trickles in.
+    private mutating func decodeChunked(_ b: [UInt8], from start: Int) -> Chunked {
+        if chunkResume == 0 { chunkResume = start; chunkBody = [] }
+        var i = chunkResume
         while true {
             // chunk-size [; ext] CRLF
             var size = 0
@@ -236,15 +242,20 @@ public struct HTTP1Parser {
                     if lineEnd - trailerStart > maxHeaderBytes { return .trailersTooLarge }
                     let empty = lineEnd == i
                     i = lineEnd + 2
-                    if empty { return .done(body, i) }
+                    if empty {
+                        let body = chunkBody
+                        chunkResume = 0; chunkBody = []
+                        return .done(body, i)
+                    }
                 }
             }
-            if body.count + size > maxBodyBytes { return .tooLarge }
+            if chunkBody.count + size > maxBodyBytes { return .tooLarge }
             if b.count < i + size + 2 { return .incomplete }
-            body.append(contentsOf: b[i..<(i + size)])
+            chunkBody.append(contentsOf: b[i..<(i + size)])
             i += size
             guard b[i] == 13, b[i + 1] == 10 else { return .bad("chunk data not followed by CRLF") }
             i += 2
+            chunkResume = i
         }
     }
 

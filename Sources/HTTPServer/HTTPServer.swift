@@ -18,9 +18,15 @@ public final class HTTPServer: @unchecked Sendable {
     private var byID: [UInt64: Connection] = [:]
     private var nextID: UInt64 = 1
     private var inflight = 0
+    private let cancellations: Cancellations
+    /// Refusals, evictions, timeouts and cancellations, shared with whoever reports them (/metrics).
+    public let counters: ServerCounters
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private var lastSweep: UInt64 = 0
+    /// The time this loop turn began: every timestamp a connection keeps comes from it, so the
+    /// sweep's differences never run backwards.
+    private var loopNowMs: UInt64 = 0
     var date = DateCache()
     /// The port actually bound (useful with port 0).
     public private(set) var boundPort: UInt16 = 0
@@ -30,9 +36,11 @@ public final class HTTPServer: @unchecked Sendable {
         public var description: String { if case .system(let s) = self { return s }; return "" }
     }
 
-    public init(config: ServerConfig, handler: HTTPHandler) throws {
+    public init(config: ServerConfig, handler: HTTPHandler, counters: ServerCounters = ServerCounters()) throws {
         self.config = config
         self.handler = handler
+        self.counters = counters
+        self.cancellations = Cancellations(counters: counters)
         let efd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         guard efd >= 0 else { throw StartError.system("eventfd: \(String(cString: strerror(errno)))") }
         completions = CompletionQueue(eventFD: efd)
@@ -97,6 +105,7 @@ public final class HTTPServer: @unchecked Sendable {
             let n = epoll_wait(epollFD, &events, Int32(events.count), 100)
             date.refresh()
             let now = monotonicMs()
+            loopNowMs = now
             if n > 0 {
                 for i in 0..<Int(n) {
                     let fd = events[i].data.fd
@@ -135,8 +144,9 @@ public final class HTTPServer: @unchecked Sendable {
                 }
                 return
             }
-            if connections.count >= config.maxConnections {
+            if connections.count >= config.maxConnections && !evictOne() {
                 refuse(fd)
+                counters.add(\.refused)
                 continue
             }
             var one: Int32 = 1
@@ -147,6 +157,22 @@ public final class HTTPServer: @unchecked Sendable {
             byID[c.id] = c
             watch(fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
         }
+    }
+
+    /// At the connection limit, the connection waiting longest with nothing to do for it (idle
+    /// keep-alive, or a request head or body still trickling in, no request running and no answer
+    /// unsent) is closed to admit the new one, as Apache's event MPM closes keep-alive connections:
+    /// idle and slowloris connections cannot lock out new clients. False when every connection
+    /// has work in progress (then the new one gets 503).
+    private func evictOne() -> Bool {
+        var victim: Connection? = nil
+        for c in connections.values where c.inflight == 0 && c.pending.isEmpty && c.outputSent == c.output.count && (c.h2?.openStreams ?? 0) == 0 {
+            if victim == nil || (c.lastActivityMs, c.id) < (victim!.lastActivityMs, victim!.id) { victim = c }
+        }
+        guard let victim else { return false }
+        close(victim)
+        counters.add(\.evicted)
+        return true
     }
 
     /// Over the connection limit: a one-shot 503 with a problem body, then close.
@@ -163,7 +189,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func service(_ c: Connection, events: UInt32, buffer: inout [UInt8], now: UInt64) {
         if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             var eof = false
-            while true {
+            while !c.readPaused {
                 let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
                 if n > 0 {
                     buffer.withUnsafeBytes { c.received(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) }
@@ -177,8 +203,11 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             if eof {
-                // The peer is gone (or half-closed): finish what is owed when possible, then close.
-                if c.isIdle || c.h2 != nil && c.inflight == 0 { close(c); return }
+                // The peer closed its side. Answers already made are still written; requests still
+                // running or queued are abandoned, as nginx treats a client that closes early (499):
+                // the queued ones are skipped by the workers, so a flood of abandoned requests
+                // costs nothing. (A client that half-closes must wait with its side open.)
+                if c.isIdle || c.inflight > 0 || c.h2 != nil { close(c); return }
                 c.closing = true
             }
         }
@@ -187,21 +216,32 @@ public final class HTTPServer: @unchecked Sendable {
 
     func flush(_ c: Connection) {
         if c.writeOut() { close(c); return }
-        let want = c.outputSent < c.output.count
-        if want != c.pollingOut {
-            c.pollingOut = want
-            watch(c.fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (want ? EPOLLOUT.rawValue : 0), op: EPOLL_CTL_MOD)
+        // Answers drained below the mark: parse the requests already buffered behind them.
+        if c.h2 == nil && c.decidedProtocol && !c.closing && !c.readPaused && !c.input.isEmpty {
+            c.processHTTP1(now: loopNowMs)
+            if c.writeOut() { close(c); return }
+        }
+        let wantOut = c.outputSent < c.output.count
+        // While paused the socket is not read, so level-triggered EPOLLIN would wake the loop
+        // without end: it is dropped until the client takes its answers.
+        let wantIn = !c.readPaused
+        if wantOut != c.pollingOut || wantIn != c.pollingIn {
+            c.pollingOut = wantOut; c.pollingIn = wantIn
+            watch(c.fd, (wantIn ? EPOLLIN.rawValue | EPOLLRDHUP.rawValue : 0) | (wantOut ? EPOLLOUT.rawValue : 0), op: EPOLL_CTL_MOD)
         }
     }
 
     private func close(_ c: Connection) {
         guard connections[c.fd] === c else { return }
         epoll_ctl(epollFD, EPOLL_CTL_DEL, c.fd, nil)
+        cancellations.cancel(connection: c.id, outstanding: c.inflight)
         connections[c.fd] = nil
         byID[c.id] = nil
         c.h2 = nil
         Glibc.close(c.fd)
     }
+
+    func cancel(connection id: UInt64, stream: Int32) { cancellations.cancel(connection: id, stream: stream) }
 
     /// Runs the handler inline or on a worker; the answer returns through `complete`.
     func dispatch(_ request: HTTPRequest, connection c: Connection, target: ResponseTarget) {
@@ -214,8 +254,11 @@ public final class HTTPServer: @unchecked Sendable {
         let id = c.id
         let handler = self.handler
         let completions = self.completions
-        pool.submit {
-            let r = handler.respond(to: request)
+        let cancellations = self.cancellations
+        pool.submit(heavy: handler.isHeavy(request)) {
+            let r = cancellations.shouldSkip(connection: id, target: target)
+                ? HTTPResponse.problem(499, title: "Client Closed Request", detail: "the client went away before the request ran")
+                : handler.respond(to: request)
             completions.push(.init(connection: id, target: target, response: r))
         }
     }
@@ -223,6 +266,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func deliverCompletions() {
         for item in completions.drain() {
             inflight -= 1
+            cancellations.finished(connection: item.connection, target: item.target)
             guard let c = byID[item.connection] else { continue }
             c.inflight -= 1
             c.complete(item.target, item.response)
@@ -233,13 +277,15 @@ public final class HTTPServer: @unchecked Sendable {
     private func sweep(now: UInt64) {
         for c in Array(connections.values) {
             if c.h2 == nil, c.headStartedMs != 0, !c.input.isEmpty, !c.closing,
-               now - c.headStartedMs > UInt64(config.headerTimeoutMs), c.parser.inHead(c.input, from: 0) {
+               now > c.headStartedMs + UInt64(config.headerTimeoutMs), c.parser.inHead(c.input, from: 0) {
                 c.timeOut("request headers not received within \(config.headerTimeoutMs) ms")
+                counters.add(\.timedOut)
                 flush(c)
-            } else if c.h2 == nil, c.bodyStartedMs != 0, !c.closing, c.parser.inBody, now - c.bodyStartedMs > UInt64(config.bodyTimeoutMs) {
+            } else if c.h2 == nil, c.bodyStartedMs != 0, !c.closing, c.parser.inBody, now > c.bodyStartedMs + UInt64(config.bodyTimeoutMs) {
                 c.timeOut("request body not received within \(config.bodyTimeoutMs) ms")
+                counters.add(\.timedOut)
                 flush(c)
-            } else if c.isIdle && now - c.lastActivityMs > UInt64(config.idleTimeoutMs) {
+            } else if c.isIdle && now > c.lastActivityMs + UInt64(config.idleTimeoutMs) {
                 close(c)
             } else if draining && c.isIdle {
                 close(c)

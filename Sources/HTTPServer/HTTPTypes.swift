@@ -67,7 +67,15 @@ public protocol HTTPHandler: Sendable {
     /// True when the answer is cheap and may be computed on the event-loop thread (e.g. /healthz).
     /// Everything else runs on the worker pool so a long request never stalls other connections.
     func isInline(_ request: HTTPRequest) -> Bool
+    /// True for work that may run long (simulations, ruleset loads): at most all workers but one
+    /// run such requests at a time, so reads queued behind a flood of them are still answered.
+    func isHeavy(_ request: HTTPRequest) -> Bool
     func respond(to request: HTTPRequest) -> HTTPResponse
+}
+
+public extension HTTPHandler {
+    /// Changes are heavy, reads light.
+    func isHeavy(_ request: HTTPRequest) -> Bool { request.method != "GET" && request.method != "HEAD" }
 }
 
 public enum HTTPStatus {

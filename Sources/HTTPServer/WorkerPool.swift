@@ -3,14 +3,17 @@ import Foundation
 /// Fixed threads that run handlers off the event loop, so a long simulation never stalls I/O.
 final class WorkerPool: @unchecked Sendable {
     private let cond = NSCondition()
-    /// Taken jobs are set to nil at once, so a finished request (and its body) is freed when it
-    /// ends, not when the queue is next compacted.
-    private var jobs: [(@Sendable () -> Void)?] = []
-    private var head = 0
+    /// Two queues: light jobs are taken first, and heavy jobs by at most `maxHeavy` workers at a
+    /// time, so one worker is always left for reads when there are two or more.
+    private var light = JobQueue()
+    private var heavy = JobQueue()
+    private var heavyRunning = 0
+    private let maxHeavy: Int
     private var stopping = false
     private var threads: [Thread] = []
 
     init(threads count: Int) {
+        maxHeavy = max(1, count - 1)
         for i in 0..<max(1, count) {
             let t = Thread { [self] in self.run() }
             t.name = "worker-\(i)"
@@ -19,8 +22,10 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    func submit(_ job: @escaping @Sendable () -> Void) {
-        cond.lock(); jobs.append(job); cond.signal(); cond.unlock()
+    func submit(heavy isHeavy: Bool = false, _ job: @escaping @Sendable () -> Void) {
+        cond.lock()
+        if isHeavy { heavy.push(job) } else { light.push(job) }
+        cond.broadcast(); cond.unlock()
     }
 
     func stop() {
@@ -30,15 +35,33 @@ final class WorkerPool: @unchecked Sendable {
     private func run() {
         while true {
             cond.lock()
-            while head == jobs.count && !stopping { cond.wait() }
-            if head == jobs.count && stopping { cond.unlock(); return }
-            let job = jobs[head]!
-            jobs[head] = nil
-            head += 1
-            if head > 1024 && head * 2 > jobs.count { jobs.removeFirst(head); head = 0 }
+            while light.isEmpty && (heavy.isEmpty || heavyRunning >= maxHeavy) && !stopping { cond.wait() }
+            let job: (@Sendable () -> Void)
+            let wasHeavy: Bool
+            if let j = light.pop() { job = j; wasHeavy = false }
+            else if heavyRunning < maxHeavy, let j = heavy.pop() { job = j; wasHeavy = true; heavyRunning += 1 }
+            else { cond.unlock(); return }   // stopping, nothing this worker may take
             cond.unlock()
             job()
+            if wasHeavy { cond.lock(); heavyRunning -= 1; cond.broadcast(); cond.unlock() }
         }
+    }
+}
+
+/// A FIFO of jobs. Taken jobs are set to nil at once, so a finished request (and its body) is
+/// freed when it ends, not when the queue is next compacted.
+private struct JobQueue {
+    private var jobs: [(@Sendable () -> Void)?] = []
+    private var head = 0
+    var isEmpty: Bool { head == jobs.count }
+    mutating func push(_ j: @escaping @Sendable () -> Void) { jobs.append(j) }
+    mutating func pop() -> (@Sendable () -> Void)? {
+        guard head < jobs.count else { return nil }
+        let j = jobs[head]
+        jobs[head] = nil
+        head += 1
+        if head > 1024 && head * 2 > jobs.count { jobs.removeFirst(head); head = 0 }
+        return j
     }
 }
 
@@ -74,6 +97,41 @@ final class CompletionQueue: @unchecked Sendable {
         let out = items
         items.removeAll(keepingCapacity: true)
         return out
+    }
+}
+
+/// Requests whose client went away (connection closed, HTTP/2 stream reset) before a worker took
+/// them: the worker skips them, so an abandoned flood does not keep the pool busy. A request
+/// already running finishes (an injection is bounded by --max-packets).
+final class Cancellations: @unchecked Sendable {
+    private struct Key: Hashable { var connection: UInt64; var stream: Int32 }
+    private let lock = NSLock()
+    /// Closed connections, with how many of their jobs are still to come back.
+    private var connections: [UInt64: Int] = [:]
+    private var streams: Set<Key> = []
+    private let counters: ServerCounters
+    init(counters: ServerCounters) { self.counters = counters }
+
+    func cancel(connection id: UInt64, outstanding: Int) {
+        guard outstanding > 0 else { return }
+        lock.lock(); connections[id] = outstanding; lock.unlock()
+    }
+    func cancel(connection id: UInt64, stream: Int32) {
+        lock.lock(); streams.insert(Key(connection: id, stream: stream)); lock.unlock()
+    }
+    /// Asked by the worker before it runs the job: true means skip it, and counts the skip.
+    func shouldSkip(connection id: UInt64, target: ResponseTarget) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        var skip = connections[id] != nil
+        if case .h2(let s) = target, streams.contains(Key(connection: id, stream: s)) { skip = true }
+        if skip { counters.add(\.cancelled) }
+        return skip
+    }
+    /// A job's answer came back to the loop: its cancellation entry is no longer needed.
+    func finished(connection id: UInt64, target: ResponseTarget) {
+        lock.lock(); defer { lock.unlock() }
+        if let n = connections[id] { connections[id] = n > 1 ? n - 1 : nil }
+        if case .h2(let s) = target { streams.remove(Key(connection: id, stream: s)) }
     }
 }
 

@@ -21,12 +21,13 @@ do { store = try Store(path: options.dbPath) } catch {
 if !store.appliedMigrations.isEmpty { log("applied migrations \(store.appliedMigrations) to \(options.dbPath)") }
 
 let app: App
+let serverCounters = ServerCounters()
 do { app = try App(store: store, limits: options.limits, auth: Auth(token: options.token, protectReads: options.protectReads),
-                    requestLog: RequestLog(format: options.accessLog)) } catch { log("cannot load stacks: \(error)"); exit(1) }
+                    requestLog: RequestLog(format: options.accessLog), serverCounters: serverCounters) } catch { log("cannot load stacks: \(error)"); exit(1) }
 for p in app.loadProblems { log("not rebuilt (kept in the store): \(p)") }
 
 let server: HTTPServer
-do { server = try HTTPServer(config: options.server, handler: app) } catch { log("\(error)"); exit(1) }
+do { server = try HTTPServer(config: options.server, handler: app, counters: serverCounters) } catch { log("\(error)"); exit(1) }
 log("listening on http://\(options.server.host):\(server.boundPort) (HTTP/1.1 and h2c), database \(options.dbPath)"
     + (options.token == nil ? "" : ", API token required" + (options.protectReads ? " for every request" : " for changes")))
 server.run()

@@ -148,20 +148,59 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertTrue(text.contains("Connection: close\r\n"), text)
     }
 
-    func testConnectionsOverTheLimitAreRefusedWith503() throws {
+    /// At --max-connections the connection idle longest is closed to admit a new client, so idle
+    /// and slowloris connections cannot lock anyone out.
+    func testAtTheLimitTheLongestIdleConnectionMakesRoom() throws {
         try start { $0.maxConnections = 2 }
         let a = try RawClient(port: port), b = try RawClient(port: port)
         a.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
-        b.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(a.readResponses(1).first?.status, 200)
+        b.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(b.readResponses(1).first?.status, 200)
+        let c = try RawClient(port: port)
+        c.send("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(c.readResponses(1).first?.body, "GET /3? HTTP/1.1 body=0")
+        XCTAssertEqual(a.readAll(), "", "the connection idle longest was closed")
+        b.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(b.readResponses(1).first?.body, "GET /again? HTTP/1.1 body=0")
+        XCTAssertEqual(server.counters.snapshot.evicted, 1)
+        XCTAssertEqual(server.counters.snapshot.refused, 0)
+    }
+
+    func testConnectionsOverTheLimitAreRefusedWith503WhenEveryOneIsBusy() throws {
+        try start { $0.maxConnections = 2 }
+        let a = try RawClient(port: port), b = try RawClient(port: port)
+        a.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        b.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        usleep(50_000)   // both requests are running on the workers (150 ms each)
         let c = try RawClient(port: port)
         let text = c.readAll()
         XCTAssertTrue(text.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), text)
         XCTAssertTrue(text.contains("too many connections (limit 2)"))
-        // The first two still work.
-        a.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
-        XCTAssertEqual(a.readResponses(1).first?.body, "GET /again? HTTP/1.1 body=0")
+        XCTAssertTrue(text.contains("Retry-After: 1\r\n"), text)
+        // The first two still get their answers.
+        XCTAssertEqual(a.readResponses(1).first?.body, "GET /slow? HTTP/1.1 body=0")
+        XCTAssertEqual(b.readResponses(1).first?.body, "GET /slow? HTTP/1.1 body=0")
+        XCTAssertEqual(server.counters.snapshot.refused, 1)
+        XCTAssertEqual(server.counters.snapshot.evicted, 0)
+    }
+
+    /// A request whose client closed the connection before a worker took it is not run.
+    func testRequestsOfAClosedConnectionAreSkipped() throws {
+        try start { $0.workers = 1 }
+        let a = try RawClient(port: port)
+        a.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        usleep(30_000)   // a's request holds the only worker
+        do {
+            let b = try RawClient(port: port)
+            b.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            withExtendedLifetime(b) { usleep(30_000) }
+        }
+        XCTAssertEqual(a.readResponses(1).first?.status, 200)
+        // The loop saw b close while its two requests were queued: the worker skips both.
+        let deadline = Date().addingTimeInterval(2)
+        while server.counters.snapshot.cancelled < 2 && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(server.counters.snapshot.cancelled, 2)
     }
 
     func testStopFinishesInFlightRequestsThenReturns() throws {
