@@ -185,6 +185,26 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(server.counters.snapshot.evicted, 0)
     }
 
+    /// HTTP/2 frame: 24-bit length, type, flags, stream.
+    static func frame(_ type: UInt8, _ flags: UInt8, _ stream: UInt32, _ payload: [UInt8] = []) -> [UInt8] {
+        [UInt8(payload.count >> 16), UInt8(payload.count >> 8 & 0xff), UInt8(payload.count & 0xff), type, flags,
+         UInt8(stream >> 24), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)] + payload
+    }
+
+    /// A header block that never ends (CONTINUATION after CONTINUATION) is a flood: GOAWAY
+    /// ENHANCE_YOUR_CALM and close, not a connection held open forever.
+    func testContinuationFloodGetsGoawayAndClose() throws {
+        try start()
+        let c = try RawClient(port: port)
+        var b = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + Self.frame(4, 0, 0)
+        b += Self.frame(1, 0, 1, [0x82, 0x86, 0x84])          // HEADERS :method GET :scheme http :path /, no END_HEADERS
+        for _ in 0..<50 { b += Self.frame(9, 0, 1, [0x82]) }  // CONTINUATION, never END_HEADERS
+        c.send(b)
+        let got = c.readAllBytes()   // returns once the server closes
+        // The last frame is GOAWAY (type 7), last stream 1 (the one begun), error 0xb ENHANCE_YOUR_CALM.
+        XCTAssertEqual(Array(got.suffix(17)), Self.frame(7, 0, 0, [0, 0, 0, 1, 0, 0, 0, 0x0b]), "\(got)")
+    }
+
     /// A request whose client closed the connection before a worker took it is not run.
     func testRequestsOfAClosedConnectionAreSkipped() throws {
         try start { $0.workers = 1 }

@@ -22,7 +22,10 @@ public final class RawClient {
     public func send(_ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
 
     /// Reads until the peer closes (or the timeout passes).
-    public func readAll() -> String {
+    public func readAll() -> String { String(decoding: readAllBytes(), as: UTF8.self) }
+
+    /// Reads until the peer closes (or the timeout passes), as bytes (HTTP/2 frames).
+    public func readAllBytes() -> [UInt8] {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -30,7 +33,7 @@ public final class RawClient {
             if n <= 0 { break }
             out.append(contentsOf: buf[0..<n])
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Reads exactly `count` responses (Content-Length framed; `head` ones have no body).
