@@ -88,13 +88,13 @@ extension App {
     func deleteTraces(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let e = try entry(name)
-        // Under the stack's lock no injection enqueues meanwhile; the store commits what is queued first.
-        let n = try e.withStack { (_: Stack) throws(Problem) -> Int in
-            let n: Int
-            do { n = try store.deleteTraces(stackID: e.record.id) } catch { throw Problem.storage("traces not deleted: \(error)") }
-            e.storedTraces = 0
-            return n
+        // Traces up to the last id handed out go; injections meanwhile keep theirs (and their
+        // share of the quota), so the stack is not held while the rows are deleted.
+        let n: Int
+        do { n = try store.deleteTraces(stackID: e.record.id, upTo: store.lastAllocatedTraceID) } catch {
+            throw Problem.storage("traces not deleted: \(error)")
         }
+        e.withStack { _ in e.storedTraces = max(0, e.storedTraces - n) }
         return jsonResponse(200, .object([("deleted", .int(n))]))
     }
 

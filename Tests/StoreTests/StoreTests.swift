@@ -94,6 +94,27 @@ final class StoreTests: XCTestCase {
         r.close()
     }
 
+    /// A stack's traces up to an id, in batches: the other stack's rows and later ids stay.
+    func testDeleteTracesInBatchesUpToAnID() throws {
+        let s = try Store(path: dbPath)
+        let a = try s.insertStack(name: "a", config: "{}")
+        let b = try s.insertStack(name: "b", config: "{}")
+        let n = Store.deleteBatch * 2 + 7
+        let first = s.allocateTraceIDs(n + 3)
+        var rows: [TraceRecord] = []
+        for k in 0..<(n + 3) {
+            let st = k < n || k == n + 2 ? a : b
+            rows.append(TraceRecord(id: first + Int64(k), stackID: st.id, stackName: st.name, device: "eth0", outcome: "dropped",
+                                    dropReason: "NO_SOCKET", createdAt: "2026-01-01T00:00:00.000Z", body: "{}"))
+        }
+        s.enqueueTraces(rows)
+        // Up to the id before the last row: a's last row (id n+3) is after it and stays.
+        XCTAssertEqual(try s.deleteTraces(stackID: a.id, upTo: first + Int64(n + 1)), n)
+        XCTAssertEqual(try s.traces(TraceFilter(limit: 10)).map(\.id), [first + Int64(n), first + Int64(n + 1), first + Int64(n + 2)])
+        XCTAssertEqual(s.lastAllocatedTraceID, first + Int64(n + 2))
+        s.close()
+    }
+
     func testClosedStoreFailsCleanly() throws {
         let s = try Store(path: dbPath)
         s.close()
