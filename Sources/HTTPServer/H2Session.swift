@@ -108,9 +108,8 @@ final class H2Session {
         return false
     }
 
-    /// Moves nghttp2's pending output into the connection's write buffer.
-    /// Takes frames from nghttp2 while the connection's unsent output is under the high-water
-    /// mark: a client that never reads leaves the rest inside nghttp2, which stops reading its
+    /// Moves nghttp2's pending output into the connection's write buffer while its unsent part
+    /// is under the high-water mark: a client that never reads leaves the rest inside nghttp2, which stops reading its
     /// frames too (and answers floods of control frames by closing).
     func flush(into out: inout [UInt8], sent: Int) {
         while out.count - sent <= Connection.outputHighWater {

@@ -15,8 +15,9 @@ public struct ServerConfig: Sendable {
     public var idleTimeoutMs: Int = 60_000
     /// Connections over this number are answered 503 and closed.
     public var maxConnections: Int = 1024
-    /// Threads that run non-inline handlers.
-    public var workers: Int = 2
+    /// Threads that run non-inline handlers. Changes run on all but one, so a long one (a trace
+    /// delete, a big injection) holds one of three, not the only one; they mostly wait on SQLite.
+    public var workers: Int = 4
     /// How long a shutdown waits for in-flight requests.
     public var shutdownGraceMs: Int = 10_000
 

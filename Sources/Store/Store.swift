@@ -213,6 +213,9 @@ public final class Store: @unchecked Sendable {
             }
             total += n
             if n < Store.deleteBatch { return total }
+            // The lock is not fair: without a pause this thread takes it straight back, and the
+            // writer and other requests waited for the whole delete (1.4 s for 300,000 rows).
+            usleep(1_000)
         }
     }
 

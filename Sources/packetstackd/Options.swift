@@ -22,7 +22,7 @@ struct Options {
       --body-timeout-ms MS      time allowed for a request's body after its head (default 30000)
       --idle-timeout-ms MS      idle keep-alive connections close after this (default 60000)
       --max-connections N       connections beyond this get 503 (default 1024)
-      --workers N               handler threads (default 2)
+      --workers N               handler threads (default 4; changes run on all but one)
       --token TOKEN             API token for requests that change anything (or PACKETSTACK_TOKEN);
                                 required to listen on anything but loopback
       --protect-reads           reads need the token too
