@@ -191,7 +191,7 @@ def header_flood(stop):
     while not stop.is_set():
         s = connect()
         try:
-            s.send(b"GET /v1/stacks HTTP/1.1\r\nHost: x\r\n" + b"X-Flood: " + b"a" * 100 + b"\r\n" * 1 + b"".join(b"X-%d: v\r\n" % i for i in range(5000)))
+            s.send(b"GET /v1/stacks HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(5000)))
         except OSError:
             pass
         st = status_of(read_some(s, 4096, 2))
