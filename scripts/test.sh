@@ -18,4 +18,7 @@ if [ -z "$total" ]; then echo "tests: no test summary (the test runner crashed?)
 echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 # Under CI a skip is a failure: every test must run (tests that would skip fail there themselves too).
 if [ "${CI:-}" = "true" ] && [ "$skipped" -gt 0 ]; then echo "tests: $skipped skipped under CI"; exit 1; fi
-[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] || exit 1
+# The fuzzing harnesses (Tests/Fuzz), each briefly: FUZZ_SECONDS per harness, 30 under CI, 0 (not run) otherwise.
+fuzz=${FUZZ_SECONDS:-$([ "${CI:-}" = "true" ] && echo 30 || echo 0)}
+if [ "$fuzz" -gt 0 ]; then scripts/fuzz.sh "$fuzz"; else echo "fuzz: not run (FUZZ_SECONDS=N runs each harness N s; CI runs 30)"; fi
