@@ -6,7 +6,8 @@ create stack -> load ruleset -> inject -> read the trace, conntrack and stats). 
 headers break the document; also fails if the server dies or fewer requests than asked were sent.
 Usage: api_fuzz.py BINARY [min requests (5000)] [max examples per operation (100)] [seeds (1,2)]
 Each seed is one schemathesis run against the same server (its state carries over)."""
-import http.client, json, os, subprocess, sys, tempfile, threading
+from psserver import Server
+import http.client, json, os, subprocess, sys, tempfile
 
 binary = os.path.abspath(sys.argv[1])
 want = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
@@ -14,16 +15,8 @@ examples = sys.argv[3] if len(sys.argv) > 3 else "100"
 seeds = (sys.argv[4] if len(sys.argv) > 4 else "1,2").split(",")
 work = tempfile.mkdtemp(prefix="ps-apifuzz-")
 
-p = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--db", os.path.join(work, "f.db")], cwd=work,
-                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-line = b""
-while b"listening on http://127.0.0.1:" not in line:
-    line = p.stderr.readline()
-    if not line:
-        sys.exit("api_fuzz: server did not start")
-port = int(line.split(b"127.0.0.1:")[1].split()[0])
-log = []
-threading.Thread(target=lambda: log.extend(p.stderr), daemon=True).start()
+p = Server(binary, os.path.join(work, "f.db"))
+port = p.port
 base = f"http://127.0.0.1:{port}"
 
 # A stack for the operations schemathesis reaches with made-up names to find something.

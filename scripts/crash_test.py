@@ -8,7 +8,8 @@ sync=true, ruleset changes and stack deletions, restarts it, and checks after ev
     is the last one stored;
   - the restarted server answers.
 Usage: crash_test.py BINARY [rounds (20)] [seed (1)]. Prints one line per round and a summary."""
-import http.client, json, os, random, signal, sqlite3, subprocess, sys, tempfile, threading, time
+from psserver import Server
+import http.client, json, os, random, signal, sqlite3, sys, tempfile, threading, time
 
 binary = os.path.abspath(sys.argv[1])  # the server runs in its own work folder
 rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -23,15 +24,8 @@ def stack_doc(name):
 PACKETS = {"packets": [{"device": "eth0", "ipv4": {"src": "198.18.0.9"}, "udp": {"sport": 1000 + i, "dport": 53}} for i in range(40)]}
 
 def start():
-    p = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--db", db], cwd=workdir, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    line = b""
-    while b"listening on http://127.0.0.1:" not in line:
-        line = p.stderr.readline()
-        if not line:
-            raise SystemExit("server did not start")
-    port = int(line.split(b"127.0.0.1:")[1].split()[0])
-    threading.Thread(target=lambda: p.stderr.read(), daemon=True).start()
-    return p, port
+    s = Server(binary, db)
+    return s, s.port
 
 def call(port, method, path, body=None, ctype="application/json"):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -157,7 +151,7 @@ for n in range(1, rounds + 1):
         if out.decode() != last:
             mismatches.append(s)
     health, _ = call(port, "GET", "/healthz")
-    p.send_signal(signal.SIGTERM)
+    p.proc.send_signal(signal.SIGTERM)
     p.wait()
     totals["durable"] += durable; totals["missing"] += len(missing); totals["versions"] += nversions
     totals["lost_versions"] += len(lost); totals["corrupt"] += ok != "ok"; totals["mismatch"] += len(mismatches)

@@ -5,9 +5,9 @@ everyone else. Per attack: what the attack got back, probe p50/p99/max and failu
 server's peak RSS. Fails if a probe fails, a probe p99 is 100 ms or more, the server dies, an
 attack is not answered as it should be, or RSS passes the budget given.
 Usage: hostile_clients.py BINARY [seconds per attack (4)] [RSS budget MiB (1024)]"""
-import http.client, json, os, re, socket, struct, subprocess, sys, tempfile, threading, time
+from psserver import Server
+import http.client, json, os, re, socket, struct, sys, tempfile, threading, time
 
-import h2.config, h2.connection, h2.events, h2.exceptions
 import hpack
 
 binary = os.path.abspath(sys.argv[1])
@@ -15,21 +15,10 @@ SECS = float(sys.argv[2]) if len(sys.argv) > 2 else 4.0
 BUDGET_MIB = int(sys.argv[3]) if len(sys.argv) > 3 else 1024
 MAX_CONN = 512
 work = tempfile.mkdtemp(prefix="ps-hostile-")
-server = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--db", os.path.join(work, "h.db"),
-                           "--max-connections", str(MAX_CONN), "--header-timeout-ms", "3000", "--body-timeout-ms", "3000"],
-                          cwd=work, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-line = b""
-while b"listening on http://127.0.0.1:" not in line:
-    line = server.stderr.readline()
-    if not line:
-        sys.exit("hostile: server did not start")
-PORT = int(line.split(b"127.0.0.1:")[1].split()[0])
-server_log = []
-threading.Thread(target=lambda: server_log.extend(server.stderr), daemon=True).start()
-
-def rss_mib():
-    with open(f"/proc/{server.pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+server = Server(binary, os.path.join(work, "h.db"), "--max-connections", str(MAX_CONN),
+                "--header-timeout-ms", "3000", "--body-timeout-ms", "3000")
+PORT = server.port
+rss_mib = server.rss_mib
 
 def request(method, path, body=None, timeout=5):
     c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
@@ -354,7 +343,7 @@ for name, attack in ATTACKS:
     print(f"     probes {len(probe.lat)}: p50 {probe.pct(0.5):.1f} ms, p99 {probe.pct(0.99):.1f} ms, max {max(probe.lat or [0]):.1f} ms, "
           f"{len(probe.fail)} failed {probe.fail[:3]}; peak RSS {probe.peak:.0f} MiB")
     if not alive:
-        print(f"server died (exit {server.returncode}): {b''.join(server_log)[-12000:].decode(errors='replace')}"); break
+        print(f"server died (exit {server.returncode}): {server.log_tail()}"); break
 m = metrics() if server.poll() is None else {}
 print(f"server counters: {m}; RSS at end {rss_mib():.0f} MiB" if m else "server gone")
 server.terminate(); server.wait(30)

@@ -6,22 +6,16 @@ failed request, the server dying, or RSS growing 5 % or more from the first minu
 warm-up (a fifth of the run, at least 60 s) to the last minute (means of the 10 s samples: one
 sample swings by 2 MiB with the allocator). Prints latency percentiles per kind of request.
 Usage: soak.py BINARY [minutes (10)]"""
-import http.client, json, os, random, re, socket, subprocess, sys, tempfile, threading, time
+from psserver import Server
+import http.client, json, os, random, socket, sys, tempfile, threading, time
 
 import h2.config, h2.connection, h2.events
 
 binary = os.path.abspath(sys.argv[1])
 minutes = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
 work = tempfile.mkdtemp(prefix="ps-soak-")
-server = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--db", os.path.join(work, "soak.db")], cwd=work,
-                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-line = b""
-while b"listening on http://127.0.0.1:" not in line:
-    line = server.stderr.readline()
-    if not line:
-        sys.exit("soak: server did not start")
-PORT = int(line.split(b"127.0.0.1:")[1].split()[0])
-threading.Thread(target=lambda: server.stderr.read(), daemon=True).start()
+server = Server(binary, os.path.join(work, "soak.db"))
+PORT = server.port
 
 lock = threading.Lock()
 lat = {}          # kind -> [ms]
@@ -157,9 +151,7 @@ def quota_keeper(stacks):
         for s in stacks:
             call(box, "traces delete", "DELETE", f"/v1/stacks/{s}/traces")
 
-def rss_mib():
-    with open(f"/proc/{server.pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+rss_mib = server.rss_mib
 
 stacks = ["a", "b"]
 for s in stacks:

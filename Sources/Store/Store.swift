@@ -150,18 +150,19 @@ public final class Store: @unchecked Sendable {
     /// handed out so far are kept as a watermark in the same transaction, so none is reused.
     @discardableResult
     public func deleteStack(name: String) throws(StoreError) -> Bool {
-        try deleteKeepingWatermark(deleteStackStmt, .text(name)) > 0
+        writer.flush()
+        return try deleteKeepingWatermark(deleteStackStmt, [.text(name)]) > 0
     }
 
-    /// Runs a delete of traces (with their stack, or alone) once the writer has committed what it
-    /// holds, raising the watermark to the ids handed out in the same transaction; rows deleted.
-    private func deleteKeepingWatermark(_ delete: Statement, _ key: Statement.Value) throws(StoreError) -> Int {
-        writer.flush()
-        return try locked { () throws(StoreError) -> Int in
+    /// Runs one delete of traces (with their stack, or alone) in a transaction that raises the
+    /// watermark to the ids handed out, so none is reused; rows deleted. Callers flush the writer
+    /// first, so what it holds is committed (and deleted) too.
+    private func deleteKeepingWatermark(_ delete: Statement, _ params: [Statement.Value]) throws(StoreError) -> Int {
+        try locked { () throws(StoreError) -> Int in
             try db.exec("BEGIN")
             do throws(StoreError) {
                 try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
-                try delete.run([key])
+                try delete.run(params)
                 let n = db.changes
                 try db.exec("COMMIT")
                 return n
@@ -198,19 +199,7 @@ public final class Store: @unchecked Sendable {
         writer.flush()
         var total = 0
         while true {
-            let n = try locked { () throws(StoreError) -> Int in
-                try db.exec("BEGIN")
-                do throws(StoreError) {
-                    try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
-                    try deleteTracesStmt.run([.int(stackID), .int(upTo)])
-                    let n = db.changes
-                    try db.exec("COMMIT")
-                    return n
-                } catch {
-                    try? db.exec("ROLLBACK")
-                    throw error
-                }
-            }
+            let n = try deleteKeepingWatermark(deleteTracesStmt, [.int(stackID), .int(upTo)])
             total += n
             if n < Store.deleteBatch { return total }
             // The lock is not fair: without a pause this thread takes it straight back, and the
