@@ -134,6 +134,9 @@ public enum NFStatement: Sendable, Equatable {
     case setGenerated(target: NFSelector, NFGenerator)
     /// `GENERATOR vmap { N : verdict }`.
     case generatorVmap(NFGenerator, [(NFValue, NFVerdict)])
+    /// `numgen random mod 2147483648 < 536870912`, `jhash ip saddr mod 4 { 0, 2 }`: the generated
+    /// number compared (iptables' `-m statistic --mode random` as iptables-nft lists it).
+    case generatorMatch(NFGenerator, NFOp, NFValue)
     /// `snat|dnat to KEY map { K : ADDR }`.
     case natMap(NFNATMap)
     /// `counter|quota|limit name "x"`: a named object of the table.

@@ -320,7 +320,9 @@ public enum NFPrinter {
             if sel.isFib || sel.rawValue == "rt ipsec", case .range(_, _, let text) = v, text == "exists" || text == "missing" { return "\(sel.rawValue) \(text)" }
             // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
             if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
-            if sel == .tcpFlags, let mask, mask.nonzeroBitCount > 1 { return "tcp flags \(value(v, sel)) / \(flags(mask, sel))" }
+            if sel == .tcpFlags, let mask, mask.nonzeroBitCount > 1 {
+                return "tcp flags " + (op == .ne ? "!= " : "") + "\(value(v, sel)) / \(flags(mask, sel))"
+            }
             var out = sel.printed
             if let mask {
                 let m = sel.isFlags ? flags(mask, sel).replacingOccurrences(of: ",", with: " | ")
@@ -369,6 +371,9 @@ public enum NFPrinter {
         case .generatorVmap(let g, let entries):
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
             return "\(g.text) vmap { " + sorted.map { "\(plain($0.0)) : \($0.1.text)" }.joined(separator: ", ") + " }"
+        case .generatorMatch(let g, let op, let v):
+            let vText = if case .set(let vs) = v { "{ " + sortedElements(vs).map(plain).joined(separator: ", ") + " }" } else { plain(v) }
+            return g.text + (op == .implicit || op == .eq ? "" : " " + op.rawValue) + " " + vText
         case .natMap(let m):
             let sorted = sortedElements(m.entries.map(\.key)).compactMap { k in m.entries.first { $0.key == k } }
             let keyText: (NFValue) -> String = if case .selector(let s) = m.key { { value($0, s) } } else { plain }

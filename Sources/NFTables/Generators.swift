@@ -46,6 +46,28 @@ public struct NFNATMap: Sendable, Equatable {
 }
 
 extension NFParser {
+    /// `GENERATOR [op] N|A-B|{ ... }`: a compare of the generated number.
+    mutating func generatorMatch(_ g: NFGenerator, anonymousSets: inout Int) throws(NFSyntaxError) -> NFStatement {
+        var op = NFOp.implicit
+        if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
+        func number(_ p: inout NFParser) throws(NFSyntaxError) -> NFValue {
+            let vt = p.tok
+            let w = try p.word("a number or range")
+            let parts = w.split(separator: "-", omittingEmptySubsequences: false).map { NFConstants.number(String($0)).flatMap { UInt32(exactly: $0) } }
+            guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw p.err("expected a number or range", at: vt) }
+            return .range(UInt64(lo), UInt64(hi), text: w)
+        }
+        if isPunct("{") {
+            i += 1
+            let vals = try braceList { (p: inout NFParser) throws(NFSyntaxError) in try number(&p) }
+            anonymousSets += 1
+            return .generatorMatch(g, op, .set(vals))
+        }
+        let v = try number(&self)
+        if case .range(let lo, let hi, _) = v, lo != hi, ![.implicit, .eq, .ne].contains(op) { throw err("a range takes == or !=", at: tok) }
+        return .generatorMatch(g, op, v)
+    }
+
     static let generatorWords: Set<String> = ["numgen", "jhash", "symhash"]
 
     /// `numgen random|inc mod N [offset M]`, `jhash KEY mod N [seed S] [offset M]`, `symhash mod N [offset M]`.

@@ -166,15 +166,20 @@ extension NFJSON {
         for list in ["tcp option", "sctp chunk"] {
             if let o = l[list] { return "\(list) \(try str(o["name"], path + "/\(list)/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "") }
         }
+        // nft -j prints a modulus of 2^31 or more as a negative 32-bit number.
+        func modulus(_ v: JSONValue?) -> String {
+            if case .int(let n) = v ?? .null, n < 0, n >= Int(Int32.min) { return String(UInt32(bitPattern: Int32(n))) }
+            return v?.rendered() ?? ""
+        }
         if let g = l["numgen"] {
             let offset = g["offset"].map { $0 == .int(0) ? "" : " offset \($0.rendered())" } ?? ""
-            return "numgen \(try str(g["mode"], path + "/numgen/mode")) mod \(g["mod"]?.rendered() ?? "")" + offset
+            return "numgen \(try str(g["mode"], path + "/numgen/mode")) mod \(modulus(g["mod"]))" + offset
         }
         for kind in ["jhash", "symhash"] {
             guard let h = l[kind] else { continue }
             var t = kind
             if kind == "jhash" { t += " " + (try leftSelector(h["expr"] ?? .null, path + "/jhash/expr")) }
-            t += " mod \(h["mod"]?.rendered() ?? "")"
+            t += " mod \(modulus(h["mod"]))"
             if case .int(let s) = h["seed"] ?? .null { t += " seed 0x" + String(s, radix: 16) }
             if let o = h["offset"], o != .int(0) { t += " offset \(o.rendered())" }
             return t

@@ -154,15 +154,15 @@ public enum NFJSON {
     static func generator(_ g: NFGenerator) -> JSONValue {
         switch g {
         case .numgen(let random, let mod, let offset):
-            return .object([("numgen", .object([("mode", .string(random ? "random" : "inc")), ("mod", .int(Int(mod))), ("offset", .int(Int(offset)))]))])
+            return .object([("numgen", .object([("mode", .string(random ? "random" : "inc")), ("mod", .int(Int(Int32(bitPattern: mod)))), ("offset", .int(Int(offset)))]))])
         case .jhash(let sels, let mod, let seed, let offset):
-            var o: [(String, JSONValue)] = [("mod", .int(Int(mod)))]
+            var o: [(String, JSONValue)] = [("mod", .int(Int(Int32(bitPattern: mod))))]
             if let seed { o.append(("seed", .int(Int(seed)))) }
             if offset != 0 { o.append(("offset", .int(Int(offset)))) }
             o.append(("expr", sels.count == 1 ? left(sels[0]) : concatLeft(sels)))
             return .object([("jhash", .object(o))])
         case .symhash(let mod, let offset):
-            var o: [(String, JSONValue)] = [("mod", .int(Int(mod)))]
+            var o: [(String, JSONValue)] = [("mod", .int(Int(Int32(bitPattern: mod))))]
             if offset != 0 { o.append(("offset", .int(Int(offset)))) }
             return .object([("symhash", .object(o))])
         }
@@ -278,6 +278,14 @@ public enum NFJSON {
             return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))]))]))])
         case .generatorVmap(let g, let entries):
             return .object([("vmap", .object([("key", generator(g)), ("data", .object([("set", .array(entries.map { .array([plain($0.0), verdict($0.1)]) }))]))]))])
+        case .generatorMatch(let g, let op, let v):
+            // `1-1` stays a range, as nft -j prints what was written.
+            func number(_ v: NFValue) -> JSONValue {
+                guard case .range(let lo, let hi, let text) = v, text.contains("-") else { return plain(v) }
+                return .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))])
+            }
+            let right: JSONValue = if case .set(let vs) = v { .object([("set", .array(vs.map(number)))]) } else { number(v) }
+            return .object([("match", .object([("op", .string(op == .implicit ? "==" : op.rawValue)), ("left", generator(g)), ("right", right)]))])
         case .natMap(let m):
             let key: JSONValue = switch m.key { case .selector(let s): left(s); case .generator(let g): generator(g) }
             let data = JSONValue.array(m.entries.map { e in

@@ -258,8 +258,9 @@ extension NFParser {
             try expectPunct("}")
             return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout)
         case "numgen", "jhash", "symhash":
-            // `GENERATOR vmap { N : verdict, ... }` (kube-proxy's endpoint choice).
+            // `GENERATOR vmap { N : verdict, ... }` (kube-proxy's endpoint choice), or compared.
             let g = try generator(context: context)
+            if !isWord("vmap") { return try generatorMatch(g, anonymousSets: &anonymousSets) }
             try expectWord("vmap")
             try expectPunct("{")
             let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, NFVerdict) in

@@ -65,6 +65,17 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(runs[0].map { $0 ? "d" : "a" }.joined(), "daaadaaaaddadaad")
     }
 
+    /// A compared generator acts: `numgen inc mod 2 0` every other packet; `numgen random mod 2^31 < 2^29`
+    /// (iptables' `--probability 0.25`) a seeded quarter of them.
+    func testGeneratorComparesAct() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tnumgen inc mod 2 0 counter\n"
+            + "\t\tnumgen random mod 2147483648 < 536870912 counter\n\t\tnumgen inc mod 3 != 1 counter\n\t}\n}\n")
+        for _ in 0..<400 { _ = s.inject(frame: udp(9), device: s.devices[0]) }
+        XCTAssertEqual(counted(s), ["numgen inc mod 2 0 counter packets 200 bytes 5600", "numgen random mod 2147483648 < 536870912 counter packets 110 bytes 3080",
+                                    "numgen inc mod 3 != 1 counter packets 267 bytes 7476"])
+    }
+
     /// A verdict map's `continue` goes on to the rule's next statement; a key without an entry ends the rule.
     func testVerdictMapContinueRunsTheRestOfTheRule() throws {
         let s = try makeStack()

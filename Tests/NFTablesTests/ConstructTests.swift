@@ -264,6 +264,29 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// A generated number compared (`-m statistic` as iptables-nft lists it), and `tcp flags != v / m`
+    /// keeping its operator; each read off the real nft 1.0.6.
+    func testGeneratorComparesAndNegatedFlagMasksListAsNft() throws {
+        try roundTrip("""
+        table ip t {
+        \tchain c {
+        \t\tnumgen random mod 2147483648 < 536870912 drop
+        \t\tnumgen inc mod 2 0 accept
+        \t\tnumgen inc mod 2 != 1
+        \t\tjhash ip saddr mod 4 { 0, 2 } accept
+        \t\tnumgen random mod 10 offset 5 >= 7
+        \t\tsymhash mod 2 1-1
+        \t\ttcp flags != syn / fin,syn,rst,ack drop
+        \t}
+        }
+
+        """)
+        let json = NFJSON.encode(try NFParser.parse("table ip t {\n\tchain c {\n\t\tnumgen random mod 2147483648 < 536870912 drop\n\t}\n}\n"))
+        // nft -j prints the modulus as a signed 32-bit number; it reads back.
+        XCTAssertTrue(json.rendered().contains(#"{"match":{"op":"<","left":{"numgen":{"mode":"random","mod":-2147483648,"offset":0}},"right":536870912}}"#), json.rendered())
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(json)), "table ip t {\n\tchain c {\n\t\tnumgen random mod 2147483648 < 536870912 drop\n\t}\n}\n")
+    }
+
     /// Reject forms, counters with their values in either order, a verdict map followed by more
     /// statements (a vmap is not terminal in nft), as the real nft lists and refuses them.
     func testRejectFormsAndStatementsAfterAVerdictMap() throws {

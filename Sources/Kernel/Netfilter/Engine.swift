@@ -249,6 +249,17 @@ extension Stack {
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
                       let hit = entries.first(where: { contains($0.0, UInt64(v), ti: ti) }) else { return nil }
                 if hit.1 != .continue { return .nf(hit.1) }
+            case .generatorMatch(let g, let op, let value):
+                guard let n = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
+                let v = UInt64(n), bound = if case .range(let lo, _, _) = value { lo } else { UInt64(0) }
+                let hit = switch op {
+                case .implicit, .eq, .ne: contains(value, v, ti: ti)
+                case .lt: v < bound
+                case .gt: v > bound
+                case .le: v <= bound
+                case .ge: v >= bound
+                }
+                if hit == (op == .ne) { return nil }
             case .natMap(let m):
                 let key: UInt64?
                 switch m.key {
