@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, lowest first (see README "Layout"): Wire → Kernel → Store → HTTPServer → API → packetstackd.
+// Layers, lowest first (see README "Layout"): Wire → Kernel → Store → HTTPServer → API → packetstackd;
+// the nftables language (NFTables, and IPTables translating iptables-save into it) beside Kernel.
 let package = Package(
     name: "PacketStack",
     platforms: [.macOS(.v14)],
@@ -20,10 +21,11 @@ let package = Package(
         .target(name: "Wire", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "JSON"),
         .target(name: "NFTables", dependencies: ["JSON"]),
+        .target(name: "IPTables", dependencies: ["NFTables"]),
         .target(name: "Kernel", dependencies: ["Wire", "NFTables"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "HTTPServer", dependencies: ["CNGHTTP2", "CSystem"]),
-        .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON", "NFTables"]),
+        .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON", "NFTables", "IPTables"]),
         .executableTarget(name: "packetstackd", dependencies: ["API", "HTTPServer", "Store"]),
         .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
         .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
@@ -38,6 +40,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "HTTPServer", "Store", "Kernel", "JSON", "NFTables", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "IPTablesTests", dependencies: ["IPTables", "NFTables", "Kernel", "Wire", "TestSupport"], exclude: ["Files"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "JSON", "TestSupport"], exclude: ["Rulesets"]),
         .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py", "h2_limits.py", "numeric_extremes.py"]),

@@ -555,11 +555,15 @@ paths:
       - $ref: '#/components/parameters/StackName'
     get:
       operationId: getRuleset
-      summary: The ruleset as `nft list ruleset` prints it (counters live; `handles=true` adds `# handle N`), or libnftables JSON (`nft -j`) with Accept application/json.
+      summary: The ruleset as `nft list ruleset` prints it (counters live; `handles=true` adds `# handle N`), or libnftables JSON (`nft -j`) with Accept application/json, or (`format=iptables-save`) the ip tables filter, mangle, raw and nat as `iptables-nft-save` prints them, chain policy counters included.
       parameters:
         - name: handles
           in: query
           schema: {type: boolean, default: false}
+        - name: format
+          in: query
+          description: "nft (default) or iptables-save. Rules not loaded from iptables text print as comments."
+          schema: {type: string, enum: [nft, iptables-save], default: nft}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -580,9 +584,13 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
     put:
       operationId: putRuleset
-      summary: Replace the ruleset atomically (like `nft -f` after `flush ruleset`), from nft text or libnftables JSON; stores a new version. With `check=true` (nft -c) it only says whether the ruleset would load.
+      summary: Replace the ruleset atomically (like `nft -f` after `flush ruleset`), from nft text, libnftables JSON or iptables-save text (translated as iptables-nft-restore loads it; each rule keeps its iptables line for traces); stores a new version. With `check=true` (nft -c) it only says whether the ruleset would load.
       parameters:
         - $ref: '#/components/parameters/CheckOnly'
+        - name: format
+          in: query
+          description: "nft or iptables-save. Without it, a text body whose first statement is a `*table` line is read as iptables-save."
+          schema: {type: string, enum: [nft, iptables-save]}
       requestBody:
         required: true
         content:

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import IPTables
 import JSON
 import Kernel
 import NFTables
@@ -33,7 +34,12 @@ extension App {
     }
 
     /// A ruleset body: nft text, or libnftables JSON with Content-Type application/json.
-    private func parseRuleset(_ req: HTTPRequest, onto base: NFRuleset = NFRuleset()) throws(Problem) -> NFRuleset {
+    /// `iptables`: the body is iptables-save text, translated as iptables-nft-restore loads it.
+    private func parseRuleset(_ req: HTTPRequest, onto base: NFRuleset = NFRuleset(), iptables: Bool = false) throws(Problem) -> NFRuleset {
+        if iptables {
+            let body = try bodyText(req)
+            do throws(IPTablesError) { return try IPTablesRestore.translate(body) } catch { throw Self.iptablesProblem(error) }
+        }
         if isJSON(req) {
             let doc = try parseJSONBody(req)
             do throws(NFJSONError) { return try NFJSON.decode(doc, onto: base) } catch {
@@ -47,6 +53,24 @@ extension App {
         }
         let body = try bodyText(req)
         do throws(NFSyntaxError) { return try NFParser.parse(body, onto: base) } catch { throw Self.syntaxProblem(error, source: body) }
+    }
+
+    /// `?format=nft|iptables-save`; without it, a plain body whose first statement is `*table` is iptables-save text.
+    private func isIPTablesSave(_ req: HTTPRequest, _ q: inout Query) throws(Problem) -> Bool {
+        switch q.string("format") {
+        case nil: return !isJSON(req) && String(validating: req.body, as: UTF8.self).map(IPTablesRestore.looksLikeSave) == true
+        case "nft": return false
+        case "iptables-save": return true
+        case let f?: throw Problem.badRequest("bad-query", "format '\(f)': expected nft or iptables-save")
+        }
+    }
+
+    /// Refused iptables-save text, with the message as iptables-nft-restore prints it.
+    static func iptablesProblem(_ e: IPTablesError) -> Problem {
+        let (status, slug) = e.kind == .unsupported ? (422, "not-supported") : (400, "iptables-restore")
+        return Problem(status: status, slug: slug, detail: "iptables-restore input refused at line \(e.line), column \(e.column): \(e.message)",
+                       extra: [("line", .int(e.line)), ("column", .int(e.column)),
+                               ("iptables", .string("iptables-nft-restore v1.8.9 (nf_tables): \(e.message)\nError occurred at line: \(e.line)"))])
     }
 
     private func bodyText(_ req: HTTPRequest) throws(Problem) -> String {
@@ -75,7 +99,7 @@ extension App {
             let next = try make(s.ruleset)
             try checkSize(next)
             // With `# handle N` comments, so handles survive a reload even after deletions.
-            let textForm = NFPrinter.ruleset(next, handles: true)
+            let textForm = NFPrinter.ruleset(next, handles: true, origins: true)
             let v: RulesetVersion
             do { v = try store.addRulesetVersion(stackID: e.record.id, summary: summary, ruleset: textForm) } catch {
                 throw Problem.storage("ruleset not stored: \(error)")
@@ -132,8 +156,14 @@ extension App {
     func getRuleset(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         let handles = try q.bool("handles")
+        let format = q.string("format") ?? "nft"
         try q.finish()
         let e = try entry(name)
+        if format == "iptables-save" {
+            // iptables-nft-save: the ip tables filter, mangle, raw and nat with chain policy counters.
+            return text(200, e.withStack { s in IPTablesSave.text(s.liveRuleset, policies: s.policyCounters, header: "packetstack (iptables-nft-save format) for stack \(name)") })
+        }
+        guard format == "nft" else { throw Problem.badRequest("bad-query", "format '\(format)': expected nft or iptables-save") }
         let wantsJSON = (req.header("accept") ?? "").contains("application/json")
         if wantsJSON {
             // libnftables JSON, as `nft -j list ruleset` prints it.
@@ -146,15 +176,17 @@ extension App {
     func putRuleset(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         let check = try q.bool("check")
+        let iptables = try isIPTablesSave(req, &q)
         try q.finish()
         let e = try entry(name)
         // An empty body is a mistake, not a flush: removing every rule stays explicit.
         guard req.body.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
             throw Problem.badRequest("empty-ruleset", "the ruleset is empty; to remove every table send 'flush ruleset'")
         }
-        let parsed = try parseRuleset(req)
+        let parsed = try parseRuleset(req, iptables: iptables)
         if check { try checkSize(parsed); return Self.checked(parsed) }
-        return jsonResponse(200, try apply(e, summary: "replace ruleset (\(parsed.tables.count) tables)", command: false) { _ throws(Problem) in parsed })
+        let summary = "replace ruleset (\(parsed.tables.count) tables" + (iptables ? ", from iptables-save)" : ")")
+        return jsonResponse(200, try apply(e, summary: summary, command: false) { _ throws(Problem) in parsed })
     }
 
     /// nft commands (`add table`, `add chain`, `add rule`, `add element`, `delete table`, `flush ruleset`) on the running ruleset.

@@ -30,6 +30,7 @@ enum TraceDocument {
             x.set("type", e.kind.rawValue)
             x.set("handle", e.handle.map { .int($0) } ?? .null)
             x.set("rule", e.rule.map { .string($0) } ?? .null)
+            x.setIfPresent("iptables", e.iptables)
             x.set("verdict", e.verdict)
             x.set("generated", e.generated)
             return x.value

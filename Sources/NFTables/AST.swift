@@ -191,6 +191,8 @@ public struct NFRule: Sendable, Equatable {
     /// The rule as `nft list ruleset` prints it (without counters and handle).
     public var text: String
     public var comment: String? = nil
+    /// The `iptables-save` line the rule was translated from (`-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT`).
+    public var iptables: String? = nil
 }
 
 public struct NFChain: Sendable, Equatable {

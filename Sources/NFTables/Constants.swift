@@ -490,7 +490,8 @@ public enum NFPrinter {
     }
 
     /// The ruleset as `nft list ruleset` prints it (with `-a`, handles as comments).
-    public static func ruleset(_ rs: NFRuleset, handles: Bool = false, counters: [Int: (Int, Int)] = [:], quotaUsed: [Int: UInt64] = [:]) -> String {
+    /// `origins`: with each rule's iptables line after its handle (how versions are stored).
+    public static func ruleset(_ rs: NFRuleset, handles: Bool = false, origins: Bool = false, counters: [Int: (Int, Int)] = [:], quotaUsed: [Int: UInt64] = [:]) -> String {
         var out = ""
         for t in rs.tables {
             out += "table \(t.family.rawValue) \(t.name) {" + (handles ? " # handle \(t.handle)" : "") + "\n"
@@ -546,7 +547,8 @@ public enum NFPrinter {
                         if case .quota(let n, let over, _) = s, let used = quotaUsed[r.handle] { return quota(n, over: over, used: used) }
                         return statement(s, family: t.family)
                     }.joined(separator: " ") + (r.comment.map { " comment \"\($0)\"" } ?? "")
-                    out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "") + "\n"
+                    out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "")
+                        + (handles && origins ? r.iptables.map { " # iptables: " + $0 } ?? "" : "") + "\n"
                 }
                 out += "\t}\n"
             }

@@ -3,7 +3,8 @@ import Foundation
 /// A token of nft's language, with where it starts.
 public struct NFToken: Sendable, Equatable {
     /// `handle` is a `# handle N` comment, as `nft -a list ruleset` prints it: it keeps a rule's handle.
-    public enum Kind: Sendable, Equatable { case word, string, punct, newline, end, handle }
+    /// `iptables` is the `# iptables: -A ...` that follows a stored rule's handle: the line it was translated from.
+    public enum Kind: Sendable, Equatable { case word, string, punct, newline, end, handle, iptables }
     public var kind: Kind
     public var text: String
     public var line: Int
@@ -62,8 +63,11 @@ struct NFLexer {
                 var j = i
                 while j < b.count && b[j] != 0x0a { j += 1 }
                 let comment = String(decoding: b[(i + 1)..<j], as: UTF8.self).trimmingCharacters(in: .whitespaces)
-                if comment.hasPrefix("handle "), let h = Int(comment.dropFirst(7)) {
+                // A stored version: `# handle 7 # iptables: -A INPUT -j ACCEPT`.
+                let parts = comment.split(separator: "# iptables: ", maxSplits: 1)
+                if comment.hasPrefix("handle "), let h = Int(parts[0].dropFirst(7).trimmingCharacters(in: .whitespaces)) {
                     out.append(NFToken(kind: .handle, text: String(h), line: line, column: col))
+                    if parts.count == 2 { out.append(NFToken(kind: .iptables, text: String(parts[1]), line: line, column: col)) }
                 }
                 col += j - i; i = j
                 continue

@@ -39,7 +39,7 @@ public struct NFParser {
         let t = t ?? tok
         return NFSyntaxError(line: t.line, column: t.column, message: "not supported yet: \(what)", kind: .unsupported, length: t.width)
     }
-    mutating func skipNewlines() { while tok.kind == .newline || tok.kind == .handle || (tok.kind == .punct && tok.text == ";") { i += 1 } }
+    mutating func skipNewlines() { while tok.kind == .newline || tok.kind == .handle || tok.kind == .iptables || (tok.kind == .punct && tok.text == ";") { i += 1 } }
     func isPunct(_ s: String) -> Bool { tok.kind == .punct && tok.text == s }
     func isWord(_ s: String) -> Bool { tok.kind == .word && tok.text == s }
     /// The items of an anonymous set or map after its `{`, separated by commas or newlines, up to
@@ -86,11 +86,11 @@ public struct NFParser {
     /// nft's `stmt_separator`: each item of a chain block (and each block in a table) ends in a
     /// newline or `;` before the closing brace: `accept }` on one line is a syntax error in nft.
     func expectSeparator() throws(NFSyntaxError) {
-        guard tok.kind == .newline || tok.kind == .handle || tok.kind == .end || isPunct(";") else {
+        guard tok.kind == .newline || tok.kind == .handle || tok.kind == .iptables || tok.kind == .end || isPunct(";") else {
             throw err("syntax error, expecting newline or semicolon")
         }
     }
-    var atStatementEnd: Bool { tok.kind == .newline || tok.kind == .end || tok.kind == .handle || isPunct(";") || isPunct("}") }
+    var atStatementEnd: Bool { tok.kind == .newline || tok.kind == .end || tok.kind == .handle || tok.kind == .iptables || isPunct(";") || isPunct("}") }
 
     // MARK: ruleset
 

@@ -71,6 +71,8 @@ extension NFParser {
         }
         var explicit: Int? = nil
         if tok.kind == .handle { explicit = Int(tok.text); i += 1 }
+        var origin: String? = nil
+        if tok.kind == .iptables { origin = tok.text; i += 1 }
         guard !stmts.isEmpty else { return }
         // Anonymous sets and maps take handles before the rule does; a `# handle N` keeps N.
         t.nextHandle += anonymousSets
@@ -79,7 +81,7 @@ extension NFParser {
             handle = explicit ?? t.nextHandle
             t.nextHandle = max(t.nextHandle, handle) + 1
         }
-        let r = NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment)
+        let r = NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment, iptables: origin)
         t.chains[ci].rules.insert(r, at: at ?? t.chains[ci].rules.count)
     }
 

@@ -28,6 +28,7 @@ final class CRule {
     }
     let handle: Int
     let text: String
+    let iptables: String?
     let steps: [Step]
     let statements: [NFStatement]
 
@@ -35,6 +36,7 @@ final class CRule {
         handle = r.handle
         // As nft monitor trace prints the rule: with its comment.
         text = r.text + (r.comment.map { " comment \"\($0)\"" } ?? "")
+        iptables = r.iptables
         statements = r.statements
         steps = r.statements.enumerated().map { k, s in
             guard case .match(let sel, let mask, let op, let value) = s else { return .other(k) }

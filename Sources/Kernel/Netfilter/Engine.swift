@@ -53,7 +53,7 @@ extension Stack {
         guard tracing, skb.packet >= 0 else { return }
         let t = netfilter.ruleset.tables[ti]
         packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: t.chains[ci].name, kind: kind, handle: r?.handle,
-                                                     rule: r?.text, verdict: verdict, generated: skb.generated))
+                                                     rule: r?.text, iptables: r?.iptables, verdict: verdict, generated: skb.generated))
     }
 
     /// `nft_do_chain`: rules in order; a rule whose matches all hold applies its statements and
@@ -71,8 +71,7 @@ extension Stack {
             if r >= rules.count {
                 // End of chain: a regular chain returns silently; the base chain's policy ends it all.
                 if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; continue }
-                event(skb, hook, ti, base, .policy, nil, policy.text)
-                return policy == .drop ? .drop : .accept
+                return nft_policy(skb, hook, ti, base, policy)
             }
             let rule = rules[r]
             r += 1
@@ -94,10 +93,18 @@ extension Stack {
                 c = target; r = 0; rules = chains[c].rules
             case .nf(.return):
                 if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; continue }
-                event(skb, hook, ti, base, .policy, nil, policy.text)
-                return policy == .drop ? .drop : .accept
+                return nft_policy(skb, hook, ti, base, policy)
             }
         }
+    }
+
+    /// The base chain's policy ends the packet's walk, counted as nft_update_chain_stats counts it.
+    private func nft_policy(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ base: Int, _ policy: NFVerdict) -> HookVerdict {
+        event(skb, hook, ti, base, .policy, nil, policy.text)
+        let name = netfilter.ruleset.tables[ti].chains[base].name
+        let (p, b) = netfilter.policyCounters[ti]?[name] ?? (0, 0)
+        netfilter.policyCounters[ti, default: [:]][name] = (p + 1, b + skb.len - skb.networkHeader)
+        return policy == .drop ? .drop : .accept
     }
 
     /// counter, limit and quota (nft_counter_eval, nft_limit_eval, nft_quota_eval), their state

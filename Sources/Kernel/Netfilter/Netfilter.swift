@@ -11,6 +11,8 @@ public struct NFEvent: Sendable, Equatable {
     public var kind: Kind
     public var handle: Int?
     public var rule: String?
+    /// The iptables-save line the rule came from, when the ruleset was loaded as iptables-save text.
+    public var iptables: String? = nil
     public var verdict: String
     /// True for events of a packet the stack generated because of this one (ICMP error, RST, echo reply).
     public var generated: Bool = false
@@ -34,6 +36,10 @@ struct NetfilterState {
     var ingress: [String: [HookEntry]] = [:]
     /// Packets and bytes per (table index, rule handle).
     var counters: [Int: [Int: (Int, Int)]] = [:]
+    /// Packets and bytes each base chain's policy decided, per (table index, chain name): the chain
+    /// counters iptables-nft asks for (NFTA_CHAIN_COUNTERS, nft_update_chain_stats) and
+    /// `iptables-save` prints as `:INPUT ACCEPT [6:258]`.
+    var policyCounters: [Int: [String: (Int, Int)]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
     var limits: [Int: [Int: (tokens: UInt64, last: UInt64)]] = [:]
     /// `quota` bytes consumed per (table, handle), from the rule's `used`.
@@ -150,6 +156,7 @@ extension Stack {
                 if let q = old.quotas[oi]?[h] { netfilter.quotas[ti, default: [:]][h] = q }
                 if let l = old.limits[oi]?[h] { netfilter.limits[ti, default: [:]][h] = l }
             }
+            for (name, c) in old.policyCounters[oi] ?? [:] where t.chains.contains(where: { $0.name == name }) { netfilter.policyCounters[ti, default: [:]][name] = c }
             // Named objects keep their state too (same name, kind and handle).
             for o in t.objects where old.ruleset.tables[oi].objects.contains(where: { $0.handle == o.handle && $0.name == o.name }) {
                 carry(o.handle)
@@ -219,6 +226,9 @@ extension Stack {
             }
         }
     }
+
+    /// Packets and bytes each base chain's policy decided, by table index and chain name.
+    public var policyCounters: [Int: [String: (Int, Int)]] { netfilter.policyCounters }
 
     /// Rule counters by table index and handle, as `NFJSON.encode` and `NFPrinter` take them.
     public var countersByTable: [Int: [Int: (Int, Int)]] { netfilter.counters }

@@ -1,0 +1,262 @@
+import Foundation
+import NFTables
+
+/// The match modules translated, each as iptables-nft-save prints it and as nft expressions with
+/// the kernel's semantics (xt_tcpudp, xt_multiport, xt_state/xt_conntrack, xt_mark, xt_connmark,
+/// xt_limit, xt_addrtype, xt_statistic, xt_comment, xt_icmp).
+enum IPTMatches {
+    /// Options per module and how many words each takes.
+    static let options: [String: [String: Int]] = [
+        "tcp": ["sport": 1, "source-port": 1, "dport": 1, "destination-port": 1, "tcp-flags": 2, "syn": 0],
+        "udp": ["sport": 1, "source-port": 1, "dport": 1, "destination-port": 1],
+        "icmp": ["icmp-type": 1],
+        "multiport": ["sports": 1, "source-ports": 1, "dports": 1, "destination-ports": 1, "ports": 1],
+        "state": ["state": 1],
+        "conntrack": ["ctstate": 1],
+        "comment": ["comment": 1],
+        "mark": ["mark": 1],
+        "connmark": ["mark": 1],
+        "limit": ["limit": 1, "limit-burst": 1],
+        "addrtype": ["src-type": 1, "dst-type": 1, "limit-iface-in": 0, "limit-iface-out": 0],
+        "statistic": ["mode": 1, "probability": 1, "every": 1, "packet": 1],
+    ]
+    static var known: Set<String> { Set(options.keys) }
+    static func arity(_ module: String, _ option: String) -> Int? { options[module]?[option] }
+
+    struct Out { var save = ""; var nft: [String] = []; var comment: String? = nil }
+
+    static func translate(_ m: IPTMatch, _ ctx: inout IPTContext) throws(IPTablesError) -> Out {
+        var o = Out()
+        func opt(_ name: String...) -> IPTOption? { m.options.last { name.contains($0.name) } }
+        func neg(_ x: IPTOption) -> String { x.negated ? "! " : "" }
+        func op(_ x: IPTOption) -> String { x.negated ? "!= " : "" }
+        switch m.module {
+        case "tcp", "udp":
+            let p = try ctx.portProto(m.module, m.column)
+            guard p == m.module else { throw ctx.fail("\(m.module) match needs -p \(m.module)", m.column) }
+            if let x = opt("sport", "source-port") {
+                let (s, n) = try ports(x.args[0], ctx)
+                o.save += " \(neg(x))--sport \(s)"; o.nft.append("\(p) sport \(op(x))\(n)")
+            }
+            if let x = opt("dport", "destination-port") {
+                let (s, n) = try ports(x.args[0], ctx)
+                o.save += " \(neg(x))--dport \(s)"; o.nft.append("\(p) dport \(op(x))\(n)")
+            }
+            if let x = opt("tcp-flags", "syn") {
+                let (mask, comp) = x.name == "syn" ? (0x17 as UInt64, 0x02 as UInt64) : (try flags(x.args[0], ctx), try flags(x.args[1], ctx))
+                o.save += " \(neg(x))--tcp-flags \(flagNames(mask)) \(flagNames(comp))"
+                o.nft.append(comp == 0 && !x.negated ? "tcp flags ! \(nftFlags(mask, ","))"
+                             : "tcp flags & (\(nftFlags(mask, " | "))) \(x.negated ? "!=" : "==") \(comp == 0 ? "0x0" : nftFlags(comp, " | "))")
+            }
+        case "icmp":
+            guard ctx.proto == 1, !ctx.protoNegated else { throw ctx.fail("icmp match needs -p icmp", m.column) }
+            if let x = opt("icmp-type") {
+                guard let (type, code) = icmpType(x.args[0].text) else { throw ctx.fail("Invalid ICMP type `\(x.args[0].text)'", x.args[0].column) }
+                if type == 255 {
+                    o.save += " \(neg(x))--icmp-type any"
+                    if x.negated { o.nft.append("icmp type != 0-255") }
+                } else {
+                    o.save += " \(neg(x))--icmp-type \(type)" + (code.map { "/\($0)" } ?? "")
+                    if let code {
+                        guard !x.negated else { throw ctx.unsupported("! --icmp-type TYPE/CODE", x.column) }
+                        o.nft.append("icmp type \(type) icmp code \(code)")
+                    } else { o.nft.append("icmp type \(op(x))\(type)") }
+                }
+            }
+        case "multiport":
+            let p = try ctx.portProto("multiport", m.column)
+            guard let x = m.options.last else { throw ctx.fail("multiport: no ports specified", m.column) }
+            let dir: String
+            switch x.name {
+            case "sports", "source-ports": dir = "sport"
+            case "dports", "destination-ports": dir = "dport"
+            default: throw ctx.unsupported("multiport --ports (either port; nft has no single expression for it)", x.column)
+            }
+            let parts = x.args[0].text.split(separator: ",").map(String.init)
+            guard !parts.isEmpty, parts.count <= 15 else { throw ctx.fail("multiport: too many ports specified", x.args[0].column) }
+            var s: [String] = [], n: [String] = []
+            for part in parts {
+                let (ps, pn) = try ports(IPTWord(text: part, column: x.args[0].column), ctx)
+                s.append(ps); n.append(pn)
+            }
+            o.save += " \(neg(x))--\(dir)s \(s.joined(separator: ","))"
+            o.nft.append("\(p) \(dir) \(op(x)){ \(n.joined(separator: ", ")) }")
+        case "state", "conntrack":
+            guard let x = opt("state", "ctstate") else { throw ctx.fail("\(m.module): no state specified", m.column) }
+            let bits = try states(x.args[0], ctx)
+            o.save += " \(neg(x))--\(x.name) \(stateNames(bits))"
+            // xt_conntrack: the packet's one state bit is (or, negated, is not) among the listed ones.
+            o.nft.append("ct state " + (x.negated ? "! " : "") + nftStates(bits))
+        case "comment":
+            guard let x = opt("comment") else { throw ctx.fail("comment: no comment given", m.column) }
+            let c = x.args[0].text
+            guard c.utf8.count <= 255 else { throw ctx.fail("comment may not exceed 255 characters", x.args[0].column) }
+            guard !c.contains("\"") else { throw ctx.unsupported("a comment with a double quote", x.args[0].column) }
+            o.save += " --comment" + saveString(c)
+            o.comment = c
+        case "mark", "connmark":
+            guard let x = opt("mark") else { throw ctx.fail("\(m.module): no mark given", m.column) }
+            let (v, mask) = try markMask(x.args[0], ctx)
+            let key = m.module == "mark" ? "meta mark" : "ct mark"
+            o.save += " \(neg(x))--mark " + hex(v) + (mask == 0xffff_ffff ? "" : "/" + hex(mask))
+            o.nft.append(mask == 0xffff_ffff ? "\(key) \(op(x))\(hex(v))" : "\(key) & \(hex(mask)) \(x.negated ? "!=" : "==") \(hex(v))")
+        case "limit":
+            let rate = opt("limit")
+            let (n, unit, period) = try limitRate(rate?.args[0], ctx)
+            var burst = 5
+            if let b = opt("limit-burst") {
+                guard let v = Int(b.args[0].text), (1...10_000).contains(v) else { throw ctx.fail("bad --limit-burst `\(b.args[0].text)'", b.args[0].column) }
+                burst = v
+            }
+            if rate?.negated == true { throw ctx.unsupported("! --limit", rate!.column) }
+            o.save += " --limit \(printedRate(period))" + (burst != 5 ? " --limit-burst \(burst)" : "")
+            o.nft.append("limit rate \(n)/\(unit)" + (burst != 5 ? " burst \(burst) packets" : ""))
+        case "addrtype":
+            if opt("limit-iface-in", "limit-iface-out") != nil { throw ctx.unsupported("addrtype --limit-iface-in/out", m.column) }
+            for (name, dir) in [("src-type", "saddr"), ("dst-type", "daddr")] {
+                guard let x = opt(name) else { continue }
+                let types = x.args[0].text.split(separator: ",").map { $0.uppercased() }
+                for t in types where addrTypes[t] == nil { throw ctx.fail("addrtype: unknown type `\(t)'", x.args[0].column) }
+                o.save += " \(neg(x))--\(name) \(types.joined(separator: ","))"
+                let nftTypes = types.map { addrTypes[$0]! }
+                o.nft.append("fib \(dir) type \(op(x))" + (nftTypes.count == 1 ? nftTypes[0] : "{ \(nftTypes.joined(separator: ", ")) }"))
+            }
+            if o.nft.isEmpty { throw ctx.fail("addrtype: you must specify --src-type or --dst-type", m.column) }
+        case "statistic":
+            guard let mode = opt("mode") else { throw ctx.fail("statistic: no --mode given", m.column) }
+            guard mode.args[0].text == "random" else { throw ctx.unsupported("statistic --mode \(mode.args[0].text)", mode.args[0].column) }
+            guard let pw = opt("probability"), let prob = Double(pw.args[0].text), prob >= 0, prob <= 1 else {
+                throw ctx.fail("statistic: --probability takes a number from 0 to 1", m.column)
+            }
+            // libxt_statistic: probability = lround(2^31 * p); xt_statistic matches (random & 0x7fffffff) < it.
+            let threshold = UInt32(min((Double(0x8000_0000) * prob).rounded(.toNearestOrAwayFromZero), Double(0x8000_0000)))
+            o.save += " --mode random \(neg(pw))--probability " + String(format: "%.11f", Double(threshold) / Double(0x8000_0000))
+            o.nft.append("numgen random mod 2147483648 \(pw.negated ? ">=" : "<") \(threshold)")
+        default:
+            throw ctx.unsupported("match `-m \(m.module)'", m.column)
+        }
+        return o
+    }
+
+    static let addrTypes: [String: String] = [
+        "UNSPEC": "unspec", "UNICAST": "unicast", "LOCAL": "local", "BROADCAST": "broadcast", "ANYCAST": "anycast",
+        "MULTICAST": "multicast", "BLACKHOLE": "blackhole", "UNREACHABLE": "unreachable", "PROHIBIT": "prohibit",
+    ]
+
+    /// `22`, `ssh`, `1000:2000`, `:1023`, `1024:`: the save form and the nft form.
+    static func ports(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> (String, String) {
+        func one(_ s: Substring, _ dflt: UInt64) throws(IPTablesError) -> UInt64 {
+            if s.isEmpty { return dflt }
+            guard let n = NFConstants.number(String(s)) ?? NFConstants.services[String(s)], n <= 65535 else {
+                throw ctx.fail("invalid port/service `\(s)' specified", w.column)
+            }
+            return n
+        }
+        let parts = w.text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        if parts.count == 1 { let n = try one(parts[0], 0); return ("\(n)", "\(n)") }
+        let lo = try one(parts[0], 0), hi = try one(parts[1], 65535)
+        guard lo <= hi else { throw ctx.fail("invalid portrange `\(w.text)' specified", w.column) }
+        return lo == hi ? ("\(lo)", "\(lo)") : ("\(lo):\(hi)", "\(lo)-\(hi)")
+    }
+
+    static let tcpFlagList: [(String, UInt64)] = [("FIN", 1), ("SYN", 2), ("RST", 4), ("PSH", 8), ("ACK", 16), ("URG", 32)]
+    static func flags(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> UInt64 {
+        var v: UInt64 = 0
+        for f in w.text.uppercased().split(separator: ",") {
+            if f == "ALL" { v |= 0x3f; continue }
+            if f == "NONE" { continue }
+            guard let b = tcpFlagList.first(where: { $0.0 == f })?.1 else { throw ctx.fail("Unknown TCP flag `\(f)'", w.column) }
+            v |= b
+        }
+        return v
+    }
+    static func flagNames(_ v: UInt64) -> String { v == 0 ? "NONE" : tcpFlagList.filter { v & $0.1 != 0 }.map(\.0).joined(separator: ",") }
+    static func nftFlags(_ v: UInt64, _ sep: String) -> String { tcpFlagList.filter { v & $0.1 != 0 }.map { $0.0.lowercased() }.joined(separator: sep) }
+
+    /// iptables' ICMP type names (libxt_icmp), to type and optional code.
+    static let icmpNames: [String: (UInt8, UInt8?)] = [
+        "any": (255, nil), "echo-reply": (0, nil), "pong": (0, nil), "destination-unreachable": (3, nil), "network-unreachable": (3, 0),
+        "host-unreachable": (3, 1), "protocol-unreachable": (3, 2), "port-unreachable": (3, 3), "fragmentation-needed": (3, 4),
+        "source-route-failed": (3, 5), "network-unknown": (3, 6), "host-unknown": (3, 7), "network-prohibited": (3, 9),
+        "host-prohibited": (3, 10), "TOS-network-unreachable": (3, 11), "TOS-host-unreachable": (3, 12), "communication-prohibited": (3, 13),
+        "host-precedence-violation": (3, 14), "precedence-cutoff": (3, 15), "source-quench": (4, nil), "redirect": (5, nil),
+        "network-redirect": (5, 0), "host-redirect": (5, 1), "TOS-network-redirect": (5, 2), "TOS-host-redirect": (5, 3),
+        "echo-request": (8, nil), "ping": (8, nil), "router-advertisement": (9, nil), "router-solicitation": (10, nil),
+        "time-exceeded": (11, nil), "ttl-exceeded": (11, nil), "ttl-zero-during-transit": (11, 0), "ttl-zero-during-reassembly": (11, 1),
+        "parameter-problem": (12, nil), "ip-header-bad": (12, 0), "required-option-missing": (12, 1), "timestamp-request": (13, nil),
+        "timestamp-reply": (14, nil), "address-mask-request": (17, nil), "address-mask-reply": (18, nil),
+    ]
+    static func icmpType(_ s: String) -> (UInt8, UInt8?)? {
+        if let n = icmpNames[s] { return n }
+        let parts = s.split(separator: "/", maxSplits: 1)
+        guard let t = UInt8(parts[0]) else { return nil }
+        if parts.count == 2 { guard let c = UInt8(parts[1]) else { return nil }; return (t, c) }
+        return (t, nil)
+    }
+
+    /// Conntrack states in xt's bit order, with nft's names.
+    static let stateList: [(String, String, UInt64)] = [("INVALID", "invalid", 1), ("NEW", "new", 8), ("RELATED", "related", 4),
+                                                         ("ESTABLISHED", "established", 2), ("UNTRACKED", "untracked", 64)]
+    static func states(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> UInt64 {
+        var v: UInt64 = 0
+        for s in w.text.uppercased().split(separator: ",") {
+            if s == "SNAT" || s == "DNAT" { throw ctx.unsupported("--ctstate \(s) (a NAT status among states)", w.column) }
+            guard let b = stateList.first(where: { $0.0 == s })?.2 else { throw ctx.fail("Bad ctstate \"\(s)\"", w.column) }
+            v |= b
+        }
+        return v
+    }
+    static func stateNames(_ v: UInt64) -> String { stateList.filter { v & $0.2 != 0 }.map(\.0).joined(separator: ",") }
+    static func nftStates(_ v: UInt64) -> String { stateList.filter { v & $0.2 != 0 }.map(\.1).joined(separator: ",") }
+
+    static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
+    /// `0x10`, `16`, `0x4000/0x4000`: value and mask (all ones without one).
+    static func markMask(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> (UInt32, UInt32) {
+        let parts = w.text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let v = NFConstants.number(String(parts[0])).flatMap({ UInt32(exactly: $0) }) else { throw ctx.fail("Bad MARK value \"\(w.text)\"", w.column) }
+        var mask = UInt32.max
+        if parts.count == 2 {
+            guard let m = NFConstants.number(String(parts[1])).flatMap({ UInt32(exactly: $0) }) else { throw ctx.fail("Bad MARK mask \"\(w.text)\"", w.column) }
+            mask = m
+        }
+        return (v, mask)
+    }
+
+    static let limitScale: UInt64 = 10000   // XT_LIMIT_SCALE
+    static let rateUnits: [(String, UInt64)] = [("day", 86400), ("hour", 3600), ("min", 60), ("sec", 1)]
+    /// `3/min` → (3, "minute", period in XT_LIMIT_SCALE units, as libxt_limit stores it).
+    static func limitRate(_ w: IPTWord?, _ ctx: IPTContext) throws(IPTablesError) -> (UInt64, String, UInt64) {
+        let text = w?.text ?? "3/hour"
+        let parts = text.split(separator: "/", maxSplits: 1)
+        guard let n = UInt64(parts[0]), n > 0 else { throw ctx.fail("bad rate \"\(text)\"", w?.column ?? 1) }
+        let u = parts.count == 2 ? parts[1].lowercased() : "sec"
+        let (unit, secs): (String, UInt64) = switch u.first {
+        case "s": ("second", 1)
+        case "m": ("minute", 60)
+        case "h": ("hour", 3600)
+        case "d": ("day", 86400)
+        default: ("", 0)
+        }
+        guard secs > 0 else { throw ctx.fail("bad rate \"\(text)\"", w?.column ?? 1) }
+        let period = limitScale * secs / n
+        guard period > 0 else { throw ctx.fail("Rate too fast \"\(text)\"", w?.column ?? 1) }
+        return (n, unit, period)
+    }
+    /// libxt_limit's print_rate: the largest unit the period still divides into whole packets.
+    static func printedRate(_ period: UInt64) -> String {
+        var k = 1
+        while k < rateUnits.count {
+            let mult = rateUnits[k].1 * limitScale
+            if period > mult || mult / period < mult % period { break }
+            k += 1
+        }
+        return "\(rateUnits[k - 1].1 * limitScale / period)/\(rateUnits[k - 1].0)"
+    }
+
+    /// libxtables' xtables_save_string: bare when only letters, digits, `-` and `_`, else quoted.
+    static func saveString(_ s: String) -> String {
+        let bare = !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        if bare { return " " + s }
+        return " \"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "\""
+    }
+}
