@@ -8,7 +8,7 @@ import XCTest
 /// the real iptables-nft 1.8.9 and nft 1.0.6 made of them (scripts/record_iptables.sh).
 final class RestoreTests: XCTestCase {
     static let files = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Files")
-    static let names = ["docker", "kube", "wide"]
+    static let names = ["docker", "docker_oracle", "kube", "wide"]
     func read(_ n: String) throws -> String { try String(contentsOf: Self.files.appendingPathComponent(n), encoding: .utf8) }
 
     /// Each file prints back exactly as the real iptables-nft-save printed it after loading it
@@ -64,6 +64,14 @@ final class RestoreTests: XCTestCase {
             }
             XCTAssertEqual(ours, kernel, n)
         }
+    }
+
+    /// The oracle case docker_1 runs this translation on the real kernel (Tests/OracleTests/Corpus).
+    func testDockerOracleCaseIsThisTranslation() throws {
+        let caseURL = Self.files.appendingPathComponent("../../OracleTests/Corpus/docker_1.json").standardized
+        let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: caseURL)) as! [String: Any]
+        let rs = try IPTablesRestore.translate(try read("docker_oracle.save"))
+        XCTAssertEqual(NFPrinter.ruleset(rs).replacingOccurrences(of: "counter packets 0 bytes 0", with: "counter"), doc["ruleset"] as? String)
     }
 
     func testRulesFromAddressListsInsertsAndCounters() throws {

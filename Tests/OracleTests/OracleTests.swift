@@ -58,7 +58,7 @@ final class OracleTests: XCTestCase {
     }
 
     func testOwnCorpusAgreement() throws {
-        try agreement(Self.ownCorpus, cases: 8)
+        try agreement(Self.ownCorpus, cases: 11)
     }
 
     /// Every case of `corpus` replayed; each score printed is asserted for every case.

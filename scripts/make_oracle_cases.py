@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
+(docker_1, kube_nft_1, arch_conf_1): the ruleset as the tool writes it, adapted to the oracle's
+addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
+  /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
+import json, os, sys
+from scapy.all import Ether, IP, TCP, UDP, ICMP, raw
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "OracleTests", "Corpus")
+SND, DUT0, DUT1, RCV = "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:01:01", "02:00:00:00:01:02"
+
+def frame(ingress, ip, l4, payload=b""):
+    src, dst = (SND, DUT0) if ingress == "eth0" else (RCV, DUT1)
+    return raw(Ether(src=src, dst=dst) / IP(**ip) / l4 / payload).hex()
+
+def pkt(ingress, desc, ip, l4, payload=b""):
+    return {"ingress": ingress, "desc": desc, "hex": frame(ingress, dict(ip, id=ip.get("id", 0x300)), l4, payload)}
+
+def write(name, description, ruleset, packets, sysctls=None):
+    case = {"name": name, "description": description, "ruleset": ruleset}
+    if sysctls: case["sysctls"] = sysctls
+    case["packets"] = packets
+    with open(os.path.join(HERE, name + ".json"), "w") as f:
+        json.dump(case, f, indent=1)
+        f.write("\n")
+
+def docker(ruleset):
+    # Docker's iptables-nft rules (Tests/IPTablesTests/Files/docker.save with docker0 = eth1,
+    # 172.17.0.0/16 = 198.18.1.0/24, the container 198.18.1.2 publishing 8080 -> 80), as
+    # packetstack translates them; the kernel gets the nft text.
+    c = "198.18.1.2"
+    write("docker_1", "Docker's iptables-nft tables (bridge on eth1, container 198.18.1.2:80 published on 8080): DNAT in, masquerade out, isolation and the FORWARD policy drop", ruleset, [
+        pkt("eth0", "published port: SYN to 198.18.0.2:8080, DNAT to the container, forwarded", {"src": "198.18.0.1", "dst": "198.18.0.2"}, TCP(sport=40001, dport=8080, flags="S", seq=100)),
+        pkt("eth1", "container answers SYN-ACK: established, un-DNAT, back out eth0", {"src": c, "dst": "198.18.0.1"}, TCP(sport=80, dport=40001, flags="SA", seq=500, ack=101)),
+        pkt("eth0", "ACK: established via the FORWARD ct state rule", {"src": "198.18.0.1", "dst": "198.18.0.2"}, TCP(sport=40001, dport=8080, flags="A", seq=101, ack=501)),
+        pkt("eth1", "container to the outside: accepted, masqueraded to 198.18.0.2", {"src": c, "dst": "198.18.2.5"}, UDP(sport=5000, dport=53), b"q"),
+        pkt("eth0", "straight to the container's unpublished port 81: DOCKER does not accept it, FORWARD policy drop", {"src": "198.18.0.1", "dst": c}, TCP(sport=40002, dport=81, flags="S", seq=7)),
+        pkt("eth0", "to the host itself: INPUT accepts (no listener: RST)", {"src": "198.18.0.1", "dst": "198.18.0.2"}, TCP(sport=40003, dport=22, flags="S", seq=9)),
+    ], {"net.ipv4.ip_forward": 1})
+
+def kube(ruleset):
+    # kube-proxy's nftables mode (Tests/NFTablesTests/Rulesets/kube-proxy.nft) with the pod CIDR
+    # 198.18.0.0/16, so the clients here are pods (no masquerade: fully-random ports are random),
+    # and one kube-dns endpoint (numgen random picks among endpoints).
+    rs = ruleset.replace("10.244.0.0/16", "198.18.0.0/16")
+    rs = rs.replace("numgen random mod 2 vmap { 0 : goto endpoint-5OJB2KTY-kube-system/kube-dns/udp/dns__198.18.1.3/53, 1 : goto endpoint-QGUHW2FI-kube-system/kube-dns/udp/dns__198.18.1.4/53 }",
+                    "numgen random mod 1 vmap { 0 : goto endpoint-5OJB2KTY-kube-system/kube-dns/udp/dns__198.18.1.3/53 }")
+    src = "198.18.0.1"
+    write("kube_nft_1", "kube-proxy nftables mode (pod CIDR 198.18.0.0/16): ClusterIP DNAT through the service-ips verdict map, no-endpoint reject, bad ClusterIP port reject, unallocated ClusterIP drop", rs, [
+        pkt("eth0", "ClusterIP 10.96.0.1:443 SYN: service-ips vmap, numgen, DNAT to 198.18.1.2:6443, forwarded", {"src": src, "dst": "10.96.0.1"}, TCP(sport=41000, dport=443, flags="S", seq=1000)),
+        pkt("eth1", "endpoint SYN-ACK: un-DNAT to 10.96.0.1:443", {"src": "198.18.1.2", "dst": src}, TCP(sport=6443, dport=41000, flags="SA", seq=5000, ack=1001)),
+        pkt("eth0", "kube-dns 10.96.0.10:53: DNAT to its endpoint 198.18.1.3", {"src": src, "dst": "10.96.0.10"}, UDP(sport=41001, dport=53), b"dns"),
+        pkt("eth0", "service without endpoints: no-endpoint-services, goto reject-chain", {"src": src, "dst": "10.96.0.20"}, TCP(sport=41002, dport=80, flags="S", seq=1)),
+        pkt("eth0", "ClusterIP on a port it does not serve: cluster-ips-check rejects", {"src": src, "dst": "10.96.0.1"}, TCP(sport=41003, dport=80, flags="S", seq=1)),
+        pkt("eth0", "unallocated ClusterIP: dropped", {"src": src, "dst": "10.96.5.5"}, UDP(sport=41004, dport=80), b"x"),
+    ], {"net.ipv4.ip_forward": 1})
+
+def arch(ruleset):
+    # Arch Linux's /etc/nftables.conf as shipped (Tests/NFTablesTests/Rulesets/arch.nft).
+    src = "198.18.0.1"
+    write("arch_conf_1", "Arch Linux's /etc/nftables.conf as shipped: icmp and ssh in, invalid dropped early, the rest rejected admin-prohibited under a limit", ruleset, [
+        pkt("eth0", "ping: allow icmp (echo reply)", {"src": src, "dst": "198.18.0.2"}, ICMP(type=8, id=7, seq=1), b"ping"),
+        pkt("eth0", "ssh SYN: allow sshd (no listener: RST)", {"src": src, "dst": "198.18.0.2"}, TCP(sport=42000, dport=22, flags="S", seq=1)),
+        pkt("eth0", "SYN+FIN: ct state invalid, early drop", {"src": src, "dst": "198.18.0.2"}, TCP(sport=42001, dport=22, flags="SF", seq=1)),
+        pkt("eth0", "UDP 53: limited reject with icmpx admin-prohibited", {"src": src, "dst": "198.18.0.2"}, UDP(sport=42002, dport=53), b"a"),
+        pkt("eth0", "UDP 123: limited reject again", {"src": src, "dst": "198.18.0.2"}, UDP(sport=42003, dport=123), b"b"),
+        pkt("eth0", "http SYN: limited reject (an ICMP admin-prohibited for TCP too)", {"src": src, "dst": "198.18.0.2"}, TCP(sport=42004, dport=80, flags="S", seq=1)),
+    ])
+
+if __name__ == "__main__":
+    rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
+    # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
+    # (counters without values); IPTablesTests checks the case holds exactly that.
+    docker(open(sys.argv[1]).read())
+    kube(open(os.path.join(rulesets, "kube-proxy.nft")).read())
+    arch(open(os.path.join(rulesets, "arch.nft")).read())
