@@ -596,6 +596,12 @@ paths:
         content:
           text/plain:
             schema: {type: string}
+          multipart/form-data:
+            schema:
+              type: object
+              description: "The ruleset (the part named ruleset, else the first) and the files its include lines name, each part by its file name (curl -F ruleset=@nftables.conf -F f=@nftables.d/lan.nft)."
+              properties:
+                ruleset: {type: string}
           application/json:
             schema:
               type: object
@@ -637,7 +643,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     post:
       operationId: runRulesetCommands
-      summary: nft commands on the running ruleset (add, create, insert, replace, delete, flush, rename), applied as one transaction; rules the commands leave alone keep their counters. With `check=true` (nft -c) it only says whether they would apply.
+      summary: nft commands on the running ruleset (add, create, insert, replace, delete, flush, rename, reset, list), applied as one transaction; rules the commands leave alone keep their counters; `list` commands answer in `output` what nft -f prints after the batch (a batch of lists alone stores nothing). With `check=true` (nft -c) it only says whether they would apply.
       parameters:
         - $ref: '#/components/parameters/CheckOnly'
       requestBody:
@@ -656,6 +662,11 @@ paths:
                 oneOf:
                   - {$ref: '#/components/schemas/RulesetVersion'}
                   - {$ref: '#/components/schemas/RulesetCheck'}
+                  - type: object
+                    required: [output]
+                    additionalProperties: false
+                    properties:
+                      output: {type: string}
         '400': {$ref: '#/components/responses/RulesetSyntax'}
         '404': {$ref: '#/components/responses/NotFound'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
@@ -1018,6 +1029,7 @@ components:
         created_at: {type: string, format: date-time}
         summary: {type: string}
         ruleset: {type: string}
+        output: {type: string, description: "What the batch's `list` commands print."}
         notes:
           type: array
           description: What loaded but cannot act yet (rules that match IPv6 packets only, ip6 tables), when there is any.

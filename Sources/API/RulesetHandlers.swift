@@ -33,11 +33,12 @@ extension App {
         req.header("content-type")?.lowercased().hasPrefix("application/json") ?? false
     }
 
-    /// A ruleset body: nft text, or libnftables JSON with Content-Type application/json.
+    /// A ruleset body: nft text, libnftables JSON with Content-Type application/json, or
+    /// multipart/form-data carrying the ruleset and the files its `include` lines name.
     /// `iptables`: the body is iptables-save text, translated as iptables-nft-restore loads it.
     private func parseRuleset(_ req: HTTPRequest, onto base: NFRuleset = NFRuleset(), iptables: Bool = false) throws(Problem) -> NFRuleset {
+        let (body, files) = try rulesetText(req)
         if iptables {
-            let body = try bodyText(req)
             do throws(IPTablesError) { return try IPTablesRestore.translate(body) } catch { throw Self.iptablesProblem(error) }
         }
         if isJSON(req) {
@@ -51,14 +52,33 @@ extension App {
                 throw Problem(status: status, slug: slug, detail: "\(error.path): \(error.message)", extra: [("pointer", .string(error.path))])
             }
         }
-        let body = try bodyText(req)
-        do throws(NFSyntaxError) { return try NFParser.parse(body, onto: base) } catch { throw Self.syntaxProblem(error, source: body) }
+        do throws(NFSyntaxError) { return try NFParser.parse(body, onto: base, files: files) } catch {
+            throw Self.syntaxProblem(error, source: error.file.flatMap { files[$0] } ?? body)
+        }
+    }
+
+    /// The ruleset's text and the other files of the request: with multipart/form-data (`curl -F
+    /// ruleset=@nftables.conf -F file=@nftables.d/lan.nft`) the part named `ruleset` (else the
+    /// first) is the ruleset, and every other part a file its includes may name, by file name.
+    private func rulesetText(_ req: HTTPRequest) throws(Problem) -> (String, [String: String]) {
+        guard let boundary = Multipart.boundary(req.header("content-type")) else { return (try bodyText(req), [:]) }
+        let parts = try Multipart.parse(req.body, boundary: boundary)
+        guard let main = parts.firstIndex(where: { $0.name == "ruleset" }) ?? (parts.isEmpty ? nil : 0) else {
+            throw Problem.badRequest("empty-ruleset", "the multipart body has no parts")
+        }
+        var files: [String: String] = [:]
+        var text = ""
+        for (k, p) in parts.enumerated() {
+            guard let s = String(validating: p.body, as: UTF8.self) else { throw Problem.badRequest("invalid-encoding", "part '\(p.name)' is not UTF-8") }
+            if k == main { text = s } else { files[p.filename ?? p.name] = s }
+        }
+        return (text, files)
     }
 
     /// `?format=nft|iptables-save`; without it, a plain body whose first statement is `*table` is iptables-save text.
     private func isIPTablesSave(_ req: HTTPRequest, _ q: inout Query) throws(Problem) -> Bool {
         switch q.string("format") {
-        case nil: return !isJSON(req) && String(validating: req.body, as: UTF8.self).map(IPTablesRestore.looksLikeSave) == true
+        case nil: return !isJSON(req) && (try? rulesetText(req)).map { IPTablesRestore.looksLikeSave($0.0) } == true
         case "nft": return false
         case "iptables-save": return true
         case let f?: throw Problem.badRequest("bad-query", "format '\(f)': expected nft or iptables-save")
@@ -86,8 +106,9 @@ extension App {
         case .refused: (400, "ruleset-refused", "refused (as nft refuses it)")
         case .unsupported: (422, "not-supported", "not modelled")
         }
-        return Problem(status: status, slug: slug, detail: "\(what) at line \(e.line), column \(e.column): \(e.message)",
-                       extra: [("line", .int(e.line)), ("column", .int(e.column)), ("nft", .string(e.nftText(source: source)))])
+        return Problem(status: status, slug: slug, detail: "\(what) at \(e.file.map { "\($0) " } ?? "")line \(e.line), column \(e.column): \(e.message)",
+                       extra: [("line", .int(e.line)), ("column", .int(e.column))] + (e.file.map { [("file", JSONValue.string($0))] } ?? [])
+                        + [("nft", .string(e.nftText(source: source, file: e.file ?? "ruleset")))])
     }
 
     /// Applies a new ruleset under the stack's lock, storing it as a new version first: a rejected
@@ -97,6 +118,10 @@ extension App {
     private func apply(_ e: StackEntry, summary: String, command: Bool = true, _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
         try e.withStack { (s: Stack) throws(Problem) -> JSONValue in
             let next = try make(s.ruleset)
+            // Only `list` commands: nothing changes and nothing is stored; the answer is what nft prints.
+            if !next.lists.isEmpty, next.resets.isEmpty, next.tables == s.ruleset.tables {
+                return .object([("output", .string(next.lists.map(s.list).joined()))])
+            }
             try checkSize(next)
             // With `# handle N` comments, so handles survive a reload even after deletions.
             let textForm = NFPrinter.ruleset(next, handles: true, origins: true)
@@ -108,6 +133,8 @@ extension App {
             var o = versionJSON(v, withText: false)
             let notes = next.ipv6Notes
             if !notes.isEmpty, case .object(var kv) = o { kv.append(("notes", .array(notes.map { .string($0) }))); o = .object(kv) }
+            // `list` commands print once the batch is in, as nft -f prints them.
+            if !next.lists.isEmpty, case .object(var kv) = o { kv.append(("output", .string(next.lists.map(s.list).joined()))); o = .object(kv) }
             return o
         }
     }

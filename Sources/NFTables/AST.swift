@@ -273,10 +273,22 @@ public struct NFRuleset: Sendable, Equatable {
     /// `reset counters|quotas ...` commands still to apply to the state of named objects: the
     /// objects' (table index, handle). Not part of the ruleset's text; the stack consumes them.
     public var resets: [(table: Int, handle: Int)] = []
+    /// `list ...` commands of the batch: `nft -f` prints them after the batch is committed.
+    public var lists: [NFListRequest] = []
     public init(tables: [NFTable] = []) { self.tables = tables }
     public static func == (l: NFRuleset, r: NFRuleset) -> Bool {
         l.tables == r.tables && l.resets.map(\.table) == r.resets.map(\.table) && l.resets.map(\.handle) == r.resets.map(\.handle)
     }
+}
+
+/// What a `list` command asks for.
+public enum NFListRequest: Sendable, Equatable {
+    case ruleset(NFFamily?)
+    case tables(NFFamily?)
+    case table(NFFamily, String)
+    case chain(NFFamily, String, String)
+    /// A set or a map.
+    case set(NFFamily, String, String)
 }
 
 /// Named priorities (nft's `priority filter` etc.) for ip/ip6/inet.

@@ -60,7 +60,7 @@ enum NFDefines {
                 continue
             }
             if t.kind == .word, t.text == "include", atStart {
-                throw NFSyntaxError(line: t.line, column: t.column, message: "not supported yet: include (paste the included file's text)", kind: .unsupported)
+                throw NFSyntaxError(line: t.line, column: t.column, message: "not supported yet: include on a line shared with other statements (put it on its own line)", kind: .unsupported)
             }
             out.append(t)
             atStart = t.kind == .newline || (t.kind == .punct && (t.text == ";" || t.text == "{" || t.text == "}"))

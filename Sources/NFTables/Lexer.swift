@@ -29,6 +29,8 @@ public struct NFSyntaxError: Error, Equatable, Sendable, CustomStringConvertible
     public var kind: Kind
     /// Characters of the offending token (what nft underlines with carets).
     public var length: Int
+    /// The included file the error is in (nil: the ruleset itself).
+    public var file: String? = nil
     public var description: String { "line \(line), column \(column): \(message)" }
     public init(line: Int, column: Int, message: String, kind: Kind = .syntax, length: Int = 1) {
         self.line = line; self.column = column; self.message = message; self.kind = kind; self.length = max(1, length)

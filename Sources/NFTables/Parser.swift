@@ -8,8 +8,20 @@ public struct NFParser {
     /// Where each jump/goto target was last named, to point at it if the target is refused.
     var jumpTokens: [String: NFToken] = [:]
 
-    /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset).
-    public static func parse(_ text: String, onto base: NFRuleset = NFRuleset()) throws(NFSyntaxError) -> NFRuleset {
+    /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset); `files` are
+    /// what its `include` lines may name (path → text).
+    public static func parse(_ text: String, onto base: NFRuleset = NFRuleset(), files: [String: String] = [:]) throws(NFSyntaxError) -> NFRuleset {
+        guard text.contains("include") else { return try parseExpanded(text, onto: base) }
+        let (expanded, origins) = try NFInclude.expand(text, files: files)
+        do throws(NFSyntaxError) { return try parseExpanded(expanded, onto: base) } catch {
+            // Point into the file the line came from.
+            var e = error
+            if e.line >= 1 && e.line <= origins.count { e.file = origins[e.line - 1].file; e.line = origins[e.line - 1].line }
+            throw e
+        }
+    }
+
+    private static func parseExpanded(_ text: String, onto base: NFRuleset) throws(NFSyntaxError) -> NFRuleset {
         var p = NFParser(toks: try NFDefines.expand(try NFLexer.tokenize(text)))
         let rs = try p.ruleset(base)
         if let bad = NFJumpCheck.check(rs) {
@@ -99,7 +111,7 @@ public struct NFParser {
         skipNewlines()
         while tok.kind != .end {
             let t = tok
-            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset')")
+            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset', 'list')")
             switch w {
             case "table": try tableBlock(&rs, create: true)
             case "add", "create":
@@ -129,10 +141,12 @@ public struct NFParser {
                 try rename(&rs)
             case "reset":
                 try reset(&rs)
+            case "list":
+                try list(&rs)
             case "delete":
                 try delete(&rs)
             default:
-                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset')", at: t)
+                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset', 'list')", at: t)
             }
             skipNewlines()
         }

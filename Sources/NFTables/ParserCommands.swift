@@ -52,6 +52,36 @@ extension NFParser {
         }
     }
 
+    /// `list ruleset [FAMILY]`, `list tables [FAMILY]`, `list table|chain|set|map ...`: printed,
+    /// as `nft -f` prints them, once the whole batch is in.
+    mutating func list(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+        let wt = tok
+        let what = try word("'ruleset', 'tables', 'table', 'chain', 'set' or 'map'")
+        func family() -> NFFamily? {
+            guard tok.kind == .word, let f = NFFamily(rawValue: tok.text) else { return nil }
+            i += 1
+            return f
+        }
+        switch what {
+        case "ruleset": rs.lists.append(.ruleset(family()))
+        case "tables": rs.lists.append(.tables(family()))
+        case "table", "chain", "set", "map":
+            let (f, tname) = try familyAndName()
+            guard let ti = rs.tables.firstIndex(where: { $0.family == f && $0.name == tname }) else {
+                throw refused("No such file or directory; no table \(f.rawValue) \(tname)", at: toks[i - 1])
+            }
+            if what == "table" { rs.lists.append(.table(f, tname)); return }
+            let nt = tok
+            let n = try name(what == "chain" ? "a chain name" : "a set name")
+            let found = what == "chain" ? rs.tables[ti].chains.contains { $0.name == n }
+                : rs.tables[ti].sets.contains { $0.name == n && ($0.verdicts != nil) == (what == "map") }
+            guard found else { throw refused("No such file or directory; no \(what) \(n) in table \(f.rawValue) \(tname)", at: nt) }
+            rs.lists.append(what == "chain" ? .chain(f, tname, n) : .set(f, tname, n))
+        default:
+            throw err("expected 'ruleset', 'tables', 'table', 'chain', 'set' or 'map'", at: wt)
+        }
+    }
+
     mutating func addChain(_ rs: inout NFRuleset) throws(NFSyntaxError) {
         let (f, tname) = try familyAndName()
         guard let ti = tableIndex(&rs, f, tname, create: false) else { throw err("no table \(f.rawValue) \(tname)", at: toks[i - 1]) }

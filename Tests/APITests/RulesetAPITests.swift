@@ -176,6 +176,33 @@ final class RulesetAPITests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.udp53).json?["results"]?.rendered().contains(#""iptables":"-A INPUT -p udp -m udp --dport 53"#), true)
     }
 
+    /// A ruleset and the files its includes name as multipart/form-data (curl -F); an error in an
+    /// included file names it. `list` commands answer what nft -f prints after the batch.
+    func testIncludesFromMultipartAndListOutput() throws {
+        func multipart(_ parts: [(String, String?, String)]) -> String {
+            parts.map { "--XyZ\r\nContent-Disposition: form-data; name=\"\($0.0)\"" + ($0.1.map { "; filename=\"\($0)\"" } ?? "") + "\r\n\r\n\($0.2)\r\n" }.joined() + "--XyZ--\r\n"
+        }
+        let main = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tinclude \"/etc/nftables.d/*.nft\"\n\t}\n}\n"
+        let type = "multipart/form-data; boundary=XyZ"
+        let ok = call("PUT", "/v1/stacks/h/ruleset", multipart([("ruleset", "nftables.conf", main), ("f", "nftables.d/dns.nft", "udp dport 53 counter accept\n")]), type: type)
+        XCTAssertEqual(ok.status, 200, ok.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.udp53).json?["results"]?.rendered().contains(#""verdict":"accept""#), true)
+        let bad = call("PUT", "/v1/stacks/h/ruleset", multipart([("ruleset", nil, main), ("f", "nftables.d/dns.nft", "udp dport dns53 accept\n")]), type: type)
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual(bad.json?["file"], .string("nftables.d/dns.nft"))
+        XCTAssertEqual(bad.json?["nft"], .string("nftables.d/dns.nft:1:11-15: Error: Could not resolve service: Servname not supported for ai_socktype\nudp dport dns53 accept\n          ^^^^^"))
+        let missing = call("PUT", "/v1/stacks/h/ruleset", "include \"lan.nft\"\n", type: "text/plain")
+        XCTAssertEqual(missing.json?["detail"], .string("refused (as nft refuses it) at line 1, column 1: File not found: lan.nft (the request carries no other files)"))
+        // list: printed with live counters; a batch of lists alone stores no version.
+        let versions = call("GET", "/v1/stacks/h/ruleset/versions").raw
+        let listed = call("POST", "/v1/stacks/h/ruleset/commands", "list chain inet filter input\nlist tables\n", type: "text/plain")
+        XCTAssertEqual(listed.json?["output"], .string("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tudp dport 53 counter packets 1 bytes 28 accept\n\t}\n}\ntable inet filter\n"))
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset/versions").raw, versions)
+        let both = call("POST", "/v1/stacks/h/ruleset/commands", "add table ip t\nlist tables\n", type: "text/plain")
+        XCTAssertEqual(both.json?["output"], .string("table inet filter\ntable ip t\n"))
+        XCTAssertEqual(both.json?["version"], .int(2))
+    }
+
     func testSyntaxErrorsChangeNothing() throws {
         XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
         let bad = call("PUT", "/v1/stacks/h/ruleset", "table inet filter {\n  chain input { tcp dport bogus accept; }\n}", type: "text/plain")

@@ -1,4 +1,4 @@
-import NFTables
+@testable import NFTables
 import XCTest
 
 /// nft -f commands on a running ruleset, as nft 1.0.6 applies them (each expectation was listed
@@ -6,6 +6,37 @@ import XCTest
 final class CommandTests: XCTestCase {
     func rules(_ rs: NFRuleset, _ chain: String) -> [String] {
         rs.tables[0].chains.first { $0.name == chain }!.rules.map { "\($0.text) # handle \($0.handle)" }
+    }
+
+    /// `include` takes the files the request carries: a glob every match in name order (none is
+    /// fine), a plain name exactly one; errors point into the file they are in.
+    func testIncludeSplicesTheNamedFiles() throws {
+        let main = "define lan = eth0\ntable inet f {\n\tchain c {\n\t\tinclude \"/etc/nftables.d/*.nft\"\n\t}\n}\ninclude \"extra.nft\"\ninclude \"/etc/none/*.nft\"\n"
+        let files = ["nftables.d/20-dns.nft": "udp dport 53 accept\n", "nftables.d/10-ssh.nft": "iifname $lan tcp dport 22 accept\n",
+                     "extra.nft": "table ip t {\n}\n"]
+        let rs = try NFParser.parse(main, files: files)
+        XCTAssertEqual(NFPrinter.ruleset(rs), "table inet f {\n\tchain c {\n\t\tiifname \"eth0\" tcp dport 22 accept\n\t\tudp dport 53 accept\n\t}\n}\ntable ip t {\n}\n")
+        XCTAssertThrowsError(try NFParser.parse(main, files: ["extra.nft": "table ip t {\n\tchain c {\n\t\ttcp dport bogus\n\t}\n}\n"])) {
+            let e = $0 as! NFSyntaxError
+            XCTAssertEqual([e.file, "\(e.line):\(e.column)"], ["extra.nft", "3:13"])
+        }
+        XCTAssertThrowsError(try NFParser.parse("include \"missing.nft\"\n", files: [:])) {
+            XCTAssertEqual("\($0)", "line 1, column 1: File not found: missing.nft (the request carries no other files)")
+        }
+        // A bare file name is not taken by a glob over a directory.
+        XCTAssertEqual(NFInclude.matches("/etc/nftables.d/*.nft", in: ["extra.nft": "", "nftables.d/a.nft": ""]), ["nftables.d/a.nft"])
+        XCTAssertThrowsError(try NFParser.parse("include \"a.nft\"\n", files: ["a.nft": "include \"a.nft\"\n"])) {
+            XCTAssertTrue("\($0)".contains("Include nested too deeply, max 16 levels"), "\($0)")
+        }
+    }
+
+    /// `list` commands print once the batch is in (nft -f lists after the commit); what they name must exist.
+    func testListCommandsAreRecorded() throws {
+        let rs = try NFParser.parse("add table ip t\nlist ruleset\nadd chain ip t c\nlist chain ip t c\nlist tables ip\n")
+        XCTAssertEqual(rs.lists, [.ruleset(nil), .chain(.ip, "t", "c"), .tables(.ip)])
+        XCTAssertThrowsError(try NFParser.parse("add table ip t\nlist chain ip t nope\n")) {
+            XCTAssertEqual("\($0)", "line 2, column 17: No such file or directory; no chain nope in table ip t")
+        }
     }
 
     func testInsertAddAtPositionsAndReplace() throws {

@@ -135,6 +135,7 @@ extension Stack {
         var rs = rs
         let resets = rs.resets
         rs.resets = []
+        rs.lists = []
         let old = netfilter
         netfilter = NetfilterState(rs, now: clockNs)
         // `reset counters|quotas`: those named objects start from zero.
@@ -204,6 +205,31 @@ extension Stack {
         for (ti, t) in liveRuleset.tables.enumerated() {
             out += NFPrinter.ruleset(NFRuleset(tables: [t]), handles: handles, counters: netfilter.counters[ti] ?? [:],
                                      quotaUsed: netfilter.quotas[ti] ?? [:])
+        }
+        return out
+    }
+
+    /// What `nft list ...` prints for a request, live counters and set elements included.
+    public func list(_ r: NFListRequest) -> String {
+        var out = ""
+        for (ti, t) in liveRuleset.tables.enumerated() {
+            var shown = t
+            switch r {
+            case .ruleset(let f): if f != nil && f != t.family { continue }
+            case .tables(let f):
+                if f == nil || f == t.family { out += "table \(t.family.rawValue) \(t.name)\n" }
+                continue
+            case .table(let f, let n): if f != t.family || n != t.name { continue }
+            case .chain(let f, let n, let c):
+                if f != t.family || n != t.name { continue }
+                shown.chains = t.chains.filter { $0.name == c }; shown.sets = []; shown.objects = []
+                shown.comment = nil; shown.dormant = false
+            case .set(let f, let n, let s):
+                if f != t.family || n != t.name { continue }
+                shown.sets = t.sets.filter { $0.name == s }; shown.chains = []; shown.objects = []
+                shown.comment = nil; shown.dormant = false
+            }
+            out += NFPrinter.ruleset(NFRuleset(tables: [shown]), counters: netfilter.counters[ti] ?? [:], quotaUsed: netfilter.quotas[ti] ?? [:])
         }
         return out
     }
