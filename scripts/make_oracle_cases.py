@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -67,6 +67,53 @@ def arch(ruleset):
         pkt("eth0", "http SYN: limited reject (an ICMP admin-prohibited for TCP too)", {"src": src, "dst": "198.18.0.2"}, TCP(sport=42004, dport=80, flags="S", seq=1)),
     ])
 
+METERS = """table ip f {
+	set rl {
+		type ipv4_addr
+		size 65535
+		flags dynamic,timeout
+		timeout 1m
+	}
+
+	set cnt {
+		type ipv4_addr
+		flags dynamic
+	}
+
+	set conns {
+		type ipv4_addr
+		flags dynamic
+	}
+
+	chain input {
+		type filter hook input priority filter; policy accept;
+		tcp dport 22 ct state new meter ssh-meter { ip saddr limit rate 1/minute burst 2 packets } accept
+		tcp dport 22 ct state new drop
+		udp dport 53 update @rl { ip saddr limit rate over 1/minute burst 2 packets } counter drop
+		udp dport 123 add @cnt { ip saddr counter }
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		tcp dport 443 add @conns { ip saddr ct count over 2 } reject with tcp reset
+	}
+}
+"""
+
+def meters():
+    # Sets with a stateful expression per element (nft_dynset with limit, counter, connlimit) and a meter.
+    a, b = "198.18.0.1", "198.18.0.3"
+    p = [pkt("eth0", f"ssh SYN {k + 1} from {a}: meter element's limit (1/minute, burst 2)" + (" exceeded: dropped" if k == 2 else ": accepted (RST)"),
+             {"src": a, "dst": "198.18.0.2"}, TCP(sport=1000 + k, dport=22, flags="S", seq=1)) for k in range(3)]
+    p.append(pkt("eth0", f"ssh SYN from {b}: its own meter element", {"src": b, "dst": "198.18.0.2"}, TCP(sport=1000, dport=22, flags="S", seq=1)))
+    p += [pkt("eth0", f"DNS {k + 1} from {a}: update @rl, limit over" + (": over, counted and dropped" if k == 2 else ": under, on to the socket lookup"),
+              {"src": a, "dst": "198.18.0.2"}, UDP(sport=2000 + k, dport=53), b"d") for k in range(3)]
+    p += [pkt("eth0", f"NTP from {s}: add @cnt with a counter per element", {"src": s, "dst": "198.18.0.2"}, UDP(sport=3000 + k, dport=123), b"n")
+          for k, s in enumerate([a, a, b])]
+    p += [pkt("eth0", f"https SYN {k + 1} from {a} through to 198.18.1.5: ct count over 2" + (": rejected with a reset" if k >= 2 else ": forwarded"),
+              {"src": a, "dst": "198.18.1.5"}, TCP(sport=4000 + k, dport=443, flags="S", seq=1)) for k in range(4)]
+    write("meters_1", "Sets with per-element limit, counter and ct count (nft_dynset stateful expressions), and a meter", METERS, p, {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -74,3 +121,4 @@ if __name__ == "__main__":
     docker(open(sys.argv[1]).read())
     kube(open(os.path.join(rulesets, "kube-proxy.nft")).read())
     arch(open(os.path.join(rulesets, "arch.nft")).read())
+    meters()

@@ -144,7 +144,13 @@ public enum NFStatement: Sendable, Equatable {
     /// `counter|quota|limit name KEY map { K : "x" }`.
     case objrefMap(NFObjectKind, NFSelector, [(NFValue, String)])
     /// `add|update|delete @s { KEY [timeout T] }` (nft_dynset).
-    case dynset(op: NFDynsetOp, set: String, key: NFSelector, timeout: UInt64?)
+    /// `exprs`: stateful statements each element gets its own instance of (`{ ip saddr limit rate
+    /// over 10/second }`, `counter`, `quota`, `ct count over N`), evaluated on the element.
+    case dynset(op: NFDynsetOp, set: String, key: NFSelector, timeout: UInt64?, exprs: [NFStatement] = [])
+    /// `meter NAME size N { KEY [timeout T] EXPRS }`: an update of the meter's own dynamic set.
+    case meter(name: String, size: Int, key: NFSelector, timeout: UInt64?, exprs: [NFStatement])
+    /// `ct count [over] N` (nft_connlimit): the connections counted for the rule, or for a set element.
+    case ctCount(count: UInt32, over: Bool)
     case notrack
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])
@@ -210,7 +216,11 @@ public struct NFElementInfo: Sendable, Equatable {
     public var comment: String? = nil
     public var timeout: UInt64? = nil
     public var expires: UInt64? = nil
-    public init(comment: String? = nil, timeout: UInt64? = nil, expires: UInt64? = nil) { self.comment = comment; self.timeout = timeout; self.expires = expires }
+    /// The element's stateful expressions as listed (`counter packets 2 bytes 58`, `ct count over 2`).
+    public var exprs: String? = nil
+    public init(comment: String? = nil, timeout: UInt64? = nil, expires: UInt64? = nil, exprs: String? = nil) {
+        self.comment = comment; self.timeout = timeout; self.expires = expires; self.exprs = exprs
+    }
 }
 
 public struct NFSet: Sendable, Equatable {
@@ -244,6 +254,8 @@ public struct NFSet: Sendable, Equatable {
     }
     /// `flags dynamic`: rules add and update elements (`add @s { ... }`).
     public var dynamic = false
+    /// The set a `meter` statement made: nft does not list it with the table's sets.
+    public var meter = false
     /// `flags timeout` (or a timeout given): elements expire.
     public var timeouts = false
     /// `timeout T`: how long an element lives by default, and `gc-interval T`; milliseconds.

@@ -361,8 +361,11 @@ public enum NFPrinter {
         case .objrefMap(let kind, let key, let entries):
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
             return "\(kind.rawValue) name \(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
-        case .dynset(let op, let set, let key, let timeout):
-            return "\(op.rawValue) @\(set) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + " }"
+        case .dynset(let op, let set, let key, let timeout, let exprs):
+            return "\(op.rawValue) @\(set) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + elementExprs(exprs) + " }"
+        case .meter(let name, let size, let key, let timeout, let exprs):
+            return "meter \(name) size \(size) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + elementExprs(exprs) + " }"
+        case .ctCount(let n, let over): return "ct count \(over ? "over " : "")\(n)"
         case .setMapped(let target, let keys, let entries):
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }
@@ -453,6 +456,8 @@ public enum NFPrinter {
             if n > 0 { out += n % perLine == 0 ? ",\n\t\t\t     " : ", " }
             let info = s.info(k)
             out += tupleText(s.elements[k], sels)
+            // nft's set_elem_expr_print: the key, its statements, then timeout, expiry and comment.
+            if let x = info.exprs { out += " " + x }
             // An element's own timeout shows when it is not the set's.
             if let t = info.timeout, t != s.timeout { out += " timeout \(timeText(t))" }
             if let e = info.expires { out += " expires \(timeText(e))" }
@@ -460,6 +465,11 @@ public enum NFPrinter {
             out += s.verdicts.map { " : \($0[k].text)" } ?? ""
         }
         return out
+    }
+
+    /// Stateful statements inside `{ KEY ... }`: a counter without its numbers (each element has its own).
+    static func elementExprs(_ exprs: [NFStatement]) -> String {
+        exprs.map { s in if case .counter = s { " counter" } else { " " + statement(s) } }.joined()
     }
 
     /// A time as nft prints set timeouts and expiries: whole units, largest first, milliseconds last
@@ -514,7 +524,7 @@ public enum NFPrinter {
                 }
                 out += "\t\t\(body)\n\t}\n"
             }
-            for s in t.sets {
+            for s in t.sets where !s.meter {
                 if !first { out += "\n" }
                 first = false
                 out += "\t\(s.verdicts == nil ? "set" : "map") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"

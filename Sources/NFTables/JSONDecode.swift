@@ -251,6 +251,13 @@ extension NFJSON {
         }
     }
 
+    /// A set element's or meter's statements (one object or a list), as text after the key.
+    private static func elementStatements(_ v: JSONValue?, _ path: String) throws(NFJSONError) -> String {
+        guard let v, v != .null else { return "" }
+        let list: [JSONValue] = if case .array(let a) = v { a } else { [v] }
+        return try list.enumerated().map { k, x throws(NFJSONError) in " " + (try exprText(x, path + "/\(k)")) }.joined()
+    }
+
     private static func exprText(_ e: JSONValue, _ path: String) throws(NFJSONError) -> String {
         guard case .object(let kv) = e, kv.count == 1 else { throw NFJSONError(path: path, message: "expected an object with one key") }
         let (k, b) = kv[0]
@@ -326,7 +333,17 @@ extension NFJSON {
             let e = b["elem"] ?? .null
             let key = try leftSelector(e["elem"]?["val"] ?? e, p + "/elem")
             let timeout = if case .int(let t) = e["elem"]?["timeout"] ?? .null { " timeout \(t)s" } else { "" }
-            return "\(op) \(try str(b["set"], p + "/set")) { \(key)\(timeout) }"
+            return "\(op) \(try str(b["set"], p + "/set")) { \(key)\(timeout)\(try elementStatements(b["stmt"], p + "/stmt")) }"
+        case "meter":
+            // {"meter": {"key": KEY or {"elem": {"val": KEY, "timeout": T}}, "stmt": STMT, "size": N, "name": "m"}}
+            let e = b["key"] ?? .null
+            let key = try leftSelector(e["elem"]?["val"] ?? e, p + "/key")
+            let timeout = if case .int(let t) = e["elem"]?["timeout"] ?? .null { " timeout \(t)s" } else { "" }
+            let size = if case .int(let n) = b["size"] ?? .null { " size \(n)" } else { "" }
+            return "meter \(try str(b["name"], p + "/name"))\(size) { \(key)\(timeout)\(try elementStatements(b["stmt"], p + "/stmt")) }"
+        case "ct count":
+            guard case .int(let n) = b["val"] ?? .null else { throw NFJSONError(path: p + "/val", message: "expected a number") }
+            return "ct count " + (b["inv"] == .bool(true) ? "over " : "") + "\(n)"
         case "mangle":
             guard let key = b["key"], let v = b["value"] else { throw NFJSONError(path: p, message: "needs key and value") }
             return "\(try leftSelector(key, p + "/key")) set \(try mangleValue(v, p + "/value"))"

@@ -39,7 +39,7 @@ public enum NFJSON {
                 }
                 items.append(.object([(o.kind.rawValue, .object(b))]))
             }
-            for s in t.sets {
+            for s in t.sets where !s.meter {
                 var o: [(String, JSONValue)] = [("family", fam), ("name", .string(s.name)), ("table", tname), ("type", s.concat == nil ? .string(s.key.rawValue) : .array(s.keys.map { .string($0.rawValue) })),
                                                 ("handle", .int(s.handle))]
                 if s.verdicts != nil { o.append(("map", .string("verdict"))) }
@@ -198,6 +198,12 @@ public enum NFJSON {
     }
 
     /// One statement; `counter` is the rule's live counter when it has run.
+    /// A stateful statement inside a set element or meter: a counter as `{"counter": null}`, as nft -j prints it there.
+    static func elementStatement(_ s: NFStatement, family: NFFamily) -> JSONValue {
+        if case .counter = s { return .object([("counter", .null)]) }
+        return statement(s, counter: nil, family: family)
+    }
+
     static func statement(_ s: NFStatement, counter: (Int, Int)?, family: NFFamily) -> JSONValue {
         switch s {
         case .match(let sel, _, _, .range(_, _, let text)) where sel.isFib && (text == "exists" || text == "missing"):
@@ -269,9 +275,17 @@ public enum NFJSON {
         case .objrefMap(let kind, let key, let entries):
             let data = JSONValue.array(entries.map { .array([value($0.0, key), .string($0.1)]) })
             return .object([(kind.rawValue, .object([("map", .object([("key", left(key)), ("data", .object([("set", data)]))]))]))])
-        case .dynset(let op, let set, let key, let timeout):
+        case .dynset(let op, let set, let key, let timeout, let exprs):
             let elem: JSONValue = timeout.map { .object([("elem", .object([("val", left(key)), ("timeout", .int(Int($0 / 1000)))]))]) } ?? left(key)
-            return .object([("set", .object([("op", .string(op.rawValue)), ("elem", elem), ("set", .string("@" + set))]))])
+            var o: [(String, JSONValue)] = [("op", .string(op.rawValue)), ("elem", elem), ("set", .string("@" + set))]
+            if !exprs.isEmpty { o.append(("stmt", .array(exprs.map { elementStatement($0, family: family) }))) }
+            return .object([("set", .object(o))])
+        case .meter(let name, let size, let key, let timeout, let exprs):
+            let k: JSONValue = timeout.map { .object([("elem", .object([("val", left(key)), ("timeout", .int(Int($0 / 1000)))]))]) } ?? left(key)
+            let stmt: JSONValue = exprs.count == 1 ? elementStatement(exprs[0], family: family) : .array(exprs.map { elementStatement($0, family: family) })
+            return .object([("meter", .object([("key", k), ("stmt", stmt), ("size", .int(size)), ("name", .string(name))]))])
+        case .ctCount(let n, let over):
+            return .object([("ct count", .object([("val", .int(Int(n)))] + (over ? [("inv", .bool(true))] : [])))])
         case .setMapped(let target, let keys, let entries):
             let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
             let data = JSONValue.array(entries.map { .array([tupleJSON($0.0, keys), .int(Int($0.1))]) })

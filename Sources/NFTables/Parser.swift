@@ -490,6 +490,11 @@ extension NFSetKey {
         }
     }
 
+    /// The type of what `sel` reads (a meter's set takes it).
+    static func of(_ sel: NFSelector) -> NFSetKey? {
+        [NFSetKey.ipv4_addr, .ipv6_addr, .inet_service, .inet_proto, .mark, .ifname, .ether_addr].first { $0.accepts(sel) }
+    }
+
     public var selector: NFSelector {
         switch self {
         case .ipv4_addr: .ipSaddr

@@ -20,7 +20,14 @@ extension NFParser {
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
             let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
             // A set a rule adds to becomes dynamic (nft sets NFT_SET_EVAL on it).
-            if case .dynset(_, let name, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) { t.sets[si].dynamic = true }
+            if case .dynset(_, let name, _, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) { t.sets[si].dynamic = true }
+            // A meter's set: made by its first rule, dynamic (with timeouts when the meter gives one).
+            if case .meter(let name, let size, let key, let timeout, _) = stmt, !t.sets.contains(where: { $0.name == name }) {
+                var s = NFSet(name: name, handle: t.nextHandle, key: NFSetKey.of(key) ?? .ipv4_addr, interval: false, elements: [], verdicts: nil)
+                s.size = size; s.dynamic = true; s.timeouts = timeout != nil; s.meter = true
+                t.sets.append(s)
+                t.nextHandle += 1
+            }
             if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
             // nft_rt_validate: the route's MSS exists after routing only (forward, output, postrouting).
             if let b = t.chains[ci].base, ![.forward, .output, .postrouting].contains(b.hook), stmt.readsRouteMTU {
@@ -196,6 +203,10 @@ extension NFParser {
             case .quota: return try quotaBody()
             case .limit: return try limitBody()
             }
+        case "ct" where i + 1 < toks.count && toks[i + 1].kind == .word && toks[i + 1].text == "count":
+            // `ct count [over] N`: nft_connlimit on the rule's own list of connections.
+            i += 2
+            return try ctCountBody()
         case "notrack":
             i += 1
             return .notrack
@@ -244,7 +255,6 @@ extension NFParser {
             let kt = tok
             let key = try concatSelector(context: context)
             if isWord(".") { throw unsupported("sets updated from rules with concatenated keys", at: tok) }
-            if tok.kind == .word, ["limit", "counter", "quota", "ct"].contains(tok.text) { throw unsupported("\(tok.text) on the elements of a set updated from rules", at: tok) }
             guard set.concat == nil, set.key.accepts(key) else {
                 throw refused("datatype mismatch: set @\(sname) holds \(set.keys.map(\.rawValue).joined(separator: " . "))", at: kt)
             }
@@ -257,8 +267,36 @@ extension NFParser {
                 guard set.timeouts else { throw refused("Could not process rule: Operation not supported", at: dt) }
                 timeout = ms
             }
+            let exprs = try elementExprs()
             try expectPunct("}")
-            return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout)
+            return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout, exprs: exprs)
+        case "meter":
+            // `meter NAME [size N] { KEY [timeout T] EXPRS }`.
+            i += 1
+            let nt = tok
+            let mname = try name("a meter name")
+            if let s = table.sets.first(where: { $0.name == mname }), !s.meter { throw refused("Could not process rule: File exists", at: nt) }
+            var size = 65535
+            if isWord("size") {
+                i += 1
+                let st = tok
+                guard let n = Int(try word("a size")), n > 0 else { throw err("expected a size", at: st) }
+                size = n
+            }
+            try expectPunct("{")
+            let key = try concatSelector(context: context)
+            if isWord(".") { throw unsupported("meters with concatenated keys", at: tok) }
+            guard NFSetKey.of(key) != nil else { throw unsupported("a meter keyed by \(key.printed)", at: nt) }
+            var timeout: UInt64? = nil
+            if isWord("timeout") {
+                i += 1
+                let dt = tok
+                guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
+                timeout = ms
+            }
+            let exprs = try elementExprs()
+            try expectPunct("}")
+            return .meter(name: mname, size: size, key: key, timeout: timeout, exprs: exprs)
         case "numgen", "jhash", "symhash":
             // `GENERATOR vmap { N : verdict, ... }` (kube-proxy's endpoint choice), or compared.
             let g = try generator(context: context)

@@ -1,5 +1,29 @@
 // Stateful statements: counters, quotas, limits and references to named objects.
 extension NFParser {
+    /// The stateful statements a set element carries (`limit rate ...`, `counter`, `quota ...`, `ct count ...`).
+    mutating func elementExprs() throws(NFSyntaxError) -> [NFStatement] {
+        var out: [NFStatement] = []
+        while tok.kind == .word {
+            switch tok.text {
+            case "limit": i += 1; out.append(try limitBody())
+            case "counter": i += 1; out.append(try counterBody())
+            case "quota": i += 1; out.append(try quotaBody())
+            case "ct" where i + 1 < toks.count && toks[i + 1].text == "count": i += 2; out.append(try ctCountBody())
+            default: return out
+            }
+        }
+        return out
+    }
+
+    /// `[over] N` after `ct count`.
+    mutating func ctCountBody() throws(NFSyntaxError) -> NFStatement {
+        var over = false
+        if isWord("over") { i += 1; over = true }
+        let nt = tok
+        guard let n = UInt32(try word("a number of connections")) else { throw err("expected a number", at: nt) }
+        return .ctCount(count: n, over: over)
+    }
+
     /// `[packets N] [bytes M]` after `counter` (or in a counter object).
     mutating func counterBody() throws(NFSyntaxError) -> NFStatement {
         var packets = 0, bytes = 0

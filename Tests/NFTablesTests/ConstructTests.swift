@@ -289,6 +289,42 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(json)), "table ip t {\n\tchain c {\n\t\tnumgen random mod 2147483648 < 536870912 drop\n\t}\n}\n")
     }
 
+    /// Sets with per-element statements, meters and `ct count`, as nft 1.0.6 lists them (read off
+    /// the real nft, Tests/OracleTests/Corpus/meters_1 runs them on the kernel).
+    func testPerElementStatementsMetersAndCtCountListAsNft() throws {
+        try roundTrip("""
+        table inet f {
+        \tset rl {
+        \t\ttype ipv4_addr
+        \t\tsize 65535
+        \t\tflags dynamic,timeout
+        \t\ttimeout 1m
+        \t}
+
+        \tset ct4 {
+        \t\ttype ipv4_addr
+        \t\tsize 65535
+        \t\tflags dynamic
+        \t}
+
+        \tchain input {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\ttcp dport 22 ct state new meter ssh-meter size 65535 { ip saddr limit rate 3/minute } accept
+        \t\ttcp dport 80 update @rl { ip saddr limit rate over 10/second } counter packets 0 bytes 0 drop
+        \t\ttcp dport 443 add @ct4 { ip saddr ct count over 2 } drop
+        \t\tudp dport 53 add @rl { ip saddr counter }
+        \t\tudp dport 54 add @rl { ip saddr timeout 10s quota over 100 bytes }
+        \t\tct count over 10 drop
+        \t}
+        }
+
+        """)
+        let json = NFJSON.encode(try NFParser.parse("table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags dynamic\n\t}\n\tchain c {\n\t\tadd @s { ip saddr ct count over 2 }\n\t\tmeter m size 65535 { ip saddr limit rate 3/minute } accept\n\t}\n}\n")).rendered()
+        // As nft -j printed them.
+        XCTAssertTrue(json.contains(#"{"set":{"op":"add","elem":{"payload":{"protocol":"ip","field":"saddr"}},"set":"@s","stmt":[{"ct count":{"val":2,"inv":true}}]}}"#), json)
+        XCTAssertTrue(json.contains(#"{"meter":{"key":{"payload":{"protocol":"ip","field":"saddr"}},"stmt":{"limit":{"rate":3,"burst":5,"per":"minute"}},"size":65535,"name":"m"}}"#), json)
+    }
+
     /// Reject forms, counters with their values in either order, a verdict map followed by more
     /// statements (a vmap is not terminal in nft), as the real nft lists and refuses them.
     func testRejectFormsAndStatementsAfterAVerdictMap() throws {

@@ -117,20 +117,11 @@ extension Stack {
             let old = netfilter.counters[ti]?[handle] ?? (p0, b0)
             netfilter.counters[ti, default: [:]][handle] = (old.0 + 1, old.1 + bytes)
             return true
-        case .limit(let rate, let per, let burst, let over, let unit):
-            // In virtual ns, in the kernel's integer arithmetic: a packet costs nsecs/rate (or
-            // nsecs*len/rate in byte mode); the bucket holds nsecs/rate*burst (bytes:
-            // nsecs*(rate+burst)/rate). `over` inverts the match.
-            let now = clocks[skb.cpu]
-            let cost = unit == .bytes ? per &* UInt64(skb.len - skb.networkHeader) / rate : per / rate
-            let tokensMax = unit == .bytes ? per &* (rate + burst) / rate : per / rate &* burst
-            var st = netfilter.limits[ti]?[handle] ?? (tokensMax, now)
-            let tokens = min(tokensMax, st.tokens &+ (now &- st.last))
-            st.last = now
-            let ok = tokens >= cost
-            st.tokens = ok ? tokens - cost : tokens
+        case .limit:
+            var st = netfilter.limits[ti]?[handle]
+            let ok = nft_limit_eval(s, &st, skb)
             netfilter.limits[ti, default: [:]][handle] = st
-            return ok != over
+            return ok
         case .quota(let quota, let over, let used):
             // The bytes are counted first; at or past the quota it is over.
             let consumed = (netfilter.quotas[ti]?[handle] ?? used) &+ UInt64(skb.len - skb.networkHeader)
@@ -139,6 +130,50 @@ extension Stack {
         default:
             return true
         }
+    }
+
+    /// nft_limit_eval: in virtual ns, in the kernel's integer arithmetic: a packet costs nsecs/rate
+    /// (or nsecs*len/rate in byte mode); the bucket holds nsecs/rate*burst (bytes:
+    /// nsecs*(rate+burst)/rate), full when the limit is made. `over` inverts the match.
+    private func nft_limit_eval(_ s: NFStatement, _ state: inout (tokens: UInt64, last: UInt64)?, _ skb: SkBuff) -> Bool {
+        guard case .limit(let rate, let per, let burst, let over, let unit) = s else { return true }
+        let now = clocks[skb.cpu]
+        let cost = unit == .bytes ? per &* UInt64(skb.len - skb.networkHeader) / rate : per / rate
+        let tokensMax = unit == .bytes ? per &* (rate + burst) / rate : per / rate &* burst
+        var st = state ?? (tokensMax, now)
+        let tokens = min(tokensMax, st.tokens &+ (now &- st.last))
+        st.last = now
+        let ok = tokens >= cost
+        st.tokens = ok ? tokens - cost : tokens
+        state = st
+        return ok != over
+    }
+
+    /// A set element's stateful expressions, on its own state; false ends the rule (NFT_BREAK).
+    private func elementEval(_ exprs: [NFStatement], _ st: inout ElementState, _ skb: SkBuff) -> Bool {
+        let len = skb.len - skb.networkHeader
+        for e in exprs {
+            switch e {
+            case .counter: st.packets += 1; st.bytes += len
+            case .limit: if !nft_limit_eval(e, &st.limit, skb) { return false }
+            case .quota(let quota, let over, _):
+                st.quotaUsed &+= UInt64(len)
+                if (st.quotaUsed >= quota) != over { return false }
+            case .ctCount(let n, let over): if !nft_connlimit_eval(n, over: over, &st.conns, skb) { return false }
+            default: break
+            }
+        }
+        return true
+    }
+
+    /// nft_connlimit (nf_conncount_add): connections that are gone (never confirmed, or expired) or
+    /// closed (TCP CLOSE, TIME_WAIT) leave the list, this one joins it once; `ct count N` holds at
+    /// N or fewer, `over N` past N. A packet without a connection ends the rule.
+    private func nft_connlimit_eval(_ n: UInt32, over: Bool, _ conns: inout [Conn], _ skb: SkBuff) -> Bool {
+        guard let c = skb.conn else { return false }
+        conns.removeAll { $0 !== c && (conntrack.conns[ObjectIdentifier($0)] == nil || $0.tcp == .CLOSE || $0.tcp == .TIME_WAIT) }
+        if !conns.contains(where: { $0 === c }) { conns.append(c) }
+        return (conns.count > Int(n)) == over
     }
 
     /// nft_meta_set_eval (meta mark, meta priority) and nft_ct_set_eval (ct mark): the register's
@@ -238,9 +273,20 @@ extension Stack {
             case .setGenerated(let target, let g):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
                 nft_meta_set_eval(target, v, skb)
-            case .dynset(let op, let name, let key, let timeout):
+            case .dynset(let op, let name, let key, let timeout, let exprs):
                 guard let v = read(key, skb, info), let set = netfilter.setIndex(ti, name),
                       set.dynset(op, v, timeout: timeout, now: clocks[skb.cpu]) else { return nil }
+                // The element's own expressions (nft_dynset_eval runs them on the element found or made).
+                if !exprs.isEmpty, op != .delete, !set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) { return nil }
+            case .meter(let name, _, let key, let timeout, let exprs):
+                guard let v = read(key, skb, info), let set = netfilter.setIndex(ti, name),
+                      set.dynset(.update, v, timeout: timeout, now: clocks[skb.cpu]),
+                      set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) else { return nil }
+            case .ctCount(let n, let over):
+                var conns = netfilter.connlimits[ti]?[rule.handle] ?? []
+                let ok = nft_connlimit_eval(n, over: over, &conns, skb)
+                netfilter.connlimits[ti, default: [:]][rule.handle] = conns
+                if !ok { return nil }
             case .setMapped(let target, let keys, let entries):
                 // nft_lookup on the anonymous map; no entry ends the rule.
                 let hit: (NFValue, UInt32)?

@@ -40,6 +40,8 @@ struct NetfilterState {
     /// counters iptables-nft asks for (NFTA_CHAIN_COUNTERS, nft_update_chain_stats) and
     /// `iptables-save` prints as `:INPUT ACCEPT [6:258]`.
     var policyCounters: [Int: [String: (Int, Int)]] = [:]
+    /// `ct count` connection lists per (table, rule handle).
+    var connlimits: [Int: [Int: [Conn]]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
     var limits: [Int: [Int: (tokens: UInt64, last: UInt64)]] = [:]
     /// `quota` bytes consumed per (table, handle), from the rule's `used`.
@@ -190,7 +192,7 @@ extension Stack {
                 for (v, own, left) in timedNow {
                     let comment = set.elements.firstIndex { if case .range(let lo, let hi, _) = $0 { lo == v && hi == v } else { false } }.flatMap { set.info($0).comment }
                     elements.append(.range(v, v, text: NFPrinter.valueText(v, sel)))
-                    info.append(NFElementInfo(comment: comment, timeout: own, expires: left))
+                    info.append(NFElementInfo(comment: comment, timeout: own, expires: left, exprs: idx.state[v].map(\.text)))
                 }
                 rs.tables[ti].sets[si].elements = elements
                 rs.tables[ti].sets[si].elementInfo = info
@@ -267,6 +269,27 @@ extension Stack {
 /// by bisection (so a 10,000-element set costs a lookup, not a scan). Elements that expire, and
 /// those rules add (nft_dynset), live apart with their expiry in virtual ns (`.max`: never).
 /// A class: the compiled rules and the table share one, so what a rule adds the next lookup sees.
+/// The state of a set element's own stateful expressions (`add @s { ip saddr counter }`), made
+/// with the element by the rule that added it.
+struct ElementState {
+    var exprs: [NFStatement] = []
+    var packets = 0, bytes = 0
+    var limit: (tokens: UInt64, last: UInt64)? = nil
+    var quotaUsed: UInt64 = 0
+    var conns: [Conn] = []
+
+    /// As nft lists the element's expressions: a counter with its numbers, a quota with what it used.
+    var text: String {
+        exprs.map { e in
+            switch e {
+            case .counter: "counter packets \(packets) bytes \(bytes)"
+            case .quota(let n, let over, _): NFPrinter.statement(.quota(bytes: n, over: over, used: quotaUsed))
+            default: NFPrinter.statement(e)
+            }
+        }.joined(separator: " ")
+    }
+}
+
 final class SetIndex {
     private var singles = Set<UInt64>()
     private var intervals: [(lo: UInt64, hi: UInt64)] = []
@@ -300,6 +323,17 @@ final class SetIndex {
         }
     }
 
+    /// Per-element state of stateful expressions, by element.
+    private(set) var state: [UInt64: ElementState] = [:]
+
+    /// Runs `body` on element `v`'s state (made with `exprs` when the element has none yet).
+    func withState(_ v: UInt64, _ exprs: [NFStatement], _ body: (inout ElementState) -> Bool) -> Bool {
+        var st = state[v] ?? ElementState(exprs: exprs)
+        let ok = body(&st)
+        state[v] = st
+        return ok
+    }
+
     /// Elements (static and live) the set holds at `now`.
     var count: Int { singles.count + intervals.count + names.count + timed.count }
 
@@ -308,6 +342,7 @@ final class SetIndex {
         if !timed.isEmpty, let t = timed[v] {
             if t.expiry > now { return true }
             timed[v] = nil   // expired: the garbage collector's work, done on sight
+            state[v] = nil
         }
         if singles.contains(v) { return true }
         var lo = 0, hi = intervals.count
@@ -326,6 +361,7 @@ final class SetIndex {
         switch op {
         case .delete:
             if present, timed.removeValue(forKey: v) == nil { singles.remove(v) }
+            state[v] = nil
             return true
         case .add where present:
             return true
@@ -340,7 +376,10 @@ final class SetIndex {
     }
 
     /// Carries over what rules added to an older copy of the set (a command left the set alone).
-    func adopt(_ old: SetIndex) { timed.merge(old.timed) { _, kept in kept } }
+    func adopt(_ old: SetIndex) {
+        timed.merge(old.timed) { _, kept in kept }
+        state.merge(old.state) { _, kept in kept }
+    }
 
     /// The live elements rules added or that expire: value, own timeout, time left (ms) at `now`.
     func live(now: UInt64) -> [(UInt64, UInt64?, UInt64?)] {
