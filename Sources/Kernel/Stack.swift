@@ -52,6 +52,9 @@ public final class Stack {
     public private(set) var clockNs: UInt64 = 0
     /// With tracing off the path records no stages and builds no notes.
     public var tracing = true
+    /// Chains evaluated through their rule index (RuleIndex); off, every rule is tried in turn.
+    /// The two give the same results (a differential test holds them to it).
+    public var classifier = true
     /// This run's packets; their results are built in place as the path goes.
     var packets: [PacketResult] = []
     var sockets = SocketTable()

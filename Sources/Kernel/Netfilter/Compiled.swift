@@ -31,9 +31,18 @@ final class CRule {
     let iptables: String?
     let steps: [Step]
     let statements: [NFStatement]
+    /// The rule changes what later rules read (a mark, a header field, the conntrack state): a
+    /// chain index looked up before it is looked up again after it.
+    let writes: Bool
 
     init(_ r: NFRule, sets: [String: SetIndex]) {
         handle = r.handle
+        writes = r.statements.contains { s in
+            switch s {
+            case .setMark, .setCtMark, .setExpr, .setPayload, .setPayloadFrom, .setMapped, .setGenerated, .notrack: true
+            default: false
+            }
+        }
         // As nft monitor trace prints the rule: with its comment.
         text = r.text + (r.comment.map { " comment \"\($0)\"" } ?? "")
         iptables = r.iptables
@@ -76,5 +85,7 @@ final class CRule {
 /// A chain's compiled rules, by chain index of its table.
 final class CChain {
     let rules: [CRule]
-    init(rules: [CRule]) { self.rules = rules }
+    /// The rules indexed by the field that narrows them most (nil: the chain runs rule by rule).
+    let index: RuleIndex?
+    init(rules: [CRule]) { self.rules = rules; index = RuleIndex.build(rules) }
 }

@@ -67,15 +67,24 @@ extension Stack {
         var hops = 0
         var c = base, r = 0
         var rules = chains[c].rules
+        // The chain's index (RuleIndex) names the only rules that can match this packet.
+        func cursor(_ c: Int) -> RuleCursor? {
+            guard classifier, let idx = chains[c].index else { return nil }
+            return RuleCursor(hits: idx.lookup(read(idx.sel, skb, info)), wild: idx.wild)
+        }
+        var cur = cursor(c)
         while true {
+            if cur != nil { r = cur!.next(atLeast: r) }
             if r >= rules.count {
                 // End of chain: a regular chain returns silently; the base chain's policy ends it all.
-                if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; continue }
+                if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; cur = cursor(c); continue }
                 return nft_policy(skb, hook, ti, base, policy)
             }
             let rule = rules[r]
             r += 1
-            guard let verdict = evalRule(rule, ti: ti, ci: c, hook: hook, skb, info, inDev: inDev, outDev: outDev) else { continue }
+            let result = evalRule(rule, ti: ti, ci: c, hook: hook, skb, info, inDev: inDev, outDev: outDev)
+            if rule.writes, cur != nil { cur = cursor(c) }
+            guard let verdict = result else { continue }
             event(skb, hook, ti, c, .rule, rule, verdict.text)
             switch verdict {
             case .nf(.continue): continue
@@ -90,9 +99,9 @@ extension Stack {
                 // Loops are refused at load (NFJumpCheck); this bound only keeps a worker from spinning.
                 hops += 1
                 if hops > 4096 { return .drop }
-                c = target; r = 0; rules = chains[c].rules
+                c = target; r = 0; rules = chains[c].rules; cur = cursor(c)
             case .nf(.return):
-                if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; continue }
+                if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; cur = cursor(c); continue }
                 return nft_policy(skb, hook, ti, base, policy)
             }
         }
@@ -342,8 +351,8 @@ extension Stack {
                 guard let hit = entries.first(where: { tupleMatches($0.0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }) else { return nil }
                 if hit.1 != .continue { return .nf(hit.1) }
             case .concatVmapNamed(let sels, let name):
-                guard let m = netfilter.concatSets[ti]?[name], let vs = m.verdicts,
-                      let k = m.elements.firstIndex(where: { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }) else { return nil }
+                guard let vs = netfilter.concatSets[ti]?[name]?.verdicts,
+                      let k = concatLookup(ti, name, sels, skb, info, inDev: inDev, outDev: outDev) else { return nil }
                 if vs[k] != .continue { return .nf(vs[k]) }
             case .vmapNamed(let sel, let name):
                 guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
@@ -588,13 +597,37 @@ extension Stack {
         }
     }
 
+    /// The first element of a named concatenated set or map the packet's key matches: the hashed
+    /// exact tuples (ConcatIndex) at one read of the key, then the others in order before it.
+    func concatLookup(_ ti: Int, _ name: String, _ sels: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> Int? {
+        guard let m = netfilter.concatSets[ti]?[name] else { return nil }
+        guard classifier, let idx = netfilter.concatIndex[ti]?[name] else {
+            return m.elements.firstIndex { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+        }
+        var best: Int? = nil
+        if !idx.exact.isEmpty, sels.count <= 4, !sels.contains(where: { $0 == .iifname || $0 == .oifname || $0 == .iif || $0 == .oif }) {
+            var key = ConcatIndex.Key()
+            var readable = true
+            for (k, sel) in sels.enumerated() {
+                guard let v = read(sel, skb, info) else { readable = false; break }
+                switch k { case 0: key.a = v; case 1: key.b = v; case 2: key.c = v; default: key.d = v }
+            }
+            if readable { best = idx.exact[key] }
+        }
+        for k in idx.others {
+            if let b = best, k > b { break }
+            if tupleMatches(m.elements[k], sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) { return k }
+        }
+        return best
+    }
+
     /// Whether the key read for a concatenation (one value per part; interface names as their
     /// device) is the tuple, or one of a set of tuples, part by part.
     func tupleMatches(_ value: NFValue, _ sels: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Bool {
         switch value {
         case .set(let vs): return vs.contains { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
         case .named(let n):
-            return (netfilter.concatSets[ti]?[n]?.elements ?? []).contains { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+            return concatLookup(ti, n, sels, skb, info, inDev: inDev, outDev: outDev) != nil
         case .tuple(let parts):
             for (p, sel) in zip(parts, sels) {
                 switch sel {

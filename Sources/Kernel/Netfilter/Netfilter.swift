@@ -59,6 +59,8 @@ struct NetfilterState {
     var maps: [Int: [String: MapIndex]] = [:]
     /// Named sets and maps with concatenated keys: their tuples (and verdicts), searched in order.
     var concatSets: [Int: [String: (elements: [NFValue], verdicts: [NFVerdict]?)]] = [:]
+    /// Their exact tuples hashed (ConcatIndex), per table index and name.
+    var concatIndex: [Int: [String: ConcatIndex]] = [:]
     /// Compiled chains, [table index][chain index].
     var compiled: [[CChain]] = []
     var hasIngress: Bool { !ingress.isEmpty }
@@ -101,7 +103,11 @@ struct NetfilterState {
         for (ti, t) in rs.tables.enumerated() {
             for o in t.objects { objects[ti, default: [:]][ObjectKey(kind: o.kind, name: o.name)] = o }
             for set in t.sets {
-                if set.concat != nil { concatSets[ti, default: [:]][set.name] = (set.elements, set.verdicts); continue }
+                if set.concat != nil {
+                    concatSets[ti, default: [:]][set.name] = (set.elements, set.verdicts)
+                    concatIndex[ti, default: [:]][set.name] = ConcatIndex(set.elements)
+                    continue
+                }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
                 if let vs = set.verdicts { maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs) }
             }
@@ -253,6 +259,15 @@ extension Stack {
                 }
             }
         }
+    }
+
+    /// The field each indexed chain looks its rules up by (`"ip t input": "tcp dport"`).
+    public var ruleIndexFields: [String: String] {
+        var out: [String: String] = [:]
+        for (ti, t) in netfilter.ruleset.tables.enumerated() where ti < netfilter.compiled.count {
+            for (ci, c) in netfilter.compiled[ti].enumerated() { if let idx = c.index { out["\(t.id) \(t.chains[ci].name)"] = idx.sel.printed } }
+        }
+        return out
     }
 
     /// Packets and bytes each base chain's policy decided, by table index and chain name.
