@@ -110,9 +110,8 @@ extension Stack {
     /// The base chain's policy ends the packet's walk, counted as nft_update_chain_stats counts it.
     private func nft_policy(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ base: Int, _ policy: NFVerdict) -> HookVerdict {
         event(skb, hook, ti, base, .policy, nil, policy.text)
-        let name = netfilter.ruleset.tables[ti].chains[base].name
-        let (p, b) = netfilter.policyCounters[ti]?[name] ?? (0, 0)
-        netfilter.policyCounters[ti, default: [:]][name] = (p + 1, b + skb.len - skb.networkHeader)
+        let (p, b) = netfilter.policyCounters[ti]?[base] ?? (0, 0)
+        netfilter.policyCounters[ti, default: [:]][base] = (p + 1, b + skb.len - skb.networkHeader)
         return policy == .drop ? .drop : .accept
     }
 

@@ -36,10 +36,10 @@ struct NetfilterState {
     var ingress: [String: [HookEntry]] = [:]
     /// Packets and bytes per (table index, rule handle).
     var counters: [Int: [Int: (Int, Int)]] = [:]
-    /// Packets and bytes each base chain's policy decided, per (table index, chain name): the chain
+    /// Packets and bytes each base chain's policy decided, per (table index, chain index): the chain
     /// counters iptables-nft asks for (NFTA_CHAIN_COUNTERS, nft_update_chain_stats) and
     /// `iptables-save` prints as `:INPUT ACCEPT [6:258]`.
-    var policyCounters: [Int: [String: (Int, Int)]] = [:]
+    var policyCounters: [Int: [Int: (Int, Int)]] = [:]
     /// `ct count` connection lists per (table, rule handle).
     var connlimits: [Int: [Int: [Conn]]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
@@ -165,7 +165,9 @@ extension Stack {
                 if let q = old.quotas[oi]?[h] { netfilter.quotas[ti, default: [:]][h] = q }
                 if let l = old.limits[oi]?[h] { netfilter.limits[ti, default: [:]][h] = l }
             }
-            for (name, c) in old.policyCounters[oi] ?? [:] where t.chains.contains(where: { $0.name == name }) { netfilter.policyCounters[ti, default: [:]][name] = c }
+            for (oc, c) in old.policyCounters[oi] ?? [:] {
+                if let nc = t.chains.firstIndex(where: { $0.name == old.ruleset.tables[oi].chains[oc].name }) { netfilter.policyCounters[ti, default: [:]][nc] = c }
+            }
             // Named objects keep their state too (same name, kind and handle).
             for o in t.objects where old.ruleset.tables[oi].objects.contains(where: { $0.handle == o.handle && $0.name == o.name }) {
                 carry(o.handle)
@@ -271,7 +273,13 @@ extension Stack {
     }
 
     /// Packets and bytes each base chain's policy decided, by table index and chain name.
-    public var policyCounters: [Int: [String: (Int, Int)]] { netfilter.policyCounters }
+    public var policyCounters: [Int: [String: (Int, Int)]] {
+        var out: [Int: [String: (Int, Int)]] = [:]
+        for (ti, m) in netfilter.policyCounters {
+            for (ci, c) in m { out[ti, default: [:]][netfilter.ruleset.tables[ti].chains[ci].name] = c }
+        }
+        return out
+    }
 
     /// Rule counters by table index and handle, as `NFJSON.encode` and `NFPrinter` take them.
     public var countersByTable: [Int: [Int: (Int, Int)]] { netfilter.counters }
