@@ -231,11 +231,23 @@ paths:
           in: query
           description: Commit the traces to the database before answering.
           schema: {type: boolean, default: false}
+        - name: device
+          in: query
+          description: "For a capture body - the device its frames arrive on (required then)."
+          schema: {type: string}
+        - name: start_ns
+          in: query
+          description: "For a capture body - when its first frame arrives (virtual ns; default now). Later frames keep their spacing from the capture's timestamps."
+          schema: {type: integer, minimum: 0}
       requestBody:
         required: true
         content:
           application/json:
             schema: {$ref: '#/components/schemas/Injection'}
+          application/vnd.tcpdump.pcap:
+            schema: {type: string, format: binary, description: "A pcap file (tcpdump -w), Ethernet link type."}
+          application/x-pcapng:
+            schema: {type: string, format: binary, description: "A pcapng file (Wireshark, tcpdump --pcapng), Ethernet interfaces."}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -848,11 +860,14 @@ paths:
   /v1/traces:
     get:
       operationId: listTraces
-      summary: Stored traces, oldest first, filtered.
+      summary: Stored traces, oldest first, filtered; with format=pcapng the page as a capture (each packet as it arrived, then what the stack sent because of it, one comment per packet with the trace, outcome, drop reason and deciding rules; interfaces named stack:device; next page in the X-Next-Cursor header).
       parameters:
         - name: stack
           in: query
           schema: {type: string}
+        - name: format
+          in: query
+          schema: {type: string, enum: [json, pcapng], default: json}
         - name: outcome
           in: query
           schema: {$ref: '#/components/schemas/Outcome'}
@@ -876,6 +891,8 @@ paths:
                     type: array
                     items: {$ref: '#/components/schemas/TraceSummary'}
                   next_cursor: {$ref: '#/components/schemas/NextCursor'}
+            application/x-pcapng:
+              schema: {type: string, format: binary}
         '400': {$ref: '#/components/responses/BadRequest'}
   /v1/traces/{trace}:
     parameters:

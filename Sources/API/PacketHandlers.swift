@@ -2,12 +2,15 @@ import HTTPServer
 import JSON
 import Kernel
 import Store
+import Wire
 
 // POST /v1/stacks/{stack}/packets, GET /v1/traces[/{trace}]
 extension App {
     func injectPackets(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         let sync = try q.bool("sync")
+        let pcapDevice = q.string("device")
+        let pcapStart = try q.int("start_ns", in: 0...Int(Stack.clockLimitNs), default: -1)
         try q.finish()
         let e = try entry(name)
         // Each injection holds a worker while it runs: a bound keeps a flood from taking them all.
@@ -17,11 +20,21 @@ extension App {
             throw p
         }
         defer { running.leave() }
-        let doc = try parseJSONBody(req)
         // Decode every packet before running any, so a bad one changes nothing.
         var rate: Int? = nil
         var startNs: Int? = nil
-        let specs: [PacketSpec] = try decoding {
+        // A capture's packets keep their spacing: offsets from its first packet, in virtual ns.
+        var offsets: [UInt64]? = nil
+        let specs: [PacketSpec]
+        if Self.isCapture(req) {
+            (specs, offsets) = try captureSpecs(req, device: pcapDevice, stack: e.stack)
+            startNs = pcapStart >= 0 ? pcapStart : nil
+        } else {
+            guard pcapDevice == nil, pcapStart < 0 else {
+                throw Problem.badRequest("invalid-query", "device and start_ns in the query are for capture bodies (application/vnd.tcpdump.pcap); JSON packets name their own")
+            }
+            let doc = try parseJSONBody(req)
+            specs = try decoding {
             var r = try FieldReader(doc)
             guard let packets = try r.array("packets") else { throw JSONShapeError(path: "/packets", message: "is required") }
             rate = try r.int("rate_pps", in: 1...1_000_000_000)
@@ -32,6 +45,7 @@ extension App {
                 throw Problem.unprocessable("at most \(limits.maxPacketsPerRequest) packets per request", pointer: "/packets")
             }
             return try packets.enumerated().map { i, p in try PacketSpec.decode(p, path: "/packets/\(i)", stack: e.stack) }
+            }
         }
         let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
             try Self.checkClock(s, startNs: startNs)
@@ -45,7 +59,7 @@ extension App {
             let base = startNs.map { UInt64($0) } ?? s.clockNs
             let results = s.inject(specs.enumerated().map { i, p in
                 Injection(device: p.device.index, frame: p.frame,
-                          atNs: p.atNs ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })
+                          atNs: p.atNs ?? offsets.map { base + $0[i] } ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })
             })
             for r in results { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
             return results
@@ -84,6 +98,37 @@ extension App {
         return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
     }
 
+    /// A pcap or pcapng body (tcpdump -w, Wireshark).
+    static func isCapture(_ req: HTTPRequest) -> Bool {
+        let media = req.header("content-type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return media == "application/vnd.tcpdump.pcap" || media == "application/x-pcapng" || media == "application/x-pcap"
+    }
+
+    /// The frames of a capture, all injected on `device`, and their times relative to the first.
+    func captureSpecs(_ req: HTTPRequest, device: String?, stack: Stack) throws(Problem) -> ([PacketSpec], [UInt64]) {
+        guard let device else { throw Problem.badRequest("invalid-query", "a capture body needs ?device=NAME: the device its frames arrive on") }
+        guard let dev = stack.device(named: device) else {
+            throw Problem(status: 422, slug: "unknown-device", detail: "stack \(stack.config.name) has no device \(device)", extra: [("pointer", .string("device"))])
+        }
+        let packets: [PCAP.Packet]
+        do { packets = try PCAP.read(req.body) } catch {
+            if error.unsupported { throw Problem(status: 422, slug: "not-supported", detail: "not supported yet: \(error.message)") }
+            throw Problem.badRequest("invalid-capture", "the capture is not a pcap or pcapng file this reads: \(error.description)")
+        }
+        guard !packets.isEmpty else { throw Problem.unprocessable("the capture holds no packets", pointer: "") }
+        guard packets.count <= limits.maxPacketsPerRequest else {
+            throw Problem.unprocessable("the capture holds \(packets.count) packets; at most \(limits.maxPacketsPerRequest) per request (--max-packets)", pointer: "")
+        }
+        // Captures may go back in time (merged files): an earlier packet arrives with the one before it.
+        let t0 = packets[0].timeNs
+        var last: UInt64 = 0
+        let offsets = packets.map { p -> UInt64 in
+            last = max(last, p.timeNs >= t0 ? p.timeNs - t0 : 0)
+            return min(last, Stack.clockLimitNs / 2)
+        }
+        return (packets.map { PacketSpec(device: dev, frame: $0.frame, atNs: nil) }, offsets)
+    }
+
     /// DELETE /v1/stacks/{stack}/traces: frees the stack's trace quota (ids are never reused).
     func deleteTraces(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
@@ -117,7 +162,9 @@ extension App {
         let stack = q.string("stack")
         let outcome = q.string("outcome")
         let reason = q.string("drop_reason")
+        let format = q.string("format") ?? "json"
         try q.finish()
+        guard format == "json" || format == "pcapng" else { throw Problem.badRequest("invalid-query", "format must be json or pcapng") }
         if let outcome, Outcome(rawValue: outcome) == nil {
             throw Problem.badRequest("invalid-query", "outcome must be one of delivered, forwarded, transmitted, dropped, queued, consumed")
         }
@@ -129,6 +176,11 @@ extension App {
             throw Problem.storage("\(error)")
         }
         let page = rows.prefix(limit)
+        if format == "pcapng" {
+            var headers: [(name: String, value: String)] = [("content-disposition", "attachment; filename=\"traces.pcapng\"")]
+            if rows.count > limit { headers.append(("x-next-cursor", encodeCursor(page.last!.id))) }
+            return HTTPResponse(status: 200, headers: [("content-type", "application/x-pcapng")] + headers, body: TraceDocument.pcapng(page.map(\.body)))
+        }
         var o = JSONObject()
         o.set("items", .array(page.map(TraceDocument.summary)))
         o.set("next_cursor", rows.count > limit ? .string(encodeCursor(page.last!.id)) : .null)

@@ -75,4 +75,43 @@ extension TraceDocument {
             }
         }.joined()
     }
+
+    /// Traces as a pcapng file: each packet as it arrived on its device, then what the stack sent
+    /// because of it, on the device it left; one comment per packet (the trace, its outcome, drop
+    /// reason and the rules that decided), as `tshark -r` shows it. Interfaces are "stack:device".
+    static func pcapng(_ bodies: [String]) -> [UInt8] {
+        var interfaces: [String] = []
+        func interface(_ name: String) -> Int {
+            if let k = interfaces.firstIndex(of: name) { return k }
+            interfaces.append(name)
+            return interfaces.count - 1
+        }
+        var packets: [(interface: Int, timeNs: UInt64, frame: [UInt8], comment: String?)] = []
+        for body in bodies {
+            guard let doc = try? JSONParser.parse(body), case .int(let id) = doc["trace_id"] ?? .null,
+                  case .string(let stack) = doc["stack"] ?? .null, case .string(let device) = doc["device"] ?? .null,
+                  case .string(let hex) = doc["frame_hex"] ?? .null, let frame = try? Hex.decode(hex) else { continue }
+            let start = if case .int(let t) = doc["start_ns"] ?? .null { UInt64(max(0, t)) } else { UInt64(0) }
+            var comment = "trace \(id): \(doc["outcome"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "?")"
+            if case .string(let r) = doc["drop_reason"] ?? .null { comment += " (\(r))" }
+            if case .array(let events) = doc["netfilter"] ?? .null {
+                let rules = events.compactMap { e -> String? in
+                    guard case .string(let t) = e["table"] ?? .null, case .string(let c) = e["chain"] ?? .null,
+                          case .string(let v) = e["verdict"] ?? .null, e["generated"] != .bool(true) else { return nil }
+                    let h = if case .int(let h) = e["handle"] ?? .null { " handle \(h)" } else { " policy" }
+                    return "\(t) \(c)\(h) \(v)"
+                }
+                if !rules.isEmpty { comment += "; " + rules.joined(separator: ", ") }
+            }
+            packets.append((interface("\(stack):\(device)"), start, frame, comment))
+            if case .array(let emitted) = doc["emitted"] ?? .null {
+                for x in emitted {
+                    guard case .string(let dev) = x["device"] ?? .null, case .string(let h) = x["hex"] ?? .null, let f = try? Hex.decode(h) else { continue }
+                    let t = if case .int(let t) = x["time_ns"] ?? .null { UInt64(max(0, t)) } else { start }
+                    packets.append((interface("\(stack):\(dev)"), t, f, "trace \(id): sent by the stack"))
+                }
+            }
+        }
+        return PCAP.writeNG(interfaces: interfaces, packets: packets)
+    }
 }
