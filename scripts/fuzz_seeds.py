@@ -20,7 +20,7 @@ def put(target, data):
     with open(os.path.join(d, "seed-" + hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
         f.write(data)
 
-for t in ["wire", "rx", "nft", "nftjson", "http1", "json", "packetspec"]:
+for t in ["wire", "rx", "nft", "nftjson", "http1", "json", "packetspec", "pcap"]:
     for f in glob.glob(os.path.join(out, t, "seed-*")):
         os.remove(f)
 
@@ -112,3 +112,27 @@ for j in ['0', '-0.5e+3', '"\\ud83d\\ude00\\u0000\\n"', '[[[[[]]]]]', '{"a":{"b"
 
 for t in sorted(os.listdir(out)):
     print(t, len(os.listdir(os.path.join(out, t))))
+
+# pcap: the frames as classic captures (both byte orders, µs and ns) and as pcapng, a few at a time.
+import struct
+def pcap(fs, endian, magic):
+    b = struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 65535, 1)
+    for k, f in enumerate(fs):
+        b += struct.pack(endian + "IIII", 1700000000 + k, 250000 * k, len(f), len(f)) + f
+    return b
+def pcapng(fs):
+    def block(t, body):
+        body += b"\0" * ((4 - len(body) % 4) % 4)
+        return struct.pack("<II", t, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+    b = block(0x0a0d0d0a, struct.pack("<IHHq", 0x1a2b3c4d, 1, 0, -1))
+    b += block(1, struct.pack("<HHI", 1, 0, 65535) + struct.pack("<HHB", 9, 1, 9) + b"\0\0\0" + struct.pack("<HH", 0, 0))
+    for k, f in enumerate(fs):
+        t = 1700000000000000000 + k * 1000
+        b += block(6, struct.pack("<IIIII", 0, t >> 32, t & 0xffffffff, len(f), len(f)) + f)
+    return b
+for k in range(0, min(len(frames), 40), 5):
+    fs = [f for _, f in frames[k:k + 5]]
+    put("pcap", pcap(fs, "<", 0xa1b2c3d4))
+    put("pcap", pcap(fs, ">", 0xa1b23c4d))
+    put("pcap", pcapng(fs))
+

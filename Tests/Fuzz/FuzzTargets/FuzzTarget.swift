@@ -25,6 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case json
     /// `POST /v1/stacks/{stack}/packets` bodies through the API (packet-spec decoding and injection).
     case packetspec
+    /// pcap and pcapng files; what parses writes back as pcapng and reads the same packets.
+    case pcap
 
     public func run(_ data: [UInt8]) {
         switch self {
@@ -35,6 +37,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .http1: Self.http1(data)
         case .json: Self.json(data)
         case .packetspec: PacketSpecHarness.shared.run(data)
+        case .pcap: Self.pcap(data)
         }
     }
 
@@ -52,6 +55,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let g = try? FrameRepr.parse(e, verifyChecksums: true) else { check(false, "emitted frame does not parse: \(e)"); return }
             check(g.emit() == e, "emit is not stable")
         }
+    }
+
+    static func pcap(_ data: [UInt8]) {
+        guard let ps = try? PCAP.read(data) else { return }
+        let written = PCAP.writeNG(interfaces: ["a", "b"], packets: ps.map { (min($0.interface, 1), $0.timeNs, $0.frame, "c") })
+        guard let back = try? PCAP.read(written) else { check(false, "written pcapng does not read"); return }
+        check(back.map(\.frame) == ps.map(\.frame) && back.map(\.timeNs) == ps.map(\.timeNs), "pcapng round trip changed the packets")
     }
 
     static func nft(_ data: [UInt8]) {
