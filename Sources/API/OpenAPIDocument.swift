@@ -235,6 +235,10 @@ paths:
           in: query
           description: "For a capture body - the device its frames arrive on (required then)."
           schema: {type: string}
+        - name: trace
+          in: query
+          description: "This injection's trace mode (full, summary, drops, sample:N, nftrace, none); default the stack's."
+          schema: {type: string, pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'}
         - name: start_ns
           in: query
           description: "For a capture body - when its first frame arrives (virtual ns; default now). Later frames keep their spacing from the capture's timestamps."
@@ -267,11 +271,21 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [results, durable]
+                required: [results, trace, packets, outcomes, durable]
                 properties:
                   results:
                     type: array
-                    items: {$ref: '#/components/schemas/Trace'}
+                    description: The traces the mode kept, in order (summary rows in the summary mode).
+                    items:
+                      oneOf:
+                        - {$ref: '#/components/schemas/Trace'}
+                        - {$ref: '#/components/schemas/TraceRow'}
+                  trace: {type: string, description: The trace mode this injection ran with.}
+                  packets: {type: integer, description: Packets injected (all of them, kept or not).}
+                  outcomes:
+                    type: object
+                    description: Packets by outcome, kept or not.
+                    additionalProperties: {type: integer}
                   durable: {type: boolean}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
@@ -1192,6 +1206,11 @@ components:
           maximum: 4611686018427387903
           default: 0
           description: The real-time clock at virtual time 0, in ns since 1970-01-01 UTC (nft meta time, day and hour).
+        trace:
+          type: string
+          default: full
+          pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'
+          description: "Which packets of an injection keep a trace by default - full (all, every stage and rule event), summary (a row per packet - outcome, drop reason, last stage, deciding rules), drops (full, dropped packets only), sample:N (full, every Nth), nftrace (full, packets a rule marked with meta nftrace set 1), none. POST packets ?trace= overrides it."
     Stack:
       type: object
       description: A stack as stored, every default filled in.
@@ -1219,6 +1238,7 @@ components:
           additionalProperties: {type: integer}
         seed: {type: integer}
         epoch_ns: {type: integer}
+        trace: {type: string}
         created_at: {type: string, format: date-time}
     Injection:
       type: object
@@ -1346,6 +1366,34 @@ components:
             - $ref: '#/components/schemas/DropReason'
             - type: 'null'
         created_at: {type: string, format: date-time}
+    TraceRow:
+      type: object
+      description: A summary-mode trace.
+      required: [trace_id, stack, device, trace, outcome, drop_reason, created_at, start_ns, end_ns, last_stage, rules]
+      properties:
+        trace_id: {type: integer}
+        stack: {type: string}
+        device: {type: string}
+        trace: {type: string, enum: [summary]}
+        outcome: {$ref: '#/components/schemas/Outcome'}
+        drop_reason:
+          oneOf:
+            - {$ref: '#/components/schemas/DropReason'}
+            - {type: 'null'}
+        created_at: {type: string}
+        start_ns: {type: integer}
+        end_ns: {type: integer}
+        last_stage: {type: [string, 'null']}
+        rules:
+          type: array
+          items:
+            type: object
+            properties:
+              hook: {type: string}
+              table: {type: string}
+              chain: {type: string}
+              handle: {type: [integer, 'null']}
+              verdict: {type: string}
     Trace:
       allOf:
         - $ref: '#/components/schemas/TraceSummary'

@@ -11,8 +11,16 @@ extension App {
         let sync = try q.bool("sync")
         let pcapDevice = q.string("device")
         let pcapStart = try q.int("start_ns", in: 0...Int(Stack.clockLimitNs), default: -1)
+        let traceParam = q.string("trace")
         try q.finish()
         let e = try entry(name)
+        let mode: TraceMode
+        if let traceParam {
+            guard let m = TraceMode(traceParam) else { throw Problem.badRequest("invalid-query", TraceMode.help) }
+            mode = m
+        } else {
+            mode = e.withStack { TraceMode($0.config.traceMode) } ?? .full
+        }
         // Each injection holds a worker while it runs: a bound keeps a flood from taking them all.
         guard running.enter(max: limits.maxConcurrentInjections) else {
             var p = Problem(status: 429, slug: "too-many-injections", detail: "\(limits.maxConcurrentInjections) injections are running (--max-injections); try again")
@@ -49,12 +57,22 @@ extension App {
         }
         let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
             try Self.checkClock(s, startNs: startNs)
-            // The quota is taken before anything runs, so a refused injection changes nothing.
-            guard e.storedTraces + specs.count <= limits.maxTracesPerStack else {
-                throw Problem(status: 422, slug: "trace-quota",
-                              detail: "stack \(name) holds \(e.storedTraces) traces and this injection adds \(specs.count); at most \(limits.maxTracesPerStack) per stack (--max-traces): DELETE /v1/stacks/\(name)/traces first")
+            // The quota is taken before anything runs (as many traces as the mode may keep), so a
+            // refused injection changes nothing; what the mode did not keep is given back after.
+            let most = switch mode {
+            case .none: 0
+            case .sample(let n): (specs.count + n - 1) / n
+            default: specs.count
             }
-            e.storedTraces += specs.count
+            guard e.storedTraces + most <= limits.maxTracesPerStack else {
+                throw Problem(status: 422, slug: "trace-quota",
+                              detail: "stack \(name) holds \(e.storedTraces) traces and this injection adds up to \(most); at most \(limits.maxTracesPerStack) per stack (--max-traces): DELETE /v1/stacks/\(name)/traces first")
+            }
+            e.storedTraces += most
+            // No traces kept: the path runs without recording stages or rule events.
+            let tracing = s.tracing
+            if mode == .none { s.tracing = false }
+            defer { s.tracing = tracing }
             // With a rate, packet i arrives at start + i/rate unless it names its own at_ns.
             let base = startNs.map { UInt64($0) } ?? s.clockNs
             let results = s.inject(specs.enumerated().map { i, p in
@@ -62,17 +80,21 @@ extension App {
                           atNs: p.atNs ?? offsets.map { base + $0[i] } ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })
             })
             for r in results { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
+            let kept = results.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
+            e.storedTraces -= most - kept
             return results
         }
-        let first = store.allocateTraceIDs(results.count)
+        let kept = results.enumerated().compactMap { k, r in mode.keep(k, r).map { (r, $0) } }
+        let first = store.allocateTraceIDs(kept.count)
         let now = Timestamp.now()
         // Each trace is rendered once: the stored row and the answer share the text.
         var texts: [String] = []
         var rows: [TraceRecord] = []
-        texts.reserveCapacity(results.count); rows.reserveCapacity(results.count)
-        for (k, r) in results.enumerated() {
+        texts.reserveCapacity(kept.count); rows.reserveCapacity(kept.count)
+        for (k, (r, how)) in kept.enumerated() {
             let id = first + Int64(k)
-            let text = TraceDocument.encode(id: id, stack: name, createdAt: now, r).rendered()
+            let text = (how == .full ? TraceDocument.encode(id: id, stack: name, createdAt: now, r)
+                : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r)).rendered()
             texts.append(text)
             rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
                                     dropReason: r.dropReason?.rawValue, createdAt: now, body: text))
@@ -93,7 +115,11 @@ extension App {
             if k > 0 { body.append(0x2c) }
             body.append(contentsOf: t.utf8)
         }
-        body.append(contentsOf: #"],"durable":\#(durable)}"#.utf8)
+        // Every packet counts, kept or not.
+        var outcomes: [String: Int] = [:]
+        for r in results { outcomes[r.outcome.rawValue, default: 0] += 1 }
+        let counts = JSONValue.object(outcomes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).rendered()
+        body.append(contentsOf: #"],"trace":"\#(mode.text)","packets":\#(results.count),"outcomes":\#(counts),"durable":\#(durable)}"#.utf8)
         body.append(0x0a)
         return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
     }

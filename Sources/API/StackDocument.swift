@@ -28,11 +28,14 @@ enum StackDocument {
             let costs = try intMap(r.raw("costs"), path: "/costs")
             let seed = try r.int("seed", in: 0...Int.max) ?? 0
             let epoch = try r.int("epoch_ns", in: 0...Int(Int64.max / 2)) ?? 0
+            let trace = try r.string("trace") ?? "full"
+            guard TraceMode(trace) != nil else { throw Problem.unprocessable(TraceMode.help, pointer: "/trace") }
             try r.finish()
             var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
                                 sysctls: sysctls, costs: costs)
             c.seed = UInt64(seed)
             c.epochNs = UInt64(epoch)
+            c.traceMode = trace
             return c
         }
     }
@@ -202,6 +205,7 @@ enum StackDocument {
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("seed", Int(c.seed))
         o.set("epoch_ns", Int(c.epochNs))
+        o.set("trace", c.traceMode)
         return o.value
     }
 }

@@ -41,6 +41,27 @@ enum TraceDocument {
         return o.value
     }
 
+    /// The `summary` trace mode's row: outcome, drop reason, the last stage reached and the rules
+    /// (or policies) that decided, without stages, frames or rule text.
+    static func summaryDocument(id: Int64, stack: String, createdAt: String, _ r: PacketResult) -> JSONValue {
+        var o = JSONObject()
+        o.set("trace_id", Int(id))
+        o.set("stack", stack)
+        o.set("device", r.device)
+        o.set("trace", "summary")
+        o.set("outcome", r.outcome.rawValue)
+        o.set("drop_reason", r.dropReason.map { .string($0.rawValue) } ?? .null)
+        o.set("created_at", createdAt)
+        o.set("start_ns", Int(r.startNs))
+        o.set("end_ns", Int(r.endNs))
+        o.set("last_stage", r.stages.last.map { .string($0.stage.name) } ?? .null)
+        o.set("rules", .array(r.nfEvents.filter { !$0.generated && ($0.kind == .rule || $0.kind == .policy) }.map { e in
+            .object([("hook", .string(e.hook.rawValue)), ("table", .string(e.table)), ("chain", .string(e.chain)),
+                     ("handle", e.handle.map { .int($0) } ?? .null), ("verdict", .string(e.verdict))])
+        }))
+        return o.value
+    }
+
     /// The list form: the columns, without stages and frame.
     static func summary(_ t: TraceRecord) -> JSONValue {
         var o = JSONObject()

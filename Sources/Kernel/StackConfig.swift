@@ -86,6 +86,9 @@ public struct StackConfig: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// The real-time clock at virtual time 0, in ns since 1970-01-01 UTC (`meta time`, `day`, `hour`).
     public var epochNs: UInt64 = 0
+    /// How injections into this stack keep their traces by default (the API's trace modes: `full`,
+    /// `summary`, `drops`, `sample:N`, `nftrace`, `none`); the kernel model does not read it.
+    public var traceMode = "full"
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
                 neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],

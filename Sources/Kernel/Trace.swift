@@ -84,4 +84,6 @@ public struct PacketResult: Sendable {
     public var emitted: [EmittedFrame]
     /// Netfilter rule, policy and return events, in order.
     public var nfEvents: [NFEvent] = []
+    /// A rule marked the packet with `meta nftrace set 1` (what the `nftrace` trace mode keeps).
+    public var nftrace = false
 }

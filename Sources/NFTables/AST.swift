@@ -151,6 +151,8 @@ public enum NFStatement: Sendable, Equatable {
     case meter(name: String, size: Int, key: NFSelector, timeout: UInt64?, exprs: [NFStatement])
     /// `ct count [over] N` (nft_connlimit): the connections counted for the rule, or for a set element.
     case ctCount(count: UInt32, over: Bool)
+    /// `meta nftrace set 0|1`: marks the packet for `nft monitor trace` (the `nftrace` trace mode).
+    case setNftrace(Bool)
     case notrack
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])

@@ -366,6 +366,7 @@ public enum NFPrinter {
         case .meter(let name, let size, let key, let timeout, let exprs):
             return "meter \(name) size \(size) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + elementExprs(exprs) + " }"
         case .ctCount(let n, let over): return "ct count \(over ? "over " : "")\(n)"
+        case .setNftrace(let on): return "meta nftrace set \(on ? 1 : 0)"
         case .setMapped(let target, let keys, let entries):
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }

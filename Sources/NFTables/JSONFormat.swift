@@ -284,6 +284,8 @@ public enum NFJSON {
             let k: JSONValue = timeout.map { .object([("elem", .object([("val", left(key)), ("timeout", .int(Int($0 / 1000)))]))]) } ?? left(key)
             let stmt: JSONValue = exprs.count == 1 ? elementStatement(exprs[0], family: family) : .array(exprs.map { elementStatement($0, family: family) })
             return .object([("meter", .object([("key", k), ("stmt", stmt), ("size", .int(size)), ("name", .string(name))]))])
+        case .setNftrace(let on):
+            return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("nftrace"))]))])), ("value", .int(on ? 1 : 0))]))])
         case .ctCount(let n, let over):
             return .object([("ct count", .object([("val", .int(Int(n)))] + (over ? [("inv", .bool(true))] : [])))])
         case .setMapped(let target, let keys, let entries):

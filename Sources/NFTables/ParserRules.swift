@@ -203,6 +203,14 @@ extension NFParser {
             case .quota: return try quotaBody()
             case .limit: return try limitBody()
             }
+        case "meta" where i + 1 < toks.count && toks[i + 1].kind == .word && toks[i + 1].text == "nftrace":
+            // The kernel only writes nftrace: reading it is EOPNOTSUPP.
+            i += 2
+            guard isWord("set") else { throw refused("Could not process rule: Operation not supported", at: toks[i - 2]) }
+            i += 1
+            let vt = tok
+            guard let n = NFConstants.number(try word("0 or 1")), n <= 1 else { throw err("expected 0 or 1", at: vt) }
+            return .setNftrace(n == 1)
         case "ct" where i + 1 < toks.count && toks[i + 1].kind == .word && toks[i + 1].text == "count":
             // `ct count [over] N`: nft_connlimit on the rule's own list of connections.
             i += 2

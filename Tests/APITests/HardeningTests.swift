@@ -171,20 +171,25 @@ final class LimitTests: AppTestCase {
         let over = call("POST", "/v1/stacks/h/packets", #"{"packets":[\#(udp),\#(udp)]}"#)
         XCTAssertEqual(over.status, 422)
         XCTAssertEqual(over.json?["type"], .string("urn:packetstack:problem:trace-quota"))
-        XCTAssertEqual(over.json?["detail"], .string("stack h holds 2 traces and this injection adds 2; at most 3 per stack (--max-traces): DELETE /v1/stacks/h/traces first"))
+        XCTAssertEqual(over.json?["detail"], .string("stack h holds 2 traces and this injection adds up to 2; at most 3 per stack (--max-traces): DELETE /v1/stacks/h/traces first"))
         // Refused whole: the stack did not run the packets.
         XCTAssertEqual(call("GET", "/v1/stacks/h/stats").json?["devices"]?["eth0"]?["rx_packets"], .int(2))
+        // A mode that keeps fewer traces asks for fewer: none keeps nothing, sample:2 one of two.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?trace=none", #"{"packets":[\#(udp),\#(udp)]}"#).status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?trace=sample:2", #"{"packets":[\#(udp),\#(udp)]}"#).status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?trace=sample:2", #"{"packets":[\#(udp)]}"#).status, 422)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/stats").json?["devices"]?["eth0"]?["rx_packets"], .int(6))
         // The count survives a restart (taken from the store).
         try reopen()
         app = try App(store: store, limits: limits)
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets", #"{"packets":[\#(udp),\#(udp)]}"#).status, 422)
-        XCTAssertEqual(call("DELETE", "/v1/stacks/h/traces").raw, #"{"deleted":2}"# + "\n")
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h/traces").raw, #"{"deleted":3}"# + "\n")
         XCTAssertEqual(call("GET", "/v1/traces?stack=h").json?["items"], .array([]))
         let again = call("POST", "/v1/stacks/h/packets?sync=true", #"{"packets":[\#(udp),\#(udp),\#(udp)]}"#)
         XCTAssertEqual(again.status, 200)
         // Ids go on from where they were: none named before is handed out again.
         guard case .array(let results) = again.json?["results"] else { return XCTFail(again.raw) }
-        XCTAssertEqual(results.map { $0["trace_id"] }, [.int(3), .int(4), .int(5)])
+        XCTAssertEqual(results.map { $0["trace_id"] }, [.int(4), .int(5), .int(6)])
         XCTAssertEqual(call("DELETE", "/v1/stacks/nope/traces").status, 404)
     }
 }

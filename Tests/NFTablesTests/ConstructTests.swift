@@ -325,6 +325,16 @@ final class ConstructTests: XCTestCase {
         XCTAssertTrue(json.contains(#"{"meter":{"key":{"payload":{"protocol":"ip","field":"saddr"}},"stmt":{"limit":{"rate":3,"burst":5,"per":"minute"}},"size":65535,"name":"m"}}"#), json)
     }
 
+    /// `meta nftrace set 0|1` as the real nft lists and prints it in JSON; reading nftrace is EOPNOTSUPP.
+    func testNftraceSet() throws {
+        try roundTrip("table ip t {\n\tchain c {\n\t\tudp dport 53 meta nftrace set 1\n\t\tmeta nftrace set 0\n\t}\n}\n")
+        let json = NFJSON.encode(try NFParser.parse("table ip t {\n\tchain c {\n\t\tmeta nftrace set 1\n\t}\n}\n")).rendered()
+        XCTAssertTrue(json.contains(#"{"mangle":{"key":{"meta":{"key":"nftrace"}},"value":1}}"#), json)
+        XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\tmeta nftrace 1 accept\n\t}\n}\n")) {
+            XCTAssertEqual("\($0)", "line 3, column 3: Could not process rule: Operation not supported")
+        }
+    }
+
     /// Reject forms, counters with their values in either order, a verdict map followed by more
     /// statements (a vmap is not terminal in nft), as the real nft lists and refuses them.
     func testRejectFormsAndStatementsAfterAVerdictMap() throws {

@@ -38,6 +38,8 @@ public final class SkBuff {
     public var mark: UInt32 = 0
     /// skb->priority (the tc class a packet is queued to); 0 for received packets.
     public var priority: UInt32 = 0
+    /// `skb->nf_trace`, set by `meta nftrace set 1`.
+    public var nftrace = false
     /// A route chain changed what output routing depends on: `ip_local_out` routes it again.
     var rerouteWanted = false
     /// Conntrack entry and how this packet relates to it (`skb->_nfct`).
@@ -68,7 +70,7 @@ public final class SkBuff {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
-        mark = 0; priority = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
+        mark = 0; priority = 0; nftrace = false; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false
     }
 

@@ -290,6 +290,9 @@ extension Stack {
                 guard let v = read(key, skb, info), let set = netfilter.setIndex(ti, name),
                       set.dynset(.update, v, timeout: timeout, now: clocks[skb.cpu]),
                       set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) else { return nil }
+            case .setNftrace(let on):
+                skb.nftrace = on
+                if on, skb.packet >= 0 { packets[skb.packet].nftrace = true }
             case .ctCount(let n, let over):
                 var conns = netfilter.connlimits[ti]?[rule.handle] ?? []
                 let ok = nft_connlimit_eval(n, over: over, &conns, skb)

@@ -1,0 +1,56 @@
+import API
+import Foundation
+import HTTPServer
+import JSON
+import XCTest
+
+/// Trace modes: the stack's default (`"trace"`) and `?trace=` per injection decide which packets
+/// keep a trace and how much of it; every packet is counted in the answer either way.
+final class TraceModeTests: AppTestCase {
+    static let three = #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":53}},"# +
+        #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":54}},"# +
+        #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":55}}]}"#
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h","trace":"summary","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"}]}"#).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", "table ip f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 53 meta nftrace set 1\n\t\tudp dport 54 drop\n\t}\n}\n", type: "text/plain").status, 200)
+    }
+
+    func kept(_ r: Reply) -> [String] {
+        guard case .array(let items) = r.json?["results"] ?? .null else { return [] }
+        return items.map { i in "\(i["trace_id"]?.rendered() ?? "-") \(i["trace"]?.rendered() ?? "full") \(i["outcome"]?.rendered() ?? "")" }
+    }
+
+    func item(_ r: Reply, _ k: Int) -> JSONValue? {
+        guard case .array(let items) = r.json?["results"] ?? .null, k < items.count else { return nil }
+        return items[k]
+    }
+
+    func testModes() throws {
+        XCTAssertEqual(call("GET", "/v1/stacks/h").json?["trace"], .string("summary"))
+        // The stack's default: one summary row per packet.
+        let s = call("POST", "/v1/stacks/h/packets", Self.three)
+        XCTAssertEqual(kept(s), [#"1 "summary" "dropped""#, #"2 "summary" "dropped""#, #"3 "summary" "dropped""#])
+        XCTAssertEqual(item(s, 1)?.rendered().contains(#""last_stage":"kfree_skb_reason","rules":[{"hook":"input","table":"ip f","chain":"input","handle":3,"verdict":"drop"}]"#), true, s.raw)
+        XCTAssertEqual(s.json?["outcomes"], .object([("dropped", .int(3))]))
+        // Per injection: drops, every 2nd, nftrace-marked, none.
+        XCTAssertEqual(kept(call("POST", "/v1/stacks/h/packets?trace=drops", Self.three)).count, 3)
+        XCTAssertEqual(kept(call("POST", "/v1/stacks/h/packets?trace=sample:2", Self.three)), [#"7 full "dropped""#, #"8 full "dropped""#])
+        let marked = call("POST", "/v1/stacks/h/packets?trace=nftrace", Self.three)
+        XCTAssertEqual(kept(marked), [#"9 full "dropped""#])
+        XCTAssertEqual(item(marked, 0)?["netfilter"].flatMap { if case .array(let a) = $0 { a.first?["rule"] } else { nil } }, .string("udp dport 53 meta nftrace set 1"))
+        let none = call("POST", "/v1/stacks/h/packets?trace=none", Self.three)
+        XCTAssertEqual(kept(none), [])
+        XCTAssertEqual(none.json?["packets"], .int(3))
+        XCTAssertEqual(none.json?["trace"], .string("none"))
+        // 9 traces kept; the stack counted all 15 packets.
+        XCTAssertEqual(call("GET", "/v1/traces?stack=h&limit=1000").json?["items"]?.rendered().components(separatedBy: "trace_id").count, 10)
+        let metrics = call("GET", "/metrics").raw
+        XCTAssertTrue(metrics.contains(#"packetstack_packet_outcomes_total{stack="h",outcome="dropped",drop_reason="NETFILTER_DROP"} 5"#), metrics)
+        XCTAssertTrue(metrics.contains(#"packetstack_packet_outcomes_total{stack="h",outcome="dropped",drop_reason="NO_SOCKET"} 10"#), metrics)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?trace=sample:0", Self.three).status, 400)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?trace=most", Self.three).status, 400)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","trace":"everything"}"#).status, 422)
+    }
+}
