@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -114,6 +114,42 @@ def meters():
               {"src": a, "dst": "198.18.1.5"}, TCP(sport=4000 + k, dport=443, flags="S", seq=1)) for k in range(4)]
     write("meters_1", "Sets with per-element limit, counter and ct count (nft_dynset stateful expressions), and a meter", METERS, p, {"net.ipv4.ip_forward": 1})
 
+DATA_MAPS = """table ip nat {
+	map portmap {
+		type inet_service : ipv4_addr
+		elements = { 80 : 198.18.1.2, 8080 : 198.18.1.3 }
+	}
+
+	map marks {
+		type ipv4_addr : mark
+		flags interval
+		elements = { 198.18.0.0/24 : 0x00000001, 10.0.0.1 : 0x00000002 }
+	}
+
+	chain pre {
+		type nat hook prerouting priority dstnat; policy accept;
+		meta mark set ip saddr map @marks
+		dnat to tcp dport map @portmap
+	}
+}
+table ip filter {
+	chain fw {
+		type filter hook forward priority filter; policy accept;
+		meta mark 0x00000001 counter accept
+		counter
+	}
+}
+"""
+
+def data_maps():
+    # Named maps of addresses and marks (`type inet_service : ipv4_addr`, `type ipv4_addr : mark`).
+    write("data_maps_1", "Named data maps: dnat to tcp dport map @portmap, meta mark set ip saddr map @marks (an interval map); a port without an element is not NATed", DATA_MAPS, [
+        pkt("eth0", "port 80: marked 0x1 (198.18.0.0/24), DNAT to 198.18.1.2, forwarded", {"src": "198.18.0.1", "dst": "198.18.0.2"}, TCP(sport=5000, dport=80, flags="S", seq=1)),
+        pkt("eth0", "port 8080: DNAT to 198.18.1.3", {"src": "198.18.0.3", "dst": "198.18.0.2"}, TCP(sport=5001, dport=8080, flags="S", seq=1)),
+        pkt("eth0", "port 81: no element, no NAT: the host answers (RST)", {"src": "198.18.0.1", "dst": "198.18.0.2"}, TCP(sport=5002, dport=81, flags="S", seq=1)),
+        pkt("eth1", "reply from 198.18.1.2: un-DNATed", {"src": "198.18.1.2", "dst": "198.18.0.1"}, TCP(sport=80, dport=5000, flags="SA", seq=9, ack=2)),
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -122,3 +158,4 @@ if __name__ == "__main__":
     kube(open(os.path.join(rulesets, "kube-proxy.nft")).read())
     arch(open(os.path.join(rulesets, "arch.nft")).read())
     meters()
+    data_maps()

@@ -151,6 +151,10 @@ public enum NFStatement: Sendable, Equatable {
     case meter(name: String, size: Int, key: NFSelector, timeout: UInt64?, exprs: [NFStatement])
     /// `ct count [over] N` (nft_connlimit): the connections counted for the rule, or for a set element.
     case ctCount(count: UInt32, over: Bool)
+    /// `meta mark|ct mark set KEY map @m`: the value a named data map gives the key.
+    case setMappedNamed(target: NFSelector, key: NFSelector, map: String)
+    /// `snat|dnat [ip] to KEY map @m`: the address a named `: ipv4_addr` map gives the key.
+    case natMapNamed(source: Bool, key: NFSelector, map: String, flags: NFNATFlags)
     /// `meta nftrace set 0|1`: marks the packet for `nft monitor trace` (the `nftrace` trace mode).
     case setNftrace(Bool)
     case notrack
@@ -187,7 +191,7 @@ public enum NFStatement: Sendable, Equatable {
     public var isTerminal: Bool {
         switch self {
         // A verdict map is not one (nft lets `vmap { ... } counter` through: continue goes on).
-        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .masquerade, .redirect, .natMap: true
+        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .masquerade, .redirect, .natMap, .natMapNamed: true
         default: false
         }
     }
@@ -233,6 +237,11 @@ public struct NFSet: Sendable, Equatable {
     public var elements: [NFValue]
     /// For maps: element -> verdict (verdict maps); nil for plain sets.
     public var verdicts: [NFVerdict]?
+    /// For data maps (`type inet_service : ipv4_addr`): the data type and each element's value.
+    public var dataType: NFSetKey? = nil
+    public var data: [UInt64]? = nil
+    /// A map of either kind (verdicts or data).
+    public var isMap: Bool { verdicts != nil || data != nil }
     /// `size N`: the most elements it takes (more is ENFILE).
     public var size: Int? = nil
     /// A concatenated key (`type ipv4_addr . inet_service`): its parts, first one in `key`.
@@ -253,6 +262,7 @@ public struct NFSet: Sendable, Equatable {
         elements.remove(at: k)
         if k < elementInfo.count { elementInfo.remove(at: k) }
         if verdicts != nil { verdicts!.remove(at: k) }
+        if data != nil { data!.remove(at: k) }
     }
     /// `flags dynamic`: rules add and update elements (`add @s { ... }`).
     public var dynamic = false

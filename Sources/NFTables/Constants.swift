@@ -367,6 +367,9 @@ public enum NFPrinter {
             return "meter \(name) size \(size) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + elementExprs(exprs) + " }"
         case .ctCount(let n, let over): return "ct count \(over ? "over " : "")\(n)"
         case .setNftrace(let on): return "meta nftrace set \(on ? 1 : 0)"
+        case .setMappedNamed(let target, let key, let map): return "\(target.printed) set \(key.printed) map @\(map)"
+        case .natMapNamed(let source, let key, let map, let flags):
+            return "\(source ? "snat" : "dnat") \(family == .inet ? "ip " : "")to \(key.printed) map @\(map)" + natFlags(flags)
         case .setMapped(let target, let keys, let entries):
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }
@@ -464,6 +467,7 @@ public enum NFPrinter {
             if let e = info.expires { out += " expires \(timeText(e))" }
             if let c = info.comment { out += " comment \"\(c)\"" }
             out += s.verdicts.map { " : \($0[k].text)" } ?? ""
+            if let d = s.dataType, let ds = s.data { out += " : " + valueText(ds[k], d.selector) }
         }
         return out
     }
@@ -528,8 +532,8 @@ public enum NFPrinter {
             for s in t.sets where !s.meter {
                 if !first { out += "\n" }
                 first = false
-                out += "\t\(s.verdicts == nil ? "set" : "map") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
-                out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts == nil ? "" : " : verdict")\n"
+                out += "\t\(s.isMap ? "map" : "set") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
+                out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts != nil ? " : verdict" : s.dataType.map { " : \($0.rawValue)" } ?? "")\n"
                 if let n = s.effectiveSize { out += "\t\tsize \(n)\n" }
                 // nft lists the timeout flag alone only when no default timeout says it already.
                 if s.dynamic || s.interval || (s.timeouts && s.timeout == nil) {

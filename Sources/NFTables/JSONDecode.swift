@@ -102,13 +102,15 @@ extension NFJSON {
                 typeText = try str(b["type"], path + "/type")
             }
             var s = "table \(fam) \(try str(b["table"], path + "/table")) { \(kind) \(try str(b["name"], path + "/name")) { type \(typeText)"
+            // Verdict maps and data maps of addresses, marks and ports; others are refused, not taken as one.
+            var dataSel: NFSelector? = nil
             if kind == "map" {
-                // Only verdict maps are modelled; a typed map (ipv4_addr : ipv4_addr) is refused, not taken as one.
                 let data = (try? str(b["map"], path + "/map")) ?? "?"
-                guard data == "verdict" else {
-                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps are modelled)", kind: .unsupported)
+                guard data == "verdict" || ["ipv4_addr", "mark", "inet_service"].contains(data) else {
+                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of ipv4_addr, mark and inet_service are modelled)", kind: .unsupported)
                 }
-                s += " : verdict"
+                if data != "verdict" { dataSel = NFSetKey(rawValue: data)!.selector }
+                s += " : \(data)"
             }
             s += ";"
             if let f = b["flags"] {
@@ -132,7 +134,8 @@ extension NFJSON {
                 }
                 s += " elements = { " + (try elems.enumerated().map { k, e throws(NFJSONError) -> String in
                     if kind == "map", case .array(let pair) = e, pair.count == 2 {
-                        return try element(pair[0], path + "/elem/\(k)/0") + " : " + (try verdictText(pair[1], path + "/elem/\(k)/1"))
+                        let data = if let d = dataSel { try valueText(pair[1], d, path + "/elem/\(k)/1") } else { try verdictText(pair[1], path + "/elem/\(k)/1") }
+                        return try element(pair[0], path + "/elem/\(k)/0") + " : " + data
                     }
                     return try element(e, path + "/elem/\(k)")
                 }).joined(separator: ", ") + " }"
@@ -211,6 +214,10 @@ extension NFJSON {
             }
             if case .array(let s) = v["set"] ?? .null {
                 return "{ " + (try s.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/set/\(k)") }).joined(separator: ", ") + " }"
+            }
+            // A named map: {"map": {"key": ..., "data": "@m"}}.
+            if let m = v["map"], case .string(let named) = m["data"] ?? .null, named.hasPrefix("@") {
+                return "\(try leftSelector(m["key"] ?? .null, path + "/map/key")) map \(named)"
             }
             // A NAT address from a map: {"map": {"key": ..., "data": {"set": [[k, addr], ...]}}}.
             if let m = v["map"], case .array(let entries) = m["data"]?["set"] ?? .null {

@@ -43,6 +43,7 @@ public enum NFJSON {
                 var o: [(String, JSONValue)] = [("family", fam), ("name", .string(s.name)), ("table", tname), ("type", s.concat == nil ? .string(s.key.rawValue) : .array(s.keys.map { .string($0.rawValue) })),
                                                 ("handle", .int(s.handle))]
                 if s.verdicts != nil { o.append(("map", .string("verdict"))) }
+                if let d = s.dataType { o.append(("map", .string(d.rawValue))) }
                 if let n = s.effectiveSize { o.append(("size", .int(n))) }
                 // nft -j names interval and timeout (not dynamic).
                 let flags = [(s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map { JSONValue.string($0.1) }
@@ -61,10 +62,11 @@ public enum NFJSON {
                         if let c = info.comment { extra.append(("comment", .string(c))) }
                         if !extra.isEmpty { v = .object([("elem", .object([("val", v)] + extra))]) }
                         if let vs = s.verdicts { return .array([v, verdict(vs[k])]) }
+                        if let d = s.dataType, let ds = s.data { return .array([v, value(.range(ds[k], ds[k], text: NFPrinter.valueText(ds[k], d.selector)), d.selector)]) }
                         return v
                     })))
                 }
-                items.append(.object([(s.verdicts == nil ? "set" : "map", .object(o))]))
+                items.append(.object([(s.isMap ? "map" : "set", .object(o))]))
             }
             for c in t.chains {
                 for r in c.rules {
@@ -284,6 +286,15 @@ public enum NFJSON {
             let k: JSONValue = timeout.map { .object([("elem", .object([("val", left(key)), ("timeout", .int(Int($0 / 1000)))]))]) } ?? left(key)
             let stmt: JSONValue = exprs.count == 1 ? elementStatement(exprs[0], family: family) : .array(exprs.map { elementStatement($0, family: family) })
             return .object([("meter", .object([("key", k), ("stmt", stmt), ("size", .int(size)), ("name", .string(name))]))])
+        case .setMappedNamed(let target, let key, let map):
+            return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))]))]))])
+        case .natMapNamed(let source, let key, let map, let flags):
+            var o: [(String, JSONValue)] = []
+            if family == .inet { o.append(("family", .string("ip"))) }
+            o.append(("addr", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))])))
+            let names = flags.names.map { JSONValue.string($0) }
+            if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
+            return .object([(source ? "snat" : "dnat", .object(o))])
         case .setNftrace(let on):
             return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("nftrace"))]))])), ("value", .int(on ? 1 : 0))]))])
         case .ctCount(let n, let over):

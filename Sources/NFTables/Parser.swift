@@ -342,6 +342,8 @@ public struct NFParser {
         var dynamic = false, timeouts = false
         var timeout: UInt64? = nil, gcInterval: UInt64? = nil
         var verdicts: [NFVerdict]? = isMap ? [] : nil
+        var dataType: NFSetKey? = nil
+        var dataValues: [UInt64] = []
         var size: Int? = nil, comment: String? = nil
         var concat: [NFSetKey]? = nil
         var sizeTok: NFToken? = nil
@@ -362,13 +364,22 @@ public struct NFParser {
                     guard let more = NFSetKey(rawValue: try word("a set type")) else { throw err("expected a set type", at: ct) }
                     concat = (concat ?? [kk]) + [more]
                 }
+                var hasData = false
                 if isPunct(":") {
                     i += 1
                     let dt = tok
                     let data = try word("a map data type")
-                    guard data == "verdict" else { throw unsupported("maps of type \(k) : \(data) (verdict maps are modelled)", at: dt) }
+                    hasData = true
+                    if data != "verdict" {
+                        // Data maps: addresses (NAT), marks and ports are modelled.
+                        guard let d = NFSetKey(rawValue: data), [.ipv4_addr, .mark, .inet_service].contains(d) else {
+                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of ipv4_addr, mark and inet_service are modelled)", at: dt)
+                        }
+                        dataType = d
+                        verdicts = nil
+                    }
                 }
-                guard isMap == (toks[i - 1].text == "verdict") else {
+                guard isMap == hasData else {
                     throw refused(isMap ? "a map needs a data type (type KEY : verdict)" : "a set has no data type (use map)", at: kt)
                 }
             case "flags":
@@ -386,10 +397,10 @@ public struct NFParser {
                 let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
-                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap)
+                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, values: &dataValues)
                 elems += vals
                 elemInfo += infos
-                if isMap { verdicts! += vs }
+                if isMap && dataType == nil { verdicts! += vs }
                 if interval && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
                 sizeTok = et
             case "size":
@@ -414,6 +425,7 @@ public struct NFParser {
         if let si = t.sets.firstIndex(where: { $0.name == sname }) {
             t.sets[si].append(elems, info: elemInfo)
             if let v = verdicts { t.sets[si].verdicts = (t.sets[si].verdicts ?? []) + v }
+            if dataType != nil { t.sets[si].data = (t.sets[si].data ?? []) + dataValues }
         } else {
             var set = NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts)
             set.size = size
@@ -424,6 +436,7 @@ public struct NFParser {
             set.timeout = timeout
             set.gcInterval = gcInterval
             set.concat = concat
+            if let dataType { set.dataType = dataType; set.data = dataValues }
             t.sets.append(set)
             t.nextHandle += 1
         }
@@ -433,7 +446,8 @@ public struct NFParser {
         }
     }
 
-    mutating func elementList(keys: [NFSetKey], isMap: Bool) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
+    /// A data map's values (of type `data`) are appended to `values`.
+    mutating func elementList(keys: [NFSetKey], isMap: Bool, data: NFSetKey? = nil, values: inout [UInt64]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
         try expectPunct("{")
         var vals: [NFValue] = [], vs: [NFVerdict] = [], infos: [NFElementInfo] = []
         skipNewlines()
@@ -450,7 +464,16 @@ public struct NFParser {
                 if w == "timeout" { info.timeout = ms } else { info.expires = ms }
             }
             infos.append(info)
-            if isMap { try expectPunct(":"); vs.append(try verdictWord()) }
+            if isMap {
+                try expectPunct(":")
+                if let data {
+                    let dt = tok
+                    guard case .range(let lo, let hi, _) = try scalar(for: data.selector), lo == hi else { throw err("expected one \(data.rawValue) value", at: dt) }
+                    values.append(lo)
+                } else {
+                    vs.append(try verdictWord())
+                }
+            }
             skipNewlines()
             if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
         }

@@ -42,7 +42,9 @@ extension NFParser {
             let sname = try name("a set name")
             guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
             let et = tok
-            let (vals, _, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
+            var unused: [UInt64] = []
+            let (vals, _, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap,
+                                               data: rs.tables[ti].sets[si].dataType, values: &unused)
             for v in vals {
                 guard let k = rs.tables[ti].sets[si].elements.firstIndex(of: v) else { throw err("element not in set \(sname) (No such file or directory)", at: et) }
                 rs.tables[ti].sets[si].removeElement(at: k)
@@ -74,7 +76,7 @@ extension NFParser {
             let nt = tok
             let n = try name(what == "chain" ? "a chain name" : "a set name")
             let found = what == "chain" ? rs.tables[ti].chains.contains { $0.name == n }
-                : rs.tables[ti].sets.contains { $0.name == n && ($0.verdicts != nil) == (what == "map") }
+                : rs.tables[ti].sets.contains { $0.name == n && $0.isMap == (what == "map") }
             guard found else { throw refused("No such file or directory; no \(what) \(n) in table \(f.rawValue) \(tname)", at: nt) }
             rs.lists.append(what == "chain" ? .chain(f, tname, n) : .set(f, tname, n))
         default:
@@ -168,12 +170,13 @@ extension NFParser {
             return
         }
         // `flush map` names a map, `flush set` a set.
-        guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == n && ($0.verdicts != nil) == (what == "map") }) else {
+        guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == n && $0.isMap == (what == "map") }) else {
             throw refused("Could not process rule: No such file or directory", at: nt)
         }
         rs.tables[ti].sets[si].elements = []
         rs.tables[ti].sets[si].elementInfo = []
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts = [] }
+        if rs.tables[ti].sets[si].data != nil { rs.tables[ti].sets[si].data = [] }
     }
 
     /// `reset counters|quotas [table FAMILY NAME]`, `reset counter|quota FAMILY TABLE NAME`: the
@@ -268,7 +271,9 @@ extension NFParser {
         let sname = try name("a set name")
         guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
         let et = tok
-        let (vals, vs, infos) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].verdicts != nil)
+        var values: [UInt64] = []
+        let (vals, vs, infos) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap,
+                                                data: rs.tables[ti].sets[si].dataType, values: &values)
         if rs.tables[ti].sets[si].interval, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
             throw refused("conflicting intervals specified", at: et)
         }
@@ -277,5 +282,6 @@ extension NFParser {
         }
         rs.tables[ti].sets[si].append(vals, info: infos)
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts! += vs }
+        if rs.tables[ti].sets[si].data != nil { rs.tables[ti].sets[si].data! += values }
     }
 }

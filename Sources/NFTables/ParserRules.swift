@@ -92,6 +92,19 @@ extension NFParser {
         t.chains[ci].rules.insert(r, at: at ?? t.chains[ci].rules.count)
     }
 
+    /// `@NAME` of a data map whose values are `data` and whose keys `key` reads.
+    mutating func dataMapName(_ table: NFTable, key: NFSelector, data: NFSetKey) throws(NFSyntaxError) -> String {
+        try expectPunct("@")
+        let nt = tok
+        let n = try name("a map name")
+        guard let m = table.sets.first(where: { $0.name == n }) else {
+            throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
+        }
+        guard m.dataType == data else { throw refused("datatype mismatch: map @\(n) gives \(m.dataType?.rawValue ?? (m.verdicts != nil ? "verdicts" : "nothing")), not \(data.rawValue)", at: nt) }
+        guard m.concat == nil, m.key.accepts(key) else { throw refused("datatype mismatch: map @\(n) is keyed by \(m.keys.map(\.rawValue).joined(separator: " . ")), not \(key.printed)", at: nt) }
+        return n
+    }
+
     mutating func verdictWord() throws(NFSyntaxError) -> NFVerdict {
         let t = tok
         switch try word("a verdict") {
@@ -256,7 +269,7 @@ extension NFParser {
             i += 2
             let nt = tok
             let sname = try name("a set name")
-            guard let set = table.sets.first(where: { $0.name == sname }), set.verdicts == nil else {
+            guard let set = table.sets.first(where: { $0.name == sname }), !set.isMap else {
                 throw refused("Could not process rule: No such file or directory", at: nt)
             }
             try expectPunct("{")
@@ -331,6 +344,17 @@ extension NFParser {
             // `to KEY map { ... }`: a generator or a field keys the address (an address starts with a digit).
             if tok.kind == .word, NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
                 if table.family == .inet, !family, !context.ipv4 { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
+                // `to KEY map @m`: a named map of addresses.
+                if !NFParser.generatorWords.contains(tok.text) {
+                    let save = i
+                    let key = try concatSelector(context: context)
+                    if isWord("map"), i + 1 < toks.count, toks[i + 1].kind == .punct, toks[i + 1].text == "@" {
+                        i += 1
+                        let name = try dataMapName(table, key: key, data: .ipv4_addr)
+                        return .natMapNamed(source: t.text == "snat", key: key, map: name, flags: try natFlags())
+                    }
+                    i = save
+                }
                 anonymousSets += 1   // the anonymous map takes a handle
                 return .natMap(try natMap(source: t.text == "snat", context: context))
             }
@@ -453,6 +477,13 @@ extension NFParser {
                 var keys = [try concatSelector(context: context)]
                 while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
                 try expectWord("map")
+                if isPunct("@") {
+                    // A named data map of marks (`type ipv4_addr : mark`).
+                    guard sel == .mark || sel == .ctMark else { throw unsupported("setting \(sel.printed) from a named map", at: vt) }
+                    guard keys.count == 1 else { throw unsupported("named data maps with concatenated keys", at: tok) }
+                    let name = try dataMapName(table, key: keys[0], data: .mark)
+                    return .setMappedNamed(target: sel, key: keys[0], map: name)
+                }
                 try expectPunct("{")
                 let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt32) in
                     let k = keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)

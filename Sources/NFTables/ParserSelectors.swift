@@ -29,7 +29,7 @@ extension NFParser {
         guard let m = table.sets.first(where: { $0.name == n }) else {
             throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
         }
-        guard m.verdicts != nil else { throw refused("@\(n) is a set, not a verdict map", at: nt) }
+        guard m.verdicts != nil else { throw refused("@\(n) is \(m.isMap ? "a data map" : "a set"), not a verdict map", at: nt) }
         guard m.keys.count == parts else { throw refused("datatype mismatch: map @\(n) has \(m.keys.count) key parts, the rule \(parts)", at: nt) }
         return m
     }
@@ -135,6 +135,7 @@ extension NFParser {
         case .snat, .masquerade: source = true
         case .dnat, .redirect: source = false
         case .natMap(let m): source = m.source
+        case .natMapNamed(let s, _, _, _): source = s
         default: return nil
         }
         guard b.type == .nat else { return "NAT needs a chain of type nat" }

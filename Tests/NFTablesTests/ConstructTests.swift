@@ -335,6 +335,48 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// Named data maps (addresses, marks, ports) and the rules that read them, as nft 1.0.6 lists
+    /// them (read off the real nft; Tests/OracleTests/Corpus/data_maps_1 runs them on the kernel).
+    func testDataMapsListAsNft() throws {
+        try roundTrip("""
+        table ip nat {
+        \tmap portmap {
+        \t\ttype inet_service : ipv4_addr
+        \t\telements = { 80 : 198.18.1.2, 8080 : 198.18.1.3 }
+        \t}
+
+        \tmap marks {
+        \t\ttype ipv4_addr : mark
+        \t\tflags interval
+        \t\telements = { 10.0.0.1 : 0x00000002, 198.18.0.0/24 : 0x00000001 }
+        \t}
+
+        \tmap ports {
+        \t\ttype ipv4_addr : inet_service
+        \t\telements = { 198.18.0.1 : 8080 }
+        \t}
+
+        \tchain pre {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tmeta mark set ip saddr map @marks
+        \t\tdnat to tcp dport map @portmap
+        \t\tct mark set ip saddr map @marks
+        \t}
+        }
+
+        """)
+        let scaffold = "table ip t {\n\tmap m {\n\t\ttype ipv4_addr : mark\n\t}\n\tchain c {\n\t\ttype nat hook prerouting priority dstnat;\n\t\t"
+        XCTAssertThrowsError(try NFParser.parse(scaffold + "dnat to ip saddr map @m\n\t}\n}\n")) {
+            XCTAssertEqual("\($0)", "line 7, column 25: datatype mismatch: map @m gives mark, not ipv4_addr")
+        }
+        XCTAssertThrowsError(try NFParser.parse(scaffold + "meta mark set tcp dport map @m\n\t}\n}\n")) {
+            XCTAssertEqual("\($0)", "line 7, column 32: datatype mismatch: map @m is keyed by ipv4_addr, not tcp dport")
+        }
+        XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tmap m {\n\t\ttype ipv4_addr : ether_addr\n\t}\n}\n")) {
+            XCTAssertEqual(($0 as? NFSyntaxError)?.kind, .unsupported)
+        }
+    }
+
     /// Reject forms, counters with their values in either order, a verdict map followed by more
     /// statements (a vmap is not terminal in nft), as the real nft lists and refuses them.
     func testRejectFormsAndStatementsAfterAVerdictMap() throws {

@@ -71,8 +71,12 @@ final class RefusalTests: XCTestCase {
         XCTAssertNoThrow(try NFParser.parse("add element ip x s { 11-12 }", onto: rs))
     }
 
+    /// Data maps of addresses, marks and ports are modelled; other data types are refused, and no data
+    /// map is taken as a verdict map.
     func testTypedMapsAreNotTakenAsVerdictMaps() {
-        expect("table ip x {\n  map m { type ipv4_addr : ipv4_addr; elements = { 1.1.1.1 : 2.2.2.2 } }\n}\n", .unsupported, 2, 28,
-               "not supported yet: maps of type ipv4_addr : ipv4_addr")
+        expect("table ip x {\n  map m { type ipv4_addr : ether_addr; elements = { 1.1.1.1 : 02:00:00:00:00:01 } }\n}\n", .unsupported, 2, 28,
+               "not supported yet: maps of type ipv4_addr : ether_addr")
+        expect("table ip x {\n  map m { type ipv4_addr : ipv4_addr; elements = { 1.1.1.1 : 2.2.2.2 } }\n  chain c {\n    ip saddr vmap @m\n  }\n}\n",
+               .refused, 4, 20, "@m is a data map, not a verdict map")
     }
 }

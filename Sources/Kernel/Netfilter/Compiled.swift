@@ -39,7 +39,7 @@ final class CRule {
         handle = r.handle
         writes = r.statements.contains { s in
             switch s {
-            case .setMark, .setCtMark, .setExpr, .setPayload, .setPayloadFrom, .setMapped, .setGenerated, .notrack: true
+            case .setMark, .setCtMark, .setExpr, .setPayload, .setPayloadFrom, .setMapped, .setMappedNamed, .setGenerated, .notrack: true
             default: false
             }
         }

@@ -324,6 +324,15 @@ extension Stack {
                 case .ge: v >= bound
                 }
                 if hit == (op == .ne) { return nil }
+            case .setMappedNamed(let target, let key, let map):
+                // nft_lookup on the named map; no element ends the rule.
+                guard let k = read(key, skb, info), let v = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
+                nft_meta_set_eval(target, UInt32(truncatingIfNeeded: v), skb)
+            case .natMapNamed(let source, let key, let map, let flags):
+                guard let k = read(key, skb, info), let a = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
+                let st: NFStatement = source ? .snat(addr: UInt32(truncatingIfNeeded: a), addrHi: nil, port: nil, portHi: nil, flags: flags)
+                    : .dnat(addr: UInt32(truncatingIfNeeded: a), addrHi: nil, port: nil, portHi: nil, flags: flags)
+                if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .natMap(let m):
                 let key: UInt64?
                 switch m.key {

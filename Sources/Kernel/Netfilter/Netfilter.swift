@@ -59,6 +59,8 @@ struct NetfilterState {
     var maps: [Int: [String: MapIndex]] = [:]
     /// Named sets and maps with concatenated keys: their tuples (and verdicts), searched in order.
     var concatSets: [Int: [String: (elements: [NFValue], verdicts: [NFVerdict]?)]] = [:]
+    /// Named data maps (`type inet_service : ipv4_addr`) ready for lookups, per table index and name.
+    var dataMaps: [Int: [String: DataMapIndex]] = [:]
     /// Their exact tuples hashed (ConcatIndex), per table index and name.
     var concatIndex: [Int: [String: ConcatIndex]] = [:]
     /// Compiled chains, [table index][chain index].
@@ -86,7 +88,7 @@ struct NetfilterState {
                 for r in c.rules {
                     for s in r.statements {
                         switch s {
-                        case .notrack, .snat, .dnat, .masquerade, .redirect, .natMap: conntrackEnabled = true
+                        case .notrack, .snat, .dnat, .masquerade, .redirect, .natMap, .natMapNamed: conntrackEnabled = true
                         case .match(let sel, _, _, _) where sel.rawValue.hasPrefix("ct "): conntrackEnabled = true
                         case .concatMatch(let sels, _, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
                         case .concatVmap(let sels, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
@@ -110,6 +112,7 @@ struct NetfilterState {
                 }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
                 if let vs = set.verdicts { maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs) }
+                if let ds = set.data { dataMaps[ti, default: [:]][set.name] = DataMapIndex(set.elements, ds) }
             }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
@@ -409,6 +412,30 @@ final class SetIndex {
         timed.filter { $0.value.expiry > now }.sorted { $0.key < $1.key }.map {
             ($0.key, $0.value.timeout, $0.value.expiry == .max ? nil : ($0.value.expiry - now) / 1_000_000)
         }
+    }
+}
+
+/// A named data map ready for lookups: single keys hashed, intervals bisected, as `MapIndex`.
+struct DataMapIndex {
+    private var singles: [UInt64: UInt64] = [:]
+    private var intervals: [(lo: UInt64, hi: UInt64, value: UInt64)] = []
+
+    init(_ keys: [NFValue], _ values: [UInt64]) {
+        for (k, v) in zip(keys, values) {
+            guard case .range(let lo, let hi, _) = k else { continue }
+            if lo == hi { singles[lo] = v } else { intervals.append((lo, hi, v)) }
+        }
+        intervals.sort { $0.lo < $1.lo }
+    }
+
+    func lookup(_ key: UInt64) -> UInt64? {
+        if let v = singles[key] { return v }
+        var lo = 0, hi = intervals.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if intervals[mid].hi < key { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < intervals.count && intervals[lo].lo <= key ? intervals[lo].value : nil
     }
 }
 
