@@ -80,6 +80,33 @@ public struct NFParser {
         defer { i += 1 }
         return tok.text
     }
+    /// Words nft 1.0.6's scanner makes keywords: a table, chain, set or object name cannot be one,
+    /// and cannot be quoted either ("syntax error, unexpected fwd, expecting string"). Found by
+    /// trying each word this parser knows as a chain name on the real nft 1.0.6.
+    static let reservedWords: Set<String> = [
+        "accept", "add", "ah", "all", "and", "arp", "auto-merge", "bridge", "cgroup", "chain", "comment", "comp",
+        "continue", "counter", "cpu", "create", "ct", "day", "dccp", "define", "delete", "device", "dnat", "drop",
+        "dst", "dup", "dynamic", "ecn", "element", "elements", "eq", "esp", "ether", "exists", "expires", "exthdr",
+        "fib", "flags", "flow", "flush", "frag", "fwd", "gc-interval", "ge", "goto", "gt", "handle", "hbh", "hook",
+        "hour", "icmp", "icmpv6", "igmp", "iif", "iifgroup", "iifname", "iiftype", "include", "index", "inet",
+        "insert", "interval", "ip", "ip6", "ipsec", "jhash", "jump", "le", "limit", "list", "log", "lt", "map", "mark",
+        "masquerade", "meta", "meter", "mh", "missing", "ne", "netdev", "nftrace", "notrack", "numgen", "oif",
+        "oifgroup", "oifname", "oiftype", "or", "osf", "pkttype", "policy", "position", "priority", "queue", "quota",
+        "random", "redefine", "redirect", "reject", "rename", "replace", "reset", "return", "rt", "rt0", "rt2", "rule",
+        "ruleset", "sctp", "secmark", "set", "size", "skgid", "skuid", "snat", "socket", "srh", "symhash", "synproxy",
+        "table", "tcp", "timeout", "tproxy", "type", "typeof", "udp", "udplite", "undefine", "update", "vlan", "vmap",
+        "xor", "xt"
+    ]
+
+    /// A table, chain, set, map or object name: an unquoted word that is not a keyword, as nft's grammar takes it.
+    mutating func identifier(_ what: String) throws(NFSyntaxError) -> String {
+        if tok.kind == .string { throw err("syntax error, unexpected quoted string, expecting string") }
+        if tok.kind == .word, NFParser.reservedWords.contains(tok.text) {
+            throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(tok.text), expecting string (a keyword cannot name a \(what.replacingOccurrences(of: "a ", with: "").replacingOccurrences(of: "an ", with: "").replacingOccurrences(of: " name", with: "")))", length: tok.width)
+        }
+        return try name(what)
+    }
+
     mutating func name(_ what: String) throws(NFSyntaxError) -> String {
         guard tok.kind == .word || tok.kind == .string else { throw err("expected \(what)") }
         defer { i += 1 }
@@ -167,9 +194,9 @@ public struct NFParser {
         // `table NAME` defaults to ip; `table FAMILY NAME` otherwise.
         if tok.kind == .word, NFFamily(rawValue: tok.text) != nil, toks[i + 1].kind == .word || toks[i + 1].kind == .string {
             let f = try family()
-            return (f, try name("a table name"))
+            return (f, try identifier("a table name"))
         }
-        return (.ip, try name("a table name"))
+        return (.ip, try identifier("a table name"))
     }
 
     func tableIndex(_ rs: inout NFRuleset, _ f: NFFamily, _ n: String, create: Bool) -> Int? {
@@ -206,7 +233,7 @@ public struct NFParser {
             case "ct", "synproxy", "secmark":
                 throw unsupported("\(w) objects", at: t)
             case "chain":
-                let cname = try name("a chain name")
+                let cname = try identifier("a chain name")
                 if !rs.tables[ti].chains.contains(where: { $0.name == cname }) {
                     rs.tables[ti].chains.append(NFChain(name: cname, handle: 0, base: nil, rules: []))
                 }
@@ -215,7 +242,7 @@ public struct NFParser {
                 try skipBlock()
                 do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
             case "set", "map":
-                let sname = try name("a set name")
+                let sname = try identifier("a set name")
                 try expectPunct("{")
                 setBodies.append((sname, i, w == "map"))
                 try skipBlock()

@@ -13,7 +13,7 @@ extension NFParser {
             rs.tables.remove(at: ti)
         case "chain":
             let ct = tok
-            let cname = try name("a chain name")
+            let cname = try identifier("a chain name")
             guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == cname }) else { throw err("no chain \(cname)", at: ct) }
             let referenced = rs.tables[ti].chains.contains { c in c.rules.contains { r in r.statements.contains { s in
                 if case .verdict(.jump(let n)) = s { return n == cname }
@@ -24,12 +24,12 @@ extension NFParser {
             rs.tables[ti].chains.remove(at: ci)
         case "set":
             let st = tok
-            let sname = try name("a set name")
+            let sname = try identifier("a set name")
             guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
             rs.tables[ti].sets.remove(at: si)
         case "rule":
             let ct = tok
-            let cname = try name("a chain name")
+            let cname = try identifier("a chain name")
             guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == cname }) else { throw err("no chain \(cname)", at: ct) }
             try expectWord("handle")
             let ht = tok
@@ -39,7 +39,7 @@ extension NFParser {
             rs.tables[ti].chains[ci].rules.remove(at: k)
         case "element":
             let st = tok
-            let sname = try name("a set name")
+            let sname = try identifier("a set name")
             guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
             let et = tok
             var unused: [UInt64] = []
@@ -87,7 +87,7 @@ extension NFParser {
     mutating func addChain(_ rs: inout NFRuleset) throws(NFSyntaxError) {
         let (f, tname) = try familyAndName()
         guard let ti = tableIndex(&rs, f, tname, create: false) else { throw err("no table \(f.rawValue) \(tname)", at: toks[i - 1]) }
-        let cname = try name("a chain name")
+        let cname = try identifier("a chain name")
         if !rs.tables[ti].chains.contains(where: { $0.name == cname }) {
             rs.tables[ti].chains.append(NFChain(name: cname, handle: rs.tables[ti].nextHandle, base: nil, rules: []))
             rs.tables[ti].nextHandle += 1
@@ -100,7 +100,7 @@ extension NFParser {
         let (f, tname) = try familyAndName()
         guard let ti = tableIndex(&rs, f, tname, create: false) else { throw err("no table \(f.rawValue) \(tname)", at: toks[i - 1]) }
         let ct = tok
-        let cname = try name("a chain name")
+        let cname = try identifier("a chain name")
         guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == cname }) else { throw err("no chain \(cname) in table \(tname)", at: ct) }
         return (ti, ci)
     }
@@ -226,8 +226,8 @@ extension NFParser {
             throw refused("Could not process rule: No such file or directory", at: toks[i - 1])
         }
         let ot = tok
-        let old = try name("a chain name")
-        let new = try name("the new name")
+        let old = try identifier("a chain name")
+        let new = try identifier("the new name")
         guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == old }) else { throw refused("Could not process rule: No such file or directory", at: ot) }
         guard !rs.tables[ti].chains.contains(where: { $0.name == new }) else { throw refused("Could not process rule: File exists", at: st) }
         rs.tables[ti].chains[ci].name = new
@@ -259,7 +259,7 @@ extension NFParser {
     mutating func addSet(_ rs: inout NFRuleset, isMap: Bool) throws(NFSyntaxError) {
         let (f, tname) = try familyAndName()
         guard let ti = tableIndex(&rs, f, tname, create: false) else { throw err("no table \(f.rawValue) \(tname)", at: toks[i - 1]) }
-        let sname = try name("a set name")
+        let sname = try identifier("a set name")
         try expectPunct("{")
         try setBody(&rs.tables[ti], name: sname, isMap: isMap)
     }
@@ -268,7 +268,7 @@ extension NFParser {
         let (f, tname) = try familyAndName()
         guard let ti = tableIndex(&rs, f, tname, create: false) else { throw err("no table \(f.rawValue) \(tname)", at: toks[i - 1]) }
         let st = tok
-        let sname = try name("a set name")
+        let sname = try identifier("a set name")
         guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
         let et = tok
         var values: [UInt64] = []

@@ -96,7 +96,7 @@ extension NFParser {
     mutating func dataMapName(_ table: NFTable, key: NFSelector, data: NFSetKey) throws(NFSyntaxError) -> String {
         try expectPunct("@")
         let nt = tok
-        let n = try name("a map name")
+        let n = try identifier("a map name")
         guard let m = table.sets.first(where: { $0.name == n }) else {
             throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
         }
@@ -128,7 +128,7 @@ extension NFParser {
             return .queue(num: num, bypass: bypass)
         case "jump", "goto":
             let ct = tok
-            let target = try name("a chain name")
+            let target = try identifier("a chain name")
             jumpTokens[target] = ct
             return t.text == "jump" ? .jump(target) : .goto(target)
         default: throw err("expected a verdict (accept, drop, continue, return, jump, goto)", at: t)
@@ -268,7 +268,7 @@ extension NFParser {
             // `add|update|delete @s { KEY [timeout T] }`: the rule changes a set (nft_dynset).
             i += 2
             let nt = tok
-            let sname = try name("a set name")
+            let sname = try identifier("a set name")
             guard let set = table.sets.first(where: { $0.name == sname }), !set.isMap else {
                 throw refused("Could not process rule: No such file or directory", at: nt)
             }
@@ -295,7 +295,7 @@ extension NFParser {
             // `meter NAME [size N] { KEY [timeout T] EXPRS }`.
             i += 1
             let nt = tok
-            let mname = try name("a meter name")
+            let mname = try identifier("a meter name")
             if let s = table.sets.first(where: { $0.name == mname }), !s.meter { throw refused("Could not process rule: File exists", at: nt) }
             var size = 65535
             if isWord("size") {
@@ -578,7 +578,7 @@ extension NFParser {
         } else if isPunct("@") {
             i += 1
             let nt = tok
-            let n = try name("a set name")
+            let n = try identifier("a set name")
             guard table.sets.contains(where: { $0.name == n }) else { throw err("no set @\(n) in table \(table.name)", at: nt) }
             value = .named(n)
         } else if sel == .ctState || sel == .ctStatus || sel == .tcpFlags {

@@ -25,7 +25,7 @@ extension NFParser {
     mutating func namedMap(_ table: NFTable, parts: Int) throws(NFSyntaxError) -> NFSet {
         i += 1
         let nt = tok
-        let n = try name("a map name")
+        let n = try identifier("a map name")
         guard let m = table.sets.first(where: { $0.name == n }) else {
             throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
         }
@@ -78,7 +78,7 @@ extension NFParser {
         if isPunct("@") {
             i += 1
             let nt = tok
-            let n = try name("a set name")
+            let n = try identifier("a set name")
             guard let set = table.sets.first(where: { $0.name == n }) else { throw refused("Could not process rule: No such file or directory (no set @\(n))", at: nt) }
             guard set.keys.count == sels.count else { throw refused("datatype mismatch: set @\(n) has \(set.keys.count) key parts, the rule \(sels.count)", at: nt) }
             return .concatMatch(sels, op: op, value: .named(n))

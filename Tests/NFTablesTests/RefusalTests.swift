@@ -79,4 +79,14 @@ final class RefusalTests: XCTestCase {
         expect("table ip x {\n  map m { type ipv4_addr : ipv4_addr; elements = { 1.1.1.1 : 2.2.2.2 } }\n  chain c {\n    ip saddr vmap @m\n  }\n}\n",
                .refused, 4, 20, "@m is a data map, not a verdict map")
     }
+
+    /// Table, chain and set names are unquoted words that are not keywords, as nft 1.0.6's grammar
+    /// takes them (each refusal read off the real nft: "syntax error, unexpected fwd, expecting string").
+    func testKeywordsAndQuotedStringsDoNotNameChains() {
+        expect("table ip t {\n  chain fwd {\n  }\n}\n", .syntax, 2, 9, "syntax error, unexpected fwd, expecting string")
+        expect("table ip t {\n  chain \"x\" {\n  }\n}\n", .syntax, 2, 9, "syntax error, unexpected quoted string, expecting string")
+        expect("table ip t {\n  chain c {\n    jump dup\n  }\n}\n", .syntax, 3, 10, "syntax error, unexpected dup, expecting string")
+        expect("table ip meta {\n}\n", .syntax, 1, 10, "syntax error, unexpected meta, expecting string")
+        XCTAssertNoThrow(try NFParser.parse("table ip filter {\n  chain forward {\n  }\n  chain input {\n    jump forward\n  }\n}\n"))
+    }
 }
