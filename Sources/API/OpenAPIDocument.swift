@@ -874,7 +874,7 @@ paths:
   /v1/traces:
     get:
       operationId: listTraces
-      summary: Stored traces, oldest first, filtered; with format=pcapng the page as a capture (each packet as it arrived, then what the stack sent because of it, one comment per packet with the trace, outcome, drop reason and deciding rules; interfaces named stack:device; next page in the X-Next-Cursor header).
+      summary: Stored traces, oldest or newest first, filtered (an unknown stack is a 404); with format=pcapng the page as a capture (each packet as it arrived, then what the stack sent because of it, one comment per packet with the trace, outcome, drop reason and deciding rules; interfaces named stack:device; next page in the X-Next-Cursor header).
       parameters:
         - name: stack
           in: query
@@ -882,6 +882,10 @@ paths:
         - name: format
           in: query
           schema: {type: string, enum: [json, pcapng], default: json}
+        - name: order
+          in: query
+          description: "oldest (default) or newest first; the cursor goes on in the same direction."
+          schema: {type: string, enum: [oldest, newest], default: oldest}
         - name: outcome
           in: query
           schema: {$ref: '#/components/schemas/Outcome'}
@@ -908,6 +912,47 @@ paths:
             application/x-pcapng:
               schema: {type: string, format: binary}
         '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/traces/aggregate:
+    get:
+      operationId: aggregateTraces
+      summary: "Where packets die: the stored traces the filters select, counted by drop_reason, outcome, device or stack, most first. Traces a mode did not keep are not here; /metrics counts every packet."
+      parameters:
+        - name: by
+          in: query
+          schema: {type: string, enum: [drop_reason, outcome, device, stack], default: drop_reason}
+        - name: stack
+          in: query
+          schema: {type: string}
+        - name: outcome
+          in: query
+          schema: {$ref: '#/components/schemas/Outcome'}
+        - name: drop_reason
+          in: query
+          schema: {$ref: '#/components/schemas/DropReason'}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: Counts, most first.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [by, total, groups]
+                properties:
+                  by: {type: string}
+                  total: {type: integer}
+                  groups:
+                    type: array
+                    items:
+                      type: object
+                      required: [value, count]
+                      properties:
+                        value: {type: [string, 'null']}
+                        count: {type: integer}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/traces/{trace}:
     parameters:
       - name: trace

@@ -189,8 +189,11 @@ extension App {
         let outcome = q.string("outcome")
         let reason = q.string("drop_reason")
         let format = q.string("format") ?? "json"
+        let order = q.string("order") ?? "oldest"
         try q.finish()
         guard format == "json" || format == "pcapng" else { throw Problem.badRequest("invalid-query", "format must be json or pcapng") }
+        guard order == "oldest" || order == "newest" else { throw Problem.badRequest("invalid-query", "order must be oldest or newest") }
+        if let stack { _ = try entry(stack) }   // an unknown stack is a 404, not an empty page
         if let outcome, Outcome(rawValue: outcome) == nil {
             throw Problem.badRequest("invalid-query", "outcome must be one of delivered, forwarded, transmitted, dropped, queued, consumed")
         }
@@ -198,7 +201,9 @@ extension App {
             throw Problem.badRequest("invalid-query", "unknown drop_reason \(reason) (use the SKB_DROP_REASON_ name without its prefix)")
         }
         let rows: [TraceRecord]
-        do { rows = try store.traces(TraceFilter(stack: stack, outcome: outcome, dropReason: reason, afterID: after, limit: limit + 1)) } catch {
+        var filter = TraceFilter(stack: stack, outcome: outcome, dropReason: reason, afterID: after, limit: limit + 1)
+        filter.newestFirst = order == "newest"
+        do { rows = try store.traces(filter) } catch {
             throw Problem.storage("\(error)")
         }
         let page = rows.prefix(limit)
@@ -210,6 +215,37 @@ extension App {
         var o = JSONObject()
         o.set("items", .array(page.map(TraceDocument.summary)))
         o.set("next_cursor", rows.count > limit ? .string(encodeCursor(page.last!.id)) : .null)
+        return jsonResponse(200, o.value)
+    }
+
+    /// GET /v1/traces/aggregate?by=drop_reason|outcome|device|stack: the stored traces the filters
+    /// select, counted by one field, most first ("where do my packets die").
+    func aggregateTraces(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let byText = q.string("by") ?? "drop_reason"
+        let stack = q.string("stack")
+        let outcome = q.string("outcome")
+        let reason = q.string("drop_reason")
+        try q.finish()
+        guard let by = TraceAggregate(rawValue: byText) else {
+            throw Problem.badRequest("invalid-query", "by must be one of \(TraceAggregate.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let outcome, Outcome(rawValue: outcome) == nil {
+            throw Problem.badRequest("invalid-query", "outcome must be one of delivered, forwarded, transmitted, dropped, queued, consumed")
+        }
+        if let reason, DropReason(rawValue: reason) == nil {
+            throw Problem.badRequest("invalid-query", "unknown drop_reason \(reason) (use the SKB_DROP_REASON_ name without its prefix)")
+        }
+        if let stack { _ = try entry(stack) }   // an unknown stack is a 404, not an empty count
+        let groups: [(value: String?, count: Int)]
+        do { groups = try store.aggregateTraces(by: by, TraceFilter(stack: stack, outcome: outcome, dropReason: reason)) } catch {
+            throw Problem.storage("\(error)")
+        }
+        let sorted = groups.sorted { $0.count != $1.count ? $0.count > $1.count : ($0.value ?? "") < ($1.value ?? "") }
+        var o = JSONObject()
+        o.set("by", by.rawValue)
+        o.set("total", groups.reduce(0) { $0 + $1.count })
+        o.set("groups", .array(sorted.map { .object([("value", $0.value.map { .string($0) } ?? .null), ("count", .int($0.count))]) }))
         return jsonResponse(200, o.value)
     }
 

@@ -24,13 +24,17 @@ public struct TraceRecord: Sendable, Equatable {
 }
 
 /// Filters of `GET /v1/traces`; nil means "any".
+/// What stored traces can be counted by.
+public enum TraceAggregate: String, Sendable, CaseIterable { case dropReason = "drop_reason", outcome, device, stack }
+
 public struct TraceFilter: Sendable {
     public var stack: String?
     public var outcome: String?
     public var dropReason: String?
-    /// Return traces with an id above this one (the cursor).
+    /// Return traces with an id above this one (the cursor); newest first, below it (0: from the newest).
     public var afterID: Int64
     public var limit: Int
+    public var newestFirst = false
     public init(stack: String? = nil, outcome: String? = nil, dropReason: String? = nil, afterID: Int64 = 0, limit: Int = 100) {
         self.stack = stack; self.outcome = outcome; self.dropReason = dropReason; self.afterID = afterID; self.limit = limit
     }

@@ -16,6 +16,9 @@ public final class Store: @unchecked Sendable {
     private let insertVersionStmt, listVersionsStmt, getVersionStmt, latestVersionStmt: Statement
     private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, traceByIDStmt, listTracesStmt: Statement
     private let raiseWatermarkStmt, deleteTracesStmt: Statement
+    private let listTracesNewestStmt: Statement
+    /// Counts of stored traces grouped by one column, per column (the statement text is fixed).
+    private let aggregateStmts: [TraceAggregate: Statement]
 
     public enum Conflict: Error { case duplicateName }
 
@@ -50,6 +53,31 @@ public final class Store: @unchecked Sendable {
             WHERE t.id > ?1 AND (?2 IS NULL OR s.name = ?2) AND (?3 IS NULL OR t.outcome = ?3) AND (?4 IS NULL OR t.drop_reason = ?4)
             ORDER BY t.id LIMIT ?5
             """)
+        listTracesNewestStmt = try db.prepare("""
+            SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body
+            FROM traces t JOIN stacks s ON s.id = t.stack_id
+            WHERE t.id < ?1 AND (?2 IS NULL OR s.name = ?2) AND (?3 IS NULL OR t.outcome = ?3) AND (?4 IS NULL OR t.drop_reason = ?4)
+            ORDER BY t.id DESC LIMIT ?5
+            """)
+        // One literal statement per column (SQL is never built from what a request says).
+        aggregateStmts = [
+            .dropReason: try db.prepare("""
+                SELECT t.drop_reason, COUNT(*) FROM traces t JOIN stacks s ON s.id = t.stack_id
+                WHERE (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR t.outcome = ?2) AND (?3 IS NULL OR t.drop_reason = ?3) GROUP BY t.drop_reason
+                """),
+            .outcome: try db.prepare("""
+                SELECT t.outcome, COUNT(*) FROM traces t JOIN stacks s ON s.id = t.stack_id
+                WHERE (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR t.outcome = ?2) AND (?3 IS NULL OR t.drop_reason = ?3) GROUP BY t.outcome
+                """),
+            .device: try db.prepare("""
+                SELECT t.device, COUNT(*) FROM traces t JOIN stacks s ON s.id = t.stack_id
+                WHERE (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR t.outcome = ?2) AND (?3 IS NULL OR t.drop_reason = ?3) GROUP BY t.device
+                """),
+            .stack: try db.prepare("""
+                SELECT s.name, COUNT(*) FROM traces t JOIN stacks s ON s.id = t.stack_id
+                WHERE (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR t.outcome = ?2) AND (?3 IS NULL OR t.drop_reason = ?3) GROUP BY s.name
+                """),
+        ]
         let maxQ = try db.prepare("SELECT MAX(COALESCE((SELECT MAX(id) FROM traces), 0), (SELECT value FROM trace_id_watermark))")
         try maxQ.reset([])
         _ = try maxQ.step()
@@ -267,11 +295,27 @@ public final class Store: @unchecked Sendable {
     public func traces(_ f: TraceFilter) throws(StoreError) -> [TraceRecord] {
         writer.flush()
         return try locked { () throws(StoreError) -> [TraceRecord] in
-            try listTracesStmt.reset([.int(f.afterID), f.stack.map { .text($0) } ?? .null, f.outcome.map { .text($0) } ?? .null,
-                                      f.dropReason.map { .text($0) } ?? .null, .int(Int64(f.limit))])
+            // Newest first, the cursor is an upper bound (none: from the newest).
+            let stmt = f.newestFirst ? listTracesNewestStmt : listTracesStmt
+            let bound = f.newestFirst ? (f.afterID == 0 ? Int64.max : f.afterID) : f.afterID
+            try stmt.reset([.int(bound), f.stack.map { .text($0) } ?? .null, f.outcome.map { .text($0) } ?? .null,
+                            f.dropReason.map { .text($0) } ?? .null, .int(Int64(f.limit))])
             var out: [TraceRecord] = []
-            while try listTracesStmt.step() { out.append(row(listTracesStmt)) }
-            listTracesStmt.done()
+            while try stmt.step() { out.append(row(stmt)) }
+            stmt.done()
+            return out
+        }
+    }
+
+    /// Stored traces counted by one column under the same filters as `traces` ("where do my packets die").
+    public func aggregateTraces(by: TraceAggregate, _ f: TraceFilter) throws(StoreError) -> [(value: String?, count: Int)] {
+        writer.flush()
+        return try locked { () throws(StoreError) -> [(value: String?, count: Int)] in
+            let stmt = aggregateStmts[by]!
+            try stmt.reset([f.stack.map { .text($0) } ?? .null, f.outcome.map { .text($0) } ?? .null, f.dropReason.map { .text($0) } ?? .null])
+            var out: [(value: String?, count: Int)] = []
+            while try stmt.step() { out.append((stmt.text(0), Int(stmt.int(1)))) }
+            stmt.done()
             return out
         }
     }

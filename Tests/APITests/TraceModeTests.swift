@@ -53,4 +53,24 @@ final class TraceModeTests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets?trace=most", Self.three).status, 400)
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","trace":"everything"}"#).status, 422)
     }
+
+    /// Where packets die: stored traces counted by drop reason, outcome, device or stack under the
+    /// list's filters; the list newest first with a cursor that keeps going down.
+    func testAggregateAndNewestFirst() throws {
+        _ = call("POST", "/v1/stacks/h/packets?trace=full", Self.three)
+        _ = call("POST", "/v1/stacks/h/packets?trace=full", Self.three)
+        let byReason = call("GET", "/v1/traces/aggregate?by=drop_reason&stack=h")
+        XCTAssertEqual(byReason.raw, #"{"by":"drop_reason","total":6,"groups":[{"value":"NO_SOCKET","count":4},{"value":"NETFILTER_DROP","count":2}]}"# + "\n")
+        XCTAssertEqual(call("GET", "/v1/traces/aggregate?by=outcome").raw, #"{"by":"outcome","total":6,"groups":[{"value":"dropped","count":6}]}"# + "\n")
+        XCTAssertEqual(call("GET", "/v1/traces/aggregate?by=device&drop_reason=NETFILTER_DROP").json?["total"], .int(2))
+        XCTAssertEqual(call("GET", "/v1/traces/aggregate?by=port").status, 400)
+        XCTAssertEqual(call("GET", "/v1/traces/aggregate?stack=nope").status, 404)
+        XCTAssertEqual(call("GET", "/v1/traces?stack=nope").status, 404)
+        let newest = call("GET", "/v1/traces?order=newest&limit=4")
+        XCTAssertEqual(newest.json?["items"]?.rendered().components(separatedBy: #""trace_id":"#).dropFirst().map { $0.prefix(while: \.isNumber) }, ["6", "5", "4", "3"])
+        guard case .string(let cursor) = newest.json?["next_cursor"] ?? .null else { return XCTFail(newest.raw) }
+        let rest = call("GET", "/v1/traces?order=newest&limit=4&cursor=\(cursor)")
+        XCTAssertEqual(rest.json?["items"]?.rendered().components(separatedBy: #""trace_id":"#).dropFirst().map { $0.prefix(while: \.isNumber) }, ["2", "1"])
+        XCTAssertEqual(rest.json?["next_cursor"], .null)
+    }
 }
