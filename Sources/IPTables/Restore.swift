@@ -236,7 +236,7 @@ public enum IPTablesRestore {
 struct IPTWord { var text: String; var column: Int }
 
 enum IPTWords {
-    /// Splits as iptables-restore does: on blanks, with `"..."` grouping (and `\"` inside).
+    /// Splits as iptables-restore does: on blanks, with `"..."` grouping (and `\"`, `\\`, `\'` inside).
     static func split(_ line: String, line lineNo: Int) throws(IPTablesError) -> [IPTWord] {
         var out: [IPTWord] = []
         let chars = Array(line)
@@ -249,7 +249,8 @@ enum IPTWords {
             while i < chars.count, quoted || (chars[i] != " " && chars[i] != "\t") {
                 let c = chars[i]
                 if c == "\"" { quoted.toggle(); i += 1; continue }
-                if quoted, c == "\\", i + 1 < chars.count, chars[i + 1] == "\"" || chars[i + 1] == "\\" { word.append(chars[i + 1]); i += 2; continue }
+                // xtables_save_string escapes ", \ and ' inside quotes; restore takes the next character as it is.
+                if quoted, c == "\\", i + 1 < chars.count, chars[i + 1] == "\"" || chars[i + 1] == "\\" || chars[i + 1] == "'" { word.append(chars[i + 1]); i += 2; continue }
                 word.append(c); i += 1
             }
             if quoted { throw IPTablesError(line: lineNo, column: start + 1, message: "unterminated quoted string") }

@@ -1,6 +1,7 @@
 import API
 import Foundation
 import HTTPServer
+import IPTables
 import JSON
 import Kernel
 import NFTables
@@ -27,6 +28,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case packetspec
     /// pcap and pcapng files; what parses writes back as pcapng and reads the same packets.
     case pcap
+    /// iptables-save text: what translates prints back as iptables-save that translates to the same ruleset.
+    case iptables
 
     public func run(_ data: [UInt8]) {
         switch self {
@@ -38,6 +41,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .json: Self.json(data)
         case .packetspec: PacketSpecHarness.shared.run(data)
         case .pcap: Self.pcap(data)
+        case .iptables: Self.iptables(data)
         }
     }
 
@@ -55,6 +59,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let g = try? FrameRepr.parse(e, verifyChecksums: true) else { check(false, "emitted frame does not parse: \(e)"); return }
             check(g.emit() == e, "emit is not stable")
         }
+    }
+
+    static func iptables(_ data: [UInt8]) {
+        guard let text = String(validating: data, as: UTF8.self), let rs = try? IPTablesRestore.translate(text) else { return }
+        let saved = IPTablesSave.text(rs, policies: [:], header: "fuzz")
+        guard let again = try? IPTablesRestore.translate(saved) else { check(false, "saved text does not translate:\n\(saved)"); return }
+        check(NFPrinter.ruleset(again) == NFPrinter.ruleset(rs) || IPTablesSave.text(again, policies: [:], header: "fuzz") == saved,
+              "saved text translates differently:\n\(saved)")
+        RXHarness.makeStack().loadRuleset(rs)
     }
 
     static func pcap(_ data: [UInt8]) {
