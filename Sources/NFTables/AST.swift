@@ -155,6 +155,9 @@ public enum NFStatement: Sendable, Equatable {
     case setMappedNamed(target: NFSelector, key: NFSelector, map: String)
     /// `snat|dnat [ip] to KEY map @m`: the address a named `: ipv4_addr` map gives the key.
     case natMapNamed(source: Bool, key: NFSelector, map: String, flags: NFNATFlags)
+    /// `@ll|@nh|@th,OFFSET,LENGTH [& MASK] [op] VALUE`: raw payload bits from a header base, where no
+    /// template names them (nft lists `@th,16,16` as `tcp dport` when the context says tcp).
+    case rawMatch(NFPayloadField, mask: UInt64?, op: NFOp, value: NFValue)
     /// `meta nftrace set 0|1`: marks the packet for `nft monitor trace` (the `nftrace` trace mode).
     case setNftrace(Bool)
     case notrack

@@ -367,6 +367,15 @@ public enum NFPrinter {
             return "meter \(name) size \(size) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + elementExprs(exprs) + " }"
         case .ctCount(let n, let over): return "ct count \(over ? "over " : "")\(n)"
         case .setNftrace(let on): return "meta nftrace set \(on ? 1 : 0)"
+        case .rawMatch(let f, let mask, let op, let v):
+            func hex(_ n: UInt64) -> String { "0x" + String(n, radix: 16) }
+            func val(_ v: NFValue) -> String { if case .range(let lo, let hi, _) = v { lo == hi ? hex(lo) : "\(hex(lo))-\(hex(hi))" } else { "" } }
+            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th" }
+            var out = "@\(base),\(f.bitOffset),\(f.bitLength)"
+            if let mask { out += " & " + hex(mask) + " " + (op == .implicit ? "==" : op.rawValue) }
+            else if op != .implicit && op != .eq { out += " " + op.rawValue }
+            if case .set(let vs) = v { return out + " { " + sortedElements(vs).map(val).joined(separator: ", ") + " }" }
+            return out + " " + val(v)
         case .setMappedNamed(let target, let key, let map): return "\(target.printed) set \(key.printed) map @\(map)"
         case .natMapNamed(let source, let key, let map, let flags):
             return "\(source ? "snat" : "dnat") \(family == .inet ? "ip " : "")to \(key.printed) map @\(map)" + natFlags(flags)

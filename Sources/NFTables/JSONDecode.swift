@@ -155,7 +155,13 @@ extension NFJSON {
         if case .array(let parts) = l["concat"] ?? .null {
             return try parts.enumerated().map { k, x throws(NFJSONError) in try leftSelector(x, path + "/concat/\(k)") }.joined(separator: " . ")
         }
-        if let p = l["payload"] { return "\(try str(p["protocol"], path + "/payload/protocol")) \(try str(p["field"], path + "/payload/field"))" }
+        if let p = l["payload"] {
+            // Raw bits: {"payload": {"base": "nh", "offset": 8, "len": 8}}.
+            if case .string(let base) = p["base"] ?? .null {
+                return "@\(base),\(p["offset"]?.rendered() ?? "0"),\(p["len"]?.rendered() ?? "0")"
+            }
+            return "\(try str(p["protocol"], path + "/payload/protocol")) \(try str(p["field"], path + "/payload/field"))"
+        }
         if let m = l["meta"] { return "meta \(try str(m["key"], path + "/meta/key"))" }
         if let r = l["rt"] {
             let fam = (try? str(r["family"], path + "/rt/family")).map { $0 + " " } ?? ""

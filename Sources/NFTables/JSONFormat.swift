@@ -295,6 +295,12 @@ public enum NFJSON {
             let names = flags.names.map { JSONValue.string($0) }
             if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
             return .object([(source ? "snat" : "dnat", .object(o))])
+        case .rawMatch(let f, let mask, let op, let v):
+            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th" }
+            var l: JSONValue = .object([("payload", .object([("base", .string(base)), ("offset", .int(f.bitOffset)), ("len", .int(f.bitLength))]))])
+            if let mask { l = .object([("&", .array([l, .int(Int(truncatingIfNeeded: mask))]))]) }
+            let right: JSONValue = if case .set(let vs) = v { .object([("set", .array(vs.map(plain)))]) } else { plain(v) }
+            return .object([("match", .object([("op", .string(op == .implicit ? "==" : op.rawValue)), ("left", l), ("right", right)]))])
         case .setNftrace(let on):
             return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("nftrace"))]))])), ("value", .int(on ? 1 : 0))]))])
         case .ctCount(let n, let over):

@@ -203,6 +203,7 @@ extension NFParser {
 
     mutating func statement(table: NFTable, anonymousSets: inout Int, context: RuleContext = RuleContext()) throws(NFSyntaxError) -> NFStatement {
         let t = tok
+        if t.kind == .punct, t.text == "@" { return try rawPayload(context: context) }
         guard t.kind == .word else { throw err("expected a statement") }
         switch t.text {
         case "accept", "drop", "continue", "return", "jump", "goto", "queue":

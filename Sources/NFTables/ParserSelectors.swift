@@ -143,3 +143,90 @@ extension NFParser {
         return ok.contains(b.hook) ? nil : "\(source ? "source" : "destination") NAT in hook \(b.hook.rawValue)"
     }
 }
+
+extension NFParser {
+    /// `@ll|@nh|@th,OFFSET,LENGTH [& MASK] [op] VALUE` (nft's raw payload expression), listed as the
+    /// template field it matches when there is one, and bits that do not fill whole bytes as the
+    /// bytes around them under a mask, as nft lists them (`@ll,0,1 1` is `@ll,0,8 & 0x80 == 0x80`).
+    mutating func rawPayload(context: RuleContext) throws(NFSyntaxError) -> NFStatement {
+        let at = tok
+        i += 1
+        let bt = tok
+        let base: NFPayloadField.Base
+        switch try word("ll, nh or th") {
+        case "ll": base = .link
+        case "nh": base = .network
+        case "th": base = .transport
+        case "ih": throw unsupported("inner header payload (@ih)", at: bt)
+        default: throw err("expected ll, nh or th", at: bt)
+        }
+        try expectPunct(",")
+        let ot = tok
+        guard let off = Int(try word("a bit offset")), off >= 0, off < 65536 else { throw err("expected a bit offset", at: ot) }
+        try expectPunct(",")
+        let lt = tok
+        guard let len = Int(try word("a bit length")) else { throw err("expected a bit length", at: lt) }
+        guard len > 0 else { throw refused("raw payload length must be positive", at: lt) }
+        guard len <= 64 else { throw unsupported("raw payloads wider than 64 bits", at: lt) }
+        var f = NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: nil)
+        var mask: UInt64? = nil
+        if isPunct("&") {
+            i += 1
+            let mt = tok
+            guard let m = NFConstants.number(try word("a mask")) else { throw err("expected a mask", at: mt) }
+            mask = m
+        }
+        var op = NFOp.implicit
+        if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
+        let limit: UInt64 = len >= 64 ? .max : (1 << UInt64(len)) - 1
+        func number(_ p: inout NFParser) throws(NFSyntaxError) -> NFValue {
+            let vt = p.tok
+            let w = try p.word("a value")
+            let parts = w.split(separator: "-").map { NFConstants.number(String($0)) }
+            guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw p.err("expected a number", at: vt) }
+            guard hi <= limit else { throw p.refused("Value \(hi) exceeds valid range 0-\(limit)", at: vt) }
+            return .range(lo, hi, text: w)
+        }
+        guard !atStatementEnd else { throw err("expected a value after \(at.text)") }
+        var value: NFValue
+        if isPunct("{") {
+            i += 1
+            value = .set(try braceList { (p: inout NFParser) throws(NFSyntaxError) in try number(&p) })
+        } else {
+            value = try number(&self)
+        }
+        // A named template for the same bits, in the rule's protocol context.
+        if mask == nil, let sel = NFSelector.template(f, l4: context.l4.map { UInt8($0) }, l4Set: !context.l4Set.isEmpty, ipv4: context.ipv4 || context.family == .ip) {
+            // The values as the template's type prints them (`ip saddr 0.0.0.198`, `ip protocol tcp`).
+            func typed(_ v: NFValue) -> NFValue {
+                switch v {
+                case .range(let lo, let hi, _):
+                    .range(lo, hi, text: lo == hi ? NFPrinter.valueText(lo, sel) : NFPrinter.valueText(lo, sel) + "-" + NFPrinter.valueText(hi, sel))
+                // (An address set keeps the raw integer type: nft lists `ip saddr { 0x1, 0x2 }`.)
+                case .set(let vs) where !sel.isAddress: .set(vs.map(typed))
+                case .set(let vs): .set(vs.map { e in
+                    guard case .range(let lo, let hi, _) = e else { return e }
+                    let h = { (n: UInt64) in "0x" + String(n, radix: 16) }
+                    return .range(lo, hi, text: lo == hi ? h(lo) : h(lo) + "-" + h(hi))
+                })
+                default: v
+                }
+            }
+            return .match(sel, mask: nil, op: op, value: typed(value))
+        }
+        // Bits off byte boundaries: the bytes that hold them, under a mask (single values only).
+        if f.bitOffset % 8 != 0 || f.bitLength % 8 != 0 {
+            guard mask == nil, case .range(let lo, let hi, _) = value, lo == hi else {
+                throw unsupported("raw payload sets or masks off byte boundaries", at: lt)
+            }
+            let start = f.bitOffset / 8 * 8, end = (f.bitOffset + f.bitLength + 7) / 8 * 8
+            guard end - start <= 64 else { throw unsupported("raw payloads wider than 64 bits", at: lt) }
+            let shift = UInt64(end - f.bitOffset - f.bitLength)
+            mask = limit << shift
+            value = .range(lo << shift, lo << shift, text: "0x" + String(lo << shift, radix: 16))
+            f = NFPayloadField(base: base, bitOffset: start, bitLength: end - start, l4proto: nil)
+            if op == .implicit { op = .eq }
+        }
+        return .rawMatch(f, mask: mask, op: op, value: value)
+    }
+}

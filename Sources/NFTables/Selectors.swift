@@ -278,6 +278,22 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// `tcp option X` alone: matched with exists/missing.
     public var isOptionPresence: Bool { (tcpOption ?? sctpChunk).map { $0.bitLength == 0 } ?? false }
 
+    /// The template field nft would list raw payload bits as: same base, offset and length, and the
+    /// transport protocol the rule fixed (`th` ports for a set of them, `ip` fields in IPv4 context).
+    public static func template(_ f: NFPayloadField, l4: UInt8?, l4Set: Bool, ipv4: Bool) -> NFSelector? {
+        for (k, e) in table.enumerated() {
+            guard let p = e.payload, !p.ipv6, p.base == f.base, p.bitOffset == f.bitOffset, p.bitLength == f.bitLength else { continue }
+            switch f.base {
+            case .transport:
+                if let l4, p.l4proto == l4 { return NFSelector(k) }
+                if l4 == nil, p.l4proto == nil { return NFSelector(k) }   // `th`, with or without a set of protocols
+            case .network: if ipv4, e.name.hasPrefix("ip ") { return NFSelector(k) }
+            case .link: continue
+            }
+        }
+        return nil
+    }
+
     static let byName: [String: Int] = Dictionary(uniqueKeysWithValues: table.enumerated().map { ($0.element.name, $0.offset) })
     // The table's columns the packet path reads, without the names (no String to retain per match).
     static let payloads: [NFPayloadField?] = table.map(\.payload)

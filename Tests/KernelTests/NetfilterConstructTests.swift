@@ -76,6 +76,18 @@ final class NetfilterConstructTests: XCTestCase {
                                     "numgen inc mod 3 != 1 counter packets 267 bytes 7476"])
     }
 
+    /// Raw payload bits act: the IP protocol byte (@nh,72,8), the UDP destination port (@th,16,16 as
+    /// th dport), bits off byte boundaries under their mask (@nh,0,4: the IP version).
+    func testRawPayloadsAct() throws {
+        let s = try makeStack()
+        try load(s, "table inet t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\t@nh,72,8 0x11 counter\n"
+            + "\t\t@nh,72,8 0x6 counter\n\t\t@th,16,16 9 counter\n\t\t@nh,0,4 4 counter\n\t\t@ll,96,16 0x800 counter\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        _ = s.inject(frame: udp(10), device: s.devices[0])
+        XCTAssertEqual(counted(s), ["@nh,72,8 0x11 counter packets 2 bytes 56", "@nh,72,8 0x6 counter packets 0 bytes 0", "th dport 9 counter packets 1 bytes 28",
+                                    "@nh,0,8 & 0xf0 == 0x40 counter packets 2 bytes 56", "@ll,96,16 0x800 counter packets 2 bytes 56"])
+    }
+
     /// A verdict map's `continue` goes on to the rule's next statement; a key without an entry ends the rule.
     func testVerdictMapContinueRunsTheRestOfTheRule() throws {
         let s = try makeStack()

@@ -377,6 +377,29 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// Raw payload bits (`@ll|@nh|@th,OFFSET,LENGTH`), listed as nft 1.0.6 lists them: the template
+    /// field where the context names one, off-byte bits as their bytes under a mask (read off the real nft).
+    func testRawPayloadsListAsNft() throws {
+        func listed(_ family: String, _ rule: String) throws -> String {
+            let rs = try NFParser.parse("table \(family) t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n")
+            return rs.tables[0].chains[0].rules[0].text
+        }
+        XCTAssertEqual(try listed("inet", "meta l4proto { tcp, udp, sctp} @th,16,16 { 22, 23, 80 }"), "meta l4proto { tcp, udp, sctp } th dport { 22, 23, 80 }")
+        XCTAssertEqual(try listed("inet", "meta l4proto tcp @th,16,16 { 22, 23, 80}"), "tcp dport { 22, 23, 80 }")
+        XCTAssertEqual(try listed("inet", "@nh,8,8 0xff"), "@nh,8,8 0xff")
+        XCTAssertEqual(try listed("inet", "@ll,0,1 1"), "@ll,0,8 & 0x80 == 0x80")
+        XCTAssertEqual(try listed("inet", "@nh,0,4 4"), "@nh,0,8 & 0xf0 == 0x40")
+        XCTAssertEqual(try listed("inet", "meta l4proto 91 @th,400,16 0x0 accept"), "meta l4proto 91 @th,400,16 0x0 accept")
+        XCTAssertEqual(try listed("inet", "@th,0,16 != 80"), "th sport != 80")
+        XCTAssertEqual(try listed("ip", "@nh,96,32 198"), "ip saddr 0.0.0.198")
+        XCTAssertEqual(try listed("ip", "@nh,72,8 6"), "ip protocol tcp")
+        XCTAssertEqual(try listed("ip", "@nh,96,32 { 1, 2 }"), "ip saddr { 0x1, 0x2 }")
+        for bad in ["@th,16,1 2", "@ll,0,0 2", "@ll,0,1"] {
+            XCTAssertThrowsError(try listed("inet", bad), bad)
+        }
+        try roundTrip("table inet t {\n\tchain c {\n\t\t@nh,8,8 0xff\n\t\t@ll,0,8 & 0x80 == 0x80\n\t\t@th,32,32 { 0x5, 0x7 }\n\t}\n}\n")
+    }
+
     /// Reject forms, counters with their values in either order, a verdict map followed by more
     /// statements (a vmap is not terminal in nft), as the real nft lists and refuses them.
     func testRejectFormsAndStatementsAfterAVerdictMap() throws {

@@ -290,6 +290,18 @@ extension Stack {
                 guard let v = read(key, skb, info), let set = netfilter.setIndex(ti, name),
                       set.dynset(.update, v, timeout: timeout, now: clocks[skb.cpu]),
                       set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) else { return nil }
+            case .rawMatch(let f, let mask, let op, let value):
+                guard var v = readField(f, skb, info) else { return nil }
+                if let mask { v &= mask }
+                let bound = if case .range(let lo, _, _) = value { lo } else { UInt64(0) }
+                let hit = switch op {
+                case .implicit, .eq, .ne: contains(value, v, ti: ti)
+                case .lt: v < bound
+                case .gt: v > bound
+                case .le: v <= bound
+                case .ge: v >= bound
+                }
+                if hit == (op == .ne) { return nil }
             case .setNftrace(let on):
                 skb.nftrace = on
                 if on, skb.packet >= 0 { packets[skb.packet].nftrace = true }
@@ -575,6 +587,12 @@ extension Stack {
         if let o = sel.tcpOption { return readTCPOption(o, skb, p) }
         if let c = sel.sctpChunk { return readSCTPChunk(c, skb, p) }
         guard let f = sel.payload else { return nil }
+        return readField(f, skb, p)
+    }
+
+    /// `nft_payload_eval`: `bitLength` bits at `bitOffset` from the field's base, nil when the packet
+    /// has no such header or is too short (the rule breaks).
+    func readField(_ f: NFPayloadField, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         // The nfproto ipv6 dependency fails: every packet the model carries is IPv4 (or ARP).
         if f.ipv6 { return nil }
         if let want = f.l4proto, p.proto != want { return nil }
