@@ -186,20 +186,25 @@ public enum NFPrinter {
     }
 
     /// Elements in the order nft lists them: by key (ranges by their start), names as given.
-    static func sortedElements(_ vs: [NFValue]) -> [NFValue] {
+    static func sortedElements(_ vs: [NFValue]) -> [NFValue] { sortedOrder(vs).map { vs[$0] } }
+
+    /// The positions of `vs` in the order nft lists the values (equal values keep their order).
+    static func sortedOrder(_ vs: [NFValue]) -> [Int] {
         vs.enumerated().sorted { a, b in
             switch (a.element, b.element) {
             case (.range(let x, _, _), .range(let y, _, _)): return x != y ? x < y : a.offset < b.offset
             case (.range6(let x, _, _), .range6(let y, _, _)): return x != y ? x < y : a.offset < b.offset
             default: return a.offset < b.offset
             }
-        }.map(\.element)
+        }.map(\.offset)
     }
 
     /// Anonymous sets of concatenations in the order nft lists them: by the key as the registers
     /// hold it (each part padded to 4 bytes; header fields in network order, meta and ct keys in
     /// host order) read as one little-endian number, as nft's sort compares the key's value.
-    static func sortedTuples(_ vs: [NFValue], _ sels: [NFSelector]) -> [NFValue] {
+    static func sortedTuples(_ vs: [NFValue], _ sels: [NFSelector]) -> [NFValue] { sortedTupleOrder(vs, sels).map { vs[$0] } }
+
+    static func sortedTupleOrder(_ vs: [NFValue], _ sels: [NFSelector]) -> [Int] {
         func key(_ v: NFValue) -> [UInt8] {
             guard case .tuple(let parts) = v else { return [] }
             var bytes: [UInt8] = []
@@ -216,12 +221,12 @@ public enum NFPrinter {
             }
             return bytes
         }
-        let keyed = vs.enumerated().map { ($0.offset, $0.element, key($0.element)) }
+        let keyed = vs.enumerated().map { ($0.offset, key($0.element)) }
         return keyed.sorted { a, b in
             // The last byte weighs most.
-            for (x, y) in zip(a.2.reversed(), b.2.reversed()) where x != y { return x < y }
+            for (x, y) in zip(a.1.reversed(), b.1.reversed()) where x != y { return x < y }
             return a.0 < b.0
-        }.map(\.1)
+        }.map(\.0)
     }
 
     /// A concatenated value or a set of them: the parts joined by ` . `.
@@ -456,13 +461,8 @@ public enum NFPrinter {
     /// one per line otherwise.
     static func setElements(_ s: NFSet) -> String {
         let sels = s.keys.map(\.selector)
-        let order = s.concat != nil ? sortedTuples(s.elements, sels) : sortedElements(s.elements)
-        var used = Set<Int>()
-        let indices = order.map { v -> Int in
-            let k = s.elements.indices.first { !used.contains($0) && s.elements[$0] == v }!
-            used.insert(k)
-            return k
-        }
+        // Positions, not values: looking each sorted value up again was quadratic (70 s for 100,000 elements).
+        let indices = s.concat != nil ? sortedTupleOrder(s.elements, sels) : sortedOrder(s.elements)
         let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .inet_service: 5, .inet_proto: 5, .mark: 5][s.key] ?? 1
         var out = ""
         for (n, k) in indices.enumerated() {

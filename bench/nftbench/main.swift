@@ -70,6 +70,20 @@ func run(_ name: String, _ ruleset: String?) throws -> Double {
     return pps
 }
 
+/// What a PUT of a ruleset costs before storage: parse, print as the stored version, compile and load.
+func loadTime(_ name: String, _ text: String) throws {
+    let stack = try Stack(config: StackConfig(name: "load", devices: [DeviceConfig(name: "eth0", mac: mac, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])]))
+    let start = DispatchTime.now().uptimeNanoseconds
+    let rs = try NFParser.parse(text)
+    _ = NFPrinter.ruleset(rs, handles: true, origins: true)
+    stack.loadRuleset(rs)
+    print(String(format: "load %-36@ %8.3f s (parse, print, compile, load; under 1 s: %@)", name as NSString,
+                 Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, Double(DispatchTime.now().uptimeNanoseconds - start) < 1e9 ? "yes" : "NO"))
+}
+try loadTime("10,000 rules", linear(10_000))
+try loadTime("100,000-element set", setCase(100_000, interval: false))
+try loadTime("100,000-interval set", setCase(100_000, interval: true))
+
 print("input hook, TCP SYNs to a listener, \(perCase) per case, traces off")
 let none = try run("no ruleset", nil)
 let r10 = try run("10 rules (2 matches each, no hit)", linear(10))
