@@ -311,6 +311,8 @@ public struct NFParser {
         let ci = t.chains.firstIndex { $0.name == cname }!
         skipNewlines()
         while !isPunct("}") {
+            // (An unclosed body at the end of the text: an empty rule there consumes nothing.)
+            guard tok.kind != .end else { throw err("expected '}'") }
             if isWord("type") {
                 let start = tok
                 i += 1

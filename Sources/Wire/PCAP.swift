@@ -117,6 +117,7 @@ public enum PCAP {
             case 3:
                 // Simple packet: interface 0, no timestamp.
                 guard !interfaces.isEmpty, interfaces[0].link == ethernet else { throw Failure(offset: o, message: "simple packet without an Ethernet interface", unsupported: true) }
+                guard len >= 16 else { throw Failure(offset: o, message: "short simple packet block") }
                 let orig = Int(u32(o + 8))
                 let cap = min(orig, len - 16)
                 out.append(Packet(timeNs: 0, frame: Array(b[(o + 12)..<(o + 12 + cap)])))

@@ -26,4 +26,12 @@ final class FuzzFindingTests: XCTestCase {
         let ok = "table ip t {\n\tchain c {\n\t\ttype nat hook prerouting priority filter + 1; policy accept;\n\t\ttcp dport 81 dnat to 192.168.3.2-192.168.3.4:8080-8999\n\t}\n}\n"
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(ok)), ok)
     }
+
+    /// `add chain ip t c{` at the end of the text spun for ever (found through the iptables harness:
+    /// a chain named `PREROUTINOC{`); an unclosed chain body is refused as nft refuses it.
+    func testUnclosedChainBodyAtTheEndIsRefused() {
+        for text in ["add table ip t\nadd chain ip t c{\n", "add table ip t\nadd chain ip t c {", "add table ip t\nadd chain ip t c { counter\n"] {
+            XCTAssertThrowsError(try NFParser.parse(text), text) { XCTAssertTrue("\($0)".contains("expected '}'"), "\($0)") }
+        }
+    }
 }

@@ -41,6 +41,9 @@ final class PCAPTests: XCTestCase {
         let cut = Array(try Hex.decode(Self.classic).dropLast(5))
         XCTAssertThrowsError(try PCAP.read(cut)) { XCTAssertEqual(($0 as! PCAP.Failure).offset, 150) }
         var ng = try Hex.decode(Self.ng)
+        // A simple packet block shorter than its fixed part (a fuzzing finding: it trapped).
+        let short = try Hex.decode("0a0d0d0a1c0000004d3c2b1a0100000000000000000000001c000000" + "0100000014000000010000000000040014000000" + "030000000c0000000c000000")
+        XCTAssertThrowsError(try PCAP.read(short)) { XCTAssertEqual(($0 as! PCAP.Failure).message, "short simple packet block") }
         ng[4] = 0x1d   // a block length not a multiple of 4
         XCTAssertThrowsError(try PCAP.read(ng)) { XCTAssertEqual(($0 as! PCAP.Failure).message, "block length 29 is not a multiple of 4 within the file") }
     }
