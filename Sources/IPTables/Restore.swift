@@ -139,7 +139,9 @@ public enum IPTablesRestore {
         switch cmd.text {
         case "-N", "--new-chain":
             try checkChainName(chain.text, line: lineNo, column: chain.column)
-            guard !t.has(chain.text) else { throw fail("Chain already exists", chain) }
+            // The table's builtin chains exist whether declared or not.
+            guard !t.has(chain.text), !builtins[t.name]!.contains(where: { $0.name == chain.text }) else { throw fail("Chain already exists", chain) }
+            guard words.count == 2 else { throw fail("Illegal option `\(words[2].text)' with this command", words[2]) }
             t.chains.append((chain.text, nil))
         case "-P", "--policy":
             guard words.count == 3, words[2].text == "ACCEPT" || words[2].text == "DROP" else { throw fail("Bad policy name", words.count > 2 ? words[2] : chain) }

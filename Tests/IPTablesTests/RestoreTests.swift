@@ -119,6 +119,8 @@ final class RestoreTests: XCTestCase {
                 "not supported yet: match `-m recent' (translated: addrtype, comment, connmark, conntrack, icmp, limit, mark, multiport, state, statistic, tcp, udp)", .unsupported)
         refused("*filter\n-A INPUT -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\nCOMMIT\n", 2, 35,
                 "not supported yet: --ctstate DNAT (a NAT status among states)", .unsupported)
+        refused("*raw\n-N PREROUTING\nCOMMIT\n", 2, 4, "Chain already exists")   // a fuzzing finding: it saved as two PREROUTING chains
+        refused("*filter\n-N x -p tcp\nCOMMIT\n", 2, 6, "Illegal option `-p' with this command")
         refused("*filter\n-D INPUT 1\nCOMMIT\n", 2, 1, "not supported yet: `-D' in iptables-restore input (-A, -I, -N and -P are)", .unsupported)
     }
 
