@@ -422,7 +422,8 @@ public enum NFPrinter {
         case .redirect(let p, let ph, let f): return (p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)) + natFlags(f)
         case .reject(let rst, let code, let icmpx):
             if rst { return "reject with tcp reset" }
-            if code == 3 { return "reject" }
+            // In inet, plain `reject` is icmpx; ICMP's port unreachable names its family.
+            if code == 3 && (icmpx || family != .inet) { return "reject" }
             if icmpx { return "reject with icmpx \(NFConstants.icmpxCodes.first { $0.value == code }?.key ?? String(code))" }
             return "reject with icmp \(NFConstants.icmpUnreachCodes.first { $0.value == code }?.key ?? String(code))"
         case .rejectICMPv6(let code):

@@ -350,7 +350,7 @@ public enum NFJSON {
         case .redirect(let p, let ph, let f): return .object([("redirect", p == nil && f.isEmpty ? .null : nat(nil, nil, p, ph, f, family: family))])
         case .reject(let rst, let code, let icmpx):
             if rst { return .object([("reject", .object([("type", .string("tcp reset"))]))]) }
-            if code == 3 { return .object([("reject", .null)]) }
+            if code == 3 && (icmpx || family != .inet) { return .object([("reject", .null)]) }
             let name = (icmpx ? NFConstants.icmpxCodes : NFConstants.icmpUnreachCodes).first { $0.value == code }?.key ?? String(code)
             return .object([("reject", .object([("type", .string(icmpx ? "icmpx" : "icmp")), ("expr", .string(name))]))])
         case .rejectICMPv6(let code):

@@ -19,6 +19,7 @@ extension NFParser {
             }
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
             let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
+            if case .match(.nfproto, _, _, _) = stmt, t.family != .inet { throw refused("meta nfproto is only useful in the inet family", at: st) }
             // A set a rule adds to becomes dynamic (nft sets NFT_SET_EVAL on it).
             if case .dynset(_, let name, _, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) { t.sets[si].dynamic = true }
             // A meter's set: made by its first rule, dynamic (with timeouts when the meter gives one).
@@ -55,6 +56,19 @@ extension NFParser {
             if case .match(let sel, _, _, _) = stmt, let (d, nfproto) = context.nfprotoDependency {
                 let proto = sel.rawValue.prefix { $0 != " " }
                 if nfproto == 2 ? (proto == "ip" || proto == "icmp") : (proto == "ip6" || proto == "icmpv6") {
+                    stmts.remove(at: d)
+                    context.nfprotoDependency = nil
+                    if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
+                }
+            }
+            // `reject with icmp|icmpv6` in inet implies its `meta nfproto`: nft drops an explicit one from the listing.
+            if let (d, nfproto) = context.nfprotoDependency {
+                let implied: Bool = switch stmt {
+                case .reject(false, _, false): nfproto == 2
+                case .rejectICMPv6: nfproto == 10
+                default: false
+                }
+                if implied {
                     stmts.remove(at: d)
                     context.nfprotoDependency = nil
                     if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
@@ -263,6 +277,13 @@ extension NFParser {
                 if kind == "icmpx" { c = NFConstants.icmpxCodes[n.flatMap { Int($0) < 4 ? icmpxByNumber[Int($0)] : nil } ?? code] } else { c = n ?? NFConstants.icmpUnreachCodes[code] }
                 guard let c else { throw err("unknown reject type \(code)", at: ct) }
                 return .reject(tcpReset: false, icmpCode: c, icmpx: kind == "icmpx")
+            }
+            // Plain `reject` in inet: ICMP port unreachable for IPv4 context, ICMPv6 for IPv6, else
+            // icmpx (nft lists the first two with their family, the last as `reject`).
+            if table.family == .inet {
+                if context.ipv4 { return .reject(tcpReset: false, icmpCode: 3, icmpx: false) }
+                if context.ipv6Only { return .rejectICMPv6(4) }
+                return .reject(tcpReset: false, icmpCode: 3, icmpx: true)
             }
             return .reject(tcpReset: false, icmpCode: 3)
         case "add", "update", "delete" where toks[i + 1].kind == .punct && toks[i + 1].text == "@":

@@ -400,6 +400,26 @@ final class ConstructTests: XCTestCase {
         try roundTrip("table inet t {\n\tchain c {\n\t\t@nh,8,8 0xff\n\t\t@ll,0,8 & 0x80 == 0x80\n\t\t@th,32,32 { 0x5, 0x7 }\n\t}\n}\n")
     }
 
+    /// `reject` in inet as nft 1.0.6 lists it: ICMP port unreachable named in IPv4 context, ICMPv6 in
+    /// IPv6 context, `reject` (icmpx) otherwise; an explicit `meta nfproto` the reject implies is dropped;
+    /// `meta nfproto` outside inet is refused (each read off the real nft).
+    func testInetRejectListsAsNft() throws {
+        func listed(_ family: String, _ rule: String) throws -> String {
+            try NFParser.parse("table \(family) t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n").tables[0].chains[0].rules[0].text
+        }
+        for (rule, want) in [("reject", "reject"), ("reject with icmp port-unreachable", "reject with icmp port-unreachable"),
+                             ("meta nfproto ipv4 reject", "reject with icmp port-unreachable"), ("meta nfproto ipv6 reject", "reject with icmpv6 port-unreachable"),
+                             ("meta nfproto ipv4 reject with icmp host-unreachable", "reject with icmp host-unreachable"),
+                             ("reject with icmpx port-unreachable", "reject"),
+                             ("meta nfproto ipv4 reject with icmpx admin-prohibited", "meta nfproto ipv4 reject with icmpx admin-prohibited"),
+                             ("ether saddr aa:bb:cc:dd:ee:ff ip daddr 192.168.0.1 reject", "ether saddr aa:bb:cc:dd:ee:ff ip daddr 192.168.0.1 reject with icmp port-unreachable"),
+                             ("meta nfproto ipv4 counter reject", "meta nfproto ipv4 counter packets 0 bytes 0 reject with icmp port-unreachable")] {
+            XCTAssertEqual(try listed("inet", rule), want, rule)
+        }
+        XCTAssertEqual(try listed("ip", "reject with icmp port-unreachable"), "reject")
+        XCTAssertThrowsError(try listed("ip", "meta nfproto ipv4 counter")) { XCTAssertTrue("\($0)".contains("meta nfproto is only useful in the inet family")) }
+    }
+
     /// Reject forms, counters with their values in either order, a verdict map followed by more
     /// statements (a vmap is not terminal in nft), as the real nft lists and refuses them.
     func testRejectFormsAndStatementsAfterAVerdictMap() throws {
