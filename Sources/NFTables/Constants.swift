@@ -194,6 +194,12 @@ public enum NFPrinter {
             switch (a.element, b.element) {
             case (.range(let x, _, _), .range(let y, _, _)): return x != y ? x < y : a.offset < b.offset
             case (.range6(let x, _, _), .range6(let y, _, _)): return x != y ? x < y : a.offset < b.offset
+            case (.string(let x), .string(let y)):
+                // Interface names as the 16-byte key read as one little-endian number: last byte first.
+                let kx = Array(x.utf8.prefix(16)) + [UInt8](repeating: 0, count: max(0, 16 - x.utf8.count))
+                let ky = Array(y.utf8.prefix(16)) + [UInt8](repeating: 0, count: max(0, 16 - y.utf8.count))
+                for (p, q) in zip(kx.reversed(), ky.reversed()) where p != q { return p < q }
+                return a.offset < b.offset
             default: return a.offset < b.offset
             }
         }.map(\.offset)

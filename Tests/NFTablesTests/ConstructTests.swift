@@ -420,6 +420,32 @@ final class ConstructTests: XCTestCase {
         XCTAssertThrowsError(try listed("ip", "meta nfproto ipv4 counter")) { XCTAssertTrue("\($0)".contains("meta nfproto is only useful in the inet family")) }
     }
 
+    /// Interface names in sets in the kernel's key order: the 16-byte name read as a little-endian
+    /// number (read off the real nft 1.0.6, anonymous and named sets alike).
+    func testInterfaceNameSetsInKeyOrder() throws {
+        try roundTrip("""
+        table ip t {
+        \tset s {
+        \t\ttype ifname
+        \t\telements = { "a",
+        \t\t\t     "lo",
+        \t\t\t     "eth0",
+        \t\t\t     "wlan0",
+        \t\t\t     "dummy0",
+        \t\t\t     "br-lan" }
+        \t}
+
+        \tchain c {
+        \t\tiifname { "a", "lo", "eth0", "eth10", "wlan0", "dummy0", "br-lan" }
+        \t\toifname != { "x0", "x1", "ab" }
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(try NFParser.parse("table ip t {\n\tchain c {\n\t\tiifname { \"dummy0\", \"lo\" }\n\t}\n}\n").tables[0].chains[0].rules[0].text,
+                       "iifname { \"lo\", \"dummy0\" }")
+    }
+
     /// Reject forms, counters with their values in either order, a verdict map followed by more
     /// statements (a vmap is not terminal in nft), as the real nft lists and refuses them.
     func testRejectFormsAndStatementsAfterAVerdictMap() throws {
