@@ -18,8 +18,18 @@ extension NFParser {
                 break
             }
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
-            let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
+            var stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
             if case .match(.nfproto, _, _, _) = stmt, t.family != .inet { throw refused("meta nfproto is only useful in the inet family", at: st) }
+            // A mask of every flag bit is no mask: nft lists `tcp flags == syn`.
+            if case .match(.tcpFlags, 0xff, let op, let v) = stmt { stmt = .match(.tcpFlags, mask: nil, op: op == .implicit ? .eq : op, value: v) }
+            // `reject with tcp reset` in inet without a transport context: nft puts (and lists) `meta l4proto tcp` first.
+            if case .reject(true, _, _) = stmt, t.family == .inet, context.l4 == nil {
+                stmts.insert(.match(.l4proto, mask: nil, op: .implicit, value: .range(6, 6, text: "tcp")), at: 0)
+                if let d = context.dependency { context.dependency = d + 1 }
+                if let d = context.l3Dependency { context.l3Dependency = d + 1 }
+                if let d = context.linkDependency { context.linkDependency = d + 1 }
+                if let (d, n) = context.nfprotoDependency { context.nfprotoDependency = (d + 1, n) }
+            }
             // A set a rule adds to becomes dynamic (nft sets NFT_SET_EVAL on it).
             if case .dynset(_, let name, _, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) { t.sets[si].dynamic = true }
             // A meter's set: made by its first rule, dynamic (with timeouts when the meter gives one).

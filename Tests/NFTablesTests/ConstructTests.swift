@@ -420,6 +420,19 @@ final class ConstructTests: XCTestCase {
         XCTAssertThrowsError(try listed("ip", "meta nfproto ipv4 counter")) { XCTAssertTrue("\($0)".contains("meta nfproto is only useful in the inet family")) }
     }
 
+    /// nft's own rewrites, read off the real nft 1.0.6: a mask of every TCP flag is no mask, and
+    /// `reject with tcp reset` in inet without a transport context gets `meta l4proto tcp` first.
+    func testFullFlagMasksAndTheTcpResetDependency() throws {
+        func listed(_ family: String, _ rule: String) throws -> String {
+            try NFParser.parse("table \(family) t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n").tables[0].chains[0].rules[0].text
+        }
+        XCTAssertEqual(try listed("ip", "tcp flags & (fin|syn|rst|psh|ack|urg|ecn|cwr) == fin|syn|rst|psh|ack|urg|ecn|cwr"), "tcp flags == 0xff")
+        XCTAssertEqual(try listed("ip", "tcp flags & (fin|syn|rst|psh|ack|urg|ecn|cwr) != syn"), "tcp flags != syn")
+        XCTAssertEqual(try listed("inet", "mark 12345 reject with tcp reset"), "meta l4proto tcp meta mark 0x00003039 reject with tcp reset")
+        XCTAssertEqual(try listed("inet", "tcp dport 22 reject with tcp reset"), "tcp dport 22 reject with tcp reset")
+        XCTAssertEqual(try listed("ip", "reject with tcp reset"), "reject with tcp reset")
+    }
+
     /// Interface names in sets in the kernel's key order: the 16-byte name read as a little-endian
     /// number (read off the real nft 1.0.6, anonymous and named sets alike).
     func testInterfaceNameSetsInKeyOrder() throws {
