@@ -283,6 +283,8 @@ extension NFParser {
                 // A number is the code itself (icmpx: 0 no-route, 1 port-unreachable, 2 host-unreachable, 3 admin-prohibited).
                 let icmpxByNumber = ["no-route", "port-unreachable", "host-unreachable", "admin-prohibited"]
                 if kind == "icmpx", table.family != .inet, table.family != .netdev { throw refused("abstracted ICMP unreachable not supported", at: ct) }
+                // ICMP (v4) cannot answer what the rule already fixed as IPv6.
+                if kind == "icmp", context.ipv6Only { throw refused("conflicting protocols specified: ip6 vs ip", at: ct) }
                 let c: UInt8?
                 if kind == "icmpx" { c = NFConstants.icmpxCodes[n.flatMap { Int($0) < 4 ? icmpxByNumber[Int($0)] : nil } ?? code] } else { c = n ?? NFConstants.icmpUnreachCodes[code] }
                 guard let c else { throw err("unknown reject type \(code)", at: ct) }
@@ -611,7 +613,11 @@ extension NFParser {
             i += 1
             let nt = tok
             let n = try identifier("a set name")
-            guard table.sets.contains(where: { $0.name == n }) else { throw err("no set @\(n) in table \(table.name)", at: nt) }
+            guard let set = table.sets.first(where: { $0.name == n }) else { throw err("no set @\(n) in table \(table.name)", at: nt) }
+            // nft checks the set's type against what the left side reads (an IPv6 set for `ip saddr` is refused).
+            if set.concat == nil, !set.isMap, (sel.isAddress || sel.isAddress6), !set.key.accepts(sel) {
+                throw refused("datatype mismatch: set @\(n) holds \(set.key.rawValue), not what \(sel.printed) reads", at: nt)
+            }
             value = .named(n)
         } else if sel == .ctState || sel == .ctStatus || sel == .tcpFlags {
             // flag lists: `established,related`, `fin|syn`, and `tcp flags fin,syn / fin,syn,rst,ack`

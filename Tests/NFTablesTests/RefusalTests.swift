@@ -89,4 +89,12 @@ final class RefusalTests: XCTestCase {
         expect("table ip meta {\n}\n", .syntax, 1, 10, "syntax error, unexpected meta, expecting string")
         XCTAssertNoThrow(try NFParser.parse("table ip filter {\n  chain forward {\n  }\n  chain input {\n    jump forward\n  }\n}\n"))
     }
+
+    /// A set whose type is not what the left side reads, and an ICMP reject after an IPv6 match, are
+    /// refused as nft 1.0.6 refuses them (suite cases inet/sets.t:16, :19, inet/reject.t:33).
+    func testTypeMismatchesAreRefused() {
+        expect("table inet t {\n  set s { type ipv6_addr; }\n  chain c {\n    ip saddr != @s drop\n  }\n}\n", .refused, 4, 18, "datatype mismatch")
+        expect("table inet t {\n  set s { type ipv4_addr; }\n  chain c {\n    ip6 daddr @s drop\n  }\n}\n", .refused, 4, 16, "datatype mismatch")
+        expect("table inet t {\n  chain c {\n    meta nfproto ipv6 reject with icmp host-unreachable\n  }\n}\n", .refused, 3, 40, "conflicting protocols")
+    }
 }
