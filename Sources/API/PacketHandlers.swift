@@ -19,7 +19,7 @@ extension App {
             guard let m = TraceMode(traceParam) else { throw Problem.badRequest("invalid-query", TraceMode.help) }
             mode = m
         } else {
-            mode = e.withStack { TraceMode($0.config.traceMode) } ?? .full
+            mode = TraceMode(e.stack.config.traceMode) ?? .full   // the config is immutable: no lock
         }
         // Each injection holds a worker while it runs: a bound keeps a flood from taking them all.
         guard running.enter(max: limits.maxConcurrentInjections) else {

@@ -33,15 +33,34 @@ extension App {
         req.header("content-type")?.lowercased().hasPrefix("application/json") ?? false
     }
 
-    /// A ruleset body: nft text, libnftables JSON with Content-Type application/json, or
-    /// multipart/form-data carrying the ruleset and the files its `include` lines name.
-    /// `iptables`: the body is iptables-save text, translated as iptables-nft-restore loads it.
-    private func parseRuleset(_ req: HTTPRequest, onto base: NFRuleset = NFRuleset(), iptables: Bool = false) throws(Problem) -> NFRuleset {
-        let (body, files) = try rulesetText(req)
-        if iptables {
-            do throws(IPTablesError) { return try IPTablesRestore.translate(body) } catch { throw Self.iptablesProblem(error) }
+    /// What a ruleset body is written in, read once.
+    private enum RulesetBody {
+        case json
+        /// nft text and the files its `include` lines may name.
+        case nft(String, files: [String: String])
+        /// iptables-save text, translated as iptables-nft-restore loads it.
+        case iptables(String)
+    }
+
+    /// The body as JSON (by its content type), iptables-save (`?format=iptables-save`, or with no
+    /// format a plain body whose first statement is `*table`, where `iptables` allows it) or nft text.
+    private func rulesetBody(_ req: HTTPRequest, format: String?, iptables: Bool) throws(Problem) -> RulesetBody {
+        if isJSON(req), format == nil { return .json }
+        let (text, files) = try rulesetText(req)
+        switch format {
+        case nil: return iptables && IPTablesRestore.looksLikeSave(text) ? .iptables(text) : .nft(text, files: files)
+        case "nft": return .nft(text, files: files)
+        case "iptables-save" where iptables: return .iptables(text)
+        case let f?: throw Problem.badRequest("bad-query", "format '\(f)': expected nft\(iptables ? " or iptables-save" : "")")
         }
-        if isJSON(req) {
+    }
+
+    /// The ruleset a body makes, applied to `base` (nft commands) or alone.
+    private func parseRuleset(_ body: RulesetBody, _ req: HTTPRequest, onto base: NFRuleset = NFRuleset()) throws(Problem) -> NFRuleset {
+        switch body {
+        case .iptables(let text):
+            do throws(IPTablesError) { return try IPTablesRestore.translate(text) } catch { throw Self.iptablesProblem(error) }
+        case .json:
             let doc = try parseJSONBody(req)
             do throws(NFJSONError) { return try NFJSON.decode(doc, onto: base) } catch {
                 let (status, slug) = switch error.kind {
@@ -51,9 +70,10 @@ extension App {
                 }
                 throw Problem(status: status, slug: slug, detail: "\(error.path): \(error.message)", extra: [("pointer", .string(error.path))])
             }
-        }
-        do throws(NFSyntaxError) { return try NFParser.parse(body, onto: base, files: files) } catch {
-            throw Self.syntaxProblem(error, source: error.file.flatMap { files[$0] } ?? body)
+        case .nft(let text, let files):
+            do throws(NFSyntaxError) { return try NFParser.parse(text, onto: base, files: files) } catch {
+                throw Self.syntaxProblem(error, source: error.file.flatMap { files[$0] } ?? text)
+            }
         }
     }
 
@@ -73,16 +93,6 @@ extension App {
             if k == main { text = s } else { files[p.filename ?? p.name] = s }
         }
         return (text, files)
-    }
-
-    /// `?format=nft|iptables-save`; without it, a plain body whose first statement is `*table` is iptables-save text.
-    private func isIPTablesSave(_ req: HTTPRequest, _ q: inout Query) throws(Problem) -> Bool {
-        switch q.string("format") {
-        case nil: return !isJSON(req) && (try? rulesetText(req)).map { IPTablesRestore.looksLikeSave($0.0) } == true
-        case "nft": return false
-        case "iptables-save": return true
-        case let f?: throw Problem.badRequest("bad-query", "format '\(f)': expected nft or iptables-save")
-        }
     }
 
     /// Refused iptables-save text, with the message as iptables-nft-restore prints it.
@@ -203,14 +213,17 @@ extension App {
     func putRuleset(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         let check = try q.bool("check")
-        let iptables = try isIPTablesSave(req, &q)
+        let format = q.string("format")
         try q.finish()
+        if let format, format != "nft", format != "iptables-save" { throw Problem.badRequest("bad-query", "format '\(format)': expected nft or iptables-save") }
         let e = try entry(name)
         // An empty body is a mistake, not a flush: removing every rule stays explicit.
         guard req.body.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
             throw Problem.badRequest("empty-ruleset", "the ruleset is empty; to remove every table send 'flush ruleset'")
         }
-        let parsed = try parseRuleset(req, iptables: iptables)
+        let body = try rulesetBody(req, format: format, iptables: true)
+        let iptables = if case .iptables = body { true } else { false }
+        let parsed = try parseRuleset(body, req)
         if check { try checkSize(parsed); return Self.checked(parsed) }
         let summary = "replace ruleset (\(parsed.tables.count) tables" + (iptables ? ", from iptables-save)" : ")")
         return jsonResponse(200, try apply(e, summary: summary, command: false) { _ throws(Problem) in parsed })
@@ -222,15 +235,16 @@ extension App {
         let check = try q.bool("check")
         try q.finish()
         let e = try entry(name)
+        let body = try rulesetBody(req, format: nil, iptables: false)
         if check {
             let current = e.withStack { $0.ruleset }
-            let next = try parseRuleset(req, onto: current)
+            let next = try parseRuleset(body, req, onto: current)
             try checkSize(next)
             return Self.checked(next)
         }
-        let first = isJSON(req) ? "nft -j commands" : (try bodyText(req)).split(separator: "\n").first.map(String.init) ?? ""
+        let first = if case .nft(let text, _) = body { text.split(separator: "\n").first.map(String.init) ?? "" } else { "nft -j commands" }
         return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first) { (cur: NFRuleset) throws(Problem) -> NFRuleset in
-            try parseRuleset(req, onto: cur)
+            try parseRuleset(body, req, onto: cur)
         })
     }
 

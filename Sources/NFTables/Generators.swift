@@ -46,24 +46,28 @@ public struct NFNATMap: Sendable, Equatable {
 }
 
 extension NFParser {
+    /// `N` or `A-B` (any base nft reads) up to `limit`, kept with its text: generator values, raw
+    /// payload values, the keys of generator maps. Past the limit is nft's "Value exceeds valid range".
+    mutating func numberOrRange(limit: UInt64 = .max) throws(NFSyntaxError) -> NFValue {
+        let vt = tok
+        let w = try word("a number or range")
+        let parts = w.split(separator: "-", omittingEmptySubsequences: false).map { NFConstants.number(String($0)) }
+        guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw err("expected a number or range", at: vt) }
+        guard hi <= limit else { throw refused("Value \(hi) exceeds valid range 0-\(limit)", at: vt) }
+        return .range(lo, hi, text: w)
+    }
+
     /// `GENERATOR [op] N|A-B|{ ... }`: a compare of the generated number.
     mutating func generatorMatch(_ g: NFGenerator, anonymousSets: inout Int) throws(NFSyntaxError) -> NFStatement {
         var op = NFOp.implicit
         if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
-        func number(_ p: inout NFParser) throws(NFSyntaxError) -> NFValue {
-            let vt = p.tok
-            let w = try p.word("a number or range")
-            let parts = w.split(separator: "-", omittingEmptySubsequences: false).map { NFConstants.number(String($0)).flatMap { UInt32(exactly: $0) } }
-            guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw p.err("expected a number or range", at: vt) }
-            return .range(UInt64(lo), UInt64(hi), text: w)
-        }
         if isPunct("{") {
             i += 1
-            let vals = try braceList { (p: inout NFParser) throws(NFSyntaxError) in try number(&p) }
+            let vals = try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.numberOrRange(limit: UInt64(UInt32.max)) }
             anonymousSets += 1
             return .generatorMatch(g, op, .set(vals))
         }
-        let v = try number(&self)
+        let v = try numberOrRange(limit: UInt64(UInt32.max))
         if case .range(let lo, let hi, _) = v, lo != hi, ![.implicit, .eq, .ne].contains(op) { throw err("a range takes == or !=", at: tok) }
         return .generatorMatch(g, op, v)
     }
@@ -122,12 +126,7 @@ extension NFParser {
             let k: NFValue
             switch key {
             case .selector(let s): k = try scalar(for: s)
-            case .generator:
-                let vt = tok
-                let w = try word("a number or range")
-                let parts = w.split(separator: "-").map { NFConstants.number(String($0)) }
-                guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw err("expected a number or range", at: vt) }
-                k = .range(lo, hi, text: w)
+            case .generator: k = try numberOrRange()
             }
             try expectPunct(":")
             let at = tok

@@ -18,10 +18,8 @@ extension NFParser {
                 break
             }
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
-            var stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
+            let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
             if case .match(.nfproto, _, _, _) = stmt, t.family != .inet { throw refused("meta nfproto is only useful in the inet family", at: st) }
-            // A mask of every flag bit is no mask: nft lists `tcp flags == syn`.
-            if case .match(.tcpFlags, 0xff, let op, let v) = stmt { stmt = .match(.tcpFlags, mask: nil, op: op == .implicit ? .eq : op, value: v) }
             // `reject with tcp reset` in inet without a transport context: nft puts (and lists) `meta l4proto tcp` first.
             if case .reject(true, _, _) = stmt, t.family == .inet, context.l4 == nil {
                 stmts.insert(.match(.l4proto, mask: nil, op: .implicit, value: .range(6, 6, text: "tcp")), at: 0)
@@ -313,15 +311,8 @@ extension NFParser {
             guard set.concat == nil, set.key.accepts(key) else {
                 throw refused("datatype mismatch: set @\(sname) holds \(set.keys.map(\.rawValue).joined(separator: " . "))", at: kt)
             }
-            var timeout: UInt64? = nil
-            if isWord("timeout") {
-                i += 1
-                let dt = tok
-                guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
-                // A timeout needs a set whose elements expire.
-                guard set.timeouts else { throw refused("Could not process rule: Operation not supported", at: dt) }
-                timeout = ms
-            }
+            // A timeout needs a set whose elements expire.
+            let timeout = try elementTimeout(allowed: set.timeouts)
             let exprs = try elementExprs()
             try expectPunct("}")
             return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout, exprs: exprs)
@@ -342,13 +333,7 @@ extension NFParser {
             let key = try concatSelector(context: context)
             if isWord(".") { throw unsupported("meters with concatenated keys", at: tok) }
             guard NFSetKey.of(key) != nil else { throw unsupported("a meter keyed by \(key.printed)", at: nt) }
-            var timeout: UInt64? = nil
-            if isWord("timeout") {
-                i += 1
-                let dt = tok
-                guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
-                timeout = ms
-            }
+            let timeout = try elementTimeout(allowed: true)
             let exprs = try elementExprs()
             try expectPunct("}")
             return .meter(name: mname, size: size, key: key, timeout: timeout, exprs: exprs)
@@ -359,12 +344,9 @@ extension NFParser {
             try expectWord("vmap")
             try expectPunct("{")
             let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, NFVerdict) in
-                let vt = p.tok
-                let w = try p.word("a number or range")
-                let parts = w.split(separator: "-").map { NFConstants.number(String($0)) }
-                guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw p.err("expected a number or range", at: vt) }
+                let k = try p.numberOrRange()
                 try p.expectPunct(":")
-                return (.range(lo, hi, text: w), try p.verdictWord())
+                return (k, try p.verdictWord())
             }
             if NFParser.overlap(entries.map(\.0)) { throw refused("conflicting intervals specified", at: t) }
             anonymousSets += 1   // the anonymous map takes a handle
@@ -629,7 +611,7 @@ extension NFParser {
                 while isPunct(",") || isPunct("|") { i += 1; m.append(try scalar(for: sel)) }
                 mask = m.reduce(0) { $0 | NFConstants.bits($1) }
                 let v = vals.reduce(0) { $0 | NFConstants.bits($1) }
-                return .match(sel, mask: mask, op: op, value: .range(v, v, text: NFPrinter.flags(v, sel)))
+                return Self.flagMatch(sel, mask: mask, op: op, value: .range(v, v, text: NFPrinter.flags(v, sel)))
             }
             if mask != nil || op != .implicit {
                 // With a mask or an explicit operator the bits form one value compared whole.
@@ -652,6 +634,12 @@ extension NFParser {
             return .match(sel, mask: nil, op: op == .ne ? .ne : .implicit, value: .range(v, v, text: NFPrinter.number(v, sel)))
         }
         if let o = orBits { return .matchOr(sel, or: o, op: op == .ne ? .ne : .eq, value: value) }
-        return .match(sel, mask: mask, op: op, value: value)
+        return Self.flagMatch(sel, mask: mask, op: op, value: value)
+    }
+
+    /// A mask of every TCP flag bit is no mask: nft lists `tcp flags == syn`.
+    static func flagMatch(_ sel: NFSelector, mask: UInt64?, op: NFOp, value: NFValue) -> NFStatement {
+        guard sel == .tcpFlags, mask == 0xff else { return .match(sel, mask: mask, op: op, value: value) }
+        return .match(sel, mask: nil, op: op == .implicit ? .eq : op, value: value)
     }
 }

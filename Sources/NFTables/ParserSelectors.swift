@@ -179,21 +179,13 @@ extension NFParser {
         var op = NFOp.implicit
         if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
         let limit: UInt64 = len >= 64 ? .max : (1 << UInt64(len)) - 1
-        func number(_ p: inout NFParser) throws(NFSyntaxError) -> NFValue {
-            let vt = p.tok
-            let w = try p.word("a value")
-            let parts = w.split(separator: "-").map { NFConstants.number(String($0)) }
-            guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last!, lo <= hi else { throw p.err("expected a number", at: vt) }
-            guard hi <= limit else { throw p.refused("Value \(hi) exceeds valid range 0-\(limit)", at: vt) }
-            return .range(lo, hi, text: w)
-        }
         guard !atStatementEnd else { throw err("expected a value after \(at.text)") }
         var value: NFValue
         if isPunct("{") {
             i += 1
-            value = .set(try braceList { (p: inout NFParser) throws(NFSyntaxError) in try number(&p) })
+            value = .set(try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.numberOrRange(limit: limit) })
         } else {
-            value = try number(&self)
+            value = try numberOrRange(limit: limit)
         }
         // A named template for the same bits, in the rule's protocol context.
         if mask == nil, let sel = NFSelector.template(f, l4: context.l4.map { UInt8($0) }, l4Set: !context.l4Set.isEmpty, ipv4: context.ipv4 || context.family == .ip) {

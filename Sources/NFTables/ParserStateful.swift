@@ -15,6 +15,16 @@ extension NFParser {
         return out
     }
 
+    /// `timeout T` after a dynset's or meter's key (ms), nil without one; EOPNOTSUPP where not `allowed`.
+    mutating func elementTimeout(allowed: Bool) throws(NFSyntaxError) -> UInt64? {
+        guard isWord("timeout") else { return nil }
+        i += 1
+        let dt = tok
+        guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
+        guard allowed else { throw refused("Could not process rule: Operation not supported", at: dt) }
+        return ms
+    }
+
     /// `[over] N` after `ct count`.
     mutating func ctCountBody() throws(NFSyntaxError) -> NFStatement {
         var over = false

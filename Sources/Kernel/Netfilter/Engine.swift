@@ -78,7 +78,7 @@ extension Stack {
             if r >= rules.count {
                 // End of chain: a regular chain returns silently; the base chain's policy ends it all.
                 if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; cur = cursor(c); continue }
-                return nft_policy(skb, hook, ti, base, policy)
+                return nft_update_chain_stats(skb, hook, ti, base, policy)
             }
             let rule = rules[r]
             r += 1
@@ -102,16 +102,18 @@ extension Stack {
                 c = target; r = 0; rules = chains[c].rules; cur = cursor(c)
             case .nf(.return):
                 if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; cur = cursor(c); continue }
-                return nft_policy(skb, hook, ti, base, policy)
+                return nft_update_chain_stats(skb, hook, ti, base, policy)
             }
         }
     }
 
-    /// The base chain's policy ends the packet's walk, counted as nft_update_chain_stats counts it.
-    private func nft_policy(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ base: Int, _ policy: NFVerdict) -> HookVerdict {
+    /// The end of `nft_do_chain` with nothing to return to: the policy event (NFT_TRACETYPE_POLICY), the
+    /// base chain's stats (`nft_update_chain_stats`, what iptables-nft-save shows), the policy verdict.
+    private func nft_update_chain_stats(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ base: Int, _ policy: NFVerdict) -> HookVerdict {
         event(skb, hook, ti, base, .policy, nil, policy.text)
-        let (p, b) = netfilter.policyCounters[ti]?[base] ?? (0, 0)
-        netfilter.policyCounters[ti, default: [:]][base] = (p + 1, b + skb.len - skb.networkHeader)
+        let len = skb.len - skb.networkHeader
+        netfilter.policyCounters[ti, default: [:]][base, default: (0, 0)].0 += 1
+        netfilter.policyCounters[ti, default: [:]][base, default: (0, 0)].1 += len
         return policy == .drop ? .drop : .accept
     }
 
@@ -293,23 +295,13 @@ extension Stack {
             case .rawMatch(let f, let mask, let op, let value):
                 guard var v = readField(f, skb, info) else { return nil }
                 if let mask { v &= mask }
-                let bound = if case .range(let lo, _, _) = value { lo } else { UInt64(0) }
-                let hit = switch op {
-                case .implicit, .eq, .ne: contains(value, v, ti: ti)
-                case .lt: v < bound
-                case .gt: v > bound
-                case .le: v <= bound
-                case .ge: v >= bound
-                }
-                if hit == (op == .ne) { return nil }
+                if !nft_cmp_eval(op, value, v, ti: ti) { return nil }
             case .setNftrace(let on):
                 skb.nftrace = on
                 if on, skb.packet >= 0 { packets[skb.packet].nftrace = true }
             case .ctCount(let n, let over):
-                var conns = netfilter.connlimits[ti]?[rule.handle] ?? []
-                let ok = nft_connlimit_eval(n, over: over, &conns, skb)
-                netfilter.connlimits[ti, default: [:]][rule.handle] = conns
-                if !ok { return nil }
+                // In place: a copy of the list out and back would allocate per packet.
+                if !nft_connlimit_eval(n, over: over, &netfilter.connlimits[ti, default: [:]][rule.handle, default: []], skb) { return nil }
             case .setMapped(let target, let keys, let entries):
                 // nft_lookup on the anonymous map; no entry ends the rule.
                 let hit: (NFValue, UInt32)?
@@ -326,16 +318,8 @@ extension Stack {
                       let hit = entries.first(where: { contains($0.0, UInt64(v), ti: ti) }) else { return nil }
                 if hit.1 != .continue { return .nf(hit.1) }
             case .generatorMatch(let g, let op, let value):
-                guard let n = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
-                let v = UInt64(n), bound = if case .range(let lo, _, _) = value { lo } else { UInt64(0) }
-                let hit = switch op {
-                case .implicit, .eq, .ne: contains(value, v, ti: ti)
-                case .lt: v < bound
-                case .gt: v > bound
-                case .le: v <= bound
-                case .ge: v >= bound
-                }
-                if hit == (op == .ne) { return nil }
+                guard let n = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
+                      nft_cmp_eval(op, value, UInt64(n), ti: ti) else { return nil }
             case .setMappedNamed(let target, let key, let map):
                 // nft_lookup on the named map; no element ends the rule.
                 guard let k = read(key, skb, info), let v = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
@@ -613,6 +597,20 @@ extension Stack {
         for k in first..<last { v = v << 8 | UInt64(skb.data[k]) }
         let shift = (last - base) * 8 - f.bitOffset - f.bitLength
         return (v >> UInt64(shift)) & (f.bitLength >= 64 ? .max : (1 << UInt64(f.bitLength)) - 1)
+    }
+
+    /// `nft_cmp_eval` / `nft_lookup_eval` for a value a statement computed (a generated number, raw
+    /// payload bits): equality and `!=` against a value, range or set, or an ordering against a value.
+    func nft_cmp_eval(_ op: NFOp, _ value: NFValue, _ v: UInt64, ti: Int) -> Bool {
+        let bound = if case .range(let lo, _, _) = value { lo } else { UInt64(0) }
+        return switch op {
+        case .implicit, .eq: contains(value, v, ti: ti)
+        case .ne: !contains(value, v, ti: ti)
+        case .lt: v < bound
+        case .gt: v > bound
+        case .le: v <= bound
+        case .ge: v >= bound
+        }
     }
 
     /// Interval or hash lookup of a value in a range, an anonymous set or a named set.

@@ -56,11 +56,11 @@ struct NetfilterState {
     /// Named sets compiled for lookup, per table index and name.
     var sets: [Int: [String: SetIndex]] = [:]
     /// Named verdict maps compiled for lookup (`vmap @m`), per table index and name.
-    var maps: [Int: [String: MapIndex]] = [:]
+    var maps: [Int: [String: MapIndex<NFVerdict>]] = [:]
     /// Named sets and maps with concatenated keys: their tuples (and verdicts), searched in order.
     var concatSets: [Int: [String: (elements: [NFValue], verdicts: [NFVerdict]?)]] = [:]
     /// Named data maps (`type inet_service : ipv4_addr`) ready for lookups, per table index and name.
-    var dataMaps: [Int: [String: DataMapIndex]] = [:]
+    var dataMaps: [Int: [String: MapIndex<UInt64>]] = [:]
     /// Their exact tuples hashed (ConcatIndex), per table index and name.
     var concatIndex: [Int: [String: ConcatIndex]] = [:]
     /// Compiled chains, [table index][chain index].
@@ -112,7 +112,7 @@ struct NetfilterState {
                 }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
                 if let vs = set.verdicts { maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs) }
-                if let ds = set.data { dataMaps[ti, default: [:]][set.name] = DataMapIndex(set.elements, ds) }
+                if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(set.elements, ds) }
             }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
@@ -352,12 +352,9 @@ final class SetIndex {
     /// Per-element state of stateful expressions, by element.
     private(set) var state: [UInt64: ElementState] = [:]
 
-    /// Runs `body` on element `v`'s state (made with `exprs` when the element has none yet).
+    /// Runs `body` on element `v`'s state (made with `exprs` when the element has none yet), in place.
     func withState(_ v: UInt64, _ exprs: [NFStatement], _ body: (inout ElementState) -> Bool) -> Bool {
-        var st = state[v] ?? ElementState(exprs: exprs)
-        let ok = body(&st)
-        state[v] = st
-        return ok
+        body(&state[v, default: ElementState(exprs: exprs)])
     }
 
     /// Elements (static and live) the set holds at `now`.
@@ -415,12 +412,13 @@ final class SetIndex {
     }
 }
 
-/// A named data map ready for lookups: single keys hashed, intervals bisected, as `MapIndex`.
-struct DataMapIndex {
-    private var singles: [UInt64: UInt64] = [:]
-    private var intervals: [(lo: UInt64, hi: UInt64, value: UInt64)] = []
+/// A named map ready for lookups, verdict maps and data maps alike: single keys hashed, intervals
+/// (which never overlap: the parser refuses that) searched by bisection.
+struct MapIndex<Value> {
+    private var singles: [UInt64: Value] = [:]
+    private var intervals: [(lo: UInt64, hi: UInt64, value: Value)] = []
 
-    init(_ keys: [NFValue], _ values: [UInt64]) {
+    init(_ keys: [NFValue], _ values: [Value]) {
         for (k, v) in zip(keys, values) {
             guard case .range(let lo, let hi, _) = k else { continue }
             if lo == hi { singles[lo] = v } else { intervals.append((lo, hi, v)) }
@@ -428,7 +426,7 @@ struct DataMapIndex {
         intervals.sort { $0.lo < $1.lo }
     }
 
-    func lookup(_ key: UInt64) -> UInt64? {
+    func lookup(_ key: UInt64) -> Value? {
         if let v = singles[key] { return v }
         var lo = 0, hi = intervals.count
         while lo < hi {
@@ -436,30 +434,5 @@ struct DataMapIndex {
             if intervals[mid].hi < key { lo = mid + 1 } else { hi = mid }
         }
         return lo < intervals.count && intervals[lo].lo <= key ? intervals[lo].value : nil
-    }
-}
-
-/// A named verdict map ready for lookups: single keys hashed, intervals (which never overlap:
-/// the parser refuses that) searched by bisection.
-struct MapIndex {
-    private var singles: [UInt64: NFVerdict] = [:]
-    private var intervals: [(lo: UInt64, hi: UInt64, verdict: NFVerdict)] = []
-
-    init(_ keys: [NFValue], _ verdicts: [NFVerdict]) {
-        for (k, v) in zip(keys, verdicts) {
-            guard case .range(let lo, let hi, _) = k else { continue }
-            if lo == hi { singles[lo] = v } else { intervals.append((lo, hi, v)) }
-        }
-        intervals.sort { $0.lo < $1.lo }
-    }
-
-    func lookup(_ key: UInt64) -> NFVerdict? {
-        if let v = singles[key] { return v }
-        var lo = 0, hi = intervals.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if intervals[mid].hi < key { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < intervals.count && intervals[lo].lo <= key ? intervals[lo].verdict : nil
     }
 }
