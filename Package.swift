@@ -20,7 +20,7 @@ let package = Package(
         // dynamic exclusivity checks cost a fifth of the path and buy nothing: they are off here.
         .target(name: "Wire", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "JSON"),
-        .target(name: "NFTables", dependencies: ["JSON"]),
+        .target(name: "NFTables", dependencies: ["JSON", "Wire"]),
         .target(name: "IPTables", dependencies: ["NFTables"]),
         .target(name: "Kernel", dependencies: ["Wire", "NFTables"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Store", dependencies: ["CSQLite"]),

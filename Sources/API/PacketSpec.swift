@@ -183,6 +183,7 @@ struct PacketSpec {
         if ethType == nil {
             switch network {
             case .ipv4: eth.ethertype = EtherType.ipv4
+            case .ipv6: eth.ethertype = EtherType.ipv6
             case .arp: eth.ethertype = EtherType.arp
             case .raw: break
             }

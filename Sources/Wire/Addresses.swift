@@ -96,3 +96,139 @@ public struct IPv4CIDR: Hashable, Sendable, CustomStringConvertible {
     public func contains(_ a: IPv4Address) -> Bool { a.raw & mask == address.raw & mask }
     public var description: String { "\(address)/\(prefixLength)" }
 }
+
+/// An IPv6 address held as a 128-bit integer (network order on the wire).
+public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var raw: UInt128
+    @inlinable public init(raw: UInt128) { self.raw = raw }
+    public init(array a: [UInt8], at o: Int) {
+        var r: UInt128 = 0
+        for k in 0..<16 { r = r << 8 | UInt128(a[o + k]) }
+        raw = r
+    }
+    /// Parses text as inet_pton does (`2001:db8::1`, `::ffff:198.18.0.1`).
+    public init(parsing text: String) throws(WireError) {
+        guard let r = IPv6Address.parse(text) else { throw .badText("not an IPv6 address: \(text)") }
+        raw = r
+    }
+
+    public static let any = IPv6Address(raw: 0)
+    public static let loopback = IPv6Address(raw: 1)
+    /// ff02::1 and ff02::2: every node and every router on the link.
+    public static let allNodes = IPv6Address(raw: 0xff02 << 112 | 1)
+    public static let allRouters = IPv6Address(raw: 0xff02 << 112 | 2)
+
+    public var isMulticast: Bool { raw >> 120 == 0xff }
+    /// The 4-bit scope of a multicast address (1 interface, 2 link, 5 site, 14 global).
+    public var multicastScope: UInt8 { UInt8(truncatingIfNeeded: raw >> 112) & 0x0f }
+    public var isLinkLocal: Bool { raw >> 118 == 0xfe80 >> 6 }
+    public var isLoopback: Bool { raw == 1 }
+    public var isUnspecified: Bool { raw == 0 }
+    /// `::ffff:a.b.c.d`.
+    public var isV4Mapped: Bool { raw >> 32 == 0xffff }
+    /// The solicited-node group of this address (RFC 4291 2.7.1): ff02::1:ff00:0/104 plus the low 24 bits.
+    public var solicitedNode: IPv6Address { IPv6Address(raw: 0xff02 << 112 | 0x1_ff00_0000 | (raw & 0xff_ffff)) }
+    /// The Ethernet group a multicast address maps to (RFC 2464 7): 33:33 and the low 32 bits.
+    public var multicastMAC: MACAddress {
+        MACAddress(0x33, 0x33, UInt8(truncatingIfNeeded: raw >> 24), UInt8(truncatingIfNeeded: raw >> 16),
+                   UInt8(truncatingIfNeeded: raw >> 8), UInt8(truncatingIfNeeded: raw))
+    }
+    public var bytes: [UInt8] { (0..<16).map { UInt8(truncatingIfNeeded: raw >> UInt128(120 - 8 * $0)) } }
+    func write(into b: inout [UInt8], at o: Int) {
+        for k in 0..<16 { b[o + k] = UInt8(truncatingIfNeeded: raw >> UInt128(120 - 8 * k)) }
+    }
+    public static func < (l: IPv6Address, r: IPv6Address) -> Bool { l.raw < r.raw }
+    public var description: String { IPv6Address.text(raw) }
+
+    /// inet_pton's grammar: up to eight hex words, one `::`, an optional dotted IPv4 tail.
+    public static func parse(_ s: String) -> UInt128? {
+        guard s.contains(":"), s.utf8.count <= 45 else { return nil }
+        var words: [UInt16] = []
+        var gap: Int? = nil
+        // Split at "::" without Foundation; a third colon in a row or a second "::" is refused.
+        let u = Array(s.utf8)
+        var halves: [String] = []
+        var start = 0, k = 0
+        while k < u.count {
+            if k + 1 < u.count, u[k] == 0x3a, u[k + 1] == 0x3a {
+                halves.append(String(decoding: u[start..<k], as: UTF8.self)); k += 2; start = k
+            } else { k += 1 }
+        }
+        halves.append(String(decoding: u[start...], as: UTF8.self))
+        guard halves.count <= 2 else { return nil }
+        for (h, half) in halves.enumerated() {
+            if h == 1 { gap = words.count }
+            guard !half.isEmpty else { continue }
+            let parts = half.split(separator: ":", omittingEmptySubsequences: false)
+            for (k, p) in parts.enumerated() {
+                if k == parts.count - 1, h == halves.count - 1, p.contains(".") {
+                    guard let v4 = try? IPv4Address(parsing: String(p)) else { return nil }
+                    words += [UInt16(v4.raw >> 16), UInt16(v4.raw & 0xffff)]
+                    continue
+                }
+                guard (1...4).contains(p.count), let w = UInt16(p, radix: 16) else { return nil }
+                words.append(w)
+            }
+        }
+        if let gap {
+            guard words.count < 8 else { return nil }
+            words.insert(contentsOf: [UInt16](repeating: 0, count: 8 - words.count), at: gap)
+        }
+        guard words.count == 8 else { return nil }
+        return words.reduce(UInt128(0)) { $0 << 16 | UInt128($1) }
+    }
+
+    /// The text glibc's inet_ntop gives: the first longest run of two or more zero words as `::`,
+    /// `::a.b.c.d` and `::ffff:a.b.c.d` for compatible and mapped addresses.
+    public static func text(_ a: UInt128) -> String {
+        let words = (0..<8).map { UInt16(truncatingIfNeeded: a >> UInt128(112 - 16 * $0)) }
+        var best: (base: Int, len: Int)? = nil
+        var k = 0
+        while k < 8 {
+            guard words[k] == 0 else { k += 1; continue }
+            var e = k
+            while e < 8 && words[e] == 0 { e += 1 }
+            if e - k >= 2, e - k > (best?.len ?? 0) { best = (k, e - k) }
+            k = e
+        }
+        if let b = best, b.base == 0, b.len == 6 || (b.len == 5 && words[5] == 0xffff) {
+            let v4 = IPv4Address(raw: UInt32(truncatingIfNeeded: a)).description
+            return b.len == 6 ? "::" + v4 : "::ffff:" + v4
+        }
+        var out = ""
+        k = 0
+        while k < 8 {
+            if let b = best, k == b.base {
+                out += "::"
+                k += b.len
+                continue
+            }
+            if !out.isEmpty && !out.hasSuffix(":") { out += ":" }
+            out += String(words[k], radix: 16)
+            k += 1
+        }
+        return out
+    }
+}
+
+/// An IPv6 address with a prefix length, as in `2001:db8::2/64`.
+public struct IPv6CIDR: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPv6Address
+    public var prefixLength: Int
+
+    public init(address: IPv6Address, prefixLength: Int) {
+        self.address = address; self.prefixLength = prefixLength
+    }
+    public init(parsing text: String) throws(WireError) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let len = Int(parts[1]), (0...128).contains(len),
+              parts[1].allSatisfy({ $0.isASCII && $0.isNumber })
+        else { throw .badText("IPv6 prefix must be address/len with len 0...128: \(text)") }
+        address = try IPv6Address(parsing: String(parts[0]))
+        prefixLength = len
+    }
+    public var mask: UInt128 { prefixLength == 0 ? 0 : ~UInt128(0) << UInt128(128 - prefixLength) }
+    public var network: IPv6Address { IPv6Address(raw: address.raw & mask) }
+    public func contains(_ a: IPv6Address) -> Bool { a.raw & mask == address.raw & mask }
+    public var description: String { "\(address)/\(prefixLength)" }
+}

@@ -53,3 +53,25 @@ public enum Checksum {
         return update(c, old: UInt16(old & 0xffff), new: UInt16(new & 0xffff))
     }
 }
+
+/// The pseudo-header a transport checksum covers: IPv4's (RFC 768) or IPv6's (RFC 8200 8.1),
+/// held as the folded sum of the two addresses; protocol and length are added per use.
+public struct PseudoHeader: Sendable {
+    public let addressSum: UInt32
+    public let isIPv6: Bool
+
+    public static func v4(_ src: IPv4Address, _ dst: IPv4Address) -> PseudoHeader {
+        PseudoHeader(addressSum: UInt32(src.raw >> 16) + UInt32(src.raw & 0xffff) + UInt32(dst.raw >> 16) + UInt32(dst.raw & 0xffff), isIPv6: false)
+    }
+    public static func v6(_ src: IPv6Address, _ dst: IPv6Address) -> PseudoHeader {
+        var acc: UInt32 = 0
+        for a in [src.raw, dst.raw] {
+            for k in 0..<8 { acc += UInt32(UInt16(truncatingIfNeeded: a >> UInt128(16 * k))) }
+        }
+        return PseudoHeader(addressSum: acc, isIPv6: true)
+    }
+    /// The sum with the upper-layer protocol and length (32-bit in IPv6, so a jumbogram's high half counts).
+    @inlinable public func sum(proto: UInt8, length: Int) -> UInt32 {
+        addressSum + UInt32(proto) + UInt32(length & 0xffff) + UInt32(length >> 16)
+    }
+}

@@ -3,6 +3,15 @@ public enum IPProtocol {
     public static let icmp: UInt8 = 1
     public static let tcp: UInt8 = 6
     public static let udp: UInt8 = 17
+    public static let icmpv6: UInt8 = 58
+    // IPv6 extension headers (RFC 8200 4) and the end of the chain.
+    public static let hopByHop: UInt8 = 0
+    public static let routing: UInt8 = 43
+    public static let fragment: UInt8 = 44
+    public static let esp: UInt8 = 50
+    public static let ah: UInt8 = 51
+    public static let noNextHeader: UInt8 = 59
+    public static let destinationOptions: UInt8 = 60
 }
 
 /// A view over an IPv4 header and its payload (RFC 791).

@@ -43,7 +43,10 @@ public struct TCPPacket {
     public var urgentPointer: UInt16 { buffer.be16(offset + 18) }
 
     public func verifyChecksum(src: IPv4Address, dst: IPv4Address, length: Int) -> Bool {
-        let s = Checksum.pseudoHeaderSum(src: src, dst: dst, proto: IPProtocol.tcp, length: length)
+        verifyChecksum(pseudo: .v4(src, dst), length: length)
+    }
+    public func verifyChecksum(pseudo: PseudoHeader, length: Int) -> Bool {
+        let s = pseudo.sum(proto: IPProtocol.tcp, length: length)
         return Checksum.finish(Checksum.sum(buffer, from: offset, count: length, initial: s)) == 0
     }
 }
@@ -69,13 +72,17 @@ public struct TCPRepr: Equatable, Sendable {
     /// Validates the data offset against `length` (the IP payload length), the option layout and the checksum.
     public static func parse(_ p: TCPPacket, length: Int, src: IPv4Address, dst: IPv4Address,
                              verifyChecksum: Bool = true) throws(WireError) -> TCPRepr {
+        try parse(p, length: length, pseudo: .v4(src, dst), verifyChecksum: verifyChecksum)
+    }
+    public static func parse(_ p: TCPPacket, length: Int, pseudo: PseudoHeader,
+                             verifyChecksum: Bool = true) throws(WireError) -> TCPRepr {
         let hl = p.headerLength
         guard hl >= 20, hl <= length, p.buffer.count >= p.offset + length else {
             throw .malformed("TCP data offset \(hl)")
         }
         let options = Array(p.buffer[(p.offset + 20)..<(p.offset + hl)])
         try TCPRepr.validateOptions(options)
-        if verifyChecksum && !p.verifyChecksum(src: src, dst: dst, length: length) { throw .checksum }
+        if verifyChecksum && !p.verifyChecksum(pseudo: pseudo, length: length) { throw .checksum }
         return TCPRepr(srcPort: p.srcPort, dstPort: p.dstPort, seq: p.seq, ack: p.ack, flags: p.flags,
                        window: p.window, urgentPointer: p.urgentPointer, options: options,
                        payload: Array(p.buffer[(p.offset + hl)..<(p.offset + length)]))
@@ -101,6 +108,9 @@ public struct TCPRepr: Equatable, Sendable {
     public var bufferLength: Int { headerLength + payload.count }
 
     public func emit(into b: inout [UInt8], at o: Int, src: IPv4Address, dst: IPv4Address) {
+        emit(into: &b, at: o, pseudo: .v4(src, dst))
+    }
+    public func emit(into b: inout [UInt8], at o: Int, pseudo: PseudoHeader) {
         b.setBE16(o, srcPort); b.setBE16(o + 2, dstPort)
         b.setBE32(o + 4, seq); b.setBE32(o + 8, ack)
         b[o + 12] = UInt8(headerLength / 4) << 4
@@ -108,7 +118,7 @@ public struct TCPRepr: Equatable, Sendable {
         b.setBE16(o + 14, window); b.setBE16(o + 16, 0); b.setBE16(o + 18, urgentPointer)
         for (i, x) in options.enumerated() { b[o + 20 + i] = x }
         for (i, x) in payload.enumerated() { b[o + headerLength + i] = x }
-        let s = Checksum.pseudoHeaderSum(src: src, dst: dst, proto: IPProtocol.tcp, length: bufferLength)
+        let s = pseudo.sum(proto: IPProtocol.tcp, length: bufferLength)
         b.setBE16(o + 16, Checksum.finish(Checksum.sum(b, from: o, count: bufferLength, initial: s)))
     }
 }

@@ -25,6 +25,7 @@ func frame(dstMAC: MACAddress = ourMAC, src: IPv4Address = peerIP, dst: IPv4Addr
     case .udp: p = IPProtocol.udp
     case .tcp: p = IPProtocol.tcp
     case .icmp: p = IPProtocol.icmp
+    case .icmpv6: p = IPProtocol.icmpv6
     case .raw: p = proto ?? 253
     }
     return FrameRepr(ethernet: EthernetRepr(dst: dstMAC, src: peerMAC, ethertype: EtherType.ipv4), vlan: vlan,
