@@ -25,6 +25,22 @@ public struct SNMPStats: Sendable, Equatable {
     public var udp = UDP()
     public var tcp = TCP()
     public var icmp = ICMP()
+    /// /proc/net/snmp6: Ip6*, Icmp6*, Udp6* (names without the prefix).
+    public var ip6 = IP6()
+    public var icmp6 = ICMP6()
+    public var udp6 = UDP()
+
+    public struct IP6: Sendable, Equatable {
+        public var InReceives = 0, InHdrErrors = 0, InTooBigErrors = 0, InNoRoutes = 0, InAddrErrors = 0
+        public var InUnknownProtos = 0, InTruncatedPkts = 0, InDiscards = 0, InDelivers = 0, OutForwDatagrams = 0
+        public var OutRequests = 0, OutNoRoutes = 0, ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0
+        public var FragOKs = 0, FragFails = 0, FragCreates = 0, InMcastPkts = 0, OutMcastPkts = 0
+    }
+    public struct ICMP6: Sendable, Equatable {
+        public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, OutMsgs = 0, OutErrors = 0, RateLimitHost = 0
+        /// Icmp6InType128 and the like: messages in and out by type.
+        public var InType: [Int: Int] = [:], OutType: [Int: Int] = [:]
+    }
 
     public struct IP: Sendable, Equatable {
         public var InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, InUnknownProtos = 0

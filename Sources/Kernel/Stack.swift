@@ -28,6 +28,8 @@ public final class Stack {
     public let devices: [NetDevice]
     let deviceNames: [String]
     public internal(set) var fib: FIB
+    /// The IPv6 tables (empty while IPv6 is disabled).
+    public internal(set) var fib6 = FIB6()
     public var snmp = SNMPStats()
     let costs: StageCosts
     let net: NetSysctls
@@ -35,6 +37,8 @@ public final class Stack {
     let devWeight: Int, netdevBudget: Int, budgetNs: UInt64, ipForward: Bool
     let netdevMaxBacklog: Int, flowLimitCPUBitmap: Int, flowLimitTableLen: Int
     let conntrackMax: Int, conntrackTCPLoose: Bool
+    /// net.ipv6.conf.all.disable_ipv6 and .forwarding.
+    let ipv6Disabled: Bool, ipForward6: Bool
     let cpus: [SoftnetData]
     /// Each CPU's own virtual clock: it is busy until then (kept here, not in SoftnetData, so the
     /// per-stage charge touches no object).
@@ -58,8 +62,10 @@ public final class Stack {
     /// This run's packets; their results are built in place as the path goes.
     var packets: [PacketResult] = []
     var sockets = SocketTable()
-    var neighbours = NeighbourTable()
+    var neighbours = NeighbourTable<IPv4Address>()
+    var neighbours6 = NeighbourTable<IPv6Address>()
     var frags = FragmentQueues()
+    var frags6 = Fragment6Queues()
     var netfilter = NetfilterState()
     var conntrack = ConntrackTable()
     var conntrackFullDrops = 0, conntrackEarlyDrops = 0
@@ -69,6 +75,7 @@ public final class Stack {
     var skbCache: [SkBuff] = []
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).
     var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
+    var icmp6Peers: [IPv6Address: (UInt64, UInt64)] = [:]
     /// inet_peer redirect state per source: (redirects sent, last time).
     var redirectPeers: [IPv4Address: (Int, UInt64)] = [:]
     /// Randomness from the stack's seed (IP IDs): deterministic for a given seed.
@@ -101,6 +108,18 @@ public final class Stack {
         flowLimitTableLen = net[.flow_limit_table_len]
         conntrackMax = net[.nf_conntrack_max]
         conntrackTCPLoose = net[.nf_conntrack_tcp_loose] != 0
+        ipv6Disabled = net[.disable_ipv6] != 0
+        ipForward6 = net[.forwarding6] != 0
+        if ipv6Disabled {
+            if let i = config.devices.firstIndex(where: { !$0.addresses6.isEmpty }) {
+                throw ConfigError(path: "/devices/\(i)/addresses", message: "IPv6 addresses on a stack with net.ipv6.conf.all.disable_ipv6 = 1")
+            }
+            if !config.routes6.isEmpty || !config.neighbours6.isEmpty {
+                throw ConfigError(path: config.routes6.isEmpty ? "/neighbours" : "/routes", message: "IPv6 routes or neighbours on a stack with net.ipv6.conf.all.disable_ipv6 = 1")
+            }
+        } else {
+            fib6 = try FIB6(devices: config.devices, routes: config.routes6, forwarding: ipForward6)
+        }
         var random = StackRandom(seed: config.seed)
         ipIdents = IPIdents(key: (random.next(), random.next()))
         self.random = random
@@ -113,6 +132,12 @@ public final class Stack {
                 throw ConfigError(path: "/neighbours/\(i)/dev", message: "no device named \(n.dev)")
             }
             neighbours.setPermanent(n.address, mac: n.mac, dev: dev)
+        }
+        for (i, n) in config.neighbours6.enumerated() {
+            guard let dev = devices.firstIndex(where: { $0.name == n.dev }) else {
+                throw ConfigError(path: "/neighbours6/\(i)/dev", message: "no device named \(n.dev)")
+            }
+            neighbours6.setPermanent(n.address, mac: n.mac, dev: dev)
         }
         for (i, s) in config.sockets.enumerated() {
             if let why = sockets.bind(s, rmemDefault: net[.rmem_default]) {
@@ -227,13 +252,17 @@ public final class Stack {
         case .rpsIPI(let c): rps_trigger_softirq(cpu: c, at: t)
         case .fragExpire(let key, let g): ip_expire(key, generation: g)
         case .neighTimer(let d, let a): neigh_timer_handler(device: d, address: IPv4Address(raw: a))
+        case .frag6Expire(let key, let g): ip6_frag_expire(key, generation: g)
+        case .ndiscTimer(let d, let a): ndisc_timer_handler(device: d, address: IPv6Address(raw: a))
         }
     }
 
     /// Skbs that outlive the run (fragment and neighbour queues) no longer have a packet to report to.
     private func detachQueuedSkbs() {
         frags.detach()
+        frags6.detach()
         neighbours.detach()
+        neighbours6.detach()
     }
 
     // MARK: tracing

@@ -5,6 +5,9 @@ public struct DeviceConfig: Sendable, Equatable {
     public var name: String
     public var mac: MACAddress
     public var addresses: [IPv4CIDR]
+    /// Global IPv6 addresses (`ip -6 addr add ... nodad`); the EUI-64 link-local address is added
+    /// by the stack while IPv6 is enabled, as Linux does (addr_gen_mode 0).
+    public var addresses6: [IPv6CIDR] = []
     public var mtu: Int
     /// RX queues (`ethtool -L combined`), each with its own ring, IRQ and NAPI.
     public var rxQueues: Int
@@ -47,6 +50,25 @@ public struct RouteConfig: Sendable, Equatable {
     }
 }
 
+/// A static IPv6 route as `ip -6 route add DST [via GW] dev DEV [metric N]` (metric 1024 when not given, as Linux).
+public struct Route6Config: Sendable, Equatable {
+    public var dst: IPv6CIDR
+    public var via: IPv6Address?
+    public var dev: String
+    public var metric: Int
+    public init(dst: IPv6CIDR, via: IPv6Address? = nil, dev: String, metric: Int = 1024) {
+        self.dst = dst; self.via = via; self.dev = dev; self.metric = metric
+    }
+}
+
+/// A permanent IPv6 neighbour as `ip -6 neigh add ADDR lladdr MAC dev DEV nud permanent`.
+public struct Neighbour6Config: Sendable, Equatable {
+    public var address: IPv6Address
+    public var mac: MACAddress
+    public var dev: String
+    public init(address: IPv6Address, mac: MACAddress, dev: String) { self.address = address; self.mac = mac; self.dev = dev }
+}
+
 /// A permanent neighbour as `ip neigh add ADDR lladdr MAC dev DEV nud permanent`.
 public struct NeighbourConfig: Sendable, Equatable {
     public var address: IPv4Address
@@ -76,6 +98,8 @@ public struct StackConfig: Sendable, Equatable {
     public var devices: [DeviceConfig]
     public var routes: [RouteConfig]
     public var neighbours: [NeighbourConfig]
+    public var routes6: [Route6Config] = []
+    public var neighbours6: [Neighbour6Config] = []
     public var sockets: [SocketConfig]
     /// Linux sysctl names, e.g. `net.ipv4.ip_forward`.
     public var sysctls: [String: Int]

@@ -6,6 +6,9 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len
     case icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts, send_redirects
     case nf_conntrack_tcp_loose, nf_conntrack_max
+    // IPv6 (net->ipv6.devconf_all and net->ipv6.sysctl): `all` applies to every device here.
+    case forwarding6, hop_limit6, disable_ipv6, icmpv6_time, icmpv6_echo_ignore_all
+    case max_hbh_opts_number, max_dst_opts_number, ip6frag_time, ip6frag_high_thresh, ip6frag_low_thresh
 
     public var name: String {
         switch self {
@@ -29,6 +32,16 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .send_redirects: "net.ipv4.conf.all.send_redirects"
         case .nf_conntrack_tcp_loose: "net.netfilter.nf_conntrack_tcp_loose"
         case .nf_conntrack_max: "net.netfilter.nf_conntrack_max"
+        case .forwarding6: "net.ipv6.conf.all.forwarding"
+        case .hop_limit6: "net.ipv6.conf.all.hop_limit"
+        case .disable_ipv6: "net.ipv6.conf.all.disable_ipv6"
+        case .icmpv6_time: "net.ipv6.icmp.ratelimit"
+        case .icmpv6_echo_ignore_all: "net.ipv6.icmp.echo_ignore_all"
+        case .max_hbh_opts_number: "net.ipv6.max_hbh_opts_number"
+        case .max_dst_opts_number: "net.ipv6.max_dst_opts_number"
+        case .ip6frag_time: "net.ipv6.ip6frag_time"
+        case .ip6frag_high_thresh: "net.ipv6.ip6frag_high_thresh"
+        case .ip6frag_low_thresh: "net.ipv6.ip6frag_low_thresh"
         }
     }
 
@@ -54,14 +67,29 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .send_redirects: 1
         case .nf_conntrack_tcp_loose: 1
         case .nf_conntrack_max: 262_144
+        case .forwarding6: 0
+        case .hop_limit6: 64
+        case .disable_ipv6: 0
+        case .icmpv6_time: 1000
+        case .icmpv6_echo_ignore_all: 0
+        case .max_hbh_opts_number, .max_dst_opts_number: 8
+        case .ip6frag_time: 60
+        case .ip6frag_high_thresh: 4 * 1024 * 1024
+        case .ip6frag_low_thresh: 3 * 1024 * 1024
         }
     }
 
     public var range: ClosedRange<Int> {
         switch self {
         case .ip_forward, .icmp_echo_ignore_broadcasts, .send_redirects, .nf_conntrack_tcp_loose: 0...1
+        case .forwarding6, .disable_ipv6, .icmpv6_echo_ignore_all: 0...1
+        case .hop_limit6: 1...255
+        case .icmpv6_time: 0...(1 << 30)
+        // Negative: unknown options are dropped silently (ip6_parse_tlv's disallow_unknowns).
+        case .max_hbh_opts_number, .max_dst_opts_number: -255...255
         case .ip_default_ttl: 1...255
-        case .ipfrag_time: 1...3600
+        case .ipfrag_time, .ip6frag_time: 1...3600
+        case .ip6frag_high_thresh, .ip6frag_low_thresh: 0...(1 << 30)
         case .ipfrag_high_thresh, .ipfrag_low_thresh: 0...(1 << 30)
         case .ipfrag_max_dist: 0...(1 << 20)
         case .netdev_max_backlog: 1...1_000_000
@@ -104,6 +132,10 @@ public struct NetSysctls: Sendable, Equatable {
         guard self[.ipfrag_low_thresh] <= self[.ipfrag_high_thresh] else {
             let path = overrides[Sysctl.ipfrag_low_thresh.name] != nil ? Sysctl.ipfrag_low_thresh.name : Sysctl.ipfrag_high_thresh.name
             throw ConfigError(path: "/sysctls/\(path)", message: "net.ipv4.ipfrag_low_thresh must not exceed net.ipv4.ipfrag_high_thresh")
+        }
+        guard self[.ip6frag_low_thresh] <= self[.ip6frag_high_thresh] else {
+            let path = overrides[Sysctl.ip6frag_low_thresh.name] != nil ? Sysctl.ip6frag_low_thresh.name : Sysctl.ip6frag_high_thresh.name
+            throw ConfigError(path: "/sysctls/\(path)", message: "net.ipv6.ip6frag_low_thresh must not exceed net.ipv6.ip6frag_high_thresh")
         }
     }
 }

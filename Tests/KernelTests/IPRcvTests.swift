@@ -180,11 +180,18 @@ final class IPRcvTests: XCTestCase {
 
     func testUnknownEtherTypeAndARP() throws {
         let s = try makeStack()
-        var v6 = frame(.udp(UDPRepr(srcPort: 1, dstPort: 2)))
-        v6[12] = 0x86; v6[13] = 0xdd
-        let r = s.inject(frame: v6, device: s.devices[0])
+        var other = frame(.udp(UDPRepr(srcPort: 1, dstPort: 2)))
+        other[12] = 0x88; other[13] = 0xb5   // IEEE 802 local experimental EtherType 1: no handler
+        let r = s.inject(frame: other, device: s.devices[0])
         XCTAssertEqual(r.dropReason, .UNHANDLED_PROTO)
         XCTAssertEqual(s.devices[0].stats.rx_nohandler, 1)
+        // An IPv4 datagram under the IPv6 EtherType: ipv6_rcv cannot pull 40 bytes of header from its 28.
+        var v6 = frame(.udp(UDPRepr(srcPort: 1, dstPort: 2)))
+        v6[12] = 0x86; v6[13] = 0xdd
+        let r6 = s.inject(frame: v6, device: s.devices[0])
+        XCTAssertEqual(r6.dropReason, .IP_INHDR)
+        XCTAssertEqual(r6.stageNames, rxToCore + ["ipv6_rcv", "kfree_skb_reason"])
+        XCTAssertEqual(s.snmp.ip6.InHdrErrors, 1)
         let arp = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: peerMAC, ethertype: EtherType.arp),
                             network: .arp(ARPRepr(operation: 1, senderMAC: peerMAC, senderIP: peerIP, targetMAC: .zero, targetIP: ourIP))).emit()
         let a = s.inject(frame: arp, device: s.devices[0])

@@ -9,6 +9,8 @@ import XCTest
 /// simulator and reports agreement per case, with the first difference of each disagreeing case.
 final class OracleTests: XCTestCase {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/oracle/corpus/public").standardized
+    /// The IPv6 cases (`"ipv6": true`): the DUT also has the README's IPv6 addresses, neighbours and routes.
+    static let corpus6 = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/oracle/corpus/public6").standardized
     /// Cases this project recorded with ../shared/oracle/kernel_oracle.py, kept with their results.
     static let ownCorpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus").standardized
 
@@ -24,9 +26,10 @@ final class OracleTests: XCTestCase {
                       RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), via: IPv4Address(198, 18, 1, 2), dev: "eth1")]
         for cmd in ((c["topology"] as? [String: Any])?["dut_ip_cmds"] as? [String]) ?? [] {
             let w = cmd.split(separator: " ").map(String.init)
-            // `link set dev ethN mtu M`
-            if w.count == 6, w[0] == "link", w[1] == "set", w[2] == "dev", w[4] == "mtu", let mtu = Int(w[5]) {
-                if w[3] == "eth0" { d0.mtu = mtu } else { d1.mtu = mtu }
+            // `link set [dev] ethN mtu M`
+            let link = w.first == "link" && w.count >= 5 && w[1] == "set" ? Array(w.dropFirst(2).drop { $0 == "dev" }) : []
+            if link.count == 3, link[1] == "mtu", let mtu = Int(link[2]) {
+                if link[0] == "eth0" { d0.mtu = mtu } else { d1.mtu = mtu }
                 continue
             }
             if w.count >= 5, w[0] == "route", w[1] == "add", w[3] == "via" {
@@ -36,8 +39,23 @@ final class OracleTests: XCTestCase {
             }
         }
         var sysctls: [String: Int] = ["net.ipv4.ip_forward": 0, "net.ipv4.icmp_ratelimit": 0, "net.ipv4.conf.all.send_redirects": 0]
+        var config = StackConfig(name: "dut", devices: [d0, d1], routes: routes, neighbours: n)
+        if c["ipv6"] as? Bool == true {
+            // The README's IPv6 topology: addresses (nodad), 47 static neighbours per side, two routes.
+            config.devices[0].addresses6 = [try IPv6CIDR(parsing: "2001:db8:0::2/64")]
+            config.devices[1].addresses6 = [try IPv6CIDR(parsing: "2001:db8:1::1/64")]
+            for k in [1] + Array(3...0x30) { config.neighbours6.append(Neighbour6Config(address: IPv6Address(raw: 0x2001_0db8 << 96 | UInt128(k)), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")) }
+            for k in 2...0x30 { config.neighbours6.append(Neighbour6Config(address: IPv6Address(raw: 0x2001_0db8_0001 << 80 | UInt128(k)), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")) }
+            config.routes6 = [Route6Config(dst: try IPv6CIDR(parsing: "2001:db8:2::/64"), via: try IPv6Address(parsing: "2001:db8::1"), dev: "eth0"),
+                              Route6Config(dst: try IPv6CIDR(parsing: "::/0"), via: try IPv6Address(parsing: "2001:db8:1::2"), dev: "eth1")]
+            sysctls["net.ipv6.conf.all.forwarding"] = 0
+            sysctls["net.ipv6.icmp.ratelimit"] = 0
+        } else {
+            sysctls["net.ipv6.conf.all.disable_ipv6"] = 1
+        }
         for (k, v) in (c["sysctls"] as? [String: Int]) ?? [:] where Sysctl(name: k) != nil { sysctls[k] = v }
-        let s = try Stack(config: StackConfig(name: "dut", devices: [d0, d1], routes: routes, neighbours: n, sysctls: sysctls))
+        config.sysctls = sysctls
+        let s = try Stack(config: config)
         s.loadRuleset(try NFParser.parse(c["ruleset"] as! String))
         return s
     }
@@ -46,9 +64,11 @@ final class OracleTests: XCTestCase {
     static func fate(_ r: PacketResult) -> String {
         let names = r.stages.map(\.stage.name)
         if r.dropReason == .NETFILTER_DROP { return "ruleset-drop" }
-        if names.contains("ip_local_deliver_finish") { return "local-delivered" }
-        if r.outcome == .forwarded || names.contains("ip_forward_finish") { return "forwarded" }
-        if !names.contains("ip_rcv_finish") && !names.contains("nf_hook_slow") && !names.contains("ip_defrag") { return "stack-drop-before-prerouting" }
+        if names.contains("ip_local_deliver_finish") || names.contains("ip6_input_finish") { return "local-delivered" }
+        if r.outcome == .forwarded || names.contains("ip_forward_finish") || names.contains("ip6_forward_finish") { return "forwarded" }
+        if !names.contains("ip_rcv_finish") && !names.contains("ip6_rcv_finish") && !names.contains("nf_hook_slow") && !names.contains("ip_defrag") {
+            return "stack-drop-before-prerouting"
+        }
         return "vanished-after-prerouting"
     }
 
@@ -57,19 +77,35 @@ final class OracleTests: XCTestCase {
         try agreement(Self.corpus, cases: 31)
     }
 
+    func testIPv6CorpusAgreement() throws {
+        try skipUnless(FileManager.default.fileExists(atPath: Self.corpus6.path), "../shared/oracle is not beside this checkout")
+        // IPv6 is being built (issue 9): these agree in full; the others need conntrack for IPv6,
+        // NAT66 and exthdr expressions. The set is asserted both ways, so progress and regressions show.
+        try agreement(Self.corpus6, cases: 26, expected: [
+            "bad6_1.json", "daddr6_1.json", "fwd6_basic_1.json", "fwd6_disabled_1.json", "fwd6_ptb_1.json", "fwd6_same_link_1.json",
+            "hoplimit_1.json", "inet_mixed_1.json", "local_l4_1.json", "nexthdr_l4proto_1.json", "reject6_1.json", "saddr6_prefix_1.json",
+        ])
+    }
+
     func testOwnCorpusAgreement() throws {
         try agreement(Self.ownCorpus, cases: 13)
     }
 
     /// Every case of `corpus` replayed; each score printed is asserted for every case.
-    func agreement(_ corpus: URL, cases: Int) throws {
+    /// `expected`: the cases that agree while a corpus is only partly modelled (nil: every one must).
+    func agreement(_ corpus: URL, cases: Int, expected: Set<String>? = nil) throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".json") }.sorted()
         var agree = 0, eventsAgree = 0, framesAgree = 0, ctAgree = 0, ruleTextAgree = 0, listingAgree = 0
         var report: [String] = []
+        var agreeing = Set<String>()
         for f in files {
             let c = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent(f))) as! [String: Any]
             let e = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("expected/" + f))) as! [String: Any]
-            let s = try Self.dut(c)
+            let s: Stack
+            do { s = try Self.dut(c) } catch {
+                report.append("DISAGREE  \(f): the case does not load: \(error)")
+                continue
+            }
             var firstDiff: String? = nil
             var evOK = true, frOK = true, ctOK = true, textOK = true, listingOK = true
             for (k, (p, want)) in zip(c["packets"] as! [[String: Any]], e["packets"] as! [[String: Any]]).enumerated() {
@@ -90,8 +126,8 @@ final class OracleTests: XCTestCase {
                 let verdict = ours.contains { $0.verdict == "drop" } ? "drop" : (fate == "stack-drop-before-prerouting" ? "not-seen" : "accept")
                 if verdict != wantVerdict { evOK = false; firstDiff = firstDiff ?? "packet \(k) verdict: ours \(verdict) kernel \(wantVerdict)" }
                 let injected = try Hex.decode(p["hex"] as! String)
-                let frames = r.emitted.filter { $0.frame.count > 13 && !($0.frame[12] == 0x08 && $0.frame[13] == 0x06) }
-                    .map { "\($0.device) \(Hex.encode(maskedIPID($0.frame, injected: injected)))" }
+                let frames = r.emitted.filter { $0.frame.count > 13 && !($0.frame[12] == 0x08 && $0.frame[13] == 0x06) && !Self.isNeighbourDiscovery($0.frame) }
+                    .map { "\($0.device) \(Hex.encode(Self.masked6(maskedIPID($0.frame, injected: injected), injected: injected)))" }
                 let wantFrames = (want["emitted"] as! [[String: Any]]).map { "\($0["iface"] as! String) \($0["hex"] as! String)" }
                 if frames != wantFrames { frOK = false; firstDiff = firstDiff ?? "packet \(k) emitted: ours \(frames) kernel \(wantFrames)" }
                 let ct = s.conntrackListing.map(Self.normaliseConntrack).sorted(), wantCT = want["conntrack_after"] as! [String]
@@ -108,18 +144,48 @@ final class OracleTests: XCTestCase {
             if frOK { framesAgree += 1 }
             if ctOK { ctAgree += 1 }
             if textOK { ruleTextAgree += 1 }
-            if evOK && frOK && ctOK && textOK && listingOK { agree += 1; report.append("agree     \(f)") } else { report.append("DISAGREE  \(f): \(firstDiff ?? "")") }
+            if evOK && frOK && ctOK && textOK && listingOK { agree += 1; agreeing.insert(f); report.append("agree     \(f)") } else { report.append("DISAGREE  \(f): \(firstDiff ?? "")") }
         }
         print(report.joined(separator: "\n"))
         print("oracle agreement: \(agree)/\(files.count) cases in full; events+verdict+fate \(eventsAgree), emitted frames \(framesAgree), conntrack \(ctAgree), rule text \(ruleTextAgree), ruleset listed after \(listingAgree)")
-        // Every score printed above is asserted: each must hold for every case.
         XCTAssertEqual(files.count, cases)
+        if let expected {
+            XCTAssertEqual(agreeing.sorted(), expected.sorted(), "the cases that agree in full")
+            return
+        }
+        // Every score printed above is asserted: each must hold for every case.
         XCTAssertEqual(eventsAgree, files.count, "events, verdicts and fates")
         XCTAssertEqual(framesAgree, files.count, "emitted frames")
         XCTAssertEqual(ctAgree, files.count, "conntrack")
         XCTAssertEqual(ruleTextAgree, files.count, "rule text")
         XCTAssertEqual(listingAgree, files.count, "the ruleset listed after the case, counters and set elements included")
         XCTAssertEqual(agree, files.count, "in full")
+    }
+
+    /// NS, NA and redirects the DUT sends: the oracle never lists them (its README).
+    static func isNeighbourDiscovery(_ f: [UInt8]) -> Bool {
+        guard f.count >= 14 + 40 + 1, f[12] == 0x86, f[13] == 0xdd, f[14 + 6] == IPProtocol.icmpv6 else { return false }
+        return [ICMPv6Repr.neighbourSolicitation, ICMPv6Repr.neighbourAdvertisement, ICMPv6Repr.redirect].contains(f[14 + 40])
+    }
+
+    /// The oracle's IPv6 normalisation (normalise_frame6): a flow label or fragment identification
+    /// the DUT chose (not the injected frame's) is zeroed; neither is under a checksum.
+    static func masked6(_ frame: [UInt8], injected: [UInt8]) -> [UInt8] {
+        guard frame.count >= 54, frame[12] == 0x86, frame[13] == 0xdd else { return frame }
+        func flowLabel(_ b: [UInt8]) -> UInt32 { b.count >= 54 && b[12] == 0x86 && b[13] == 0xdd ? b.be32(14) & 0xf_ffff : 0 }
+        func fragID(_ b: [UInt8]) -> (at: Int, id: UInt32)? {
+            guard b.count >= 54, b[12] == 0x86, b[13] == 0xdd else { return nil }
+            var next = b[20], off = 54
+            while IPv6ExtensionHeader.isWalkable(next), b.count >= off + 8 {
+                if next == IPProtocol.fragment { return (off + 4, b.be32(off + 4)) }
+                next = b[off]; off += (Int(b[off + 1]) + 1) * 8
+            }
+            return nil
+        }
+        var f = frame
+        if flowLabel(f) != flowLabel(injected) { f[15] &= 0xf0; f[16] = 0; f[17] = 0 }
+        if let fr = fragID(f), fr.id != fragID(injected)?.id { f.setBE32(fr.at, 0) }
+        return f
     }
 
     /// The oracle's conntrack normalisation (its README): timeouts, `id=` and `use=` removed, one

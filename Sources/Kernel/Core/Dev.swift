@@ -58,6 +58,7 @@ extension Stack {
         if netfilter.hasIngress, let end = netfilterVerdict(nf_hook(.ingress, skb, inDev: skb.dev, outDev: nil), at: "ingress") { return end }
         switch skb.protocolType {
         case EtherType.ipv4: return ip_rcv(skb)
+        case EtherType.ipv6: return ipv6_rcv(skb)
         case EtherType.arp: return arp_rcv(skb)
         default:
             devices[skb.dev].stats.rx_nohandler += 1

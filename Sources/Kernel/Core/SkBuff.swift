@@ -47,6 +47,8 @@ public final class SkBuff {
     var ctInfo: CTInfo = .invalid
     /// RTCF_BROADCAST/RTCF_MULTICAST of the input route, set by `ip_rcv_finish`.
     var broadcastRoute = false
+    /// IPv6 (`IP6CB(skb)->nhoff`): where the next-header byte of the header now being processed is.
+    var nhoff = 0
     /// The injected packet this skb carries the trace of (-1 once its run has answered).
     var packet: Int
     /// Segments merged into this skb by GRO (`NAPI_GRO_CB(skb)->count`).
@@ -70,7 +72,7 @@ public final class SkBuff {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
-        mark = 0; priority = 0; nftrace = false; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
+        mark = 0; priority = 0; nftrace = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false
     }
 

@@ -1,11 +1,12 @@
 import Wire
 
 /// NUD states as `ip neigh` prints them.
-public enum NUDState: String, Sendable { case permanent = "PERMANENT", reachable = "REACHABLE", incomplete = "INCOMPLETE" }
+public enum NUDState: String, Sendable { case permanent = "PERMANENT", reachable = "REACHABLE", stale = "STALE", incomplete = "INCOMPLETE" }
 
-/// One neighbour entry: the MAC of an on-link address, or the packets waiting for it.
-public struct NeighbourEntry {
-    public var address: IPv4Address
+/// One neighbour entry: the MAC of an on-link address (IPv4 for ARP, IPv6 for neighbour
+/// discovery), or the packets waiting for it.
+public struct NeighbourEntry<Address: Hashable & Comparable & Sendable> {
+    public var address: Address
     public var dev: Int
     public var mac: MACAddress?
     public var state: NUDState
@@ -17,35 +18,66 @@ public struct NeighbourEntry {
     public var queueLength: Int { queue.count }
 }
 
-/// The ARP table (`arp_tbl`): keyed by (device, address).
-struct NeighbourTable {
-    struct Key: Hashable { var dev: Int; var addr: IPv4Address }
-    private(set) var entries: [Key: NeighbourEntry] = [:]
+/// A neighbour table (`arp_tbl`, `nd_tbl`): keyed by (device, address).
+struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
+    struct Key: Hashable { var dev: Int; var addr: Address }
+    private(set) var entries: [Key: NeighbourEntry<Address>] = [:]
     /// `unres_qlen_bytes` default (SK_WMEM_MAX).
-    static let unresQlenBytes = 212_992
-    /// `retrans_time_ms` (1 s) and `mcast_solicit` (3 broadcast requests in all): an unanswered neighbour fails after 3 s.
-    static let retransNs: UInt64 = 1_000_000_000
-    static let mcastSolicit = 3
+    static var unresQlenBytes: Int { 212_992 }
+    /// `retrans_time_ms` (1 s) and `mcast_solicit` (3 requests in all): an unanswered neighbour fails after 3 s.
+    static var retransNs: UInt64 { 1_000_000_000 }
+    static var mcastSolicit: Int { 3 }
 
-    mutating func setPermanent(_ a: IPv4Address, mac: MACAddress, dev: Int) {
+    mutating func setPermanent(_ a: Address, mac: MACAddress, dev: Int) {
         entries[Key(dev: dev, addr: a)] = NeighbourEntry(address: a, dev: dev, mac: mac, state: .permanent, probes: 0)
     }
-    func lookup(_ a: IPv4Address, dev: Int) -> NeighbourEntry? { entries[Key(dev: dev, addr: a)] }
-    mutating func update(_ key: Key, _ body: (inout NeighbourEntry) -> Void) {
+    func lookup(_ a: Address, dev: Int) -> NeighbourEntry<Address>? { entries[Key(dev: dev, addr: a)] }
+    mutating func update(_ key: Key, _ body: (inout NeighbourEntry<Address>) -> Void) {
         if var e = entries[key] { body(&e); entries[key] = e }
     }
-    mutating func insert(_ e: NeighbourEntry) { entries[Key(dev: e.dev, addr: e.address)] = e }
-    mutating func remove(_ a: IPv4Address, dev: Int) -> Bool { entries.removeValue(forKey: Key(dev: dev, addr: a)) != nil }
+    mutating func insert(_ e: NeighbourEntry<Address>) { entries[Key(dev: e.dev, addr: e.address)] = e }
+    mutating func remove(_ a: Address, dev: Int) -> Bool { entries.removeValue(forKey: Key(dev: dev, addr: a)) != nil }
 
     /// Queued skbs outlive their run: they no longer report to a packet.
     mutating func detach() {
         for (k, e) in entries where !e.queue.isEmpty { for s in e.queue { s.packet = -1 }; entries[k] = e }
     }
-    var all: [NeighbourEntry] { entries.values.sorted { ($0.dev, $0.address) < ($1.dev, $1.address) } }
+    var all: [NeighbourEntry<Address>] { entries.values.sorted { ($0.dev, $0.address) < ($1.dev, $1.address) } }
+
+    /// `__neigh_event_send` for an address without a MAC: the skb waits on the entry (within
+    /// unres_qlen_bytes). Answers whether the entry is new (the caller solicits and arms the timer),
+    /// or nil when the queue is full.
+    mutating func enqueue(_ skb: SkBuff, _ a: Address, dev: Int) -> Bool? {
+        let key = Key(dev: dev, addr: a)
+        var e = entries[key] ?? NeighbourEntry(address: a, dev: dev, mac: nil, state: .incomplete, probes: 0)
+        guard e.queuedBytes + skb.truesize <= Self.unresQlenBytes else { return nil }
+        e.queue.append(skb)
+        e.queuedBytes += skb.truesize
+        let first = e.probes == 0
+        if first { e.probes = 1 }
+        entries[key] = e
+        return first
+    }
+
+    /// `neigh_update` with a MAC: the entry becomes `state` (a permanent one stays) and hands back
+    /// what waited on it.
+    mutating func resolve(_ a: Address, dev: Int, mac: MACAddress, state: NUDState = .reachable) -> [SkBuff] {
+        let key = Key(dev: dev, addr: a)
+        guard var e = entries[key] else {
+            entries[key] = NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: 0)
+            return []
+        }
+        if e.state == .permanent { return [] }
+        e.mac = mac; e.state = state
+        let waiting = e.queue
+        e.queue = []; e.queuedBytes = 0
+        entries[key] = e
+        return waiting
+    }
 }
 
 extension Stack {
-    public var neighbourEntries: [NeighbourEntry] { neighbours.all }
+    public var neighbourEntries: [NeighbourEntry<IPv4Address>] { neighbours.all }
     public func addNeighbour(_ n: NeighbourConfig) -> Bool {
         guard let dev = devices.firstIndex(where: { $0.name == n.dev }) else { return false }
         neighbours.setPermanent(n.address, mac: n.mac, dev: dev)
@@ -60,22 +92,15 @@ extension Stack {
     /// otherwise the skb waits on the entry's arp_queue and an ARP request goes out.
     func neigh_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
-        let key = NeighbourTable.Key(dev: dev, addr: nexthop)
-        if let e = neighbours.entries[key], let mac = e.mac {
+        if let e = neighbours.lookup(nexthop, dev: dev), let mac = e.mac {
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
-        var e = neighbours.entries[key] ?? NeighbourEntry(address: nexthop, dev: dev, mac: nil, state: .incomplete, probes: 0)
-        guard e.queuedBytes + skb.truesize <= NeighbourTable.unresQlenBytes else {
-            return drop(.NEIGH_QUEUEFULL, "arp_queue of \(nexthop) is full (\(e.queuedBytes) bytes)")
+        guard let first = neighbours.enqueue(skb, nexthop, dev: dev) else {
+            return drop(.NEIGH_QUEUEFULL, "arp_queue of \(nexthop) is full (\(neighbours.lookup(nexthop, dev: dev)?.queuedBytes ?? 0) bytes)")
         }
-        e.queue.append(skb)
-        e.queuedBytes += skb.truesize
-        let first = e.probes == 0
-        if first { e.probes = 1 }
-        neighbours.insert(e)
         if first {
             arp_solicit(nexthop, dev: dev, cause: skb)
-            schedule(clocks[skb.cpu] &+ NeighbourTable.retransNs, .neighTimer(device: dev, address: nexthop.raw))
+            schedule(clocks[skb.cpu] &+ NeighbourTable<IPv4Address>.retransNs, .neighTimer(device: dev, address: nexthop.raw))
         }
         if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(nexthop) (ARP request sent)" }
         return .stolen
@@ -85,14 +110,14 @@ extension Stack {
     /// waited on it is dropped with NEIGH_FAILED (and the neighbour table forgets it).
     func neigh_timer_handler(device dev: Int, address a: IPv4Address) {
         guard var e = neighbours.lookup(a, dev: dev), e.state == .incomplete else { return }
-        if e.probes < NeighbourTable.mcastSolicit {
+        if e.probes < NeighbourTable<IPv4Address>.mcastSolicit {
             e.probes += 1
             neighbours.insert(e)
             let src = devices[dev].config.addresses.first(where: { $0.contains(a) })?.address ?? devices[dev].config.addresses.first?.address ?? .any
             let f = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: devices[dev].mac, ethertype: EtherType.arp),
                               network: .arp(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: a))).emit()
             transmit(f, dev: dev, cause: nil)
-            schedule(clockNs &+ NeighbourTable.retransNs, .neighTimer(device: dev, address: a.raw))
+            schedule(clockNs &+ NeighbourTable<IPv4Address>.retransNs, .neighTimer(device: dev, address: a.raw))
             return
         }
         _ = neighbours.remove(a, dev: dev)
@@ -105,16 +130,11 @@ extension Stack {
 
     /// A neighbour became known: send what waited for it (`neigh_update` → `neigh_connect`).
     func neighbourResolved(_ a: IPv4Address, dev: Int, mac: MACAddress, by skb: SkBuff) {
-        let key = NeighbourTable.Key(dev: dev, addr: a)
-        var waiting: [SkBuff] = []
-        if var e = neighbours.entries[key] {
-            if e.state == .permanent { return }
-            e.mac = mac; e.state = .reachable
-            waiting = e.queue; e.queue = []; e.queuedBytes = 0
-            neighbours.insert(e)
-        } else {
-            neighbours.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: .reachable, probes: 0))
-        }
+        neigh_connect(neighbours.resolve(a, dev: dev, mac: mac), dev: dev, mac: mac, by: skb)
+    }
+
+    /// `neigh_connect`: what waited on a neighbour leaves now, in the trace of the packet that resolved it.
+    func neigh_connect(_ waiting: [SkBuff], dev: Int, mac: MACAddress, by skb: SkBuff) {
         for w in waiting {
             w.cpu = skb.cpu
             // A packet of an earlier run: what it sends now shows in the trace of the packet that resolved it.

@@ -94,14 +94,20 @@ extension Stack {
     private func xmit_one(_ skb: SkBuff, dev: Int, dstMAC: MACAddress, cause: SkBuff) {
         let d = devices[dev]
         var frame = [UInt8](repeating: 0, count: 14)
-        EthernetRepr(dst: dstMAC, src: d.mac, ethertype: EtherType.ipv4).emit(into: &frame)
+        let v6 = skb.protocolType == EtherType.ipv6
+        EthernetRepr(dst: dstMAC, src: d.mac, ethertype: v6 ? EtherType.ipv6 : EtherType.ipv4).emit(into: &frame)
         frame.append(contentsOf: skb.data[skb.networkHeader..<skb.len])
         if d.config.veth, let off = skb.csumPartialOffset {
             // What a veth peer captures of a CHECKSUM_PARTIAL packet: the pseudo-header sum, not finished.
-            let nh = skb.networkHeader, ihl = Int(skb.data[nh] & 0x0f) * 4
-            let len = skb.len - nh - ihl
-            let ps = Checksum.pseudoHeaderSum(src: IPv4Address(raw: skb.data.be32(nh + 12)), dst: IPv4Address(raw: skb.data.be32(nh + 16)),
-                                              proto: skb.data[nh + 9], length: len)
+            let nh = skb.networkHeader, b = skb.data
+            let ps: UInt32
+            if v6 {
+                let th = skb.transportHeader
+                ps = PseudoHeader.v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24)).sum(proto: b[nh + 6], length: skb.len - th)
+            } else {
+                let ihl = Int(b[nh] & 0x0f) * 4
+                ps = Checksum.pseudoHeaderSum(src: IPv4Address(raw: b.be32(nh + 12)), dst: IPv4Address(raw: b.be32(nh + 16)), proto: b[nh + 9], length: skb.len - nh - ihl)
+            }
             frame.setBE16(14 + off - nh, ~Checksum.finish(ps))
         }
         transmit(frame, dev: dev, cause: cause)

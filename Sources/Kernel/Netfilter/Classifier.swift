@@ -33,7 +33,7 @@ final class RuleIndex {
                 // An exact compare against values, ranges or an anonymous set: the rule fails unless
                 // the field's value is in them (an unreadable field fails it too).
                 // (`meta random` draws a number each time it is read: looking it up would change the draws.)
-                if m.mask == nil, m.anyBit == nil, m.op == .implicit || m.op == .eq, m.sel != .random, out[m.sel] == nil { out[m.sel] = m.ranges }
+                if m.mask == nil, m.anyBit == nil, m.op == .implicit || m.op == .eq, m.sel != .random, !m.sel.isAddress6, out[m.sel] == nil { out[m.sel] = m.ranges }
             case .matchSet, .matchName: continue
             case .other: return out   // the pure prefix ends here
             }

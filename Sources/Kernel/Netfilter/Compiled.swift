@@ -6,8 +6,10 @@ final class CRule {
     /// `sel [& mask] op value`; `anyBit` for flag lists without a mask (`ct state established,related`).
     final class Match {
         let sel: NFSelector, mask: UInt64?, op: NFOp, ranges: [(lo: UInt64, hi: UInt64)], anyBit: UInt64?
-        init(_ sel: NFSelector, _ mask: UInt64?, _ op: NFOp, _ ranges: [(lo: UInt64, hi: UInt64)], _ anyBit: UInt64?) {
-            self.sel = sel; self.mask = mask; self.op = op; self.ranges = ranges; self.anyBit = anyBit
+        /// IPv6 address values and prefixes (128 bits), for `ip6 saddr`/`daddr` matches.
+        let ranges6: [(lo: UInt128, hi: UInt128)]
+        init(_ sel: NFSelector, _ mask: UInt64?, _ op: NFOp, _ ranges: [(lo: UInt64, hi: UInt64)], _ anyBit: UInt64?, ranges6: [(lo: UInt128, hi: UInt128)] = []) {
+            self.sel = sel; self.mask = mask; self.op = op; self.ranges = ranges; self.anyBit = anyBit; self.ranges6 = ranges6
         }
     }
     final class SetMatch {
@@ -62,7 +64,15 @@ final class CRule {
                 let bits = ranges.reduce(UInt64(0)) { $0 | ($1.lo == $1.hi ? $1.lo : 0) }
                 if bits != 0 { anyBit = bits }
             }
-            return .match(Match(sel, mask, op, ranges, anyBit))
+            return .match(Match(sel, mask, op, ranges, anyBit, ranges6: CRule.ranges6(value)))
+        }
+    }
+
+    static func ranges6(_ v: NFValue) -> [(lo: UInt128, hi: UInt128)] {
+        switch v {
+        case .range6(let lo, let hi, _): return [(lo, hi)]
+        case .set(let vs): return vs.flatMap(ranges6)
+        default: return []
         }
     }
 

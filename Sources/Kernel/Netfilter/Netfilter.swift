@@ -29,8 +29,10 @@ struct NetfilterState {
         var isRoute: Bool
         var device: String?
     }
-    /// Per hook, sorted by priority then registration order.
+    /// Per hook, sorted by priority then registration order: what IPv4 packets meet (ip and inet
+    /// tables) and what IPv6 packets meet (ip6 and inet tables).
     var hooks: [NFHook: [HookEntry]] = [:]
+    var hooks6: [NFHook: [HookEntry]] = [:]
     /// The ingress entries split by the device their netdev chain is bound to, so the hook finds a
     /// device's chains without filtering per packet.
     var ingress: [String: [HookEntry]] = [:]
@@ -51,8 +53,23 @@ struct NetfilterState {
     struct ObjectKey: Hashable { let kind: NFObjectKind; let name: String }
     /// numgen inc counters and jhash seeds drawn at load, per rule statement.
     var generators: [GeneratorKey: UInt32] = [:]
-    /// Conntrack runs when a rule uses ct, notrack or NAT (the kernel loads nf_conntrack for them).
+    /// Conntrack runs when a rule uses ct, notrack or NAT (the kernel loads nf_conntrack for them):
+    /// for IPv4 packets from an ip or inet table's rule, for IPv6 from an ip6 or inet table's.
     var conntrackEnabled = false
+    var conntrack6Enabled = false
+
+    static func usesConntrack(_ r: NFRule) -> Bool {
+        r.statements.contains { s in
+            switch s {
+            case .notrack, .snat, .dnat, .masquerade, .redirect, .natMap, .natMapNamed, .setCtMark: return true
+            case .match(let sel, _, _, _): return sel.rawValue.hasPrefix("ct ")
+            case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains { $0.rawValue.hasPrefix("ct ") }
+            case .setExpr(let t, let src, _, _): return t == .ctMark || src == .ctMark
+            case .setMapped(let t, let keys, _): return t == .ctMark || keys.contains(where: { $0.rawValue.hasPrefix("ct ") })
+            default: return false
+            }
+        }
+    }
     /// Named sets compiled for lookup, per table index and name.
     var sets: [Int: [String: SetIndex]] = [:]
     /// Named verdict maps compiled for lookup (`vmap @m`), per table index and name.
@@ -75,30 +92,19 @@ struct NetfilterState {
     init(_ rs: NFRuleset, now: UInt64 = 0) {
         ruleset = rs
         var order = 0
-        var list: [(entry: HookEntry, order: Int, hook: NFHook)] = []
+        var list: [(entry: HookEntry, order: Int, hook: NFHook, family: NFFamily)] = []
         for (ti, t) in rs.tables.enumerated() {
             for (ci, c) in t.chains.enumerated() {
-                // A dormant table keeps its chains off every hook; an ip6 table's hooks see IPv6
-                // packets only, and the model carries none yet.
-                if let b = c.base, !t.dormant, t.family != .ip6 {
+                // A dormant table keeps its chains off every hook.
+                if let b = c.base, !t.dormant {
                     list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, isRoute: b.type == .route && b.hook == .output,
-                                             device: b.device), order, b.hook))
+                                             device: b.device), order, b.hook, t.family))
                     order += 1
                 }
-                for r in c.rules {
-                    for s in r.statements {
-                        switch s {
-                        case .notrack, .snat, .dnat, .masquerade, .redirect, .natMap, .natMapNamed: conntrackEnabled = true
-                        case .match(let sel, _, _, _) where sel.rawValue.hasPrefix("ct "): conntrackEnabled = true
-                        case .concatMatch(let sels, _, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
-                        case .concatVmap(let sels, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
-                        case .concatVmapNamed(let sels, _) where sels.contains { $0.rawValue.hasPrefix("ct ") }: conntrackEnabled = true
-                        case .setCtMark: conntrackEnabled = true
-                        case .setExpr(let t, let src, _, _) where t == .ctMark || src == .ctMark: conntrackEnabled = true
-                        case .setMapped(let t, let keys, _) where t == .ctMark || keys.contains(where: { $0.rawValue.hasPrefix("ct ") }): conntrackEnabled = true
-                        default: break
-                        }
-                    }
+                // nf_ct_netns_get(family): an ip table loads IPv4 conntrack, ip6 IPv6's, inet both.
+                if c.rules.contains(where: NetfilterState.usesConntrack) {
+                    if t.family != .ip6 { conntrackEnabled = true }
+                    if t.family == .ip6 || t.family == .inet { conntrack6Enabled = true }
                 }
             }
         }
@@ -117,7 +123,10 @@ struct NetfilterState {
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
         for h in NFHook.allCases {
-            hooks[h] = list.filter { $0.hook == h }.sorted { ($0.entry.prio, $0.order) < ($1.entry.prio, $1.order) }.map(\.entry)
+            let sorted = list.filter { $0.hook == h }.sorted { ($0.entry.prio, $0.order) < ($1.entry.prio, $1.order) }
+            // arp and bridge tables see ARP and bridged frames, which the model does not hook.
+            hooks[h] = sorted.filter { [.ip, .inet, .netdev].contains($0.family) }.map(\.entry)
+            hooks6[h] = sorted.filter { [.ip6, .inet].contains($0.family) }.map(\.entry)
         }
         for e in hooks[.ingress] ?? [] { if let dev = e.device { ingress[dev, default: []].append(e) } }
     }

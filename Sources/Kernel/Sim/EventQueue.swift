@@ -12,11 +12,15 @@ enum Event {
     case fragExpire(key: FragKey, generation: Int)
     /// An incomplete neighbour's retransmit timer (`neigh_timer_handler`).
     case neighTimer(device: Int, address: UInt32)
+    /// An IPv6 reassembly queue's ip6frag_time runs out.
+    case frag6Expire(key: Frag6Key, generation: Int)
+    /// An incomplete IPv6 neighbour's retransmit timer (neighbour discovery).
+    case ndiscTimer(device: Int, address: UInt128)
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {
         switch self {
-        case .fragExpire, .neighTimer: true
+        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer: true
         default: false
         }
     }

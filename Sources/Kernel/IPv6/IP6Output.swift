@@ -1,0 +1,142 @@
+import Wire
+
+/// Where a locally generated IPv6 packet goes: device, next hop, a source for it, and the
+/// length of the route's prefix (which scales the ICMPv6 rate limit).
+struct Route6 {
+    var dev: Int
+    var nexthop: IPv6Address
+    var src: IPv6Address?
+    var prefixLength: Int
+}
+
+// net/ipv6/ip6_output.c, route.c (output) and ndisc's multicast mapping.
+extension Stack {
+    /// `ip6_route_output`: the FIB6 entry for `dst` (link-local and link-scope multicast
+    /// destinations need the device), its next hop and the source address selection would pick.
+    func routeOutput6(_ dst: IPv6Address, oif: Int? = nil) -> Route6? {
+        if dst.isMulticast {
+            guard let dev = oif else { return nil }
+            return Route6(dev: dev, nexthop: dst, src: fib6.sourceAddress(for: dst, dev: dev), prefixLength: 8)
+        }
+        guard let r = fib6.lookup(dst, dev: oif), r.type == .unicast || r.type == .local else { return nil }
+        return Route6(dev: r.dev, nexthop: r.gateway ?? dst, src: fib6.sourceAddress(for: dst, dev: r.dev), prefixLength: r.prefix.prefixLength)
+    }
+
+    /// `ip6_make_flowlabel` with auto_flowlabels on: a hash of the flow, folded to 20 bits with
+    /// the stateless bit (flowlabel_state_ranged) set. The kernel's hash key is random at boot;
+    /// the model's comes from the stack's seed.
+    func ip6_make_flowlabel(src: IPv6Address, dst: IPv6Address, proto: UInt8, ports: UInt32 = 0) -> UInt32 {
+        func fold(_ a: IPv6Address) -> UInt32 {
+            UInt32(truncatingIfNeeded: a.raw) ^ UInt32(truncatingIfNeeded: a.raw >> 32) ^ UInt32(truncatingIfNeeded: a.raw >> 64) ^ UInt32(truncatingIfNeeded: a.raw >> 96)
+        }
+        let h = UInt32(truncatingIfNeeded: SipHash.hash3(fold(src), fold(dst), ports ^ UInt32(proto), key: (ipIdents.key.1, ipIdents.key.0)))
+        return ((h ^ h >> 12) & 0xf_ffff) | 0x8_0000
+    }
+
+    /// `ip6_local_out`: a packet the stack built (ICMPv6, RST, neighbour discovery) through
+    /// LOCAL_OUT, then `ip6_output`. `attachConntrack`: the cause's connection as related.
+    func ip6_local_out(_ bytes: [UInt8], route: Route6, cause: SkBuff, csumPartialOffset: Int? = nil, attachConntrack: Bool = false) {
+        let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
+        out.networkHeader = 14; out.transportHeader = 54; out.nhoff = 20; out.cpu = cause.cpu; out.generated = true
+        out.protocolType = EtherType.ipv6
+        out.csumPartialOffset = csumPartialOffset
+        if attachConntrack {
+            if let c = cause.conn { out.conn = c; out.ctInfo = .related } else if cause.ctInfo == .untracked { out.ctInfo = .untracked }
+        }
+        enter(.ip6_local_out, out)
+        snmp.ip6.OutRequests += 1
+        switch nf_hook(.output, out, inDev: nil, outDev: route.dev) {
+        case .accept: break
+        case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return
+        case .stolen: return
+        }
+        nf_nat_packet(out, hook: .output)
+        var route = route
+        let dst = IPv6Address(array: out.data, at: 14 + 24)
+        if out.rerouteWanted || (!dst.isMulticast && dst != IPv6Address(array: bytes, at: 14 + 24)) {
+            guard let r = routeOutput6(dst, oif: dst.isLinkLocal ? route.dev : nil) else {
+                finish(out, drop(.NETFILTER_DROP, "ip6_route_me_harder: no route to \(dst)"))
+                return
+            }
+            route = r
+        }
+        let end = ip6_output(out, dev: route.dev, nexthop: route.nexthop, outcome: .transmitted)
+        if case .drop = end { finish(out, end) }
+    }
+
+    /// `ip6_output` → `ip6_finish_output`: POSTROUTING, then the neighbour. A packet the stack
+    /// built that exceeds the MTU is fragmented (`ip6_fragment`); forwarded ones were checked
+    /// against the MTU in `ip6_forward` (routers never fragment).
+    func ip6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
+        enter(.ip6_output, skb)
+        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
+        nf_nat_packet(skb, hook: .postrouting)
+        nf_conntrack_confirm(skb)
+        enter(.ip6_finish_output, skb)
+        let mtu = devices[dev].config.mtu
+        if skb.len - skb.networkHeader > mtu && (skb.generated || skb.fragMaxSize > 0) {
+            return ip6_fragment(skb, dev: dev, nexthop: nexthop, mtu: skb.fragMaxSize > 0 ? min(mtu, skb.fragMaxSize) : mtu, outcome: outcome)
+        }
+        return neigh6_output(skb, dev: dev, nexthop: nexthop, outcome: outcome)
+    }
+
+    /// `ip6_finish_output2` → `neigh_output`: multicast maps to its 33:33 group MAC; unicast needs
+    /// the neighbour's MAC, and waits for neighbour discovery otherwise.
+    func neigh6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
+        enter(.neigh_output, skb)
+        if nexthop.isMulticast { return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome) }
+        if let e = neighbours6.lookup(nexthop, dev: dev), let mac = e.mac {
+            return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
+        }
+        guard let first = neighbours6.enqueue(skb, nexthop, dev: dev) else {
+            return drop(.NEIGH_QUEUEFULL, "neighbour queue of \(nexthop) is full (\(neighbours6.lookup(nexthop, dev: dev)?.queuedBytes ?? 0) bytes)")
+        }
+        if first {
+            ndisc_solicit(nexthop, dev: dev, cause: skb)
+            schedule(clocks[skb.cpu] &+ NeighbourTable<IPv6Address>.retransNs, .ndiscTimer(device: dev, address: nexthop.raw))
+        }
+        if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(nexthop) (neighbour solicitation sent)" }
+        return .stolen
+    }
+
+    /// `ip6_fragment`: the unfragmentable part (fixed header, hop-by-hop, routing) repeated in
+    /// every fragment, then a fragment header, then payload in multiples of 8 bytes.
+    func ip6_fragment(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, mtu: Int, outcome: Outcome) -> PathEnd {
+        enter(.ip6_fragment, skb)
+        let nh = skb.networkHeader, b = skb.data
+        // ip6_find_1stfragopt: past hop-by-hop and routing (and destination options before routing).
+        var off = nh + 40, prevNext = nh + 6
+        var next = b[nh + 6]
+        while next == IPProtocol.hopByHop || next == IPProtocol.routing || next == IPProtocol.destinationOptions, off + 8 <= skb.len {
+            if next == IPProtocol.destinationOptions {
+                let after = b[off]
+                guard after == IPProtocol.routing else { break }
+            }
+            prevNext = off; next = b[off]; off += (Int(b[off + 1]) + 1) * 8
+        }
+        let unfrag = Array(b[nh..<off]), payload = Array(b[off..<skb.len])
+        let per = (mtu - unfrag.count - 8) & ~7
+        guard per >= 8 else {
+            snmp.ip6.FragFails += 1
+            return drop(.PKT_TOO_BIG, "MTU \(mtu) leaves no room for a fragment")
+        }
+        let ident = UInt32(truncatingIfNeeded: random.next())
+        var pos = 0
+        while pos < payload.count {
+            let n = min(per, payload.count - pos)
+            var frag = unfrag + [next, 0, 0, 0, 0, 0, 0, 0] + payload[pos..<(pos + n)]
+            frag[prevNext - nh] = IPProtocol.fragment
+            frag.setBE16(4, UInt16(frag.count - 40))
+            frag.setBE16(unfrag.count + 2, UInt16(pos) | (pos + n < payload.count ? 1 : 0))
+            frag.setBE32(unfrag.count + 4, ident)
+            let f = SkBuff(frame: [UInt8](repeating: 0, count: 14) + frag, dev: skb.dev, packet: skb.packet)
+            f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true; f.protocolType = EtherType.ipv6
+            snmp.ip6.FragCreates += 1
+            let end = neigh6_output(f, dev: dev, nexthop: nexthop, outcome: outcome)
+            if case .drop = end { finish(f, end) }
+            pos += n
+        }
+        snmp.ip6.FragOKs += 1
+        return outcome == .forwarded ? .forwarded : .stolen
+    }
+}

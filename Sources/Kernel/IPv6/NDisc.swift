@@ -1,0 +1,170 @@
+import Wire
+
+// net/ipv6/ndisc.c: neighbour discovery (RFC 4861). No duplicate address detection, router
+// solicitations or MLD reports are sent: addresses are configured `nodad` (see the README).
+extension Stack {
+    /// `ndisc_rcv`: hop limit 255 and code 0, then by type.
+    func ndisc_rcv(_ skb: SkBuff) -> PathEnd {
+        enter(.ndisc_rcv, skb)
+        let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
+        if b[nh + 6] == IPProtocol.fragment { return drop(.IPV6_NDISC_FRAG, "neighbour discovery in a fragment") }
+        if b[nh + 7] != 255 { return drop(.IPV6_NDISC_HOP_LIMIT, "neighbour discovery with hop limit \(b[nh + 7]), not 255") }
+        if b[th + 1] != 0 { return drop(.IPV6_NDISC_BAD_CODE, "neighbour discovery with code \(b[th + 1])") }
+        switch b[th] {
+        case ICMPv6Repr.neighbourSolicitation: return ndisc_recv_ns(skb)
+        case ICMPv6Repr.neighbourAdvertisement: return ndisc_recv_na(skb)
+        case ICMPv6Repr.routerSolicitation:
+            return ipForward6 ? drop(.NOT_SPECIFIED, "router solicitation: answering them is not modelled yet")
+                : drop(.NOT_SPECIFIED, "router solicitation ignored: not a router (net.ipv6.conf.all.forwarding is 0)")
+        case ICMPv6Repr.routerAdvertisement:
+            return drop(.NOT_SPECIFIED, "router advertisement: accept_ra (default route and prefix learning) is not modelled yet")
+        default:
+            return drop(.NOT_SPECIFIED, "redirect: accept_redirects is not modelled yet")
+        }
+    }
+
+    /// The ND message and its options, or how the packet ends when they do not parse.
+    private func ndMessage(_ skb: SkBuff) -> Result<NDPRepr, NDError> {
+        let th = skb.transportHeader, b = skb.data
+        guard skb.len - th >= 24 else { return .failure(NDError(reason: .PKT_TOO_SMALL, why: "\(skb.len - th) bytes cannot hold the message")) }
+        let m = ICMPv6Repr(type: b[th], code: b[th + 1], restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<skb.len]))
+        do throws(WireError) {
+            guard let nd = try NDPRepr.parse(m) else { return .failure(NDError(reason: .NOT_SPECIFIED, why: "not a neighbour discovery message")) }
+            return .success(nd)
+        } catch {
+            return .failure(NDError(reason: .IPV6_NDISC_BAD_OPTIONS, why: "options do not parse (\(error))"))
+        }
+    }
+    private struct NDError: Error { var reason: DropReason; var why: String }
+
+    /// The link-layer address option of a message: nil when absent, .failure when not 6 bytes.
+    private func lladdr(_ options: [NDPOption], source: Bool) -> Result<MACAddress?, NDError> {
+        for o in options {
+            switch o {
+            case .sourceLinkLayer(let m) where source: return .success(m)
+            case .targetLinkLayer(let m) where !source: return .success(m)
+            case .other(let t, _) where t == (source ? 1 : 2): return .failure(NDError(reason: .NOT_SPECIFIED, why: "invalid link-layer address length"))
+            default: continue
+            }
+        }
+        return .success(nil)
+    }
+
+    /// `ndisc_recv_ns`: a solicitation for one of our addresses on this device (or, when
+    /// forwarding, a subnet-router anycast address) updates the sender's entry (STALE) and is
+    /// answered with a solicited advertisement.
+    private func ndisc_recv_ns(_ skb: SkBuff) -> PathEnd {
+        let nh = skb.networkHeader, b = skb.data
+        let saddr = IPv6Address(array: b, at: nh + 8), daddr = IPv6Address(array: b, at: nh + 24)
+        let nd: NDPRepr
+        switch ndMessage(skb) { case .success(let m): nd = m; case .failure(let e): return drop(e.reason, "NS: \(e.why)") }
+        guard case .neighbourSolicitation(let target, let options) = nd else { return drop(.NOT_SPECIFIED, "NS: not a solicitation") }
+        if target.isMulticast { return drop(.NOT_SPECIFIED, "NS: multicast target address") }
+        let dad = saddr.isUnspecified
+        if dad && !(daddr.raw >> 24 == (0xff02_0000_0000_0000_0000_0001_ff00_0000 as UInt128) >> 24) {
+            return drop(.NOT_SPECIFIED, "NS: bad DAD packet (wrong destination)")
+        }
+        let mac: MACAddress?
+        switch lladdr(options, source: true) { case .success(let m): mac = m; case .failure(let e): return drop(e.reason, "NS: \(e.why)") }
+        if dad && mac != nil { return drop(.NOT_SPECIFIED, "NS: bad DAD packet (link-layer address option)") }
+        let inc = daddr.isMulticast
+        let ours = fib6.isAssigned(target, dev: skb.dev)
+        let anycast = !ours && fib6.local.contains { $0.prefix.address == target && $0.dev == skb.dev }
+        guard ours || anycast else { return drop(.IPV6_NDISC_NS_OTHERHOST, "NS: \(target) is not an address of \(devices[skb.dev].name)") }
+        if dad {
+            ndisc_send_na(dev: skb.dev, to: .allNodes, target: target, solicited: false, override: ours, withOption: true, cause: skb)
+            return consume("NS for duplicate address detection answered")
+        }
+        // __neigh_lookup creates the entry unless the solicitation was multicast without an address.
+        if !inc || mac != nil {
+            if let mac {
+                neigh_connect(neighbours6.resolve(saddr, dev: skb.dev, mac: mac, state: .stale), dev: skb.dev, mac: mac, by: skb)
+            } else if neighbours6.lookup(saddr, dev: skb.dev) == nil {
+                neighbours6.insert(NeighbourEntry(address: saddr, dev: skb.dev, mac: nil, state: .incomplete, probes: 0))
+            }
+            ndisc_send_na(dev: skb.dev, to: saddr, target: target, solicited: true, override: ours && inc, withOption: inc, cause: skb)
+            return consume("NS for \(target) answered")
+        }
+        return drop(.NOT_SPECIFIED, "NS: multicast solicitation without a source link-layer address")
+    }
+
+    /// `ndisc_recv_na`: an advertisement for a neighbour we have an entry for updates it
+    /// (REACHABLE when solicited, else STALE) and sends what waited; others are dropped.
+    private func ndisc_recv_na(_ skb: SkBuff) -> PathEnd {
+        let nh = skb.networkHeader
+        let daddr = IPv6Address(array: skb.data, at: nh + 24)
+        let nd: NDPRepr
+        switch ndMessage(skb) { case .success(let m): nd = m; case .failure(let e): return drop(e.reason, "NA: \(e.why)") }
+        guard case .neighbourAdvertisement(_, let solicited, _, let target, let options) = nd else { return drop(.NOT_SPECIFIED, "NA: not an advertisement") }
+        if target.isMulticast { return drop(.NOT_SPECIFIED, "NA: target address is multicast") }
+        if daddr.isMulticast && solicited { return drop(.NOT_SPECIFIED, "NA: solicited NA is multicasted") }
+        let mac: MACAddress?
+        switch lladdr(options, source: false) { case .success(let m): mac = m; case .failure(let e): return drop(e.reason, "NA: \(e.why)") }
+        if fib6.isAssigned(target, dev: skb.dev) { return drop(.NOT_SPECIFIED, "NA: someone advertised our address \(target)") }
+        guard let e = neighbours6.lookup(target, dev: skb.dev) else { return drop(.NOT_SPECIFIED, "NA: no neighbour entry for \(target)") }
+        if let mac, e.state != .permanent {
+            neigh_connect(neighbours6.resolve(target, dev: skb.dev, mac: mac, state: solicited ? .reachable : .stale), dev: skb.dev, mac: mac, by: skb)
+        }
+        return consume("NA for \(target)")
+    }
+
+    /// `ndisc_send_na`: from the target address (hop limit 255, flow label 0), router flag when
+    /// forwarding, with the target link-layer address when asked for.
+    private func ndisc_send_na(dev: Int, to daddr: IPv6Address, target: IPv6Address, solicited: Bool, override: Bool, withOption: Bool, cause: SkBuff) {
+        enter(.ndisc_send_na, cause)
+        let src = fib6.isAssigned(target, dev: dev) ? target : fib6.sourceAddress(for: daddr, dev: dev)
+        guard let src else { return }
+        let na = NDPRepr.neighbourAdvertisement(router: ipForward6, solicited: solicited, override: override, target: target,
+                                                options: withOption ? [.targetLinkLayer(devices[dev].mac)] : [])
+        ndisc_send_skb(na.icmp, src: src, dst: daddr, dev: dev, cause: cause)
+    }
+
+    /// `ndisc_solicit`: a multicast solicitation to the target's solicited-node group, from the
+    /// waiting packet's source when it is ours.
+    func ndisc_solicit(_ target: IPv6Address, dev: Int, cause: SkBuff?) {
+        let waitingSrc = cause.map { IPv6Address(array: $0.data, at: $0.networkHeader + 8) }
+        let src = waitingSrc.flatMap { fib6.isAssigned($0, dev: dev) ? $0 : nil } ?? fib6.sourceAddress(for: target, dev: dev)
+        guard let src else { return }
+        let ns = NDPRepr.neighbourSolicitation(target: target, options: [.sourceLinkLayer(devices[dev].mac)])
+        if let cause { enter(.ndisc_solicit, cause) }
+        ndisc_send_skb(ns.icmp, src: src, dst: target.solicitedNode, dev: dev, cause: cause)
+    }
+
+    /// `ndisc_send_skb`: hop limit 255, flow label 0, through LOCAL_OUT on the given device.
+    private func ndisc_send_skb(_ m: ICMPv6Repr, src: IPv6Address, dst: IPv6Address, dev: Int, cause: SkBuff?) {
+        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.icmpv6, hopLimit: 255, payloadLength: m.bufferLength)
+        var bytes = [UInt8](repeating: 0, count: 14 + 40 + m.bufferLength)
+        ip.emit(into: &bytes, at: 14)
+        m.emit(into: &bytes, at: 54, pseudo: ip.pseudoHeader)
+        snmp.icmp6.OutMsgs += 1
+        snmp.icmp6.OutType[Int(m.type), default: 0] += 1
+        let route = Route6(dev: dev, nexthop: dst, src: src, prefixLength: 128)
+        if let cause {
+            ip6_local_out(bytes, route: route, cause: cause)
+        } else {
+            // A retransmission from the timer belongs to no packet's trace.
+            let ghost = SkBuff(frame: [], dev: dev, packet: -1)
+            ghost.cpu = 0
+            ip6_local_out(bytes, route: route, cause: ghost)
+        }
+    }
+
+    /// The neighbour timer: solicit again up to mcast_solicit times, 1 s apart; then the entry
+    /// fails and what waited is dropped (NEIGH_FAILED).
+    func ndisc_timer_handler(device dev: Int, address a: IPv6Address) {
+        guard var e = neighbours6.lookup(a, dev: dev), e.state == .incomplete else { return }
+        if e.probes < NeighbourTable<IPv6Address>.mcastSolicit {
+            e.probes += 1
+            neighbours6.insert(e)
+            ndisc_solicit(a, dev: dev, cause: nil)
+            schedule(clockNs &+ NeighbourTable<IPv6Address>.retransNs, .ndiscTimer(device: dev, address: a.raw))
+            return
+        }
+        _ = neighbours6.remove(a, dev: dev)
+        neighbourFailures += 1
+        for skb in e.queue {
+            devices[dev].stats.tx_dropped += 1
+            finish(skb, .drop(.NEIGH_FAILED, nil))
+        }
+    }
+}

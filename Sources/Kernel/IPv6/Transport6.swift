@@ -1,0 +1,111 @@
+import Wire
+
+// net/ipv6/udp.c and tcp_ipv6.c. The model's sockets are IPv4 (AF_INET) sockets, which never see
+// IPv6: every datagram and segment here finds no socket.
+extension Stack {
+    /// `__udp6_lib_rcv`: length (longer than the packet: short; shorter: trimmed), checksum (zero
+    /// is an error over IPv6), multicast to its group's sockets, unicast to a socket or port unreachable.
+    func udpv6_rcv(_ skb: SkBuff) -> PathEnd {
+        enter(.udpv6_rcv, skb)
+        let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
+        let avail = skb.len - th
+        guard avail >= 8 else {
+            snmp.udp6.InErrors += 1
+            return drop(.PKT_TOO_SMALL, "\(avail) bytes cannot hold a UDP header")
+        }
+        var ulen = Int(b.be16(th + 4))
+        if ulen > avail {
+            snmp.udp6.InErrors += 1
+            return drop(.PKT_TOO_SMALL, "UDP length \(ulen) exceeds the \(avail) bytes of the IPv6 payload")
+        }
+        if ulen == 0 { ulen = avail }   // a jumbogram's
+        if ulen < 8 {
+            snmp.udp6.InErrors += 1
+            return drop(.PKT_TOO_SMALL, "UDP length \(ulen) is below 8")
+        }
+        if ulen < avail { skb.len = th + ulen }
+        let src = IPv6Address(array: b, at: nh + 8), dst = IPv6Address(array: b, at: nh + 24)
+        let check = b.be16(th + 6)
+        var csumOK = check != 0
+        if csumOK && skb.ipSummed != .unnecessary {
+            enter(.__skb_checksum_complete, skb)
+            let s = PseudoHeader.v6(src, dst).sum(proto: IPProtocol.udp, length: ulen)
+            csumOK = Checksum.finish(Checksum.sum(b, from: th, count: ulen, initial: s)) == 0
+        }
+        if dst.isMulticast {
+            guard csumOK else { return udp6CsumError(check == 0 ? .UDP_CSUM : .UDP_CSUM) }
+            snmp.udp6.IgnoredMulti += 1
+            return consume("multicast datagram with no socket in group \(dst)")
+        }
+        guard csumOK else { return udp6CsumError(check == 0 ? .NO_SOCKET : .UDP_CSUM) }
+        snmp.udp6.NoPorts += 1
+        icmp6_send(skb, type: ICMPv6Repr.destUnreachable, code: 4)
+        return drop(.NO_SOCKET, "no IPv6 socket for port \(b.be16(th + 2)) (the model's sockets are AF_INET)")
+    }
+
+    private func udp6CsumError(_ r: DropReason) -> PathEnd {
+        snmp.udp6.InCsumErrors += 1
+        snmp.udp6.InErrors += 1
+        return drop(r, "UDP checksum does not verify (zero is not allowed over IPv6)")
+    }
+
+    /// `tcp_v6_rcv`: header sanity and checksum; no socket: a reset answers (`tcp_v6_send_reset`).
+    func tcp_v6_rcv(_ skb: SkBuff) -> PathEnd {
+        enter(.tcp_v6_rcv, skb)
+        guard skb.pktType == .host else { return drop(.NOT_SPECIFIED, "TCP segment not addressed to this host (\(skb.pktType.rawValue))") }
+        snmp.tcp.InSegs += 1
+        let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
+        let avail = skb.len - th
+        guard avail >= TCPPacket.minHeaderLength else { return drop(.NOT_SPECIFIED, "\(avail) bytes cannot hold a TCP header") }
+        let doff = Int(b[th + 12] >> 4)
+        guard doff >= 5 else {
+            snmp.tcp.InErrs += 1
+            return drop(.PKT_TOO_SMALL, "TCP data offset \(doff) is below 5")
+        }
+        guard avail >= doff * 4 else { return drop(.NOT_SPECIFIED, "TCP header of \(doff * 4) bytes exceeds the \(avail) received") }
+        if skb.ipSummed != .unnecessary {
+            enter(.__skb_checksum_complete, skb)
+            let s = PseudoHeader.v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24)).sum(proto: IPProtocol.tcp, length: avail)
+            guard Checksum.finish(Checksum.sum(b, from: th, count: avail, initial: s)) == 0 else {
+                snmp.tcp.InCsumErrors += 1
+                snmp.tcp.InErrs += 1
+                return drop(.TCP_CSUM, "TCP checksum does not verify")
+            }
+        }
+        tcp_v6_send_reset(skb)
+        return drop(.NO_SOCKET, "no IPv6 socket for port \(b.be16(th + 2)) (the model's sockets are AF_INET): answered with a reset")
+    }
+
+    /// `tcp_v6_send_reset`: not to a RST or a multicast destination; seq from the ACK, or RST|ACK
+    /// acknowledging what the segment carried; traffic class 0, an automatic flow label,
+    /// CHECKSUM_PARTIAL (a veth peer sees the pseudo-header sum). `fromReject`: nft's `reject with
+    /// tcp reset` (nf_send_reset6): flow label 0, a full checksum, the cause's connection attached.
+    func tcp_v6_send_reset(_ skb: SkBuff, fromReject: Bool = false) {
+        enter(.tcp_v6_send_reset, skb)
+        let nh = skb.networkHeader, b = skb.data
+        guard let l4 = ipv6_skip_exthdr(b, from: nh, end: skb.len), l4.proto == IPProtocol.tcp, l4.fragOff == 0, skb.len >= l4.offset + 20 else { return }
+        let th = l4.offset
+        let flags = TCPFlags(rawValue: b[th + 13])
+        if flags.contains(.rst) { return }
+        let src = IPv6Address(array: b, at: nh + 8), dst = IPv6Address(array: b, at: nh + 24)
+        if dst.isMulticast { return }
+        guard let route = routeOutput6(src, oif: src.isLinkLocal ? skb.dev : nil) else { return }
+        let doff = Int(b[th + 12] >> 4) * 4
+        let dataLen = max(0, skb.len - th - doff)
+        let rst: TCPRepr
+        if flags.contains(.ack) {
+            rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: b.be32(th + 8), ack: 0, flags: .rst, window: 0)
+        } else {
+            let ack = b.be32(th + 4) &+ UInt32(dataLen) &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
+            rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: 0, ack: ack, flags: [.rst, .ack], window: 0)
+        }
+        let ports = UInt32(b.be16(th + 2)) << 16 | UInt32(b.be16(th))
+        let ip = IPv6Repr(src: dst, dst: src, nextHeader: IPProtocol.tcp, hopLimit: UInt8(sysctl(.hop_limit6)),
+                          flowLabel: fromReject ? 0 : ip6_make_flowlabel(src: dst, dst: src, proto: IPProtocol.tcp, ports: ports), payloadLength: 20)
+        var bytes = [UInt8](repeating: 0, count: 14 + 40 + 20)
+        ip.emit(into: &bytes, at: 14)
+        rst.emit(into: &bytes, at: 54, pseudo: ip.pseudoHeader)
+        snmp.tcp.OutRsts += 1
+        ip6_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? nil : 54 + 16, attachConntrack: fromReject)
+    }
+}
