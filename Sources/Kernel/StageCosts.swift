@@ -15,7 +15,7 @@ public struct StageCosts: Sendable {
         "dev_queue_xmit": 120, "skb_gso_segment": 150, "nf_hook_slow": 50, "ip_route_me_harder": 80,
         "udp_rcv": 120, "udp_queue_rcv_skb": 80, "tcp_v4_rcv": 200, "tcp_v4_send_reset": 150, "icmp_rcv": 100, "icmp_send": 200, "icmp_reply": 150,
         "ipv6_rcv": 60, "ip6_rcv_finish": 90, "ip6_mc_input": 40, "ip6_input": 20, "ip6_input_finish": 30,
-        "ipv6_destopt_rcv": 40, "ipv6_rthdr_rcv": 40, "ipv6_frag_rcv": 100,
+        "ipv6_destopt_rcv": 40, "ipv6_rthdr_rcv": 40, "ipv6_frag_rcv": 100, "nf_ct_frag6_gather": 100,
         "ip6_forward": 60, "ip6_forward_finish": 20, "ip6_local_out": 20, "ip6_output": 40, "ip6_finish_output": 40, "ip6_fragment": 150,
         "icmpv6_rcv": 100, "icmp6_send": 200, "icmpv6_echo_reply": 150, "ndisc_rcv": 80, "ndisc_send_na": 120, "ndisc_solicit": 120,
         "udpv6_rcv": 120, "tcp_v6_rcv": 200, "tcp_v6_send_reset": 150,

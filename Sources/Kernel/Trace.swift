@@ -19,7 +19,7 @@ public enum Stage: Int, Sendable, CaseIterable {
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
     case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, tcp_v4_send_reset, icmp_rcv, icmp_send, icmp_reply
     // net/ipv6/ip6_input.c, exthdrs.c, reassembly.c, ip6_output.c
-    case ipv6_rcv, ip6_rcv_finish, ip6_mc_input, ip6_input, ip6_input_finish, ipv6_destopt_rcv, ipv6_rthdr_rcv, ipv6_frag_rcv
+    case ipv6_rcv, ip6_rcv_finish, ip6_mc_input, ip6_input, ip6_input_finish, ipv6_destopt_rcv, ipv6_rthdr_rcv, ipv6_frag_rcv, nf_ct_frag6_gather
     case ip6_forward, ip6_forward_finish, ip6_local_out, ip6_output, ip6_finish_output, ip6_fragment
     // net/ipv6/icmp.c, ndisc.c, udp.c, tcp_ipv6.c
     case icmpv6_rcv, icmp6_send, icmpv6_echo_reply, ndisc_rcv, ndisc_send_na, ndisc_solicit, udpv6_rcv, tcp_v6_rcv, tcp_v6_send_reset

@@ -73,9 +73,10 @@ extension Stack {
         nf_nat_packet(skb, hook: .postrouting)
         nf_conntrack_confirm(skb)
         enter(.ip6_finish_output, skb)
-        let mtu = devices[dev].config.mtu
+        // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size).
+        let mtu = skb.fragMaxSize > 0 ? min(devices[dev].config.mtu, skb.fragMaxSize) : devices[dev].config.mtu
         if skb.len - skb.networkHeader > mtu && (skb.generated || skb.fragMaxSize > 0) {
-            return ip6_fragment(skb, dev: dev, nexthop: nexthop, mtu: skb.fragMaxSize > 0 ? min(mtu, skb.fragMaxSize) : mtu, outcome: outcome)
+            return ip6_fragment(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome)
         }
         return neigh6_output(skb, dev: dev, nexthop: nexthop, outcome: outcome)
     }

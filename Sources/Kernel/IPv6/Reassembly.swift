@@ -3,6 +3,8 @@ import Wire
 /// `struct frag_queue`'s key: (identification, saddr, daddr), plus the device for link-scoped destinations.
 struct Frag6Key: Hashable {
     var src: UInt128, dst: UInt128, id: UInt32, iif: Int
+    /// nf_defrag_ipv6's queues are apart from the stack's (IP6_DEFRAG_CONNTRACK_IN as `user`).
+    var defrag: Bool
 }
 
 /// The IPv6 reassembly queues of the stack's netns (`net->ipv6.fqdir`).
@@ -21,43 +23,50 @@ extension Stack {
     /// first fragment must hold every header up to the upper layer (parameter problem code 3); a
     /// fragment that is not the last must be a multiple of 8 bytes (parameter problem, pointing at
     /// the payload length); overlaps kill the queue (RFC 5722); the last missing piece reassembles.
-    func ipv6_frag_rcv(_ skb: SkBuff) -> DefragResult {
-        enter(.ipv6_frag_rcv, skb)
+    ///
+    /// `defrag`: conntrack's `nf_ct_frag6_gather` (nf_defrag_ipv6) before PREROUTING: its own
+    /// queues, no ICMPv6 and no MIB counting; what it refuses is dropped.
+    func ipv6_frag_rcv(_ skb: SkBuff, defrag: Bool = false) -> DefragResult {
+        enter(defrag ? .nf_ct_frag6_gather : .ipv6_frag_rcv, skb)
         let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
-        snmp.ip6.ReasmReqds += 1
-        guard b.be16(nh + 4) != 0, skb.len >= th + 8 else {
+        /// icmpv6_param_prob, which conntrack's defragmentation never sends.
+        func paramProb(_ code: UInt8, _ pointer: Int) {
+            guard !defrag else { return }
             snmp.ip6.InHdrErrors += 1
-            icmp6_send(skb, type: ICMPv6Repr.parameterProblem, code: 0, info: UInt32(th - nh))
+            icmp6_send(skb, type: ICMPv6Repr.parameterProblem, code: code, info: UInt32(pointer))
+        }
+        if !defrag { snmp.ip6.ReasmReqds += 1 }
+        guard b.be16(nh + 4) != 0, skb.len >= th + 8 else {
+            paramProb(0, th - nh)
             return .failed(drop(.NOT_SPECIFIED, "fragment header truncated or in a jumbogram"))
         }
         let w = b.be16(th + 2)
         let offset = Int(w & 0xfff8), more = w & 1 == 1
         if offset == 0 && !more {
+            if defrag { return .reassembled(skb) }
             snmp.ip6.ReasmOKs += 1
             skb.nhoff = th
             skb.transportHeader = th + 8
             return .reassembled(skb)
         }
         if offset == 0, let l4 = ipv6_skip_exthdr(b, from: nh, end: skb.len), l4.fragOff == 0, !upperLayerHeaderFits(l4, skb.len) {
-            snmp.ip6.InHdrErrors += 1
-            icmp6_send(skb, type: ICMPv6Repr.parameterProblem, code: 3, info: 0)
+            paramProb(3, 0)
             return .failed(drop(.NOT_SPECIFIED, "first fragment does not hold the upper-layer header"))
         }
         let end = offset + (skb.len - th - 8)
         if end > 65535 {
-            snmp.ip6.InHdrErrors += 1
-            icmp6_send(skb, type: ICMPv6Repr.parameterProblem, code: 0, info: UInt32(th + 2 - nh))
+            paramProb(0, th + 2 - nh)
             return .failed(drop(.NOT_SPECIFIED, "fragment ends past 65535"))
         }
         let dst = IPv6Address(array: b, at: nh + 24)
         let key = Frag6Key(src: IPv6Address(array: b, at: nh + 8).raw, dst: dst.raw, id: b.be32(th + 4),
-                           iif: dst.isLinkLocal || dst.isMulticast ? skb.dev : -1)
+                           iif: dst.isLinkLocal || dst.isMulticast ? skb.dev : -1, defrag: defrag)
         var q: FragQueue
         if let existing = frags6.queues[key] {
             q = existing
         } else {
             if frags6.memory + skb.truesize > sysctl(.ip6frag_high_thresh) {
-                snmp.ip6.ReasmFails += 1
+                if !defrag { snmp.ip6.ReasmFails += 1 }
                 return .failed(drop(.NOT_SPECIFIED, "fragment memory above net.ipv6.ip6frag_high_thresh: no new queue"))
             }
             q = FragQueue(generation: frags6.nextGeneration)
@@ -72,8 +81,7 @@ extension Stack {
         } else {
             if end & 7 != 0 {
                 frags6.queues[key] = q
-                snmp.ip6.InHdrErrors += 1
-                icmp6_send(skb, type: ICMPv6Repr.parameterProblem, code: 0, info: 4)
+                paramProb(0, 4)
                 return .failed(drop(.PROTO_MEM, "fragment of \(end - offset) bytes is not a multiple of 8 and not the last"))
             }
             if let t = q.total, end > t { return kill6(key, q, skb, reason: .NOT_SPECIFIED, why: "fragment past the datagram's end") }
@@ -100,6 +108,7 @@ extension Stack {
             return .queued
         }
         // ip6_frag_reasm: the first fragment's headers without its fragment header, every payload in order.
+        let maxSize = q.frags.map { $0.skb.len - $0.skb.networkHeader }.max() ?? 0
         frags6.queues[key] = nil
         frags6.memory -= q.memory
         let nhoff = frags6.nhoffset.removeValue(forKey: key) ?? (nh + 6)
@@ -117,13 +126,24 @@ extension Stack {
         skb.nhoff = nhoff
         skb.ipSummed = .none
         skb.segments = q.frags.count
-        skb.fragMaxSize = q.frags.map { $0.skb.len - $0.skb.networkHeader }.max() ?? 0
+        skb.fragMaxSize = maxSize
         for f in q.frags where f.skb !== skb && f.skb.packet >= 0 {
             f.skb.cpu = skb.cpu
             settle(f.skb, .consumed, reason: nil, note: tracing ? "reassembled into a later packet of this batch" : nil)
         }
-        snmp.ip6.ReasmOKs += 1
+        if !defrag { snmp.ip6.ReasmOKs += 1 }
         return .reassembled(skb)
+    }
+
+    /// The fragment header of a packet, with where the next-header byte pointing at it sits.
+    func ipv6FragmentHeader(_ skb: SkBuff) -> (offset: Int, nhoff: Int)? {
+        let b = skb.data, nh = skb.networkHeader
+        var next = b[nh + 6], off = nh + 40, prev = nh + 6
+        while IPv6ExtensionHeader.isWalkable(next), skb.len >= off + 8 {
+            if next == IPProtocol.fragment { return (off, prev) }
+            prev = off; next = b[off]; off += (Int(b[off + 1]) + 1) * 8
+        }
+        return nil
     }
 
     /// `ipv6frag_thdr_truncated`'s test: the upper-layer header (its first 8 bytes for UDP/ICMPv6, 20 for TCP) is there.
@@ -153,7 +173,7 @@ extension Stack {
         frags6.memory -= q.memory
         snmp.ip6.ReasmFails += 1
         snmp.ip6.ReasmTimeout += 1
-        if q.firstSeen, let head = q.frags.first?.skb {
+        if q.firstSeen, !key.defrag, let head = q.frags.first?.skb {
             head.cpu = 0
             clocks[0] = max(clocks[0], clockNs)
             icmp6_send(head, type: ICMPv6Repr.timeExceeded, code: 1)

@@ -4,16 +4,30 @@ import Wire
 /// A connection's identity in one direction (`struct nf_conntrack_tuple`).
 struct CTTuple: Hashable {
     var proto: UInt8
-    var src: UInt32, dst: UInt32
-    /// Ports for TCP/UDP; for ICMP, sport holds the echo id and dport the type.
+    /// Addresses: an IPv4 one in the low 32 bits, or an IPv6 one (`v6`).
+    var src: UInt128, dst: UInt128
+    /// Ports for TCP/UDP; for ICMP and ICMPv6, sport holds the echo id and dport the type.
     var sport: UInt16, dport: UInt16
+    var v6 = false
+    init(proto: UInt8, src: UInt128, dst: UInt128, sport: UInt16, dport: UInt16, v6: Bool = false) {
+        self.proto = proto; self.src = src; self.dst = dst; self.sport = sport; self.dport = dport; self.v6 = v6
+    }
+    init(proto: UInt8, src: UInt32, dst: UInt32, sport: UInt16, dport: UInt16) {
+        self.init(proto: proto, src: UInt128(src), dst: UInt128(dst), sport: sport, dport: dport)
+    }
+    var src4: UInt32 { UInt32(truncatingIfNeeded: src) }
+    var dst4: UInt32 { UInt32(truncatingIfNeeded: dst) }
     /// TCP and UDP: the tuples NAT gives new ports (ICMP ids are left as they are).
     var hasPorts: Bool { proto == IPProtocol.tcp || proto == IPProtocol.udp }
     /// The source half (`same_src`): protocol, address and port.
-    var sourceKey: CTTuple { CTTuple(proto: proto, src: src, dst: 0, sport: sport, dport: 0) }
+    var sourceKey: CTTuple { CTTuple(proto: proto, src: src, dst: 0, sport: sport, dport: 0, v6: v6) }
+    /// The reply direction; an echo request's reply is an echo reply (`invmap`).
     var inverted: CTTuple {
         if proto == IPProtocol.icmp { return CTTuple(proto: proto, src: dst, dst: src, sport: sport, dport: dport == 8 ? 0 : dport == 0 ? 8 : dport) }
-        return CTTuple(proto: proto, src: dst, dst: src, sport: dport, dport: sport)
+        if proto == IPProtocol.icmpv6 {
+            return CTTuple(proto: proto, src: dst, dst: src, sport: sport, dport: dport == 128 ? 129 : dport == 129 ? 128 : dport, v6: v6)
+        }
+        return CTTuple(proto: proto, src: dst, dst: src, sport: dport, dport: sport, v6: v6)
     }
 }
 
@@ -96,6 +110,7 @@ extension Stack {
 
     /// The tuple of a packet and whether it is an ICMP error quoting another flow (whose tuple is given).
     func ctTuple(_ skb: SkBuff) -> (tuple: CTTuple, quoted: CTTuple?)? {
+        if skb.protocolType == EtherType.ipv6 { return ctTuple6(skb) }
         let b = skb.data, nh = skb.networkHeader
         let ihl = Int(b[nh] & 0x0f) * 4, th = nh + ihl
         let proto = b[nh + 9]
@@ -128,6 +143,37 @@ extension Stack {
         }
     }
 
+    /// The IPv6 tuple (nf_conntrack_l3proto_ipv6, nf_conntrack_proto_icmpv6): past the extension
+    /// headers; an ICMPv6 error quotes the IPv6 packet it is about.
+    private func ctTuple6(_ skb: SkBuff) -> (tuple: CTTuple, quoted: CTTuple?)? {
+        let b = skb.data, nh = skb.networkHeader
+        guard let l4 = ipv6_skip_exthdr(b, from: nh, end: skb.len) else { return nil }
+        let src = IPv6Address(array: b, at: nh + 8).raw, dst = IPv6Address(array: b, at: nh + 24).raw
+        let th = l4.offset
+        switch l4.proto {
+        case IPProtocol.tcp, IPProtocol.udp:
+            guard skb.len >= th + 4 else { return nil }
+            return (CTTuple(proto: l4.proto, src: src, dst: dst, sport: b.be16(th), dport: b.be16(th + 2), v6: true), nil)
+        case IPProtocol.icmpv6:
+            guard skb.len >= th + 8 else { return nil }
+            let type = b[th]
+            if type < 128, skb.len >= th + 8 + 40, let inner = ipv6_skip_exthdr(b, from: th + 8, end: skb.len) {
+                let inh = th + 8, ith = inner.offset
+                var q = CTTuple(proto: inner.proto, src: IPv6Address(array: b, at: inh + 8).raw, dst: IPv6Address(array: b, at: inh + 24).raw,
+                                sport: 0, dport: 0, v6: true)
+                if (inner.proto == IPProtocol.tcp || inner.proto == IPProtocol.udp) && skb.len >= ith + 4 {
+                    q.sport = b.be16(ith); q.dport = b.be16(ith + 2)
+                } else if inner.proto == IPProtocol.icmpv6 && skb.len >= ith + 8 {
+                    q.sport = b.be16(ith + 4); q.dport = UInt16(b[ith])
+                }
+                return (CTTuple(proto: l4.proto, src: src, dst: dst, sport: 0, dport: UInt16(type), v6: true), q)
+            }
+            return (CTTuple(proto: l4.proto, src: src, dst: dst, sport: b.be16(th + 4), dport: UInt16(type), v6: true), nil)
+        default:
+            return (CTTuple(proto: l4.proto, src: src, dst: dst, sport: 0, dport: 0, v6: true), nil)
+        }
+    }
+
     /// `tcp_valid_flags`: the combinations a TCP segment may carry (ECE/CWR aside).
     static func tcpFlagsValid(_ f: UInt8) -> Bool {
         let v = f & 0x3f
@@ -142,12 +188,17 @@ extension Stack {
         guard skb.ctInfo != .untracked, skb.conn == nil else { return true }
         guard let (tuple, quoted) = ctTuple(skb) else { skb.ctInfo = .invalid; return true }
         let now = clockNs
+        if tuple.v6 && tuple.proto == IPProtocol.icmpv6 && quoted == nil {
+            // nf_conntrack_icmpv6_error: MLD and neighbour discovery are never tracked (noct_valid_new).
+            if [130, 131, 132, 133, 134, 135, 136, 143].contains(tuple.dport) { skb.ctInfo = .untracked; return true }
+        }
         if let inner = quoted {
             // An ICMP error about a tracked flow is RELATED to it.
             if let (c, _) = lookupConn(inner, now: now) { skb.conn = c; skb.ctInfo = .related } else { skb.ctInfo = .invalid }
             return true
         }
-        let th = skb.networkHeader + Int(skb.data[skb.networkHeader] & 0x0f) * 4
+        let th = tuple.v6 ? (ipv6_skip_exthdr(skb.data, from: skb.networkHeader, end: skb.len)?.offset ?? skb.len)
+            : skb.networkHeader + Int(skb.data[skb.networkHeader] & 0x0f) * 4
         let tcpFlags: UInt8? = tuple.proto == IPProtocol.tcp && skb.len >= th + 14 ? skb.data[th + 13] : nil
         if let f = tcpFlags, !Stack.tcpFlagsValid(f) { skb.ctInfo = .invalid; return true }
         if let (c, isReply) = lookupConn(tuple, now: now) {
@@ -166,6 +217,8 @@ extension Stack {
             skb.ctInfo = isReply ? .reply : (c.status & IPS.seenReply != 0 ? .established : .new)
             return true
         }
+        // icmpv6_new: only an echo request (or node information query) starts a connection.
+        if tuple.v6 && tuple.proto == IPProtocol.icmpv6 && tuple.dport != 128 && tuple.dport != 139 { skb.ctInfo = .invalid; return true }
         // Table full: evict the oldest connection never assured (early_drop), else drop the packet.
         if conntrack.count >= conntrackMax {
             guard let victim = conntrack.oldestUnassured else {
@@ -237,7 +290,7 @@ extension Stack {
     public var conntrackEntries: [ConntrackEntry] {
         let now = clockNs
         return conntrack.conns.values.filter { $0.expires > now }.sorted { $0.seq < $1.seq }.map { c in
-            ConntrackEntry(protocol: [6: "tcp", 17: "udp", 1: "icmp"][Int(c.orig.proto)] ?? "unknown", protonum: Int(c.orig.proto),
+            ConntrackEntry(protocol: [6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"][Int(c.orig.proto)] ?? "unknown", protonum: Int(c.orig.proto),
                            timeout: Int((c.expires - now) / 1_000_000_000), state: c.tcp?.rawValue,
                            original: ConntrackEntry.Tuple(c.orig), reply: ConntrackEntry.Tuple(c.reply),
                            unreplied: c.status & IPS.seenReply == 0, assured: c.status & IPS.assured != 0, mark: Int(c.mark), use: 1)
@@ -253,8 +306,8 @@ public struct ConntrackEntry: Sendable, Equatable {
         public var sport: Int?, dport: Int?
         public var type: Int?, code: Int?, id: Int?
         init(_ t: CTTuple) {
-            src = NFConstants.ipv4Text(t.src); dst = NFConstants.ipv4Text(t.dst)
-            if t.proto == IPProtocol.icmp { type = Int(t.dport); code = 0; id = Int(t.sport) }
+            src = t.v6 ? IPv6Address.text(t.src) : NFConstants.ipv4Text(t.src4); dst = t.v6 ? IPv6Address.text(t.dst) : NFConstants.ipv4Text(t.dst4)
+            if t.proto == IPProtocol.icmp || t.proto == IPProtocol.icmpv6 { type = Int(t.dport); code = 0; id = Int(t.sport) }
             else if t.proto == IPProtocol.tcp || t.proto == IPProtocol.udp { sport = Int(t.sport); dport = Int(t.dport) }
         }
         var text: String {

@@ -14,14 +14,19 @@ extension Stack {
         let ct = (v6 ? netfilter.conntrack6Enabled : netfilter.conntrackEnabled) && (hook == .prerouting || hook == .output)
         if chains.isEmpty && !ct { return .accept }
         enter(.nf_hook_slow, skb)
-        if ct && v6 {
-            // nf_conntrack_ipv6 (and nf_defrag_ipv6) are not modelled yet: rather than guess a
-            // connection state, the packet stops here, saying so.
-            finish(skb, drop(.NOT_SPECIFIED, "conntrack for IPv6 is not modelled yet: an inet or ip6 table of this ruleset uses ct, notrack or NAT"))
-            return .stolen
+        // nf_defrag_ipv6 (priority -400): conntrack needs whole datagrams; the reassembled packet
+        // has no fragment header.
+        if ct && v6 && (hook == .prerouting || hook == .output), let frag = ipv6FragmentHeader(skb) {
+            let (th, nhoff) = (skb.transportHeader, skb.nhoff)
+            skb.transportHeader = frag.offset; skb.nhoff = frag.nhoff
+            switch ipv6_frag_rcv(skb, defrag: true) {
+            case .queued: return .stolen
+            case .failed(let end): finish(skb, end); return .stolen
+            case .reassembled: skb.transportHeader = th; skb.nhoff = nhoff
+            }
         }
         // nf_defrag_ipv4 (priority -400): conntrack needs whole datagrams.
-        if ct && hook == .prerouting && skb.data.be16(skb.networkHeader + 6) & 0x3fff != 0 {
+        if ct && !v6 && hook == .prerouting && skb.data.be16(skb.networkHeader + 6) & 0x3fff != 0 {
             switch ip_defrag(skb) {
             case .queued: return .stolen
             case .failed(let end): finish(skb, end); return .stolen
@@ -477,16 +482,16 @@ extension Stack {
         // nft_ct_get_eval: the tuples of the entry, its time left in ms, its zone (the model has
         // one, 0). Accounting (nf_conntrack_acct) is off by default, so byte and packet keys do not
         // match; no helper and no label is attached here.
-        case .ctOrigSaddr: return skb.conn.map { UInt64($0.orig.src) }
-        case .ctOrigDaddr: return skb.conn.map { UInt64($0.orig.dst) }
-        case .ctReplySaddr: return skb.conn.map { UInt64($0.reply.src) }
-        case .ctReplyDaddr: return skb.conn.map { UInt64($0.reply.dst) }
+        case .ctOrigSaddr: return skb.conn.flatMap { $0.orig.v6 ? nil : UInt64($0.orig.src4) }
+        case .ctOrigDaddr: return skb.conn.flatMap { $0.orig.v6 ? nil : UInt64($0.orig.dst4) }
+        case .ctReplySaddr: return skb.conn.flatMap { $0.orig.v6 ? nil : UInt64($0.reply.src4) }
+        case .ctReplyDaddr: return skb.conn.flatMap { $0.orig.v6 ? nil : UInt64($0.reply.dst4) }
         case .ctOrigProtoSrc: return skb.conn.map { UInt64($0.orig.sport) }
         case .ctOrigProtoDst: return skb.conn.map { UInt64($0.orig.dport) }
         case .ctReplyProtoSrc: return skb.conn.map { UInt64($0.reply.sport) }
         case .ctReplyProtoDst: return skb.conn.map { UInt64($0.reply.dport) }
         case .ctProtocol: return skb.conn.map { UInt64($0.orig.proto) }
-        case .ctL3proto: return skb.conn == nil ? nil : 2
+        case .ctL3proto: return skb.conn.map { $0.orig.v6 ? 10 : 2 }
         // Before confirmation the kernel's ct->timeout is still relative, so nf_ct_expires reads 0.
         case .ctExpiration:
             return skb.conn.map { $0.status & IPS.confirmed == 0 || $0.expires <= clocks[skb.cpu] ? 0 : ($0.expires - clocks[skb.cpu]) / 1_000_000 }

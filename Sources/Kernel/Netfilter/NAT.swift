@@ -8,6 +8,10 @@ extension Stack {
     /// accept). Later packets never reach nat chains; `nf_nat_packet` rewrites them from the binding.
     func nat(_ s: NFStatement, hook: NFHook, _ skb: SkBuff, outDev: Int?) -> RuleVerdict? {
         guard let c = skb.conn, skb.ctInfo == .new else { return .nf(.accept) }
+        if c.orig.v6 {
+            if tracing, skb.packet >= 0 { packets[skb.packet].note = "NAT for IPv6 (NAT66) is not modelled yet: the packet is dropped rather than passed unchanged" }
+            return .nf(.drop)
+        }
         var r: NATRange
         switch s {
         case .snat(let a, let ah, let p, let ph, let f), .dnat(let a, let ah, let p, let ph, let f):
@@ -27,11 +31,11 @@ extension Stack {
         switch s { case .snat, .masquerade: source = true; default: source = false }
         // The tuple as the packet stands now: the original one with a destination NAT already bound.
         var current = c.orig
-        if let d = c.dnat { current.dst = d.addr; current.dport = d.port }
+        if let d = c.dnat { current.dst = UInt128(d.addr); current.dport = d.port }
         let t = get_unique_tuple(current, r, source: source)
         // A tuple still in use is a clash the conntrack insert refuses: the packet is dropped.
         if t.hasPorts && conntrack.byTuple[t.inverted] != nil { return .nf(.drop) }
-        if source { c.snat = (t.src, t.sport) } else { c.dnat = (t.dst, t.dport) }
+        if source { c.snat = (t.src4, t.sport) } else { c.dnat = (t.dst4, t.dport) }
         c.reply = t.inverted
         c.status |= source ? IPS.srcNAT : IPS.dstNAT
         return .nf(.accept)
@@ -49,7 +53,7 @@ extension Stack {
             return p >= lo && p <= hi
         }
         if source && !r.flags.randomPort {
-            if r.contains(orig.src) && portInRange(orig) {
+            if r.contains(orig.src4) && portInRange(orig) {
                 if !used(orig) { return orig }
             } else if let t = find_appropriate_src(orig, r), !used(t) {
                 return t
@@ -73,8 +77,8 @@ extension Stack {
     private func find_appropriate_src(_ orig: CTTuple, _ r: NATRange) -> CTTuple? {
         for c in (conntrack.bySource[orig.sourceKey] ?? []).reversed() {
             guard let sn = c.snat else { continue }
-            let t = CTTuple(proto: orig.proto, src: sn.addr, dst: orig.dst, sport: sn.port, dport: orig.dport)
-            if r.contains(t.src), r.ports.map({ t.sport >= $0.0 && t.sport <= $0.1 }) ?? true { return t }
+            let t = CTTuple(proto: orig.proto, src: UInt128(sn.addr), dst: orig.dst, sport: sn.port, dport: orig.dport)
+            if r.contains(t.src4), r.ports.map({ t.sport >= $0.0 && t.sport <= $0.1 }) ?? true { return t }
         }
         return nil
     }
@@ -89,10 +93,10 @@ extension Stack {
         if lo == hi {
             pick = lo
         } else {
-            let j = Jhash.jhash2([t.src.byteSwapped, 0, 0, 0], initval: r.flags.contains(.persistent) ? 0 : t.dst.byteSwapped)
+            let j = Jhash.jhash2([t.src4.byteSwapped, 0, 0, 0], initval: r.flags.contains(.persistent) ? 0 : t.dst4.byteSwapped)
             pick = lo &+ reciprocal_scale(j, hi &- lo &+ 1)
         }
-        if source { t.src = pick } else { t.dst = pick }
+        if source { t.src = UInt128(pick) } else { t.dst = UInt128(pick) }
     }
 
     /// `nf_nat_l4proto_unique_tuple`: try ports from a random offset (from the start of the range
@@ -131,10 +135,10 @@ extension Stack {
         let manipDst = hook == .prerouting || hook == .output
         if manipDst {
             if !reply, let d = c.dnat { rewrite(skb, addr: d.addr, port: d.port, dst: true) }
-            if reply, c.snat != nil { rewrite(skb, addr: c.orig.src, port: c.orig.sport, dst: true) }
+            if reply, c.snat != nil { rewrite(skb, addr: c.orig.src4, port: c.orig.sport, dst: true) }
         } else {
             if !reply, let sn = c.snat { rewrite(skb, addr: sn.addr, port: sn.port, dst: false) }
-            if reply, c.dnat != nil { rewrite(skb, addr: c.orig.dst, port: c.orig.dport, dst: false) }
+            if reply, c.dnat != nil { rewrite(skb, addr: c.orig.dst4, port: c.orig.dport, dst: false) }
         }
     }
 
