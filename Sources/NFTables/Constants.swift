@@ -38,6 +38,16 @@ public enum NFConstants {
         "ip6 dscp": dscp.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
         "ip6 ecn": ecn.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
         "icmpv6 type": icmp6TypeList, "icmpv6 code": icmp6CodeList,
+        "hbh nexthdr": protocolNames.sorted { $0.key < $1.key }.map { ($0.value, $0.key) },
+        "rt nexthdr": protocolNames.sorted { $0.key < $1.key }.map { ($0.value, $0.key) },
+        "frag nexthdr": protocolNames.sorted { $0.key < $1.key }.map { ($0.value, $0.key) },
+        "dst nexthdr": protocolNames.sorted { $0.key < $1.key }.map { ($0.value, $0.key) },
+        "mh nexthdr": protocolNames.sorted { $0.key < $1.key }.map { ($0.value, $0.key) },
+        // nft's mh_type_tbl (RFC 6275 and RFC 5568).
+        "mh type": [("binding-refresh-request", 0), ("home-test-init", 1), ("careof-test-init", 2), ("home-test", 3), ("careof-test", 4),
+                    ("binding-update", 5), ("binding-acknowledgement", 6), ("binding-error", 7), ("fast-binding-update", 8),
+                    ("fast-binding-acknowledgement", 9), ("fast-binding-advertisement", 10), ("experimental-mobility-header", 11),
+                    ("home-agent-switch-message", 12)],
     ]
 
     /// `reject with icmpx TYPE` (the inet family's unified codes) and the ICMPv4 code each sends

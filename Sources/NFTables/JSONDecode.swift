@@ -172,6 +172,11 @@ extension NFJSON {
             let words = try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/fib/flags/\(k)") }
             return "fib " + words.joined(separator: " . ") + " " + (try str(f["result"], path + "/fib/result"))
         }
+        if let e = l["exthdr"] {
+            let name = try str(e["name"], path + "/exthdr/name")
+            if let f = try? str(e["field"], "") { return "\(name) \(f)" }
+            return "exthdr \(name)"
+        }
         for list in ["tcp option", "sctp chunk"] {
             if let o = l[list] { return "\(list) \(try str(o["name"], path + "/\(list)/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "") }
         }

@@ -88,6 +88,11 @@ public enum NFJSON {
             let words = parts.dropFirst().filter { $0 != "." }
             return .object([("fib", .object([("result", .string(words.last!)), ("flags", .array(words.dropLast().map { .string($0) }))]))])
         }
+        if sel.exthdr != nil {
+            // {"exthdr": {"name": "rt", "field": "type"}}; presence: {"exthdr": {"name": "hbh"}}.
+            let o: [(String, JSONValue)] = parts[0] == "exthdr" ? [("name", .string(parts[1]))] : [("name", .string(parts[0])), ("field", .string(parts[1]))]
+            return .object([("exthdr", .object(o))])
+        }
         if sel.tcpOption != nil || sel.sctpChunk != nil {
             var o: [(String, JSONValue)] = [("name", .string(parts[2]))]
             if parts.count > 3 { o.append(("field", .string(parts[3]))) }

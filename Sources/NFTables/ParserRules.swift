@@ -186,7 +186,8 @@ extension NFParser {
             if ipv6Only || family == .ip6, sel.rawValue.hasPrefix("ip ") || sel.rawValue.contains(" ip ") {
                 throw p.refused("conflicting protocols specified: ip6 vs. ip", at: t)
             }
-            if ipv4 || family == .ip, sel.isIPv6Field {
+            if family == .ip, sel.exthdr != nil { throw p.refused("cannot use exthdr with ip", at: t) }
+            if ipv4 || family == .ip, sel.isIPv6Field || sel.exthdr != nil {
                 throw p.refused("conflicting protocols specified: ip vs. ip6", at: t)
             }
             guard let want = sel.impliedProtocol.map(UInt64.init) else { return }
@@ -425,6 +426,19 @@ extension NFParser {
                 let w = try word("exists or missing")
                 return .match(sel, mask: nil, op: w == "exists" ? .ne : .eq, value: .range(0, 0, text: w))
             }
+        } else if t.text == "exthdr" {
+            // `exthdr NAME exists|missing`: whether the packet has that extension header.
+            i += 1
+            let nt = tok
+            let name = try word("an extension header name")
+            if ["rt0", "rt2", "srh"].contains(name) { throw unsupported("exthdr \(name)", at: nt) }
+            guard let s = NFSelector(rawValue: "exthdr " + name) else { throw err("expected hbh, rt, frag, dst or mh", at: nt) }
+            let et = tok
+            let w = try word("exists or missing")
+            guard w == "exists" || w == "missing" else { throw err("expected exists or missing", at: et) }
+            try context.check(s, at: t, self)
+            let v: UInt64 = w == "exists" ? 1 : 0
+            return .match(s, mask: nil, op: .implicit, value: .range(v, v, text: w))
         } else if t.text == "rt" {
             sel = try rtSelector(table: table, context: context)
             if sel.rawValue == "rt ipsec" {

@@ -7,6 +7,8 @@ extension NFParser {
         i += 1
         let kt = tok
         var key = try word("classid, nexthop, mtu or ipsec")
+        // `rt type|seg-left|nexthdr|hdrlength`: the routing header (exthdr), not the route.
+        if ["type", "seg-left", "nexthdr", "hdrlength"].contains(key) { return NFSelector(rawValue: "rt " + key)! }
         if key == "ip" || key == "ip6" {
             try expectWord("nexthop")
             key += " nexthop"

@@ -26,6 +26,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
         /// An SCTP chunk field (`sctp chunk data stream`), likewise.
         var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
+        /// An IPv6 extension header field (`rt type`, `frag frag-off`); bitLength 0: `exthdr X` presence.
+        var exthdr: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
         /// How values print: numbers, addresses, or names from a table.
         var kind: ValueKind = .integer
     }
@@ -152,7 +154,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// (An id range, not a name test: the engine asks this on every read.)
     public var isRoute: Bool { NFSelector.routeIDs.contains(id) }
     static let routeIDs: ClosedRange<Int> = {
-        let ids = table.indices.filter { table[$0].name.hasPrefix("rt ") }
+        let ids = table.indices.filter { table[$0].name.hasPrefix("rt ") && table[$0].exthdr == nil }
         return ids.min()!...ids.max()!
     }()
     /// Bits of the value a selector reads (its register width).
@@ -220,7 +222,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The packet's route (nft_rt): realm, next hop, the TCP MSS it allows, whether IPsec applies.
         Entry(name: "rt classid", bits: 32, kind: .name), Entry(name: "rt ip nexthop", bits: 32, kind: .ipv4),
         Entry(name: "rt ip6 nexthop", bits: 128, kind: .ipv6), key("rt mtu", 16), key("rt ipsec", 1),
-    ] + tcpOptions + sctpChunks + fibKeys
+    ] + tcpOptions + sctpChunks + exthdrs + fibKeys
 
     /// `fib {saddr|daddr} [. mark] [. iif] {oif|type}` (nft_fib4): a route lookup for an address
     /// of the packet; `oif` is the interface it leads out of (0 when none), `type` its route type.
@@ -272,11 +274,33 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         return out
     }()
     public var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.sctpChunkFields[id] }
+    /// nft's exthdr templates (exthdr.c): the IPv6 extension headers by protocol number and each
+    /// field's place inside the header. `exthdr NAME` alone reads whether the header is there.
+    static let exthdrs: [Entry] = {
+        var out: [Entry] = []
+        let nexthdr = ("nexthdr", 0, 8), hdrlength = ("hdrlength", 8, 8)
+        let headers: [(String, UInt8, [(String, Int, Int)])] = [
+            ("hbh", 0, [nexthdr, hdrlength]),
+            ("rt", 43, [nexthdr, hdrlength, ("type", 16, 8), ("seg-left", 24, 8)]),
+            ("frag", 44, [nexthdr, ("reserved", 8, 8), ("frag-off", 16, 13), ("reserved2", 29, 2), ("more-fragments", 31, 1), ("id", 32, 32)]),
+            ("dst", 60, [nexthdr, hdrlength]),
+            ("mh", 135, [nexthdr, hdrlength, ("type", 16, 8), ("reserved", 24, 8), ("checksum", 32, 16)]),
+        ]
+        for (name, kind, fields) in headers {
+            out.append(Entry(name: "exthdr \(name)", bits: 1, exthdr: (kind, 0, 0)))
+            for (f, off, len) in fields {
+                out.append(Entry(name: "\(name) \(f)", bits: len, exthdr: (kind, off, len), kind: f == "nexthdr" || (name == "mh" && f == "type") ? .name : .integer))
+            }
+        }
+        return out
+    }()
+    /// The extension header field a selector reads, if it is one.
+    public var exthdr: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.exthdrFields[id] }
 
     /// The TCP option field a selector reads, if it is one.
     public var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.tcpOptionFields[id] }
     /// `tcp option X` alone: matched with exists/missing.
-    public var isOptionPresence: Bool { (tcpOption ?? sctpChunk).map { $0.bitLength == 0 } ?? false }
+    public var isOptionPresence: Bool { (tcpOption ?? sctpChunk ?? exthdr).map { $0.bitLength == 0 } ?? false }
 
     /// The template field nft would list raw payload bits as: same base, offset and length, and the
     /// transport protocol the rule fixed (`th` ports for a set of them, `ip` fields in IPv4 context).
@@ -300,11 +324,12 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     static let kinds: [ValueKind] = table.map(\.kind)
     static let tcpOptionFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.tcpOption)
     static let sctpChunkFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.sctpChunk)
+    static let exthdrFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.exthdr)
 
     /// `PROTO FIELD` words the parser accepts, by protocol.
     static let fieldsByProtocol: [String: [String: NFSelector]] = {
         var out: [String: [String: NFSelector]] = [:]
-        for (i, e) in table.enumerated() where e.tcpOption == nil && e.sctpChunk == nil && !e.name.hasPrefix("fib ") {
+        for (i, e) in table.enumerated() where e.tcpOption == nil && e.sctpChunk == nil && !e.name.hasPrefix("fib ") && !e.name.hasPrefix("exthdr ") {
             let w = e.name.split(separator: " ").map(String.init)
             out[w[0], default: [:]][w[1]] = NFSelector(i)
         }

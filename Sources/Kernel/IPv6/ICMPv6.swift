@@ -120,6 +120,27 @@ extension Stack {
     }
 }
 
+/// `ipv6_find_hdr` for one header type: its offset, walking the extension headers (never past a
+/// fragment that is not the first); nil when the chain ends without it.
+func ipv6_find_hdr(_ b: [UInt8], nh: Int, end: Int, target: UInt8) -> Int? {
+    guard end >= nh + 40 else { return nil }
+    var next = b[nh + 6], off = nh + 40
+    while next != target {
+        guard IPv6ExtensionHeader.isWalkable(next) || next == IPProtocol.ah, end >= off + 8 else { return nil }
+        let len: Int
+        if next == IPProtocol.fragment {
+            if b.be16(off + 2) & 0xfff8 != 0 { return nil }
+            len = 8
+        } else if next == IPProtocol.ah {
+            len = (Int(b[off + 1]) + 2) * 4
+        } else {
+            len = (Int(b[off + 1]) + 1) * 8
+        }
+        next = b[off]; off += len
+    }
+    return off
+}
+
 /// `ipv6_skip_exthdr`: the upper-layer protocol after the extension headers, its offset, and
 /// the fragment offset when a fragment header was passed (nil when a header is truncated).
 func ipv6_skip_exthdr(_ b: [UInt8], from nh: Int, end: Int) -> (proto: UInt8, offset: Int, fragOff: Int)? {

@@ -579,6 +579,20 @@ extension Stack {
         return c.bitLength == 0 ? 0 : nil
     }
 
+    /// `nft_exthdr_ipv6_eval`: `ipv6_find_hdr` for the header type; presence reads 1 or 0, a field
+    /// the bits at its offset (nothing when the header is absent). The rule's `meta nfproto ipv6`
+    /// dependency fails for anything but IPv6.
+    private func nft_exthdr_ipv6_eval(_ e: (kind: UInt8, bitOffset: Int, bitLength: Int), _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        guard p.ipv6 else { return nil }
+        guard let off = ipv6_find_hdr(skb.data, nh: p.nh, end: p.len, target: e.kind) else { return e.bitLength == 0 ? 0 : nil }
+        if e.bitLength == 0 { return 1 }
+        let first = off + e.bitOffset / 8, last = off + (e.bitOffset + e.bitLength + 7) / 8
+        guard last <= p.len else { return nil }
+        var v: UInt64 = 0
+        for k in first..<last { v = v << 8 | UInt64(skb.data[k]) }
+        return (v >> UInt64((last - off) * 8 - e.bitOffset - e.bitLength)) & ((1 << UInt64(e.bitLength)) - 1)
+    }
+
     /// `nft_fib4_eval`: look the address up in the FIB. `oif` is the interface the route leads
     /// out of (the model numbers them from 2, after lo), 0 without a route, or (with `. iif`)
     /// when it is not the one the packet came in on; `type` is the route type (RTN_*).
@@ -632,6 +646,7 @@ extension Stack {
     private func readPayload(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         if let o = sel.tcpOption { return readTCPOption(o, skb, p) }
         if let c = sel.sctpChunk { return readSCTPChunk(c, skb, p) }
+        if let e = sel.exthdr { return nft_exthdr_ipv6_eval(e, skb, p) }
         guard let f = sel.payload else { return nil }
         return readField(f, skb, p)
     }
