@@ -172,6 +172,8 @@ public enum NFStatement: Sendable, Equatable {
     case concatVmapNamed([NFSelector], String)
     case snat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
     case dnat(addr: UInt32?, addrHi: UInt32?, port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
+    /// `snat|dnat [ip6] to ADDR[-ADDR]` or `to [ADDR][-[ADDR]]:PORT[-PORT]`: NAT66 to IPv6 addresses.
+    case nat6(source: Bool, addr: UInt128, addrHi: UInt128?, port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
     case masquerade(port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
     case redirect(port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
     /// `reject` (ICMP port unreachable), `with icmp type X` (code), `with tcp reset`.
@@ -194,7 +196,7 @@ public enum NFStatement: Sendable, Equatable {
     public var isTerminal: Bool {
         switch self {
         // A verdict map is not one (nft lets `vmap { ... } counter` through: continue goes on).
-        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .masquerade, .redirect, .natMap, .natMapNamed: true
+        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed: true
         default: false
         }
     }

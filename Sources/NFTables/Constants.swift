@@ -434,6 +434,8 @@ public enum NFPrinter {
         // In an inet table nft names the address family of a NAT address.
         case .snat(let a, let ah, let p, let ph, let f): return "snat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph) + natFlags(f)
         case .dnat(let a, let ah, let p, let ph, let f): return "dnat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph) + natFlags(f)
+        case .nat6(let source, let a, let ah, let p, let ph, let f):
+            return "\(source ? "snat" : "dnat") \(family == .inet ? "ip6 " : "")to " + nat6(a, ah, p, ph) + natFlags(f)
         case .masquerade(let p, let ph, let f): return (p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)) + natFlags(f)
         case .redirect(let p, let ph, let f): return (p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)) + natFlags(f)
         case .reject(let rst, let code, let icmpx):
@@ -464,6 +466,12 @@ public enum NFPrinter {
             return "\(NFConstants.ipv4Text(lo))/\(32 - size.trailingZeroBitCount)"
         }
         return "\(NFConstants.ipv4Text(lo))-\(NFConstants.ipv4Text(hi))"
+    }
+
+    /// An IPv6 NAT target as nft lists it: bracketed when a port follows.
+    static func nat6(_ a: UInt128, _ ah: UInt128?, _ p: UInt16?, _ ph: UInt16?) -> String {
+        guard let p else { return IPv6Text.text(a) + (ah.map { "-" + IPv6Text.text($0) } ?? "") }
+        return "[\(IPv6Text.text(a))]" + (ah.map { "-[\(IPv6Text.text($0))]" } ?? "") + ":\(p)" + (ph.map { "-\($0)" } ?? "")
     }
 
     static func nat(_ a: UInt32?, _ ah: UInt32?, _ p: UInt16?, _ ph: UInt16?) -> String {

@@ -382,8 +382,10 @@ extension NFJSON {
             // addr and port are values or {"range": [lo, hi]}; family names the address family in inet.
             var t = k
             if case .string(let f) = b["family"] ?? .null { t += " \(f)" }
-            let addr = try b["addr"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/addr") }
+            var addr = try b["addr"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/addr") }
             let port = try b["port"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/port") }
+            // An IPv6 address before a port is bracketed: [2001:db8::1]:80, [a]-[b]:80.
+            if let a = addr, a.contains(":"), port != nil { addr = a.split(separator: "-").map { "[\($0)]" }.joined(separator: "-") }
             if addr != nil || port != nil { t += " to \(addr ?? ""):" + (port ?? "") }
             if t.hasSuffix(":") { t.removeLast() }
             if let f = b["flags"] {

@@ -350,6 +350,15 @@ public enum NFJSON {
         case .vmapNamed(let sel, let m):
             return .object([("vmap", .object([("key", left(sel)), ("data", .string("@" + m))]))])
         case .snat(let a, let ah, let p, let ph, let f): return .object([("snat", nat(a, ah, p, ph, f, family: family))])
+        case .nat6(let source, let a, let ah, let p, let ph, let f):
+            var o: [(String, JSONValue)] = []
+            if family == .inet { o.append(("family", .string("ip6"))) }
+            let lo = JSONValue.string(IPv6Text.text(a))
+            o.append(("addr", ah.map { .object([("range", .array([lo, .string(IPv6Text.text($0))]))]) } ?? lo))
+            if let p { o.append(("port", ph.map { .object([("range", .array([.int(Int(p)), .int(Int($0))]))]) } ?? .int(Int(p)))) }
+            let names = f.names.map { JSONValue.string($0) }
+            if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
+            return .object([(source ? "snat" : "dnat", .object(o))])
         case .dnat(let a, let ah, let p, let ph, let f): return .object([("dnat", nat(a, ah, p, ph, f, family: family))])
         case .masquerade(let p, let ph, let f): return .object([("masquerade", p == nil && f.isEmpty ? .null : nat(nil, nil, p, ph, f, family: family))])
         case .redirect(let p, let ph, let f): return .object([("redirect", p == nil && f.isEmpty ? .null : nat(nil, nil, p, ph, f, family: family))])

@@ -70,6 +70,76 @@ extension NFParser {
     }
 
     /// `ADDR[-ADDR][:PORT[-PORT]]` or `:PORT[-PORT]`.
+    /// An IPv6 NAT target: `ADDR[-ADDR]`, or bracketed before a port, `[ADDR][-[ADDR]]:PORT[-PORT]`.
+    mutating func nat6Target() throws(NFSyntaxError) -> (UInt128, UInt128?, UInt16?, UInt16?) {
+        var a: UInt128 = 0, ah: UInt128? = nil, p: UInt16? = nil, ph: UInt16? = nil
+        if isPunct("[") {
+            i += 1
+            a = try ipv6Word()
+            try expectPunct("]")
+            if tok.text == "-" { i += 1 }
+            if isPunct("[") {
+                i += 1
+                ah = try ipv6Word()
+                try expectPunct("]")
+            }
+            try expectPunct(":")
+            let pt = tok
+            let w = try word("a port")
+            let parts = w.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), let lo = UInt16(parts[0]) else { throw err("expected a port or a port range", at: pt) }
+            p = lo
+            if parts.count == 2 {
+                guard let hi = UInt16(parts[1]) else { throw err("expected a port or a port range", at: pt) }
+                guard lo <= hi else { throw refused("range has zero or negative size", at: pt) }
+                ph = hi
+            }
+        } else {
+            let t = tok
+            let (w, next) = glued(from: i)
+            i = next
+            let range = w.split(separator: "-", omittingEmptySubsequences: false)
+            guard range.count <= 2, let x = IPv6Text.parse(String(range[0])) else { throw err("expected an IPv6 address", at: t) }
+            a = x
+            if range.count == 2 {
+                guard let y = IPv6Text.parse(String(range[1])) else { throw err("expected an IPv6 address", at: t) }
+                ah = y
+            }
+        }
+        if let hi = ah, hi < a { throw refused("range has zero or negative size", at: tok) }
+        return (a, ah, p, ph)
+    }
+
+    private mutating func ipv6Word() throws(NFSyntaxError) -> UInt128 {
+        let t = tok
+        let (text, next) = glued(from: i)
+        guard let v = IPv6Text.parse(text) else { throw err("expected an IPv6 address", at: t) }
+        i = next
+        return v
+    }
+
+    /// The text of the tokens from `k` written together with no space between them (words, `:`
+    /// and `-`), as an IPv6 address or range is lexed, and the index after them.
+    func glued(from k: Int) -> (String, Int) {
+        var s = "", j = k
+        while j < toks.count, toks[j].kind == .word || (toks[j].kind == .punct && (toks[j].text == ":" || toks[j].text == "-")) {
+            if j > k {
+                let p = toks[j - 1]
+                guard toks[j].line == p.line, toks[j].column == p.column + p.width else { break }
+            }
+            s += toks[j].text
+            j += 1
+        }
+        return (s, j)
+    }
+
+    /// Whether an IPv6 NAT target starts here: `[` or an IPv6 address (or range) written out.
+    func atIPv6Target() -> Bool {
+        if isPunct("[") { return true }
+        let (text, _) = glued(from: i)
+        return text.contains(":") && IPv6Text.parse(String(text.split(separator: "-").first ?? "")) != nil
+    }
+
     mutating func natTarget() throws(NFSyntaxError) -> (UInt32?, UInt32?, UInt16?, UInt16?) {
         var a: UInt32? = nil, ah: UInt32? = nil, p: UInt16? = nil, ph: UInt16? = nil
         func ports(_ s: Substring, at t: NFToken) throws(NFSyntaxError) -> (UInt16, UInt16?) {

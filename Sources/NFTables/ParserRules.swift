@@ -354,10 +354,18 @@ extension NFParser {
             return .generatorVmap(g, entries)
         case "snat", "dnat":
             i += 1
-            var family = false
-            if isWord("ip") { i += 1; family = true }
+            var family = false, family6 = false
+            if isWord("ip") { i += 1; family = true } else if isWord("ip6") { i += 1; family6 = true }
             try expectWord("to")
             let at = tok
+            if atIPv6Target() {
+                if family || table.family == .ip || context.ipv4 { throw refused("conflicting protocols specified: ip vs. ip6", at: at) }
+                if table.family == .inet, !family6, !context.ipv6Only { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
+                let (a, ah, p, ph) = try nat6Target()
+                if p != nil, !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
+                return .nat6(source: t.text == "snat", addr: a, addrHi: ah, port: p, portHi: ph, flags: try natFlags())
+            }
+            if family6 { throw err("expected an IPv6 address", at: at) }
             // `to KEY map { ... }`: a generator or a field keys the address (an address starts with a digit).
             if tok.kind == .word, NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
                 if table.family == .inet, !family, !context.ipv4 { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }

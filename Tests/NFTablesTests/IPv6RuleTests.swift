@@ -3,7 +3,7 @@ import NFTables
 import XCTest
 
 /// ip6 and icmpv6 in inet tables, and ip6 tables, as nft 1.0.6 reads and lists them (each listing
-/// read off the real nft). The model carries no IPv6 packets yet: these rules load and never match.
+/// read off the real nft); KernelTests and the IPv6 oracle corpus hold what they do to packets.
 final class IPv6RuleTests: XCTestCase {
     func testListingsAsNft() throws {
         let cases = [
@@ -26,6 +26,66 @@ final class IPv6RuleTests: XCTestCase {
         let text = NFPrinter.ruleset(rs)
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), text)
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), text)
+    }
+
+    /// Extension header matches and NAT66 targets: the listings the real nft 1.0.6 printed for this
+    /// input, and nft -j's JSON both ways.
+    func testExthdrAndNAT66ListAsNft() throws {
+        let exthdr = ["exthdr hbh exists counter", "exthdr dst exists counter", "exthdr frag missing", "exthdr rt exists", "exthdr mh exists",
+                      "rt type 0 counter", "rt seg-left 2", "frag frag-off != 0 counter", "frag more-fragments 1", "frag id 5",
+                      "hbh nexthdr 6", "hbh hdrlength 1", "dst nexthdr udp", "rt nexthdr 17", "mh type 5", "frag reserved 1", "frag reserved2 1",
+                      "rt hdrlength 2", "dst hdrlength 0", "mh hdrlength 1", "mh nexthdr 59", "mh checksum 5", "mh reserved 3", "exthdr frag exists drop"]
+        let listed = ["exthdr hbh exists counter packets 0 bytes 0", "exthdr dst exists counter packets 0 bytes 0", "exthdr frag missing", "exthdr rt exists",
+                      "exthdr mh exists", "rt type 0 counter packets 0 bytes 0", "rt seg-left 2", "frag frag-off != 0 counter packets 0 bytes 0",
+                      "frag more-fragments 1", "frag id 5", "hbh nexthdr tcp", "hbh hdrlength 1", "dst nexthdr udp", "rt nexthdr udp",
+                      "mh type binding-update", "frag reserved 1", "frag reserved2 1", "rt hdrlength 2", "dst hdrlength 0", "mh hdrlength 1",
+                      "mh nexthdr ipv6-nonxt", "mh checksum 5", "mh reserved 3", "exthdr frag exists drop"]
+        let rs = try NFParser.parse("table inet t {\n\tchain c {\n" + exthdr.map { "\t\t\($0)\n" }.joined() + "\t}\n}\n")
+        XCTAssertEqual(NFPrinter.ruleset(rs), "table inet t {\n\tchain c {\n" + listed.map { "\t\t\($0)\n" }.joined() + "\t}\n}\n")
+        let nat = """
+        table ip6 n {
+        \tchain pre {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tip6 daddr 2001:db8::2 tcp dport 4443 dnat to [2001:db8:1::2]:80
+        \t\ttcp dport 1 dnat to 2001:db8:1::2
+        \t\ttcp dport 2 dnat to 2001:db8:1::2-2001:db8:1::5
+        \t\ttcp dport 3 dnat to [2001:db8:1::2]-[2001:db8:1::5]:80-90
+        \t\ttcp dport 4 redirect to :8080
+        \t}
+
+        \tchain post {
+        \t\ttype nat hook postrouting priority srcnat; policy accept;
+        \t\toifname "eth1" masquerade
+        \t\tip6 saddr ::1 snat to 2001:db8::1 persistent
+        \t}
+        }
+        table inet n2 {
+        \tchain post {
+        \t\ttype nat hook postrouting priority srcnat; policy accept;
+        \t\toifname "eth1" ip6 saddr 2001:db8::/64 snat ip6 to 2001:db8:1::1
+        \t\ttcp dport 5 snat ip6 to [2001:db8:1::1]:99
+        \t}
+        }
+
+        """
+        for text in [NFPrinter.ruleset(rs), nat] {
+            let parsed = try NFParser.parse(text)
+            XCTAssertEqual(NFPrinter.ruleset(parsed), text)
+            XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(parsed).rendered()))), text, "through nft -j JSON")
+        }
+        // nft -j's NAT66 objects, as the real nft printed them.
+        let json = NFJSON.encode(try NFParser.parse(nat)).rendered()
+        for object in [#"{"dnat":{"addr":"2001:db8:1::2","port":80}}"#, #"{"dnat":{"addr":{"range":["2001:db8:1::2","2001:db8:1::5"]},"port":{"range":[80,90]}}}"#,
+                       #"{"snat":{"addr":"2001:db8::1","flags":"persistent"}}"#, #"{"snat":{"family":"ip6","addr":"2001:db8:1::1","port":99}}"#] {
+            XCTAssertTrue(json.contains(object), object)
+        }
+        // nft: "cannot use exthdr with ip"; an IPv6 NAT target in an ip table or without ip6 in inet.
+        for (family, rule, message) in [("ip", "exthdr hbh exists", "cannot use exthdr with ip"), ("ip", "snat to [::1]:80", "conflicting protocols"),
+                                         ("inet", "snat to 2001:db8::1", "ip or ip6 must be specified")] {
+            XCTAssertThrowsError(try NFParser.parse("table \(family) t {\n chain c { type nat hook postrouting priority 100; \(rule); }\n}\n"), rule) { e in
+                XCTAssertTrue((e as! NFSyntaxError).message.contains(message), "\(e)")
+            }
+        }
     }
 
     func testConflictingFamiliesAsNftRefusesThem() {

@@ -51,8 +51,8 @@ public final class Conn {
     /// Position in insertion order (set by ConntrackTable.insert).
     var seq: UInt64 = 0
     /// NAT decided on the first packet: new source (SNAT) and destination (DNAT) of the original direction.
-    var snat: (addr: UInt32, port: UInt16)?
-    var dnat: (addr: UInt32, port: UInt16)?
+    var snat: (addr: UInt128, port: UInt16)?
+    var dnat: (addr: UInt128, port: UInt16)?
     init(orig: CTTuple) { self.orig = orig; self.reply = orig.inverted }
 }
 

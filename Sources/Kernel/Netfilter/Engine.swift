@@ -410,7 +410,7 @@ extension Stack {
                 guard info.ipv6 else { return nil }
                 icmp6_send(skb, type: ICMPv6Repr.destUnreachable, code: code)
                 return .rejected
-            case .snat, .dnat, .masquerade, .redirect:
+            case .snat, .dnat, .nat6, .masquerade, .redirect:
                 if let v = nat(s, hook: hook, skb, outDev: outDev) { return v }
             }
         }

@@ -7,35 +7,60 @@ extension Stack {
     /// `nf_nat_setup_info` picks the new tuple and records the binding (the chain's verdict is
     /// accept). Later packets never reach nat chains; `nf_nat_packet` rewrites them from the binding.
     func nat(_ s: NFStatement, hook: NFHook, _ skb: SkBuff, outDev: Int?) -> RuleVerdict? {
-        guard let c = skb.conn, skb.ctInfo == .new else { return .nf(.accept) }
-        if c.orig.v6 {
-            if tracing, skb.packet >= 0 { packets[skb.packet].note = "NAT for IPv6 (NAT66) is not modelled yet: the packet is dropped rather than passed unchanged" }
-            return .nf(.drop)
+        let v6 = skb.protocolType == EtherType.ipv6
+        // An address of the other family carries a `meta nfproto` dependency the packet fails.
+        switch s {
+        case .snat(let a, _, _, _, _), .dnat(let a, _, _, _, _): if v6 && a != nil { return nil }
+        case .nat6: if !v6 { return nil }
+        default: break
         }
+        guard let c = skb.conn, skb.ctInfo == .new else { return .nf(.accept) }
         var r: NATRange
         switch s {
         case .snat(let a, let ah, let p, let ph, let f), .dnat(let a, let ah, let p, let ph, let f):
-            r = NATRange(addrs: a.map { ($0, ah ?? $0) }, ports: p.map { ($0, ph ?? $0) }, flags: f)
+            r = NATRange(addrs: a.map { (UInt128($0), UInt128(ah ?? $0)) }, ports: p.map { ($0, ph ?? $0) }, flags: f)
+        case .nat6(_, let a, let ah, let p, let ph, let f):
+            r = NATRange(addrs: (a, ah ?? a), ports: p.map { ($0, ph ?? $0) }, flags: f, v6: true)
         case .masquerade(let p, let ph, let f):
-            // nf_nat_masquerade_ipv4: the address of the device the packet leaves by.
-            guard let od = outDev, let addr = devices[od].config.addresses.first?.address.raw else { return .nf(.drop) }
-            r = NATRange(addrs: (addr, addr), ports: p.map { ($0, ph ?? $0) }, flags: f)
+            // nf_nat_masquerade_ipv4: the address of the device the packet leaves by;
+            // nf_nat_masquerade_ipv6: the source address selection picks toward the destination there.
+            guard let od = outDev else { return .nf(.drop) }
+            let addr: UInt128
+            if v6 {
+                guard let a = fib6.sourceAddress(for: IPv6Address(raw: c.orig.dst), dev: od) else { return .nf(.drop) }
+                addr = a.raw
+            } else {
+                guard let a = devices[od].config.addresses.first?.address.raw else { return .nf(.drop) }
+                addr = UInt128(a)
+            }
+            r = NATRange(addrs: (addr, addr), ports: p.map { ($0, ph ?? $0) }, flags: f, v6: v6)
         case .redirect(let p, let ph, let f):
-            // nf_nat_redirect_ipv4: the address of the device the packet came in on.
-            guard let addr = devices[skb.dev].config.addresses.first?.address.raw else { return .nf(.drop) }
-            r = NATRange(addrs: (addr, addr), ports: p.map { ($0, ph ?? $0) }, flags: f)
+            // nf_nat_redirect_ipv4/ipv6: the (first global) address of the device the packet came in on.
+            let addr: UInt128
+            if v6 {
+                guard let a = fib6.addresses[skb.dev].first(where: { !$0.address.isLinkLocal }) ?? fib6.addresses[skb.dev].first else { return .nf(.drop) }
+                addr = a.address.raw
+            } else {
+                guard let a = devices[skb.dev].config.addresses.first?.address.raw else { return .nf(.drop) }
+                addr = UInt128(a)
+            }
+            r = NATRange(addrs: (addr, addr), ports: p.map { ($0, ph ?? $0) }, flags: f, v6: v6)
         default:
             return nil
         }
         let source: Bool
-        switch s { case .snat, .masquerade: source = true; default: source = false }
+        switch s {
+        case .snat, .masquerade: source = true
+        case .nat6(let src, _, _, _, _, _): source = src
+        default: source = false
+        }
         // The tuple as the packet stands now: the original one with a destination NAT already bound.
         var current = c.orig
-        if let d = c.dnat { current.dst = UInt128(d.addr); current.dport = d.port }
+        if let d = c.dnat { current.dst = d.addr; current.dport = d.port }
         let t = get_unique_tuple(current, r, source: source)
         // A tuple still in use is a clash the conntrack insert refuses: the packet is dropped.
         if t.hasPorts && conntrack.byTuple[t.inverted] != nil { return .nf(.drop) }
-        if source { c.snat = (t.src4, t.sport) } else { c.dnat = (t.dst4, t.dport) }
+        if source { c.snat = (t.src, t.sport) } else { c.dnat = (t.dst, t.dport) }
         c.reply = t.inverted
         c.status |= source ? IPS.srcNAT : IPS.dstNAT
         return .nf(.accept)
@@ -53,7 +78,7 @@ extension Stack {
             return p >= lo && p <= hi
         }
         if source && !r.flags.randomPort {
-            if r.contains(orig.src4) && portInRange(orig) {
+            if r.contains(orig.src) && portInRange(orig) {
                 if !used(orig) { return orig }
             } else if let t = find_appropriate_src(orig, r), !used(t) {
                 return t
@@ -77,8 +102,8 @@ extension Stack {
     private func find_appropriate_src(_ orig: CTTuple, _ r: NATRange) -> CTTuple? {
         for c in (conntrack.bySource[orig.sourceKey] ?? []).reversed() {
             guard let sn = c.snat else { continue }
-            let t = CTTuple(proto: orig.proto, src: UInt128(sn.addr), dst: orig.dst, sport: sn.port, dport: orig.dport)
-            if r.contains(t.src4), r.ports.map({ t.sport >= $0.0 && t.sport <= $0.1 }) ?? true { return t }
+            let t = CTTuple(proto: orig.proto, src: sn.addr, dst: orig.dst, sport: sn.port, dport: orig.dport, v6: orig.v6)
+            if r.contains(t.src), r.ports.map({ t.sport >= $0.0 && t.sport <= $0.1 }) ?? true { return t }
         }
         return nil
     }
@@ -89,14 +114,32 @@ extension Stack {
     /// read as little-endian u32.
     private func find_best_ips_proto(_ t: inout CTTuple, _ r: NATRange, source: Bool) {
         guard let (lo, hi) = r.addrs else { return }
-        let pick: UInt32
+        let pick: UInt128
         if lo == hi {
             pick = lo
-        } else {
+        } else if !r.v6 {
             let j = Jhash.jhash2([t.src4.byteSwapped, 0, 0, 0], initval: r.flags.contains(.persistent) ? 0 : t.dst4.byteSwapped)
-            pick = lo &+ reciprocal_scale(j, hi &- lo &+ 1)
+            pick = UInt128(UInt32(truncatingIfNeeded: lo) &+ reciprocal_scale(j, UInt32(truncatingIfNeeded: hi &- lo) &+ 1))
+        } else {
+            // IPv6: jhash2 over the four words of the address being mapped, then word by word: the
+            // distance within the range while the words so far sit at its top, the full 32 bits after.
+            func words(_ a: UInt128) -> [UInt32] { (0..<4).map { UInt32(truncatingIfNeeded: a >> UInt128(96 - 32 * $0)) } }
+            let mapped = words(source ? t.src : t.dst), dst = words(t.dst)
+            var j = Jhash.jhash2(mapped.map(\.byteSwapped), initval: r.flags.contains(.persistent) ? 0 : dst[3].byteSwapped)
+            let los = words(lo), his = words(hi)
+            var full = false
+            var out: UInt128 = 0
+            for k in 0..<4 {
+                let minip = full ? 0 : los[k]
+                let dist: UInt32 = full ? ~0 : his[k] &- los[k] &+ 1
+                let w = minip &+ reciprocal_scale(j, dist)
+                out = out << 32 | UInt128(w)
+                if w != his[k] { full = true }
+                if !r.flags.contains(.persistent) { j ^= dst[k].byteSwapped }
+            }
+            pick = out
         }
-        if source { t.src = UInt128(pick) } else { t.dst = UInt128(pick) }
+        if source { t.src = pick } else { t.dst = pick }
     }
 
     /// `nf_nat_l4proto_unique_tuple`: try ports from a random offset (from the start of the range
@@ -128,21 +171,24 @@ extension Stack {
     }
 
     /// `nf_nat_packet`: destination rewrites at PREROUTING/OUTPUT, source rewrites at POSTROUTING/INPUT,
-    /// in both directions, fixing the IPv4 and TCP/UDP checksums incrementally.
+    /// in both directions, fixing the IPv4 and TCP/UDP (and ICMPv6, whose sum covers the IPv6
+    /// pseudo-header) checksums incrementally.
     func nf_nat_packet(_ skb: SkBuff, hook: NFHook) {
         guard let c = skb.conn, c.snat != nil || c.dnat != nil else { return }
         let reply = skb.ctInfo == .reply
         let manipDst = hook == .prerouting || hook == .output
+        let rewrite = c.orig.v6 ? rewrite6 : rewrite4
         if manipDst {
-            if !reply, let d = c.dnat { rewrite(skb, addr: d.addr, port: d.port, dst: true) }
-            if reply, c.snat != nil { rewrite(skb, addr: c.orig.src4, port: c.orig.sport, dst: true) }
+            if !reply, let d = c.dnat { rewrite(skb, d.addr, d.port, true) }
+            if reply, c.snat != nil { rewrite(skb, c.orig.src, c.orig.sport, true) }
         } else {
-            if !reply, let sn = c.snat { rewrite(skb, addr: sn.addr, port: sn.port, dst: false) }
-            if reply, c.dnat != nil { rewrite(skb, addr: c.orig.dst4, port: c.orig.dport, dst: false) }
+            if !reply, let sn = c.snat { rewrite(skb, sn.addr, sn.port, false) }
+            if reply, c.dnat != nil { rewrite(skb, c.orig.dst, c.orig.dport, false) }
         }
     }
 
-    private func rewrite(_ skb: SkBuff, addr: UInt32, port: UInt16, dst: Bool) {
+    private func rewrite4(_ skb: SkBuff, _ addr128: UInt128, _ port: UInt16, _ dst: Bool) {
+        let addr = UInt32(truncatingIfNeeded: addr128)
         let nh = skb.networkHeader
         let th = nh + Int(skb.data[nh] & 0x0f) * 4
         let aoff = nh + (dst ? 16 : 12)
@@ -170,16 +216,48 @@ extension Stack {
         }
         skb.data.setBE16(th + (dst ? 2 : 0), port)
     }
+
+    /// `nf_nat_ipv6_manip_pkt`: the 16-byte address, then the transport checksum (no IPv6 header checksum).
+    private func rewrite6(_ skb: SkBuff, _ addr: UInt128, _ port: UInt16, _ dst: Bool) {
+        let nh = skb.networkHeader
+        let aoff = nh + (dst ? 24 : 8)
+        let old = IPv6Address(array: skb.data, at: aoff).raw
+        IPv6Address(raw: addr).bytes.enumerated().forEach { skb.data[aoff + $0.offset] = $0.element }
+        guard let l4 = ipv6_skip_exthdr(skb.data, from: nh, end: skb.len), l4.fragOff == 0 else { return }
+        let th = l4.offset
+        let csumOff: Int
+        switch l4.proto {
+        case IPProtocol.tcp: csumOff = th + 16
+        case IPProtocol.udp: csumOff = th + 6
+        case IPProtocol.icmpv6: csumOff = th + 2
+        default: return
+        }
+        guard skb.len >= csumOff + 2 else { return }
+        var check = skb.data.be16(csumOff)
+        for k in 0..<8 {
+            let shift = UInt128(112 - 16 * k)
+            check = Checksum.update(check, old: UInt16(truncatingIfNeeded: old >> shift), new: UInt16(truncatingIfNeeded: addr >> shift))
+        }
+        if l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp {
+            let poff = th + (dst ? 2 : 0)
+            check = Checksum.update(check, old: skb.data.be16(poff), new: port)
+            skb.data.setBE16(poff, port)
+        }
+        if l4.proto == IPProtocol.udp && check == 0 { check = 0xffff }
+        skb.data.setBE16(csumOff, check)
+    }
 }
 
 /// `struct nf_nat_range2` as the NAT expressions fill it: addresses (NF_NAT_RANGE_MAP_IPS), ports
 /// (NF_NAT_RANGE_PROTO_SPECIFIED) and flags.
 struct NATRange {
-    var addrs: (UInt32, UInt32)?
+    /// Addresses: IPv4 in the low 32 bits, or IPv6 (`v6`).
+    var addrs: (UInt128, UInt128)?
     var ports: (UInt16, UInt16)?
     var flags: NFNATFlags
+    var v6 = false
     /// Inside the address range, or no addresses to map.
-    func contains(_ a: UInt32) -> Bool { addrs.map { a >= $0.0 && a <= $0.1 } ?? true }
+    func contains(_ a: UInt128) -> Bool { addrs.map { a >= $0.0 && a <= $0.1 } ?? true }
 }
 
 /// include/linux/jhash.h (Bob Jenkins' lookup3), as nf_nat_core hashes addresses with it.
