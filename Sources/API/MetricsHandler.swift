@@ -30,6 +30,9 @@ extension App {
                         add("packetstack_snmp_total", "SNMP MIB counters (/proc/net/snmp).", [("stack", st), ("group", group), ("name", k)], v)
                     }
                 }
+                for (k, v) in s.snmp.snmp6 {
+                    add("packetstack_snmp6_total", "IPv6 MIB counters (/proc/net/snmp6).", [("stack", st), ("name", k)], v)
+                }
                 for c in s.softnetStats {
                     let labels = [("stack", st), ("cpu", String(c.cpu))]
                     add("packetstack_softnet_processed_total", "Packets processed per CPU (softnet_stat column 1).", labels, c.processed)

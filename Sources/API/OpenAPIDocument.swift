@@ -1122,7 +1122,8 @@ components:
         mac: {type: string, examples: ['02:00:00:00:00:01']}
         addresses:
           type: array
-          items: {type: string, examples: ['198.18.0.1/24']}
+          description: IPv4 and IPv6 prefixes (`ip addr add`; IPv6 ones as `nodad`). The EUI-64 link-local IPv6 address is added while IPv6 is enabled (net.ipv6.conf.all.disable_ipv6 0, the default).
+          items: {type: string, examples: ['198.18.0.1/24', '2001:db8::1/64']}
         mtu: {type: integer, minimum: 68, maximum: 65535, default: 1500}
         rx_queues: {type: integer, minimum: 1, maximum: 64, default: 1}
         ring_size: {type: integer, minimum: 1, maximum: 32768, default: 256}
@@ -1147,7 +1148,7 @@ components:
       additionalProperties: false
       required: [address, mac, dev]
       properties:
-        address: {type: string}
+        address: {type: string, description: An IPv4 (ARP) or IPv6 (neighbour discovery) address.}
         mac: {type: string}
         dev: {type: string}
         state: {type: string}
@@ -1158,7 +1159,8 @@ components:
       properties:
         id: {type: integer, minimum: 1}
         protocol: {type: string, enum: [udp, tcp], default: udp}
-        address: {type: string, default: 0.0.0.0}
+        address: {type: string, default: 0.0.0.0, description: 'An IPv4 address (AF_INET) or an IPv6 one (AF_INET6; `::` takes IPv4 too, as v4-mapped, unless v6only).'}
+        v6only: {type: boolean, default: false, description: IPV6_V6ONLY (AF_INET6 sockets only).}
         port: {type: integer, minimum: 1, maximum: 65535}
         rcvbuf: {type: integer, minimum: 256, description: SO_RCVBUF; default net.core.rmem_default}
     Socket:
@@ -1168,6 +1170,7 @@ components:
         id: {type: integer}
         protocol: {type: string, enum: [udp, tcp]}
         address: {type: string}
+        v6only: {type: boolean}
         port: {type: integer}
         rcvbuf: {type: integer}
         rcvbuf_effective: {type: integer}
@@ -1180,7 +1183,7 @@ components:
       required: [dst, type, dev, metric, proto, table]
       properties:
         dst: {type: string}
-        type: {type: string, enum: [unicast, local, broadcast, unreachable]}
+        type: {type: string, enum: [unicast, local, broadcast, unreachable], description: IPv4 and IPv6 routes alike (local for our addresses and, when forwarding, subnet-router anycast).}
         via: {type: string}
         dev: {type: string}
         metric: {type: integer}
@@ -1191,10 +1194,10 @@ components:
       additionalProperties: false
       required: [dst, dev]
       properties:
-        dst: {type: string, description: 'Prefix such as 0.0.0.0/0, or "default".'}
+        dst: {type: string, description: 'Prefix such as 0.0.0.0/0 or 2001:db8:2::/64, or "default" (IPv4; ::/0 for IPv6).'}
         via: {type: string}
         dev: {type: string}
-        metric: {type: integer, minimum: 0, default: 0}
+        metric: {type: integer, minimum: 0, description: 'Default 0 for IPv4 routes, 1024 for IPv6 ones (as ip -6 route add).'}
     ConntrackTuple:
       type: object
       required: [src, dst]
@@ -1304,8 +1307,9 @@ components:
       type: object
       description: |
         Either `hex` (the whole Ethernet frame, no FCS) or layers. Layers get defaults:
-        eth.dst = the device's MAC, eth.src = 02:00:00:00:ff:01, ipv4.dst = the device's first
-        address, ttl 64; lengths and checksums are computed unless given.
+        eth.dst = the device's MAC, eth.src = 02:00:00:00:ff:01, ipv4.dst (ipv6.dst) = the device's
+        first IPv4 (global IPv6) address, ttl/hop_limit 64; lengths and checksums (over the IPv6
+        pseudo-header for ipv6) are computed unless given. Extension headers: give `hex`.
       additionalProperties: false
       required: [device]
       properties:
@@ -1351,6 +1355,28 @@ components:
             options_hex: {type: string}
             protocol: {type: integer, minimum: 0, maximum: 255}
             total_length: {type: integer, minimum: 0, maximum: 65535}
+            checksum: {type: integer, minimum: 0, maximum: 65535}
+        ipv6:
+          type: object
+          additionalProperties: false
+          required: [src]
+          properties:
+            src: {type: string}
+            dst: {type: string}
+            hop_limit: {type: integer, minimum: 0, maximum: 255}
+            traffic_class: {type: integer, minimum: 0, maximum: 255}
+            flow_label: {type: integer, minimum: 0, maximum: 1048575}
+            next_header: {type: integer, minimum: 0, maximum: 255, description: Default from the layer that follows (59 when none).}
+            payload_length: {type: integer, minimum: 0, maximum: 65535}
+        icmpv6:
+          type: object
+          additionalProperties: false
+          properties:
+            type: {type: integer, minimum: 0, maximum: 255, default: 128}
+            code: {type: integer, minimum: 0, maximum: 255}
+            id: {type: integer, minimum: 0, maximum: 65535}
+            seq: {type: integer, minimum: 0, maximum: 65535}
+            rest: {type: integer, minimum: 0, maximum: 4294967295, description: 'The four bytes after the checksum (an MTU, a pointer, ND flags); default id and seq.'}
             checksum: {type: integer, minimum: 0, maximum: 65535}
         udp:
           type: object
@@ -1481,7 +1507,7 @@ components:
             frame_hex: {type: string}
     Stats:
       type: object
-      required: [stack, clock_ns, devices, snmp, softnet]
+      required: [stack, clock_ns, devices, snmp, snmp6, softnet]
       properties:
         stack: {type: string}
         clock_ns: {type: integer}
@@ -1502,5 +1528,9 @@ components:
           additionalProperties:
             type: object
             additionalProperties: {type: integer}
+        snmp6:
+          type: object
+          description: /proc/net/snmp6 counters by their names (Ip6InReceives, Icmp6InType128, Udp6NoPorts...).
+          additionalProperties: {type: integer}
 """####
 }

@@ -19,7 +19,7 @@ struct PacketSpec {
         let at = try r.int("at_ns", in: 0...Int(Stack.clockLimitNs)).map { UInt64($0) }
         let frame: [UInt8]
         if let hex = try r.string("hex") {
-            for layer in ["eth", "vlan", "ipv4", "udp", "tcp", "icmp", "arp", "payload_hex"] where r.raw(layer) != nil {
+            for layer in ["eth", "vlan", "ipv4", "ipv6", "udp", "tcp", "icmp", "icmpv6", "arp", "payload_hex"] where r.raw(layer) != nil {
                 throw JSONShapeError(path: path + "/" + layer, message: "cannot be combined with hex")
             }
             do { frame = try Hex.decode(hex) } catch {
@@ -53,12 +53,53 @@ struct PacketSpec {
         }
         do { return try IPv4Address(parsing: s) } catch { throw Problem.unprocessable("invalid IPv4 address \"\(s)\"", pointer: r.pointer(key)) }
     }
+    private static func ip6(_ r: inout FieldReader, _ key: String, default d: IPv6Address?) throws -> IPv6Address {
+        guard let s = try r.string(key) else {
+            guard let d else { throw JSONShapeError(path: r.pointer(key), message: "is required") }
+            return d
+        }
+        do { return try IPv6Address(parsing: s) } catch { throw Problem.unprocessable("invalid IPv6 address \"\(s)\"", pointer: r.pointer(key)) }
+    }
     private static func hexField(_ r: inout FieldReader, _ key: String) throws -> [UInt8] {
         guard let s = try r.string(key) else { return [] }
         do { return try Hex.decode(s) } catch { throw Problem.unprocessable("invalid hex: \(describe(error))", pointer: r.pointer(key)) }
     }
     private static func u16(_ r: inout FieldReader, _ key: String) throws -> UInt16? {
         try r.int(key, in: 0...0xffff).map { UInt16($0) }
+    }
+
+    /// The `udp` or `tcp` layer over either IP version: lengths and checksums computed unless given
+    /// (patched at `l4Base` bytes from the IP header); nil when neither is there.
+    private static func transport(_ r: inout FieldReader, payload: [UInt8], l4Base: Int, overrides: inout [(Int, [UInt8])]) throws -> (TransportRepr, UInt8)? {
+        if var u = try r.object("udp") {
+            let repr = UDPRepr(srcPort: try u16(&u, "sport") ?? 12345, dstPort: try u16(&u, "dport") ?? 0, payload: payload)
+            if let len = try u16(&u, "length") { overrides.append((l4Base + 4, [UInt8(len >> 8), UInt8(len & 0xff)])) }
+            if let c = try u16(&u, "checksum") { overrides.append((l4Base + 6, [UInt8(c >> 8), UInt8(c & 0xff)])) }
+            try u.finish()
+            return (.udp(repr), IPProtocol.udp)
+        } else if var t = try r.object("tcp") {
+            var flags: TCPFlags = []
+            if let fl = try t.array("flags") {
+                for (i, f) in fl.enumerated() {
+                    guard case .string(let s) = f, let bit = TCPFlags(name: s.lowercased()) else {
+                        throw Problem.unprocessable("unknown TCP flag; use fin syn rst psh ack urg ece cwr", pointer: t.pointer("flags") + "/\(i)")
+                    }
+                    flags.insert(bit)
+                }
+            } else { flags = .syn }
+            let options = try hexField(&t, "options_hex")
+            guard options.count % 4 == 0, options.count <= 40 else {
+                throw Problem.unprocessable("options must be a multiple of 4 bytes, at most 40", pointer: t.pointer("options_hex"))
+            }
+            let repr = TCPRepr(srcPort: try u16(&t, "sport") ?? 12345, dstPort: try u16(&t, "dport") ?? 0,
+                               seq: UInt32(try t.int("seq", in: 0...Int(UInt32.max)) ?? 0),
+                               ack: UInt32(try t.int("ack", in: 0...Int(UInt32.max)) ?? 0),
+                               flags: flags, window: try u16(&t, "window") ?? 64240, options: options, payload: payload)
+            if let c = try u16(&t, "checksum") { overrides.append((l4Base + 16, [UInt8(c >> 8), UInt8(c & 0xff)])) }
+            try t.finish()
+            return (.tcp(repr), IPProtocol.tcp)
+        }
+        return nil
     }
 
     /// Default peer MAC for frames built from layers when `eth.src` is not given.
@@ -116,33 +157,8 @@ struct PacketSpec {
             let l4: TransportRepr
             var proto: UInt8
             let l4Base = 20 + options.count
-            if var u = try r.object("udp") {
-                let repr = UDPRepr(srcPort: try u16(&u, "sport") ?? 12345, dstPort: try u16(&u, "dport") ?? 0, payload: payload)
-                if let len = try u16(&u, "length") { overrides.append((l4Base + 4, [UInt8(len >> 8), UInt8(len & 0xff)])) }
-                if let c = try u16(&u, "checksum") { overrides.append((l4Base + 6, [UInt8(c >> 8), UInt8(c & 0xff)])) }
-                try u.finish()
-                l4 = .udp(repr); proto = IPProtocol.udp
-            } else if var t = try r.object("tcp") {
-                var flags: TCPFlags = []
-                if let fl = try t.array("flags") {
-                    for (i, f) in fl.enumerated() {
-                        guard case .string(let s) = f, let bit = TCPFlags(name: s.lowercased()) else {
-                            throw Problem.unprocessable("unknown TCP flag; use fin syn rst psh ack urg ece cwr", pointer: t.pointer("flags") + "/\(i)")
-                        }
-                        flags.insert(bit)
-                    }
-                } else { flags = .syn }
-                let options = try hexField(&t, "options_hex")
-                guard options.count % 4 == 0, options.count <= 40 else {
-                    throw Problem.unprocessable("options must be a multiple of 4 bytes, at most 40", pointer: t.pointer("options_hex"))
-                }
-                let repr = TCPRepr(srcPort: try u16(&t, "sport") ?? 12345, dstPort: try u16(&t, "dport") ?? 0,
-                                   seq: UInt32(try t.int("seq", in: 0...Int(UInt32.max)) ?? 0),
-                                   ack: UInt32(try t.int("ack", in: 0...Int(UInt32.max)) ?? 0),
-                                   flags: flags, window: try u16(&t, "window") ?? 64240, options: options, payload: payload)
-                if let c = try u16(&t, "checksum") { overrides.append((l4Base + 16, [UInt8(c >> 8), UInt8(c & 0xff)])) }
-                try t.finish()
-                l4 = .tcp(repr); proto = IPProtocol.tcp
+            if let (t4, p4) = try transport(&r, payload: payload, l4Base: l4Base, overrides: &overrides) {
+                l4 = t4; proto = p4
             } else if var c = try r.object("icmp") {
                 let type = try c.int("type", in: 0...255) ?? Int(ICMPv4Repr.echoRequest)
                 let code = try c.int("code", in: 0...255) ?? 0
@@ -167,12 +183,46 @@ struct PacketSpec {
                                   dontFragment: df, moreFragments: mf, fragmentOffset: fragOff, options: options, payloadLength: 0)
             network = .ipv4(ipRepr, l4)
             ipOffsetInFrame = EthernetFrame.headerLength + (vlan == nil ? 0 : VLANTagRepr.length)
+        } else if var ipR = try r.object("ipv6") {
+            if r.raw("icmp") != nil { throw JSONShapeError(path: path + "/icmp", message: "ICMP over IPv6 is icmpv6") }
+            let srcIP = try ip6(&ipR, "src", default: nil)
+            let dstIP = try ip6(&ipR, "dst", default: device.config.addresses6.first?.address)
+            let hop = try ipR.int("hop_limit", in: 0...255) ?? 64
+            let tclass = try ipR.int("traffic_class", in: 0...255) ?? 0
+            let flow = try ipR.int("flow_label", in: 0...0xf_ffff) ?? 0
+            let nextOverride = try ipR.int("next_header", in: 0...255)
+            if let pl = try u16(&ipR, "payload_length") { overrides.append((4, [UInt8(pl >> 8), UInt8(pl & 0xff)])) }
+            try ipR.finish()
+            let l4: TransportRepr
+            var next: UInt8
+            if let (t, p) = try transport(&r, payload: payload, l4Base: 40, overrides: &overrides) {
+                l4 = t; next = p
+            } else if var c = try r.object("icmpv6") {
+                let type = try c.int("type", in: 0...255) ?? Int(ICMPv6Repr.echoRequest)
+                let code = try c.int("code", in: 0...255) ?? 0
+                // Echo: identifier and sequence; errors: the MTU (packet too big) or pointer (parameter problem).
+                let id = try u16(&c, "id") ?? 0, seq = try u16(&c, "seq") ?? 0
+                let rest = try c.int("rest", in: 0...Int(UInt32.max)).map { UInt32($0) } ?? (UInt32(id) << 16 | UInt32(seq))
+                if let cs = try u16(&c, "checksum") { overrides.append((42, [UInt8(cs >> 8), UInt8(cs & 0xff)])) }
+                try c.finish()
+                l4 = .icmpv6(ICMPv6Repr(type: UInt8(type), code: UInt8(code), restOfHeader: rest, data: payload))
+                next = IPProtocol.icmpv6
+            } else {
+                l4 = .raw(payload)
+                next = IPProtocol.noNextHeader
+            }
+            if let n = nextOverride { next = UInt8(n) }
+            guard l4.bufferLength <= 65535 else {
+                throw Problem.unprocessable("the IPv6 payload would be \(l4.bufferLength) bytes; at most 65535 (jumbograms are not built)", pointer: path + "/payload_hex")
+            }
+            network = .ipv6(IPv6Repr(src: srcIP, dst: dstIP, nextHeader: next, hopLimit: UInt8(hop), trafficClass: UInt8(tclass), flowLabel: UInt32(flow)), [], l4)
+            ipOffsetInFrame = EthernetFrame.headerLength + (vlan == nil ? 0 : VLANTagRepr.length)
         } else {
-            for l in ["udp", "tcp", "icmp"] where r.raw(l) != nil {
-                throw JSONShapeError(path: path + "/" + l, message: "needs an ipv4 layer")
+            for l in ["udp", "tcp", "icmp", "icmpv6"] where r.raw(l) != nil {
+                throw JSONShapeError(path: path + "/" + l, message: l == "icmpv6" ? "needs an ipv6 layer" : "needs an ipv4 or ipv6 layer")
             }
             guard ethType != nil || !payload.isEmpty else {
-                throw JSONShapeError(path: path, message: "give hex, or layers (eth, vlan, ipv4 with udp/tcp/icmp, arp, payload_hex)")
+                throw JSONShapeError(path: path, message: "give hex, or layers (eth, vlan, ipv4 or ipv6 with udp/tcp/icmp/icmpv6, arp, payload_hex)")
             }
             guard payload.count <= 65535 else {
                 throw Problem.unprocessable("payload longer than 65535 bytes", pointer: path + "/payload_hex")

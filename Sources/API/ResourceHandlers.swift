@@ -39,6 +39,16 @@ extension App {
                 o.set("proto", r.proto.rawValue)
                 o.set("table", r.type == .unicast ? "main" : "local")
                 return o.value
+            } + (s.fib6.local + s.fib6.main).map { r in
+                var o = JSONObject()
+                o.set("dst", r.prefix.description)
+                o.set("type", r.type.rawValue)
+                if let g = r.gateway { o.set("via", g.description) }
+                o.set("dev", s.devices[r.dev].name)
+                o.set("metric", r.metric)
+                o.set("proto", r.proto.rawValue)
+                o.set("table", r.type == .unicast ? "main" : "local")
+                return o.value
             }
         }
         return jsonResponse(200, .object([("items", .array(rows))]))
@@ -50,15 +60,28 @@ extension App {
         let body = try parseJSONBody(req)
         let route = try decoding { try StackDocument.decodeRoute(body, path: "") }
         try registry.change(e) { (s, c) throws(Problem) in
-            if c.routes.contains(where: { $0.dst == route.dst && $0.metric == route.metric }) {
-                throw Problem(status: 409, slug: "conflict", detail: "a route to \(route.dst) with metric \(route.metric) exists (RTNETLINK: File exists)")
+            switch route {
+            case .v4(let route):
+                if c.routes.contains(where: { $0.dst == route.dst && $0.metric == route.metric }) {
+                    throw Problem(status: 409, slug: "conflict", detail: "a route to \(route.dst) with metric \(route.metric) exists (RTNETLINK: File exists)")
+                }
+                var routes = c.routes
+                routes.append(route)
+                do throws(ConfigError) { try s.setRoutes(routes) } catch {
+                    throw Problem.unprocessable(error.message, pointer: error.path.replacingOccurrences(of: "/routes/\(routes.count - 1)", with: ""))
+                }
+                c.routes = routes
+            case .v6(let route):
+                if c.routes6.contains(where: { $0.dst == route.dst && $0.metric == route.metric }) {
+                    throw Problem(status: 409, slug: "conflict", detail: "a route to \(route.dst) with metric \(route.metric) exists (RTNETLINK: File exists)")
+                }
+                var routes = c.routes6
+                routes.append(route)
+                do throws(ConfigError) { try s.setRoutes6(routes) } catch {
+                    throw Problem.unprocessable(error.message, pointer: error.path.replacingOccurrences(of: "/routes6/\(routes.count - 1)", with: ""))
+                }
+                c.routes6 = routes
             }
-            var routes = c.routes
-            routes.append(route)
-            do throws(ConfigError) { try s.setRoutes(routes) } catch {
-                throw Problem.unprocessable(error.message, pointer: error.path.replacingOccurrences(of: "/routes/\(routes.count - 1)", with: ""))
-            }
-            c.routes = routes
         }
         return jsonResponse(201, StackDocument.encodeRoute(route))
     }
@@ -66,13 +89,27 @@ extension App {
     func deleteRoute(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         guard let dstText = q.string("dst") else { throw Problem.badRequest("invalid-query", "dst is required, e.g. ?dst=10.0.0.0/8") }
-        let metric = try q.int("metric", in: 0...Int(UInt32.max), default: 0)
+        let v6 = dstText.contains(":")
+        let metric = try q.int("metric", in: 0...Int(UInt32.max), default: v6 ? 1024 : 0)
         try q.finish()
+        let e = try entry(name)
+        if v6 {
+            guard let dst = try? IPv6CIDR(parsing: dstText) else { throw Problem.badRequest("invalid-query", "dst \(dstText) is not a prefix") }
+            try registry.change(e) { (s, c) throws(Problem) in
+                guard let i = c.routes6.firstIndex(where: { $0.dst == dst && $0.metric == metric }) else {
+                    throw Problem.notFound("no static route to \(dst) with metric \(metric)")
+                }
+                var routes = c.routes6
+                routes.remove(at: i)
+                do throws(ConfigError) { try s.setRoutes6(routes) } catch { throw Problem.unprocessable(error.message, pointer: error.path) }
+                c.routes6 = routes
+            }
+            return HTTPResponse(status: 204)
+        }
         let dst: IPv4CIDR
         do { dst = dstText == "default" ? IPv4CIDR(address: .any, prefixLength: 0) : try IPv4CIDR(parsing: dstText) } catch {
             throw Problem.badRequest("invalid-query", "dst \(dstText) is not a prefix")
         }
-        let e = try entry(name)
         try registry.change(e) { (s, c) throws(Problem) in
             guard let i = c.routes.firstIndex(where: { $0.dst == dst && $0.metric == metric }) else {
                 throw Problem.notFound("no static route to \(dst) with metric \(metric)")
@@ -91,13 +128,9 @@ extension App {
         try Query(req.query).finish()
         let rows: [JSONValue] = try entry(name).withStack { s in
             s.neighbourEntries.map { n in
-                var o = JSONObject()
-                o.set("address", n.address.description)
-                o.set("dev", s.devices[n.dev].name)
-                o.set("mac", n.mac.map { .string($0.description) } ?? .null)
-                o.set("state", n.state.rawValue)
-                o.set("queued", n.queueLength)
-                return o.value
+                neighbourRow(n.address.description, s.devices[n.dev].name, n.mac, n.state, n.queueLength)
+            } + s.neighbour6Entries.map { n in
+                neighbourRow(n.address.description, s.devices[n.dev].name, n.mac, n.state, n.queueLength)
             }
         }
         return jsonResponse(200, .object([("items", .array(rows))]))
@@ -109,12 +142,30 @@ extension App {
         let body = try parseJSONBody(req)
         let n = try decoding { try StackDocument.decodeNeighbour(body, path: "") }
         try registry.change(e) { (s, c) throws(Problem) in
-            guard s.addNeighbour(n) else { throw Problem.unprocessable("no device named \(n.dev)", pointer: "/dev") }
-            c.neighbours.removeAll { $0.address == n.address && $0.dev == n.dev }
-            c.neighbours.append(n)
+            switch n {
+            case .v4(let n):
+                guard s.addNeighbour(n) else { throw Problem.unprocessable("no device named \(n.dev)", pointer: "/dev") }
+                c.neighbours.removeAll { $0.address == n.address && $0.dev == n.dev }
+                c.neighbours.append(n)
+            case .v6(let n):
+                guard s.addNeighbour6(n) else { throw Problem.unprocessable("no device named \(n.dev), or IPv6 is disabled", pointer: "/dev") }
+                c.neighbours6.removeAll { $0.address == n.address && $0.dev == n.dev }
+                c.neighbours6.append(n)
+            }
         }
-        return jsonResponse(201, .object([("address", .string(n.address.description)), ("mac", .string(n.mac.description)),
-                                          ("dev", .string(n.dev)), ("state", .string("PERMANENT"))]))
+        guard case .object(var o) = StackDocument.encodeNeighbour(n) else { return HTTPResponse(status: 500) }
+        o.append(("state", .string("PERMANENT")))
+        return jsonResponse(201, .object(o))
+    }
+
+    private func neighbourRow(_ address: String, _ dev: String, _ mac: MACAddress?, _ state: NUDState, _ queued: Int) -> JSONValue {
+        var o = JSONObject()
+        o.set("address", address)
+        o.set("dev", dev)
+        o.set("mac", mac.map { .string($0.description) } ?? .null)
+        o.set("state", state.rawValue)
+        o.set("queued", queued)
+        return o.value
     }
 
     // MARK: sockets

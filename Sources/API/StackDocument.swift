@@ -16,12 +16,21 @@ enum StackDocument {
             for (i, d) in (try r.array("devices") ?? []).enumerated() {
                 devices.append(try decodeDevice(d, path: "/devices/\(i)"))
             }
-            var routes: [RouteConfig] = []
+            // IPv4 and IPv6 routes and neighbours share a list each, told apart by their addresses.
+            var routes: [RouteConfig] = [], routes6: [Route6Config] = []
             for (i, x) in (try r.array("routes") ?? []).enumerated() {
-                routes.append(try decodeRoute(x, path: "/routes/\(i)"))
+                switch try decodeRoute(x, path: "/routes/\(i)") {
+                case .v4(let rt): routes.append(rt)
+                case .v6(let rt): routes6.append(rt)
+                }
             }
-            var neighbours: [NeighbourConfig] = []
-            for (i, x) in (try r.array("neighbours") ?? []).enumerated() { neighbours.append(try decodeNeighbour(x, path: "/neighbours/\(i)")) }
+            var neighbours: [NeighbourConfig] = [], neighbours6: [Neighbour6Config] = []
+            for (i, x) in (try r.array("neighbours") ?? []).enumerated() {
+                switch try decodeNeighbour(x, path: "/neighbours/\(i)") {
+                case .v4(let n): neighbours.append(n)
+                case .v6(let n): neighbours6.append(n)
+                }
+            }
             var sockets: [SocketConfig] = []
             for (i, x) in (try r.array("sockets") ?? []).enumerated() { sockets.append(try decodeSocket(x, path: "/sockets/\(i)", id: i + 1)) }
             let sysctls = try intMap(r.raw("sysctls"), path: "/sysctls")
@@ -33,6 +42,8 @@ enum StackDocument {
             try r.finish()
             var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
                                 sysctls: sysctls, costs: costs)
+            c.routes6 = routes6
+            c.neighbours6 = neighbours6
             c.seed = UInt64(seed)
             c.epochNs = UInt64(epoch)
             c.traceMode = trace
@@ -40,20 +51,40 @@ enum StackDocument {
         }
     }
 
-    static func encodeRoute(_ r: RouteConfig) -> JSONValue {
+    /// A route or neighbour of either IP version, as the documents carry them.
+    enum Route { case v4(RouteConfig), v6(Route6Config) }
+    enum Neighbour { case v4(NeighbourConfig), v6(Neighbour6Config) }
+
+    static func encodeRoute(_ r: Route) -> JSONValue {
         var x = JSONObject()
-        x.set("dst", r.dst.description)
-        if let via = r.via { x.set("via", via.description) }
-        x.set("dev", r.dev)
-        x.set("metric", r.metric)
+        switch r {
+        case .v4(let r):
+            x.set("dst", r.dst.description)
+            if let via = r.via { x.set("via", via.description) }
+            x.set("dev", r.dev)
+            x.set("metric", r.metric)
+        case .v6(let r):
+            x.set("dst", r.dst.description)
+            if let via = r.via { x.set("via", via.description) }
+            x.set("dev", r.dev)
+            x.set("metric", r.metric)
+        }
         return x.value
+    }
+
+    static func encodeNeighbour(_ n: Neighbour) -> JSONValue {
+        switch n {
+        case .v4(let n): .object([("address", .string(n.address.description)), ("mac", .string(n.mac.description)), ("dev", .string(n.dev))])
+        case .v6(let n): .object([("address", .string(n.address.description)), ("mac", .string(n.mac.description)), ("dev", .string(n.dev))])
+        }
     }
 
     static func encodeSocketConfig(_ c: SocketConfig) -> JSONValue {
         var x = JSONObject()
         x.set("id", c.id)
         x.set("protocol", c.proto.rawValue)
-        x.set("address", c.address.description)
+        x.set("address", c.address6?.description ?? c.address.description)
+        if c.address6 != nil { x.set("v6only", c.v6only) }
         x.set("port", Int(c.port))
         if let b = c.rcvbuf { x.set("rcvbuf", b) }
         return x.value
@@ -75,9 +106,16 @@ enum StackDocument {
         let mac: MACAddress
         do { mac = try MACAddress(parsing: macText) } catch { throw Problem.unprocessable("invalid MAC address \"\(macText)\"", pointer: path + "/mac") }
         guard !mac.isMulticast else { throw Problem.unprocessable("MAC address \(mac) is a group address", pointer: path + "/mac") }
-        var addrs: [IPv4CIDR] = []
+        var addrs: [IPv4CIDR] = [], addrs6: [IPv6CIDR] = []
         for (i, a) in (try r.array("addresses") ?? []).enumerated() {
             guard case .string(let s) = a else { throw JSONShapeError(path: path + "/addresses/\(i)", message: "expected a string, got \(a.typeName)") }
+            if s.contains(":") {
+                guard let c = try? IPv6CIDR(parsing: s), !c.address.isMulticast, !c.address.isUnspecified else {
+                    throw Problem.unprocessable("invalid IPv6 address/prefix \"\(s)\"", pointer: path + "/addresses/\(i)")
+                }
+                addrs6.append(c)
+                continue
+            }
             do { addrs.append(try IPv4CIDR(parsing: s)) } catch {
                 throw Problem.unprocessable("invalid IPv4 address/prefix \"\(s)\"", pointer: path + "/addresses/\(i)")
             }
@@ -106,6 +144,7 @@ enum StackDocument {
         var d = DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring, rxChecksumOffload: csum,
                              rxUsecs: usecs, rxFrames: frames, rssKey: key, rssIndirection: indir, rpsCPUs: rps, rpsFlowCount: flowCnt)
         d.veth = veth
+        d.addresses6 = addrs6
         return d
     }
 
@@ -118,13 +157,19 @@ enum StackDocument {
         }
     }
 
-    static func decodeNeighbour(_ v: JSONValue, path: String) throws -> NeighbourConfig {
+    static func decodeNeighbour(_ v: JSONValue, path: String) throws -> Neighbour {
         var r = try FieldReader(v, path: path)
         let a = try r.requiredString("address"), m = try r.requiredString("mac"), dev = try r.requiredString("dev")
         try r.finish()
-        guard let addr = try? IPv4Address(parsing: a) else { throw Problem.unprocessable("invalid IPv4 address \"\(a)\"", pointer: path + "/address") }
         guard let mac = try? MACAddress(parsing: m) else { throw Problem.unprocessable("invalid MAC address \"\(m)\"", pointer: path + "/mac") }
-        return NeighbourConfig(address: addr, mac: mac, dev: dev)
+        if a.contains(":") {
+            guard let addr = try? IPv6Address(parsing: a), !addr.isMulticast, !addr.isUnspecified else {
+                throw Problem.unprocessable("invalid IPv6 address \"\(a)\"", pointer: path + "/address")
+            }
+            return .v6(Neighbour6Config(address: addr, mac: mac, dev: dev))
+        }
+        guard let addr = try? IPv4Address(parsing: a) else { throw Problem.unprocessable("invalid IPv4 address \"\(a)\"", pointer: path + "/address") }
+        return .v4(NeighbourConfig(address: addr, mac: mac, dev: dev))
     }
 
     static func decodeSocket(_ v: JSONValue, path: String, id: Int) throws -> SocketConfig {
@@ -132,17 +177,44 @@ enum StackDocument {
         let proto = try r.string("protocol") ?? "udp"
         guard let p = SocketConfig.Proto(rawValue: proto) else { throw Problem.unprocessable("protocol must be udp or tcp", pointer: path + "/protocol") }
         let a = try r.string("address") ?? "0.0.0.0"
-        guard let addr = try? IPv4Address(parsing: a) else { throw Problem.unprocessable("invalid IPv4 address \"\(a)\"", pointer: path + "/address") }
         guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: path + "/port", message: "is required") }
         let rcvbuf = try r.int("rcvbuf", in: 256...(1 << 30))
         let given = try r.int("id", in: 1...Int(Int32.max))
+        let v6only = try r.bool("v6only")
         try r.finish()
+        // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
+        if a.contains(":") {
+            guard let addr = try? IPv6Address(parsing: a), !addr.isMulticast else { throw Problem.unprocessable("invalid IPv6 address \"\(a)\"", pointer: path + "/address") }
+            return SocketConfig(id: given ?? id, proto: p, address6: addr, v6only: v6only ?? false, port: UInt16(port), rcvbuf: rcvbuf)
+        }
+        if v6only != nil { throw Problem.unprocessable("v6only is for IPv6 (AF_INET6) sockets", pointer: path + "/v6only") }
+        guard let addr = try? IPv4Address(parsing: a) else { throw Problem.unprocessable("invalid IPv4 address \"\(a)\"", pointer: path + "/address") }
         return SocketConfig(id: given ?? id, proto: p, address: addr, port: UInt16(port), rcvbuf: rcvbuf)
     }
 
-    static func decodeRoute(_ v: JSONValue, path: String) throws -> RouteConfig {
+    static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {
         var r = try FieldReader(v, path: path)
         let dstText = try r.requiredString("dst")
+        let viaText = try r.string("via")
+        let dev = try r.requiredString("dev")
+        let metricGiven = try r.int("metric", in: 0...Int(UInt32.max))
+        try r.finish()
+        // An IPv6 route: `ip -6 route add` (metric 1024 unless given).
+        if dstText.contains(":") || viaText?.contains(":") == true {
+            let dst: IPv6CIDR
+            do { dst = try IPv6CIDR(parsing: dstText == "default" ? "::/0" : dstText) } catch {
+                throw Problem.unprocessable("invalid destination prefix \"\(dstText)\"", pointer: path + "/dst")
+            }
+            guard dst.address == dst.network else {
+                throw Problem.unprocessable("Invalid prefix for given prefix length: \(dstText) has host bits set (did you mean \(dst.network)/\(dst.prefixLength)?)",
+                                            pointer: path + "/dst")
+            }
+            var via: IPv6Address? = nil
+            if let v = viaText {
+                do { via = try IPv6Address(parsing: v) } catch { throw Problem.unprocessable("invalid IPv6 gateway \"\(v)\"", pointer: path + "/via") }
+            }
+            return .v6(Route6Config(dst: dst, via: via, dev: dev, metric: metricGiven ?? 1024))
+        }
         let dst: IPv4CIDR
         if dstText == "default" { dst = IPv4CIDR(address: .any, prefixLength: 0) } else {
             do { dst = try IPv4CIDR(parsing: dstText) } catch { throw Problem.unprocessable("invalid destination prefix \"\(dstText)\"", pointer: path + "/dst") }
@@ -153,13 +225,10 @@ enum StackDocument {
             }
         }
         var via: IPv4Address? = nil
-        if let v = try r.string("via") {
+        if let v = viaText {
             do { via = try IPv4Address(parsing: v) } catch { throw Problem.unprocessable("invalid gateway \"\(v)\"", pointer: path + "/via") }
         }
-        let dev = try r.requiredString("dev")
-        let metric = try r.int("metric", in: 0...Int(UInt32.max)) ?? 0
-        try r.finish()
-        return RouteConfig(dst: dst, via: via, dev: dev, metric: metric)
+        return .v4(RouteConfig(dst: dst, via: via, dev: dev, metric: metricGiven ?? 0))
     }
 
     private static func intMap(_ v: JSONValue?, path: String) throws -> [String: Int] {
@@ -182,7 +251,7 @@ enum StackDocument {
             var x = JSONObject()
             x.set("name", d.name)
             x.set("mac", d.mac.description)
-            x.set("addresses", .array(d.addresses.map { .string($0.description) }))
+            x.set("addresses", .array(d.addresses.map { .string($0.description) } + d.addresses6.map { .string($0.description) }))
             x.set("mtu", d.mtu)
             x.set("rx_queues", d.rxQueues)
             x.set("ring_size", d.ringSize)
@@ -196,10 +265,8 @@ enum StackDocument {
             if d.veth { x.set("veth", true) }
             return x.value
         }))
-        o.set("routes", .array(c.routes.map(encodeRoute)))
-        o.set("neighbours", .array(c.neighbours.map { n in
-            .object([("address", .string(n.address.description)), ("mac", .string(n.mac.description)), ("dev", .string(n.dev))])
-        }))
+        o.set("routes", .array(c.routes.map { encodeRoute(.v4($0)) } + c.routes6.map { encodeRoute(.v6($0)) }))
+        o.set("neighbours", .array(c.neighbours.map { encodeNeighbour(.v4($0)) } + c.neighbours6.map { encodeNeighbour(.v6($0)) }))
         o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
         o.set("sysctls", .object(c.sysctls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))

@@ -55,7 +55,7 @@ extension App {
                          ("flow_limit_count", .int(c.flowLimitCount)), ("backlog_len", .int(c.backlogLength))])
             })
             return .object([("stack", .string(s.config.name)), ("clock_ns", .int(Int(s.clockNs))), ("devices", devs.value),
-                            ("snmp", snmp), ("softnet", softnet),
+                            ("snmp", snmp), ("snmp6", .object(s.snmp.snmp6.map { ($0.name, .int($0.value)) })), ("softnet", softnet),
                             ("ip_frag", .object([("queues", .int(s.fragmentQueueCount)), ("memory", .int(s.fragmentMemory))]))])
         }
         return jsonResponse(200, body)

@@ -36,6 +36,17 @@ public struct SNMPStats: Sendable, Equatable {
         public var OutRequests = 0, OutNoRoutes = 0, ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0
         public var FragOKs = 0, FragFails = 0, FragCreates = 0, InMcastPkts = 0, OutMcastPkts = 0
     }
+    /// The IPv6 counters as /proc/net/snmp6 names them (Ip6InReceives, Icmp6InType128, Udp6NoPorts...), in its order.
+    public var snmp6: [(name: String, value: Int)] {
+        func fields(_ prefix: String, _ v: Any) -> [(name: String, value: Int)] {
+            Mirror(reflecting: v).children.compactMap { c in (c.value as? Int).map { (prefix + (c.label ?? ""), $0) } }
+        }
+        return fields("Ip6", ip6) + fields("Icmp6", icmp6)
+            + icmp6.InType.sorted { $0.key < $1.key }.map { ("Icmp6InType\($0.key)", $0.value) }
+            + icmp6.OutType.sorted { $0.key < $1.key }.map { ("Icmp6OutType\($0.key)", $0.value) }
+            + fields("Udp6", udp6)
+    }
+
     public struct ICMP6: Sendable, Equatable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, OutMsgs = 0, OutErrors = 0, RateLimitHost = 0
         /// Icmp6InType128 and the like: messages in and out by type.

@@ -86,9 +86,20 @@ public struct SocketConfig: Sendable, Equatable {
     public var port: UInt16
     /// SO_RCVBUF; nil means net.core.rmem_default.
     public var rcvbuf: Int?
+    /// An AF_INET6 socket, bound to this address (`::` for any); `address` is then unused.
+    public var address6: IPv6Address? = nil
+    /// IPV6_V6ONLY (net.ipv6.bindv6only is 0, so off): an AF_INET6 socket on `::` also takes IPv4,
+    /// as v4-mapped addresses.
+    public var v6only = false
     public init(id: Int, proto: Proto, address: IPv4Address = .any, port: UInt16, rcvbuf: Int? = nil) {
         self.id = id; self.proto = proto; self.address = address; self.port = port; self.rcvbuf = rcvbuf
     }
+    public init(id: Int, proto: Proto, address6: IPv6Address, v6only: Bool = false, port: UInt16, rcvbuf: Int? = nil) {
+        self.init(id: id, proto: proto, port: port, rcvbuf: rcvbuf)
+        self.address6 = address6; self.v6only = v6only
+    }
+    /// The address as `ss` prints it.
+    public var addressText: String { address6.map { "[\($0)]" } ?? address.description }
 }
 
 /// Everything a stack is built from; stored as given and rebuilt at start-up.

@@ -20,27 +20,23 @@ public enum IPv6Text {
 }
 
 extension NFRuleset {
-    /// What loads but cannot act yet because the model carries no IPv6 packets: said in the
-    /// answer that stores the ruleset, so nobody mistakes a silent rule for a working one.
+    /// What loads but does not act on IPv6 packets yet (128-bit values where the model keeps 64):
+    /// said in the answer that stores the ruleset, so nobody mistakes a silent rule for a working one.
     public var ipv6Notes: [String] {
-        var notes = tables.filter { $0.family == .ip6 }.map { "table ip6 \($0.name): an ip6 table sees IPv6 packets only, and the model carries none yet: its chains never run" }
-        let rules = tables.filter { $0.family != .ip6 }.flatMap(\.chains).flatMap(\.rules).filter { r in
+        func wide(_ sel: NFSelector) -> Bool { sel.isAddress6 }
+        let rules = tables.flatMap(\.chains).flatMap(\.rules).filter { r in
             r.statements.contains { s in
                 switch s {
-                case .match(let sel, _, _, let v):
-                    if sel.isIPv6Field { return true }
-                    if sel == .nfproto, case .range(10, 10, _) = v { return true }
-                    return false
-                case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains { $0.isIPv6Field }
-                case .vmap(let sel, _), .vmapNamed(let sel, _): return sel.isIPv6Field
-                case .rejectICMPv6: return true
+                case .match(let sel, let mask, _, _): return wide(sel) && mask != nil
+                case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains(where: wide)
+                case .vmap(let sel, _), .vmapNamed(let sel, _): return wide(sel)
+                case .dynset(_, _, let key, _, _), .meter(_, _, let key, _, _), .setMappedNamed(_, let key, _), .natMapNamed(_, let key, _, _): return wide(key)
+                case .setMapped(_, let keys, _): return keys.contains(where: wide)
                 default: return false
                 }
             }
         }
-        if !rules.isEmpty {
-            notes.append("\(rules.count) \(rules.count == 1 ? "rule matches" : "rules match") IPv6 packets only (ip6 fields, meta nfproto ipv6, reject with icmpv6): loaded, but IPv6 is not modelled yet, so \(rules.count == 1 ? "it never matches" : "they never match")")
-        }
-        return notes
+        guard !rules.isEmpty else { return [] }
+        return ["\(rules.count) \(rules.count == 1 ? "rule reads" : "rules read") a 128-bit value (an IPv6 or ct IPv6 address) under a mask, in a concatenation, a map, a verdict map or a set rules update: loaded, but not modelled yet for IPv6 packets, so \(rules.count == 1 ? "it never matches them" : "they never match them")"]
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+import Wire
 import XCTest
 
 /// Routes, neighbours, sockets, softnet_stat, the clock and timed injection over the API.
@@ -91,5 +92,57 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(stats.json?["softnet"]?.rendered().hasPrefix(#"[{"cpu":0,"processed":3,"dropped":0,"time_squeeze":0"#), true, stats.raw)
         XCTAssertEqual(stats.json?["devices"]?["eth0"]?["rx_packets"], .int(3))
         XCTAssertEqual(stats.json?["snmp"]?["Icmp"]?["InMsgs"], .int(3))
+    }
+}
+
+/// IPv6 through the API: addresses, routes and neighbours in the stack document, packets from
+/// `ipv6`/`icmpv6` layers, the FIB and neighbour listings, /proc/net/snmp6 counters, and all of
+/// it again after a restart.
+final class IPv6APITests: AppTestCase {
+    static let stack = #"{"name":"v6","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24","2001:db8::2/64"]},{"name":"eth1","mac":"02:00:00:00:01:01","addresses":["2001:db8:1::1/64"]}],"routes":[{"dst":"::/0","via":"2001:db8:1::2","dev":"eth1"}],"neighbours":[{"address":"2001:db8::1","mac":"02:00:00:00:00:01","dev":"eth0"}],"sysctls":{"net.ipv6.conf.all.forwarding":1}}"#
+    static let echo = #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv6":{"src":"2001:db8::1"},"icmpv6":{"id":7,"seq":1},"payload_hex":"6869"}]}"#
+
+    func testIPv6StackDocumentPacketsAndListings() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        let doc = call("GET", "/v1/stacks/v6").raw
+        XCTAssertTrue(doc.contains(#""addresses":["198.18.0.2/24","2001:db8::2/64"]"#), doc)
+        XCTAssertTrue(doc.contains(#""routes":[{"dst":"::/0","via":"2001:db8:1::2","dev":"eth1","metric":1024}]"#), doc)
+        for round in 0..<2 {
+            if round == 1 { try reopen() }   // the second round runs on the stack rebuilt from the store
+            let r = call("POST", "/v1/stacks/v6/packets", Self.echo)
+            XCTAssertEqual(r.json?["results"]?.rendered().contains(#""outcome":"consumed""#), true, r.raw)
+            guard case .array(let results) = r.json?["results"] ?? .null, case .array(let emitted) = results.first?["emitted"] ?? .null,
+                  case .string(let hex) = emitted.first?["hex"] ?? .null else { return XCTFail(r.raw) }
+            guard case .ipv6(let ip, [], .icmpv6(let m)) = try FrameRepr.parse(try Hex.decode(hex)).network else { return XCTFail(hex) }
+            XCTAssertEqual([ip.src.description, ip.dst.description], ["2001:db8::2", "2001:db8::1"])
+            XCTAssertEqual(m, ICMPv6Repr(type: 129, code: 0, restOfHeader: 0x0007_0001, data: [0x68, 0x69]))
+        }
+        let routes = call("GET", "/v1/stacks/v6/routes").raw
+        for row in [#"{"dst":"::/0","type":"unicast","via":"2001:db8:1::2","dev":"eth1","metric":1024,"proto":"static","table":"main"}"#,
+                    #"{"dst":"2001:db8::/64","type":"unicast","dev":"eth0","metric":256,"proto":"kernel","table":"main"}"#,
+                    #"{"dst":"fe80::ff:fe00:2/128","type":"local","dev":"eth0","metric":0,"proto":"kernel","table":"local"}"#,
+                    #"{"dst":"2001:db8:1::/128","type":"local","dev":"eth1","metric":0,"proto":"kernel","table":"local"}"#] {
+            XCTAssertTrue(routes.contains(row), routes)
+        }
+        XCTAssertEqual(call("POST", "/v1/stacks/v6/routes", #"{"dst":"2001:db8:5::/64","via":"2001:db8:1::2","dev":"eth1"}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/v6/routes", #"{"dst":"2001:db8:5::1/64","dev":"eth1"}"#).status, 422)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/v6/routes?dst=2001:db8:5::/64").status, 204)
+        XCTAssertEqual(call("POST", "/v1/stacks/v6/neighbours", #"{"address":"2001:db8:1::2","mac":"02:00:00:00:01:02","dev":"eth1"}"#).status, 201)
+        let neigh = call("GET", "/v1/stacks/v6/neighbours").raw
+        XCTAssertTrue(neigh.contains(#"{"address":"2001:db8:1::2","dev":"eth1","mac":"02:00:00:00:01:02","state":"PERMANENT","queued":0}"#), neigh)
+        let stats = call("GET", "/v1/stacks/v6/stats").raw
+        XCTAssertTrue(stats.contains(#""Icmp6InType128":1"#) && stats.contains(#""Icmp6OutType129":1"#), stats)
+        // An AF_INET6 socket on [::]:5353 takes the datagram, read back with its IPv6 source.
+        let sock = call("POST", "/v1/stacks/v6/sockets", #"{"protocol":"udp","address":"::","port":5353}"#)
+        XCTAssertEqual(sock.status, 201, sock.raw)
+        XCTAssertTrue(sock.raw.contains(#""address":"::","v6only":false,"port":5353"#), sock.raw)
+        let dgram = call("POST", "/v1/stacks/v6/packets", #"{"packets":[{"device":"eth0","ipv6":{"src":"2001:db8::1"},"udp":{"sport":9,"dport":5353},"payload_hex":"6869"}]}"#)
+        XCTAssertTrue(dgram.raw.contains(#""outcome":"delivered""#), dgram.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/v6/sockets", #"{"address":"198.18.0.2","port":1,"v6only":true}"#).status, 422)
+        // Bad IPv6 input is refused with the place of the error.
+        let bad = call("POST", "/v1/stacks/v6/packets", #"{"packets":[{"device":"eth0","ipv6":{"src":"2001:db8::zz"},"icmpv6":{}}]}"#)
+        XCTAssertEqual(bad.status, 422)
+        XCTAssertEqual(bad.json?["pointer"], .string("/packets/0/ipv6/src"), bad.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"off","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["2001:db8::2/64"]}],"sysctls":{"net.ipv6.conf.all.disable_ipv6":1}}"#).status, 422)
     }
 }

@@ -23,8 +23,8 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(s.inject(frame: udp(9), device: s.devices[0]).dropReason, .NETFILTER_DROP)
     }
 
-    /// IPv6 rules load and never match the IPv4 packets the model carries (their nfproto ipv6
-    /// dependency fails, `!=` included); an ip6 table's chains see no packet at all.
+    /// IPv6 rules never match IPv4 packets (their nfproto ipv6 dependency fails, `!=` included);
+    /// an ip6 table's chains see no IPv4 packet at all.
     func testIPv6RulesNeverMatchIPv4Packets() throws {
         let s = try makeStack()
         try load(s, """

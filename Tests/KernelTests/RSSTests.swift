@@ -24,6 +24,31 @@ final class RSSTests: XCTestCase {
         }
     }
 
+    /// The suite's IPv6 vectors (the same key): addresses, then ports; and a frame hashed by the NIC.
+    func testToeplitzReproducesTheIPv6Vectors() throws {
+        let v6: [(dst: String, dport: UInt16, src: String, sport: UInt16, ipOnly: UInt32, withTCP: UInt32)] = [
+            ("3ffe:2501:200:3::1", 1766, "3ffe:2501:200:1fff::7", 2794, 0x2cc18cd5, 0x40207d3d),
+            ("ff02::1", 4739, "3ffe:501:8::260:97ff:fe40:efab", 14230, 0x0f0c461c, 0xdde51bbf),
+            ("fe80::200:f8ff:fe21:67cf", 38024, "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 44251, 0x4b61e985, 0x02d1feef),
+        ]
+        let rss = RSS(indirection: RSS.defaultIndirection(queues: 4))
+        for v in v6 {
+            let src = try IPv6Address(parsing: v.src), dst = try IPv6Address(parsing: v.dst)
+            var input = src.bytes + dst.bytes
+            XCTAssertEqual(RSS.toeplitz(key: RSS.verificationKey, input: input), v.ipOnly, v.dst)
+            input += [UInt8(v.sport >> 8), UInt8(v.sport & 0xff), UInt8(v.dport >> 8), UInt8(v.dport & 0xff)]
+            XCTAssertEqual(RSS.toeplitz(key: RSS.verificationKey, input: input), v.withTCP, v.dst)
+            let tcp = FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv6),
+                                network: .ipv6(IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.tcp), [],
+                                               .tcp(TCPRepr(srcPort: v.sport, dstPort: v.dport, flags: .syn)))).emit()
+            XCTAssertEqual(rss.hash(frame: tcp), v.withTCP, v.dst)
+            let frag = FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv6),
+                                 network: .ipv6(IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.fragment),
+                                                [.fragment(next: IPProtocol.tcp, offset: 0, more: true, ident: 1)], .raw([UInt8](repeating: 0, count: 24)))).emit()
+            XCTAssertEqual(rss.hash(frame: frag), v.ipOnly, v.dst)
+        }
+    }
+
     /// The NIC hashes the frame the same way: TCP 4-tuple, and the 2-tuple for fragments.
     func testFrameHashAndQueueChoice() throws {
         let v = Self.vectors[0]

@@ -66,13 +66,26 @@ extension Stack {
         }
     }
 
-    /// What RX checksum offload reports: a TCP/UDP checksum over a whole, unfragmented IPv4 packet that verifies.
+    /// What RX checksum offload reports: a TCP/UDP checksum over a whole, unfragmented IPv4 or
+    /// IPv6 packet that verifies (a zero UDP checksum never does).
     func l4ChecksumVerifies(_ skb: SkBuff) -> Bool {
         let b = skb.data
         var nh = EthernetFrame.headerLength
         guard b.count >= nh + 20 else { return false }
         var type = b.be16(12)
         if type == EtherType.vlan { guard b.count >= nh + 24 else { return false }; type = b.be16(16); nh += 4 }
+        if type == EtherType.ipv6 {
+            guard b.count >= nh + 40, b[nh] >> 4 == 6 else { return false }
+            let end = nh + 40 + Int(b.be16(nh + 4))
+            guard end <= b.count, ipv6_find_hdr(b, nh: nh, end: end, target: IPProtocol.fragment) == nil,
+                  let l4 = ipv6_skip_exthdr(b, from: nh, end: end), l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp else { return false }
+            let len = end - l4.offset
+            if l4.proto == IPProtocol.udp {
+                guard len >= 8, b.be16(l4.offset + 6) != 0 else { return false }
+            } else { guard len >= 20 else { return false } }
+            let s = PseudoHeader.v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24)).sum(proto: l4.proto, length: len)
+            return Checksum.finish(Checksum.sum(b, from: l4.offset, count: len, initial: s)) == 0
+        }
         guard type == EtherType.ipv4, b[nh] >> 4 == 4 else { return false }
         let ihl = Int(b[nh] & 0x0f) * 4
         let tot = Int(b.be16(nh + 2))

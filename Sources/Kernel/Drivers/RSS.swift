@@ -14,14 +14,15 @@ public struct RSS: Sendable {
     /// Queue per hash bucket; the low bits of the hash index it (128 entries by default).
     public var indirection: [Int]
 
-    /// Per input byte position (12: addresses and ports) and byte value, the XOR that byte adds:
-    /// the Toeplitz hash becomes 12 table lookups.
+    /// Per input byte position (36: IPv6 addresses and ports, the longest input) and byte value,
+    /// the XOR that byte adds: the Toeplitz hash becomes one table lookup per input byte.
     private let table: [UInt32]
+    static let positions = 36
 
     public init(key: [UInt8] = RSS.verificationKey, indirection: [Int]) {
         self.key = key; self.indirection = indirection
-        var t = [UInt32](repeating: 0, count: 12 * 256)
-        for pos in 0..<12 {
+        var t = [UInt32](repeating: 0, count: RSS.positions * 256)
+        for pos in 0..<RSS.positions {
             for v in 0..<256 {
                 var input = [UInt8](repeating: 0, count: pos + 1)
                 input[pos] = UInt8(v)
@@ -50,13 +51,24 @@ public struct RSS: Sendable {
         return result
     }
 
-    /// The NIC's hash of a frame: IPv4 + TCP/UDP ports when the packet is not a fragment,
-    /// else the two addresses; 0 (and queue 0) for anything else.
+    /// The NIC's hash of a frame: the addresses plus TCP/UDP ports when the packet is not a
+    /// fragment, else the two addresses (IPv4, or IPv6 past its extension headers); 0 (and queue 0)
+    /// for anything else.
     public func hash(frame b: [UInt8]) -> UInt32 {
         var off = EthernetFrame.headerLength
         guard b.count >= off + 20 else { return 0 }
         var type = b.be16(12)
         if type == EtherType.vlan, b.count >= off + 24 { type = b.be16(16); off += 4 }
+        if type == EtherType.ipv6 {
+            guard b.count >= off + 40, b[off] >> 4 == 6 else { return 0 }
+            var h: UInt32 = 0
+            for i in 0..<32 { h ^= table[i * 256 + Int(b[off + 8 + i])] }
+            if let l4 = ipv6_skip_exthdr(b, from: off, end: b.count), l4.fragOff == 0, !hasFragmentHeader(b, off),
+               l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp, b.count >= l4.offset + 4 {
+                for i in 0..<4 { h ^= table[(32 + i) * 256 + Int(b[l4.offset + i])] }
+            }
+            return h
+        }
         guard type == EtherType.ipv4, b[off] >> 4 == 4 else { return 0 }
         let ihl = Int(b[off] & 0x0f) * 4
         var h: UInt32 = 0
@@ -68,6 +80,9 @@ public struct RSS: Sendable {
         }
         return h
     }
+
+    /// A first fragment has its ports, but the rest of its datagram does not: hash none of them on ports.
+    private func hasFragmentHeader(_ b: [UInt8], _ nh: Int) -> Bool { ipv6_find_hdr(b, nh: nh, end: b.count, target: IPProtocol.fragment) != nil }
 
     public func queue(for hash: UInt32) -> Int { indirection[Int(hash) & (indirection.count - 1)] }
 }

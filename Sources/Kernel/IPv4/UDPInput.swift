@@ -28,7 +28,7 @@ extension Stack {
             return udp_queue_rcv_skb(skb, sk)
         }
         guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport) else {
-            if !udpChecksumOK(skb, ip) {
+            if !udpChecksumOK(skb) {
                 snmp.udp.InCsumErrors += 1
                 snmp.udp.InErrors += 1
                 return drop(.UDP_CSUM, "UDP checksum does not verify")
@@ -40,38 +40,50 @@ extension Stack {
         return udp_queue_rcv_skb(skb, sk)
     }
 
-    private func udpChecksumOK(_ skb: SkBuff, _ ip: (src: IPv4Address, dst: IPv4Address)) -> Bool {
+    /// The UDP checksum over the IPv4 or IPv6 pseudo-header (a zero one means "none" over IPv4 only).
+    func udpChecksumOK(_ skb: SkBuff) -> Bool {
         if skb.ipSummed == .unnecessary { return true }
-        let th = skb.transportHeader
-        if skb.data.be16(th + 6) == 0 { return true }
+        let th = skb.transportHeader, nh = skb.networkHeader, b = skb.data
+        let pseudo: PseudoHeader = skb.protocolType == EtherType.ipv6
+            ? .v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24))
+            : .v4(IPv4Address(raw: b.be32(nh + 12)), IPv4Address(raw: b.be32(nh + 16)))
+        if b.be16(th + 6) == 0 { return !pseudo.isIPv6 }
         enter(.__skb_checksum_complete, skb)
-        let s = Checksum.pseudoHeaderSum(src: ip.src, dst: ip.dst, proto: IPProtocol.udp, length: skb.len - th)
-        return Checksum.finish(Checksum.sum(skb.data, from: th, count: skb.len - th, initial: s)) == 0
+        let s = pseudo.sum(proto: IPProtocol.udp, length: skb.len - th)
+        return Checksum.finish(Checksum.sum(b, from: th, count: skb.len - th, initial: s)) == 0
     }
 
     /// `udp_queue_rcv_skb` / `__udp_enqueue_schedule_skb`: checksum, then the receive buffer:
     /// refused once sk_rmem_alloc is over sk_rcvbuf (one datagram always fits an empty queue).
+    /// Over IPv6 (`udpv6_queue_rcv_skb`) the Udp6 counters move; an AF_INET6 socket sees an IPv4
+    /// sender as a v4-mapped address.
     func udp_queue_rcv_skb(_ skb: SkBuff, _ sk: Sock) -> PathEnd {
         enter(.udp_queue_rcv_skb, skb)
-        let ip = IPv4Packet.addresses(skb)
-        if !udpChecksumOK(skb, ip) {
-            snmp.udp.InCsumErrors += 1
-            snmp.udp.InErrors += 1
+        let v6 = skb.protocolType == EtherType.ipv6
+        if !udpChecksumOK(skb) {
+            if v6 { snmp.udp6.InCsumErrors += 1; snmp.udp6.InErrors += 1 } else { snmp.udp.InCsumErrors += 1; snmp.udp.InErrors += 1 }
             return drop(.UDP_CSUM, "UDP checksum does not verify")
         }
         let size = skb.truesize
         if sk.rmemAlloc > sk.rcvbuf || sk.rmemAlloc + size > size + sk.rcvbuf {
             sk.drops += 1
-            snmp.udp.RcvbufErrors += 1
-            snmp.udp.InErrors += 1
+            if v6 { snmp.udp6.RcvbufErrors += 1; snmp.udp6.InErrors += 1 } else { snmp.udp.RcvbufErrors += 1; snmp.udp.InErrors += 1 }
             return drop(.SOCKET_RCVBUFF, "socket \(sk.config.id) holds \(sk.rmemAlloc) of \(sk.rcvbuf) bytes (SO_RCVBUF)")
         }
-        let th = skb.transportHeader
+        let th = skb.transportHeader, nh = skb.networkHeader, b = skb.data
+        let src: SockAddr, dst: SockAddr
+        if v6 {
+            src = .v6(IPv6Address(array: b, at: nh + 8)); dst = .v6(IPv6Address(array: b, at: nh + 24))
+        } else if sk.config.address6 != nil {
+            src = .v6(IPv6Address(raw: 0xffff << 32 | UInt128(b.be32(nh + 12)))); dst = .v6(IPv6Address(raw: 0xffff << 32 | UInt128(b.be32(nh + 16))))
+        } else {
+            src = .v4(IPv4Address(raw: b.be32(nh + 12))); dst = .v4(IPv4Address(raw: b.be32(nh + 16)))
+        }
         sk.rmemAlloc += size
         sk.rxhash = skb.hash
-        sk.queue.append(Datagram(src: ip.src, srcPort: skb.data.be16(th), dst: ip.dst,
-                                 bytes: skb.data, payloadRange: (th + 8)..<skb.len, timeNs: clocks[skb.cpu], truesize: size))
-        snmp.udp.InDatagrams += 1
+        sk.queue.append(Datagram(src: src, srcPort: b.be16(th), dst: dst,
+                                 bytes: b, payloadRange: (th + 8)..<skb.len, timeNs: clocks[skb.cpu], truesize: size))
+        if v6 { snmp.udp6.InDatagrams += 1 } else { snmp.udp.InDatagrams += 1 }
         if tracing, skb.packet >= 0 { packets[skb.packet].note = "queued on socket \(sk.config.id) (\(sk.queue.count) datagrams, \(sk.rmemAlloc) bytes)" }
         return .deliver
     }

@@ -109,3 +109,18 @@ public struct FIB6: Sendable {
 
     private func commonPrefix(_ a: IPv6Address, _ b: IPv6Address) -> Int { (a.raw ^ b.raw).leadingZeroBitCount }
 }
+
+extension Stack {
+    /// Replaces the static IPv6 routes (`ip -6 route replace` of the main table's static part).
+    public func setRoutes6(_ routes: [Route6Config]) throws(ConfigError) {
+        guard !ipv6Disabled else { throw ConfigError(path: "/dst", message: "IPv6 is disabled (net.ipv6.conf.all.disable_ipv6 = 1)") }
+        fib6 = try FIB6(devices: config.devices, routes: routes, forwarding: ipForward6)
+    }
+    /// `ip -6 neigh`: the neighbour discovery cache.
+    public var neighbour6Entries: [NeighbourEntry<IPv6Address>] { neighbours6.all }
+    public func addNeighbour6(_ n: Neighbour6Config) -> Bool {
+        guard !ipv6Disabled, let dev = devices.firstIndex(where: { $0.name == n.dev }) else { return false }
+        neighbours6.setPermanent(n.address, mac: n.mac, dev: dev)
+        return true
+    }
+}

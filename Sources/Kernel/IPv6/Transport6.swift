@@ -1,7 +1,6 @@
 import Wire
 
-// net/ipv6/udp.c and tcp_ipv6.c. The model's sockets are IPv4 (AF_INET) sockets, which never see
-// IPv6: every datagram and segment here finds no socket.
+// net/ipv6/udp.c and tcp_ipv6.c: AF_INET6 sockets (an AF_INET one never sees IPv6).
 extension Stack {
     /// `__udp6_lib_rcv`: length (longer than the packet: short; shorter: trimmed), checksum (zero
     /// is an error over IPv6), multicast to its group's sockets, unicast to a socket or port unreachable.
@@ -24,23 +23,25 @@ extension Stack {
             return drop(.PKT_TOO_SMALL, "UDP length \(ulen) is below 8")
         }
         if ulen < avail { skb.len = th + ulen }
-        let src = IPv6Address(array: b, at: nh + 8), dst = IPv6Address(array: b, at: nh + 24)
+        let dst = IPv6Address(array: b, at: nh + 24)
         let check = b.be16(th + 6)
-        var csumOK = check != 0
-        if csumOK && skb.ipSummed != .unnecessary {
-            enter(.__skb_checksum_complete, skb)
-            let s = PseudoHeader.v6(src, dst).sum(proto: IPProtocol.udp, length: ulen)
-            csumOK = Checksum.finish(Checksum.sum(b, from: th, count: ulen, initial: s)) == 0
-        }
+        let dport = b.be16(th + 2)
         if dst.isMulticast {
-            guard csumOK else { return udp6CsumError(check == 0 ? .UDP_CSUM : .UDP_CSUM) }
+            // __udp6_lib_mcast_deliver: a socket on the port bound to `::` (group joins are not modelled).
+            if let sk = sockets.lookup6(.udp, dst: .any, port: dport) { return udp_queue_rcv_skb(skb, sk) }
+            guard udpChecksumOK(skb) else { return udp6CsumError(.UDP_CSUM) }
             snmp.udp6.IgnoredMulti += 1
             return consume("multicast datagram with no socket in group \(dst)")
         }
-        guard csumOK else { return udp6CsumError(check == 0 ? .NO_SOCKET : .UDP_CSUM) }
+        if let sk = sockets.lookup6(.udp, dst: dst, port: dport) {
+            // A zero checksum is refused even with a socket (udp6_csum_zero_error).
+            if check == 0 { return udp6CsumError(.UDP_CSUM) }
+            return udp_queue_rcv_skb(skb, sk)
+        }
+        guard check != 0, udpChecksumOK(skb) else { return udp6CsumError(check == 0 ? .NO_SOCKET : .UDP_CSUM) }
         snmp.udp6.NoPorts += 1
         icmp6_send(skb, type: ICMPv6Repr.destUnreachable, code: 4)
-        return drop(.NO_SOCKET, "no IPv6 socket for port \(b.be16(th + 2)) (the model's sockets are AF_INET)")
+        return drop(.NO_SOCKET, "no IPv6 socket for port \(dport)")
     }
 
     private func udp6CsumError(_ r: DropReason) -> PathEnd {
@@ -72,8 +73,18 @@ extension Stack {
                 return drop(.TCP_CSUM, "TCP checksum does not verify")
             }
         }
+        let dport = b.be16(th + 2)
+        if let sk = sockets.lookup6(.tcp, dst: IPv6Address(array: b, at: nh + 24), port: dport) {
+            let f = TCPFlags(rawValue: b[th + 13])
+            if f.contains(.rst) { return drop(.TCP_RESET, "RST to a listener") }
+            if f.contains(.syn) && !f.contains(.ack) {
+                sk.synReceived += 1
+                return consume("SYN taken by listener \(sk.config.id) (handshake and SYN-ACK come with the TCP state machine)")
+            }
+            return drop(.TCP_FLAGS, "segment without SYN to a listener with no connection (a RST would answer)")
+        }
         tcp_v6_send_reset(skb)
-        return drop(.NO_SOCKET, "no IPv6 socket for port \(b.be16(th + 2)) (the model's sockets are AF_INET): answered with a reset")
+        return drop(.NO_SOCKET, "no IPv6 socket for port \(dport): answered with a reset")
     }
 
     /// `tcp_v6_send_reset`: not to a RST or a multicast destination; seq from the ACK, or RST|ACK

@@ -249,6 +249,10 @@ extension Stack {
                 }
                 if hit == (m.op == .ne) { return nil }
                 continue
+            case .matchSet(let m) where m.sel.isAddress6:
+                guard let v = read6(m.sel, skb, info) else { return nil }
+                if m.set.contains6(v) == m.negate { return nil }
+                continue
             case .matchSet(let m):
                 guard var v = read(m.sel, skb, info) else { return nil }
                 if let mask = m.mask { v &= mask }
@@ -497,7 +501,7 @@ extension Stack {
             return skb.conn.map { $0.status & IPS.confirmed == 0 || $0.expires <= clocks[skb.cpu] ? 0 : ($0.expires - clocks[skb.cpu]) / 1_000_000 }
         case .ctZone, .ctOrigZone, .ctReplyZone: return skb.conn == nil ? nil : 0
         case .ctLabel: return nil
-        case _ where sel.isFib: return nft_fib4_eval(sel, skb, p)
+        case _ where sel.isFib: return p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p)
         case _ where sel.isRoute: return nft_rt_get_eval(sel, skb, p)
         case _ where sel.isCtAccounting: return nil
         default: break
@@ -591,6 +595,25 @@ extension Stack {
         var v: UInt64 = 0
         for k in first..<last { v = v << 8 | UInt64(skb.data[k]) }
         return (v >> UInt64((last - off) * 8 - e.bitOffset - e.bitLength)) & ((1 << UInt64(e.bitLength)) - 1)
+    }
+
+    /// `nft_fib6_eval` / `nft_fib6_eval_type`: the same over FIB6; a link-local address is looked up
+    /// on the packet's device; `type` is local, anycast (subnet-router), multicast, unicast or,
+    /// without a route, unreachable.
+    private func nft_fib6_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        let name = sel.rawValue
+        let addr = IPv6Address(array: skb.data, at: p.nh + (name.hasPrefix("fib saddr") ? 8 : 24))
+        let dev = p.inDev ?? p.outDev
+        if name.hasSuffix(" type") {
+            if addr.isMulticast { return 5 }   // RTN_MULTICAST
+            guard let route = fib6.lookup(addr, dev: dev) else { return 7 }
+            if route.type == .local { return fib6.isAssigned(addr) ? 2 : 4 }   // RTN_LOCAL, RTN_ANYCAST
+            return 1
+        }
+        let scoped = name.contains(". iif") ? p.inDev : (addr.isLinkLocal ? dev : nil)
+        guard let route = fib6.lookup(addr, dev: scoped) else { return 0 }
+        if name.contains(". iif"), route.dev != p.inDev { return 0 }
+        return UInt64(route.dev + 2)
     }
 
     /// `nft_fib4_eval`: look the address up in the FIB. `oif` is the interface the route leads

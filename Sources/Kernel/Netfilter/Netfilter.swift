@@ -328,6 +328,8 @@ struct ElementState {
 final class SetIndex {
     private var singles = Set<UInt64>()
     private var intervals: [(lo: UInt64, hi: UInt64)] = []
+    /// IPv6 address elements (`type ipv6_addr`): addresses, prefixes and ranges, tried in turn.
+    private var ranges6: [(lo: UInt128, hi: UInt128)] = []
     /// Interface names of an `ifname` set (`eth*` wildcards included), matched by `iifname @s`.
     private(set) var names: [String] = []
     /// Single values that expire or were added by rules: value -> (expiry, the element's own timeout in ms).
@@ -349,6 +351,7 @@ final class SetIndex {
                 timed[lo] = (ms.map { now &+ $0 &* 1_000_000 } ?? .max, info.timeout)
             case .range(let lo, let hi, _): if lo == hi { singles.insert(lo) } else { iv.append((lo, hi)) }
             case .string(let n): names.append(n)
+            case .range6(let lo, let hi, _): ranges6.append((lo, hi))
             default: break
             }
         }
@@ -357,6 +360,9 @@ final class SetIndex {
             if let last = intervals.last, r.0 <= last.hi &+ 1 { intervals[intervals.count - 1].hi = max(last.hi, r.1) } else { intervals.append((r.0, r.1)) }
         }
     }
+
+    /// An IPv6 address in the set's static elements.
+    func contains6(_ v: UInt128) -> Bool { ranges6.contains { v >= $0.lo && v <= $0.hi } }
 
     /// Per-element state of stateful expressions, by element.
     private(set) var state: [UInt64: ElementState] = [:]

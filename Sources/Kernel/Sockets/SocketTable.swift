@@ -1,10 +1,18 @@
 import Wire
 
+/// A socket address family's address: what a datagram came from and went to.
+public enum SockAddr: Sendable, Equatable, CustomStringConvertible {
+    case v4(IPv4Address), v6(IPv6Address)
+    public var description: String {
+        switch self { case .v4(let a): a.description; case .v6(let a): a.description }
+    }
+}
+
 /// A datagram waiting in a UDP socket's receive queue.
 public struct Datagram: Sendable, Equatable {
-    public var src: IPv4Address
+    public var src: SockAddr
     public var srcPort: UInt16
-    public var dst: IPv4Address
+    public var dst: SockAddr
     /// The received bytes, shared with the skb they came in (no copy on the receive path).
     var bytes: [UInt8]
     var payloadRange: Range<Int>
@@ -36,17 +44,34 @@ struct SocketTable {
     private var udp: [UInt16: [Sock]] = [:]
     private var tcp: [UInt16: [Sock]] = [:]
 
-    /// Why the bind fails (EADDRINUSE), or nil.
+    /// Why the bind fails (EADDRINUSE), or nil: two sockets on a port clash when the addresses
+    /// they take overlap (an AF_INET6 `::` socket without IPV6_V6ONLY takes every IPv4 one too).
     mutating func bind(_ c: SocketConfig, rmemDefault: Int) -> String? {
         guard byID[c.id] == nil else { return "socket id \(c.id) exists" }
         let existing = (c.proto == .udp ? udp[c.port] : tcp[c.port]) ?? []
-        if existing.contains(where: { $0.config.address == c.address || $0.config.address == .any || c.address == .any }) {
-            return "address \(c.address):\(c.port) already in use (EADDRINUSE)"
+        if existing.contains(where: { SocketTable.overlap($0.config, c) }) {
+            return "address \(c.addressText):\(c.port) already in use (EADDRINUSE)"
         }
         let s = Sock(config: c, rcvbuf: c.rcvbuf ?? rmemDefault)
         byID[c.id] = s
         if c.proto == .udp { udp[c.port, default: []].append(s) } else { tcp[c.port, default: []].append(s) }
         return nil
+    }
+
+    /// The IPv4 address an AF_INET6 socket takes (v4-mapped ones), all of them (`::` without
+    /// V6ONLY), or none.
+    private static func v4Part(_ c: SocketConfig) -> IPv4Address?? {
+        guard let a6 = c.address6 else { return .some(c.address == .any ? nil : c.address) }
+        if a6.isUnspecified { return c.v6only ? .none : .some(nil) }
+        if a6.isV4Mapped { return .some(IPv4Address(raw: UInt32(truncatingIfNeeded: a6.raw))) }
+        return .none
+    }
+
+    private static func overlap(_ a: SocketConfig, _ b: SocketConfig) -> Bool {
+        if let x = a.address6, let y = b.address6, !x.isV4Mapped, !y.isV4Mapped, x == y || x.isUnspecified || y.isUnspecified { return true }
+        // .some(nil): every IPv4 address; .some(a): that one; .none: no IPv4 address.
+        guard case .some(let p) = v4Part(a), case .some(let q) = v4Part(b) else { return false }
+        return p == nil || q == nil || p == q
     }
 
     mutating func close(_ id: Int) -> Bool {
@@ -55,9 +80,21 @@ struct SocketTable {
         return true
     }
 
+    /// `__udp4_lib_lookup` (and inet_lookup for TCP): a socket bound to the address before a
+    /// wildcard one, AF_INET before AF_INET6 (whose v4-mapped or dual-stack `::` sockets also take IPv4).
     func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16) -> Sock? {
         guard let list = proto == .udp ? udp[port] : tcp[port] else { return nil }
-        return list.first { $0.config.address == dst } ?? list.first { $0.config.address == .any }
+        if let s = list.first(where: { $0.config.address6 == nil && $0.config.address == dst }) { return s }
+        let mapped = IPv6Address(raw: 0xffff << 32 | UInt128(dst.raw))
+        if let s = list.first(where: { $0.config.address6 == mapped }) { return s }
+        if let s = list.first(where: { $0.config.address6 == nil && $0.config.address == .any }) { return s }
+        return list.first { $0.config.address6 == .any && !$0.config.v6only }
+    }
+
+    /// `__udp6_lib_lookup`: AF_INET6 sockets only, a bound address before `::`.
+    func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16) -> Sock? {
+        guard let list = proto == .udp ? udp[port] : tcp[port] else { return nil }
+        return list.first { $0.config.address6 == dst } ?? list.first { $0.config.address6 == .any }
     }
 
     var all: [Sock] { byID.values.sorted { $0.config.id < $1.config.id } }

@@ -36,6 +36,10 @@ final class RXHarness: @unchecked Sendable {
             chain prerouting { type nat hook prerouting priority -100; tcp dport 8080 dnat to 198.18.1.5:80; }
             chain postrouting { type nat hook postrouting priority 100; oifname "eth1" masquerade; }
         }
+        table ip6 nat {
+            chain prerouting { type nat hook prerouting priority -100; tcp dport 8080 dnat to [2001:db8:1::5]:80; }
+            chain postrouting { type nat hook postrouting priority 100; oifname "eth1" masquerade; }
+        }
         """
 
     /// The oracle's DUT (two veth devices, neighbours and routes), forwarding on.
@@ -50,8 +54,15 @@ final class RXHarness: @unchecked Sendable {
         }
         let routes = [RouteConfig(dst: try! IPv4CIDR(parsing: "0.0.0.0/0"), via: IPv4Address(198, 18, 1, 2), dev: "eth1")]
         let sockets = [SocketConfig(id: 1, proto: .udp, port: 53), SocketConfig(id: 2, proto: .tcp, port: 80)]
-        return try! Stack(config: StackConfig(name: "fuzz", cpus: 2, devices: [d0, d1], routes: routes, neighbours: n, sockets: sockets,
-                                              sysctls: ["net.ipv4.ip_forward": 1]))
+        // IPv6 as the oracle's IPv6 cases have it, forwarding on: the IPv6 path, its conntrack and NAT66 are fuzzed too.
+        d0.addresses6 = [try! IPv6CIDR(parsing: "2001:db8::2/64")]
+        d1.addresses6 = [try! IPv6CIDR(parsing: "2001:db8:1::1/64")]
+        var c = StackConfig(name: "fuzz", cpus: 2, devices: [d0, d1], routes: routes, neighbours: n, sockets: sockets,
+                            sysctls: ["net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1])
+        c.routes6 = [Route6Config(dst: try! IPv6CIDR(parsing: "::/0"), via: try! IPv6Address(parsing: "2001:db8:1::2"), dev: "eth1")]
+        c.neighbours6 = [Neighbour6Config(address: try! IPv6Address(parsing: "2001:db8::1"), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0"),
+                         Neighbour6Config(address: try! IPv6Address(parsing: "2001:db8:1::2"), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")]
+        return try! Stack(config: c)
     }
 
     /// Frames every loaded ruleset sees once: UDP, TCP SYN, ICMP echo and a first fragment.

@@ -1,0 +1,200 @@
+@testable import Kernel
+import NFTables
+import Wire
+import XCTest
+
+/// IPv6 on one device (2001:db8::1/64 and its EUI-64 link-local address): neighbour discovery,
+/// its timing, MIB counters, reassembly and what a disabled IPv6 does. The oracle corpus
+/// (OracleTests, ../shared/oracle/corpus/public6) holds the rest against the real kernel.
+final class IPv6Tests: XCTestCase {
+    static let our6 = try! IPv6Address(parsing: "2001:db8::1")
+    static let peer6 = try! IPv6Address(parsing: "2001:db8::9")
+
+    func stack6(sysctls: [String: Int] = [:], peerKnown: Bool = true) throws -> Stack {
+        var c = StackConfig(name: "t6", devices: [DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])])
+        c.devices[0].addresses6 = [try IPv6CIDR(parsing: "2001:db8::1/64")]
+        if peerKnown { c.neighbours6 = [Neighbour6Config(address: Self.peer6, mac: peerMAC, dev: "eth0")] }
+        c.sysctls = sysctls
+        return try Stack(config: c)
+    }
+
+    func frame6(src: IPv6Address = peer6, dst: IPv6Address = our6, dstMAC: MACAddress = ourMAC, hop: UInt8 = 64,
+                exts: [IPv6ExtensionHeader] = [], _ l4: TransportRepr, next: UInt8? = nil) -> [UInt8] {
+        let proto: UInt8 = switch l4 { case .udp: IPProtocol.udp; case .tcp: IPProtocol.tcp; case .icmpv6: IPProtocol.icmpv6; default: IPProtocol.noNextHeader }
+        return FrameRepr(ethernet: EthernetRepr(dst: dstMAC, src: peerMAC, ethertype: EtherType.ipv6),
+                         network: .ipv6(IPv6Repr(src: src, dst: dst, nextHeader: next ?? exts.first?.kind ?? proto, hopLimit: hop), exts, l4)).emit()
+    }
+
+    func echo(_ seq: UInt16 = 1) -> TransportRepr { .icmpv6(ICMPv6Repr(type: ICMPv6Repr.echoRequest, code: 0, restOfHeader: 0x0042_0000 | UInt32(seq), data: Array("ping".utf8))) }
+
+    func testEchoIsAnsweredAndCountedAsSnmp6Names() throws {
+        let s = try stack6()
+        let r = s.inject(frame: frame6(echo()), device: s.devices[0])
+        XCTAssertEqual(r.outcome, .consumed)
+        // The NIC vouches for TCP and UDP checksums only: ICMPv6's is verified in software.
+        XCTAssertEqual(r.stageNames, rxToCore + ["ipv6_rcv", "ip6_rcv_finish", "ip6_input", "ip6_input_finish", "icmpv6_rcv", "__skb_checksum_complete", "icmpv6_echo_reply",
+                                                 "ip6_local_out", "ip6_output", "ip6_finish_output", "neigh_output", "dev_queue_xmit", "consume_skb"])
+        let reply = try FrameRepr.parse(r.emitted[0].frame)
+        guard case .ipv6(let ip, [], .icmpv6(let m)) = reply.network else { return XCTFail("not an ICMPv6 reply") }
+        XCTAssertEqual([ip.src, ip.dst], [Self.our6, Self.peer6])
+        XCTAssertEqual(ip.hopLimit, 64)
+        XCTAssertEqual(m, ICMPv6Repr(type: ICMPv6Repr.echoReply, code: 0, restOfHeader: 0x0042_0001, data: Array("ping".utf8)))
+        XCTAssertEqual(reply.ethernet.dst, peerMAC)
+        let counters = Dictionary(uniqueKeysWithValues: s.snmp.snmp6.map { ($0.name, $0.value) })
+        XCTAssertEqual([counters["Ip6InReceives"], counters["Ip6InDelivers"], counters["Ip6OutRequests"], counters["Icmp6InMsgs"],
+                        counters["Icmp6OutMsgs"], counters["Icmp6InType128"], counters["Icmp6OutType129"]], [1, 1, 1, 1, 1, 1, 1])
+    }
+
+    /// A multicast solicitation for our address: the sender is learned (STALE) and answered with a
+    /// solicited, overriding advertisement carrying our MAC, from the target, hop limit 255, flow label 0.
+    func testNeighbourSolicitationIsAnswered() throws {
+        let s = try stack6(peerKnown: false)
+        let ll = try IPv6Address(parsing: "fe80::ff:fe00:9")
+        let ns = NDPRepr.neighbourSolicitation(target: Self.our6, options: [.sourceLinkLayer(peerMAC)])
+        let f = frame6(src: ll, dst: Self.our6.solicitedNode, dstMAC: Self.our6.solicitedNode.multicastMAC, hop: 255, .icmpv6(ns.icmp))
+        let r = s.inject(frame: f, device: s.devices[0])
+        XCTAssertEqual(r.outcome, .consumed)
+        XCTAssertEqual(r.stageNames.suffix(10), ["icmpv6_rcv", "__skb_checksum_complete", "ndisc_rcv", "ndisc_send_na", "ip6_local_out", "ip6_output", "ip6_finish_output",
+                                                 "neigh_output", "dev_queue_xmit", "consume_skb"])
+        let na = NDPRepr.neighbourAdvertisement(router: false, solicited: true, override: true, target: Self.our6, options: [.targetLinkLayer(ourMAC)])
+        let want = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv6),
+                             network: .ipv6(IPv6Repr(src: Self.our6, dst: ll, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [], .icmpv6(na.icmp))).emit()
+        XCTAssertEqual(r.emitted.map { Hex.encode($0.frame) }, [Hex.encode(want)])
+        XCTAssertEqual(s.neighbour6Entries.map { "\($0.address) \($0.state.rawValue) \($0.mac!)" }, ["fe80::ff:fe00:9 STALE 02:00:00:00:ff:01"])
+        // Hop limit 64: ndisc_rcv ignores it (RFC 4861 7.1.1).
+        let bad = s.inject(frame: frame6(src: ll, dst: Self.our6.solicitedNode, dstMAC: Self.our6.solicitedNode.multicastMAC, hop: 64, .icmpv6(ns.icmp)),
+                           device: s.devices[0])
+        XCTAssertEqual(bad.dropReason, .IPV6_NDISC_HOP_LIMIT)
+        // Someone else's address: IPV6_NDISC_NS_OTHERHOST.
+        let other = NDPRepr.neighbourSolicitation(target: try IPv6Address(parsing: "2001:db8::77"), options: [.sourceLinkLayer(peerMAC)])
+        XCTAssertEqual(s.inject(frame: frame6(src: ll, hop: 255, .icmpv6(other.icmp)), device: s.devices[0]).dropReason, .IPV6_NDISC_NS_OTHERHOST)
+    }
+
+    /// A reply to an unknown on-link address waits for neighbour discovery: a solicitation to its
+    /// solicited-node group at once, then one a second; an advertisement sends what waited, and
+    /// without one the entry fails after 3 s (NEIGH_FAILED).
+    func testResolutionSolicitsLearnsAndFails() throws {
+        let s = try stack6(peerKnown: false)
+        let r = s.inject(frame: frame6(echo()), device: s.devices[0])
+        XCTAssertEqual(r.outcome, .consumed)
+        XCTAssertEqual(r.emitted.count, 1)
+        let ns = try FrameRepr.parse(r.emitted[0].frame)
+        XCTAssertEqual(ns.ethernet.dst.description, "33:33:ff:00:00:09")
+        guard case .ipv6(let ip, [], .icmpv6(let m)) = ns.network else { return XCTFail("not a solicitation") }
+        XCTAssertEqual([ip.src.description, ip.dst.description, String(ip.hopLimit)], ["2001:db8::1", "ff02::1:ff00:9", "255"])
+        XCTAssertEqual(try NDPRepr.parse(m), .neighbourSolicitation(target: Self.peer6, options: [.sourceLinkLayer(ourMAC)]))
+        XCTAssertEqual(s.neighbour6Entries.map { "\($0.address) \($0.state.rawValue) \($0.queueLength)" }, ["2001:db8::9 INCOMPLETE 1"])
+        // The advertisement: the waiting echo reply leaves with it.
+        let na = NDPRepr.neighbourAdvertisement(router: false, solicited: true, override: true, target: Self.peer6, options: [.targetLinkLayer(peerMAC)])
+        let a = s.inject(frame: frame6(hop: 255, .icmpv6(na.icmp)), device: s.devices[0])
+        XCTAssertEqual(a.outcome, .consumed)
+        XCTAssertEqual(a.emitted.count, 1)
+        guard case .ipv6(_, _, .icmpv6(let reply)) = try FrameRepr.parse(a.emitted[0].frame).network else { return XCTFail("no reply") }
+        XCTAssertEqual(reply.type, ICMPv6Repr.echoReply)
+        XCTAssertEqual(s.neighbour6Entries.map { "\($0.address) \($0.state.rawValue) \($0.queueLength)" }, ["2001:db8::9 REACHABLE 0"])
+        // Nobody answers for ::77: solicitations at 0, 1 and 2 s, failure at 3 s.
+        let quiet = try IPv6Address(parsing: "2001:db8::77")
+        let q = s.inject(frame: frame6(src: quiet, echo()), device: s.devices[0], atNs: 10_000_000_000)
+        XCTAssertEqual(q.emitted.count, 1)
+        s.advance(toNs: 12_900_000_000)
+        XCTAssertEqual(s.neighbour6Entries.first { $0.address == quiet }?.probes, 3)
+        XCTAssertEqual(s.devices[0].stats.tx_packets, 5)   // reply, 3 solicitations, and the first NS for ::9
+        s.advance(toNs: 13_100_000_000)
+        XCTAssertNil(s.neighbour6Entries.first { $0.address == quiet })
+        XCTAssertEqual(s.neighbourFailures, 1)
+        XCTAssertEqual(s.devices[0].stats.tx_dropped, 1)
+    }
+
+    /// RFC 5722: an overlapping fragment kills the whole queue; a lone first fragment expires after
+    /// net.ipv6.ip6frag_time with time exceeded (fragment reassembly) to its source.
+    func testReassemblyOverlapAndTimeout() throws {
+        let s = try stack6()
+        let udp = UDPRepr(srcPort: 7, dstPort: 9, payload: [UInt8](repeating: 0x41, count: 40))
+        var whole = [UInt8](repeating: 0, count: 48)
+        udp.emit(into: &whole, at: 0, pseudo: .v6(Self.peer6, Self.our6))
+        func frag(_ off: Int, _ bytes: ArraySlice<UInt8>, more: Bool, id: UInt32) -> [UInt8] {
+            frame6(exts: [.fragment(next: IPProtocol.udp, offset: off, more: more, ident: id)], .raw(Array(bytes)))
+        }
+        XCTAssertEqual(s.inject(frame: frag(0, whole[0..<24], more: true, id: 1), device: s.devices[0]).outcome, .queued)
+        let overlap = s.inject(frame: frag(16, whole[16..<48], more: false, id: 1), device: s.devices[0])
+        XCTAssertEqual(overlap.dropReason, .NOT_SPECIFIED)
+        XCTAssertEqual(s.snmp.ip6.ReasmFails, 1)
+        // In order: reassembled and delivered (port unreachable: no IPv6 socket).
+        _ = s.inject(frame: frag(0, whole[0..<24], more: true, id: 2), device: s.devices[0])
+        let last = s.inject(frame: frag(24, whole[24..<48], more: false, id: 2), device: s.devices[0])
+        XCTAssertEqual(last.dropReason, .NO_SOCKET)
+        XCTAssertEqual(s.snmp.ip6.ReasmOKs, 1)
+        // A lone first fragment: after 60 s, ICMPv6 time exceeded code 1.
+        let lone = s.inject(frame: frag(0, whole[0..<24], more: true, id: 3), device: s.devices[0], atNs: 1_000_000_000)
+        XCTAssertEqual(lone.outcome, .queued, "\(lone.stageNames) \(String(describing: lone.note))")
+        let before = s.devices[0].stats.tx_packets
+        s.advance(toNs: 61_000_000_000)   // the queue was made 500 ns after 1 s (the stages before it)
+        XCTAssertEqual(s.snmp.ip6.ReasmTimeout, 0)
+        s.advance(toNs: 61_000_000_500)
+        XCTAssertEqual(s.snmp.ip6.ReasmTimeout, 1)
+        XCTAssertEqual(s.devices[0].stats.tx_packets, before + 1)
+        XCTAssertTrue(s.frags6.queues.isEmpty)
+    }
+
+    /// AF_INET6 sockets: `::` takes IPv6 and (IPV6_V6ONLY off, the default) IPv4 as v4-mapped
+    /// addresses, after an AF_INET socket on the port; with v6only, IPv4 finds no socket; binds
+    /// that overlap are EADDRINUSE.
+    func testDualStackSockets() throws {
+        let s = try stack6()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address6: .any, port: 53)))
+        let six = s.inject(frame: frame6(.udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [1]))), device: s.devices[0])
+        XCTAssertEqual(six.outcome, .delivered)
+        XCTAssertEqual(six.stageNames.suffix(2), ["udpv6_rcv", "udp_queue_rcv_skb"])
+        let four = s.inject(frame: frame(.udp(UDPRepr(srcPort: 1001, dstPort: 53, payload: [2]))), device: s.devices[0])
+        XCTAssertEqual(four.outcome, .delivered)
+        let got = s.recv(socket: 1, max: 10, cpu: 0)!
+        XCTAssertEqual(got.map { "\($0.src) \($0.srcPort) > \($0.dst)" }, ["2001:db8::9 1000 > 2001:db8::1", "::ffff:198.18.0.9 1001 > ::ffff:198.18.0.1"])
+        XCTAssertEqual([s.snmp.udp6.InDatagrams, s.snmp.udp.InDatagrams], [1, 1])
+        // An AF_INET socket on 0.0.0.0:53 clashes with the dual-stack one; a v6only one on 54 does not.
+        XCTAssertEqual(s.bind(SocketConfig(id: 2, proto: .udp, port: 53)), "address 0.0.0.0:53 already in use (EADDRINUSE)")
+        XCTAssertNil(s.bind(SocketConfig(id: 3, proto: .udp, address6: .any, v6only: true, port: 54)))
+        XCTAssertNil(s.bind(SocketConfig(id: 4, proto: .udp, port: 54)))
+        XCTAssertEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 54))), device: s.devices[0]).outcome, .delivered)
+        XCTAssertEqual(s.socket(4)?.queue.count, 1)
+        XCTAssertEqual(s.socket(3)?.queue.count, 0)
+        // A zero UDP checksum over IPv6 is refused even with a socket.
+        var zero = frame6(.udp(UDPRepr(srcPort: 1, dstPort: 53)))
+        zero[14 + 40 + 6] = 0; zero[14 + 40 + 7] = 0
+        XCTAssertEqual(s.inject(frame: zero, device: s.devices[0]).dropReason, .UDP_CSUM)
+        // A TCP listener on [::]:80 takes an IPv6 SYN.
+        XCTAssertNil(s.bind(SocketConfig(id: 5, proto: .tcp, address6: .any, port: 80)))
+        XCTAssertEqual(s.inject(frame: frame6(.tcp(TCPRepr(srcPort: 4000, dstPort: 80, flags: .syn))), device: s.devices[0]).outcome, .consumed)
+        XCTAssertEqual(s.socket(5)?.synReceived, 1)
+    }
+
+    func testDisabledIPv6AndHeaderChecks() throws {
+        let off = try makeStack(sysctls: ["net.ipv6.conf.all.disable_ipv6": 1])
+        let r = off.inject(frame: frame6(echo()), device: off.devices[0])
+        XCTAssertEqual(r.dropReason, .IPV6DISABLED)
+        XCTAssertEqual(off.snmp.ip6.InDiscards, 1)
+        XCTAssertThrowsError(try Stack(config: {
+            var c = StackConfig(name: "x", devices: [DeviceConfig(name: "eth0", mac: ourMAC)], sysctls: ["net.ipv6.conf.all.disable_ipv6": 1])
+            c.devices[0].addresses6 = [try! IPv6CIDR(parsing: "2001:db8::1/64")]
+            return c
+        }()))
+        let s = try stack6()
+        // Multicast source, loopback destination, interface-local multicast: IP_INHDR, Ip6InHdrErrors.
+        for f in [frame6(src: try IPv6Address(parsing: "ff02::1"), echo()), frame6(dst: .loopback, echo()),
+                  frame6(dst: try IPv6Address(parsing: "ff01::1"), dstMAC: MACAddress(0x33, 0x33, 0, 0, 0, 1), echo())] {
+            XCTAssertEqual(s.inject(frame: f, device: s.devices[0]).dropReason, .IP_INHDR)
+        }
+        XCTAssertEqual(s.snmp.ip6.InHdrErrors, 3)
+        // A group the device has not joined.
+        let g = try IPv6Address(parsing: "ff02::1:ff00:77")
+        XCTAssertEqual(s.inject(frame: frame6(dst: g, dstMAC: g.multicastMAC, echo()), device: s.devices[0]).note, "multicast group ff02::1:ff00:77 not joined on eth0")
+        // With forwarding off, a packet for another host vanishes (Ip6InAddrErrors), even at hop limit 1.
+        let other = s.inject(frame: frame6(dst: try IPv6Address(parsing: "2001:db8::55"), hop: 1, echo()), device: s.devices[0])
+        XCTAssertEqual(other.dropReason, .IP_INADDRERRORS)
+        XCTAssertTrue(other.emitted.isEmpty)
+        // No route at all (this stack has no default route): ICMPv6 no route (ip6_pkt_drop).
+        let far = s.inject(frame: frame6(dst: try IPv6Address(parsing: "2001:db8:5::1"), echo()), device: s.devices[0])
+        XCTAssertEqual(far.dropReason, .IP_INNOROUTES)
+        guard case .ipv6(_, _, .icmpv6(let m))? = try far.emitted.first.map({ try FrameRepr.parse($0.frame).network }) else { return XCTFail("no ICMPv6") }
+        XCTAssertEqual([m.type, m.code], [ICMPv6Repr.destUnreachable, 0])
+    }
+}
