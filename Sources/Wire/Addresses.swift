@@ -101,10 +101,9 @@ public struct IPv4CIDR: Hashable, Sendable, CustomStringConvertible {
 public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var raw: UInt128
     @inlinable public init(raw: UInt128) { self.raw = raw }
-    public init(array a: [UInt8], at o: Int) {
-        var r: UInt128 = 0
-        for k in 0..<16 { r = r << 8 | UInt128(a[o + k]) }
-        raw = r
+    @inlinable public init(array a: [UInt8], at o: Int) {
+        let hi = UInt64(a.be32(o)) << 32 | UInt64(a.be32(o + 4)), lo = UInt64(a.be32(o + 8)) << 32 | UInt64(a.be32(o + 12))
+        raw = UInt128(hi) << 64 | UInt128(lo)
     }
     /// Parses text as inet_pton does (`2001:db8::1`, `::ffff:198.18.0.1`).
     public init(parsing text: String) throws(WireError) {

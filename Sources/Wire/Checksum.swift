@@ -59,15 +59,18 @@ public enum Checksum {
 public struct PseudoHeader: Sendable {
     public let addressSum: UInt32
     public let isIPv6: Bool
+    @inlinable init(addressSum: UInt32, isIPv6: Bool) { self.addressSum = addressSum; self.isIPv6 = isIPv6 }
 
-    public static func v4(_ src: IPv4Address, _ dst: IPv4Address) -> PseudoHeader {
+    @inlinable public static func v4(_ src: IPv4Address, _ dst: IPv4Address) -> PseudoHeader {
         PseudoHeader(addressSum: UInt32(src.raw >> 16) + UInt32(src.raw & 0xffff) + UInt32(dst.raw >> 16) + UInt32(dst.raw & 0xffff), isIPv6: false)
     }
-    public static func v6(_ src: IPv6Address, _ dst: IPv6Address) -> PseudoHeader {
-        var acc: UInt32 = 0
-        for a in [src.raw, dst.raw] {
-            for k in 0..<8 { acc += UInt32(UInt16(truncatingIfNeeded: a >> UInt128(16 * k))) }
+    @inlinable public static func v6(_ src: IPv6Address, _ dst: IPv6Address) -> PseudoHeader {
+        // Eight 16-bit words of each address, summed as two 64-bit halves (no carries lost: 32 words < 2^21).
+        @inline(__always) func words(_ x: UInt64) -> UInt32 {
+            UInt32(x >> 48) + UInt32((x >> 32) & 0xffff) + UInt32((x >> 16) & 0xffff) + UInt32(x & 0xffff)
         }
+        let acc = words(UInt64(truncatingIfNeeded: src.raw >> 64)) + words(UInt64(truncatingIfNeeded: src.raw))
+            + words(UInt64(truncatingIfNeeded: dst.raw >> 64)) + words(UInt64(truncatingIfNeeded: dst.raw))
         return PseudoHeader(addressSum: acc, isIPv6: true)
     }
     /// The sum with the upper-layer protocol and length (32-bit in IPv6, so a jumbogram's high half counts).

@@ -83,7 +83,7 @@ final class OracleTests: XCTestCase {
     }
 
     func testOwnCorpusAgreement() throws {
-        try agreement(Self.ownCorpus, cases: 13)
+        try agreement(Self.ownCorpus, cases: 16)
     }
 
     /// Every case of `corpus` replayed; each score printed is asserted for every case.

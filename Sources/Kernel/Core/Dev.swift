@@ -77,8 +77,12 @@ extension Stack {
         if type == EtherType.ipv6 {
             guard b.count >= nh + 40, b[nh] >> 4 == 6 else { return false }
             let end = nh + 40 + Int(b.be16(nh + 4))
-            guard end <= b.count, ipv6_find_hdr(b, nh: nh, end: end, target: IPProtocol.fragment) == nil,
-                  let l4 = ipv6_skip_exthdr(b, from: nh, end: end), l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp else { return false }
+            guard end <= b.count else { return false }
+            let next = b[nh + 6]
+            let direct = next == IPProtocol.tcp || next == IPProtocol.udp
+            guard direct || ipv6_find_hdr(b, nh: nh, end: end, target: IPProtocol.fragment) == nil,
+                  let l4 = direct ? (next, nh + 40, 0) : ipv6_skip_exthdr(b, from: nh, end: end),
+                  l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp else { return false }
             let len = end - l4.offset
             if l4.proto == IPProtocol.udp {
                 guard len >= 8, b.be16(l4.offset + 6) != 0 else { return false }

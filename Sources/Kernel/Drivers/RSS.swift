@@ -63,8 +63,11 @@ public struct RSS: Sendable {
             guard b.count >= off + 40, b[off] >> 4 == 6 else { return 0 }
             var h: UInt32 = 0
             for i in 0..<32 { h ^= table[i * 256 + Int(b[off + 8 + i])] }
-            if let l4 = ipv6_skip_exthdr(b, from: off, end: b.count), l4.fragOff == 0, !hasFragmentHeader(b, off),
-               l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp, b.count >= l4.offset + 4 {
+            // The common case (TCP or UDP right after the fixed header) without walking the chain.
+            let next = b[off + 6]
+            let l4: (proto: UInt8, offset: Int, fragOff: Int)? = next == IPProtocol.tcp || next == IPProtocol.udp ? (next, off + 40, 0)
+                : hasFragmentHeader(b, off) ? nil : ipv6_skip_exthdr(b, from: off, end: b.count)
+            if let l4, l4.fragOff == 0, l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp, b.count >= l4.offset + 4 {
                 for i in 0..<4 { h ^= table[(32 + i) * 256 + Int(b[l4.offset + i])] }
             }
             return h

@@ -22,6 +22,8 @@ public struct FIB6: Sendable {
     /// Multicast groups each device has joined (all-nodes, solicited-node, and all-routers when forwarding).
     public private(set) var groups: [Set<IPv6Address>] = []
     private var localIndex: [IPv6Address: Int] = [:]
+    /// The local addresses in a flat list: a handful on a host, so a scan beats hashing 16 bytes.
+    private var localRaw: [UInt128] = []
 
     /// The EUI-64 link-local address of a MAC (RFC 4291 appendix A): U/L bit flipped, ff:fe in the middle.
     public static func linkLocal(_ mac: MACAddress) -> IPv6Address {
@@ -55,6 +57,7 @@ public struct FIB6: Sendable {
             groups.append(g)
         }
         for (i, e) in local.enumerated() where localIndex[e.prefix.address] == nil || e.prefix.address.isLinkLocal { localIndex[e.prefix.address] = i }
+        localRaw = local.map(\.prefix.address.raw)
         for (k, r) in routes.enumerated() {
             guard let dev = devices.firstIndex(where: { $0.name == r.dev }) else {
                 throw ConfigError(path: "/routes6/\(k)/dev", message: "no device named \(r.dev)")
@@ -80,7 +83,9 @@ public struct FIB6: Sendable {
     }
 
     private func localEntry(_ a: IPv6Address) -> FIB6Entry? {
-        guard let i = localIndex[a] else { return nil }
+        let found: Int?
+        if localRaw.count <= 16 { found = localRaw.firstIndex(of: a.raw) } else { found = localIndex[a] }
+        guard let i = found else { return nil }
         if a.isLinkLocal { return local.first { $0.prefix.address == a } }
         return local[i]
     }
