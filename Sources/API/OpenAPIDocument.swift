@@ -1187,7 +1187,7 @@ components:
         via: {type: string}
         dev: {type: string}
         metric: {type: integer}
-        proto: {type: string}
+        proto: {type: string, enum: [kernel, static, ra], description: 'ra: the default route a router advertisement gave (accept_ra).'}
         table: {type: string}
     Route:
       type: object

@@ -28,8 +28,11 @@ public final class Stack {
     public let devices: [NetDevice]
     let deviceNames: [String]
     public internal(set) var fib: FIB
-    /// The IPv6 tables (empty while IPv6 is disabled).
+    /// The IPv6 tables (empty while IPv6 is disabled), the static routes they hold, and what
+    /// router advertisements taught.
     public internal(set) var fib6 = FIB6()
+    var currentRoutes6: [Route6Config] = []
+    public internal(set) var ra = RALearned()
     public var snmp = SNMPStats()
     let costs: StageCosts
     let net: NetSysctls
@@ -119,6 +122,7 @@ public final class Stack {
             }
         } else {
             fib6 = try FIB6(devices: config.devices, routes: config.routes6, forwarding: ipForward6)
+            currentRoutes6 = config.routes6
         }
         var random = StackRandom(seed: config.seed)
         ipIdents = IPIdents(key: (random.next(), random.next()))
@@ -254,6 +258,7 @@ public final class Stack {
         case .neighTimer(let d, let a): neigh_timer_handler(device: d, address: IPv4Address(raw: a))
         case .frag6Expire(let key, let g): ip6_frag_expire(key, generation: g)
         case .ndiscTimer(let d, let a): ndisc_timer_handler(device: d, address: IPv6Address(raw: a))
+        case .raExpire: rebuildFIB6()
         }
     }
 

@@ -9,6 +9,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     // IPv6 (net->ipv6.devconf_all and net->ipv6.sysctl): `all` applies to every device here.
     case forwarding6, hop_limit6, disable_ipv6, icmpv6_time, icmpv6_echo_ignore_all
     case max_hbh_opts_number, max_dst_opts_number, ip6frag_time, ip6frag_high_thresh, ip6frag_low_thresh
+    case accept_ra, autoconf6
 
     public var name: String {
         switch self {
@@ -42,6 +43,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip6frag_time: "net.ipv6.ip6frag_time"
         case .ip6frag_high_thresh: "net.ipv6.ip6frag_high_thresh"
         case .ip6frag_low_thresh: "net.ipv6.ip6frag_low_thresh"
+        case .accept_ra: "net.ipv6.conf.all.accept_ra"
+        case .autoconf6: "net.ipv6.conf.all.autoconf"
         }
     }
 
@@ -76,13 +79,15 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip6frag_time: 60
         case .ip6frag_high_thresh: 4 * 1024 * 1024
         case .ip6frag_low_thresh: 3 * 1024 * 1024
+        case .accept_ra, .autoconf6: 1
         }
     }
 
     public var range: ClosedRange<Int> {
         switch self {
         case .ip_forward, .icmp_echo_ignore_broadcasts, .send_redirects, .nf_conntrack_tcp_loose: 0...1
-        case .forwarding6, .disable_ipv6, .icmpv6_echo_ignore_all: 0...1
+        case .forwarding6, .disable_ipv6, .icmpv6_echo_ignore_all, .autoconf6: 0...1
+        case .accept_ra: 0...2
         case .hop_limit6: 1...255
         case .icmpv6_time: 0...(1 << 30)
         // Negative: unknown options are dropped silently (ip6_parse_tlv's disallow_unknowns).

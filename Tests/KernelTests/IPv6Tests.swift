@@ -167,6 +167,45 @@ final class IPv6Tests: XCTestCase {
         XCTAssertEqual(s.socket(5)?.synReceived, 1)
     }
 
+    /// A router advertisement (accept_ra 1, not forwarding): the default route via the router, its
+    /// MAC, the on-link prefix and a SLAAC address, each until its lifetime runs out; accept_ra 0,
+    /// or forwarding with accept_ra 1, leaves it unheard.
+    func testRouterAdvertisementsTeachRoutesAndAddresses() throws {
+        let s = try stack6(peerKnown: false)
+        let router = try IPv6Address(parsing: "fe80::1"), rmac = MACAddress(2, 0, 0, 0, 0, 0xfe)
+        let ra = NDPRepr.routerAdvertisement(curHopLimit: 64, flags: 0, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, options: [
+            .sourceLinkLayer(rmac),
+            .prefixInformation(prefixLength: 64, onLink: true, autonomous: true, validLifetime: 100, preferredLifetime: 50, prefix: try IPv6Address(parsing: "2001:db8:5::")),
+        ])
+        func raFrame() -> [UInt8] {
+            FrameRepr(ethernet: EthernetRepr(dst: IPv6Address.allNodes.multicastMAC, src: rmac, ethertype: EtherType.ipv6),
+                      network: .ipv6(IPv6Repr(src: router, dst: .allNodes, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [], .icmpv6(ra.icmp))).emit()
+        }
+        let far = try IPv6Address(parsing: "2001:db8:99::5")
+        XCTAssertTrue(s.inject(frame: frame6(src: far, echo()), device: s.devices[0]).emitted.isEmpty)   // no route back yet
+        let r = s.inject(frame: raFrame(), device: s.devices[0])
+        XCTAssertEqual(r.outcome, .consumed)
+        XCTAssertEqual(r.note, "RA from fe80::1: default route via fe80::1 for 1800 s, on-link 2001:db8:5::/64, address 2001:db8:5::ff:fe00:1/64")
+        XCTAssertEqual(s.fib6.main.map { "\($0.prefix) \($0.gateway.map(\.description) ?? "-") \($0.metric) \($0.proto)" },
+                       ["fe80::/64 - 256 kernel", "2001:db8::/64 - 256 kernel", "2001:db8:5::/64 - 256 kernel", "::/0 fe80::1 1024 ra"])
+        // The reply to the far host now leaves via the router, to the MAC the advertisement gave.
+        let reply = s.inject(frame: frame6(src: far, echo(2)), device: s.devices[0])
+        XCTAssertEqual(reply.emitted.map { try! FrameRepr.parse($0.frame).ethernet.dst }, [rmac])
+        // The SLAAC address answers.
+        let slaac = try IPv6Address(parsing: "2001:db8:5::ff:fe00:1")
+        XCTAssertEqual(s.inject(frame: frame6(dst: slaac, echo(3)), device: s.devices[0]).emitted.count, 1)
+        // 100 s on, the prefix and the address are gone (the default route lasts 1800 s).
+        s.advance(toNs: 101_000_000_000)
+        XCTAssertEqual(s.fib6.main.map { "\($0.prefix)" }, ["fe80::/64", "2001:db8::/64", "::/0"])
+        XCTAssertEqual(s.inject(frame: frame6(dst: slaac, echo(4)), device: s.devices[0]).dropReason, .IP_INADDRERRORS)
+        // accept_ra 0, and a router (forwarding) with accept_ra 1: not taken.
+        for sysctls in [["net.ipv6.conf.all.accept_ra": 0], ["net.ipv6.conf.all.forwarding": 1]] {
+            let t = try stack6(sysctls: sysctls)
+            XCTAssertEqual(t.inject(frame: raFrame(), device: t.devices[0]).dropReason, .NOT_SPECIFIED)
+            XCTAssertTrue(t.fib6.main.allSatisfy { $0.proto != .ra })
+        }
+    }
+
     func testDisabledIPv6AndHeaderChecks() throws {
         let off = try makeStack(sysctls: ["net.ipv6.conf.all.disable_ipv6": 1])
         let r = off.inject(frame: frame6(echo()), device: off.devices[0])

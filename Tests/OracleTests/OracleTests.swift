@@ -49,6 +49,7 @@ final class OracleTests: XCTestCase {
             config.routes6 = [Route6Config(dst: try IPv6CIDR(parsing: "2001:db8:2::/64"), via: try IPv6Address(parsing: "2001:db8::1"), dev: "eth0"),
                               Route6Config(dst: try IPv6CIDR(parsing: "::/0"), via: try IPv6Address(parsing: "2001:db8:1::2"), dev: "eth1")]
             sysctls["net.ipv6.conf.all.forwarding"] = 0
+            sysctls["net.ipv6.conf.all.accept_ra"] = 0
             sysctls["net.ipv6.icmp.ratelimit"] = 0
         } else {
             sysctls["net.ipv6.conf.all.disable_ipv6"] = 1

@@ -6,7 +6,8 @@ public enum RouteType: String, Sendable {
 }
 
 /// Who installed a route (`proto` in `ip route`).
-public enum RouteProto: String, Sendable { case kernel, `static` }
+/// `ra`: learned from a router advertisement (IPv6).
+public enum RouteProto: String, Sendable { case kernel, `static`, ra }
 
 /// One entry of the forwarding information base.
 public struct FIBEntry: Sendable, Equatable {

@@ -35,10 +35,13 @@ public struct FIB6: Sendable {
 
     public init() {}
 
-    public init(devices: [DeviceConfig], routes: [Route6Config], forwarding: Bool) throws(ConfigError) {
+    /// `learned`: what router advertisements taught (addrconf): per device, SLAAC addresses, and
+    /// routes (default routers and on-link prefixes).
+    public init(devices: [DeviceConfig], routes: [Route6Config], forwarding: Bool, learned: RALearned = RALearned()) throws(ConfigError) {
         for (i, d) in devices.enumerated() {
             let ll = IPv6CIDR(address: FIB6.linkLocal(d.mac), prefixLength: 64)
-            let mine = [ll] + d.addresses6
+            let slaac = learned.addresses.filter { $0.dev == i && !d.addresses6.contains($0.cidr) }.map(\.cidr)
+            let mine = [ll] + d.addresses6 + slaac
             addresses.append(mine)
             var g: Set<IPv6Address> = [.allNodes, IPv6Address(raw: 0xff01 << 112 | 1)]
             if forwarding { g.formUnion([.allRouters, IPv6Address(raw: 0xff01 << 112 | 2), IPv6Address(raw: 0xff05 << 112 | 2)]) }
@@ -67,6 +70,9 @@ public struct FIB6: Sendable {
             }
             main.append(FIB6Entry(prefix: IPv6CIDR(address: r.dst.network, prefixLength: r.dst.prefixLength), type: .unicast,
                                   gateway: r.via, dev: dev, metric: r.metric, proto: .static))
+        }
+        for r in learned.routes where !main.contains(where: { $0.prefix == r.entry.prefix && $0.dev == r.entry.dev && $0.gateway == r.entry.gateway }) {
+            main.append(r.entry)
         }
     }
 
@@ -115,11 +121,28 @@ public struct FIB6: Sendable {
     private func commonPrefix(_ a: IPv6Address, _ b: IPv6Address) -> Int { (a.raw ^ b.raw).leadingZeroBitCount }
 }
 
+/// What router advertisements taught a host (net/ipv6/addrconf.c, ndisc.c), each until it expires.
+public struct RALearned: Sendable {
+    public struct Route: Sendable { public var entry: FIB6Entry; public var expiresNs: UInt64 }
+    public struct Address: Sendable { public var cidr: IPv6CIDR; public var dev: Int; public var expiresNs: UInt64 }
+    public var routes: [Route] = []
+    public var addresses: [Address] = []
+    public init() {}
+}
+
 extension Stack {
+    /// Rebuilds FIB6 from the configuration and what router advertisements taught (kept unexpired).
+    func rebuildFIB6() {
+        ra.routes.removeAll { $0.expiresNs <= clockNs }
+        ra.addresses.removeAll { $0.expiresNs <= clockNs }
+        if let f = try? FIB6(devices: config.devices, routes: currentRoutes6, forwarding: ipForward6, learned: ra) { fib6 = f }
+    }
+
     /// Replaces the static IPv6 routes (`ip -6 route replace` of the main table's static part).
     public func setRoutes6(_ routes: [Route6Config]) throws(ConfigError) {
         guard !ipv6Disabled else { throw ConfigError(path: "/dst", message: "IPv6 is disabled (net.ipv6.conf.all.disable_ipv6 = 1)") }
-        fib6 = try FIB6(devices: config.devices, routes: routes, forwarding: ipForward6)
+        fib6 = try FIB6(devices: config.devices, routes: routes, forwarding: ipForward6, learned: ra)
+        currentRoutes6 = routes
     }
     /// `ip -6 neigh`: the neighbour discovery cache.
     public var neighbour6Entries: [NeighbourEntry<IPv6Address>] { neighbours6.all }

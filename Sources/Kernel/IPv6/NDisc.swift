@@ -17,7 +17,7 @@ extension Stack {
             return ipForward6 ? drop(.NOT_SPECIFIED, "router solicitation: answering them is not modelled yet")
                 : drop(.NOT_SPECIFIED, "router solicitation ignored: not a router (net.ipv6.conf.all.forwarding is 0)")
         case ICMPv6Repr.routerAdvertisement:
-            return drop(.NOT_SPECIFIED, "router advertisement: accept_ra (default route and prefix learning) is not modelled yet")
+            return ndisc_router_discovery(skb)
         default:
             return drop(.NOT_SPECIFIED, "redirect: accept_redirects is not modelled yet")
         }
@@ -106,6 +106,61 @@ extension Stack {
             neigh_connect(neighbours6.resolve(target, dev: skb.dev, mac: mac, state: solicited ? .reachable : .stale), dev: skb.dev, mac: mac, by: skb)
         }
         return consume("NA for \(target)")
+    }
+
+    /// `ndisc_router_discovery`: from a link-local router, taken when `accept_ra` says so (1 while
+    /// not forwarding, 2 always): a router lifetime adds (0 removes) the default route via it, its
+    /// link-layer address is learned, each prefix with the on-link flag becomes a route and, with
+    /// the autonomous flag and `autoconf`, a /64 gets an address from the device's EUI-64 interface
+    /// identifier (SLAAC, without DAD); each until its lifetime runs out.
+    private func ndisc_router_discovery(_ skb: SkBuff) -> PathEnd {
+        let nh = skb.networkHeader
+        let src = IPv6Address(array: skb.data, at: nh + 8)
+        guard src.isLinkLocal else { return drop(.NOT_SPECIFIED, "RA: source address \(src) is not link-local") }
+        let nd: NDPRepr
+        switch ndMessage(skb) { case .success(let m): nd = m; case .failure(let e): return drop(e.reason, "RA: \(e.why)") }
+        guard case .routerAdvertisement(_, _, let lifetime, _, _, let options) = nd else { return drop(.NOT_SPECIFIED, "RA: not an advertisement") }
+        let acceptRA = sysctl(.accept_ra)
+        guard ipForward6 ? acceptRA == 2 : acceptRA != 0 else {
+            return drop(.NOT_SPECIFIED, "RA ignored: net.ipv6.conf.all.accept_ra is \(acceptRA)\(ipForward6 ? " and forwarding is on (2 would take it)" : "")")
+        }
+        let dev = skb.dev, now = clockNs
+        var taught: [String] = []
+        func expiry(_ seconds: UInt32) -> UInt64 { seconds == .max ? .max : now &+ UInt64(seconds) * 1_000_000_000 }
+        // The default route via this router (rt6_add_dflt_router / its removal at lifetime 0).
+        ra.routes.removeAll { $0.entry.gateway == src && $0.entry.dev == dev && $0.entry.prefix.prefixLength == 0 }
+        if lifetime > 0 {
+            ra.routes.append(.init(entry: FIB6Entry(prefix: IPv6CIDR(address: .any, prefixLength: 0), type: .unicast, gateway: src, dev: dev, metric: 1024, proto: .ra),
+                                   expiresNs: expiry(UInt32(lifetime))))
+            taught.append("default route via \(src) for \(lifetime) s")
+        }
+        if case .success(let m?) = lladdr(options, source: true) {
+            neigh_connect(neighbours6.resolve(src, dev: dev, mac: m, state: .stale), dev: dev, mac: m, by: skb)
+        }
+        for case .prefixInformation(let len, let onLink, let autonomous, let valid, _, let prefix) in options {
+            let p = IPv6CIDR(address: prefix, prefixLength: Int(min(len, 128)))
+            guard !prefix.isLinkLocal, !prefix.isMulticast else { continue }
+            if onLink {
+                ra.routes.removeAll { $0.entry.prefix == IPv6CIDR(address: p.network, prefixLength: p.prefixLength) && $0.entry.dev == dev && $0.entry.gateway == nil }
+                if valid > 0 {
+                    // addrconf_prefix_route: proto kernel, as for a connected prefix (only the default route is proto ra).
+                    ra.routes.append(.init(entry: FIB6Entry(prefix: IPv6CIDR(address: p.network, prefixLength: p.prefixLength), type: .unicast, gateway: nil,
+                                                            dev: dev, metric: 256, proto: .kernel), expiresNs: expiry(valid)))
+                    taught.append("on-link \(p.network)/\(p.prefixLength)")
+                }
+            }
+            if autonomous, sysctl(.autoconf6) != 0, len == 64 {
+                let addr = IPv6Address(raw: p.network.raw | (FIB6.linkLocal(devices[dev].mac).raw & 0xffff_ffff_ffff_ffff))
+                ra.addresses.removeAll { $0.cidr.address == addr && $0.dev == dev }
+                if valid > 0 {
+                    ra.addresses.append(.init(cidr: IPv6CIDR(address: addr, prefixLength: 64), dev: dev, expiresNs: expiry(valid)))
+                    taught.append("address \(addr)/64")
+                }
+            }
+        }
+        rebuildFIB6()
+        if let next = (ra.routes.map(\.expiresNs) + ra.addresses.map(\.expiresNs)).filter({ $0 != .max }).min() { schedule(next, .raExpire) }
+        return consume("RA from \(src): " + (taught.isEmpty ? "nothing learned" : taught.joined(separator: ", ")))
     }
 
     /// `ndisc_send_na`: from the target address (hop limit 255, flow label 0), router flag when

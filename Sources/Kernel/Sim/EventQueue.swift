@@ -16,11 +16,13 @@ enum Event {
     case frag6Expire(key: Frag6Key, generation: Int)
     /// An incomplete IPv6 neighbour's retransmit timer (neighbour discovery).
     case ndiscTimer(device: Int, address: UInt128)
+    /// Something a router advertisement taught runs out (addrconf_verify, fib6 gc).
+    case raExpire
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {
         switch self {
-        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer: true
+        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire: true
         default: false
         }
     }
