@@ -206,6 +206,45 @@ final class IPv6Tests: XCTestCase {
         }
     }
 
+    /// GRO for TCP over IPv6 (`ipv6_gro_receive`): a burst of one flow goes up as one skb, and
+    /// forwarded it leaves cut back into its segments with their payload lengths and checksums; a
+    /// different hop limit or flow label does not merge.
+    func testGROMergesTCPOverIPv6AndGSOCutsItBack() throws {
+        var c = StackConfig(name: "g6", devices: [DeviceConfig(name: "eth0", mac: ourMAC), DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1))],
+                            sysctls: ["net.ipv6.conf.all.forwarding": 1])
+        c.devices[0].addresses6 = [try IPv6CIDR(parsing: "2001:db8::1/64")]
+        c.devices[1].addresses6 = [try IPv6CIDR(parsing: "2001:db8:1::1/64")]
+        let far = try IPv6Address(parsing: "2001:db8:1::5")
+        c.neighbours6 = [Neighbour6Config(address: far, mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")]
+        let s = try Stack(config: c)
+        func seg(_ i: Int, hop: UInt8 = 64, flow: UInt32 = 7) -> [UInt8] {
+            FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv6),
+                      network: .ipv6(IPv6Repr(src: Self.peer6, dst: far, nextHeader: IPProtocol.tcp, hopLimit: hop, flowLabel: flow), [],
+                                     .tcp(TCPRepr(srcPort: 40000, dstPort: 80, seq: UInt32(1000 + i * 100), ack: 1, flags: .ack,
+                                                  payload: [UInt8](repeating: UInt8(i), count: 100))))).emit()
+        }
+        let frames = (0..<4).map { seg($0) }
+        let rs = s.inject(frames.map { Injection(device: 0, frame: $0, atNs: 0) })
+        XCTAssertEqual(rs[0].segments, 4)
+        XCTAssertEqual(rs[0].outcome, .forwarded)
+        XCTAssertEqual(rs.dropFirst().map(\.outcome), [.consumed, .consumed, .consumed])
+        XCTAssertEqual(s.devices[0].stats.rx_gro_packets, 3)
+        // Out as four frames: each what arrived, hop limit 63, Ethernet addresses of this hop.
+        XCTAssertEqual(rs[0].emitted.count, 4)
+        for (k, e) in rs[0].emitted.enumerated() {
+            var want = frames[k]
+            want[14 + 7] = 63
+            for (j, x) in (MACAddress(2, 0, 0, 0, 1, 2).array + MACAddress(2, 0, 0, 0, 1, 1).array).enumerated() { want[j] = x }
+            XCTAssertEqual(Hex.encode(e.frame), Hex.encode(want), "segment \(k)")
+        }
+        // A different hop limit or flow label is not the same flow: nothing merges.
+        for other in [seg(1, hop: 63), seg(1, flow: 8)] {
+            let t = try Stack(config: c)
+            let r = t.inject([Injection(device: 0, frame: seg(0), atNs: 0), Injection(device: 0, frame: other, atNs: 0)])
+            XCTAssertEqual(r.map(\.segments), [1, 1])
+        }
+    }
+
     func testDisabledIPv6AndHeaderChecks() throws {
         let off = try makeStack(sysctls: ["net.ipv6.conf.all.disable_ipv6": 1])
         let r = off.inject(frame: frame6(echo()), device: off.devices[0])

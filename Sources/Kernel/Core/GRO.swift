@@ -24,9 +24,10 @@ struct GROTable {
     }
 }
 
-// net/core/gro.c, net/ipv4/af_inet.c (inet_gro_receive), net/ipv4/tcp_offload.c (tcp_gro_receive)
+// net/core/gro.c, net/ipv4/af_inet.c (inet_gro_receive), net/ipv6/ip6_offload.c (ipv6_gro_receive),
+// net/ipv4/tcp_offload.c (tcp_gro_receive)
 extension Stack {
-    /// `napi_gro_receive`: TCP/IPv4 segments of one flow are merged while the kernel would merge them;
+    /// `napi_gro_receive`: TCP segments (over IPv4 or IPv6) of one flow are merged while the kernel would merge them;
     /// anything else (and anything that must flush) goes on to `netif_receive_skb`.
     func napi_gro_receive(_ skb: SkBuff, _ q: RXQueue, _ sd: SoftnetData) -> PathEnd {
         enter(.napi_gro_receive, skb)
@@ -53,7 +54,7 @@ extension Stack {
             held.data[p.tcpOffset + 13] |= seg.flags.intersection([.psh, .fin]).rawValue
             held.segments += 1
             held.gsoSize = p.mss
-            if seg.id != held.data.be16(held.networkHeader + 4) { p.fixedID = false }
+            if !seg.v6, seg.id != held.data.be16(held.networkHeader + 4) { p.fixedID = false }
             held.gsoFixedID = p.atomic && p.fixedID
             if skb.packet >= 0, tracing { packets[skb.packet].note = "merged by GRO into the packet whose trace is #\(held.packet + 1) of this batch" }
             devices[skb.dev].stats.rx_gro_packets += 1
@@ -98,12 +99,15 @@ extension Stack {
         }
     }
 
-    /// `inet_gro_complete` + `gro_normal_one`: fix the IPv4 length and checksum of the merged
-    /// packet (the TCP checksum is covered by CHECKSUM_UNNECESSARY), then receive it.
+    /// `inet_gro_complete` / `ipv6_gro_complete` + `gro_normal_one`: fix the IPv4 length and
+    /// checksum (the IPv6 payload length) of the merged packet (the TCP checksum is covered by
+    /// CHECKSUM_UNNECESSARY), then receive it.
     private func groComplete(_ skb: SkBuff, _ q: RXQueue, _ sd: SoftnetData) {
         skb.cpu = sd.cpu
         enter(.napi_gro_flush, skb)
-        if skb.segments > 1 {
+        if skb.segments > 1 && skb.protocolType == EtherType.ipv6 {
+            skb.data.setBE16(skb.networkHeader + 4, UInt16(skb.len - skb.networkHeader - 40))
+        } else if skb.segments > 1 {
             let nh = skb.networkHeader
             skb.data.setBE16(nh + 2, UInt16(skb.len - nh))
             skb.data.setBE16(nh + 10, 0)
@@ -135,12 +139,15 @@ extension Stack {
     struct GROSegment {
         var tcpOffset: Int, payloadOffset: Int, payloadLen: Int
         var seq: UInt32, ack: UInt32, flags: TCPFlags, id: UInt16, df: Bool
+        /// TTL and TOS; over IPv6 the hop limit and traffic class.
         var ttl: UInt8, tos: UInt8
+        var v6 = false
     }
 
     /// An IPv4/TCP segment GRO may hold: IHL 5 (no options), not a fragment, header checksum good,
     /// TCP checksum good (offloaded or verified here), whole.
     private func groCandidate(_ skb: SkBuff) -> GROSegment? {
+        if skb.protocolType == EtherType.ipv6 { return groCandidate6(skb) }
         guard skb.protocolType == EtherType.ipv4 else { return nil }
         let nh = skb.networkHeader, b = skb.data
         guard skb.len >= nh + 40, b[nh] == 0x45, b[nh + 9] == IPProtocol.tcp, b.be16(nh + 6) & 0x3fff == 0,
@@ -161,13 +168,39 @@ extension Stack {
                           ttl: b[nh + 8], tos: b[nh + 1])
     }
 
-    /// Same device, VLAN and Ethernet header, same addresses and ports (`gro_list_prepare`, `inet_gro_receive`, `tcp_gro_receive`).
+    /// A TCP/IPv6 segment GRO may hold (`ipv6_gro_receive`, here without extension headers):
+    /// version 6, TCP right after the fixed header, the payload length within the frame, the TCP
+    /// checksum good. No IPv6 packet has an ID: every one is "atomic".
+    private func groCandidate6(_ skb: SkBuff) -> GROSegment? {
+        let nh = skb.networkHeader, b = skb.data
+        guard skb.len >= nh + 60, b[nh] >> 4 == 6, b[nh + 6] == IPProtocol.tcp else { return nil }
+        let plen = Int(b.be16(nh + 4))
+        guard plen >= 20, skb.len >= nh + 40 + plen else { return nil }
+        let th = nh + 40
+        let doff = Int(b[th + 12] >> 4) * 4
+        guard doff >= 20, plen >= doff else { return nil }
+        if skb.ipSummed != .unnecessary {
+            guard l4ChecksumVerifies(skb) else { return nil }
+            skb.ipSummed = .unnecessary
+        }
+        skb.len = nh + 40 + plen
+        return GROSegment(tcpOffset: th, payloadOffset: th + doff, payloadLen: plen - doff, seq: b.be32(th + 4), ack: b.be32(th + 8),
+                          flags: TCPFlags(rawValue: b[th + 13]), id: 0, df: true, ttl: b[nh + 7], tos: UInt8(truncatingIfNeeded: b.be16(nh) >> 4), v6: true)
+    }
+
+    /// Same device, VLAN and Ethernet header, same addresses and ports (`gro_list_prepare`,
+    /// `inet_gro_receive`/`ipv6_gro_receive` (version and flow label too), `tcp_gro_receive`).
     private func sameFlow(_ p: GROHeld, _ skb: SkBuff, _ seg: GROSegment) -> Bool {
         let a = p.skb.data, b = skb.data
-        guard p.skb.dev == skb.dev, p.skb.hash == skb.hash, p.skb.networkHeader == skb.networkHeader else { return false }
+        guard p.skb.dev == skb.dev, p.skb.hash == skb.hash, p.skb.networkHeader == skb.networkHeader, p.skb.protocolType == skb.protocolType else { return false }
         for k in 0..<skb.networkHeader where a[k] != b[k] { return false }
         let nh = skb.networkHeader
-        for k in 12..<20 where a[nh + k] != b[nh + k] { return false }
+        if seg.v6 {
+            guard a.be32(nh) & 0xf00f_ffff == b.be32(nh) & 0xf00f_ffff else { return false }
+            for k in 8..<40 where a[nh + k] != b[nh + k] { return false }
+        } else {
+            for k in 12..<20 where a[nh + k] != b[nh + k] { return false }
+        }
         for k in 0..<4 where a[p.tcpOffset + k] != b[seg.tcpOffset + k] { return false }
         return true
     }
@@ -176,7 +209,12 @@ extension Stack {
     private func canMerge(_ p: GROHeld, _ skb: SkBuff, _ seg: GROSegment) -> Bool {
         let a = p.skb.data, b = skb.data
         let nh = p.skb.networkHeader
-        guard a[nh + 8] == seg.ttl, a[nh + 1] == seg.tos else { return false }
+        if seg.v6 {
+            // ipv6_gro_receive: traffic class and hop limit must match.
+            guard a[nh + 7] == seg.ttl, UInt8(truncatingIfNeeded: a.be16(nh) >> 4) == seg.tos else { return false }
+        } else {
+            guard a[nh + 8] == seg.ttl, a[nh + 1] == seg.tos else { return false }
+        }
         if !(p.atomic && seg.df) && seg.id != p.nextID { return false }
         let heldFlags = TCPFlags(rawValue: a[p.tcpOffset + 13])
         if seg.flags.contains(.cwr) { return false }

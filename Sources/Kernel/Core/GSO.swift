@@ -1,38 +1,46 @@
 import Wire
 
-// net/core/gso.c, net/ipv4/af_inet.c (inet_gso_segment), net/ipv4/tcp_offload.c (tcp_gso_segment)
+// net/core/gso.c, net/ipv4/af_inet.c (inet_gso_segment), net/ipv6/ip6_offload.c (ipv6_gso_segment),
+// net/ipv4/tcp_offload.c (tcp_gso_segment)
 extension Stack {
     /// `skb_gso_segment` for a TCP/IPv4 GSO skb on a device without TSO: back into segments of
     /// gso_size bytes. Each gets the IP header with its length, an ID counting up from the first
     /// (or the same ID with SKB_GSO_TCP_FIXEDID) and a fresh checksum; the TCP header with its
     /// sequence number, FIN and PSH on the last segment only, CWR on the first only, and its checksum.
+    /// Over IPv6 each segment gets its payload length (there is no ID or header checksum).
     func skb_gso_segment(_ skb: SkBuff) -> [SkBuff] {
         enter(.skb_gso_segment, skb)
         let nh = skb.networkHeader, b = skb.data
-        let ihl = Int(b[nh] & 0x0f) * 4, th = nh + ihl
+        let v6 = skb.protocolType == EtherType.ipv6
+        let ihl = v6 ? 40 : Int(b[nh] & 0x0f) * 4, th = nh + ihl
         let doff = Int(b[th + 12] >> 4) * 4
         let payload = th + doff
         let mss = skb.gsoSize
         let firstID = b.be16(nh + 4), firstSeq = b.be32(th + 4)
         let flags = b[th + 13]
-        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        let pseudoHeader: PseudoHeader = v6 ? .v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24))
+            : .v4(IPv4Address(raw: b.be32(nh + 12)), IPv4Address(raw: b.be32(nh + 16)))
         var out: [SkBuff] = []
         var off = payload, k = 0
         while off < skb.len {
             let n = min(mss, skb.len - off)
             let last = off + n >= skb.len
             var f = Array(b[0..<payload]) + b[off..<(off + n)]
-            f.setBE16(nh + 2, UInt16(ihl + doff + n))
-            f.setBE16(nh + 4, skb.gsoFixedID ? firstID : firstID &+ UInt16(truncatingIfNeeded: k))
-            f.setBE16(nh + 10, 0)
-            f.setBE16(nh + 10, Checksum.compute(f, from: nh, count: ihl))
+            if v6 {
+                f.setBE16(nh + 4, UInt16(doff + n))
+            } else {
+                f.setBE16(nh + 2, UInt16(ihl + doff + n))
+                f.setBE16(nh + 4, skb.gsoFixedID ? firstID : firstID &+ UInt16(truncatingIfNeeded: k))
+                f.setBE16(nh + 10, 0)
+                f.setBE16(nh + 10, Checksum.compute(f, from: nh, count: ihl))
+            }
             f.setBE32(th + 4, firstSeq &+ UInt32(off - payload))
             var fl = flags
             if !last { fl &= ~(TCPFlags.fin.rawValue | TCPFlags.psh.rawValue) }
             if k > 0 { fl &= ~TCPFlags.cwr.rawValue }
             f[th + 13] = fl
             f.setBE16(th + 16, 0)
-            let pseudo = Checksum.pseudoHeaderSum(src: src, dst: dst, proto: IPProtocol.tcp, length: doff + n)
+            let pseudo = pseudoHeader.sum(proto: IPProtocol.tcp, length: doff + n)
             f.setBE16(th + 16, Checksum.finish(Checksum.sum(f, from: th, count: doff + n, initial: pseudo)))
             let seg = SkBuff(frame: f, dev: skb.dev, packet: skb.packet)
             seg.networkHeader = nh; seg.transportHeader = th; seg.cpu = skb.cpu; seg.protocolType = skb.protocolType
@@ -49,7 +57,7 @@ extension Stack {
 extension SkBuff {
     /// The IP length of each segment a GSO skb would be cut into (`skb_gso_validate_network_len`).
     var gsoNetworkSegmentLength: Int {
-        let ihl = Int(data[networkHeader] & 0x0f) * 4
+        let ihl = protocolType == EtherType.ipv6 ? 40 : Int(data[networkHeader] & 0x0f) * 4
         return ihl + Int(data[networkHeader + ihl + 12] >> 4) * 4 + gsoSize
     }
 }

@@ -36,7 +36,7 @@ extension Stack {
         let mtu = max(devices[route.dev].config.mtu, 1280)
         let len = skb.len - nh
         // ip6_pkt_too_big: a GSO skb whose segments each fit is not too big.
-        if len > mtu && !(skb.gsoSize > 0 && skb.gsoSize + (skb.transportHeader - nh) + 20 <= mtu) {
+        if len > mtu && !(skb.gsoSize > 0 && skb.gsoNetworkSegmentLength <= mtu) {
             icmp6_send(skb, type: ICMPv6Repr.packetTooBig, code: 0, info: UInt32(mtu))
             snmp.ip6.InTooBigErrors += 1
             snmp.ip6.FragFails += 1
