@@ -28,8 +28,6 @@ extension NFRuleset {
             r.statements.contains { s in
                 switch s {
                 case .match(let sel, let mask, _, _): return wide(sel) && mask != nil
-                case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains(where: wide)
-                case .vmap(let sel, _), .vmapNamed(let sel, _): return wide(sel)
                 case .dynset(_, _, let key, _, _), .meter(_, _, let key, _, _), .setMappedNamed(_, let key, _), .natMapNamed(_, let key, _, _): return wide(key)
                 case .setMapped(_, let keys, _): return keys.contains(where: wide)
                 default: return false
@@ -37,6 +35,6 @@ extension NFRuleset {
             }
         }
         guard !rules.isEmpty else { return [] }
-        return ["\(rules.count) \(rules.count == 1 ? "rule reads" : "rules read") a 128-bit value (an IPv6 or ct IPv6 address) under a mask, in a concatenation, a map, a verdict map or a set rules update: loaded, but not modelled yet for IPv6 packets, so \(rules.count == 1 ? "it never matches them" : "they never match them")"]
+        return ["\(rules.count) \(rules.count == 1 ? "rule reads" : "rules read") an IPv6 address under a mask, as the key of a data map, or into a set or meter rules update: loaded, but not modelled yet for IPv6 packets, so \(rules.count == 1 ? "it never matches them" : "they never match them")"]
     }
 }

@@ -245,6 +245,37 @@ final class IPv6Tests: XCTestCase {
         }
     }
 
+    /// IPv6 addresses in concatenations, anonymous and named verdict maps and named sets match.
+    func testIPv6KeysInConcatenationsMapsAndSets() throws {
+        let s = try stack6()
+        s.loadRuleset(try NFParser.parse("""
+        table inet t {
+        \tset six {
+        \t\ttype ipv6_addr
+        \t\tflags interval
+        \t\telements = { 2001:db8::/64 }
+        \t}
+
+        \tmap m {
+        \t\ttype ipv6_addr : verdict
+        \t\telements = { 2001:db8::9 : drop }
+        \t}
+
+        \tchain input {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tudp dport 1 ip6 saddr . udp dport { 2001:db8::9 . 1 } drop
+        \t\tudp dport 2 ip6 saddr vmap { 2001:db8::9 : drop }
+        \t\tudp dport 3 ip6 saddr vmap @m
+        \t\tudp dport 4 ip6 saddr @six drop
+        \t\tudp dport 5 ip6 saddr . udp dport { 2001:db8::8 . 5 } drop
+        \t}
+        }
+
+        """))
+        let reasons = (1...5).map { s.inject(frame: frame6(.udp(UDPRepr(srcPort: 9, dstPort: UInt16($0)))), device: s.devices[0]).dropReason }
+        XCTAssertEqual(reasons, [.NETFILTER_DROP, .NETFILTER_DROP, .NETFILTER_DROP, .NETFILTER_DROP, .NO_SOCKET])
+    }
+
     func testDisabledIPv6AndHeaderChecks() throws {
         let off = try makeStack(sysctls: ["net.ipv6.conf.all.disable_ipv6": 1])
         let r = off.inject(frame: frame6(echo()), device: off.devices[0])

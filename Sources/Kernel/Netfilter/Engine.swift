@@ -367,6 +367,9 @@ extension Stack {
                 skb.conn = nil
             case .verdict(let v):
                 return .nf(v)
+            case .vmap(let sel, let entries) where sel.isAddress6:
+                guard let key = read6(sel, skb, info), let hit = entries.first(where: { contains6($0.0, key, ti: ti) }) else { return nil }
+                if hit.1 != .continue { return .nf(hit.1) }
             case .vmap(let sel, let entries):
                 guard let key = read(sel, skb, info) else { return nil }
                 guard let hit = entries.first(where: { contains($0.0, key, ti: ti) }) else { return nil }
@@ -382,6 +385,11 @@ extension Stack {
             case .concatVmapNamed(let sels, let name):
                 guard let vs = netfilter.concatSets[ti]?[name]?.verdicts,
                       let k = concatLookup(ti, name, sels, skb, info, inDev: inDev, outDev: outDev) else { return nil }
+                if vs[k] != .continue { return .nf(vs[k]) }
+            case .vmapNamed(let sel, let name) where sel.isAddress6:
+                // IPv6 keys: the map's elements in turn (the verdict map index holds 64-bit keys).
+                guard let key = read6(sel, skb, info), let m = netfilter.ruleset.tables[ti].sets.first(where: { $0.name == name }), let vs = m.verdicts,
+                      let k = m.elements.firstIndex(where: { contains6($0, key, ti: ti) }) else { return nil }
                 if vs[k] != .continue { return .nf(vs[k]) }
             case .vmapNamed(let sel, let name):
                 guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
@@ -724,6 +732,16 @@ extension Stack {
         }
     }
 
+    /// An IPv6 address in an address, prefix or range, an anonymous set of them, or a named set.
+    func contains6(_ value: NFValue, _ v: UInt128, ti: Int) -> Bool {
+        switch value {
+        case .range6(let lo, let hi, _): return v >= lo && v <= hi
+        case .set(let vs): return vs.contains { contains6($0, v, ti: ti) }
+        case .named(let n): return netfilter.setIndex(ti, n)?.contains6(v) ?? false
+        default: return false
+        }
+    }
+
     /// The first element of a named concatenated set or map the packet's key matches: the hashed
     /// exact tuples (ConcatIndex) at one read of the key, then the others in order before it.
     func concatLookup(_ ti: Int, _ name: String, _ sels: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> Int? {
@@ -762,6 +780,8 @@ extension Stack {
                     guard let dev = (sel == .iifname || sel == .iif) ? inDev : outDev, case .string(let n) = p else { return false }
                     let name = devices[dev].name
                     if !(n.hasSuffix("*") ? name.hasPrefix(String(n.dropLast())) : n == name) { return false }
+                case _ where sel.isAddress6:
+                    guard let v = read6(sel, skb, info), contains6(p, v, ti: ti) else { return false }
                 default:
                     guard let v = read(sel, skb, info), contains(p, v, ti: ti) else { return false }
                 }
