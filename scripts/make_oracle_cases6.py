@@ -48,5 +48,12 @@ cases.append({"name": "own6_udp_frag_checks_1", "ipv6": True,
     {"ingress": "eth0", "desc": "first fragment of 4 bytes (no UDP header): parameter problem code 3", "hex": H(E0()/IPv6(src=S, dst=D)/IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=0x2222)/Raw(whole[:4]))},
     {"ingress": "eth0", "desc": "non-final fragment of 20 bytes: parameter problem code 0 pointer 4", "hex": H(E0()/IPv6(src=S, dst=D)/IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=0x3333)/Raw(whole[:20]))},
   ]})
+# 4: local output fragmented to the egress MTU (the reply routed back via eth0 at MTU 1280)
+f = Ether(dst="02:00:00:00:01:01", src="02:00:00:00:01:02")/IPv6(src="2001:db8:2::5", dst="2001:db8:1::1")/ICMPv6EchoRequest(id=1, seq=1, data=b"p" * 1392)
+cases.append({"name": "own6_frag_output_1", "ipv6": True,
+     "description": "an echo reply larger than the egress MTU (eth0 at 1280) leaves in fragments: 1232 bytes, then the rest",
+     "ruleset": "table inet filter {\n\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n\t\tcounter\n\t}\n}\n",
+     "topology": {"dut_ip_cmds": ["link set eth0 mtu 1280"]},
+     "packets": [{"ingress": "eth1", "desc": "1,440-byte echo request from 2001:db8:2::5 (routed back via eth0)", "hex": bytes(f).hex()}]})
 for c in cases:
     json.dump(c, open(c["name"] + ".json", "w"), indent=1)

@@ -276,6 +276,35 @@ final class IPv6Tests: XCTestCase {
         XCTAssertEqual(reasons, [.NETFILTER_DROP, .NETFILTER_DROP, .NETFILTER_DROP, .NETFILTER_DROP, .NO_SOCKET])
     }
 
+    /// A reply bigger than the egress MTU leaves fragmented (`ip6_fragment`): the fixed header,
+    /// a fragment header with one identification and the M flag, pieces of a multiple of 8 bytes.
+    func testLocalOutputIsFragmentedToTheMTU() throws {
+        var c = StackConfig(name: "f6", devices: [DeviceConfig(name: "eth0", mac: ourMAC, mtu: 1280)])
+        c.devices[0].addresses6 = [try IPv6CIDR(parsing: "2001:db8::1/64")]
+        c.neighbours6 = [Neighbour6Config(address: Self.peer6, mac: peerMAC, dev: "eth0")]
+        let s = try Stack(config: c)
+        let big = ICMPv6Repr(type: ICMPv6Repr.echoRequest, code: 0, restOfHeader: 0x0001_0001, data: [UInt8](repeating: 0x70, count: 1392))
+        let r = s.inject(frame: frame6(.icmpv6(big)), device: s.devices[0])
+        XCTAssertEqual(r.emitted.count, 2)
+        var ids: [UInt32] = [], pieces: [Int] = [], offsets: [Int] = [], more: [Bool] = []
+        var reassembled: [UInt8] = []
+        for e in r.emitted {
+            guard case .ipv6(let ip, let exts, .raw(let data)) = try FrameRepr.parse(e.frame).network,
+                  case .fragment(let off, let m, let id, _)? = exts.first?.body else { return XCTFail("not a fragment") }
+            XCTAssertEqual(exts.first?.nextHeader, IPProtocol.icmpv6)
+            XCTAssertEqual(ip.nextHeader, IPProtocol.fragment)
+            XCTAssertLessThanOrEqual(e.frame.count - 14, 1280)
+            ids.append(id); pieces.append(data.count); offsets.append(off); more.append(m)
+            reassembled += data
+        }
+        XCTAssertEqual(ids[0], ids[1])
+        XCTAssertEqual(pieces, [1232, 168])   // 1,400 bytes of ICMPv6: (1280 - 40 - 8) rounded down to 8, then the rest
+        XCTAssertEqual(offsets, [0, 1232])
+        XCTAssertEqual(more, [true, false])
+        XCTAssertEqual(Array(reassembled.dropFirst(8)), big.data)
+        XCTAssertEqual([s.snmp.ip6.FragOKs, s.snmp.ip6.FragCreates], [1, 2])
+    }
+
     func testDisabledIPv6AndHeaderChecks() throws {
         let off = try makeStack(sysctls: ["net.ipv6.conf.all.disable_ipv6": 1])
         let r = off.inject(frame: frame6(echo()), device: off.devices[0])
