@@ -60,7 +60,8 @@ final class IPv6Tests: XCTestCase {
         let want = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv6),
                              network: .ipv6(IPv6Repr(src: Self.our6, dst: ll, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [], .icmpv6(na.icmp))).emit()
         XCTAssertEqual(r.emitted.map { Hex.encode($0.frame) }, [Hex.encode(want)])
-        XCTAssertEqual(s.neighbour6Entries.map { "\($0.address) \($0.state.rawValue) \($0.mac!)" }, ["fe80::ff:fe00:9 STALE 02:00:00:00:ff:01"])
+        // Learned STALE; sending the advertisement to it starts NUD (DELAY), as `ip -6 neigh` then shows.
+        XCTAssertEqual(s.neighbour6Entries.map { "\($0.address) \($0.state.rawValue) \($0.mac!)" }, ["fe80::ff:fe00:9 DELAY 02:00:00:00:ff:01"])
         // Hop limit 64: ndisc_rcv ignores it (RFC 4861 7.1.1).
         let bad = s.inject(frame: frame6(src: ll, dst: Self.our6.solicitedNode, dstMAC: Self.our6.solicitedNode.multicastMAC, hop: 64, .icmpv6(ns.icmp)),
                            device: s.devices[0])
@@ -100,9 +101,40 @@ final class IPv6Tests: XCTestCase {
         XCTAssertEqual(s.neighbour6Entries.first { $0.address == quiet }?.probes, 3)
         XCTAssertEqual(s.devices[0].stats.tx_packets, 5)   // reply, 3 solicitations, and the first NS for ::9
         s.advance(toNs: 13_100_000_000)
-        XCTAssertNil(s.neighbour6Entries.first { $0.address == quiet })
+        XCTAssertEqual(s.neighbour6Entries.first { $0.address == quiet }?.state, .failed)
         XCTAssertEqual(s.neighbourFailures, 1)
         XCTAssertEqual(s.devices[0].stats.tx_dropped, 1)
+    }
+
+    /// NUD (RFC 4861 7.3): a confirmation holds a random 15-45 s; sending to the neighbour after
+    /// that goes on with the MAC it has (DELAY), 5 s later unicast probes follow (PROBE, 1 s
+    /// apart), and after three unanswered ones the entry is FAILED; a solicited advertisement
+    /// makes it REACHABLE again.
+    func testNeighbourUnreachabilityDetection() throws {
+        let s = try stack6(peerKnown: false)
+        _ = s.inject(frame: frame6(echo()), device: s.devices[0])
+        let na = NDPRepr.neighbourAdvertisement(router: false, solicited: true, override: true, target: Self.peer6, options: [.targetLinkLayer(peerMAC)])
+        _ = s.inject(frame: frame6(hop: 255, .icmpv6(na.icmp)), device: s.devices[0])
+        XCTAssertEqual(s.neighbour6Entries.first?.state, .reachable)
+        // 50 s on: past any reachable time; the reply still goes to the known MAC, and NUD starts.
+        let later = s.inject(frame: frame6(echo(2)), device: s.devices[0], atNs: 50_000_000_000)
+        XCTAssertEqual(later.emitted.map { try! FrameRepr.parse($0.frame).ethernet.dst }, [peerMAC])
+        XCTAssertEqual(s.neighbour6Entries.first?.state, .delay)
+        let sent = s.devices[0].stats.tx_packets
+        s.advance(toNs: 55_100_000_000)
+        XCTAssertEqual(s.neighbour6Entries.first?.state, .probe)
+        XCTAssertEqual(s.devices[0].stats.tx_packets, sent + 1)   // the first unicast probe
+        s.advance(toNs: 58_200_000_000)
+        XCTAssertEqual(s.neighbour6Entries.first.map { "\($0.state.rawValue) \($0.mac.map(\.description) ?? "-")" }, "FAILED -")
+        XCTAssertEqual(s.devices[0].stats.tx_packets, sent + 3)   // three probes in all
+        // An advertisement brings it back.
+        _ = s.inject(frame: frame6(hop: 255, .icmpv6(na.icmp)), device: s.devices[0])
+        XCTAssertEqual(s.neighbour6Entries.first?.state, .failed)   // a FAILED entry ignores advertisements
+        let again = s.inject(frame: frame6(echo(3)), device: s.devices[0])
+        XCTAssertEqual(again.emitted.count, 1)   // a multicast solicitation: INCOMPLETE again
+        XCTAssertEqual(s.neighbour6Entries.first?.state, .incomplete)
+        _ = s.inject(frame: frame6(hop: 255, .icmpv6(na.icmp)), device: s.devices[0])
+        XCTAssertEqual(s.neighbour6Entries.first?.state, .reachable)
     }
 
     /// RFC 5722: an overlapping fragment kills the whole queue; a lone first fragment expires after

@@ -1,7 +1,9 @@
 import Wire
 
 /// NUD states as `ip neigh` prints them.
-public enum NUDState: String, Sendable { case permanent = "PERMANENT", reachable = "REACHABLE", stale = "STALE", incomplete = "INCOMPLETE" }
+public enum NUDState: String, Sendable {
+    case permanent = "PERMANENT", reachable = "REACHABLE", stale = "STALE", delay = "DELAY", probe = "PROBE", incomplete = "INCOMPLETE", failed = "FAILED"
+}
 
 /// One neighbour entry: the MAC of an on-link address (IPv4 for ARP, IPv6 for neighbour
 /// discovery), or the packets waiting for it.
@@ -12,6 +14,9 @@ public struct NeighbourEntry<Address: Hashable & Comparable & Sendable> {
     public var state: NUDState
     /// Solicitations sent while incomplete.
     public var probes: Int
+    /// When reachability was last confirmed, and for how long it then holds (`neigh->confirmed`,
+    /// the randomised reachable_time); used by neighbour discovery's NUD.
+    var confirmedNs: UInt64 = 0, reachableNs: UInt64 = 0
     /// `arp_queue` bytes (truesize), limited by unres_qlen_bytes.
     var queuedBytes = 0
     var queue: [SkBuff] = []
@@ -27,6 +32,11 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
     /// `retrans_time_ms` (1 s) and `mcast_solicit` (3 requests in all): an unanswered neighbour fails after 3 s.
     static var retransNs: UInt64 { 1_000_000_000 }
     static var mcastSolicit: Int { 3 }
+    /// NUD (neighbour discovery): `delay_first_probe_time` 5 s, `ucast_solicit` 3 probes, and
+    /// `base_reachable_time` 30 s (each confirmation holds a random 0.5-1.5 times it).
+    static var delayFirstProbeNs: UInt64 { 5_000_000_000 }
+    static var ucastSolicit: Int { 3 }
+    static var baseReachableMs: UInt64 { 30_000 }
 
     mutating func setPermanent(_ a: Address, mac: MACAddress, dev: Int) {
         entries[Key(dev: dev, addr: a)] = NeighbourEntry(address: a, dev: dev, mac: mac, state: .permanent, probes: 0)
@@ -50,6 +60,8 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
     mutating func enqueue(_ skb: SkBuff, _ a: Address, dev: Int) -> Bool? {
         let key = Key(dev: dev, addr: a)
         var e = entries[key] ?? NeighbourEntry(address: a, dev: dev, mac: nil, state: .incomplete, probes: 0)
+        // A failed entry starts resolving again (__neigh_event_send).
+        if e.state == .failed { e.state = .incomplete; e.probes = 0 }
         guard e.queuedBytes + skb.truesize <= Self.unresQlenBytes else { return nil }
         e.queue.append(skb)
         e.queuedBytes += skb.truesize

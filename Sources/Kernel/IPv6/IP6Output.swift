@@ -83,11 +83,18 @@ extension Stack {
     }
 
     /// `ip6_finish_output2` → `neigh_output`: multicast maps to its 33:33 group MAC; unicast needs
-    /// the neighbour's MAC, and waits for neighbour discovery otherwise.
+    /// the neighbour's MAC, and waits for neighbour discovery otherwise. Sending to a neighbour
+    /// whose reachability has not been confirmed lately (STALE, or REACHABLE past its time) goes on
+    /// with the MAC it has and starts NUD: DELAY, then unicast probes (`neigh_event_send`).
     func neigh6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
         if nexthop.isMulticast { return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome) }
         if let e = neighbours6.lookup(nexthop, dev: dev), let mac = e.mac {
+            let stale = e.state == .stale || (e.state == .reachable && clockNs >= e.confirmedNs &+ e.reachableNs)
+            if stale {
+                neighbours6.update(.init(dev: dev, addr: nexthop)) { $0.state = .delay; $0.probes = 0 }
+                schedule(clockNs &+ NeighbourTable<IPv6Address>.delayFirstProbeNs, .ndiscTimer(device: dev, address: nexthop.raw))
+            }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
         guard let first = neighbours6.enqueue(skb, nexthop, dev: dev) else {

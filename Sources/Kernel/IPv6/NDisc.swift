@@ -102,8 +102,18 @@ extension Stack {
         switch lladdr(options, source: false) { case .success(let m): mac = m; case .failure(let e): return drop(e.reason, "NA: \(e.why)") }
         if fib6.isAssigned(target, dev: skb.dev) { return drop(.NOT_SPECIFIED, "NA: someone advertised our address \(target)") }
         guard let e = neighbours6.lookup(target, dev: skb.dev) else { return drop(.NOT_SPECIFIED, "NA: no neighbour entry for \(target)") }
-        if let mac, e.state != .permanent {
+        if e.state == .permanent { return consume("NA for \(target) (a permanent entry stays)") }
+        if e.state == .failed { return drop(.NOT_SPECIFIED, "NA for \(target), whose entry is FAILED (not resolving): ignored") }
+        if let mac {
             neigh_connect(neighbours6.resolve(target, dev: skb.dev, mac: mac, state: solicited ? .reachable : .stale), dev: skb.dev, mac: mac, by: skb)
+        } else if solicited, e.mac != nil {
+            neighbours6.update(.init(dev: skb.dev, addr: target)) { $0.state = .reachable }
+        }
+        // A solicited advertisement confirms reachability for a random 15 to 45 s (neigh_rand_reach_time).
+        if solicited {
+            let base = NeighbourTable<IPv6Address>.baseReachableMs
+            let reach = (random.next() % base + base / 2) * 1_000_000
+            neighbours6.update(.init(dev: skb.dev, addr: target)) { $0.confirmedNs = clockNs; $0.reachableNs = reach }
         }
         return consume("NA for \(target)")
     }
@@ -175,14 +185,14 @@ extension Stack {
     }
 
     /// `ndisc_solicit`: a multicast solicitation to the target's solicited-node group, from the
-    /// waiting packet's source when it is ours.
-    func ndisc_solicit(_ target: IPv6Address, dev: Int, cause: SkBuff?) {
+    /// waiting packet's source when it is ours; a NUD probe goes to the target itself.
+    func ndisc_solicit(_ target: IPv6Address, dev: Int, cause: SkBuff?, unicast: Bool = false) {
         let waitingSrc = cause.map { IPv6Address(array: $0.data, at: $0.networkHeader + 8) }
         let src = waitingSrc.flatMap { fib6.isAssigned($0, dev: dev) ? $0 : nil } ?? fib6.sourceAddress(for: target, dev: dev)
         guard let src else { return }
         let ns = NDPRepr.neighbourSolicitation(target: target, options: [.sourceLinkLayer(devices[dev].mac)])
         if let cause { enter(.ndisc_solicit, cause) }
-        ndisc_send_skb(ns.icmp, src: src, dst: target.solicitedNode, dev: dev, cause: cause)
+        ndisc_send_skb(ns.icmp, src: src, dst: unicast ? target : target.solicitedNode, dev: dev, cause: cause)
     }
 
     /// `ndisc_send_skb`: hop limit 255, flow label 0, through LOCAL_OUT on the given device.
@@ -204,22 +214,33 @@ extension Stack {
         }
     }
 
-    /// The neighbour timer: solicit again up to mcast_solicit times, 1 s apart; then the entry
-    /// fails and what waited is dropped (NEIGH_FAILED).
+    /// The neighbour timer (`neigh_timer_handler`): INCOMPLETE solicits again up to mcast_solicit
+    /// times, 1 s apart, then FAILED drops what waited (NEIGH_FAILED); DELAY without a confirmation
+    /// becomes PROBE, unicast solicitations up to ucast_solicit, then FAILED.
     func ndisc_timer_handler(device dev: Int, address a: IPv6Address) {
-        guard var e = neighbours6.lookup(a, dev: dev), e.state == .incomplete else { return }
-        if e.probes < NeighbourTable<IPv6Address>.mcastSolicit {
+        guard var e = neighbours6.lookup(a, dev: dev) else { return }
+        let retrans = NeighbourTable<IPv6Address>.retransNs
+        switch e.state {
+        case .incomplete where e.probes < NeighbourTable<IPv6Address>.mcastSolicit, .probe where e.probes < NeighbourTable<IPv6Address>.ucastSolicit,
+             .delay:
+            if e.state == .delay { e.state = .probe; e.probes = 0 }
             e.probes += 1
             neighbours6.insert(e)
-            ndisc_solicit(a, dev: dev, cause: nil)
-            schedule(clockNs &+ NeighbourTable<IPv6Address>.retransNs, .ndiscTimer(device: dev, address: a.raw))
+            ndisc_solicit(a, dev: dev, cause: nil, unicast: e.state == .probe)
+            schedule(clockNs &+ retrans, .ndiscTimer(device: dev, address: a.raw))
+        case .incomplete, .probe:
+            e.state = .failed
+            e.mac = nil
+            let waiting = e.queue
+            e.queue = []; e.queuedBytes = 0
+            neighbours6.insert(e)
+            neighbourFailures += 1
+            for skb in waiting {
+                devices[dev].stats.tx_dropped += 1
+                finish(skb, .drop(.NEIGH_FAILED, nil))
+            }
+        default:
             return
-        }
-        _ = neighbours6.remove(a, dev: dev)
-        neighbourFailures += 1
-        for skb in e.queue {
-            devices[dev].stats.tx_dropped += 1
-            finish(skb, .drop(.NEIGH_FAILED, nil))
         }
     }
 }
