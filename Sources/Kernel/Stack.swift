@@ -12,6 +12,9 @@ enum PathEnd {
     case stolen
 }
 
+/// Whose redirect rate an inet_peer limits: a destination's or a source's.
+struct RedirectPeer: Hashable { var address: IPv6Address; var source: Bool }
+
 /// One frame to inject: on which device, and when (virtual ns; nil = now).
 public struct Injection: Sendable {
     public var device: Int
@@ -78,7 +81,9 @@ public final class Stack {
     var skbCache: [SkBuff] = []
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).
     var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
-    var icmp6Peers: [IPv6Address: (UInt64, UInt64)] = [:]
+    var icmp6Peers: [IPv6Address: (tokens: UInt64, last: UInt64)] = [:]
+    /// inet_peer redirect limits for IPv6: per destination (ip6_forward) and per source (ndisc_send_redirect).
+    var redirect6Peers: [RedirectPeer: (tokens: UInt64, last: UInt64)] = [:]
     /// inet_peer redirect state per source: (redirects sent, last time).
     var redirectPeers: [IPv4Address: (Int, UInt64)] = [:]
     /// Randomness from the stack's seed (IP IDs): deterministic for a given seed.

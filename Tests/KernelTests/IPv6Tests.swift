@@ -137,6 +137,34 @@ final class IPv6Tests: XCTestCase {
         XCTAssertEqual(s.neighbour6Entries.first?.state, .reachable)
     }
 
+    /// A router forwarding a packet back out the link it came in on tells the sender (RFC 4861 8.2):
+    /// a redirect from its link-local address naming the better first hop (here the on-link
+    /// destination itself) with its MAC and the start of the packet, cut to a multiple of 8 bytes;
+    /// limited per destination and per source by inet_peer's bucket (a burst of 6, then one a second).
+    func testRedirectForPacketsBackOutTheirLink() throws {
+        let s = try stack6(sysctls: ["net.ipv6.conf.all.forwarding": 1])
+        let other = try IPv6Address(parsing: "2001:db8::55"), omac = MACAddress(2, 0, 0, 0, 0, 0x55)
+        XCTAssertTrue(s.addNeighbour6(Neighbour6Config(address: other, mac: omac, dev: "eth0")))
+        let f = frame6(dst: other, .udp(UDPRepr(srcPort: 1, dstPort: 2, payload: [9, 9])))
+        let r = s.inject(frame: f, device: s.devices[0])
+        XCTAssertEqual(r.outcome, .forwarded)
+        XCTAssertEqual(r.emitted.count, 2)
+        let redirect = try FrameRepr.parse(r.emitted[0].frame)
+        guard case .ipv6(let ip, [], .icmpv6(let m)) = redirect.network else { return XCTFail("not ICMPv6") }
+        XCTAssertEqual([ip.src.description, ip.dst.description, String(ip.hopLimit)], ["fe80::ff:fe00:1", "2001:db8::9", "255"])
+        XCTAssertEqual(redirect.ethernet.dst, peerMAC)
+        let quoted = Array(f[14..<(14 + 48)])   // 50 bytes of packet: rd_len (58) rounded down to 56, less the option's 8
+        XCTAssertEqual(try NDPRepr.parse(m), .redirect(target: other, destination: other, options: [
+            .targetLinkLayer(omac), .other(type: 4, data: [0, 0, 0, 0, 0, 0] + quoted),
+        ]))
+        XCTAssertEqual(try FrameRepr.parse(r.emitted[1].frame).ethernet.dst, omac)   // and the packet goes on
+        // Six more at once: five redirects (a burst of six in all), then none until time refills the bucket.
+        let burst = s.inject((0..<6).map { _ in Injection(device: 0, frame: f) })
+        XCTAssertEqual(burst.map(\.emitted.count), [2, 2, 2, 2, 2, 1])
+        XCTAssertEqual(s.snmp.icmp6.OutType[137], 6)
+        XCTAssertEqual(s.inject(frame: f, device: s.devices[0], atNs: s.clockNs + 1_000_000_000).emitted.count, 2)
+    }
+
     /// RFC 5722: an overlapping fragment kills the whole queue; a lone first fragment expires after
     /// net.ipv6.ip6frag_time with time exceeded (fragment reassembly) to its source.
     func testReassemblyOverlapAndTimeout() throws {

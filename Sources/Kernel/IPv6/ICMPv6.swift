@@ -109,14 +109,7 @@ extension Stack {
         var tmo = UInt64(sysctl(.icmpv6_time)) * 1_000_000
         guard tmo > 0 else { return true }
         if route.prefixLength < 128 { tmo >>= UInt64((128 - route.prefixLength) >> 5) }
-        let now = clockNs
-        var (tokens, last) = icmp6Peers[dst] ?? (0, now &- 60_000_000_000)
-        tokens = min(tokens &+ (now &- last), 6 * tmo)
-        last = now
-        let ok = tokens >= tmo
-        if ok { tokens -= tmo }
-        icmp6Peers[dst] = (tokens, last)
-        return ok
+        return xrlimAllow(&icmp6Peers[dst], timeoutNs: tmo)
     }
 }
 

@@ -20,8 +20,13 @@ extension Stack {
             snmp.ip6.InHdrErrors += 1
             return drop(.IP_INHDR, "hop limit \(hop) expires in transit")
         }
-        let src = IPv6Address(array: skb.data, at: nh + 8)
-        if route.dev != skb.dev {
+        let src = IPv6Address(array: skb.data, at: nh + 8), dst = IPv6Address(array: skb.data, at: nh + 24)
+        if route.dev == skb.dev {
+            // Back out the link it came in on: a redirect, at most one a second per destination.
+            if xrlimAllow(&redirect6Peers[RedirectPeer(address: dst, source: false)], timeoutNs: 1_000_000_000) {
+                ndisc_send_redirect(skb, target: route.gateway ?? dst)
+            }
+        } else {
             if src.isUnspecified || src.isMulticast || src.isLoopback {
                 snmp.ip6.InAddrErrors += 1
                 return drop(.IP_INADDRERRORS, "source \(src) may not be forwarded")

@@ -195,6 +195,38 @@ extension Stack {
         ndisc_send_skb(ns.icmp, src: src, dst: unicast ? target : target.solicitedNode, dev: dev, cause: cause)
     }
 
+    /// `ndisc_send_redirect`: from our link-local address to the packet's source (a neighbour, one
+    /// redirect a second per source): the better first hop (`target`: the destination itself, or a
+    /// link-local router), its link-layer address when known, and as much of the packet as fits in
+    /// 1,280 bytes (the redirected header option).
+    func ndisc_send_redirect(_ skb: SkBuff, target: IPv6Address) {
+        let nh = skb.networkHeader, b = skb.data, dev = skb.dev
+        let src = IPv6Address(array: b, at: nh + 8), dst = IPv6Address(array: b, at: nh + 24)
+        guard let ll = fib6.addresses[dev].first(where: { $0.address.isLinkLocal })?.address else { return }
+        guard target == dst || target.isLinkLocal else { return }   // "target address is not link-local unicast"
+        guard let back = fib6.lookup(src, dev: dev), back.gateway == nil, back.dev == dev else { return }   // "destination is not a neighbour"
+        guard xrlimAllow(&redirect6Peers[RedirectPeer(address: src, source: true)], timeoutNs: 1_000_000_000) else { return }
+        guard let n = neighbours6.lookup(target, dev: dev) else { return }   // "no neigh for target address"
+        var options: [NDPOption] = []
+        if let mac = n.mac, n.state != .failed, n.state != .incomplete { options.append(.targetLinkLayer(mac)) }
+        let optlen = options.reduce(0) { $0 + $1.bufferLength }
+        let rdLen = min(1280 - 40 - 40 - optlen, skb.len - nh + 8) & ~7
+        if rdLen > 8 { options.append(.other(type: 4, data: [UInt8](repeating: 0, count: 6) + Array(b[nh..<(nh + rdLen - 8)]))) }
+        ndisc_send_skb(NDPRepr.redirect(target: target, destination: dst, options: options).icmp, src: ll, dst: src, dev: dev, cause: skb)
+    }
+
+    /// `inet_peer_xrlim_allow`: a token bucket of `timeoutNs` per message, six deep; a new peer starts full.
+    func xrlimAllow(_ state: inout (tokens: UInt64, last: UInt64)?, timeoutNs: UInt64) -> Bool {
+        let now = clockNs
+        var (tokens, last) = state ?? (0, now &- 60_000_000_000)
+        tokens = min(tokens &+ (now &- last), 6 * timeoutNs)
+        last = now
+        let ok = tokens >= timeoutNs
+        if ok { tokens -= timeoutNs }
+        state = (tokens, last)
+        return ok
+    }
+
     /// `ndisc_send_skb`: hop limit 255, flow label 0, through LOCAL_OUT on the given device.
     private func ndisc_send_skb(_ m: ICMPv6Repr, src: IPv6Address, dst: IPv6Address, dev: Int, cause: SkBuff?) {
         let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.icmpv6, hopLimit: 255, payloadLength: m.bufferLength)
