@@ -35,6 +35,9 @@ public final class Stack {
     /// router advertisements taught.
     public internal(set) var fib6 = FIB6()
     var currentRoutes6: [Route6Config] = []
+    /// Per device: the IPv6 hop limit and MTU (`devconf->hop_limit`, `mtu6`), the sysctl and the
+    /// device MTU until a router advertisement says otherwise.
+    var hopLimit6: [UInt8] = [], mtu6: [Int] = []
     public internal(set) var ra = RALearned()
     public var snmp = SNMPStats()
     let costs: StageCosts
@@ -128,6 +131,8 @@ public final class Stack {
         } else {
             fib6 = try FIB6(devices: config.devices, routes: config.routes6, forwarding: ipForward6)
             currentRoutes6 = config.routes6
+            hopLimit6 = config.devices.map { _ in UInt8(net[.hop_limit6]) }
+            mtu6 = config.devices.map(\.mtu)
         }
         var random = StackRandom(seed: config.seed)
         ipIdents = IPIdents(key: (random.next(), random.next()))

@@ -233,8 +233,8 @@ final class IPv6Tests: XCTestCase {
     func testRouterAdvertisementsTeachRoutesAndAddresses() throws {
         let s = try stack6(peerKnown: false)
         let router = try IPv6Address(parsing: "fe80::1"), rmac = MACAddress(2, 0, 0, 0, 0, 0xfe)
-        let ra = NDPRepr.routerAdvertisement(curHopLimit: 64, flags: 0, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, options: [
-            .sourceLinkLayer(rmac),
+        let ra = NDPRepr.routerAdvertisement(curHopLimit: 60, flags: 0, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, options: [
+            .sourceLinkLayer(rmac), .mtu(1400),
             .prefixInformation(prefixLength: 64, onLink: true, autonomous: true, validLifetime: 100, preferredLifetime: 50, prefix: try IPv6Address(parsing: "2001:db8:5::")),
         ])
         func raFrame() -> [UInt8] {
@@ -245,12 +245,17 @@ final class IPv6Tests: XCTestCase {
         XCTAssertTrue(s.inject(frame: frame6(src: far, echo()), device: s.devices[0]).emitted.isEmpty)   // no route back yet
         let r = s.inject(frame: raFrame(), device: s.devices[0])
         XCTAssertEqual(r.outcome, .consumed)
-        XCTAssertEqual(r.note, "RA from fe80::1: default route via fe80::1 for 1800 s, on-link 2001:db8:5::/64, address 2001:db8:5::ff:fe00:1/64")
+        XCTAssertEqual(r.note, "RA from fe80::1: default route via fe80::1 for 1800 s, hop limit 60, MTU 1400, on-link 2001:db8:5::/64, address 2001:db8:5::ff:fe00:1/64")
         XCTAssertEqual(s.fib6.main.map { "\($0.prefix) \($0.gateway.map(\.description) ?? "-") \($0.metric) \($0.proto)" },
                        ["fe80::/64 - 256 kernel", "2001:db8::/64 - 256 kernel", "2001:db8:5::/64 - 256 kernel", "::/0 fe80::1 1024 ra"])
         // The reply to the far host now leaves via the router, to the MAC the advertisement gave.
         let reply = s.inject(frame: frame6(src: far, echo(2)), device: s.devices[0])
         XCTAssertEqual(reply.emitted.map { try! FrameRepr.parse($0.frame).ethernet.dst }, [rmac])
+        guard case .ipv6(let rip, _, _) = try FrameRepr.parse(reply.emitted[0].frame).network else { return XCTFail("not IPv6") }
+        XCTAssertEqual(rip.hopLimit, 60)   // the advertised hop limit
+        // The advertised MTU: a 1,450-byte reply leaves in fragments.
+        let big = ICMPv6Repr(type: ICMPv6Repr.echoRequest, code: 0, restOfHeader: 1, data: [UInt8](repeating: 1, count: 1402))
+        XCTAssertEqual(s.inject(frame: frame6(src: far, .icmpv6(big)), device: s.devices[0]).emitted.count, 2)
         // The SLAAC address answers.
         let slaac = try IPv6Address(parsing: "2001:db8:5::ff:fe00:1")
         XCTAssertEqual(s.inject(frame: frame6(dst: slaac, echo(3)), device: s.devices[0]).emitted.count, 1)

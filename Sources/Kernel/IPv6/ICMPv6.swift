@@ -91,7 +91,7 @@ extension Stack {
     /// Builds the IPv6 packet (hop limit net.ipv6.conf.all.hop_limit) and sends it through
     /// `ip6_local_out` on behalf of `cause`; an error carries its cause's connection as related.
     func sendICMPv6(_ m: ICMPv6Repr, src: IPv6Address, dst: IPv6Address, tclass: UInt8, route: Route6, cause: SkBuff, attachConntrack: Bool = false) {
-        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.icmpv6, hopLimit: UInt8(sysctl(.hop_limit6)), trafficClass: tclass,
+        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.icmpv6, hopLimit: hopLimit6[route.dev], trafficClass: tclass,
                           flowLabel: ip6_make_flowlabel(src: src, dst: dst, proto: IPProtocol.icmpv6), payloadLength: m.bufferLength)
         var bytes = [UInt8](repeating: 0, count: 14 + 40 + m.bufferLength)
         ip.emit(into: &bytes, at: 14)

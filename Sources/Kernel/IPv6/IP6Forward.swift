@@ -38,7 +38,7 @@ extension Stack {
             }
         }
         snmp.ip6.OutForwDatagrams += 1
-        let mtu = max(devices[route.dev].config.mtu, 1280)
+        let mtu = max(mtu6[route.dev], 1280)
         let len = skb.len - nh
         // ip6_pkt_too_big: a GSO skb whose segments each fit is not too big.
         if len > mtu && !(skb.gsoSize > 0 && skb.gsoNetworkSegmentLength <= mtu) {

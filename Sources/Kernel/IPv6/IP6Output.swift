@@ -74,7 +74,7 @@ extension Stack {
         nf_conntrack_confirm(skb)
         enter(.ip6_finish_output, skb)
         // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size).
-        let mtu = skb.fragMaxSize > 0 ? min(devices[dev].config.mtu, skb.fragMaxSize) : devices[dev].config.mtu
+        let mtu = skb.fragMaxSize > 0 ? min(mtu6[dev], skb.fragMaxSize) : mtu6[dev]
         // A GRO-merged skb leaves as its segments (validate_xmit_skb in dev_queue_xmit).
         if skb.len - skb.networkHeader > mtu && skb.gsoSize == 0 && (skb.generated || skb.fragMaxSize > 0) {
             return ip6_fragment(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome)

@@ -129,7 +129,7 @@ extension Stack {
         guard src.isLinkLocal else { return drop(.NOT_SPECIFIED, "RA: source address \(src) is not link-local") }
         let nd: NDPRepr
         switch ndMessage(skb) { case .success(let m): nd = m; case .failure(let e): return drop(e.reason, "RA: \(e.why)") }
-        guard case .routerAdvertisement(_, _, let lifetime, _, _, let options) = nd else { return drop(.NOT_SPECIFIED, "RA: not an advertisement") }
+        guard case .routerAdvertisement(let curHopLimit, _, let lifetime, _, _, let options) = nd else { return drop(.NOT_SPECIFIED, "RA: not an advertisement") }
         let acceptRA = sysctl(.accept_ra)
         guard ipForward6 ? acceptRA == 2 : acceptRA != 0 else {
             return drop(.NOT_SPECIFIED, "RA ignored: net.ipv6.conf.all.accept_ra is \(acceptRA)\(ipForward6 ? " and forwarding is on (2 would take it)" : "")")
@@ -143,6 +143,16 @@ extension Stack {
             ra.routes.append(.init(entry: FIB6Entry(prefix: IPv6CIDR(address: .any, prefixLength: 0), type: .unicast, gateway: src, dev: dev, metric: 1024, proto: .ra),
                                    expiresNs: expiry(UInt32(lifetime))))
             taught.append("default route via \(src) for \(lifetime) s")
+        }
+        // The hop limit it advertises (accept_ra_min_hop_limit 1), and an MTU option within 1280
+        // and the device's own (accept_ra_mtu): the link's IPv6 values from now on.
+        if curHopLimit > 0 {
+            hopLimit6[dev] = curHopLimit
+            taught.append("hop limit \(curHopLimit)")
+        }
+        for case .mtu(let m) in options where m >= 1280 && Int(m) <= devices[dev].config.mtu {
+            mtu6[dev] = Int(m)
+            taught.append("MTU \(m)")
         }
         if case .success(let m?) = lladdr(options, source: true) {
             neigh_connect(neighbours6.resolve(src, dev: dev, mac: m, state: .stale), dev: dev, mac: m, by: skb)

@@ -111,7 +111,7 @@ extension Stack {
             rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: 0, ack: ack, flags: [.rst, .ack], window: 0)
         }
         let ports = UInt32(b.be16(th + 2)) << 16 | UInt32(b.be16(th))
-        let ip = IPv6Repr(src: dst, dst: src, nextHeader: IPProtocol.tcp, hopLimit: UInt8(sysctl(.hop_limit6)),
+        let ip = IPv6Repr(src: dst, dst: src, nextHeader: IPProtocol.tcp, hopLimit: hopLimit6[route.dev],
                           flowLabel: fromReject ? 0 : ip6_make_flowlabel(src: dst, dst: src, proto: IPProtocol.tcp, ports: ports), payloadLength: 20)
         var bytes = [UInt8](repeating: 0, count: 14 + 40 + 20)
         ip.emit(into: &bytes, at: 14)
