@@ -263,6 +263,13 @@ final class IPv6Tests: XCTestCase {
         s.advance(toNs: 101_000_000_000)
         XCTAssertEqual(s.fib6.main.map { "\($0.prefix)" }, ["fe80::/64", "2001:db8::/64", "::/0"])
         XCTAssertEqual(s.inject(frame: frame6(dst: slaac, echo(4)), device: s.devices[0]).dropReason, .IP_INADDRERRORS)
+        // An advertisement with no options (16 bytes) and router lifetime 0 withdraws the default route.
+        let bye = NDPRepr.routerAdvertisement(curHopLimit: 0, flags: 0, routerLifetime: 0, reachableTime: 0, retransTimer: 0, options: [])
+        let w = s.inject(frame: FrameRepr(ethernet: EthernetRepr(dst: IPv6Address.allNodes.multicastMAC, src: rmac, ethertype: EtherType.ipv6),
+                                          network: .ipv6(IPv6Repr(src: router, dst: .allNodes, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [],
+                                                         .icmpv6(bye.icmp))).emit(), device: s.devices[0])
+        XCTAssertEqual(w.note, "RA from fe80::1: nothing learned")
+        XCTAssertEqual(s.fib6.main.map { "\($0.prefix)" }, ["fe80::/64", "2001:db8::/64"])
         // accept_ra 0, and a router (forwarding) with accept_ra 1: not taken.
         for sysctls in [["net.ipv6.conf.all.accept_ra": 0], ["net.ipv6.conf.all.forwarding": 1]] {
             let t = try stack6(sysctls: sysctls)

@@ -1,13 +1,15 @@
 import Wire
 
-// net/ipv6/ndisc.c: neighbour discovery (RFC 4861). No duplicate address detection, router
-// solicitations or MLD reports are sent: addresses are configured `nodad` (see the README).
+// net/ipv6/ndisc.c: neighbour discovery (RFC 4861): solicitations and advertisements, NUD, router
+// advertisements taken, redirects sent. No duplicate address detection, router solicitations or
+// MLD reports are sent: addresses are configured `nodad` (see the README).
 extension Stack {
     /// `ndisc_rcv`: hop limit 255 and code 0, then by type.
     func ndisc_rcv(_ skb: SkBuff) -> PathEnd {
         enter(.ndisc_rcv, skb)
         let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
-        if b[nh + 6] == IPProtocol.fragment { return drop(.IPV6_NDISC_FRAG, "neighbour discovery in a fragment") }
+        // ndisc_suppress_frag_ndisc: a message that came reassembled from fragments is refused.
+        if skb.fragMaxSize > 0 { return drop(.IPV6_NDISC_FRAG, "neighbour discovery reassembled from fragments") }
         if b[nh + 7] != 255 { return drop(.IPV6_NDISC_HOP_LIMIT, "neighbour discovery with hop limit \(b[nh + 7]), not 255") }
         if b[th + 1] != 0 { return drop(.IPV6_NDISC_BAD_CODE, "neighbour discovery with code \(b[th + 1])") }
         switch b[th] {
@@ -23,10 +25,12 @@ extension Stack {
         }
     }
 
-    /// The ND message and its options, or how the packet ends when they do not parse.
+    /// The ND message and its options, or how the packet ends when they do not parse (too short
+    /// for its type's fixed part: RS 8 bytes, RA 16, NS and NA 24, redirect 40).
     private func ndMessage(_ skb: SkBuff) -> Result<NDPRepr, NDError> {
         let th = skb.transportHeader, b = skb.data
-        guard skb.len - th >= 24 else { return .failure(NDError(reason: .PKT_TOO_SMALL, why: "\(skb.len - th) bytes cannot hold the message")) }
+        let minimum = [ICMPv6Repr.routerSolicitation: 8, ICMPv6Repr.routerAdvertisement: 16, ICMPv6Repr.redirect: 40][b[th]] ?? 24
+        guard skb.len - th >= minimum else { return .failure(NDError(reason: .PKT_TOO_SMALL, why: "\(skb.len - th) bytes cannot hold the message")) }
         let m = ICMPv6Repr(type: b[th], code: b[th + 1], restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<skb.len]))
         do throws(WireError) {
             guard let nd = try NDPRepr.parse(m) else { return .failure(NDError(reason: .NOT_SPECIFIED, why: "not a neighbour discovery message")) }
