@@ -43,7 +43,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public var payload: NFPayloadField? { NFSelector.payloads[id] }
     public var isAddress: Bool { NFSelector.kinds[id] == .ipv4 }
     public var isAddress6: Bool { NFSelector.kinds[id] == .ipv6 }
-    /// A field of the IPv6 header: the model carries no IPv6 packets yet, so it never matches.
+    /// A field of the IPv6 header (its rules carry `meta nfproto ipv6`: IPv4 packets never match them).
     public var isIPv6Field: Bool { payload?.ipv6 ?? false }
     public var isMAC: Bool { NFSelector.kinds[id] == .mac }
     /// A port field, whose values may be service names (`ssh`).

@@ -727,7 +727,7 @@ extension Stack {
         case .range(let lo, let hi, _): return v >= lo && v <= hi
         case .set(let vs): return vs.contains { contains($0, v, ti: ti) }
         case .named(let n): return netfilter.setIndex(ti, n)?.contains(v, now: clockNs) ?? false
-        // IPv6 values meet no packet here: the model carries IPv4 only so far.
+        // 128-bit values are matched by contains6 (against read6), never against a 64-bit read.
         case .string, .tuple, .range6: return false
         }
     }
