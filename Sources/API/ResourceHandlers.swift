@@ -61,26 +61,8 @@ extension App {
         let route = try decoding { try StackDocument.decodeRoute(body, path: "") }
         try registry.change(e) { (s, c) throws(Problem) in
             switch route {
-            case .v4(let route):
-                if c.routes.contains(where: { $0.dst == route.dst && $0.metric == route.metric }) {
-                    throw Problem(status: 409, slug: "conflict", detail: "a route to \(route.dst) with metric \(route.metric) exists (RTNETLINK: File exists)")
-                }
-                var routes = c.routes
-                routes.append(route)
-                do throws(ConfigError) { try s.setRoutes(routes) } catch {
-                    throw Problem.unprocessable(error.message, pointer: error.path.replacingOccurrences(of: "/routes/\(routes.count - 1)", with: ""))
-                }
-                c.routes = routes
-            case .v6(let route):
-                if c.routes6.contains(where: { $0.dst == route.dst && $0.metric == route.metric }) {
-                    throw Problem(status: 409, slug: "conflict", detail: "a route to \(route.dst) with metric \(route.metric) exists (RTNETLINK: File exists)")
-                }
-                var routes = c.routes6
-                routes.append(route)
-                do throws(ConfigError) { try s.setRoutes6(routes) } catch {
-                    throw Problem.unprocessable(error.message, pointer: error.path.replacingOccurrences(of: "/routes6/\(routes.count - 1)", with: ""))
-                }
-                c.routes6 = routes
+            case .v4(let r): try App.addStatic(r, to: &c.routes, what: "\(r.dst) with metric \(r.metric)", same: { $0.dst == r.dst && $0.metric == r.metric }, key: "routes", apply: s.setRoutes)
+            case .v6(let r): try App.addStatic(r, to: &c.routes6, what: "\(r.dst) with metric \(r.metric)", same: { $0.dst == r.dst && $0.metric == r.metric }, key: "routes6", apply: s.setRoutes6)
             }
         }
         return jsonResponse(201, StackDocument.encodeRoute(route))
@@ -96,13 +78,7 @@ extension App {
         if v6 {
             guard let dst = try? IPv6CIDR(parsing: dstText) else { throw Problem.badRequest("invalid-query", "dst \(dstText) is not a prefix") }
             try registry.change(e) { (s, c) throws(Problem) in
-                guard let i = c.routes6.firstIndex(where: { $0.dst == dst && $0.metric == metric }) else {
-                    throw Problem.notFound("no static route to \(dst) with metric \(metric)")
-                }
-                var routes = c.routes6
-                routes.remove(at: i)
-                do throws(ConfigError) { try s.setRoutes6(routes) } catch { throw Problem.unprocessable(error.message, pointer: error.path) }
-                c.routes6 = routes
+                try App.removeStatic(from: &c.routes6, where: { $0.dst == dst && $0.metric == metric }, what: "\(dst) with metric \(metric)", apply: s.setRoutes6)
             }
             return HTTPResponse(status: 204)
         }
@@ -111,15 +87,30 @@ extension App {
             throw Problem.badRequest("invalid-query", "dst \(dstText) is not a prefix")
         }
         try registry.change(e) { (s, c) throws(Problem) in
-            guard let i = c.routes.firstIndex(where: { $0.dst == dst && $0.metric == metric }) else {
-                throw Problem.notFound("no static route to \(dst) with metric \(metric)")
-            }
-            var routes = c.routes
-            routes.remove(at: i)
-            do throws(ConfigError) { try s.setRoutes(routes) } catch { throw Problem.unprocessable(error.message, pointer: error.path) }
-            c.routes = routes
+            try App.removeStatic(from: &c.routes, where: { $0.dst == dst && $0.metric == metric }, what: "\(dst) with metric \(metric)", apply: s.setRoutes)
         }
         return HTTPResponse(status: 204)
+    }
+
+    /// A static route added to the stored list and the stack's FIB (either family): 409 when one
+    /// to that prefix with that metric exists, 422 with the place of what the FIB refuses.
+    static func addStatic<R>(_ r: R, to list: inout [R], what: String, same: (R) -> Bool, key: String, apply: ([R]) throws(ConfigError) -> Void) throws(Problem) {
+        if list.contains(where: same) {
+            throw Problem(status: 409, slug: "conflict", detail: "a route to \(what) exists (RTNETLINK: File exists)")
+        }
+        let routes = list + [r]
+        do throws(ConfigError) { try apply(routes) } catch {
+            throw Problem.unprocessable(error.message, pointer: error.path.replacingOccurrences(of: "/\(key)/\(routes.count - 1)", with: ""))
+        }
+        list = routes
+    }
+
+    static func removeStatic<R>(from list: inout [R], where match: (R) -> Bool, what: String, apply: ([R]) throws(ConfigError) -> Void) throws(Problem) {
+        guard let i = list.firstIndex(where: match) else { throw Problem.notFound("no static route to \(what)") }
+        var routes = list
+        routes.remove(at: i)
+        do throws(ConfigError) { try apply(routes) } catch { throw Problem.unprocessable(error.message, pointer: error.path) }
+        list = routes
     }
 
     // MARK: neighbours

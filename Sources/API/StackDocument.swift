@@ -56,27 +56,24 @@ enum StackDocument {
     enum Neighbour { case v4(NeighbourConfig), v6(Neighbour6Config) }
 
     static func encodeRoute(_ r: Route) -> JSONValue {
-        var x = JSONObject()
-        switch r {
-        case .v4(let r):
-            x.set("dst", r.dst.description)
-            if let via = r.via { x.set("via", via.description) }
-            x.set("dev", r.dev)
-            x.set("metric", r.metric)
-        case .v6(let r):
-            x.set("dst", r.dst.description)
-            if let via = r.via { x.set("via", via.description) }
-            x.set("dev", r.dev)
-            x.set("metric", r.metric)
+        let (dst, via, dev, metric): (String, String?, String, Int) = switch r {
+        case .v4(let r): (r.dst.description, r.via?.description, r.dev, r.metric)
+        case .v6(let r): (r.dst.description, r.via?.description, r.dev, r.metric)
         }
+        var x = JSONObject()
+        x.set("dst", dst)
+        if let via { x.set("via", via) }
+        x.set("dev", dev)
+        x.set("metric", metric)
         return x.value
     }
 
     static func encodeNeighbour(_ n: Neighbour) -> JSONValue {
-        switch n {
-        case .v4(let n): .object([("address", .string(n.address.description)), ("mac", .string(n.mac.description)), ("dev", .string(n.dev))])
-        case .v6(let n): .object([("address", .string(n.address.description)), ("mac", .string(n.mac.description)), ("dev", .string(n.dev))])
+        let (address, mac, dev): (String, MACAddress, String) = switch n {
+        case .v4(let n): (n.address.description, n.mac, n.dev)
+        case .v6(let n): (n.address.description, n.mac, n.dev)
         }
+        return .object([("address", .string(address)), ("mac", .string(mac.description)), ("dev", .string(dev))])
     }
 
     static func encodeSocketConfig(_ c: SocketConfig) -> JSONValue {

@@ -73,8 +73,8 @@ public final class Stack {
     var sockets = SocketTable()
     var neighbours = NeighbourTable<IPv4Address>()
     var neighbours6 = NeighbourTable<IPv6Address>()
-    var frags = FragmentQueues()
-    var frags6 = Fragment6Queues()
+    var frags = FragmentQueues<FragKey>()
+    var frags6 = FragmentQueues<Frag6Key>()
     var netfilter = NetfilterState()
     var conntrack = ConntrackTable()
     var conntrackFullDrops = 0, conntrackEarlyDrops = 0

@@ -118,11 +118,11 @@ extension NFParser {
         return v
     }
 
-    /// The text of the tokens from `k` written together with no space between them (words, `:`
-    /// and `-`), as an IPv6 address or range is lexed, and the index after them.
-    func glued(from k: Int) -> (String, Int) {
+    /// The text of the tokens from `k` written together with no space between them (words and the
+    /// punctuation given), as an IPv6 address, range or prefix is lexed, and the index after them.
+    func glued(from k: Int, punct: Set<String> = [":", "-"]) -> (String, Int) {
         var s = "", j = k
-        while j < toks.count, toks[j].kind == .word || (toks[j].kind == .punct && (toks[j].text == ":" || toks[j].text == "-")) {
+        while j < toks.count, toks[j].kind == .word || (toks[j].kind == .punct && punct.contains(toks[j].text)) {
             if j > k {
                 let p = toks[j - 1]
                 guard toks[j].line == p.line, toks[j].column == p.column + p.width else { break }

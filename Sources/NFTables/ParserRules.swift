@@ -159,6 +159,15 @@ extension NFParser {
 
     static var selectorWords: [String: [String: NFSelector]] { NFSelector.fieldsByProtocol }
 
+    /// `exists` or `missing` after a presence selector (tcp option, sctp chunk, exthdr, rt ipsec).
+    mutating func presence(_ sel: NFSelector) throws(NFSyntaxError) -> NFStatement {
+        let et = tok
+        let w = try word("exists or missing")
+        guard w == "exists" || w == "missing" else { throw err("expected exists or missing", at: et) }
+        let v: UInt64 = w == "exists" ? 1 : 0
+        return .match(sel, mask: nil, op: .implicit, value: .range(v, v, text: w))
+    }
+
     /// What the matches before a statement established (nft's protocol context).
     struct RuleContext {
         var family: NFFamily = .ip
@@ -441,31 +450,19 @@ extension NFParser {
             let name = try word("an extension header name")
             if ["rt0", "rt2", "srh"].contains(name) { throw unsupported("exthdr \(name)", at: nt) }
             guard let s = NFSelector(rawValue: "exthdr " + name) else { throw err("expected hbh, rt, frag, dst or mh", at: nt) }
-            let et = tok
-            let w = try word("exists or missing")
-            guard w == "exists" || w == "missing" else { throw err("expected exists or missing", at: et) }
+            let m = try presence(s)
             try context.check(s, at: t, self)
-            let v: UInt64 = w == "exists" ? 1 : 0
-            return .match(s, mask: nil, op: .implicit, value: .range(v, v, text: w))
+            return m
         } else if t.text == "rt" {
             sel = try rtSelector(table: table, context: context)
-            if sel.rawValue == "rt ipsec" {
-                let et = tok
-                let w = try word("exists or missing")
-                guard w == "exists" || w == "missing" else { throw err("expected exists or missing", at: et) }
-                let v: UInt64 = w == "exists" ? 1 : 0
-                return .match(sel, mask: nil, op: .implicit, value: .range(v, v, text: w))
-            }
+            if sel.rawValue == "rt ipsec" { return try presence(sel) }
         } else if (t.text == "tcp" && toks[i + 1].text == "option") || (t.text == "sctp" && toks[i + 1].text == "chunk"), toks[i + 1].kind == .word {
             sel = try optionSelector(t.text == "tcp" ? "tcp option" : "sctp chunk")
             if sel.isOptionPresence {
                 // `tcp option X exists|missing`.
-                let et = tok
-                let w = try word("exists or missing")
-                guard w == "exists" || w == "missing" else { throw err("expected exists or missing", at: et) }
+                let m = try presence(sel)
                 try context.check(sel, at: t, self)
-                let v: UInt64 = w == "exists" ? 1 : 0
-                return .match(sel, mask: nil, op: .implicit, value: .range(v, v, text: w))
+                return m
             }
         } else if let fields = NFParser.selectorWords[t.text] {
             i += 1

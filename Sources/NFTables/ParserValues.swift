@@ -105,16 +105,7 @@ extension NFParser {
     /// An IPv6 address, `addr/len` prefix or `lo-hi` range: the lexer splits it at every ':', so
     /// the tokens written together are joined first. Prefixes keep their network part only.
     mutating func ipv6Value(at t: NFToken) throws(NFSyntaxError) -> NFValue {
-        var s = ""
-        var k = i
-        while k < toks.count, toks[k].kind == .word || (toks[k].kind == .punct && (toks[k].text == ":" || toks[k].text == "/")) {
-            if k > i {
-                let p = toks[k - 1]
-                guard toks[k].line == p.line, toks[k].column == p.column + p.width else { break }
-            }
-            s += toks[k].text
-            k += 1
-        }
+        let (s, k) = glued(from: i, punct: [":", "/"])
         guard k > i else { throw err("expected an IPv6 address", at: t) }
         i = k
         if let slash = s.firstIndex(of: "/") {

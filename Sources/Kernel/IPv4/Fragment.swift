@@ -16,16 +16,57 @@ struct FragQueue {
     var firstSeen: Bool = false
     /// The source peer's fragment count when this queue last took one (`qp->rid`).
     var rid: UInt32 = 0
+    /// IPv6: where the first fragment's next-header byte sits (`fq->nhoffset`).
+    var nhoffset = 0
+
+    /// `inet_frag_queue_insert`: a fragment exactly like one held is a duplicate (dropped alone),
+    /// one overlapping any is an overlap (the queue dies, RFC 5722); else it is held, in order.
+    mutating func insert(_ start: Int, _ end: Int, _ skb: SkBuff) -> FragInsert {
+        for f in frags {
+            if f.start == start && f.end == end { return .duplicate }
+            if start < f.end && f.start < end { return .overlap(f.start, f.end) }
+        }
+        frags.append((start, end, skb))
+        frags.sort { $0.start < $1.start }
+        meat += end - start
+        memory += skb.truesize
+        return .inserted
+    }
+
+    /// The last fragment fixes the datagram's end: false when what is held already says otherwise.
+    mutating func setEnd(_ end: Int) -> Bool {
+        if end < meat || (total != nil && total != end) || frags.contains(where: { $0.end > end }) { return false }
+        total = end
+        return true
+    }
 }
 
-/// The fragment queues of the stack's netns, with their memory accounting (`fqdir`).
-struct FragmentQueues {
-    var queues: [FragKey: FragQueue] = [:]
+enum FragInsert { case inserted, duplicate, overlap(Int, Int) }
+
+/// The fragment queues of one family in the stack's netns, with their memory accounting (`fqdir`).
+struct FragmentQueues<Key: Hashable> {
+    var queues: [Key: FragQueue] = [:]
     var memory = 0
-    /// Fragments seen per source address (`inet_peer->rid`), for ipfrag_max_dist.
+    /// IPv4: fragments seen per source address (`inet_peer->rid`), for ipfrag_max_dist.
     var peerRid: [UInt32: UInt32] = [:]
     var nextGeneration = 0
     mutating func detach() { for q in queues.values { for f in q.frags { f.skb.packet = -1 } } }
+    /// A new queue with the next generation (so a timer for an earlier one of the key is stale).
+    mutating func newQueue() -> FragQueue {
+        defer { nextGeneration += 1 }
+        return FragQueue(generation: nextGeneration)
+    }
+    /// `inet_frag_kill`: the queue leaves the table and its memory is given back.
+    mutating func remove(_ key: Key) -> FragQueue? {
+        guard let q = queues[key] else { return nil }
+        release(key, holding: q)
+        return q
+    }
+    /// The same for a queue being worked on (`q`, the current copy, holds what it charged).
+    mutating func release(_ key: Key, holding q: FragQueue) {
+        queues[key] = nil
+        memory -= q.memory
+    }
 }
 
 enum DefragResult {
@@ -57,9 +98,8 @@ extension Stack {
                 snmp.ip.ReasmFails += 1
                 return .failed(drop(.NOT_SPECIFIED, "fragment memory above ipfrag_high_thresh: no new queue (inet_frag_find fails)"))
             }
-            q = FragQueue(generation: frags.nextGeneration)
+            q = frags.newQueue()
             q.rid = frags.peerRid[key.src] ?? 0
-            frags.nextGeneration += 1
             schedule(clockNs &+ UInt64(sysctl(.ipfrag_time)) * 1_000_000_000, .fragExpire(key: key, generation: q.generation))
         }
         // ip_frag_too_far: more than ipfrag_max_dist fragments from this source since this queue's
@@ -72,39 +112,30 @@ extension Stack {
             snmp.ip.ReasmFails += 1
             for f in q.frags { f.skb.cpu = skb.cpu; finish(f.skb, .drop(.FRAG_TOO_FAR, tracing ? "ipfrag_max_dist: \(rid &- q.rid) fragments from this source since" : nil)) }
             frags.memory -= q.memory
-            q = FragQueue(generation: q.generation)
+            q = FragQueue(generation: q.generation)   // ip_frag_reinit: the same queue, emptied
         }
         q.rid = rid
         // Is this the end, and does it agree with what we know?
         if !more {
-            if end < q.meat || (q.total != nil && q.total != end) || q.frags.contains(where: { $0.end > end }) {
-                return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "last fragment ends before data already queued", overlap: false)
-            }
-            q.total = end
+            if !q.setEnd(end) { return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "last fragment ends before data already queued") }
         } else {
             if end & 7 != 0 || (q.total.map { end > $0 } ?? false) {
-                return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "fragment past the datagram's end", overlap: false)
+                return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "fragment past the datagram's end")
             }
         }
         if end == start {
             frags.queues[key] = q
             return .failed(drop(.NOT_SPECIFIED, "empty fragment"))
         }
-        for f in q.frags {
-            if f.start == start && f.end == end {
-                frags.queues[key] = q
-                return .failed(drop(.DUP_FRAG, "duplicate of the fragment at offset \(start)"))
-            }
-            if start < f.end && f.start < end {
-                snmp.ip.ReasmOverlaps += 1
-                return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "overlaps the fragment at \(f.start)..<\(f.end): the whole queue is dropped", overlap: true)
-            }
+        switch q.insert(start, end, skb) {
+        case .inserted: frags.memory += skb.truesize
+        case .duplicate:
+            frags.queues[key] = q
+            return .failed(drop(.DUP_FRAG, "duplicate of the fragment at offset \(start)"))
+        case .overlap(let lo, let hi):
+            snmp.ip.ReasmOverlaps += 1
+            return killQueue(key, q, skb, reason: .NOT_SPECIFIED, why: "overlaps the fragment at \(lo)..<\(hi): the whole queue is dropped")
         }
-        q.frags.append((start, end, skb))
-        q.frags.sort { $0.start < $1.start }
-        q.meat += end - start
-        q.memory += skb.truesize
-        frags.memory += skb.truesize
         if start == 0 { q.firstSeen = true }
         guard let total = q.total, q.meat == total else {
             frags.queues[key] = q
@@ -113,8 +144,7 @@ extension Stack {
         }
         // ip_frag_reasm: the head fragment's header, every payload in order.
         let maxSize = q.frags.map { $0.skb.len - $0.skb.networkHeader }.max() ?? 0
-        frags.queues[key] = nil
-        frags.memory -= q.memory
+        frags.release(key, holding: q)
         let head = q.frags[0].skb
         let hnh = head.networkHeader, hihl = Int(head.data[hnh] & 0x0f) * 4
         var whole = Array(head.data[0..<(hnh + hihl)])
@@ -142,20 +172,23 @@ extension Stack {
         return .reassembled(skb)
     }
 
-    private func killQueue(_ key: FragKey, _ q: FragQueue, _ skb: SkBuff, reason: DropReason, why: String, overlap: Bool) -> DefragResult {
-        frags.queues[key] = nil
-        frags.memory -= q.memory
+    private func killQueue(_ key: FragKey, _ q: FragQueue, _ skb: SkBuff, reason: DropReason, why: String) -> DefragResult {
+        frags.release(key, holding: q)
         snmp.ip.ReasmFails += 1
-        for f in q.frags { f.skb.cpu = skb.cpu; finish(f.skb, .drop(reason, tracing ? "reassembly queue killed: \(why)" : nil)) }
+        inet_frag_drop(q, cpu: skb.cpu, reason: reason, why: why)
         return .failed(drop(reason, why))
+    }
+
+    /// What a dead queue held is dropped, each fragment with the reason (`inet_frag_kill` → kfree).
+    /// `cpu`: the one whose softirq kills it (a timer leaves each fragment on its own).
+    func inet_frag_drop(_ q: FragQueue, cpu: Int?, reason: DropReason, why: String?) {
+        for f in q.frags { if let cpu { f.skb.cpu = cpu }; finish(f.skb, .drop(reason, tracing ? why.map { "reassembly queue killed: \($0)" } : nil)) }
     }
 
     /// `ip_expire`: ipfrag_time passed; the queue goes, with ICMP time exceeded (fragment
     /// reassembly) when the first fragment had arrived.
     func ip_expire(_ key: FragKey, generation: Int) {
-        guard let q = frags.queues[key], q.generation == generation else { return }
-        frags.queues[key] = nil
-        frags.memory -= q.memory
+        guard frags.queues[key]?.generation == generation, let q = frags.remove(key) else { return }
         snmp.ip.ReasmFails += 1
         snmp.ip.ReasmTimeout += 1
         if q.firstSeen, let head = q.frags.first?.skb {
@@ -163,7 +196,7 @@ extension Stack {
             clocks[0] = max(clocks[0], clockNs)
             icmp_send(head, type: ICMPv4Repr.timeExceeded, code: 1)
         }
-        for f in q.frags { finish(f.skb, .drop(.FRAG_REASM_TIMEOUT, nil)) }
+        inet_frag_drop(q, cpu: nil, reason: .FRAG_REASM_TIMEOUT, why: nil)
     }
 
     public var fragmentQueueCount: Int { frags.queues.count }

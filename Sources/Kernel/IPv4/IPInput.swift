@@ -103,10 +103,17 @@ extension Stack {
 
     /// NF_HOOK(NF_INET_LOCAL_IN, ..., ip_local_deliver_finish), conntrack confirmed after it.
     private func ip_local_deliver_hooked(_ skb: SkBuff) -> PathEnd {
+        if let end = nf_local_in(skb) { return end }
+        return ip_local_deliver_finish(skb)
+    }
+
+    /// NF_HOOK(NF_INET_LOCAL_IN) for either family, its NAT, then `nf_conntrack_confirm`: how the
+    /// path ends there, or nil to deliver.
+    func nf_local_in(_ skb: SkBuff) -> PathEnd? {
         if let end = netfilterVerdict(nf_hook(.input, skb, inDev: skb.dev, outDev: nil), at: "input") { return end }
         nf_nat_packet(skb, hook: .input)
         nf_conntrack_confirm(skb)
-        return ip_local_deliver_finish(skb)
+        return nil
     }
 
     /// `ip_local_deliver_finish` / `ip_protocol_deliver_rcu`: the inet_protos dispatch.

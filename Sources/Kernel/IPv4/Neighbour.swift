@@ -107,15 +107,33 @@ extension Stack {
         if let e = neighbours.lookup(nexthop, dev: dev), let mac = e.mac {
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
-        guard let first = neighbours.enqueue(skb, nexthop, dev: dev) else {
-            return drop(.NEIGH_QUEUEFULL, "arp_queue of \(nexthop) is full (\(neighbours.lookup(nexthop, dev: dev)?.queuedBytes ?? 0) bytes)")
+        return neigh_resolve(\.neighbours, skb, nexthop, dev: dev, queue: "arp_queue", request: "ARP request",
+                             timer: .neighTimer(device: dev, address: nexthop.raw)) { arp_solicit(nexthop, dev: dev, cause: skb) }
+    }
+
+    /// `neigh_resolve_output` → `__neigh_event_send` for an address without a MAC, either family:
+    /// the skb waits on the entry (within unres_qlen_bytes); a new entry solicits at once and arms
+    /// the retransmit timer.
+    func neigh_resolve<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ skb: SkBuff, _ a: A, dev: Int,
+                          queue: String, request: String, timer: Event, solicit: () -> Void) -> PathEnd where A: CustomStringConvertible {
+        guard let first = self[keyPath: table].enqueue(skb, a, dev: dev) else {
+            return drop(.NEIGH_QUEUEFULL, "\(queue) of \(a) is full (\(self[keyPath: table].lookup(a, dev: dev)?.queuedBytes ?? 0) bytes)")
         }
         if first {
-            arp_solicit(nexthop, dev: dev, cause: skb)
-            schedule(clocks[skb.cpu] &+ NeighbourTable<IPv4Address>.retransNs, .neighTimer(device: dev, address: nexthop.raw))
+            solicit()
+            schedule(clocks[skb.cpu] &+ NeighbourTable<A>.retransNs, timer)
         }
-        if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(nexthop) (ARP request sent)" }
+        if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(a) (\(request) sent)" }
         return .stolen
+    }
+
+    /// `neigh_invalidate`: a neighbour that never answered; what waited on it is dropped (NEIGH_FAILED).
+    func neigh_invalidate(_ waiting: [SkBuff], dev: Int) {
+        neighbourFailures += 1
+        for skb in waiting {
+            devices[dev].stats.tx_dropped += 1
+            finish(skb, .drop(.NEIGH_FAILED, nil))
+        }
     }
 
     /// `neigh_timer_handler`: ask again, up to mcast_solicit times; then the entry fails and what
@@ -133,11 +151,7 @@ extension Stack {
             return
         }
         _ = neighbours.remove(a, dev: dev)
-        neighbourFailures += 1
-        for skb in e.queue {
-            devices[dev].stats.tx_dropped += 1
-            finish(skb, .drop(.NEIGH_FAILED, nil))
-        }
+        neigh_invalidate(e.queue, dev: dev)
     }
 
     /// A neighbour became known: send what waited for it (`neigh_update` → `neigh_connect`).

@@ -120,25 +120,40 @@ extension Stack {
         recordEmitted(cause, device: dev, frame: frame, at: cause.map { clocks[$0.cpu] } ?? clockNs)
     }
 
+    /// An skb for a packet the stack builds (ICMP, RST, neighbour discovery) on behalf of `cause`,
+    /// in its trace; `attachConntrack`: nf_ct_attach, the cause's connection as related.
+    func generatedSkb(_ bytes: [UInt8], dev: Int, cause: SkBuff, protocolType: UInt16, transportHeader: Int,
+                      csumPartialOffset: Int?, attachConntrack: Bool) -> SkBuff {
+        let out = SkBuff(frame: bytes, dev: dev, packet: cause.packet)
+        out.networkHeader = 14; out.transportHeader = transportHeader; out.cpu = cause.cpu; out.generated = true
+        out.protocolType = protocolType
+        out.csumPartialOffset = csumPartialOffset
+        if attachConntrack {
+            if let c = cause.conn { out.conn = c; out.ctInfo = .related } else if cause.ctInfo == .untracked { out.ctInfo = .untracked }
+        }
+        return out
+    }
+
+    /// NF_HOOK(NF_INET_LOCAL_OUT) and its NAT, for either family: false when the hook ended the packet.
+    func nf_local_out(_ out: SkBuff, dev: Int) -> Bool {
+        switch nf_hook(.output, out, inDev: nil, outDev: dev) {
+        case .accept: break
+        case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return false
+        case .stolen: return false
+        }
+        nf_nat_packet(out, hook: .output)
+        return true
+    }
+
     /// `ip_local_out`: a locally generated packet through LOCAL_OUT, then `ip_output`.
     /// `attachConntrack`: nf_ct_attach, the cause's connection as related (conntrack then leaves it alone).
     func ip_local_out(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil,
                       attachConntrack: Bool = false) {
-        let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
-        out.networkHeader = 14; out.transportHeader = 34; out.cpu = cause.cpu; out.generated = true
-        if attachConntrack {
-            if let c = cause.conn { out.conn = c; out.ctInfo = .related } else if cause.ctInfo == .untracked { out.ctInfo = .untracked }
-        }
+        let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
+                               csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
         enter(.ip_local_out, out)
-        out.protocolType = EtherType.ipv4
-        out.csumPartialOffset = csumPartialOffset
         let dst = out.data.be32(out.networkHeader + 16)
-        switch nf_hook(.output, out, inDev: nil, outDev: route.dev) {
-        case .accept: break
-        case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return
-        case .stolen: return
-        }
-        nf_nat_packet(out, hook: .output)
+        guard nf_local_out(out, dev: route.dev) else { return }
         var route = route
         // A route chain changed the routing keys (nf_route_table_hook4), or NAT the destination
         // (nf_nat_ipv4_local_fn): route it again.

@@ -10,19 +10,9 @@ extension Stack {
         let b = skb.data, nh = skb.networkHeader
         let th = nh + Int(b[nh] & 0x0f) * 4
         guard skb.len >= th + 20 else { return }
-        let flags = TCPFlags(rawValue: b[th + 13])
-        if flags.contains(.rst) { return }
+        guard let rst = Stack.resetAnswering(b, th: th, end: skb.len) else { return }
         let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
         guard let route = routeOutput(src) else { return }
-        let doff = Int(b[th + 12] >> 4) * 4
-        let dataLen = skb.len - th - doff
-        var rst: TCPRepr
-        if flags.contains(.ack) {
-            rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: b.be32(th + 8), ack: 0, flags: .rst, window: 0)
-        } else {
-            let ack = b.be32(th + 4) &+ UInt32(dataLen) &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
-            rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: 0, ack: ack, flags: [.rst, .ack], window: 0)
-        }
         // The reply socket does PMTU discovery: DF is set, so ip_select_ident gives 0.
         let ip = IPv4Repr(src: dst, dst: src, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)),
                           ident: ip_select_ident(src: dst, dst: src, proto: IPProtocol.tcp, dontFragment: true),
@@ -32,5 +22,20 @@ extension Stack {
         ip.emit(into: &bytes, at: 14)
         snmp.tcp.OutRsts += 1
         ip_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? 34 + 16 : nil, attachConntrack: fromReject)
+    }
+}
+
+extension Stack {
+    /// The RST answering the segment at `th` (tcp_v4_send_reset / tcp_v6_send_reset alike): none to
+    /// a RST; with ACK, seq from its ack; else RST|ACK acknowledging what it carried (SYN and FIN count one).
+    static func resetAnswering(_ b: [UInt8], th: Int, end: Int) -> TCPRepr? {
+        let flags = TCPFlags(rawValue: b[th + 13])
+        if flags.contains(.rst) { return nil }
+        if flags.contains(.ack) {
+            return TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: b.be32(th + 8), ack: 0, flags: .rst, window: 0)
+        }
+        let dataLen = max(0, end - th - Int(b[th + 12] >> 4) * 4)
+        let ack = b.be32(th + 4) &+ UInt32(dataLen) &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
+        return TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: 0, ack: ack, flags: [.rst, .ack], window: 0)
     }
 }

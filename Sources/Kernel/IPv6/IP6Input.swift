@@ -91,9 +91,7 @@ extension Stack {
     /// by one: IPv6 reassembles after it (unless conntrack's nf_defrag_ipv6 did before PREROUTING).
     func ip6_input(_ skb: SkBuff) -> PathEnd {
         enter(.ip6_input, skb)
-        if let end = netfilterVerdict(nf_hook(.input, skb, inDev: skb.dev, outDev: nil), at: "input") { return end }
-        nf_nat_packet(skb, hook: .input)
-        nf_conntrack_confirm(skb)
+        if let end = nf_local_in(skb) { return end }
         return ip6_input_finish(skb)
     }
 

@@ -36,21 +36,12 @@ extension Stack {
     /// `ip6_local_out`: a packet the stack built (ICMPv6, RST, neighbour discovery) through
     /// LOCAL_OUT, then `ip6_output`. `attachConntrack`: the cause's connection as related.
     func ip6_local_out(_ bytes: [UInt8], route: Route6, cause: SkBuff, csumPartialOffset: Int? = nil, attachConntrack: Bool = false) {
-        let out = SkBuff(frame: bytes, dev: route.dev, packet: cause.packet)
-        out.networkHeader = 14; out.transportHeader = 54; out.nhoff = 20; out.cpu = cause.cpu; out.generated = true
-        out.protocolType = EtherType.ipv6
-        out.csumPartialOffset = csumPartialOffset
-        if attachConntrack {
-            if let c = cause.conn { out.conn = c; out.ctInfo = .related } else if cause.ctInfo == .untracked { out.ctInfo = .untracked }
-        }
+        let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv6, transportHeader: 54,
+                               csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
+        out.nhoff = 20
         enter(.ip6_local_out, out)
         snmp.ip6.OutRequests += 1
-        switch nf_hook(.output, out, inDev: nil, outDev: route.dev) {
-        case .accept: break
-        case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return
-        case .stolen: return
-        }
-        nf_nat_packet(out, hook: .output)
+        guard nf_local_out(out, dev: route.dev) else { return }
         var route = route
         let dst = IPv6Address(array: out.data, at: 14 + 24)
         if out.rerouteWanted || (!dst.isMulticast && dst != IPv6Address(array: bytes, at: 14 + 24)) {
@@ -97,15 +88,8 @@ extension Stack {
             }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
-        guard let first = neighbours6.enqueue(skb, nexthop, dev: dev) else {
-            return drop(.NEIGH_QUEUEFULL, "neighbour queue of \(nexthop) is full (\(neighbours6.lookup(nexthop, dev: dev)?.queuedBytes ?? 0) bytes)")
-        }
-        if first {
-            ndisc_solicit(nexthop, dev: dev, cause: skb)
-            schedule(clocks[skb.cpu] &+ NeighbourTable<IPv6Address>.retransNs, .ndiscTimer(device: dev, address: nexthop.raw))
-        }
-        if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(nexthop) (neighbour solicitation sent)" }
-        return .stolen
+        return neigh_resolve(\.neighbours6, skb, nexthop, dev: dev, queue: "neighbour queue", request: "neighbour solicitation",
+                             timer: .ndiscTimer(device: dev, address: nexthop.raw)) { ndisc_solicit(nexthop, dev: dev, cause: skb) }
     }
 
     /// `ip6_fragment`: the unfragmentable part (fixed header, hop-by-hop, routing) repeated in

@@ -280,11 +280,7 @@ extension Stack {
             let waiting = e.queue
             e.queue = []; e.queuedBytes = 0
             neighbours6.insert(e)
-            neighbourFailures += 1
-            for skb in waiting {
-                devices[dev].stats.tx_dropped += 1
-                finish(skb, .drop(.NEIGH_FAILED, nil))
-            }
+            neigh_invalidate(waiting, dev: dev)
         default:
             return
         }

@@ -7,15 +7,6 @@ struct Frag6Key: Hashable {
     var defrag: Bool
 }
 
-/// The IPv6 reassembly queues of the stack's netns (`net->ipv6.fqdir`).
-struct Fragment6Queues {
-    var queues: [Frag6Key: FragQueue] = [:]
-    /// Where the first fragment's next-header byte sits (`fq->nhoffset`), per queue.
-    var nhoffset: [Frag6Key: Int] = [:]
-    var memory = 0
-    var nextGeneration = 0
-    mutating func detach() { for q in queues.values { for f in q.frags { f.skb.packet = -1 } } }
-}
 
 // net/ipv6/reassembly.c
 extension Stack {
@@ -69,15 +60,11 @@ extension Stack {
                 if !defrag { snmp.ip6.ReasmFails += 1 }
                 return .failed(drop(.NOT_SPECIFIED, "fragment memory above net.ipv6.ip6frag_high_thresh: no new queue"))
             }
-            q = FragQueue(generation: frags6.nextGeneration)
-            frags6.nextGeneration += 1
+            q = frags6.newQueue()
             schedule(clockNs &+ UInt64(sysctl(.ip6frag_time)) * 1_000_000_000, .frag6Expire(key: key, generation: q.generation))
         }
         if !more {
-            if end < q.meat || (q.total != nil && q.total != end) || q.frags.contains(where: { $0.end > end }) {
-                return kill6(key, q, skb, reason: .NOT_SPECIFIED, why: "last fragment ends before data already queued")
-            }
-            q.total = end
+            if !q.setEnd(end) { return kill6(key, q, skb, reason: .NOT_SPECIFIED, why: "last fragment ends before data already queued") }
         } else {
             if end & 7 != 0 {
                 frags6.queues[key] = q
@@ -87,21 +74,15 @@ extension Stack {
             if let t = q.total, end > t { return kill6(key, q, skb, reason: .NOT_SPECIFIED, why: "fragment past the datagram's end") }
         }
         if end == offset { return kill6(key, q, skb, reason: .NOT_SPECIFIED, why: "empty fragment") }
-        for f in q.frags {
-            if f.start == offset && f.end == end {
-                frags6.queues[key] = q
-                return .failed(drop(.DUP_FRAG, "duplicate of the fragment at offset \(offset)"))
-            }
-            if offset < f.end && f.start < end {
-                return kill6(key, q, skb, reason: .NOT_SPECIFIED, why: "overlaps the fragment at \(f.start)..<\(f.end): the whole queue is dropped (RFC 5722)")
-            }
+        switch q.insert(offset, end, skb) {
+        case .inserted: frags6.memory += skb.truesize
+        case .duplicate:
+            frags6.queues[key] = q
+            return .failed(drop(.DUP_FRAG, "duplicate of the fragment at offset \(offset)"))
+        case .overlap(let lo, let hi):
+            return kill6(key, q, skb, reason: .NOT_SPECIFIED, why: "overlaps the fragment at \(lo)..<\(hi): the whole queue is dropped (RFC 5722)")
         }
-        q.frags.append((offset, end, skb))
-        q.frags.sort { $0.start < $1.start }
-        q.meat += end - offset
-        q.memory += skb.truesize
-        frags6.memory += skb.truesize
-        if offset == 0 { q.firstSeen = true; frags6.nhoffset[key] = skb.nhoff }
+        if offset == 0 { q.firstSeen = true; q.nhoffset = skb.nhoff }
         guard q.firstSeen, let total = q.total, q.meat == total else {
             frags6.queues[key] = q
             if tracing, skb.packet >= 0 { packets[skb.packet].note = "fragment \(offset)..<\(end) queued for reassembly" }
@@ -109,9 +90,8 @@ extension Stack {
         }
         // ip6_frag_reasm: the first fragment's headers without its fragment header, every payload in order.
         let maxSize = q.frags.map { $0.skb.len - $0.skb.networkHeader }.max() ?? 0
-        frags6.queues[key] = nil
-        frags6.memory -= q.memory
-        let nhoff = frags6.nhoffset.removeValue(forKey: key) ?? (nh + 6)
+        frags6.release(key, holding: q)
+        let nhoff = q.nhoffset
         let head = q.frags[0].skb
         let hth = head.transportHeader
         var whole = Array(head.data[0..<hth])
@@ -156,21 +136,16 @@ extension Stack {
     }
 
     private func kill6(_ key: Frag6Key, _ q: FragQueue, _ skb: SkBuff, reason: DropReason, why: String) -> DefragResult {
-        frags6.queues[key] = nil
-        frags6.nhoffset[key] = nil
-        frags6.memory -= q.memory
+        frags6.release(key, holding: q)
         snmp.ip6.ReasmFails += 1
-        for f in q.frags { f.skb.cpu = skb.cpu; finish(f.skb, .drop(reason, tracing ? "reassembly queue killed: \(why)" : nil)) }
+        inet_frag_drop(q, cpu: skb.cpu, reason: reason, why: why)
         return .failed(drop(reason, why))
     }
 
     /// `ip6_frag_expire`: net.ipv6.ip6frag_time passed; the queue goes, with ICMPv6 time exceeded
     /// (fragment reassembly, code 1) when the first fragment had arrived.
     func ip6_frag_expire(_ key: Frag6Key, generation: Int) {
-        guard let q = frags6.queues[key], q.generation == generation else { return }
-        frags6.queues[key] = nil
-        frags6.nhoffset[key] = nil
-        frags6.memory -= q.memory
+        guard frags6.queues[key]?.generation == generation, let q = frags6.remove(key) else { return }
         snmp.ip6.ReasmFails += 1
         snmp.ip6.ReasmTimeout += 1
         if q.firstSeen, !key.defrag, let head = q.frags.first?.skb {
@@ -178,6 +153,6 @@ extension Stack {
             clocks[0] = max(clocks[0], clockNs)
             icmp6_send(head, type: ICMPv6Repr.timeExceeded, code: 1)
         }
-        for f in q.frags { finish(f.skb, .drop(.FRAG_REASM_TIMEOUT, nil)) }
+        inet_frag_drop(q, cpu: nil, reason: .FRAG_REASM_TIMEOUT, why: nil)
     }
 }

@@ -96,20 +96,10 @@ extension Stack {
         let nh = skb.networkHeader, b = skb.data
         guard let l4 = ipv6_skip_exthdr(b, from: nh, end: skb.len), l4.proto == IPProtocol.tcp, l4.fragOff == 0, skb.len >= l4.offset + 20 else { return }
         let th = l4.offset
-        let flags = TCPFlags(rawValue: b[th + 13])
-        if flags.contains(.rst) { return }
+        guard let rst = Stack.resetAnswering(b, th: th, end: skb.len) else { return }
         let src = IPv6Address(array: b, at: nh + 8), dst = IPv6Address(array: b, at: nh + 24)
         if dst.isMulticast { return }
         guard let route = routeOutput6(src, oif: src.isLinkLocal ? skb.dev : nil) else { return }
-        let doff = Int(b[th + 12] >> 4) * 4
-        let dataLen = max(0, skb.len - th - doff)
-        let rst: TCPRepr
-        if flags.contains(.ack) {
-            rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: b.be32(th + 8), ack: 0, flags: .rst, window: 0)
-        } else {
-            let ack = b.be32(th + 4) &+ UInt32(dataLen) &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
-            rst = TCPRepr(srcPort: b.be16(th + 2), dstPort: b.be16(th), seq: 0, ack: ack, flags: [.rst, .ack], window: 0)
-        }
         let ports = UInt32(b.be16(th + 2)) << 16 | UInt32(b.be16(th))
         let ip = IPv6Repr(src: dst, dst: src, nextHeader: IPProtocol.tcp, hopLimit: hopLimit6[route.dev],
                           flowLabel: fromReject ? 0 : ip6_make_flowlabel(src: dst, dst: src, proto: IPProtocol.tcp, ports: ports), payloadLength: 20)

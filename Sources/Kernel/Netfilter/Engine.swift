@@ -387,10 +387,8 @@ extension Stack {
                       let k = concatLookup(ti, name, sels, skb, info, inDev: inDev, outDev: outDev) else { return nil }
                 if vs[k] != .continue { return .nf(vs[k]) }
             case .vmapNamed(let sel, let name) where sel.isAddress6:
-                // IPv6 keys: the map's elements in turn (the verdict map index holds 64-bit keys).
-                guard let key = read6(sel, skb, info), let m = netfilter.ruleset.tables[ti].sets.first(where: { $0.name == name }), let vs = m.verdicts,
-                      let k = m.elements.firstIndex(where: { contains6($0, key, ti: ti) }) else { return nil }
-                if vs[k] != .continue { return .nf(vs[k]) }
+                guard let key = read6(sel, skb, info), let hit = netfilter.maps6[ti]?[name]?.first(where: { key >= $0.lo && key <= $0.hi }) else { return nil }
+                if hit.verdict != .continue { return .nf(hit.verdict) }
             case .vmapNamed(let sel, let name):
                 guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
                 if v != .continue { return .nf(v) }

@@ -74,6 +74,8 @@ struct NetfilterState {
     var sets: [Int: [String: SetIndex]] = [:]
     /// Named verdict maps compiled for lookup (`vmap @m`), per table index and name.
     var maps: [Int: [String: MapIndex<NFVerdict>]] = [:]
+    /// Their IPv6 address keys (128 bits, beyond MapIndex's), tried in order.
+    var maps6: [Int: [String: [(lo: UInt128, hi: UInt128, verdict: NFVerdict)]]] = [:]
     /// Named sets and maps with concatenated keys: their tuples (and verdicts), searched in order.
     var concatSets: [Int: [String: (elements: [NFValue], verdicts: [NFVerdict]?)]] = [:]
     /// Named data maps (`type inet_service : ipv4_addr`) ready for lookups, per table index and name.
@@ -117,7 +119,11 @@ struct NetfilterState {
                     continue
                 }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
-                if let vs = set.verdicts { maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs) }
+                if let vs = set.verdicts {
+                    maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs)
+                    let six = zip(set.elements, vs).compactMap { e, v in if case .range6(let lo, let hi, _) = e { (lo, hi, v) } else { nil } }
+                    if !six.isEmpty { maps6[ti, default: [:]][set.name] = six }
+                }
                 if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(set.elements, ds) }
             }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
