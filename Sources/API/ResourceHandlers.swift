@@ -29,27 +29,19 @@ extension App {
         try Query(req.query).finish()
         let e = try entry(name)
         let rows: [JSONValue] = e.withStack { s in
-            (s.fib.local + s.fib.main).map { r in
+            func row(_ prefix: String, _ type: RouteType, _ gateway: String?, _ dev: Int, _ metric: Int, _ proto: RouteProto) -> JSONValue {
                 var o = JSONObject()
-                o.set("dst", r.prefix.description)
-                o.set("type", r.type.rawValue)
-                if let g = r.gateway { o.set("via", g.description) }
-                o.set("dev", s.devices[r.dev].name)
-                o.set("metric", r.metric)
-                o.set("proto", r.proto.rawValue)
-                o.set("table", r.type == .unicast ? "main" : "local")
-                return o.value
-            } + (s.fib6.local + s.fib6.main).map { r in
-                var o = JSONObject()
-                o.set("dst", r.prefix.description)
-                o.set("type", r.type.rawValue)
-                if let g = r.gateway { o.set("via", g.description) }
-                o.set("dev", s.devices[r.dev].name)
-                o.set("metric", r.metric)
-                o.set("proto", r.proto.rawValue)
-                o.set("table", r.type == .unicast ? "main" : "local")
+                o.set("dst", prefix)
+                o.set("type", type.rawValue)
+                if let gateway { o.set("via", gateway) }
+                o.set("dev", s.devices[dev].name)
+                o.set("metric", metric)
+                o.set("proto", proto.rawValue)
+                o.set("table", type == .unicast ? "main" : "local")
                 return o.value
             }
+            return (s.fib.local + s.fib.main).map { row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto) }
+                + (s.fib6.local + s.fib6.main).map { row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto) }
         }
         return jsonResponse(200, .object([("items", .array(rows))]))
     }

@@ -156,18 +156,7 @@ extension Stack {
         whole.setBE16(hnh + 6, 0)
         whole.setBE16(hnh + 10, 0)
         whole.setBE16(hnh + 10, Checksum.compute(whole, from: hnh, count: hihl))
-        // The skb that completed the datagram carries it on (its trace continues).
-        skb.data = whole
-        skb.len = whole.count
-        skb.networkHeader = hnh
-        skb.transportHeader = hnh + hihl
-        skb.ipSummed = .none
-        skb.segments = q.frags.count
-        skb.fragMaxSize = maxSize
-        for f in q.frags where f.skb !== skb && f.skb.packet >= 0 {
-            f.skb.cpu = skb.cpu
-            settle(f.skb, .consumed, reason: nil, note: tracing ? "reassembled into a later packet of this batch" : nil)
-        }
+        inet_frag_reasm_finish(skb, whole, q, networkHeader: hnh, transportHeader: hnh + hihl, maxSize: maxSize)
         snmp.ip.ReasmOKs += 1
         return .reassembled(skb)
     }
@@ -177,6 +166,23 @@ extension Stack {
         snmp.ip.ReasmFails += 1
         inet_frag_drop(q, cpu: skb.cpu, reason: reason, why: why)
         return .failed(drop(reason, why))
+    }
+
+    /// The skb that completed a datagram carries it on (its trace continues): the whole datagram,
+    /// the segments it came in and the largest of them (`frag_max_size`, to fragment it again to);
+    /// the other fragments' packets end consumed.
+    func inet_frag_reasm_finish(_ skb: SkBuff, _ whole: [UInt8], _ q: FragQueue, networkHeader: Int, transportHeader: Int, maxSize: Int) {
+        skb.data = whole
+        skb.len = whole.count
+        skb.networkHeader = networkHeader
+        skb.transportHeader = transportHeader
+        skb.ipSummed = .none
+        skb.segments = q.frags.count
+        skb.fragMaxSize = maxSize
+        for f in q.frags where f.skb !== skb && f.skb.packet >= 0 {
+            f.skb.cpu = skb.cpu
+            settle(f.skb, .consumed, reason: nil, note: tracing ? "reassembled into a later packet of this batch" : nil)
+        }
     }
 
     /// What a dead queue held is dropped, each fragment with the reason (`inet_frag_kill` → kfree).

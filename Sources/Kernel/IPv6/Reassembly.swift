@@ -99,18 +99,8 @@ extension Stack {
         for f in q.frags { whole.append(contentsOf: f.skb.data[(f.skb.transportHeader + 8)..<f.skb.len]) }
         let hnh = head.networkHeader
         whole.setBE16(hnh + 4, UInt16(truncatingIfNeeded: whole.count - hnh - 40))
-        skb.data = whole
-        skb.len = whole.count
-        skb.networkHeader = hnh
-        skb.transportHeader = hth
+        inet_frag_reasm_finish(skb, whole, q, networkHeader: hnh, transportHeader: hth, maxSize: maxSize)
         skb.nhoff = nhoff
-        skb.ipSummed = .none
-        skb.segments = q.frags.count
-        skb.fragMaxSize = maxSize
-        for f in q.frags where f.skb !== skb && f.skb.packet >= 0 {
-            f.skb.cpu = skb.cpu
-            settle(f.skb, .consumed, reason: nil, note: tracing ? "reassembled into a later packet of this batch" : nil)
-        }
         if !defrag { snmp.ip6.ReasmOKs += 1 }
         return .reassembled(skb)
     }
