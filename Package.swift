@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, lowest first (see README "Layout"): Wire → Kernel → Store → HTTPServer → API → packetstackd;
+// Layers, lowest first (see README "Layout"): Wire → Kernel → TC → Store → HTTPServer → API → packetstackd;
 // the nftables language (NFTables, and IPTables translating iptables-save into it) beside Kernel.
 let package = Package(
     name: "PacketStack",
@@ -23,9 +23,10 @@ let package = Package(
         .target(name: "NFTables", dependencies: ["JSON", "Wire"]),
         .target(name: "IPTables", dependencies: ["NFTables"]),
         .target(name: "Kernel", dependencies: ["Wire", "NFTables"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "TC", dependencies: ["Kernel", "JSON"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "HTTPServer", dependencies: ["CNGHTTP2", "CSystem"]),
-        .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON", "NFTables", "IPTables"]),
+        .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON", "NFTables", "IPTables", "TC"]),
         .executableTarget(name: "packetstackd", dependencies: ["API", "HTTPServer", "Store"]),
         .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
         .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
@@ -42,6 +43,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "IPTablesTests", dependencies: ["IPTables", "NFTables", "Kernel", "Wire", "TestSupport"], exclude: ["Files"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "JSON", "TestSupport"], exclude: ["Rulesets"]),
+        .testTarget(name: "TCTests", dependencies: ["TC", "Kernel", "JSON", "Wire", "TestSupport"], exclude: ["Cases"]),
         .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py", "h2_limits.py", "numeric_extremes.py"]),
     ],

@@ -40,9 +40,11 @@ public final class NetDevice {
     public var mac: MACAddress { config.mac }
     let rss: RSS
     let queues: [RXQueue]
+    let tx: TXQueue
 
     init(index: Int, config: DeviceConfig, cpus: Int) {
         self.index = index; self.config = config
+        tx = TXQueue(qdisc: NetDevice.defaultQdisc(config), ringSize: config.txRingSize)
         rss = RSS(key: config.rssKey, indirection: config.rssIndirection ?? RSS.defaultIndirection(queues: config.rxQueues))
         queues = (0..<config.rxQueues).map { q in
             RXQueue(index: q, irqCPU: q % cpus, ringSize: config.ringSize,
@@ -50,6 +52,15 @@ public final class NetDevice {
                     flowCount: config.rpsFlowCount)
         }
     }
+}
+
+extension NetDevice {
+    /// `attach_default_qdiscs`: noqueue on a veth, pfifo_fast (default_qdisc) elsewhere.
+    static func defaultQdisc(_ c: DeviceConfig) -> Qdisc {
+        c.veth ? NoQueue() : PFifoFast(handle: 0, txqueuelen: c.txQueueLen)
+    }
+    /// `psched_mtu`: the MTU plus the Ethernet header.
+    var pschedMTU: Int { config.mtu + 14 }
 }
 
 /// A fixed-capacity FIFO (descriptor rings, backlogs) that never reallocates.

@@ -158,6 +158,7 @@ public final class Stack {
                 throw ConfigError(path: "/sockets/\(i)", message: why)
             }
         }
+        try setQdiscs(config.qdiscs)
     }
 
     static func roundUpPowerOfTwo(_ n: Int) -> Int { var p = 1; while p < n { p <<= 1 }; return p }
@@ -269,6 +270,8 @@ public final class Stack {
         case .frag6Expire(let key, let g): ip6_frag_expire(key, generation: g)
         case .ndiscTimer(let d, let a): ndisc_timer_handler(device: d, address: IPv6Address(raw: a))
         case .raExpire: rebuildFIB6()
+        case .txComplete(let d): tx_complete(device: d, at: t)
+        case .qdiscWatchdog(let d): qdisc_watchdog(device: d, at: t)
         }
     }
 

@@ -28,6 +28,14 @@ public struct DeviceConfig: Sendable, Equatable {
     /// A veth leaves CHECKSUM_PARTIAL packets unfinished on the wire (what its peer captures);
     /// a NIC's hardware completes them.
     public var veth: Bool = false
+    /// `ip link set DEV txqueuelen N`: the default qdiscs' limits.
+    public var txQueueLen = 1000
+    /// TX descriptors (`ethtool -G tx`); the driver stops its queue when they are all in flight.
+    public var txRingSize = 256
+    /// Link speed in Mbit/s (`ethtool` Speed); 0 is unknown, and frames take no time on the wire.
+    public var speedMbps = 0
+    /// TCP segmentation offload (`ethtool -K tso`): the NIC cuts GSO skbs, not `skb_gso_segment`.
+    public var tso = false
 
     public init(name: String, mac: MACAddress, addresses: [IPv4CIDR] = [], mtu: Int = 1500, rxQueues: Int = 1, ringSize: Int = 256,
                 rxChecksumOffload: Bool = true, rxUsecs: Int = 0, rxFrames: Int = 1, rssKey: [UInt8] = RSS.verificationKey,
@@ -112,6 +120,8 @@ public struct StackConfig: Sendable, Equatable {
     public var routes6: [Route6Config] = []
     public var neighbours6: [Neighbour6Config] = []
     public var sockets: [SocketConfig]
+    /// Qdiscs set with `tc qdisc`, in the order they were added (devices not named keep their default).
+    public var qdiscs: [QdiscConfig] = []
     /// Linux sysctl names, e.g. `net.ipv4.ip_forward`.
     public var sysctls: [String: Int]
     /// Per-stage virtual costs in ns, overriding `StageCosts.defaults`.

@@ -11,8 +11,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     // net/ipv4/ip_input.c, ip_fragment.c, ip_forward.c, ip_output.c
     case ip_rcv, ip_rcv_finish, ip_local_deliver, ip_defrag, ip_local_deliver_finish
     case ip_forward, ip_forward_finish, ip_local_out, ip_output, ip_finish_output, ip_fragment, neigh_output
-    // net/core/dev.c (transmit), net/core/gso.c (a GSO skb cut back into segments)
-    case dev_queue_xmit, skb_gso_segment
+    // net/core/dev.c (transmit), net/sched/sch_generic.c (qdiscs), net/core/gso.c (a GSO skb cut back into segments)
+    case dev_queue_xmit, qdisc_enqueue, sch_direct_xmit, dev_hard_start_xmit, skb_gso_segment
     // net/netfilter/core.c: a netfilter hook with base chains (or conntrack) registered;
     // net/ipv4/netfilter.c: output routed again after a route chain or NAT changed it
     case nf_hook_slow, ip_route_me_harder

@@ -35,7 +35,7 @@ final class ForwardTests: XCTestCase {
                                                       atNs: s.clockNs) })
             XCTAssertEqual(rs[0].segments, 8)
             XCTAssertEqual(rs[0].outcome, .forwarded)
-            XCTAssertTrue(rs[0].stageNames.suffix(4).elementsEqual(["ip_finish_output", "neigh_output", "dev_queue_xmit", "skb_gso_segment"]), "\(rs[0].stageNames)")
+            XCTAssertTrue(rs[0].stageNames.suffix(6).elementsEqual(["ip_finish_output", "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "skb_gso_segment"]), "\(rs[0].stageNames)")
             XCTAssertEqual(rs.flatMap { $0.emitted.map(\.frame) },
                            (0..<8).map { seg($0, from: MACAddress(2, 0, 0, 0, 1, 1), to: MACAddress(2, 0, 0, 0, 1, 2), ttl: 63, df: df) }, "DF \(df)")
             XCTAssertEqual(rs.flatMap { $0.emitted.map(\.device) }, Array(repeating: "eth1", count: 8))
@@ -48,7 +48,7 @@ final class ForwardTests: XCTestCase {
         let sent = try Hex.decode("0200000000020200000000010800450000220001000001112d8dc6120001c6130017829a829b000e31236f7261636c65")
         let r = s.inject(frame: sent, device: s.devices[0])
         XCTAssertEqual(r.dropReason, .IP_INHDR)
-        XCTAssertEqual(r.stageNames.suffix(9), ["ip_rcv_finish", "ip_forward", "icmp_send", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+        XCTAssertEqual(r.stageNames.suffix(11), ["ip_rcv_finish", "ip_forward", "icmp_send", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "kfree_skb_reason"])
         // The kernel's frame with the IP ID masked to 0 as the oracle masks it; ours masked the same way.
         XCTAssertEqual(r.emitted.map { Hex.encode(maskedIPID($0.frame, injected: sent)) },
                        ["020000000001020000000002080045c0003e000000004001edd7c6120002c61200010b00815d00000000450000220001000001112d8dc6120001c6130017829a829b000e31236f7261636c65"])

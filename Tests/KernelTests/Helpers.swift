@@ -40,7 +40,7 @@ extension PacketResult {
 let rxToCore = ["nic_receive", "napi_poll", "napi_alloc_skb", "eth_type_trans", "napi_gro_receive", "netif_receive_skb", "__netif_receive_skb_core"]
 let rxToLocal = rxToCore + ["ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish"]
 /// An ICMP error to the (known) peer.
-let icmpError = ["icmp_send", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit"]
+let icmpError = ["icmp_send", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit"]
 
 /// The IP ID ip_select_ident gives the first packet the default stack (seed 0) builds for the peer.
 let firstICMPIdent: UInt16 = 12695

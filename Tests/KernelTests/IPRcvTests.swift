@@ -11,7 +11,7 @@ final class IPRcvTests: XCTestCase {
         XCTAssertEqual(r.dropReason, .NO_SOCKET)
         XCTAssertEqual(r.stageNames, rxToLocal + ["udp_rcv"] + icmpError + ["kfree_skb_reason"])
         // IRQ (500) and net_rx_action (100) come before the poll; then each stage's default cost.
-        XCTAssertEqual(r.stages.map(\.timeNs), [0, 600, 620, 660, 680, 710, 740, 780, 840, 920, 940, 970, 1090, 1290, 1310, 1350, 1390, 1430, 1550])
+        XCTAssertEqual(r.stages.map(\.timeNs), [0, 600, 620, 660, 680, 710, 740, 780, 840, 920, 940, 970, 1090, 1290, 1310, 1350, 1390, 1430, 1490, 1510, 1550])
         XCTAssertEqual(r.endNs, 1560)
         // ICMP port unreachable, quoting the whole datagram, from the address it was sent to.
         let quoted = Array(frame(.udp(UDPRepr(srcPort: 5353, dstPort: 53, payload: [0xab, 0xcd])))[14...])
@@ -131,7 +131,7 @@ final class IPRcvTests: XCTestCase {
         let r = s.inject(frame: syn, device: s.devices[0])
         XCTAssertEqual(r.dropReason, .NO_SOCKET)
         XCTAssertEqual(r.stageNames, rxToCore.prefix(5) + ["dev_gro_receive"] + rxToCore.suffix(2) + ["ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish", "tcp_v4_rcv", "tcp_v4_send_reset", "ip_local_out", "ip_output", "ip_finish_output",
-                                      "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+                                      "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "kfree_skb_reason"])
         // RST|ACK acknowledging the SYN, from the address it was sent to, DF, TTL 64.
         let rst = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv4),
                             network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.tcp, dontFragment: true, payloadLength: 0),
@@ -151,7 +151,7 @@ final class IPRcvTests: XCTestCase {
         let echo = frame(.icmp(ICMPv4Repr(type: 8, code: 0, restOfHeader: 0x0001_0001, data: [1, 2, 3])))
         let r = s.inject(frame: echo, device: s.devices[0])
         XCTAssertEqual(r.outcome, .consumed)
-        XCTAssertEqual(r.stageNames, rxToLocal + ["icmp_rcv", "icmp_reply", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "consume_skb"])
+        XCTAssertEqual(r.stageNames, rxToLocal + ["icmp_rcv", "icmp_reply", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "consume_skb"])
         let reply = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv4),
                               network: .ipv4(IPv4Repr(src: ourIP, dst: peerIP, proto: IPProtocol.icmp, ident: firstICMPIdent, payloadLength: 0),
                                              .icmp(ICMPv4Repr(type: 0, code: 0, restOfHeader: 0x0001_0001, data: [1, 2, 3])))).emit()

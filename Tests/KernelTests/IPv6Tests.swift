@@ -33,7 +33,7 @@ final class IPv6Tests: XCTestCase {
         XCTAssertEqual(r.outcome, .consumed)
         // The NIC vouches for TCP and UDP checksums only: ICMPv6's is verified in software.
         XCTAssertEqual(r.stageNames, rxToCore + ["ipv6_rcv", "ip6_rcv_finish", "ip6_input", "ip6_input_finish", "icmpv6_rcv", "__skb_checksum_complete", "icmpv6_echo_reply",
-                                                 "ip6_local_out", "ip6_output", "ip6_finish_output", "neigh_output", "dev_queue_xmit", "consume_skb"])
+                                                 "ip6_local_out", "ip6_output", "ip6_finish_output", "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "consume_skb"])
         let reply = try FrameRepr.parse(r.emitted[0].frame)
         guard case .ipv6(let ip, [], .icmpv6(let m)) = reply.network else { return XCTFail("not an ICMPv6 reply") }
         XCTAssertEqual([ip.src, ip.dst], [Self.our6, Self.peer6])
@@ -54,8 +54,8 @@ final class IPv6Tests: XCTestCase {
         let f = frame6(src: ll, dst: Self.our6.solicitedNode, dstMAC: Self.our6.solicitedNode.multicastMAC, hop: 255, .icmpv6(ns.icmp))
         let r = s.inject(frame: f, device: s.devices[0])
         XCTAssertEqual(r.outcome, .consumed)
-        XCTAssertEqual(r.stageNames.suffix(10), ["icmpv6_rcv", "__skb_checksum_complete", "ndisc_rcv", "ndisc_send_na", "ip6_local_out", "ip6_output", "ip6_finish_output",
-                                                 "neigh_output", "dev_queue_xmit", "consume_skb"])
+        XCTAssertEqual(r.stageNames.suffix(12), ["icmpv6_rcv", "__skb_checksum_complete", "ndisc_rcv", "ndisc_send_na", "ip6_local_out", "ip6_output", "ip6_finish_output",
+                                                 "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "consume_skb"])
         let na = NDPRepr.neighbourAdvertisement(router: false, solicited: true, override: true, target: Self.our6, options: [.targetLinkLayer(ourMAC)])
         let want = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.ipv6),
                              network: .ipv6(IPv6Repr(src: Self.our6, dst: ll, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [], .icmpv6(na.icmp))).emit()

@@ -211,9 +211,9 @@ final class NetfilterConstructTests: XCTestCase {
             return Array(r.stageNames.drop { $0 != "ip_local_out" })
         }
         XCTAssertEqual(try stages("meta mark set 0x1"),
-                       ["ip_local_out", "nf_hook_slow", "ip_route_me_harder", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+                       ["ip_local_out", "nf_hook_slow", "ip_route_me_harder", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "kfree_skb_reason"])
         XCTAssertEqual(try stages("meta mark 0x1 counter"),
-                       ["ip_local_out", "nf_hook_slow", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "kfree_skb_reason"])
+                       ["ip_local_out", "nf_hook_slow", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "kfree_skb_reason"])
     }
 
     /// `tcp flags syn` is any of the bits; `tcp flags == syn` the whole byte; `tcp flags ! syn` none.

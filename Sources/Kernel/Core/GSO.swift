@@ -8,8 +8,9 @@ extension Stack {
     /// (or the same ID with SKB_GSO_TCP_FIXEDID) and a fresh checksum; the TCP header with its
     /// sequence number, FIN and PSH on the last segment only, CWR on the first only, and its checksum.
     /// Over IPv6 each segment gets its payload length (there is no ID or header checksum).
-    func skb_gso_segment(_ skb: SkBuff) -> [SkBuff] {
-        enter(.skb_gso_segment, skb)
+    /// `offloaded`: the NIC cuts them (TSO); the frames are the same, the CPU does no work.
+    func skb_gso_segment(_ skb: SkBuff, offloaded: Bool = false) -> [SkBuff] {
+        if !offloaded { enter(.skb_gso_segment, skb) }
         let nh = skb.networkHeader, b = skb.data
         let v6 = skb.protocolType == EtherType.ipv6
         let ihl = v6 ? 40 : Int(b[nh] & 0x0f) * 4, th = nh + ihl
@@ -59,5 +60,21 @@ extension SkBuff {
     var gsoNetworkSegmentLength: Int {
         let ihl = protocolType == EtherType.ipv6 ? 40 : Int(data[networkHeader] & 0x0f) * 4
         return ihl + Int(data[networkHeader + ihl + 12] >> 4) * 4 + gsoSize
+    }
+
+    /// `skb_shinfo(skb)->gso_segs`: how many frames it leaves as (1 when not GSO).
+    var gsoSegs: Int {
+        guard gsoSize > 0 else { return 1 }
+        let ihl = protocolType == EtherType.ipv6 ? 40 : Int(data[networkHeader] & 0x0f) * 4
+        let payload = len - networkHeader - ihl - Int(data[networkHeader + ihl + 12] >> 4) * 4
+        return max(1, (payload + gsoSize - 1) / gsoSize)
+    }
+
+    /// `qdisc_pkt_len_init`: the L2 length, plus the headers each further GSO segment repeats.
+    var l2LengthWithSegmentHeaders: Int {
+        let l2 = len - networkHeader + 14
+        guard gsoSize > 0 else { return l2 }
+        let hdr = gsoNetworkSegmentLength - gsoSize + 14
+        return l2 + (gsoSegs - 1) * hdr
     }
 }

@@ -57,6 +57,10 @@ public final class SkBuff {
     /// segments keep one IP ID (SKB_GSO_TCP_FIXEDID: DF segments whose IDs did not count up).
     var gsoSize = 0
     var gsoFixedID = false
+    /// `qdisc_skb_cb(skb)->pkt_len` (`qdisc_pkt_len_init`): what qdiscs count, set by `dev_queue_xmit`.
+    var qdiscPktLen = 0
+    /// How the packet's path ends once the driver takes it (forwarded or transmitted).
+    var txOutcome: Outcome = .forwarded
     /// Made by the stack (ICMP error, fragment, ARP): its stages join the trace of the packet that
     /// caused it, but its end does not decide that packet's outcome.
     var generated = false
@@ -73,7 +77,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false
+        gsoSize = 0; gsoFixedID = false; qdiscPktLen = 0; txOutcome = .forwarded
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

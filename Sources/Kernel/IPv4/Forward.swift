@@ -29,6 +29,7 @@ extension Stack {
         skb.data[nh + 8] = ttl - 1
         skb.data.setBE16(nh + 10, UInt16(truncatingIfNeeded: check))
         if shouldRedirect(skb, route: route) { ip_rt_send_redirect(skb, route: route) }
+        skb.priority = Stack.rt_tos2priority(skb.data[nh + 1])
         // NF_HOOK(NF_INET_FORWARD, ..., ip_forward_finish)
         if let end = netfilterVerdict(nf_hook(.forward, skb, inDev: skb.dev, outDev: route.dev), at: "forward") { return end }
         return ip_forward_finish(skb, route: route)
@@ -45,6 +46,11 @@ extension Stack {
 
 // net/ipv4/route.c
 extension Stack {
+    /// `rt_tos2priority`: `ip_tos2prio` indexed by the TOS bits (RFC 1349) - minimize delay (0x10)
+    /// is interactive (6), maximize throughput (0x08) bulk (2), both interactive-bulk (4).
+    static func rt_tos2priority(_ tos: UInt8) -> UInt32 { ip_tos2prio[Int(tos & 0x1e) >> 1] }
+    static let ip_tos2prio: [UInt32] = [0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4]
+
     /// IPSKB_DOREDIRECT (`__mkroute_input`): the packet leaves by the device it came in on, and its
     /// source and the next hop share that device's network, so the sender could have gone direct.
     func shouldRedirect(_ skb: SkBuff, route: FIBEntry) -> Bool {

@@ -78,48 +78,6 @@ extension Stack {
         return outcome == .forwarded ? .forwarded : .stolen
     }
 
-    /// `dev_queue_xmit` (no qdisc modelled yet): the frame leaves on the device. A GSO skb is cut
-    /// into its segments first (`validate_xmit_skb`: the model's devices have no TSO).
-    func dev_queue_xmit(_ skb: SkBuff, dev: Int, dstMAC: MACAddress, outcome: Outcome) -> PathEnd {
-        enter(.dev_queue_xmit, skb)
-        if skb.gsoSize > 0 {
-            for seg in skb_gso_segment(skb) { xmit_one(seg, dev: dev, dstMAC: dstMAC, cause: skb) }
-        } else {
-            xmit_one(skb, dev: dev, dstMAC: dstMAC, cause: skb)
-        }
-        return skb.generated ? .stolen : .forwarded
-    }
-
-    /// `xmit_one`: the Ethernet frame the driver puts on the wire for one skb.
-    private func xmit_one(_ skb: SkBuff, dev: Int, dstMAC: MACAddress, cause: SkBuff) {
-        let d = devices[dev]
-        var frame = [UInt8](repeating: 0, count: 14)
-        let v6 = skb.protocolType == EtherType.ipv6
-        EthernetRepr(dst: dstMAC, src: d.mac, ethertype: v6 ? EtherType.ipv6 : EtherType.ipv4).emit(into: &frame)
-        frame.append(contentsOf: skb.data[skb.networkHeader..<skb.len])
-        if d.config.veth, let off = skb.csumPartialOffset {
-            // What a veth peer captures of a CHECKSUM_PARTIAL packet: the pseudo-header sum, not finished.
-            let nh = skb.networkHeader, b = skb.data
-            let ps: UInt32
-            if v6 {
-                let th = skb.transportHeader
-                ps = PseudoHeader.v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24)).sum(proto: b[nh + 6], length: skb.len - th)
-            } else {
-                let ihl = Int(b[nh] & 0x0f) * 4
-                ps = Checksum.pseudoHeaderSum(src: IPv4Address(raw: b.be32(nh + 12)), dst: IPv4Address(raw: b.be32(nh + 16)), proto: b[nh + 9], length: skb.len - nh - ihl)
-            }
-            frame.setBE16(14 + off - nh, ~Checksum.finish(ps))
-        }
-        transmit(frame, dev: dev, cause: cause)
-    }
-
-    /// Puts a frame on a device's wire and counts it.
-    func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?) {
-        devices[dev].stats.tx_packets += 1
-        devices[dev].stats.tx_bytes += frame.count
-        recordEmitted(cause, device: dev, frame: frame, at: cause.map { clocks[$0.cpu] } ?? clockNs)
-    }
-
     /// An skb for a packet the stack builds (ICMP, RST, neighbour discovery) on behalf of `cause`,
     /// in its trace; `attachConntrack`: nf_ct_attach, the cause's connection as related.
     func generatedSkb(_ bytes: [UInt8], dev: Int, cause: SkBuff, protocolType: UInt16, transportHeader: Int,

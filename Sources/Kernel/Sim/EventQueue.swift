@@ -18,6 +18,10 @@ enum Event {
     case ndiscTimer(device: Int, address: UInt128)
     /// Something a router advertisement taught runs out (addrconf_verify, fib6 gc).
     case raExpire
+    /// The NIC finished sending a frame: its TX descriptor is free.
+    case txComplete(device: Int)
+    /// A throttled qdisc may dequeue again (`qdisc_watchdog`).
+    case qdiscWatchdog(device: Int)
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {

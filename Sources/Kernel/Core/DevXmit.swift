@@ -1,0 +1,155 @@
+import Wire
+
+// net/core/dev.c (__dev_queue_xmit, __dev_xmit_skb, dev_hard_start_xmit, xmit_one),
+// net/sched/sch_generic.c (__qdisc_run, qdisc_restart, sch_direct_xmit, dev_requeue_skb).
+extension Stack {
+    /// `dev_queue_xmit`: the MAC header goes on (`dev_hard_header`), then the device's root
+    /// qdisc takes the skb, or a noqueue device hands it to the driver at once. Answers how the
+    /// path ends now: sent, dropped by the qdisc, or stolen (queued, it ends when dequeued).
+    func dev_queue_xmit(_ skb: SkBuff, dev: Int, dstMAC: MACAddress, outcome: Outcome) -> PathEnd {
+        enter(.dev_queue_xmit, skb)
+        let d = devices[dev]
+        let nh = skb.networkHeader
+        precondition(nh >= 14, "no room for the MAC header")
+        let v6 = skb.protocolType == EtherType.ipv6
+        EthernetRepr(dst: dstMAC, src: d.mac, ethertype: v6 ? EtherType.ipv6 : EtherType.ipv4).emit(into: &skb.data, at: nh - 14)
+        skb.qdiscPktLen = skb.l2LengthWithSegmentHeaders
+        skb.txOutcome = outcome
+        let sent: PathEnd = skb.generated ? .stolen : (outcome == .forwarded ? .forwarded : .stolen)
+        let tx = d.tx, q = tx.qdisc
+        tx.cpu = skb.cpu
+        if q is NoQueue {
+            dev_hard_start_xmit(skb, dev: dev)
+            return sent
+        }
+        // TCQ_F_CAN_BYPASS: an empty qdisc and a running queue send straight away (still counted).
+        if q.canBypass && q.stats.qlen == 0 && q.requeued.isEmpty && !tx.stopped {
+            q.stats.bytes += skb.qdiscPktLen; q.stats.packets += skb.gsoSegs
+            enter(.sch_direct_xmit, skb)
+            dev_hard_start_xmit(skb, dev: dev)
+            return sent
+        }
+        enter(.qdisc_enqueue, skb)
+        let verdict = q.enqueue(skb, len: skb.qdiscPktLen, now: clocks[skb.cpu])
+        // The qdisc runs after a drop too: what it already holds may go now.
+        let callerSent = __qdisc_run(dev: dev, caller: skb)
+        if case .drop(let reason) = verdict {
+            return drop(reason, "\(q.spec.kind) \(Stack.handleText(q.handle)) on \(d.name) is full (qdisc_drop)")
+        }
+        return callerSent ? sent : .stolen
+    }
+
+    /// `__qdisc_run` / `qdisc_restart`: `dequeue_skb` takes a packet and then, for qdiscs that
+    /// do not bulk by bytes, up to 8 more (`try_bulk_dequeue_skb_slow`: each try is a real
+    /// dequeue, so a throttled tbf counts an overlimit for it); `sch_direct_xmit` sends the batch,
+    /// and what the driver refuses once its queue stops is requeued. The run ends when the qdisc
+    /// has nothing it will give; a throttled one arms its watchdog. True when `caller` left.
+    @discardableResult
+    func __qdisc_run(dev: Int, caller: SkBuff?) -> Bool {
+        let tx = devices[dev].tx, q = tx.qdisc
+        let cpu = tx.cpu
+        var callerSent = false
+        while !tx.stopped {
+            var batch: [SkBuff]
+            if !q.requeued.isEmpty {
+                batch = q.requeued; q.requeued = []
+            } else {
+                guard let first = q.dequeue(now: clocks[cpu]) else { break }
+                batch = [first]
+                while batch.count < 9, let more = q.dequeue(now: clocks[cpu]) { batch.append(more) }
+            }
+            for (i, skb) in batch.enumerated() {
+                if tx.stopped {
+                    // dev_requeue_skb: the rest waits at the head of the qdisc.
+                    q.requeued = Array(batch[i...])
+                    q.stats.requeues += 1
+                    break
+                }
+                skb.cpu = cpu
+                enter(.sch_direct_xmit, skb)
+                dev_hard_start_xmit(skb, dev: dev)
+                if skb === caller { callerSent = true } else if !skb.generated {
+                    finish(skb, skb.txOutcome == .forwarded ? .forwarded : .stolen)
+                }
+            }
+        }
+        if let w = q.watchdogNs, tx.watchdogAt != w {
+            tx.watchdogAt = w
+            schedule(w, .qdiscWatchdog(device: dev))
+        }
+        return callerSent
+    }
+
+    /// `qdisc_watchdog`: the throttled qdisc may send again.
+    func qdisc_watchdog(device dev: Int, at t: UInt64) {
+        let tx = devices[dev].tx
+        guard tx.watchdogAt == t else { return }
+        tx.watchdogAt = nil
+        if clocks[tx.cpu] < t { clocks[tx.cpu] = t }
+        __qdisc_run(dev: dev, caller: nil)
+    }
+
+    /// `dev_hard_start_xmit` → `xmit_one` → the driver's `ndo_start_xmit`: `validate_xmit_skb`
+    /// cuts a GSO skb into its segments (in software unless the device has TSO), each frame goes
+    /// on the TX ring and the wire, and the queue stops when the ring is full.
+    func dev_hard_start_xmit(_ skb: SkBuff, dev: Int) {
+        enter(.dev_hard_start_xmit, skb)
+        if skb.gsoSize > 0 {
+            let segs = devices[dev].config.tso ? skb_gso_segment(skb, offloaded: true) : skb_gso_segment(skb)
+            for seg in segs { xmit_one(seg, dev: dev, cause: skb) }
+        } else {
+            xmit_one(skb, dev: dev, cause: skb)
+        }
+    }
+
+    /// One frame onto the driver's ring and the wire.
+    private func xmit_one(_ skb: SkBuff, dev: Int, cause: SkBuff) {
+        let d = devices[dev]
+        let nh = skb.networkHeader
+        var frame = Array(skb.data[(nh - 14)..<skb.len])
+        if d.config.veth, let off = skb.csumPartialOffset {
+            // What a veth peer captures of a CHECKSUM_PARTIAL packet: the pseudo-header sum, not finished.
+            let b = skb.data
+            let ps: UInt32
+            if skb.protocolType == EtherType.ipv6 {
+                ps = PseudoHeader.v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24)).sum(proto: b[nh + 6], length: skb.len - skb.transportHeader)
+            } else {
+                let ihl = Int(b[nh] & 0x0f) * 4
+                ps = Checksum.pseudoHeaderSum(src: IPv4Address(raw: b.be32(nh + 12)), dst: IPv4Address(raw: b.be32(nh + 16)), proto: b[nh + 9], length: skb.len - nh - ihl)
+            }
+            frame.setBE16(14 + off - nh, ~Checksum.finish(ps))
+        }
+        let now = clocks[cause.cpu]
+        let ser = d.serializationNs(frame.count)
+        transmit(frame, dev: dev, cause: cause)
+        guard ser > 0 else { return }
+        // The NIC serializes back to back; the descriptor is freed when the frame is out.
+        let tx = d.tx
+        let done = max(now, tx.busyUntil) &+ ser
+        tx.busyUntil = done
+        tx.inFlight.append(done)
+        schedule(done, .txComplete(device: dev))
+        if tx.inFlight.count >= tx.ringSize { tx.stopped = true }
+    }
+
+    /// TX completion (the driver's `free_old_xmit` → `napi_consume_skb`): the descriptor is free,
+    /// and a stopped queue wakes (`netif_tx_wake_queue`) and runs its qdisc again.
+    func tx_complete(device dev: Int, at t: UInt64) {
+        let tx = devices[dev].tx
+        while let first = tx.inFlight.first, first <= t { _ = tx.inFlight.popFirst() }
+        guard tx.stopped, tx.inFlight.count < tx.ringSize else { return }
+        tx.stopped = false
+        if clocks[tx.cpu] < t { clocks[tx.cpu] = t }
+        __qdisc_run(dev: dev, caller: nil)
+    }
+
+    /// Puts a frame on a device's wire and counts it.
+    func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?) {
+        devices[dev].stats.tx_packets += 1
+        devices[dev].stats.tx_bytes += frame.count
+        recordEmitted(cause, device: dev, frame: frame, at: cause.map { clocks[$0.cpu] } ?? clockNs)
+    }
+
+    /// A qdisc handle as tc prints it (`1:`, `8001:`).
+    static func handleText(_ h: UInt32) -> String { String(h, radix: 16) + ":" }
+}

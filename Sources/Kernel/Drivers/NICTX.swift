@@ -1,0 +1,29 @@
+/// A device's transmit side: its root qdisc, and the driver's TX ring with the descriptors the
+/// NIC has not completed yet (`struct netdev_queue` plus the driver's ring).
+final class TXQueue {
+    var qdisc: Qdisc
+    /// Completion times of the frames on the ring, oldest first.
+    var inFlight = Deque<UInt64>()
+    let ringSize: Int
+    /// `netif_tx_stop_queue`: the ring is full; the qdisc holds packets until a completion wakes it.
+    var stopped = false
+    /// When the NIC finishes the frames it already has (frames are serialized back to back).
+    var busyUntil: UInt64 = 0
+    /// The pending qdisc watchdog's time, so one wake-up is scheduled per deadline.
+    var watchdogAt: UInt64?
+    /// The CPU that last ran this queue's qdisc (the watchdog and completions run there).
+    var cpu = 0
+    /// What tc set here (nil: the default root, no child).
+    var rootConfig: QdiscConfig?
+    var childConfig: QdiscConfig?
+    init(qdisc: Qdisc, ringSize: Int) { self.qdisc = qdisc; self.ringSize = ringSize }
+}
+
+extension NetDevice {
+    /// Virtual ns a frame takes on the wire at the link speed: preamble and start delimiter (8),
+    /// the frame padded to 60 bytes, FCS (4) and the inter-frame gap (12). 0 when the speed is unknown.
+    func serializationNs(_ frameLen: Int) -> UInt64 {
+        guard config.speedMbps > 0 else { return 0 }
+        return UInt64((max(frameLen, 60) + 24) * 8 * 1000 / config.speedMbps)
+    }
+}

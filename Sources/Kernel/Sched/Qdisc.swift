@@ -1,0 +1,106 @@
+/// A queueing discipline as `tc qdisc` sets it: kind and options, after tc's own unit conversions.
+public enum QdiscSpec: Sendable, Equatable {
+    /// No queue: the device transmits at once (veth, lo).
+    case noqueue
+    /// Three priority bands picked through the priomap from `skb->priority`; each band holds
+    /// up to txqueuelen packets.
+    case pfifoFast
+    /// At most `limit` packets (nil: the device's txqueuelen).
+    case pfifo(limit: Int?)
+    /// At most `limit` bytes (nil: txqueuelen × (MTU + 14)).
+    case bfifo(limit: Int?)
+    case tbf(TBFSpec)
+
+    public var kind: String {
+        switch self {
+        case .noqueue: "noqueue"
+        case .pfifoFast: "pfifo_fast"
+        case .pfifo: "pfifo"
+        case .bfifo: "bfifo"
+        case .tbf: "tbf"
+        }
+    }
+    /// Classful qdiscs take a child at `MAJ:1`.
+    public var classful: Bool { if case .tbf = self { true } else { false } }
+}
+
+/// tbf as the kernel holds it: rate in bytes/s, burst (TCA_TBF_BURST) and limit in bytes.
+public struct TBFSpec: Sendable, Equatable {
+    public var rate: UInt64
+    public var burst: Int
+    public var limit: Int
+    public init(rate: UInt64, burst: Int, limit: Int) { self.rate = rate; self.burst = burst; self.limit = limit }
+}
+
+/// One qdisc of a device's tree as configured: `root` or under a classful parent's class.
+public struct QdiscConfig: Sendable, Equatable {
+    public var dev: String
+    /// Major handle (`1:` is 1); the kernel picks 0x8001 upward when tc gives none.
+    public var handle: UInt32
+    /// nil: the root; else the parent class (`1:1` is (1, 1)).
+    public var parent: (major: UInt32, minor: UInt32)?
+    public var spec: QdiscSpec
+    public init(dev: String, handle: UInt32, parent: (major: UInt32, minor: UInt32)? = nil, spec: QdiscSpec) {
+        self.dev = dev; self.handle = handle; self.parent = parent; self.spec = spec
+    }
+    public static func == (a: QdiscConfig, b: QdiscConfig) -> Bool {
+        a.dev == b.dev && a.handle == b.handle && a.parent?.major == b.parent?.major && a.parent?.minor == b.parent?.minor && a.spec == b.spec
+    }
+}
+
+/// `gnet_stats_basic_sync` + `gnet_stats_queue`: what `tc -s qdisc show` prints.
+public struct QdiscStats: Sendable, Equatable {
+    public var bytes = 0, packets = 0
+    public var drops = 0, overlimits = 0, requeues = 0
+    public var backlog = 0, qlen = 0
+}
+
+/// What `qdisc_enqueue` answered.
+enum EnqueueResult { case success, drop(DropReason) }
+
+/// A running qdisc (`struct Qdisc`). Subclasses are the kinds; the tree is a root with at most
+/// one child per class (tbf's class 1).
+class Qdisc {
+    let handle: UInt32
+    let spec: QdiscSpec
+    var stats = QdiscStats()
+    /// TCQ_F_CAN_BYPASS: an empty qdisc hands a packet straight to the driver.
+    var canBypass: Bool { false }
+    /// What the driver refused, sent first next time (`q->gso_skb`, dev_requeue_skb).
+    var requeued: [SkBuff] = []
+
+    init(handle: UInt32, spec: QdiscSpec) { self.handle = handle; self.spec = spec }
+
+    func enqueue(_ skb: SkBuff, len: Int, now: UInt64) -> EnqueueResult { .drop(.QDISC_DROP) }
+    func dequeue(now: UInt64) -> SkBuff? { nil }
+    /// `qdisc_peek_dequeued`: the next packet, dequeued and held until `dequeuePeeked` takes it
+    /// (still counted in the backlog meanwhile).
+    private var peeked: SkBuff?
+    func peek(now: UInt64) -> SkBuff? {
+        if peeked == nil, let skb = dequeue(now: now) {
+            peeked = skb
+            stats.backlog += skb.qdiscPktLen; stats.qlen += 1
+        }
+        return peeked
+    }
+    /// `qdisc_dequeue_peeked`.
+    func dequeuePeeked(now: UInt64) -> SkBuff? {
+        guard let skb = peeked else { return dequeue(now: now) }
+        peeked = nil
+        stats.backlog -= skb.qdiscPktLen; stats.qlen -= 1
+        return skb
+    }
+    /// Whatever `peek` holds, for `reset`.
+    func takePeeked() -> [SkBuff] {
+        guard let skb = peeked else { return [] }
+        peeked = nil
+        return [skb]
+    }
+    /// The earliest time a blocked dequeue can succeed (`qdisc_watchdog_schedule_ns`), if any.
+    var watchdogNs: UInt64? { nil }
+    /// `qdisc_reset`: everything queued, to be freed.
+    func reset() -> [SkBuff] { [] }
+    /// The child under class `minor`, for classful kinds.
+    var child: Qdisc? { get { nil } set {} }
+
+}

@@ -1,0 +1,84 @@
+import JSON
+import Kernel
+@testable import TC
+import Wire
+import XCTest
+
+/// tc's parsing and printing, checked against what iproute2 6.1's tc printed for the same commands.
+final class TCCommandTests: XCTestCase {
+    func shown(_ cmds: [String], dev: String = "vA") throws -> (String, JSONValue) {
+        var list: [QdiscConfig] = []
+        for c in cmds { list = try TC.apply(try TC.parse(c), to: list, devices: ["vA"]) }
+        var d = DeviceConfig(name: "vA", mac: MACAddress(2, 0, 0, 0, 0, 1)); d.veth = true
+        let s = try Stack(config: StackConfig(name: "t", cpus: 2, devices: [d]))
+        try s.setQdiscs(list)
+        let infos = s.qdiscInfo(dev: dev)
+        return (TC.showText(infos, oneDev: true, stats: false), TC.showJSON(infos, oneDev: true, stats: false))
+    }
+
+    func testWhatTcPrints() throws {
+        XCTAssertEqual(try shown([]).0, "qdisc noqueue 0: root refcnt 2 \n")
+        XCTAssertEqual(try shown(["qdisc add dev vA root pfifo_fast"]).0, "qdisc pfifo_fast 8001: root refcnt 3 bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1\n")
+        XCTAssertEqual(try shown(["qdisc add dev vA root pfifo"]).0, "qdisc pfifo 8001: root refcnt 3 limit 1000p\n")
+        XCTAssertEqual(try shown(["qdisc add dev vA root bfifo"]).0, "qdisc bfifo 8001: root refcnt 3 limit 1514000b\n")
+        XCTAssertEqual(try shown(["qdisc add dev vA root bfifo limit 3000"]).0, "qdisc bfifo 8001: root refcnt 3 limit 3000b\n")
+        let cases: [(String, String, String)] = [
+            ("tbf rate 10mbit burst 32kb latency 400ms", "rate 10Mbit burst 32Kb lat 400ms ", #"{"rate":1250000,"burst":32767,"lat":400000}"#),
+            ("tbf rate 1mbit burst 1600 limit 3000", "rate 1Mbit burst 1600b lat 11.2ms ", #"{"rate":125000,"burst":1600,"lat":11200}"#),
+            ("tbf rate 8000 burst 1600 latency 1500ms", "rate 8Kbit burst 1600b lat 1.5s ", #"{"rate":1000,"burst":1600,"lat":1500000}"#),
+            ("tbf rate 1.5mbit burst 2000 latency 123", "rate 1500Kbit burst 1999b lat 123us ", #"{"rate":187500,"burst":1999,"lat":123}"#),
+            ("tbf rate 12500kbit burst 1mb latency 10s", "rate 12500Kbit burst 1024Kb lat 10s ", #"{"rate":1562500,"burst":1048575,"lat":10000000}"#),
+            ("tbf rate 100gbit burst 1mb latency 1ms", "rate 100Gbit burst 1037500b lat 1ms ", #"{"rate":12500000000,"burst":1037500,"lat":1000}"#),
+            ("tbf rate 10mbit burst 1000 limit 100", "rate 10Mbit burst 1000b limit 100b ", #"{"rate":1250000,"burst":1000,"limit":100}"#),
+            ("tbf rate 10mbit burst 10kb latency 0.5ms", "rate 10Mbit burst 10Kb lat 500us ", #"{"rate":1250000,"burst":10240,"lat":500}"#),
+        ]
+        for (args, text, json) in cases {
+            let (t, j) = try shown(["qdisc add dev vA root handle 1: " + args])
+            XCTAssertEqual(t, "qdisc tbf 1: root refcnt 3 " + text + "\n", args)
+            guard case .array(let items) = j else { return XCTFail("not an array") }
+            XCTAssertEqual(items.first?["options"], try JSONParser.parse(json), args)
+        }
+    }
+
+    /// The kernel's answers to commands that do not apply, in its words.
+    func testRefusalsAreTheKernels() throws {
+        func refusal(_ cmds: [String]) -> String? {
+            var list: [QdiscConfig] = []
+            do { for c in cmds { list = try TC.apply(try TC.parse(c), to: list, devices: ["vA"]) } } catch { return error.message }
+            return nil
+        }
+        XCTAssertEqual(refusal(["qdisc del dev vA root"]), "Error: Cannot delete qdisc with handle of zero.")
+        XCTAssertEqual(refusal(["qdisc add dev vA root pfifo", "qdisc add dev vA root pfifo"]), "Error: Exclusivity flag on, cannot modify.")
+        XCTAssertEqual(refusal(["qdisc add dev vA root pfifo", "qdisc add dev vA root handle 5: bfifo"]), "Error: NLM_F_REPLACE needed to override.")
+        XCTAssertEqual(refusal(["qdisc change dev vA root pfifo limit 10"]), "Error: Qdisc not found. To create specify NLM_F_CREATE flag.")
+        XCTAssertEqual(refusal(["qdisc add dev vA root handle 1: tbf rate 1mbit burst 10k latency 10ms", "qdisc add dev vA parent 1:1 pfifo",
+                                "qdisc add dev vA parent 1:2 pfifo"]), "Error: Exclusivity flag on, cannot modify.")
+        XCTAssertEqual(refusal(["qdisc add dev vA root foo"]), "Error: Specified qdisc kind is unknown.")
+        XCTAssertEqual(refusal(["qdisc add dev vA root pfifo limit x"]), "pfifo: Illegal value for \"limit\": \"x\"")
+        XCTAssertEqual(refusal(["qdisc add dev vA root tbf rate 1mbit"]), "tbf: the \"burst\" parameter is mandatory.")
+        XCTAssertEqual(refusal(["qdisc add dev vA root tbf rate 1mbit burst 10k"]), "tbf: either \"limit\" or \"latency\" is required.")
+        XCTAssertEqual(refusal(["qdisc add dev vA root pfifo bogus 1"]), "pfifo: unknown parameter \"bogus\"")
+        XCTAssertEqual(refusal(["qdisc add dev eth9 root pfifo"]), "Cannot find device \"eth9\"")
+        XCTAssertEqual(refusal(["qdisc add dev vA root fq_codel"]), "qdisc fq_codel is not supported yet")
+        XCTAssertEqual(refusal(["qdisc add dev vA root tbf rate 1mbit burst 10k latency 1ms peakrate 2mbit"]), "tbf: \"peakrate\" is not supported yet")
+        // A change of kind on the root grafts a new qdisc (as the kernel does for `tc qdisc change`).
+        XCTAssertEqual(try shown(["qdisc add dev vA root pfifo", "qdisc change dev vA root bfifo limit 10"]).0, "qdisc bfifo 8002: root refcnt 3 limit 10b\n")
+        // Deleting the root takes the child with it; the default comes back.
+        XCTAssertEqual(try shown(["qdisc add dev vA root handle 1: tbf rate 1mbit burst 10k latency 10ms", "qdisc add dev vA parent 1:1 pfifo",
+                                  "qdisc del dev vA root"]).0, "qdisc noqueue 0: root refcnt 2 \n")
+    }
+
+    func testUnits() {
+        XCTAssertEqual(TCUnits.rate("1mbit"), 125_000)
+        XCTAssertEqual(TCUnits.rate("8kbps"), 8000, "tc's kbps is kilobytes per second")
+        XCTAssertEqual(TCUnits.rate("1Kibit"), 128)
+        XCTAssertEqual(TCUnits.size("32kb"), 32768)
+        XCTAssertEqual(TCUnits.size("1kbit"), 128)
+        XCTAssertEqual(TCUnits.time("1.5s"), 1_500_000)
+        XCTAssertNil(TCUnits.rate("fast"))
+        XCTAssertNil(TCUnits.size("-1"))
+        XCTAssertEqual(TCUnits.sizeText(3028), "3028b")
+        XCTAssertEqual(TCUnits.sizeText(2048), "2Kb")
+        XCTAssertEqual(TCUnits.rateText(12_500_000 / 8 * 8), "100Mbit")
+    }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""Records transmit-side cases on the real kernel (root): SND -> DUT (forwarding) -> RCV in
+namespaces of our own, a qdisc set with tc on DUT's eth1, frames injected from SND with an
+AF_PACKET socket, and what RCV captured plus DUT's `tc -s qdisc show` afterwards.
+
+    scripts/record_tx_cases.py CASE.json [-o OUT.json]
+
+Topology and addresses are the kernel oracle's (../shared/oracle/README.md): DUT eth0
+198.18.0.2/24 (02:00:00:00:00:02), eth1 198.18.1.1/24 (02:00:00:00:01:01), permanent neighbours
+198.18.0.1 -> 02:00:00:00:00:01 and 198.18.1.2 -> 02:00:00:00:01:02, ip_forward=1.
+CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat"}], "quiet_ms"}.
+Capture timestamps are the kernel's (SO_TIMESTAMPNS), in microseconds from the first frame sent.
+"""
+import ctypes, json, os, select, socket, struct, subprocess, sys, time
+
+SO_TIMESTAMPNS = 35
+
+
+def sh(ns, *cmd, check=True):
+    full = ["ip", "netns", "exec", ns, *cmd] if ns else list(cmd)
+    r = subprocess.run(full, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(full)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def setup(tag):
+    snd, dut, rcv = f"{tag}_snd", f"{tag}_dut", f"{tag}_rcv"
+    for n in (snd, dut, rcv):
+        sh(None, "ip", "netns", "add", n)
+        sh(n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        sh(n, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+    sh(dut, "ip", "link", "add", "eth0", "address", "02:00:00:00:00:02", "type", "veth", "peer", "name", "peer0",
+       "address", "02:00:00:00:00:01", "netns", snd)
+    sh(dut, "ip", "link", "add", "eth1", "address", "02:00:00:00:01:01", "type", "veth", "peer", "name", "peer1",
+       "address", "02:00:00:00:01:02", "netns", rcv)
+    for n, d in ((snd, "peer0"), (rcv, "peer1"), (dut, "eth0"), (dut, "eth1"), (dut, "lo")):
+        sh(n, "ip", "link", "set", d, "up")
+    sh(dut, "ip", "addr", "add", "198.18.0.2/24", "dev", "eth0")
+    sh(dut, "ip", "addr", "add", "198.18.1.1/24", "dev", "eth1")
+    sh(dut, "ip", "neigh", "add", "198.18.0.1", "lladdr", "02:00:00:00:00:01", "dev", "eth0", "nud", "permanent")
+    sh(dut, "ip", "neigh", "add", "198.18.1.2", "lladdr", "02:00:00:00:01:02", "dev", "eth1", "nud", "permanent")
+    sh(dut, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    return snd, dut, rcv
+
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+
+
+def enter(path):
+    """setns(2) into a network namespace (os.setns needs Python 3.12)."""
+    fd = os.open(path, os.O_RDONLY)
+    if LIBC.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), f"setns {path}")
+    os.close(fd)
+
+
+def run(case):
+    tag = f"pstx_{os.getpid()}"
+    snd, dut, rcv = setup(tag)
+    try:
+        for cmd in case["tc"]:
+            sh(dut, "tc", *cmd.split())
+        own = f"/proc/{os.getpid()}/ns/net"
+        own_fd = os.open(own, os.O_RDONLY)
+        enter(f"/var/run/netns/{rcv}")
+        cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+        cap.bind(("peer1", 0))
+        cap.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        enter(f"/var/run/netns/{snd}")
+        tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        tx.bind(("peer0", 0))
+        LIBC.setns(own_fd, CLONE_NEWNET)
+        os.close(own_fd)
+        frames = [bytes.fromhex(f["hex"]) for f in case["frames"] for _ in range(f.get("repeat", 1))]
+        t0 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        for f in frames:
+            tx.send(f)
+        got = []
+        quiet = case.get("quiet_ms", 300) / 1000
+        while True:
+            r, _, _ = select.select([cap], [], [], quiet)
+            if not r:
+                break
+            data, anc, _, addr = cap.recvmsg(65535, 64)
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue
+            ts = next((struct.unpack("qq", d[:16]) for lvl, t, d in anc if t == SO_TIMESTAMPNS), None)
+            t = ts[0] * 1_000_000_000 + ts[1] if ts else time.clock_gettime_ns(time.CLOCK_REALTIME)
+            got.append({"hex": data.hex(), "t_us": (t - t0) // 1000})
+        return {
+            "case": case["name"], "kernel": os.uname().release, "tc": case["tc"],
+            "sent": len(frames),
+            "captured": got,
+            "qdisc_json": json.loads(sh(dut, "tc", "-s", "-j", "qdisc", "show", "dev", "eth1")),
+            "qdisc_text": sh(dut, "tc", "-s", "qdisc", "show", "dev", "eth1"),
+            "link_tx": json.loads(sh(dut, "ip", "-s", "-j", "link", "show", "eth1"))[0]["stats64"]["tx"],
+        }
+    finally:
+        for n in (snd, dut, rcv):
+            sh(None, "ip", "netns", "del", n, check=False)
+
+
+if __name__ == "__main__":
+    case = json.load(open(sys.argv[1]))
+    out = run(case)
+    text = json.dumps(out, indent=1) + "\n"
+    if "-o" in sys.argv:
+        open(sys.argv[sys.argv.index("-o") + 1], "w").write(text)
+    else:
+        sys.stdout.write(text)
