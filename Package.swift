@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
         .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
         // Fuzzing harnesses (scripts/fuzz.sh builds psfuzz with libFuzzer); FuzzTests replays their corpora.
-        .target(name: "FuzzTargets", dependencies: ["API", "HTTPServer", "IPTables", "Kernel", "NFTables", "JSON", "Store", "Wire"], path: "Tests/Fuzz/FuzzTargets"),
+        .target(name: "FuzzTargets", dependencies: ["API", "HTTPServer", "IPTables", "Kernel", "NFTables", "JSON", "Store", "TC", "Wire"], path: "Tests/Fuzz/FuzzTargets"),
         .executableTarget(name: "psfuzz", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/psfuzz"),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/Tests"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], exclude: ["Fixtures"]),

@@ -531,6 +531,82 @@ paths:
                         time_ns: {type: integer}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/qdiscs:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: showQdiscs
+      summary: "`tc -s -j qdisc show [dev DEV]` (JSON, tc's shape), or `tc -s qdisc show` text with `format=text`."
+      parameters:
+        - name: dev
+          in: query
+          schema: {type: string}
+        - name: format
+          in: query
+          schema: {type: string, enum: [json, text], default: json}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The qdiscs, each device's root first, with their counters.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: '#/components/schemas/Qdisc'}
+            text/plain:
+              schema: {type: string}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    post:
+      operationId: tcQdisc
+      summary: "Run a `tc qdisc add|replace|change|del` command (pfifo_fast, pfifo, bfifo, tbf; a tbf takes a child at `parent MAJ:1`); stored with the stack."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [command]
+              properties:
+                command: {type: string, example: "qdisc replace dev eth1 root handle 1: tbf rate 10mbit burst 32kb latency 400ms"}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The device's qdiscs afterwards.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: '#/components/schemas/Qdisc'}
+        '201':
+          description: Added; the device's qdiscs afterwards.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: '#/components/schemas/Qdisc'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+    delete:
+      operationId: deleteRootQdisc
+      summary: "`tc qdisc del dev DEV root`: the device goes back to its default qdisc."
+      parameters:
+        - name: dev
+          in: query
+          required: true
+          schema: {type: string}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '204':
+          description: Deleted.
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/stacks/{stack}/softnet_stat:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -1142,7 +1218,30 @@ components:
             type: array
             items: {type: integer, minimum: 0}
         rps_flow_cnt: {type: integer, minimum: 0, description: RFS device flow table size per queue (power of two; 0 = RFS off).}
-        veth: {type: boolean, default: false, description: A veth leaves CHECKSUM_PARTIAL packets unfinished on the wire (as its peer captures them).}
+        veth: {type: boolean, default: false, description: "A veth leaves CHECKSUM_PARTIAL packets unfinished on the wire (as its peer captures them); its default qdisc is noqueue (pfifo_fast elsewhere)."}
+        tx_queue_len: {type: integer, minimum: 0, default: 1000, description: "`ip link set txqueuelen`: the default qdiscs' limits."}
+        tx_ring_size: {type: integer, minimum: 1, maximum: 32768, default: 256, description: "TX descriptors (`ethtool -G tx`); the queue stops while all are in flight."}
+        speed: {type: integer, minimum: 0, default: 0, description: "Link speed in Mbit/s; frames take (len padded to 60 + 24) × 8 bits on the wire. 0: unknown, no wire time."}
+        tso: {type: boolean, default: false, description: "TCP segmentation offload: the NIC cuts GSO skbs instead of skb_gso_segment."}
+    Qdisc:
+      type: object
+      description: "One qdisc as `tc -s -j qdisc show` prints it (options in tc's units: rate in bytes/s, burst and limit in bytes, lat in µs)."
+      required: [kind, handle, options, bytes, packets, drops, overlimits, requeues, backlog, qlen]
+      properties:
+        kind: {type: string, enum: [noqueue, pfifo_fast, pfifo, bfifo, tbf]}
+        handle: {type: string, example: "1:"}
+        dev: {type: string, description: Only when no device was named.}
+        root: {type: boolean}
+        parent: {type: string, example: "1:1"}
+        refcnt: {type: integer}
+        options: {type: object}
+        bytes: {type: integer}
+        packets: {type: integer}
+        drops: {type: integer}
+        overlimits: {type: integer}
+        requeues: {type: integer}
+        backlog: {type: integer, description: Bytes queued.}
+        qlen: {type: integer}
     Neighbour:
       type: object
       additionalProperties: false
@@ -1228,6 +1327,10 @@ components:
         sockets:
           type: array
           items: {$ref: '#/components/schemas/SocketInput'}
+        qdiscs:
+          type: array
+          description: "`tc qdisc add` commands applied in order at creation (stored in the canonical form they leave)."
+          items: {type: string, example: "qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 3000 limit 30000"}
         sysctls:
           type: object
           description: |
@@ -1278,6 +1381,9 @@ components:
         sockets:
           type: array
           items: {$ref: '#/components/schemas/SocketInput'}
+        qdiscs:
+          type: array
+          items: {type: string}
         sysctls:
           type: object
           additionalProperties: {type: integer}

@@ -1,5 +1,6 @@
 import JSON
 import Kernel
+import TC
 import Wire
 
 /// The stack document of `POST /v1/stacks` <-> `StackConfig`.
@@ -33,6 +34,15 @@ enum StackDocument {
             }
             var sockets: [SocketConfig] = []
             for (i, x) in (try r.array("sockets") ?? []).enumerated() { sockets.append(try decodeSocket(x, path: "/sockets/\(i)", id: i + 1)) }
+            var qdiscTexts: [String] = []
+            for (i, x) in (try r.array("qdiscs") ?? []).enumerated() {
+                guard case .string(let t) = x else { throw JSONShapeError(path: "/qdiscs/\(i)", message: "expected a tc command string, got \(x.typeName)") }
+                qdiscTexts.append(t)
+            }
+            let qdiscs: [QdiscConfig]
+            do throws(IndexedTCError) { qdiscs = try TC.build(qdiscTexts, devices: devices.map(\.name)) } catch {
+                throw Problem.unprocessable(error.error.message, pointer: "/qdiscs/\(error.index)")
+            }
             let sysctls = try intMap(r.raw("sysctls"), path: "/sysctls")
             let costs = try intMap(r.raw("costs"), path: "/costs")
             let seed = try r.int("seed", in: 0...Int.max) ?? 0
@@ -44,6 +54,7 @@ enum StackDocument {
                                 sysctls: sysctls, costs: costs)
             c.routes6 = routes6
             c.neighbours6 = neighbours6
+            c.qdiscs = qdiscs
             c.seed = UInt64(seed)
             c.epochNs = UInt64(epoch)
             c.traceMode = trace
@@ -137,11 +148,16 @@ enum StackDocument {
         }
         let flowCnt = try r.int("rps_flow_cnt", in: 0...(1 << 20)) ?? 0
         let veth = try r.bool("veth") ?? false
+        let txqlen = try r.int("tx_queue_len", in: 0...1_000_000) ?? 1000
+        let txRing = try r.int("tx_ring_size", in: 1...32768) ?? 256
+        let speed = try r.int("speed", in: 0...10_000_000) ?? 0
+        let tso = try r.bool("tso") ?? false
         try r.finish()
         var d = DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring, rxChecksumOffload: csum,
                              rxUsecs: usecs, rxFrames: frames, rssKey: key, rssIndirection: indir, rpsCPUs: rps, rpsFlowCount: flowCnt)
         d.veth = veth
         d.addresses6 = addrs6
+        d.txQueueLen = txqlen; d.txRingSize = txRing; d.speedMbps = speed; d.tso = tso
         return d
     }
 
@@ -260,11 +276,16 @@ enum StackDocument {
             x.set("rps_cpus", .array(d.rpsCPUs.map { .array($0.map { .int($0) }) }))
             x.set("rps_flow_cnt", d.rpsFlowCount)
             if d.veth { x.set("veth", true) }
+            x.set("tx_queue_len", d.txQueueLen)
+            x.set("tx_ring_size", d.txRingSize)
+            x.set("speed", d.speedMbps)
+            x.set("tso", d.tso)
             return x.value
         }))
         o.set("routes", .array(c.routes.map { encodeRoute(.v4($0)) } + c.routes6.map { encodeRoute(.v6($0)) }))
         o.set("neighbours", .array(c.neighbours.map { encodeNeighbour(.v4($0)) } + c.neighbours6.map { encodeNeighbour(.v6($0)) }))
         o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
+        o.set("qdiscs", .array(c.qdiscs.map { .string(TC.command(for: $0)) }))
         o.set("sysctls", .object(c.sysctls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("seed", Int(c.seed))

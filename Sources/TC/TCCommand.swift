@@ -12,6 +12,10 @@ public struct TCCommand: Sendable, Equatable {
     public var spec: QdiscSpec?
 
     public struct ParentID: Sendable, Equatable { public var major: UInt32; public var minor: UInt32 }
+
+    public init(op: Op, dev: String, parent: ParentID?, handle: UInt32?, spec: QdiscSpec?) {
+        self.op = op; self.dev = dev; self.parent = parent; self.handle = handle; self.spec = spec
+    }
 }
 
 /// What tc or the kernel answers to a command it refuses: tc's own wording.
@@ -171,8 +175,36 @@ public enum TC {
         guard let burst, burst > 0 else { throw TCError("tbf: the \"burst\" parameter is mandatory.", word: base) }
         if limit == nil {
             guard let latency else { throw TCError("tbf: either \"limit\" or \"latency\" is required.", word: base) }
-            limit = Int(UInt32(clamping: UInt64(Double(rate) * Double(latency) / 1_000_000 + Double(burst))))
+            limit = TCUnits.u32(Double(rate) * Double(latency) / 1_000_000 + Double(burst))
         }
         return TBFSpec(rate: rate, burst: burst, limit: limit!)
     }
 }
+
+extension TC {
+    /// The `tc qdisc add` command that recreates `q` exactly (the stored form of a stack's qdiscs):
+    /// rates in bit/s, sizes in bytes, the handle always given.
+    public static func command(for q: QdiscConfig) -> String {
+        var s = "qdisc add dev \(q.dev) "
+        if let p = q.parent { s += "parent \(String(p.major, radix: 16)):\(String(p.minor, radix: 16)) " } else { s += "root " }
+        s += "handle \(handle(q.handle)) \(q.spec.kind)"
+        switch q.spec {
+        case .pfifo(let l?): s += " limit \(l)"
+        case .bfifo(let l?): s += " limit \(l)b"
+        case .tbf(let t): s += " rate \(t.rate * 8)bit burst \(t.burst)b limit \(t.limit)b"
+        default: break
+        }
+        return s
+    }
+
+    /// Applies commands in order from no qdiscs (a stack document's list); the failing one's index.
+    public static func build(_ commands: [String], devices: [String]) throws(IndexedTCError) -> [QdiscConfig] {
+        var list: [QdiscConfig] = []
+        for (i, c) in commands.enumerated() {
+            do throws(TCError) { list = try apply(try parse(c), to: list, devices: devices) } catch { throw IndexedTCError(index: i, error: error) }
+        }
+        return list
+    }
+}
+
+public struct IndexedTCError: Error, Sendable { public var index: Int; public var error: TCError }

@@ -44,10 +44,10 @@ extension TC {
     static func tbfShown(_ t: TBFSpec) -> (burst: Int, latency: Int?) {
         let bufferNs = PSchedRate(bytesPerSec: t.rate).l2t(t.burst)
         let ticks = bufferNs >> 6
-        let bufferUs = Double(UInt32(truncatingIfNeeded: UInt64(Double(ticks) / 15.625)))
-        let burst = Int(UInt32(clamping: UInt64(Double(t.rate) * bufferUs / 1_000_000)))
+        let bufferUs = Double(TCUnits.u32(Double(ticks) / 15.625))
+        let burst = TCUnits.u32(Double(t.rate) * bufferUs / 1_000_000)
         let latency = 1_000_000 * (Double(t.limit) / Double(t.rate)) - bufferUs
-        return (burst, latency >= 0 ? Int(UInt32(clamping: UInt64(latency))) : nil)
+        return (burst, latency >= 0 ? TCUnits.u32(latency) : nil)
     }
 
     /// `tc -s -j qdisc show`.

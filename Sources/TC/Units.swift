@@ -95,6 +95,13 @@ enum TCUnits {
         return "\(us)us"
     }
 
+    /// A double as C's conversion to `__u32` would keep it, without trapping: NaN, negatives and
+    /// what is too large become 0 or UInt32.max.
+    static func u32(_ d: Double) -> Int {
+        guard d.isFinite, d > 0 else { return 0 }
+        return d >= Double(UInt32.max) ? Int(UInt32.max) : Int(d)
+    }
+
     /// printf's %g (6 significant digits, no trailing zeros).
     static func g(_ x: Double) -> String { String(format: "%g", x) }
 }

@@ -73,7 +73,8 @@ extension Stack {
                 }
             }
         }
-        if let w = q.watchdogNs, tx.watchdogAt != w {
+        // A deadline not after now would only spin: the next nanosecond at the earliest.
+        if let d = q.watchdogNs, case let w = max(d, clocks[cpu] &+ 1), tx.watchdogAt != w {
             tx.watchdogAt = w
             schedule(w, .qdiscWatchdog(device: dev))
         }

@@ -39,7 +39,7 @@ final class TBF: Qdisc {
 
     init(handle: UInt32, spec: TBFSpec, now: UInt64) {
         rate = PSchedRate(bytesPerSec: spec.rate)
-        buffer = Int64(rate.l2t(spec.burst))
+        buffer = Int64(clamping: rate.l2t(spec.burst))
         maxSize = spec.burst
         limit = spec.limit
         tokens = buffer
@@ -62,11 +62,11 @@ final class TBF: Qdisc {
     /// `tbf_dequeue`: the head leaves when the tokens gathered since `t_c` (at most a bucket)
     /// cover its length; otherwise the watchdog is set for when they will, and it counts an overlimit.
     override func dequeue(now: UInt64) -> SkBuff? {
-        guard let head = inner.peek(now: now) else { return nil }
+        guard let head = inner.peek(now: now) else { blockedUntil = nil; return nil }
         let len = head.qdiscPktLen
-        var toks = min(Int64(now &- tc), buffer) + tokens
+        var toks = min(Int64(clamping: now > tc ? now - tc : 0), buffer) + tokens
         if toks > buffer { toks = buffer }
-        toks -= Int64(rate.l2t(len))
+        toks -= Int64(clamping: rate.l2t(len))
         guard toks >= 0 else {
             blockedUntil = now &+ UInt64(-toks)
             stats.overlimits += 1
@@ -80,7 +80,14 @@ final class TBF: Qdisc {
         return skb
     }
 
-    override var watchdogNs: UInt64? { stats.qlen > 0 ? blockedUntil : nil }
+    /// Its own deadline, or a throttled child's (whose watchdog reschedules the root).
+    override var watchdogNs: UInt64? {
+        guard stats.qlen > 0 else { return nil }
+        switch (blockedUntil, inner.watchdogNs) {
+        case (let a?, let b?): return min(a, b)
+        case (let a, let b): return a ?? b
+        }
+    }
 
     override func reset() -> [SkBuff] {
         let all = takePeeked() + inner.reset()

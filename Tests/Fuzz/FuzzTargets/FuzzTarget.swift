@@ -30,6 +30,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case pcap
     /// iptables-save text: what translates prints back as iptables-save that translates to the same ruleset.
     case iptables
+    /// `tc qdisc` commands, one per line: applied to a stack, shown, rebuilt from their stored
+    /// form to the same qdiscs, and a burst forwarded through them.
+    case tc
 
     public func run(_ data: [UInt8]) {
         switch self {
@@ -42,6 +45,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .packetspec: PacketSpecHarness.shared.run(data)
         case .pcap: Self.pcap(data)
         case .iptables: Self.iptables(data)
+        case .tc: TCHarness.shared.run(data)
         }
     }
 

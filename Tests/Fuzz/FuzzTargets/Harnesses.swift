@@ -5,6 +5,7 @@ import JSON
 import Kernel
 import NFTables
 import Store
+import TC
 import Wire
 
 /// The `rx` target: one long-lived stack (as a server keeps one), so conntrack entries,
@@ -123,5 +124,45 @@ final class PacketSpecHarness: @unchecked Sendable {
         runs += 1
         // Keep the trace quota and the store from filling over millions of inputs.
         if runs % 10_000 == 0 { _ = app.respond(to: HTTPRequest(method: "DELETE", target: "/v1/stacks/f/traces")) }
+    }
+}
+
+/// `tc qdisc` lines on a forwarding stack whose eth1 has a link speed and a small TX ring.
+final class TCHarness: @unchecked Sendable {
+    nonisolated(unsafe) static let shared = TCHarness()
+    let frames: [Injection]
+
+    init() {
+        frames = (0..<12).map { i in
+            Injection(device: 0, frame: FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                                                  network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.udp, ttl: 64,
+                                                                          tos: UInt8(i % 4) << 3, ident: UInt16(i), payloadLength: 0),
+                                                                 .udp(UDPRepr(srcPort: 1, dstPort: 2, payload: [UInt8](repeating: 0, count: 100 * i)))))
+                .emit(), atNs: UInt64(i) * 1000)
+        }
+    }
+
+    func run(_ data: [UInt8]) {
+        guard let text = String(validating: data, as: UTF8.self) else { return }
+        var list: [QdiscConfig] = []
+        for line in text.split(separator: "\n") {
+            guard let cmd = try? TC.parse(String(line)), let next = try? TC.apply(cmd, to: list, devices: ["eth0", "eth1"]) else { continue }
+            list = next
+        }
+        var e1 = DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 1, 1), prefixLength: 24)])
+        e1.speedMbps = 10; e1.txRingSize = 4
+        var c = StackConfig(name: "f", devices: [DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 2), prefixLength: 24)]), e1],
+                            neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 1, 2), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")],
+                            sysctls: ["net.ipv4.ip_forward": 1])
+        c.qdiscs = list
+        guard let s = try? Stack(config: c) else { FuzzTarget.check(false, "tc list refused by the stack: \(list)"); return }
+        // The stored form rebuilds the same qdiscs.
+        let again = try? TC.build(list.map(TC.command(for:)), devices: ["eth0", "eth1"])
+        FuzzTarget.check(again == list, "stored form does not rebuild: \(list.map(TC.command(for:)))")
+        let rs = s.inject(frames)
+        FuzzTarget.check(rs.allSatisfy { $0.outcome != .queued }, "a packet was left queued")
+        for q in s.qdiscInfo() { FuzzTarget.check(q.stats.qlen == 0 && q.stats.backlog == 0, "qdisc \(q.kind) not drained: \(q.stats)") }
+        _ = TC.showText(s.qdiscInfo(), oneDev: false, stats: true)
+        _ = TC.showJSON(s.qdiscInfo(), oneDev: false, stats: true).rendered()
     }
 }

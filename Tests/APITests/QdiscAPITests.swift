@@ -1,0 +1,66 @@
+import API
+import Foundation
+import HTTPServer
+import JSON
+import XCTest
+
+/// `tc qdisc` over the API: show (JSON and text), add/replace/del with the kernel's refusals, the
+/// counters forwarding moves, and the qdiscs kept with the stack across a restart.
+final class QdiscAPITests: AppTestCase {
+    static let udp = #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1","dst":"198.18.1.2"},"udp":{"sport":1,"dport":2},"payload_hex":"00"}"#
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"q","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]},{"name":"eth1","mac":"02:00:00:00:01:01","addresses":["198.18.1.1/24"],"veth":true}],"neighbours":[{"address":"198.18.1.2","mac":"02:00:00:00:01:02","dev":"eth1"}],"sysctls":{"net.ipv4.ip_forward":1}}"#).status, 201)
+    }
+
+    func testShowAddDeleteAndPersist() throws {
+        XCTAssertEqual(call("GET", "/v1/stacks/q/qdiscs?format=text").raw, """
+            qdisc pfifo_fast 0: dev eth0 root refcnt 2 bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1
+             Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0) \n backlog 0b 0p requeues 0
+            qdisc noqueue 0: dev eth1 root refcnt 2 \n Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0) \n backlog 0b 0p requeues 0
+
+            """)
+        let add = call("POST", "/v1/stacks/q/qdiscs", #"{"command":"qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 3000 limit 30000"}"#)
+        XCTAssertEqual(add.status, 201, add.raw)
+        XCTAssertEqual(add.raw, #"[{"kind":"tbf","handle":"1:","root":true,"refcnt":2,"options":{"rate":125000,"burst":3000,"lat":216000},"bytes":0,"packets":0,"drops":0,"overlimits":0,"requeues":0,"backlog":0,"qlen":0}]\#n"#)
+        XCTAssertEqual(call("POST", "/v1/stacks/q/qdiscs", #"{"command":"qdisc add dev eth1 parent 1:1 handle 10: pfifo limit 5"}"#).status, 201)
+        let again = call("POST", "/v1/stacks/q/qdiscs", #"{"command":"qdisc add dev eth1 root pfifo"}"#)
+        XCTAssertEqual(again.status, 409)
+        XCTAssertEqual(again.json?["detail"], .string("Error: Exclusivity flag on, cannot modify."))
+        let bad = call("POST", "/v1/stacks/q/qdiscs", #"{"command":"qdisc add dev eth1 root tbf rate fast burst 1k latency 1ms"}"#)
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual(bad.json?["detail"], .string("tbf: Illegal value for \"rate\": \"fast\""))
+        XCTAssertEqual(bad.json?["word"], .int(7))
+        XCTAssertEqual(call("POST", "/v1/stacks/q/qdiscs", #"{"command":"qdisc add dev eth9 root pfifo"}"#).status, 404)
+        // Three forwarded frames of 43 bytes: the bucket (3000 bytes) passes them all at once.
+        let r = call("POST", "/v1/stacks/q/packets", #"{"packets":[\#(Self.udp),\#(Self.udp),\#(Self.udp)]}"#)
+        XCTAssertEqual(r.json?["results"]?.rendered().components(separatedBy: #""outcome":"forwarded""#).count, 4, r.raw)
+        let shown = call("GET", "/v1/stacks/q/qdiscs?dev=eth1&format=text").raw
+        XCTAssertEqual(shown, """
+            qdisc tbf 1: root refcnt 2 rate 1Mbit burst 3000b lat 216ms \n Sent 129 bytes 3 pkt (dropped 0, overlimits 0 requeues 0) \n backlog 0b 0p requeues 0
+            qdisc pfifo 10: parent 1:1 limit 5p
+             Sent 129 bytes 3 pkt (dropped 0, overlimits 0 requeues 0) \n backlog 0b 0p requeues 0
+
+            """)
+        XCTAssertTrue(call("GET", "/v1/stacks/q").raw.contains(#""qdiscs":["qdisc add dev eth1 root handle 1: tbf rate 1000000bit burst 3000b limit 30000b","qdisc add dev eth1 parent 1:1 handle 10: pfifo limit 5"]"#))
+        // Kept with the stack (the counters are the running kernel's and start again).
+        try reopen()
+        XCTAssertTrue(call("GET", "/v1/stacks/q/qdiscs?dev=eth1").raw.hasPrefix(#"[{"kind":"tbf","handle":"1:","root":true,"refcnt":2,"options":{"rate":125000,"burst":3000,"lat":216000},"bytes":0"#))
+        XCTAssertEqual(call("DELETE", "/v1/stacks/q/qdiscs?dev=eth1").status, 204)
+        let none = call("DELETE", "/v1/stacks/q/qdiscs?dev=eth1")
+        XCTAssertEqual(none.status, 404)
+        XCTAssertEqual(none.json?["detail"], .string("Error: Cannot delete qdisc with handle of zero."))
+        XCTAssertEqual(call("GET", "/v1/stacks/q/qdiscs?dev=eth1").raw, #"[{"kind":"noqueue","handle":"0:","root":true,"refcnt":2,"options":{},"bytes":0,"packets":0,"drops":0,"overlimits":0,"requeues":0,"backlog":0,"qlen":0}]\#n"#)
+    }
+
+    func testStackDocumentTakesQdiscsAndRefusesBadOnes() throws {
+        let doc = #"{"name":"d","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","speed":10,"tx_ring_size":64}],"qdiscs":["qdisc add dev eth0 root pfifo limit 50"]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        XCTAssertEqual(call("GET", "/v1/stacks/d/qdiscs?format=text").raw.components(separatedBy: "\n").first, "qdisc pfifo 8001: dev eth0 root refcnt 2 limit 50p")
+        let bad = call("POST", "/v1/stacks", #"{"name":"e","devices":[{"name":"eth0","mac":"02:00:00:00:00:02"}],"qdiscs":["qdisc add dev eth0 root pfifo","qdisc add dev eth1 root pfifo"]}"#)
+        XCTAssertEqual(bad.status, 422)
+        XCTAssertEqual(bad.json?["pointer"], .string("/qdiscs/1"))
+        XCTAssertEqual(bad.json?["detail"], .string("Cannot find device \"eth1\""))
+    }
+}
