@@ -8,7 +8,10 @@ AF_PACKET socket, and what RCV captured plus DUT's `tc -s qdisc show` afterwards
 Topology and addresses are the kernel oracle's (../shared/oracle/README.md): DUT eth0
 198.18.0.2/24 (02:00:00:00:00:02), eth1 198.18.1.1/24 (02:00:00:00:01:01), permanent neighbours
 198.18.0.1 -> 02:00:00:00:00:01 and 198.18.1.2 -> 02:00:00:00:01:02, ip_forward=1.
-CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat"}], "quiet_ms"}.
+CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat"}], "quiet_ms"}, or
+instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc"}]
+sent with MSG_DONTWAIT from a UDP socket bound to DUT port 4000 (each send's result recorded:
+"ok" or the errno name, and the socket's SIOCOUTQ after it).
 Capture timestamps are the kernel's (SO_TIMESTAMPNS), in microseconds from the first frame sent.
 """
 import ctypes, json, os, select, socket, struct, subprocess, sys, time
@@ -56,6 +59,34 @@ def enter(path):
     os.close(fd)
 
 
+PMTUDISC = {"dont": 0, "want": 1, "do": 2, "probe": 3}
+SIOCOUTQ = 0x5411
+
+
+def send_all(sock, spec):
+    """One send spec from DUT's socket: options first, then `count` non-blocking sends."""
+    import fcntl
+    if "sndbuf" in spec:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, spec["sndbuf"])
+    if "tos" in spec:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, spec["tos"])
+    if "priority" in spec:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY, spec["priority"])
+    if "pmtudisc" in spec:
+        sock.setsockopt(socket.IPPROTO_IP, 10, PMTUDISC[spec["pmtudisc"]])  # IP_MTU_DISCOVER
+    out = {"sndbuf": sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), "results": []}
+    for i in range(spec.get("count", 1)):
+        data = bytes([i & 0xff]) * spec["len"]
+        try:
+            sock.sendto(data, socket.MSG_DONTWAIT, (spec["to"], spec["port"]))
+            r = "ok"
+        except OSError as e:
+            r = __import__("errno").errorcode[e.errno]
+        outq = struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0" * 4))[0]
+        out["results"].append([r, outq])
+    return out
+
+
 def run(case):
     tag = f"pstx_{os.getpid()}"
     snd, dut, rcv = setup(tag)
@@ -71,12 +102,18 @@ def run(case):
         enter(f"/var/run/netns/{snd}")
         tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         tx.bind(("peer0", 0))
+        enter(f"/var/run/netns/{dut}")
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("0.0.0.0", 4000))
         LIBC.setns(own_fd, CLONE_NEWNET)
         os.close(own_fd)
-        frames = [bytes.fromhex(f["hex"]) for f in case["frames"] for _ in range(f.get("repeat", 1))]
+        frames = [bytes.fromhex(f["hex"]) for f in case.get("frames", []) for _ in range(f.get("repeat", 1))]
+        results = []
         t0 = time.clock_gettime_ns(time.CLOCK_REALTIME)
         for f in frames:
             tx.send(f)
+        for snd_spec in case.get("sends", []):
+            results.append(send_all(udp, snd_spec))
         got = []
         quiet = case.get("quiet_ms", 300) / 1000
         while True:
@@ -92,6 +129,7 @@ def run(case):
         return {
             "case": case["name"], "kernel": os.uname().release, "tc": case["tc"],
             "sent": len(frames),
+            "send_results": results,
             "captured": got,
             "qdisc_json": json.loads(sh(dut, "tc", "-s", "-j", "qdisc", "show", "dev", "eth1")),
             "qdisc_text": sh(dut, "tc", "-s", "qdisc", "show", "dev", "eth1"),

@@ -58,9 +58,10 @@ public struct SNMPStats: Sendable, Equatable {
         public var InDiscards = 0, InDelivers = 0, InTruncatedPkts = 0, InCsumErrors = 0
         public var ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0, ReasmOverlaps = 0, ForwDatagrams = 0
         public var InNoRoutes = 0, FragOKs = 0, FragFails = 0, FragCreates = 0
+        public var OutRequests = 0, OutNoRoutes = 0
     }
     public struct UDP: Sendable, Equatable {
-        public var InDatagrams = 0, NoPorts = 0, InErrors = 0, RcvbufErrors = 0, InCsumErrors = 0, IgnoredMulti = 0
+        public var InDatagrams = 0, NoPorts = 0, InErrors = 0, OutDatagrams = 0, RcvbufErrors = 0, SndbufErrors = 0, InCsumErrors = 0, IgnoredMulti = 0
     }
     public struct TCP: Sendable, Equatable {
         public var InSegs = 0, InErrs = 0, InCsumErrors = 0, OutRsts = 0

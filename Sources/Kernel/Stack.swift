@@ -8,6 +8,8 @@ enum PathEnd {
     case deliver
     /// Sent on toward another host.
     case forwarded
+    /// Left on the wire (a packet a socket sent).
+    case transmitted
     /// Handed on (backlog, GRO list, fragment or neighbour queue): the outcome comes later.
     case stolen
 }
@@ -56,6 +58,8 @@ public final class Stack {
     /// This run's arrivals in time order (they are most events, and come sorted: no heap needed).
     var arrivals: [(time: UInt64, packet: Int, device: Int)] = []
     var arrivalCursor = 0
+    /// This run's socket sends (`send`), by index.
+    var pendingSends: [Send] = []
     /// Events that are part of packet processing (not long timers); the run ends when none is left.
     var activeEvents = 0
     /// Where virtual time ends (2^62 ns, about 146 years): times and clock moves past it are
@@ -154,7 +158,7 @@ public final class Stack {
             neighbours6.setPermanent(n.address, mac: n.mac, dev: dev)
         }
         for (i, s) in config.sockets.enumerated() {
-            if let why = sockets.bind(s, rmemDefault: net[.rmem_default]) {
+            if let why = sockets.bind(s, net: net) {
                 throw ConfigError(path: "/sockets/\(i)", message: why)
             }
         }
@@ -198,9 +202,7 @@ public final class Stack {
     /// Schedules every frame's arrival, runs until no packet work is left (long timers such as
     /// fragment expiry stay pending), and answers each packet's outcome in order.
     public func inject(_ batch: [Injection]) -> [PacketResult] {
-        packets.removeAll(keepingCapacity: true)
-        arrivals.removeAll(keepingCapacity: true)
-        arrivalCursor = 0
+        beginRun()
         var sorted = true
         for (i, inj) in batch.enumerated() {
             let t = max(inj.atNs ?? clockNs, clockNs)
@@ -210,6 +212,18 @@ public final class Stack {
             arrivals.append((t, i, inj.device))
         }
         if !sorted { arrivals.sort { ($0.time, $0.packet) < ($1.time, $1.packet) } }
+        return endRun()
+    }
+
+    /// A run's packets start empty.
+    func beginRun() {
+        packets.removeAll(keepingCapacity: true)
+        arrivals.removeAll(keepingCapacity: true)
+        arrivalCursor = 0
+    }
+
+    /// Runs until no packet work is left and hands over the run's results.
+    func endRun() -> [PacketResult] {
         run(until: nil)
         for i in packets.indices where packets[i].outcome == .queued { packets[i].endNs = clockNs }
         detachQueuedSkbs()
@@ -272,6 +286,7 @@ public final class Stack {
         case .raExpire: rebuildFIB6()
         case .txComplete(let d): tx_complete(device: d, at: t)
         case .qdiscWatchdog(let d): qdisc_watchdog(device: d, at: t)
+        case .udpSend(let i): udp_sendmsg(index: i, at: t)
         }
     }
 
@@ -304,6 +319,10 @@ public final class Stack {
     func finish(_ skb: SkBuff, _ end: PathEnd) {
         defer { if case .stolen = end {} else { recycle(skb) } }
         switch end {
+        case .drop, .consume: sock_wfree(skb)
+        default: break
+        }
+        switch end {
         case .stolen: return
         case .drop(let r, let why):
             enter(.kfree_skb_reason, skb)
@@ -315,6 +334,8 @@ public final class Stack {
             settle(skb, .delivered, reason: nil, note: nil)
         case .forwarded:
             settle(skb, .forwarded, reason: nil, note: nil)
+        case .transmitted:
+            settle(skb, .transmitted, reason: nil, note: nil)
         }
     }
 

@@ -92,8 +92,23 @@ public struct SocketConfig: Sendable, Equatable {
     public var proto: Proto
     public var address: IPv4Address
     public var port: UInt16
-    /// SO_RCVBUF; nil means net.core.rmem_default.
+    /// SO_RCVBUF as setsockopt was given it (doubled, capped by net.core.rmem_max); nil means
+    /// net.core.rmem_default.
     public var rcvbuf: Int?
+    /// SO_SNDBUF likewise (net.core.wmem_max, wmem_default).
+    public var sndbuf: Int? = nil
+    /// IP_TOS (also sets the priority, `rt_tos2priority`, unless SO_PRIORITY is given).
+    public var tos: UInt8 = 0
+    /// SO_PRIORITY: `skb->priority` of what the socket sends.
+    public var priority: UInt32? = nil
+    /// IP_MTU_DISCOVER.
+    public var pmtudisc: PMTUDisc = .want
+    public enum PMTUDisc: String, Sendable, CaseIterable {
+        /// IP_PMTUDISC_DONT: never DF. WANT (the default): DF when it fits the path MTU, and a
+        /// larger datagram is fragmented. DO: always DF, larger fails with EMSGSIZE. PROBE: DF, and
+        /// as DO here (no path MTU is learnt).
+        case dont, want, `do`, probe
+    }
     /// An AF_INET6 socket, bound to this address (`::` for any); `address` is then unused.
     public var address6: IPv6Address? = nil
     /// IPV6_V6ONLY (net.ipv6.bindv6only is 0, so off): an AF_INET6 socket on `::` also takes IPv4,

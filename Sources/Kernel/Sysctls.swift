@@ -2,7 +2,7 @@
 /// `.ip_forward`), with its Linux name, default (ip-sysctl.rst, net.rst) and accepted range.
 public enum Sysctl: Int, CaseIterable, Sendable {
     case ip_forward, ip_default_ttl, ipfrag_time, ipfrag_high_thresh, ipfrag_low_thresh, ipfrag_max_dist
-    case netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default
+    case netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default, rmem_max, wmem_default, wmem_max
     case rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len
     case icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts, send_redirects
     case nf_conntrack_tcp_loose, nf_conntrack_max
@@ -24,6 +24,9 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .netdev_budget_usecs: "net.core.netdev_budget_usecs"
         case .dev_weight: "net.core.dev_weight"
         case .rmem_default: "net.core.rmem_default"
+        case .rmem_max: "net.core.rmem_max"
+        case .wmem_default: "net.core.wmem_default"
+        case .wmem_max: "net.core.wmem_max"
         case .rps_sock_flow_entries: "net.core.rps_sock_flow_entries"
         case .flow_limit_cpu_bitmap: "net.core.flow_limit_cpu_bitmap"
         case .flow_limit_table_len: "net.core.flow_limit_table_len"
@@ -61,6 +64,9 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .netdev_budget_usecs: 2000
         case .dev_weight: 64
         case .rmem_default: 212_992
+        // As the kernel of these machines has them (older kernels: 212992).
+        case .rmem_max, .wmem_max: 4_194_304
+        case .wmem_default: 212_992
         case .rps_sock_flow_entries: 0
         case .flow_limit_cpu_bitmap: 0
         case .flow_limit_table_len: 4096
@@ -101,7 +107,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .netdev_budget: 1...100_000
         case .netdev_budget_usecs: 1...10_000_000
         case .dev_weight: 1...10_000
-        case .rmem_default: 256...(1 << 30)
+        case .rmem_default, .rmem_max, .wmem_default, .wmem_max: 256...(1 << 30)
         case .rps_sock_flow_entries: 0...(1 << 20)
         case .flow_limit_table_len: 1...(1 << 20)
         case .flow_limit_cpu_bitmap: 0...Int(UInt32.max)

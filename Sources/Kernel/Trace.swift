@@ -16,6 +16,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     // net/netfilter/core.c: a netfilter hook with base chains (or conntrack) registered;
     // net/ipv4/netfilter.c: output routed again after a route chain or NAT changed it
     case nf_hook_slow, ip_route_me_harder
+    // net/ipv4/udp.c (sending), ip_output.c (ip_make_skb: the datagram's skbs)
+    case udp_sendmsg, ip_make_skb, udp_send_skb
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
     case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, tcp_v4_send_reset, icmp_rcv, icmp_send, icmp_reply
     // net/ipv6/ip6_input.c, exthdrs.c, reassembly.c, ip6_output.c
@@ -57,6 +59,8 @@ public enum Outcome: String, Sendable {
     case dropped
     /// Still waiting somewhere (ring, backlog, fragment queue, neighbour queue).
     case queued
+    /// A send the kernel refused with an errno (`errno`): nothing left the socket.
+    case failed
     /// Freed without error after being handled (ARP, ICMP echo, merged by GRO, broadcast nobody wanted).
     case consumed
 }
@@ -87,6 +91,10 @@ public struct PacketResult: Sendable {
     public var segments: Int
     /// Frames transmitted because of this packet.
     public var emitted: [EmittedFrame]
+    /// Why a send failed, as errno names it (EAGAIN, EMSGSIZE, ENETUNREACH...).
+    public var errno: String? = nil
+    /// A send: the socket's SIOCOUTQ (sk_wmem_alloc) when the call returned.
+    public var outq: Int? = nil
     /// Netfilter rule, policy and return events, in order.
     public var nfEvents: [NFEvent] = []
     /// A rule marked the packet with `meta nftrace set 1` (what the `nftrace` trace mode keeps).

@@ -5,19 +5,20 @@ import XCTest
 final class SocketTests: XCTestCase {
     func testUDPDeliveryReadAndReceiveBufferLimit() throws {
         let s = try makeStack()
-        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 53, rcvbuf: 2000)))
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 53, rcvbuf: 1000)))
         XCTAssertNotNil(s.bind(SocketConfig(id: 2, proto: .udp, address: ourIP, port: 53)), "EADDRINUSE")
         let payload: [UInt8] = [0xab, 0xcd]
-        let rs = s.inject((0..<5).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16(5000 + $0), dstPort: 53, payload: payload))), atNs: 0) })
-        // truesize 704 each: 0, 704, 1408 are ≤ 2000 when the next arrives; the 4th sees 2112 > 2000.
-        XCTAssertEqual(rs.map(\.outcome), [.delivered, .delivered, .delivered, .dropped, .dropped])
-        XCTAssertEqual(rs[3].dropReason, .SOCKET_RCVBUFF)
+        XCTAssertEqual(s.socket(1)?.rcvbuf, 2304, "SO_RCVBUF 1000, doubled, is below SOCK_MIN_RCVBUF")
+        let rs = s.inject((0..<6).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16(5000 + $0), dstPort: 53, payload: payload))), atNs: 0) })
+        // truesize 704 each: 0, 704, 1408, 2112 are ≤ 2304 when the next arrives; the 5th sees 2816.
+        XCTAssertEqual(rs.map(\.outcome), [.delivered, .delivered, .delivered, .delivered, .dropped, .dropped])
+        XCTAssertEqual(rs[4].dropReason, .SOCKET_RCVBUFF)
         XCTAssertEqual(rs[0].stageNames.suffix(2), ["udp_rcv", "udp_queue_rcv_skb"])
-        XCTAssertEqual(s.snmp.udp.InDatagrams, 3)
+        XCTAssertEqual(s.snmp.udp.InDatagrams, 4)
         XCTAssertEqual(s.snmp.udp.RcvbufErrors, 2)
         let got = s.recv(socket: 1, max: 10, cpu: 0)!
-        XCTAssertEqual(got.map(\.srcPort), [5000, 5001, 5002])
-        XCTAssertEqual(got.map { Array($0.payload) }, [payload, payload, payload])
+        XCTAssertEqual(got.map(\.srcPort), [5000, 5001, 5002, 5003])
+        XCTAssertEqual(got.map { Array($0.payload) }, [payload, payload, payload, payload])
         XCTAssertEqual(s.socket(1)?.rmemAlloc, 0)
         // Drained, it takes datagrams again.
         XCTAssertEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 53))), device: s.devices[0]).outcome, .delivered)

@@ -15,7 +15,7 @@ extension Stack {
         EthernetRepr(dst: dstMAC, src: d.mac, ethertype: v6 ? EtherType.ipv6 : EtherType.ipv4).emit(into: &skb.data, at: nh - 14)
         skb.qdiscPktLen = skb.l2LengthWithSegmentHeaders
         skb.txOutcome = outcome
-        let sent: PathEnd = skb.generated ? .stolen : (outcome == .forwarded ? .forwarded : .stolen)
+        let sent = sentEnd(skb, outcome)
         let tx = d.tx, q = tx.qdisc
         tx.cpu = skb.cpu
         if q is NoQueue {
@@ -69,7 +69,7 @@ extension Stack {
                 enter(.sch_direct_xmit, skb)
                 dev_hard_start_xmit(skb, dev: dev)
                 if skb === caller { callerSent = true } else if !skb.generated {
-                    finish(skb, skb.txOutcome == .forwarded ? .forwarded : .stolen)
+                    finish(skb, sentEnd(skb, skb.txOutcome))
                 }
             }
         }
@@ -79,6 +79,12 @@ extension Stack {
             schedule(w, .qdiscWatchdog(device: dev))
         }
         return callerSent
+    }
+
+    /// How a path ends once its skb is on the wire: a packet forwarded or transmitted; one the
+    /// stack made for another (ICMP, fragments) reports through that one.
+    func sentEnd(_ skb: SkBuff, _ outcome: Outcome) -> PathEnd {
+        skb.generated ? .stolen : outcome == .forwarded ? .forwarded : .transmitted
     }
 
     /// `qdisc_watchdog`: the throttled qdisc may send again.
@@ -97,14 +103,15 @@ extension Stack {
         enter(.dev_hard_start_xmit, skb)
         if skb.gsoSize > 0 {
             let segs = devices[dev].config.tso ? skb_gso_segment(skb, offloaded: true) : skb_gso_segment(skb)
-            for seg in segs { xmit_one(seg, dev: dev, cause: skb) }
+            for (k, seg) in segs.enumerated() { xmit_one(seg, dev: dev, cause: skb, owner: k == segs.count - 1 ? skb : nil) }
         } else {
-            xmit_one(skb, dev: dev, cause: skb)
+            xmit_one(skb, dev: dev, cause: skb, owner: skb)
         }
     }
 
     /// One frame onto the driver's ring and the wire.
-    private func xmit_one(_ skb: SkBuff, dev: Int, cause: SkBuff) {
+    /// `owner`: the skb whose socket charge is given back when this frame is done.
+    private func xmit_one(_ skb: SkBuff, dev: Int, cause: SkBuff, owner: SkBuff?) {
         let d = devices[dev]
         let nh = skb.networkHeader
         var frame = Array(skb.data[(nh - 14)..<skb.len])
@@ -123,12 +130,16 @@ extension Stack {
         let now = clocks[cause.cpu]
         let ser = d.serializationNs(frame.count)
         transmit(frame, dev: dev, cause: cause)
-        guard ser > 0 else { return }
+        guard ser > 0 else {
+            if let owner { sock_wfree(owner) }
+            return
+        }
         // The NIC serializes back to back; the descriptor is freed when the frame is out.
         let tx = d.tx
         let done = max(now, tx.busyUntil) &+ ser
         tx.busyUntil = done
-        tx.inFlight.append(done)
+        tx.inFlight.append(.init(done: done, sock: owner?.sock, charge: owner?.wmemCharge ?? 0))
+        if let owner { owner.sock = nil; owner.wmemCharge = 0 }
         schedule(done, .txComplete(device: dev))
         if tx.inFlight.count >= tx.ringSize { tx.stopped = true }
     }
@@ -137,7 +148,10 @@ extension Stack {
     /// and a stopped queue wakes (`netif_tx_wake_queue`) and runs its qdisc again.
     func tx_complete(device dev: Int, at t: UInt64) {
         let tx = devices[dev].tx
-        while let first = tx.inFlight.first, first <= t { _ = tx.inFlight.popFirst() }
+        while let first = tx.inFlight.first, first.done <= t {
+            _ = tx.inFlight.popFirst()
+            first.sock?.wmemAlloc -= first.charge
+        }
         guard tx.stopped, tx.inFlight.count < tx.ringSize else { return }
         tx.stopped = false
         if clocks[tx.cpu] < t { clocks[tx.cpu] = t }

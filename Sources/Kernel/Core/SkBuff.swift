@@ -61,6 +61,10 @@ public final class SkBuff {
     var qdiscPktLen = 0
     /// How the packet's path ends once the driver takes it (forwarded or transmitted).
     var txOutcome: Outcome = .forwarded
+    /// The sending socket and the bytes charged to its `sk_wmem_alloc` until the skb is freed
+    /// (`skb_set_owner_w` / `sock_wfree`).
+    var sock: Sock?
+    var wmemCharge = 0
     /// Made by the stack (ICMP error, fragment, ARP): its stages join the trace of the packet that
     /// caused it, but its end does not decide that packet's outcome.
     var generated = false
@@ -77,10 +81,18 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false; qdiscPktLen = 0; txOutcome = .forwarded
+        gsoSize = 0; gsoFixedID = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the
     /// aligned sk_buff (256) and skb_shared_info (320) on x86_64.
     static func truesize(_ len: Int) -> Int { ((len + 64 + 63) & ~63) + 256 + 320 }
+
+    /// SKB_TRUESIZE of an skb `ip_make_skb` allocates for `ipLength` bytes: room for the link
+    /// header (16) and alignment (15), the head plus skb_shared_info (320) from the small-head cache
+    /// (576) or the next kmalloc size, and the sk_buff (256). 100 bytes of UDP: 832; 1400: 2304.
+    static func txTruesize(ipLength: Int) -> Int {
+        let head = ((ipLength + 16 + 15 + 63) & ~63) + 320
+        return (head <= 576 ? 576 : Stack.roundUpPowerOfTwo(head)) + 256
+    }
 }

@@ -2,8 +2,10 @@
 /// NIC has not completed yet (`struct netdev_queue` plus the driver's ring).
 final class TXQueue {
     var qdisc: Qdisc
-    /// Completion times of the frames on the ring, oldest first.
-    var inFlight = Deque<UInt64>()
+    /// Frames on the ring, oldest first: when the NIC completes each, and the socket charge its
+    /// skb gives back then.
+    var inFlight = Deque<InFlight>()
+    struct InFlight { var done: UInt64; var sock: Sock?; var charge: Int }
     let ringSize: Int
     /// `netif_tx_stop_queue`: the ring is full; the qdisc holds packets until a completion wakes it.
     var stopped = false

@@ -40,7 +40,7 @@ extension Stack {
             if case .drop = e { finish(seg, e); end = e }
         }
         if case .drop = end { return end }
-        return outcome == .forwarded ? .forwarded : .stolen
+        return sentEnd(skb, outcome)
     }
 
     /// `ip_fragment` / `ip_do_fragment`: split into MTU-sized fragments at multiples of 8 bytes.
@@ -69,13 +69,21 @@ extension Stack {
             frag.setBE16(10, Checksum.compute(frag, from: 0, count: ihl))
             let f = SkBuff(frame: [UInt8](repeating: 0, count: 14) + frag, dev: skb.dev, packet: skb.packet)
             f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true; f.protocolType = EtherType.ipv4
+            f.priority = skb.priority; f.mark = skb.mark
+            // ip_make_skb built each fragment as its own skb, charged to the socket on its own.
+            if let sk = skb.sock {
+                f.sock = sk; f.wmemCharge = SkBuff.txTruesize(ipLength: frag.count)
+                sk.wmemAlloc += f.wmemCharge
+            }
             snmp.ip.FragCreates += 1
             last = neigh_output(f, dev: dev, nexthop: nexthop, outcome: outcome)
             if case .drop = last { finish(f, last) }
             off += n
         }
         snmp.ip.FragOKs += 1
-        return outcome == .forwarded ? .forwarded : .stolen
+        // The fragments carry the charge now.
+        sock_wfree(skb)
+        return sentEnd(skb, outcome)
     }
 
     /// An skb for a packet the stack builds (ICMP, RST, neighbour discovery) on behalf of `cause`,
@@ -107,8 +115,12 @@ extension Stack {
     /// `attachConntrack`: nf_ct_attach, the cause's connection as related (conntrack then leaves it alone).
     func ip_local_out(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil,
                       attachConntrack: Bool = false) {
-        let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
-                               csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
+        ip_local_out(generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
+                                  csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack), route: route)
+    }
+
+    /// `ip_local_out` of an skb already built (a socket's datagram, or one the stack made).
+    func ip_local_out(_ out: SkBuff, route: (dev: Int, nexthop: IPv4Address, src: IPv4Address)) {
         enter(.ip_local_out, out)
         let dst = out.data.be32(out.networkHeader + 16)
         guard nf_local_out(out, dev: route.dev) else { return }
@@ -125,6 +137,6 @@ extension Stack {
             route = r
         }
         let end = ip_output(out, dev: route.dev, nexthop: route.nexthop, outcome: .transmitted)
-        if case .drop = end { finish(out, end) }
+        if case .stolen = end {} else { finish(out, end) }
     }
 }

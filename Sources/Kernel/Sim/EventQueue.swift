@@ -22,6 +22,8 @@ enum Event {
     case txComplete(device: Int)
     /// A throttled qdisc may dequeue again (`qdisc_watchdog`).
     case qdiscWatchdog(device: Int)
+    /// A process calls sendto on a UDP socket (`Stack.send`).
+    case udpSend(index: Int)
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {

@@ -24,10 +24,16 @@ public struct Datagram: Sendable, Equatable {
 
 /// A bound socket and its receive state.
 public final class Sock {
-    public let config: SocketConfig
+    public internal(set) var config: SocketConfig
     public var rcvbuf: Int
     /// `sk_rmem_alloc`: bytes charged by queued datagrams.
     public var rmemAlloc = 0
+    /// `sk_sndbuf`, and `sk_wmem_alloc`: bytes of sent skbs the device has not freed yet.
+    public var sndbuf: Int
+    public var wmemAlloc = 0
+    /// Datagrams sent, and sends that failed (by errno).
+    public var sent = 0
+    public var sendErrors: [String: Int] = [:]
     public var queue: [Datagram] = []
     public var drops = 0
     /// `sk->sk_rxhash`: the flow hash of the last packet, recorded for RFS when the socket is read.
@@ -35,7 +41,16 @@ public final class Sock {
     /// TCP only: SYNs seen while listening (no handshake is modelled yet).
     public var synReceived = 0
 
-    init(config: SocketConfig, rcvbuf: Int) { self.config = config; self.rcvbuf = rcvbuf }
+    init(config: SocketConfig, rcvbuf: Int, sndbuf: Int) { self.config = config; self.rcvbuf = rcvbuf; self.sndbuf = sndbuf }
+
+    /// `__sock_set_rcvbuf` / `sock_set_sndbuf`: setsockopt's value capped by the sysctl maximum,
+    /// doubled (for the kernel's bookkeeping overhead), and at least SOCK_MIN_RCVBUF (2048 + 256)
+    /// or SOCK_MIN_SNDBUF (twice that).
+    static func bufferSize(_ asked: Int, max: Int, min: Int) -> Int {
+        let v = Swift.min(Swift.max(asked, 0), max, Int(Int32.max) / 2)
+        return Swift.max(v * 2, min)
+    }
+    static let minRcvbuf = 2048 + 256, minSndbuf = 2 * (2048 + 256)
 }
 
 /// UDP and TCP sockets by local port; a specific address wins over INADDR_ANY (`__udp4_lib_lookup`).
@@ -46,13 +61,14 @@ struct SocketTable {
 
     /// Why the bind fails (EADDRINUSE), or nil: two sockets on a port clash when the addresses
     /// they take overlap (an AF_INET6 `::` socket without IPV6_V6ONLY takes every IPv4 one too).
-    mutating func bind(_ c: SocketConfig, rmemDefault: Int) -> String? {
+    mutating func bind(_ c: SocketConfig, net: NetSysctls) -> String? {
         guard byID[c.id] == nil else { return "socket id \(c.id) exists" }
         let existing = (c.proto == .udp ? udp[c.port] : tcp[c.port]) ?? []
         if existing.contains(where: { SocketTable.overlap($0.config, c) }) {
             return "address \(c.addressText):\(c.port) already in use (EADDRINUSE)"
         }
-        let s = Sock(config: c, rcvbuf: c.rcvbuf ?? rmemDefault)
+        let s = Sock(config: c, rcvbuf: c.rcvbuf.map { Sock.bufferSize($0, max: net[.rmem_max], min: Sock.minRcvbuf) } ?? net[.rmem_default],
+                     sndbuf: c.sndbuf.map { Sock.bufferSize($0, max: net[.wmem_max], min: Sock.minSndbuf) } ?? net[.wmem_default])
         byID[c.id] = s
         if c.proto == .udp { udp[c.port, default: []].append(s) } else { tcp[c.port, default: []].append(s) }
         return nil
@@ -102,11 +118,26 @@ struct SocketTable {
 
 extension Stack {
     /// Binds a socket (and keeps it in the configuration a restart rebuilds).
-    public func bind(_ c: SocketConfig) -> String? { sockets.bind(c, rmemDefault: sysctl(.rmem_default)) }
+    public func bind(_ c: SocketConfig) -> String? { sockets.bind(c, net: net) }
     public func closeSocket(_ id: Int) -> Bool { sockets.close(id) }
     public func socket(_ id: Int) -> Sock? { sockets.byID[id] }
     public var allSockets: [Sock] { sockets.all }
     public var nextSocketID: Int { (sockets.byID.keys.max() ?? 0) + 1 }
+
+    /// `setsockopt` of the options the model has (SO_RCVBUF, SO_SNDBUF, IP_TOS, SO_PRIORITY,
+    /// IP_MTU_DISCOVER) on a bound socket, in that order: IP_TOS also sets the priority
+    /// (`rt_tos2priority`) unless SO_PRIORITY comes with it. Answers the socket's configuration
+    /// afterwards, or nil when there is no such socket.
+    public func setsockopt(socket id: Int, rcvbuf: Int? = nil, sndbuf: Int? = nil, tos: UInt8? = nil, priority: UInt32? = nil,
+                           pmtudisc: SocketConfig.PMTUDisc? = nil) -> SocketConfig? {
+        guard let s = sockets.byID[id] else { return nil }
+        if let v = rcvbuf { s.config.rcvbuf = v; s.rcvbuf = Sock.bufferSize(v, max: net[.rmem_max], min: Sock.minRcvbuf) }
+        if let v = sndbuf { s.config.sndbuf = v; s.sndbuf = Sock.bufferSize(v, max: net[.wmem_max], min: Sock.minSndbuf) }
+        if let v = tos { s.config.tos = v; s.config.priority = nil }
+        if let v = priority { s.config.priority = v }
+        if let v = pmtudisc { s.config.pmtudisc = v }
+        return s.config
+    }
 
     /// `recvmsg` on a UDP socket from a process on `cpu`: dequeues up to `max` datagrams, uncharges
     /// them, and records the flow's CPU for RFS (`sock_rps_record_flow`).

@@ -1,0 +1,116 @@
+import Wire
+
+/// One datagram a UDP socket sends: `sendto(fd, payload, MSG_DONTWAIT, dst)` at a virtual time.
+public struct Send: Sendable {
+    public var socket: Int
+    public var dst: IPv4Address
+    public var port: UInt16
+    public var payload: [UInt8]
+    /// When the process calls sendto (virtual ns; nil = now).
+    public var atNs: UInt64?
+    public init(socket: Int, dst: IPv4Address, port: UInt16, payload: [UInt8], atNs: UInt64? = nil) {
+        self.socket = socket; self.dst = dst; self.port = port; self.payload = payload; self.atNs = atNs
+    }
+}
+
+// net/ipv4/udp.c (udp_sendmsg, udp_send_skb), net/ipv4/ip_output.c (ip_make_skb, __ip_append_data).
+extension Stack {
+    /// Runs each send at its time (the process runs on CPU 0) and the stack until no packet work
+    /// is left; answers each datagram's outcome: transmitted, dropped on the way, or failed with an errno.
+    public func send(_ batch: [Send]) -> [PacketResult] {
+        beginRun()
+        pendingSends = batch
+        for (i, s) in batch.enumerated() {
+            let t = max(s.atNs ?? clockNs, clockNs)
+            packets.append(PacketResult(device: "", outcome: .queued, dropReason: nil, stages: [], startNs: t, endNs: 0, frame: [],
+                                        note: nil, rxQueue: 0, segments: 1, emitted: []))
+            schedule(t, .udpSend(index: i))
+        }
+        let results = endRun()
+        pendingSends = []
+        return results
+    }
+
+    /// `udp_sendmsg` for an AF_INET socket, non-blocking: route, then `ip_make_skb` (one skb per
+    /// fragment the MTU makes, each charged to sk_wmem_alloc; EAGAIN when it has reached
+    /// sk_sndbuf), then `udp_send_skb` and `ip_send_skb` → `ip_local_out`.
+    func udp_sendmsg(index i: Int, at t: UInt64) {
+        let req = pendingSends[i]
+        let cpu = 0
+        if clocks[cpu] < t { clocks[cpu] = t }
+        let skb = SkBuff(frame: [], dev: 0, packet: i)
+        skb.cpu = cpu
+        enter(.udp_sendmsg, skb)
+        guard let sk = sockets.byID[req.socket], sk.config.proto == .udp, sk.config.address6 == nil else {
+            return sendFailed(i, nil, "ENOTSOCK", "no AF_INET UDP socket \(req.socket)")
+        }
+        let len = req.payload.count
+        guard len <= 65507 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one IPv4 datagram") }
+        guard let route = routeOutput(req.dst) else {
+            snmp.ip.OutNoRoutes += 1
+            return sendFailed(i, sk, "ENETUNREACH", "no route to \(req.dst)")
+        }
+        packets[i].device = devices[route.dev].name
+        let c = sk.config
+        let mtu = devices[route.dev].config.mtu
+        let total = 28 + len
+        let alwaysDF = c.pmtudisc == .do || c.pmtudisc == .probe
+        if alwaysDF && total > mtu {
+            return sendFailed(i, sk, "EMSGSIZE", "\(total) bytes exceed the MTU \(mtu) of \(devices[route.dev].name) (IP_PMTUDISC_\(c.pmtudisc.rawValue.uppercased()))")
+        }
+        enter(.ip_make_skb, skb)
+        // sock_alloc_send_pskb for the first skb: refused once sk_wmem_alloc reaches sk_sndbuf;
+        // sock_wmalloc for further fragments allows up to twice that.
+        guard sk.wmemAlloc < sk.sndbuf else {
+            snmp.udp.SndbufErrors += 1
+            return sendFailed(i, sk, "EAGAIN", "sk_wmem_alloc \(sk.wmemAlloc) has reached sk_sndbuf \(sk.sndbuf)")
+        }
+        let per = (mtu - 20) & ~7
+        let charges = total <= mtu ? [SkBuff.txTruesize(ipLength: total)]
+            : stride(from: 0, to: len + 8, by: per).map { SkBuff.txTruesize(ipLength: 20 + min(per, len + 8 - $0)) }
+        if charges.count > 1, sk.wmemAlloc + charges.dropFirst().reduce(0, +) > 2 * sk.sndbuf {
+            snmp.udp.SndbufErrors += 1
+            return sendFailed(i, sk, "ENOBUFS", "fragments would take sk_wmem_alloc past twice sk_sndbuf \(sk.sndbuf)")
+        }
+        // IP_PMTUDISC_WANT sets DF on what fits the MTU but lets the stack fragment it locally
+        // (ignore_df), so the ID comes from the hashed counters; with DO it is 0.
+        let df = alwaysDF || (c.pmtudisc == .want && total <= mtu)
+        let src = c.address == .any ? route.src : c.address
+        let ip = IPv4Repr(src: src, dst: req.dst, proto: IPProtocol.udp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
+                          ident: ip_select_ident(src: src, dst: req.dst, proto: IPProtocol.udp, dontFragment: alwaysDF), dontFragment: df, payloadLength: 8 + len)
+        var bytes = [UInt8](repeating: 0, count: 14 + total)
+        // The UDP checksum in full; a veth leaves the unfinished CHECKSUM_PARTIAL form on the wire
+        // for a datagram that fits one skb (one that is fragmented is summed in software).
+        UDPRepr(srcPort: c.port, dstPort: req.port, payload: req.payload).emit(into: &bytes, at: 34, src: src, dst: req.dst)
+        ip.emit(into: &bytes, at: 14)
+        skb.data = bytes; skb.len = bytes.count
+        skb.networkHeader = 14; skb.transportHeader = 34; skb.protocolType = EtherType.ipv4
+        skb.csumPartialOffset = charges.count == 1 ? 34 + 6 : nil
+        skb.priority = c.priority ?? (c.tos != 0 ? Stack.rt_tos2priority(c.tos) : 0)
+        skb.sock = sk; skb.wmemCharge = charges.reduce(0, +)
+        sk.wmemAlloc += skb.wmemCharge
+        packets[i].frame = Array(bytes[14...])
+        enter(.udp_send_skb, skb)
+        snmp.udp.OutDatagrams += 1
+        snmp.ip.OutRequests += 1
+        sk.sent += 1
+        ip_local_out(skb, route: route)
+        packets[i].outq = sk.wmemAlloc
+    }
+
+    private func sendFailed(_ i: Int, _ sk: Sock?, _ errno: String, _ why: String) {
+        sk?.sendErrors[errno, default: 0] += 1
+        packets[i].outcome = .failed
+        packets[i].errno = errno
+        packets[i].endNs = clocks[0]
+        packets[i].outq = sk?.wmemAlloc
+        if tracing { packets[i].note = "\(errno): \(why)" }
+    }
+
+    /// `sock_wfree`: a freed skb gives its charge back to the socket that sent it.
+    func sock_wfree(_ skb: SkBuff) {
+        guard let sk = skb.sock else { return }
+        sk.wmemAlloc -= skb.wmemCharge
+        skb.sock = nil; skb.wmemCharge = 0
+    }
+}
