@@ -607,6 +607,73 @@ paths:
           description: Deleted.
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/sockets/{socket}/send:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/SocketID'
+    post:
+      operationId: sendOnSocket
+      summary: "Non-blocking `sendto` calls on an AF_INET UDP socket: udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH."
+      parameters:
+        - name: trace
+          in: query
+          schema: {type: string, pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'}
+        - name: sync
+          in: query
+          schema: {type: boolean, default: false}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [to, port]
+              properties:
+                to: {type: string, description: IPv4 destination.}
+                port: {type: integer, minimum: 1, maximum: 65535}
+                payload: {type: string, description: Payload as text (UTF-8).}
+                payload_hex: {type: string}
+                payload_base64: {type: string}
+                length: {type: integer, minimum: 0, maximum: 65535, description: A payload of this many zero bytes.}
+                count: {type: integer, minimum: 1, default: 1}
+                rate_pps: {type: integer, minimum: 1, description: Calls this many per second apart (virtual time); all at once without it.}
+                start_ns: {type: integer, minimum: 0}
+                setsockopt:
+                  type: object
+                  additionalProperties: false
+                  description: Options set before the first call; they stay with the socket.
+                  properties:
+                    rcvbuf: {type: integer, minimum: 256}
+                    sndbuf: {type: integer, minimum: 0}
+                    tos: {type: integer, minimum: 0, maximum: 255}
+                    priority: {type: integer, minimum: 0}
+                    pmtudisc: {type: string, enum: [dont, want, do, probe]}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: One trace per datagram (stage names from udp_sendmsg on; frame_hex is the IPv4 datagram built), as an injection answers.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [results, trace, packets, outcomes, durable]
+                properties:
+                  results:
+                    type: array
+                    items:
+                      oneOf:
+                        - {$ref: '#/components/schemas/Trace'}
+                        - {$ref: '#/components/schemas/TraceRow'}
+                  trace: {type: string}
+                  packets: {type: integer}
+                  outcomes: {type: object, additionalProperties: {type: integer}}
+                  durable: {type: boolean}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+        '429': {$ref: '#/components/responses/TooMany'}
   /v1/stacks/{stack}/softnet_stat:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -1261,7 +1328,11 @@ components:
         address: {type: string, default: 0.0.0.0, description: 'An IPv4 address (AF_INET) or an IPv6 one (AF_INET6; `::` takes IPv4 too, as v4-mapped, unless v6only).'}
         v6only: {type: boolean, default: false, description: IPV6_V6ONLY (AF_INET6 sockets only).}
         port: {type: integer, minimum: 1, maximum: 65535}
-        rcvbuf: {type: integer, minimum: 256, description: SO_RCVBUF; default net.core.rmem_default}
+        rcvbuf: {type: integer, minimum: 256, description: "SO_RCVBUF as given to setsockopt: the socket gets twice it, capped by net.core.rmem_max, at least 2304; default net.core.rmem_default."}
+        sndbuf: {type: integer, minimum: 0, description: "SO_SNDBUF likewise (net.core.wmem_max, at least 4608); default net.core.wmem_default."}
+        tos: {type: integer, minimum: 0, maximum: 255, description: IP_TOS (also the priority, rt_tos2priority, unless priority is given).}
+        priority: {type: integer, minimum: 0, description: SO_PRIORITY (skb->priority, which pfifo_fast's priomap reads).}
+        pmtudisc: {type: string, enum: [dont, want, do, probe], default: want, description: IP_MTU_DISCOVER.}
     Socket:
       type: object
       required: [id, protocol, address, port, rcvbuf_effective, rmem_alloc, queued, drops]
@@ -1277,6 +1348,14 @@ components:
         queued: {type: integer}
         drops: {type: integer}
         syn_received: {type: integer}
+        sndbuf: {type: integer}
+        tos: {type: integer}
+        priority: {type: integer}
+        pmtudisc: {type: string}
+        sndbuf_effective: {type: integer}
+        wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}
+        sent: {type: integer}
+        send_errors: {type: object, additionalProperties: {type: integer}, description: Failed sends by errno.}
     FIBEntry:
       type: object
       required: [dst, type, dev, metric, proto, table]
@@ -1518,7 +1597,7 @@ components:
         payload_hex: {type: string}
     Outcome:
       type: string
-      enum: [delivered, forwarded, transmitted, dropped, queued, consumed]
+      enum: [delivered, forwarded, transmitted, dropped, queued, consumed, failed]
     DropReason:
       type: string
       description: SKB_DROP_REASON_* name without the prefix.
@@ -1578,6 +1657,8 @@ components:
           required: [start_ns, end_ns, rx_queue, segments, stages, frame_hex, netfilter, emitted]
           properties:
             note: {type: string}
+            errno: {type: string, description: "A send that failed: EAGAIN, EMSGSIZE, ENETUNREACH, ENOBUFS."}
+            outq: {type: integer, description: "A send: the socket's SIOCOUTQ when the call returned."}
             rx_queue: {type: integer}
             segments: {type: integer, description: Segments in the skb that ended the path (GRO).}
             netfilter:

@@ -84,6 +84,13 @@ extension App {
             e.storedTraces -= most - kept
             return results
         }
+        return try storeTraces(results, mode: mode, entry: e, sync: sync)
+    }
+
+    /// Keeps the traces the mode wants (in the store and the answer) and answers every packet's
+    /// outcome: the tail of an injection and of a socket send.
+    func storeTraces(_ results: [PacketResult], mode: TraceMode, entry e: StackEntry, sync: Bool) throws(Problem) -> HTTPResponse {
+        let name = e.record.name
         let kept = results.enumerated().compactMap { k, r in mode.keep(k, r).map { (r, $0) } }
         let first = store.allocateTraceIDs(kept.count)
         let now = Timestamp.now()
@@ -103,7 +110,7 @@ extension App {
         // a delete that came first means there is nothing to store them under.
         try e.withStack { (_: Stack) throws(Problem) in
             guard !e.deleted else {
-                throw Problem(status: 409, slug: "conflict", detail: "stack \(name) was deleted while this injection ran; nothing was stored")
+                throw Problem(status: 409, slug: "conflict", detail: "stack \(name) was deleted while this ran; nothing was stored")
             }
             store.enqueueTraces(rows)
         }

@@ -19,6 +19,9 @@ extension App {
         router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/recv") { [unowned self] req, p throws(Problem) in
             try recv(req, p["stack"]!, p["socket"]!)
         }
+        router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/send") { [unowned self] req, p throws(Problem) in
+            try sendOnSocket(req, p["stack"]!, p["socket"]!)
+        }
         router.add("GET", "/v1/stacks/{stack}/softnet_stat") { [unowned self] req, p throws(Problem) in try softnet(req, p["stack"]!) }
         router.add("POST", "/v1/stacks/{stack}/clock") { [unowned self] req, p throws(Problem) in try advanceClock(req, p["stack"]!) }
     }
@@ -159,6 +162,10 @@ extension App {
         f.append(("rmem_alloc", .int(k.rmemAlloc)))
         f.append(("queued", .int(k.queue.count)))
         f.append(("drops", .int(k.drops)))
+        f.append(("sndbuf_effective", .int(k.sndbuf)))
+        f.append(("wmem_alloc", .int(k.wmemAlloc)))
+        f.append(("sent", .int(k.sent)))
+        f.append(("send_errors", .object(k.sendErrors.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
         if k.config.proto == .tcp { f.append(("syn_received", .int(k.synReceived))) }
         return .object(f)
     }

@@ -95,6 +95,10 @@ enum StackDocument {
         if c.address6 != nil { x.set("v6only", c.v6only) }
         x.set("port", Int(c.port))
         if let b = c.rcvbuf { x.set("rcvbuf", b) }
+        if let b = c.sndbuf { x.set("sndbuf", b) }
+        if c.tos != 0 { x.set("tos", Int(c.tos)) }
+        if let p = c.priority { x.set("priority", Int(p)) }
+        if c.pmtudisc != .want { x.set("pmtudisc", c.pmtudisc.rawValue) }
         return x.value
     }
 
@@ -194,15 +198,40 @@ enum StackDocument {
         let rcvbuf = try r.int("rcvbuf", in: 256...(1 << 30))
         let given = try r.int("id", in: 1...Int(Int32.max))
         let v6only = try r.bool("v6only")
+        let opts = try decodeSocketOptions(&r, path: path)
         try r.finish()
+        func with(_ c: SocketConfig) -> SocketConfig {
+            var c = c
+            c.sndbuf = opts.sndbuf
+            if let t = opts.tos { c.tos = t }
+            c.priority = opts.priority
+            if let m = opts.pmtudisc { c.pmtudisc = m }
+            return c
+        }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
         if a.contains(":") {
             guard let addr = try? IPv6Address(parsing: a), !addr.isMulticast else { throw Problem.unprocessable("invalid IPv6 address \"\(a)\"", pointer: path + "/address") }
-            return SocketConfig(id: given ?? id, proto: p, address6: addr, v6only: v6only ?? false, port: UInt16(port), rcvbuf: rcvbuf)
+            return with(SocketConfig(id: given ?? id, proto: p, address6: addr, v6only: v6only ?? false, port: UInt16(port), rcvbuf: rcvbuf))
         }
         if v6only != nil { throw Problem.unprocessable("v6only is for IPv6 (AF_INET6) sockets", pointer: path + "/v6only") }
         guard let addr = try? IPv4Address(parsing: a) else { throw Problem.unprocessable("invalid IPv4 address \"\(a)\"", pointer: path + "/address") }
-        return SocketConfig(id: given ?? id, proto: p, address: addr, port: UInt16(port), rcvbuf: rcvbuf)
+        return with(SocketConfig(id: given ?? id, proto: p, address: addr, port: UInt16(port), rcvbuf: rcvbuf))
+    }
+
+    /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, priority, pmtudisc.
+    struct SocketOptions { var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc? }
+    static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
+        let sndbuf = try r.int("sndbuf", in: 0...(1 << 30))
+        let tos = try r.int("tos", in: 0...255).map { UInt8($0) }
+        let priority = try r.int("priority", in: 0...Int(UInt32.max)).map { UInt32($0) }
+        var mode: SocketConfig.PMTUDisc?
+        if let m = try r.string("pmtudisc") {
+            guard let v = SocketConfig.PMTUDisc(rawValue: m) else {
+                throw Problem.unprocessable("pmtudisc must be dont, want, do or probe (IP_PMTUDISC_*)", pointer: path + "/pmtudisc")
+            }
+            mode = v
+        }
+        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode)
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {

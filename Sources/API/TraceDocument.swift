@@ -12,6 +12,8 @@ enum TraceDocument {
         o.set("device", r.device)
         o.set("outcome", r.outcome.rawValue)
         o.set("drop_reason", r.dropReason.map { .string($0.rawValue) } ?? .null)
+        o.setIfPresent("errno", r.errno)
+        if let q = r.outq { o.set("outq", q) }
         o.setIfPresent("note", r.note)
         o.set("created_at", createdAt)
         o.set("start_ns", Int(r.startNs))
@@ -51,6 +53,7 @@ enum TraceDocument {
         o.set("trace", "summary")
         o.set("outcome", r.outcome.rawValue)
         o.set("drop_reason", r.dropReason.map { .string($0.rawValue) } ?? .null)
+        o.setIfPresent("errno", r.errno)
         o.set("created_at", createdAt)
         o.set("start_ns", Int(r.startNs))
         o.set("end_ns", Int(r.endNs))
