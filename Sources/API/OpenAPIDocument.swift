@@ -560,7 +560,7 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
     post:
       operationId: tcQdisc
-      summary: "Run a `tc qdisc add|replace|change|del` command (pfifo_fast, pfifo, bfifo, tbf; a tbf takes a child at `parent MAJ:1`); stored with the stack."
+      summary: "Run a `tc qdisc add|replace|change|del` command (pfifo_fast, pfifo, bfifo, tbf, fq_codel; a tbf takes a child at `parent MAJ:1`); stored with the stack."
       requestBody:
         required: true
         content:
@@ -1295,7 +1295,7 @@ components:
       description: "One qdisc as `tc -s -j qdisc show` prints it (options in tc's units: rate in bytes/s, burst and limit in bytes, lat in µs)."
       required: [kind, handle, options, bytes, packets, drops, overlimits, requeues, backlog, qlen]
       properties:
-        kind: {type: string, enum: [noqueue, pfifo_fast, pfifo, bfifo, tbf]}
+        kind: {type: string, enum: [noqueue, pfifo_fast, pfifo, bfifo, tbf, fq_codel]}
         handle: {type: string, example: "1:"}
         dev: {type: string, description: Only when no device was named.}
         root: {type: boolean}

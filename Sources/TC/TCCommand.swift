@@ -128,13 +128,42 @@ public enum TC {
             if w.count > 1 { throw TCError("qdisc 'pfifo_fast' does not support option parsing", word: base + 1) }
             return .pfifoFast
         case "tbf": return .tbf(try parseTBF(w, base: base))
+        case "fq_codel": return .fqCodel(try parseFQCoDel(w, base: base))
         case "noqueue":
             throw TCError("noqueue is a virtual device's default; it cannot be added", word: base, kernel: true)
-        case "htb", "fq_codel", "cake", "prio", "sfq", "netem", "mq", "fq", "red", "hfsc", "drr", "ingress", "clsact":
+        case "htb", "cake", "prio", "sfq", "netem", "mq", "fq", "red", "hfsc", "drr", "ingress", "clsact":
             throw TCError("qdisc \(w[0]) is not supported yet", word: base)
         default:
             throw TCError("Error: Specified qdisc kind is unknown.", word: base, kernel: true)
         }
+    }
+
+    /// q_fq_codel.c: limit, flows, quantum, target, interval, memory_limit, ecn/noecn, drop_batch.
+    static func parseFQCoDel(_ w: [String], base: Int) throws(TCError) -> FQCoDelSpec {
+        var f = FQCoDelSpec()
+        var i = 1
+        while i < w.count {
+            let k = w[i]
+            if k == "ecn" || k == "noecn" { f.ecn = k == "ecn"; i += 1; continue }
+            guard ["limit", "flows", "quantum", "target", "interval", "memory_limit", "drop_batch", "ce_threshold"].contains(k) else {
+                throw TCError("What is \"\(k)\"?", word: base + i)
+            }
+            guard i + 1 < w.count else { throw TCError("Command line is not complete. Try option \"help\"", word: base + i) }
+            let v = w[i + 1]
+            func bad() -> TCError { TCError("Illegal \"\(k)\"", word: base + i + 1) }
+            switch k {
+            case "limit": guard let x = UInt32(v), x > 0 else { throw bad() }; f.limit = Int(x)
+            case "flows": guard let x = Int(v), (1...65536).contains(x) else { throw bad() }; f.flows = x
+            case "quantum": guard let x = UInt32(v), x > 0 else { throw bad() }; f.quantum = Int(x)
+            case "target": guard let x = TCUnits.time(v), x > 0 else { throw bad() }; f.targetUs = x
+            case "interval": guard let x = TCUnits.time(v), x > 0 else { throw bad() }; f.intervalUs = x
+            case "memory_limit": guard let x = TCUnits.size(v), x > 0 else { throw bad() }; f.memoryLimit = x
+            case "drop_batch": guard let x = UInt32(v), x > 0 else { throw bad() }; f.dropBatch = Int(x)
+            default: throw TCError("fq_codel: \"ce_threshold\" is not supported yet", word: base + i)
+            }
+            i += 2
+        }
+        return f
     }
 
     /// q_tbf.c: rate, burst (buffer, maxburst) and limit or latency; limit from latency as tc
@@ -192,6 +221,10 @@ extension TC {
         case .pfifo(let l?): s += " limit \(l)"
         case .bfifo(let l?): s += " limit \(l)b"
         case .tbf(let t): s += " rate \(t.rate * 8)bit burst \(t.burst)b limit \(t.limit)b"
+        case .fqCodel(let f):
+            s += " limit \(f.limit) flows \(f.flows)"
+            if let q = f.quantum { s += " quantum \(q)" }
+            s += " target \(f.targetUs)us interval \(f.intervalUs)us memory_limit \(f.memoryLimit)b \(f.ecn ? "ecn" : "noecn") drop_batch \(f.dropBatch)"
         default: break
         }
         return s

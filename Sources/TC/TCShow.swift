@@ -17,6 +17,12 @@ extension TC {
                 let s = q.stats
                 out += " Sent \(s.bytes) bytes \(s.packets) pkt (dropped \(s.drops), overlimits \(s.overlimits) requeues \(s.requeues)) \n"
                 out += " backlog \(TCUnits.sizeText(s.backlog)) \(s.qlen)p requeues \(s.requeues)\n"
+                if let x = q.fqCodelStats {
+                    out += "  maxpacket \(x.maxpacket) drop_overlimit \(x.dropOverlimit) new_flow_count \(x.newFlowCount) ecn_mark \(x.ecnMark)"
+                    if x.memoryUsed > 0 { out += " memory_used \(x.memoryUsed)" }
+                    if x.dropOvermemory > 0 { out += " drop_overmemory \(x.dropOvermemory)" }
+                    out += "\n  new_flows_len \(x.newFlowsLen) old_flows_len \(x.oldFlowsLen)\n"
+                }
             }
         }
         return out
@@ -32,6 +38,10 @@ extension TC {
             var s = "rate \(TCUnits.rateText(q.tbf!.rate)) burst \(TCUnits.sizeText(t.burst)) "
             if let lat = t.latency { s += "lat \(TCUnits.timeText(lat)) " } else { s += "limit \(TCUnits.sizeText(q.tbf!.limit)) " }
             return s
+        case "fq_codel":
+            let f = q.fqCodel!
+            return "limit \(f.limit)p flows \(f.flows) quantum \(q.quantum ?? 0) target \(TCUnits.timeText(f.targetUs)) interval \(TCUnits.timeText(f.intervalUs)) "
+                + "memory_limit \(TCUnits.sizeText(f.memoryLimit)) \(f.ecn ? "ecn " : "")drop_batch \(f.dropBatch) "
         default: return ""
         }
     }
@@ -71,6 +81,12 @@ extension TC {
                 opt.set("rate", Int(q.tbf!.rate))
                 opt.set("burst", t.burst)
                 if let lat = t.latency { opt.set("lat", lat) } else { opt.set("limit", q.tbf!.limit) }
+            case "fq_codel":
+                let f = q.fqCodel!
+                opt.set("limit", f.limit); opt.set("flows", f.flows); opt.set("quantum", q.quantum ?? 0)
+                opt.set("target", f.targetUs); opt.set("interval", f.intervalUs); opt.set("memory_limit", f.memoryLimit)
+                if f.ecn { opt.set("ecn", true) }
+                opt.set("drop_batch", f.dropBatch)
             default: break
             }
             o.set("options", opt.value)
@@ -79,6 +95,13 @@ extension TC {
                 o.set("bytes", s.bytes); o.set("packets", s.packets); o.set("drops", s.drops)
                 o.set("overlimits", s.overlimits); o.set("requeues", s.requeues)
                 o.set("backlog", s.backlog); o.set("qlen", s.qlen)
+                if let x = q.fqCodelStats {
+                    o.set("maxpacket", x.maxpacket); o.set("drop_overlimit", x.dropOverlimit); o.set("new_flow_count", x.newFlowCount)
+                    o.set("ecn_mark", x.ecnMark)
+                    if x.memoryUsed > 0 { o.set("memory_used", x.memoryUsed) }
+                    if x.dropOvermemory > 0 { o.set("drop_overmemory", x.dropOvermemory) }
+                    o.set("new_flows_len", x.newFlowsLen); o.set("old_flows_len", x.oldFlowsLen)
+                }
             }
             return o.value
         })

@@ -59,13 +59,23 @@ final class TCCommandTests: XCTestCase {
         XCTAssertEqual(refusal(["qdisc add dev vA root tbf rate 1mbit burst 10k"]), "tbf: either \"limit\" or \"latency\" is required.")
         XCTAssertEqual(refusal(["qdisc add dev vA root pfifo bogus 1"]), "pfifo: unknown parameter \"bogus\"")
         XCTAssertEqual(refusal(["qdisc add dev eth9 root pfifo"]), "Cannot find device \"eth9\"")
-        XCTAssertEqual(refusal(["qdisc add dev vA root fq_codel"]), "qdisc fq_codel is not supported yet")
+        XCTAssertEqual(refusal(["qdisc add dev vA root cake"]), "qdisc cake is not supported yet")
         XCTAssertEqual(refusal(["qdisc add dev vA root tbf rate 1mbit burst 10k latency 1ms peakrate 2mbit"]), "tbf: \"peakrate\" is not supported yet")
         // A change of kind on the root grafts a new qdisc (as the kernel does for `tc qdisc change`).
         XCTAssertEqual(try shown(["qdisc add dev vA root pfifo", "qdisc change dev vA root bfifo limit 10"]).0, "qdisc bfifo 8002: root refcnt 3 limit 10b\n")
         // Deleting the root takes the child with it; the default comes back.
         XCTAssertEqual(try shown(["qdisc add dev vA root handle 1: tbf rate 1mbit burst 10k latency 10ms", "qdisc add dev vA parent 1:1 pfifo",
                                   "qdisc del dev vA root"]).0, "qdisc noqueue 0: root refcnt 2 \n")
+    }
+
+    /// fq_codel as iproute2 prints it (the kernel here has no module to compare with).
+    func testFQCoDelOptions() throws {
+        XCTAssertEqual(try shown(["qdisc add dev vA root fq_codel"]).0,
+                       "qdisc fq_codel 8001: root refcnt 3 limit 10240p flows 1024 quantum 1514 target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64 \n")
+        XCTAssertEqual(try shown(["qdisc add dev vA root fq_codel limit 100 flows 16 quantum 300 target 2ms interval 30ms noecn"]).0,
+                       "qdisc fq_codel 8001: root refcnt 3 limit 100p flows 16 quantum 300 target 2ms interval 30ms memory_limit 32Mb drop_batch 64 \n")
+        let spec = try TC.parse("qdisc add dev vA root fq_codel limit 100 flows 16 target 2ms noecn").spec
+        XCTAssertEqual(try TC.parse(TC.command(for: QdiscConfig(dev: "vA", handle: 1, spec: spec!))).spec, spec)
     }
 
     func testUnits() {

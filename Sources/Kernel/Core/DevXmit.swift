@@ -30,13 +30,20 @@ extension Stack {
             return sent
         }
         enter(.qdisc_enqueue, skb)
+        if skb.hash == 0 { skb.hash = skb_get_hash(skb) }
         let verdict = q.enqueue(skb, len: skb.qdiscPktLen, now: clocks[skb.cpu])
+        var callerFreed = false
+        for (victim, reason) in q.toFree {
+            if victim === skb { callerFreed = true }
+            finish(victim, drop(reason, "\(q.spec.kind) \(Stack.handleText(q.handle)) on \(d.name) dropped it from its queue"))
+        }
+        q.toFree = []
         // The qdisc runs after a drop too: what it already holds may go now.
         let callerSent = __qdisc_run(dev: dev, caller: skb)
         if case .drop(let reason) = verdict {
             return drop(reason, "\(q.spec.kind) \(Stack.handleText(q.handle)) on \(d.name) is full (qdisc_drop)")
         }
-        return callerSent ? sent : .stolen
+        return callerSent && !callerFreed ? sent : .stolen
     }
 
     /// `__qdisc_run` / `qdisc_restart`: `dequeue_skb` takes a packet and then, for qdiscs that
@@ -54,9 +61,12 @@ extension Stack {
             if !q.requeued.isEmpty {
                 batch = q.requeued; q.requeued = []
             } else {
-                guard let first = q.dequeue(now: clocks[cpu]) else { break }
+                let first = q.dequeue(now: clocks[cpu])
+                freeDropped(q, dev: dev)
+                guard let first else { break }
                 batch = [first]
                 while batch.count < 9, let more = q.dequeue(now: clocks[cpu]) { batch.append(more) }
+                freeDropped(q, dev: dev)
             }
             for (i, skb) in batch.enumerated() {
                 if tx.stopped {
@@ -79,6 +89,37 @@ extension Stack {
             schedule(w, .qdiscWatchdog(device: dev))
         }
         return callerSent
+    }
+
+    /// What a dequeue dropped (CoDel) ends here, each with its reason.
+    private func freeDropped(_ q: Qdisc, dev: Int) {
+        guard !q.toFree.isEmpty else { return }
+        for (victim, reason) in q.toFree {
+            victim.cpu = devices[dev].tx.cpu
+            finish(victim, drop(reason, "\(q.spec.kind) \(Stack.handleText(q.handle)) on \(devices[dev].name) dropped it at dequeue"))
+        }
+        q.toFree = []
+    }
+
+    /// `skb_get_hash` for a packet without one (locally generated): the flow dissector's hash of
+    /// addresses, protocol and ports, keyed per stack (`hashrnd`; from the seed here). Never 0.
+    func skb_get_hash(_ skb: SkBuff) -> UInt32 {
+        let nh = skb.networkHeader, b = skb.data
+        var words: (UInt32, UInt32, UInt32)
+        if skb.protocolType == EtherType.ipv6, skb.len >= nh + 40 {
+            let s = IPv6Address(array: b, at: nh + 8).raw, d = IPv6Address(array: b, at: nh + 24).raw
+            words = (UInt32(truncatingIfNeeded: s ^ (s >> 64) ^ (s >> 32)), UInt32(truncatingIfNeeded: d ^ (d >> 64) ^ (d >> 32)), UInt32(b[nh + 6]))
+        } else if skb.len >= nh + 20 {
+            words = (b.be32(nh + 12), b.be32(nh + 16), UInt32(b[nh + 9]))
+            let ihl = Int(b[nh] & 0x0f) * 4
+            if b.be16(nh + 6) & 0x1fff == 0, b[nh + 9] == IPProtocol.udp || b[nh + 9] == IPProtocol.tcp, skb.len >= nh + ihl + 4 {
+                words.2 ^= b.be32(nh + ihl) << 8
+            }
+        } else {
+            words = (0, 0, 0)
+        }
+        let h = UInt32(truncatingIfNeeded: SipHash.hash3(words.0, words.1, words.2, key: (config.seed ^ 0x6861_7368_726e_6400, config.seed &+ 1)))
+        return h == 0 ? 1 : h
     }
 
     /// How a path ends once its skb is on the wire: a packet forwarded or transmitted; one the

@@ -96,3 +96,24 @@ public final class SkBuff {
         return (head <= 576 ? 576 : Stack.roundUpPowerOfTwo(head)) + 256
     }
 }
+
+extension SkBuff {
+    /// `INET_ECN_set_ce`: an ECN-capable (ECT) packet is marked Congestion Experienced, the IPv4
+    /// checksum adjusted; a Not-ECT one cannot be (false).
+    func setECNCongestionExperienced() -> Bool {
+        let nh = networkHeader
+        if protocolType == EtherType.ipv6 {
+            guard len >= nh + 2, (data[nh + 1] >> 4) & 3 != 0 else { return false }
+            data[nh + 1] |= 0x30
+            return true
+        }
+        guard len >= nh + 20 else { return false }
+        let tos = data[nh + 1]
+        guard tos & 3 != 0 else { return false }
+        guard tos & 3 != 3 else { return true }
+        data[nh + 1] = tos | 3
+        data.setBE16(nh + 10, 0)
+        data.setBE16(nh + 10, Checksum.compute(data, from: nh, count: Int(data[nh] & 0x0f) * 4))
+        return true
+    }
+}

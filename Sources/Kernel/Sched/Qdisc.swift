@@ -10,6 +10,7 @@ public enum QdiscSpec: Sendable, Equatable {
     /// At most `limit` bytes (nil: txqueuelen × (MTU + 14)).
     case bfifo(limit: Int?)
     case tbf(TBFSpec)
+    case fqCodel(FQCoDelSpec)
 
     public var kind: String {
         switch self {
@@ -18,6 +19,7 @@ public enum QdiscSpec: Sendable, Equatable {
         case .pfifo: "pfifo"
         case .bfifo: "bfifo"
         case .tbf: "tbf"
+        case .fqCodel: "fq_codel"
         }
     }
     /// Classful qdiscs take a child at `MAJ:1`.
@@ -68,6 +70,9 @@ class Qdisc {
     var canBypass: Bool { false }
     /// What the driver refused, sent first next time (`q->gso_skb`, dev_requeue_skb).
     var requeued: [SkBuff] = []
+    /// Packets the qdisc dropped from its queue (head drops, CoDel), with the reason, for the
+    /// stack to free (`to_free`).
+    var toFree: [(SkBuff, DropReason)] = []
 
     init(handle: UInt32, spec: QdiscSpec) { self.handle = handle; self.spec = spec }
 

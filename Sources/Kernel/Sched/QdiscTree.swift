@@ -9,6 +9,10 @@ public struct QdiscInfo: Sendable {
     /// Options in force, defaults filled in: pfifo/bfifo limit (packets/bytes), tbf's spec.
     public var limit: Int?
     public var tbf: TBFSpec?
+    public var fqCodel: FQCoDelSpec?
+    /// fq_codel's quantum as in force (the device's psched_mtu unless given).
+    public var quantum: Int?
+    public var fqCodelStats: FQCoDelStats?
     public var stats: QdiscStats
 }
 
@@ -63,6 +67,7 @@ extension Stack {
         case .pfifoFast: PFifoFast(handle: handle, txqueuelen: d.config.txQueueLen)
         case .pfifo, .bfifo: FIFOQdisc(handle: handle, spec: spec, txqueuelen: d.config.txQueueLen, psched_mtu: d.pschedMTU)
         case .tbf(let t): TBF(handle: handle, spec: t, now: clockNs)
+        case .fqCodel(let f): FQCoDel(handle: handle, spec: f, psched_mtu: d.pschedMTU)
         }
     }
 
@@ -90,6 +95,10 @@ extension Stack {
         var i = QdiscInfo(dev: dev, kind: q.spec.kind, handle: q.handle, parent: parent, refcnt: refcnt, stats: q.stats)
         if let f = q as? FIFOQdisc { i.limit = f.limit }
         if case .tbf(let t) = q.spec { i.tbf = t }
+        if let f = q as? FQCoDel {
+            i.fqCodel = f.opts; i.quantum = f.quantum
+            i.fqCodelStats = f.currentStats
+        }
         return i
     }
 }

@@ -36,6 +36,8 @@ final class TBF: Qdisc {
     private var blockedUntil: UInt64?
     /// The qdisc under class 1 (`q->qdisc`).
     var inner: Qdisc
+    /// The child's drops already counted here.
+    private var innerDrops = 0
 
     init(handle: UInt32, spec: TBFSpec, now: UInt64) {
         rate = PSchedRate(bytesPerSec: spec.rate)
@@ -49,19 +51,33 @@ final class TBF: Qdisc {
         super.init(handle: handle, spec: .tbf(spec))
     }
 
-    override var child: Qdisc? { get { inner } set { inner = newValue ?? FIFOQdisc(handle: 0, spec: .bfifo(limit: limit), txqueuelen: 0, psched_mtu: 0) } }
+    override var child: Qdisc? {
+        get { inner }
+        set { inner = newValue ?? FIFOQdisc(handle: 0, spec: .bfifo(limit: limit), txqueuelen: 0, psched_mtu: 0); innerDrops = 0 }
+    }
 
     /// `tbf_enqueue`: a packet above the burst can never pass and is dropped; else the child decides.
     override func enqueue(_ skb: SkBuff, len: Int, now: UInt64) -> EnqueueResult {
         guard len <= maxSize else { stats.drops += 1; return .drop(.QDISC_DROP) }
-        if case .drop(let r) = inner.enqueue(skb, len: len, now: now) { stats.drops += 1; return .drop(r) }
-        stats.backlog += len; stats.qlen += 1
-        return .success
+        let r = inner.enqueue(skb, len: len, now: now)
+        followChild()
+        return r
+    }
+
+    /// What the child holds and dropped, as `qdisc_tree_reduce_backlog` and tbf's own
+    /// accounting keep the parent in step with it; its freed packets go up.
+    private func followChild() {
+        stats.drops += inner.stats.drops - innerDrops
+        innerDrops = inner.stats.drops
+        stats.qlen = inner.stats.qlen
+        stats.backlog = inner.stats.backlog
+        if !inner.toFree.isEmpty { toFree += inner.toFree; inner.toFree = [] }
     }
 
     /// `tbf_dequeue`: the head leaves when the tokens gathered since `t_c` (at most a bucket)
     /// cover its length; otherwise the watchdog is set for when they will, and it counts an overlimit.
     override func dequeue(now: UInt64) -> SkBuff? {
+        defer { followChild() }
         guard let head = inner.peek(now: now) else { blockedUntil = nil; return nil }
         let len = head.qdiscPktLen
         var toks = min(Int64(clamping: now > tc ? now - tc : 0), buffer) + tokens
@@ -75,7 +91,6 @@ final class TBF: Qdisc {
         blockedUntil = nil
         let skb = inner.dequeuePeeked(now: now)!
         tc = now; tokens = toks
-        stats.backlog -= len; stats.qlen -= 1
         stats.bytes += len; stats.packets += skb.gsoSegs
         return skb
     }
