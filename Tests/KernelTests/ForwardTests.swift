@@ -128,9 +128,36 @@ final class NeighbourTimerTests: XCTestCase {
         XCTAssertEqual(s.neighbourEntries.first?.state, .incomplete)
         s.advance(toNs: 10_000_000_000)
         XCTAssertEqual(s.devices[1].stats.tx_packets, 3, "mcast_solicit: three requests in all")
-        XCTAssertEqual(s.neighbourFailures, 1)
         XCTAssertEqual(s.devices[1].stats.tx_dropped, 1)
+        // The forwarded packet's sender is told: ICMP host unreachable, which waits in turn for
+        // the sender's MAC (unknown here: three requests on eth0 from 3 s, and that fails at 6 s).
+        XCTAssertEqual(s.snmp.icmp.OutDestUnreachs, 1)
+        XCTAssertEqual(s.devices[0].stats.tx_packets, 3)
+        XCTAssertEqual(s.neighbourFailures, 2)
         XCTAssertTrue(s.neighbourEntries.isEmpty)
+    }
+}
+
+extension NeighbourTimerTests {
+    /// With the sender's MAC known, its ICMP host unreachable leaves on eth0 when the next hop
+    /// fails (about 3 s); a second packet to the same place is limited by icmp_ratelimit's bucket
+    /// only after the burst, so both are told.
+    func testAFailedNextHopSendsHostUnreachableToTheSender() throws {
+        let s = try routerStack()
+        func toward(_ id: UInt16) -> [UInt8] {
+            FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                      network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 77), proto: IPProtocol.udp, ttl: 64, ident: id, payloadLength: 0),
+                                     .udp(UDPRepr(srcPort: 1, dstPort: 2)))).emit()
+        }
+        let rs = s.inject([Injection(device: 0, frame: toward(1), atNs: 0), Injection(device: 0, frame: toward(2), atNs: 0)])
+        XCTAssertEqual(rs.map(\.outcome), [.queued, .queued])
+        s.advance(toNs: 2_900_000_000)
+        XCTAssertEqual(s.snmp.icmp.OutDestUnreachs, 0, "the entry has not failed yet")
+        s.advance(toNs: 3_100_000_000)
+        XCTAssertEqual(s.neighbourFailures, 1)
+        XCTAssertEqual(s.devices[1].stats.tx_dropped, 2)
+        XCTAssertEqual(s.snmp.icmp.OutDestUnreachs, 2)
+        XCTAssertEqual(s.devices[0].stats.tx_packets, 2, "both ICMP errors left toward the sender")
     }
 }
 

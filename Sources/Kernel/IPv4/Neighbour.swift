@@ -127,12 +127,20 @@ extension Stack {
         return .stolen
     }
 
-    /// `neigh_invalidate`: a neighbour that never answered; what waited on it is dropped (NEIGH_FAILED).
+    /// `neigh_invalidate`: a neighbour that never answered; what waited on it is dropped
+    /// (NEIGH_FAILED), and each forwarded packet's sender is told (`error_report` →
+    /// `dst_link_failure`): ICMP host unreachable (`ipv4_link_failure`) or ICMPv6 address
+    /// unreachable (`ip6_link_failure`), each under its rate limit. A local sender's error stays
+    /// in the host (its socket learns EHOSTUNREACH only with IP_RECVERR).
     func neigh_invalidate(_ waiting: [SkBuff], dev: Int) {
         neighbourFailures += 1
         for skb in waiting {
             devices[dev].stats.tx_dropped += 1
-            finish(skb, .drop(.NEIGH_FAILED, nil))
+            if !skb.generated && skb.sock == nil {
+                if skb.protocolType == EtherType.ipv6 { icmp6_send(skb, type: ICMPv6Repr.destUnreachable, code: 3) }
+                else { icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 1) }
+            }
+            finish(skb, drop(.NEIGH_FAILED, "no answer from the neighbour: its entry FAILED"))
         }
     }
 
