@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "packetstackd", targets: ["packetstackd"]),
         .executable(name: "psbench", targets: ["psbench"]),
         .executable(name: "nftbench", targets: ["nftbench"]),
+        .executable(name: "txbench", targets: ["txbench"]),
         .executable(name: "psfuzz", targets: ["psfuzz"]),
     ],
     targets: [
@@ -29,6 +30,7 @@ let package = Package(
         .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON", "NFTables", "IPTables", "TC"]),
         .executableTarget(name: "packetstackd", dependencies: ["API", "HTTPServer", "Store"]),
         .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
+        .executableTarget(name: "txbench", dependencies: ["Kernel", "Wire"], path: "bench/txbench"),
         .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
         // Fuzzing harnesses (scripts/fuzz.sh builds psfuzz with libFuzzer); FuzzTests replays their corpora.
         .target(name: "FuzzTargets", dependencies: ["API", "HTTPServer", "IPTables", "Kernel", "NFTables", "JSON", "Store", "TC", "Wire"], path: "Tests/Fuzz/FuzzTargets"),

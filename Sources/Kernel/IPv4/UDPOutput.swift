@@ -37,7 +37,10 @@ extension Stack {
     func udp_sendmsg(index i: Int, at t: UInt64) {
         let req = pendingSends[i]
         let cpu = 0
-        if clocks[cpu] < t { clocks[cpu] = t }
+        // The process runs when its CPU is free: a call that finds it busy starts when it is
+        // (so what the earlier calls set off on the clock, TX completions included, comes first).
+        if clocks[cpu] > t { return schedule(clocks[cpu], .udpSend(index: i)) }
+        clocks[cpu] = t
         let skb = SkBuff(frame: [], dev: 0, packet: i)
         skb.cpu = cpu
         enter(.udp_sendmsg, skb)
