@@ -104,6 +104,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         router.add("GET", "/v1/stacks/{stack}/stats") { [unowned self] req, p throws(Problem) in try stats(req, p["stack"]!) }
         registerResourceRoutes()
         registerQdiscRoutes()
+        registerSendRoutes()
         registerRulesetRoutes()
         registerMetricsRoute()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }

@@ -674,6 +674,80 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
         '429': {$ref: '#/components/responses/TooMany'}
+  /v1/stacks/{stack}/sends:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    post:
+      operationId: sendFlows
+      summary: "Several flows at once: each flow is what sockets/{socket}/send takes plus its socket; their calls run in one run in time order (e.g. a bulk flow and a sparse one sharing a qdisc). Results in the order of the flows, each flow's calls in order."
+      parameters:
+        - name: trace
+          in: query
+          schema: {type: string, pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'}
+        - name: sync
+          in: query
+          schema: {type: boolean, default: false}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [flows]
+              properties:
+                flows:
+                  type: array
+                  minItems: 1
+                  items:
+                    type: object
+                    additionalProperties: false
+                    required: [socket, to, port]
+                    properties:
+                      socket: {type: integer, minimum: 1}
+                      to: {type: string}
+                      port: {type: integer, minimum: 1, maximum: 65535}
+                      payload: {type: string}
+                      payload_hex: {type: string}
+                      payload_base64: {type: string}
+                      length: {type: integer, minimum: 0, maximum: 65535}
+                      count: {type: integer, minimum: 1, default: 1}
+                      rate_pps: {type: integer, minimum: 1}
+                      start_ns: {type: integer, minimum: 0}
+                      setsockopt:
+                        type: object
+                        additionalProperties: false
+                        properties:
+                          rcvbuf: {type: integer, minimum: 256}
+                          sndbuf: {type: integer, minimum: 0}
+                          tos: {type: integer, minimum: 0, maximum: 255}
+                          priority: {type: integer, minimum: 0}
+                          pmtudisc: {type: string, enum: [dont, want, do, probe]}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: One trace per datagram, as an injection answers.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [results, trace, packets, outcomes, durable]
+                properties:
+                  results:
+                    type: array
+                    items:
+                      oneOf:
+                        - {$ref: '#/components/schemas/Trace'}
+                        - {$ref: '#/components/schemas/TraceRow'}
+                  trace: {type: string}
+                  packets: {type: integer}
+                  outcomes: {type: object, additionalProperties: {type: integer}}
+                  durable: {type: boolean}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+        '429': {$ref: '#/components/responses/TooMany'}
   /v1/stacks/{stack}/softnet_stat:
     parameters:
       - $ref: '#/components/parameters/StackName'

@@ -19,9 +19,6 @@ extension App {
         router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/recv") { [unowned self] req, p throws(Problem) in
             try recv(req, p["stack"]!, p["socket"]!)
         }
-        router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/send") { [unowned self] req, p throws(Problem) in
-            try sendOnSocket(req, p["stack"]!, p["socket"]!)
-        }
         router.add("GET", "/v1/stacks/{stack}/softnet_stat") { [unowned self] req, p throws(Problem) in try softnet(req, p["stack"]!) }
         router.add("POST", "/v1/stacks/{stack}/clock") { [unowned self] req, p throws(Problem) in try advanceClock(req, p["stack"]!) }
     }

@@ -4,17 +4,91 @@ import JSON
 import Kernel
 import Wire
 
-// Sending from a socket.
+// Sending from sockets: one flow per request on a socket's own route, or several flows whose
+// calls interleave in time in one run.
 extension App {
-    /// `POST .../sockets/{socket}/send`: `count` datagrams to `to`:`port` (optionally `rate_pps`
-    /// apart from `start_ns`), each a non-blocking `sendto`; `setsockopt` options apply first and
-    /// stay with the socket. Answers like an injection: each datagram's trace.
+    func registerSendRoutes() {
+        router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/send") { [unowned self] req, p throws(Problem) in
+            try sendOnSocket(req, p["stack"]!, p["socket"]!)
+        }
+        router.add("POST", "/v1/stacks/{stack}/sends") { [unowned self] req, p throws(Problem) in try sendFlows(req, p["stack"]!) }
+    }
+
+    /// One flow: `count` non-blocking `sendto` calls of one payload to `to`:`port`, `rate_pps`
+    /// apart from `start_ns` (all at once without a rate), after its `setsockopt` options.
+    struct Flow {
+        var socket: Int
+        var dst: IPv4Address, port: UInt16, payload: [UInt8], count: Int
+        var rate: Int?, startNs: Int?
+        var options: StackDocument.SocketOptions?, rcvbuf: Int?
+    }
+
+    /// `POST .../sockets/{socket}/send`: one flow on that socket.
     func sendOnSocket(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
+        let id = try socketID(idText)
+        let body = try parseJSONBody(req)
+        let flow = try decoding { try decodeFlow(body, path: "", socket: id) }
+        return try runFlows(req, name, [flow])
+    }
+
+    /// `POST .../sends` with `{"flows": [...]}`, each naming its `socket`: their calls merged by time.
+    func sendFlows(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        let body = try parseJSONBody(req)
+        let flows: [Flow] = try decoding {
+            var r = try FieldReader(body)
+            guard let list = try r.array("flows"), !list.isEmpty else { throw JSONShapeError(path: "/flows", message: "is required and not empty") }
+            try r.finish()
+            return try list.enumerated().map { i, f in try decodeFlow(f, path: "/flows/\(i)", socket: nil) }
+        }
+        return try runFlows(req, name, flows)
+    }
+
+    private func decodeFlow(_ v: JSONValue, path: String, socket: Int?) throws -> Flow {
+        var r = try FieldReader(v, path: path)
+        var id = socket ?? 0
+        if socket == nil {
+            guard let s = try r.int("socket", in: 1...Int(Int32.max)) else { throw JSONShapeError(path: path + "/socket", message: "is required") }
+            id = s
+        }
+        let to = try r.requiredString("to")
+        guard let dst = try? IPv4Address(parsing: to) else { throw Problem.unprocessable("to must be an IPv4 address (AF_INET sockets send so far)", pointer: path + "/to") }
+        guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: path + "/port", message: "is required") }
+        let text = try r.string("payload"), hex = try r.string("payload_hex"), b64 = try r.string("payload_base64")
+        let length = try r.int("length", in: 0...65535)
+        guard [text != nil, hex != nil, b64 != nil, length != nil].filter({ $0 }).count <= 1 else {
+            throw Problem.unprocessable("give at most one of payload, payload_hex, payload_base64 and length", pointer: path + "/payload")
+        }
+        var payload: [UInt8] = []
+        if let text { payload = Array(text.utf8) }
+        if let hex {
+            guard let b = try? Hex.decode(hex) else { throw Problem.unprocessable("payload_hex is not hex", pointer: path + "/payload_hex") }
+            payload = b
+        }
+        if let b64 {
+            guard let d = Data(base64Encoded: b64) else { throw Problem.unprocessable("payload_base64 is not base64", pointer: path + "/payload_base64") }
+            payload = Array(d)
+        }
+        if let length { payload = [UInt8](repeating: 0, count: length) }
+        var f = Flow(socket: id, dst: dst, port: UInt16(port), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
+        f.rate = try r.int("rate_pps", in: 1...1_000_000_000)
+        f.startNs = try r.int("start_ns", in: 0...Int(Stack.clockLimitNs))
+        if let o = try r.raw("setsockopt") {
+            var w = try FieldReader(o, path: path + "/setsockopt")
+            f.rcvbuf = try w.int("rcvbuf", in: 256...(1 << 30))
+            f.options = try StackDocument.decodeSocketOptions(&w, path: path + "/setsockopt")
+            try w.finish()
+        }
+        try r.finish()
+        return f
+    }
+
+    /// Runs the flows' calls in one run, in time order (a flow's own order kept), and answers as
+    /// an injection does: each datagram's trace.
+    private func runFlows(_ req: HTTPRequest, _ name: String, _ flows: [Flow]) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         let sync = try q.bool("sync")
         let traceParam = q.string("trace")
         try q.finish()
-        let id = try socketID(idText)
         let e = try entry(name)
         let mode: TraceMode
         if let traceParam {
@@ -23,41 +97,9 @@ extension App {
         } else {
             mode = TraceMode(e.stack.config.traceMode) ?? .full
         }
-        let body = try parseJSONBody(req)
-        var dst = IPv4Address.any, port = 0, payload: [UInt8] = [], count = 1
-        var rate: Int?, startNs: Int?, opts: StackDocument.SocketOptions?, rcvbuf: Int?
-        try decoding {
-            var r = try FieldReader(body)
-            let to = try r.requiredString("to")
-            guard let a = try? IPv4Address(parsing: to) else { throw Problem.unprocessable("to must be an IPv4 address (AF_INET sockets send so far)", pointer: "/to") }
-            dst = a
-            guard let p = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
-            port = p
-            let text = try r.string("payload"), hex = try r.string("payload_hex"), b64 = try r.string("payload_base64")
-            let length = try r.int("length", in: 0...65535)
-            guard [text != nil, hex != nil, b64 != nil, length != nil].filter({ $0 }).count <= 1 else {
-                throw Problem.unprocessable("give at most one of payload, payload_hex, payload_base64 and length", pointer: "/payload")
-            }
-            if let text { payload = Array(text.utf8) }
-            if let hex {
-                guard let b = try? Hex.decode(hex) else { throw Problem.unprocessable("payload_hex is not hex", pointer: "/payload_hex") }
-                payload = b
-            }
-            if let b64 {
-                guard let d = Data(base64Encoded: b64) else { throw Problem.unprocessable("payload_base64 is not base64", pointer: "/payload_base64") }
-                payload = Array(d)
-            }
-            if let length { payload = [UInt8](repeating: 0, count: length) }
-            count = try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1
-            rate = try r.int("rate_pps", in: 1...1_000_000_000)
-            startNs = try r.int("start_ns", in: 0...Int(Stack.clockLimitNs))
-            if let o = try r.raw("setsockopt") {
-                var w = try FieldReader(o, path: "/setsockopt")
-                rcvbuf = try w.int("rcvbuf", in: 256...(1 << 30))
-                opts = try StackDocument.decodeSocketOptions(&w, path: "/setsockopt")
-                try w.finish()
-            }
-            try r.finish()
+        let total = flows.reduce(0) { $0 + $1.count }
+        guard total <= limits.maxPacketsPerRequest else {
+            throw Problem.unprocessable("at most \(limits.maxPacketsPerRequest) datagrams per request", pointer: "/flows")
         }
         guard running.enter(max: limits.maxConcurrentInjections) else {
             var p = Problem(status: 429, slug: "too-many-injections", detail: "\(limits.maxConcurrentInjections) injections are running (--max-injections); try again")
@@ -65,23 +107,27 @@ extension App {
             throw p
         }
         defer { running.leave() }
-        if let o = opts {
-            try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) in
-                guard let cfg = s.setsockopt(socket: id, rcvbuf: rcvbuf, sndbuf: o.sndbuf, tos: o.tos, priority: o.priority, pmtudisc: o.pmtudisc),
-                      let k = c.sockets.firstIndex(where: { $0.id == id }) else { throw Problem.notFound("no socket \(id)") }
+        // Sockets checked and options set (and stored) before anything is sent.
+        try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) in
+            for f in flows {
+                guard let sk = s.socket(f.socket) else { throw Problem.notFound("no socket \(f.socket)") }
+                guard sk.config.proto == .udp, sk.config.address6 == nil else {
+                    throw Problem.unprocessable("only AF_INET UDP sockets send yet (socket \(f.socket) is \(sk.config.address6 == nil ? "" : "AF_INET6 ")\(sk.config.proto.rawValue))", pointer: "/to")
+                }
+                try Self.checkClock(s, startNs: f.startNs)
+            }
+            for f in flows {
+                guard let o = f.options else { continue }
+                guard let cfg = s.setsockopt(socket: f.socket, rcvbuf: f.rcvbuf, sndbuf: o.sndbuf, tos: o.tos, priority: o.priority, pmtudisc: o.pmtudisc),
+                      let k = c.sockets.firstIndex(where: { $0.id == f.socket }) else { throw Problem.notFound("no socket \(f.socket)") }
                 c.sockets[k] = cfg
             }
         }
         let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
-            guard let sk = s.socket(id) else { throw Problem.notFound("no socket \(id)") }
-            guard sk.config.proto == .udp, sk.config.address6 == nil else {
-                throw Problem.unprocessable("only AF_INET UDP sockets send yet (socket \(id) is \(sk.config.address6 == nil ? "" : "AF_INET6 ")\(sk.config.proto.rawValue))", pointer: "/to")
-            }
-            try Self.checkClock(s, startNs: startNs)
             let most = switch mode {
             case .none: 0
-            case .sample(let n): (count + n - 1) / n
-            default: count
+            case .sample(let n): (total + n - 1) / n
+            default: total
             }
             guard e.storedTraces + most <= limits.maxTracesPerStack else {
                 throw Problem(status: 422, slug: "trace-quota", detail: "stack \(name) holds \(e.storedTraces) traces and this send adds up to \(most); at most \(limits.maxTracesPerStack) per stack (--max-traces): DELETE /v1/stacks/\(name)/traces first")
@@ -90,14 +136,24 @@ extension App {
             let tracing = s.tracing
             if mode == .none { s.tracing = false }
             defer { s.tracing = tracing }
-            let base = startNs.map { UInt64($0) } ?? s.clockNs
-            let results = s.send((0..<count).map { i in
-                Send(socket: id, dst: dst, port: UInt16(port), payload: payload, atNs: base + (rate.map { UInt64(i) * 1_000_000_000 / UInt64($0) } ?? 0))
-            })
-            for r in results { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
-            let kept = results.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
+            var sends: [Send] = []
+            for f in flows {
+                let base = f.startNs.map { UInt64($0) } ?? s.clockNs
+                for i in 0..<f.count {
+                    sends.append(Send(socket: f.socket, dst: f.dst, port: f.port, payload: f.payload,
+                                      atNs: base + (f.rate.map { UInt64(i) * 1_000_000_000 / UInt64($0) } ?? 0)))
+                }
+            }
+            // Stable by time: equal times keep the flows' order.
+            let order = sends.indices.sorted { (sends[$0].atNs!, $0) < (sends[$1].atNs!, $1) }
+            let ran = s.send(order.map { sends[$0] })
+            var results = [PacketResult?](repeating: nil, count: ran.count)
+            for (k, i) in order.enumerated() { results[i] = ran[k] }
+            let out = results.map { $0! }
+            for r in out { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
+            let kept = out.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
             e.storedTraces -= most - kept
-            return results
+            return out
         }
         return try storeTraces(results, mode: mode, entry: e, sync: sync)
     }

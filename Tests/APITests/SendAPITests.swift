@@ -41,3 +41,17 @@ final class SendAPITests: AppTestCase {
         XCTAssertEqual(unreachable.json?["results"]?.rendered().contains(#""errno":"ENETUNREACH""#), true, unreachable.raw)
     }
 }
+
+extension SendAPITests {
+    /// Two flows in one run: the bulk flow's calls and the sparse one's interleave in time.
+    func testFlowsInterleave() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks/h/sockets", #"{"port":4001}"#).status, 201)
+        let r = call("POST", "/v1/stacks/h/sends?trace=summary", #"{"flows":[{"socket":1,"to":"198.18.0.1","port":5000,"length":100,"count":4,"rate_pps":1000},{"socket":2,"to":"198.18.0.1","port":5001,"payload":"s","count":2,"rate_pps":500,"start_ns":500000}]}"#)
+        XCTAssertEqual(r.status, 200, r.raw)
+        guard case .array(let rows) = r.json?["results"] else { return XCTFail(r.raw) }
+        // In flow order; the start times show the interleaving.
+        XCTAssertEqual(rows.map { $0["start_ns"] }, [0, 1_000_000, 2_000_000, 3_000_000, 500_000, 2_500_000].map { .int($0) })
+        XCTAssertEqual(call("POST", "/v1/stacks/h/sends", #"{"flows":[{"socket":7,"to":"198.18.0.1","port":1}]}"#).status, 404)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/sends", #"{"flows":[]}"#).status, 400)
+    }
+}
