@@ -8,7 +8,8 @@ AF_PACKET socket, and what RCV captured plus DUT's `tc -s qdisc show` afterwards
 Topology and addresses are the kernel oracle's (../shared/oracle/README.md): DUT eth0
 198.18.0.2/24 (02:00:00:00:00:02), eth1 198.18.1.1/24 (02:00:00:00:01:01), permanent neighbours
 198.18.0.1 -> 02:00:00:00:00:01 and 198.18.1.2 -> 02:00:00:00:01:02, ip_forward=1.
-CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat"}], "quiet_ms"}, or
+CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat"}], "quiet_ms"
+(or "wait_ms": capture for that long), "capture_eth0": also capture what DUT sends out of eth0}, or
 instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc"}]
 sent with MSG_DONTWAIT from a UDP socket bound to DUT port 4000 (each send's result recorded:
 "ok" or the errno name, and the socket's SIOCOUTQ after it).
@@ -102,6 +103,12 @@ def run(case):
         enter(f"/var/run/netns/{snd}")
         tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         tx.bind(("peer0", 0))
+        caps = {cap: "eth1"}
+        if case.get("capture_eth0"):
+            cap0 = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+            cap0.bind(("peer0", 0))
+            cap0.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            caps[cap0] = "eth0"
         enter(f"/var/run/netns/{dut}")
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         udp.bind(("0.0.0.0", 4000))
@@ -116,16 +123,20 @@ def run(case):
             results.append(send_all(udp, snd_spec))
         got = []
         quiet = case.get("quiet_ms", 300) / 1000
+        deadline = time.monotonic() + case["wait_ms"] / 1000 if "wait_ms" in case else None
         while True:
-            r, _, _ = select.select([cap], [], [], quiet)
+            wait = quiet if deadline is None else max(0.0, deadline - time.monotonic())
+            r, _, _ = select.select(list(caps), [], [], wait)
             if not r:
                 break
-            data, anc, _, addr = cap.recvmsg(65535, 64)
-            if addr[2] == socket.PACKET_OUTGOING:
-                continue
-            ts = next((struct.unpack("qq", d[:16]) for lvl, t, d in anc if t == SO_TIMESTAMPNS), None)
-            t = ts[0] * 1_000_000_000 + ts[1] if ts else time.clock_gettime_ns(time.CLOCK_REALTIME)
-            got.append({"hex": data.hex(), "t_us": (t - t0) // 1000})
+            for c in r:
+                data, anc, _, addr = c.recvmsg(65535, 64)
+                if addr[2] == socket.PACKET_OUTGOING:
+                    continue
+                ts = next((struct.unpack("qq", d[:16]) for lvl, t, d in anc if t == SO_TIMESTAMPNS), None)
+                t = ts[0] * 1_000_000_000 + ts[1] if ts else time.clock_gettime_ns(time.CLOCK_REALTIME)
+                got.append({"hex": data.hex(), "t_us": (t - t0) // 1000, "iface": caps[c]})
+        got.sort(key=lambda g: g["t_us"])
         return {
             "case": case["name"], "kernel": os.uname().release, "tc": case["tc"],
             "sent": len(frames),

@@ -69,6 +69,10 @@ public final class Stack {
     public private(set) var clockNs: UInt64 = 0
     /// With tracing off the path records no stages and builds no notes.
     public var tracing = true
+    /// A tap on every device (tcpdump -i any, outbound): each frame that leaves, timers' included,
+    /// kept in `wire` while on.
+    public var captureWire = false
+    public internal(set) var wire: [EmittedFrame] = []
     /// Chains evaluated through their rule index (RuleIndex); off, every rule is tried in turn.
     /// The two give the same results (a differential test holds them to it).
     public var classifier = true

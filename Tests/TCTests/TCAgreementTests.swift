@@ -103,3 +103,37 @@ func assertCaptureTimes(_ emitted: [EmittedFrame], _ expected: JSONValue, file: 
         XCTAssertLessThanOrEqual(abs(ours - theirs), 120 + theirs * 0.005, "frame at \(ours) µs, kernel \(theirs) µs", file: file, line: line)
     }
 }
+
+/// A forwarded packet to an on-link address nobody answers, recorded on the real kernel: three
+/// broadcast ARP requests on eth1, then ICMP host unreachable back out of eth0 (TOS 0xc0, the whole
+/// packet quoted, TTL one lower). The model's timers fire where the timer wheel puts a one-second
+/// timer (256 jiffies at HZ 250, 1.024 s); the kernel's are up to 8 ms later, its tick's phase.
+final class NeighbourFailureAgreementTests: XCTestCase {
+    func testUnresolvableNextHop() throws {
+        let expected = try JSONParser.parse(try String(contentsOf: TCAgreementTests.cases.appendingPathComponent("neigh_failed_forward.expected.json"), encoding: .utf8))
+        let c = try JSONParser.parse(try String(contentsOf: TCAgreementTests.cases.appendingPathComponent("neigh_failed_forward.case.json"), encoding: .utf8))
+        guard case .array(let frames)? = c["frames"], case .string(let hex)? = frames.first?["hex"],
+              case .array(let got)? = expected["captured"] else { return XCTFail("bad case") }
+        let s = try TCAgreementTests.dut()
+        s.captureWire = true
+        XCTAssertEqual(s.inject([Injection(device: 0, frame: try Hex.decode(hex), atNs: 0)]).first?.outcome, .queued)
+        s.advance(toNs: 4_500_000_000)
+        // The ICMP error's IP ID is the kernel's random-keyed counter: compared apart.
+        func masked(_ f: [UInt8], _ iface: String) -> [UInt8] {
+            guard iface == "eth0", f.count > 25 else { return f }
+            var f = f; f[18] = 0; f[19] = 0; f[24] = 0; f[25] = 0; return f
+        }
+        XCTAssertEqual(s.wire.map { "\($0.device) \(Hex.encode(masked($0.frame, $0.device)))" },
+                       got.map { g -> String in
+                           guard case .string(let h)? = g["hex"], case .string(let i)? = g["iface"], let b = try? Hex.decode(h) else { return "" }
+                           return "\(i) \(Hex.encode(masked(b, i)))"
+                       })
+        XCTAssertEqual(s.wire.map(\.timeNs).prefix(3), [1180, 1_024_000_000, 2_048_000_000])
+        for (w, g) in zip(s.wire, got) {
+            guard case .int(let us)? = g["t_us"] else { continue }
+            XCTAssertLessThanOrEqual(abs(Double(w.timeNs) / 1000 - Double(us)), 8_000 + 120, "\(w.device) at \(w.timeNs) ns, kernel \(us) µs")
+        }
+        XCTAssertEqual(expected["link_tx"]?["packets"], .int(s.devices[1].stats.tx_packets))
+        XCTAssertEqual(expected["link_tx"]?["dropped"], .int(s.devices[1].stats.tx_dropped))
+    }
+}

@@ -203,7 +203,9 @@ extension Stack {
     func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?) {
         devices[dev].stats.tx_packets += 1
         devices[dev].stats.tx_bytes += frame.count
-        recordEmitted(cause, device: dev, frame: frame, at: cause.map { clocks[$0.cpu] } ?? clockNs)
+        let t = cause.map { clocks[$0.cpu] } ?? clockNs
+        recordEmitted(cause, device: dev, frame: frame, at: t)
+        if captureWire { wire.append(EmittedFrame(device: devices[dev].name, frame: frame, timeNs: t)) }
     }
 
     /// A qdisc handle as tc prints it (`1:`, `8001:`).

@@ -121,7 +121,7 @@ extension Stack {
         }
         if first {
             solicit()
-            schedule(clocks[skb.cpu] &+ NeighbourTable<A>.retransNs, timer)
+            schedule(timerWheelExpiry(afterNs: NeighbourTable<A>.retransNs, from: clocks[skb.cpu]), timer)
         }
         if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(a) (\(request) sent)" }
         return .stolen
@@ -134,8 +134,10 @@ extension Stack {
     /// in the host (its socket learns EHOSTUNREACH only with IP_RECVERR).
     func neigh_invalidate(_ waiting: [SkBuff], dev: Int) {
         neighbourFailures += 1
+        // No device counter moves (the kernel's `ip -s link` shows none).
         for skb in waiting {
-            devices[dev].stats.tx_dropped += 1
+            // The timer runs now: the CPU that handles the queued skb is at this time at least.
+            if clocks[skb.cpu] < clockNs { clocks[skb.cpu] = clockNs }
             if !skb.generated && skb.sock == nil {
                 if skb.protocolType == EtherType.ipv6 { icmp6_send(skb, type: ICMPv6Repr.destUnreachable, code: 3) }
                 else { icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 1) }
@@ -155,7 +157,7 @@ extension Stack {
             let f = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: devices[dev].mac, ethertype: EtherType.arp),
                               network: .arp(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: a))).emit()
             transmit(f, dev: dev, cause: nil)
-            schedule(clockNs &+ NeighbourTable<IPv4Address>.retransNs, .neighTimer(device: dev, address: a.raw))
+            schedule(timerWheelExpiry(afterNs: NeighbourTable<IPv4Address>.retransNs), .neighTimer(device: dev, address: a.raw))
             return
         }
         _ = neighbours.remove(a, dev: dev)

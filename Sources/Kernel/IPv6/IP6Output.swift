@@ -84,7 +84,7 @@ extension Stack {
             let stale = e.state == .stale || (e.state == .reachable && clockNs >= e.confirmedNs &+ e.reachableNs)
             if stale {
                 neighbours6.update(.init(dev: dev, addr: nexthop)) { $0.state = .delay; $0.probes = 0 }
-                schedule(clockNs &+ NeighbourTable<IPv6Address>.delayFirstProbeNs, .ndiscTimer(device: dev, address: nexthop.raw))
+                schedule(timerWheelExpiry(afterNs: NeighbourTable<IPv6Address>.delayFirstProbeNs), .ndiscTimer(device: dev, address: nexthop.raw))
             }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }

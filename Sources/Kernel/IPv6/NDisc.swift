@@ -273,7 +273,7 @@ extension Stack {
             e.probes += 1
             neighbours6.insert(e)
             ndisc_solicit(a, dev: dev, cause: nil, unicast: e.state == .probe)
-            schedule(clockNs &+ retrans, .ndiscTimer(device: dev, address: a.raw))
+            schedule(timerWheelExpiry(afterNs: retrans), .ndiscTimer(device: dev, address: a.raw))
         case .incomplete, .probe:
             e.state = .failed
             e.mac = nil
