@@ -613,7 +613,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: sendOnSocket
-      summary: "Non-blocking `sendto` calls on an AF_INET UDP socket: udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH."
+      summary: "Non-blocking `sendto` calls on a UDP socket (AF_INET, or AF_INET6): udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH."
       parameters:
         - name: trace
           in: query
@@ -630,7 +630,7 @@ paths:
               additionalProperties: false
               required: [to, port]
               properties:
-                to: {type: string, description: IPv4 destination.}
+                to: {type: string, description: "IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket)."}
                 port: {type: integer, minimum: 1, maximum: 65535}
                 payload: {type: string, description: Payload as text (UTF-8).}
                 payload_hex: {type: string}

@@ -18,7 +18,7 @@ extension App {
     /// apart from `start_ns` (all at once without a rate), after its `setsockopt` options.
     struct Flow {
         var socket: Int
-        var dst: IPv4Address, port: UInt16, payload: [UInt8], count: Int
+        var dst: IPv4Address, dst6: IPv6Address?, port: UInt16, payload: [UInt8], count: Int
         var rate: Int?, startNs: Int?
         var options: StackDocument.SocketOptions?, rcvbuf: Int?
     }
@@ -51,7 +51,14 @@ extension App {
             id = s
         }
         let to = try r.requiredString("to")
-        guard let dst = try? IPv4Address(parsing: to) else { throw Problem.unprocessable("to must be an IPv4 address (AF_INET sockets send so far)", pointer: path + "/to") }
+        var dst = IPv4Address.any, dst6: IPv6Address?
+        if to.contains(":") {
+            guard let a = try? IPv6Address(parsing: to) else { throw Problem.unprocessable("to is not an IPv6 address", pointer: path + "/to") }
+            dst6 = a
+        } else {
+            guard let a = try? IPv4Address(parsing: to) else { throw Problem.unprocessable("to is not an IPv4 or IPv6 address", pointer: path + "/to") }
+            dst = a
+        }
         guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: path + "/port", message: "is required") }
         let text = try r.string("payload"), hex = try r.string("payload_hex"), b64 = try r.string("payload_base64")
         let length = try r.int("length", in: 0...65535)
@@ -69,7 +76,7 @@ extension App {
             payload = Array(d)
         }
         if let length { payload = [UInt8](repeating: 0, count: length) }
-        var f = Flow(socket: id, dst: dst, port: UInt16(port), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
+        var f = Flow(socket: id, dst: dst, dst6: dst6, port: UInt16(port), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
         f.rate = try r.int("rate_pps", in: 1...1_000_000_000)
         f.startNs = try r.int("start_ns", in: 0...Int(Stack.clockLimitNs))
         if let o = try r.raw("setsockopt") {
@@ -111,8 +118,8 @@ extension App {
         try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) in
             for f in flows {
                 guard let sk = s.socket(f.socket) else { throw Problem.notFound("no socket \(f.socket)") }
-                guard sk.config.proto == .udp, sk.config.address6 == nil else {
-                    throw Problem.unprocessable("only AF_INET UDP sockets send yet (socket \(f.socket) is \(sk.config.address6 == nil ? "" : "AF_INET6 ")\(sk.config.proto.rawValue))", pointer: "/to")
+                guard sk.config.proto == .udp else {
+                    throw Problem.unprocessable("only UDP sockets send yet (socket \(f.socket) is TCP)", pointer: "/to")
                 }
                 try Self.checkClock(s, startNs: f.startNs)
             }
@@ -140,8 +147,9 @@ extension App {
             for f in flows {
                 let base = f.startNs.map { UInt64($0) } ?? s.clockNs
                 for i in 0..<f.count {
-                    sends.append(Send(socket: f.socket, dst: f.dst, port: f.port, payload: f.payload,
-                                      atNs: base + (f.rate.map { UInt64(i) * 1_000_000_000 / UInt64($0) } ?? 0)))
+                    let at = base + (f.rate.map { UInt64(i) * 1_000_000_000 / UInt64($0) } ?? 0)
+                    sends.append(f.dst6.map { Send(socket: f.socket, dst6: $0, port: f.port, payload: f.payload, atNs: at) }
+                                 ?? Send(socket: f.socket, dst: f.dst, port: f.port, payload: f.payload, atNs: at))
                 }
             }
             // Stable by time: equal times keep the flows' order.

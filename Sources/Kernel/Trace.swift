@@ -17,7 +17,7 @@ public enum Stage: Int, Sendable, CaseIterable {
     // net/ipv4/netfilter.c: output routed again after a route chain or NAT changed it
     case nf_hook_slow, ip_route_me_harder
     // net/ipv4/udp.c (sending), ip_output.c (ip_make_skb: the datagram's skbs)
-    case udp_sendmsg, ip_make_skb, udp_send_skb
+    case udp_sendmsg, ip_make_skb, udp_send_skb, ip6_make_skb, udp_v6_send_skb
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
     case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, tcp_v4_send_reset, icmp_rcv, icmp_send, icmp_reply
     // net/ipv6/ip6_input.c, exthdrs.c, reassembly.c, ip6_output.c

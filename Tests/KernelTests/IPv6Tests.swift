@@ -408,3 +408,39 @@ final class IPv6Tests: XCTestCase {
         XCTAssertEqual([m.type, m.code], [ICMPv6Repr.destUnreachable, 0])
     }
 }
+
+/// udpv6_sendmsg: an AF_INET6 socket sends IPv6 (hop limit of the link, an automatic flow label,
+/// UDP checksum in full), fragments at the source above the MTU, and sends IPv4 to a v4-mapped
+/// address when it is a dual-stack `::` socket. (Not recorded on the kernel: the recorder's
+/// namespaces have IPv6 off.)
+final class UDP6SendTests: XCTestCase {
+    func testSendsOverIPv6() throws {
+        var c = StackConfig(name: "s6", devices: [DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])])
+        c.devices[0].addresses6 = [try IPv6CIDR(parsing: "2001:db8::1/64")]
+        c.neighbours6 = [Neighbour6Config(address: IPv6Tests.peer6, mac: peerMAC, dev: "eth0")]
+        c.neighbours = [NeighbourConfig(address: peerIP, mac: peerMAC, dev: "eth0")]
+        c.sockets = [SocketConfig(id: 1, proto: .udp, address6: .any, port: 4000)]
+        let s = try Stack(config: c)
+        let rs = s.send([Send(socket: 1, dst6: IPv6Tests.peer6, port: 53, payload: Array("hi".utf8)),
+                         Send(socket: 1, dst6: IPv6Tests.peer6, port: 53, payload: [UInt8](repeating: 7, count: 3000)),
+                         Send(socket: 1, dst6: try IPv6Address(parsing: "::ffff:198.18.0.9"), port: 53, payload: Array("v4".utf8)),
+                         Send(socket: 1, dst6: try IPv6Address(parsing: "2001:db9::1"), port: 53, payload: [])])
+        XCTAssertEqual(rs.map(\.outcome), [.transmitted, .transmitted, .transmitted, .failed])
+        XCTAssertEqual(rs[3].errno, "ENETUNREACH")
+        XCTAssertEqual(rs[0].stageNames.prefix(5), ["udp_sendmsg", "ip6_make_skb", "udp_v6_send_skb", "ip6_local_out", "ip6_output"])
+        guard case .ipv6(let ip, [], .udp(let u)) = try FrameRepr.parse(rs[0].emitted[0].frame, verifyChecksums: true).network else { return XCTFail("not UDP over IPv6") }
+        XCTAssertEqual([ip.src.description, ip.dst.description, String(ip.hopLimit), String(u.srcPort), String(u.dstPort)], ["2001:db8::1", "2001:db8::9", "64", "4000", "53"])
+        XCTAssertNotEqual(ip.flowLabel, 0, "auto_flowlabels")
+        // 8 + 3000 bytes at MTU 1500: fragments of 1448, 1448 and 112 payload bytes, one identification.
+        let frags = rs[1].emitted.map(\.frame)
+        XCTAssertEqual(frags.map(\.count), [14 + 40 + 8 + 1448, 14 + 40 + 8 + 1448, 14 + 40 + 8 + 112])
+        XCTAssertEqual(Set(frags.map { $0.be32(14 + 40 + 4) }).count, 1)
+        XCTAssertEqual(frags.map { $0.be16(14 + 40 + 2) }, [1, 1448 | 1, 2896])
+        // The v4-mapped destination leaves as IPv4 from the device's address.
+        guard case .ipv4(let v4, .udp) = try FrameRepr.parse(rs[2].emitted[0].frame).network else { return XCTFail("not IPv4") }
+        XCTAssertEqual([v4.src.description, v4.dst.description], ["198.18.0.1", "198.18.0.9"])
+        XCTAssertEqual(s.snmp.udp6.OutDatagrams, 2)
+        XCTAssertEqual(s.snmp.udp.OutDatagrams, 1)
+        XCTAssertEqual(s.socket(1)?.wmemAlloc, 0)
+    }
+}

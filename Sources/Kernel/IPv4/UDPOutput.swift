@@ -4,12 +4,18 @@ import Wire
 public struct Send: Sendable {
     public var socket: Int
     public var dst: IPv4Address
+    /// An IPv6 destination (an AF_INET6 socket's `sendto`); `dst` is then unused.
+    public var dst6: IPv6Address?
     public var port: UInt16
     public var payload: [UInt8]
     /// When the process calls sendto (virtual ns; nil = now).
     public var atNs: UInt64?
     public init(socket: Int, dst: IPv4Address, port: UInt16, payload: [UInt8], atNs: UInt64? = nil) {
         self.socket = socket; self.dst = dst; self.port = port; self.payload = payload; self.atNs = atNs
+    }
+    public init(socket: Int, dst6: IPv6Address, port: UInt16, payload: [UInt8], atNs: UInt64? = nil) {
+        self.init(socket: socket, dst: .any, port: port, payload: payload, atNs: atNs)
+        if dst6.isV4Mapped { dst = IPv4Address(raw: UInt32(truncatingIfNeeded: dst6.raw)) } else { self.dst6 = dst6 }
     }
 }
 
@@ -44,8 +50,18 @@ extension Stack {
         let skb = SkBuff(frame: [], dev: 0, packet: i)
         skb.cpu = cpu
         enter(.udp_sendmsg, skb)
-        guard let sk = sockets.byID[req.socket], sk.config.proto == .udp, sk.config.address6 == nil else {
-            return sendFailed(i, nil, "ENOTSOCK", "no AF_INET UDP socket \(req.socket)")
+        guard let sk = sockets.byID[req.socket], sk.config.proto == .udp else {
+            return sendFailed(i, nil, "ENOTSOCK", "no UDP socket \(req.socket)")
+        }
+        if let a6 = sk.config.address6 {
+            if let dst6 = req.dst6 { return udpv6_sendmsg(index: i, skb: skb, sk: sk, dst: dst6) }
+            // An AF_INET6 socket sends to a v4-mapped address as IPv4 (udp_sendmsg), unless V6ONLY
+            // or bound to an IPv6 address.
+            guard !sk.config.v6only, a6.isUnspecified || a6.isV4Mapped else {
+                return sendFailed(i, sk, "ENETUNREACH", "an IPv6-only socket cannot reach \(req.dst)")
+            }
+        } else if req.dst6 != nil {
+            return sendFailed(i, sk, "EAFNOSUPPORT", "an AF_INET socket cannot send to an IPv6 address")
         }
         let len = req.payload.count
         guard len <= 65507 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one IPv4 datagram") }
@@ -78,7 +94,8 @@ extension Stack {
         // IP_PMTUDISC_WANT sets DF on what fits the MTU but lets the stack fragment it locally
         // (ignore_df), so the ID comes from the hashed counters; with DO it is 0.
         let df = alwaysDF || (c.pmtudisc == .want && total <= mtu)
-        let src = c.address == .any ? route.src : c.address
+        let bound = c.address6.map { $0.isV4Mapped ? IPv4Address(raw: UInt32(truncatingIfNeeded: $0.raw)) : .any } ?? c.address
+        let src = bound == .any ? route.src : bound
         let ip = IPv4Repr(src: src, dst: req.dst, proto: IPProtocol.udp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
                           ident: ip_select_ident(src: src, dst: req.dst, proto: IPProtocol.udp, dontFragment: alwaysDF), dontFragment: df, payloadLength: 8 + len)
         var bytes = [UInt8](repeating: 0, count: 14 + total)
@@ -101,7 +118,7 @@ extension Stack {
         packets[i].outq = sk.wmemAlloc
     }
 
-    private func sendFailed(_ i: Int, _ sk: Sock?, _ errno: String, _ why: String) {
+    func sendFailed(_ i: Int, _ sk: Sock?, _ errno: String, _ why: String) {
         sk?.sendErrors[errno, default: 0] += 1
         packets[i].outcome = .failed
         packets[i].errno = errno

@@ -39,12 +39,18 @@ extension Stack {
         let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv6, transportHeader: 54,
                                csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
         out.nhoff = 20
+        ip6_local_out(out, route: route)
+    }
+
+    /// `ip6_local_out` of an skb already built (a socket's datagram, or one the stack made).
+    func ip6_local_out(_ out: SkBuff, route: Route6) {
         enter(.ip6_local_out, out)
         snmp.ip6.OutRequests += 1
+        let before = IPv6Address(array: out.data, at: 14 + 24)
         guard nf_local_out(out, dev: route.dev) else { return }
         var route = route
         let dst = IPv6Address(array: out.data, at: 14 + 24)
-        if out.rerouteWanted || (!dst.isMulticast && dst != IPv6Address(array: bytes, at: 14 + 24)) {
+        if out.rerouteWanted || (!dst.isMulticast && dst != before) {
             guard let r = routeOutput6(dst, oif: dst.isLinkLocal ? route.dev : nil) else {
                 finish(out, drop(.NETFILTER_DROP, "ip6_route_me_harder: no route to \(dst)"))
                 return
@@ -52,7 +58,7 @@ extension Stack {
             route = r
         }
         let end = ip6_output(out, dev: route.dev, nexthop: route.nexthop, outcome: .transmitted)
-        if case .drop = end { finish(out, end) }
+        if case .stolen = end {} else { finish(out, end) }
     }
 
     /// `ip6_output` → `ip6_finish_output`: POSTROUTING, then the neighbour. A packet the stack
@@ -67,7 +73,7 @@ extension Stack {
         // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size).
         let mtu = skb.fragMaxSize > 0 ? min(mtu6[dev], skb.fragMaxSize) : mtu6[dev]
         // A GRO-merged skb leaves as its segments (validate_xmit_skb in dev_queue_xmit).
-        if skb.len - skb.networkHeader > mtu && skb.gsoSize == 0 && (skb.generated || skb.fragMaxSize > 0) {
+        if skb.len - skb.networkHeader > mtu && skb.gsoSize == 0 && (outcome != .forwarded || skb.fragMaxSize > 0) {
             return ip6_fragment(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome)
         }
         return neigh6_output(skb, dev: dev, nexthop: nexthop, outcome: outcome)
@@ -124,12 +130,18 @@ extension Stack {
             frag.setBE32(unfrag.count + 4, ident)
             let f = SkBuff(frame: [UInt8](repeating: 0, count: 14) + frag, dev: skb.dev, packet: skb.packet)
             f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true; f.protocolType = EtherType.ipv6
+            f.priority = skb.priority; f.mark = skb.mark
+            if let sk = skb.sock {
+                f.sock = sk; f.wmemCharge = SkBuff.txTruesize(ipLength: frag.count)
+                sk.wmemAlloc += f.wmemCharge
+            }
             snmp.ip6.FragCreates += 1
             let end = neigh6_output(f, dev: dev, nexthop: nexthop, outcome: outcome)
             if case .drop = end { finish(f, end) }
             pos += n
         }
         snmp.ip6.FragOKs += 1
-        return outcome == .forwarded ? .forwarded : .stolen
+        sock_wfree(skb)
+        return sentEnd(skb, outcome)
     }
 }

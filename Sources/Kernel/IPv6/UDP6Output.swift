@@ -1,0 +1,56 @@
+import Wire
+
+// net/ipv6/udp.c (udpv6_sendmsg, udp_v6_send_skb), net/ipv6/ip6_output.c (ip6_make_skb).
+extension Stack {
+    /// `udpv6_sendmsg` after `udp_sendmsg`'s start: route (`ip6_dst_lookup_flow`), the hop limit
+    /// of the link, an automatic flow label, the traffic class from the socket's `tos`
+    /// (IPV6_TCLASS); `ip6_make_skb` charges each fragment-sized skb to sk_wmem_alloc (EAGAIN at
+    /// sk_sndbuf); larger than the path MTU is fragmented at the source (EMSGSIZE with
+    /// IPV6_PMTUDISC_DO). The UDP checksum is mandatory: CHECKSUM_PARTIAL when the datagram fits one skb.
+    func udpv6_sendmsg(index i: Int, skb: SkBuff, sk: Sock, dst: IPv6Address) {
+        let c = sk.config
+        let len = pendingSends[i].payload.count
+        guard len <= 65527 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one UDP datagram") }
+        guard !dst.isLinkLocal, !dst.isMulticast else {
+            return sendFailed(i, sk, "EINVAL", "a link-local or multicast destination needs a scope id (sin6_scope_id is not modelled yet)")
+        }
+        guard let route = routeOutput6(dst) else {
+            snmp.ip6.OutNoRoutes += 1
+            return sendFailed(i, sk, "ENETUNREACH", "no route to \(dst)")
+        }
+        let bound = c.address6 ?? .any
+        guard let src = bound.isUnspecified ? route.src : bound else {
+            return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(dst)")
+        }
+        packets[i].device = devices[route.dev].name
+        let mtu = mtu6[route.dev]
+        let total = 48 + len
+        if (c.pmtudisc == .do || c.pmtudisc == .probe) && total > mtu {
+            return sendFailed(i, sk, "EMSGSIZE", "\(total) bytes exceed the MTU \(mtu) of \(devices[route.dev].name) (IPV6_PMTUDISC_\(c.pmtudisc.rawValue.uppercased()))")
+        }
+        enter(.ip6_make_skb, skb)
+        guard sk.wmemAlloc < sk.sndbuf else {
+            snmp.udp6.SndbufErrors += 1
+            return sendFailed(i, sk, "EAGAIN", "sk_wmem_alloc \(sk.wmemAlloc) has reached sk_sndbuf \(sk.sndbuf)")
+        }
+        let charge = SkBuff.txTruesize(ipLength: min(total, mtu))
+        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.udp, hopLimit: hopLimit6[route.dev], trafficClass: c.tos,
+                          flowLabel: ip6_make_flowlabel(src: src, dst: dst, proto: IPProtocol.udp, ports: UInt32(c.port) << 16 | UInt32(pendingSends[i].port)),
+                          payloadLength: 8 + len)
+        var bytes = [UInt8](repeating: 0, count: 14 + total)
+        UDPRepr(srcPort: c.port, dstPort: pendingSends[i].port, payload: pendingSends[i].payload).emit(into: &bytes, at: 54, pseudo: .v6(src, dst))
+        ip.emit(into: &bytes, at: 14)
+        skb.data = bytes; skb.len = bytes.count
+        skb.networkHeader = 14; skb.transportHeader = 54; skb.protocolType = EtherType.ipv6; skb.nhoff = 20
+        skb.csumPartialOffset = total <= mtu ? 54 + 6 : nil
+        skb.priority = c.priority ?? 0
+        skb.sock = sk; skb.wmemCharge = charge
+        sk.wmemAlloc += charge
+        packets[i].frame = Array(bytes[14...])
+        enter(.udp_v6_send_skb, skb)
+        snmp.udp6.OutDatagrams += 1
+        sk.sent += 1
+        ip6_local_out(skb, route: route)
+        packets[i].outq = sk.wmemAlloc
+    }
+}
