@@ -9,7 +9,8 @@ Topology and addresses are the kernel oracle's (../shared/oracle/README.md): DUT
 198.18.0.2/24 (02:00:00:00:00:02), eth1 198.18.1.1/24 (02:00:00:00:01:01), permanent neighbours
 198.18.0.1 -> 02:00:00:00:00:01 and 198.18.1.2 -> 02:00:00:00:01:02, ip_forward=1.
 CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat"}], "quiet_ms"
-(or "wait_ms": capture for that long), "capture_eth0": also capture what DUT sends out of eth0}, or
+(or "wait_ms": capture for that long), "capture_eth0": also capture what DUT sends out of eth0,
+"dut_cmds": commands run in DUT first (ethtool...)}, or
 instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc"}]
 sent with MSG_DONTWAIT from a UDP socket bound to DUT port 4000 (each send's result recorded:
 "ok" or the errno name, and the socket's SIOCOUTQ after it).
@@ -92,6 +93,8 @@ def run(case):
     tag = f"pstx_{os.getpid()}"
     snd, dut, rcv = setup(tag)
     try:
+        for cmd in case.get("dut_cmds", []):   # e.g. "ethtool -K eth1 tx off"
+            sh(dut, *cmd.split())
         for cmd in case["tc"]:
             sh(dut, "tc", *cmd.split())
         own = f"/proc/{os.getpid()}/ns/net"

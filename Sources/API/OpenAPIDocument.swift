@@ -1364,6 +1364,7 @@ components:
         tx_ring_size: {type: integer, minimum: 1, maximum: 32768, default: 256, description: "TX descriptors (`ethtool -G tx`); the queue stops while all are in flight."}
         speed: {type: integer, minimum: 0, default: 0, description: "Link speed in Mbit/s; frames take (len padded to 60 + 24) × 8 bits on the wire. 0: unknown, no wire time."}
         tso: {type: boolean, default: false, description: "TCP segmentation offload: the NIC cuts GSO skbs instead of skb_gso_segment."}
+        tx_checksum_offload: {type: boolean, default: true, description: "TX checksum offload: the device finishes checksums (a veth leaves them partial for its peer); off, skb_checksum_help sums them in software."}
     Qdisc:
       type: object
       description: "One qdisc as `tc -s -j qdisc show` prints it (options in tc's units: rate in bytes/s, burst and limit in bytes, lat in µs)."

@@ -156,12 +156,13 @@ enum StackDocument {
         let txRing = try r.int("tx_ring_size", in: 1...32768) ?? 256
         let speed = try r.int("speed", in: 0...10_000_000) ?? 0
         let tso = try r.bool("tso") ?? false
+        let txCsum = try r.bool("tx_checksum_offload") ?? true
         try r.finish()
         var d = DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring, rxChecksumOffload: csum,
                              rxUsecs: usecs, rxFrames: frames, rssKey: key, rssIndirection: indir, rpsCPUs: rps, rpsFlowCount: flowCnt)
         d.veth = veth
         d.addresses6 = addrs6
-        d.txQueueLen = txqlen; d.txRingSize = txRing; d.speedMbps = speed; d.tso = tso
+        d.txQueueLen = txqlen; d.txRingSize = txRing; d.speedMbps = speed; d.tso = tso; d.txChecksumOffload = txCsum
         return d
     }
 
@@ -309,6 +310,7 @@ enum StackDocument {
             x.set("tx_ring_size", d.txRingSize)
             x.set("speed", d.speedMbps)
             x.set("tso", d.tso)
+            x.set("tx_checksum_offload", d.txChecksumOffload)
             return x.value
         }))
         o.set("routes", .array(c.routes.map { encodeRoute(.v4($0)) } + c.routes6.map { encodeRoute(.v6($0)) }))

@@ -36,6 +36,9 @@ public struct DeviceConfig: Sendable, Equatable {
     public var speedMbps = 0
     /// TCP segmentation offload (`ethtool -K tso`): the NIC cuts GSO skbs, not `skb_gso_segment`.
     public var tso = false
+    /// TX checksum offload (`ethtool -K tx`): the device finishes CHECKSUM_PARTIAL checksums (a
+    /// veth leaves them unfinished for its peer); off, `skb_checksum_help` sums them in software.
+    public var txChecksumOffload = true
 
     public init(name: String, mac: MACAddress, addresses: [IPv4CIDR] = [], mtu: Int = 1500, rxQueues: Int = 1, ringSize: Int = 256,
                 rxChecksumOffload: Bool = true, rxUsecs: Int = 0, rxFrames: Int = 1, rssKey: [UInt8] = RSS.verificationKey,

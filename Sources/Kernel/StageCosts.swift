@@ -12,7 +12,7 @@ public struct StageCosts: Sendable {
         "arp_rcv": 60, "arp_process": 80, "arp_send": 60,
         "ip_rcv": 60, "ip_rcv_finish": 80, "ip_local_deliver": 20, "ip_defrag": 100, "ip_local_deliver_finish": 30,
         "ip_forward": 60, "ip_forward_finish": 20, "ip_local_out": 20, "ip_output": 40, "ip_finish_output": 40, "ip_fragment": 150, "neigh_output": 40,
-        "dev_queue_xmit": 60, "qdisc_enqueue": 30, "sch_direct_xmit": 20, "dev_hard_start_xmit": 40, "skb_gso_segment": 150, "nf_hook_slow": 50, "ip_route_me_harder": 80,
+        "dev_queue_xmit": 60, "qdisc_enqueue": 30, "sch_direct_xmit": 20, "dev_hard_start_xmit": 40, "skb_checksum_help": 60, "skb_gso_segment": 150, "nf_hook_slow": 50, "ip_route_me_harder": 80,
         "udp_sendmsg": 200, "ip_make_skb": 100, "udp_send_skb": 60, "ip6_make_skb": 100, "udp_v6_send_skb": 60, "udp_rcv": 120, "udp_queue_rcv_skb": 80, "tcp_v4_rcv": 200, "tcp_v4_send_reset": 150, "icmp_rcv": 100, "icmp_send": 200, "icmp_reply": 150,
         "ipv6_rcv": 60, "ip6_rcv_finish": 90, "ip6_mc_input": 40, "ip6_input": 20, "ip6_input_finish": 30,
         "ipv6_destopt_rcv": 40, "ipv6_rthdr_rcv": 40, "ipv6_frag_rcv": 100, "nf_ct_frag6_gather": 100,

@@ -12,7 +12,7 @@ public enum Stage: Int, Sendable, CaseIterable {
     case ip_rcv, ip_rcv_finish, ip_local_deliver, ip_defrag, ip_local_deliver_finish
     case ip_forward, ip_forward_finish, ip_local_out, ip_output, ip_finish_output, ip_fragment, neigh_output
     // net/core/dev.c (transmit), net/sched/sch_generic.c (qdiscs), net/core/gso.c (a GSO skb cut back into segments)
-    case dev_queue_xmit, qdisc_enqueue, sch_direct_xmit, dev_hard_start_xmit, skb_gso_segment
+    case dev_queue_xmit, qdisc_enqueue, sch_direct_xmit, dev_hard_start_xmit, skb_gso_segment, skb_checksum_help
     // net/netfilter/core.c: a netfilter hook with base chains (or conntrack) registered;
     // net/ipv4/netfilter.c: output routed again after a route chain or NAT changed it
     case nf_hook_slow, ip_route_me_harder

@@ -14,7 +14,10 @@ final class UDPSendAgreementTests: XCTestCase {
     func run(_ name: String) throws -> Outcome {
         let c = try JSONParser.parse(try String(contentsOf: TCAgreementTests.cases.appendingPathComponent("\(name).case.json"), encoding: .utf8))
         let expected = try JSONParser.parse(try String(contentsOf: TCAgreementTests.cases.appendingPathComponent("\(name).expected.json"), encoding: .utf8))
-        let s = try TCAgreementTests.dut()
+        var cmds: [String] = []
+        if case .array(let l)? = c["dut_cmds"] { for case .string(let x) in l { cmds.append(x) } }
+        XCTAssertTrue(cmds.allSatisfy { $0 == "ethtool -K eth1 tx off" }, "a DUT command the test does not model: \(cmds)")
+        let s = try TCAgreementTests.dut(eth1TXChecksum: !cmds.contains("ethtool -K eth1 tx off"))
         var list: [QdiscConfig] = []
         if case .array(let cmds)? = c["tc"] { for case .string(let cmd) in cmds { list = try TC.apply(try TC.parse(cmd), to: list, devices: ["eth0", "eth1"]) } }
         try s.setQdiscs(list)
@@ -94,5 +97,17 @@ final class UDPSendAgreementTests: XCTestCase {
         let o = try run("udp_send_eagain_large")
         assertResults(o)
         assertFrames(o)
+    }
+}
+
+extension UDPSendAgreementTests {
+    /// `ethtool -K eth1 tx off` on the veth, recorded: skb_checksum_help finishes the UDP checksum,
+    /// so the peer sees a full one (0x4dc6; with offload on, the pseudo-header sum 0x8ea5).
+    func testTXChecksumOffloadOff() throws {
+        let o = try run("udp_send_tx_csum_off")
+        assertResults(o)
+        assertFrames(o)
+        XCTAssertEqual(o.emitted[0].frame.be16(14 + 20 + 6), 0x4dc6)
+        XCTAssertTrue(o.results[0].stages.contains { $0.stage == .skb_checksum_help })
     }
 }

@@ -142,6 +142,11 @@ extension Stack {
     /// on the TX ring and the wire, and the queue stops when the ring is full.
     func dev_hard_start_xmit(_ skb: SkBuff, dev: Int) {
         enter(.dev_hard_start_xmit, skb)
+        // validate_xmit_skb: a device without TX checksum offload gets the sum finished here.
+        if skb.csumPartialOffset != nil && skb.gsoSize == 0 && !devices[dev].config.txChecksumOffload {
+            enter(.skb_checksum_help, skb)
+            skb.csumPartialOffset = nil
+        }
         if skb.gsoSize > 0 {
             let segs = devices[dev].config.tso ? skb_gso_segment(skb, offloaded: true) : skb_gso_segment(skb)
             for (k, seg) in segs.enumerated() { xmit_one(seg, dev: dev, cause: skb, owner: k == segs.count - 1 ? skb : nil) }
@@ -156,7 +161,7 @@ extension Stack {
         let d = devices[dev]
         let nh = skb.networkHeader
         var frame = Array(skb.data[(nh - 14)..<skb.len])
-        if d.config.veth, let off = skb.csumPartialOffset {
+        if d.config.veth && d.config.txChecksumOffload, let off = skb.csumPartialOffset {
             // What a veth peer captures of a CHECKSUM_PARTIAL packet: the pseudo-header sum, not finished.
             let b = skb.data
             let ps: UInt32
