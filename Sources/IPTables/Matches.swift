@@ -19,6 +19,7 @@ enum IPTMatches {
         "limit": ["limit": 1, "limit-burst": 1],
         "addrtype": ["src-type": 1, "dst-type": 1, "limit-iface-in": 0, "limit-iface-out": 0],
         "statistic": ["mode": 1, "probability": 1, "every": 1, "packet": 1],
+        "iprange": ["src-range": 1, "dst-range": 1],
     ]
     static var known: Set<String> { Set(options.keys) }
     static func arity(_ module: String, _ option: String) -> Int? { options[module]?[option] }
@@ -124,6 +125,19 @@ enum IPTMatches {
             if o.nft.isEmpty { throw ctx.fail("addrtype: you must specify --src-type or --dst-type", m.column) }
         case "statistic":
             guard let mode = opt("mode") else { throw ctx.fail("statistic: no --mode given", m.column) }
+            if mode.args[0].text == "nth" {
+                // xt_statistic's nth mode: the count starts at --packet and wraps at --every; iptables-nft
+                // writes it as nft's incrementing counter, `numgen inc mod EVERY PACKET`.
+                guard let ew = opt("every"), let every = UInt32(ew.args[0].text), every > 0 else {
+                    throw ctx.fail("statistic: --every takes a number above 0", m.column)
+                }
+                guard let pw = opt("packet") else { throw ctx.fail("statistic: option \"--every\" also requires \"--packet\".", ew.column) }
+                guard let packet = UInt32(pw.args[0].text), packet < every else { throw ctx.fail("statistic: --packet must be below --every", pw.args[0].column) }
+                guard !ew.negated else { throw ctx.unsupported("! --every", ew.column) }
+                o.save += " --mode nth --every \(every) --packet \(packet)"
+                o.nft.append("numgen inc mod \(every) \(packet)")
+                return o
+            }
             guard mode.args[0].text == "random" else { throw ctx.unsupported("statistic --mode \(mode.args[0].text)", mode.args[0].column) }
             guard let pw = opt("probability"), let prob = Double(pw.args[0].text), prob >= 0, prob <= 1 else {
                 throw ctx.fail("statistic: --probability takes a number from 0 to 1", m.column)
@@ -132,6 +146,18 @@ enum IPTMatches {
             let threshold = UInt32(min((Double(0x8000_0000) * prob).rounded(.toNearestOrAwayFromZero), Double(0x8000_0000)))
             o.save += " --mode random \(neg(pw))--probability " + String(format: "%.11f", Double(threshold) / Double(0x8000_0000))
             o.nft.append("numgen random mod 2147483648 \(pw.negated ? ">=" : "<") \(threshold)")
+        case "iprange":
+            // libxt_iprange: an address range, native in iptables-nft (`ip saddr A-B`).
+            for (name, field) in [("src-range", "saddr"), ("dst-range", "daddr")] {
+                guard let x = opt(name) else { continue }
+                let parts = x.args[0].text.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 2, let a = dottedQuad(parts[0]), let b = dottedQuad(parts[1]) else {
+                    throw ctx.fail("iprange: bad range `\(x.args[0].text)'", x.args[0].column)
+                }
+                o.save += " \(neg(x))--\(name) \(a)-\(b)"
+                o.nft.append("ip \(field) \(op(x))\(a)-\(b)")
+            }
+            if o.nft.isEmpty { throw ctx.fail("iprange match: You must specify `--src-range' or `--dst-range'", m.column) }
         default:
             throw ctx.unsupported("match `-m \(m.module)'", m.column)
         }
@@ -144,6 +170,18 @@ enum IPTMatches {
     ]
 
     /// `22`, `ssh`, `1000:2000`, `:1023`, `1024:`: the save form and the nft form.
+    /// An IPv4 address in dotted-quad form (as inet_pton takes it), printed back canonically.
+    static func dottedQuad(_ t: String) -> String? {
+        let p = t.split(separator: ".", omittingEmptySubsequences: false)
+        guard p.count == 4 else { return nil }
+        var out: [String] = []
+        for x in p {
+            guard !x.isEmpty, x.count <= 3, x.allSatisfy(\.isASCII), let n = UInt8(x) else { return nil }
+            out.append(String(n))
+        }
+        return out.joined(separator: ".")
+    }
+
     static func ports(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> (String, String) {
         func one(_ s: Substring, _ dflt: UInt64) throws(IPTablesError) -> UInt64 {
             if s.isEmpty { return dflt }

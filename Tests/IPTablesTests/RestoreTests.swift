@@ -106,6 +106,8 @@ final class RestoreTests: XCTestCase {
             }
         }
         refused("*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\n", 2, 1, "COMMIT expected at the end of table `filter'")
+        refused("*filter\n-A INPUT -m statistic --mode nth --every 2 -j DROP\nCOMMIT\n", 2, 34, "statistic: option \"--every\" also requires \"--packet\".")
+        refused("*filter\n-A INPUT -m iprange --src-range 10.0.0.300-10.0.0.1 -j DROP\nCOMMIT\n", 2, 33, "iprange: bad range `10.0.0.300-10.0.0.1'")
         refused("*filter\n-A INPUT --dport 22 -j ACCEPT\nCOMMIT\n", 2, 10, "unknown option \"--dport\"")
         refused("*filter\n-A INPUT -j NOPE\nCOMMIT\n", 2, 13, "Couldn't load target `NOPE':No such file or directory")
         refused("*nat\n-A POSTROUTING -o eth0 -j SNAT --to-source 1.2.3.4:1024-2048\nCOMMIT\n", 2, 44, "SNAT: Need TCP, UDP, SCTP or DCCP with port specification")
@@ -116,7 +118,7 @@ final class RestoreTests: XCTestCase {
         refused("*filter\n:INPUT REJECT [0:0]\nCOMMIT\n", 2, 8, "Can't set policy `REJECT' on `INPUT': Bad policy name")
         refused("*bogus\nCOMMIT\n", 1, 2, "can't initialize iptables table `bogus': Table does not exist (do you need to insmod?)")
         refused("*filter\n-A INPUT -m recent --name x -j DROP\nCOMMIT\n", 2, 13,
-                "not supported yet: match `-m recent' (translated: addrtype, comment, connmark, conntrack, icmp, limit, mark, multiport, state, statistic, tcp, udp)", .unsupported)
+                "not supported yet: match `-m recent' (translated: addrtype, comment, connmark, conntrack, icmp, iprange, limit, mark, multiport, state, statistic, tcp, udp)", .unsupported)
         refused("*filter\n-A INPUT -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\nCOMMIT\n", 2, 35,
                 "not supported yet: --ctstate DNAT (a NAT status among states)", .unsupported)
         refused("*raw\n-N PREROUTING\nCOMMIT\n", 2, 4, "Chain already exists")   // a fuzzing finding: it saved as two PREROUTING chains
