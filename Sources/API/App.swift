@@ -105,6 +105,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerResourceRoutes()
         registerQdiscRoutes()
         registerSendRoutes()
+        registerLinkRoutes()
         registerRulesetRoutes()
         registerMetricsRoute()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }

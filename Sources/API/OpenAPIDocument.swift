@@ -1088,6 +1088,67 @@ paths:
                         mark: {type: integer}
                         use: {type: integer}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/links:
+    post:
+      operationId: createLink
+      summary: "Join two stacks' devices: a frame sent on one end arrives on the other's RX path after the sender's wire time (its speed) and delay_ns, unless the link loses it (loss_pct, drawn from seed). A device takes at most one link; a link goes with either stack. Injections and sends follow their frames across links (up to 8) and answer each stage of the way in the trace's hops."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [a, b]
+              properties:
+                a: {$ref: '#/components/schemas/LinkEnd'}
+                b: {$ref: '#/components/schemas/LinkEnd'}
+                delay_ns: {type: integer, minimum: 0, default: 0}
+                loss_pct: {type: number, minimum: 0, maximum: 100, default: 0}
+                seed: {type: integer, minimum: 0, default: 0}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '201':
+          description: The link.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Link'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+    get:
+      operationId: listLinks
+      summary: Every link.
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: Links.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items:
+                    type: array
+                    items: {$ref: '#/components/schemas/Link'}
+  /v1/links/{link}:
+    parameters:
+      - name: link
+        in: path
+        required: true
+        schema: {type: integer, minimum: 1}
+    delete:
+      operationId: deleteLink
+      summary: Remove a link.
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '204':
+          description: Deleted.
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/traces:
     get:
       operationId: listTraces
@@ -1365,6 +1426,24 @@ components:
         speed: {type: integer, minimum: 0, default: 0, description: "Link speed in Mbit/s; frames take (len padded to 60 + 24) × 8 bits on the wire. 0: unknown, no wire time."}
         tso: {type: boolean, default: false, description: "TCP segmentation offload: the NIC cuts GSO skbs instead of skb_gso_segment."}
         tx_checksum_offload: {type: boolean, default: true, description: "TX checksum offload: the device finishes checksums (a veth leaves them partial for its peer); off, skb_checksum_help sums them in software."}
+    LinkEnd:
+      type: object
+      additionalProperties: false
+      required: [stack, dev]
+      properties:
+        stack: {type: string}
+        dev: {type: string}
+    Link:
+      type: object
+      required: [id, a, b, delay_ns, loss_pct, seed, created_at]
+      properties:
+        id: {type: integer}
+        a: {$ref: '#/components/schemas/LinkEnd'}
+        b: {$ref: '#/components/schemas/LinkEnd'}
+        delay_ns: {type: integer}
+        loss_pct: {type: number}
+        seed: {type: integer}
+        created_at: {type: string}
     Qdisc:
       type: object
       description: "One qdisc as `tc -s -j qdisc show` prints it (options in tc's units: rate in bytes/s, burst and limit in bytes, lat in µs)."
@@ -1734,6 +1813,10 @@ components:
             note: {type: string}
             errno: {type: string, description: "A send that failed: EAGAIN, EMSGSIZE, ENETUNREACH, ENOBUFS."}
             outq: {type: integer, description: "A send: the socket's SIOCOUTQ when the call returned."}
+            hops:
+              type: array
+              description: "After a link: the stack the packet arrived in (and the next, up to 8) and what it did there, stages and frames included (summary rows: stack, device, outcome, drop_reason, end_ns)."
+              items: {type: object}
             rx_queue: {type: integer}
             segments: {type: integer, description: Segments in the skb that ended the path (GRO).}
             netfilter:

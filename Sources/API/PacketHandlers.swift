@@ -84,14 +84,16 @@ extension App {
             e.storedTraces -= most - kept
             return results
         }
-        return try storeTraces(results, mode: mode, entry: e, sync: sync)
+        return try storeTraces(results, hops: followLinks(results, from: name), mode: mode, entry: e, sync: sync)
     }
 
     /// Keeps the traces the mode wants (in the store and the answer) and answers every packet's
     /// outcome: the tail of an injection and of a socket send.
-    func storeTraces(_ results: [PacketResult], mode: TraceMode, entry e: StackEntry, sync: Bool) throws(Problem) -> HTTPResponse {
+    func storeTraces(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool) throws(Problem) -> HTTPResponse {
         let name = e.record.name
-        let kept = results.enumerated().compactMap { k, r in mode.keep(k, r).map { (r, $0) } }
+        let keptIndexed = results.enumerated().compactMap { k, r in mode.keep(k, r).map { (k, r, $0) } }
+        let kept = keptIndexed.map { ($0.1, $0.2) }
+        let originIndex = keptIndexed.map(\.0)
         let first = store.allocateTraceIDs(kept.count)
         let now = Timestamp.now()
         // Each trace is rendered once: the stored row and the answer share the text.
@@ -100,8 +102,9 @@ extension App {
         texts.reserveCapacity(kept.count); rows.reserveCapacity(kept.count)
         for (k, (r, how)) in kept.enumerated() {
             let id = first + Int64(k)
-            let text = (how == .full ? TraceDocument.encode(id: id, stack: name, createdAt: now, r)
-                : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r)).rendered()
+            let h = originIndex[k] < hops.count ? hops[originIndex[k]] : []
+            let text = (how == .full ? TraceDocument.encode(id: id, stack: name, createdAt: now, r, hops: h)
+                : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r, hops: h)).rendered()
             texts.append(text)
             rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
                                     dropReason: r.dropReason?.rawValue, createdAt: now, body: text))

@@ -35,6 +35,9 @@ final class Registry: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String: StackEntry] = [:]
     private var order: [String] = []
+    /// Links between stacks' devices, and each one's loss draw state (from its seed).
+    private var links: [LinkRecord] = []
+    private var lossState: [Int64: UInt64] = [:]
     let store: Store
     let limits: App.Limits
 
@@ -57,7 +60,61 @@ final class Registry: @unchecked Sendable {
                 problems.append("stack \(rec.name): \(error)")
             }
         }
+        for l in try store.links() where entries[l.aStack] != nil && entries[l.bStack] != nil {
+            links.append(l)
+            lossState[l.id] = UInt64(bitPattern: l.seed)
+        }
         return problems
+    }
+
+    func allLinks() -> [LinkRecord] {
+        lock.lock(); defer { lock.unlock() }
+        return links
+    }
+
+    /// Stores and keeps a link; a device takes part in at most one.
+    func addLink(_ l: LinkRecord) throws(Problem) -> LinkRecord {
+        lock.lock(); defer { lock.unlock() }
+        for (end, stack, dev) in [("a", l.aStack, l.aDev), ("b", l.bStack, l.bDev)] {
+            guard let e = entries[stack] else { throw Problem.unprocessable("no stack named \(stack)", pointer: "/\(end)/stack") }
+            guard e.stack.device(named: dev) != nil else { throw Problem.unprocessable("stack \(stack) has no device \(dev)", pointer: "/\(end)/dev") }
+            if links.contains(where: { ($0.aStack == stack && $0.aDev == dev) || ($0.bStack == stack && $0.bDev == dev) }) {
+                throw Problem(status: 409, slug: "conflict", detail: "\(stack) \(dev) is linked already")
+            }
+        }
+        guard l.aStack != l.bStack || l.aDev != l.bDev else { throw Problem.unprocessable("a link joins two different devices", pointer: "/b") }
+        let stored: LinkRecord
+        do { stored = try store.insertLink(l, aStackID: entries[l.aStack]!.record.id, bStackID: entries[l.bStack]!.record.id) } catch {
+            throw Problem.storage("link not stored: \(error)")
+        }
+        links.append(stored)
+        lossState[stored.id] = UInt64(bitPattern: stored.seed)
+        return stored
+    }
+
+    func removeLink(id: Int64) throws(Problem) {
+        lock.lock(); defer { lock.unlock() }
+        guard links.contains(where: { $0.id == id }) else { throw Problem.notFound("no link \(id)") }
+        do { _ = try store.deleteLink(id: id) } catch { throw Problem.storage("link not deleted: \(error)") }
+        links.removeAll { $0.id == id }
+        lossState[id] = nil
+    }
+
+    /// The far end of the link a stack's device is on, and whether this frame is lost on it
+    /// (SplitMix64 over the link's seed, one draw per frame).
+    func crossLink(from stack: String, dev: String) -> (link: LinkRecord, stack: String, dev: String, lost: Bool)? {
+        lock.lock(); defer { lock.unlock() }
+        guard let l = links.first(where: { ($0.aStack == stack && $0.aDev == dev) || ($0.bStack == stack && $0.bDev == dev) }) else { return nil }
+        var lost = false
+        if l.lossPPM > 0 {
+            var z = (lossState[l.id] ?? 0) &+ 0x9e37_79b9_7f4a_7c15
+            lossState[l.id] = z
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            z ^= z >> 31
+            lost = z % 1_000_000 < UInt64(l.lossPPM)
+        }
+        return l.aStack == stack && l.aDev == dev ? (l, l.bStack, l.bDev, lost) : (l, l.aStack, l.aDev, lost)
     }
 
     private func add(_ e: StackEntry) {
@@ -125,5 +182,8 @@ final class Registry: @unchecked Sendable {
         e.deleted = true
         entries[name] = nil
         order.removeAll { $0 == name }
+        // Its links went with it in the store (ON DELETE CASCADE).
+        for l in links where l.aStack == name || l.bStack == name { lossState[l.id] = nil }
+        links.removeAll { $0.aStack == name || $0.bStack == name }
     }
 }

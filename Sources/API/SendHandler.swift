@@ -163,6 +163,6 @@ extension App {
             e.storedTraces -= most - kept
             return out
         }
-        return try storeTraces(results, mode: mode, entry: e, sync: sync)
+        return try storeTraces(results, hops: followLinks(results, from: name), mode: mode, entry: e, sync: sync)
     }
 }

@@ -5,7 +5,7 @@ import Wire
 
 /// A packet's trace as the API shows and stores it.
 enum TraceDocument {
-    static func encode(id: Int64, stack: String, createdAt: String, _ r: PacketResult) -> JSONValue {
+    static func encode(id: Int64, stack: String, createdAt: String, _ r: PacketResult, hops: [Hop] = []) -> JSONValue {
         var o = JSONObject()
         o.set("trace_id", Int(id))
         o.set("stack", stack)
@@ -40,12 +40,37 @@ enum TraceDocument {
         o.set("emitted", .array(r.emitted.map { e in
             .object([("device", .string(e.device)), ("time_ns", .int(Int(e.timeNs))), ("hex", .string(Hex.encode(e.frame)))])
         }))
+        if !hops.isEmpty { o.set("hops", .array(hops.map(hopDocument))) }
+        return o.value
+    }
+
+    /// The packet in the next stack after a link: what that stack did, in its own trace's shape.
+    static func hopDocument(_ h: Hop) -> JSONValue {
+        let r = h.result
+        var o = JSONObject()
+        o.set("stack", h.stack)
+        o.set("device", r.device)
+        o.set("outcome", r.outcome.rawValue)
+        o.set("drop_reason", r.dropReason.map { .string($0.rawValue) } ?? .null)
+        o.setIfPresent("note", r.note)
+        o.set("start_ns", Int(r.startNs))
+        o.set("end_ns", Int(r.endNs))
+        o.set("stages", .array(r.stages.map { s in
+            .object([("function", .string(s.stage.name)), ("cpu", .int(s.cpu)), ("time_ns", .int(Int(s.timeNs)))])
+        }))
+        o.set("netfilter", .array(r.nfEvents.map { e in
+            .object([("hook", .string(e.hook.rawValue)), ("table", .string(e.table)), ("chain", .string(e.chain)), ("type", .string(e.kind.rawValue)),
+                     ("handle", e.handle.map { .int($0) } ?? .null), ("rule", e.rule.map { .string($0) } ?? .null), ("verdict", .string(e.verdict))])
+        }))
+        o.set("emitted", .array(r.emitted.map { e in
+            .object([("device", .string(e.device)), ("time_ns", .int(Int(e.timeNs))), ("hex", .string(Hex.encode(e.frame)))])
+        }))
         return o.value
     }
 
     /// The `summary` trace mode's row: outcome, drop reason, the last stage reached and the rules
     /// (or policies) that decided, without stages, frames or rule text.
-    static func summaryDocument(id: Int64, stack: String, createdAt: String, _ r: PacketResult) -> JSONValue {
+    static func summaryDocument(id: Int64, stack: String, createdAt: String, _ r: PacketResult, hops: [Hop] = []) -> JSONValue {
         var o = JSONObject()
         o.set("trace_id", Int(id))
         o.set("stack", stack)
@@ -62,6 +87,12 @@ enum TraceDocument {
             .object([("hook", .string(e.hook.rawValue)), ("table", .string(e.table)), ("chain", .string(e.chain)),
                      ("handle", e.handle.map { .int($0) } ?? .null), ("verdict", .string(e.verdict))])
         }))
+        if !hops.isEmpty {
+            o.set("hops", .array(hops.map { h in
+                .object([("stack", .string(h.stack)), ("device", .string(h.result.device)), ("outcome", .string(h.result.outcome.rawValue)),
+                         ("drop_reason", h.result.dropReason.map { .string($0.rawValue) } ?? .null), ("end_ns", .int(Int(h.result.endNs)))])
+            }))
+        }
         return o.value
     }
 

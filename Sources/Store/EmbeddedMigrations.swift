@@ -45,5 +45,21 @@ CREATE TABLE trace_id_watermark (
 );
 INSERT INTO trace_id_watermark (id, value) SELECT 1, COALESCE(MAX(id), 0) FROM traces;
 """####),
+        Migration(version: 4, name: "links", sql: ####"""
+-- Links between two stacks' devices (POST /v1/links): a frame sent on one end arrives at the other
+-- after the sender's wire time and the link's delay; loss drawn from the link's seed. A link goes
+-- with either stack.
+CREATE TABLE links (
+    id         INTEGER PRIMARY KEY,
+    a_stack_id INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,
+    a_dev      TEXT NOT NULL,
+    b_stack_id INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,
+    b_dev      TEXT NOT NULL,
+    delay_ns   INTEGER NOT NULL,
+    loss_ppm   INTEGER NOT NULL,          -- lost frames per million
+    seed       INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""####),
     ]
 }

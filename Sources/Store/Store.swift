@@ -15,6 +15,7 @@ public final class Store: @unchecked Sendable {
     private let updateStackStmt: Statement
     private let insertVersionStmt, listVersionsStmt, getVersionStmt, latestVersionStmt: Statement
     private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, traceByIDStmt, listTracesStmt: Statement
+    private let insertLinkStmt, listLinksStmt, deleteLinkStmt: Statement
     private let raiseWatermarkStmt, deleteTracesStmt: Statement
     private let listTracesNewestStmt: Statement
     /// Counts of stored traces grouped by one column, per column (the statement text is fixed).
@@ -43,6 +44,9 @@ public final class Store: @unchecked Sendable {
         latestVersionStmt = try db.prepare("SELECT version, created_at, summary, ruleset FROM ruleset_versions WHERE stack_id = ?1 ORDER BY version DESC LIMIT 1")
         listStacksStmt = try db.prepare("SELECT id, name, config, created_at FROM stacks ORDER BY id")
         deleteStackStmt = try db.prepare("DELETE FROM stacks WHERE name = ?1")
+        insertLinkStmt = try db.prepare("INSERT INTO links (a_stack_id, a_dev, b_stack_id, b_dev, delay_ns, loss_ppm, seed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        listLinksStmt = try db.prepare("SELECT l.id, sa.name, l.a_dev, sb.name, l.b_dev, l.delay_ns, l.loss_ppm, l.seed, l.created_at FROM links l JOIN stacks sa ON sa.id = l.a_stack_id JOIN stacks sb ON sb.id = l.b_stack_id ORDER BY l.id")
+        deleteLinkStmt = try db.prepare("DELETE FROM links WHERE id = ?1")
         deleteTracesStmt = try db.prepare("DELETE FROM traces WHERE id IN (SELECT id FROM traces WHERE stack_id = ?1 AND id <= ?2 ORDER BY id LIMIT \(Store.deleteBatch))")
         raiseWatermarkStmt = try db.prepare("UPDATE trace_id_watermark SET value = MAX(value, ?1) WHERE id = 1")
         insertTraceStmt = try db.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
@@ -128,6 +132,40 @@ public final class Store: @unchecked Sendable {
     /// Stores a stack's changed document (routes, neighbours, sockets changed through the API).
     public func updateStack(name: String, config: String) throws(StoreError) {
         try locked { () throws(StoreError) in try updateStackStmt.run([.text(name), .text(config)]) }
+    }
+
+    // MARK: links
+
+    public func insertLink(_ l: LinkRecord, aStackID: Int64, bStackID: Int64) throws(StoreError) -> LinkRecord {
+        try locked { () throws(StoreError) -> LinkRecord in
+            let now = Timestamp.now()
+            try insertLinkStmt.run([.int(aStackID), .text(l.aDev), .int(bStackID), .text(l.bDev), .int(l.delayNs), .int(l.lossPPM), .int(l.seed), .text(now)])
+            var out = l
+            out.id = db.lastInsertRowID; out.createdAt = now
+            return out
+        }
+    }
+
+    /// Every link, with its stacks' names (a link goes when either stack is deleted).
+    public func links() throws(StoreError) -> [LinkRecord] {
+        try locked { () throws(StoreError) -> [LinkRecord] in
+            try listLinksStmt.reset([])
+            var out: [LinkRecord] = []
+            while try listLinksStmt.step() {
+                let s = listLinksStmt
+                out.append(LinkRecord(id: s.int(0), aStack: s.text(1) ?? "", aDev: s.text(2) ?? "", bStack: s.text(3) ?? "", bDev: s.text(4) ?? "",
+                                      delayNs: s.int(5), lossPPM: s.int(6), seed: s.int(7), createdAt: s.text(8) ?? ""))
+            }
+            listLinksStmt.done()
+            return out
+        }
+    }
+
+    public func deleteLink(id: Int64) throws(StoreError) -> Bool {
+        try locked { () throws(StoreError) -> Bool in
+            try deleteLinkStmt.run([.int(id)])
+            return db.changes > 0
+        }
     }
 
     // MARK: ruleset versions

@@ -24,7 +24,7 @@ final class TXQueue {
 extension NetDevice {
     /// Virtual ns a frame takes on the wire at the link speed: preamble and start delimiter (8),
     /// the frame padded to 60 bytes, FCS (4) and the inter-frame gap (12). 0 when the speed is unknown.
-    func serializationNs(_ frameLen: Int) -> UInt64 {
+    public func serializationNs(_ frameLen: Int) -> UInt64 {
         guard config.speedMbps > 0 else { return 0 }
         return UInt64((max(frameLen, 60) + 24) * 8 * 1000 / config.speedMbps)
     }

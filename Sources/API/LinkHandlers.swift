@@ -1,0 +1,112 @@
+import HTTPServer
+import JSON
+import Kernel
+import Store
+
+/// Where a packet went on after a link: the stack it arrived in, and what that stack did with it.
+struct Hop { var stack: String; var result: PacketResult }
+
+// Links between stacks: POST/GET /v1/links, DELETE /v1/links/{link}, and frames crossing them.
+extension App {
+    func registerLinkRoutes() {
+        router.add("POST", "/v1/links") { [unowned self] req, _ throws(Problem) in try createLink(req) }
+        router.add("GET", "/v1/links") { [unowned self] req, _ throws(Problem) in try listLinks(req) }
+        router.add("DELETE", "/v1/links/{link}") { [unowned self] req, p throws(Problem) in try deleteLink(req, p["link"]!) }
+    }
+
+    /// `{"a": {"stack", "dev"}, "b": {...}, "delay_ns", "loss_pct", "seed"}`.
+    func createLink(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let body = try parseJSONBody(req)
+        let l: LinkRecord = try decoding {
+            var r = try FieldReader(body)
+            func end(_ k: String) throws -> (String, String) {
+                guard let v = try r.raw(k) else { throw JSONShapeError(path: "/\(k)", message: "is required") }
+                var e = try FieldReader(v, path: "/\(k)")
+                let s = try e.requiredString("stack"), d = try e.requiredString("dev")
+                try e.finish()
+                return (s, d)
+            }
+            let a = try end("a"), b = try end("b")
+            let delay = try r.int("delay_ns", in: 0...1_000_000_000_000) ?? 0
+            var loss = 0.0
+            if let v = try r.raw("loss_pct") {
+                switch v {
+                case .int(let i): loss = Double(i)
+                case .double(let d): loss = d
+                default: throw JSONShapeError(path: "/loss_pct", message: "expected a number, got \(v.typeName)")
+                }
+                guard (0...100).contains(loss) else { throw Problem.unprocessable("loss_pct must be 0...100", pointer: "/loss_pct") }
+            }
+            let seed = try r.int("seed", in: 0...Int(Int64.max)) ?? 0
+            try r.finish()
+            return LinkRecord(aStack: a.0, aDev: a.1, bStack: b.0, bDev: b.1, delayNs: Int64(delay), lossPPM: Int64((loss * 10_000).rounded()), seed: Int64(seed))
+        }
+        let stored = try registry.addLink(l)
+        return jsonResponse(201, Self.linkJSON(stored), headers: [("location", "/v1/links/\(stored.id)")])
+    }
+
+    func listLinks(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        return jsonResponse(200, .object([("items", .array(registry.allLinks().map(Self.linkJSON)))]))
+    }
+
+    func deleteLink(_ req: HTTPRequest, _ idText: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        guard let id = Int64(idText), id > 0 else { throw Problem.notFound("no link \(idText)") }
+        try registry.removeLink(id: id)
+        return HTTPResponse(status: 204)
+    }
+
+    static func linkJSON(_ l: LinkRecord) -> JSONValue {
+        var o = JSONObject()
+        o.set("id", Int(l.id))
+        o.set("a", .object([("stack", .string(l.aStack)), ("dev", .string(l.aDev))]))
+        o.set("b", .object([("stack", .string(l.bStack)), ("dev", .string(l.bDev))]))
+        o.set("delay_ns", Int(l.delayNs))
+        o.set("loss_pct", .double(Double(l.lossPPM) / 10_000))
+        o.set("seed", Int(l.seed))
+        o.set("created_at", l.createdAt)
+        return o.value
+    }
+
+    /// Frames that left on a linked device arrive at the far end after the sender's wire time
+    /// (its `speed`) and the link's delay, unless the link loses them: injected into that stack,
+    /// whose own frames on links go on in turn, up to 8 links from the first. Each stack keeps its
+    /// own clock, so a frame due in a stack's past arrives at its present. Answers each first
+    /// packet's hops, in the order they happened.
+    func followLinks(_ results: [PacketResult], from name: String) -> [[Hop]] {
+        var hops = [[Hop]](repeating: [], count: results.count)
+        guard !registry.allLinks().isEmpty else { return hops }
+        var frontier: [(origin: Int, stack: String, result: PacketResult)] = results.enumerated().map { ($0.offset, name, $0.element) }
+        for _ in 0..<8 {
+            var arrivals: [String: [(origin: Int, injection: Injection)]] = [:]
+            for (origin, stack, r) in frontier {
+                for f in r.emitted {
+                    guard let far = registry.crossLink(from: stack, dev: f.device), !far.lost,
+                          let sender = registry.get(stack), let peer = registry.get(far.stack) else { continue }
+                    let wire = sender.withStack { s in s.device(named: f.device)?.serializationNs(f.frame.count) ?? 0 }
+                    guard let dev = peer.withStack({ s in s.device(named: far.dev)?.index }) else { continue }
+                    let at = min(f.timeNs &+ wire &+ UInt64(far.link.delayNs), Stack.clockLimitNs)
+                    arrivals[far.stack, default: []].append((origin, Injection(device: dev, frame: f.frame, atNs: at)))
+                }
+            }
+            if arrivals.isEmpty { break }
+            frontier = []
+            for (peerName, list) in arrivals.sorted(by: { $0.key < $1.key }) {
+                guard let peer = registry.get(peerName) else { continue }
+                let rs: [PacketResult] = peer.withStack { s in
+                    guard !peer.deleted else { return [] }
+                    let out = s.inject(list.map(\.injection))
+                    for r in out { peer.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
+                    return out
+                }
+                for (k, r) in rs.enumerated() {
+                    hops[list[k].origin].append(Hop(stack: peerName, result: r))
+                    frontier.append((list[k].origin, peerName, r))
+                }
+            }
+        }
+        return hops
+    }
+}

@@ -1,0 +1,56 @@
+import API
+import Foundation
+import HTTPServer
+import JSON
+import XCTest
+
+/// host - router - host joined by links: one request per packet, one trace following it across
+/// the stacks (through NAT), links kept across a restart and gone with a stack.
+final class LinkAPITests: AppTestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h1","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"],"speed":1000}],"routes":[{"dst":"default","via":"198.18.0.2","dev":"eth0"}],"neighbours":[{"address":"198.18.0.2","mac":"02:00:00:00:00:02","dev":"eth0"}],"sockets":[{"port":4000}]}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"r","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]},{"name":"eth1","mac":"02:00:00:00:01:01","addresses":["198.18.1.1/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"},{"address":"198.18.1.2","mac":"02:00:00:00:01:02","dev":"eth1"}],"sysctls":{"net.ipv4.ip_forward":1}}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h2","devices":[{"name":"eth0","mac":"02:00:00:00:01:02","addresses":["198.18.1.2/24"]}],"routes":[{"dst":"default","via":"198.18.1.1","dev":"eth0"}],"neighbours":[{"address":"198.18.1.1","mac":"02:00:00:00:01:01","dev":"eth0"}],"sockets":[{"port":5000}]}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"delay_ns":10000}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"r","dev":"eth1"},"b":{"stack":"h2","dev":"eth0"},"delay_ns":20000}"#).status, 201)
+    }
+
+    func testASendCrossesTheRouterIntoTheOtherHostsSocket() throws {
+        let put = call("PUT", "/v1/stacks/r/ruleset", "table ip nat { chain post { type nat hook postrouting priority srcnat; oifname \"eth1\" masquerade; }; }", type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        let r = call("POST", "/v1/stacks/h1/sockets/1/send", #"{"to":"198.18.1.2","port":5000,"payload":"hello"}"#)
+        XCTAssertEqual(r.status, 200, r.raw)
+        guard case .array(let rows) = r.json?["results"], case .array(let hops)? = rows.first?["hops"] else { return XCTFail(r.raw) }
+        XCTAssertEqual(rows[0]["outcome"], .string("transmitted"))
+        XCTAssertEqual(hops.map { $0["stack"] }, [.string("r"), .string("h2")])
+        XCTAssertEqual(hops.map { $0["outcome"] }, [.string("forwarded"), .string("delivered")])
+        // It left h1 at 1 Gbit/s (47 bytes padded to 60, + 24 of framing: 672 ns on the wire), then 10 µs of link.
+        guard case .array(let emitted)? = rows[0]["emitted"], case .int(let left)? = emitted.first?["time_ns"],
+              case .array(let rStages)? = hops[0]["stages"], case .int(let arrived)? = rStages.first?["time_ns"] else { return XCTFail(r.raw) }
+        XCTAssertEqual(arrived - left, 672 + 10_000)
+        let got = call("POST", "/v1/stacks/h2/sockets/1/recv", "{}")
+        XCTAssertEqual(got.json?["datagrams"]?.rendered().contains(#""src":"198.18.1.1","sport":4000,"dst":"198.18.1.2","payload_hex":"68656c6c6f""#), true, got.raw)
+        // The stored trace has the hops too.
+        guard case .int(let id)? = rows[0]["trace_id"] else { return XCTFail(r.raw) }
+        XCTAssertEqual(call("GET", "/v1/traces/\(id)").json?["hops"]?.rendered().contains(#""stack":"h2""#), true)
+    }
+
+    func testLinksPersistLoseAndGoWithAStack() throws {
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h1","dev":"eth0"},"b":{"stack":"h2","dev":"eth0"}}"#).status, 409)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h1","dev":"eth9"},"b":{"stack":"h2","dev":"eth0"}}"#).status, 422)
+        try reopen()
+        let listed = call("GET", "/v1/links").raw
+        XCTAssertTrue(listed.contains(#""a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"delay_ns":10000,"loss_pct":0,"seed":0"#), listed)
+        // A lossy link drops what it draws (seeded: the same frames every run).
+        XCTAssertEqual(call("DELETE", "/v1/links/2").status, 204)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"r","dev":"eth1"},"b":{"stack":"h2","dev":"eth0"},"loss_pct":50,"seed":7}"#).status, 201)
+        let r = call("POST", "/v1/stacks/h1/sockets/1/send?trace=summary", #"{"to":"198.18.1.2","port":5000,"length":10,"count":20}"#)
+        guard case .array(let rows) = r.json?["results"] else { return XCTFail(r.raw) }
+        let reached = rows.filter { $0["hops"]?.rendered().contains("h2") == true }.count
+        XCTAssertEqual(reached, 11)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/r").status, 204)
+        XCTAssertEqual(call("GET", "/v1/links").raw, #"{"items":[]}"# + "\n")
+        XCTAssertEqual(call("DELETE", "/v1/links/1").status, 404)
+    }
+}
