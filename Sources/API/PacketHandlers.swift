@@ -14,19 +14,8 @@ extension App {
         let traceParam = q.string("trace")
         try q.finish()
         let e = try entry(name)
-        let mode: TraceMode
-        if let traceParam {
-            guard let m = TraceMode(traceParam) else { throw Problem.badRequest("invalid-query", TraceMode.help) }
-            mode = m
-        } else {
-            mode = TraceMode(e.stack.config.traceMode) ?? .full   // the config is immutable: no lock
-        }
-        // Each injection holds a worker while it runs: a bound keeps a flood from taking them all.
-        guard running.enter(max: limits.maxConcurrentInjections) else {
-            var p = Problem(status: 429, slug: "too-many-injections", detail: "\(limits.maxConcurrentInjections) injections are running (--max-injections); try again")
-            p.headers = [("retry-after", "1")]
-            throw p
-        }
+        let mode = try traceMode(traceParam, of: e)
+        try enterRunning()
         defer { running.leave() }
         // Decode every packet before running any, so a bad one changes nothing.
         var rate: Int? = nil
@@ -57,18 +46,7 @@ extension App {
         }
         let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
             try Self.checkClock(s, startNs: startNs)
-            // The quota is taken before anything runs (as many traces as the mode may keep), so a
-            // refused injection changes nothing; what the mode did not keep is given back after.
-            let most = switch mode {
-            case .none: 0
-            case .sample(let n): (specs.count + n - 1) / n
-            default: specs.count
-            }
-            guard e.storedTraces + most <= limits.maxTracesPerStack else {
-                throw Problem(status: 422, slug: "trace-quota",
-                              detail: "stack \(name) holds \(e.storedTraces) traces and this injection adds up to \(most); at most \(limits.maxTracesPerStack) per stack (--max-traces): DELETE /v1/stacks/\(name)/traces first")
-            }
-            e.storedTraces += most
+            let most = try takeTraceQuota(e, packets: specs.count, mode: mode)
             // No traces kept: the path runs without recording stages or rule events.
             let tracing = s.tracing
             if mode == .none { s.tracing = false }
@@ -85,6 +63,39 @@ extension App {
             return results
         }
         return try storeTraces(results, hops: followLinks(results, from: name), mode: mode, entry: e, sync: sync)
+    }
+
+    /// The trace mode a request asks for (`?trace=`), or its stack's.
+    func traceMode(_ param: String?, of e: StackEntry) throws(Problem) -> TraceMode {
+        guard let param else { return TraceMode(e.stack.config.traceMode) ?? .full }   // the config is immutable: no lock
+        guard let m = TraceMode(param) else { throw Problem.badRequest("invalid-query", TraceMode.help) }
+        return m
+    }
+
+    /// Each injection or send holds a worker while it runs: a bound keeps a flood from taking them all.
+    func enterRunning() throws(Problem) {
+        guard running.enter(max: limits.maxConcurrentInjections) else {
+            var p = Problem(status: 429, slug: "too-many-injections", detail: "\(limits.maxConcurrentInjections) injections are running (--max-injections); try again")
+            p.headers = [("retry-after", "1")]
+            throw p
+        }
+    }
+
+    /// Takes the trace quota (under the stack's lock) before anything runs, as many traces as the
+    /// mode may keep of `packets`, so a refused request changes nothing; answers how many, for
+    /// giving back what the mode did not keep.
+    func takeTraceQuota(_ e: StackEntry, packets: Int, mode: TraceMode) throws(Problem) -> Int {
+        let most = switch mode {
+        case .none: 0
+        case .sample(let n): (packets + n - 1) / n
+        default: packets
+        }
+        guard e.storedTraces + most <= limits.maxTracesPerStack else {
+            throw Problem(status: 422, slug: "trace-quota",
+                          detail: "stack \(e.record.name) holds \(e.storedTraces) traces and this request adds up to \(most); at most \(limits.maxTracesPerStack) per stack (--max-traces): DELETE /v1/stacks/\(e.record.name)/traces first")
+        }
+        e.storedTraces += most
+        return most
     }
 
     /// Keeps the traces the mode wants (in the store and the answer) and answers every packet's

@@ -97,22 +97,12 @@ extension App {
         let traceParam = q.string("trace")
         try q.finish()
         let e = try entry(name)
-        let mode: TraceMode
-        if let traceParam {
-            guard let m = TraceMode(traceParam) else { throw Problem.badRequest("invalid-query", TraceMode.help) }
-            mode = m
-        } else {
-            mode = TraceMode(e.stack.config.traceMode) ?? .full
-        }
+        let mode = try traceMode(traceParam, of: e)
         let total = flows.reduce(0) { $0 + $1.count }
         guard total <= limits.maxPacketsPerRequest else {
             throw Problem.unprocessable("at most \(limits.maxPacketsPerRequest) datagrams per request", pointer: "/flows")
         }
-        guard running.enter(max: limits.maxConcurrentInjections) else {
-            var p = Problem(status: 429, slug: "too-many-injections", detail: "\(limits.maxConcurrentInjections) injections are running (--max-injections); try again")
-            p.headers = [("retry-after", "1")]
-            throw p
-        }
+        try enterRunning()
         defer { running.leave() }
         // Sockets checked and options set (and stored) before anything is sent.
         try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) in
@@ -131,15 +121,7 @@ extension App {
             }
         }
         let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
-            let most = switch mode {
-            case .none: 0
-            case .sample(let n): (total + n - 1) / n
-            default: total
-            }
-            guard e.storedTraces + most <= limits.maxTracesPerStack else {
-                throw Problem(status: 422, slug: "trace-quota", detail: "stack \(name) holds \(e.storedTraces) traces and this send adds up to \(most); at most \(limits.maxTracesPerStack) per stack (--max-traces): DELETE /v1/stacks/\(name)/traces first")
-            }
-            e.storedTraces += most
+            let most = try takeTraceQuota(e, packets: total, mode: mode)
             let tracing = s.tracing
             if mode == .none { s.tracing = false }
             defer { s.tracing = tracing }

@@ -171,7 +171,7 @@ final class LimitTests: AppTestCase {
         let over = call("POST", "/v1/stacks/h/packets", #"{"packets":[\#(udp),\#(udp)]}"#)
         XCTAssertEqual(over.status, 422)
         XCTAssertEqual(over.json?["type"], .string("urn:packetstack:problem:trace-quota"))
-        XCTAssertEqual(over.json?["detail"], .string("stack h holds 2 traces and this injection adds up to 2; at most 3 per stack (--max-traces): DELETE /v1/stacks/h/traces first"))
+        XCTAssertEqual(over.json?["detail"], .string("stack h holds 2 traces and this request adds up to 2; at most 3 per stack (--max-traces): DELETE /v1/stacks/h/traces first"))
         // Refused whole: the stack did not run the packets.
         XCTAssertEqual(call("GET", "/v1/stacks/h/stats").json?["devices"]?["eth0"]?["rx_packets"], .int(2))
         // A mode that keeps fewer traces asks for fewer: none keeps nothing, sample:2 one of two.
