@@ -54,3 +54,18 @@ final class LinkAPITests: AppTestCase {
         XCTAssertEqual(call("DELETE", "/v1/links/1").status, 404)
     }
 }
+
+extension LinkAPITests {
+    /// Without static neighbours ARP crosses the links too: h1's request reaches the router, its
+    /// reply comes back, and the queued datagram leaves then, all within the one request.
+    func testARPResolvesAcrossALink() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h3","devices":[{"name":"eth0","mac":"02:00:00:00:03:01","addresses":["198.18.3.1/24"]}],"sockets":[{"port":4000}]}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h4","devices":[{"name":"eth0","mac":"02:00:00:00:03:02","addresses":["198.18.3.2/24"]}],"sockets":[{"port":5000}]}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h3","dev":"eth0"},"b":{"stack":"h4","dev":"eth0"},"delay_ns":1000}"#).status, 201)
+        let r = call("POST", "/v1/stacks/h3/sockets/1/send", #"{"to":"198.18.3.2","port":5000,"payload":"x"}"#)
+        guard case .array(let rows) = r.json?["results"], case .array(let hops)? = rows.first?["hops"] else { return XCTFail(r.raw) }
+        XCTAssertEqual(hops.flatMap { [$0["stack"], $0["outcome"]] }, ["h4", "consumed", "h3", "consumed", "h4", "delivered"].map { JSONValue.string($0) },
+                       "ARP request, ARP reply (which releases the datagram), the datagram")
+        XCTAssertEqual(call("POST", "/v1/stacks/h4/sockets/1/recv", "{}").json?["datagrams"]?.rendered().contains(#""payload_hex":"78""#), true)
+    }
+}
