@@ -8,6 +8,7 @@ CREATE TABLE links (
     b_stack_id INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,
     b_dev      TEXT NOT NULL,
     delay_ns   INTEGER NOT NULL,
+    rate_mbps  INTEGER NOT NULL,          -- 0: no bottleneck of its own
     loss_ppm   INTEGER NOT NULL,          -- lost frames per million
     seed       INTEGER NOT NULL,
     created_at TEXT NOT NULL

@@ -14,7 +14,7 @@ extension App {
         router.add("DELETE", "/v1/links/{link}") { [unowned self] req, p throws(Problem) in try deleteLink(req, p["link"]!) }
     }
 
-    /// `{"a": {"stack", "dev"}, "b": {...}, "delay_ns", "loss_pct", "seed"}`.
+    /// `{"a": {"stack", "dev"}, "b": {...}, "delay_ns", "rate_mbps", "loss_pct", "seed"}`.
     func createLink(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let body = try parseJSONBody(req)
@@ -29,6 +29,7 @@ extension App {
             }
             let a = try end("a"), b = try end("b")
             let delay = try r.int("delay_ns", in: 0...1_000_000_000_000) ?? 0
+            let rate = try r.int("rate_mbps", in: 0...10_000_000) ?? 0
             var loss = 0.0
             if let v = try r.raw("loss_pct") {
                 switch v {
@@ -40,7 +41,7 @@ extension App {
             }
             let seed = try r.int("seed", in: 0...Int(Int64.max)) ?? 0
             try r.finish()
-            return LinkRecord(aStack: a.0, aDev: a.1, bStack: b.0, bDev: b.1, delayNs: Int64(delay), lossPPM: Int64((loss * 10_000).rounded()), seed: Int64(seed))
+            return LinkRecord(aStack: a.0, aDev: a.1, bStack: b.0, bDev: b.1, delayNs: Int64(delay), rateMbps: Int64(rate), lossPPM: Int64((loss * 10_000).rounded()), seed: Int64(seed))
         }
         let stored = try registry.addLink(l)
         return jsonResponse(201, Self.linkJSON(stored), headers: [("location", "/v1/links/\(stored.id)")])
@@ -64,6 +65,7 @@ extension App {
         o.set("a", .object([("stack", .string(l.aStack)), ("dev", .string(l.aDev))]))
         o.set("b", .object([("stack", .string(l.bStack)), ("dev", .string(l.bDev))]))
         o.set("delay_ns", Int(l.delayNs))
+        o.set("rate_mbps", Int(l.rateMbps))
         o.set("loss_pct", .double(Double(l.lossPPM) / 10_000))
         o.set("seed", Int(l.seed))
         o.set("created_at", l.createdAt)
@@ -71,7 +73,8 @@ extension App {
     }
 
     /// Frames that left on a linked device arrive at the far end after the sender's wire time
-    /// (its `speed`) and the link's delay, unless the link loses them: injected into that stack,
+    /// (its `speed`), their turn on the link at its own rate if it has one, and the link's delay,
+    /// unless the link loses them: injected into that stack,
     /// whose own frames on links go on in turn, up to 8 links from the first. Each stack keeps its
     /// own clock, so a frame due in a stack's past arrives at its present. Answers each first
     /// packet's hops, in the order they happened.
@@ -81,15 +84,16 @@ extension App {
         var frontier: [(origin: Int, stack: String, result: PacketResult)] = results.enumerated().map { ($0.offset, name, $0.element) }
         for _ in 0..<8 {
             var arrivals: [String: [(origin: Int, injection: Injection)]] = [:]
-            for (origin, stack, r) in frontier {
-                for f in r.emitted {
-                    guard let far = registry.crossLink(from: stack, dev: f.device), !far.lost,
-                          let sender = registry.get(stack), let peer = registry.get(far.stack) else { continue }
-                    let wire = sender.withStack { s in s.device(named: f.device)?.serializationNs(f.frame.count) ?? 0 }
-                    guard let dev = peer.withStack({ s in s.device(named: far.dev)?.index }) else { continue }
-                    let at = min(f.timeNs &+ wire &+ UInt64(far.link.delayNs), Stack.clockLimitNs)
-                    arrivals[far.stack, default: []].append((origin, Injection(device: dev, frame: f.frame, atNs: at)))
-                }
+            // In the order they left, so a rated link serves them first come, first served.
+            let leaving = frontier.flatMap { o in o.result.emitted.map { (o.origin, o.stack, $0) } }.sorted { $0.2.timeNs < $1.2.timeNs }
+            for (origin, stack, f) in leaving {
+                guard let far = registry.crossLink(from: stack, dev: f.device), !far.lost,
+                      let sender = registry.get(stack), let peer = registry.get(far.stack) else { continue }
+                let wire = sender.withStack { s in s.device(named: f.device)?.serializationNs(f.frame.count) ?? 0 }
+                guard let dev = peer.withStack({ s in s.device(named: far.dev)?.index }) else { continue }
+                let through = registry.linkSerialize(far.link, from: stack, dev: f.device, readyAt: f.timeNs &+ wire, frameLen: f.frame.count)
+                let at = min(through &+ UInt64(far.link.delayNs), Stack.clockLimitNs)
+                arrivals[far.stack, default: []].append((origin, Injection(device: dev, frame: f.frame, atNs: at)))
             }
             if arrivals.isEmpty { break }
             frontier = []

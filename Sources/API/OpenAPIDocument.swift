@@ -1104,6 +1104,7 @@ paths:
                 a: {$ref: '#/components/schemas/LinkEnd'}
                 b: {$ref: '#/components/schemas/LinkEnd'}
                 delay_ns: {type: integer, minimum: 0, default: 0}
+                rate_mbps: {type: integer, minimum: 0, default: 0, description: "The link's own rate (frames take turns at it); 0: only the sender's speed."}
                 loss_pct: {type: number, minimum: 0, maximum: 100, default: 0}
                 seed: {type: integer, minimum: 0, default: 0}
       responses:
@@ -1435,12 +1436,13 @@ components:
         dev: {type: string}
     Link:
       type: object
-      required: [id, a, b, delay_ns, loss_pct, seed, created_at]
+      required: [id, a, b, delay_ns, rate_mbps, loss_pct, seed, created_at]
       properties:
         id: {type: integer}
         a: {$ref: '#/components/schemas/LinkEnd'}
         b: {$ref: '#/components/schemas/LinkEnd'}
         delay_ns: {type: integer}
+        rate_mbps: {type: integer}
         loss_pct: {type: number}
         seed: {type: integer}
         created_at: {type: string}

@@ -38,6 +38,8 @@ final class Registry: @unchecked Sendable {
     /// Links between stacks' devices, and each one's loss draw state (from its seed).
     private var links: [LinkRecord] = []
     private var lossState: [Int64: UInt64] = [:]
+    /// When each direction of a rated link is free again (virtual ns), by link id and sending end.
+    private var linkBusy: [String: UInt64] = [:]
     let store: Store
     let limits: App.Limits
 
@@ -98,6 +100,17 @@ final class Registry: @unchecked Sendable {
         do { _ = try store.deleteLink(id: id) } catch { throw Problem.storage("link not deleted: \(error)") }
         links.removeAll { $0.id == id }
         lossState[id] = nil
+    }
+
+    /// A frame ready at `t` takes a rated link's direction in turn: when it arrives at the far
+    /// end's wire (before the delay).
+    func linkSerialize(_ l: LinkRecord, from stack: String, dev: String, readyAt t: UInt64, frameLen: Int) -> UInt64 {
+        lock.lock(); defer { lock.unlock() }
+        guard l.rateMbps > 0 else { return t }
+        let key = "\(l.id) \(stack) \(dev)"
+        let done = max(t, linkBusy[key] ?? 0) &+ NetDevice.wireNs(frameLen, mbps: Int(l.rateMbps))
+        linkBusy[key] = done
+        return done
     }
 
     /// The far end of the link a stack's device is on, and whether this frame is lost on it

@@ -41,7 +41,7 @@ final class LinkAPITests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h1","dev":"eth9"},"b":{"stack":"h2","dev":"eth0"}}"#).status, 422)
         try reopen()
         let listed = call("GET", "/v1/links").raw
-        XCTAssertTrue(listed.contains(#""a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"delay_ns":10000,"loss_pct":0,"seed":0"#), listed)
+        XCTAssertTrue(listed.contains(#""a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"delay_ns":10000,"rate_mbps":0,"loss_pct":0,"seed":0"#), listed)
         // A lossy link drops what it draws (seeded: the same frames every run).
         XCTAssertEqual(call("DELETE", "/v1/links/2").status, 204)
         XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"r","dev":"eth1"},"b":{"stack":"h2","dev":"eth0"},"loss_pct":50,"seed":7}"#).status, 201)
@@ -67,5 +67,22 @@ extension LinkAPITests {
         XCTAssertEqual(hops.flatMap { [$0["stack"], $0["outcome"]] }, ["h4", "consumed", "h3", "consumed", "h4", "delivered"].map { JSONValue.string($0) },
                        "ARP request, ARP reply (which releases the datagram), the datagram")
         XCTAssertEqual(call("POST", "/v1/stacks/h4/sockets/1/recv", "{}").json?["datagrams"]?.rendered().contains(#""payload_hex":"78""#), true)
+    }
+}
+
+extension LinkAPITests {
+    /// A link with a rate of its own serves frames in turn: two datagrams sent together arrive
+    /// one 10 Mbit/s frame time apart (60 bytes + 24 of framing: 67.2 µs).
+    func testARatedLinkSpacesFrames() throws {
+        XCTAssertEqual(call("DELETE", "/v1/links/1").status, 204)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"rate_mbps":10}"#).status, 201)
+        let r = call("POST", "/v1/stacks/h1/sockets/1/send", #"{"to":"198.18.1.2","port":5000,"payload":"x","count":2}"#)
+        guard case .array(let rows) = r.json?["results"] else { return XCTFail(r.raw) }
+        let arrivals: [Int] = rows.compactMap { row in
+            guard case .array(let hops)? = row["hops"], case .array(let st)? = hops.first?["stages"], case .int(let t)? = st.first?["time_ns"] else { return nil }
+            return t
+        }
+        XCTAssertEqual(arrivals.count, 2, r.raw)
+        XCTAssertEqual(arrivals[1] - arrivals[0], 67_200)
     }
 }

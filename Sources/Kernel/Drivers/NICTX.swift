@@ -24,8 +24,11 @@ final class TXQueue {
 extension NetDevice {
     /// Virtual ns a frame takes on the wire at the link speed: preamble and start delimiter (8),
     /// the frame padded to 60 bytes, FCS (4) and the inter-frame gap (12). 0 when the speed is unknown.
-    public func serializationNs(_ frameLen: Int) -> UInt64 {
-        guard config.speedMbps > 0 else { return 0 }
-        return UInt64((max(frameLen, 60) + 24) * 8 * 1000 / config.speedMbps)
+    public func serializationNs(_ frameLen: Int) -> UInt64 { NetDevice.wireNs(frameLen, mbps: config.speedMbps) }
+
+    /// Ethernet's time on a wire of `mbps` for a frame (0 when the rate is unknown).
+    public static func wireNs(_ frameLen: Int, mbps: Int) -> UInt64 {
+        guard mbps > 0 else { return 0 }
+        return UInt64((max(frameLen, 60) + 24) * 8 * 1000 / mbps)
     }
 }
