@@ -10,6 +10,7 @@ CREATE TABLE links (
     delay_ns   INTEGER NOT NULL,
     rate_mbps  INTEGER NOT NULL,          -- 0: no bottleneck of its own
     loss_ppm   INTEGER NOT NULL,          -- lost frames per million
+    reorder_ppm INTEGER NOT NULL,         -- frames per million sent without the delay (netem's reorder)
     seed       INTEGER NOT NULL,
     created_at TEXT NOT NULL
 );

@@ -14,7 +14,7 @@ extension App {
         router.add("DELETE", "/v1/links/{link}") { [unowned self] req, p throws(Problem) in try deleteLink(req, p["link"]!) }
     }
 
-    /// `{"a": {"stack", "dev"}, "b": {...}, "delay_ns", "rate_mbps", "loss_pct", "seed"}`.
+    /// `{"a": {"stack", "dev"}, "b": {...}, "delay_ns", "rate_mbps", "loss_pct", "reorder_pct", "seed"}`.
     func createLink(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let body = try parseJSONBody(req)
@@ -30,18 +30,21 @@ extension App {
             let a = try end("a"), b = try end("b")
             let delay = try r.int("delay_ns", in: 0...1_000_000_000_000) ?? 0
             let rate = try r.int("rate_mbps", in: 0...10_000_000) ?? 0
-            var loss = 0.0
-            if let v = try r.raw("loss_pct") {
+            func percent(_ k: String) throws -> Int64 {
+                guard let v = try r.raw(k) else { return 0 }
+                let p: Double
                 switch v {
-                case .int(let i): loss = Double(i)
-                case .double(let d): loss = d
-                default: throw JSONShapeError(path: "/loss_pct", message: "expected a number, got \(v.typeName)")
+                case .int(let i): p = Double(i)
+                case .double(let d): p = d
+                default: throw JSONShapeError(path: "/\(k)", message: "expected a number, got \(v.typeName)")
                 }
-                guard (0...100).contains(loss) else { throw Problem.unprocessable("loss_pct must be 0...100", pointer: "/loss_pct") }
+                guard (0...100).contains(p) else { throw Problem.unprocessable("\(k) must be 0...100", pointer: "/\(k)") }
+                return Int64((p * 10_000).rounded())
             }
+            let loss = try percent("loss_pct"), reorder = try percent("reorder_pct")
             let seed = try r.int("seed", in: 0...Int(Int64.max)) ?? 0
             try r.finish()
-            return LinkRecord(aStack: a.0, aDev: a.1, bStack: b.0, bDev: b.1, delayNs: Int64(delay), rateMbps: Int64(rate), lossPPM: Int64((loss * 10_000).rounded()), seed: Int64(seed))
+            return LinkRecord(aStack: a.0, aDev: a.1, bStack: b.0, bDev: b.1, delayNs: Int64(delay), rateMbps: Int64(rate), lossPPM: loss, reorderPPM: reorder, seed: Int64(seed))
         }
         let stored = try registry.addLink(l)
         return jsonResponse(201, Self.linkJSON(stored), headers: [("location", "/v1/links/\(stored.id)")])
@@ -67,6 +70,7 @@ extension App {
         o.set("delay_ns", Int(l.delayNs))
         o.set("rate_mbps", Int(l.rateMbps))
         o.set("loss_pct", .double(Double(l.lossPPM) / 10_000))
+        o.set("reorder_pct", .double(Double(l.reorderPPM) / 10_000))
         o.set("seed", Int(l.seed))
         o.set("created_at", l.createdAt)
         return o.value
@@ -92,7 +96,8 @@ extension App {
                 let wire = sender.withStack { s in s.device(named: f.device)?.serializationNs(f.frame.count) ?? 0 }
                 guard let dev = peer.withStack({ s in s.device(named: far.dev)?.index }) else { continue }
                 let through = registry.linkSerialize(far.link, from: stack, dev: f.device, readyAt: f.timeNs &+ wire, frameLen: f.frame.count)
-                let at = min(through &+ UInt64(far.link.delayNs), Stack.clockLimitNs)
+                // netem's reorder: a drawn frame goes without the delay, ahead of those waiting it out.
+                let at = min(through &+ (far.reordered ? 0 : UInt64(far.link.delayNs)), Stack.clockLimitNs)
                 arrivals[far.stack, default: []].append((origin, Injection(device: dev, frame: f.frame, atNs: at)))
             }
             if arrivals.isEmpty { break }

@@ -1106,6 +1106,7 @@ paths:
                 delay_ns: {type: integer, minimum: 0, default: 0}
                 rate_mbps: {type: integer, minimum: 0, default: 0, description: "The link's own rate (frames take turns at it); 0: only the sender's speed."}
                 loss_pct: {type: number, minimum: 0, maximum: 100, default: 0}
+                reorder_pct: {type: number, minimum: 0, maximum: 100, default: 0, description: "netem's reorder: this share of frames (drawn from seed) goes without the delay."}
                 seed: {type: integer, minimum: 0, default: 0}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
@@ -1436,7 +1437,7 @@ components:
         dev: {type: string}
     Link:
       type: object
-      required: [id, a, b, delay_ns, rate_mbps, loss_pct, seed, created_at]
+      required: [id, a, b, delay_ns, rate_mbps, loss_pct, reorder_pct, seed, created_at]
       properties:
         id: {type: integer}
         a: {$ref: '#/components/schemas/LinkEnd'}
@@ -1444,6 +1445,7 @@ components:
         delay_ns: {type: integer}
         rate_mbps: {type: integer}
         loss_pct: {type: number}
+        reorder_pct: {type: number}
         seed: {type: integer}
         created_at: {type: string}
     Qdisc:

@@ -113,21 +113,25 @@ final class Registry: @unchecked Sendable {
         return done
     }
 
-    /// The far end of the link a stack's device is on, and whether this frame is lost on it
-    /// (SplitMix64 over the link's seed, one draw per frame).
-    func crossLink(from stack: String, dev: String) -> (link: LinkRecord, stack: String, dev: String, lost: Bool)? {
+    /// The far end of the link a stack's device is on, whether this frame is lost on it, and
+    /// whether it skips the delay (reordered): SplitMix64 over the link's seed, a draw for each
+    /// that the link has a chance of.
+    func crossLink(from stack: String, dev: String) -> (link: LinkRecord, stack: String, dev: String, lost: Bool, reordered: Bool)? {
         lock.lock(); defer { lock.unlock() }
         guard let l = links.first(where: { ($0.aStack == stack && $0.aDev == dev) || ($0.bStack == stack && $0.bDev == dev) }) else { return nil }
-        var lost = false
-        if l.lossPPM > 0 {
+        func draw(_ ppm: Int64) -> Bool {
+            guard ppm > 0 else { return false }
             var z = (lossState[l.id] ?? 0) &+ 0x9e37_79b9_7f4a_7c15
             lossState[l.id] = z
             z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
             z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
             z ^= z >> 31
-            lost = z % 1_000_000 < UInt64(l.lossPPM)
+            return z % 1_000_000 < UInt64(ppm)
         }
-        return l.aStack == stack && l.aDev == dev ? (l, l.bStack, l.bDev, lost) : (l, l.aStack, l.aDev, lost)
+        let lost = draw(l.lossPPM)
+        let reordered = !lost && draw(l.reorderPPM)
+        let far = l.aStack == stack && l.aDev == dev ? (l.bStack, l.bDev) : (l.aStack, l.aDev)
+        return (l, far.0, far.1, lost, reordered)
     }
 
     private func add(_ e: StackEntry) {

@@ -52,11 +52,11 @@ public struct RulesetVersion: Sendable, Equatable {
 public struct LinkRecord: Sendable, Equatable {
     public var id: Int64
     public var aStack: String, aDev: String, bStack: String, bDev: String
-    public var delayNs: Int64, rateMbps: Int64, lossPPM: Int64, seed: Int64
+    public var delayNs: Int64, rateMbps: Int64, lossPPM: Int64, reorderPPM: Int64, seed: Int64
     public var createdAt: String
-    public init(id: Int64 = 0, aStack: String, aDev: String, bStack: String, bDev: String, delayNs: Int64, rateMbps: Int64 = 0, lossPPM: Int64, seed: Int64,
-                createdAt: String = "") {
+    public init(id: Int64 = 0, aStack: String, aDev: String, bStack: String, bDev: String, delayNs: Int64, rateMbps: Int64 = 0, lossPPM: Int64,
+                reorderPPM: Int64 = 0, seed: Int64, createdAt: String = "") {
         self.id = id; self.aStack = aStack; self.aDev = aDev; self.bStack = bStack; self.bDev = bDev
-        self.delayNs = delayNs; self.rateMbps = rateMbps; self.lossPPM = lossPPM; self.seed = seed; self.createdAt = createdAt
+        self.delayNs = delayNs; self.rateMbps = rateMbps; self.lossPPM = lossPPM; self.reorderPPM = reorderPPM; self.seed = seed; self.createdAt = createdAt
     }
 }

@@ -44,8 +44,8 @@ public final class Store: @unchecked Sendable {
         latestVersionStmt = try db.prepare("SELECT version, created_at, summary, ruleset FROM ruleset_versions WHERE stack_id = ?1 ORDER BY version DESC LIMIT 1")
         listStacksStmt = try db.prepare("SELECT id, name, config, created_at FROM stacks ORDER BY id")
         deleteStackStmt = try db.prepare("DELETE FROM stacks WHERE name = ?1")
-        insertLinkStmt = try db.prepare("INSERT INTO links (a_stack_id, a_dev, b_stack_id, b_dev, delay_ns, rate_mbps, loss_ppm, seed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
-        listLinksStmt = try db.prepare("SELECT l.id, sa.name, l.a_dev, sb.name, l.b_dev, l.delay_ns, l.rate_mbps, l.loss_ppm, l.seed, l.created_at FROM links l JOIN stacks sa ON sa.id = l.a_stack_id JOIN stacks sb ON sb.id = l.b_stack_id ORDER BY l.id")
+        insertLinkStmt = try db.prepare("INSERT INTO links (a_stack_id, a_dev, b_stack_id, b_dev, delay_ns, rate_mbps, loss_ppm, reorder_ppm, seed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+        listLinksStmt = try db.prepare("SELECT l.id, sa.name, l.a_dev, sb.name, l.b_dev, l.delay_ns, l.rate_mbps, l.loss_ppm, l.reorder_ppm, l.seed, l.created_at FROM links l JOIN stacks sa ON sa.id = l.a_stack_id JOIN stacks sb ON sb.id = l.b_stack_id ORDER BY l.id")
         deleteLinkStmt = try db.prepare("DELETE FROM links WHERE id = ?1")
         deleteTracesStmt = try db.prepare("DELETE FROM traces WHERE id IN (SELECT id FROM traces WHERE stack_id = ?1 AND id <= ?2 ORDER BY id LIMIT \(Store.deleteBatch))")
         raiseWatermarkStmt = try db.prepare("UPDATE trace_id_watermark SET value = MAX(value, ?1) WHERE id = 1")
@@ -139,7 +139,7 @@ public final class Store: @unchecked Sendable {
     public func insertLink(_ l: LinkRecord, aStackID: Int64, bStackID: Int64) throws(StoreError) -> LinkRecord {
         try locked { () throws(StoreError) -> LinkRecord in
             let now = Timestamp.now()
-            try insertLinkStmt.run([.int(aStackID), .text(l.aDev), .int(bStackID), .text(l.bDev), .int(l.delayNs), .int(l.rateMbps), .int(l.lossPPM), .int(l.seed), .text(now)])
+            try insertLinkStmt.run([.int(aStackID), .text(l.aDev), .int(bStackID), .text(l.bDev), .int(l.delayNs), .int(l.rateMbps), .int(l.lossPPM), .int(l.reorderPPM), .int(l.seed), .text(now)])
             var out = l
             out.id = db.lastInsertRowID; out.createdAt = now
             return out
@@ -154,7 +154,7 @@ public final class Store: @unchecked Sendable {
             while try listLinksStmt.step() {
                 let s = listLinksStmt
                 out.append(LinkRecord(id: s.int(0), aStack: s.text(1) ?? "", aDev: s.text(2) ?? "", bStack: s.text(3) ?? "", bDev: s.text(4) ?? "",
-                                      delayNs: s.int(5), rateMbps: s.int(6), lossPPM: s.int(7), seed: s.int(8), createdAt: s.text(9) ?? ""))
+                                      delayNs: s.int(5), rateMbps: s.int(6), lossPPM: s.int(7), reorderPPM: s.int(8), seed: s.int(9), createdAt: s.text(10) ?? ""))
             }
             listLinksStmt.done()
             return out

@@ -41,7 +41,7 @@ final class LinkAPITests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h1","dev":"eth9"},"b":{"stack":"h2","dev":"eth0"}}"#).status, 422)
         try reopen()
         let listed = call("GET", "/v1/links").raw
-        XCTAssertTrue(listed.contains(#""a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"delay_ns":10000,"rate_mbps":0,"loss_pct":0,"seed":0"#), listed)
+        XCTAssertTrue(listed.contains(#""a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"delay_ns":10000,"rate_mbps":0,"loss_pct":0,"reorder_pct":0,"seed":0"#), listed)
         // A lossy link drops what it draws (seeded: the same frames every run).
         XCTAssertEqual(call("DELETE", "/v1/links/2").status, 204)
         XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"r","dev":"eth1"},"b":{"stack":"h2","dev":"eth0"},"loss_pct":50,"seed":7}"#).status, 201)
@@ -84,5 +84,21 @@ extension LinkAPITests {
         }
         XCTAssertEqual(arrivals.count, 2, r.raw)
         XCTAssertEqual(arrivals[1] - arrivals[0], 67_200)
+    }
+}
+
+extension LinkAPITests {
+    /// netem-style reordering: with a 100 µs delay and 50% drawn to go without it, datagrams sent
+    /// 10 µs apart reach h2 out of order (seeded: the same order every run).
+    func testReorderingSkipsTheDelay() throws {
+        XCTAssertEqual(call("DELETE", "/v1/links/1").status, 204)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"delay_ns":100000,"reorder_pct":50,"seed":3}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/1/send", #"{"to":"198.18.1.2","port":5000,"length":1,"count":6,"rate_pps":100000}"#).status, 200)
+        let got = call("POST", "/v1/stacks/h2/sockets/1/recv", "{}")
+        guard case .array(let d)? = got.json?["datagrams"] else { return XCTFail(got.raw) }
+        let order = d.compactMap { if case .int(let t)? = $0["time_ns"] { t } else { nil } }
+        // Sent at 0, 10 ... 50 µs; then r → h2 adds 20 µs and the stacks about 3.7 µs. Drawn to skip
+        // the delay: the 1st, 2nd and 4th; the 3rd (sent at 20 µs) arrives after the 4th.
+        XCTAssertEqual(order, [23_702, 33_702, 53_702, 143_702, 163_702, 173_702])
     }
 }
