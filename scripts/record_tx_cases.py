@@ -8,7 +8,8 @@ AF_PACKET socket, and what RCV captured plus DUT's `tc -s qdisc show` afterwards
 Topology and addresses are the kernel oracle's (../shared/oracle/README.md): DUT eth0
 198.18.0.2/24 (02:00:00:00:00:02), eth1 198.18.1.1/24 (02:00:00:00:01:01), permanent neighbours
 198.18.0.1 -> 02:00:00:00:00:01 and 198.18.1.2 -> 02:00:00:00:01:02, ip_forward=1.
-CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat"}], "quiet_ms"
+CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat"}], "quiet_ms",
+"ipv6": DUT gets 2001:db8:1::1/64 on eth1 (neighbour 2001:db8:1::2 permanent) and an AF_INET6 socket
 (or "wait_ms": capture for that long), "capture_eth0": also capture what DUT sends out of eth0,
 "dut_cmds": commands run in DUT first (ethtool...)}, or
 instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc"}]
@@ -29,7 +30,7 @@ def sh(ns, *cmd, check=True):
     return r.stdout
 
 
-def setup(tag):
+def setup(tag, ipv6=False):
     snd, dut, rcv = f"{tag}_snd", f"{tag}_dut", f"{tag}_rcv"
     for n in (snd, dut, rcv):
         sh(None, "ip", "netns", "add", n)
@@ -46,6 +47,12 @@ def setup(tag):
     sh(dut, "ip", "neigh", "add", "198.18.0.1", "lladdr", "02:00:00:00:00:01", "dev", "eth0", "nud", "permanent")
     sh(dut, "ip", "neigh", "add", "198.18.1.2", "lladdr", "02:00:00:00:01:02", "dev", "eth1", "nud", "permanent")
     sh(dut, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    if ipv6:
+        # DUT only (the peers stay silent): 2001:db8:1::1/64 on eth1, its neighbour permanent.
+        for k in ("all", "default", "eth1", "lo"):
+            sh(dut, "sysctl", "-qw", f"net.ipv6.conf.{k}.disable_ipv6=0")
+        sh(dut, "ip", "-6", "addr", "add", "2001:db8:1::1/64", "dev", "eth1", "nodad")
+        sh(dut, "ip", "-6", "neigh", "add", "2001:db8:1::2", "lladdr", "02:00:00:00:01:02", "dev", "eth1", "nud", "permanent")
     return snd, dut, rcv
 
 
@@ -91,7 +98,7 @@ def send_all(sock, spec):
 
 def run(case):
     tag = f"pstx_{os.getpid()}"
-    snd, dut, rcv = setup(tag)
+    snd, dut, rcv = setup(tag, case.get("ipv6", False))
     try:
         for cmd in case.get("dut_cmds", []):   # e.g. "ethtool -K eth1 tx off"
             sh(dut, *cmd.split())
@@ -113,8 +120,9 @@ def run(case):
             cap0.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             caps[cap0] = "eth0"
         enter(f"/var/run/netns/{dut}")
-        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        udp.bind(("0.0.0.0", 4000))
+        v6 = case.get("ipv6", False)
+        udp = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("::" if v6 else "0.0.0.0", 4000))
         LIBC.setns(own_fd, CLONE_NEWNET)
         os.close(own_fd)
         frames = [bytes.fromhex(f["hex"]) for f in case.get("frames", []) for _ in range(f.get("repeat", 1))]
@@ -138,6 +146,9 @@ def run(case):
                     continue
                 ts = next((struct.unpack("qq", d[:16]) for lvl, t, d in anc if t == SO_TIMESTAMPNS), None)
                 t = ts[0] * 1_000_000_000 + ts[1] if ts else time.clock_gettime_ns(time.CLOCK_REALTIME)
+                # With IPv6 on, DUT's own MLD reports and router solicitations are left out.
+                if case.get("ipv6") and data[12:14] == b"\x86\xdd" and data[20] not in (17, 44):
+                    continue
                 got.append({"hex": data.hex(), "t_us": (t - t0) // 1000, "iface": caps[c]})
         got.sort(key=lambda g: g["t_us"])
         return {

@@ -411,8 +411,7 @@ final class IPv6Tests: XCTestCase {
 
 /// udpv6_sendmsg: an AF_INET6 socket sends IPv6 (hop limit of the link, an automatic flow label,
 /// UDP checksum in full), fragments at the source above the MTU, and sends IPv4 to a v4-mapped
-/// address when it is a dual-stack `::` socket. (Not recorded on the kernel: the recorder's
-/// namespaces have IPv6 off.)
+/// address when it is a dual-stack `::` socket (Tests/TCTests' udp6_sends is the recorded case).
 final class UDP6SendTests: XCTestCase {
     func testSendsOverIPv6() throws {
         var c = StackConfig(name: "s6", devices: [DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])])

@@ -14,16 +14,20 @@ final class TCAgreementTests: XCTestCase {
 
     /// DUT of the recording: eth0 198.18.0.2/24 and eth1 198.18.1.1/24 (veths), permanent
     /// neighbours on both sides, forwarding on.
-    /// `eth1TXChecksum`: off as `ethtool -K eth1 tx off` leaves it.
-    static func dut(eth1TXChecksum: Bool = true) throws -> Stack {
+    /// `eth1TXChecksum`: off as `ethtool -K eth1 tx off` leaves it; `ipv6`: 2001:db8:1::1/64 on
+    /// eth1 and its neighbour 2001:db8:1::2, as the recorder's IPv6 cases have them.
+    static func dut(eth1TXChecksum: Bool = true, ipv6: Bool = false) throws -> Stack {
         var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [try IPv4CIDR(parsing: "198.18.0.2/24")])
         var e1 = DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1), addresses: [try IPv4CIDR(parsing: "198.18.1.1/24")])
         e0.veth = true; e1.veth = true
         e1.txChecksumOffload = eth1TXChecksum
-        return try Stack(config: StackConfig(name: "dut", cpus: 2, devices: [e0, e1],
-                                             neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0"),
-                                                          NeighbourConfig(address: IPv4Address(198, 18, 1, 2), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")],
-                                             sysctls: ["net.ipv4.ip_forward": 1]))
+        if ipv6 { e1.addresses6 = [try IPv6CIDR(parsing: "2001:db8:1::1/64")] }
+        var c = StackConfig(name: "dut", cpus: 2, devices: [e0, e1],
+                            neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0"),
+                                         NeighbourConfig(address: IPv4Address(198, 18, 1, 2), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")],
+                            sysctls: ["net.ipv4.ip_forward": 1])
+        if ipv6 { c.neighbours6 = [Neighbour6Config(address: try IPv6Address(parsing: "2001:db8:1::2"), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")] }
+        return try Stack(config: c)
     }
 
     struct Run { var emitted: [EmittedFrame]; var expected: JSONValue; var stack: Stack }

@@ -17,11 +17,12 @@ final class UDPSendAgreementTests: XCTestCase {
         var cmds: [String] = []
         if case .array(let l)? = c["dut_cmds"] { for case .string(let x) in l { cmds.append(x) } }
         XCTAssertTrue(cmds.allSatisfy { $0 == "ethtool -K eth1 tx off" }, "a DUT command the test does not model: \(cmds)")
-        let s = try TCAgreementTests.dut(eth1TXChecksum: !cmds.contains("ethtool -K eth1 tx off"))
+        let v6 = c["ipv6"] == .bool(true)
+        let s = try TCAgreementTests.dut(eth1TXChecksum: !cmds.contains("ethtool -K eth1 tx off"), ipv6: v6)
         var list: [QdiscConfig] = []
         if case .array(let cmds)? = c["tc"] { for case .string(let cmd) in cmds { list = try TC.apply(try TC.parse(cmd), to: list, devices: ["eth0", "eth1"]) } }
         try s.setQdiscs(list)
-        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 4000)))
+        XCTAssertNil(s.bind(v6 ? SocketConfig(id: 1, proto: .udp, address6: .any, port: 4000) : SocketConfig(id: 1, proto: .udp, port: 4000)))
         guard case .array(let specs)? = c["sends"] else { throw XCTSkip("no sends") }
         var results: [PacketResult] = []
         var batch: [Send] = []
@@ -35,7 +36,9 @@ final class UDPSendAgreementTests: XCTestCase {
             _ = s.setsockopt(socket: 1, sndbuf: int("sndbuf"), tos: int("tos").map { UInt8($0) }, priority: int("priority").map { UInt32($0) }, pmtudisc: mode)
             guard case .string(let to)? = spec["to"], let len = int("len"), let port = int("port") else { throw XCTSkip("bad spec") }
             for k in 0..<(int("count") ?? 1) {
-                batch.append(Send(socket: 1, dst: try IPv4Address(parsing: to), port: UInt16(port), payload: [UInt8](repeating: UInt8(k & 0xff), count: len), atNs: s.clockNs))
+                let payload = [UInt8](repeating: UInt8(k & 0xff), count: len)
+                batch.append(to.contains(":") ? Send(socket: 1, dst6: try IPv6Address(parsing: to), port: UInt16(port), payload: payload, atNs: s.clockNs)
+                                              : Send(socket: 1, dst: try IPv4Address(parsing: to), port: UInt16(port), payload: payload, atNs: s.clockNs))
             }
         }
         results += s.send(batch)
@@ -50,10 +53,20 @@ final class UDPSendAgreementTests: XCTestCase {
         XCTAssertEqual(o.results.map { "\(JSONValue.string($0.errno ?? "ok")) \(JSONValue.int($0.outq ?? -1))" }, want, file: file, line: line)
     }
 
-    /// The captured frames with the IP ID and header checksum zeroed (the kernel's ID key is random).
+    /// The captured frames with what the kernel draws at random zeroed: IPv4's ID and header
+    /// checksum; IPv6's flow label and fragment identification.
     func assertFrames(_ o: Outcome, file: StaticString = #filePath, line: UInt = #line) {
         guard case .array(let got)? = o.expected["captured"] else { return XCTFail("no capture", file: file, line: line) }
-        func masked(_ f: [UInt8]) -> [UInt8] { var f = f; f[18] = 0; f[19] = 0; f[24] = 0; f[25] = 0; return f }
+        func masked(_ f: [UInt8]) -> [UInt8] {
+            var f = f
+            if f.be16(12) == EtherType.ipv6 {
+                f[15] &= 0xf0; f[16] = 0; f[17] = 0
+                if f[20] == IPProtocol.fragment, f.count >= 62 { for k in 58..<62 { f[k] = 0 } }
+            } else {
+                f[18] = 0; f[19] = 0; f[24] = 0; f[25] = 0
+            }
+            return f
+        }
         XCTAssertEqual(o.emitted.map { Hex.encode(masked($0.frame)) },
                        got.map { if case .string(let h)? = $0["hex"], let b = try? Hex.decode(h) { Hex.encode(masked(b)) } else { "" } }, file: file, line: line)
         XCTAssertEqual(Set(o.emitted.map(\.device)), ["eth1"], file: file, line: line)
@@ -109,5 +122,19 @@ extension UDPSendAgreementTests {
         assertFrames(o)
         XCTAssertEqual(o.emitted[0].frame.be16(14 + 20 + 6), 0x4dc6)
         XCTAssertTrue(o.results[0].stages.contains { $0.stage == .skb_checksum_help })
+    }
+}
+
+extension UDPSendAgreementTests {
+    /// An AF_INET6 socket, recorded with IPv6 on in DUT: hop limit 64, one flow label for the
+    /// socket's flow, 3000 bytes as fragments of 1448, 1448 and 112 payload bytes sharing an
+    /// identification; IP_MTU_DISCOVER is an IPv4 option, so 1453 bytes are fragmented, not refused.
+    func testIPv6Sends() throws {
+        let o = try run("udp6_sends")
+        assertResults(o)
+        assertFrames(o)
+        let labels = Set(o.emitted.map { $0.frame.be32(14) & 0xf_ffff })
+        XCTAssertEqual(labels.count, 1, "one automatic flow label for the flow")
+        XCTAssertEqual(o.emitted.map(\.frame.count), [162, 1510, 1510, 174, 1510, 75, 1514])
     }
 }

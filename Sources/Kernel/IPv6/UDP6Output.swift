@@ -5,8 +5,9 @@ extension Stack {
     /// `udpv6_sendmsg` after `udp_sendmsg`'s start: route (`ip6_dst_lookup_flow`), the hop limit
     /// of the link, an automatic flow label, the traffic class from the socket's `tos`
     /// (IPV6_TCLASS); `ip6_make_skb` charges each fragment-sized skb to sk_wmem_alloc (EAGAIN at
-    /// sk_sndbuf); larger than the path MTU is fragmented at the source (EMSGSIZE with
-    /// IPV6_PMTUDISC_DO). The UDP checksum is mandatory: CHECKSUM_PARTIAL when the datagram fits one skb.
+    /// sk_sndbuf); larger than the path MTU is fragmented at the source. IP_MTU_DISCOVER
+    /// (`pmtudisc`) is an IPv4 option and does not apply here (IPV6_MTU_DISCOVER is not modelled
+    /// yet), as the kernel showed. The UDP checksum is mandatory: CHECKSUM_PARTIAL when the datagram fits one skb.
     func udpv6_sendmsg(index i: Int, skb: SkBuff, sk: Sock, dst: IPv6Address) {
         let c = sk.config
         let len = pendingSends[i].payload.count
@@ -25,9 +26,6 @@ extension Stack {
         packets[i].device = devices[route.dev].name
         let mtu = mtu6[route.dev]
         let total = 48 + len
-        if (c.pmtudisc == .do || c.pmtudisc == .probe) && total > mtu {
-            return sendFailed(i, sk, "EMSGSIZE", "\(total) bytes exceed the MTU \(mtu) of \(devices[route.dev].name) (IPV6_PMTUDISC_\(c.pmtudisc.rawValue.uppercased()))")
-        }
         enter(.ip6_make_skb, skb)
         guard sk.wmemAlloc < sk.sndbuf else {
             snmp.udp6.SndbufErrors += 1
