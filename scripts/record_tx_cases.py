@@ -12,7 +12,7 @@ CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat
 "ipv6": DUT gets 2001:db8:1::1/64 on eth1 (neighbour 2001:db8:1::2 permanent) and an AF_INET6 socket
 (or "wait_ms": capture for that long), "capture_eth0": also capture what DUT sends out of eth0,
 "dut_cmds": commands run in DUT first (ethtool...)}, or
-instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc"}]
+instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc", "gso"}]
 sent with MSG_DONTWAIT from a UDP socket bound to DUT port 4000 (each send's result recorded:
 "ok" or the errno name, and the socket's SIOCOUTQ after it).
 Capture timestamps are the kernel's (SO_TIMESTAMPNS), in microseconds from the first frame sent.
@@ -81,6 +81,8 @@ def send_all(sock, spec):
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, spec["tos"])
     if "priority" in spec:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY, spec["priority"])
+    if "gso" in spec:
+        sock.setsockopt(17, 103, spec["gso"])  # SOL_UDP, UDP_SEGMENT
     if "pmtudisc" in spec:
         sock.setsockopt(socket.IPPROTO_IP, 10, PMTUDISC[spec["pmtudisc"]])  # IP_MTU_DISCOVER
     out = {"sndbuf": sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), "results": []}

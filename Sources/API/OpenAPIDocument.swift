@@ -649,6 +649,7 @@ paths:
                     tos: {type: integer, minimum: 0, maximum: 255}
                     priority: {type: integer, minimum: 0}
                     pmtudisc: {type: string, enum: [dont, want, do, probe]}
+                    udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -723,6 +724,8 @@ paths:
                           tos: {type: integer, minimum: 0, maximum: 255}
                           priority: {type: integer, minimum: 0}
                           pmtudisc: {type: string, enum: [dont, want, do, probe]}
+                          udp_segment: {type: integer, minimum: 0, maximum: 65507}
+                    udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -1427,6 +1430,7 @@ components:
         tx_ring_size: {type: integer, minimum: 1, maximum: 32768, default: 256, description: "TX descriptors (`ethtool -G tx`); the queue stops while all are in flight."}
         speed: {type: integer, minimum: 0, default: 0, description: "Link speed in Mbit/s; frames take (len padded to 60 + 24) × 8 bits on the wire. 0: unknown, no wire time."}
         tso: {type: boolean, default: false, description: "TCP segmentation offload: the NIC cuts GSO skbs instead of skb_gso_segment."}
+        tx_udp_segmentation: {type: boolean, description: "UDP segmentation offload (default: on for a veth, which hands its peer the whole UDP_SEGMENT datagram; off for a NIC: software segmentation)."}
         tx_checksum_offload: {type: boolean, default: true, description: "TX checksum offload: the device finishes checksums (a veth leaves them partial for its peer); off, skb_checksum_help sums them in software."}
     LinkEnd:
       type: object
@@ -1490,7 +1494,8 @@ components:
         sndbuf: {type: integer, minimum: 0, description: "SO_SNDBUF likewise (net.core.wmem_max, at least 4608); default net.core.wmem_default."}
         tos: {type: integer, minimum: 0, maximum: 255, description: IP_TOS (also the priority, rt_tos2priority, unless priority is given).}
         priority: {type: integer, minimum: 0, description: SO_PRIORITY (skb->priority, which pfifo_fast's priomap reads).}
-        pmtudisc: {type: string, enum: [dont, want, do, probe], default: want, description: IP_MTU_DISCOVER.}
+        pmtudisc: {type: string, enum: [dont, want, do, probe], default: want, description: IP_MTU_DISCOVER (IPv4 only).}
+        udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
     Socket:
       type: object
       required: [id, protocol, address, port, rcvbuf_effective, rmem_alloc, queued, drops]
@@ -1510,6 +1515,7 @@ components:
         tos: {type: integer}
         priority: {type: integer}
         pmtudisc: {type: string}
+        udp_segment: {type: integer}
         sndbuf_effective: {type: integer}
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}
         sent: {type: integer}

@@ -99,6 +99,7 @@ enum StackDocument {
         if c.tos != 0 { x.set("tos", Int(c.tos)) }
         if let p = c.priority { x.set("priority", Int(p)) }
         if c.pmtudisc != .want { x.set("pmtudisc", c.pmtudisc.rawValue) }
+        if let g = c.udpSegment { x.set("udp_segment", g) }
         return x.value
     }
 
@@ -157,12 +158,13 @@ enum StackDocument {
         let speed = try r.int("speed", in: 0...10_000_000) ?? 0
         let tso = try r.bool("tso") ?? false
         let txCsum = try r.bool("tx_checksum_offload") ?? true
+        let uso = try r.bool("tx_udp_segmentation")
         try r.finish()
         var d = DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring, rxChecksumOffload: csum,
                              rxUsecs: usecs, rxFrames: frames, rssKey: key, rssIndirection: indir, rpsCPUs: rps, rpsFlowCount: flowCnt)
         d.veth = veth
         d.addresses6 = addrs6
-        d.txQueueLen = txqlen; d.txRingSize = txRing; d.speedMbps = speed; d.tso = tso; d.txChecksumOffload = txCsum
+        d.txQueueLen = txqlen; d.txRingSize = txRing; d.speedMbps = speed; d.tso = tso; d.txChecksumOffload = txCsum; d.udpSegmentationOffload = uso
         return d
     }
 
@@ -207,6 +209,7 @@ enum StackDocument {
             if let t = opts.tos { c.tos = t }
             c.priority = opts.priority
             if let m = opts.pmtudisc { c.pmtudisc = m }
+            c.udpSegment = opts.udpSegment.flatMap { $0 == 0 ? nil : $0 }
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
@@ -220,7 +223,7 @@ enum StackDocument {
     }
 
     /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, priority, pmtudisc.
-    struct SocketOptions { var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc? }
+    struct SocketOptions { var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int? }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
         let sndbuf = try r.int("sndbuf", in: 0...(1 << 30))
         let tos = try r.int("tos", in: 0...255).map { UInt8($0) }
@@ -232,7 +235,8 @@ enum StackDocument {
             }
             mode = v
         }
-        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode)
+        let gso = try r.int("udp_segment", in: 0...65507)
+        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode, udpSegment: gso)
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {
@@ -311,6 +315,7 @@ enum StackDocument {
             x.set("speed", d.speedMbps)
             x.set("tso", d.tso)
             x.set("tx_checksum_offload", d.txChecksumOffload)
+            x.set("tx_udp_segmentation", d.udpSegmentationOffload ?? d.veth)
             return x.value
         }))
         o.set("routes", .array(c.routes.map { encodeRoute(.v4($0)) } + c.routes6.map { encodeRoute(.v6($0)) }))

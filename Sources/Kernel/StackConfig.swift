@@ -39,6 +39,9 @@ public struct DeviceConfig: Sendable, Equatable {
     /// TX checksum offload (`ethtool -K tx`): the device finishes CHECKSUM_PARTIAL checksums (a
     /// veth leaves them unfinished for its peer); off, `skb_checksum_help` sums them in software.
     public var txChecksumOffload = true
+    /// UDP segmentation offload (`ethtool -K tx-udp-segmentation`); nil: on for a veth (which
+    /// hands the whole UDP_SEGMENT datagram to its peer), off for a NIC.
+    public var udpSegmentationOffload: Bool? = nil
 
     public init(name: String, mac: MACAddress, addresses: [IPv4CIDR] = [], mtu: Int = 1500, rxQueues: Int = 1, ringSize: Int = 256,
                 rxChecksumOffload: Bool = true, rxUsecs: Int = 0, rxFrames: Int = 1, rssKey: [UInt8] = RSS.verificationKey,
@@ -106,6 +109,8 @@ public struct SocketConfig: Sendable, Equatable {
     public var priority: UInt32? = nil
     /// IP_MTU_DISCOVER.
     public var pmtudisc: PMTUDisc = .want
+    /// UDP_SEGMENT: the payload is sent in datagrams of this size (GSO), cut as late as the device allows.
+    public var udpSegment: Int? = nil
     public enum PMTUDisc: String, Sendable, CaseIterable {
         /// IP_PMTUDISC_DONT: never DF. WANT (the default): DF when it fits the path MTU, and a
         /// larger datagram is fragmented. DO: always DF, larger fails with EMSGSIZE. PROBE: DF, and

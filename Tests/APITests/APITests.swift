@@ -13,7 +13,7 @@ final class APITests: AppTestCase {
         let c = call("POST", "/v1/stacks", Self.router)
         XCTAssertEqual(c.status, 201)
         XCTAssertEqual(c.headers.first { $0.name == "location" }?.value, "/v1/stacks/router")
-        XCTAssertEqual(c.json?["devices"], try? JSONParser.parse(#"[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"],"mtu":1500,"rx_queues":1,"ring_size":256,"rx_checksum_offload":true,"rx_usecs":0,"rx_frames":1,"rss_key":"6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa","rps_cpus":[],"rps_flow_cnt":0,"tx_queue_len":1000,"tx_ring_size":256,"speed":0,"tso":false,"tx_checksum_offload":true}]"#))
+        XCTAssertEqual(c.json?["devices"], try? JSONParser.parse(#"[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"],"mtu":1500,"rx_queues":1,"ring_size":256,"rx_checksum_offload":true,"rx_usecs":0,"rx_frames":1,"rss_key":"6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa","rps_cpus":[],"rps_flow_cnt":0,"tx_queue_len":1000,"tx_ring_size":256,"speed":0,"tso":false,"tx_checksum_offload":true,"tx_udp_segmentation":false}]"#))
         XCTAssertEqual(c.json?["routes"], try? JSONParser.parse(#"[{"dst":"0.0.0.0/0","via":"198.18.0.254","dev":"eth0","metric":0}]"#))
         XCTAssertEqual(call("GET", "/v1/stacks/router").json?["name"], .string("router"))
         XCTAssertEqual(call("POST", "/v1/stacks", Self.router).status, 409)

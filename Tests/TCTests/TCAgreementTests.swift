@@ -16,11 +16,12 @@ final class TCAgreementTests: XCTestCase {
     /// neighbours on both sides, forwarding on.
     /// `eth1TXChecksum`: off as `ethtool -K eth1 tx off` leaves it; `ipv6`: 2001:db8:1::1/64 on
     /// eth1 and its neighbour 2001:db8:1::2, as the recorder's IPv6 cases have them.
-    static func dut(eth1TXChecksum: Bool = true, ipv6: Bool = false) throws -> Stack {
+    static func dut(eth1TXChecksum: Bool = true, eth1UDPSegmentation: Bool? = nil, ipv6: Bool = false) throws -> Stack {
         var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [try IPv4CIDR(parsing: "198.18.0.2/24")])
         var e1 = DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1), addresses: [try IPv4CIDR(parsing: "198.18.1.1/24")])
         e0.veth = true; e1.veth = true
         e1.txChecksumOffload = eth1TXChecksum
+        e1.udpSegmentationOffload = eth1UDPSegmentation
         if ipv6 { e1.addresses6 = [try IPv6CIDR(parsing: "2001:db8:1::1/64")] }
         var c = StackConfig(name: "dut", cpus: 2, devices: [e0, e1],
                             neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0"),

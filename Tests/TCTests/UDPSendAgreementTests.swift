@@ -16,9 +16,10 @@ final class UDPSendAgreementTests: XCTestCase {
         let expected = try JSONParser.parse(try String(contentsOf: TCAgreementTests.cases.appendingPathComponent("\(name).expected.json"), encoding: .utf8))
         var cmds: [String] = []
         if case .array(let l)? = c["dut_cmds"] { for case .string(let x) in l { cmds.append(x) } }
-        XCTAssertTrue(cmds.allSatisfy { $0 == "ethtool -K eth1 tx off" }, "a DUT command the test does not model: \(cmds)")
+        let known = ["ethtool -K eth1 tx off", "ethtool -K eth1 tx-udp-segmentation off"]
+        XCTAssertTrue(cmds.allSatisfy(known.contains), "a DUT command the test does not model: \(cmds)")
         let v6 = c["ipv6"] == .bool(true)
-        let s = try TCAgreementTests.dut(eth1TXChecksum: !cmds.contains("ethtool -K eth1 tx off"), ipv6: v6)
+        let s = try TCAgreementTests.dut(eth1TXChecksum: !cmds.contains(known[0]), eth1UDPSegmentation: cmds.contains(known[1]) ? false : nil, ipv6: v6)
         var list: [QdiscConfig] = []
         if case .array(let cmds)? = c["tc"] { for case .string(let cmd) in cmds { list = try TC.apply(try TC.parse(cmd), to: list, devices: ["eth0", "eth1"]) } }
         try s.setQdiscs(list)
@@ -33,7 +34,8 @@ final class UDPSendAgreementTests: XCTestCase {
             func int(_ k: String) -> Int? { if case .int(let v)? = spec[k] { v } else { nil } }
             var mode: SocketConfig.PMTUDisc?
             if case .string(let m)? = spec["pmtudisc"] { mode = SocketConfig.PMTUDisc(rawValue: m) }
-            _ = s.setsockopt(socket: 1, sndbuf: int("sndbuf"), tos: int("tos").map { UInt8($0) }, priority: int("priority").map { UInt32($0) }, pmtudisc: mode)
+            _ = s.setsockopt(socket: 1, sndbuf: int("sndbuf"), tos: int("tos").map { UInt8($0) }, priority: int("priority").map { UInt32($0) }, pmtudisc: mode,
+                             udpSegment: int("gso"))
             guard case .string(let to)? = spec["to"], let len = int("len"), let port = int("port") else { throw XCTSkip("bad spec") }
             for k in 0..<(int("count") ?? 1) {
                 let payload = [UInt8](repeating: UInt8(k & 0xff), count: len)
@@ -136,5 +138,22 @@ extension UDPSendAgreementTests {
         let labels = Set(o.emitted.map { $0.frame.be32(14) & 0xf_ffff })
         XCTAssertEqual(labels.count, 1, "one automatic flow label for the flow")
         XCTAssertEqual(o.emitted.map(\.frame.count), [162, 1510, 1510, 174, 1510, 75, 1514])
+    }
+}
+
+extension UDPSendAgreementTests {
+    /// UDP_SEGMENT 1000 with 3000 bytes: a veth (UDP segmentation offload on) hands its peer the
+    /// whole 3042-byte datagram, DF clear; with `ethtool -K eth1 tx-udp-segmentation off` the stack
+    /// cuts it in software into three datagrams with consecutive IDs.
+    func testUDPSegmentation() throws {
+        let whole = try run("udp_gso_veth")
+        assertResults(whole)
+        assertFrames(whole)
+        XCTAssertEqual(whole.emitted.map(\.frame.count), [3042])
+        let cut = try run("udp_gso_software")
+        assertResults(cut)
+        assertFrames(cut)
+        XCTAssertEqual(cut.emitted.map { $0.frame.be16(18) &- cut.emitted[0].frame.be16(18) }, [0, 1, 2])
+        XCTAssertTrue(cut.results[0].stages.contains { $0.stage == .skb_gso_segment })
     }
 }

@@ -147,8 +147,13 @@ extension Stack {
             enter(.skb_checksum_help, skb)
             skb.csumPartialOffset = nil
         }
-        if skb.gsoSize > 0 {
-            let segs = devices[dev].config.tso ? skb_gso_segment(skb, offloaded: true) : skb_gso_segment(skb)
+        let c = devices[dev].config
+        if skb.gsoUDP && (c.udpSegmentationOffload ?? c.veth) && c.veth {
+            // A veth with UDP segmentation offload hands the whole datagram to its peer.
+            xmit_one(skb, dev: dev, cause: skb, owner: skb)
+        } else if skb.gsoSize > 0 {
+            let offloaded = skb.gsoUDP ? (c.udpSegmentationOffload ?? c.veth) : c.tso
+            let segs = offloaded ? skb_gso_segment(skb, offloaded: true) : skb_gso_segment(skb)
             for (k, seg) in segs.enumerated() { xmit_one(seg, dev: dev, cause: skb, owner: k == segs.count - 1 ? skb : nil) }
         } else {
             xmit_one(skb, dev: dev, cause: skb, owner: skb)

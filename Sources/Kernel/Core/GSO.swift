@@ -11,6 +11,7 @@ extension Stack {
     /// `offloaded`: the NIC cuts them (TSO); the frames are the same, the CPU does no work.
     func skb_gso_segment(_ skb: SkBuff, offloaded: Bool = false) -> [SkBuff] {
         if !offloaded { enter(.skb_gso_segment, skb) }
+        if skb.gsoUDP { return udp4_gso_segment(skb) }
         let nh = skb.networkHeader, b = skb.data
         let v6 = skb.protocolType == EtherType.ipv6
         let ihl = v6 ? 40 : Int(b[nh] & 0x0f) * 4, th = nh + ihl
@@ -55,18 +56,58 @@ extension Stack {
     }
 }
 
+extension Stack {
+    /// `__udp_gso_segment` (UDP_SEGMENT): gso_size bytes of payload per datagram, the last one
+    /// shorter; each its IP header with its length, the next ID and a fresh checksum, and its UDP
+    /// header with its length and checksum (CHECKSUM_PARTIAL: a veth leaves the pseudo-header sum).
+    func udp4_gso_segment(_ skb: SkBuff) -> [SkBuff] {
+        let nh = skb.networkHeader, b = skb.data
+        let ihl = Int(b[nh] & 0x0f) * 4, th = nh + ihl
+        let firstID = b.be16(nh + 4)
+        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        var out: [SkBuff] = []
+        var off = th + 8, k = 0
+        while off < skb.len {
+            let n = min(skb.gsoSize, skb.len - off)
+            var f = Array(b[0..<(th + 8)]) + b[off..<(off + n)]
+            f.setBE16(nh + 2, UInt16(ihl + 8 + n))
+            f.setBE16(nh + 4, firstID &+ UInt16(truncatingIfNeeded: k))
+            f.setBE16(nh + 10, 0)
+            f.setBE16(nh + 10, Checksum.compute(f, from: nh, count: ihl))
+            f.setBE16(th + 4, UInt16(8 + n))
+            f.setBE16(th + 6, 0)
+            var c = Checksum.finish(Checksum.sum(f, from: th, count: 8 + n, initial: Checksum.pseudoHeaderSum(src: src, dst: dst, proto: IPProtocol.udp, length: 8 + n)))
+            if c == 0 { c = 0xffff }
+            f.setBE16(th + 6, c)
+            let seg = SkBuff(frame: f, dev: skb.dev, packet: skb.packet)
+            seg.networkHeader = nh; seg.transportHeader = th; seg.cpu = skb.cpu; seg.protocolType = skb.protocolType
+            seg.mark = skb.mark; seg.priority = skb.priority; seg.conn = skb.conn; seg.ctInfo = skb.ctInfo
+            seg.csumPartialOffset = th + 6
+            out.append(seg)
+            off += n; k += 1
+        }
+        return out
+    }
+}
+
 extension SkBuff {
+    /// The transport header each segment repeats: UDP's 8 bytes (SKB_GSO_UDP_L4) or TCP's.
+    var gsoTransportHeaderLength: Int {
+        let ihl = protocolType == EtherType.ipv6 ? 40 : Int(data[networkHeader] & 0x0f) * 4
+        return gsoUDP ? 8 : Int(data[networkHeader + ihl + 12] >> 4) * 4
+    }
+
     /// The IP length of each segment a GSO skb would be cut into (`skb_gso_validate_network_len`).
     var gsoNetworkSegmentLength: Int {
         let ihl = protocolType == EtherType.ipv6 ? 40 : Int(data[networkHeader] & 0x0f) * 4
-        return ihl + Int(data[networkHeader + ihl + 12] >> 4) * 4 + gsoSize
+        return ihl + gsoTransportHeaderLength + gsoSize
     }
 
     /// `skb_shinfo(skb)->gso_segs`: how many frames it leaves as (1 when not GSO).
     var gsoSegs: Int {
         guard gsoSize > 0 else { return 1 }
         let ihl = protocolType == EtherType.ipv6 ? 40 : Int(data[networkHeader] & 0x0f) * 4
-        let payload = len - networkHeader - ihl - Int(data[networkHeader + ihl + 12] >> 4) * 4
+        let payload = len - networkHeader - ihl - gsoTransportHeaderLength
         return max(1, (payload + gsoSize - 1) / gsoSize)
     }
 

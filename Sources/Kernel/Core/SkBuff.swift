@@ -57,6 +57,8 @@ public final class SkBuff {
     /// segments keep one IP ID (SKB_GSO_TCP_FIXEDID: DF segments whose IDs did not count up).
     var gsoSize = 0
     var gsoFixedID = false
+    /// SKB_GSO_UDP_L4: a UDP_SEGMENT datagram, cut into datagrams of gso_size (not TCP segments).
+    var gsoUDP = false
     /// `qdisc_skb_cb(skb)->pkt_len` (`qdisc_pkt_len_init`): what qdiscs count, set by `dev_queue_xmit`.
     var qdiscPktLen = 0
     /// How the packet's path ends once the driver takes it (forwarded or transmitted).
@@ -81,7 +83,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0
+        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

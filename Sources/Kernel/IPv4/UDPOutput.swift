@@ -77,6 +77,12 @@ extension Stack {
         if alwaysDF && total > mtu {
             return sendFailed(i, sk, "EMSGSIZE", "\(total) bytes exceed the MTU \(mtu) of \(devices[route.dev].name) (IP_PMTUDISC_\(c.pmtudisc.rawValue.uppercased()))")
         }
+        // UDP_SEGMENT (udp_send_skb's checks): segments must fit the MTU, at most 128 of them.
+        let gso = c.udpSegment.flatMap { len > $0 ? $0 : nil }
+        if let g = gso {
+            guard 28 + g <= mtu else { return sendFailed(i, sk, "EINVAL", "UDP_SEGMENT \(g) + 28 bytes of headers exceed the MTU \(mtu)") }
+            guard len <= g * 128 else { return sendFailed(i, sk, "EINVAL", "\(len) bytes are more than 128 segments of \(g)") }
+        }
         enter(.ip_make_skb, skb)
         // sock_alloc_send_pskb for the first skb: refused once sk_wmem_alloc reaches sk_sndbuf;
         // sock_wmalloc for further fragments allows up to twice that.
@@ -85,7 +91,7 @@ extension Stack {
             return sendFailed(i, sk, "EAGAIN", "sk_wmem_alloc \(sk.wmemAlloc) has reached sk_sndbuf \(sk.sndbuf)")
         }
         let per = (mtu - 20) & ~7
-        let charges = total <= mtu ? [SkBuff.txTruesize(ipLength: total)]
+        let charges = total <= mtu || gso != nil ? [SkBuff.txTruesize(ipLength: total)]
             : stride(from: 0, to: len + 8, by: per).map { SkBuff.txTruesize(ipLength: 20 + min(per, len + 8 - $0)) }
         if charges.count > 1, sk.wmemAlloc + charges.dropFirst().reduce(0, +) > 2 * sk.sndbuf {
             snmp.udp.SndbufErrors += 1
@@ -96,8 +102,10 @@ extension Stack {
         let df = alwaysDF || (c.pmtudisc == .want && total <= mtu)
         let bound = c.address6.map { $0.isV4Mapped ? IPv4Address(raw: UInt32(truncatingIfNeeded: $0.raw)) : .any } ?? c.address
         let src = bound == .any ? route.src : bound
+        let segs = gso.map { UInt32((len + $0 - 1) / $0) } ?? 1
         let ip = IPv4Repr(src: src, dst: req.dst, proto: IPProtocol.udp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
-                          ident: ip_select_ident(src: src, dst: req.dst, proto: IPProtocol.udp, dontFragment: alwaysDF), dontFragment: df, payloadLength: 8 + len)
+                          ident: ip_select_ident(src: src, dst: req.dst, proto: IPProtocol.udp, dontFragment: alwaysDF, segs: segs),
+                          dontFragment: df, payloadLength: 8 + len)
         var bytes = [UInt8](repeating: 0, count: 14 + total)
         // The UDP checksum in full; a veth leaves the unfinished CHECKSUM_PARTIAL form on the wire
         // for a datagram that fits one skb (one that is fragmented is summed in software).
@@ -106,6 +114,7 @@ extension Stack {
         skb.data = bytes; skb.len = bytes.count
         skb.networkHeader = 14; skb.transportHeader = 34; skb.protocolType = EtherType.ipv4
         skb.csumPartialOffset = charges.count == 1 ? 34 + 6 : nil
+        if let g = gso { skb.gsoSize = g; skb.gsoUDP = true }
         skb.priority = c.priority ?? (c.tos != 0 ? Stack.rt_tos2priority(c.tos) : 0)
         skb.sock = sk; skb.wmemCharge = charges.reduce(0, +)
         sk.wmemAlloc += skb.wmemCharge
