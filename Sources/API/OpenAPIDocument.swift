@@ -639,17 +639,7 @@ paths:
                 count: {type: integer, minimum: 1, default: 1}
                 rate_pps: {type: integer, minimum: 1, description: Calls this many per second apart (virtual time); all at once without it.}
                 start_ns: {type: integer, minimum: 0}
-                setsockopt:
-                  type: object
-                  additionalProperties: false
-                  description: Options set before the first call; they stay with the socket.
-                  properties:
-                    rcvbuf: {type: integer, minimum: 256}
-                    sndbuf: {type: integer, minimum: 0}
-                    tos: {type: integer, minimum: 0, maximum: 255}
-                    priority: {type: integer, minimum: 0}
-                    pmtudisc: {type: string, enum: [dont, want, do, probe]}
-                    udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
+                setsockopt: {$ref: '#/components/schemas/SetSockOpt'}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -657,20 +647,7 @@ paths:
           description: One trace per datagram (stage names from udp_sendmsg on; frame_hex is the IPv4 datagram built), as an injection answers.
           content:
             application/json:
-              schema:
-                type: object
-                required: [results, trace, packets, outcomes, durable]
-                properties:
-                  results:
-                    type: array
-                    items:
-                      oneOf:
-                        - {$ref: '#/components/schemas/Trace'}
-                        - {$ref: '#/components/schemas/TraceRow'}
-                  trace: {type: string}
-                  packets: {type: integer}
-                  outcomes: {type: object, additionalProperties: {type: integer}}
-                  durable: {type: boolean}
+              schema: {$ref: '#/components/schemas/SendAnswer'}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
@@ -715,16 +692,7 @@ paths:
                       count: {type: integer, minimum: 1, default: 1}
                       rate_pps: {type: integer, minimum: 1}
                       start_ns: {type: integer, minimum: 0}
-                      setsockopt:
-                        type: object
-                        additionalProperties: false
-                        properties:
-                          rcvbuf: {type: integer, minimum: 256}
-                          sndbuf: {type: integer, minimum: 0}
-                          tos: {type: integer, minimum: 0, maximum: 255}
-                          priority: {type: integer, minimum: 0}
-                          pmtudisc: {type: string, enum: [dont, want, do, probe]}
-                          udp_segment: {type: integer, minimum: 0, maximum: 65507}
+                      setsockopt: {$ref: '#/components/schemas/SetSockOpt'}
                     udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
@@ -733,20 +701,7 @@ paths:
           description: One trace per datagram, as an injection answers.
           content:
             application/json:
-              schema:
-                type: object
-                required: [results, trace, packets, outcomes, durable]
-                properties:
-                  results:
-                    type: array
-                    items:
-                      oneOf:
-                        - {$ref: '#/components/schemas/Trace'}
-                        - {$ref: '#/components/schemas/TraceRow'}
-                  trace: {type: string}
-                  packets: {type: integer}
-                  outcomes: {type: object, additionalProperties: {type: integer}}
-                  durable: {type: boolean}
+              schema: {$ref: '#/components/schemas/SendAnswer'}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
@@ -1432,6 +1387,32 @@ components:
         tso: {type: boolean, default: false, description: "TCP segmentation offload: the NIC cuts GSO skbs instead of skb_gso_segment."}
         tx_udp_segmentation: {type: boolean, description: "UDP segmentation offload (default: on for a veth, which hands its peer the whole UDP_SEGMENT datagram; off for a NIC: software segmentation)."}
         tx_checksum_offload: {type: boolean, default: true, description: "TX checksum offload: the device finishes checksums (a veth leaves them partial for its peer); off, skb_checksum_help sums them in software."}
+    SendAnswer:
+      type: object
+      description: One trace per datagram, as an injection answers.
+      required: [results, trace, packets, outcomes, durable]
+      properties:
+        results:
+          type: array
+          items:
+            oneOf:
+              - {$ref: '#/components/schemas/Trace'}
+              - {$ref: '#/components/schemas/TraceRow'}
+        trace: {type: string}
+        packets: {type: integer}
+        outcomes: {type: object, additionalProperties: {type: integer}}
+        durable: {type: boolean}
+    SetSockOpt:
+      type: object
+      additionalProperties: false
+      description: Options set before the first call; they stay with the socket.
+      properties:
+        rcvbuf: {type: integer, minimum: 256}
+        sndbuf: {type: integer, minimum: 0}
+        tos: {type: integer, minimum: 0, maximum: 255}
+        priority: {type: integer, minimum: 0}
+        pmtudisc: {type: string, enum: [dont, want, do, probe]}
+        udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
     LinkEnd:
       type: object
       additionalProperties: false
