@@ -43,6 +43,10 @@ public struct DeviceConfig: Sendable, Equatable {
     /// hands the whole UDP_SEGMENT datagram to its peer), off for a NIC.
     public var udpSegmentationOffload: Bool? = nil
 
+    /// Whether the device takes a GSO skb of this kind as it is (NETIF_F_TSO / NETIF_F_GSO_UDP_L4):
+    /// then `validate_xmit_skb` leaves it whole.
+    func offloads(udp: Bool) -> Bool { udp ? udpSegmentationOffload ?? veth : tso }
+
     public init(name: String, mac: MACAddress, addresses: [IPv4CIDR] = [], mtu: Int = 1500, rxQueues: Int = 1, ringSize: Int = 256,
                 rxChecksumOffload: Bool = true, rxUsecs: Int = 0, rxFrames: Int = 1, rssKey: [UInt8] = RSS.verificationKey,
                 rssIndirection: [Int]? = nil, rpsCPUs: [[Int]] = [], rpsFlowCount: Int = 0) {

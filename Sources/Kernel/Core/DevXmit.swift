@@ -148,12 +148,11 @@ extension Stack {
             skb.csumPartialOffset = nil
         }
         let c = devices[dev].config
-        if skb.gsoUDP && (c.udpSegmentationOffload ?? c.veth) && c.veth {
-            // A veth with UDP segmentation offload hands the whole datagram to its peer.
-            xmit_one(skb, dev: dev, cause: skb, owner: skb)
-        } else if skb.gsoSize > 0 {
-            let offloaded = skb.gsoUDP ? (c.udpSegmentationOffload ?? c.veth) : c.tso
-            let segs = offloaded ? skb_gso_segment(skb, offloaded: true) : skb_gso_segment(skb)
+        let offloaded = skb.gsoSize > 0 && c.offloads(udp: skb.gsoUDP)
+        if skb.gsoSize > 0 && !(offloaded && c.veth) {
+            // Cut in software, or by the NIC's hardware (TSO/USO: the same frames, no CPU stage);
+            // a veth with the offload hands its peer the whole skb (recorded for UDP_SEGMENT).
+            let segs = skb_gso_segment(skb, offloaded: offloaded)
             for (k, seg) in segs.enumerated() { xmit_one(seg, dev: dev, cause: skb, owner: k == segs.count - 1 ? skb : nil) }
         } else {
             xmit_one(skb, dev: dev, cause: skb, owner: skb)

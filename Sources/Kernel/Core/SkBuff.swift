@@ -61,6 +61,8 @@ public final class SkBuff {
     var gsoUDP = false
     /// `qdisc_skb_cb(skb)->pkt_len` (`qdisc_pkt_len_init`): what qdiscs count, set by `dev_queue_xmit`.
     var qdiscPktLen = 0
+    /// `codel_skb_cb(skb)->enqueue_time` (`codel_set_enqueue_time`), in CoDel's 1024-ns units.
+    var codelEnqueueTime: UInt32 = 0
     /// How the packet's path ends once the driver takes it (forwarded or transmitted).
     var txOutcome: Outcome = .forwarded
     /// The sending socket and the bytes charged to its `sk_wmem_alloc` until the skb is freed

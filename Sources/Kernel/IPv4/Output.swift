@@ -67,14 +67,7 @@ extension Stack {
             frag.setBE16(6, UInt16((baseOffset + off) / 8) | (more ? IPv4Packet.flagMF : 0))
             frag.setBE16(10, 0)
             frag.setBE16(10, Checksum.compute(frag, from: 0, count: ihl))
-            let f = SkBuff(frame: [UInt8](repeating: 0, count: 14) + frag, dev: skb.dev, packet: skb.packet)
-            f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true; f.protocolType = EtherType.ipv4
-            f.priority = skb.priority; f.mark = skb.mark
-            // ip_make_skb built each fragment as its own skb, charged to the socket on its own.
-            if let sk = skb.sock {
-                f.sock = sk; f.wmemCharge = SkBuff.txTruesize(ipLength: frag.count)
-                sk.wmemAlloc += f.wmemCharge
-            }
+            let f = fragmentSkb(frag, of: skb)
             snmp.ip.FragCreates += 1
             last = neigh_output(f, dev: dev, nexthop: nexthop, outcome: outcome)
             if case .drop = last { finish(f, last) }
@@ -84,6 +77,19 @@ extension Stack {
         // The fragments carry the charge now.
         sock_wfree(skb)
         return sentEnd(skb, outcome)
+    }
+
+    /// One fragment of `skb` (`ip_copy_metadata`: device, CPU, priority, mark; `skb_set_owner_w`:
+    /// a socket's datagram charges each fragment on its own, as ip_make_skb built them), either family.
+    func fragmentSkb(_ packet: [UInt8], of skb: SkBuff) -> SkBuff {
+        let f = SkBuff(frame: [UInt8](repeating: 0, count: 14) + packet, dev: skb.dev, packet: skb.packet)
+        f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true; f.protocolType = skb.protocolType
+        f.priority = skb.priority; f.mark = skb.mark
+        if let sk = skb.sock {
+            f.sock = sk; f.wmemCharge = SkBuff.txTruesize(ipLength: packet.count)
+            sk.wmemAlloc += f.wmemCharge
+        }
+        return f
     }
 
     /// An skb for a packet the stack builds (ICMP, RST, neighbour discovery) on behalf of `cause`,

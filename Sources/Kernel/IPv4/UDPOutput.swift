@@ -86,10 +86,7 @@ extension Stack {
         enter(.ip_make_skb, skb)
         // sock_alloc_send_pskb for the first skb: refused once sk_wmem_alloc reaches sk_sndbuf;
         // sock_wmalloc for further fragments allows up to twice that.
-        guard sk.wmemAlloc < sk.sndbuf else {
-            snmp.udp.SndbufErrors += 1
-            return sendFailed(i, sk, "EAGAIN", "sk_wmem_alloc \(sk.wmemAlloc) has reached sk_sndbuf \(sk.sndbuf)")
-        }
+        guard sock_alloc_send_room(i, sk, counters: &snmp.udp) else { return }
         let per = (mtu - 20) & ~7
         let charges = total <= mtu || gso != nil ? [SkBuff.txTruesize(ipLength: total)]
             : stride(from: 0, to: len + 8, by: per).map { SkBuff.txTruesize(ipLength: 20 + min(per, len + 8 - $0)) }
@@ -134,6 +131,15 @@ extension Stack {
         packets[i].endNs = clocks[0]
         packets[i].outq = sk?.wmemAlloc
         if tracing { packets[i].note = "\(errno): \(why)" }
+    }
+
+    /// `sock_alloc_send_pskb` for a non-blocking send: room while sk_wmem_alloc is under
+    /// sk_sndbuf; else the call fails with EAGAIN (SOCK_NOSPACE: the protocol's SndbufErrors).
+    func sock_alloc_send_room(_ i: Int, _ sk: Sock, counters: inout SNMPStats.UDP) -> Bool {
+        guard sk.wmemAlloc >= sk.sndbuf else { return true }
+        counters.SndbufErrors += 1
+        sendFailed(i, sk, "EAGAIN", "sk_wmem_alloc \(sk.wmemAlloc) has reached sk_sndbuf \(sk.sndbuf)")
+        return false
     }
 
     /// `sock_wfree`: a freed skb gives its charge back to the socket that sent it.

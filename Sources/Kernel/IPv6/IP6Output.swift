@@ -128,13 +128,7 @@ extension Stack {
             frag.setBE16(4, UInt16(frag.count - 40))
             frag.setBE16(unfrag.count + 2, UInt16(pos) | (pos + n < payload.count ? 1 : 0))
             frag.setBE32(unfrag.count + 4, ident)
-            let f = SkBuff(frame: [UInt8](repeating: 0, count: 14) + frag, dev: skb.dev, packet: skb.packet)
-            f.networkHeader = 14; f.cpu = skb.cpu; f.generated = true; f.protocolType = EtherType.ipv6
-            f.priority = skb.priority; f.mark = skb.mark
-            if let sk = skb.sock {
-                f.sock = sk; f.wmemCharge = SkBuff.txTruesize(ipLength: frag.count)
-                sk.wmemAlloc += f.wmemCharge
-            }
+            let f = fragmentSkb(frag, of: skb)
             snmp.ip6.FragCreates += 1
             let end = neigh6_output(f, dev: dev, nexthop: nexthop, outcome: outcome)
             if case .drop = end { finish(f, end) }

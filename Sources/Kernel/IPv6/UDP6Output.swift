@@ -27,10 +27,7 @@ extension Stack {
         let mtu = mtu6[route.dev]
         let total = 48 + len
         enter(.ip6_make_skb, skb)
-        guard sk.wmemAlloc < sk.sndbuf else {
-            snmp.udp6.SndbufErrors += 1
-            return sendFailed(i, sk, "EAGAIN", "sk_wmem_alloc \(sk.wmemAlloc) has reached sk_sndbuf \(sk.sndbuf)")
-        }
+        guard sock_alloc_send_room(i, sk, counters: &snmp.udp6) else { return }
         let charge = SkBuff.txTruesize(ipLength: min(total, mtu))
         let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.udp, hopLimit: hopLimit6[route.dev], trafficClass: c.tos,
                           flowLabel: ip6_make_flowlabel(src: src, dst: dst, proto: IPProtocol.udp, ports: UInt32(c.port) << 16 | UInt32(pendingSends[i].port)),

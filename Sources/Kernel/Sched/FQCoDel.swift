@@ -64,8 +64,6 @@ final class FQCoDel: Qdisc {
     private var backlogs: [Int]
     private var newFlows = Deque<Int>(), oldFlows = Deque<Int>()
     private var memoryUsage = 0
-    /// Enqueue times (codel_set_enqueue_time), by skb.
-    private var enqueuedAt: [ObjectIdentifier: UInt32] = [:]
     var xstats = FQCoDelStats()
     /// Packets CoDel dropped at dequeue since the parent was last told (`cstats.drop_count`).
     private(set) var dropCount = 0, dropLen = 0
@@ -91,7 +89,7 @@ final class FQCoDel: Qdisc {
     override func enqueue(_ skb: SkBuff, len: Int, now: UInt64) -> EnqueueResult {
         let idx = classify(skb)
         let flow = flows[idx]
-        enqueuedAt[ObjectIdentifier(skb)] = UInt32(truncatingIfNeeded: now >> 10)
+        skb.codelEnqueueTime = UInt32(truncatingIfNeeded: now >> 10)
         flow.queue.append(skb)
         backlogs[idx] += len
         stats.backlog += len
@@ -122,7 +120,6 @@ final class FQCoDel: Qdisc {
             guard let skb = flow.queue.popFirst() else { break }
             len += skb.qdiscPktLen
             memoryUsage -= skb.truesize
-            enqueuedAt[ObjectIdentifier(skb)] = nil
             toFree.append((skb, .QDISC_OVERLIMIT))
             n += 1
         } while n < opts.dropBatch && len < threshold
@@ -170,7 +167,7 @@ final class FQCoDel: Qdisc {
     private func shouldDrop(_ skb: SkBuff?, _ v: inout CoDelVars, now: UInt32) -> Bool {
         guard let skb else { v.firstAboveTime = 0; return false }
         let len = skb.qdiscPktLen
-        v.ldelay = now &- (enqueuedAt[ObjectIdentifier(skb)] ?? now)
+        v.ldelay = now &- skb.codelEnqueueTime
         if len > xstats.maxpacket { xstats.maxpacket = len }
         if codelAfter(target, v.ldelay) || stats.backlog <= mtu {
             v.firstAboveTime = 0
@@ -185,7 +182,6 @@ final class FQCoDel: Qdisc {
 
     /// CoDel drops (or CE-marks an ECN-capable packet) at the rate of its control law.
     private func codelDrop(_ skb: SkBuff) {
-        enqueuedAt[ObjectIdentifier(skb)] = nil
         dropLen += skb.qdiscPktLen
         dropCount += 1
         stats.drops += 1
@@ -246,7 +242,6 @@ final class FQCoDel: Qdisc {
             v.lastcount = v.count
             v.dropNext = CoDelVars.controlLaw(now, interval: interval, recInvSqrt: v.recInvSqrt)
         }
-        if let s = skb { enqueuedAt[ObjectIdentifier(s)] = nil }
         return skb
     }
 
@@ -261,7 +256,7 @@ final class FQCoDel: Qdisc {
         for f in flows { all += f.queue.all; f.queue = Deque(); f.listed = false; f.cvars = CoDelVars() }
         newFlows = Deque(); oldFlows = Deque()
         backlogs = Array(repeating: 0, count: flows.count)
-        enqueuedAt = [:]; memoryUsage = 0
+        memoryUsage = 0
         stats.backlog = 0; stats.qlen = 0
         return takePeeked() + all
     }
