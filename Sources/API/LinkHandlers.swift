@@ -86,15 +86,23 @@ extension App {
         var hops = [[Hop]](repeating: [], count: results.count)
         guard !registry.allLinks().isEmpty else { return hops }
         var frontier: [(origin: Int, stack: String, result: PacketResult)] = results.enumerated().map { ($0.offset, name, $0.element) }
+        // Each end's device looked up once per request (speed of a sender, index of a receiver).
+        var ends: [String: (speed: Int, index: Int)] = [:]
+        func end(_ stack: String, _ dev: String) -> (speed: Int, index: Int)? {
+            if let e = ends[stack + "/" + dev] { return e }
+            guard let e = registry.get(stack), let d = e.withStack({ s in s.device(named: dev).map { ($0.config.speedMbps, $0.index) } }) else { return nil }
+            ends[stack + "/" + dev] = d
+            return d
+        }
         for _ in 0..<8 {
             var arrivals: [String: [(origin: Int, injection: Injection)]] = [:]
             // In the order they left, so a rated link serves them first come, first served.
             let leaving = frontier.flatMap { o in o.result.emitted.map { (o.origin, o.stack, $0) } }.sorted { $0.2.timeNs < $1.2.timeNs }
             for (origin, stack, f) in leaving {
                 guard let far = registry.crossLink(from: stack, dev: f.device), !far.lost,
-                      let sender = registry.get(stack), let peer = registry.get(far.stack) else { continue }
-                let wire = sender.withStack { s in s.device(named: f.device)?.serializationNs(f.frame.count) ?? 0 }
-                guard let dev = peer.withStack({ s in s.device(named: far.dev)?.index }) else { continue }
+                      let sender = end(stack, f.device), let receiver = end(far.stack, far.dev) else { continue }
+                let wire = NetDevice.wireNs(f.frame.count, mbps: sender.speed)
+                let dev = receiver.index
                 let through = registry.linkSerialize(far.link, from: stack, dev: f.device, readyAt: f.timeNs &+ wire, frameLen: f.frame.count)
                 // netem's reorder: a drawn frame goes without the delay, ahead of those waiting it out.
                 let at = min(through &+ (far.reordered ? 0 : UInt64(far.link.delayNs)), Stack.clockLimitNs)
