@@ -105,6 +105,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerResourceRoutes()
         registerQdiscRoutes()
         registerSendRoutes()
+        registerTCPRoutes()
         registerLinkRoutes()
         registerRulesetRoutes()
         registerMetricsRoute()

@@ -106,7 +106,7 @@ extension App {
                 let through = registry.linkSerialize(far.link, from: stack, dev: f.device, readyAt: f.timeNs &+ wire, frameLen: f.frame.count)
                 // netem's reorder: a drawn frame goes without the delay, ahead of those waiting it out.
                 let at = min(through &+ (far.reordered ? 0 : UInt64(far.link.delayNs)), Stack.clockLimitNs)
-                arrivals[far.stack, default: []].append((origin, Injection(device: dev, frame: f.frame, atNs: at)))
+                arrivals[far.stack, default: []].append((origin, Injection(device: dev, frame: f.frame, atNs: at, csumPartial: f.csumPartial)))
             }
             if arrivals.isEmpty { break }
             frontier = []

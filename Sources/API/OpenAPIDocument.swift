@@ -459,7 +459,7 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
     post:
       operationId: bindSocket
-      summary: Bind a UDP socket or a listening TCP socket; stored with the stack.
+      summary: Bind a UDP socket, a listening TCP socket, or (listen false) a TCP socket to connect; stored with the stack.
       requestBody:
         required: true
         content:
@@ -483,7 +483,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     delete:
       operationId: closeSocket
-      summary: Close a socket.
+      summary: Close a socket (a TCP one as POST .../close does, its FIN or RST followed across links).
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -496,7 +496,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: recvSocket
-      summary: Read (dequeue) datagrams as a process on `cpu` would; RFS learns that CPU.
+      summary: "Read (dequeue) datagrams as a process on `cpu` would; RFS learns that CPU. On a connected TCP socket: up to max bytes (64 KiB by default) of the stream, eof once the peer's FIN is read (the read sends no window update: not modelled)."
       requestBody:
         required: false
         content:
@@ -511,13 +511,16 @@ paths:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
         '200':
-          description: The datagrams, oldest first.
+          description: The datagrams, oldest first (TCP, data_hex, length, eof and errno instead).
           content:
             application/json:
               schema:
                 type: object
-                required: [datagrams]
                 properties:
+                  data_hex: {type: string}
+                  length: {type: integer}
+                  eof: {type: boolean}
+                  errno: {type: string}
                   datagrams:
                     type: array
                     items:
@@ -613,7 +616,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: sendOnSocket
-      summary: "Non-blocking `sendto` calls on a UDP socket (AF_INET, or AF_INET6): udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH."
+      summary: "Non-blocking `sendto` calls on a UDP socket (AF_INET, or AF_INET6): udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH. On a connected TCP socket one non-blocking send of the payload alone (no to or port): tcp_sendmsg queues what the send buffer takes (written) and sends it as the peer's window allows; the answer carries the socket afterwards."
       parameters:
         - name: trace
           in: query
@@ -628,9 +631,8 @@ paths:
             schema:
               type: object
               additionalProperties: false
-              required: [to, port]
               properties:
-                to: {type: string, description: "IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket)."}
+                to: {type: string, description: "UDP (required): IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket)."}
                 port: {type: integer, minimum: 1, maximum: 65535}
                 payload: {type: string, description: Payload as text (UTF-8).}
                 payload_hex: {type: string}
@@ -706,6 +708,119 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
         '429': {$ref: '#/components/responses/TooMany'}
+  /v1/stacks/{stack}/sockets/{socket}/connect:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/SocketID'
+    post:
+      operationId: connectSocket
+      summary: "tcp_v4_connect on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED)."
+      parameters:
+        - name: trace
+          in: query
+          schema: {type: string, pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'}
+        - name: sync
+          in: query
+          schema: {type: boolean, default: false}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [to, port]
+              properties:
+                to: {type: string, description: An IPv4 address (TCP over IPv6 is not supported yet).}
+                port: {type: integer, minimum: 1, maximum: 65535}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The call's trace (its SYN), with hops across links, and the socket.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/SendAnswer'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+        '429': {$ref: '#/components/responses/TooMany'}
+  /v1/stacks/{stack}/sockets/{socket}/accept:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/SocketID'
+    post:
+      operationId: acceptSocket
+      summary: accept on a listening TCP socket, non-blocking.
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The id of the oldest connection that completed its handshake, or errno EAGAIN.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  socket: {type: integer}
+                  errno: {type: string}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+  /v1/stacks/{stack}/sockets/{socket}/close:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/SocketID'
+    post:
+      operationId: closeTCPSocket
+      summary: "tcp_close: the FIN after what is queued (RST|ACK when unread data waits; a listener resets the connections nobody accepted). The connection lives on (FIN-WAIT, TIME-WAIT) as ss shows; the socket id and its stored form are gone."
+      parameters:
+        - name: trace
+          in: query
+          schema: {type: string, pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'}
+        - name: sync
+          in: query
+          schema: {type: boolean, default: false}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The call's trace, as an injection answers.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/SendAnswer'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+        '429': {$ref: '#/components/responses/TooMany'}
+  /v1/stacks/{stack}/ss:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: showSS
+      summary: "TCP sockets as `ss -tan` lists them: listeners (Recv-Q the accept queue, Send-Q the backlog), then connections with their queues."
+      parameters:
+        - name: format
+          in: query
+          schema: {type: string, enum: [json, text], default: json}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The rows (text as iproute2's ss prints them).
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items:
+                    type: array
+                    items: {$ref: '#/components/schemas/SSRow'}
+            text/plain:
+              schema: {type: string}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/stacks/{stack}/softnet_stat:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -1402,6 +1517,7 @@ components:
         packets: {type: integer}
         outcomes: {type: object, additionalProperties: {type: integer}}
         durable: {type: boolean}
+        socket: {$ref: '#/components/schemas/Socket'}
     SetSockOpt:
       type: object
       additionalProperties: false
@@ -1477,6 +1593,8 @@ components:
         priority: {type: integer, minimum: 0, description: SO_PRIORITY (skb->priority, which pfifo_fast's priomap reads).}
         pmtudisc: {type: string, enum: [dont, want, do, probe], default: want, description: IP_MTU_DISCOVER (IPv4 only).}
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
+        listen: {type: boolean, default: true, description: "TCP: listen after bind (the default), or stay bound for connect."}
+        backlog: {type: integer, minimum: 0, default: 4096, description: "TCP: listen's backlog, capped by net.core.somaxconn (4096): the accept queue's length."}
     Socket:
       type: object
       required: [id, protocol, address, port, rcvbuf_effective, rmem_alloc, queued, drops]
@@ -1501,6 +1619,23 @@ components:
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}
         sent: {type: integer}
         send_errors: {type: object, additionalProperties: {type: integer}, description: Failed sends by errno.}
+        listen: {type: boolean}
+        backlog: {type: integer}
+        state: {type: string, description: "TCP: the state as ss names it (LISTEN, UNCONN for a bound socket not connected, SYN-SENT, ESTAB, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, LAST-ACK, CLOSING, TIME-WAIT)."}
+        local: {type: string}
+        peer: {type: string}
+        recv_q: {type: integer, description: "TCP: bytes received and not read (the peer's FIN counts one)."}
+        send_q: {type: integer, description: "TCP: bytes written and not acknowledged."}
+        errno: {type: string, description: "TCP: the error the next call sees (ECONNREFUSED, ECONNRESET)."}
+    SSRow:
+      type: object
+      required: [state, recv_q, send_q, local, peer]
+      properties:
+        state: {type: string}
+        recv_q: {type: integer}
+        send_q: {type: integer}
+        local: {type: string}
+        peer: {type: string}
     FIBEntry:
       type: object
       required: [dst, type, dev, metric, proto, table]
@@ -1562,10 +1697,16 @@ components:
             ipfrag_low_thresh, ipfrag_max_dist, icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts,
             net.netfilter.nf_conntrack_tcp_loose, nf_conntrack_max,
             net.core.netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default,
-            rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len, net.ipv4.conf.all.send_redirects.
+            rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len, net.ipv4.conf.all.send_redirects,
+            net.core.somaxconn, and net.ipv4.tcp_rmem as its three values (an array, or the text sysctl -w takes:
+            "4096 131072 6291456"; the default is the kernel's, this machine's hosts have 33554432 as the max).
             Any other name is refused (422). ipfrag_low_thresh may not exceed ipfrag_high_thresh and has no
             other effect (as since Linux 4.17).
-          additionalProperties: {type: integer}
+          additionalProperties:
+            oneOf:
+              - {type: integer}
+              - {type: array, items: {type: integer}, minItems: 3, maxItems: 3}
+              - {type: string}
         costs:
           type: object
           description: Virtual ns per stage, by kernel function name (nic_receive is hardware and has no cost).
@@ -1610,7 +1751,10 @@ components:
           items: {type: string}
         sysctls:
           type: object
-          additionalProperties: {type: integer}
+          additionalProperties:
+            oneOf:
+              - {type: integer}
+              - {type: array, items: {type: integer}}
         costs:
           type: object
           additionalProperties: {type: integer}
@@ -1803,7 +1947,8 @@ components:
           properties:
             note: {type: string}
             errno: {type: string, description: "A send that failed: EAGAIN, EMSGSIZE, ENETUNREACH, ENOBUFS."}
-            outq: {type: integer, description: "A send: the socket's SIOCOUTQ when the call returned."}
+            outq: {type: integer, description: "A send: the socket's SIOCOUTQ when the call returned (a TCP socket's unacknowledged bytes)."}
+            written: {type: integer, description: "A TCP send: the bytes the send buffer took (a partial write when it filled)."}
             hops:
               type: array
               description: "After a link: the stack the packet arrived in (and the next, up to 8) and what it did there, stages and frames included (summary rows: stack, device, outcome, drop_reason, end_ns)."

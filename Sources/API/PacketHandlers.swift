@@ -100,7 +100,8 @@ extension App {
 
     /// Keeps the traces the mode wants (in the store and the answer) and answers every packet's
     /// outcome: the tail of an injection and of a socket send.
-    func storeTraces(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool) throws(Problem) -> HTTPResponse {
+    func storeTraces(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
+                     extra: [(String, JSONValue)] = []) throws(Problem) -> HTTPResponse {
         let name = e.record.name
         let keptIndexed = results.enumerated().compactMap { k, r in mode.keep(k, r).map { (k, r, $0) } }
         let kept = keptIndexed.map { ($0.1, $0.2) }
@@ -140,7 +141,9 @@ extension App {
         var outcomes: [String: Int] = [:]
         for r in results { outcomes[r.outcome.rawValue, default: 0] += 1 }
         let counts = JSONValue.object(outcomes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).rendered()
-        body.append(contentsOf: #"],"trace":"\#(mode.text)","packets":\#(results.count),"outcomes":\#(counts),"durable":\#(durable)}"#.utf8)
+        body.append(contentsOf: #"],"trace":"\#(mode.text)","packets":\#(results.count),"outcomes":\#(counts),"durable":\#(durable)"#.utf8)
+        for (k, v) in extra { body.append(contentsOf: ",\(JSONValue.string(k).rendered()):\(v.rendered())".utf8) }
+        body.append(0x7d)
         body.append(0x0a)
         return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
     }

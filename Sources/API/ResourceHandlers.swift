@@ -163,7 +163,19 @@ extension App {
         f.append(("wmem_alloc", .int(k.wmemAlloc)))
         f.append(("sent", .int(k.sent)))
         f.append(("send_errors", .object(k.sendErrors.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
-        if k.config.proto == .tcp { f.append(("syn_received", .int(k.synReceived))) }
+        if k.config.proto == .tcp {
+            f.append(("syn_received", .int(k.synReceived)))
+            if let c = k.tcp {
+                f.append(("state", .string(c.state.rawValue)))
+                f.append(("local", .string("\(c.local.0):\(c.local.1)")))
+                f.append(("peer", .string("\(c.remote.0):\(c.remote.1)")))
+                f.append(("recv_q", .int(c.recvQ)))
+                f.append(("send_q", .int(c.sendQ)))
+                if let e = c.error { f.append(("errno", .string(e))) }
+            } else {
+                f.append(("state", .string(k.listening ? "LISTEN" : "UNCONN")))
+            }
+        }
         return .object(f)
     }
 
@@ -192,8 +204,10 @@ extension App {
     }
 
     func closeSocket(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
-        try Query(req.query).finish()
         let id = try socketID(idText)
+        let tcp: Bool = try entry(name).withStack { s in s.socket(id)?.config.proto == .tcp }
+        if tcp { return try closeTCP(req, name, id, answer: false) }
+        try Query(req.query).finish()
         try registry.change(try entry(name)) { (s, c) throws(Problem) in
             guard s.closeSocket(id) else { throw Problem.notFound("no socket \(id)") }
             c.sockets.removeAll { $0.id == id }
@@ -205,17 +219,26 @@ extension App {
     func recv(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let id = try socketID(idText)
-        var max = 64, cpu = 0
+        var max = 64, cpu = 0, maxGiven = false
         if !req.body.isEmpty {
             let body = try parseJSONBody(req)
             try decoding {
                 var r = try FieldReader(body)
-                max = try r.int("max", in: 1...100_000) ?? 64
+                let m = try r.int("max", in: 1...100_000)
+                maxGiven = m != nil
+                max = m ?? 64
                 cpu = try r.int("cpu", in: 0...63) ?? 0
                 try r.finish()
             }
         }
         let e = try entry(name)
+        // A TCP socket reads a byte stream: max is bytes (64 KiB unless given).
+        let stream: JSONValue? = try e.withStack { (s: Stack) throws(Problem) -> JSONValue? in
+            guard s.socket(id)?.config.proto == .tcp else { return nil }
+            guard let v = tcpRecv(s, id, max: maxGiven ? max : 65_536) else { throw Problem.unprocessable("socket \(id) is not connected (ENOTCONN)", pointer: "") }
+            return v
+        }
+        if let stream { return jsonResponse(200, stream) }
         let got: [Datagram]? = try e.withStack { (s: Stack) throws(Problem) -> [Datagram]? in
             guard cpu < s.config.cpus else { throw Problem.unprocessable("the stack has \(s.config.cpus) CPUs (0...\(s.config.cpus - 1))", pointer: "/cpu") }
             return s.recv(socket: id, max: max, cpu: cpu)

@@ -26,6 +26,8 @@ extension App {
     /// `POST .../sockets/{socket}/send`: one flow on that socket.
     func sendOnSocket(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
         let id = try socketID(idText)
+        let tcp: Bool = try entry(name).withStack { s in s.socket(id)?.config.proto == .tcp }
+        if tcp { return try tcpSend(req, name, id) }
         let body = try parseJSONBody(req)
         let flow = try decoding { try decodeFlow(body, path: "", socket: id) }
         return try runFlows(req, name, [flow])
@@ -60,22 +62,7 @@ extension App {
             dst = a
         }
         guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: path + "/port", message: "is required") }
-        let text = try r.string("payload"), hex = try r.string("payload_hex"), b64 = try r.string("payload_base64")
-        let length = try r.int("length", in: 0...65535)
-        guard [text != nil, hex != nil, b64 != nil, length != nil].filter({ $0 }).count <= 1 else {
-            throw Problem.unprocessable("give at most one of payload, payload_hex, payload_base64 and length", pointer: path + "/payload")
-        }
-        var payload: [UInt8] = []
-        if let text { payload = Array(text.utf8) }
-        if let hex {
-            guard let b = try? Hex.decode(hex) else { throw Problem.unprocessable("payload_hex is not hex", pointer: path + "/payload_hex") }
-            payload = b
-        }
-        if let b64 {
-            guard let d = Data(base64Encoded: b64) else { throw Problem.unprocessable("payload_base64 is not base64", pointer: path + "/payload_base64") }
-            payload = Array(d)
-        }
-        if let length { payload = [UInt8](repeating: 0, count: length) }
+        let payload = try decodePayload(&r, path: path) ?? []
         var f = Flow(socket: id, dst: dst, dst6: dst6, port: UInt16(port), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
         f.rate = try r.int("rate_pps", in: 1...1_000_000_000)
         f.startNs = try r.int("start_ns", in: 0...Int(Stack.clockLimitNs))
@@ -87,6 +74,26 @@ extension App {
         }
         try r.finish()
         return f
+    }
+
+    /// The bytes of a send: at most one of `payload` (text), `payload_hex`, `payload_base64` and
+    /// `length` (that many zero bytes); nil when none is given.
+    func decodePayload(_ r: inout FieldReader, path: String) throws -> [UInt8]? {
+        let text = try r.string("payload"), hex = try r.string("payload_hex"), b64 = try r.string("payload_base64")
+        let length = try r.int("length", in: 0...65535)
+        guard [text != nil, hex != nil, b64 != nil, length != nil].filter({ $0 }).count <= 1 else {
+            throw Problem.unprocessable("give at most one of payload, payload_hex, payload_base64 and length", pointer: path + "/payload")
+        }
+        if let text { return Array(text.utf8) }
+        if let hex {
+            guard let b = try? Hex.decode(hex) else { throw Problem.unprocessable("payload_hex is not hex", pointer: path + "/payload_hex") }
+            return b
+        }
+        if let b64 {
+            guard let d = Data(base64Encoded: b64) else { throw Problem.unprocessable("payload_base64 is not base64", pointer: path + "/payload_base64") }
+            return Array(d)
+        }
+        return length.map { [UInt8](repeating: 0, count: $0) }
     }
 
     /// Runs the flows' calls in one run, in time order (a flow's own order kept), and answers as
@@ -109,7 +116,7 @@ extension App {
             for f in flows {
                 guard let sk = s.socket(f.socket) else { throw Problem.notFound("no socket \(f.socket)") }
                 guard sk.config.proto == .udp else {
-                    throw Problem.unprocessable("only UDP sockets send yet (socket \(f.socket) is TCP)", pointer: "/to")
+                    throw Problem.unprocessable("socket \(f.socket) is TCP: it sends with POST .../sockets/\(f.socket)/send", pointer: "/to")
                 }
                 try Self.checkClock(s, startNs: f.startNs)
             }

@@ -43,7 +43,7 @@ enum StackDocument {
             do throws(IndexedTCError) { qdiscs = try TC.build(qdiscTexts, devices: devices.map(\.name)) } catch {
                 throw Problem.unprocessable(error.error.message, pointer: "/qdiscs/\(error.index)")
             }
-            let sysctls = try intMap(r.raw("sysctls"), path: "/sysctls")
+            let sysctls = try sysctlMap(r.raw("sysctls"), path: "/sysctls")
             let costs = try intMap(r.raw("costs"), path: "/costs")
             let seed = try r.int("seed", in: 0...Int.max) ?? 0
             let epoch = try r.int("epoch_ns", in: 0...Int(Int64.max / 2)) ?? 0
@@ -100,6 +100,10 @@ enum StackDocument {
         if let p = c.priority { x.set("priority", Int(p)) }
         if c.pmtudisc != .want { x.set("pmtudisc", c.pmtudisc.rawValue) }
         if let g = c.udpSegment { x.set("udp_segment", g) }
+        if c.proto == .tcp {
+            x.set("listen", c.listen)
+            if c.listen { x.set("backlog", c.backlog) }
+        }
         return x.value
     }
 
@@ -201,10 +205,18 @@ enum StackDocument {
         let rcvbuf = try r.int("rcvbuf", in: 256...(1 << 30))
         let given = try r.int("id", in: 1...Int(Int32.max))
         let v6only = try r.bool("v6only")
+        let listen = try r.bool("listen")
+        let backlog = try r.int("backlog", in: 0...Int(Int32.max))
+        if p == .udp && (listen != nil || backlog != nil) {
+            throw Problem.unprocessable("listen and backlog are for TCP sockets", pointer: path + (listen != nil ? "/listen" : "/backlog"))
+        }
+        if listen == false && backlog != nil { throw Problem.unprocessable("backlog is for a listening socket", pointer: path + "/backlog") }
         let opts = try decodeSocketOptions(&r, path: path)
         try r.finish()
         func with(_ c: SocketConfig) -> SocketConfig {
             var c = c
+            if let listen { c.listen = listen }
+            if let backlog { c.backlog = backlog }
             c.sndbuf = opts.sndbuf
             if let t = opts.tos { c.tos = t }
             c.priority = opts.priority
@@ -278,6 +290,49 @@ enum StackDocument {
         return .v4(RouteConfig(dst: dst, via: via, dev: dev, metric: metricGiven ?? 0))
     }
 
+    /// Sysctls by Linux name; a vector one (net.ipv4.tcp_rmem) as its three values, an array or
+    /// the text `sysctl -w` takes ("4096 131072 6291456"), kept as NAME[0], NAME[1], NAME[2].
+    private static func sysctlMap(_ v: JSONValue?, path: String) throws -> [String: Int] {
+        guard let v else { return [:] }
+        guard case .object(let kv) = v else { throw JSONShapeError(path: path, message: "expected an object, got \(v.typeName)") }
+        var out: [String: Int] = [:]
+        for (k, x) in kv {
+            guard vectorSysctls.contains(k) else {
+                guard case .int(let n) = x else { throw JSONShapeError(path: path + "/" + k, message: "expected an integer, got \(x.typeName)") }
+                out[k] = n
+                continue
+            }
+            var values: [Int] = []
+            switch x {
+            case .array(let a): values = a.compactMap { if case .int(let n) = $0 { n } else { nil } }; if values.count != a.count { values = [] }
+            case .string(let t): values = t.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
+            default: break
+            }
+            guard values.count == 3 else { throw Problem.unprocessable("\(k) takes three integers (min, default, max)", pointer: path + "/" + k) }
+            for (i, n) in values.enumerated() { out["\(k)[\(i)]"] = n }
+        }
+        return out
+    }
+    static let vectorSysctls: Set<String> = ["net.ipv4.tcp_rmem"]
+
+    /// The stored form of sysctls: a vector one as its array again.
+    static func encodeSysctls(_ m: [String: Int]) -> JSONValue {
+        var out: [(String, JSONValue)] = []
+        var vectors: [String: [Int: Int]] = [:]
+        for (k, v) in m {
+            if k.hasSuffix("]"), let open = k.lastIndex(of: "["), let i = Int(k[k.index(after: open)..<k.index(before: k.endIndex)]) {
+                vectors[String(k[..<open]), default: [:]][i] = v
+            } else {
+                out.append((k, .int(v)))
+            }
+        }
+        for (k, parts) in vectors {
+            let defaults = Sysctl.allCases.filter { $0.name.hasPrefix(k + "[") }.map(\.defaultValue)
+            out.append((k, .array((0..<3).map { .int(parts[$0] ?? (defaults.count == 3 ? defaults[$0] : 0)) })))
+        }
+        return .object(out.sorted { $0.0 < $1.0 })
+    }
+
     private static func intMap(_ v: JSONValue?, path: String) throws -> [String: Int] {
         guard let v else { return [:] }
         guard case .object(let kv) = v else { throw JSONShapeError(path: path, message: "expected an object, got \(v.typeName)") }
@@ -322,7 +377,7 @@ enum StackDocument {
         o.set("neighbours", .array(c.neighbours.map { encodeNeighbour(.v4($0)) } + c.neighbours6.map { encodeNeighbour(.v6($0)) }))
         o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
         o.set("qdiscs", .array(c.qdiscs.map { .string(TC.command(for: $0)) }))
-        o.set("sysctls", .object(c.sysctls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
+        o.set("sysctls", encodeSysctls(c.sysctls))
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("seed", Int(c.seed))
         o.set("epoch_ns", Int(c.epochNs))

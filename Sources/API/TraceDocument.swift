@@ -14,6 +14,7 @@ enum TraceDocument {
         o.set("drop_reason", r.dropReason.map { .string($0.rawValue) } ?? .null)
         o.setIfPresent("errno", r.errno)
         if let q = r.outq { o.set("outq", q) }
+        if let w = r.written { o.set("written", w) }
         o.setIfPresent("note", r.note)
         o.set("created_at", createdAt)
         o.set("start_ns", Int(r.startNs))

@@ -22,7 +22,11 @@ public struct Injection: Sendable {
     public var device: Int
     public var frame: [UInt8]
     public var atNs: UInt64?
-    public init(device: Int, frame: [UInt8], atNs: UInt64? = nil) { self.device = device; self.frame = frame; self.atNs = atNs }
+    /// From a veth peer, CHECKSUM_PARTIAL (see `EmittedFrame.csumPartial`).
+    public var csumPartial = false
+    public init(device: Int, frame: [UInt8], atNs: UInt64? = nil, csumPartial: Bool = false) {
+        self.device = device; self.frame = frame; self.atNs = atNs; self.csumPartial = csumPartial
+    }
 }
 
 /// One simulated Linux network stack: devices, CPUs with their softnet state, FIB, sockets.
@@ -57,9 +61,12 @@ public final class Stack {
     var events = EventQueue()
     /// This run's arrivals in time order (they are most events, and come sorted: no heap needed).
     var arrivals: [(time: UInt64, packet: Int, device: Int)] = []
+    /// This run's arrivals a veth peer handed over CHECKSUM_PARTIAL.
+    var partialArrivals: Set<Int> = []
     var arrivalCursor = 0
     /// This run's socket sends (`send`), by index.
     var pendingSends: [Send] = []
+    var pendingTCPCalls: [TCPCall] = []
     /// Events that are part of packet processing (not long timers); the run ends when none is left.
     var activeEvents = 0
     /// Where virtual time ends (2^62 ns, about 146 years): times and clock moves past it are
@@ -214,6 +221,7 @@ public final class Stack {
                                         endNs: 0, frame: inj.frame, note: nil, rxQueue: 0, segments: 1, emitted: []))
             if let last = arrivals.last, last.time > t { sorted = false }
             arrivals.append((t, i, inj.device))
+            if inj.csumPartial { partialArrivals.insert(i) }
         }
         if !sorted { arrivals.sort { ($0.time, $0.packet) < ($1.time, $1.packet) } }
         return endRun()
@@ -224,6 +232,7 @@ public final class Stack {
         packets.removeAll(keepingCapacity: true)
         arrivals.removeAll(keepingCapacity: true)
         arrivalCursor = 0
+        if !partialArrivals.isEmpty { partialArrivals.removeAll() }
     }
 
     /// Runs until no packet work is left and hands over the run's results.
@@ -291,6 +300,9 @@ public final class Stack {
         case .txComplete(let d): tx_complete(device: d, at: t)
         case .qdiscWatchdog(let d): qdisc_watchdog(device: d, at: t)
         case .udpSend(let i): udp_sendmsg(index: i, at: t)
+        case .tcpCall(let i): tcp_call(index: i, at: t)
+        case .tcpDelack(let s): tcp_delack_timer(serial: s, at: t)
+        case .tcpTimewait(let s): tcp_timewait_expired(serial: s)
         }
     }
 
@@ -364,8 +376,8 @@ public final class Stack {
     }
 
     /// Notes a frame this packet caused to be transmitted.
-    func recordEmitted(_ skb: SkBuff?, device: Int, frame: [UInt8], at t: UInt64) {
+    func recordEmitted(_ skb: SkBuff?, device: Int, frame: [UInt8], at t: UInt64, csumPartial: Bool = false) {
         guard let skb, skb.packet >= 0 else { return }
-        packets[skb.packet].emitted.append(EmittedFrame(device: devices[device].name, frame: frame, timeNs: t))
+        packets[skb.packet].emitted.append(EmittedFrame(device: devices[device].name, frame: frame, timeNs: t, csumPartial: csumPartial))
     }
 }

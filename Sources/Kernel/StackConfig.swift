@@ -126,6 +126,9 @@ public struct SocketConfig: Sendable, Equatable {
     /// IPV6_V6ONLY (net.ipv6.bindv6only is 0, so off): an AF_INET6 socket on `::` also takes IPv4,
     /// as v4-mapped addresses.
     public var v6only = false
+    /// TCP: `listen(fd, backlog)` after bind (the default), or a socket left bound for `connect`.
+    public var listen = true
+    public var backlog = 4096
     public init(id: Int, proto: Proto, address: IPv4Address = .any, port: UInt16, rcvbuf: Int? = nil) {
         self.id = id; self.proto = proto; self.address = address; self.port = port; self.rcvbuf = rcvbuf
     }

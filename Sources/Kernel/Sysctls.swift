@@ -10,6 +10,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case forwarding6, hop_limit6, disable_ipv6, icmpv6_time, icmpv6_echo_ignore_all
     case max_hbh_opts_number, max_dst_opts_number, ip6frag_time, ip6frag_high_thresh, ip6frag_low_thresh
     case accept_ra, autoconf6
+    /// net.ipv4.tcp_rmem's three values (min, default, max), set together as one sysctl.
+    case tcp_rmem_min, tcp_rmem_default, tcp_rmem_max, somaxconn
 
     public var name: String {
         switch self {
@@ -48,6 +50,10 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip6frag_low_thresh: "net.ipv6.ip6frag_low_thresh"
         case .accept_ra: "net.ipv6.conf.all.accept_ra"
         case .autoconf6: "net.ipv6.conf.all.autoconf"
+        case .tcp_rmem_min: "net.ipv4.tcp_rmem[0]"
+        case .tcp_rmem_default: "net.ipv4.tcp_rmem[1]"
+        case .tcp_rmem_max: "net.ipv4.tcp_rmem[2]"
+        case .somaxconn: "net.core.somaxconn"
         }
     }
 
@@ -86,6 +92,10 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip6frag_high_thresh: 4 * 1024 * 1024
         case .ip6frag_low_thresh: 3 * 1024 * 1024
         case .accept_ra, .autoconf6: 1
+        case .tcp_rmem_min: 4096
+        case .tcp_rmem_default: 131_072
+        case .tcp_rmem_max: 6_291_456
+        case .somaxconn: 4096
         }
     }
 
@@ -113,6 +123,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .flow_limit_cpu_bitmap: 0...Int(UInt32.max)
         case .icmp_ratelimit, .icmp_ratemask: 0...(1 << 30)
         case .nf_conntrack_max: 1...(1 << 24)
+        case .tcp_rmem_min, .tcp_rmem_default, .tcp_rmem_max: 1...Int(Int32.max)
+        case .somaxconn: 0...Int(Int32.max)
         }
     }
 

@@ -20,6 +20,10 @@ public enum Stage: Int, Sendable, CaseIterable {
     case udp_sendmsg, ip_make_skb, udp_send_skb, ip6_make_skb, udp_v6_send_skb
     // net/ipv4/udp.c, tcp_ipv4.c, icmp.c
     case udp_rcv, udp_queue_rcv_skb, tcp_v4_rcv, tcp_v4_send_reset, icmp_rcv, icmp_send, icmp_reply
+    // net/ipv4/tcp.c, tcp_ipv4.c, tcp_input.c, tcp_minisocks.c, tcp_output.c, tcp_timer.c: the minimal TCP
+    case tcp_v4_connect, tcp_sendmsg, tcp_recvmsg, tcp_close, tcp_conn_request, tcp_check_req, tcp_rcv_state_process
+    case tcp_timewait_state_process, tcp_ack, tcp_data_queue, tcp_fin, tcp_time_wait, tcp_transmit_skb
+    case tcp_send_delayed_ack, tcp_delack_timer, tcp_send_active_reset
     // net/ipv6/ip6_input.c, exthdrs.c, reassembly.c, ip6_output.c
     case ipv6_rcv, ip6_rcv_finish, ip6_mc_input, ip6_input, ip6_input_finish, ipv6_destopt_rcv, ipv6_rthdr_rcv, ipv6_frag_rcv, nf_ct_frag6_gather
     case ip6_forward, ip6_forward_finish, ip6_local_out, ip6_output, ip6_finish_output, ip6_fragment
@@ -70,6 +74,9 @@ public struct EmittedFrame: Sendable, Equatable {
     public var device: String
     public var frame: [UInt8]
     public var timeNs: UInt64
+    /// A veth sent it CHECKSUM_PARTIAL: its L4 checksum field holds only the pseudo-header sum,
+    /// and the peer takes it as verified (veth_xmit hands the skb over whole).
+    public var csumPartial = false
 }
 
 /// What the stack did to one injected packet.
@@ -93,8 +100,10 @@ public struct PacketResult: Sendable {
     public var emitted: [EmittedFrame]
     /// Why a send failed, as errno names it (EAGAIN, EMSGSIZE, ENETUNREACH...).
     public var errno: String? = nil
-    /// A send: the socket's SIOCOUTQ (sk_wmem_alloc) when the call returned.
+    /// A send: the socket's SIOCOUTQ (sk_wmem_alloc; a TCP socket's unacknowledged bytes) when the call returned.
     public var outq: Int? = nil
+    /// A TCP send: the bytes the send buffer took.
+    public var written: Int? = nil
     /// Netfilter rule, policy and return events, in order.
     public var nfEvents: [NFEvent] = []
     /// A rule marked the packet with `meta nftrace set 1` (what the `nftrace` trace mode keeps).

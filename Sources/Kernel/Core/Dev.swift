@@ -69,40 +69,54 @@ extension Stack {
     /// What RX checksum offload reports: a TCP/UDP checksum over a whole, unfragmented IPv4 or
     /// IPv6 packet that verifies (a zero UDP checksum never does).
     func l4ChecksumVerifies(_ skb: SkBuff) -> Bool {
-        let b = skb.data
+        guard let l4 = l4Location(skb.data) else { return false }
+        if l4.proto == IPProtocol.udp && skb.data.be16(l4.offset + 6) == 0 { return false }
+        return Checksum.finish(Checksum.sum(skb.data, from: l4.offset, count: l4.length, initial: l4.pseudo)) == 0
+    }
+
+    /// A CHECKSUM_PARTIAL skb from a veth peer: the checksum counts as verified
+    /// (`skb_csum_unnecessary`) and stays to be finished on the way out; the model keeps data with
+    /// the full sum (as its own senders do), so it is finished here and marked partial again.
+    func veth_rx_partial(_ skb: SkBuff) {
+        guard let l4 = l4Location(skb.data) else { return }
+        let field = l4.offset + (l4.proto == IPProtocol.tcp ? 16 : 6)
+        skb.data.setBE16(field, 0)
+        skb.data.setBE16(field, Checksum.finish(Checksum.sum(skb.data, from: l4.offset, count: l4.length, initial: l4.pseudo)))
+        skb.ipSummed = .unnecessary
+        skb.csumPartialOffset = field
+    }
+
+    /// Where a whole, unfragmented IPv4 or IPv6 packet's TCP or UDP header is, its length and
+    /// pseudo-header sum.
+    func l4Location(_ b: [UInt8]) -> (proto: UInt8, offset: Int, length: Int, pseudo: UInt32)? {
         var nh = EthernetFrame.headerLength
-        guard b.count >= nh + 20 else { return false }
+        guard b.count >= nh + 20 else { return nil }
         var type = b.be16(12)
-        if type == EtherType.vlan { guard b.count >= nh + 24 else { return false }; type = b.be16(16); nh += 4 }
+        if type == EtherType.vlan { guard b.count >= nh + 24 else { return nil }; type = b.be16(16); nh += 4 }
         if type == EtherType.ipv6 {
-            guard b.count >= nh + 40, b[nh] >> 4 == 6 else { return false }
+            guard b.count >= nh + 40, b[nh] >> 4 == 6 else { return nil }
             let end = nh + 40 + Int(b.be16(nh + 4))
-            guard end <= b.count else { return false }
+            guard end <= b.count else { return nil }
             let next = b[nh + 6]
             let direct = next == IPProtocol.tcp || next == IPProtocol.udp
             guard direct || ipv6_find_hdr(b, nh: nh, end: end, target: IPProtocol.fragment) == nil,
                   let l4 = direct ? (next, nh + 40, 0) : ipv6_skip_exthdr(b, from: nh, end: end),
-                  l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp else { return false }
+                  l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp else { return nil }
             let len = end - l4.offset
-            if l4.proto == IPProtocol.udp {
-                guard len >= 8, b.be16(l4.offset + 6) != 0 else { return false }
-            } else { guard len >= 20 else { return false } }
+            guard len >= (l4.proto == IPProtocol.udp ? 8 : 20) else { return nil }
             let s = PseudoHeader.v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24)).sum(proto: l4.proto, length: len)
-            return Checksum.finish(Checksum.sum(b, from: l4.offset, count: len, initial: s)) == 0
+            return (l4.proto, l4.offset, len, s)
         }
-        guard type == EtherType.ipv4, b[nh] >> 4 == 4 else { return false }
+        guard type == EtherType.ipv4, b[nh] >> 4 == 4 else { return nil }
         let ihl = Int(b[nh] & 0x0f) * 4
         let tot = Int(b.be16(nh + 2))
-        guard ihl >= 20, tot >= ihl, b.count >= nh + tot, b.be16(nh + 6) & 0x3fff == 0 else { return false }
+        guard ihl >= 20, tot >= ihl, b.count >= nh + tot, b.be16(nh + 6) & 0x3fff == 0 else { return nil }
         let proto = b[nh + 9]
-        guard proto == IPProtocol.tcp || proto == IPProtocol.udp else { return false }
-        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        guard proto == IPProtocol.tcp || proto == IPProtocol.udp else { return nil }
         let len = tot - ihl
-        if proto == IPProtocol.udp {
-            guard len >= 8, b.be16(nh + ihl + 6) != 0 else { return false }
-        } else { guard len >= 20 else { return false } }
-        let s = Checksum.pseudoHeaderSum(src: src, dst: dst, proto: proto, length: len)
-        return Checksum.finish(Checksum.sum(b, from: nh + ihl, count: len, initial: s)) == 0
+        guard len >= (proto == IPProtocol.udp ? 8 : 20) else { return nil }
+        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        return (proto, nh + ihl, len, Checksum.pseudoHeaderSum(src: src, dst: dst, proto: proto, length: len))
     }
 }
 

@@ -165,7 +165,8 @@ extension Stack {
         let d = devices[dev]
         let nh = skb.networkHeader
         var frame = Array(skb.data[(nh - 14)..<skb.len])
-        if d.config.veth && d.config.txChecksumOffload, let off = skb.csumPartialOffset {
+        let partial = d.config.veth && d.config.txChecksumOffload && skb.csumPartialOffset != nil
+        if partial, let off = skb.csumPartialOffset {
             // What a veth peer captures of a CHECKSUM_PARTIAL packet: the pseudo-header sum, not finished.
             let b = skb.data
             let ps: UInt32
@@ -179,7 +180,7 @@ extension Stack {
         }
         let now = clocks[cause.cpu]
         let ser = d.serializationNs(frame.count)
-        transmit(frame, dev: dev, cause: cause)
+        transmit(frame, dev: dev, cause: cause, csumPartial: partial)
         guard ser > 0 else {
             if let owner { sock_wfree(owner) }
             return
@@ -209,12 +210,12 @@ extension Stack {
     }
 
     /// Puts a frame on a device's wire and counts it.
-    func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?) {
+    func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?, csumPartial: Bool = false) {
         devices[dev].stats.tx_packets += 1
         devices[dev].stats.tx_bytes += frame.count
         let t = cause.map { clocks[$0.cpu] } ?? clockNs
-        recordEmitted(cause, device: dev, frame: frame, at: t)
-        if captureWire { wire.append(EmittedFrame(device: devices[dev].name, frame: frame, timeNs: t)) }
+        recordEmitted(cause, device: dev, frame: frame, at: t, csumPartial: csumPartial)
+        if captureWire { wire.append(EmittedFrame(device: devices[dev].name, frame: frame, timeNs: t, csumPartial: csumPartial)) }
     }
 
     /// A qdisc handle as tc prints it (`1:`, `8001:`).

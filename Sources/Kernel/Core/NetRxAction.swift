@@ -87,7 +87,11 @@ extension Stack {
         enter(.napi_alloc_skb, skb)
         let dev = devices[skb.dev]
         if let end = eth_type_trans(skb) { finish(skb, end); return }
-        if dev.config.rxChecksumOffload && l4ChecksumVerifies(skb) { skb.ipSummed = .unnecessary }
+        if !partialArrivals.isEmpty && partialArrivals.contains(skb.packet) {
+            veth_rx_partial(skb)
+        } else if dev.config.rxChecksumOffload && l4ChecksumVerifies(skb) {
+            skb.ipSummed = .unnecessary
+        }
         let q = dev.queues[skb.rxQueue]
         finish(skb, napi_gro_receive(skb, q, cpus[skb.cpu]))
     }

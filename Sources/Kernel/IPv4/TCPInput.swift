@@ -2,8 +2,9 @@ import Wire
 
 // net/ipv4/tcp_ipv4.c
 extension Stack {
-    /// `tcp_v4_rcv`: header sanity, socket lookup; a listener takes SYNs (the handshake itself is
-    /// not modelled yet); without a socket the checksum is verified before the reset would go.
+    /// `tcp_v4_rcv`: header sanity and the checksum, then the socket: a connection or request
+    /// sock by its four-tuple (`__inet_lookup_established`), else a listener; without either the
+    /// checksum is verified before the reset goes.
     func tcp_v4_rcv(_ skb: SkBuff) -> PathEnd {
         enter(.tcp_v4_rcv, skb)
         guard skb.pktType == .host else { return drop(.NOT_SPECIFIED, "TCP segment not addressed to this host (\(skb.pktType.rawValue))") }
@@ -24,27 +25,63 @@ extension Stack {
             enter(.__skb_checksum_complete, skb)
             csumOK = t.verifyChecksum(src: ip.src, dst: ip.dst, length: avail)
         }
-        if let sk = sockets.lookup(.tcp, dst: ip.dst, port: t.dstPort) {
-            guard csumOK else {
-                snmp.tcp.InCsumErrors += 1
-                snmp.tcp.InErrs += 1
-                return drop(.TCP_CSUM, "TCP checksum does not verify")
-            }
-            let f = t.flags
-            if f.contains(.rst) { return drop(.TCP_RESET, "RST to a listener") }
-            if f.contains(.syn) && !f.contains(.ack) {
-                sk.synReceived += 1
-                return consume("SYN taken by listener \(sk.config.id) (handshake and SYN-ACK come with the TCP state machine)")
-            }
-            return drop(.TCP_FLAGS, "segment without SYN to a listener with no connection (a RST would answer)")
-        }
-        // no_tcp_socket: the checksum is verified before a reset would be sent.
         guard csumOK else {
             snmp.tcp.InCsumErrors += 1
             snmp.tcp.InErrs += 1
             return drop(.TCP_CSUM, "TCP checksum does not verify")
         }
+        let seg = TCPSegment(t, dataLength: avail - doff * 4)
+        if let c = sockets.conn(TCPKey(local: ip.dst, lport: t.dstPort, remote: ip.src, rport: t.srcPort)) {
+            return tcp_v4_do_rcv(c, skb, seg)
+        }
+        if let sk = sockets.lookup(.tcp, dst: ip.dst, port: t.dstPort) {
+            // tcp_rcv_state_process in LISTEN: an ACK is answered with a reset, a RST dropped,
+            // a SYN makes a request sock.
+            let f = seg.flags
+            if f.contains(.ack) && !f.contains(.rst) {
+                tcp_v4_send_reset(skb)
+                return drop(.TCP_FLAGS, "ACK to listener \(sk.config.id) with no such connection: answered with a reset")
+            }
+            if f.contains(.rst) { return drop(.TCP_RESET, "RST to a listener") }
+            if f.contains(.syn) && !f.contains(.fin) && !f.contains(.ack) { return tcp_conn_request(sk, skb, seg, src: ip.src, dst: ip.dst) }
+            return drop(.TCP_FLAGS, "segment without SYN to a listener")
+        }
         tcp_v4_send_reset(skb)
         return drop(.NO_SOCKET, "no socket for port \(t.dstPort): answered with a reset")
+    }
+}
+
+/// The fields of a received segment the state machine reads, options parsed once
+/// (`tcp_parse_options`).
+struct TCPSegment {
+    var seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16
+    var dataOffset: Int, dataLength: Int
+    var mss: Int?, wscale: UInt8?, sackOK = false, tsval: UInt32?, tsecr: UInt32 = 0
+
+    init(_ t: TCPPacket, dataLength: Int) {
+        seq = t.seq; ack = t.ack; flags = t.flags; window = t.window
+        dataOffset = t.headerLength; self.dataLength = dataLength
+        let b = t.buffer, end = t.offset + t.headerLength
+        var i = t.offset + 20
+        while i < end {
+            let kind = b[i]
+            if kind == 0 { break }
+            if kind == 1 { i += 1; continue }
+            guard i + 1 < end else { break }
+            let len = Int(b[i + 1])
+            guard len >= 2, i + len <= end else { break }
+            switch (kind, len) {
+            case (2, 4) where flags.contains(.syn): mss = Int(b.be16(i + 2))
+            case (3, 3) where flags.contains(.syn): wscale = min(b[i + 2], 14)
+            case (4, 2) where flags.contains(.syn): sackOK = true
+            case (8, 10): tsval = b.be32(i + 2); tsecr = b.be32(i + 6)
+            default: break
+            }
+            i += len
+        }
+    }
+    /// The sequence number after the segment (SYN and FIN count one).
+    var endSeq: UInt32 {
+        seq &+ UInt32(dataLength) &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
     }
 }

@@ -24,11 +24,17 @@ enum Event {
     case qdiscWatchdog(device: Int)
     /// A process calls sendto on a UDP socket (`Stack.send`).
     case udpSend(index: Int)
+    /// A process makes a TCP call: connect, send, close (`Stack.tcpCalls`).
+    case tcpCall(index: Int)
+    /// A connection's delayed-ACK timer fires (it keeps the run going: the ACK is the packet's).
+    case tcpDelack(serial: Int)
+    /// TIME-WAIT or an orphan's FIN-WAIT-2 runs out.
+    case tcpTimewait(serial: Int)
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {
         switch self {
-        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire: true
+        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait: true
         default: false
         }
     }

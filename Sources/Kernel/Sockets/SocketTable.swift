@@ -38,8 +38,12 @@ public final class Sock {
     public var drops = 0
     /// `sk->sk_rxhash`: the flow hash of the last packet, recorded for RFS when the socket is read.
     var rxhash: UInt32 = 0
-    /// TCP only: SYNs seen while listening (no handshake is modelled yet).
+    /// TCP only: SYNs a listener took; the connection of a connected socket; a listener's
+    /// backlog (`listen`'s, capped by net.core.somaxconn).
     public var synReceived = 0
+    public internal(set) var tcp: TCPConn?
+    public var backlog = 0
+    public var listening: Bool { config.proto == .tcp && config.listen && tcp == nil }
 
     init(config: SocketConfig, rcvbuf: Int, sndbuf: Int) { self.config = config; self.rcvbuf = rcvbuf; self.sndbuf = sndbuf }
 
@@ -58,6 +62,10 @@ struct SocketTable {
     private(set) var byID: [Int: Sock] = [:]
     private var udp: [UInt16: [Sock]] = [:]
     private var tcp: [UInt16: [Sock]] = [:]
+    /// `inet_ehash`: connections and request socks by four-tuple, and by serial for their timers.
+    private var conns: [TCPKey: TCPConn] = [:]
+    private var connsBySerial: [Int: TCPConn] = [:]
+    private var serial = 0
 
     /// Why the bind fails (EADDRINUSE), or nil: two sockets on a port clash when the addresses
     /// they take overlap (an AF_INET6 `::` socket without IPV6_V6ONLY takes every IPv4 one too).
@@ -69,6 +77,7 @@ struct SocketTable {
         }
         let s = Sock(config: c, rcvbuf: c.rcvbuf.map { Sock.bufferSize($0, max: net[.rmem_max], min: Sock.minRcvbuf) } ?? net[.rmem_default],
                      sndbuf: c.sndbuf.map { Sock.bufferSize($0, max: net[.wmem_max], min: Sock.minSndbuf) } ?? net[.wmem_default])
+        s.backlog = min(c.backlog, net[.somaxconn])
         byID[c.id] = s
         if c.proto == .udp { udp[c.port, default: []].append(s) } else { tcp[c.port, default: []].append(s) }
         return nil
@@ -93,13 +102,40 @@ struct SocketTable {
     mutating func close(_ id: Int) -> Bool {
         guard let s = byID.removeValue(forKey: id) else { return false }
         if s.config.proto == .udp { udp[s.config.port]?.removeAll { $0 === s } } else { tcp[s.config.port]?.removeAll { $0 === s } }
+        s.tcp?.sock = nil
         return true
     }
+
+    // MARK: TCP connections
+
+    func conn(_ k: TCPKey) -> TCPConn? { conns[k] }
+    func conn(serial: Int) -> TCPConn? { connsBySerial[serial] }
+    mutating func nextSerial() -> Int { serial += 1; return serial }
+    mutating func insert(_ c: TCPConn) { conns[c.key] = c; connsBySerial[c.serial] = c }
+    mutating func remove(_ c: TCPConn) {
+        if conns[c.key] === c { conns[c.key] = nil }
+        connsBySerial[c.serial] = nil
+    }
+    /// A child the handshake completed gets an fd (the id the API names it by), not yet accepted.
+    mutating func adopt(_ c: TCPConn, config: SocketConfig) -> Int {
+        let s = Sock(config: config, rcvbuf: c.rcvbuf, sndbuf: Stack.tcpInitialSndbuf)
+        s.tcp = c
+        c.sock = s
+        byID[config.id] = s
+        return config.id
+    }
+    /// Children that completed the handshake and wait for `accept` (ss's Recv-Q of a listener).
+    func acceptQueueLength(_ listener: Sock) -> Int {
+        connsBySerial.values.reduce(0) { $0 + ($1.parent === listener && !$1.accepted && $1.state != .synRecv && $1.sock != nil ? 1 : 0) }
+    }
+    /// Every connection in the order it was made.
+    var allConns: [TCPConn] { connsBySerial.values.sorted { $0.serial < $1.serial } }
 
     /// `__udp4_lib_lookup` (and inet_lookup for TCP): a socket bound to the address before a
     /// wildcard one, AF_INET before AF_INET6 (whose v4-mapped or dual-stack `::` sockets also take IPv4).
     func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16) -> Sock? {
-        guard let list = proto == .udp ? udp[port] : tcp[port] else { return nil }
+        guard var list = proto == .udp ? udp[port] : tcp[port] else { return nil }
+        if proto == .tcp { list = list.filter(\.listening) }
         if let s = list.first(where: { $0.config.address6 == nil && $0.config.address == dst }) { return s }
         let mapped = IPv6Address(raw: 0xffff << 32 | UInt128(dst.raw))
         if let s = list.first(where: { $0.config.address6 == mapped }) { return s }
@@ -109,7 +145,8 @@ struct SocketTable {
 
     /// `__udp6_lib_lookup`: AF_INET6 sockets only, a bound address before `::`.
     func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16) -> Sock? {
-        guard let list = proto == .udp ? udp[port] : tcp[port] else { return nil }
+        guard var list = proto == .udp ? udp[port] : tcp[port] else { return nil }
+        if proto == .tcp { list = list.filter(\.listening) }
         return list.first { $0.config.address6 == dst } ?? list.first { $0.config.address6 == .any }
     }
 

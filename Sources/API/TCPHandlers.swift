@@ -1,0 +1,151 @@
+import Foundation
+import HTTPServer
+import JSON
+import Kernel
+import Wire
+
+// TCP socket calls: connect, accept, send, recv, close, and `ss -tan`.
+extension App {
+    func registerTCPRoutes() {
+        router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/connect") { [unowned self] req, p throws(Problem) in
+            try connectSocket(req, p["stack"]!, p["socket"]!)
+        }
+        router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/accept") { [unowned self] req, p throws(Problem) in
+            try acceptSocket(req, p["stack"]!, p["socket"]!)
+        }
+        router.add("POST", "/v1/stacks/{stack}/sockets/{socket}/close") { [unowned self] req, p throws(Problem) in
+            try closeTCP(req, p["stack"]!, try socketID(p["socket"]!))
+        }
+        router.add("GET", "/v1/stacks/{stack}/ss") { [unowned self] req, p throws(Problem) in try showSS(req, p["stack"]!) }
+    }
+
+    /// `{"to": "198.18.0.2", "port": 5000}` on a TCP socket made with `"listen": false`.
+    func connectSocket(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
+        let id = try socketID(idText)
+        let body = try parseJSONBody(req)
+        let call: TCPCall = try decoding {
+            var r = try FieldReader(body)
+            let to = try r.requiredString("to")
+            guard let a = try? IPv4Address(parsing: to) else {
+                throw Problem.unprocessable(to.contains(":") ? "not supported yet: TCP over IPv6" : "to is not an IPv4 address", pointer: "/to")
+            }
+            guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
+            try r.finish()
+            return .connect(socket: id, to: a, port: UInt16(port))
+        }
+        return try runTCPCall(req, name, id, call)
+    }
+
+    /// A TCP send: `{"payload"|"payload_hex"|"payload_base64"|"length"}`.
+    func tcpSend(_ req: HTTPRequest, _ name: String, _ id: Int) throws(Problem) -> HTTPResponse {
+        let body = try parseJSONBody(req)
+        let bytes: [UInt8] = try decoding {
+            var r = try FieldReader(body)
+            let b = try decodePayload(&r, path: "") ?? []
+            try r.finish()
+            return b
+        }
+        return try runTCPCall(req, name, id, .send(socket: id, bytes: bytes))
+    }
+
+    /// `close` (also what DELETE does to a TCP socket): the FIN or RST goes, the stored socket goes.
+    func closeTCP(_ req: HTTPRequest, _ name: String, _ id: Int, answer: Bool = true) throws(Problem) -> HTTPResponse {
+        let response = try runTCPCall(req, name, id, .close(socket: id))
+        try registry.change(try entry(name)) { (_: Stack, c: inout StackConfig) throws(Problem) in c.sockets.removeAll { $0.id == id } }
+        return answer ? response : HTTPResponse(status: 204)
+    }
+
+    /// One call in one run, its segments followed across links (so a connect's handshake
+    /// completes in this request), answered as an injection is, with the socket afterwards.
+    private func runTCPCall(_ req: HTTPRequest, _ name: String, _ id: Int, _ call: TCPCall) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let sync = try q.bool("sync")
+        let traceParam = q.string("trace")
+        try q.finish()
+        let e = try entry(name)
+        let mode = try traceMode(traceParam, of: e)
+        try enterRunning()
+        defer { running.leave() }
+        let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
+            guard let sk = s.socket(id) else { throw Problem.notFound("no socket \(id)") }
+            guard sk.config.proto == .tcp else { throw Problem.unprocessable("socket \(id) is UDP", pointer: "") }
+            let most = try takeTraceQuota(e, packets: 1, mode: mode)
+            let tracing = s.tracing
+            if mode == .none { s.tracing = false }
+            defer { s.tracing = tracing }
+            let out = s.tcpCalls([call])
+            for r in out { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
+            let kept = out.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
+            e.storedTraces -= most - kept
+            return out
+        }
+        let hops = followLinks(results, from: name)
+        let after: JSONValue = e.withStack { s in s.socket(id).map(socketJSON) ?? .null }
+        return try storeTraces(results, hops: hops, mode: mode, entry: e, sync: sync, extra: [("socket", after)])
+    }
+
+    /// `accept`: `{"socket": id}` of the oldest connection waiting, or `{"errno": "EAGAIN"}`.
+    func acceptSocket(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let id = try socketID(idText)
+        let got: Int? = try entry(name).withStack { (s: Stack) throws(Problem) -> Int? in
+            guard let sk = s.socket(id) else { throw Problem.notFound("no socket \(id)") }
+            guard sk.listening else { throw Problem.unprocessable("socket \(id) is not listening (EINVAL)", pointer: "") }
+            return s.tcpAccept(listener: id)
+        }
+        return jsonResponse(200, .object(got.map { [("socket", .int($0))] } ?? [("errno", .string("EAGAIN"))]))
+    }
+
+    /// A TCP read: up to `max` bytes, `eof` once the peer's FIN is read, `errno` after a reset.
+    func tcpRecv(_ s: Stack, _ id: Int, max: Int) -> JSONValue? {
+        guard let got = s.tcpRecv(socket: id, max: max) else { return nil }
+        var o = JSONObject()
+        o.set("data_hex", Hex.encode(got.data))
+        o.set("length", got.data.count)
+        o.set("eof", got.eof)
+        if let e = got.error { o.set("errno", e) } else if got.data.isEmpty && !got.eof { o.set("errno", "EAGAIN") }
+        return o.value
+    }
+
+    /// `ss -tan`: JSON rows, or (`?format=text`) the text ss prints.
+    func showSS(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let format = q.string("format") ?? "json"
+        try q.finish()
+        guard format == "json" || format == "text" else { throw Problem.badRequest("invalid-query", "format must be json or text") }
+        let rows = try entry(name).withStack { s in s.ssTCP }
+        if format == "text" { return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: SSText.render(rows)) }
+        return jsonResponse(200, .object([("items", .array(rows.map { r in
+            .object([("state", .string(r.state)), ("recv_q", .int(r.recvQ)), ("send_q", .int(r.sendQ)), ("local", .string(r.local)), ("peer", .string(r.peer))])
+        }))]))
+    }
+}
+
+/// ss's table (misc/ss.c's columns): each column as wide as its header or widest cell,
+/// addresses right-aligned with their colon, the rest left-aligned.
+enum SSText {
+    static func render(_ rows: [SSRow]) -> String {
+        func split(_ a: String) -> (String, String) {
+            guard let i = a.lastIndex(of: ":") else { return (a, "") }
+            return (String(a[...i]), String(a[a.index(after: i)...]))
+        }
+        let cells: [[String]] = rows.map { r in
+            let l = split(r.local), p = split(r.peer)
+            return [r.state, String(r.recvQ), String(r.sendQ), l.0, l.1, p.0, p.1, ""]
+        }
+        let headers = ["State", "Recv-Q", "Send-Q", "Local Address:", "Port", "Peer Address:", "Port", "Process"]
+        let right: Set<Int> = [3, 5]
+        let delimiter = ["", " ", " ", " ", "", " ", "", ""]
+        let widths = headers.indices.map { c in cells.reduce(headers[c].count) { max($0, $1[c].count) } }
+        func line(_ fields: [String], pad: Bool) -> String {
+            var out = ""
+            for (c, f) in fields.enumerated() {
+                out += delimiter[c]
+                let fill = String(repeating: " ", count: max(0, widths[c] - f.count))
+                if c == fields.count - 1 && !pad { out += f } else { out += right.contains(c) ? fill + f : f + fill }
+            }
+            return out + "\n"
+        }
+        return line(headers, pad: false) + cells.map { line($0, pad: true) }.joined()
+    }
+}

@@ -1,0 +1,187 @@
+import Wire
+
+/// A process's call on a TCP socket; each runs at the stack's clock, in order.
+public enum TCPCall: Sendable {
+    /// `connect` of a socket bound with `listen` off.
+    case connect(socket: Int, to: IPv4Address, port: UInt16)
+    /// `send(fd, bytes, MSG_DONTWAIT)`: what the send buffer takes is queued and sent as the
+    /// peer's window and the fixed congestion window allow.
+    case send(socket: Int, bytes: [UInt8])
+    /// `close`: FIN (or RST with unread data); the connection lives on as an orphan.
+    case close(socket: Int)
+}
+
+/// A row of `ss -tan`.
+public struct SSRow: Sendable, Equatable {
+    public var state: String, recvQ: Int, sendQ: Int, local: String, peer: String
+    public init(state: String, recvQ: Int, sendQ: Int, local: String, peer: String) {
+        self.state = state; self.recvQ = recvQ; self.sendQ = sendQ; self.local = local; self.peer = peer
+    }
+}
+
+// net/ipv4/tcp.c, tcp_ipv4.c, af_inet.c: the socket calls.
+extension Stack {
+    /// Runs the calls in one run (the process on CPU 0) and the stack until no packet work is
+    /// left; each call's result carries the segments it sent, and `written` for a send.
+    public func tcpCalls(_ calls: [TCPCall]) -> [PacketResult] {
+        beginRun()
+        pendingTCPCalls = calls
+        for i in calls.indices {
+            packets.append(PacketResult(device: "", outcome: .queued, dropReason: nil, stages: [], startNs: clockNs, endNs: 0, frame: [],
+                                        note: nil, rxQueue: 0, segments: 1, emitted: []))
+            schedule(clockNs, .tcpCall(index: i))
+        }
+        let results = endRun()
+        pendingTCPCalls = []
+        return results
+    }
+
+    func tcp_call(index i: Int, at t: UInt64) {
+        if clocks[0] > t { return schedule(clocks[0], .tcpCall(index: i)) }
+        clocks[0] = t
+        let skb = SkBuff(frame: [], dev: 0, packet: i)
+        switch pendingTCPCalls[i] {
+        case .connect(let id, let to, let port): tcp_v4_connect(i, skb, socket: id, to: to, port: port)
+        case .send(let id, let bytes): tcp_sendmsg(i, skb, socket: id, bytes: bytes)
+        case .close(let id): tcp_close(i, skb, socket: id)
+        }
+        // A call that sent nothing of its own ends here.
+        if packets[i].outcome == .queued && packets[i].device.isEmpty {
+            packets[i].outcome = .consumed
+            packets[i].endNs = clocks[0]
+        }
+    }
+
+    /// `tcp_v4_connect` and `tcp_connect`: route, ISN, the initial window and the SYN.
+    func tcp_v4_connect(_ i: Int, _ skb: SkBuff, socket id: Int, to: IPv4Address, port: UInt16) {
+        enter(.tcp_v4_connect, skb)
+        guard let sk = sockets.byID[id], sk.config.proto == .tcp else { return sendFailed(i, nil, "ENOTSOCK", "no TCP socket \(id)") }
+        guard sk.tcp == nil else { return sendFailed(i, sk, "EISCONN", "socket \(id) is connected") }
+        guard !sk.config.listen else { return sendFailed(i, sk, "EINVAL", "socket \(id) is listening") }
+        guard sk.config.address6 == nil else { return sendFailed(i, sk, "EAFNOSUPPORT", "not supported yet: TCP over IPv6") }
+        guard let route = routeOutput(to) else {
+            snmp.ip.OutNoRoutes += 1
+            return sendFailed(i, sk, "ENETUNREACH", "no route to \(to)")
+        }
+        let key = TCPKey(local: sk.config.address == .any ? route.src : sk.config.address, lport: sk.config.port, remote: to, rport: port)
+        guard sockets.conn(key) == nil else { return sendFailed(i, sk, "EADDRNOTAVAIL", "\(key.local):\(key.lport) -> \(to):\(port) is in use") }
+        let c = TCPConn(state: .synSent, key: key, serial: sockets.nextSerial())
+        c.sock = sk; sk.tcp = c; c.accepted = true
+        c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
+        c.advmss = devices[route.dev].config.mtu - 40
+        c.tos = sk.config.tos
+        c.priority = sk.config.priority ?? (sk.config.tos != 0 ? Stack.rt_tos2priority(sk.config.tos) : 0)
+        c.tsOK = true; c.sackOK = true; c.wscaleOK = true
+        c.iss = secure_tcp_seq(key)
+        c.sndUna = c.iss; c.sndNxt = c.iss &+ 1
+        c.tsOffset = secure_tcp_ts_off(key)
+        c.ipID = UInt16(truncatingIfNeeded: random.next())
+        tcp_select_initial_window(c, mss: c.advmss)
+        sockets.insert(c)
+        packets[i].device = devices[route.dev].name
+        tcp_transmit_skb(c, flags: .syn, seq: c.iss, cause: skb, own: true)
+    }
+
+    /// `tcp_sendmsg`, non-blocking: as much as the send buffer takes (EAGAIN when none), then
+    /// `tcp_push`. The buffer counts payload bytes against SO_SNDBUF, or 87040 without it
+    /// (`tcp_sndbuf_expand`'s first figure for a 1460-byte MSS).
+    func tcp_sendmsg(_ i: Int, _ skb: SkBuff, socket id: Int, bytes: [UInt8]) {
+        enter(.tcp_sendmsg, skb)
+        guard let sk = sockets.byID[id], sk.config.proto == .tcp else { return sendFailed(i, nil, "ENOTSOCK", "no TCP socket \(id)") }
+        guard let c = sk.tcp else { return sendFailed(i, sk, sk.listening ? "ENOTCONN" : "EPIPE", "socket \(id) is not connected") }
+        c.accepted = true
+        if let e = c.error { return sendFailed(i, sk, e, "the connection failed") }
+        switch c.state {
+        case .established, .closeWait: break
+        case .synSent, .synRecv: return sendFailed(i, sk, "EAGAIN", "the handshake is not complete")
+        default: return sendFailed(i, sk, "EPIPE", "socket \(id) is shutting down (\(c.state.rawValue))")
+        }
+        let limit = sk.config.sndbuf != nil ? sk.sndbuf : Stack.tcpInitialSndbuf
+        let n = min(bytes.count, max(0, limit - c.sendQueue.count))
+        guard n > 0 || bytes.isEmpty else { return sendFailed(i, sk, "EAGAIN", "the send buffer holds \(c.sendQueue.count) of \(limit) bytes") }
+        c.sendQueue.append(contentsOf: bytes[0..<n])
+        packets[i].written = n
+        sk.sent += 1
+        tcp_write_xmit(c, cause: skb, own: true)
+        packets[i].outq = c.sendQ
+    }
+
+    /// `tcp_close`: a listener resets the children nobody accepted; a connection with unread
+    /// data is reset (RST|ACK); else the FIN goes after what is queued (ESTABLISHED to
+    /// FIN-WAIT-1, CLOSE-WAIT to LAST-ACK). The connection outlives the fd as an orphan.
+    func tcp_close(_ i: Int, _ skb: SkBuff, socket id: Int) {
+        enter(.tcp_close, skb)
+        guard let sk = sockets.byID[id], sk.config.proto == .tcp else { return sendFailed(i, nil, "EBADF", "no TCP socket \(id)") }
+        let wasListening = sk.listening
+        _ = sockets.close(id)
+        if wasListening {
+            for child in sockets.allConns where child.parent === sk && !child.accepted {
+                if child.state != .synRecv { tcp_send_active_reset(child, cause: skb, own: false) }
+                child.sock.map { _ = sockets.close($0.config.id) }
+                tcp_done(child)
+            }
+            return
+        }
+        guard let c = sk.tcp else { return }
+        c.orphan = true; c.accepted = true
+        switch c.state {
+        case .synSent:
+            tcp_done(c)
+        case .established, .closeWait:
+            if !c.rcvQueue.isEmpty {
+                tcp_send_active_reset(c, cause: skb, own: true)
+                tcp_done(c)
+                return
+            }
+            c.state = c.state == .established ? .finWait1 : .lastAck
+            c.finQueued = true
+            tcp_write_xmit(c, cause: skb, own: true)
+        default:
+            break
+        }
+    }
+
+    /// `accept`: the oldest child of the listener that completed its handshake (its socket id),
+    /// or nil when none waits (EAGAIN) or there is no such listener.
+    public func tcpAccept(listener id: Int) -> Int? {
+        guard let sk = sockets.byID[id], sk.listening else { return nil }
+        guard let c = sockets.allConns.first(where: { $0.parent === sk && !$0.accepted && $0.state != .synRecv && $0.sock != nil }) else { return nil }
+        c.accepted = true
+        return c.sock?.config.id
+    }
+
+    /// `tcp_recvmsg`, non-blocking: up to `max` bytes in order; at the end of the data a FIN read
+    /// answers end-of-file (and is consumed). Nil without such a socket.
+    /// Not modelled: the window update a read may send (`tcp_cleanup_rbuf`).
+    public func tcpRecv(socket id: Int, max: Int) -> (data: [UInt8], eof: Bool, error: String?)? {
+        guard let sk = sockets.byID[id], let c = sk.tcp else { return nil }
+        c.accepted = true
+        let n = min(max, c.rcvQueue.count)
+        let data = Array(c.rcvQueue.prefix(n))
+        c.rcvQueue.removeFirst(n)
+        c.copiedSeq &+= UInt32(n)
+        // The receive buffer's charge shrinks with what is left (skbs freed as they are read).
+        c.rmemAlloc = c.rcvQueue.isEmpty ? 0 : c.rmemAlloc * c.rcvQueue.count / (c.rcvQueue.count + n)
+        var eof = false
+        if c.rcvQueue.isEmpty && c.finReceived {
+            eof = true
+            if c.rcvNxt &- c.copiedSeq == 1 { c.copiedSeq &+= 1 }
+        }
+        return (data, eof, c.error)
+    }
+
+    /// `ss -tan`: listeners (Recv-Q the accept queue, Send-Q the backlog), then connections.
+    public var ssTCP: [SSRow] {
+        var rows: [SSRow] = []
+        for sk in sockets.all where sk.listening {
+            let any = sk.config.address6 != nil ? "[::]:*" : "0.0.0.0:*"
+            rows.append(SSRow(state: TCPState.listen.rawValue, recvQ: sockets.acceptQueueLength(sk), sendQ: sk.backlog,
+                              local: "\(sk.config.addressText):\(sk.config.port)", peer: any))
+        }
+        for c in sockets.allConns where c.state != .close {
+            rows.append(SSRow(state: c.state.rawValue, recvQ: c.recvQ, sendQ: c.sendQ, local: "\(c.key.local):\(c.key.lport)",
+                              peer: "\(c.key.remote):\(c.key.rport)"))
+        }
+        return rows
+    }
+}

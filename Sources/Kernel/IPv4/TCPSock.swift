@@ -1,0 +1,86 @@
+import Wire
+
+/// A TCP socket's state, by the name `ss -tan` prints.
+public enum TCPState: String, Sendable {
+    case listen = "LISTEN", synSent = "SYN-SENT", synRecv = "SYN-RECV", established = "ESTAB"
+    case finWait1 = "FIN-WAIT-1", finWait2 = "FIN-WAIT-2", closing = "CLOSING", timeWait = "TIME-WAIT"
+    case closeWait = "CLOSE-WAIT", lastAck = "LAST-ACK", close = "UNCONN"
+}
+
+/// A connection's four-tuple, the key of `inet_ehash` (request socks live there too).
+struct TCPKey: Hashable {
+    var local: IPv4Address, lport: UInt16, remote: IPv4Address, rport: UInt16
+}
+
+/// `struct tcp_sock` reduced to what the minimal TCP uses. Sequence numbers are u32 and compared
+/// with `before`/`after` (wrapping); windows are bytes.
+public final class TCPConn {
+    public internal(set) var state: TCPState
+    let key: TCPKey
+    /// Serial for timers (a socket the process has closed has no fd but still runs them).
+    let serial: Int
+    /// The listener that made it (until accepted), and whether the process has accepted it.
+    weak var parent: Sock?
+    var accepted = false
+    /// The process has closed its fd: the socket lives on as an orphan until the end (`SOCK_DEAD`).
+    var orphan = false
+    /// When TIME-WAIT (or an orphan's FIN-WAIT-2) ends; a later entry into TIME-WAIT moves it.
+    var timewaitDeadline: UInt64 = 0
+
+    // Send side: snd_una <= snd_nxt <= write_seq.
+    var iss: UInt32 = 0, sndUna: UInt32 = 0, sndNxt: UInt32 = 0
+    /// Bytes written and not acknowledged; the front `sndNxt - sndUna` bytes are in flight.
+    var sendQueue: [UInt8] = []
+    /// The peer's window in bytes (its field shifted by snd_wscale) and its MSS.
+    var sndWnd = 0
+    var mssCache = 536
+    /// `advmss`: the MSS this end announces (the route's MTU less 40).
+    var advmss = 1460
+    var finQueued = false
+    var finSent = false, finAcked = false
+
+    // Receive side.
+    var rcvNxt: UInt32 = 0, rcvWup: UInt32 = 0, copiedSeq: UInt32 = 0
+    var rcvWnd = 0, rcvSsthresh = 0, windowClamp = 0
+    var rcvQueue: [UInt8] = []
+    /// `sk_rmem_alloc`: the truesize of the skbs whose data waits in rcvQueue.
+    var rmemAlloc = 0
+    var rcvbuf = 0
+    /// `icsk_ack.rcv_mss`: the peer's segment size as measured (TCP_MSS_DEFAULT 536 at first).
+    var rcvMss = 536
+    var finReceived = false
+
+    // Options agreed in the handshake.
+    var rcvWscale: UInt8 = 0, sndWscale: UInt8 = 0
+    var tsOffset: UInt32 = 0, tsRecent: UInt32 = 0
+    var tsOK = false, sackOK = false, wscaleOK = false
+
+    // Delayed ACKs (`icsk_ack`): quick ACKs left, ping-pong (interactive) mode, ACK timeout.
+    var quick = 0, pingpong = false, ato: UInt64 = 0, lrcvtime: UInt64 = 0
+    var ackPending = false
+    /// A delayed-ACK timer is armed, and the packet whose trace the ACK it sends belongs to.
+    var delackArmed = false
+    var delackPacket = -1
+    /// IP_TOS and SO_PRIORITY, from the socket (a child takes its listener's).
+    var tos: UInt8 = 0, priority: UInt32 = 0
+    /// `inet_id`: the IP ID of the next segment (DF set, so it only counts).
+    var ipID: UInt16 = 0
+    /// The errno the process sees next (ECONNRESET, ECONNREFUSED).
+    public internal(set) var error: String?
+
+    /// The fd the process holds (nil for an orphan or a request sock).
+    weak var sock: Sock?
+
+    init(state: TCPState, key: TCPKey, serial: Int) { self.state = state; self.key = key; self.serial = serial }
+
+    /// `ss` Recv-Q and Send-Q of a connection: bytes received and not read (a FIN counts one),
+    /// bytes written and not acknowledged.
+    public var recvQ: Int { state == .timeWait ? 0 : Int(rcvNxt &- copiedSeq) }
+    public var sendQ: Int { state == .timeWait ? 0 : sendQueue.count + (finQueued && !finAcked ? 1 : 0) }
+    public var local: (IPv4Address, UInt16) { (key.local, key.lport) }
+    public var remote: (IPv4Address, UInt16) { (key.remote, key.rport) }
+}
+
+/// `before(a, b)` of include/net/tcp.h: a comes before b in the wrapping sequence space.
+@inline(__always) func seqBefore(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }
+@inline(__always) func seqAfter(_ a: UInt32, _ b: UInt32) -> Bool { seqBefore(b, a) }

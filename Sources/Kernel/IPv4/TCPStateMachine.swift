@@ -1,0 +1,170 @@
+import Wire
+
+// net/ipv4/tcp_input.c, tcp_minisocks.c: the handshake, ACKs, data, FIN and RST. Not modelled:
+// retransmission (no RTO: a lost segment stalls), out-of-order queueing, SACK, congestion
+// control beyond a fixed window, PAWS, receive window growth, urgent data, simultaneous open.
+extension Stack {
+    /// `secure_tcp_seq`: the ISN from a keyed hash of the four-tuple plus the clock in 64 ns units.
+    func secure_tcp_seq(_ k: TCPKey) -> UInt32 {
+        let h = SipHash.hash3(k.local.raw.byteSwapped, k.remote.raw.byteSwapped, UInt32(k.lport) << 16 | UInt32(k.rport),
+                              key: (ipIdents.key.1, ipIdents.key.0))
+        return UInt32(truncatingIfNeeded: h) &+ UInt32(truncatingIfNeeded: clockNs >> 6)
+    }
+
+    /// `secure_tcp_ts_off`: the TSval offset, keyed by the address pair.
+    func secure_tcp_ts_off(_ k: TCPKey) -> UInt32 {
+        UInt32(truncatingIfNeeded: SipHash.hash3(k.local.raw.byteSwapped, k.remote.raw.byteSwapped, 0, key: (ipIdents.key.0 ^ 0x5453, ipIdents.key.1)))
+    }
+
+    /// Options the peer's SYN or SYN-ACK offered, with ours: what both use from now on.
+    func tcp_apply_syn_options(_ c: TCPConn, _ s: TCPSegment) {
+        c.tsOK = c.tsOK && s.tsval != nil
+        c.sackOK = c.sackOK && s.sackOK
+        if let w = s.wscale, c.wscaleOK { c.sndWscale = w } else { c.wscaleOK = false; c.sndWscale = 0; c.rcvWscale = 0 }
+        if let v = s.tsval { c.tsRecent = v }
+        c.mssCache = min(s.mss ?? 536, c.advmss) - (c.tsOK ? 12 : 0)
+    }
+
+    /// `tcp_conn_request`: a SYN to a listener makes a request sock (SYN-RECV) and answers
+    /// with a SYN-ACK, unless the accept queue is full.
+    func tcp_conn_request(_ sk: Sock, _ skb: SkBuff, _ s: TCPSegment, src: IPv4Address, dst: IPv4Address) -> PathEnd {
+        enter(.tcp_conn_request, skb)
+        sk.synReceived += 1
+        let key = TCPKey(local: dst, lport: sk.config.port, remote: src, rport: skb.data.be16(skb.transportHeader))
+        if sockets.acceptQueueLength(sk) >= sk.backlog {
+            return drop(.NOT_SPECIFIED, "listener \(sk.config.id)'s accept queue is full (\(sk.backlog)): ListenOverflows")
+        }
+        guard let route = routeOutput(src) else { return drop(.IP_OUTNOROUTES, "no route back to \(src)") }
+        let c = TCPConn(state: .synRecv, key: key, serial: sockets.nextSerial())
+        c.parent = sk
+        c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
+        c.advmss = devices[route.dev].config.mtu - 40
+        c.tos = sk.config.tos
+        c.priority = sk.config.priority ?? 0
+        c.tsOK = true; c.sackOK = true; c.wscaleOK = true
+        c.iss = secure_tcp_seq(key)
+        c.sndUna = c.iss; c.sndNxt = c.iss &+ 1
+        c.rcvNxt = s.seq &+ 1; c.copiedSeq = c.rcvNxt; c.rcvWup = c.rcvNxt
+        c.sndWnd = Int(s.window)
+        c.tsOffset = secure_tcp_ts_off(key)
+        tcp_select_initial_window(c, mss: c.advmss - (s.tsval != nil ? 12 : 0))
+        tcp_apply_syn_options(c, s)
+        sockets.insert(c)
+        tcp_transmit_skb(c, flags: [.syn, .ack], seq: c.iss, cause: skb)
+        return consume("SYN to listener \(sk.config.id): request sock made, SYN-ACK sent")
+    }
+
+    /// `tcp_v4_do_rcv`: a segment for a connection or request sock, by its state.
+    func tcp_v4_do_rcv(_ c: TCPConn, _ skb: SkBuff, _ s: TCPSegment) -> PathEnd {
+        switch c.state {
+        case .synRecv: return tcp_check_req(c, skb, s)
+        case .synSent: return tcp_rcv_synsent_state_process(c, skb, s)
+        case .timeWait: return tcp_timewait_state_process(c, skb, s)
+        default: return tcp_rcv_state_process(c, skb, s)
+        }
+    }
+
+    /// `tcp_check_req`: the ACK that completes a passive open makes the child, which waits in
+    /// the listener's accept queue; a wrong ACK is answered with a reset.
+    func tcp_check_req(_ c: TCPConn, _ skb: SkBuff, _ s: TCPSegment) -> PathEnd {
+        enter(.tcp_check_req, skb)
+        if s.flags.contains(.rst) {
+            sockets.remove(c)
+            return drop(.TCP_RESET, "RST to a request sock: it is gone")
+        }
+        if s.flags.contains(.syn) {
+            tcp_transmit_skb(c, flags: [.syn, .ack], seq: c.iss, cause: skb)
+            return consume("SYN again: the SYN-ACK is sent again")
+        }
+        guard s.flags.contains(.ack), s.ack == c.sndNxt else {
+            tcp_v4_send_reset(skb)
+            return drop(.TCP_FLAGS, "ACK \(s.ack) does not acknowledge the SYN-ACK (\(c.sndNxt)): answered with a reset")
+        }
+        guard let parent = c.parent, sockets.acceptQueueLength(parent) < parent.backlog else {
+            return drop(.NOT_SPECIFIED, "accept queue full: the ACK is dropped (ListenOverflows)")
+        }
+        c.state = .established
+        c.sndUna = s.ack
+        c.sndWnd = Int(s.window) << Int(c.sndWscale)
+        if let v = s.tsval { c.tsRecent = v }
+        tcp_init_buffer_space(c)
+        c.lrcvtime = clocks[skb.cpu]
+        c.ipID = UInt16(truncatingIfNeeded: random.next())
+        snmp.tcp.PassiveOpens += 1
+        var cfg = SocketConfig(id: nextSocketID, proto: .tcp, address: c.key.local, port: c.key.lport)
+        cfg.listen = false
+        let id = sockets.adopt(c, config: cfg)
+        if s.dataLength == 0 && !s.flags.contains(.fin) {
+            return consume("ACK completes the handshake: connection \(id) waits in listener \(parent.config.id)'s accept queue")
+        }
+        return tcp_rcv_state_process(c, skb, s)
+    }
+
+    /// `tcp_rcv_synsent_state_process`: the SYN-ACK of an active open (the ACK goes at once),
+    /// or the RST that refuses it.
+    func tcp_rcv_synsent_state_process(_ c: TCPConn, _ skb: SkBuff, _ s: TCPSegment) -> PathEnd {
+        enter(.tcp_rcv_state_process, skb)
+        if s.flags.contains(.ack) {
+            guard s.ack == c.sndNxt else {
+                if !s.flags.contains(.rst) { tcp_v4_send_reset(skb) }
+                return drop(.NOT_SPECIFIED, "ACK \(s.ack) in SYN-SENT is not the SYN's (\(c.sndNxt))")
+            }
+            if s.flags.contains(.rst) {
+                c.error = "ECONNREFUSED"
+                snmp.tcp.AttemptFails += 1
+                tcp_done(c)
+                return drop(.TCP_RESET, "connection refused (RST|ACK to the SYN)")
+            }
+            guard s.flags.contains(.syn) else { return drop(.TCP_FLAGS, "ACK without SYN in SYN-SENT") }
+            tcp_apply_syn_options(c, s)
+            c.rcvNxt = s.seq &+ 1; c.copiedSeq = c.rcvNxt; c.rcvWup = c.rcvNxt
+            c.sndUna = s.ack
+            c.sndWnd = Int(s.window)
+            c.state = .established
+            tcp_init_buffer_space(c)
+            c.lrcvtime = clocks[skb.cpu]
+            snmp.tcp.ActiveOpens += 1
+            tcp_send_ack(c, cause: skb)
+            tcp_write_xmit(c, cause: skb)
+            return consume("SYN-ACK: connection established, ACK sent")
+        }
+        if s.flags.contains(.rst) { return drop(.TCP_RESET, "RST without ACK in SYN-SENT") }
+        return drop(.TCP_FLAGS, s.flags.contains(.syn) ? "simultaneous open is not modelled" : "segment without ACK in SYN-SENT")
+    }
+
+    /// `tcp_timewait_state_process`: a FIN again is ACKed again, a RST ends TIME-WAIT early
+    /// (tcp_rfc1337 0); others are dropped.
+    func tcp_timewait_state_process(_ c: TCPConn, _ skb: SkBuff, _ s: TCPSegment) -> PathEnd {
+        enter(.tcp_timewait_state_process, skb)
+        if s.flags.contains(.rst) {
+            sockets.remove(c)
+            return drop(.TCP_RESET, "RST ends TIME-WAIT")
+        }
+        if s.flags.contains(.fin) {
+            tcp_send_ack(c, cause: skb)
+            return consume("FIN again in TIME-WAIT: ACKed again")
+        }
+        return drop(.TCP_INVALID_SEQUENCE, "segment to a TIME-WAIT socket")
+    }
+
+    /// `tcp_done`: the connection is over; the process (if it still has the fd) sees its error.
+    func tcp_done(_ c: TCPConn) {
+        if c.state == .established || c.state == .closeWait { snmp.tcp.EstabResets += 1 }
+        c.state = .close
+        sockets.remove(c)
+    }
+
+    /// `tcp_time_wait`: the connection waits out TCP_TIMEWAIT_LEN (or tcp_fin_timeout in
+    /// FIN-WAIT-2) before it is gone.
+    func tcp_time_wait(_ c: TCPConn, _ state: TCPState, cause: SkBuff) {
+        enter(.tcp_time_wait, cause)
+        c.state = state
+        c.timewaitDeadline = clocks[cause.cpu] + Stack.tcpTimewaitNs
+        schedule(c.timewaitDeadline, .tcpTimewait(serial: c.serial))
+    }
+
+    func tcp_timewait_expired(serial: Int) {
+        guard let c = sockets.conn(serial: serial), c.state == .timeWait || c.state == .finWait2, clockNs >= c.timewaitDeadline else { return }
+        sockets.remove(c)
+    }
+}

@@ -1,0 +1,97 @@
+@testable import API
+import Kernel
+import Foundation
+import HTTPServer
+import JSON
+import XCTest
+
+/// A TCP conversation over the API between two hosts on either side of a masquerading router:
+/// connect, accept, send, recv, close, `ss`, each call one request with its segments followed
+/// across the links.
+final class TCPAPITests: AppTestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h1","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"]}],"routes":[{"dst":"default","via":"198.18.0.2","dev":"eth0"}],"neighbours":[{"address":"198.18.0.2","mac":"02:00:00:00:00:02","dev":"eth0"}],"sockets":[{"protocol":"tcp","port":40000,"listen":false}]}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"r","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]},{"name":"eth1","mac":"02:00:00:00:01:01","addresses":["198.18.1.1/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"},{"address":"198.18.1.2","mac":"02:00:00:00:01:02","dev":"eth1"}],"sysctls":{"net.ipv4.ip_forward":1}}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h2","devices":[{"name":"eth0","mac":"02:00:00:00:01:02","addresses":["198.18.1.2/24"]}],"routes":[{"dst":"default","via":"198.18.1.1","dev":"eth0"}],"neighbours":[{"address":"198.18.1.1","mac":"02:00:00:00:01:01","dev":"eth0"}],"sockets":[{"protocol":"tcp","port":5000,"backlog":128}],"sysctls":{"net.ipv4.tcp_rmem":"4096 131072 33554432"}}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"h1","dev":"eth0"},"b":{"stack":"r","dev":"eth0"},"delay_ns":10000}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"r","dev":"eth1"},"b":{"stack":"h2","dev":"eth0"},"delay_ns":20000}"#).status, 201)
+        let put = call("PUT", "/v1/stacks/r/ruleset", "table ip nat { chain post { type nat hook postrouting priority srcnat; oifname \"eth1\" masquerade; }; }", type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+    }
+
+    func testConnectSendCloseThroughNAT() throws {
+        // The SYN crosses the router (masqueraded), the SYN-ACK comes back, the ACK goes: one request.
+        let c = call("POST", "/v1/stacks/h1/sockets/1/connect", #"{"to":"198.18.1.2","port":5000}"#)
+        XCTAssertEqual(c.status, 200, c.raw)
+        guard case .array(let rows) = c.json?["results"], case .array(let hops)? = rows.first?["hops"] else { return XCTFail(c.raw) }
+        XCTAssertEqual(hops.flatMap { [$0["stack"], $0["outcome"]] }, ["r", "forwarded", "h2", "consumed", "r", "forwarded", "h1", "consumed", "r", "forwarded", "h2", "consumed"].map { JSONValue.string($0) })
+        XCTAssertEqual(c.json?["socket"]?["state"], .string("ESTAB"))
+        XCTAssertEqual(c.json?["socket"]?["peer"], .string("198.18.1.2:5000"))
+        // h2 sees the router's address (masquerade); its listener's accept queue holds the child.
+        let ss = call("GET", "/v1/stacks/h2/ss?format=text")
+        XCTAssertEqual(ss.raw, """
+            State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process
+            LISTEN 1      128          0.0.0.0:5000      0.0.0.0:*           
+            ESTAB  0      0         198.18.1.2:5000   198.18.1.1:40000       
+
+            """)
+        let a = call("POST", "/v1/stacks/h2/sockets/1/accept", "")
+        XCTAssertEqual(a.raw, #"{"socket":2}"# + "\n")
+        XCTAssertEqual(call("POST", "/v1/stacks/h2/sockets/1/accept", "").raw, #"{"errno":"EAGAIN"}"# + "\n")
+        // 100 bytes to h2: one PSH|ACK segment, ACKed at once (quick ACK).
+        let s = call("POST", "/v1/stacks/h1/sockets/1/send", #"{"payload":"hello"}"#)
+        XCTAssertEqual(s.status, 200, s.raw)
+        XCTAssertEqual(first(s.json?["results"])?["written"], .int(5))
+        XCTAssertEqual(s.json?["socket"]?["send_q"], .int(0), "the ACK came back within the request")
+        let got = call("POST", "/v1/stacks/h2/sockets/2/recv", "{}")
+        XCTAssertEqual(got.raw, #"{"data_hex":"68656c6c6f","length":5,"eof":false}"# + "\n")
+        // h1 closes: FIN-WAIT-2 once h2 ACKs the FIN (40 ms later: CLOSE-WAIT ACKs are delayed).
+        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/1/close", "").status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/h1/ss").raw,
+                       #"{"items":[{"state":"FIN-WAIT-2","recv_q":0,"send_q":0,"local":"198.18.0.1:40000","peer":"198.18.1.2:5000"}]}"# + "\n")
+        XCTAssertEqual(call("POST", "/v1/stacks/h2/sockets/2/recv", "{}").raw, #"{"data_hex":"","length":0,"eof":true}"# + "\n")
+        // h2 closes (DELETE does the same): LAST-ACK, then gone; h1 waits in TIME-WAIT.
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h2/sockets/2").status, 204)
+        XCTAssertEqual(call("GET", "/v1/stacks/h2/ss").raw,
+                       #"{"items":[{"state":"LISTEN","recv_q":0,"send_q":128,"local":"0.0.0.0:5000","peer":"0.0.0.0:*"}]}"# + "\n")
+        XCTAssertEqual(call("GET", "/v1/stacks/h1/ss").raw,
+                       #"{"items":[{"state":"TIME-WAIT","recv_q":0,"send_q":0,"local":"198.18.0.1:40000","peer":"198.18.1.2:5000"}]}"# + "\n")
+        // The router's conntrack followed the whole conversation.
+        let sn = call("GET", "/v1/stacks/h2/stats").json?["snmp"]?["Tcp"]
+        XCTAssertEqual(sn?["PassiveOpens"], .int(1))
+        XCTAssertEqual(call("GET", "/v1/stacks/h1/stats").json?["snmp"]?["Tcp"]?["ActiveOpens"], .int(1))
+        // The stored socket list keeps the listener and the unconnected socket's removal.
+        let cfg = call("GET", "/v1/stacks/h1").raw
+        XCTAssertFalse(cfg.contains(#""port":40000"#), cfg)
+    }
+
+    func first(_ v: JSONValue?) -> JSONValue? { if case .array(let a)? = v { a.first } else { nil } }
+
+    func testRefusedAndBadCalls() throws {
+        let c = call("POST", "/v1/stacks/h1/sockets/1/connect", #"{"to":"198.18.1.2","port":5001}"#)
+        XCTAssertEqual(c.json?["socket"]?["errno"], .string("ECONNREFUSED"), c.raw)
+        XCTAssertEqual(first(call("POST", "/v1/stacks/h2/sockets/1/connect", #"{"to":"198.18.0.1","port":1}"#).json?["results"])?["errno"], .string("EINVAL"))
+        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/1/connect", #"{"to":"2001:db8::1","port":1}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/9/connect", #"{"to":"198.18.1.2","port":1}"#).status, 404)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"bad","devices":[],"sockets":[{"protocol":"udp","port":1,"listen":true}]}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"bad","devices":[],"sysctls":{"net.ipv4.tcp_rmem":[1,2]}}"#).status, 422)
+    }
+}
+
+/// `ss -tan` text against what iproute2 6.1's ss printed for the same sockets (recorded in
+/// namespaces on this machine).
+final class SSTextTests: XCTestCase {
+    func row(_ s: String, _ r: Int, _ q: Int, _ l: String, _ p: String) -> SSRow { SSRow(state: s, recvQ: r, sendQ: q, local: l, peer: p) }
+
+    func testMatchesIproute2() {
+        XCTAssertEqual(SSText.render([]), "State Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n")
+        XCTAssertEqual(SSText.render([row("LISTEN", 0, 4096, "0.0.0.0:22", "0.0.0.0:*")]),
+                       "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\nLISTEN 0      4096         0.0.0.0:22        0.0.0.0:*          \n")
+        XCTAssertEqual(SSText.render([row("LISTEN", 0, 5, "127.0.0.1:80", "0.0.0.0:*"), row("LISTEN", 0, 128, "0.0.0.0:5000", "0.0.0.0:*"),
+                                      row("ESTAB", 100, 0, "127.0.0.1:5000", "127.0.0.1:40000"), row("ESTAB", 0, 0, "127.0.0.1:40000", "127.0.0.1:5000")]),
+                       "State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\nLISTEN 0      5          127.0.0.1:80         0.0.0.0:*           \n"
+                       + "LISTEN 0      128          0.0.0.0:5000       0.0.0.0:*           \nESTAB  100    0          127.0.0.1:5000     127.0.0.1:40000       \n"
+                       + "ESTAB  0      0          127.0.0.1:40000    127.0.0.1:5000        \n")
+    }
+}
