@@ -12,8 +12,9 @@ CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat
 "ipv6": DUT gets 2001:db8:1::1/64 on eth1 (neighbour 2001:db8:1::2 permanent) and an AF_INET6 socket
 (or "wait_ms": capture for that long), "capture_eth0": also capture what DUT sends out of eth0,
 "dut_cmds": commands run in DUT first (ethtool...)}, or
-instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc", "gso"}]
-sent with MSG_DONTWAIT from a UDP socket bound to DUT port 4000 (each send's result recorded:
+instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc", "gso", "fill"}]
+sent with MSG_DONTWAIT from a UDP socket bound to DUT port 4000 (datagram k of a spec is len
+bytes of fill + k) (each send's result recorded:
 "ok" or the errno name, and the socket's SIOCOUTQ after it).
 Capture timestamps are the kernel's (SO_TIMESTAMPNS), in microseconds from the first frame sent.
 """
@@ -87,7 +88,7 @@ def send_all(sock, spec):
         sock.setsockopt(socket.IPPROTO_IP, 10, PMTUDISC[spec["pmtudisc"]])  # IP_MTU_DISCOVER
     out = {"sndbuf": sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), "results": []}
     for i in range(spec.get("count", 1)):
-        data = bytes([i & 0xff]) * spec["len"]
+        data = bytes([(spec.get("fill", 0) + i) & 0xff]) * spec["len"]
         try:
             sock.sendto(data, socket.MSG_DONTWAIT, (spec["to"], spec["port"]))
             r = "ok"
@@ -160,6 +161,7 @@ def run(case):
             "captured": got,
             "qdisc_json": json.loads(sh(dut, "tc", "-s", "-j", "qdisc", "show", "dev", "eth1")),
             "qdisc_text": sh(dut, "tc", "-s", "qdisc", "show", "dev", "eth1"),
+            "class_text": sh(dut, "tc", "-s", "class", "show", "dev", "eth1"),
             "link_tx": json.loads(sh(dut, "ip", "-s", "-j", "link", "show", "eth1"))[0]["stats64"]["tx"],
         }
     finally:

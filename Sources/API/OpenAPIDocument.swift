@@ -563,7 +563,7 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
     post:
       operationId: tcQdisc
-      summary: "Run a `tc qdisc add|replace|change|del` command (pfifo_fast, pfifo, bfifo, tbf, fq_codel; a tbf takes a child at `parent MAJ:1`); stored with the stack."
+      summary: "Run a `tc qdisc add|replace|change|del` command (pfifo_fast, pfifo, bfifo, tbf, fq_codel, htb; a tbf takes a child at `parent MAJ:1`, an htb one per leaf class) or a `tc class add|change|replace|del` command (htb classes: rate, ceil, burst, cburst, prio, quantum); stored with the stack. A class command answers the device's classes (as GET .../classes)."
       requestBody:
         required: true
         content:
@@ -583,14 +583,14 @@ paths:
             application/json:
               schema:
                 type: array
-                items: {$ref: '#/components/schemas/Qdisc'}
+                items: {type: object}
         '201':
-          description: Added; the device's qdiscs afterwards.
+          description: Added; the device's qdiscs (or classes) afterwards.
           content:
             application/json:
               schema:
                 type: array
-                items: {$ref: '#/components/schemas/Qdisc'}
+                items: {type: object}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
         '409': {$ref: '#/components/responses/Conflict'}
@@ -608,6 +608,61 @@ paths:
         '403': {$ref: '#/components/responses/Forbidden'}
         '204':
           description: Deleted.
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/classes:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: showClasses
+      summary: "`tc -s class show [dev DEV]`: htb classes in the kernel's order with their counters (lended, borrowed, tokens in psched ticks); tc's text with `format=text`. (tc 6.1 prints htb classes as text only; the JSON keys follow its qdisc JSON.)"
+      parameters:
+        - name: dev
+          in: query
+          schema: {type: string}
+        - name: format
+          in: query
+          schema: {type: string, enum: [json, text], default: json}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The classes.
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  required: [class, handle, rate, ceil, burst, cburst, level]
+                  properties:
+                    class: {type: string}
+                    handle: {type: string}
+                    dev: {type: string}
+                    parent: {type: string}
+                    root: {type: boolean}
+                    leaf: {type: string}
+                    prio: {type: integer}
+                    quantum: {type: integer}
+                    rate: {type: integer}
+                    ceil: {type: integer}
+                    burst: {type: integer}
+                    cburst: {type: integer}
+                    level: {type: integer}
+                    bytes: {type: integer}
+                    packets: {type: integer}
+                    drops: {type: integer}
+                    overlimits: {type: integer}
+                    requeues: {type: integer}
+                    backlog: {type: integer}
+                    qlen: {type: integer}
+                    lended: {type: integer}
+                    borrowed: {type: integer}
+                    giants: {type: integer}
+                    tokens: {type: integer}
+                    ctokens: {type: integer}
+            text/plain:
+              schema: {type: string}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
   /v1/stacks/{stack}/sockets/{socket}/send:

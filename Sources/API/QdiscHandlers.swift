@@ -9,6 +9,25 @@ extension App {
         router.add("GET", "/v1/stacks/{stack}/qdiscs") { [unowned self] req, p throws(Problem) in try showQdiscs(req, p["stack"]!) }
         router.add("POST", "/v1/stacks/{stack}/qdiscs") { [unowned self] req, p throws(Problem) in try tcQdisc(req, p["stack"]!) }
         router.add("DELETE", "/v1/stacks/{stack}/qdiscs") { [unowned self] req, p throws(Problem) in try deleteRootQdisc(req, p["stack"]!) }
+        router.add("GET", "/v1/stacks/{stack}/classes") { [unowned self] req, p throws(Problem) in try showClasses(req, p["stack"]!) }
+    }
+
+    /// `tc -s class show [dev DEV]`: JSON by default, tc's text with `?format=text`.
+    func showClasses(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let dev = q.string("dev")
+        let format = q.string("format") ?? "json"
+        try q.finish()
+        guard format == "json" || format == "text" else { throw Problem.badRequest("invalid-query", "format must be json or text") }
+        let infos = try entry(name).withStack { (s: Stack) throws(Problem) -> [(dev: String, classes: [HTBClassInfo])] in
+            if let dev, s.device(named: dev) == nil { throw Problem.notFound("no device named \(dev)") }
+            return s.classInfo(dev: dev)
+        }
+        if format == "text" {
+            return HTTPResponse(status: 200, headers: [("content-type", "text/plain; charset=utf-8")],
+                                body: Array(TC.showClassesText(infos, oneDev: dev != nil, stats: true).utf8))
+        }
+        return jsonResponse(200, TC.showClassesJSON(infos, oneDev: dev != nil, stats: true))
     }
 
     /// `tc -s [-j] qdisc show [dev DEV]`: JSON by default, tc's text with `?format=text`.
@@ -40,9 +59,11 @@ extension App {
             text = try r.requiredString("command")
             try r.finish()
         }
-        let cmd: TCCommand
-        do throws(TCError) { cmd = try TC.parse(text) } catch { throw App.tcProblem(error) }
-        return try applyTC(cmd, to: try entry(name), status: cmd.op == .add ? 201 : 200)
+        let cmd: TCAnyCommand
+        do throws(TCError) { cmd = try TC.parseAny(text) } catch { throw App.tcProblem(error) }
+        let add: Bool
+        switch cmd { case .qdisc(let q): add = q.op == .add; case .class(let k): add = k.op == .add }
+        return try applyTC(cmd, to: try entry(name), status: add ? 201 : 200)
     }
 
     /// `DELETE ...?dev=eth1`: `tc qdisc del dev eth1 root`, back to the device's default.
@@ -50,19 +71,31 @@ extension App {
         var q = try Query(req.query)
         guard let dev = q.string("dev") else { throw Problem.badRequest("invalid-query", "dev is required, e.g. ?dev=eth1") }
         try q.finish()
-        _ = try applyTC(TCCommand(op: .del, dev: dev, parent: nil, handle: nil, spec: nil), to: try entry(name), status: 200)
+        _ = try applyTC(.qdisc(TCCommand(op: .del, dev: dev, parent: nil, handle: nil, spec: nil)), to: try entry(name), status: 200)
         return HTTPResponse(status: 204)
     }
 
-    private func applyTC(_ cmd: TCCommand, to e: StackEntry, status: Int) throws(Problem) -> HTTPResponse {
-        let infos = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> [QdiscInfo] in
-            let list: [QdiscConfig]
-            do throws(TCError) { list = try TC.apply(cmd, to: c.qdiscs, devices: s.devices.map(\.name)) } catch { throw App.tcProblem(error) }
-            do throws(ConfigError) { try s.setQdiscs(list) } catch { throw Problem.unprocessable(error.message, pointer: "/command") }
+    /// A qdisc command answers the device's qdiscs (`tc -s -j qdisc show dev DEV`), a class
+    /// command its classes.
+    private func applyTC(_ cmd: TCAnyCommand, to e: StackEntry, status: Int) throws(Problem) -> HTTPResponse {
+        let answer = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
+            var list = c.qdiscs, classes = c.classes
+            do throws(TCError) {
+                switch cmd {
+                case .qdisc(let q):
+                    list = try TC.apply(q, to: list, devices: s.devices.map(\.name), classes: classes)
+                    classes = TC.pruneClasses(classes, qdiscs: list)
+                case .class(let k):
+                    (list, classes) = try TC.applyClass(k, qdiscs: list, classes: classes, devices: s.devices.map(\.name))
+                }
+            } catch { throw App.tcProblem(error) }
+            do throws(ConfigError) { try s.setQdiscs(list, classes: classes) } catch { throw Problem.unprocessable(error.message, pointer: "/command") }
             c.qdiscs = list
-            return s.qdiscInfo(dev: cmd.dev)
+            c.classes = classes
+            if case .class = cmd { return TC.showClassesJSON(s.classInfo(dev: cmd.dev), oneDev: true, stats: true) }
+            return TC.showJSON(s.qdiscInfo(dev: cmd.dev), oneDev: true, stats: true)
         }
-        return jsonResponse(status, TC.showJSON(infos, oneDev: true, stats: true))
+        return jsonResponse(status, answer)
     }
 
     /// tc's own refusals are the request's syntax (400, with the word at fault); the kernel's
@@ -73,7 +106,7 @@ extension App {
             if let w = e.word { p.extra.append(("word", .int(w))) }
             return p
         }
-        if e.message.hasPrefix("Cannot find device") || e.message.contains("not found") || e.message.contains("Failed to find") || e.message.contains("handle of zero") {
+        if e.message.hasPrefix("Cannot find device") || e.message.contains("not found") || e.message.contains("No such file") || e.message.contains("Failed to find") || e.message.contains("handle of zero") {
             return Problem(status: 404, slug: "not-found", detail: e.message)
         }
         if e.message.contains("Exclusivity") || e.message.contains("NLM_F_REPLACE") {

@@ -39,8 +39,8 @@ enum StackDocument {
                 guard case .string(let t) = x else { throw JSONShapeError(path: "/qdiscs/\(i)", message: "expected a tc command string, got \(x.typeName)") }
                 qdiscTexts.append(t)
             }
-            let qdiscs: [QdiscConfig]
-            do throws(IndexedTCError) { qdiscs = try TC.build(qdiscTexts, devices: devices.map(\.name)) } catch {
+            let qdiscs: [QdiscConfig], classes: [TCClassConfig]
+            do throws(IndexedTCError) { (qdiscs, classes) = try TC.buildAll(qdiscTexts, devices: devices.map(\.name)) } catch {
                 throw Problem.unprocessable(error.error.message, pointer: "/qdiscs/\(error.index)")
             }
             let sysctls = try sysctlMap(r.raw("sysctls"), path: "/sysctls")
@@ -55,6 +55,7 @@ enum StackDocument {
             c.routes6 = routes6
             c.neighbours6 = neighbours6
             c.qdiscs = qdiscs
+            c.classes = classes
             c.seed = UInt64(seed)
             c.epochNs = UInt64(epoch)
             c.traceMode = trace
@@ -376,7 +377,7 @@ enum StackDocument {
         o.set("routes", .array(c.routes.map { encodeRoute(.v4($0)) } + c.routes6.map { encodeRoute(.v6($0)) }))
         o.set("neighbours", .array(c.neighbours.map { encodeNeighbour(.v4($0)) } + c.neighbours6.map { encodeNeighbour(.v6($0)) }))
         o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
-        o.set("qdiscs", .array(c.qdiscs.map { .string(TC.command(for: $0)) }))
+        o.set("qdiscs", .array(TC.commands(qdiscs: c.qdiscs, classes: c.classes).map { .string($0) }))
         o.set("sysctls", encodeSysctls(c.sysctls))
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("seed", Int(c.seed))

@@ -173,7 +173,7 @@ public final class Stack {
                 throw ConfigError(path: "/sockets/\(i)", message: why)
             }
         }
-        try setQdiscs(config.qdiscs)
+        try setQdiscs(config.qdiscs, classes: config.classes)
     }
 
     static func roundUpPowerOfTwo(_ n: Int) -> Int { var p = 1; while p < n { p <<= 1 }; return p }

@@ -152,6 +152,8 @@ public struct StackConfig: Sendable, Equatable {
     public var sockets: [SocketConfig]
     /// Qdiscs set with `tc qdisc`, in the order they were added (devices not named keep their default).
     public var qdiscs: [QdiscConfig] = []
+    /// htb classes (`tc class add`), parents before children.
+    public var classes: [TCClassConfig] = []
     /// Linux sysctl names, e.g. `net.ipv4.ip_forward`.
     public var sysctls: [String: Int]
     /// Per-stage virtual costs in ns, overriding `StageCosts.defaults`.

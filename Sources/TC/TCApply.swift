@@ -4,7 +4,7 @@ import Kernel
 // one root per device and, under a classful root, one child.
 extension TC {
     /// The list of configured qdiscs after `cmd`, or the kernel's refusal.
-    public static func apply(_ cmd: TCCommand, to list: [QdiscConfig], devices: [String]) throws(TCError) -> [QdiscConfig] {
+    public static func apply(_ cmd: TCCommand, to list: [QdiscConfig], devices: [String], classes: [TCClassConfig] = []) throws(TCError) -> [QdiscConfig] {
         guard devices.contains(cmd.dev) else { throw TCError("Cannot find device \"\(cmd.dev)\"", kernel: true) }
         var list = list
         let root = list.firstIndex { $0.dev == cmd.dev && $0.parent == nil }
@@ -16,7 +16,16 @@ extension TC {
                 throw TCError("Error: Failed to find specified qdisc", kernel: true)
             }
             guard list[r].spec.classful else { throw TCError("Error: Specified qdisc kind is classless.", kernel: true) }
-            slot = list.firstIndex { $0.dev == cmd.dev && $0.parent != nil }
+            if case .htb = list[r].spec {
+                // htb_graft: only a leaf class takes a qdisc.
+                let id = p.major << 16 | p.minor
+                guard classes.contains(where: { $0.dev == cmd.dev && $0.classid == id }) else { throw TCError("Error: Specified class not found.", kernel: true) }
+                guard !classes.contains(where: { $0.dev == cmd.dev && $0.parent == id }) else { throw TCError("RTNETLINK answers: Invalid argument", kernel: true) }
+                slot = list.firstIndex { $0.dev == cmd.dev && $0.parent?.major == p.major && $0.parent?.minor == p.minor }
+            } else {
+                // tbf has one class: any minor names it.
+                slot = list.firstIndex { $0.dev == cmd.dev && $0.parent != nil }
+            }
         } else {
             slot = root
         }

@@ -129,9 +129,10 @@ public enum TC {
             return .pfifoFast
         case "tbf": return .tbf(try parseTBF(w, base: base))
         case "fq_codel": return .fqCodel(try parseFQCoDel(w, base: base))
+        case "htb": return .htb(try parseHTB(w, base: base))
         case "noqueue":
             throw TCError("noqueue is a virtual device's default; it cannot be added", word: base, kernel: true)
-        case "htb", "cake", "prio", "sfq", "netem", "mq", "fq", "red", "hfsc", "drr", "ingress", "clsact":
+        case "cake", "prio", "sfq", "netem", "mq", "fq", "red", "hfsc", "drr", "ingress", "clsact":
             throw TCError("qdisc \(w[0]) is not supported yet", word: base)
         default:
             throw TCError("Error: Specified qdisc kind is unknown.", word: base, kernel: true)
@@ -225,6 +226,9 @@ extension TC {
             s += " limit \(f.limit) flows \(f.flows)"
             if let q = f.quantum { s += " quantum \(q)" }
             s += " target \(f.targetUs)us interval \(f.intervalUs)us memory_limit \(f.memoryLimit)b \(f.ecn ? "ecn" : "noecn") drop_batch \(f.dropBatch)"
+        case .htb(let h):
+            s += " default \(String(h.defcls, radix: 16)) r2q \(h.r2q)"
+            if let d = h.directQlen { s += " direct_qlen \(d)" }
         default: break
         }
         return s
@@ -232,11 +236,7 @@ extension TC {
 
     /// Applies commands in order from no qdiscs (a stack document's list); the failing one's index.
     public static func build(_ commands: [String], devices: [String]) throws(IndexedTCError) -> [QdiscConfig] {
-        var list: [QdiscConfig] = []
-        for (i, c) in commands.enumerated() {
-            do throws(TCError) { list = try apply(try parse(c), to: list, devices: devices) } catch { throw IndexedTCError(index: i, error: error) }
-        }
-        return list
+        try buildAll(commands, devices: devices).qdiscs
     }
 }
 

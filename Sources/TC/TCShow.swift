@@ -42,6 +42,9 @@ extension TC {
             let f = q.fqCodel!
             return "limit \(f.limit)p flows \(f.flows) quantum \(q.quantum ?? 0) target \(TCUnits.timeText(f.targetUs)) interval \(TCUnits.timeText(f.intervalUs)) "
                 + "memory_limit \(TCUnits.sizeText(f.memoryLimit)) \(f.ecn ? "ecn " : "")drop_batch \(f.dropBatch) "
+        case "htb":
+            let h = q.htb!
+            return "r2q \(h.r2q) default \(hex(h.defcls)) direct_packets_stat \(q.htbDirectPackets) direct_qlen \(q.htbDirectQlen)"
         default: return ""
         }
     }
@@ -87,6 +90,9 @@ extension TC {
                 opt.set("target", f.targetUs); opt.set("interval", f.intervalUs); opt.set("memory_limit", f.memoryLimit)
                 if f.ecn { opt.set("ecn", true) }
                 opt.set("drop_batch", f.dropBatch)
+            case "htb":
+                opt.set("r2q", q.htb!.r2q); opt.set("default", hex(q.htb!.defcls))
+                opt.set("direct_packets_stat", q.htbDirectPackets); opt.set("direct_qlen", q.htbDirectQlen)
             default: break
             }
             o.set("options", opt.value)
@@ -108,4 +114,8 @@ extension TC {
     }
 
     static func handle(_ h: UInt32) -> String { String(h, radix: 16) + ":" }
+
+    /// printf's `%#x`: 0 alone, else with 0x.
+    static func hex(_ v: UInt32) -> String { v == 0 ? "0" : "0x" + String(v, radix: 16) }
+
 }

@@ -64,3 +64,57 @@ final class QdiscAPITests: AppTestCase {
         XCTAssertEqual(bad.json?["detail"], .string("Cannot find device \"eth1\""))
     }
 }
+
+extension QdiscAPITests {
+    /// htb over the API: classes added (a leaf that gets a child becomes inner, its qdisc gone),
+    /// a qdisc grafted on a leaf, `tc class show` text and JSON, refusals as the kernel words them,
+    /// a forwarded packet in the default class, and the tree kept across a restart.
+    func testHTBClasses() throws {
+        func tc(_ c: String) -> (status: Int, raw: String, json: JSONValue?) {
+            let r = call("POST", "/v1/stacks/q/qdiscs", #"{"command":"\#(c)"}"#)
+            return (r.status, r.raw, r.json)
+        }
+        XCTAssertEqual(tc("class add dev eth1 parent 1: classid 1:1 htb rate 10mbit").status, 404, "no htb qdisc yet")
+        XCTAssertEqual(tc("qdisc add dev eth1 root handle 1: htb default 20").status, 201)
+        XCTAssertEqual(tc("class add dev eth1 parent 1: classid 1:1 htb rate 10mbit").status, 201)
+        XCTAssertEqual(tc("class add dev eth1 parent 1:1 classid 1:10 htb rate 2mbit ceil 10mbit").status, 201)
+        XCTAssertEqual(tc("class add dev eth1 parent 1:1 classid 1:20 htb rate 8mbit ceil 10mbit prio 1").status, 201)
+        XCTAssertEqual(tc("qdisc add dev eth1 parent 1:20 handle 20: pfifo limit 5").status, 201)
+        XCTAssertEqual(tc("qdisc add dev eth1 parent 1:1 handle 30: pfifo").json?["detail"], .string("RTNETLINK answers: Invalid argument"))
+        XCTAssertEqual(tc("class add dev eth1 parent 1: classid 1:1 htb rate 1mbit").json?["detail"], .string("RTNETLINK answers: File exists"))
+        XCTAssertEqual(tc("class add dev eth1 parent 1: classid 1:2 htb ceil 1mbit").json?["detail"], .string("\"rate\" is required."))
+        XCTAssertEqual(tc("class del dev eth1 classid 1:1").json?["detail"], .string("Error: HTB class in use."))
+        let r = call("POST", "/v1/stacks/q/packets", #"{"packets":[\#(Self.udp)]}"#)
+        XCTAssertEqual(r.json?["outcomes"], .object([("forwarded", .int(1))]), r.raw)
+        XCTAssertEqual(call("GET", "/v1/stacks/q/classes?dev=eth1&format=text").raw, """
+            class htb 1:10 parent 1:1 prio 0 rate 2Mbit ceil 10Mbit burst 1600b cburst 1600b 
+             Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0) 
+             backlog 0b 0p requeues 0
+             lended: 0 borrowed: 0 giants: 0
+             tokens: 100000 ctokens: 20000
+
+            class htb 1:1 root rate 10Mbit ceil 10Mbit burst 1600b cburst 1600b 
+             Sent 43 bytes 1 pkt (dropped 0, overlimits 0 requeues 0) 
+             backlog 0b 0p requeues 0
+             lended: 0 borrowed: 0 giants: 0
+             tokens: 19462 ctokens: 19462
+
+            class htb 1:20 parent 1:1 leaf 20: prio 1 rate 8Mbit ceil 10Mbit burst 1600b cburst 1600b 
+             Sent 43 bytes 1 pkt (dropped 0, overlimits 0 requeues 0) 
+             backlog 0b 0p requeues 0
+             lended: 1 borrowed: 0 giants: 0
+             tokens: 24328 ctokens: 19462
+
+
+            """)
+        let json = call("GET", "/v1/stacks/q/classes?dev=eth1").raw
+        XCTAssertTrue(json.contains(#"{"class":"htb","handle":"1:20","parent":"1:1","leaf":"20:","prio":1,"quantum":100000,"rate":1000000,"ceil":1250000,"burst":1600,"cburst":1600,"level":0,"bytes":43"#), json)
+        try reopen()
+        let stored = call("GET", "/v1/stacks/q").raw
+        XCTAssertTrue(stored.contains(#""qdiscs":["qdisc add dev eth1 root handle 1: htb default 20 r2q 10","class add dev eth1 parent 1: classid 1:1 htb rate 10000000bit ceil 10000000bit burst 1600b cburst 1600b prio 0","class add dev eth1 parent 1:1 classid 1:10 htb rate 2000000bit ceil 10000000bit burst 1600b cburst 1600b prio 0","class add dev eth1 parent 1:1 classid 1:20 htb rate 8000000bit ceil 10000000bit burst 1600b cburst 1600b prio 1","qdisc add dev eth1 parent 1:20 handle 20: pfifo limit 5"]"#), stored)
+        XCTAssertTrue(call("GET", "/v1/stacks/q/classes?format=text").raw.hasPrefix("class htb 1:10 dev eth1 parent 1:1 prio 0 rate 2Mbit"))
+        // Deleting the root takes the classes along.
+        XCTAssertEqual(call("DELETE", "/v1/stacks/q/qdiscs?dev=eth1").status, 204)
+        XCTAssertEqual(call("GET", "/v1/stacks/q/classes").raw, "[]\n")
+    }
+}

@@ -17,7 +17,8 @@ final class TXQueue {
     var cpu = 0
     /// What tc set here (nil: the default root, no child).
     var rootConfig: QdiscConfig?
-    var childConfig: QdiscConfig?
+    var childConfigs: [QdiscConfig] = []
+    var classConfigs: [TCClassConfig] = []
     init(qdisc: Qdisc, ringSize: Int) { self.qdisc = qdisc; self.ringSize = ringSize }
 }
 

@@ -10,6 +10,8 @@ public struct Send: Sendable {
     public var payload: [UInt8]
     /// When the process calls sendto (virtual ns; nil = now).
     public var atNs: UInt64?
+    /// SO_PRIORITY set on the socket just before this call (it keeps it afterwards).
+    public var priority: UInt32?
     public init(socket: Int, dst: IPv4Address, port: UInt16, payload: [UInt8], atNs: UInt64? = nil) {
         self.socket = socket; self.dst = dst; self.port = port; self.payload = payload; self.atNs = atNs
     }
@@ -53,6 +55,7 @@ extension Stack {
         guard let sk = sockets.byID[req.socket], sk.config.proto == .udp else {
             return sendFailed(i, nil, "ENOTSOCK", "no UDP socket \(req.socket)")
         }
+        if let p = req.priority { sk.config.priority = p }
         if let a6 = sk.config.address6 {
             if let dst6 = req.dst6 { return udpv6_sendmsg(index: i, skb: skb, sk: sk, dst: dst6) }
             // An AF_INET6 socket sends to a v4-mapped address as IPv4 (udp_sendmsg), unless V6ONLY

@@ -11,6 +11,7 @@ public enum QdiscSpec: Sendable, Equatable {
     case bfifo(limit: Int?)
     case tbf(TBFSpec)
     case fqCodel(FQCoDelSpec)
+    case htb(HTBSpec)
 
     public var kind: String {
         switch self {
@@ -20,10 +21,13 @@ public enum QdiscSpec: Sendable, Equatable {
         case .bfifo: "bfifo"
         case .tbf: "tbf"
         case .fqCodel: "fq_codel"
+        case .htb: "htb"
         }
     }
-    /// Classful qdiscs take a child at `MAJ:1`.
-    public var classful: Bool { if case .tbf = self { true } else { false } }
+    /// Classful qdiscs: tbf takes a child at `MAJ:1`, htb one per leaf class.
+    public var classful: Bool {
+        switch self { case .tbf, .htb: true; default: false }
+    }
 }
 
 /// tbf as the kernel holds it: rate in bytes/s, burst (TCA_TBF_BURST) and limit in bytes.

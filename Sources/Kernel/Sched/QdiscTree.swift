@@ -13,17 +13,21 @@ public struct QdiscInfo: Sendable {
     /// fq_codel's quantum as in force (the device's psched_mtu unless given).
     public var quantum: Int?
     public var fqCodelStats: FQCoDelStats?
+    /// htb's options, its direct queue's limit and the packets that went through it.
+    public var htb: HTBSpec?
+    public var htbDirectQlen = 0, htbDirectPackets = 0
     public var stats: QdiscStats
 }
 
-// net/sched/sch_api.c: qdisc_graft and friends, as far as the model's trees go (a root and, under
-// a classful root, one child).
+// net/sched/sch_api.c: qdisc_graft and friends, as far as the model's trees go: a root; under tbf
+// one child at MAJ:1; under htb its classes and a qdisc per leaf class.
 extension Stack {
     /// Builds each device's qdisc tree from what tc set, in order; a device not named keeps its
     /// default. A qdisc whose configuration did not change keeps its state and counters; one
-    /// replaced drops what it held (`qdisc_reset`).
-    public func setQdiscs(_ list: [QdiscConfig]) throws(ConfigError) {
-        var roots: [Int: QdiscConfig] = [:], children: [Int: QdiscConfig] = [:]
+    /// replaced drops what it held (`qdisc_reset`). An htb tree whose classes or leaf qdiscs
+    /// changed is built again (its counters start over).
+    public func setQdiscs(_ list: [QdiscConfig], classes: [TCClassConfig] = []) throws(ConfigError) {
+        var roots: [Int: QdiscConfig] = [:], children: [Int: [QdiscConfig]] = [:], devClasses: [Int: [TCClassConfig]] = [:]
         for (i, c) in list.enumerated() {
             guard let dev = devices.firstIndex(where: { $0.name == c.dev }) else {
                 throw ConfigError(path: "/qdiscs/\(i)/dev", message: "no device named \(c.dev)")
@@ -31,34 +35,81 @@ extension Stack {
             if c.spec == .noqueue && !(c.parent == nil && devices[dev].config.veth) {
                 throw ConfigError(path: "/qdiscs/\(i)", message: "noqueue is only the default root of a virtual device")
             }
-            guard let p = c.parent else {
-                guard roots[dev] == nil else { throw ConfigError(path: "/qdiscs/\(i)", message: "\(c.dev) has a root qdisc already") }
-                roots[dev] = c
-                continue
+            guard c.parent == nil else { continue }
+            guard roots[dev] == nil else { throw ConfigError(path: "/qdiscs/\(i)", message: "\(c.dev) has a root qdisc already") }
+            roots[dev] = c
+        }
+        for (i, k) in classes.enumerated() {
+            guard let dev = devices.firstIndex(where: { $0.name == k.dev }), let r = roots[dev], case .htb = r.spec, r.handle == k.classid >> 16 else {
+                throw ConfigError(path: "/qdiscs", message: "class \(Stack.classText(k.classid)) of \(k.dev) has no htb qdisc \(Stack.handleText(k.classid >> 16))")
             }
+            if let p = k.parent, !(devClasses[dev] ?? []).contains(where: { $0.classid == p }) {
+                throw ConfigError(path: "/qdiscs", message: "class \(Stack.classText(k.classid)) has no parent class \(Stack.classText(p))")
+            }
+            guard !(devClasses[dev] ?? []).contains(where: { $0.classid == k.classid }) else {
+                throw ConfigError(path: "/qdiscs", message: "class \(Stack.classText(k.classid)) exists")
+            }
+            _ = i
+            devClasses[dev, default: []].append(k)
+        }
+        for (i, c) in list.enumerated() {
+            guard let p = c.parent else { continue }
+            let dev = devices.firstIndex { $0.name == c.dev }!
             guard let r = roots[dev], r.handle == p.major else {
                 throw ConfigError(path: "/qdiscs/\(i)/parent", message: "no qdisc \(Stack.handleText(p.major)) on \(c.dev) to be the parent")
             }
             guard r.spec.classful else { throw ConfigError(path: "/qdiscs/\(i)/parent", message: "\(r.spec.kind) is classless: it has no class to take a child") }
-            guard children[dev] == nil else { throw ConfigError(path: "/qdiscs/\(i)", message: "class \(String(p.major, radix: 16)):\(String(p.minor, radix: 16)) has a child already") }
-            guard c.handle != r.handle else { throw ConfigError(path: "/qdiscs/\(i)/handle", message: "handle \(Stack.handleText(c.handle)) is taken on \(c.dev)") }
-            children[dev] = c
+            let id = p.major << 16 | p.minor
+            if case .htb = r.spec {
+                let ks = devClasses[dev] ?? []
+                guard ks.contains(where: { $0.classid == id }) else { throw ConfigError(path: "/qdiscs/\(i)/parent", message: "no class \(Stack.classText(id)) on \(c.dev)") }
+                guard !ks.contains(where: { $0.parent == id }) else { throw ConfigError(path: "/qdiscs/\(i)/parent", message: "class \(Stack.classText(id)) is not a leaf") }
+            }
+            guard !(children[dev] ?? []).contains(where: { $0.parent?.major == p.major && $0.parent?.minor == p.minor }) else {
+                throw ConfigError(path: "/qdiscs/\(i)", message: "class \(Stack.classText(id)) has a child already")
+            }
+            guard c.handle != r.handle && !(children[dev] ?? []).contains(where: { $0.handle == c.handle }) else {
+                throw ConfigError(path: "/qdiscs/\(i)/handle", message: "handle \(Stack.handleText(c.handle)) is taken on \(c.dev)")
+            }
+            children[dev, default: []].append(c)
         }
         for (i, d) in devices.enumerated() {
             let tx = d.tx
-            let root = roots[i], child = children[i]
-            if root != tx.rootConfig {
+            let root = roots[i], kids = children[i] ?? [], ks = devClasses[i] ?? []
+            var isHTB = false
+            if case .htb? = root?.spec { isHTB = true }
+            if root != tx.rootConfig || (isHTB && (ks != tx.classConfigs || kids != tx.childConfigs)) {
                 drain(tx.qdisc)
-                tx.qdisc = root.map { makeQdisc($0.spec, handle: $0.handle, dev: d) } ?? NetDevice.defaultQdisc(d.config)
+                let q = root.map { makeQdisc($0.spec, handle: $0.handle, dev: d) } ?? NetDevice.defaultQdisc(d.config)
+                tx.qdisc = q
                 tx.rootConfig = root
-                tx.childConfig = nil
+                tx.childConfigs = []
+                tx.classConfigs = ks
+                if let h = q as? HTB {
+                    for k in ks { for skb in h.addClass(k, txqueuelen: d.config.txQueueLen, now: clockNs) { free(skb) } }
+                    for c in kids {
+                        for skb in h.graft(makeQdisc(c.spec, handle: c.handle, dev: d), on: c.parent!.major << 16 | c.parent!.minor) { free(skb) }
+                    }
+                    tx.childConfigs = kids
+                }
             }
-            if child != tx.childConfig {
+            if !isHTB && kids != tx.childConfigs {
                 if let old = tx.qdisc.child { drain(old) }
-                tx.qdisc.child = child.map { makeQdisc($0.spec, handle: $0.handle, dev: d) }
-                tx.childConfig = child
+                tx.qdisc.child = kids.first.map { makeQdisc($0.spec, handle: $0.handle, dev: d) }
+                tx.childConfigs = kids
             }
         }
+    }
+
+    static func classText(_ id: UInt32) -> String { "\(String(id >> 16, radix: 16)):\(String(id & 0xffff, radix: 16))" }
+
+    private func free(_ skb: SkBuff) {
+        if !skb.generated { finish(skb, drop(.NOT_SPECIFIED, "qdisc replaced")) }
+    }
+
+    /// `tc -s class show [dev DEV]`: each htb root's classes in the kernel's hash order.
+    public func classInfo(dev name: String? = nil) -> [(dev: String, classes: [HTBClassInfo])] {
+        devices.filter { name == nil || $0.name == name }.compactMap { d in (d.tx.qdisc as? HTB).map { (d.name, $0.classInfo) } }
     }
 
     private func makeQdisc(_ spec: QdiscSpec, handle: UInt32, dev d: NetDevice) -> Qdisc {
@@ -68,12 +119,13 @@ extension Stack {
         case .pfifo, .bfifo: FIFOQdisc(handle: handle, spec: spec, txqueuelen: d.config.txQueueLen, psched_mtu: d.pschedMTU)
         case .tbf(let t): TBF(handle: handle, spec: t, now: clockNs)
         case .fqCodel(let f): FQCoDel(handle: handle, spec: f, psched_mtu: d.pschedMTU)
+        case .htb(let h): HTB(handle: handle, spec: h, txqueuelen: d.config.txQueueLen)
         }
     }
 
     /// `qdisc_reset` of a qdisc being replaced: what it held is freed.
     private func drain(_ q: Qdisc) {
-        for skb in q.reset() where !skb.generated { finish(skb, drop(.NOT_SPECIFIED, "qdisc replaced")) }
+        for skb in q.reset() { free(skb) }
     }
 
     /// `tc -s qdisc show [dev DEV]`: each device's root, then its child.
@@ -84,7 +136,11 @@ extension Stack {
             // The kernel counts a reference per TX queue (a veth has one per CPU) plus the device's.
             let refcnt = 1 + (d.config.veth ? config.cpus : 1)
             out.append(info(tx.qdisc, dev: d.name, parent: nil, refcnt: tx.rootConfig == nil ? 2 : refcnt))
-            if let c = tx.childConfig, let q = tx.qdisc.child {
+            if let h = tx.qdisc as? HTB {
+                for c in tx.childConfigs {
+                    if let q = h.find(c.parent!.major << 16 | c.parent!.minor)?.leaf { out.append(info(q, dev: d.name, parent: c.parent, refcnt: nil)) }
+                }
+            } else if let c = tx.childConfigs.first, let q = tx.qdisc.child {
                 out.append(info(q, dev: d.name, parent: c.parent, refcnt: nil))
             }
         }
@@ -95,6 +151,7 @@ extension Stack {
         var i = QdiscInfo(dev: dev, kind: q.spec.kind, handle: q.handle, parent: parent, refcnt: refcnt, stats: q.stats)
         if let f = q as? FIFOQdisc { i.limit = f.limit }
         if case .tbf(let t) = q.spec { i.tbf = t }
+        if let h = q as? HTB { i.htb = h.opts; i.htbDirectQlen = h.directQlen; i.htbDirectPackets = h.directPackets }
         if let f = q as? FQCoDel {
             i.fqCodel = f.opts; i.quantum = f.quantum
             i.fqCodelStats = f.currentStats

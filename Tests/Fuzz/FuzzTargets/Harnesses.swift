@@ -144,10 +144,18 @@ final class TCHarness: @unchecked Sendable {
 
     func run(_ data: [UInt8]) {
         guard let text = String(validating: data, as: UTF8.self) else { return }
-        var list: [QdiscConfig] = []
+        var list: [QdiscConfig] = [], classes: [TCClassConfig] = []
         for line in text.split(separator: "\n") {
-            guard let cmd = try? TC.parse(String(line)), let next = try? TC.apply(cmd, to: list, devices: ["eth0", "eth1"]) else { continue }
-            list = next
+            switch try? TC.parseAny(String(line)) {
+            case .qdisc(let cmd)?:
+                guard let next = try? TC.apply(cmd, to: list, devices: ["eth0", "eth1"], classes: classes) else { continue }
+                list = next
+                classes = TC.pruneClasses(classes, qdiscs: list)
+            case .class(let cmd)?:
+                guard let next = try? TC.applyClass(cmd, qdiscs: list, classes: classes, devices: ["eth0", "eth1"]) else { continue }
+                (list, classes) = next
+            case nil: continue
+            }
         }
         var e1 = DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 1, 1), prefixLength: 24)])
         e1.speedMbps = 10; e1.txRingSize = 4
@@ -155,14 +163,17 @@ final class TCHarness: @unchecked Sendable {
                             neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 1, 2), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")],
                             sysctls: ["net.ipv4.ip_forward": 1])
         c.qdiscs = list
-        guard let s = try? Stack(config: c) else { FuzzTarget.check(false, "tc list refused by the stack: \(list)"); return }
-        // The stored form rebuilds the same qdiscs.
-        let again = try? TC.build(list.map(TC.command(for:)), devices: ["eth0", "eth1"])
-        FuzzTarget.check(again == list, "stored form does not rebuild: \(list.map(TC.command(for:)))")
+        c.classes = classes
+        guard let s = try? Stack(config: c) else { FuzzTarget.check(false, "tc list refused by the stack: \(list) \(classes)"); return }
+        // The stored form rebuilds the same qdiscs and classes.
+        let stored = TC.commands(qdiscs: list, classes: classes)
+        let again = try? TC.buildAll(stored, devices: ["eth0", "eth1"])
+        FuzzTarget.check(again?.qdiscs == list && again?.classes == classes, "stored form does not rebuild: \(stored)")
         let rs = s.inject(frames)
         FuzzTarget.check(rs.allSatisfy { $0.outcome != .queued }, "a packet was left queued")
         for q in s.qdiscInfo() { FuzzTarget.check(q.stats.qlen == 0 && q.stats.backlog == 0, "qdisc \(q.kind) not drained: \(q.stats)") }
         _ = TC.showText(s.qdiscInfo(), oneDev: false, stats: true)
         _ = TC.showJSON(s.qdiscInfo(), oneDev: false, stats: true).rendered()
+        _ = TC.showClassesText(s.classInfo(), oneDev: false, stats: true)
     }
 }
