@@ -1556,6 +1556,7 @@ components:
         speed: {type: integer, minimum: 0, default: 0, description: "Link speed in Mbit/s; frames take (len padded to 60 + 24) × 8 bits on the wire. 0: unknown, no wire time."}
         tso: {type: boolean, default: false, description: "TCP segmentation offload: the NIC cuts GSO skbs instead of skb_gso_segment."}
         tx_udp_segmentation: {type: boolean, description: "UDP segmentation offload (default: on for a veth, which hands its peer the whole UDP_SEGMENT datagram; off for a NIC: software segmentation)."}
+        bql: {type: boolean, description: "Byte queue limits on the TX queue (lib/dynamic_queue_limits.c: the limit grows from 0 when the ring runs dry, shrinks by the least slack over a second; completions are per frame here). Default: on for a NIC with a speed, off for a veth."}
         tx_checksum_offload: {type: boolean, default: true, description: "TX checksum offload: the device finishes checksums (a veth leaves them partial for its peer); off, skb_checksum_help sums them in software."}
     SendAnswer:
       type: object
@@ -2055,9 +2056,13 @@ components:
             additionalProperties: {type: integer}
         devices:
           type: object
+          description: "Per device, ip -s link's counters by name; a device with byte queue limits adds byte_queue_limits {limit, inflight} (/sys/class/net/DEV/queues/tx-0/byte_queue_limits)."
           additionalProperties:
             type: object
-            additionalProperties: {type: integer}
+            additionalProperties:
+              oneOf:
+                - {type: integer}
+                - {type: object, additionalProperties: {type: integer}}
         snmp:
           type: object
           description: /proc/net/snmp groups (Ip, Udp, Tcp, Icmp) with their counter names.

@@ -162,6 +162,7 @@ enum StackDocument {
         let txRing = try r.int("tx_ring_size", in: 1...32768) ?? 256
         let speed = try r.int("speed", in: 0...10_000_000) ?? 0
         let tso = try r.bool("tso") ?? false
+        let bql = try r.bool("bql")
         let txCsum = try r.bool("tx_checksum_offload") ?? true
         let uso = try r.bool("tx_udp_segmentation")
         try r.finish()
@@ -170,6 +171,7 @@ enum StackDocument {
         d.veth = veth
         d.addresses6 = addrs6
         d.txQueueLen = txqlen; d.txRingSize = txRing; d.speedMbps = speed; d.tso = tso; d.txChecksumOffload = txCsum; d.udpSegmentationOffload = uso
+        d.bql = bql
         return d
     }
 
@@ -370,6 +372,7 @@ enum StackDocument {
             x.set("tx_ring_size", d.txRingSize)
             x.set("speed", d.speedMbps)
             x.set("tso", d.tso)
+            if let b = d.bql { x.set("bql", b) }
             x.set("tx_checksum_offload", d.txChecksumOffload)
             x.set("tx_udp_segmentation", d.udpSegmentationOffload ?? d.veth)
             return x.value

@@ -46,7 +46,12 @@ extension App {
         let e = try entry(name)
         let body: JSONValue = e.withStack { s in
             var devs = JSONObject()
-            for d in s.devices { devs.set(d.name, counters(d.stats)) }
+            for d in s.devices {
+                guard let b = d.byteQueueLimits, case .object(var o) = counters(d.stats) else { devs.set(d.name, counters(d.stats)); continue }
+                // /sys/class/net/DEV/queues/tx-0/byte_queue_limits.
+                o.append(("byte_queue_limits", .object([("limit", .int(b.limit)), ("inflight", .int(b.inflight))])))
+                devs.set(d.name, .object(o))
+            }
             let snmp: JSONValue = .object([("Ip", counters(s.snmp.ip)), ("Udp", counters(s.snmp.udp)),
                                            ("Tcp", counters(s.snmp.tcp)), ("Icmp", counters(s.snmp.icmp))])
             let softnet: JSONValue = .array(s.softnetStats.map { c in

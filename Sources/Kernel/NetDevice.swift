@@ -45,6 +45,7 @@ public final class NetDevice {
     init(index: Int, config: DeviceConfig, cpus: Int) {
         self.index = index; self.config = config
         tx = TXQueue(qdisc: NetDevice.defaultQdisc(config), ringSize: config.txRingSize)
+        if config.hasBQL { tx.dql = DQL() }
         rss = RSS(key: config.rssKey, indirection: config.rssIndirection ?? RSS.defaultIndirection(queues: config.rxQueues))
         queues = (0..<config.rxQueues).map { q in
             RXQueue(index: q, irqCPU: q % cpus, ringSize: config.ringSize,
@@ -56,6 +57,9 @@ public final class NetDevice {
 
 extension NetDevice {
     /// `attach_default_qdiscs`: noqueue on a veth, pfifo_fast (default_qdisc) elsewhere.
+    /// The TX queue's byte queue limits, when the device has them.
+    public var byteQueueLimits: DQL? { tx.dql }
+
     static func defaultQdisc(_ c: DeviceConfig) -> Qdisc {
         c.veth ? NoQueue() : PFifoFast(handle: 0, txqueuelen: c.txQueueLen)
     }

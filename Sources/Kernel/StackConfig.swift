@@ -36,6 +36,10 @@ public struct DeviceConfig: Sendable, Equatable {
     public var speedMbps = 0
     /// TCP segmentation offload (`ethtool -K tso`): the NIC cuts GSO skbs, not `skb_gso_segment`.
     public var tso = false
+    /// Byte queue limits on the TX queue (a NIC driver's `netdev_tx_sent_queue`/`completed_queue`);
+    /// nil: on for a NIC with a known speed, off for a veth.
+    public var bql: Bool? = nil
+    var hasBQL: Bool { bql ?? (!veth && speedMbps > 0) }
     /// TX checksum offload (`ethtool -K tx`): the device finishes CHECKSUM_PARTIAL checksums (a
     /// veth leaves them unfinished for its peer); off, `skb_checksum_help` sums them in software.
     public var txChecksumOffload = true

@@ -23,7 +23,7 @@ extension Stack {
             return sent
         }
         // TCQ_F_CAN_BYPASS: an empty qdisc and a running queue send straight away (still counted).
-        if q.canBypass && q.stats.qlen == 0 && q.requeued.isEmpty && !tx.stopped {
+        if q.canBypass && q.stats.qlen == 0 && q.requeued.isEmpty && !tx.xoff {
             q.stats.bytes += skb.qdiscPktLen; q.stats.packets += skb.gsoSegs
             enter(.sch_direct_xmit, skb)
             dev_hard_start_xmit(skb, dev: dev)
@@ -56,7 +56,7 @@ extension Stack {
         let tx = devices[dev].tx, q = tx.qdisc
         let cpu = tx.cpu
         var callerSent = false
-        while !tx.stopped {
+        while !tx.xoff {
             var batch: [SkBuff]
             if !q.requeued.isEmpty {
                 batch = q.requeued; q.requeued = []
@@ -69,7 +69,7 @@ extension Stack {
                 freeDropped(q, dev: dev)
             }
             for (i, skb) in batch.enumerated() {
-                if tx.stopped {
+                if tx.xoff {
                     // dev_requeue_skb: the rest waits at the head of the qdisc.
                     q.requeued = Array(batch[i...])
                     q.stats.requeues += 1
@@ -189,22 +189,35 @@ extension Stack {
         let tx = d.tx
         let done = max(now, tx.busyUntil) &+ ser
         tx.busyUntil = done
-        tx.inFlight.append(.init(done: done, sock: owner?.sock, charge: owner?.wmemCharge ?? 0))
+        tx.inFlight.append(.init(done: done, sock: owner?.sock, charge: owner?.wmemCharge ?? 0, bytes: frame.count))
         if let owner { owner.sock = nil; owner.wmemCharge = 0 }
         schedule(done, .txComplete(device: dev))
         if tx.inFlight.count >= tx.ringSize { tx.stopped = true }
+        // netdev_tx_sent_queue: BQL stops the queue once the bytes on the ring pass its limit.
+        if tx.dql != nil {
+            tx.dql!.queued(frame.count)
+            if tx.dql!.avail < 0 { tx.bqlStopped = true }
+        }
     }
 
     /// TX completion (the driver's `free_old_xmit` → `napi_consume_skb`): the descriptor is free,
     /// and a stopped queue wakes (`netif_tx_wake_queue`) and runs its qdisc again.
     func tx_complete(device dev: Int, at t: UInt64) {
         let tx = devices[dev].tx
+        var bytes = 0
         while let first = tx.inFlight.first, first.done <= t {
             _ = tx.inFlight.popFirst()
             first.sock?.wmemAlloc -= first.charge
+            bytes += first.bytes
         }
-        guard tx.stopped, tx.inFlight.count < tx.ringSize else { return }
-        tx.stopped = false
+        let wasOff = tx.xoff
+        // netdev_tx_completed_queue: BQL learns from each completion and lets the queue go again.
+        if bytes > 0, tx.dql != nil {
+            tx.dql!.completed(bytes, jiffies: t / 4_000_000)
+            if tx.dql!.avail >= 0 { tx.bqlStopped = false }
+        }
+        if tx.stopped && tx.inFlight.count < tx.ringSize { tx.stopped = false }
+        guard wasOff, !tx.xoff else { return }
         if clocks[tx.cpu] < t { clocks[tx.cpu] = t }
         __qdisc_run(dev: dev, caller: nil)
     }

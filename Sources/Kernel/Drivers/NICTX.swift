@@ -5,10 +5,16 @@ final class TXQueue {
     /// Frames on the ring, oldest first: when the NIC completes each, and the socket charge its
     /// skb gives back then.
     var inFlight = Deque<InFlight>()
-    struct InFlight { var done: UInt64; var sock: Sock?; var charge: Int }
+    struct InFlight { var done: UInt64; var sock: Sock?; var charge: Int; var bytes: Int }
     let ringSize: Int
     /// `netif_tx_stop_queue`: the ring is full; the qdisc holds packets until a completion wakes it.
     var stopped = false
+    /// Byte queue limits (nil: the device has none, as a veth), and `__QUEUE_STATE_STACK_XOFF`:
+    /// BQL stopped the queue.
+    var dql: DQL?
+    var bqlStopped = false
+    /// Either stop (`netif_xmit_frozen_or_stopped`).
+    var xoff: Bool { stopped || bqlStopped }
     /// When the NIC finishes the frames it already has (frames are serialized back to back).
     var busyUntil: UInt64 = 0
     /// The pending qdisc watchdog's time, so one wake-up is scheduled per deadline.
