@@ -229,9 +229,13 @@ extension TC {
 
     static func classText(_ id: UInt32) -> String { "\(String(id >> 16, radix: 16)):\(String(id & 0xffff, radix: 16))" }
 
-    /// A stack's stored commands: roots, then classes, then the qdiscs under classes.
+    /// A stack's stored commands: the qdiscs in their order, each htb root followed by its classes
+    /// (so the qdiscs under classes come after them, and the list rebuilds as it was).
     public static func commands(qdiscs: [QdiscConfig], classes: [TCClassConfig]) -> [String] {
-        qdiscs.filter { $0.parent == nil }.map(command(for:)) + classes.map(command(forClass:)) + qdiscs.filter { $0.parent != nil }.map(command(for:))
+        qdiscs.flatMap { q -> [String] in
+            guard q.parent == nil, case .htb = q.spec else { return [command(for: q)] }
+            return [command(for: q)] + classes.filter { $0.dev == q.dev && $0.classid >> 16 == q.handle }.map(command(forClass:))
+        }
     }
 
     /// Applies commands of both kinds in order from nothing (a stack document's list).
