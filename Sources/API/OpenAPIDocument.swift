@@ -563,7 +563,7 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
     post:
       operationId: tcQdisc
-      summary: "Run a `tc qdisc add|replace|change|del` command (pfifo_fast, pfifo, bfifo, tbf, fq_codel, htb; a tbf takes a child at `parent MAJ:1`, an htb one per leaf class) or a `tc class add|change|replace|del` command (htb classes: rate, ceil, burst, cburst, prio, quantum); stored with the stack. A class command answers the device's classes (as GET .../classes)."
+      summary: "Run a `tc qdisc add|replace|change|del` command (pfifo_fast, pfifo, bfifo, tbf, fq_codel, htb, cake; a tbf takes a child at `parent MAJ:1`, an htb one per leaf class) or a `tc class add|change|replace|del` command (htb classes: rate, ceil, burst, cburst, prio, quantum); stored with the stack. A class command answers the device's classes (as GET .../classes)."
       requestBody:
         required: true
         content:

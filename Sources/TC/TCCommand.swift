@@ -130,9 +130,10 @@ public enum TC {
         case "tbf": return .tbf(try parseTBF(w, base: base))
         case "fq_codel": return .fqCodel(try parseFQCoDel(w, base: base))
         case "htb": return .htb(try parseHTB(w, base: base))
+        case "cake": return .cake(try parseCake(w, base: base))
         case "noqueue":
             throw TCError("noqueue is a virtual device's default; it cannot be added", word: base, kernel: true)
-        case "cake", "prio", "sfq", "netem", "mq", "fq", "red", "hfsc", "drr", "ingress", "clsact":
+        case "prio", "sfq", "netem", "mq", "fq", "red", "hfsc", "drr", "ingress", "clsact":
             throw TCError("qdisc \(w[0]) is not supported yet", word: base)
         default:
             throw TCError("Error: Specified qdisc kind is unknown.", word: base, kernel: true)
@@ -229,6 +230,8 @@ extension TC {
         case .htb(let h):
             s += " default \(String(h.defcls, radix: 16)) r2q \(h.r2q)"
             if let d = h.directQlen { s += " direct_qlen \(d)" }
+        case .cake(let c):
+            s += cakeCommandOptions(c)
         default: break
         }
         return s

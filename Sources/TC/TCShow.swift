@@ -23,6 +23,7 @@ extension TC {
                     if x.dropOvermemory > 0 { out += " drop_overmemory \(x.dropOvermemory)" }
                     out += "\n  new_flows_len \(x.newFlowsLen) old_flows_len \(x.oldFlowsLen)\n"
                 }
+                if let c = q.cakeStats { out += cakeStatsText(c) }
             }
         }
         return out
@@ -42,6 +43,7 @@ extension TC {
             let f = q.fqCodel!
             return "limit \(f.limit)p flows \(f.flows) quantum \(q.quantum ?? 0) target \(TCUnits.timeText(f.targetUs)) interval \(TCUnits.timeText(f.intervalUs)) "
                 + "memory_limit \(TCUnits.sizeText(f.memoryLimit)) \(f.ecn ? "ecn " : "")drop_batch \(f.dropBatch) "
+        case "cake": return cakeOptionsText(q.cake!)
         case "htb":
             let h = q.htb!
             return "r2q \(h.r2q) default \(hex(h.defcls)) direct_packets_stat \(q.htbDirectPackets) direct_qlen \(q.htbDirectQlen)"
@@ -95,7 +97,7 @@ extension TC {
                 opt.set("direct_packets_stat", q.htbDirectPackets); opt.set("direct_qlen", q.htbDirectQlen)
             default: break
             }
-            o.set("options", opt.value)
+            if q.kind == "cake" { o.set("options", cakeOptionsJSON(q.cake!)) } else { o.set("options", opt.value) }
             if stats {
                 let s = q.stats
                 o.set("bytes", s.bytes); o.set("packets", s.packets); o.set("drops", s.drops)
@@ -108,6 +110,7 @@ extension TC {
                     if x.dropOvermemory > 0 { o.set("drop_overmemory", x.dropOvermemory) }
                     o.set("new_flows_len", x.newFlowsLen); o.set("old_flows_len", x.oldFlowsLen)
                 }
+                if let c = q.cakeStats { cakeStatsJSON(c, into: &o) }
             }
             return o.value
         })

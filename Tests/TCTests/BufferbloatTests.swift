@@ -20,11 +20,11 @@ final class BufferbloatTests: XCTestCase {
         var bulkP50: Int { percentile(bulkDelaysUs, 50) }
     }
 
-    func experiment(child: String, sparseTOS: UInt8 = 0, bulkSndbuf: Int? = 4_194_304) throws -> Measured {
+    func experiment(child: String, root: String? = nil, sparseTOS: UInt8 = 0, bulkSndbuf: Int? = 4_194_304) throws -> Measured {
         var eth = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [try IPv4CIDR(parsing: "198.18.0.2/24")])
         eth.speedMbps = 1000
         var c = StackConfig(name: "host", devices: [eth], neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")])
-        c.qdiscs = try TC.build(["qdisc add dev eth0 root handle 1: tbf rate 10mbit burst 10kb latency 5s",
+        c.qdiscs = try TC.build(root.map { ["qdisc add dev eth0 root handle 1: " + $0] } ?? ["qdisc add dev eth0 root handle 1: tbf rate 10mbit burst 10kb latency 5s",
                                  "qdisc add dev eth0 parent 1:1 handle 10: " + child], devices: ["eth0"])
         var bulk = SocketConfig(id: 1, proto: .udp, port: 4000)
         bulk.sndbuf = bulkSndbuf
@@ -84,5 +84,18 @@ final class BufferbloatTests: XCTestCase {
         let m = try experiment(child: "pfifo limit 1000", bulkSndbuf: nil)
         XCTAssertEqual([m.sparseMax, m.sparseLost, m.bulkEAGAIN], [78_339, 0, 3539])
         XCTAssertEqual(m.qdiscs[1].stats.drops, 0)
+    }
+
+    /// cake shaping to 10 Mbit/s itself (no tbf): the sparse flow is a sparse flow each time and
+    /// goes first (under a millisecond, nothing lost); the bulk flow, which answers no drop, meets
+    /// COBALT and then the 4 MiB memory limit, whose overflow drops turn BLUE on (un_flows 1).
+    func testCakeShapesAndIsolates() throws {
+        let m = try experiment(child: "", root: "cake bandwidth 10mbit")
+        XCTAssertEqual([m.sparseP50, m.sparseMax, m.sparseLost], [418, 832, 0])
+        XCTAssertEqual([m.qdiscs[0].stats.packets, m.qdiscs[0].stats.drops, m.qdiscs[0].stats.overlimits], [5094, 2406, 17680])
+        XCTAssertEqual(m.bulkP50, 969_837)
+        let t = m.qdiscs[0].cakeStats!.tins[1]
+        XCTAssertEqual([t.packets, t.drops, t.wayMisses, t.bulkFlows, t.unresponsiveFlows, t.peakDelayUs / 1000], [7500, 2406, 2, 1, 1, 1030])
+        XCTAssertEqual(m.qdiscs[0].cakeStats!.memoryUsed, 4_195_584)
     }
 }

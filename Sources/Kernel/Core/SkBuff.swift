@@ -63,6 +63,8 @@ public final class SkBuff {
     var qdiscPktLen = 0
     /// `codel_skb_cb(skb)->enqueue_time` (`codel_set_enqueue_time`), in CoDel's 1024-ns units.
     var codelEnqueueTime: UInt32 = 0
+    /// cake's enqueue time in ns (`cobalt_skb_cb`).
+    var cakeEnqueueTime: UInt64 = 0
     /// How the packet's path ends once the driver takes it (forwarded or transmitted).
     var txOutcome: Outcome = .forwarded
     /// The sending socket and the bytes charged to its `sk_wmem_alloc` until the skb is freed
@@ -102,6 +104,29 @@ public final class SkBuff {
 }
 
 extension SkBuff {
+    /// The DSCP of an IPv4 or IPv6 packet (0 for anything else).
+    var dscp: Int {
+        let nh = networkHeader
+        if protocolType == EtherType.ipv6 { return len >= nh + 2 ? Int((data[nh] & 0x0f) << 2 | data[nh + 1] >> 6) : 0 }
+        guard protocolType == EtherType.ipv4, len >= nh + 20 else { return 0 }
+        return Int(data[nh + 1] >> 2)
+    }
+
+    /// `ipv4_change_dsfield` / `ipv6_change_dsfield` keeping ECN (cake's wash).
+    func setDSCP(_ v: UInt8) {
+        let nh = networkHeader
+        if protocolType == EtherType.ipv6 {
+            guard len >= nh + 2 else { return }
+            data[nh] = data[nh] & 0xf0 | (v >> 2)
+            data[nh + 1] = data[nh + 1] & 0x3f | (v & 3) << 6
+            return
+        }
+        guard protocolType == EtherType.ipv4, len >= nh + 20 else { return }
+        data[nh + 1] = v << 2 | data[nh + 1] & 3
+        data.setBE16(nh + 10, 0)
+        data.setBE16(nh + 10, Checksum.compute(data, from: nh, count: Int(data[nh] & 0x0f) * 4))
+    }
+
     /// `INET_ECN_set_ce`: an ECN-capable (ECT) packet is marked Congestion Experienced, the IPv4
     /// checksum adjusted; a Not-ECT one cannot be (false).
     func setECNCongestionExperienced() -> Bool {

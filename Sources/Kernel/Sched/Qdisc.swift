@@ -12,6 +12,7 @@ public enum QdiscSpec: Sendable, Equatable {
     case tbf(TBFSpec)
     case fqCodel(FQCoDelSpec)
     case htb(HTBSpec)
+    case cake(CakeSpec)
 
     public var kind: String {
         switch self {
@@ -22,6 +23,7 @@ public enum QdiscSpec: Sendable, Equatable {
         case .tbf: "tbf"
         case .fqCodel: "fq_codel"
         case .htb: "htb"
+        case .cake: "cake"
         }
     }
     /// Classful qdiscs: tbf takes a child at `MAJ:1`, htb one per leaf class.

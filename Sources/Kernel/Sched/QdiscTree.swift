@@ -16,6 +16,8 @@ public struct QdiscInfo: Sendable {
     /// htb's options, its direct queue's limit and the packets that went through it.
     public var htb: HTBSpec?
     public var htbDirectQlen = 0, htbDirectPackets = 0
+    public var cake: CakeSpec?
+    public var cakeStats: CakeStats?
     public var stats: QdiscStats
 }
 
@@ -120,6 +122,7 @@ extension Stack {
         case .tbf(let t): TBF(handle: handle, spec: t, now: clockNs)
         case .fqCodel(let f): FQCoDel(handle: handle, spec: f, psched_mtu: d.pschedMTU)
         case .htb(let h): HTB(handle: handle, spec: h, txqueuelen: d.config.txQueueLen)
+        case .cake(let c): Cake(handle: handle, spec: c, mtu: d.pschedMTU, txqueuelen: d.config.txQueueLen)
         }
     }
 
@@ -152,6 +155,7 @@ extension Stack {
         if let f = q as? FIFOQdisc { i.limit = f.limit }
         if case .tbf(let t) = q.spec { i.tbf = t }
         if let h = q as? HTB { i.htb = h.opts; i.htbDirectQlen = h.directQlen; i.htbDirectPackets = h.directPackets }
+        if let c = q as? Cake { i.cake = c.opts; i.cakeStats = c.currentStats }
         if let f = q as? FQCoDel {
             i.fqCodel = f.opts; i.quantum = f.quantum
             i.fqCodelStats = f.currentStats
