@@ -124,6 +124,7 @@ extension App {
                 }
             }
         }
-        return hops
+        // By arrival time (a round's stacks are visited by name; the sort is stable).
+        return hops.map { list in list.enumerated().sorted { ($0.element.result.startNs, $0.offset) < ($1.element.result.startNs, $1.offset) }.map(\.element) }
     }
 }

@@ -896,7 +896,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     post:
       operationId: advanceClock
-      summary: Move virtual time forward, running the timers due (fragment expiry).
+      summary: "Move virtual time forward, running the timers due (fragment expiry, neighbour retries, TIME-WAIT); the frames they send are answered in emitted and go on across links (hops: each stack's part, by arrival)."
       requestBody:
         required: true
         content:
@@ -916,9 +916,26 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [clock_ns]
+                required: [clock_ns, emitted, hops]
                 properties:
                   clock_ns: {type: integer}
+                  emitted:
+                    type: array
+                    items:
+                      type: object
+                      properties:
+                        device: {type: string}
+                        time_ns: {type: integer}
+                        hex: {type: string}
+                  hops:
+                    type: array
+                    items:
+                      type: object
+                      properties:
+                        stack: {type: string}
+                        device: {type: string}
+                        outcome: {type: string}
+                        drop_reason: {type: [string, "null"]}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
   /v1/stacks/{stack}/ruleset:

@@ -270,16 +270,27 @@ extension App {
             try r.finish()
         }
         guard (by == nil) != (to == nil) else { throw Problem.badRequest("invalid-field", "give exactly one of advance_ns and to_ns") }
-        let now: Int = try entry(name).withStack { (s: Stack) throws(Problem) -> Int in
+        let (now, frames): (Int, [EmittedFrame]) = try entry(name).withStack { (s: Stack) throws(Problem) -> (Int, [EmittedFrame]) in
             // Both terms are at most about 2^62, so the sum cannot overflow.
             let target = to.map { UInt64($0) } ?? s.clockNs + UInt64(by!)
             guard target <= Stack.clockLimitNs else {
                 throw Problem.unprocessable("the clock would pass its limit of \(Stack.clockLimitNs) ns (it is at \(s.clockNs) ns)",
                                             pointer: by != nil ? "/advance_ns" : "/to_ns")
             }
-            s.advance(toNs: target)
-            return Int(s.clockNs)
+            let sent = s.advance(toNs: target)
+            return (Int(s.clockNs), sent)
         }
-        return jsonResponse(200, .object([("clock_ns", .int(now))]))
+        // What the timers sent goes on across links, as an injection's frames do.
+        let hops = frames.isEmpty ? [] : followLinks([.timerFrames(frames, at: UInt64(now))], from: name)[0]
+        var o = JSONObject()
+        o.set("clock_ns", now)
+        o.set("emitted", .array(frames.map { f in
+            .object([("device", .string(f.device)), ("time_ns", .int(Int(f.timeNs))), ("hex", .string(Hex.encode(f.frame)))])
+        }))
+        o.set("hops", .array(hops.map { h in
+            .object([("stack", .string(h.stack)), ("device", .string(h.result.device)), ("outcome", .string(h.result.outcome.rawValue)),
+                     ("drop_reason", h.result.dropReason.map { .string($0.rawValue) } ?? .null)])
+        }))
+        return jsonResponse(200, o.value)
     }
 }

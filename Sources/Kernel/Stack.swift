@@ -80,6 +80,8 @@ public final class Stack {
     /// kept in `wire` while on.
     public var captureWire = false
     public internal(set) var wire: [EmittedFrame] = []
+    /// While `advance` runs: the frames its timers send (no packet of a run caused them).
+    var timerFrames: [EmittedFrame]?
     /// Chains evaluated through their rule index (RuleIndex); off, every rule is tried in turn.
     /// The two give the same results (a differential test holds them to it).
     public var classifier = true
@@ -245,12 +247,17 @@ public final class Stack {
         return results
     }
 
-    /// Moves the clock to `ns`, running every timer due by then (fragment expiry...).
-    public func advance(toNs ns: UInt64) {
+    /// Moves the clock to `ns`, running every timer due by then (fragment expiry, neighbour
+    /// retries...); answers the frames those timers sent, in order.
+    @discardableResult
+    public func advance(toNs ns: UInt64) -> [EmittedFrame] {
         packets.removeAll(keepingCapacity: true)
+        timerFrames = []
+        defer { timerFrames = nil }
         run(until: ns)
         if ns > clockNs { clockNs = ns }
         detachQueuedSkbs()
+        return timerFrames ?? []
     }
 
     func schedule(_ t: UInt64, _ e: Event) {

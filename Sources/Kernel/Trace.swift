@@ -81,6 +81,12 @@ public struct EmittedFrame: Sendable, Equatable {
 
 /// What the stack did to one injected packet.
 public struct PacketResult: Sendable {
+    /// What a stack's timers sent (no packet caused it), as a result to follow across links.
+    public static func timerFrames(_ frames: [EmittedFrame], at t: UInt64) -> PacketResult {
+        PacketResult(device: "", outcome: .transmitted, dropReason: nil, stages: [], startNs: t, endNs: t, frame: [], note: nil, rxQueue: 0,
+                     segments: 1, emitted: frames)
+    }
+
     public var device: String
     public var outcome: Outcome
     public var dropReason: DropReason?

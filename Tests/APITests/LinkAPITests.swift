@@ -102,3 +102,21 @@ extension LinkAPITests {
         XCTAssertEqual(order, [23_702, 33_702, 53_702, 143_702, 163_702, 173_702])
     }
 }
+
+extension LinkAPITests {
+    /// Frames a stack's timers send cross links when its clock moves: the router's ARP for a
+    /// host that never answers fails after three tries, and the ICMP host unreachable it then
+    /// sends reaches the sender across the link.
+    func testTimerFramesCrossLinksWhenTheClockMoves() throws {
+        let r = call("POST", "/v1/stacks/h1/sockets/1/send", #"{"to":"198.18.1.9","port":5000,"payload":"x"}"#)
+        guard case .array(let rows) = r.json?["results"], case .array(let hops)? = rows.first?["hops"] else { return XCTFail(r.raw) }
+        XCTAssertEqual(hops.flatMap { [$0["stack"], $0["outcome"]] }, ["r", "queued", "h2", "consumed"].map { JSONValue.string($0) },
+                       "held by the router while its first ARP request goes to h2, which is not 198.18.1.9")
+        let c = call("POST", "/v1/stacks/r/clock", #"{"advance_ns":5000000000}"#)
+        guard case .array(let emitted)? = c.json?["emitted"], case .array(let timerHops)? = c.json?["hops"] else { return XCTFail(c.raw) }
+        // Two more ARP requests (1.024 s apart) to eth1, then the ICMP host unreachable to eth0.
+        XCTAssertEqual(emitted.map { $0["device"] }, ["eth1", "eth1", "eth0"].map { JSONValue.string($0) }, c.raw)
+        XCTAssertEqual(timerHops.flatMap { [$0["stack"], $0["outcome"]] }, ["h2", "consumed", "h2", "consumed", "h1", "consumed"].map { JSONValue.string($0) })
+        XCTAssertEqual(call("GET", "/v1/stacks/h1/stats").json?["snmp"]?["Icmp"]?["InMsgs"], .int(1))
+    }
+}

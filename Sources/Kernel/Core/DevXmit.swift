@@ -229,6 +229,9 @@ extension Stack {
         let t = cause.map { clocks[$0.cpu] } ?? clockNs
         recordEmitted(cause, device: dev, frame: frame, at: t, csumPartial: csumPartial)
         if captureWire { wire.append(EmittedFrame(device: devices[dev].name, frame: frame, timeNs: t, csumPartial: csumPartial)) }
+        if timerFrames != nil && (cause?.packet ?? -1) < 0 {
+            timerFrames!.append(EmittedFrame(device: devices[dev].name, frame: frame, timeNs: t, csumPartial: csumPartial))
+        }
     }
 
     /// A qdisc handle as tc prints it (`1:`, `8001:`).
