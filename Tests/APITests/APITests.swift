@@ -103,7 +103,7 @@ final class APITests: AppTestCase {
         XCTAssertEqual(stages.map { $0["function"] }, ["nic_receive", "napi_poll", "napi_alloc_skb", "eth_type_trans", "napi_gro_receive", "netif_receive_skb",
                                                         "__netif_receive_skb_core", "ip_rcv", "ip_rcv_finish", "ip_local_deliver", "ip_local_deliver_finish",
                                                         "udp_rcv", "icmp_send", "ip_local_out", "ip_output", "ip_finish_output", "neigh_output", "arp_send",
-                                                        "kfree_skb_reason"].map { JSONValue.string($0) })
+                                                        "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "kfree_skb_reason"].map { JSONValue.string($0) })
         // The port unreachable waits for 198.18.0.9's MAC: the ARP request is what left.
         guard case .array(let emitted) = results[0]["emitted"], let arp = emitted.first?["hex"] else { return XCTFail() }
         XCTAssertEqual(arp, .string("ffffffffffff020000000001080600010800060400010200000000" + "01c6120001000000000000c6120009"))

@@ -79,7 +79,8 @@ final class ForwardTests: XCTestCase {
         let noNeigh = try routerStack(neighbours: false)
         let r = noNeigh.inject(frame: sent, device: noNeigh.devices[0])
         XCTAssertEqual(r.outcome, .queued)
-        XCTAssertEqual(r.stageNames.suffix(2), ["neigh_output", "arp_send"])
+        // The ARP request goes through the device's qdisc (arp_xmit → dev_queue_xmit).
+        XCTAssertEqual(r.stageNames.suffix(5), ["neigh_output", "arp_send", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit"])
         let arp = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: MACAddress(2, 0, 0, 0, 1, 1), ethertype: EtherType.arp),
                             network: .arp(ARPRepr(operation: 1, senderMAC: MACAddress(2, 0, 0, 0, 1, 1), senderIP: IPv4Address(198, 18, 1, 1),
                                                   targetMAC: .zero, targetIP: IPv4Address(198, 18, 1, 2)))).emit()

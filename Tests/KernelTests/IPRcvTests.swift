@@ -196,7 +196,7 @@ final class IPRcvTests: XCTestCase {
                             network: .arp(ARPRepr(operation: 1, senderMAC: peerMAC, senderIP: peerIP, targetMAC: .zero, targetIP: ourIP))).emit()
         let a = s.inject(frame: arp, device: s.devices[0])
         XCTAssertEqual(a.outcome, .consumed)
-        XCTAssertEqual(a.stageNames, rxToCore + ["arp_rcv", "arp_process", "arp_send", "consume_skb"])
+        XCTAssertEqual(a.stageNames, rxToCore + ["arp_rcv", "arp_process", "arp_send", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "consume_skb"])
     }
 
     func testAFirstFragmentWaitsInItsReassemblyQueue() throws {

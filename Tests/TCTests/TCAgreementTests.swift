@@ -135,12 +135,31 @@ final class NeighbourFailureAgreementTests: XCTestCase {
                            guard case .string(let h)? = g["hex"], case .string(let i)? = g["iface"], let b = try? Hex.decode(h) else { return "" }
                            return "\(i) \(Hex.encode(masked(b, i)))"
                        })
-        XCTAssertEqual(s.wire.map(\.timeNs).prefix(3), [1180, 1_024_000_000, 2_048_000_000])
+        // Each request pays dev_queue_xmit and the driver (100 ns) before it leaves.
+        XCTAssertEqual(s.wire.map(\.timeNs).prefix(3), [1280, 1_024_000_100, 2_048_000_100])
         for (w, g) in zip(s.wire, got) {
             guard case .int(let us)? = g["t_us"] else { continue }
             XCTAssertLessThanOrEqual(abs(Double(w.timeNs) / 1000 - Double(us)), 8_000 + 120, "\(w.device) at \(w.timeNs) ns, kernel \(us) µs")
         }
         XCTAssertEqual(expected["link_tx"]?["packets"], .int(s.devices[1].stats.tx_packets))
         XCTAssertEqual(expected["link_tx"]?["dropped"], .int(s.devices[1].stats.tx_dropped))
+    }
+}
+
+extension NeighbourFailureAgreementTests {
+    /// The same with tbf on eth1: the three ARP requests go through the qdisc (arp_xmit →
+    /// dev_queue_xmit), which counts them as the kernel's did: Sent 126 bytes 3 pkt.
+    func testARPGoesThroughTheQdisc() throws {
+        let dir = TCAgreementTests.cases
+        let expected = try JSONParser.parse(try String(contentsOf: dir.appendingPathComponent("arp_through_tbf.expected.json"), encoding: .utf8))
+        let c = try JSONParser.parse(try String(contentsOf: dir.appendingPathComponent("arp_through_tbf.case.json"), encoding: .utf8))
+        guard case .array(let frames)? = c["frames"], case .string(let hex)? = frames.first?["hex"], case .array(let cmds)? = c["tc"] else { return XCTFail("bad case") }
+        let s = try TCAgreementTests.dut()
+        try s.setQdiscs(try TC.build(cmds.compactMap { if case .string(let x) = $0 { x } else { nil } }, devices: ["eth0", "eth1"]))
+        s.captureWire = true
+        XCTAssertEqual(s.inject([Injection(device: 0, frame: try Hex.decode(hex), atNs: 0)]).first?.outcome, .queued)
+        s.advance(toNs: 4_500_000_000)
+        XCTAssertEqual(TC.showText(s.qdiscInfo(dev: "eth1"), oneDev: true, stats: true), { if case .string(let t)? = expected["qdisc_text"] { t } else { "" } }())
+        XCTAssertEqual(s.wire.map(\.device), ["eth1", "eth1", "eth1", "eth0"])
     }
 }

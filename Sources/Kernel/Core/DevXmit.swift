@@ -11,8 +11,8 @@ extension Stack {
         let d = devices[dev]
         let nh = skb.networkHeader
         precondition(nh >= 14, "no room for the MAC header")
-        let v6 = skb.protocolType == EtherType.ipv6
-        EthernetRepr(dst: dstMAC, src: d.mac, ethertype: v6 ? EtherType.ipv6 : EtherType.ipv4).emit(into: &skb.data, at: nh - 14)
+        let type = skb.protocolType == EtherType.ipv6 || skb.protocolType == EtherType.arp ? skb.protocolType : EtherType.ipv4
+        EthernetRepr(dst: dstMAC, src: d.mac, ethertype: type).emit(into: &skb.data, at: nh - 14)
         skb.qdiscPktLen = skb.l2LengthWithSegmentHeaders
         skb.txOutcome = outcome
         let sent = sentEnd(skb, outcome)

@@ -34,11 +34,18 @@ extension Stack {
         return consume("ARP \(arp.operation == ARPRepr.reply ? "reply" : "request") not for us")
     }
 
-    /// `arp_send`: build an ARP frame and transmit it.
+    /// `arp_send` → `arp_xmit`: an ARP frame through the device's qdisc (`dev_queue_xmit`), as
+    /// the kernel sends it; `cause` is the packet whose trace it belongs to (none for a timer's).
     func arp_send(_ a: ARPRepr, dstMAC: MACAddress, dev: Int, cause: SkBuff?) {
         if let cause { enter(.arp_send, cause) }
         let f = FrameRepr(ethernet: EthernetRepr(dst: dstMAC, src: devices[dev].mac, ethertype: EtherType.arp), network: .arp(a)).emit()
-        transmit(f, dev: dev, cause: cause)
+        let skb = SkBuff(frame: f, dev: dev, packet: cause?.packet ?? -1)
+        skb.networkHeader = 14; skb.protocolType = EtherType.arp; skb.generated = true
+        skb.cpu = cause?.cpu ?? devices[dev].tx.cpu
+        // A timer's request goes at the timer's time.
+        if cause == nil && clocks[skb.cpu] < clockNs { clocks[skb.cpu] = clockNs }
+        let end = dev_queue_xmit(skb, dev: dev, dstMAC: dstMAC, outcome: .transmitted)
+        if case .stolen = end {} else { finish(skb, end) }
     }
 
     /// `arp_solicit`: who-has for a next hop, from the device's address on that network.

@@ -154,9 +154,8 @@ extension Stack {
             e.probes += 1
             neighbours.insert(e)
             let src = devices[dev].config.addresses.first(where: { $0.contains(a) })?.address ?? devices[dev].config.addresses.first?.address ?? .any
-            let f = FrameRepr(ethernet: EthernetRepr(dst: .broadcast, src: devices[dev].mac, ethertype: EtherType.arp),
-                              network: .arp(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: a))).emit()
-            transmit(f, dev: dev, cause: nil)
+            arp_send(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: a),
+                     dstMAC: .broadcast, dev: dev, cause: nil)
             schedule(timerWheelExpiry(afterNs: NeighbourTable<IPv4Address>.retransNs), .neighTimer(device: dev, address: a.raw))
             return
         }
