@@ -12,7 +12,7 @@ CASE: {"name", "tc": ["qdisc add dev eth1 root ..."], "frames": [{"hex", "repeat
 "ipv6": DUT gets 2001:db8:1::1/64 on eth1 (neighbour 2001:db8:1::2 permanent) and an AF_INET6 socket
 (or "wait_ms": capture for that long), "capture_eth0": also capture what DUT sends out of eth0,
 "dut_cmds": commands run in DUT first (ethtool...)}, or
-instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc", "gso", "fill"}]
+instead of "frames", "sends": [{"to", "port", "len", "count", "sndbuf", "tos", "priority", "pmtudisc", "gso", "fill", "recverr", "sleep_ms"}]
 sent with MSG_DONTWAIT from a UDP socket bound to DUT port 4000 (datagram k of a spec is len
 bytes of fill + k) (each send's result recorded:
 "ok" or the errno name, and the socket's SIOCOUTQ after it).
@@ -76,6 +76,10 @@ SIOCOUTQ = 0x5411
 def send_all(sock, spec):
     """One send spec from DUT's socket: options first, then `count` non-blocking sends."""
     import fcntl
+    if "sleep_ms" in spec:
+        time.sleep(spec["sleep_ms"] / 1000)
+    if "recverr" in spec:
+        sock.setsockopt(socket.IPPROTO_IP, 11, int(spec["recverr"]))  # IP_RECVERR
     if "sndbuf" in spec:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, spec["sndbuf"])
     if "tos" in spec:

@@ -101,6 +101,7 @@ enum StackDocument {
         if let p = c.priority { x.set("priority", Int(p)) }
         if c.pmtudisc != .want { x.set("pmtudisc", c.pmtudisc.rawValue) }
         if let g = c.udpSegment { x.set("udp_segment", g) }
+        if c.recverr { x.set("recverr", true) }
         if c.proto == .tcp {
             x.set("listen", c.listen)
             if c.listen { x.set("backlog", c.backlog) }
@@ -225,6 +226,7 @@ enum StackDocument {
             c.priority = opts.priority
             if let m = opts.pmtudisc { c.pmtudisc = m }
             c.udpSegment = opts.udpSegment.flatMap { $0 == 0 ? nil : $0 }
+            if let e = opts.recverr { c.recverr = e }
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
@@ -238,7 +240,7 @@ enum StackDocument {
     }
 
     /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, priority, pmtudisc.
-    struct SocketOptions { var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int? }
+    struct SocketOptions { var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int?; var recverr: Bool? }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
         let sndbuf = try r.int("sndbuf", in: 0...(1 << 30))
         let tos = try r.int("tos", in: 0...255).map { UInt8($0) }
@@ -251,7 +253,8 @@ enum StackDocument {
             mode = v
         }
         let gso = try r.int("udp_segment", in: 0...65507)
-        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode, udpSegment: gso)
+        let recverr = try r.bool("recverr")
+        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode, udpSegment: gso, recverr: recverr)
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {

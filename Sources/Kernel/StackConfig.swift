@@ -117,6 +117,9 @@ public struct SocketConfig: Sendable, Equatable {
     public var priority: UInt32? = nil
     /// IP_MTU_DISCOVER.
     public var pmtudisc: PMTUDisc = .want
+    /// IP_RECVERR: ICMP errors about what the socket sent (a failed neighbour's host
+    /// unreachable) reach it, and its next call fails with them.
+    public var recverr = false
     /// UDP_SEGMENT: the payload is sent in datagrams of this size (GSO), cut as late as the device allows.
     public var udpSegment: Int? = nil
     public enum PMTUDisc: String, Sendable, CaseIterable {

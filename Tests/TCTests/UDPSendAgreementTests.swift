@@ -32,10 +32,12 @@ final class UDPSendAgreementTests: XCTestCase {
             // spec go out back to back, at the same virtual time.
             if !batch.isEmpty { results += s.send(batch); batch = [] }
             func int(_ k: String) -> Int? { if case .int(let v)? = spec[k] { v } else { nil } }
+            // The recorder's process slept: the stack's timers run meanwhile.
+            if let ms = int("sleep_ms") { s.advance(toNs: s.clockNs + UInt64(ms) * 1_000_000) }
             var mode: SocketConfig.PMTUDisc?
             if case .string(let m)? = spec["pmtudisc"] { mode = SocketConfig.PMTUDisc(rawValue: m) }
             _ = s.setsockopt(socket: 1, sndbuf: int("sndbuf"), tos: int("tos").map { UInt8($0) }, priority: int("priority").map { UInt32($0) }, pmtudisc: mode,
-                             udpSegment: int("gso"))
+                             udpSegment: int("gso"), recverr: int("recverr").map { $0 != 0 })
             guard case .string(let to)? = spec["to"], let len = int("len"), let port = int("port") else { throw XCTSkip("bad spec") }
             for k in 0..<(int("count") ?? 1) {
                 let payload = [UInt8](repeating: UInt8(k & 0xff), count: len)
@@ -155,5 +157,15 @@ extension UDPSendAgreementTests {
         assertFrames(cut)
         XCTAssertEqual(cut.emitted.map { $0.frame.be16(18) &- cut.emitted[0].frame.be16(18) }, [0, 1, 2])
         XCTAssertTrue(cut.results[0].stages.contains { $0.stage == .skb_gso_segment })
+    }
+
+    /// IP_RECVERR: a datagram to a neighbour that never answers is dropped when the entry fails
+    /// (3 s); the host unreachable that ipv4_link_failure sends back to ourselves becomes the
+    /// socket's pending error, which the next sendto answers (EHOSTUNREACH, once). Without the
+    /// option the error is ignored. Each call's errno and SIOCOUTQ agree with the kernel's.
+    func testRecverrReportsAFailedNeighbour() throws {
+        let o = try run("udp_recverr_neigh_failed")
+        assertResults(o)
+        XCTAssertEqual(o.stack.neighbourFailures, 3)
     }
 }

@@ -141,6 +141,10 @@ extension Stack {
             if !skb.generated && skb.sock == nil {
                 if skb.protocolType == EtherType.ipv6 { icmp6_send(skb, type: ICMPv6Repr.destUnreachable, code: 3) }
                 else { icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 1) }
+            } else if let sk = skb.sock, sk.config.proto == .udp, sk.config.recverr, skb.protocolType == EtherType.ipv4 {
+                // ipv4_link_failure's host unreachable comes back to our own socket (__udp4_lib_err):
+                // not a hard error, so only IP_RECVERR makes it the socket's sk_err.
+                sk.pendingError = "EHOSTUNREACH"
             }
             finish(skb, drop(.NEIGH_FAILED, "no answer from the neighbour: its entry FAILED"))
         }

@@ -139,6 +139,12 @@ extension Stack {
     /// `sock_alloc_send_pskb` for a non-blocking send: room while sk_wmem_alloc is under
     /// sk_sndbuf; else the call fails with EAGAIN (SOCK_NOSPACE: the protocol's SndbufErrors).
     func sock_alloc_send_room(_ i: Int, _ sk: Sock, counters: inout SNMPStats.UDP) -> Bool {
+        // sock_error: a pending error fails the call, once.
+        if let e = sk.pendingError {
+            sk.pendingError = nil
+            sendFailed(i, sk, e, "the socket's pending error (sk_err), from an ICMP error IP_RECVERR let in")
+            return false
+        }
         guard sk.wmemAlloc >= sk.sndbuf else { return true }
         counters.SndbufErrors += 1
         sendFailed(i, sk, "EAGAIN", "sk_wmem_alloc \(sk.wmemAlloc) has reached sk_sndbuf \(sk.sndbuf)")

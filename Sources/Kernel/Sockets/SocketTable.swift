@@ -44,6 +44,8 @@ public final class Sock {
     public internal(set) var tcp: TCPConn?
     public var backlog = 0
     public var listening: Bool { config.proto == .tcp && config.listen && tcp == nil }
+    /// `sk_err`: the error the next call reports (and clears), as `sock_error` does.
+    public internal(set) var pendingError: String?
 
     init(config: SocketConfig, rcvbuf: Int, sndbuf: Int) { self.config = config; self.rcvbuf = rcvbuf; self.sndbuf = sndbuf }
 
@@ -166,7 +168,7 @@ extension Stack {
     /// (`rt_tos2priority`) unless SO_PRIORITY comes with it. Answers the socket's configuration
     /// afterwards, or nil when there is no such socket.
     public func setsockopt(socket id: Int, rcvbuf: Int? = nil, sndbuf: Int? = nil, tos: UInt8? = nil, priority: UInt32? = nil,
-                           pmtudisc: SocketConfig.PMTUDisc? = nil, udpSegment: Int? = nil) -> SocketConfig? {
+                           pmtudisc: SocketConfig.PMTUDisc? = nil, udpSegment: Int? = nil, recverr: Bool? = nil) -> SocketConfig? {
         guard let s = sockets.byID[id] else { return nil }
         if let v = rcvbuf { s.config.rcvbuf = v; s.rcvbuf = Sock.bufferSize(v, max: net[.rmem_max], min: Sock.minRcvbuf) }
         if let v = sndbuf { s.config.sndbuf = v; s.sndbuf = Sock.bufferSize(v, max: net[.wmem_max], min: Sock.minSndbuf) }
@@ -174,6 +176,7 @@ extension Stack {
         if let v = priority { s.config.priority = v }
         if let v = pmtudisc { s.config.pmtudisc = v }
         if let v = udpSegment { s.config.udpSegment = v == 0 ? nil : v }
+        if let v = recverr { s.config.recverr = v }
         return s.config
     }
 
