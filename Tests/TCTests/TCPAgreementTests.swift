@@ -187,3 +187,25 @@ final class TCPAgreementTests: XCTestCase {
         assertAgrees(try replay("tcp_refused"))
     }
 }
+
+/// connect to an on-link address nobody answers: the SYN waits for ARP; when the entry fails
+/// (3 s), the host unreachable sent back to ourselves ends the attempt (tcp_v4_err in SYN-SENT):
+/// EHOSTUNREACH, as the kernel's connect fails after about 3 s.
+final class TCPConnectFailureTests: XCTestCase {
+    func testUnresolvableNeighbour() throws {
+        var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 1), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 1), prefixLength: 24)])
+        e0.veth = true
+        var sk = SocketConfig(id: 1, proto: .tcp, port: 40000)
+        sk.listen = false
+        let s = try Stack(config: StackConfig(name: "c", cpus: 1, devices: [e0], sockets: [sk]))
+        let r = s.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 9), port: 80)])
+        XCTAssertEqual(r[0].outcome, .queued)
+        XCTAssertEqual(s.ssTCP.map(\.state), ["SYN-SENT"])
+        s.advance(toNs: 2_500_000_000)
+        XCTAssertNil(s.socket(1)?.tcp?.error)
+        s.advance(toNs: 3_500_000_000)
+        XCTAssertEqual(s.socket(1)?.tcp?.error, "EHOSTUNREACH")
+        XCTAssertEqual(s.ssTCP, [])
+        XCTAssertEqual(s.snmp.tcp.AttemptFails, 1)
+    }
+}

@@ -70,6 +70,8 @@ public final class SkBuff {
     /// The sending socket and the bytes charged to its `sk_wmem_alloc` until the skb is freed
     /// (`skb_set_owner_w` / `sock_wfree`).
     var sock: Sock?
+    /// The TCP connection a segment belongs to (its serial; 0: none), for errors about it.
+    var tcpSerial = 0
     var wmemCharge = 0
     /// Made by the stack (ICMP error, fragment, ARP): its stages join the trace of the packet that
     /// caused it, but its end does not decide that packet's outcome.
@@ -87,7 +89,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0
+        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0; tcpSerial = 0
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

@@ -138,7 +138,15 @@ extension Stack {
         for skb in waiting {
             // The timer runs now: the CPU that handles the queued skb is at this time at least.
             if clocks[skb.cpu] < clockNs { clocks[skb.cpu] = clockNs }
-            if !skb.generated && skb.sock == nil {
+            if skb.tcpSerial != 0 {
+                // tcp_v4_err on the host unreachable sent back to ourselves: in SYN-SENT any ICMP
+                // error ends the attempt (connect fails with EHOSTUNREACH); later it is only a soft error.
+                if let c = sockets.conn(serial: skb.tcpSerial), c.state == .synSent {
+                    c.error = "EHOSTUNREACH"
+                    snmp.tcp.AttemptFails += 1
+                    tcp_done(c)
+                }
+            } else if !skb.generated && skb.sock == nil {
                 if skb.protocolType == EtherType.ipv6 { icmp6_send(skb, type: ICMPv6Repr.destUnreachable, code: 3) }
                 else { icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 1) }
             } else if let sk = skb.sock, sk.config.proto == .udp, sk.config.recverr, skb.protocolType == EtherType.ipv4 {

@@ -94,6 +94,7 @@ extension Stack {
         let skb = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
                                csumPartialOffset: 34 + 16, attachConntrack: false)
         skb.priority = c.priority
+        skb.tcpSerial = c.serial
         if own, skb.packet >= 0 {
             skb.generated = false
             packets[skb.packet].frame = Array(bytes[14...])
