@@ -58,6 +58,16 @@ extension TC {
             // Same kind: qdisc_change keeps the qdisc (and its handle); another kind is grafted new.
             if old.spec.kind == spec.kind && (cmd.handle == nil || cmd.handle == old.handle) {
                 list[s].spec = spec
+                // tbf_change → fifo_set_limit: a pfifo or bfifo child takes the new limit (a
+                // pfifo reads the byte figure as packets, as the kernel's does).
+                if case .tbf(let t) = spec, old.parent == nil,
+                   let c = list.firstIndex(where: { $0.dev == cmd.dev && $0.parent != nil }) {
+                    switch list[c].spec {
+                    case .pfifo: list[c].spec = .pfifo(limit: t.limit)
+                    case .bfifo: list[c].spec = .bfifo(limit: t.limit)
+                    default: break
+                    }
+                }
                 return list
             }
             var new = QdiscConfig(dev: cmd.dev, handle: cmd.handle ?? autoHandle(list), parent: old.parent, spec: spec)

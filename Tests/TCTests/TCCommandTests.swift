@@ -143,3 +143,32 @@ final class TCCommandTests: XCTestCase {
         XCTAssertEqual(TCUnits.rateText(12_500_000 / 8 * 8), "100Mbit")
     }
 }
+
+extension TCCommandTests {
+    /// `tc qdisc change` of a tbf keeps its counters and its child, whose limit becomes tbf's
+    /// (fifo_set_limit: a pfifo reads the byte figure as packets), as this kernel did for the same
+    /// commands (its tbf kept "Sent 90 bytes 1 pkt"; its pfifo 10: showed "limit 10000p").
+    func testChangeKeepsCountersAndSetsTheFifoLimit() throws {
+        let s = try TCAgreementTests.dut()
+        var list: [QdiscConfig] = []
+        for c in ["qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 1600 limit 10000", "qdisc add dev eth1 parent 1:1 handle 10: pfifo limit 50"] {
+            list = try TC.apply(try TC.parse(c), to: list, devices: ["eth0", "eth1"])
+        }
+        try s.setQdiscs(list)
+        let frame = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                              network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.udp, payloadLength: 0),
+                                             .udp(UDPRepr(srcPort: 1, dstPort: 2, payload: [UInt8](repeating: 0, count: 48))))).emit()
+        XCTAssertEqual(s.inject(frame: frame, device: s.devices[0]).outcome, .forwarded)
+        list = try TC.apply(try TC.parse("qdisc change dev eth1 root handle 1: tbf rate 2mbit burst 1600 limit 10000"), to: list, devices: ["eth0", "eth1"])
+        try s.setQdiscs(list)
+        XCTAssertEqual(TC.showText(s.qdiscInfo(dev: "eth1"), oneDev: true, stats: true), """
+            qdisc tbf 1: root refcnt 3 rate 2Mbit burst 1600b lat 33.6ms 
+             Sent 90 bytes 1 pkt (dropped 0, overlimits 0 requeues 0) 
+             backlog 0b 0p requeues 0
+            qdisc pfifo 10: parent 1:1 limit 10000p
+             Sent 90 bytes 1 pkt (dropped 0, overlimits 0 requeues 0) 
+             backlog 0b 0p requeues 0
+
+            """)
+    }
+}

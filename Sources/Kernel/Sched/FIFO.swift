@@ -8,7 +8,8 @@ final class NoQueue: Qdisc {
 /// `pfifo` / `bfifo`: one tail-drop FIFO limited in packets or in bytes.
 final class FIFOQdisc: Qdisc {
     let bytes: Bool
-    let limit: Int
+    /// Packets or bytes; `fifo_set_limit` (a tbf's change) sets it again.
+    var limit: Int
     private var queue = Deque<SkBuff>()
 
     /// `fifo_init`: the default limit is txqueuelen packets, or txqueuelen × psched_mtu bytes.

@@ -81,8 +81,30 @@ extension Stack {
             var isHTB = false
             if case .htb? = root?.spec { isHTB = true }
             if root != tx.rootConfig || (isHTB && (ks != tx.classConfigs || kids != tx.childConfigs)) {
-                drain(tx.qdisc)
+                // `tc qdisc change` (same kind and handle): qdisc_change keeps the counters, and an
+                // unchanged child with what it holds.
+                let old = tx.qdisc
+                let changed = root != nil && tx.rootConfig != nil && root!.spec.kind == tx.rootConfig!.spec.kind && root!.handle == tx.rootConfig!.handle
+                var keptChild: Qdisc?
+                if changed && !isHTB, let k = kids.first, let was = tx.childConfigs.first, k.handle == was.handle, k.spec.kind == was.spec.kind,
+                   k == was || old.child is FIFOQdisc {
+                    keptChild = old.child
+                    old.child = nil
+                    // fifo_set_limit: a fifo child takes its new limit and keeps what it holds.
+                    if let f = keptChild as? FIFOQdisc {
+                        switch k.spec { case .pfifo(let l), .bfifo(let l): f.limit = l ?? f.limit; default: break }
+                    }
+                }
+                drain(old)
                 let q = root.map { makeQdisc($0.spec, handle: $0.handle, dev: d) } ?? NetDevice.defaultQdisc(d.config)
+                if changed {
+                    q.stats.bytes = old.stats.bytes; q.stats.packets = old.stats.packets; q.stats.drops = old.stats.drops
+                    q.stats.overlimits = old.stats.overlimits; q.stats.requeues = old.stats.requeues
+                }
+                if let c = keptChild {
+                    q.child = c
+                    q.stats.qlen = c.stats.qlen; q.stats.backlog = c.stats.backlog
+                }
                 tx.qdisc = q
                 tx.rootConfig = root
                 tx.childConfigs = []
@@ -94,6 +116,7 @@ extension Stack {
                     }
                     tx.childConfigs = kids
                 }
+                if keptChild != nil { tx.childConfigs = kids }
             }
             if !isHTB && kids != tx.childConfigs {
                 if let old = tx.qdisc.child { drain(old) }
