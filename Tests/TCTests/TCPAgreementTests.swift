@@ -209,3 +209,30 @@ final class TCPConnectFailureTests: XCTestCase {
         XCTAssertEqual(s.snmp.tcp.AttemptFails, 1)
     }
 }
+
+extension TCPConnectFailureTests {
+    /// SYNs nobody completes: request socks up to the backlog (then dropped: SYN cookies are not
+    /// modelled), each gone when its SYN-ACK retries would run out (63 s).
+    func testRequestSocksAreBoundedAndExpire() throws {
+        var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 2), prefixLength: 24)])
+        e0.veth = true
+        var l = SocketConfig(id: 1, proto: .tcp, port: 80)
+        l.backlog = 2
+        let s = try Stack(config: StackConfig(name: "s", cpus: 1, devices: [e0],
+                                              neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")],
+                                              sockets: [l]))
+        let syns = (0..<3).map { k in
+            FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                      network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 0, 2), proto: IPProtocol.tcp, payloadLength: 0),
+                                     .tcp(TCPRepr(srcPort: UInt16(1000 + k), dstPort: 80, seq: 7, flags: .syn)))).emit()
+        }
+        let rs = s.inject(syns.map { Injection(device: 0, frame: $0) })
+        XCTAssertEqual(rs.map(\.outcome), [.consumed, .consumed, .dropped])
+        XCTAssertEqual(rs.map { $0.emitted.count }, [1, 1, 0])
+        XCTAssertEqual(s.ssTCP.map(\.state), ["LISTEN", "SYN-RECV", "SYN-RECV"])
+        s.advance(toNs: 62_000_000_000)
+        XCTAssertEqual(s.ssTCP.count, 3)
+        s.advance(toNs: 64_000_000_000)
+        XCTAssertEqual(s.ssTCP.map(\.state), ["LISTEN"])
+    }
+}

@@ -34,6 +34,11 @@ extension Stack {
         if sockets.acceptQueueLength(sk) >= sk.backlog {
             return drop(.NOT_SPECIFIED, "listener \(sk.config.id)'s accept queue is full (\(sk.backlog)): ListenOverflows")
         }
+        // inet_csk_reqsk_queue_is_full: the kernel would answer with a SYN cookie (tcp_syncookies 1),
+        // which is not modelled: the SYN is dropped.
+        if sockets.requestCount(sk) >= sk.backlog {
+            return drop(.NOT_SPECIFIED, "listener \(sk.config.id) has \(sk.backlog) request socks waiting: SYN cookies are not modelled")
+        }
         guard let route = routeOutput(src) else { return drop(.IP_OUTNOROUTES, "no route back to \(src)") }
         let c = TCPConn(state: .synRecv, key: key, serial: sockets.nextSerial())
         c.parent = sk
@@ -50,6 +55,10 @@ extension Stack {
         tcp_select_initial_window(c, mss: c.advmss - (s.tsval != nil ? 12 : 0))
         tcp_apply_syn_options(c, s)
         sockets.insert(c)
+        // The request sock lives until its SYN-ACK retries (tcp_synack_retries 5: 1+2+4+8+16+32 s)
+        // run out; the retransmissions themselves are not modelled.
+        c.timewaitDeadline = clocks[skb.cpu] + 63_000_000_000
+        schedule(c.timewaitDeadline, .tcpTimewait(serial: c.serial))
         tcp_transmit_skb(c, flags: [.syn, .ack], seq: c.iss, cause: skb)
         return consume("SYN to listener \(sk.config.id): request sock made, SYN-ACK sent")
     }
@@ -164,7 +173,8 @@ extension Stack {
     }
 
     func tcp_timewait_expired(serial: Int) {
-        guard let c = sockets.conn(serial: serial), c.state == .timeWait || c.state == .finWait2, clockNs >= c.timewaitDeadline else { return }
+        guard let c = sockets.conn(serial: serial), c.state == .timeWait || c.state == .finWait2 || c.state == .synRecv,
+              clockNs >= c.timewaitDeadline else { return }
         sockets.remove(c)
     }
 }

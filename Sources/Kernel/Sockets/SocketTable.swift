@@ -130,6 +130,10 @@ struct SocketTable {
     func acceptQueueLength(_ listener: Sock) -> Int {
         connsBySerial.values.reduce(0) { $0 + ($1.parent === listener && !$1.accepted && $1.state != .synRecv && $1.sock != nil ? 1 : 0) }
     }
+    /// Request socks (SYN-RECV) of a listener.
+    func requestCount(_ listener: Sock) -> Int {
+        connsBySerial.values.reduce(0) { $0 + ($1.parent === listener && $1.state == .synRecv ? 1 : 0) }
+    }
     /// Every connection in the order it was made.
     var allConns: [TCPConn] { connsBySerial.values.sorted { $0.serial < $1.serial } }
 
