@@ -65,7 +65,7 @@ public struct SNMPStats: Sendable, Equatable {
     }
     public struct TCP: Sendable, Equatable {
         public var ActiveOpens = 0, PassiveOpens = 0, AttemptFails = 0, EstabResets = 0
-        public var InSegs = 0, OutSegs = 0, InErrs = 0, InCsumErrors = 0, OutRsts = 0
+        public var InSegs = 0, OutSegs = 0, RetransSegs = 0, InErrs = 0, InCsumErrors = 0, OutRsts = 0
     }
     public struct ICMP: Sendable, Equatable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, InEchos = 0

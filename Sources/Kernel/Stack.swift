@@ -310,6 +310,7 @@ public final class Stack {
         case .tcpCall(let i): tcp_call(index: i, at: t)
         case .tcpDelack(let s): tcp_delack_timer(serial: s, at: t)
         case .tcpTimewait(let s): tcp_timewait_expired(serial: s)
+        case .tcpRetransmit(let s): tcp_retransmit_timer(serial: s, at: t)
         }
     }
 

@@ -236,3 +236,46 @@ extension TCPConnectFailureTests {
         XCTAssertEqual(s.ssTCP.map(\.state), ["LISTEN"])
     }
 }
+
+/// The retransmission timer: a lost segment goes again after the timeout (srtt + 200 ms in
+/// jiffies), a SYN nobody answers again at 1, 3, 7, 15, 31 and 63 s and the connect fails with
+/// ETIMEDOUT at 127 s (tcp_syn_retries 6), as Linux's connect does.
+final class TCPRetransmitTests: XCTestCase {
+    func testALostSegmentIsSentAgain() throws {
+        let p = try TCPAgreementTests.Pair()
+        var l = SocketConfig(id: 1, proto: .tcp, port: 5000); l.backlog = 8
+        XCTAssertNil(p.srv.bind(l))
+        var c = SocketConfig(id: 1, proto: .tcp, port: 40000); c.listen = false
+        XCTAssertNil(p.cli.bind(c))
+        p.ferry(p.cli.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)]), from: p.cli)
+        XCTAssertEqual(p.srv.tcpAccept(listener: 1), 2)
+        // The data segment is lost on the way.
+        let sent = p.cli.tcpCalls([.send(socket: 1, bytes: Array("hello".utf8))])
+        let lostAt = sent[0].emitted[0].timeNs
+        XCTAssertEqual(p.cli.socket(1)?.tcp?.sendQ, 5)
+        let again = p.cli.advance(toNs: p.cli.clockNs + 300_000_000)
+        XCTAssertEqual(again.count, 1)
+        // 200 ms after the first copy (RTT ~0 + tcp_rto_min), give or take the virtual cost of
+        // the two sends' paths.
+        XCTAssertEqual(again[0].timeNs - lostAt, 200_000_000 + 440)
+        XCTAssertEqual(Array(again[0].frame.suffix(5)), Array("hello".utf8))
+        p.ferry([.timerFrames(again, at: again[0].timeNs)], from: p.cli)
+        XCTAssertEqual(p.srv.tcpRecv(socket: 2, max: 100)?.data, Array("hello".utf8))
+        XCTAssertEqual(p.cli.socket(1)?.tcp?.sendQ, 0)
+        XCTAssertEqual(p.cli.snmp.tcp.RetransSegs, 1)
+    }
+
+    func testASynNobodyAnswersTimesOut() throws {
+        let s = try TCPAgreementTests.host("cli", 1, 2)
+        var c = SocketConfig(id: 1, proto: .tcp, port: 40000); c.listen = false
+        XCTAssertNil(s.bind(c))
+        _ = s.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)])
+        var syns: [UInt64] = []
+        for second in stride(from: 1, through: 130, by: 1) {
+            syns += s.advance(toNs: UInt64(second) * 1_000_000_000).map { $0.timeNs / 1_000_000_000 }
+        }
+        XCTAssertEqual(syns, [1, 3, 7, 15, 31, 63])
+        XCTAssertEqual(s.socket(1)?.tcp?.error, "ETIMEDOUT")
+        XCTAssertEqual(s.ssTCP, [])
+    }
+}

@@ -80,6 +80,7 @@ extension Stack {
         sockets.insert(c)
         packets[i].device = devices[route.dev].name
         tcp_transmit_skb(c, flags: .syn, seq: c.iss, cause: skb, own: true)
+        tcp_rearm_rto(c, now: clocks[skb.cpu])
     }
 
     /// `tcp_sendmsg`, non-blocking: as much as the send buffer takes (EAGAIN when none), then

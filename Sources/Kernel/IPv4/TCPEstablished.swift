@@ -65,6 +65,11 @@ extension Stack {
         guard seqAfter(s.ack, c.sndUna) else { return nil }
         var acked = Int(s.ack &- c.sndUna)
         c.sndUna = s.ack
+        // New data acknowledged: the timer restarts, the window opens by a segment (up to ten).
+        if s.tsval != nil && s.tsecr != 0 { tcp_rtt_sample(c, tsecr: s.tsecr) }
+        c.retransmits = 0
+        c.cwnd = min(c.cwnd + 1, 10)
+        tcp_rearm_rto(c, now: clocks[skb.cpu])
         if c.finSent && s.ack == c.sndNxt { c.finAcked = true; acked -= 1 }
         c.sendQueue.removeFirst(min(acked, c.sendQueue.count))
         guard c.finAcked else { return nil }

@@ -26,6 +26,12 @@ public final class TCPConn {
     var orphan = false
     /// When TIME-WAIT (or an orphan's FIN-WAIT-2) ends; a later entry into TIME-WAIT moves it.
     var timewaitDeadline: UInt64 = 0
+    /// The retransmission timer: its timeout (TCP_TIMEOUT_INIT 1 s until an RTT is measured),
+    /// when it fires (0: not armed), the retries so far; the congestion window in segments.
+    var rto: UInt64 = 1_000_000_000
+    var rtoDeadline: UInt64 = 0
+    var retransmits = 0
+    var cwnd = 10
 
     // Send side: snd_una <= snd_nxt <= write_seq.
     var iss: UInt32 = 0, sndUna: UInt32 = 0, sndNxt: UInt32 = 0

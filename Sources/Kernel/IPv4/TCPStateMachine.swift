@@ -130,6 +130,9 @@ extension Stack {
             c.sndUna = s.ack
             c.sndWnd = Int(s.window)
             c.state = .established
+            if let e = s.tsval.map({ _ in s.tsecr }), e != 0 { tcp_rtt_sample(c, tsecr: e) }
+            c.retransmits = 0
+            tcp_rearm_rto(c, now: clocks[skb.cpu])
             tcp_init_buffer_space(c)
             c.lrcvtime = clocks[skb.cpu]
             snmp.tcp.ActiveOpens += 1

@@ -152,7 +152,7 @@ extension Stack {
             let inFlight = Int(c.sndNxt &- c.sndUna) - (c.finSent && !c.finAcked ? 1 : 0)
             let unsent = c.sendQueue.count - inFlight
             guard unsent > 0 else { break }
-            let room = min(c.sndWnd - inFlight, 10 * c.mssCache - inFlight)
+            let room = min(c.sndWnd - inFlight, c.cwnd * c.mssCache - inFlight)
             guard room > 0 else { break }
             let n = min(unsent, c.mssCache, room)
             let from = c.sendQueue.startIndex + inFlight
@@ -168,6 +168,7 @@ extension Stack {
             c.finSent = true
             c.sndNxt &+= 1
         }
+        if c.rtoDeadline == 0 { tcp_rearm_rto(c, now: clocks[cause.cpu]) }
     }
 
     /// `tcp_event_data_sent`: data sent soon after data came in makes the connection interactive

@@ -30,11 +30,13 @@ enum Event {
     case tcpDelack(serial: Int)
     /// TIME-WAIT or an orphan's FIN-WAIT-2 runs out.
     case tcpTimewait(serial: Int)
+    /// A connection's retransmission timer (a long timer: runs as the clock moves).
+    case tcpRetransmit(serial: Int)
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {
         switch self {
-        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait: true
+        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait, .tcpRetransmit: true
         default: false
         }
     }
