@@ -44,23 +44,13 @@ extension App {
             return try packets.enumerated().map { i, p in try PacketSpec.decode(p, path: "/packets/\(i)", stack: e.stack) }
             }
         }
-        let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
-            try Self.checkClock(s, startNs: startNs)
-            let most = try takeTraceQuota(e, packets: specs.count, mode: mode)
-            // No traces kept: the path runs without recording stages or rule events.
-            let tracing = s.tracing
-            if mode == .none { s.tracing = false }
-            defer { s.tracing = tracing }
+        let results = try runTraced(e, mode: mode, packets: specs.count, check: { (s: Stack) throws(Problem) in try Self.checkClock(s, startNs: startNs) }) { s in
             // With a rate, packet i arrives at start + i/rate unless it names its own at_ns.
             let base = startNs.map { UInt64($0) } ?? s.clockNs
-            let results = s.inject(specs.enumerated().map { i, p in
+            return s.inject(specs.enumerated().map { i, p in
                 Injection(device: p.device.index, frame: p.frame,
                           atNs: p.atNs ?? offsets.map { base + $0[i] } ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })
             })
-            for r in results { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
-            let kept = results.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
-            e.storedTraces -= most - kept
-            return results
         }
         return try storeTraces(results, hops: followLinks(results, from: name), mode: mode, entry: e, sync: sync)
     }
@@ -78,6 +68,25 @@ extension App {
             var p = Problem(status: 429, slug: "too-many-injections", detail: "\(limits.maxConcurrentInjections) injections are running (--max-injections); try again")
             p.headers = [("retry-after", "1")]
             throw p
+        }
+    }
+
+    /// Runs `body` under the stack's lock as `mode` traces: the trace quota taken first (what the
+    /// mode then did not keep given back), recording off for `none` (the path runs without
+    /// stages or rule events), every packet counted in the stack's outcomes.
+    func runTraced(_ e: StackEntry, mode: TraceMode, packets: Int, check: (Stack) throws(Problem) -> Void = { _ in },
+                   _ body: (Stack) -> [PacketResult]) throws(Problem) -> [PacketResult] {
+        try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
+            try check(s)
+            let most = try takeTraceQuota(e, packets: packets, mode: mode)
+            let tracing = s.tracing
+            if mode == .none { s.tracing = false }
+            defer { s.tracing = tracing }
+            let results = body(s)
+            for r in results { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
+            let kept = results.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
+            e.storedTraces -= most - kept
+            return results
         }
     }
 

@@ -128,11 +128,7 @@ extension App {
                 c.sockets[k] = cfg
             }
         }
-        let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
-            let most = try takeTraceQuota(e, packets: total, mode: mode)
-            let tracing = s.tracing
-            if mode == .none { s.tracing = false }
-            defer { s.tracing = tracing }
+        let results = try runTraced(e, mode: mode, packets: total) { s in
             var sends: [Send] = []
             for f in flows {
                 let base = f.startNs.map { UInt64($0) } ?? s.clockNs
@@ -147,11 +143,7 @@ extension App {
             let ran = s.send(order.map { sends[$0] })
             var results = [PacketResult?](repeating: nil, count: ran.count)
             for (k, i) in order.enumerated() { results[i] = ran[k] }
-            let out = results.map { $0! }
-            for r in out { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
-            let kept = out.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
-            e.storedTraces -= most - kept
-            return out
+            return results.map { $0! }
         }
         return try storeTraces(results, hops: followLinks(results, from: name), mode: mode, entry: e, sync: sync)
     }

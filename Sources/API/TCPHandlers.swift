@@ -66,19 +66,10 @@ extension App {
         let mode = try traceMode(traceParam, of: e)
         try enterRunning()
         defer { running.leave() }
-        let results: [PacketResult] = try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
+        let results = try runTraced(e, mode: mode, packets: 1, check: { (s: Stack) throws(Problem) in
             guard let sk = s.socket(id) else { throw Problem.notFound("no socket \(id)") }
             guard sk.config.proto == .tcp else { throw Problem.unprocessable("socket \(id) is UDP", pointer: "") }
-            let most = try takeTraceQuota(e, packets: 1, mode: mode)
-            let tracing = s.tracing
-            if mode == .none { s.tracing = false }
-            defer { s.tracing = tracing }
-            let out = s.tcpCalls([call])
-            for r in out { e.outcomes[StackEntry.OutcomeKey(outcome: r.outcome, dropReason: r.dropReason), default: 0] += 1 }
-            let kept = out.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
-            e.storedTraces -= most - kept
-            return out
-        }
+        }) { s in s.tcpCalls([call]) }
         let hops = followLinks(results, from: name)
         let after: JSONValue = e.withStack { s in s.socket(id).map(socketJSON) ?? .null }
         return try storeTraces(results, hops: hops, mode: mode, entry: e, sync: sync, extra: [("socket", after)])
