@@ -17,6 +17,7 @@ let ipA = IPv4Address(198, 18, 0, 1), ipB = IPv4Address(198, 18, 0, 2)
 func host(_ name: String, _ mac: MACAddress, _ ip: IPv4Address, peer: (IPv4Address, MACAddress), port: UInt16) throws -> Stack {
     var dev = DeviceConfig(name: "eth0", mac: mac, addresses: [IPv4CIDR(address: ip, prefixLength: 24)])
     dev.speedMbps = 10_000
+    if CommandLine.arguments.contains("--no-bql") { dev.bql = false }
     var sock = SocketConfig(id: 1, proto: .udp, port: port, rcvbuf: 1 << 30)
     sock.sndbuf = 1 << 30
     let s = try Stack(config: StackConfig(name: name, devices: [dev], neighbours: [NeighbourConfig(address: peer.0, mac: peer.1, dev: "eth0")], sockets: [sock]))

@@ -146,7 +146,7 @@ extension Stack {
     /// or nil when none waits (EAGAIN) or there is no such listener.
     public func tcpAccept(listener id: Int) -> Int? {
         guard let sk = sockets.byID[id], sk.listening else { return nil }
-        guard let c = sockets.allConns.first(where: { $0.parent === sk && !$0.accepted && $0.state != .synRecv && $0.sock != nil }) else { return nil }
+        guard let serial = sk.pending.min(), let c = sockets.conn(serial: serial) else { return nil }
         c.accepted = true
         return c.sock?.config.id
     }

@@ -21,7 +21,7 @@ public final class TCPConn {
     let serial: Int
     /// The listener that made it (until accepted), and whether the process has accepted it.
     weak var parent: Sock?
-    var accepted = false
+    var accepted = false { didSet { if accepted { parent?.pending.remove(serial) } } }
     /// The process has closed its fd: the socket lives on as an orphan until the end (`SOCK_DEAD`).
     var orphan = false
     /// When TIME-WAIT (or an orphan's FIN-WAIT-2) ends; a later entry into TIME-WAIT moves it.

@@ -55,6 +55,7 @@ extension Stack {
         tcp_select_initial_window(c, mss: c.advmss - (s.tsval != nil ? 12 : 0))
         tcp_apply_syn_options(c, s)
         sockets.insert(c)
+        sk.requests.insert(c.serial)
         // The request sock lives until its SYN-ACK retries (tcp_synack_retries 5: 1+2+4+8+16+32 s)
         // run out; the retransmissions themselves are not modelled.
         c.timewaitDeadline = clocks[skb.cpu] + 63_000_000_000
@@ -93,6 +94,8 @@ extension Stack {
             return drop(.NOT_SPECIFIED, "accept queue full: the ACK is dropped (ListenOverflows)")
         }
         c.state = .established
+        parent.requests.remove(c.serial)
+        parent.pending.insert(c.serial)
         c.sndUna = s.ack
         c.sndWnd = Int(s.window) << Int(c.sndWscale)
         if let v = s.tsval { c.tsRecent = v }

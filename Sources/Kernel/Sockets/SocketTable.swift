@@ -43,6 +43,9 @@ public final class Sock {
     public var synReceived = 0
     public internal(set) var tcp: TCPConn?
     public var backlog = 0
+    /// A listener's request socks and the children waiting for `accept` (by serial): the
+    /// kernel's request and accept queues, whose lengths bound new SYNs and handshakes.
+    var requests: Set<Int> = [], pending: Set<Int> = []
     public var listening: Bool { config.proto == .tcp && config.listen && tcp == nil }
     /// `sk_err`: the error the next call reports (and clears), as `sock_error` does.
     public internal(set) var pendingError: String?
@@ -117,6 +120,8 @@ struct SocketTable {
     mutating func remove(_ c: TCPConn) {
         if conns[c.key] === c { conns[c.key] = nil }
         connsBySerial[c.serial] = nil
+        c.parent?.requests.remove(c.serial)
+        c.parent?.pending.remove(c.serial)
     }
     /// A child the handshake completed gets an fd (the id the API names it by), not yet accepted.
     mutating func adopt(_ c: TCPConn, config: SocketConfig) -> Int {
@@ -127,13 +132,9 @@ struct SocketTable {
         return config.id
     }
     /// Children that completed the handshake and wait for `accept` (ss's Recv-Q of a listener).
-    func acceptQueueLength(_ listener: Sock) -> Int {
-        connsBySerial.values.reduce(0) { $0 + ($1.parent === listener && !$1.accepted && $1.state != .synRecv && $1.sock != nil ? 1 : 0) }
-    }
+    func acceptQueueLength(_ listener: Sock) -> Int { listener.pending.count }
     /// Request socks (SYN-RECV) of a listener.
-    func requestCount(_ listener: Sock) -> Int {
-        connsBySerial.values.reduce(0) { $0 + ($1.parent === listener && $1.state == .synRecv ? 1 : 0) }
-    }
+    func requestCount(_ listener: Sock) -> Int { listener.requests.count }
     /// Every connection in the order it was made.
     var allConns: [TCPConn] { connsBySerial.values.sorted { $0.serial < $1.serial } }
 
@@ -141,7 +142,7 @@ struct SocketTable {
     /// wildcard one, AF_INET before AF_INET6 (whose v4-mapped or dual-stack `::` sockets also take IPv4).
     func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16) -> Sock? {
         guard var list = proto == .udp ? udp[port] : tcp[port] else { return nil }
-        if proto == .tcp { list = list.filter(\.listening) }
+        if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
         if let s = list.first(where: { $0.config.address6 == nil && $0.config.address == dst }) { return s }
         let mapped = IPv6Address(raw: 0xffff << 32 | UInt128(dst.raw))
         if let s = list.first(where: { $0.config.address6 == mapped }) { return s }
@@ -152,7 +153,7 @@ struct SocketTable {
     /// `__udp6_lib_lookup`: AF_INET6 sockets only, a bound address before `::`.
     func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16) -> Sock? {
         guard var list = proto == .udp ? udp[port] : tcp[port] else { return nil }
-        if proto == .tcp { list = list.filter(\.listening) }
+        if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
         return list.first { $0.config.address6 == dst } ?? list.first { $0.config.address6 == .any }
     }
 
