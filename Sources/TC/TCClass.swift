@@ -41,7 +41,7 @@ extension TC {
         case "del", "delete": op = .del
         default: throw TCError("Command \"\(w[1])\" is unknown, try \"tc class help\".", word: base + 1)
         }
-        var dev: String?, parent: UInt32?, root = false, classid: UInt32?
+        var head = TCHead(), classid: UInt32?
         var i = 2
         func next() throws(TCError) -> String {
             i += 1
@@ -54,21 +54,14 @@ extension TC {
         }
         while i < w.count {
             switch w[i] {
-            case "dev":
-                guard dev == nil else { throw TCError("Error: duplicate \"dev\": \"\(w[i + 1 < w.count ? i + 1 : i])\" is the second value.", word: base + i) }
-                dev = try next()
-            case "root":
-                guard parent == nil && !root else { throw TCError("Error: \"root\" is duplicate parent ID", word: base + i) }
-                root = true
-            case "parent":
-                guard parent == nil && !root else { throw TCError("Error: \"parent\" is duplicate parent ID", word: base + i) }
-                parent = try id(try next(), "parent")
+            case "dev", "root", "parent":
+                _ = try head.take(w, &i, base: base)
             case "classid":
                 guard classid == nil else { throw TCError("Error: duplicate \"classid\": \"\(w[i + 1 < w.count ? i + 1 : i])\" is the second value.", word: base + i) }
                 classid = try id(try next(), "class")
             case "htb":
                 guard op != .del else { throw TCError("Error: a class to delete takes no options", word: base + i) }
-                return try finishClass(op, dev, parent, classid, try parseHTBClass(Array(w[i...]), base: base + i), base: base)
+                return try finishClass(op, head.dev, head.parent.map { $0.major << 16 | $0.minor }, classid, try parseHTBClass(Array(w[i...]), base: base + i), base: base)
             case "estimator":
                 throw TCError("\"estimator\" is not supported yet", word: base + i)
             default:
@@ -79,7 +72,7 @@ extension TC {
             }
             i += 1
         }
-        return try finishClass(op, dev, parent, classid, nil, base: base)
+        return try finishClass(op, head.dev, head.parent.map { $0.major << 16 | $0.minor }, classid, nil, base: base)
     }
 
     private static func finishClass(_ op: TCClassCommand.Op, _ dev: String?, _ parent: UInt32?, _ classid: UInt32?, _ spec: HTBClassSpec?,

@@ -28,6 +28,36 @@ public struct TCError: Error, Equatable, Sendable {
     init(_ message: String, word: Int? = nil, kernel: Bool = false) { self.message = message; self.word = word; self.kernel = kernel }
 }
 
+/// The words `tc qdisc` and `tc class` share: dev, root, parent (tc_qdisc.c, tc_class.c).
+struct TCHead {
+    var dev: String?, root = false, parent: TCCommand.ParentID?
+
+    /// Takes `w[i]` (and its value, moving `i` onto it) when it is one of them.
+    mutating func take(_ w: [String], _ i: inout Int, base: Int) throws(TCError) -> Bool {
+        func value() throws(TCError) -> String {
+            guard i + 1 < w.count else { throw TCError("Command line is not complete. Try option \"help\"", word: base + i) }
+            i += 1
+            return w[i]
+        }
+        switch w[i] {
+        case "dev":
+            guard dev == nil else { throw TCError("Error: duplicate \"dev\": \"\(w[i + 1 < w.count ? i + 1 : i])\" is the second value.", word: base + i) }
+            dev = try value()
+        case "root":
+            guard parent == nil && !root else { throw TCError("Error: \"root\" is duplicate parent ID", word: base + i) }
+            root = true
+        case "parent":
+            guard parent == nil && !root else { throw TCError("Error: \"parent\" is duplicate parent ID", word: base + i) }
+            let t = try value()
+            guard let p = TC.classID(t) else { throw TCError("Invalid parent ID \"\(t)\"", word: base + i) }
+            parent = p
+        default:
+            return false
+        }
+        return true
+    }
+}
+
 public enum TC {
     /// Parses `[tc] qdisc add|replace|change|del dev DEV root|parent X:Y [handle H:] KIND [options]`.
     public static func parse(_ line: String) throws(TCError) -> TCCommand {
@@ -46,7 +76,7 @@ public enum TC {
         case "del", "delete": op = .del
         default: throw TCError("Command \"\(w[1])\" is unknown, try \"tc qdisc help\".", word: base + 1)
         }
-        var dev: String?, parent: TCCommand.ParentID?, root = false, handle: UInt32?
+        var head = TCHead(), handle: UInt32?
         var i = 2
         func next() throws(TCError) -> String {
             i += 1
@@ -55,17 +85,8 @@ public enum TC {
         }
         while i < w.count {
             switch w[i] {
-            case "dev":
-                guard dev == nil else { throw TCError("Error: duplicate \"dev\": \"\(w[i + 1 < w.count ? i + 1 : i])\" is the second value.", word: base + i) }
-                dev = try next()
-            case "root":
-                guard parent == nil && !root else { throw TCError("Error: \"root\" is duplicate parent ID", word: base + i) }
-                root = true
-            case "parent":
-                guard parent == nil && !root else { throw TCError("Error: \"parent\" is duplicate parent ID", word: base + i) }
-                let t = try next()
-                guard let p = classID(t) else { throw TCError("Invalid parent ID \"\(t)\"", word: base + i) }
-                parent = p
+            case "dev", "root", "parent":
+                _ = try head.take(w, &i, base: base)
             case "handle":
                 guard handle == nil else { throw TCError("Error: duplicate \"handle\": \"\(w[i + 1 < w.count ? i + 1 : i])\" is the second value.", word: base + i) }
                 let t = try next()
@@ -75,11 +96,11 @@ public enum TC {
                 throw TCError("\"\(w[i])\" is not supported yet", word: base + i)
             default:
                 let spec = try parseKind(Array(w[i...]), base: base + i)
-                return try finish(op, dev, root, parent, handle, spec, base: base, words: w.count)
+                return try finish(op, head.dev, head.root, head.parent, handle, spec, base: base, words: w.count)
             }
             i += 1
         }
-        return try finish(op, dev, root, parent, handle, nil, base: base, words: w.count)
+        return try finish(op, head.dev, head.root, head.parent, handle, nil, base: base, words: w.count)
     }
 
     private static func finish(_ op: TCCommand.Op, _ dev: String?, _ root: Bool, _ parent: TCCommand.ParentID?, _ handle: UInt32?,
