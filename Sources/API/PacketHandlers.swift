@@ -71,6 +71,16 @@ extension App {
         }
     }
 
+    /// The stack and the `?trace=` and `?sync=` of a request that runs packets and takes no other query.
+    func runOptions(_ req: HTTPRequest, _ name: String) throws(Problem) -> (e: StackEntry, mode: TraceMode, sync: Bool) {
+        var q = try Query(req.query)
+        let sync = try q.bool("sync")
+        let traceParam = q.string("trace")
+        try q.finish()
+        let e = try entry(name)
+        return (e, try traceMode(traceParam, of: e), sync)
+    }
+
     /// Runs `body` under the stack's lock as `mode` traces: the trace quota taken first (what the
     /// mode then did not keep given back), recording off for `none` (the path runs without
     /// stages or rule events), every packet counted in the stack's outcomes.

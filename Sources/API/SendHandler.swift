@@ -99,12 +99,7 @@ extension App {
     /// Runs the flows' calls in one run, in time order (a flow's own order kept), and answers as
     /// an injection does: each datagram's trace.
     private func runFlows(_ req: HTTPRequest, _ name: String, _ flows: [Flow]) throws(Problem) -> HTTPResponse {
-        var q = try Query(req.query)
-        let sync = try q.bool("sync")
-        let traceParam = q.string("trace")
-        try q.finish()
-        let e = try entry(name)
-        let mode = try traceMode(traceParam, of: e)
+        let (e, mode, sync) = try runOptions(req, name)
         let total = flows.reduce(0) { $0 + $1.count }
         guard total <= limits.maxPacketsPerRequest else {
             throw Problem.unprocessable("at most \(limits.maxPacketsPerRequest) datagrams per request", pointer: "/flows")

@@ -58,12 +58,7 @@ extension App {
     /// One call in one run, its segments followed across links (so a connect's handshake
     /// completes in this request), answered as an injection is, with the socket afterwards.
     private func runTCPCall(_ req: HTTPRequest, _ name: String, _ id: Int, _ call: TCPCall) throws(Problem) -> HTTPResponse {
-        var q = try Query(req.query)
-        let sync = try q.bool("sync")
-        let traceParam = q.string("trace")
-        try q.finish()
-        let e = try entry(name)
-        let mode = try traceMode(traceParam, of: e)
+        let (e, mode, sync) = try runOptions(req, name)
         try enterRunning()
         defer { running.leave() }
         let results = try runTraced(e, mode: mode, packets: 1, check: { (s: Stack) throws(Problem) in
