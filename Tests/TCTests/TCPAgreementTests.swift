@@ -265,6 +265,27 @@ final class TCPRetransmitTests: XCTestCase {
         XCTAssertEqual(p.cli.snmp.tcp.RetransSegs, 1)
     }
 
+    /// The ACK held up past the timeout: the timeout resent the first segment only (the window back
+    /// to one), and the late ACK of all three is still good (snd_nxt moves up to it).
+    func testALateACKAfterTheTimeoutIsGood() throws {
+        let p = try TCPAgreementTests.Pair()
+        var l = SocketConfig(id: 1, proto: .tcp, port: 5000); l.backlog = 8
+        XCTAssertNil(p.srv.bind(l))
+        var c = SocketConfig(id: 1, proto: .tcp, port: 40000); c.listen = false
+        XCTAssertNil(p.cli.bind(c))
+        p.ferry(p.cli.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)]), from: p.cli)
+        let sent = p.cli.tcpCalls([.send(socket: 1, bytes: [UInt8](repeating: 7, count: 3000))])
+        XCTAssertEqual(sent[0].emitted.count, 3)
+        let acks = p.srv.inject(sent[0].emitted.map { Injection(device: 0, frame: $0.frame, atNs: $0.timeNs, csumPartial: $0.csumPartial) })
+            .flatMap(\.emitted)
+        XCTAssertEqual(acks.count, 1, "the three arrive in one poll and GRO merges them: one ACK for all")
+        let again = p.cli.advance(toNs: p.cli.clockNs + 300_000_000)
+        XCTAssertEqual(again.count, 1, "the window is one segment after a timeout")
+        let r = p.cli.inject(acks.map { Injection(device: 0, frame: $0.frame, atNs: p.cli.clockNs, csumPartial: $0.csumPartial) })
+        XCTAssertEqual(r.map(\.outcome), [.consumed])
+        XCTAssertEqual(p.cli.socket(1)?.tcp?.sendQ, 0)
+    }
+
     func testASynNobodyAnswersTimesOut() throws {
         let s = try TCPAgreementTests.host("cli", 1, 2)
         var c = SocketConfig(id: 1, proto: .tcp, port: 40000); c.listen = false

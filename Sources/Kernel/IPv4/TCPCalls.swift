@@ -73,7 +73,7 @@ extension Stack {
         c.priority = sk.config.priority ?? (sk.config.tos != 0 ? Stack.rt_tos2priority(sk.config.tos) : 0)
         c.tsOK = true; c.sackOK = true; c.wscaleOK = true
         c.iss = secure_tcp_seq(key)
-        c.sndUna = c.iss; c.sndNxt = c.iss &+ 1
+        c.sndUna = c.iss; c.sndNxt = c.iss &+ 1; c.sndMax = c.sndNxt
         c.tsOffset = secure_tcp_ts_off(key)
         c.ipID = UInt16(truncatingIfNeeded: random.next())
         tcp_select_initial_window(c, mss: c.advmss)

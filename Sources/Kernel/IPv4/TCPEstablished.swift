@@ -57,10 +57,12 @@ extension Stack {
     /// Answers the path's end when processing stops here.
     func tcp_ack(_ c: TCPConn, _ skb: SkBuff, _ s: TCPSegment) -> PathEnd? {
         enter(.tcp_ack, skb)
-        if seqAfter(s.ack, c.sndNxt) {
+        if seqAfter(s.ack, c.sndMax) {
             tcp_send_ack(c, cause: skb)
-            return drop(.TCP_ACK_UNSENT_DATA, "ACK \(s.ack) of data not sent yet (snd_nxt \(c.sndNxt))")
+            return drop(.TCP_ACK_UNSENT_DATA, "ACK \(s.ack) of data not sent yet (snd_nxt \(c.sndMax))")
         }
+        // An ACK of what went before a timeout moved snd_nxt back: nothing to send again there.
+        if seqAfter(s.ack, c.sndNxt) { c.sndNxt = s.ack }
         c.sndWnd = Int(s.window) << Int(c.sndWscale)
         guard seqAfter(s.ack, c.sndUna) else { return nil }
         var acked = Int(s.ack &- c.sndUna)
@@ -70,7 +72,7 @@ extension Stack {
         c.retransmits = 0
         c.cwnd = min(c.cwnd + 1, 10)
         tcp_rearm_rto(c, now: clocks[skb.cpu])
-        if c.finSent && s.ack == c.sndNxt { c.finAcked = true; acked -= 1 }
+        if let f = c.finSeq, !c.finAcked, seqAfter(s.ack, f) { c.finAcked = true; c.finSent = true; acked -= 1 }
         c.sendQueue.removeFirst(min(acked, c.sendQueue.count))
         guard c.finAcked else { return nil }
         switch c.state {

@@ -35,6 +35,11 @@ public final class TCPConn {
 
     // Send side: snd_una <= snd_nxt <= write_seq.
     var iss: UInt32 = 0, sndUna: UInt32 = 0, sndNxt: UInt32 = 0
+    /// The highest sequence sent: a retransmission timeout moves snd_nxt back to snd_una, and an
+    /// ACK of what went before it is still good.
+    var sndMax: UInt32 = 0
+    /// Where the FIN went, once it has.
+    var finSeq: UInt32?
     /// Bytes written and not acknowledged; the front `sndNxt - sndUna` bytes are in flight.
     var sendQueue: [UInt8] = []
     /// The peer's window in bytes (its field shifted by snd_wscale) and its MSS.

@@ -48,7 +48,7 @@ extension Stack {
         c.priority = sk.config.priority ?? 0
         c.tsOK = true; c.sackOK = true; c.wscaleOK = true
         c.iss = secure_tcp_seq(key)
-        c.sndUna = c.iss; c.sndNxt = c.iss &+ 1
+        c.sndUna = c.iss; c.sndNxt = c.iss &+ 1; c.sndMax = c.sndNxt
         c.rcvNxt = s.seq &+ 1; c.copiedSeq = c.rcvNxt; c.rcvWup = c.rcvNxt
         c.sndWnd = Int(s.window)
         c.tsOffset = secure_tcp_ts_off(key)

@@ -160,13 +160,16 @@ extension Stack {
             tcp_transmit_skb(c, flags: last ? [.ack, .psh] : .ack, seq: c.sndNxt, payload: c.sendQueue[from..<(from + n)], cause: cause, own: first)
             first = false
             c.sndNxt &+= UInt32(n)
+            if seqAfter(c.sndNxt, c.sndMax) { c.sndMax = c.sndNxt }
             tcp_event_data_sent(c)
         }
         let allOut = Int(c.sndNxt &- c.sndUna) - (c.finSent && !c.finAcked ? 1 : 0) >= c.sendQueue.count
         if c.finQueued && !c.finSent && allOut {
             tcp_transmit_skb(c, flags: [.fin, .ack], seq: c.sndNxt, cause: cause, own: first)
             c.finSent = true
+            c.finSeq = c.sndNxt
             c.sndNxt &+= 1
+            if seqAfter(c.sndNxt, c.sndMax) { c.sndMax = c.sndNxt }
         }
         if c.rtoDeadline == 0 { tcp_rearm_rto(c, now: clocks[cause.cpu]) }
     }
