@@ -81,6 +81,8 @@ final class Cake: Qdisc {
     enum FlowSet { case none, sparse, sparseWait, bulk, decaying }
     final class Flow {
         var queue = Deque<SkBuff>()
+        /// Bytes queued (what cake_drop compares to find the fattest flow).
+        var backlog = 0
         var deficit = 0
         var cvars = CobaltVars()
         var set = FlowSet.none
@@ -186,6 +188,7 @@ final class Cake: Qdisc {
         if stats.qlen == 0 && global.rateNs != 0 && timeNextPacket < now { timeNextPacket = now; failsafeNextPacket = now }
         skb.cakeEnqueueTime = now
         flow.queue.append(skb)
+        flow.backlog += len
         let off = skb.networkHeader
         avgNetoff = avgNetoff - (avgNetoff >> 8) + ((UInt64(off) << 16) >> 8)
         minNetlen = min(minNetlen, len); maxNetlen = max(maxNetlen, len)
@@ -215,18 +218,18 @@ final class Cake: Qdisc {
     private func cake_drop(now: UInt64) {
         var best: (Tin, Flow, Int)?
         for b in tins { for f in b.flows.values where !f.queue.isEmpty {
-            let backlog = f.queue.all.reduce(0) { $0 + $1.qdiscPktLen }
-            if best == nil || backlog > best!.2 { best = (b, f, backlog) }
+            if best == nil || f.backlog > best!.2 { best = (b, f, f.backlog) }
         } }
         guard let (b, f, _) = best, let skb = f.queue.popFirst() else { bufferUsed = 0; return }
         cobaltQueueFull(&f.cvars, b, now: now)
-        unqueue(skb, b)
+        unqueue(skb, b, f)
         b.drops += 1; stats.drops += 1
         toFree.append((skb, .QDISC_OVERLIMIT))
     }
 
-    private func unqueue(_ skb: SkBuff, _ b: Tin) {
+    private func unqueue(_ skb: SkBuff, _ b: Tin, _ f: Flow) {
         let len = skb.qdiscPktLen
+        f.backlog -= len
         b.backlog -= len
         stats.qlen -= 1; stats.backlog -= len
         bufferUsed -= skb.truesize
@@ -292,7 +295,7 @@ final class Cake: Qdisc {
                 }
                 var got: SkBuff?
                 while let skb = flow.queue.popFirst() {
-                    unqueue(skb, b)
+                    unqueue(skb, b, flow)
                     if !shouldDrop(&flow.cvars, b, now: now, skb: skb) || flow.queue.isEmpty { got = skb; break }
                     b.drops += 1; stats.drops += 1
                     toFree.append((skb, .QDISC_CONGESTED))
@@ -436,7 +439,7 @@ final class Cake: Qdisc {
     override func reset() -> [SkBuff] {
         var all = takePeeked()
         for b in tins {
-            for f in b.flows.values { all += f.queue.all; f.queue = Deque(); f.set = .none }
+            for f in b.flows.values { all += f.queue.all; f.queue = Deque(); f.backlog = 0; f.set = .none }
             b.newFlows = []; b.oldFlows = []; b.decayingFlows = []
             b.sparse = 0; b.bulk = 0; b.decaying = 0; b.backlog = 0
         }
