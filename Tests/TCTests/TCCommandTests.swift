@@ -172,3 +172,27 @@ extension TCCommandTests {
             """)
     }
 }
+
+extension TCCommandTests {
+    /// A child kept through a change brings its drops along once: the tbf's count does not double.
+    func testChangeDoesNotCountTheChildsDropsTwice() throws {
+        let s = try TCAgreementTests.dut()
+        var list: [QdiscConfig] = []
+        for c in ["qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 1600 limit 10000", "qdisc add dev eth1 parent 1:1 handle 10: pfifo limit 2"] {
+            list = try TC.apply(try TC.parse(c), to: list, devices: ["eth0", "eth1"])
+        }
+        try s.setQdiscs(list)
+        let frame = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                              network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.udp, payloadLength: 0),
+                                             .udp(UDPRepr(srcPort: 1, dstPort: 2, payload: [UInt8](repeating: 0, count: 1000))))).emit()
+        // A burst of six at once: the bucket passes one, the pfifo holds two, three are dropped.
+        _ = s.inject((0..<6).map { _ in Injection(device: 0, frame: frame, atNs: 0) })
+        XCTAssertEqual(s.qdiscInfo(dev: "eth1").map(\.stats.drops), [3, 3])
+        list = try TC.apply(try TC.parse("qdisc change dev eth1 root handle 1: tbf rate 2mbit burst 1600 limit 10000"), to: list, devices: ["eth0", "eth1"])
+        try s.setQdiscs(list)
+        // The next packet through the tbf (it looks at its child's drops again) changes no drop count.
+        _ = s.inject([Injection(device: 0, frame: frame, atNs: 1_000_000_000)])
+        XCTAssertEqual(s.qdiscInfo(dev: "eth1").map(\.stats.drops), [3, 3])
+        XCTAssertEqual(s.qdiscInfo(dev: "eth1").map(\.stats.packets), [4, 4], "every packet passed through the child")
+    }
+}

@@ -53,7 +53,8 @@ final class TBF: Qdisc {
 
     override var child: Qdisc? {
         get { inner }
-        set { inner = newValue ?? FIFOQdisc(handle: 0, spec: .bfifo(limit: limit), txqueuelen: 0, psched_mtu: 0); innerDrops = 0 }
+        // A child kept through `tc qdisc change` brings drops this tbf already counts.
+        set { inner = newValue ?? FIFOQdisc(handle: 0, spec: .bfifo(limit: limit), txqueuelen: 0, psched_mtu: 0); innerDrops = inner.stats.drops }
     }
 
     /// `tbf_enqueue`: a packet above the burst can never pass and is dropped; else the child decides.
