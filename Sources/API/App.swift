@@ -111,6 +111,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerMetricsRoute()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }
         router.add("GET", "/v1/traces/aggregate") { [unowned self] req, _ throws(Problem) in try aggregateTraces(req) }
+        router.add("GET", "/v1/drop_reasons") { [unowned self] req, _ throws(Problem) in try dropReasons(req) }
         router.add("GET", "/v1/traces/{trace}") { [unowned self] req, p throws(Problem) in try getTrace(req, p["trace"]!) }
     }
 

@@ -1338,6 +1338,30 @@ paths:
               schema: {type: string, format: binary}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/drop_reasons:
+    get:
+      operationId: listDropReasons
+      summary: "Every drop reason a trace can carry: the kernel's enum skb_drop_reason names (without SKB_DROP_REASON_), each with what it means."
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The reasons, in the kernel's order as far as the model has them.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items:
+                    type: array
+                    items:
+                      type: object
+                      required: [name, summary]
+                      properties:
+                        name: {type: string}
+                        summary: {type: string}
+        '400': {$ref: '#/components/responses/BadRequest'}
   /v1/traces/aggregate:
     get:
       operationId: aggregateTraces

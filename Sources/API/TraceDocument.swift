@@ -1,3 +1,4 @@
+import HTTPServer
 import JSON
 import Kernel
 import Store
@@ -169,5 +170,16 @@ extension TraceDocument {
             }
         }
         return PCAP.writeNG(interfaces: interfaces, packets: packets)
+    }
+}
+
+extension App {
+    /// `GET /v1/drop_reasons`: every drop reason a trace can carry (the kernel's
+    /// `enum skb_drop_reason` names), with what it means.
+    func dropReasons(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        return jsonResponse(200, .object([("items", .array(DropReason.allCases.map { r in
+            .object([("name", .string(r.rawValue)), ("summary", .string(r.summary))])
+        }))]))
     }
 }

@@ -95,3 +95,15 @@ final class SSTextTests: XCTestCase {
                        + "ESTAB  0      0          127.0.0.1:40000    127.0.0.1:5000        \n")
     }
 }
+
+/// The drop reasons a trace can carry, served with what they mean.
+final class DropReasonsAPITests: AppTestCase {
+    func testServedWithSummaries() throws {
+        let r = call("GET", "/v1/drop_reasons")
+        XCTAssertEqual(r.status, 200)
+        guard case .array(let items)? = r.json?["items"] else { return XCTFail(r.raw) }
+        XCTAssertEqual(items.count, DropReason.allCases.count)
+        XCTAssertEqual(items.first { $0["name"] == .string("NEIGH_FAILED") }?["summary"], .string("the neighbour did not answer (entry FAILED)"))
+        XCTAssertEqual(call("GET", "/v1/drop_reasons?x=1").status, 400)
+    }
+}
