@@ -122,7 +122,8 @@ final class HTB: Qdisc {
 
     // MARK: classes
 
-    func find(_ classid: UInt32) -> HTBClass? { classes.first { $0.classid == classid } }
+    private var byID: [UInt32: HTBClass] = [:]
+    func find(_ classid: UInt32) -> HTBClass? { byID[classid] }
 
     /// `htb_change_class` for a new class: a leaf with a pfifo of txqueuelen; a parent that was a
     /// leaf becomes inner (what its qdisc held is dropped).
@@ -145,6 +146,7 @@ final class HTB: Qdisc {
         }
         cl.leaf = FIFOQdisc(handle: 0, spec: .pfifo(limit: nil), txqueuelen: txqueuelen, psched_mtu: 0)
         classes.append(cl)
+        byID[cl.classid] = cl
         hash[HTB.hashIndex(cl.classid, hash.count - 1)].insert(cl, at: 0)
         if classes.count * 4 > hash.count * 3 {
             let old = hash
