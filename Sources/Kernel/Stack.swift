@@ -60,9 +60,8 @@ public final class Stack {
     var clocks: [UInt64]
     var events = EventQueue()
     /// This run's arrivals in time order (they are most events, and come sorted: no heap needed).
-    var arrivals: [(time: UInt64, packet: Int, device: Int)] = []
-    /// This run's arrivals a veth peer handed over CHECKSUM_PARTIAL.
-    var partialArrivals: Set<Int> = []
+    /// `csumPartial`: a veth peer handed the frame over CHECKSUM_PARTIAL.
+    var arrivals: [(time: UInt64, packet: Int, device: Int, csumPartial: Bool)] = []
     var arrivalCursor = 0
     /// This run's socket sends (`send`), by index.
     var pendingSends: [Send] = []
@@ -222,8 +221,7 @@ public final class Stack {
             packets.append(PacketResult(device: deviceNames[inj.device], outcome: .queued, dropReason: nil, stages: [], startNs: t,
                                         endNs: 0, frame: inj.frame, note: nil, rxQueue: 0, segments: 1, emitted: []))
             if let last = arrivals.last, last.time > t { sorted = false }
-            arrivals.append((t, i, inj.device))
-            if inj.csumPartial { partialArrivals.insert(i) }
+            arrivals.append((t, i, inj.device, inj.csumPartial))
         }
         if !sorted { arrivals.sort { ($0.time, $0.packet) < ($1.time, $1.packet) } }
         return endRun()
@@ -234,7 +232,6 @@ public final class Stack {
         packets.removeAll(keepingCapacity: true)
         arrivals.removeAll(keepingCapacity: true)
         arrivalCursor = 0
-        if !partialArrivals.isEmpty { partialArrivals.removeAll() }
     }
 
     /// Runs until no packet work is left and hands over the run's results.
@@ -283,7 +280,7 @@ public final class Stack {
                 let a = arrivals[arrivalCursor]
                 arrivalCursor += 1
                 if a.time > clockNs { clockNs = a.time }
-                nic_receive(packet: a.packet, device: a.device, at: a.time)
+                nic_receive(packet: a.packet, device: a.device, at: a.time, csumPartial: a.csumPartial)
                 continue
             }
             let (t, e) = events.pop()!

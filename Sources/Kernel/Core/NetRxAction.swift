@@ -87,7 +87,7 @@ extension Stack {
         enter(.napi_alloc_skb, skb)
         let dev = devices[skb.dev]
         if let end = eth_type_trans(skb) { finish(skb, end); return }
-        if !partialArrivals.isEmpty && partialArrivals.contains(skb.packet) {
+        if skb.rxCsumPartial {
             veth_rx_partial(skb)
         } else if dev.config.rxChecksumOffload && l4ChecksumVerifies(skb) {
             skb.ipSummed = .unnecessary

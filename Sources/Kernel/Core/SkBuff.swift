@@ -63,6 +63,8 @@ public final class SkBuff {
     var qdiscPktLen = 0
     /// `codel_skb_cb(skb)->enqueue_time` (`codel_set_enqueue_time`), in CoDel's 1024-ns units.
     var codelEnqueueTime: UInt32 = 0
+    /// Received from a veth peer CHECKSUM_PARTIAL (`veth_rx_partial` finishes it).
+    var rxCsumPartial = false
     /// cake's enqueue time in ns (`cobalt_skb_cb`).
     var cakeEnqueueTime: UInt64 = 0
     /// How the packet's path ends once the driver takes it (forwarded or transmitted).
@@ -89,7 +91,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0; tcpSerial = 0
+        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

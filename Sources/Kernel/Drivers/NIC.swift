@@ -3,7 +3,7 @@ import Wire
 // The NIC and its driver's interrupt side: descriptor rings, RSS, coalescing, hard IRQ.
 extension Stack {
     /// The hardware receive: RSS picks the queue, DMA fills a descriptor, coalescing decides the IRQ.
-    func nic_receive(packet p: Int, device: Int, at t: UInt64) {
+    func nic_receive(packet p: Int, device: Int, at t: UInt64, csumPartial: Bool = false) {
         let dev = devices[device]
         let frame = packets[p].frame
         let hash = dev.rss.hash(frame: frame)
@@ -13,6 +13,7 @@ extension Stack {
         let skb = allocSkb(frame: frame, dev: dev.index, packet: p)
         skb.hash = hash
         skb.rxQueue = qi
+        skb.rxCsumPartial = csumPartial
         skb.cpu = q.irqCPU
         if tracing { packets[p].stages.append(TraceStage(stage: .nic_receive, cpu: q.irqCPU, timeNs: t)) }
         guard q.ring.push(skb) else {
