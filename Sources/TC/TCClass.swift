@@ -21,26 +21,15 @@ public enum TCAnyCommand: Sendable, Equatable {
 extension TC {
     /// `tc qdisc ...` or `tc class ...`.
     public static func parseAny(_ line: String) throws(TCError) -> TCAnyCommand {
-        var w = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
-        if w.first == "tc" { w.removeFirst() }
+        let w = words(line).words
         if let f = w.first, !f.isEmpty, "class".hasPrefix(f) { return .class(try parseClass(line)) }
         return .qdisc(try parse(line))
     }
 
     /// `[tc] class add|change|replace|del dev DEV root|parent X:Y classid X:Y [htb OPTIONS]`.
     public static func parseClass(_ line: String) throws(TCError) -> TCClassCommand {
-        var w = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
-        var base = 0
-        if w.first == "tc" { w.removeFirst(); base = 1 }
-        guard w.count > 1 else { throw TCError("Command \"\" is unknown, try \"tc class help\".", word: base + 1) }
-        let op: TCClassCommand.Op
-        switch w[1] {
-        case "add": op = .add
-        case "change": op = .change
-        case "replace": op = .replace
-        case "del", "delete": op = .del
-        default: throw TCError("Command \"\(w[1])\" is unknown, try \"tc class help\".", word: base + 1)
-        }
+        let (w, base) = words(line)
+        let op: TCClassCommand.Op = try verb(w, base: base, object: "class")
         var head = TCHead(), classid: UInt32?
         var i = 2
         func next() throws(TCError) -> String {

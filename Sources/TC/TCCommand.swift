@@ -28,6 +28,24 @@ public struct TCError: Error, Equatable, Sendable {
     init(_ message: String, word: Int? = nil, kernel: Bool = false) { self.message = message; self.word = word; self.kernel = kernel }
 }
 
+extension TC {
+    /// A command's words without a leading `tc`, and how many that dropped (errors name words of the line).
+    static func words(_ line: String) -> (words: [String], base: Int) {
+        var w = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+        if w.first == "tc" { w.removeFirst(); return (w, 1) }
+        return (w, 0)
+    }
+
+    /// The verb after the object (`add`, `change`, `replace`, `del`/`delete`), or tc's refusal.
+    static func verb<Op: RawRepresentable>(_ w: [String], base: Int, object: String) throws(TCError) -> Op where Op.RawValue == String {
+        guard w.count > 1 else { throw TCError("Command \"\" is unknown, try \"tc \(object) help\".", word: base + 1) }
+        guard let op = Op(rawValue: w[1] == "delete" ? "del" : w[1]) else {
+            throw TCError("Command \"\(w[1])\" is unknown, try \"tc \(object) help\".", word: base + 1)
+        }
+        return op
+    }
+}
+
 /// The words `tc qdisc` and `tc class` share: dev, root, parent (tc_qdisc.c, tc_class.c).
 struct TCHead {
     var dev: String?, root = false, parent: TCCommand.ParentID?
@@ -61,21 +79,11 @@ struct TCHead {
 public enum TC {
     /// Parses `[tc] qdisc add|replace|change|del dev DEV root|parent X:Y [handle H:] KIND [options]`.
     public static func parse(_ line: String) throws(TCError) -> TCCommand {
-        var w = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
-        var base = 0
-        if w.first == "tc" { w.removeFirst(); base = 1 }
+        let (w, base) = words(line)
         guard w.first == "qdisc" || w.first == "qd" || w.first == "q" else {
             throw TCError("only \"tc qdisc\" commands are supported yet (not \"\(w.first ?? "")\")", word: base)
         }
-        guard w.count > 1 else { throw TCError("Command \"\" is unknown, try \"tc qdisc help\".", word: base + 1) }
-        let op: TCCommand.Op
-        switch w[1] {
-        case "add": op = .add
-        case "replace": op = .replace
-        case "change": op = .change
-        case "del", "delete": op = .del
-        default: throw TCError("Command \"\(w[1])\" is unknown, try \"tc qdisc help\".", word: base + 1)
-        }
+        let op: TCCommand.Op = try verb(w, base: base, object: "qdisc")
         var head = TCHead(), handle: UInt32?
         var i = 2
         func next() throws(TCError) -> String {
