@@ -66,19 +66,24 @@ extension Stack {
         enter(.tcp_transmit_skb, cause)
         guard let route = routeOutput(c.key.remote) else { return false }
         let syn = flags.contains(.syn)
+        // tcp_options_write's layout: MSS, SACK-permitted packed with timestamps, NOP + window
+        // scale on a SYN; NOP NOP timestamps after. One buffer, no temporaries per segment.
         var opts: [UInt8] = []
-        let ts = tcpTSval(c)
+        opts.reserveCapacity(20)
+        func put32(_ v: UInt32) { opts.append(UInt8(v >> 24)); opts.append(UInt8(v >> 16 & 0xff)); opts.append(UInt8(v >> 8 & 0xff)); opts.append(UInt8(v & 0xff)) }
+        func ts(_ echo: UInt32) { put32(tcpTSval(c)); put32(echo) }
         if syn {
-            // tcp_options_write's layout: MSS, SACK-permitted packed with timestamps, NOP + window scale.
-            opts = [2, 4, UInt8(c.advmss >> 8), UInt8(c.advmss & 0xff)]
+            opts.append(contentsOf: [2, 4, UInt8(c.advmss >> 8), UInt8(c.advmss & 0xff)])
             if c.tsOK {
-                opts += (c.sackOK ? [4, 2, 8, 10] : [1, 1, 8, 10]) + be32(ts) + be32(flags.contains(.ack) ? c.tsRecent : 0)
+                opts.append(contentsOf: c.sackOK ? [4, 2, 8, 10] : [1, 1, 8, 10])
+                ts(flags.contains(.ack) ? c.tsRecent : 0)
             } else if c.sackOK {
-                opts += [1, 1, 4, 2]
+                opts.append(contentsOf: [1, 1, 4, 2])
             }
-            if c.wscaleOK { opts += [1, 3, 3, c.rcvWscale] }
+            if c.wscaleOK { opts.append(contentsOf: [1, 3, 3, c.rcvWscale]) }
         } else if c.tsOK {
-            opts = [1, 1, 8, 10] + be32(ts) + be32(c.tsRecent)
+            opts.append(contentsOf: [1, 1, 8, 10])
+            ts(c.tsRecent)
         }
         let window = syn ? UInt16(min(c.rcvWnd, 65535)) : tcp_select_window(c)
         let ackNo = flags.contains(.ack) ? c.rcvNxt : 0
@@ -108,7 +113,6 @@ extension Stack {
         return true
     }
 
-    private func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 
     /// `tcp_event_ack_sent`: an ACK went (alone or on data), so none is owed; one quick ACK used.
     func tcp_event_ack_sent(_ c: TCPConn) {
