@@ -242,13 +242,7 @@ extension TCPConnectFailureTests {
 /// ETIMEDOUT at 127 s (tcp_syn_retries 6), as Linux's connect does.
 final class TCPRetransmitTests: XCTestCase {
     func testALostSegmentIsSentAgain() throws {
-        let p = try TCPAgreementTests.Pair()
-        var l = SocketConfig(id: 1, proto: .tcp, port: 5000); l.backlog = 8
-        XCTAssertNil(p.srv.bind(l))
-        var c = SocketConfig(id: 1, proto: .tcp, port: 40000); c.listen = false
-        XCTAssertNil(p.cli.bind(c))
-        p.ferry(p.cli.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)]), from: p.cli)
-        XCTAssertEqual(p.srv.tcpAccept(listener: 1), 2)
+        let p = try TCPAgreementTests.Pair.connected()
         // The data segment is lost on the way.
         let sent = p.cli.tcpCalls([.send(socket: 1, bytes: Array("hello".utf8))])
         let lostAt = sent[0].emitted[0].timeNs
@@ -268,12 +262,7 @@ final class TCPRetransmitTests: XCTestCase {
     /// The ACK held up past the timeout: the timeout resent the first segment only (the window back
     /// to one), and the late ACK of all three is still good (snd_nxt moves up to it).
     func testALateACKAfterTheTimeoutIsGood() throws {
-        let p = try TCPAgreementTests.Pair()
-        var l = SocketConfig(id: 1, proto: .tcp, port: 5000); l.backlog = 8
-        XCTAssertNil(p.srv.bind(l))
-        var c = SocketConfig(id: 1, proto: .tcp, port: 40000); c.listen = false
-        XCTAssertNil(p.cli.bind(c))
-        p.ferry(p.cli.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)]), from: p.cli)
+        let p = try TCPAgreementTests.Pair.connected()
         let sent = p.cli.tcpCalls([.send(socket: 1, bytes: [UInt8](repeating: 7, count: 3000))])
         XCTAssertEqual(sent[0].emitted.count, 3)
         let acks = p.srv.inject(sent[0].emitted.map { Injection(device: 0, frame: $0.frame, atNs: $0.timeNs, csumPartial: $0.csumPartial) })
@@ -298,5 +287,37 @@ final class TCPRetransmitTests: XCTestCase {
         XCTAssertEqual(syns, [1, 3, 7, 15, 31, 63])
         XCTAssertEqual(s.socket(1)?.tcp?.error, "ETIMEDOUT")
         XCTAssertEqual(s.ssTCP, [])
+    }
+}
+
+extension TCPAgreementTests.Pair {
+    /// CLI 40000 connected to SRV's listener on 5000 (backlog 8), the child accepted as SRV's socket 2.
+    static func connected() throws -> TCPAgreementTests.Pair {
+        let p = try TCPAgreementTests.Pair()
+        var l = SocketConfig(id: 1, proto: .tcp, port: 5000); l.backlog = 8
+        XCTAssertNil(p.srv.bind(l))
+        var c = SocketConfig(id: 1, proto: .tcp, port: 40000); c.listen = false
+        XCTAssertNil(p.cli.bind(c))
+        p.ferry(p.cli.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)]), from: p.cli)
+        XCTAssertEqual(p.srv.tcpAccept(listener: 1), 2)
+        return p
+    }
+}
+
+/// The receive buffer's charge: an skb's truesize stays charged until its last byte is read.
+final class TCPReceiveBufferTests: XCTestCase {
+    func testAnSkbIsUnchargedWhenReadToItsEnd() throws {
+        let p = try TCPAgreementTests.Pair.connected()
+        p.ferry(p.cli.tcpCalls([.send(socket: 1, bytes: Array("hello".utf8))]), from: p.cli)
+        p.ferry(p.cli.tcpCalls([.send(socket: 1, bytes: Array("world".utf8))]), from: p.cli)
+        let c = try XCTUnwrap(p.srv.socket(2)?.tcp)
+        let one = SkBuff.truesize(14 + 20 + 32 + 5)
+        XCTAssertEqual(c.rmemAlloc, 2 * one)
+        XCTAssertEqual(p.srv.tcpRecv(socket: 2, max: 3)?.data, Array("hel".utf8))
+        XCTAssertEqual(c.rmemAlloc, 2 * one, "the first skb still has two bytes unread")
+        XCTAssertEqual(p.srv.tcpRecv(socket: 2, max: 4)?.data, Array("lowo".utf8))
+        XCTAssertEqual(c.rmemAlloc, one)
+        XCTAssertEqual(p.srv.tcpRecv(socket: 2, max: 100)?.data, Array("rld".utf8))
+        XCTAssertEqual(c.rmemAlloc, 0)
     }
 }

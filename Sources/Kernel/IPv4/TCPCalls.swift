@@ -161,8 +161,17 @@ extension Stack {
         let data = Array(c.rcvQueue.prefix(n))
         c.rcvQueue.removeFirst(n)
         c.copiedSeq &+= UInt32(n)
-        // The receive buffer's charge shrinks with what is left (skbs freed as they are read).
-        c.rmemAlloc = c.rcvQueue.isEmpty ? 0 : c.rmemAlloc * c.rcvQueue.count / (c.rcvQueue.count + n)
+        // Each skb read to its end is freed and its truesize uncharged.
+        var left = n
+        while left > 0, let head = c.rcvSkbs.first {
+            let take = min(left, head.len - c.rcvHeadRead)
+            left -= take
+            c.rcvHeadRead += take
+            guard c.rcvHeadRead == head.len else { break }
+            _ = c.rcvSkbs.popFirst()
+            c.rmemAlloc -= head.truesize
+            c.rcvHeadRead = 0
+        }
         var eof = false
         if c.rcvQueue.isEmpty && c.finReceived {
             eof = true

@@ -118,6 +118,7 @@ extension Stack {
             let from = skb.transportHeader + s.dataOffset + skip
             c.rcvQueue.append(contentsOf: skb.data[from..<(from + s.dataLength - skip)])
             c.rmemAlloc += skb.truesize
+            c.rcvSkbs.append((s.dataLength - skip, skb.truesize))
             c.rcvNxt = dataEnd
             c.ackPending = true
             tcp_event_data_recv(c, length: s.dataLength - skip, now: clocks[skb.cpu])

@@ -56,6 +56,11 @@ public final class TCPConn {
     var rcvQueue: [UInt8] = []
     /// `sk_rmem_alloc`: the truesize of the skbs whose data waits in rcvQueue.
     var rmemAlloc = 0
+    /// The queued skbs' data lengths and truesizes, oldest first: an skb's charge goes when
+    /// the last of its bytes is read (`tcp_eat_recv_skb`).
+    var rcvSkbs = Deque<(len: Int, truesize: Int)>()
+    /// Bytes of the oldest queued skb already read.
+    var rcvHeadRead = 0
     var rcvbuf = 0
     /// `icsk_ack.rcv_mss`: the peer's segment size as measured (TCP_MSS_DEFAULT 536 at first).
     var rcvMss = 536
