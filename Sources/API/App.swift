@@ -34,6 +34,8 @@ public final class App: HTTPHandler, @unchecked Sendable {
 
     /// Injections running now (bounded by `limits.maxConcurrentInjections`).
     let running = RunningCount()
+    /// Trace rows the retention pass deleted, for /metrics.
+    let retentionDeleted = Tally()
 
     /// Opens the registry from the store; returns the app and any stored stack it could not rebuild.
     public init(store: Store, limits: Limits = Limits(), auth: Auth = Auth(), requestLog: RequestLog = RequestLog(),
@@ -45,6 +47,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         self.auth = auth
         self.registry = Registry(store: store, limits: limits)
         loadProblems = try registry.load()
+        _ = try TraceIndexing.backfill(store)
         router = Router()
         registerRoutes()
     }
@@ -110,6 +113,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerRulesetRoutes()
         registerMetricsRoute()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }
+        router.add("DELETE", "/v1/traces") { [unowned self] req, _ throws(Problem) in try deleteTracesByFilter(req) }
         router.add("GET", "/v1/traces/aggregate") { [unowned self] req, _ throws(Problem) in try aggregateTraces(req) }
         router.add("GET", "/v1/drop_reasons") { [unowned self] req, _ throws(Problem) in try dropReasons(req) }
         router.add("GET", "/v1/traces/{trace}") { [unowned self] req, p throws(Problem) in try getTrace(req, p["trace"]!) }
@@ -132,6 +136,14 @@ public final class App: HTTPHandler, @unchecked Sendable {
 }
 
 /// A count of work in progress, taken and given back under a lock.
+/// A counter several threads add to.
+final class Tally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add(_ k: Int) { lock.lock(); n += k; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
+
 final class RunningCount: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0

@@ -78,7 +78,8 @@ extension App {
         for (name, help, type, v) in [("packetstack_trace_queue_rows", "Trace rows waiting for the database.", "gauge", w.queued),
                                       ("packetstack_traces_enqueued_total", "Trace rows handed to the writer.", "counter", w.enqueued),
                                       ("packetstack_traces_committed_total", "Trace rows the writer has finished (stored or failed).", "counter", w.committed),
-                                      ("packetstack_traces_failed_total", "Trace rows the database refused (their stack deleted meanwhile); never answered durable.", "counter", w.failed)] {
+                                      ("packetstack_traces_failed_total", "Trace rows the database refused (their stack deleted meanwhile); never answered durable.", "counter", w.failed),
+                                      ("packetstack_traces_retention_deleted_total", "Trace rows deleted by stacks' retention (max_age_s, max_traces).", "counter", retentionDeleted.value)] {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
         }
         let h = "packetstack_trace_batch_commit_seconds"

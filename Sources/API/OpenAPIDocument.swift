@@ -299,7 +299,28 @@ paths:
       - $ref: '#/components/parameters/StackName'
     delete:
       operationId: deleteStackTraces
-      summary: Delete a stack's stored traces, freeing its trace quota (--max-traces). Trace ids are never reused.
+      summary: Delete a stack's stored traces (all, or those the filters select), freeing its trace quota (--max-traces). Trace ids are never reused.
+      parameters:
+        - $ref: '#/components/parameters/TFOutcome'
+        - $ref: '#/components/parameters/TFDropReason'
+        - $ref: '#/components/parameters/TFDevice'
+        - $ref: '#/components/parameters/TFLastStage'
+        - $ref: '#/components/parameters/TFStage'
+        - $ref: '#/components/parameters/TFSinceNs'
+        - $ref: '#/components/parameters/TFUntilNs'
+        - $ref: '#/components/parameters/TFSince'
+        - $ref: '#/components/parameters/TFUntil'
+        - $ref: '#/components/parameters/TFProto'
+        - $ref: '#/components/parameters/TFAddr'
+        - $ref: '#/components/parameters/TFSrc'
+        - $ref: '#/components/parameters/TFDst'
+        - $ref: '#/components/parameters/TFPort'
+        - $ref: '#/components/parameters/TFSport'
+        - $ref: '#/components/parameters/TFDport'
+        - $ref: '#/components/parameters/TFHook'
+        - $ref: '#/components/parameters/TFTable'
+        - $ref: '#/components/parameters/TFChain'
+        - $ref: '#/components/parameters/TFHandle'
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -1301,9 +1322,27 @@ paths:
       operationId: listTraces
       summary: Stored traces, oldest or newest first, filtered (an unknown stack is a 404); with format=pcapng the page as a capture (each packet as it arrived, then what the stack sent because of it, one comment per packet with the trace, outcome, drop reason and deciding rules; interfaces named stack:device; next page in the X-Next-Cursor header).
       parameters:
-        - name: stack
-          in: query
-          schema: {type: string}
+        - $ref: '#/components/parameters/TFStack'
+        - $ref: '#/components/parameters/TFOutcome'
+        - $ref: '#/components/parameters/TFDropReason'
+        - $ref: '#/components/parameters/TFDevice'
+        - $ref: '#/components/parameters/TFLastStage'
+        - $ref: '#/components/parameters/TFStage'
+        - $ref: '#/components/parameters/TFSinceNs'
+        - $ref: '#/components/parameters/TFUntilNs'
+        - $ref: '#/components/parameters/TFSince'
+        - $ref: '#/components/parameters/TFUntil'
+        - $ref: '#/components/parameters/TFProto'
+        - $ref: '#/components/parameters/TFAddr'
+        - $ref: '#/components/parameters/TFSrc'
+        - $ref: '#/components/parameters/TFDst'
+        - $ref: '#/components/parameters/TFPort'
+        - $ref: '#/components/parameters/TFSport'
+        - $ref: '#/components/parameters/TFDport'
+        - $ref: '#/components/parameters/TFHook'
+        - $ref: '#/components/parameters/TFTable'
+        - $ref: '#/components/parameters/TFChain'
+        - $ref: '#/components/parameters/TFHandle'
         - name: format
           in: query
           schema: {type: string, enum: [json, pcapng], default: json}
@@ -1311,12 +1350,6 @@ paths:
           in: query
           description: "oldest (default) or newest first; the cursor goes on in the same direction."
           schema: {type: string, enum: [oldest, newest], default: oldest}
-        - name: outcome
-          in: query
-          schema: {$ref: '#/components/schemas/Outcome'}
-        - name: drop_reason
-          in: query
-          schema: {$ref: '#/components/schemas/DropReason'}
         - $ref: '#/components/parameters/Limit'
         - $ref: '#/components/parameters/Cursor'
       responses:
@@ -1336,6 +1369,45 @@ paths:
                   next_cursor: {$ref: '#/components/schemas/NextCursor'}
             application/x-pcapng:
               schema: {type: string, format: binary}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    delete:
+      operationId: deleteTraces
+      summary: "Delete the stored traces the filters select, across stacks (at least one filter), in small transactions that let injections go on; each stack gets its trace quota back. Ids are never reused."
+      parameters:
+        - $ref: '#/components/parameters/TFStack'
+        - $ref: '#/components/parameters/TFOutcome'
+        - $ref: '#/components/parameters/TFDropReason'
+        - $ref: '#/components/parameters/TFDevice'
+        - $ref: '#/components/parameters/TFLastStage'
+        - $ref: '#/components/parameters/TFStage'
+        - $ref: '#/components/parameters/TFSinceNs'
+        - $ref: '#/components/parameters/TFUntilNs'
+        - $ref: '#/components/parameters/TFSince'
+        - $ref: '#/components/parameters/TFUntil'
+        - $ref: '#/components/parameters/TFProto'
+        - $ref: '#/components/parameters/TFAddr'
+        - $ref: '#/components/parameters/TFSrc'
+        - $ref: '#/components/parameters/TFDst'
+        - $ref: '#/components/parameters/TFPort'
+        - $ref: '#/components/parameters/TFSport'
+        - $ref: '#/components/parameters/TFDport'
+        - $ref: '#/components/parameters/TFHook'
+        - $ref: '#/components/parameters/TFTable'
+        - $ref: '#/components/parameters/TFChain'
+        - $ref: '#/components/parameters/TFHandle'
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: How many traces were deleted.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [deleted]
+                properties:
+                  deleted: {type: integer, minimum: 0}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
   /v1/drop_reasons:
@@ -1365,20 +1437,32 @@ paths:
   /v1/traces/aggregate:
     get:
       operationId: aggregateTraces
-      summary: "Where packets die: the stored traces the filters select, counted by drop_reason, outcome, device or stack, most first. Traces a mode did not keep are not here; /metrics counts every packet."
+      summary: "Where packets die: the stored traces the filters select, counted by one field, most first (ties in value order). By rule ('ip f input handle 2', 'ip f input policy') or hook, each rule event of a selected trace counts once. Traces a mode did not keep are not here; /metrics counts every packet."
       parameters:
         - name: by
           in: query
-          schema: {type: string, enum: [drop_reason, outcome, device, stack], default: drop_reason}
-        - name: stack
-          in: query
-          schema: {type: string}
-        - name: outcome
-          in: query
-          schema: {$ref: '#/components/schemas/Outcome'}
-        - name: drop_reason
-          in: query
-          schema: {$ref: '#/components/schemas/DropReason'}
+          schema: {type: string, enum: [drop_reason, outcome, device, stack, last_stage, proto, saddr, daddr, sport, dport, nat_saddr, nat_daddr, nat_sport, nat_dport, rule, hook], default: drop_reason}
+        - $ref: '#/components/parameters/TFStack'
+        - $ref: '#/components/parameters/TFOutcome'
+        - $ref: '#/components/parameters/TFDropReason'
+        - $ref: '#/components/parameters/TFDevice'
+        - $ref: '#/components/parameters/TFLastStage'
+        - $ref: '#/components/parameters/TFStage'
+        - $ref: '#/components/parameters/TFSinceNs'
+        - $ref: '#/components/parameters/TFUntilNs'
+        - $ref: '#/components/parameters/TFSince'
+        - $ref: '#/components/parameters/TFUntil'
+        - $ref: '#/components/parameters/TFProto'
+        - $ref: '#/components/parameters/TFAddr'
+        - $ref: '#/components/parameters/TFSrc'
+        - $ref: '#/components/parameters/TFDst'
+        - $ref: '#/components/parameters/TFPort'
+        - $ref: '#/components/parameters/TFSport'
+        - $ref: '#/components/parameters/TFDport'
+        - $ref: '#/components/parameters/TFHook'
+        - $ref: '#/components/parameters/TFTable'
+        - $ref: '#/components/parameters/TFChain'
+        - $ref: '#/components/parameters/TFHandle'
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -1398,7 +1482,7 @@ paths:
                       type: object
                       required: [value, count]
                       properties:
-                        value: {type: [string, 'null']}
+                        value: {type: [string, integer, 'null'], description: "Addresses as text, ports and protocols as numbers."}
                         count: {type: integer}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
@@ -1429,6 +1513,110 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
 components:
   parameters:
+    TFStack:
+      name: stack
+      in: query
+      description: "Only this stack's traces (an unknown stack is a 404)."
+      schema: {type: string}
+    TFOutcome:
+      name: outcome
+      in: query
+      schema: {$ref: '#/components/schemas/Outcome'}
+    TFDropReason:
+      name: drop_reason
+      in: query
+      description: "As GET /v1/drop_reasons lists them."
+      schema: {$ref: '#/components/schemas/DropReason'}
+    TFDevice:
+      name: device
+      in: query
+      description: "The device the packet arrived on (or a send left by)."
+      schema: {type: string}
+    TFLastStage:
+      name: last_stage
+      in: query
+      description: "The stage the path ended in (a kernel function name, e.g. kfree_skb_reason)."
+      schema: {type: string}
+    TFStage:
+      name: stage
+      in: query
+      description: "A stage the packet reached (a kernel function name, e.g. ip_forward)."
+      schema: {type: string}
+    TFSinceNs:
+      name: since_ns
+      in: query
+      description: "Virtual time the packet arrived, from (inclusive)."
+      schema: {type: integer, minimum: 0}
+    TFUntilNs:
+      name: until_ns
+      in: query
+      description: "Virtual time the packet arrived, to (exclusive)."
+      schema: {type: integer, minimum: 0}
+    TFSince:
+      name: since
+      in: query
+      description: "Wall time the trace was stored, from (inclusive; RFC 3339)."
+      schema: {type: string, format: date-time}
+    TFUntil:
+      name: until
+      in: query
+      description: "Wall time the trace was stored, to (exclusive; RFC 3339)."
+      schema: {type: string, format: date-time}
+    TFProto:
+      name: proto
+      in: query
+      description: "IP protocol: a number or tcp, udp, icmp, icmpv6, sctp, udplite, dccp, gre, esp, ah, igmp."
+      schema: {type: string}
+    TFAddr:
+      name: addr
+      in: query
+      description: "An IPv4 or IPv6 address or CIDR on either side, before or after NAT."
+      schema: {type: string}
+    TFSrc:
+      name: src
+      in: query
+      description: "Source address or CIDR, before or after NAT."
+      schema: {type: string}
+    TFDst:
+      name: dst
+      in: query
+      description: "Destination address or CIDR, before or after NAT."
+      schema: {type: string}
+    TFPort:
+      name: port
+      in: query
+      description: "A port on either side, before or after NAT."
+      schema: {type: integer, minimum: 0, maximum: 65535}
+    TFSport:
+      name: sport
+      in: query
+      description: "Source port, before or after NAT."
+      schema: {type: integer, minimum: 0, maximum: 65535}
+    TFDport:
+      name: dport
+      in: query
+      description: "Destination port, before or after NAT."
+      schema: {type: integer, minimum: 0, maximum: 65535}
+    TFHook:
+      name: hook
+      in: query
+      description: "A netfilter hook where a rule or policy decided something for the packet."
+      schema: {type: string, enum: [prerouting, input, forward, output, postrouting, ingress]}
+    TFTable:
+      name: table
+      in: query
+      description: "A table one of whose rules or policies the packet hit: its name, or family and name ('inet filter')."
+      schema: {type: string}
+    TFChain:
+      name: chain
+      in: query
+      description: "A chain one of whose rules or policy the packet hit."
+      schema: {type: string}
+    TFHandle:
+      name: handle
+      in: query
+      description: "A rule handle the packet hit, or policy (a base chain's policy decided); with table and chain it names one rule."
+      schema: {type: string}
     CheckOnly:
       name: check
       in: query
@@ -1826,6 +2014,13 @@ components:
           default: full
           pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'
           description: "Which packets of an injection keep a trace by default - full (all, every stage and rule event), summary (a row per packet - outcome, drop reason, last stage, deciding rules), drops (full, dropped packets only), sample:N (full, every Nth), nftrace (full, packets a rule marked with meta nftrace set 1), none. POST packets ?trace= overrides it."
+        retention:
+          type: object
+          additionalProperties: false
+          description: "How long and how many of this stack's traces the store keeps; a pass each second deletes the rest in small batches (writes go on) and gives the quota back. Without it, traces stay until deleted (bounded by --max-traces)."
+          properties:
+            max_age_s: {type: integer, minimum: 1, description: Traces stored longer ago than this go.}
+            max_traces: {type: integer, minimum: 1, description: Only the newest this many are kept.}
     Stack:
       type: object
       description: A stack as stored, every default filled in.
@@ -1860,6 +2055,11 @@ components:
         seed: {type: integer}
         epoch_ns: {type: integer}
         trace: {type: string}
+        retention:
+          type: object
+          properties:
+            max_age_s: {type: [integer, 'null']}
+            max_traces: {type: [integer, 'null']}
         created_at: {type: string, format: date-time}
     Injection:
       type: object
@@ -2010,6 +2210,25 @@ components:
             - $ref: '#/components/schemas/DropReason'
             - type: 'null'
         created_at: {type: string, format: date-time}
+        start_ns: {type: [integer, 'null'], description: Virtual time the packet arrived.}
+        end_ns: {type: [integer, 'null'], description: Virtual time its path ended.}
+        length: {type: [integer, 'null'], description: "Bytes of the frame as it arrived (a send's IP datagram)."}
+        last_stage: {type: [string, 'null']}
+        tuple:
+          description: The 5-tuple as the packet arrived (or as the socket built it); null for what is not IP.
+          oneOf: [{$ref: '#/components/schemas/FlowTuple'}, {type: 'null'}]
+        final_tuple:
+          description: "The 5-tuple as its headers were when its path ended (after any NAT); null when unknown (traces stored before this was kept)."
+          oneOf: [{$ref: '#/components/schemas/FlowTuple'}, {type: 'null'}]
+    FlowTuple:
+      type: object
+      required: [proto, src, sport, dst, dport]
+      properties:
+        proto: {type: integer}
+        src: {type: string}
+        sport: {type: [integer, 'null'], description: "null without ports (ICMP, later fragments)."}
+        dst: {type: string}
+        dport: {type: [integer, 'null']}
     TraceRow:
       type: object
       description: A summary-mode trace.

@@ -138,7 +138,7 @@ extension App {
                 : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r, hops: h)).rendered()
             texts.append(text)
             rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
-                                    dropReason: r.dropReason?.rawValue, createdAt: now, body: text))
+                                    dropReason: r.dropReason?.rawValue, createdAt: now, body: text, index: TraceIndexing.index(r)))
         }
         // Enqueued under the stack's lock: a delete that follows waits for these rows to commit;
         // a delete that came first means there is nothing to store them under.
@@ -199,17 +199,50 @@ extension App {
     }
 
     /// DELETE /v1/stacks/{stack}/traces: frees the stack's trace quota (ids are never reused).
+    /// DELETE /v1/stacks/{stack}/traces: every trace of the stack, or those the filters select.
     func deleteTraces(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
-        try Query(req.query).finish()
+        var q = try Query(req.query)
+        var f = try TraceFilters.read(&q)
+        try q.finish()
+        guard f.stack == nil || f.stack == name else { throw Problem.badRequest("invalid-query", "stack is the path's stack here") }
         let e = try entry(name)
-        // Traces up to the last id handed out go; injections meanwhile keep theirs (and their
-        // share of the quota), so the stack is not held while the rows are deleted.
-        let n: Int
-        do { n = try store.deleteTraces(stackID: e.record.id, upTo: store.lastAllocatedTraceID) } catch {
-            throw Problem.storage("traces not deleted: \(error)")
+        if !TraceFilters.any(f) {
+            // Traces up to the last id handed out go; injections meanwhile keep theirs (and their
+            // share of the quota), so the stack is not held while the rows are deleted.
+            let n: Int
+            do { n = try store.deleteTraces(stackID: e.record.id, upTo: store.lastAllocatedTraceID) } catch {
+                throw Problem.storage("traces not deleted: \(error)")
+            }
+            e.withStack { _ in e.storedTraces = max(0, e.storedTraces - n) }
+            return jsonResponse(200, .object([("deleted", .int(n))]))
         }
-        e.withStack { _ in e.storedTraces = max(0, e.storedTraces - n) }
-        return jsonResponse(200, .object([("deleted", .int(n))]))
+        f.stack = name
+        return try deleteTraces(f)
+    }
+
+    /// DELETE /v1/traces?filters: the traces the filters select, across stacks (one filter at least).
+    func deleteTracesByFilter(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let f = try TraceFilters.read(&q)
+        try q.finish()
+        guard TraceFilters.any(f) else {
+            throw Problem.badRequest("invalid-query", "give at least one filter (DELETE /v1/stacks/{stack}/traces deletes all of a stack's traces)")
+        }
+        if let stack = f.stack { _ = try entry(stack) }
+        return try deleteTraces(f)
+    }
+
+    /// Deletes what `f` selects up to the last id handed out, giving each stack its quota back.
+    private func deleteTraces(_ f: TraceFilter) throws(Problem) -> HTTPResponse {
+        var f = f
+        f.maxID = store.lastAllocatedTraceID
+        let perStack: [Int64: Int]
+        do { perStack = try store.deleteTraces(f) } catch { throw Problem.storage("traces not deleted: \(error)") }
+        for e in registry.all() {
+            guard let n = perStack[e.record.id] else { continue }
+            e.withStack { _ in e.storedTraces = max(0, e.storedTraces - n) }
+        }
+        return jsonResponse(200, .object([("deleted", .int(perStack.values.reduce(0, +)))]))
     }
 
     /// Virtual time ends at `Stack.clockLimitNs` (about 146 years), so no sum of valid inputs
@@ -228,24 +261,17 @@ extension App {
         var q = try Query(req.query)
         let limit = try q.int("limit", in: 1...1000, default: 100)
         let after = try q.cursor()
-        let stack = q.string("stack")
-        let outcome = q.string("outcome")
-        let reason = q.string("drop_reason")
+        var filter = try TraceFilters.read(&q)
         let format = q.string("format") ?? "json"
         let order = q.string("order") ?? "oldest"
         try q.finish()
         guard format == "json" || format == "pcapng" else { throw Problem.badRequest("invalid-query", "format must be json or pcapng") }
         guard order == "oldest" || order == "newest" else { throw Problem.badRequest("invalid-query", "order must be oldest or newest") }
-        if let stack { _ = try entry(stack) }   // an unknown stack is a 404, not an empty page
-        if let outcome, Outcome(rawValue: outcome) == nil {
-            throw Problem.badRequest("invalid-query", "outcome must be one of delivered, forwarded, transmitted, dropped, queued, consumed")
-        }
-        if let reason, DropReason(rawValue: reason) == nil {
-            throw Problem.badRequest("invalid-query", "unknown drop_reason \(reason) (use the SKB_DROP_REASON_ name without its prefix)")
-        }
-        let rows: [TraceRecord]
-        var filter = TraceFilter(stack: stack, outcome: outcome, dropReason: reason, afterID: after, limit: limit + 1)
+        if let stack = filter.stack { _ = try entry(stack) }   // an unknown stack is a 404, not an empty page
+        filter.afterID = after
+        filter.limit = limit + 1
         filter.newestFirst = order == "newest"
+        let rows: [TraceRecord]
         do { rows = try store.traces(filter) } catch {
             throw Problem.storage("\(error)")
         }
@@ -261,34 +287,39 @@ extension App {
         return jsonResponse(200, o.value)
     }
 
-    /// GET /v1/traces/aggregate?by=drop_reason|outcome|device|stack: the stored traces the filters
-    /// select, counted by one field, most first ("where do my packets die").
+    /// GET /v1/traces/aggregate?by=...: the stored traces the filters select, counted by one
+    /// field, most first ("where do my packets die"). By rule or hook, each rule event counts.
     func aggregateTraces(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         let byText = q.string("by") ?? "drop_reason"
-        let stack = q.string("stack")
-        let outcome = q.string("outcome")
-        let reason = q.string("drop_reason")
+        let filter = try TraceFilters.read(&q)
         try q.finish()
         guard let by = TraceAggregate(rawValue: byText) else {
             throw Problem.badRequest("invalid-query", "by must be one of \(TraceAggregate.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if let outcome, Outcome(rawValue: outcome) == nil {
-            throw Problem.badRequest("invalid-query", "outcome must be one of delivered, forwarded, transmitted, dropped, queued, consumed")
-        }
-        if let reason, DropReason(rawValue: reason) == nil {
-            throw Problem.badRequest("invalid-query", "unknown drop_reason \(reason) (use the SKB_DROP_REASON_ name without its prefix)")
-        }
-        if let stack { _ = try entry(stack) }   // an unknown stack is a 404, not an empty count
-        let groups: [(value: String?, count: Int)]
-        do { groups = try store.aggregateTraces(by: by, TraceFilter(stack: stack, outcome: outcome, dropReason: reason)) } catch {
+        if let stack = filter.stack { _ = try entry(stack) }   // an unknown stack is a 404, not an empty count
+        let groups: [(value: TraceValue, count: Int)]
+        do { groups = try store.aggregateTraces(by: by, filter) } catch {
             throw Problem.storage("\(error)")
         }
-        let sorted = groups.sorted { $0.count != $1.count ? $0.count > $1.count : ($0.value ?? "") < ($1.value ?? "") }
+        let values = groups.map { g -> (JSONValue, Int) in
+            switch g.value {
+            case .null: (.null, g.count)
+            case .int(let n): (.int(Int(n)), g.count)
+            case .text(let t): (.string(t), g.count)
+            case .blob(let b): (b.count == 16 ? .string(TraceIndexing.address(b)) : .null, g.count)
+            }
+        }
+        // Most first; ties in value order (numbers as numbers).
+        let sorted = values.sorted { a, b in
+            if a.1 != b.1 { return a.1 > b.1 }
+            if case .int(let x) = a.0, case .int(let y) = b.0 { return x < y }
+            return a.0.rendered() < b.0.rendered()
+        }
         var o = JSONObject()
         o.set("by", by.rawValue)
         o.set("total", groups.reduce(0) { $0 + $1.count })
-        o.set("groups", .array(sorted.map { .object([("value", $0.value.map { .string($0) } ?? .null), ("count", .int($0.count))]) }))
+        o.set("groups", .array(sorted.map { .object([("value", $0.0), ("count", .int($0.1))]) }))
         return jsonResponse(200, o.value)
     }
 

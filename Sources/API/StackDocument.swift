@@ -49,6 +49,12 @@ enum StackDocument {
             let epoch = try r.int("epoch_ns", in: 0...Int(Int64.max / 2)) ?? 0
             let trace = try r.string("trace") ?? "full"
             guard TraceMode(trace) != nil else { throw Problem.unprocessable(TraceMode.help, pointer: "/trace") }
+            var maxAge: Int? = nil, maxTraces: Int? = nil
+            if var ret = try r.object("retention") {
+                maxAge = try ret.int("max_age_s", in: 1...(100 * 365 * 86_400))
+                maxTraces = try ret.int("max_traces", in: 1...1_000_000_000)
+                try ret.finish()
+            }
             try r.finish()
             var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
                                 sysctls: sysctls, costs: costs)
@@ -59,6 +65,8 @@ enum StackDocument {
             c.seed = UInt64(seed)
             c.epochNs = UInt64(epoch)
             c.traceMode = trace
+            c.retentionMaxAgeS = maxAge
+            c.retentionMaxTraces = maxTraces
             return c
         }
     }
@@ -389,6 +397,10 @@ enum StackDocument {
         o.set("seed", Int(c.seed))
         o.set("epoch_ns", Int(c.epochNs))
         o.set("trace", c.traceMode)
+        if c.retentionMaxAgeS != nil || c.retentionMaxTraces != nil {
+            o.set("retention", .object([("max_age_s", c.retentionMaxAgeS.map { .int($0) } ?? .null),
+                                        ("max_traces", c.retentionMaxTraces.map { .int($0) } ?? .null)]))
+        }
         return o.value
     }
 }

@@ -107,6 +107,13 @@ enum TraceDocument {
         o.set("outcome", t.outcome)
         o.set("drop_reason", t.dropReason.map { .string($0) } ?? .null)
         o.set("created_at", t.createdAt)
+        let x = t.index
+        o.set("start_ns", x.startNs.map { .int(Int($0)) } ?? .null)
+        o.set("end_ns", x.endNs.map { .int(Int($0)) } ?? .null)
+        o.set("length", x.length.map { .int(Int($0)) } ?? .null)
+        o.set("last_stage", x.lastStage.map { .string($0) } ?? .null)
+        o.set("tuple", TraceIndexing.tupleDocument(proto: x.proto, saddr: x.saddr, daddr: x.daddr, sport: x.sport, dport: x.dport))
+        o.set("final_tuple", TraceIndexing.tupleDocument(proto: x.proto, saddr: x.natSaddr, daddr: x.natDaddr, sport: x.natSport, dport: x.natDport))
         return o.value
     }
 }

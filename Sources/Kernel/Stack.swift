@@ -220,6 +220,7 @@ public final class Stack {
             let t = max(inj.atNs ?? clockNs, clockNs)
             packets.append(PacketResult(device: deviceNames[inj.device], outcome: .queued, dropReason: nil, stages: [], startNs: t,
                                         endNs: 0, frame: inj.frame, note: nil, rxQueue: 0, segments: 1, emitted: []))
+            if tracing { packets[packets.count - 1].startTuple = FlowTuple.frame(inj.frame) }
             if let last = arrivals.last, last.time > t { sorted = false }
             arrivals.append((t, i, inj.device, inj.csumPartial))
         }
@@ -378,6 +379,7 @@ public final class Stack {
         packets[p].endNs = clocks[skb.cpu]
         packets[p].segments = skb.segments
         if let note { packets[p].note = note }
+        if tracing { packets[p].endTuple = FlowTuple.network(skb.data, at: skb.networkHeader, ethertype: skb.protocolType) }
     }
 
     /// Notes a frame this packet caused to be transmitted.

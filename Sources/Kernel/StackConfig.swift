@@ -173,6 +173,10 @@ public struct StackConfig: Sendable, Equatable {
     /// How injections into this stack keep their traces by default (the API's trace modes: `full`,
     /// `summary`, `drops`, `sample:N`, `nftrace`, `none`); the kernel model does not read it.
     public var traceMode = "full"
+    /// How long and how many of its traces the store keeps (the API's retention pass; nil: no
+    /// bound but the trace quota); the kernel model does not read them.
+    public var retentionMaxAgeS: Int? = nil
+    public var retentionMaxTraces: Int? = nil
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
                 neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],

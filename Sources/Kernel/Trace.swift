@@ -1,3 +1,5 @@
+import Wire
+
 /// A stage of the packet path, named after the kernel function that does the job,
 /// so `grep -rn ip_rcv_finish` finds both the stage and the code that runs it.
 /// `nic_receive` is the one hardware stage: the NIC's DMA of a frame into an RX descriptor.
@@ -114,4 +116,8 @@ public struct PacketResult: Sendable {
     public var nfEvents: [NFEvent] = []
     /// A rule marked the packet with `meta nftrace set 1` (what the `nftrace` trace mode keeps).
     public var nftrace = false
+    /// The 5-tuple as the packet arrived (or as the socket built it), and as its headers were when
+    /// its path ended (after NAT). Only with tracing on.
+    public var startTuple: FlowTuple? = nil
+    public var endTuple: FlowTuple? = nil
 }

@@ -16,27 +16,13 @@ public struct TraceRecord: Sendable, Equatable {
     public var dropReason: String?
     public var createdAt: String
     public var body: String
+    /// The columns queries find it by.
+    public var index: TraceIndex
 
-    public init(id: Int64, stackID: Int64, stackName: String, device: String, outcome: String, dropReason: String?, createdAt: String, body: String) {
+    public init(id: Int64, stackID: Int64, stackName: String, device: String, outcome: String, dropReason: String?, createdAt: String, body: String,
+                index: TraceIndex = TraceIndex()) {
         self.id = id; self.stackID = stackID; self.stackName = stackName; self.device = device
-        self.outcome = outcome; self.dropReason = dropReason; self.createdAt = createdAt; self.body = body
-    }
-}
-
-/// Filters of `GET /v1/traces`; nil means "any".
-/// What stored traces can be counted by.
-public enum TraceAggregate: String, Sendable, CaseIterable { case dropReason = "drop_reason", outcome, device, stack }
-
-public struct TraceFilter: Sendable {
-    public var stack: String?
-    public var outcome: String?
-    public var dropReason: String?
-    /// Return traces with an id above this one (the cursor); newest first, below it (0: from the newest).
-    public var afterID: Int64
-    public var limit: Int
-    public var newestFirst = false
-    public init(stack: String? = nil, outcome: String? = nil, dropReason: String? = nil, afterID: Int64 = 0, limit: Int = 100) {
-        self.stack = stack; self.outcome = outcome; self.dropReason = dropReason; self.afterID = afterID; self.limit = limit
+        self.outcome = outcome; self.dropReason = dropReason; self.createdAt = createdAt; self.body = body; self.index = index
     }
 }
 

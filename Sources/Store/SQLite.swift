@@ -63,7 +63,7 @@ final class Statement {
     deinit { sqlite3_finalize(stmt) }
 
     enum Value {
-        case int(Int64), text(String), null
+        case int(Int64), text(String), blob([UInt8]), null
     }
 
     func reset(_ values: [Value]) throws(StoreError) {
@@ -75,6 +75,7 @@ final class Statement {
             switch v {
             case .int(let n): rc = sqlite3_bind_int64(stmt, idx, n)
             case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
+            case .blob(let b): rc = b.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(b.count), SQLITE_TRANSIENT) }
             case .null: rc = sqlite3_bind_null(stmt, idx)
             }
             guard rc == SQLITE_OK else { throw connection.error(rc) }
@@ -102,6 +103,23 @@ final class Statement {
     func done() { sqlite3_reset(stmt) }
 
     func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
+    func optInt(_ col: Int32) -> Int64? { isNull(col) ? nil : int(col) }
+    func blob(_ col: Int32) -> [UInt8]? {
+        guard !isNull(col) else { return nil }
+        let n = Int(sqlite3_column_bytes(stmt, col))
+        guard n > 0, let p = sqlite3_column_blob(stmt, col) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+    /// A column as whatever type it holds.
+    func value(_ col: Int32) -> TraceValue {
+        switch sqlite3_column_type(stmt, col) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .int(int(col))
+        case SQLITE_BLOB: .blob(blob(col) ?? [])
+        default: .text(text(col) ?? "")
+        }
+    }
     func text(_ col: Int32) -> String? {
         guard let p = sqlite3_column_text(stmt, col) else { return nil }
         return String(cString: p)

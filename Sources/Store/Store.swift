@@ -14,12 +14,12 @@ public final class Store: @unchecked Sendable {
 
     private let updateStackStmt: Statement
     private let insertVersionStmt, listVersionsStmt, getVersionStmt, latestVersionStmt: Statement
-    private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, traceByIDStmt, listTracesStmt: Statement
+    private let insertStackStmt, listStacksStmt, deleteStackStmt, insertTraceStmt, insertRuleHitStmt, traceByIDStmt: Statement
     private let insertLinkStmt, listLinksStmt, deleteLinkStmt: Statement
     private let raiseWatermarkStmt, deleteTracesStmt: Statement
-    private let listTracesNewestStmt: Statement
-    /// Counts of stored traces grouped by one column, per column (the statement text is fixed).
-    private let aggregateStmts: [TraceAggregate: Statement]
+    private let deleteTraceStmt, traceStackStmt, newestKeptStmt, newestOlderStmt, unindexedStmt, setIndexStmt: Statement
+    /// Trace queries by their text (pieces of `TraceSQL` only), prepared once each.
+    private var queryCache: [String: Statement] = [:]
 
     public enum Conflict: Error { case duplicateName }
 
@@ -49,39 +49,23 @@ public final class Store: @unchecked Sendable {
         deleteLinkStmt = try db.prepare("DELETE FROM links WHERE id = ?1")
         deleteTracesStmt = try db.prepare("DELETE FROM traces WHERE id IN (SELECT id FROM traces WHERE stack_id = ?1 AND id <= ?2 ORDER BY id LIMIT \(Store.deleteBatch))")
         raiseWatermarkStmt = try db.prepare("UPDATE trace_id_watermark SET value = MAX(value, ?1) WHERE id = 1")
-        insertTraceStmt = try db.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body FROM traces t JOIN stacks s ON s.id = t.stack_id WHERE t.id = ?1")
-        listTracesStmt = try db.prepare("""
-            SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body
-            FROM traces t JOIN stacks s ON s.id = t.stack_id
-            WHERE t.id > ?1 AND (?2 IS NULL OR s.name = ?2) AND (?3 IS NULL OR t.outcome = ?3) AND (?4 IS NULL OR t.drop_reason = ?4)
-            ORDER BY t.id LIMIT ?5
+        insertTraceStmt = try db.prepare("""
+            INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body, indexed, start_ns, end_ns, length, last_stage,
+                                stages_lo, stages_hi, proto, saddr, daddr, sport, dport, nat_saddr, nat_daddr, nat_sport, nat_dport)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
             """)
-        listTracesNewestStmt = try db.prepare("""
-            SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body
-            FROM traces t JOIN stacks s ON s.id = t.stack_id
-            WHERE t.id < ?1 AND (?2 IS NULL OR s.name = ?2) AND (?3 IS NULL OR t.outcome = ?3) AND (?4 IS NULL OR t.drop_reason = ?4)
-            ORDER BY t.id DESC LIMIT ?5
+        setIndexStmt = try db.prepare("""
+            UPDATE traces SET indexed = 1, start_ns = ?2, end_ns = ?3, length = ?4, last_stage = ?5, stages_lo = ?6, stages_hi = ?7, proto = ?8,
+                saddr = ?9, daddr = ?10, sport = ?11, dport = ?12, nat_saddr = ?13, nat_daddr = ?14, nat_sport = ?15, nat_dport = ?16
+            WHERE id = ?1
             """)
-        // One literal statement per column (SQL is never built from what a request says).
-        aggregateStmts = [
-            .dropReason: try db.prepare("""
-                SELECT t.drop_reason, COUNT(*) FROM traces t JOIN stacks s ON s.id = t.stack_id
-                WHERE (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR t.outcome = ?2) AND (?3 IS NULL OR t.drop_reason = ?3) GROUP BY t.drop_reason
-                """),
-            .outcome: try db.prepare("""
-                SELECT t.outcome, COUNT(*) FROM traces t JOIN stacks s ON s.id = t.stack_id
-                WHERE (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR t.outcome = ?2) AND (?3 IS NULL OR t.drop_reason = ?3) GROUP BY t.outcome
-                """),
-            .device: try db.prepare("""
-                SELECT t.device, COUNT(*) FROM traces t JOIN stacks s ON s.id = t.stack_id
-                WHERE (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR t.outcome = ?2) AND (?3 IS NULL OR t.drop_reason = ?3) GROUP BY t.device
-                """),
-            .stack: try db.prepare("""
-                SELECT s.name, COUNT(*) FROM traces t JOIN stacks s ON s.id = t.stack_id
-                WHERE (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR t.outcome = ?2) AND (?3 IS NULL OR t.drop_reason = ?3) GROUP BY s.name
-                """),
-        ]
+        insertRuleHitStmt = try db.prepare("INSERT OR REPLACE INTO trace_rules (trace_id, seq, hook, family, tbl, chain, handle, verdict) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport FROM traces t JOIN stacks s ON s.id = t.stack_id WHERE t.id = ?1")
+        deleteTraceStmt = try db.prepare("DELETE FROM traces WHERE id = ?1")
+        traceStackStmt = try db.prepare("SELECT stack_id FROM traces WHERE id = ?1")
+        newestKeptStmt = try db.prepare("SELECT id FROM traces WHERE stack_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2")
+        newestOlderStmt = try db.prepare("SELECT MAX(id) FROM traces WHERE stack_id = ?1 AND created_at < ?2")
+        unindexedStmt = try db.prepare("SELECT id, body FROM traces WHERE indexed = 0 ORDER BY id LIMIT ?1")
         let maxQ = try db.prepare("SELECT MAX(COALESCE((SELECT MAX(id) FROM traces), 0), (SELECT value FROM trace_id_watermark))")
         try maxQ.reset([])
         _ = try maxQ.step()
@@ -305,8 +289,9 @@ public final class Store: @unchecked Sendable {
             try db.exec("BEGIN")
             for r in rows {
                 do {
-                    try insertTraceStmt.run([.int(r.id), .int(r.stackID), .text(r.device), .text(r.outcome),
-                                             r.dropReason.map { .text($0) } ?? .null, .text(r.createdAt), .text(r.body)])
+                    try insertTraceStmt.run([.int(r.id), .int(r.stackID), .text(r.device), .text(r.outcome), r.dropReason.map { .text($0) } ?? .null,
+                                             .text(r.createdAt), .text(r.body)] + Store.indexValues(r.index))
+                    try insertRuleHits(r.id, r.index.rules)
                 } catch where error.isConstraint {
                     failed.append(r.id)
                 }
@@ -333,11 +318,13 @@ public final class Store: @unchecked Sendable {
     public func traces(_ f: TraceFilter) throws(StoreError) -> [TraceRecord] {
         writer.flush()
         return try locked { () throws(StoreError) -> [TraceRecord] in
+            var q = TraceQueryText()
+            q.add(.selectRows)
             // Newest first, the cursor is an upper bound (none: from the newest).
-            let stmt = f.newestFirst ? listTracesNewestStmt : listTracesStmt
-            let bound = f.newestFirst ? (f.afterID == 0 ? Int64.max : f.afterID) : f.afterID
-            try stmt.reset([.int(bound), f.stack.map { .text($0) } ?? .null, f.outcome.map { .text($0) } ?? .null,
-                            f.dropReason.map { .text($0) } ?? .null, .int(Int64(f.limit))])
+            if f.newestFirst { q.add(.beforeID, .int(f.afterID == 0 ? Int64.max : f.afterID)) } else { q.add(.afterID, .int(f.afterID)) }
+            f.conditions(into: &q)
+            q.add(f.newestFirst ? .orderDown : .orderUp, .int(Int64(f.limit)))
+            let stmt = try statement(q)
             var out: [TraceRecord] = []
             while try stmt.step() { out.append(row(stmt)) }
             stmt.done()
@@ -345,22 +332,149 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Stored traces counted by one column under the same filters as `traces` ("where do my packets die").
-    public func aggregateTraces(by: TraceAggregate, _ f: TraceFilter) throws(StoreError) -> [(value: String?, count: Int)] {
+    /// Stored traces counted by one column under the same filters as `traces` ("where do my
+    /// packets die"); by rule or hook, a trace counts once per rule event.
+    public func aggregateTraces(by: TraceAggregate, _ f: TraceFilter) throws(StoreError) -> [(value: TraceValue, count: Int)] {
         writer.flush()
-        return try locked { () throws(StoreError) -> [(value: String?, count: Int)] in
-            let stmt = aggregateStmts[by]!
-            try stmt.reset([f.stack.map { .text($0) } ?? .null, f.outcome.map { .text($0) } ?? .null, f.dropReason.map { .text($0) } ?? .null])
-            var out: [(value: String?, count: Int)] = []
-            while try stmt.step() { out.append((stmt.text(0), Int(stmt.int(1)))) }
+        return try locked { () throws(StoreError) -> [(value: TraceValue, count: Int)] in
+            var q = TraceQueryText()
+            q.add(.selectGroup); q.add(by.expression); q.add(.countFrom)
+            if by.perRule { q.add(.joinRules) }
+            q.add(.whereAll)
+            f.conditions(into: &q)
+            q.add(.groupBy)
+            let stmt = try statement(q)
+            var out: [(value: TraceValue, count: Int)] = []
+            while try stmt.step() { out.append((stmt.value(0), Int(stmt.int(1)))) }
             stmt.done()
             return out
         }
     }
 
+    /// Deletes the traces a filter selects (up to `f.maxID`), in transactions of `deleteBatch`
+    /// rows with pauses between (writes and reads go on meanwhile), each keeping the watermark;
+    /// answers how many went per stack id.
+    public func deleteTraces(_ f: TraceFilter) throws(StoreError) -> [Int64: Int] {
+        writer.flush()
+        var total: [Int64: Int] = [:]
+        var after: Int64 = 0
+        while true {
+            let n = try locked { () throws(StoreError) -> Int in
+                var q = TraceQueryText()
+                q.add(.selectIDs); q.add(.afterID, .int(after))
+                f.conditions(into: &q)
+                q.add(.orderUp, .int(Int64(Store.deleteBatch)))
+                let stmt = try statement(q)
+                var ids: [Int64] = []
+                while try stmt.step() { ids.append(stmt.int(0)) }
+                stmt.done()
+                guard !ids.isEmpty else { return 0 }
+                after = ids.last!
+                try db.exec("BEGIN")
+                do throws(StoreError) {
+                    try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
+                    for id in ids {
+                        try traceStackStmt.reset([.int(id)])
+                        let stack = try traceStackStmt.step() ? traceStackStmt.int(0) : nil
+                        traceStackStmt.done()
+                        try deleteTraceStmt.run([.int(id)])
+                        if let stack { total[stack, default: 0] += 1 }
+                    }
+                    try db.exec("COMMIT")
+                } catch {
+                    try? db.exec("ROLLBACK")
+                    throw error
+                }
+                return ids.count
+            }
+            if n < Store.deleteBatch { return total }
+            usleep(1_000)
+        }
+    }
+
+    /// The id at and below which a stack's traces are past its retention: more than `maxTraces`
+    /// newer ones, or stored before `olderThan` (RFC 3339); nil when none is.
+    public func retentionCut(stackID: Int64, maxTraces: Int?, olderThan: String?) throws(StoreError) -> Int64? {
+        writer.flush()
+        return try locked { () throws(StoreError) -> Int64? in
+            var cut: Int64? = nil
+            if let maxTraces {
+                try newestKeptStmt.reset([.int(stackID), .int(Int64(maxTraces))])
+                if try newestKeptStmt.step() { cut = newestKeptStmt.int(0) }
+                newestKeptStmt.done()
+            }
+            if let olderThan {
+                try newestOlderStmt.reset([.int(stackID), .text(olderThan)])
+                if try newestOlderStmt.step(), let id = newestOlderStmt.optInt(0) { cut = max(cut ?? 0, id) }
+                newestOlderStmt.done()
+            }
+            return cut
+        }
+    }
+
+    // MARK: trace columns
+
+    /// The values of migration 5's columns, in the order both the insert (?8...) and the update (?2...) take them.
+    static func indexValues(_ x: TraceIndex) -> [Statement.Value] {
+        func i(_ v: Int64?) -> Statement.Value { v.map { .int($0) } ?? .null }
+        func b(_ v: [UInt8]?) -> Statement.Value { v.map { .blob($0) } ?? .null }
+        return [i(x.startNs), i(x.endNs), i(x.length), x.lastStage.map { .text($0) } ?? .null, .int(x.stagesLo), .int(x.stagesHi),
+                i(x.proto), b(x.saddr), b(x.daddr), i(x.sport), i(x.dport), b(x.natSaddr), b(x.natDaddr), i(x.natSport), i(x.natDport)]
+    }
+
+    private func insertRuleHits(_ id: Int64, _ rules: [TraceRuleHit]) throws(StoreError) {
+        for (k, h) in rules.enumerated() {
+            try insertRuleHitStmt.run([.int(id), .int(Int64(k)), .text(h.hook), .text(h.family), .text(h.table), .text(h.chain), h.handle.map { .int($0) } ?? .null, .text(h.verdict)])
+        }
+    }
+
+    /// Rows stored before migration 5 whose columns are not filled in yet (oldest first).
+    public func unindexedTraces(limit: Int) throws(StoreError) -> [(id: Int64, body: String)] {
+        try locked { () throws(StoreError) -> [(id: Int64, body: String)] in
+            try unindexedStmt.reset([.int(Int64(limit))])
+            var out: [(id: Int64, body: String)] = []
+            while try unindexedStmt.step() { out.append((unindexedStmt.int(0), unindexedStmt.text(1) ?? "")) }
+            unindexedStmt.done()
+            return out
+        }
+    }
+
+    /// Fills in the columns of rows stored before migration 5, in one transaction.
+    public func setIndexes(_ rows: [(id: Int64, index: TraceIndex)]) throws(StoreError) {
+        try locked { () throws(StoreError) in
+            try db.exec("BEGIN")
+            do throws(StoreError) {
+                for (id, x) in rows {
+                    try setIndexStmt.run([.int(id)] + Store.indexValues(x))
+                    try insertRuleHits(id, x.rules)
+                }
+                try db.exec("COMMIT")
+            } catch {
+                try? db.exec("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// The prepared statement for a query's text (only ever pieces of `TraceSQL`), bound.
+    private func statement(_ q: TraceQueryText) throws(StoreError) -> Statement {
+        let stmt: Statement
+        if let s = queryCache[q.sql] { stmt = s } else {
+            if queryCache.count >= 256 { queryCache.removeAll() }
+            stmt = try db.prepare(q.sql)
+            queryCache[q.sql] = stmt
+        }
+        try stmt.reset(q.values)
+        return stmt
+    }
+
     private func row(_ s: Statement) -> TraceRecord {
-        TraceRecord(id: s.int(0), stackID: s.int(1), stackName: s.text(2) ?? "", device: s.text(3) ?? "",
-                    outcome: s.text(4) ?? "", dropReason: s.text(5), createdAt: s.text(6) ?? "", body: s.text(7) ?? "")
+        var x = TraceIndex()
+        x.startNs = s.optInt(8); x.endNs = s.optInt(9); x.length = s.optInt(10); x.lastStage = s.text(11); x.proto = s.optInt(12)
+        x.saddr = s.blob(13); x.daddr = s.blob(14); x.sport = s.optInt(15); x.dport = s.optInt(16)
+        x.natSaddr = s.blob(17); x.natDaddr = s.blob(18); x.natSport = s.optInt(19); x.natDport = s.optInt(20)
+        return TraceRecord(id: s.int(0), stackID: s.int(1), stackName: s.text(2) ?? "", device: s.text(3) ?? "",
+                           outcome: s.text(4) ?? "", dropReason: s.text(5), createdAt: s.text(6) ?? "", body: s.text(7) ?? "", index: x)
     }
 
     /// Commits pending traces and closes the database; later calls fail cleanly.

@@ -25,6 +25,7 @@ let serverCounters = ServerCounters()
 do { app = try App(store: store, limits: options.limits, auth: Auth(token: options.token, protectReads: options.protectReads),
                     requestLog: RequestLog(format: options.accessLog), serverCounters: serverCounters) } catch { log("cannot load stacks: \(error)"); exit(1) }
 for p in app.loadProblems { log("not rebuilt (kept in the store): \(p)") }
+app.startRetention()
 
 let server: HTTPServer
 do { server = try HTTPServer(config: options.server, handler: app, counters: serverCounters) } catch { log("\(error)"); exit(1) }

@@ -104,6 +104,7 @@ extension Stack {
             skb.generated = false
             packets[skb.packet].frame = Array(bytes[14...])
             packets[skb.packet].device = devices[route.dev].name
+            if tracing { packets[skb.packet].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv4) }
         }
         snmp.tcp.OutSegs += 1
         if flags.contains(.rst) { snmp.tcp.OutRsts += 1 }

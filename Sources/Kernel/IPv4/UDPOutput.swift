@@ -119,6 +119,7 @@ extension Stack {
         skb.sock = sk; skb.wmemCharge = charges.reduce(0, +)
         sk.wmemAlloc += skb.wmemCharge
         packets[i].frame = Array(bytes[14...])
+        if tracing { packets[i].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv4) }
         enter(.udp_send_skb, skb)
         snmp.udp.OutDatagrams += 1
         snmp.ip.OutRequests += 1

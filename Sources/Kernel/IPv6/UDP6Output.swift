@@ -42,6 +42,7 @@ extension Stack {
         skb.sock = sk; skb.wmemCharge = charge
         sk.wmemAlloc += charge
         packets[i].frame = Array(bytes[14...])
+        if tracing { packets[i].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv6) }
         enter(.udp_v6_send_skb, skb)
         snmp.udp6.OutDatagrams += 1
         sk.sent += 1

@@ -1,0 +1,222 @@
+@testable import API
+import Foundation
+import HTTPServer
+import JSON
+import Kernel
+@testable import Store
+import XCTest
+
+/// Trace queries: every filter of GET /v1/traces (tuple before and after NAT, stage, rule hit,
+/// times), the aggregate by each field, DELETE by filter, retention, and a database made by the
+/// schema before the trace columns upgraded keeping and indexing its rows.
+final class TraceQueryTests: AppTestCase {
+    static let stack = #"{"name":"h","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"# +
+        #""neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"}],"sockets":[{"port":53}]}"#
+    static let ruleset = """
+        table ip n {
+        \tchain pre {
+        \t\ttype nat hook prerouting priority -100; policy accept;
+        \t\tudp dport 5353 dnat to 198.18.0.2:53
+        \t}
+        }
+        table ip f {
+        \tchain input {
+        \t\ttype filter hook input priority 0; policy accept;
+        \t\tudp dport 54 drop
+        \t}
+        }
+
+        """
+    /// 53 delivered, 54 dropped by f input rule 2, 5353 delivered to 53 after DNAT, TCP 80 answered with a RST.
+    static let four = #"{"packets":["# +
+        #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":53}},"# +
+        #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":54}},"# +
+        #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":10,"dport":5353}},"# +
+        #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.9"},"tcp":{"sport":1000,"dport":80,"flags":["syn"]},"at_ns":5000000}]}"#
+
+    func load(_ app: App? = nil) throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        let r = call("POST", "/v1/stacks/h/packets?sync=true", Self.four)
+        XCTAssertEqual(r.json?["outcomes"], .object([("delivered", .int(2)), ("dropped", .int(2))]), r.raw)
+    }
+
+    /// The ids a list query answers.
+    func ids(_ query: String) -> [Int] {
+        let r = call("GET", "/v1/traces?" + query)
+        guard case .array(let items) = r.json?["items"] ?? .null else { XCTFail(r.raw); return [] }
+        return items.compactMap { if case .int(let n) = $0["trace_id"] ?? .null { n } else { nil } }
+    }
+
+    /// The first row a list query answers.
+    func first(_ query: String) -> JSONValue? {
+        guard case .array(let items) = call("GET", "/v1/traces?" + query).json?["items"] ?? .null else { return nil }
+        return items.first
+    }
+
+    func groups(_ query: String) -> String {
+        let r = call("GET", "/v1/traces/aggregate?" + query)
+        guard case .array(let g) = r.json?["groups"] ?? .null else { return r.raw }
+        return g.map { "\($0["value"]!.rendered())=\($0["count"]!.rendered())" }.joined(separator: " ")
+    }
+
+    func testFiltersSelectExactlyTheirTraces() throws {
+        try load()
+        XCTAssertEqual(ids(""), [1, 2, 3, 4])
+        XCTAssertEqual(ids("order=newest&limit=2"), [4, 3])
+        // Ports before or after NAT: 5353 arrived, 53 after the DNAT.
+        XCTAssertEqual(ids("dport=53"), [1, 3])
+        XCTAssertEqual(ids("dport=5353"), [3])
+        XCTAssertEqual(ids("port=9"), [1, 2])
+        XCTAssertEqual(ids("sport=1000&proto=tcp"), [4])
+        XCTAssertEqual(ids("proto=17"), [1, 2, 3])
+        // Addresses and CIDRs on either side.
+        XCTAssertEqual(ids("src=198.18.0.9"), [4])
+        XCTAssertEqual(ids("addr=198.18.0.8/29"), [4])
+        XCTAssertEqual(ids("addr=198.18.0.0/24"), [1, 2, 3, 4])
+        XCTAssertEqual(ids("dst=198.18.0.2&src=198.18.0.1"), [1, 2, 3])
+        XCTAssertEqual(ids("addr=10.0.0.0/8"), [])
+        XCTAssertEqual(ids("addr=::ffff:198.18.0.9/128"), [4])
+        XCTAssertEqual(ids("addr=2001:db8::/32"), [])
+        // Rules hit: the drop rule, the DNAT rule, policies.
+        XCTAssertEqual(ids("table=f&chain=input&handle=2"), [2])
+        XCTAssertEqual(ids("table=ip%20n&handle=2"), [3])
+        XCTAssertEqual(ids("hook=input&handle=policy"), [1, 3, 4])
+        XCTAssertEqual(ids("table=inet%20f"), [])
+        XCTAssertEqual(ids("hook=prerouting"), [1, 2, 3, 4])
+        // Stages: reached, and where the path ended.
+        XCTAssertEqual(ids("stage=udp_queue_rcv_skb"), [1, 3])
+        XCTAssertEqual(ids("stage=tcp_v4_send_reset"), [4])
+        XCTAssertEqual(ids("last_stage=kfree_skb_reason&outcome=dropped"), [2, 4])
+        XCTAssertEqual(ids("drop_reason=NETFILTER_DROP"), [2])
+        // Virtual time: the TCP packet arrived at 5 ms.
+        XCTAssertEqual(ids("since_ns=5000000"), [4])
+        XCTAssertEqual(ids("until_ns=5000000"), [1, 2, 3])
+        XCTAssertEqual(ids("since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00.000Z"), [1, 2, 3, 4])
+        XCTAssertEqual(ids("until=2000-01-01T00:00:00Z"), [])
+        XCTAssertEqual(ids("device=eth0&stack=h"), [1, 2, 3, 4])
+
+        // The list row: the tuple as it arrived and as its path ended.
+        let third = first("dport=5353")
+        XCTAssertEqual(third?["tuple"]?.rendered(), #"{"proto":17,"src":"198.18.0.1","sport":10,"dst":"198.18.0.2","dport":5353}"#)
+        XCTAssertEqual(third?["final_tuple"]?.rendered(), #"{"proto":17,"src":"198.18.0.1","sport":10,"dst":"198.18.0.2","dport":53}"#)
+        XCTAssertEqual(third?["last_stage"], .string("udp_queue_rcv_skb"))
+        XCTAssertEqual(third?["length"], .int(42))
+
+        // Bad filters are 400s naming the parameter.
+        for (q, slug) in [("stage=ip_rcvv", "invalid-query"), ("addr=1.2.3", "invalid-query"), ("proto=quic", "invalid-query"),
+                          ("handle=0", "invalid-query"), ("since=yesterday", "invalid-query"), ("hook=inbound", "invalid-query"),
+                          ("since_ns=9&until_ns=9", "invalid-query"), ("table=a%20b%20c", "invalid-query"), ("tos=1", "unknown-parameter")] {
+            let r = call("GET", "/v1/traces?" + q)
+            XCTAssertEqual(r.status, 400, q)
+            XCTAssertEqual(r.json?["type"]?.rendered().hasSuffix("\(slug)\""), true, q + " " + r.raw)
+        }
+        XCTAssertEqual(call("GET", "/v1/traces?stack=nope").status, 404)
+    }
+
+    /// The stages a trace reached are bits of two 64-bit columns.
+    func testEveryStageHasABit() {
+        XCTAssertLessThanOrEqual(Stage.allCases.count, 128)
+    }
+
+    func testAggregateByEveryField() throws {
+        try load()
+        XCTAssertEqual(groups("by=dport"), "53=1 54=1 80=1 5353=1")   // ties in value order
+        XCTAssertEqual(groups("by=nat_dport"), "53=2 54=1 80=1")
+        XCTAssertEqual(groups("by=saddr"), #""198.18.0.1"=3 "198.18.0.9"=1"#)
+        XCTAssertEqual(groups("by=proto"), "17=3 6=1")
+        XCTAssertEqual(groups("by=outcome"), #""delivered"=2 "dropped"=2"#)
+        XCTAssertEqual(groups("by=drop_reason"), #"null=2 "NETFILTER_DROP"=1 "NO_SOCKET"=1"#)
+        XCTAssertEqual(groups("by=last_stage"), #""kfree_skb_reason"=2 "udp_queue_rcv_skb"=2"#)
+        XCTAssertEqual(groups("by=rule"), #""ip f input policy"=3 "ip n pre policy"=3 "ip f input handle 2"=1 "ip n pre handle 2"=1"#)
+        XCTAssertEqual(groups("by=hook&proto=udp"), #""input"=3 "prerouting"=3"#)
+        XCTAssertEqual(groups("by=rule&dport=53&table=f"), #""ip f input policy"=2 "ip n pre handle 2"=1 "ip n pre policy"=1"#)
+        XCTAssertEqual(call("GET", "/v1/traces/aggregate?by=colour").status, 400)
+    }
+
+    func testDeleteByFilterGivesTheQuotaBack() throws {
+        try load()
+        XCTAssertEqual(call("DELETE", "/v1/traces").status, 400)   // across stacks, a filter is needed
+        XCTAssertEqual(call("DELETE", "/v1/traces?dport=54").json?["deleted"], .int(1))
+        XCTAssertEqual(ids(""), [1, 3, 4])
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h/traces?proto=tcp").json?["deleted"], .int(1))
+        XCTAssertEqual(ids(""), [1, 3])
+        XCTAssertEqual(ids("table=f&handle=2"), [])   // its rule rows went with it
+        XCTAssertEqual(groups("by=rule"), #""ip f input policy"=2 "ip n pre handle 2"=1 "ip n pre policy"=1"#)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h/traces?stack=other").status, 400)
+        XCTAssertEqual(app.registry.get("h")?.storedTraces, 2)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h/traces").json?["deleted"], .int(2))
+        XCTAssertEqual(app.registry.get("h")?.storedTraces, 0)
+    }
+
+    func testRetentionByCountAndAge() throws {
+        var doc = Self.stack.replacingOccurrences(of: #""name":"h""#, with: #""name":"h","retention":{"max_traces":3}"#)
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        XCTAssertEqual(call("GET", "/v1/stacks/h").json?["retention"]?.rendered(), #"{"max_age_s":null,"max_traces":3}"#)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.four).status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.four).status, 200)
+        XCTAssertEqual(app.enforceRetention(), ["h": 5])
+        XCTAssertEqual(ids(""), [6, 7, 8])
+        XCTAssertEqual(app.enforceRetention(), [:])
+        XCTAssertEqual(app.registry.get("h")?.storedTraces, 3)
+        XCTAssertTrue(call("GET", "/metrics").raw.contains("packetstack_traces_retention_deleted_total 5\n"))
+
+        doc = Self.stack.replacingOccurrences(of: #""name":"h""#, with: #""name":"g","retention":{"max_age_s":60}"#)
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/g/packets?sync=true", Self.four).status, 200)
+        XCTAssertEqual(app.enforceRetention(now: Date()), [:])
+        XCTAssertEqual(app.enforceRetention(now: Date().addingTimeInterval(61)), ["g": 4])
+        XCTAssertEqual(ids("stack=g"), [])
+        // Retention survives a restart with the stack document.
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/g").json?["retention"]?.rendered(), #"{"max_age_s":60,"max_traces":null}"#)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","retention":{"max_traces":0}}"#).status, 400)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","retention":{"keep":1}}"#).status, 400)
+    }
+
+    /// A database made by the schema before migration 5 (0001-0004) with traces in it: the
+    /// upgrade keeps every row and fills in the columns from the bodies, so the filters find them
+    /// as they find new rows (only the tuple after NAT, never stored before, stays unknown).
+    func testUpgradeFromTheSchemaBeforeTraceColumns() throws {
+        try load()
+        guard case .object(let fields) = call("GET", "/v1/stacks/h").json ?? .null else { return XCTFail("no stack document") }
+        let config = Array(JSONValue.object(fields.filter { $0.0 != "created_at" }).rendered().utf8)
+        let bodies = (1...4).map { call("GET", "/v1/traces/\($0)").raw.trimmingCharacters(in: .newlines) }
+        let versions = call("GET", "/v1/stacks/h/ruleset?handles=true").raw
+        let oldPath = dir.appendingPathComponent("old.db").path
+        do {
+            let old = try SQLiteConnection(path: oldPath)
+            _ = try old.migrate(EmbeddedMigrations.all.filter { $0.version <= 4 })
+            let insStack = try old.prepare("INSERT INTO stacks (id, name, config, created_at) VALUES (1, 'h', ?1, '2026-12-01T00:00:00.000Z')")
+            try insStack.run([.text(String(decoding: config, as: UTF8.self))])
+            let insVersion = try old.prepare("INSERT INTO ruleset_versions (stack_id, version, created_at, summary, ruleset) VALUES (1, 1, 'x', 'replace', ?1)")
+            try insVersion.run([.text(versions)])
+            let insTrace = try old.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, 1, 'eth0', ?2, ?3, '2026-12-01T00:00:00.000Z', ?4)")
+            for (k, b) in bodies.enumerated() {
+                let doc = try JSONParser.parse(b)
+                let reason: Statement.Value = if case .string(let r) = doc["drop_reason"] ?? .null { .text(r) } else { .null }
+                try insTrace.run([.int(Int64(k + 1)), .text(doc["outcome"]!.rendered().trimmingCharacters(in: CharacterSet(charactersIn: "\""))), reason, .text(b)])
+            }
+        }
+        store.close()
+        store = try Store(path: oldPath)
+        XCTAssertEqual(store.appliedMigrations, [5])
+        app = try App(store: store)
+        XCTAssertEqual(app.loadProblems, [])
+        XCTAssertEqual(ids(""), [1, 2, 3, 4])
+        XCTAssertEqual(ids("dport=53"), [1])            // the DNAT's 53 was not stored before
+        XCTAssertEqual(ids("dport=5353&proto=udp"), [3])
+        XCTAssertEqual(ids("table=f&handle=2"), [2])
+        XCTAssertEqual(ids("stage=tcp_v4_send_reset"), [4])
+        XCTAssertEqual(ids("since_ns=5000000"), [4])
+        let third = call("GET", "/v1/traces/3").raw.trimmingCharacters(in: .newlines)
+        XCTAssertEqual(third, bodies[2])
+        let item = first("dport=5353")
+        XCTAssertEqual(item?["tuple"]?.rendered(), #"{"proto":17,"src":"198.18.0.1","sport":10,"dst":"198.18.0.2","dport":5353}"#)
+        XCTAssertEqual(item?["final_tuple"], .null)
+        XCTAssertEqual(item?["length"], .int(42))
+        // New rows after the upgrade carry every column; ids go on from the old ones.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.four).status, 200)
+        XCTAssertEqual(ids("dport=53"), [1, 5, 7])
+    }
+}
