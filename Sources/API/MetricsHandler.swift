@@ -79,6 +79,7 @@ extension App {
                                       ("packetstack_traces_enqueued_total", "Trace rows handed to the writer.", "counter", w.enqueued),
                                       ("packetstack_traces_committed_total", "Trace rows the writer has finished (stored or failed).", "counter", w.committed),
                                       ("packetstack_traces_failed_total", "Trace rows the database refused (their stack deleted meanwhile); never answered durable.", "counter", w.failed),
+                                      ("packetstack_traces_dropped_total", "Trace rows dropped because the writer's queue was full (--trace-overflow drop); never answered durable.", "counter", w.dropped),
                                       ("packetstack_traces_retention_deleted_total", "Trace rows deleted by stacks' retention (max_age_s, max_traces).", "counter", retentionDeleted.value)] {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
         }

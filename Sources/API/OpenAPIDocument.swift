@@ -282,6 +282,7 @@ paths:
                         - {$ref: '#/components/schemas/TraceRow'}
                   trace: {type: string, description: The trace mode this injection ran with.}
                   packets: {type: integer, description: Packets injected (all of them, kept or not).}
+                  traces_dropped: {type: integer, description: "Present when the trace writer's queue was full and the server runs with --trace-overflow drop: the last this many traces of results were not stored (durable is then false)."}
                   outcomes:
                     type: object
                     description: Packets by outcome, kept or not.
@@ -1802,6 +1803,7 @@ components:
         packets: {type: integer}
         outcomes: {type: object, additionalProperties: {type: integer}}
         durable: {type: boolean}
+        traces_dropped: {type: integer}
         socket: {$ref: '#/components/schemas/Socket'}
     SetSockOpt:
       type: object

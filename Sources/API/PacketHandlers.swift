@@ -141,12 +141,15 @@ extension App {
                                     dropReason: r.dropReason?.rawValue, createdAt: now, body: text, index: TraceIndexing.index(r)))
         }
         // Enqueued under the stack's lock: a delete that follows waits for these rows to commit;
-        // a delete that came first means there is nothing to store them under.
-        try e.withStack { (_: Stack) throws(Problem) in
+        // a delete that came first means there is nothing to store them under. Rows the writer's
+        // full queue dropped (--trace-overflow drop) give their quota back and are counted below.
+        let dropped = try e.withStack { (_: Stack) throws(Problem) -> Int in
             guard !e.deleted else {
                 throw Problem(status: 409, slug: "conflict", detail: "stack \(name) was deleted while this ran; nothing was stored")
             }
-            store.enqueueTraces(rows)
+            let n = store.enqueueTraces(rows)
+            e.storedTraces -= n
+            return n
         }
         let durable = sync && store.flush(ids: first..<(first + Int64(rows.count)))
         var body: [UInt8] = []
@@ -161,6 +164,8 @@ extension App {
         for r in results { outcomes[r.outcome.rawValue, default: 0] += 1 }
         let counts = JSONValue.object(outcomes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).rendered()
         body.append(contentsOf: #"],"trace":"\#(mode.text)","packets":\#(results.count),"outcomes":\#(counts),"durable":\#(durable)"#.utf8)
+        // The last `dropped` traces of the answer were not stored: the writer's queue was full.
+        if dropped > 0 { body.append(contentsOf: #","traces_dropped":\#(dropped)"#.utf8) }
         for (k, v) in extra { body.append(contentsOf: ",\(JSONValue.string(k).rendered()):\(v.rendered())".utf8) }
         body.append(0x7d)
         body.append(0x0a)

@@ -23,7 +23,9 @@ public final class Store: @unchecked Sendable {
 
     public enum Conflict: Error { case duplicateName }
 
-    public init(path: String, migrations: [Migration] = EmbeddedMigrations.all) throws(StoreError) {
+    /// `traceQueue` rows may wait for the disk; past that, `overflow` blocks injectors or drops rows.
+    public init(path: String, migrations: [Migration] = EmbeddedMigrations.all, traceQueue: Int = 262_144,
+                overflow: TraceOverflow = .block) throws(StoreError) {
         self.path = path
         db = try SQLiteConnection(path: path)
         let q = try db.prepare("PRAGMA journal_mode=WAL")
@@ -71,7 +73,7 @@ public final class Store: @unchecked Sendable {
         _ = try maxQ.step()
         nextTraceID = maxQ.int(0) + 1
         maxQ.done()
-        writer = TraceWriter { [unowned self] rows in self.insertTraces(rows) }
+        writer = TraceWriter(capacity: traceQueue, overflow: overflow) { [unowned self] rows in self.insertTraces(rows) }
     }
 
     private func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
@@ -269,8 +271,10 @@ public final class Store: @unchecked Sendable {
         return first
     }
 
-    /// Hands rows to the writer thread; they are durable after `flush`.
-    public func enqueueTraces(_ rows: [TraceRecord]) { writer.enqueue(rows) }
+    /// Hands rows to the writer thread; they are durable after `flush`. Answers how many (the last
+    /// ones) were dropped because the queue was full under `.drop`.
+    @discardableResult
+    public func enqueueTraces(_ rows: [TraceRecord]) -> Int { writer.enqueue(rows) }
 
     public func flush() { writer.flush() }
 

@@ -18,12 +18,14 @@ final class TraceWriter: @unchecked Sendable {
     private let write: ([TraceRecord]) -> [Int64]
     private var stats = TraceWriterStats()
     static let maxBatch = 4096
-    /// Rows that may wait for the disk; past this, enqueueing waits (backpressure instead of unbounded memory).
+    /// Rows that may wait for the disk; past this, `overflow` decides.
     let capacity: Int
+    let overflow: TraceOverflow
 
     /// `write` commits a batch and returns the ids it could not store.
-    init(capacity: Int = 262_144, write: @escaping ([TraceRecord]) -> [Int64]) {
+    init(capacity: Int = 262_144, overflow: TraceOverflow = .block, write: @escaping ([TraceRecord]) -> [Int64]) {
         self.capacity = capacity
+        self.overflow = overflow
         self.write = write
         let t = Thread { [self] in self.run() }
         t.name = "trace-writer"
@@ -31,14 +33,41 @@ final class TraceWriter: @unchecked Sendable {
         t.start()
     }
 
-    func enqueue(_ rows: [TraceRecord]) {
-        guard !rows.isEmpty else { return }
-        cond.lock()
-        while queue.count > capacity && !stopping { cond.wait() }
-        queue.append(contentsOf: rows)
-        enqueued += rows.count
+    /// Queues rows for the disk; answers how many of them (the last ones) were dropped because
+    /// the queue was full and the policy is `.drop` (their ids then never answer durable).
+    @discardableResult
+    func enqueue(_ rows: [TraceRecord]) -> Int {
+        guard !rows.isEmpty else { return 0 }
+        cond.lock(); defer { cond.unlock() }
+        var kept = rows[...]
+        switch overflow {
+        case .block:
+            while queue.count > capacity && !stopping { cond.wait() }
+        case .drop:
+            let room = max(0, capacity - queue.count)
+            if room < rows.count {
+                kept = rows[..<room]
+                let lost = rows[room...].map(\.id)
+                stats.dropped += lost.count
+                remember(lost)
+            }
+        }
+        queue.append(contentsOf: kept)
+        enqueued += kept.count
         cond.broadcast()
-        cond.unlock()
+        return rows.count - kept.count
+    }
+
+    /// Notes ids that will never be stored (bounded: past the bound, every id up to the largest is
+    /// taken as possibly lost, so no flush answers durable for them). Called with `cond` held.
+    private func remember(_ lost: [Int64]) {
+        guard !lost.isEmpty else { return }
+        if failed.count + lost.count > TraceWriter.maxFailedKept {
+            forgottenThrough = max(forgottenThrough, failed.max() ?? 0, lost.max() ?? 0)
+            failed.removeAll()
+        } else {
+            failed.formUnion(lost)
+        }
     }
 
     /// Queue depth, totals and batch commit times, for /metrics.
@@ -91,14 +120,7 @@ final class TraceWriter: @unchecked Sendable {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9
             cond.lock()
             stats.observe(batchSeconds: seconds, lost: lost.count)
-            if !lost.isEmpty {
-                if failed.count + lost.count > TraceWriter.maxFailedKept {
-                    forgottenThrough = max(forgottenThrough, failed.max() ?? 0, lost.max() ?? 0)
-                    failed.removeAll()
-                } else {
-                    failed.formUnion(lost)
-                }
-            }
+            remember(lost)
             committed += batch.count
             cond.broadcast()
             cond.unlock()
@@ -106,10 +128,14 @@ final class TraceWriter: @unchecked Sendable {
     }
 }
 
+/// What the trace writer does when its queue is full: make the injector wait for the disk, or
+/// drop the rows that do not fit (counted, and never answered durable).
+public enum TraceOverflow: String, Sendable { case block, drop }
+
 /// What the trace writer has done; `failed` rows were refused by the database (their stack was
-/// deleted meanwhile) and answered as not durable.
+/// deleted meanwhile) and answered as not durable; `dropped` rows found the queue full under `.drop`.
 public struct TraceWriterStats: Sendable {
-    public var queued = 0, enqueued = 0, committed = 0, failed = 0, batches = 0
+    public var queued = 0, enqueued = 0, committed = 0, failed = 0, dropped = 0, batches = 0
     /// Upper bounds (seconds) of the batch commit-time buckets; the last bucket is +Inf.
     public static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     /// Cumulative counts per bound, as Prometheus histograms list them.

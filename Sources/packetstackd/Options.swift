@@ -1,6 +1,7 @@
 import API
 import Foundation
 import HTTPServer
+import Store
 
 /// Command-line flags of packetstackd.
 struct Options {
@@ -11,6 +12,8 @@ struct Options {
     var protectReads = false
     var limits = App.Limits()
     var accessLog = RequestLog.Format.off
+    var traceQueue = 262_144
+    var traceOverflow = TraceOverflow.block
 
     static let usage = """
     usage: packetstackd [options]
@@ -34,6 +37,9 @@ struct Options {
       --max-packets N           packets per injection (default 10000)
       --max-injections N        injections running at once; more get 429 (default 16)
       --max-traces N            traces stored per stack (default 1000000)
+      --trace-queue N           trace rows that may wait for the database (default 262144)
+      --trace-overflow POLICY   when that queue is full: block (the injection waits; default) or drop
+                                (rows dropped, counted in /metrics and as traces_dropped in the answer)
       --help                    this text
     """
 
@@ -84,6 +90,11 @@ struct Options {
             case "--max-packets": o.limits.maxPacketsPerRequest = try number(a)
             case "--max-injections": o.limits.maxConcurrentInjections = try number(a)
             case "--max-traces": o.limits.maxTracesPerStack = try number(a)
+            case "--trace-queue": o.traceQueue = try number(a)
+            case "--trace-overflow":
+                let v = try value()
+                guard let p = TraceOverflow(rawValue: v) else { throw Bad(message: "--trace-overflow must be block or drop, not \(v)") }
+                o.traceOverflow = p
             case "--help", "-h": throw Bad(message: "")
             default: throw Bad(message: "unknown option \(a)")
             }

@@ -66,6 +66,7 @@ final class ResourceTests: AppTestCase {
             "packetstack_traces_enqueued_total 1",
             "packetstack_traces_committed_total 1",
             "packetstack_traces_failed_total 0",
+            "packetstack_traces_dropped_total 0",
             "packetstack_traces_retention_deleted_total 0",
             "packetstack_trace_batch_commit_seconds_count 1",
             #"packetstack_packet_outcomes_total{stack="r",outcome="dropped",drop_reason="IP_INNOROUTES"} 1"#,

@@ -174,6 +174,26 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","retention":{"keep":1}}"#).status, 400)
     }
 
+    /// --trace-overflow drop: rows that find the writer's queue full are dropped, counted in the
+    /// answer and /metrics, give their quota back and never answer durable; nothing else is lost.
+    func testAFullWriterQueueDropsRowsExplicitly() throws {
+        store.close()
+        store = try Store(path: dbPath, traceQueue: 1, overflow: .drop)
+        app = try App(store: store)
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        let r = call("POST", "/v1/stacks/h/packets?sync=true", Self.four)
+        XCTAssertEqual(r.json?["traces_dropped"], .int(3), r.raw)
+        XCTAssertEqual(r.json?["durable"], .bool(false))
+        XCTAssertEqual(ids(""), [1])
+        XCTAssertEqual(app.registry.get("h")?.storedTraces, 1)
+        XCTAssertTrue(call("GET", "/metrics").raw.contains("packetstack_traces_dropped_total 3\n"))
+        // One packet fits the empty queue: stored and durable, no traces_dropped.
+        let one = call("POST", "/v1/stacks/h/packets?sync=true", #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":53}}]}"#)
+        XCTAssertEqual(one.json?["durable"], .bool(true), one.raw)
+        XCTAssertNil(one.json?["traces_dropped"])
+        XCTAssertEqual(ids(""), [1, 5])
+    }
+
     /// A database made by the schema before migration 5 (0001-0004) with traces in it: the
     /// upgrade keeps every row and fills in the columns from the bodies, so the filters find them
     /// as they find new rows (only the tuple after NAT, never stored before, stays unknown).

@@ -187,4 +187,38 @@ final class StoreTests: XCTestCase {
         defer { again.close() }
         XCTAssertEqual(again.allocateTraceIDs(1), 11)
     }
+
+    /// A writer held up by the disk: with `.drop`, rows past the queue's capacity are dropped and
+    /// counted, never durable; with `.block`, the enqueuer waits until the queue has room.
+    func testWriterOverflowDropsOrBlocks() throws {
+        let gate = DispatchSemaphore(value: 0)
+        func rows(_ ids: ClosedRange<Int64>) -> [TraceRecord] {
+            ids.map { TraceRecord(id: $0, stackID: 1, stackName: "a", device: "eth0", outcome: "delivered", dropReason: nil, createdAt: "x", body: "{}") }
+        }
+        let dropping = TraceWriter(capacity: 2, overflow: .drop) { _ in gate.wait(); return [] }
+        XCTAssertEqual(dropping.enqueue(rows(1...1)), 0)
+        while dropping.snapshot().queued > 0 { usleep(100) }   // the writer holds row 1, waiting on the gate
+        XCTAssertEqual(dropping.enqueue(rows(2...5)), 2)      // 2 and 3 fit; 4 and 5 dropped
+        XCTAssertEqual(dropping.snapshot().dropped, 2)
+        gate.signal(); gate.signal()
+        XCTAssertTrue(dropping.flush(checking: 1..<4))
+        XCTAssertFalse(dropping.flush(checking: 4..<5))
+        XCTAssertFalse(dropping.flush(checking: 5..<6))
+        dropping.stop()
+
+        let blocking = TraceWriter(capacity: 2, overflow: .block) { _ in gate.wait(); return [] }
+        blocking.enqueue(rows(1...1))
+        while blocking.snapshot().queued > 0 { usleep(100) }
+        blocking.enqueue(rows(2...4))                         // over capacity: the next enqueue waits
+        let done = DispatchSemaphore(value: 0)
+        let fifth = rows(5...5)
+        Thread { XCTAssertEqual(blocking.enqueue(fifth), 0); done.signal() }.start()
+        XCTAssertEqual(done.wait(timeout: .now() + 0.2), .timedOut)
+        gate.signal()                                          // row 1 commits; the writer takes 2-4 and waits again
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        for _ in 0..<3 { gate.signal() }
+        XCTAssertTrue(blocking.flush(checking: 1..<6))
+        XCTAssertEqual(blocking.snapshot().dropped, 0)
+        blocking.stop()
+    }
 }
