@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Wire"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
-        .testTarget(name: "APITests", dependencies: ["API", "HTTPServer", "Store", "Kernel", "JSON", "NFTables", "Wire", "TestSupport"]),
+        .testTarget(name: "APITests", dependencies: ["API", "HTTPServer", "Store", "Kernel", "JSON", "NFTables", "Wire", "TestSupport"], exclude: ["Cases"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "IPTablesTests", dependencies: ["IPTables", "NFTables", "Kernel", "Wire", "TestSupport"], exclude: ["Files"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "JSON", "TestSupport"], exclude: ["Rulesets"]),

@@ -1346,7 +1346,12 @@ paths:
         - $ref: '#/components/parameters/TFHandle'
         - name: format
           in: query
-          schema: {type: string, enum: [json, pcapng], default: json}
+          description: "json; pcapng (a capture); or the page as text: nft, pwru, retis (as GET /v1/traces/{trace} describes them; next page in X-Next-Cursor)."
+          schema: {type: string, enum: [json, pcapng, nft, pwru, retis], default: json}
+        - name: traced
+          in: query
+          description: With format=nft, only the events nft monitor trace would show.
+          schema: {type: boolean, default: false}
         - name: order
           in: query
           description: "oldest (default) or newest first; the cursor goes on in the same direction."
@@ -1495,11 +1500,16 @@ paths:
         schema: {type: integer, minimum: 1}
     get:
       operationId: getTrace
-      summary: One whole trace, or its netfilter part as `nft monitor trace` prints it (format=nft).
+      summary: One whole trace (json), or a text view of it (nft, pwru, retis).
       parameters:
         - name: format
           in: query
-          schema: {type: string, enum: [json, nft], default: json}
+          description: "nft: the netfilter events as nft monitor trace prints them, each base chain's run starting with its packet: line (iif/oif, ether, ip/ip6 and transport fields as nft 1.0.6 prints them), packets the stack generated under the trace id with the top bit set; every event, or with traced=true only what the real tool shows (events while meta nftrace set 1 held). pwru: a line per kernel function with CPU, virtual time, the tuple before and after NAT, kfree_skb_reason with its drop reason. retis: a group per packet, an event line per function, the packet under the first and after NAT, then the nft events."
+          schema: {type: string, enum: [json, nft, pwru, retis], default: json}
+        - name: traced
+          in: query
+          description: With format=nft, only the events nft monitor trace would show (the packet's nf_trace set).
+          schema: {type: boolean, default: false}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}

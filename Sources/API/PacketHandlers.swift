@@ -269,8 +269,11 @@ extension App {
         var filter = try TraceFilters.read(&q)
         let format = q.string("format") ?? "json"
         let order = q.string("order") ?? "oldest"
+        let traced = try q.bool("traced")
         try q.finish()
-        guard format == "json" || format == "pcapng" else { throw Problem.badRequest("invalid-query", "format must be json or pcapng") }
+        guard ["json", "pcapng", "nft", "pwru", "retis"].contains(format) else {
+            throw Problem.badRequest("invalid-query", "format must be json, pcapng, nft, pwru or retis")
+        }
         guard order == "oldest" || order == "newest" else { throw Problem.badRequest("invalid-query", "order must be oldest or newest") }
         if let stack = filter.stack { _ = try entry(stack) }   // an unknown stack is a 404, not an empty page
         filter.afterID = after
@@ -285,6 +288,10 @@ extension App {
             var headers: [(name: String, value: String)] = [("content-disposition", "attachment; filename=\"traces.pcapng\"")]
             if rows.count > limit { headers.append(("x-next-cursor", encodeCursor(page.last!.id))) }
             return HTTPResponse(status: 200, headers: [("content-type", "application/x-pcapng")] + headers, body: TraceDocument.pcapng(page.map(\.body)))
+        }
+        if let text = Self.textView(format, Array(page), traced: traced) {
+            let next: [(name: String, value: String)] = rows.count > limit ? [("x-next-cursor", encodeCursor(page.last!.id))] : []
+            return HTTPResponse(status: 200, headers: [("content-type", "text/plain; charset=utf-8")] + next, body: Array(text.utf8))
         }
         var o = JSONObject()
         o.set("items", .array(page.map(TraceDocument.summary)))
@@ -328,18 +335,29 @@ extension App {
         return jsonResponse(200, o.value)
     }
 
+    /// A text view of traces (nft monitor trace, pwru, retis); nil for json.
+    static func textView(_ format: String, _ rows: [TraceRecord], traced: Bool) -> String? {
+        let docs = { rows.map { (try? JSONParser.parse($0.body)) ?? .null } }
+        switch format {
+        case "nft": return docs().map { TraceDocument.nftMonitorText($0, tracedOnly: traced) }.joined()
+        case "pwru": return TraceViews.pwru(docs())
+        case "retis": return TraceViews.retis(docs())
+        default: return nil
+        }
+    }
+
     func getTrace(_ req: HTTPRequest, _ idText: String) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         let format = q.string("format") ?? "json"
+        let traced = try q.bool("traced")
         try q.finish()
-        guard format == "json" || format == "nft" else { throw Problem.badRequest("invalid-query", "format must be json or nft") }
+        guard ["json", "nft", "pwru", "retis"].contains(format) else { throw Problem.badRequest("invalid-query", "format must be json, nft, pwru or retis") }
         guard let id = Int64(idText), id > 0 else { throw Problem.notFound("no trace \(idText)") }
         let rec: TraceRecord?
         do { rec = try store.trace(id: id) } catch { throw Problem.storage("\(error)") }
         guard let rec else { throw Problem.notFound("no trace \(idText)") }
-        if format == "nft" {
-            let doc = (try? JSONParser.parse(rec.body)) ?? .null
-            return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: TraceDocument.nftMonitorText(doc))
+        if let text = Self.textView(format, [rec], traced: traced) {
+            return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: text)
         }
         var body = Array(rec.body.utf8)
         body.append(0x0a)

@@ -1,6 +1,7 @@
 import HTTPServer
 import JSON
 import Kernel
+import NFTables
 import Store
 import Wire
 
@@ -22,10 +23,13 @@ enum TraceDocument {
         o.set("end_ns", Int(r.endNs))
         o.set("rx_queue", r.rxQueue)
         o.set("segments", r.segments)
-        o.set("stages", .array(r.stages.map { s in
-            .object([("function", .string(s.stage.name)), ("cpu", .int(s.cpu)), ("time_ns", .int(Int(s.timeNs)))])
-        }))
+        o.set("stages", .array(r.stages.map(stageDocument)))
         o.set("frame_hex", Hex.encode(r.frame))
+        o.set("tuple", tupleDocument(r.startTuple))
+        if !r.tupleChanges.isEmpty {
+            o.set("tuple_changes", .array(r.tupleChanges.map { .object([("from_stage", .int($0.fromStage)), ("tuple", tupleDocument($0.tuple))]) }))
+        }
+        o.set("final_tuple", tupleDocument(r.endTuple))
         o.set("netfilter", .array(r.nfEvents.map { e in
             var x = JSONObject()
             x.set("hook", e.hook.rawValue)
@@ -37,6 +41,8 @@ enum TraceDocument {
             x.setIfPresent("iptables", e.iptables)
             x.set("verdict", e.verdict)
             x.set("generated", e.generated)
+            if e.nftrace { x.set("nftrace", true) }
+            if let p = e.packet { x.set("packet", packetText(e.table, p)) }
             return x.value
         }))
         o.set("emitted", .array(r.emitted.map { e in
@@ -44,6 +50,18 @@ enum TraceDocument {
         }))
         if !hops.isEmpty { o.set("hops", .array(hops.map(hopDocument))) }
         return o.value
+    }
+
+    static func stageDocument(_ s: TraceStage) -> JSONValue {
+        var o: [(String, JSONValue)] = [("function", .string(s.stage.name)), ("cpu", .int(s.cpu)), ("time_ns", .int(Int(s.timeNs)))]
+        if s.generated { o.append(("generated", .bool(true))) }
+        return .object(o)
+    }
+
+    static func tupleDocument(_ t: FlowTuple?) -> JSONValue {
+        guard let t else { return .null }
+        return .object([("proto", .int(Int(t.proto))), ("src", .string(FlowTuple.text(t.src))), ("sport", t.sport.map { .int(Int($0)) } ?? .null),
+                        ("dst", .string(FlowTuple.text(t.dst))), ("dport", t.dport.map { .int(Int($0)) } ?? .null)])
     }
 
     /// The packet in the next stack after a link: what that stack did, in its own trace's shape.
@@ -57,9 +75,7 @@ enum TraceDocument {
         o.setIfPresent("note", r.note)
         o.set("start_ns", Int(r.startNs))
         o.set("end_ns", Int(r.endNs))
-        o.set("stages", .array(r.stages.map { s in
-            .object([("function", .string(s.stage.name)), ("cpu", .int(s.cpu)), ("time_ns", .int(Int(s.timeNs)))])
-        }))
+        o.set("stages", .array(r.stages.map(stageDocument)))
         o.set("netfilter", .array(r.nfEvents.map { e in
             .object([("hook", .string(e.hook.rawValue)), ("table", .string(e.table)), ("chain", .string(e.chain)), ("type", .string(e.kind.rawValue)),
                      ("handle", e.handle.map { .int($0) } ?? .null), ("rule", e.rule.map { .string($0) } ?? .null), ("verdict", .string(e.verdict))])
@@ -119,24 +135,43 @@ enum TraceDocument {
 }
 
 extension TraceDocument {
-    /// The netfilter part of a stored trace as `nft monitor trace` prints it.
-    static func nftMonitorText(_ doc: JSONValue) -> String {
+    /// What `nft monitor trace` prints after "packet: " for an event's dumped headers.
+    static func packetText(_ table: String, _ p: NFTracePacket) -> String {
+        let family = String(table.prefix { $0 != " " })
+        return NFTraceText.packet(family: family, iif: p.iif, oif: p.oif, ll: p.ll, nh: p.nh, th: p.th, ipv6: p.ipv6)
+    }
+
+    /// The netfilter part of a stored trace as `nft monitor trace` prints it: each base chain's run
+    /// starts with the packet as it stood; packets the stack generated because of this one (ICMP
+    /// errors, resets, replies) print under their own id, this trace's with the top bit set.
+    /// `tracedOnly`: only what the real tool shows, the events of a packet whose nf_trace was set
+    /// (`meta nftrace set 1`), the run's packet line before its first such event; otherwise every event.
+    static func nftMonitorText(_ doc: JSONValue, tracedOnly: Bool = false) -> String {
         guard case .int(let id) = doc["trace_id"] ?? .null, case .array(let events) = doc["netfilter"] ?? .null else { return "" }
-        let hex = String(UInt32(truncatingIfNeeded: id), radix: 16)
-        let tid = String(repeating: "0", count: max(0, 8 - hex.count)) + hex
+        func tid(_ n: UInt32) -> String {
+            let hex = String(n, radix: 16)
+            return String(repeating: "0", count: max(0, 8 - hex.count)) + hex
+        }
+        let own = tid(UInt32(truncatingIfNeeded: id)), generated = tid(UInt32(truncatingIfNeeded: id) | 0x8000_0000)
+        // The packet line of the base chain run now printing, until it is printed.
+        var pending: String? = nil
         return events.map { e -> String in
             guard case .string(let table) = e["table"] ?? .null, case .string(let chain) = e["chain"] ?? .null,
-                  case .string(let type) = e["type"] ?? .null, case .string(let verdict) = e["verdict"] ?? .null else { return "" }
-            let head = "trace id \(tid) \(table) \(chain) "
+                  case .string(let type) = e["type"] ?? .null, case .string(let verdict) = e["verdict"] ?? .null, type != "log" else { return "" }
+            if case .string(let p) = e["packet"] ?? .null { pending = p }
+            if tracedOnly && e["nftrace"] != .bool(true) { return "" }
+            let head = "trace id \(e["generated"] == .bool(true) ? generated : own) \(table) \(chain) "
+            var out = ""
+            if let p = pending { out += head + "packet: " + p + "\n"; pending = nil }
             switch type {
-            case "policy": return head + "policy \(verdict)\n"
-            case "return": return head + "verdict \(verdict)\n"
-            case "log": return ""
+            case "policy": out += head + "policy \(verdict) \n"
+            case "return": out += head + "verdict \(verdict) \n"
             default:
                 let rule: String
                 if case .string(let r) = e["rule"] ?? .null { rule = r } else { rule = "" }
-                return head + "rule \(rule) (verdict \(verdict))\n"
+                out += head + "rule \(rule) (verdict \(verdict))\n"
             }
+            return out
         }.joined()
     }
 

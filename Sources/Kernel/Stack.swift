@@ -325,7 +325,7 @@ public final class Stack {
     /// Records entry into a stage on the skb's CPU and charges its virtual cost there.
     @inline(__always) func enter(_ s: Stage, _ skb: SkBuff) {
         let cpu = skb.cpu
-        if tracing && skb.packet >= 0 { packets[skb.packet].stages.append(TraceStage(stage: s, cpu: cpu, timeNs: clocks[cpu])) }
+        if tracing && skb.packet >= 0 { packets[skb.packet].stages.append(TraceStage(stage: s, cpu: cpu, timeNs: clocks[cpu], generated: skb.generated)) }
         clocks[cpu] &+= costs[s]
     }
 

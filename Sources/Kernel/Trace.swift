@@ -51,6 +51,8 @@ public struct TraceStage: Equatable, Sendable {
     public var stage: Stage
     public var cpu: Int
     public var timeNs: UInt64
+    /// The stage ran on a packet the stack made because of this one (an ICMP error, a reset, an ARP request).
+    public var generated = false
 }
 
 /// How a packet's path ended.
@@ -120,4 +122,6 @@ public struct PacketResult: Sendable {
     /// its path ended (after NAT). Only with tracing on.
     public var startTuple: FlowTuple? = nil
     public var endTuple: FlowTuple? = nil
+    /// Where NAT changed the tuple: from stage index `fromStage` on, the packet carried `tuple`.
+    public var tupleChanges: [(fromStage: Int, tuple: FlowTuple)] = []
 }

@@ -114,6 +114,8 @@ final class TraceWriter: @unchecked Sendable {
             let n = min(queue.count, TraceWriter.maxBatch)
             let batch = Array(queue[0..<n])
             queue.removeFirst(n)
+            // Room freed: an enqueuer waiting under `.block` goes on now, not after this batch commits.
+            cond.broadcast()
             cond.unlock()
             let start = DispatchTime.now().uptimeNanoseconds
             let lost = write(batch)

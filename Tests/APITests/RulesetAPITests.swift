@@ -98,12 +98,13 @@ final class RulesetAPITests: AppTestCase {
 
         """)
         let ok = call("POST", "/v1/stacks/h/packets?sync=true", Self.udp53)
-        XCTAssertEqual(ok.json?["results"]?.rendered().contains(#""netfilter":[{"hook":"input","table":"inet filter","chain":"input","type":"rule","handle":3,"rule":"udp dport 53 counter packets 0 bytes 0 accept","verdict":"accept","generated":false}]"#), true, ok.raw)
+        XCTAssertEqual(ok.json?["results"]?.rendered().contains(#""netfilter":[{"hook":"input","table":"inet filter","chain":"input","type":"rule","handle":3,"rule":"udp dport 53 counter packets 0 bytes 0 accept","verdict":"accept","generated":false,"packet":"iif \"eth0\" ether saddr 02:00:00:00:00:01 ether daddr 02:00:00:00:00:02 ip saddr 198.18.0.1 ip daddr 198.18.0.2 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 0 ip protocol udp ip length 28 udp sport 9 udp dport 53 udp length 8 "}]"#), true, ok.raw)
         let dropped = call("POST", "/v1/stacks/h/packets?sync=true", Self.udp54)
         XCTAssertEqual(dropped.json?["results"]?.rendered().contains(#""drop_reason":"NETFILTER_DROP""#), true, dropped.raw)
         XCTAssertEqual(app.respond(to: HTTPRequest(method: "GET", target: "/v1/traces/2?format=nft")).body, Array("""
+        trace id 00000002 inet filter input packet: iif "eth0" ether saddr 02:00:00:00:00:01 ether daddr 02:00:00:00:00:02 ip saddr 198.18.0.1 ip daddr 198.18.0.2 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 0 ip protocol udp ip length 28 udp sport 9 udp dport 54 udp length 8\u{20}
         trace id 00000002 inet filter input rule jump extra (verdict jump extra)
-        trace id 00000002 inet filter input policy drop
+        trace id 00000002 inet filter input policy drop\u{20}
 
         """.utf8))
         XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 53 counter packets 1 bytes 28 accept"))
@@ -135,7 +136,7 @@ final class RulesetAPITests: AppTestCase {
         XCTAssertEqual(put.status, 200, put.raw)
         XCTAssertEqual(put.json?["summary"], .string("replace ruleset (1 tables, from iptables-save)"))
         let ok = call("POST", "/v1/stacks/h/packets?sync=true", Self.udp53)
-        XCTAssertEqual(ok.json?["results"]?.rendered().contains(#""netfilter":[{"hook":"input","table":"ip filter","chain":"INPUT","type":"rule","handle":4,"rule":"udp dport 53 counter packets 0 bytes 0 accept comment \"dns in\"","iptables":"-A INPUT -p udp -m udp --dport 53 -m comment --comment \"dns in\" -j ACCEPT","verdict":"accept","generated":false},"#), true, ok.raw)
+        XCTAssertEqual(ok.json?["results"]?.rendered().contains(#""netfilter":[{"hook":"input","table":"ip filter","chain":"INPUT","type":"rule","handle":4,"rule":"udp dport 53 counter packets 0 bytes 0 accept comment \"dns in\"","iptables":"-A INPUT -p udp -m udp --dport 53 -m comment --comment \"dns in\" -j ACCEPT","verdict":"accept","generated":false,"packet":"iif \"eth0\" ether saddr 02:00:00:00:00:01 ether daddr 02:00:00:00:00:02 ip saddr 198.18.0.1 ip daddr 198.18.0.2 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 0 ip length 28 udp sport 9 udp dport 53 udp length 8 "},"#), true, ok.raw)
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.udp54).json?["results"]?.rendered().contains(#""drop_reason":"NETFILTER_DROP""#), true)
         let saved = """
         *filter

@@ -174,6 +174,60 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","retention":{"keep":1}}"#).status, 400)
     }
 
+    /// pwru and retis views: the DNAT'd packet's tuple changes after the prerouting hook; the
+    /// dropped one ends in kfree_skb_reason with its reason; the reset the stack made is its own packet.
+    func testPwruAndRetisViews() throws {
+        try load()
+        XCTAssertEqual(call("GET", "/v1/traces/3?format=pwru").raw, """
+        SKB        CPU TIME_NS        TUPLE                                            FUNC
+        3          0   0              198.18.0.1:10->198.18.0.2:5353(udp)              nic_receive
+        3          0   820            198.18.0.1:10->198.18.0.2:5353(udp)              napi_poll
+        3          0   840            198.18.0.1:10->198.18.0.2:5353(udp)              napi_alloc_skb
+        3          0   880            198.18.0.1:10->198.18.0.2:5353(udp)              eth_type_trans
+        3          0   900            198.18.0.1:10->198.18.0.2:5353(udp)              napi_gro_receive
+        3          0   1830           198.18.0.1:10->198.18.0.2:5353(udp)              netif_receive_skb
+        3          0   1860           198.18.0.1:10->198.18.0.2:5353(udp)              __netif_receive_skb_core
+        3          0   1900           198.18.0.1:10->198.18.0.2:5353(udp)              ip_rcv
+        3          0   1960           198.18.0.1:10->198.18.0.2:5353(udp)              nf_hook_slow
+        3          0   2010           198.18.0.1:10->198.18.0.2:53(udp)                ip_rcv_finish
+        3          0   2090           198.18.0.1:10->198.18.0.2:53(udp)                ip_local_deliver
+        3          0   2110           198.18.0.1:10->198.18.0.2:53(udp)                nf_hook_slow
+        3          0   2160           198.18.0.1:10->198.18.0.2:53(udp)                ip_local_deliver_finish
+        3          0   2190           198.18.0.1:10->198.18.0.2:53(udp)                udp_rcv
+        3          0   2310           198.18.0.1:10->198.18.0.2:53(udp)                udp_queue_rcv_skb
+
+        """)
+        XCTAssertEqual(call("GET", "/v1/traces/3?format=retis").raw, """
+        trace 3 [h] eth0 198.18.0.1.10 > 198.18.0.2.5353 udp delivered
+            0 (0) [k] nic_receive
+              198.18.0.1.10 > 198.18.0.2.5353 udp
+          ↳ 820 (0) [k] napi_poll
+          ↳ 840 (0) [k] napi_alloc_skb
+          ↳ 880 (0) [k] eth_type_trans
+          ↳ 900 (0) [k] napi_gro_receive
+          ↳ 1830 (0) [k] netif_receive_skb
+          ↳ 1860 (0) [k] __netif_receive_skb_core
+          ↳ 1900 (0) [k] ip_rcv
+          ↳ 1960 (0) [k] nf_hook_slow
+          ↳ 2010 (0) [k] ip_rcv_finish
+              198.18.0.1.10 > 198.18.0.2.53 udp (after NAT)
+          ↳ 2090 (0) [k] ip_local_deliver
+          ↳ 2110 (0) [k] nf_hook_slow
+          ↳ 2160 (0) [k] ip_local_deliver_finish
+          ↳ 2190 (0) [k] udp_rcv
+          ↳ 2310 (0) [k] udp_queue_rcv_skb
+            [nft] prerouting ip n pre rule udp dport 5353 dnat to 198.18.0.2:53 (verdict accept)
+            [nft] input ip f input policy accept
+
+        """)
+        // The dropped packet's last function carries its reason; the reset is a packet of its own.
+        XCTAssertTrue(call("GET", "/v1/traces/2?format=pwru").raw.hasSuffix("kfree_skb_reason(SKB_DROP_REASON_NETFILTER_DROP)\n"))
+        let four = call("GET", "/v1/traces?format=pwru&proto=tcp").raw
+        XCTAssertTrue(four.contains("4+         0   5001460        -                                                ip_local_out\n"), four)
+        XCTAssertEqual(call("GET", "/v1/traces/4?format=nft").raw.components(separatedBy: "\n").count, 5)   // two chain runs, a packet line each
+        XCTAssertEqual(call("GET", "/v1/traces/4?format=xml").status, 400)
+    }
+
     /// --trace-overflow drop: rows that find the writer's queue full are dropped, counted in the
     /// answer and /metrics, give their quota back and never answer durable; nothing else is lost.
     func testAFullWriterQueueDropsRowsExplicitly() throws {

@@ -134,7 +134,7 @@ final class FirewallEndToEndTests: XCTestCase {
         let pkts = #"{"packets":[{"device":"eth0","ipv4":{"src":"198.18.0.1"},"tcp":{"dport":22}},{"device":"eth0","ipv4":{"src":"198.18.0.1"},"tcp":{"dport":23}}]}"#
         let r = try curl(["-d", pkts, "\(base)/v1/stacks/fw/packets?sync=true"])
         XCTAssertTrue(r.contains(#""drop_reason":"NETFILTER_DROP""#), r)
-        XCTAssertEqual(try curl(["\(base)/v1/traces/2?format=nft"]), "trace id 00000002 inet filter input policy drop\n")
+        XCTAssertEqual(try curl(["\(base)/v1/traces/2?format=nft"]), "trace id 00000002 inet filter input packet: iif \"eth0\" ether saddr 02:00:00:00:ff:01 ether daddr 02:00:00:00:00:02 ip saddr 198.18.0.1 ip daddr 198.18.0.2 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 0 ip protocol tcp ip length 40 tcp sport 12345 tcp dport 23 tcp flags == syn tcp window 64240 \ntrace id 00000002 inet filter input policy drop \n")
         XCTAssertTrue(try curl(["\(base)/v1/stacks/fw/ruleset"]).contains("tcp dport 22 counter packets 1 bytes 40 accept"))
         let bad = try curl(["-X", "PUT", "-H", "content-type: text/plain", "--data-binary", "table inet filter { chain x { tcp dport ssh-ish accept; }; }", "\(base)/v1/stacks/fw/ruleset"])
         XCTAssertTrue(bad.contains(#""status":400"#) && bad.contains(#""line":1,"column":41"#), bad)

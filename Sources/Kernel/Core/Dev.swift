@@ -24,6 +24,7 @@ extension Stack {
         }
         skb.protocolType = UInt16(skb.data[12]) << 8 | UInt16(skb.data[13])
         skb.networkHeader = EthernetFrame.headerLength
+        skb.macHeaderSet = true
         return nil
     }
 

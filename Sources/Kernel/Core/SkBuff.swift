@@ -40,6 +40,9 @@ public final class SkBuff {
     public var priority: UInt32 = 0
     /// `skb->nf_trace`, set by `meta nftrace set 1`.
     public var nftrace = false
+    /// `skb_mac_header_was_set`: the frame came in through `eth_type_trans`, so its Ethernet header
+    /// sits before the network header (nft traces dump it; locally made packets have none).
+    var macHeaderSet = false
     /// A route chain changed what output routing depends on: `ip_local_out` routes it again.
     var rerouteWanted = false
     /// Conntrack entry and how this packet relates to it (`skb->_nfct`).
@@ -90,7 +93,7 @@ public final class SkBuff {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
-        mark = 0; priority = 0; nftrace = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
+        mark = 0; priority = 0; nftrace = false; macHeaderSet = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
     }
 

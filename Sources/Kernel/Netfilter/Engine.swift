@@ -62,11 +62,28 @@ extension Stack {
         return [skb.data.be32(nh + 12), skb.data.be32(nh + 16), UInt32(skb.data[nh + 1]), skb.mark]
     }
 
-    private func event(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ ci: Int, _ kind: NFEvent.Kind, _ r: CRule?, _ verdict: String) {
+    /// A trace event; the first of a base chain's run carries the packet as it stands (`nft_trace_notify`
+    /// dumps it once per `nft_do_chain`, `packet_dumped`).
+    private func event(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ ci: Int, _ kind: NFEvent.Kind, _ r: CRule?, _ verdict: String,
+                       _ info: PktInfo, dumped: inout Bool) {
         guard tracing, skb.packet >= 0 else { return }
         let t = netfilter.ruleset.tables[ti]
-        packets[skb.packet].nfEvents.append(NFEvent(hook: hook, table: t.id, chain: t.chains[ci].name, kind: kind, handle: r?.handle,
-                                                     rule: r?.text, iptables: r?.iptables, verdict: verdict, generated: skb.generated))
+        var e = NFEvent(hook: hook, table: t.id, chain: t.chains[ci].name, kind: kind, handle: r?.handle,
+                        rule: r?.text, iptables: r?.iptables, verdict: verdict, generated: skb.generated)
+        e.nftrace = skb.nftrace
+        if !dumped { dumped = true; e.packet = nf_trace_fill_pkt_info(skb, info) }
+        packets[skb.packet].nfEvents.append(e)
+    }
+
+    /// `nf_trace_fill_pkt_info` and `nf_trace_fill_dev_info`.
+    private func nf_trace_fill_pkt_info(_ skb: SkBuff, _ info: PktInfo) -> NFTracePacket {
+        let b = skb.data, nh = skb.networkHeader, end = min(skb.len, b.count)
+        let l4 = info.ipv4 || info.ipv6
+        let nhEnd = min(l4 ? info.th : end, nh + 40, end)
+        let th = l4 && info.th <= end ? Array(b[info.th..<min(end, info.th + 20)]) : nil
+        let ll = skb.macHeaderSet && skb.vlanID == nil && nh >= 14 ? Array(b[(nh - 14)..<nh]) : []
+        return NFTracePacket(iif: info.inDev.map { devices[$0].name }, oif: info.outDev.map { devices[$0].name }, ll: ll,
+                             nh: nh < nhEnd ? Array(b[nh..<nhEnd]) : [], th: th, ipv6: skb.protocolType == EtherType.ipv6)
     }
 
     /// `nft_do_chain`: rules in order; a rule whose matches all hold applies its statements and
@@ -86,19 +103,20 @@ extension Stack {
             return RuleCursor(hits: idx.lookup(read(idx.sel, skb, info)), wild: idx.wild)
         }
         var cur = cursor(c)
+        var dumped = false
         while true {
             if cur != nil { r = cur!.next(atLeast: r) }
             if r >= rules.count {
                 // End of chain: a regular chain returns silently; the base chain's policy ends it all.
                 if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; cur = cursor(c); continue }
-                return nft_update_chain_stats(skb, hook, ti, base, policy)
+                return nft_update_chain_stats(skb, hook, ti, base, policy, info, dumped: &dumped)
             }
             let rule = rules[r]
             r += 1
             let result = evalRule(rule, ti: ti, ci: c, hook: hook, skb, info, inDev: inDev, outDev: outDev)
             if rule.writes, cur != nil { cur = cursor(c) }
             guard let verdict = result else { continue }
-            event(skb, hook, ti, c, .rule, rule, verdict.text)
+            event(skb, hook, ti, c, .rule, rule, verdict.text, info, dumped: &dumped)
             switch verdict {
             case .nf(.continue): continue
             case .nf(.accept): return .accept
@@ -115,15 +133,16 @@ extension Stack {
                 c = target; r = 0; rules = chains[c].rules; cur = cursor(c)
             case .nf(.return):
                 if let top = stack.popLast() { c = top.chain; r = top.rule; rules = chains[c].rules; cur = cursor(c); continue }
-                return nft_update_chain_stats(skb, hook, ti, base, policy)
+                return nft_update_chain_stats(skb, hook, ti, base, policy, info, dumped: &dumped)
             }
         }
     }
 
     /// The end of `nft_do_chain` with nothing to return to: the policy event (NFT_TRACETYPE_POLICY), the
     /// base chain's stats (`nft_update_chain_stats`, what iptables-nft-save shows), the policy verdict.
-    private func nft_update_chain_stats(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ base: Int, _ policy: NFVerdict) -> HookVerdict {
-        event(skb, hook, ti, base, .policy, nil, policy.text)
+    private func nft_update_chain_stats(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ base: Int, _ policy: NFVerdict,
+                                        _ info: PktInfo, dumped: inout Bool) -> HookVerdict {
+        event(skb, hook, ti, base, .policy, nil, policy.text, info, dumped: &dumped)
         let len = skb.len - skb.networkHeader
         netfilter.policyCounters[ti, default: [:]][base, default: (0, 0)].0 += 1
         netfilter.policyCounters[ti, default: [:]][base, default: (0, 0)].1 += len

@@ -185,6 +185,16 @@ extension Stack {
             if !reply, let sn = c.snat { rewrite(skb, sn.addr, sn.port, false) }
             if reply, c.dnat != nil { rewrite(skb, c.orig.dst, c.orig.dport, false) }
         }
+        if tracing { noteTuple(skb) }
+    }
+
+    /// A traced packet notes where NAT changed its tuple (pwru's tuple before and after): from the
+    /// next stage on, it carries the new one.
+    private func noteTuple(_ skb: SkBuff) {
+        let p = skb.packet
+        guard p >= 0, !skb.generated, let now = FlowTuple.network(skb.data, at: skb.networkHeader, ethertype: skb.protocolType),
+              now != (packets[p].tupleChanges.last?.tuple ?? packets[p].startTuple) else { return }
+        packets[p].tupleChanges.append((packets[p].stages.count, now))
     }
 
     private func rewrite4(_ skb: SkBuff, _ addr128: UInt128, _ port: UInt16, _ dst: Bool) {

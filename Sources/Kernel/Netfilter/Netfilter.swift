@@ -16,6 +16,25 @@ public struct NFEvent: Sendable, Equatable {
     public var verdict: String
     /// True for events of a packet the stack generated because of this one (ICMP error, RST, echo reply).
     public var generated: Bool = false
+    /// `skb->nf_trace` when the event happened: whether `nft monitor trace` would show it.
+    public var nftrace: Bool = false
+    /// The packet as the first event of a base chain's run saw it (`nf_trace_fill_pkt_info`: what
+    /// `nft monitor trace` prints as its `packet:` line); nil on the chain's later events.
+    public var packet: NFTracePacket? = nil
+}
+
+/// The headers a trace event dumps (`nf_trace_fill_pkt_info`): the devices, the Ethernet header
+/// when the frame came in on one, the network header up to the transport header (at most 40
+/// bytes), and up to 20 bytes from the transport header.
+public struct NFTracePacket: Sendable, Equatable {
+    public var iif: String?, oif: String?
+    public var ll: [UInt8]
+    public var nh: [UInt8]
+    public var th: [UInt8]?
+    public var ipv6: Bool
+    public init(iif: String?, oif: String?, ll: [UInt8], nh: [UInt8], th: [UInt8]?, ipv6: Bool) {
+        self.iif = iif; self.oif = oif; self.ll = ll; self.nh = nh; self.th = th; self.ipv6 = ipv6
+    }
 }
 
 /// The loaded ruleset, its base chains per hook in priority order, and per-rule state.
