@@ -95,6 +95,7 @@ CREATE INDEX traces_by_daddr ON traces(daddr);
 CREATE INDEX traces_by_nat_saddr ON traces(nat_saddr);
 CREATE INDEX traces_by_nat_daddr ON traces(nat_daddr);
 CREATE INDEX traces_by_dport ON traces(dport);
+CREATE INDEX traces_by_nat_dport ON traces(nat_dport);
 CREATE INDEX traces_unindexed ON traces(id) WHERE indexed = 0;
 
 -- The rules (and base-chain policies) each trace hit, in order: "which packets did rule 7 take?"
@@ -109,7 +110,8 @@ CREATE TABLE trace_rules (
     verdict  TEXT NOT NULL,
     PRIMARY KEY (trace_id, seq)
 ) WITHOUT ROWID;
-CREATE INDEX trace_rules_by_rule ON trace_rules(tbl, chain, handle, trace_id);
+CREATE INDEX trace_rules_by_rule ON trace_rules(family, tbl, chain, handle, trace_id);
+CREATE INDEX trace_rules_by_table ON trace_rules(tbl, chain, handle, trace_id);
 CREATE INDEX trace_rules_by_hook ON trace_rules(hook, trace_id);
 
 """####),
