@@ -336,6 +336,92 @@ paths:
                   deleted: {type: integer, minimum: 0}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/whatif:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    post:
+      operationId: whatIf
+      summary: "What-if: the packets of a trace query (the filters of GET /v1/traces, this stack's) run again, oldest first with their spacing in virtual time, through a copy of the stack with the ruleset as it is now (no body), a stored version (?version=N) or a candidate (the body: nft or iptables-save text, or nft JSON); the live stack, its ruleset and its traces are untouched. Answers the packets whose outcome or rule path (rules compared by what they say, not their handles) changed, old against new, and the changes counted. The copy starts from empty runtime state (conntrack, neighbours learnt, counters): the replayed packets build it again; a copy of the live state waits for stack snapshots. Traces that kept no frame (summary rows) and sends are skipped and counted."
+      parameters:
+        - $ref: '#/components/parameters/TFOutcome'
+        - $ref: '#/components/parameters/TFDropReason'
+        - $ref: '#/components/parameters/TFDevice'
+        - $ref: '#/components/parameters/TFLastStage'
+        - $ref: '#/components/parameters/TFStage'
+        - $ref: '#/components/parameters/TFSinceNs'
+        - $ref: '#/components/parameters/TFUntilNs'
+        - $ref: '#/components/parameters/TFSince'
+        - $ref: '#/components/parameters/TFUntil'
+        - $ref: '#/components/parameters/TFProto'
+        - $ref: '#/components/parameters/TFAddr'
+        - $ref: '#/components/parameters/TFSrc'
+        - $ref: '#/components/parameters/TFDst'
+        - $ref: '#/components/parameters/TFPort'
+        - $ref: '#/components/parameters/TFSport'
+        - $ref: '#/components/parameters/TFDport'
+        - $ref: '#/components/parameters/TFHook'
+        - $ref: '#/components/parameters/TFTable'
+        - $ref: '#/components/parameters/TFChain'
+        - $ref: '#/components/parameters/TFHandle'
+        - name: limit
+          in: query
+          description: Most packets replayed (default and bound --max-packets).
+          schema: {type: integer, minimum: 1}
+        - name: version
+          in: query
+          description: A stored ruleset version to try instead of a body.
+          schema: {type: integer, minimum: 1}
+        - name: format
+          in: query
+          schema: {type: string, enum: [nft, iptables-save]}
+      requestBody:
+        required: false
+        content:
+          text/plain:
+            schema: {type: string}
+          application/json:
+            schema: {type: object}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: What changed.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [stack, ruleset, selected, truncated, replayed, skipped, changed, rule_path_only, changes, items]
+                properties:
+                  stack: {type: string}
+                  ruleset: {type: string, description: "current, candidate or version N"}
+                  selected: {type: integer}
+                  truncated: {type: boolean, description: More traces matched than limit.}
+                  replayed: {type: integer}
+                  skipped: {type: integer}
+                  changed: {type: integer}
+                  rule_path_only: {type: integer, description: Changed packets whose outcome stayed the same.}
+                  changes:
+                    type: array
+                    items:
+                      type: object
+                      required: [change, count]
+                      properties:
+                        change: {type: string, description: "'delivered -> dropped (NETFILTER_DROP)', or 'OUTCOME: rule path changed'"}
+                        count: {type: integer}
+                  items:
+                    type: array
+                    description: The first 1,000 changed packets.
+                    items:
+                      type: object
+                      required: [trace_id, old, new]
+                      properties:
+                        trace_id: {type: integer}
+                        old: {type: object}
+                        new: {type: object}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+        '429': {$ref: '#/components/responses/TooMany'}
   /v1/stacks/{stack}/stats:
     parameters:
       - $ref: '#/components/parameters/StackName'

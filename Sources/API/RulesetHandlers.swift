@@ -34,7 +34,7 @@ extension App {
     }
 
     /// What a ruleset body is written in, read once.
-    private enum RulesetBody {
+    enum RulesetBody {
         case json
         /// nft text and the files its `include` lines may name.
         case nft(String, files: [String: String])
@@ -44,7 +44,7 @@ extension App {
 
     /// The body as JSON (by its content type), iptables-save (`?format=iptables-save`, or with no
     /// format a plain body whose first statement is `*table`, where `iptables` allows it) or nft text.
-    private func rulesetBody(_ req: HTTPRequest, format: String?, iptables: Bool) throws(Problem) -> RulesetBody {
+    func rulesetBody(_ req: HTTPRequest, format: String?, iptables: Bool) throws(Problem) -> RulesetBody {
         if isJSON(req), format == nil { return .json }
         let (text, files) = try rulesetText(req)
         switch format {
@@ -56,7 +56,7 @@ extension App {
     }
 
     /// The ruleset a body makes, applied to `base` (nft commands) or alone.
-    private func parseRuleset(_ body: RulesetBody, _ req: HTTPRequest, onto base: NFRuleset = NFRuleset()) throws(Problem) -> NFRuleset {
+    func parseRuleset(_ body: RulesetBody, _ req: HTTPRequest, onto base: NFRuleset = NFRuleset()) throws(Problem) -> NFRuleset {
         switch body {
         case .iptables(let text):
             do throws(IPTablesError) { return try IPTablesRestore.translate(text) } catch { throw Self.iptablesProblem(error) }

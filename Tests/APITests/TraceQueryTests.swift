@@ -228,6 +228,36 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(call("GET", "/v1/traces/4?format=xml").status, 400)
     }
 
+    /// What-if: yesterday's packets through a candidate ruleset on a copy, the live stack untouched.
+    func testWhatIfReplaysTheQueryThroughACandidate() throws {
+        try load()
+        let candidate = Self.ruleset.replacingOccurrences(of: "udp dport 54 drop", with: "udp dport 53 drop")
+        let r = call("POST", "/v1/stacks/h/whatif", candidate, type: "text/plain")
+        XCTAssertEqual(r.status, 200, r.raw)
+        XCTAssertEqual(r.json?["ruleset"], .string("candidate"))
+        XCTAssertEqual(r.json?["replayed"], .int(4))
+        XCTAssertEqual(r.json?["changed"], .int(3))
+        XCTAssertEqual(r.json?["changes"]?.rendered(), #"[{"change":"delivered -> dropped (NETFILTER_DROP)","count":2},{"change":"dropped (NETFILTER_DROP) -> dropped (NO_SOCKET)","count":1}]"#)
+        guard case .array(let items) = r.json?["items"] ?? .null else { return XCTFail(r.raw) }
+        XCTAssertEqual(items.map { $0["trace_id"]?.rendered() ?? "" }, ["1", "2", "3"])
+        XCTAssertEqual(items[2]["new"]?["rules"]?.rendered(), #"[{"hook":"prerouting","table":"ip n","chain":"pre","handle":2,"rule":"udp dport 5353 dnat to 198.18.0.2:53","verdict":"accept"},{"hook":"input","table":"ip f","chain":"input","handle":2,"rule":"udp dport 53 drop","verdict":"drop"}]"#)
+        // The query narrows the traffic; the stack as it is now, and its stored version, change nothing.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/whatif?dport=53", candidate, type: "text/plain").json?["replayed"], .int(2))
+        let same = call("POST", "/v1/stacks/h/whatif")
+        XCTAssertEqual(same.json?["ruleset"], .string("current"))
+        XCTAssertEqual(same.json?["changed"], .int(0), same.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/whatif?version=1").json?["changed"], .int(0))
+        // The live stack is as it was: its ruleset, its traces, its counters.
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 54 drop"))
+        XCTAssertEqual(ids(""), [1, 2, 3, 4])
+        guard case .array(let versions) = call("GET", "/v1/stacks/h/ruleset/versions").json?["items"] ?? .null else { return XCTFail("no versions") }
+        XCTAssertEqual(versions.count, 1)
+        // Refusals.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/whatif", "table ip f { chain c { udp dport drop } }", type: "text/plain").status, 400)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/whatif?version=9").status, 404)
+        XCTAssertEqual(call("POST", "/v1/stacks/nope/whatif").status, 404)
+    }
+
     /// --trace-overflow drop: rows that find the writer's queue full are dropped, counted in the
     /// answer and /metrics, give their quota back and never answer durable; nothing else is lost.
     func testAFullWriterQueueDropsRowsExplicitly() throws {
