@@ -336,6 +336,51 @@ paths:
                   deleted: {type: integer, minimum: 0}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/devices/{device}/wire:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - name: device
+        in: path
+        required: true
+        schema: {type: string}
+    get:
+      operationId: getDeviceWire
+      summary: "A device's wire in both directions as pcapng, from the stored traces the filters select (oldest first, at most limit traces): frames that arrived on it (epb_flags inbound, a comment with the trace, outcome, drop reason and deciding rules) and frames the stack sent on it (outbound), in time order, on one interface stack:device. Only what the trace modes kept is there."
+      parameters:
+        - $ref: '#/components/parameters/TFOutcome'
+        - $ref: '#/components/parameters/TFDropReason'
+        - $ref: '#/components/parameters/TFDevice'
+        - $ref: '#/components/parameters/TFLastStage'
+        - $ref: '#/components/parameters/TFStage'
+        - $ref: '#/components/parameters/TFSinceNs'
+        - $ref: '#/components/parameters/TFUntilNs'
+        - $ref: '#/components/parameters/TFSince'
+        - $ref: '#/components/parameters/TFUntil'
+        - $ref: '#/components/parameters/TFProto'
+        - $ref: '#/components/parameters/TFAddr'
+        - $ref: '#/components/parameters/TFSrc'
+        - $ref: '#/components/parameters/TFDst'
+        - $ref: '#/components/parameters/TFPort'
+        - $ref: '#/components/parameters/TFSport'
+        - $ref: '#/components/parameters/TFDport'
+        - $ref: '#/components/parameters/TFHook'
+        - $ref: '#/components/parameters/TFTable'
+        - $ref: '#/components/parameters/TFChain'
+        - $ref: '#/components/parameters/TFHandle'
+        - name: limit
+          in: query
+          description: Most traces read (default 10,000).
+          schema: {type: integer, minimum: 1, maximum: 100000, default: 10000}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The capture.
+          content:
+            application/x-pcapng:
+              schema: {type: string, format: binary}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/stacks/{stack}/whatif:
     parameters:
       - $ref: '#/components/parameters/StackName'

@@ -299,6 +299,33 @@ extension App {
         return jsonResponse(200, o.value)
     }
 
+    /// GET /v1/stacks/{stack}/devices/{device}/wire: the device's wire in both directions as
+    /// pcapng, from the stored traces the filters select (oldest first, at most `limit` traces):
+    /// frames that arrived on it (inbound) and frames the stack sent on it (outbound), in time order.
+    func deviceWire(_ req: HTTPRequest, _ name: String, _ device: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let limit = try q.int("limit", in: 1...100_000, default: 10_000)
+        var f = try TraceFilters.read(&q)
+        try q.finish()
+        guard f.stack == nil || f.stack == name else { throw Problem.badRequest("invalid-query", "stack is the path's stack here") }
+        let e = try entry(name)
+        guard e.stack.device(named: device) != nil else { throw Problem.notFound("stack \(name) has no device \(device)") }
+        f.stack = name
+        f.maxID = store.lastAllocatedTraceID
+        var bodies: [String] = []
+        while bodies.count < limit {
+            f.limit = min(1000, limit - bodies.count)
+            let page: [TraceRecord]
+            do { page = try store.traces(f) } catch { throw Problem.storage("\(error)") }
+            bodies += page.map(\.body)
+            guard page.count == f.limit, let last = page.last else { break }
+            f.afterID = last.id
+        }
+        return HTTPResponse(status: 200, headers: [("content-type", "application/x-pcapng"),
+                                                   ("content-disposition", "attachment; filename=\"\(name)-\(device).pcapng\"")],
+                            body: TraceDocument.pcapng(bodies, wire: (name, device)))
+    }
+
     /// GET /v1/traces/aggregate?by=...: the stored traces the filters select, counted by one
     /// field, most first ("where do my packets die"). By rule or hook, each rule event counts.
     func aggregateTraces(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {

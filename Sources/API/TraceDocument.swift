@@ -175,43 +175,59 @@ extension TraceDocument {
         }.joined()
     }
 
-    /// Traces as a pcapng file: each packet as it arrived on its device, then what the stack sent
-    /// because of it, on the device it left; one comment per packet (the trace, its outcome, drop
-    /// reason and the rules that decided), as `tshark -r` shows it. Interfaces are "stack:device".
-    static func pcapng(_ bodies: [String]) -> [UInt8] {
-        var interfaces: [String] = []
+    /// Traces as a pcapng file: each packet as it arrived on its device (inbound), then what the
+    /// stack sent because of it, on the device it left (outbound); one comment per packet (the
+    /// trace, its outcome, drop reason and the rules that decided), as `tshark -r` shows it.
+    /// Interfaces are "stack:device". A send's datagram is not a frame on a wire: only what it put
+    /// on one is written. With `wire`, only that device's frames, both directions, in time order.
+    static func pcapng(_ bodies: [String], wire: (stack: String, device: String)? = nil) -> [UInt8] {
+        var interfaces: [String] = wire.map { ["\($0.stack):\($0.device)"] } ?? []
         func interface(_ name: String) -> Int {
             if let k = interfaces.firstIndex(of: name) { return k }
             interfaces.append(name)
             return interfaces.count - 1
         }
         var packets: [(interface: Int, timeNs: UInt64, frame: [UInt8], comment: String?)] = []
+        var directions: [UInt8] = []
         for body in bodies {
             guard let doc = try? JSONParser.parse(body), case .int(let id) = doc["trace_id"] ?? .null,
-                  case .string(let stack) = doc["stack"] ?? .null, case .string(let device) = doc["device"] ?? .null,
-                  case .string(let hex) = doc["frame_hex"] ?? .null, let frame = try? Hex.decode(hex) else { continue }
+                  case .string(let stack) = doc["stack"] ?? .null, case .string(let device) = doc["device"] ?? .null else { continue }
             let start = if case .int(let t) = doc["start_ns"] ?? .null { UInt64(max(0, t)) } else { UInt64(0) }
             var comment = "trace \(id): \(doc["outcome"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "?")"
             if case .string(let r) = doc["drop_reason"] ?? .null { comment += " (\(r))" }
             if case .array(let events) = doc["netfilter"] ?? .null {
                 let rules = events.compactMap { e -> String? in
                     guard case .string(let t) = e["table"] ?? .null, case .string(let c) = e["chain"] ?? .null,
-                          case .string(let v) = e["verdict"] ?? .null, e["generated"] != .bool(true) else { return nil }
+                          case .string(let v) = e["verdict"] ?? .null, e["generated"] != .bool(true),
+                          e["type"] == .string("rule") || e["type"] == .string("policy") else { return nil }
                     let h = if case .int(let h) = e["handle"] ?? .null { " handle \(h)" } else { " policy" }
                     return "\(t) \(c)\(h) \(v)"
                 }
                 if !rules.isEmpty { comment += "; " + rules.joined(separator: ", ") }
             }
-            packets.append((interface("\(stack):\(device)"), start, frame, comment))
+            // An arrival: the trace starts at the NIC.
+            let arrived = if case .array(let st) = doc["stages"] ?? .null { TraceViews.string(st.first?["function"]) == "nic_receive" } else { false }
+            if arrived, wire == nil || wire?.device == device, case .string(let hex) = doc["frame_hex"] ?? .null, let frame = try? Hex.decode(hex) {
+                packets.append((interface("\(stack):\(device)"), start, frame, comment))
+                directions.append(1)
+            }
             if case .array(let emitted) = doc["emitted"] ?? .null {
                 for x in emitted {
-                    guard case .string(let dev) = x["device"] ?? .null, case .string(let h) = x["hex"] ?? .null, let f = try? Hex.decode(h) else { continue }
+                    guard case .string(let dev) = x["device"] ?? .null, wire == nil || wire?.device == dev,
+                          case .string(let h) = x["hex"] ?? .null, let f = try? Hex.decode(h) else { continue }
                     let t = if case .int(let t) = x["time_ns"] ?? .null { UInt64(max(0, t)) } else { start }
                     packets.append((interface("\(stack):\(dev)"), t, f, "trace \(id): sent by the stack"))
+                    directions.append(2)
                 }
             }
         }
-        return PCAP.writeNG(interfaces: interfaces, packets: packets)
+        if wire != nil {
+            // One device's wire in time order (a stable sort keeps each trace's own order).
+            let order = packets.indices.sorted { (packets[$0].timeNs, $0) < (packets[$1].timeNs, $1) }
+            packets = order.map { packets[$0] }
+            directions = order.map { directions[$0] }
+        }
+        return PCAP.writeNG(interfaces: interfaces, packets: packets, directions: directions)
     }
 }
 

@@ -133,7 +133,9 @@ public enum PCAP {
 
     /// A pcapng file (little endian, nanosecond timestamps): one interface per name, each packet
     /// with its comment (`opt_comment`), as tshark shows it under "Packet comments".
-    public static func writeNG(interfaces: [String], packets: [(interface: Int, timeNs: UInt64, frame: [UInt8], comment: String?)]) -> [UInt8] {
+    /// `directions[i]` (when given): 1 inbound, 2 outbound, written as the packet's epb_flags.
+    public static func writeNG(interfaces: [String], packets: [(interface: Int, timeNs: UInt64, frame: [UInt8], comment: String?)],
+                               directions: [UInt8] = []) -> [UInt8] {
         var out: [UInt8] = []
         func u32(_ v: UInt32) { out += [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)] }
         func u16(_ v: UInt16) { out += [UInt8(v & 0xff), UInt8(v >> 8)] }
@@ -163,16 +165,16 @@ public enum PCAP {
                 option(0, [])
             }
         }
-        for p in packets {
+        for (k, p) in packets.enumerated() {
             block(6) {
                 u32(UInt32(p.interface)); u32(UInt32(p.timeNs >> 32)); u32(UInt32(p.timeNs & 0xffff_ffff))
                 u32(UInt32(p.frame.count)); u32(UInt32(p.frame.count))
                 out += p.frame
                 out += [UInt8](repeating: 0, count: (4 - p.frame.count % 4) % 4)
-                if let c = p.comment {
-                    option(1, Array(c.utf8))   // opt_comment
-                    option(0, [])
-                }
+                let direction = k < directions.count ? directions[k] : 0
+                if let c = p.comment { option(1, Array(c.utf8)) }   // opt_comment
+                if direction != 0 { option(2, [direction, 0, 0, 0]) }   // epb_flags: bits 0-1 inbound (1) / outbound (2)
+                if p.comment != nil || direction != 0 { option(0, []) }
             }
         }
         return out

@@ -4,6 +4,8 @@ import HTTPServer
 import JSON
 import Kernel
 @testable import Store
+import TestSupport
+import Wire
 import XCTest
 
 /// Trace queries: every filter of GET /v1/traces (tuple before and after NAT, stage, rule hit,
@@ -256,6 +258,30 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/h/whatif", "table ip f { chain c { udp dport drop } }", type: "text/plain").status, 400)
         XCTAssertEqual(call("POST", "/v1/stacks/h/whatif?version=9").status, 404)
         XCTAssertEqual(call("POST", "/v1/stacks/nope/whatif").status, 404)
+    }
+
+    /// A device's wire, both directions, as pcapng that tshark reads: the four arrivals inbound,
+    /// the ARP request for the reset's next hop outbound, each with its comment and direction.
+    func testDeviceWireExport() throws {
+        try load()
+        let r = app.respond(to: HTTPRequest(method: "GET", target: "/v1/stacks/h/devices/eth0/wire", headers: [], body: []))
+        XCTAssertEqual(r.status, 200)
+        let file = dir.appendingPathComponent("wire.pcapng")
+        try Data(r.body).write(to: file)
+        let out = try shell(["tshark", "-r", file.path, "-T", "fields", "-E", "separator=|", "-e", "frame.number", "-e", "frame.time_relative",
+                             "-e", "frame.packet_flags_direction", "-e", "frame.comment", "-e", "_ws.col.Protocol"]).out
+        XCTAssertEqual(out, """
+        1|0.000000000|0x00000001|trace 1: delivered; ip n pre policy accept, ip f input policy accept|UDP
+        2|0.000000000|0x00000001|trace 2: dropped (NETFILTER_DROP); ip n pre policy accept, ip f input handle 2 drop|UDP
+        3|0.000000000|0x00000001|trace 3: delivered; ip n pre handle 2 accept, ip f input policy accept|UDP
+        4|0.005000000|0x00000001|trace 4: dropped (NO_SOCKET); ip n pre policy accept, ip f input policy accept|TCP
+        5|0.005001830|0x00000002|trace 4: sent by the stack|ARP
+
+        """)
+        // Filters narrow the traces the wire is taken from.
+        let tcp = app.respond(to: HTTPRequest(method: "GET", target: "/v1/stacks/h/devices/eth0/wire?proto=tcp", headers: [], body: []))
+        XCTAssertEqual(try PCAP.read(tcp.body).map(\.frame.count), [54, 42])
+        XCTAssertEqual(call("GET", "/v1/stacks/h/devices/eth9/wire").status, 404)
     }
 
     /// --trace-overflow drop: rows that find the writer's queue full are dropped, counted in the
