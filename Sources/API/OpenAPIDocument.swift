@@ -1477,8 +1477,8 @@ paths:
         - $ref: '#/components/parameters/TFHandle'
         - name: format
           in: query
-          description: "json; pcapng (a capture); or the page as text: nft, pwru, retis (as GET /v1/traces/{trace} describes them; next page in X-Next-Cursor)."
-          schema: {type: string, enum: [json, pcapng, nft, pwru, retis], default: json}
+          description: "json; ndjson (every matching trace, whole, one per line, streamed page by page with chunked encoding on HTTP/1.1 and DATA frames on HTTP/2; limit only when given; memory stays one page); pcapng (a capture); or the page as text: nft, pwru, retis (as GET /v1/traces/{trace} describes them; next page in X-Next-Cursor)."
+          schema: {type: string, enum: [json, ndjson, pcapng, nft, pwru, retis], default: json}
         - name: traced
           in: query
           description: With format=nft, only the events nft monitor trace would show.
@@ -1506,6 +1506,8 @@ paths:
                   next_cursor: {$ref: '#/components/schemas/NextCursor'}
             application/x-pcapng:
               schema: {type: string, format: binary}
+            application/x-ndjson:
+              schema: {type: string}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
     delete:

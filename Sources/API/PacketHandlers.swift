@@ -264,6 +264,7 @@ extension App {
 
     func listTraces(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
+        let explicitLimit = req.query.split(separator: "&").contains { $0.hasPrefix("limit=") }
         let limit = try q.int("limit", in: 1...1000, default: 100)
         let after = try q.cursor()
         var filter = try TraceFilters.read(&q)
@@ -271,14 +272,15 @@ extension App {
         let order = q.string("order") ?? "oldest"
         let traced = try q.bool("traced")
         try q.finish()
-        guard ["json", "pcapng", "nft", "pwru", "retis"].contains(format) else {
-            throw Problem.badRequest("invalid-query", "format must be json, pcapng, nft, pwru or retis")
+        guard ["json", "ndjson", "pcapng", "nft", "pwru", "retis"].contains(format) else {
+            throw Problem.badRequest("invalid-query", "format must be json, ndjson, pcapng, nft, pwru or retis")
         }
         guard order == "oldest" || order == "newest" else { throw Problem.badRequest("invalid-query", "order must be oldest or newest") }
         if let stack = filter.stack { _ = try entry(stack) }   // an unknown stack is a 404, not an empty page
         filter.afterID = after
-        filter.limit = limit + 1
         filter.newestFirst = order == "newest"
+        if format == "ndjson" { return ndjson(filter, limit: explicitLimit ? limit : nil) }
+        filter.limit = limit + 1
         let rows: [TraceRecord]
         do { rows = try store.traces(filter) } catch {
             throw Problem.storage("\(error)")
@@ -297,6 +299,36 @@ extension App {
         o.set("items", .array(page.map(TraceDocument.summary)))
         o.set("next_cursor", rows.count > limit ? .string(encodeCursor(page.last!.id)) : .null)
         return jsonResponse(200, o.value)
+    }
+
+    /// `format=ndjson`: every trace the filters select (or the first `limit`), one whole trace per
+    /// line, streamed as the store pages them (chunked on HTTP/1.1): memory stays one page, however
+    /// many match. Traces stored while it runs are left out (it stops at the last id handed out).
+    func ndjson(_ filter: TraceFilter, limit: Int?) -> HTTPResponse {
+        let store = self.store
+        var f = filter
+        f.maxID = store.lastAllocatedTraceID
+        var left = limit ?? Int.max
+        var done = false
+        var r = HTTPResponse(status: 200, headers: [("content-type", "application/x-ndjson")])
+        r.stream = ResponseStream {
+            guard !done, left > 0 else { return nil }
+            f.limit = min(500, left)
+            let page: [TraceRecord]
+            do { page = try store.traces(f) } catch {
+                // The head is out: the error ends the stream as a line of its own.
+                done = true
+                return Array((JSONValue.object([("error", .string("\(error)"))]).rendered() + "\n").utf8)
+            }
+            guard let last = page.last else { return nil }
+            if page.count < f.limit { done = true }
+            left -= page.count
+            f.afterID = last.id
+            var out: [UInt8] = []
+            for t in page { out.append(contentsOf: t.body.utf8); out.append(0x0a) }
+            return out
+        }
+        return r
     }
 
     /// GET /v1/stacks/{stack}/devices/{device}/wire: the device's wire in both directions as

@@ -9,6 +9,12 @@ final class Connection {
         var isHead: Bool
         var keepAlive: Bool
         var response: HTTPResponse?
+        /// A streamed answer: pieces not yet written (it may wait behind earlier answers), whether
+        /// its end came, whether its head is out, and the credit its worker waits on.
+        var pieces: [[UInt8]] = []
+        var ended = false
+        var headSent = false
+        var credit: StreamCredit? = nil
     }
 
     let id: UInt64
@@ -39,6 +45,9 @@ final class Connection {
     var upgradeAnswer: HTTPResponse?
     /// The HTTP/2 session failed: close once its last frames are out.
     var h2Failed = false
+    /// Credits of streamed answers whose pieces are written but not yet taken by the client: given
+    /// back when the output drains below the high-water mark.
+    var owedCredits: [StreamCredit] = []
 
     static let preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
@@ -164,6 +173,43 @@ final class Connection {
 
     // MARK: output
 
+    /// A worker's answer, or a piece of a streamed one.
+    func deliver(_ item: CompletionQueue.Item) {
+        switch item.part {
+        case .whole:
+            complete(item.target, item.response)
+        case .head(let credit):
+            switch item.target {
+            case .h1(let seq):
+                guard let i = pending.firstIndex(where: { $0.seq == seq }) else { return credit.cancel() }
+                pending[i].response = item.response
+                pending[i].credit = credit
+                flushHTTP1()
+            case .h2(let id):
+                guard let h2, h2.submitStreaming(item.response, stream: id, date: server.date.value) else { return credit.cancel() }
+            }
+        case .chunk(let piece, let credit):
+            switch item.target {
+            case .h1(let seq):
+                guard let i = pending.firstIndex(where: { $0.seq == seq }) else { return credit.cancel() }
+                pending[i].pieces.append(piece)
+                flushHTTP1()
+            case .h2(let id):
+                guard let h2, h2.appendPiece(piece, stream: id, end: false) else { return credit.cancel() }
+                owedCredits.append(credit)
+            }
+        case .end:
+            switch item.target {
+            case .h1(let seq):
+                guard let i = pending.firstIndex(where: { $0.seq == seq }) else { return }
+                pending[i].ended = true
+                flushHTTP1()
+            case .h2(let id):
+                _ = h2?.appendPiece([], stream: id, end: true)
+            }
+        }
+    }
+
     func complete(_ target: ResponseTarget, _ response: HTTPResponse) {
         switch target {
         case .h1(let seq):
@@ -176,23 +222,46 @@ final class Connection {
         }
     }
 
-    /// Serializes answered requests in request order (pipelining).
+    /// Serializes answered requests in request order (pipelining); a streamed answer goes out as
+    /// its pieces come (chunked), and the answers behind it wait for its end.
     private func flushHTTP1() {
         while let first = pending.first, let r = first.response {
+            if let credit = first.credit {
+                if !first.headSent {
+                    pending[0].headSent = true
+                    serializeHead(r, chunked: true, close: !first.keepAlive)
+                }
+                for piece in pending[0].pieces where !first.isHead && !piece.isEmpty {
+                    output.append(contentsOf: String(piece.count, radix: 16).utf8)
+                    output.append(contentsOf: [0x0d, 0x0a])
+                    output.append(contentsOf: piece)
+                    output.append(contentsOf: [0x0d, 0x0a])
+                }
+                owedCredits.append(contentsOf: Array(repeating: credit, count: pending[0].pieces.count))
+                pending[0].pieces.removeAll()
+                guard pending[0].ended else { return }
+                if !first.isHead { output.append(contentsOf: Array("0\r\n\r\n".utf8)) }
+                pending.removeFirst()
+                continue
+            }
             pending.removeFirst()
             let last = !first.keepAlive || (closing && pending.isEmpty && inflight == 0)
             serialize(r, isHead: first.isHead, close: last)
         }
     }
 
-    private func serialize(_ r: HTTPResponse, isHead: Bool, close: Bool) {
+    private func serializeHead(_ r: HTTPResponse, chunked: Bool, close: Bool) {
         var head = "HTTP/1.1 \(r.status) \(HTTPStatus.reason(r.status))\r\nDate: \(server.date.value)\r\n"
-        // One case for every header name on the wire: Content-Type, Location, Retry-After.
         for h in r.headers { head += "\(Connection.canonical(h.name)): \(h.value)\r\n" }
-        head += "Content-Length: \(r.body.count)\r\n"
+        head += chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: \(r.body.count)\r\n"
         if close { head += "Connection: close\r\n" }
         head += "\r\n"
         output.append(contentsOf: head.utf8)
+    }
+
+    /// One case for every header name on the wire: Content-Type, Location, Retry-After.
+    private func serialize(_ r: HTTPResponse, isHead: Bool, close: Bool) {
+        serializeHead(r, chunked: false, close: close)
         if !isHead { output.append(contentsOf: r.body) }
     }
 
@@ -216,6 +285,11 @@ final class Connection {
         if outputSent == output.count {
             output.removeAll(keepingCapacity: output.count < 1 << 20)
             outputSent = 0
+        }
+        // The client takes what streams sent: their workers may make the next pieces.
+        if !owedCredits.isEmpty && outputBacklog < Connection.outputHighWater / 4 && (h2?.bufferedPieces ?? 0) < Connection.outputHighWater / 4 {
+            for c in owedCredits { c.release() }
+            owedCredits.removeAll()
         }
         if let h2 {
             if h2.isDone || h2Failed && outputSent == output.count { return true }

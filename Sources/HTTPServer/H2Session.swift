@@ -17,6 +17,9 @@ final class H2Stream {
     var answered = false
     var response: [UInt8] = []
     var responseOffset = 0
+    /// The answer's body comes in pieces (`response` holds what is not yet sent); `ended` once the last came.
+    var streaming = false
+    var ended = false
 }
 
 /// An nghttp2 server session bound to one connection; touched only by the loop thread.
@@ -127,6 +130,29 @@ final class H2Session {
                               NGHTTP2_NO_ERROR.rawValue, nil, 0)
     }
 
+    /// Submits a streamed answer's head; its pieces follow through `appendPiece`. False when the
+    /// stream is gone.
+    func submitStreaming(_ r: HTTPResponse, stream id: Int32, date: String) -> Bool {
+        guard let s = stream(id) else { return false }
+        s.streaming = true
+        submit(r, stream: id, date: date)
+        return true
+    }
+
+    /// A piece of a streamed answer (or its end); false when the stream is gone.
+    func appendPiece(_ piece: [UInt8], stream id: Int32, end: Bool) -> Bool {
+        guard let s = stream(id), s.streaming else { return false }
+        if s.method == "HEAD" { return true }
+        if s.responseOffset > 1 << 16 { s.response.removeFirst(s.responseOffset); s.responseOffset = 0 }
+        s.response.append(contentsOf: piece)
+        if end { s.ended = true }
+        nghttp2_session_resume_data(session, id)
+        return true
+    }
+
+    /// Bytes of streamed answers waiting for nghttp2 to send them (flow control may hold them).
+    var bufferedPieces: Int { owned.values.reduce(0) { $0 + ($1.streaming ? $1.response.count - $1.responseOffset : 0) } }
+
     func submit(_ r: HTTPResponse, stream id: Int32, date: String) {
         guard let s = stream(id) else { return }
         s.answered = true
@@ -148,7 +174,7 @@ final class H2Session {
         add(":status".utf8, String(r.status).utf8, lower: false)
         add("date".utf8, date.utf8, lower: false)
         for h in r.headers { add(h.name.utf8, h.value.utf8, lower: true) }
-        add("content-length".utf8, String(r.body.count).utf8, lower: false)
+        if !s.streaming { add("content-length".utf8, String(r.body.count).utf8, lower: false) }
         scratch.append(0)
         scratch.withUnsafeMutableBufferPointer { p in
             let base = p.baseAddress!
@@ -156,7 +182,7 @@ final class H2Session {
                 nghttp2_nv(name: base + $0.0, value: base + $0.2, namelen: $0.1, valuelen: $0.3,
                            flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
             }
-            if s.response.isEmpty {
+            if s.response.isEmpty && !(s.streaming && s.method != "HEAD") {
                 nghttp2_submit_response(session, id, &nva, nva.count, nil)
             } else {
                 var provider = nghttp2_data_provider()
@@ -249,10 +275,14 @@ private let h2ReadBody: nghttp2_data_source_read_callback = { _, streamID, buf, 
         return ssize_t(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
     }
     let n = min(length, s.response.count - s.responseOffset)
-    s.response.withUnsafeBufferPointer { p in
-        buf.update(from: p.baseAddress! + s.responseOffset, count: n)
+    // A streamed body with nothing to send yet waits (appendPiece resumes it).
+    if n == 0 && s.streaming && !s.ended { return ssize_t(NGHTTP2_ERR_DEFERRED.rawValue) }
+    if n > 0 {
+        s.response.withUnsafeBufferPointer { p in
+            buf.update(from: p.baseAddress! + s.responseOffset, count: n)
+        }
     }
     s.responseOffset += n
-    if s.responseOffset == s.response.count { flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue) }
+    if s.responseOffset == s.response.count && (!s.streaming || s.ended) { flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue) }
     return n
 }

@@ -235,6 +235,10 @@ public final class HTTPServer: @unchecked Sendable {
         guard connections[c.fd] === c else { return }
         epoll_ctl(epollFD, EPOLL_CTL_DEL, c.fd, nil)
         cancellations.cancel(connection: c.id, outstanding: c.inflight)
+        // Workers making streamed answers for it stop (the next piece they ask for is refused).
+        for credit in c.owedCredits { credit.cancel() }
+        for p in c.pending { p.credit?.cancel() }
+        c.owedCredits.removeAll()
         connections[c.fd] = nil
         byID[c.id] = nil
         c.h2 = nil
@@ -259,17 +263,35 @@ public final class HTTPServer: @unchecked Sendable {
             let r = cancellations.shouldSkip(connection: id, target: target)
                 ? HTTPResponse.problem(499, title: "Client Closed Request", detail: "the client went away before the request ran")
                 : handler.respond(to: request)
-            completions.push(.init(connection: id, target: target, response: r))
+            guard let stream = r.stream else { return completions.push(.init(connection: id, target: target, response: r)) }
+            // A streamed body: the head, then each piece as the loop gives credit, then the end.
+            let credit = StreamCredit()
+            completions.push(.init(connection: id, target: target, response: r, part: .head(credit)))
+            while credit.acquire() {
+                guard let piece = stream.next() else { break }
+                completions.push(.init(connection: id, target: target, response: HTTPResponse(status: 0), part: .chunk(piece, credit)))
+            }
+            completions.push(.init(connection: id, target: target, response: HTTPResponse(status: 0), part: .end(credit)))
         }
     }
 
     private func deliverCompletions() {
         for item in completions.drain() {
-            inflight -= 1
-            cancellations.finished(connection: item.connection, target: item.target)
+            var finished = true
+            switch item.part {
+            case .head(let credit), .chunk(_, let credit):
+                finished = false
+                // The client is gone: the worker stops making pieces.
+                if byID[item.connection] == nil { credit.cancel() }
+            case .whole, .end: break
+            }
+            if finished {
+                inflight -= 1
+                cancellations.finished(connection: item.connection, target: item.target)
+            }
             guard let c = byID[item.connection] else { continue }
-            c.inflight -= 1
-            c.complete(item.target, item.response)
+            if finished { c.inflight -= 1 }
+            c.deliver(item)
             flush(c)
         }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A request as the application sees it, whichever HTTP version carried it.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -31,6 +33,9 @@ public struct HTTPResponse: Sendable {
     /// Extra headers; Date, Content-Length and Connection are the server's.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// A body made piece by piece after the head (then `body` is unused): chunked transfer coding
+    /// on HTTP/1.1, DATA frames as they come on HTTP/2.
+    public var stream: ResponseStream? = nil
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status; self.headers = headers; self.body = body
@@ -105,4 +110,31 @@ public enum HTTPStatus {
         default: "Status \(code)"
         }
     }
+}
+
+/// A response body produced in pieces by the worker that answered: `next` gives the next piece
+/// (nil at the end). The worker waits while the client has not taken what was sent before
+/// (at most two pieces ahead), and stops when the client goes away.
+public final class ResponseStream: @unchecked Sendable {
+    public let next: () -> [UInt8]?
+    public init(_ next: @escaping () -> [UInt8]?) { self.next = next }
+}
+
+/// The worker's permission to make the next piece of a stream: the loop gives it back once the
+/// previous pieces are on their way to the client, or cancels it when the client is gone.
+final class StreamCredit: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var credits = 2
+    private var cancelled = false
+
+    /// Waits for a credit; false when the client went away.
+    func acquire() -> Bool {
+        cond.lock(); defer { cond.unlock() }
+        while credits == 0 && !cancelled { cond.wait() }
+        if cancelled { return false }
+        credits -= 1
+        return true
+    }
+    func release() { cond.lock(); credits += 1; cond.signal(); cond.unlock() }
+    func cancel() { cond.lock(); cancelled = true; cond.signal(); cond.unlock() }
 }

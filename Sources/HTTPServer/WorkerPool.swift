@@ -67,7 +67,12 @@ private struct JobQueue {
 
 /// Finished responses on their way back to the loop thread, which an eventfd wakes.
 final class CompletionQueue: @unchecked Sendable {
-    struct Item { var connection: UInt64; var target: ResponseTarget; var response: HTTPResponse }
+    struct Item {
+        var connection: UInt64; var target: ResponseTarget; var response: HTTPResponse
+        /// A whole answer, or a streamed one's head, piece or end (with its credit).
+        var part: Part = .whole
+    }
+    enum Part { case whole, head(StreamCredit), chunk([UInt8], StreamCredit), end(StreamCredit) }
     private let lock = NSLock()
     private var items: [Item] = []
     private var stopFlag = false
