@@ -6,17 +6,26 @@
 #   scripts/record_nft_trace.sh inet > Tests/APITests/Cases/nft_trace_inet.txt
 set -euo pipefail
 out=$(mktemp)
+
+# ta and tb joined by a veth, addresses of both families, neighbours made permanent (no ARP/ND).
+setup() {
+  ip netns del ta 2>/dev/null || true; ip netns del tb 2>/dev/null || true
+  ip netns add ta; ip netns add tb
+  ip link add va netns ta type veth peer name vb netns tb
+  ip -n ta link set va address 02:00:00:00:00:01; ip -n tb link set vb address 02:00:00:00:00:02
+  ip -n ta addr add 198.18.0.1/24 dev va; ip -n tb addr add 198.18.0.2/24 dev vb
+  ip -n ta addr add 2001:db8::1/64 dev va nodad; ip -n tb addr add 2001:db8::2/64 dev vb nodad
+  ip -n ta link set va up; ip -n tb link set vb up; ip -n ta link set lo up; ip -n tb link set lo up
+  ip -n ta neigh add 198.18.0.2 lladdr 02:00:00:00:00:02 dev va nud permanent
+  ip -n tb neigh add 198.18.0.1 lladdr 02:00:00:00:00:01 dev vb nud permanent
+  ip -n ta neigh add 2001:db8::2 lladdr 02:00:00:00:00:02 dev va nud permanent
+  ip -n tb neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev vb nud permanent
+}
+trap 'ip netns del ta 2>/dev/null || true; ip netns del tb 2>/dev/null || true' EXIT
+
 case "${1:-}" in
 ip)
-ip netns del ta 2>/dev/null || true; ip netns del tb 2>/dev/null || true
-ip netns add ta; ip netns add tb
-ip link add va netns ta type veth peer name vb netns tb
-ip -n ta link set va address 02:00:00:00:00:01; ip -n tb link set vb address 02:00:00:00:00:02
-ip -n ta addr add 198.18.0.1/24 dev va; ip -n tb addr add 198.18.0.2/24 dev vb
-ip -n ta link set va up; ip -n tb link set vb up; ip -n ta link set lo up; ip -n tb link set lo up
-ip -n ta neigh add 198.18.0.2 lladdr 02:00:00:00:00:02 dev va nud permanent
-ip -n tb neigh add 198.18.0.1 lladdr 02:00:00:00:00:01 dev vb nud permanent
-ip -n ta link set va mtu 1500
+setup
 ip netns exec tb nft -f - <<'NFT'
 table ip f {
 	chain pre {
@@ -54,20 +63,9 @@ try: s.connect(('198.18.0.2',80))
 except Exception: pass
 "
 wait
-ip netns del ta; ip netns del tb
 ;;
 inet)
-ip netns del ta 2>/dev/null || true; ip netns del tb 2>/dev/null || true
-ip netns add ta; ip netns add tb
-ip link add va netns ta type veth peer name vb netns tb
-ip -n ta link set va address 02:00:00:00:00:01; ip -n tb link set vb address 02:00:00:00:00:02
-ip -n ta addr add 198.18.0.1/24 dev va; ip -n tb addr add 198.18.0.2/24 dev vb
-ip -n ta addr add 2001:db8::1/64 dev va nodad; ip -n tb addr add 2001:db8::2/64 dev vb nodad
-ip -n ta link set va up; ip -n tb link set vb up
-ip -n ta neigh add 198.18.0.2 lladdr 02:00:00:00:00:02 dev va nud permanent
-ip -n tb neigh add 198.18.0.1 lladdr 02:00:00:00:00:01 dev vb nud permanent
-ip -n ta neigh add 2001:db8::2 lladdr 02:00:00:00:00:02 dev va nud permanent
-ip -n tb neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev vb nud permanent
+setup
 ip netns exec tb nft -f - <<'NFT'
 table inet f {
 	chain pre {
@@ -82,7 +80,6 @@ table inet f {
 	}
 }
 NFT
-sleep 1
 ip netns exec tb timeout 3 nft monitor trace > "$out" &
 sleep 0.5
 ip netns exec ta python3 -c "
@@ -96,7 +93,6 @@ s.sendto(bytes([128,0,0,0,0,1,0,2]),('2001:db8::2',0))
 import time; time.sleep(0.3)
 "
 wait
-ip netns del ta; ip netns del tb
 ;;
 *) echo "usage: $0 ip|inet" >&2; exit 2;;
 esac

@@ -17,6 +17,9 @@ struct Query {
         }
     }
 
+    /// The parameter was given (read or not).
+    func has(_ k: String) -> Bool { params[k] != nil }
+
     mutating func string(_ k: String) -> String? { used.insert(k); return params[k].flatMap { $0.isEmpty ? nil : $0 } }
 
     mutating func int(_ k: String, in range: ClosedRange<Int>, default d: Int) throws(Problem) -> Int {
