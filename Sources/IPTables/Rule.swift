@@ -58,6 +58,8 @@ struct IPTRuleParser {
     var destinations: [IPTPrefix] = [], destinationNeg = false
     var inIface: (String, Bool)? = nil, outIface: (String, Bool)? = nil
     var proto: (UInt8, Bool)? = nil
+    /// `-f` (true: later fragments only) or `! -f` (false: unfragmented packets and first fragments).
+    var fragment: Bool? = nil
     var matches: [IPTMatch] = []
     var target: IPTMatch? = nil
     var goto = false
@@ -106,7 +108,7 @@ struct IPTRuleParser {
                 target = IPTMatch(module: v.text, column: v.column)
                 goto = w.text == "-g" || w.text == "--goto"
             case "-f", "--fragment":
-                throw unsupported("-f (fragments)", w.column)
+                fragment = !n
             case "-c", "--set-counters":
                 throw unsupported("-c inside a rule (a `[packets:bytes]` prefix is read)", w.column)
             default:
@@ -184,6 +186,11 @@ struct IPTRuleParser {
         }
         if let s = source { nft.append("ip saddr \(sourceNeg ? "!= " : "")\(s.nft)") }
         if let d = destination { nft.append("ip daddr \(destinationNeg ? "!= " : "")\(d.nft)") }
+        // IPT_F_FRAG, as iptables-nft writes it: the fragment offset (13 bits) is, or is not, zero.
+        if let f = fragment {
+            save += f ? " -f" : " ! -f"
+            nft.append("ip frag-off & 8191 \(f ? "!=" : "==") 0")
+        }
         var comment: String? = nil
         for m in matches {
             let r = try IPTMatches.translate(m, &ctx)
