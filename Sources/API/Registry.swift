@@ -23,9 +23,15 @@ final class StackEntry: @unchecked Sendable {
         self.record = record; self.config = config; self.stack = stack
     }
 
+    /// Bumped by every locked use of the stack (under `lock`); the checkpoint pass saves a stack
+    /// whose count moved since it last saved it.
+    var uses = 0
+    var usesCheckpointed = 0
+
     /// Runs `body` with the stack locked; typed throws so a handler's Problem passes through unchanged.
     func withStack<T, E: Error>(_ body: (Stack) throws(E) -> T) throws(E) -> T {
         lock.lock(); defer { lock.unlock() }
+        uses &+= 1
         return try body(stack)
     }
 }
@@ -53,8 +59,16 @@ final class Registry: @unchecked Sendable {
             do {
                 let config = try StackDocument.decode(try JSONParser.parse(rec.config))
                 let stack = try Stack(config: config)
-                // The ruleset in force is the latest stored version.
-                if let v = try store.latestRulesetVersion(stackID: rec.id) { stack.loadRuleset(try NFParser.parse(v.ruleset)) }
+                // The ruleset in force is the latest stored version, or the checkpoint grown from it
+                // (its counters, quotas and set elements); the clock goes on from the checkpoint's.
+                let latest = try store.latestRulesetVersion(stackID: rec.id)
+                let state = try store.state(stackID: rec.id)
+                if let state { _ = stack.advance(toNs: state.clockNs) }
+                if let state, state.version == (latest?.version ?? 0), !state.ruleset.isEmpty {
+                    stack.loadRuleset(try NFParser.parse(state.ruleset))
+                } else if let latest {
+                    stack.loadRuleset(try NFParser.parse(latest.ruleset))
+                }
                 let e = StackEntry(record: rec, config: config, stack: stack)
                 e.storedTraces = counts[rec.id] ?? 0
                 add(e)

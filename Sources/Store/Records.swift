@@ -46,3 +46,15 @@ public struct LinkRecord: Sendable, Equatable {
         self.delayNs = delayNs; self.rateMbps = rateMbps; self.lossPPM = lossPPM; self.reorderPPM = reorderPPM; self.seed = seed; self.createdAt = createdAt
     }
 }
+
+/// A stack's runtime state as checkpointed: its virtual clock and its ruleset as it stands (live
+/// counters, quotas, set elements), grown from ruleset version `version` (0: none).
+public struct StackState: Sendable, Equatable {
+    public var version: Int
+    public var clockNs: UInt64
+    public var ruleset: String
+    public var savedAt: String
+    public init(version: Int, clockNs: UInt64, ruleset: String, savedAt: String = "") {
+        self.version = version; self.clockNs = clockNs; self.ruleset = ruleset; self.savedAt = savedAt
+    }
+}

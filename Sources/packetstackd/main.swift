@@ -25,13 +25,14 @@ let serverCounters = ServerCounters()
 do { app = try App(store: store, limits: options.limits, auth: Auth(token: options.token, protectReads: options.protectReads),
                     requestLog: RequestLog(format: options.accessLog), serverCounters: serverCounters) } catch { log("cannot load stacks: \(error)"); exit(1) }
 for p in app.loadProblems { log("not rebuilt (kept in the store): \(p)") }
-app.startRetention()
+app.startMaintenance()
 
 let server: HTTPServer
 do { server = try HTTPServer(config: options.server, handler: app, counters: serverCounters) } catch { log("\(error)"); exit(1) }
 log("listening on http://\(options.server.host):\(server.boundPort) (HTTP/1.1 and h2c), database \(options.dbPath)"
     + (options.token == nil ? "" : ", API token required" + (options.protectReads ? " for every request" : " for changes")))
 server.run()
+app.checkpoint()
 store.close()
 log("stopped")
 exit(0)

@@ -256,6 +256,17 @@ extension Stack {
         return out
     }
 
+    /// The ruleset as it stands, as `nft -f` reads it back: handles, iptables origins, live counters,
+    /// quotas used and set elements rules added (what a checkpoint keeps).
+    public func checkpointRuleset() -> String {
+        var out = ""
+        for (ti, t) in liveRuleset.tables.enumerated() {
+            out += NFPrinter.ruleset(NFRuleset(tables: [t]), handles: true, origins: true, counters: netfilter.counters[ti] ?? [:],
+                                     quotaUsed: netfilter.quotas[ti] ?? [:])
+        }
+        return out
+    }
+
     /// What `nft list ...` prints for a request, live counters and set elements included.
     public func list(_ r: NFListRequest) -> String {
         var out = ""

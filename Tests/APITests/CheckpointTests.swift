@@ -1,0 +1,63 @@
+import API
+import Foundation
+import JSON
+import XCTest
+
+/// A stack's runtime state survives a restart through its checkpoint: the virtual clock, rule and
+/// named counters, quotas used and set elements rules added, for the ruleset version in force.
+final class CheckpointTests: AppTestCase {
+    static let stack = #"{"name":"h","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"sockets":[{"port":53}]}"#
+    static let ruleset = """
+        table ip f {
+        \tcounter hits {
+        \t}
+
+        \tset seen {
+        \t\ttype ipv4_addr
+        \t\tflags dynamic
+        \t}
+
+        \tchain input {
+        \t\ttype filter hook input priority 0; policy accept;
+        \t\tudp dport 53 counter name "hits" add @seen { ip saddr } quota until 1000 bytes accept
+        \t}
+        }
+
+        """
+    static let two = #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.7"},"udp":{"sport":9,"dport":53}},"# +
+        #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.8"},"udp":{"sport":9,"dport":53},"at_ns":7000000}]}"#
+
+    func clock() -> JSONValue? { call("GET", "/v1/stacks/h/stats").json?["clock_ns"] }
+
+    func testClockCountersQuotasAndSetElementsSurviveARestart() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.two).json?["outcomes"], .object([("delivered", .int(2))]))
+        let before = call("GET", "/v1/stacks/h/ruleset").raw
+        XCTAssertTrue(before.contains("packets 2 bytes 56"), before)
+        XCTAssertTrue(before.contains("elements = { 198.18.0.7, 198.18.0.8 }"), before)
+        XCTAssertTrue(before.contains("quota 1000 bytes used 56 bytes"), before)
+        let clockBefore = try XCTUnwrap(clock())
+        XCTAssertEqual(app.checkpoint(), ["h"])
+        XCTAssertEqual(app.checkpoint(), [])   // nothing used since
+
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset").raw, before)
+        XCTAssertEqual(clock(), clockBefore)
+        // The state goes on from there: the quota counts on, the set keeps its elements.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.two.replacingOccurrences(of: #","at_ns":7000000"#, with: "")).status, 200)
+        let after = call("GET", "/v1/stacks/h/ruleset").raw
+        XCTAssertTrue(after.contains("packets 4 bytes 112"), after)
+        XCTAssertTrue(after.contains("quota 1000 bytes used 112 bytes"), after)
+        guard case .array(let items) = call("GET", "/v1/traces?order=newest&limit=1").json?["items"] ?? .null,
+              case .int(let start) = items.first?["start_ns"] ?? .null, case .int(let was) = clockBefore else { return XCTFail("no trace") }
+        XCTAssertGreaterThanOrEqual(start, was)   // virtual time did not go back
+
+        // A ruleset change after the last checkpoint wins over it at the next restart.
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset.replacingOccurrences(of: "1000", with: "2000"), type: "text/plain").status, 200)
+        try reopen()
+        let changed = call("GET", "/v1/stacks/h/ruleset").raw
+        XCTAssertTrue(changed.contains("quota 2000 bytes"), changed)
+        XCTAssertEqual(clock(), clockBefore)   // the clock from the checkpoint still
+    }
+}
