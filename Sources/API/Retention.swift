@@ -39,32 +39,4 @@ extension App {
         t.name = "maintenance"
         t.start()
     }
-
-    /// Saves the runtime state of every stack used since its last checkpoint: its virtual clock
-    /// and its ruleset as it stands (counters, quotas used, set elements rules added), for the
-    /// ruleset version in force. A restart restores them. Answers the stacks saved.
-    /// Not kept yet: conntrack, learnt neighbours, limits' tokens, socket, fragment and qdisc
-    /// queues, TCP connections, device and SNMP counters.
-    @discardableResult
-    public func checkpoint() -> [String] {
-        var saved: [String] = []
-        for e in registry.all() {
-            // The stack's lock without `withStack`: a checkpoint is not a use.
-            e.lock.lock()
-            guard e.uses != e.usesCheckpointed, !e.deleted else { e.lock.unlock(); continue }
-            let uses = e.uses
-            let clock = e.stack.clockNs, text = e.stack.checkpointRuleset()
-            // Read with the ruleset: a change stores its version under this lock.
-            let version = Result { () throws(StoreError) -> Int in try store.latestRulesetVersion(stackID: e.record.id)?.version ?? 0 }
-            e.lock.unlock()
-            do {
-                try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text))
-                e.lock.lock(); e.usesCheckpointed = uses; e.lock.unlock()
-                saved.append(e.record.name)
-            } catch {
-                FileHandle.standardError.write(Data("checkpoint of stack \(e.record.name) not stored: \(error)\n".utf8))
-            }
-        }
-        return saved
-    }
 }

@@ -4,7 +4,8 @@ import JSON
 import XCTest
 
 /// A stack's runtime state survives a restart through its checkpoint: the virtual clock, rule and
-/// named counters, quotas used and set elements rules added, for the ruleset version in force.
+/// named counters, quotas used and set elements rules added, for the ruleset version in force, and
+/// the conntrack entries.
 final class CheckpointTests: AppTestCase {
     static let stack = #"{"name":"h","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"sockets":[{"port":53}]}"#
     static let ruleset = """
@@ -19,6 +20,7 @@ final class CheckpointTests: AppTestCase {
 
         \tchain input {
         \t\ttype filter hook input priority 0; policy accept;
+        \t\tct state new counter
         \t\tudp dport 53 counter name "hits" add @seen { ip saddr } quota until 1000 bytes accept
         \t}
         }
@@ -38,12 +40,15 @@ final class CheckpointTests: AppTestCase {
         XCTAssertTrue(before.contains("elements = { 198.18.0.7, 198.18.0.8 }"), before)
         XCTAssertTrue(before.contains("quota 1000 bytes used 56 bytes"), before)
         let clockBefore = try XCTUnwrap(clock())
+        let conntrack = call("GET", "/v1/stacks/h/conntrack").raw
+        XCTAssertTrue(conntrack.contains("src=198.18.0.8"), conntrack)
         XCTAssertEqual(app.checkpoint(), ["h"])
         XCTAssertEqual(app.checkpoint(), [])   // nothing used since
 
         try reopen()
         XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset").raw, before)
         XCTAssertEqual(clock(), clockBefore)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw, conntrack)
         // The state goes on from there: the quota counts on, the set keeps its elements.
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.two.replacingOccurrences(of: #","at_ns":7000000"#, with: "")).status, 200)
         let after = call("GET", "/v1/stacks/h/ruleset").raw

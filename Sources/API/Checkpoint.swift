@@ -1,0 +1,80 @@
+import Foundation
+import JSON
+import Kernel
+import Store
+
+// Checkpoints: a stack's runtime state saved to the store and put back at start-up.
+extension App {
+    /// Saves the runtime state of every stack used since its last checkpoint: its virtual clock
+    /// and its ruleset as it stands (counters, quotas used, set elements rules added), for the
+    /// ruleset version in force, and its conntrack entries. A restart restores them (Registry.load).
+    /// Answers the stacks saved.
+    /// and its conntrack entries. Not kept yet: learnt neighbours, limits' tokens, socket, fragment
+    /// and qdisc queues, TCP connections, device and SNMP counters.
+    @discardableResult
+    public func checkpoint() -> [String] {
+        var saved: [String] = []
+        for e in registry.all() {
+            // The stack's lock without `withStack`: a checkpoint is not a use.
+            e.lock.lock()
+            guard e.uses != e.usesCheckpointed, !e.deleted else { e.lock.unlock(); continue }
+            let uses = e.uses
+            let clock = e.stack.clockNs, text = e.stack.checkpointRuleset()
+            let conns = JSONValue.array(e.stack.conntrackRecords().map(Self.connDocument)).rendered()
+            // Read with the ruleset: a change stores its version under this lock.
+            let version = Result { () throws(StoreError) -> Int in try store.latestRulesetVersion(stackID: e.record.id)?.version ?? 0 }
+            e.lock.unlock()
+            do {
+                try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text, conntrack: conns))
+                e.lock.lock(); e.usesCheckpointed = uses; e.lock.unlock()
+                saved.append(e.record.name)
+            } catch {
+                FileHandle.standardError.write(Data("checkpoint of stack \(e.record.name) not stored: \(error)\n".utf8))
+            }
+        }
+        return saved
+    }
+
+    /// A conntrack entry as the checkpoint stores it (addresses as hex: IPv4 in the low 32 bits).
+    static func connDocument(_ r: ConnRecord) -> JSONValue {
+        .object([("proto", .int(Int(r.proto))), ("v6", .bool(r.v6)), ("orig", tupleDocument(r.orig)), ("reply", tupleDocument(r.reply)),
+                 ("status", .int(Int(r.status))), ("mark", .int(Int(r.mark))), ("tcp", r.tcp.map { .string($0) } ?? .null),
+                 ("created", .int(Int(r.created))), ("expires", .int(Int(r.expires))),
+                 ("snat", natDocument(r.snat?.addr, r.snat?.port)), ("dnat", natDocument(r.dnat?.addr, r.dnat?.port))])
+    }
+
+    private static func hexText(_ a: UInt128) -> JSONValue { .string(String(a, radix: 16)) }
+
+    private static func tupleDocument(_ t: ConnRecord.Tuple) -> JSONValue {
+        .object([("src", hexText(t.src)), ("dst", hexText(t.dst)), ("sport", .int(Int(t.sport))), ("dport", .int(Int(t.dport)))])
+    }
+
+    private static func natDocument(_ addr: UInt128?, _ port: UInt16?) -> JSONValue {
+        guard let addr, let port else { return .null }
+        return .object([("addr", hexText(addr)), ("port", .int(Int(port)))])
+    }
+
+    /// The entries of a stored checkpoint; one that does not read is left out.
+    static func connRecords(_ text: String) -> [ConnRecord] {
+        guard case .array(let items) = (try? JSONParser.parse(text)) ?? .null else { return [] }
+        return items.compactMap { i in
+            guard let proto = int(i["proto"]).flatMap(UInt8.init(exactly:)), let o = tuple(i["orig"]), let r = tuple(i["reply"]),
+                  let status = int(i["status"]).flatMap(UInt32.init(exactly:)), let mark = int(i["mark"]).flatMap(UInt32.init(exactly:)),
+                  let created = int(i["created"]), let expires = int(i["expires"]), created >= 0, expires >= 0 else { return nil }
+            let tcp: String? = if case .string(let t) = i["tcp"] ?? .null { t } else { nil }
+            var rec = ConnRecord(proto: proto, v6: i["v6"] == .bool(true), orig: o, reply: r, status: status, mark: mark, tcp: tcp,
+                                 created: UInt64(created), expires: UInt64(expires), snat: nil, dnat: nil)
+            if let a = hex(i["snat"]?["addr"]), let p = int(i["snat"]?["port"]).flatMap(UInt16.init(exactly:)) { rec.snat = (a, p) }
+            if let a = hex(i["dnat"]?["addr"]), let p = int(i["dnat"]?["port"]).flatMap(UInt16.init(exactly:)) { rec.dnat = (a, p) }
+            return rec
+        }
+    }
+
+    private static func hex(_ v: JSONValue?) -> UInt128? { if case .string(let s) = v ?? .null { UInt128(s, radix: 16) } else { nil } }
+    private static func int(_ v: JSONValue?) -> Int? { if case .int(let n) = v ?? .null { n } else { nil } }
+    private static func tuple(_ v: JSONValue?) -> ConnRecord.Tuple? {
+        guard let v, let s = hex(v["src"]), let d = hex(v["dst"]), let sp = int(v["sport"]).flatMap(UInt16.init(exactly:)),
+              let dp = int(v["dport"]).flatMap(UInt16.init(exactly:)) else { return nil }
+        return .init(src: s, dst: d, sport: sp, dport: dp)
+    }
+}
