@@ -114,6 +114,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerMetricsRoute()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }
         router.add("GET", "/v1/stacks/{stack}/devices/{device}/wire") { [unowned self] req, p throws(Problem) in try deviceWire(req, p["stack"]!, p["device"]!) }
+        router.add("POST", "/v1/stacks/{stack}/fork") { [unowned self] req, p throws(Problem) in try forkStack(req, p["stack"]!) }
         router.add("POST", "/v1/stacks/{stack}/whatif") { [unowned self] req, p throws(Problem) in try whatIf(req, p["stack"]!) }
         router.add("DELETE", "/v1/traces") { [unowned self] req, _ throws(Problem) in try deleteTracesByFilter(req) }
         router.add("GET", "/v1/traces/aggregate") { [unowned self] req, _ throws(Problem) in try aggregateTraces(req) }

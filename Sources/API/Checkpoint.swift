@@ -1,6 +1,8 @@
 import Foundation
+import HTTPServer
 import JSON
 import Kernel
+import NFTables
 import Store
 
 // Checkpoints: a stack's runtime state saved to the store and put back at start-up.
@@ -33,6 +35,46 @@ extension App {
             }
         }
         return saved
+    }
+
+    /// POST /v1/stacks/{stack}/fork {"name": NEW}: a new stack that is a copy of this one at this
+    /// moment, from the same state a checkpoint keeps: its document, virtual clock, ruleset as it
+    /// stands (counters, quotas, set elements; stored as the fork's version 1) and conntrack
+    /// entries. Learnt neighbours, queues, TCP connections and device counters start empty.
+    func forkStack(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let source = try entry(name)
+        let body = try parseJSONBody(req)
+        let newName = try decoding { () throws -> String in
+            var r = try FieldReader(body)
+            let n = try r.requiredString("name")
+            try r.finish()
+            return n
+        }
+        guard StackDocument.isValidName(newName, max: 64) else {
+            throw Problem.unprocessable("name must be 1-64 characters of A-Z a-z 0-9 . _ -", pointer: "/name")
+        }
+        // The state, read at one moment under the source's lock.
+        let (config, clock, text, conns) = source.withStack { s in (source.config, s.clockNs, s.checkpointRuleset(), s.conntrackRecords()) }
+        var copy = config
+        copy.name = newName
+        let ruleset: NFRuleset
+        do throws(NFSyntaxError) { ruleset = try NFParser.parse(text) } catch {
+            throw Problem(status: 500, slug: "internal", detail: "the stack's own ruleset did not read back: \(error.message)")
+        }
+        let e = try registry.create(copy)
+        try e.withStack { (s: Stack) throws(Problem) in
+            _ = s.advance(toNs: clock)
+            if !ruleset.tables.isEmpty {
+                do { _ = try store.addRulesetVersion(stackID: e.record.id, summary: "fork of \(name)", ruleset: text) } catch {
+                    throw Problem.storage("the fork's ruleset not stored: \(error)")
+                }
+            }
+            s.loadRuleset(ruleset)
+            s.restoreConntrack(conns)
+        }
+        checkpoint()
+        return jsonResponse(201, stackJSON(e), headers: [("location", "/v1/stacks/\(newName)")])
     }
 
     /// A conntrack entry as the checkpoint stores it (addresses as hex: IPv4 in the low 32 bits).

@@ -107,6 +107,15 @@ paths:
             GetStack:
               operationId: getStack
               parameters: {stack: '$response.body#/name'}
+            ForkStack:
+              operationId: forkStack
+              parameters: {stack: '$response.body#/name'}
+            GetDeviceWire:
+              operationId: getDeviceWire
+              parameters: {stack: '$response.body#/name', device: '$response.body#/devices/0/name'}
+            WhatIf:
+              operationId: whatIf
+              parameters: {stack: '$response.body#/name'}
             InjectPackets:
               operationId: injectPackets
               parameters: {stack: '$response.body#/name'}
@@ -381,6 +390,37 @@ paths:
               schema: {type: string, format: binary}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/fork:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    post:
+      operationId: forkStack
+      summary: "A new stack that is a copy of this one at this moment: its document (under the new name), virtual clock, ruleset as it stands (rule and named counters, quotas used, set elements rules added; stored as the fork's version 1) and conntrack entries. It then goes its own way. Learnt neighbours, socket, fragment and qdisc queues, TCP connections and device counters start empty."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name]
+              additionalProperties: false
+              properties:
+                name: {type: string, pattern: '^[A-Za-z0-9._-]{1,64}$'}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '201':
+          description: The fork.
+          headers:
+            Location: {schema: {type: string}}
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Stack'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+        '429': {$ref: '#/components/responses/TooMany'}
   /v1/stacks/{stack}/whatif:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -687,6 +727,7 @@ paths:
                         time_ns: {type: integer}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
   /v1/stacks/{stack}/qdiscs:
     parameters:
       - $ref: '#/components/parameters/StackName'

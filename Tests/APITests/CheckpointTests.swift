@@ -65,4 +65,34 @@ final class CheckpointTests: AppTestCase {
         XCTAssertTrue(changed.contains("quota 2000 bytes"), changed)
         XCTAssertEqual(clock(), clockBefore)   // the clock from the checkpoint still
     }
+
+    /// A fork is a copy at this moment (document, clock, ruleset with its state, conntrack) that
+    /// then goes its own way, and survives a restart.
+    func testForkCopiesTheStateAndGoesItsOwnWay() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.two).status, 200)
+        let ruleset = call("GET", "/v1/stacks/h/ruleset").raw, conntrack = call("GET", "/v1/stacks/h/conntrack").raw
+        let f = call("POST", "/v1/stacks/h/fork", #"{"name":"h2"}"#)
+        XCTAssertEqual(f.status, 201, f.raw)
+        XCTAssertEqual(f.headers.first { $0.name == "location" }?.value, "/v1/stacks/h2")
+        XCTAssertEqual(call("GET", "/v1/stacks/h2/ruleset").raw, ruleset)
+        XCTAssertEqual(call("GET", "/v1/stacks/h2/conntrack").raw, conntrack)
+        XCTAssertEqual(call("GET", "/v1/stacks/h2/stats").json?["clock_ns"], clock())
+        // Packets into the fork change the fork only.
+        XCTAssertEqual(call("POST", "/v1/stacks/h2/packets", Self.two.replacingOccurrences(of: #","at_ns":7000000"#, with: "")).status, 200)
+        XCTAssertTrue(call("GET", "/v1/stacks/h2/ruleset").raw.contains("quota 1000 bytes used 112 bytes"))
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset").raw, ruleset)
+        // Refusals: a taken name, a bad one, an unknown source.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/fork", #"{"name":"h2"}"#).status, 409)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/fork", #"{"name":"a b"}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/fork", #"{"nom":"x"}"#).status, 400)
+        XCTAssertEqual(call("POST", "/v1/stacks/nope/fork", #"{"name":"x"}"#).status, 404)
+        // It is a stack like any other after a restart (its ruleset as version 1, its state checkpointed).
+        XCTAssertEqual(app.checkpoint().sorted(), ["h", "h2"])
+        let forked = call("GET", "/v1/stacks/h2/ruleset").raw, forkedCT = call("GET", "/v1/stacks/h2/conntrack").raw
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/h2/ruleset").raw, forked)
+        XCTAssertEqual(call("GET", "/v1/stacks/h2/conntrack").raw, forkedCT)
+    }
 }
