@@ -426,7 +426,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     post:
       operationId: whatIf
-      summary: "What-if: the packets of a trace query (the filters of GET /v1/traces, this stack's) run again, oldest first with their spacing in virtual time, through a copy of the stack with the ruleset as it is now (no body), a stored version (?version=N) or a candidate (the body: nft or iptables-save text, or nft JSON); the live stack, its ruleset and its traces are untouched. Answers the packets whose outcome or rule path (rules compared by what they say, not their handles) changed, old against new, and the changes counted. The copy starts from empty runtime state (conntrack, neighbours learnt, counters): the replayed packets build it again; a copy of the live state waits for stack snapshots. Traces that kept no frame (summary rows) and sends are skipped and counted."
+      summary: "What-if: the packets of a trace query (the filters of GET /v1/traces, this stack's) run again, oldest first with their spacing in virtual time, through a copy of the stack with the ruleset as it is now (no body), a stored version (?version=N) or a candidate (the body: nft or iptables-save text, or nft JSON); the live stack, its ruleset and its traces are untouched. Answers the packets whose outcome or rule path (rules compared by what they say, not their handles) changed, old against new, and the changes counted. By default the copy starts from empty runtime state (conntrack, counters), which the replayed packets rebuild; with state=live it starts where the live stack is, as a fork does. Traces that kept no frame (summary rows) and sends are skipped and counted."
       parameters:
         - $ref: '#/components/parameters/TFOutcome'
         - $ref: '#/components/parameters/TFDropReason'
@@ -456,6 +456,10 @@ paths:
           in: query
           description: A stored ruleset version to try instead of a body.
           schema: {type: integer, minimum: 1}
+        - name: state
+          in: query
+          description: "empty (default): the copy starts from empty runtime state, which the replayed packets rebuild as they did when they first ran; live: it starts where the live stack is, as a fork does (clock, ruleset state, conntrack)."
+          schema: {type: string, enum: [empty, live], default: empty}
         - name: format
           in: query
           schema: {type: string, enum: [nft, iptables-save]}

@@ -10,11 +10,11 @@ import Wire
 /// body, nft or iptables-save text, or nft JSON), leaving the live stack untouched; the answer
 /// names the packets whose outcome or rule path changed and counts the changes.
 ///
-/// The copy starts from empty runtime state (no conntrack entries, neighbours learnt, counters):
-/// the replayed packets build it up again in their order. A copy of the live state waits for the
-/// stack snapshots (issue 11 point 7). Only traces that kept their frame (full, drops, sample,
-/// nftrace modes) of packets that arrived on a device are replayed; sends and summary rows are
-/// counted as skipped.
+/// By default the copy starts from empty runtime state (no conntrack entries, counters): the
+/// replayed packets build it up again in their order, as they did when they first ran. With
+/// `state=live` it starts where the live stack is, as a fork does (clock, ruleset state,
+/// conntrack). Only traces that kept their frame (full, drops, sample, nftrace modes) of packets
+/// that arrived on a device are replayed; sends and summary rows are counted as skipped.
 extension App {
     static let whatIfItems = 1_000
 
@@ -24,7 +24,9 @@ extension App {
         let limit = try q.int("limit", in: 1...limits.maxPacketsPerRequest, default: limits.maxPacketsPerRequest)
         let version = try q.int("version", in: 1...Int(Int32.max), default: 0)
         let format = q.string("format")
+        let stateMode = q.string("state") ?? "empty"
         try q.finish()
+        guard stateMode == "empty" || stateMode == "live" else { throw Problem.badRequest("invalid-query", "state must be empty or live") }
         guard f.stack == nil || f.stack == name else { throw Problem.badRequest("invalid-query", "stack is the path's stack here") }
         let e = try entry(name)
         try enterRunning()
@@ -57,10 +59,19 @@ extension App {
         let truncated = rows.count > limit
 
         // The copy: the document and ruleset as they are now (under the lock, briefly).
-        let (config, live) = e.withStack { s in (e.config, s.ruleset) }
+        // With state=live, also its clock, its ruleset's state and its conntrack, as a fork takes them.
+        let (config, live, clock, liveText, conns) = e.withStack { s in
+            (e.config, s.ruleset, s.clockNs, stateMode == "live" ? s.checkpointRuleset() : "", stateMode == "live" ? s.conntrackRecords() : [])
+        }
         let copy: Stack
         do { copy = try Stack(config: config) } catch { throw Problem.unprocessable("the stack's document no longer builds: \(error.message)", pointer: "") }
-        copy.loadRuleset(candidate ?? live)
+        var ruleset = candidate ?? live
+        if stateMode == "live" {
+            _ = copy.advance(toNs: clock)
+            if candidate == nil, let withState = try? NFParser.parse(liveText) { ruleset = withState }
+        }
+        copy.loadRuleset(ruleset)
+        copy.restoreConntrack(conns)
 
         struct Old { var id: Int64; var outcome: String; var reason: String?; var rules: [JSONValue] }
         var olds: [Old] = [], batch: [Injection] = [], skipped = 0, t0: Int? = nil
@@ -73,7 +84,7 @@ extension App {
             let start = TraceViews.int(doc["start_ns"]) ?? 0
             let base = t0 ?? start
             t0 = base
-            batch.append(Injection(device: d.index, frame: frame, atNs: UInt64(max(0, start - base))))
+            batch.append(Injection(device: d.index, frame: frame, atNs: copy.clockNs + UInt64(max(0, start - base))))
             olds.append(Old(id: r.id, outcome: r.outcome, reason: r.dropReason, rules: Self.rulePath(doc)))
         }
         let results = copy.inject(batch)
@@ -103,6 +114,7 @@ extension App {
         var o = JSONObject()
         o.set("stack", name)
         o.set("ruleset", what)
+        o.set("state", stateMode)
         o.set("selected", min(rows.count, limit))
         o.set("truncated", truncated)
         o.set("replayed", batch.count)

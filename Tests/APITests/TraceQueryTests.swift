@@ -249,6 +249,15 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(same.json?["ruleset"], .string("current"))
         XCTAssertEqual(same.json?["changed"], .int(0), same.raw)
         XCTAssertEqual(call("POST", "/v1/stacks/h/whatif?version=1").json?["changed"], .int(0))
+        // From the live state the delivered flows are known to conntrack: their nat chain is not
+        // asked again (the DNAT binding holds), so only their rule path changes.
+        let live = call("POST", "/v1/stacks/h/whatif?state=live")
+        XCTAssertEqual(live.json?["state"], .string("live"))
+        XCTAssertEqual(live.json?["changes"]?.rendered(), #"[{"change":"delivered: rule path changed","count":2}]"#, live.raw)
+        guard case .array(let liveItems) = live.json?["items"] ?? .null else { return XCTFail(live.raw) }
+        XCTAssertEqual(liveItems.map { $0["trace_id"]?.rendered() ?? "" }, ["1", "3"])
+        XCTAssertEqual(liveItems[1]["new"]?["rules"]?.rendered(), #"[{"hook":"input","table":"ip f","chain":"input","handle":null,"rule":null,"verdict":"accept"}]"#)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/whatif?state=warm").status, 400)
         // The live stack is as it was: its ruleset, its traces, its counters.
         XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 54 drop"))
         XCTAssertEqual(ids(""), [1, 2, 3, 4])

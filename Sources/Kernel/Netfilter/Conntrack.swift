@@ -37,6 +37,8 @@ enum TCPCTState: String { case SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_
 /// IPS_* status bits.
 enum IPS {
     static let seenReply: UInt32 = 2, assured: UInt32 = 4, confirmed: UInt32 = 8, srcNAT: UInt32 = 16, dstNAT: UInt32 = 32
+    /// The NAT of that kind was decided (a binding, or none): the nat chains are not asked again.
+    static let srcNATDone: UInt32 = 0x80, dstNATDone: UInt32 = 0x100
 }
 
 /// `struct nf_conn`.

@@ -34,13 +34,20 @@ extension Stack {
             }
         }
         var ctDone = !ct
+        // nf_nat_inet_fn: the nat chains decide a connection's NAT of this hook's kind once, on
+        // a packet of a new connection whose NAT of that kind is not yet done (a retransmitted
+        // first packet keeps the binding the first one got).
+        let natDone = hook == .prerouting || hook == .output ? IPS.dstNATDone : IPS.srcNATDone
+        var natRan = false
         for h in chains {
             if !ctDone && h.prio > -200 {
                 ctDone = true
                 if !nf_conntrack_in(skb, hook: hook) { return .drop }
             }
-            // nat chains see only a connection's first packet.
-            if h.isNAT && !(skb.ctInfo == .new && skb.conn != nil) { continue }
+            if h.isNAT {
+                guard let c = skb.conn, skb.ctInfo == .new, c.status & natDone == 0 else { continue }
+                natRan = true
+            }
             // nf_route_table_hook4: what a route chain may change that routing depends on.
             let before = h.isRoute ? routeKeys(skb) : nil
             switch nft_do_chain(h.table, h.chain, hook: hook, skb, inDev: inDev, outDev: outDev) {
@@ -53,6 +60,7 @@ extension Stack {
             }
         }
         if !ctDone && !nf_conntrack_in(skb, hook: hook) { return .drop }
+        if natRan, let c = skb.conn { c.status |= natDone }
         return .accept
     }
 
