@@ -194,7 +194,7 @@ extension Stack {
         let p = skb.packet
         guard p >= 0, !skb.generated, let now = FlowTuple.network(skb.data, at: skb.networkHeader, ethertype: skb.protocolType),
               now != (packets[p].tupleChanges.last?.tuple ?? packets[p].startTuple) else { return }
-        packets[p].tupleChanges.append((packets[p].stages.count, now))
+        packets[p].flowBox().changes.append((packets[p].stages.count, now))
     }
 
     private func rewrite4(_ skb: SkBuff, _ addr128: UInt128, _ port: UInt16, _ dst: Bool) {
