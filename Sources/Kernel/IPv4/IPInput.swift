@@ -34,7 +34,6 @@ extension Stack {
         skb.transportHeader = nh + ihl * 4
         // NF_HOOK(NF_INET_PRE_ROUTING, ..., ip_rcv_finish)
         if let end = netfilterVerdict(nf_hook(.prerouting, skb, inDev: skb.dev, outDev: nil), at: "prerouting") { return end }
-        nf_nat_packet(skb, hook: .prerouting)
         return ip_rcv_finish(skb)
     }
 
@@ -111,7 +110,6 @@ extension Stack {
     /// path ends there, or nil to deliver.
     func nf_local_in(_ skb: SkBuff) -> PathEnd? {
         if let end = netfilterVerdict(nf_hook(.input, skb, inDev: skb.dev, outDev: nil), at: "input") { return end }
-        nf_nat_packet(skb, hook: .input)
         nf_conntrack_confirm(skb)
         return nil
     }

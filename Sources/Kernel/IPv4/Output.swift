@@ -15,7 +15,6 @@ extension Stack {
         enter(.ip_output, skb)
         // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output), then conntrack confirms.
         if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
-        nf_nat_packet(skb, hook: .postrouting)
         nf_conntrack_confirm(skb)
         enter(.ip_finish_output, skb)
         var mtu = devices[dev].config.mtu
@@ -113,7 +112,6 @@ extension Stack {
         case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return false
         case .stolen: return false
         }
-        nf_nat_packet(out, hook: .output)
         return true
     }
 

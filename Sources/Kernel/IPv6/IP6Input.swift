@@ -45,7 +45,6 @@ extension Stack {
         }
         // NF_HOOK(NFPROTO_IPV6, NF_INET_PRE_ROUTING, ..., ip6_rcv_finish)
         if let end = netfilterVerdict(nf_hook(.prerouting, skb, inDev: skb.dev, outDev: nil), at: "prerouting") { return end }
-        nf_nat_packet(skb, hook: .prerouting)
         return ip6_rcv_finish(skb)
     }
 

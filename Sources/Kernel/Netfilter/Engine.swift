@@ -12,7 +12,12 @@ extension Stack {
         let chains = hook == .ingress ? inDev.flatMap { netfilter.ingress[devices[$0].name] } ?? []
             : (v6 ? netfilter.hooks6[hook] : netfilter.hooks[hook]) ?? []
         let ct = (v6 ? netfilter.conntrack6Enabled : netfilter.conntrackEnabled) && (hook == .prerouting || hook == .output)
-        if chains.isEmpty && !ct { return .accept }
+        let natHook = hook == .prerouting || hook == .output || hook == .input || hook == .postrouting
+        // No base chain and no conntrack here: only a connection's NAT (its other direction) applies.
+        if chains.isEmpty && !ct {
+            if natHook { nf_nat_packet(skb, hook: hook) }
+            return .accept
+        }
         enter(.nf_hook_slow, skb)
         // nf_defrag_ipv6 (priority -400): conntrack needs whole datagrams; the reassembled packet
         // has no fragment header.
@@ -34,34 +39,56 @@ extension Stack {
             }
         }
         var ctDone = !ct
-        // nf_nat_inet_fn: the nat chains decide a connection's NAT of this hook's kind once, on
-        // a packet of a new connection whose NAT of that kind is not yet done (a retransmitted
-        // first packet keeps the binding the first one got).
-        let natDone = hook == .prerouting || hook == .output ? IPS.dstNATDone : IPS.srcNATDone
-        var natRan = false
-        for h in chains {
+        // The NAT core's hook (nf_nat_ipv4_ops): at NF_IP_PRI_NAT_DST (-100) in PRE_ROUTING and
+        // LOCAL_OUT, NF_IP_PRI_NAT_SRC (100) in LOCAL_IN and POST_ROUTING; none in FORWARD. There
+        // the nat chains decide (nf_nat_inet_fn) and the packet is translated (nf_nat_packet), so
+        // base chains after that priority see it translated.
+        let natPrio = hook == .prerouting || hook == .output ? -100 : 100
+        var natPending = natHook
+        for h in chains where !h.isNAT {
             if !ctDone && h.prio > -200 {
                 ctDone = true
                 if !nf_conntrack_in(skb, hook: hook) { return .drop }
             }
-            if h.isNAT {
-                guard let c = skb.conn, skb.ctInfo == .new, c.status & natDone == 0 else { continue }
-                natRan = true
+            if natPending && h.prio > natPrio {
+                natPending = false
+                if let v = nf_nat_hook(hook, skb, chains, inDev: inDev, outDev: outDev) { return v }
             }
-            // nf_route_table_hook4: what a route chain may change that routing depends on.
-            let before = h.isRoute ? routeKeys(skb) : nil
-            switch nft_do_chain(h.table, h.chain, hook: hook, skb, inDev: inDev, outDev: outDev) {
-            case .accept:
-                if let before, before != routeKeys(skb) { skb.rerouteWanted = true }
-                continue
-            case .drop: return .drop
-            case .rejected: return .rejected
-            case .stolen: return .stolen
-            }
+            if let v = runChain(h, hook, skb, inDev: inDev, outDev: outDev) { return v }
         }
         if !ctDone && !nf_conntrack_in(skb, hook: hook) { return .drop }
-        if natRan, let c = skb.conn { c.status |= natDone }
+        if natPending, let v = nf_nat_hook(hook, skb, chains, inDev: inDev, outDev: outDev) { return v }
         return .accept
+    }
+
+    /// One base chain; nil to go on to the next, or how the hook ends.
+    private func runChain(_ h: NetfilterState.HookEntry, _ hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict? {
+        // nf_route_table_hook4: what a route chain may change that routing depends on.
+        let before = h.isRoute ? routeKeys(skb) : nil
+        switch nft_do_chain(h.table, h.chain, hook: hook, skb, inDev: inDev, outDev: outDev) {
+        case .accept:
+            if let before, before != routeKeys(skb) { skb.rerouteWanted = true }
+            return nil
+        case .drop: return .drop
+        case .rejected: return .rejected
+        case .stolen: return .stolen
+        }
+    }
+
+    /// `nf_nat_inet_fn` at the NAT core's priority: the nat chains (in their priority order) decide a
+    /// connection's NAT of this hook's kind once, on a packet of a new connection whose NAT of that
+    /// kind is not yet done (a retransmitted first packet keeps the binding the first one got);
+    /// then `nf_nat_packet` translates. nil to go on.
+    private func nf_nat_hook(_ hook: NFHook, _ skb: SkBuff, _ chains: [NetfilterState.HookEntry], inDev: Int?, outDev: Int?) -> HookVerdict? {
+        let natDone = hook == .prerouting || hook == .output ? IPS.dstNATDone : IPS.srcNATDone
+        if let c = skb.conn, skb.ctInfo == .new, c.status & natDone == 0 {
+            for h in chains where h.isNAT {
+                if let v = runChain(h, hook, skb, inDev: inDev, outDev: outDev) { return v }
+            }
+            if chains.contains(where: \.isNAT) { c.status |= natDone }
+        }
+        nf_nat_packet(skb, hook: hook)
+        return nil
     }
 
     /// Source, destination, TOS and mark: what `ip_route_me_harder` routes on.
