@@ -21,6 +21,11 @@ setup() {
   ip -n ta neigh add 2001:db8::2 lladdr 02:00:00:00:00:02 dev va nud permanent
   ip -n tb neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev vb nud permanent
 }
+# nft monitor trace in tb for 3 s, into $out (the case's `wait` collects it).
+watch() {
+  ip netns exec tb timeout 3 nft monitor trace > "$out" &
+  sleep 0.5
+}
 trap 'ip netns del ta 2>/dev/null || true; ip netns del tb 2>/dev/null || true' EXIT
 
 case "${1:-}" in
@@ -42,8 +47,7 @@ table ip f {
 	}
 }
 NFT
-ip netns exec tb timeout 3 nft monitor trace > "$out" &
-sleep 0.5
+watch
 ip netns exec ta python3 -c "
 import socket
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('198.18.0.1',9))
@@ -80,8 +84,7 @@ table inet f {
 	}
 }
 NFT
-ip netns exec tb timeout 3 nft monitor trace > "$out" &
-sleep 0.5
+watch
 ip netns exec ta python3 -c "
 import socket
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('198.18.0.1',9))

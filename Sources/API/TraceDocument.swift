@@ -128,8 +128,8 @@ enum TraceDocument {
         o.set("end_ns", x.endNs.map { .int(Int($0)) } ?? .null)
         o.set("length", x.length.map { .int(Int($0)) } ?? .null)
         o.set("last_stage", x.lastStage.map { .string($0) } ?? .null)
-        o.set("tuple", TraceIndexing.tupleDocument(proto: x.proto, saddr: x.saddr, daddr: x.daddr, sport: x.sport, dport: x.dport))
-        o.set("final_tuple", TraceIndexing.tupleDocument(proto: x.proto, saddr: x.natSaddr, daddr: x.natDaddr, sport: x.natSport, dport: x.natDport))
+        o.set("tuple", tupleDocument(TraceIndexing.tuple(proto: x.proto, saddr: x.saddr, daddr: x.daddr, sport: x.sport, dport: x.dport)))
+        o.set("final_tuple", tupleDocument(TraceIndexing.tuple(proto: x.proto, saddr: x.natSaddr, daddr: x.natDaddr, sport: x.natSport, dport: x.natDport)))
         return o.value
     }
 }

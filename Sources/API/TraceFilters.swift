@@ -80,14 +80,6 @@ enum TraceFilters {
         return f
     }
 
-    /// True when any filter is set (a delete across stacks needs one).
-    static func any(_ f: TraceFilter) -> Bool {
-        f.stack != nil || f.outcome != nil || f.dropReason != nil || f.device != nil || f.lastStage != nil || f.stage != nil
-            || f.startFrom != nil || f.startTo != nil || f.wallFrom != nil || f.wallTo != nil || f.proto != nil || f.addr != nil
-            || f.src != nil || f.dst != nil || f.port != nil || f.sport != nil || f.dport != nil || f.hook != nil || f.family != nil
-            || f.table != nil || f.chain != nil || f.handle != nil || f.policy
-    }
-
     static let protocols: [String: UInt8] = ["icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "dccp": 33, "gre": 47, "esp": 50, "ah": 51,
                                              "icmpv6": 58, "sctp": 132, "udplite": 136]
     static let families = ["ip", "ip6", "inet", "arp", "bridge", "netdev"]

@@ -1,6 +1,7 @@
 import HTTPServer
 import JSON
 import Store
+import Wire
 
 // Stored traces over the API: the list and its views, the aggregate, one trace, a device's wire
 // and deletes, all reading the same filters (TraceFilters).
@@ -121,7 +122,7 @@ extension App {
             case .null: (.null, g.count)
             case .int(let n): (.int(Int(n)), g.count)
             case .text(let t): (.string(t), g.count)
-            case .blob(let b): (b.count == 16 ? .string(TraceIndexing.address(b)) : .null, g.count)
+            case .blob(let b): (FlowTuple.address(bytes: b).map { .string(FlowTuple.text($0)) } ?? .null, g.count)
             }
         }
         // Most first; ties in value order (numbers as numbers).
@@ -173,7 +174,7 @@ extension App {
         try q.finish()
         guard f.stack == nil || f.stack == name else { throw Problem.badRequest("invalid-query", "stack is the path's stack here") }
         let e = try entry(name)
-        if !TraceFilters.any(f) {
+        if !f.hasConditions {
             // Traces up to the last id handed out go; injections meanwhile keep theirs (and their
             // share of the quota), so the stack is not held while the rows are deleted.
             let n: Int
@@ -192,7 +193,7 @@ extension App {
         var q = try Query(req.query)
         let f = try TraceFilters.read(&q)
         try q.finish()
-        guard TraceFilters.any(f) else {
+        guard f.hasConditions else {
             throw Problem.badRequest("invalid-query", "give at least one filter (DELETE /v1/stacks/{stack}/traces deletes all of a stack's traces)")
         }
         if let stack = f.stack { _ = try entry(stack) }

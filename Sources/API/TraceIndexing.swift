@@ -90,14 +90,11 @@ enum TraceIndexing {
         }
     }
 
-    /// A tuple column set as the list shows it.
-    static func tupleDocument(proto: Int64?, saddr: [UInt8]?, daddr: [UInt8]?, sport: Int64?, dport: Int64?) -> JSONValue {
-        guard let saddr, let daddr, saddr.count == 16, daddr.count == 16 else { return .null }
-        return .object([("proto", proto.map { .int(Int($0)) } ?? .null), ("src", .string(address(saddr))), ("sport", sport.map { .int(Int($0)) } ?? .null),
-                        ("dst", .string(address(daddr))), ("dport", dport.map { .int(Int($0)) } ?? .null)])
-    }
-
-    static func address(_ b: [UInt8]) -> String {
-        FlowTuple.text(b.reduce(UInt128(0)) { $0 << 8 | UInt128($1) })
+    /// A tuple from its stored columns (nil when they hold none).
+    static func tuple(proto: Int64?, saddr: [UInt8]?, daddr: [UInt8]?, sport: Int64?, dport: Int64?) -> FlowTuple? {
+        guard let proto, let p = UInt8(exactly: proto), let src = saddr.flatMap(FlowTuple.address(bytes:)),
+              let dst = daddr.flatMap(FlowTuple.address(bytes:)) else { return nil }
+        return FlowTuple(ipv4: src >> 32 == 0xffff, proto: p, src: src, dst: dst, sport: sport.flatMap(UInt16.init(exactly:)),
+                         dport: dport.flatMap(UInt16.init(exactly:)))
     }
 }

@@ -6,6 +6,7 @@
 public enum NFTraceText {
     public static func packet(family: String, iif: String?, oif: String?, ll: [UInt8], nh: [UInt8], th: [UInt8]?, ipv6: Bool) -> String {
         var out = ""
+        var l4: UInt8? = nil
         func put(_ s: String) { out += s; out += " " }
         if let iif { put("iif \"\(iif)\"") }
         if let oif { put("oif \"\(oif)\"") }
@@ -14,12 +15,11 @@ public enum NFTraceText {
             put("ether saddr \(mac(ll, 6))")
             put("ether daddr \(mac(ll, 0))")
         }
-        var proto: UInt8? = nil
         // In the ip and ip6 families the transport header implies the protocol; nft drops it there.
         let impliedByFamily = family == "ip" || family == "ip6"
         if !ipv6, nh.count >= 20 {
             let p = nh[9]
-            proto = p
+            l4 = p
             put("ip saddr \(nh[12]).\(nh[13]).\(nh[14]).\(nh[15])")
             put("ip daddr \(nh[16]).\(nh[17]).\(nh[18]).\(nh[19])")
             put("ip dscp \(dscp(nh[1] >> 2))")
@@ -31,7 +31,7 @@ public enum NFTraceText {
             if nh.count > 20 { put(raw("nh", 160, Array(nh[20...]))) }
         } else if ipv6, nh.count >= 40 {
             let p = nh[6]
-            proto = p
+            l4 = p
             put("ip6 saddr \(IPv6Text.text(u128(nh, 8)))")
             put("ip6 daddr \(IPv6Text.text(u128(nh, 24)))")
             let tc = UInt8((be16(nh, 0) >> 4) & 0xff)
@@ -43,9 +43,9 @@ public enum NFTraceText {
             put("ip6 length \(be16(nh, 4))")
             if nh.count > 40 { put(raw("nh", 320, Array(nh[40...]))) }
         }
-        guard let th, !th.isEmpty, let proto else { return out }
-        // The transport protocol is the last header's next header (past IPv6 extension headers).
-        let l4 = ipv6 && nh.count > 40 ? lastNextHeader(nh) : proto
+        // nft decodes the transport header by the network header's protocol field (an IPv6
+        // extension header's bytes come out raw), not by what the kernel found past them.
+        guard let th, !th.isEmpty, let l4 else { return out }
         var used = 0
         switch l4 {
         case 17, 136 where th.count >= 8:
@@ -81,15 +81,6 @@ public enum NFTraceText {
 
     /// Transport protocols nft 1.0.6 has a description for.
     static func described(_ p: UInt8) -> Bool { [1, 2, 6, 17, 33, 50, 51, 58, 108, 132, 136].contains(p) }
-
-    static func lastNextHeader(_ nh: [UInt8]) -> UInt8 {
-        var next = nh[6], p = 40
-        while p + 8 <= nh.count, next == 0 || next == 43 || next == 60 || next == 44 {
-            let len = next == 44 ? 8 : (Int(nh[p + 1]) + 1) * 8
-            next = nh[p]; p += len
-        }
-        return next
-    }
 
     static func be16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) << 8 | UInt16(b[o + 1]) }
     static func u128(_ b: [UInt8], _ o: Int) -> UInt128 { b[o..<(o + 16)].reduce(UInt128(0)) { $0 << 8 | UInt128($1) } }

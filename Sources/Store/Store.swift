@@ -66,7 +66,7 @@ public final class Store: @unchecked Sendable {
             WHERE id = ?1
             """)
         insertRuleHitStmt = try db.prepare("INSERT OR REPLACE INTO trace_rules (trace_id, seq, hook, family, tbl, chain, handle, verdict) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, s.name, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport FROM traces t JOIN stacks s ON s.id = t.stack_id WHERE t.id = ?1")
+        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport FROM traces t WHERE t.id = ?1")
         deleteTraceStmt = try db.prepare("DELETE FROM traces WHERE id = ?1")
         saveStateStmt = try db.prepare("INSERT OR REPLACE INTO stack_state (stack_id, version, clock_ns, ruleset, conntrack, saved_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         stateStmt = try db.prepare("SELECT version, clock_ns, ruleset, conntrack, saved_at FROM stack_state WHERE stack_id = ?1")
@@ -349,7 +349,7 @@ public final class Store: @unchecked Sendable {
         return try locked { () throws(StoreError) -> TraceRecord? in
             try traceByIDStmt.reset([.int(id)])
             defer { traceByIDStmt.done() }
-            return try traceByIDStmt.step() ? row(traceByIDStmt, [:]) : nil
+            return try traceByIDStmt.step() ? row(traceByIDStmt, try stackNames()) : nil
         }
     }
 
@@ -410,14 +410,8 @@ public final class Store: @unchecked Sendable {
     /// exist, so nothing matches), stack names by id, and whether the rule conditions select many
     /// rule events (then each trace is checked, newest first; otherwise their traces are looked up).
     private func plan(_ f: TraceFilter) throws(StoreError) -> (stackID: Int64?, names: [Int64: String], denseRules: Bool, sparseAddresses: Bool, densePort: Bool)? {
-        try listStacksStmt.reset([])
-        var names: [Int64: String] = [:], stackID: Int64? = nil
-        while try listStacksStmt.step() {
-            let id = listStacksStmt.int(0), name = listStacksStmt.text(1) ?? ""
-            names[id] = name
-            if name == f.stack { stackID = id }
-        }
-        listStacksStmt.done()
+        let names = try stackNames()
+        let stackID = f.stack.flatMap { n in names.first { $0.value == n }?.key }
         if f.stack != nil && stackID == nil { return nil }
         var dense = false
         if f.hasRuleConditions {
@@ -574,13 +568,23 @@ public final class Store: @unchecked Sendable {
         return stmt
     }
 
+    /// A row of `selectRows` or `traceByIDStmt` (the same columns), its stack named from `names`.
     private func row(_ s: Statement, _ names: [Int64: String]) -> TraceRecord {
         var x = TraceIndex()
-        x.startNs = s.optInt(8); x.endNs = s.optInt(9); x.length = s.optInt(10); x.lastStage = s.text(11); x.proto = s.optInt(12)
-        x.saddr = s.blob(13); x.daddr = s.blob(14); x.sport = s.optInt(15); x.dport = s.optInt(16)
-        x.natSaddr = s.blob(17); x.natDaddr = s.blob(18); x.natSport = s.optInt(19); x.natDport = s.optInt(20)
-        return TraceRecord(id: s.int(0), stackID: s.int(1), stackName: names[s.int(2)] ?? s.text(2) ?? "", device: s.text(3) ?? "",
-                           outcome: s.text(4) ?? "", dropReason: s.text(5), createdAt: s.text(6) ?? "", body: s.text(7) ?? "", index: x)
+        x.startNs = s.optInt(7); x.endNs = s.optInt(8); x.length = s.optInt(9); x.lastStage = s.text(10); x.proto = s.optInt(11)
+        x.saddr = s.blob(12); x.daddr = s.blob(13); x.sport = s.optInt(14); x.dport = s.optInt(15)
+        x.natSaddr = s.blob(16); x.natDaddr = s.blob(17); x.natSport = s.optInt(18); x.natDport = s.optInt(19)
+        return TraceRecord(id: s.int(0), stackID: s.int(1), stackName: names[s.int(1)] ?? "", device: s.text(2) ?? "",
+                           outcome: s.text(3) ?? "", dropReason: s.text(4), createdAt: s.text(5) ?? "", body: s.text(6) ?? "", index: x)
+    }
+
+    /// Every stack's name by id (a small table: read per query, no cache to keep in step).
+    private func stackNames() throws(StoreError) -> [Int64: String] {
+        try listStacksStmt.reset([])
+        var names: [Int64: String] = [:]
+        while try listStacksStmt.step() { names[listStacksStmt.int(0)] = listStacksStmt.text(1) ?? "" }
+        listStacksStmt.done()
+        return names
     }
 
     /// Commits pending traces and closes the database; later calls fail cleanly.

@@ -105,7 +105,7 @@ public enum TraceValue: Sendable, Equatable, Hashable {
 /// Every piece of SQL a trace query is made of. Raw values of an enum are literals, so a query is
 /// only ever these pieces in some order; what a request says is bound, never spliced.
 enum TraceSQL: String {
-    case selectRows = "SELECT t.id, t.stack_id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport FROM traces t WHERE 1"
+    case selectRows = "SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport FROM traces t WHERE 1"
     case selectIDs = "SELECT t.id, t.stack_id FROM traces t WHERE 1"
     case selectGroup = "SELECT "
     case countFrom = ", COUNT(*) FROM traces t"
@@ -201,12 +201,15 @@ struct TraceQueryText {
 extension TraceFilter {
     var hasRuleConditions: Bool { hook != nil || family != nil || table != nil || chain != nil || handle != nil || policy }
 
-    /// True when any condition reads the traces table (a count by rule then joins it).
-    var hasTraceConditions: Bool {
+    /// True when any filter a request can give is set (the cursor, limit, order and `maxID` aside).
+    public var hasConditions: Bool {
         stack != nil || outcome != nil || dropReason != nil || device != nil || lastStage != nil || stage != nil || startFrom != nil
             || startTo != nil || wallFrom != nil || wallTo != nil || proto != nil || addr != nil || src != nil || dst != nil
-            || port != nil || sport != nil || dport != nil || hasRuleConditions || maxID != nil
+            || port != nil || sport != nil || dport != nil || hasRuleConditions
     }
+
+    /// True when any condition reads the traces table (a count by rule then joins it).
+    var hasTraceConditions: Bool { hasConditions || maxID != nil }
 
     /// The rule conditions alone (for the probe and inside either rule shape).
     func ruleConditions(into q: inout TraceQueryText) {

@@ -71,4 +71,9 @@ public struct FlowTuple: Sendable, Equatable {
     public static func bytes(_ a: UInt128) -> [UInt8] {
         (0..<16).map { UInt8(truncatingIfNeeded: a >> (8 * (15 - $0))) }
     }
+
+    /// The address `bytes` wrote; nil unless 16 bytes.
+    public static func address(bytes b: [UInt8]) -> UInt128? {
+        b.count == 16 ? b.reduce(UInt128(0)) { $0 << 8 | UInt128($1) } : nil
+    }
 }

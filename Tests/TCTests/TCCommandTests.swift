@@ -145,19 +145,30 @@ final class TCCommandTests: XCTestCase {
 }
 
 extension TCCommandTests {
+    /// The agreement DUT with a 1mbit tbf on eth1 over a pfifo of `limit` packets.
+    func tbfOverPfifo(limit: Int) throws -> (Stack, [QdiscConfig]) {
+        let s = try TCAgreementTests.dut()
+        var list: [QdiscConfig] = []
+        for c in ["qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 1600 limit 10000", "qdisc add dev eth1 parent 1:1 handle 10: pfifo limit \(limit)"] {
+            list = try TC.apply(try TC.parse(c), to: list, devices: ["eth0", "eth1"])
+        }
+        try s.setQdiscs(list)
+        return (s, list)
+    }
+
+    /// A UDP datagram from 198.18.0.1 on eth0 that the DUT forwards to 198.18.1.2 on eth1.
+    static func forwarded(payload: Int) -> [UInt8] {
+        FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                  network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.udp, payloadLength: 0),
+                                 .udp(UDPRepr(srcPort: 1, dstPort: 2, payload: [UInt8](repeating: 0, count: payload))))).emit()
+    }
+
     /// `tc qdisc change` of a tbf keeps its counters and its child, whose limit becomes tbf's
     /// (fifo_set_limit: a pfifo reads the byte figure as packets), as this kernel did for the same
     /// commands (its tbf kept "Sent 90 bytes 1 pkt"; its pfifo 10: showed "limit 10000p").
     func testChangeKeepsCountersAndSetsTheFifoLimit() throws {
-        let s = try TCAgreementTests.dut()
-        var list: [QdiscConfig] = []
-        for c in ["qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 1600 limit 10000", "qdisc add dev eth1 parent 1:1 handle 10: pfifo limit 50"] {
-            list = try TC.apply(try TC.parse(c), to: list, devices: ["eth0", "eth1"])
-        }
-        try s.setQdiscs(list)
-        let frame = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
-                              network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.udp, payloadLength: 0),
-                                             .udp(UDPRepr(srcPort: 1, dstPort: 2, payload: [UInt8](repeating: 0, count: 48))))).emit()
+        var (s, list) = try tbfOverPfifo(limit: 50)
+        let frame = Self.forwarded(payload: 48)
         XCTAssertEqual(s.inject(frame: frame, device: s.devices[0]).outcome, .forwarded)
         list = try TC.apply(try TC.parse("qdisc change dev eth1 root handle 1: tbf rate 2mbit burst 1600 limit 10000"), to: list, devices: ["eth0", "eth1"])
         try s.setQdiscs(list)
@@ -176,15 +187,8 @@ extension TCCommandTests {
 extension TCCommandTests {
     /// A child kept through a change brings its drops along once: the tbf's count does not double.
     func testChangeDoesNotCountTheChildsDropsTwice() throws {
-        let s = try TCAgreementTests.dut()
-        var list: [QdiscConfig] = []
-        for c in ["qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 1600 limit 10000", "qdisc add dev eth1 parent 1:1 handle 10: pfifo limit 2"] {
-            list = try TC.apply(try TC.parse(c), to: list, devices: ["eth0", "eth1"])
-        }
-        try s.setQdiscs(list)
-        let frame = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
-                              network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.udp, payloadLength: 0),
-                                             .udp(UDPRepr(srcPort: 1, dstPort: 2, payload: [UInt8](repeating: 0, count: 1000))))).emit()
+        var (s, list) = try tbfOverPfifo(limit: 2)
+        let frame = Self.forwarded(payload: 1000)
         // A burst of six at once: the bucket passes one, the pfifo holds two, three are dropped.
         _ = s.inject((0..<6).map { _ in Injection(device: 0, frame: frame, atNs: 0) })
         XCTAssertEqual(s.qdiscInfo(dev: "eth1").map(\.stats.drops), [3, 3])
