@@ -238,3 +238,19 @@ private func refill(_ f: [UInt8]) -> [UInt8] {
     p.fillChecksum()
     return p.buffer
 }
+
+extension IPRcvTests {
+    /// tcp_v4_rcv: a segment too short for the TCP header, or for the header its data offset
+    /// claims, fails pskb_may_pull under SKB_DROP_REASON_PKT_TOO_SMALL (counted in InSegs first).
+    func testTruncatedTCPHeaderIsTooSmall() throws {
+        let s = try makeStack()
+        let short = frame(.raw([0, 80, 0, 81, 0, 0, 0, 1, 0, 0]), proto: IPProtocol.tcp)
+        let r = s.inject(frame: short, device: s.devices[0])
+        XCTAssertEqual(r.dropReason, .PKT_TOO_SMALL)
+        XCTAssertEqual(r.stageNames.suffix(2), ["tcp_v4_rcv", "kfree_skb_reason"])
+        // A full 20-byte header whose data offset says 60 bytes.
+        let claims = frame(.raw([0, 80, 0, 81, 0, 0, 0, 1, 0, 0, 0, 0, 0xf0, 0x02, 0xff, 0xff, 0, 0, 0, 0]), proto: IPProtocol.tcp)
+        XCTAssertEqual(s.inject(frame: claims, device: s.devices[0]).dropReason, .PKT_TOO_SMALL)
+        XCTAssertEqual(s.snmp.tcp.InSegs, 2)
+    }
+}

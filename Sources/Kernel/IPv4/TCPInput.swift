@@ -11,13 +11,13 @@ extension Stack {
         snmp.tcp.InSegs += 1
         let th = skb.transportHeader
         let avail = skb.len - th
-        guard avail >= TCPPacket.minHeaderLength else { return drop(.NOT_SPECIFIED, "\(avail) bytes cannot hold a TCP header") }
+        guard avail >= TCPPacket.minHeaderLength else { return drop(.PKT_TOO_SMALL, "\(avail) bytes cannot hold a TCP header") }
         let doff = Int(skb.data[th + 12] >> 4)
         guard doff >= 5 else {
             snmp.tcp.InErrs += 1
             return drop(.PKT_TOO_SMALL, "TCP data offset \(doff) is below 5")
         }
-        guard avail >= doff * 4 else { return drop(.NOT_SPECIFIED, "TCP header of \(doff * 4) bytes exceeds the \(avail) received") }
+        guard avail >= doff * 4 else { return drop(.PKT_TOO_SMALL, "TCP header of \(doff * 4) bytes exceeds the \(avail) received") }
         let ip = IPv4Packet.addresses(skb)
         let t = try! TCPPacket(checking: skb.data, at: th)
         var csumOK = true

@@ -31,8 +31,9 @@ extension Stack {
         enter(.tcp_conn_request, skb)
         sk.synReceived += 1
         let key = TCPKey(local: dst, lport: sk.config.port, remote: src, rport: skb.data.be16(skb.transportHeader))
+        // sk_acceptq_is_full: tcp_listendrop, and tcp_rcv_state_process consumes the SYN (no drop reason).
         if sockets.acceptQueueLength(sk) >= sk.backlog {
-            return drop(.NOT_SPECIFIED, "listener \(sk.config.id)'s accept queue is full (\(sk.backlog)): ListenOverflows")
+            return consume("listener \(sk.config.id)'s accept queue is full (\(sk.backlog)): ListenOverflows, the SYN consumed")
         }
         // inet_csk_reqsk_queue_is_full: the kernel would answer with a SYN cookie (tcp_syncookies 1),
         // which is not modelled: the SYN is dropped.

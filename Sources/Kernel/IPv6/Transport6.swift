@@ -57,13 +57,13 @@ extension Stack {
         snmp.tcp.InSegs += 1
         let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
         let avail = skb.len - th
-        guard avail >= TCPPacket.minHeaderLength else { return drop(.NOT_SPECIFIED, "\(avail) bytes cannot hold a TCP header") }
+        guard avail >= TCPPacket.minHeaderLength else { return drop(.PKT_TOO_SMALL, "\(avail) bytes cannot hold a TCP header") }
         let doff = Int(b[th + 12] >> 4)
         guard doff >= 5 else {
             snmp.tcp.InErrs += 1
             return drop(.PKT_TOO_SMALL, "TCP data offset \(doff) is below 5")
         }
-        guard avail >= doff * 4 else { return drop(.NOT_SPECIFIED, "TCP header of \(doff * 4) bytes exceeds the \(avail) received") }
+        guard avail >= doff * 4 else { return drop(.PKT_TOO_SMALL, "TCP header of \(doff * 4) bytes exceeds the \(avail) received") }
         if skb.ipSummed != .unnecessary {
             enter(.__skb_checksum_complete, skb)
             let s = PseudoHeader.v6(IPv6Address(array: b, at: nh + 8), IPv6Address(array: b, at: nh + 24)).sum(proto: IPProtocol.tcp, length: avail)
