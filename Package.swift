@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, lowest first (see README "Layout"): Wire → Kernel → TC → Store → HTTPServer → API → packetstackd;
-// the nftables language (NFTables, and IPTables translating iptables-save into it) beside Kernel.
+// the nftables language (NFTables, and IPTables translating iptables-save into it) and eBPF (BPF) beside
+// it, below Kernel.
 let package = Package(
     name: "PacketStack",
     platforms: [.macOS(.v14)],
@@ -23,7 +24,9 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "NFTables", dependencies: ["JSON", "Wire"]),
         .target(name: "IPTables", dependencies: ["NFTables"]),
-        .target(name: "Kernel", dependencies: ["Wire", "NFTables"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // eBPF: instructions, ELF objects, maps, the verifier and the interpreter; knows no packets path.
+        .target(name: "BPF", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "Kernel", dependencies: ["Wire", "NFTables", "BPF"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "TC", dependencies: ["Kernel", "JSON"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "HTTPServer", dependencies: ["CNGHTTP2", "CSystem"]),
@@ -46,7 +49,8 @@ let package = Package(
         .testTarget(name: "IPTablesTests", dependencies: ["IPTables", "NFTables", "Kernel", "Wire", "TestSupport"], exclude: ["Files"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "JSON", "TestSupport"], exclude: ["Rulesets"]),
         .testTarget(name: "TCTests", dependencies: ["TC", "Kernel", "JSON", "Wire", "TestSupport"], exclude: ["Cases"]),
-        .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire", "TestSupport"]),
+        .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire", "TestSupport", "BPF"]),
+        .testTarget(name: "BPFTests", dependencies: ["BPF", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py", "h2_limits.py", "numeric_extremes.py"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing PacketStack needs, only when it is missing:
-#   apt: libnghttp2-dev libsqlite3-dev pkg-config curl tshark (and nghttp2-client wrk for bench/)
+#   apt: libnghttp2-dev libsqlite3-dev pkg-config curl tshark, clang llvm libbpf-dev (XDP programs the
+#        tests compile with -target bpf), and nghttp2-client wrk for bench/
 #   pip: h2 openapi-spec-validator schemathesis pyyaml (HTTP/2, OpenAPI and API fuzz tests)
 # The Swift 6 toolchain itself is expected on PATH or at /opt/swift (swift.org's Debian 12 build).
 set -euo pipefail
 want_bench=${1:-}
 
 need_apt=()
-for pkg in libnghttp2-dev libsqlite3-dev pkg-config curl tshark python3 python3-pip; do
+for pkg in libnghttp2-dev libsqlite3-dev pkg-config curl tshark clang llvm libbpf-dev python3 python3-pip; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ "$want_bench" = "--bench" ]; then

@@ -36,6 +36,11 @@ public final class NetDevice {
     public let index: Int
     public let config: DeviceConfig
     public var stats = DeviceStats()
+    /// The XDP program attached (`ip link set DEV xdpdrv|xdpgeneric obj ...`) and the driver's XDP counters.
+    public var xdp: XDPAttachment?
+    public var xdpStats = XDPStats()
+    /// The interface index (`ip link`): `lo` is 1, devices follow in order.
+    public var ifindex: Int { index + 2 }
     public var name: String { config.name }
     public var mac: MACAddress { config.mac }
     let rss: RSS

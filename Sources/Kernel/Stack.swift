@@ -1,3 +1,4 @@
+import BPF
 import Wire
 
 /// How a stage chain ended for now.
@@ -75,6 +76,13 @@ public final class Stack {
     public private(set) var clockNs: UInt64 = 0
     /// With tracing off the path records no stages and builds no notes.
     public var tracing = true
+    /// XDP runs record every instruction they execute (with tracing on).
+    public var xdpInstructionTrace = false
+    /// The interpreter XDP programs run on (one per stack: a stack runs on one thread at a time),
+    /// the simulated CPU running it, and `bpf_get_prandom_u32`'s state (seeded per stack).
+    let bpfVM = BPFVM()
+    var bpfCPU = 0
+    var bpfRandom: UInt64 = 0x853c_49e6_748f_ea9b
     /// A tap on every device (tcpdump -i any, outbound): each frame that leaves, timers' included,
     /// kept in `wire` while on.
     public var captureWire = false

@@ -28,6 +28,9 @@ public struct DeviceConfig: Sendable, Equatable {
     /// A veth leaves CHECKSUM_PARTIAL packets unfinished on the wire (what its peer captures);
     /// a NIC's hardware completes them.
     public var veth: Bool = false
+    /// What the other end of a veth runs (the oracle's `xdp_peers`): native XDP_TX and redirects
+    /// into this device deliver only to a peer with an XDP program or GRO (its NAPI).
+    public var vethPeer: VethPeer = .plain
     /// `ip link set DEV txqueuelen N`: the default qdiscs' limits.
     public var txQueueLen = 1000
     /// TX descriptors (`ethtool -G tx`); the driver stops its queue when they are all in flight.

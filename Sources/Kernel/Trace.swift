@@ -35,6 +35,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case __skb_checksum_complete
     // net/core/skbuff.c: how an skb ends
     case kfree_skb_reason, consume_skb
+    // drivers/net/veth.c (native XDP), net/core/dev.c (generic XDP), net/core/filter.c (redirects)
+    case veth_xdp_rcv, do_xdp_generic, bpf_prog_run_xdp, xdp_do_redirect, generic_xdp_tx
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }
@@ -118,6 +120,8 @@ public struct PacketResult: Sendable {
     public var nfEvents: [NFEvent] = []
     /// A rule marked the packet with `meta nftrace set 1` (what the `nftrace` trace mode keeps).
     public var nftrace = false
+    /// What an XDP program on the ingress device did (nil: none attached).
+    public var xdp: XDPRecord? = nil
     /// The packet's tuples, kept apart (and only with tracing on): with traces off every result
     /// is copied a few times per run, and two 128-bit tuples inline cost the RX path 125 ns a packet.
     public var flow: TraceFlow? = nil

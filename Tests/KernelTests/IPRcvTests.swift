@@ -184,7 +184,8 @@ final class IPRcvTests: XCTestCase {
         other[12] = 0x88; other[13] = 0xb5   // IEEE 802 local experimental EtherType 1: no handler
         let r = s.inject(frame: other, device: s.devices[0])
         XCTAssertEqual(r.dropReason, .UNHANDLED_PROTO)
-        XCTAssertEqual(s.devices[0].stats.rx_nohandler, 1)
+        XCTAssertEqual(s.devices[0].stats.rx_dropped, 1)
+        XCTAssertEqual(s.devices[0].stats.rx_nohandler, 0)
         // An IPv4 datagram under the IPv6 EtherType: ipv6_rcv cannot pull 40 bytes of header from its 28.
         var v6 = frame(.udp(UDPRepr(srcPort: 1, dstPort: 2)))
         v6[12] = 0x86; v6[13] = 0xdd

@@ -19,6 +19,10 @@ final class OracleTests: XCTestCase {
         var d0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [try IPv4CIDR(parsing: "198.18.0.2/24")])
         var d1 = DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1), addresses: [try IPv4CIDR(parsing: "198.18.1.1/24")])
         d0.veth = true; d1.veth = true   // the oracle's DUT has veth devices
+        // `xdp_peers`: what runs on SND's and RCV's ends of the veths (one value, or one per peer).
+        let peers = c["xdp_peers"]
+        d0.vethPeer = VethPeer(rawValue: (peers as? String) ?? ((peers as? [String: String])?["peer0"] ?? "none")) ?? .plain
+        d1.vethPeer = VethPeer(rawValue: (peers as? String) ?? ((peers as? [String: String])?["peer1"] ?? "none")) ?? .plain
         var n = [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")]
         for k in 3...30 { n.append(NeighbourConfig(address: IPv4Address(198, 18, 0, UInt8(k)), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")) }
         for k in 2...30 { n.append(NeighbourConfig(address: IPv4Address(198, 18, 1, UInt8(k)), mac: MACAddress(2, 0, 0, 0, 1, 2), dev: "eth1")) }

@@ -13,8 +13,11 @@ extension Stack {
             dev.stats.rx_errors += 1
             return drop(.PKT_TOO_SMALL, "frame of \(skb.len) bytes is shorter than an Ethernet header")
         }
-        dev.stats.rx_packets += 1
-        dev.stats.rx_bytes += skb.len
+        // Native XDP counted the frame already, as the driver does.
+        if dev.xdp?.mode != .native {
+            dev.stats.rx_packets += 1
+            dev.stats.rx_bytes += skb.len
+        }
         let d0 = skb.data[0]
         if d0 & 1 == 1 {
             skb.pktType = skb.data[0..<6].allSatisfy({ $0 == 0xff }) ? .broadcast : .multicast
@@ -44,6 +47,7 @@ extension Stack {
     func __netif_receive_skb_core(_ skb: SkBuff) -> PathEnd {
         enter(.__netif_receive_skb_core, skb)
         cpus[skb.cpu].processed += 1
+        if let x = devices[skb.dev].xdp, x.mode == .generic, let end = do_xdp_generic(skb, x) { return end }
         if skb.protocolType == EtherType.vlan {
             guard skb.len >= skb.networkHeader + VLANTagRepr.length else {
                 return drop(.NOT_SPECIFIED, "802.1Q tag truncated (skb_vlan_untag)")
@@ -62,7 +66,9 @@ extension Stack {
         case EtherType.ipv6: return ipv6_rcv(skb)
         case EtherType.arp: return arp_rcv(skb)
         default:
-            devices[skb.dev].stats.rx_nohandler += 1
+            // Not deliver_exact (no bonding or team master): the core counts rx_dropped, as the
+            // kernel oracle sees it in `ip -s link` (xdp_abort_guard_1).
+            devices[skb.dev].stats.rx_dropped += 1
             return drop(.UNHANDLED_PROTO, "no packet handler for EtherType 0x\(String(skb.protocolType, radix: 16))")
         }
     }

@@ -222,10 +222,13 @@ extension Stack {
         __qdisc_run(dev: dev, caller: nil)
     }
 
-    /// Puts a frame on a device's wire and counts it.
-    func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?, csumPartial: Bool = false) {
-        devices[dev].stats.tx_packets += 1
-        devices[dev].stats.tx_bytes += frame.count
+    /// Puts a frame on a device's wire and counts it. A veth's tx counters are its peer's rx
+    /// counters: a peer with NAPI (XDP or GRO) counts an skb after `eth_type_trans` pulled the
+    /// Ethernet header, but an XDP frame (`ndo_xdp_xmit`) whole.
+    func transmit(_ frame: [UInt8], dev: Int, cause: SkBuff?, csumPartial: Bool = false, xdpFrame: Bool = false) {
+        let d = devices[dev]
+        d.stats.tx_packets += 1
+        d.stats.tx_bytes += d.config.veth && d.config.vethPeer != .plain && !xdpFrame ? max(frame.count - EthernetFrame.headerLength, 0) : frame.count
         let t = cause.map { clocks[$0.cpu] } ?? clockNs
         recordEmitted(cause, device: dev, frame: frame, at: t, csumPartial: csumPartial)
         if captureWire { wire.append(EmittedFrame(device: devices[dev].name, frame: frame, timeNs: t, csumPartial: csumPartial)) }

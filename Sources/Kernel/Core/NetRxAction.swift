@@ -84,8 +84,9 @@ extension Stack {
     /// The driver's per-frame work in its poll: build the skb, classify, checksum offload, GRO.
     func driver_poll_rx(_ skb: SkBuff) {
         enter(.napi_poll, skb)
-        enter(.napi_alloc_skb, skb)
         let dev = devices[skb.dev]
+        if let x = dev.xdp, x.mode == .native, let end = veth_xdp_rcv(skb, x) { finish(skb, end); return }
+        enter(.napi_alloc_skb, skb)
         if let end = eth_type_trans(skb) { finish(skb, end); return }
         if skb.rxCsumPartial {
             veth_rx_partial(skb)

@@ -1,0 +1,56 @@
+// kernel/bpf/syscall.c (BPF_PROG_LOAD, BPF_MAP_CREATE): a loaded program owns its maps.
+
+/// What a program runs with: the simulated machine's clock, random numbers, CPU, FIB and devices.
+public protocol BPFHost: AnyObject {
+    /// `bpf_ktime_get_ns`: the stack's virtual clock.
+    func ktimeNs() -> UInt64
+    /// `bpf_get_prandom_u32`: from the stack's seeded generator.
+    func prandom() -> UInt32
+    /// `bpf_get_smp_processor_id`: the simulated CPU running the program.
+    var cpu: Int { get }
+    /// `bpf_fib_lookup` over the 64-byte `struct bpf_fib_lookup` at `params`: a `BPF_FIB_LKUP_RET_*` code.
+    func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64
+    /// Whether a device with this ifindex exists (for redirects).
+    func deviceExists(ifindex: Int) -> Bool
+}
+
+/// The program types the model attaches.
+public enum BPFProgType: String, Sendable { case xdp, schedCLS = "sched_cls" }
+
+/// A verified, loaded program: pre-decoded instructions and the maps its `LD_IMM64`s name.
+public final class BPFProgram: @unchecked Sendable {
+    public let name: String
+    public let section: String
+    public let type: BPFProgType
+    public let insns: [Insn]
+    /// Instructions of the program's own function (the entry is 0); subprograms follow.
+    public let mainLength: Int
+    public let maps: [BPFMap]
+    public let license: String
+    /// The license allows GPL-only helpers.
+    public let gplCompatible: Bool
+
+    init(name: String, section: String, type: BPFProgType, insns: [Insn], mainLength: Int, maps: [BPFMap], license: String) {
+        self.name = name; self.section = section; self.type = type; self.insns = insns; self.mainLength = mainLength; self.maps = maps; self.license = license
+        // include/linux/license.h: license_is_gpl_compatible.
+        gplCompatible = ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].contains(license)
+    }
+
+    /// `BPF_PROG_LOAD` of one program of an object: maps created (`cpus` copies of per-CPU values),
+    /// then the verifier; throws the verifier's message.
+    public static func load(_ spec: BPFProgramSpec, maps: [BPFMap], type: BPFProgType = .xdp) throws -> BPFProgram {
+        let p = BPFProgram(name: spec.name, section: spec.section, type: type, insns: spec.insns, mainLength: spec.mainLength, maps: maps, license: spec.license)
+        try Verifier(p).verify()
+        return p
+    }
+
+    /// Creates an object's maps (what libbpf does before loading its programs).
+    public static func createMaps(_ object: BPFObject, cpus: Int) throws -> [BPFMap] {
+        try object.maps.map { m in
+            var s = m
+            // dev_map_alloc: programs never write a devmap.
+            if s.type == BPFMapType.devmap.rawValue || s.type == BPFMapType.devmapHash.rawValue { s.flags |= 0x80 }
+            return try BPFMap(spec: s, cpus: cpus)
+        }
+    }
+}

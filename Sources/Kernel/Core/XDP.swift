@@ -1,0 +1,217 @@
+import BPF
+import Wire
+
+// XDP at the driver (drivers/net/veth.c: veth_xdp_rcv, native) and in the core
+// (net/core/dev.c: do_xdp_generic, generic), and what its actions do (net/core/filter.c:
+// xdp_do_redirect; generic_xdp_tx).
+
+public enum XDPMode: String, Sendable { case native, generic }
+
+/// The other end of a veth, as far as XDP cares (`none`, `gro`, `xdp-pass`).
+public enum VethPeer: String, Sendable { case plain = "none", gro, xdp = "xdp-pass" }
+
+/// A program attached to a device in a mode.
+public final class XDPAttachment: @unchecked Sendable {
+    public let program: BPFProgram
+    public let mode: XDPMode
+    public init(program: BPFProgram, mode: XDPMode) { self.program = program; self.mode = mode }
+}
+
+/// veth's XDP counters as `ethtool -S` names them (summed over its queues).
+public struct XDPStats: Sendable, Equatable {
+    public var rx_xdp_packets = 0, rx_xdp_bytes = 0, rx_xdp_drops = 0, rx_xdp_tx = 0, rx_xdp_tx_errors = 0
+    public var rx_xdp_redirect = 0, rx_drops = 0, tx_xdp_xmit = 0, tx_xdp_xmit_errors = 0
+}
+
+/// A tracepoint the XDP path fired (`xdp:xdp_exception`, `xdp_redirect`, `xdp_redirect_err`,
+/// `xdp_bulk_tx`, `xdp_devmap_xmit`), with the fields perf shows for it.
+public struct XDPEvent: Sendable, Equatable {
+    public enum Value: Sendable, Equatable { case text(String), number(Int) }
+    public var event: String
+    public var fields: [(String, Value)]
+    public static func == (a: XDPEvent, b: XDPEvent) -> Bool {
+        a.event == b.event && a.fields.map(\.0) == b.fields.map(\.0) && a.fields.map(\.1) == b.fields.map(\.1)
+    }
+}
+
+/// What XDP did to one frame: the program's action, what became of the frame, events, output.
+public final class XDPRecord: @unchecked Sendable {
+    public var dev: String
+    public var mode: XDPMode
+    public var program: String
+    /// `XDP_PASS`, `XDP_DROP`, ... or `invalid:N` for a return code that is none of them.
+    public var action = ""
+    /// stack, dropped, tx, tx-failed, tx-undelivered, redirected, redirect-failed, redirect-undelivered
+    public var result = ""
+    public var to: String?
+    public var events: [XDPEvent] = []
+    public var printk: [String] = []
+    /// The run-time check that stopped the program (it then returns XDP_ABORTED).
+    public var fault: String?
+    public var instructions = 0
+    /// The instruction trace, when asked for: instruction index, its text, the value it produced.
+    public var steps: [(pc: Int, insn: String, value: UInt64)]?
+
+    init(dev: String, mode: XDPMode, program: String) { self.dev = dev; self.mode = mode; self.program = program }
+}
+
+extension Stack {
+    /// Attaches (or with nil detaches) an XDP program, as `ip link set DEV xdpdrv|xdpgeneric`.
+    public func attachXDP(device: Int, _ a: XDPAttachment?) {
+        devices[device].xdp = a
+    }
+
+    /// `veth_xdp_rcv`: native XDP in the driver's NAPI poll, before an skb is built for the stack.
+    /// Counts the frame as veth does (without its Ethernet header); nil when it goes on (XDP_PASS).
+    func veth_xdp_rcv(_ skb: SkBuff, _ x: XDPAttachment) -> PathEnd? {
+        enter(.veth_xdp_rcv, skb)
+        let dev = devices[skb.dev]
+        let counted = dev.config.veth ? max(skb.len - EthernetFrame.headerLength, 0) : skb.len
+        dev.stats.rx_packets += 1
+        dev.stats.rx_bytes += counted
+        if dev.config.veth { dev.xdpStats.rx_xdp_packets += 1; dev.xdpStats.rx_xdp_bytes += counted }
+        return xdpVerdict(skb, x)
+    }
+
+    /// `do_xdp_generic`: generic XDP on the skb at the start of `__netif_receive_skb_core`; after
+    /// XDP_PASS a changed Ethernet header is classified again (`eth_type_trans`).
+    func do_xdp_generic(_ skb: SkBuff, _ x: XDPAttachment) -> PathEnd? {
+        enter(.do_xdp_generic, skb)
+        return xdpVerdict(skb, x)
+    }
+
+    /// Runs the program and carries out its action; nil for XDP_PASS with the frame as the program left it.
+    private func xdpVerdict(_ skb: SkBuff, _ x: XDPAttachment) -> PathEnd? {
+        enter(.bpf_prog_run_xdp, skb)
+        let dev = devices[skb.dev]
+        let rec = XDPRecord(dev: dev.name, mode: x.mode, program: x.program.name)
+        bpfCPU = skb.cpu
+        bpfVM.traceSteps = tracing && xdpInstructionTrace
+        let run = bpfVM.runXDP(x.program, frame: skb.data, ifindex: dev.ifindex, rxQueue: skb.rxQueue, host: self)
+        rec.instructions = bpfVM.executed
+        rec.printk = bpfVM.printk
+        if bpfVM.traceSteps { rec.steps = bpfVM.steps.map { ($0.pc, Disassembler.text(x.program.insns, at: $0.pc), $0.value) } }
+        if skb.packet >= 0 && !skb.generated { packets[skb.packet].xdp = rec }
+        let code: UInt64
+        switch run {
+        case .success(let r0): code = r0
+        case .failure(let f): rec.fault = f.description; code = 0
+        }
+        let native = x.mode == .native
+        func exception(_ act: String) { rec.events.append(XDPEvent(event: "xdp_exception", fields: [("dev", .text(dev.name)), ("act", .text(act))])) }
+        switch XDPAction(rawValue: UInt32(truncatingIfNeeded: code)).flatMap({ code <= 4 ? $0 : nil }) {
+        case .pass:
+            rec.action = "XDP_PASS"; rec.result = "stack"
+            let before = skb.data
+            skb.data = bpfVM.frame
+            skb.len = skb.data.count
+            if !native, skb.len >= EthernetFrame.headerLength, !before.elementsEqual(skb.data.prefix(EthernetFrame.headerLength)) || before.count < 14 {
+                eth_classify(skb)
+            }
+            return nil
+        case .drop:
+            rec.action = "XDP_DROP"; rec.result = "dropped"
+            if native && dev.config.veth { dev.xdpStats.rx_xdp_drops += 1 }
+            return drop(.XDP, "XDP_DROP by \(x.program.name) on \(dev.name)")
+        case .aborted:
+            rec.action = "XDP_ABORTED"; rec.result = "dropped"
+            exception("XDP_ABORTED")
+            if native && dev.config.veth { dev.xdpStats.rx_xdp_drops += 1 }
+            return drop(.XDP, rec.fault.map { "XDP_ABORTED: \($0)" } ?? "XDP_ABORTED by \(x.program.name) on \(dev.name)")
+        case .tx:
+            rec.action = "XDP_TX"
+            let frame = bpfVM.frame
+            if !native {
+                // generic_xdp_tx: straight to the driver, past qdiscs and taps.
+                enter(.generic_xdp_tx, skb)
+                rec.result = "tx"
+                transmit(frame, dev: skb.dev, cause: skb)
+                return .transmitted
+            }
+            if dev.config.veth {
+                // veth_xdp_flush_bq → veth_xdp_xmit: the peer takes XDP frames only when it has NAPI.
+                switch dev.config.vethPeer {
+                case .plain:
+                    rec.result = "tx-failed"
+                    rec.events.append(XDPEvent(event: "xdp_bulk_tx", fields: [("dev", .text(dev.name)), ("sent", .number(0)), ("drops", .number(1)), ("err", .number(-6)), ("errno", .text("ENXIO"))]))
+                    dev.xdpStats.rx_xdp_tx_errors += 1
+                    dev.stats.tx_dropped += 1
+                    return drop(.XDP, "XDP_TX: the veth peer of \(dev.name) has no XDP program (ENXIO)")
+                case .gro, .xdp:
+                    rec.events.append(XDPEvent(event: "xdp_bulk_tx", fields: [("dev", .text(dev.name)), ("sent", .number(1)), ("drops", .number(0)), ("err", .number(0))]))
+                    dev.xdpStats.rx_xdp_tx += 1
+                    if dev.config.vethPeer == .gro {
+                        // veth kicks the peer's NAPI after XDP_TX only when the peer runs XDP.
+                        rec.result = "tx-undelivered"
+                        return consume("XDP_TX to a GRO-only veth peer: queued, never delivered")
+                    }
+                }
+            }
+            rec.result = "tx"
+            transmit(frame, dev: skb.dev, cause: skb, xdpFrame: true)
+            return .transmitted
+        case .redirect:
+            rec.action = "XDP_REDIRECT"
+            return xdp_do_redirect(skb, x, rec)
+        case nil:
+            // bpf_warn_invalid_xdp_action, then as XDP_ABORTED.
+            rec.action = "invalid:\(code)"; rec.result = "dropped"
+            exception(String(code))
+            if native && dev.config.veth { dev.xdpStats.rx_xdp_drops += 1 }
+            return drop(.XDP, "illegal XDP return value \(code) from \(x.program.name)")
+        }
+    }
+
+    /// `xdp_do_redirect` / `xdp_do_generic_redirect`: out of the device the helper chose.
+    private func xdp_do_redirect(_ skb: SkBuff, _ x: XDPAttachment, _ rec: XDPRecord) -> PathEnd {
+        enter(.xdp_do_redirect, skb)
+        let dev = devices[skb.dev]
+        let native = x.mode == .native
+        var fields: [(String, XDPEvent.Value)] = [("dev", .text(dev.name))]
+        let r = bpfVM.redirect
+        if let r, let m = r.map, let t = r.mapType {
+            fields += [("via", .text("map")), ("map", .text(m)), ("map_type", .text(t.name)), ("key", .number(Int(r.key ?? 0)))]
+        } else {
+            fields += [("via", .text("bpf_redirect"))]
+        }
+        func failed(_ err: Int32, _ name: String, _ why: String) -> PathEnd {
+            rec.result = "redirect-failed"
+            rec.events.append(XDPEvent(event: "xdp_redirect_err", fields: fields + [("err", .number(Int(-err))), ("errno", .text(name))]))
+            if native && dev.config.veth { dev.xdpStats.rx_drops += 1; dev.stats.rx_dropped += 1 }
+            return drop(.XDP, why)
+        }
+        guard let r, let target = devices.firstIndex(where: { $0.ifindex == r.ifindex }) else {
+            return failed(Errno.EINVAL, "EINVAL", "XDP_REDIRECT to no device (ifindex \(bpfVM.redirect?.ifindex ?? 0))")
+        }
+        let to = devices[target]
+        rec.to = to.name
+        fields.insert(("to", .text(to.name)), at: 1)
+        if native && to.config.veth && to.config.vethPeer == .plain {
+            return failed(Errno.EOPNOTSUPP, "EOPNOTSUPP", "XDP_REDIRECT into \(to.name), whose veth peer has neither XDP nor GRO (EOPNOTSUPP)")
+        }
+        rec.events.append(XDPEvent(event: "xdp_redirect", fields: fields + [("err", .number(0))]))
+        if native {
+            rec.events.append(XDPEvent(event: "xdp_devmap_xmit", fields: [("dev", .text(dev.name)), ("to", .text(to.name)), ("sent", .number(1)), ("drops", .number(0)), ("err", .number(0))]))
+            if dev.config.veth { dev.xdpStats.rx_xdp_redirect += 1 }
+            if to.config.veth { to.xdpStats.tx_xdp_xmit += 1 }
+        } else {
+            enter(.generic_xdp_tx, skb)
+        }
+        rec.result = "redirected"
+        transmit(bpfVM.frame, dev: target, cause: skb, xdpFrame: native)
+        return .forwarded
+    }
+
+    /// What `eth_type_trans` decides from the Ethernet header (without counting the frame).
+    func eth_classify(_ skb: SkBuff) {
+        let dev = devices[skb.dev]
+        skb.pktType = .host
+        if skb.data[0] & 1 == 1 {
+            skb.pktType = skb.data[0..<6].allSatisfy({ $0 == 0xff }) ? .broadcast : .multicast
+        } else if !dev.mac.matches(skb.data, at: 0) {
+            skb.pktType = .otherhost
+        }
+        skb.protocolType = UInt16(skb.data[12]) << 8 | UInt16(skb.data[13])
+        skb.networkHeader = EthernetFrame.headerLength
+    }
+}
