@@ -252,6 +252,10 @@ paths:
           in: query
           description: "For a capture body - when its first frame arrives (virtual ns; default now). Later frames keep their spacing from the capture's timestamps."
           schema: {type: integer, minimum: 0}
+        - name: xdp
+          in: query
+          description: "insns - XDP runs record every instruction they execute (the trace's xdp.steps)."
+          schema: {type: string, enum: [insns]}
       requestBody:
         required: true
         content:
@@ -808,6 +812,172 @@ paths:
           description: Deleted.
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/xdp:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listXDP
+      summary: "The devices with an XDP program, as `ip -j -d link show` lists them (xdp.mode 1 native/drv, 2 generic/skb)."
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: Devices with their program.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: '#/components/schemas/LinkXDP'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    post:
+      operationId: attachXDP
+      summary: "`ip [-force] link set dev DEV xdpdrv|xdpgeneric obj FILE sec SEC`: the ELF object clang -target bpf wrote (base64), its maps created (BTF .maps, legacy maps, .data/.rodata/.bss), optionally pre-filled, the program verified and attached; stored with the stack (a restart loads it again). Native XDP runs in the driver's NAPI poll before an skb exists; generic at __netif_receive_skb_core."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              allOf:
+                - $ref: '#/components/schemas/XDPInput'
+                - type: object
+                  properties:
+                    force: {type: boolean, default: false, description: "Replace a program already attached (ip -force)."}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '201':
+          description: Attached; the device as ip -j -d link show lists it.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/LinkXDP'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+    delete:
+      operationId: detachXDP
+      summary: "`ip link set dev DEV xdp off`."
+      parameters:
+        - name: dev
+          in: query
+          required: true
+          schema: {type: string}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '204': {description: Detached.}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/bpf/progs:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: showProgs
+      summary: "`bpftool -j prog show`: the loaded programs."
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: Programs by id.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: '#/components/schemas/BPFProg'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/bpf/maps:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: showMaps
+      summary: "`bpftool -j map show`: the maps of the loaded programs."
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: Maps by id.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: '#/components/schemas/BPFMap'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/bpf/maps/{map}:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - name: map
+        in: path
+        required: true
+        description: The map's id or name.
+        schema: {type: string}
+    get:
+      operationId: dumpMap
+      summary: "`bpftool -j map dump` (or `map lookup key` with ?key=hex): keys and values as bpftool's hex byte strings; per-CPU maps give one value per simulated CPU."
+      parameters:
+        - name: key
+          in: query
+          schema: {type: string}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: Every entry (or the one asked for).
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - {type: array, items: {$ref: '#/components/schemas/BPFMapEntry'}}
+                  - {$ref: '#/components/schemas/BPFMapEntry'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+    post:
+      operationId: updateMap
+      summary: "`bpftool map update id ID key HEX value HEX [any|noexist|exist]`; kept with the attachment (written again on restart)."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [key, value]
+              properties:
+                key: {type: string, example: "00000000"}
+                value: {type: string, example: "03000000"}
+                flags: {type: string, enum: [any, noexist, exist], default: any}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The entry afterwards.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/BPFMapEntry'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+    delete:
+      operationId: deleteMapEntry
+      summary: "`bpftool map delete id ID key HEX` (arrays cannot delete: 422)."
+      parameters:
+        - name: key
+          in: query
+          required: true
+          schema: {type: string}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '204': {description: Deleted.}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
   /v1/stacks/{stack}/classes:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -1969,6 +2139,7 @@ components:
             items: {type: integer, minimum: 0}
         rps_flow_cnt: {type: integer, minimum: 0, description: RFS device flow table size per queue (power of two; 0 = RFS off).}
         veth: {type: boolean, default: false, description: "A veth leaves CHECKSUM_PARTIAL packets unfinished on the wire (as its peer captures them); its default qdisc is noqueue (pfifo_fast elsewhere)."}
+        veth_peer: {type: string, enum: [none, gro, xdp-pass], default: none, description: "What the other end of the veth runs: native XDP_TX and redirects into this device deliver only to a peer with NAPI (an XDP program or GRO); its counters count skbs without the Ethernet header."}
         tx_queue_len: {type: integer, minimum: 0, default: 1000, description: "`ip link set txqueuelen`: the default qdiscs' limits."}
         tx_ring_size: {type: integer, minimum: 1, maximum: 32768, default: 256, description: "TX descriptors (`ethtool -G tx`); the queue stops while all are in flight."}
         speed: {type: integer, minimum: 0, default: 0, description: "Link speed in Mbit/s; frames take (len padded to 60 + 24) × 8 bits on the wire. 0: unknown, no wire time."}
@@ -2204,6 +2375,10 @@ components:
           default: full
           pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'
           description: "Which packets of an injection keep a trace by default - full (all, every stage and rule event), summary (a row per packet - outcome, drop reason, last stage, deciding rules), drops (full, dropped packets only), sample:N (full, every Nth), nftrace (full, packets a rule marked with meta nftrace set 1), none. POST packets ?trace= overrides it."
+        xdp:
+          type: array
+          description: "XDP programs attached to devices (as POST .../xdp takes them; at most one per device)."
+          items: {$ref: '#/components/schemas/XDPInput'}
         retention:
           type: object
           additionalProperties: false
@@ -2245,6 +2420,10 @@ components:
         seed: {type: integer}
         epoch_ns: {type: integer}
         trace: {type: string}
+        xdp:
+          type: array
+          description: "XDP programs attached to devices (as POST .../xdp takes them; at most one per device)."
+          items: {$ref: '#/components/schemas/XDPInput'}
         retention:
           type: object
           properties:
@@ -2494,6 +2673,98 @@ components:
               type: array
               items: {$ref: '#/components/schemas/TraceStage'}
             frame_hex: {type: string}
+            xdp: {$ref: '#/components/schemas/XDPRun'}
+    XDPInput:
+      type: object
+      additionalProperties: false
+      required: [dev, object]
+      properties:
+        dev: {type: string}
+        mode: {type: string, enum: [native, generic], default: generic}
+        object: {type: string, contentEncoding: base64, description: "The ELF object (clang -O2 -g -target bpf -c prog.c -o prog.o), base64."}
+        object_name: {type: string, default: prog, description: "The object file's name without .o: global data maps are called <name>.rodata etc. (15 characters), as libbpf names them."}
+        section: {type: string, description: "The program's ELF section (ip link ... sec), default xdp."}
+        program: {type: string, description: A program by function name instead.}
+        maps:
+          type: object
+          description: "Entries written after the maps are created (bpftool map update): map name → [[key hex, value hex], ...]."
+          additionalProperties:
+            type: array
+            items: {type: array, items: {type: string}, minItems: 2, maxItems: 2}
+    LinkXDP:
+      type: object
+      required: [ifindex, ifname]
+      properties:
+        ifindex: {type: integer}
+        ifname: {type: string}
+        xdp:
+          type: object
+          properties:
+            mode: {type: integer, enum: [1, 2], description: "IFLA_XDP_ATTACHED: 1 native (xdpdrv), 2 generic (xdpgeneric)."}
+            prog: {$ref: '#/components/schemas/BPFProg'}
+    BPFProg:
+      type: object
+      required: [id, type, name]
+      properties:
+        id: {type: integer}
+        type: {type: string}
+        name: {type: string}
+        gpl_compatible: {type: boolean}
+        bytes_xlated: {type: integer}
+        jited: {type: boolean, description: Always false - the model interprets.}
+        map_ids: {type: array, items: {type: integer}}
+        section: {type: string}
+    BPFMap:
+      type: object
+      required: [id, type, name, flags, bytes_key, bytes_value, max_entries]
+      properties:
+        id: {type: integer}
+        type: {type: string, enum: [hash, array, prog_array, percpu_hash, percpu_array, lru_hash, lru_percpu_hash, lpm_trie, devmap, devmap_hash]}
+        name: {type: string}
+        flags: {type: integer}
+        bytes_key: {type: integer}
+        bytes_value: {type: integer}
+        max_entries: {type: integer}
+    BPFMapEntry:
+      type: object
+      required: [key]
+      properties:
+        key: {type: array, items: {type: string}}
+        value: {type: array, items: {type: string}}
+        values:
+          type: array
+          items:
+            type: object
+            properties:
+              cpu: {type: integer}
+              value: {type: array, items: {type: string}}
+    XDPRun:
+      type: object
+      description: What the XDP program on the ingress device did.
+      required: [dev, mode, program, action, result, events, printk, instructions]
+      properties:
+        dev: {type: string}
+        mode: {type: string, enum: [native, generic]}
+        program: {type: string}
+        action: {type: string, description: "XDP_PASS, XDP_DROP, XDP_ABORTED, XDP_TX, XDP_REDIRECT, or invalid:N."}
+        result: {type: string, enum: [stack, dropped, tx, tx-failed, tx-undelivered, redirected, redirect-failed, redirect-undelivered]}
+        to: {type: string}
+        events:
+          type: array
+          description: "The xdp tracepoints it fired (xdp_exception, xdp_redirect, xdp_redirect_err, xdp_bulk_tx, xdp_devmap_xmit) with their fields."
+          items: {type: object}
+        printk: {type: array, items: {type: string}, description: bpf_trace_printk / bpf_printk output.}
+        fault: {type: string, description: "The run-time check that stopped the program (it returns XDP_ABORTED): an access out of bounds, the instruction budget."}
+        instructions: {type: integer}
+        steps:
+          type: array
+          description: "With ?xdp=insns: every instruction executed, its text and the value it produced."
+          items:
+            type: object
+            properties:
+              pc: {type: integer}
+              insn: {type: string}
+              value: {type: string}
     Stats:
       type: object
       required: [stack, clock_ns, devices, snmp, snmp6, softnet]

@@ -12,6 +12,9 @@ extension App {
         let pcapDevice = q.string("device")
         let pcapStart = try q.int("start_ns", in: 0...Int(Stack.clockLimitNs), default: -1)
         let traceParam = q.string("trace")
+        // `?xdp=insns`: XDP runs record every instruction (the verifier log's view, at run time).
+        let xdpInsns = q.string("xdp")
+        guard xdpInsns == nil || xdpInsns == "insns" else { throw Problem.badRequest("invalid-query", "xdp takes insns (an instruction trace of XDP runs)") }
         try q.finish()
         let e = try entry(name)
         let mode = try traceMode(traceParam, of: e)
@@ -47,6 +50,8 @@ extension App {
         let results = try runTraced(e, mode: mode, packets: specs.count, check: { (s: Stack) throws(Problem) in try Self.checkClock(s, startNs: startNs) }) { s in
             // With a rate, packet i arrives at start + i/rate unless it names its own at_ns.
             let base = startNs.map { UInt64($0) } ?? s.clockNs
+            s.xdpInstructionTrace = xdpInsns != nil
+            defer { s.xdpInstructionTrace = false }
             return s.inject(specs.enumerated().map { i, p in
                 Injection(device: p.device.index, frame: p.frame,
                           atNs: p.atNs ?? offsets.map { base + $0[i] } ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })

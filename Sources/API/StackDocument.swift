@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 import Kernel
 import TC
@@ -55,6 +56,8 @@ enum StackDocument {
                 maxTraces = try ret.int("max_traces", in: 1...1_000_000_000)
                 try ret.finish()
             }
+            var xdp: [XDPConfig] = []
+            for (i, x) in (try r.array("xdp") ?? []).enumerated() { xdp.append(try decodeXDP(x, path: "/xdp/\(i)")) }
             try r.finish()
             var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
                                 sysctls: sysctls, costs: costs)
@@ -67,6 +70,7 @@ enum StackDocument {
             c.traceMode = trace
             c.retentionMaxAgeS = maxAge
             c.retentionMaxTraces = maxTraces
+            c.xdp = xdp
             return c
         }
     }
@@ -167,6 +171,11 @@ enum StackDocument {
         }
         let flowCnt = try r.int("rps_flow_cnt", in: 0...(1 << 20)) ?? 0
         let veth = try r.bool("veth") ?? false
+        let peerText = try r.string("veth_peer")
+        guard peerText == nil || VethPeer(rawValue: peerText!) != nil else {
+            throw Problem.unprocessable("veth_peer must be none, gro or xdp-pass", pointer: path + "/veth_peer")
+        }
+        guard peerText == nil || veth else { throw Problem.unprocessable("veth_peer is for veth devices", pointer: path + "/veth_peer") }
         let txqlen = try r.int("tx_queue_len", in: 0...1_000_000) ?? 1000
         let txRing = try r.int("tx_ring_size", in: 1...32768) ?? 256
         let speed = try r.int("speed", in: 0...10_000_000) ?? 0
@@ -178,6 +187,7 @@ enum StackDocument {
         var d = DeviceConfig(name: name, mac: mac, addresses: addrs, mtu: mtu, rxQueues: rxq, ringSize: ring, rxChecksumOffload: csum,
                              rxUsecs: usecs, rxFrames: frames, rssKey: key, rssIndirection: indir, rpsCPUs: rps, rpsFlowCount: flowCnt)
         d.veth = veth
+        d.vethPeer = peerText.flatMap(VethPeer.init(rawValue:)) ?? .plain
         d.addresses6 = addrs6
         d.txQueueLen = txqlen; d.txRingSize = txRing; d.speedMbps = speed; d.tso = tso; d.txChecksumOffload = txCsum; d.udpSegmentationOffload = uso
         d.bql = bql
@@ -379,6 +389,7 @@ enum StackDocument {
             x.set("rps_cpus", .array(d.rpsCPUs.map { .array($0.map { .int($0) }) }))
             x.set("rps_flow_cnt", d.rpsFlowCount)
             if d.veth { x.set("veth", true) }
+            if d.vethPeer != .plain { x.set("veth_peer", d.vethPeer.rawValue) }
             x.set("tx_queue_len", d.txQueueLen)
             x.set("tx_ring_size", d.txRingSize)
             x.set("speed", d.speedMbps)
@@ -397,9 +408,55 @@ enum StackDocument {
         o.set("seed", Int(c.seed))
         o.set("epoch_ns", Int(c.epochNs))
         o.set("trace", c.traceMode)
+        if !c.xdp.isEmpty { o.set("xdp", .array(c.xdp.map(encodeXDP))) }
         if c.retentionMaxAgeS != nil || c.retentionMaxTraces != nil {
             o.set("retention", .object([("max_age_s", c.retentionMaxAgeS.map { .int($0) } ?? .null),
                                         ("max_traces", c.retentionMaxTraces.map { .int($0) } ?? .null)]))
+        }
+        return o.value
+    }
+
+    /// An XDP attachment: `{"dev", "mode": "native"|"generic", "object": base64 ELF, "object_name",
+    /// "section", "program", "maps": {name: [[key hex, value hex], ...]}}`.
+    static func decodeXDP(_ v: JSONValue, path: String) throws -> XDPConfig {
+        var r = try FieldReader(v, path: path)
+        let dev = try r.requiredString("dev")
+        let modeText = try r.string("mode") ?? "generic"
+        guard let mode = XDPMode(rawValue: modeText) else { throw Problem.unprocessable("mode must be native (xdpdrv) or generic (xdpgeneric)", pointer: path + "/mode") }
+        let b64 = try r.requiredString("object")
+        guard let data = Data(base64Encoded: b64), !data.isEmpty else { throw Problem.unprocessable("object must be the ELF file in base64", pointer: path + "/object") }
+        guard data.count <= 16 << 20 else { throw Problem.unprocessable("object larger than 16 MiB", pointer: path + "/object") }
+        let objectName = try r.string("object_name") ?? "prog"
+        guard isValidName(objectName, max: 64) else { throw Problem.unprocessable("object_name must be 1-64 characters of A-Z a-z 0-9 . _ -", pointer: path + "/object_name") }
+        let section = try r.string("section"), program = try r.string("program")
+        var prefill: [String: [([UInt8], [UInt8])]] = [:]
+        if let m = r.raw("maps") {
+            guard case .object(let fields) = m else { throw JSONShapeError(path: path + "/maps", message: "expected an object of map name to entries") }
+            for (k, v) in fields {
+                guard case .array(let list) = v else { throw JSONShapeError(path: path + "/maps/\(k)", message: "expected an array of [key hex, value hex]") }
+                prefill[k] = try list.enumerated().map { i, kv in
+                    guard case .array(let pair) = kv, pair.count == 2, case .string(let kh) = pair[0], case .string(let vh) = pair[1],
+                          let key = try? Hex.decode(kh), let value = try? Hex.decode(vh) else {
+                        throw JSONShapeError(path: path + "/maps/\(k)/\(i)", message: "expected [key hex, value hex]")
+                    }
+                    return (key, value)
+                }
+            }
+        }
+        try r.finish()
+        return XDPConfig(dev: dev, mode: mode, object: Array(data), objectName: objectName, section: section, program: program, prefill: prefill)
+    }
+
+    static func encodeXDP(_ x: XDPConfig) -> JSONValue {
+        var o = JSONObject()
+        o.set("dev", x.dev)
+        o.set("mode", x.mode.rawValue)
+        o.set("object", Data(x.object).base64EncodedString())
+        o.set("object_name", x.objectName)
+        if let s = x.section { o.set("section", s) }
+        if let p = x.program { o.set("program", p) }
+        if !x.prefill.isEmpty {
+            o.set("maps", .object(x.prefill.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .array([.string(Hex.encode($0.0)), .string(Hex.encode($0.1))]) })) }))
         }
         return o.value
     }

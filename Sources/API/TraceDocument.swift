@@ -48,7 +48,32 @@ enum TraceDocument {
         o.set("emitted", .array(r.emitted.map { e in
             .object([("device", .string(e.device)), ("time_ns", .int(Int(e.timeNs))), ("hex", .string(Hex.encode(e.frame)))])
         }))
+        if let x = r.xdp { o.set("xdp", xdpDocument(x)) }
         if !hops.isEmpty { o.set("hops", .array(hops.map(hopDocument))) }
+        return o.value
+    }
+
+    /// The `xdp` stage: the program's action, what became of the frame, the tracepoints it fired,
+    /// `bpf_printk` output, the fault that aborted it, and on request every instruction it ran.
+    static func xdpDocument(_ x: XDPRecord) -> JSONValue {
+        var o = JSONObject()
+        o.set("dev", x.dev)
+        o.set("mode", x.mode.rawValue)
+        o.set("program", x.program)
+        o.set("action", x.action)
+        o.set("result", x.result)
+        if let to = x.to { o.set("to", to) }
+        o.set("events", .array(x.events.map { e in
+            .object([("event", .string(e.event))] + e.fields.map { k, v in
+                switch v { case .text(let t): (k, .string(t)); case .number(let n): (k, .int(n)) }
+            })
+        }))
+        o.set("printk", .array(x.printk.map { .string($0) }))
+        if let f = x.fault { o.set("fault", f) }
+        o.set("instructions", x.instructions)
+        if let steps = x.steps {
+            o.set("steps", .array(steps.map { .object([("pc", .int($0.pc)), ("insn", .string($0.insn)), ("value", .string("0x" + String($0.value, radix: 16)))]) }))
+        }
         return o.value
     }
 
@@ -101,6 +126,7 @@ enum TraceDocument {
         o.set("start_ns", Int(r.startNs))
         o.set("end_ns", Int(r.endNs))
         o.set("last_stage", r.stages.last.map { .string($0.stage.name) } ?? .null)
+        if let x = r.xdp { o.set("xdp_action", x.action) }
         o.set("rules", .array(r.nfEvents.filter { !$0.generated && ($0.kind == .rule || $0.kind == .policy) }.map { e in
             .object([("hook", .string(e.hook.rawValue)), ("table", .string(e.table)), ("chain", .string(e.chain)),
                      ("handle", e.handle.map { .int($0) } ?? .null), ("verdict", .string(e.verdict))])

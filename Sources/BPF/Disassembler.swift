@@ -1,4 +1,5 @@
-// Instructions as llvm-objdump prints them for -target bpf, for traces and verifier messages.
+// Instructions as llvm-objdump prints them for -target bpf (a test compares the two over every
+// corpus program), for traces and verifier messages; a relocated map reference shows the map.
 
 public enum Disassembler {
     public static func text(_ insns: [Insn], at pc: Int) -> String {
@@ -24,24 +25,34 @@ public enum Disassembler {
         case BPF.LDX: return "\(d) = *(\(sized(code)) *)(\(s)\(off(i.off)))"
         case BPF.ST: return "*(\(sized(code)) *)(\(d)\(off(i.off))) = \(i.imm)"
         case BPF.STX:
-            if code & 0xe0 == BPF.ATOMIC { return "lock *(\(sized(code)) *)(\(d)\(off(i.off))) op 0x\(String(i.imm, radix: 16)) \(s)" }
+            if code & 0xe0 == BPF.ATOMIC {
+                let mem = "*(\(sized(code)) *)(\(d)\(off(i.off)))", w = code & 0x18 == BPF.DW ? "64" : "32"
+                let ops: [Int32: String] = [0x00: "+=", 0x40: "|=", 0x50: "&=", 0xa0: "^="]
+                let fetches: [Int32: String] = [0x01: "add", 0x41: "or", 0x51: "and", 0xa1: "xor"]
+                if let o = ops[i.imm] { return "lock \(mem) \(o) \(s)" }
+                if let f = fetches[i.imm] { return "\(s) = atomic_fetch_\(f)((\(sized(code)) *)(\(d)\(off(i.off))), \(s))" }
+                if i.imm == BPF.XCHG { return "\(s) = xchg_\(w)(\(d)\(off(i.off)), \(s))" }
+                if i.imm == BPF.CMPXCHG { return "r0 = cmpxchg_\(w)(\(d)\(off(i.off)), r0, \(s))" }
+                return "atomic 0x\(String(i.imm, radix: 16))"
+            }
             return "*(\(sized(code)) *)(\(d)\(off(i.off))) = \(s)"
         case BPF.LD:
             switch i.src {
             case BPF.PSEUDO_MAP_FD: return "\(d) = map[\(i.imm)] ll"
-            case BPF.PSEUDO_MAP_VALUE: return "\(d) = map[\(i.imm)] + \(i.imm64) ll"
+            case BPF.PSEUDO_MAP_VALUE: return "\(d) = map[\(i.imm)][\(i.imm64)] ll"
             default: return "\(d) = \(i.imm64) ll"
             }
         default:
             let op = code & 0xf0
             if op == BPF.EXIT { return "exit" }
-            if op == BPF.CALL { return i.src == BPF.PSEUDO_CALL ? "call pc\(i.imm >= 0 ? "+" : "")\(i.imm)" : "call \(i.imm)" }
-            if op == BPF.JA { return "goto \(off(i.off))" }
+            if op == BPF.CALL { return "call \(i.imm)" }
+            func rel(_ o: Int) -> String { o < 0 ? "\(o)" : "+\(o)" }
+            if op == BPF.JA { return "goto \(rel(cls == BPF.JMP32 ? Int(i.imm) : Int(i.off)))" }
             let ops: [UInt8: String] = [BPF.JEQ: "==", BPF.JNE: "!=", BPF.JGT: ">", BPF.JGE: ">=", BPF.JLT: "<", BPF.JLE: "<=", BPF.JSET: "&",
                                         BPF.JSGT: "s>", BPF.JSGE: "s>=", BPF.JSLT: "s<", BPF.JSLE: "s<="]
             let w = cls == BPF.JMP32 ? "w" : "r"
             let src = code & BPF.X != 0 ? "\(w)\(i.src)" : String(i.imm)
-            return "if \(w)\(i.dst) \(ops[op] ?? "?") \(src) goto pc\(i.off >= 0 ? "+" : "")\(i.off)"
+            return "if \(w)\(i.dst) \(ops[op] ?? "?") \(src) goto \(rel(Int(i.off)))"
         }
     }
 }

@@ -74,6 +74,8 @@ public final class BPFMap: @unchecked Sendable {
     var useClock: UInt64 = 0
     /// Program arrays: the programs by index.
     public var programs: [BPFProgram?]
+    /// The id `bpftool map` shows (given by whoever creates it).
+    public var id = 0
 
     public init(spec: BPFMapSpec, cpus: Int) throws {
         guard let t = BPFMapType(rawValue: spec.type) else { throw BPFMapError("map \(spec.name): map type \(spec.type) not supported yet") }

@@ -29,6 +29,8 @@ public final class BPFProgram: @unchecked Sendable {
     public let license: String
     /// The license allows GPL-only helpers.
     public let gplCompatible: Bool
+    /// The id `bpftool prog` shows (given by whoever loads it).
+    public var id = 0
 
     init(name: String, section: String, type: BPFProgType, insns: [Insn], mainLength: Int, maps: [BPFMap], license: String) {
         self.name = name; self.section = section; self.type = type; self.insns = insns; self.mainLength = mainLength; self.maps = maps; self.license = license

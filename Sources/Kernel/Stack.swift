@@ -83,6 +83,7 @@ public final class Stack {
     let bpfVM = BPFVM()
     var bpfCPU = 0
     var bpfRandom: UInt64 = 0x853c_49e6_748f_ea9b
+    var nextBPFID = 0
     /// A tap on every device (tcpdump -i any, outbound): each frame that leaves, timers' included,
     /// kept in `wire` while on.
     public var captureWire = false
@@ -183,6 +184,12 @@ public final class Stack {
             }
         }
         try setQdiscs(config.qdiscs, classes: config.classes)
+        bpfRandom = (config.seed &+ 1) &* 0x9e37_79b9_7f4a_7c15 | 1
+        for (i, x) in config.xdp.enumerated() {
+            guard let dev = devices.firstIndex(where: { $0.name == x.dev }) else { throw ConfigError(path: "/xdp/\(i)/dev", message: "no device named \(x.dev)") }
+            guard devices[dev].xdp == nil else { throw ConfigError(path: "/xdp/\(i)/dev", message: "\(x.dev) has an XDP program already (one per device)") }
+            do { attachXDP(device: dev, try loadXDP(x)) } catch { throw ConfigError(path: "/xdp/\(i)", message: "\(error)") }
+        }
     }
 
     static func roundUpPowerOfTwo(_ n: Int) -> Int { var p = 1; while p < n { p <<= 1 }; return p }

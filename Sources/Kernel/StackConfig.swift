@@ -180,6 +180,8 @@ public struct StackConfig: Sendable, Equatable {
     /// bound but the trace quota); the kernel model does not read them.
     public var retentionMaxAgeS: Int? = nil
     public var retentionMaxTraces: Int? = nil
+    /// XDP programs attached to devices, each with the object file it came from.
+    public var xdp: [XDPConfig] = []
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
                 neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],

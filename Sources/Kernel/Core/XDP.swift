@@ -55,10 +55,76 @@ public final class XDPRecord: @unchecked Sendable {
     init(dev: String, mode: XDPMode, program: String) { self.dev = dev; self.mode = mode; self.program = program }
 }
 
+/// An attachment as stored with the stack: `ip link set dev DEV xdpdrv|xdpgeneric obj FILE sec SEC`,
+/// the object's bytes kept so a restart loads the same program (its maps start empty or as pre-filled).
+public struct XDPConfig: Sendable, Equatable {
+    public var dev: String
+    public var mode: XDPMode
+    /// The ELF object clang wrote; its name (without `.o`) names the global data maps as libbpf does.
+    public var object: [UInt8]
+    public var objectName: String
+    /// `sec` (default `xdp`), or a program by function name.
+    public var section: String?
+    public var program: String?
+    /// Map entries written after the maps are created (`bpftool map update`): name → (key, value).
+    public var prefill: [String: [([UInt8], [UInt8])]]
+
+    public init(dev: String, mode: XDPMode, object: [UInt8], objectName: String, section: String? = nil, program: String? = nil,
+                prefill: [String: [([UInt8], [UInt8])]] = [:]) {
+        self.dev = dev; self.mode = mode; self.object = object; self.objectName = objectName
+        self.section = section; self.program = program; self.prefill = prefill
+    }
+    public static func == (a: XDPConfig, b: XDPConfig) -> Bool {
+        a.dev == b.dev && a.mode == b.mode && a.object == b.object && a.objectName == b.objectName && a.section == b.section && a.program == b.program
+            && a.prefill.keys.sorted() == b.prefill.keys.sorted()
+            && a.prefill.allSatisfy { k, v in b.prefill[k].map { $0.map(\.0) == v.map(\.0) && $0.map(\.1) == v.map(\.1) } ?? false }
+    }
+}
+
+public struct XDPLoadError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
 extension Stack {
     /// Attaches (or with nil detaches) an XDP program, as `ip link set DEV xdpdrv|xdpgeneric`.
+    /// Program and map ids count up per stack, as the kernel's do per boot.
     public func attachXDP(device: Int, _ a: XDPAttachment?) {
+        if let a, a.program.id == 0 {
+            nextBPFID += 1; a.program.id = nextBPFID
+            for m in a.program.maps where m.id == 0 { nextBPFID += 1; m.id = nextBPFID }
+        }
         devices[device].xdp = a
+    }
+
+    /// Every map of the attached programs, by id.
+    public var bpfMaps: [BPFMap] {
+        var seen = Set<Int>()
+        return devices.compactMap(\.xdp).flatMap(\.program.maps).filter { seen.insert($0.id).inserted }.sorted { $0.id < $1.id }
+    }
+
+    /// What `ip link set ... obj` does through libbpf: parse the object, create its maps (one
+    /// value per simulated CPU for per-CPU maps), pre-fill them, verify and load the program.
+    public func loadXDP(_ x: XDPConfig) throws -> XDPAttachment {
+        let obj = try BPFObject(elf: x.object, objectName: x.objectName)
+        let section = x.program == nil ? (x.section ?? "xdp") : x.section
+        guard let spec = obj.program(section: section, name: x.program) else {
+            throw XDPLoadError(description: x.program.map { "no program \($0) in the object" } ?? "no program in section \(section ?? "xdp") (sections: \(Set(obj.programs.map(\.section)).sorted().joined(separator: ", ")))")
+        }
+        let maps = try BPFProgram.createMaps(obj, cpus: config.cpus)
+        for (name, entries) in x.prefill.sorted(by: { $0.key < $1.key }) {
+            guard let m = maps.first(where: { $0.name == name }) else { throw XDPLoadError(description: "no map named \(name) in the object") }
+            for (k, v) in entries {
+                guard k.count == m.spec.keySize, v.count == m.spec.valueSize else {
+                    throw XDPLoadError(description: "map \(name): key and value must be \(m.spec.keySize) and \(m.spec.valueSize) bytes")
+                }
+                if m.type == .devmap || m.type == .devmapHash, !deviceExists(ifindex: Int(v.prefix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) })) {
+                    throw XDPLoadError(description: "map \(name): no device with that ifindex (ENODEV)")
+                }
+                let r = m.update(k, value: v)
+                guard r == 0 else { throw XDPLoadError(description: "map \(name): update failed (\(r))") }
+            }
+        }
+        return XDPAttachment(program: try BPFProgram.load(spec, maps: maps), mode: x.mode)
     }
 
     /// `veth_xdp_rcv`: native XDP in the driver's NAPI poll, before an skb is built for the stack.

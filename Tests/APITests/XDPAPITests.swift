@@ -1,0 +1,165 @@
+import API
+import Foundation
+import JSON
+import TestSupport
+import XCTest
+
+/// XDP over the API: attach an object clang compiled, see what it did per packet (action, printk,
+/// instructions), read and write its maps as bpftool does, detach; attachments survive a restart.
+final class XDPAPITests: AppTestCase {
+    static let clang = ProcessInfo.processInfo.environment["ORACLE_CLANG"] ?? "/usr/bin/clang"
+    static let stack = #"{"name":"x","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"],"veth":true}],"sockets":[{"port":53}]}"#
+    static let source = """
+        #include <linux/bpf.h>
+        #include <linux/if_ether.h>
+        #include <linux/ip.h>
+        #include <linux/in.h>
+        #include <linux/udp.h>
+        #include <bpf/bpf_helpers.h>
+        #include <bpf/bpf_endian.h>
+
+        struct {
+            __uint(type, BPF_MAP_TYPE_HASH);
+            __type(key, __u16);
+            __type(value, __u64);
+            __uint(max_entries, 16);
+        } blocked SEC(".maps");
+
+        SEC("xdp")
+        int drop_blocked(struct xdp_md *ctx)
+        {
+            void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+            struct ethhdr *eth = data;
+            if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+                return XDP_PASS;
+            struct iphdr *ip = (void *)(eth + 1);
+            if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP)
+                return XDP_PASS;
+            struct udphdr *udp = (void *)ip + ip->ihl * 4;
+            if ((void *)(udp + 1) > end)
+                return XDP_PASS;
+            __u16 port = bpf_ntohs(udp->dest);
+            __u64 *hits = bpf_map_lookup_elem(&blocked, &port);
+            if (!hits)
+                return XDP_PASS;
+            __sync_fetch_and_add(hits, 1);
+            bpf_printk("drop %d", port);
+            return XDP_DROP;
+        }
+
+        char _license[] SEC("license") = "GPL";
+        """
+
+    func object(_ source: String) throws -> String {
+        try skipUnless(have(Self.clang, ["--version"]) && FileManager.default.fileExists(atPath: "/usr/include/bpf/bpf_helpers.h"),
+                       "clang and libbpf-dev (apt-get install clang llvm libbpf-dev) compile the XDP programs")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("psxdp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try source.write(to: dir.appendingPathComponent("prog.c"), atomically: true, encoding: .utf8)
+        let r = try shell([Self.clang, "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", "prog.c", "-o", "prog.o"], cwd: dir)
+        XCTAssertEqual(r.status, 0)
+        return try Data(contentsOf: dir.appendingPathComponent("prog.o")).base64EncodedString()
+    }
+
+    func udp(_ dport: Int) -> String {
+        #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.7"},"udp":{"sport":9,"dport":\#(dport)}}]}"#
+    }
+    func run(_ dport: Int, _ query: String = "") -> JSONValue? {
+        guard case .array(let r) = call("POST", "/v1/stacks/x/packets?sync=true" + query, udp(dport)).json?["results"] else { return nil }
+        return r.first
+    }
+
+    func testAttachRunMapsDetachAndRestart() throws {
+        let obj = try object(Self.source)
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        let attach = #"{"dev":"eth0","mode":"native","object":"\#(obj)","maps":{"blocked":[["3500","0000000000000000"]]}}"#
+        let a = call("POST", "/v1/stacks/x/xdp", attach)
+        XCTAssertEqual(a.status, 201, a.raw)
+        XCTAssertEqual(a.json?["xdp"]?["mode"], .int(1))
+        XCTAssertEqual(a.json?["xdp"]?["prog"]?["name"], .string("drop_blocked"))
+        XCTAssertEqual(a.json?["xdp"]?["prog"]?["map_ids"], .array([.int(2), .int(3)]))
+        // A second program needs force, as ip asks for -force.
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", attach).status, 409)
+
+        // Port 53 is blocked: XDP_DROP before any skb, its printk and its counter.
+        let d = try XCTUnwrap(run(53, "&xdp=insns"))
+        XCTAssertEqual(d["outcome"], .string("dropped"))
+        XCTAssertEqual(d["drop_reason"], .string("XDP"))
+        XCTAssertEqual(d["xdp"]?["action"], .string("XDP_DROP"))
+        XCTAssertEqual(d["xdp"]?["result"], .string("dropped"))
+        XCTAssertEqual(d["xdp"]?["printk"], .array([.string("drop 53")]))
+        guard case .int(let n)? = d["xdp"]?["instructions"], case .array(let steps)? = d["xdp"]?["steps"] else { return XCTFail("\(String(describing: d["xdp"]))") }
+        XCTAssertEqual(steps.count, n, "one step per instruction run")
+        XCTAssertEqual(steps.first?["insn"], .string("r6 = 2"))
+        XCTAssertEqual(steps.first?["value"], .string("0x2"))
+        XCTAssertEqual(steps.last?["insn"], .string("exit"))
+        XCTAssertEqual(steps.last?["value"], .string("0x1"))
+        XCTAssertEqual(d["stages"]?.arrayValue?.map { $0["function"] }, ["nic_receive", "napi_poll", "veth_xdp_rcv", "bpf_prog_run_xdp", "kfree_skb_reason"].map { .string($0) })
+        // Port 54 is not: XDP_PASS, delivered to nothing listening → ICMP port unreachable.
+        let p = try XCTUnwrap(run(54))
+        XCTAssertEqual(p["xdp"]?["action"], .string("XDP_PASS"))
+        XCTAssertEqual(p["drop_reason"], .string("NO_SOCKET"))
+        XCTAssertNil(p["xdp"]?["steps"])
+
+        // bpftool map show / dump / update / delete.
+        let maps = call("GET", "/v1/stacks/x/bpf/maps").json
+        XCTAssertEqual(maps?.arrayValue?.map { $0["name"] }, [.string("blocked"), .string("prog.rodata")])
+        XCTAssertEqual(maps?[0]?["type"], .string("hash"))
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/blocked").raw,
+                       #"[{"key":["0x35","0x00"],"value":["0x01","0x00","0x00","0x00","0x00","0x00","0x00","0x00"]}]"# + "\n")
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/prog.rodata").json?[0]?["value"]?.arrayValue?.count, 8, "\"drop %d\" and its NUL")
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/2", #"{"key":"3600","value":"0000000000000000","flags":"noexist"}"#).status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/2", #"{"key":"3600","value":"0000000000000000","flags":"noexist"}"#).status, 409)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/blocked", #"{"key":"36","value":"00"}"#).status, 422)
+        XCTAssertEqual(run(54)?["xdp"]?["action"], .string("XDP_DROP"))
+        XCTAssertEqual(call("DELETE", "/v1/stacks/x/bpf/maps/blocked?key=3500").status, 204)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/x/bpf/maps/blocked?key=3500").status, 404)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/x/bpf/maps/prog.rodata?key=00000000").status, 422)
+        XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_PASS"))
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/progs").json?[0]?["name"], .string("drop_blocked"))
+
+        // A restart loads the same program; the maps hold what the API wrote (not what packets counted).
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/x/xdp").json?[0]?["xdp"]?["prog"]?["name"], .string("drop_blocked"))
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/blocked").raw,
+                       #"[{"key":["0x36","0x00"],"value":["0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00"]}]"# + "\n")
+        XCTAssertEqual(run(54)?["xdp"]?["action"], .string("XDP_DROP"))
+
+        XCTAssertEqual(call("DELETE", "/v1/stacks/x/xdp?dev=eth0").status, 204)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/x/xdp?dev=eth0").status, 404)
+        XCTAssertEqual(call("GET", "/v1/stacks/x/xdp").json, .array([]))
+        XCTAssertNil(run(54)?["xdp"])
+    }
+
+    func testRefusals() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        // A helper XDP programs may not call: the verifier's words, by name.
+        let store = try object("""
+            #include <linux/bpf.h>
+            #include <bpf/bpf_helpers.h>
+            SEC("xdp")
+            int f(struct xdp_md *ctx) { char b = 0; bpf_skb_store_bytes(ctx, 0, &b, 1, 0); return XDP_PASS; }
+            char _license[] SEC("license") = "GPL";
+            """)
+        let v = call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","object":"\#(store)"}"#)
+        XCTAssertEqual(v.status, 422)
+        XCTAssertEqual(v.json?["type"], .string("urn:packetstack:problem:verifier-refused"))
+        XCTAssertEqual(v.json?["detail"], .string("7: unknown func bpf_skb_store_bytes#9"))
+        let junk = call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","object":"aGVsbG8="}"#)
+        XCTAssertEqual(junk.status, 422)
+        XCTAssertEqual(junk.json?["detail"], .string("not an ELF file"))
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth9","object":"aGVsbG8="}"#).status, 404)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","object":"aGVsbG8=","mode":"offload"}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","object":"%%%"}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0"}"#).status, 400)
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/nope").status, 404)
+        // Nothing was attached by the refusals.
+        XCTAssertEqual(call("GET", "/v1/stacks/x/xdp").json, .array([]))
+    }
+}
+
+private extension JSONValue {
+    var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    subscript(i: Int) -> JSONValue? { arrayValue.flatMap { i < $0.count ? $0[i] : nil } }
+}
