@@ -40,4 +40,12 @@ enum HelperNames {
 
     ]
     static func name(_ id: Int32) -> String { id >= 0 && Int(id) < all.count ? "bpf_" + all[Int(id)] : "unknown" }
+
+    /// Helpers the kernel lets an XDP program call (xdp_func_proto and bpf_base_func_proto, as
+    /// root): a call to one the model does not run is "not supported yet", not the kernel's refusal.
+    static let xdpAllowed: Set<Int32> = [
+        1, 2, 3, 5, 6, 7, 8, 12, 23, 25, 28, 42, 44, 51, 54, 65, 69, 84, 85, 86, 87, 88, 89, 93, 94, 99, 100, 110, 113, 114, 115, 116,
+        118, 125, 130, 131, 132, 133, 134, 153, 154, 160, 163, 164, 165, 169, 170, 171, 172, 177, 181, 182, 188, 189, 190, 194, 208,
+    ]
+
 }

@@ -46,6 +46,11 @@ public final class BPFProgram: @unchecked Sendable {
         return p
     }
 
+    /// A program without the verifier, for tests of the interpreter's own run-time checks.
+    static func loadUnverified(_ spec: BPFProgramSpec, maps: [BPFMap]) -> BPFProgram {
+        BPFProgram(name: spec.name, section: spec.section, type: .xdp, insns: spec.insns, mainLength: spec.mainLength, maps: maps, license: spec.license)
+    }
+
     /// Creates an object's maps (what libbpf does before loading its programs).
     public static func createMaps(_ object: BPFObject, cpus: Int) throws -> [BPFMap] {
         try object.maps.map { m in

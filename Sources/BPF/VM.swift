@@ -83,6 +83,8 @@ public final class BPFVM {
         host = h
         redirect = nil; printk.removeAll(keepingCapacity: true); steps.removeAll(keepingCapacity: true)
         executed = 0; tailCalls = 0
+        // Stack bytes a program reads before writing (root may) read as zero: runs stay deterministic.
+        stack.initializeMemory(as: UInt8.self, repeating: 0, count: Self.stackPerFrame)
         return run(p)
     }
 
@@ -295,6 +297,7 @@ public final class BPFVM {
                         guard frames.count + 1 < Self.maxFrames else { return fault("call stack deeper than \(Self.maxFrames) frames") }
                         frames.append((pc + 1, (regs[6], regs[7], regs[8], regs[9]), regs[10]))
                         regs[10] = Self.address(Self.stackRegion, Self.stackPerFrame * (frames.count + 1))
+                        (stack + Self.stackPerFrame * frames.count).initializeMemory(as: UInt8.self, repeating: 0, count: Self.stackPerFrame)
                         if traceSteps { steps.append(BPFStep(pc: pc, value: 0)) }
                         pc = pc + 1 + Int(i.imm)
                         continue

@@ -1,11 +1,7 @@
 // kernel/bpf/verifier.c, the checks made before any path is explored: the control flow graph
-// (check_cfg), opcodes and reserved fields (do_check's decoding), registers read before they are
-// written (a must-be-written analysis over the graph), helpers the program type may call, map
-// references. The messages are the kernel verifier's.
-//
-// Not yet modelled: the path-sensitive part (packet ranges proven by a data_end comparison,
-// pointer types of helper arguments, stack slots read before written, bounded loops). Those
-// programs load here and are stopped at run time by the bounds checks and the instruction budget.
+// (check_cfg), opcodes and reserved fields, helpers the program type may call, map references.
+// Then every path is walked with abstract register and stack state (VerifierPaths.swift). The
+// messages are the kernel verifier's.
 
 public struct BPFVerifierError: Error, CustomStringConvertible, Sendable {
     public var description: String
@@ -14,7 +10,8 @@ public struct BPFVerifierError: Error, CustomStringConvertible, Sendable {
 
 struct Verifier {
     let p: BPFProgram
-    init(_ p: BPFProgram) { self.p = p }
+    let complexityLimit: Int
+    init(_ p: BPFProgram, complexityLimit: Int = PathChecker.complexityLimit) { self.p = p; self.complexityLimit = complexityLimit }
 
     func verify() throws {
         let insns = p.insns
@@ -46,40 +43,23 @@ struct Verifier {
             if op == BPF.JA { return [k + 1 + (cls == BPF.JMP32 ? Int(insn.imm) : Int(insn.off))] }
             return [k + 1, k + 1 + Int(insn.off)]
         }
-        // Reachability and must-be-written registers, iterated to a fixed point over the graph.
-        let all: UInt16 = 0x7ff
-        var written = [UInt16](repeating: all, count: insns.count)   // ⊤ until reached
+        // Reachability: every edge lands on an instruction start inside the program.
         var reached = [Bool](repeating: false, count: insns.count)
         var work = [0]
-        written[0] = 1 << 1 | 1 << 10
         reached[0] = true
-        var subprogEntries = Set<Int>()
         while let k = work.popLast() {
-            let insn = insns[k]
-            var w = written[k]
-            // Registers this instruction reads must be written on every path here.
-            for r in reads(insn) where w & (1 << r) == 0 { throw BPFVerifierError("\(k): R\(r) !read_ok") }
-            if let d = writes(insn) { w |= 1 << d }
-            if insn.code == BPF.JMP | BPF.CALL {
-                w = (w & ~0x3e) | 1   // r0 set, r1-r5 clobbered
-            }
             for (n, t) in try successors(k).enumerated() {
                 guard t >= 0, t < insns.count else {
                     throw BPFVerifierError(t == insns.count && n == 0 ? "last insn is not an exit or jmp" : "jump out of range from insn \(k) to \(t)")
                 }
                 guard !second[t] else { throw BPFVerifierError("jump into the middle of ldimm64 insn \(t - 1)") }
-                var into = w
-                if insn.code == BPF.JMP | BPF.CALL && insn.src == BPF.PSEUDO_CALL && n == 1 {
-                    subprogEntries.insert(t)
-                    into = 0x3e | 1 << 10   // a subprogram starts with its arguments and a frame
-                }
-                let merged = reached[t] ? written[t] & into : into
-                if !reached[t] || merged != written[t] { reached[t] = true; written[t] = merged; work.append(t) }
+                if !reached[t] { reached[t] = true; work.append(t) }
             }
         }
         for k in insns.indices where !reached[k] && !second[k] && !unreachableAllowed(k) {
             throw BPFVerifierError("unreachable insn \(k)")
         }
+        try PathChecker(p, complexityLimit: complexityLimit).run()
     }
 
     /// Subprograms appended from `.text` that this program never calls are not its code.
@@ -134,7 +114,13 @@ struct Verifier {
                 guard cls == BPF.JMP else { throw BPFVerifierError("\(k): BPF_CALL uses reserved fields") }
                 if insn.src == BPF.PSEUDO_CALL { return }
                 if insn.src == BPF.PSEUDO_KFUNC_CALL { throw BPFVerifierError("\(k): kernel function calls (kfuncs) not supported yet") }
-                guard BPFVM.xdpHelpers.contains(insn.imm) else { throw BPFVerifierError("\(k): unknown func \(HelperNames.name(insn.imm))#\(insn.imm)") }
+                guard insn.imm >= 0 && Int(insn.imm) < HelperNames.all.count else { throw BPFVerifierError("\(k): invalid func unknown#\(insn.imm)") }
+                guard HelperNames.xdpAllowed.contains(insn.imm) else {
+                    throw BPFVerifierError("\(k): program of this type cannot use helper \(HelperNames.name(insn.imm))#\(insn.imm)")
+                }
+                guard BPFVM.xdpHelpers.contains(insn.imm) else {
+                    throw BPFVerifierError("\(k): helper \(HelperNames.name(insn.imm))#\(insn.imm) not supported yet")
+                }
                 if BPFVM.gplOnly.contains(insn.imm) && !p.gplCompatible { throw BPFVerifierError("\(k): cannot call GPL-restricted function from non-GPL compatible program") }
             } else if op == BPF.EXIT {
                 guard cls == BPF.JMP, insn.src == 0, insn.dst == 0, insn.imm == 0, insn.off == 0 else { throw BPFVerifierError("\(k): BPF_EXIT uses reserved fields") }
@@ -144,50 +130,6 @@ struct Verifier {
         }
     }
 
-    /// Registers an instruction reads.
-    func reads(_ insn: Insn) -> [Int] {
-        let d = Int(insn.dst), s = Int(insn.src)
-        switch insn.cls {
-        case BPF.ALU, BPF.ALU64:
-            let op = insn.code & 0xf0
-            if op == BPF.MOV { return insn.code & BPF.X != 0 ? [s] : [] }
-            if op == BPF.NEG || op == BPF.END { return [d] }
-            return insn.code & BPF.X != 0 ? [d, s] : [d]
-        case BPF.LDX: return [s]
-        case BPF.ST: return [d]
-        case BPF.STX: return insn.code & 0xe0 == BPF.ATOMIC && insn.imm == BPF.CMPXCHG ? [d, s, 0] : [d, s]
-        case BPF.LD: return []
-        default:
-            let op = insn.code & 0xf0
-            switch op {
-            case BPF.EXIT: return [0]
-            case BPF.CALL: return insn.src == BPF.PSEUDO_CALL ? [] : (0..<Self.argCount(insn.imm)).map { $0 + 1 }
-            case BPF.JA: return []
-            default: return insn.code & BPF.X != 0 ? [d, s] : [d]
-            }
-        }
-    }
-
-    func writes(_ insn: Insn) -> Int? {
-        switch insn.cls {
-        case BPF.ALU, BPF.ALU64, BPF.LDX, BPF.LD: return Int(insn.dst)
-        case BPF.STX where insn.code & 0xe0 == BPF.ATOMIC:
-            if insn.imm == BPF.CMPXCHG { return 0 }
-            return insn.imm & BPF.FETCH != 0 ? Int(insn.src) : nil
-        default: return nil
-        }
-    }
-
-    /// How many argument registers a helper reads (its proto's arg1..arg5 types).
-    static func argCount(_ id: Int32) -> Int {
-        switch id {
-        case 1, 3, 6, 23, 44, 54, 65: return 2
-        case 12, 51: return 3
-        case 2, 69, 177: return 4
-        case 28: return 5
-        default: return 0
-        }
-    }
 }
 
 extension String {

@@ -1,4 +1,4 @@
-import BPF
+@testable import BPF
 import XCTest
 
 /// A host with fixed answers, so runs are exact.
@@ -33,8 +33,11 @@ final class InterpreterTests: XCTestCase {
     let host = FixedHost()
     let frame: [UInt8] = Array(0..<60)
 
-    func run(_ insns: [Insn], maps: [BPFMap] = [], frame f: [UInt8]? = nil, license: String = "GPL") throws -> (Result<UInt64, BPFFault>, BPFVM) {
-        let p = try BPFProgram.load(BPFProgramSpec(name: "t", insns: insns, license: license), maps: maps)
+    /// Runs a program; `verified: false` skips the verifier, to reach the interpreter's own checks
+    /// with programs the verifier refuses.
+    func run(_ insns: [Insn], maps: [BPFMap] = [], frame f: [UInt8]? = nil, license: String = "GPL", verified: Bool = true) throws -> (Result<UInt64, BPFFault>, BPFVM) {
+        let spec = BPFProgramSpec(name: "t", insns: insns, license: license)
+        let p = verified ? try BPFProgram.load(spec, maps: maps) : BPFProgram.loadUnverified(spec, maps: maps)
         let vm = BPFVM()
         return (vm.runXDP(p, frame: f ?? frame, ifindex: 2, rxQueue: 0, host: host), vm)
     }
@@ -58,26 +61,43 @@ final class InterpreterTests: XCTestCase {
         XCTAssertEqual(try r0([I.mov64(1, -1), I.mov64(0, 1), I.jmp(BPF.JGT, 1, 0, 1), I.mov64(0, 2), I.exit]), 1)
     }
 
+    func refusal(_ insns: [Insn], maps: [BPFMap] = [], license: String = "GPL", complexityLimit: Int = PathChecker.complexityLimit) -> String {
+        do {
+            let p = BPFProgram.loadUnverified(BPFProgramSpec(name: "t", insns: insns, license: license), maps: maps)
+            try Verifier(p, complexityLimit: complexityLimit).verify()
+            return "loaded"
+        } catch { return "\(error)" }
+    }
+
     func testPacketAccessIsBoundsChecked() throws {
-        // r2 = ctx->data, r3 = ctx->data_end; a read at data_end faults and the run ends.
+        // r2 = ctx->data, r3 = ctx->data_end; a read at data_end faults and the run ends. The
+        // verifier refuses the program (no data_end check); run unverified, the interpreter stops it.
         let prog = [I.ldx(BPF.W, 2, 1, 0), I.ldx(BPF.W, 3, 1, 4), I.ldx(BPF.B, 0, 2, 59), I.ldx(BPF.B, 4, 2, 60), I.exit]
-        let (r, _) = try run(prog)
+        XCTAssertEqual(refusal(prog), "2: invalid access to packet, off=59 size=1, R2(id=0,off=59,r=0)\nR2 offset is outside of the packet")
+        let (r, _) = try run(prog, verified: false)
         guard case .failure(let f) = r else { return XCTFail("the read past data_end must fault") }
         XCTAssertEqual(f.description, "insn 3: invalid read of 1 bytes at pkt+60 (data_end at +60)")
         // data_end - data is the frame length; the last byte reads back.
         XCTAssertEqual(try r0([I.ldx(BPF.W, 2, 1, 0), I.ldx(BPF.W, 3, 1, 4), I.mov64r(0, 3), Insn(code: BPF.ALU64 | BPF.SUB | BPF.X, dst: 0, src: 2), I.exit]), 60)
-        XCTAssertEqual(try r0([I.ldx(BPF.W, 2, 1, 0), I.ldx(BPF.B, 0, 2, 59), I.exit]), 59)
+        // With the check (data + 60 > data_end → return 0) the same read loads: 59.
+        let checked = [I.ldx(BPF.W, 2, 1, 0), I.ldx(BPF.W, 3, 1, 4), I.mov64r(4, 2), I.alu64(BPF.ADD, 4, 60), I.mov64(0, 0),
+                       I.jmpr(BPF.JGT, 4, 3, 1), I.ldx(BPF.B, 0, 2, 59), I.exit]
+        XCTAssertEqual(try r0(checked), 59)
         // Writes change the frame the stack goes on with.
-        let (_, vm) = try run([I.ldx(BPF.W, 2, 1, 0), I.st(BPF.H, 2, 0, 0x0a0b), I.mov64(0, 2), I.exit])
+        let (_, vm) = try run([I.ldx(BPF.W, 2, 1, 0), I.st(BPF.H, 2, 0, 0x0a0b), I.mov64(0, 2), I.exit], verified: false)
         XCTAssertEqual(Array(vm.frame.prefix(3)), [0x0b, 0x0a, 2])
         // A scalar is no pointer: loading through 0x1000 faults.
-        let (n, _) = try run([I.mov64(1, 0x1000), I.ldx(BPF.DW, 0, 1, 0), I.exit])
+        XCTAssertEqual(refusal([I.mov64(1, 0x1000), I.ldx(BPF.DW, 0, 1, 0), I.exit]), "1: R1 invalid mem access 'scalar'")
+        let (n, _) = try run([I.mov64(1, 0x1000), I.ldx(BPF.DW, 0, 1, 0), I.exit], verified: false)
         guard case .failure(let g) = n else { return XCTFail("a scalar must not be dereferenced") }
         XCTAssertEqual(g.description, "insn 1: invalid read of 8 bytes at scalar 4096")
     }
 
     func testInstructionBudgetStopsAnEndlessLoop() throws {
-        let (r, vm) = try run([I.mov64(0, 0), I.alu64(BPF.ADD, 0, 1), I.jmp(BPF.JNE, 0, 0, -2), I.exit])
+        let loop = [I.mov64(0, 0), I.alu64(BPF.ADD, 0, 1), I.jmp(BPF.JNE, 0, 0, -2), I.exit]
+        XCTAssertEqual(refusal(loop, complexityLimit: 10_000), "BPF program is too large. Processed 10001 insn")
+        XCTAssertEqual(refusal([I.mov64(0, 0), I.jmp(BPF.JEQ, 0, 0, -1), I.exit]), "1: infinite loop detected at insn 1")
+        let (r, vm) = try run(loop, verified: false)
         guard case .failure(let f) = r else { return XCTFail("an endless loop must be stopped") }
         XCTAssertEqual(f.pc, 2)
         XCTAssertEqual(vm.executed, 1_000_001)
@@ -109,7 +129,8 @@ final class InterpreterTests: XCTestCase {
         let over: [Insn] = [I.st(BPF.W, 10, -4, 0), I.mov64r(2, 10), I.alu64(BPF.ADD, 2, -4)] + I.ldMap(1, 0) + [
             I.call(1), I.jmp(BPF.JEQ, 0, 0, 1), I.ldx(BPF.DW, 0, 0, 8), I.exit,
         ]
-        let (r, _) = try run(over, maps: [m])
+        XCTAssertEqual(refusal(over, maps: [m]), "7: invalid access to map value, value_size=8 off=8 size=8\nR0 min value is outside of the allowed memory range")
+        let (r, _) = try run(over, maps: [m], verified: false)
         guard case .failure(let f) = r else { return XCTFail("reading past a value must fault") }
         XCTAssertEqual(f.description, "insn 7: invalid read of 8 bytes at map counts value+8")
     }
@@ -135,8 +156,9 @@ final class InterpreterTests: XCTestCase {
         func refusal(_ insns: [Insn], license: String = "GPL") -> String {
             do { _ = try BPFProgram.load(BPFProgramSpec(name: "t", insns: insns, license: license), maps: []); return "loaded" } catch { return "\(error)" }
         }
-        XCTAssertEqual(refusal([I.call(9), I.exit]), "0: unknown func bpf_skb_store_bytes#9")
-        XCTAssertEqual(refusal([I.call(500), I.exit]), "0: unknown func unknown#500")
+        XCTAssertEqual(refusal([I.call(9), I.exit]), "0: program of this type cannot use helper bpf_skb_store_bytes#9")
+        XCTAssertEqual(refusal([I.call(181), I.exit]), "0: helper bpf_loop#181 not supported yet")
+        XCTAssertEqual(refusal([I.call(500), I.exit]), "0: invalid func unknown#500")
         XCTAssertEqual(refusal([I.mov64r(0, 3), I.exit]), "0: R3 !read_ok")
         XCTAssertEqual(refusal([I.exit]), "0: R0 !read_ok")
         XCTAssertEqual(refusal([I.mov64(0, 1)]), "last insn is not an exit or jmp")
@@ -147,6 +169,41 @@ final class InterpreterTests: XCTestCase {
         XCTAssertEqual(refusal([I.call(5), I.mov64r(0, 1), I.exit]), "1: R1 !read_ok")
         XCTAssertEqual(refusal([I.mov64(1, 0), I.mov64(2, 1), I.call(6), I.exit], license: "Proprietary"), "2: cannot call GPL-restricted function from non-GPL compatible program")
         XCTAssertEqual(refusal(I.ldMap(1, 0) + [I.mov64(0, 2), I.exit]), "0: fd 0 is not pointing to valid bpf_map")
+    }
+
+    /// The path-sensitive checks, each with the kernel verifier's message.
+    func testVerifierFollowsPaths() throws {
+        let m = try BPFMap(spec: BPFMapSpec(name: "m", type: BPFMapType.hash.rawValue, keySize: 4, valueSize: 8, maxEntries: 4), cpus: 1)
+        let keyOnStack = [I.st(BPF.W, 10, -4, 7), I.mov64r(2, 10), I.alu64(BPF.ADD, 2, -4)] + I.ldMap(1, 0)
+        // Stack bytes never written: root may read them (CAP_PERFMON's allow_uninit_stack), as a key too.
+        XCTAssertEqual(refusal([I.ldx(BPF.DW, 0, 10, -8), I.exit]), "loaded")
+        XCTAssertEqual(refusal([I.mov64r(2, 10), I.alu64(BPF.ADD, 2, -4)] + I.ldMap(1, 0) + [I.call(1), I.mov64(0, 0), I.exit], maps: [m]), "loaded")
+        // The value before its NULL check, then after it.
+        XCTAssertEqual(refusal(keyOnStack + [I.call(1), I.ldx(BPF.DW, 0, 0, 0), I.exit], maps: [m]), "6: R0 invalid mem access 'map_value_or_null'")
+        XCTAssertEqual(refusal(keyOnStack + [I.call(1), I.jmp(BPF.JEQ, 0, 0, 1), I.ldx(BPF.DW, 0, 0, 0), I.mov64(0, 2), I.exit], maps: [m]), "loaded")
+        // Past the value, on the checked path.
+        XCTAssertEqual(refusal(keyOnStack + [I.call(1), I.jmp(BPF.JEQ, 0, 0, 1), I.ldx(BPF.W, 0, 0, 6), I.mov64(0, 2), I.exit], maps: [m]),
+                       "7: invalid access to map value, value_size=8 off=6 size=4\nR0 min value is outside of the allowed memory range")
+        // Helper arguments of the wrong type.
+        XCTAssertEqual(refusal([I.mov64(1, 0), I.mov64r(2, 10), I.call(1), I.exit], maps: [m]), "2: R1 type=scalar expected=map_ptr")
+        XCTAssertEqual(refusal(I.ldMap(1, 0) + [I.mov64(2, 0), I.call(1), I.mov64(0, 0), I.exit], maps: [m]), "3: R2 type=scalar expected=fp, pkt, pkt_meta, map_value")
+        // A pointer returned: root may (an XDP run then ends as an invalid action).
+        XCTAssertEqual(refusal([I.mov64r(0, 10), I.exit]), "loaded")
+        // Pointer arithmetic the kernel refuses.
+        XCTAssertEqual(refusal([I.ldx(BPF.W, 2, 1, 0), I.alu64(BPF.AND, 2, 3), I.mov64(0, 0), I.exit]), "1: R2 bitwise operator &= on pointer prohibited")
+        XCTAssertEqual(refusal([I.ldx(BPF.W, 2, 1, 0), I.alu32(BPF.ADD, 2, 3), I.mov64(0, 0), I.exit]), "1: R2 32-bit pointer arithmetic prohibited")
+        // Context: only the xdp_md fields, read as 32 bits.
+        XCTAssertEqual(refusal([I.ldx(BPF.DW, 0, 1, 0), I.exit]), "0: invalid bpf_context access off=0 size=8")
+        XCTAssertEqual(refusal([I.st(BPF.W, 1, 0, 0), I.mov64(0, 0), I.exit]), "0: invalid bpf_context access off=0 size=4")
+        // After bpf_xdp_adjust_head every packet pointer is gone.
+        XCTAssertEqual(refusal([I.mov64r(6, 1), I.ldx(BPF.W, 7, 1, 0), I.ldx(BPF.W, 8, 1, 4), I.mov64(2, 4), I.call(44),
+                                I.mov64r(3, 7), I.alu64(BPF.ADD, 3, 1), I.mov64(0, 2), I.jmpr(BPF.JGT, 3, 8, 1), I.ldx(BPF.B, 0, 7, 0), I.exit]),
+                       "9: R7 invalid mem access 'scalar'")
+        // Branches the bounds decide are not walked: r0 is 2 here, so the bad read is dead code.
+        XCTAssertEqual(refusal([I.mov64(0, 2), I.jmp(BPF.JLT, 0, 5, 1), I.ldx(BPF.DW, 0, 1, 0), I.exit]), "loaded")
+        XCTAssertEqual(refusal([I.mov64(0, 9), I.jmp(BPF.JLT, 0, 5, 1), I.ldx(BPF.DW, 0, 1, 0), I.exit]), "2: invalid bpf_context access off=0 size=8")
+        // A bounded loop is walked to its end.
+        XCTAssertEqual(refusal([I.mov64(0, 0), I.alu64(BPF.ADD, 0, 1), I.jmp(BPF.JLT, 0, 100, -2), I.exit]), "loaded")
     }
 
     func testMapTypes() throws {
