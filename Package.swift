@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "nftbench", targets: ["nftbench"]),
         .executable(name: "txbench", targets: ["txbench"]),
         .executable(name: "psfuzz", targets: ["psfuzz"]),
+        .executable(name: "xdpbench", targets: ["xdpbench"]),
     ],
     targets: [
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
@@ -35,8 +36,9 @@ let package = Package(
         .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
         .executableTarget(name: "txbench", dependencies: ["Kernel", "Wire"], path: "bench/txbench"),
         .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
+        .executableTarget(name: "xdpbench", dependencies: ["Kernel", "Wire", "BPF"], path: "bench/xdpbench"),
         // Fuzzing harnesses (scripts/fuzz.sh builds psfuzz with libFuzzer); FuzzTests replays their corpora.
-        .target(name: "FuzzTargets", dependencies: ["API", "HTTPServer", "IPTables", "Kernel", "NFTables", "JSON", "Store", "TC", "Wire"], path: "Tests/Fuzz/FuzzTargets"),
+        .target(name: "FuzzTargets", dependencies: ["API", "HTTPServer", "IPTables", "Kernel", "NFTables", "JSON", "Store", "TC", "Wire", "BPF"], path: "Tests/Fuzz/FuzzTargets"),
         .executableTarget(name: "psfuzz", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/psfuzz"),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/Tests"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], exclude: ["Fixtures"]),

@@ -63,14 +63,15 @@ extension BPFObject {
             let o = shoff + i * 64
             let s = ELFSection(name: "", type: b.le32(o + 4), flags: b.le64(o + 8), offset: Int(clamping: b.le64(o + 24)),
                                size: Int(clamping: b.le64(o + 32)), link: Int(b.le32(o + 40)), info: Int(b.le32(o + 44)))
-            guard s.type == Self.SHT_NOBITS || (s.offset >= 0 && s.size >= 0 && s.offset <= b.count && s.size <= b.count - s.offset) else {
+            guard s.type == Self.SHT_NOBITS ? s.size <= 16 << 20 : (s.offset >= 0 && s.size >= 0 && s.offset <= b.count && s.size <= b.count - s.offset) else {
                 throw BPFLoadError("ELF section \(i) out of bounds")
             }
             secs.append(s)
         }
         func cstring(_ sec: ELFSection, _ off: Int) -> String {
+            guard sec.type != Self.SHT_NOBITS else { return "" }
             var i = sec.offset + off, s: [UInt8] = []
-            while i < sec.offset + sec.size, b[i] != 0 { s.append(b[i]); i += 1 }
+            while i < sec.offset + sec.size, i < b.count, b[i] != 0 { s.append(b[i]); i += 1 }
             return String(decoding: s, as: UTF8.self)
         }
         for i in secs.indices { secs[i].name = cstring(secs[shstrndx], Int(b.le32(shoff + i * 64))) }
@@ -182,7 +183,7 @@ extension BPFObject {
                 let from = sym.value / 8, to = min(all.count, (sym.value + max(sym.size, 8)) / 8)
                 guard from < to else { throw BPFLoadError("function \(sym.name) out of its section") }
                 var insns = Array(all[from..<to])
-                let usesText = textIndex != nil && (rels[si] ?? []).contains { $0.offset / 8 >= from && $0.offset / 8 < to && syms[$0.sym].shndx == textIndex }
+                let usesText = textIndex != nil && (rels[si] ?? []).contains { $0.offset / 8 >= from && $0.offset / 8 < to && $0.sym < syms.count && syms[$0.sym].shndx == textIndex }
                 let textBase = usesText ? insns.count : nil
                 if usesText { insns += relocatedText }
                 try relocate(&insns, section: si, from: from, to: to, textBase: textBase)

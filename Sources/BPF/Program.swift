@@ -32,7 +32,12 @@ public final class BPFProgram: @unchecked Sendable {
     /// The id `bpftool prog` shows (given by whoever loads it).
     public var id = 0
 
+    /// The instructions where the interpreter reads them (no array bounds or uniqueness checks).
+    let code: UnsafeMutablePointer<Insn>
+
     init(name: String, section: String, type: BPFProgType, insns: [Insn], mainLength: Int, maps: [BPFMap], license: String) {
+        code = .allocate(capacity: max(insns.count, 1))
+        code.initialize(from: insns, count: insns.count)
         self.name = name; self.section = section; self.type = type; self.insns = insns; self.mainLength = mainLength; self.maps = maps; self.license = license
         // include/linux/license.h: license_is_gpl_compatible.
         gplCompatible = ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].contains(license)
@@ -45,6 +50,8 @@ public final class BPFProgram: @unchecked Sendable {
         try Verifier(p).verify()
         return p
     }
+
+    deinit { code.deallocate() }
 
     /// A program without the verifier, for tests of the interpreter's own run-time checks.
     static func loadUnverified(_ spec: BPFProgramSpec, maps: [BPFMap]) -> BPFProgram {

@@ -38,7 +38,8 @@ public final class BPFVM {
     /// `sizeof(struct xdp_frame)`: headroom adjust_head and adjust_meta must leave.
     static let xdpFrameSize = 40
 
-    var regs = [UInt64](repeating: 0, count: 11)
+    /// r0-r10, and five more so a register number from an unverified program cannot reach past them.
+    let regs = UnsafeMutablePointer<UInt64>.allocate(capacity: 16)
     let stack = UnsafeMutableRawPointer.allocate(byteCount: stackPerFrame * maxFrames, alignment: 8)
     var packet: UnsafeMutableRawPointer
     var packetCapacity: Int
@@ -53,13 +54,14 @@ public final class BPFVM {
     public internal(set) var steps: [BPFStep] = []
     public internal(set) var executed = 0
     var tailCalls = 0
-    weak var host: BPFHost?
+    /// The host of the run in progress (held only for the run: a weak reference costs every run).
+    var host: BPFHost?
 
     public init() {
         packetCapacity = 2048
         packet = .allocate(byteCount: packetCapacity, alignment: 8)
     }
-    deinit { stack.deallocate(); packet.deallocate() }
+    deinit { stack.deallocate(); packet.deallocate(); regs.deallocate() }
 
     /// The frame as the program left it.
     public var frame: [UInt8] { Array(UnsafeRawBufferPointer(start: packet + data, count: dataEnd - data)) }
@@ -85,6 +87,7 @@ public final class BPFVM {
         executed = 0; tailCalls = 0
         // Stack bytes a program reads before writing (root may) read as zero: runs stay deterministic.
         stack.initializeMemory(as: UInt8.self, repeating: 0, count: Self.stackPerFrame)
+        defer { host = nil }
         return run(p)
     }
 
@@ -172,21 +175,125 @@ public final class BPFVM {
 
     func run(_ start: BPFProgram) -> Result<UInt64, BPFFault> {
         program = start
-        var insns = start.insns
+        var insns = start.code, count = start.insns.count
         var pc = 0
-        regs = [UInt64](repeating: 0, count: 11)
+        regs.initialize(repeating: 0, count: 16)
         regs[1] = Self.address(Self.ctxRegion, 0)
         regs[10] = Self.address(Self.stackRegion, Self.stackPerFrame)
         var frames: [(ret: Int, saved: (UInt64, UInt64, UInt64, UInt64), fp: UInt64)] = []
-        func fault(_ m: String) -> Result<UInt64, BPFFault> { .failure(BPFFault(pc: pc, message: m)) }
+        let budget = self.budget, trace = traceSteps
+        var n = 0
+        defer { executed = n }
 
         while true {
-            guard pc >= 0, pc < insns.count else { return fault("jump out of the program") }
-            executed += 1
-            guard executed <= budget else { return fault("instruction budget of \(budget) exhausted (a loop the verifier would not have bounded)") }
+            guard pc >= 0, pc < count else { return failure(pc, "jump out of the program") }
+            n += 1
+            guard n <= budget else { return failure(pc, "instruction budget of \(budget) exhausted (a loop the verifier would not have bounded)") }
             let i = insns[pc]
+            // The common instructions first, without the general path's decoding; anything else
+            // (or a memory access outside packet and stack) goes on to the general path below.
+            fastPath: if !trace {
+                let r = regs
+                let d = Int(i.dst & 15), s = Int(i.src & 15)
+                let k = UInt64(bitPattern: Int64(i.imm)), k32 = UInt32(bitPattern: i.imm)
+                switch i.code {
+                // ALU64
+                case 0x07: r[d] &+= k
+                case 0x0f: r[d] &+= r[s]
+                case 0x17: r[d] &-= k
+                case 0x1f: r[d] &-= r[s]
+                case 0x27: r[d] &*= k
+                case 0x2f: r[d] &*= r[s]
+                case 0x47: r[d] |= k
+                case 0x4f: r[d] |= r[s]
+                case 0x57: r[d] &= k
+                case 0x5f: r[d] &= r[s]
+                case 0x67: r[d] <<= k & 63
+                case 0x6f: r[d] <<= r[s] & 63
+                case 0x77: r[d] >>= k & 63
+                case 0x7f: r[d] >>= r[s] & 63
+                case 0x87: r[d] = 0 &- r[d]
+                case 0xa7: r[d] ^= k
+                case 0xaf: r[d] ^= r[s]
+                case 0xb7: r[d] = k
+                case 0xbf where i.off == 0: r[d] = r[s]
+                case 0xc7: r[d] = UInt64(bitPattern: Int64(bitPattern: r[d]) >> Int64(k & 63))
+                // ALU32: zero-extended
+                case 0x04: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]) &+ k32)
+                case 0x0c: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]) &+ UInt32(truncatingIfNeeded: r[s]))
+                case 0x14: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]) &- k32)
+                case 0x1c: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]) &- UInt32(truncatingIfNeeded: r[s]))
+                case 0x44: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]) | k32)
+                case 0x54: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]) & k32)
+                case 0x64: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]) << (k32 & 31))
+                case 0x74: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]) >> (k32 & 31))
+                case 0xb4: r[d] = UInt64(k32)
+                case 0xbc where i.off == 0: r[d] = r[s] & 0xffff_ffff
+                // Byte order: to big endian swaps on this little-endian machine, to little endian truncates.
+                case 0xdc:
+                    switch i.imm {
+                    case 16: r[d] = UInt64(UInt16(truncatingIfNeeded: r[d]).byteSwapped)
+                    case 32: r[d] = UInt64(UInt32(truncatingIfNeeded: r[d]).byteSwapped)
+                    case 64: r[d] = r[d].byteSwapped
+                    default: break fastPath
+                    }
+                case 0xd4:
+                    switch i.imm {
+                    case 16: r[d] &= 0xffff
+                    case 32: r[d] &= 0xffff_ffff
+                    case 64: break
+                    default: break fastPath
+                    }
+                // Loads and stores in packet and stack memory.
+                case 0x61: guard let p = fastPointer(r[s] &+ UInt64(bitPattern: Int64(i.off)), 4) else { break fastPath }; r[d] = UInt64(p.loadUnaligned(as: UInt32.self))
+                case 0x69: guard let p = fastPointer(r[s] &+ UInt64(bitPattern: Int64(i.off)), 2) else { break fastPath }; r[d] = UInt64(p.loadUnaligned(as: UInt16.self))
+                case 0x71: guard let p = fastPointer(r[s] &+ UInt64(bitPattern: Int64(i.off)), 1) else { break fastPath }; r[d] = UInt64(p.load(as: UInt8.self))
+                case 0x79: guard let p = fastPointer(r[s] &+ UInt64(bitPattern: Int64(i.off)), 8) else { break fastPath }; r[d] = p.loadUnaligned(as: UInt64.self)
+                case 0x63: guard let p = fastPointer(r[d] &+ UInt64(bitPattern: Int64(i.off)), 4) else { break fastPath }; p.storeBytes(of: UInt32(truncatingIfNeeded: r[s]), as: UInt32.self)
+                case 0x6b: guard let p = fastPointer(r[d] &+ UInt64(bitPattern: Int64(i.off)), 2) else { break fastPath }; p.storeBytes(of: UInt16(truncatingIfNeeded: r[s]), as: UInt16.self)
+                case 0x73: guard let p = fastPointer(r[d] &+ UInt64(bitPattern: Int64(i.off)), 1) else { break fastPath }; p.storeBytes(of: UInt8(truncatingIfNeeded: r[s]), as: UInt8.self)
+                case 0x7b: guard let p = fastPointer(r[d] &+ UInt64(bitPattern: Int64(i.off)), 8) else { break fastPath }; p.storeBytes(of: r[s], as: UInt64.self)
+                case 0x62: guard let p = fastPointer(r[d] &+ UInt64(bitPattern: Int64(i.off)), 4) else { break fastPath }; p.storeBytes(of: k32, as: UInt32.self)
+                case 0x6a: guard let p = fastPointer(r[d] &+ UInt64(bitPattern: Int64(i.off)), 2) else { break fastPath }; p.storeBytes(of: UInt16(truncatingIfNeeded: k), as: UInt16.self)
+                case 0x72: guard let p = fastPointer(r[d] &+ UInt64(bitPattern: Int64(i.off)), 1) else { break fastPath }; p.storeBytes(of: UInt8(truncatingIfNeeded: k), as: UInt8.self)
+                case 0x7a: guard let p = fastPointer(r[d] &+ UInt64(bitPattern: Int64(i.off)), 8) else { break fastPath }; p.storeBytes(of: k, as: UInt64.self)
+                case 0x18 where i.src == 0: r[d] = i.imm64; pc += 2; continue
+                // Jumps.
+                case 0x05: pc += 1 + Int(i.off); continue
+                case 0x15: pc += (r[d] == k) ? 1 + Int(i.off) : 1; continue
+                case 0x1d: pc += (r[d] == r[s]) ? 1 + Int(i.off) : 1; continue
+                case 0x55: pc += (r[d] != k) ? 1 + Int(i.off) : 1; continue
+                case 0x5d: pc += (r[d] != r[s]) ? 1 + Int(i.off) : 1; continue
+                case 0x25: pc += (r[d] > k) ? 1 + Int(i.off) : 1; continue
+                case 0x2d: pc += (r[d] > r[s]) ? 1 + Int(i.off) : 1; continue
+                case 0x35: pc += (r[d] >= k) ? 1 + Int(i.off) : 1; continue
+                case 0x3d: pc += (r[d] >= r[s]) ? 1 + Int(i.off) : 1; continue
+                case 0xa5: pc += (r[d] < k) ? 1 + Int(i.off) : 1; continue
+                case 0xad: pc += (r[d] < r[s]) ? 1 + Int(i.off) : 1; continue
+                case 0xb5: pc += (r[d] <= k) ? 1 + Int(i.off) : 1; continue
+                case 0xbd: pc += (r[d] <= r[s]) ? 1 + Int(i.off) : 1; continue
+                case 0x45: pc += (r[d] & k != 0) ? 1 + Int(i.off) : 1; continue
+                case 0x4d: pc += (r[d] & r[s] != 0) ? 1 + Int(i.off) : 1; continue
+                case 0x65: pc += (Int64(bitPattern: r[d]) > Int64(bitPattern: k)) ? 1 + Int(i.off) : 1; continue
+                case 0x6d: pc += (Int64(bitPattern: r[d]) > Int64(bitPattern: r[s])) ? 1 + Int(i.off) : 1; continue
+                case 0x75: pc += (Int64(bitPattern: r[d]) >= Int64(bitPattern: k)) ? 1 + Int(i.off) : 1; continue
+                case 0x7d: pc += (Int64(bitPattern: r[d]) >= Int64(bitPattern: r[s])) ? 1 + Int(i.off) : 1; continue
+                case 0xc5: pc += (Int64(bitPattern: r[d]) < Int64(bitPattern: k)) ? 1 + Int(i.off) : 1; continue
+                case 0xcd: pc += (Int64(bitPattern: r[d]) < Int64(bitPattern: r[s])) ? 1 + Int(i.off) : 1; continue
+                case 0xd5: pc += (Int64(bitPattern: r[d]) <= Int64(bitPattern: k)) ? 1 + Int(i.off) : 1; continue
+                case 0xdd: pc += (Int64(bitPattern: r[d]) <= Int64(bitPattern: r[s])) ? 1 + Int(i.off) : 1; continue
+                case 0x16: pc += (UInt32(truncatingIfNeeded: r[d]) == k32) ? 1 + Int(i.off) : 1; continue
+                case 0x56: pc += (UInt32(truncatingIfNeeded: r[d]) != k32) ? 1 + Int(i.off) : 1; continue
+                case 0x26: pc += (UInt32(truncatingIfNeeded: r[d]) > k32) ? 1 + Int(i.off) : 1; continue
+                case 0xa6: pc += (UInt32(truncatingIfNeeded: r[d]) < k32) ? 1 + Int(i.off) : 1; continue
+                default: break fastPath
+                }
+                pc += 1
+                continue
+            }
+            if !trace, i.code == BPF.JMP | BPF.EXIT, frames.isEmpty { return .success(regs[0]) }
             let d = Int(i.dst), s = Int(i.src)
-            guard d <= 10, s <= 10 else { return fault("invalid register") }
+            guard d <= 10, s <= 10 else { return failure(pc, "invalid register") }
             let code = i.code
             switch code & 0x07 {
             case BPF.ALU64, BPF.ALU:
@@ -195,7 +302,7 @@ public final class BPFVM {
                 var src: UInt64 = code & BPF.X != 0 ? regs[s] : UInt64(bitPattern: Int64(i.imm))
                 var dst = regs[d]
                 if !is64 { src &= 0xffff_ffff; dst &= 0xffff_ffff }
-                guard d != 10 else { return fault("frame pointer is read only") }
+                guard d != 10 else { return failure(pc, "frame pointer is read only") }
                 var r: UInt64
                 switch op {
                 case BPF.ADD: r = dst &+ src
@@ -234,29 +341,29 @@ public final class BPFVM {
                     case 16: r = swap ? UInt64(UInt16(truncatingIfNeeded: v).byteSwapped) : v & 0xffff
                     case 32: r = swap ? UInt64(UInt32(truncatingIfNeeded: v).byteSwapped) : v & 0xffff_ffff
                     case 64: r = swap ? v.byteSwapped : v
-                    default: return fault("invalid byte swap width \(i.imm)")
+                    default: return failure(pc, "invalid byte swap width \(i.imm)")
                     }
                     regs[d] = r
                     if traceSteps { steps.append(BPFStep(pc: pc, value: r)) }
                     pc += 1
                     continue
-                default: return fault("invalid ALU opcode 0x\(String(code, radix: 16))")
+                default: return failure(pc, "invalid ALU opcode 0x\(String(code, radix: 16))")
                 }
                 regs[d] = is64 ? r : r & 0xffff_ffff
             case BPF.LDX:
                 let size = BPF.size(code)
                 let addr = regs[s] &+ UInt64(bitPattern: Int64(i.off))
-                guard var v = load(addr, size) else { return fault("invalid read of \(size) bytes at \(describe(addr))") }
+                guard var v = load(addr, size) else { return failure(pc, "invalid read of \(size) bytes at \(describe(addr))") }
                 if code & 0xe0 == BPF.MEMSX {
                     switch size { case 1: v = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: v))); case 2: v = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: v))); default: v = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: v))) }
                 }
-                guard d != 10 else { return fault("frame pointer is read only") }
+                guard d != 10 else { return failure(pc, "frame pointer is read only") }
                 regs[d] = v
             case BPF.ST, BPF.STX:
                 let size = BPF.size(code)
                 let addr = regs[d] &+ UInt64(bitPattern: Int64(i.off))
                 if code & 0xe0 == BPF.ATOMIC {
-                    guard size == 4 || size == 8, let old = load(addr, size) else { return fault("invalid atomic access of \(size) bytes at \(describe(addr))") }
+                    guard size == 4 || size == 8, let old = load(addr, size) else { return failure(pc, "invalid atomic access of \(size) bytes at \(describe(addr))") }
                     let mask: UInt64 = size == 8 ? ~0 : 0xffff_ffff
                     let v = regs[s] & mask
                     var new = old
@@ -269,22 +376,22 @@ public final class BPFVM {
                     case BPF.CMPXCHG:
                         if old == regs[0] & mask { new = v }
                         regs[0] = old
-                    default: return fault("invalid atomic operation 0x\(String(i.imm, radix: 16))")
+                    default: return failure(pc, "invalid atomic operation 0x\(String(i.imm, radix: 16))")
                     }
                     _ = store(addr, size, new)
                     if i.imm & BPF.FETCH != 0 && i.imm != BPF.CMPXCHG { regs[s] = old }
                 } else {
                     let v = code & 0x07 == BPF.STX ? regs[s] : UInt64(bitPattern: Int64(i.imm))
-                    guard store(addr, size, v) else { return fault("invalid write of \(size) bytes at \(describe(addr))") }
+                    guard store(addr, size, v) else { return failure(pc, "invalid write of \(size) bytes at \(describe(addr))") }
                 }
             case BPF.LD:
-                guard i.isLdImm64 else { return fault("legacy packet load (LD_ABS/LD_IND) not supported yet") }
+                guard i.isLdImm64 else { return failure(pc, "legacy packet load (LD_ABS/LD_IND) not supported yet") }
                 switch i.src {
                 case 0: regs[d] = i.imm64
                 case BPF.PSEUDO_MAP_FD: regs[d] = (Self.mapHandleTag | UInt64(i.imm)) << 48
                 case BPF.PSEUDO_MAP_VALUE:
                     regs[d] = Self.valueAddress(Self.firstMapRegion + UInt64(i.imm), slot: 0, Int(i.imm64))
-                default: return fault("LD_IMM64 source \(i.src) not supported yet")
+                default: return failure(pc, "LD_IMM64 source \(i.src) not supported yet")
                 }
                 if traceSteps { steps.append(BPFStep(pc: pc, value: regs[d])) }
                 pc += 2
@@ -294,7 +401,7 @@ public final class BPFVM {
                 let is32 = code & 0x07 == BPF.JMP32
                 if op == BPF.CALL {
                     if i.src == BPF.PSEUDO_CALL {
-                        guard frames.count + 1 < Self.maxFrames else { return fault("call stack deeper than \(Self.maxFrames) frames") }
+                        guard frames.count + 1 < Self.maxFrames else { return failure(pc, "call stack deeper than \(Self.maxFrames) frames") }
                         frames.append((pc + 1, (regs[6], regs[7], regs[8], regs[9]), regs[10]))
                         regs[10] = Self.address(Self.stackRegion, Self.stackPerFrame * (frames.count + 1))
                         (stack + Self.stackPerFrame * frames.count).initializeMemory(as: UInt8.self, repeating: 0, count: Self.stackPerFrame)
@@ -304,7 +411,7 @@ public final class BPFVM {
                     }
                     if i.imm == 12 {   // bpf_tail_call: on success the callee replaces this program
                         if let next = tailCall() {
-                            program = next; insns = next.insns; pc = 0
+                            program = next; insns = next.code; count = next.insns.count; pc = 0
                             frames.removeAll()
                             regs[10] = Self.address(Self.stackRegion, Self.stackPerFrame)
                             continue
@@ -313,7 +420,7 @@ public final class BPFVM {
                     } else {
                         switch helper(i.imm) {
                         case .success(let v): regs[0] = v
-                        case .failure(let m): return fault(m.message)
+                        case .failure(let m): return failure(pc, m.message)
                         }
                     }
                     // r1-r5 are clobbered by a call (the verifier marks them unreadable).
@@ -355,7 +462,7 @@ public final class BPFVM {
                 case BPF.JSGE: taken = sa >= sb
                 case BPF.JSLT: taken = sa < sb
                 case BPF.JSLE: taken = sa <= sb
-                default: return fault("invalid jump opcode 0x\(String(code, radix: 16))")
+                default: return failure(pc, "invalid jump opcode 0x\(String(code, radix: 16))")
                 }
                 if traceSteps { steps.append(BPFStep(pc: pc, value: taken ? 1 : 0)) }
                 pc += taken ? 1 + Int(i.off) : 1
@@ -364,6 +471,17 @@ public final class BPFVM {
             if traceSteps { steps.append(BPFStep(pc: pc, value: d <= 10 ? regs[d] : 0)) }
             pc += 1
         }
+    }
+
+    /// A run ends early at `pc` (kept out of line: a closure over `pc` would box it for every instruction).
+    @inline(never) func failure(_ pc: Int, _ m: String) -> Result<UInt64, BPFFault> { .failure(BPFFault(pc: pc, message: m)) }
+
+    /// Packet or stack memory, checked inline; nil for anything else (the general path decides).
+    @inline(__always) func fastPointer(_ a: UInt64, _ size: Int) -> UnsafeMutableRawPointer? {
+        let r = a >> 48, off = Int(truncatingIfNeeded: a & 0xffff_ffff_ffff)
+        if r == Self.packetRegion { return off >= dataMeta && off &+ size <= dataEnd ? packet + off : nil }
+        if r == Self.stackRegion { return off &+ size <= Self.stackPerFrame * Self.maxFrames ? stack + off : nil }
+        return nil
     }
 
     /// `bpf_tail_call(ctx, prog_array, index)`: the program in the slot, within the tail call limit.

@@ -11,6 +11,8 @@ import XCTest
 final class XDPOracleTests: XCTestCase {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/oracle/corpus/public_xdp").standardized
     static let clang = ProcessInfo.processInfo.environment["ORACLE_CLANG"] ?? "/usr/bin/clang"
+    /// This project's XDP cases (scripts/make_xdp_cases.py), recorded with kernel_oracle.py.
+    static let ownCorpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("CorpusXDP").standardized
 
     /// Compiles C as the oracle does (`clang -O2 -g -target bpf`) into an object named `xdp_<dev>.o`.
     static func compile(_ source: String, dev: String, cflags: [String] = []) throws -> [UInt8] {
@@ -63,14 +65,22 @@ final class XDPOracleTests: XCTestCase {
 
     func testXDPCorpusAgreement() throws {
         try skipUnless(FileManager.default.fileExists(atPath: Self.corpus.path), "../shared/oracle is not beside this checkout")
+        try agreement(Self.corpus, cases: 17)
+    }
+
+    func testOwnXDPCorpusAgreement() throws {
+        try agreement(Self.ownCorpus, cases: 2)
+    }
+
+    func agreement(_ corpus: URL, cases: Int) throws {
         try skipUnless(have(Self.clang, ["--version"]) && FileManager.default.fileExists(atPath: "/usr/include/bpf/bpf_helpers.h"),
                        "clang and libbpf-dev (apt-get install clang llvm libbpf-dev) compile the XDP cases")
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".json") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".json") }.sorted()
         var report: [String] = [], agree = 0
         var scores = ["fate": 0, "xdp": 0, "frames": 0, "counters": 0, "maps": 0, "nft": 0]
         for f in files {
-            let c = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.corpus.appendingPathComponent(f))) as! [String: Any]
-            let e = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.corpus.appendingPathComponent("expected/" + f))) as! [String: Any]
+            let c = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent(f))) as! [String: Any]
+            let e = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("expected/" + f))) as! [String: Any]
             var ok = ["fate": true, "xdp": true, "frames": true, "counters": true, "maps": true, "nft": true]
             var firstDiff: String? = nil
             func differ(_ score: String, _ what: String) { ok[score] = false; firstDiff = firstDiff ?? what }
@@ -135,7 +145,7 @@ final class XDPOracleTests: XCTestCase {
         }
         print(report.joined(separator: "\n"))
         print("XDP oracle agreement: \(agree)/\(files.count) in full; " + scores.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        XCTAssertEqual(files.count, 17)
+        XCTAssertEqual(files.count, cases)
         for (k, v) in scores { XCTAssertEqual(v, files.count, k) }
         XCTAssertEqual(agree, files.count, "in full")
     }
@@ -151,5 +161,55 @@ final class XDPOracleTests: XCTestCase {
             for b in 0..<w { out.append(UInt8(truncatingIfNeeded: acc >> (8 * UInt64(b)))) }
         }
         return out
+    }
+}
+
+/// The interpreter's fast path (common instructions decoded inline, traces off) and its general
+/// path (every instruction, as the instruction trace runs) agree on every corpus program and frame.
+final class XDPInterpreterPathsTests: XCTestCase {
+    final class Host: BPFHost {
+        func ktimeNs() -> UInt64 { 5 }
+        func prandom() -> UInt32 { 7 }
+        var cpu: Int { 0 }
+        func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64 { 4 }
+        func deviceExists(ifindex: Int) -> Bool { ifindex == 2 || ifindex == 3 }
+    }
+
+    func testFastAndTracedRunsAgree() throws {
+        try skipUnless(FileManager.default.fileExists(atPath: XDPOracleTests.corpus.path), "../shared/oracle is not beside this checkout")
+        try skipUnless(have(XDPOracleTests.clang, ["--version"]) && FileManager.default.fileExists(atPath: "/usr/include/bpf/bpf_helpers.h"), "clang and libbpf-dev")
+        let files = try FileManager.default.contentsOfDirectory(atPath: XDPOracleTests.corpus.path).filter { $0.hasSuffix(".json") }.sorted()
+        // Every frame of the corpus through every program: fast and traced, each on its own maps.
+        var frames: [[UInt8]] = []
+        var programs: [(String, [BPFProgram])] = []
+        for f in files {
+            let c = try JSONSerialization.jsonObject(with: Data(contentsOf: XDPOracleTests.corpus.appendingPathComponent(f))) as! [String: Any]
+            frames += try (c["packets"] as! [[String: Any]]).map { try Hex.decode($0["hex"] as! String) }
+            let x = (c["xdp"] as! [[String: Any]])[0]
+            let obj = try BPFObject(elf: try XDPOracleTests.compile(x["c"] as! String, dev: "eth0"), objectName: "xdp_eth0")
+            programs.append((f, try (0..<2).map { _ in
+                let maps = try BPFProgram.createMaps(obj, cpus: 1)
+                for m in maps where m.type == .devmap { _ = m.update([0, 0, 0, 0], value: [3, 0, 0, 0] + Array(repeating: 0, count: m.spec.valueSize - 4)) }
+                return try BPFProgram.load(obj.program(section: "xdp")!, maps: maps)
+            }))
+        }
+        let host = Host()
+        var runs = 0
+        for (name, pair) in programs {
+            for frame in frames {
+                let fast = BPFVM(), traced = BPFVM()
+                traced.traceSteps = true
+                let a = fast.runXDP(pair[0], frame: frame, ifindex: 2, rxQueue: 0, host: host)
+                let b = traced.runXDP(pair[1], frame: frame, ifindex: 2, rxQueue: 0, host: host)
+                XCTAssertEqual(try? a.get(), try? b.get(), name)
+                XCTAssertEqual(fast.frame, traced.frame, name)
+                XCTAssertEqual(fast.executed, traced.executed, name)
+                XCTAssertEqual(fast.redirect?.ifindex, traced.redirect?.ifindex, name)
+                XCTAssertEqual(traced.steps.count, traced.executed, name)
+                runs += 1
+            }
+            for (m0, m1) in zip(pair[0].maps, pair[1].maps) { XCTAssertEqual(m0.entries().map(\.values), m1.entries().map(\.values), "\(name) \(m0.name)") }
+        }
+        XCTAssertEqual(runs, 17 * frames.count)
     }
 }

@@ -150,24 +150,27 @@ extension Stack {
     private func xdpVerdict(_ skb: SkBuff, _ x: XDPAttachment) -> PathEnd? {
         enter(.bpf_prog_run_xdp, skb)
         let dev = devices[skb.dev]
-        let rec = XDPRecord(dev: dev.name, mode: x.mode, program: x.program.name)
+        // The record is only made for a trace; with traces off the optional chains below do nothing.
+        let rec: XDPRecord? = tracing ? XDPRecord(dev: dev.name, mode: x.mode, program: x.program.name) : nil
         bpfCPU = skb.cpu
         bpfVM.traceSteps = tracing && xdpInstructionTrace
         let run = bpfVM.runXDP(x.program, frame: skb.data, ifindex: dev.ifindex, rxQueue: skb.rxQueue, host: self)
-        rec.instructions = bpfVM.executed
-        rec.printk = bpfVM.printk
-        if bpfVM.traceSteps { rec.steps = bpfVM.steps.map { ($0.pc, Disassembler.text(x.program.insns, at: $0.pc), $0.value) } }
-        if skb.packet >= 0 && !skb.generated { packets[skb.packet].xdp = rec }
+        if let rec {
+            rec.instructions = bpfVM.executed
+            rec.printk = bpfVM.printk
+            if bpfVM.traceSteps { rec.steps = bpfVM.steps.map { ($0.pc, Disassembler.text(x.program.insns, at: $0.pc), $0.value) } }
+            if skb.packet >= 0 && !skb.generated { packets[skb.packet].xdp = rec }
+        }
         let code: UInt64
         switch run {
         case .success(let r0): code = r0
-        case .failure(let f): rec.fault = f.description; code = 0
+        case .failure(let f): rec?.fault = f.description; code = 0
         }
         let native = x.mode == .native
-        func exception(_ act: String) { rec.events.append(XDPEvent(event: "xdp_exception", fields: [("dev", .text(dev.name)), ("act", .text(act))])) }
+        func exception(_ act: String) { rec?.events.append(XDPEvent(event: "xdp_exception", fields: [("dev", .text(dev.name)), ("act", .text(act))])) }
         switch XDPAction(rawValue: UInt32(truncatingIfNeeded: code)).flatMap({ code <= 4 ? $0 : nil }) {
         case .pass:
-            rec.action = "XDP_PASS"; rec.result = "stack"
+            rec?.action = "XDP_PASS"; rec?.result = "stack"
             let before = skb.data
             skb.data = bpfVM.frame
             skb.len = skb.data.count
@@ -176,21 +179,21 @@ extension Stack {
             }
             return nil
         case .drop:
-            rec.action = "XDP_DROP"; rec.result = "dropped"
+            rec?.action = "XDP_DROP"; rec?.result = "dropped"
             if native && dev.config.veth { dev.xdpStats.rx_xdp_drops += 1 }
             return drop(.XDP, "XDP_DROP by \(x.program.name) on \(dev.name)")
         case .aborted:
-            rec.action = "XDP_ABORTED"; rec.result = "dropped"
+            rec?.action = "XDP_ABORTED"; rec?.result = "dropped"
             exception("XDP_ABORTED")
             if native && dev.config.veth { dev.xdpStats.rx_xdp_drops += 1 }
-            return drop(.XDP, rec.fault.map { "XDP_ABORTED: \($0)" } ?? "XDP_ABORTED by \(x.program.name) on \(dev.name)")
+            return drop(.XDP, rec?.fault.map { "XDP_ABORTED: \($0)" } ?? "XDP_ABORTED by \(x.program.name) on \(dev.name)")
         case .tx:
-            rec.action = "XDP_TX"
+            rec?.action = "XDP_TX"
             let frame = bpfVM.frame
             if !native {
                 // generic_xdp_tx: straight to the driver, past qdiscs and taps.
                 enter(.generic_xdp_tx, skb)
-                rec.result = "tx"
+                rec?.result = "tx"
                 transmit(frame, dev: skb.dev, cause: skb)
                 return .transmitted
             }
@@ -198,30 +201,30 @@ extension Stack {
                 // veth_xdp_flush_bq → veth_xdp_xmit: the peer takes XDP frames only when it has NAPI.
                 switch dev.config.vethPeer {
                 case .plain:
-                    rec.result = "tx-failed"
-                    rec.events.append(XDPEvent(event: "xdp_bulk_tx", fields: [("dev", .text(dev.name)), ("sent", .number(0)), ("drops", .number(1)), ("err", .number(-6)), ("errno", .text("ENXIO"))]))
+                    rec?.result = "tx-failed"
+                    rec?.events.append(XDPEvent(event: "xdp_bulk_tx", fields: [("dev", .text(dev.name)), ("sent", .number(0)), ("drops", .number(1)), ("err", .number(-6)), ("errno", .text("ENXIO"))]))
                     dev.xdpStats.rx_xdp_tx_errors += 1
                     dev.stats.tx_dropped += 1
                     return drop(.XDP, "XDP_TX: the veth peer of \(dev.name) has no XDP program (ENXIO)")
                 case .gro, .xdp:
-                    rec.events.append(XDPEvent(event: "xdp_bulk_tx", fields: [("dev", .text(dev.name)), ("sent", .number(1)), ("drops", .number(0)), ("err", .number(0))]))
+                    rec?.events.append(XDPEvent(event: "xdp_bulk_tx", fields: [("dev", .text(dev.name)), ("sent", .number(1)), ("drops", .number(0)), ("err", .number(0))]))
                     dev.xdpStats.rx_xdp_tx += 1
                     if dev.config.vethPeer == .gro {
                         // veth kicks the peer's NAPI after XDP_TX only when the peer runs XDP.
-                        rec.result = "tx-undelivered"
+                        rec?.result = "tx-undelivered"
                         return consume("XDP_TX to a GRO-only veth peer: queued, never delivered")
                     }
                 }
             }
-            rec.result = "tx"
+            rec?.result = "tx"
             transmit(frame, dev: skb.dev, cause: skb, xdpFrame: true)
             return .transmitted
         case .redirect:
-            rec.action = "XDP_REDIRECT"
+            rec?.action = "XDP_REDIRECT"
             return xdp_do_redirect(skb, x, rec)
         case nil:
             // bpf_warn_invalid_xdp_action, then as XDP_ABORTED.
-            rec.action = "invalid:\(code)"; rec.result = "dropped"
+            rec?.action = "invalid:\(code)"; rec?.result = "dropped"
             exception(String(code))
             if native && dev.config.veth { dev.xdpStats.rx_xdp_drops += 1 }
             return drop(.XDP, "illegal XDP return value \(code) from \(x.program.name)")
@@ -229,7 +232,7 @@ extension Stack {
     }
 
     /// `xdp_do_redirect` / `xdp_do_generic_redirect`: out of the device the helper chose.
-    private func xdp_do_redirect(_ skb: SkBuff, _ x: XDPAttachment, _ rec: XDPRecord) -> PathEnd {
+    private func xdp_do_redirect(_ skb: SkBuff, _ x: XDPAttachment, _ rec: XDPRecord?) -> PathEnd {
         enter(.xdp_do_redirect, skb)
         let dev = devices[skb.dev]
         let native = x.mode == .native
@@ -241,8 +244,8 @@ extension Stack {
             fields += [("via", .text("bpf_redirect"))]
         }
         func failed(_ err: Int32, _ name: String, _ why: String) -> PathEnd {
-            rec.result = "redirect-failed"
-            rec.events.append(XDPEvent(event: "xdp_redirect_err", fields: fields + [("err", .number(Int(-err))), ("errno", .text(name))]))
+            rec?.result = "redirect-failed"
+            rec?.events.append(XDPEvent(event: "xdp_redirect_err", fields: fields + [("err", .number(Int(-err))), ("errno", .text(name))]))
             if native && dev.config.veth { dev.xdpStats.rx_drops += 1; dev.stats.rx_dropped += 1 }
             return drop(.XDP, why)
         }
@@ -250,20 +253,20 @@ extension Stack {
             return failed(Errno.EINVAL, "EINVAL", "XDP_REDIRECT to no device (ifindex \(bpfVM.redirect?.ifindex ?? 0))")
         }
         let to = devices[target]
-        rec.to = to.name
+        rec?.to = to.name
         fields.insert(("to", .text(to.name)), at: 1)
         if native && to.config.veth && to.config.vethPeer == .plain {
             return failed(Errno.EOPNOTSUPP, "EOPNOTSUPP", "XDP_REDIRECT into \(to.name), whose veth peer has neither XDP nor GRO (EOPNOTSUPP)")
         }
-        rec.events.append(XDPEvent(event: "xdp_redirect", fields: fields + [("err", .number(0))]))
+        rec?.events.append(XDPEvent(event: "xdp_redirect", fields: fields + [("err", .number(0))]))
         if native {
-            rec.events.append(XDPEvent(event: "xdp_devmap_xmit", fields: [("dev", .text(dev.name)), ("to", .text(to.name)), ("sent", .number(1)), ("drops", .number(0)), ("err", .number(0))]))
+            rec?.events.append(XDPEvent(event: "xdp_devmap_xmit", fields: [("dev", .text(dev.name)), ("to", .text(to.name)), ("sent", .number(1)), ("drops", .number(0)), ("err", .number(0))]))
             if dev.config.veth { dev.xdpStats.rx_xdp_redirect += 1 }
             if to.config.veth { to.xdpStats.tx_xdp_xmit += 1 }
         } else {
             enter(.generic_xdp_tx, skb)
         }
-        rec.result = "redirected"
+        rec?.result = "redirected"
         transmit(bpfVM.frame, dev: target, cause: skb, xdpFrame: native)
         return .forwarded
     }

@@ -1,4 +1,5 @@
 import API
+import BPF
 import Foundation
 import HTTPServer
 import IPTables
@@ -33,6 +34,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// `tc qdisc` commands, one per line: applied to a stack, shown, rebuilt from their stored
     /// form to the same qdiscs, and a burst forwarded through them.
     case tc
+    /// eBPF: an ELF object (or, without the ELF magic, raw instructions with two maps) loaded and
+    /// verified; what the verifier accepts runs over a few frames. The interpreter checks every
+    /// access itself, so no input may trap.
+    case bpf
 
     public func run(_ data: [UInt8]) {
         switch self {
@@ -46,6 +51,40 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .pcap: Self.pcap(data)
         case .iptables: Self.iptables(data)
         case .tc: TCHarness.shared.run(data)
+        case .bpf: Self.bpf(data)
+        }
+    }
+
+    final class NullHost: BPFHost {
+        func ktimeNs() -> UInt64 { 1 }
+        func prandom() -> UInt32 { 4 }
+        var cpu: Int { 1 }
+        func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64 { 4 }
+        func deviceExists(ifindex: Int) -> Bool { ifindex == 2 }
+    }
+
+    static func bpf(_ data: [UInt8]) {
+        var programs: [BPFProgram] = []
+        if data.starts(with: [0x7f, 0x45, 0x4c, 0x46]) {
+            guard let obj = try? BPFObject(elf: data, objectName: "fuzz") else { return }
+            for spec in obj.programs.prefix(4) {
+                guard let maps = try? BPFProgram.createMaps(obj, cpus: 2), let p = try? BPFProgram.load(spec, maps: maps) else { continue }
+                programs.append(p)
+            }
+        } else {
+            let maps = [try? BPFMap(spec: BPFMapSpec(name: "a", type: BPFMapType.array.rawValue, keySize: 4, valueSize: 16, maxEntries: 4), cpus: 2),
+                        try? BPFMap(spec: BPFMapSpec(name: "h", type: BPFMapType.hash.rawValue, keySize: 4, valueSize: 8, maxEntries: 4), cpus: 2)].compactMap { $0 }
+            if let p = try? BPFProgram.load(BPFProgramSpec(name: "fuzz", insns: Insn.decode(data)), maps: maps) { programs.append(p) }
+        }
+        let frames: [[UInt8]] = [[], Array(repeating: 0xff, count: 14), Array(0..<60), Array(repeating: 0x45, count: 1500)]
+        let vm = BPFVM()
+        vm.budget = 100_000
+        let host = NullHost()
+        for p in programs {
+            for f in frames {
+                _ = vm.runXDP(p, frame: f, ifindex: 2, rxQueue: 0, host: host)
+                check(vm.data <= vm.dataEnd && vm.dataMeta <= vm.data, "packet bounds after a run")
+            }
         }
     }
 
