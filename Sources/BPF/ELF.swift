@@ -57,7 +57,7 @@ extension BPFObject {
         guard b[4] == 2, b[5] == 1 else { throw BPFLoadError("not a 64-bit little-endian ELF object (clang -target bpf writes one)") }
         guard b.le16(18) == 247 else { throw BPFLoadError("ELF machine \(b.le16(18)) is not BPF (247)") }
         let shoff = Int(clamping: b.le64(0x28)), shentsize = Int(b.le16(0x3a)), shnum = Int(b.le16(0x3c)), shstrndx = Int(b.le16(0x3e))
-        guard shentsize == 64, shoff > 0, shoff + shnum * 64 <= b.count, shstrndx < shnum else { throw BPFLoadError("ELF section headers out of bounds") }
+        guard shentsize == 64, shoff > 0, shoff <= b.count, shnum * 64 <= b.count - shoff, shstrndx < shnum else { throw BPFLoadError("ELF section headers out of bounds") }
         var secs: [ELFSection] = []
         for i in 0..<shnum {
             let o = shoff + i * 64

@@ -56,7 +56,7 @@ extension BPFVM {
             return .success(Self.XDP_REDIRECT)
         case 28:        // bpf_csum_diff(from, from_size, to, to_size, seed)
             let fromSize = Int(truncatingIfNeeded: regs[2]), toSize = Int(truncatingIfNeeded: regs[4])
-            guard fromSize >= 0, toSize >= 0, (fromSize | toSize) & 3 == 0, fromSize + toSize <= 512 else { return .success(Self.errno(Errno.EINVAL)) }
+            guard fromSize >= 0, toSize >= 0, fromSize <= 512, toSize <= 512, (fromSize | toSize) & 3 == 0, fromSize + toSize <= 512 else { return .success(Self.errno(Errno.EINVAL)) }
             guard let from = fromSize == 0 ? [] : bytes(regs[1], fromSize), let to = toSize == 0 ? [] : bytes(regs[3], toSize) else { return bad("buffer not readable") }
             // csum_partial over ~from then to: 32-bit words as the CPU reads them, end-around carry.
             var sum = UInt64(UInt32(truncatingIfNeeded: regs[5]))

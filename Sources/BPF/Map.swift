@@ -91,7 +91,7 @@ public final class BPFMap: @unchecked Sendable {
         }
         if t == .devmap || t == .devmapHash { guard spec.valueSize == 4 || spec.valueSize == 8 else { throw BPFMapError("map \(spec.name): a devmap value is 4 or 8 bytes (EINVAL)") } }
         if t == .progArray { guard spec.valueSize == 4 else { throw BPFMapError("map \(spec.name): a prog_array value is 4 bytes (EINVAL)") } }
-        guard spec.maxEntries <= 1 << 24, spec.valueSize <= 1 << 16 else { throw BPFMapError("map \(spec.name): larger than the model allocates (E2BIG)") }
+        guard spec.maxEntries <= 1 << 24, spec.valueSize <= 1 << 16, spec.keySize <= 1024 else { throw BPFMapError("map \(spec.name): larger than the model allocates (E2BIG)") }
         // Values are preallocated (per CPU for per-CPU maps): at most 256 MiB a map.
         guard ((spec.valueSize + 7) & ~7) * spec.maxEntries * (t.perCPU ? max(cpus, 1) : 1) <= 256 << 20 else {
             throw BPFMapError("map \(spec.name): \(spec.maxEntries) values of \(spec.valueSize) bytes exceed the 256 MiB a map may take here (ENOMEM)")
@@ -163,7 +163,7 @@ public final class BPFMap: @unchecked Sendable {
     /// The key an LPM entry is filed under: prefix length and the prefix's bits only.
     func lpmCanonical(_ key: [UInt8]) -> [UInt8] {
         var k = key
-        let len = Int(key.le32(0))
+        let len = min(Int(key.le32(0)), (spec.keySize - 4) * 8)
         for bit in len..<((spec.keySize - 4) * 8) { k[4 + bit / 8] &= ~(UInt8(0x80) >> (bit % 8)) }
         return k
     }

@@ -193,8 +193,8 @@ struct PathChecker {
                             fail: (Int, String) -> BPFVerifierError) throws -> Reg {
         if s.isConst {
             let k = Int(truncatingIfNeeded: Int64(bitPattern: s.umin))
+            guard k > -(1 << 29), k < 1 << 29 else { throw fail(pc, "R\(d) pointer arithmetic with offset \(k) out of range") }
             let delta = subtract ? -k : k
-            guard abs(delta) < 1 << 29 else { throw fail(pc, "R\(d) pointer arithmetic with offset \(delta) out of range") }
             switch ptr {
             case .ctx(let o): return .ctx(off: o + delta)
             case .stack(let f, let o): return .stack(frame: f, off: o + delta)

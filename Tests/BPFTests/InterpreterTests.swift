@@ -1,14 +1,6 @@
 @testable import BPF
+import TestSupport
 import XCTest
-
-/// A host with fixed answers, so runs are exact.
-final class FixedHost: BPFHost {
-    func ktimeNs() -> UInt64 { 123_456_789 }
-    func prandom() -> UInt32 { 4 }
-    var cpu: Int { 1 }
-    func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64 { 4 }
-    func deviceExists(ifindex: Int) -> Bool { ifindex == 2 || ifindex == 3 }
-}
 
 /// Instruction builders in the kernel's macro names (include/linux/filter.h).
 enum I {
@@ -30,7 +22,7 @@ enum I {
 }
 
 final class InterpreterTests: XCTestCase {
-    let host = FixedHost()
+    let host = FixedBPFHost()
     let frame: [UInt8] = Array(0..<60)
 
     /// Runs a program; `verified: false` skips the verifier, to reach the interpreter's own checks

@@ -167,14 +167,6 @@ final class XDPOracleTests: XCTestCase {
 /// The interpreter's fast path (common instructions decoded inline, traces off) and its general
 /// path (every instruction, as the instruction trace runs) agree on every corpus program and frame.
 final class XDPInterpreterPathsTests: XCTestCase {
-    final class Host: BPFHost {
-        func ktimeNs() -> UInt64 { 5 }
-        func prandom() -> UInt32 { 7 }
-        var cpu: Int { 0 }
-        func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64 { 4 }
-        func deviceExists(ifindex: Int) -> Bool { ifindex == 2 || ifindex == 3 }
-    }
-
     func testFastAndTracedRunsAgree() throws {
         try skipUnless(FileManager.default.fileExists(atPath: XDPOracleTests.corpus.path), "../shared/oracle is not beside this checkout")
         try skipUnless(have(XDPOracleTests.clang, ["--version"]) && FileManager.default.fileExists(atPath: "/usr/include/bpf/bpf_helpers.h"), "clang and libbpf-dev")
@@ -193,7 +185,7 @@ final class XDPInterpreterPathsTests: XCTestCase {
                 return try BPFProgram.load(obj.program(section: "xdp")!, maps: maps)
             }))
         }
-        let host = Host()
+        let host = FixedBPFHost()
         var runs = 0
         for (name, pair) in programs {
             for frame in frames {
