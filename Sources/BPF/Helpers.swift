@@ -88,7 +88,10 @@ extension BPFVM {
         case 69:        // bpf_fib_lookup(ctx, params, plen, flags)
             guard regs[3] == 64 else { return .success(Self.errno(Errno.EINVAL)) }
             guard let p = resolve(regs[2], 64, write: true) else { return bad("params not writable at \(describe(regs[2]))") }
-            return .success(UInt64(bitPattern: host?.fibLookup(p, flags: UInt32(truncatingIfNeeded: regs[4])) ?? -Int64(Errno.EINVAL)))
+            guard let rc = host?.fibLookup(p, flags: UInt32(truncatingIfNeeded: regs[4])) else {
+                return bad("IPv6 lookups and the TBID and SRC flags not supported yet")
+            }
+            return .success(UInt64(bitPattern: rc))
         default:
             return bad("not supported yet")
         }

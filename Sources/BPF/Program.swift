@@ -8,8 +8,9 @@ public protocol BPFHost: AnyObject {
     func prandom() -> UInt32
     /// `bpf_get_smp_processor_id`: the simulated CPU running the program.
     var cpu: Int { get }
-    /// `bpf_fib_lookup` over the 64-byte `struct bpf_fib_lookup` at `params`: a `BPF_FIB_LKUP_RET_*` code.
-    func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64
+    /// `bpf_fib_lookup` over the 64-byte `struct bpf_fib_lookup` at `params`: a `BPF_FIB_LKUP_RET_*`
+    /// code or -errno; nil for a lookup the model cannot make yet (the run then ends, saying so).
+    func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64?
     /// Whether a device with this ifindex exists (for redirects).
     func deviceExists(ifindex: Int) -> Bool
 }

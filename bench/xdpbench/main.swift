@@ -25,7 +25,7 @@ final class NullHost: BPFHost {
     func ktimeNs() -> UInt64 { 0 }
     func prandom() -> UInt32 { 0 }
     var cpu: Int { 0 }
-    func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64 { 4 }
+    func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64? { 4 }
     func deviceExists(ifindex: Int) -> Bool { false }
 }
 

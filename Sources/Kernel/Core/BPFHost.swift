@@ -18,14 +18,17 @@ extension Stack: BPFHost {
 
     /// `bpf_ipv4_fib_lookup` with check_mtu, over `struct bpf_fib_lookup` (64 bytes): the input
     /// device must forward, the route must be unicast, the next hop's neighbour valid; on success
-    /// the egress ifindex, MACs, gateway and MTU are written back. IPv6 lookups are not supported yet.
-    public func fibLookup(_ p: UnsafeMutableRawPointer, flags: UInt32) -> Int64 {
+    /// the egress ifindex, MACs, gateway and MTU are written back. DIRECT and OUTPUT look up the
+    /// same table here (no policy routing); IPv6, TBID and SRC are not modelled yet (nil).
+    public func fibLookup(_ p: UnsafeMutableRawPointer, flags: UInt32) -> Int64? {
         let SUCCESS: Int64 = 0, NOT_FWDED: Int64 = 4, FWD_DISABLED: Int64 = 5, NO_NEIGH: Int64 = 7, FRAG_NEEDED: Int64 = 8
         let family = p.load(as: UInt8.self)
         let ifindex = Int(p.load(fromByteOffset: 8, as: UInt32.self))
         guard devices.contains(where: { $0.ifindex == ifindex }) else { return -Int64(Errno.ENODEV) }
-        guard family == 2 else { return -Int64(Errno.EAFNOSUPPORT) }
-        guard flags & ~UInt32(0x4) == 0 else { return -Int64(Errno.EINVAL) }   // only BPF_FIB_LOOKUP_SKIP_NEIGH is modelled
+        // BPF_FIB_LOOKUP_DIRECT 1, OUTPUT 2, SKIP_NEIGH 4, TBID 8, SRC 16; others are the kernel's -EINVAL.
+        guard flags & ~UInt32(0x1f) == 0 else { return -Int64(Errno.EINVAL) }
+        guard family == 2 || family == 10 else { return -Int64(Errno.EAFNOSUPPORT) }
+        guard family == 2, flags & 0x18 == 0 else { return nil }
         guard ipForward else { return FWD_DISABLED }
         let dst = IPv4Address(raw: UInt32(bigEndian: p.load(fromByteOffset: 32, as: UInt32.self)))
         guard let route = fib.lookup(dst), route.type == .unicast else { return NOT_FWDED }

@@ -171,12 +171,12 @@ extension Stack {
         switch XDPAction(rawValue: UInt32(truncatingIfNeeded: code)).flatMap({ code <= 4 ? $0 : nil }) {
         case .pass:
             rec?.action = "XDP_PASS"; rec?.result = "stack"
-            let before = skb.data
             skb.data = bpfVM.frame
             skb.len = skb.data.count
-            if !native, skb.len >= EthernetFrame.headerLength, !before.elementsEqual(skb.data.prefix(EthernetFrame.headerLength)) || before.count < 14 {
-                eth_classify(skb)
-            }
+            // Generic: the skb was classified before the program ran, so classify what it left
+            // (the kernel does when the header changed; the same header classifies the same).
+            // Native: eth_type_trans runs next anyway. adjust_head keeps 14 bytes at least.
+            if !native { eth_classify(skb) }
             return nil
         case .drop:
             rec?.action = "XDP_DROP"; rec?.result = "dropped"

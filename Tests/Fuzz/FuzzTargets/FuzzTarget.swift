@@ -59,7 +59,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         func ktimeNs() -> UInt64 { 1 }
         func prandom() -> UInt32 { 4 }
         var cpu: Int { 1 }
-        func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64 { 4 }
+        func fibLookup(_ params: UnsafeMutableRawPointer, flags: UInt32) -> Int64? { 4 }
         func deviceExists(ifindex: Int) -> Bool { ifindex == 2 }
     }
 
