@@ -4,15 +4,15 @@ import JSON
 import Kernel
 import NFTables
 import Store
+import Wire
 
 // Checkpoints: a stack's runtime state saved to the store and put back at start-up.
 extension App {
-    /// Saves the runtime state of every stack used since its last checkpoint: its virtual clock
-    /// and its ruleset as it stands (counters, quotas used, set elements rules added), for the
-    /// ruleset version in force, and its conntrack entries. A restart restores them (Registry.load).
-    /// Answers the stacks saved.
-    /// and its conntrack entries. Not kept yet: learnt neighbours, limits' tokens, socket, fragment
-    /// and qdisc queues, TCP connections, device and SNMP counters.
+    /// Saves the runtime state of every stack used since its last checkpoint: its virtual clock,
+    /// its ruleset as it stands (counters, quotas used, set elements rules added) for the ruleset
+    /// version in force, its conntrack entries and its XDP programs' map contents. A restart
+    /// restores them (Registry.load). Answers the stacks saved. Not kept yet: learnt neighbours,
+    /// limits' tokens, socket, fragment and qdisc queues, TCP connections, device and SNMP counters.
     @discardableResult
     public func checkpoint() -> [String] {
         var saved: [String] = []
@@ -23,11 +23,12 @@ extension App {
             let uses = e.uses
             let clock = e.stack.clockNs, text = e.stack.checkpointRuleset()
             let conns = JSONValue.array(e.stack.conntrackRecords().map(Self.connDocument)).rendered()
+            let maps = Self.mapsDocument(e.stack.bpfMapContents()).rendered()
             // Read with the ruleset: a change stores its version under this lock.
             let version = Result { () throws(StoreError) -> Int in try store.latestRulesetVersion(stackID: e.record.id)?.version ?? 0 }
             e.lock.unlock()
             do {
-                try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text, conntrack: conns))
+                try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text, conntrack: conns, bpfMaps: maps))
                 e.lock.lock(); e.usesCheckpointed = uses; e.lock.unlock()
                 saved.append(e.record.name)
             } catch {
@@ -55,7 +56,7 @@ extension App {
             throw Problem.unprocessable("name must be 1-64 characters of A-Z a-z 0-9 . _ -", pointer: "/name")
         }
         // The state, read at one moment under the source's lock.
-        let (config, clock, text, conns) = source.withStack { s in (source.config, s.clockNs, s.checkpointRuleset(), s.conntrackRecords()) }
+        let (config, clock, text, conns, maps) = source.withStack { s in (source.config, s.clockNs, s.checkpointRuleset(), s.conntrackRecords(), s.bpfMapContents()) }
         var copy = config
         copy.name = newName
         let ruleset: NFRuleset
@@ -72,6 +73,7 @@ extension App {
             }
             s.loadRuleset(ruleset)
             s.restoreConntrack(conns)
+            s.restoreBPFMaps(maps)
         }
         checkpoint()
         return jsonResponse(201, stackJSON(e), headers: [("location", "/v1/stacks/\(newName)")])
@@ -94,6 +96,30 @@ extension App {
     private static func natDocument(_ addr: UInt128?, _ port: UInt16?) -> JSONValue {
         guard let addr, let port else { return .null }
         return .object([("addr", hexText(addr)), ("port", .int(Int(port)))])
+    }
+
+    typealias MapContents = [(dev: String, map: String, entries: [(key: [UInt8], values: [[UInt8]])])]
+
+    /// Map contents as the checkpoint stores them: `[{"dev", "map", "entries": [[key hex, [value hex per CPU]]]}]`.
+    static func mapsDocument(_ maps: MapContents) -> JSONValue {
+        .array(maps.map { m in
+            .object([("dev", .string(m.dev)), ("map", .string(m.map)),
+                     ("entries", .array(m.entries.map { .array([.string(Hex.encode($0.key)), .array($0.values.map { .string(Hex.encode($0)) })]) }))])
+        })
+    }
+
+    /// Stored map contents; what does not read is left out.
+    static func mapContents(_ text: String) -> MapContents {
+        guard case .array(let items) = (try? JSONParser.parse(text)) ?? .null else { return [] }
+        return items.compactMap { i in
+            guard case .string(let dev) = i["dev"] ?? .null, case .string(let map) = i["map"] ?? .null, case .array(let list) = i["entries"] ?? .null else { return nil }
+            let entries: [(key: [UInt8], values: [[UInt8]])] = list.compactMap { e in
+                guard case .array(let kv) = e, kv.count == 2, case .string(let k) = kv[0], case .array(let vs) = kv[1], let key = try? Hex.decode(k) else { return nil }
+                let values = vs.compactMap { v -> [UInt8]? in if case .string(let t) = v { try? Hex.decode(t) } else { nil } }
+                return values.count == vs.count ? (key, values) : nil
+            }
+            return (dev, map, entries)
+        }
     }
 
     /// The entries of a stored checkpoint; one that does not read is left out.

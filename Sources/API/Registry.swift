@@ -69,7 +69,10 @@ final class Registry: @unchecked Sendable {
                 } else if let latest {
                     stack.loadRuleset(try NFParser.parse(latest.ruleset))
                 }
-                if let state { stack.restoreConntrack(App.connRecords(state.conntrack)) }
+                if let state {
+                    stack.restoreConntrack(App.connRecords(state.conntrack))
+                    stack.restoreBPFMaps(App.mapContents(state.bpfMaps))
+                }
                 let e = StackEntry(record: rec, config: config, stack: stack)
                 e.storedTraces = counts[rec.id] ?? 0
                 add(e)

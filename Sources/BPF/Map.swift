@@ -237,6 +237,20 @@ public final class BPFMap: @unchecked Sendable {
         }
     }
 
+    /// Puts back what `entries()` read (a checkpoint): every entry and each CPU's value; entries
+    /// not listed are gone (keyed maps) or zero (arrays). Program arrays keep their programs.
+    public func restore(_ list: [(key: [UInt8], values: [[UInt8]])]) {
+        guard type != .progArray else { return }
+        if type.keyed { for k in slots.keys { _ = delete(slotKeys[slots[k]!] ?? k) } }
+        else { storage.initializeMemory(as: UInt8.self, repeating: 0, count: stride * slotsPerCPU * cpus) }
+        for e in list where e.key.count == spec.keySize && !e.values.isEmpty && e.values.allSatisfy({ $0.count == spec.valueSize }) {
+            guard update(e.key, value: e.values[0]) == 0, let s = slot(e.key) else { continue }
+            for (cpu, v) in e.values.enumerated() where cpu < cpus {
+                v.withUnsafeBytes { (storage + valueOffset(slot: s, cpu: cpu)).copyMemory(from: $0.baseAddress!, byteCount: spec.valueSize) }
+            }
+        }
+    }
+
     // MARK: reading back
 
     /// One CPU's value bytes of a slot.

@@ -49,14 +49,15 @@ public struct LinkRecord: Sendable, Equatable {
 
 /// A stack's runtime state as checkpointed: its virtual clock, its ruleset as it stands (live
 /// counters, quotas, set elements) grown from ruleset version `version` (0: none), and its
-/// conntrack entries (JSON, as the API encodes them).
+/// conntrack entries and the contents of its XDP programs' maps (JSON, as the API encodes them).
 public struct StackState: Sendable, Equatable {
     public var version: Int
     public var clockNs: UInt64
     public var ruleset: String
     public var conntrack: String
+    public var bpfMaps: String
     public var savedAt: String
-    public init(version: Int, clockNs: UInt64, ruleset: String, conntrack: String = "[]", savedAt: String = "") {
-        self.version = version; self.clockNs = clockNs; self.ruleset = ruleset; self.conntrack = conntrack; self.savedAt = savedAt
+    public init(version: Int, clockNs: UInt64, ruleset: String, conntrack: String = "[]", bpfMaps: String = "[]", savedAt: String = "") {
+        self.version = version; self.clockNs = clockNs; self.ruleset = ruleset; self.conntrack = conntrack; self.bpfMaps = bpfMaps; self.savedAt = savedAt
     }
 }

@@ -119,7 +119,7 @@ final class XDPAPITests: AppTestCase {
         XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_PASS"))
         XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/progs").json?[0]?["name"], .string("drop_blocked"))
 
-        // A restart loads the same program; the maps hold what the API wrote (not what packets counted).
+        // A restart loads the same program; with no checkpoint since, the maps hold what the API wrote.
         try reopen()
         XCTAssertEqual(call("GET", "/v1/stacks/x/xdp").json?[0]?["xdp"]?["prog"]?["name"], .string("drop_blocked"))
         XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/blocked").raw,
@@ -130,6 +130,24 @@ final class XDPAPITests: AppTestCase {
         XCTAssertEqual(call("DELETE", "/v1/stacks/x/xdp?dev=eth0").status, 404)
         XCTAssertEqual(call("GET", "/v1/stacks/x/xdp").json, .array([]))
         XCTAssertNil(run(54)?["xdp"])
+    }
+
+    /// What programs wrote into their maps survives a restart through the checkpoint, and a fork.
+    func testMapContentsSurviveARestartAndAFork() throws {
+        let obj = try object(Self.source)
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","object":"\#(obj)","maps":{"blocked":[["3500","0000000000000000"]]}}"#).status, 201)
+        for _ in 0..<3 { XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_DROP")) }
+        let counted = #"[{"key":["0x35","0x00"],"value":["0x03","0x00","0x00","0x00","0x00","0x00","0x00","0x00"]}]"# + "\n"
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/blocked").raw, counted)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/fork", #"{"name":"y"}"#).status, 201)
+        XCTAssertEqual(call("GET", "/v1/stacks/y/bpf/maps/blocked").raw, counted)
+        app.checkpoint()   // the fork checkpointed both; this one saves what the reads since used
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/blocked").raw, counted)
+        XCTAssertEqual(call("GET", "/v1/stacks/y/bpf/maps/blocked").raw, counted)
+        XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_DROP"))
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/blocked").json?[0]?["value"]?[0], .string("0x04"))
     }
 
     func testRefusals() throws {

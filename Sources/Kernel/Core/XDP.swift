@@ -96,6 +96,19 @@ extension Stack {
         devices[device].xdp = a
     }
 
+    /// The contents of every attached program's maps, by device and map name (a checkpoint).
+    public func bpfMapContents() -> [(dev: String, map: String, entries: [(key: [UInt8], values: [[UInt8]])])] {
+        devices.compactMap { d in d.xdp.map { (d, $0) } }.flatMap { d, x in x.program.maps.map { (d.name, $0.name, $0.entries()) } }
+    }
+
+    /// Puts map contents back after the programs were loaded again (names that no longer match are skipped).
+    public func restoreBPFMaps(_ list: [(dev: String, map: String, entries: [(key: [UInt8], values: [[UInt8]])])]) {
+        for item in list {
+            guard let d = device(named: item.dev), let m = d.xdp?.program.maps.first(where: { $0.name == item.map }) else { continue }
+            m.restore(item.entries)
+        }
+    }
+
     /// Every map of the attached programs, by id.
     public var bpfMaps: [BPFMap] {
         var seen = Set<Int>()
