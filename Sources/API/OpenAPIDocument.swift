@@ -2779,7 +2779,7 @@ components:
             additionalProperties: {type: integer}
         devices:
           type: object
-          description: "Per device, ip -s link's counters by name; a device with byte queue limits adds byte_queue_limits {limit, inflight} (/sys/class/net/DEV/queues/tx-0/byte_queue_limits)."
+          description: "Per device, ip -s link's counters by name; a device with byte queue limits adds byte_queue_limits {limit, inflight} (/sys/class/net/DEV/queues/tx-0/byte_queue_limits); a veth adds ethtool, its XDP counters as ethtool -S names them (rx_queue_0_xdp_packets, rx_queue_0_xdp_drops, rx_queue_0_xdp_tx, tx_queue_0_xdp_xmit...)."
           additionalProperties:
             type: object
             additionalProperties:

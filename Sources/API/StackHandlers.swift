@@ -47,9 +47,20 @@ extension App {
         let body: JSONValue = e.withStack { s in
             var devs = JSONObject()
             for d in s.devices {
-                guard let b = d.byteQueueLimits, case .object(var o) = counters(d.stats) else { devs.set(d.name, counters(d.stats)); continue }
+                guard case .object(var o) = counters(d.stats) else { continue }
                 // /sys/class/net/DEV/queues/tx-0/byte_queue_limits.
-                o.append(("byte_queue_limits", .object([("limit", .int(b.limit)), ("inflight", .int(b.inflight))])))
+                if let b = d.byteQueueLimits { o.append(("byte_queue_limits", .object([("limit", .int(b.limit)), ("inflight", .int(b.inflight))]))) }
+                // A veth's XDP counters as `ethtool -S` names them (the model sums its queues into queue 0).
+                if d.config.veth {
+                    let x = d.xdpStats
+                    o.append(("ethtool", .object([
+                        ("rx_queue_0_xdp_packets", .int(x.rx_xdp_packets)), ("rx_queue_0_xdp_bytes", .int(x.rx_xdp_bytes)),
+                        ("rx_queue_0_drops", .int(x.rx_drops)), ("rx_queue_0_xdp_redirect", .int(x.rx_xdp_redirect)),
+                        ("rx_queue_0_xdp_drops", .int(x.rx_xdp_drops)), ("rx_queue_0_xdp_tx", .int(x.rx_xdp_tx)),
+                        ("rx_queue_0_xdp_tx_errors", .int(x.rx_xdp_tx_errors)), ("tx_queue_0_xdp_xmit", .int(x.tx_xdp_xmit)),
+                        ("tx_queue_0_xdp_xmit_errors", .int(x.tx_xdp_xmit_errors)),
+                    ])))
+                }
                 devs.set(d.name, .object(o))
             }
             let snmp: JSONValue = .object([("Ip", counters(s.snmp.ip)), ("Udp", counters(s.snmp.udp)),

@@ -101,6 +101,11 @@ final class XDPAPITests: AppTestCase {
         XCTAssertEqual(p["xdp"]?["action"], .string("XDP_PASS"))
         XCTAssertEqual(p["drop_reason"], .string("NO_SOCKET"))
         XCTAssertNil(p["xdp"]?["steps"])
+        // veth's ethtool -S: both 42-byte frames went through native XDP (counted without the Ethernet header), one dropped.
+        let ethtool = call("GET", "/v1/stacks/x/stats").json?["devices"]?["eth0"]?["ethtool"]
+        XCTAssertEqual(ethtool?["rx_queue_0_xdp_packets"], .int(2))
+        XCTAssertEqual(ethtool?["rx_queue_0_xdp_bytes"], .int(2 * (42 - 14)))
+        XCTAssertEqual(ethtool?["rx_queue_0_xdp_drops"], .int(1))
 
         // bpftool map show / dump / update / delete.
         let maps = call("GET", "/v1/stacks/x/bpf/maps").json
