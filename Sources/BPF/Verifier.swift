@@ -73,7 +73,7 @@ struct Verifier {
         switch cls {
         case BPF.ALU, BPF.ALU64:
             let op = code & 0xf0
-            guard op <= BPF.END else { throw BPFVerifierError("\(k): invalid BPF_ALU opcode \(String(format: op))") }
+            guard op <= BPF.END else { throw BPFVerifierError("\(k): invalid BPF_ALU opcode \(opcodeText(op))") }
             if insn.dst == 10 { throw BPFVerifierError("\(k): frame pointer is read only") }
             if op == BPF.END {
                 guard [16, 32, 64].contains(insn.imm) else { throw BPFVerifierError("\(k): BPF_END uses reserved fields") }
@@ -88,7 +88,7 @@ struct Verifier {
             let mode = code & 0xe0
             if cls == BPF.STX && mode == BPF.ATOMIC {
                 guard [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, BPF.XCHG, BPF.CMPXCHG].contains(insn.imm), code & 0x18 == BPF.W || code & 0x18 == BPF.DW else {
-                    throw BPFVerifierError("\(k): BPF_ATOMIC uses invalid atomic opcode \(String(format: UInt8(truncatingIfNeeded: insn.imm)))")
+                    throw BPFVerifierError("\(k): BPF_ATOMIC uses invalid atomic opcode \(opcodeText(UInt8(truncatingIfNeeded: insn.imm)))")
                 }
             } else {
                 guard mode == BPF.MEM else { throw BPFVerifierError("\(k): BPF_\(cls == BPF.ST ? "ST" : "STX") uses reserved fields") }
@@ -125,13 +125,12 @@ struct Verifier {
             } else if op == BPF.EXIT {
                 guard cls == BPF.JMP, insn.src == 0, insn.dst == 0, insn.imm == 0, insn.off == 0 else { throw BPFVerifierError("\(k): BPF_EXIT uses reserved fields") }
             } else if op > BPF.JSLE {
-                throw BPFVerifierError("\(k): unknown opcode \(String(format: code))")
+                throw BPFVerifierError("\(k): unknown opcode \(opcodeText(code))")
             }
         }
     }
 
 }
 
-extension String {
-    init(format v: UInt8) { self = "0x" + String(v, radix: 16) }
-}
+/// An opcode as the verifier log prints it.
+func opcodeText(_ v: UInt8) -> String { "0x" + String(v, radix: 16) }
