@@ -98,10 +98,8 @@ extension App {
         return .object([("addr", hexText(addr)), ("port", .int(Int(port)))])
     }
 
-    typealias MapContents = [(dev: String, map: String, entries: [(key: [UInt8], values: [[UInt8]])])]
-
     /// Map contents as the checkpoint stores them: `[{"dev", "map", "entries": [[key hex, [value hex per CPU]]]}]`.
-    static func mapsDocument(_ maps: MapContents) -> JSONValue {
+    static func mapsDocument(_ maps: Stack.BPFMapContents) -> JSONValue {
         .array(maps.map { m in
             .object([("dev", .string(m.dev)), ("map", .string(m.map)),
                      ("entries", .array(m.entries.map { .array([.string(Hex.encode($0.key)), .array($0.values.map { .string(Hex.encode($0)) })]) }))])
@@ -109,7 +107,7 @@ extension App {
     }
 
     /// Stored map contents; what does not read is left out.
-    static func mapContents(_ text: String) -> MapContents {
+    static func mapContents(_ text: String) -> Stack.BPFMapContents {
         guard case .array(let items) = (try? JSONParser.parse(text)) ?? .null else { return [] }
         return items.compactMap { i in
             guard case .string(let dev) = i["dev"] ?? .null, case .string(let map) = i["map"] ?? .null, case .array(let list) = i["entries"] ?? .null else { return nil }

@@ -14,11 +14,19 @@ extension BPFVM {
         let cpu = host?.cpu ?? 0
         switch id {
         case 1, 2, 3:   // bpf_map_lookup_elem, _update_elem, _delete_elem
-            guard let m = mapArgument(regs[1]) else { return bad("R1 is not a map") }
+            guard let mi = mapIndex(regs[1]) else { return bad("R1 is not a map") }
+            let m = program.maps[mi]
+            let region = Self.firstMapRegion + UInt64(mi)
+            if id == 1 && (m.type == .array || m.type == .percpuArray) {
+                // An array's key is its index: read in place, without copying key bytes.
+                guard let p = resolve(regs[2], 4, write: false) else { return bad("key of 4 bytes not readable at \(describe(regs[2]))") }
+                let i = Int(p.loadUnaligned(as: UInt32.self))
+                return .success(i < m.spec.maxEntries ? Self.valueAddress(region, slot: m.globalSlot(i, cpu: cpu), 0) : 0)
+            }
             guard let key = bytes(regs[2], m.spec.keySize) else { return bad("key of \(m.spec.keySize) bytes not readable at \(describe(regs[2]))") }
             if id == 1 {
                 guard let slot = m.slot(key) else { return .success(0) }
-                return .success(Self.valueAddress(Self.firstMapRegion + UInt64(program.maps.firstIndex { $0 === m }!), slot: m.globalSlot(slot, cpu: cpu), 0))
+                return .success(Self.valueAddress(region, slot: m.globalSlot(slot, cpu: cpu), 0))
             }
             if id == 3 { return .success(Self.errno(-m.delete(key))) }
             guard m.spec.flags & 0x80 == 0 else { return bad("map \(m.name) is read-only to programs") }
@@ -43,7 +51,7 @@ extension BPFVM {
             return .success(UInt64(text.utf8.count))
         case 23:        // bpf_redirect(ifindex, flags)
             guard regs[2] == 0 else { return .success(Self.XDP_ABORTED) }
-            redirect = BPFRedirect(ifindex: Int(UInt32(truncatingIfNeeded: regs[1])), flags: 0)
+            redirect = BPFRedirect(ifindex: Int(UInt32(truncatingIfNeeded: regs[1])))
             return .success(Self.XDP_REDIRECT)
         case 51:        // bpf_redirect_map(map, key, flags): a missing entry returns the flags' action
             guard let m = mapArgument(regs[1]) else { return bad("R1 is not a map") }
@@ -52,7 +60,7 @@ extension BPFVM {
             guard flags & ~3 == 0 else { return .success(Self.XDP_ABORTED) }
             let key = UInt32(truncatingIfNeeded: regs[2])
             guard let slot = m.slot(withUnsafeBytes(of: key.littleEndian, Array.init)) else { redirect = nil; return .success(flags & 3) }
-            redirect = BPFRedirect(ifindex: Int(m.value(slot: slot).le32(0)), flags: flags, map: m.name, mapType: m.type, key: key)
+            redirect = BPFRedirect(ifindex: Int(m.value(slot: slot).le32(0)), map: m.name, mapType: m.type, key: key)
             return .success(Self.XDP_REDIRECT)
         case 28:        // bpf_csum_diff(from, from_size, to, to_size, seed)
             let fromSize = Int(truncatingIfNeeded: regs[2]), toSize = Int(truncatingIfNeeded: regs[4])

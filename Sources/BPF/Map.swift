@@ -47,8 +47,8 @@ public struct BPFMapSpec: Sendable, Equatable {
 
 /// errno values the map operations return (negated, as the helpers do).
 public enum Errno {
-    public static let EPERM: Int32 = 1, ENOENT: Int32 = 2, E2BIG: Int32 = 7, EEXIST: Int32 = 17, ENODEV: Int32 = 19
-    public static let EINVAL: Int32 = 22, ENOSPC: Int32 = 28, EOPNOTSUPP: Int32 = 95, ENOMEM: Int32 = 12, EAFNOSUPPORT: Int32 = 97
+    public static let ENOENT: Int32 = 2, E2BIG: Int32 = 7, EEXIST: Int32 = 17, ENODEV: Int32 = 19, EINVAL: Int32 = 22
+    public static let EOPNOTSUPP: Int32 = 95, EAFNOSUPPORT: Int32 = 97
 }
 
 public struct BPFMapError: Error, CustomStringConvertible, Sendable {

@@ -15,8 +15,8 @@ public protocol BPFHost: AnyObject {
     func deviceExists(ifindex: Int) -> Bool
 }
 
-/// The program types the model attaches.
-public enum BPFProgType: String, Sendable { case xdp, schedCLS = "sched_cls" }
+/// The program types the model attaches (tc's sched_cls not yet).
+public enum BPFProgType: String, Sendable { case xdp }
 
 /// A verified, loaded program: pre-decoded instructions and the maps its `LD_IMM64`s name.
 public final class BPFProgram: @unchecked Sendable {

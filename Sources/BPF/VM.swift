@@ -14,7 +14,6 @@ public struct BPFFault: Error, Sendable, CustomStringConvertible {
 /// A redirect a program asked for (`bpf_redirect`, `bpf_redirect_map`), resolved as the helper does.
 public struct BPFRedirect: Sendable, Equatable {
     public var ifindex: Int
-    public var flags: UInt64
     /// Through a map: its name, type and the key; nil for `bpf_redirect`.
     public var map: String?
     public var mapType: BPFMapType?
@@ -492,10 +491,12 @@ public final class BPFVM {
         return next
     }
 
-    func mapArgument(_ v: UInt64) -> BPFMap? {
+    /// The program's map a register names (LD_IMM64 of a map), by its index in the program's list.
+    func mapIndex(_ v: UInt64) -> Int? {
         let tag = v >> 48
         guard tag & Self.mapHandleTag != 0 else { return nil }
         let i = Int(tag & ~Self.mapHandleTag)
-        return i < program.maps.count ? program.maps[i] : nil
+        return i < program.maps.count ? i : nil
     }
+    func mapArgument(_ v: UInt64) -> BPFMap? { mapIndex(v).map { program.maps[$0] } }
 }

@@ -164,7 +164,7 @@ struct PathChecker {
         }
         let dst = try read(st, i.dst, pc)
         if case .scalar(let a) = dst, case .scalar(let b) = srcReg {
-            st.regs[d] = .scalar(is64 ? Self.arith(op, a, b, bits: 64, imm: i.imm) : Self.arith32(op, a, b, imm: i.imm))
+            st.regs[d] = .scalar(is64 ? Self.arith(op, a, b, imm: i.imm) : Self.arith32(op, a, b, imm: i.imm))
             return
         }
         // Pointer arithmetic: only add and subtract, 64-bit, with the kernel's limits.
@@ -182,15 +182,13 @@ struct PathChecker {
             if let n = names[op] { throw fail(pc, "R\(ptr) bitwise operator \(n) on pointer prohibited") }
             throw fail(pc, "R\(ptr) pointer arithmetic with \(op == BPF.NEG ? "neg" : "this") operator prohibited")
         }
-        let (ptr, off, offReg) = dst.isPointer ? (dst, srcReg, Int(i.src)) : (srcReg, dst, d)
+        let (ptr, off) = dst.isPointer ? (dst, srcReg) : (srcReg, dst)
         guard !(op == BPF.SUB && !dst.isPointer) else { throw fail(pc, "R\(d) tried to subtract pointer from scalar") }
         guard case .scalar(let s) = off else { throw fail(pc, "R\(d) pointer += pointer prohibited") }
-        _ = offReg
-        st.regs[d] = try Self.movePointer(ptr, by: s, subtract: op == BPF.SUB, pc: pc, reg: d, st: &st, fail: fail)
+        st.regs[d] = try movePointer(ptr, by: s, subtract: op == BPF.SUB, pc: pc, reg: d, &st)
     }
 
-    static func movePointer(_ ptr: Reg, by s: Scalar, subtract: Bool, pc: Int, reg d: Int, st: inout VerifierState,
-                            fail: (Int, String) -> BPFVerifierError) throws -> Reg {
+    func movePointer(_ ptr: Reg, by s: Scalar, subtract: Bool, pc: Int, reg d: Int, _ st: inout VerifierState) throws -> Reg {
         if s.isConst {
             let k = Int(truncatingIfNeeded: Int64(bitPattern: s.umin))
             guard k > -(1 << 29), k < 1 << 29 else { throw fail(pc, "R\(d) pointer arithmetic with offset \(k) out of range") }
@@ -199,7 +197,7 @@ struct PathChecker {
             case .ctx(let o): return .ctx(off: o + delta)
             case .stack(let f, let o): return .stack(frame: f, off: o + delta)
             case .packet(let id, let o, let v, let r):
-                guard abs(o + delta) <= maxPacketOff else { throw fail(pc, "R\(d) offset is outside of the packet") }
+                guard abs(o + delta) <= Self.maxPacketOff else { throw fail(pc, "R\(d) offset is outside of the packet") }
                 return .packet(id: id, off: o + delta, varMax: v, range: r)
             case .packetMeta(let o, let r): return .packetMeta(off: o + delta, range: r)
             case .mapValue(let m, let o, let v): return .mapValue(map: m, off: o + delta, varMax: v)
@@ -210,7 +208,7 @@ struct PathChecker {
         }
         // A variable offset: only packet and map value pointers, from a bounded non-negative scalar.
         guard !subtract else { throw fail(pc, "R\(d) tried to subtract a variable offset from pointer") }
-        guard s.smin >= 0, s.umax <= UInt64(maxPacketOff) else {
+        guard s.smin >= 0, s.umax <= UInt64(Self.maxPacketOff) else {
             throw fail(pc, "R\(d) unbounded memory access, make sure to bounds check any such access")
         }
         switch ptr {
@@ -223,7 +221,7 @@ struct PathChecker {
     }
 
     /// Bounds of a 64-bit ALU result (scalar_min_max_* for the cases programs use).
-    static func arith(_ op: UInt8, _ a: Scalar, _ b: Scalar, bits: Int, imm: Int32) -> Scalar {
+    static func arith(_ op: UInt8, _ a: Scalar, _ b: Scalar, imm: Int32) -> Scalar {
         if a.isConst && b.isConst {
             let x = a.umin, y = b.umin
             let r: UInt64? = switch op {
@@ -276,7 +274,7 @@ struct PathChecker {
 
     static func arith32(_ op: UInt8, _ a: Scalar, _ b: Scalar, imm: Int32) -> Scalar {
         let lo32 = { (x: Scalar) -> Scalar in x.umax <= 0xffff_ffff ? x : .bits(4) }
-        let r = arith(op, lo32(a), lo32(b), bits: 32, imm: imm)
+        let r = arith(op, lo32(a), lo32(b), imm: imm)
         if r.isConst { return .constant(r.umin & 0xffff_ffff) }
         return r.umax <= 0xffff_ffff && !(op == BPF.SUB || op == BPF.NEG || op == BPF.ARSH) ? .range(r.umin, r.umax) : .bits(4)
     }

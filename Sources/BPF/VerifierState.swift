@@ -29,16 +29,6 @@ struct Scalar: Equatable {
 
     /// Whether every value of `o` is one of ours (state pruning's range_within).
     func covers(_ o: Scalar) -> Bool { umin <= o.umin && o.umax <= umax && smin <= o.smin && o.smax <= smax }
-
-    var text: String {
-        if isConst { return "\(Int64(bitPattern: umin))" }
-        var parts: [String] = []
-        if umin != 0 { parts.append("umin=\(umin)") }
-        if umax != .max { parts.append("umax=\(umax)") }
-        if smin != .min && smin != Int64(bitPattern: umin) { parts.append("smin=\(smin)") }
-        if smax != .max && smax != Int64(bitPattern: umax) { parts.append("smax=\(smax)") }
-        return parts.isEmpty ? "scalar()" : "scalar(\(parts.joined(separator: ",")))"
-    }
 }
 
 /// `enum bpf_reg_type` for the types an XDP program meets, with each one's offsets.

@@ -18,17 +18,23 @@ extension Stack {
             dev.stats.rx_packets += 1
             dev.stats.rx_bytes += skb.len
         }
-        let d0 = skb.data[0]
-        if d0 & 1 == 1 {
+        eth_classify(skb)
+        if skb.pktType == .multicast { dev.stats.multicast += 1 }
+        skb.macHeaderSet = true
+        return nil
+    }
+
+    /// What `eth_type_trans` decides from the Ethernet header (pkt_type, protocol), without
+    /// counting the frame: generic XDP classifies again what its program left.
+    func eth_classify(_ skb: SkBuff) {
+        skb.pktType = .host
+        if skb.data[0] & 1 == 1 {
             skb.pktType = skb.data[0..<6].allSatisfy({ $0 == 0xff }) ? .broadcast : .multicast
-            if skb.pktType == .multicast { dev.stats.multicast += 1 }
-        } else if !dev.mac.matches(skb.data, at: 0) {
+        } else if !devices[skb.dev].mac.matches(skb.data, at: 0) {
             skb.pktType = .otherhost
         }
         skb.protocolType = UInt16(skb.data[12]) << 8 | UInt16(skb.data[13])
         skb.networkHeader = EthernetFrame.headerLength
-        skb.macHeaderSet = true
-        return nil
     }
 
     /// `netif_receive_skb` (`netif_receive_skb_internal`): with RPS configured the flow goes through

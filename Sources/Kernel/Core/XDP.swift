@@ -96,13 +96,16 @@ extension Stack {
         devices[device].xdp = a
     }
 
-    /// The contents of every attached program's maps, by device and map name (a checkpoint).
-    public func bpfMapContents() -> [(dev: String, map: String, entries: [(key: [UInt8], values: [[UInt8]])])] {
+    /// Map contents by device and map name, as a checkpoint keeps them.
+    public typealias BPFMapContents = [(dev: String, map: String, entries: [(key: [UInt8], values: [[UInt8]])])]
+
+    /// The contents of every attached program's maps.
+    public func bpfMapContents() -> BPFMapContents {
         devices.compactMap { d in d.xdp.map { (d, $0) } }.flatMap { d, x in x.program.maps.map { (d.name, $0.name, $0.entries()) } }
     }
 
     /// Puts map contents back after the programs were loaded again (names that no longer match are skipped).
-    public func restoreBPFMaps(_ list: [(dev: String, map: String, entries: [(key: [UInt8], values: [[UInt8]])])]) {
+    public func restoreBPFMaps(_ list: BPFMapContents) {
         for item in list {
             guard let d = device(named: item.dev), let m = d.xdp?.program.maps.first(where: { $0.name == item.map }) else { continue }
             m.restore(item.entries)
@@ -202,12 +205,11 @@ extension Stack {
             return drop(.XDP, rec?.fault.map { "XDP_ABORTED: \($0)" } ?? "XDP_ABORTED by \(x.program.name) on \(dev.name)")
         case .tx:
             rec?.action = "XDP_TX"
-            let frame = bpfVM.frame
             if !native {
                 // generic_xdp_tx: straight to the driver, past qdiscs and taps.
                 enter(.generic_xdp_tx, skb)
                 rec?.result = "tx"
-                transmit(frame, dev: skb.dev, cause: skb)
+                transmit(bpfVM.frame, dev: skb.dev, cause: skb)
                 return .transmitted
             }
             if dev.config.veth {
@@ -230,7 +232,7 @@ extension Stack {
                 }
             }
             rec?.result = "tx"
-            transmit(frame, dev: skb.dev, cause: skb, xdpFrame: true)
+            transmit(bpfVM.frame, dev: skb.dev, cause: skb, xdpFrame: true)
             return .transmitted
         case .redirect:
             rec?.action = "XDP_REDIRECT"
@@ -249,12 +251,16 @@ extension Stack {
         enter(.xdp_do_redirect, skb)
         let dev = devices[skb.dev]
         let native = x.mode == .native
-        var fields: [(String, XDPEvent.Value)] = [("dev", .text(dev.name))]
         let r = bpfVM.redirect
-        if let r, let m = r.map, let t = r.mapType {
-            fields += [("via", .text("map")), ("map", .text(m)), ("map_type", .text(t.name)), ("key", .number(Int(r.key ?? 0)))]
-        } else {
-            fields += [("via", .text("bpf_redirect"))]
+        // The tracepoints' fields, only for a trace.
+        var fields: [(String, XDPEvent.Value)] = []
+        if rec != nil {
+            fields = [("dev", .text(dev.name))]
+            if let r, let m = r.map, let t = r.mapType {
+                fields += [("via", .text("map")), ("map", .text(m)), ("map_type", .text(t.name)), ("key", .number(Int(r.key ?? 0)))]
+            } else {
+                fields += [("via", .text("bpf_redirect"))]
+            }
         }
         func failed(_ err: Int32, _ name: String, _ why: String) -> PathEnd {
             rec?.result = "redirect-failed"
@@ -266,8 +272,10 @@ extension Stack {
             return failed(Errno.EINVAL, "EINVAL", "XDP_REDIRECT to no device (ifindex \(bpfVM.redirect?.ifindex ?? 0))")
         }
         let to = devices[target]
-        rec?.to = to.name
-        fields.insert(("to", .text(to.name)), at: 1)
+        if let rec {
+            rec.to = to.name
+            fields.insert(("to", .text(to.name)), at: 1)
+        }
         if native && to.config.veth && to.config.vethPeer == .plain {
             return failed(Errno.EOPNOTSUPP, "EOPNOTSUPP", "XDP_REDIRECT into \(to.name), whose veth peer has neither XDP nor GRO (EOPNOTSUPP)")
         }
@@ -282,18 +290,5 @@ extension Stack {
         rec?.result = "redirected"
         transmit(bpfVM.frame, dev: target, cause: skb, xdpFrame: native)
         return .forwarded
-    }
-
-    /// What `eth_type_trans` decides from the Ethernet header (without counting the frame).
-    func eth_classify(_ skb: SkBuff) {
-        let dev = devices[skb.dev]
-        skb.pktType = .host
-        if skb.data[0] & 1 == 1 {
-            skb.pktType = skb.data[0..<6].allSatisfy({ $0 == 0xff }) ? .broadcast : .multicast
-        } else if !dev.mac.matches(skb.data, at: 0) {
-            skb.pktType = .otherhost
-        }
-        skb.protocolType = UInt16(skb.data[12]) << 8 | UInt16(skb.data[13])
-        skb.networkHeader = EthernetFrame.headerLength
     }
 }
