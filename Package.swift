@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "JSON", "TestSupport"], exclude: ["Rulesets"]),
         .testTarget(name: "TCTests", dependencies: ["TC", "Kernel", "JSON", "Wire", "TestSupport"], exclude: ["Cases"]),
         .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire", "TestSupport", "BPF"]),
-        .testTarget(name: "BPFTests", dependencies: ["BPF", "TestSupport"], exclude: ["Verifier"]),
+        .testTarget(name: "BPFTests", dependencies: ["BPF", "TestSupport"], exclude: ["Verifier", "TC"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py", "h2_limits.py", "numeric_extremes.py"]),
     ],
     swiftLanguageModes: [.v6]

@@ -113,6 +113,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerRulesetRoutes()
         registerMetricsRoute()
         registerXDPRoutes()
+        registerTCFilterRoutes()
         router.add("GET", "/v1/traces") { [unowned self] req, _ throws(Problem) in try listTraces(req) }
         router.add("GET", "/v1/stacks/{stack}/devices/{device}/wire") { [unowned self] req, p throws(Problem) in try deviceWire(req, p["stack"]!, p["device"]!) }
         router.add("POST", "/v1/stacks/{stack}/fork") { [unowned self] req, p throws(Problem) in try forkStack(req, p["stack"]!) }

@@ -869,6 +869,62 @@ paths:
         '204': {description: Detached.}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/tc/filters:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listTCFilters
+      summary: "`tc -j filter show [dev DEV] [ingress|egress]`: the BPF filters on clsact hooks, each with dev and direction."
+      parameters:
+        - {name: dev, in: query, schema: {type: string}}
+        - {name: direction, in: query, schema: {type: string, enum: [ingress, egress]}}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The filters, by device, hook and pref.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: '#/components/schemas/TCFilter'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    post:
+      operationId: addTCFilter
+      summary: "`tc filter add dev DEV ingress|egress [pref N] bpf da obj FILE sec SEC` (clsact comes with the first filter): the object's maps created and pre-filled, the sched_cls program verified; ingress runs in __netif_receive_skb_core after VLAN untagging and before netfilter's ingress hook, egress in __dev_queue_xmit before the qdisc. Direct-action: TC_ACT_OK, SHOT, STOLEN, TRAP and REDIRECT decide; anything else passes to the next filter. Stored with the stack."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/TCFilterInput'}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '201':
+          description: Added; the hook's filters.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: '#/components/schemas/TCFilter'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+    delete:
+      operationId: deleteTCFilters
+      summary: "`tc filter del dev DEV ingress|egress [pref N]`: one filter, or every filter of the hook."
+      parameters:
+        - {name: dev, in: query, required: true, schema: {type: string}}
+        - {name: direction, in: query, required: true, schema: {type: string, enum: [ingress, egress]}}
+        - {name: pref, in: query, schema: {type: integer, minimum: 1, maximum: 65535}}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '204': {description: Deleted.}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/stacks/{stack}/bpf/progs:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -2379,6 +2435,10 @@ components:
           type: array
           description: "XDP programs attached to devices (as POST .../xdp takes them; at most one per device)."
           items: {$ref: '#/components/schemas/XDPInput'}
+        tc_filters:
+          type: array
+          description: "tc BPF filters on clsact hooks (as POST .../tc/filters takes them)."
+          items: {$ref: '#/components/schemas/TCFilterInput'}
         retention:
           type: object
           additionalProperties: false
@@ -2424,6 +2484,10 @@ components:
           type: array
           description: "XDP programs attached to devices (as POST .../xdp takes them; at most one per device)."
           items: {$ref: '#/components/schemas/XDPInput'}
+        tc_filters:
+          type: array
+          description: "tc BPF filters on clsact hooks (as POST .../tc/filters takes them)."
+          items: {$ref: '#/components/schemas/TCFilterInput'}
         retention:
           type: object
           properties:
@@ -2674,6 +2738,9 @@ components:
               items: {$ref: '#/components/schemas/TraceStage'}
             frame_hex: {type: string}
             xdp: {$ref: '#/components/schemas/XDPRun'}
+            tc:
+              type: array
+              items: {$ref: '#/components/schemas/TCRun'}
     XDPInput:
       type: object
       additionalProperties: false
@@ -2691,6 +2758,67 @@ components:
           additionalProperties:
             type: array
             items: {type: array, items: {type: string}, minItems: 2, maxItems: 2}
+    TCFilterInput:
+      type: object
+      additionalProperties: false
+      required: [dev, direction, object]
+      properties:
+        dev: {type: string}
+        direction: {type: string, enum: [ingress, egress]}
+        pref: {type: integer, minimum: 1, maximum: 65535, description: "Filters run in ascending pref; without one tc's choice: 49152 for a hook's first, then one less than its lowest."}
+        object: {type: string, contentEncoding: base64, description: "The ELF object (clang -O2 -g -target bpf -c prog.c -o prog.o), base64."}
+        object_name: {type: string, default: prog, description: "The object file's name without .o (tc shows the filter as <name>.o:[<section>])."}
+        section: {type: string, description: "The program's ELF section (tc ... bpf da obj FILE sec SEC), default classifier."}
+        program: {type: string, description: A program by function name instead.}
+        maps:
+          type: object
+          description: "Entries written after the maps are created (bpftool map update): map name → [[key hex, value hex], ...]."
+          additionalProperties:
+            type: array
+            items: {type: array, items: {type: string}, minItems: 2, maxItems: 2}
+    TCFilter:
+      type: object
+      description: "A filter as tc -j filter show prints it, with dev and direction added."
+      required: [dev, direction, protocol, pref, kind, chain, options]
+      properties:
+        dev: {type: string}
+        direction: {type: string, enum: [ingress, egress]}
+        protocol: {type: string}
+        pref: {type: integer}
+        kind: {type: string}
+        chain: {type: integer}
+        options:
+          type: object
+          properties:
+            handle: {type: string}
+            bpf_name: {type: string}
+            direct-action: {type: boolean}
+            not_in_hw: {type: boolean}
+            prog: {$ref: '#/components/schemas/BPFProg'}
+    TCRun:
+      type: object
+      description: "What a clsact hook's filters did: each program's return (TC_ACT_*), the verdict cls_bpf_classify reached, what followed, the skb fields changed."
+      required: [dev, direction, filters, verdict, result, changed]
+      properties:
+        dev: {type: string}
+        direction: {type: string, enum: [ingress, egress]}
+        filters:
+          type: array
+          items:
+            type: object
+            required: [name, pref, returned, instructions, printk]
+            properties:
+              name: {type: string}
+              pref: {type: integer}
+              returned: {type: string}
+              instructions: {type: integer}
+              printk: {type: array, items: {type: string}}
+              fault: {type: string}
+        verdict: {type: string}
+        result: {type: string, enum: [continue, dropped, stolen, redirected, redirect-failed]}
+        to: {type: string}
+        redirect: {type: string, enum: [ingress, egress]}
+        changed: {type: array, items: {type: string}}
     LinkXDP:
       type: object
       required: [ifindex, ifname]

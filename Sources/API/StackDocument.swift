@@ -58,6 +58,10 @@ enum StackDocument {
             }
             var xdp: [XDPConfig] = []
             for (i, x) in (try r.array("xdp") ?? []).enumerated() { xdp.append(try decodeXDP(x, path: "/xdp/\(i)")) }
+            var tcFilters: [TCFilterConfig] = []
+            for (i, f) in (try r.array("tc_filters") ?? []).enumerated() {
+                tcFilters.append(try decodeTCFilter(f, path: "/tc_filters/\(i)", existing: tcFilters))
+            }
             try r.finish()
             var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
                                 sysctls: sysctls, costs: costs)
@@ -71,6 +75,7 @@ enum StackDocument {
             c.retentionMaxAgeS = maxAge
             c.retentionMaxTraces = maxTraces
             c.xdp = xdp
+            c.tcFilters = tcFilters
             return c
         }
     }
@@ -409,6 +414,7 @@ enum StackDocument {
         o.set("epoch_ns", Int(c.epochNs))
         o.set("trace", c.traceMode)
         if !c.xdp.isEmpty { o.set("xdp", .array(c.xdp.map(encodeXDP))) }
+        if !c.tcFilters.isEmpty { o.set("tc_filters", .array(c.tcFilters.map(encodeTCFilter))) }
         if c.retentionMaxAgeS != nil || c.retentionMaxTraces != nil {
             o.set("retention", .object([("max_age_s", c.retentionMaxAgeS.map { .int($0) } ?? .null),
                                         ("max_traces", c.retentionMaxTraces.map { .int($0) } ?? .null)]))
@@ -423,6 +429,29 @@ enum StackDocument {
         let dev = try r.requiredString("dev")
         let modeText = try r.string("mode") ?? "generic"
         guard let mode = XDPMode(rawValue: modeText) else { throw Problem.unprocessable("mode must be native (xdpdrv) or generic (xdpgeneric)", pointer: path + "/mode") }
+        let o = try decodeObject(&r, path: path)
+        try r.finish()
+        return XDPConfig(dev: dev, mode: mode, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill)
+    }
+
+    /// A tc filter: `{"dev", "direction": "ingress"|"egress", "pref", "object", "object_name",
+    /// "section" (default classifier), "program", "maps"}`; without pref, tc's choice: 49152 for a
+    /// hook's first filter, else one less than its lowest.
+    static func decodeTCFilter(_ v: JSONValue, path: String, existing: [TCFilterConfig]) throws -> TCFilterConfig {
+        var r = try FieldReader(v, path: path)
+        let dev = try r.requiredString("dev")
+        let dirText = try r.requiredString("direction")
+        guard let direction = TCDirection(rawValue: dirText) else { throw Problem.unprocessable("direction must be ingress or egress", pointer: path + "/direction") }
+        let same = existing.filter { $0.dev == dev && $0.direction == direction }.map(\.pref)
+        let pref = try r.int("pref", in: 1...0xffff) ?? (same.min().map { $0 - 1 } ?? 0xc000)
+        guard pref >= 1 else { throw Problem.unprocessable("no pref left below 1 on \(dev) \(direction.rawValue); give one", pointer: path + "/pref") }
+        let o = try decodeObject(&r, path: path)
+        try r.finish()
+        return TCFilterConfig(dev: dev, direction: direction, pref: pref, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill)
+    }
+
+    /// The fields naming a program in an object file, shared by XDP and tc attachments.
+    static func decodeObject(_ r: inout FieldReader, path: String) throws -> (object: [UInt8], name: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]]) {
         let b64 = try r.requiredString("object")
         guard let data = Data(base64Encoded: b64), !data.isEmpty else { throw Problem.unprocessable("object must be the ELF file in base64", pointer: path + "/object") }
         guard data.count <= 16 << 20 else { throw Problem.unprocessable("object larger than 16 MiB", pointer: path + "/object") }
@@ -443,21 +472,33 @@ enum StackDocument {
                 }
             }
         }
-        try r.finish()
-        return XDPConfig(dev: dev, mode: mode, object: Array(data), objectName: objectName, section: section, program: program, prefill: prefill)
+        return (Array(data), objectName, section, program, prefill)
+    }
+
+    static func encodeTCFilter(_ f: TCFilterConfig) -> JSONValue {
+        var o = JSONObject()
+        o.set("dev", f.dev)
+        o.set("direction", f.direction.rawValue)
+        o.set("pref", f.pref)
+        encodeObject(&o, f.object, f.objectName, f.section, f.program, f.prefill)
+        return o.value
+    }
+
+    static func encodeObject(_ o: inout JSONObject, _ object: [UInt8], _ name: String, _ section: String?, _ program: String?, _ prefill: [String: [([UInt8], [UInt8])]]) {
+        o.set("object", Data(object).base64EncodedString())
+        o.set("object_name", name)
+        if let s = section { o.set("section", s) }
+        if let p = program { o.set("program", p) }
+        if !prefill.isEmpty {
+            o.set("maps", .object(prefill.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .array([.string(Hex.encode($0.0)), .string(Hex.encode($0.1))]) })) }))
+        }
     }
 
     static func encodeXDP(_ x: XDPConfig) -> JSONValue {
         var o = JSONObject()
         o.set("dev", x.dev)
         o.set("mode", x.mode.rawValue)
-        o.set("object", Data(x.object).base64EncodedString())
-        o.set("object_name", x.objectName)
-        if let s = x.section { o.set("section", s) }
-        if let p = x.program { o.set("program", p) }
-        if !x.prefill.isEmpty {
-            o.set("maps", .object(x.prefill.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .array([.string(Hex.encode($0.0)), .string(Hex.encode($0.1))]) })) }))
-        }
+        encodeObject(&o, x.object, x.objectName, x.section, x.program, x.prefill)
         return o.value
     }
 }

@@ -49,6 +49,7 @@ enum TraceDocument {
             .object([("device", .string(e.device)), ("time_ns", .int(Int(e.timeNs))), ("hex", .string(Hex.encode(e.frame)))])
         }))
         if let x = r.xdp { o.set("xdp", xdpDocument(x)) }
+        if !r.tc.isEmpty { o.set("tc", .array(r.tc.map(tcDocument))) }
         if !hops.isEmpty { o.set("hops", .array(hops.map(hopDocument))) }
         return o.value
     }
@@ -74,6 +75,25 @@ enum TraceDocument {
         if let steps = x.steps {
             o.set("steps", .array(steps.map { .object([("pc", .int($0.pc)), ("insn", .string($0.insn)), ("value", .string("0x" + String($0.value, radix: 16)))]) }))
         }
+        return o.value
+    }
+
+    /// A clsact hook's run: each filter's return, the verdict, what followed, the fields changed.
+    static func tcDocument(_ t: TCRecord) -> JSONValue {
+        var o = JSONObject()
+        o.set("dev", t.dev)
+        o.set("direction", t.direction.rawValue)
+        o.set("filters", .array(t.runs.map { r in
+            var f = JSONObject()
+            f.set("name", r.name); f.set("pref", r.pref); f.set("returned", r.returned); f.set("instructions", r.instructions)
+            f.set("printk", .array(r.printk.map { .string($0) }))
+            if let fault = r.fault { f.set("fault", fault) }
+            return f.value
+        }))
+        o.set("verdict", t.verdict)
+        o.set("result", t.result)
+        if let to = t.to { o.set("to", to); o.set("redirect", t.ingressRedirect ? "ingress" : "egress") }
+        o.set("changed", .array(t.changed.map { .string($0) }))
         return o.value
     }
 

@@ -112,7 +112,7 @@ extension App {
     func showProgs(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         return jsonResponse(200, try entry(name).withStack { (s: Stack) -> JSONValue in
-            .array(s.devices.compactMap(\.xdp).map(\.program).sorted { $0.id < $1.id }.map(Self.progDocument))
+            .array(s.bpfAttachments.map(\.program).sorted { $0.id < $1.id }.map(Self.progDocument))
         })
     }
 
@@ -242,6 +242,17 @@ extension App {
             var list = c.xdp[i].prefill[m.name] ?? []
             change(&list)
             c.xdp[i].prefill[m.name] = list.isEmpty ? nil : list
+        }
+        for d in s.devices {
+            guard let cl = d.clsact else { continue }
+            for (dir, filters) in [(TCDirection.ingress, cl.ingress), (.egress, cl.egress)] {
+                for f in filters where f.program.maps.contains(where: { $0 === m }) {
+                    guard let i = c.tcFilters.firstIndex(where: { $0.dev == d.name && $0.direction == dir && $0.pref == f.pref }) else { continue }
+                    var list = c.tcFilters[i].prefill[m.name] ?? []
+                    change(&list)
+                    c.tcFilters[i].prefill[m.name] = list.isEmpty ? nil : list
+                }
+            }
         }
     }
 }

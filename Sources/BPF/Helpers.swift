@@ -1,4 +1,5 @@
-// net/core/filter.c and kernel/bpf/helpers.c: the helpers an XDP program calls.
+// net/core/filter.c and kernel/bpf/helpers.c: the helpers an XDP program calls (and those a tc
+// program shares with it; HelpersSKB.swift has the skb's own).
 
 extension BPFVM {
     /// The helpers the model runs (for XDP programs), by number.
@@ -11,6 +12,7 @@ extension BPFVM {
 
     func helper(_ id: Int32) -> Result<UInt64, BPFFault> {
         func bad(_ m: String) -> Result<UInt64, BPFFault> { .failure(BPFFault(pc: 0, message: "\(HelperNames.name(id)): \(m)")) }
+        if program.type == .schedCls, let r = skbHelper(id) { return r }
         let cpu = host?.cpu ?? 0
         switch id {
         case 1, 2, 3:   // bpf_map_lookup_elem, _update_elem, _delete_elem
@@ -89,11 +91,11 @@ extension BPFVM {
         case 65:        // bpf_xdp_adjust_tail(ctx, delta)
             let delta = Int(Int32(truncatingIfNeeded: regs[2]))
             let end = dataEnd + delta
-            guard end >= data + 14, end <= packetCapacity else { return .success(Self.errno(Errno.EINVAL)) }
+            guard end >= data + 14, end <= frameLimit else { return .success(Self.errno(Errno.EINVAL)) }
             if delta > 0 { (packet + dataEnd).initializeMemory(as: UInt8.self, repeating: 0, count: delta) }
             dataEnd = end
             return .success(0)
-        case 69:        // bpf_fib_lookup(ctx, params, plen, flags)
+        case 69:        // bpf_fib_lookup(ctx, params, plen, flags); for an skb without the MTU check (not modelled)
             guard regs[3] == 64 else { return .success(Self.errno(Errno.EINVAL)) }
             guard let p = resolve(regs[2], 64, write: true) else { return bad("params not writable at \(describe(regs[2]))") }
             guard let rc = host?.fibLookup(p, flags: UInt32(truncatingIfNeeded: regs[4])) else {

@@ -47,7 +47,7 @@ public struct BPFMapSpec: Sendable, Equatable {
 
 /// errno values the map operations return (negated, as the helpers do).
 public enum Errno {
-    public static let ENOENT: Int32 = 2, E2BIG: Int32 = 7, EEXIST: Int32 = 17, ENODEV: Int32 = 19, EINVAL: Int32 = 22
+    public static let ENOENT: Int32 = 2, E2BIG: Int32 = 7, ENOMEM: Int32 = 12, EFAULT: Int32 = 14, EEXIST: Int32 = 17, ENODEV: Int32 = 19, EINVAL: Int32 = 22
     public static let EOPNOTSUPP: Int32 = 95, EAFNOSUPPORT: Int32 = 97
 }
 

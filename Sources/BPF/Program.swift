@@ -15,8 +15,14 @@ public protocol BPFHost: AnyObject {
     func deviceExists(ifindex: Int) -> Bool
 }
 
-/// The program types the model attaches (tc's sched_cls not yet).
-public enum BPFProgType: String, Sendable { case xdp }
+/// The program types the model attaches: XDP, and tc's classifier (`sched_cls`).
+public enum BPFProgType: String, Sendable {
+    case xdp, schedCls = "sched_cls"
+
+    /// The helpers the kernel lets this type call (`*_func_proto`), and those the model runs.
+    var allowedHelpers: Set<Int32> { self == .xdp ? HelperNames.xdpAllowed : HelperNames.tcAllowed }
+    var implementedHelpers: Set<Int32> { self == .xdp ? BPFVM.xdpHelpers : BPFVM.skbHelpers }
+}
 
 /// A verified, loaded program: pre-decoded instructions and the maps its `LD_IMM64`s name.
 public final class BPFProgram: @unchecked Sendable {

@@ -18,6 +18,8 @@ public struct BPFRedirect: Sendable, Equatable {
     public var map: String?
     public var mapType: BPFMapType?
     public var key: UInt32?
+    /// tc's `BPF_F_INGRESS`: into the device's receive path rather than out of it.
+    public var ingress = false
 }
 
 /// One executed instruction, for the instruction trace: where, and the destination register after.
@@ -40,8 +42,12 @@ public final class BPFVM {
     /// r0-r10, and five more so a register number from an unverified program cannot reach past them.
     let regs = UnsafeMutablePointer<UInt64>.allocate(capacity: 16)
     let stack = UnsafeMutableRawPointer.allocate(byteCount: stackPerFrame * maxFrames, alignment: 8)
+    /// A tc program's `struct __sk_buff`.
+    let skbContext = UnsafeMutableRawPointer.allocate(byteCount: BPFContext.skbSize, alignment: 8)
     var packet: UnsafeMutableRawPointer
     var packetCapacity: Int
+    /// Where this run's frame may grow to (the buffer may be larger from an earlier run).
+    var frameLimit = 0
     /// Packet bounds as offsets into the buffer.
     public internal(set) var dataMeta = 0, data = 0, dataEnd = 0
     /// `struct xdp_md` inputs.
@@ -60,7 +66,7 @@ public final class BPFVM {
         packetCapacity = 2048
         packet = .allocate(byteCount: packetCapacity, alignment: 8)
     }
-    deinit { stack.deallocate(); packet.deallocate(); regs.deallocate() }
+    deinit { stack.deallocate(); packet.deallocate(); regs.deallocate(); skbContext.deallocate() }
 
     /// The frame as the program left it.
     public var frame: [UInt8] { Array(UnsafeRawBufferPointer(start: packet + data, count: dataEnd - data)) }
@@ -71,7 +77,22 @@ public final class BPFVM {
 
     /// Runs an XDP program over `frame`; the result is r0 or the fault that ended it.
     public func runXDP(_ p: BPFProgram, frame f: [UInt8], ifindex: Int, rxQueue q: Int, host h: BPFHost) -> Result<UInt64, BPFFault> {
-        let need = Self.frameSize(f.count)
+        place(f, room: Self.frameSize(f.count))
+        ingressIfindex = UInt32(ifindex); rxQueue = UInt32(q)
+        return start(p, host: h)
+    }
+
+    /// Runs a tc (`sched_cls`) program over `frame` (from its MAC header) and the skb's fields;
+    /// afterwards `frame`, `skb` and `redirect` hold what it left.
+    public func runSKB(_ p: BPFProgram, frame f: [UInt8], skb s: BPFSkb, host h: BPFHost) -> Result<UInt64, BPFFault> {
+        place(f, room: Self.headroom + f.count)
+        fillSkbContext(s, len: f.count)
+        return start(p, host: h)
+    }
+
+    /// The frame into the packet buffer after the headroom, zeroed headroom before it.
+    private func place(_ f: [UInt8], room need: Int) {
+        frameLimit = need
         if need > packetCapacity {
             packet.deallocate()
             packetCapacity = need
@@ -80,7 +101,9 @@ public final class BPFVM {
         packet.initializeMemory(as: UInt8.self, repeating: 0, count: Self.headroom)
         f.withUnsafeBytes { (packet + Self.headroom).copyMemory(from: $0.baseAddress!, byteCount: f.count) }
         data = Self.headroom; dataMeta = data; dataEnd = data + f.count
-        ingressIfindex = UInt32(ifindex); rxQueue = UInt32(q)
+    }
+
+    private func start(_ p: BPFProgram, host h: BPFHost) -> Result<UInt64, BPFFault> {
         host = h
         redirect = nil; printk.removeAll(keepingCapacity: true); steps.removeAll(keepingCapacity: true)
         executed = 0; tailCalls = 0
@@ -128,20 +151,6 @@ public final class BPFVM {
         }
     }
 
-    /// `struct xdp_md` reads: the verifier rewrites them into the xdp_buff's pointers.
-    func loadCtx(_ off: Int, _ size: Int) -> UInt64? {
-        guard size == 4 else { return nil }
-        switch off {
-        case 0: return Self.address(Self.packetRegion, data)
-        case 4: return Self.address(Self.packetRegion, dataEnd)
-        case 8: return Self.address(Self.packetRegion, dataMeta)
-        case 12: return UInt64(ingressIfindex)
-        case 16: return UInt64(rxQueue)
-        case 20: return 0
-        default: return nil
-        }
-    }
-
     @inline(__always) func load(_ addr: UInt64, _ size: Int) -> UInt64? {
         if addr >> 48 == Self.ctxRegion { return loadCtx(Int(addr & 0xffff_ffff_ffff), size) }
         guard let p = resolve(addr, size, write: false) else { return nil }
@@ -154,6 +163,7 @@ public final class BPFVM {
     }
 
     @inline(__always) func store(_ addr: UInt64, _ size: Int, _ v: UInt64) -> Bool {
+        if addr >> 48 == Self.ctxRegion { return storeCtx(Int(addr & 0xffff_ffff_ffff), size, v) }
         guard let p = resolve(addr, size, write: true) else { return false }
         switch size {
         case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)

@@ -115,10 +115,10 @@ struct Verifier {
                 if insn.src == BPF.PSEUDO_CALL { return }
                 if insn.src == BPF.PSEUDO_KFUNC_CALL { throw BPFVerifierError("\(k): kernel function calls (kfuncs) not supported yet") }
                 guard insn.imm >= 0 && Int(insn.imm) < HelperNames.all.count else { throw BPFVerifierError("\(k): invalid func unknown#\(insn.imm)") }
-                guard HelperNames.xdpAllowed.contains(insn.imm) else {
+                guard p.type.allowedHelpers.contains(insn.imm) else {
                     throw BPFVerifierError("\(k): program of this type cannot use helper \(HelperNames.name(insn.imm))#\(insn.imm)")
                 }
-                guard BPFVM.xdpHelpers.contains(insn.imm) else {
+                guard p.type.implementedHelpers.contains(insn.imm) else {
                     throw BPFVerifierError("\(k): helper \(HelperNames.name(insn.imm))#\(insn.imm) not supported yet")
                 }
                 if BPFVM.gplOnly.contains(insn.imm) && !p.gplCompatible { throw BPFVerifierError("\(k): cannot call GPL-restricted function from non-GPL compatible program") }

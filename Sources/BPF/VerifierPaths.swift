@@ -131,6 +131,7 @@ struct PathChecker {
                 else if i.imm & BPF.FETCH != 0 { st.regs[Int(i.src)] = .scalar(.bits(size)) }
                 return .next(pc + 1)
             }
+            if i.cls == BPF.ST, case .ctx = base { throw fail(pc, "BPF_ST stores into R\(i.dst) ctx is not allowed") }
             _ = try access(base, reg: i.dst, off: Int(i.off), size: size, write: value, pc: pc, &st)
             return .next(pc + 1)
         default:
@@ -286,14 +287,12 @@ struct PathChecker {
         switch base {
         case .ctx(let o):
             let off = o + insnOff
-            guard write == nil else { throw fail(pc, "invalid bpf_context access off=\(off) size=\(size)") }
-            // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.
-            guard size == 4, off >= 0, off <= 16, off % 4 == 0 else { throw fail(pc, "invalid bpf_context access off=\(off) size=\(size)") }
-            switch off {
-            case 0: return .packet(id: 0, off: 0, varMax: 0, range: 0)
-            case 4: return .packetEnd
-            case 8: return .packetMeta(off: 0, range: 0)
-            default: return .scalar(.bits(4))
+            switch BPFContext.check(p.type, off: off, size: size, write: write != nil) {
+            case .failure(let r): throw fail(pc, r.message)
+            case .success(.data): return .packet(id: 0, off: 0, varMax: 0, range: 0)
+            case .success(.dataEnd): return .packetEnd
+            case .success(.dataMeta): return .packetMeta(off: 0, range: 0)
+            case .success(.scalar): return write ?? .scalar(.bits(size))
             }
         case .packet(let id, let o, _, let range):
             let off = o + insnOff
@@ -511,11 +510,15 @@ struct PathChecker {
 
     // MARK: helpers
 
-    enum Arg { case anything, ctx, map, key, value, mem, size, memOrNull, sizeOrZero, progArray }
+    enum Arg { case anything, ctx, map, key, value, mem, uninitMem, size, memOrNull, sizeOrZero, progArray }
 
-    /// Each helper's `bpf_func_proto` argument types, for XDP.
+    /// Each helper's `bpf_func_proto` argument types (XDP's and tc's).
     static func proto(_ id: Int32) -> [Arg] {
         switch id {
+        case 9: [.ctx, .anything, .mem, .size, .anything]
+        case 10, 11: [.ctx, .anything, .anything, .anything, .anything]
+        case 26: [.ctx, .anything, .uninitMem, .size]
+        case 39: [.ctx, .anything]
         case 1, 3: [.map, .key]
         case 2: [.map, .key, .value, .anything]
         case 5, 7, 8: []
@@ -556,7 +559,7 @@ struct PathChecker {
             case .key, .value:
                 guard let m = map else { throw fail(pc, "invalid map_ptr to access map->\(arg == .key ? "key" : "value")") }
                 try memArg(v, reg: r, size: arg == .key ? m.spec.keySize : m.spec.valueSize, write: false, pc: pc, &st)
-            case .mem, .memOrNull:
+            case .mem, .memOrNull, .uninitMem:
                 // Checked with the size that follows.
                 if arg == .memOrNull, case .scalar(let s) = v, s.isConst, s.umin == 0 { continue }
                 guard case .scalar = v else { continue }
@@ -568,7 +571,7 @@ struct PathChecker {
                 if arg == .size && s.umin == 0 && s.umax == 0 { throw fail(pc, "R\(r) invalid zero-sized read") }
                 let mem = st.regs[r - 1]
                 if arg == .sizeOrZero, case .scalar(let z) = mem, z.isConst, z.umin == 0 { continue }
-                try memArg(mem, reg: r - 1, size: Int(s.umax), write: false, pc: pc, &st)
+                try memArg(mem, reg: r - 1, size: Int(s.umax), write: args[k - 1] == .uninitMem, pc: pc, &st)
             }
         }
         // Results and clobbers: r0 set, r1-r5 unreadable; adjusting the packet invalidates its pointers.
@@ -578,7 +581,8 @@ struct PathChecker {
         } else {
             st.regs[0] = .scalar(.unknown)
         }
-        if id == 44 || id == 54 || id == 65 {
+        // bpf_helper_changes_pkt_data.
+        if [9, 10, 11, 39, 44, 54, 65].contains(id) {
             st.forEachReg { r in
                 switch r { case .packet, .packetEnd, .packetMeta: r = .scalar(.unknown); default: break }
             }

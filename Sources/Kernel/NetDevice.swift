@@ -39,6 +39,8 @@ public final class NetDevice {
     /// The XDP program attached (`ip link set DEV xdpdrv|xdpgeneric obj ...`) and the driver's XDP counters.
     public var xdp: XDPAttachment?
     public var xdpStats = XDPStats()
+    /// The clsact qdisc with tc BPF filters (`tc filter add dev DEV ingress|egress bpf da ...`).
+    public var clsact: Clsact?
     /// The interface index (`ip link`): `lo` is 1, devices follow in order.
     public var ifindex: Int { index + 2 }
     public var name: String { config.name }

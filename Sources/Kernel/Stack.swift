@@ -84,6 +84,8 @@ public final class Stack {
     var bpfCPU = 0
     var bpfRandom: UInt64 = 0x853c_49e6_748f_ea9b
     var nextBPFID = 0
+    /// Nested `dev_queue_xmit` calls (tc redirects out of another device), as dev_xmit_recursion counts.
+    var xmitRecursion = 0
     /// A tap on every device (tcpdump -i any, outbound): each frame that leaves, timers' included,
     /// kept in `wire` while on.
     public var captureWire = false
@@ -189,6 +191,14 @@ public final class Stack {
             guard let dev = devices.firstIndex(where: { $0.name == x.dev }) else { throw ConfigError(path: "/xdp/\(i)/dev", message: "no device named \(x.dev)") }
             guard devices[dev].xdp == nil else { throw ConfigError(path: "/xdp/\(i)/dev", message: "\(x.dev) has an XDP program already (one per device)") }
             do { attachXDP(device: dev, try loadXDP(x)) } catch { throw ConfigError(path: "/xdp/\(i)", message: "\(error)") }
+        }
+        for (i, f) in config.tcFilters.enumerated() {
+            guard let dev = devices.firstIndex(where: { $0.name == f.dev }) else { throw ConfigError(path: "/tc_filters/\(i)/dev", message: "no device named \(f.dev)") }
+            let c = devices[dev].clsact
+            guard !((f.direction == .ingress ? c?.ingress : c?.egress) ?? []).contains(where: { $0.pref == f.pref }) else {
+                throw ConfigError(path: "/tc_filters/\(i)/pref", message: "\(f.dev) \(f.direction.rawValue) has a filter with pref \(f.pref) already")
+            }
+            do { attachTCFilter(device: dev, f.direction, pref: f.pref, try loadTCFilter(f)) } catch { throw ConfigError(path: "/tc_filters/\(i)", message: "\(error)") }
         }
     }
 

@@ -182,6 +182,8 @@ public struct StackConfig: Sendable, Equatable {
     public var retentionMaxTraces: Int? = nil
     /// XDP programs attached to devices, each with the object file it came from.
     public var xdp: [XDPConfig] = []
+    /// tc BPF filters on devices' clsact hooks, each with the object file it came from.
+    public var tcFilters: [TCFilterConfig] = []
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
                 neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],

@@ -24,6 +24,7 @@ public struct StageCosts: Sendable {
         "udpv6_rcv": 120, "tcp_v6_rcv": 200, "tcp_v6_send_reset": 150,
         "__skb_checksum_complete": 60, "kfree_skb_reason": 10, "consume_skb": 10,
         "veth_xdp_rcv": 20, "do_xdp_generic": 60, "bpf_prog_run_xdp": 30, "xdp_do_redirect": 40, "generic_xdp_tx": 40,
+        "sch_handle_ingress": 30, "sch_handle_egress": 30, "cls_bpf_classify": 40, "skb_do_redirect": 40,
         "hardirq": 500, "net_rx_action": 100,
     ]
     private var table: [UInt64]

@@ -37,6 +37,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case kfree_skb_reason, consume_skb
     // drivers/net/veth.c (native XDP), net/core/dev.c (generic XDP), net/core/filter.c (redirects)
     case veth_xdp_rcv, do_xdp_generic, bpf_prog_run_xdp, xdp_do_redirect, generic_xdp_tx
+    // net/core/dev.c (clsact hooks), net/sched/cls_bpf.c, net/core/filter.c (tc redirects)
+    case sch_handle_ingress, sch_handle_egress, cls_bpf_classify, skb_do_redirect
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }
@@ -122,6 +124,8 @@ public struct PacketResult: Sendable {
     public var nftrace = false
     /// What an XDP program on the ingress device did (nil: none attached).
     public var xdp: XDPRecord? = nil
+    /// What tc filters on clsact hooks did, hook by hook.
+    public var tc: [TCRecord] = []
     /// The packet's tuples, kept apart (and only with tracing on): with traces off every result
     /// is copied a few times per run, and two 128-bit tuples inline cost the RX path 125 ns a packet.
     public var flow: TraceFlow? = nil

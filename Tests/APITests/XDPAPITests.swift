@@ -50,14 +50,17 @@ final class XDPAPITests: AppTestCase {
         char _license[] SEC("license") = "GPL";
         """
 
-    func object(_ source: String) throws -> String {
-        try skipUnless(have(Self.clang, ["--version"]) && FileManager.default.fileExists(atPath: "/usr/include/bpf/bpf_helpers.h"),
+    func object(_ source: String) throws -> String { try Self.compile(source) }
+
+    /// A C source compiled with clang -target bpf, as base64 for the API.
+    static func compile(_ source: String) throws -> String {
+        try skipUnless(have(clang, ["--version"]) && FileManager.default.fileExists(atPath: "/usr/include/bpf/bpf_helpers.h"),
                        "clang and libbpf-dev (apt-get install clang llvm libbpf-dev) compile the XDP programs")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("psxdp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try source.write(to: dir.appendingPathComponent("prog.c"), atomically: true, encoding: .utf8)
-        let r = try shell([Self.clang, "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", "prog.c", "-o", "prog.o"], cwd: dir)
+        let r = try shell([clang, "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", "prog.c", "-o", "prog.o"], cwd: dir)
         XCTAssertEqual(r.status, 0)
         return try Data(contentsOf: dir.appendingPathComponent("prog.o")).base64EncodedString()
     }

@@ -186,7 +186,9 @@ final class InterpreterTests: XCTestCase {
         XCTAssertEqual(refusal([I.ldx(BPF.W, 2, 1, 0), I.alu32(BPF.ADD, 2, 3), I.mov64(0, 0), I.exit]), "1: R2 32-bit pointer arithmetic prohibited")
         // Context: only the xdp_md fields, read as 32 bits.
         XCTAssertEqual(refusal([I.ldx(BPF.DW, 0, 1, 0), I.exit]), "0: invalid bpf_context access off=0 size=8")
-        XCTAssertEqual(refusal([I.st(BPF.W, 1, 0, 0), I.mov64(0, 0), I.exit]), "0: invalid bpf_context access off=0 size=4")
+        // do_check refuses an immediate store into the context before looking at the field.
+        XCTAssertEqual(refusal([I.st(BPF.W, 1, 0, 0), I.mov64(0, 0), I.exit]), "0: BPF_ST stores into R1 ctx is not allowed")
+        XCTAssertEqual(refusal([I.mov64(2, 0), I.stx(BPF.W, 1, 2, 12), I.mov64(0, 0), I.exit]), "1: invalid bpf_context access off=12 size=4")
         // After bpf_xdp_adjust_head every packet pointer is gone.
         XCTAssertEqual(refusal([I.mov64r(6, 1), I.ldx(BPF.W, 7, 1, 0), I.ldx(BPF.W, 8, 1, 4), I.mov64(2, 4), I.call(44),
                                 I.mov64r(3, 7), I.alu64(BPF.ADD, 3, 1), I.mov64(0, 2), I.jmpr(BPF.JGT, 3, 8, 1), I.ldx(BPF.B, 0, 7, 0), I.exit]),

@@ -65,6 +65,7 @@ extension Stack {
             // vlan_do_receive: no VLAN device carries this tag, so a non-zero VID is someone else's.
             if skb.vlanID != 0 { skb.pktType = .otherhost }
         }
+        if let c = devices[skb.dev].clsact, !c.ingress.isEmpty, let end = sch_handle_ingress(skb, c) { return end }
         // nf_ingress: netdev-family chains on this device see every frame before the protocol handlers.
         if netfilter.hasIngress, let end = netfilterVerdict(nf_hook(.ingress, skb, inDev: skb.dev, outDev: nil), at: "ingress") { return end }
         switch skb.protocolType {

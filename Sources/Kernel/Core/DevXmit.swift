@@ -7,13 +7,19 @@ extension Stack {
     /// qdisc takes the skb, or a noqueue device hands it to the driver at once. Answers how the
     /// path ends now: sent, dropped by the qdisc, or stolen (queued, it ends when dequeued).
     func dev_queue_xmit(_ skb: SkBuff, dev: Int, dstMAC: MACAddress, outcome: Outcome) -> PathEnd {
-        enter(.dev_queue_xmit, skb)
-        let d = devices[dev]
         let nh = skb.networkHeader
         precondition(nh >= 14, "no room for the MAC header")
         let type = skb.protocolType == EtherType.ipv6 || skb.protocolType == EtherType.arp ? skb.protocolType : EtherType.ipv4
-        EthernetRepr(dst: dstMAC, src: d.mac, ethertype: type).emit(into: &skb.data, at: nh - 14)
+        EthernetRepr(dst: dstMAC, src: devices[dev].mac, ethertype: type).emit(into: &skb.data, at: nh - 14)
+        return __dev_queue_xmit(skb, dev: dev, outcome: outcome)
+    }
+
+    /// `__dev_queue_xmit` with the MAC header on: the clsact egress hook, then the qdisc.
+    func __dev_queue_xmit(_ skb: SkBuff, dev: Int, outcome: Outcome) -> PathEnd {
+        enter(.dev_queue_xmit, skb)
+        let d = devices[dev]
         skb.qdiscPktLen = skb.l2LengthWithSegmentHeaders
+        if let c = d.clsact, !c.egress.isEmpty, let end = sch_handle_egress(skb, dev: dev, c) { return end }
         skb.txOutcome = outcome
         let sent = sentEnd(skb, outcome)
         let tx = d.tx, q = tx.qdisc

@@ -81,6 +81,8 @@ public final class SkBuff {
     /// Made by the stack (ICMP error, fragment, ARP): its stages join the trace of the packet that
     /// caused it, but its end does not decide that packet's outcome.
     var generated = false
+    /// How often tc programs redirected it (a loop is stopped).
+    var tcRedirects = 0
     /// `skb->truesize`: what the skb charges against socket and fragment memory.
     public var truesize: Int { SkBuff.truesize(len) }
 

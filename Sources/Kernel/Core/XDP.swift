@@ -89,25 +89,43 @@ extension Stack {
     /// Attaches (or with nil detaches) an XDP program, as `ip link set DEV xdpdrv|xdpgeneric`.
     /// Program and map ids count up per stack, as the kernel's do per boot.
     public func attachXDP(device: Int, _ a: XDPAttachment?) {
-        if let a, a.program.id == 0 {
-            nextBPFID += 1; a.program.id = nextBPFID
-            for m in a.program.maps where m.id == 0 { nextBPFID += 1; m.id = nextBPFID }
-        }
+        if let a { assignBPFIDs(a.program) }
         devices[device].xdp = a
     }
 
-    /// Map contents by device and map name, as a checkpoint keeps them.
+    /// Program and map ids count up per stack, as the kernel's do per boot.
+    func assignBPFIDs(_ p: BPFProgram) {
+        guard p.id == 0 else { return }
+        nextBPFID += 1; p.id = nextBPFID
+        for m in p.maps where m.id == 0 { nextBPFID += 1; m.id = nextBPFID }
+    }
+
+    /// Every attached program with the name a checkpoint keeps its maps under: the device for
+    /// XDP, `dev ingress|egress pref` for tc.
+    public var bpfAttachments: [(key: String, program: BPFProgram)] {
+        devices.flatMap { d -> [(key: String, program: BPFProgram)] in
+            var list: [(key: String, program: BPFProgram)] = d.xdp.map { [(d.name, $0.program)] } ?? []
+            if let c = d.clsact {
+                list += c.ingress.map { ("\(d.name) ingress \($0.pref)", $0.program) }
+                list += c.egress.map { ("\(d.name) egress \($0.pref)", $0.program) }
+            }
+            return list
+        }
+    }
+
+    /// Map contents by attachment (see `bpfAttachments`) and map name, as a checkpoint keeps them.
     public typealias BPFMapContents = [(dev: String, map: String, entries: [(key: [UInt8], values: [[UInt8]])])]
 
     /// The contents of every attached program's maps.
     public func bpfMapContents() -> BPFMapContents {
-        devices.compactMap { d in d.xdp.map { (d, $0) } }.flatMap { d, x in x.program.maps.map { (d.name, $0.name, $0.entries()) } }
+        bpfAttachments.flatMap { a in a.program.maps.map { (a.key, $0.name, $0.entries()) } }
     }
 
     /// Puts map contents back after the programs were loaded again (names that no longer match are skipped).
     public func restoreBPFMaps(_ list: BPFMapContents) {
+        let attached = bpfAttachments
         for item in list {
-            guard let d = device(named: item.dev), let m = d.xdp?.program.maps.first(where: { $0.name == item.map }) else { continue }
+            guard let p = attached.first(where: { $0.key == item.dev })?.program, let m = p.maps.first(where: { $0.name == item.map }) else { continue }
             m.restore(item.entries)
         }
     }
@@ -115,19 +133,24 @@ extension Stack {
     /// Every map of the attached programs, by id.
     public var bpfMaps: [BPFMap] {
         var seen = Set<Int>()
-        return devices.compactMap(\.xdp).flatMap(\.program.maps).filter { seen.insert($0.id).inserted }.sorted { $0.id < $1.id }
+        return bpfAttachments.flatMap(\.program.maps).filter { seen.insert($0.id).inserted }.sorted { $0.id < $1.id }
     }
 
     /// What `ip link set ... obj` does through libbpf: parse the object, create its maps (one
     /// value per simulated CPU for per-CPU maps), pre-fill them, verify and load the program.
     public func loadXDP(_ x: XDPConfig) throws -> XDPAttachment {
-        let obj = try BPFObject(elf: x.object, objectName: x.objectName)
         let section = x.program == nil ? (x.section ?? "xdp") : x.section
-        guard let spec = obj.program(section: section, name: x.program) else {
-            throw XDPLoadError(description: x.program.map { "no program \($0) in the object" } ?? "no program in section \(section ?? "xdp") (sections: \(Set(obj.programs.map(\.section)).sorted().joined(separator: ", ")))")
+        return XDPAttachment(program: try loadBPF(object: x.object, objectName: x.objectName, section: section, program: x.program, prefill: x.prefill, type: .xdp), mode: x.mode)
+    }
+
+    /// One program of an object as libbpf loads it: its maps created and pre-filled, then verified.
+    func loadBPF(object: [UInt8], objectName: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], type: BPFProgType) throws -> BPFProgram {
+        let obj = try BPFObject(elf: object, objectName: objectName)
+        guard let spec = obj.program(section: section, name: program) else {
+            throw XDPLoadError(description: program.map { "no program \($0) in the object" } ?? "no program in section \(section ?? "") (sections: \(Set(obj.programs.map(\.section)).sorted().joined(separator: ", ")))")
         }
         let maps = try BPFProgram.createMaps(obj, cpus: config.cpus)
-        for (name, entries) in x.prefill.sorted(by: { $0.key < $1.key }) {
+        for (name, entries) in prefill.sorted(by: { $0.key < $1.key }) {
             guard let m = maps.first(where: { $0.name == name }) else { throw XDPLoadError(description: "no map named \(name) in the object") }
             for (k, v) in entries {
                 guard k.count == m.spec.keySize, v.count == m.spec.valueSize else {
@@ -140,7 +163,7 @@ extension Stack {
                 guard r == 0 else { throw XDPLoadError(description: "map \(name): update failed (\(r))") }
             }
         }
-        return XDPAttachment(program: try BPFProgram.load(spec, maps: maps), mode: x.mode)
+        return try BPFProgram.load(spec, maps: maps, type: type)
     }
 
     /// `veth_xdp_rcv`: native XDP in the driver's NAPI poll, before an skb is built for the stack.
