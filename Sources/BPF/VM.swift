@@ -99,7 +99,7 @@ public final class BPFVM {
             packet = .allocate(byteCount: need, alignment: 8)
         }
         packet.initializeMemory(as: UInt8.self, repeating: 0, count: Self.headroom)
-        f.withUnsafeBytes { (packet + Self.headroom).copyMemory(from: $0.baseAddress!, byteCount: f.count) }
+        if !f.isEmpty { f.withUnsafeBytes { (packet + Self.headroom).copyMemory(from: $0.baseAddress!, byteCount: f.count) } }
         data = Self.headroom; dataMeta = data; dataEnd = data + f.count
     }
 

@@ -149,6 +149,56 @@ final class TCFilterAPITests: AppTestCase {
         XCTAssertEqual(run(9)?["outcome"], .string("forwarded"))
     }
 
+    /// scripts/record_tc_stack_case.sh on this kernel: TC/tc_ctx_fields.c on eth0's ingress and
+    /// eth1's egress (both veth) of a forwarding namespace, one 47-byte UDP frame. Key → value:
+    /// len, pkt_type, protocol, ifindex, ingress_ifindex, wire_len, queue_mapping, vlan_present,
+    /// hash, mark, priority, cb[1], protocol (16-bit read), data_end - data. The ingress program's
+    /// mark (len + 1000) reaches the egress one; clsact counted 33 bytes (wire_len) at ingress.
+    func testContextFieldsAsTheKernelSawThem() throws {
+        let src = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BPFTests/TC/tc_ctx_fields.c"), encoding: .utf8)
+        let obj = try object(src)
+        let stack = Self.stack.replacingOccurrences(of: #""addresses":["198.18.0.2/24"]}"#, with: #""addresses":["198.18.0.2/24"],"veth":true}"#)
+            .replacingOccurrences(of: #""addresses":["198.18.1.1/24"]}"#, with: #""addresses":["198.18.1.1/24"],"veth":true}"#)
+        XCTAssertEqual(call("POST", "/v1/stacks", stack).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/tc/filters", #"{"dev":"eth0","direction":"ingress","object":"\#(obj)","object_name":"f","section":"tc"}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/tc/filters", #"{"dev":"eth1","direction":"egress","object":"\#(obj)","object_name":"f","section":"tc"}"#).status, 201)
+        let r = call("POST", "/v1/stacks/r/packets?sync=true", #"{"packets":[{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.7","dst":"198.18.1.2","ttl":64},"udp":{"sport":9,"dport":53},"payload_hex":"68656c6c6f"}]}"#)
+        XCTAssertEqual(r.json?["results"]?[0]?["outcome"], .string("forwarded"), r.raw)
+        func values(_ map: Int) -> [Int] {
+            (call("GET", "/v1/stacks/r/bpf/maps/\(map)").json?.arrayValue ?? []).map { e in
+                (e["value"]?.arrayValue ?? []).enumerated().reduce(0) { $0 | Int(UInt8($1.element.text!.dropFirst(2), radix: 16)!) << (8 * $1.offset) }
+            }
+        }
+        let maps = call("GET", "/v1/stacks/r/bpf/maps").json?.arrayValue?.filter { $0["name"] == .string("fields") }.compactMap { $0["id"] }
+        guard let ids = maps, ids.count == 2, case .int(let ingress) = ids[0], case .int(let egress) = ids[1] else { return XCTFail("\(String(describing: maps))") }
+        XCTAssertEqual(values(ingress), [47, 0, 8, 2, 2, 33, 0, 0, 0, 0, 0, 0, 8, 47, 0, 0])
+        XCTAssertEqual(values(egress), [47, 0, 8, 3, 2, 47, 0, 0, 0, 1047, 0, 0, 8, 47, 0, 0])
+        XCTAssertEqual(call("GET", "/v1/stacks/r/qdiscs?dev=eth0&format=text").raw,
+                       "qdisc noqueue 0: root refcnt 2 \n Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0) \n backlog 0b 0p requeues 0\n"
+                       + "qdisc clsact ffff: parent ffff:fff1 \n Sent 33 bytes 1 pkt (dropped 0, overlimits 0 requeues 0) \n backlog 0b 0p requeues 0\n")
+    }
+
+    /// A tc program's map contents go into the checkpoint under its hook and pref, and a fork copies them.
+    func testMapContentsSurviveARestartAndAFork() throws {
+        let src = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BPFTests/TC/tc_port_filter.c"), encoding: .utf8)
+        let obj = try object(src)
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/tc/filters", #"{"dev":"eth0","direction":"ingress","pref":10,"object":"\#(obj)","maps":{"blocked":[["3500","0000000000000000"]]}}"#).status, 201)
+        for _ in 0..<3 { XCTAssertEqual(run(53)?["drop_reason"], .string("TC_INGRESS")) }
+        let counted = #"[{"key":["0x35","0x00"],"value":["0x03","0x00","0x00","0x00","0x00","0x00","0x00","0x00"]}]"# + "\n"
+        XCTAssertEqual(call("GET", "/v1/stacks/r/bpf/maps/blocked").raw, counted)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/fork", #"{"name":"y"}"#).status, 201)
+        XCTAssertEqual(call("GET", "/v1/stacks/y/bpf/maps/blocked").raw, counted)
+        app.checkpoint()
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/r/bpf/maps/blocked").raw, counted)
+        XCTAssertEqual(call("GET", "/v1/stacks/y/bpf/maps/blocked").raw, counted)
+        XCTAssertEqual(run(53)?["drop_reason"], .string("TC_INGRESS"))
+        XCTAssertEqual(call("GET", "/v1/stacks/r/bpf/maps/blocked").json?[0]?["value"]?[0], .string("0x04"))
+    }
+
     func testRefusals() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
         let bad = try object("""

@@ -44,6 +44,7 @@ extension Stack {
         let q = devices[skb.dev].queues[skb.rxQueue]
         if !q.rpsCPUs.isEmpty || !q.flowTable.isEmpty {
             enter(.get_rps_cpu, skb)
+            skb.hashComputed = true
             if let target = get_rps_cpu(skb, q) { return enqueue_to_backlog(skb, cpu: target, queue: q) }
         }
         return __netif_receive_skb_core(skb)

@@ -37,6 +37,7 @@ extension Stack {
         }
         enter(.qdisc_enqueue, skb)
         if skb.hash == 0 { skb.hash = skb_get_hash(skb) }
+        skb.hashComputed = true
         let verdict = q.enqueue(skb, len: skb.qdiscPktLen, now: clocks[skb.cpu])
         var callerFreed = false
         for (victim, reason) in q.toFree {

@@ -29,6 +29,9 @@ public final class SkBuff {
     public var rxQueue = 0
     /// `skb->hash` from RSS (0 when the NIC gave none).
     public var hash: UInt32 = 0
+    /// `skb->hash` holds a hash the kernel would have: the NIC's RSS hash, or one `skb_get_hash`
+    /// computed (RPS, a qdisc). A veth delivers none, and a program reading the field sees 0.
+    var hashComputed = false
     public var cpu = 0
     /// CHECKSUM_PARTIAL on transmit: the offset of the L4 checksum the device is to finish.
     var csumPartialOffset: Int? = nil

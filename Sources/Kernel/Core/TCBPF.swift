@@ -115,7 +115,7 @@ extension Stack {
         var frame = tagged ? Array(skb.data[0..<12]) + skb.data[16..<skb.len] : Array(skb.data[0..<skb.len])
         var fields = BPFSkb()
         fields.pktType = skb.pktType.number
-        fields.mark = skb.mark; fields.priority = skb.priority; fields.hash = skb.hash
+        fields.mark = skb.mark; fields.priority = skb.priority; fields.hash = skb.hashComputed ? skb.hash : 0
         fields.proto = skb.protocolType
         if tagged { fields.vlanPresent = true; fields.vlanTCI = skb.data.be16(14); fields.vlanProto = skb.data.be16(12) }
         fields.ingressIfindex = UInt32(dev.ifindex); fields.ifindex = UInt32(dev.ifindex)
@@ -149,7 +149,7 @@ extension Stack {
         let start = skb.networkHeader - EthernetFrame.headerLength
         var frame = Array(skb.data[start..<skb.len])
         var fields = BPFSkb()
-        fields.mark = skb.mark; fields.priority = skb.priority; fields.hash = skb.hash
+        fields.mark = skb.mark; fields.priority = skb.priority; fields.hash = skb.hashComputed ? skb.hash : 0
         fields.proto = skb.protocolType
         fields.ifindex = UInt32(d.ifindex)
         // skb_iif: the device a forwarded packet came in on; 0 for the stack's own.
@@ -217,10 +217,12 @@ extension Stack {
             if fields.mark != skb.mark { rec.changed.append("mark: \(skb.mark) -> \(fields.mark)") }
             if fields.priority != skb.priority { rec.changed.append("priority: \(skb.priority) -> \(fields.priority)") }
             if fields.tcIndex != 0 { rec.changed.append("tc_index: 0 -> \(fields.tcIndex)") }
-            if fields.hash != skb.hash { rec.changed.append("hash: \(skb.hash) -> \(fields.hash)") }
+            if skb.hashComputed && fields.hash != skb.hash { rec.changed.append("hash: \(skb.hash) -> \(fields.hash)") }
             if skb.packet >= 0 && !skb.generated { packets[skb.packet].tc.append(rec) }
         }
-        skb.mark = fields.mark; skb.priority = fields.priority; skb.hash = fields.hash
+        skb.mark = fields.mark; skb.priority = fields.priority
+        // BPF_F_INVALIDATE_HASH (skb_clear_hash); the model keeps its own copy for steering.
+        if fields.hash == 0 { skb.hashComputed = false }
     }
 
     /// `skb_do_redirect`: `bpf_redirect`'s target takes the whole frame, into its receive path

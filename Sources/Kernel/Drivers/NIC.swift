@@ -12,6 +12,7 @@ extension Stack {
         packets[p].rxQueue = qi
         let skb = allocSkb(frame: frame, dev: dev.index, packet: p)
         skb.hash = hash
+        skb.hashComputed = !dev.config.veth
         skb.rxQueue = qi
         skb.rxCsumPartial = csumPartial
         skb.cpu = q.irqCPU

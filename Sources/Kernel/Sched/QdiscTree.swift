@@ -169,6 +169,11 @@ extension Stack {
             } else if let c = tx.childConfigs.first, let q = tx.qdisc.child {
                 out.append(info(q, dev: d.name, parent: c.parent, refcnt: nil))
             }
+            // clsact (with the device's first tc filter): bytes as qdisc_skb_cb->pkt_len, SHOT drops.
+            if let c = d.clsact {
+                out.append(QdiscInfo(dev: d.name, kind: "clsact", handle: 0xffff, parent: (0xffff, 0xfff1), refcnt: nil,
+                                     stats: QdiscStats(bytes: c.bytes, packets: c.packets, drops: c.drops)))
+            }
         }
         return out
     }

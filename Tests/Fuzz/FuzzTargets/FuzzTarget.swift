@@ -68,13 +68,17 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         if data.starts(with: [0x7f, 0x45, 0x4c, 0x46]) {
             guard let obj = try? BPFObject(elf: data, objectName: "fuzz") else { return }
             for spec in obj.programs.prefix(4) {
-                guard let maps = try? BPFProgram.createMaps(obj, cpus: 2), let p = try? BPFProgram.load(spec, maps: maps) else { continue }
+                let type: BPFProgType = spec.section == "tc" || spec.section == "classifier" ? .schedCls : .xdp
+                guard let maps = try? BPFProgram.createMaps(obj, cpus: 2), let p = try? BPFProgram.load(spec, maps: maps, type: type) else { continue }
                 programs.append(p)
             }
         } else {
             let maps = [try? BPFMap(spec: BPFMapSpec(name: "a", type: BPFMapType.array.rawValue, keySize: 4, valueSize: 16, maxEntries: 4), cpus: 2),
                         try? BPFMap(spec: BPFMapSpec(name: "h", type: BPFMapType.hash.rawValue, keySize: 4, valueSize: 8, maxEntries: 4), cpus: 2)].compactMap { $0 }
-            if let p = try? BPFProgram.load(BPFProgramSpec(name: "fuzz", insns: Insn.decode(data)), maps: maps) { programs.append(p) }
+            // The same instructions as an XDP and as a tc program (their contexts and helpers differ).
+            for type in [BPFProgType.xdp, .schedCls] {
+                if let p = try? BPFProgram.load(BPFProgramSpec(name: "fuzz", insns: Insn.decode(data)), maps: maps, type: type) { programs.append(p) }
+            }
         }
         let frames: [[UInt8]] = [[], Array(repeating: 0xff, count: 14), Array(0..<60), Array(repeating: 0x45, count: 1500)]
         let vm = BPFVM()
@@ -82,7 +86,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let host = NullHost()
         for p in programs {
             for f in frames {
-                _ = vm.runXDP(p, frame: f, ifindex: 2, rxQueue: 0, host: host)
+                if p.type == .xdp {
+                    _ = vm.runXDP(p, frame: f, ifindex: 2, rxQueue: 0, host: host)
+                } else {
+                    var skb = BPFSkb()
+                    skb.wireLen = UInt32(f.count); skb.ifindex = 2
+                    _ = vm.runSKB(p, frame: f, skb: skb, host: host)
+                }
                 check(vm.data <= vm.dataEnd && vm.dataMeta <= vm.data, "packet bounds after a run")
             }
         }
