@@ -237,6 +237,55 @@ def main():
             {"ingress": "eth0", "hex": eth(ipv4("198.18.2.9", "198.18.0.2", 6, tcp_syn("198.18.2.9", "198.18.0.2", 3000, 23))).hex(), "desc": "TCP to 23: passes, RST"},
         ],
         "ruleset": "", "sysctls": {}})
+    cpumap_case()
+
+CPUMAP = r'''/* Steering to another CPU (xdp-redirect-cpu style): UDP to port 5000 goes to CPU 1 through a
+ * CPUMAP (the stack then takes it on that CPU's kthread), port 5001 to CPU 3's empty slot
+ * (XDP_ABORTED: flags 0), everything else passes. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/in.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+struct { __uint(type, BPF_MAP_TYPE_CPUMAP); __type(key, __u32); __type(value, __u32); __uint(max_entries, 4); } cpu_map SEC(".maps");
+
+SEC("xdp")
+int xdp_cpumap(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->protocol != IPPROTO_UDP || ip->ihl != 5)
+        return XDP_PASS;
+    struct udphdr *udp = (void *)(ip + 1);
+    if ((void *)(udp + 1) > end)
+        return XDP_PASS;
+    if (udp->dest == bpf_htons(5000))
+        return bpf_redirect_map(&cpu_map, 1, 0);
+    if (udp->dest == bpf_htons(5001))
+        return bpf_redirect_map(&cpu_map, 3, 0);
+    return XDP_PASS;
+}
+
+char _license[] SEC("license") = "GPL";
+'''
+
+
+def cpumap_case():
+    write("xdp_cpumap_1", {
+        "description": "CPUMAP redirect to CPU 1 (qsize 192): the stack takes the frame there; an empty slot aborts [native]",
+        "xdp": [{"dev": "eth0", "mode": "native", "section": "xdp", "c": CPUMAP,
+                 "maps": {"cpu_map": [["01000000", "c0000000"]]}}],
+        "packets": [
+            {"ingress": "eth0", "hex": v4udp("198.18.0.1", "198.18.0.2", 1000, 5000), "desc": "port 5000: to CPU 1, then the stack: port unreachable"},
+            {"ingress": "eth0", "hex": v4udp("198.18.0.1", "198.18.0.2", 1000, 5001), "desc": "port 5001: CPU 3's slot is empty, XDP_ABORTED"},
+            {"ingress": "eth0", "hex": v4udp("198.18.0.1", "198.18.0.2", 1000, 5002), "desc": "other port: passes, port unreachable"},
+        ],
+        "xdp_peers": "xdp-pass", "ruleset": "", "sysctls": {}})
+
 
 if __name__ == "__main__":
     main()

@@ -200,10 +200,7 @@ extension App {
         let doc = try registry.change(try entry(name)) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
             let m = try Self.findMap(s, ref)
             let key = try Self.mapBytes(keyText, size: m.spec.keySize, what: "key"), value = try Self.mapBytes(valueText, size: m.spec.valueSize, what: "value")
-            if m.type == .devmap || m.type == .devmapHash {
-                let ifindex = Int(value.prefix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) })
-                guard s.deviceExists(ifindex: ifindex) else { throw Problem(status: 422, slug: "invalid-value", detail: "no device with ifindex \(ifindex) (ENODEV)") }
-            }
+            if let why = s.refusedMapUpdate(m, key: key, value: value) { throw Problem(status: 422, slug: "invalid-value", detail: why) }
             if m.type == .progArray { throw Problem(status: 422, slug: "not-supported", detail: "prog_array updates over the API not supported yet") }
             let r = m.update(key, value: value, flags: flags)
             switch r {

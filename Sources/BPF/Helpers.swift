@@ -57,12 +57,14 @@ extension BPFVM {
             return .success(Self.XDP_REDIRECT)
         case 51:        // bpf_redirect_map(map, key, flags): a missing entry returns the flags' action
             guard let m = mapArgument(regs[1]) else { return bad("R1 is not a map") }
-            guard m.type == .devmap || m.type == .devmapHash else { return bad("map \(m.name) of type \(m.type.name) cannot redirect") }
+            guard m.type == .devmap || m.type == .devmapHash || m.type == .cpumap else { return bad("map \(m.name) of type \(m.type.name) cannot redirect") }
             let flags = regs[3]
             guard flags & ~3 == 0 else { return .success(Self.XDP_ABORTED) }
             let key = UInt32(truncatingIfNeeded: regs[2])
             guard let slot = m.slot(withUnsafeBytes(of: key.littleEndian, Array.init)) else { redirect = nil; return .success(flags & 3) }
-            redirect = BPFRedirect(ifindex: Int(m.value(slot: slot).le32(0)), map: m.name, mapType: m.type, key: key)
+            // A cpumap's key is the CPU; a devmap's value the device.
+            redirect = m.type == .cpumap ? BPFRedirect(ifindex: 0, map: m.name, mapType: m.type, key: key, cpu: Int(key))
+                : BPFRedirect(ifindex: Int(m.value(slot: slot).le32(0)), map: m.name, mapType: m.type, key: key)
             return .success(Self.XDP_REDIRECT)
         case 28:        // bpf_csum_diff(from, from_size, to, to_size, seed)
             let fromSize = Int(truncatingIfNeeded: regs[2]), toSize = Int(truncatingIfNeeded: regs[4])

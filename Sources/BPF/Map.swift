@@ -1,9 +1,9 @@
-// kernel/bpf/{arraymap,hashtab,lpm_trie,devmap}.c: maps, shared by programs and the API.
+// kernel/bpf/{arraymap,hashtab,lpm_trie,devmap,cpumap}.c: maps, shared by programs and the API.
 
 /// `enum bpf_map_type`, the types the model runs; others are refused at load by name.
 public enum BPFMapType: UInt32, Sendable, CaseIterable {
     case hash = 1, array = 2, progArray = 3, percpuHash = 5, percpuArray = 6, lruHash = 9, lruPercpuHash = 10
-    case lpmTrie = 11, devmap = 14, devmapHash = 25
+    case lpmTrie = 11, devmap = 14, cpumap = 16, devmapHash = 25
 
     /// The name `bpftool` prints.
     public var name: String {
@@ -17,6 +17,7 @@ public enum BPFMapType: UInt32, Sendable, CaseIterable {
         case .lruPercpuHash: "lru_percpu_hash"
         case .lpmTrie: "lpm_trie"
         case .devmap: "devmap"
+        case .cpumap: "cpumap"
         case .devmapHash: "devmap_hash"
         }
     }
@@ -81,7 +82,7 @@ public final class BPFMap: @unchecked Sendable {
         guard let t = BPFMapType(rawValue: spec.type) else { throw BPFMapError("map \(spec.name): map type \(spec.type) not supported yet") }
         guard spec.maxEntries > 0, spec.valueSize > 0, spec.keySize > 0 else { throw BPFMapError("map \(spec.name): key, value size and max_entries must be positive (EINVAL)") }
         switch t {
-        case .array, .percpuArray, .progArray, .devmap:
+        case .array, .percpuArray, .progArray, .devmap, .cpumap:
             guard spec.keySize == 4 else { throw BPFMapError("map \(spec.name): an \(t.name) key is 4 bytes (EINVAL)") }
         case .lpmTrie:
             guard spec.keySize > 4, spec.keySize <= 4 + 256, spec.flags & 1 == 1 else {
@@ -90,6 +91,8 @@ public final class BPFMap: @unchecked Sendable {
         default: break
         }
         if t == .devmap || t == .devmapHash { guard spec.valueSize == 4 || spec.valueSize == 8 else { throw BPFMapError("map \(spec.name): a devmap value is 4 or 8 bytes (EINVAL)") } }
+        // struct bpf_cpumap_val: qsize, then optionally a program's fd.
+        if t == .cpumap { guard spec.valueSize == 4 || spec.valueSize == 8 else { throw BPFMapError("map \(spec.name): a cpumap value is 4 or 8 bytes (EINVAL)") } }
         if t == .progArray { guard spec.valueSize == 4 else { throw BPFMapError("map \(spec.name): a prog_array value is 4 bytes (EINVAL)") } }
         guard spec.maxEntries <= 1 << 24, spec.valueSize <= 1 << 16, spec.keySize <= 1024 else { throw BPFMapError("map \(spec.name): larger than the model allocates (E2BIG)") }
         // Values are preallocated (per CPU for per-CPU maps): at most 256 MiB a map.
@@ -122,10 +125,10 @@ public final class BPFMap: @unchecked Sendable {
     /// The slot holding `key`, if any (arrays: the index when in range).
     public func slot(_ key: [UInt8]) -> Int? {
         switch type {
-        case .array, .percpuArray, .progArray, .devmap:
+        case .array, .percpuArray, .progArray, .devmap, .cpumap:
             let i = Int(UInt32(key[0]) | UInt32(key[1]) << 8 | UInt32(key[2]) << 16 | UInt32(key[3]) << 24)
             guard i < spec.maxEntries else { return nil }
-            if type == .devmap { return devmapSlotSet(i) ? i : nil }
+            if type == .devmap || type == .cpumap { return devmapSlotSet(i) ? i : nil }
             if type == .progArray { return programs[i] != nil ? i : nil }
             return i
         case .lpmTrie:
@@ -137,6 +140,7 @@ public final class BPFMap: @unchecked Sendable {
         }
     }
 
+    /// A devmap slot holds an ifindex, a cpumap slot a qsize: 0 is an empty slot.
     func devmapSlotSet(_ i: Int) -> Bool { storage.load(fromByteOffset: i * stride, as: UInt32.self) != 0 }
 
     /// `trie_lookup_elem`: the entry with the longest prefix that covers the key's address.
@@ -175,7 +179,7 @@ public final class BPFMap: @unchecked Sendable {
         guard flags <= 2 else { return -Errno.EINVAL }
         let s: Int
         switch type {
-        case .array, .percpuArray, .devmap, .progArray:
+        case .array, .percpuArray, .devmap, .progArray, .cpumap:
             let i = Int(key.le32(0))
             guard i < spec.maxEntries else { return -Errno.E2BIG }
             guard flags != 1 else { return -Errno.EEXIST }
@@ -221,7 +225,7 @@ public final class BPFMap: @unchecked Sendable {
     public func delete(_ key: [UInt8]) -> Int32 {
         switch type {
         case .array, .percpuArray: return -Errno.EINVAL
-        case .devmap, .progArray:
+        case .devmap, .progArray, .cpumap:
             let i = Int(key.le32(0))
             guard i < spec.maxEntries else { return -Errno.E2BIG }
             if type == .progArray { programs[i] = nil }
@@ -266,7 +270,7 @@ public final class BPFMap: @unchecked Sendable {
             return slots.values.compactMap { s in slotKeys[s].map { ($0, perCPU(s)) } }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
         }
         return (0..<spec.maxEntries).compactMap { i in
-            if type == .devmap, !devmapSlotSet(i) { return nil }
+            if type == .devmap || type == .cpumap, !devmapSlotSet(i) { return nil }
             if type == .progArray, programs[i] == nil { return nil }
             return (withUnsafeBytes(of: UInt32(i).littleEndian, Array.init), perCPU(i))
         }

@@ -69,7 +69,7 @@ public final class BPFProgram: @unchecked Sendable {
     public static func createMaps(_ object: BPFObject, cpus: Int) throws -> [BPFMap] {
         try object.maps.map { m in
             var s = m
-            // dev_map_alloc: programs never write a devmap.
+            // dev_map_alloc: programs never write a devmap (a cpumap is kept from them by the verifier).
             if s.type == BPFMapType.devmap.rawValue || s.type == BPFMapType.devmapHash.rawValue { s.flags |= 0x80 }
             return try BPFMap(spec: s, cpus: cpus)
         }

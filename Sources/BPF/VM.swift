@@ -20,6 +20,8 @@ public struct BPFRedirect: Sendable, Equatable {
     public var key: UInt32?
     /// tc's `BPF_F_INGRESS`: into the device's receive path rather than out of it.
     public var ingress = false
+    /// Through a cpumap: the CPU whose kthread takes the frame to the stack.
+    public var cpu: Int?
 }
 
 /// One executed instruction, for the instruction trace: where, and the destination register after.

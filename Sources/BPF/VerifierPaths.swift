@@ -192,16 +192,21 @@ struct PathChecker {
     func movePointer(_ ptr: Reg, by s: Scalar, subtract: Bool, pc: Int, reg d: Int, _ st: inout VerifierState) throws -> Reg {
         if s.isConst {
             let k = Int(truncatingIfNeeded: Int64(bitPattern: s.umin))
-            guard k > -(1 << 29), k < 1 << 29 else { throw fail(pc, "R\(d) pointer arithmetic with offset \(k) out of range") }
+            guard k > -(1 << 29), k < 1 << 29 else { throw fail(pc, "math between \(ptr.typeName) pointer and \(k) is not allowed") }
             let delta = subtract ? -k : k
+            // check_reg_sane_offset: a pointer's fixed offset stays within BPF_MAX_VAR_OFF.
+            func sane(_ o: Int) throws -> Int {
+                guard o > -(1 << 29), o < 1 << 29 else { throw fail(pc, "\(ptr.typeName) pointer offset \(o) is not allowed") }
+                return o
+            }
             switch ptr {
-            case .ctx(let o): return .ctx(off: o + delta)
-            case .stack(let f, let o): return .stack(frame: f, off: o + delta)
+            case .ctx(let o): return .ctx(off: try sane(o + delta))
+            case .stack(let f, let o): return .stack(frame: f, off: try sane(o + delta))
             case .packet(let id, let o, let v, let r):
                 guard abs(o + delta) <= Self.maxPacketOff else { throw fail(pc, "R\(d) offset is outside of the packet") }
                 return .packet(id: id, off: o + delta, varMax: v, range: r)
             case .packetMeta(let o, let r): return .packetMeta(off: o + delta, range: r)
-            case .mapValue(let m, let o, let v): return .mapValue(map: m, off: o + delta, varMax: v)
+            case .mapValue(let m, let o, let v): return .mapValue(map: m, off: try sane(o + delta), varMax: v)
             case .packetEnd: return .scalar(.unknown)
             case .mapPtr, .mapValueOrNull: throw fail(pc, "R\(d) pointer arithmetic on \(ptr.typeName) prohibited, null-check it first")
             default: return ptr
@@ -561,7 +566,11 @@ struct PathChecker {
                 if arg == .progArray && map!.type != .progArray {
                     throw fail(pc, "cannot pass map_type \(map!.spec.type) into func \(HelperNames.name(id))#\(id)")
                 }
-                if id == 51 && map!.type != .devmap && map!.type != .devmapHash {
+                if id == 51 && map!.type != .devmap && map!.type != .devmapHash && map!.type != .cpumap {
+                    throw fail(pc, "cannot pass map_type \(map!.spec.type) into func \(HelperNames.name(id))#\(id)")
+                }
+                // check_map_func_compatibility: a cpumap only with bpf_redirect_map.
+                if id != 51 && map!.type == .cpumap {
                     throw fail(pc, "cannot pass map_type \(map!.spec.type) into func \(HelperNames.name(id))#\(id)")
                 }
                 if id != 51 && (map!.type == .devmap || map!.type == .devmapHash) && (id == 2 || id == 3) {

@@ -81,11 +81,11 @@ enum Reg: Equatable {
 /// One frame's stack: per byte whether it was written, and registers spilled to 8-byte slots.
 struct StackFrame: Equatable {
     static let size = 512
-    var written = [Bool](repeating: false, count: size)
+    var written = ByteSet()
     var spills: [Int: Reg] = [:]   // by slot (byte offset from the bottom / 8)
 
     func covers(_ o: StackFrame) -> Bool {
-        for i in 0..<Self.size where written[i] && !o.written[i] { return false }
+        guard written.isSubset(of: o.written) else { return false }
         for (slot, r) in spills {
             guard let other = o.spills[slot] else {
                 // A spilled scalar we had is covered by plain written bytes only if it was unknown.
@@ -96,6 +96,20 @@ struct StackFrame: Equatable {
         }
         // A pointer spilled where we had plain data: what read it as data may not use it as a pointer.
         for (slot, r) in o.spills where spills[slot] == nil && r.isPointer && written[slot * 8] { return false }
+        return true
+    }
+}
+
+/// Which of a frame's 512 stack bytes were written: a bitset, so states compare in a few words
+/// (the verifier compares every state it reaches at a prune point with up to 64 others).
+struct ByteSet: Equatable {
+    var words = [UInt64](repeating: 0, count: StackFrame.size / 64)
+    subscript(i: Int) -> Bool {
+        get { words[i >> 6] >> UInt64(i & 63) & 1 == 1 }
+        set { if newValue { words[i >> 6] |= 1 << UInt64(i & 63) } else { words[i >> 6] &= ~(1 << UInt64(i & 63)) } }
+    }
+    func isSubset(of o: ByteSet) -> Bool {
+        for k in 0..<words.count where words[k] & ~o.words[k] != 0 { return false }
         return true
     }
 }

@@ -322,6 +322,7 @@ public final class Stack {
         case .coalesceTimer(let d, let q, let g): coalesceTimer(device: d, queue: q, generation: g, at: t)
         case .softirq(let c): net_rx_action(cpu: c, at: t)
         case .rpsIPI(let c): rps_trigger_softirq(cpu: c, at: t)
+        case .cpumapKthread(let c): cpu_map_kthread_run(cpu: c, at: t)
         case .fragExpire(let key, let g): ip_expire(key, generation: g)
         case .neighTimer(let d, let a): neigh_timer_handler(device: d, address: IPv4Address(raw: a))
         case .frag6Expire(let key, let g): ip6_frag_expire(key, generation: g)

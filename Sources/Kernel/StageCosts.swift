@@ -23,7 +23,7 @@ public struct StageCosts: Sendable {
         "icmpv6_rcv": 100, "icmp6_send": 200, "icmpv6_echo_reply": 150, "ndisc_rcv": 80, "ndisc_send_na": 120, "ndisc_solicit": 120,
         "udpv6_rcv": 120, "tcp_v6_rcv": 200, "tcp_v6_send_reset": 150,
         "__skb_checksum_complete": 60, "kfree_skb_reason": 10, "consume_skb": 10,
-        "veth_xdp_rcv": 20, "do_xdp_generic": 60, "bpf_prog_run_xdp": 30, "xdp_do_redirect": 40, "generic_xdp_tx": 40,
+        "veth_xdp_rcv": 20, "do_xdp_generic": 60, "bpf_prog_run_xdp": 30, "xdp_do_redirect": 40, "generic_xdp_tx": 40, "cpu_map_enqueue": 30, "cpu_map_kthread_run": 60,
         "sch_handle_ingress": 30, "sch_handle_egress": 30, "cls_bpf_classify": 40, "skb_do_redirect": 40,
         "hardirq": 500, "net_rx_action": 100,
     ]

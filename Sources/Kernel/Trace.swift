@@ -37,6 +37,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case kfree_skb_reason, consume_skb
     // drivers/net/veth.c (native XDP), net/core/dev.c (generic XDP), net/core/filter.c (redirects)
     case veth_xdp_rcv, do_xdp_generic, bpf_prog_run_xdp, xdp_do_redirect, generic_xdp_tx
+    // kernel/bpf/cpumap.c: XDP frames redirected to another CPU
+    case cpu_map_enqueue, cpu_map_kthread_run
     // net/core/dev.c (clsact hooks), net/sched/cls_bpf.c, net/core/filter.c (tc redirects)
     case sch_handle_ingress, sch_handle_egress, cls_bpf_classify, skb_do_redirect
 

@@ -158,6 +158,32 @@ final class XDPAPITests: AppTestCase {
         XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/blocked").json?[0]?["value"]?[0], .string("0x04"))
     }
 
+    /// A cpumap over the API: entries as cpu_map_update_elem takes them, and a redirected frame
+    /// taken to the stack by the other CPU's kthread.
+    func testCpumapRedirect() throws {
+        let src = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("OracleTests/CorpusXDP/xdp_cpumap_1.json"), encoding: .utf8)
+        guard case .object(let c)? = try? JSONParser.parse(Array(src.utf8)), case .array(let xdp)? = c.first(where: { $0.0 == "xdp" })?.1,
+              case .string(let code)? = xdp.first?["c"] else { return XCTFail("the cpumap case's source") }
+        let obj = try object(code)
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","cpus":2,"devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"],"veth":true}],"sockets":[{"port":5000}]}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","mode":"native","object":"\#(obj)"}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/cpu_map", #"{"key":"05000000","value":"c0000000"}"#).status, 422, "no CPU 5")
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/cpu_map", #"{"key":"01000000","value":"00500000"}"#).json?["detail"], .string("qsize 20480 is over 16384 (EOVERFLOW)"))
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/cpu_map", #"{"key":"01000000","value":"c0000000"}"#).status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps").json?[0]?["type"], .string("cpumap"))
+        let r = try XCTUnwrap(run(5000))
+        XCTAssertEqual(r["xdp"]?["action"], .string("XDP_REDIRECT"))
+        XCTAssertEqual(r["xdp"]?["result"], .string("redirected"))
+        XCTAssertEqual(r["outcome"], .string("delivered"))
+        let stages = r["stages"]?.arrayValue?.map { st -> String in
+            guard case .string(let f)? = st["function"], case .int(let c)? = st["cpu"] else { return "?" }
+            return "\(f) \(c)"
+        } ?? []
+        XCTAssertEqual(Array(stages.prefix(7)), ["nic_receive 0", "napi_poll 0", "veth_xdp_rcv 0", "bpf_prog_run_xdp 0", "xdp_do_redirect 0", "cpu_map_enqueue 0", "cpu_map_kthread_run 1"])
+        XCTAssertTrue(stages.contains("udp_queue_rcv_skb 1"), "\(stages)")
+    }
+
     func testRefusals() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
         // A helper XDP programs may not call: the verifier's words, by name.

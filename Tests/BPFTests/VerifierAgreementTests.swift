@@ -17,7 +17,7 @@ final class VerifierAgreementTests: XCTestCase {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("psverify-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        XCTAssertEqual(expected.count, 19)
+        XCTAssertEqual(expected.count, 20)
         for (name, want) in expected.sorted(by: { $0.key < $1.key }) {
             let o = tmp.appendingPathComponent(name + ".o").path
             XCTAssertEqual(try shell([Self.clang, "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", Self.dir.appendingPathComponent(name + ".c").path, "-o", o]).status, 0, name)

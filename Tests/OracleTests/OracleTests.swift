@@ -15,7 +15,7 @@ final class OracleTests: XCTestCase {
     static let ownCorpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus").standardized
 
     /// The oracle's DUT: two devices, static neighbours and routes, its sysctl defaults plus the case's.
-    static func dut(_ c: [String: Any]) throws -> Stack {
+    static func dut(_ c: [String: Any], cpus: Int = 1) throws -> Stack {
         var d0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [try IPv4CIDR(parsing: "198.18.0.2/24")])
         var d1 = DeviceConfig(name: "eth1", mac: MACAddress(2, 0, 0, 0, 1, 1), addresses: [try IPv4CIDR(parsing: "198.18.1.1/24")])
         d0.veth = true; d1.veth = true   // the oracle's DUT has veth devices
@@ -43,7 +43,7 @@ final class OracleTests: XCTestCase {
             }
         }
         var sysctls: [String: Int] = ["net.ipv4.ip_forward": 0, "net.ipv4.icmp_ratelimit": 0, "net.ipv4.conf.all.send_redirects": 0]
-        var config = StackConfig(name: "dut", devices: [d0, d1], routes: routes, neighbours: n)
+        var config = StackConfig(name: "dut", cpus: cpus, devices: [d0, d1], routes: routes, neighbours: n)
         if c["ipv6"] as? Bool == true {
             // The README's IPv6 topology: addresses (nodad), 47 static neighbours per side, two routes.
             config.devices[0].addresses6 = [try IPv6CIDR(parsing: "2001:db8:0::2/64")]

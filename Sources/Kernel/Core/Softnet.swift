@@ -11,6 +11,9 @@ final class SoftnetData {
     /// `input_pkt_queue` (process_queue folded in: the model dequeues one at a time).
     var backlog: RingBuffer<SkBuff>
     var backlogScheduled = false
+    /// Frames XDP redirected to this CPU through a cpumap (its ptr_ring), and whether its kthread is woken.
+    var cpumapQueue: [SkBuff] = []
+    var cpumapWoken = false
     var softirqPending = false
     // net_rx_action state while a softirq runs
     var inAction = false

@@ -143,6 +143,24 @@ extension Stack {
         return XDPAttachment(program: try loadBPF(object: x.object, objectName: x.objectName, section: section, program: x.program, prefill: x.prefill, type: .xdp), mode: x.mode)
     }
 
+    /// What the kernel refuses of a user's update to a devmap (`dev_map_update_elem`: the device
+    /// must exist) or cpumap (`cpu_map_update_elem`: a possible CPU, qsize at most 16384, no
+    /// program of its own here); nil when it takes it.
+    public func refusedMapUpdate(_ m: BPFMap, key: [UInt8], value v: [UInt8]) -> String? {
+        func le32(_ b: [UInt8], _ o: Int) -> Int { b.count >= o + 4 ? Int(b[o]) | Int(b[o + 1]) << 8 | Int(b[o + 2]) << 16 | Int(b[o + 3]) << 24 : 0 }
+        switch m.type {
+        case .devmap, .devmapHash:
+            return deviceExists(ifindex: le32(v, 0)) ? nil : "no device with ifindex \(le32(v, 0)) (ENODEV)"
+        case .cpumap:
+            if le32(key, 0) >= config.cpus { return "no CPU \(le32(key, 0)) (the stack has \(config.cpus); ENODEV)" }
+            if le32(v, 0) > 16384 { return "qsize \(le32(v, 0)) is over 16384 (EOVERFLOW)" }
+            if v.count == 8 && le32(v, 4) != 0 { return "a program on the cpumap entry not supported yet" }
+            return nil
+        default:
+            return nil
+        }
+    }
+
     /// One program of an object as libbpf loads it: its maps created and pre-filled, then verified.
     func loadBPF(object: [UInt8], objectName: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], type: BPFProgType) throws -> BPFProgram {
         let obj = try BPFObject(elf: object, objectName: objectName)
@@ -156,9 +174,7 @@ extension Stack {
                 guard k.count == m.spec.keySize, v.count == m.spec.valueSize else {
                     throw XDPLoadError(description: "map \(name): key and value must be \(m.spec.keySize) and \(m.spec.valueSize) bytes")
                 }
-                if m.type == .devmap || m.type == .devmapHash, !deviceExists(ifindex: Int(v.prefix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) })) {
-                    throw XDPLoadError(description: "map \(name): no device with that ifindex (ENODEV)")
-                }
+                if let why = refusedMapUpdate(m, key: k, value: v) { throw XDPLoadError(description: "map \(name): \(why)") }
                 let r = m.update(k, value: v)
                 guard r == 0 else { throw XDPLoadError(description: "map \(name): update failed (\(r))") }
             }
@@ -291,6 +307,7 @@ extension Stack {
             if native && dev.config.veth { dev.xdpStats.rx_drops += 1; dev.stats.rx_dropped += 1 }
             return drop(.XDP, why)
         }
+        if let r, let cpu = r.cpu { return cpu_map_enqueue(skb, x, rec, fields, cpu: cpu) }
         guard let r, let target = devices.firstIndex(where: { $0.ifindex == r.ifindex }) else {
             return failed(Errno.EINVAL, "EINVAL", "XDP_REDIRECT to no device (ifindex \(bpfVM.redirect?.ifindex ?? 0))")
         }
@@ -313,5 +330,55 @@ extension Stack {
         rec?.result = "redirected"
         transmit(bpfVM.frame, dev: target, cause: skb, xdpFrame: native)
         return .forwarded
+    }
+
+    /// `cpu_map_enqueue`: the frame goes onto the ring of the CPU the cpumap names; that CPU's
+    /// kthread builds the skb and hands it to the stack (`cpu_map_kthread_run`). The ring holds
+    /// the entry's qsize frames; a full one drops (as `xdp_cpumap_enqueue` counts drops).
+    private func cpu_map_enqueue(_ skb: SkBuff, _ x: XDPAttachment, _ rec: XDPRecord?, _ fields: [(String, XDPEvent.Value)], cpu: Int) -> PathEnd {
+        let dev = devices[skb.dev]
+        guard x.mode == .native else {
+            rec?.result = "redirect-failed"
+            return drop(.XDP, "XDP_REDIRECT through a cpumap from generic XDP not supported yet")
+        }
+        guard cpu < cpus.count else {
+            rec?.result = "redirect-failed"
+            return drop(.XDP, "XDP_REDIRECT to CPU \(cpu): the stack has \(cpus.count) CPUs")
+        }
+        enter(.cpu_map_enqueue, skb)
+        rec?.events.append(XDPEvent(event: "xdp_redirect", fields: fields + [("err", .number(0))]))
+        rec?.result = "redirected"
+        if dev.config.veth { dev.xdpStats.rx_xdp_redirect += 1 }
+        let m = x.program.maps.first { $0.name == bpfVM.redirect?.map }
+        // struct bpf_cpumap_val's qsize, little-endian at the value's start.
+        let value = m.flatMap { m in m.slot(withUnsafeBytes(of: UInt32(cpu).littleEndian, Array.init)).map { m.value(slot: $0) } } ?? []
+        let qsize = value.count >= 4 ? Int(value[0]) | Int(value[1]) << 8 | Int(value[2]) << 16 | Int(value[3]) << 24 : 0
+        let sd = cpus[cpu]
+        guard sd.cpumapQueue.count < qsize else { return drop(.XDP, "cpumap ring of CPU \(cpu) full (qsize \(qsize))") }
+        skb.data = bpfVM.frame
+        skb.len = skb.data.count
+        sd.cpumapQueue.append(skb)
+        if !sd.cpumapWoken {
+            sd.cpumapWoken = true
+            schedule(clocks[skb.cpu], .cpumapKthread(cpu: cpu))
+        }
+        return .stolen
+    }
+
+    /// `cpu_map_kthread_run`: on its CPU, each frame becomes an skb (`__xdp_build_skb_from_frame`:
+    /// `eth_type_trans` for the device it arrived on) and goes to `netif_receive_skb`.
+    func cpu_map_kthread_run(cpu: Int, at t: UInt64) {
+        let sd = cpus[cpu]
+        sd.cpumapWoken = false
+        if clocks[cpu] < t { clocks[cpu] = t }
+        let frames = sd.cpumapQueue
+        sd.cpumapQueue = []
+        for skb in frames {
+            skb.cpu = cpu
+            enter(.cpu_map_kthread_run, skb)
+            if let end = eth_type_trans(skb) { finish(skb, end); continue }
+            enter(.netif_receive_skb, skb)
+            finish(skb, __netif_receive_skb_core(skb))
+        }
     }
 }

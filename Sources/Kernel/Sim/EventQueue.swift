@@ -8,6 +8,8 @@ enum Event {
     case softirq(cpu: Int)
     /// An RPS inter-processor interrupt reaches a CPU.
     case rpsIPI(cpu: Int)
+    /// A CPU's cpumap kthread wakes to take the frames XDP redirected to it.
+    case cpumapKthread(cpu: Int)
     /// A fragment queue's ipfrag_time runs out.
     case fragExpire(key: FragKey, generation: Int)
     /// An incomplete neighbour's retransmit timer (`neigh_timer_handler`).
