@@ -2744,10 +2744,28 @@ components:
     XDPInput:
       type: object
       additionalProperties: false
-      required: [dev, object]
+      required: [dev]
+      description: "A program from an ELF object (object) or raw instructions (insns)."
       properties:
         dev: {type: string}
         mode: {type: string, enum: [native, generic], default: generic}
+        insns: {type: string, description: "Instead of object: raw instructions in hex, 8 bytes each as BPF_PROG_LOAD takes them; LD_IMM64 with src 1 names a map of map_defs by index, src 2 a map and an offset into its value."}
+        map_defs:
+          type: array
+          description: "With insns: the maps the instructions name, by index (BPF_MAP_CREATE)."
+          items:
+            type: object
+            additionalProperties: false
+            required: [name, type]
+            properties:
+              name: {type: string, maxLength: 15}
+              type: {type: string, enum: [hash, array, prog_array, percpu_hash, percpu_array, lru_hash, lru_percpu_hash, lpm_trie, devmap, cpumap, devmap_hash]}
+              key_size: {type: integer, minimum: 1, maximum: 1024, default: 4}
+              value_size: {type: integer, minimum: 1, maximum: 65536, default: 8}
+              max_entries: {type: integer, minimum: 1, maximum: 16777216, default: 1}
+              flags: {type: integer, minimum: 0, maximum: 65535, default: 0}
+        license: {type: string, default: GPL, description: "With insns: the program's license (GPL-only helpers need a GPL-compatible one)."}
+        name: {type: string, default: prog, description: "With insns: the program's name."}
         object: {type: string, contentEncoding: base64, description: "The ELF object (clang -O2 -g -target bpf -c prog.c -o prog.o), base64."}
         object_name: {type: string, default: prog, description: "The object file's name without .o: global data maps are called <name>.rodata etc. (15 characters), as libbpf names them."}
         section: {type: string, description: "The program's ELF section (ip link ... sec), default xdp."}
@@ -2761,10 +2779,28 @@ components:
     TCFilterInput:
       type: object
       additionalProperties: false
-      required: [dev, direction, object]
+      required: [dev, direction]
+      description: "A program from an ELF object (object) or raw instructions (insns)."
       properties:
         dev: {type: string}
         direction: {type: string, enum: [ingress, egress]}
+        insns: {type: string, description: "Instead of object: raw instructions in hex, 8 bytes each as BPF_PROG_LOAD takes them; LD_IMM64 with src 1 names a map of map_defs by index, src 2 a map and an offset into its value."}
+        map_defs:
+          type: array
+          description: "With insns: the maps the instructions name, by index (BPF_MAP_CREATE)."
+          items:
+            type: object
+            additionalProperties: false
+            required: [name, type]
+            properties:
+              name: {type: string, maxLength: 15}
+              type: {type: string, enum: [hash, array, prog_array, percpu_hash, percpu_array, lru_hash, lru_percpu_hash, lpm_trie, devmap, cpumap, devmap_hash]}
+              key_size: {type: integer, minimum: 1, maximum: 1024, default: 4}
+              value_size: {type: integer, minimum: 1, maximum: 65536, default: 8}
+              max_entries: {type: integer, minimum: 1, maximum: 16777216, default: 1}
+              flags: {type: integer, minimum: 0, maximum: 65535, default: 0}
+        license: {type: string, default: GPL, description: "With insns: the program's license (GPL-only helpers need a GPL-compatible one)."}
+        name: {type: string, default: prog, description: "With insns: the program's name."}
         pref: {type: integer, minimum: 1, maximum: 65535, description: "Filters run in ascending pref; without one tc's choice: 49152 for a hook's first, then one less than its lowest."}
         object: {type: string, contentEncoding: base64, description: "The ELF object (clang -O2 -g -target bpf -c prog.c -o prog.o), base64."}
         object_name: {type: string, default: prog, description: "The object file's name without .o (tc shows the filter as <name>.o:[<section>])."}

@@ -1,3 +1,4 @@
+import BPF
 import Foundation
 import JSON
 import Kernel
@@ -431,7 +432,7 @@ enum StackDocument {
         guard let mode = XDPMode(rawValue: modeText) else { throw Problem.unprocessable("mode must be native (xdpdrv) or generic (xdpgeneric)", pointer: path + "/mode") }
         let o = try decodeObject(&r, path: path)
         try r.finish()
-        return XDPConfig(dev: dev, mode: mode, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill)
+        return XDPConfig(dev: dev, mode: mode, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill, raw: o.raw)
     }
 
     /// A tc filter: `{"dev", "direction": "ingress"|"egress", "pref", "object", "object_name",
@@ -447,14 +448,42 @@ enum StackDocument {
         guard pref >= 1 else { throw Problem.unprocessable("no pref left below 1 on \(dev) \(direction.rawValue); give one", pointer: path + "/pref") }
         let o = try decodeObject(&r, path: path)
         try r.finish()
-        return TCFilterConfig(dev: dev, direction: direction, pref: pref, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill)
+        return TCFilterConfig(dev: dev, direction: direction, pref: pref, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill, raw: o.raw)
     }
 
     /// The fields naming a program in an object file, shared by XDP and tc attachments.
-    static func decodeObject(_ r: inout FieldReader, path: String) throws -> (object: [UInt8], name: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]]) {
-        let b64 = try r.requiredString("object")
-        guard let data = Data(base64Encoded: b64), !data.isEmpty else { throw Problem.unprocessable("object must be the ELF file in base64", pointer: path + "/object") }
-        guard data.count <= 16 << 20 else { throw Problem.unprocessable("object larger than 16 MiB", pointer: path + "/object") }
+    static func decodeObject(_ r: inout FieldReader, path: String) throws
+        -> (object: [UInt8], name: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], raw: RawBPF?) {
+        var data = Data(), raw: RawBPF? = nil
+        if let hex = try r.string("insns") {
+            // Raw instructions: `{"insns": hex, "map_defs": [...], "license", "name"}`.
+            guard let b = try? Hex.decode(hex.filter { !$0.isWhitespace }), !b.isEmpty, b.count % 8 == 0 else {
+                throw Problem.unprocessable("insns must be hex, 8 bytes an instruction (little-endian, as clang writes them)", pointer: path + "/insns")
+            }
+            guard b.count <= 8 * 1_000_000 else { throw Problem.unprocessable("more than 1,000,000 instructions (BPF_COMPLEXITY_LIMIT_INSNS)", pointer: path + "/insns") }
+            var defs: [BPFMapSpec] = []
+            for (i, m) in (try r.array("map_defs") ?? []).enumerated() {
+                let p = path + "/map_defs/\(i)"
+                var mr = try FieldReader(m, path: p)
+                let name = try mr.requiredString("name"), typeName = try mr.requiredString("type")
+                guard let t = BPFMapType(name: typeName) else {
+                    throw Problem.unprocessable("type must be one of \(BPFMapType.allCases.map(\.name).joined(separator: ", "))", pointer: p + "/type")
+                }
+                guard isValidName(name, max: 15) else { throw Problem.unprocessable("name must be 1-15 characters of A-Z a-z 0-9 . _ -", pointer: p + "/name") }
+                let spec = BPFMapSpec(name: name, type: t.rawValue, keySize: try mr.int("key_size", in: 1...1024) ?? 4, valueSize: try mr.int("value_size", in: 1...65536) ?? 8,
+                                      maxEntries: try mr.int("max_entries", in: 1...(1 << 24)) ?? 1, flags: UInt32(try mr.int("flags", in: 0...0xffff) ?? 0))
+                try mr.finish()
+                defs.append(spec)
+            }
+            let name = try r.string("name") ?? "prog"
+            guard isValidName(name, max: 64) else { throw Problem.unprocessable("name must be 1-64 characters of A-Z a-z 0-9 . _ -", pointer: path + "/name") }
+            raw = RawBPF(name: name, insns: b, maps: defs, license: try r.string("license") ?? "GPL")
+        } else {
+            let b64 = try r.requiredString("object")
+            guard let d = Data(base64Encoded: b64), !d.isEmpty else { throw Problem.unprocessable("object must be the ELF file in base64 (or give insns)", pointer: path + "/object") }
+            guard d.count <= 16 << 20 else { throw Problem.unprocessable("object larger than 16 MiB", pointer: path + "/object") }
+            data = d
+        }
         let objectName = try r.string("object_name") ?? "prog"
         guard isValidName(objectName, max: 64) else { throw Problem.unprocessable("object_name must be 1-64 characters of A-Z a-z 0-9 . _ -", pointer: path + "/object_name") }
         let section = try r.string("section"), program = try r.string("program")
@@ -472,7 +501,7 @@ enum StackDocument {
                 }
             }
         }
-        return (Array(data), objectName, section, program, prefill)
+        return (Array(data), objectName, section, program, prefill, raw)
     }
 
     static func encodeTCFilter(_ f: TCFilterConfig) -> JSONValue {
@@ -480,13 +509,24 @@ enum StackDocument {
         o.set("dev", f.dev)
         o.set("direction", f.direction.rawValue)
         o.set("pref", f.pref)
-        encodeObject(&o, f.object, f.objectName, f.section, f.program, f.prefill)
+        encodeObject(&o, f.object, f.objectName, f.section, f.program, f.prefill, f.raw)
         return o.value
     }
 
-    static func encodeObject(_ o: inout JSONObject, _ object: [UInt8], _ name: String, _ section: String?, _ program: String?, _ prefill: [String: [([UInt8], [UInt8])]]) {
-        o.set("object", Data(object).base64EncodedString())
-        o.set("object_name", name)
+    static func encodeObject(_ o: inout JSONObject, _ object: [UInt8], _ name: String, _ section: String?, _ program: String?, _ prefill: [String: [([UInt8], [UInt8])]],
+                             _ raw: RawBPF?) {
+        if let raw {
+            o.set("insns", Hex.encode(raw.insns))
+            o.set("map_defs", .array(raw.maps.map { m in
+                .object([("name", .string(m.name)), ("type", .string(BPFMapType(rawValue: m.type)?.name ?? String(m.type))), ("key_size", .int(m.keySize)),
+                         ("value_size", .int(m.valueSize)), ("max_entries", .int(m.maxEntries)), ("flags", .int(Int(m.flags)))])
+            }))
+            o.set("license", raw.license)
+            o.set("name", raw.name)
+        } else {
+            o.set("object", Data(object).base64EncodedString())
+            o.set("object_name", name)
+        }
         if let s = section { o.set("section", s) }
         if let p = program { o.set("program", p) }
         if !prefill.isEmpty {
@@ -498,7 +538,7 @@ enum StackDocument {
         var o = JSONObject()
         o.set("dev", x.dev)
         o.set("mode", x.mode.rawValue)
-        encodeObject(&o, x.object, x.objectName, x.section, x.program, x.prefill)
+        encodeObject(&o, x.object, x.objectName, x.section, x.program, x.prefill, x.raw)
         return o.value
     }
 }

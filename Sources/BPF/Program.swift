@@ -66,8 +66,11 @@ public final class BPFProgram: @unchecked Sendable {
     }
 
     /// Creates an object's maps (what libbpf does before loading its programs).
-    public static func createMaps(_ object: BPFObject, cpus: Int) throws -> [BPFMap] {
-        try object.maps.map { m in
+    public static func createMaps(_ object: BPFObject, cpus: Int) throws -> [BPFMap] { try createMaps(object.maps, cpus: cpus) }
+
+    /// Creates maps from their definitions (`BPF_MAP_CREATE`).
+    public static func createMaps(_ specs: [BPFMapSpec], cpus: Int) throws -> [BPFMap] {
+        try specs.map { m in
             var s = m
             // dev_map_alloc: programs never write a devmap (a cpumap is kept from them by the verifier).
             if s.type == BPFMapType.devmap.rawValue || s.type == BPFMapType.devmapHash.rawValue { s.flags |= 0x80 }

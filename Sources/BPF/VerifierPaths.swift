@@ -122,8 +122,10 @@ struct PathChecker {
             let value: Reg = i.cls == BPF.ST ? .scalar(.constant(UInt64(bitPattern: Int64(i.imm)))) : try read(st, i.src, pc)
             if i.code & 0xe0 == BPF.ATOMIC {
                 if value.isPointer { throw fail(pc, "R\(i.src) leaks addr into mem") }
-                if case .stack = base {} else if case .mapValue = base {} else {
-                    throw fail(pc, "BPF_ATOMIC stores into R\(i.dst) \(base.typeName) is not allowed")
+                // check_atomic: never into the context or a packet; any other pointer is checked as memory.
+                switch base {
+                case .ctx, .packet, .packetMeta: throw fail(pc, "BPF_ATOMIC stores into R\(i.dst) \(base.typeName) is not allowed")
+                default: break
                 }
                 _ = try access(base, reg: i.dst, off: Int(i.off), size: size, write: nil, pc: pc, &st)
                 _ = try access(base, reg: i.dst, off: Int(i.off), size: size, write: .scalar(.unknown), pc: pc, &st)

@@ -184,6 +184,33 @@ final class XDPAPITests: AppTestCase {
         XCTAssertTrue(stages.contains("udp_queue_rcv_skb 1"), "\(stages)")
     }
 
+    /// Raw instructions with maps defined in JSON (BPF_PROG_LOAD's form): count in an array map, drop.
+    func testRawInstructions() throws {
+        let insns = ["620afcff00000000", "bfa2000000000000", "07020000fcffffff", "1811000000000000", "0000000000000000", "8500000001000000",
+                     "1500020000000000", "b701000001000000", "db10000000000000", "b700000001000000", "9500000000000000"].joined()
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        let a = call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","mode":"native","insns":"\#(insns)","name":"count_drop","map_defs":[{"name":"counts","type":"array","key_size":4,"value_size":8,"max_entries":1}]}"#)
+        XCTAssertEqual(a.status, 201, a.raw)
+        XCTAssertEqual(a.json?["xdp"]?["prog"]?["name"], .string("count_drop"))
+        for _ in 0..<2 { XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_DROP")) }
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/counts").json?[0]?["value"]?[0], .string("0x02"))
+        try reopen()
+        XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_DROP"), "the raw program is stored with the stack")
+        XCTAssertEqual(call("GET", "/v1/stacks/x/xdp").json?[0]?["xdp"]?["prog"]?["name"], .string("count_drop"))
+        // Refusals: not whole instructions, an unknown map type, the verifier's (the NULL check left out).
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","force":true,"insns":"b7000000"}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","force":true,"insns":"\#(insns)","map_defs":[{"name":"c","type":"ringbuf"}]}"#).status, 422)
+        let unchecked = insns.replacingOccurrences(of: "1500020000000000", with: "b701000001000000")
+        let v = call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","force":true,"insns":"\#(unchecked)","map_defs":[{"name":"counts","type":"array","key_size":4,"value_size":8,"max_entries":1}]}"#)
+        XCTAssertEqual(v.status, 422)
+        XCTAssertEqual(v.json?["detail"], .string("8: R0 invalid mem access 'map_value_or_null'"))
+        // The same form for tc: return TC_ACT_SHOT.
+        XCTAssertEqual(call("POST", "/v1/stacks/x/tc/filters", #"{"dev":"eth0","direction":"ingress","insns":"b7000000020000009500000000000000","name":"shoot"}"#).status, 201)
+        XCTAssertEqual(call("GET", "/v1/stacks/x/tc/filters").json?[0]?["options"]?["bpf_name"], .string("shoot"))
+        XCTAssertEqual(call("DELETE", "/v1/stacks/x/xdp?dev=eth0").status, 204)
+        XCTAssertEqual(run(53)?["drop_reason"], .string("TC_INGRESS"))
+    }
+
     func testRefusals() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
         // A helper XDP programs may not call: the verifier's words, by name.

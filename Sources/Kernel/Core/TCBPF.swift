@@ -21,14 +21,16 @@ public struct TCFilterConfig: Sendable, Equatable {
     public var section: String?
     public var program: String?
     public var prefill: [String: [([UInt8], [UInt8])]]
+    /// Raw instructions instead of an object (`object` is then empty).
+    public var raw: RawBPF?
 
     public init(dev: String, direction: TCDirection, pref: Int, object: [UInt8], objectName: String, section: String? = nil,
-                program: String? = nil, prefill: [String: [([UInt8], [UInt8])]] = [:]) {
+                program: String? = nil, prefill: [String: [([UInt8], [UInt8])]] = [:], raw: RawBPF? = nil) {
         self.dev = dev; self.direction = direction; self.pref = pref; self.object = object; self.objectName = objectName
-        self.section = section; self.program = program; self.prefill = prefill
+        self.section = section; self.program = program; self.prefill = prefill; self.raw = raw
     }
     public static func == (a: TCFilterConfig, b: TCFilterConfig) -> Bool {
-        a.dev == b.dev && a.direction == b.direction && a.pref == b.pref && a.object == b.object && a.objectName == b.objectName
+        a.dev == b.dev && a.direction == b.direction && a.pref == b.pref && a.object == b.object && a.objectName == b.objectName && a.raw == b.raw
             && a.section == b.section && a.program == b.program && a.prefill.keys.sorted() == b.prefill.keys.sorted()
             && a.prefill.allSatisfy { k, v in b.prefill[k].map { $0.map(\.0) == v.map(\.0) && $0.map(\.1) == v.map(\.1) } ?? false }
     }
@@ -87,8 +89,8 @@ extension Stack {
     /// Loads a tc filter's program from its object (`tc filter add ... bpf da obj`).
     public func loadTCFilter(_ f: TCFilterConfig) throws -> TCBPFFilter {
         let section = f.program == nil ? (f.section ?? "classifier") : f.section
-        let p = try loadBPF(object: f.object, objectName: f.objectName, section: section, program: f.program, prefill: f.prefill, type: .schedCls)
-        return TCBPFFilter(program: p, pref: f.pref, name: "\(f.objectName).o:[\(p.section)]")
+        let p = try loadBPF(object: f.object, objectName: f.objectName, section: section, program: f.program, prefill: f.prefill, raw: f.raw, type: .schedCls)
+        return TCBPFFilter(program: p, pref: f.pref, name: f.raw == nil ? "\(f.objectName).o:[\(p.section)]" : p.name)
     }
 
     /// Adds (or with nil program removes) a filter on a device's clsact hook, kept in pref order.

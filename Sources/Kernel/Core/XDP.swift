@@ -68,16 +68,31 @@ public struct XDPConfig: Sendable, Equatable {
     public var program: String?
     /// Map entries written after the maps are created (`bpftool map update`): name → (key, value).
     public var prefill: [String: [([UInt8], [UInt8])]]
+    /// Raw instructions instead of an object (`object` is then empty).
+    public var raw: RawBPF?
 
     public init(dev: String, mode: XDPMode, object: [UInt8], objectName: String, section: String? = nil, program: String? = nil,
-                prefill: [String: [([UInt8], [UInt8])]] = [:]) {
+                prefill: [String: [([UInt8], [UInt8])]] = [:], raw: RawBPF? = nil) {
         self.dev = dev; self.mode = mode; self.object = object; self.objectName = objectName
-        self.section = section; self.program = program; self.prefill = prefill
+        self.section = section; self.program = program; self.prefill = prefill; self.raw = raw
     }
     public static func == (a: XDPConfig, b: XDPConfig) -> Bool {
-        a.dev == b.dev && a.mode == b.mode && a.object == b.object && a.objectName == b.objectName && a.section == b.section && a.program == b.program
+        a.dev == b.dev && a.mode == b.mode && a.object == b.object && a.objectName == b.objectName && a.section == b.section && a.program == b.program && a.raw == b.raw
             && a.prefill.keys.sorted() == b.prefill.keys.sorted()
             && a.prefill.allSatisfy { k, v in b.prefill[k].map { $0.map(\.0) == v.map(\.0) && $0.map(\.1) == v.map(\.1) } ?? false }
+    }
+}
+
+/// A program given as raw instructions (as `BPF_PROG_LOAD` takes them) with its maps defined in
+/// JSON: `LD_IMM64` with src 1 (BPF_PSEUDO_MAP_FD) names a map by its index in `maps`, src 2
+/// (BPF_PSEUDO_MAP_VALUE) a map and an offset into its value.
+public struct RawBPF: Sendable, Equatable {
+    public var name: String
+    public var insns: [UInt8]
+    public var maps: [BPFMapSpec]
+    public var license: String
+    public init(name: String, insns: [UInt8], maps: [BPFMapSpec], license: String) {
+        self.name = name; self.insns = insns; self.maps = maps; self.license = license
     }
 }
 
@@ -140,7 +155,7 @@ extension Stack {
     /// value per simulated CPU for per-CPU maps), pre-fill them, verify and load the program.
     public func loadXDP(_ x: XDPConfig) throws -> XDPAttachment {
         let section = x.program == nil ? (x.section ?? "xdp") : x.section
-        return XDPAttachment(program: try loadBPF(object: x.object, objectName: x.objectName, section: section, program: x.program, prefill: x.prefill, type: .xdp), mode: x.mode)
+        return XDPAttachment(program: try loadBPF(object: x.object, objectName: x.objectName, section: section, program: x.program, prefill: x.prefill, raw: x.raw, type: .xdp), mode: x.mode)
     }
 
     /// What the kernel refuses of a user's update to a devmap (`dev_map_update_elem`: the device
@@ -162,12 +177,20 @@ extension Stack {
     }
 
     /// One program of an object as libbpf loads it: its maps created and pre-filled, then verified.
-    func loadBPF(object: [UInt8], objectName: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], type: BPFProgType) throws -> BPFProgram {
-        let obj = try BPFObject(elf: object, objectName: objectName)
-        guard let spec = obj.program(section: section, name: program) else {
-            throw XDPLoadError(description: program.map { "no program \($0) in the object" } ?? "no program in section \(section ?? "") (sections: \(Set(obj.programs.map(\.section)).sorted().joined(separator: ", ")))")
+    func loadBPF(object: [UInt8], objectName: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], raw: RawBPF?,
+                 type: BPFProgType) throws -> BPFProgram {
+        let spec: BPFProgramSpec, maps: [BPFMap]
+        if let raw {
+            spec = BPFProgramSpec(name: raw.name, section: type.rawValue, insns: Insn.decode(raw.insns), license: raw.license)
+            maps = try BPFProgram.createMaps(raw.maps, cpus: config.cpus)
+        } else {
+            let obj = try BPFObject(elf: object, objectName: objectName)
+            guard let s = obj.program(section: section, name: program) else {
+                throw XDPLoadError(description: program.map { "no program \($0) in the object" } ?? "no program in section \(section ?? "") (sections: \(Set(obj.programs.map(\.section)).sorted().joined(separator: ", ")))")
+            }
+            spec = s
+            maps = try BPFProgram.createMaps(obj.maps, cpus: config.cpus)
         }
-        let maps = try BPFProgram.createMaps(obj, cpus: config.cpus)
         for (name, entries) in prefill.sorted(by: { $0.key < $1.key }) {
             guard let m = maps.first(where: { $0.name == name }) else { throw XDPLoadError(description: "no map named \(name) in the object") }
             for (k, v) in entries {
