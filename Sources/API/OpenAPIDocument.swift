@@ -2766,6 +2766,12 @@ components:
               flags: {type: integer, minimum: 0, maximum: 65535, default: 0}
         license: {type: string, default: GPL, description: "With insns: the program's license (GPL-only helpers need a GPL-compatible one)."}
         name: {type: string, default: prog, description: "With insns: the program's name."}
+        prog_arrays:
+          type: object
+          description: "Program array slots filled with the object's programs (every program of the attached one's type is loaded with it): map name → [[index, program name], ...]. POST .../bpf/maps/{map} with value = a program id fills one over the API."
+          additionalProperties:
+            type: array
+            items: {type: array, minItems: 2, maxItems: 2, items: {oneOf: [{type: integer, minimum: 0}, {type: string}]}}
         object: {type: string, contentEncoding: base64, description: "The ELF object (clang -O2 -g -target bpf -c prog.c -o prog.o), base64."}
         object_name: {type: string, default: prog, description: "The object file's name without .o: global data maps are called <name>.rodata etc. (15 characters), as libbpf names them."}
         section: {type: string, description: "The program's ELF section (ip link ... sec), default xdp."}
@@ -2801,6 +2807,12 @@ components:
               flags: {type: integer, minimum: 0, maximum: 65535, default: 0}
         license: {type: string, default: GPL, description: "With insns: the program's license (GPL-only helpers need a GPL-compatible one)."}
         name: {type: string, default: prog, description: "With insns: the program's name."}
+        prog_arrays:
+          type: object
+          description: "Program array slots filled with the object's programs (every program of the attached one's type is loaded with it): map name → [[index, program name], ...]. POST .../bpf/maps/{map} with value = a program id fills one over the API."
+          additionalProperties:
+            type: array
+            items: {type: array, minItems: 2, maxItems: 2, items: {oneOf: [{type: integer, minimum: 0}, {type: string}]}}
         pref: {type: integer, minimum: 1, maximum: 65535, description: "Filters run in ascending pref; without one tc's choice: 49152 for a hook's first, then one less than its lowest."}
         object: {type: string, contentEncoding: base64, description: "The ELF object (clang -O2 -g -target bpf -c prog.c -o prog.o), base64."}
         object_name: {type: string, default: prog, description: "The object file's name without .o (tc shows the filter as <name>.o:[<section>])."}

@@ -432,7 +432,9 @@ enum StackDocument {
         guard let mode = XDPMode(rawValue: modeText) else { throw Problem.unprocessable("mode must be native (xdpdrv) or generic (xdpgeneric)", pointer: path + "/mode") }
         let o = try decodeObject(&r, path: path)
         try r.finish()
-        return XDPConfig(dev: dev, mode: mode, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill, raw: o.raw)
+        var x = XDPConfig(dev: dev, mode: mode, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill, raw: o.raw)
+        x.progArrays = o.progArrays
+        return x
     }
 
     /// A tc filter: `{"dev", "direction": "ingress"|"egress", "pref", "object", "object_name",
@@ -448,12 +450,14 @@ enum StackDocument {
         guard pref >= 1 else { throw Problem.unprocessable("no pref left below 1 on \(dev) \(direction.rawValue); give one", pointer: path + "/pref") }
         let o = try decodeObject(&r, path: path)
         try r.finish()
-        return TCFilterConfig(dev: dev, direction: direction, pref: pref, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill, raw: o.raw)
+        var f = TCFilterConfig(dev: dev, direction: direction, pref: pref, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill, raw: o.raw)
+        f.progArrays = o.progArrays
+        return f
     }
 
     /// The fields naming a program in an object file, shared by XDP and tc attachments.
     static func decodeObject(_ r: inout FieldReader, path: String) throws
-        -> (object: [UInt8], name: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], raw: RawBPF?) {
+        -> (object: [UInt8], name: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], raw: RawBPF?, progArrays: [String: [ProgArrayEntry]]) {
         var data = Data(), raw: RawBPF? = nil
         if let hex = try r.string("insns") {
             // Raw instructions: `{"insns": hex, "map_defs": [...], "license", "name"}`.
@@ -501,7 +505,20 @@ enum StackDocument {
                 }
             }
         }
-        return (Array(data), objectName, section, program, prefill, raw)
+        var progArrays: [String: [ProgArrayEntry]] = [:]
+        if let pa = r.raw("prog_arrays") {
+            guard case .object(let fields) = pa else { throw JSONShapeError(path: path + "/prog_arrays", message: "expected an object of map name to [[index, program name]]") }
+            for (k, v) in fields {
+                guard case .array(let list) = v else { throw JSONShapeError(path: path + "/prog_arrays/\(k)", message: "expected an array of [index, program name]") }
+                progArrays[k] = try list.enumerated().map { i, e in
+                    guard case .array(let pair) = e, pair.count == 2, case .int(let index) = pair[0], index >= 0, index <= Int(UInt32.max), case .string(let name) = pair[1] else {
+                        throw JSONShapeError(path: path + "/prog_arrays/\(k)/\(i)", message: "expected [index, program name]")
+                    }
+                    return ProgArrayEntry(index: UInt32(index), program: name)
+                }
+            }
+        }
+        return (Array(data), objectName, section, program, prefill, raw, progArrays)
     }
 
     static func encodeTCFilter(_ f: TCFilterConfig) -> JSONValue {
@@ -509,12 +526,12 @@ enum StackDocument {
         o.set("dev", f.dev)
         o.set("direction", f.direction.rawValue)
         o.set("pref", f.pref)
-        encodeObject(&o, f.object, f.objectName, f.section, f.program, f.prefill, f.raw)
+        encodeObject(&o, f.object, f.objectName, f.section, f.program, f.prefill, f.raw, f.progArrays)
         return o.value
     }
 
     static func encodeObject(_ o: inout JSONObject, _ object: [UInt8], _ name: String, _ section: String?, _ program: String?, _ prefill: [String: [([UInt8], [UInt8])]],
-                             _ raw: RawBPF?) {
+                             _ raw: RawBPF?, _ progArrays: [String: [ProgArrayEntry]]) {
         if let raw {
             o.set("insns", Hex.encode(raw.insns))
             o.set("map_defs", .array(raw.maps.map { m in
@@ -532,13 +549,16 @@ enum StackDocument {
         if !prefill.isEmpty {
             o.set("maps", .object(prefill.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .array([.string(Hex.encode($0.0)), .string(Hex.encode($0.1))]) })) }))
         }
+        if !progArrays.isEmpty {
+            o.set("prog_arrays", .object(progArrays.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .array([.int(Int($0.index)), .string($0.program)]) })) }))
+        }
     }
 
     static func encodeXDP(_ x: XDPConfig) -> JSONValue {
         var o = JSONObject()
         o.set("dev", x.dev)
         o.set("mode", x.mode.rawValue)
-        encodeObject(&o, x.object, x.objectName, x.section, x.program, x.prefill, x.raw)
+        encodeObject(&o, x.object, x.objectName, x.section, x.program, x.prefill, x.raw, x.progArrays)
         return o.value
     }
 }

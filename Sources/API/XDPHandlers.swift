@@ -112,7 +112,7 @@ extension App {
     func showProgs(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         return jsonResponse(200, try entry(name).withStack { (s: Stack) -> JSONValue in
-            .array(s.bpfAttachments.map(\.program).sorted { $0.id < $1.id }.map(Self.progDocument))
+            .array(s.bpfPrograms.map(Self.progDocument))
         })
     }
 
@@ -201,7 +201,7 @@ extension App {
             let m = try Self.findMap(s, ref)
             let key = try Self.mapBytes(keyText, size: m.spec.keySize, what: "key"), value = try Self.mapBytes(valueText, size: m.spec.valueSize, what: "value")
             if let why = s.refusedMapUpdate(m, key: key, value: value) { throw Problem(status: 422, slug: "invalid-value", detail: why) }
-            if m.type == .progArray { throw Problem(status: 422, slug: "not-supported", detail: "prog_array updates over the API not supported yet") }
+            if m.type == .progArray { return try Self.setProgArray(&c, s, map: m, key: key, value: value, flags: flags) }
             let r = m.update(key, value: value, flags: flags)
             switch r {
             case 0: break
@@ -227,7 +227,12 @@ extension App {
             let r = m.delete(key)
             if r == -Errno.EINVAL { throw Problem(status: 422, slug: "not-deletable", detail: "map \(m.name): \(m.type.name) entries cannot be deleted (EINVAL)") }
             if r != 0 { throw Problem.notFound("map \(m.name): no entry with that key (ENOENT)") }
-            Self.remember(&c, s, map: m) { $0.removeAll { $0.0 == key } }
+            if m.type == .progArray {
+                let index = UInt32(key[0]) | UInt32(key[1]) << 8 | UInt32(key[2]) << 16 | UInt32(key[3]) << 24
+                Self.rememberProgArray(&c, s, map: m) { $0.removeAll { $0.index == index } }
+            } else {
+                Self.remember(&c, s, map: m) { $0.removeAll { $0.0 == key } }
+            }
         }
         return HTTPResponse(status: 204)
     }
@@ -248,6 +253,46 @@ extension App {
                     var list = c.tcFilters[i].prefill[m.name] ?? []
                     change(&list)
                     c.tcFilters[i].prefill[m.name] = list.isEmpty ? nil : list
+                }
+            }
+        }
+    }
+
+    /// `bpftool map update ... key K value id N` on a program array: the slot takes program N,
+    /// which must be one of the programs loaded with the map's object (the same type).
+    static func setProgArray(_ c: inout StackConfig, _ s: Stack, map m: BPFMap, key: [UInt8], value: [UInt8], flags: UInt64) throws(Problem) -> JSONValue {
+        let index = UInt32(key[0]) | UInt32(key[1]) << 8 | UInt32(key[2]) << 16 | UInt32(key[3]) << 24
+        let id = Int(UInt32(value[0]) | UInt32(value[1]) << 8 | UInt32(value[2]) << 16 | UInt32(value[3]) << 24)
+        guard Int(index) < m.spec.maxEntries else { throw Problem(status: 422, slug: "map-full", detail: "map \(m.name): index \(index) out of range (E2BIG)") }
+        guard let p = s.bpfPrograms.first(where: { $0.id == id }) else { throw Problem(status: 422, slug: "invalid-value", detail: "no program with id \(id) (ENOENT)") }
+        guard p.maps.contains(where: { $0 === m }) else {
+            throw Problem(status: 422, slug: "invalid-value", detail: "program \(id) (\(p.name)) was not loaded with map \(m.name); the model fills a program array with its own object's programs")
+        }
+        if flags == 1 && m.programs[Int(index)] != nil { throw Problem(status: 409, slug: "exists", detail: "map \(m.name): the key exists (EEXIST)") }
+        if flags == 2 && m.programs[Int(index)] == nil { throw Problem.notFound("map \(m.name): no entry with that key (ENOENT)") }
+        m.programs[Int(index)] = p
+        rememberProgArray(&c, s, map: m) { list in
+            list.removeAll { $0.index == index }
+            list.append(ProgArrayEntry(index: index, program: p.name))
+        }
+        return entryDocument(m, (key, [value]))
+    }
+
+    /// Keeps a program array's entries with the attachment that owns the map.
+    static func rememberProgArray(_ c: inout StackConfig, _ s: Stack, map m: BPFMap, _ change: (inout [ProgArrayEntry]) -> Void) {
+        for d in s.devices {
+            if let x = d.xdp, x.program.maps.contains(where: { $0 === m }), let i = c.xdp.firstIndex(where: { $0.dev == d.name }) {
+                var list = c.xdp[i].progArrays[m.name] ?? []
+                change(&list)
+                c.xdp[i].progArrays[m.name] = list.isEmpty ? nil : list
+            }
+            guard let cl = d.clsact else { continue }
+            for (dir, filters) in [(TCDirection.ingress, cl.ingress), (.egress, cl.egress)] {
+                for f in filters where f.program.maps.contains(where: { $0 === m }) {
+                    guard let i = c.tcFilters.firstIndex(where: { $0.dev == d.name && $0.direction == dir && $0.pref == f.pref }) else { continue }
+                    var list = c.tcFilters[i].progArrays[m.name] ?? []
+                    change(&list)
+                    c.tcFilters[i].progArrays[m.name] = list.isEmpty ? nil : list
                 }
             }
         }

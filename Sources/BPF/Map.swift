@@ -271,8 +271,13 @@ public final class BPFMap: @unchecked Sendable {
         }
         return (0..<spec.maxEntries).compactMap { i in
             if type == .devmap || type == .cpumap, !devmapSlotSet(i) { return nil }
-            if type == .progArray, programs[i] == nil { return nil }
-            return (withUnsafeBytes(of: UInt32(i).littleEndian, Array.init), perCPU(i))
+            let key = withUnsafeBytes(of: UInt32(i).littleEndian, Array.init)
+            if type == .progArray {
+                // A lookup from user space answers the program's id (bpf_fd_array_map_lookup_elem).
+                guard let p = programs[i] else { return nil }
+                return (key, [withUnsafeBytes(of: UInt32(p.id).littleEndian, Array.init)])
+            }
+            return (key, perCPU(i))
         }
     }
 }

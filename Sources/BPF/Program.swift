@@ -22,6 +22,16 @@ public enum BPFProgType: String, Sendable {
     /// The helpers the kernel lets this type call (`*_func_proto`), and those the model runs.
     var allowedHelpers: Set<Int32> { self == .xdp ? HelperNames.xdpAllowed : HelperNames.tcAllowed }
     var implementedHelpers: Set<Int32> { self == .xdp ? BPFVM.xdpHelpers : BPFVM.skbHelpers }
+
+    /// The type libbpf gives a section (`xdp`, `xdp/...`, `tc`, `classifier`, ...); nil for others.
+    public init?(section: String) {
+        let head = section.split(separator: "/").first.map(String.init) ?? section
+        switch head {
+        case "xdp", "xdp.frags": self = .xdp
+        case "tc", "classifier": self = .schedCls
+        default: return nil
+        }
+    }
 }
 
 /// A verified, loaded program: pre-decoded instructions and the maps its `LD_IMM64`s name.

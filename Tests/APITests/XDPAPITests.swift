@@ -211,6 +211,35 @@ final class XDPAPITests: AppTestCase {
         XCTAssertEqual(run(53)?["drop_reason"], .string("TC_INGRESS"))
     }
 
+    /// Tail calls: every XDP program of the object is loaded with the one attached, and a program
+    /// array slot takes one by id (`bpftool map update ... value id N`), kept across a restart.
+    func testTailCallsThroughAProgramArrayFilledOverTheAPI() throws {
+        let obj = try object("""
+            #include <linux/bpf.h>
+            #include <bpf/bpf_helpers.h>
+            struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } jmp SEC(".maps");
+            SEC("xdp") int entry(struct xdp_md *ctx) { bpf_tail_call(ctx, &jmp, 0); return XDP_PASS; }
+            SEC("xdp") int dropper(struct xdp_md *ctx) { return XDP_DROP; }
+            char _license[] SEC("license") = "GPL";
+            """)
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/xdp", #"{"dev":"eth0","object":"\#(obj)","program":"entry"}"#).status, 201)
+        let progs = call("GET", "/v1/stacks/x/bpf/progs").json
+        XCTAssertEqual(progs?.arrayValue?.map { $0["name"] }, [.string("entry"), .string("dropper")])
+        guard case .int(let dropper)? = progs?[1]?["id"] else { return XCTFail("ids") }
+        XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_PASS"), "an empty slot: the tail call falls through")
+        let id = String(format: "%02x000000", dropper)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/jmp", #"{"key":"00000000","value":"\#(id)"}"#).status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/jmp", #"{"key":"01000000","value":"63000000"}"#).status, 422, "no program 99")
+        XCTAssertEqual(call("POST", "/v1/stacks/x/bpf/maps/jmp", #"{"key":"09000000","value":"\#(id)"}"#).status, 422, "index out of range")
+        XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_DROP"))
+        XCTAssertEqual(call("GET", "/v1/stacks/x/bpf/maps/jmp").raw, #"[{"key":["0x00","0x00","0x00","0x00"],"value":["0x\#(id.prefix(2))","0x00","0x00","0x00"]}]"# + "\n")
+        try reopen()
+        XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_DROP"), "the slot is filled again by program name after a restart")
+        XCTAssertEqual(call("DELETE", "/v1/stacks/x/bpf/maps/jmp?key=00000000").status, 204)
+        XCTAssertEqual(run(53)?["xdp"]?["action"], .string("XDP_PASS"))
+    }
+
     func testRefusals() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
         // A helper XDP programs may not call: the verifier's words, by name.

@@ -23,6 +23,8 @@ public struct TCFilterConfig: Sendable, Equatable {
     public var prefill: [String: [([UInt8], [UInt8])]]
     /// Raw instructions instead of an object (`object` is then empty).
     public var raw: RawBPF?
+    /// Program array entries: map name → (index, program name).
+    public var progArrays: [String: [ProgArrayEntry]] = [:]
 
     public init(dev: String, direction: TCDirection, pref: Int, object: [UInt8], objectName: String, section: String? = nil,
                 program: String? = nil, prefill: [String: [([UInt8], [UInt8])]] = [:], raw: RawBPF? = nil) {
@@ -30,7 +32,7 @@ public struct TCFilterConfig: Sendable, Equatable {
         self.section = section; self.program = program; self.prefill = prefill; self.raw = raw
     }
     public static func == (a: TCFilterConfig, b: TCFilterConfig) -> Bool {
-        a.dev == b.dev && a.direction == b.direction && a.pref == b.pref && a.object == b.object && a.objectName == b.objectName && a.raw == b.raw
+        a.dev == b.dev && a.direction == b.direction && a.pref == b.pref && a.object == b.object && a.objectName == b.objectName && a.raw == b.raw && a.progArrays == b.progArrays
             && a.section == b.section && a.program == b.program && a.prefill.keys.sorted() == b.prefill.keys.sorted()
             && a.prefill.allSatisfy { k, v in b.prefill[k].map { $0.map(\.0) == v.map(\.0) && $0.map(\.1) == v.map(\.1) } ?? false }
     }
@@ -45,7 +47,11 @@ public final class TCBPFFilter: @unchecked Sendable {
     public let pref: Int
     /// What `tc filter show` calls it: `prog.o:[sec]`.
     public let name: String
-    public init(program: BPFProgram, pref: Int, name: String) { self.program = program; self.pref = pref; self.name = name }
+    /// The object's other tc programs, loaded with it (tail call targets).
+    public let siblings: [BPFProgram]
+    public init(program: BPFProgram, pref: Int, name: String, siblings: [BPFProgram] = []) {
+        self.program = program; self.pref = pref; self.name = name; self.siblings = siblings
+    }
 }
 
 /// The clsact qdisc of a device: its two filter chains (each in pref order) and its counters
@@ -89,8 +95,9 @@ extension Stack {
     /// Loads a tc filter's program from its object (`tc filter add ... bpf da obj`).
     public func loadTCFilter(_ f: TCFilterConfig) throws -> TCBPFFilter {
         let section = f.program == nil ? (f.section ?? "classifier") : f.section
-        let p = try loadBPF(object: f.object, objectName: f.objectName, section: section, program: f.program, prefill: f.prefill, raw: f.raw, type: .schedCls)
-        return TCBPFFilter(program: p, pref: f.pref, name: f.raw == nil ? "\(f.objectName).o:[\(p.section)]" : p.name)
+        let (p, siblings) = try loadBPF(object: f.object, objectName: f.objectName, section: section, program: f.program, prefill: f.prefill, raw: f.raw,
+                                        progArrays: f.progArrays, type: .schedCls)
+        return TCBPFFilter(program: p, pref: f.pref, name: f.raw == nil ? "\(f.objectName).o:[\(p.section)]" : p.name, siblings: siblings)
     }
 
     /// Adds (or with nil program removes) a filter on a device's clsact hook, kept in pref order.
@@ -101,6 +108,7 @@ extension Stack {
         list.removeAll { $0.pref == pref }
         if let filter {
             assignBPFIDs(filter.program)
+            filter.siblings.forEach(assignBPFIDs)
             list.append(filter)
             list.sort { $0.pref < $1.pref }
         }

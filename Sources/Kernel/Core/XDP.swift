@@ -14,7 +14,9 @@ public enum VethPeer: String, Sendable { case plain = "none", gro, xdp = "xdp-pa
 public final class XDPAttachment: @unchecked Sendable {
     public let program: BPFProgram
     public let mode: XDPMode
-    public init(program: BPFProgram, mode: XDPMode) { self.program = program; self.mode = mode }
+    /// The object's other programs of the same type, loaded with it (tail call targets).
+    public let siblings: [BPFProgram]
+    public init(program: BPFProgram, mode: XDPMode, siblings: [BPFProgram] = []) { self.program = program; self.mode = mode; self.siblings = siblings }
 }
 
 /// veth's XDP counters as `ethtool -S` names them (summed over its queues).
@@ -70,6 +72,8 @@ public struct XDPConfig: Sendable, Equatable {
     public var prefill: [String: [([UInt8], [UInt8])]]
     /// Raw instructions instead of an object (`object` is then empty).
     public var raw: RawBPF?
+    /// Program array entries (`bpftool map update ... value id N`): map name → (index, program name).
+    public var progArrays: [String: [ProgArrayEntry]] = [:]
 
     public init(dev: String, mode: XDPMode, object: [UInt8], objectName: String, section: String? = nil, program: String? = nil,
                 prefill: [String: [([UInt8], [UInt8])]] = [:], raw: RawBPF? = nil) {
@@ -78,6 +82,7 @@ public struct XDPConfig: Sendable, Equatable {
     }
     public static func == (a: XDPConfig, b: XDPConfig) -> Bool {
         a.dev == b.dev && a.mode == b.mode && a.object == b.object && a.objectName == b.objectName && a.section == b.section && a.program == b.program && a.raw == b.raw
+            && a.progArrays == b.progArrays
             && a.prefill.keys.sorted() == b.prefill.keys.sorted()
             && a.prefill.allSatisfy { k, v in b.prefill[k].map { $0.map(\.0) == v.map(\.0) && $0.map(\.1) == v.map(\.1) } ?? false }
     }
@@ -96,6 +101,13 @@ public struct RawBPF: Sendable, Equatable {
     }
 }
 
+/// A program array slot filled with one of the object's programs, by name.
+public struct ProgArrayEntry: Sendable, Equatable {
+    public var index: UInt32
+    public var program: String
+    public init(index: UInt32, program: String) { self.index = index; self.program = program }
+}
+
 public struct XDPLoadError: Error, CustomStringConvertible, Sendable {
     public var description: String
 }
@@ -104,7 +116,7 @@ extension Stack {
     /// Attaches (or with nil detaches) an XDP program, as `ip link set DEV xdpdrv|xdpgeneric`.
     /// Program and map ids count up per stack, as the kernel's do per boot.
     public func attachXDP(device: Int, _ a: XDPAttachment?) {
-        if let a { assignBPFIDs(a.program) }
+        if let a { assignBPFIDs(a.program); a.siblings.forEach(assignBPFIDs) }
         devices[device].xdp = a
     }
 
@@ -145,6 +157,16 @@ extension Stack {
         }
     }
 
+    /// Every loaded program: those attached and their objects' other programs, by id.
+    public var bpfPrograms: [BPFProgram] {
+        var out: [BPFProgram] = []
+        for d in devices {
+            if let x = d.xdp { out += [x.program] + x.siblings }
+            if let c = d.clsact { for f in c.ingress + c.egress { out += [f.program] + f.siblings } }
+        }
+        return out.sorted { $0.id < $1.id }
+    }
+
     /// Every map of the attached programs, by id.
     public var bpfMaps: [BPFMap] {
         var seen = Set<Int>()
@@ -155,7 +177,9 @@ extension Stack {
     /// value per simulated CPU for per-CPU maps), pre-fill them, verify and load the program.
     public func loadXDP(_ x: XDPConfig) throws -> XDPAttachment {
         let section = x.program == nil ? (x.section ?? "xdp") : x.section
-        return XDPAttachment(program: try loadBPF(object: x.object, objectName: x.objectName, section: section, program: x.program, prefill: x.prefill, raw: x.raw, type: .xdp), mode: x.mode)
+        let (p, siblings) = try loadBPF(object: x.object, objectName: x.objectName, section: section, program: x.program, prefill: x.prefill, raw: x.raw,
+                                        progArrays: x.progArrays, type: .xdp)
+        return XDPAttachment(program: p, mode: x.mode, siblings: siblings)
     }
 
     /// What the kernel refuses of a user's update to a devmap (`dev_map_update_elem`: the device
@@ -177,9 +201,12 @@ extension Stack {
     }
 
     /// One program of an object as libbpf loads it: its maps created and pre-filled, then verified.
+    /// libbpf loads every program of the object: the others of the same type come back as
+    /// siblings, sharing the maps (what a program array can hold for tail calls).
     func loadBPF(object: [UInt8], objectName: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], raw: RawBPF?,
-                 type: BPFProgType) throws -> BPFProgram {
+                 progArrays: [String: [ProgArrayEntry]] = [:], type: BPFProgType) throws -> (BPFProgram, siblings: [BPFProgram]) {
         let spec: BPFProgramSpec, maps: [BPFMap]
+        var others: [BPFProgramSpec] = []
         if let raw {
             spec = BPFProgramSpec(name: raw.name, section: type.rawValue, insns: Insn.decode(raw.insns), license: raw.license)
             maps = try BPFProgram.createMaps(raw.maps, cpus: config.cpus)
@@ -189,6 +216,7 @@ extension Stack {
                 throw XDPLoadError(description: program.map { "no program \($0) in the object" } ?? "no program in section \(section ?? "") (sections: \(Set(obj.programs.map(\.section)).sorted().joined(separator: ", ")))")
             }
             spec = s
+            others = obj.programs.filter { $0.name != s.name && BPFProgType(section: $0.section) == type }
             maps = try BPFProgram.createMaps(obj.maps, cpus: config.cpus)
         }
         for (name, entries) in prefill.sorted(by: { $0.key < $1.key }) {
@@ -197,12 +225,25 @@ extension Stack {
                 guard k.count == m.spec.keySize, v.count == m.spec.valueSize else {
                     throw XDPLoadError(description: "map \(name): key and value must be \(m.spec.keySize) and \(m.spec.valueSize) bytes")
                 }
+                if m.type == .progArray { throw XDPLoadError(description: "map \(name): a program array is filled by program (prog_arrays)") }
                 if let why = refusedMapUpdate(m, key: k, value: v) { throw XDPLoadError(description: "map \(name): \(why)") }
                 let r = m.update(k, value: v)
                 guard r == 0 else { throw XDPLoadError(description: "map \(name): update failed (\(r))") }
             }
         }
-        return try BPFProgram.load(spec, maps: maps, type: type)
+        let main = try BPFProgram.load(spec, maps: maps, type: type)
+        let siblings = try others.map { o -> BPFProgram in
+            do { return try BPFProgram.load(o, maps: maps, type: type) } catch { throw XDPLoadError(description: "program \(o.name): \(error)") }
+        }
+        for (name, entries) in progArrays.sorted(by: { $0.key < $1.key }) {
+            guard let m = maps.first(where: { $0.name == name && $0.type == .progArray }) else { throw XDPLoadError(description: "no program array named \(name) in the object") }
+            for e in entries {
+                guard let p = ([main] + siblings).first(where: { $0.name == e.program }) else { throw XDPLoadError(description: "map \(name): no program \(e.program) in the object") }
+                guard Int(e.index) < m.spec.maxEntries else { throw XDPLoadError(description: "map \(name): index \(e.index) out of range (E2BIG)") }
+                m.programs[Int(e.index)] = p
+            }
+        }
+        return (main, siblings)
     }
 
     /// `veth_xdp_rcv`: native XDP in the driver's NAPI poll, before an skb is built for the stack.
