@@ -18,8 +18,8 @@ struct PathChecker {
     /// One path's place in the walk: the states met at jump targets along it, for telling a loop
     /// (the same state again on its own path) from a state verified on another path.
     final class Visit {
-        let pc: Int, state: VerifierState, depth: Int
-        init(pc: Int, state: VerifierState, depth: Int) { self.pc = pc; self.state = state; self.depth = depth }
+        let pc: Int, state: VerifierState, depth: Int, fingerprint: Int
+        init(pc: Int, state: VerifierState, depth: Int, fingerprint: Int) { self.pc = pc; self.state = state; self.depth = depth; self.fingerprint = fingerprint }
     }
     /// States kept per jump target for pruning (the newest; older ones rarely prune).
     static let statesPerTarget = 64
@@ -29,18 +29,19 @@ struct PathChecker {
     func run() throws {
         // Prune points as the kernel marks them: conditional jumps, targets of unconditional ones,
         // calls and what follows them.
-        var pruneAt = Set<Int>()
+        var pruneAt = [Bool](repeating: false, count: p.insns.count + 1)
+        func mark(_ k: Int) { if k >= 0 && k < pruneAt.count { pruneAt[k] = true } }
         for (k, i) in p.insns.enumerated() where i.cls == BPF.JMP || i.cls == BPF.JMP32 {
             switch i.code & 0xf0 {
             case BPF.EXIT: continue
             case BPF.CALL:
-                pruneAt.insert(k); pruneAt.insert(k + 1)
-                if i.src == BPF.PSEUDO_CALL { pruneAt.insert(k + 1 + Int(i.imm)) }
-            case BPF.JA: pruneAt.insert(k + 1 + (i.cls == BPF.JMP32 ? Int(i.imm) : Int(i.off)))
-            default: pruneAt.insert(k)
+                mark(k); mark(k + 1)
+                if i.src == BPF.PSEUDO_CALL { mark(k + 1 + Int(i.imm)) }
+            case BPF.JA: mark(k + 1 + (i.cls == BPF.JMP32 ? Int(i.imm) : Int(i.off)))
+            default: mark(k)
             }
         }
-        var explored: [Int: [Visit]] = [:]
+        var explored = [[Visit]](repeating: [], count: p.insns.count + 1)
         var start = VerifierState()
         start.regs[1] = .ctx(off: 0)
         start.regs[10] = .stack(frame: 0, off: 0)
@@ -54,12 +55,13 @@ struct PathChecker {
             pathLoop: while true {
                 processed += 1
                 guard processed <= complexityLimit else { throw BPFVerifierError("BPF program is too large. Processed \(processed) insn") }
-                if pruneAt.contains(pc) {
+                if pc >= 0 && pc < pruneAt.count && pruneAt[pc] {
                     var pruned = false
-                    for v in explored[pc] ?? [] {
+                    let fingerprint = st.fingerprint()
+                    for v in explored[pc] {
                         if v.depth < path.count && path[v.depth] === v {
                             // The same state already on this path: nothing changes round the loop.
-                            if v.state == st { throw fail(pc, "infinite loop detected at insn \(pc)") }
+                            if v.fingerprint == fingerprint && v.state == st { throw fail(pc, "infinite loop detected at insn \(pc)") }
                         } else if v.state.covers(st) {
                             // Verified (or being verified) on another path, and no narrower: safe here too.
                             pruned = true
@@ -67,10 +69,10 @@ struct PathChecker {
                         }
                     }
                     if pruned { break pathLoop }
-                    let v = Visit(pc: pc, state: st, depth: path.count)
+                    let v = Visit(pc: pc, state: st, depth: path.count, fingerprint: fingerprint)
                     path.append(v)
-                    explored[pc, default: []].append(v)
-                    if explored[pc]!.count > Self.statesPerTarget { explored[pc]!.removeFirst() }
+                    explored[pc].append(v)
+                    if explored[pc].count > Self.statesPerTarget { explored[pc].removeFirst() }
                 }
                 let i = p.insns[pc]
                 switch try step(i, pc: pc, &st) {

@@ -3,7 +3,7 @@
 
 /// A scalar's possible values: unsigned and signed bounds kept in step (`reg_bounds_sync`).
 /// `id` ties copies together, so a comparison on one bounds them all (find_equal_scalars).
-struct Scalar: Equatable {
+struct Scalar: Hashable {
     var umin: UInt64 = 0, umax: UInt64 = .max
     var smin: Int64 = .min, smax: Int64 = .max
     var id = 0
@@ -32,7 +32,7 @@ struct Scalar: Equatable {
 }
 
 /// `enum bpf_reg_type` for the types an XDP program meets, with each one's offsets.
-enum Reg: Equatable {
+enum Reg: Hashable {
     case notInit
     case scalar(Scalar)
     case ctx(off: Int)
@@ -132,6 +132,16 @@ struct VerifierState: Equatable {
         for (a, b) in zip(callers, o.callers) { for (x, y) in zip(a.saved, b.saved) where !x.covers(y) { return false } }
         for (a, b) in zip(stacks, o.stacks) where !a.covers(b) { return false }
         return true
+    }
+
+    /// A hash that equal states share (`==` ignores nextID and so does this): the loop check
+    /// compares a state with every one on its path, and most differ here already.
+    func fingerprint() -> Int {
+        var h = Hasher()
+        for r in regs { h.combine(r) }
+        for f in stacks { h.combine(f.written.words); h.combine(f.spills.count) }
+        h.combine(callers.count)
+        return h.finalize()
     }
 
     mutating func newID() -> Int { nextID += 1; return nextID }
