@@ -137,19 +137,7 @@ extension Stack {
         let rec: TCRecord? = tracing ? TCRecord(dev: dev.name, direction: .ingress) : nil
         let verdict = cls_bpf_classify(skb, c.ingress, &frame, &fields, rec)
         applyTC(skb, frame: frame, fields: fields, tagged: tagged, rec)
-        switch verdict {
-        case Self.TC_ACT_SHOT:
-            c.drops += 1
-            rec?.result = "dropped"
-            return drop(.TC_INGRESS, "TC_ACT_SHOT by tc ingress filter on \(dev.name)")
-        case Self.TC_ACT_STOLEN, Self.TC_ACT_TRAP:
-            rec?.result = "stolen"
-            return consume("\(Self.tcActionName(verdict)) by tc ingress filter on \(dev.name)")
-        case Self.TC_ACT_REDIRECT:
-            return skb_do_redirect(skb, rec)
-        default:
-            return nil
-        }
+        return tcVerdict(skb, verdict, c, rec, .TC_INGRESS, "tc ingress filter on \(dev.name)")
     }
 
     /// `sch_handle_egress`: in `__dev_queue_xmit` once the MAC header is on, before the qdisc.
@@ -171,14 +159,20 @@ extension Stack {
         let verdict = cls_bpf_classify(skb, c.egress, &frame, &fields, rec)
         skb.data.replaceSubrange(start..<skb.len, with: frame)
         applyTC(skb, frame: nil, fields: fields, tagged: false, rec)
+        return tcVerdict(skb, verdict, c, rec, .TC_EGRESS, "tc egress filter on \(d.name)")
+    }
+
+    /// What the hook does with the verdict: SHOT frees with the hook's drop reason (counted as
+    /// clsact's drop), STOLEN and TRAP consume, REDIRECT goes to `skb_do_redirect`; else on.
+    private func tcVerdict(_ skb: SkBuff, _ verdict: Int32, _ c: Clsact, _ rec: TCRecord?, _ reason: DropReason, _ who: @autoclosure () -> String) -> PathEnd? {
         switch verdict {
         case Self.TC_ACT_SHOT:
             c.drops += 1
             rec?.result = "dropped"
-            return drop(.TC_EGRESS, "TC_ACT_SHOT by tc egress filter on \(d.name)")
+            return drop(reason, "TC_ACT_SHOT by \(who())")
         case Self.TC_ACT_STOLEN, Self.TC_ACT_TRAP:
             rec?.result = "stolen"
-            return consume("\(Self.tcActionName(verdict)) by tc egress filter on \(d.name)")
+            return consume("\(Self.tcActionName(verdict)) by \(who())")
         case Self.TC_ACT_REDIRECT:
             return skb_do_redirect(skb, rec)
         default:
