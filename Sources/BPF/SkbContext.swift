@@ -41,42 +41,44 @@ enum BPFContext {
 
     /// What a ctx access yields: a packet pointer, the packet's end, its metadata, or a plain value.
     enum Field { case data, dataEnd, dataMeta, scalar }
-    struct Refusal: Error { var message: String }
 
-    /// `xdp_is_valid_access` / `tc_cls_act_is_valid_access`: the field, or the verifier's refusal.
-    static func check(_ type: BPFProgType, off: Int, size: Int, write: Bool) -> Result<Field, Refusal> {
-        let refused = Result<Field, Refusal>.failure(Refusal(message: "invalid bpf_context access off=\(off) size=\(size)"))
+    /// `xdp_is_valid_access` / `tc_cls_act_is_valid_access`: the field, or nil when refused
+    /// (`refusal` says why; kept apart so a run's ctx loads build no message).
+    static func check(_ type: BPFProgType, off: Int, size: Int, write: Bool) -> Field? {
         switch type {
         case .xdp:
             // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.
             // egress_ifindex (20) only for devmap programs (BPF_XDP_DEVMAP), which the model does not load.
-            guard !write, size == 4, off >= 0, off <= 16, off % 4 == 0 else { return refused }
-            return .success(off == 0 ? .data : off == 4 ? .dataEnd : off == 8 ? .dataMeta : .scalar)
+            guard !write, size == 4, off >= 0, off <= 16, off % 4 == 0 else { return nil }
+            return off == 0 ? .data : off == 4 ? .dataEnd : off == 8 ? .dataMeta : .scalar
         case .schedCls:
-            guard off >= 0, off < skbSize, size > 0, off % size == 0 else { return refused }
+            guard off >= 0, off < skbSize, size > 0, off % size == 0 else { return nil }
             if write {
                 switch off {
-                case mark, tcIndex, priority, tcClassid, queueMapping, cb..<hash: guard size == 4 else { return refused }
-                case tstamp: guard size == 8 else { return refused }
-                default: return refused
+                case mark, tcIndex, priority, tcClassid, queueMapping, cb..<hash: return size == 4 ? .scalar : nil
+                case tstamp: return size == 8 ? .scalar : nil
+                default: return nil
                 }
-                return .success(.scalar)
             }
             switch off {
-            case data..<data + 4: return size == 4 ? .success(.data) : refused
-            case dataEnd..<dataEnd + 4: return size == 4 ? .success(.dataEnd) : refused
-            case dataMeta..<dataMeta + 4: return size == 4 ? .success(.dataMeta) : refused
-            case family..<localPort + 4, flowKeys..<tstamp: return refused
-            case tstampType: return .failure(Refusal(message: "reading __sk_buff.tstamp_type not supported yet"))
-            case sk..<sk + 8: return .failure(Refusal(message: "reading __sk_buff.sk not supported yet"))
-            case tstamp..<tstamp + 8, hwtstamp..<hwtstamp + 8: return size == 8 ? .success(.scalar) : refused
-            case tcClassid..<tcClassid + 4: return size == 4 ? .success(.scalar) : refused
-            case 180..<184: return refused
+            case data..<data + 4: return size == 4 ? .data : nil
+            case dataEnd..<dataEnd + 4: return size == 4 ? .dataEnd : nil
+            case dataMeta..<dataMeta + 4: return size == 4 ? .dataMeta : nil
+            case family..<localPort + 4, flowKeys..<tstamp, tstampType, sk..<sk + 8, 180..<184: return nil
+            case tstamp..<tstamp + 8, hwtstamp..<hwtstamp + 8: return size == 8 ? .scalar : nil
+            case tcClassid..<tcClassid + 4: return size == 4 ? .scalar : nil
             default:
                 // bpf_ctx_narrow_access_ok: 1, 2 or 4 bytes of a 4-byte field.
-                return size <= 4 ? .success(.scalar) : refused
+                return size <= 4 ? .scalar : nil
             }
         }
+    }
+
+    /// The verifier's words for a refused access (what the model has not done yet says so).
+    static func refusal(_ type: BPFProgType, off: Int, size: Int) -> String {
+        if type == .schedCls && off == tstampType && size == 1 { return "reading __sk_buff.tstamp_type not supported yet" }
+        if type == .schedCls && off >= sk && off < sk + 8 && off % size == 0 && size == 8 { return "reading __sk_buff.sk not supported yet" }
+        return "invalid bpf_context access off=\(off) size=\(size)"
     }
 }
 
@@ -118,7 +120,7 @@ extension BPFVM {
 
     /// A ctx read: packet pointers are made from the run's bounds, other fields read in place.
     func loadCtx(_ off: Int, _ size: Int) -> UInt64? {
-        guard case .success(let f) = BPFContext.check(program.type, off: off, size: size, write: false) else { return nil }
+        guard let f = BPFContext.check(program.type, off: off, size: size, write: false) else { return nil }
         switch f {
         case .data: return Self.address(Self.packetRegion, data)
         case .dataEnd: return Self.address(Self.packetRegion, dataEnd)
@@ -145,7 +147,7 @@ extension BPFVM {
     /// A ctx write, as `tc_cls_act_convert_ctx_access` stores it: tc_index and tc_classid are
     /// 16 bits in the skb, and a queue_mapping of 0xffff (NO_QUEUE_MAPPING) or more is ignored.
     func storeCtx(_ off: Int, _ size: Int, _ v: UInt64) -> Bool {
-        guard case .success = BPFContext.check(program.type, off: off, size: size, write: true) else { return false }
+        guard BPFContext.check(program.type, off: off, size: size, write: true) != nil else { return false }
         let p = skbContext + off
         switch off {
         case BPFContext.tstamp: p.storeBytes(of: v, as: UInt64.self)

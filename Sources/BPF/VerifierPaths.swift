@@ -297,11 +297,11 @@ struct PathChecker {
         case .ctx(let o):
             let off = o + insnOff
             switch BPFContext.check(p.type, off: off, size: size, write: write != nil) {
-            case .failure(let r): throw fail(pc, r.message)
-            case .success(.data): return .packet(id: 0, off: 0, varMax: 0, range: 0)
-            case .success(.dataEnd): return .packetEnd
-            case .success(.dataMeta): return .packetMeta(off: 0, range: 0)
-            case .success(.scalar): return write ?? .scalar(.bits(size))
+            case nil: throw fail(pc, BPFContext.refusal(p.type, off: off, size: size))
+            case .data: return .packet(id: 0, off: 0, varMax: 0, range: 0)
+            case .dataEnd: return .packetEnd
+            case .dataMeta: return .packetMeta(off: 0, range: 0)
+            case .scalar: return write ?? .scalar(.bits(size))
             }
         case .packet(let id, let o, _, let range):
             let off = o + insnOff
