@@ -54,7 +54,7 @@ struct PathChecker {
             path.removeLast(path.count - depth)
             pathLoop: while true {
                 processed += 1
-                guard processed <= complexityLimit else { throw BPFVerifierError("BPF program is too large. Processed \(processed) insn") }
+                guard processed <= complexityLimit else { throw fail(pc, "BPF program is too large. Processed \(processed) insn") }
                 if pc >= 0 && pc < pruneAt.count && pruneAt[pc] {
                     var pruned = false
                     let fingerprint = st.fingerprint()
@@ -394,19 +394,12 @@ struct PathChecker {
         switch (a, b) {
         case (.scalar(let x), .scalar(let y)):
             if is32 && (x.umax > 0xffff_ffff || y.umax > 0xffff_ffff) { return .branch(taken: taken, t, fall: fall, f) }
-            // 6.1's check_cond_jmp_op: a branch is decided (is_branch_taken) only against a constant
-            // source; two unknown scalars are narrowed only by JEQ (reg_combine_min_max), and one
-            // known only as the destination narrows the source without deciding anything.
-            if !y.isConst {
-                if !x.isConst && (is32 || op != BPF.JEQ && op != BPF.JNE) { return .branch(taken: taken, t, fall: fall, f) }
-                let (tx, ty) = Self.refine(op, x, y, taken: true, signed32: is32)
-                let (fx, fy) = Self.refine(op, x, y, taken: false, signed32: is32)
-                if !tx.isEmpty && !ty.isEmpty { Self.set(&t, Int(i.dst), tx); Self.set(&t, Int(i.src), ty) }
-                if !fx.isEmpty && !fy.isEmpty { Self.set(&f, Int(i.dst), fx); Self.set(&f, Int(i.src), fy) }
-                return .branch(taken: taken, t, fall: fall, f)
+            var (tx, ty) = Self.refine(op, x, y, taken: true, signed32: is32)
+            var (fx, fy) = Self.refine(op, x, y, taken: false, signed32: is32)
+            if i.code & BPF.X != 0 && i.dst == i.src {
+                // One register on both sides (regs_refine_cond_op on the same state): both narrowings hold.
+                tx = tx.intersection(ty); ty = tx; fx = fx.intersection(fy); fy = fx
             }
-            let (tx, ty) = Self.refine(op, x, y, taken: true, signed32: is32)
-            let (fx, fy) = Self.refine(op, x, y, taken: false, signed32: is32)
             let takenOK = !tx.isEmpty && !ty.isEmpty, fallOK = !fx.isEmpty && !fy.isEmpty
             Self.set(&t, Int(i.dst), tx); Self.set(&f, Int(i.dst), fx)
             if i.code & BPF.X != 0 { Self.set(&t, Int(i.src), ty); Self.set(&f, Int(i.src), fy) }

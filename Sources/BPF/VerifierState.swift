@@ -27,6 +27,14 @@ struct Scalar: Hashable {
         }
     }
 
+    /// Values in both ranges (empty when none).
+    func intersection(_ o: Scalar) -> Scalar {
+        var r = self
+        r.umin = max(umin, o.umin); r.umax = min(umax, o.umax); r.smin = max(smin, o.smin); r.smax = min(smax, o.smax)
+        if !r.isEmpty { r.sync() }
+        return r
+    }
+
     /// Whether every value of `o` is one of ours (state pruning's range_within).
     func covers(_ o: Scalar) -> Bool { umin <= o.umin && o.umax <= umax && smin <= o.smin && o.smax <= smax }
 }

@@ -87,15 +87,12 @@ final class InterpreterTests: XCTestCase {
 
     func testInstructionBudgetStopsAnEndlessLoop() throws {
         let loop = [I.mov64(0, 0), I.alu64(BPF.ADD, 0, 1), I.jmp(BPF.JNE, 0, 0, -2), I.exit]
-        XCTAssertEqual(refusal(loop, complexityLimit: 10_000), "BPF program is too large. Processed 10001 insn")
+        XCTAssertEqual(refusal(loop, complexityLimit: 10_000), "2: BPF program is too large. Processed 10001 insn")
         XCTAssertEqual(refusal([I.mov64(0, 0), I.jmp(BPF.JEQ, 0, 0, -1), I.exit]), "1: infinite loop detected at insn 1")
         // check_reg_sane_offset: a loop walking a pointer stops at BPF_MAX_VAR_OFF (2^29).
         XCTAssertEqual(refusal([I.mov64r(2, 10), I.alu64(BPF.ADD, 2, 655_356), I.mov64(0, 1), I.jmp(BPF.JNE, 0, 0, -3), I.exit]),
                        "1: fp pointer offset 537391920 is not allowed")
         XCTAssertEqual(refusal([I.mov64r(2, 10), I.alu64(BPF.ADD, 2, 1 << 29), I.mov64(0, 0), I.exit]), "1: math between fp pointer and 536870912 is not allowed")
-        // Two unknown scalars compared (not for equality) narrow nothing in 6.1, so the state
-        // repeats: a loop, found at once (a fuzzer's input that once narrowed it a step per turn).
-        XCTAssertEqual(refusal([I.ldx(BPF.W, 3, 1, 12), I.mov64(0, 2), I.jmpr(BPF.JGT, 3, 3, -1), I.exit]), "2: infinite loop detected at insn 2")
         let (r, vm) = try run(loop, verified: false)
         guard case .failure(let f) = r else { return XCTFail("an endless loop must be stopped") }
         XCTAssertEqual(f.pc, 2)

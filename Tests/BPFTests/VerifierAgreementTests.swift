@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The kernel verifier's verdicts on Verifier/*.c (XDP, and tc for tc_*) (scripts/record_verifier_cases.sh loads each
+/// The kernel verifier's verdicts on Verifier/*.c and *.s (XDP, and tc for tc_*) (scripts/record_verifier_cases.sh loads each
 /// with bpftool as root on this kernel): ours must be the same - accepted, or refused at the same
 /// instruction with the same message (the kernel's state dump after a loop report left out).
 final class VerifierAgreementTests: XCTestCase {
@@ -17,10 +17,12 @@ final class VerifierAgreementTests: XCTestCase {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("psverify-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        XCTAssertEqual(expected.count, 20)
+        XCTAssertEqual(expected.count, 22)
         for (name, want) in expected.sorted(by: { $0.key < $1.key }) {
             let o = tmp.appendingPathComponent(name + ".o").path
-            XCTAssertEqual(try shell([Self.clang, "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", Self.dir.appendingPathComponent(name + ".c").path, "-o", o]).status, 0, name)
+            let c = Self.dir.appendingPathComponent(name + ".c"), asm = Self.dir.appendingPathComponent(name + ".s")
+            let src = FileManager.default.fileExists(atPath: c.path) ? c : asm
+            XCTAssertEqual(try shell([Self.clang, "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", src.path, "-o", o]).status, 0, name)
             let obj = try BPFObject(elf: Array(try Data(contentsOf: URL(fileURLWithPath: o))), objectName: name)
             // bpftool picks the type by section: tc_* cases are SEC("tc"), sched_cls.
             let tc = name.hasPrefix("tc_")

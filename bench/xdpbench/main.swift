@@ -7,8 +7,9 @@ import Wire
 //  1. on the interpreter alone over one 60-byte UDP frame (runs/s and instructions/s),
 //  2. through the stack: 60-byte UDP frames into a veth with the program attached natively
 //     (veth_xdp_rcv in the NAPI poll), traces off, one simulated CPU, batches of 1,000:
-//     the drop-by-port program dropping every frame, and the XDP_TX reflector sending each back.
-//   xdpbench DROP.o REFLECT.o [packets]
+//     the drop-by-port program dropping every frame, and the XDP_TX reflector sending each back;
+//  3. with TC.o, the same frames dropped by a tc program on the veth's clsact ingress.
+//   xdpbench DROP.o REFLECT.o [packets] [TC.o]
 
 let args = CommandLine.arguments
 guard args.count >= 3 else { print("usage: xdpbench drop_port.o reflect.o [packets]"); exit(2) }
@@ -84,4 +85,13 @@ func measure(_ label: String, _ s: Stack, expect: Outcome) {
 do {
     measure("stack, native XDP drop_port", try stack(args[1], name: "drop_port", peer: .plain), expect: .dropped)
     measure("stack, native XDP_TX reflector", try stack(args[2], name: "reflect", peer: .xdp), expect: .transmitted)
+    if args.count > 4 {
+        var dev = DeviceConfig(name: "eth0", mac: mac, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+        dev.veth = true
+        var c = StackConfig(name: "bench", devices: [dev])
+        c.tcFilters = [TCFilterConfig(dev: "eth0", direction: .ingress, pref: 49152, object: object(args[4]), objectName: "tc_drop_port", section: "tc")]
+        let s = try Stack(config: c)
+        s.tracing = false
+        measure("stack, tc ingress tc_drop_port", s, expect: .dropped)
+    }
 } catch { print("stack: \(error)"); exit(1) }
