@@ -62,7 +62,7 @@ extension App {
         let cmd: TCAnyCommand
         do throws(TCError) { cmd = try TC.parseAny(text) } catch { throw App.tcProblem(error) }
         let add: Bool
-        switch cmd { case .qdisc(let q): add = q.op == .add; case .class(let k): add = k.op == .add }
+        switch cmd { case .qdisc(let q): add = q.op == .add; case .class(let k): add = k.op == .add; case .clsact(let op, _): add = op == .add }
         return try applyTC(cmd, to: try entry(name), status: add ? 201 : 200)
     }
 
@@ -87,6 +87,13 @@ extension App {
                     classes = TC.pruneClasses(classes, qdiscs: list)
                 case .class(let k):
                     (list, classes) = try TC.applyClass(k, qdiscs: list, classes: classes, devices: s.devices.map(\.name))
+                case .clsact(let op, let dev):
+                    c.clsact = try TC.applyClsact(op, dev: dev, to: c.clsact, devices: s.devices.map(\.name))
+                    guard let i = s.devices.firstIndex(where: { $0.name == dev }) else { break }
+                    s.setClsact(device: i, op != .del)
+                    // Deleting clsact takes its filters with it.
+                    if op == .del { c.tcFilters.removeAll { $0.dev == dev } }
+                    return TC.showJSON(s.qdiscInfo(dev: dev), oneDev: true, stats: true)
                 }
             } catch { throw App.tcProblem(error) }
             do throws(ConfigError) { try s.setQdiscs(list, classes: classes) } catch { throw Problem.unprocessable(error.message, pointer: "/command") }
@@ -106,7 +113,7 @@ extension App {
             if let w = e.word { p.extra.append(("word", .int(w))) }
             return p
         }
-        if e.message.hasPrefix("Cannot find device") || e.message.contains("not found") || e.message.contains("No such file") || e.message.contains("Failed to find") || e.message.contains("handle of zero") {
+        if e.message.hasPrefix("Cannot find device") || e.message.contains("Cannot find specified qdisc") || e.message.contains("not found") || e.message.contains("No such file") || e.message.contains("Failed to find") || e.message.contains("handle of zero") {
             return Problem(status: 404, slug: "not-found", detail: e.message)
         }
         if e.message.contains("Exclusivity") || e.message.contains("NLM_F_REPLACE") {

@@ -41,8 +41,8 @@ enum StackDocument {
                 guard case .string(let t) = x else { throw JSONShapeError(path: "/qdiscs/\(i)", message: "expected a tc command string, got \(x.typeName)") }
                 qdiscTexts.append(t)
             }
-            let qdiscs: [QdiscConfig], classes: [TCClassConfig]
-            do throws(IndexedTCError) { (qdiscs, classes) = try TC.buildAll(qdiscTexts, devices: devices.map(\.name)) } catch {
+            let qdiscs: [QdiscConfig], classes: [TCClassConfig], clsact: [String]
+            do throws(IndexedTCError) { (qdiscs, classes, clsact) = try TC.buildAll(qdiscTexts, devices: devices.map(\.name)) } catch {
                 throw Problem.unprocessable(error.error.message, pointer: "/qdiscs/\(error.index)")
             }
             let sysctls = try sysctlMap(r.raw("sysctls"), path: "/sysctls")
@@ -77,6 +77,7 @@ enum StackDocument {
             c.retentionMaxTraces = maxTraces
             c.xdp = xdp
             c.tcFilters = tcFilters
+            c.clsact = clsact
             return c
         }
     }
@@ -408,7 +409,7 @@ enum StackDocument {
         o.set("routes", .array(c.routes.map { encodeRoute(.v4($0)) } + c.routes6.map { encodeRoute(.v6($0)) }))
         o.set("neighbours", .array(c.neighbours.map { encodeNeighbour(.v4($0)) } + c.neighbours6.map { encodeNeighbour(.v6($0)) }))
         o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
-        o.set("qdiscs", .array(TC.commands(qdiscs: c.qdiscs, classes: c.classes).map { .string($0) }))
+        o.set("qdiscs", .array(TC.commands(qdiscs: c.qdiscs, classes: c.classes, clsact: c.clsact).map { .string($0) }))
         o.set("sysctls", encodeSysctls(c.sysctls))
         o.set("costs", .object(c.costs.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }))
         o.set("seed", Int(c.seed))

@@ -77,6 +77,7 @@ extension App {
             do { filter = try s.loadTCFilter(f) } catch { throw Self.bpfProblem(error) }
             s.attachTCFilter(device: dev, f.direction, pref: f.pref, filter)
             c.tcFilters.append(f)
+            if !c.clsact.contains(f.dev) { c.clsact.append(f.dev) }
             return .array(Self.tcFilterDocuments(s, dev: f.dev, direction: f.direction))
         }
         return jsonResponse(201, doc)

@@ -48,7 +48,8 @@ enum HelperNames {
         118, 125, 130, 131, 132, 133, 134, 153, 154, 160, 163, 164, 165, 169, 170, 171, 172, 177, 181, 182, 188, 189, 190, 194, 208,
     ]
 
-    /// `tc_cls_act_func_proto` (with `bpf_sk_base_func_proto` and `bpf_base_func_proto`) in 6.1.
+    /// `tc_cls_act_func_proto` (with `bpf_sk_base_func_proto` and `bpf_base_func_proto`) as of 6.1;
+    /// the helper set is frozen since (new functions are kfuncs), so this kernel (6.18) agrees.
     static let tcAllowed: Set<Int32> = xdpAllowed.subtracting([44, 51, 54, 65, 189, 190, 191]).union([
         9, 10, 11, 13, 17, 18, 19, 20, 21, 24, 26, 29, 30, 31, 32, 34, 36, 38, 39, 40, 41, 43, 46, 47, 48, 50, 66, 68, 79, 83,
         95, 96, 97, 98, 107, 108, 124, 135, 151, 152, 155, 192,

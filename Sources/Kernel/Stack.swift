@@ -192,6 +192,10 @@ public final class Stack {
             guard devices[dev].xdp == nil else { throw ConfigError(path: "/xdp/\(i)/dev", message: "\(x.dev) has an XDP program already (one per device)") }
             do { attachXDP(device: dev, try loadXDP(x)) } catch { throw ConfigError(path: "/xdp/\(i)", message: "\(error)") }
         }
+        for name in config.clsact {
+            guard let d = device(named: name) else { throw ConfigError(path: "/qdiscs", message: "clsact: no device named \(name)") }
+            d.clsact = d.clsact ?? Clsact()
+        }
         for (i, f) in config.tcFilters.enumerated() {
             guard let dev = devices.firstIndex(where: { $0.name == f.dev }) else { throw ConfigError(path: "/tc_filters/\(i)/dev", message: "no device named \(f.dev)") }
             let c = devices[dev].clsact

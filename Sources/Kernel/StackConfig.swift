@@ -184,6 +184,8 @@ public struct StackConfig: Sendable, Equatable {
     public var xdp: [XDPConfig] = []
     /// tc BPF filters on devices' clsact hooks, each with the object file it came from.
     public var tcFilters: [TCFilterConfig] = []
+    /// Devices with a clsact qdisc (`tc qdisc add dev DEV clsact`; a tc filter brings one too).
+    public var clsact: [String] = []
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
                 neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],

@@ -15,15 +15,38 @@ public struct TCClassCommand: Sendable, Equatable {
 /// One command of either kind.
 public enum TCAnyCommand: Sendable, Equatable {
     case qdisc(TCCommand), `class`(TCClassCommand)
-    public var dev: String { switch self { case .qdisc(let q): q.dev; case .class(let c): c.dev } }
+    /// `tc qdisc add|replace|del dev DEV clsact`: the hooks tc BPF filters sit on.
+    case clsact(TCCommand.Op, dev: String)
+    public var dev: String { switch self { case .qdisc(let q): q.dev; case .class(let c): c.dev; case .clsact(_, let d): d } }
 }
 
 extension TC {
     /// `tc qdisc ...` or `tc class ...`.
     public static func parseAny(_ line: String) throws(TCError) -> TCAnyCommand {
-        let w = words(line).words
+        let (w, base) = words(line)
         if let f = w.first, !f.isEmpty, "class".hasPrefix(f) { return .class(try parseClass(line)) }
+        if w.last == "clsact" { return try parseClsact(w, base: base) }
         return .qdisc(try parse(line))
+    }
+
+    /// `qdisc add|replace|del dev DEV [handle ffff:] [parent ffff:fff1] clsact` (tc_qdisc.c takes
+    /// `clsact` as the kind; its handle and parent are fixed).
+    static func parseClsact(_ w: [String], base: Int) throws(TCError) -> TCAnyCommand {
+        guard w.first == "qdisc" || w.first == "qd" || w.first == "q" else { throw TCError("only \"tc qdisc\" commands are supported yet (not \"\(w.first ?? "")\")", word: base) }
+        let op: TCCommand.Op = try verb(w, base: base, object: "qdisc")
+        guard op != .change else { throw TCError("Error: Change operation not supported by specified qdisc.", word: base + 1, kernel: true) }
+        var dev: String?
+        var i = 2
+        while i < w.count - 1 {
+            switch (w[i], i + 1 < w.count - 1 ? w[i + 1] : "") {
+            case ("dev", let d) where !d.isEmpty: dev = d
+            case ("handle", "ffff:"), ("parent", "ffff:fff1"): break
+            default: throw TCError("clsact takes dev DEV only (handle ffff:, parent ffff:fff1): \"\(w[i])\"", word: base + i)
+            }
+            i += 2
+        }
+        guard let dev else { throw TCError("Error: a device (\"dev DEV\") is required", word: base + 1) }
+        return .clsact(op, dev: dev)
     }
 
     /// `[tc] class add|change|replace|del dev DEV root|parent X:Y classid X:Y [htb OPTIONS]`.
@@ -213,16 +236,16 @@ extension TC {
 
     /// A stack's stored commands: the qdiscs in their order, each htb root followed by its classes
     /// (so the qdiscs under classes come after them, and the list rebuilds as it was).
-    public static func commands(qdiscs: [QdiscConfig], classes: [TCClassConfig]) -> [String] {
+    public static func commands(qdiscs: [QdiscConfig], classes: [TCClassConfig], clsact: [String] = []) -> [String] {
         qdiscs.flatMap { q -> [String] in
             guard q.parent == nil, case .htb = q.spec else { return [command(for: q)] }
             return [command(for: q)] + classes.filter { $0.dev == q.dev && $0.classid >> 16 == q.handle }.map(command(forClass:))
-        }
+        } + clsact.map { "qdisc add dev \($0) clsact" }
     }
 
     /// Applies commands of both kinds in order from nothing (a stack document's list).
-    public static func buildAll(_ commands: [String], devices: [String]) throws(IndexedTCError) -> (qdiscs: [QdiscConfig], classes: [TCClassConfig]) {
-        var qs: [QdiscConfig] = [], ks: [TCClassConfig] = []
+    public static func buildAll(_ commands: [String], devices: [String]) throws(IndexedTCError) -> (qdiscs: [QdiscConfig], classes: [TCClassConfig], clsact: [String]) {
+        var qs: [QdiscConfig] = [], ks: [TCClassConfig] = [], clsact: [String] = []
         for (i, c) in commands.enumerated() {
             do throws(TCError) {
                 switch try parseAny(c) {
@@ -231,9 +254,26 @@ extension TC {
                     ks = pruneClasses(ks, qdiscs: qs)
                 case .class(let k):
                     (qs, ks) = try applyClass(k, qdiscs: qs, classes: ks, devices: devices)
+                case .clsact(let op, let dev):
+                    clsact = try applyClsact(op, dev: dev, to: clsact, devices: devices)
                 }
             } catch { throw IndexedTCError(index: i, error: error) }
         }
-        return (qs, ks)
+        return (qs, ks, clsact)
+    }
+
+    /// clsact on a device, as `tc qdisc add|replace|del ... clsact` leaves it (one per device).
+    public static func applyClsact(_ op: TCCommand.Op, dev: String, to list: [String], devices: [String]) throws(TCError) -> [String] {
+        guard devices.contains(dev) else { throw TCError("Cannot find device \"\(dev)\"", kernel: true) }
+        switch op {
+        case .add:
+            guard !list.contains(dev) else { throw TCError("Error: Exclusivity flag on, cannot modify.", kernel: true) }
+            return list + [dev]
+        case .replace: return list.contains(dev) ? list : list + [dev]
+        case .change: throw TCError("Error: Change operation not supported by specified qdisc.", kernel: true)
+        case .del:
+            guard list.contains(dev) else { throw TCError("Error: Cannot find specified qdisc on specified device.", kernel: true) }
+            return list.filter { $0 != dev }
+        }
     }
 }

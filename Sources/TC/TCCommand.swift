@@ -162,7 +162,9 @@ public enum TC {
         case "cake": return .cake(try parseCake(w, base: base))
         case "noqueue":
             throw TCError("noqueue is a virtual device's default; it cannot be added", word: base, kernel: true)
-        case "prio", "sfq", "netem", "mq", "fq", "red", "hfsc", "drr", "ingress", "clsact":
+        case "clsact":
+            throw TCError("clsact takes dev DEV only (handle ffff:, parent ffff:fff1)", word: base)
+        case "prio", "sfq", "netem", "mq", "fq", "red", "hfsc", "drr", "ingress":
             throw TCError("qdisc \(w[0]) is not supported yet", word: base)
         default:
             throw TCError("Error: Specified qdisc kind is unknown.", word: base, kernel: true)

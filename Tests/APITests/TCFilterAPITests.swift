@@ -199,6 +199,28 @@ final class TCFilterAPITests: AppTestCase {
         XCTAssertEqual(call("GET", "/v1/stacks/r/bpf/maps/blocked").json?[0]?["value"]?[0], .string("0x04"))
     }
 
+    /// `tc qdisc add|del dev DEV clsact` as commands: clsact shows with its fixed handle, stays
+    /// with the stack, refuses a second add, and takes its filters when deleted.
+    func testClsactCommands() throws {
+        let obj = try object(Self.egress)
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        let a = call("POST", "/v1/stacks/r/qdiscs", #"{"command":"qdisc add dev eth1 clsact"}"#)
+        XCTAssertEqual(a.status, 201, a.raw)
+        XCTAssertEqual(a.json?[1]?["kind"], .string("clsact"))
+        XCTAssertEqual(a.json?[1]?["handle"], .string("ffff:"))
+        XCTAssertEqual(a.json?[1]?["parent"], .string("ffff:fff1"))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/qdiscs", #"{"command":"qdisc add dev eth1 clsact"}"#).json?["detail"], .string("Error: Exclusivity flag on, cannot modify."))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/qdiscs", #"{"command":"qdisc add dev eth1 root clsact"}"#).status, 400)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/tc/filters", #"{"dev":"eth1","direction":"egress","object":"\#(obj)","section":"tc"}"#).status, 201)
+        XCTAssertEqual(call("GET", "/v1/stacks/r").json?["qdiscs"], .array([.string("qdisc add dev eth1 clsact")]))
+        try reopen()
+        XCTAssertEqual(run(10)?["drop_reason"], .string("TC_EGRESS"))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/qdiscs", #"{"command":"qdisc del dev eth1 clsact"}"#).status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/r/tc/filters").json, .array([]))
+        XCTAssertEqual(run(10)?["outcome"], .string("forwarded"))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/qdiscs", #"{"command":"qdisc del dev eth1 clsact"}"#).status, 404)
+    }
+
     func testRefusals() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
         let bad = try object("""

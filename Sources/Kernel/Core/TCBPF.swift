@@ -116,6 +116,11 @@ extension Stack {
         d.clsact = c
     }
 
+    /// `tc qdisc add|del dev DEV clsact`: deleting it takes the device's filters with it.
+    public func setClsact(device: Int, _ present: Bool) {
+        devices[device].clsact = present ? devices[device].clsact ?? Clsact() : nil
+    }
+
     /// `sch_handle_ingress`: after generic XDP and VLAN untagging, before netfilter's ingress hook.
     /// The program sees the frame from its MAC header (the tag, if any, lives in vlan_tci).
     func sch_handle_ingress(_ skb: SkBuff, _ c: Clsact) -> PathEnd? {

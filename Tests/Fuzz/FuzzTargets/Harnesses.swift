@@ -144,7 +144,7 @@ final class TCHarness: @unchecked Sendable {
 
     func run(_ data: [UInt8]) {
         guard let text = String(validating: data, as: UTF8.self) else { return }
-        var list: [QdiscConfig] = [], classes: [TCClassConfig] = []
+        var list: [QdiscConfig] = [], classes: [TCClassConfig] = [], clsact: [String] = []
         for line in text.split(separator: "\n") {
             switch try? TC.parseAny(String(line)) {
             case .qdisc(let cmd)?:
@@ -154,6 +154,9 @@ final class TCHarness: @unchecked Sendable {
             case .class(let cmd)?:
                 guard let next = try? TC.applyClass(cmd, qdiscs: list, classes: classes, devices: ["eth0", "eth1"]) else { continue }
                 (list, classes) = next
+            case .clsact(let op, let dev)?:
+                guard let next = try? TC.applyClsact(op, dev: dev, to: clsact, devices: ["eth0", "eth1"]) else { continue }
+                clsact = next
             case nil: continue
             }
         }
@@ -164,11 +167,12 @@ final class TCHarness: @unchecked Sendable {
                             sysctls: ["net.ipv4.ip_forward": 1])
         c.qdiscs = list
         c.classes = classes
+        c.clsact = clsact
         guard let s = try? Stack(config: c) else { FuzzTarget.check(false, "tc list refused by the stack: \(list) \(classes)"); return }
-        // The stored form rebuilds the same qdiscs and classes.
-        let stored = TC.commands(qdiscs: list, classes: classes)
+        // The stored form rebuilds the same qdiscs, classes and clsact.
+        let stored = TC.commands(qdiscs: list, classes: classes, clsact: clsact)
         let again = try? TC.buildAll(stored, devices: ["eth0", "eth1"])
-        FuzzTarget.check(again?.qdiscs == list && again?.classes == classes, "stored form does not rebuild: \(stored)")
+        FuzzTarget.check(again?.qdiscs == list && again?.classes == classes && again?.clsact == clsact, "stored form does not rebuild: \(stored)")
         let rs = s.inject(frames)
         FuzzTarget.check(rs.allSatisfy { $0.outcome != .queued }, "a packet was left queued")
         for q in s.qdiscInfo() { FuzzTarget.check(q.stats.qlen == 0 && q.stats.backlog == 0, "qdisc \(q.kind) not drained: \(q.stats)") }
