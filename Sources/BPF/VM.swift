@@ -396,7 +396,13 @@ public final class BPFVM {
                     guard store(addr, size, v) else { return failure(pc, "invalid write of \(size) bytes at \(describe(addr))") }
                 }
             case BPF.LD:
-                guard i.isLdImm64 else { return failure(pc, "legacy packet load (LD_ABS/LD_IND) not supported yet") }
+                guard i.isLdImm64 else {
+                    guard program.type == .schedCls else { return failure(pc, "LD_ABS/LD_IND outside an skb program") }
+                    // bpf_skb_load_helper_*: big-endian from the frame; one out of reach ends the run with 0.
+                    guard let v = loadAbs(code, src: regs[s], imm: i.imm) else { return .success(0) }
+                    regs[0] = v
+                    break
+                }
                 switch i.src {
                 case 0: regs[d] = i.imm64
                 case BPF.PSEUDO_MAP_FD: regs[d] = (Self.mapHandleTag | UInt64(i.imm)) << 48
@@ -493,6 +499,26 @@ public final class BPFVM {
         if r == Self.packetRegion { return off >= dataMeta && off &+ size <= dataEnd ? packet + off : nil }
         if r == Self.stackRegion { return off &+ size <= Self.stackPerFrame * Self.maxFrames ? stack + off : nil }
         return nil
+    }
+
+    /// LD_ABS / LD_IND: `imm` (plus the source register's low 32 bits) into the frame; the
+    /// negative SKF_LL_OFF / SKF_NET_OFF bases count from the MAC and network headers.
+    func loadAbs(_ code: UInt8, src: UInt64, imm: Int32) -> UInt64? {
+        let size = BPF.size(code)
+        var off = Int(imm)
+        if code & 0xe0 == BPF.IND { off = Int(Int32(bitPattern: UInt32(truncatingIfNeeded: src) &+ UInt32(bitPattern: imm))) }
+        if off < 0 {
+            if off >= -0x200000 && off < -0x100000 { off += 0x200000 }           // SKF_LL_OFF
+            else if off >= -0x100000 { off += 0x100000 + 14 }                      // SKF_NET_OFF: after the Ethernet header
+            else { return nil }
+        }
+        guard off + size <= dataEnd - data else { return nil }
+        let p = packet + data + off
+        switch size {
+        case 1: return UInt64(p.load(as: UInt8.self))
+        case 2: return UInt64(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self)))
+        default: return UInt64(UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)))
+        }
     }
 
     /// `bpf_tail_call(ctx, prog_array, index)`: the program in the slot, within the tail call limit.

@@ -94,7 +94,13 @@ struct Verifier {
                 guard mode == BPF.MEM else { throw BPFVerifierError("\(k): BPF_\(cls == BPF.ST ? "ST" : "STX") uses reserved fields") }
             }
         case BPF.LD:
-            guard insn.isLdImm64 else { throw BPFVerifierError("\(k): BPF_LD_[ABS|IND] instructions not allowed for this program type") }
+            if !insn.isLdImm64 {
+                // check_ld_abs: the legacy packet loads, for skb programs only.
+                let mode = code & 0xe0
+                guard p.type == .schedCls, mode == BPF.ABS || mode == BPF.IND else { throw BPFVerifierError("\(k): BPF_LD_[ABS|IND] instructions not allowed for this program type") }
+                guard insn.dst == 0, insn.off == 0, code & 0x18 != BPF.DW, mode == BPF.IND || insn.src == 0 else { throw BPFVerifierError("\(k): BPF_LD_[ABS|IND] uses reserved fields") }
+                return
+            }
             if insn.dst == 10 { throw BPFVerifierError("\(k): frame pointer is read only") }
             switch insn.src {
             case 0: break

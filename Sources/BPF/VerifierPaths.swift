@@ -104,6 +104,14 @@ struct PathChecker {
         case BPF.ALU, BPF.ALU64:
             try alu(i, pc: pc, &st)
             return .next(pc + 1)
+        case BPF.LD where !i.isLdImm64:
+            // check_ld_abs: R6 holds the skb; the load is a call (r1-r5 clobbered, r0 the value).
+            guard case .ctx(let o) = try read(st, 6, pc) else { throw fail(pc, "at the time of BPF_LD_ABS|IND R6 != pointer to skb") }
+            if i.code & 0xe0 == BPF.IND { _ = try read(st, i.src, pc) }
+            guard o == 0 else { throw fail(pc, "dereference of modified ctx ptr R6 off=\(o) disallowed") }
+            for r in 1...5 { st.regs[r] = .notInit }
+            st.regs[0] = .scalar(.bits(BPF.size(i.code)))
+            return .next(pc + 1)
         case BPF.LD:
             switch i.src {
             case BPF.PSEUDO_MAP_FD: st.regs[d] = .mapPtr(Int(i.imm))
