@@ -2862,6 +2862,7 @@ components:
               instructions: {type: integer}
               printk: {type: array, items: {type: string}}
               fault: {type: string}
+              steps: {type: array, description: "With ?xdp=insns: every instruction run (pc, insn as llvm-objdump prints it, value produced).", items: {type: object}}
         verdict: {type: string}
         result: {type: string, enum: [continue, dropped, stolen, redirected, redirect-failed]}
         to: {type: string}

@@ -72,10 +72,13 @@ enum TraceDocument {
         o.set("printk", .array(x.printk.map { .string($0) }))
         if let f = x.fault { o.set("fault", f) }
         o.set("instructions", x.instructions)
-        if let steps = x.steps {
-            o.set("steps", .array(steps.map { .object([("pc", .int($0.pc)), ("insn", .string($0.insn)), ("value", .string("0x" + String($0.value, radix: 16)))]) }))
-        }
+        if let steps = x.steps { o.set("steps", .array(steps.map(stepDocument))) }
         return o.value
+    }
+
+    /// One instruction run: its index, its text as llvm-objdump prints it, the value it produced.
+    static func stepDocument(_ s: (pc: Int, insn: String, value: UInt64)) -> JSONValue {
+        .object([("pc", .int(s.pc)), ("insn", .string(s.insn)), ("value", .string("0x" + String(s.value, radix: 16)))])
     }
 
     /// A clsact hook's run: each filter's return, the verdict, what followed, the fields changed.
@@ -83,11 +86,12 @@ enum TraceDocument {
         var o = JSONObject()
         o.set("dev", t.dev)
         o.set("direction", t.direction.rawValue)
-        o.set("filters", .array(t.runs.map { r in
+        o.set("filters", .array(t.runs.enumerated().map { k, r in
             var f = JSONObject()
             f.set("name", r.name); f.set("pref", r.pref); f.set("returned", r.returned); f.set("instructions", r.instructions)
             f.set("printk", .array(r.printk.map { .string($0) }))
             if let fault = r.fault { f.set("fault", fault) }
+            if k < t.steps.count { f.set("steps", .array(t.steps[k].map(stepDocument))) }
             return f.value
         }))
         o.set("verdict", t.verdict)

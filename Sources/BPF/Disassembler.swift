@@ -36,6 +36,9 @@ public enum Disassembler {
                 return "atomic 0x\(String(i.imm, radix: 16))"
             }
             return "*(\(sized(code)) *)(\(d)\(off(i.off))) = \(s)"
+        case BPF.LD where !i.isLdImm64:
+            // llvm-objdump: r0 = *(u8 *)skb[14], r0 = *(u16 *)skb[r7]
+            return "r0 = *(\(sized(code)) *)skb[\(code & 0xe0 == BPF.IND ? (i.imm == 0 ? s : "\(s) + \(i.imm)") : String(i.imm))]"
         case BPF.LD:
             switch i.src {
             case BPF.PSEUDO_MAP_FD: return "\(d) = map[\(i.imm)] ll"

@@ -98,6 +98,15 @@ final class TCFilterAPITests: AppTestCase {
         XCTAssertEqual(shot["tc"]?[0]?["filters"]?[0]?["returned"], .string("TC_ACT_SHOT"))
         XCTAssertEqual(shot["tc"]?[0]?["filters"]?[0]?["printk"], .array([.string("port 9")]))
         XCTAssertEqual(shot["tc"]?[0]?["result"], .string("dropped"))
+        XCTAssertNil(shot["tc"]?[0]?["filters"]?[0]?["steps"])
+        // ?xdp=insns: the instruction trace of every program run, tc's too.
+        guard case .array(let traced)? = call("POST", "/v1/stacks/r/packets?sync=true&xdp=insns", udp(9)).json?["results"],
+              case .int(let n)? = traced.first?["tc"]?[0]?["filters"]?[0]?["instructions"],
+              case .array(let steps)? = traced.first?["tc"]?[0]?["filters"]?[0]?["steps"] else { return XCTFail("no instruction trace") }
+        XCTAssertEqual(steps.count, n)
+        XCTAssertEqual(steps.first?["insn"], .string("r6 = r1"))
+        XCTAssertEqual(steps.last?["insn"], .string("exit"))
+        XCTAssertEqual(steps.last?["value"], .string("0x2"), "TC_ACT_SHOT")
 
         // PIPE: no verdict, the packet goes on (marked) and is forwarded; eth1's egress program
         // rewrites its TTL (63 after forwarding) to 1.

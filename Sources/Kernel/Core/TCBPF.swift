@@ -69,6 +69,8 @@ public final class TCRecord: @unchecked Sendable {
     public var direction: TCDirection
     /// Per filter run: its name, pref, the return as `TC_ACT_*` names it, instructions, printk, a fault.
     public var runs: [(name: String, pref: Int, returned: String, instructions: Int, printk: [String], fault: String?)] = []
+    /// With the instruction trace on: each run's instructions (index, text, value produced).
+    public var steps: [[(pc: Int, insn: String, value: UInt64)]] = []
     /// The verdict `tcf_classify` reached (TC_ACT_UNSPEC when every filter passed it on).
     public var verdict = "TC_ACT_UNSPEC"
     /// continue, dropped, stolen, redirected, redirect-failed
@@ -191,7 +193,7 @@ extension Stack {
     /// (the verifier would not have let it start) counts as TC_ACT_SHOT.
     private func cls_bpf_classify(_ skb: SkBuff, _ filters: [TCBPFFilter], _ frame: inout [UInt8], _ fields: inout BPFSkb, _ rec: TCRecord?) -> Int32 {
         bpfCPU = skb.cpu
-        bpfVM.traceSteps = false
+        bpfVM.traceSteps = rec != nil && xdpInstructionTrace
         for f in filters {
             enter(.cls_bpf_classify, skb)
             let run = bpfVM.runSKB(f.program, frame: frame, skb: fields, host: self)
@@ -204,6 +206,7 @@ extension Stack {
             case .failure(let e): r = Self.TC_ACT_SHOT; fault = e.description
             }
             rec?.runs.append((f.name, f.pref, Self.tcActionName(r), bpfVM.executed, bpfVM.printk, fault))
+            if let rec, bpfVM.traceSteps { rec.steps.append(bpfVM.steps.map { ($0.pc, Disassembler.text(f.program.insns, at: $0.pc), $0.value) }) }
             switch r {
             case Self.TC_ACT_OK, Self.TC_ACT_SHOT, Self.TC_ACT_STOLEN, Self.TC_ACT_TRAP, Self.TC_ACT_REDIRECT:
                 rec?.verdict = Self.tcActionName(r)
