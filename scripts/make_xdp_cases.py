@@ -37,6 +37,19 @@ def eth(payload, dst="02:00:00:00:00:02", src="02:00:00:00:00:01", etype=0x0800)
     m = lambda s: bytes(int(x, 16) for x in s.split(":"))
     return m(dst) + m(src) + struct.pack("!H", etype) + payload
 
+def ip6(a):
+    import ipaddress
+    return ipaddress.IPv6Address(a).packed
+
+def v6udp(src, dst, sport, dport, data=b"xdp-oracle", hlim=64):
+    l = 8 + len(data)
+    pseudo = ip6(src) + ip6(dst) + struct.pack("!IxxxB", l, 17)
+    u = struct.pack("!HHHH", sport, dport, l, 0) + data
+    c = csum(pseudo + u) or 0xffff
+    u = u[:6] + struct.pack("!H", c) + u[8:]
+    h = struct.pack("!IHBB16s16s", 6 << 28, l, 17, hlim, ip6(src), ip6(dst))
+    return eth(h + u, etype=0x86dd).hex()
+
 def v4udp(src, dst, sport, dport, data=b"xdp-oracle", **kw):
     return eth(ipv4(src, dst, 17, udp(src, dst, sport, dport, data), **kw)).hex()
 
@@ -238,6 +251,7 @@ def main():
         ],
         "ruleset": "", "sysctls": {}})
     cpumap_case()
+    fib6_case()
 
 CPUMAP = r'''/* Steering to another CPU (xdp-redirect-cpu style): UDP to port 5000 goes to CPU 1 through a
  * CPUMAP (the stack then takes it on that CPU's kthread), port 5001 to CPU 3's empty slot
@@ -272,6 +286,71 @@ int xdp_cpumap(struct xdp_md *ctx)
 
 char _license[] SEC("license") = "GPL";
 '''
+
+
+FIB6 = r'''/* IPv6 forwarding in XDP (xdp-tutorial's packet03 style): bpf_fib_lookup on the IPv6 header,
+ * on success the hop limit decremented, MACs from the lookup and bpf_redirect out of its
+ * device; anything else passes to the stack. Lookup results are counted by return code. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define AF_INET6 10
+
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 16); } fib_rc SEC(".maps");
+
+SEC("xdp")
+int xdp_fib6(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    struct ipv6hdr *ip6 = (void *)(eth + 1);
+    if ((void *)(ip6 + 1) > end || eth->h_proto != bpf_htons(ETH_P_IPV6))
+        return XDP_PASS;
+    if (ip6->hop_limit <= 1)
+        return XDP_PASS;
+    struct bpf_fib_lookup p = {};
+    p.family = AF_INET6;
+    p.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0FFFFFFF);
+    p.l4_protocol = ip6->nexthdr;
+    p.tot_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+    __builtin_memcpy(p.ipv6_src, &ip6->saddr, 16);
+    __builtin_memcpy(p.ipv6_dst, &ip6->daddr, 16);
+    p.ifindex = ctx->ingress_ifindex;
+    long rc = bpf_fib_lookup(ctx, &p, sizeof(p), 0);
+    __u32 k = rc < 0 ? 15 : (__u32)rc & 15;
+    __u64 *n = bpf_map_lookup_elem(&fib_rc, &k);
+    if (n)
+        __sync_fetch_and_add(n, 1);
+    if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+        return XDP_PASS;
+    ip6->hop_limit--;
+    __builtin_memcpy(eth->h_dest, p.dmac, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, p.smac, ETH_ALEN);
+    return bpf_redirect(p.ifindex, 0);
+}
+
+char _license[] SEC("license") = "GPL";
+'''
+
+
+def fib6_case():
+    write("xdp_fib6_fwd_1", {
+        "description": "IPv6 forwarding with bpf_fib_lookup (AF_INET6): redirected on success, NO_NEIGH / local / hop limit 1 / link-local pass to the stack [native]",
+        "ipv6": True,
+        "sysctls": {"net.ipv6.conf.all.forwarding": 1},
+        "xdp": [{"dev": "eth0", "mode": "native", "section": "xdp", "c": FIB6}],
+        "packets": [
+            {"ingress": "eth0", "hex": v6udp("2001:db8::1", "2001:db8:1::5", 1000, 53), "desc": "to eth1's subnet, neighbour known: redirected out of eth1"},
+            {"ingress": "eth0", "hex": v6udp("2001:db8::1", "2001:db8:2::7", 1000, 53), "desc": "to 2001:db8:2::/64 via 2001:db8::1 on eth0: redirected back out of eth0"},
+            {"ingress": "eth0", "hex": v6udp("2001:db8::1", "2001:db8:1::99", 1000, 53), "desc": "no neighbour: NO_NEIGH, the stack resolves it"},
+            {"ingress": "eth0", "hex": v6udp("2001:db8::1", "2001:db8::2", 1000, 53), "desc": "to the DUT: NOT_FWDED, port unreachable"},
+            {"ingress": "eth0", "hex": v6udp("2001:db8::1", "2001:db8:1::5", 1000, 53, hlim=1), "desc": "hop limit 1: the stack answers time exceeded"},
+            {"ingress": "eth0", "hex": v6udp("2001:db8::1", "fe80::1", 1000, 53), "desc": "link-local destination: NOT_FWDED"},
+        ],
+        "xdp_peers": "xdp-pass", "ruleset": ""})
 
 
 def cpumap_case():

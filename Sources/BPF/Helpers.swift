@@ -101,7 +101,7 @@ extension BPFVM {
             guard regs[3] == 64 else { return .success(Self.errno(Errno.EINVAL)) }
             guard let p = resolve(regs[2], 64, write: true) else { return bad("params not writable at \(describe(regs[2]))") }
             guard let rc = host?.fibLookup(p, flags: UInt32(truncatingIfNeeded: regs[4])) else {
-                return bad("IPv6 lookups and the TBID and SRC flags not supported yet")
+                return bad("the TBID and SRC flags not supported yet")
             }
             return .success(UInt64(bitPattern: rc))
         default:

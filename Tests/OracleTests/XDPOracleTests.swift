@@ -69,7 +69,7 @@ final class XDPOracleTests: XCTestCase {
     }
 
     func testOwnXDPCorpusAgreement() throws {
-        try agreement(Self.ownCorpus, cases: 3)
+        try agreement(Self.ownCorpus, cases: 4)
     }
 
     func agreement(_ corpus: URL, cases: Int) throws {
