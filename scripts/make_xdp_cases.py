@@ -251,6 +251,7 @@ def main():
         ],
         "ruleset": "", "sysctls": {}})
     cpumap_case()
+    cpumap_case("xdp_cpumap_generic_1", "generic")
     fib6_case()
 
 CPUMAP = r'''/* Steering to another CPU (xdp-redirect-cpu style): UDP to port 5000 goes to CPU 1 through a
@@ -353,10 +354,10 @@ def fib6_case():
         "xdp_peers": "xdp-pass", "ruleset": ""})
 
 
-def cpumap_case():
-    write("xdp_cpumap_1", {
-        "description": "CPUMAP redirect to CPU 1 (qsize 192): the stack takes the frame there; an empty slot aborts [native]",
-        "xdp": [{"dev": "eth0", "mode": "native", "section": "xdp", "c": CPUMAP,
+def cpumap_case(name="xdp_cpumap_1", mode="native"):
+    write(name, {
+        "description": "CPUMAP redirect to CPU 1 (qsize 192): the stack takes the frame there; an empty slot aborts [%s]" % mode,
+        "xdp": [{"dev": "eth0", "mode": mode, "section": "xdp", "c": CPUMAP,
                  "maps": {"cpu_map": [["01000000", "c0000000"]]}}],
         "packets": [
             {"ingress": "eth0", "hex": v4udp("198.18.0.1", "198.18.0.2", 1000, 5000), "desc": "port 5000: to CPU 1, then the stack: port unreachable"},

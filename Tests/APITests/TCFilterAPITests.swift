@@ -136,6 +136,11 @@ final class TCFilterAPITests: AppTestCase {
         XCTAssertEqual(redFrame.prefix(24), "020000000002020000000001", "the frame keeps the MAC addresses it arrived with")
         XCTAssertEqual(red["emitted"]?[0]?["device"], .string("eth1"))
         XCTAssertEqual(Array(stages(red).suffix(7)), ["cls_bpf_classify", "skb_do_redirect", "dev_queue_xmit", "sch_handle_egress", "cls_bpf_classify", "sch_direct_xmit", "dev_hard_start_xmit"])
+        // The loop guard counts one packet's redirects, not the recycled skb's history.
+        let many = call("POST", "/v1/stacks/r/packets?sync=true", #"{"packets":["# + Array(repeating: udp(7).dropFirst(12).dropLast(2), count: 80).joined(separator: ",") + "]}")
+        guard case .array(let rs)? = many.json?["results"] else { return XCTFail(many.raw) }
+        XCTAssertEqual(rs.count, 80)
+        XCTAssertEqual(rs.filter { $0["tc"]?[0]?["result"] == .string("redirected") }.count, 80)
 
         // BPF_F_INGRESS: into eth1's receive path (its backlog), where it is not for eth1's MAC: otherhost, dropped.
         let rin = try XCTUnwrap(run(17))

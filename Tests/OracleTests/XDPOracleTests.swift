@@ -69,7 +69,7 @@ final class XDPOracleTests: XCTestCase {
     }
 
     func testOwnXDPCorpusAgreement() throws {
-        try agreement(Self.ownCorpus, cases: 4)
+        try agreement(Self.ownCorpus, cases: 5)
     }
 
     func agreement(_ corpus: URL, cases: Int) throws {

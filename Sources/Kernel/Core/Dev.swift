@@ -54,7 +54,7 @@ extension Stack {
     func __netif_receive_skb_core(_ skb: SkBuff) -> PathEnd {
         enter(.__netif_receive_skb_core, skb)
         cpus[skb.cpu].processed += 1
-        if let x = devices[skb.dev].xdp, x.mode == .generic, let end = do_xdp_generic(skb, x) { return end }
+        if let x = devices[skb.dev].xdp, x.mode == .generic, !skb.redirected, let end = do_xdp_generic(skb, x) { return end }
         if skb.protocolType == EtherType.vlan {
             guard skb.len >= skb.networkHeader + VLANTagRepr.length else {
                 return drop(.NOT_SPECIFIED, "802.1Q tag truncated (skb_vlan_untag)")

@@ -84,6 +84,8 @@ public final class SkBuff {
     /// Made by the stack (ICMP error, fragment, ARP): its stages join the trace of the packet that
     /// caused it, but its end does not decide that packet's outcome.
     var generated = false
+    /// skb_is_redirected: generic XDP passes a redirected skb (a cpumap's) without running again.
+    var redirected = false
     /// How often tc programs redirected it (a loop is stopped).
     var tcRedirects = 0
     /// `skb->truesize`: what the skb charges against socket and fragment memory.
@@ -100,6 +102,7 @@ public final class SkBuff {
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; macHeaderSet = false; nhoff = 0; conn = nil; ctInfo = .invalid; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
+        hashComputed = false; redirected = false; tcRedirects = 0
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

@@ -401,10 +401,6 @@ extension Stack {
     /// the entry's qsize frames; a full one drops (as `xdp_cpumap_enqueue` counts drops).
     private func cpu_map_enqueue(_ skb: SkBuff, _ x: XDPAttachment, _ rec: XDPRecord?, _ fields: [(String, XDPEvent.Value)], cpu: Int) -> PathEnd {
         let dev = devices[skb.dev]
-        guard x.mode == .native else {
-            rec?.result = "redirect-failed"
-            return drop(.XDP, "XDP_REDIRECT through a cpumap from generic XDP not supported yet")
-        }
         guard cpu < cpus.count else {
             rec?.result = "redirect-failed"
             return drop(.XDP, "XDP_REDIRECT to CPU \(cpu): the stack has \(cpus.count) CPUs")
@@ -412,7 +408,7 @@ extension Stack {
         enter(.cpu_map_enqueue, skb)
         rec?.events.append(XDPEvent(event: "xdp_redirect", fields: fields + [("err", .number(0))]))
         rec?.result = "redirected"
-        if dev.config.veth { dev.xdpStats.rx_xdp_redirect += 1 }
+        if x.mode == .native && dev.config.veth { dev.xdpStats.rx_xdp_redirect += 1 }
         let m = x.program.maps.first { $0.name == bpfVM.redirect?.map }
         // struct bpf_cpumap_val's qsize, little-endian at the value's start.
         let value = m.flatMap { m in m.slot(withUnsafeBytes(of: UInt32(cpu).littleEndian, Array.init)).map { m.value(slot: $0) } } ?? []
@@ -421,6 +417,8 @@ extension Stack {
         guard sd.cpumapQueue.count < qsize else { return drop(.XDP, "cpumap ring of CPU \(cpu) full (qsize \(qsize))") }
         skb.data = bpfVM.frame
         skb.len = skb.data.count
+        // cpu_map_generic_redirect: the skb itself goes, marked redirected (generic XDP lets it by).
+        if x.mode == .generic { eth_classify(skb); skb.redirected = true }
         sd.cpumapQueue.append(skb)
         if !sd.cpumapWoken {
             sd.cpumapWoken = true
@@ -430,7 +428,8 @@ extension Stack {
     }
 
     /// `cpu_map_kthread_run`: on its CPU, each frame becomes an skb (`__xdp_build_skb_from_frame`:
-    /// `eth_type_trans` for the device it arrived on) and goes to `netif_receive_skb`.
+    /// `eth_type_trans` for the device it arrived on; generic XDP's skbs are skbs already) and goes
+    /// to `netif_receive_skb`.
     func cpu_map_kthread_run(cpu: Int, at t: UInt64) {
         let sd = cpus[cpu]
         sd.cpumapWoken = false
@@ -440,7 +439,7 @@ extension Stack {
         for skb in frames {
             skb.cpu = cpu
             enter(.cpu_map_kthread_run, skb)
-            if let end = eth_type_trans(skb) { finish(skb, end); continue }
+            if !skb.redirected, let end = eth_type_trans(skb) { finish(skb, end); continue }
             enter(.netif_receive_skb, skb)
             finish(skb, __netif_receive_skb_core(skb))
         }
