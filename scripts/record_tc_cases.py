@@ -64,7 +64,7 @@ def main():
                     open(paths["in"], "wb").write(bytes.fromhex(r["frame"]))
                     open(paths["ctx"], "wb").write(ctx_bytes(r.get("ctx", {})))
                     text = run("bpftool", "prog", "run", "pinned", PIN, "data_in", paths["in"], "data_out", paths["out"],
-                               "data_size_out", "4096", "ctx_in", paths["ctx"], "ctx_out", paths["ctxo"], "ctx_size_out", "192", "repeat", "1")
+                               "data_size_out", "131072", "ctx_in", paths["ctx"], "ctx_out", paths["ctxo"], "ctx_size_out", "192", "repeat", "1")
                     ret = int(text.split("Return value:")[1].split(",")[0])
                     results.append({"retval": ret, "frame": open(paths["out"], "rb").read().hex(),
                                     "ctx": ctx_fields(open(paths["ctxo"], "rb").read())})

@@ -3,7 +3,9 @@
 
 extension BPFVM {
     /// The helpers the model runs for tc programs, by number.
-    public static let skbHelpers: Set<Int32> = [1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 23, 26, 28, 39, 69, 177]
+    public static let skbHelpers: Set<Int32> = [1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 23, 26, 28, 38, 39, 43, 69, 177]
+    /// BPF_SKB_MAX_LEN (SKB_MAX_ALLOC): the longest frame change_tail and change_head make.
+    static let skbMaxLen = 16064
 
     static let TC_ACT_SHOT: UInt64 = 2, TC_ACT_REDIRECT: UInt64 = 7
 
@@ -61,6 +63,27 @@ extension BPFVM {
             guard regs[2] & ~1 == 0 else { return .success(Self.TC_ACT_SHOT) }
             redirect = BPFRedirect(ifindex: Int(UInt32(truncatingIfNeeded: regs[1])), ingress: regs[2] & 1 != 0)
             return .success(Self.TC_ACT_REDIRECT)
+        case 38:        // bpf_skb_change_tail(skb, len, flags): cut, or grown with zeros; not below the network header
+            let newLen = regs[2]
+            guard regs[3] == 0, newLen <= UInt64(Self.skbMaxLen), newLen >= 14 else { return .success(Self.errno(Errno.EINVAL)) }
+            let n = Int(newLen)
+            if n > len { (packet + dataEnd).initializeMemory(as: UInt8.self, repeating: 0, count: n - len) }
+            dataEnd = data + n
+            return .success(0)
+        case 43:        // bpf_skb_change_head(skb, head_room, flags): zeroed room pushed before the MAC header
+            let room = regs[2]
+            guard regs[3] == 0, room <= UInt64(Self.skbMaxLen - len) else { return .success(Self.errno(Errno.EINVAL)) }
+            let h = Int(room)
+            if h > data {
+                // skb_cow: more headroom than the buffer has; the frame moves back.
+                let shift = h - data
+                (packet + data + shift).moveInitializeMemory(as: UInt8.self, from: (packet + data).assumingMemoryBound(to: UInt8.self), count: len)
+                data += shift; dataMeta += shift; dataEnd += shift
+            }
+            data -= h; dataMeta = data
+            (packet + data).initializeMemory(as: UInt8.self, repeating: 0, count: h)
+            headPushed += h
+            return .success(0)
         case 39:        // bpf_skb_pull_data(skb, len): a linear skb has every byte in its head
             return .success(regs[2] <= UInt64(len) ? 0 : Self.errno(Errno.ENOMEM))
         default:

@@ -50,6 +50,8 @@ public final class BPFVM {
     var packetCapacity: Int
     /// Where this run's frame may grow to (the buffer may be larger from an earlier run).
     var frameLimit = 0
+    /// Bytes `bpf_skb_change_head` pushed before the frame in this run.
+    public internal(set) var headPushed = 0
     /// Packet bounds as offsets into the buffer.
     public internal(set) var dataMeta = 0, data = 0, dataEnd = 0
     /// `struct xdp_md` inputs.
@@ -87,7 +89,9 @@ public final class BPFVM {
     /// Runs a tc (`sched_cls`) program over `frame` (from its MAC header) and the skb's fields;
     /// afterwards `frame`, `skb` and `redirect` hold what it left.
     public func runSKB(_ p: BPFProgram, frame f: [UInt8], skb s: BPFSkb, host h: BPFHost) -> Result<UInt64, BPFFault> {
-        place(f, room: Self.headroom + f.count)
+        // Room for bpf_skb_change_tail / change_head up to BPF_SKB_MAX_LEN.
+        place(f, room: Self.headroom + max(f.count, Self.skbMaxLen))
+        headPushed = 0
         fillSkbContext(s, len: f.count)
         return start(p, host: h)
     }

@@ -538,6 +538,7 @@ struct PathChecker {
         switch id {
         case 9: [.ctx, .anything, .mem, .size, .anything]
         case 10, 11: [.ctx, .anything, .anything, .anything, .anything]
+        case 38, 43: [.ctx, .anything, .anything]
         case 26: [.ctx, .anything, .uninitMem, .size]
         case 39: [.ctx, .anything]
         case 1, 3: [.map, .key]
@@ -607,7 +608,7 @@ struct PathChecker {
             st.regs[0] = .scalar(.unknown)
         }
         // bpf_helper_changes_pkt_data.
-        if [9, 10, 11, 39, 44, 54, 65].contains(id) {
+        if [9, 10, 11, 38, 39, 43, 44, 54, 65].contains(id) {
             st.forEachReg { r in
                 switch r { case .packet, .packetEnd, .packetMeta: r = .scalar(.unknown); default: break }
             }

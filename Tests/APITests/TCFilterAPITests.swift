@@ -235,6 +235,16 @@ final class TCFilterAPITests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/r/qdiscs", #"{"command":"qdisc del dev eth1 clsact"}"#).status, 404)
     }
 
+    /// bpf_skb_change_tail at egress: the frame leaves 10 bytes longer, zero-filled.
+    func testEgressChangeTail() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        let before = try XCTUnwrap(run(53)?["emitted"]?[0]?["hex"]?.text)
+        let grow = ["6112000000000000", "070200000a000000", "b703000000000000", "8500000026000000", "b700000000000000", "9500000000000000"].joined()
+        XCTAssertEqual(call("POST", "/v1/stacks/r/tc/filters", #"{"dev":"eth1","direction":"egress","insns":"\#(grow)","name":"grow"}"#).status, 201)
+        let after = try XCTUnwrap(run(53)?["emitted"]?[0]?["hex"]?.text)
+        XCTAssertEqual(after, before + String(repeating: "00", count: 10))
+    }
+
     func testRefusals() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
         let bad = try object("""

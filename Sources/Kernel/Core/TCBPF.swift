@@ -142,8 +142,12 @@ extension Stack {
         if skb.gsoSize > 0 { fields.gsoSize = UInt32(skb.gsoSize); fields.gsoSegs = UInt32(skb.segments) }
         c.packets += 1; c.bytes += Int(fields.wireLen)
         let rec: TCRecord? = tracing ? TCRecord(dev: dev.name, direction: .ingress) : nil
-        let verdict = cls_bpf_classify(skb, c.ingress, &frame, &fields, rec)
-        applyTC(skb, frame: frame, fields: fields, tagged: tagged, rec)
+        var pushed = 0
+        let verdict = cls_bpf_classify(skb, c.ingress, &frame, &fields, rec, pushed: &pushed)
+        applyTC(skb, frame: frame, fields: fields, tagged: tagged && pushed == 0, rec)
+        // change_head: the MAC header starts at the new front; the network header stays where it
+        // was (behind the pushed bytes; a VLAN tag pushed past stays in vlan_tci only).
+        if pushed > 0 { skb.networkHeader = EthernetFrame.headerLength + pushed }
         return tcVerdict(skb, verdict, c, rec, .TC_INGRESS, "tc ingress filter on \(dev.name)")
     }
 
@@ -163,8 +167,11 @@ extension Stack {
         if skb.gsoSize > 0 { fields.gsoSize = UInt32(skb.gsoSize); fields.gsoSegs = UInt32(skb.segments) }
         c.packets += 1; c.bytes += skb.qdiscPktLen
         let rec: TCRecord? = tracing ? TCRecord(dev: d.name, direction: .egress) : nil
-        let verdict = cls_bpf_classify(skb, c.egress, &frame, &fields, rec)
+        var pushed = 0
+        let verdict = cls_bpf_classify(skb, c.egress, &frame, &fields, rec, pushed: &pushed)
         skb.data.replaceSubrange(start..<skb.len, with: frame)
+        // The frame leaves from `start` (what change_head pushed included), its new length.
+        skb.len = start + frame.count
         applyTC(skb, frame: nil, fields: fields, tagged: false, rec)
         return tcVerdict(skb, verdict, c, rec, .TC_EGRESS, "tc egress filter on \(d.name)")
     }
@@ -191,7 +198,8 @@ extension Stack {
     /// through `cls_bpf_exec_opcode` (OK, SHOT, STOLEN, TRAP, REDIRECT and UNSPEC stand; anything
     /// else is UNSPEC); UNSPEC hands the packet to the next filter. A run the interpreter stopped
     /// (the verifier would not have let it start) counts as TC_ACT_SHOT.
-    private func cls_bpf_classify(_ skb: SkBuff, _ filters: [TCBPFFilter], _ frame: inout [UInt8], _ fields: inout BPFSkb, _ rec: TCRecord?) -> Int32 {
+    private func cls_bpf_classify(_ skb: SkBuff, _ filters: [TCBPFFilter], _ frame: inout [UInt8], _ fields: inout BPFSkb, _ rec: TCRecord?,
+                                  pushed: inout Int) -> Int32 {
         bpfCPU = skb.cpu
         bpfVM.traceSteps = rec != nil && xdpInstructionTrace
         for f in filters {
@@ -199,6 +207,7 @@ extension Stack {
             let run = bpfVM.runSKB(f.program, frame: frame, skb: fields, host: self)
             frame = bpfVM.frame
             fields = bpfVM.skb
+            pushed += bpfVM.headPushed
             let r: Int32
             var fault: String?
             switch run {
