@@ -431,11 +431,9 @@ enum StackDocument {
         let dev = try r.requiredString("dev")
         let modeText = try r.string("mode") ?? "generic"
         guard let mode = XDPMode(rawValue: modeText) else { throw Problem.unprocessable("mode must be native (xdpdrv) or generic (xdpgeneric)", pointer: path + "/mode") }
-        let o = try decodeObject(&r, path: path)
+        let source = try decodeSource(&r, path: path)
         try r.finish()
-        var x = XDPConfig(dev: dev, mode: mode, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill, raw: o.raw)
-        x.progArrays = o.progArrays
-        return x
+        return XDPConfig(dev: dev, mode: mode, source: source)
     }
 
     /// A tc filter: `{"dev", "direction": "ingress"|"egress", "pref", "object", "object_name",
@@ -449,16 +447,13 @@ enum StackDocument {
         let same = existing.filter { $0.dev == dev && $0.direction == direction }.map(\.pref)
         let pref = try r.int("pref", in: 1...0xffff) ?? (same.min().map { $0 - 1 } ?? 0xc000)
         guard pref >= 1 else { throw Problem.unprocessable("no pref left below 1 on \(dev) \(direction.rawValue); give one", pointer: path + "/pref") }
-        let o = try decodeObject(&r, path: path)
+        let source = try decodeSource(&r, path: path)
         try r.finish()
-        var f = TCFilterConfig(dev: dev, direction: direction, pref: pref, object: o.object, objectName: o.name, section: o.section, program: o.program, prefill: o.prefill, raw: o.raw)
-        f.progArrays = o.progArrays
-        return f
+        return TCFilterConfig(dev: dev, direction: direction, pref: pref, source: source)
     }
 
-    /// The fields naming a program in an object file, shared by XDP and tc attachments.
-    static func decodeObject(_ r: inout FieldReader, path: String) throws
-        -> (object: [UInt8], name: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], raw: RawBPF?, progArrays: [String: [ProgArrayEntry]]) {
+    /// The fields naming a program (an object file's, or raw instructions), shared by XDP and tc attachments.
+    static func decodeSource(_ r: inout FieldReader, path: String) throws -> BPFSource {
         var data = Data(), raw: RawBPF? = nil
         if let hex = try r.string("insns") {
             // Raw instructions: `{"insns": hex, "map_defs": [...], "license", "name"}`.
@@ -519,7 +514,7 @@ enum StackDocument {
                 }
             }
         }
-        return (Array(data), objectName, section, program, prefill, raw, progArrays)
+        return BPFSource(object: Array(data), objectName: objectName, section: section, program: program, prefill: prefill, raw: raw, progArrays: progArrays)
     }
 
     static func encodeTCFilter(_ f: TCFilterConfig) -> JSONValue {
@@ -527,12 +522,12 @@ enum StackDocument {
         o.set("dev", f.dev)
         o.set("direction", f.direction.rawValue)
         o.set("pref", f.pref)
-        encodeObject(&o, f.object, f.objectName, f.section, f.program, f.prefill, f.raw, f.progArrays)
+        encodeSource(&o, f.source)
         return o.value
     }
 
-    static func encodeObject(_ o: inout JSONObject, _ object: [UInt8], _ name: String, _ section: String?, _ program: String?, _ prefill: [String: [([UInt8], [UInt8])]],
-                             _ raw: RawBPF?, _ progArrays: [String: [ProgArrayEntry]]) {
+    static func encodeSource(_ o: inout JSONObject, _ src: BPFSource) {
+        let (object, name, section, program, prefill, raw, progArrays) = (src.object, src.objectName, src.section, src.program, src.prefill, src.raw, src.progArrays)
         if let raw {
             o.set("insns", Hex.encode(raw.insns))
             o.set("map_defs", .array(raw.maps.map { m in
@@ -559,7 +554,7 @@ enum StackDocument {
         var o = JSONObject()
         o.set("dev", x.dev)
         o.set("mode", x.mode.rawValue)
-        encodeObject(&o, x.object, x.objectName, x.section, x.program, x.prefill, x.raw, x.progArrays)
+        encodeSource(&o, x.source)
         return o.value
     }
 }

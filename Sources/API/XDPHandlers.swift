@@ -239,20 +239,24 @@ extension App {
 
     /// Keeps what the API wrote into a map with the attachment that owns it (its pre-fill).
     static func remember(_ c: inout StackConfig, _ s: Stack, map m: BPFMap, _ change: (inout [([UInt8], [UInt8])]) -> Void) {
-        for d in s.devices where d.xdp?.program.maps.contains(where: { $0 === m }) == true {
-            guard let i = c.xdp.firstIndex(where: { $0.dev == d.name }) else { continue }
-            var list = c.xdp[i].prefill[m.name] ?? []
+        forEachSource(&c, s, owning: m) { src in
+            var list = src.prefill[m.name] ?? []
             change(&list)
-            c.xdp[i].prefill[m.name] = list.isEmpty ? nil : list
+            src.prefill[m.name] = list.isEmpty ? nil : list
         }
+    }
+
+    /// The stored source of every attachment whose program has `m` (XDP's, then tc filters').
+    static func forEachSource(_ c: inout StackConfig, _ s: Stack, owning m: BPFMap, _ change: (inout BPFSource) -> Void) {
         for d in s.devices {
+            if let x = d.xdp, x.program.maps.contains(where: { $0 === m }), let i = c.xdp.firstIndex(where: { $0.dev == d.name }) {
+                change(&c.xdp[i].source)
+            }
             guard let cl = d.clsact else { continue }
             for (dir, filters) in [(TCDirection.ingress, cl.ingress), (.egress, cl.egress)] {
                 for f in filters where f.program.maps.contains(where: { $0 === m }) {
                     guard let i = c.tcFilters.firstIndex(where: { $0.dev == d.name && $0.direction == dir && $0.pref == f.pref }) else { continue }
-                    var list = c.tcFilters[i].prefill[m.name] ?? []
-                    change(&list)
-                    c.tcFilters[i].prefill[m.name] = list.isEmpty ? nil : list
+                    change(&c.tcFilters[i].source)
                 }
             }
         }
@@ -280,21 +284,10 @@ extension App {
 
     /// Keeps a program array's entries with the attachment that owns the map.
     static func rememberProgArray(_ c: inout StackConfig, _ s: Stack, map m: BPFMap, _ change: (inout [ProgArrayEntry]) -> Void) {
-        for d in s.devices {
-            if let x = d.xdp, x.program.maps.contains(where: { $0 === m }), let i = c.xdp.firstIndex(where: { $0.dev == d.name }) {
-                var list = c.xdp[i].progArrays[m.name] ?? []
-                change(&list)
-                c.xdp[i].progArrays[m.name] = list.isEmpty ? nil : list
-            }
-            guard let cl = d.clsact else { continue }
-            for (dir, filters) in [(TCDirection.ingress, cl.ingress), (.egress, cl.egress)] {
-                for f in filters where f.program.maps.contains(where: { $0 === m }) {
-                    guard let i = c.tcFilters.firstIndex(where: { $0.dev == d.name && $0.direction == dir && $0.pref == f.pref }) else { continue }
-                    var list = c.tcFilters[i].progArrays[m.name] ?? []
-                    change(&list)
-                    c.tcFilters[i].progArrays[m.name] = list.isEmpty ? nil : list
-                }
-            }
+        forEachSource(&c, s, owning: m) { src in
+            var list = src.progArrays[m.name] ?? []
+            change(&list)
+            src.progArrays[m.name] = list.isEmpty ? nil : list
         }
     }
 }

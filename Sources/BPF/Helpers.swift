@@ -63,7 +63,7 @@ extension BPFVM {
             let key = UInt32(truncatingIfNeeded: regs[2])
             guard let slot = m.slot(withUnsafeBytes(of: key.littleEndian, Array.init)) else { redirect = nil; return .success(flags & 3) }
             // A cpumap's key is the CPU; a devmap's value the device.
-            redirect = m.type == .cpumap ? BPFRedirect(ifindex: 0, map: m.name, mapType: m.type, key: key, cpu: Int(key))
+            redirect = m.type == .cpumap ? BPFRedirect(ifindex: 0, map: m.name, mapType: m.type, key: key, cpu: Int(key), queueSize: Int(m.value(slot: slot).le32(0)))
                 : BPFRedirect(ifindex: Int(m.value(slot: slot).le32(0)), map: m.name, mapType: m.type, key: key)
             return .success(Self.XDP_REDIRECT)
         case 28:        // bpf_csum_diff(from, from_size, to, to_size, seed)

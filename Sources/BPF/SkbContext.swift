@@ -17,7 +17,8 @@ public struct BPFSkb: Sendable, Equatable {
     public var ingressIfindex: UInt32 = 0
     public var ifindex: UInt32 = 0
     public var tcIndex: UInt32 = 0
-    public var cb: [UInt32] = [0, 0, 0, 0, 0]
+    /// Up to five words (missing ones read 0): empty by default, so a fresh value allocates nothing.
+    public var cb: [UInt32] = []
     public var hash: UInt32 = 0
     public var tcClassid: UInt32 = 0
     public var napiID: UInt32 = 0
@@ -99,6 +100,12 @@ extension BPFVM {
         put(BPFContext.wireLen, s.wireLen); put(BPFContext.gsoSegs, s.gsoSegs); put(BPFContext.gsoSize, s.gsoSize)
         c.storeBytes(of: s.hwtstamp, toByteOffset: BPFContext.hwtstamp, as: UInt64.self)
     }
+
+    /// The fields a hook writes back to the skb, read in place (no `BPFSkb` built per packet).
+    public var skbMark: UInt32 { skbContext.load(fromByteOffset: BPFContext.mark, as: UInt32.self) }
+    public var skbPriority: UInt32 { skbContext.load(fromByteOffset: BPFContext.priority, as: UInt32.self) }
+    public var skbHash: UInt32 { skbContext.load(fromByteOffset: BPFContext.hash, as: UInt32.self) }
+    public var skbTCIndex: UInt32 { skbContext.load(fromByteOffset: BPFContext.tcIndex, as: UInt32.self) }
 
     /// The skb's fields as the program left them.
     public var skb: BPFSkb {

@@ -20,8 +20,9 @@ public struct BPFRedirect: Sendable, Equatable {
     public var key: UInt32?
     /// tc's `BPF_F_INGRESS`: into the device's receive path rather than out of it.
     public var ingress = false
-    /// Through a cpumap: the CPU whose kthread takes the frame to the stack.
+    /// Through a cpumap: the CPU whose kthread takes the frame to the stack, and its entry's qsize.
     public var cpu: Int?
+    public var queueSize = 0
 }
 
 /// One executed instruction, for the instruction trace: where, and the destination register after.
@@ -89,6 +90,11 @@ public final class BPFVM {
     /// Runs a tc (`sched_cls`) program over `frame` (from its MAC header) and the skb's fields;
     /// afterwards `frame`, `skb` and `redirect` hold what it left.
     public func runSKB(_ p: BPFProgram, frame f: [UInt8], skb s: BPFSkb, host h: BPFHost) -> Result<UInt64, BPFFault> {
+        f.withUnsafeBytes { runSKB(p, bytes: $0, skb: s, host: h) }
+    }
+
+    /// The same over bytes in place (an skb's own, without copying them out first).
+    public func runSKB(_ p: BPFProgram, bytes f: UnsafeRawBufferPointer, skb s: BPFSkb, host h: BPFHost) -> Result<UInt64, BPFFault> {
         // Room for bpf_skb_change_tail / change_head up to BPF_SKB_MAX_LEN.
         place(f, room: Self.headroom + max(f.count, Self.skbMaxLen))
         headPushed = 0
@@ -96,8 +102,13 @@ public final class BPFVM {
         return start(p, host: h)
     }
 
+    /// The next filter of a chain: the frame and `struct __sk_buff` as the previous run left them
+    /// (one skb goes through every filter); `headPushed` keeps counting.
+    public func runSKBAgain(_ p: BPFProgram, host h: BPFHost) -> Result<UInt64, BPFFault> { start(p, host: h) }
+
     /// The frame into the packet buffer after the headroom, zeroed headroom before it.
-    private func place(_ f: [UInt8], room need: Int) {
+    private func place(_ f: [UInt8], room need: Int) { f.withUnsafeBytes { place($0, room: need) } }
+    private func place(_ f: UnsafeRawBufferPointer, room need: Int) {
         frameLimit = need
         if need > packetCapacity {
             packet.deallocate()
@@ -105,7 +116,7 @@ public final class BPFVM {
             packet = .allocate(byteCount: need, alignment: 8)
         }
         packet.initializeMemory(as: UInt8.self, repeating: 0, count: Self.headroom)
-        if !f.isEmpty { f.withUnsafeBytes { (packet + Self.headroom).copyMemory(from: $0.baseAddress!, byteCount: f.count) } }
+        if let b = f.baseAddress, f.count > 0 { (packet + Self.headroom).copyMemory(from: b, byteCount: f.count) }
         data = Self.headroom; dataMeta = data; dataEnd = data + f.count
     }
 

@@ -53,7 +53,7 @@ func stack(_ objPath: String, name: String, peer: VethPeer) throws -> Stack {
     dev.veth = true
     dev.vethPeer = peer
     var c = StackConfig(name: "bench", devices: [dev])
-    c.xdp = [XDPConfig(dev: "eth0", mode: .native, object: object(objPath), objectName: name)]
+    c.xdp = [XDPConfig(dev: "eth0", mode: .native, source: BPFSource(object: object(objPath), objectName: name))]
     let s = try Stack(config: c)
     s.tracing = false
     return s
@@ -89,7 +89,7 @@ do {
         var dev = DeviceConfig(name: "eth0", mac: mac, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
         dev.veth = true
         var c = StackConfig(name: "bench", devices: [dev])
-        c.tcFilters = [TCFilterConfig(dev: "eth0", direction: .ingress, pref: 49152, object: object(args[4]), objectName: "tc_drop_port", section: "tc")]
+        c.tcFilters = [TCFilterConfig(dev: "eth0", direction: .ingress, pref: 49152, source: BPFSource(object: object(args[4]), objectName: "tc_drop_port", section: "tc"))]
         let s = try Stack(config: c)
         s.tracing = false
         measure("stack, tc ingress tc_drop_port", s, expect: .dropped)

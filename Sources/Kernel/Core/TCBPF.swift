@@ -8,33 +8,16 @@ import Wire
 /// Which clsact hook a filter sits on.
 public enum TCDirection: String, Sendable { case ingress, egress }
 
-/// `tc filter add dev DEV ingress|egress [pref N] bpf da obj FILE sec SEC`, as stored with the
-/// stack: the object's bytes, so a restart loads the same program (maps empty or pre-filled).
+/// `tc filter add dev DEV ingress|egress [pref N] bpf da obj FILE sec SEC`, as stored with the stack.
 public struct TCFilterConfig: Sendable, Equatable {
     public var dev: String
     public var direction: TCDirection
     /// Filters run in ascending pref; tc gives the first 49152 and each later one one less.
     public var pref: Int
-    public var object: [UInt8]
-    public var objectName: String
-    /// `sec` (tc's default `classifier`), or a program by function name.
-    public var section: String?
-    public var program: String?
-    public var prefill: [String: [([UInt8], [UInt8])]]
-    /// Raw instructions instead of an object (`object` is then empty).
-    public var raw: RawBPF?
-    /// Program array entries: map name → (index, program name).
-    public var progArrays: [String: [ProgArrayEntry]] = [:]
-
-    public init(dev: String, direction: TCDirection, pref: Int, object: [UInt8], objectName: String, section: String? = nil,
-                program: String? = nil, prefill: [String: [([UInt8], [UInt8])]] = [:], raw: RawBPF? = nil) {
-        self.dev = dev; self.direction = direction; self.pref = pref; self.object = object; self.objectName = objectName
-        self.section = section; self.program = program; self.prefill = prefill; self.raw = raw
-    }
-    public static func == (a: TCFilterConfig, b: TCFilterConfig) -> Bool {
-        a.dev == b.dev && a.direction == b.direction && a.pref == b.pref && a.object == b.object && a.objectName == b.objectName && a.raw == b.raw && a.progArrays == b.progArrays
-            && a.section == b.section && a.program == b.program && a.prefill.keys.sorted() == b.prefill.keys.sorted()
-            && a.prefill.allSatisfy { k, v in b.prefill[k].map { $0.map(\.0) == v.map(\.0) && $0.map(\.1) == v.map(\.1) } ?? false }
+    /// tc's default section is `classifier`.
+    public var source: BPFSource
+    public init(dev: String, direction: TCDirection, pref: Int, source: BPFSource) {
+        self.dev = dev; self.direction = direction; self.pref = pref; self.source = source
     }
 
     /// The attachment's name in checkpoints: device, hook and pref.
@@ -96,10 +79,8 @@ extension Stack {
 
     /// Loads a tc filter's program from its object (`tc filter add ... bpf da obj`).
     public func loadTCFilter(_ f: TCFilterConfig) throws -> TCBPFFilter {
-        let section = f.program == nil ? (f.section ?? "classifier") : f.section
-        let (p, siblings) = try loadBPF(object: f.object, objectName: f.objectName, section: section, program: f.program, prefill: f.prefill, raw: f.raw,
-                                        progArrays: f.progArrays, type: .schedCls)
-        return TCBPFFilter(program: p, pref: f.pref, name: f.raw == nil ? "\(f.objectName).o:[\(p.section)]" : p.name, siblings: siblings)
+        let (p, siblings) = try loadBPF(f.source, defaultSection: "classifier", type: .schedCls)
+        return TCBPFFilter(program: p, pref: f.pref, name: f.source.raw == nil ? "\(f.source.objectName).o:[\(p.section)]" : p.name, siblings: siblings)
     }
 
     /// Adds (or with nil program removes) a filter on a device's clsact hook, kept in pref order.
@@ -129,7 +110,7 @@ extension Stack {
         enter(.sch_handle_ingress, skb)
         let dev = devices[skb.dev]
         let tagged = skb.networkHeader == EthernetFrame.headerLength + VLANTagRepr.length && skb.vlanID != nil
-        var frame = tagged ? Array(skb.data[0..<12]) + skb.data[16..<skb.len] : Array(skb.data[0..<skb.len])
+        let len = tagged ? skb.len - VLANTagRepr.length : skb.len
         var fields = BPFSkb()
         fields.pktType = skb.pktType.number
         fields.mark = skb.mark; fields.priority = skb.priority; fields.hash = skb.hashComputed ? skb.hash : 0
@@ -138,13 +119,19 @@ extension Stack {
         fields.ingressIfindex = UInt32(dev.ifindex); fields.ifindex = UInt32(dev.ifindex)
         // skb_record_rx_queue: a driver's NAPI notes the queue (plus one); a veth without NAPI does not.
         fields.queueMapping = dev.config.veth && dev.xdp == nil ? 0 : UInt32(skb.rxQueue + 1)
-        fields.wireLen = UInt32(frame.count - EthernetFrame.headerLength)
+        fields.wireLen = UInt32(len - EthernetFrame.headerLength)
         if skb.gsoSize > 0 { fields.gsoSize = UInt32(skb.gsoSize); fields.gsoSegs = UInt32(skb.segments) }
         c.packets += 1; c.bytes += Int(fields.wireLen)
         let rec: TCRecord? = tracing ? TCRecord(dev: dev.name, direction: .ingress) : nil
-        var pushed = 0
-        let verdict = cls_bpf_classify(skb, c.ingress, &frame, &fields, rec, pushed: &pushed)
-        applyTC(skb, frame: frame, fields: fields, tagged: tagged && pushed == 0, rec)
+        // The frame as the program sees it: the skb's bytes in place, or without the tag.
+        let verdict = tagged
+            ? (Array(skb.data[0..<12]) + skb.data[16..<skb.len]).withUnsafeBytes { cls_bpf_classify(skb, c.ingress, $0, fields, rec) }
+            : skb.data.withUnsafeBytes { cls_bpf_classify(skb, c.ingress, UnsafeRawBufferPointer(rebasing: $0[0..<skb.len]), fields, rec) }
+        let pushed = bpfVM.headPushed
+        let frame = bpfVM.frame
+        skb.data = tagged && pushed == 0 ? Array(frame[0..<12]) + skb.data[12..<16] + frame[12...] : frame
+        skb.len = skb.data.count
+        applyTC(skb, rec)
         // change_head: the MAC header starts at the new front; the network header stays where it
         // was (behind the pushed bytes; a VLAN tag pushed past stays in vlan_tci only).
         if pushed > 0 { skb.networkHeader = EthernetFrame.headerLength + pushed }
@@ -156,7 +143,6 @@ extension Stack {
         enter(.sch_handle_egress, skb)
         let d = devices[dev]
         let start = skb.networkHeader - EthernetFrame.headerLength
-        var frame = Array(skb.data[start..<skb.len])
         var fields = BPFSkb()
         fields.mark = skb.mark; fields.priority = skb.priority; fields.hash = skb.hashComputed ? skb.hash : 0
         fields.proto = skb.protocolType
@@ -167,12 +153,12 @@ extension Stack {
         if skb.gsoSize > 0 { fields.gsoSize = UInt32(skb.gsoSize); fields.gsoSegs = UInt32(skb.segments) }
         c.packets += 1; c.bytes += skb.qdiscPktLen
         let rec: TCRecord? = tracing ? TCRecord(dev: d.name, direction: .egress) : nil
-        var pushed = 0
-        let verdict = cls_bpf_classify(skb, c.egress, &frame, &fields, rec, pushed: &pushed)
+        let verdict = skb.data.withUnsafeBytes { cls_bpf_classify(skb, c.egress, UnsafeRawBufferPointer(rebasing: $0[start..<skb.len]), fields, rec) }
+        let frame = bpfVM.frame
         skb.data.replaceSubrange(start..<skb.len, with: frame)
         // The frame leaves from `start` (what change_head pushed included), its new length.
         skb.len = start + frame.count
-        applyTC(skb, frame: nil, fields: fields, tagged: false, rec)
+        applyTC(skb, rec)
         return tcVerdict(skb, verdict, c, rec, .TC_EGRESS, "tc egress filter on \(d.name)")
     }
 
@@ -198,16 +184,13 @@ extension Stack {
     /// through `cls_bpf_exec_opcode` (OK, SHOT, STOLEN, TRAP, REDIRECT and UNSPEC stand; anything
     /// else is UNSPEC); UNSPEC hands the packet to the next filter. A run the interpreter stopped
     /// (the verifier would not have let it start) counts as TC_ACT_SHOT.
-    private func cls_bpf_classify(_ skb: SkBuff, _ filters: [TCBPFFilter], _ frame: inout [UInt8], _ fields: inout BPFSkb, _ rec: TCRecord?,
-                                  pushed: inout Int) -> Int32 {
+    private func cls_bpf_classify(_ skb: SkBuff, _ filters: [TCBPFFilter], _ frame: UnsafeRawBufferPointer, _ fields: BPFSkb, _ rec: TCRecord?) -> Int32 {
         bpfCPU = skb.cpu
         bpfVM.traceSteps = rec != nil && xdpInstructionTrace
-        for f in filters {
+        for (k, f) in filters.enumerated() {
             enter(.cls_bpf_classify, skb)
-            let run = bpfVM.runSKB(f.program, frame: frame, skb: fields, host: self)
-            frame = bpfVM.frame
-            fields = bpfVM.skb
-            pushed += bpfVM.headPushed
+            // One skb goes through the chain: the next filter sees what the last one left.
+            let run = k == 0 ? bpfVM.runSKB(f.program, bytes: frame, skb: fields, host: self) : bpfVM.runSKBAgain(f.program, host: self)
             let r: Int32
             var fault: String?
             switch run {
@@ -227,23 +210,20 @@ extension Stack {
         return Self.TC_ACT_UNSPEC
     }
 
-    /// What the programs left: the frame (the tag put back where the model keeps it) and the
-    /// fields they may write (mark, priority, tc_index; a cleared hash).
-    private func applyTC(_ skb: SkBuff, frame: [UInt8]?, fields: BPFSkb, tagged: Bool, _ rec: TCRecord?) {
-        if let frame {
-            skb.data = tagged ? Array(frame[0..<12]) + skb.data[12..<16] + frame[12...] : frame
-            skb.len = skb.data.count
-        }
+    /// The fields programs may write that the skb keeps (mark, priority; a cleared hash), read in
+    /// place from the run's `struct __sk_buff`.
+    private func applyTC(_ skb: SkBuff, _ rec: TCRecord?) {
+        let mark = bpfVM.skbMark, priority = bpfVM.skbPriority, hash = bpfVM.skbHash, tcIndex = bpfVM.skbTCIndex
         if let rec {
-            if fields.mark != skb.mark { rec.changed.append("mark: \(skb.mark) -> \(fields.mark)") }
-            if fields.priority != skb.priority { rec.changed.append("priority: \(skb.priority) -> \(fields.priority)") }
-            if fields.tcIndex != 0 { rec.changed.append("tc_index: 0 -> \(fields.tcIndex)") }
-            if skb.hashComputed && fields.hash != skb.hash { rec.changed.append("hash: \(skb.hash) -> \(fields.hash)") }
+            if mark != skb.mark { rec.changed.append("mark: \(skb.mark) -> \(mark)") }
+            if priority != skb.priority { rec.changed.append("priority: \(skb.priority) -> \(priority)") }
+            if tcIndex != 0 { rec.changed.append("tc_index: 0 -> \(tcIndex)") }
+            if skb.hashComputed && hash != skb.hash { rec.changed.append("hash: \(skb.hash) -> \(hash)") }
             if skb.packet >= 0 && !skb.generated { packets[skb.packet].tc.append(rec) }
         }
-        skb.mark = fields.mark; skb.priority = fields.priority
+        skb.mark = mark; skb.priority = priority
         // BPF_F_INVALIDATE_HASH (skb_clear_hash); the model keeps its own copy for steering.
-        if fields.hash == 0 { skb.hashComputed = false }
+        if hash == 0 { skb.hashComputed = false }
     }
 
     /// `skb_do_redirect`: `bpf_redirect`'s target takes the whole frame, into its receive path

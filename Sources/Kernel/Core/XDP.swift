@@ -57,15 +57,14 @@ public final class XDPRecord: @unchecked Sendable {
     init(dev: String, mode: XDPMode, program: String) { self.dev = dev; self.mode = mode; self.program = program }
 }
 
-/// An attachment as stored with the stack: `ip link set dev DEV xdpdrv|xdpgeneric obj FILE sec SEC`,
-/// the object's bytes kept so a restart loads the same program (its maps start empty or as pre-filled).
-public struct XDPConfig: Sendable, Equatable {
-    public var dev: String
-    public var mode: XDPMode
-    /// The ELF object clang wrote; its name (without `.o`) names the global data maps as libbpf does.
+/// A program as a stack keeps it (for XDP and tc alike): the object file clang wrote, or raw
+/// instructions, which of its programs, and what was written into its maps, so a restart loads
+/// the same program with the same entries.
+public struct BPFSource: Sendable, Equatable {
+    /// The ELF object; its name (without `.o`) names the global data maps as libbpf does.
     public var object: [UInt8]
     public var objectName: String
-    /// `sec` (default `xdp`), or a program by function name.
+    /// `sec` (the hook's default when neither it nor `program` is given), or a program by function name.
     public var section: String?
     public var program: String?
     /// Map entries written after the maps are created (`bpftool map update`): name → (key, value).
@@ -73,19 +72,26 @@ public struct XDPConfig: Sendable, Equatable {
     /// Raw instructions instead of an object (`object` is then empty).
     public var raw: RawBPF?
     /// Program array entries (`bpftool map update ... value id N`): map name → (index, program name).
-    public var progArrays: [String: [ProgArrayEntry]] = [:]
+    public var progArrays: [String: [ProgArrayEntry]]
 
-    public init(dev: String, mode: XDPMode, object: [UInt8], objectName: String, section: String? = nil, program: String? = nil,
-                prefill: [String: [([UInt8], [UInt8])]] = [:], raw: RawBPF? = nil) {
-        self.dev = dev; self.mode = mode; self.object = object; self.objectName = objectName
-        self.section = section; self.program = program; self.prefill = prefill; self.raw = raw
+    public init(object: [UInt8], objectName: String, section: String? = nil, program: String? = nil,
+                prefill: [String: [([UInt8], [UInt8])]] = [:], raw: RawBPF? = nil, progArrays: [String: [ProgArrayEntry]] = [:]) {
+        self.object = object; self.objectName = objectName; self.section = section; self.program = program
+        self.prefill = prefill; self.raw = raw; self.progArrays = progArrays
     }
-    public static func == (a: XDPConfig, b: XDPConfig) -> Bool {
-        a.dev == b.dev && a.mode == b.mode && a.object == b.object && a.objectName == b.objectName && a.section == b.section && a.program == b.program && a.raw == b.raw
-            && a.progArrays == b.progArrays
-            && a.prefill.keys.sorted() == b.prefill.keys.sorted()
+    public static func == (a: BPFSource, b: BPFSource) -> Bool {
+        a.object == b.object && a.objectName == b.objectName && a.section == b.section && a.program == b.program && a.raw == b.raw
+            && a.progArrays == b.progArrays && a.prefill.keys.sorted() == b.prefill.keys.sorted()
             && a.prefill.allSatisfy { k, v in b.prefill[k].map { $0.map(\.0) == v.map(\.0) && $0.map(\.1) == v.map(\.1) } ?? false }
     }
+}
+
+/// An attachment as stored with the stack: `ip link set dev DEV xdpdrv|xdpgeneric obj FILE sec SEC`.
+public struct XDPConfig: Sendable, Equatable {
+    public var dev: String
+    public var mode: XDPMode
+    public var source: BPFSource
+    public init(dev: String, mode: XDPMode, source: BPFSource) { self.dev = dev; self.mode = mode; self.source = source }
 }
 
 /// A program given as raw instructions (as `BPF_PROG_LOAD` takes them) with its maps defined in
@@ -176,9 +182,7 @@ extension Stack {
     /// What `ip link set ... obj` does through libbpf: parse the object, create its maps (one
     /// value per simulated CPU for per-CPU maps), pre-fill them, verify and load the program.
     public func loadXDP(_ x: XDPConfig) throws -> XDPAttachment {
-        let section = x.program == nil ? (x.section ?? "xdp") : x.section
-        let (p, siblings) = try loadBPF(object: x.object, objectName: x.objectName, section: section, program: x.program, prefill: x.prefill, raw: x.raw,
-                                        progArrays: x.progArrays, type: .xdp)
+        let (p, siblings) = try loadBPF(x.source, defaultSection: "xdp", type: .xdp)
         return XDPAttachment(program: p, mode: x.mode, siblings: siblings)
     }
 
@@ -203,8 +207,9 @@ extension Stack {
     /// One program of an object as libbpf loads it: its maps created and pre-filled, then verified.
     /// libbpf loads every program of the object: the others of the same type come back as
     /// siblings, sharing the maps (what a program array can hold for tail calls).
-    func loadBPF(object: [UInt8], objectName: String, section: String?, program: String?, prefill: [String: [([UInt8], [UInt8])]], raw: RawBPF?,
-                 progArrays: [String: [ProgArrayEntry]] = [:], type: BPFProgType) throws -> (BPFProgram, siblings: [BPFProgram]) {
+    func loadBPF(_ src: BPFSource, defaultSection: String, type: BPFProgType) throws -> (BPFProgram, siblings: [BPFProgram]) {
+        let (object, objectName, program, prefill, raw, progArrays) = (src.object, src.objectName, src.program, src.prefill, src.raw, src.progArrays)
+        let section = program == nil ? (src.section ?? defaultSection) : src.section
         let spec: BPFProgramSpec, maps: [BPFMap]
         var others: [BPFProgramSpec] = []
         if let raw {
@@ -371,7 +376,7 @@ extension Stack {
             if native && dev.config.veth { dev.xdpStats.rx_drops += 1; dev.stats.rx_dropped += 1 }
             return drop(.XDP, why)
         }
-        if let r, let cpu = r.cpu { return cpu_map_enqueue(skb, x, rec, fields, cpu: cpu) }
+        if let r, let cpu = r.cpu { return cpu_map_enqueue(skb, x, rec, fields, cpu: cpu, qsize: r.queueSize) }
         guard let r, let target = devices.firstIndex(where: { $0.ifindex == r.ifindex }) else {
             return failed(Errno.EINVAL, "EINVAL", "XDP_REDIRECT to no device (ifindex \(bpfVM.redirect?.ifindex ?? 0))")
         }
@@ -399,7 +404,7 @@ extension Stack {
     /// `cpu_map_enqueue`: the frame goes onto the ring of the CPU the cpumap names; that CPU's
     /// kthread builds the skb and hands it to the stack (`cpu_map_kthread_run`). The ring holds
     /// the entry's qsize frames; a full one drops (as `xdp_cpumap_enqueue` counts drops).
-    private func cpu_map_enqueue(_ skb: SkBuff, _ x: XDPAttachment, _ rec: XDPRecord?, _ fields: [(String, XDPEvent.Value)], cpu: Int) -> PathEnd {
+    private func cpu_map_enqueue(_ skb: SkBuff, _ x: XDPAttachment, _ rec: XDPRecord?, _ fields: [(String, XDPEvent.Value)], cpu: Int, qsize: Int) -> PathEnd {
         let dev = devices[skb.dev]
         guard cpu < cpus.count else {
             rec?.result = "redirect-failed"
@@ -409,10 +414,6 @@ extension Stack {
         rec?.events.append(XDPEvent(event: "xdp_redirect", fields: fields + [("err", .number(0))]))
         rec?.result = "redirected"
         if x.mode == .native && dev.config.veth { dev.xdpStats.rx_xdp_redirect += 1 }
-        let m = x.program.maps.first { $0.name == bpfVM.redirect?.map }
-        // struct bpf_cpumap_val's qsize, little-endian at the value's start.
-        let value = m.flatMap { m in m.slot(withUnsafeBytes(of: UInt32(cpu).littleEndian, Array.init)).map { m.value(slot: $0) } } ?? []
-        let qsize = value.count >= 4 ? Int(value[0]) | Int(value[1]) << 8 | Int(value[2]) << 16 | Int(value[3]) << 24 : 0
         let sd = cpus[cpu]
         guard sd.cpumapQueue.count < qsize else { return drop(.XDP, "cpumap ring of CPU \(cpu) full (qsize \(qsize))") }
         skb.data = bpfVM.frame
