@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CNGHTTP2", "CSystem"]),
         .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON", "NFTables", "IPTables", "TC", "BPF"]),
         .executableTarget(name: "packetstackd", dependencies: ["API", "HTTPServer", "Store"]),
-        .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire"], path: "bench/psbench"),
+        // Counts heap allocations (replaces malloc in the process that links it): benchmarks only.
+        .target(name: "MallocCount", path: "bench/malloccount"),
+        .executableTarget(name: "psbench", dependencies: ["Kernel", "Wire", "MallocCount"], path: "bench/psbench"),
         .executableTarget(name: "txbench", dependencies: ["Kernel", "Wire"], path: "bench/txbench"),
         .executableTarget(name: "nftbench", dependencies: ["Kernel", "Wire", "NFTables"], path: "bench/nftbench"),
         .executableTarget(name: "xdpbench", dependencies: ["Kernel", "Wire", "BPF"], path: "bench/xdpbench"),

@@ -17,6 +17,8 @@ final class RXQueue {
     var gro = GROTable()
     /// `napi->rx_list` and `rx_count`: skbs waiting to go up in a batch.
     var rxList: [SkBuff] = []
+    /// gro_normal_list's other buffer (kept so a flush allocates nothing).
+    var rxSpare: [SkBuff] = []
     var rxCount = 0
     /// RPS CPUs for this queue (`/sys/class/net/DEV/queues/rx-N/rps_cpus`).
     let rpsCPUs: [Int]
@@ -93,8 +95,7 @@ struct RingBuffer<T> {
     }
     mutating func pop() -> T? {
         guard count > 0 else { return nil }
-        let x = items[head]
-        items[head] = nil
+        let x = items[head].take()   // moved out: no retain and release of the element
         head = (head + 1) % items.count
         count -= 1
         return x

@@ -97,7 +97,7 @@ public final class Stack {
     public var classifier = true
     /// This run's packets; their results are built in place as the path goes.
     var packets: [PacketResult] = []
-    var sockets = SocketTable()
+    let sockets = SocketTable()
     var neighbours = NeighbourTable<IPv4Address>()
     var neighbours6 = NeighbourTable<IPv6Address>()
     var frags = FragmentQueues<FragKey>()
@@ -244,6 +244,7 @@ public final class Stack {
     /// fragment expiry stay pending), and answers each packet's outcome in order.
     public func inject(_ batch: [Injection]) -> [PacketResult] {
         beginRun()
+        packets.reserveCapacity(batch.count) // the answer's one allocation
         var sorted = true
         for (i, inj) in batch.enumerated() {
             let t = max(inj.atNs ?? clockNs, clockNs)

@@ -102,8 +102,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     public var raw: UInt128
     @inlinable public init(raw: UInt128) { self.raw = raw }
     @inlinable public init(array a: [UInt8], at o: Int) {
-        let hi = UInt64(a.be32(o)) << 32 | UInt64(a.be32(o + 4)), lo = UInt64(a.be32(o + 8)) << 32 | UInt64(a.be32(o + 12))
-        raw = UInt128(hi) << 64 | UInt128(lo)
+        raw = UInt128(a.be64(o)) << 64 | UInt128(a.be64(o + 8))
     }
     /// Parses text as inet_pton does (`2001:db8::1`, `::ffff:198.18.0.1`).
     public init(parsing text: String) throws(WireError) {

@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import MallocCount
 import Wire
 
 // RX-path benchmark: UDP frames through the whole simulated receive path (NIC, IRQ, NAPI poll,
@@ -14,6 +15,8 @@ import Wire
 let args = CommandLine.arguments
 let count = args.count > 1 ? Int(args[1]) ?? 5_000_000 : 5_000_000
 let burst = args.count > 2 ? max(1, Int(args[2]) ?? 64) : 64
+/// PSBENCH_ALLOC_TRACE=1: print the call stack of every allocation in one batch (to find them).
+let traceAllocations = ProcessInfo.processInfo.environment["PSBENCH_ALLOC_TRACE"] == "1"
 let mac = MACAddress(0x02, 0, 0, 0, 0, 0x01), peer = MACAddress(0x02, 0, 0, 0, 0xff, 0x01)
 let payload = [UInt8](repeating: 0x61, count: 18)
 
@@ -43,7 +46,7 @@ func cpuSeconds() -> Double {
 /// One workload: its stack and frame, and what its batches measured.
 final class Workload {
     let name: String, stack: Stack, frame: [UInt8]
-    var batchNs: [Double] = [], delivered = 0, done = 0, cpu = 0.0, wall = 0.0
+    var batchNs: [Double] = [], delivered = 0, done = 0, cpu = 0.0, wall = 0.0, allocations: UInt64 = 0
     init(_ name: String, _ stack: Stack, _ frame: [UInt8]) {
         self.name = name; self.stack = stack; self.frame = frame
         for _ in 0..<10 { _ = stack.inject(batch()); _ = stack.recv(socket: 1, max: 1000, cpu: 0) }
@@ -58,9 +61,13 @@ final class Workload {
         var k = 0
         while k < n {
             let b = batch()
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let a0 = malloccount_allocations(), t0 = DispatchTime.now().uptimeNanoseconds
+            if traceAllocations && k == 0 { malloccount_trace(1) }
             let rs = stack.inject(b)
-            batchNs.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+            let t1 = DispatchTime.now().uptimeNanoseconds, a1 = malloccount_allocations()
+            malloccount_trace(0)
+            allocations += a1 - a0
+            batchNs.append(Double(t1 - t0) / 1000)
             delivered += rs.reduce(0) { $0 + ($1.outcome == .delivered ? 1 : 0) }
             _ = stack.recv(socket: 1, max: 1000, cpu: 0)
             k += 1000
@@ -77,6 +84,8 @@ final class Workload {
         let pathSeconds = batchNs.reduce(0, +) * 1000 / 1e9
         print(String(format: "\(name) rx path (inject): %.2f M packets/s, %.1f ns/packet (p50 %.1f, p99 %.1f ns/packet over batches of 1000)",
                      Double(done) / pathSeconds / 1e6, pathSeconds * 1e9 / Double(done), pct(0.5), pct(0.99)))
+        print(String(format: "\(name) heap allocations on the path: %llu for \(done) packets (%.3f per packet; each batch's result array is one)",
+                     allocations, Double(allocations) / Double(done)))
         print(String(format: "\(name) with batch set-up and the application's reads: %.2f M packets/s wall, %.2f M packets/s of CPU time",
                      Double(done) / wall / 1e6, Double(done) / cpu / 1e6))
         // A figure for packets that did not all arrive would measure something else: fail instead.

@@ -127,10 +127,14 @@ extension Stack {
 
     /// `gro_normal_list` → `netif_receive_skb_list_internal`: the batch, in order.
     func gro_normal_list(_ q: RXQueue) {
-        let list = q.rxList
-        q.rxList.removeAll(keepingCapacity: true)
+        // Two buffers taking turns: the list is walked while a receive may append to the queue's.
+        var list: [SkBuff] = []
+        swap(&list, &q.rxSpare)
+        swap(&list, &q.rxList)
         q.rxCount = 0
         for skb in list { finish(skb, netif_receive_skb(skb)) }
+        list.removeAll(keepingCapacity: true)
+        q.rxSpare = list
     }
 
     /// net.core.gro_normal_batch.

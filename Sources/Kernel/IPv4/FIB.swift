@@ -22,11 +22,13 @@ public struct FIBEntry: Sendable, Equatable {
 
 /// The local and main tables: local/broadcast entries for our addresses, connected prefixes, static routes.
 /// Lookup is longest prefix first, then lowest metric; the local table is consulted first, as in Linux.
-public struct FIB: Sendable {
+/// A class, built whole and never changed after: a struct held by the stack was copied (its tables
+/// retained and released) for every lookup.
+public final class FIB: @unchecked Sendable {
     public private(set) var local: [FIBEntry] = []
     public private(set) var main: [FIBEntry] = []
     /// The local table by address, for the per-packet lookups.
-    private var localIndex: [UInt32: Int] = [:]
+    private var localIndex = IntMap<Int>()
 
     public init(devices: [DeviceConfig], routes: [RouteConfig]) throws(ConfigError) {
         for (i, d) in devices.enumerated() {
@@ -38,7 +40,7 @@ public struct FIB: Sendable {
                 main.append(FIBEntry(prefix: IPv4CIDR(address: a.network, prefixLength: a.prefixLength), type: .unicast, gateway: nil, dev: i, metric: 0, proto: .kernel))
             }
         }
-        for (i, e) in local.enumerated() where localIndex[e.prefix.address.raw] == nil { localIndex[e.prefix.address.raw] = i }
+        for (i, e) in local.enumerated() where localIndex[UInt64(e.prefix.address.raw)] == nil { localIndex[UInt64(e.prefix.address.raw)] = i }
         for (k, r) in routes.enumerated() {
             guard let dev = devices.firstIndex(where: { $0.name == r.dev }) else {
                 throw ConfigError(path: "/routes/\(k)/dev", message: "no device named \(r.dev)")
@@ -53,7 +55,7 @@ public struct FIB: Sendable {
 
     /// `fib_lookup`: the local table, then the main table, longest prefix then lowest metric.
     public func lookup(_ dst: IPv4Address) -> FIBEntry? {
-        if let i = localIndex[dst.raw] { return local[i] }
+        if let i = localIndex[UInt64(dst.raw)] { return local[i] }
         var best: FIBEntry? = nil
         for e in main where e.prefix.contains(dst) {
             if let b = best, b.prefix.prefixLength > e.prefix.prefixLength || (b.prefix.prefixLength == e.prefix.prefixLength && b.metric <= e.metric) { continue }
@@ -62,7 +64,7 @@ public struct FIB: Sendable {
         return best
     }
 
-    public func isLocal(_ a: IPv4Address) -> Bool { localIndex[a.raw].map { local[$0].type == .local } ?? false }
+    public func isLocal(_ a: IPv4Address) -> Bool { localIndex[UInt64(a.raw)].map { local[$0].type == .local } ?? false }
 }
 
 extension Stack {

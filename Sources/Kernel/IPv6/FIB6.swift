@@ -14,7 +14,8 @@ public struct FIB6Entry: Sendable, Equatable {
 /// The IPv6 local and main tables (net/ipv6/route.c, ip6_fib.c): our addresses, connected /64s,
 /// `fe80::/64` on every device, static routes; longest prefix first, then lowest metric.
 /// Link-local destinations only match routes of the device the lookup is scoped to.
-public struct FIB6: Sendable {
+/// A class, built whole and never changed after (see FIB).
+public final class FIB6: @unchecked Sendable {
     public private(set) var local: [FIB6Entry] = []
     public private(set) var main: [FIB6Entry] = []
     /// Each device's addresses, link-local first, with their prefix lengths.

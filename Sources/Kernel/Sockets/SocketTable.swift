@@ -63,10 +63,11 @@ public final class Sock {
 }
 
 /// UDP and TCP sockets by local port; a specific address wins over INADDR_ANY (`__udp4_lib_lookup`).
-struct SocketTable {
+/// A class: a struct held by the stack was copied whole (every table retained) for each lookup.
+final class SocketTable {
     private(set) var byID: [Int: Sock] = [:]
-    private var udp: [UInt16: [Sock]] = [:]
-    private var tcp: [UInt16: [Sock]] = [:]
+    private var udp = IntMap<[Sock]>()
+    private var tcp = IntMap<[Sock]>()
     /// `inet_ehash`: connections and request socks by four-tuple, and by serial for their timers.
     private var conns: [TCPKey: TCPConn] = [:]
     private var connsBySerial: [Int: TCPConn] = [:]
@@ -74,9 +75,9 @@ struct SocketTable {
 
     /// Why the bind fails (EADDRINUSE), or nil: two sockets on a port clash when the addresses
     /// they take overlap (an AF_INET6 `::` socket without IPV6_V6ONLY takes every IPv4 one too).
-    mutating func bind(_ c: SocketConfig, net: NetSysctls) -> String? {
+    func bind(_ c: SocketConfig, net: NetSysctls) -> String? {
         guard byID[c.id] == nil else { return "socket id \(c.id) exists" }
-        let existing = (c.proto == .udp ? udp[c.port] : tcp[c.port]) ?? []
+        let existing = (c.proto == .udp ? udp[UInt64(c.port)] : tcp[UInt64(c.port)]) ?? []
         if existing.contains(where: { SocketTable.overlap($0.config, c) }) {
             return "address \(c.addressText):\(c.port) already in use (EADDRINUSE)"
         }
@@ -84,7 +85,7 @@ struct SocketTable {
                      sndbuf: c.sndbuf.map { Sock.bufferSize($0, max: net[.wmem_max], min: Sock.minSndbuf) } ?? net[.wmem_default])
         s.backlog = min(c.backlog, net[.somaxconn])
         byID[c.id] = s
-        if c.proto == .udp { udp[c.port, default: []].append(s) } else { tcp[c.port, default: []].append(s) }
+        if c.proto == .udp { udp[UInt64(c.port)] = existing + [s] } else { tcp[UInt64(c.port)] = existing + [s] }
         return nil
     }
 
@@ -104,9 +105,10 @@ struct SocketTable {
         return p == nil || q == nil || p == q
     }
 
-    mutating func close(_ id: Int) -> Bool {
+    func close(_ id: Int) -> Bool {
         guard let s = byID.removeValue(forKey: id) else { return false }
-        if s.config.proto == .udp { udp[s.config.port]?.removeAll { $0 === s } } else { tcp[s.config.port]?.removeAll { $0 === s } }
+        let port = UInt64(s.config.port)
+        if s.config.proto == .udp { udp[port]?.removeAll { $0 === s } } else { tcp[port]?.removeAll { $0 === s } }
         s.tcp?.sock = nil
         return true
     }
@@ -115,16 +117,16 @@ struct SocketTable {
 
     func conn(_ k: TCPKey) -> TCPConn? { conns[k] }
     func conn(serial: Int) -> TCPConn? { connsBySerial[serial] }
-    mutating func nextSerial() -> Int { serial += 1; return serial }
-    mutating func insert(_ c: TCPConn) { conns[c.key] = c; connsBySerial[c.serial] = c }
-    mutating func remove(_ c: TCPConn) {
+    func nextSerial() -> Int { serial += 1; return serial }
+    func insert(_ c: TCPConn) { conns[c.key] = c; connsBySerial[c.serial] = c }
+    func remove(_ c: TCPConn) {
         if conns[c.key] === c { conns[c.key] = nil }
         connsBySerial[c.serial] = nil
         c.parent?.requests.remove(c.serial)
         c.parent?.pending.remove(c.serial)
     }
     /// A child the handshake completed gets an fd (the id the API names it by), not yet accepted.
-    mutating func adopt(_ c: TCPConn, config: SocketConfig) -> Int {
+    func adopt(_ c: TCPConn, config: SocketConfig) -> Int {
         let s = Sock(config: config, rcvbuf: c.rcvbuf, sndbuf: Stack.tcpInitialSndbuf)
         s.tcp = c
         c.sock = s
@@ -141,7 +143,7 @@ struct SocketTable {
     /// `__udp4_lib_lookup` (and inet_lookup for TCP): a socket bound to the address before a
     /// wildcard one, AF_INET before AF_INET6 (whose v4-mapped or dual-stack `::` sockets also take IPv4).
     func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16) -> Sock? {
-        guard var list = proto == .udp ? udp[port] : tcp[port] else { return nil }
+        guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
         if let s = list.first(where: { $0.config.address6 == nil && $0.config.address == dst }) { return s }
         let mapped = IPv6Address(raw: 0xffff << 32 | UInt128(dst.raw))
@@ -152,7 +154,7 @@ struct SocketTable {
 
     /// `__udp6_lib_lookup`: AF_INET6 sockets only, a bound address before `::`.
     func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16) -> Sock? {
-        guard var list = proto == .udp ? udp[port] : tcp[port] else { return nil }
+        guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
         return list.first { $0.config.address6 == dst } ?? list.first { $0.config.address6 == .any }
     }
