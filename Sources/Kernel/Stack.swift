@@ -58,7 +58,7 @@ public final class Stack {
     let cpus: [SoftnetData]
     /// Each CPU's own virtual clock: it is busy until then (kept here, not in SoftnetData, so the
     /// per-stage charge touches no object).
-    var clocks: [UInt64]
+    let clocks: CPUClocks
     var events = EventQueue()
     /// This run's arrivals in time order (they are most events, and come sorted: no heap needed).
     /// `csumPartial`: a veth peer handed the frame over CHECKSUM_PARTIAL.
@@ -164,7 +164,7 @@ public final class Stack {
         var random = StackRandom(seed: config.seed)
         ipIdents = IPIdents(key: (random.next(), random.next()))
         self.random = random
-        self.clocks = Array(repeating: 0, count: config.cpus)
+        self.clocks = CPUClocks(count: config.cpus)
         self.cpus = (0..<config.cpus).map { SoftnetData(cpu: $0, maxBacklog: netdevMaxBacklog) }
         let entries = net[.rps_sock_flow_entries]
         sockFlowTable = Array(repeating: -1, count: entries == 0 ? 0 : Stack.roundUpPowerOfTwo(entries))

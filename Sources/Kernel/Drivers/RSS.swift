@@ -61,27 +61,38 @@ public struct RSS: Sendable {
         if type == EtherType.vlan, b.count >= off + 24 { type = b.be16(16); off += 4 }
         if type == EtherType.ipv6 {
             guard b.count >= off + 40, b[off] >> 4 == 6 else { return 0 }
-            var h: UInt32 = 0
-            for i in 0..<32 { h ^= table[i * 256 + Int(b[off + 8 + i])] }
+            var h = mix(b, at: off + 8, count: 32, position: 0)
             // The common case (TCP or UDP right after the fixed header) without walking the chain.
             let next = b[off + 6]
             let l4: (proto: UInt8, offset: Int, fragOff: Int)? = next == IPProtocol.tcp || next == IPProtocol.udp ? (next, off + 40, 0)
                 : hasFragmentHeader(b, off) ? nil : ipv6_skip_exthdr(b, from: off, end: b.count)
             if let l4, l4.fragOff == 0, l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp, b.count >= l4.offset + 4 {
-                for i in 0..<4 { h ^= table[(32 + i) * 256 + Int(b[l4.offset + i])] }
+                h ^= mix(b, at: l4.offset, count: 4, position: 32)
             }
             return h
         }
         guard type == EtherType.ipv4, b[off] >> 4 == 4 else { return 0 }
         let ihl = Int(b[off] & 0x0f) * 4
-        var h: UInt32 = 0
-        for i in 0..<8 { h ^= table[i * 256 + Int(b[off + 12 + i])] }
+        var h = mix(b, at: off + 12, count: 8, position: 0)
         let proto = b[off + 9]
         let fragment = b.be16(off + 6) & 0x3fff != 0
         if (proto == IPProtocol.tcp || proto == IPProtocol.udp) && !fragment && ihl >= 20 && b.count >= off + ihl + 4 {
-            for i in 0..<4 { h ^= table[(8 + i) * 256 + Int(b[off + ihl + i])] }
+            h ^= mix(b, at: off + ihl, count: 4, position: 8)
         }
         return h
+    }
+
+    /// The XOR of `count` input bytes from `b[at...]` standing at input positions `position...`:
+    /// one range check, then unchecked loads.
+    @inline(__always) private func mix(_ b: [UInt8], at o: Int, count n: Int, position p: Int) -> UInt32 {
+        precondition(o >= 0 && o + n <= b.count && p >= 0 && p + n <= RSS.positions)
+        return table.withUnsafeBufferPointer { t in
+            b.withUnsafeBufferPointer { f in
+                var h: UInt32 = 0
+                for i in 0..<n { h ^= t[(p &+ i) &* 256 &+ Int(f[o &+ i])] }
+                return h
+            }
+        }
     }
 
     /// A first fragment has its ports, but the rest of its datagram does not: hash none of them on ports.

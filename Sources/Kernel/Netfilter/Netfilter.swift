@@ -50,8 +50,8 @@ struct NetfilterState {
     }
     /// Per hook, sorted by priority then registration order: what IPv4 packets meet (ip and inet
     /// tables) and what IPv6 packets meet (ip6 and inet tables).
-    var hooks: [NFHook: [HookEntry]] = [:]
-    var hooks6: [NFHook: [HookEntry]] = [:]
+    var hooks = HookTable()
+    var hooks6 = HookTable()
     /// The ingress entries split by the device their netdev chain is bound to, so the hook finds a
     /// device's chains without filtering per packet.
     var ingress: [String: [HookEntry]] = [:]
@@ -485,5 +485,29 @@ struct MapIndex<Value> {
             if intervals[mid].hi < key { lo = mid + 1 } else { hi = mid }
         }
         return lo < intervals.count && intervals[lo].lo <= key ? intervals[lo].value : nil
+    }
+}
+
+/// Base chains per hook in a fixed array: a dictionary keyed by the hook hashed its name (a
+/// String raw value) on every hook a packet passed.
+struct HookTable {
+    private var slots: [[NetfilterState.HookEntry]?] = Array(repeating: nil, count: NFHook.allCases.count)
+    subscript(h: NFHook) -> [NetfilterState.HookEntry]? {
+        get { slots[h.slot] }
+        set { slots[h.slot] = newValue }
+    }
+}
+
+extension NFHook {
+    /// Position among the hooks, for HookTable.
+    var slot: Int {
+        switch self {
+        case .prerouting: 0
+        case .input: 1
+        case .forward: 2
+        case .output: 3
+        case .postrouting: 4
+        case .ingress: 5
+        }
     }
 }
