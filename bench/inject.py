@@ -1,29 +1,39 @@
 #!/usr/bin/env python3
-"""Injection over HTTP/1.1 end to end (release build): 10,000 UDP packets per request as a JSON
-packet list and as a pcap body, in the trace modes full, summary and none; packets/s per request
-(median of 5) with the answer's size. Usage: bench/inject.py [BINARY]"""
-import json, os, statistics, struct, sys, tempfile, time, urllib.request
+"""Injection over HTTP end to end (release build): UDP packets into a socket, one request per
+batch, as a JSON packet list, as NDJSON (one {"device","hex"} line a packet) and as a pcap body;
+over HTTP/1.1 and h2 (curl, prior knowledge); in the trace modes none, summary and full.
+Packets/s per request (median of 3, curl's time_total) with the answer's size. Batches are
+100,000 packets in the modes none and summary and 10,000 in full (every trace is stored).
+Usage: bench/inject.py [BINARY]"""
+import json, os, statistics, struct, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from psserver import Server
 
 binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "packetstackd")
-N = 10_000
-db = os.path.join(tempfile.mkdtemp(prefix="ps-inject-"), "b.db")
-srv = Server(binary, db, "--max-traces", "100000000")
+BIG, SMALL = 100_000, 10_000
+work = tempfile.mkdtemp(prefix="ps-inject-")
+srv = Server(binary, os.path.join(work, "b.db"), "--max-traces", "100000000", "--max-packets", str(BIG), "--max-body", str(64 << 20))
 base = f"http://127.0.0.1:{srv.port}"
 
-def post(path, body, ctype="application/json"):
-    req = urllib.request.Request(base + path, data=body, method="POST", headers={"content-type": ctype})
-    t0 = time.perf_counter()
-    with urllib.request.urlopen(req) as r:
-        data = r.read()
-    return time.perf_counter() - t0, len(data)
 
-post("/v1/stacks", json.dumps({"name": "h", "devices": [{"name": "eth0", "mac": "02:00:00:00:00:02", "addresses": ["198.18.0.2/24"]}],
-                               "neighbours": [{"address": "198.18.0.1", "mac": "02:00:00:00:00:01", "dev": "eth0"}],
-                               "sockets": [{"protocol": "udp", "port": 9, "rcvbuf": 1 << 30}]}).encode())
-spec = {"device": "eth0", "eth": {"src": "02:00:00:00:00:01"}, "ipv4": {"src": "198.18.0.1"}, "udp": {"sport": 1000, "dport": 9}}
-body_json = json.dumps({"packets": [spec] * N}).encode()
+def curl(args):
+    out = subprocess.run(["curl", "-sS", "--fail-with-body", *args], capture_output=True, check=True).stdout
+    return out
+
+
+def post(path, file, ctype, h2):
+    out = curl(["--http2-prior-knowledge" if h2 else "--http1.1", "-o", os.path.join(work, "answer"), "-w", "%{time_total} %{size_download}",
+                "-H", f"content-type: {ctype}", "--data-binary", "@" + file, base + path])
+    t, size = out.split()
+    return float(t), int(size)
+
+
+with open(os.path.join(work, "stack.json"), "w") as f:
+    json.dump({"name": "h", "devices": [{"name": "eth0", "mac": "02:00:00:00:00:02", "addresses": ["198.18.0.2/24"]}],
+               "neighbours": [{"address": "198.18.0.1", "mac": "02:00:00:00:00:01", "dev": "eth0"}],
+               "sockets": [{"protocol": "udp", "port": 9, "rcvbuf": 1 << 30}]}, f)
+curl(["-o", "/dev/null", "-H", "content-type: application/json", "--data-binary", "@" + os.path.join(work, "stack.json"), base + "/v1/stacks"])
+
 
 def frame(k):
     udp = struct.pack("!HHHH", 1000, 9, 9, 0) + b"x"
@@ -31,15 +41,40 @@ def frame(k):
     s = sum(struct.unpack("!10H", ip)); s = (s & 0xffff) + (s >> 16); s = (s & 0xffff) + (s >> 16)
     ip = ip[:10] + struct.pack("!H", ~s & 0xffff) + ip[12:]
     return bytes([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0]) + ip + udp
-pcap = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
-for k in range(N):
-    f = frame(k)
-    pcap += struct.pack("<IIII", 1_700_000_000, k, len(f), len(f)) + f
 
-print(f"POST /v1/stacks/h/packets, {N} UDP packets per request into a socket, HTTP/1.1, median of 5")
-for mode in ["full", "summary", "none"]:
-    for kind, body, ctype, q in [("json", body_json, "application/json", ""), ("pcap", pcap, "application/vnd.tcpdump.pcap", "&device=eth0")]:
-        runs = [post(f"/v1/stacks/h/packets?trace={mode}{q}", body, ctype) for _ in range(5)]
-        t = statistics.median(r[0] for r in runs)
-        print(f"  {mode:8} {kind}: {N / t:10,.0f} packets/s  ({t * 1000:6.1f} ms, answer {runs[0][1]:,} bytes)")
+
+def bodies(n):
+    """Files of n packets: (kind, path, content type, query)."""
+    spec = {"device": "eth0", "eth": {"src": "02:00:00:00:00:01"}, "ipv4": {"src": "198.18.0.1"}, "udp": {"sport": 1000, "dport": 9}}
+    frames = [frame(k) for k in range(n)]
+    out = []
+    p = os.path.join(work, f"json{n}")
+    with open(p, "wb") as f:
+        f.write(json.dumps({"packets": [spec] * n, "rate_pps": 1_000_000}).encode())
+    out.append(("json", p, "application/json", ""))
+    p = os.path.join(work, f"ndjson{n}")
+    with open(p, "wb") as f:
+        f.write(b"".join(b'{"device":"eth0","hex":"' + fr.hex().encode() + b'"}\n' for fr in frames))
+    # 1 µs apart (rate_pps 1,000,000, the capture's times): n at one instant would overflow the RX ring.
+    out.append(("ndjson", p, "application/x-ndjson", "&rate_pps=1000000"))
+    p = os.path.join(work, f"pcap{n}")
+    with open(p, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for k, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1_700_000_000 + k // 1_000_000, k % 1_000_000, len(fr), len(fr)) + fr)
+    out.append(("pcap", p, "application/vnd.tcpdump.pcap", "&device=eth0"))
+    return out
+
+
+sets = {BIG: bodies(BIG), SMALL: bodies(SMALL)}
+print("POST /v1/stacks/h/packets: UDP packets into a socket, one request a batch, median of 3 (curl time_total)")
+for mode, n in [("none", BIG), ("summary", BIG), ("full", SMALL)]:
+    for h2 in (False, True):
+        for kind, path, ctype, q in sets[n]:
+            runs = [post(f"/v1/stacks/h/packets?trace={mode}{q}", path, ctype, h2) for _ in range(3)]
+            t = statistics.median(r[0] for r in runs)
+            print(f"  {mode:8} {'h2 ' if h2 else 'h1 '} {kind:6} {n:7,} packets: {n / t:12,.0f} packets/s  ({t * 1000:7.1f} ms, answer {runs[0][1]:,} bytes)")
+with open(os.path.join(work, "answer")) as f:
+    last = json.load(f)
+print(f"last answer: {last['packets']} packets, outcomes {last['outcomes']}")
 srv.terminate(); srv.wait()

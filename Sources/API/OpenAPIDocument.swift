@@ -250,8 +250,12 @@ paths:
           schema: {type: string, pattern: '^(full|summary|drops|nftrace|none|sample:[1-9][0-9]{0,9})$'}
         - name: start_ns
           in: query
-          description: "For a capture body - when its first frame arrives (virtual ns; default now). Later frames keep their spacing from the capture's timestamps."
+          description: "For a capture or NDJSON body - when its first frame arrives (virtual ns; default now). A capture's later frames keep their spacing from its timestamps."
           schema: {type: integer, minimum: 0}
+        - name: rate_pps
+          in: query
+          description: "For an NDJSON body - packet i arrives at start + i/rate unless its line gives at_ns (a JSON body gives rate_pps in the document)."
+          schema: {type: integer, minimum: 1, maximum: 1000000000}
         - name: xdp
           in: query
           description: "insns - XDP runs record every instruction they execute (the trace's xdp.steps)."
@@ -265,6 +269,13 @@ paths:
             schema: {type: string, format: binary, description: "A pcap file (tcpdump -w), Ethernet link type."}
           application/x-pcapng:
             schema: {type: string, format: binary, description: "A pcapng file (Wireshark, tcpdump --pcapng), Ethernet interfaces."}
+          application/x-ndjson:
+            schema:
+              type: string
+              description: |
+                One packet object a line, as the items of the JSON body's `packets` (blank lines skipped);
+                for big batches. Lines that are only `{"device":"..","hex":"..","at_ns":N}` are read without
+                building a JSON value. An error's pointer names the packet line from 0 (`/3/hex`).
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}

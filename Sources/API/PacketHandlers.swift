@@ -11,6 +11,7 @@ extension App {
         let sync = try q.bool("sync")
         let pcapDevice = q.string("device")
         let pcapStart = try q.int("start_ns", in: 0...Int(Stack.clockLimitNs), default: -1)
+        let rateParam = try q.int("rate_pps", in: 1...1_000_000_000, default: -1)
         let traceParam = q.string("trace")
         // `?xdp=insns`: XDP runs record every instruction (the verifier log's view, at run time).
         let xdpInsns = q.string("xdp")
@@ -27,11 +28,17 @@ extension App {
         var offsets: [UInt64]? = nil
         let specs: [PacketSpec]
         if Self.isCapture(req) {
+            guard rateParam < 0 else { throw Problem.badRequest("invalid-query", "rate_pps is for NDJSON bodies: a capture's packets keep their own spacing") }
             (specs, offsets) = try captureSpecs(req, device: pcapDevice, stack: e.stack)
             startNs = pcapStart >= 0 ? pcapStart : nil
+        } else if Self.isNDJSON(req) {
+            guard pcapDevice == nil else { throw Problem.badRequest("invalid-query", "device in the query is for capture bodies; NDJSON lines name their own") }
+            specs = try ndjsonSpecs(req, stack: e.stack)
+            startNs = pcapStart >= 0 ? pcapStart : nil
+            rate = rateParam > 0 ? rateParam : nil
         } else {
-            guard pcapDevice == nil, pcapStart < 0 else {
-                throw Problem.badRequest("invalid-query", "device and start_ns in the query are for capture bodies (application/vnd.tcpdump.pcap); JSON packets name their own")
+            guard pcapDevice == nil, pcapStart < 0, rateParam < 0 else {
+                throw Problem.badRequest("invalid-query", "device, start_ns and rate_pps in the query are for capture and NDJSON bodies; a JSON body names its own")
             }
             let doc = try parseJSONBody(req)
             specs = try decoding {

@@ -301,19 +301,25 @@ final class Connection {
 
     /// Writes what it can; true when the connection should now be closed.
     func writeOut() -> Bool {
-        if let h2 { h2.flush(into: &output, sent: outputSent) }
-        while outputSent < output.count {
-            let n = output.withUnsafeBytes { p in
-                send(fd, p.baseAddress! + outputSent, output.count - outputSent, Int32(MSG_NOSIGNAL))
+        // nghttp2 hands over output up to the high-water mark; when the socket took all of it,
+        // fetch the rest (an answer over 1 MiB stalled at 1 MiB: nothing asked for EPOLLOUT).
+        while true {
+            let had = output.count
+            if let h2 { h2.flush(into: &output, sent: outputSent) }
+            let fetched = output.count > had
+            while outputSent < output.count {
+                let n = output.withUnsafeBytes { p in
+                    send(fd, p.baseAddress! + outputSent, output.count - outputSent, Int32(MSG_NOSIGNAL))
+                }
+                if n > 0 { outputSent += n; continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+                if n < 0 && errno == EINTR { continue }
+                return true
             }
-            if n > 0 { outputSent += n; continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
-            if n < 0 && errno == EINTR { continue }
-            return true
-        }
-        if outputSent == output.count {
+            guard outputSent == output.count else { break }
             output.removeAll(keepingCapacity: output.count < 1 << 20)
             outputSent = 0
+            guard h2 != nil && fetched else { break }
         }
         // The client takes what streams sent: their workers may make the next pieces.
         if !owedCredits.isEmpty && outputBacklog < Connection.outputHighWater / 4 && (h2?.bufferedPieces ?? 0) < Connection.outputHighWater / 4 {
