@@ -31,7 +31,9 @@ def post(path, file, ctype, h2):
 with open(os.path.join(work, "stack.json"), "w") as f:
     json.dump({"name": "h", "devices": [{"name": "eth0", "mac": "02:00:00:00:00:02", "addresses": ["198.18.0.2/24"]}],
                "neighbours": [{"address": "198.18.0.1", "mac": "02:00:00:00:00:01", "dev": "eth0"}],
-               "sockets": [{"protocol": "udp", "port": 9, "rcvbuf": 1 << 30}]}, f)
+               "sockets": [{"protocol": "udp", "port": 9, "rcvbuf": 1 << 30}],
+               # SO_RCVBUF is capped by rmem_max: raised so a batch's datagrams all fit.
+               "sysctls": {"net.core.rmem_max": 1 << 30}}, f)
 curl(["-o", "/dev/null", "-H", "content-type: application/json", "--data-binary", "@" + os.path.join(work, "stack.json"), base + "/v1/stacks"])
 
 

@@ -1,3 +1,4 @@
+import Glibc
 import HTTPServer
 import JSON
 import Kernel
@@ -21,8 +22,10 @@ extension App {
         var lastDevice: (name: [UInt8], device: NetDevice)? = nil
         var start = 0, line = 0, packetLine = 0
         while start < body.count {
-            var end = start
-            while end < body.count && body[end] != 0x0a { end += 1 }
+            let end = body.withUnsafeBufferPointer { p -> Int in
+                guard let nl = memchr(p.baseAddress! + start, 0x0a, p.count - start) else { return p.count }
+                return p.baseAddress!.distance(to: nl.assumingMemoryBound(to: UInt8.self))
+            }
             defer { start = end + 1; line += 1 }
             if NDJSONLine.isBlank(body, start..<end) { continue }
             guard specs.count < limits.maxPacketsPerRequest else {
@@ -32,9 +35,9 @@ extension App {
             packetLine += 1
             // Hex with separators (the JSON path takes them) or bad digits: the long way, for its words.
             if let quick = NDJSONLine.read(body, start..<end), let frame = NDJSONLine.hex(body, quick.hex) {
-                let name = Array(body[quick.device])
                 let dev: NetDevice
-                if let last = lastDevice, last.name == name { dev = last.device } else {
+                if let last = lastDevice, last.name.elementsEqual(body[quick.device]) { dev = last.device } else {
+                    let name = Array(body[quick.device])
                     let text = String(decoding: name, as: UTF8.self)
                     guard let d = stack.device(named: text) else {
                         throw Problem(status: 422, slug: "unknown-device", detail: "stack \(stack.config.name) has no device \(text)",
