@@ -8,6 +8,10 @@ public final class Store: @unchecked Sendable {
     private let db: SQLiteConnection
     private var writer: TraceWriter!
     private var nextTraceID: Int64 = 1
+    /// Guards nextTraceID alone: under `lock`, every injection waited for the trace writer's
+    /// commit (its fsync) just to number its traces.
+    private let idLock = NSLock()
+    private var handedOut: Int64 { idLock.withLock { nextTraceID - 1 } }
     private var closed = false
     /// Versions applied when this store was opened.
     public private(set) var appliedMigrations: [Int] = []
@@ -245,7 +249,7 @@ public final class Store: @unchecked Sendable {
         try locked { () throws(StoreError) -> Int in
             try db.exec("BEGIN")
             do throws(StoreError) {
-                try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
+                try raiseWatermarkStmt.run([.int(handedOut)])
                 try delete.run(params)
                 let n = db.changes
                 try db.exec("COMMIT")
@@ -297,7 +301,7 @@ public final class Store: @unchecked Sendable {
 
     /// Reserves `count` consecutive trace ids, so answers can name traces before they are written.
     public func allocateTraceIDs(_ count: Int) -> Int64 {
-        lock.lock(); defer { lock.unlock() }
+        idLock.lock(); defer { idLock.unlock() }
         let first = nextTraceID
         nextTraceID += Int64(count)
         return first
@@ -466,7 +470,7 @@ public final class Store: @unchecked Sendable {
                 after = last.id
                 try db.exec("BEGIN")
                 do throws(StoreError) {
-                    try raiseWatermarkStmt.run([.int(nextTraceID - 1)])
+                    try raiseWatermarkStmt.run([.int(handedOut)])
                     for (id, stack) in ids {
                         try deleteTraceStmt.run([.int(id)])
                         total[stack, default: 0] += db.changes
