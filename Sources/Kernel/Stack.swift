@@ -103,7 +103,7 @@ public final class Stack {
     var frags = FragmentQueues<FragKey>()
     var frags6 = FragmentQueues<Frag6Key>()
     var netfilter = NetfilterState()
-    var conntrack = ConntrackTable()
+    let conntrack = ConntrackTable()
     var conntrackFullDrops = 0, conntrackEarlyDrops = 0
     /// Neighbours that never answered (their queued packets were dropped with NEIGH_FAILED).
     public internal(set) var neighbourFailures = 0

@@ -2,15 +2,38 @@ import NFTables
 import Wire
 
 /// A connection's identity in one direction (`struct nf_conntrack_tuple`).
+/// The addresses are kept as 64-bit halves: a UInt128 field aligns the tuple to 16 bytes and
+/// pads it from 38 to 64, and a table holds two tuples per connection.
 struct CTTuple: Hashable {
-    var proto: UInt8
-    /// Addresses: an IPv4 one in the low 32 bits, or an IPv6 one (`v6`).
-    var src: UInt128, dst: UInt128
+    private var srcLo: UInt64, srcHi: UInt64, dstLo: UInt64, dstHi: UInt64
     /// Ports for TCP/UDP; for ICMP and ICMPv6, sport holds the echo id and dport the type.
     var sport: UInt16, dport: UInt16
+    var proto: UInt8
     var v6 = false
     init(proto: UInt8, src: UInt128, dst: UInt128, sport: UInt16, dport: UInt16, v6: Bool = false) {
-        self.proto = proto; self.src = src; self.dst = dst; self.sport = sport; self.dport = dport; self.v6 = v6
+        srcLo = UInt64(truncatingIfNeeded: src); srcHi = UInt64(truncatingIfNeeded: src >> 64)
+        dstLo = UInt64(truncatingIfNeeded: dst); dstHi = UInt64(truncatingIfNeeded: dst >> 64)
+        self.proto = proto; self.sport = sport; self.dport = dport; self.v6 = v6
+    }
+    /// Addresses: an IPv4 one in the low 32 bits, or an IPv6 one (`v6`).
+    var src: UInt128 {
+        get { UInt128(srcHi) << 64 | UInt128(srcLo) }
+        set { srcLo = UInt64(truncatingIfNeeded: newValue); srcHi = UInt64(truncatingIfNeeded: newValue >> 64) }
+    }
+    var dst: UInt128 {
+        get { UInt128(dstHi) << 64 | UInt128(dstLo) }
+        set { dstLo = UInt64(truncatingIfNeeded: newValue); dstHi = UInt64(truncatingIfNeeded: newValue >> 64) }
+    }
+    /// The conntrack index's hash (the kernel's is jhash with a boot-time seed; this one is fixed,
+    /// so runs repeat).
+    var tableHash: UInt64 {
+        var h = srcLo &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ srcHi ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ dstLo ^ (h >> 32)) &* 0x94D0_49BB_1331_11EB
+        h = (h ^ dstHi ^ (h >> 29)) &* 0x9E37_79B9_7F4A_7C15
+        h ^= UInt64(sport) << 24 | UInt64(dport) << 8 | UInt64(proto) | (v6 ? 1 << 40 : 0)
+        h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 30)
     }
     init(proto: UInt8, src: UInt32, dst: UInt32, sport: UInt16, dport: UInt16) {
         self.init(proto: proto, src: UInt128(src), dst: UInt128(dst), sport: sport, dport: dport)
@@ -52,10 +75,31 @@ public final class Conn {
     var created: UInt64 = 0
     /// Position in insertion order (set by ConntrackTable.insert).
     var seq: UInt64 = 0
+    /// In the table (set by insert, cleared by remove).
+    var confirmedInTable = false
+    /// NAT bindings live apart: most connections have none, and two inline bindings cost 64 bytes each.
+    private var nat: NATBindings?
     /// NAT decided on the first packet: new source (SNAT) and destination (DNAT) of the original direction.
+    var snat: (addr: UInt128, port: UInt16)? {
+        get { nat?.snat }
+        set { if newValue != nil || nat != nil { natBox().snat = newValue } }
+    }
+    var dnat: (addr: UInt128, port: UInt16)? {
+        get { nat?.dnat }
+        set { if newValue != nil || nat != nil { natBox().dnat = newValue } }
+    }
+    private func natBox() -> NATBindings {
+        if let nat { return nat }
+        let n = NATBindings()
+        nat = n
+        return n
+    }
+    init(orig: CTTuple) { self.orig = orig; self.reply = orig.inverted }
+}
+
+final class NATBindings {
     var snat: (addr: UInt128, port: UInt16)?
     var dnat: (addr: UInt128, port: UInt16)?
-    init(orig: CTTuple) { self.orig = orig; self.reply = orig.inverted }
 }
 
 /// `enum ip_conntrack_info` folded with nft's ct state bits.
@@ -72,36 +116,105 @@ enum CTInfo: Equatable {
     }
 }
 
-/// The conntrack table: confirmed connections by tuple, both directions.
-struct ConntrackTable {
-    var byTuple: [CTTuple: (Conn, Bool)] = [:]   // (conn, isReply)
-    /// Each connection once, keyed by identity, so removal is O(1).
-    var conns: [ObjectIdentifier: Conn] = [:]
+/// The conntrack table: confirmed connections by tuple, both directions (`nf_conntrack_hash`).
+/// An open-addressing index of connection references with a direction bit, 9 bytes a slot at
+/// most half full: a Dictionary keyed by tuples took 80 bytes a slot, two slots a connection,
+/// plus a second dictionary to iterate. A class, so a lookup does not copy the table.
+final class ConntrackTable {
+    private var slots: [Conn?] = []
+    /// 1: the slot holds the connection's reply tuple.
+    private var replyBit: [UInt8] = []
+    private(set) var count = 0
     /// Source-NATed connections by original source (`nf_nat_bysource`), oldest first.
     var bySource: [CTTuple: [Conn]] = [:]
     /// Insertion sequence, so early_drop can find the oldest entry.
     private var nextSeq: UInt64 = 0
-    var count: Int { conns.count }
-    mutating func insert(_ c: Conn) {
-        byTuple[c.orig] = (c, false)
-        byTuple[c.reply] = (c, true)
+
+    @inline(__always) private func tuple(_ i: Int) -> CTTuple { replyBit[i] == 1 ? slots[i]!.reply : slots[i]!.orig }
+
+    /// The connection with tuple `t` and whether `t` is its reply direction.
+    func lookup(_ t: CTTuple) -> (Conn, Bool)? {
+        let n = slots.count
+        guard n > 0 else { return nil }
+        var i = Int(truncatingIfNeeded: t.tableHash) & (n - 1)
+        while let c = slots[i] {
+            let reply = replyBit[i] == 1
+            if (reply ? c.reply : c.orig) == t { return (c, reply) }
+            i = (i + 1) & (n - 1)
+        }
+        return nil
+    }
+
+    func insert(_ c: Conn) {
+        // A tuple already taken (the dictionary this replaced overwrote it): the newer wins.
+        if let (old, _) = lookup(c.orig), old !== c { remove(old) }
+        if let (old, _) = lookup(c.reply), old !== c { remove(old) }
+        if (2 * count + 2) * 2 > slots.count { grow() }
+        place(c, reply: false)
+        place(c, reply: true)
         c.seq = nextSeq
         nextSeq &+= 1
-        conns[ObjectIdentifier(c)] = c
+        c.confirmedInTable = true
+        count += 1
         if c.snat != nil { bySource[c.orig.sourceKey, default: []].append(c) }
     }
-    mutating func remove(_ c: Conn) {
-        byTuple[c.orig] = nil
-        byTuple[c.reply] = nil
-        conns[ObjectIdentifier(c)] = nil
+
+    private func place(_ c: Conn, reply: Bool) {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: (reply ? c.reply : c.orig).tableHash) & mask
+        while slots[i] != nil { i = (i + 1) & mask }
+        slots[i] = c
+        replyBit[i] = reply ? 1 : 0
+    }
+
+    func remove(_ c: Conn) {
+        guard c.confirmedInTable else { return }
+        unplace(c, reply: false)
+        unplace(c, reply: true)
+        c.confirmedInTable = false
+        count -= 1
         if c.snat != nil {
             bySource[c.orig.sourceKey]?.removeAll { $0 === c }
             if bySource[c.orig.sourceKey]?.isEmpty == true { bySource[c.orig.sourceKey] = nil }
         }
     }
+
+    /// Backward-shift deletion: later entries of the probe run move up into the hole.
+    private func unplace(_ c: Conn, reply: Bool) {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: (reply ? c.reply : c.orig).tableHash) & mask
+        while let s = slots[i], !(s === c && (replyBit[i] == 1) == reply) { i = (i + 1) & mask }
+        guard slots[i] != nil else { return }
+        var j = i
+        while true {
+            j = (j + 1) & mask
+            guard slots[j] != nil else { break }
+            let home = Int(truncatingIfNeeded: tuple(j).tableHash) & mask
+            if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+                slots[i] = slots[j]; replyBit[i] = replyBit[j]; i = j
+            }
+        }
+        slots[i] = nil
+        replyBit[i] = 0
+    }
+
+    private func grow() {
+        let old = all
+        let n = max(64, slots.count * 2)
+        slots = Array(repeating: nil, count: n)
+        replyBit = Array(repeating: 0, count: n)
+        for c in old {
+            place(c, reply: false)
+            place(c, reply: true)
+        }
+    }
+
+    /// Every connection once, in no particular order.
+    var all: [Conn] { slots.indices.compactMap { replyBit[$0] == 0 ? slots[$0] : nil } }
+
     /// The oldest connection never assured: the one `early_drop` evicts when the table is full.
     var oldestUnassured: Conn? {
-        conns.values.lazy.filter { $0.status & IPS.assured == 0 }.min { $0.seq < $1.seq }
+        all.lazy.filter { $0.status & IPS.assured == 0 }.min { $0.seq < $1.seq }
     }
 }
 
@@ -248,7 +361,7 @@ extension Stack {
     }
 
     private func lookupConn(_ t: CTTuple, now: UInt64) -> (Conn, Bool)? {
-        guard let (c, r) = conntrack.byTuple[t] else { return nil }
+        guard let (c, r) = conntrack.lookup(t) else { return nil }
         if c.expires <= now { conntrack.remove(c); return nil }
         return (c, r)
     }
@@ -291,7 +404,7 @@ extension Stack {
 
     public var conntrackEntries: [ConntrackEntry] {
         let now = clockNs
-        return conntrack.conns.values.filter { $0.expires > now }.sorted { $0.seq < $1.seq }.map { c in
+        return conntrack.all.filter { $0.expires > now }.sorted { $0.seq < $1.seq }.map { c in
             ConntrackEntry(protocol: [6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"][Int(c.orig.proto)] ?? "unknown", protonum: Int(c.orig.proto),
                            timeout: Int((c.expires - now) / 1_000_000_000), state: c.tcp?.rawValue,
                            original: ConntrackEntry.Tuple(c.orig), reply: ConntrackEntry.Tuple(c.reply),

@@ -28,7 +28,7 @@ extension Stack {
     /// The live conntrack entries in insertion order (what a checkpoint keeps).
     public func conntrackRecords() -> [ConnRecord] {
         let now = clockNs
-        return conntrack.conns.values.filter { $0.expires > now }.sorted { $0.seq < $1.seq }.map { c in
+        return conntrack.all.filter { $0.expires > now }.sorted { $0.seq < $1.seq }.map { c in
             ConnRecord(proto: c.orig.proto, v6: c.orig.v6,
                        orig: .init(src: c.orig.src, dst: c.orig.dst, sport: c.orig.sport, dport: c.orig.dport),
                        reply: .init(src: c.reply.src, dst: c.reply.dst, sport: c.reply.sport, dport: c.reply.dport),

@@ -248,7 +248,7 @@ extension Stack {
     /// N or fewer, `over N` past N. A packet without a connection ends the rule.
     private func nft_connlimit_eval(_ n: UInt32, over: Bool, _ conns: inout [Conn], _ skb: SkBuff) -> Bool {
         guard let c = skb.conn else { return false }
-        conns.removeAll { $0 !== c && (conntrack.conns[ObjectIdentifier($0)] == nil || $0.tcp == .CLOSE || $0.tcp == .TIME_WAIT) }
+        conns.removeAll { $0 !== c && (!$0.confirmedInTable || $0.tcp == .CLOSE || $0.tcp == .TIME_WAIT) }
         if !conns.contains(where: { $0 === c }) { conns.append(c) }
         return (conns.count > Int(n)) == over
     }

@@ -59,7 +59,7 @@ extension Stack {
         if let d = c.dnat { current.dst = d.addr; current.dport = d.port }
         let t = get_unique_tuple(current, r, source: source)
         // A tuple still in use is a clash the conntrack insert refuses: the packet is dropped.
-        if t.hasPorts && conntrack.byTuple[t.inverted] != nil { return .nf(.drop) }
+        if t.hasPorts && conntrack.lookup(t.inverted) != nil { return .nf(.drop) }
         if source { c.snat = (t.src, t.sport) } else { c.dnat = (t.dst, t.dport) }
         c.reply = t.inverted
         c.status |= source ? IPS.srcNAT : IPS.dstNAT
@@ -71,7 +71,7 @@ extension Stack {
     /// (`find_best_ips_proto`) and, if the port is out of range or taken, a free one.
     /// ICMP ids are not remapped here, so ICMP keeps its id.
     func get_unique_tuple(_ orig: CTTuple, _ r: NATRange, source: Bool) -> CTTuple {
-        func used(_ t: CTTuple) -> Bool { t.hasPorts && conntrack.byTuple[t.inverted] != nil }
+        func used(_ t: CTTuple) -> Bool { t.hasPorts && conntrack.lookup(t.inverted) != nil }
         func portInRange(_ t: CTTuple) -> Bool {
             guard let (lo, hi) = r.ports, t.hasPorts else { return true }
             let p = source ? t.sport : t.dport
@@ -161,7 +161,7 @@ extension Stack {
             for _ in 0..<attempts {
                 let port = UInt16(min + UInt32(off) % size)
                 if source { t.sport = port } else { t.dport = port }
-                if conntrack.byTuple[t.inverted] == nil { return }
+                if conntrack.lookup(t.inverted) == nil { return }
                 off &+= 1
             }
             if attempts >= size || attempts < 16 { return }
