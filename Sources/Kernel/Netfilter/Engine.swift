@@ -179,8 +179,9 @@ extension Stack {
                                         _ info: PktInfo, dumped: inout Bool) -> HookVerdict {
         event(skb, hook, ti, base, .policy, nil, policy.text, info, dumped: &dumped)
         let len = skb.len - skb.networkHeader
-        netfilter.policyCounters[ti, default: [:]][base, default: (0, 0)].0 += 1
-        netfilter.policyCounters[ti, default: [:]][base, default: (0, 0)].1 += len
+        let key = PolicyKey.of(ti, base)
+        let c = netfilter.policyCounters[key] ?? (0, 0)
+        netfilter.policyCounters[key] = (c.0 + 1, c.1 + len)
         return policy == .drop ? .drop : .accept
     }
 

@@ -60,7 +60,8 @@ struct NetfilterState {
     /// Packets and bytes each base chain's policy decided, per (table index, chain index): the chain
     /// counters iptables-nft asks for (NFTA_CHAIN_COUNTERS, nft_update_chain_stats) and
     /// `iptables-save` prints as `:INPUT ACCEPT [6:258]`.
-    var policyCounters: [Int: [Int: (Int, Int)]] = [:]
+    /// Keyed by `PolicyKey.of(table, chain)`: the per-packet update hashed two nested dictionaries' keys four times.
+    var policyCounters = IntMap<(Int, Int)>()
     /// `ct count` connection lists per (table, rule handle).
     var connlimits: [Int: [Int: [Conn]]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
@@ -202,8 +203,9 @@ extension Stack {
                 if let q = old.quotas[oi]?[h] { netfilter.quotas[ti, default: [:]][h] = q }
                 if let l = old.limits[oi]?[h] { netfilter.limits[ti, default: [:]][h] = l }
             }
-            for (oc, c) in old.policyCounters[oi] ?? [:] {
-                if let nc = t.chains.firstIndex(where: { $0.name == old.ruleset.tables[oi].chains[oc].name }) { netfilter.policyCounters[ti, default: [:]][nc] = c }
+            for (key, c) in old.policyCounters.entries where PolicyKey.table(key) == oi {
+                let oc = PolicyKey.chain(key)
+                if let nc = t.chains.firstIndex(where: { $0.name == old.ruleset.tables[oi].chains[oc].name }) { netfilter.policyCounters[PolicyKey.of(ti, nc)] = c }
             }
             // Named objects keep their state too (same name, kind and handle).
             for o in t.objects where old.ruleset.tables[oi].objects.contains(where: { $0.handle == o.handle && $0.name == o.name }) {
@@ -323,8 +325,9 @@ extension Stack {
     /// Packets and bytes each base chain's policy decided, by table index and chain name.
     public var policyCounters: [Int: [String: (Int, Int)]] {
         var out: [Int: [String: (Int, Int)]] = [:]
-        for (ti, m) in netfilter.policyCounters {
-            for (ci, c) in m { out[ti, default: [:]][netfilter.ruleset.tables[ti].chains[ci].name] = c }
+        for (key, c) in netfilter.policyCounters.entries {
+            let ti = PolicyKey.table(key)
+            out[ti, default: [:]][netfilter.ruleset.tables[ti].chains[PolicyKey.chain(key)].name] = c
         }
         return out
     }
@@ -510,4 +513,11 @@ extension NFHook {
         case .ingress: 5
         }
     }
+}
+
+/// A (table index, chain index) pair as one IntMap key.
+enum PolicyKey {
+    @inline(__always) static func of(_ table: Int, _ chain: Int) -> UInt64 { UInt64(table) << 32 | UInt64(chain) }
+    static func table(_ k: UInt64) -> Int { Int(k >> 32) }
+    static func chain(_ k: UInt64) -> Int { Int(k & 0xffff_ffff) }
 }
