@@ -5,7 +5,7 @@ import XCTest
 /// backward shift of removal is where open addressing goes wrong) leave the same lookups.
 final class ConntrackTableTests: XCTestCase {
     func testAgreesWithADictionaryOfBothDirections() {
-        var rng = SplitMix(seed: 11)
+        var rng = StackRandom(seed: 11)
         let table = ConntrackTable()
         var reference: [CTTuple: (Conn, Bool)] = [:]
         var live: [Conn] = []

@@ -5,7 +5,7 @@ import XCTest
 /// removal is where an open-addressing table goes wrong) must leave the same contents.
 final class IntMapTests: XCTestCase {
     func testAgreesWithDictionaryUnderRandomChanges() {
-        var rng = SplitMix(seed: 7)
+        var rng = StackRandom(seed: 7)
         var map = IntMap<Int>(), dict: [UInt64: Int] = [:]
         // Few distinct keys, so probe runs collide, wrap around the table and get cut by removals.
         for step in 0..<20_000 {
@@ -20,18 +20,5 @@ final class IntMapTests: XCTestCase {
         for k in dict.keys { map[k] = nil }
         XCTAssertEqual(map.count, 0)
         XCTAssertNil(map[dict.keys.first ?? 0])
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
