@@ -301,12 +301,12 @@ final class Connection {
 
     /// Writes what it can; true when the connection should now be closed.
     func writeOut() -> Bool {
-        // nghttp2 hands over output up to the high-water mark; when the socket took all of it,
-        // fetch the rest (an answer over 1 MiB stalled at 1 MiB: nothing asked for EPOLLOUT).
+        // nghttp2 hands over output up to the high-water mark; each time the socket has taken all
+        // of it, fetch again until nghttp2 has nothing more (or waits for the peer's window). An
+        // answer stalled when nothing fetched the rest: at 1 MiB, or wherever a write began with
+        // the buffer already past the mark, since nothing then asked for EPOLLOUT.
+        if let h2 { h2.flush(into: &output, sent: outputSent) }
         while true {
-            let had = output.count
-            if let h2 { h2.flush(into: &output, sent: outputSent) }
-            let fetched = output.count > had
             while outputSent < output.count {
                 let n = output.withUnsafeBytes { p in
                     send(fd, p.baseAddress! + outputSent, output.count - outputSent, Int32(MSG_NOSIGNAL))
@@ -319,7 +319,9 @@ final class Connection {
             guard outputSent == output.count else { break }
             output.removeAll(keepingCapacity: output.count < 1 << 20)
             outputSent = 0
-            guard h2 != nil && fetched else { break }
+            guard let h2 else { break }
+            h2.flush(into: &output, sent: 0)
+            if output.isEmpty { break }
         }
         // The client takes what streams sent: their workers may make the next pieces.
         if !owedCredits.isEmpty && outputBacklog < Connection.outputHighWater / 4 && (h2?.bufferedPieces ?? 0) < Connection.outputHighWater / 4 {
