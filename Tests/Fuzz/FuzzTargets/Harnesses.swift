@@ -119,8 +119,11 @@ final class PacketSpecHarness: @unchecked Sendable {
     }
 
     func run(_ data: [UInt8]) {
-        let r = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks/f/packets", headers: [("content-type", "application/json")], body: data))
-        FuzzTarget.check(r.status < 500, "status \(r.status): \(String(decoding: r.body, as: UTF8.self))")
+        // Each input as a JSON document and as an NDJSON body (a packet object a line).
+        for (type, query) in [("application/json", ""), ("application/x-ndjson", "?rate_pps=1000000")] {
+            let r = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks/f/packets" + query, headers: [("content-type", type)], body: data))
+            FuzzTarget.check(r.status < 500, "\(type) status \(r.status): \(String(decoding: r.body, as: UTF8.self))")
+        }
         runs += 1
         // Keep the trace quota and the store from filling over millions of inputs.
         if runs % 10_000 == 0 { _ = app.respond(to: HTTPRequest(method: "DELETE", target: "/v1/stacks/f/traces")) }
