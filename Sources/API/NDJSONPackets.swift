@@ -11,9 +11,9 @@ import Wire
 // PacketSpec.decode like a JSON body's item. Pointers of errors name the line (from 0): /3/hex.
 extension App {
     static func isNDJSON(_ req: HTTPRequest) -> Bool {
-        let media = req.header("content-type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return media == "application/x-ndjson" || media == "application/jsonl" || media == "application/jsonlines"
+        ["application/x-ndjson", "application/jsonl", "application/jsonlines"].contains(req.mediaType)
     }
+
 
     func ndjsonSpecs(_ req: HTTPRequest, stack: Stack) throws(Problem) -> [PacketSpec] {
         let body = req.body
@@ -34,7 +34,7 @@ extension App {
             let path = "/\(packetLine)"
             packetLine += 1
             // Hex with separators (the JSON path takes them) or bad digits: the long way, for its words.
-            if let quick = NDJSONLine.read(body, start..<end), let frame = NDJSONLine.hex(body, quick.hex) {
+            if let quick = NDJSONLine.read(body, start..<end), let frame = Hex.decode(body, quick.hex) {
                 let dev: NetDevice
                 if let last = lastDevice, last.name.elementsEqual(body[quick.device]) { dev = last.device } else {
                     let name = Array(body[quick.device])
@@ -141,34 +141,5 @@ enum NDJSONLine {
         skip()
         guard i == end, let device, let hex else { return nil }
         return Fields(device: device, hex: hex, at: at)
-    }
-
-    /// Hex digits with no separators; nil for anything else (the JSON path decides).
-    static func hex(_ b: [UInt8], _ r: Range<Int>) -> [UInt8]? {
-        guard r.count % 2 == 0 else { return nil }
-        var out = [UInt8](repeating: 0, count: r.count / 2)
-        var ok = true
-        out.withUnsafeMutableBufferPointer { o in
-            b.withUnsafeBufferPointer { p in
-                var k = 0
-                var i = r.lowerBound
-                while i < r.upperBound {
-                    let h = nibble(p[i]), l = nibble(p[i + 1])
-                    if h > 15 || l > 15 { ok = false; return }
-                    o[k] = h << 4 | l
-                    k += 1; i += 2
-                }
-            }
-        }
-        return ok ? out : nil
-    }
-
-    @inline(__always) static func nibble(_ c: UInt8) -> UInt8 {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: 0xff
-        }
     }
 }

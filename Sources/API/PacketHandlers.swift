@@ -201,9 +201,9 @@ extension App {
 
     /// A pcap or pcapng body (tcpdump -w, Wireshark).
     static func isCapture(_ req: HTTPRequest) -> Bool {
-        let media = req.header("content-type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return media == "application/vnd.tcpdump.pcap" || media == "application/x-pcapng" || media == "application/x-pcap"
+        ["application/vnd.tcpdump.pcap", "application/x-pcapng", "application/x-pcap"].contains(req.mediaType)
     }
+
 
     /// The frames of a capture, all injected on `device`, and their times relative to the first.
     func captureSpecs(_ req: HTTPRequest, device: String?, stack: Stack) throws(Problem) -> ([PacketSpec], [UInt64]) {

@@ -40,10 +40,17 @@ struct Problem: Error {
     }
 }
 
+extension HTTPRequest {
+    /// The body's media type: Content-Type without parameters, lower case ("" when absent).
+    var mediaType: String {
+        header("content-type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    }
+}
+
 /// Parses a request body as one JSON document, with the position of any syntax error.
 func parseJSONBody(_ req: HTTPRequest) throws(Problem) -> JSONValue {
     if let ct = req.header("content-type") {
-        let media = ct.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let media = req.mediaType
         // curl -d sends application/x-www-form-urlencoded unless told otherwise; take it as JSON.
         guard media == "application/json" || media.hasSuffix("+json") || media == "application/x-www-form-urlencoded" else {
             throw Problem(status: 415, slug: "unsupported-media-type", detail: "expected application/json, got \(ct)")

@@ -37,17 +37,42 @@ public enum Hex {
                 if high != nil { throw .badText("odd hex digit before separator at offset \(index)") }
                 continue
             }
-            let v: UInt8
-            switch c {
-            case 0x30...0x39: v = c - 0x30
-            case 0x61...0x66: v = c - 0x61 + 10
-            case 0x41...0x46: v = c - 0x41 + 10
-            default: throw .badText("invalid hex character at offset \(index)")
-            }
+            let v = nibble(c)
+            guard v < 16 else { throw .badText("invalid hex character at offset \(index)") }
             if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
         }
         if high != nil { throw .badText("odd number of hex digits") }
         return out
+    }
+
+    /// Hex digits with no separators, from `bytes[range]` (a frame inside a request body, without
+    /// making a String of it); nil for an odd count or anything not a digit.
+    public static func decode(_ bytes: [UInt8], _ range: Range<Int>) -> [UInt8]? {
+        guard range.count % 2 == 0, range.lowerBound >= 0, range.upperBound <= bytes.count else { return nil }
+        var out = [UInt8](repeating: 0, count: range.count / 2)
+        var ok = true
+        out.withUnsafeMutableBufferPointer { o in
+            bytes.withUnsafeBufferPointer { p in
+                var k = 0, i = range.lowerBound
+                while i < range.upperBound {
+                    let h = nibble(p[i]), l = nibble(p[i + 1])
+                    if h > 15 || l > 15 { ok = false; return }
+                    o[k] = h << 4 | l
+                    k += 1; i += 2
+                }
+            }
+        }
+        return ok ? out : nil
+    }
+
+    /// A hex digit's value, or 0xff for anything else.
+    @inline(__always) static func nibble(_ c: UInt8) -> UInt8 {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x61...0x66: c - 0x61 + 10
+        case 0x41...0x46: c - 0x41 + 10
+        default: 0xff
+        }
     }
 
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -47,8 +47,7 @@ extension Stack: BPFHost {
         let nexthop = route.gateway ?? dst
         if route.gateway != nil { p.storeBytes(of: nexthop.raw.bigEndian, toByteOffset: 32, as: UInt32.self) }
         if flags & 0x4 == 0 {
-            guard let n = neighbours.lookup(nexthop, dev: route.dev), let mac = n.mac,
-                  [.permanent, .reachable, .stale, .delay, .probe].contains(n.state) else { return Self.FIB_NO_NEIGH }
+            guard let n = neighbours.lookup(nexthop, dev: route.dev), let mac = n.mac, n.state.isValid else { return Self.FIB_NO_NEIGH }
             fibSetMACs(p, dmac: mac, smac: out.mac)
         }
         return fibSetFwdParams(p, mtu: mtu)
@@ -56,7 +55,10 @@ extension Stack: BPFHost {
 
     /// Link-local, multicast and loopback destinations or sources are never forwarded (rt6_need_strict).
     private func fibLookup6(_ p: UnsafeMutableRawPointer, ifindex: Int, flags: UInt32) -> Int64 {
-        func address(_ o: Int) -> IPv6Address { IPv6Address(array: Array(UnsafeRawBufferPointer(start: p + o, count: 16)), at: 0) }
+        func address(_ o: Int) -> IPv6Address {
+            IPv6Address(raw: UInt128(UInt64(bigEndian: p.loadUnaligned(fromByteOffset: o, as: UInt64.self))) << 64
+                        | UInt128(UInt64(bigEndian: p.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self))))
+        }
         let src = address(16), dst = address(32)
         func strict(_ a: IPv6Address) -> Bool { a.isMulticast || a.isLinkLocal || a.isLoopback }
         guard !strict(dst), !strict(src) else { return Self.FIB_NOT_FWDED }
@@ -71,8 +73,7 @@ extension Stack: BPFHost {
         p.storeBytes(of: UInt32(route.metric), toByteOffset: 12, as: UInt32.self)
         p.storeBytes(of: UInt32(out.ifindex), toByteOffset: 8, as: UInt32.self)
         if flags & 0x4 == 0 {
-            guard let n = neighbours6.lookup(nexthop, dev: route.dev), let mac = n.mac,
-                  [.permanent, .reachable, .stale, .delay, .probe].contains(n.state) else { return Self.FIB_NO_NEIGH }
+            guard let n = neighbours6.lookup(nexthop, dev: route.dev), let mac = n.mac, n.state.isValid else { return Self.FIB_NO_NEIGH }
             fibSetMACs(p, dmac: mac, smac: out.mac)
         }
         return fibSetFwdParams(p, mtu: mtu)

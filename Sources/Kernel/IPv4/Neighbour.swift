@@ -3,6 +3,9 @@ import Wire
 /// NUD states as `ip neigh` prints them.
 public enum NUDState: String, Sendable {
     case permanent = "PERMANENT", reachable = "REACHABLE", stale = "STALE", delay = "DELAY", probe = "PROBE", incomplete = "INCOMPLETE", failed = "FAILED"
+
+    /// NUD_VALID: the entry has a usable link-layer address (all but INCOMPLETE and FAILED).
+    var isValid: Bool { self != .incomplete && self != .failed }
 }
 
 /// One neighbour entry: the MAC of an on-link address (IPv4 for ARP, IPv6 for neighbour

@@ -222,7 +222,7 @@ extension Stack {
         guard xrlimAllow(&redirect6Peers[RedirectPeer(address: src, source: true)], timeoutNs: 1_000_000_000) else { return }
         guard let n = neighbours6.lookup(target, dev: dev) else { return }   // "no neigh for target address"
         var options: [NDPOption] = []
-        if let mac = n.mac, n.state != .failed, n.state != .incomplete { options.append(.targetLinkLayer(mac)) }
+        if let mac = n.mac, n.state.isValid { options.append(.targetLinkLayer(mac)) }
         let optlen = options.reduce(0) { $0 + $1.bufferLength }
         let rdLen = min(1280 - 40 - 40 - optlen, skb.len - nh + 8) & ~7
         if rdLen > 8 { options.append(.other(type: 4, data: [UInt8](repeating: 0, count: 6) + Array(b[nh..<(nh + rdLen - 8)]))) }

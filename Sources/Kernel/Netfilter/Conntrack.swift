@@ -189,8 +189,7 @@ final class ConntrackTable {
         while true {
             j = (j + 1) & mask
             guard slots[j] != nil else { break }
-            let home = Int(truncatingIfNeeded: tuple(j).tableHash) & mask
-            if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+            if mayFillHole(i, from: j, home: Int(truncatingIfNeeded: tuple(j).tableHash) & mask) {
                 slots[i] = slots[j]; replyBit[i] = replyBit[j]; i = j
             }
         }

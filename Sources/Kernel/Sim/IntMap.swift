@@ -53,9 +53,7 @@ struct IntMap<Value> {
         while true {
             j = (j + 1) & mask
             guard used[j] else { break }
-            let home = slot(keys[j], mask)
-            // Entry j may fill hole i when its home is not cyclically within (i, j].
-            if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+            if mayFillHole(i, from: j, home: slot(keys[j], mask)) {
                 keys[i] = keys[j]; values[i] = values[j]; i = j
             }
         }
@@ -77,3 +75,9 @@ struct IntMap<Value> {
     }
 }
 extension IntMap: Sendable where Value: Sendable {}
+
+/// Backward-shift deletion in a linear-probing table: the entry at `j` may move up into the hole
+/// at `i` when its home slot is not cyclically within (i, j] (else it would sit before its home).
+@inline(__always) func mayFillHole(_ i: Int, from j: Int, home: Int) -> Bool {
+    (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)
+}
