@@ -10,9 +10,11 @@ import Wire
 extension App {
     /// Saves the runtime state of every stack used since its last checkpoint: its virtual clock,
     /// its ruleset as it stands (counters, quotas used, set elements rules added) for the ruleset
-    /// version in force, its conntrack entries and its XDP programs' map contents. A restart
-    /// restores them (Registry.load). Answers the stacks saved. Not kept yet: learnt neighbours,
-    /// limits' tokens, socket, fragment and qdisc queues, TCP connections, device and SNMP counters.
+    /// version in force, its conntrack entries, its BPF programs' map contents and the rest of
+    /// its runtime (`StackRuntime`: counters, neighbours and their timers, random state, IP ID
+    /// counters, rate limiters). A restart restores them (Registry.load). Answers the stacks
+    /// saved. Not kept yet: limits' tokens, socket, fragment and qdisc queues, TCP connections,
+    /// qdisc counters.
     @discardableResult
     public func checkpoint() -> [String] {
         var saved: [String] = []
@@ -24,11 +26,13 @@ extension App {
             let clock = e.stack.clockNs, text = e.stack.checkpointRuleset()
             let conns = JSONValue.array(e.stack.conntrackRecords().map(Self.connDocument)).rendered()
             let maps = Self.mapsDocument(e.stack.bpfMapContents()).rendered()
+            let runtime = e.stack.runtimeState()
             // Read with the ruleset: a change stores its version under this lock.
             let version = Result { () throws(StoreError) -> Int in try store.latestRulesetVersion(stackID: e.record.id)?.version ?? 0 }
             e.lock.unlock()
             do {
-                try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text, conntrack: conns, bpfMaps: maps))
+                try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text, conntrack: conns, bpfMaps: maps,
+                                                                   runtime: Self.runtimeDocument(runtime)))
                 e.lock.lock(); e.usesCheckpointed = uses; e.lock.unlock()
                 saved.append(e.record.name)
             } catch {
@@ -40,8 +44,9 @@ extension App {
 
     /// POST /v1/stacks/{stack}/fork {"name": NEW}: a new stack that is a copy of this one at this
     /// moment, from the same state a checkpoint keeps: its document, virtual clock, ruleset as it
-    /// stands (counters, quotas, set elements; stored as the fork's version 1) and conntrack
-    /// entries. Learnt neighbours, queues, TCP connections and device counters start empty.
+    /// stands (counters, quotas, set elements; stored as the fork's version 1), conntrack
+    /// entries, map contents and the rest of its runtime (counters, neighbours, random state).
+    /// Queues, TCP connections and qdisc counters start empty.
     func forkStack(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let source = try entry(name)
@@ -56,7 +61,9 @@ extension App {
             throw Problem.unprocessable("name must be 1-64 characters of A-Z a-z 0-9 . _ -", pointer: "/name")
         }
         // The state, read at one moment under the source's lock.
-        let (config, clock, text, conns, maps) = source.withStack { s in (source.config, s.clockNs, s.checkpointRuleset(), s.conntrackRecords(), s.bpfMapContents()) }
+        let (config, clock, text, conns, maps, runtime) = source.withStack { s in
+            (source.config, s.clockNs, s.checkpointRuleset(), s.conntrackRecords(), s.bpfMapContents(), s.runtimeState())
+        }
         var copy = config
         copy.name = newName
         let ruleset: NFRuleset
@@ -74,9 +81,26 @@ extension App {
             s.loadRuleset(ruleset)
             s.restoreConntrack(conns)
             s.restoreBPFMaps(maps)
+            s.restoreRuntime(runtime)
         }
         checkpoint()
         return jsonResponse(201, stackJSON(e), headers: [("location", "/v1/stacks/\(newName)")])
+    }
+
+    /// The runtime state as the checkpoint stores it (JSON of `StackRuntime`'s fields).
+    static func runtimeDocument(_ r: StackRuntime) -> String {
+        // Plain numbers, strings and arrays: encoding cannot fail.
+        (try? String(decoding: JSONEncoder().encode(r), as: UTF8.self)) ?? "{}"
+    }
+
+    /// A stored runtime state; nil for a checkpoint from before it was kept ("{}"). One that does
+    /// not read is reported and left out (the stack starts those counters from zero).
+    static func runtime(_ text: String, stack: String) -> StackRuntime? {
+        guard text != "{}" else { return nil }
+        do { return try JSONDecoder().decode(StackRuntime.self, from: Data(text.utf8)) } catch {
+            FileHandle.standardError.write(Data("runtime state of stack \(stack) not restored: \(error)\n".utf8))
+            return nil
+        }
     }
 
     /// A conntrack entry as the checkpoint stores it (addresses as hex: IPv4 in the low 32 bits).

@@ -72,6 +72,7 @@ final class Registry: @unchecked Sendable {
                 if let state {
                     stack.restoreConntrack(App.connRecords(state.conntrack))
                     stack.restoreBPFMaps(App.mapContents(state.bpfMaps))
+                    if let r = App.runtime(state.runtime, stack: rec.name) { stack.restoreRuntime(r) }
                 }
                 let e = StackEntry(record: rec, config: config, stack: stack)
                 e.storedTraces = counts[rec.id] ?? 0

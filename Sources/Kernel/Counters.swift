@@ -1,5 +1,5 @@
 /// Per-device counters with the names `ip -s link` and `/sys/class/net/*/statistics` use.
-public struct DeviceStats: Sendable, Equatable {
+public struct DeviceStats: Sendable, Equatable, Codable {
     public var rx_packets = 0
     public var rx_bytes = 0
     public var rx_errors = 0
@@ -20,7 +20,7 @@ public struct DeviceStats: Sendable, Equatable {
 }
 
 /// SNMP MIB counters as `/proc/net/snmp` names them.
-public struct SNMPStats: Sendable, Equatable {
+public struct SNMPStats: Sendable, Equatable, Codable {
     public var ip = IP()
     public var udp = UDP()
     public var tcp = TCP()
@@ -30,7 +30,7 @@ public struct SNMPStats: Sendable, Equatable {
     public var icmp6 = ICMP6()
     public var udp6 = UDP()
 
-    public struct IP6: Sendable, Equatable {
+    public struct IP6: Sendable, Equatable, Codable {
         public var InReceives = 0, InHdrErrors = 0, InTooBigErrors = 0, InNoRoutes = 0, InAddrErrors = 0
         public var InUnknownProtos = 0, InTruncatedPkts = 0, InDiscards = 0, InDelivers = 0, OutForwDatagrams = 0
         public var OutRequests = 0, OutNoRoutes = 0, ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0
@@ -47,27 +47,27 @@ public struct SNMPStats: Sendable, Equatable {
             + fields("Udp6", udp6)
     }
 
-    public struct ICMP6: Sendable, Equatable {
+    public struct ICMP6: Sendable, Equatable, Codable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, OutMsgs = 0, OutErrors = 0, RateLimitHost = 0
         /// Icmp6InType128 and the like: messages in and out by type.
         public var InType: [Int: Int] = [:], OutType: [Int: Int] = [:]
     }
 
-    public struct IP: Sendable, Equatable {
+    public struct IP: Sendable, Equatable, Codable {
         public var InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, InUnknownProtos = 0
         public var InDiscards = 0, InDelivers = 0, InTruncatedPkts = 0, InCsumErrors = 0
         public var ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0, ReasmOverlaps = 0, ForwDatagrams = 0
         public var InNoRoutes = 0, FragOKs = 0, FragFails = 0, FragCreates = 0
         public var OutRequests = 0, OutNoRoutes = 0
     }
-    public struct UDP: Sendable, Equatable {
+    public struct UDP: Sendable, Equatable, Codable {
         public var InDatagrams = 0, NoPorts = 0, InErrors = 0, OutDatagrams = 0, RcvbufErrors = 0, SndbufErrors = 0, InCsumErrors = 0, IgnoredMulti = 0
     }
-    public struct TCP: Sendable, Equatable {
+    public struct TCP: Sendable, Equatable, Codable {
         public var ActiveOpens = 0, PassiveOpens = 0, AttemptFails = 0, EstabResets = 0
         public var InSegs = 0, OutSegs = 0, RetransSegs = 0, InErrs = 0, InCsumErrors = 0, OutRsts = 0
     }
-    public struct ICMP: Sendable, Equatable {
+    public struct ICMP: Sendable, Equatable, Codable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, InEchos = 0
         public var OutMsgs = 0, OutEchoReps = 0, OutTimeExcds = 0, OutDestUnreachs = 0, OutRedirects = 0, RateLimitHost = 0
     }

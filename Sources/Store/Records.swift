@@ -56,8 +56,11 @@ public struct StackState: Sendable, Equatable {
     public var ruleset: String
     public var conntrack: String
     public var bpfMaps: String
+    /// Counters, neighbours, random state, rate limiters (JSON; "{}" when the checkpoint had none).
+    public var runtime: String
     public var savedAt: String
-    public init(version: Int, clockNs: UInt64, ruleset: String, conntrack: String = "[]", bpfMaps: String = "[]", savedAt: String = "") {
-        self.version = version; self.clockNs = clockNs; self.ruleset = ruleset; self.conntrack = conntrack; self.bpfMaps = bpfMaps; self.savedAt = savedAt
+    public init(version: Int, clockNs: UInt64, ruleset: String, conntrack: String = "[]", bpfMaps: String = "[]", runtime: String = "{}", savedAt: String = "") {
+        self.version = version; self.clockNs = clockNs; self.ruleset = ruleset; self.conntrack = conntrack; self.bpfMaps = bpfMaps
+        self.runtime = runtime; self.savedAt = savedAt
     }
 }

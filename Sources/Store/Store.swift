@@ -72,8 +72,8 @@ public final class Store: @unchecked Sendable {
         insertRuleHitStmt = try db.prepare("INSERT OR REPLACE INTO trace_rules (trace_id, seq, hook, family, tbl, chain, handle, verdict) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport FROM traces t WHERE t.id = ?1")
         deleteTraceStmt = try db.prepare("DELETE FROM traces WHERE id = ?1")
-        saveStateStmt = try db.prepare("INSERT OR REPLACE INTO stack_state (stack_id, version, clock_ns, ruleset, conntrack, bpf_maps, saved_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-        stateStmt = try db.prepare("SELECT version, clock_ns, ruleset, conntrack, saved_at, bpf_maps FROM stack_state WHERE stack_id = ?1")
+        saveStateStmt = try db.prepare("INSERT OR REPLACE INTO stack_state (stack_id, version, clock_ns, ruleset, conntrack, bpf_maps, saved_at, runtime) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        stateStmt = try db.prepare("SELECT version, clock_ns, ruleset, conntrack, saved_at, bpf_maps, runtime FROM stack_state WHERE stack_id = ?1")
         newestKeptStmt = try db.prepare("SELECT id FROM traces WHERE stack_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2")
         newestOlderStmt = try db.prepare("SELECT MAX(id) FROM traces WHERE stack_id = ?1 AND created_at < ?2")
         unindexedStmt = try db.prepare("SELECT id, body FROM traces WHERE indexed = 0 ORDER BY id LIMIT ?1")
@@ -175,7 +175,7 @@ public final class Store: @unchecked Sendable {
     public func saveState(stackID: Int64, _ st: StackState) throws(StoreError) {
         try locked { () throws(StoreError) in
             try saveStateStmt.run([.int(stackID), .int(Int64(st.version)), .int(Int64(bitPattern: st.clockNs)), .text(st.ruleset), .text(st.conntrack),
-                                   .text(st.bpfMaps), .text(Timestamp.now())])
+                                   .text(st.bpfMaps), .text(Timestamp.now()), .text(st.runtime)])
         }
     }
 
@@ -186,7 +186,8 @@ public final class Store: @unchecked Sendable {
             defer { stateStmt.done() }
             guard try stateStmt.step() else { return nil }
             return StackState(version: Int(stateStmt.int(0)), clockNs: UInt64(bitPattern: stateStmt.int(1)), ruleset: stateStmt.text(2) ?? "",
-                              conntrack: stateStmt.text(3) ?? "[]", bpfMaps: stateStmt.text(5) ?? "[]", savedAt: stateStmt.text(4) ?? "")
+                              conntrack: stateStmt.text(3) ?? "[]", bpfMaps: stateStmt.text(5) ?? "[]",
+                              runtime: stateStmt.text(6) ?? "{}", savedAt: stateStmt.text(4) ?? "")
         }
     }
 

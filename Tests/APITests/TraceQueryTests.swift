@@ -339,7 +339,7 @@ final class TraceQueryTests: AppTestCase {
         }
         store.close()
         store = try Store(path: oldPath)
-        XCTAssertEqual(store.appliedMigrations, [5, 6, 7])
+        XCTAssertEqual(store.appliedMigrations, [5, 6, 7, 8])
         app = try App(store: store)
         XCTAssertEqual(app.loadProblems, [])
         XCTAssertEqual(ids(""), [1, 2, 3, 4])

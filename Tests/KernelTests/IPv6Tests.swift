@@ -278,6 +278,42 @@ final class IPv6Tests: XCTestCase {
         }
     }
 
+    /// What an advertisement taught, the neighbours neighbour discovery learnt (with their NUD
+    /// timers) and the counters come back whole in a stack rebuilt from `runtimeState()`, and it
+    /// goes on as the first: the prefix runs out at the same time, the probe leaves at the same time.
+    func testRuntimeStateRebuildsTheStackAsItWas() throws {
+        let s = try stack6(peerKnown: false)
+        let router = try IPv6Address(parsing: "fe80::1"), rmac = MACAddress(2, 0, 0, 0, 0, 0xfe)
+        let ra = NDPRepr.routerAdvertisement(curHopLimit: 60, flags: 0, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, options: [
+            .sourceLinkLayer(rmac), .mtu(1400),
+            .prefixInformation(prefixLength: 64, onLink: true, autonomous: true, validLifetime: 100, preferredLifetime: 50, prefix: try IPv6Address(parsing: "2001:db8:5::")),
+        ])
+        let raFrame = FrameRepr(ethernet: EthernetRepr(dst: IPv6Address.allNodes.multicastMAC, src: rmac, ethertype: EtherType.ipv6),
+                                network: .ipv6(IPv6Repr(src: router, dst: .allNodes, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [], .icmpv6(ra.icmp))).emit()
+        XCTAssertEqual(s.inject(frame: raFrame, device: s.devices[0]).outcome, .consumed)
+        // An echo from afar: the reply goes to the router, whose entry (STALE from the RA) enters DELAY with its 5 s timer.
+        let far = try IPv6Address(parsing: "2001:db8:99::5")
+        XCTAssertEqual(s.inject(frame: frame6(src: far, echo()), device: s.devices[0]).emitted.count, 1)
+        let saved = s.runtimeState()
+        XCTAssertEqual(saved.neighbours.map { "\($0.address) \($0.state) \($0.timersNs)" }, ["fe800000000000000000000000000001 DELAY [5088000000]"])
+        XCTAssertEqual(saved.raRoutes.map { "\($0.prefix)/\($0.length) \($0.expiresNs)" }, ["0/0 1800000000500", "20010db8000500000000000000000000/64 100000000500"])
+        XCTAssertEqual(saved.devices.map { "\($0.name) \($0.hopLimit6) \($0.mtu6)" }, ["eth0 60 1400"])
+
+        let t = try stack6(peerKnown: false)
+        t.advance(toNs: s.clockNs)
+        t.restoreRuntime(saved)
+        XCTAssertEqual(t.runtimeState(), saved)
+        XCTAssertEqual(t.fib6.main.map { "\($0.prefix) \($0.proto)" }, s.fib6.main.map { "\($0.prefix) \($0.proto)" })
+        XCTAssertEqual(t.snmp, s.snmp)
+        // Both go on alike: the unicast probe at 5 s, the prefix and address gone after 100 s.
+        for x in [s, t] { x.captureWire = true; x.advance(toNs: 101_000_000_000) }
+        XCTAssertEqual(t.wire.map(\.frame), s.wire.map(\.frame))
+        XCTAssertEqual(t.wire.map(\.timeNs), s.wire.map(\.timeNs))
+        XCTAssertEqual(s.wire.count, 3)   // three unicast probes, 1 s apart
+        XCTAssertEqual(t.fib6.main.map { "\($0.prefix)" }, ["fe80::/64", "2001:db8::/64", "::/0"])
+        XCTAssertEqual(t.runtimeState(), s.runtimeState())
+    }
+
     /// GRO for TCP over IPv6 (`ipv6_gro_receive`): a burst of one flow goes up as one skb, and
     /// forwarded it leaves cut back into its segments with their payload lengths and checksums; a
     /// different hop limit or flow label does not merge.

@@ -20,7 +20,7 @@ public final class XDPAttachment: @unchecked Sendable {
 }
 
 /// veth's XDP counters as `ethtool -S` names them (summed over its queues).
-public struct XDPStats: Sendable, Equatable {
+public struct XDPStats: Sendable, Equatable, Codable {
     public var rx_xdp_packets = 0, rx_xdp_bytes = 0, rx_xdp_drops = 0, rx_xdp_tx = 0, rx_xdp_tx_errors = 0
     public var rx_xdp_redirect = 0, rx_drops = 0, tx_xdp_xmit = 0, tx_xdp_xmit_errors = 0
 }

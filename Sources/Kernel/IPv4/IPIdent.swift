@@ -61,7 +61,8 @@ enum SipHash {
 /// The stack's source of randomness: SplitMix64 from the configured seed, so every "random"
 /// kernel choice (IP IDs here) is the same for the same seed.
 struct StackRandom {
-    private var state: UInt64
+    /// The generator's whole state (a checkpoint keeps it).
+    var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
         state &+= 0x9e3779b97f4a7c15

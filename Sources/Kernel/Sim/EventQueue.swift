@@ -63,6 +63,11 @@ struct EventQueue {
         }
     }
 
+    /// Every queued event in the order it will run (a checkpoint keeps the timers among them).
+    func pending() -> [(time: UInt64, event: Event)] {
+        heap.sorted { ($0.time, $0.seq) < ($1.time, $1.seq) }.map { ($0.time, $0.event) }
+    }
+
     mutating func pop() -> (time: UInt64, event: Event)? {
         guard !heap.isEmpty else { return nil }
         let top = heap[0]

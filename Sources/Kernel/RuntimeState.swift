@@ -1,0 +1,184 @@
+import Wire
+
+/// What a checkpoint keeps of a stack's runtime besides its clock, ruleset state, conntrack and
+/// BPF maps: counters (devices, SNMP, softnet), neighbours with their pending timers, what router
+/// advertisements taught, the stack's random state and IP ID counters, and the ICMP and redirect
+/// rate limiters. With these a restored stack goes on as the saved one would have (same IDs,
+/// same rate-limit answers, same neighbour probes). Plain values: the API layer stores them as JSON.
+/// Not kept: socket, fragment, neighbour and qdisc queues (skbs), TCP connections, qdisc counters.
+public struct StackRuntime: Codable, Sendable, Equatable {
+    public struct Device: Codable, Sendable, Equatable {
+        public var name: String
+        public var stats: DeviceStats
+        public var xdp: XDPStats
+        /// The IPv6 hop limit and MTU the link has (a router advertisement may have set them).
+        public var hopLimit6: Int, mtu6: Int
+    }
+    /// /proc/net/softnet_stat of one CPU.
+    public struct Softnet: Codable, Sendable, Equatable {
+        public var cpu: Int, processed: Int, dropped: Int, timeSqueeze: Int, receivedRPS: Int, flowLimitCount: Int
+    }
+    /// A neighbour entry (either family; addresses in hex) and the times its timer is due.
+    public struct Neighbour: Codable, Sendable, Equatable {
+        public var v6: Bool, dev: String, address: String
+        public var mac: String?, state: String, probes: Int
+        public var confirmedNs: UInt64, reachableNs: UInt64
+        public var timersNs: [UInt64]
+    }
+    /// A rate limiter's state for one peer (inet_peer): tokens or a count, and the last update.
+    public struct Peer: Codable, Sendable, Equatable {
+        public var address: String, source: Bool?, value: UInt64, last: UInt64
+    }
+    /// A used `ip_idents` bucket.
+    public struct Ident: Codable, Sendable, Equatable { public var bucket: Int, ident: UInt32, tstamp: UInt32 }
+    /// A route or address a router advertisement taught, and when it runs out.
+    public struct Learned: Codable, Sendable, Equatable {
+        public var prefix: String, length: Int, dev: Int, expiresNs: UInt64
+        public var gateway: String?, type: String?, metric: Int?, proto: String?
+    }
+
+    /// Each CPU's own clock: when it is free again (it may be past the stack's clock).
+    public var cpuClocks: [UInt64] = []
+    public var devices: [Device] = []
+    public var snmp = SNMPStats()
+    public var softnet: [Softnet] = []
+    public var neighbours: [Neighbour] = []
+    public var neighbourFailures = 0, conntrackFullDrops = 0, conntrackEarlyDrops = 0
+    public var random: UInt64 = 0, bpfRandom: UInt64 = 0
+    public var ipIdents: [Ident] = []
+    public var icmpPeers: [Peer] = [], icmp6Peers: [Peer] = [], redirectPeers: [Peer] = [], redirect6Peers: [Peer] = []
+    public var raRoutes: [Learned] = [], raAddresses: [Learned] = []
+    public init() {}
+}
+
+private func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }
+
+extension Stack {
+    /// The runtime state a checkpoint keeps (see `StackRuntime`).
+    public func runtimeState() -> StackRuntime {
+        var r = StackRuntime()
+        r.cpuClocks = (0..<clocks.count).map { clocks[$0] }
+        r.devices = devices.enumerated().map { i, d in
+            .init(name: d.name, stats: d.stats, xdp: d.xdpStats, hopLimit6: hopLimit6.indices.contains(i) ? Int(hopLimit6[i]) : 0,
+                  mtu6: mtu6.indices.contains(i) ? mtu6[i] : 0)
+        }
+        r.snmp = snmp
+        r.softnet = cpus.map { .init(cpu: $0.cpu, processed: $0.processed, dropped: $0.dropped, timeSqueeze: $0.timeSqueeze,
+                                     receivedRPS: $0.receivedRPS, flowLimitCount: $0.flowLimitCount) }
+        // Each neighbour's pending timers, in the order they will run.
+        var timers4: [NeighbourTable<IPv4Address>.Key: [UInt64]] = [:], timers6: [NeighbourTable<IPv6Address>.Key: [UInt64]] = [:]
+        for (t, e) in events.pending() {
+            switch e {
+            case .neighTimer(let d, let a): timers4[.init(dev: d, addr: IPv4Address(raw: a)), default: []].append(t)
+            case .ndiscTimer(let d, let a): timers6[.init(dev: d, addr: IPv6Address(raw: a)), default: []].append(t)
+            default: break
+            }
+        }
+        func record<A>(_ e: NeighbourEntry<A>, v6: Bool, address: String, timers: [UInt64]) -> StackRuntime.Neighbour {
+            .init(v6: v6, dev: devices[e.dev].name, address: address, mac: e.mac?.description, state: e.state.rawValue, probes: e.probes,
+                  confirmedNs: e.confirmedNs, reachableNs: e.reachableNs, timersNs: timers)
+        }
+        // Permanent entries come from the stack's document, which the restore builds from.
+        r.neighbours = neighbours.all.filter { $0.state != .permanent }.map {
+            record($0, v6: false, address: hex($0.address.raw), timers: timers4[.init(dev: $0.dev, addr: $0.address)] ?? [])
+        } + neighbours6.all.filter { $0.state != .permanent }.map {
+            record($0, v6: true, address: hex($0.address.raw), timers: timers6[.init(dev: $0.dev, addr: $0.address)] ?? [])
+        }
+        r.neighbourFailures = neighbourFailures
+        r.conntrackFullDrops = conntrackFullDrops
+        r.conntrackEarlyDrops = conntrackEarlyDrops
+        r.random = random.state
+        r.bpfRandom = bpfRandom
+        r.ipIdents = (0..<IPIdents.buckets).compactMap { b in
+            ipIdents.idents[b] == 0 && ipIdents.tstamps[b] == 0 ? nil : .init(bucket: b, ident: ipIdents.idents[b], tstamp: ipIdents.tstamps[b])
+        }
+        r.icmpPeers = icmpPeers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.0, last: $0.value.1) }
+        r.icmp6Peers = icmp6Peers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.tokens, last: $0.value.last) }
+        r.redirectPeers = redirectPeers.sorted { $0.key.raw < $1.key.raw }.map {
+            .init(address: hex($0.key.raw), source: nil, value: UInt64($0.value.0), last: $0.value.1)
+        }
+        r.redirect6Peers = redirect6Peers.sorted { ($0.key.address.raw, $0.key.source ? 1 : 0) < ($1.key.address.raw, $1.key.source ? 1 : 0) }.map {
+            .init(address: hex($0.key.address.raw), source: $0.key.source, value: $0.value.tokens, last: $0.value.last)
+        }
+        r.raRoutes = ra.routes.map {
+            .init(prefix: hex($0.entry.prefix.address.raw), length: $0.entry.prefix.prefixLength, dev: $0.entry.dev, expiresNs: $0.expiresNs,
+                  gateway: $0.entry.gateway.map { hex($0.raw) }, type: $0.entry.type.rawValue, metric: $0.entry.metric, proto: $0.entry.proto.rawValue)
+        }
+        r.raAddresses = ra.addresses.map {
+            .init(prefix: hex($0.cidr.address.raw), length: $0.cidr.prefixLength, dev: $0.dev, expiresNs: $0.expiresNs, gateway: nil, type: nil, metric: nil, proto: nil)
+        }
+        return r
+    }
+
+    /// Puts a checkpoint's runtime state back, after the clock has been moved to the checkpoint's.
+    /// Devices, CPUs and neighbours are matched by name and index; what does not match this
+    /// stack's document (changed since) is left out.
+    public func restoreRuntime(_ r: StackRuntime) {
+        for (cpu, t) in r.cpuClocks.enumerated() where cpu < clocks.count && t > clocks[cpu] { clocks[cpu] = t }
+        for d in r.devices {
+            guard let i = deviceNames.firstIndex(of: d.name) else { continue }
+            devices[i].stats = d.stats
+            devices[i].xdpStats = d.xdp
+            if hopLimit6.indices.contains(i), let h = UInt8(exactly: d.hopLimit6), h > 0 { hopLimit6[i] = h }
+            if mtu6.indices.contains(i), d.mtu6 > 0 { mtu6[i] = d.mtu6 }
+        }
+        snmp = r.snmp
+        for s in r.softnet where cpus.indices.contains(s.cpu) {
+            let c = cpus[s.cpu]
+            c.processed = s.processed; c.dropped = s.dropped; c.timeSqueeze = s.timeSqueeze
+            c.receivedRPS = s.receivedRPS; c.flowLimitCount = s.flowLimitCount
+        }
+        for n in r.neighbours {
+            guard let dev = deviceNames.firstIndex(of: n.dev), let state = NUDState(rawValue: n.state), state != .permanent else { continue }
+            let mac = n.mac.flatMap { try? MACAddress(parsing: $0) }
+            if n.mac != nil && mac == nil { continue }
+            if n.v6 {
+                guard let raw = UInt128(n.address, radix: 16) else { continue }
+                let a = IPv6Address(raw: raw)
+                guard neighbours6.lookup(a, dev: dev) == nil else { continue }
+                neighbours6.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs, reachableNs: n.reachableNs))
+                for t in n.timersNs { schedule(max(t, clockNs), .ndiscTimer(device: dev, address: raw)) }
+            } else {
+                guard let raw = UInt32(n.address, radix: 16) else { continue }
+                let a = IPv4Address(raw: raw)
+                guard neighbours.lookup(a, dev: dev) == nil else { continue }
+                neighbours.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs, reachableNs: n.reachableNs))
+                for t in n.timersNs { schedule(max(t, clockNs), .neighTimer(device: dev, address: raw)) }
+            }
+        }
+        neighbourFailures = r.neighbourFailures
+        conntrackFullDrops = r.conntrackFullDrops
+        conntrackEarlyDrops = r.conntrackEarlyDrops
+        random.state = r.random
+        bpfRandom = r.bpfRandom
+        for i in r.ipIdents where (0..<IPIdents.buckets).contains(i.bucket) {
+            ipIdents.idents[i.bucket] = i.ident
+            ipIdents.tstamps[i.bucket] = i.tstamp
+        }
+        for p in r.icmpPeers { if let a = UInt32(p.address, radix: 16) { icmpPeers[IPv4Address(raw: a)] = (p.value, p.last) } }
+        for p in r.icmp6Peers { if let a = UInt128(p.address, radix: 16) { icmp6Peers[IPv6Address(raw: a)] = (p.value, p.last) } }
+        for p in r.redirectPeers { if let a = UInt32(p.address, radix: 16) { redirectPeers[IPv4Address(raw: a)] = (Int(clamping: p.value), p.last) } }
+        for p in r.redirect6Peers {
+            if let a = UInt128(p.address, radix: 16) { redirect6Peers[RedirectPeer(address: IPv6Address(raw: a), source: p.source ?? false)] = (p.value, p.last) }
+        }
+        restoreLearned(r)
+    }
+
+    /// What router advertisements taught goes back into FIB6, with its expiry timer.
+    private func restoreLearned(_ r: StackRuntime) {
+        guard !ipv6Disabled, !r.raRoutes.isEmpty || !r.raAddresses.isEmpty else { return }
+        for l in r.raRoutes {
+            guard devices.indices.contains(l.dev), let p = UInt128(l.prefix, radix: 16), (0...128).contains(l.length),
+                  let type = RouteType(rawValue: l.type ?? ""), let proto = RouteProto(rawValue: l.proto ?? "") else { continue }
+            let gw = l.gateway.flatMap { UInt128($0, radix: 16) }.map(IPv6Address.init(raw:))
+            ra.routes.append(.init(entry: FIB6Entry(prefix: IPv6CIDR(address: IPv6Address(raw: p), prefixLength: l.length), type: type, gateway: gw,
+                                                    dev: l.dev, metric: l.metric ?? 1024, proto: proto), expiresNs: l.expiresNs))
+        }
+        for l in r.raAddresses {
+            guard devices.indices.contains(l.dev), let p = UInt128(l.prefix, radix: 16), (0...128).contains(l.length) else { continue }
+            ra.addresses.append(.init(cidr: IPv6CIDR(address: IPv6Address(raw: p), prefixLength: l.length), dev: l.dev, expiresNs: l.expiresNs))
+        }
+        rebuildFIB6()
+        if let next = (ra.routes.map(\.expiresNs) + ra.addresses.map(\.expiresNs)).filter({ $0 != .max }).min() { schedule(max(next, clockNs), .raExpire) }
+    }
+}
