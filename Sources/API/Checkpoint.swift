@@ -11,10 +11,10 @@ extension App {
     /// Saves the runtime state of every stack used since its last checkpoint: its virtual clock,
     /// its ruleset as it stands (counters, quotas used, set elements rules added) for the ruleset
     /// version in force, its conntrack entries, its BPF programs' map contents and the rest of
-    /// its runtime (`StackRuntime`: counters, neighbours and their timers, random state, IP ID
-    /// counters, rate limiters). A restart restores them (Registry.load). Answers the stacks
-    /// saved. Not kept yet: limits' tokens, socket, fragment and qdisc queues, TCP connections,
-    /// qdisc counters.
+    /// its runtime (`StackRuntime`: counters, limit buckets, policy counters, numgen state,
+    /// neighbours and their timers, random state, IP ID counters, rate limiters). A restart
+    /// restores them (Registry.load). Answers the stacks saved. Not kept yet: socket, fragment,
+    /// neighbour and qdisc queues, TCP connections, qdisc counters, set elements' own limits.
     @discardableResult
     public func checkpoint() -> [String] {
         var saved: [String] = []

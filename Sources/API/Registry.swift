@@ -64,7 +64,8 @@ final class Registry: @unchecked Sendable {
                 let latest = try store.latestRulesetVersion(stackID: rec.id)
                 let state = try store.state(stackID: rec.id)
                 if let state { _ = stack.advance(toNs: state.clockNs) }
-                if let state, state.version == (latest?.version ?? 0), !state.ruleset.isEmpty {
+                let checkpointRuleset = state.map { $0.version == (latest?.version ?? 0) && !$0.ruleset.isEmpty } ?? false
+                if let state, checkpointRuleset {
                     stack.loadRuleset(try NFParser.parse(state.ruleset))
                 } else if let latest {
                     stack.loadRuleset(try NFParser.parse(latest.ruleset))
@@ -72,7 +73,7 @@ final class Registry: @unchecked Sendable {
                 if let state {
                     stack.restoreConntrack(App.connRecords(state.conntrack))
                     stack.restoreBPFMaps(App.mapContents(state.bpfMaps))
-                    if let r = App.runtime(state.runtime, stack: rec.name) { stack.restoreRuntime(r) }
+                    if let r = App.runtime(state.runtime, stack: rec.name) { stack.restoreRuntime(r, ruleState: checkpointRuleset) }
                 }
                 let e = StackEntry(record: rec, config: config, stack: stack)
                 e.storedTraces = counts[rec.id] ?? 0

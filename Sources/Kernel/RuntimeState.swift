@@ -1,7 +1,8 @@
 import Wire
 
-/// What a checkpoint keeps of a stack's runtime besides its clock, ruleset state, conntrack and
-/// BPF maps: counters (devices, SNMP, softnet), neighbours with their pending timers, what router
+/// What a checkpoint keeps of a stack's runtime besides its clock, ruleset text, conntrack and
+/// BPF maps: counters (devices, SNMP, softnet), rule state nft does not list (limit buckets,
+/// policy counters, numgen), neighbours with their pending timers, what router
 /// advertisements taught, the stack's random state and IP ID counters, and the ICMP and redirect
 /// rate limiters. With these a restored stack goes on as the saved one would have (same IDs,
 /// same rate-limit answers, same neighbour probes). Plain values: the API layer stores them as JSON.
@@ -39,6 +40,13 @@ public struct StackRuntime: Codable, Sendable, Equatable {
 
     /// Each CPU's own clock: when it is free again (it may be past the stack's clock).
     public var cpuClocks: [UInt64] = []
+    /// Rule state the ruleset's text does not carry, by table index and rule handle (or chain
+    /// index): `limit` buckets (tokens, last refill), base chains' policy counters (packets,
+    /// bytes), numgen counters and jhash seeds (statement index, value in `a`).
+    public struct RuleState: Codable, Sendable, Equatable {
+        public var table: Int, key: Int, statement: Int?, a: UInt64, b: UInt64
+    }
+    public var limits: [RuleState] = [], policies: [RuleState] = [], generators: [RuleState] = []
     public var devices: [Device] = []
     public var snmp = SNMPStats()
     public var softnet: [Softnet] = []
@@ -100,6 +108,13 @@ extension Stack {
         r.redirect6Peers = redirect6Peers.sorted { ($0.key.address.raw, $0.key.source ? 1 : 0) < ($1.key.address.raw, $1.key.source ? 1 : 0) }.map {
             .init(address: hex($0.key.address.raw), source: $0.key.source, value: $0.value.tokens, last: $0.value.last)
         }
+        r.limits = netfilter.limits.flatMap { t, m in m.map { StackRuntime.RuleState(table: t, key: $0.key, statement: nil, a: $0.value.tokens, b: $0.value.last) } }
+            .sorted { ($0.table, $0.key) < ($1.table, $1.key) }
+        r.policies = netfilter.policyCounters.entries.map {
+            StackRuntime.RuleState(table: PolicyKey.table($0.key), key: PolicyKey.chain($0.key), statement: nil, a: UInt64($0.value.0), b: UInt64($0.value.1))
+        }.sorted { ($0.table, $0.key) < ($1.table, $1.key) }
+        r.generators = netfilter.generators.map { StackRuntime.RuleState(table: $0.key.table, key: $0.key.handle, statement: $0.key.statement, a: UInt64($0.value), b: 0) }
+            .sorted { ($0.table, $0.key, $0.statement ?? 0) < ($1.table, $1.key, $1.statement ?? 0) }
         r.raRoutes = ra.routes.map {
             .init(prefix: hex($0.entry.prefix.address.raw), length: $0.entry.prefix.prefixLength, dev: $0.entry.dev, expiresNs: $0.expiresNs,
                   gateway: $0.entry.gateway.map { hex($0.raw) }, type: $0.entry.type.rawValue, metric: $0.entry.metric, proto: $0.entry.proto.rawValue)
@@ -112,8 +127,10 @@ extension Stack {
 
     /// Puts a checkpoint's runtime state back, after the clock has been moved to the checkpoint's.
     /// Devices, CPUs and neighbours are matched by name and index; what does not match this
-    /// stack's document (changed since) is left out.
-    public func restoreRuntime(_ r: StackRuntime) {
+    /// stack's document (changed since) is left out. The rule state only when the ruleset loaded
+    /// is the one the checkpoint was taken with (`ruleState`): a newer version starts afresh.
+    public func restoreRuntime(_ r: StackRuntime, ruleState: Bool = true) {
+        if ruleState { restoreRuleState(r) }
         for (cpu, t) in r.cpuClocks.enumerated() where cpu < clocks.count && t > clocks[cpu] { clocks[cpu] = t }
         for d in r.devices {
             guard let i = deviceNames.firstIndex(of: d.name) else { continue }
@@ -162,6 +179,17 @@ extension Stack {
             if let a = UInt128(p.address, radix: 16) { redirect6Peers[RedirectPeer(address: IPv6Address(raw: a), source: p.source ?? false)] = (p.value, p.last) }
         }
         restoreLearned(r)
+    }
+
+    private func restoreRuleState(_ r: StackRuntime) {
+        let tables = netfilter.ruleset.tables
+        for l in r.limits where tables.indices.contains(l.table) { netfilter.limits[l.table, default: [:]][l.key] = (l.a, l.b) }
+        for p in r.policies where tables.indices.contains(p.table) && tables[p.table].chains.indices.contains(p.key) {
+            netfilter.policyCounters[PolicyKey.of(p.table, p.key)] = (Int(clamping: p.a), Int(clamping: p.b))
+        }
+        for g in r.generators where tables.indices.contains(g.table) {
+            netfilter.generators[GeneratorKey(table: g.table, handle: g.key, statement: g.statement ?? 0)] = UInt32(truncatingIfNeeded: g.a)
+        }
     }
 
     /// What router advertisements taught goes back into FIB6, with its expiry timer.

@@ -93,4 +93,36 @@ final class RuntimeCheckpointTests: AppTestCase {
         XCTAssertEqual(stats.json?["devices"]?["eth0"]?["rx_packets"], .int(0))
         XCTAssertEqual(call("GET", "/v1/stacks/h/neighbours").raw, #"{"items":[]}"# + "\n")
     }
+
+    /// Rule state nft does not list comes back too: a limit's bucket, numgen's counter and the
+    /// chain policy's counters (iptables-save's `[packets:bytes]`).
+    func testLimitsNumgenAndPolicyCountersGoOnAfterARestart() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack.replacingOccurrences(of: #"{"port":53}"#, with: #"{"port":53},{"port":54}"#)).status, 201)
+        let rules = "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input priority 0; policy drop;\n"
+            + "\t\tudp dport 53 limit rate 1/second burst 2 packets accept\n\t\tudp dport 54 numgen inc mod 2 vmap { 0 : accept, 1 : drop }\n\t}\n}\n"
+        let put = call("PUT", "/v1/stacks/h/ruleset", rules, type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        func udp(_ port: Int, at: Int) -> String {
+            #"{"device":"eth0","eth":{"src":"02:00:00:00:00:07"},"ipv4":{"src":"198.18.0.7"},"udp":{"sport":9,"dport":\#(port)},"at_ns":\#(at)}"#
+        }
+        let first = "{\"packets\":[" + [udp(53, at: 1_000_000), udp(53, at: 1_001_000), udp(53, at: 1_002_000), udp(54, at: 1_003_000)].joined(separator: ",") + "]}"
+        let second = "{\"packets\":[" + [udp(53, at: 300_000_000), udp(53, at: 1_500_000_000), udp(54, at: 1_600_000_000), udp(54, at: 1_700_000_000)].joined(separator: ",") + "]}"
+        func run() -> ([JSONValue], String) {
+            let r = call("POST", "/v1/stacks/h/packets", second)
+            guard case .array(let results) = r.json?["results"] ?? .null else { XCTFail(r.raw); return ([], "") }
+            return (results.map { $0["outcome"] ?? .null }, call("GET", "/v1/stacks/h/ruleset?format=iptables-save").raw)
+        }
+        let r1 = call("POST", "/v1/stacks/h/packets", first)
+        guard case .array(let results) = r1.json?["results"] ?? .null else { return XCTFail(r1.raw) }
+        XCTAssertEqual(results.map { $0["outcome"] }, [.string("delivered"), .string("delivered"), .string("dropped"), .string("delivered")])
+        XCTAssertEqual(app.checkpoint(), ["h"])
+        let live = run()
+        // 0.3 s on the bucket has no token; 1.5 s on it has one; numgen goes on at 1, then 0.
+        XCTAssertEqual(live.0, [.string("dropped"), .string("delivered"), .string("dropped"), .string("delivered")])
+        XCTAssertTrue(live.1.contains(":INPUT DROP [2:56]"), live.1)
+        try reopen()
+        let restored = run()
+        XCTAssertEqual(restored.0, live.0)
+        XCTAssertEqual(restored.1, live.1)
+    }
 }
