@@ -12,9 +12,10 @@ extension App {
     /// its ruleset as it stands (counters, quotas used, set elements rules added) for the ruleset
     /// version in force, its conntrack entries, its BPF programs' map contents and the rest of
     /// its runtime (`StackRuntime`: counters, limit buckets, policy counters, numgen state,
-    /// neighbours and their timers, random state, IP ID counters, rate limiters). A restart
-    /// restores them (Registry.load). Answers the stacks saved. Not kept yet: socket, fragment,
-    /// neighbour and qdisc queues, TCP connections, qdisc counters, set elements' own limits.
+    /// neighbours and their timers, random state, IP ID counters, rate limiters, RFS tables, UDP
+    /// sockets' unread datagrams). A restart restores them (Registry.load). Answers the stacks
+    /// saved. Not kept yet: fragment, neighbour and qdisc queues, TCP connections, qdisc
+    /// counters, set elements' own limits.
     @discardableResult
     public func checkpoint() -> [String] {
         var saved: [String] = []
@@ -45,8 +46,9 @@ extension App {
     /// POST /v1/stacks/{stack}/fork {"name": NEW}: a new stack that is a copy of this one at this
     /// moment, from the same state a checkpoint keeps: its document, virtual clock, ruleset as it
     /// stands (counters, quotas, set elements; stored as the fork's version 1), conntrack
-    /// entries, map contents and the rest of its runtime (counters, neighbours, random state).
-    /// Queues, TCP connections and qdisc counters start empty.
+    /// entries, map contents and the rest of its runtime (counters, neighbours, random state,
+    /// unread datagrams). Fragment, neighbour and qdisc queues, TCP connections and qdisc
+    /// counters start empty.
     func forkStack(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let source = try entry(name)

@@ -4,9 +4,10 @@ import Wire
 /// BPF maps: counters (devices, SNMP, softnet), rule state nft does not list (limit buckets,
 /// policy counters, numgen), neighbours with their pending timers, what router
 /// advertisements taught, the stack's random state and IP ID counters, and the ICMP and redirect
-/// rate limiters. With these a restored stack goes on as the saved one would have (same IDs,
-/// same rate-limit answers, same neighbour probes). Plain values: the API layer stores them as JSON.
-/// Not kept: socket, fragment, neighbour and qdisc queues (skbs), TCP connections, qdisc counters.
+/// rate limiters, RFS tables, and UDP sockets' unread datagrams and counters. With these a restored
+/// stack goes on as the saved one would have (same IDs, same rate-limit answers, same neighbour
+/// probes, same CPUs). Plain values: the API layer stores them as JSON. Not kept: fragment,
+/// neighbour and qdisc queues (skbs), TCP connections, qdisc counters.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -15,9 +16,30 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         /// The IPv6 hop limit and MTU the link has (a router advertisement may have set them).
         public var hopLimit6: Int, mtu6: Int
     }
-    /// /proc/net/softnet_stat of one CPU.
+    /// /proc/net/softnet_stat of one CPU, its backlog's RFS counters and the RPS flow limit's
+    /// history and buckets.
     public struct Softnet: Codable, Sendable, Equatable {
         public var cpu: Int, processed: Int, dropped: Int, timeSqueeze: Int, receivedRPS: Int, flowLimitCount: Int
+        public var inputQueueTail: UInt32, inputQueueHead: UInt32
+        public var flowHistory: [Int], flowHistoryHead: Int, flowBuckets: [Int]
+    }
+    /// A used slot of an RFS table: the global `rps_sock_flow_table` (queue nil) or an RX queue's
+    /// `rps_dev_flow_table` (its CPU and the backlog tail when the flow moved there).
+    public struct FlowSlot: Codable, Sendable, Equatable {
+        public var dev: String?
+        public var queue: Int?
+        public var slot: Int, cpu: Int
+        public var lastQtail: UInt32?
+    }
+    /// A socket's receive queue (UDP datagrams not read yet) and counters.
+    public struct Socket: Codable, Sendable, Equatable {
+        public struct Datagram: Codable, Sendable, Equatable {
+            public var v6: Bool, src: String, srcPort: UInt16, dst: String, payload: String, timeNs: UInt64, truesize: Int
+        }
+        public var id: Int, drops: Int, sent: Int, sendErrors: [String: Int]
+        public var pendingError: String?
+        public var rxhash: UInt32, synReceived: Int
+        public var queue: [Datagram]
     }
     /// A neighbour entry (either family; addresses in hex) and the times its timer is due.
     public struct Neighbour: Codable, Sendable, Equatable {
@@ -51,6 +73,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var snmp = SNMPStats()
     public var softnet: [Softnet] = []
     public var neighbours: [Neighbour] = []
+    public var flows: [FlowSlot] = []
+    public var sockets: [Socket] = []
     public var neighbourFailures = 0, conntrackFullDrops = 0, conntrackEarlyDrops = 0
     public var random: UInt64 = 0, bpfRandom: UInt64 = 0
     public var ipIdents: [Ident] = []
@@ -72,7 +96,24 @@ extension Stack {
         }
         r.snmp = snmp
         r.softnet = cpus.map { .init(cpu: $0.cpu, processed: $0.processed, dropped: $0.dropped, timeSqueeze: $0.timeSqueeze,
-                                     receivedRPS: $0.receivedRPS, flowLimitCount: $0.flowLimitCount) }
+                                     receivedRPS: $0.receivedRPS, flowLimitCount: $0.flowLimitCount,
+                                     inputQueueTail: $0.inputQueueTail, inputQueueHead: $0.inputQueueHead,
+                                     flowHistory: $0.flowHistory, flowHistoryHead: $0.flowHistoryHead, flowBuckets: $0.flowBuckets) }
+        r.flows = sockFlowTable.enumerated().compactMap { $0.element < 0 ? nil : .init(dev: nil, queue: nil, slot: $0.offset, cpu: $0.element, lastQtail: nil) }
+        for d in devices {
+            for q in d.queues {
+                for (i, f) in q.flowTable.enumerated() where f.cpu >= 0 || f.lastQtail != 0 {
+                    r.flows.append(.init(dev: d.name, queue: q.index, slot: i, cpu: f.cpu, lastQtail: f.lastQtail))
+                }
+            }
+        }
+        r.sockets = sockets.all.map { sk in
+            .init(id: sk.config.id, drops: sk.drops, sent: sk.sent, sendErrors: sk.sendErrors, pendingError: sk.pendingError, rxhash: sk.rxhash,
+                  synReceived: sk.synReceived, queue: sk.queue.map { d in
+                      let (v6, src) = Self.addressText(d.src), dst = Self.addressText(d.dst).1
+                      return .init(v6: v6, src: src, srcPort: d.srcPort, dst: dst, payload: Hex.encode(d.payload), timeNs: d.timeNs, truesize: d.truesize)
+                  })
+        }
         // Each neighbour's pending timers, in the order they will run.
         var timers4: [NeighbourTable<IPv4Address>.Key: [UInt64]] = [:], timers6: [NeighbourTable<IPv6Address>.Key: [UInt64]] = [:]
         for (t, e) in events.pending() {
@@ -144,6 +185,31 @@ extension Stack {
             let c = cpus[s.cpu]
             c.processed = s.processed; c.dropped = s.dropped; c.timeSqueeze = s.timeSqueeze
             c.receivedRPS = s.receivedRPS; c.flowLimitCount = s.flowLimitCount
+            c.inputQueueTail = s.inputQueueTail; c.inputQueueHead = s.inputQueueHead
+            // The flow limit's table as it was (its length is the sysctl's, checked where it is used).
+            if s.flowHistory.count == 256, (0..<256).contains(s.flowHistoryHead), s.flowHistory.allSatisfy({ $0 < s.flowBuckets.count }) {
+                c.flowHistory = s.flowHistory; c.flowHistoryHead = s.flowHistoryHead; c.flowBuckets = s.flowBuckets
+            }
+        }
+        for f in r.flows where f.cpu >= 0 && f.cpu < cpus.count {
+            if let name = f.dev {
+                guard let d = deviceNames.firstIndex(of: name), let qi = f.queue, devices[d].queues.indices.contains(qi),
+                      devices[d].queues[qi].flowTable.indices.contains(f.slot) else { continue }
+                devices[d].queues[qi].flowTable[f.slot] = (f.cpu, f.lastQtail ?? 0)
+            } else if sockFlowTable.indices.contains(f.slot) {
+                sockFlowTable[f.slot] = f.cpu
+            }
+        }
+        for k in r.sockets {
+            guard let sk = sockets.byID[k.id] else { continue }
+            sk.drops = k.drops; sk.sent = k.sent; sk.sendErrors = k.sendErrors; sk.pendingError = k.pendingError
+            sk.rxhash = k.rxhash; sk.synReceived = k.synReceived
+            guard sk.config.proto == .udp else { continue }
+            sk.queue = k.queue.compactMap { d in
+                guard let src = Self.address(d.src, v6: d.v6), let dst = Self.address(d.dst, v6: d.v6), let bytes = try? Hex.decode(d.payload) else { return nil }
+                return Datagram(src: src, srcPort: d.srcPort, dst: dst, bytes: bytes, payloadRange: 0..<bytes.count, timeNs: d.timeNs, truesize: d.truesize)
+            }
+            sk.rmemAlloc = sk.queue.reduce(0) { $0 + $1.truesize }
         }
         for n in r.neighbours {
             guard let dev = deviceNames.firstIndex(of: n.dev), let state = NUDState(rawValue: n.state), state != .permanent else { continue }
@@ -179,6 +245,13 @@ extension Stack {
             if let a = UInt128(p.address, radix: 16) { redirect6Peers[RedirectPeer(address: IPv6Address(raw: a), source: p.source ?? false)] = (p.value, p.last) }
         }
         restoreLearned(r)
+    }
+
+    private static func addressText(_ a: SockAddr) -> (Bool, String) {
+        switch a { case .v4(let x): (false, hex(x.raw)); case .v6(let x): (true, hex(x.raw)) }
+    }
+    private static func address(_ text: String, v6: Bool) -> SockAddr? {
+        v6 ? UInt128(text, radix: 16).map { .v6(IPv6Address(raw: $0)) } : UInt32(text, radix: 16).map { .v4(IPv4Address(raw: $0)) }
     }
 
     private func restoreRuleState(_ r: StackRuntime) {

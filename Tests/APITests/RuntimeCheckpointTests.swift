@@ -15,10 +15,12 @@ final class RuntimeCheckpointTests: AppTestCase {
         #"{"device":"eth0","eth":{"src":"02:00:00:00:00:07"},"ipv4":{"src":"\#(src)"},"udp":{"sport":9,"dport":99},"at_ns":\#(at)}"#
     }
     /// Eight datagrams to a closed port from .7 (port unreachables waiting for its MAC, the last two
-    /// over the rate limit's burst), .7's ARP reply, then one from .9, whose MAC never comes.
+    /// over the rate limit's burst), .7's ARP reply, one from .9, whose MAC never comes, and one to
+    /// the socket on port 53, left unread.
     static let first = #"{"packets":["# + (0..<8).map { udp("198.18.0.7", at: 1_000_000 + $0 * 1000) }.joined(separator: ",") +
         #",{"device":"eth0","eth":{"src":"02:00:00:00:00:07"},"arp":{"op":"reply","sender_ip":"198.18.0.7","target_mac":"02:00:00:00:00:02"},"at_ns":2000000}"# +
-        "," + udp("198.18.0.9", at: 3_000_000) + "]}"
+        "," + udp("198.18.0.9", at: 3_000_000) +
+        #",{"device":"eth0","eth":{"src":"02:00:00:00:00:07"},"ipv4":{"src":"198.18.0.7"},"udp":{"sport":7,"dport":53},"payload_hex":"6869","at_ns":4000000}"# + "]}"
     /// Later: another datagram from .7 (the limiter has a token again), an echo request, one more datagram.
     static let second = #"{"packets":["# + udp("198.18.0.7", at: 300_000_000) +
         #",{"device":"eth0","eth":{"src":"02:00:00:00:00:07"},"ipv4":{"src":"198.18.0.7"},"icmp":{"id":7,"seq":1},"at_ns":300100000}"# +
@@ -31,12 +33,13 @@ final class RuntimeCheckpointTests: AppTestCase {
     }
 
     /// Everything after the checkpoint: the second batch, then 4 s of timers (.9's ARP retries and failure).
-    func afterCheckpoint(_ stack: String = "h") -> (packets: [JSONValue], clock: JSONValue?, stats: String, neighbours: String) {
+    func afterCheckpoint(_ stack: String = "h") -> (packets: [JSONValue], clock: JSONValue?, stats: String, neighbours: String, read: String) {
+        let read = call("POST", "/v1/stacks/\(stack)/sockets/1/recv", #"{"cpu":0}"#).raw
         let p = answer(call("POST", "/v1/stacks/\(stack)/packets", Self.second))
         let c = call("POST", "/v1/stacks/\(stack)/clock", #"{"advance_ns":4000000000}"#)
         XCTAssertEqual(c.status, 200, c.raw)
         let stats = call("GET", "/v1/stacks/\(stack)/stats").raw.replacingOccurrences(of: #""stack":"\#(stack)""#, with: #""stack":"h""#)
-        return (p, c.json?["emitted"], stats, call("GET", "/v1/stacks/\(stack)/neighbours").raw)
+        return (p, c.json?["emitted"], stats, call("GET", "/v1/stacks/\(stack)/neighbours").raw, read)
     }
 
     func testARunAfterARestartAnswersAsTheLiveStackDid() throws {
@@ -54,6 +57,8 @@ final class RuntimeCheckpointTests: AppTestCase {
         XCTAssertEqual(fork.clock, live.clock)
         XCTAssertEqual(fork.stats, live.stats)
         XCTAssertEqual(fork.neighbours, live.neighbours)
+        XCTAssertEqual(fork.read, live.read)
+        XCTAssertEqual(live.read, #"{"datagrams":[{"src":"198.18.0.7","sport":7,"dst":"198.18.0.2","payload_hex":"6869","time_ns":4001170}]}"# + "\n")
 
         // What the live stack answered: both datagrams over the limiter (its 6 tokens went at 1 ms
         // and it earns one a second), the echo reply with an ID from ip_idents, .9's last two ARP requests.
@@ -74,6 +79,7 @@ final class RuntimeCheckpointTests: AppTestCase {
         XCTAssertEqual(restored.clock, live.clock)
         XCTAssertEqual(restored.neighbours, live.neighbours)
         XCTAssertEqual(restored.stats, live.stats)
+        XCTAssertEqual(restored.read, live.read)
     }
 
     /// A stored runtime state that does not read (a later format, a damaged row) is reported and
@@ -89,7 +95,7 @@ final class RuntimeCheckpointTests: AppTestCase {
         try store.saveState(stackID: id, st)
         try reopen()
         let stats = call("GET", "/v1/stacks/h/stats")
-        XCTAssertEqual(stats.json?["clock_ns"], .int(3_000_500))   // the checkpoint's
+        XCTAssertEqual(stats.json?["clock_ns"], .int(4_000_500))   // the checkpoint's
         XCTAssertEqual(stats.json?["devices"]?["eth0"]?["rx_packets"], .int(0))
         XCTAssertEqual(call("GET", "/v1/stacks/h/neighbours").raw, #"{"items":[]}"# + "\n")
     }

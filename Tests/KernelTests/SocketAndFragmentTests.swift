@@ -44,6 +44,33 @@ final class SocketTests: XCTestCase {
         XCTAssertEqual(r.stages.first { $0.stage == .__netif_receive_skb_core }?.cpu, 3)
         XCTAssertEqual(s.softnetStats[3].receivedRPS, 1)
     }
+
+    /// RFS's tables, the backlog counters and a socket's unread datagram come back whole in a stack
+    /// rebuilt from `runtimeState()`: the flow still goes to CPU 3, the datagram waits to be read.
+    func testRuntimeStateKeepsRFSAndTheReceiveQueue() throws {
+        func make() throws -> Stack {
+            let s = try makeStack(cpus: 4, sysctls: ["net.core.rps_sock_flow_entries": 32768]) { $0.rpsFlowCount = 256 }
+            XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 53)))
+            return s
+        }
+        let s = try make()
+        let f = frame(.udp(UDPRepr(srcPort: 7777, dstPort: 53, payload: [1, 2, 3])))
+        _ = s.inject(frame: f, device: s.devices[0])
+        _ = s.recv(socket: 1, max: 1, cpu: 3)
+        _ = s.inject(frame: f, device: s.devices[0], atNs: 1_000_000)
+        let saved = s.runtimeState()
+        XCTAssertEqual(saved.flows.count, 2)   // the socket's slot and the RX queue's
+        XCTAssertEqual(saved.sockets.first?.queue.map(\.payload), ["010203"])
+        let t = try make()
+        t.advance(toNs: s.clockNs)
+        t.restoreRuntime(saved)
+        XCTAssertEqual(t.runtimeState(), saved)
+        for x in [s, t] {
+            XCTAssertEqual(x.inject(frame: f, device: x.devices[0], atNs: 2_000_000).stages.first { $0.stage == .__netif_receive_skb_core }?.cpu, 3)
+        }
+        XCTAssertEqual(t.recv(socket: 1, max: 8, cpu: 3)?.map { Array($0.payload) }, [[1, 2, 3], [1, 2, 3]])
+        XCTAssertEqual(t.runtimeState(), { _ = s.recv(socket: 1, max: 8, cpu: 3); return s.runtimeState() }())
+    }
 }
 
 final class FragmentTests: XCTestCase {
