@@ -4,10 +4,11 @@ import Wire
 /// BPF maps: counters (devices, SNMP, softnet), rule state nft does not list (limit buckets,
 /// policy counters, numgen), neighbours with their pending timers, what router
 /// advertisements taught, the stack's random state and IP ID counters, and the ICMP and redirect
-/// rate limiters, RFS tables, and UDP sockets' unread datagrams and counters. With these a restored
+/// rate limiters, RFS tables, UDP sockets' unread datagrams and counters. With these a restored
 /// stack goes on as the saved one would have (same IDs, same rate-limit answers, same neighbour
-/// probes, same CPUs). Plain values: the API layer stores them as JSON. Not kept: fragment,
-/// neighbour and qdisc queues (skbs), TCP connections, qdisc counters.
+/// probes, same CPUs), and the reassembly queues (RuntimeQueues.swift). Plain values: the API
+/// layer stores them as JSON. Not kept: neighbour and qdisc queues (skbs), TCP connections,
+/// qdisc counters.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -74,6 +75,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var softnet: [Softnet] = []
     public var neighbours: [Neighbour] = []
     public var flows: [FlowSlot] = []
+    public var fragments: [FragmentQueue] = []
+    public var fragmentState: FragmentState?
     public var sockets: [Socket] = []
     public var neighbourFailures = 0, conntrackFullDrops = 0, conntrackEarlyDrops = 0
     public var random: UInt64 = 0, bpfRandom: UInt64 = 0
@@ -107,6 +110,7 @@ extension Stack {
                 }
             }
         }
+        (r.fragments, r.fragmentState) = fragmentRecords()
         r.sockets = sockets.all.map { sk in
             .init(id: sk.config.id, drops: sk.drops, sent: sk.sent, sendErrors: sk.sendErrors, pendingError: sk.pendingError, rxhash: sk.rxhash,
                   synReceived: sk.synReceived, queue: sk.queue.map { d in
@@ -200,6 +204,7 @@ extension Stack {
                 sockFlowTable[f.slot] = f.cpu
             }
         }
+        restoreFragments(r.fragments, r.fragmentState)
         for k in r.sockets {
             guard let sk = sockets.byID[k.id] else { continue }
             sk.drops = k.drops; sk.sent = k.sent; sk.sendErrors = k.sendErrors; sk.pendingError = k.pendingError

@@ -196,6 +196,35 @@ final class IPv6Tests: XCTestCase {
         XCTAssertTrue(s.frags6.queues.isEmpty)
     }
 
+    /// An IPv6 reassembly queue comes back from `runtimeState()` with its timer: the last piece
+    /// completes it in the rebuilt stack as in the first, and a lone one expires alike.
+    func testRuntimeStateKeepsIPv6ReassemblyQueues() throws {
+        let udp = UDPRepr(srcPort: 7, dstPort: 9, payload: [UInt8](repeating: 0x41, count: 40))
+        var whole = [UInt8](repeating: 0, count: 48)
+        udp.emit(into: &whole, at: 0, pseudo: .v6(Self.peer6, Self.our6))
+        func frag(_ off: Int, _ bytes: ArraySlice<UInt8>, more: Bool, id: UInt32) -> [UInt8] {
+            frame6(exts: [.fragment(next: IPProtocol.udp, offset: off, more: more, ident: id)], .raw(Array(bytes)))
+        }
+        let s = try stack6()
+        XCTAssertEqual(s.inject([frag(0, whole[0..<24], more: true, id: 2), frag(0, whole[0..<24], more: true, id: 3)].map {
+            Injection(device: 0, frame: $0, atNs: 1_000_000_000)
+        }).map(\.outcome), [.queued, .queued])
+        let saved = s.runtimeState()
+        XCTAssertEqual(saved.fragments.map { "\($0.v6) \($0.id) \($0.meat) \($0.timersNs)" }, ["true 2 24 [61000000500]", "true 3 24 [61000000500]"])
+        let t = try stack6()
+        t.advance(toNs: s.clockNs)
+        t.restoreRuntime(saved)
+        XCTAssertEqual(t.runtimeState(), saved)
+        for x in [s, t] {
+            x.captureWire = true
+            XCTAssertEqual(x.inject(frame: frag(24, whole[24..<48], more: false, id: 2), device: x.devices[0], atNs: 2_000_000_000).dropReason, .NO_SOCKET)
+            x.advance(toNs: 62_000_000_000)
+        }
+        XCTAssertEqual(s.wire.count, 2)   // the port unreachable, then id 3's time exceeded
+        XCTAssertEqual(t.wire, s.wire)
+        XCTAssertEqual(t.snmp, s.snmp)
+    }
+
     /// AF_INET6 sockets: `::` takes IPv6 and (IPV6_V6ONLY off, the default) IPv4 as v4-mapped
     /// addresses, after an AF_INET socket on the port; with v6only, IPv4 finds no socket; binds
     /// that overlap are EADDRINUSE.

@@ -98,6 +98,39 @@ final class FragmentTests: XCTestCase {
         XCTAssertEqual(s.fragmentQueueCount, 0)
     }
 
+    /// Reassembly queues come back whole in a stack rebuilt from `runtimeState()`, with their
+    /// timers: the missing piece completes the datagram, and a queue left alone expires with the
+    /// same time exceeded at the same time.
+    func testRuntimeStateKeepsReassemblyQueuesAndTheirTimers() throws {
+        func make() throws -> Stack {
+            let s = try makeStack()
+            XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 53)))
+            return s
+        }
+        let s = try make()
+        let p = pieces(), other = pieces(id: 8)
+        XCTAssertEqual(s.inject([p[2], p[0], other[0]].map { Injection(device: 0, frame: $0, atNs: 1_000) }).map(\.outcome), [.queued, .queued, .queued])
+        let saved = s.runtimeState()
+        XCTAssertEqual(saved.fragments.map { "\($0.id) \($0.pieces.map(\.start)) \($0.meat) \($0.timersNs)" }, ["7 [0, 32] 24 [30000001500]", "8 [0] 16 [30000001500]"])
+        let t = try make()
+        t.advance(toNs: s.clockNs)
+        t.restoreRuntime(saved)
+        XCTAssertEqual(t.runtimeState(), saved)
+        XCTAssertEqual(t.fragmentMemory, s.fragmentMemory)
+        for x in [s, t] {
+            x.captureWire = true
+            let r = x.inject(frame: p[1], device: x.devices[0], atNs: 2_000_000)
+            XCTAssertEqual(r.outcome, .delivered)
+            XCTAssertEqual(r.segments, 3)
+            XCTAssertEqual(x.recv(socket: 1, max: 1, cpu: 0)?.first.map { Array($0.payload) }, [UInt8](repeating: 0x5a, count: 32))
+            x.advance(toNs: 31_000_000_000)
+        }
+        XCTAssertEqual(s.wire.count, 1)   // id 8's time exceeded (fragment reassembly time exceeded)
+        XCTAssertEqual(t.wire, s.wire)
+        XCTAssertEqual(t.snmp, s.snmp)
+        XCTAssertEqual(t.fragmentQueueCount, 0)
+    }
+
     func testDuplicateDropsOnlyItselfOverlapKillsTheQueue() throws {
         let s = try makeStack()
         let p = pieces()

@@ -1,0 +1,112 @@
+import Wire
+
+// The reassembly queues a checkpoint keeps: fragments held (as skbs) with their expiry timers,
+// for IPv4 (`ipq`) and IPv6 (`frag_queue`, the stack's and nf_defrag_ipv6's).
+extension StackRuntime {
+    /// An skb held in a queue: its bytes and the metadata the path after it reads.
+    public struct Skb: Codable, Sendable, Equatable {
+        public var data: String, len: Int, networkHeader: Int, transportHeader: Int, protocolType: UInt16
+        public var pktType: String, vlanID: UInt16?, checksumUnnecessary: Bool, dev: String, rxQueue: Int, cpu: Int
+        public var hash: UInt32, hashComputed: Bool, mark: UInt32, priority: UInt32, nftrace: Bool, macHeaderSet: Bool
+        public var broadcastRoute: Bool, nhoff: Int, fragMaxSize: Int, segments: Int, rxCsumPartial: Bool
+    }
+    /// One reassembly queue: its key (addresses in hex; `proto` for IPv4, `iif` and `defrag` for
+    /// IPv6), what it holds and knows, and when its timer fires.
+    public struct FragmentQueue: Codable, Sendable, Equatable {
+        public struct Piece: Codable, Sendable, Equatable { public var start: Int, end: Int, skb: Skb }
+        public var v6: Bool, src: String, dst: String, id: UInt32
+        public var proto: UInt8?
+        public var iif: Int?
+        public var defrag: Bool?
+        public var total: Int?
+        public var meat: Int, generation: Int, firstSeen: Bool, rid: UInt32, nhoffset: Int
+        public var pieces: [Piece]
+        public var timersNs: [UInt64]
+    }
+    /// Each family's generation counter (so a restored timer's generation stays unique) and, for
+    /// IPv4, the fragments seen per source (`inet_peer->rid`, for ipfrag_max_dist).
+    public struct FragmentState: Codable, Sendable, Equatable {
+        public var nextGeneration: Int, nextGeneration6: Int
+        public var peerRid: [String: UInt32]
+    }
+}
+
+extension Stack {
+    func skbRecord(_ s: SkBuff) -> StackRuntime.Skb {
+        .init(data: Hex.encode(s.data), len: s.len, networkHeader: s.networkHeader, transportHeader: s.transportHeader, protocolType: s.protocolType,
+              pktType: s.pktType.rawValue, vlanID: s.vlanID, checksumUnnecessary: s.ipSummed == .unnecessary, dev: devices[s.dev].name,
+              rxQueue: s.rxQueue, cpu: s.cpu, hash: s.hash, hashComputed: s.hashComputed, mark: s.mark, priority: s.priority, nftrace: s.nftrace,
+              macHeaderSet: s.macHeaderSet, broadcastRoute: s.broadcastRoute, nhoff: s.nhoff, fragMaxSize: s.fragMaxSize, segments: s.segments,
+              rxCsumPartial: s.rxCsumPartial)
+    }
+
+    /// An skb of no run's packet, as it was held; nil when it does not fit this stack.
+    func skb(_ r: StackRuntime.Skb) -> SkBuff? {
+        guard let data = try? Hex.decode(r.data), let dev = deviceNames.firstIndex(of: r.dev), let pkt = PacketType(rawValue: r.pktType),
+              r.len <= data.count, r.networkHeader <= r.len, r.transportHeader <= r.len, r.cpu >= 0, r.cpu < cpus.count else { return nil }
+        let s = SkBuff(frame: data, dev: dev, packet: -1)
+        s.len = r.len; s.networkHeader = r.networkHeader; s.transportHeader = r.transportHeader; s.protocolType = r.protocolType
+        s.pktType = pkt; s.vlanID = r.vlanID; s.ipSummed = r.checksumUnnecessary ? .unnecessary : .none; s.rxQueue = r.rxQueue; s.cpu = r.cpu
+        s.hash = r.hash; s.hashComputed = r.hashComputed; s.mark = r.mark; s.priority = r.priority; s.nftrace = r.nftrace
+        s.macHeaderSet = r.macHeaderSet; s.broadcastRoute = r.broadcastRoute; s.nhoff = r.nhoff; s.fragMaxSize = r.fragMaxSize
+        s.segments = r.segments; s.rxCsumPartial = r.rxCsumPartial
+        return s
+    }
+
+    /// Both families' queues with their pending expiry timers, in key order.
+    func fragmentRecords() -> ([StackRuntime.FragmentQueue], StackRuntime.FragmentState) {
+        var timers4: [FragKey: [UInt64]] = [:], timers6: [Frag6Key: [UInt64]] = [:]
+        for (t, e) in events.pending() {
+            switch e {
+            case .fragExpire(let k, let g) where frags.queues[k]?.generation == g: timers4[k, default: []].append(t)
+            case .frag6Expire(let k, let g) where frags6.queues[k]?.generation == g: timers6[k, default: []].append(t)
+            default: break
+            }
+        }
+        func record(_ q: FragQueue, v6: Bool, src: String, dst: String, id: UInt32, timers: [UInt64]) -> StackRuntime.FragmentQueue {
+            .init(v6: v6, src: src, dst: dst, id: id, total: q.total, meat: q.meat, generation: q.generation, firstSeen: q.firstSeen, rid: q.rid,
+                  nhoffset: q.nhoffset, pieces: q.frags.map { .init(start: $0.start, end: $0.end, skb: skbRecord($0.skb)) }, timersNs: timers)
+        }
+        var out = frags.queues.sorted { ($0.key.src, $0.key.dst, $0.key.id, $0.key.proto) < ($1.key.src, $1.key.dst, $1.key.id, $1.key.proto) }.map { k, q in
+            var r = record(q, v6: false, src: String(k.src, radix: 16), dst: String(k.dst, radix: 16), id: UInt32(k.id), timers: timers4[k] ?? [])
+            r.proto = k.proto
+            return r
+        }
+        out += frags6.queues.sorted { ($0.key.src, $0.key.dst, $0.key.id, $0.key.iif) < ($1.key.src, $1.key.dst, $1.key.id, $1.key.iif) }.map { k, q in
+            var r = record(q, v6: true, src: String(k.src, radix: 16), dst: String(k.dst, radix: 16), id: k.id, timers: timers6[k] ?? [])
+            r.iif = k.iif; r.defrag = k.defrag
+            return r
+        }
+        let peers = Dictionary(uniqueKeysWithValues: frags.peerRid.map { (String($0.key, radix: 16), $0.value) })
+        return (out, .init(nextGeneration: frags.nextGeneration, nextGeneration6: frags6.nextGeneration, peerRid: peers))
+    }
+
+    /// Puts the queues back with their timers; a queue whose key or pieces do not read is left out.
+    func restoreFragments(_ list: [StackRuntime.FragmentQueue], _ st: StackRuntime.FragmentState?) {
+        if let st {
+            frags.nextGeneration = max(frags.nextGeneration, st.nextGeneration)
+            frags6.nextGeneration = max(frags6.nextGeneration, st.nextGeneration6)
+            for (a, n) in st.peerRid { if let k = UInt32(a, radix: 16) { frags.peerRid[k] = n } }
+        }
+        for r in list {
+            let pieces = r.pieces.compactMap { p in skb(p.skb).map { (start: p.start, end: p.end, skb: $0) } }
+            guard pieces.count == r.pieces.count else { continue }
+            var q = FragQueue(generation: r.generation)
+            q.frags = pieces; q.total = r.total; q.meat = r.meat; q.firstSeen = r.firstSeen; q.rid = r.rid; q.nhoffset = r.nhoffset
+            q.memory = pieces.reduce(0) { $0 + $1.skb.truesize }
+            if r.v6 {
+                guard let s = UInt128(r.src, radix: 16), let d = UInt128(r.dst, radix: 16), let iif = r.iif else { continue }
+                let k = Frag6Key(src: s, dst: d, id: r.id, iif: iif, defrag: r.defrag ?? false)
+                guard frags6.queues[k] == nil else { continue }
+                frags6.queues[k] = q; frags6.memory += q.memory
+                for t in r.timersNs { schedule(max(t, clockNs), .frag6Expire(key: k, generation: q.generation)) }
+            } else {
+                guard let s = UInt32(r.src, radix: 16), let d = UInt32(r.dst, radix: 16), let id = UInt16(exactly: r.id), let proto = r.proto else { continue }
+                let k = FragKey(src: s, dst: d, id: id, proto: proto)
+                guard frags.queues[k] == nil else { continue }
+                frags.queues[k] = q; frags.memory += q.memory
+                for t in r.timersNs { schedule(max(t, clockNs), .fragExpire(key: k, generation: q.generation)) }
+            }
+        }
+    }
+}
