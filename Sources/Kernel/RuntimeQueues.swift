@@ -1,7 +1,8 @@
 import Wire
 
-// The reassembly queues a checkpoint keeps: fragments held (as skbs) with their expiry timers,
-// for IPv4 (`ipq`) and IPv6 (`frag_queue`, the stack's and nf_defrag_ipv6's).
+// The queues of skbs a checkpoint keeps: reassembly queues with their expiry timers, for IPv4
+// (`ipq`) and IPv6 (`frag_queue`, the stack's and nf_defrag_ipv6's), and what waits on a
+// neighbour (RuntimeState.swift). An skb keeps no link to a socket or a conntrack entry.
 extension StackRuntime {
     /// An skb held in a queue: its bytes and the metadata the path after it reads.
     public struct Skb: Codable, Sendable, Equatable {
@@ -9,6 +10,8 @@ extension StackRuntime {
         public var pktType: String, vlanID: UInt16?, checksumUnnecessary: Bool, dev: String, rxQueue: Int, cpu: Int
         public var hash: UInt32, hashComputed: Bool, mark: UInt32, priority: UInt32, nftrace: Bool, macHeaderSet: Bool
         public var broadcastRoute: Bool, nhoff: Int, fragMaxSize: Int, segments: Int, rxCsumPartial: Bool
+        /// Made by the stack, and how its path ends once a driver takes it (skbs waiting for a neighbour).
+        public var generated: Bool, txOutcome: String
     }
     /// One reassembly queue: its key (addresses in hex; `proto` for IPv4, `iif` and `defrag` for
     /// IPv6), what it holds and knows, and when its timer fires.
@@ -37,7 +40,7 @@ extension Stack {
               pktType: s.pktType.rawValue, vlanID: s.vlanID, checksumUnnecessary: s.ipSummed == .unnecessary, dev: devices[s.dev].name,
               rxQueue: s.rxQueue, cpu: s.cpu, hash: s.hash, hashComputed: s.hashComputed, mark: s.mark, priority: s.priority, nftrace: s.nftrace,
               macHeaderSet: s.macHeaderSet, broadcastRoute: s.broadcastRoute, nhoff: s.nhoff, fragMaxSize: s.fragMaxSize, segments: s.segments,
-              rxCsumPartial: s.rxCsumPartial)
+              rxCsumPartial: s.rxCsumPartial, generated: s.generated, txOutcome: s.txOutcome.rawValue)
     }
 
     /// An skb of no run's packet, as it was held; nil when it does not fit this stack.
@@ -50,6 +53,7 @@ extension Stack {
         s.hash = r.hash; s.hashComputed = r.hashComputed; s.mark = r.mark; s.priority = r.priority; s.nftrace = r.nftrace
         s.macHeaderSet = r.macHeaderSet; s.broadcastRoute = r.broadcastRoute; s.nhoff = r.nhoff; s.fragMaxSize = r.fragMaxSize
         s.segments = r.segments; s.rxCsumPartial = r.rxCsumPartial
+        s.generated = r.generated; s.txOutcome = Outcome(rawValue: r.txOutcome) ?? .forwarded
         return s
     }
 

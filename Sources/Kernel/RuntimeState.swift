@@ -6,9 +6,8 @@ import Wire
 /// advertisements taught, the stack's random state and IP ID counters, and the ICMP and redirect
 /// rate limiters, RFS tables, UDP sockets' unread datagrams and counters. With these a restored
 /// stack goes on as the saved one would have (same IDs, same rate-limit answers, same neighbour
-/// probes, same CPUs), and the reassembly queues (RuntimeQueues.swift). Plain values: the API
-/// layer stores them as JSON. Not kept: neighbour and qdisc queues (skbs), TCP connections,
-/// qdisc counters.
+/// probes, same CPUs), and the reassembly and neighbour queues (RuntimeQueues.swift). Plain values: the API
+/// layer stores them as JSON. Not kept: qdisc queues (skbs), TCP connections, qdisc counters.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -48,6 +47,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var mac: String?, state: String, probes: Int
         public var confirmedNs: UInt64, reachableNs: UInt64
         public var timersNs: [UInt64]
+        /// What waits for its MAC (arp_queue), in order.
+        public var queue: [Skb]
     }
     /// A rate limiter's state for one peer (inet_peer): tokens or a count, and the last update.
     public struct Peer: Codable, Sendable, Equatable {
@@ -129,7 +130,7 @@ extension Stack {
         }
         func record<A>(_ e: NeighbourEntry<A>, v6: Bool, address: String, timers: [UInt64]) -> StackRuntime.Neighbour {
             .init(v6: v6, dev: devices[e.dev].name, address: address, mac: e.mac?.description, state: e.state.rawValue, probes: e.probes,
-                  confirmedNs: e.confirmedNs, reachableNs: e.reachableNs, timersNs: timers)
+                  confirmedNs: e.confirmedNs, reachableNs: e.reachableNs, timersNs: timers, queue: e.queue.map(skbRecord))
         }
         // Permanent entries come from the stack's document, which the restore builds from.
         r.neighbours = neighbours.all.filter { $0.state != .permanent }.map {
@@ -220,17 +221,21 @@ extension Stack {
             guard let dev = deviceNames.firstIndex(of: n.dev), let state = NUDState(rawValue: n.state), state != .permanent else { continue }
             let mac = n.mac.flatMap { try? MACAddress(parsing: $0) }
             if n.mac != nil && mac == nil { continue }
+            let queue = n.queue.compactMap(skb)
+            let queued = queue.reduce(0) { $0 + $1.truesize }
             if n.v6 {
                 guard let raw = UInt128(n.address, radix: 16) else { continue }
                 let a = IPv6Address(raw: raw)
                 guard neighbours6.lookup(a, dev: dev) == nil else { continue }
-                neighbours6.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs, reachableNs: n.reachableNs))
+                neighbours6.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
+                                                  reachableNs: n.reachableNs, queuedBytes: queued, queue: queue))
                 for t in n.timersNs { schedule(max(t, clockNs), .ndiscTimer(device: dev, address: raw)) }
             } else {
                 guard let raw = UInt32(n.address, radix: 16) else { continue }
                 let a = IPv4Address(raw: raw)
                 guard neighbours.lookup(a, dev: dev) == nil else { continue }
-                neighbours.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs, reachableNs: n.reachableNs))
+                neighbours.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
+                                                 reachableNs: n.reachableNs, queuedBytes: queued, queue: queue))
                 for t in n.timersNs { schedule(max(t, clockNs), .neighTimer(device: dev, address: raw)) }
             }
         }

@@ -45,6 +45,27 @@ final class SocketTests: XCTestCase {
         XCTAssertEqual(s.softnetStats[3].receivedRPS, 1)
     }
 
+    /// What waits on an unresolved neighbour comes back with it: the ARP reply after a restart
+    /// sends the port unreachable that waited, byte for byte and at the same time.
+    func testRuntimeStateKeepsWhatWaitsOnANeighbour() throws {
+        let s = try makeStack()
+        let far = IPv4Address(198, 18, 0, 50), farMAC = MACAddress(2, 0, 0, 0, 0, 0x50)
+        let r = s.inject(frame: frame(src: far, .udp(UDPRepr(srcPort: 7, dstPort: 99))), device: s.devices[0])
+        XCTAssertEqual(r.emitted.count, 1)   // the ARP request; the port unreachable waits
+        let saved = s.runtimeState()
+        XCTAssertEqual(saved.neighbours.map { "\($0.state) \($0.queue.count) \($0.timersNs)" }, ["INCOMPLETE 1 [1024000000]"])
+        let t = try makeStack()
+        t.advance(toNs: s.clockNs)
+        t.restoreRuntime(saved)
+        XCTAssertEqual(t.runtimeState(), saved)
+        let reply = FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: farMAC, ethertype: EtherType.arp),
+                              network: .arp(ARPRepr(operation: ARPRepr.reply, senderMAC: farMAC, senderIP: far, targetMAC: ourMAC, targetIP: ourIP))).emit()
+        let out = [s, t].map { $0.inject(frame: reply, device: $0.devices[0], atNs: 500_000) }
+        XCTAssertEqual(out[0].emitted.count, 1)
+        XCTAssertEqual(out[1].emitted, out[0].emitted)
+        XCTAssertEqual(t.runtimeState(), s.runtimeState())
+    }
+
     /// RFS's tables, the backlog counters and a socket's unread datagram come back whole in a stack
     /// rebuilt from `runtimeState()`: the flow still goes to CPU 3, the datagram waits to be read.
     func testRuntimeStateKeepsRFSAndTheReceiveQueue() throws {
