@@ -14,8 +14,8 @@ extension App {
     /// its runtime (`StackRuntime`: counters, limit buckets, policy counters, numgen state,
     /// neighbours and their timers, random state, IP ID counters, rate limiters, RFS tables, UDP
     /// sockets' unread datagrams, reassembly queues, what waits on a neighbour). A restart
-    /// restores them (Registry.load). Answers the stacks saved. Not kept yet: qdisc queues and
-    /// counters, TCP connections, set elements' own limits.
+    /// restores them (Registry.load). Answers the stacks saved. Not kept yet: qdisc queues, htb
+    /// class state, TCP connections, set elements' own limits.
     @discardableResult
     public func checkpoint() -> [String] {
         var saved: [String] = []
@@ -47,8 +47,8 @@ extension App {
     /// moment, from the same state a checkpoint keeps: its document, virtual clock, ruleset as it
     /// stands (counters, quotas, set elements; stored as the fork's version 1), conntrack
     /// entries, map contents and the rest of its runtime (counters, neighbours, random state,
-    /// unread datagrams, reassembly and neighbour queues). Qdisc queues and counters and TCP
-    /// connections start empty.
+    /// unread datagrams, reassembly and neighbour queues, qdisc counters). Qdisc queues, htb
+    /// class state and TCP connections start empty.
     func forkStack(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         try Query(req.query).finish()
         let source = try entry(name)

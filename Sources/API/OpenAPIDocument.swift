@@ -410,7 +410,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     post:
       operationId: forkStack
-      summary: "A new stack that is a copy of this one at this moment: its document (under the new name), virtual clock, ruleset as it stands (rule and named counters, quotas used, set elements rules added; stored as the fork's version 1) conntrack entries, BPF map contents and the rest of its runtime (device, SNMP and softnet counters, limit buckets, chain policy counters, numgen state, neighbours with their timers, what router advertisements taught, the random state and IP ID counters, the ICMP and redirect rate limiters, RFS tables, UDP sockets' unread datagrams, reassembly queues with their timers, what waits on a neighbour). It then goes its own way. Qdisc queues, TCP connections and qdisc counters start empty."
+      summary: "A new stack that is a copy of this one at this moment: its document (under the new name), virtual clock, ruleset as it stands (rule and named counters, quotas used, set elements rules added; stored as the fork's version 1) conntrack entries, BPF map contents and the rest of its runtime (device, SNMP and softnet counters, limit buckets, chain policy counters, numgen state, neighbours with their timers, what router advertisements taught, the random state and IP ID counters, the ICMP and redirect rate limiters, RFS tables, UDP sockets' unread datagrams, reassembly queues with their timers, what waits on a neighbour, qdisc counters, tbf's bucket and byte queue limits). It then goes its own way. Qdisc queues, htb's class counters and tokens, fq_codel's and cake's flow state and TCP connections start empty."
       requestBody:
         required: true
         content:

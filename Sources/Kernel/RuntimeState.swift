@@ -1,13 +1,14 @@
 import Wire
 
 /// What a checkpoint keeps of a stack's runtime besides its clock, ruleset text, conntrack and
-/// BPF maps: counters (devices, SNMP, softnet), rule state nft does not list (limit buckets,
+/// BPF maps: counters (devices, qdiscs, SNMP, softnet), tbf's bucket, byte queue limits, rule state nft does not list (limit buckets,
 /// policy counters, numgen), neighbours with their pending timers, what router
 /// advertisements taught, the stack's random state and IP ID counters, and the ICMP and redirect
 /// rate limiters, RFS tables, UDP sockets' unread datagrams and counters. With these a restored
 /// stack goes on as the saved one would have (same IDs, same rate-limit answers, same neighbour
 /// probes, same CPUs), and the reassembly and neighbour queues (RuntimeQueues.swift). Plain values: the API
-/// layer stores them as JSON. Not kept: qdisc queues (skbs), TCP connections, qdisc counters.
+/// layer stores them as JSON. Not kept: qdisc queues (skbs), TCP connections, htb's class
+/// counters and tokens, fq_codel's and cake's own statistics and flow state.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -15,6 +16,18 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var xdp: XDPStats
         /// The IPv6 hop limit and MTU the link has (a router advertisement may have set them).
         public var hopLimit6: Int, mtu6: Int
+        /// Byte queue limits' state, and when the NIC is done with the frames it has.
+        public var bql: DQL?
+        public var txBusyUntil: UInt64
+        /// The counters of its qdiscs (root first, then children; clsact as handle ffff:), and
+        /// tbf's bucket.
+        public var qdiscs: [Qdisc]
+    }
+    public struct Qdisc: Codable, Sendable, Equatable {
+        public var kind: String, handle: UInt32, bytes: Int, packets: Int, drops: Int, overlimits: Int, requeues: Int
+        public var tokens: Int64?
+        public var tc: UInt64?
+        public var innerDrops: Int?
     }
     /// /proc/net/softnet_stat of one CPU, its backlog's RFS counters and the RPS flow limit's
     /// history and buckets.
@@ -95,8 +108,16 @@ extension Stack {
         var r = StackRuntime()
         r.cpuClocks = (0..<clocks.count).map { clocks[$0] }
         r.devices = devices.enumerated().map { i, d in
-            .init(name: d.name, stats: d.stats, xdp: d.xdpStats, hopLimit6: hopLimit6.indices.contains(i) ? Int(hopLimit6[i]) : 0,
-                  mtu6: mtu6.indices.contains(i) ? mtu6[i] : 0)
+            var qs = qdiscObjects(d).map { q in
+                let tbf = (q as? TBF)?.bucket
+                return StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
+                                          overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops)
+            }
+            if let c = d.clsact {
+                qs.append(.init(kind: "clsact", handle: 0xffff, bytes: c.bytes, packets: c.packets, drops: c.drops, overlimits: 0, requeues: 0))
+            }
+            return .init(name: d.name, stats: d.stats, xdp: d.xdpStats, hopLimit6: hopLimit6.indices.contains(i) ? Int(hopLimit6[i]) : 0,
+                         mtu6: mtu6.indices.contains(i) ? mtu6[i] : 0, bql: d.tx.dql, txBusyUntil: d.tx.busyUntil, qdiscs: qs)
         }
         r.snmp = snmp
         r.softnet = cpus.map { .init(cpu: $0.cpu, processed: $0.processed, dropped: $0.dropped, timeSqueeze: $0.timeSqueeze,
@@ -184,6 +205,18 @@ extension Stack {
             devices[i].xdpStats = d.xdp
             if hopLimit6.indices.contains(i), let h = UInt8(exactly: d.hopLimit6), h > 0 { hopLimit6[i] = h }
             if mtu6.indices.contains(i), d.mtu6 > 0 { mtu6[i] = d.mtu6 }
+            let tx = devices[i].tx
+            if tx.dql != nil, let b = d.bql { tx.dql = b }
+            tx.busyUntil = max(tx.busyUntil, d.txBusyUntil)
+            // A qdisc of the same kind and handle takes its counters (backlog and qlen stay 0: no queue is kept).
+            let objects = qdiscObjects(devices[i])
+            for r in d.qdiscs {
+                if r.kind == "clsact", let c = devices[i].clsact { c.bytes = r.bytes; c.packets = r.packets; c.drops = r.drops; continue }
+                guard let q = objects.first(where: { $0.handle == r.handle && $0.spec.kind == r.kind }) else { continue }
+                q.stats.bytes = r.bytes; q.stats.packets = r.packets; q.stats.drops = r.drops
+                q.stats.overlimits = r.overlimits; q.stats.requeues = r.requeues
+                if let t = q as? TBF, let tokens = r.tokens, let tc = r.tc { t.bucket = (tokens, tc, r.innerDrops ?? 0) }
+            }
         }
         snmp = r.snmp
         for s in r.softnet where cpus.indices.contains(s.cpu) {
@@ -255,6 +288,15 @@ extension Stack {
             if let a = UInt128(p.address, radix: 16) { redirect6Peers[RedirectPeer(address: IPv6Address(raw: a), source: p.source ?? false)] = (p.value, p.last) }
         }
         restoreLearned(r)
+    }
+
+    /// A device's qdiscs as `tc qdisc show` lists them: the root, then its children.
+    private func qdiscObjects(_ d: NetDevice) -> [Qdisc] {
+        let tx = d.tx
+        if let h = tx.qdisc as? HTB {
+            return [h] + tx.childConfigs.compactMap { c in c.parent.flatMap { h.find($0.major << 16 | $0.minor)?.leaf } }
+        }
+        return [tx.qdisc] + (tx.childConfigs.isEmpty ? [] : [tx.qdisc.child].compactMap { $0 })
     }
 
     private static func addressText(_ a: SockAddr) -> (Bool, String) {

@@ -4,7 +4,7 @@
 /// `struct dql`: how many bytes the driver may hold on its ring. The limit starts at 0 and
 /// grows when the queue ran dry while over it (starved); it shrinks by the least slack seen over
 /// a hold time (1 s, `HZ`) while the queue stays busy.
-public struct DQL: Sendable {
+public struct DQL: Sendable, Equatable, Codable {
     public private(set) var limit = 0
     public private(set) var numQueued = 0, numCompleted = 0
     var adjLimit = 0

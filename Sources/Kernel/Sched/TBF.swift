@@ -38,6 +38,11 @@ final class TBF: Qdisc {
     var inner: Qdisc
     /// The child's drops already counted here.
     private var innerDrops = 0
+    /// The bucket as a checkpoint keeps it: tokens, when they were counted, the child's drops seen.
+    var bucket: (tokens: Int64, tc: UInt64, innerDrops: Int) {
+        get { (tokens, tc, innerDrops) }
+        set { tokens = min(newValue.tokens, buffer); tc = newValue.tc; innerDrops = newValue.innerDrops }
+    }
 
     init(handle: UInt32, spec: TBFSpec, now: UInt64) {
         rate = PSchedRate(bytesPerSec: spec.rate)
