@@ -1,14 +1,14 @@
 import Wire
 
 /// What a checkpoint keeps of a stack's runtime besides its clock, ruleset text, conntrack and
-/// BPF maps: counters (devices, qdiscs, SNMP, softnet), tbf's bucket, byte queue limits, rule state nft does not list (limit buckets,
-/// policy counters, numgen), neighbours with their pending timers, what router
-/// advertisements taught, the stack's random state and IP ID counters, and the ICMP and redirect
-/// rate limiters, RFS tables, UDP sockets' unread datagrams and counters. With these a restored
-/// stack goes on as the saved one would have (same IDs, same rate-limit answers, same neighbour
-/// probes, same CPUs), and the reassembly and neighbour queues (RuntimeQueues.swift). Plain values: the API
-/// layer stores them as JSON. Not kept: qdisc queues (skbs), TCP connections, htb's class
-/// counters and tokens, fq_codel's and cake's own statistics and flow state.
+/// BPF maps, so that a restored stack goes on as the saved one would have (same IDs, verdicts,
+/// rate-limit answers, probes, CPUs): CPU clocks; device, qdisc, SNMP and softnet counters, tbf's
+/// bucket and byte queue limits; rule state nft does not list (limit buckets, policy counters,
+/// numgen); neighbours with their timers and what waits on them; what router advertisements
+/// taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
+/// sockets' unread datagrams; reassembly queues (RuntimeQueues.swift). Plain values: the API layer
+/// stores them as JSON. Not kept: qdisc queues, TCP connections, htb's class counters and tokens,
+/// fq_codel's and cake's own statistics and flow state.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -75,14 +75,15 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var gateway: String?, type: String?, metric: Int?, proto: String?
     }
 
-    /// Each CPU's own clock: when it is free again (it may be past the stack's clock).
-    public var cpuClocks: [UInt64] = []
     /// Rule state the ruleset's text does not carry, by table index and rule handle (or chain
     /// index): `limit` buckets (tokens, last refill), base chains' policy counters (packets,
     /// bytes), numgen counters and jhash seeds (statement index, value in `a`).
     public struct RuleState: Codable, Sendable, Equatable {
         public var table: Int, key: Int, statement: Int?, a: UInt64, b: UInt64
     }
+
+    /// Each CPU's own clock: when it is free again (it may be past the stack's clock).
+    public var cpuClocks: [UInt64] = []
     public var limits: [RuleState] = [], policies: [RuleState] = [], generators: [RuleState] = []
     public var devices: [Device] = []
     public var snmp = SNMPStats()
@@ -127,7 +128,7 @@ extension Stack {
         r.flows = sockFlowTable.enumerated().compactMap { $0.element < 0 ? nil : .init(dev: nil, queue: nil, slot: $0.offset, cpu: $0.element, lastQtail: nil) }
         for d in devices {
             for q in d.queues {
-                for (i, f) in q.flowTable.enumerated() where f.cpu >= 0 || f.lastQtail != 0 {
+                for (i, f) in q.flowTable.enumerated() where f.cpu >= 0 {
                     r.flows.append(.init(dev: d.name, queue: q.index, slot: i, cpu: f.cpu, lastQtail: f.lastQtail))
                 }
             }
@@ -254,22 +255,10 @@ extension Stack {
             guard let dev = deviceNames.firstIndex(of: n.dev), let state = NUDState(rawValue: n.state), state != .permanent else { continue }
             let mac = n.mac.flatMap { try? MACAddress(parsing: $0) }
             if n.mac != nil && mac == nil { continue }
-            let queue = n.queue.compactMap(skb)
-            let queued = queue.reduce(0) { $0 + $1.truesize }
-            if n.v6 {
-                guard let raw = UInt128(n.address, radix: 16) else { continue }
-                let a = IPv6Address(raw: raw)
-                guard neighbours6.lookup(a, dev: dev) == nil else { continue }
-                neighbours6.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
-                                                  reachableNs: n.reachableNs, queuedBytes: queued, queue: queue))
-                for t in n.timersNs { schedule(max(t, clockNs), .ndiscTimer(device: dev, address: raw)) }
-            } else {
-                guard let raw = UInt32(n.address, radix: 16) else { continue }
-                let a = IPv4Address(raw: raw)
-                guard neighbours.lookup(a, dev: dev) == nil else { continue }
-                neighbours.insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
-                                                 reachableNs: n.reachableNs, queuedBytes: queued, queue: queue))
-                for t in n.timersNs { schedule(max(t, clockNs), .neighTimer(device: dev, address: raw)) }
+            if n.v6, let raw = UInt128(n.address, radix: 16) {
+                restoreNeighbour(\.neighbours6, IPv6Address(raw: raw), n, dev: dev, mac: mac, state: state, timer: .ndiscTimer(device: dev, address: raw))
+            } else if !n.v6, let raw = UInt32(n.address, radix: 16) {
+                restoreNeighbour(\.neighbours, IPv4Address(raw: raw), n, dev: dev, mac: mac, state: state, timer: .neighTimer(device: dev, address: raw))
             }
         }
         neighbourFailures = r.neighbourFailures
@@ -288,6 +277,16 @@ extension Stack {
             if let a = UInt128(p.address, radix: 16) { redirect6Peers[RedirectPeer(address: IPv6Address(raw: a), source: p.source ?? false)] = (p.value, p.last) }
         }
         restoreLearned(r)
+    }
+
+    /// An entry of either table with what waited on it, and its timers.
+    private func restoreNeighbour<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ a: A, _ n: StackRuntime.Neighbour,
+                                     dev: Int, mac: MACAddress?, state: NUDState, timer: Event) {
+        guard self[keyPath: table].lookup(a, dev: dev) == nil else { return }
+        let queue = n.queue.compactMap(skb)
+        self[keyPath: table].insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
+                                                   reachableNs: n.reachableNs, queuedBytes: queue.reduce(0) { $0 + $1.truesize }, queue: queue))
+        for t in n.timersNs { schedule(max(t, clockNs), timer) }
     }
 
     /// A device's qdiscs as `tc qdisc show` lists them: the root, then its children.

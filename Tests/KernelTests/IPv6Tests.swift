@@ -259,17 +259,21 @@ final class IPv6Tests: XCTestCase {
     /// A router advertisement (accept_ra 1, not forwarding): the default route via the router, its
     /// MAC, the on-link prefix and a SLAAC address, each until its lifetime runs out; accept_ra 0,
     /// or forwarding with accept_ra 1, leaves it unheard.
+    /// fe80::1's advertisement: default router for 1800 s, hop limit 60, MTU 1400, and 2001:db8:5::/64
+    /// on-link and autonomous for 100 s.
+    static let router = IPv6Address(raw: 0xfe80 << 112 | 1), routerMAC = MACAddress(2, 0, 0, 0, 0, 0xfe)
+    func raFrame() -> [UInt8] {
+        let ra = NDPRepr.routerAdvertisement(curHopLimit: 60, flags: 0, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, options: [
+            .sourceLinkLayer(Self.routerMAC), .mtu(1400),
+            .prefixInformation(prefixLength: 64, onLink: true, autonomous: true, validLifetime: 100, preferredLifetime: 50, prefix: IPv6Address(raw: 0x2001_0db8_0005 << 80)),
+        ])
+        return FrameRepr(ethernet: EthernetRepr(dst: IPv6Address.allNodes.multicastMAC, src: Self.routerMAC, ethertype: EtherType.ipv6),
+                         network: .ipv6(IPv6Repr(src: Self.router, dst: .allNodes, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [], .icmpv6(ra.icmp))).emit()
+    }
+
     func testRouterAdvertisementsTeachRoutesAndAddresses() throws {
         let s = try stack6(peerKnown: false)
-        let router = try IPv6Address(parsing: "fe80::1"), rmac = MACAddress(2, 0, 0, 0, 0, 0xfe)
-        let ra = NDPRepr.routerAdvertisement(curHopLimit: 60, flags: 0, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, options: [
-            .sourceLinkLayer(rmac), .mtu(1400),
-            .prefixInformation(prefixLength: 64, onLink: true, autonomous: true, validLifetime: 100, preferredLifetime: 50, prefix: try IPv6Address(parsing: "2001:db8:5::")),
-        ])
-        func raFrame() -> [UInt8] {
-            FrameRepr(ethernet: EthernetRepr(dst: IPv6Address.allNodes.multicastMAC, src: rmac, ethertype: EtherType.ipv6),
-                      network: .ipv6(IPv6Repr(src: router, dst: .allNodes, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [], .icmpv6(ra.icmp))).emit()
-        }
+        let router = Self.router, rmac = Self.routerMAC
         let far = try IPv6Address(parsing: "2001:db8:99::5")
         XCTAssertTrue(s.inject(frame: frame6(src: far, echo()), device: s.devices[0]).emitted.isEmpty)   // no route back yet
         let r = s.inject(frame: raFrame(), device: s.devices[0])
@@ -312,14 +316,7 @@ final class IPv6Tests: XCTestCase {
     /// goes on as the first: the prefix runs out at the same time, the probe leaves at the same time.
     func testRuntimeStateRebuildsTheStackAsItWas() throws {
         let s = try stack6(peerKnown: false)
-        let router = try IPv6Address(parsing: "fe80::1"), rmac = MACAddress(2, 0, 0, 0, 0, 0xfe)
-        let ra = NDPRepr.routerAdvertisement(curHopLimit: 60, flags: 0, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, options: [
-            .sourceLinkLayer(rmac), .mtu(1400),
-            .prefixInformation(prefixLength: 64, onLink: true, autonomous: true, validLifetime: 100, preferredLifetime: 50, prefix: try IPv6Address(parsing: "2001:db8:5::")),
-        ])
-        let raFrame = FrameRepr(ethernet: EthernetRepr(dst: IPv6Address.allNodes.multicastMAC, src: rmac, ethertype: EtherType.ipv6),
-                                network: .ipv6(IPv6Repr(src: router, dst: .allNodes, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [], .icmpv6(ra.icmp))).emit()
-        XCTAssertEqual(s.inject(frame: raFrame, device: s.devices[0]).outcome, .consumed)
+        XCTAssertEqual(s.inject(frame: raFrame(), device: s.devices[0]).outcome, .consumed)
         // An echo from afar: the reply goes to the router, whose entry (STALE from the RA) enters DELAY with its 5 s timer.
         let far = try IPv6Address(parsing: "2001:db8:99::5")
         XCTAssertEqual(s.inject(frame: frame6(src: far, echo()), device: s.devices[0]).emitted.count, 1)
