@@ -25,9 +25,11 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     }
     public struct Qdisc: Codable, Sendable, Equatable {
         public var kind: String, handle: UInt32, bytes: Int, packets: Int, drops: Int, overlimits: Int, requeues: Int
+        /// tbf's bucket, and the options it was filled under (`tc qdisc change` refills it).
         public var tokens: Int64?
         public var tc: UInt64?
         public var innerDrops: Int?
+        public var spec: String?
     }
     /// /proc/net/softnet_stat of one CPU, its backlog's RFS counters and the RPS flow limit's
     /// history and buckets.
@@ -112,7 +114,8 @@ extension Stack {
             var qs = qdiscObjects(d).map { q in
                 let tbf = (q as? TBF)?.bucket
                 return StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
-                                          overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops)
+                                          overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops,
+                                          spec: tbf == nil ? nil : String(describing: q.spec))
             }
             if let c = d.clsact {
                 qs.append(.init(kind: "clsact", handle: 0xffff, bytes: c.bytes, packets: c.packets, drops: c.drops, overlimits: 0, requeues: 0))
@@ -216,7 +219,7 @@ extension Stack {
                 guard let q = objects.first(where: { $0.handle == r.handle && $0.spec.kind == r.kind }) else { continue }
                 q.stats.bytes = r.bytes; q.stats.packets = r.packets; q.stats.drops = r.drops
                 q.stats.overlimits = r.overlimits; q.stats.requeues = r.requeues
-                if let t = q as? TBF, let tokens = r.tokens, let tc = r.tc { t.bucket = (tokens, tc, r.innerDrops ?? 0) }
+                if let t = q as? TBF, let tokens = r.tokens, let tc = r.tc, r.spec == String(describing: q.spec) { t.bucket = (tokens, tc, r.innerDrops ?? 0) }
             }
         }
         snmp = r.snmp

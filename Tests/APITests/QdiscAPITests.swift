@@ -56,7 +56,7 @@ final class QdiscAPITests: AppTestCase {
     }
 
     /// tbf's bucket survives a restart: a frame right after a burst that emptied it waits for
-    /// tokens as it would have without the restart.
+    /// tokens as it would have without the restart, unless tbf's options changed since.
     func testTBFBucketGoesOnAfterARestart() throws {
         XCTAssertEqual(call("POST", "/v1/stacks/q/qdiscs", #"{"command":"qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 3000 limit 30000"}"#).status, 201)
         let big = Self.udp.replacingOccurrences(of: #""payload_hex":"00""#, with: #""payload_hex":"\#(String(repeating: "ab", count: 1000))""#)
@@ -74,6 +74,11 @@ final class QdiscAPITests: AppTestCase {
         try reopen()
         XCTAssertEqual(next(), live)
         XCTAssertEqual(live, .int(26_017_710))   // sent at 20 ms, out at 26 ms: the bucket was still short of tokens
+        // Options changed after the checkpoint: the bucket starts full, as tbf_change refills it.
+        let change = call("POST", "/v1/stacks/q/qdiscs", #"{"command":"qdisc change dev eth1 root handle 1: tbf rate 1mbit burst 6000 limit 30000"}"#)
+        XCTAssertEqual(change.status, 200, change.raw)
+        try reopen()
+        XCTAssertEqual(next(), .int(20_001_270))
     }
 
     func testStackDocumentTakesQdiscsAndRefusesBadOnes() throws {
