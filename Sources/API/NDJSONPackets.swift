@@ -14,7 +14,6 @@ extension App {
         ["application/x-ndjson", "application/jsonl", "application/jsonlines"].contains(req.mediaType)
     }
 
-
     func ndjsonSpecs(_ req: HTTPRequest, stack: Stack) throws(Problem) -> [PacketSpec] {
         let body = req.body
         var specs: [PacketSpec] = []
@@ -38,16 +37,10 @@ extension App {
                 let dev: NetDevice
                 if let last = lastDevice, last.name.elementsEqual(body[quick.device]) { dev = last.device } else {
                     let name = Array(body[quick.device])
-                    let text = String(decoding: name, as: UTF8.self)
-                    guard let d = stack.device(named: text) else {
-                        throw Problem(status: 422, slug: "unknown-device", detail: "stack \(stack.config.name) has no device \(text)",
-                                      extra: [("pointer", .string(path + "/device"))])
-                    }
-                    dev = d
-                    lastDevice = (name, d)
+                    dev = try PacketSpec.device(String(decoding: name, as: UTF8.self), path: path, stack: stack)
+                    lastDevice = (name, dev)
                 }
-                guard !frame.isEmpty else { throw Problem.unprocessable("frame is empty", pointer: path + "/hex") }
-                guard frame.count <= 65535 + 18 else { throw Problem.unprocessable("frame longer than 65553 bytes", pointer: path + "/hex") }
+                try PacketSpec.check(frame: frame, path: path)
                 if let at = quick.at, at > Stack.clockLimitNs {
                     throw Problem.unprocessable("must be at most \(Stack.clockLimitNs)", pointer: path + "/at_ns")
                 }

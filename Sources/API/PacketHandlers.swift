@@ -204,7 +204,6 @@ extension App {
         ["application/vnd.tcpdump.pcap", "application/x-pcapng", "application/x-pcap"].contains(req.mediaType)
     }
 
-
     /// The frames of a capture, all injected on `device`, and their times relative to the first.
     func captureSpecs(_ req: HTTPRequest, device: String?, stack: Stack) throws(Problem) -> ([PacketSpec], [UInt64]) {
         guard let device else { throw Problem.badRequest("invalid-query", "a capture body needs ?device=NAME: the device its frames arrive on") }

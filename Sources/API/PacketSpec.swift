@@ -9,13 +9,25 @@ struct PacketSpec {
     var frame: [UInt8]
     var atNs: UInt64?
 
-    static func decode(_ v: JSONValue, path: String, stack: Stack) throws -> PacketSpec {
-        var r = try FieldReader(v, path: path)
-        let devName = try r.requiredString("device")
-        guard let dev = stack.device(named: devName) else {
-            throw Problem(status: 422, slug: "unknown-device", detail: "stack \(stack.config.name) has no device \(devName)",
+    /// The device a packet at `path` names; a name the stack lacks is a 422 pointing at it.
+    static func device(_ name: String, path: String, stack: Stack) throws(Problem) -> NetDevice {
+        guard let dev = stack.device(named: name) else {
+            throw Problem(status: 422, slug: "unknown-device", detail: "stack \(stack.config.name) has no device \(name)",
                           extra: [("pointer", .string(path + "/device"))])
         }
+        return dev
+    }
+
+    /// A whole frame given in hex: not empty, and no longer than the largest IP packet with its
+    /// Ethernet header and a VLAN tag.
+    static func check(frame: [UInt8], path: String) throws(Problem) {
+        guard !frame.isEmpty else { throw Problem.unprocessable("frame is empty", pointer: path + "/hex") }
+        guard frame.count <= 65535 + 18 else { throw Problem.unprocessable("frame longer than 65553 bytes", pointer: path + "/hex") }
+    }
+
+    static func decode(_ v: JSONValue, path: String, stack: Stack) throws -> PacketSpec {
+        var r = try FieldReader(v, path: path)
+        let dev = try device(try r.requiredString("device"), path: path, stack: stack)
         let at = try r.int("at_ns", in: 0...Int(Stack.clockLimitNs)).map { UInt64($0) }
         let frame: [UInt8]
         if let hex = try r.string("hex") {
@@ -25,8 +37,7 @@ struct PacketSpec {
             do { frame = try Hex.decode(hex) } catch {
                 throw Problem.unprocessable("invalid hex: \(describe(error))", pointer: path + "/hex")
             }
-            guard !frame.isEmpty else { throw Problem.unprocessable("frame is empty", pointer: path + "/hex") }
-            guard frame.count <= 65535 + 18 else { throw Problem.unprocessable("frame longer than 65553 bytes", pointer: path + "/hex") }
+            try check(frame: frame, path: path)
         } else {
             frame = try buildLayers(&r, path: path, device: dev)
         }

@@ -57,10 +57,10 @@ extension Stack {
         return s
     }
 
-    /// Both families' queues with their pending expiry timers, in key order.
-    func fragmentRecords() -> ([StackRuntime.FragmentQueue], StackRuntime.FragmentState) {
+    /// Both families' queues with their expiry timers among `pending` (the event queue's), in key order.
+    func fragmentRecords(_ pending: [(time: UInt64, event: Event)]) -> ([StackRuntime.FragmentQueue], StackRuntime.FragmentState) {
         var timers4: [FragKey: [UInt64]] = [:], timers6: [Frag6Key: [UInt64]] = [:]
-        for (t, e) in events.pending() {
+        for (t, e) in pending {
             switch e {
             case .fragExpire(let k, let g) where frags.queues[k]?.generation == g: timers4[k, default: []].append(t)
             case .frag6Expire(let k, let g) where frags6.queues[k]?.generation == g: timers6[k, default: []].append(t)
@@ -72,16 +72,16 @@ extension Stack {
                   nhoffset: q.nhoffset, pieces: q.frags.map { .init(start: $0.start, end: $0.end, skb: skbRecord($0.skb)) }, timersNs: timers)
         }
         var out = frags.queues.sorted { ($0.key.src, $0.key.dst, $0.key.id, $0.key.proto) < ($1.key.src, $1.key.dst, $1.key.id, $1.key.proto) }.map { k, q in
-            var r = record(q, v6: false, src: String(k.src, radix: 16), dst: String(k.dst, radix: 16), id: UInt32(k.id), timers: timers4[k] ?? [])
+            var r = record(q, v6: false, src: hex(k.src), dst: hex(k.dst), id: UInt32(k.id), timers: timers4[k] ?? [])
             r.proto = k.proto
             return r
         }
         out += frags6.queues.sorted { ($0.key.src, $0.key.dst, $0.key.id, $0.key.iif) < ($1.key.src, $1.key.dst, $1.key.id, $1.key.iif) }.map { k, q in
-            var r = record(q, v6: true, src: String(k.src, radix: 16), dst: String(k.dst, radix: 16), id: k.id, timers: timers6[k] ?? [])
+            var r = record(q, v6: true, src: hex(k.src), dst: hex(k.dst), id: k.id, timers: timers6[k] ?? [])
             r.iif = k.iif; r.defrag = k.defrag
             return r
         }
-        let peers = Dictionary(uniqueKeysWithValues: frags.peerRid.map { (String($0.key, radix: 16), $0.value) })
+        let peers = Dictionary(uniqueKeysWithValues: frags.peerRid.map { (hex($0.key), $0.value) })
         return (out, .init(nextGeneration: frags.nextGeneration, nextGeneration6: frags6.nextGeneration, peerRid: peers))
     }
 

@@ -71,9 +71,10 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     }
     /// A used `ip_idents` bucket.
     public struct Ident: Codable, Sendable, Equatable { public var bucket: Int, ident: UInt32, tstamp: UInt32 }
-    /// A route or address a router advertisement taught, and when it runs out.
+    /// A route or address a router advertisement taught (on a device named as in the stack's
+    /// document, as everywhere in this state), and when it runs out.
     public struct Learned: Codable, Sendable, Equatable {
-        public var prefix: String, length: Int, dev: Int, expiresNs: UInt64
+        public var prefix: String, length: Int, dev: String, expiresNs: UInt64
         public var gateway: String?, type: String?, metric: Int?, proto: String?
     }
 
@@ -103,7 +104,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public init() {}
 }
 
-private func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }
+/// Addresses and keys in the runtime document: hex of their integer value.
+func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }
 
 extension Stack {
     /// The runtime state a checkpoint keeps (see `StackRuntime`).
@@ -136,7 +138,9 @@ extension Stack {
                 }
             }
         }
-        (r.fragments, r.fragmentState) = fragmentRecords()
+        // The timers among the queued events (one sorted copy for neighbours and fragments alike).
+        let pending = events.pending()
+        (r.fragments, r.fragmentState) = fragmentRecords(pending)
         r.sockets = sockets.all.map { sk in
             .init(id: sk.config.id, drops: sk.drops, sent: sk.sent, sendErrors: sk.sendErrors, pendingError: sk.pendingError, rxhash: sk.rxhash,
                   synReceived: sk.synReceived, queue: sk.queue.map { d in
@@ -146,7 +150,7 @@ extension Stack {
         }
         // Each neighbour's pending timers, in the order they will run.
         var timers4: [NeighbourTable<IPv4Address>.Key: [UInt64]] = [:], timers6: [NeighbourTable<IPv6Address>.Key: [UInt64]] = [:]
-        for (t, e) in events.pending() {
+        for (t, e) in pending {
             switch e {
             case .neighTimer(let d, let a): timers4[.init(dev: d, addr: IPv4Address(raw: a)), default: []].append(t)
             case .ndiscTimer(let d, let a): timers6[.init(dev: d, addr: IPv6Address(raw: a)), default: []].append(t)
@@ -187,11 +191,11 @@ extension Stack {
         r.generators = netfilter.generators.map { StackRuntime.RuleState(table: $0.key.table, key: $0.key.handle, statement: $0.key.statement, a: UInt64($0.value), b: 0) }
             .sorted { ($0.table, $0.key, $0.statement ?? 0) < ($1.table, $1.key, $1.statement ?? 0) }
         r.raRoutes = ra.routes.map {
-            .init(prefix: hex($0.entry.prefix.address.raw), length: $0.entry.prefix.prefixLength, dev: $0.entry.dev, expiresNs: $0.expiresNs,
+            .init(prefix: hex($0.entry.prefix.address.raw), length: $0.entry.prefix.prefixLength, dev: deviceNames[$0.entry.dev], expiresNs: $0.expiresNs,
                   gateway: $0.entry.gateway.map { hex($0.raw) }, type: $0.entry.type.rawValue, metric: $0.entry.metric, proto: $0.entry.proto.rawValue)
         }
         r.raAddresses = ra.addresses.map {
-            .init(prefix: hex($0.cidr.address.raw), length: $0.cidr.prefixLength, dev: $0.dev, expiresNs: $0.expiresNs, gateway: nil, type: nil, metric: nil, proto: nil)
+            .init(prefix: hex($0.cidr.address.raw), length: $0.cidr.prefixLength, dev: deviceNames[$0.dev], expiresNs: $0.expiresNs, gateway: nil, type: nil, metric: nil, proto: nil)
         }
         return r
     }
@@ -323,15 +327,15 @@ extension Stack {
     private func restoreLearned(_ r: StackRuntime) {
         guard !ipv6Disabled, !r.raRoutes.isEmpty || !r.raAddresses.isEmpty else { return }
         for l in r.raRoutes {
-            guard devices.indices.contains(l.dev), let p = UInt128(l.prefix, radix: 16), (0...128).contains(l.length),
+            guard let dev = deviceNames.firstIndex(of: l.dev), let p = UInt128(l.prefix, radix: 16), (0...128).contains(l.length),
                   let type = RouteType(rawValue: l.type ?? ""), let proto = RouteProto(rawValue: l.proto ?? "") else { continue }
             let gw = l.gateway.flatMap { UInt128($0, radix: 16) }.map(IPv6Address.init(raw:))
             ra.routes.append(.init(entry: FIB6Entry(prefix: IPv6CIDR(address: IPv6Address(raw: p), prefixLength: l.length), type: type, gateway: gw,
-                                                    dev: l.dev, metric: l.metric ?? 1024, proto: proto), expiresNs: l.expiresNs))
+                                                    dev: dev, metric: l.metric ?? 1024, proto: proto), expiresNs: l.expiresNs))
         }
         for l in r.raAddresses {
-            guard devices.indices.contains(l.dev), let p = UInt128(l.prefix, radix: 16), (0...128).contains(l.length) else { continue }
-            ra.addresses.append(.init(cidr: IPv6CIDR(address: IPv6Address(raw: p), prefixLength: l.length), dev: l.dev, expiresNs: l.expiresNs))
+            guard let dev = deviceNames.firstIndex(of: l.dev), let p = UInt128(l.prefix, radix: 16), (0...128).contains(l.length) else { continue }
+            ra.addresses.append(.init(cidr: IPv6CIDR(address: IPv6Address(raw: p), prefixLength: l.length), dev: dev, expiresNs: l.expiresNs))
         }
         rebuildFIB6()
         if let next = (ra.routes.map(\.expiresNs) + ra.addresses.map(\.expiresNs)).filter({ $0 != .max }).min() { schedule(max(next, clockNs), .raExpire) }

@@ -298,7 +298,7 @@ public final class Store: @unchecked Sendable {
     }
 
     /// The highest trace id handed out so far (0: none).
-    public var lastAllocatedTraceID: Int64 { allocateTraceIDs(0) - 1 }
+    public var lastAllocatedTraceID: Int64 { handedOut }
 
     /// Reserves `count` consecutive trace ids, so answers can name traces before they are written.
     public func allocateTraceIDs(_ count: Int) -> Int64 {

@@ -213,7 +213,13 @@ final class ConntrackTable {
 
     /// The oldest connection never assured: the one `early_drop` evicts when the table is full.
     var oldestUnassured: Conn? {
-        all.lazy.filter { $0.status & IPS.assured == 0 }.min { $0.seq < $1.seq }
+        // Over the slots in place: `all` would copy every connection out for each early drop.
+        var oldest: Conn? = nil
+        for i in slots.indices where replyBit[i] == 0 {
+            guard let c = slots[i], c.status & IPS.assured == 0 else { continue }
+            if oldest.map({ c.seq < $0.seq }) ?? true { oldest = c }
+        }
+        return oldest
     }
 }
 
