@@ -140,7 +140,6 @@ public final class App: HTTPHandler, @unchecked Sendable {
     }
 }
 
-/// A count of work in progress, taken and given back under a lock.
 /// A counter several threads add to.
 final class Tally: @unchecked Sendable {
     private let lock = NSLock()
@@ -149,6 +148,7 @@ final class Tally: @unchecked Sendable {
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
+/// A count of work in progress, taken and given back under a lock.
 final class RunningCount: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0

@@ -235,6 +235,16 @@ paths:
         Every packet is decoded before any runs, so a bad one changes nothing. Traces are
         written to the store in the background; `durable` in the answer says whether they
         were committed before it was sent (ask for that with `sync=true`).
+
+        A capture body (pcap, pcapng) is written to a temporary file as it arrives, whatever
+        its size (up to --max-capture, default 64 GiB; HTTP/1.1 needs a Content-Length for
+        this). Answered in one piece it holds at most --max-packets packets; with `progress=N`
+        it runs N packets at a time, with flat memory, and the answer is NDJSON: a line per
+        piece with the totals so far, the last with `"done":true`. Other requests on the stack
+        may run between pieces. What is wrong before the first piece (device, clock, file
+        header, no packets) is a problem answer; a fault later (a cut file, the trace quota)
+        is an `{"error":{problem},"packets":N}` line that ends the stream, after the pieces
+        that ran and were stored.
       parameters:
         - name: sync
           in: query
@@ -260,6 +270,10 @@ paths:
           in: query
           description: "insns - XDP runs record every instruction they execute (the trace's xdp.steps)."
           schema: {type: string, enum: [insns]}
+        - name: progress
+          in: query
+          description: "For a capture body - run it N packets at a time and answer with NDJSON progress lines (CaptureProgress), for captures of any size."
+          schema: {type: integer, minimum: 1, maximum: 1000000}
       requestBody:
         required: true
         content:
@@ -312,6 +326,10 @@ paths:
                     description: Packets by outcome, kept or not.
                     additionalProperties: {type: integer}
                   durable: {type: boolean}
+            application/x-ndjson:
+              schema:
+                type: string
+                description: "With progress=N: one CaptureProgress object a line, streamed (chunked on HTTP/1.1)."
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
         '409': {$ref: '#/components/responses/Conflict'}
@@ -2505,6 +2523,22 @@ components:
             max_age_s: {type: [integer, 'null']}
             max_traces: {type: [integer, 'null']}
         created_at: {type: string, format: date-time}
+    CaptureProgress:
+      type: object
+      description: "A line of a capture run with progress=N: the totals after each piece of N packets."
+      properties:
+        bytes: {type: integer, description: Bytes of the capture read so far (a piece is read ahead of its line).}
+        of: {type: integer, description: The capture's size in bytes.}
+        packets: {type: integer, description: Packets run so far.}
+        outcomes: {type: object, additionalProperties: {type: integer}, description: Packets by outcome so far.}
+        traces: {type: integer, description: Traces stored so far (as the trace mode keeps them).}
+        traces_dropped: {type: integer, description: "Traces the writer's full queue dropped (--trace-overflow drop); present when not 0."}
+        start_ns: {type: integer, description: Virtual time of the capture's first packet.}
+        clock_ns: {type: integer, description: The stack's virtual clock after the piece.}
+        done: {type: boolean, description: "On the last line: the whole capture ran."}
+        trace: {type: string, description: On the last line - the trace mode.}
+        durable: {type: boolean, description: "On the last line - with sync=true, every piece's traces were committed before their line."}
+        error: {$ref: '#/components/schemas/Problem'}
     Injection:
       type: object
       additionalProperties: false

@@ -13,6 +13,8 @@ extension App {
         let pcapStart = try q.int("start_ns", in: 0...Int(Stack.clockLimitNs), default: -1)
         let rateParam = try q.int("rate_pps", in: 1...1_000_000_000, default: -1)
         let traceParam = q.string("trace")
+        // `?progress=N`: a capture of any size, run N packets at a time, answered with NDJSON progress lines.
+        let progress = try q.int("progress", in: 1...1_000_000, default: -1)
         // `?xdp=insns`: XDP runs record every instruction (the verifier log's view, at run time).
         let xdpInsns = q.string("xdp")
         guard xdpInsns == nil || xdpInsns == "insns" else { throw Problem.badRequest("invalid-query", "xdp takes insns (an instruction trace of XDP runs)") }
@@ -20,17 +22,26 @@ extension App {
         let e = try entry(name)
         let mode = try traceMode(traceParam, of: e)
         try enterRunning()
-        defer { running.leave() }
+        // A streamed capture import hands its slot to the run, which gives it back at its end.
+        var handedOff = false
+        defer { if !handedOff { running.leave() } }
         // Decode every packet before running any, so a bad one changes nothing.
         var rate: Int? = nil
         var startNs: Int? = nil
         // A capture's packets keep their spacing: offsets from its first packet, in virtual ns.
         var offsets: [UInt64]? = nil
         let specs: [PacketSpec]
+        guard progress < 0 || Self.isCapture(req) else { throw Problem.badRequest("invalid-query", "progress is for capture bodies (pcap, pcapng)") }
         if Self.isCapture(req) {
             guard rateParam < 0 else { throw Problem.badRequest("invalid-query", "rate_pps is for NDJSON bodies: a capture's packets keep their own spacing") }
-            (specs, offsets) = try captureSpecs(req, device: pcapDevice, stack: e.stack)
             startNs = pcapStart >= 0 ? pcapStart : nil
+            if progress > 0 {
+                let r = try importCapture(req, e, device: try captureDevice(pcapDevice, stack: e.stack), startNs: startNs, mode: mode, sync: sync,
+                                          every: progress, xdpInsns: xdpInsns != nil)
+                handedOff = true
+                return r
+            }
+            (specs, offsets) = try captureSpecs(req, device: pcapDevice, stack: e.stack)
         } else if Self.isNDJSON(req) {
             guard pcapDevice == nil else { throw Problem.badRequest("invalid-query", "device in the query is for capture bodies; NDJSON lines name their own") }
             specs = try ndjsonSpecs(req, stack: e.stack)
@@ -95,18 +106,19 @@ extension App {
 
     /// Runs `body` under the stack's lock as `mode` traces: the trace quota taken first (what the
     /// mode then did not keep given back), recording off for `none` (the path runs without
-    /// stages or rule events), every packet counted in the stack's outcomes.
-    func runTraced(_ e: StackEntry, mode: TraceMode, packets: Int, check: (Stack) throws(Problem) -> Void = { _ in },
+    /// stages or rule events), every packet counted in the stack's outcomes. `from` is the first
+    /// packet's index in its injection (a capture runs in pieces; `sample:N` counts across them).
+    func runTraced(_ e: StackEntry, mode: TraceMode, packets: Int, from first: Int = 0, check: (Stack) throws(Problem) -> Void = { _ in },
                    _ body: (Stack) -> [PacketResult]) throws(Problem) -> [PacketResult] {
         try e.withStack { (s: Stack) throws(Problem) -> [PacketResult] in
             try check(s)
-            let most = try takeTraceQuota(e, packets: packets, mode: mode)
+            let most = try takeTraceQuota(e, packets: packets, from: first, mode: mode)
             let tracing = s.tracing
             if mode == .none { s.tracing = false }
             defer { s.tracing = tracing }
             let results = body(s)
             for (key, n) in Self.outcomeRuns(results) { e.outcomes[key, default: 0] += n }
-            let kept = results.enumerated().reduce(0) { $0 + (mode.keep($1.offset, $1.element) == nil ? 0 : 1) }
+            let kept = results.enumerated().reduce(0) { $0 + (mode.keep(first + $1.offset, $1.element) == nil ? 0 : 1) }
             e.storedTraces -= most - kept
             return results
         }
@@ -115,10 +127,11 @@ extension App {
     /// Takes the trace quota (under the stack's lock) before anything runs, as many traces as the
     /// mode may keep of `packets`, so a refused request changes nothing; answers how many, for
     /// giving back what the mode did not keep.
-    func takeTraceQuota(_ e: StackEntry, packets: Int, mode: TraceMode) throws(Problem) -> Int {
+    func takeTraceQuota(_ e: StackEntry, packets: Int, from first: Int = 0, mode: TraceMode) throws(Problem) -> Int {
         let most = switch mode {
         case .none: 0
-        case .sample(let n): (packets + n - 1) / n
+        // Indices first..<first+packets that are multiples of n.
+        case .sample(let n): (first + packets + n - 1) / n - (first + n - 1) / n
         default: packets
         }
         guard e.storedTraces + most <= limits.maxTracesPerStack else {
@@ -133,13 +146,39 @@ extension App {
     /// outcome: the tail of an injection and of a socket send.
     func storeTraces(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
                      extra: [(String, JSONValue)] = []) throws(Problem) -> HTTPResponse {
+        let stored = try storeRows(results, hops: hops, mode: mode, entry: e, sync: sync)
+        let texts = stored.texts
+        var body: [UInt8] = []
+        body.reserveCapacity(texts.reduce(32) { $0 + $1.utf8.count + 1 })
+        body.append(contentsOf: #"{"results":["#.utf8)
+        for (k, t) in texts.enumerated() {
+            if k > 0 { body.append(0x2c) }
+            body.append(contentsOf: t.utf8)
+        }
+        // Every packet counts, kept or not.
+        var outcomes: [String: Int] = [:]
+        for (key, n) in Self.outcomeRuns(results) { outcomes[key.outcome.rawValue, default: 0] += n }
+        let counts = JSONValue.object(outcomes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).rendered()
+        body.append(contentsOf: #"],"trace":"\#(mode.text)","packets":\#(results.count),"outcomes":\#(counts),"durable":\#(stored.durable)"#.utf8)
+        // The last `dropped` traces of the answer were not stored: the writer's queue was full.
+        if stored.dropped > 0 { body.append(contentsOf: #","traces_dropped":\#(stored.dropped)"#.utf8) }
+        for (k, v) in extra { body.append(contentsOf: ",\(JSONValue.string(k).rendered()):\(v.rendered())".utf8) }
+        body.append(0x7d)
+        body.append(0x0a)
+        return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
+    }
+
+    /// The traces `mode` keeps of `results` (packet `from + k` of its injection), rendered once
+    /// for the store and the answer, handed to the writer: their texts, their ids, how many the
+    /// writer's full queue dropped (the last ones), and whether `sync` saw them committed.
+    func storeRows(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
+                   from firstPacket: Int = 0) throws(Problem) -> (texts: [String], ids: Range<Int64>, dropped: Int, durable: Bool) {
         let name = e.record.name
-        let keptIndexed = results.enumerated().compactMap { k, r in mode.keep(k, r).map { (k, r, $0) } }
+        let keptIndexed = results.enumerated().compactMap { k, r in mode.keep(firstPacket + k, r).map { (k, r, $0) } }
         let kept = keptIndexed.map { ($0.1, $0.2) }
         let originIndex = keptIndexed.map(\.0)
         let first = store.allocateTraceIDs(kept.count)
         let now = Timestamp.now()
-        // Each trace is rendered once: the stored row and the answer share the text.
         var texts: [String] = []
         var rows: [TraceRecord] = []
         texts.reserveCapacity(kept.count); rows.reserveCapacity(kept.count)
@@ -163,25 +202,8 @@ extension App {
             e.storedTraces -= n
             return n
         }
-        let durable = sync && store.flush(ids: first..<(first + Int64(rows.count)))
-        var body: [UInt8] = []
-        body.reserveCapacity(texts.reduce(32) { $0 + $1.utf8.count + 1 })
-        body.append(contentsOf: #"{"results":["#.utf8)
-        for (k, t) in texts.enumerated() {
-            if k > 0 { body.append(0x2c) }
-            body.append(contentsOf: t.utf8)
-        }
-        // Every packet counts, kept or not.
-        var outcomes: [String: Int] = [:]
-        for (key, n) in Self.outcomeRuns(results) { outcomes[key.outcome.rawValue, default: 0] += n }
-        let counts = JSONValue.object(outcomes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).rendered()
-        body.append(contentsOf: #"],"trace":"\#(mode.text)","packets":\#(results.count),"outcomes":\#(counts),"durable":\#(durable)"#.utf8)
-        // The last `dropped` traces of the answer were not stored: the writer's queue was full.
-        if dropped > 0 { body.append(contentsOf: #","traces_dropped":\#(dropped)"#.utf8) }
-        for (k, v) in extra { body.append(contentsOf: ",\(JSONValue.string(k).rendered()):\(v.rendered())".utf8) }
-        body.append(0x7d)
-        body.append(0x0a)
-        return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
+        let ids = first..<(first + Int64(rows.count))
+        return (texts, ids, dropped, sync && store.flush(ids: ids))
     }
 
     /// Outcomes counted over runs of equal ones: a batch's packets mostly share theirs, and a
@@ -200,33 +222,32 @@ extension App {
     }
 
     /// A pcap or pcapng body (tcpdump -w, Wireshark).
-    static func isCapture(_ req: HTTPRequest) -> Bool {
-        ["application/vnd.tcpdump.pcap", "application/x-pcapng", "application/x-pcap"].contains(req.mediaType)
+    static func isCapture(_ req: HTTPRequest) -> Bool { captureMediaTypes.contains(req.mediaType) }
+    /// The server writes these bodies to a temporary file as they arrive (`--max-capture`).
+    public static let captureMediaTypes: Set<String> = ["application/vnd.tcpdump.pcap", "application/x-pcapng", "application/x-pcap"]
+
+    /// The device a capture's frames arrive on (`?device=`).
+    func captureDevice(_ name: String?, stack: Stack) throws(Problem) -> NetDevice {
+        guard let name else { throw Problem.badRequest("invalid-query", "a capture body needs ?device=NAME: the device its frames arrive on") }
+        guard let dev = stack.device(named: name) else {
+            throw Problem(status: 422, slug: "unknown-device", detail: "stack \(stack.config.name) has no device \(name)", extra: [("pointer", .string("device"))])
+        }
+        return dev
     }
 
-    /// The frames of a capture, all injected on `device`, and their times relative to the first.
+    /// The frames of a capture answered in one piece, all injected on `device`, and their times
+    /// relative to the first; one over the packet limit stops the reading.
     func captureSpecs(_ req: HTTPRequest, device: String?, stack: Stack) throws(Problem) -> ([PacketSpec], [UInt64]) {
-        guard let device else { throw Problem.badRequest("invalid-query", "a capture body needs ?device=NAME: the device its frames arrive on") }
-        guard let dev = stack.device(named: device) else {
-            throw Problem(status: 422, slug: "unknown-device", detail: "stack \(stack.config.name) has no device \(device)", extra: [("pointer", .string("device"))])
-        }
+        let dev = try captureDevice(device, stack: stack)
+        var reader = CapturePackets(req)
         let packets: [PCAP.Packet]
-        do { packets = try PCAP.read(req.body) } catch {
-            if error.unsupported { throw Problem(status: 422, slug: "not-supported", detail: "not supported yet: \(error.message)") }
-            throw Problem.badRequest("invalid-capture", "the capture is not a pcap or pcapng file this reads: \(error.description)")
-        }
+        do { packets = try reader.next(limits.maxPacketsPerRequest + 1) } catch { throw CapturePackets.problem(error) }
         guard !packets.isEmpty else { throw Problem.unprocessable("the capture holds no packets", pointer: "") }
         guard packets.count <= limits.maxPacketsPerRequest else {
-            throw Problem.unprocessable("the capture holds \(packets.count) packets; at most \(limits.maxPacketsPerRequest) per request (--max-packets)", pointer: "")
+            throw Problem.unprocessable("the capture holds more than \(limits.maxPacketsPerRequest) packets, the most one answer takes (--max-packets): add ?progress=N to run it N packets at a time with progress lines", pointer: "")
         }
-        // Captures may go back in time (merged files): an earlier packet arrives with the one before it.
-        let t0 = packets[0].timeNs
-        var last: UInt64 = 0
-        let offsets = packets.map { p -> UInt64 in
-            last = max(last, p.timeNs >= t0 ? p.timeNs - t0 : 0)
-            return min(last, Stack.clockLimitNs / 2)
-        }
-        return (packets.map { PacketSpec(device: dev, frame: $0.frame, atNs: nil) }, offsets)
+        var clock = CaptureClock()
+        return (packets.map { PacketSpec(device: dev, frame: $0.frame, atNs: nil) }, packets.map { clock.offset($0.timeNs) })
     }
 
     /// Virtual time ends at `Stack.clockLimitNs` (about 146 years), so no sum of valid inputs

@@ -30,20 +30,18 @@ struct Problem: Error {
     static func storage(_ detail: String) -> Problem { Problem(status: 500, slug: "storage-error", detail: detail) }
 
     var response: HTTPResponse {
+        HTTPResponse(status: status, headers: [("content-type", "application/problem+json")] + headers, body: document.bytes)
+    }
+
+    /// The problem document (also a line of a streamed answer that failed after its head).
+    var document: JSONValue {
         var o = JSONObject()
         o.set("type", "urn:packetstack:problem:\(slug)")
         o.set("title", HTTPStatus.reason(status))
         o.set("status", status)
         o.set("detail", detail)
         for (k, v) in extra { o.set(k, v) }
-        return HTTPResponse(status: status, headers: [("content-type", "application/problem+json")] + headers, body: o.value.bytes)
-    }
-}
-
-extension HTTPRequest {
-    /// The body's media type: Content-Type without parameters, lower case ("" when absent).
-    var mediaType: String {
-        header("content-type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return o.value
     }
 }
 

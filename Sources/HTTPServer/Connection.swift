@@ -48,12 +48,15 @@ final class Connection {
     /// Credits of streamed answers whose pieces are written but not yet taken by the client: given
     /// back when the output drains below the high-water mark.
     var owedCredits: [StreamCredit] = []
+    /// A body on its way to a file (a spooled media type): its request waits for `remaining` bytes.
+    var spooling: (body: SpooledBody, remaining: Int, request: HTTPRequest, keepAlive: Bool)?
 
     static let preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
     init(id: UInt64, fd: Int32, server: HTTPServer, now: UInt64) {
         self.id = id; self.fd = fd; self.server = server
-        self.parser = HTTP1Parser(maxHeaderBytes: server.config.maxHeaderBytes, maxBodyBytes: server.config.maxBodyBytes)
+        self.parser = HTTP1Parser(maxHeaderBytes: server.config.maxHeaderBytes, maxBodyBytes: server.config.maxBodyBytes,
+                                  spooledMediaTypes: server.config.spooledMediaTypes, maxSpooledBodyBytes: server.config.maxSpooledBodyBytes)
         self.lastActivityMs = now
     }
 
@@ -66,7 +69,7 @@ final class Connection {
     /// Nothing more is read until the client takes its answers (or the pipeline drains).
     var readPaused: Bool { outputBacklog > Connection.outputHighWater || (h2 == nil && pending.count >= Connection.maxPending) }
 
-    var isIdle: Bool { pending.isEmpty && inflight == 0 && input.isEmpty && outputSent == output.count && (h2?.openStreams ?? 0) == 0 }
+    var isIdle: Bool { pending.isEmpty && inflight == 0 && input.isEmpty && spooling == nil && outputSent == output.count && (h2?.openStreams ?? 0) == 0 }
 
     // MARK: input
 
@@ -110,6 +113,10 @@ final class Connection {
 
     func processHTTP1(now: UInt64) {
         while !closing && !readPaused {
+            if spooling != nil {
+                guard spoolInput(now: now) else { return }
+                continue
+            }
             switch parser.next(input, from: 0) {
             case .needMore:
                 if parser.inBody && bodyStartedMs == 0 { bodyStartedMs = now }
@@ -118,12 +125,7 @@ final class Connection {
                 output.append(contentsOf: Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
                 return
             case .error(let status, let detail):
-                let seq = nextSeq; nextSeq += 1
-                pending.append(Pending(seq: seq, isHead: false, keepAlive: false,
-                                       response: .problem(status, title: HTTPStatus.reason(status), detail: detail)))
-                input.removeAll()
-                closing = true
-                flushHTTP1()
+                refuse(status, detail)
                 return
             case .request(let req, let consumed, let keepAlive, let h2cSettings):
                 input.removeFirst(consumed)
@@ -133,12 +135,59 @@ final class Connection {
                     upgradeToH2(settings: settings, request: req)
                     return
                 }
-                let seq = nextSeq; nextSeq += 1
-                pending.append(Pending(seq: seq, isHead: req.method == "HEAD", keepAlive: keepAlive, response: nil))
-                if !keepAlive { closing = true }
-                server.dispatch(req, connection: self, target: .h1(seq))
+                start(req, keepAlive: keepAlive)
+            case .spool(let req, let consumed, let length, let keepAlive, let expectContinue):
+                input.removeFirst(consumed)
+                guard let body = SpooledBody(directory: server.config.spoolDirectory) else {
+                    refuse(500, "no temporary file for the body in \(server.config.spoolDirectory): \(String(cString: strerror(errno)))")
+                    return
+                }
+                spooling = (body, length, req, keepAlive)
+                bodyStartedMs = now
+                if expectContinue && input.isEmpty { output.append(contentsOf: Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) }
             }
         }
+    }
+
+    private func start(_ req: HTTPRequest, keepAlive: Bool) {
+        let seq = nextSeq; nextSeq += 1
+        pending.append(Pending(seq: seq, isHead: req.method == "HEAD", keepAlive: keepAlive, response: nil))
+        if !keepAlive { closing = true }
+        server.dispatch(req, connection: self, target: .h1(seq))
+    }
+
+    /// Answers a request that cannot go on with a problem, then closes.
+    private func refuse(_ status: Int, _ detail: String) {
+        let seq = nextSeq; nextSeq += 1
+        pending.append(Pending(seq: seq, isHead: false, keepAlive: false, response: .problem(status, title: HTTPStatus.reason(status), detail: detail)))
+        input.removeAll()
+        spooling = nil
+        closing = true
+        flushHTTP1()
+    }
+
+    /// Moves what arrived of a spooled body to its file; true once it is whole and dispatched.
+    /// Its timeout counts from the last piece: a big upload takes as long as it takes.
+    private func spoolInput(now: UInt64) -> Bool {
+        guard let s = spooling else { return true }
+        let n = min(input.count, s.remaining)
+        if n > 0 {
+            guard input.withUnsafeBytes({ s.body.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else {
+                refuse(507, "the body could not be written to \(server.config.spoolDirectory): \(String(cString: strerror(errno)))")
+                return false
+            }
+            input.removeFirst(n)
+            spooling!.remaining -= n
+            bodyStartedMs = now
+        }
+        guard spooling!.remaining == 0 else { return false }
+        spooling = nil
+        var req = s.request
+        req.spooled = s.body
+        headStartedMs = input.isEmpty ? 0 : now
+        bodyStartedMs = 0
+        start(req, keepAlive: s.keepAlive)
+        return true
     }
 
     private func upgradeToH2(settings: [UInt8], request: HTTPRequest) {
@@ -162,12 +211,12 @@ final class Connection {
                        stream: id, date: server.date.value)
             return
         }
-        if s.bodyTooLarge {
-            h2?.submit(.problem(413, title: HTTPStatus.reason(413), detail: "body exceeds the limit of \(server.config.maxBodyBytes) bytes"),
-                       stream: id, date: server.date.value)
+        if let r = s.refusal {
+            h2?.submit(.problem(r.status, title: HTTPStatus.reason(r.status), detail: r.detail), stream: id, date: server.date.value)
             return
         }
-        let req = HTTPRequest(method: s.method, target: s.path, headers: s.headers, body: s.body, version: "HTTP/2")
+        var req = HTTPRequest(method: s.method, target: s.path, headers: s.headers, body: s.body, version: "HTTP/2")
+        req.spooled = s.spool
         server.dispatch(req, connection: self, target: .h2(id))
     }
 

@@ -9,7 +9,10 @@ final class H2Stream {
     var body: [UInt8] = []
     var headerBytes = 0
     var headersTooLarge = false
-    var bodyTooLarge = false
+    /// The request is answered with this problem (status, detail) without reading the rest of its body.
+    var refusal: (status: Int, detail: String)?
+    /// Where a spooled media type's body goes as it arrives.
+    var spool: SpooledBody?
     /// Answered before the client finished sending: reset the stream once the answer is out.
     var resetAfterAnswer = false
     var dispatched = false
@@ -50,6 +53,20 @@ final class H2Session {
 
     deinit { nghttp2_session_del(session) }
 
+    var config: ServerConfig { connection.server.config }
+
+    /// A request of a spooled media type gets its file when its head is in.
+    func startSpool(_ s: H2Stream, stream id: Int32) {
+        let limit = config.maxSpooledBodyBytes
+        if let cl = s.headers.first(where: { $0.name == "content-length" }), let n = Int(cl.value), n > limit {
+            return refuseBody(s, stream: id, detail: "body of \(n) bytes exceeds the limit of \(limit) for \(HTTPRequest.mediaType(s.headers))")
+        }
+        guard let body = SpooledBody(directory: config.spoolDirectory) else {
+            return refuseBody(s, stream: id, status: 500, detail: "no temporary file for the body in \(config.spoolDirectory): \(String(cString: strerror(errno)))")
+        }
+        s.spool = body
+    }
+
     func stream(_ id: Int32) -> H2Stream? {
         guard let p = nghttp2_session_get_stream_user_data(session, id) else { return nil }
         return Unmanaged<H2Stream>.fromOpaque(p).takeUnretainedValue()
@@ -63,12 +80,14 @@ final class H2Session {
 
     func release(_ id: Int32) { owned[id] = nil }
 
-    /// A body over the limit is answered with 413 at once, not read to its end (RFC 9113 §8.1:
-    /// a complete answer may precede the end of the request, followed by RST_STREAM NO_ERROR).
-    func refuseBody(_ s: H2Stream, stream id: Int32) {
-        s.bodyTooLarge = true
+    /// A body over the limit (413), or one its file cannot take, is answered at once, not read
+    /// to its end (RFC 9113 §8.1: a complete answer may precede the end of the request, followed
+    /// by RST_STREAM NO_ERROR).
+    func refuseBody(_ s: H2Stream, stream id: Int32, status: Int = 413, detail: String? = nil) {
+        s.refusal = (status, detail ?? "body exceeds the limit of \(s.spool == nil ? maxBodyBytes : config.maxSpooledBodyBytes) bytes")
         s.dispatched = true
         s.body = []
+        s.spool = nil
         s.resetAfterAnswer = true
         connection.h2RequestComplete(stream: id, s)
     }
@@ -228,8 +247,10 @@ private let h2OnFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, ud in
     if t == UInt8(NGHTTP2_HEADERS.rawValue), frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) == 0 {
         let o = owner(ud)
         let id = frame.pointee.hd.stream_id
-        if let s = o.stream(id), !s.dispatched,
-           let cl = s.headers.first(where: { $0.name == "content-length" }), let n = Int(cl.value), n > o.maxBodyBytes {
+        guard let s = o.stream(id), !s.dispatched else { return 0 }
+        if o.config.spooledMediaTypes.contains(HTTPRequest.mediaType(s.headers)) {
+            o.startSpool(s, stream: id)
+        } else if let cl = s.headers.first(where: { $0.name == "content-length" }), let n = Int(cl.value), n > o.maxBodyBytes {
             o.refuseBody(s, stream: id)
         }
         return 0
@@ -246,7 +267,16 @@ private let h2OnFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, ud in
 
 private let h2OnDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, len, ud in
     let o = owner(ud)
-    guard let s = o.stream(streamID), let data, !s.bodyTooLarge else { return 0 }
+    guard let s = o.stream(streamID), let data, s.refusal == nil else { return 0 }
+    if let spool = s.spool {
+        let limit = o.config.maxSpooledBodyBytes
+        if spool.count + len > limit {
+            o.refuseBody(s, stream: streamID, detail: "body exceeds the limit of \(limit) bytes for \(HTTPRequest.mediaType(s.headers))")
+        } else if !spool.append(UnsafeRawBufferPointer(start: data, count: len)) {
+            o.refuseBody(s, stream: streamID, status: 507, detail: "the body could not be written to \(o.config.spoolDirectory): \(String(cString: strerror(errno)))")
+        }
+        return 0
+    }
     if s.body.count + len > o.maxBodyBytes { o.refuseBody(s, stream: streamID); return 0 }
     s.body.append(contentsOf: UnsafeBufferPointer(start: data, count: len))
     return 0

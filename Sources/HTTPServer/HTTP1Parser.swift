@@ -21,11 +21,16 @@ public struct HTTP1Parser {
         /// The head is complete and the client waits for `100 Continue` before sending the body.
         case wantsContinue
         case request(HTTPRequest, consumed: Int, keepAlive: Bool, h2cSettings: [UInt8]?)
+        /// The head of a request whose body goes to a file (a spooled media type): the body is
+        /// the `length` bytes after `consumed`, which the caller takes from here on.
+        case spool(HTTPRequest, consumed: Int, length: Int, keepAlive: Bool, expectContinue: Bool)
         case error(status: Int, detail: String)
     }
 
     let maxHeaderBytes: Int
     let maxBodyBytes: Int
+    let spooledMediaTypes: Set<String>
+    let maxSpooledBodyBytes: Int
     private var head: Head?
     private var scannedTo = 0
     private var continueSent = false
@@ -34,8 +39,9 @@ public struct HTTP1Parser {
     private var chunkResume = 0
     private var chunkBody: [UInt8] = []
 
-    public init(maxHeaderBytes: Int, maxBodyBytes: Int) {
+    public init(maxHeaderBytes: Int, maxBodyBytes: Int, spooledMediaTypes: Set<String> = [], maxSpooledBodyBytes: Int = 0) {
         self.maxHeaderBytes = maxHeaderBytes; self.maxBodyBytes = maxBodyBytes
+        self.spooledMediaTypes = spooledMediaTypes; self.maxSpooledBodyBytes = maxSpooledBodyBytes
     }
 
     /// True while part of a request head has arrived (the header timeout runs).
@@ -60,6 +66,14 @@ public struct HTTP1Parser {
             switch parseHead(b, from: s, end: end) {
             case .failure(let e): return .error(status: e.status, detail: e.detail)
             case .success(let h):
+                if !h.chunked && spooledMediaTypes.contains(HTTPRequest.mediaType(h.headers)) {
+                    if h.contentLength > maxSpooledBodyBytes {
+                        return .error(status: 413, detail: "body of \(h.contentLength) bytes exceeds the limit of \(maxSpooledBodyBytes) for \(HTTPRequest.mediaType(h.headers))")
+                    }
+                    scannedTo = 0
+                    let req = HTTPRequest(method: h.method, target: h.target, headers: h.headers, version: h.version)
+                    return .spool(req, consumed: h.headEnd, length: h.contentLength, keepAlive: h.keepAlive, expectContinue: h.expectContinue)
+                }
                 if h.contentLength > maxBodyBytes {
                     return .error(status: 413, detail: "body of \(h.contentLength) bytes exceeds the limit of \(maxBodyBytes)")
                 }

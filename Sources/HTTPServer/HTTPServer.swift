@@ -303,7 +303,8 @@ public final class HTTPServer: @unchecked Sendable {
                 c.timeOut("request headers not received within \(config.headerTimeoutMs) ms")
                 counters.add(\.timedOut)
                 flush(c)
-            } else if c.h2 == nil, c.bodyStartedMs != 0, !c.closing, c.parser.inBody, now > c.bodyStartedMs + UInt64(config.bodyTimeoutMs) {
+            } else if c.h2 == nil, c.bodyStartedMs != 0, !c.closing, c.parser.inBody || c.spooling != nil,
+                      now > c.bodyStartedMs + UInt64(config.bodyTimeoutMs) {
                 c.timeOut("request body not received within \(config.bodyTimeoutMs) ms")
                 counters.add(\.timedOut)
                 flush(c)
@@ -338,6 +339,7 @@ extension Connection {
                                response: .problem(408, title: "Request Timeout", detail: detail)))
         nextSeq += 1
         input.removeAll()
+        spooling = nil
         closing = true
         complete(.h1(nextSeq - 1), pending.last!.response!)
     }

@@ -10,6 +10,9 @@ public struct HTTPRequest: Sendable {
     /// Header names are lower-case; order is kept.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The body when the server wrote it to a temporary file as it arrived (then `body` is
+    /// empty): media types in `ServerConfig.spooledMediaTypes`.
+    public var spooled: SpooledBody? = nil
     /// "HTTP/1.1", "HTTP/1.0" or "HTTP/2".
     public var version: String
 
@@ -25,6 +28,60 @@ public struct HTTPRequest: Sendable {
 
     public func header(_ name: String) -> String? {
         headers.first(where: { $0.name == name })?.value
+    }
+
+    /// The body's media type: Content-Type without parameters, lower case ("" when absent).
+    public var mediaType: String { HTTPRequest.mediaType(headers) }
+
+    static func mediaType(_ headers: [(name: String, value: String)]) -> String {
+        guard let v = headers.first(where: { $0.name == "content-type" })?.value else { return "" }
+        return v.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    }
+}
+
+/// A request body written to an unlinked temporary file as it arrived, so an upload of any size
+/// costs disk, not memory; read it in pieces. The file goes with the last reference.
+public final class SpooledBody: @unchecked Sendable {
+    private let fd: Int32
+    /// Bytes written so far (the whole body once the request is dispatched).
+    public private(set) var count = 0
+
+    /// A new empty file in `directory`; nil (with errno) when none can be made.
+    public init?(directory: String) {
+        var path = Array("\(directory)/packetstack-body-XXXXXX".utf8CString)
+        let fd = path.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { return nil }
+        _ = path.withUnsafeBufferPointer { unlink($0.baseAddress!) }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Appends what arrived; false (with errno) when the disk refused it.
+    public func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        count += done
+        return true
+    }
+
+    /// Up to `max` bytes from `offset` (fewer at the end; none past it).
+    public func read(at offset: Int, max: Int) -> [UInt8] {
+        let n = Swift.max(0, Swift.min(max, count - offset))
+        var out = [UInt8](repeating: 0, count: n)
+        var got = 0
+        while got < n {
+            let r = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, n - got, off_t(offset + got)) }
+            if r < 0 && errno == EINTR { continue }
+            guard r > 0 else { break }
+            got += r
+        }
+        return got == n ? out : Array(out[0..<got])
     }
 }
 
@@ -107,6 +164,7 @@ public enum HTTPStatus {
         case 501: "Not Implemented"
         case 503: "Service Unavailable"
         case 505: "HTTP Version Not Supported"
+        case 507: "Insufficient Storage"
         default: "Status \(code)"
         }
     }

@@ -5,7 +5,11 @@ import Store
 
 /// Command-line flags of packetstackd.
 struct Options {
-    var server = ServerConfig()
+    var server: ServerConfig = {
+        var c = ServerConfig()
+        c.spooledMediaTypes = App.captureMediaTypes
+        return c
+    }()
     var dbPath = "packetstack.db"
     /// The API token (`--token`, or PACKETSTACK_TOKEN in the environment); never logged.
     var token: String? = ProcessInfo.processInfo.environment["PACKETSTACK_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -20,6 +24,8 @@ struct Options {
       --listen HOST:PORT        address to serve on (default 127.0.0.1:8080; port 0 picks one)
       --db PATH                 SQLite database file (default ./packetstack.db)
       --max-body BYTES          largest request body (default 16777216)
+      --max-capture BYTES       largest capture body (pcap, pcapng), written to a temporary file in
+                                $TMPDIR as it arrives, not held in memory (default 68719476736)
       --max-header BYTES        largest request line + headers (default 16384)
       --header-timeout-ms MS    time allowed for a request's headers (default 10000)
       --body-timeout-ms MS      time allowed for a request's body after its head (default 30000)
@@ -69,6 +75,7 @@ struct Options {
                 o.server.host = String(v[..<colon]); o.server.port = port
             case "--db": o.dbPath = try value()
             case "--max-body": o.server.maxBodyBytes = try number(a)
+            case "--max-capture": o.server.maxSpooledBodyBytes = try number(a)
             case "--max-header": o.server.maxHeaderBytes = try number(a, min: 256)
             case "--header-timeout-ms": o.server.headerTimeoutMs = try number(a)
             case "--idle-timeout-ms": o.server.idleTimeoutMs = try number(a)

@@ -41,3 +41,34 @@ extension EndToEndTests {
         XCTAssertTrue(after.hasPrefix(#"{"items":[{"trace_id":1200,"#), after)
     }
 }
+
+extension EndToEndTests {
+    /// A capture four times --max-body goes to a temporary file as it arrives and runs in pieces
+    /// with progress lines, over HTTP/1.1 and HTTP/2; one over --max-capture is 413 (on HTTP/2
+    /// in testHTTP2LimitsAnswer431And413OnTheirStreamOnly: curl 7.88 drops an answer that comes
+    /// before the end of its upload there).
+    func testALargeCaptureStreamsThroughWithProgress() throws {
+        try skipUnless(have("curl", ["--version"]), "curl is not installed")
+        let d = try Daemon(db: db, cwd: dir, extra: ["--max-body", "65536", "--max-capture", "200000"])
+        defer { _ = d.terminate() }
+        let stack = #"{"name":"h","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"}]}"#
+        XCTAssertEqual(try request(d.port, "POST", "/v1/stacks", stack).status, 201)
+        let file = dir.appendingPathComponent("cap.pcap"), over = dir.appendingPathComponent("over.pcap")
+        try Data(TestCaptures.udp(3000)).write(to: file)
+        try Data(TestCaptures.udp(3400)).write(to: over)
+        let url = "http://127.0.0.1:\(d.port)/v1/stacks/h/packets?device=eth0&progress=1000&trace=summary&sync=true"
+        for (k, version) in ["--http1.1", "--http2-prior-knowledge"].enumerated() {
+            let out = try shell(["curl", "-s", "-m", "60", version, "-H", "Content-Type: application/vnd.tcpdump.pcap", "--data-binary", "@\(file.path)", url]).out
+            // Each run starts at the clock the one before left (a new stack's is 0): 300 s of capture, then 500 ns.
+            let start = k * 299_900_000_500
+            let lines = out.split(separator: "\n").map(String.init)
+            XCTAssertEqual(lines.count, 3, out)
+            XCTAssertEqual(lines.last, #"{"bytes":177024,"of":177024,"packets":3000,"outcomes":{"dropped":3000},"traces":3000,"start_ns":\#(start),"clock_ns":\#(start + 299_900_000_500),"done":true,"trace":"summary","durable":true}"#)
+            XCTAssertTrue(lines[0].hasPrefix(#"{"bytes":177024,"of":177024,"packets":1000,"#), lines[0])
+        }
+        let refused = try shell(["curl", "-s", "-m", "60", "-H", "Content-Type: application/vnd.tcpdump.pcap", "--data-binary", "@\(over.path)", url]).out
+        XCTAssertTrue(refused.contains(#""status":413,"detail":"body of 200624 bytes exceeds the limit of 200000 for application/vnd.tcpdump.pcap""#), refused)
+        let newest = try request(d.port, "GET", "/v1/traces?stack=h&limit=1&order=newest").body
+        XCTAssertTrue(newest.hasPrefix(#"{"items":[{"trace_id":6000,"#), newest)
+    }
+}

@@ -3,12 +3,20 @@ import Foundation
 import TestSupport
 import XCTest
 
+func checksum(_ b: [UInt8], from start: Int = 0) -> Int { b.reduce(start) { ($0 &* 31 &+ Int($1)) & 0xffff_ffff } }
+
 /// Echoes what it received; `/slow` runs 150 ms on a worker so ordering and concurrency show.
 struct EchoHandler: HTTPHandler {
     func isInline(_ r: HTTPRequest) -> Bool { r.path != "/slow" }
     func respond(to r: HTTPRequest) -> HTTPResponse {
         if r.path == "/slow" { usleep(150_000) }
-        return HTTPResponse(status: 200, contentType: "text/plain", body: "\(r.method) \(r.path)?\(r.query) \(r.version) body=\(r.body.count)")
+        // A spooled body shows its size and a checksum of what its file reads back, in pieces.
+        let spooled = r.spooled.map { b -> String in
+            var sum = 0, o = 0
+            while case let piece = b.read(at: o, max: 65_536), !piece.isEmpty { sum = checksum(piece, from: sum); o += piece.count }
+            return " spooled=\(b.count)/\(o) sum=\(sum)"
+        } ?? ""
+        return HTTPResponse(status: 200, contentType: "text/plain", body: "\(r.method) \(r.path)?\(r.query) \(r.version) body=\(r.body.count)\(spooled)")
     }
 }
 
@@ -72,6 +80,45 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(cont.first?.status, 100)
         c.send("abcd")
         XCTAssertEqual(c.readResponses(1).first?.body, "POST /e? HTTP/1.1 body=4")
+    }
+
+    /// A spooled media type's body goes to a file whatever its size (here 5,000 times the memory
+    /// limit), after a 100 Continue when asked; other types keep the memory limit; over the
+    /// spool limit is 413 at once; the request behind a spooled one is read as usual.
+    func testBodiesOfSpooledTypesGoToAFile() throws {
+        try start { $0.maxBodyBytes = 100; $0.spooledMediaTypes = ["application/x-pcapng"]; $0.maxSpooledBodyBytes = 1_000_000 }
+        let body = [UInt8]((0..<500_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) })
+        let c = try RawClient(port: port)
+        c.send("POST /cap HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-pcapng\r\nContent-Length: 500000\r\nExpect: 100-continue\r\n\r\n")
+        XCTAssertEqual(c.readResponses(1).first?.status, 100)
+        for k in stride(from: 0, to: body.count, by: 65_536) { c.send(Array(body[k..<min(k + 65_536, body.count)])) }
+        c.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        let rs = c.readResponses(2)
+        XCTAssertEqual(rs.map(\.body), ["POST /cap? HTTP/1.1 body=0 spooled=500000/500000 sum=\(checksum(body))", "GET /after? HTTP/1.1 body=0"])
+        // Parameters and case do not change the media type; another type keeps the 100-byte limit.
+        let small = try RawClient(port: port)
+        small.send("POST /s HTTP/1.1\r\nHost: x\r\nContent-Type: Application/X-Pcapng; charset=x\r\nContent-Length: 3\r\n\r\nabc")
+        XCTAssertEqual(small.readResponses(1).first?.body, "POST /s? HTTP/1.1 body=0 spooled=3/3 sum=\(checksum(Array("abc".utf8)))")
+        for (type, length, detail) in [("application/json", 101, "body of 101 bytes exceeds the limit of 100"),
+                                       ("application/x-pcapng", 1_000_001, "body of 1000001 bytes exceeds the limit of 1000000 for application/x-pcapng")] {
+            let c = try RawClient(port: port)
+            c.send("POST /big HTTP/1.1\r\nHost: x\r\nContent-Type: \(type)\r\nContent-Length: \(length)\r\n\r\n")
+            let text = c.readAll()
+            XCTAssertTrue(text.hasPrefix("HTTP/1.1 413 Content Too Large\r\n"), text)
+            XCTAssertTrue(text.contains("\"detail\":\"\(detail)\""), text)
+        }
+    }
+
+    /// A spooled body's timeout runs from its last piece, not from its head.
+    func testASpooledBodyTimesOutOnlyWhenItStops() throws {
+        try start { $0.bodyTimeoutMs = 400; $0.spooledMediaTypes = ["application/x-pcapng"] }
+        let c = try RawClient(port: port)
+        c.send("POST /slow-upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-pcapng\r\nContent-Length: 8\r\n\r\n")
+        for _ in 0..<4 { usleep(250_000); c.send("ab") }
+        XCTAssertEqual(c.readResponses(1).first?.body, "POST /slow-upload? HTTP/1.1 body=0 spooled=8/8 sum=\(checksum(Array("abababab".utf8)))")
+        c.send("POST /stalled HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-pcapng\r\nContent-Length: 8\r\n\r\nab")
+        let text = c.readAll()
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), text)
     }
 
     func testHEADHasLengthButNoBody() throws {

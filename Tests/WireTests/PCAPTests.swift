@@ -57,4 +57,32 @@ final class PCAPTests: XCTestCase {
         XCTAssertTrue(Hex.encode(out).contains("0100" + "1000" + Hex.encode(Array("trace 1: dropped".utf8))), Hex.encode(out))
         XCTAssertEqual(out.count % 4, 0)
     }
+
+    /// Fed in pieces of every size, a capture reads as it does whole, and a cut one fails at the
+    /// same byte; a piece ending mid-record holds nothing back but that record.
+    func testPiecesOfAnySizeReadAsTheWholeFile() throws {
+        for hex in [Self.classic, Self.ng] {
+            let whole = try Hex.decode(hex)
+            for size in 1...whole.count {
+                var r = PCAP.Reader()
+                var got: [PCAP.Packet] = []
+                var o = 0
+                while o < whole.count {
+                    got += try r.feed(whole[o..<min(o + size, whole.count)])
+                    o += size
+                }
+                got += try r.finish()
+                XCTAssertEqual(got, try PCAP.read(whole), "pieces of \(size)")
+                XCTAssertEqual(r.offset, whole.count)
+            }
+            var r = PCAP.Reader()
+            XCTAssertEqual(try r.feed(whole.dropLast(5)).count, 2)
+            XCTAssertThrowsError(try r.finish()) { XCTAssertEqual(($0 as! PCAP.Failure).offset, hex == Self.classic ? 150 : 204) }
+        }
+        // A pcapng block that claims more than the reader holds is refused before it is waited for.
+        var big = PCAP.Reader()
+        XCTAssertThrowsError(try big.feed(try Hex.decode("0a0d0d0a1c0000004d3c2b1a0100000000000000000000001c000000" + "010000000000000200000000"))) {
+            XCTAssertEqual(($0 as! PCAP.Failure).message, "block length 33554432 is over 16777216 bytes, the longest block this reads")
+        }
+    }
 }

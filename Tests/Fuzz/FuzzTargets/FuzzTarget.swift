@@ -151,7 +151,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         // As a connection feeds it: the bytes arrive in two reads (the split point is the first
         // byte), and each request is removed from the buffer before the next is parsed.
         let split = data.isEmpty ? 0 : min(data.count, Int(data[0]) * 4)
-        var p = HTTP1Parser(maxHeaderBytes: 16 << 10, maxBodyBytes: 1 << 20)
+        var p = HTTP1Parser(maxHeaderBytes: 16 << 10, maxBodyBytes: 1 << 20, spooledMediaTypes: ["application/x-pcapng"], maxSpooledBodyBytes: 4 << 20)
         var input = Array(data[..<split])
         var fed = false
         while true {
@@ -159,6 +159,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .request(_, let consumed, _, _):
                 check(consumed > 0 && consumed <= input.count, "consumed \(consumed) of \(input.count)")
                 input.removeFirst(consumed)
+            case .spool(_, let consumed, let length, _, _):
+                // The connection takes the body bytes from here on, as they come.
+                check(consumed > 0 && consumed <= input.count && length >= 0 && length <= 4 << 20, "spool after \(consumed) of \(input.count), \(length) bytes")
+                input.removeFirst(min(input.count, consumed + length))
             case .wantsContinue, .needMore:
                 if fed { return }
                 input += data[split...]; fed = true
