@@ -6,9 +6,10 @@ import Wire
 /// bucket and byte queue limits; rule state nft does not list (limit buckets, policy counters,
 /// numgen); neighbours with their timers and what waits on them; what router advertisements
 /// taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
-/// sockets' unread datagrams; reassembly queues (RuntimeQueues.swift). Plain values: the API layer
-/// stores them as JSON. Not kept: qdisc queues, TCP connections, htb's class counters and tokens,
-/// fq_codel's and cake's own statistics and flow state.
+/// sockets' unread datagrams; TCP connections with their queues and timers (RuntimeTCP.swift);
+/// reassembly queues (RuntimeQueues.swift). Plain values: the API layer stores them as JSON. Not
+/// kept: qdisc queues, htb's class counters and tokens, fq_codel's and cake's own statistics and
+/// flow state.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -55,6 +56,9 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var pendingError: String?
         public var rxhash: UInt32, synReceived: Int
         public var queue: [Datagram]
+        /// A listener's request socks and the children waiting for accept, by serial (checkpoints
+        /// from before TCP was kept have neither).
+        public var requests: [Int]?, pending: [Int]?
     }
     /// A neighbour entry (either family; addresses in hex) and the times its timer is due.
     public struct Neighbour: Codable, Sendable, Equatable {
@@ -101,6 +105,10 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var ipIdents: [Ident] = []
     public var icmpPeers: [Peer] = [], icmp6Peers: [Peer] = [], redirectPeers: [Peer] = [], redirect6Peers: [Peer] = []
     public var raRoutes: [Learned] = [], raAddresses: [Learned] = []
+    /// TCP connections, the last serial handed out and the TCP timers in the order they run.
+    public var tcp: [TCPConnection]? = nil
+    public var tcpSerial: Int? = nil
+    public var tcpTimers: [TCPTimer]? = nil
     public init() {}
 }
 
@@ -146,8 +154,10 @@ extension Stack {
                   synReceived: sk.synReceived, queue: sk.queue.map { d in
                       let (v6, src) = Self.addressText(d.src), dst = Self.addressText(d.dst).1
                       return .init(v6: v6, src: src, srcPort: d.srcPort, dst: dst, payload: Hex.encode(d.payload), timeNs: d.timeNs, truesize: d.truesize)
-                  })
+                  }, requests: sk.listening ? sk.requests.sorted() : nil, pending: sk.listening ? sk.pending.sorted() : nil)
         }
+        let tcp = tcpRecords(pending)
+        (r.tcp, r.tcpSerial, r.tcpTimers) = (tcp.conns, tcp.serial, tcp.timers)
         // Each neighbour's pending timers, in the order they will run.
         var timers4: [NeighbourTable<IPv4Address>.Key: [UInt64]] = [:], timers6: [NeighbourTable<IPv6Address>.Key: [UInt64]] = [:]
         for (t, e) in pending {
@@ -247,6 +257,8 @@ extension Stack {
             }
         }
         restoreFragments(r.fragments, r.fragmentState)
+        // Connections first: an accepted child's socket is made again, then takes its counters below.
+        restoreTCP(r.tcp ?? [], serial: r.tcpSerial ?? 0, timers: r.tcpTimers ?? [], queues: r.sockets)
         for k in r.sockets {
             guard let sk = sockets.byID[k.id] else { continue }
             sk.drops = k.drops; sk.sent = k.sent; sk.sendErrors = k.sendErrors; sk.pendingError = k.pendingError

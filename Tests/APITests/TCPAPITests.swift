@@ -68,6 +68,74 @@ final class TCPAPITests: AppTestCase {
 
     func first(_ v: JSONValue?) -> JSONValue? { if case .array(let a)? = v { a.first } else { nil } }
 
+    /// A restart keeps TCP: h1's orphan in FIN-WAIT-2 with its timer, h2's child in the accept
+    /// queue (CLOSE-WAIT, "hello" and the FIN unread) on the socket id it was given, the serials
+    /// and sequence numbers; what follows the checkpoint answers byte for byte as the live
+    /// stacks did (trace ids and wall times aside).
+    func testConnectionsGoOnAfterARestartAsTheyWouldHave() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/1/connect", #"{"to":"198.18.1.2","port":5000}"#).status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/1/send", #"{"payload":"hello"}"#).status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/1/close", "").status, 200)
+        let before = ["h1", "h2"].map { call("GET", "/v1/stacks/\($0)/ss?format=text").raw }
+        XCTAssertEqual(before, ["""
+            State      Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess
+            FIN-WAIT-2 0      0         198.18.0.1:40000   198.18.1.2:5000       
+
+            """, """
+            State      Recv-Q Send-Q Local Address:Port Peer Address:Port Process
+            LISTEN     1      128          0.0.0.0:5000      0.0.0.0:*           
+            CLOSE-WAIT 6      0         198.18.1.2:5000   198.18.1.1:40000       
+
+            """])
+        XCTAssertEqual(app.checkpoint(), ["h1", "r", "h2"])
+        let live = afterCheckpoint()
+        try reopen()
+        XCTAssertEqual(["h1", "h2"].map { call("GET", "/v1/stacks/\($0)/ss?format=text").raw }, before)
+        let restored = afterCheckpoint()
+        XCTAssertEqual(restored.count, live.count)
+        for (a, b) in zip(restored, live) { XCTAssertEqual(a, b) }
+        XCTAssertEqual(Array(live[0...1]), [#"{"socket":2}"# + "\n", #"{"data_hex":"68656c6c6f","length":5,"eof":true}"# + "\n"])
+        XCTAssertEqual(live[3], "State Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n")
+        // h1's reset crosses the router at 61 s, after its conntrack entry ran out: not NATed back,
+        // it finds no connection on h2 (a reset to the listener), which goes on resending its FIN.
+        XCTAssertEqual(live[7], """
+            State    Recv-Q Send-Q Local Address:Port Peer Address:Port Process
+            LISTEN   0      128          0.0.0.0:5000      0.0.0.0:*           
+            LAST-ACK 0      1         198.18.1.2:5000   198.18.1.1:40000       
+
+            """)
+        XCTAssertEqual(live[6], #"{"ActiveOpens":1,"PassiveOpens":0,"AttemptFails":0,"EstabResets":0,"InSegs":4,"OutSegs":4,"RetransSegs":0,"InErrs":0,"InCsumErrors":0,"OutRsts":1}"#)
+
+        // h2's retransmission timer survives a restart too: the FINs it resends over the next 200 s
+        // (at 63, 127 and 247 s: the timeout doubling up to its 120 s cap).
+        XCTAssertEqual(app.checkpoint(), ["h1", "r", "h2"])
+        let resent = call("POST", "/v1/stacks/h2/clock", #"{"advance_ns":200000000000}"#)
+        guard case .array(let frames)? = resent.json?["emitted"] else { return XCTFail(resent.raw) }
+        XCTAssertEqual(frames.map { $0["time_ns"] }, [.int(63_040_170_560), .int(127_040_170_560), .int(247_040_170_560)], resent.raw)
+        try reopen()
+        XCTAssertEqual(call("POST", "/v1/stacks/h2/clock", #"{"advance_ns":200000000000}"#).json?["emitted"], resent.json?["emitted"])
+    }
+
+    /// Everything after the checkpoint, without trace ids and wall times: h2 accepts and reads;
+    /// 61 s on, h1's orphan has timed out of FIN-WAIT-2 (tcp_fin_timeout 60 s, the timer the
+    /// checkpoint kept), so h2's FIN when it closes is answered with a reset. (Each stack keeps
+    /// its own clock: h2's FIN leaves at 40 ms and reaches h1 at 61 s.)
+    func afterCheckpoint() -> [String] {
+        func plain(_ r: Reply) -> String {
+            r.raw.replacingOccurrences(of: #""trace_id":\d+,"#, with: "", options: .regularExpression)
+                .replacingOccurrences(of: #""created_at":"[^"]*","#, with: "", options: .regularExpression)
+        }
+        var out = [call("POST", "/v1/stacks/h2/sockets/1/accept", ""), call("POST", "/v1/stacks/h2/sockets/2/recv", "{}"),
+                   call("POST", "/v1/stacks/h1/clock", #"{"advance_ns":61000000000}"#)].map(plain)
+        out.append(call("GET", "/v1/stacks/h1/ss?format=text").raw)
+        out.append(plain(call("POST", "/v1/stacks/h2/sockets/2/close", "")))
+        for name in ["h1", "h2"] {
+            out.append(call("GET", "/v1/stacks/\(name)/ss?format=text").raw)
+            out.append(call("GET", "/v1/stacks/\(name)/stats").json?["snmp"]?["Tcp"]?.rendered() ?? "")
+        }
+        return out
+    }
+
     func testRefusedAndBadCalls() throws {
         let c = call("POST", "/v1/stacks/h1/sockets/1/connect", #"{"to":"198.18.1.2","port":5001}"#)
         XCTAssertEqual(c.json?["socket"]?["errno"], .string("ECONNREFUSED"), c.raw)

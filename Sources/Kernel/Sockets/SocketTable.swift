@@ -118,6 +118,8 @@ final class SocketTable {
     func conn(_ k: TCPKey) -> TCPConn? { conns[k] }
     func conn(serial: Int) -> TCPConn? { connsBySerial[serial] }
     func nextSerial() -> Int { serial += 1; return serial }
+    /// The last serial handed out (a checkpoint keeps it, so a restored stack numbers on).
+    var serialCounter: Int { get { serial } set { serial = newValue } }
     func insert(_ c: TCPConn) { conns[c.key] = c; connsBySerial[c.serial] = c }
     func remove(_ c: TCPConn) {
         if conns[c.key] === c { conns[c.key] = nil }
