@@ -1,62 +1,97 @@
-/// Renders JSON compactly (or indented), keys in the order they were given.
+/// Renders JSON compactly (or indented), keys in the order they were given. Written as UTF-8
+/// bytes: a String appended to a scalar at a time was most of a summary trace's cost.
 public extension JSONValue {
-    func rendered(pretty: Bool = false) -> String {
-        var out = ""
+    func rendered(pretty: Bool = false) -> String { String(decoding: utf8(pretty: pretty), as: UTF8.self) }
+    var bytes: [UInt8] { utf8() }
+
+    /// The document as UTF-8 bytes.
+    func utf8(pretty: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
         out.reserveCapacity(256)
         write(into: &out, pretty: pretty, indent: 0)
         return out
     }
-    var bytes: [UInt8] { Array(rendered().utf8) }
 
-    private func write(into o: inout String, pretty: Bool, indent: Int) {
+    private func write(into o: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
-        case .null: o += "null"
-        case .bool(let v): o += v ? "true" : "false"
-        case .int(let v): o += String(v)
+        case .null: o.append(contentsOf: "null".utf8)
+        case .bool(let v): o.append(contentsOf: (v ? "true" : "false").utf8)
+        case .int(let v): JSONValue.decimal(v, into: &o)
         case .double(let v):
-            if v.isFinite { o += v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) } else { o += "null" }
+            if v.isFinite { o.append(contentsOf: (v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)).utf8) } else { o.append(contentsOf: "null".utf8) }
         case .string(let s): JSONValue.quote(s, into: &o)
         case .array(let a):
-            if a.isEmpty { o += "[]"; return }
-            o += "["
+            if a.isEmpty { o.append(contentsOf: "[]".utf8); return }
+            o.append(UInt8(ascii: "["))
             for (k, v) in a.enumerated() {
-                if k > 0 { o += "," }
-                if pretty { o += "\n" + String(repeating: "  ", count: indent + 1) }
+                if k > 0 { o.append(UInt8(ascii: ",")) }
+                if pretty { newline(&o, indent + 1) }
                 v.write(into: &o, pretty: pretty, indent: indent + 1)
             }
-            if pretty { o += "\n" + String(repeating: "  ", count: indent) }
-            o += "]"
+            if pretty { newline(&o, indent) }
+            o.append(UInt8(ascii: "]"))
         case .object(let f):
-            if f.isEmpty { o += "{}"; return }
-            o += "{"
+            if f.isEmpty { o.append(contentsOf: "{}".utf8); return }
+            o.append(UInt8(ascii: "{"))
             for (k, kv) in f.enumerated() {
-                if k > 0 { o += "," }
-                if pretty { o += "\n" + String(repeating: "  ", count: indent + 1) }
+                if k > 0 { o.append(UInt8(ascii: ",")) }
+                if pretty { newline(&o, indent + 1) }
                 JSONValue.quote(kv.0, into: &o)
-                o += pretty ? ": " : ":"
+                o.append(UInt8(ascii: ":"))
+                if pretty { o.append(UInt8(ascii: " ")) }
                 kv.1.write(into: &o, pretty: pretty, indent: indent + 1)
             }
-            if pretty { o += "\n" + String(repeating: "  ", count: indent) }
-            o += "}"
+            if pretty { newline(&o, indent) }
+            o.append(UInt8(ascii: "}"))
         }
     }
 
-    static func quote(_ s: String, into o: inout String) {
-        o += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": o += "\\\""
-            case "\\": o += "\\\\"
-            case "\n": o += "\\n"
-            case "\r": o += "\\r"
-            case "\t": o += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    o += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else { o.unicodeScalars.append(u) }
-            }
+    private func newline(_ o: inout [UInt8], _ indent: Int) {
+        o.append(0x0a)
+        o.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * indent))
+    }
+
+    /// An integer in decimal, without a String in between.
+    static func decimal(_ v: Int, into o: inout [UInt8]) {
+        if v < 0 { o.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var n = 0
+            repeat {
+                digits[n] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+                n += 1
+            } while m > 0
+            for k in stride(from: n - 1, through: 0, by: -1) { o.append(digits[k]) }
         }
-        o += "\""
+    }
+
+    /// A JSON string: the runs that need no escape copied whole.
+    static func quote(_ s: String, into o: inout [UInt8]) {
+        o.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { p in
+            var start = 0
+            for i in 0..<p.count {
+                let c = p[i]
+                guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
+                o.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i]))
+                start = i + 1
+                switch c {
+                case UInt8(ascii: "\""): o.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\\"): o.append(contentsOf: "\\\\".utf8)
+                case 0x0a: o.append(contentsOf: "\\n".utf8)
+                case 0x0d: o.append(contentsOf: "\\r".utf8)
+                case 0x09: o.append(contentsOf: "\\t".utf8)
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    o.append(contentsOf: "\\u00".utf8)
+                    o.append(hex[Int(c >> 4)])
+                    o.append(hex[Int(c & 15)])
+                }
+            }
+            o.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<p.count]))
+        }
+        o.append(UInt8(ascii: "\""))
     }
 }

@@ -9,6 +9,13 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(v["c"]?["z"], .int(-2))
     }
 
+    /// Escapes (control characters as \u00XX), integers at their limits, indentation.
+    func testRenderingEdges() {
+        XCTAssertEqual(JSONValue.string("a\u{1f}b\\\t\r\u{0}é🙂").rendered(), #""a\u001fb\\\t\r\u0000é🙂""#)
+        XCTAssertEqual(JSONValue.array([.int(Int.min), .int(Int.max), .int(0), .int(-7)]).rendered(), "[-9223372036854775808,9223372036854775807,0,-7]")
+        XCTAssertEqual(JSONValue.object([("a", .array([.int(1)])), ("b", .object([]))]).rendered(pretty: true), "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}")
+    }
+
     func testSyntaxErrorsCarryLineAndColumn() {
         let cases: [(String, Int, Int, String)] = [
             ("{\"a\":1,}", 1, 8, "expected a string key"),
