@@ -52,7 +52,8 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerRoutes()
     }
 
-    /// Stored stacks the current model could not rebuild (kept in the store, reported at start-up).
+    /// What the start-up could not rebuild as stored (a stack kept in the store only, a checkpoint
+    /// that did not load), reported on stderr.
     public private(set) var loadProblems: [String] = []
 
     /// Every route as "METHOD /template", for the OpenAPI parity test.

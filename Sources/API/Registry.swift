@@ -64,11 +64,16 @@ final class Registry: @unchecked Sendable {
                 let latest = try store.latestRulesetVersion(stackID: rec.id)
                 let state = try store.state(stackID: rec.id)
                 if let state { _ = stack.advance(toNs: state.clockNs) }
-                let checkpointRuleset = state.map { $0.version == (latest?.version ?? 0) && !$0.ruleset.isEmpty } ?? false
+                var checkpointRuleset = state.map { $0.version == (latest?.version ?? 0) && !$0.ruleset.isEmpty } ?? false
                 if let state, checkpointRuleset {
-                    stack.loadRuleset(try NFParser.parse(state.ruleset))
+                    // A checkpoint this parser cannot read back must not cost the stack: its stored version instead.
+                    do { stack.loadRuleset(try NFParser.parse(state.ruleset, checkpoint: true)) } catch {
+                        problems.append("stack \(rec.name): the checkpoint's ruleset does not load (\(error)); version \(latest?.version ?? 0) loaded without its state")
+                        checkpointRuleset = false
+                        if let latest { stack.loadRuleset(try NFParser.parse(latest.ruleset, checkpoint: true)) }
+                    }
                 } else if let latest {
-                    stack.loadRuleset(try NFParser.parse(latest.ruleset))
+                    stack.loadRuleset(try NFParser.parse(latest.ruleset, checkpoint: true))
                 }
                 if let state {
                     stack.restoreConntrack(App.connRecords(state.conntrack))
@@ -79,7 +84,7 @@ final class Registry: @unchecked Sendable {
                 e.storedTraces = counts[rec.id] ?? 0
                 add(e)
             } catch {
-                problems.append("stack \(rec.name): \(error)")
+                problems.append("stack \(rec.name) not rebuilt (kept in the store): \(error)")
             }
         }
         for l in try store.links() where entries[l.aStack] != nil && entries[l.bStack] != nil {

@@ -360,7 +360,7 @@ extension App {
         let e = try entry(name)
         let old = try version(e, v)
         let parsed: NFRuleset
-        do throws(NFSyntaxError) { parsed = try NFParser.parse(old.ruleset) } catch { throw Self.syntaxProblem(error, source: old.ruleset) }
+        do throws(NFSyntaxError) { parsed = try NFParser.parse(old.ruleset, checkpoint: true) } catch { throw Self.syntaxProblem(error, source: old.ruleset) }
         return jsonResponse(200, try apply(e, summary: "rollback to version \(old.version)", command: false) { _ throws(Problem) in parsed })
     }
 

@@ -3,9 +3,9 @@ import Wire
 /// What a checkpoint keeps of a stack's runtime besides its clock, ruleset text, conntrack and
 /// BPF maps, so that a restored stack goes on as the saved one would have (same IDs, verdicts,
 /// rate-limit answers, probes, CPUs): CPU clocks; device, qdisc, SNMP and softnet counters, tbf's
-/// bucket and byte queue limits; rule state nft does not list (limit buckets, policy counters,
-/// numgen); neighbours with their timers and what waits on them; what router advertisements
-/// taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
+/// bucket and byte queue limits; rule state nft does not list (limit buckets, also set elements',
+/// policy counters, numgen); neighbours with their timers and what waits on them; what router
+/// advertisements taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
 /// sockets' unread datagrams; TCP connections with their queues and timers (RuntimeTCP.swift);
 /// reassembly queues (RuntimeQueues.swift). Plain values: the API layer stores them as JSON. Not
 /// kept: qdisc queues, htb's class counters and tokens, fq_codel's and cake's own statistics and
@@ -88,10 +88,16 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public struct RuleState: Codable, Sendable, Equatable {
         public var table: Int, key: Int, statement: Int?, a: UInt64, b: UInt64
     }
+    /// A set element's `limit` bucket (its counts and quota are in the ruleset's text), by table
+    /// index, set name and the element's value in hex.
+    public struct ElementLimit: Codable, Sendable, Equatable {
+        public var table: Int, set: String, value: String, tokens: UInt64, last: UInt64
+    }
 
     /// Each CPU's own clock: when it is free again (it may be past the stack's clock).
     public var cpuClocks: [UInt64] = []
     public var limits: [RuleState] = [], policies: [RuleState] = [], generators: [RuleState] = []
+    public var elementLimits: [ElementLimit]? = nil
     public var devices: [Device] = []
     public var snmp = SNMPStats()
     public var softnet: [Softnet] = []
@@ -195,6 +201,13 @@ extension Stack {
         }
         r.limits = netfilter.limits.flatMap { t, m in m.map { StackRuntime.RuleState(table: t, key: $0.key, statement: nil, a: $0.value.tokens, b: $0.value.last) } }
             .sorted { ($0.table, $0.key) < ($1.table, $1.key) }
+        r.elementLimits = netfilter.sets.sorted { $0.key < $1.key }.flatMap { t, sets in
+            sets.sorted { $0.key < $1.key }.flatMap { name, idx in
+                idx.state.sorted { $0.key < $1.key }.compactMap { v, st in
+                    st.limit.map { StackRuntime.ElementLimit(table: t, set: name, value: hex(v), tokens: $0.tokens, last: $0.last) }
+                }
+            }
+        }
         r.policies = netfilter.policyCounters.entries.map {
             StackRuntime.RuleState(table: PolicyKey.table($0.key), key: PolicyKey.chain($0.key), statement: nil, a: UInt64($0.value.0), b: UInt64($0.value.1))
         }.sorted { ($0.table, $0.key) < ($1.table, $1.key) }
@@ -332,6 +345,9 @@ extension Stack {
         }
         for g in r.generators where tables.indices.contains(g.table) {
             netfilter.generators[GeneratorKey(table: g.table, handle: g.key, statement: g.statement ?? 0)] = UInt32(truncatingIfNeeded: g.a)
+        }
+        for l in r.elementLimits ?? [] {
+            if let v = UInt64(l.value, radix: 16) { netfilter.sets[l.table]?[l.set]?.restoreLimit(v, tokens: l.tokens, last: l.last) }
         }
     }
 

@@ -229,6 +229,9 @@ public struct NFElementInfo: Sendable, Equatable {
     public var expires: UInt64? = nil
     /// The element's stateful expressions as listed (`counter packets 2 bytes 58`, `ct count over 2`).
     public var exprs: String? = nil
+    /// The same read from a ruleset's text (`nft list ruleset` fed back): the state they carry
+    /// (counts, quota used) is the element's when the ruleset loads.
+    public var statements: [NFStatement] = []
     public init(comment: String? = nil, timeout: UInt64? = nil, expires: UInt64? = nil, exprs: String? = nil) {
         self.comment = comment; self.timeout = timeout; self.expires = expires; self.exprs = exprs
     }

@@ -7,13 +7,18 @@ public struct NFParser {
     var i = 0
     /// Where each jump/goto target was last named, to point at it if the target is refused.
     var jumpTokens: [String: NFToken] = [:]
+    /// Reading a checkpoint (the model's own listing): set elements may carry a quota, which
+    /// nft 1.0.6 lists but does not read back.
+    var readsCheckpoint = false
 
     /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset); `files` are
-    /// what its `include` lines may name (path → text).
-    public static func parse(_ text: String, onto base: NFRuleset = NFRuleset(), files: [String: String] = [:]) throws(NFSyntaxError) -> NFRuleset {
-        guard text.contains("include") else { return try parseExpanded(text, onto: base) }
+    /// what its `include` lines may name (path → text). `checkpoint`: the text is the model's own
+    /// listing (a checkpoint, a stored version), which may say more than nft reads back.
+    public static func parse(_ text: String, onto base: NFRuleset = NFRuleset(), files: [String: String] = [:],
+                             checkpoint: Bool = false) throws(NFSyntaxError) -> NFRuleset {
+        guard text.contains("include") else { return try parseExpanded(text, onto: base, checkpoint: checkpoint) }
         let (expanded, origins) = try NFInclude.expand(text, files: files)
-        do throws(NFSyntaxError) { return try parseExpanded(expanded, onto: base) } catch {
+        do throws(NFSyntaxError) { return try parseExpanded(expanded, onto: base, checkpoint: checkpoint) } catch {
             // Point into the file the line came from.
             var e = error
             if e.line >= 1 && e.line <= origins.count { e.file = origins[e.line - 1].file; e.line = origins[e.line - 1].line }
@@ -21,8 +26,9 @@ public struct NFParser {
         }
     }
 
-    private static func parseExpanded(_ text: String, onto base: NFRuleset) throws(NFSyntaxError) -> NFRuleset {
+    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool) throws(NFSyntaxError) -> NFRuleset {
         var p = NFParser(toks: try NFDefines.expand(try NFLexer.tokenize(text)))
+        p.readsCheckpoint = checkpoint
         let rs = try p.ruleset(base)
         if let bad = NFJumpCheck.check(rs) {
             let t = p.jumpTokens[bad.target] ?? p.toks[0]
@@ -482,16 +488,25 @@ public struct NFParser {
         skipNewlines()
         while !isPunct("}") {
             vals.append(keys.count == 1 ? try scalar(for: keys[0].selector) : try tupleValue(keys.map(\.selector)))
-            // `timeout T`, `expires T` and `comment "..."` may follow the key.
+            // `timeout T`, `expires T`, `comment "..."` and the stateful expressions nft reads
+            // back (`counter packets N bytes M`, `limit rate ...`, `ct count ...`) may follow the key.
             var info = NFElementInfo()
-            while tok.kind == .word, ["timeout", "expires", "comment"].contains(tok.text) {
-                let w = tok.text
-                i += 1
-                if w == "comment" { info.comment = try name("a comment string"); continue }
-                let dt = tok
-                guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
-                if w == "timeout" { info.timeout = ms } else { info.expires = ms }
+            while tok.kind == .word {
+                if ["timeout", "expires", "comment"].contains(tok.text) {
+                    let w = tok.text
+                    i += 1
+                    if w == "comment" { info.comment = try name("a comment string"); continue }
+                    let dt = tok
+                    guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
+                    if w == "timeout" { info.timeout = ms } else { info.expires = ms }
+                    continue
+                }
+                if isWord("quota") && !readsCheckpoint { throw refused("syntax error, unexpected quota, expecting comma or '}'") }
+                let st = try elementExprs()
+                if st.isEmpty { break }
+                info.statements += st
             }
+            if !info.statements.isEmpty { info.exprs = info.statements.map { NFPrinter.statement($0) }.joined(separator: " ") }
             infos.append(info)
             if isMap {
                 try expectPunct(":")

@@ -24,7 +24,7 @@ let app: App
 let serverCounters = ServerCounters()
 do { app = try App(store: store, limits: options.limits, auth: Auth(token: options.token, protectReads: options.protectReads),
                     requestLog: RequestLog(format: options.accessLog), serverCounters: serverCounters) } catch { log("cannot load stacks: \(error)"); exit(1) }
-for p in app.loadProblems { log("not rebuilt (kept in the store): \(p)") }
+for p in app.loadProblems { log(p) }
 app.startMaintenance()
 
 let server: HTTPServer

@@ -131,3 +131,78 @@ final class RuntimeCheckpointTests: AppTestCase {
         XCTAssertEqual(restored.1, live.1)
     }
 }
+
+/// The state of set elements rules added survives a restart with them: their counters and
+/// quotas (listed in the ruleset's text) and their limit buckets (runtime state), so a meter
+/// goes on rating a source as it did.
+final class ElementStateCheckpointTests: AppTestCase {
+    static let ruleset = """
+        table ip f {
+        \tset rated {
+        \t\ttype ipv4_addr
+        \t\tflags dynamic
+        \t}
+
+        \tchain input {
+        \t\ttype filter hook input priority 0; policy accept;
+        \t\tudp dport 53 update @rated { ip saddr counter limit rate over 1/second burst 2 packets } counter drop
+        \t}
+        }
+
+        """
+    static func packets(_ times: [Int]) -> String {
+        #"{"packets":["# + times.map { #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.7"},"udp":{"sport":9,"dport":53},"at_ns":\#($0)}"# }.joined(separator: ",") + "]}"
+    }
+
+    func outcomes(_ r: Reply) -> JSONValue? { r.json?["outcomes"] }
+
+    func testAMeterGoesOnRatingAfterARestart() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", RuntimeCheckpointTests.stack).status, 201)
+        let put = call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        // Three at once: the burst of two reaches the socket on port 53, the third is over the rate.
+        let first = call("POST", "/v1/stacks/h/packets", Self.packets([1_000_000, 1_001_000, 1_002_000]))
+        XCTAssertEqual(outcomes(first), .object([("delivered", .int(2)), ("dropped", .int(1))]))
+        let listed = call("GET", "/v1/stacks/h/ruleset").raw
+        XCTAssertTrue(listed.contains("elements = { 198.18.0.7 counter packets 3 bytes 84 limit rate over 1/second burst 2 packets }"), listed)
+        XCTAssertEqual(app.checkpoint(), ["h"])
+        func after() -> (String, String) {
+            // 300 ms on the bucket has not earned a packet back: both over the rate, dropped by the rule.
+            let r = call("POST", "/v1/stacks/h/packets", Self.packets([300_000_000, 301_000_000]))
+            let reasons = (r.json?["results"]).map { v -> String in
+                guard case .array(let a) = v else { return "" }
+                return a.map { $0["drop_reason"]?.rendered() ?? "" }.joined(separator: ",")
+            } ?? ""
+            return (reasons, call("GET", "/v1/stacks/h/ruleset").raw)
+        }
+        let live = after()
+        XCTAssertEqual(live.0, #""NETFILTER_DROP","NETFILTER_DROP""#)
+        XCTAssertTrue(live.1.contains("198.18.0.7 counter packets 5 bytes 140"), live.1)
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset").raw, listed)
+        let restored = after()
+        XCTAssertEqual(restored.0, live.0)
+        XCTAssertEqual(restored.1, live.1)
+    }
+
+    /// A checkpoint whose ruleset this parser cannot read back costs the stack nothing but that
+    /// state: the stack loads with its stored version, and the start-up says why.
+    func testACheckpointRulesetThatDoesNotLoadFallsBackToTheStoredVersion() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", RuntimeCheckpointTests.stack).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.packets([1_000_000])).status, 200)
+        XCTAssertEqual(app.checkpoint(), ["h"])
+        let id = try XCTUnwrap(try store.stacks().first { $0.name == "h" }?.id)
+        var st = try XCTUnwrap(try store.state(stackID: id))
+        st.ruleset += "table ip broken {"
+        try store.saveState(stackID: id, st)
+        try reopen()
+        XCTAssertEqual(app.loadProblems.count, 1)
+        XCTAssertTrue(app.loadProblems[0].hasPrefix("stack h: the checkpoint's ruleset does not load ("), app.loadProblems[0])
+        XCTAssertTrue(app.loadProblems[0].hasSuffix("); version 1 loaded without its state"), app.loadProblems[0])
+        let listed = call("GET", "/v1/stacks/h/ruleset")
+        XCTAssertEqual(listed.status, 200)
+        XCTAssertTrue(listed.raw.contains("update @rated { ip saddr counter limit rate over 1/second burst 2 packets } counter packets 0 bytes 0 drop"), listed.raw)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/stats").json?["clock_ns"], .int(Int(st.clockNs)))
+    }
+}

@@ -62,6 +62,27 @@ final class ConstructTests: XCTestCase {
         """)
     }
 
+    /// Elements with the stateful expressions nft 1.0.6 reads back (counter, limit, ct count), as
+    /// it listed them after `nft -f`; a quota it lists but refuses there, as this does (except in
+    /// the model's own checkpoints, which it reads back with the counts).
+    func testElementStatementsReadBackAsNftListsThem() throws {
+        let text = """
+        table ip f {
+        \tset rated {
+        \t\ttype ipv4_addr
+        \t\tsize 65535
+        \t\tflags dynamic
+        \t\telements = { 198.18.0.7 counter packets 3 bytes 84 limit rate over 1/second burst 2 packets, 198.18.0.9 ct count over 2 }
+        \t}
+        }
+
+        """
+        XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), text)
+        let quota = text.replacingOccurrences(of: "ct count over 2", with: "quota 1000 bytes used 56 bytes")
+        XCTAssertThrowsError(try NFParser.parse(quota)) { XCTAssertEqual(($0 as? NFSyntaxError)?.message, "syntax error, unexpected quota, expecting comma or '}'") }
+        XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(quota, checkpoint: true)), quota)
+    }
+
     func testNATTargetsPrintTheirFamilyAndRanges() throws {
         try roundTrip("""
         table inet i {

@@ -234,7 +234,10 @@ extension Stack {
                 var elements: [NFValue] = [], info: [NFElementInfo] = []
                 for (k, e) in set.elements.enumerated() {
                     if case .range(let lo, let hi, _) = e, lo == hi, set.timeouts || timedValues.contains(lo) || !idx.contains(lo, now: clockNs) { continue }
-                    elements.append(e); info.append(set.info(k))
+                    var inf = set.info(k)
+                    // Its counts as they stand (it was read back with them; rules have counted on).
+                    if case .range(let lo, _, _) = e, let st = idx.state[lo] { inf.exprs = st.text }
+                    elements.append(e); info.append(inf)
                 }
                 for (v, own, left) in timedNow {
                     let comment = set.elements.firstIndex { if case .range(let lo, let hi, _) = $0 { lo == v && hi == v } else { false } }.flatMap { set.info($0).comment }
@@ -352,6 +355,20 @@ struct ElementState {
     var quotaUsed: UInt64 = 0
     var conns: [Conn] = []
 
+    init(exprs: [NFStatement]) { self.exprs = exprs }
+
+    /// The state an element's listed statements carry: its counts and the quota it used.
+    init(_ listed: [NFStatement]) {
+        exprs = listed
+        for s in listed {
+            switch s {
+            case .counter(let p, let b): packets = p; bytes = b
+            case .quota(_, _, let used): quotaUsed = used
+            default: break
+            }
+        }
+    }
+
     /// As nft lists the element's expressions: a counter with its numbers, a quota with what it used.
     var text: String {
         exprs.map { e in
@@ -383,6 +400,8 @@ final class SetIndex {
         var iv: [(UInt64, UInt64)] = []
         for (k, e) in set.elements.enumerated() {
             let info = set.info(k)
+            // An element read back with its counts (a checkpoint, `nft list ruleset` fed back) goes on from them.
+            if case .range(let lo, let hi, _) = e, lo == hi, !info.statements.isEmpty { state[lo] = ElementState(info.statements) }
             switch e {
             case .range(let lo, let hi, _) where lo == hi && set.timeouts:
                 // An element's time left: what `expires` says, else its timeout, else the set's.
@@ -405,6 +424,11 @@ final class SetIndex {
 
     /// Per-element state of stateful expressions, by element.
     private(set) var state: [UInt64: ElementState] = [:]
+
+    /// A checkpoint's limit bucket for element `v`, when the element has state to hold it.
+    func restoreLimit(_ v: UInt64, tokens: UInt64, last: UInt64) {
+        if state[v] != nil { state[v]!.limit = (tokens, last) }
+    }
 
     /// Runs `body` on element `v`'s state (made with `exprs` when the element has none yet), in place.
     func withState(_ v: UInt64, _ exprs: [NFStatement], _ body: (inout ElementState) -> Bool) -> Bool {
