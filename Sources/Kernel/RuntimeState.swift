@@ -15,8 +15,10 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var name: String
         public var stats: DeviceStats
         public var xdp: XDPStats
-        /// The IPv6 hop limit and MTU the link has (a router advertisement may have set them).
+        /// The IPv6 hop limit and MTU the link has, and its neighbour discovery retrans time and
+        /// base reachable time (a router advertisement may have set them; older checkpoints lack the last two).
         public var hopLimit6: Int, mtu6: Int
+        public var ndRetransNs: UInt64?, ndBaseReachableMs: UInt64?
         /// Byte queue limits' state, and when the NIC is done with the frames it has.
         public var bql: DQL?
         public var txBusyUntil: UInt64
@@ -137,7 +139,8 @@ extension Stack {
                 qs.append(.init(kind: "clsact", handle: 0xffff, bytes: c.bytes, packets: c.packets, drops: c.drops, overlimits: 0, requeues: 0))
             }
             return .init(name: d.name, stats: d.stats, xdp: d.xdpStats, hopLimit6: hopLimit6.indices.contains(i) ? Int(hopLimit6[i]) : 0,
-                         mtu6: mtu6.indices.contains(i) ? mtu6[i] : 0, bql: d.tx.dql, txBusyUntil: d.tx.busyUntil, qdiscs: qs)
+                         mtu6: mtu6.indices.contains(i) ? mtu6[i] : 0, ndRetransNs: ndRetransNs.indices.contains(i) ? ndRetransNs[i] : nil,
+                         ndBaseReachableMs: ndBaseReachableMs.indices.contains(i) ? ndBaseReachableMs[i] : nil, bql: d.tx.dql, txBusyUntil: d.tx.busyUntil, qdiscs: qs)
         }
         r.snmp = snmp
         r.softnet = cpus.map { .init(cpu: $0.cpu, processed: $0.processed, dropped: $0.dropped, timeSqueeze: $0.timeSqueeze,
@@ -236,6 +239,8 @@ extension Stack {
             devices[i].xdpStats = d.xdp
             if hopLimit6.indices.contains(i), let h = UInt8(exactly: d.hopLimit6), h > 0 { hopLimit6[i] = h }
             if mtu6.indices.contains(i), d.mtu6 > 0 { mtu6[i] = d.mtu6 }
+            if ndRetransNs.indices.contains(i), let v = d.ndRetransNs, v > 0 { ndRetransNs[i] = v }
+            if ndBaseReachableMs.indices.contains(i), let v = d.ndBaseReachableMs, v > 0 { ndBaseReachableMs[i] = v }
             let tx = devices[i].tx
             if tx.dql != nil, let b = d.bql { tx.dql = b }
             tx.busyUntil = max(tx.busyUntil, d.txBusyUntil)

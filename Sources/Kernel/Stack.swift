@@ -45,6 +45,9 @@ public final class Stack {
     /// Per device: the IPv6 hop limit and MTU (`devconf->hop_limit`, `mtu6`), the sysctl and the
     /// device MTU until a router advertisement says otherwise.
     var hopLimit6: [UInt8] = [], mtu6: [Int] = []
+    /// Per device: neighbour discovery's `retrans_time` and `base_reachable_time`
+    /// (net.ipv6.neigh.DEV.*), 1 s and 30 s until a router advertisement says otherwise.
+    var ndRetransNs: [UInt64] = [], ndBaseReachableMs: [UInt64] = []
     public internal(set) var ra = RALearned()
     public var snmp = SNMPStats()
     let costs: StageCosts
@@ -160,6 +163,8 @@ public final class Stack {
             currentRoutes6 = config.routes6
             hopLimit6 = config.devices.map { _ in UInt8(net[.hop_limit6]) }
             mtu6 = config.devices.map(\.mtu)
+            ndRetransNs = config.devices.map { _ in NeighbourTable<IPv6Address>.retransNs }
+            ndBaseReachableMs = config.devices.map { _ in NeighbourTable<IPv6Address>.baseReachableMs }
         }
         var random = StackRandom(seed: config.seed)
         ipIdents = IPIdents(key: (random.next(), random.next()))

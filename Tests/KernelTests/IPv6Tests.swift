@@ -311,6 +311,39 @@ final class IPv6Tests: XCTestCase {
         }
     }
 
+    /// An advertisement's retrans timer and reachable time become the link's neighbour discovery
+    /// parameters in whole jiffies, as this kernel took them (net.ipv6.neigh.DEV.retrans_time_ms
+    /// and base_reachable_time_ms read after RAs from scapy: 2003 -> 2000 and 5000; 5 -> 8 and
+    /// 50 -> 100, the floors; 0 leaves them): solicitations for an unknown neighbour go 2 s
+    /// apart and the entry fails after the third.
+    func testAdvertisedRetransTimerAndReachableTime() throws {
+        let s = try stack6(peerKnown: false)
+        func advertise(reachable: UInt32, retrans: UInt32) -> String? {
+            let ra = NDPRepr.routerAdvertisement(curHopLimit: 0, flags: 0, routerLifetime: 0, reachableTime: reachable, retransTimer: retrans, options: [])
+            return s.inject(frame: FrameRepr(ethernet: EthernetRepr(dst: IPv6Address.allNodes.multicastMAC, src: Self.routerMAC, ethertype: EtherType.ipv6),
+                                             network: .ipv6(IPv6Repr(src: Self.router, dst: .allNodes, nextHeader: IPProtocol.icmpv6, hopLimit: 255), [],
+                                                            .icmpv6(ra.icmp))).emit(), device: s.devices[0]).note
+        }
+        XCTAssertEqual(advertise(reachable: 50, retrans: 5), "RA from fe80::1: retrans timer 8 ms, reachable time 100 ms")
+        XCTAssertEqual(advertise(reachable: 0, retrans: 0), "RA from fe80::1: nothing learned")
+        XCTAssertEqual(advertise(reachable: 5000, retrans: 2003), "RA from fe80::1: retrans timer 2000 ms, reachable time 5000 ms")
+        XCTAssertEqual([s.runtimeState().devices[0].ndRetransNs, s.runtimeState().devices[0].ndBaseReachableMs], [2_000_000_000, 5000])
+        let quiet = try IPv6Address(parsing: "2001:db8::77")
+        let q = s.inject(frame: frame6(src: quiet, echo()), device: s.devices[0], atNs: 10_000_000_000)
+        XCTAssertEqual(q.emitted.count, 1)
+        // The first solicitation went with the echo at 10 s; the timer (2 s on the timer wheel's
+        // 32 ms steps at that range) sends two more, then the entry fails.
+        XCTAssertEqual(s.advance(toNs: 16_000_000_000).map(\.timeNs), [12_032_000_260, 14_048_000_260])
+        XCTAssertEqual(s.neighbour6Entries.first { $0.address == quiet }?.state, .incomplete)
+        XCTAssertEqual(s.advance(toNs: 16_100_000_000), [])
+        XCTAssertEqual(s.neighbour6Entries.first { $0.address == quiet }?.state, .failed)
+        // A solicited advertisement now confirms for a random 2.5 to 7.5 s (half to one and a half of 5 s).
+        _ = s.inject(frame: frame6(echo(2)), device: s.devices[0], atNs: 20_000_000_000)
+        let na = NDPRepr.neighbourAdvertisement(router: false, solicited: true, override: true, target: Self.peer6, options: [.targetLinkLayer(peerMAC)])
+        _ = s.inject(frame: frame6(hop: 255, .icmpv6(na.icmp)), device: s.devices[0])
+        XCTAssertEqual(s.neighbours6.lookup(Self.peer6, dev: 0)?.reachableNs, 3_179_000_000)
+    }
+
     /// What an advertisement taught, the neighbours neighbour discovery learnt (with their NUD
     /// timers) and the counters come back whole in a stack rebuilt from `runtimeState()`, and it
     /// goes on as the first: the prefix runs out at the same time, the probe leaves at the same time.

@@ -111,20 +111,22 @@ extension Stack {
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
         return neigh_resolve(\.neighbours, skb, nexthop, dev: dev, queue: "arp_queue", request: "ARP request",
-                             timer: .neighTimer(device: dev, address: nexthop.raw)) { arp_solicit(nexthop, dev: dev, cause: skb) }
+                             timer: .neighTimer(device: dev, address: nexthop.raw), retransNs: NeighbourTable<IPv4Address>.retransNs) {
+            arp_solicit(nexthop, dev: dev, cause: skb)
+        }
     }
 
     /// `neigh_resolve_output` → `__neigh_event_send` for an address without a MAC, either family:
     /// the skb waits on the entry (within unres_qlen_bytes); a new entry solicits at once and arms
     /// the retransmit timer.
     func neigh_resolve<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ skb: SkBuff, _ a: A, dev: Int,
-                          queue: String, request: String, timer: Event, solicit: () -> Void) -> PathEnd where A: CustomStringConvertible {
+                          queue: String, request: String, timer: Event, retransNs: UInt64, solicit: () -> Void) -> PathEnd where A: CustomStringConvertible {
         guard let first = self[keyPath: table].enqueue(skb, a, dev: dev) else {
             return drop(.NEIGH_QUEUEFULL, "\(queue) of \(a) is full (\(self[keyPath: table].lookup(a, dev: dev)?.queuedBytes ?? 0) bytes)")
         }
         if first {
             solicit()
-            schedule(timerWheelExpiry(afterNs: NeighbourTable<A>.retransNs, from: clocks[skb.cpu]), timer)
+            schedule(timerWheelExpiry(afterNs: retransNs, from: clocks[skb.cpu]), timer)
         }
         if tracing, skb.packet >= 0 { packets[skb.packet].note = "waiting for the MAC of \(a) (\(request) sent)" }
         return .stolen

@@ -94,7 +94,7 @@ extension Stack {
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
         return neigh_resolve(\.neighbours6, skb, nexthop, dev: dev, queue: "neighbour queue", request: "neighbour solicitation",
-                             timer: .ndiscTimer(device: dev, address: nexthop.raw)) { ndisc_solicit(nexthop, dev: dev, cause: skb) }
+                             timer: .ndiscTimer(device: dev, address: nexthop.raw), retransNs: ndRetransNs[dev]) { ndisc_solicit(nexthop, dev: dev, cause: skb) }
     }
 
     /// `ip6_fragment`: the unfragmentable part (fixed header, hop-by-hop, routing) repeated in

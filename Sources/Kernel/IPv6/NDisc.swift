@@ -113,9 +113,10 @@ extension Stack {
         } else if solicited, e.mac != nil {
             neighbours6.update(.init(dev: skb.dev, addr: target)) { $0.state = .reachable }
         }
-        // A solicited advertisement confirms reachability for a random 15 to 45 s (neigh_rand_reach_time).
+        // A solicited advertisement confirms reachability for a random half to one and a half of
+        // base_reachable_time, 15 to 45 s by default (neigh_rand_reach_time).
         if solicited {
-            let base = NeighbourTable<IPv6Address>.baseReachableMs
+            let base = ndBaseReachableMs[skb.dev]
             let reach = (random.next() % base + base / 2) * 1_000_000
             neighbours6.update(.init(dev: skb.dev, addr: target)) { $0.confirmedNs = clockNs; $0.reachableNs = reach }
         }
@@ -133,7 +134,9 @@ extension Stack {
         guard src.isLinkLocal else { return drop(.NOT_SPECIFIED, "RA: source address \(src) is not link-local") }
         let nd: NDPRepr
         switch ndMessage(skb) { case .success(let m): nd = m; case .failure(let e): return drop(e.reason, "RA: \(e.why)") }
-        guard case .routerAdvertisement(let curHopLimit, _, let lifetime, _, _, let options) = nd else { return drop(.NOT_SPECIFIED, "RA: not an advertisement") }
+        guard case .routerAdvertisement(let curHopLimit, _, let lifetime, let reachableTime, let retransTimer, let options) = nd else {
+            return drop(.NOT_SPECIFIED, "RA: not an advertisement")
+        }
         let acceptRA = sysctl(.accept_ra)
         guard ipForward6 ? acceptRA == 2 : acceptRA != 0 else {
             return drop(.NOT_SPECIFIED, "RA ignored: net.ipv6.conf.all.accept_ra is \(acceptRA)\(ipForward6 ? " and forwarding is on (2 would take it)" : "")")
@@ -157,6 +160,16 @@ extension Stack {
         for case .mtu(let m) in options where m >= 1280 && Int(m) <= devices[dev].config.mtu {
             mtu6[dev] = Int(m)
             taught.append("MTU \(m)")
+        }
+        // Its retrans timer and reachable time (ms; 0 leaves them), in whole jiffies (4 ms at HZ
+        // 250) of at least HZ/100 and HZ/10: the link's neighbour discovery from now on.
+        if retransTimer > 0 {
+            ndRetransNs[dev] = max(UInt64(retransTimer) * 250 / 1000, 2) * 4_000_000
+            taught.append("retrans timer \(ndRetransNs[dev] / 1_000_000) ms")
+        }
+        if reachableTime > 0 {
+            ndBaseReachableMs[dev] = max(UInt64(reachableTime) * 250 / 1000, 25) * 4
+            taught.append("reachable time \(ndBaseReachableMs[dev]) ms")
         }
         if case .success(let m?) = lladdr(options, source: true) {
             neigh_connect(neighbours6.resolve(src, dev: dev, mac: m, state: .stale), dev: dev, mac: m, by: skb)
@@ -267,7 +280,7 @@ extension Stack {
     /// becomes PROBE, unicast solicitations up to ucast_solicit, then FAILED.
     func ndisc_timer_handler(device dev: Int, address a: IPv6Address) {
         guard var e = neighbours6.lookup(a, dev: dev) else { return }
-        let retrans = NeighbourTable<IPv6Address>.retransNs
+        let retrans = ndRetransNs[dev]
         switch e.state {
         case .incomplete where e.probes < NeighbourTable<IPv6Address>.mcastSolicit, .probe where e.probes < NeighbourTable<IPv6Address>.ucastSolicit,
              .delay:
