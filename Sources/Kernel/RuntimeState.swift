@@ -7,9 +7,9 @@ import Wire
 /// policy counters, numgen); neighbours with their timers and what waits on them; what router
 /// advertisements taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
 /// sockets' unread datagrams; TCP connections with their queues and timers (RuntimeTCP.swift);
-/// reassembly queues (RuntimeQueues.swift). Plain values: the API layer stores them as JSON. Not
-/// kept: qdisc queues, htb's class counters and tokens, fq_codel's and cake's own statistics and
-/// flow state.
+/// reassembly queues (RuntimeQueues.swift); htb's class counters and buckets. Plain values: the
+/// API layer stores them as JSON. Not kept: qdisc queues, fq_codel's and cake's own statistics
+/// and flow state.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -33,6 +33,18 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var tc: UInt64?
         public var innerDrops: Int?
         public var spec: String?
+        /// htb's classes (older checkpoints have none).
+        public var classes: [HTBClassState]?
+    }
+    /// An htb class's counters and buckets (`tc -s class show`), taken back only by a class of
+    /// the same id and options (`tc class change` refills the buckets).
+    public struct HTBClassState: Codable, Sendable, Equatable {
+        public var classid: UInt32, spec: String
+        public var bytes: Int, packets: Int, drops: Int, overlimits: Int, lends: Int, borrows: Int
+        public var tokens: Int64, ctokens: Int64, tc: UInt64
+        /// Its mode (cantSend, mayBorrow, canSend), and when it is due to change with its place among
+        /// those waiting at its level.
+        public var mode: String, waitUntil: UInt64?, waitPlace: Int?
     }
     /// /proc/net/softnet_stat of one CPU, its backlog's RFS counters and the RPS flow limit's
     /// history and buckets.
@@ -133,7 +145,8 @@ extension Stack {
                 let tbf = (q as? TBF)?.bucket
                 return StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
                                           overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops,
-                                          spec: tbf == nil ? nil : String(describing: q.spec))
+                                          spec: tbf == nil ? nil : String(describing: q.spec),
+                                          classes: (q as? HTB).map { h in h.classes.map { Self.htbClassState($0, in: h) } })
             }
             if let c = d.clsact {
                 qs.append(.init(kind: "clsact", handle: 0xffff, bytes: c.bytes, packets: c.packets, drops: c.drops, overlimits: 0, requeues: 0))
@@ -252,6 +265,17 @@ extension Stack {
                 q.stats.bytes = r.bytes; q.stats.packets = r.packets; q.stats.drops = r.drops
                 q.stats.overlimits = r.overlimits; q.stats.requeues = r.requeues
                 if let t = q as? TBF, let tokens = r.tokens, let tc = r.tc, r.spec == String(describing: q.spec) { t.bucket = (tokens, tc, r.innerDrops ?? 0) }
+                if let h = q as? HTB {
+                    var waiting: [(cl: HTBClass, mode: HTBClass.Mode, pqKey: UInt64?, place: Int)] = []
+                    for c in r.classes ?? [] {
+                        guard let cl = h.find(c.classid), String(describing: cl.spec) == c.spec, let mode = HTBClass.Mode(rawValue: c.mode) else { continue }
+                        cl.bytes = c.bytes; cl.packets = c.packets; cl.drops = c.drops; cl.overlimits = c.overlimits
+                        cl.lends = c.lends; cl.borrows = c.borrows
+                        cl.tokens = c.tokens; cl.ctokens = c.ctokens; cl.tc = c.tc
+                        waiting.append((cl, mode, c.waitPlace == nil ? nil : c.waitUntil, c.waitPlace ?? -1))
+                    }
+                    h.restoreWaiting(waiting.sorted { $0.place < $1.place }.map { ($0.cl, $0.mode, $0.pqKey) })
+                }
             }
         }
         snmp = r.snmp
@@ -324,6 +348,13 @@ extension Stack {
         self[keyPath: table].insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
                                                    reachableNs: n.reachableNs, queuedBytes: queue.reduce(0) { $0 + $1.truesize }, queue: queue))
         for t in n.timersNs { schedule(max(t, clockNs), timer) }
+    }
+
+    private static func htbClassState(_ c: HTBClass, in h: HTB) -> StackRuntime.HTBClassState {
+        let place = h.waitPlace(c)
+        return .init(classid: c.classid, spec: String(describing: c.spec), bytes: c.bytes, packets: c.packets, drops: c.drops, overlimits: c.overlimits,
+                     lends: c.lends, borrows: c.borrows, tokens: c.tokens, ctokens: c.ctokens, tc: c.tc,
+                     mode: c.cmode.rawValue, waitUntil: place == nil ? nil : c.pqKey, waitPlace: place)
     }
 
     /// A device's qdiscs as `tc qdisc show` lists them: the root, then its children.

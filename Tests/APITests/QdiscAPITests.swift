@@ -81,6 +81,36 @@ final class QdiscAPITests: AppTestCase {
         XCTAssertEqual(next(), .int(20_001_270))
     }
 
+    /// htb's classes keep their counters, buckets and modes across a restart: after a burst that
+    /// left the leaf over its rate (waiting to change mode), the next packet leaves when it would
+    /// have, and `tc -s class show` says the same.
+    func testHTBClassesGoOnAfterARestart() throws {
+        for c in ["qdisc add dev eth1 root handle 1: htb default 10", "class add dev eth1 parent 1: classid 1:1 htb rate 2mbit burst 3000",
+                  "class add dev eth1 parent 1:1 classid 1:10 htb rate 1mbit ceil 1mbit burst 3000 cburst 3000"] {
+            XCTAssertEqual(call("POST", "/v1/stacks/q/qdiscs", #"{"command":"\#(c)"}"#).status, 201, c)
+        }
+        let big = Self.udp.replacingOccurrences(of: #""payload_hex":"00""#, with: #""payload_hex":"\#(String(repeating: "ab", count: 1000))""#)
+        let burst = call("POST", "/v1/stacks/q/packets", "{\"packets\":[" + Array(repeating: big, count: 5).joined(separator: ",") + "]}")
+        XCTAssertEqual(burst.status, 200, burst.raw)
+        XCTAssertEqual(app.checkpoint(), ["q"])
+        // The burst's last frame left at 9.3 ms; one more at 10 ms finds the leaf's bucket short.
+        let later = String(big.dropLast()) + #","at_ns":10000000}"#
+        func next() -> (JSONValue?, String) {
+            let r = call("POST", "/v1/stacks/q/packets", "{\"packets\":[" + later + "]}")
+            guard case .array(let rs) = r.json?["results"] ?? .null, case .array(let out) = rs.first?["emitted"] ?? .null else { return (nil, r.raw) }
+            return (out.first?["time_ns"], call("GET", "/v1/stacks/q/classes?dev=eth1&format=text").raw)
+        }
+        let before = call("GET", "/v1/stacks/q/classes?dev=eth1&format=text").raw
+        let live = next()
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/q/classes?dev=eth1&format=text").raw, before)
+        let restored = next()
+        XCTAssertEqual(restored.0, live.0)
+        XCTAssertEqual(restored.1, live.1)
+        XCTAssertEqual(live.0, .int(17_681_710))   // held till the leaf's bucket (1 Mbit, 8.3 ms a frame) had it
+        XCTAssertTrue(live.1.hasPrefix("class htb 1:10 parent 1:1 prio 0 rate 1Mbit ceil 1Mbit burst 3000b cburst 3000b \n Sent 6252 bytes 6 pkt (dropped 0, overlimits 4 requeues 0) "), live.1)
+    }
+
     func testStackDocumentTakesQdiscsAndRefusesBadOnes() throws {
         let doc = #"{"name":"d","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","speed":10,"tx_ring_size":64}],"qdiscs":["qdisc add dev eth0 root pfifo limit 50"]}"#
         XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)

@@ -57,7 +57,7 @@ public struct HTBClassInfo: Sendable {
 }
 
 final class HTBClass {
-    enum Mode { case cantSend, mayBorrow, canSend }
+    enum Mode: String { case cantSend, mayBorrow, canSend }
     let classid: UInt32
     weak var parent: HTBClass?
     var children: [HTBClass] = []
@@ -370,6 +370,22 @@ final class HTB: Qdisc {
         let i = waitPQ[cl.level].firstIndex { $0.pqKey > cl.pqKey } ?? waitPQ[cl.level].count
         waitPQ[cl.level].insert(cl, at: i)
         cl.inWait = true
+    }
+
+    /// Where an idle class waits for its mode to change (its place in its level's queue), or nil.
+    func waitPlace(_ cl: HTBClass) -> Int? { cl.inWait ? waitPQ[cl.level].firstIndex { $0 === cl } : nil }
+
+    /// A checkpoint's mode for an idle class, and its place in the wait queue: classes put back in
+    /// the order of their places (queues are not kept, so none is active).
+    func restoreWaiting(_ waiting: [(cl: HTBClass, mode: HTBClass.Mode, pqKey: UInt64?)]) {
+        for (cl, mode, key) in waiting {
+            removeFromWait(cl)
+            cl.cmode = mode
+            guard let key else { continue }
+            cl.pqKey = key
+            waitPQ[cl.level].append(cl)
+            cl.inWait = true
+        }
     }
 
     private func removeFromWait(_ cl: HTBClass) {
