@@ -76,6 +76,7 @@ extension App {
     private func traceWriterExposition(_ w: TraceWriterStats) -> String {
         var out = ""
         for (name, help, type, v) in [("packetstack_trace_queue_rows", "Trace rows waiting for the database.", "gauge", w.queued),
+                                      ("packetstack_trace_queue_bytes", "What the rows waiting for the database hold in memory, about (--trace-queue-bytes bounds it).", "gauge", w.queuedBytes),
                                       ("packetstack_traces_enqueued_total", "Trace rows handed to the writer.", "counter", w.enqueued),
                                       ("packetstack_traces_committed_total", "Trace rows the writer has finished (stored or failed).", "counter", w.committed),
                                       ("packetstack_traces_failed_total", "Trace rows the database refused (their stack deleted meanwhile); never answered durable.", "counter", w.failed),

@@ -31,8 +31,9 @@ public final class Store: @unchecked Sendable {
 
     public enum Conflict: Error { case duplicateName }
 
-    /// `traceQueue` rows may wait for the disk; past that, `overflow` blocks injectors or drops rows.
-    public init(path: String, migrations: [Migration] = EmbeddedMigrations.all, traceQueue: Int = 262_144,
+    /// `traceQueue` rows of at most `traceQueueBytes` may wait for the disk; past that, `overflow`
+    /// blocks injectors or drops rows.
+    public init(path: String, migrations: [Migration] = EmbeddedMigrations.all, traceQueue: Int = 262_144, traceQueueBytes: Int = 64 << 20,
                 overflow: TraceOverflow = .block) throws(StoreError) {
         self.path = path
         db = try SQLiteConnection(path: path)
@@ -88,7 +89,7 @@ public final class Store: @unchecked Sendable {
         rowsAtAnalyze = Int(countQ.int(0))
         countQ.done()
         if rowsAtAnalyze > 0 { try db.exec("PRAGMA analysis_limit=1000; ANALYZE traces; ANALYZE trace_rules") }
-        writer = TraceWriter(capacity: traceQueue, overflow: overflow) { [unowned self] rows in self.insertTraces(rows) }
+        writer = TraceWriter(capacity: traceQueue, capacityBytes: traceQueueBytes, overflow: overflow) { [unowned self] rows in self.insertTraces(rows) }
     }
 
     private func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {

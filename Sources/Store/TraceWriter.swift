@@ -18,13 +18,17 @@ final class TraceWriter: @unchecked Sendable {
     private let write: ([TraceRecord]) -> [Int64]
     private var stats = TraceWriterStats()
     static let maxBatch = 4096
-    /// Rows that may wait for the disk; past this, `overflow` decides.
+    /// Rows, and bytes of them (`cost`), that may wait for the disk; past either, `overflow`
+    /// decides. The bytes bound memory whatever a row's size (a full trace is a hundred times a summary).
     let capacity: Int
+    let capacityBytes: Int
+    private var queuedBytes = 0
     let overflow: TraceOverflow
 
     /// `write` commits a batch and returns the ids it could not store.
-    init(capacity: Int = 262_144, overflow: TraceOverflow = .block, write: @escaping ([TraceRecord]) -> [Int64]) {
+    init(capacity: Int = 262_144, capacityBytes: Int = 64 << 20, overflow: TraceOverflow = .block, write: @escaping ([TraceRecord]) -> [Int64]) {
         self.capacity = capacity
+        self.capacityBytes = capacityBytes
         self.overflow = overflow
         self.write = write
         let t = Thread { [self] in self.run() }
@@ -42,9 +46,14 @@ final class TraceWriter: @unchecked Sendable {
         var kept = rows[...]
         switch overflow {
         case .block:
-            while queue.count > capacity && !stopping { cond.wait() }
+            while (queue.count > capacity || queuedBytes > capacityBytes) && !stopping { cond.wait() }
         case .drop:
-            let room = max(0, capacity - queue.count)
+            // The rows that fit in both bounds, from the first.
+            var room = 0, bytes = queuedBytes
+            while room < rows.count && queue.count + room < capacity && bytes + TraceWriter.cost(rows[room]) <= capacityBytes {
+                bytes += TraceWriter.cost(rows[room])
+                room += 1
+            }
             if room < rows.count {
                 kept = rows[..<room]
                 let lost = rows[room...].map(\.id)
@@ -53,10 +62,14 @@ final class TraceWriter: @unchecked Sendable {
             }
         }
         queue.append(contentsOf: kept)
+        queuedBytes += kept.reduce(0) { $0 + TraceWriter.cost($1) }
         enqueued += kept.count
         cond.broadcast()
         return rows.count - kept.count
     }
+
+    /// What a queued row holds in memory, about: its text and a fixed share for its record and columns.
+    static func cost(_ r: TraceRecord) -> Int { r.body.utf8.count + 256 }
 
     /// Notes ids that will never be stored (bounded: past the bound, every id up to the largest is
     /// taken as possibly lost, so no flush answers durable for them). Called with `cond` held.
@@ -74,7 +87,7 @@ final class TraceWriter: @unchecked Sendable {
     func snapshot() -> TraceWriterStats {
         cond.lock(); defer { cond.unlock() }
         var s = stats
-        s.queued = queue.count; s.enqueued = enqueued; s.committed = committed
+        s.queued = queue.count; s.queuedBytes = queuedBytes; s.enqueued = enqueued; s.committed = committed
         return s
     }
 
@@ -114,6 +127,7 @@ final class TraceWriter: @unchecked Sendable {
             let n = min(queue.count, TraceWriter.maxBatch)
             let batch = Array(queue[0..<n])
             queue.removeFirst(n)
+            queuedBytes -= batch.reduce(0) { $0 + TraceWriter.cost($1) }
             // Room freed: an enqueuer waiting under `.block` goes on now, not after this batch commits.
             cond.broadcast()
             cond.unlock()
@@ -137,7 +151,7 @@ public enum TraceOverflow: String, Sendable { case block, drop }
 /// What the trace writer has done; `failed` rows were refused by the database (their stack was
 /// deleted meanwhile) and answered as not durable; `dropped` rows found the queue full under `.drop`.
 public struct TraceWriterStats: Sendable {
-    public var queued = 0, enqueued = 0, committed = 0, failed = 0, dropped = 0, batches = 0
+    public var queued = 0, queuedBytes = 0, enqueued = 0, committed = 0, failed = 0, dropped = 0, batches = 0
     /// Upper bounds (seconds) of the batch commit-time buckets; the last bucket is +Inf.
     public static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     /// Cumulative counts per bound, as Prometheus histograms list them.

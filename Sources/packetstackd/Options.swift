@@ -17,6 +17,7 @@ struct Options {
     var limits = App.Limits()
     var accessLog = RequestLog.Format.off
     var traceQueue = 262_144
+    var traceQueueBytes = 64 << 20
     var traceOverflow = TraceOverflow.block
 
     static let usage = """
@@ -44,6 +45,7 @@ struct Options {
       --max-injections N        injections running at once; more get 429 (default 16)
       --max-traces N            traces stored per stack (default 1000000)
       --trace-queue N           trace rows that may wait for the database (default 262144)
+      --trace-queue-bytes BYTES and their bytes at most (default 67108864): the memory they take
       --trace-overflow POLICY   when that queue is full: block (the injection waits; default) or drop
                                 (rows dropped, counted in /metrics and as traces_dropped in the answer)
       --help                    this text
@@ -98,6 +100,7 @@ struct Options {
             case "--max-injections": o.limits.maxConcurrentInjections = try number(a)
             case "--max-traces": o.limits.maxTracesPerStack = try number(a)
             case "--trace-queue": o.traceQueue = try number(a)
+            case "--trace-queue-bytes": o.traceQueueBytes = try number(a)
             case "--trace-overflow":
                 let v = try value()
                 guard let p = TraceOverflow(rawValue: v) else { throw Bad(message: "--trace-overflow must be block or drop, not \(v)") }

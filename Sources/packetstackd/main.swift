@@ -15,7 +15,7 @@ do { options = try Options.parse(Array(CommandLine.arguments.dropFirst())) } cat
 }
 
 let store: Store
-do { store = try Store(path: options.dbPath, traceQueue: options.traceQueue, overflow: options.traceOverflow) } catch {
+do { store = try Store(path: options.dbPath, traceQueue: options.traceQueue, traceQueueBytes: options.traceQueueBytes, overflow: options.traceOverflow) } catch {
     log("cannot open database \(options.dbPath): \(error)"); exit(1)
 }
 if !store.appliedMigrations.isEmpty { log("applied migrations \(store.appliedMigrations) to \(options.dbPath)") }

@@ -63,6 +63,7 @@ final class ResourceTests: AppTestCase {
         let lines = m.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.filter { $0.hasPrefix("packetstack_packet_outcomes_total") || $0.hasPrefix("packetstack_trace") && !$0.contains("_bucket") && !$0.contains("_sum") }, [
             "packetstack_trace_queue_rows 0",
+            "packetstack_trace_queue_bytes 0",
             "packetstack_traces_enqueued_total 1",
             "packetstack_traces_committed_total 1",
             "packetstack_traces_failed_total 0",

@@ -220,5 +220,21 @@ final class StoreTests: XCTestCase {
         XCTAssertTrue(blocking.flush(checking: 1..<6))
         XCTAssertEqual(blocking.snapshot().dropped, 0)
         blocking.stop()
+
+        // The byte bound: rows of 744 bytes (a 488-byte body and 256 for the rest) in 2,000 bytes
+        // hold two; the third is dropped, though the row bound (100) has room.
+        func big(_ ids: ClosedRange<Int64>) -> [TraceRecord] {
+            ids.map { TraceRecord(id: $0, stackID: 1, stackName: "a", device: "eth0", outcome: "delivered", dropReason: nil, createdAt: "x", body: String(repeating: "x", count: 488)) }
+        }
+        let held = DispatchSemaphore(value: 0)
+        let bounded = TraceWriter(capacity: 100, capacityBytes: 2000, overflow: .drop) { _ in held.wait(); return [] }
+        XCTAssertEqual(bounded.enqueue(big(1...1)), 0)
+        while bounded.snapshot().queued > 0 { usleep(100) }
+        XCTAssertEqual(bounded.enqueue(big(2...4)), 1)
+        XCTAssertEqual([bounded.snapshot().queued, bounded.snapshot().queuedBytes, bounded.snapshot().dropped], [2, 1488, 1])
+        for _ in 0..<2 { held.signal() }
+        XCTAssertTrue(bounded.flush(checking: 1..<4))
+        XCTAssertEqual(bounded.snapshot().queuedBytes, 0)
+        bounded.stop()
     }
 }
