@@ -107,6 +107,25 @@ final class ForwardTests: XCTestCase {
                                                     targetIP: IPv4Address(198, 18, 0, 77)))).emit()
         XCTAssertEqual(r.emitted.map(\.frame), [reply])
         XCTAssertEqual(s.neighbourEntries.first { $0.address == IPv4Address(198, 18, 0, 77) }?.mac, MACAddress(2, 0, 0, 0, 9, 9))
+        // The sender's entry is STALE, as this kernel showed in `ip neigh` after a scapy request
+        // (neigh_event_ns): a request is no confirmation.
+        XCTAssertEqual(s.neighbourEntries.first { $0.address == IPv4Address(198, 18, 0, 77) }?.state, .stale)
+        func state() -> NUDState? { s.neighbourEntries.first { $0.address == IPv4Address(198, 18, 0, 77) }?.state }
+        func arpFrom(_ mac: MACAddress, op: UInt16, to dst: MACAddress) -> [UInt8] {
+            FrameRepr(ethernet: EthernetRepr(dst: dst, src: mac, ethertype: EtherType.arp),
+                      network: .arp(ARPRepr(operation: op, senderMAC: mac, senderIP: IPv4Address(198, 18, 0, 77), targetMAC: dst == .broadcast ? .zero : ourMAC,
+                                            targetIP: ourIP))).emit()
+        }
+        // A reply sent to us confirms it; the same MAC told again by a request (STALE) leaves it REACHABLE
+        // (neigh_update keeps a valid state then); a broadcast reply with a new MAC, past the 1 s
+        // locktime, makes it STALE at that MAC.
+        _ = s.inject(frame: arpFrom(MACAddress(2, 0, 0, 0, 9, 9), op: 2, to: ourMAC), device: s.devices[0])
+        XCTAssertEqual(state(), .reachable)
+        _ = s.inject(frame: arpFrom(MACAddress(2, 0, 0, 0, 9, 9), op: 1, to: .broadcast), device: s.devices[0])
+        XCTAssertEqual(state(), .reachable)
+        _ = s.inject(frame: arpFrom(MACAddress(2, 0, 0, 0, 9, 8), op: 2, to: .broadcast), device: s.devices[0], atNs: 2_000_000_000)
+        XCTAssertEqual(state(), .stale)
+        XCTAssertEqual(s.neighbourEntries.first { $0.address == IPv4Address(198, 18, 0, 77) }?.mac, MACAddress(2, 0, 0, 0, 9, 8))
     }
 
     func testICMPErrorsAreRateLimitedPerDestination() throws {

@@ -21,14 +21,17 @@ extension Stack {
         guard !arp.targetIP.isMulticast, !arp.senderIP.isMulticast else { return drop(.NOT_SPECIFIED, "multicast address in ARP") }
         let dev = skb.dev
         let forUs = fib.lookup(arp.targetIP)?.type == .local
+        // A request for us makes its sender's entry STALE (neigh_event_ns); a reply sent to us
+        // confirms it (REACHABLE), a broadcast one only tells its MAC (STALE).
         if arp.operation == ARPRepr.request && forUs {
-            if arp.senderIP != .any { neighbourResolved(arp.senderIP, dev: dev, mac: arp.senderMAC, by: skb) }
+            if arp.senderIP != .any { neighbourResolved(arp.senderIP, dev: dev, mac: arp.senderMAC, state: .stale, by: skb) }
             arp_send(ARPRepr(operation: ARPRepr.reply, senderMAC: devices[dev].mac, senderIP: arp.targetIP,
                              targetMAC: arp.senderMAC, targetIP: arp.senderIP), dstMAC: arp.senderMAC, dev: dev, cause: skb)
             return consume("ARP request for our \(arp.targetIP): replied")
         }
         if neighbours.lookup(arp.senderIP, dev: dev) != nil || (arp.operation == ARPRepr.reply && forUs) {
-            neighbourResolved(arp.senderIP, dev: dev, mac: arp.senderMAC, by: skb)
+            let state: NUDState = arp.operation == ARPRepr.reply && skb.pktType == .host ? .reachable : .stale
+            neighbourResolved(arp.senderIP, dev: dev, mac: arp.senderMAC, state: state, by: skb)
             return consume("neighbour \(arp.senderIP) is at \(arp.senderMAC)")
         }
         return consume("ARP \(arp.operation == ARPRepr.reply ? "reply" : "request") not for us")

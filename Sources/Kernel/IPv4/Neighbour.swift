@@ -74,8 +74,8 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
         return first
     }
 
-    /// `neigh_update` with a MAC: the entry becomes `state` (a permanent one stays) and hands back
-    /// what waited on it.
+    /// `neigh_update` with a MAC: the entry becomes `state` (a permanent one stays; a valid one
+    /// told its own MAC again only as STALE keeps its state) and hands back what waited on it.
     mutating func resolve(_ a: Address, dev: Int, mac: MACAddress, state: NUDState = .reachable) -> [SkBuff] {
         let key = Key(dev: dev, addr: a)
         guard var e = entries[key] else {
@@ -83,7 +83,9 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
             return []
         }
         if e.state == .permanent { return [] }
-        e.mac = mac; e.state = state
+        let valid = [.reachable, .stale, .delay, .probe].contains(e.state)
+        if !(valid && e.mac == mac && state == .stale) { e.state = state }
+        e.mac = mac
         let waiting = e.queue
         e.queue = []; e.queuedBytes = 0
         entries[key] = e
@@ -181,8 +183,8 @@ extension Stack {
     }
 
     /// A neighbour became known: send what waited for it (`neigh_update` → `neigh_connect`).
-    func neighbourResolved(_ a: IPv4Address, dev: Int, mac: MACAddress, by skb: SkBuff) {
-        neigh_connect(neighbours.resolve(a, dev: dev, mac: mac), dev: dev, mac: mac, by: skb)
+    func neighbourResolved(_ a: IPv4Address, dev: Int, mac: MACAddress, state: NUDState, by skb: SkBuff) {
+        neigh_connect(neighbours.resolve(a, dev: dev, mac: mac, state: state), dev: dev, mac: mac, by: skb)
     }
 
     /// `neigh_connect`: what waited on a neighbour leaves now, in the trace of the packet that resolved it.
