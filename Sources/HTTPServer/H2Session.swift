@@ -84,7 +84,7 @@ final class H2Session {
     /// to its end (RFC 9113 §8.1: a complete answer may precede the end of the request, followed
     /// by RST_STREAM NO_ERROR).
     func refuseBody(_ s: H2Stream, stream id: Int32, status: Int = 413, detail: String? = nil) {
-        s.refusal = (status, detail ?? "body exceeds the limit of \(s.spool == nil ? maxBodyBytes : config.maxSpooledBodyBytes) bytes")
+        s.refusal = (status, detail ?? "body exceeds the limit of \(maxBodyBytes) bytes")
         s.dispatched = true
         s.body = []
         s.spool = nil

@@ -66,6 +66,8 @@ public extension JSONValue {
         }
     }
 
+    private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10 }
+
     /// A JSON string: the runs that need no escape copied whole.
     static func quote(_ s: String, into o: inout [UInt8]) {
         o.append(UInt8(ascii: "\""))
@@ -84,10 +86,9 @@ public extension JSONValue {
                 case 0x0d: o.append(contentsOf: "\\r".utf8)
                 case 0x09: o.append(contentsOf: "\\t".utf8)
                 default:
-                    let hex = Array("0123456789abcdef".utf8)
                     o.append(contentsOf: "\\u00".utf8)
-                    o.append(hex[Int(c >> 4)])
-                    o.append(hex[Int(c & 15)])
+                    o.append(JSONValue.hexDigit(c >> 4))
+                    o.append(JSONValue.hexDigit(c & 15))
                 }
             }
             o.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<p.count]))

@@ -50,8 +50,9 @@ final class TraceWriter: @unchecked Sendable {
         case .drop:
             // The rows that fit in both bounds, from the first.
             var room = 0, bytes = queuedBytes
-            while room < rows.count && queue.count + room < capacity && bytes + TraceWriter.cost(rows[room]) <= capacityBytes {
+            while room < rows.count && queue.count + room < capacity {
                 bytes += TraceWriter.cost(rows[room])
+                guard bytes <= capacityBytes else { break }
                 room += 1
             }
             if room < rows.count {

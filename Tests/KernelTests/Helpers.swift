@@ -1,5 +1,6 @@
 import Kernel
 import Wire
+import XCTest
 
 /// The stack most tests use: one device, one address, a default route.
 /// The peer's MAC is a permanent neighbour, so replies go straight out without ARP.
@@ -45,3 +46,13 @@ let icmpError = ["icmp_send", "ip_local_out", "ip_output", "ip_finish_output", "
 /// The IP ID ip_select_ident gives the first packet the default stack (seed 0) builds for the peer.
 let firstICMPIdent: UInt16 = 12695
 
+
+/// A second stack from `make`, at `s`'s clock, given `s`'s runtime state: a restart from a
+/// checkpoint. Its own runtime state must read back as what it was given.
+func restoredCopy(of s: Stack, _ saved: StackRuntime, _ make: () throws -> Stack, file: StaticString = #filePath, line: UInt = #line) throws -> Stack {
+    let t = try make()
+    t.advance(toNs: s.clockNs)
+    t.restoreRuntime(saved)
+    XCTAssertEqual(t.runtimeState(), saved, file: file, line: line)
+    return t
+}

@@ -211,10 +211,7 @@ final class IPv6Tests: XCTestCase {
         }).map(\.outcome), [.queued, .queued])
         let saved = s.runtimeState()
         XCTAssertEqual(saved.fragments.map { "\($0.v6) \($0.id) \($0.meat) \($0.timersNs)" }, ["true 2 24 [61000000500]", "true 3 24 [61000000500]"])
-        let t = try stack6()
-        t.advance(toNs: s.clockNs)
-        t.restoreRuntime(saved)
-        XCTAssertEqual(t.runtimeState(), saved)
+        let t = try restoredCopy(of: s, saved, { try stack6() })
         for x in [s, t] {
             x.captureWire = true
             XCTAssertEqual(x.inject(frame: frag(24, whole[24..<48], more: false, id: 2), device: x.devices[0], atNs: 2_000_000_000).dropReason, .NO_SOCKET)
@@ -358,10 +355,7 @@ final class IPv6Tests: XCTestCase {
         XCTAssertEqual(saved.raRoutes.map { "\($0.prefix)/\($0.length) \($0.expiresNs)" }, ["0/0 1800000000500", "20010db8000500000000000000000000/64 100000000500"])
         XCTAssertEqual(saved.devices.map { "\($0.name) \($0.hopLimit6) \($0.mtu6)" }, ["eth0 60 1400"])
 
-        let t = try stack6(peerKnown: false)
-        t.advance(toNs: s.clockNs)
-        t.restoreRuntime(saved)
-        XCTAssertEqual(t.runtimeState(), saved)
+        let t = try restoredCopy(of: s, saved, { try stack6(peerKnown: false) })
         XCTAssertEqual(t.fib6.main.map { "\($0.prefix) \($0.proto)" }, s.fib6.main.map { "\($0.prefix) \($0.proto)" })
         XCTAssertEqual(t.snmp, s.snmp)
         // Both go on alike: the unicast probe at 5 s, the prefix and address gone after 100 s.

@@ -54,10 +54,7 @@ final class SocketTests: XCTestCase {
         XCTAssertEqual(r.emitted.count, 1)   // the ARP request; the port unreachable waits
         let saved = s.runtimeState()
         XCTAssertEqual(saved.neighbours.map { "\($0.state) \($0.queue.count) \($0.timersNs)" }, ["INCOMPLETE 1 [1024000000]"])
-        let t = try makeStack()
-        t.advance(toNs: s.clockNs)
-        t.restoreRuntime(saved)
-        XCTAssertEqual(t.runtimeState(), saved)
+        let t = try restoredCopy(of: s, saved, { try makeStack() })
         let reply = FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: farMAC, ethertype: EtherType.arp),
                               network: .arp(ARPRepr(operation: ARPRepr.reply, senderMAC: farMAC, senderIP: far, targetMAC: ourMAC, targetIP: ourIP))).emit()
         let out = [s, t].map { $0.inject(frame: reply, device: $0.devices[0], atNs: 500_000) }
@@ -82,10 +79,7 @@ final class SocketTests: XCTestCase {
         let saved = s.runtimeState()
         XCTAssertEqual(saved.flows.count, 2)   // the socket's slot and the RX queue's
         XCTAssertEqual(saved.sockets.first?.queue.map(\.payload), ["010203"])
-        let t = try make()
-        t.advance(toNs: s.clockNs)
-        t.restoreRuntime(saved)
-        XCTAssertEqual(t.runtimeState(), saved)
+        let t = try restoredCopy(of: s, saved, make)
         for x in [s, t] {
             XCTAssertEqual(x.inject(frame: f, device: x.devices[0], atNs: 2_000_000).stages.first { $0.stage == .__netif_receive_skb_core }?.cpu, 3)
         }
@@ -133,10 +127,7 @@ final class FragmentTests: XCTestCase {
         XCTAssertEqual(s.inject([p[2], p[0], other[0]].map { Injection(device: 0, frame: $0, atNs: 1_000) }).map(\.outcome), [.queued, .queued, .queued])
         let saved = s.runtimeState()
         XCTAssertEqual(saved.fragments.map { "\($0.id) \($0.pieces.map(\.start)) \($0.meat) \($0.timersNs)" }, ["7 [0, 32] 24 [30000001500]", "8 [0] 16 [30000001500]"])
-        let t = try make()
-        t.advance(toNs: s.clockNs)
-        t.restoreRuntime(saved)
-        XCTAssertEqual(t.runtimeState(), saved)
+        let t = try restoredCopy(of: s, saved, make)
         XCTAssertEqual(t.fragmentMemory, s.fragmentMemory)
         for x in [s, t] {
             x.captureWire = true
