@@ -122,8 +122,12 @@ def check(round_no):
     return ok, expected, missing, nversions, lost_versions, versions
 
 totals = {"kills": 0, "durable": 0, "missing": 0, "versions": 0, "lost_versions": 0, "corrupt": 0, "mismatch": 0}
-for n in range(1, rounds + 1):
+current = None   # the server of the round in progress, whose log a failure prints
+
+def run_round(n):
+    global current
     p, port = start()
+    current = p
     for s in STACKS:
         call(port, "POST", "/v1/stacks", stack_doc(s))
     ledger.durable.clear(); ledger.versions.clear(); ledger.delete_sent.clear(); ledger.delete_done.clear()
@@ -142,6 +146,7 @@ for n in range(1, rounds + 1):
     ok, durable, missing, nversions, lost, versions = check(n)
     # Restart: the live ruleset of each stack must be its last stored version.
     p, port = start()
+    current = p
     mismatches = []
     for s in STACKS:
         st, out = call(port, "GET", f"/v1/stacks/{s}/ruleset?handles=true")
@@ -159,6 +164,17 @@ for n in range(1, rounds + 1):
           f"{len(lost)} missing; live ruleset = last version: {'yes' if not mismatches else 'NO ' + str(mismatches)}; healthz {health}")
     if health != 200:
         totals["corrupt"] += 1
+
+for n in range(1, rounds + 1):
+    try:
+        run_round(n)
+    except BaseException as e:
+        # A round that stops half way (the server gone, an answer that never came) says why, with the server's log.
+        import traceback
+        print(f"round {n} stopped: {e!r}\n{traceback.format_exc()}server log:\n{current.log_tail(4000) if current else '(none)'}", flush=True)
+        if current and current.poll() is None:
+            current.kill()
+        sys.exit(1)
 print(f"crash test: {totals['kills']} kills, {totals['corrupt']} corrupt or unanswering, {totals['durable']} durable traces acknowledged, "
       f"{totals['missing']} lost; {totals['versions']} versions acknowledged, {totals['lost_versions']} lost; {totals['mismatch']} live rulesets not the last version")
 sys.exit(0 if totals["corrupt"] == totals["missing"] == totals["lost_versions"] == totals["mismatch"] == 0 else 1)

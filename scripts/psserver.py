@@ -7,11 +7,13 @@ class Server:
         # In the database's folder, so the embedded migrations are what runs.
         self.proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--db", db, *flags], cwd=os.path.dirname(db),
                                      stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-        line = b""
+        line, early = b"", []
         while b"listening on http://127.0.0.1:" not in line:
             line = self.proc.stderr.readline()
+            early.append(line)
             if not line:
-                raise SystemExit(f"{binary} did not start")
+                code = self.proc.wait()
+                raise SystemExit(f"{binary} did not start (exit {code}): " + b"".join(early).decode(errors="replace")[-4000:])
         self.port = int(line.split(b"127.0.0.1:")[1].split()[0])
         self.log = []
         threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True).start()

@@ -61,7 +61,7 @@ final class XDPAPITests: AppTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         try source.write(to: dir.appendingPathComponent("prog.c"), atomically: true, encoding: .utf8)
         let r = try shell([clang, "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", "prog.c", "-o", "prog.o"], cwd: dir)
-        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.status, 0, r.err)
         return try Data(contentsOf: dir.appendingPathComponent("prog.o")).base64EncodedString()
     }
 

@@ -82,7 +82,7 @@ final class EndToEndTests: XCTestCase {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2_concurrent.py").path
         let r = try shell(["python3", script, String(d.port), "POST /v1/stacks/router/packets \(Self.udp)", "GET /healthz",
                          "POST /v1/stacks/router/packets \(Self.udp)", "GET /v1/stacks/nope", "GET /v1/stacks/router/stats"])
-        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.status, 0, r.err)
         let list = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [[String: Any]]
         XCTAssertEqual(list.map { $0["stream"] as! Int }, [1, 3, 5, 7, 9])
         XCTAssertEqual(list.map { $0["status"] as! Int }, [200, 200, 200, 404, 200])
@@ -184,7 +184,7 @@ final class CrashSafetyTests: XCTestCase {
     func testKillNineLosesNothingAcknowledged() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/crash_test.py").standardized
         let r = try shell(["python3", script.path, Daemon.binary.path, "3", "7"])
-        XCTAssertEqual(r.status, 0, r.out)
+        XCTAssertEqual(r.status, 0, r.out + r.err)
         XCTAssertTrue(r.out.contains("crash test: 3 kills, 0 corrupt or unanswering"), r.out)
     }
 }
@@ -203,7 +203,7 @@ final class SchemathesisTests: XCTestCase {
         let r = try shell(["python3", here.appendingPathComponent("numeric_extremes.py").path, "\(d.port)",
                            here.appendingPathComponent("../../openapi/openapi.yaml").standardized.path])
         let stop = d.terminate()
-        XCTAssertEqual(r.status, 0, r.out)
+        XCTAssertEqual(r.status, 0, r.out + r.err)
         XCTAssertTrue(r.out.hasPrefix("numeric extremes: 1260 requests"), r.out)
         XCTAssertEqual(stop.status, 0, "the server survived: \(stop.log.suffix(500))")
     }
@@ -221,7 +221,7 @@ final class SchemathesisTests: XCTestCase {
         let r = try shell(["python3", "-m", "schemathesis.cli", "run", "\(base)/openapi.yaml", "--url", base, "--max-examples", "10",
                            "--seed", "1", "--checks", "response_schema_conformance,status_code_conformance,not_a_server_error"], cwd: dir)
         let stop = d.terminate()
-        XCTAssertEqual(r.status, 0, String(r.out.suffix(3000)))
+        XCTAssertEqual(r.status, 0, String((r.out + r.err).suffix(3000)))
         XCTAssertEqual(stop.status, 0, "the server survived: \(stop.log.suffix(500))")
     }
 
