@@ -48,6 +48,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         self.registry = Registry(store: store, limits: limits)
         loadProblems = try registry.load()
         _ = try TraceIndexing.backfill(store)
+        _ = try TraceStorage.backfill(store)
         router = Router()
         registerRoutes()
     }

@@ -185,11 +185,17 @@ extension App {
         for (k, (r, how)) in kept.enumerated() {
             let id = first + Int64(k)
             let h = originIndex[k] < hops.count ? hops[originIndex[k]] : []
-            let text = (how == .full ? TraceDocument.encode(id: id, stack: name, createdAt: now, r, hops: h)
-                : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r, hops: h)).rendered()
+            let doc = how == .full ? TraceDocument.encode(id: id, stack: name, createdAt: now, r, hops: h)
+                : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r, hops: h)
+            let text = doc.rendered()
             texts.append(text)
+            // A full trace's stages, netfilter events and frames go to rows of their own.
+            let split = how == .full ? TraceStorage.split(doc, frame: r.frame, emitted: r.emitted.map {
+                TraceFrame(direction: .out, device: $0.device, timeNs: Int64(clamping: $0.timeNs), bytes: $0.frame)
+            }) : nil
             rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
-                                    dropReason: r.dropReason?.rawValue, createdAt: now, body: text, index: TraceIndexing.index(r)))
+                                    dropReason: r.dropReason?.rawValue, createdAt: now, body: split?.body ?? text, index: TraceIndexing.index(r),
+                                    parts: split?.parts))
         }
         // Enqueued under the stack's lock: a delete that follows waits for these rows to commit;
         // a delete that came first means there is nothing to store them under. Rows the writer's

@@ -26,14 +26,15 @@ extension App {
         if format == "ndjson" { return ndjson(filter, limit: explicitLimit ? limit : nil) }
         filter.limit = limit + 1
         let rows: [TraceRecord]
-        do { rows = try store.traces(filter) } catch {
+        // The list form shows columns only: events and frames are read for the other formats.
+        do { rows = try store.traces(filter, parts: format != "json") } catch {
             throw Problem.storage("\(error)")
         }
         let page = rows.prefix(limit)
         if format == "pcapng" {
             var headers: [(name: String, value: String)] = [("content-disposition", "attachment; filename=\"traces.pcapng\"")]
             if rows.count > limit { headers.append(("x-next-cursor", encodeCursor(page.last!.id))) }
-            return HTTPResponse(status: 200, headers: [("content-type", "application/x-pcapng")] + headers, body: TraceDocument.pcapng(page.map(\.body)))
+            return HTTPResponse(status: 200, headers: [("content-type", "application/x-pcapng")] + headers, body: TraceDocument.pcapng(page.map(TraceStorage.document)))
         }
         if let text = Self.textView(format, Array(page), traced: traced) {
             let next: [(name: String, value: String)] = rows.count > limit ? [("x-next-cursor", encodeCursor(page.last!.id))] : []
@@ -69,7 +70,7 @@ extension App {
             left -= page.count
             f.afterID = last.id
             var out: [UInt8] = []
-            for t in page { out.append(contentsOf: t.body.utf8); out.append(0x0a) }
+            for t in page { out.append(contentsOf: TraceStorage.document(t).utf8); out.append(0x0a) }
             return out
         }
         return r
@@ -93,7 +94,7 @@ extension App {
             f.limit = min(1000, limit - bodies.count)
             let page: [TraceRecord]
             do { page = try store.traces(f) } catch { throw Problem.storage("\(error)") }
-            bodies += page.map(\.body)
+            bodies += page.map(TraceStorage.document)
             guard page.count == f.limit, let last = page.last else { break }
             f.afterID = last.id
         }
@@ -140,7 +141,7 @@ extension App {
 
     /// A text view of traces (nft monitor trace, pwru, retis); nil for json.
     static func textView(_ format: String, _ rows: [TraceRecord], traced: Bool) -> String? {
-        let docs = { rows.map { (try? JSONParser.parse($0.body)) ?? .null } }
+        let docs = { rows.map { (try? JSONParser.parse(TraceStorage.document($0))) ?? .null } }
         switch format {
         case "nft": return docs().map { TraceDocument.nftMonitorText($0, tracedOnly: traced) }.joined()
         case "pwru": return TraceViews.pwru(docs())
@@ -162,7 +163,7 @@ extension App {
         if let text = Self.textView(format, [rec], traced: traced) {
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: text)
         }
-        var body = Array(rec.body.utf8)
+        var body = Array(TraceStorage.document(rec).utf8)
         body.append(0x0a)
         return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
     }

@@ -77,7 +77,7 @@ extension App {
         var olds: [Old] = [], batch: [Injection] = [], skipped = 0, t0: Int? = nil
         for r in rows.prefix(limit) {
             // An arrival: a full trace that starts at the NIC (a send's starts at the socket).
-            guard let doc = try? JSONParser.parse(r.body), case .array(let stages) = doc["stages"] ?? .null,
+            guard let doc = try? JSONParser.parse(TraceStorage.document(r)), case .array(let stages) = doc["stages"] ?? .null,
                   TraceViews.string(stages.first?["function"]) == "nic_receive",
                   case .string(let hex) = doc["frame_hex"] ?? .null, let frame = try? Hex.decode(hex),
                   case .string(let dev) = doc["device"] ?? .null, let d = copy.device(named: dev) else { skipped += 1; continue }

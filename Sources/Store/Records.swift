@@ -18,11 +18,48 @@ public struct TraceRecord: Sendable, Equatable {
     public var body: String
     /// The columns queries find it by.
     public var index: TraceIndex
+    /// A full trace's events and frames, kept in rows of their own (`parts`); its body then holds
+    /// the rest of the document, with null where they go back. Reads fill them in only when asked.
+    public var parts: TraceParts?
 
     public init(id: Int64, stackID: Int64, stackName: String, device: String, outcome: String, dropReason: String?, createdAt: String, body: String,
-                index: TraceIndex = TraceIndex()) {
+                index: TraceIndex = TraceIndex(), parts: TraceParts? = nil) {
         self.id = id; self.stackID = stackID; self.stackName = stackName; self.device = device
-        self.outcome = outcome; self.dropReason = dropReason; self.createdAt = createdAt; self.body = body; self.index = index
+        self.outcome = outcome; self.dropReason = dropReason; self.createdAt = createdAt; self.body = body; self.index = index; self.parts = parts
+    }
+}
+
+/// The rows of a trace's events and frames (migration 9's tables).
+public struct TraceParts: Sendable, Equatable {
+    public var events: [TraceEvent]
+    public var frames: [TraceFrame]
+    public init(events: [TraceEvent] = [], frames: [TraceFrame] = []) { self.events = events; self.frames = frames }
+}
+
+/// A stage the packet passed (`name` the kernel function, on `cpu` at `timeNs`), or a netfilter
+/// event (`name` the hook, `detail` the event's JSON as the trace shows it).
+public struct TraceEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable { case stage, netfilter }
+    public var kind: Kind
+    public var name: String
+    public var cpu: Int64?
+    public var timeNs: Int64?
+    public var detail: String?
+    public init(kind: Kind, name: String, cpu: Int64? = nil, timeNs: Int64? = nil, detail: String? = nil) {
+        self.kind = kind; self.name = name; self.cpu = cpu; self.timeNs = timeNs; self.detail = detail
+    }
+}
+
+/// A frame of a trace: the packet it began with (arrived on `device`, or a socket's datagram),
+/// or one the stack sent on `device` because of it.
+public struct TraceFrame: Sendable, Equatable {
+    public enum Direction: String, Sendable { case `in`, local, out }
+    public var direction: Direction
+    public var device: String
+    public var timeNs: Int64
+    public var bytes: [UInt8]
+    public init(direction: Direction, device: String, timeNs: Int64, bytes: [UInt8]) {
+        self.direction = direction; self.device = device; self.timeNs = timeNs; self.bytes = bytes
     }
 }
 

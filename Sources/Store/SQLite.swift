@@ -75,7 +75,9 @@ final class Statement {
             switch v {
             case .int(let n): rc = sqlite3_bind_int64(stmt, idx, n)
             case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
-            case .blob(let b): rc = b.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(b.count), SQLITE_TRANSIENT) }
+            // An empty array has no base address, and a null pointer binds NULL: bind a zero-length blob.
+            case .blob(let b): rc = b.isEmpty ? sqlite3_bind_zeroblob(stmt, idx, 0)
+                : b.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(b.count), SQLITE_TRANSIENT) }
             case .null: rc = sqlite3_bind_null(stmt, idx)
             }
             guard rc == SQLITE_OK else { throw connection.error(rc) }
@@ -102,6 +104,7 @@ final class Statement {
     /// Ends the current execution so the statement holds no read transaction open.
     func done() { sqlite3_reset(stmt) }
 
+    var columnCount: Int32 { sqlite3_column_count(stmt) }
     func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
     func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
     func optInt(_ col: Int32) -> Int64? { isNull(col) ? nil : int(col) }

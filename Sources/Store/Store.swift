@@ -23,6 +23,7 @@ public final class Store: @unchecked Sendable {
     private let raiseWatermarkStmt, deleteTracesStmt: Statement
     private let saveStateStmt, stateStmt: Statement
     private let deleteTraceStmt, newestKeptStmt, newestOlderStmt, unindexedStmt, setIndexStmt: Statement
+    private let insertEventStmt, insertFrameStmt, eventsStmt, framesStmt, setPartsStmt, unsplitStmt: Statement
     /// Rows written since the planner's statistics were last gathered, and how many there were then:
     /// the statistics are gathered again whenever the rows have doubled.
     private var insertedSinceAnalyze = 0, rowsAtAnalyze = 0
@@ -62,8 +63,8 @@ public final class Store: @unchecked Sendable {
         raiseWatermarkStmt = try db.prepare("UPDATE trace_id_watermark SET value = MAX(value, ?1) WHERE id = 1")
         insertTraceStmt = try db.prepare("""
             INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body, indexed, start_ns, end_ns, length, last_stage,
-                                stages_lo, stages_hi, proto, saddr, daddr, sport, dport, nat_saddr, nat_daddr, nat_sport, nat_dport)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+                                stages_lo, stages_hi, proto, saddr, daddr, sport, dport, nat_saddr, nat_daddr, nat_sport, nat_dport, parts)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
             """)
         setIndexStmt = try db.prepare("""
             UPDATE traces SET indexed = 1, start_ns = ?2, end_ns = ?3, length = ?4, last_stage = ?5, stages_lo = ?6, stages_hi = ?7, proto = ?8,
@@ -71,7 +72,13 @@ public final class Store: @unchecked Sendable {
             WHERE id = ?1
             """)
         insertRuleHitStmt = try db.prepare("INSERT OR REPLACE INTO trace_rules (trace_id, seq, hook, family, tbl, chain, handle, verdict) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport FROM traces t WHERE t.id = ?1")
+        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport, t.parts FROM traces t WHERE t.id = ?1")
+        insertEventStmt = try db.prepare("INSERT OR REPLACE INTO trace_events (trace_id, seq, kind, name, cpu, time_ns, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        insertFrameStmt = try db.prepare("INSERT OR REPLACE INTO trace_frames (trace_id, seq, direction, device, time_ns, frame) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        eventsStmt = try db.prepare("SELECT kind, name, cpu, time_ns, detail FROM trace_events WHERE trace_id = ?1 ORDER BY seq")
+        framesStmt = try db.prepare("SELECT direction, device, time_ns, frame FROM trace_frames WHERE trace_id = ?1 ORDER BY seq")
+        setPartsStmt = try db.prepare("UPDATE traces SET body = COALESCE(?2, body), parts = ?3 WHERE id = ?1")
+        unsplitStmt = try db.prepare("SELECT id, body FROM traces WHERE parts = -1 ORDER BY id LIMIT ?1")
         deleteTraceStmt = try db.prepare("DELETE FROM traces WHERE id = ?1")
         saveStateStmt = try db.prepare("INSERT OR REPLACE INTO stack_state (stack_id, version, clock_ns, ruleset, conntrack, bpf_maps, saved_at, runtime) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         stateStmt = try db.prepare("SELECT version, clock_ns, ruleset, conntrack, saved_at, bpf_maps, runtime FROM stack_state WHERE stack_id = ?1")
@@ -332,8 +339,9 @@ public final class Store: @unchecked Sendable {
             for r in rows {
                 do {
                     try insertTraceStmt.run([.int(r.id), .int(r.stackID), .text(r.device), .text(r.outcome), r.dropReason.map { .text($0) } ?? .null,
-                                             .text(r.createdAt), .text(r.body)] + Store.indexValues(r.index))
+                                             .text(r.createdAt), .text(r.body)] + Store.indexValues(r.index) + [.int(r.parts == nil ? 0 : 1)])
                     try insertRuleHits(r.id, r.index.rules)
+                    if let p = r.parts { try insertParts(r.id, p) }
                 } catch where error.isConstraint {
                     failed.append(r.id)
                 }
@@ -354,12 +362,18 @@ public final class Store: @unchecked Sendable {
         writer.flush()
         return try locked { () throws(StoreError) -> TraceRecord? in
             try traceByIDStmt.reset([.int(id)])
-            defer { traceByIDStmt.done() }
-            return try traceByIDStmt.step() ? row(traceByIDStmt, try stackNames()) : nil
+            guard try traceByIDStmt.step() else { traceByIDStmt.done(); return nil }
+            var r = row(traceByIDStmt, try stackNames())
+            let split = traceByIDStmt.int(20) != 0
+            traceByIDStmt.done()
+            if split { r.parts = try parts(id) }
+            return r
         }
     }
 
-    public func traces(_ f: TraceFilter) throws(StoreError) -> [TraceRecord] {
+    /// The traces `f` selects, with their events and frames when `parts` (a body without them has
+    /// null where they go).
+    public func traces(_ f: TraceFilter, parts withParts: Bool = true) throws(StoreError) -> [TraceRecord] {
         writer.flush()
         return try locked { () throws(StoreError) -> [TraceRecord] in
             guard let plan = try plan(f) else { return [] }
@@ -371,8 +385,13 @@ public final class Store: @unchecked Sendable {
             q.add(f.newestFirst ? .orderDown : .orderUp, .int(Int64(f.limit)))
             let stmt = try statement(q)
             var out: [TraceRecord] = []
-            while try stmt.step() { out.append(row(stmt, plan.names)) }
+            var split: [Int] = []
+            while try stmt.step() {
+                if withParts && stmt.int(20) != 0 { split.append(out.count) }
+                out.append(row(stmt, plan.names))
+            }
             stmt.done()
+            for k in split { out[k].parts = try parts(out[k].id) }
             return out
         }
     }
@@ -525,6 +544,34 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    private func insertParts(_ id: Int64, _ p: TraceParts) throws(StoreError) {
+        for (k, e) in p.events.enumerated() {
+            try insertEventStmt.run([.int(id), .int(Int64(k)), .text(e.kind.rawValue), .text(e.name), e.cpu.map { .int($0) } ?? .null,
+                                     e.timeNs.map { .int($0) } ?? .null, e.detail.map { .text($0) } ?? .null])
+        }
+        for (k, f) in p.frames.enumerated() {
+            try insertFrameStmt.run([.int(id), .int(Int64(k)), .text(f.direction.rawValue), .text(f.device), .int(f.timeNs), .blob(f.bytes)])
+        }
+    }
+
+    /// A trace's events and frames, in order. Called with the lock held.
+    private func parts(_ id: Int64) throws(StoreError) -> TraceParts {
+        var p = TraceParts()
+        try eventsStmt.reset([.int(id)])
+        while try eventsStmt.step() {
+            p.events.append(TraceEvent(kind: TraceEvent.Kind(rawValue: eventsStmt.text(0) ?? "") ?? .stage, name: eventsStmt.text(1) ?? "",
+                                       cpu: eventsStmt.optInt(2), timeNs: eventsStmt.optInt(3), detail: eventsStmt.text(4)))
+        }
+        eventsStmt.done()
+        try framesStmt.reset([.int(id)])
+        while try framesStmt.step() {
+            p.frames.append(TraceFrame(direction: TraceFrame.Direction(rawValue: framesStmt.text(0) ?? "") ?? .out, device: framesStmt.text(1) ?? "",
+                                       timeNs: framesStmt.int(2), bytes: framesStmt.blob(3) ?? []))
+        }
+        framesStmt.done()
+        return p
+    }
+
     /// Rows stored before migration 5 whose columns are not filled in yet (oldest first).
     public func unindexedTraces(limit: Int) throws(StoreError) -> [(id: Int64, body: String)] {
         try locked { () throws(StoreError) -> [(id: Int64, body: String)] in
@@ -544,6 +591,39 @@ public final class Store: @unchecked Sendable {
                 for (id, x) in rows {
                     try setIndexStmt.run([.int(id)] + Store.indexValues(x))
                     try insertRuleHits(id, x.rules)
+                }
+                try db.exec("COMMIT")
+            } catch {
+                try? db.exec("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Full traces stored before migration 9, whose events and frames are still in their bodies (oldest first).
+    public func unsplitTraces(limit: Int) throws(StoreError) -> [(id: Int64, body: String)] {
+        try locked { () throws(StoreError) -> [(id: Int64, body: String)] in
+            try unsplitStmt.reset([.int(Int64(limit))])
+            var out: [(id: Int64, body: String)] = []
+            while try unsplitStmt.step() { out.append((unsplitStmt.int(0), unsplitStmt.text(1) ?? "")) }
+            unsplitStmt.done()
+            return out
+        }
+    }
+
+    /// Moves such traces' events and frames into their tables: each body becomes `body`, the rest
+    /// of its document (nil: a body that could not be split, left whole), in one transaction.
+    public func setParts(_ rows: [(id: Int64, split: (body: String, parts: TraceParts)?)]) throws(StoreError) {
+        try locked { () throws(StoreError) in
+            try db.exec("BEGIN")
+            do throws(StoreError) {
+                for (id, split) in rows {
+                    if let split {
+                        try setPartsStmt.run([.int(id), .text(split.body), .int(1)])
+                        try insertParts(id, split.parts)
+                    } else {
+                        try setPartsStmt.run([.int(id), .null, .int(0)])
+                    }
                 }
                 try db.exec("COMMIT")
             } catch {

@@ -105,7 +105,7 @@ public enum TraceValue: Sendable, Equatable, Hashable {
 /// Every piece of SQL a trace query is made of. Raw values of an enum are literals, so a query is
 /// only ever these pieces in some order; what a request says is bound, never spliced.
 enum TraceSQL: String {
-    case selectRows = "SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport FROM traces t WHERE 1"
+    case selectRows = "SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport, t.parts FROM traces t WHERE 1"
     case selectIDs = "SELECT t.id, t.stack_id FROM traces t WHERE 1"
     case selectGroup = "SELECT "
     case countFrom = ", COUNT(*) FROM traces t"

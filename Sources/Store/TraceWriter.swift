@@ -70,7 +70,10 @@ final class TraceWriter: @unchecked Sendable {
     }
 
     /// What a queued row holds in memory, about: its text and a fixed share for its record and columns.
-    static func cost(_ r: TraceRecord) -> Int { r.body.utf8.count + 256 }
+    static func cost(_ r: TraceRecord) -> Int {
+        guard let p = r.parts else { return r.body.utf8.count + 256 }
+        return r.body.utf8.count + 256 + p.events.reduce(0) { $0 + 64 + ($1.detail?.utf8.count ?? 0) } + p.frames.reduce(0) { $0 + 64 + $1.bytes.count }
+    }
 
     /// Notes ids that will never be stored (bounded: past the bound, every id up to the largest is
     /// taken as possibly lost, so no flush answers durable for them). Called with `cond` held.

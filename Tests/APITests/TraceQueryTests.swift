@@ -317,6 +317,79 @@ final class TraceQueryTests: AppTestCase {
     /// upgrade keeps every row and fills in the columns from the bodies, so the filters find them
     /// as they find new rows (only the tuple after NAT, never stored before, stays unknown).
     func testUpgradeFromTheSchemaBeforeTraceColumns() throws {
+        try upgrade(from: 4)
+        XCTAssertEqual(ids("dport=53"), [1])            // the DNAT's 53 was not stored before
+        let item = first("dport=5353")
+        XCTAssertEqual(item?["tuple"]?.rendered(), #"{"proto":17,"src":"198.18.0.1","sport":10,"dst":"198.18.0.2","dport":5353}"#)
+        XCTAssertEqual(item?["final_tuple"], .null)
+        XCTAssertEqual(item?["length"], .int(42))
+        // New rows after the upgrade carry every column; ids go on from the old ones.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.four).status, 200)
+        XCTAssertEqual(ids("dport=53"), [1, 5, 7])
+    }
+
+    /// A database made by the schema before migration 9 (whole bodies, their columns filled in):
+    /// the upgrade moves each trace's events and frames into their tables, leaves the columns as
+    /// they were (the tuple after NAT included), and every trace reads back as it did.
+    func testUpgradeFromTheSchemaBeforeEventAndFrameTables() throws {
+        try upgrade(from: 8)
+        XCTAssertEqual(ids("dport=53"), [1, 3])         // after the DNAT too: the columns were kept
+        XCTAssertEqual(first("dport=5353")?["final_tuple"]?.rendered(), #"{"proto":17,"src":"198.18.0.1","sport":10,"dst":"198.18.0.2","dport":53}"#)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.four).status, 200)
+        XCTAssertEqual(ids("dport=53"), [1, 3, 5, 7])
+    }
+
+    /// A full trace is stored as rows: its stages and netfilter events in trace_events, the frame
+    /// it began with and what the stack sent in trace_frames, the rest in the body with null in
+    /// their place; reading it back gives the answer that first showed it, byte for byte.
+    func testFullTracesKeepEventsAndFramesInTablesOfTheirOwn() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        let answer = call("POST", "/v1/stacks/h/packets?sync=true", Self.four)
+        guard case .array(let results) = answer.json?["results"] ?? .null, results.count == 4 else { return XCTFail(answer.raw) }
+        for k in 1...4 { XCTAssertEqual(call("GET", "/v1/traces/\(k)").raw, results[k - 1].rendered() + "\n", "trace \(k)") }
+        let db = try SQLiteConnection(path: store.path)
+        // Trace 2: UDP to port 54, dropped by f input's rule; trace 4: a SYN to a closed port, answered with a RST.
+        let packet = #"iif \"eth0\" ether saddr 02:00:00:00:00:01 ether daddr 02:00:00:00:00:02 ip saddr 198.18.0.1 ip daddr 198.18.0.2 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 0 ip length 28 udp sport 9 udp dport 54 udp length 8 "#
+        XCTAssertEqual(try rows(db, "SELECT seq, kind, name, cpu, time_ns, detail FROM trace_events WHERE trace_id = 2 ORDER BY seq"), [
+            "0|stage|nic_receive|0|0|", "1|stage|napi_poll|0|710|", "2|stage|napi_alloc_skb|0|730|", "3|stage|eth_type_trans|0|770|",
+            "4|stage|napi_gro_receive|0|790|", "5|stage|netif_receive_skb|0|1490|", "6|stage|__netif_receive_skb_core|0|1520|", "7|stage|ip_rcv|0|1560|",
+            "8|stage|nf_hook_slow|0|1620|", "9|stage|ip_rcv_finish|0|1670|", "10|stage|ip_local_deliver|0|1750|", "11|stage|nf_hook_slow|0|1770|",
+            "12|stage|kfree_skb_reason|0|1820|",
+            #"13|netfilter|prerouting|||{"hook":"prerouting","table":"ip n","chain":"pre","type":"policy","handle":null,"rule":null,"verdict":"accept","generated":false,"packet":""# + packet + #""}"#,
+            #"14|netfilter|input|||{"hook":"input","table":"ip f","chain":"input","type":"rule","handle":2,"rule":"udp dport 54 drop","verdict":"drop","generated":false,"packet":""# + packet + #""}"#,
+        ])
+        XCTAssertEqual(try rows(db, "SELECT seq, direction, device, time_ns, hex(frame) FROM trace_frames WHERE trace_id = 2"),
+                       ["0|in|eth0|0|" + (results[1]["frame_hex"].flatMap { if case .string(let h) = $0 { h.uppercased() } else { nil } } ?? "?")])
+        XCTAssertEqual(try rows(db, "SELECT seq, direction, device, length(frame) FROM trace_frames WHERE trace_id = 4"), ["0|in|eth0|54", "1|out|eth0|42"])   // the SYN; the ARP request the RST waits on
+        XCTAssertEqual(try rows(db, "SELECT parts, json_type(body, '$.stages'), json_type(body, '$.frame_hex'), json_type(body, '$.netfilter'), json_type(body, '$.emitted') FROM traces ORDER BY id"),
+                       Array(repeating: "1|null|null|null|null", count: 4))
+        // A summary row has no parts; deleting a trace takes its rows.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true&trace=summary", Self.four).status, 200)
+        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events WHERE trace_id > 4") + rows(db, "SELECT COUNT(*) FROM trace_frames WHERE trace_id > 4"), ["0", "0"])
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h/traces").status, 200)
+        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["0", "0"])
+    }
+
+    /// Each row of a query as its columns joined by "|" (NULL as nothing).
+    func rows(_ db: SQLiteConnection, _ sql: String) throws -> [String] {
+        let q = try db.prepare(sql)
+        try q.reset([])
+        var out: [String] = []
+        while try q.step() {
+            out.append((0..<q.columnCount).map { c -> String in
+                switch q.value(c) { case .null: ""; case .int(let n): String(n); case .text(let t): t; case .blob(let b): Hex.encode(b) }
+            }.joined(separator: "|"))
+        }
+        q.done()
+        return out
+    }
+
+    /// Loads the usual four traces, writes them into a database made by the migrations up to
+    /// `version` as the code of that schema stored them (whole bodies; from 5 on, their columns
+    /// and rule rows as well), and opens that database: every stack, version and trace is there
+    /// and reads back as before.
+    func upgrade(from version: Int) throws {
         try load()
         guard case .object(let fields) = call("GET", "/v1/stacks/h").json ?? .null else { return XCTFail("no stack document") }
         let config = Array(JSONValue.object(fields.filter { $0.0 != "created_at" }).rendered().utf8)
@@ -325,37 +398,40 @@ final class TraceQueryTests: AppTestCase {
         let oldPath = dir.appendingPathComponent("old.db").path
         do {
             let old = try SQLiteConnection(path: oldPath)
-            _ = try old.migrate(EmbeddedMigrations.all.filter { $0.version <= 4 })
+            _ = try old.migrate(EmbeddedMigrations.all.filter { $0.version <= version })
             let insStack = try old.prepare("INSERT INTO stacks (id, name, config, created_at) VALUES (1, 'h', ?1, '2026-12-01T00:00:00.000Z')")
             try insStack.run([.text(String(decoding: config, as: UTF8.self))])
             let insVersion = try old.prepare("INSERT INTO ruleset_versions (stack_id, version, created_at, summary, ruleset) VALUES (1, 1, 'x', 'replace', ?1)")
             try insVersion.run([.text(versions)])
-            let insTrace = try old.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, 1, 'eth0', ?2, ?3, '2026-12-01T00:00:00.000Z', ?4)")
-            for (k, b) in bodies.enumerated() {
-                let doc = try JSONParser.parse(b)
-                let reason: Statement.Value = if case .string(let r) = doc["drop_reason"] ?? .null { .text(r) } else { .null }
-                try insTrace.run([.int(Int64(k + 1)), .text(doc["outcome"]!.rendered().trimmingCharacters(in: CharacterSet(charactersIn: "\""))), reason, .text(b)])
+            if version >= 5 {
+                // The columns and rule rows as this store has them; the bodies whole, as they were stored then.
+                let columns = "id, stack_id, device, outcome, drop_reason, created_at, body, indexed, start_ns, end_ns, length, last_stage, stages_lo, stages_hi, proto, saddr, daddr, sport, dport, nat_saddr, nat_daddr, nat_sport, nat_dport"
+                try old.exec("ATTACH DATABASE '\(store.path)' AS cur; INSERT INTO traces (\(columns)) SELECT \(columns) FROM cur.traces; INSERT INTO trace_rules SELECT * FROM cur.trace_rules; DETACH DATABASE cur")
+                let setBody = try old.prepare("UPDATE traces SET body = ?2 WHERE id = ?1")
+                for (k, b) in bodies.enumerated() { try setBody.run([.int(Int64(k + 1)), .text(b)]) }
+            } else {
+                let insTrace = try old.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, 1, 'eth0', ?2, ?3, '2026-12-01T00:00:00.000Z', ?4)")
+                for (k, b) in bodies.enumerated() {
+                    let doc = try JSONParser.parse(b)
+                    let reason: Statement.Value = if case .string(let r) = doc["drop_reason"] ?? .null { .text(r) } else { .null }
+                    try insTrace.run([.int(Int64(k + 1)), .text(doc["outcome"]!.rendered().trimmingCharacters(in: CharacterSet(charactersIn: "\""))), reason, .text(b)])
+                }
             }
         }
         store.close()
         store = try Store(path: oldPath)
-        XCTAssertEqual(store.appliedMigrations, [5, 6, 7, 8])
+        XCTAssertEqual(store.appliedMigrations, Array((version + 1)...9))
         app = try App(store: store)
         XCTAssertEqual(app.loadProblems, [])
         XCTAssertEqual(ids(""), [1, 2, 3, 4])
-        XCTAssertEqual(ids("dport=53"), [1])            // the DNAT's 53 was not stored before
         XCTAssertEqual(ids("dport=5353&proto=udp"), [3])
         XCTAssertEqual(ids("table=f&handle=2"), [2])
         XCTAssertEqual(ids("stage=tcp_v4_send_reset"), [4])
         XCTAssertEqual(ids("since_ns=5000000"), [4])
-        let third = call("GET", "/v1/traces/3").raw.trimmingCharacters(in: .newlines)
-        XCTAssertEqual(third, bodies[2])
-        let item = first("dport=5353")
-        XCTAssertEqual(item?["tuple"]?.rendered(), #"{"proto":17,"src":"198.18.0.1","sport":10,"dst":"198.18.0.2","dport":5353}"#)
-        XCTAssertEqual(item?["final_tuple"], .null)
-        XCTAssertEqual(item?["length"], .int(42))
-        // New rows after the upgrade carry every column; ids go on from the old ones.
-        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.four).status, 200)
-        XCTAssertEqual(ids("dport=53"), [1, 5, 7])
+        for k in 1...4 { XCTAssertEqual(call("GET", "/v1/traces/\(k)").raw.trimmingCharacters(in: .newlines), bodies[k - 1], "trace \(k)") }
+        // Their events and frames were moved out of the bodies.
+        let db = try SQLiteConnection(path: oldPath)
+        XCTAssertEqual(try rows(db, "SELECT t.id, t.parts, (SELECT COUNT(*) FROM trace_events e WHERE e.trace_id = t.id), (SELECT COUNT(*) FROM trace_frames f WHERE f.trace_id = t.id) FROM traces t ORDER BY t.id"),
+                       ["1|1|17|1", "2|1|15|1", "3|1|17|1", "4|1|28|2"])
     }
 }
