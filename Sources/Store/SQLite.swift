@@ -84,6 +84,34 @@ final class Statement {
         }
     }
 
+    /// The hot inserts bind in place, without an array of values: `bind`s (every parameter, each
+    /// time: the statement keeps the last values), then `insert()`.
+    func bind(_ idx: Int32, _ n: Int64) { bound = bound && sqlite3_bind_int64(stmt, idx, n) == SQLITE_OK }
+    func bind(_ idx: Int32, _ n: Int64?) {
+        guard let n else { bound = bound && sqlite3_bind_null(stmt, idx) == SQLITE_OK; return }
+        bind(idx, n)
+    }
+    func bind(_ idx: Int32, _ text: String?) {
+        guard var t = text else { bound = bound && sqlite3_bind_null(stmt, idx) == SQLITE_OK; return }
+        // Length given: SQLite need not scan for the end; it copies the bytes (TRANSIENT).
+        let rc = t.withUTF8 { sqlite3_bind_text(stmt, idx, $0.baseAddress ?? UnsafePointer(bitPattern: 1), Int32($0.count), SQLITE_TRANSIENT) }
+        bound = bound && rc == SQLITE_OK
+    }
+    func bind(_ idx: Int32, blob b: [UInt8]?) {
+        guard let b else { bound = bound && sqlite3_bind_null(stmt, idx) == SQLITE_OK; return }
+        let rc = b.isEmpty ? sqlite3_bind_zeroblob(stmt, idx, 0) : b.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(b.count), SQLITE_TRANSIENT) }
+        bound = bound && rc == SQLITE_OK
+    }
+    /// Runs the statement with what was bound since the last run (a row-less statement).
+    func insert() throws(StoreError) {
+        defer { bound = true }
+        guard bound else { sqlite3_reset(stmt); throw StoreError(code: SQLITE_MISUSE, message: "a value could not be bound") }
+        let rc = sqlite3_step(stmt)
+        sqlite3_reset(stmt)
+        guard rc == SQLITE_DONE else { throw connection.error(rc) }
+    }
+    private var bound = true
+
     /// Steps once: true while a row is available.
     func step() throws(StoreError) -> Bool {
         let rc = sqlite3_step(stmt)

@@ -338,8 +338,7 @@ public final class Store: @unchecked Sendable {
             try db.exec("BEGIN")
             for r in rows {
                 do {
-                    try insertTraceStmt.run([.int(r.id), .int(r.stackID), .text(r.device), .text(r.outcome), r.dropReason.map { .text($0) } ?? .null,
-                                             .text(r.createdAt), .text(r.body)] + Store.indexValues(r.index) + [.int(r.parts == nil ? 0 : 1)])
+                    try insertTrace(r)
                     try insertRuleHits(r.id, r.index.rules)
                     if let p = r.parts { try insertParts(r.id, p) }
                 } catch where error.isConstraint {
@@ -530,7 +529,7 @@ public final class Store: @unchecked Sendable {
 
     // MARK: trace columns
 
-    /// The values of migration 5's columns, in the order both the insert (?8...) and the update (?2...) take them.
+    /// The values of migration 5's columns, in the order the backfill's update takes them (?2...).
     static func indexValues(_ x: TraceIndex) -> [Statement.Value] {
         func i(_ v: Int64?) -> Statement.Value { v.map { .int($0) } ?? .null }
         func b(_ v: [UInt8]?) -> Statement.Value { v.map { .blob($0) } ?? .null }
@@ -538,19 +537,33 @@ public final class Store: @unchecked Sendable {
                 i(x.proto), b(x.saddr), b(x.daddr), i(x.sport), i(x.dport), b(x.natSaddr), b(x.natDaddr), i(x.natSport), i(x.natDport)]
     }
 
+    /// A trace's row, bound in place (the writer's hot path).
+    private func insertTrace(_ r: TraceRecord) throws(StoreError) {
+        let s = insertTraceStmt, x = r.index
+        s.bind(1, r.id); s.bind(2, r.stackID); s.bind(3, r.device); s.bind(4, r.outcome); s.bind(5, r.dropReason); s.bind(6, r.createdAt); s.bind(7, r.body)
+        s.bind(8, x.startNs); s.bind(9, x.endNs); s.bind(10, x.length); s.bind(11, x.lastStage); s.bind(12, x.stagesLo); s.bind(13, x.stagesHi)
+        s.bind(14, x.proto); s.bind(15, blob: x.saddr); s.bind(16, blob: x.daddr); s.bind(17, x.sport); s.bind(18, x.dport)
+        s.bind(19, blob: x.natSaddr); s.bind(20, blob: x.natDaddr); s.bind(21, x.natSport); s.bind(22, x.natDport); s.bind(23, Int64(r.parts == nil ? 0 : 1))
+        try s.insert()
+    }
+
     private func insertRuleHits(_ id: Int64, _ rules: [TraceRuleHit]) throws(StoreError) {
+        let s = insertRuleHitStmt
         for (k, h) in rules.enumerated() {
-            try insertRuleHitStmt.run([.int(id), .int(Int64(k)), .text(h.hook), .text(h.family), .text(h.table), .text(h.chain), h.handle.map { .int($0) } ?? .null, .text(h.verdict)])
+            s.bind(1, id); s.bind(2, Int64(k)); s.bind(3, h.hook); s.bind(4, h.family); s.bind(5, h.table); s.bind(6, h.chain); s.bind(7, h.handle); s.bind(8, h.verdict)
+            try s.insert()
         }
     }
 
     private func insertParts(_ id: Int64, _ p: TraceParts) throws(StoreError) {
-        for (k, e) in p.events.enumerated() {
-            try insertEventStmt.run([.int(id), .int(Int64(k)), .text(e.kind.rawValue), .text(e.name), e.cpu.map { .int($0) } ?? .null,
-                                     e.timeNs.map { .int($0) } ?? .null, e.detail.map { .text($0) } ?? .null])
+        let e = insertEventStmt, f = insertFrameStmt
+        for (k, x) in p.events.enumerated() {
+            e.bind(1, id); e.bind(2, Int64(k)); e.bind(3, x.kind.rawValue); e.bind(4, x.name); e.bind(5, x.cpu); e.bind(6, x.timeNs); e.bind(7, x.detail)
+            try e.insert()
         }
-        for (k, f) in p.frames.enumerated() {
-            try insertFrameStmt.run([.int(id), .int(Int64(k)), .text(f.direction.rawValue), .text(f.device), .int(f.timeNs), .blob(f.bytes)])
+        for (k, x) in p.frames.enumerated() {
+            f.bind(1, id); f.bind(2, Int64(k)); f.bind(3, x.direction.rawValue); f.bind(4, x.device); f.bind(5, x.timeNs); f.bind(6, blob: x.bytes)
+            try f.insert()
         }
     }
 

@@ -369,6 +369,11 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events WHERE trace_id > 4") + rows(db, "SELECT COUNT(*) FROM trace_frames WHERE trace_id > 4"), ["0", "0"])
         XCTAssertEqual(call("DELETE", "/v1/stacks/h/traces").status, 200)
         XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["0", "0"])
+        // And with their stack.
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.four).status, 200)
+        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["71", "4"])   // no second ARP request: the first is pending
+        XCTAssertEqual(call("DELETE", "/v1/stacks/h").status, 204)
+        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["0", "0"])
     }
 
     /// Each row of a query as its columns joined by "|" (NULL as nothing).
