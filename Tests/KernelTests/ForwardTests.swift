@@ -128,6 +128,44 @@ final class ForwardTests: XCTestCase {
         XCTAssertEqual(s.neighbourEntries.first { $0.address == IPv4Address(198, 18, 0, 77) }?.mac, MACAddress(2, 0, 0, 0, 9, 8))
     }
 
+    /// NUD for ARP, as this kernel showed it (scripts/record_arp_nud.py, there with shorter times):
+    /// a reply sent to us confirms the neighbour for a random 15-45 s; a packet sent to it later
+    /// leaves at once to the MAC it has, and the entry is DELAY; delay_first_probe_time (5 s) on
+    /// comes PROBE, an ARP request to that MAC itself (target MAC zero), and a reply makes it
+    /// REACHABLE; unanswered, three such requests retrans_time (1 s) apart, then FAILED.
+    func testARPProbesANeighbourThatWentQuiet() throws {
+        let dev = DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+        let s = try Stack(config: StackConfig(name: "t", devices: [dev]))
+        func echo(_ seq: UInt32, at ns: UInt64) -> PacketResult {
+            s.inject(frame: frame(.icmp(ICMPv4Repr(type: 8, code: 0, restOfHeader: 0x0001_0000 | seq))), device: s.devices[0], atNs: ns)
+        }
+        func state() -> String { s.neighbourEntries.map { "\($0.address) \($0.state.rawValue) \($0.mac.map { "\($0)" } ?? "-")" }.joined() }
+        let reply = FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.arp),
+                              network: .arp(ARPRepr(operation: 2, senderMAC: peerMAC, senderIP: peerIP, targetMAC: ourMAC, targetIP: ourIP))).emit()
+        let probe = FrameRepr(ethernet: EthernetRepr(dst: peerMAC, src: ourMAC, ethertype: EtherType.arp),
+                              network: .arp(ARPRepr(operation: 1, senderMAC: ourMAC, senderIP: ourIP, targetMAC: .zero, targetIP: peerIP))).emit()
+        XCTAssertEqual(echo(1, at: 0).emitted.count, 1)   // the broadcast request; the echo reply waits
+        XCTAssertEqual(s.inject(frame: reply, device: s.devices[0], atNs: 1_000_000).emitted.count, 1)   // the echo reply
+        XCTAssertEqual(state(), "198.18.0.9 REACHABLE 02:00:00:00:ff:01")
+        // 50 s on, past any reachable time: the reply goes straight to the MAC it has; NUD starts.
+        XCTAssertEqual(echo(2, at: 50_000_000_000).emitted.map { try! FrameRepr.parse($0.frame).ethernet.dst }, [peerMAC])
+        XCTAssertEqual(state(), "198.18.0.9 DELAY 02:00:00:00:ff:01")
+        let first = s.advance(toNs: 56_000_000_000)
+        XCTAssertEqual(first.map(\.frame), [probe])
+        XCTAssertEqual(first.map(\.timeNs), [55_008_000_120])   // the timer wheel's granularity, 120 ns to the wire
+        XCTAssertEqual(state(), "198.18.0.9 PROBE 02:00:00:00:ff:01")
+        _ = s.inject(frame: reply, device: s.devices[0], atNs: 56_000_000_000)
+        XCTAssertEqual(state(), "198.18.0.9 REACHABLE 02:00:00:00:ff:01")
+        // Quiet again, and this time nobody answers.
+        XCTAssertEqual(echo(3, at: 120_000_000_000).emitted.count, 1)
+        XCTAssertEqual(state(), "198.18.0.9 DELAY 02:00:00:00:ff:01")
+        let unanswered = s.advance(toNs: 130_000_000_000)
+        XCTAssertEqual(unanswered.map(\.frame), [probe, probe, probe])
+        XCTAssertEqual(unanswered.map(\.timeNs), [125_152_000_120, 126_176_000_120, 127_200_000_120])
+        XCTAssertEqual(state(), "198.18.0.9 FAILED -")
+        XCTAssertEqual(s.neighbourFailures, 1)
+    }
+
     func testICMPErrorsAreRateLimitedPerDestination() throws {
         let s = try makeStack()
         let rs = s.inject((0..<10).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16($0), dstPort: 9))), atNs: 0) })
@@ -154,7 +192,8 @@ final class NeighbourTimerTests: XCTestCase {
         XCTAssertEqual(s.snmp.icmp.OutDestUnreachs, 1)
         XCTAssertEqual(s.devices[0].stats.tx_packets, 3)
         XCTAssertEqual(s.neighbourFailures, 2)
-        XCTAssertTrue(s.neighbourEntries.isEmpty)
+        // Both entries stay, FAILED (as `ip neigh` shows them), until something is sent to them again.
+        XCTAssertEqual(s.neighbourEntries.map { "\($0.address) \($0.state.rawValue) \($0.mac.map { "\($0)" } ?? "-")" }, ["198.18.0.1 FAILED -", "198.18.1.2 FAILED -"])
     }
 }
 

@@ -35,7 +35,7 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
     /// `retrans_time_ms` (1 s) and `mcast_solicit` (3 requests in all): an unanswered neighbour fails after 3 s.
     static var retransNs: UInt64 { 1_000_000_000 }
     static var mcastSolicit: Int { 3 }
-    /// NUD (neighbour discovery): `delay_first_probe_time` 5 s, `ucast_solicit` 3 probes, and
+    /// NUD: `delay_first_probe_time` 5 s, `ucast_solicit` 3 probes, and
     /// `base_reachable_time` 30 s (each confirmation holds a random 0.5-1.5 times it).
     static var delayFirstProbeNs: UInt64 { 5_000_000_000 }
     static var ucastSolicit: Int { 3 }
@@ -105,16 +105,62 @@ extension Stack {
         return neighbours.remove(a, dev: d)
     }
 
-    /// `neigh_output` / `neigh_resolve_output`: with a known MAC the frame goes to `dev_queue_xmit`;
-    /// otherwise the skb waits on the entry's arp_queue and an ARP request goes out.
+    /// `neigh_output` / `neigh_resolve_output`: with a known MAC the frame goes to `dev_queue_xmit`
+    /// (starting NUD when the neighbour has not been confirmed lately); otherwise the skb waits on
+    /// the entry's arp_queue and an ARP request goes out.
     func neigh_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
-        if let e = neighbours.lookup(nexthop, dev: dev), let mac = e.mac {
+        if let mac = neigh_event_send(\.neighbours, nexthop, dev: dev, timer: .neighTimer(device: dev, address: nexthop.raw)) {
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
         return neigh_resolve(\.neighbours, skb, nexthop, dev: dev, queue: "arp_queue", request: "ARP request",
                              timer: .neighTimer(device: dev, address: nexthop.raw), retransNs: NeighbourTable<IPv4Address>.retransNs) {
             arp_solicit(nexthop, dev: dev, cause: skb)
+        }
+    }
+
+    /// `neigh_event_send` for a neighbour with a MAC, either family: the MAC to send to, and NUD
+    /// started when reachability has not been confirmed lately (STALE, or REACHABLE past its
+    /// time): DELAY, and delay_first_probe_time later the timer probes. Nil: no MAC yet.
+    func neigh_event_send<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ a: A, dev: Int, timer: Event) -> MACAddress? {
+        guard let e = self[keyPath: table].lookup(a, dev: dev), let mac = e.mac else { return nil }
+        if e.state == .stale || (e.state == .reachable && clockNs >= e.confirmedNs &+ e.reachableNs) {
+            self[keyPath: table].update(.init(dev: dev, addr: a)) { $0.state = .delay; $0.probes = 0 }
+            schedule(timerWheelExpiry(afterNs: NeighbourTable<A>.delayFirstProbeNs), timer)
+        }
+        return mac
+    }
+
+    /// A confirmation of reachability (a reply or advertisement sent to us): it holds for a random
+    /// half to one and a half of base_reachable_time (neigh_rand_reach_time).
+    func neigh_confirm<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ a: A, dev: Int, baseMs: UInt64) {
+        let reach = (random.next() % baseMs + baseMs / 2) * 1_000_000
+        self[keyPath: table].update(.init(dev: dev, addr: a)) { $0.confirmedNs = clockNs; $0.reachableNs = reach }
+    }
+
+    /// `neigh_timer_handler`, either family: INCOMPLETE solicits again (`solicit(nil)`: to all) up
+    /// to mcast_solicit times, DELAY becomes PROBE, which asks the neighbour itself
+    /// (`solicit(its MAC)`) up to ucast_solicit times, each `retransNs` apart; then FAILED, and what
+    /// waited is dropped (NEIGH_FAILED).
+    func neigh_timer<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ a: A, dev: Int, retransNs: UInt64, timer: Event,
+                        solicit: (MACAddress?) -> Void) {
+        guard var e = self[keyPath: table].lookup(a, dev: dev) else { return }
+        switch e.state {
+        case .incomplete where e.probes < NeighbourTable<A>.mcastSolicit, .probe where e.probes < NeighbourTable<A>.ucastSolicit, .delay:
+            if e.state == .delay { e.state = .probe; e.probes = 0 }
+            e.probes += 1
+            self[keyPath: table].insert(e)
+            solicit(e.state == .probe ? e.mac : nil)
+            schedule(timerWheelExpiry(afterNs: retransNs), timer)
+        case .incomplete, .probe:
+            e.state = .failed
+            e.mac = nil
+            let waiting = e.queue
+            e.queue = []; e.queuedBytes = 0
+            self[keyPath: table].insert(e)
+            neigh_invalidate(waiting, dev: dev)
+        default:
+            return
         }
     }
 
@@ -165,26 +211,21 @@ extension Stack {
         }
     }
 
-    /// `neigh_timer_handler`: ask again, up to mcast_solicit times; then the entry fails and what
-    /// waited on it is dropped with NEIGH_FAILED (and the neighbour table forgets it).
+    /// ARP's `neigh_timer_handler`: requests to all while resolving, to the neighbour's own MAC
+    /// while probing (arp_solicit sends to neigh->ha), from the device's address on its network.
     func neigh_timer_handler(device dev: Int, address a: IPv4Address) {
-        guard var e = neighbours.lookup(a, dev: dev), e.state == .incomplete else { return }
-        if e.probes < NeighbourTable<IPv4Address>.mcastSolicit {
-            e.probes += 1
-            neighbours.insert(e)
+        neigh_timer(\.neighbours, a, dev: dev, retransNs: NeighbourTable<IPv4Address>.retransNs, timer: .neighTimer(device: dev, address: a.raw)) { mac in
             let src = devices[dev].config.addresses.first(where: { $0.contains(a) })?.address ?? devices[dev].config.addresses.first?.address ?? .any
             arp_send(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: a),
-                     dstMAC: .broadcast, dev: dev, cause: nil)
-            schedule(timerWheelExpiry(afterNs: NeighbourTable<IPv4Address>.retransNs), .neighTimer(device: dev, address: a.raw))
-            return
+                     dstMAC: mac ?? .broadcast, dev: dev, cause: nil)
         }
-        _ = neighbours.remove(a, dev: dev)
-        neigh_invalidate(e.queue, dev: dev)
     }
 
     /// A neighbour became known: send what waited for it (`neigh_update` → `neigh_connect`).
     func neighbourResolved(_ a: IPv4Address, dev: Int, mac: MACAddress, state: NUDState, by skb: SkBuff) {
-        neigh_connect(neighbours.resolve(a, dev: dev, mac: mac, state: state), dev: dev, mac: mac, by: skb)
+        let waiting = neighbours.resolve(a, dev: dev, mac: mac, state: state)
+        if state == .reachable { neigh_confirm(\.neighbours, a, dev: dev, baseMs: NeighbourTable<IPv4Address>.baseReachableMs) }
+        neigh_connect(waiting, dev: dev, mac: mac, by: skb)
     }
 
     /// `neigh_connect`: what waited on a neighbour leaves now, in the trace of the packet that resolved it.

@@ -115,11 +115,7 @@ extension Stack {
         }
         // A solicited advertisement confirms reachability for a random half to one and a half of
         // base_reachable_time, 15 to 45 s by default (neigh_rand_reach_time).
-        if solicited {
-            let base = ndBaseReachableMs[skb.dev]
-            let reach = (random.next() % base + base / 2) * 1_000_000
-            neighbours6.update(.init(dev: skb.dev, addr: target)) { $0.confirmedNs = clockNs; $0.reachableNs = reach }
-        }
+        if solicited { neigh_confirm(\.neighbours6, target, dev: skb.dev, baseMs: ndBaseReachableMs[skb.dev]) }
         return consume("NA for \(target)")
     }
 
@@ -275,29 +271,12 @@ extension Stack {
         }
     }
 
-    /// The neighbour timer (`neigh_timer_handler`): INCOMPLETE solicits again up to mcast_solicit
-    /// times, 1 s apart, then FAILED drops what waited (NEIGH_FAILED); DELAY without a confirmation
-    /// becomes PROBE, unicast solicitations up to ucast_solicit, then FAILED.
+    /// Neighbour discovery's `neigh_timer_handler`: solicitations to the solicited-node group while
+    /// resolving, to the neighbour itself while probing, `retrans_time` apart (as the link's router
+    /// advertisements set it).
     func ndisc_timer_handler(device dev: Int, address a: IPv6Address) {
-        guard var e = neighbours6.lookup(a, dev: dev) else { return }
-        let retrans = ndRetransNs[dev]
-        switch e.state {
-        case .incomplete where e.probes < NeighbourTable<IPv6Address>.mcastSolicit, .probe where e.probes < NeighbourTable<IPv6Address>.ucastSolicit,
-             .delay:
-            if e.state == .delay { e.state = .probe; e.probes = 0 }
-            e.probes += 1
-            neighbours6.insert(e)
-            ndisc_solicit(a, dev: dev, cause: nil, unicast: e.state == .probe)
-            schedule(timerWheelExpiry(afterNs: retrans), .ndiscTimer(device: dev, address: a.raw))
-        case .incomplete, .probe:
-            e.state = .failed
-            e.mac = nil
-            let waiting = e.queue
-            e.queue = []; e.queuedBytes = 0
-            neighbours6.insert(e)
-            neigh_invalidate(waiting, dev: dev)
-        default:
-            return
+        neigh_timer(\.neighbours6, a, dev: dev, retransNs: ndRetransNs[dev], timer: .ndiscTimer(device: dev, address: a.raw)) { mac in
+            ndisc_solicit(a, dev: dev, cause: nil, unicast: mac != nil)
         }
     }
 }
