@@ -8,11 +8,13 @@ reachable time under delay_first_probe_time an idle entry goes REACHABLE -> DELA
 over: the kernel's timer sees it used within delay_probe_time of its last confirmation.)
 Prints each state change of A's entry (`ip -s neigh`) and the frames B saw, in seconds from the
 first send. Root, tshark, /usr/bin/python3. Recorded on 6.18.44 (ForwardTests.testARPProbesANeighbourThatWentQuiet):
-   0.02 send; REACHABLE (broadcast request, unicast reply, the datagram)
-   ~2-6 STALE (reachable time: a random 0.5-1.5 of the base)
-   9.0 send (in STALE: the datagram leaves at once) -> DELAY
-  10.0 PROBE: a request to B's MAC (ARP target MAC 00:00:00:00:00:00), B replies -> REACHABLE
-  18.0 send in STALE, B silent -> DELAY; requests to B's MAC at +1.0, +2.0, +3.0 s; FAILED at +4.0 s"""
+   0.03 send: broadcast request, unicast reply, the datagram; REACHABLE
+   6.17 STALE (the reachable time is a random 0.5-1.5 of the base)
+   9.04 send in STALE: the datagram leaves at once; DELAY
+  10.05 a request to B's MAC (ARP target MAC 00:00:00:00:00:00), B replies; REACHABLE (10.10)
+  16.14 STALE
+  18.06 send, B silent: the datagram; DELAY; requests to B's MAC at 19.08, 20.10, 21.12 (1.024 s
+        apart: the timer wheel's granularity); PROBE; FAILED by 22.19"""
 import os, subprocess, time
 def sh(c): return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
 sh("ip netns del nud_a; ip netns del nud_b")
