@@ -79,6 +79,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var v6: Bool, dev: String, address: String
         public var mac: String?, state: String, probes: Int
         public var confirmedNs: UInt64, reachableNs: UInt64
+        /// When its state or MAC last changed (the ARP locktime); nil in checkpoints from before it was kept.
+        public var updatedNs: UInt64?
         public var timersNs: [UInt64]
         /// What waits for its MAC (arp_queue), in order.
         public var queue: [Skb]
@@ -191,7 +193,7 @@ extension Stack {
         }
         func record<A>(_ e: NeighbourEntry<A>, v6: Bool, address: String, timers: [UInt64]) -> StackRuntime.Neighbour {
             .init(v6: v6, dev: devices[e.dev].name, address: address, mac: e.mac?.description, state: e.state.rawValue, probes: e.probes,
-                  confirmedNs: e.confirmedNs, reachableNs: e.reachableNs, timersNs: timers, queue: e.queue.map(skbRecord))
+                  confirmedNs: e.confirmedNs, reachableNs: e.reachableNs, updatedNs: e.updatedNs, timersNs: timers, queue: e.queue.map(skbRecord))
         }
         // Permanent entries come from the stack's document, which the restore builds from.
         r.neighbours = neighbours.all.filter { $0.state != .permanent }.map {
@@ -346,7 +348,7 @@ extension Stack {
         guard self[keyPath: table].lookup(a, dev: dev) == nil else { return }
         let queue = n.queue.compactMap(skb)
         self[keyPath: table].insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
-                                                   reachableNs: n.reachableNs, queuedBytes: queue.reduce(0) { $0 + $1.truesize }, queue: queue))
+                                                   reachableNs: n.reachableNs, updatedNs: n.updatedNs ?? 0, queuedBytes: queue.reduce(0) { $0 + $1.truesize }, queue: queue))
         for t in n.timersNs { schedule(max(t, clockNs), timer) }
     }
 

@@ -166,6 +166,37 @@ final class ForwardTests: XCTestCase {
         XCTAssertEqual(s.neighbourFailures, 1)
     }
 
+    /// Which ARP frames change a known neighbour's MAC, as this kernel showed
+    /// (scripts/record_arp_locktime.py): a reply with another MAC within the 1 s locktime of the
+    /// entry's last change is ignored, after it taken; a gratuitous request or reply (sender and
+    /// target address the same; a reply's target MAC the sender's) is taken within it, STALE as
+    /// broadcast; an unsolicited reply from an address without an entry makes none (arp_accept 0).
+    func testARPLocktimeAndGratuitousFrames() throws {
+        let dev = DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+        let s = try Stack(config: StackConfig(name: "t", devices: [dev]))
+        func arp(_ op: UInt16, _ mac: MACAddress, from ip: IPv4Address = peerIP, target: MACAddress = ourMAC, targetIP: IPv4Address = ourIP,
+                 to dst: MACAddress = ourMAC, at ms: UInt64) {
+            let f = FrameRepr(ethernet: EthernetRepr(dst: dst, src: mac, ethertype: EtherType.arp),
+                              network: .arp(ARPRepr(operation: op, senderMAC: mac, senderIP: ip, targetMAC: target, targetIP: targetIP))).emit()
+            _ = s.inject(frame: f, device: s.devices[0], atNs: ms * 1_000_000)
+        }
+        func state() -> String { s.neighbourEntries.map { "\($0.address) \($0.state.rawValue) \($0.mac.map { "\($0)" } ?? "-")" }.joined(separator: ", ") }
+        let x = MACAddress(2, 0, 0, 0, 0, 0x0a), y = MACAddress(2, 0, 0, 0, 0, 0x0b), z = MACAddress(2, 0, 0, 0, 0, 0x0c)
+        _ = s.inject(frame: frame(.icmp(ICMPv4Repr(type: 8, code: 0, restOfHeader: 0x0001_0001))), device: s.devices[0], atNs: 0)
+        arp(2, peerMAC, at: 1)
+        XCTAssertEqual(state(), "198.18.0.9 REACHABLE 02:00:00:00:ff:01")
+        arp(2, x, at: 300)
+        XCTAssertEqual(state(), "198.18.0.9 REACHABLE 02:00:00:00:ff:01")
+        arp(2, x, at: 1_700)
+        XCTAssertEqual(state(), "198.18.0.9 REACHABLE 02:00:00:00:00:0a")
+        arp(1, y, target: .zero, targetIP: peerIP, to: .broadcast, at: 1_750)
+        XCTAssertEqual(state(), "198.18.0.9 STALE 02:00:00:00:00:0b")
+        arp(2, z, target: z, targetIP: peerIP, to: .broadcast, at: 1_800)
+        XCTAssertEqual(state(), "198.18.0.9 STALE 02:00:00:00:00:0c")
+        arp(2, MACAddress(2, 0, 0, 0, 0, 0x4d), from: IPv4Address(198, 18, 0, 77), at: 1_850)
+        XCTAssertEqual(state(), "198.18.0.9 STALE 02:00:00:00:00:0c")
+    }
+
     func testICMPErrorsAreRateLimitedPerDestination() throws {
         let s = try makeStack()
         let rs = s.inject((0..<10).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16($0), dstPort: 9))), atNs: 0) })

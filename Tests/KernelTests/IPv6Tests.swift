@@ -137,6 +137,28 @@ final class IPv6Tests: XCTestCase {
         XCTAssertEqual(s.neighbour6Entries.first?.state, .reachable)
     }
 
+    /// An advertisement naming another MAC without the override flag (ndisc_recv_na's
+    /// NEIGH_UPDATE_F_WEAK_OVERRIDE): a REACHABLE entry keeps its MAC but becomes STALE, any other
+    /// ignores it; with the flag the MAC is taken.
+    func testAdvertisementsWithoutOverrideKeepTheMAC() throws {
+        let s = try stack6(peerKnown: false)
+        _ = s.inject(frame: frame6(echo()), device: s.devices[0])
+        func na(_ mac: MACAddress, solicited: Bool, override: Bool) {
+            let m = NDPRepr.neighbourAdvertisement(router: false, solicited: solicited, override: override, target: Self.peer6, options: [.targetLinkLayer(mac)])
+            _ = s.inject(frame: frame6(hop: 255, .icmpv6(m.icmp)), device: s.devices[0])
+        }
+        func state() -> String { s.neighbour6Entries.map { "\($0.state.rawValue) \($0.mac.map { "\($0)" } ?? "-")" }.joined() }
+        let other = MACAddress(2, 0, 0, 0, 0, 0x77)
+        na(peerMAC, solicited: true, override: true)
+        XCTAssertEqual(state(), "REACHABLE 02:00:00:00:ff:01")
+        na(other, solicited: false, override: false)
+        XCTAssertEqual(state(), "STALE 02:00:00:00:ff:01")
+        na(other, solicited: true, override: false)
+        XCTAssertEqual(state(), "STALE 02:00:00:00:ff:01")
+        na(other, solicited: false, override: true)
+        XCTAssertEqual(state(), "STALE 02:00:00:00:00:77")
+    }
+
     /// A router forwarding a packet back out the link it came in on tells the sender (RFC 4861 8.2):
     /// a redirect from its link-local address naming the better first hop (here the on-link
     /// destination itself) with its MAC and the start of the packet, cut to a multiple of 8 bytes;

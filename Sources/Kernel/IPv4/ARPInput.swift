@@ -12,8 +12,8 @@ extension Stack {
         return arp_process(skb)
     }
 
-    /// `arp_process`: learn the sender when the request is for us (or when we already know it),
-    /// answer requests for our addresses with `arp_send`.
+    /// `arp_process`: learn the sender when the request is for us (or update it when we already
+    /// have an entry), answer requests for our addresses with `arp_send`.
     func arp_process(_ skb: SkBuff) -> PathEnd {
         enter(.arp_process, skb)
         let p = try! ARPPacket(checking: skb.data, at: skb.networkHeader)
@@ -29,9 +29,17 @@ extension Stack {
                              targetMAC: arp.senderMAC, targetIP: arp.senderIP), dstMAC: arp.senderMAC, dev: dev, cause: skb)
             return consume("ARP request for our \(arp.targetIP): replied")
         }
-        if neighbours.lookup(arp.senderIP, dev: dev) != nil || (arp.operation == ARPRepr.reply && forUs) {
+        // Only a neighbour with an entry is updated (arp_accept 0: unsolicited ARP creates none,
+        // recorded on this kernel, scripts/record_arp_locktime.py).
+        if let known = neighbours.lookup(arp.senderIP, dev: dev) {
             let state: NUDState = arp.operation == ARPRepr.reply && skb.pktType == .host ? .reachable : .stale
-            neighbourResolved(arp.senderIP, dev: dev, mac: arp.senderMAC, state: state, by: skb)
+            // Another MAC within the locktime of the entry's last change is ignored, unless the
+            // frame is gratuitous (arp_is_garp: sender and target address the same, not ours, and
+            // for a reply the target MAC the sender's).
+            let garp = arp.senderIP == arp.targetIP && (arp.operation != ARPRepr.reply || arp.targetMAC == arp.senderMAC)
+                && fib.lookup(arp.senderIP)?.type != .local
+            let override = clockNs > known.updatedNs &+ NeighbourTable<IPv4Address>.locktimeNs || garp
+            neighbourResolved(arp.senderIP, dev: dev, mac: arp.senderMAC, state: state, how: override ? .override : .keep, by: skb)
             return consume("neighbour \(arp.senderIP) is at \(arp.senderMAC)")
         }
         return consume("ARP \(arp.operation == ARPRepr.reply ? "reply" : "request") not for us")

@@ -18,8 +18,10 @@ public struct NeighbourEntry<Address: Hashable & Comparable & Sendable> {
     /// Solicitations sent while incomplete.
     public var probes: Int
     /// When reachability was last confirmed, and for how long it then holds (`neigh->confirmed`,
-    /// the randomised reachable_time); used by neighbour discovery's NUD.
+    /// the randomised reachable_time); used by NUD.
     var confirmedNs: UInt64 = 0, reachableNs: UInt64 = 0
+    /// When its state or MAC last changed (`neigh->updated`): ARP takes no other MAC within the locktime.
+    var updatedNs: UInt64 = 0
     /// `arp_queue` bytes (truesize), limited by unres_qlen_bytes.
     var queuedBytes = 0
     var queue: [SkBuff] = []
@@ -40,6 +42,9 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
     static var delayFirstProbeNs: UInt64 { 5_000_000_000 }
     static var ucastSolicit: Int { 3 }
     static var baseReachableMs: UInt64 { 30_000 }
+    /// `locktime` (1 s): ARP replies with another MAC within it of the last change are ignored
+    /// (several proxies answering: the first answer wins).
+    static var locktimeNs: UInt64 { 1_000_000_000 }
 
     mutating func setPermanent(_ a: Address, mac: MACAddress, dev: Int) {
         entries[Key(dev: dev, addr: a)] = NeighbourEntry(address: a, dev: dev, mac: mac, state: .permanent, probes: 0)
@@ -74,18 +79,34 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
         return first
     }
 
-    /// `neigh_update` with a MAC: the entry becomes `state` (a permanent one stays; a valid one
-    /// told its own MAC again only as STALE keeps its state) and hands back what waited on it.
-    mutating func resolve(_ a: Address, dev: Int, mac: MACAddress, state: NUDState = .reachable) -> [SkBuff] {
+    /// How `neigh_update` may change the MAC of a valid entry: `override` takes the new one
+    /// (NEIGH_UPDATE_F_OVERRIDE); `weak` keeps the old one but only as STALE when the entry was
+    /// REACHABLE, and ignores the update otherwise (WEAK_OVERRIDE alone); `keep` ignores it.
+    enum Override { case override, weak, keep }
+
+    /// `neigh_update` with a MAC, at `nowNs`: the entry becomes `state` (a permanent one stays; a
+    /// valid one told its own MAC again only as STALE keeps its state; another MAC as `how`
+    /// allows) and hands back what waited on it.
+    mutating func resolve(_ a: Address, dev: Int, mac: MACAddress, state: NUDState = .reachable, how: Override = .override, nowNs: UInt64) -> [SkBuff] {
         let key = Key(dev: dev, addr: a)
         guard var e = entries[key] else {
-            entries[key] = NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: 0)
+            entries[key] = NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: 0, updatedNs: nowNs)
             return []
         }
         if e.state == .permanent { return [] }
-        let valid = [.reachable, .stale, .delay, .probe].contains(e.state)
-        if !(valid && e.mac == mac && state == .stale) { e.state = state }
-        e.mac = mac
+        var new = state, lladdr = mac
+        if e.state.isValid, let old = e.mac {
+            if mac != old && how != .override {
+                guard how == .weak && e.state == .reachable else { return [] }
+                lladdr = old; new = .stale
+            } else if mac == old && state == .stale {
+                new = e.state
+            }
+        }
+        if new != e.state || lladdr != e.mac { e.updatedNs = nowNs }
+        if new != e.state, new == .probe { e.probes = 0 }
+        e.state = new
+        e.mac = lladdr
         let waiting = e.queue
         e.queue = []; e.queuedBytes = 0
         entries[key] = e
@@ -222,8 +243,9 @@ extension Stack {
     }
 
     /// A neighbour became known: send what waited for it (`neigh_update` → `neigh_connect`).
-    func neighbourResolved(_ a: IPv4Address, dev: Int, mac: MACAddress, state: NUDState, by skb: SkBuff) {
-        let waiting = neighbours.resolve(a, dev: dev, mac: mac, state: state)
+    func neighbourResolved(_ a: IPv4Address, dev: Int, mac: MACAddress, state: NUDState, how: NeighbourTable<IPv4Address>.Override = .override,
+                           by skb: SkBuff) {
+        let waiting = neighbours.resolve(a, dev: dev, mac: mac, state: state, how: how, nowNs: clockNs)
         if state == .reachable { neigh_confirm(\.neighbours, a, dev: dev, baseMs: NeighbourTable<IPv4Address>.baseReachableMs) }
         neigh_connect(waiting, dev: dev, mac: mac, by: skb)
     }

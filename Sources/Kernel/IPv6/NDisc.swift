@@ -82,7 +82,7 @@ extension Stack {
         // __neigh_lookup creates the entry unless the solicitation was multicast without an address.
         if !inc || mac != nil {
             if let mac {
-                neigh_connect(neighbours6.resolve(saddr, dev: skb.dev, mac: mac, state: .stale), dev: skb.dev, mac: mac, by: skb)
+                neigh_connect(neighbours6.resolve(saddr, dev: skb.dev, mac: mac, state: .stale, nowNs: clockNs), dev: skb.dev, mac: mac, by: skb)
             } else if neighbours6.lookup(saddr, dev: skb.dev) == nil {
                 neighbours6.insert(NeighbourEntry(address: saddr, dev: skb.dev, mac: nil, state: .incomplete, probes: 0))
             }
@@ -99,7 +99,7 @@ extension Stack {
         let daddr = IPv6Address(array: skb.data, at: nh + 24)
         let nd: NDPRepr
         switch ndMessage(skb) { case .success(let m): nd = m; case .failure(let e): return drop(e.reason, "NA: \(e.why)") }
-        guard case .neighbourAdvertisement(_, let solicited, _, let target, let options) = nd else { return drop(.NOT_SPECIFIED, "NA: not an advertisement") }
+        guard case .neighbourAdvertisement(_, let solicited, let override, let target, let options) = nd else { return drop(.NOT_SPECIFIED, "NA: not an advertisement") }
         if target.isMulticast { return drop(.NOT_SPECIFIED, "NA: target address is multicast") }
         if daddr.isMulticast && solicited { return drop(.NOT_SPECIFIED, "NA: solicited NA is multicasted") }
         let mac: MACAddress?
@@ -109,7 +109,9 @@ extension Stack {
         if e.state == .permanent { return consume("NA for \(target) (a permanent entry stays)") }
         if e.state == .failed { return drop(.NOT_SPECIFIED, "NA for \(target), whose entry is FAILED (not resolving): ignored") }
         if let mac {
-            neigh_connect(neighbours6.resolve(target, dev: skb.dev, mac: mac, state: solicited ? .reachable : .stale), dev: skb.dev, mac: mac, by: skb)
+            // Another MAC without the override flag only makes a REACHABLE entry STALE at its old one (weak override).
+            neigh_connect(neighbours6.resolve(target, dev: skb.dev, mac: mac, state: solicited ? .reachable : .stale, how: override ? .override : .weak, nowNs: clockNs),
+                          dev: skb.dev, mac: mac, by: skb)
         } else if solicited, e.mac != nil {
             neighbours6.update(.init(dev: skb.dev, addr: target)) { $0.state = .reachable }
         }
@@ -168,7 +170,7 @@ extension Stack {
             taught.append("reachable time \(ndBaseReachableMs[dev]) ms")
         }
         if case .success(let m?) = lladdr(options, source: true) {
-            neigh_connect(neighbours6.resolve(src, dev: dev, mac: m, state: .stale), dev: dev, mac: m, by: skb)
+            neigh_connect(neighbours6.resolve(src, dev: dev, mac: m, state: .stale, nowNs: clockNs), dev: dev, mac: m, by: skb)
         }
         for case .prefixInformation(let len, let onLink, let autonomous, let valid, _, let prefix) in options {
             let p = IPv6CIDR(address: prefix, prefixLength: Int(min(len, 128)))
