@@ -2427,7 +2427,8 @@ components:
           type: object
           description: |
             Linux sysctl names: net.ipv4.ip_forward, ip_default_ttl, ipfrag_time, ipfrag_high_thresh,
-            ipfrag_low_thresh, ipfrag_max_dist, icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts,
+            ipfrag_low_thresh, ipfrag_max_dist, icmp_ratelimit, icmp_ratemask, icmp_msgs_per_sec, icmp_msgs_burst,
+            icmp_echo_ignore_broadcasts,
             net.netfilter.nf_conntrack_tcp_loose, nf_conntrack_max,
             net.core.netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default,
             rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len, net.ipv4.conf.all.send_redirects,

@@ -126,6 +126,9 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var random: UInt64 = 0, bpfRandom: UInt64 = 0
     public var ipIdents: [Ident] = []
     public var icmpPeers: [Peer] = [], icmp6Peers: [Peer] = [], redirectPeers: [Peer] = [], redirect6Peers: [Peer] = []
+    /// The host-wide ICMP limit: credit, last refill (jiffies) and the state of its cost draws;
+    /// nil in checkpoints from before it was modelled.
+    public var icmpGlobal: [Int64]? = nil
     public var raRoutes: [Learned] = [], raAddresses: [Learned] = []
     /// TCP connections, the last serial handed out and the TCP timers in the order they run.
     public var tcp: [TCPConnection]? = nil
@@ -209,6 +212,7 @@ extension Stack {
         r.ipIdents = (0..<IPIdents.buckets).compactMap { b in
             ipIdents.idents[b] == 0 && ipIdents.tstamps[b] == 0 ? nil : .init(bucket: b, ident: ipIdents.idents[b], tstamp: ipIdents.tstamps[b])
         }
+        r.icmpGlobal = [Int64(icmpGlobal.credit), Int64(bitPattern: icmpGlobal.stamp), Int64(bitPattern: icmpGlobalRandom.state)]
         r.icmpPeers = icmpPeers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.0, last: $0.value.1) }
         r.icmp6Peers = icmp6Peers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.tokens, last: $0.value.last) }
         r.redirectPeers = redirectPeers.sorted { $0.key.raw < $1.key.raw }.map {
@@ -332,6 +336,10 @@ extension Stack {
         for i in r.ipIdents where (0..<IPIdents.buckets).contains(i.bucket) {
             ipIdents.idents[i.bucket] = i.ident
             ipIdents.tstamps[i.bucket] = i.tstamp
+        }
+        if let g = r.icmpGlobal, g.count == 3 {
+            icmpGlobal = (Int(g[0]), UInt64(bitPattern: g[1]))
+            icmpGlobalRandom.state = UInt64(bitPattern: g[2])
         }
         for p in r.icmpPeers { if let a = UInt32(p.address, radix: 16) { icmpPeers[IPv4Address(raw: a)] = (p.value, p.last) } }
         for p in r.icmp6Peers { if let a = UInt128(p.address, radix: 16) { icmp6Peers[IPv6Address(raw: a)] = (p.value, p.last) } }

@@ -114,6 +114,11 @@ public final class Stack {
     var skbCache: [SkBuff] = []
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).
     var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
+    /// The host-wide ICMP limit (icmp_global): credits left, the jiffy of the last refill, and the
+    /// draws of what each message costs (a stream of its own, as the kernel's get_random_u32_below
+    /// takes nothing from the other random choices).
+    var icmpGlobal = (credit: 0, stamp: UInt64(0))
+    var icmpGlobalRandom = StackRandom(seed: 0)
     var icmp6Peers: [IPv6Address: (tokens: UInt64, last: UInt64)] = [:]
     /// inet_peer redirect limits for IPv6: per destination (ip6_forward) and per source (ndisc_send_redirect).
     var redirect6Peers: [RedirectPeer: (tokens: UInt64, last: UInt64)] = [:]
@@ -192,6 +197,7 @@ public final class Stack {
         }
         try setQdiscs(config.qdiscs, classes: config.classes)
         bpfRandom = (config.seed &+ 1) &* 0x9e37_79b9_7f4a_7c15 | 1
+        icmpGlobalRandom = StackRandom(seed: config.seed ^ 0x1c3b_9a2f_5e7d_0461)
         for (i, x) in config.xdp.enumerated() {
             guard let dev = devices.firstIndex(where: { $0.name == x.dev }) else { throw ConfigError(path: "/xdp/\(i)/dev", message: "no device named \(x.dev)") }
             guard devices[dev].xdp == nil else { throw ConfigError(path: "/xdp/\(i)/dev", message: "\(x.dev) has an XDP program already (one per device)") }

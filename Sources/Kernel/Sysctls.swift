@@ -4,7 +4,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case ip_forward, ip_default_ttl, ipfrag_time, ipfrag_high_thresh, ipfrag_low_thresh, ipfrag_max_dist
     case netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default, rmem_max, wmem_default, wmem_max
     case rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len
-    case icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts, send_redirects
+    case icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts, send_redirects, icmp_msgs_per_sec, icmp_msgs_burst
     case nf_conntrack_tcp_loose, nf_conntrack_max
     // IPv6 (net->ipv6.devconf_all and net->ipv6.sysctl): `all` applies to every device here.
     case forwarding6, hop_limit6, disable_ipv6, icmpv6_time, icmpv6_echo_ignore_all
@@ -34,6 +34,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .flow_limit_table_len: "net.core.flow_limit_table_len"
         case .icmp_ratelimit: "net.ipv4.icmp_ratelimit"
         case .icmp_ratemask: "net.ipv4.icmp_ratemask"
+        case .icmp_msgs_per_sec: "net.ipv4.icmp_msgs_per_sec"
+        case .icmp_msgs_burst: "net.ipv4.icmp_msgs_burst"
         case .icmp_echo_ignore_broadcasts: "net.ipv4.icmp_echo_ignore_broadcasts"
         case .send_redirects: "net.ipv4.conf.all.send_redirects"
         case .nf_conntrack_tcp_loose: "net.netfilter.nf_conntrack_tcp_loose"
@@ -78,6 +80,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .flow_limit_table_len: 4096
         case .icmp_ratelimit: 1000
         case .icmp_ratemask: 6168
+        case .icmp_msgs_per_sec: 1000
+        case .icmp_msgs_burst: 50
         case .icmp_echo_ignore_broadcasts: 1
         case .send_redirects: 1
         case .nf_conntrack_tcp_loose: 1
@@ -122,6 +126,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .flow_limit_table_len: 1...(1 << 20)
         case .flow_limit_cpu_bitmap: 0...Int(UInt32.max)
         case .icmp_ratelimit, .icmp_ratemask: 0...(1 << 30)
+        case .icmp_msgs_per_sec, .icmp_msgs_burst: 0...Int(Int32.max)
         case .nf_conntrack_max: 1...(1 << 24)
         case .tcp_rmem_min, .tcp_rmem_default, .tcp_rmem_max: 1...Int(Int32.max)
         case .somaxconn: 0...Int(Int32.max)

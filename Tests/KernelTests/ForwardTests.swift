@@ -197,11 +197,39 @@ final class ForwardTests: XCTestCase {
         XCTAssertEqual(state(), "198.18.0.9 STALE 02:00:00:00:00:0c")
     }
 
+    /// The host-wide limit (icmp_msgs_burst 50, icmp_msgs_per_sec 1,000), as this kernel showed
+    /// it (scripts/record_icmp_global_limit.py: 46-59 of a burst of 200 datagrams from 200
+    /// sources answered, 72-79 of two bursts 30 ms apart): each error sent costs a random 0-2
+    /// credits; the credit refills only 20 ms after the last refill. The per-destination limit
+    /// never bites here (one datagram per source).
+    func testICMPErrorsHaveAHostWideLimit() throws {
+        let s = try makeStack()
+        // Port unreachables sent (they go through the gateway, whose MAC is not known: they wait on ARP).
+        func burst(_ base: Int, at ns: UInt64) -> Int {
+            let before = s.snmp.icmp.OutDestUnreachs
+            _ = s.inject((0..<200).map { k in
+                Injection(device: 0, frame: frame(src: IPv4Address(198, 18, UInt8(1 + (base + k) / 250), UInt8(1 + (base + k) % 250)), .udp(UDPRepr(srcPort: 4000, dstPort: 9))), atNs: ns)
+            })
+            return s.snmp.icmp.OutDestUnreachs - before
+        }
+        XCTAssertEqual(burst(0, at: 0), 58)
+        XCTAssertEqual(s.snmp.icmp.OutRateLimitGlobal, 142)
+        XCTAssertEqual(burst(200, at: 30_000_000), 25)
+        XCTAssertEqual(s.snmp.icmp.OutRateLimitGlobal, 317)
+        XCTAssertEqual(s.snmp.icmp.OutRateLimitHost, 0)
+        // net.ipv4.icmp_msgs_burst 0: a refill leaves no credit but lets its own message through
+        // (icmp_global_allow answers true when it refills), so one every 20 ms goes.
+        let none = try makeStack(sysctls: ["net.ipv4.icmp_msgs_burst": 0])
+        _ = none.inject((0..<10).map { k in Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16(k), dstPort: 9))), atNs: UInt64(k) * 4_000_000) })
+        XCTAssertEqual(none.snmp.icmp.OutDestUnreachs, 2)   // at 0 and at 20 ms
+        XCTAssertEqual(none.snmp.icmp.OutRateLimitGlobal, 8)
+    }
+
     func testICMPErrorsAreRateLimitedPerDestination() throws {
         let s = try makeStack()
         let rs = s.inject((0..<10).map { Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16($0), dstPort: 9))), atNs: 0) })
         XCTAssertEqual(rs.filter { !$0.emitted.isEmpty }.count, 6, "burst of 6 (XRLIM_BURST_FACTOR), then one per icmp_ratelimit ms")
-        XCTAssertEqual(s.snmp.icmp.RateLimitHost, 4)
+        XCTAssertEqual(s.snmp.icmp.OutRateLimitHost, 4)
     }
 }
 

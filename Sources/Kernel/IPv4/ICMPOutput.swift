@@ -18,8 +18,9 @@ extension Stack {
             // Only informational ICMP (echo, timestamp...) may draw an error.
             if [ICMPv4Repr.destUnreachable, 4, 5, ICMPv4Repr.timeExceeded, 12].contains(t) { return }
         }
-        guard icmpRateAllows(src, type: type) else { snmp.icmp.RateLimitHost += 1; return }
-        guard let route = routeOutput(src) else { return }
+        let global = icmpv4_global_allow(type: type, code: code)
+        guard global.allowed, let route = routeOutput(src) else { return }
+        guard icmpv4_xrlim_allow(src, limited: global.limited) else { return }
         // A packet addressed to us is answered from the address it was sent to; otherwise the route picks.
         let from = fib.isLocal(dst) ? dst : route.src
         let quoted = Array(b[nh..<min(skb.len, nh + 576 - 28)])
@@ -38,7 +39,9 @@ extension Stack {
         enter(.icmp_reply, skb)
         let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
         let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
-        guard let route = routeOutput(src) else { return }
+        // Echo replies are limited only when icmp_ratemask names type 0 (it does not by default).
+        let global = icmpv4_global_allow(type: ICMPv4Repr.echoReply, code: 0)
+        guard global.allowed, let route = routeOutput(src), icmpv4_xrlim_allow(src, limited: global.limited) else { return }
         let reply = ICMPv4Repr(type: ICMPv4Repr.echoReply, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<skb.len]))
         sendICMP(reply, src: dst, dst: src, tos: b[nh + 1], route: route, cause: skb)
         snmp.icmp.OutEchoReps += 1
@@ -58,11 +61,19 @@ extension Stack {
         ip_local_out(bytes, route: route, cause: cause, attachConntrack: attachConntrack)
     }
 
-    /// `icmpv4_xrlim_allow`: types in icmp_ratemask are limited per destination.
-    private func icmpRateAllows(_ dst: IPv4Address, type: UInt8) -> Bool {
+    /// `icmpv4_xrlim_allow`: what the host-wide limit applies to (types in icmp_ratemask) is
+    /// limited per destination too (inet_peer: a bucket of 6 × icmp_ratelimit ms); a message that
+    /// passes costs host-wide credit, one that does not counts as OutRateLimitHost.
+    private func icmpv4_xrlim_allow(_ dst: IPv4Address, limited: Bool) -> Bool {
+        guard limited else { return true }
+        let ok = icmpPeerAllows(dst)
+        if ok { icmp_global_consume() } else { snmp.icmp.OutRateLimitHost += 1 }
+        return ok
+    }
+
+    private func icmpPeerAllows(_ dst: IPv4Address) -> Bool {
         let limit = UInt64(sysctl(.icmp_ratelimit)) * 1_000_000
-        let mask = sysctl(.icmp_ratemask)
-        guard limit > 0, type < 32, mask & (1 << Int(type)) != 0 else { return true }
+        guard limit > 0 else { return true }
         let now = clockNs
         var (tokens, last) = icmpPeers[dst] ?? (0, now &- 60_000_000_000)
         tokens = min(tokens &+ (now &- last), 6 * limit)

@@ -72,9 +72,10 @@ extension Stack {
         }
         if src.isUnspecified || src.isMulticast { return }
         if isICMPv6Error(skb) { return }
-        guard let route = routeOutput6(src, oif: src.isLinkLocal ? skb.dev : nil) else { return }
+        let global = icmpv6_global_allow(type: type)
+        guard global.allowed, let route = routeOutput6(src, oif: src.isLinkLocal ? skb.dev : nil) else { return }
         guard let saddr = from ?? fib6.sourceAddress(for: src, dev: skb.dev) ?? route.src else { return }
-        guard icmpv6RateAllows(src, type: type, route: route) else { snmp.icmp6.RateLimitHost += 1; return }
+        guard icmpv6RateAllows(src, route: route, limited: global.limited) else { return }
         let quoted = Array(b[nh..<min(skb.len, nh + 1280 - 48)])
         sendICMPv6(ICMPv6Repr(type: type, code: code, restOfHeader: info, data: quoted), src: saddr, dst: src, tclass: 0, route: route, cause: skb,
                    attachConntrack: true)
@@ -101,15 +102,29 @@ extension Stack {
         ip6_local_out(bytes, route: route, cause: cause, attachConntrack: attachConntrack)
     }
 
-    /// `icmpv6_xrlim_allow`: informational messages and packet too big pass; errors are limited per
-    /// destination by an inet_peer token bucket of net.ipv6.icmp.ratelimit ms, shortened for routes
-    /// to wider prefixes (>> (128 - plen) / 32).
-    private func icmpv6RateAllows(_ dst: IPv6Address, type: UInt8, route: Route6) -> Bool {
-        guard type < 128, type != ICMPv6Repr.packetTooBig else { return true }
+    /// `icmpv6_xrlim_allow`: what the host-wide limit applies to is limited per destination too, by
+    /// an inet_peer token bucket of net.ipv6.icmp.ratelimit ms, shortened for routes to wider
+    /// prefixes (>> (128 - plen) / 32).
+    /// One that passes costs host-wide credit (`icmp_global_consume`), one that does not counts as
+    /// Icmp6OutRateLimitHost.
+    private func icmpv6RateAllows(_ dst: IPv6Address, route: Route6, limited: Bool) -> Bool {
+        guard limited else { return true }
         var tmo = UInt64(sysctl(.icmpv6_time)) * 1_000_000
-        guard tmo > 0 else { return true }
         if route.prefixLength < 128 { tmo >>= UInt64((128 - route.prefixLength) >> 5) }
-        return xrlimAllow(&icmp6Peers[dst], timeoutNs: tmo)
+        let ok = tmo == 0 || xrlimAllow(&icmp6Peers[dst], timeoutNs: tmo)
+        if ok { icmp_global_consume() } else { snmp.icmp6.OutRateLimitHost += 1 }
+        return ok
+    }
+
+    /// `icmpv6_global_allow`: informational messages and packet too big are not limited
+    /// (net.ipv6.icmp.ratemask 0-1,3-127); errors pass the host-wide limit ICMP shares, or count
+    /// as the IPv4 Icmp OutRateLimitGlobal, as the kernel counts them. Whether the message may go
+    /// and whether the limits apply to it.
+    private func icmpv6_global_allow(type: UInt8) -> (allowed: Bool, limited: Bool) {
+        guard type < 128, type != ICMPv6Repr.packetTooBig else { return (true, false) }
+        if icmp_global_allow() { return (true, true) }
+        snmp.icmp.OutRateLimitGlobal += 1
+        return (false, false)
     }
 }
 
