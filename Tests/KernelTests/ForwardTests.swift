@@ -1,3 +1,4 @@
+import Foundation
 @testable import Kernel
 import Wire
 import TestSupport
@@ -223,6 +224,18 @@ final class ForwardTests: XCTestCase {
         _ = none.inject((0..<10).map { k in Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: UInt16(k), dstPort: 9))), atNs: UInt64(k) * 4_000_000) })
         XCTAssertEqual(none.snmp.icmp.OutDestUnreachs, 2)   // at 0 and at 20 ms
         XCTAssertEqual(none.snmp.icmp.OutRateLimitGlobal, 8)
+    }
+
+    /// A checkpoint from before the counters took the kernel's names (RateLimitHost) and before
+    /// OutRateLimitGlobal still reads; a new one writes the kernel's names.
+    func testICMPCountersOfOlderCheckpointsRead() throws {
+        let old = #"{"InMsgs":1,"InErrors":0,"InCsumErrors":0,"InEchos":1,"OutMsgs":5,"OutEchoReps":1,"OutTimeExcds":0,"OutDestUnreachs":4,"OutRedirects":0,"RateLimitHost":3}"#
+        let icmp = try JSONDecoder().decode(SNMPStats.ICMP.self, from: Data(old.utf8))
+        XCTAssertEqual([icmp.OutDestUnreachs, icmp.OutRateLimitHost, icmp.OutRateLimitGlobal], [4, 3, 0])
+        let again = String(decoding: try JSONEncoder().encode(icmp), as: UTF8.self)
+        XCTAssertTrue(again.contains(#""OutRateLimitGlobal":0"#) && again.contains(#""OutRateLimitHost":3"#) && !again.contains(#""RateLimitHost""#), again)
+        let old6 = #"{"InMsgs":0,"InErrors":0,"InCsumErrors":0,"OutMsgs":2,"OutErrors":0,"RateLimitHost":7,"InType":{},"OutType":{"1":2}}"#
+        XCTAssertEqual(try JSONDecoder().decode(SNMPStats.ICMP6.self, from: Data(old6.utf8)).OutRateLimitHost, 7)
     }
 
     func testICMPErrorsAreRateLimitedPerDestination() throws {
