@@ -50,6 +50,8 @@ public enum NFValue: Sendable, Equatable {
     case named(String)
     /// One value of a concatenated key (`1.1.1.1 . 22`), a part per selector.
     case tuple([NFValue])
+
+    var isSet: Bool { if case .set = self { true } else { false } }
 }
 
 /// A relational operator. `implicit` is a match written without one: equality, except for flag

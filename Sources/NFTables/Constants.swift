@@ -294,8 +294,12 @@ public enum NFPrinter {
         case .range6(_, _, let text): return text
         case .string(let s): return "\"\(s)\""
         case .set(let vs):
-            // An anonymous set lists its elements in key order, as the kernel's set holds them.
-            return "{ " + mergedElements(vs, sel).map { value($0, sel) }.joined(separator: ", ") + " }"
+            // An anonymous set lists its elements in key order, as the kernel's set holds them;
+            // an element of several flags as `syn | ack`.
+            return "{ " + mergedElements(vs, sel).map { e in
+                if sel.isFlags, case .range(let lo, let hi, _) = e, lo == hi { return flags(lo, sel).replacingOccurrences(of: ",", with: " | ") }
+                return value(e, sel)
+            }.joined(separator: ", ") + " }"
         case .named(let n): return "@\(n)"
         case .tuple(let parts): return parts.map { value($0, sel) }.joined(separator: " . ")
         }
@@ -341,7 +345,7 @@ public enum NFPrinter {
             if sel.isFib || sel.rawValue == "rt ipsec", case .range(_, _, let text) = v, text == "exists" || text == "missing" { return "\(sel.rawValue) \(text)" }
             // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
             if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
-            if sel == .tcpFlags, let mask, mask.nonzeroBitCount > 1 {
+            if sel == .tcpFlags, let mask, mask.nonzeroBitCount > 1, !v.isSet {
                 return "tcp flags " + (op == .ne ? "!= " : "") + "\(value(v, sel)) / \(flags(mask, sel))"
             }
             var out = sel.printed

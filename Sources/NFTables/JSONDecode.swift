@@ -224,7 +224,15 @@ extension NFJSON {
                     .joined(separator: " . ")
             }
             if case .array(let s) = v["set"] ?? .null {
-                return "{ " + (try s.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/set/\(k)") }).joined(separator: ", ") + " }"
+                // An element of several flags is {"|": [a, b]} (nested for more), or a list of names.
+                func element(_ x: JSONValue, _ p: String) throws(NFJSONError) -> String {
+                    if case .object(let kv) = x, kv.count == 1, kv[0].0 == "|", case .array(let ops) = kv[0].1, ops.count == 2 {
+                        return "\(try element(ops[0], p + "/|/0")) | \(try element(ops[1], p + "/|/1"))"
+                    }
+                    if case .array(let names) = x { return try names.enumerated().map { k, n throws(NFJSONError) in try valueText(n, sel, p + "/\(k)") }.joined(separator: " | ") }
+                    return try valueText(x, sel, p)
+                }
+                return "{ " + (try s.enumerated().map { k, x throws(NFJSONError) in try element(x, path + "/set/\(k)") }).joined(separator: ", ") + " }"
             }
             // A named map: {"map": {"key": ..., "data": "@m"}}.
             if let m = v["map"], case .string(let named) = m["data"] ?? .null, named.hasPrefix("@") {

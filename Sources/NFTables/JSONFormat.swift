@@ -150,8 +150,12 @@ public enum NFJSON {
             return .object([("range", .array([.string(IPv6Text.text(lo)), .string(IPv6Text.text(hi))]))])
         case .string(let s): return .string(s)
         case .set(let vs):
-            // A bare flag list is a range value (an array of names above); braces are an anonymous set.
-            return .object([("set", .array(NFPrinter.sortedElements(vs).map { value($0, sel) }))])
+            // A bare flag list is a range value (an array of names above); braces are an anonymous set,
+            // whose element of several flags is nft's {"|": [a, b]}, nested left to right.
+            return .object([("set", .array(NFPrinter.sortedElements(vs).map { e in
+                guard sel.isFlags, case .array(let names) = value(e, sel) else { return value(e, sel) }
+                return names.dropFirst().reduce(names[0]) { .object([("|", .array([$0, $1]))]) }
+            }))])
         case .named(let n): return .string("@" + n)
         case .tuple(let parts): return .object([("concat", .array(parts.map { value($0, sel) }))])
         }

@@ -607,7 +607,8 @@ extension NFParser {
         let value: NFValue
         if isPunct("{") {
             i += 1
-            let vals = try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.scalar(for: sel) }
+            // A flags element may combine bits: `{ syn, syn | ack }`.
+            let vals = try braceList { (p: inout NFParser) throws(NFSyntaxError) in sel.isFlags ? try p.flagsValue(for: sel, inSet: true) : try p.scalar(for: sel) }
             anonymousSets += 1
             value = .set(vals)
         } else if isPunct("@") {
@@ -621,9 +622,9 @@ extension NFParser {
             }
             value = .named(n)
         } else if sel == .ctState || sel == .ctStatus || sel == .tcpFlags {
-            // flag lists: `established,related`, `fin|syn`, and `tcp flags fin,syn / fin,syn,rst,ack`
-            var vals = [try scalar(for: sel)]
-            while isPunct(",") || isPunct("|") { i += 1; vals.append(try scalar(for: sel)) }
+            // flag lists: `established,related`, `fin|syn`, `(syn | ack)`, and `tcp flags fin,syn / fin,syn,rst,ack`
+            var vals = [try flagsValue(for: sel)]
+            while isPunct(",") || isPunct("|") { i += 1; vals.append(try flagsValue(for: sel)) }
             if isPunct("/") {
                 i += 1
                 var m = [try scalar(for: sel)]

@@ -22,6 +22,22 @@ extension NFParser {
         return n
     }
 
+    /// A flags value: a name or number, or bits in parentheses `(syn | ack)`; in a set, also bits
+    /// joined by `|` without them (an element, listed as nft lists it, `syn | ack`).
+    mutating func flagsValue(for sel: NFSelector, inSet: Bool = false) throws(NFSyntaxError) -> NFValue {
+        var m: UInt64
+        if isPunct("(") {
+            m = try maskValue(for: sel)
+        } else {
+            let first = try scalar(for: sel)
+            guard inSet, isPunct("|") else { return first }
+            m = NFConstants.bits(first)
+            while isPunct("|") { i += 1; m |= NFConstants.bits(try scalar(for: sel)) }
+        }
+        let text = inSet ? NFPrinter.flags(m, sel).replacingOccurrences(of: ",", with: " | ") : NFPrinter.flags(m, sel)
+        return .range(m, m, text: text)
+    }
+
     /// One value for a selector: a number, name, address, prefix or range.
     mutating func scalar(for sel: NFSelector) throws(NFSyntaxError) -> NFValue {
         let t = tok

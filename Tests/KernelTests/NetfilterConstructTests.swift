@@ -226,6 +226,18 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(s.ruleCounters().map(\.packets), [1, 2, 1])
     }
 
+    /// Parenthesised flag groups compare as one value under a mask, and a set element may join
+    /// flags with `|` (nft's `tcp flags & (fin | syn | rst | ack) == (syn | ack)`, `{ syn, syn | ack }`):
+    /// the SYN-ACK matches both, the SYN only the set, the ACK neither.
+    func testFlagGroupsInParenthesesAndSets() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\ttcp flags & (fin | syn | rst | ack) == (syn | ack) counter\n\t\ttcp flags { syn, syn | ack } counter\n\t\ttcp flags & (syn | ack) != (syn | ack) counter\n\t}\n}\n")
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: [.syn, .ack]))), device: s.devices[0])
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: .syn))), device: s.devices[0])
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: .ack))), device: s.devices[0])
+        XCTAssertEqual(s.ruleCounters().map(\.packets), [1, 2, 2])
+    }
+
     /// Header fields read from nft's header templates (offset and length), for protocols the stack
     /// does not dissect itself: SCTP, DCCP (a 4-bit field), AH, and what IGMP carries.
     func testTableDrivenHeaderFieldsMatchTheirBits() throws {
