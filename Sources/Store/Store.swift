@@ -586,58 +586,49 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Rows stored before migration 5 whose columns are not filled in yet (oldest first).
-    public func unindexedTraces(limit: Int) throws(StoreError) -> [(id: Int64, body: String)] {
-        try locked { () throws(StoreError) -> [(id: Int64, body: String)] in
-            try unindexedStmt.reset([.int(Int64(limit))])
-            var out: [(id: Int64, body: String)] = []
-            while try unindexedStmt.step() { out.append((unindexedStmt.int(0), unindexedStmt.text(1) ?? "")) }
-            unindexedStmt.done()
-            return out
-        }
-    }
+    public func unindexedTraces(limit: Int) throws(StoreError) -> [(id: Int64, body: String)] { try bodies(unindexedStmt, limit: limit) }
 
     /// Fills in the columns of rows stored before migration 5, in one transaction.
     public func setIndexes(_ rows: [(id: Int64, index: TraceIndex)]) throws(StoreError) {
-        try locked { () throws(StoreError) in
-            try db.exec("BEGIN")
-            do throws(StoreError) {
-                for (id, x) in rows {
-                    try setIndexStmt.run([.int(id)] + Store.indexValues(x))
-                    try insertRuleHits(id, x.rules)
-                }
-                try db.exec("COMMIT")
-            } catch {
-                try? db.exec("ROLLBACK")
-                throw error
+        try transaction { () throws(StoreError) in
+            for (id, x) in rows {
+                try setIndexStmt.run([.int(id)] + Store.indexValues(x))
+                try insertRuleHits(id, x.rules)
             }
         }
     }
 
     /// Full traces stored before migration 9, whose events and frames are still in their bodies (oldest first).
-    public func unsplitTraces(limit: Int) throws(StoreError) -> [(id: Int64, body: String)] {
-        try locked { () throws(StoreError) -> [(id: Int64, body: String)] in
-            try unsplitStmt.reset([.int(Int64(limit))])
-            var out: [(id: Int64, body: String)] = []
-            while try unsplitStmt.step() { out.append((unsplitStmt.int(0), unsplitStmt.text(1) ?? "")) }
-            unsplitStmt.done()
-            return out
-        }
-    }
+    public func unsplitTraces(limit: Int) throws(StoreError) -> [(id: Int64, body: String)] { try bodies(unsplitStmt, limit: limit) }
 
     /// Moves such traces' events and frames into their tables: each body becomes `body`, the rest
     /// of its document (nil: a body that could not be split, left whole), in one transaction.
     public func setParts(_ rows: [(id: Int64, split: (body: String, parts: TraceParts)?)]) throws(StoreError) {
+        try transaction { () throws(StoreError) in
+            for (id, split) in rows {
+                try setPartsStmt.run([.int(id), split.map { .text($0.body) } ?? .null, .int(split == nil ? 0 : 1)])
+                if let split { try insertParts(id, split.parts) }
+            }
+        }
+    }
+
+    /// The ids and bodies a backfill's statement selects (`limit` at most).
+    private func bodies(_ s: Statement, limit: Int) throws(StoreError) -> [(id: Int64, body: String)] {
+        try locked { () throws(StoreError) -> [(id: Int64, body: String)] in
+            try s.reset([.int(Int64(limit))])
+            var out: [(id: Int64, body: String)] = []
+            while try s.step() { out.append((s.int(0), s.text(1) ?? "")) }
+            s.done()
+            return out
+        }
+    }
+
+    /// `body` in one transaction, under the lock: all of it commits or none.
+    private func transaction(_ body: () throws(StoreError) -> Void) throws(StoreError) {
         try locked { () throws(StoreError) in
             try db.exec("BEGIN")
             do throws(StoreError) {
-                for (id, split) in rows {
-                    if let split {
-                        try setPartsStmt.run([.int(id), .text(split.body), .int(1)])
-                        try insertParts(id, split.parts)
-                    } else {
-                        try setPartsStmt.run([.int(id), .null, .int(0)])
-                    }
-                }
+                try body()
                 try db.exec("COMMIT")
             } catch {
                 try? db.exec("ROLLBACK")
