@@ -137,6 +137,9 @@ public enum NFJSON {
             }
             // Times go out in seconds, as nft -j writes them.
             if sel == .ctExpiration { return lo == hi ? .int(Int(lo / 1000)) : .object([("range", .array([.int(Int(lo / 1000)), .int(Int(hi / 1000))]))]) }
+            if lo != hi, sel == .priority, let a = NFConstants.specialText(lo, for: sel), let b = NFConstants.specialText(hi, for: sel) {
+                return .object([("range", .array([.string(a), .string(b)]))])
+            }
             if lo != hi { return .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))]) }
             if let n = Int(text) { return .int(n) }
             if sel == .mark || sel == .ctMark { return .int(Int(lo)) }

@@ -607,8 +607,7 @@ extension NFParser {
         let value: NFValue
         if isPunct("{") {
             i += 1
-            // A flags element may combine bits: `{ syn, syn | ack }`.
-            let vals = try braceList { (p: inout NFParser) throws(NFSyntaxError) in sel.isFlags ? try p.flagsValue(for: sel, inSet: true) : try p.scalar(for: sel) }
+            let vals = try setElements(for: sel)
             anonymousSets += 1
             value = .set(vals)
         } else if isPunct("@") {
@@ -654,6 +653,15 @@ extension NFParser {
             return .match(sel, mask: nil, op: op == .ne ? .ne : .implicit, value: .range(v, v, text: NFPrinter.number(v, sel)))
         }
         if let o = orBits { return .matchOr(sel, or: o, op: op == .ne ? .ne : .eq, value: value) }
+        // `ip saddr & 255.255.0.0 == 10.1.0.0` is the prefix 10.1.0.0/16, as nft lists it.
+        if sel.isAddress, let m = mask, m <= 0xffff_ffff, op == .eq || op == .implicit || op == .ne,
+           case .range(let lo, let hi, _) = value, lo == hi, lo & ~m & 0xffff_ffff == 0 {
+            let len = (~UInt32(m)).leadingZeroBitCount   // the mask's leading ones
+            if len > 0, UInt32(m) == ~UInt32(0) << UInt32(32 - len) {
+                let text = len == 32 ? NFConstants.ipv4Text(UInt32(lo)) : "\(NFConstants.ipv4Text(UInt32(lo)))/\(len)"
+                return .match(sel, mask: nil, op: op == .ne ? .ne : .implicit, value: .range(lo, lo | (~m & 0xffff_ffff), text: text))
+            }
+        }
         return Self.flagMatch(sel, mask: mask, op: op, value: value)
     }
 

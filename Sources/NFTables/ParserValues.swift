@@ -18,8 +18,19 @@ extension NFParser {
             while isPunct("|") { i += 1; m |= NFConstants.bits(try scalar(for: sel)) }
             return m
         }
-        guard let n = NFConstants.number(try word("a mask")) else { throw err("expected a number", at: t) }
+        let w = try word("a mask")
+        // An address's mask may be written as one (`ip saddr & 0.0.0.255`).
+        guard let n = NFConstants.number(w) ?? (sel.isAddress ? NFConstants.ipv4(w).map(UInt64.init) : nil) else { throw err("expected a number", at: t) }
         return n
+    }
+
+    /// The elements of an anonymous set, after its `{`: a set written inside it adds its own
+    /// elements (`{ { 1.1.1.0, 3.3.3.0 }, 2.2.2.0 }`); a flags element may join bits with `|`.
+    mutating func setElements(for sel: NFSelector) throws(NFSyntaxError) -> [NFValue] {
+        try braceList { (p: inout NFParser) throws(NFSyntaxError) -> [NFValue] in
+            if p.isPunct("{") { p.i += 1; return try p.setElements(for: sel) }
+            return [sel.isFlags ? try p.flagsValue(for: sel, inSet: true) : try p.scalar(for: sel)]
+        }.flatMap { $0 }
     }
 
     /// A flags value: a name or number, or bits in parentheses `(syn | ack)`; in a set, also bits
@@ -57,6 +68,15 @@ extension NFParser {
         var w = try word("a value")
         // A tc handle `major:minor` may lex as three tokens.
         if sel == .priority, isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
+        if sel == .priority, w.contains("-") {
+            // A range of handles, `bcad:dada-bcad:dadc`: its second half lexes on.
+            if isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
+            let ends = w.split(separator: "-", maxSplits: 1).map { NFConstants.special(String($0), for: .priority) }
+            if ends.count == 2, let lo = ends[0], let hi = ends[1] {
+                guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
+                return .range(lo, hi, text: w)
+            }
+        }
         if sel == .ctExpiration {
             // Durations, alone or as a range (`1m-1h`), held in milliseconds.
             let parts = w.split(separator: "-", maxSplits: 1).map { NFConstants.duration(String($0)) }
@@ -87,8 +107,9 @@ extension NFParser {
             if let dash = w.firstIndex(of: "-"), let a = NFConstants.ipv4(String(w[..<dash])), let b = NFConstants.ipv4(String(w[w.index(after: dash)...])) {
                 return .range(UInt64(a), UInt64(b), text: w)
             }
-            guard let a = NFConstants.ipv4(w) else { throw err("expected an IPv4 address", at: t) }
-            return .range(UInt64(a), UInt64(a), text: w)
+            // A number is an address too (`ip saddr & 0xff == 1` lists as `== 0.0.0.1`).
+            guard let a = NFConstants.ipv4(w) ?? NFConstants.number(w).flatMap(UInt32.init(exactly:)) else { throw err("expected an IPv4 address", at: t) }
+            return .range(UInt64(a), UInt64(a), text: NFConstants.ipv4Text(a))
         }
         if let dash = w.dropFirst().firstIndex(of: "-"), let a = NFConstants.number(String(w[..<dash])), let b = NFConstants.number(String(w[w.index(after: dash)...])) {
             try inRange(max(a, b), sel, at: t)

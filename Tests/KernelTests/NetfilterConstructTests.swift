@@ -238,6 +238,22 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(s.ruleCounters().map(\.packets), [1, 2, 2])
     }
 
+    /// Address masks written as numbers or addresses, a mask and address that make a prefix (listed
+    /// as one, as nft lists it), sets inside a set (flattened), and a range of tc handles.
+    func testAddressMasksNestedSetsAndHandleRanges() throws {
+        let s = try makeStack()
+        let text = "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tip saddr & 0xff == 9 counter\n\t\tip saddr & 0.0.0.255 < 0.0.0.8 counter\n"
+            + "\t\tip saddr & 255.255.255.0 == 198.18.0.0 counter\n\t\tip saddr { { 198.18.0.9, 10.0.0.1 }, 10.0.0.2 } counter\n\t\tmeta priority != bcad:dada-bcad:dadc counter\n\t}\n}\n"
+        let rs = try NFParser.parse(text)
+        XCTAssertEqual(NFPrinter.ruleset(rs).split(separator: "\n").filter { $0.hasPrefix("\t\t") && !$0.contains("type filter") }, [
+            "\t\tip saddr & 0.0.0.255 == 0.0.0.9 counter packets 0 bytes 0", "\t\tip saddr & 0.0.0.255 < 0.0.0.8 counter packets 0 bytes 0",
+            "\t\tip saddr 198.18.0.0/24 counter packets 0 bytes 0", "\t\tip saddr { 10.0.0.1, 10.0.0.2, 198.18.0.9 } counter packets 0 bytes 0",
+            "\t\tmeta priority != bcad:dada-bcad:dadc counter packets 0 bytes 0"])
+        try load(s, text)
+        _ = s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 9))), device: s.devices[0])
+        XCTAssertEqual(s.ruleCounters().map { "\($0.handle):\($0.packets)" }, ["2:1", "4:1", "6:1", "7:1"])   // all but `< 0.0.0.8` (handle 3; the anonymous set took 5)
+    }
+
     /// Header fields read from nft's header templates (offset and length), for protocols the stack
     /// does not dissect itself: SCTP, DCCP (a 4-bit field), AH, and what IGMP carries.
     func testTableDrivenHeaderFieldsMatchTheirBits() throws {
