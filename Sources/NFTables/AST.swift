@@ -130,6 +130,8 @@ public enum NFStatement: Sendable, Equatable {
     case setPayload(NFSelector, NFValue)
     /// `tcp option maxseg size set rt mtu`: a field written with what another expression reads.
     case setPayloadFrom(NFSelector, NFSelector)
+    /// `reset tcp option mptcp`: the first option of that kind becomes NOPs (nft_exthdr_tcp_strip_eval).
+    case resetTCPOption(UInt8)
     /// `meta mark|ct mark|meta priority set KEY map { K : V }`: the value the key's entry names.
     case setMapped(target: NFSelector, key: [NFSelector], entries: [(NFValue, UInt32)])
     /// `meta mark|ct mark|meta priority set GENERATOR`.

@@ -381,6 +381,7 @@ public enum NFPrinter {
             return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor)
         case .setPayload(let sel, let v): return "\(sel.printed) set \(value(v, sel))"
         case .setPayloadFrom(let sel, let source): return "\(sel.printed) set \(source.printed)"
+        case .resetTCPOption(let kind): return "reset tcp option \(NFSelector.tcpOptionName(kind) ?? String(kind))"
         case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
         case .objref(let kind, let name): return "\(kind.rawValue) name \"\(name)\""
         case .objrefMap(let kind, let key, let entries):

@@ -370,6 +370,8 @@ extension NFJSON {
         case "ct count":
             guard case .int(let n) = b["val"] ?? .null else { throw NFJSONError(path: p + "/val", message: "expected a number") }
             return "ct count " + (b["inv"] == .bool(true) ? "over " : "") + "\(n)"
+        case "reset":
+            return "reset tcp option \(try str(b["tcp option"]?["name"], p + "/tcp option/name"))"
         case "mangle":
             guard let key = b["key"], let v = b["value"] else { throw NFJSONError(path: p, message: "needs key and value") }
             return "\(try leftSelector(key, p + "/key")) set \(try mangleValue(v, p + "/value"))"

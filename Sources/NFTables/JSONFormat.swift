@@ -284,6 +284,8 @@ public enum NFJSON {
             return .object([("mangle", .object([("key", left(target)), ("value", v)]))])
         case .setPayload(let sel, let v): return .object([("mangle", .object([("key", left(sel)), ("value", value(v, sel))]))])
         case .setPayloadFrom(let sel, let source): return .object([("mangle", .object([("key", left(sel)), ("value", left(source))]))])
+        case .resetTCPOption(let kind):
+            return .object([("reset", .object([("tcp option", .object([("name", .string(NFSelector.tcpOptionName(kind) ?? String(kind)))]))]))])
         case .setGenerated(let target, let g): return .object([("mangle", .object([("key", left(target)), ("value", generator(g))]))])
         case .objref(let kind, let name): return .object([(kind.rawValue, .string(name))])
         case .objrefMap(let kind, let key, let entries):

@@ -474,6 +474,11 @@ extension NFParser {
                     "skuid", "skgid", "cpu", "cgroup", "priority", "random"].contains(t.text), let s = NFParser.selectorWords["meta"]![t.text] {
             i += 1
             sel = s
+        } else if t.text == "reset", i + 2 < toks.count, toks[i + 1].text == "tcp", toks[i + 2].text == "option" {
+            i += 3
+            let kt = tok
+            guard let kind = NFSelector.tcpOptionKind(try word("a TCP option")) else { throw err("unknown TCP option \(kt.text)", at: kt) }
+            return .resetTCPOption(kind)
         } else if NFParser.notModelled.contains(t.text) {
             // nft reads these; the model does not act on them yet, so they are refused by name.
             throw unsupported(t.text, at: t)

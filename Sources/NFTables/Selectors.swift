@@ -253,6 +253,14 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         opt("mptcp", 30, [("subtype", 16, 4)])
         return out
     }()
+    /// A TCP option kind's name as nft lists it (`maxseg` for 2); nil for a kind it has no name for.
+    public static func tcpOptionName(_ kind: UInt8) -> String? {
+        tcpOptions.first { $0.tcpOption?.kind == kind && $0.tcpOption?.bitLength == 0 }.map { String($0.name.dropFirst("tcp option ".count)) }
+    }
+    /// A TCP option kind by its name or number.
+    static func tcpOptionKind(_ w: String) -> UInt8? {
+        UInt8(w) ?? tcpOptions.first { $0.name == "tcp option \(w)" && $0.tcpOption?.bitLength == 0 }?.tcpOption?.kind
+    }
     /// nft's sctp chunk templates (RFC 9260 and its extensions): chunk types and field places.
     static let sctpChunks: [Entry] = {
         var out: [Entry] = []

@@ -254,6 +254,25 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(s.ruleCounters().map { "\($0.handle):\($0.packets)" }, ["2:1", "4:1", "6:1", "7:1"])   // all but `< 0.0.0.8` (handle 3; the anonymous set took 5)
     }
 
+    /// `reset tcp option mptcp` on a router: the option's four bytes leave as NOPs, the MSS before it
+    /// untouched, the checksum fixed; a packet without the option passes as it came.
+    func testResetTCPOptionLeavesNOPsInItsPlace() throws {
+        let s = try routerStack()
+        try load(s, "table ip t {\n\tchain f {\n\t\ttype filter hook forward priority 0;\n\t\treset tcp option mptcp\n\t}\n}\n")
+        func syn(_ options: [UInt8], ttl: UInt8 = 64, dst: MACAddress = MACAddress(2, 0, 0, 0, 0, 2), from: MACAddress = MACAddress(2, 0, 0, 0, 0, 1)) -> [UInt8] {
+            FrameRepr(ethernet: EthernetRepr(dst: dst, src: from, ethertype: EtherType.ipv4),
+                      network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 1, 2), proto: IPProtocol.tcp, ttl: ttl, ident: 7, payloadLength: 0),
+                                     .tcp(TCPRepr(srcPort: 40000, dstPort: 80, seq: 1, ack: 0, flags: .syn, options: options)))).emit()
+        }
+        let out = MACAddress(2, 0, 0, 0, 1, 1), next = MACAddress(2, 0, 0, 0, 1, 2)
+        let r = s.inject(frame: syn([2, 4, 0x05, 0xb4, 30, 4, 0x00, 0x81]), device: s.devices[0])
+        XCTAssertEqual(r.emitted.map(\.frame), [syn([2, 4, 0x05, 0xb4, 1, 1, 1, 1], ttl: 63, dst: next, from: out)])
+        let plain = s.inject(frame: syn([2, 4, 0x05, 0xb4]), device: s.devices[0])
+        XCTAssertEqual(plain.emitted.map(\.frame), [syn([2, 4, 0x05, 0xb4], ttl: 63, dst: next, from: out)])
+        XCTAssertEqual(NFPrinter.statement(.resetTCPOption(2)), "reset tcp option maxseg")
+        XCTAssertEqual(NFPrinter.statement(.resetTCPOption(123)), "reset tcp option 123")
+    }
+
     /// Header fields read from nft's header templates (offset and length), for protocols the stack
     /// does not dissect itself: SCTP, DCCP (a 4-bit field), AH, and what IGMP carries.
     func testTableDrivenHeaderFieldsMatchTheirBits() throws {

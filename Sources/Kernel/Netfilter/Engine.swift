@@ -357,6 +357,9 @@ extension Stack {
                 guard case .range(let n, _, _) = v, nft_payload_set_eval(sel, n, skb, info) else { return nil }
             case .setPayloadFrom(let sel, let source):
                 guard let n = read(source, skb, info), nft_payload_set_eval(sel, n, skb, info) else { return nil }
+            case .resetTCPOption(let kind):
+                guard let stripped = nft_exthdr_tcp_strip_eval(kind, skb, info) else { return nil }
+                if !stripped { return .nf(.drop) }
             case .setGenerated(let target, let g):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
                 nft_meta_set_eval(target, v, skb)

@@ -76,6 +76,33 @@ extension Stack {
         }
     }
 
+    /// `nft_exthdr_tcp_strip_eval` (`reset tcp option`): the first option of the kind becomes NOPs,
+    /// the TCP checksum fixed byte by byte unless the device is to compute it; no such option
+    /// leaves the packet as it is. Nil is NFT_BREAK (not TCP, a later fragment, a short header);
+    /// false an option running past the header, which the kernel drops (it cannot remove it).
+    func nft_exthdr_tcp_strip_eval(_ kind: UInt8, _ skb: SkBuff, _ p: PktInfo) -> Bool? {
+        guard p.proto == IPProtocol.tcp, p.fragOff == 0, p.th + 20 <= p.len else { return nil }
+        let hdrLen = Int(skb.data[p.th + 12] >> 4) * 4
+        guard hdrLen >= 20, p.th + hdrLen <= p.len else { return nil }
+        var i = 20
+        while i < hdrLen - 1 {
+            let at = p.th + i
+            let optl = skb.data[at] <= 1 || skb.data[at + 1] == 0 ? 1 : Int(skb.data[at + 1])
+            defer { i += optl }
+            guard skb.data[at] == kind else { continue }
+            guard i + optl <= hdrLen else { return false }
+            for j in 0..<optl {
+                // Each byte is half of a 16-bit word of the header: high at an even offset.
+                let even = (i + j) % 2 == 0
+                let old = UInt16(skb.data[at + j]) << (even ? 8 : 0), new = UInt16(1) << (even ? 8 : 0)
+                if skb.csumPartialOffset == nil { skb.data.setBE16(p.th + 16, Checksum.update(skb.data.be16(p.th + 16), old: old, new: new)) }
+                skb.data[at + j] = 1   // TCPOPT_NOP
+            }
+            return true
+        }
+        return true
+    }
+
     /// `nft_exthdr_tcp_set_eval`: the first option of the kind, walked as the kernel walks them;
     /// an MSS is only ever lowered (raising it could stall the connection); the TCP checksum is
     /// fixed unless the device is to compute it. No such option: nothing happens.
