@@ -104,9 +104,8 @@ extension Stack {
 
     /// `icmpv6_xrlim_allow`: what the host-wide limit applies to is limited per destination too, by
     /// an inet_peer token bucket of net.ipv6.icmp.ratelimit ms, shortened for routes to wider
-    /// prefixes (>> (128 - plen) / 32).
-    /// One that passes costs host-wide credit (`icmp_global_consume`), one that does not counts as
-    /// Icmp6OutRateLimitHost.
+    /// prefixes (>> (128 - plen) / 32); a message that passes costs host-wide credit, one that does
+    /// not counts as Icmp6OutRateLimitHost.
     private func icmpv6RateAllows(_ dst: IPv6Address, route: Route6, limited: Bool) -> Bool {
         guard limited else { return true }
         var tmo = UInt64(sysctl(.icmpv6_time)) * 1_000_000
