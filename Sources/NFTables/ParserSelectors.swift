@@ -94,14 +94,17 @@ extension NFParser {
         return .concatMatch(sels, op: op, value: try tupleValue(sels))
     }
 
-    /// `tcp option NAME [FIELD]` (sack0 is sack) or `sctp chunk NAME [FIELD]`; numbered options
-    /// and raw offsets are refused as not supported yet.
+    /// `tcp option NAME|NUMBER [FIELD]` (sack0 is sack) or `sctp chunk NAME [FIELD]`; numbered
+    /// chunks and raw offsets are refused as not supported yet.
     mutating func optionSelector(_ list: String) throws(NFSyntaxError) -> NFSelector {
         i += 2
         let nt = tok
+        if isPunct("@") { throw unsupported("\(list) fields by raw offset", at: nt) }
         var name = try word(list == "tcp option" ? "a TCP option" : "an SCTP chunk type")
         if name == "sack0" && list == "tcp option" { name = "sack" }
-        if UInt64(name) != nil || name.hasPrefix("@") { throw unsupported("\(list)s by number", at: nt) }
+        // A TCP option by number is the named one when nft has a name for it (2 is maxseg).
+        if list == "tcp option", let k = UInt8(name) { name = NFSelector.tcpOptionName(k) ?? name }
+        if list == "sctp chunk", UInt64(name) != nil { throw unsupported("sctp chunks by number", at: nt) }
         guard NFSelector(rawValue: "\(list) \(name)") != nil else { throw err("unknown \(list) \(name)", at: nt) }
         if tok.kind == .word, !["exists", "missing"].contains(tok.text) {
             guard let s = NFSelector(rawValue: "\(list) \(name) \(tok.text)") else { throw err("unknown field \(tok.text) of \(list) \(name)") }

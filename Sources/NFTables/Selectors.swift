@@ -251,6 +251,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         for k in 1...3 { opt("sack\(k)", 5, [("left", 16 + 64 * k, 32), ("right", 48 + 64 * k, 32)]) }
         opt("timestamp", 8, [("tsval", 16, 32), ("tsecr", 48, 32)]); opt("md5sig", 19, []); opt("fastopen", 34, [])
         opt("mptcp", 30, [("subtype", 16, 4)])
+        // Kinds nft has no name for are written, and listed, by number (`tcp option 6 exists`).
+        let named = Set(out.compactMap { $0.tcpOption?.kind })
+        for k in 0...255 where !named.contains(UInt8(k)) { opt(String(k), UInt8(k), []) }
         return out
     }()
     /// A TCP option kind's name as nft lists it (`maxseg` for 2); nil for a kind it has no name for.

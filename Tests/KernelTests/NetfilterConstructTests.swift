@@ -273,6 +273,17 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(NFPrinter.statement(.resetTCPOption(123)), "reset tcp option 123")
     }
 
+    /// TCP options by number: kinds nft names list by name (2 is maxseg), others by number.
+    func testTCPOptionsByNumber() throws {
+        let s = try makeStack()
+        let text = "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\ttcp option 6 exists counter\n\t\ttcp option 255 missing counter\n\t\ttcp option 2 exists counter\n\t\ttcp option 7 exists counter\n\t}\n}\n"
+        XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)).split(separator: "\n").filter { $0.hasPrefix("\t\ttcp") }.map { $0.replacingOccurrences(of: " counter packets 0 bytes 0", with: "") },
+                       ["\t\ttcp option 6 exists", "\t\ttcp option 255 missing", "\t\ttcp option maxseg exists", "\t\ttcp option 7 exists"])
+        try load(s, text)
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: .syn, options: [2, 4, 0x05, 0xb4, 6, 6, 0, 0, 0, 0, 1, 1]))), device: s.devices[0])
+        XCTAssertEqual(s.ruleCounters().map { "\($0.handle):\($0.packets)" }, ["2:1", "3:1", "4:1"])   // not kind 7 (handle 5)
+    }
+
     /// Header fields read from nft's header templates (offset and length), for protocols the stack
     /// does not dissect itself: SCTP, DCCP (a 4-bit field), AH, and what IGMP carries.
     func testTableDrivenHeaderFieldsMatchTheirBits() throws {
