@@ -81,6 +81,46 @@ extension Stack {
     /// leaves the packet as it is. Nil is NFT_BREAK (not TCP, a later fragment, a short header);
     /// false an option running past the header, which the kernel drops (it cannot remove it).
     func nft_exthdr_tcp_strip_eval(_ kind: UInt8, _ skb: SkBuff, _ p: PktInfo) -> Bool? {
+        guard let found = tcpOption(kind, skb, p) else { return nil }
+        guard case .found(let at, let optl) = found else { return found == .absent }
+        for j in 0..<optl {
+            // Each byte is half of a 16-bit word of the header: high at an even offset.
+            let even = (at - p.th + j) % 2 == 0
+            let old = UInt16(skb.data[at + j]) << (even ? 8 : 0), new = UInt16(1) << (even ? 8 : 0)
+            if skb.csumPartialOffset == nil { skb.data.setBE16(p.th + 16, Checksum.update(skb.data.be16(p.th + 16), old: old, new: new)) }
+            skb.data[at + j] = 1   // TCPOPT_NOP
+        }
+        return true
+    }
+
+    /// `nft_exthdr_tcp_set_eval`: the first option of the kind; an MSS is only ever lowered
+    /// (raising it could stall the connection); the TCP checksum is fixed unless the device is to
+    /// compute it. No such option: nothing happens.
+    private func nft_exthdr_tcp_set_eval(_ o: (kind: UInt8, bitOffset: Int, bitLength: Int), _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
+        guard p.ipv4, let found = tcpOption(o.kind, skb, p) else { return false }
+        guard case .found(let at, let optl) = found else { return found == .absent }
+        let width = o.bitLength / 8, field = o.bitOffset / 8
+        guard field + width <= optl else { return false }
+        let off = at + field
+        var old: UInt64 = 0
+        for k in off..<(off + width) { old = old << 8 | UInt64(skb.data[k]) }
+        let new = value & (width == 2 ? 0xffff : 0xffff_ffff)
+        if o.kind == 2 && old <= new { return true }   // TCPOPT_MSS
+        if old == new { return true }
+        for k in 0..<width { skb.data[off + k] = UInt8(truncatingIfNeeded: new >> UInt64(8 * (width - 1 - k))) }
+        if skb.csumPartialOffset == nil {
+            // inet_proto_csum_replace2/4: no CSUM_MANGLED_0 here.
+            skb.data.setBE16(p.th + 16, csumReplace(skb.data.be16(p.th + 16), old: old, new: new, size: width))
+        }
+        return true
+    }
+
+    enum TCPOptionSearch: Equatable { case found(at: Int, length: Int), absent, pastHeader }
+
+    /// The first TCP option of `kind`, walked as nft_exthdr.c walks them (a NOP, EOL or zero length
+    /// counts one byte): where it is in the packet and its length, or that there is none, or that it
+    /// runs past the header. Nil: not TCP, a later fragment, or a header the packet does not hold.
+    private func tcpOption(_ kind: UInt8, _ skb: SkBuff, _ p: PktInfo) -> TCPOptionSearch? {
         guard p.proto == IPProtocol.tcp, p.fragOff == 0, p.th + 20 <= p.len else { return nil }
         let hdrLen = Int(skb.data[p.th + 12] >> 4) * 4
         guard hdrLen >= 20, p.th + hdrLen <= p.len else { return nil }
@@ -88,49 +128,9 @@ extension Stack {
         while i < hdrLen - 1 {
             let at = p.th + i
             let optl = skb.data[at] <= 1 || skb.data[at + 1] == 0 ? 1 : Int(skb.data[at + 1])
-            defer { i += optl }
-            guard skb.data[at] == kind else { continue }
-            guard i + optl <= hdrLen else { return false }
-            for j in 0..<optl {
-                // Each byte is half of a 16-bit word of the header: high at an even offset.
-                let even = (i + j) % 2 == 0
-                let old = UInt16(skb.data[at + j]) << (even ? 8 : 0), new = UInt16(1) << (even ? 8 : 0)
-                if skb.csumPartialOffset == nil { skb.data.setBE16(p.th + 16, Checksum.update(skb.data.be16(p.th + 16), old: old, new: new)) }
-                skb.data[at + j] = 1   // TCPOPT_NOP
-            }
-            return true
+            if skb.data[at] == kind { return i + optl <= hdrLen ? .found(at: at, length: optl) : .pastHeader }
+            i += optl
         }
-        return true
-    }
-
-    /// `nft_exthdr_tcp_set_eval`: the first option of the kind, walked as the kernel walks them;
-    /// an MSS is only ever lowered (raising it could stall the connection); the TCP checksum is
-    /// fixed unless the device is to compute it. No such option: nothing happens.
-    private func nft_exthdr_tcp_set_eval(_ o: (kind: UInt8, bitOffset: Int, bitLength: Int), _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
-        guard p.ipv4, p.proto == IPProtocol.tcp, p.fragOff == 0, p.th + 20 <= p.len else { return false }
-        let hdrLen = Int(skb.data[p.th + 12] >> 4) * 4
-        guard hdrLen >= 20, p.th + hdrLen <= p.len else { return false }
-        var i = 20
-        while i < hdrLen - 1 {
-            let at = p.th + i
-            let optl = skb.data[at] <= 1 || skb.data[at + 1] == 0 ? 1 : Int(skb.data[at + 1])
-            defer { i += optl }
-            guard skb.data[at] == o.kind else { continue }
-            let width = o.bitLength / 8, field = o.bitOffset / 8
-            guard i + optl <= hdrLen, field + width <= optl else { return false }
-            let off = at + field
-            var old: UInt64 = 0
-            for k in off..<(off + width) { old = old << 8 | UInt64(skb.data[k]) }
-            let new = value & (width == 2 ? 0xffff : 0xffff_ffff)
-            if o.kind == 2 && old <= new { return true }   // TCPOPT_MSS
-            if old == new { return true }
-            for k in 0..<width { skb.data[off + k] = UInt8(truncatingIfNeeded: new >> UInt64(8 * (width - 1 - k))) }
-            if skb.csumPartialOffset == nil {
-                // inet_proto_csum_replace2/4: no CSUM_MANGLED_0 here.
-                skb.data.setBE16(p.th + 16, csumReplace(skb.data.be16(p.th + 16), old: old, new: new, size: width))
-            }
-            return true
-        }
-        return true
+        return .absent
     }
 }
