@@ -51,22 +51,15 @@ public struct SNMPStats: Sendable, Equatable, Codable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, OutMsgs = 0, OutErrors = 0, OutRateLimitHost = 0
         /// Icmp6InType128 and the like: messages in and out by type.
         public var InType: [Int: Int] = [:], OutType: [Int: Int] = [:]
-        enum CodingKeys: String, CodingKey { case InMsgs, InErrors, InCsumErrors, OutMsgs, OutErrors, OutRateLimitHost, RateLimitHost, InType, OutType }
         public init() {}
-        /// Checkpoints from before OutRateLimitHost was named as the kernel names it call it RateLimitHost.
+        /// Checkpoints from before the counter took the kernel's name call OutRateLimitHost RateLimitHost.
         public init(from d: Decoder) throws {
             let c = try d.container(keyedBy: CodingKeys.self)
             InMsgs = try c.decode(Int.self, forKey: .InMsgs); InErrors = try c.decode(Int.self, forKey: .InErrors)
             InCsumErrors = try c.decode(Int.self, forKey: .InCsumErrors); OutMsgs = try c.decode(Int.self, forKey: .OutMsgs)
             OutErrors = try c.decode(Int.self, forKey: .OutErrors)
-            OutRateLimitHost = try c.decodeIfPresent(Int.self, forKey: .OutRateLimitHost) ?? c.decode(Int.self, forKey: .RateLimitHost)
+            OutRateLimitHost = try c.decodeIfPresent(Int.self, forKey: .OutRateLimitHost) ?? SNMPStats.legacyRateLimitHost(d)
             InType = try c.decode([Int: Int].self, forKey: .InType); OutType = try c.decode([Int: Int].self, forKey: .OutType)
-        }
-        public func encode(to e: Encoder) throws {
-            var c = e.container(keyedBy: CodingKeys.self)
-            try c.encode(InMsgs, forKey: .InMsgs); try c.encode(InErrors, forKey: .InErrors); try c.encode(InCsumErrors, forKey: .InCsumErrors)
-            try c.encode(OutMsgs, forKey: .OutMsgs); try c.encode(OutErrors, forKey: .OutErrors); try c.encode(OutRateLimitHost, forKey: .OutRateLimitHost)
-            try c.encode(InType, forKey: .InType); try c.encode(OutType, forKey: .OutType)
         }
     }
 
@@ -87,10 +80,6 @@ public struct SNMPStats: Sendable, Equatable, Codable {
     public struct ICMP: Sendable, Equatable, Codable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, InEchos = 0
         public var OutMsgs = 0, OutEchoReps = 0, OutTimeExcds = 0, OutDestUnreachs = 0, OutRedirects = 0, OutRateLimitGlobal = 0, OutRateLimitHost = 0
-        enum CodingKeys: String, CodingKey {
-            case InMsgs, InErrors, InCsumErrors, InEchos, OutMsgs, OutEchoReps, OutTimeExcds, OutDestUnreachs, OutRedirects, OutRateLimitGlobal, OutRateLimitHost
-            case RateLimitHost
-        }
         public init() {}
         /// Checkpoints from before the host-wide limit have no OutRateLimitGlobal and call OutRateLimitHost RateLimitHost.
         public init(from d: Decoder) throws {
@@ -101,13 +90,15 @@ public struct SNMPStats: Sendable, Equatable, Codable {
             OutTimeExcds = try c.decode(Int.self, forKey: .OutTimeExcds); OutDestUnreachs = try c.decode(Int.self, forKey: .OutDestUnreachs)
             OutRedirects = try c.decode(Int.self, forKey: .OutRedirects)
             OutRateLimitGlobal = try c.decodeIfPresent(Int.self, forKey: .OutRateLimitGlobal) ?? 0
-            OutRateLimitHost = try c.decodeIfPresent(Int.self, forKey: .OutRateLimitHost) ?? c.decode(Int.self, forKey: .RateLimitHost)
+            OutRateLimitHost = try c.decodeIfPresent(Int.self, forKey: .OutRateLimitHost) ?? SNMPStats.legacyRateLimitHost(d)
         }
-        public func encode(to e: Encoder) throws {
-            var c = e.container(keyedBy: CodingKeys.self)
-            for (k, v) in [(CodingKeys.InMsgs, InMsgs), (.InErrors, InErrors), (.InCsumErrors, InCsumErrors), (.InEchos, InEchos), (.OutMsgs, OutMsgs),
-                           (.OutEchoReps, OutEchoReps), (.OutTimeExcds, OutTimeExcds), (.OutDestUnreachs, OutDestUnreachs), (.OutRedirects, OutRedirects),
-                           (.OutRateLimitGlobal, OutRateLimitGlobal), (.OutRateLimitHost, OutRateLimitHost)] { try c.encode(v, forKey: k) }
-        }
+    }
+}
+
+extension SNMPStats {
+    private enum LegacyKeys: String, CodingKey { case RateLimitHost }
+    /// OutRateLimitHost under the name checkpoints gave it before it took the kernel's.
+    static func legacyRateLimitHost(_ d: Decoder) throws -> Int {
+        try d.container(keyedBy: LegacyKeys.self).decode(Int.self, forKey: .RateLimitHost)
     }
 }

@@ -128,7 +128,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var icmpPeers: [Peer] = [], icmp6Peers: [Peer] = [], redirectPeers: [Peer] = [], redirect6Peers: [Peer] = []
     /// The host-wide ICMP limit: credit, last refill (jiffies) and the state of its cost draws;
     /// nil in checkpoints from before it was modelled.
-    public var icmpGlobal: [Int64]? = nil
+    public var icmpGlobal: ICMPGlobal? = nil
+    public struct ICMPGlobal: Codable, Sendable, Equatable { public var credit: Int, stamp: UInt64, random: UInt64 }
     public var raRoutes: [Learned] = [], raAddresses: [Learned] = []
     /// TCP connections, the last serial handed out and the TCP timers in the order they run.
     public var tcp: [TCPConnection]? = nil
@@ -212,7 +213,7 @@ extension Stack {
         r.ipIdents = (0..<IPIdents.buckets).compactMap { b in
             ipIdents.idents[b] == 0 && ipIdents.tstamps[b] == 0 ? nil : .init(bucket: b, ident: ipIdents.idents[b], tstamp: ipIdents.tstamps[b])
         }
-        r.icmpGlobal = [Int64(icmpGlobal.credit), Int64(bitPattern: icmpGlobal.stamp), Int64(bitPattern: icmpGlobalRandom.state)]
+        r.icmpGlobal = .init(credit: icmpGlobal.credit, stamp: icmpGlobal.stamp, random: icmpGlobalRandom.state)
         r.icmpPeers = icmpPeers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.0, last: $0.value.1) }
         r.icmp6Peers = icmp6Peers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.tokens, last: $0.value.last) }
         r.redirectPeers = redirectPeers.sorted { $0.key.raw < $1.key.raw }.map {
@@ -337,9 +338,9 @@ extension Stack {
             ipIdents.idents[i.bucket] = i.ident
             ipIdents.tstamps[i.bucket] = i.tstamp
         }
-        if let g = r.icmpGlobal, g.count == 3 {
-            icmpGlobal = (Int(g[0]), UInt64(bitPattern: g[1]))
-            icmpGlobalRandom.state = UInt64(bitPattern: g[2])
+        if let g = r.icmpGlobal {
+            icmpGlobal = (g.credit, g.stamp)
+            icmpGlobalRandom.state = g.random
         }
         for p in r.icmpPeers { if let a = UInt32(p.address, radix: 16) { icmpPeers[IPv4Address(raw: a)] = (p.value, p.last) } }
         for p in r.icmp6Peers { if let a = UInt128(p.address, radix: 16) { icmp6Peers[IPv6Address(raw: a)] = (p.value, p.last) } }

@@ -70,38 +70,30 @@ final class Statement {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
         for (i, v) in values.enumerated() {
-            let idx = Int32(i + 1)
-            let rc: Int32
-            switch v {
-            case .int(let n): rc = sqlite3_bind_int64(stmt, idx, n)
-            case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
-            // An empty array has no base address, and a null pointer binds NULL: bind a zero-length blob.
-            case .blob(let b): rc = b.isEmpty ? sqlite3_bind_zeroblob(stmt, idx, 0)
-                : b.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(b.count), SQLITE_TRANSIENT) }
-            case .null: rc = sqlite3_bind_null(stmt, idx)
-            }
+            let rc = bindValue(Int32(i + 1), v)
             guard rc == SQLITE_OK else { throw connection.error(rc) }
+        }
+    }
+
+    /// One parameter. Text and blobs are copied (TRANSIENT), their length given; an empty blob is
+    /// bound as zero-length, not NULL (an empty array has no base address, and a null pointer binds NULL).
+    private func bindValue(_ idx: Int32, _ v: Value) -> Int32 {
+        switch v {
+        case .int(let n): return sqlite3_bind_int64(stmt, idx, n)
+        case .text(var t): return t.withUTF8 { sqlite3_bind_text(stmt, idx, $0.baseAddress ?? UnsafePointer(bitPattern: 1), Int32($0.count), SQLITE_TRANSIENT) }
+        case .blob(let b):
+            return b.isEmpty ? sqlite3_bind_zeroblob(stmt, idx, 0) : b.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(b.count), SQLITE_TRANSIENT) }
+        case .null: return sqlite3_bind_null(stmt, idx)
         }
     }
 
     /// The hot inserts bind in place, without an array of values: `bind`s (every parameter, each
     /// time: the statement keeps the last values), then `insert()`.
-    func bind(_ idx: Int32, _ n: Int64) { bound = bound && sqlite3_bind_int64(stmt, idx, n) == SQLITE_OK }
-    func bind(_ idx: Int32, _ n: Int64?) {
-        guard let n else { bound = bound && sqlite3_bind_null(stmt, idx) == SQLITE_OK; return }
-        bind(idx, n)
-    }
-    func bind(_ idx: Int32, _ text: String?) {
-        guard var t = text else { bound = bound && sqlite3_bind_null(stmt, idx) == SQLITE_OK; return }
-        // Length given: SQLite need not scan for the end; it copies the bytes (TRANSIENT).
-        let rc = t.withUTF8 { sqlite3_bind_text(stmt, idx, $0.baseAddress ?? UnsafePointer(bitPattern: 1), Int32($0.count), SQLITE_TRANSIENT) }
-        bound = bound && rc == SQLITE_OK
-    }
-    func bind(_ idx: Int32, blob b: [UInt8]?) {
-        guard let b else { bound = bound && sqlite3_bind_null(stmt, idx) == SQLITE_OK; return }
-        let rc = b.isEmpty ? sqlite3_bind_zeroblob(stmt, idx, 0) : b.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(b.count), SQLITE_TRANSIENT) }
-        bound = bound && rc == SQLITE_OK
-    }
+    func bind(_ idx: Int32, _ n: Int64?) { note(bindValue(idx, n.map { .int($0) } ?? .null)) }
+    func bind(_ idx: Int32, _ text: String?) { note(bindValue(idx, text.map { .text($0) } ?? .null)) }
+    func bind(_ idx: Int32, blob b: [UInt8]?) { note(bindValue(idx, b.map { .blob($0) } ?? .null)) }
+    private func note(_ rc: Int32) { bound = bound && rc == SQLITE_OK }
+
     /// Runs the statement with what was bound since the last run (a row-less statement).
     func insert() throws(StoreError) {
         defer { bound = true }

@@ -43,16 +43,18 @@ final class TraceWriter: @unchecked Sendable {
     func enqueue(_ rows: [TraceRecord]) -> Int {
         guard !rows.isEmpty else { return 0 }
         cond.lock(); defer { cond.unlock() }
-        var kept = rows[...]
+        var kept = rows[...], keptBytes = 0
         switch overflow {
         case .block:
             while (queue.count > capacity || queuedBytes > capacityBytes) && !stopping { cond.wait() }
+            keptBytes = rows.reduce(0) { $0 + TraceWriter.cost($1) }
         case .drop:
             // The rows that fit in both bounds, from the first.
-            var room = 0, bytes = queuedBytes
+            var room = 0
             while room < rows.count && queue.count + room < capacity {
-                bytes += TraceWriter.cost(rows[room])
-                guard bytes <= capacityBytes else { break }
+                let c = TraceWriter.cost(rows[room])
+                guard queuedBytes + keptBytes + c <= capacityBytes else { break }
+                keptBytes += c
                 room += 1
             }
             if room < rows.count {
@@ -63,7 +65,7 @@ final class TraceWriter: @unchecked Sendable {
             }
         }
         queue.append(contentsOf: kept)
-        queuedBytes += kept.reduce(0) { $0 + TraceWriter.cost($1) }
+        queuedBytes += keptBytes
         enqueued += kept.count
         cond.broadcast()
         return rows.count - kept.count

@@ -104,7 +104,6 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
             }
         }
         if new != e.state || lladdr != e.mac { e.updatedNs = nowNs }
-        if new != e.state, new == .probe { e.probes = 0 }
         e.state = new
         e.mac = lladdr
         let waiting = e.queue
