@@ -35,7 +35,10 @@ for t in "${targets[@]}"; do
     else
         status=1
         echo "fuzz $t: FINDING (exit $rc), see $log"
-        grep -E "ERROR|Fatal error|fuzz property|Test unit written" "$log" | head -n 5
+        # What failed, where in our sources, and the input itself, so a finding on a CI machine replays here.
+        grep -E "ERROR|Fatal error|fuzz property|Swift runtime failure|Test unit written" "$log" | head -n 5
+        grep -E "^ +#[0-9]+ .* /[^ ]*/Sources/" "$log" | head -n 4 | sed -E 's/^ +(#[0-9]+) [^ ]+ in [^ ]+ /  \1 /'
+        grep -E "^Base64: " "$log" | head -n 1 | cut -c 1-4000
     fi
 done
 echo "fuzz: $total executions, $([ $status -eq 0 ] && echo "no findings" || echo "findings above")"

@@ -226,7 +226,7 @@ enum IPTMatches {
     ]
     static func icmpType(_ s: String) -> (UInt8, UInt8?)? {
         if let n = icmpNames[s] { return n }
-        let parts = s.split(separator: "/", maxSplits: 1)
+        let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let t = UInt8(parts[0]) else { return nil }
         if parts.count == 2 { guard let c = UInt8(parts[1]) else { return nil }; return (t, c) }
         return (t, nil)
@@ -265,7 +265,7 @@ enum IPTMatches {
     /// `3/min` → (3, "minute", period in XT_LIMIT_SCALE units, as libxt_limit stores it).
     static func limitRate(_ w: IPTWord?, _ ctx: IPTContext) throws(IPTablesError) -> (UInt64, String, UInt64) {
         let text = w?.text ?? "3/hour"
-        let parts = text.split(separator: "/", maxSplits: 1)
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let n = UInt64(parts[0]), n > 0 else { throw ctx.fail("bad rate \"\(text)\"", w?.column ?? 1) }
         let u = parts.count == 2 ? parts[1].lowercased() : "sec"
         let (unit, secs): (String, UInt64) = switch u.first {

@@ -146,7 +146,7 @@ struct IPTRuleParser {
 
     func prefixes(_ w: IPTWord) throws(IPTablesError) -> [IPTPrefix] {
         try w.text.split(separator: ",").map { (part: Substring) throws(IPTablesError) -> IPTPrefix in
-            let bits = part.split(separator: "/", maxSplits: 1)
+            let bits = part.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             guard let a = NFConstants.ipv4(String(bits[0])) else {
                 throw fail("host/network `\(part)' not found" + (bits[0].contains(where: \.isLetter) ? " (host names are not resolved here)" : ""), w.column)
             }

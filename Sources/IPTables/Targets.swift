@@ -113,7 +113,7 @@ enum IPTTargets {
     /// `a[-b][:p[-q]]`: the save form and nft's `a-b:p-q`.
     static func natRange(_ w: IPTWord, _ ctx: IPTContext, _ target: String) throws(IPTablesError) -> (String, String) {
         let parts = w.text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let addrs = parts[0].split(separator: "-", maxSplits: 1).map { NFConstants.ipv4(String($0)) }
+        let addrs = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { NFConstants.ipv4(String($0)) }
         guard !parts[0].isEmpty, let lo = addrs[0], let hi = addrs.last!, lo <= hi else { throw ctx.fail("Bad IP address \"\(parts[0])\"", w.column) }
         var save = NFConstants.ipv4Text(lo) + (hi != lo ? "-" + NFConstants.ipv4Text(hi) : "")
         var nft = save

@@ -79,7 +79,7 @@ extension NFParser {
         }
         if sel == .ctExpiration {
             // Durations, alone or as a range (`1m-1h`), held in milliseconds.
-            let parts = w.split(separator: "-", maxSplits: 1).map { NFConstants.duration(String($0)) }
+            let parts = w.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { NFConstants.duration(String($0)) }
             guard parts.allSatisfy({ $0 != nil }), let lo = parts[0] else { throw err("expected a time such as 30s or 4d23h59m59s", at: t) }
             let hi = parts.count == 2 ? parts[1]! : lo
             guard lo <= hi else { throw refused("range has zero or negative size", at: t) }

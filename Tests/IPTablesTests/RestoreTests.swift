@@ -124,6 +124,11 @@ final class RestoreTests: XCTestCase {
         refused("*raw\n-N PREROUTING\nCOMMIT\n", 2, 4, "Chain already exists")   // a fuzzing finding: it saved as two PREROUTING chains
         refused("*filter\n-N x -p tcp\nCOMMIT\n", 2, 6, "Illegal option `-p' with this command")
         refused("*filter\n-D INPUT 1\nCOMMIT\n", 2, 1, "not supported yet: `-D' in iptables-restore input (-A, -I, -N and -P are)", .unsupported)
+        // Fuzzing findings: a word that splits into nothing (`/`, `-`) used to trap on its first part.
+        refused("*filter\n-A INPUT -m limit --limit / -j ACCEPT\nCOMMIT\n", 2, 27, "bad rate \"/\"")
+        refused("*filter\n-A INPUT -p icmp --icmp-type / -j ACCEPT\nCOMMIT\n", 2, 30, "Invalid ICMP type `/'")
+        refused("*nat\n-A PREROUTING -p tcp -j DNAT --to-destination -\nCOMMIT\n", 2, 47, "Bad IP address \"-\"")
+        refused("*filter\n-A INPUT -s / -j ACCEPT\nCOMMIT\n", 2, 13, "host/network `/' not found")
     }
 
     /// iptables-save escapes a quote inside a quoted string (`"it\'s"`); restore reads it back (a fuzzing finding).
