@@ -84,6 +84,9 @@ public struct NFNATFlags: OptionSet, Sendable, Hashable {
     public static let fullyRandom = NFNATFlags(rawValue: 2)
     /// The same address for a source whatever the destination (the address hash leaves it out).
     public static let persistent = NFNATFlags(rawValue: 4)
+    /// `prefix` (NF_NAT_RANGE_NETMAP): the packet's address keeps its host part, the range gives the
+    /// network part (nft_nat_setup_netmap). Listed before `to`, so not among `names`.
+    public static let netmap = NFNATFlags(rawValue: 8)
     /// In the order nft lists them.
     public static let names: [(String, NFNATFlags)] = [("random", .random), ("fully-random", .fullyRandom), ("persistent", .persistent)]
     public var names: [String] { NFNATFlags.names.filter { contains($0.1) }.map(\.0) }
@@ -141,7 +144,7 @@ public enum NFStatement: Sendable, Equatable {
     /// `numgen random mod 2147483648 < 536870912`, `jhash ip saddr mod 4 { 0, 2 }`: the generated
     /// number compared (iptables' `-m statistic --mode random` as iptables-nft lists it).
     case generatorMatch(NFGenerator, NFOp, NFValue)
-    /// `snat|dnat to KEY map { K : ADDR }`.
+    /// `snat|dnat [ip] [prefix] to KEY map { K : DATA }`.
     case natMap(NFNATMap)
     /// `counter|quota|limit name "x"`: a named object of the table.
     case objref(NFObjectKind, String)

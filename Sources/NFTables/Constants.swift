@@ -417,10 +417,16 @@ public enum NFPrinter {
             let vText = if case .set(let vs) = v { "{ " + sortedElements(vs).map(plain).joined(separator: ", ") + " }" } else { plain(v) }
             return g.text + (op == .implicit || op == .eq ? "" : " " + op.rawValue) + " " + vText
         case .natMap(let m):
-            let sorted = sortedElements(m.entries.map(\.key)).compactMap { k in m.entries.first { $0.key == k } }
-            let keyText: (NFValue) -> String = if case .selector(let s) = m.key { { value($0, s) } } else { plain }
-            return "\(m.source ? "snat" : "dnat") \(family == .inet ? "ip " : "")to \(m.key.text) map { "
-                + sorted.map { "\(keyText($0.key)) : \(NFConstants.ipv4Text($0.addr))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
+            let keys = m.entries.map(\.key)
+            let order: [NFValue], keyText: (NFValue) -> String
+            switch m.key {
+            case .selector(let s): (order, keyText) = (sortedElements(keys), { value($0, s) })
+            case .concat(let sels): (order, keyText) = (sortedTuples(keys, sels), { tupleText($0, sels) })
+            case .generator: (order, keyText) = (sortedElements(keys), plain)
+            }
+            let sorted = order.compactMap { k in m.entries.first { $0.key == k } }
+            return "\(m.source ? "snat" : "dnat") \(family == .inet || m.namesFamily ? "ip " : "")\(natPrefix(m.flags))to \(m.key.text) map { "
+                + sorted.map { "\(keyText($0.key)) : \(natData($0.data))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
         case .notrack: return "notrack"
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):
@@ -437,8 +443,8 @@ public enum NFPrinter {
                 + sortedTuples(entries.map(\.0), sels).compactMap { k in entries.first { $0.0 == k } }.map { "\(tupleText($0.0, sels)) : \($0.1.text)" }
                 .joined(separator: ", ") + " }"
         // In an inet table nft names the address family of a NAT address.
-        case .snat(let a, let ah, let p, let ph, let f): return "snat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph) + natFlags(f)
-        case .dnat(let a, let ah, let p, let ph, let f): return "dnat \(family == .inet && a != nil ? "ip " : "")to " + nat(a, ah, p, ph) + natFlags(f)
+        case .snat(let a, let ah, let p, let ph, let f): return "snat \(family == .inet && a != nil ? "ip " : "")\(natPrefix(f))to " + nat(a, ah, p, ph) + natFlags(f)
+        case .dnat(let a, let ah, let p, let ph, let f): return "dnat \(family == .inet && a != nil ? "ip " : "")\(natPrefix(f))to " + nat(a, ah, p, ph) + natFlags(f)
         case .nat6(let source, let a, let ah, let p, let ph, let f):
             return "\(source ? "snat" : "dnat") \(family == .inet ? "ip6 " : "")to " + nat6(a, ah, p, ph) + natFlags(f)
         case .masquerade(let p, let ph, let f): return (p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)) + natFlags(f)
@@ -537,7 +543,18 @@ public enum NFPrinter {
     /// A generator's number or range, as written.
     static func plain(_ v: NFValue) -> String { if case .range(_, _, let t) = v { t } else { "" } }
 
-    static func natFlags(_ f: NFNATFlags) -> String { f.isEmpty ? "" : " " + f.names.joined(separator: ",") }
+    static func natFlags(_ f: NFNATFlags) -> String { f.names.isEmpty ? "" : " " + f.names.joined(separator: ",") }
+    static func natPrefix(_ f: NFNATFlags) -> String { f.contains(.netmap) ? "prefix " : "" }
+
+    /// A NAT map's data as nft lists it: an interval alone as a prefix where it is one (`/32` for
+    /// one address), else `a-b`; inside a concatenation one address or port plainly.
+    static func natData(_ d: NFNATData) -> String {
+        guard let p = d.port, let ph = d.portHi else {
+            guard d.interval else { return NFConstants.ipv4Text(d.addr) }
+            return d.addr == d.addrHi ? NFConstants.ipv4Text(d.addr) + "/32" : ipv4Range(d.addr, d.addrHi)
+        }
+        return ipv4Range(d.addr, d.addrHi) + " . " + (p == ph ? "\(p)" : "\(p)-\(ph)")
+    }
 
     public static func rule(_ stmts: [NFStatement], family: NFFamily = .ip) -> String {
         stmts.map { statement($0, family: family) }.joined(separator: " ")

@@ -22,27 +22,44 @@ public enum NFGenerator: Sendable, Equatable {
     }
 }
 
-/// What a NAT map is keyed by: a field of the packet or a generator.
+/// What a NAT map is keyed by: a field of the packet, fields concatenated, or a generator.
 public enum NFMapKey: Sendable, Equatable {
     case selector(NFSelector)
+    case concat([NFSelector])
     case generator(NFGenerator)
     public var text: String {
         switch self {
         case .selector(let s): s.printed
+        case .concat(let sels): sels.map(\.printed).joined(separator: " . ")
         case .generator(let g): g.text
         }
     }
 }
 
-/// `snat|dnat [ip] to KEY map { K : ADDR, ... }`: the address the key's entry names.
+/// A NAT map's data: an address, or (an interval map) a range or prefix of them, optionally
+/// concatenated with a port or port range (`10.141.10.0/24 . 8888-8999`): the registers
+/// nft_nat reads as the range's minimum and maximum address and port.
+public struct NFNATData: Sendable, Equatable {
+    public var addr: UInt32, addrHi: UInt32
+    public var port: UInt16?, portHi: UInt16?
+    /// Written as a range or prefix: the map holds intervals (nft refuses a map mixing both kinds).
+    public var interval: Bool
+    public init(addr: UInt32, addrHi: UInt32, port: UInt16? = nil, portHi: UInt16? = nil, interval: Bool = false) {
+        (self.addr, self.addrHi, self.port, self.portHi, self.interval) = (addr, addrHi, port, portHi, interval)
+    }
+}
+
+/// `snat|dnat [ip] [prefix] to KEY map { K : DATA, ... }`: the range the key's entry names.
 public struct NFNATMap: Sendable, Equatable {
     public var source: Bool
     public var key: NFMapKey
-    public var entries: [(key: NFValue, addr: UInt32)]
+    public var entries: [(key: NFValue, data: NFNATData)]
     public var flags: NFNATFlags
     public static func == (l: NFNATMap, r: NFNATMap) -> Bool {
-        l.source == r.source && l.key == r.key && l.flags == r.flags && l.entries.map(\.key) == r.entries.map(\.key) && l.entries.map(\.addr) == r.entries.map(\.addr)
+        l.source == r.source && l.key == r.key && l.flags == r.flags && l.entries.map(\.key) == r.entries.map(\.key) && l.entries.map(\.data) == r.entries.map(\.data)
     }
+    /// nft names the address family (`snat ip to`) when the data is an interval or a concatenation.
+    public var namesFamily: Bool { entries.contains { $0.data.interval || $0.data.port != nil } }
 }
 
 extension NFParser {
@@ -114,30 +131,70 @@ extension NFParser {
         }
     }
 
-    /// `KEY map { K : ADDR, ... }` after `snat|dnat [ip] to`.
-    mutating func natMap(source: Bool, context: RuleContext) throws(NFSyntaxError) -> NFNATMap {
-        let key: NFMapKey = tok.kind == .word && NFParser.generatorWords.contains(tok.text)
-            ? .generator(try generator(context: context)) : .selector(try concatSelector(context: context))
+    /// `KEY map { K : DATA, ... }` after `snat|dnat [ip] [prefix] to`.
+    mutating func natMap(source: Bool, netmap: Bool, context: RuleContext) throws(NFSyntaxError) -> NFNATMap {
+        var key: NFMapKey
+        if tok.kind == .word, NFParser.generatorWords.contains(tok.text) {
+            key = .generator(try generator(context: context))
+        } else {
+            var sels = [try concatSelector(context: context)]
+            while isWord(".") { i += 1; sels.append(try concatSelector(context: context)) }
+            key = sels.count == 1 ? .selector(sels[0]) : .concat(sels)
+        }
+        // A key such as `tcp dport` brings its protocol dependency (`th dport` does not).
+        var transport = context.transport
+        if case .concat(let sels) = key, sels.contains(where: { $0.impliedProtocol != nil }) { transport = true }
+        if case .selector(let s) = key, s.impliedProtocol != nil { transport = true }
         try expectWord("map")
         try expectPunct("{")
-        var entries: [(NFValue, UInt32)] = []
+        var entries: [(NFValue, NFNATData)] = []
         skipNewlines()
         while !isPunct("}") {
+            let kt = tok
             let k: NFValue
             switch key {
             case .selector(let s): k = try scalar(for: s)
+            case .concat(let sels): k = try tupleValue(sels)
             case .generator: k = try numberOrRange()
             }
             try expectPunct(":")
-            let at = tok
-            let (a, ah, p, _) = try natTarget()
-            guard let a, ah == nil else { throw err("expected an IPv4 address", at: at) }
-            guard p == nil else { throw unsupported("NAT map data with ports (address . port)", at: at) }
-            entries.append((k, a))
+            let dt = tok
+            let data = try natMapData()
+            if data.port != nil, !transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: dt) }
+            // The first element fixes the map's data type; the kernel refuses an element of the other kind.
+            if let first = entries.first?.1, first.interval != data.interval || (first.port == nil) != (data.port == nil) {
+                throw refused("Could not process rule: Invalid argument", at: kt)
+            }
+            entries.append((k, data))
             skipNewlines()
             if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
         }
         i += 1
-        return NFNATMap(source: source, key: key, entries: entries, flags: try natFlags())
+        var flags = try natFlags()
+        if netmap { flags.insert(.netmap) }
+        return NFNATMap(source: source, key: key, entries: entries, flags: flags)
+    }
+
+    /// A NAT map element's data: `ADDR`, `ADDR-ADDR` or `ADDR/LEN`, then optionally `. PORT[-PORT]`.
+    mutating func natMapData() throws(NFSyntaxError) -> NFNATData {
+        let at = tok
+        let (a, ah, p, _) = try natTarget()
+        guard let a, p == nil else { throw err("expected an IPv4 address", at: at) }
+        var d = NFNATData(addr: a, addrHi: ah ?? a, interval: ah != nil)
+        guard isWord(".") else { return d }
+        i += 1
+        let pt = tok
+        var w = try word("a port or a port range")
+        // `8888 - 8999` with blanks reads as three words.
+        if isWord("-") { i += 1; w += "-" + (try word("a port")) }
+        let parts = w.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let lo = UInt16(parts[0]), let hi = UInt16(parts[parts.count - 1]) else {
+            throw err("expected a port or a port range", at: pt)
+        }
+        guard lo <= hi else { throw refused("range has zero or negative size", at: pt) }
+        d.port = lo
+        d.portHi = hi
+        if parts.count == 2 { d.interval = true }
+        return d
     }
 }

@@ -396,11 +396,15 @@ extension NFJSON {
             let port = try b["port"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/port") }
             // An IPv6 address before a port is bracketed: [2001:db8::1]:80, [a]-[b]:80.
             if let a = addr, a.contains(":"), port != nil { addr = a.split(separator: "-").map { "[\($0)]" }.joined(separator: "-") }
+            // "type_flags": "prefix" (with the netmap flag) is the text's `prefix to`.
+            let typeFlags: [JSONValue] = if case .array(let a) = b["type_flags"] ?? .null { a } else { b["type_flags"].map { [$0] } ?? [] }
+            if typeFlags.contains(.string("prefix")) { t += " prefix" }
             if addr != nil || port != nil { t += " to \(addr ?? ""):" + (port ?? "") }
             if t.hasSuffix(":") { t.removeLast() }
             if let f = b["flags"] {
                 let flags: [JSONValue] = if case .array(let a) = f { a } else { [f] }
-                t += " " + (try flags.enumerated().map { n, x throws(NFJSONError) in try str(x, p + "/flags/\(n)") }).joined(separator: ",")
+                let names = try flags.enumerated().map { n, x throws(NFJSONError) in try str(x, p + "/flags/\(n)") }.filter { $0 != "netmap" }
+                if !names.isEmpty { t += " " + names.joined(separator: ",") }
             }
             return t
         case "reject":

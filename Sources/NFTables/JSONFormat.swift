@@ -306,8 +306,7 @@ public enum NFJSON {
             var o: [(String, JSONValue)] = []
             if family == .inet { o.append(("family", .string("ip"))) }
             o.append(("addr", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))])))
-            let names = flags.names.map { JSONValue.string($0) }
-            if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
+            o += natFlags(flags)
             return .object([(source ? "snat" : "dnat", .object(o))])
         case .rawMatch(let f, let mask, let op, let v):
             let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th" }
@@ -334,16 +333,15 @@ public enum NFJSON {
             let right: JSONValue = if case .set(let vs) = v { .object([("set", .array(vs.map(number)))]) } else { number(v) }
             return .object([("match", .object([("op", .string(op == .implicit ? "==" : op.rawValue)), ("left", generator(g)), ("right", right)]))])
         case .natMap(let m):
-            let key: JSONValue = switch m.key { case .selector(let s): left(s); case .generator(let g): generator(g) }
+            let key: JSONValue = switch m.key { case .selector(let s): left(s); case .concat(let sels): concatLeft(sels); case .generator(let g): generator(g) }
             let data = JSONValue.array(m.entries.map { e in
-                let k: JSONValue = if case .selector(let s) = m.key { value(e.key, s) } else { plain(e.key) }
-                return .array([k, .string(NFConstants.ipv4Text(e.addr))])
+                let k: JSONValue = switch m.key { case .selector(let s): value(e.key, s); case .concat(let sels): tupleJSON(e.key, sels); case .generator: plain(e.key) }
+                return .array([k, natData(e.data)])
             })
             var o: [(String, JSONValue)] = []
-            if family == .inet { o.append(("family", .string("ip"))) }
+            if family == .inet || m.namesFamily { o.append(("family", .string("ip"))) }
             o.append(("addr", .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))])))
-            let names = m.flags.names.map { JSONValue.string($0) }
-            if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
+            o += natFlags(m.flags)
             return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
         case .verdict(let v): return verdict(v)
@@ -365,8 +363,7 @@ public enum NFJSON {
             let lo = JSONValue.string(IPv6Text.text(a))
             o.append(("addr", ah.map { .object([("range", .array([lo, .string(IPv6Text.text($0))]))]) } ?? lo))
             if let p { o.append(("port", ph.map { .object([("range", .array([.int(Int(p)), .int(Int($0))]))]) } ?? .int(Int(p)))) }
-            let names = f.names.map { JSONValue.string($0) }
-            if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
+            o += natFlags(f)
             return .object([(source ? "snat" : "dnat", .object(o))])
         case .dnat(let a, let ah, let p, let ph, let f): return .object([("dnat", nat(a, ah, p, ph, f, family: family))])
         case .masquerade(let p, let ph, let f): return .object([("masquerade", p == nil && f.isEmpty ? .null : nat(nil, nil, p, ph, f, family: family))])
@@ -391,10 +388,32 @@ public enum NFJSON {
             o.append(("addr", ah.map { .object([("range", .array([lo, .string(NFConstants.ipv4Text($0))]))]) } ?? lo))
         }
         if let p { o.append(("port", ph.map { .object([("range", .array([.int(Int(p)), .int(Int($0))]))]) } ?? .int(Int(p)))) }
-        // One flag as a string, several as an array, as nft -j writes them.
-        let names = flags.names.map { JSONValue.string($0) }
-        if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
+        o += natFlags(flags)
         return .object(o)
+    }
+
+    /// One flag as a string, several as an array, as nft -j writes them; `prefix` is the netmap
+    /// flag and a type flag of its own.
+    static func natFlags(_ flags: NFNATFlags) -> [(String, JSONValue)] {
+        let names = (flags.names + (flags.contains(.netmap) ? ["netmap"] : [])).map { JSONValue.string($0) }
+        var o: [(String, JSONValue)] = []
+        if !names.isEmpty { o.append(("flags", names.count == 1 ? names[0] : .array(names))) }
+        if flags.contains(.netmap) { o.append(("type_flags", .string("prefix"))) }
+        return o
+    }
+
+    /// A NAT map's data: an address, `{"prefix": ...}` or `{"range": ...}`, or a concatenation with the port.
+    static func natData(_ d: NFNATData) -> JSONValue {
+        func addr(_ alone: Bool) -> JSONValue {
+            let lo = JSONValue.string(NFConstants.ipv4Text(d.addr))
+            guard d.interval, !(d.addr == d.addrHi && !alone) else { return lo }
+            let size = UInt64(d.addrHi) - UInt64(d.addr) + 1
+            guard size & (size - 1) == 0, UInt64(d.addr) % size == 0 else { return .object([("range", .array([lo, .string(NFConstants.ipv4Text(d.addrHi))]))]) }
+            return .object([("prefix", .object([("addr", lo), ("len", .int(32 - size.trailingZeroBitCount))]))])
+        }
+        guard let p = d.port, let ph = d.portHi else { return addr(true) }
+        let port: JSONValue = p == ph ? .int(Int(p)) : .object([("range", .array([.int(Int(p)), .int(Int(ph))]))])
+        return .object([("concat", .array([addr(false), port]))])
     }
 
     static func byteUnit(_ n: UInt64) -> (UInt64, String) {

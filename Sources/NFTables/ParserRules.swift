@@ -365,9 +365,13 @@ extension NFParser {
             i += 1
             var family = false, family6 = false
             if isWord("ip") { i += 1; family = true } else if isWord("ip6") { i += 1; family6 = true }
+            // `prefix` (NF_NAT_RANGE_NETMAP): the range maps the network part, the packet keeps its host part.
+            let netmap = isWord("prefix")
+            if netmap { i += 1 }
             try expectWord("to")
             let at = tok
             if atIPv6Target() {
+                if netmap { throw unsupported("snat/dnat prefix to IPv6 addresses", at: at) }
                 if family || table.family == .ip || context.ipv4 { throw refused("conflicting protocols specified: ip vs. ip6", at: at) }
                 if table.family == .inet, !family6, !context.ipv6Only { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
                 let (a, ah, p, ph) = try nat6Target()
@@ -384,20 +388,23 @@ extension NFParser {
                     let key = try concatSelector(context: context)
                     if isWord("map"), i + 1 < toks.count, toks[i + 1].kind == .punct, toks[i + 1].text == "@" {
                         i += 1
+                        if netmap { throw unsupported("snat/dnat prefix to a named map", at: at) }
                         let name = try dataMapName(table, key: key, data: .ipv4_addr)
                         return .natMapNamed(source: t.text == "snat", key: key, map: name, flags: try natFlags())
                     }
                     i = save
                 }
                 anonymousSets += 1   // the anonymous map takes a handle
-                return .natMap(try natMap(source: t.text == "snat", context: context))
+                return .natMap(try natMap(source: t.text == "snat", netmap: netmap, context: context))
             }
             let (a, ah, p, ph) = try natTarget()
+            if netmap, a == nil || p != nil { throw err("expected an IPv4 address or prefix", at: at) }
             if table.family == .inet, a != nil, !family, !context.ipv4 {
                 throw refused("ip or ip6 must be specified with address for inet tables.", at: t)
             }
             if p != nil, !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
-            let f = try natFlags()
+            var f = try natFlags()
+            if netmap { f.insert(.netmap) }
             return t.text == "snat" ? .snat(addr: a, addrHi: ah, port: p, portHi: ph, flags: f) : .dnat(addr: a, addrHi: ah, port: p, portHi: ph, flags: f)
         case "masquerade", "redirect":
             i += 1

@@ -42,6 +42,39 @@ final class NetfilterTests: XCTestCase {
         XCTAssertEqual(s.conntrackListing, ["tcp      6 60 SYN_RECV src=198.18.0.1 dst=198.18.0.2 sport=40000 dport=8080 src=198.18.1.2 dst=198.18.1.1 sport=80 dport=40000 mark=0 use=1"])
     }
 
+    /// A NAT map keyed by a concatenation gives an address and port range (nft_nat reads the range's
+    /// ends from the map's data); `snat prefix to` keeps each source's host part (nft_nat_setup_netmap);
+    /// a key with no element breaks the rule, so the packet is not translated.
+    func testNATMapsWithConcatenatedKeysRangesAndPrefixes() throws {
+        let s = try routerStack()
+        s.loadRuleset(try NFParser.parse("""
+        table ip nat {
+          chain pre { type nat hook prerouting priority dstnat;
+            dnat ip to ip saddr . tcp dport map { 198.18.0.1 . 8080 : 198.18.1.2 . 80-80, 198.18.0.3 . 8080 : 198.18.1.2 . 8000-8009 }; }
+          chain post { type nat hook postrouting priority srcnat; snat ip prefix to ip saddr map { 198.18.0.0/24 : 10.99.7.0/24 }; }
+        }
+        """))
+        let routerA = IPv4Address(198, 18, 0, 2), b = IPv4Address(198, 18, 1, 2)
+        func out(_ r: PacketResult) throws -> String {
+            guard case .ipv4(let ip, .tcp(let t)) = try FrameRepr.parse(r.emitted[0].frame).network else { return "?" }
+            return "\(ip.src):\(t.srcPort) > \(ip.dst):\(t.dstPort)"
+        }
+        let one = s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), routerA, 40000, 8080, .syn, from: client, to: routerIn), device: s.devices[0])
+        XCTAssertEqual(try out(one), "10.99.7.1:40000 > 198.18.1.2:80")
+        // A port range: destination NAT takes its first free port (no random offset for DNAT).
+        let three = s.inject(frame: tcp(IPv4Address(198, 18, 0, 3), routerA, 40000, 8080, .syn, from: client, to: routerIn), device: s.devices[0])
+        XCTAssertEqual(try out(three), "10.99.7.3:40000 > 198.18.1.2:8000")
+        // 198.18.0.1 . 22 is not in the map: no DNAT; the router answers its own port 22 with a reset.
+        let miss = s.inject(frame: tcp(IPv4Address(198, 18, 0, 1), routerA, 40001, 22, .syn, from: client, to: routerIn), device: s.devices[0])
+        XCTAssertEqual(miss.dropReason, .NO_SOCKET)
+        XCTAssertEqual(try out(miss), "198.18.0.2:22 > 198.18.0.1:40001")
+        // As the kernel listed the same two connections (scripts/record_nat_maps.sh; the reset one leaves no entry there either).
+        XCTAssertEqual(s.conntrackListing, [
+            "tcp      6 119 SYN_SENT src=198.18.0.1 dst=198.18.0.2 sport=40000 dport=8080 [UNREPLIED] src=198.18.1.2 dst=10.99.7.1 sport=80 dport=40000 mark=0 use=1",
+            "tcp      6 119 SYN_SENT src=198.18.0.3 dst=198.18.0.2 sport=40000 dport=8080 [UNREPLIED] src=198.18.1.2 dst=10.99.7.3 sport=8000 dport=40000 mark=0 use=1",
+        ])
+    }
+
     /// nf_nat_l4proto_unique_tuple: a clashing source port moves to a free one from a random offset
     /// in 1024-65535 (get_random_u16, here from the stack's seed: 0 gives 18767 every time).
     func testSourcePortClashMovesToAFreePortFromARandomOffset() throws {

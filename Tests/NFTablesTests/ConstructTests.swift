@@ -1,5 +1,5 @@
 import JSON
-import NFTables
+@testable import NFTables
 import XCTest
 
 /// Constructs that used to be parsed and dropped: each now prints back as nft 1.0.6 printed it
@@ -284,6 +284,53 @@ final class ConstructTests: XCTestCase {
         """)
         XCTAssertThrowsError(try NFParser.parse("table ip t {\n\tchain c {\n\t\tmeta mark set numgen inc mod 0\n\t}\n}\n")) {
             XCTAssertTrue("\($0)".contains("Numerical result out of range"), "\($0)")
+        }
+    }
+
+    /// NAT maps keyed by concatenations, with ranges, prefixes and ports as data, and `prefix to`
+    /// (netmap): each line as the real nft 1.0.6 listed it, and the JSON nft -j printed.
+    func testNATMapsWithConcatenationsRangesAndPrefixesListAsNft() throws {
+        try roundTrip("""
+        table ip t {
+        \tchain c {
+        \t\ttype nat hook postrouting priority srcnat; policy accept;
+        \t\tsnat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }
+        \t\tsnat ip to ip saddr . tcp dport map { 10.141.11.4 . 20 : 192.168.2.3 . 80, 10.0.0.1 . 21 : 192.168.2.4 . 81 }
+        \t\tmeta l4proto tcp snat ip to ip saddr map { 10.141.11.4 : 192.168.2.0/24 . 80-90 }
+        \t\tsnat ip to ip saddr map { 10.1.1.1 : 10.0.0.0/8, 10.141.11.4 : 192.168.2.4-192.168.2.6 }
+        \t\tsnat prefix to 10.0.0.0/8
+        \t\tsnat ip to ip saddr map { 10.141.11.4 : 192.168.2.3/32 }
+        \t\tsnat prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.1 }
+        \t}
+        }
+
+        """)
+        // Written otherwise, listed as nft lists it: a one-address range as /32, `80-80` as 80, spaced ranges.
+        let rs = try NFParser.parse("""
+        table ip t { chain c { type nat hook postrouting priority srcnat;
+        snat ip to ip saddr map { 10.141.11.4 : 192.168.2.3-192.168.2.3 }
+        meta l4proto tcp snat to ip saddr map { 10.141.11.4 : 192.168.2.3-192.168.2.3 . 80 - 80 } persistent
+        snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }; }; }
+        """)
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), [
+            "snat ip to ip saddr map { 10.141.11.4 : 192.168.2.3/32 }",
+            "meta l4proto tcp snat ip to ip saddr map { 10.141.11.4 : 192.168.2.3 . 80 } persistent",
+            "snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }"])
+        XCTAssertEqual(NFJSON.statement(rs.tables[0].chains[0].rules[2].statements[0], counter: nil, family: .ip).rendered(),
+                       #"{"snat":{"family":"ip","addr":{"map":{"key":{"payload":{"protocol":"ip","field":"saddr"}},"data":{"set":[[{"prefix":{"addr":"10.141.11.0","len":24}},{"prefix":{"addr":"192.168.2.0","len":24}}]]}}},"flags":"netmap","type_flags":"prefix"}}"#)
+        XCTAssertEqual(NFJSON.statement(rs.tables[0].chains[0].rules[1].statements[1], counter: nil, family: .ip).rendered(),
+                       #"{"snat":{"family":"ip","addr":{"map":{"key":{"payload":{"protocol":"ip","field":"saddr"}},"data":{"set":[["10.141.11.4",{"concat":["192.168.2.3",80]}]]}}},"flags":"persistent"}}"#)
+        // The real nft's refusals: a map mixing single and interval data (the kernel's EINVAL at the
+        // second element), ports without a transport protocol (`th` brings none), prefix and ports.
+        for (rule, message) in [
+            ("snat ip to ip saddr map { 10.141.11.4 : 192.168.2.0-192.168.2.127, 10.0.0.1 : 1.1.1.1 }", "Could not process rule: Invalid argument"),
+            ("meta l4proto tcp snat ip to ip saddr map { 10.141.11.4 : 192.168.2.3 . 80-90, 10.0.0.2 : 1.1.1.1 . 80 }", "Could not process rule: Invalid argument"),
+            ("snat ip to ip saddr map { 10.141.11.4 : 192.168.2.3 . 80 }", "transport protocol mapping is only valid after transport protocol match"),
+            ("snat ip to ip saddr . th dport map { 10.141.11.4 . 20 : 192.168.2.3 . 80 }", "transport protocol mapping is only valid after transport protocol match"),
+        ] {
+            XCTAssertThrowsError(try NFParser.parse("table ip t { chain c { type nat hook postrouting priority srcnat; \(rule); }; }"), rule) {
+                XCTAssertTrue("\($0)".contains(message), "\($0)")
+            }
         }
     }
 

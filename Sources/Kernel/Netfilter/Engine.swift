@@ -410,15 +410,22 @@ extension Stack {
                     : .dnat(addr: UInt32(truncatingIfNeeded: a), addrHi: nil, port: nil, portHi: nil, flags: flags)
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .natMap(let m):
-                let key: UInt64?
-                switch m.key {
-                case .selector(let sel): key = read(sel, skb, info)
-                case .generator(let g): key = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info).map(UInt64.init)
-                }
                 // No entry for the key: nft_lookup breaks the rule.
-                guard let key, let e = m.entries.first(where: { contains($0.key, key, ti: ti) }) else { return nil }
-                let st: NFStatement = m.source ? .snat(addr: e.addr, addrHi: nil, port: nil, portHi: nil, flags: m.flags)
-                    : .dnat(addr: e.addr, addrHi: nil, port: nil, portHi: nil, flags: m.flags)
+                let entry: (key: NFValue, data: NFNATData)?
+                switch m.key {
+                case .selector(let sel):
+                    guard let key = read(sel, skb, info) else { return nil }
+                    entry = m.entries.first { contains($0.key, key, ti: ti) }
+                case .concat(let sels):
+                    entry = m.entries.first { tupleMatches($0.key, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+                case .generator(let g):
+                    guard let n = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
+                    entry = m.entries.first { contains($0.key, UInt64(n), ti: ti) }
+                }
+                guard let d = entry?.data else { return nil }
+                // The data's registers are the range's minimum and maximum address (and port).
+                let st: NFStatement = m.source ? .snat(addr: d.addr, addrHi: d.addrHi, port: d.port, portHi: d.portHi, flags: m.flags)
+                    : .dnat(addr: d.addr, addrHi: d.addrHi, port: d.port, portHi: d.portHi, flags: m.flags)
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .notrack:
                 skb.ctInfo = .untracked

@@ -57,6 +57,7 @@ extension Stack {
         // The tuple as the packet stands now: the original one with a destination NAT already bound.
         var current = c.orig
         if let d = c.dnat { current.dst = d.addr; current.dport = d.port }
+        if r.flags.contains(.netmap), let (lo, hi) = r.addrs { r.addrs = nft_nat_setup_netmap(source ? current.src : current.dst, lo, hi) }
         let t = get_unique_tuple(current, r, source: source)
         // A tuple still in use is a clash the conntrack insert refuses: the packet is dropped.
         if t.hasPorts && conntrack.lookup(t.inverted) != nil { return .nf(.drop) }
@@ -64,6 +65,14 @@ extension Stack {
         c.reply = t.inverted
         c.status |= source ? IPS.srcNAT : IPS.dstNAT
         return .nf(.accept)
+    }
+
+    /// `nft_nat_setup_netmap` (`snat prefix to`): the bits where the range's ends agree are the
+    /// network part and replace the packet's; the rest of its address stays. One address results.
+    func nft_nat_setup_netmap(_ addr: UInt128, _ lo: UInt128, _ hi: UInt128) -> (UInt128, UInt128) {
+        let netmask = ~(lo ^ hi)
+        let a = (addr & ~netmask) | (lo & netmask)
+        return (a, a)
     }
 
     /// `get_unique_tuple`: for source NAT, keep the tuple (or the mapping this source already has)
