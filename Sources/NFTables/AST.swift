@@ -50,6 +50,9 @@ public enum NFValue: Sendable, Equatable {
     case named(String)
     /// One value of a concatenated key (`1.1.1.1 . 22`), a part per selector.
     case tuple([NFValue])
+    /// `*`, a map's catch-all element: what a key no other element holds maps to
+    /// (nft_set_catchall_lookup, tried after the set's own lookup misses).
+    case catchAll
 
     var isSet: Bool { if case .set = self { true } else { false } }
 }
@@ -126,8 +129,10 @@ public enum NFStatement: Sendable, Equatable {
     case setMark(UInt32)
     case setCtMark(UInt32)
     /// `meta mark set ct mark & 0xff | 0x1`, `meta priority set 1:2`: the target gets
-    /// (source & mask) ^ xor, as nft_bitwise computes it (no source: the constant xor).
-    case setExpr(target: NFSelector, source: NFSelector?, mask: UInt32, xor: UInt32)
+    /// (source & mask) ^ xor, as nft_bitwise computes it (no source: the constant xor); with a
+    /// shift (`(meta mark | 0x10) << 8`, `ct mark >> 8 & 0xff`: positive left, negative right),
+    /// nft_bitwise's shift follows, then a second mask and xor.
+    case setExpr(target: NFSelector, source: NFSelector?, mask: UInt32, xor: UInt32, shift: Int = 0, postMask: UInt32 = .max, postXor: UInt32 = 0)
     /// `ip dscp set af23`, `tcp option maxseg size set 1360`: a header field written with a constant
     /// (nft_payload_set_eval / nft_exthdr_tcp_set_eval), the value as it is listed.
     case setPayload(NFSelector, NFValue)

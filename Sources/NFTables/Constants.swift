@@ -143,8 +143,11 @@ public enum NFConstants {
         return 0
     }
 
+    /// A number as nft reads one (strtoull/mpz base 0): hex after `0x`, octal after a leading 0
+    /// (`010` is 8, `080` no number at all), else decimal.
     public static func number(_ w: String) -> UInt64? {
         if w.hasPrefix("0x") { return UInt64(w.dropFirst(2), radix: 16) }
+        if w.count > 1, w.hasPrefix("0") { return UInt64(w.dropFirst(), radix: 8) }
         return UInt64(w)
     }
 
@@ -198,9 +201,10 @@ public enum NFPrinter {
     /// Elements in the order nft lists them: by key (ranges by their start), names as given.
     static func sortedElements(_ vs: [NFValue]) -> [NFValue] { sortedOrder(vs).map { vs[$0] } }
 
-    /// The positions of `vs` in the order nft lists the values (equal values keep their order).
+    /// The positions of `vs` in the order nft lists the values (equal values keep their order; a
+    /// catch-all element, which the kernel keeps apart from the set, last).
     static func sortedOrder(_ vs: [NFValue]) -> [Int] {
-        vs.enumerated().sorted { a, b in
+        vs.enumerated().filter { $0.element != .catchAll }.sorted { a, b in
             switch (a.element, b.element) {
             case (.range(let x, _, _), .range(let y, _, _)): return x != y ? x < y : a.offset < b.offset
             case (.range6(let x, _, _), .range6(let y, _, _)): return x != y ? x < y : a.offset < b.offset
@@ -212,7 +216,7 @@ public enum NFPrinter {
                 return a.offset < b.offset
             default: return a.offset < b.offset
             }
-        }.map(\.offset)
+        }.map(\.offset) + vs.indices.filter { vs[$0] == .catchAll }
     }
 
     /// Anonymous sets of concatenations in the order nft lists them: by the key as the registers
@@ -237,12 +241,12 @@ public enum NFPrinter {
             }
             return bytes
         }
-        let keyed = vs.enumerated().map { ($0.offset, key($0.element)) }
+        let keyed = vs.enumerated().filter { $0.element != .catchAll }.map { ($0.offset, key($0.element)) }
         return keyed.sorted { a, b in
             // The last byte weighs most.
             for (x, y) in zip(a.1.reversed(), b.1.reversed()) where x != y { return x < y }
             return a.0 < b.0
-        }.map(\.0)
+        }.map(\.0) + vs.indices.filter { vs[$0] == .catchAll }
     }
 
     /// A concatenated value or a set of them: the parts joined by ` . `.
@@ -285,13 +289,14 @@ public enum NFPrinter {
         switch v {
         case .range(let lo, let hi, let text):
             if lo == hi, sel.isFlags { return flags(lo, sel) }
-            if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : number(lo, sel) + "-" + number(hi, sel) }
+            if sel == .mark || sel == .ctMark { return lo == hi ? number(lo, sel) : text.contains("/") ? text : number(lo, sel) + "-" + number(hi, sel) }
             if sel.isHex { return "0x" + String(lo, radix: 16) + (lo == hi ? "" : "-0x" + String(hi, radix: 16)) }
             if lo == hi, sel == .icmpCode || sel == .ipDSCP || sel == .ipECN || NFConstants.ipv6Names[sel.rawValue] != nil || sel.isMAC || NFConstants.specialText(lo, for: sel) != nil { return number(lo, sel) }
             // nft prints a time range in plain seconds (`60s-3600s`), a single time in units (`1m7s`).
             if sel == .ctExpiration { return "\(lo / 1000)s-\(hi / 1000)s" }
             return text
         case .range6(_, _, let text): return text
+        case .catchAll: return "*"
         case .string(let s): return "\"\(s)\""
         case .set(let vs):
             // An anonymous set lists its elements in key order, as the kernel's set holds them;
@@ -376,9 +381,13 @@ public enum NFPrinter {
         case .quota(let n, let over, let used): return quota(n, over: over, used: used)
         case .setMark(let m): return "meta mark set \(number(UInt64(m), .mark))"
         case .setCtMark(let m): return "ct mark set \(number(UInt64(m), .ctMark))"
-        case .setExpr(let target, let source, let mask, let xor):
+        case .setExpr(let target, let source, let mask, let xor, let shift, let postMask, let postXor):
             guard let source else { return "\(target.printed) set \(number(UInt64(xor), target))" }
-            return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor)
+            guard shift != 0 else { return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor) }
+            // A mask or xor before the shift is parenthesised, as nft lists it.
+            let pre = bitwise(mask: mask, xor: xor)
+            return "\(target.printed) set " + (pre.isEmpty ? source.printed : "(\(source.printed)\(pre))")
+                + (shift > 0 ? " << \(shift)" : " >> \(-shift)") + bitwise(mask: postMask, xor: postXor)
         case .setPayload(let sel, let v): return "\(sel.printed) set \(value(v, sel))"
         case .setPayloadFrom(let sel, let source): return "\(sel.printed) set \(source.printed)"
         case .resetTCPOption(let kind): return "reset tcp option \(NFSelector.tcpOptionName(kind) ?? String(kind))"

@@ -213,7 +213,11 @@ extension NFJSON {
         case .string(let s): return sel == .iifname || sel == .oifname ? "\"\(s)\"" : s
         case .array(let a): return try a.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/\(k)") }.joined(separator: ",")
         case .object:
-            if let p = v["prefix"] { return "\(try str(p["addr"], path + "/prefix/addr"))/\(p["len"].map { $0.rendered() } ?? "32")" }
+            if let p = v["prefix"] {
+                // An address, or an integer (`meta mark 0xffffff00/24` is {"addr": 4294967040, "len": 24}).
+                let addr = if case .int(let n) = p["addr"] ?? .null { String(n) } else { try str(p["addr"], path + "/prefix/addr") }
+                return "\(addr)/\(p["len"].map { $0.rendered() } ?? "32")"
+            }
             if case .array(let r) = v["range"] ?? .null, r.count == 2 {
                 return "\(try valueText(r[0], sel, path + "/range/0"))-\(try valueText(r[1], sel, path + "/range/1"))"
             }
@@ -254,8 +258,11 @@ extension NFJSON {
 
     /// A mangle value: a number, a tc handle, a selector, or a binary operation on one.
     private static func mangleValue(_ v: JSONValue, _ path: String) throws(NFJSONError) -> String {
-        if case .object(let kv) = v, kv.count == 1, ["&", "|", "^"].contains(kv[0].0), case .array(let ops) = kv[0].1, ops.count == 2 {
-            return "\(try mangleValue(ops[0], path + "/\(kv[0].0)/0")) \(kv[0].0) \(ops[1].rendered())"
+        if case .object(let kv) = v, kv.count == 1, ["&", "|", "^", "<<", ">>"].contains(kv[0].0), case .array(let ops) = kv[0].1, ops.count == 2 {
+            var inner = try mangleValue(ops[0], path + "/\(kv[0].0)/0")
+            // What a shift applies to is parenthesised when it is itself an operation.
+            if kv[0].0.count == 2, case .object(let ikv) = ops[0], ikv.count == 1, ["&", "|", "^"].contains(ikv[0].0) { inner = "(\(inner))" }
+            return "\(inner) \(kv[0].0) \(ops[1].rendered())"
         }
         if v["map"] != nil { return try valueText(v, nil, path) }
         if case .object = v { return try leftSelector(v, path) }

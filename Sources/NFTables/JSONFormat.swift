@@ -140,6 +140,9 @@ public enum NFJSON {
             if lo != hi, sel == .priority, let a = NFConstants.specialText(lo, for: sel), let b = NFConstants.specialText(hi, for: sel) {
                 return .object([("range", .array([.string(a), .string(b)]))])
             }
+            if lo != hi, let slash = text.firstIndex(of: "/"), let len = Int(text[text.index(after: slash)...]) {
+                return .object([("prefix", .object([("addr", .int(Int(lo))), ("len", .int(len))]))])
+            }
             if lo != hi { return .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))]) }
             if let n = Int(text) { return .int(n) }
             if sel == .mark || sel == .ctMark { return .int(Int(lo)) }
@@ -161,6 +164,7 @@ public enum NFJSON {
             }))])
         case .named(let n): return .string("@" + n)
         case .tuple(let parts): return .object([("concat", .array(parts.map { value($0, sel) }))])
+        case .catchAll: return .string("*")
         }
     }
 
@@ -272,14 +276,21 @@ public enum NFJSON {
             return .object([("log", o.isEmpty ? .null : .object(o))])
         case .setMark(let m): return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("mark"))]))])), ("value", .int(Int(m)))]))])
         case .setCtMark(let m): return .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("mark"))]))])), ("value", .int(Int(m)))]))])
-        case .setExpr(let target, let source, let mask, let xor):
+        case .setExpr(let target, let source, let mask, let xor, let shift, let postMask, let postXor):
             var v: JSONValue = source.map(left) ?? .int(Int(xor))
-            if source != nil {
-                // As nft -j nests them: {"|": [{"&": [src, m]}, o]}.
+            // As nft -j nests them: {"|": [{"&": [src, m]}, o]}, a shift {"<<": [inner, n]} around them.
+            func bitwise(_ v: inout JSONValue, _ mask: UInt32, _ xor: UInt32) {
                 if mask != .max && !(mask & xor == 0 && mask | xor == .max) {
                     v = .object([("&", .array([v, .int(Int(mask & xor == 0 ? mask | xor : mask))]))])
                 }
                 if xor != 0 { v = .object([(mask & xor == 0 ? "|" : "^", .array([v, .int(Int(xor))]))]) }
+            }
+            if source != nil {
+                bitwise(&v, mask, xor)
+                if shift != 0 {
+                    v = .object([(shift > 0 ? "<<" : ">>", .array([v, .int(abs(shift))]))])
+                    bitwise(&v, postMask, postXor)
+                }
             }
             return .object([("mangle", .object([("key", left(target)), ("value", v)]))])
         case .setPayload(let sel, let v): return .object([("mangle", .object([("key", left(sel)), ("value", value(v, sel))]))])

@@ -107,6 +107,8 @@ public struct NFParser {
     /// A table, chain, set, map or object name: an unquoted word that is not a keyword, as nft's grammar takes it.
     mutating func identifier(_ what: String) throws(NFSyntaxError) -> String {
         if tok.kind == .string { throw err("syntax error, unexpected quoted string, expecting string") }
+        // nft's scanner reads a leading digit as a number: `table ip 2filter` is a syntax error there.
+        if tok.kind == .word, tok.text.first?.isNumber == true { throw err("syntax error, unexpected number, expecting string") }
         if tok.kind == .word, NFParser.reservedWords.contains(tok.text) {
             throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(tok.text), expecting string (a keyword cannot name a \(what.replacingOccurrences(of: "a ", with: "").replacingOccurrences(of: "an ", with: "").replacingOccurrences(of: " name", with: "")))", length: tok.width)
         }
@@ -181,6 +183,8 @@ public struct NFParser {
             default:
                 throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset', 'list')", at: t)
             }
+            // `} table ...` on one line is a syntax error in nft.
+            guard tok.kind != .word else { throw err("syntax error, unexpected \(tok.text), expecting end of file or newline or semicolon") }
             skipNewlines()
         }
         return rs
@@ -453,6 +457,8 @@ public struct NFParser {
             default:
                 throw err("expected 'type', 'flags' or 'elements'", at: toks[i - 1])
             }
+            // nft's set_block: every item but `elements = { ... }` ends in a newline or `;`.
+            if w != "elements" { try expectSeparator() }
             skipNewlines()
         }
         i += 1
@@ -487,6 +493,7 @@ public struct NFParser {
         var vals: [NFValue] = [], vs: [NFVerdict] = [], infos: [NFElementInfo] = []
         skipNewlines()
         while !isPunct("}") {
+            if isPunct("*") { throw unsupported("a catch-all element (*) in a named set or map (anonymous maps and verdict maps take one)") }
             vals.append(keys.count == 1 ? try scalar(for: keys[0].selector) : try tupleValue(keys.map(\.selector)))
             // `timeout T`, `expires T`, `comment "..."` and the stateful expressions nft reads
             // back (`counter packets N bytes M`, `limit rate ...`, `ct count ...`) may follow the key.

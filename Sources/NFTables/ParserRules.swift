@@ -478,7 +478,7 @@ extension NFParser {
             guard let s = fields[f] else { throw err("unknown \(t.text) field \(f)", at: ft) }
             sel = s
         } else if ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "pkttype", "iifgroup", "oifgroup", "iiftype", "oiftype",
-                    "skuid", "skgid", "cpu", "cgroup", "priority", "random"].contains(t.text), let s = NFParser.selectorWords["meta"]![t.text] {
+                    "skuid", "skgid", "cpu", "cgroup", "priority", "random", "time", "day", "hour"].contains(t.text), let s = NFParser.selectorWords["meta"]![t.text] {
             i += 1
             sel = s
         } else if t.text == "reset", i + 2 < toks.count, toks[i + 1].text == "tcp", toks[i + 2].text == "option" {
@@ -533,18 +533,22 @@ extension NFParser {
                 }
                 try expectPunct("{")
                 let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt32) in
-                    let k = keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)
+                    let k = p.isPunct("*") ? p.catchAll() : keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)
                     try p.expectPunct(":")
                     let dt = p.tok
                     guard case .range(let n, let hi, _) = try p.scalar(for: sel), n == hi, n <= UInt64(UInt32.max) else { throw p.err("expected a value", at: dt) }
                     return (k, UInt32(n))
                 }
                 anonymousSets += 1   // the anonymous map takes a handle
-                return .setMapped(target: sel, key: keys, entries: entries)
+                return .setMapped(target: sel, key: keys, entries: NFParser.catchAllLast(entries))
             }
-            // A source (meta mark / ct mark) with & | ^ (and, or, xor), or a constant.
+            // A source (meta mark / ct mark) with & | ^ (and, or, xor), then perhaps a shift and
+            // more of them (`(meta mark | 0x10) << 8`, `meta mark << 8 & 0xff00`), or a constant.
             var source: NFSelector? = nil
             var mask: UInt32 = .max, xor: UInt32 = 0
+            var shift = 0, postMask: UInt32 = .max, postXor: UInt32 = 0
+            let paren = isPunct("(")
+            if paren { i += 1 }
             if isWord("meta") || isWord("ct") || isWord("mark") {
                 let st = tok
                 let w = try word("a source")
@@ -552,22 +556,21 @@ extension NFParser {
                 guard key == "mark" else { throw unsupported("\(w) \(key) as a value (meta mark and ct mark are modelled)", at: st) }
                 source = w == "ct" ? .ctMark : .mark
             } else {
+                if paren { throw err("expected meta mark or ct mark") }
                 let v = try scalar(for: sel == .priority ? .priority : .mark)
                 guard case .range(let n, let hi, _) = v, n == hi, n <= UInt64(UInt32.max) else { throw err("expected a value", at: vt) }
                 xor = UInt32(n)
                 mask = 0
             }
-            while tok.kind == .punct && ["&", "|", "^"].contains(tok.text) || tok.kind == .word && ["and", "or", "xor"].contains(tok.text) {
-                let op = ["and": "&", "or": "|", "xor": "^"][tok.text] ?? tok.text
+            try maskAndXor(&mask, &xor)
+            if paren { try expectPunct(")") }
+            if source != nil, isPunct("<<") || isPunct(">>") {
+                let left = tok.text == "<<"
                 i += 1
                 let nt = tok
-                guard let n = NFConstants.number(try word("a number")), n <= UInt64(UInt32.max) else { throw err("expected a 32-bit number", at: nt) }
-                let m = UInt32(n)
-                switch op {
-                case "&": mask &= m; xor &= m
-                case "|": mask &= ~m; xor |= m
-                default: xor ^= m
-                }
+                guard let n = Int(try word("a number of bits")), (1...31).contains(n) else { throw err("expected a shift of 1-31 bits", at: nt) }
+                shift = left ? n : -n
+                try maskAndXor(&postMask, &postXor)
             }
             if source == nil {
                 switch sel {
@@ -576,20 +579,20 @@ extension NFParser {
                 default: break
                 }
             }
-            return .setExpr(target: sel, source: source, mask: mask, xor: xor)
+            return .setExpr(target: sel, source: source, mask: mask, xor: xor, shift: shift, postMask: postMask, postXor: postXor)
         }
         if isWord("vmap") {
             i += 1
             if isPunct("@") { return .vmapNamed(sel, try namedMap(table, parts: 1).name) }
             try expectPunct("{")
             let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, NFVerdict) in
-                let v = try p.scalar(for: sel)
+                let v = p.isPunct("*") ? p.catchAll() : try p.scalar(for: sel)
                 try p.expectPunct(":")
                 return (v, try p.verdictWord())
             }
             if NFParser.overlap(entries.map(\.0)) { throw refused("conflicting intervals specified", at: t) }
             anonymousSets += 1
-            return .vmap(sel, entries)
+            return .vmap(sel, NFParser.catchAllLast(entries))
         }
         var mask: UInt64? = nil
         if isPunct("&") || isWord("and") {

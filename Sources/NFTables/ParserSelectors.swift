@@ -68,12 +68,12 @@ extension NFParser {
             if isPunct("@") { return .concatVmapNamed(sels, try namedMap(table, parts: sels.count).name) }
             try expectPunct("{")
             let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, NFVerdict) in
-                let v = try p.tupleValue(sels)
+                let v = p.isPunct("*") ? p.catchAll() : try p.tupleValue(sels)
                 try p.expectPunct(":")
                 return (v, try p.verdictWord())
             }
             anonymousSets += 1
-            return .concatVmap(sels, entries)
+            return .concatVmap(sels, NFParser.catchAllLast(entries))
         }
         var op = NFOp.implicit
         if tok.kind == .punct, let o = NFOp(rawValue: tok.text), o == .eq || o == .ne { op = o; i += 1 }

@@ -21,6 +21,7 @@ extension NFParser {
         let w = try word("a mask")
         // An address's mask may be written as one (`ip saddr & 0.0.0.255`).
         guard let n = NFConstants.number(w) ?? (sel.isAddress ? NFConstants.ipv4(w).map(UInt64.init) : nil) else { throw err("expected a number", at: t) }
+        try inRange(n, sel, at: t)
         return n
     }
 
@@ -105,17 +106,30 @@ extension NFParser {
                 return .range(UInt64(lo), UInt64(lo | ~mask), text: len == 32 ? NFConstants.ipv4Text(lo) : "\(NFConstants.ipv4Text(lo))/\(len)")
             }
             if let dash = w.firstIndex(of: "-"), let a = NFConstants.ipv4(String(w[..<dash])), let b = NFConstants.ipv4(String(w[w.index(after: dash)...])) {
+                guard a <= b else { throw refused("Range has zero or negative size", at: t) }
                 return .range(UInt64(a), UInt64(b), text: w)
             }
             // A number is an address too (`ip saddr & 0xff == 1` lists as `== 0.0.0.1`).
             guard let a = NFConstants.ipv4(w) ?? NFConstants.number(w).flatMap(UInt32.init(exactly:)) else { throw err("expected an IPv4 address", at: t) }
             return .range(UInt64(a), UInt64(a), text: NFConstants.ipv4Text(a))
         }
+        // An integer prefix, `meta mark 0xffffff00/24`: the values sharing its top bits.
+        if isPunct("/"), let n = NFConstants.number(w) {
+            i += 1
+            let lt = tok
+            let width = NFSelector.bitWidth(sel)
+            guard let len = Int(try word("a prefix length")), (0...width).contains(len) else { throw err("expected a prefix length 0-\(width)", at: lt) }
+            try inRange(n, sel, at: t)
+            let host = sel.maxValue >> UInt64(len)
+            return .range(n & ~host, (n & ~host) | host, text: NFPrinter.number(n & ~host, sel) + "/\(len)")
+        }
         if let dash = w.dropFirst().firstIndex(of: "-"), let a = NFConstants.number(String(w[..<dash])), let b = NFConstants.number(String(w[w.index(after: dash)...])) {
             try inRange(max(a, b), sel, at: t)
+            guard a <= b else { throw refused("Range has zero or negative size", at: t) }
             return .range(a, b, text: w)
         }
-        if let n = NFConstants.number(w) {
+        // A port that is no octal number is read as decimal (`080` is 80; nft falls back to the service lookup).
+        if let n = NFConstants.number(w) ?? (sel.isPort && w.allSatisfy(\.isASCII) ? UInt64(w) : nil) {
             // An interface index is the kernel's numbering of its devices, which the model does not give.
             if sel == .iif || sel == .oif { throw unsupported("\(sel.printed) by interface index (name the device)", at: t) }
             if sel == .day, n > 6 { throw refused("Day 7 is not a valid day of the week (0-6)".replacingOccurrences(of: "7", with: String(n)), at: t) }
@@ -167,6 +181,35 @@ extension NFParser {
         "meter", "dup", "fwd", "vlan", "arp", "gre", "gretap", "vxlan", "geneve", "cgroupv2", "flow",
         "reset", "secmark", "xt", "last", "inner",
     ]
+
+    /// `& m`, `| o`, `^ x` (or and, or, xor) after a mark source, folded into one mask and xor
+    /// as nft_bitwise holds them.
+    mutating func maskAndXor(_ mask: inout UInt32, _ xor: inout UInt32) throws(NFSyntaxError) {
+        while tok.kind == .punct && ["&", "|", "^"].contains(tok.text) || tok.kind == .word && ["and", "or", "xor"].contains(tok.text) {
+            let op = ["and": "&", "or": "|", "xor": "^"][tok.text] ?? tok.text
+            i += 1
+            let nt = tok
+            guard let n = NFConstants.number(try word("a number")), n <= UInt64(UInt32.max) else { throw err("expected a 32-bit number", at: nt) }
+            let m = UInt32(n)
+            switch op {
+            case "&": mask &= m; xor &= m
+            case "|": mask &= ~m; xor |= m
+            default: xor ^= m
+            }
+        }
+    }
+
+    /// `*`, a map's catch-all element, where `isPunct("*")`.
+    mutating func catchAll() -> NFValue {
+        i += 1
+        return .catchAll
+    }
+
+    /// A map's elements with its catch-all after the others: the kernel tries it only when the
+    /// key is not in the set, and nft lists it last.
+    static func catchAllLast<T>(_ entries: [(NFValue, T)]) -> [(NFValue, T)] {
+        entries.filter { $0.0 != .catchAll } + entries.filter { $0.0 == .catchAll }
+    }
 
     /// One element of a concatenated value: `1.1.1.1 . 22`.
     mutating func tupleValue(_ sels: [NFSelector]) throws(NFSyntaxError) -> NFValue {

@@ -75,6 +75,53 @@ final class NetfilterTests: XCTestCase {
         ])
     }
 
+    /// `*` in anonymous maps (recorded: scripts/record_catchall.sh): what a key no other element holds finds (the vmap's `continue`
+    /// and `drop`, the mark map's 0x2, the concatenated vmap's `drop`), each shown by where the packet ends.
+    func testCatchAllElementsTakeWhatNoOtherElementHolds() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+        table ip f {
+          chain i { type filter hook input priority 0;
+            udp dport vmap { * : continue, 9 : drop }
+            meta mark set udp dport map { 12 : 0x1, * : 0x2 }
+            meta mark 0x2 ip saddr . udp dport vmap { 198.18.0.9 . 14 : continue, * : drop }
+          }
+        }
+        """))
+        XCTAssertEqual(s.netfilter.ruleset.tables[0].chains[0].rules.map(\.text), [
+            "udp dport vmap { 9 : drop, * : continue }",
+            "meta mark set udp dport map { 12 : 0x00000001, * : 0x00000002 }",
+            "meta mark 0x00000002 ip saddr . udp dport vmap { 198.18.0.9 . 14 : continue, * : drop }"])
+        let ends = [9, 12, 13, 14].map { (port: UInt16) in s.inject(frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: port))), device: s.devices[0]).dropReason }
+        // 9: the vmap's element; 12: mark 1, past the last rule to the (absent) socket; 13: the mark
+        // map's catch-all, then the concatenated vmap's; 14: mark 2, that vmap's own element.
+        XCTAssertEqual(ends, [.NETFILTER_DROP, .NO_SOCKET, .NETFILTER_DROP, .NO_SOCKET])
+    }
+
+    /// `meta mark 0xffffff00/24` matches the marks whose top 24 bits are those.
+    func testMarkPrefixesMatchTheirTopBits() throws {
+        for (mark, dropped) in [("0xffffff17", true), ("0xffffff00", true), ("0xfffffe17", false)] {
+            let s = try makeStack()
+            s.loadRuleset(try NFParser.parse("table ip f { chain i { type filter hook input priority 0; meta mark set \(mark); meta mark 0xffffff00/24 drop; }; }"))
+            let r = s.inject(frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: 9))), device: s.devices[0])
+            XCTAssertEqual(r.dropReason, dropped ? .NETFILTER_DROP : .NO_SOCKET, mark)
+        }
+    }
+
+    /// Shifted marks (recorded: scripts/record_mark_shift.sh): ct mark gets (0x1234 | 0x10) << 8 = 0x123400, the mark (that >> 8) & 0xff = 0x34.
+    func testShiftedMarkExpressions() throws {
+        for (last, dropped) in [("0x34", true), ("0x12", false)] {
+            let s = try makeStack()
+            s.loadRuleset(try NFParser.parse("""
+            table ip f { chain i { type filter hook input priority 0;
+              meta mark set 0x1234; ct mark set (meta mark | 0x10) << 8; meta mark set ct mark >> 8 & 0xff
+              ct mark 0x123400 meta mark \(last) drop; }; }
+            """))
+            let r = s.inject(frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: 9))), device: s.devices[0])
+            XCTAssertEqual(r.dropReason, dropped ? .NETFILTER_DROP : .NO_SOCKET, last)
+        }
+    }
+
     /// nf_nat_l4proto_unique_tuple: a clashing source port moves to a free one from a random offset
     /// in 1024-65535 (get_random_u16, here from the stack's seed: 0 gives 18767 every time).
     func testSourcePortClashMovesToAFreePortFromARandomOffset() throws {

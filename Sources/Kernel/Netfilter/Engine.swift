@@ -348,11 +348,12 @@ extension Stack {
                 skb.mark = m
             case .setCtMark(let m):
                 skb.conn?.mark = m
-            case .setExpr(let target, let source, let mask, let xor):
-                // nft_bitwise on the source register, then nft_meta_set / nft_ct_set.
+            case .setExpr(let target, let source, let mask, let xor, let shift, let postMask, let postXor):
+                // nft_bitwise on the source register (mask and xor, shift, mask and xor), then nft_meta_set / nft_ct_set.
                 let src: UInt32 = switch source { case .mark?: skb.mark; case .ctMark?: skb.conn?.mark ?? 0; default: 0 }
-                let v = (src & mask) ^ xor
-                nft_meta_set_eval(target, v, skb)
+                var v = (src & mask) ^ xor
+                if shift != 0 { v = shift > 0 ? v << UInt32(shift) : v >> UInt32(-shift) }
+                nft_meta_set_eval(target, (v & postMask) ^ postXor, skb)
             case .setPayload(let sel, let v):
                 guard case .range(let n, _, _) = v, nft_payload_set_eval(sel, n, skb, info) else { return nil }
             case .setPayloadFrom(let sel, let source):
@@ -792,6 +793,8 @@ extension Stack {
         case .named(let n): return netfilter.setIndex(ti, n)?.contains(v, now: clockNs) ?? false
         // 128-bit values are matched by contains6 (against read6), never against a 64-bit read.
         case .string, .tuple, .range6: return false
+        // Any key: the parser puts the catch-all after every other element, so it is the fallback.
+        case .catchAll: return true
         }
     }
 
@@ -801,6 +804,7 @@ extension Stack {
         case .range6(let lo, let hi, _): return v >= lo && v <= hi
         case .set(let vs): return vs.contains { contains6($0, v, ti: ti) }
         case .named(let n): return netfilter.setIndex(ti, n)?.contains6(v) ?? false
+        case .catchAll: return true
         default: return false
         }
     }
@@ -850,6 +854,16 @@ extension Stack {
                 }
             }
             return true
+        // A catch-all takes any key the packet has (a part it lacks breaks the rule first, as the load does).
+        case .catchAll:
+            return sels.allSatisfy { sel in
+                switch sel {
+                case .iifname, .iif: inDev != nil
+                case .oifname, .oif: outDev != nil
+                case _ where sel.isAddress6: read6(sel, skb, info) != nil
+                default: read(sel, skb, info) != nil
+                }
+            }
         default: return false
         }
     }
