@@ -155,12 +155,13 @@ public enum NFStatement: Sendable, Equatable {
     case objref(NFObjectKind, String)
     /// `counter|quota|limit name KEY map { K : "x" }`.
     case objrefMap(NFObjectKind, NFSelector, [(NFValue, String)])
-    /// `add|update|delete @s { KEY [timeout T] }` (nft_dynset).
+    /// `add|update|delete @s { KEY [timeout T] }` (nft_dynset); KEY one field or a concatenation
+    /// (`ip saddr . tcp dport`, read into one 64-bit key: see `NFSelector.pack`).
     /// `exprs`: stateful statements each element gets its own instance of (`{ ip saddr limit rate
     /// over 10/second }`, `counter`, `quota`, `ct count over N`), evaluated on the element.
-    case dynset(op: NFDynsetOp, set: String, key: NFSelector, timeout: UInt64?, exprs: [NFStatement] = [])
+    case dynset(op: NFDynsetOp, set: String, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement] = [])
     /// `meter NAME size N { KEY [timeout T] EXPRS }`: an update of the meter's own dynamic set.
-    case meter(name: String, size: Int, key: NFSelector, timeout: UInt64?, exprs: [NFStatement])
+    case meter(name: String, size: Int, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement])
     /// `ct count [over] N` (nft_connlimit): the connections counted for the rule, or for a set element.
     case ctCount(count: UInt32, over: Bool)
     /// `meta mark|ct mark set KEY map @m`: the value a named data map gives the key.

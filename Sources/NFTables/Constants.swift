@@ -397,9 +397,13 @@ public enum NFPrinter {
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
             return "\(kind.rawValue) name \(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
         case .dynset(let op, let set, let key, let timeout, let exprs):
-            return "\(op.rawValue) @\(set) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + elementExprs(exprs) + " }"
+            let keyText = key.map(\.printed).joined(separator: " . ")
+            let timeoutText = timeout.map { " timeout \(timeText($0))" } ?? ""
+            return "\(op.rawValue) @\(set) { \(keyText)" + timeoutText + elementExprs(exprs) + " }"
         case .meter(let name, let size, let key, let timeout, let exprs):
-            return "meter \(name) size \(size) { \(key.printed)" + (timeout.map { " timeout \(timeText($0))" } ?? "") + elementExprs(exprs) + " }"
+            let keyText = key.map(\.printed).joined(separator: " . ")
+            let timeoutText = timeout.map { " timeout \(timeText($0))" } ?? ""
+            return "meter \(name) size \(size) { \(keyText)" + timeoutText + elementExprs(exprs) + " }"
         case .ctCount(let n, let over): return "ct count \(over ? "over " : "")\(n)"
         case .setNftrace(let on): return "meta nftrace set \(on ? 1 : 0)"
         case .rawMatch(let f, let mask, let op, let v):

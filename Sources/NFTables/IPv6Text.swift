@@ -28,8 +28,8 @@ extension NFRuleset {
             r.statements.contains { s in
                 switch s {
                 case .match(let sel, let mask, _, _): return wide(sel) && mask != nil
-                case .dynset(_, _, let key, _, _), .meter(_, _, let key, _, _), .setMappedNamed(_, let key, _), .natMapNamed(_, let key, _, _): return wide(key)
-                case .setMapped(_, let keys, _): return keys.contains(where: wide)
+                case .setMappedNamed(_, let key, _), .natMapNamed(_, let key, _, _): return wide(key)
+                case .setMapped(_, let keys, _), .dynset(_, _, let keys, _, _), .meter(_, _, let keys, _, _): return keys.contains(where: wide)
                 default: return false
                 }
             }

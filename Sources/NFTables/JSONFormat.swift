@@ -302,13 +302,15 @@ public enum NFJSON {
         case .objrefMap(let kind, let key, let entries):
             let data = JSONValue.array(entries.map { .array([value($0.0, key), .string($0.1)]) })
             return .object([(kind.rawValue, .object([("map", .object([("key", left(key)), ("data", .object([("set", data)]))]))]))])
-        case .dynset(let op, let set, let key, let timeout, let exprs):
-            let elem: JSONValue = timeout.map { .object([("elem", .object([("val", left(key)), ("timeout", .int(Int($0 / 1000)))]))]) } ?? left(key)
+        case .dynset(let op, let set, let keys, let timeout, let exprs):
+            let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
+            let elem: JSONValue = timeout.map { .object([("elem", .object([("val", key), ("timeout", .int(Int($0 / 1000)))]))]) } ?? key
             var o: [(String, JSONValue)] = [("op", .string(op.rawValue)), ("elem", elem), ("set", .string("@" + set))]
             if !exprs.isEmpty { o.append(("stmt", .array(exprs.map { elementStatement($0, family: family) }))) }
             return .object([("set", .object(o))])
-        case .meter(let name, let size, let key, let timeout, let exprs):
-            let k: JSONValue = timeout.map { .object([("elem", .object([("val", left(key)), ("timeout", .int(Int($0 / 1000)))]))]) } ?? left(key)
+        case .meter(let name, let size, let keys, let timeout, let exprs):
+            let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
+            let k: JSONValue = timeout.map { .object([("elem", .object([("val", key), ("timeout", .int(Int($0 / 1000)))]))]) } ?? key
             let stmt: JSONValue = exprs.count == 1 ? elementStatement(exprs[0], family: family) : .array(exprs.map { elementStatement($0, family: family) })
             return .object([("meter", .object([("key", k), ("stmt", stmt), ("size", .int(size)), ("name", .string(name))]))])
         case .setMappedNamed(let target, let key, let map):

@@ -32,8 +32,10 @@ extension NFParser {
             if case .dynset(_, let name, _, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) { t.sets[si].dynamic = true }
             // A meter's set: made by its first rule, dynamic (with timeouts when the meter gives one).
             if case .meter(let name, let size, let key, let timeout, _) = stmt, !t.sets.contains(where: { $0.name == name }) {
-                var s = NFSet(name: name, handle: t.nextHandle, key: NFSetKey.of(key) ?? .ipv4_addr, interval: false, elements: [], verdicts: nil)
+                let types = key.map { NFSetKey.of($0) ?? .ipv4_addr }
+                var s = NFSet(name: name, handle: t.nextHandle, key: types[0], interval: false, elements: [], verdicts: nil)
                 s.size = size; s.dynamic = true; s.timeouts = timeout != nil; s.meter = true
+                if types.count > 1 { s.concat = types }
                 t.sets.append(s)
                 t.nextHandle += 1
             }
@@ -316,9 +318,8 @@ extension NFParser {
             }
             try expectPunct("{")
             let kt = tok
-            let key = try concatSelector(context: context)
-            if isWord(".") { throw unsupported("sets updated from rules with concatenated keys", at: tok) }
-            guard set.concat == nil, set.key.accepts(key) else {
+            let key = try dynsetKey(context: context)
+            guard set.keys.count == key.count, zip(set.keys, key).allSatisfy({ $0.accepts($1) }) else {
                 throw refused("datatype mismatch: set @\(sname) holds \(set.keys.map(\.rawValue).joined(separator: " . "))", at: kt)
             }
             // A timeout needs a set whose elements expire.
@@ -340,9 +341,8 @@ extension NFParser {
                 size = n
             }
             try expectPunct("{")
-            let key = try concatSelector(context: context)
-            if isWord(".") { throw unsupported("meters with concatenated keys", at: tok) }
-            guard NFSetKey.of(key) != nil else { throw unsupported("a meter keyed by \(key.printed)", at: nt) }
+            let key = try dynsetKey(context: context)
+            for k in key where NFSetKey.of(k) == nil { throw unsupported("a meter keyed by \(k.printed)", at: nt) }
             let timeout = try elementTimeout(allowed: true)
             let exprs = try elementExprs()
             try expectPunct("}")

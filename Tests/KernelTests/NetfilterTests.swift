@@ -122,6 +122,53 @@ final class NetfilterTests: XCTestCase {
         }
     }
 
+    /// Rules adding concatenations to a set (`add @seen { ip saddr . udp dport }`) and a meter keyed
+    /// by one (recorded: scripts/record_dynset_concat.sh): the second datagram to port 9 finds its
+    /// tuple and is dropped, port 10's is added; the set lists both with their time left, one per line
+    /// (the kernel's datagrams carried a byte more, 29 bytes; its times left are wall-clock ones).
+    func testRulesAddConcatenationsToSets() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+        table ip f {
+          set seen { type ipv4_addr . inet_service; flags dynamic,timeout; timeout 1m; }
+          chain i { type filter hook input priority 0;
+            udp sport 5000 ip saddr . udp dport @seen counter drop
+            udp sport 5000 add @seen { ip saddr . udp dport }
+            udp sport 5000 meter m size 128 { ip saddr . udp dport counter }
+          }
+        }
+        """))
+        let rs = s.inject([9, 9, 10].enumerated().map { k, port in
+            Injection(device: 0, frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: UInt16(port)))), atNs: UInt64(k) * 200_000_000) })
+        XCTAssertEqual(rs.map(\.dropReason), [.NO_SOCKET, .NETFILTER_DROP, .NO_SOCKET])
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip f {
+        \tset seen {
+        \t\ttype ipv4_addr . inet_service
+        \t\tsize 65535
+        \t\tflags dynamic,timeout
+        \t\ttimeout 1m
+        \t\telements = { 198.18.0.9 . 9 expires 59s600ms,
+        \t\t\t     198.18.0.9 . 10 expires 1m }
+        \t}
+
+        \tchain i {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tudp sport 5000 ip saddr . udp dport @seen counter packets 1 bytes 28 drop
+        \t\tudp sport 5000 add @seen { ip saddr . udp dport }
+        \t\tudp sport 5000 meter m size 128 { ip saddr . udp dport counter }
+        \t}
+        }
+
+        """)
+        // What a checkpoint keeps reads back with the same elements and times left.
+        let again = try makeStack()
+        again.loadRuleset(try NFParser.parse(s.checkpointRuleset()))
+        XCTAssertEqual(again.listRuleset(handles: false), s.listRuleset(handles: false))
+        let r = again.inject(frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: 10))), device: again.devices[0])
+        XCTAssertEqual(r.dropReason, .NETFILTER_DROP, "198.18.0.9 . 10 is still in the set")
+    }
+
     /// nf_nat_l4proto_unique_tuple: a clashing source port moves to a free one from a random offset
     /// in 1024-65535 (get_random_u16, here from the stack's seed: 0 gives 18767 every time).
     func testSourcePortClashMovesToAFreePortFromARandomOffset() throws {

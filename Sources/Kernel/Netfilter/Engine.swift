@@ -365,12 +365,12 @@ extension Stack {
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
                 nft_meta_set_eval(target, v, skb)
             case .dynset(let op, let name, let key, let timeout, let exprs):
-                guard let v = read(key, skb, info), let set = netfilter.setIndex(ti, name),
+                guard let v = readPacked(key, skb, info), let set = netfilter.setIndex(ti, name),
                       set.dynset(op, v, timeout: timeout, now: clocks[skb.cpu]) else { return nil }
                 // The element's own expressions (nft_dynset_eval runs them on the element found or made).
                 if !exprs.isEmpty, op != .delete, !set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) { return nil }
             case .meter(let name, _, let key, let timeout, let exprs):
-                guard let v = read(key, skb, info), let set = netfilter.setIndex(ti, name),
+                guard let v = readPacked(key, skb, info), let set = netfilter.setIndex(ti, name),
                       set.dynset(.update, v, timeout: timeout, now: clocks[skb.cpu]),
                       set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) else { return nil }
             case .rawMatch(let f, let mask, let op, let value):
@@ -833,12 +833,27 @@ extension Stack {
         return best
     }
 
+    /// A set key as a dynamic set holds it: one field's value, or a concatenation packed into one
+    /// number (NFPackedKey: the first part highest, each in its field's width).
+    func readPacked(_ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
+        if keys.count == 1 { return read(keys[0], skb, info) }
+        var v: UInt64 = 0
+        for sel in keys {
+            guard let p = read(sel, skb, info) else { return nil }
+            let w = NFSelector.bitWidth(sel)
+            v = w >= 64 ? p : v << UInt64(w) | p
+        }
+        return v
+    }
+
     /// Whether the key read for a concatenation (one value per part; interface names as their
     /// device) is the tuple, or one of a set of tuples, part by part.
     func tupleMatches(_ value: NFValue, _ sels: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Bool {
         switch value {
         case .set(let vs): return vs.contains { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
         case .named(let n):
+            // A set rules add to holds its one-value tuples packed (and ranged ones as tuples).
+            if let idx = netfilter.setIndex(ti, n), let k = readPacked(sels, skb, info), idx.contains(k, now: clockNs) { return true }
             return concatLookup(ti, n, sels, skb, info, inDev: inDev, outDev: outDev) != nil
         case .tuple(let parts):
             for (p, sel) in zip(parts, sels) {

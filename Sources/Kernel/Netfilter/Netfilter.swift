@@ -134,8 +134,24 @@ struct NetfilterState {
             for o in t.objects { objects[ti, default: [:]][ObjectKey(kind: o.kind, name: o.name)] = o }
             for set in t.sets {
                 if set.concat != nil {
-                    concatSets[ti, default: [:]][set.name] = (set.elements, set.verdicts)
-                    concatIndex[ti, default: [:]][set.name] = ConcatIndex(set.elements)
+                    var tuples = set
+                    // A set rules add to (or whose elements expire) holds its one-value tuples packed
+                    // in a SetIndex, as dynset adds them; tuples with a range stay tuples.
+                    if set.dynamic || set.timeouts, let widths = NFPackedKey.widths(set.keys.map(\.selector)) {
+                        var packed = set
+                        packed.concat = nil
+                        packed.elements = []; packed.elementInfo = []; tuples.elements = []; tuples.elementInfo = []
+                        for (k, e) in set.elements.enumerated() {
+                            if let p = NFPackedKey.pack(e, widths) {
+                                packed.elements.append(.range(p, p, text: "")); packed.elementInfo.append(set.info(k))
+                            } else {
+                                tuples.elements.append(e); tuples.elementInfo.append(set.info(k))
+                            }
+                        }
+                        sets[ti, default: [:]][set.name] = SetIndex(packed, now: now)
+                    }
+                    concatSets[ti, default: [:]][set.name] = (tuples.elements, set.verdicts)
+                    concatIndex[ti, default: [:]][set.name] = ConcatIndex(tuples.elements)
                     continue
                 }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
@@ -227,21 +243,28 @@ extension Stack {
         for (ti, t) in rs.tables.enumerated() {
             for (si, set) in t.sets.enumerated() where set.dynamic || set.timeouts {
                 guard let idx = netfilter.setIndex(ti, set.name) else { continue }
-                let sel = set.key.selector
+                let sels = set.keys.map(\.selector)
+                let widths = set.concat == nil ? nil : NFPackedKey.widths(sels)
+                // The number the index holds an element under: its value, or its tuple packed.
+                func held(_ e: NFValue) -> UInt64? {
+                    if let widths { return NFPackedKey.pack(e, widths) }
+                    if case .range(let lo, let hi, _) = e, lo == hi { return lo }
+                    return nil
+                }
                 let timedNow = idx.live(now: clockNs)
                 let timedValues = Set(timedNow.map(\.0))
                 // Static elements the rules left (a timed one is listed from the live state).
                 var elements: [NFValue] = [], info: [NFElementInfo] = []
                 for (k, e) in set.elements.enumerated() {
-                    if case .range(let lo, let hi, _) = e, lo == hi, set.timeouts || timedValues.contains(lo) || !idx.contains(lo, now: clockNs) { continue }
+                    if let v = held(e), set.timeouts || timedValues.contains(v) || !idx.contains(v, now: clockNs) { continue }
                     var inf = set.info(k)
                     // Its counts as they stand (it was read back with them; rules have counted on).
-                    if case .range(let lo, _, _) = e, let st = idx.state[lo] { inf.exprs = st.text }
+                    if let v = held(e), let st = idx.state[v] { inf.exprs = st.text }
                     elements.append(e); info.append(inf)
                 }
                 for (v, own, left) in timedNow {
-                    let comment = set.elements.firstIndex { if case .range(let lo, let hi, _) = $0 { lo == v && hi == v } else { false } }.flatMap { set.info($0).comment }
-                    elements.append(.range(v, v, text: NFPrinter.valueText(v, sel)))
+                    let comment = set.elements.firstIndex { held($0) == v }.flatMap { set.info($0).comment }
+                    elements.append(widths.map { NFPackedKey.tuple(v, sels, $0) } ?? .range(v, v, text: NFPrinter.valueText(v, sels[0])))
                     info.append(NFElementInfo(comment: comment, timeout: own, expires: left, exprs: idx.state[v].map(\.text)))
                 }
                 rs.tables[ti].sets[si].elements = elements
