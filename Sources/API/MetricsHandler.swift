@@ -30,6 +30,9 @@ extension App {
                         add("packetstack_snmp_total", "SNMP MIB counters (/proc/net/snmp).", [("stack", st), ("group", group), ("name", k)], v)
                     }
                 }
+                for (k, v) in s.snmp.icmp.icmpMsg {
+                    add("packetstack_snmp_total", "SNMP MIB counters (/proc/net/snmp).", [("stack", st), ("group", "IcmpMsg"), ("name", k)], v)
+                }
                 for (k, v) in s.snmp.snmp6 {
                     add("packetstack_snmp6_total", "IPv6 MIB counters (/proc/net/snmp6).", [("stack", st), ("name", k)], v)
                 }

@@ -77,20 +77,80 @@ public struct SNMPStats: Sendable, Equatable, Codable {
         public var ActiveOpens = 0, PassiveOpens = 0, AttemptFails = 0, EstabResets = 0
         public var InSegs = 0, OutSegs = 0, RetransSegs = 0, InErrs = 0, InCsumErrors = 0, OutRsts = 0
     }
+    /// The Icmp line of /proc/net/snmp in its order, and the IcmpMsg line (InTypeN/OutTypeN). As in
+    /// the kernel, the per-type In*/Out* counters move with the IcmpMsg ones (`countIn`, `countOut`).
     public struct ICMP: Sendable, Equatable, Codable {
-        public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, InEchos = 0
-        public var OutMsgs = 0, OutEchoReps = 0, OutTimeExcds = 0, OutDestUnreachs = 0, OutRedirects = 0, OutRateLimitGlobal = 0, OutRateLimitHost = 0
+        public var InMsgs = 0, InErrors = 0, InCsumErrors = 0
+        public var InDestUnreachs = 0, InTimeExcds = 0, InParmProbs = 0, InSrcQuenchs = 0, InRedirects = 0
+        public var InEchos = 0, InEchoReps = 0, InTimestamps = 0, InTimestampReps = 0, InAddrMasks = 0, InAddrMaskReps = 0
+        public var OutMsgs = 0, OutErrors = 0, OutRateLimitGlobal = 0, OutRateLimitHost = 0
+        public var OutDestUnreachs = 0, OutTimeExcds = 0, OutParmProbs = 0, OutSrcQuenchs = 0, OutRedirects = 0
+        public var OutEchos = 0, OutEchoReps = 0, OutTimestamps = 0, OutTimestampReps = 0, OutAddrMasks = 0, OutAddrMaskReps = 0
+        /// IcmpMsg InType3 and the like: messages in and out by type.
+        public var InType: [Int: Int] = [:], OutType: [Int: Int] = [:]
         public init() {}
-        /// Checkpoints from before the host-wide limit have no OutRateLimitGlobal and call OutRateLimitHost RateLimitHost.
+
+        /// ICMPMSGIN_INC_STATS: a message of `type` came in.
+        public mutating func countIn(_ type: UInt8) {
+            InType[Int(type), default: 0] += 1
+            switch type {
+            case 0: InEchoReps += 1
+            case 3: InDestUnreachs += 1
+            case 4: InSrcQuenchs += 1
+            case 5: InRedirects += 1
+            case 8: InEchos += 1
+            case 11: InTimeExcds += 1
+            case 12: InParmProbs += 1
+            case 13: InTimestamps += 1
+            case 14: InTimestampReps += 1
+            case 17: InAddrMasks += 1
+            case 18: InAddrMaskReps += 1
+            default: break
+            }
+        }
+
+        /// ICMPMSGOUT_INC_STATS: a message counted as `type` went out.
+        public mutating func countOut(_ type: UInt8) {
+            OutType[Int(type), default: 0] += 1
+            switch type {
+            case 0: OutEchoReps += 1
+            case 3: OutDestUnreachs += 1
+            case 4: OutSrcQuenchs += 1
+            case 5: OutRedirects += 1
+            case 8: OutEchos += 1
+            case 11: OutTimeExcds += 1
+            case 12: OutParmProbs += 1
+            case 13: OutTimestamps += 1
+            case 14: OutTimestampReps += 1
+            case 17: OutAddrMasks += 1
+            case 18: OutAddrMaskReps += 1
+            default: break
+            }
+        }
+
+        /// The IcmpMsg line of /proc/net/snmp: InTypeN then OutTypeN, types in order, only those seen.
+        public var icmpMsg: [(name: String, value: Int)] {
+            InType.sorted { $0.key < $1.key }.map { ("InType\($0.key)", $0.value) } + OutType.sorted { $0.key < $1.key }.map { ("OutType\($0.key)", $0.value) }
+        }
+
+        /// Checkpoints from before the host-wide limit have no OutRateLimitGlobal and call OutRateLimitHost
+        /// RateLimitHost; older ones still lack the per-type counters and IcmpMsg (they read as zero).
         public init(from d: Decoder) throws {
             let c = try d.container(keyedBy: CodingKeys.self)
-            InMsgs = try c.decode(Int.self, forKey: .InMsgs); InErrors = try c.decode(Int.self, forKey: .InErrors)
-            InCsumErrors = try c.decode(Int.self, forKey: .InCsumErrors); InEchos = try c.decode(Int.self, forKey: .InEchos)
-            OutMsgs = try c.decode(Int.self, forKey: .OutMsgs); OutEchoReps = try c.decode(Int.self, forKey: .OutEchoReps)
-            OutTimeExcds = try c.decode(Int.self, forKey: .OutTimeExcds); OutDestUnreachs = try c.decode(Int.self, forKey: .OutDestUnreachs)
-            OutRedirects = try c.decode(Int.self, forKey: .OutRedirects)
-            OutRateLimitGlobal = try c.decodeIfPresent(Int.self, forKey: .OutRateLimitGlobal) ?? 0
+            func n(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
+            InMsgs = try n(.InMsgs); InErrors = try n(.InErrors); InCsumErrors = try n(.InCsumErrors)
+            InDestUnreachs = try n(.InDestUnreachs); InTimeExcds = try n(.InTimeExcds); InParmProbs = try n(.InParmProbs)
+            InSrcQuenchs = try n(.InSrcQuenchs); InRedirects = try n(.InRedirects); InEchos = try n(.InEchos)
+            InEchoReps = try n(.InEchoReps); InTimestamps = try n(.InTimestamps); InTimestampReps = try n(.InTimestampReps)
+            InAddrMasks = try n(.InAddrMasks); InAddrMaskReps = try n(.InAddrMaskReps)
+            OutMsgs = try n(.OutMsgs); OutErrors = try n(.OutErrors); OutRateLimitGlobal = try n(.OutRateLimitGlobal)
             OutRateLimitHost = try c.decodeIfPresent(Int.self, forKey: .OutRateLimitHost) ?? SNMPStats.legacyRateLimitHost(d)
+            OutDestUnreachs = try n(.OutDestUnreachs); OutTimeExcds = try n(.OutTimeExcds); OutParmProbs = try n(.OutParmProbs)
+            OutSrcQuenchs = try n(.OutSrcQuenchs); OutRedirects = try n(.OutRedirects); OutEchos = try n(.OutEchos)
+            OutEchoReps = try n(.OutEchoReps); OutTimestamps = try n(.OutTimestamps); OutTimestampReps = try n(.OutTimestampReps)
+            OutAddrMasks = try n(.OutAddrMasks); OutAddrMaskReps = try n(.OutAddrMaskReps)
+            InType = try c.decodeIfPresent([Int: Int].self, forKey: .InType) ?? [:]
+            OutType = try c.decodeIfPresent([Int: Int].self, forKey: .OutType) ?? [:]
         }
     }
 }

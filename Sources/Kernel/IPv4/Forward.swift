@@ -73,7 +73,6 @@ extension Stack {
         if n == 0 || now > last &+ (load << UInt64(n)) {
             let gw = route.gateway ?? IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
             icmp_send(skb, type: 5, code: 1, info: gw.raw)
-            snmp.icmp.OutRedirects += 1
             redirectPeers[src] = (n + 1, now)
         }
     }

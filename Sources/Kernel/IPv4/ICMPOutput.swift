@@ -27,11 +27,6 @@ extension Stack {
         let tos = (b[nh + 1] & 0x1e) | 0xc0   // IPTOS_PREC_INTERNETCONTROL
         sendICMP(ICMPv4Repr(type: type, code: code, restOfHeader: info, data: quoted), src: from, dst: src, tos: tos, route: route, cause: skb,
                  attachConntrack: true)
-        switch type {
-        case ICMPv4Repr.timeExceeded: snmp.icmp.OutTimeExcds += 1
-        case ICMPv4Repr.destUnreachable: snmp.icmp.OutDestUnreachs += 1
-        default: break
-        }
     }
 
     /// `icmp_reply` to an echo request: same id, sequence and data, from the address it was sent to.
@@ -44,20 +39,37 @@ extension Stack {
         guard global.allowed, let route = routeOutput(src), icmpv4_xrlim_allow(src, limited: global.limited) else { return }
         let reply = ICMPv4Repr(type: ICMPv4Repr.echoReply, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<skb.len]))
         sendICMP(reply, src: dst, dst: src, tos: b[nh + 1], route: route, cause: skb)
-        snmp.icmp.OutEchoReps += 1
+    }
+
+    /// `icmp_timestamp`: a timestamp reply (type 14) with the request's originate time and the
+    /// time now, in ms since midnight UTC on the stack's clock (inet_current_timestamp), as the
+    /// receive and transmit times. It counts as an echo reply (OutType0, OutEchoReps), as
+    /// icmp_reply's accounting has it on the kernel (recorded: scripts/record_icmp_input.py).
+    func icmp_timestamp(_ skb: SkBuff) {
+        enter(.icmp_reply, skb)
+        let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
+        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        let global = icmpv4_global_allow(type: 14, code: 0)
+        guard global.allowed, let route = routeOutput(src), icmpv4_xrlim_allow(src, limited: global.limited) else { return }
+        let now = config.epochNs &+ clocks[skb.cpu]
+        let ms = UInt32((now / 1_000_000_000) % 86_400) * 1000 + UInt32((now % 1_000_000_000) / 1_000_000)
+        let stamp = [UInt8(ms >> 24), UInt8((ms >> 16) & 0xff), UInt8((ms >> 8) & 0xff), UInt8(ms & 0xff)]
+        let reply = ICMPv4Repr(type: 14, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<(th + 12)]) + stamp + stamp)
+        sendICMP(reply, src: dst, dst: src, tos: b[nh + 1], route: route, cause: skb, countAs: ICMPv4Repr.echoReply)
     }
 
     /// Builds the IPv4 packet (TTL ip_default_ttl; no DF, the ICMP socket does not do PMTU
     /// discovery, so `ip_select_ident` picks an ID) and sends it through `ip_output` on behalf of `cause`.
     /// An error carries its cause's connection as related (icmp_glue_bits calls nf_ct_attach).
     private func sendICMP(_ m: ICMPv4Repr, src: IPv4Address, dst: IPv4Address, tos: UInt8,
-                          route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, attachConntrack: Bool = false) {
+                          route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, attachConntrack: Bool = false, countAs: UInt8? = nil) {
         let ip = IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: tos,
                           ident: ip_select_ident(src: src, dst: dst, proto: IPProtocol.icmp, dontFragment: false), payloadLength: m.bufferLength)
         var bytes = [UInt8](repeating: 0, count: 14 + ip.bufferLength)
         m.emit(into: &bytes, at: 14 + 20)
         ip.emit(into: &bytes, at: 14)
         snmp.icmp.OutMsgs += 1
+        snmp.icmp.countOut(countAs ?? m.type)
         ip_local_out(bytes, route: route, cause: cause, attachConntrack: attachConntrack)
     }
 

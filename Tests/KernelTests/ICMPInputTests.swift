@@ -1,0 +1,100 @@
+@testable import Kernel
+import Wire
+import XCTest
+
+/// What icmp_rcv does with each ICMP type, as the kernel did it (scripts/record_icmp_input.py, whose
+/// docstring has the recording): the Icmp and IcmpMsg counters moved, the answer, how the packet ends.
+final class ICMPInputTests: XCTestCase {
+    /// The UDP datagram 198.18.0.1:7000 > 198.18.0.9:53 the errors quote (no socket sent it).
+    static let quote = Array(frame(src: ourIP, dst: peerIP, .udp(UDPRepr(srcPort: 7000, dstPort: 53)))[14...])
+
+    func icmp(_ type: UInt8, _ code: UInt8 = 0, rest: UInt32 = 0, data: [UInt8] = [], to dst: IPv4Address = ourIP) -> [UInt8] {
+        frame(dstMAC: dst == ourIP ? ourMAC : .broadcast, dst: dst, .icmp(ICMPv4Repr(type: type, code: code, restOfHeader: rest, data: data)))
+    }
+
+    /// The ICMP counters (Icmp and IcmpMsg names) that moved, and by how much.
+    func moved(_ before: SNMPStats.ICMP, _ after: SNMPStats.ICMP) -> [String: Int] {
+        func all(_ c: SNMPStats.ICMP) -> [String: Int] {
+            var d: [String: Int] = [:]
+            for m in Mirror(reflecting: c).children { if let l = m.label, let n = m.value as? Int { d[l] = n } }
+            for (k, v) in c.icmpMsg { d[k] = v }
+            return d
+        }
+        let (a, b) = (all(before), all(after))
+        return Dictionary(uniqueKeysWithValues: b.filter { $0.value != a[$0.key, default: 0] }.map { ($0.key, $0.value - a[$0.key, default: 0]) })
+    }
+
+    func testEachTypeAsTheKernelCountsAndAnswersIt() throws {
+        let q = Self.quote
+        let cases: [(String, [UInt8], [String], DropReason?, UInt8?)] = [
+            ("echo", icmp(8, rest: 0x0001_0001), ["InEchos", "InType8", "OutMsgs", "OutEchoReps", "OutType0"], nil, 0),
+            ("echo-reply", icmp(0, rest: 0x0001_0001), ["InEchoReps", "InType0"], .NO_SOCKET, nil),
+            ("timestamp", icmp(13, rest: 0x0002_0001, data: [0, 0, 0x03, 0xe8] + [UInt8](repeating: 0, count: 8)),
+             ["InTimestamps", "InType13", "OutMsgs", "OutEchoReps", "OutType0"], nil, 14),
+            ("dest-unreach port", icmp(3, 3, data: q), ["InDestUnreachs", "InType3", "InErrors"], nil, nil),
+            ("dest-unreach frag", icmp(3, 4, rest: 1200, data: q), ["InDestUnreachs", "InType3", "InErrors"], nil, nil),
+            ("source-quench", icmp(4, data: q), ["InSrcQuenchs", "InType4", "InErrors"], nil, nil),
+            ("redirect", icmp(5, 1, rest: IPv4Address(198, 18, 0, 7).raw, data: q), ["InRedirects", "InType5", "InErrors"], nil, nil),
+            ("time-exceeded", icmp(11, data: q), ["InTimeExcds", "InType11", "InErrors"], nil, nil),
+            ("param-problem", icmp(12, data: q), ["InParmProbs", "InType12", "InErrors"], nil, nil),
+            ("addr-mask", icmp(17), ["InAddrMasks", "InType17"], nil, nil),
+            ("type 18", icmp(18), ["InAddrMaskReps", "InType18"], nil, nil),
+            ("type 14", icmp(14), ["InTimestampReps", "InType14"], nil, nil),
+            ("type 40", icmp(40), ["InType40", "InErrors"], .UNHANDLED_PROTO, nil),
+            ("broadcast echo", icmp(8, to: IPv4Address(198, 18, 0, 255)), ["InEchos", "InType8", "InErrors"], .INVALID_PROTO, nil),
+            ("broadcast timestamp", icmp(13, data: [UInt8](repeating: 0, count: 12), to: IPv4Address(198, 18, 0, 255)),
+             ["InTimestamps", "InType13", "InErrors"], .INVALID_PROTO, nil),
+            ("broadcast dest-unreach", icmp(3, 3, data: q, to: IPv4Address(198, 18, 0, 255)), ["InDestUnreachs", "InType3", "InErrors"], .INVALID_PROTO, nil),
+            ("broadcast addr-mask", icmp(17, to: IPv4Address(198, 18, 0, 255)), ["InAddrMasks", "InType17"], nil, nil),
+            ("short quote", icmp(3, 3, data: [0x45, 0, 0]), ["InDestUnreachs", "InType3", "InErrors"], .NOT_SPECIFIED, nil),
+            ("quote with ihl 4", icmp(3, 3, data: [0x44] + [UInt8](repeating: 0, count: 19)), ["InDestUnreachs", "InType3", "InErrors"], .IP_INHDR, nil),
+            ("quote without L4 bytes", icmp(3, 3, data: Array(q[..<20])), ["InDestUnreachs", "InType3", "InErrors"], nil, nil),
+            ("unreach code 16", icmp(3, 16, data: q), ["InDestUnreachs", "InType3"], nil, nil),
+            ("time-exceeded in reassembly", icmp(11, 1, data: q), ["InTimeExcds", "InType11"], nil, nil),
+            ("quoting an ICMP echo", icmp(3, 1, data: Array(q[..<9]) + [IPProtocol.icmp] + Array(q[10..<20]) + [8, 0, 0, 0, 0, 0, 0, 0]),
+             ["InDestUnreachs", "InType3"], nil, nil),
+            ("quoting TCP", icmp(3, 1, data: Array(q[..<9]) + [IPProtocol.tcp] + Array(q[10..<20]) + [UInt8](repeating: 0, count: 20)),
+             ["InDestUnreachs", "InType3", "InErrors"], nil, nil),
+            ("quoting GRE", icmp(3, 1, data: Array(q[..<9]) + [47] + Array(q[10..<20]) + [UInt8](repeating: 0, count: 8)),
+             ["InDestUnreachs", "InType3"], nil, nil),
+        ]
+        for (name, f, counters, drop, answer) in cases {
+            let s = try makeStack()
+            let before = s.snmp.icmp
+            let r = s.inject(frame: f, device: s.devices[0])
+            XCTAssertEqual(moved(before, s.snmp.icmp), Dictionary(uniqueKeysWithValues: (["InMsgs"] + counters).map { ($0, 1) }), name)
+            XCTAssertEqual(r.dropReason, drop, name)
+            XCTAssertEqual(r.outcome, drop == nil ? .consumed : .dropped, name)
+            XCTAssertEqual(try r.emitted.map { f throws -> UInt8 in
+                guard case .ipv4(_, .icmp(let m)) = try FrameRepr.parse(f.frame).network else { return 255 }
+                return m.type
+            }, answer.map { [$0] } ?? [], name)
+        }
+    }
+
+    /// A socket bound to the quoted datagram's source takes the error: no InErrors (udp_err found it).
+    func testAnErrorForABoundSocketIsNoInError() throws {
+        let s = try makeStack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address: ourIP, port: 7000)))
+        let before = s.snmp.icmp
+        let r = s.inject(frame: icmp(3, 3, data: Self.quote), device: s.devices[0])
+        XCTAssertEqual(moved(before, s.snmp.icmp), ["InMsgs": 1, "InDestUnreachs": 1, "InType3": 1])
+        XCTAssertEqual(r.outcome, .consumed)
+    }
+
+    /// icmp_timestamp's reply, byte for byte: type 14, the request's id, sequence and originate time,
+    /// then the time now in ms since midnight UTC as both the receive and the transmit time.
+    func testTimestampReplyCarriesTheTimeSinceMidnight() throws {
+        var config = try makeStack().config
+        config.epochNs = 1_796_478_306_789_000_000   // 2026-12-05 13:45:06.789 UTC: 49,506,789 ms since midnight
+        let s = try Stack(config: config)
+        let r = s.inject(frame: icmp(13, rest: 0x0002_0001, data: [0, 0, 0x03, 0xe8] + [UInt8](repeating: 0, count: 8)), device: s.devices[0])
+        guard case .ipv4(let ip, .icmp(let m)) = try FrameRepr.parse(XCTUnwrap(r.emitted.first).frame).network else { return XCTFail() }
+        XCTAssertEqual([ip.src, ip.dst], [ourIP, peerIP])
+        XCTAssertEqual([m.type, m.code], [14, 0])
+        XCTAssertEqual(m.restOfHeader, 0x0002_0001)
+        let ms: UInt32 = 49_506_789
+        let stamp = [UInt8(ms >> 24), UInt8(ms >> 16 & 0xff), UInt8(ms >> 8 & 0xff), UInt8(ms & 0xff)]
+        XCTAssertEqual(m.data, [0, 0, 0x03, 0xe8] + stamp + stamp)
+    }
+}
