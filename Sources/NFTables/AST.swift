@@ -156,7 +156,7 @@ public enum NFStatement: Sendable, Equatable {
     /// `counter|quota|limit name KEY map { K : "x" }`.
     case objrefMap(NFObjectKind, NFSelector, [(NFValue, String)])
     /// `add|update|delete @s { KEY [timeout T] }` (nft_dynset); KEY one field or a concatenation
-    /// (`ip saddr . tcp dport`, read into one 64-bit key: see `NFSelector.pack`).
+    /// (`ip saddr . tcp dport`, read into one 64-bit key: see `NFPackedKey`).
     /// `exprs`: stateful statements each element gets its own instance of (`{ ip saddr limit rate
     /// over 10/second }`, `counter`, `quota`, `ct count over N`), evaluated on the element.
     case dynset(op: NFDynsetOp, set: String, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement] = [])

@@ -146,6 +146,7 @@ extension NFParser {
         if case .concat(let sels) = key, sels.contains(where: { $0.impliedProtocol != nil }) { transport = true }
         if case .selector(let s) = key, s.impliedProtocol != nil { transport = true }
         try expectWord("map")
+        if isPunct("@") { throw unsupported("named NAT maps with concatenated keys", at: tok) }
         try expectPunct("{")
         var entries: [(NFValue, NFNATData)] = []
         skipNewlines()
@@ -191,7 +192,7 @@ extension NFParser {
         guard (1...2).contains(parts.count), let lo = UInt16(parts[0]), let hi = UInt16(parts[parts.count - 1]) else {
             throw err("expected a port or a port range", at: pt)
         }
-        guard lo <= hi else { throw refused("range has zero or negative size", at: pt) }
+        guard lo <= hi else { throw refused("Range has zero or negative size", at: pt) }
         d.port = lo
         d.portHi = hi
         if parts.count == 2 { d.interval = true }

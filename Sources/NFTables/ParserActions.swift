@@ -91,7 +91,7 @@ extension NFParser {
             p = lo
             if parts.count == 2 {
                 guard let hi = UInt16(parts[1]) else { throw err("expected a port or a port range", at: pt) }
-                guard lo <= hi else { throw refused("range has zero or negative size", at: pt) }
+                guard lo <= hi else { throw refused("Range has zero or negative size", at: pt) }
                 ph = hi
             }
         } else {
@@ -106,7 +106,7 @@ extension NFParser {
                 ah = y
             }
         }
-        if let hi = ah, hi < a { throw refused("range has zero or negative size", at: tok) }
+        if let hi = ah, hi < a { throw refused("Range has zero or negative size", at: tok) }
         return (a, ah, p, ph)
     }
 
@@ -147,7 +147,7 @@ extension NFParser {
             guard (1...2).contains(parts.count), let lo = UInt16(parts[0]) else { throw err("expected a port or a port range", at: t) }
             guard parts.count == 2 else { return (lo, nil) }
             guard let hi = UInt16(parts[1]) else { throw err("expected a port or a port range", at: t) }
-            guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
+            guard lo <= hi else { throw refused("Range has zero or negative size", at: t) }
             return (lo, hi)
         }
         if isPunct(":") {
@@ -166,7 +166,7 @@ extension NFParser {
         if range.count > 1 {
             guard let y = NFConstants.ipv4(String(range[1])) else { throw err("expected an IPv4 address", at: t) }
             // nft: "Range has zero or negative size".
-            guard x <= y else { throw refused("range has zero or negative size", at: t) }
+            guard x <= y else { throw refused("Range has zero or negative size", at: t) }
             ah = y
         }
         if isPunct("/") {

@@ -74,7 +74,7 @@ extension NFParser {
             if isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
             let ends = w.split(separator: "-", maxSplits: 1).map { NFConstants.special(String($0), for: .priority) }
             if ends.count == 2, let lo = ends[0], let hi = ends[1] {
-                guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
+                guard lo <= hi else { throw refused("Range has zero or negative size", at: t) }
                 return .range(lo, hi, text: w)
             }
         }
@@ -83,7 +83,7 @@ extension NFParser {
             let parts = w.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { NFConstants.duration(String($0)) }
             guard parts.allSatisfy({ $0 != nil }), let lo = parts[0] else { throw err("expected a time such as 30s or 4d23h59m59s", at: t) }
             let hi = parts.count == 2 ? parts[1]! : lo
-            guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
+            guard lo <= hi else { throw refused("Range has zero or negative size", at: t) }
             return .range(lo, hi, text: NFPrinter.value(.range(lo, hi, text: ""), sel))
         }
         if sel.isMAC {
@@ -169,7 +169,7 @@ extension NFParser {
         }
         let parts = s.split(separator: "-", omittingEmptySubsequences: false).map { IPv6Text.parse(String($0)) }
         guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last! else { throw err("expected an IPv6 address", at: t) }
-        guard lo <= hi else { throw refused("range has zero or negative size", at: t) }
+        guard lo <= hi else { throw refused("Range has zero or negative size", at: t) }
         return .range6(lo, hi, text: lo == hi ? IPv6Text.text(lo) : "\(IPv6Text.text(lo))-\(IPv6Text.text(hi))")
     }
 

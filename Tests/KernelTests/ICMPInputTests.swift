@@ -82,6 +82,62 @@ final class ICMPInputTests: XCTestCase {
         XCTAssertEqual(r.outcome, .consumed)
     }
 
+    /// Path MTU discovery as the kernel did it (scripts/record_pmtu.py): a 1,400-byte datagram leaves
+    /// with DF, a fragmentation-needed error (MTU 1300) comes back quoting it, and the next two sends
+    /// follow the path MTU: DO fails with EMSGSIZE, WANT is fragmented to it, and IP_RECVERR makes the
+    /// error the socket's next answer once.
+    func testPathMTUDiscovery() throws {
+        let cases: [(SocketConfig.PMTUDisc, Bool, [String])] = [
+            (.do, false, ["sent", "EMSGSIZE", "EMSGSIZE"]), (.do, true, ["sent", "EMSGSIZE", "EMSGSIZE"]),
+            (.want, false, ["sent", "sent", "sent"]), (.want, true, ["sent", "EMSGSIZE", "sent"]),
+        ]
+        for (mode, recverr, want) in cases {
+            let name = "\(mode) \(recverr ? "recverr" : "-")"
+            let s = try makeStack()
+            var sk = SocketConfig(id: 1, proto: .udp, address: ourIP, port: 7000)
+            sk.pmtudisc = mode
+            sk.recverr = recverr
+            XCTAssertNil(s.bind(sk))
+            func send() -> PacketResult { s.send([Send(socket: 1, dst: peerIP, port: 9, payload: [UInt8](repeating: 0x78, count: 1400))])[0] }
+            let first = send()
+            let sent = try XCTUnwrap(first.emitted.first).frame
+            XCTAssertEqual([sent.count, Int(sent[14 + 6] & 0x40)], [14 + 1428, 0x40], "\(name): whole, with DF")
+            let before = s.snmp.icmp
+            let error = s.inject(frame: icmp(3, 4, rest: 1300, data: Array(sent[14..<(14 + 28)])), device: s.devices[0])
+            XCTAssertEqual(error.outcome, .consumed)
+            XCTAssertEqual(moved(before, s.snmp.icmp), ["InMsgs": 1, "InDestUnreachs": 1, "InType3": 1], name)
+            // The route exception, `cache expires 599sec mtu 1300` in the kernel's `ip route get`:
+            // made when icmp_rcv is done with the error (its consume_skb), for 600 s.
+            XCTAssertEqual(error.stages.last?.stage.name, "consume_skb")
+            XCTAssertEqual(s.pmtuExceptions[peerIP.raw], PMTUException(mtu: 1300, expires: try XCTUnwrap(error.stages.last).timeNs + 600_000_000_000, locked: false), name)
+            let later = [send(), send()]
+            XCTAssertEqual(([first] + later).map { $0.errno ?? "sent" }, want, name)
+            // Fragmented to the path MTU: 1,300 and 148 bytes of IP.
+            for r in later where r.errno == nil && mode == .want {
+                XCTAssertEqual(r.emitted.map { $0.frame.count - 14 }, [1300, 148], name)
+            }
+        }
+    }
+
+    /// A learnt path MTU is kept by a checkpoint, and expires: 600 s on the route goes back to the device's MTU.
+    func testPathMTUIsCheckpointedAndExpires() throws {
+        let s = try makeStack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address: ourIP, port: 7000)))
+        func send(_ on: Stack, at t: UInt64? = nil) -> [Int] {
+            on.send([Send(socket: 1, dst: peerIP, port: 9, payload: [UInt8](repeating: 0x78, count: 1400), atNs: t)])[0].emitted.map { $0.frame.count - 14 }
+        }
+        let sent = try XCTUnwrap(s.send([Send(socket: 1, dst: peerIP, port: 9, payload: [UInt8](repeating: 0x78, count: 1400))])[0].emitted.first).frame
+        _ = s.inject(frame: icmp(3, 4, rest: 1300, data: Array(sent[14..<(14 + 28)])), device: s.devices[0])
+        let expires = try XCTUnwrap(s.pmtuExceptions[peerIP.raw]).expires
+        let restored = try makeStack()
+        XCTAssertNil(restored.bind(SocketConfig(id: 1, proto: .udp, address: ourIP, port: 7000)))
+        restored.restoreRuntime(s.runtimeState())
+        XCTAssertEqual(restored.pmtuExceptions, s.pmtuExceptions)
+        XCTAssertEqual(send(restored), [1300, 148])
+        XCTAssertEqual(send(s, at: expires - 1_000_000), [1300, 148])
+        XCTAssertEqual(send(s, at: expires), [1428])
+    }
+
     /// icmp_timestamp's reply, byte for byte: type 14, the request's id, sequence and originate time,
     /// then the time now in ms since midnight UTC as both the receive and the transmit time.
     func testTimestampReplyCarriesTheTimeSinceMidnight() throws {

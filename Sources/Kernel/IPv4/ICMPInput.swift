@@ -75,7 +75,9 @@ extension Stack {
         // Codes above NR_ICMP_UNREACH, and reassembly timeouts, go no further.
         if type == ICMPv4Repr.destUnreachable && code > 15 { return consume("destination unreachable code \(code) is above NR_ICMP_UNREACH") }
         if type == ICMPv4Repr.timeExceeded && code == 1 { return consume("fragment reassembly time exceeded: not passed on") }
-        return icmp_socket_deliver(skb, type: type)
+        // Fragmentation needed: the next hop's MTU (ip_no_pmtu_disc 0).
+        let info = type == ICMPv4Repr.destUnreachable && code == 4 ? Int(b.be16(th + 6)) : 0
+        return icmp_socket_deliver(skb, type: type, code: code, info: info)
     }
 
     /// `icmp_redirect`: the quoted header must be there; then, as for other errors, its socket.
@@ -84,13 +86,13 @@ extension Stack {
             snmp.icmp.InErrors += 1
             return drop(.PKT_TOO_SMALL, "redirect without the quoted IP header")
         }
-        return icmp_socket_deliver(skb, type: 5)
+        return icmp_socket_deliver(skb, type: 5, code: skb.data[skb.transportHeader + 1], info: 0)
     }
 
     /// `icmp_socket_deliver`: the quoted header and 8 bytes of its transport header must be there;
     /// the error goes to the protocol's error handler, which looks for the socket that sent the
     /// quoted packet (udp_err, tcp_v4_err: none is an InErrors).
-    private func icmp_socket_deliver(_ skb: SkBuff, type: UInt8) -> PathEnd {
+    private func icmp_socket_deliver(_ skb: SkBuff, type: UInt8, code: UInt8, info: Int) -> PathEnd {
         let quote = skb.transportHeader + ICMPv4Packet.headerLength, b = skb.data
         let ihl = Int(b[quote] & 0x0f) * 4
         guard skb.len - quote >= ihl + 8 else {
@@ -99,17 +101,56 @@ extension Stack {
         }
         let src = IPv4Address(raw: b.be32(quote + 12)), dst = IPv4Address(raw: b.be32(quote + 16))
         let sport = b.be16(quote + ihl), dport = b.be16(quote + ihl + 2)
-        let found: Bool
+        let now = clocks[skb.cpu]
         switch b[quote + 9] {
-        case IPProtocol.udp: found = sockets.lookup(.udp, dst: src, port: sport) != nil
-        case IPProtocol.tcp: found = sockets.conn(TCPKey(local: src, lport: sport, remote: dst, rport: dport)) != nil
-        // icmp_err: a quoted echo goes to ping sockets (none here); other protocols have no handler.
-        default: return consume("ICMP type \(type) quoting protocol \(b[quote + 9]): no socket takes it")
+        case IPProtocol.udp:
+            if let sk = sockets.lookup(.udp, dst: src, port: sport) { return udp_err(sk, type: type, code: code, info: info, dst: dst, now: now) }
+        case IPProtocol.tcp:
+            if sockets.conn(TCPKey(local: src, lport: sport, remote: dst, rport: dport)) != nil {
+                // tcp_v4_err: fragmentation needed updates the route (tcp_v4_mtu_reduced → inet_csk_update_pmtu).
+                if type == ICMPv4Repr.destUnreachable && code == 4 { __ip_rt_update_pmtu(dst, mtu: info, now: now) }
+                return consume("ICMP type \(type) code \(code) for the connection \(src):\(sport) > \(dst):\(dport); what tcp_v4_err does to it (MSS, soft errors) is not modelled yet")
+            }
+        default:
+            // icmp_err: a quoted echo reply the kernel sent teaches the path MTU; other echoes go to
+            // ping sockets (none here); other protocols have no handler.
+            if b[quote + 9] == IPProtocol.icmp, b[quote + ihl] == ICMPv4Repr.echoReply, type == ICMPv4Repr.destUnreachable, code == 4 {
+                __ip_rt_update_pmtu(dst, mtu: info, now: now)
+            }
+            return consume("ICMP type \(type) quoting protocol \(b[quote + 9]): no socket takes it")
         }
-        guard found else {
-            snmp.icmp.InErrors += 1
-            return consume("ICMP type \(type): no socket sent the quoted packet (\(src):\(sport) > \(dst):\(dport))")
+        snmp.icmp.InErrors += 1
+        return consume("ICMP type \(type): no socket sent the quoted packet (\(src):\(sport) > \(dst):\(dport))")
+    }
+
+    /// icmp_err_convert: the errno of each destination-unreachable code, and whether it is fatal.
+    static let icmp_err_convert: [(String, Bool)] = [
+        ("ENETUNREACH", false), ("EHOSTUNREACH", false), ("ENOPROTOOPT", true), ("ECONNREFUSED", true), ("EMSGSIZE", false),
+        ("EOPNOTSUPP", false), ("ENETUNREACH", true), ("EHOSTDOWN", true), ("ENONET", true), ("ENETUNREACH", true),
+        ("EHOSTUNREACH", true), ("ENETUNREACH", false), ("EHOSTUNREACH", false), ("EHOSTUNREACH", true), ("EHOSTUNREACH", true),
+        ("EHOSTUNREACH", true),
+    ]
+
+    /// `__udp4_lib_err` on the socket that sent the quoted datagram: the error's errno, and for
+    /// fragmentation needed the path MTU (ipv4_sk_update_pmtu); with IP_RECVERR the errno becomes
+    /// the socket's sk_err, which its next call reports. (Without it only a hard error on a
+    /// connected socket would; the model's UDP sockets are not connected.)
+    private func udp_err(_ sk: Sock, type: UInt8, code: UInt8, info: Int, dst: IPv4Address, now: UInt64) -> PathEnd {
+        let port = sk.config.port
+        var err = "EHOSTUNREACH"   // time exceeded, and what has no errno of its own
+        switch type {
+        case 4: return consume("source quench for the socket on port \(port): ignored")
+        case 5: return consume("redirect for the socket on port \(port): its new gateway is not modelled yet")
+        case 12: err = "EPROTO"
+        case ICMPv4Repr.destUnreachable where code == 4:
+            __ip_rt_update_pmtu(dst, mtu: info, now: now)
+            if sk.config.pmtudisc == .dont { return consume("path MTU \(info) to \(dst) learnt; IP_PMTUDISC_DONT: no error for the socket") }
+            err = "EMSGSIZE"
+        case ICMPv4Repr.destUnreachable: err = Stack.icmp_err_convert[Int(code)].0
+        default: break
         }
-        return consume("ICMP type \(type) for the socket of \(src):\(sport); what it does there (socket errors, path MTU, redirects) is not modelled yet")
+        guard sk.config.recverr else { return consume("\(err) for the socket on port \(port): without IP_RECVERR it does not see it") }
+        sk.pendingError = err
+        return consume("\(err) for the socket on port \(port): its sk_err (IP_RECVERR)")
     }
 }

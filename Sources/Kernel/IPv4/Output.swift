@@ -17,7 +17,12 @@ extension Stack {
         if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
         nf_conntrack_confirm(skb)
         enter(.ip_finish_output, skb)
+        // ip_skb_dst_mtu: what the stack sends follows a learnt path MTU (not a probing socket's);
+        // what it forwards, the device's.
         var mtu = devices[dev].config.mtu
+        if outcome != .forwarded, skb.sock?.config.pmtudisc != .probe {
+            mtu = ipv4_mtu(IPv4Address(raw: skb.data.be32(skb.networkHeader + 16)), dev: dev, now: clocks[skb.cpu])
+        }
         // A reassembled datagram leaves in pieces no larger than it came in (ip_finish_output_gso/frag_max_size).
         if skb.fragMaxSize > 0 { mtu = min(mtu, skb.fragMaxSize) }
         if skb.gsoSize > 0 { return ip_finish_output_gso(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome) }

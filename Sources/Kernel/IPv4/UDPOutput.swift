@@ -74,7 +74,9 @@ extension Stack {
         }
         packets[i].device = devices[route.dev].name
         let c = sk.config
-        let mtu = devices[route.dev].config.mtu
+        // ip_sk_use_pmtu: a learnt path MTU counts unless the socket probes (IP_PMTUDISC_PROBE).
+        let mtu = c.pmtudisc == .probe ? devices[route.dev].config.mtu : ipv4_mtu(req.dst, dev: route.dev, now: t)
+        let mtuLocked = pmtuExceptions[req.dst.raw].map { $0.locked && $0.expires > t } ?? false
         let total = 28 + len
         let alwaysDF = c.pmtudisc == .do || c.pmtudisc == .probe
         if alwaysDF && total > mtu {
@@ -99,7 +101,7 @@ extension Stack {
         }
         // IP_PMTUDISC_WANT sets DF on what fits the MTU but lets the stack fragment it locally
         // (ignore_df), so the ID comes from the hashed counters; with DO it is 0.
-        let df = alwaysDF || (c.pmtudisc == .want && total <= mtu)
+        let df = alwaysDF || (c.pmtudisc == .want && total <= mtu && !mtuLocked)
         let bound = c.address6.map { $0.isV4Mapped ? IPv4Address(raw: UInt32(truncatingIfNeeded: $0.raw)) : .any } ?? c.address
         let src = bound == .any ? route.src : bound
         let segs = gso.map { UInt32((len + $0 - 1) / $0) } ?? 1

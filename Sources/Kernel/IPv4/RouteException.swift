@@ -1,0 +1,39 @@
+import Wire
+
+// net/ipv4/route.c: what ICMP errors teach the routes of locally generated packets.
+/// A route exception (`struct fib_nh_exception`) for one destination: the path MTU a
+/// fragmentation-needed error taught, until it expires. (A redirect's new gateway is not modelled.)
+public struct PMTUException: Sendable, Equatable, Codable {
+    public var mtu: Int
+    public var expires: UInt64
+    /// Below ip_rt_min_pmtu: the MTU is the minimum and DF is no longer set (RTAX_LOCK).
+    public var locked: Bool
+}
+
+extension Stack {
+    /// net.ipv4.route.min_pmtu (512 + 20 + 20) and mtu_expires (10 minutes), their defaults.
+    static let ip_rt_min_pmtu = 552
+    static let ip_rt_mtu_expires: UInt64 = 600_000_000_000
+
+    /// `ipv4_mtu` of the route to `dst` by device `dev`: its MTU, or a path MTU learnt for `dst`
+    /// that has not expired. Forwarded packets use the device's (ip_forward_use_pmtu is 0).
+    func ipv4_mtu(_ dst: IPv4Address, dev: Int, now: UInt64) -> Int {
+        let mtu = devices[dev].config.mtu
+        guard let e = pmtuExceptions[dst.raw], e.expires > now else { return mtu }
+        return min(mtu, e.mtu)
+    }
+
+    /// `__ip_rt_update_pmtu` (from ipv4_sk_update_pmtu / inet_csk_update_pmtu): a smaller MTU for
+    /// `dst` than the route has becomes its exception for ip_rt_mtu_expires; one under
+    /// ip_rt_min_pmtu is raised to it and locked; the same MTU is refreshed only in the second half
+    /// of its life.
+    func __ip_rt_update_pmtu(_ dst: IPv4Address, mtu reported: Int, now: UInt64) {
+        guard let route = routeOutput(dst) else { return }
+        let old = ipv4_mtu(dst, dev: route.dev, now: now)
+        guard old >= reported else { return }
+        var mtu = reported, locked = false
+        if mtu < Stack.ip_rt_min_pmtu { locked = true; mtu = min(old, Stack.ip_rt_min_pmtu) }
+        if let e = pmtuExceptions[dst.raw], e.expires > now, e.mtu == mtu, !locked, now < e.expires - Stack.ip_rt_mtu_expires / 2 { return }
+        pmtuExceptions[dst.raw] = PMTUException(mtu: mtu, expires: now &+ Stack.ip_rt_mtu_expires, locked: locked)
+    }
+}
