@@ -475,7 +475,10 @@ extension NFParser {
             i += 1
             let ft = tok
             let f = try word("a field of \(t.text)")
-            guard let s = fields[f] else { throw err("unknown \(t.text) field \(f)", at: ft) }
+            guard let s = fields[f] else {
+                if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
+                throw err("unknown \(t.text) field \(f)", at: ft)
+            }
             sel = s
         } else if ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "pkttype", "iifgroup", "oifgroup", "iiftype", "oiftype",
                     "skuid", "skgid", "cpu", "cgroup", "priority", "random", "time", "day", "hour"].contains(t.text), let s = NFParser.selectorWords["meta"]![t.text] {
