@@ -4,12 +4,7 @@
 # Recorded on Linux 6.18 (nft 1.0.6), 2026-12-05: after dport 9: 0 packets; 12: 1; 13: 1; 14: 2,
 # i.e. 12 and 14 reach the end, 9 (its own element: drop) and 13 (the map's catch-all 0x2, then the
 # concatenated vmap's catch-all: drop) do not. Kept as NetfilterTests.testCatchAllElementsTakeWhatNoOtherElementHolds.
-set -e
-trap 'ip netns del ka 2>/dev/null; ip netns del kb 2>/dev/null' EXIT
-ip netns add ka; ip netns add kb
-ip link add va netns ka type veth peer name vb netns kb
-ip -n ka addr add 198.18.0.9/24 dev va; ip -n kb addr add 198.18.0.1/24 dev vb
-for n in ka kb; do ip -n $n link set lo up; done; ip -n ka link set va up; ip -n kb link set vb up
+. "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb nft -f - <<'NFT'
 table ip f {
   chain i { type filter hook input priority 0;

@@ -5,12 +5,7 @@
 #                198.18.0.9 . 10 expires 59s788ms }
 #   udp sport 5000 ip saddr . udp dport @seen counter packets 1 bytes 29 drop
 # (the second datagram to 9 was dropped). Kept as NetfilterTests.testRulesAddConcatenationsToSets.
-set -e
-trap 'ip netns del ka 2>/dev/null; ip netns del kb 2>/dev/null' EXIT
-ip netns add ka; ip netns add kb
-ip link add va netns ka type veth peer name vb netns kb
-ip -n ka addr add 198.18.0.9/24 dev va; ip -n kb addr add 198.18.0.1/24 dev vb
-for n in ka kb; do ip -n $n link set lo up; done; ip -n ka link set va up; ip -n kb link set vb up
+. "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb nft -f - <<'NFT'
 table ip f {
   set seen { type ipv4_addr . inet_service; flags dynamic,timeout; timeout 1m; }

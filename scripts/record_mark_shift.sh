@@ -4,12 +4,7 @@
 # packets 1 bytes 29), so ct mark was (0x1234 | 0x10) << 8 = 0x123400 and the mark (that >> 8) & 0xff
 # = 0x34; nft listed `ct mark set (meta mark | 0x00000010) << 8` and `meta mark set ct mark >> 8 & 0x000000ff`.
 # Kept as NetfilterTests.testShiftedMarkExpressions.
-set -e
-trap 'ip netns del ka 2>/dev/null; ip netns del kb 2>/dev/null' EXIT
-ip netns add ka; ip netns add kb
-ip link add va netns ka type veth peer name vb netns kb
-ip -n ka addr add 198.18.0.9/24 dev va; ip -n kb addr add 198.18.0.1/24 dev vb
-for n in ka kb; do ip -n $n link set lo up; done; ip -n ka link set va up; ip -n kb link set vb up
+. "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb nft -f - <<'NFT'
 table ip f { chain i { type filter hook input priority 0;
   udp sport 5000 meta mark set 0x1234; udp sport 5000 ct mark set (meta mark | 0x10) << 8; udp sport 5000 meta mark set ct mark >> 8 & 0xff

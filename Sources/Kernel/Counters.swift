@@ -93,40 +93,24 @@ public struct SNMPStats: Sendable, Equatable, Codable {
         /// ICMPMSGIN_INC_STATS: a message of `type` came in.
         public mutating func countIn(_ type: UInt8) {
             InType[Int(type), default: 0] += 1
-            switch type {
-            case 0: InEchoReps += 1
-            case 3: InDestUnreachs += 1
-            case 4: InSrcQuenchs += 1
-            case 5: InRedirects += 1
-            case 8: InEchos += 1
-            case 11: InTimeExcds += 1
-            case 12: InParmProbs += 1
-            case 13: InTimestamps += 1
-            case 14: InTimestampReps += 1
-            case 17: InAddrMasks += 1
-            case 18: InAddrMaskReps += 1
-            default: break
-            }
+            if let k = ICMP.inByType[type] { self[keyPath: k] += 1 }
         }
 
         /// ICMPMSGOUT_INC_STATS: a message counted as `type` went out.
         public mutating func countOut(_ type: UInt8) {
             OutType[Int(type), default: 0] += 1
-            switch type {
-            case 0: OutEchoReps += 1
-            case 3: OutDestUnreachs += 1
-            case 4: OutSrcQuenchs += 1
-            case 5: OutRedirects += 1
-            case 8: OutEchos += 1
-            case 11: OutTimeExcds += 1
-            case 12: OutParmProbs += 1
-            case 13: OutTimestamps += 1
-            case 14: OutTimestampReps += 1
-            case 17: OutAddrMasks += 1
-            case 18: OutAddrMaskReps += 1
-            default: break
-            }
+            if let k = ICMP.outByType[type] { self[keyPath: k] += 1 }
         }
+
+        /// The Icmp counters the kernel derives from the IcmpMsg ones, by type.
+        static let inByType: [UInt8: WritableKeyPath<ICMP, Int> & Sendable] = [
+            0: \.InEchoReps, 3: \.InDestUnreachs, 4: \.InSrcQuenchs, 5: \.InRedirects, 8: \.InEchos, 11: \.InTimeExcds,
+            12: \.InParmProbs, 13: \.InTimestamps, 14: \.InTimestampReps, 17: \.InAddrMasks, 18: \.InAddrMaskReps,
+        ]
+        static let outByType: [UInt8: WritableKeyPath<ICMP, Int> & Sendable] = [
+            0: \.OutEchoReps, 3: \.OutDestUnreachs, 4: \.OutSrcQuenchs, 5: \.OutRedirects, 8: \.OutEchos, 11: \.OutTimeExcds,
+            12: \.OutParmProbs, 13: \.OutTimestamps, 14: \.OutTimestampReps, 17: \.OutAddrMasks, 18: \.OutAddrMaskReps,
+        ]
 
         /// The IcmpMsg line of /proc/net/snmp: InTypeN then OutTypeN, types in order, only those seen.
         public var icmpMsg: [(name: String, value: Int)] {
