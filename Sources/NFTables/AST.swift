@@ -205,6 +205,12 @@ public enum NFStatement: Sendable, Equatable {
         }
     }
 
+    /// Whether it reads a `socket` key (nft_socket_validate: prerouting, input and output only).
+    public var readsSocket: Bool {
+        if case .match(let s, _, _, _) = self { return s.isSocket }
+        return false
+    }
+
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {
         switch self {

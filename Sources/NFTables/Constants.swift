@@ -171,7 +171,8 @@ public enum NFPrinter {
         if sel.isMAC { return (0..<6).map { k in let b = (n >> UInt64(40 - 8 * k)) & 0xff; return (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":") }
         if sel.rawValue == "ether type" { return NFConstants.etherTypes.filter { $0.key != "8021q" }.first { $0.value == n }?.key ?? String(n) }
         switch sel {
-        case .mark, .ctMark: return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)
+        case .mark, .ctMark, _ where sel.rawValue == "socket mark":
+            return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)
         case .ipProtocol, .l4proto: return NFConstants.protocolName(n)
         case .icmpType: return NFConstants.icmpTypes.first { $0.value == n }?.key ?? String(n)
         case .pkttype: return NFConstants.pkttypes.first { $0.value == n }?.key ?? String(n)

@@ -167,6 +167,7 @@ extension NFJSON {
             let fam = (try? str(r["family"], path + "/rt/family")).map { $0 + " " } ?? ""
             return "rt \(fam)\(try str(r["key"], path + "/rt/key"))"
         }
+        if case .string(let k) = l["socket"]?["key"] ?? .null { return "socket \(k)" }
         if let f = l["fib"] {
             guard case .array(let flags) = f["flags"] ?? .null else { throw NFJSONError(path: path + "/fib/flags", message: "expected an array") }
             let words = try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/fib/flags/\(k)") }

@@ -88,6 +88,7 @@ public enum NFJSON {
             let words = parts.dropFirst().filter { $0 != "." }
             return .object([("fib", .object([("result", .string(words.last!)), ("flags", .array(words.dropLast().map { .string($0) }))]))])
         }
+        if sel.isSocket { return .object([("socket", .object([("key", .string(parts[1]))]))]) }
         if sel.exthdr != nil {
             // {"exthdr": {"name": "rt", "field": "type"}}; presence: {"exthdr": {"name": "hbh"}}.
             let o: [(String, JSONValue)] = parts[0] == "exthdr" ? [("name", .string(parts[1]))] : [("name", .string(parts[0])), ("field", .string(parts[1]))]
@@ -145,7 +146,7 @@ public enum NFJSON {
             }
             if lo != hi { return .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))]) }
             if let n = Int(text) { return .int(n) }
-            if sel == .mark || sel == .ctMark { return .int(Int(lo)) }
+            if sel == .mark || sel == .ctMark || sel.rawValue == "socket mark" { return .int(Int(lo)) }
             return .string(text)
         case .range6(let lo, let hi, let text):
             if lo == hi { return .string(text) }

@@ -41,6 +41,9 @@ extension NFParser {
             }
             if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
             // nft_rt_validate: the route's MSS exists after routing only (forward, output, postrouting).
+            if stmt.readsSocket, let b = t.chains[ci].base, ![.prerouting, .input, .output].contains(b.hook) || t.family == .netdev {
+                throw refused("Could not process rule: Operation not supported", at: st)
+            }
             if let b = t.chains[ci].base, ![.forward, .output, .postrouting].contains(b.hook), stmt.readsRouteMTU {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }

@@ -222,7 +222,13 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The packet's route (nft_rt): realm, next hop, the TCP MSS it allows, whether IPsec applies.
         Entry(name: "rt classid", bits: 32, kind: .name), Entry(name: "rt ip nexthop", bits: 32, kind: .ipv4),
         Entry(name: "rt ip6 nexthop", bits: 128, kind: .ipv6), key("rt mtu", 16), key("rt ipsec", 1),
-    ] + tcpOptions + sctpChunks + exthdrs + fibKeys
+    ] + tcpOptions + sctpChunks + exthdrs + fibKeys + socketKeys
+
+    /// `socket transparent|mark|wildcard` (nft_socket): keys of the socket the packet belongs to.
+    static let socketKeys: [Entry] = [key("socket transparent", 1), key("socket mark", 32), key("socket wildcard", 1)]
+    /// A key of the packet's socket (`socket ...`).
+    public var isSocket: Bool { NFSelector.socketIDs.contains(id) }
+    static let socketIDs: ClosedRange<Int> = (table.count - socketKeys.count)...(table.count - 1)
 
     /// `fib {saddr|daddr} [. mark] [. iif] {oif|type}` (nft_fib4): a route lookup for an address
     /// of the packet; `oif` is the interface it leads out of (0 when none), `type` its route type.
@@ -234,7 +240,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         }
     }
     /// A fib lookup (its ids follow the option tables at the end of the table; read on the packet path, so no string work).
-    public var isFib: Bool { id >= NFSelector.firstFib }
+    public var isFib: Bool { id >= NFSelector.firstFib && id < NFSelector.socketIDs.lowerBound }
     static let firstFib = table.firstIndex { $0.name.hasPrefix("fib ") }!
     /// nft's tcpopt templates: option kinds, and each field's place inside the option.
     static let tcpOptions: [Entry] = {

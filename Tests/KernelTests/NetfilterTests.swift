@@ -169,6 +169,44 @@ final class NetfilterTests: XCTestCase {
         XCTAssertEqual(r.dropReason, .NETFILTER_DROP, "198.18.0.9 . 10 is still in the set")
     }
 
+    /// `socket` keys (recorded: scripts/record_socket.sh): the socket a datagram is for, bound to
+    /// 0.0.0.0 (wildcard 1) or to the address (wildcard 0); never transparent, no mark; a datagram
+    /// no socket takes matches none of them.
+    func testSocketKeysReadThePacketsSocket() throws {
+        let s = try makeStack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 9)))
+        XCTAssertNil(s.bind(SocketConfig(id: 2, proto: .udp, address: ourIP, port: 10)))
+        s.loadRuleset(try NFParser.parse("""
+        table inet f {
+          chain p { type filter hook prerouting priority -150;
+            udp sport 5000 socket wildcard 1 counter
+            udp sport 5000 socket wildcard 0 counter
+            udp sport 5000 socket transparent 0 counter
+            udp sport 5000 socket transparent 1 counter
+            udp sport 5000 socket mark 0x00000000 counter
+          }
+        }
+        """))
+        for port in [9, 10, 11] as [UInt16] { _ = s.inject(frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: port))), device: s.devices[0]) }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table inet f {
+        \tchain p {
+        \t\ttype filter hook prerouting priority mangle; policy accept;
+        \t\tudp sport 5000 socket wildcard 1 counter packets 1 bytes 28
+        \t\tudp sport 5000 socket wildcard 0 counter packets 1 bytes 28
+        \t\tudp sport 5000 socket transparent 0 counter packets 2 bytes 56
+        \t\tudp sport 5000 socket transparent 1 counter packets 0 bytes 0
+        \t\tudp sport 5000 socket mark 0x00000000 counter packets 2 bytes 56
+        \t}
+        }
+
+        """)
+        // nft_socket_validate: prerouting, input and output only.
+        XCTAssertThrowsError(try NFParser.parse("table inet f { chain fw { type filter hook forward priority 0; socket transparent 1; }; }")) {
+            XCTAssertTrue("\($0)".contains("Operation not supported"), "\($0)")
+        }
+    }
+
     /// nf_nat_l4proto_unique_tuple: a clashing source port moves to a free one from a random offset
     /// in 1024-65535 (get_random_u16, here from the stack's seed: 0 gives 18767 every time).
     func testSourcePortClashMovesToAFreePortFromARandomOffset() throws {

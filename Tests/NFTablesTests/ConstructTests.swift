@@ -417,6 +417,29 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), ["tcp dport 80", "tcp dport 8", "meta mark 0x00000008", "ip ttl 8"])
     }
 
+    /// `socket` keys, as the real nft 1.0.6 listed them and printed them as JSON; 2 is out of range.
+    func testSocketKeysListAsNft() throws {
+        try roundTrip("""
+        table inet f {
+        \tchain p {
+        \t\ttype filter hook prerouting priority mangle; policy accept;
+        \t\tsocket transparent 1
+        \t\tsocket mark 0x00000005
+        \t\tsocket wildcard 0
+        \t}
+        }
+
+        """)
+        let rs = try NFParser.parse("table inet f { chain p { type filter hook prerouting priority -150; socket transparent 1; socket mark 0x5; socket wildcard 0; }; }")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map { NFJSON.statement($0.statements[0], counter: nil, family: .inet).rendered() }, [
+            #"{"match":{"op":"==","left":{"socket":{"key":"transparent"}},"right":1}}"#,
+            #"{"match":{"op":"==","left":{"socket":{"key":"mark"}},"right":5}}"#,
+            #"{"match":{"op":"==","left":{"socket":{"key":"wildcard"}},"right":0}}"#])
+        XCTAssertThrowsError(try NFParser.parse("table inet f { chain p { type filter hook prerouting priority -150; socket wildcard 2; }; }")) {
+            XCTAssertTrue("\($0)".contains("Value 2 exceeds valid range 0-1"), "\($0)")
+        }
+    }
+
     /// A generated number compared (`-m statistic` as iptables-nft lists it), and `tcp flags != v / m`
     /// keeping its operator; each read off the real nft 1.0.6.
     func testGeneratorComparesAndNegatedFlagMasksListAsNft() throws {

@@ -575,6 +575,7 @@ extension Stack {
         case .ctLabel: return nil
         case _ where sel.isFib: return p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p)
         case _ where sel.isRoute: return nft_rt_get_eval(sel, skb, p)
+        case _ where sel.isSocket: return nft_socket_eval(sel, skb, p)
         case _ where sel.isCtAccounting: return nil
         default: break
         }
@@ -831,6 +832,44 @@ extension Stack {
             if tupleMatches(m.elements[k], sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) { return k }
         }
         return best
+    }
+
+    /// `nft_socket_eval`: the packet's socket: its own (what a socket sends), else
+    /// nf_sk_lookup_slow_v4's (a connection by its four-tuple, then a listener or bound socket);
+    /// none breaks the rule, as does mark or wildcard on a socket that is not full (a request or
+    /// TIME-WAIT sock). The model's sockets are never transparent (IP_TRANSPARENT) and carry no
+    /// SO_MARK, so both read 0; wildcard is a socket bound to 0.0.0.0. IPv6 lookups are not modelled.
+    func nft_socket_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        var full = true, wildcard = false
+        // inet_rcv_saddr 0: bound to 0.0.0.0 (or, an AF_INET6 socket, to ::).
+        func anyAddress(_ sk: Sock) -> Bool { sk.config.address6.map { $0.isUnspecified } ?? (sk.config.address == .any) }
+        if let sk = skb.sock {
+            wildcard = anyAddress(sk)
+        } else if let c = sockets.conn(serial: skb.tcpSerial) {
+            full = c.state != .synRecv && c.state != .timeWait
+        } else {
+            guard p.ipv4, p.fragOff == 0, p.len >= p.th + 4 else { return nil }
+            let b = skb.data
+            let saddr = IPv4Address(raw: b.be32(p.nh + 12)), daddr = IPv4Address(raw: b.be32(p.nh + 16))
+            let sport = b.be16(p.th), dport = b.be16(p.th + 2)
+            switch p.proto {
+            case IPProtocol.tcp:
+                if let c = sockets.conn(TCPKey(local: daddr, lport: dport, remote: saddr, rport: sport)) {
+                    full = c.state != .synRecv && c.state != .timeWait
+                } else if let sk = sockets.lookup(.tcp, dst: daddr, port: dport) {
+                    wildcard = anyAddress(sk)
+                } else { return nil }
+            case IPProtocol.udp:
+                guard let sk = sockets.lookup(.udp, dst: daddr, port: dport) else { return nil }
+                wildcard = anyAddress(sk)
+            default: return nil
+            }
+        }
+        switch sel.rawValue {
+        case "socket transparent": return 0
+        case "socket mark": return full ? 0 : nil
+        default: return full ? (wildcard ? 1 : 0) : nil
+        }
     }
 
     /// A set key as a dynamic set holds it: one field's value, or a concatenation packed into one
