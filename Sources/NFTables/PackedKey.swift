@@ -10,7 +10,7 @@ public enum NFPackedKey {
 
     /// The parts (each already within its width) as one number.
     public static func pack(_ parts: [UInt64], _ widths: [Int]) -> UInt64 {
-        zip(parts, widths).reduce(0) { acc, pw in pw.1 >= 64 ? pw.0 : acc << UInt64(pw.1) | pw.0 }
+        zip(parts, widths).reduce(0) { acc, pw in acc << UInt64(pw.1) | pw.0 }
     }
 
     /// A packed key back into its parts.
@@ -18,9 +18,8 @@ public enum NFPackedKey {
         var rest = v
         var parts = [UInt64](repeating: 0, count: widths.count)
         for k in widths.indices.reversed() {
-            let w = widths[k]
-            parts[k] = w >= 64 ? rest : rest & ((1 << UInt64(w)) - 1)
-            rest = w >= 64 ? 0 : rest >> UInt64(w)
+            parts[k] = rest & (UInt64.max >> UInt64(64 - widths[k]))
+            rest >>= UInt64(widths[k])
         }
         return parts
     }

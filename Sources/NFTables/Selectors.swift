@@ -222,13 +222,18 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The packet's route (nft_rt): realm, next hop, the TCP MSS it allows, whether IPsec applies.
         Entry(name: "rt classid", bits: 32, kind: .name), Entry(name: "rt ip nexthop", bits: 32, kind: .ipv4),
         Entry(name: "rt ip6 nexthop", bits: 128, kind: .ipv6), key("rt mtu", 16), key("rt ipsec", 1),
-    ] + tcpOptions + sctpChunks + exthdrs + fibKeys + socketKeys
+    ] + tcpOptions + sctpChunks + exthdrs + socketKeys + fibKeys
 
     /// `socket transparent|mark|wildcard` (nft_socket): keys of the socket the packet belongs to.
     static let socketKeys: [Entry] = [key("socket transparent", 1), key("socket mark", 32), key("socket wildcard", 1)]
     /// A key of the packet's socket (`socket ...`).
     public var isSocket: Bool { NFSelector.socketIDs.contains(id) }
-    static let socketIDs: ClosedRange<Int> = (table.count - socketKeys.count)...(table.count - 1)
+    /// Which socket key it is: 0 transparent, 1 mark, 2 wildcard (nft's NFT_SOCKET_* order).
+    public var socketKey: Int { id - NFSelector.socketIDs.lowerBound }
+    static let socketIDs: ClosedRange<Int> = {
+        let first = table.firstIndex { $0.name == socketKeys[0].name }!
+        return first...(first + socketKeys.count - 1)
+    }()
 
     /// `fib {saddr|daddr} [. mark] [. iif] {oif|type}` (nft_fib4): a route lookup for an address
     /// of the packet; `oif` is the interface it leads out of (0 when none), `type` its route type.
@@ -240,7 +245,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         }
     }
     /// A fib lookup (its ids follow the option tables at the end of the table; read on the packet path, so no string work).
-    public var isFib: Bool { id >= NFSelector.firstFib && id < NFSelector.socketIDs.lowerBound }
+    public var isFib: Bool { id >= NFSelector.firstFib }
     static let firstFib = table.firstIndex { $0.name.hasPrefix("fib ") }!
     /// nft's tcpopt templates: option kinds, and each field's place inside the option.
     static let tcpOptions: [Entry] = {

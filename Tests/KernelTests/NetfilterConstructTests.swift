@@ -216,13 +216,18 @@ final class NetfilterConstructTests: XCTestCase {
                        ["ip_local_out", "nf_hook_slow", "ip_output", "ip_finish_output", "neigh_output", "dev_queue_xmit", "sch_direct_xmit", "dev_hard_start_xmit", "kfree_skb_reason"])
     }
 
+    /// A SYN-ACK, a SYN and an ACK, in that order.
+    func injectSynAckSynAck(_ s: Stack) {
+        for (flags, ack) in [([.syn, .ack], 1), (.syn, 0), (.ack, 1)] as [(TCPFlags, UInt32)] {
+            _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: ack, flags: flags))), device: s.devices[0])
+        }
+    }
+
     /// `tcp flags syn` is any of the bits; `tcp flags == syn` the whole byte; `tcp flags ! syn` none.
     func testFlagMatchesAsTheKernelEvaluatesThem() throws {
         let s = try makeStack()
         try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\ttcp flags == syn counter\n\t\ttcp flags syn counter\n\t\ttcp flags ! syn counter\n\t}\n}\n")
-        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: [.syn, .ack]))), device: s.devices[0])
-        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: .syn))), device: s.devices[0])
-        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: .ack))), device: s.devices[0])
+        injectSynAckSynAck(s)
         XCTAssertEqual(s.ruleCounters().map(\.packets), [1, 2, 1])
     }
 
@@ -232,9 +237,7 @@ final class NetfilterConstructTests: XCTestCase {
     func testFlagGroupsInParenthesesAndSets() throws {
         let s = try makeStack()
         try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\ttcp flags & (fin | syn | rst | ack) == (syn | ack) counter\n\t\ttcp flags { syn, syn | ack } counter\n\t\ttcp flags & (syn | ack) != (syn | ack) counter\n\t}\n}\n")
-        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: [.syn, .ack]))), device: s.devices[0])
-        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: .syn))), device: s.devices[0])
-        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 2, seq: 0, ack: 1, flags: .ack))), device: s.devices[0])
+        injectSynAckSynAck(s)
         XCTAssertEqual(s.ruleCounters().map(\.packets), [1, 2, 2])
     }
 

@@ -41,17 +41,8 @@ extension Stack {
             return drop(.UNHANDLED_PROTO, "ICMP type \(type) is above NR_ICMP_TYPES")
         }
         switch type {
-        case ICMPv4Repr.echoRequest:
-            icmp_echo_reply(skb)
-            return consume("echo request answered")
-        case 13:
-            // icmp_timestamp: the originate time must be there.
-            guard len >= ICMPv4Packet.headerLength + 4 else {
-                snmp.icmp.InErrors += 1
-                return drop(.PKT_TOO_SMALL, "timestamp request without its originate time")
-            }
-            icmp_timestamp(skb)
-            return consume("timestamp request answered")
+        case ICMPv4Repr.echoRequest: return icmp_echo(skb)
+        case 13: return icmp_timestamp(skb)
         case ICMPv4Repr.destUnreachable, 4, ICMPv4Repr.timeExceeded, 12: return icmp_unreach(skb, type: type)
         case 5: return icmp_redirect(skb)
         default: return consume("ICMP type \(type) discarded (icmp_discard)")

@@ -29,33 +29,40 @@ extension Stack {
                  attachConntrack: true)
     }
 
-    /// `icmp_reply` to an echo request: same id, sequence and data, from the address it was sent to.
-    func icmp_echo_reply(_ skb: SkBuff) {
-        enter(.icmp_reply, skb)
-        let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
-        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
-        // Echo replies are limited only when icmp_ratemask names type 0 (it does not by default).
-        let global = icmpv4_global_allow(type: ICMPv4Repr.echoReply, code: 0)
-        guard global.allowed, let route = routeOutput(src), icmpv4_xrlim_allow(src, limited: global.limited) else { return }
-        let reply = ICMPv4Repr(type: ICMPv4Repr.echoReply, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<skb.len]))
-        sendICMP(reply, src: dst, dst: src, tos: b[nh + 1], route: route, cause: skb)
+    /// `icmp_echo`: the reply carries the request's id, sequence and data.
+    func icmp_echo(_ skb: SkBuff) -> PathEnd {
+        let th = skb.transportHeader, b = skb.data
+        icmp_reply(skb, ICMPv4Repr(type: ICMPv4Repr.echoReply, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<skb.len])))
+        return consume("echo request answered")
     }
 
     /// `icmp_timestamp`: a timestamp reply (type 14) with the request's originate time and the
     /// time now, in ms since midnight UTC on the stack's clock (inet_current_timestamp), as the
     /// receive and transmit times. It counts as an echo reply (OutType0, OutEchoReps), as
     /// icmp_reply's accounting has it on the kernel (recorded: scripts/record_icmp_input.py).
-    func icmp_timestamp(_ skb: SkBuff) {
-        enter(.icmp_reply, skb)
-        let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data
-        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
-        let global = icmpv4_global_allow(type: 14, code: 0)
-        guard global.allowed, let route = routeOutput(src), icmpv4_xrlim_allow(src, limited: global.limited) else { return }
+    func icmp_timestamp(_ skb: SkBuff) -> PathEnd {
+        let th = skb.transportHeader, b = skb.data
+        guard skb.len - th >= ICMPv4Packet.headerLength + 4 else {
+            snmp.icmp.InErrors += 1
+            return drop(.PKT_TOO_SMALL, "timestamp request without its originate time")
+        }
         let now = config.epochNs &+ clocks[skb.cpu]
         let ms = UInt32((now / 1_000_000_000) % 86_400) * 1000 + UInt32((now % 1_000_000_000) / 1_000_000)
         let stamp = [UInt8(ms >> 24), UInt8((ms >> 16) & 0xff), UInt8((ms >> 8) & 0xff), UInt8(ms & 0xff)]
-        let reply = ICMPv4Repr(type: 14, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<(th + 12)]) + stamp + stamp)
-        sendICMP(reply, src: dst, dst: src, tos: b[nh + 1], route: route, cause: skb, countAs: ICMPv4Repr.echoReply)
+        icmp_reply(skb, ICMPv4Repr(type: 14, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<(th + 12)]) + stamp + stamp),
+                   countAs: ICMPv4Repr.echoReply)
+        return consume("timestamp request answered")
+    }
+
+    /// `icmp_reply`: the reply goes from the address the request was sent to, with its TOS; it is
+    /// limited only when icmp_ratemask names its type (it does not name 0 or 14 by default).
+    private func icmp_reply(_ skb: SkBuff, _ reply: ICMPv4Repr, countAs: UInt8? = nil) {
+        enter(.icmp_reply, skb)
+        let nh = skb.networkHeader, b = skb.data
+        let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
+        let global = icmpv4_global_allow(type: reply.type, code: reply.code)
+        guard global.allowed, let route = routeOutput(src), icmpv4_xrlim_allow(src, limited: global.limited) else { return }
+        sendICMP(reply, src: dst, dst: src, tos: b[nh + 1], route: route, cause: skb, countAs: countAs)
     }
 
     /// Builds the IPv4 packet (TTL ip_default_ttl; no DF, the ICMP socket does not do PMTU

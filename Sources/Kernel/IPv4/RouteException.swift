@@ -19,8 +19,13 @@ extension Stack {
     /// that has not expired. Forwarded packets use the device's (ip_forward_use_pmtu is 0).
     func ipv4_mtu(_ dst: IPv4Address, dev: Int, now: UInt64) -> Int {
         let mtu = devices[dev].config.mtu
-        guard let e = pmtuExceptions[dst.raw], e.expires > now else { return mtu }
-        return min(mtu, e.mtu)
+        return pmtuException(dst, now: now).map { min(mtu, $0.mtu) } ?? mtu
+    }
+
+    /// The path MTU learnt for `dst`, while it lasts (most stacks learn none: no lookup then).
+    func pmtuException(_ dst: IPv4Address, now: UInt64) -> PMTUException? {
+        guard !pmtuExceptions.isEmpty, let e = pmtuExceptions[dst.raw], e.expires > now else { return nil }
+        return e
     }
 
     /// `__ip_rt_update_pmtu` (from ipv4_sk_update_pmtu / inet_csk_update_pmtu): a smaller MTU for
@@ -33,7 +38,7 @@ extension Stack {
         guard old >= reported else { return }
         var mtu = reported, locked = false
         if mtu < Stack.ip_rt_min_pmtu { locked = true; mtu = min(old, Stack.ip_rt_min_pmtu) }
-        if let e = pmtuExceptions[dst.raw], e.expires > now, e.mtu == mtu, !locked, now < e.expires - Stack.ip_rt_mtu_expires / 2 { return }
+        if let e = pmtuException(dst, now: now), e.mtu == mtu, !locked, now < e.expires - Stack.ip_rt_mtu_expires / 2 { return }
         pmtuExceptions[dst.raw] = PMTUException(mtu: mtu, expires: now &+ Stack.ip_rt_mtu_expires, locked: locked)
     }
 }

@@ -75,8 +75,9 @@ extension Stack {
         packets[i].device = devices[route.dev].name
         let c = sk.config
         // ip_sk_use_pmtu: a learnt path MTU counts unless the socket probes (IP_PMTUDISC_PROBE).
-        let mtu = c.pmtudisc == .probe ? devices[route.dev].config.mtu : ipv4_mtu(req.dst, dev: route.dev, now: t)
-        let mtuLocked = pmtuExceptions[req.dst.raw].map { $0.locked && $0.expires > t } ?? false
+        let learnt = c.pmtudisc == .probe ? nil : pmtuException(req.dst, now: t)
+        let mtu = min(devices[route.dev].config.mtu, learnt?.mtu ?? .max)
+        let mtuLocked = learnt?.locked ?? false
         let total = 28 + len
         let alwaysDF = c.pmtudisc == .do || c.pmtudisc == .probe
         if alwaysDF && total > mtu {

@@ -865,9 +865,9 @@ extension Stack {
             default: return nil
             }
         }
-        switch sel.rawValue {
-        case "socket transparent": return 0
-        case "socket mark": return full ? 0 : nil
+        switch sel.socketKey {
+        case 0: return 0
+        case 1: return full ? 0 : nil
         default: return full ? (wildcard ? 1 : 0) : nil
         }
     }
@@ -879,8 +879,7 @@ extension Stack {
         var v: UInt64 = 0
         for sel in keys {
             guard let p = read(sel, skb, info) else { return nil }
-            let w = NFSelector.bitWidth(sel)
-            v = w >= 64 ? p : v << UInt64(w) | p
+            v = v << UInt64(NFSelector.bitWidth(sel)) | p
         }
         return v
     }
