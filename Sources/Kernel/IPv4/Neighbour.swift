@@ -22,6 +22,8 @@ public struct NeighbourEntry<Address: Hashable & Comparable & Sendable> {
     var confirmedNs: UInt64 = 0, reachableNs: UInt64 = 0
     /// When its state or MAC last changed (`neigh->updated`): ARP takes no other MAC within the locktime.
     var updatedNs: UInt64 = 0
+    /// STALE, or REACHABLE past its time: a packet sent to it starts NUD (neigh_event_send).
+    func needsProbing(nowNs: UInt64) -> Bool { state == .stale || (state == .reachable && nowNs >= confirmedNs &+ reachableNs) }
     /// `arp_queue` bytes (truesize), limited by unres_qlen_bytes.
     var queuedBytes = 0
     var queue: [SkBuff] = []
@@ -130,7 +132,8 @@ extension Stack {
     /// the entry's arp_queue and an ARP request goes out.
     func neigh_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
-        if let mac = neigh_event_send(\.neighbours, nexthop, dev: dev, timer: .neighTimer(device: dev, address: nexthop.raw)) {
+        if let e = neighbours.lookup(nexthop, dev: dev), let mac = e.mac {
+            if e.needsProbing(nowNs: clockNs) { neigh_event_send(\.neighbours, nexthop, dev: dev, timer: .neighTimer(device: dev, address: nexthop.raw)) }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
         return neigh_resolve(\.neighbours, skb, nexthop, dev: dev, queue: "arp_queue", request: "ARP request",
@@ -139,16 +142,12 @@ extension Stack {
         }
     }
 
-    /// `neigh_event_send` for a neighbour with a MAC, either family: the MAC to send to, and NUD
-    /// started when reachability has not been confirmed lately (STALE, or REACHABLE past its
-    /// time): DELAY, and delay_first_probe_time later the timer probes. Nil: no MAC yet.
-    func neigh_event_send<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ a: A, dev: Int, timer: Event) -> MACAddress? {
-        guard let e = self[keyPath: table].lookup(a, dev: dev), let mac = e.mac else { return nil }
-        if e.state == .stale || (e.state == .reachable && clockNs >= e.confirmedNs &+ e.reachableNs) {
-            self[keyPath: table].update(.init(dev: dev, addr: a)) { $0.state = .delay; $0.probes = 0 }
-            schedule(timerWheelExpiry(afterNs: NeighbourTable<A>.delayFirstProbeNs), timer)
-        }
-        return mac
+    /// `neigh_event_send` for a neighbour with a MAC whose reachability has not been confirmed
+    /// lately (`needsProbing`), either family: NUD starts, DELAY, and delay_first_probe_time later
+    /// the timer probes. (The caller looks the entry up itself: this is off the common path.)
+    func neigh_event_send<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ a: A, dev: Int, timer: Event) {
+        self[keyPath: table].update(.init(dev: dev, addr: a)) { $0.state = .delay; $0.probes = 0 }
+        schedule(timerWheelExpiry(afterNs: NeighbourTable<A>.delayFirstProbeNs), timer)
     }
 
     /// A confirmation of reachability (a reply or advertisement sent to us): it holds for a random

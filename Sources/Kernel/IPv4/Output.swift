@@ -20,7 +20,7 @@ extension Stack {
         // ip_skb_dst_mtu: what the stack sends follows a learnt path MTU (not a probing socket's);
         // what it forwards, the device's.
         var mtu = devices[dev].config.mtu
-        if outcome != .forwarded, skb.sock?.config.pmtudisc != .probe {
+        if outcome != .forwarded, !pmtuExceptions.isEmpty, skb.sock?.config.pmtudisc != .probe {
             mtu = ipv4_mtu(IPv4Address(raw: skb.data.be32(skb.networkHeader + 16)), dev: dev, now: clocks[skb.cpu])
         }
         // A reassembled datagram leaves in pieces no larger than it came in (ip_finish_output_gso/frag_max_size).

@@ -85,7 +85,8 @@ extension Stack {
     func neigh6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
         if nexthop.isMulticast { return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome) }
-        if let mac = neigh_event_send(\.neighbours6, nexthop, dev: dev, timer: .ndiscTimer(device: dev, address: nexthop.raw)) {
+        if let e = neighbours6.lookup(nexthop, dev: dev), let mac = e.mac {
+            if e.needsProbing(nowNs: clockNs) { neigh_event_send(\.neighbours6, nexthop, dev: dev, timer: .ndiscTimer(device: dev, address: nexthop.raw)) }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
         return neigh_resolve(\.neighbours6, skb, nexthop, dev: dev, queue: "neighbour queue", request: "neighbour solicitation",
