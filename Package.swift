@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "HTTPServer", "Store", "Kernel", "JSON", "NFTables", "Wire", "TestSupport", "BPF"], exclude: ["Cases"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "IPTablesTests", dependencies: ["IPTables", "NFTables", "Kernel", "Wire", "TestSupport"], exclude: ["Files"]),
+        .testTarget(name: "IPTablesTests", dependencies: ["IPTables", "NFTables", "Kernel", "Wire", "JSON", "TestSupport"], exclude: ["Files"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "JSON", "TestSupport"], exclude: ["Rulesets"]),
         .testTarget(name: "TCTests", dependencies: ["TC", "Kernel", "JSON", "Wire", "TestSupport"], exclude: ["Cases"]),
         .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire", "TestSupport", "BPF"]),

@@ -2,7 +2,7 @@
 # Builds the fuzzing harnesses (Tests/Fuzz) with libFuzzer and AddressSanitizer, and runs each
 # for a set time; prints every target's executions and fails on any crash, hang or broken property.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      default: 60 s each, every target
-# Targets: wire rx nft nftjson http1 json packetspec pcap iptables tc bpf (see Tests/Fuzz/FuzzTargets/FuzzTarget.swift).
+# Targets: wire rx nft nftjson http1 json packetspec pcap iptables ipset tc bpf (see Tests/Fuzz/FuzzTargets/FuzzTarget.swift).
 # Work corpora grow in .build-fuzz/corpus/TARGET, seeded from Tests/Fuzz/Corpus/TARGET; a finding's
 # input lands in .build-fuzz/crashes/ (replay it with `swift run psfuzz TARGET FILE`; once fixed,
 # keep it as Tests/Fuzz/Corpus/TARGET/crash-* so FuzzCorpusTests replays it).
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 secs=${1:-60}; [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(wire rx nft nftjson http1 json packetspec pcap iptables tc bpf)
+[ ${#targets[@]} -eq 0 ] && targets=(wire rx nft nftjson http1 json packetspec pcap iptables ipset tc bpf)
 swift build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
     --scratch-path .build-fuzz --product psfuzz 2>&1 | grep -v "Cannot export local symbol" | tail -n 2
 bin=.build-fuzz/release/psfuzz

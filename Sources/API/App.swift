@@ -109,6 +109,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         router.add("GET", "/v1/stacks/{stack}/stats") { [unowned self] req, p throws(Problem) in try stats(req, p["stack"]!) }
         registerResourceRoutes()
         registerQdiscRoutes()
+        registerIPSetRoutes()
         registerSendRoutes()
         registerTCPRoutes()
         registerLinkRoutes()

@@ -765,6 +765,75 @@ paths:
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
+  /v1/stacks/{stack}/ipsets:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: saveIPSets
+      summary: "`ipset save [NAME]`: each set's create line and its live elements (timeouts as whole seconds left, counters, nomatch, comments), in the order they were added (the kernel lists its hash order)."
+      parameters:
+        - name: name
+          in: query
+          schema: {type: string}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: ipset save text.
+          content:
+            text/plain:
+              schema: {type: string}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    put:
+      operationId: replaceIPSets
+      summary: "Replace every set (`ipset destroy` then `ipset restore`) with `ipset restore` text: create (hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net; family, hashsize, maxelem, timeout, counters, comment, netmask), add, del, flush, destroy and rename lines, `-exist` per line. Whole or not at all; stored with the stack before it takes effect. A set the ruleset's `-m set` rules name must be created again (the kernel holds it). Element timeouts run on the stack's virtual clock; checkpoints keep counters and expiries."
+      requestBody:
+        required: true
+        content:
+          text/plain:
+            schema: {type: string, example: "create f2b-sshd hash:ip timeout 600\nadd f2b-sshd 198.18.0.9\n"}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The sets afterwards, as GET answers them.
+          content:
+            text/plain:
+              schema: {type: string}
+        '400':
+          description: "Refused as ipset refuses it: `line` and `ipset` (the message ipset restore prints); nothing changed."
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+  /v1/stacks/{stack}/ipsets/commands:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    post:
+      operationId: ipsetCommands
+      summary: "`ipset restore` lines applied to the sets there are (`add f2b-sshd 198.18.0.20 timeout 600`, `del ...`, `flush`, `destroy NAME`): whole or not at all, stored with the stack. A set the ruleset names is not destroyed or renamed (\"Set cannot be destroyed: it is in use by a kernel component\")."
+      requestBody:
+        required: true
+        content:
+          text/plain:
+            schema: {type: string}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The sets afterwards, as GET answers them.
+          content:
+            text/plain:
+              schema: {type: string}
+        '400':
+          description: "Refused as ipset refuses it: `line` and `ipset` (the message ipset restore prints); nothing changed."
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
   /v1/stacks/{stack}/qdiscs:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -2469,6 +2538,10 @@ components:
           type: array
           description: "tc BPF filters on clsact hooks (as POST .../tc/filters takes them)."
           items: {$ref: '#/components/schemas/TCFilterInput'}
+        ipsets:
+          type: string
+          description: "The stack's ipsets as the model stores them: ipset save text whose elements say when they expire (`expires-ns N`, virtual ns) rather than the seconds left. Set with PUT .../ipsets."
+        ipsets_generation: {type: integer, description: How many ipset changes made them (a checkpoint's counters apply only to the generation they were taken from).}
         retention:
           type: object
           additionalProperties: false
@@ -2518,6 +2591,10 @@ components:
           type: array
           description: "tc BPF filters on clsact hooks (as POST .../tc/filters takes them)."
           items: {$ref: '#/components/schemas/TCFilterInput'}
+        ipsets:
+          type: string
+          description: "The stack's ipsets as the model stores them: ipset save text whose elements say when they expire (`expires-ns N`, virtual ns) rather than the seconds left. Set with PUT .../ipsets."
+        ipsets_generation: {type: integer, description: How many ipset changes made them (a checkpoint's counters apply only to the generation they were taken from).}
         retention:
           type: object
           properties:

@@ -201,7 +201,9 @@ final class Registry: @unchecked Sendable {
 
     /// Runs a change on a stack under its lock; when it returns a new document, that is stored
     /// first and kept only if the store took it.
-    func change<T>(_ e: StackEntry, _ body: (Stack, inout StackConfig) throws(Problem) -> T) throws(Problem) -> T {
+    /// `then`: what changes the stack once the new config is stored (not at all if storing fails).
+    func change<T>(_ e: StackEntry, _ body: (Stack, inout StackConfig) throws(Problem) -> T,
+                   then commit: (Stack, StackConfig, T) -> Void = { _, _, _ in }) throws(Problem) -> T {
         e.lock.lock(); defer { e.lock.unlock() }
         var c = e.config
         let out = try body(e.stack, &c)
@@ -211,6 +213,7 @@ final class Registry: @unchecked Sendable {
             }
             e.config = c
         }
+        commit(e.stack, c, out)
         return out
     }
 

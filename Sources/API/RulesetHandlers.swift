@@ -56,10 +56,11 @@ extension App {
     }
 
     /// The ruleset a body makes, applied to `base` (nft commands) or alone.
-    func parseRuleset(_ body: RulesetBody, _ req: HTTPRequest, onto base: NFRuleset = NFRuleset()) throws(Problem) -> NFRuleset {
+    /// `ipsets`: the stack's ipsets, which iptables' `-m set` may name.
+    func parseRuleset(_ body: RulesetBody, _ req: HTTPRequest, onto base: NFRuleset = NFRuleset(), ipsets: Set<String> = []) throws(Problem) -> NFRuleset {
         switch body {
         case .iptables(let text):
-            do throws(IPTablesError) { return try IPTablesRestore.translate(text) } catch { throw Self.iptablesProblem(error) }
+            do throws(IPTablesError) { return try IPTablesRestore.translate(text, ipsets: ipsets) } catch { throw Self.iptablesProblem(error) }
         case .json:
             let doc = try parseJSONBody(req)
             do throws(NFJSONError) { return try NFJSON.decode(doc, onto: base) } catch {
@@ -133,6 +134,8 @@ extension App {
                 return .object([("output", .string(next.lists.map(s.list).joined()))])
             }
             try checkSize(next)
+            // xt_set holds its set: one gone since (a rollback, a destroy in between) refuses the ruleset.
+            if let missing = s.missingIPSet(next) { throw Problem.badRequest("ipset-missing", "Set \(missing) doesn't exist.") }
             // With `# handle N` comments, so handles survive a reload even after deletions.
             let textForm = NFPrinter.ruleset(next, handles: true, origins: true)
             let v: RulesetVersion
@@ -223,7 +226,7 @@ extension App {
         }
         let body = try rulesetBody(req, format: format, iptables: true)
         let iptables = if case .iptables = body { true } else { false }
-        let parsed = try parseRuleset(body, req)
+        let parsed = try parseRuleset(body, req, ipsets: e.withStack { $0.ipsets.names })
         if check { try checkSize(parsed); return Self.checked(parsed) }
         let summary = "replace ruleset (\(parsed.tables.count) tables" + (iptables ? ", from iptables-save)" : ")")
         return jsonResponse(200, try apply(e, summary: summary, command: false) { _ throws(Problem) in parsed })

@@ -63,6 +63,8 @@ enum StackDocument {
             for (i, f) in (try r.array("tc_filters") ?? []).enumerated() {
                 tcFilters.append(try decodeTCFilter(f, path: "/tc_filters/\(i)", existing: tcFilters))
             }
+            let ipsets = try r.string("ipsets") ?? ""
+            let ipsetsGeneration = try r.int("ipsets_generation", in: 0...Int.max) ?? 0
             try r.finish()
             var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
                                 sysctls: sysctls, costs: costs)
@@ -78,6 +80,8 @@ enum StackDocument {
             c.xdp = xdp
             c.tcFilters = tcFilters
             c.clsact = clsact
+            c.ipsets = ipsets
+            c.ipsetsGeneration = ipsetsGeneration
             return c
         }
     }
@@ -417,6 +421,10 @@ enum StackDocument {
         o.set("trace", c.traceMode)
         if !c.xdp.isEmpty { o.set("xdp", .array(c.xdp.map(encodeXDP))) }
         if !c.tcFilters.isEmpty { o.set("tc_filters", .array(c.tcFilters.map(encodeTCFilter))) }
+        if !c.ipsets.isEmpty {
+            o.set("ipsets", c.ipsets)
+            o.set("ipsets_generation", c.ipsetsGeneration)
+        }
         if c.retentionMaxAgeS != nil || c.retentionMaxTraces != nil {
             o.set("retention", .object([("max_age_s", c.retentionMaxAgeS.map { .int($0) } ?? .null),
                                         ("max_traces", c.retentionMaxTraces.map { .int($0) } ?? .null)]))

@@ -43,7 +43,7 @@ extension App {
             do throws(NFSyntaxError) { candidate = try NFParser.parse(v.ruleset, checkpoint: true) } catch { throw Self.syntaxProblem(error, source: v.ruleset) }
             what = "version \(version)"
         } else if hasBody {
-            candidate = try parseRuleset(try rulesetBody(req, format: format, iptables: true), req)
+            candidate = try parseRuleset(try rulesetBody(req, format: format, iptables: true), req, ipsets: e.withStack { $0.ipsets.names })
             what = "candidate"
         } else {
             candidate = nil

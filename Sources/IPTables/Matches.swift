@@ -3,7 +3,8 @@ import NFTables
 
 /// The match modules translated, each as iptables-nft-save prints it and as nft expressions with
 /// the kernel's semantics (xt_tcpudp, xt_multiport, xt_state/xt_conntrack, xt_mark, xt_connmark,
-/// xt_limit, xt_addrtype, xt_statistic, xt_comment, xt_icmp).
+/// xt_limit, xt_addrtype, xt_statistic, xt_comment, xt_icmp), and xt_set, which iptables-nft
+/// loads as an xtables match (`xt match set`).
 enum IPTMatches {
     /// Options per module and how many words each takes.
     static let options: [String: [String: Int]] = [
@@ -20,11 +21,13 @@ enum IPTMatches {
         "addrtype": ["src-type": 1, "dst-type": 1, "limit-iface-in": 0, "limit-iface-out": 0],
         "statistic": ["mode": 1, "probability": 1, "every": 1, "packet": 1],
         "iprange": ["src-range": 1, "dst-range": 1],
+        "set": ["match-set": 2, "set": 2, "return-nomatch": 0, "update-counters": 0, "update-subcounters": 0,
+                "packets-eq": 1, "packets-lt": 1, "packets-gt": 1, "bytes-eq": 1, "bytes-lt": 1, "bytes-gt": 1],
     ]
     static var known: Set<String> { Set(options.keys) }
     static func arity(_ module: String, _ option: String) -> Int? { options[module]?[option] }
 
-    struct Out { var save = ""; var nft: [String] = []; var comment: String? = nil }
+    struct Out { var save = ""; var nft: [String] = []; var comment: String? = nil; var xtSet: NFXtSetMatch? = nil }
 
     static func translate(_ m: IPTMatch, _ ctx: inout IPTContext) throws(IPTablesError) -> Out {
         var o = Out()
@@ -158,10 +161,52 @@ enum IPTMatches {
                 o.nft.append("ip \(field) \(op(x))\(a)-\(b)")
             }
             if o.nft.isEmpty { throw ctx.fail("iprange match: You must specify `--src-range' or `--dst-range'", m.column) }
+        case "set":
+            let x = try xtSet(m, ctx)
+            o.save += String(x.saveText.dropFirst("-m set".count))
+            o.nft.append("xt match set")
+            o.xtSet = x
         default:
             throw ctx.unsupported("match `-m \(m.module)'", m.column)
         }
         return o
+    }
+
+    /// libxt_set's set_parse_v4, with its messages; the set must exist (get_set_byname).
+    static func xtSet(_ m: IPTMatch, _ ctx: IPTContext) throws(IPTablesError) -> NFXtSetMatch {
+        var x: NFXtSetMatch? = nil
+        for o in m.options where o.name == "match-set" || o.name == "set" {
+            guard x == nil else { throw ctx.fail("--match-set can be specified only once", o.column) }
+            let (name, flags) = (o.args[0], o.args[1])
+            guard ctx.ipsets.contains(name.text) else { throw ctx.fail("Set \(name.text) doesn't exist.", name.column) }
+            let dirs = flags.text.split(separator: ",", omittingEmptySubsequences: false)
+            guard dirs.count <= 6 else { throw ctx.fail("Can't be more src/dst options than 6.", flags.column) }
+            guard dirs.allSatisfy({ $0 == "src" || $0 == "dst" }) else {
+                throw ctx.fail("You must spefify (the comma separated list of) 'src' or 'dst'.", flags.column)
+            }
+            x = NFXtSetMatch(name: name.text, source: dirs.map { $0 == "src" })
+            x!.invert = o.negated
+        }
+        guard var x else { throw ctx.fail("You must specify `--match-set' with proper arguments", m.column) }
+        for o in m.options {
+            switch o.name {
+            case "return-nomatch":
+                guard !o.negated else { throw ctx.fail("--return-nomatch flag cannot be inverted", o.column) }
+                x.returnNomatch = true
+            case "update-counters": x.updateCounters = !o.negated
+            case "update-subcounters": x.updateSubcounters = !o.negated
+            case let n where n.hasPrefix("packets-") || n.hasPrefix("bytes-"):
+                let what = n.hasPrefix("packets-") ? "packets" : "bytes"
+                guard let op = NFXtSetMatch.CounterOp(rawValue: String(n.dropFirst(what.count + 1))) else { continue }
+                guard !o.negated || op == .eq else { throw ctx.fail("--\(n) option cannot be inverted", o.column) }
+                guard (what == "packets" ? x.packets : x.bytes) == nil else { throw ctx.fail("only one of the --\(what)-[eq|lt|gt] is allowed", o.column) }
+                guard let v = UInt64(o.args[0].text) else { throw ctx.fail("Cannot parse \(o.args[0].text) as a counter value", o.args[0].column) }
+                let c = (op: o.negated ? NFXtSetMatch.CounterOp.ne : op, value: v)
+                if what == "packets" { x.packets = c } else { x.bytes = c }
+            default: break
+            }
+        }
+        return x
     }
 
     static let addrTypes: [String: String] = [

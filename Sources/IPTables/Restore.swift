@@ -63,8 +63,9 @@ public enum IPTablesRestore {
         return false
     }
 
-    /// The ruleset iptables-nft-restore would load from `text` (tables it names are replaced whole).
-    public static func translate(_ text: String) throws(IPTablesError) -> NFRuleset {
+    /// The ruleset iptables-nft-restore would load from `text` (tables it names are replaced whole);
+    /// `ipsets`: the names of the stack's ipsets, which `-m set` may name.
+    public static func translate(_ text: String, ipsets: Set<String> = []) throws(IPTablesError) -> NFRuleset {
         var tables: [Table] = []
         var open: Table? = nil
         var lineNo = 0, lastLine = 0
@@ -109,7 +110,7 @@ public enum IPTablesRestore {
                 open = t
                 continue
             }
-            try command(line, into: &t, line: lineNo)
+            try command(line, into: &t, line: lineNo, ipsets: ipsets)
             open = t
         }
         if open != nil { throw IPTablesError(line: lastLine, column: 1, message: "COMMIT expected at the end of table `\(open!.name)'") }
@@ -123,7 +124,7 @@ public enum IPTablesRestore {
     }
 
     /// `-A`, `-I`, `-N`, `-P` lines (with an optional `[packets:bytes]` prefix, as `iptables-save -c` writes).
-    static func command(_ line: String, into t: inout Table, line lineNo: Int) throws(IPTablesError) {
+    static func command(_ line: String, into t: inout Table, line lineNo: Int, ipsets: Set<String>) throws(IPTablesError) {
         var words = try IPTWords.split(line, line: lineNo)
         var counters: (Int, Int)? = nil
         if let first = words.first, first.text.hasPrefix("["), first.text.hasSuffix("]") {
@@ -161,7 +162,7 @@ public enum IPTablesRestore {
                     rest.removeFirst()
                 }
             }
-            let rules = try IPTRule.parse(rest, chain: chain.text, table: t.name, counters: counters, line: lineNo)
+            let rules = try IPTRule.parse(rest, chain: chain.text, table: t.name, counters: counters, line: lineNo, ipsets: ipsets)
             for (k, r) in rules.enumerated() {
                 if let p = position { t.rules[chain.text, default: []].insert(r, at: p + k) } else { t.rules[chain.text, default: []].append(r) }
             }
@@ -194,7 +195,7 @@ public enum IPTablesRestore {
     /// The nft commands for the tables, parsed as nft would read them, each rule given its iptables line.
     static func build(_ tables: [Table]) throws(IPTablesError) -> NFRuleset {
         var cmds = ""
-        var origins: [[String]] = []
+        var origins: [[IPTRule]] = []
         var lines: [Int] = [0]   // iptables line of each nft command line
         for t in tables {
             cmds += "add table ip \(t.name)\n"; lines.append(0)
@@ -207,17 +208,17 @@ public enum IPTablesRestore {
                 lines.append(0)
             }
             for c in t.chains {
-                var o: [String] = []
+                var o: [IPTRule] = []
                 for r in t.rules[c.name] ?? [] {
                     cmds += "add rule ip \(t.name) \(c.name) \(r.nft)\n"
                     lines.append(r.line)
-                    o.append(r.save)
+                    o.append(r)
                 }
                 origins.append(o)
             }
         }
         var rs: NFRuleset
-        do throws(NFSyntaxError) { rs = try NFParser.parse(cmds) } catch {
+        do throws(NFSyntaxError) { rs = try NFParser.parse(cmds, compat: true) } catch {
             let src = error.line < lines.count ? lines[error.line] : 0
             let text = cmds.split(separator: "\n", omittingEmptySubsequences: false)[max(0, error.line - 1)]
             throw IPTablesError(line: src, column: 1, message: "its translation `\(text)' is refused: \(error.message)",
@@ -226,7 +227,16 @@ public enum IPTablesRestore {
         var k = 0
         for ti in rs.tables.indices {
             for ci in rs.tables[ti].chains.indices {
-                for ri in rs.tables[ti].chains[ci].rules.indices { rs.tables[ti].chains[ci].rules[ri].iptables = origins[k][ri] }
+                for ri in rs.tables[ti].chains[ci].rules.indices {
+                    let r = origins[k][ri]
+                    rs.tables[ti].chains[ci].rules[ri].iptables = r.save
+                    // Each `xt match set` gets the parameters of its `-m set`, in order.
+                    var xt = r.xtSets[...]
+                    rs.tables[ti].chains[ci].rules[ri].statements = rs.tables[ti].chains[ci].rules[ri].statements.map { s in
+                        guard case .xtSet = s, let m = xt.popFirst() else { return s }
+                        return .xtSet(m)
+                    }
+                }
                 k += 1
             }
         }

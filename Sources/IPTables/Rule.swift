@@ -27,10 +27,13 @@ struct IPTRule {
     var targetColumn: Int
     /// Builtin chains the target may run in (nil: any).
     var allowedChains: Set<String>?
+    /// The `-m set` matches, in order: what the rule's `xt match set` statements stand for.
+    var xtSets: [NFXtSetMatch] = []
 
     /// Parses the words after `-A CHAIN`; a list of addresses (`-s a,b`) makes one rule per address, as iptables does.
-    static func parse(_ words: [IPTWord], chain: String, table: String, counters: (Int, Int)?, line: Int) throws(IPTablesError) -> [IPTRule] {
-        var p = IPTRuleParser(words: words, line: line, table: table)
+    static func parse(_ words: [IPTWord], chain: String, table: String, counters: (Int, Int)?, line: Int,
+                      ipsets: Set<String>) throws(IPTablesError) -> [IPTRule] {
+        var p = IPTRuleParser(words: words, line: line, table: table, ipsets: ipsets)
         try p.run()
         var out: [IPTRule] = []
         for s in p.sources.isEmpty ? [nil] : p.sources.map(Optional.some) {
@@ -53,6 +56,7 @@ struct IPTRuleParser {
     let words: [IPTWord]
     let line: Int
     let table: String
+    let ipsets: Set<String>
     var i = 0
     var sources: [IPTPrefix] = [], sourceNeg = false
     var destinations: [IPTPrefix] = [], destinationNeg = false
@@ -176,7 +180,7 @@ struct IPTRuleParser {
         if let d = destination { save += " \(neg(destinationNeg))-d \(d.save)" }
         if let (v, n) = inIface { save += " \(neg(n))-i \(v)"; nft.append("iifname \(n ? "!= " : "")\(nftIface(v))") }
         if let (v, n) = outIface { save += " \(neg(n))-o \(v)"; nft.append("oifname \(n ? "!= " : "")\(nftIface(v))") }
-        var ctx = IPTContext(proto: proto?.0, protoNegated: proto?.1 ?? false, table: table, line: line)
+        var ctx = IPTContext(proto: proto?.0, protoNegated: proto?.1 ?? false, table: table, line: line, ipsets: ipsets)
         if let (p, n) = proto {
             save += " \(neg(n))-p \(IPTProtocols.name(p))"
             // nft drops the protocol match when a port or flag match of the implicit module implies it.
@@ -192,11 +196,13 @@ struct IPTRuleParser {
             nft.append("ip frag-off & 8191 \(f ? "!=" : "==") 0")
         }
         var comment: String? = nil
+        var xtSets: [NFXtSetMatch] = []
         for m in matches {
             let r = try IPTMatches.translate(m, &ctx)
             save += " -m \(m.module)" + r.save
             nft += r.nft
             if let c = r.comment { comment = c }
+            if let x = r.xtSet { xtSets.append(x) }
         }
         nft.append(counters.map { "counter packets \($0.0) bytes \($0.1)" } ?? "counter")
         var jump: String? = nil, allowed: Set<String>? = nil
@@ -219,7 +225,7 @@ struct IPTRuleParser {
         }
         if let c = comment { nft.append("comment \"\(c)\"") }
         return IPTRule(line: line, save: save, nft: nft.joined(separator: " "), jumpTarget: jump, targetName: targetName,
-                       targetColumn: target?.column ?? 1, allowedChains: allowed)
+                       targetColumn: target?.column ?? 1, allowedChains: allowed, xtSets: xtSets)
     }
 }
 
@@ -229,6 +235,8 @@ struct IPTContext {
     var protoNegated: Bool
     let table: String
     let line: Int
+    /// The stack's ipsets, by name (`-m set` names one of them).
+    let ipsets: Set<String>
     func fail(_ m: String, _ col: Int) -> IPTablesError { IPTablesError(line: line, column: col, message: m) }
     func unsupported(_ m: String, _ col: Int) -> IPTablesError { IPTablesError(line: line, column: col, message: "not supported yet: \(m)", kind: .unsupported) }
     /// The protocol a port match needs (`-p tcp` and not negated).

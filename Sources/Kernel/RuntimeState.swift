@@ -138,6 +138,10 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var tcp: [TCPConnection]? = nil
     public var tcpSerial: Int? = nil
     public var tcpTimers: [TCPTimer]? = nil
+    /// The ipsets with their counters and expiries (the model's own save text), and the
+    /// generation of the stored ipsets they were saved over.
+    public var ipsets: String? = nil
+    public var ipsetsGeneration: Int? = nil
     public init() {}
 }
 
@@ -148,6 +152,7 @@ extension Stack {
     /// The runtime state a checkpoint keeps (see `StackRuntime`).
     public func runtimeState() -> StackRuntime {
         var r = StackRuntime()
+        if !ipsets.sets.isEmpty { r.ipsets = saveIPSets(own: true); r.ipsetsGeneration = ipsetsGeneration }
         r.cpuClocks = (0..<clocks.count).map { clocks[$0] }
         r.devices = devices.enumerated().map { i, d in
             var qs = qdiscObjects(d).map { q in
@@ -256,6 +261,10 @@ extension Stack {
     /// is the one the checkpoint was taken with (`ruleState`): a newer version starts afresh.
     public func restoreRuntime(_ r: StackRuntime, ruleState: Bool = true) {
         if ruleState { restoreRuleState(r) }
+        // Sets changed since the checkpoint keep what was stored with the change.
+        if let text = r.ipsets, r.ipsetsGeneration == ipsetsGeneration, let sets = try? preparedIPSets(text, replace: true, own: true) {
+            setIPSets(sets, generation: ipsetsGeneration)
+        }
         for (cpu, t) in r.cpuClocks.enumerated() where cpu < clocks.count && t > clocks[cpu] { clocks[cpu] = t }
         for d in r.devices {
             guard let i = deviceNames.firstIndex(of: d.name) else { continue }

@@ -106,6 +106,9 @@ public final class Stack {
     var frags = FragmentQueues<FragKey>()
     var frags6 = FragmentQueues<Frag6Key>()
     var netfilter = NetfilterState()
+    /// The namespace's ipsets (`ipset restore`), which iptables' `-m set` reads.
+    public internal(set) var ipsets = IPSets()
+    public internal(set) var ipsetsGeneration = 0
     let conntrack = ConntrackTable()
     var conntrackFullDrops = 0, conntrackEarlyDrops = 0
     /// Neighbours that never answered (their queued packets were dropped with NEIGH_FAILED).
@@ -216,6 +219,11 @@ public final class Stack {
                 throw ConfigError(path: "/tc_filters/\(i)/pref", message: "\(f.dev) \(f.direction.rawValue) has a filter with pref \(f.pref) already")
             }
             do { attachTCFilter(device: dev, f.direction, pref: f.pref, try loadTCFilter(f)) } catch { throw ConfigError(path: "/tc_filters/\(i)", message: "\(error)") }
+        }
+        if !config.ipsets.isEmpty {
+            do throws(IPSetError) { setIPSets(try preparedIPSets(config.ipsets, replace: true, own: true), generation: config.ipsetsGeneration) } catch {
+                throw ConfigError(path: "/ipsets", message: "line \(error.line): \(error.message)")
+            }
         }
     }
 

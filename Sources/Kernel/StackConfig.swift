@@ -186,6 +186,10 @@ public struct StackConfig: Sendable, Equatable {
     public var tcFilters: [TCFilterConfig] = []
     /// Devices with a clsact qdisc (`tc qdisc add dev DEV clsact`; a tc filter brings one too).
     public var clsact: [String] = []
+    /// The ipsets as the model saves them (`ipset save` with each element's expiry in virtual
+    /// ns), and how many changes made them.
+    public var ipsets = ""
+    public var ipsetsGeneration = 0
 
     public init(name: String, cpus: Int = 1, devices: [DeviceConfig] = [], routes: [RouteConfig] = [],
                 neighbours: [NeighbourConfig] = [], sockets: [SocketConfig] = [],

@@ -174,6 +174,8 @@ public enum NFStatement: Sendable, Equatable {
     /// `meta nftrace set 0|1`: marks the packet for `nft monitor trace` (the `nftrace` trace mode).
     case setNftrace(Bool)
     case notrack
+    /// `xt match set`: iptables' `-m set` (an ipset lookup), loaded as iptables-nft loads it.
+    case xtSet(NFXtSetMatch)
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])
     /// `sel vmap @m`: a named verdict map.

@@ -442,6 +442,7 @@ public enum NFPrinter {
             return "\(m.source ? "snat" : "dnat") \(family == .inet || m.namesFamily ? "ip " : "")\(natPrefix(m.flags))to \(m.key.text) map { "
                 + sorted.map { "\(keyText($0.key)) : \(natData($0.data))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
         case .notrack: return "notrack"
+        case .xtSet: return "xt match set"
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):
             // Listed in key order, as the kernel's set holds them.

@@ -10,15 +10,18 @@ public struct NFParser {
     /// Reading a checkpoint (the model's own listing): set elements may carry a quota, which
     /// nft 1.0.6 lists but does not read back.
     var readsCheckpoint = false
+    /// Reading a checkpoint or iptables-nft's translation: `xt match set` (which nft lists but
+    /// does not read) stands for the `-m set` of the rule's iptables line.
+    var readsCompat = false
 
     /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset); `files` are
     /// what its `include` lines may name (path → text). `checkpoint`: the text is the model's own
     /// listing (a checkpoint, a stored version), which may say more than nft reads back.
     public static func parse(_ text: String, onto base: NFRuleset = NFRuleset(), files: [String: String] = [:],
-                             checkpoint: Bool = false) throws(NFSyntaxError) -> NFRuleset {
-        guard text.contains("include") else { return try parseExpanded(text, onto: base, checkpoint: checkpoint) }
+                             checkpoint: Bool = false, compat: Bool = false) throws(NFSyntaxError) -> NFRuleset {
+        guard text.contains("include") else { return try parseExpanded(text, onto: base, checkpoint: checkpoint, compat: compat || checkpoint) }
         let (expanded, origins) = try NFInclude.expand(text, files: files)
-        do throws(NFSyntaxError) { return try parseExpanded(expanded, onto: base, checkpoint: checkpoint) } catch {
+        do throws(NFSyntaxError) { return try parseExpanded(expanded, onto: base, checkpoint: checkpoint, compat: compat || checkpoint) } catch {
             // Point into the file the line came from.
             var e = error
             if e.line >= 1 && e.line <= origins.count { e.file = origins[e.line - 1].file; e.line = origins[e.line - 1].line }
@@ -26,9 +29,10 @@ public struct NFParser {
         }
     }
 
-    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool) throws(NFSyntaxError) -> NFRuleset {
+    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool, compat: Bool) throws(NFSyntaxError) -> NFRuleset {
         var p = NFParser(toks: try NFDefines.expand(try NFLexer.tokenize(text)))
         p.readsCheckpoint = checkpoint
+        p.readsCompat = compat
         let rs = try p.ruleset(base)
         if let bad = NFJumpCheck.check(rs) {
             let t = p.jumpTokens[bad.target] ?? p.toks[0]

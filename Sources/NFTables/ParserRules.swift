@@ -115,6 +115,7 @@ extension NFParser {
             handle = explicit ?? t.nextHandle
             t.nextHandle = max(t.nextHandle, handle) + 1
         }
+        if readsCompat { stmts = NFXtSetMatch.fill(stmts, from: origin) }
         let r = NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment, iptables: origin)
         t.chains[ci].rules.insert(r, at: at ?? t.chains[ci].rules.count)
     }
@@ -269,6 +270,12 @@ extension NFParser {
         case "notrack":
             i += 1
             return .notrack
+        case "xt" where readsCompat:
+            // A listing's `xt match set` (nft reads no xt expressions); its rule's iptables line gives its parameters.
+            i += 1
+            try expectWord("match")
+            try expectWord("set")
+            return .xtSet(NFXtSetMatch(name: "", source: []))
         case "log":
             i += 1
             return .log(try logOptions(start: t))

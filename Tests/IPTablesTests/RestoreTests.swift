@@ -118,7 +118,7 @@ final class RestoreTests: XCTestCase {
         refused("*filter\n:INPUT REJECT [0:0]\nCOMMIT\n", 2, 8, "Can't set policy `REJECT' on `INPUT': Bad policy name")
         refused("*bogus\nCOMMIT\n", 1, 2, "can't initialize iptables table `bogus': Table does not exist (do you need to insmod?)")
         refused("*filter\n-A INPUT -m recent --name x -j DROP\nCOMMIT\n", 2, 13,
-                "not supported yet: match `-m recent' (translated: addrtype, comment, connmark, conntrack, icmp, iprange, limit, mark, multiport, state, statistic, tcp, udp)", .unsupported)
+                "not supported yet: match `-m recent' (translated: addrtype, comment, connmark, conntrack, icmp, iprange, limit, mark, multiport, set, state, statistic, tcp, udp)", .unsupported)
         refused("*filter\n-A INPUT -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\nCOMMIT\n", 2, 35,
                 "not supported yet: --ctstate DNAT (a NAT status among states)", .unsupported)
         refused("*raw\n-N PREROUTING\nCOMMIT\n", 2, 4, "Chain already exists")   // a fuzzing finding: it saved as two PREROUTING chains
@@ -146,7 +146,7 @@ final class RestoreTests: XCTestCase {
 
     /// libxt_limit's print_rate and xtables_save_string, as the real iptables-save prints them.
     func testSavedRatesAndStrings() throws {
-        let ctx = IPTContext(proto: nil, protoNegated: false, table: "filter", line: 1)
+        let ctx = IPTContext(proto: nil, protoNegated: false, table: "filter", line: 1, ipsets: [])
         for (written, printed) in [("3/min", "3/min"), ("5/sec", "5/sec"), ("60/min", "1/sec"), ("7/hour", "7/hour"), ("2/day", "2/day"), ("1000/s", "1000/sec"), ("90/min", "90/min")] {
             XCTAssertEqual(IPTMatches.printedRate(try IPTMatches.limitRate(IPTWord(text: written, column: 1), ctx).2), printed, written)
         }

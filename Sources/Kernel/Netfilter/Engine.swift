@@ -377,6 +377,8 @@ extension Stack {
                 guard var v = readField(f, skb, info) else { return nil }
                 if let mask { v &= mask }
                 if !nft_cmp_eval(op, value, v, ti: ti) { return nil }
+            case .xtSet(let m):
+                if !set_match_v4(m, skb, info) { return nil }
             case .setNftrace(let on):
                 skb.nftrace = on
                 if on, skb.packet >= 0 { packets[skb.packet].nftrace = true }

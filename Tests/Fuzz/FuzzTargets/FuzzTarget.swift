@@ -31,6 +31,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case pcap
     /// iptables-save text: what translates prints back as iptables-save that translates to the same ruleset.
     case iptables
+    /// `ipset restore` text: what restores saves and restores again to the same sets (in ipset's
+    /// form and the model's own); an iptables rule per set reads it as probes go through.
+    case ipset
     /// `tc qdisc` commands, one per line: applied to a stack, shown, rebuilt from their stored
     /// form to the same qdiscs, and a burst forwarded through them.
     case tc
@@ -50,6 +53,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .packetspec: PacketSpecHarness.shared.run(data)
         case .pcap: Self.pcap(data)
         case .iptables: Self.iptables(data)
+        case .ipset: Self.ipset(data)
         case .tc: TCHarness.shared.run(data)
         case .bpf: Self.bpf(data)
         }
@@ -115,12 +119,34 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     static func iptables(_ data: [UInt8]) {
-        guard let text = String(validating: data, as: UTF8.self), let rs = try? IPTablesRestore.translate(text) else { return }
+        guard let text = String(validating: data, as: UTF8.self), let rs = try? IPTablesRestore.translate(text, ipsets: ["a", "f2b"]) else { return }
         let saved = IPTablesSave.text(rs, policies: [:], header: "fuzz")
-        guard let again = try? IPTablesRestore.translate(saved) else { check(false, "saved text does not translate:\n\(saved)"); return }
+        guard let again = try? IPTablesRestore.translate(saved, ipsets: ["a", "f2b"]) else { check(false, "saved text does not translate:\n\(saved)"); return }
         check(NFPrinter.ruleset(again) == NFPrinter.ruleset(rs) || IPTablesSave.text(again, policies: [:], header: "fuzz") == saved,
               "saved text translates differently:\n\(saved)")
         RXHarness.makeStack().loadRuleset(rs)
+    }
+
+    static func ipset(_ data: [UInt8]) {
+        guard let text = String(validating: data, as: UTF8.self) else { return }
+        let s = RXHarness.makeStack()
+        guard let sets = try? s.preparedIPSets(text, replace: true) else { return }
+        s.setIPSets(sets, generation: 1)
+        let saved = s.saveIPSets(), own = s.saveIPSets(own: true)
+        guard let again = try? s.preparedIPSets(saved, replace: true), let ownAgain = try? s.preparedIPSets(own, replace: true, own: true) else {
+            check(false, "saved sets do not restore:\n\(saved)"); return
+        }
+        check(IPSetText.save(again, now: s.clockNs) == saved, "saved sets restore differently:\n\(saved)")
+        check(IPSetText.save(ownAgain, now: s.clockNs, own: true) == own, "the model's own save restores differently:\n\(own)")
+        var rules = "*filter\n"
+        for set in sets.sets.prefix(8) {
+            rules += "-A INPUT -m set --match-set \(set.name) src,dst,src -j DROP\n"
+            rules += "-A INPUT -m set ! --match-set \(set.name) dst,dst,dst --return-nomatch --packets-gt 1 ! --update-counters\n"
+        }
+        guard let rs = try? IPTablesRestore.translate(rules + "COMMIT\n", ipsets: sets.names) else { return }
+        s.loadRuleset(rs)
+        for f in RXHarness.probes { _ = s.inject(frame: f, device: s.devices[0]) }
+        _ = s.saveIPSets()
     }
 
     static func pcap(_ data: [UInt8]) {

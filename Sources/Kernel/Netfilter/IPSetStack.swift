@@ -1,0 +1,72 @@
+import NFTables
+import Wire
+
+// A stack's ipsets: changed by `ipset restore` text, read by the ruleset's `xt match set`.
+extension Stack {
+    /// The sets the ruleset's rules name (the kernel holds a reference on each).
+    public func ipsetsInUse(_ rs: NFRuleset? = nil) -> Set<String> {
+        var out: Set<String> = []
+        for t in (rs ?? netfilter.ruleset).tables { for c in t.chains { for r in c.rules { for s in r.statements {
+            if case .xtSet(let m) = s { out.insert(m.name) }
+        } } } }
+        return out
+    }
+
+    /// The first set a ruleset names that the stack does not have (xt_set's checkentry refuses it).
+    public func missingIPSet(_ rs: NFRuleset) -> String? {
+        ipsetsInUse(rs).sorted().first { ipsets[$0] == nil }
+    }
+
+    /// The ipsets `ipset restore` text makes (`replace`: from no sets, else from the stack's),
+    /// whole or not at all; the stack is unchanged until `setIPSets`. `own`: the model's own save
+    /// text (config, checkpoints).
+    public func preparedIPSets(_ text: String, replace: Bool, own: Bool = false) throws(IPSetError) -> IPSets {
+        // Replacing destroys every set first: one the ruleset names must be created again.
+        if replace, let gone = ipsetsInUse().sorted().first(where: { !Self.creates(text, $0) }) {
+            throw IPSetError("destroy \(gone): Set cannot be destroyed: it is in use by a kernel component")
+        }
+        return try IPSetText.restore(text, onto: replace ? IPSets() : ipsets, inUse: replace ? [] : ipsetsInUse(), now: clockNs,
+                                     seed: config.seed, own: own)
+    }
+
+    /// The ipsets from now on; `generation` counts the changes stored (a checkpoint's sets are
+    /// put back only over the generation they were saved from).
+    public func setIPSets(_ sets: IPSets, generation: Int) {
+        ipsets = sets
+        ipsetsGeneration = generation
+    }
+
+    static func creates(_ text: String, _ name: String) -> Bool {
+        text.split(separator: "\n").contains { l in
+            let w = l.split(separator: " ")
+            return w.count >= 2 && ["create", "-N", "n"].contains(w[0]) && w[1] == name
+        }
+    }
+
+    /// `ipset save` (`own`: with each element's expiry in virtual ns).
+    public func saveIPSets(only: String? = nil, own: Bool = false) -> String {
+        IPSetText.save(ipsets, now: clockNs, only: only, own: own)
+    }
+
+    /// xt_set's set_match_v4: the packet's fields looked up in the set; a set the stack no longer
+    /// has, or of the other family, never matches.
+    func set_match_v4(_ m: NFXtSetMatch, _ skb: SkBuff, _ p: PktInfo) -> Bool {
+        var hit = false
+        if p.ipv4, let set = ipsets[m.name] {
+            let b = skb.data
+            var pkt = IPSetPacket(saddr: UInt128(b.be32(p.nh + 12)), daddr: UInt128(b.be32(p.nh + 16)), v6: false, proto: p.proto,
+                                  sport: nil, dport: nil, len: p.len - p.nh)
+            // ip_set_get_ip4_port: no ports in a later fragment; ICMP's are its type and code; other protocols have 0.
+            switch p.proto {
+            case IPProtocol.tcp, IPProtocol.udp, 132, 136:
+                if p.fragOff == 0, p.len >= p.th + 4 { pkt.sport = b.be16(p.th); pkt.dport = b.be16(p.th + 2) }
+            case IPProtocol.icmp:
+                if p.fragOff == 0, p.len >= p.th + 8 { let v = UInt16(b[p.th]) << 8 | UInt16(b[p.th + 1]); pkt.sport = v; pkt.dport = v }
+            case 0: break
+            default: pkt.sport = 0; pkt.dport = 0
+            }
+            hit = set.test(pkt, m, now: clocks[skb.cpu])
+        }
+        return hit != m.invert
+    }
+}

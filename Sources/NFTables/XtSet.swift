@@ -1,0 +1,81 @@
+/// iptables' `-m set --match-set NAME src,dst ...` (xt_set, revision 4): iptables-nft loads it as an
+/// xtables compat match, which nft lists as `xt match set` and cannot read back. The rule keeps its
+/// iptables line, so the match's parameters are read from there (`fromSave`) wherever a listing is
+/// read back (checkpoints, stored versions).
+public struct NFXtSetMatch: Sendable, Equatable, Hashable {
+    /// How a counter is compared (`--packets-eq|lt|gt N`, `! --packets-eq N`): IPSET_COUNTER_*.
+    public enum CounterOp: String, Sendable, Hashable { case eq, ne, lt, gt }
+
+    public var name: String
+    /// Per dimension, whether the packet's source (true) or destination (false) is read: `src,dst`.
+    public var source: [Bool]
+    public var invert = false
+    /// `--return-nomatch`: for sets with nomatch elements, a nomatch element matches and others do not.
+    public var returnNomatch = false
+    /// `! --update-counters` clears it: matched elements' counters are not updated.
+    public var updateCounters = true
+    /// `! --update-subcounters` clears it (list:set members only).
+    public var updateSubcounters = true
+    public var packets: (op: CounterOp, value: UInt64)? = nil
+    public var bytes: (op: CounterOp, value: UInt64)? = nil
+
+    public init(name: String, source: [Bool]) { self.name = name; self.source = source }
+
+    public static func == (l: Self, r: Self) -> Bool { l.saveText == r.saveText }
+    public func hash(into h: inout Hasher) { h.combine(saveText) }
+
+    /// As iptables-save prints it (libxt_set's set_printv4_save order).
+    public var saveText: String {
+        var s = "-m set \(invert ? "! " : "")--match-set \(name) " + source.map { $0 ? "src" : "dst" }.joined(separator: ",")
+        if returnNomatch { s += " --return-nomatch" }
+        if !updateCounters { s += " ! --update-counters" }
+        if !updateSubcounters { s += " ! --update-subcounters" }
+        for (what, c) in [("packets", packets), ("bytes", bytes)] {
+            guard let c else { continue }
+            s += c.op == .ne ? " ! --\(what)-eq \(c.value)" : " --\(what)-\(c.op.rawValue) \(c.value)"
+        }
+        return s
+    }
+
+    /// The `-m set` matches of an iptables-save line, in order (the line as `saveText` wrote them).
+    public static func fromSave(_ line: String) -> [NFXtSetMatch] {
+        let w = line.split(separator: " ").map(String.init)
+        var out: [NFXtSetMatch] = []
+        var k = 0
+        while k < w.count {
+            defer { k += 1 }
+            guard w[k] == "-m", k + 1 < w.count, w[k + 1] == "set" else { continue }
+            var m = NFXtSetMatch(name: "", source: [])
+            var j = k + 2, negate = false
+            while j < w.count, w[j] != "-m", w[j] != "-j", w[j] != "-g" {
+                let o = w[j]
+                if o == "!" { negate = true; j += 1; continue }
+                if o == "--match-set", j + 2 < w.count {
+                    m.name = w[j + 1]; m.source = w[j + 2].split(separator: ",").map { $0 == "src" }; m.invert = negate; j += 3
+                } else if o == "--return-nomatch" { m.returnNomatch = true; j += 1 }
+                else if o == "--update-counters" { m.updateCounters = !negate; j += 1 }
+                else if o == "--update-subcounters" { m.updateSubcounters = !negate; j += 1 }
+                else if o.hasPrefix("--packets-") || o.hasPrefix("--bytes-"), j + 1 < w.count, let v = UInt64(w[j + 1]),
+                        let op = CounterOp(rawValue: String(o.split(separator: "-").last ?? "")) {
+                    let c = (op: negate && op == .eq ? CounterOp.ne : op, value: v)
+                    if o.hasPrefix("--packets-") { m.packets = c } else { m.bytes = c }
+                    j += 2
+                } else { j += 1 }
+                negate = false
+            }
+            out.append(m)
+            k = j - 1
+        }
+        return out
+    }
+
+    /// The rule's `xt match set` placeholders given the parameters its iptables line names.
+    public static func fill(_ stmts: [NFStatement], from line: String?) -> [NFStatement] {
+        guard let line, stmts.contains(where: { if case .xtSet = $0 { true } else { false } }) else { return stmts }
+        var matches = fromSave(line)[...]
+        return stmts.map { s in
+            guard case .xtSet = s, let m = matches.popFirst() else { return s }
+            return .xtSet(m)
+        }
+    }
+}
