@@ -41,6 +41,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case cpu_map_enqueue, cpu_map_kthread_run
     // net/core/dev.c (clsact hooks), net/sched/cls_bpf.c, net/core/filter.c (tc redirects)
     case sch_handle_ingress, sch_handle_egress, cls_bpf_classify, skb_do_redirect
+    // net/ipv4/tcp_ipv4.c, tcp_output.c: an ICMP error for a connection (last: stored traces index stages by number)
+    case tcp_v4_err, tcp_v4_mtu_reduced, tcp_simple_retransmit
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }

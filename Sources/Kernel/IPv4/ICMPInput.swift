@@ -97,10 +97,8 @@ extension Stack {
         case IPProtocol.udp:
             if let sk = sockets.lookup(.udp, dst: src, port: sport) { return udp_err(sk, type: type, code: code, info: info, dst: dst, now: now) }
         case IPProtocol.tcp:
-            if sockets.conn(TCPKey(local: src, lport: sport, remote: dst, rport: dport)) != nil {
-                // tcp_v4_err: fragmentation needed updates the route (tcp_v4_mtu_reduced → inet_csk_update_pmtu).
-                if type == ICMPv4Repr.destUnreachable && code == 4 { __ip_rt_update_pmtu(dst, mtu: info, now: now) }
-                return consume("ICMP type \(type) code \(code) for the connection \(src):\(sport) > \(dst):\(dport); what tcp_v4_err does to it (MSS, soft errors) is not modelled yet")
+            if let c = sockets.conn(TCPKey(local: src, lport: sport, remote: dst, rport: dport)) {
+                return consume(tcp_v4_err(c, type: type, code: code, info: info, seq: b.be32(quote + ihl + 4), cause: skb))
             }
         default:
             // icmp_err: a quoted echo reply the kernel sent teaches the path MTU; other echoes go to

@@ -73,6 +73,7 @@ extension Stack {
         c.cwnd = min(c.cwnd + 1, 10)
         tcp_rearm_rto(c, now: clocks[skb.cpu])
         if let f = c.finSeq, !c.finAcked, seqAfter(s.ack, f) { c.finAcked = true; c.finSent = true; acked -= 1 }
+        tcp_clean_rtx_queue(c, acked: min(acked, c.sendQueue.count))
         c.sendQueue.removeFirst(min(acked, c.sendQueue.count))
         guard c.finAcked else { return nil }
         switch c.state {

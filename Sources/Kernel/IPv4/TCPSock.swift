@@ -47,6 +47,15 @@ public final class TCPConn {
     var mssCache = 536
     /// `advmss`: the MSS this end announces (the route's MTU less 40).
     var advmss = 1460
+    /// `rx_opt.mss_clamp`: the MSS the peer announced; `icsk_pmtu_cookie`: the path MTU the
+    /// send MSS was made for (tcp_sync_mss).
+    var mssClamp = 536
+    var pmtuCookie = 0
+    /// The data segments in flight, oldest first, by length (the retransmit queue's skbs): a
+    /// smaller path MTU resends those longer than the new MSS.
+    var sentLengths: [Int] = []
+    /// `sk_err_soft`: an ICMP error the connection survives, reported if it then times out.
+    var softError: String?
     var finQueued = false
     var finSent = false, finAcked = false
 

@@ -22,7 +22,10 @@ extension Stack {
         c.sackOK = c.sackOK && s.sackOK
         if let w = s.wscale, c.wscaleOK { c.sndWscale = w } else { c.wscaleOK = false; c.sndWscale = 0; c.rcvWscale = 0 }
         if let v = s.tsval { c.tsRecent = v }
-        c.mssCache = min(s.mss ?? 536, c.advmss) - (c.tsOK ? 12 : 0)
+        c.mssClamp = s.mss ?? 536
+        // tcp_sync_mss on the route's MTU, a path MTU learnt for the peer included.
+        let dev = routeOutput(c.key.remote)?.dev
+        tcp_sync_mss(c, pmtu: dev.map { ipv4_mtu(c.key.remote, dev: $0, now: clockNs) } ?? c.advmss + 40)
     }
 
     /// `tcp_conn_request`: a SYN to a listener makes a request sock (SYN-RECV) and answers

@@ -30,18 +30,19 @@ extension Stack {
         c.retransmits += 1
         switch c.state {
         case .synSent:
-            guard c.retransmits <= 6 else { c.error = "ETIMEDOUT"; snmp.tcp.AttemptFails += 1; return tcp_done(c) }
-            tcp_transmit_skb(c, flags: .syn, seq: c.iss, cause: cause)
+            guard c.retransmits <= 6 else { c.error = c.softError ?? "ETIMEDOUT"; snmp.tcp.AttemptFails += 1; return tcp_done(c) }
+            tcp_transmit_skb(c, flags: .syn, seq: c.iss, cause: cause, retransmit: true)
         case .established, .closeWait, .finWait1, .closing, .lastAck:
-            guard c.retransmits <= 15 else { c.error = "ETIMEDOUT"; return tcp_done(c) }
+            // tcp_write_err: a soft error an ICMP message left is the one reported.
+            guard c.retransmits <= 15 else { c.error = c.softError ?? "ETIMEDOUT"; return tcp_done(c) }
             c.sndNxt = c.sndUna
+            c.sentLengths.removeAll()
             if c.finSent && !c.finAcked { c.finSent = false }
             c.cwnd = 1
             tcp_write_xmit(c, cause: cause)
         default:
             return
         }
-        snmp.tcp.RetransSegs += 1
         c.rto = min(c.rto * 2, 120_000_000_000)
         tcp_rearm_rto(c, now: t)
     }

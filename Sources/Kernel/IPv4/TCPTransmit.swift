@@ -61,8 +61,10 @@ extension Stack {
     /// `tcp_synack_options`, `tcp_established_options`), then `ip_queue_xmit` with DF set.
     /// A SYN-ACK (from the request sock) and a TIME-WAIT ACK carry IP ID 0; others the socket's
     /// `inet_id`. `own`: the segment is the call's own packet (its outcome is the call's).
+    /// `retransmit`: it carries what went before (RetransSegs, not OutSegs).
     @discardableResult
-    func tcp_transmit_skb(_ c: TCPConn, flags: TCPFlags, seq: UInt32, payload: ArraySlice<UInt8> = [], cause: SkBuff, own: Bool = false) -> Bool {
+    func tcp_transmit_skb(_ c: TCPConn, flags: TCPFlags, seq: UInt32, payload: ArraySlice<UInt8> = [], cause: SkBuff, own: Bool = false,
+                          retransmit: Bool = false) -> Bool {
         enter(.tcp_transmit_skb, cause)
         guard let route = routeOutput(c.key.remote) else { return false }
         let syn = flags.contains(.syn)
@@ -106,7 +108,7 @@ extension Stack {
             packets[skb.packet].device = devices[route.dev].name
             if tracing { packets[skb.packet].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv4) }
         }
-        snmp.tcp.OutSegs += 1
+        if retransmit { snmp.tcp.RetransSegs += 1 } else { snmp.tcp.OutSegs += 1 }
         if flags.contains(.rst) { snmp.tcp.OutRsts += 1 }
         if flags.contains(.ack) { tcp_event_ack_sent(c) }
         snmp.ip.OutRequests += 1
@@ -162,7 +164,10 @@ extension Stack {
             let n = min(unsent, c.mssCache, room)
             let from = c.sendQueue.startIndex + inFlight
             let last = n == unsent
-            tcp_transmit_skb(c, flags: last ? [.ack, .psh] : .ack, seq: c.sndNxt, payload: c.sendQueue[from..<(from + n)], cause: cause, own: first)
+            // After a timeout moved snd_nxt back, what goes up to snd_max is sent again.
+            tcp_transmit_skb(c, flags: last ? [.ack, .psh] : .ack, seq: c.sndNxt, payload: c.sendQueue[from..<(from + n)], cause: cause, own: first,
+                             retransmit: !seqAfter(c.sndNxt &+ UInt32(n), c.sndMax))
+            c.sentLengths.append(n)
             first = false
             c.sndNxt &+= UInt32(n)
             if seqAfter(c.sndNxt, c.sndMax) { c.sndMax = c.sndNxt }
@@ -170,7 +175,7 @@ extension Stack {
         }
         let allOut = Int(c.sndNxt &- c.sndUna) - (c.finSent && !c.finAcked ? 1 : 0) >= c.sendQueue.count
         if c.finQueued && !c.finSent && allOut {
-            tcp_transmit_skb(c, flags: [.fin, .ack], seq: c.sndNxt, cause: cause, own: first)
+            tcp_transmit_skb(c, flags: [.fin, .ack], seq: c.sndNxt, cause: cause, own: first, retransmit: !seqAfter(c.sndNxt &+ 1, c.sndMax))
             c.finSent = true
             c.finSeq = c.sndNxt
             c.sndNxt &+= 1
