@@ -3,6 +3,14 @@
 # (198.18.0.9) sends 4,000 bytes at once to kb (198.18.1.2, port 5001) through the router kr, whose link
 # to kb has an MTU of 1,300; offloads off on ka so segments leave as the MSS cuts them. Prints ka's side
 # of the wire (dumpcap, tshark) and the sender's counters.
+# Recorded on Linux 6.18, 2026-12-05, the same on three runs: ka sends 1,448, 1,448 and 1,104 bytes (1500, 1500,
+# 1156 of IP; PSH on the last); kr answers the first two with fragmentation needed, MTU 1300 (576-byte
+# ICMP messages); ka sends again at once 1,248, 1,248 and 400 bytes from snd_una (PSH on the last), not the
+# third; TCP_MAXSEG is 1248 afterwards, `ip route get` shows `cache expires 597sec mtu 1300`; nstat:
+# TcpRetransSegs 3, TcpOutSegs 7 (the resent ones not among them), IcmpInDestUnreachs 2,
+# TcpExtOutOfWindowIcmps 1 (the veth pair delivers the second error inside tcp_transmit_skb, before
+# snd_nxt covers the segment it quotes; the model's errors arrive after the send). Kept as
+# TCPPathMTUTests.testFragmentationNeededLowersTheMSSAndResendsWhatNoLongerFits.
 set -e
 trap 'ip netns del ka 2>/dev/null; ip netns del kr 2>/dev/null; ip netns del kb 2>/dev/null' EXIT
 for n in ka kr kb; do ip netns add $n; ip -n $n link set lo up; done

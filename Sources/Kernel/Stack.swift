@@ -118,7 +118,7 @@ public final class Stack {
     /// inet_peer ICMP rate state per destination: (tokens in ns, last update).
     var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
     /// Path MTUs ICMP errors taught, by destination (RouteException.swift).
-    var pmtuExceptions: [UInt32: PMTUException] = [:]
+    var routeExceptions: [UInt32: RouteException] = [:]
     /// The host-wide ICMP limit (icmp_global): credits left, the jiffy of the last refill, and the
     /// draws of what each message costs (a stream of its own, as the kernel's get_random_u32_below
     /// takes nothing from the other random choices).

@@ -5,6 +5,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default, rmem_max, wmem_default, wmem_max
     case rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len
     case icmp_ratelimit, icmp_ratemask, icmp_echo_ignore_broadcasts, send_redirects, icmp_msgs_per_sec, icmp_msgs_burst
+    /// net.ipv4.conf.all.*: here `all` stands for every device too (the kernel ORs or ANDs all with the device's).
+    case accept_redirects, secure_redirects, shared_media
     case nf_conntrack_tcp_loose, nf_conntrack_max
     // IPv6 (net->ipv6.devconf_all and net->ipv6.sysctl): `all` applies to every device here.
     case forwarding6, hop_limit6, disable_ipv6, icmpv6_time, icmpv6_echo_ignore_all
@@ -38,6 +40,9 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .icmp_msgs_burst: "net.ipv4.icmp_msgs_burst"
         case .icmp_echo_ignore_broadcasts: "net.ipv4.icmp_echo_ignore_broadcasts"
         case .send_redirects: "net.ipv4.conf.all.send_redirects"
+        case .accept_redirects: "net.ipv4.conf.all.accept_redirects"
+        case .secure_redirects: "net.ipv4.conf.all.secure_redirects"
+        case .shared_media: "net.ipv4.conf.all.shared_media"
         case .nf_conntrack_tcp_loose: "net.netfilter.nf_conntrack_tcp_loose"
         case .nf_conntrack_max: "net.netfilter.nf_conntrack_max"
         case .forwarding6: "net.ipv6.conf.all.forwarding"
@@ -84,6 +89,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .icmp_msgs_burst: 50
         case .icmp_echo_ignore_broadcasts: 1
         case .send_redirects: 1
+        case .accept_redirects, .secure_redirects, .shared_media: 1
         case .nf_conntrack_tcp_loose: 1
         case .nf_conntrack_max: 262_144
         case .forwarding6: 0
@@ -106,6 +112,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     public var range: ClosedRange<Int> {
         switch self {
         case .ip_forward, .icmp_echo_ignore_broadcasts, .send_redirects, .nf_conntrack_tcp_loose: 0...1
+        case .accept_redirects, .secure_redirects, .shared_media: 0...1
         case .forwarding6, .disable_ipv6, .icmpv6_echo_ignore_all, .autoconf6: 0...1
         case .accept_ra: 0...2
         case .hop_limit6: 1...255

@@ -109,7 +109,7 @@ final class ICMPInputTests: XCTestCase {
             // The route exception, `cache expires 599sec mtu 1300` in the kernel's `ip route get`:
             // made when icmp_rcv is done with the error (its consume_skb), for 600 s.
             XCTAssertEqual(error.stages.last?.stage.name, "consume_skb")
-            XCTAssertEqual(s.pmtuExceptions[peerIP.raw], PMTUException(mtu: 1300, expires: try XCTUnwrap(error.stages.last).timeNs + 600_000_000_000, locked: false), name)
+            XCTAssertEqual(s.routeExceptions[peerIP.raw], RouteException(mtu: 1300, expires: try XCTUnwrap(error.stages.last).timeNs + 600_000_000_000, locked: false), name)
             let later = [send(), send()]
             XCTAssertEqual(([first] + later).map { $0.errno ?? "sent" }, want, name)
             // Fragmented to the path MTU: 1,300 and 148 bytes of IP.
@@ -128,11 +128,11 @@ final class ICMPInputTests: XCTestCase {
         }
         let sent = try XCTUnwrap(s.send([Send(socket: 1, dst: peerIP, port: 9, payload: [UInt8](repeating: 0x78, count: 1400))])[0].emitted.first).frame
         _ = s.inject(frame: icmp(3, 4, rest: 1300, data: Array(sent[14..<(14 + 28)])), device: s.devices[0])
-        let expires = try XCTUnwrap(s.pmtuExceptions[peerIP.raw]).expires
+        let expires = try XCTUnwrap(s.routeExceptions[peerIP.raw]).expires
         let restored = try makeStack()
         XCTAssertNil(restored.bind(SocketConfig(id: 1, proto: .udp, address: ourIP, port: 7000)))
         restored.restoreRuntime(s.runtimeState())
-        XCTAssertEqual(restored.pmtuExceptions, s.pmtuExceptions)
+        XCTAssertEqual(restored.routeExceptions, s.routeExceptions)
         XCTAssertEqual(send(restored), [1300, 148])
         XCTAssertEqual(send(s, at: expires - 1_000_000), [1300, 148])
         XCTAssertEqual(send(s, at: expires), [1428])
@@ -152,5 +152,75 @@ final class ICMPInputTests: XCTestCase {
         let ms: UInt32 = 49_506_789
         let stamp = [UInt8(ms >> 24), UInt8(ms >> 16 & 0xff), UInt8(ms >> 8 & 0xff), UInt8(ms & 0xff)]
         XCTAssertEqual(m.data, [0, 0, 0x03, 0xe8] + stamp + stamp)
+    }
+
+    /// A host redirect (`scripts/record_redirect.sh`, on the kernel): the host's default route is
+    /// via .254; .254 redirects 198.18.5.5 to .253, quoting a datagram our socket sent there. As the
+    /// kernel did: with .253's MAC unknown, an ARP request for it and the route unchanged; with it
+    /// known, the route via .253 (`cache <redirected> expires 299sec`) for 300 s; from a host that
+    /// is not the gateway, with accept_redirects 0, or quoting a datagram no socket sent, nothing
+    /// (the last an InErrors). Each counts InMsgs, InRedirects, InType5. (A router: on this kernel,
+    /// net.ipv4.ip_forward=1 turns net.ipv4.conf.all.accept_redirects to 0.)
+    func testRedirects() throws {
+        let far = IPv4Address(198, 18, 5, 5), gw = IPv4Address(198, 18, 0, 254), alt = IPv4Address(198, 18, 0, 253)
+        let gwMAC = MACAddress(2, 0, 0, 0, 0, 0xfe), altMAC = MACAddress(2, 0, 0, 0, 0, 0xfd)
+        func octets(_ m: MACAddress) -> [UInt8] { withUnsafeBytes(of: m.bytes) { Array($0) } }
+        func stack(altKnown: Bool, accept: Int? = nil, forward: Int = 0) throws -> Stack {
+            var c = try makeStack(sysctls: ["net.ipv4.ip_forward": forward].merging(accept.map { ["net.ipv4.conf.all.accept_redirects": $0] } ?? [:]) { a, _ in a }).config
+            c.neighbours.append(NeighbourConfig(address: gw, mac: gwMAC, dev: "eth0"))
+            if altKnown { c.neighbours.append(NeighbourConfig(address: alt, mac: altMAC, dev: "eth0")) }
+            let s = try Stack(config: c)
+            XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address: ourIP, port: 7000)))
+            return s
+        }
+        func send(_ s: Stack, at t: UInt64? = nil) -> [UInt8] {
+            Array(s.send([Send(socket: 1, dst: far, port: 9, payload: [0x78], atNs: t)])[0].emitted.first?.frame.prefix(6) ?? [])
+        }
+        func redirect(_ s: Stack, from src: IPv4Address, sport: UInt16 = 7000) -> PacketResult {
+            let quoted = FrameRepr(ethernet: EthernetRepr(dst: gwMAC, src: ourMAC, ethertype: EtherType.ipv4),
+                                   network: .ipv4(IPv4Repr(src: ourIP, dst: far, proto: IPProtocol.udp, ttl: 64, ident: 1, payloadLength: 0),
+                                                  .udp(UDPRepr(srcPort: sport, dstPort: 9, payload: [0x78])))).emit()
+            let f = frame(src: src, .icmp(ICMPv4Repr(type: 5, code: 1, restOfHeader: alt.raw, data: Array(quoted[14..<(14 + 28)]))))
+            let before = s.snmp.icmp
+            let r = s.inject(frame: f, device: s.devices[0])
+            XCTAssertEqual(moved(before, s.snmp.icmp).filter { $0.key != "InErrors" }, ["InMsgs": 1, "InRedirects": 1, "InType5": 1])
+            return r
+        }
+        // .253 unknown: resolved, the route unchanged.
+        var s = try stack(altKnown: false)
+        XCTAssertEqual(send(s), octets(gwMAC))
+        let r = redirect(s, from: gw)
+        XCTAssertEqual(r.emitted.map { Array($0.frame.prefix(6) + $0.frame[12..<14]) }, [octets(.broadcast) + [0x08, 0x06]])
+        XCTAssertEqual(Array(r.emitted[0].frame.suffix(from: 14 + 24).prefix(4)), [198, 18, 0, 253], "an ARP request for .253")
+        XCTAssertEqual(s.neighbourEntries.first { $0.address == alt }?.state, .incomplete)
+        XCTAssertEqual(send(s), octets(gwMAC))
+        // .253 known: via .253 for 300 s.
+        s = try stack(altKnown: true)
+        _ = send(s)
+        let t = s.clockNs
+        XCTAssertEqual(redirect(s, from: gw).emitted.count, 0)
+        XCTAssertEqual(s.routeExceptions[far.raw]?.gateway, alt.raw)
+        XCTAssertEqual(send(s), octets(altMAC))
+        XCTAssertEqual(send(s, at: t + 299_000_000_000), octets(altMAC))
+        XCTAssertEqual(send(s, at: t + 301_000_000_000), octets(gwMAC))
+        // Not from the gateway; accept_redirects 0; no socket sent the quoted datagram.
+        s = try stack(altKnown: true)
+        _ = redirect(s, from: IPv4Address(198, 18, 0, 4))
+        XCTAssertEqual(send(s), octets(gwMAC))
+        s = try stack(altKnown: true, accept: 0)
+        _ = redirect(s, from: gw)
+        XCTAssertEqual(send(s), octets(gwMAC))
+        // A router: enabling forwarding clears accept_redirects; set again, it takes them.
+        s = try stack(altKnown: true, forward: 1)
+        _ = redirect(s, from: gw)
+        XCTAssertEqual(send(s), octets(gwMAC))
+        s = try stack(altKnown: true, accept: 1, forward: 1)
+        _ = redirect(s, from: gw)
+        XCTAssertEqual(send(s), octets(altMAC))
+        s = try stack(altKnown: true)
+        _ = redirect(s, from: gw, sport: 7001)
+        XCTAssertEqual(s.snmp.icmp.InErrors, 1)
+        XCTAssertEqual(send(s), octets(gwMAC))
+        XCTAssertTrue(s.routeExceptions.isEmpty)
     }
 }

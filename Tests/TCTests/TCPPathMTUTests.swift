@@ -45,7 +45,7 @@ final class TCPPathMTUTests: XCTestCase {
         XCTAssertEqual([p.cli.snmp.tcp.RetransSegs, p.cli.snmp.tcp.OutSegs - out], [3, 0])
         XCTAssertEqual(c.mssCache, 1248)
         XCTAssertEqual(c.sentLengths, [1248, 1248, 400, 1104])
-        XCTAssertEqual(p.cli.pmtuExceptions[IPv4Address(198, 18, 0, 2).raw]?.mtu, 1300)
+        XCTAssertEqual(p.cli.routeExceptions[IPv4Address(198, 18, 0, 2).raw]?.mtu, 1300)
         let second = p.cli.inject(frame: Self.icmp(3, 4, rest: 1300, quoting: sent[1]), device: p.cli.devices[0])
         XCTAssertEqual(second.emitted.count, 0)
         XCTAssertEqual(p.cli.snmp.tcp.RetransSegs, 3)
@@ -70,7 +70,7 @@ final class TCPPathMTUTests: XCTestCase {
         let r = p.cli.inject(frame: Self.icmp(3, 4, rest: 1300, quoting: sent[0]), device: p.cli.devices[0])
         XCTAssertEqual(r.emitted.count, 0)
         XCTAssertEqual(p.cli.socket(1)?.tcp?.mssCache, 1448)
-        XCTAssertEqual(p.cli.pmtuExceptions[IPv4Address(198, 18, 0, 2).raw]?.mtu, 1300)
+        XCTAssertEqual(p.cli.routeExceptions[IPv4Address(198, 18, 0, 2).raw]?.mtu, 1300)
     }
 
     /// A hard error for the SYN ends the connect with its errno (tcp_v4_err in SYN-SENT); one

@@ -77,7 +77,8 @@ extension Stack {
             snmp.icmp.InErrors += 1
             return drop(.PKT_TOO_SMALL, "redirect without the quoted IP header")
         }
-        return icmp_socket_deliver(skb, type: 5, code: skb.data[skb.transportHeader + 1], info: 0)
+        // The new gateway rides where other errors have their info.
+        return icmp_socket_deliver(skb, type: 5, code: skb.data[skb.transportHeader + 1], info: Int(skb.data.be32(skb.transportHeader + 4)))
     }
 
     /// `icmp_socket_deliver`: the quoted header and 8 bytes of its transport header must be there;
@@ -95,16 +96,17 @@ extension Stack {
         let now = clocks[skb.cpu]
         switch b[quote + 9] {
         case IPProtocol.udp:
-            if let sk = sockets.lookup(.udp, dst: src, port: sport) { return udp_err(sk, type: type, code: code, info: info, dst: dst, now: now) }
+            if let sk = sockets.lookup(.udp, dst: src, port: sport) { return udp_err(sk, skb, type: type, code: code, info: info, dst: dst, now: now) }
         case IPProtocol.tcp:
             if let c = sockets.conn(TCPKey(local: src, lport: sport, remote: dst, rport: dport)) {
                 return consume(tcp_v4_err(c, type: type, code: code, info: info, seq: b.be32(quote + ihl + 4), cause: skb))
             }
         default:
-            // icmp_err: a quoted echo reply the kernel sent teaches the path MTU; other echoes go to
-            // ping sockets (none here); other protocols have no handler.
-            if b[quote + 9] == IPProtocol.icmp, b[quote + ihl] == ICMPv4Repr.echoReply, type == ICMPv4Repr.destUnreachable, code == 4 {
-                __ip_rt_update_pmtu(dst, mtu: info, now: now)
+            // icmp_err: a quoted echo reply the kernel sent teaches the path MTU or takes a redirect;
+            // other echoes go to ping sockets (none here); other protocols have no handler.
+            if b[quote + 9] == IPProtocol.icmp, b[quote + ihl] == ICMPv4Repr.echoReply {
+                if type == ICMPv4Repr.destUnreachable, code == 4 { __ip_rt_update_pmtu(dst, mtu: info, now: now) }
+                if type == 5 { return consume(__ip_do_redirect(skb, daddr: dst, code: code, gateway: UInt32(info))) }
             }
             return consume("ICMP type \(type) quoting protocol \(b[quote + 9]): no socket takes it")
         }
@@ -124,12 +126,12 @@ extension Stack {
     /// fragmentation needed the path MTU (ipv4_sk_update_pmtu); with IP_RECVERR the errno becomes
     /// the socket's sk_err, which its next call reports. (Without it only a hard error on a
     /// connected socket would; the model's UDP sockets are not connected.)
-    private func udp_err(_ sk: Sock, type: UInt8, code: UInt8, info: Int, dst: IPv4Address, now: UInt64) -> PathEnd {
+    private func udp_err(_ sk: Sock, _ skb: SkBuff, type: UInt8, code: UInt8, info: Int, dst: IPv4Address, now: UInt64) -> PathEnd {
         let port = sk.config.port
         var err = "EHOSTUNREACH"   // time exceeded, and what has no errno of its own
         switch type {
         case 4: return consume("source quench for the socket on port \(port): ignored")
-        case 5: return consume("redirect for the socket on port \(port): its new gateway is not modelled yet")
+        case 5: return consume(__ip_do_redirect(skb, daddr: dst, code: code, gateway: UInt32(info)))   // ipv4_sk_redirect
         case 12: err = "EPROTO"
         case ICMPv4Repr.destUnreachable where code == 4:
             __ip_rt_update_pmtu(dst, mtu: info, now: now)

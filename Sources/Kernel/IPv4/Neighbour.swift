@@ -81,6 +81,18 @@ struct NeighbourTable<Address: Hashable & Comparable & Sendable> {
         return first
     }
 
+    /// `__neigh_event_send` without a packet (a redirect's new gateway): a new or failed entry
+    /// becomes INCOMPLETE; answers whether it must solicit now.
+    mutating func startResolving(_ a: Address, dev: Int) -> Bool {
+        let key = Key(dev: dev, addr: a)
+        var e = entries[key] ?? NeighbourEntry(address: a, dev: dev, mac: nil, state: .incomplete, probes: 0)
+        if e.state == .failed { e.state = .incomplete; e.probes = 0 }
+        guard e.state == .incomplete, e.probes == 0 else { return false }
+        e.probes = 1
+        entries[key] = e
+        return true
+    }
+
     /// How `neigh_update` may change the MAC of a valid entry: `override` takes the new one
     /// (NEIGH_UPDATE_F_OVERRIDE); `weak` keeps the old one but only as STALE when the entry was
     /// REACHABLE, and ignores the update otherwise (WEAK_OVERRIDE alone); `keep` ignores it.

@@ -5,9 +5,12 @@ extension Stack {
     /// `ip_route_output`: the FIB entry and next hop for a locally generated packet.
     func routeOutput(_ dst: IPv4Address) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
         guard let r = fib.lookup(dst), r.type == .unicast || r.type == .local else { return nil }
-        let src = devices[r.dev].config.addresses.first(where: { $0.contains(r.gateway ?? dst) })?.address
+        var gw = r.gateway
+        // rt_bind_exception: a redirect's gateway for this destination, while it lasts.
+        if gw != nil, !routeExceptions.isEmpty, let e = routeException(dst, now: clockNs), e.gateway != 0 { gw = IPv4Address(raw: e.gateway) }
+        let src = devices[r.dev].config.addresses.first(where: { $0.contains(gw ?? dst) })?.address
             ?? devices[r.dev].config.addresses.first?.address ?? .any
-        return (r.dev, r.gateway ?? dst, src)
+        return (r.dev, gw ?? dst, src)
     }
 
     /// `ip_output` → `ip_finish_output`: fragment what exceeds the MTU, then resolve the next hop.
@@ -20,7 +23,7 @@ extension Stack {
         // ip_skb_dst_mtu: what the stack sends follows a learnt path MTU (not a probing socket's);
         // what it forwards, the device's.
         var mtu = devices[dev].config.mtu
-        if outcome != .forwarded, !pmtuExceptions.isEmpty, skb.sock?.config.pmtudisc != .probe {
+        if outcome != .forwarded, !routeExceptions.isEmpty, skb.sock?.config.pmtudisc != .probe {
             mtu = ipv4_mtu(IPv4Address(raw: skb.data.be32(skb.networkHeader + 16)), dev: dev, now: clocks[skb.cpu])
         }
         // A reassembled datagram leaves in pieces no larger than it came in (ip_finish_output_gso/frag_max_size).

@@ -2,12 +2,14 @@ import Wire
 
 // net/ipv4/route.c: what ICMP errors teach the routes of locally generated packets.
 /// A route exception (`struct fib_nh_exception`) for one destination: the path MTU a
-/// fragmentation-needed error taught, until it expires. (A redirect's new gateway is not modelled.)
-public struct PMTUException: Sendable, Equatable, Codable {
+/// fragmentation-needed error taught (0: none) and the gateway a redirect gave (0: none), until
+/// it expires (one time for both, as the kernel keeps it).
+public struct RouteException: Sendable, Equatable, Codable {
     public var mtu: Int
     public var expires: UInt64
     /// Below ip_rt_min_pmtu: the MTU is the minimum and DF is no longer set (RTAX_LOCK).
     public var locked: Bool
+    public var gateway: UInt32 = 0
 }
 
 extension Stack {
@@ -22,9 +24,15 @@ extension Stack {
         return pmtuException(dst, now: now).map { min(mtu, $0.mtu) } ?? mtu
     }
 
-    /// The path MTU learnt for `dst`, while it lasts (most stacks learn none: no lookup then).
-    func pmtuException(_ dst: IPv4Address, now: UInt64) -> PMTUException? {
-        guard !pmtuExceptions.isEmpty, let e = pmtuExceptions[dst.raw], e.expires > now else { return nil }
+    /// The route exception for `dst`, while it lasts (most stacks have none: no lookup then).
+    func routeException(_ dst: IPv4Address, now: UInt64) -> RouteException? {
+        guard !routeExceptions.isEmpty, let e = routeExceptions[dst.raw], e.expires > now else { return nil }
+        return e
+    }
+
+    /// The path MTU learnt for `dst`, while it lasts.
+    func pmtuException(_ dst: IPv4Address, now: UInt64) -> RouteException? {
+        guard let e = routeException(dst, now: now), e.mtu > 0 else { return nil }
         return e
     }
 
@@ -39,6 +47,8 @@ extension Stack {
         var mtu = reported, locked = false
         if mtu < Stack.ip_rt_min_pmtu { locked = true; mtu = min(old, Stack.ip_rt_min_pmtu) }
         if let e = pmtuException(dst, now: now), e.mtu == mtu, !locked, now < e.expires - Stack.ip_rt_mtu_expires / 2 { return }
-        pmtuExceptions[dst.raw] = PMTUException(mtu: mtu, expires: now &+ Stack.ip_rt_mtu_expires, locked: locked)
+        // update_or_create_fnhe: a redirect's gateway stays; the expiry is the newest one.
+        routeExceptions[dst.raw] = RouteException(mtu: mtu, expires: now &+ Stack.ip_rt_mtu_expires, locked: locked,
+                                                  gateway: routeException(dst, now: now)?.gateway ?? 0)
     }
 }

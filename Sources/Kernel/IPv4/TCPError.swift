@@ -25,7 +25,7 @@ extension Stack {
         }
         let err: String
         switch type {
-        case 5: return "redirect for \(flow): its new gateway is not modelled yet"
+        case 5: return __ip_do_redirect(cause, daddr: c.key.remote, code: code, gateway: UInt32(info))   // do_redirect
         case 4: return "source quench for \(flow): ignored"
         case 12: err = "EPROTO"
         case ICMPv4Repr.destUnreachable where code > 15: return "code \(code) is above NR_ICMP_UNREACH: ignored"
