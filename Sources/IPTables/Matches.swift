@@ -27,7 +27,7 @@ enum IPTMatches {
     static var known: Set<String> { Set(options.keys) }
     static func arity(_ module: String, _ option: String) -> Int? { options[module]?[option] }
 
-    struct Out { var save = ""; var nft: [String] = []; var comment: String? = nil; var xtSet: NFXtSetMatch? = nil }
+    struct Out { var save = ""; var nft: [String] = []; var comment: String? = nil }
 
     static func translate(_ m: IPTMatch, _ ctx: inout IPTContext) throws(IPTablesError) -> Out {
         var o = Out()
@@ -165,7 +165,6 @@ enum IPTMatches {
             let x = try xtSet(m, ctx)
             o.save += String(x.saveText.dropFirst("-m set".count))
             o.nft.append("xt match set")
-            o.xtSet = x
         default:
             throw ctx.unsupported("match `-m \(m.module)'", m.column)
         }
@@ -179,12 +178,7 @@ enum IPTMatches {
             guard x == nil else { throw ctx.fail("--match-set can be specified only once", o.column) }
             let (name, flags) = (o.args[0], o.args[1])
             guard ctx.ipsets.contains(name.text) else { throw ctx.fail("Set \(name.text) doesn't exist.", name.column) }
-            let dirs = flags.text.split(separator: ",", omittingEmptySubsequences: false)
-            guard dirs.count <= 6 else { throw ctx.fail("Can't be more src/dst options than 6.", flags.column) }
-            guard dirs.allSatisfy({ $0 == "src" || $0 == "dst" }) else {
-                throw ctx.fail("You must spefify (the comma separated list of) 'src' or 'dst'.", flags.column)
-            }
-            x = NFXtSetMatch(name: name.text, source: dirs.map { $0 == "src" })
+            x = NFXtSetMatch(name: name.text, source: try setFlags(flags, ctx))
             x!.invert = o.negated
         }
         guard var x else { throw ctx.fail("You must specify `--match-set' with proper arguments", m.column) }
@@ -207,6 +201,16 @@ enum IPTMatches {
             }
         }
         return x
+    }
+
+    /// `src,dst,...` as libxt_set's parse_dirs reads them: one to six.
+    static func setFlags(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> [Bool] {
+        let dirs = w.text.split(separator: ",", omittingEmptySubsequences: false)
+        guard dirs.count <= 6 else { throw ctx.fail("Can't be more src/dst options than 6.", w.column) }
+        guard dirs.allSatisfy({ $0 == "src" || $0 == "dst" }) else {
+            throw ctx.fail("You must spefify (the comma separated list of) 'src' or 'dst'.", w.column)
+        }
+        return dirs.map { $0 == "src" }
     }
 
     static let addrTypes: [String: String] = [

@@ -230,12 +230,8 @@ public enum IPTablesRestore {
                 for ri in rs.tables[ti].chains[ci].rules.indices {
                     let r = origins[k][ri]
                     rs.tables[ti].chains[ci].rules[ri].iptables = r.save
-                    // Each `xt match set` gets the parameters of its `-m set`, in order.
-                    var xt = r.xtSets[...]
-                    rs.tables[ti].chains[ci].rules[ri].statements = rs.tables[ti].chains[ci].rules[ri].statements.map { s in
-                        guard case .xtSet = s, let m = xt.popFirst() else { return s }
-                        return .xtSet(m)
-                    }
+                    // Each `xt match set` gets the parameters of its `-m set`, in order, and `xt target SET` its `-j SET`'s.
+                    rs.tables[ti].chains[ci].rules[ri].statements = NFXtSetMatch.fill(rs.tables[ti].chains[ci].rules[ri].statements, from: r.save)
                 }
                 k += 1
             }

@@ -27,8 +27,6 @@ struct IPTRule {
     var targetColumn: Int
     /// Builtin chains the target may run in (nil: any).
     var allowedChains: Set<String>?
-    /// The `-m set` matches, in order: what the rule's `xt match set` statements stand for.
-    var xtSets: [NFXtSetMatch] = []
 
     /// Parses the words after `-A CHAIN`; a list of addresses (`-s a,b`) makes one rule per address, as iptables does.
     static func parse(_ words: [IPTWord], chain: String, table: String, counters: (Int, Int)?, line: Int,
@@ -196,13 +194,11 @@ struct IPTRuleParser {
             nft.append("ip frag-off & 8191 \(f ? "!=" : "==") 0")
         }
         var comment: String? = nil
-        var xtSets: [NFXtSetMatch] = []
         for m in matches {
             let r = try IPTMatches.translate(m, &ctx)
             save += " -m \(m.module)" + r.save
             nft += r.nft
             if let c = r.comment { comment = c }
-            if let x = r.xtSet { xtSets.append(x) }
         }
         nft.append(counters.map { "counter packets \($0.0) bytes \($0.1)" } ?? "counter")
         var jump: String? = nil, allowed: Set<String>? = nil
@@ -225,7 +221,7 @@ struct IPTRuleParser {
         }
         if let c = comment { nft.append("comment \"\(c)\"") }
         return IPTRule(line: line, save: save, nft: nft.joined(separator: " "), jumpTarget: jump, targetName: targetName,
-                       targetColumn: target?.column ?? 1, allowedChains: allowed, xtSets: xtSets)
+                       targetColumn: target?.column ?? 1, allowedChains: allowed)
     }
 }
 

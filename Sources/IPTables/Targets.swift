@@ -15,6 +15,7 @@ enum IPTTargets {
         "CONNMARK": ["set-xmark": 1, "set-mark": 1, "and-mark": 1, "or-mark": 1, "xor-mark": 1, "save-mark": 0, "restore-mark": 0,
                      "nfmask": 1, "ctmask": 1, "mask": 1],
         "CT": ["notrack": 0],
+        "SET": ["add-set": 2, "del-set": 2, "map-set": 2, "exist": 0, "timeout": 1, "map-mark": 0, "map-prio": 0, "map-queue": 0],
     ]
     static func arity(_ target: String, _ option: String) -> Int? { options[target]?[option] }
 
@@ -38,6 +39,27 @@ enum IPTTargets {
         for o in t.options where o.negated { throw ctx.fail("unexpected ! flag before --\(o.name)", o.column) }
         switch t.module {
         case "ACCEPT", "DROP", "RETURN": return Out(save: "", nft: t.module.lowercased())
+        case "SET":
+            // libxt_set's set_target_parse_v3; the sets must exist.
+            var x = NFXtSetTarget()
+            for o in t.options {
+                switch o.name {
+                case "add-set", "del-set":
+                    guard (o.name == "add-set" ? x.add : x.del) == nil else { throw ctx.fail("--\(o.name) can be specified only once", o.column) }
+                    guard ctx.ipsets.contains(o.args[0].text) else { throw ctx.fail("Set \(o.args[0].text) doesn't exist.", o.args[0].column) }
+                    let v = (name: o.args[0].text, source: try IPTMatches.setFlags(o.args[1], ctx))
+                    if o.name == "add-set" { x.add = v } else { x.del = v }
+                case "map-set", "map-mark", "map-prio", "map-queue":
+                    throw ctx.unsupported("-j SET --\(o.name) (skbinfo)", o.column)
+                case "exist": x.exist = true
+                case "timeout":
+                    guard let v = UInt32(o.args[0].text), v <= 2_147_483 else { throw ctx.fail("Cannot parse \(o.args[0].text) as timeout value", o.args[0].column) }
+                    x.timeout = v
+                default: break
+                }
+            }
+            guard x.add != nil || x.del != nil else { throw ctx.fail("You must specify either `--add-set' or `--del-set' or `--map-set'", t.column) }
+            return Out(save: String(x.saveText.dropFirst("-j SET".count)), nft: "xt target SET")
         case "NOTRACK":
             guard ctx.table == "raw" else { throw ctx.fail("NOTRACK is only valid in the raw table", t.column) }
             return Out(save: "", nft: "notrack")

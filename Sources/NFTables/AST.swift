@@ -176,6 +176,8 @@ public enum NFStatement: Sendable, Equatable {
     case notrack
     /// `xt match set`: iptables' `-m set` (an ipset lookup), loaded as iptables-nft loads it.
     case xtSet(NFXtSetMatch)
+    /// `xt target SET`: iptables' `-j SET`, adding the packet to an ipset or deleting it from one.
+    case xtSetTarget(NFXtSetTarget)
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])
     /// `sel vmap @m`: a named verdict map.

@@ -443,6 +443,7 @@ public enum NFPrinter {
                 + sorted.map { "\(keyText($0.key)) : \(natData($0.data))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
         case .notrack: return "notrack"
         case .xtSet: return "xt match set"
+        case .xtSetTarget: return "xt target SET"
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):
             // Listed in key order, as the kernel's set holds them.

@@ -359,6 +359,7 @@ public enum NFJSON {
             return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
         case .xtSet: return .object([("xt", .object([("type", .string("match")), ("name", .string("set"))]))])
+        case .xtSetTarget: return .object([("xt", .object([("type", .string("target")), ("name", .string("SET"))]))])
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):
             return .object([("vmap", .object([("key", left(sel)), ("data", .object([("set", .array(entries.map { .array([value($0.0, sel), verdict($0.1)]) }))]))]))])

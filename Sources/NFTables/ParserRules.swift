@@ -271,8 +271,14 @@ extension NFParser {
             i += 1
             return .notrack
         case "xt" where readsCompat:
-            // A listing's `xt match set` (nft reads no xt expressions); its rule's iptables line gives its parameters.
+            // A listing's `xt match set` or `xt target SET` (nft reads no xt expressions); the rule's
+            // iptables line gives their parameters.
             i += 1
+            if isWord("target") {
+                i += 1
+                try expectWord("SET")
+                return .xtSetTarget(NFXtSetTarget())
+            }
             try expectWord("match")
             try expectWord("set")
             return .xtSet(NFXtSetMatch(name: "", source: []))

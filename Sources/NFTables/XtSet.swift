@@ -69,13 +69,63 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
         return out
     }
 
-    /// The rule's `xt match set` placeholders given the parameters its iptables line names.
+    /// The rule's `xt match set` and `xt target SET` placeholders given the parameters its
+    /// iptables line names.
     public static func fill(_ stmts: [NFStatement], from line: String?) -> [NFStatement] {
-        guard let line, stmts.contains(where: { if case .xtSet = $0 { true } else { false } }) else { return stmts }
+        guard let line else { return stmts }
         var matches = fromSave(line)[...]
         return stmts.map { s in
-            guard case .xtSet = s, let m = matches.popFirst() else { return s }
-            return .xtSet(m)
+            switch s {
+            case .xtSet: matches.popFirst().map { .xtSet($0) } ?? s
+            case .xtSetTarget: NFXtSetTarget.fromSave(line).map { .xtSetTarget($0) } ?? s
+            default: s
+            }
         }
+    }
+}
+
+/// iptables' `-j SET --add-set NAME FLAGS --del-set NAME FLAGS [--exist] [--timeout N]` (xt_set's
+/// target, revision 3), which iptables-nft loads as `xt target SET`. The packet's fields go into
+/// (or out of) the sets; the rule goes on (XT_CONTINUE).
+public struct NFXtSetTarget: Sendable, Equatable, Hashable {
+    public var add: (name: String, source: [Bool])? = nil
+    public var del: (name: String, source: [Bool])? = nil
+    /// `--exist`: an element already there is renewed (its timeout and counters start again).
+    public var exist = false
+    /// `--timeout N`: the added element's, instead of the set's default.
+    public var timeout: UInt32? = nil
+
+    public init() {}
+    public static func == (l: Self, r: Self) -> Bool { l.saveText == r.saveText }
+    public func hash(into h: inout Hasher) { h.combine(saveText) }
+
+    static func flags(_ f: [Bool]) -> String { f.map { $0 ? "src" : "dst" }.joined(separator: ",") }
+
+    /// As iptables-save prints it (libxt_set's set_target_save_v3 order).
+    public var saveText: String {
+        var s = "-j SET"
+        if let a = add { s += " --add-set \(a.name) \(Self.flags(a.source))" }
+        if let d = del { s += " --del-set \(d.name) \(Self.flags(d.source))" }
+        if exist { s += " --exist" }
+        if let t = timeout { s += " --timeout \(t)" }
+        return s
+    }
+
+    /// The `-j SET` of an iptables-save line (as `saveText` wrote it).
+    public static func fromSave(_ line: String) -> NFXtSetTarget? {
+        let w = line.split(separator: " ").map(String.init)
+        guard let j = w.firstIndex(of: "-j"), j + 1 < w.count, w[j + 1] == "SET" else { return nil }
+        var t = NFXtSetTarget()
+        var k = j + 2
+        while k < w.count {
+            switch w[k] {
+            case "--add-set" where k + 2 < w.count: t.add = (w[k + 1], w[k + 2].split(separator: ",").map { $0 == "src" }); k += 3
+            case "--del-set" where k + 2 < w.count: t.del = (w[k + 1], w[k + 2].split(separator: ",").map { $0 == "src" }); k += 3
+            case "--exist": t.exist = true; k += 1
+            case "--timeout" where k + 1 < w.count: t.timeout = UInt32(w[k + 1]); k += 2
+            default: k += 1
+            }
+        }
+        return t
     }
 }

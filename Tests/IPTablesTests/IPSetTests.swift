@@ -228,4 +228,75 @@ final class IPSetTests: XCTestCase {
         // nft itself reads no xt expressions.
         XCTAssertThrowsError(try NFParser.parse("table ip filter { chain INPUT { xt match set counter; }; }"))
     }
+
+    /// -j SET (scripts/record_ipset_target.sh, on the kernel): datagrams to port 54 add their source
+    /// to `seen` (timeout 10, counters), to 53 with --exist --timeout 60, to 55 delete it; every
+    /// datagram's source and port go into `pairs`. As the kernel did: an added element's counters
+    /// start at its packet; --exist renews the timeout and starts the counters again; without it an
+    /// element already there is left alone.
+    func testTheSetTargetAddsAndDeletes() throws {
+        let s = try Self.stack()
+        s.setIPSets(try s.preparedIPSets("""
+        create seen hash:ip family inet hashsize 1024 maxelem 65536 timeout 10 counters
+        create pairs hash:ip,port family inet hashsize 1024 maxelem 65536
+        """, replace: true), generation: 1)
+        let rules = """
+        *filter
+        :INPUT ACCEPT [0:0]
+        -A INPUT -i vb -m set --match-set seen src
+        -A INPUT -i vb -p udp -m udp --dport 54 -j SET --add-set seen src
+        -A INPUT -i vb -p udp -m udp --dport 53 -j SET --add-set seen src --exist --timeout 60
+        -A INPUT -i vb -p udp -m udp --dport 55 -j SET --del-set seen src
+        -A INPUT -i vb -p udp -j SET --add-set pairs src,dst
+        -A INPUT -i vb -m set --match-set seen src
+        COMMIT
+
+        """
+        s.loadRuleset(try IPTablesRestore.translate(rules, ipsets: s.ipsets.names))
+        var t: UInt64 = 0
+        func step(_ port: UInt16, after ms: UInt64) -> [String] {
+            t += ms * 1_000_000
+            _ = s.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: 5000, dstPort: port, payload: [0x78]))), device: s.devices[0], atNs: t)
+            _ = s.advance(toNs: t + 300_000_000)
+            return s.saveIPSets().split(separator: "\n").filter { $0.hasPrefix("add seen") }.map(String.init)
+        }
+        XCTAssertEqual(step(54, after: 0), ["add seen 198.18.0.9 timeout 9 packets 2 bytes 58"])
+        XCTAssertEqual(step(53, after: 2_300), ["add seen 198.18.0.9 timeout 59 packets 2 bytes 58"])
+        XCTAssertEqual(step(54, after: 300), ["add seen 198.18.0.9 timeout 59 packets 4 bytes 116"])
+        XCTAssertEqual(step(55, after: 300), [])
+        XCTAssertEqual(step(54, after: 300), ["add seen 198.18.0.9 timeout 9 packets 2 bytes 58"])
+        XCTAssertEqual(Set(s.saveIPSets().split(separator: "\n").filter { $0.hasPrefix("add pairs") }),
+                       ["add pairs 198.18.0.9,udp:53", "add pairs 198.18.0.9,udp:54", "add pairs 198.18.0.9,udp:55"])
+        // The kernel's `nft list chain ip filter INPUT`, word for word.
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip filter {
+        \tchain INPUT {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tiifname "vb" xt match set counter packets 3 bytes 87
+        \t\tiifname "vb" udp dport 54 counter packets 3 bytes 87 xt target SET
+        \t\tiifname "vb" udp dport 53 counter packets 1 bytes 29 xt target SET
+        \t\tiifname "vb" udp dport 55 counter packets 1 bytes 29 xt target SET
+        \t\tiifname "vb" meta l4proto udp counter packets 5 bytes 145 xt target SET
+        \t\tiifname "vb" xt match set counter packets 4 bytes 116
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") },
+                       rules.split(separator: "\n").filter { $0.hasPrefix("-A") })
+        // A stored version reads back with the target's parameters.
+        let back = try NFParser.parse(NFPrinter.ruleset(s.liveRuleset, handles: true, origins: true), checkpoint: true)
+        XCTAssertEqual(back.tables[0].chains[0].rules.map(\.statements), s.liveRuleset.tables[0].chains[0].rules.map(\.statements))
+        for (rule, message) in [
+            ("-A INPUT -j SET --timeout 5", "You must specify either `--add-set' or `--del-set' or `--map-set'"),
+            ("-A INPUT -j SET --add-set nosuch src", "Set nosuch doesn't exist."),
+            ("-A INPUT -j SET --add-set seen src --add-set pairs src,dst", "--add-set can be specified only once"),
+            ("-A INPUT -j SET --add-set seen foo", "You must spefify (the comma separated list of) 'src' or 'dst'."),
+            ("-A INPUT -j SET --map-set seen src --map-mark", "not supported yet: -j SET --map-set (skbinfo)"),
+        ] {
+            XCTAssertThrowsError(try IPTablesRestore.translate("*filter\n\(rule)\nCOMMIT\n", ipsets: s.ipsets.names), rule) {
+                XCTAssertEqual(($0 as! IPTablesError).message, message, rule)
+            }
+        }
+    }
 }

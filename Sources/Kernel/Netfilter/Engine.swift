@@ -379,6 +379,8 @@ extension Stack {
                 if !nft_cmp_eval(op, value, v, ti: ti) { return nil }
             case .xtSet(let m):
                 if !set_match_v4(m, skb, info) { return nil }
+            case .xtSetTarget(let t):
+                set_target_v3(t, skb, info)
             case .setNftrace(let on):
                 skb.nftrace = on
                 if on, skb.packet >= 0 { packets[skb.packet].nftrace = true }

@@ -208,6 +208,44 @@ public final class IPSet {
         return result > 0
     }
 
+    /// The element a packet makes for an add or a delete from the packet path (the type's kadt):
+    /// a network dimension at the set's most specific prefix (a host without one); nil when the
+    /// rule gives fewer dimensions than the set has, the family differs, or the port is not there.
+    func kadtKey(_ p: IPSetPacket, _ source: [Bool]) -> IPSetKey? {
+        guard source.count >= type.dimension, p.v6 == v6 else { return nil }
+        func addr(_ dim: Int) -> UInt128 { source[dim] ? p.saddr : p.daddr }
+        var key = IPSetKey()
+        key.ip = addr(0)
+        if let n = netmask { key.ip = Self.mask(key.ip, n, v6: v6) }
+        if type.hasPort {
+            guard let port = source[1] ? p.sport : p.dport else { return nil }
+            key.proto = p.proto; key.port = port
+            if type.dimension == 3 { key.ip2 = addr(2) }
+        }
+        if let dim = type.netDimension {
+            let len = prefixOrder.first ?? hostBits
+            if dim == 0 { key.ip = Self.mask(key.ip, len, v6: v6) } else { key.ip2 = Self.mask(key.ip2, len, v6: v6) }
+            key.cidr = len
+        }
+        return key
+    }
+
+    /// ip_set_add from a rule: the element with the rule's timeout (or the set's), its counters
+    /// started at this packet (IP_SET_INIT_KEXT); one already there is renewed only with `exist`.
+    func kadtAdd(_ p: IPSetPacket, source: [Bool], timeout: UInt32?, exist: Bool, now: UInt64) {
+        guard let key = kadtKey(p, source) else { return }
+        var e = IPSetElement(key: key, expires: nil)
+        if let t = self.timeout { let secs = timeout ?? t; if secs > 0 { e.expires = now + UInt64(secs) * 1_000_000_000 } }
+        if counters { e.packets = 1; e.bytes = UInt64(p.len) }
+        try? add(e, countersGiven: true, exist: exist, now: now)
+    }
+
+    /// ip_set_del from a rule.
+    func kadtDel(_ p: IPSetPacket, source: [Bool], now: UInt64) {
+        guard let key = kadtKey(p, source) else { return }
+        try? delete(key, exist: true, now: now)
+    }
+
     /// ip_set_match_extensions, then the nomatch flag: 1, -1 (nomatch) or 0 (the counters do not compare).
     private func matchExtensions(_ k: Int, _ p: IPSetPacket, _ m: NFXtSetMatch) -> Int {
         if counters {

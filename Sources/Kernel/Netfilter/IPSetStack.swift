@@ -7,7 +7,11 @@ extension Stack {
     public func ipsetsInUse(_ rs: NFRuleset? = nil) -> Set<String> {
         var out: Set<String> = []
         for t in (rs ?? netfilter.ruleset).tables { for c in t.chains { for r in c.rules { for s in r.statements {
-            if case .xtSet(let m) = s { out.insert(m.name) }
+            switch s {
+            case .xtSet(let m): out.insert(m.name)
+            case .xtSetTarget(let t): [t.add?.name, t.del?.name].compactMap { $0 }.forEach { out.insert($0) }
+            default: break
+            }
         } } } }
         return out
     }
@@ -48,25 +52,37 @@ extension Stack {
         IPSetText.save(ipsets, now: clockNs, only: only, own: own)
     }
 
+    /// What ip_set reads of an IPv4 packet (ip4addr, ip_set_get_ip4_port): no ports in a later
+    /// fragment; ICMP's are its type and code; other protocols have 0.
+    func ipsetPacket(_ skb: SkBuff, _ p: PktInfo) -> IPSetPacket {
+        let b = skb.data
+        var pkt = IPSetPacket(saddr: UInt128(b.be32(p.nh + 12)), daddr: UInt128(b.be32(p.nh + 16)), v6: false, proto: p.proto,
+                              sport: nil, dport: nil, len: p.len - p.nh)
+        switch p.proto {
+        case IPProtocol.tcp, IPProtocol.udp, 132, 136:
+            if p.fragOff == 0, p.len >= p.th + 4 { pkt.sport = b.be16(p.th); pkt.dport = b.be16(p.th + 2) }
+        case IPProtocol.icmp:
+            if p.fragOff == 0, p.len >= p.th + 8 { let v = UInt16(b[p.th]) << 8 | UInt16(b[p.th + 1]); pkt.sport = v; pkt.dport = v }
+        case 0: break
+        default: pkt.sport = 0; pkt.dport = 0
+        }
+        return pkt
+    }
+
     /// xt_set's set_match_v4: the packet's fields looked up in the set; a set the stack no longer
     /// has, or of the other family, never matches.
     func set_match_v4(_ m: NFXtSetMatch, _ skb: SkBuff, _ p: PktInfo) -> Bool {
         var hit = false
-        if p.ipv4, let set = ipsets[m.name] {
-            let b = skb.data
-            var pkt = IPSetPacket(saddr: UInt128(b.be32(p.nh + 12)), daddr: UInt128(b.be32(p.nh + 16)), v6: false, proto: p.proto,
-                                  sport: nil, dport: nil, len: p.len - p.nh)
-            // ip_set_get_ip4_port: no ports in a later fragment; ICMP's are its type and code; other protocols have 0.
-            switch p.proto {
-            case IPProtocol.tcp, IPProtocol.udp, 132, 136:
-                if p.fragOff == 0, p.len >= p.th + 4 { pkt.sport = b.be16(p.th); pkt.dport = b.be16(p.th + 2) }
-            case IPProtocol.icmp:
-                if p.fragOff == 0, p.len >= p.th + 8 { let v = UInt16(b[p.th]) << 8 | UInt16(b[p.th + 1]); pkt.sport = v; pkt.dport = v }
-            case 0: break
-            default: pkt.sport = 0; pkt.dport = 0
-            }
-            hit = set.test(pkt, m, now: clocks[skb.cpu])
-        }
+        if p.ipv4, let set = ipsets[m.name] { hit = set.test(ipsetPacket(skb, p), m, now: clocks[skb.cpu]) }
         return hit != m.invert
+    }
+
+    /// xt_set's set_target_v3: the packet's element added to one set (ip_set_add), deleted from
+    /// another (ip_set_del); failures are silent and the rule goes on.
+    func set_target_v3(_ t: NFXtSetTarget, _ skb: SkBuff, _ p: PktInfo) {
+        guard p.ipv4 else { return }
+        let pkt = ipsetPacket(skb, p), now = clocks[skb.cpu]
+        if let a = t.add, let set = ipsets[a.name] { set.kadtAdd(pkt, source: a.source, timeout: t.timeout, exist: t.exist, now: now) }
+        if let d = t.del, let set = ipsets[d.name] { set.kadtDel(pkt, source: d.source, now: now) }
     }
 }

@@ -142,6 +142,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         for set in sets.sets.prefix(8) {
             rules += "-A INPUT -m set --match-set \(set.name) src,dst,src -j DROP\n"
             rules += "-A INPUT -m set ! --match-set \(set.name) dst,dst,dst --return-nomatch --packets-gt 1 ! --update-counters\n"
+            rules += "-A INPUT -j SET --add-set \(set.name) dst,src,src --exist --timeout 5 --del-set \(set.name) src,dst,dst\n"
         }
         guard let rs = try? IPTablesRestore.translate(rules + "COMMIT\n", ipsets: sets.names) else { return }
         s.loadRuleset(rs)
