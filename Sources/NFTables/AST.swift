@@ -174,6 +174,8 @@ public enum NFStatement: Sendable, Equatable {
     /// `meta nftrace set 0|1`: marks the packet for `nft monitor trace` (the `nftrace` trace mode).
     case setNftrace(Bool)
     case notrack
+    /// `dup to ADDR [device "x"]`, `dup to KEY map { K : ADDR } [device "x"]` (nf_dup_ipv4).
+    case dup(NFDup)
     /// `xt match set`: iptables' `-m set` (an ipset lookup), loaded as iptables-nft loads it.
     case xtSet(NFXtSetMatch)
     /// `xt target SET`: iptables' `-j SET`, adding the packet to an ipset or deleting it from one.
@@ -223,6 +225,18 @@ public enum NFStatement: Sendable, Equatable {
         default: false
         }
     }
+}
+
+/// Where `dup` sends its copy: one gateway, or the one a map gives the key; by a device if named.
+public struct NFDup: Sendable, Equatable {
+    public var addr: UInt32?
+    public var key: NFSelector?
+    public var entries: [(NFValue, UInt32)] = []
+    public var device: String?
+    public init(addr: UInt32? = nil, key: NFSelector? = nil, entries: [(NFValue, UInt32)] = [], device: String? = nil) {
+        self.addr = addr; self.key = key; self.entries = entries; self.device = device
+    }
+    public static func == (l: NFDup, r: NFDup) -> Bool { "\(l)" == "\(r)" }
 }
 
 public struct NFRule: Sendable, Equatable {

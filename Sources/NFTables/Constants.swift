@@ -442,6 +442,11 @@ public enum NFPrinter {
             return "\(m.source ? "snat" : "dnat") \(family == .inet || m.namesFamily ? "ip " : "")\(natPrefix(m.flags))to \(m.key.text) map { "
                 + sorted.map { "\(keyText($0.key)) : \(natData($0.data))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
         case .notrack: return "notrack"
+        case .dup(let d):
+            let to = d.addr.map { NFConstants.ipv4Text($0) } ?? "\(d.key!.printed) map { " + sortedElements(d.entries.map(\.0)).compactMap { k in
+                d.entries.first { $0.0 == k }.map { "\(value($0.0, d.key!)) : \(NFConstants.ipv4Text($0.1))" }
+            }.joined(separator: ", ") + " }"
+            return "dup to \(to)" + (d.device.map { " device \"\($0)\"" } ?? "")
         case .xtSet: return "xt match set"
         case .xtSetTarget: return "xt target SET"
         case .verdict(let v): return v.text

@@ -334,6 +334,21 @@ extension NFJSON {
             if case .int(let n) = b["packets"] ?? .null, case .int(let m) = b["bytes"] ?? .null { return "counter packets \(n) bytes \(m)" }
             return "counter"
         case "notrack": return "notrack"
+        case "dup":
+            // {"dup": {"addr": "192.168.2.1" | {"map": {"key": ..., "data": {"set": [[k, addr], ...]}}}, "dev": "lo"}}
+            var s = "dup to "
+            if case .string(let a) = b["addr"] ?? .null { s += a } else {
+                let m = b["addr"]?["map"] ?? .null
+                let key = try leftSelector(m["key"] ?? .null, p + "/addr/map/key")
+                guard case .array(let entries) = m["data"]?["set"] ?? .null else { throw NFJSONError(path: p + "/addr/map/data", message: "expected a set") }
+                let items = try entries.enumerated().map { n, e throws(NFJSONError) -> String in
+                    guard case .array(let pair) = e, pair.count == 2 else { throw NFJSONError(path: p + "/addr/map/data/set/\(n)", message: "expected [key, address]") }
+                    return "\(try valueText(pair[0], NFSelector(rawValue: key), p + "/addr/map/data/set/\(n)/0")) : \(try str(pair[1], p + "/addr/map/data/set/\(n)/1"))"
+                }
+                s += "\(key) map { \(items.joined(separator: ", ")) }"
+            }
+            if case .string(let dev) = b["dev"] ?? .null { s += " device \"\(dev)\"" }
+            return s
         case "log":
             var s = "log"
             if case .string(let pre) = b["prefix"] ?? .null { s += " prefix \"\(pre)\"" }

@@ -358,6 +358,11 @@ public enum NFJSON {
             o += natFlags(m.flags)
             return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
+        case .dup(let d):
+            let addr: JSONValue = d.addr.map { .string(NFConstants.ipv4Text($0)) }
+                ?? .object([("map", .object([("key", left(d.key!)), ("data", .object([("set", .array(d.entries.map {
+                    .array([value($0.0, d.key!), .string(NFConstants.ipv4Text($0.1))]) }))]))]))])
+            return .object([("dup", .object([("addr", addr)] + (d.device.map { [("dev", JSONValue.string($0))] } ?? [])))])
         case .xtSet: return .object([("xt", .object([("type", .string("match")), ("name", .string("set"))]))])
         case .xtSetTarget: return .object([("xt", .object([("type", .string("target")), ("name", .string("SET"))]))])
         case .verdict(let v): return verdict(v)

@@ -181,4 +181,33 @@ extension NFParser {
         if isPunct(":") { i += 1; let pt = tok; (p, ph) = try ports(Substring(try word("a port")), at: pt) }
         return (a, ah, p, ph)
     }
+
+    /// `dup to ADDR [device "x"]` or `dup to KEY map { K : ADDR, ... } [device "x"]`: IPv4 tables only here.
+    mutating func dupBody(table: NFTable, anonymousSets: inout Int, at t: NFToken) throws(NFSyntaxError) -> NFStatement {
+        guard table.family == .ip else { throw unsupported("dup in \(table.family.rawValue) tables (ip tables' dup is modelled)", at: t) }
+        try expectWord("to")
+        var d = NFDup()
+        if tok.kind == .word, let a = NFConstants.ipv4(tok.text) {
+            i += 1
+            d.addr = a
+        } else {
+            let key = try concatSelector(context: RuleContext())
+            try expectWord("map")
+            try expectPunct("{")
+            d.key = key
+            d.entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt32) in
+                let k = try p.scalar(for: key)
+                try p.expectPunct(":")
+                let at = p.tok
+                guard let a = NFConstants.ipv4(try p.word("an IPv4 address")) else { throw p.err("expected an IPv4 address", at: at) }
+                return (k, a)
+            }
+            anonymousSets += 1   // the anonymous map takes a handle
+        }
+        if isWord("device") {
+            i += 1
+            d.device = try name("a device name")
+        }
+        return .dup(d)
+    }
 }

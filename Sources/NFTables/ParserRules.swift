@@ -270,6 +270,9 @@ extension NFParser {
         case "notrack":
             i += 1
             return .notrack
+        case "dup":
+            i += 1
+            return try dupBody(table: table, anonymousSets: &anonymousSets, at: t)
         case "xt" where readsCompat:
             // A listing's `xt match set` or `xt target SET` (nft reads no xt expressions); the rule's
             // iptables line gives their parameters.

@@ -207,6 +207,48 @@ final class NetfilterTests: XCTestCase {
         }
     }
 
+    /// `dup to` (scripts/record_dup.sh, on the kernel): input copies of datagrams to ports 9 (to
+    /// 198.18.0.9), 10 (the same, by device) and 11 (a map on the source address) go to .9's MAC
+    /// byte for byte as the kernel's did (IP ID kept, DF set, TTL 63, checksum redone), untracked,
+    /// through the output chain; port 12's map has no entry, so no copy. The originals go on.
+    func testDupSendsACopyToTheGateway() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+        table ip t {
+          chain i { type filter hook input priority 0;
+            udp dport 9 dup to 198.18.0.9
+            udp dport 10 dup to 198.18.0.9 device "eth0"
+            udp dport 11 dup to ip saddr map { 198.18.0.9 : 198.18.0.9 }
+            udp dport 12 dup to ip saddr map { 198.18.0.7 : 198.18.0.9 }
+          }
+          chain o { type filter hook output priority 0; udp sport 5000 counter; meta l4proto udp ct state untracked counter; }
+        }
+        """))
+        var copies: [String] = []
+        for port in [9, 10, 11, 12] as [UInt16] {
+            let r = s.inject(frame: frame(ident: 0x1234, .udp(UDPRepr(srcPort: 5000, dstPort: port, payload: Array("hi".utf8)))), device: s.devices[0])
+            XCTAssertEqual(r.dropReason, .NO_SOCKET, "the original goes on")
+            copies += r.emitted.map(\.frame).filter { $0[14 + 9] == IPProtocol.udp }.map { Hex.encode(Array($0[0..<6]) + Array($0[14...])) }
+        }
+        let mac = "02000000ff01"
+        XCTAssertEqual(copies, [mac + "4500001e123440003f119d6cc6120009c612000113880009000af7b06869",
+                                mac + "4500001e123440003f119d6cc6120009c61200011388000a000af7af6869",
+                                mac + "4500001e123440003f119d6cc6120009c61200011388000b000af7ae6869"])
+        XCTAssertTrue(s.listRuleset(handles: false).contains("""
+        \t\tudp sport 5000 counter packets 3 bytes 90
+        \t\tmeta l4proto udp ct state untracked counter packets 3 bytes 90
+        """), s.listRuleset(handles: false))
+    }
+
+    /// dup as nft lists and prints it (the suite's ip/dup.t).
+    func testDupListsAsNft() throws {
+        let text = "table ip t {\n\tchain c {\n\t\tdup to 192.168.2.1\n\t\tdup to 192.168.2.1 device \"lo\"\n\t\tdup to ip saddr map { 192.168.2.120 : 192.168.2.1 } device \"lo\"\n\t}\n}\n"
+        let rs = try NFParser.parse(text)
+        XCTAssertEqual(NFPrinter.ruleset(rs), text)
+        XCTAssertEqual(try NFJSON.decode(NFJSON.encode(rs)), rs)
+        XCTAssertThrowsError(try NFParser.parse("table inet t { chain c { dup to 192.168.2.1; }; }")) { XCTAssertTrue("\($0)".contains("not supported yet"), "\($0)") }
+    }
+
     /// nf_nat_l4proto_unique_tuple: a clashing source port moves to a free one from a random offset
     /// in 1024-65535 (get_random_u16, here from the stack's seed: 0 gives 18767 every time).
     func testSourcePortClashMovesToAFreePortFromARandomOffset() throws {

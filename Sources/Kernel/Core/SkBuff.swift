@@ -48,6 +48,8 @@ public final class SkBuff {
     var macHeaderSet = false
     /// A route chain changed what output routing depends on: `ip_local_out` routes it again.
     var rerouteWanted = false
+    /// A copy nft's dup made (nf_skb_duplicated): it is not copied again.
+    var duplicated = false
     /// Conntrack entry and how this packet relates to it (`skb->_nfct`).
     var conn: Conn? = nil
     var ctInfo: CTInfo = .invalid

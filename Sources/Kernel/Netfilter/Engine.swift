@@ -381,6 +381,8 @@ extension Stack {
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
                 set_target_v3(t, skb, info)
+            case .dup(let d):
+                if !nf_dup_ipv4(d, hook: hook, skb, info, ti: ti) { return nil }
             case .setNftrace(let on):
                 skb.nftrace = on
                 if on, skb.packet >= 0 { packets[skb.packet].nftrace = true }
