@@ -195,6 +195,8 @@ public enum NFStatement: Sendable, Equatable {
     case nat6(source: Bool, addr: UInt128, addrHi: UInt128?, port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
     case masquerade(port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
     case redirect(port: UInt16?, portHi: UInt16?, flags: NFNATFlags = [])
+    /// `redirect|masquerade to :KEY map { K : PORT, ... }`: the port a map gives the key.
+    case natPortMap(masquerade: Bool, key: NFSelector, entries: [(NFValue, UInt16)], flags: NFNATFlags = [])
     /// `reject` (ICMP port unreachable), `with icmp type X` (code), `with tcp reset`.
     case reject(tcpReset: Bool, icmpCode: UInt8, icmpx: Bool = false)
     /// `reject with icmpv6 CODE` (inet): for IPv6 packets only.
@@ -221,7 +223,7 @@ public enum NFStatement: Sendable, Equatable {
     public var isTerminal: Bool {
         switch self {
         // A verdict map is not one (nft lets `vmap { ... } counter` through: continue goes on).
-        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed: true
+        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap: true
         default: false
         }
     }

@@ -470,6 +470,9 @@ public enum NFPrinter {
             return "\(source ? "snat" : "dnat") \(family == .inet ? "ip6 " : "")to " + nat6(a, ah, p, ph) + natFlags(f)
         case .masquerade(let p, let ph, let f): return (p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)) + natFlags(f)
         case .redirect(let p, let ph, let f): return (p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)) + natFlags(f)
+        case .natPortMap(let masq, let key, let entries, let f):
+            let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
+            return (masq ? "masquerade" : "redirect") + " to :\(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \($0.1)" }.joined(separator: ", ") + " }" + natFlags(f)
         case .reject(let rst, let code, let icmpx):
             if rst { return "reject with tcp reset" }
             // In inet, plain `reject` is icmpx; ICMP's port unreachable names its family.

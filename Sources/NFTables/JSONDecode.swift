@@ -416,7 +416,19 @@ extension NFJSON {
             var t = k
             if case .string(let f) = b["family"] ?? .null { t += " \(f)" }
             var addr = try b["addr"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/addr") }
-            let port = try b["port"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/port") }
+            var port: String? = nil
+            if let m = b["port"]?["map"] {
+                // {"port": {"map": {"key": ..., "data": {"set": [[22, 8000], ...]}}}}: `to :KEY map { ... }`.
+                let key = try leftSelector(m["key"] ?? .null, p + "/port/map/key")
+                guard case .array(let entries) = m["data"]?["set"] ?? .null else { throw NFJSONError(path: p + "/port/map/data", message: "expected a set") }
+                let items = try entries.enumerated().map { n, e throws(NFJSONError) -> String in
+                    guard case .array(let pair) = e, pair.count == 2 else { throw NFJSONError(path: p + "/port/map/data/set/\(n)", message: "expected [key, port]") }
+                    return "\(try valueText(pair[0], NFSelector(rawValue: key), p + "/port/map/data/set/\(n)/0")) : \(try valueText(pair[1], nil, p + "/port/map/data/set/\(n)/1"))"
+                }
+                port = "\(key) map { \(items.joined(separator: ", ")) }"
+            } else {
+                port = try b["port"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/port") }
+            }
             // An IPv6 address before a port is bracketed: [2001:db8::1]:80, [a]-[b]:80.
             if let a = addr, a.contains(":"), port != nil { addr = a.split(separator: "-").map { "[\($0)]" }.joined(separator: "-") }
             // "type_flags": "prefix" (with the netmap flag) is the text's `prefix to`.

@@ -389,6 +389,9 @@ public enum NFJSON {
         case .dnat(let a, let ah, let p, let ph, let f): return .object([("dnat", nat(a, ah, p, ph, f, family: family))])
         case .masquerade(let p, let ph, let f): return .object([("masquerade", p == nil && f.isEmpty ? .null : nat(nil, nil, p, ph, f, family: family))])
         case .redirect(let p, let ph, let f): return .object([("redirect", p == nil && f.isEmpty ? .null : nat(nil, nil, p, ph, f, family: family))])
+        case .natPortMap(let masq, let key, let entries, let f):
+            let port = JSONValue.object([("map", .object([("key", left(key)), ("data", .object([("set", .array(entries.map { .array([value($0.0, key), .int(Int($0.1))]) }))]))]))])
+            return .object([(masq ? "masquerade" : "redirect", .object([("port", port)] + natFlags(f)))])
         case .reject(let rst, let code, let icmpx):
             if rst { return .object([("reject", .object([("type", .string("tcp reset"))]))]) }
             if code == 3 && (icmpx || family != .inet) { return .object([("reject", .null)]) }

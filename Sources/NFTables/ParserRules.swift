@@ -428,6 +428,29 @@ extension NFParser {
         case "masquerade", "redirect":
             i += 1
             var p: UInt16? = nil, ph: UInt16? = nil
+            // A selector after the colon (a port, range or service name is not one).
+            if isWord("to"), i + 2 < toks.count, toks[i + 1].kind == .punct, toks[i + 1].text == ":", toks[i + 2].kind == .word,
+               NFParser.selectorWords[toks[i + 2].text] != nil || toks[i + 2].text == "th" {
+                // `to :tcp dport map { 22 : 8000 }`: the port from a map (nft_redir/nft_masq with a register).
+                i += 2
+                if !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: toks[i - 1]) }
+                let key = try concatSelector(context: context)
+                try expectWord("map")
+                try expectPunct("{")
+                let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt16) in
+                    let k = try p.scalar(for: key)
+                    try p.expectPunct(":")
+                    let pt = p.tok
+                    let w = try p.word("a port")
+                    if w.contains("-") { throw p.unsupported("port ranges as a port map's data", at: pt) }
+                    guard let port = NFConstants.number(w).flatMap({ UInt16(exactly: $0) }) ?? NFConstants.services[w].flatMap({ UInt16(exactly: $0) }) else {
+                        throw p.err("expected a port", at: pt)
+                    }
+                    return (k, port)
+                }
+                anonymousSets += 1   // the anonymous map takes a handle
+                return .natPortMap(masquerade: t.text == "masquerade", key: key, entries: entries, flags: try natFlags())
+            }
             if isWord("to") {
                 i += 1
                 let at = tok

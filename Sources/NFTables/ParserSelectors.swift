@@ -154,6 +154,7 @@ extension NFParser {
         case .dnat, .redirect: source = false
         case .natMap(let m): source = m.source
         case .natMapNamed(let s, _, _, _): source = s
+        case .natPortMap(let masq, _, _, _): source = masq
         default: return nil
         }
         guard b.type == .nat else { return "NAT needs a chain of type nat" }

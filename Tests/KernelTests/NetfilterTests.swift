@@ -240,6 +240,25 @@ final class NetfilterTests: XCTestCase {
         """), s.listRuleset(handles: false))
     }
 
+    /// `redirect to :udp dport map { ... }`: the port the map gives the destination port (port 22 to
+    /// the socket on 8000); a port the map lacks breaks the rule (53 stays 53: no socket).
+    func testRedirectToAPortFromAMap() throws {
+        let s = try makeStack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 8000)))
+        let text = "table ip nat {\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip protocol udp redirect to :udp dport map { 22 : 8000, 80 : 8080 }\n\t}\n}\n"
+        let rs = try NFParser.parse(text)
+        XCTAssertEqual(NFPrinter.ruleset(rs), text)
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(NFJSON.encode(rs))), text)
+        s.loadRuleset(rs)
+        let hit = s.inject(frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: 22, payload: [1]))), device: s.devices[0])
+        XCTAssertEqual(hit.outcome, .delivered)
+        XCTAssertEqual(s.conntrackRecords().first?.dnat?.port, 8000)
+        XCTAssertEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: 53, payload: [1]))), device: s.devices[0]).dropReason, .NO_SOCKET)
+        XCTAssertThrowsError(try NFParser.parse("table ip nat { chain pre { type nat hook prerouting priority dstnat; redirect to :udp dport map { 22 : 8000 }; }; }")) {
+            XCTAssertTrue("\($0)".contains("transport protocol mapping is only valid after transport protocol match"), "\($0)")
+        }
+    }
+
     /// dup as nft lists and prints it (the suite's ip/dup.t).
     func testDupListsAsNft() throws {
         let text = "table ip t {\n\tchain c {\n\t\tdup to 192.168.2.1\n\t\tdup to 192.168.2.1 device \"lo\"\n\t\tdup to ip saddr map { 192.168.2.120 : 192.168.2.1 } device \"lo\"\n\t}\n}\n"

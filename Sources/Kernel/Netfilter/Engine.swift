@@ -381,6 +381,11 @@ extension Stack {
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
                 set_target_v3(t, skb, info)
+            case .natPortMap(let masq, let key, let entries, let flags):
+                // nft_lookup into the redir/masq register; no entry breaks the rule.
+                guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }) else { return nil }
+                let st: NFStatement = masq ? .masquerade(port: hit.1, portHi: hit.1, flags: flags) : .redirect(port: hit.1, portHi: hit.1, flags: flags)
+                if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .dup(let d):
                 if !nf_dup_ipv4(d, hook: hook, skb, info, ti: ti) { return nil }
             case .setNftrace(let on):
