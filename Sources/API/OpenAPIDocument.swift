@@ -801,11 +801,7 @@ paths:
           content:
             text/plain:
               schema: {type: string}
-        '400':
-          description: "Refused as ipset refuses it: `line` and `ipset` (the message ipset restore prints); nothing changed."
-          content:
-            application/problem+json:
-              schema: {$ref: '#/components/schemas/Problem'}
+        '400': {$ref: '#/components/responses/IPSetRefused'}
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
   /v1/stacks/{stack}/ipsets/commands:
@@ -827,11 +823,7 @@ paths:
           content:
             text/plain:
               schema: {type: string}
-        '400':
-          description: "Refused as ipset refuses it: `line` and `ipset` (the message ipset restore prints); nothing changed."
-          content:
-            application/problem+json:
-              schema: {$ref: '#/components/schemas/Problem'}
+        '400': {$ref: '#/components/responses/IPSetRefused'}
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
   /v1/stacks/{stack}/qdiscs:
@@ -2220,6 +2212,11 @@ components:
           schema: {$ref: '#/components/schemas/Problem'}
     Unprocessable:
       description: Well-formed but invalid values (bad MAC, CIDR, hex, unknown device, refused sysctl), or over a server limit (--max-devices devices per stack, --max-rules rules or --max-set-elements set elements per ruleset, --max-packets packets per injection, --max-traces traces stored per stack, type trace-quota).
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    IPSetRefused:
+      description: "Refused as ipset refuses it: `line` and `ipset` (the message ipset restore prints); nothing changed."
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}

@@ -17,6 +17,9 @@ extension StackRuntime {
         public var rcvWscale: UInt8, sndWscale: UInt8, tsOffset: UInt32, tsRecent: UInt32, tsOK: Bool, sackOK: Bool, wscaleOK: Bool
         public var quick: Int, pingpong: Bool, ato: UInt64, lrcvtime: UInt64, ackPending: Bool, delackArmed: Bool, delackPacket: Int
         public var tos: UInt8, priority: UInt32, ipID: UInt16, error: String?
+        /// The peer's MSS, the path MTU the send MSS was made for, the lengths of the segments in
+        /// flight, a soft error (nil in checkpoints from before they were kept).
+        public var mssClamp: Int? = nil, pmtuCookie: Int? = nil, sentLengths: [Int]? = nil, softError: String? = nil
     }
     /// A TCP timer among the queued events, in the order they run: TIME-WAIT's end or a retransmission.
     public struct TCPTimer: Codable, Sendable, Equatable {
@@ -40,7 +43,8 @@ extension Stack {
                 rcvHeadRead: c.rcvHeadRead, rcvbuf: c.rcvbuf, rcvMss: c.rcvMss, finReceived: c.finReceived,
                 rcvWscale: c.rcvWscale, sndWscale: c.sndWscale, tsOffset: c.tsOffset, tsRecent: c.tsRecent, tsOK: c.tsOK, sackOK: c.sackOK, wscaleOK: c.wscaleOK,
                 quick: c.quick, pingpong: c.pingpong, ato: c.ato, lrcvtime: c.lrcvtime, ackPending: c.ackPending, delackArmed: c.delackArmed,
-                delackPacket: c.delackPacket, tos: c.tos, priority: c.priority, ipID: c.ipID, error: c.error)
+                delackPacket: c.delackPacket, tos: c.tos, priority: c.priority, ipID: c.ipID, error: c.error,
+                mssClamp: c.mssClamp, pmtuCookie: c.pmtuCookie, sentLengths: c.sentLengths, softError: c.softError)
         }
         let timers: [StackRuntime.TCPTimer] = pending.compactMap { t, e in
             switch e {
@@ -78,6 +82,14 @@ extension Stack {
             c.quick = r.quick; c.pingpong = r.pingpong; c.ato = r.ato; c.lrcvtime = r.lrcvtime; c.ackPending = r.ackPending
             c.delackArmed = r.delackArmed; c.delackPacket = r.delackPacket
             c.tos = r.tos; c.priority = r.priority; c.ipID = r.ipID; c.error = r.error
+            // An older checkpoint: the MSS as it was made, the data in flight as segments of it.
+            c.mssClamp = r.mssClamp ?? r.mssCache + (r.tsOK ? 12 : 0)
+            c.pmtuCookie = r.pmtuCookie ?? r.advmss + 40
+            c.softError = r.softError
+            if let l = r.sentLengths { c.sentLengths = l } else {
+                var left = min(Int(r.sndNxt &- r.sndUna), sendQueue.count)
+                while left > 0 { c.sentLengths.append(min(left, max(r.mssCache, 1))); left -= min(left, max(r.mssCache, 1)) }
+            }
             if let id = r.socket {
                 if let sk = sockets.byID[id] {
                     // A connected socket of the document (a listener or a socket holding another connection is not it).

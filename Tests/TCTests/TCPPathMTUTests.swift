@@ -56,6 +56,17 @@ final class TCPPathMTUTests: XCTestCase {
         XCTAssertEqual(c.sentLengths, [1104])
         let later = p.cli.tcpCalls([.send(socket: 1, bytes: [UInt8](repeating: 0x79, count: 3000))])[0].emitted.map(\.frame)
         XCTAssertEqual(later.map { Self.segment($0, base: una)[1] }, [1248, 1248, 504])
+        // A checkpoint keeps the MSS, the pmtu cookie and the segments in flight.
+        let saved = p.cli.runtimeState()
+        let restored = try TCPAgreementTests.host("cli", 1, 2)
+        var cfg = SocketConfig(id: 1, proto: .tcp, port: 40000); cfg.listen = false
+        XCTAssertNil(restored.bind(cfg))
+        _ = restored.advance(toNs: p.cli.clockNs)
+        restored.restoreRuntime(saved)
+        XCTAssertEqual(restored.runtimeState(), saved)
+        let rc = try XCTUnwrap(restored.socket(1)?.tcp)
+        XCTAssertEqual([rc.mssCache, rc.pmtuCookie, rc.mssClamp], [1248, 1300, 1460])
+        XCTAssertEqual(rc.sentLengths, [1104, 1248, 1248, 504])
     }
 
     /// With IP_PMTUDISC_DONT the route learns the path MTU but the connection's MSS stays.

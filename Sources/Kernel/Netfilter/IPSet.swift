@@ -24,16 +24,6 @@ public enum IPSetType: String, Sendable, CaseIterable {
     var hasPort: Bool { dimension > 1 }
     /// IPSET_TYPE_NOMATCH: the types with network elements take `nomatch`.
     var takesNomatch: Bool { netDimension != nil }
-    /// The revision `ipset list` shows (this kernel's newest).
-    var revision: Int {
-        switch self {
-        case .hashIP: 6
-        case .hashNet: 7
-        case .hashIPPort, .hashIPPortIP: 6
-        case .hashNetPort: 7
-        case .hashIPPortNet: 8
-        }
-    }
 }
 
 /// An element's identity: addresses (IPv4 in the low 32 bits) masked to their prefix, the prefix
@@ -93,8 +83,8 @@ public final class IPSet {
         self.timeout = timeout; self.counters = counters; self.comments = comments; self.netmask = netmask; self.initval = initval
     }
 
-    func copy() -> IPSet {
-        let c = IPSet(name: name, type: type, v6: v6, hashsize: hashsize, maxelem: maxelem, timeout: timeout, counters: counters,
+    func copy(name: String? = nil) -> IPSet {
+        let c = IPSet(name: name ?? self.name, type: type, v6: v6, hashsize: hashsize, maxelem: maxelem, timeout: timeout, counters: counters,
                       comments: comments, netmask: netmask, initval: initval)
         c.elements = elements; c.index = index; c.prefixes = prefixes; c.prefixOrder = prefixOrder
         return c
@@ -174,44 +164,10 @@ public final class IPSet {
         prefixOrder = prefixes.keys.sorted(by: >)
     }
 
-    /// ip_set_test through the type's kadt: the element the packet's fields (each dimension from
-    /// its source or destination) make, a network dimension tried from its most specific prefix
-    /// down (mtype_test_cidrs). Counters are updated, then compared (ip_set_match_extensions);
-    /// a nomatch element answers "not in the set", and `--return-nomatch` swaps the two answers.
-    func test(_ p: IPSetPacket, _ m: NFXtSetMatch, now: UInt64) -> Bool {
-        guard m.source.count >= type.dimension, p.v6 == v6 else { return false }
-        func addr(_ dim: Int) -> UInt128 { m.source[dim] ? p.saddr : p.daddr }
-        var key = IPSetKey()
-        key.ip = addr(0)
-        if let n = netmask { key.ip = Self.mask(key.ip, n, v6: v6) }
-        if type.hasPort {
-            guard let port = m.source[1] ? p.sport : p.dport else { return false }
-            key.proto = p.proto; key.port = port
-            if type.dimension == 3 { key.ip2 = addr(2) }
-        }
-        var result: Int   // 1 match, -1 a nomatch element, 0 none
-        if let dim = type.netDimension {
-            let full = dim == 0 ? key.ip : key.ip2
-            result = 0
-            for len in prefixOrder {
-                if dim == 0 { key.ip = Self.mask(full, len, v6: v6) } else { key.ip2 = Self.mask(full, len, v6: v6) }
-                key.cidr = len
-                guard let k = find(key, now: now) else { continue }
-                let r = matchExtensions(k, p, m)
-                if r != 0 { result = r; break }
-            }
-        } else {
-            guard let k = find(key, now: now) else { return false }
-            result = matchExtensions(k, p, m)
-        }
-        if m.returnNomatch, type.takesNomatch { result = -result }
-        return result > 0
-    }
-
-    /// The element a packet makes for an add or a delete from the packet path (the type's kadt):
-    /// a network dimension at the set's most specific prefix (a host without one); nil when the
-    /// rule gives fewer dimensions than the set has, the family differs, or the port is not there.
-    func kadtKey(_ p: IPSetPacket, _ source: [Bool]) -> IPSetKey? {
+    /// The element a packet makes (the type's kadt): each dimension from the packet's source or
+    /// destination; nil when the rule gives fewer dimensions than the set has, the family
+    /// differs, or the port is not there. A network dimension is left whole.
+    func packetKey(_ p: IPSetPacket, _ source: [Bool]) -> IPSetKey? {
         guard source.count >= type.dimension, p.v6 == v6 else { return nil }
         func addr(_ dim: Int) -> UInt128 { source[dim] ? p.saddr : p.daddr }
         var key = IPSetKey()
@@ -222,12 +178,42 @@ public final class IPSet {
             key.proto = p.proto; key.port = port
             if type.dimension == 3 { key.ip2 = addr(2) }
         }
-        if let dim = type.netDimension {
-            let len = prefixOrder.first ?? hostBits
-            if dim == 0 { key.ip = Self.mask(key.ip, len, v6: v6) } else { key.ip2 = Self.mask(key.ip2, len, v6: v6) }
-            key.cidr = len
-        }
         return key
+    }
+
+    /// `key` with its network dimension cut to `len` bits.
+    func withPrefix(_ key: IPSetKey, _ len: UInt8) -> IPSetKey {
+        var k = key
+        if type.netDimension == 0 { k.ip = Self.mask(key.ip, len, v6: v6) } else { k.ip2 = Self.mask(key.ip2, len, v6: v6) }
+        k.cidr = len
+        return k
+    }
+
+    /// ip_set_test through the type's kadt: the packet's element, a network dimension tried from
+    /// its most specific prefix down (mtype_test_cidrs). Counters are updated, then compared
+    /// (ip_set_match_extensions); a nomatch element answers "not in the set", and
+    /// `--return-nomatch` swaps the two answers.
+    func test(_ p: IPSetPacket, _ m: NFXtSetMatch, now: UInt64) -> Bool {
+        guard let key = packetKey(p, m.source) else { return false }
+        var result = 0   // 1 match, -1 a nomatch element, 0 none
+        if type.netDimension != nil {
+            for len in prefixOrder {
+                guard let k = find(withPrefix(key, len), now: now) else { continue }
+                result = matchExtensions(k, p, m)
+                if result != 0 { break }
+            }
+        } else if let k = find(key, now: now) {
+            result = matchExtensions(k, p, m)
+        }
+        if m.returnNomatch, type.takesNomatch { result = -result }
+        return result > 0
+    }
+
+    /// The element an add or a delete from the packet path makes: a network dimension at the set's
+    /// most specific prefix (a host without one).
+    func kadtKey(_ p: IPSetPacket, _ source: [Bool]) -> IPSetKey? {
+        guard let key = packetKey(p, source) else { return nil }
+        return type.netDimension == nil ? key : withPrefix(key, prefixOrder.first ?? hostBits)
     }
 
     /// ip_set_add from a rule: the element with the rule's timeout (or the set's), its counters
@@ -303,9 +289,7 @@ public final class IPSets {
 
     func rename(_ from: String, _ to: String) {
         guard let s = byName[from] else { return }
-        let r = IPSet(name: to, type: s.type, v6: s.v6, hashsize: s.hashsize, maxelem: s.maxelem, timeout: s.timeout, counters: s.counters,
-                      comments: s.comments, netmask: s.netmask, initval: s.initval)
-        r.elements = s.elements; r.index = s.index; r.prefixes = s.prefixes; r.prefixOrder = s.prefixOrder
+        let r = s.copy(name: to)
         sets[sets.firstIndex { $0 === s }!] = r
         byName[from] = nil; byName[to] = r
     }
