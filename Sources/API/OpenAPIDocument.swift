@@ -787,7 +787,7 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
     put:
       operationId: replaceIPSets
-      summary: "Replace every set (`ipset destroy` then `ipset restore`) with `ipset restore` text: create (hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net; family, hashsize, maxelem, timeout, counters, comment, netmask), add, del, flush, destroy and rename lines, `-exist` per line. Whole or not at all; stored with the stack before it takes effect. A set the ruleset's `-m set` rules name must be created again (the kernel holds it). Element timeouts run on the stack's virtual clock; checkpoints keep counters and expiries."
+      summary: "Replace every set (`ipset destroy` then `ipset restore`) with `ipset restore` text: create (hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net; family, hashsize, maxelem, timeout, counters, comment, netmask), add, del, flush, destroy, rename and swap lines, `-exist` per line. Whole or not at all; stored with the stack before it takes effect. A set the ruleset's `-m set` rules name must be created again (the kernel holds it). Element timeouts run on the stack's virtual clock; checkpoints keep counters and expiries."
       requestBody:
         required: true
         content:

@@ -106,11 +106,16 @@ final class IPSetTests: XCTestCase {
         XCTAssertEqual(expr[1], .object([("xt", .object([("type", .string("match")), ("name", .string("set"))]))]))
     }
 
+    /// Save lines without initval (the kernel draws it at random).
+    static func strip(_ save: String) -> [String] {
+        save.split(separator: "\n").map { $0.replacingOccurrences(of: #" initval 0x[0-9a-f]{8}"#, with: "", options: .regularExpression) }
+    }
+
     static func save(_ text: String, advanceMs: UInt64 = 0) throws -> [String] {
         let s = try stack()
         s.setIPSets(try s.preparedIPSets(text, replace: true), generation: 1)
         _ = s.advance(toNs: advanceMs * 1_000_000)
-        return s.saveIPSets().split(separator: "\n").map { $0.replacingOccurrences(of: #" initval 0x[0-9a-f]{8}"#, with: "", options: .regularExpression) }
+        return strip(s.saveIPSets())
     }
 
     /// Elements and options as ipset 7.17 reads them and saves them back (each read off the real
@@ -179,7 +184,9 @@ final class IPSetTests: XCTestCase {
             ("create a hash:ip\nrename a verylongname_verylongname_123456", 2, "Syntax error: setname 'verylongname_verylongname_123456' is longer than 31 characters"),
             ("create o bitmap:port range 0-1000", 1, "not supported yet: ipset type bitmap:port"),
             ("create p hash:ip forceadd", 1, "not supported yet: ipset forceadd"),
-            ("create a hash:ip\nswap a a", 2, "not supported yet: ipset swap"),
+            ("create a hash:ip\ncreate c hash:net\nswap a c", 3, "The sets cannot be swapped: their type does not match"),
+            ("create a hash:ip\ncreate d hash:ip family inet6\nswap a d", 3, "The sets cannot be swapped: their type does not match"),
+            ("create a hash:ip\nswap a zz", 2, "Sets cannot be swapped: the second set does not exist"),
         ] as [(String, Int, String)] {
             XCTAssertThrowsError(try s.preparedIPSets(text, replace: false), text) {
                 let e = $0 as! IPSetError
@@ -192,6 +199,10 @@ final class IPSetTests: XCTestCase {
         // -exist: the same create again, an element again (its timeout renewed), a delete of none.
         s.setIPSets(try s.preparedIPSets("create a hash:ip timeout 9\nadd a 1.1.1.1\ncreate a hash:ip timeout 9 -exist\nadd a 1.1.1.1 timeout 60 -exist\ndel a 2.2.2.2 -!", replace: false), generation: 1)
         XCTAssertEqual(s.saveIPSets().split(separator: "\n").last, "add a 1.1.1.1 timeout 60")
+        // swap (read off ipset here): names and places exchanged, what each held stays with it.
+        s.setIPSets(try s.preparedIPSets("create a hash:ip\ncreate b hash:ip timeout 5\nadd a 1.1.1.1\nadd b 2.2.2.2\nswap a b", replace: true), generation: 2)
+        XCTAssertEqual(Self.strip(s.saveIPSets()), ["create a hash:ip family inet hashsize 1024 maxelem 65536 timeout 5 bucketsize 12", "add a 2.2.2.2 timeout 5",
+                                                   "create b hash:ip family inet hashsize 1024 maxelem 65536 bucketsize 12", "add b 1.1.1.1"])
     }
 
     /// libxt_set's refusals, with the column of the word at fault; a set named must exist.

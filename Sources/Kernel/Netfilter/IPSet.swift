@@ -287,6 +287,14 @@ public final class IPSets {
         byName[name] = nil
     }
 
+    /// Each takes the other's name and place.
+    func swap(_ a: String, _ b: String) {
+        guard let x = byName[a], let y = byName[b], x !== y else { return }
+        let ix = sets.firstIndex { $0 === x }!, iy = sets.firstIndex { $0 === y }!
+        sets[ix] = y.copy(name: a); sets[iy] = x.copy(name: b)
+        byName[a] = sets[ix]; byName[b] = sets[iy]
+    }
+
     func rename(_ from: String, _ to: String) {
         guard let s = byName[from] else { return }
         let r = s.copy(name: to)

@@ -1,8 +1,8 @@
 import NFTables
 import Wire
 
-/// `ipset restore` input and `ipset save` output (ipset 7.17): create, add, del, flush, destroy and
-/// rename lines, with `-exist` (`-!`) per line. A batch applies whole or not at all (ipset restore
+/// `ipset restore` input and `ipset save` output (ipset 7.17): create, add, del, flush, destroy,
+/// rename and swap lines, with `-exist` (`-!`) per line. A batch applies whole or not at all (ipset restore
 /// would keep the lines before a failing one).
 public enum IPSetText {
     /// libipset's ICMP names (lib/icmp.c), by type << 8 | code.
@@ -142,7 +142,12 @@ public enum IPSetText {
             guard !inUse.contains(s.name) else { throw IPSetError("Set cannot be renamed: it is in use by another system") }
             sets.rename(s.name, to)
         case "swap", "-W", "w":
-            throw IPSetError("not supported yet: ipset swap", unsupported: true)
+            // ip_set_swap: the two exchange names (and so what rules naming them see), in use or not.
+            let a = try set(w.next())
+            guard let bn = w.next() else { throw IPSetError("Syntax error: missing mandatory argument: setname") }
+            guard let b = sets[bn] else { throw IPSetError("Sets cannot be swapped: the second set does not exist") }
+            guard a.type == b.type, a.v6 == b.v6 else { throw IPSetError("The sets cannot be swapped: their type does not match") }
+            sets.swap(a.name, b.name)
         default:
             throw IPSetError("Syntax error: unknown command \(cmd)")
         }
