@@ -67,7 +67,9 @@ extension NFParser {
                 if let l3 = context.l3Dependency, l3 > d { context.l3Dependency = l3 - 1 }
             }
             if case .match(let sel, _, _, _) = stmt, let (d, nfproto) = context.nfprotoDependency {
-                let proto = sel.rawValue.prefix { $0 != " " }
+                // A conntrack address of the family implies it as well (`ct original ip saddr`).
+                let ctFamily = sel.rawValue.hasPrefix("ct ") ? sel.rawValue.split(separator: " ").dropFirst(2).first : nil
+                let proto = ctFamily ?? sel.rawValue.prefix { $0 != " " }
                 if nfproto == 2 ? (proto == "ip" || proto == "icmp") : (proto == "ip6" || proto == "icmpv6") {
                     stmts.remove(at: d)
                     context.nfprotoDependency = nil
@@ -465,7 +467,7 @@ extension NFParser {
         }
         // A selector: `ip saddr`, `tcp dport`, `meta mark`, bare `iifname`, `ct state`...
         var sel: NFSelector
-        if t.text == "ct", let s = try ctSelector() {
+        if t.text == "ct", let s = try ctSelector(context: context) {
             sel = s
         } else if t.text == "fib" {
             // `fib saddr . iif oif`: the words up to the result key name the lookup.

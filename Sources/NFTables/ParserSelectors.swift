@@ -40,7 +40,7 @@ extension NFParser {
     mutating func concatSelector(context: RuleContext) throws(NFSyntaxError) -> NFSelector {
         let t = tok
         guard t.kind == .word else { throw err("expected a selector") }
-        if t.text == "ct", let s = try ctSelector() { try context.check(s, at: t, self); return s }
+        if t.text == "ct", let s = try ctSelector(context: context) { try context.check(s, at: t, self); return s }
         if let fields = NFParser.selectorWords[t.text] {
             i += 1
             let ft = tok
@@ -119,14 +119,15 @@ extension NFParser {
 
     /// nft's ct keys (ct_key_tbl) without a model here yet, refused as not supported rather than unknown.
     static let ctKeysNotModelled: Set<String> = ["helper", "event", "id", "zone", "label", "secmark", "saddr", "daddr",
-                                                 "ip6 saddr", "ip6 daddr", "proto-src", "proto-dst", "expectation", "timeout"]
+                                                 "proto-src", "proto-dst", "expectation", "timeout"]
     /// Likewise nft's meta keys.
     static let metaKeysNotModelled: Set<String> = ["rtclassid", "ipsec", "secpath", "sdif", "sdifname", "ibrname", "obrname",
                                                    "ibriport", "obriport", "ibrpvid", "ibrvproto", "broute", "iifkind", "oifkind"]
 
     /// `ct [original|reply|both] KEY`, for the keys beyond state/status/mark/direction: the
     /// selector table holds them by their printed name (`ct original ip saddr`).
-    mutating func ctSelector() throws(NFSyntaxError) -> NFSelector? {
+    /// `ct original saddr` without ip or ip6 takes the family from an inet rule's `meta nfproto`.
+    mutating func ctSelector(context: RuleContext? = nil) throws(NFSyntaxError) -> NFSelector? {
         let start = i
         i += 1
         var dir = ""
@@ -138,6 +139,16 @@ extension NFParser {
         // nft lists `ct original protocol` as `ct protocol` (the protocol is the same both ways).
         if dir == "original " && key == "protocol" { dir = "" }
         if key == "ip6", tok.kind == .word, tok.text == "saddr" || tok.text == "daddr" { key += " " + tok.text; i += 1 }
+        if key == "saddr" || key == "daddr", !dir.isEmpty {
+            // nft: the family from the protocol context, else its refusal.
+            switch context?.nfprotoDependency?.nfproto {
+            case 2?: key = "ip " + key
+            case 10?: key = "ip6 " + key
+            default:
+                if context?.family == .inet { throw refused("cannot determine ip protocol version, use \"ip \(key)\" or \"ip6 \(key)\" instead", at: toks[start]) }
+                throw refused("specify either ip or ip6 for address matching", at: toks[start])
+            }
+        }
         if let s = NFSelector(rawValue: "ct " + dir + key) { return s }
         if dir.isEmpty, ["state", "status", "mark", "direction"].contains(key) { i = start; return nil }
         // Keys nft knows that the model does not read or set yet.

@@ -222,6 +222,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The packet's route (nft_rt): realm, next hop, the TCP MSS it allows, whether IPsec applies.
         Entry(name: "rt classid", bits: 32, kind: .name), Entry(name: "rt ip nexthop", bits: 32, kind: .ipv4),
         Entry(name: "rt ip6 nexthop", bits: 128, kind: .ipv6), key("rt mtu", 16), key("rt ipsec", 1),
+        // The IPv6 tuples of the connection (after the keys above, whose ids are fixed).
+        Entry(name: "ct original ip6 saddr", bits: 128, kind: .ipv6), Entry(name: "ct original ip6 daddr", bits: 128, kind: .ipv6),
+        Entry(name: "ct reply ip6 saddr", bits: 128, kind: .ipv6), Entry(name: "ct reply ip6 daddr", bits: 128, kind: .ipv6),
     ] + tcpOptions + sctpChunks + exthdrs + socketKeys + fibKeys
 
     /// `socket transparent|mark|wildcard` (nft_socket): keys of the socket the packet belongs to.

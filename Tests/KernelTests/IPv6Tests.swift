@@ -428,6 +428,33 @@ final class IPv6Tests: XCTestCase {
         }
     }
 
+    /// `ct original|reply ip6 saddr|daddr` read the connection's IPv6 tuples (nft_ct_get_eval); in
+    /// inet, `meta nfproto ipv4` gives a family-less `ct original saddr` its family, and nft lists
+    /// the pair as `ct original ip saddr`; without it nft's refusal.
+    func testConntrackIPv6Addresses() throws {
+        let s = try stack6()
+        s.loadRuleset(try NFParser.parse("""
+        table inet t {
+        \tchain input {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tct original ip6 saddr 2001:db8::9 counter
+        \t\tct reply ip6 saddr 2001:db8::1 counter
+        \t\tct original ip6 daddr 2001:db8::/64 counter
+        \t\tct original ip6 saddr 2001:db8::7 counter
+        \t\tmeta nfproto ipv4 ct original saddr 1.2.3.4 counter
+        \t}
+        }
+        """))
+        _ = s.inject(frame: frame6(.udp(UDPRepr(srcPort: 5000, dstPort: 9, payload: [1]))), device: s.devices[0])
+        let counters = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { String($0.drop { $0 == "\t" }) }
+        XCTAssertEqual(counters, ["ct original ip6 saddr 2001:db8::9 counter packets 1 bytes 49", "ct reply ip6 saddr 2001:db8::1 counter packets 1 bytes 49",
+                                  "ct original ip6 daddr 2001:db8::/64 counter packets 1 bytes 49", "ct original ip6 saddr 2001:db8::7 counter packets 0 bytes 0",
+                                  "ct original ip saddr 1.2.3.4 counter packets 0 bytes 0"])
+        XCTAssertThrowsError(try NFParser.parse("table inet t { chain c { ct original saddr ::1; }; }")) {
+            XCTAssertTrue("\($0)".contains("cannot determine ip protocol version"), "\($0)")
+        }
+    }
+
     /// IPv6 addresses in concatenations, anonymous and named verdict maps and named sets match.
     func testIPv6KeysInConcatenationsMapsAndSets() throws {
         let s = try stack6()

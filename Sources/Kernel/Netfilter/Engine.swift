@@ -641,6 +641,11 @@ extension Stack {
         switch sel.rawValue {
         case "ip6 saddr": return IPv6Address(array: skb.data, at: p.nh + 8).raw
         case "ip6 daddr": return IPv6Address(array: skb.data, at: p.nh + 24).raw
+        // nft_ct_get_eval: the IPv6 tuples of the packet's connection.
+        case "ct original ip6 saddr": return skb.conn.flatMap { $0.orig.v6 ? $0.orig.src : nil }
+        case "ct original ip6 daddr": return skb.conn.flatMap { $0.orig.v6 ? $0.orig.dst : nil }
+        case "ct reply ip6 saddr": return skb.conn.flatMap { $0.orig.v6 ? $0.reply.src : nil }
+        case "ct reply ip6 daddr": return skb.conn.flatMap { $0.orig.v6 ? $0.reply.dst : nil }
         default: return nil
         }
     }
