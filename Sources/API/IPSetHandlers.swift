@@ -12,8 +12,6 @@ extension App {
         }
     }
 
-    private func ipsetText(_ s: String) -> HTTPResponse { HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: s) }
-
     /// `ipset save [NAME]`.
     func saveIPSets(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
@@ -23,7 +21,7 @@ extension App {
             if let only, s.ipsets[only] == nil { throw Problem.notFound("The set with the given name does not exist") }
             return s.saveIPSets(only: only)
         }
-        return ipsetText(text)
+        return self.text(200, text)
     }
 
     /// PUT: the sets become what the text makes from none (`ipset destroy` then `ipset restore`);
@@ -43,7 +41,7 @@ extension App {
             c.ipsetsGeneration += 1
             return sets
         }, then: { (s: Stack, c: StackConfig, sets: IPSets) in s.setIPSets(sets, generation: c.ipsetsGeneration) })
-        return ipsetText(e.withStack { s in IPSetText.save(saved, now: s.clockNs) })
+        return self.text(200, e.withStack { s in IPSetText.save(saved, now: s.clockNs) })
     }
 
     /// As ipset restore reports it: the line and the message; what the model does not do is a 422.

@@ -778,29 +778,17 @@ paths:
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
-        '200':
-          description: ipset save text.
-          content:
-            text/plain:
-              schema: {type: string}
+        '200': {$ref: '#/components/responses/IPSetSave'}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
     put:
       operationId: replaceIPSets
       summary: "Replace every set (`ipset destroy` then `ipset restore`) with `ipset restore` text: create (hash:ip, hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net; family, hashsize, maxelem, timeout, counters, comment, netmask), add, del, flush, destroy, rename and swap lines, `-exist` per line. Whole or not at all; stored with the stack before it takes effect. A set the ruleset's `-m set` rules name must be created again (the kernel holds it). Element timeouts run on the stack's virtual clock; checkpoints keep counters and expiries."
-      requestBody:
-        required: true
-        content:
-          text/plain:
-            schema: {type: string, example: "create f2b-sshd hash:ip timeout 600\nadd f2b-sshd 198.18.0.9\n"}
+      requestBody: {$ref: '#/components/requestBodies/IPSetRestore'}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
-        '200':
-          description: The sets afterwards, as GET answers them.
-          content:
-            text/plain:
-              schema: {type: string}
+        '200': {$ref: '#/components/responses/IPSetSave'}
         '400': {$ref: '#/components/responses/IPSetRefused'}
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
@@ -810,19 +798,11 @@ paths:
     post:
       operationId: ipsetCommands
       summary: "`ipset restore` lines applied to the sets there are (`add f2b-sshd 198.18.0.20 timeout 600`, `del ...`, `flush`, `destroy NAME`): whole or not at all, stored with the stack. A set the ruleset names is not destroyed or renamed (\"Set cannot be destroyed: it is in use by a kernel component\")."
-      requestBody:
-        required: true
-        content:
-          text/plain:
-            schema: {type: string}
+      requestBody: {$ref: '#/components/requestBodies/IPSetRestore'}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
-        '200':
-          description: The sets afterwards, as GET answers them.
-          content:
-            text/plain:
-              schema: {type: string}
+        '200': {$ref: '#/components/responses/IPSetSave'}
         '400': {$ref: '#/components/responses/IPSetRefused'}
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
@@ -2156,6 +2136,13 @@ components:
       type: http
       scheme: bearer
       description: "The server's API token (--token or PACKETSTACK_TOKEN). Without one (loopback) nothing is asked; with one, requests that change anything need it, and reads too with --protect-reads. /healthz never does."
+  requestBodies:
+    IPSetRestore:
+      required: true
+      description: "`ipset restore` text."
+      content:
+        text/plain:
+          schema: {type: string, example: "create f2b-sshd hash:ip timeout 600\nadd f2b-sshd 198.18.0.9\n"}
   responses:
     Unauthorized:
       description: The server has an API token and the request carries none (WWW-Authenticate Bearer).
@@ -2215,6 +2202,11 @@ components:
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
+    IPSetSave:
+      description: "The sets as `ipset save` prints them (after the change, for PUT and POST)."
+      content:
+        text/plain:
+          schema: {type: string}
     IPSetRefused:
       description: "Refused as ipset refuses it: `line` and `ipset` (the message ipset restore prints); nothing changed."
       content:

@@ -27,7 +27,7 @@ extension App {
         router.add("GET", "/v1/stacks/{stack}/conntrack") { [unowned self] req, p throws(Problem) in try conntrack(req, p["stack"]!) }
     }
 
-    private func text(_ status: Int, _ s: String) -> HTTPResponse { HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: s) }
+    func text(_ status: Int, _ s: String) -> HTTPResponse { HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: s) }
 
     private func isJSON(_ req: HTTPRequest) -> Bool {
         req.header("content-type")?.lowercased().hasPrefix("application/json") ?? false

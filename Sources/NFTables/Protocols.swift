@@ -2,6 +2,11 @@
 /// with getprotobyname (names and aliases) and prints getprotobynumber's answer, the first name
 /// for a number (`ip` for 0, `ipcomp` for 108).
 extension NFConstants {
+    /// getprotobyname: a name or alias of /etc/protocols (nft's own `comp` is not one).
+    public static func getprotobyname(_ name: String) -> UInt64? { name == "comp" ? nil : protocols[name] }
+    /// getprotobynumber: the first name /etc/protocols gives a number.
+    public static func getprotobynumber(_ n: UInt64) -> String? { protocolNames[n] }
+
     static let etcProtocols: [(name: String, number: UInt64, aliases: [String])] = [
         ("ip", 0, ["IP"]), ("hopopt", 0, ["HOPOPT"]), ("icmp", 1, ["ICMP"]), ("igmp", 2, ["IGMP"]), ("ggp", 3, ["GGP"]),
         ("ipencap", 4, ["IP-ENCAP"]), ("st", 5, ["ST"]), ("tcp", 6, ["TCP"]), ("egp", 8, ["EGP"]), ("igp", 9, ["IGP"]),

@@ -143,6 +143,10 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     @inlinable public static var ctReplyZone: NFSelector { NFSelector(65) }
     @inlinable public static var ctLabel: NFSelector { NFSelector(75) }
     @inlinable public static var ipECN: NFSelector { NFSelector(76) }
+    /// The 128-bit keys the IPv6 path reads (their ids follow from the table's order).
+    public static let ip6Saddr = NFSelector(rawValue: "ip6 saddr")!, ip6Daddr = NFSelector(rawValue: "ip6 daddr")!
+    public static let ctOrigSaddr6 = NFSelector(rawValue: "ct original ip6 saddr")!, ctOrigDaddr6 = NFSelector(rawValue: "ct original ip6 daddr")!
+    public static let ctReplySaddr6 = NFSelector(rawValue: "ct reply ip6 saddr")!, ctReplyDaddr6 = NFSelector(rawValue: "ct reply ip6 daddr")!
     /// Conntrack accounting keys (bytes, packets, avgpkt in any direction): ids 66...74.
     public var isCtAccounting: Bool { (66...74).contains(id) }
 

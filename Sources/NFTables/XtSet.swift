@@ -26,7 +26,7 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
 
     /// As iptables-save prints it (libxt_set's set_printv4_save order).
     public var saveText: String {
-        var s = "-m set \(invert ? "! " : "")--match-set \(name) " + source.map { $0 ? "src" : "dst" }.joined(separator: ",")
+        var s = "-m set \(invert ? "! " : "")--match-set \(name) " + NFXtSetTarget.flagText(source)
         if returnNomatch { s += " --return-nomatch" }
         if !updateCounters { s += " ! --update-counters" }
         if !updateSubcounters { s += " ! --update-subcounters" }
@@ -39,7 +39,7 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
 
     /// The `-m set` matches of an iptables-save line, in order (the line as `saveText` wrote them).
     public static func fromSave(_ line: String) -> [NFXtSetMatch] {
-        let w = line.split(separator: " ").map(String.init)
+        let w = saveWords(line)
         var out: [NFXtSetMatch] = []
         var k = 0
         while k < w.count {
@@ -51,7 +51,7 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
                 let o = w[j]
                 if o == "!" { negate = true; j += 1; continue }
                 if o == "--match-set", j + 2 < w.count {
-                    m.name = w[j + 1]; m.source = w[j + 2].split(separator: ",").map { $0 == "src" }; m.invert = negate; j += 3
+                    m.name = w[j + 1]; m.source = flags(w[j + 2]); m.invert = negate; j += 3
                 } else if o == "--return-nomatch" { m.returnNomatch = true; j += 1 }
                 else if o == "--update-counters" { m.updateCounters = !negate; j += 1 }
                 else if o == "--update-subcounters" { m.updateSubcounters = !negate; j += 1 }
@@ -68,6 +68,27 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
         }
         return out
     }
+
+    /// The words of an iptables-save line; a quoted string (a comment, a log prefix) is one word,
+    /// so what it says is not read as options.
+    static func saveWords(_ line: String) -> [String] {
+        var out: [String] = [], cur = "", quoted = false, escaped = false
+        for c in line {
+            if escaped { cur.append(c); escaped = false; continue }
+            if quoted, c == "\\" { escaped = true; continue }
+            if c == "\"" { quoted.toggle(); cur.append(c); continue }
+            if c == " ", !quoted {
+                if !cur.isEmpty { out.append(cur); cur = "" }
+                continue
+            }
+            cur.append(c)
+        }
+        if !cur.isEmpty { out.append(cur) }
+        return out
+    }
+
+    /// `src,dst,...` as the save line writes them: true for src.
+    static func flags(_ w: String) -> [Bool] { w.split(separator: ",").map { $0 == "src" } }
 
     /// The rule's `xt match set` and `xt target SET` placeholders given the parameters its
     /// iptables line names.
@@ -99,13 +120,13 @@ public struct NFXtSetTarget: Sendable, Equatable, Hashable {
     public static func == (l: Self, r: Self) -> Bool { l.saveText == r.saveText }
     public func hash(into h: inout Hasher) { h.combine(saveText) }
 
-    static func flags(_ f: [Bool]) -> String { f.map { $0 ? "src" : "dst" }.joined(separator: ",") }
+    static func flagText(_ f: [Bool]) -> String { f.map { $0 ? "src" : "dst" }.joined(separator: ",") }
 
     /// As iptables-save prints it (libxt_set's set_target_save_v3 order).
     public var saveText: String {
         var s = "-j SET"
-        if let a = add { s += " --add-set \(a.name) \(Self.flags(a.source))" }
-        if let d = del { s += " --del-set \(d.name) \(Self.flags(d.source))" }
+        if let a = add { s += " --add-set \(a.name) \(Self.flagText(a.source))" }
+        if let d = del { s += " --del-set \(d.name) \(Self.flagText(d.source))" }
         if exist { s += " --exist" }
         if let t = timeout { s += " --timeout \(t)" }
         return s
@@ -113,14 +134,14 @@ public struct NFXtSetTarget: Sendable, Equatable, Hashable {
 
     /// The `-j SET` of an iptables-save line (as `saveText` wrote it).
     public static func fromSave(_ line: String) -> NFXtSetTarget? {
-        let w = line.split(separator: " ").map(String.init)
+        let w = NFXtSetMatch.saveWords(line)
         guard let j = w.firstIndex(of: "-j"), j + 1 < w.count, w[j + 1] == "SET" else { return nil }
         var t = NFXtSetTarget()
         var k = j + 2
         while k < w.count {
             switch w[k] {
-            case "--add-set" where k + 2 < w.count: t.add = (w[k + 1], w[k + 2].split(separator: ",").map { $0 == "src" }); k += 3
-            case "--del-set" where k + 2 < w.count: t.del = (w[k + 1], w[k + 2].split(separator: ",").map { $0 == "src" }); k += 3
+            case "--add-set" where k + 2 < w.count: t.add = (w[k + 1], NFXtSetMatch.flags(w[k + 2])); k += 3
+            case "--del-set" where k + 2 < w.count: t.del = (w[k + 1], NFXtSetMatch.flags(w[k + 2])); k += 3
             case "--exist": t.exist = true; k += 1
             case "--timeout" where k + 1 < w.count: t.timeout = UInt32(w[k + 1]); k += 2
             default: k += 1

@@ -236,6 +236,10 @@ final class IPSetTests: XCTestCase {
         XCTAssertEqual(back.tables[0].chains[0].rules[0].statements[0], .xtSet({
             var m = NFXtSetMatch(name: "a", source: [true, false, false]); m.returnNomatch = true; m.updateCounters = false; m.packets = (.gt, 5); return m
         }()))
+        // A comment that reads like options is one word of the line, not a match.
+        let commented = try IPTablesRestore.translate("*filter\n-A INPUT -m comment --comment \"x -m set --match-set b dst\" -m set --match-set a src\nCOMMIT\n", ipsets: ["a"])
+        let reread = try NFParser.parse(NFPrinter.ruleset(commented, handles: true, origins: true), checkpoint: true)
+        XCTAssertEqual(reread.tables[0].chains[0].rules[0].statements.first, .xtSet(NFXtSetMatch(name: "a", source: [true])))
         // nft itself reads no xt expressions.
         XCTAssertThrowsError(try NFParser.parse("table ip filter { chain INPUT { xt match set counter; }; }"))
     }

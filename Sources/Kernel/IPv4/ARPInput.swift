@@ -59,10 +59,10 @@ extension Stack {
         if case .stolen = end {} else { finish(skb, end) }
     }
 
-    /// `arp_solicit`: who-has for a next hop, from the device's address on that network.
-    func arp_solicit(_ target: IPv4Address, dev: Int, cause: SkBuff) {
-        let src = devices[dev].config.addresses.first(where: { $0.contains(target) })?.address ?? devices[dev].config.addresses.first?.address ?? .any
-        arp_send(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: target),
-                 dstMAC: .broadcast, dev: dev, cause: cause)
+    /// `arp_solicit`: who-has for a next hop, from the device's address on that network; to all,
+    /// or (NUD probing) to the neighbour's own MAC.
+    func arp_solicit(_ target: IPv4Address, dev: Int, to mac: MACAddress? = nil, cause: SkBuff?) {
+        arp_send(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: inet_select_addr(dev, target), targetMAC: .zero, targetIP: target),
+                 dstMAC: mac ?? .broadcast, dev: dev, cause: cause)
     }
 }

@@ -65,6 +65,8 @@ public final class FIB: @unchecked Sendable {
     }
 
     public func isLocal(_ a: IPv4Address) -> Bool { localIndex[UInt64(a.raw)].map { local[$0].type == .local } ?? false }
+    /// The local table's type for an address (local, broadcast), nil for any other.
+    public func localType(_ a: IPv4Address) -> RouteType? { localIndex[UInt64(a.raw)].map { local[$0].type } }
 }
 
 extension Stack {

@@ -246,9 +246,7 @@ extension Stack {
     /// while probing (arp_solicit sends to neigh->ha), from the device's address on its network.
     func neigh_timer_handler(device dev: Int, address a: IPv4Address) {
         neigh_timer(\.neighbours, a, dev: dev, retransNs: NeighbourTable<IPv4Address>.retransNs, timer: .neighTimer(device: dev, address: a.raw)) { mac in
-            let src = devices[dev].config.addresses.first(where: { $0.contains(a) })?.address ?? devices[dev].config.addresses.first?.address ?? .any
-            arp_send(ARPRepr(operation: ARPRepr.request, senderMAC: devices[dev].mac, senderIP: src, targetMAC: .zero, targetIP: a),
-                     dstMAC: mac ?? .broadcast, dev: dev, cause: nil)
+            arp_solicit(a, dev: dev, to: mac, cause: nil)
         }
     }
 

@@ -8,9 +8,14 @@ extension Stack {
         var gw = r.gateway
         // rt_bind_exception: a redirect's gateway for this destination, while it lasts.
         if gw != nil, !routeExceptions.isEmpty, let e = routeException(dst, now: clockNs), e.gateway != 0 { gw = IPv4Address(raw: e.gateway) }
-        let src = devices[r.dev].config.addresses.first(where: { $0.contains(gw ?? dst) })?.address
-            ?? devices[r.dev].config.addresses.first?.address ?? .any
-        return (r.dev, gw ?? dst, src)
+        return (r.dev, gw ?? dst, inet_select_addr(r.dev, gw ?? dst))
+    }
+
+    /// `inet_select_addr`: the device's address on the network of `dst`, else its first one
+    /// (0.0.0.0 for a device without any).
+    func inet_select_addr(_ dev: Int, _ dst: IPv4Address) -> IPv4Address {
+        let addresses = devices[dev].config.addresses
+        return addresses.first { $0.contains(dst) }?.address ?? addresses.first?.address ?? .any
     }
 
     /// `ip_output` → `ip_finish_output`: fragment what exceeds the MTU, then resolve the next hop.

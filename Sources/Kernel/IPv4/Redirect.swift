@@ -34,10 +34,7 @@ extension Stack {
             }
         }
         if let n = neighbours.lookup(newGw, dev: r.dev), n.state.isValid {
-            // update_or_create_fnhe: a learnt path MTU stays; the expiry is the newest one.
-            let old = routeException(daddr, now: now)
-            routeExceptions[daddr.raw] = RouteException(mtu: old?.mtu ?? 0, expires: now &+ Stack.ip_rt_gc_timeout, locked: old?.locked ?? false,
-                                                        gateway: newGw.raw)
+            update_or_create_fnhe(daddr, gateway: newGw, expires: now &+ Stack.ip_rt_gc_timeout, now: now)
             return "route to \(daddr) via \(newGw) for 300 s (redirected)"
         }
         if neighbours.startResolving(newGw, dev: r.dev) {
@@ -50,7 +47,6 @@ extension Stack {
     /// `inet_addr_type` in the local table: our address, a broadcast address, or unicast.
     func inet_addr_type(_ a: IPv4Address) -> RouteType {
         if a.raw == 0 || a.raw == 0xffff_ffff { return .broadcast }
-        if let e = fib.local.first(where: { $0.prefix.contains(a) }) { return e.type }
-        return .unicast
+        return fib.localType(a) ?? .unicast
     }
 }

@@ -47,8 +47,16 @@ extension Stack {
         var mtu = reported, locked = false
         if mtu < Stack.ip_rt_min_pmtu { locked = true; mtu = min(old, Stack.ip_rt_min_pmtu) }
         if let e = pmtuException(dst, now: now), e.mtu == mtu, !locked, now < e.expires - Stack.ip_rt_mtu_expires / 2 { return }
-        // update_or_create_fnhe: a redirect's gateway stays; the expiry is the newest one.
-        routeExceptions[dst.raw] = RouteException(mtu: mtu, expires: now &+ Stack.ip_rt_mtu_expires, locked: locked,
-                                                  gateway: routeException(dst, now: now)?.gateway ?? 0)
+        update_or_create_fnhe(dst, pmtu: (mtu, locked), expires: now &+ Stack.ip_rt_mtu_expires, now: now)
+    }
+
+    /// `update_or_create_fnhe`: the destination's exception gets the gateway or the path MTU given
+    /// and keeps the other (an expired one keeps nothing); its expiry is the newest one.
+    func update_or_create_fnhe(_ dst: IPv4Address, gateway: IPv4Address? = nil, pmtu: (mtu: Int, locked: Bool)? = nil, expires: UInt64, now: UInt64) {
+        var e = routeException(dst, now: now) ?? RouteException(mtu: 0, expires: 0, locked: false)
+        if let gateway { e.gateway = gateway.raw }
+        if let pmtu { e.mtu = pmtu.mtu; e.locked = pmtu.locked }
+        e.expires = expires
+        routeExceptions[dst.raw] = e
     }
 }

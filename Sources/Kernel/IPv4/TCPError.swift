@@ -84,12 +84,4 @@ extension Stack {
         c.sentLengths.replaceSubrange(first...last, with: pieces)
         return pieces.count
     }
-
-    /// The retransmit queue freed up to an ACK: `acked` bytes of data off its oldest segments.
-    func tcp_clean_rtx_queue(_ c: TCPConn, acked: Int) {
-        var left = acked
-        while left > 0, let n = c.sentLengths.first {
-            if n <= left { c.sentLengths.removeFirst(); left -= n } else { c.sentLengths[0] = n - left; left = 0 }
-        }
-    }
 }

@@ -52,6 +52,17 @@ extension Stack {
         return end
     }
 
+    /// `tcp_clean_rtx_queue`: the data an ACK covers leaves the send queue and its segments the
+    /// record of what is in flight.
+    func tcp_clean_rtx_queue(_ c: TCPConn, acked: Int) {
+        let n = min(acked, c.sendQueue.count)
+        c.sendQueue.removeFirst(n)
+        var left = n
+        while left > 0, let len = c.sentLengths.first {
+            if len <= left { c.sentLengths.removeFirst(); left -= len } else { c.sentLengths[0] = len - left; left = 0 }
+        }
+    }
+
     /// `tcp_ack`: an ACK of data not yet sent is refused (with an ACK); one of new data moves
     /// snd_una and frees what it covers, updates the peer's window, and may complete our FIN.
     /// Answers the path's end when processing stops here.
@@ -73,8 +84,7 @@ extension Stack {
         c.cwnd = min(c.cwnd + 1, 10)
         tcp_rearm_rto(c, now: clocks[skb.cpu])
         if let f = c.finSeq, !c.finAcked, seqAfter(s.ack, f) { c.finAcked = true; c.finSent = true; acked -= 1 }
-        tcp_clean_rtx_queue(c, acked: min(acked, c.sendQueue.count))
-        c.sendQueue.removeFirst(min(acked, c.sendQueue.count))
+        tcp_clean_rtx_queue(c, acked: acked)
         guard c.finAcked else { return nil }
         switch c.state {
         case .finWait1:

@@ -16,7 +16,8 @@ extension Stack {
             gw = IPv4Address(raw: hit.1)
         }
         guard p.ipv4, !skb.duplicated, let route = nf_dup_ipv4_route(gw, device: d.device) else { return true }
-        var bytes = [UInt8](repeating: 0, count: 14) + skb.data[skb.networkHeader..<skb.len]
+        var bytes = [UInt8](repeating: 0, count: 14)   // the MAC header neigh_output writes
+        bytes.append(contentsOf: skb.data[skb.networkHeader..<skb.len])
         let ihl = Int(bytes[14] & 0x0f) * 4
         bytes[14 + 6] |= 0x40
         if hook == .prerouting || hook == .input { bytes[14 + 8] &-= 1 }
@@ -30,20 +31,13 @@ extension Stack {
         return true
     }
 
-    /// The route a copy takes to `gw`: by `device` (its name) when given, else the FIB's; the
-    /// gateway itself is the next hop unless its own route has one.
+    /// The route a copy takes to `gw`: the output route's (the gateway itself the next hop unless
+    /// its own route has one), or by `device` when it names another (flowi4_oif: a gateway on that
+    /// device's link, or none).
     func nf_dup_ipv4_route(_ gw: IPv4Address, device: String?) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
-        guard let r = fib.lookup(gw), r.type == .unicast else { return nil }
-        var dev = r.dev, nexthop = r.gateway ?? gw
-        if let name = device {
-            guard let i = devices.firstIndex(where: { $0.name == name }) else { return nil }
-            if i != dev {
-                // flowi4_oif: a gateway on that device's link, or nothing.
-                guard devices[i].config.addresses.contains(where: { $0.contains(gw) }) else { return nil }
-                dev = i; nexthop = gw
-            }
-        }
-        let src = devices[dev].config.addresses.first { $0.contains(nexthop) }?.address ?? devices[dev].config.addresses.first?.address ?? .any
-        return (dev, nexthop, src)
+        guard !fib.isLocal(gw), let r = routeOutput(gw) else { return nil }
+        guard let name = device, devices[r.dev].name != name else { return r }
+        guard let i = devices.firstIndex(where: { $0.name == name }), devices[i].config.addresses.contains(where: { $0.contains(gw) }) else { return nil }
+        return (i, gw, inet_select_addr(i, gw))
     }
 }

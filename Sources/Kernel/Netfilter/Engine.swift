@@ -638,14 +638,14 @@ extension Stack {
     /// The 128-bit fields (IPv6 addresses); nil when the packet is not IPv6.
     func read6(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt128? {
         guard p.ipv6 else { return nil }
-        switch sel.rawValue {
-        case "ip6 saddr": return IPv6Address(array: skb.data, at: p.nh + 8).raw
-        case "ip6 daddr": return IPv6Address(array: skb.data, at: p.nh + 24).raw
+        switch sel {
+        case .ip6Saddr: return IPv6Address(array: skb.data, at: p.nh + 8).raw
+        case .ip6Daddr: return IPv6Address(array: skb.data, at: p.nh + 24).raw
         // nft_ct_get_eval: the IPv6 tuples of the packet's connection.
-        case "ct original ip6 saddr": return skb.conn.flatMap { $0.orig.v6 ? $0.orig.src : nil }
-        case "ct original ip6 daddr": return skb.conn.flatMap { $0.orig.v6 ? $0.orig.dst : nil }
-        case "ct reply ip6 saddr": return skb.conn.flatMap { $0.orig.v6 ? $0.reply.src : nil }
-        case "ct reply ip6 daddr": return skb.conn.flatMap { $0.orig.v6 ? $0.reply.dst : nil }
+        case .ctOrigSaddr6: return skb.conn.flatMap { $0.orig.v6 ? $0.orig.src : nil }
+        case .ctOrigDaddr6: return skb.conn.flatMap { $0.orig.v6 ? $0.orig.dst : nil }
+        case .ctReplySaddr6: return skb.conn.flatMap { $0.orig.v6 ? $0.reply.src : nil }
+        case .ctReplyDaddr6: return skb.conn.flatMap { $0.orig.v6 ? $0.reply.dst : nil }
         default: return nil
         }
     }

@@ -25,12 +25,13 @@ extension Stack {
     /// whole or not at all; the stack is unchanged until `setIPSets`. `own`: the model's own save
     /// text (config, checkpoints).
     public func preparedIPSets(_ text: String, replace: Bool, own: Bool = false) throws(IPSetError) -> IPSets {
-        // Replacing destroys every set first: one the ruleset names must be created again.
-        if replace, let gone = ipsetsInUse().sorted().first(where: { !Self.creates(text, $0) }) {
+        let inUse = ipsetsInUse()
+        let sets = try IPSetText.restore(text, onto: replace ? IPSets() : ipsets, inUse: replace ? [] : inUse, now: clockNs, seed: config.seed, own: own)
+        // Replacing destroys every set first: one the ruleset names must be there again.
+        if replace, let gone = inUse.sorted().first(where: { sets[$0] == nil }) {
             throw IPSetError("destroy \(gone): Set cannot be destroyed: it is in use by a kernel component")
         }
-        return try IPSetText.restore(text, onto: replace ? IPSets() : ipsets, inUse: replace ? [] : ipsetsInUse(), now: clockNs,
-                                     seed: config.seed, own: own)
+        return sets
     }
 
     /// The ipsets from now on; `generation` counts the changes stored (a checkpoint's sets are
@@ -38,13 +39,6 @@ extension Stack {
     public func setIPSets(_ sets: IPSets, generation: Int) {
         ipsets = sets
         ipsetsGeneration = generation
-    }
-
-    static func creates(_ text: String, _ name: String) -> Bool {
-        text.split(separator: "\n").contains { l in
-            let w = l.split(separator: " ")
-            return w.count >= 2 && ["create", "-N", "n"].contains(w[0]) && w[1] == name
-        }
     }
 
     /// `ipset save` (`own`: with each element's expiry in virtual ns).

@@ -18,11 +18,6 @@ public enum IPSetText {
         ("ip-header-bad", 0x0c00), ("required-option-missing", 0x0c01), ("timestamp-request", 0x0d00),
         ("timestamp-reply", 0x0e00), ("address-mask-request", 0x1100), ("address-mask-reply", 0x1200),
     ]
-    /// /etc/protocols names ipset prints and reads in `PROTO:PORT`.
-    static let protocols: [(String, UInt8)] = [
-        ("icmp", 1), ("igmp", 2), ("tcp", 6), ("udp", 17), ("ipv6", 41), ("gre", 47), ("esp", 50), ("ah", 51),
-        ("ipv6-icmp", 58), ("ospf", 89), ("pim", 103), ("vrrp", 112), ("l2tp", 115), ("sctp", 132), ("udplite", 136),
-    ]
     /// Types ipset knows that the model does not.
     static let otherTypes: Set<String> = ["bitmap:ip", "bitmap:ip,mac", "bitmap:port", "hash:mac", "hash:ip,mac", "hash:ip,mark",
                                           "hash:net,net", "hash:net,port,net", "hash:net,iface", "list:set"]
@@ -30,7 +25,6 @@ public enum IPSetText {
     struct Words {
         var w: [String]
         var k = 0
-        var done: Bool { k >= w.count }
         mutating func next() -> String? { guard k < w.count else { return nil }; k += 1; return w[k - 1] }
     }
 
@@ -237,12 +231,7 @@ public enum IPSetText {
             throw IPSetError("Syntax error: \(["", "Second", "Third"][parts.count]) element is missing from \(text).")
         }
         guard parts.count == s.type.dimension else { throw IPSetError("Syntax error: Elem separator in \(text), but settype \(s.type.rawValue) supports none.") }
-        var firsts: [(UInt128, UInt8)] = []
-        switch s.type {
-        case .hashIP: firsts = try addresses(parts[0], s)
-        case .hashNet, .hashNetPort: firsts = try networks(parts[0], s)
-        default: firsts = try addresses(parts[0], s)
-        }
+        let firsts = s.type.netDimension == 0 ? try networks(parts[0], s) : try addresses(parts[0], s)
         var ports: [(UInt8, UInt16)] = [(0, 0)]
         if s.type.hasPort { ports = try protoPorts(parts[1]) }
         var thirds: [(UInt128, UInt8)] = [(0, 0)]
@@ -301,8 +290,7 @@ public enum IPSetText {
             guard let len = UInt8(n), len <= host else { throw IPSetError("Syntax error: '\(n)' is out of range 0-\(host)") }
             guard len > 0 else { throw IPSetError("The value of the CIDR parameter of the IP address is invalid") }
             let lo = IPSet.mask(a, len, v6: v6)
-            let size: UInt128 = len == 0 ? (v6 ? ~0 : 0xffff_ffff) : (UInt128(1) << (host - len)) - 1
-            return (lo, lo | size)
+            return (lo, lo | ((UInt128(1) << (host - len)) - 1))
         }
         if !v6, let dash = t.firstIndex(of: "-") {
             let a = try parseAddress(String(t[..<dash]), v6: false), b = try parseAddress(String(t[t.index(after: dash)...]), v6: false)
@@ -321,14 +309,15 @@ public enum IPSetText {
             let len = host - UInt8((hi - lo + 1).bitWidth - (hi - lo + 1).leadingZeroBitCount - 1)
             return [(lo, len)]
         }
-        var (lo, hi) = try range(t, false)
+        let (first, last) = try range(t, false)
+        var lo = first
         var out: [(UInt128, UInt8)] = []
-        // ip_set_range_to_cidr: the largest aligned block from lo that stays within hi, repeated.
-        while lo <= hi {
+        // ip_set_range_to_cidr: the largest aligned block from lo that stays within the range, repeated.
+        while lo <= last {
             var len: UInt8 = 1
             while len < 32 {
                 let size = (UInt128(1) << (32 - len)) - 1
-                if lo & size == 0, lo | size <= hi { break }
+                if lo & size == 0, lo | size <= last { break }
                 len += 1
             }
             out.append((lo, len))
@@ -345,7 +334,9 @@ public enum IPSetText {
         if let colon = t.firstIndex(of: ":") {
             let p = String(t[..<colon])
             portText = String(t[t.index(after: colon)...])
-            guard let n = protocols.first(where: { $0.0 == p })?.1 ?? UInt8(p) else { throw IPSetError("Syntax error: cannot parse '\(p)' as a protocol") }
+            guard let n = NFConstants.getprotobyname(p).flatMap({ UInt8(exactly: $0) }) ?? UInt8(p) else {
+                throw IPSetError("Syntax error: cannot parse '\(p)' as a protocol")
+            }
             proto = n
         }
         switch proto {
@@ -365,7 +356,7 @@ public enum IPSetText {
             return (vals[0]...vals.last!).map { (proto, $0) }
         default:
             guard portText == "0" else {
-                throw IPSetError("Syntax error: Protocol \(protocols.first { $0.1 == proto }?.0 ?? String(proto)) can be used with pseudo port value 0 only.")
+                throw IPSetError("Syntax error: Protocol \(NFConstants.getprotobynumber(UInt64(proto)) ?? String(proto)) can be used with pseudo port value 0 only.")
             }
             return [(proto, 0)]
         }
@@ -418,11 +409,10 @@ public enum IPSetText {
     static func elementText(_ k: IPSetKey, _ s: IPSet) -> String {
         var t = s.type.netDimension == 0 ? netText(k.ip, k.cidr, s) : addressText(k.ip, v6: s.v6)
         guard s.type.hasPort else { return t }
-        let proto = protocols.first { $0.1 == k.proto }?.0 ?? String(k.proto)
         if k.proto == 1 {
             t += ",icmp:" + (icmpNames.first { $0.1 == k.port }?.0 ?? "\(k.port >> 8)/\(k.port & 0xff)")
         } else {
-            t += ",\(proto):\(k.port)"
+            t += ",\(NFConstants.getprotobynumber(UInt64(k.proto)) ?? String(k.proto)):\(k.port)"
         }
         switch s.type {
         case .hashIPPortIP: t += "," + addressText(k.ip2, v6: s.v6)
