@@ -27,9 +27,9 @@ class Server:
     def kill(self): self.proc.kill()
     def wait(self, timeout=None): return self.proc.wait(timeout=timeout)
 
-    def rss_mib(self):
+    def rss_mib(self, field="VmRSS"):
         with open(f"/proc/{self.proc.pid}/status") as f:
-            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+            return int(re.search(field + r":\s+(\d+)", f.read()).group(1)) / 1024
 
     def log_tail(self, n=12000):
         return b"".join(self.log)[-n:].decode(errors="replace")

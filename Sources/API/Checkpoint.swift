@@ -25,14 +25,14 @@ extension App {
             guard e.uses != e.usesCheckpointed, !e.deleted else { e.lock.unlock(); continue }
             let uses = e.uses
             let clock = e.stack.clockNs, text = e.stack.checkpointRuleset()
-            let conns = JSONValue.array(e.stack.conntrackRecords().map(Self.connDocument)).rendered()
+            let conns = e.stack.conntrackCheckpoint()
             let maps = Self.mapsDocument(e.stack.bpfMapContents()).rendered()
             let runtime = e.stack.runtimeState()
             // Read with the ruleset: a change stores its version under this lock.
             let version = Result { () throws(StoreError) -> Int in try store.latestRulesetVersion(stackID: e.record.id)?.version ?? 0 }
             e.lock.unlock()
             do {
-                try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text, conntrack: conns, bpfMaps: maps,
+                try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text, conntrack: .binary(conns), bpfMaps: maps,
                                                                    runtime: Self.runtimeDocument(runtime)))
                 e.lock.lock(); e.usesCheckpointed = uses; e.lock.unlock()
                 saved.append(e.record.name)
@@ -105,25 +105,6 @@ extension App {
         }
     }
 
-    /// A conntrack entry as the checkpoint stores it (addresses as hex: IPv4 in the low 32 bits).
-    static func connDocument(_ r: ConnRecord) -> JSONValue {
-        .object([("proto", .int(Int(r.proto))), ("v6", .bool(r.v6)), ("orig", tupleDocument(r.orig)), ("reply", tupleDocument(r.reply)),
-                 ("status", .int(Int(r.status))), ("mark", .int(Int(r.mark))), ("tcp", r.tcp.map { .string($0) } ?? .null),
-                 ("created", .int(Int(r.created))), ("expires", .int(Int(r.expires))),
-                 ("snat", natDocument(r.snat?.addr, r.snat?.port)), ("dnat", natDocument(r.dnat?.addr, r.dnat?.port))])
-    }
-
-    private static func hexText(_ a: UInt128) -> JSONValue { .string(String(a, radix: 16)) }
-
-    private static func tupleDocument(_ t: ConnRecord.Tuple) -> JSONValue {
-        .object([("src", hexText(t.src)), ("dst", hexText(t.dst)), ("sport", .int(Int(t.sport))), ("dport", .int(Int(t.dport)))])
-    }
-
-    private static func natDocument(_ addr: UInt128?, _ port: UInt16?) -> JSONValue {
-        guard let addr, let port else { return .null }
-        return .object([("addr", hexText(addr)), ("port", .int(Int(port)))])
-    }
-
     /// Map contents as the checkpoint stores them: `[{"dev", "map", "entries": [[key hex, [value hex per CPU]]]}]`.
     static func mapsDocument(_ maps: Stack.BPFMapContents) -> JSONValue {
         .array(maps.map { m in
@@ -146,7 +127,8 @@ extension App {
         }
     }
 
-    /// The entries of a stored checkpoint; one that does not read is left out.
+    /// The entries of a checkpoint stored as JSON (before the binary form: addresses as hex, IPv4
+    /// in the low 32 bits); one that does not read is left out.
     static func connRecords(_ text: String) -> [ConnRecord] {
         guard case .array(let items) = (try? JSONParser.parse(text)) ?? .null else { return [] }
         return items.compactMap { i in

@@ -76,7 +76,11 @@ final class Registry: @unchecked Sendable {
                     stack.loadRuleset(try NFParser.parse(latest.ruleset, checkpoint: true))
                 }
                 if let state {
-                    stack.restoreConntrack(App.connRecords(state.conntrack))
+                    switch state.conntrack {
+                    case .binary(let b):
+                        if !stack.restoreConntrack(checkpoint: b) { problems.append("stack \(rec.name): the checkpoint's conntrack table does not read; it starts empty") }
+                    case .json(let t): stack.restoreConntrack(App.connRecords(t))   // a checkpoint stored before the binary form
+                    }
                     stack.restoreBPFMaps(App.mapContents(state.bpfMaps))
                     if let r = App.runtime(state.runtime, stack: rec.name) { stack.restoreRuntime(r, ruleState: checkpointRuleset) }
                 }

@@ -86,17 +86,19 @@ public struct LinkRecord: Sendable, Equatable {
 
 /// A stack's runtime state as checkpointed: its virtual clock, its ruleset as it stands (live
 /// counters, quotas, set elements) grown from ruleset version `version` (0: none), and its
-/// conntrack entries and the contents of its XDP programs' maps (JSON, as the API encodes them).
+/// conntrack entries and the contents of its XDP programs' maps (as the API encodes them).
 public struct StackState: Sendable, Equatable {
+    /// The conntrack column: binary (Kernel's ConntrackCodec) since 2026-12; a JSON array before.
+    public enum Conntrack: Sendable, Equatable { case binary([UInt8]), json(String) }
     public var version: Int
     public var clockNs: UInt64
     public var ruleset: String
-    public var conntrack: String
+    public var conntrack: Conntrack
     public var bpfMaps: String
     /// Counters, neighbours, random state, rate limiters (JSON; "{}" when the checkpoint had none).
     public var runtime: String
     public var savedAt: String
-    public init(version: Int, clockNs: UInt64, ruleset: String, conntrack: String = "[]", bpfMaps: String = "[]", runtime: String = "{}", savedAt: String = "") {
+    public init(version: Int, clockNs: UInt64, ruleset: String, conntrack: Conntrack = .json("[]"), bpfMaps: String = "[]", runtime: String = "{}", savedAt: String = "") {
         self.version = version; self.clockNs = clockNs; self.ruleset = ruleset; self.conntrack = conntrack; self.bpfMaps = bpfMaps
         self.runtime = runtime; self.savedAt = savedAt
     }

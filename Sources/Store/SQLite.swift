@@ -119,6 +119,9 @@ final class Statement {
         try reset(values)
         while try step() {}
         sqlite3_reset(stmt)
+        // Bound values stay with the statement until cleared: a checkpoint's conntrack text would
+        // stay resident (SQLite's copy of it) until the next one.
+        sqlite3_clear_bindings(stmt)
     }
 
     /// Ends the current execution so the statement holds no read transaction open.
@@ -128,6 +131,7 @@ final class Statement {
     func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
     func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
     func optInt(_ col: Int32) -> Int64? { isNull(col) ? nil : int(col) }
+    func isBlob(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_BLOB }
     func blob(_ col: Int32) -> [UInt8]? {
         guard !isNull(col) else { return nil }
         let n = Int(sqlite3_column_bytes(stmt, col))

@@ -182,9 +182,13 @@ public final class Store: @unchecked Sendable {
     /// Stores a stack's checkpoint (replacing the one before).
     public func saveState(stackID: Int64, _ st: StackState) throws(StoreError) {
         try locked { () throws(StoreError) in
-            try saveStateStmt.run([.int(stackID), .int(Int64(st.version)), .int(Int64(bitPattern: st.clockNs)), .text(st.ruleset), .text(st.conntrack),
+            try saveStateStmt.run([.int(stackID), .int(Int64(st.version)), .int(Int64(bitPattern: st.clockNs)), .text(st.ruleset), Self.value(st.conntrack),
                                    .text(st.bpfMaps), .text(Timestamp.now()), .text(st.runtime)])
         }
+    }
+
+    private static func value(_ c: StackState.Conntrack) -> Statement.Value {
+        switch c { case .binary(let b): .blob(b); case .json(let t): .text(t) }
     }
 
     /// A stack's last checkpoint, if any.
@@ -194,7 +198,7 @@ public final class Store: @unchecked Sendable {
             defer { stateStmt.done() }
             guard try stateStmt.step() else { return nil }
             return StackState(version: Int(stateStmt.int(0)), clockNs: UInt64(bitPattern: stateStmt.int(1)), ruleset: stateStmt.text(2) ?? "",
-                              conntrack: stateStmt.text(3) ?? "[]", bpfMaps: stateStmt.text(5) ?? "[]",
+                              conntrack: stateStmt.isBlob(3) ? .binary(stateStmt.blob(3) ?? []) : .json(stateStmt.text(3) ?? "[]"), bpfMaps: stateStmt.text(5) ?? "[]",
                               runtime: stateStmt.text(6) ?? "{}", savedAt: stateStmt.text(4) ?? "")
         }
     }

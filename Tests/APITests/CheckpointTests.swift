@@ -1,6 +1,8 @@
 import API
 import Foundation
 import JSON
+import Kernel
+import Store
 import XCTest
 
 /// A stack's runtime state survives a restart through its checkpoint: the virtual clock, rule and
@@ -64,6 +66,39 @@ final class CheckpointTests: AppTestCase {
         let changed = call("GET", "/v1/stacks/h/ruleset").raw
         XCTAssertTrue(changed.contains("quota 2000 bytes"), changed)
         XCTAssertEqual(clock(), clockBefore)   // the clock from the checkpoint still
+    }
+
+    /// The table is stored in its binary form; a checkpoint stored before it (a JSON array) still
+    /// restores, and one that does not read leaves the table empty and says so at start-up.
+    func testConntrackCheckpointsOfEitherFormRestore() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.two).status, 200)
+        let conntrack = call("GET", "/v1/stacks/h/conntrack").raw
+        XCTAssertEqual(app.checkpoint(), ["h"])
+        let id = try XCTUnwrap(try store.stacks().first { $0.name == "h" }?.id)
+        var st = try XCTUnwrap(try store.state(stackID: id))
+        guard case .binary(let bytes) = st.conntrack else { return XCTFail("\(st.conntrack)") }
+        XCTAssertEqual(bytes.count, 4 + 2 * 100)
+
+        // The same entries as the JSON the checkpoint wrote before (addresses in hex).
+        let probe = try Stack(config: StackConfig(name: "p"))
+        XCTAssertTrue(probe.restoreConntrack(checkpoint: bytes))
+        let json = "[" + probe.conntrackRecords().map { r in
+            let t = { (t: ConnRecord.Tuple) in #"{"src":"\#(String(t.src, radix: 16))","dst":"\#(String(t.dst, radix: 16))","sport":\#(t.sport),"dport":\#(t.dport)}"# }
+            return #"{"proto":\#(r.proto),"v6":false,"orig":\#(t(r.orig)),"reply":\#(t(r.reply)),"status":\#(r.status),"mark":0,"tcp":null,"created":\#(r.created),"expires":\#(r.expires),"snat":null,"dnat":null}"#
+        }.joined(separator: ",") + "]"
+        st.conntrack = .json(json)
+        try store.saveState(stackID: id, st)
+        try reopen()
+        XCTAssertEqual(app.loadProblems, [])
+        XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw, conntrack)
+
+        st.conntrack = .binary(Array(bytes.dropLast()))
+        try store.saveState(stackID: id, st)
+        try reopen()
+        XCTAssertEqual(app.loadProblems, ["stack h: the checkpoint's conntrack table does not read; it starts empty"])
+        XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw, "")   // conntrack -L of an empty table
     }
 
     /// A fork is a copy at this moment (document, clock, ruleset with its state, conntrack) that

@@ -46,4 +46,35 @@ final class ConntrackTableTests: XCTestCase {
         XCTAssertEqual(table.count, 0)
         XCTAssertTrue(table.all.isEmpty)
     }
+    /// The checkpoint's binary form gives back every kind of entry as it was (TCP state, IPv6,
+    /// ICMP, both NAT bindings, marks, times) in its order; bytes that are not one restore nothing.
+    func testTheCheckpointFormRestoresEveryEntry() throws {
+        let s = try makeStack()
+        let v4 = { (a: UInt32, b: UInt32, sp: UInt16, dp: UInt16) in ConnRecord.Tuple(src: UInt128(a), dst: UInt128(b), sport: sp, dport: dp) }
+        let a6: UInt128 = 0x2001_0db8 << 96 | 7, b6: UInt128 = 0x2001_0db8 << 96 | 1
+        let records = [
+            ConnRecord(proto: 6, v6: false, orig: v4(0xc612_0009, 0xc612_0001, 40000, 80), reply: v4(0x0a00_0005, 0xc612_0009, 8080, 40000),
+                       status: 0x1ae, mark: 0xdead_beef, tcp: "ESTABLISHED", created: 5, expires: 432_000_000_000_005, snat: nil, dnat: (0x0a00_0005, 8080)),
+            ConnRecord(proto: 17, v6: false, orig: v4(0x0a00_0002, 0x0808_0808, 5353, 53), reply: v4(0x0808_0808, 0xc612_0001, 53, 61000),
+                       status: 0x9a, mark: 0, tcp: nil, created: 7, expires: 30_000_000_007, snat: (0xc612_0001, 61000), dnat: nil),
+            ConnRecord(proto: 1, v6: false, orig: v4(1, 2, 77, 8), reply: v4(2, 1, 77, 0), status: 8, mark: 1, tcp: nil, created: 9, expires: 30_000_000_009, snat: nil, dnat: nil),
+            ConnRecord(proto: 6, v6: true, orig: .init(src: a6, dst: b6, sport: 1, dport: 22), reply: .init(src: b6, dst: a6, sport: 22, dport: 1),
+                       status: 8, mark: 0, tcp: "SYN_SENT", created: 11, expires: 120_000_000_011, snat: (b6, 2), dnat: (a6, 3)),
+        ]
+        s.restoreConntrack(records)
+        XCTAssertEqual(s.conntrackRecords(), records)
+        let bytes = s.conntrackCheckpoint()
+        XCTAssertEqual(bytes.count, 4 + 4 * 100 + 4 * 18)
+        XCTAssertEqual(Array(bytes[0..<8]), Array("PSC1".utf8) + [6, 2 | 8, 2, 0])   // TCP, state and DNAT; ESTABLISHED is state 2
+        let back = try makeStack()
+        XCTAssertTrue(back.restoreConntrack(checkpoint: bytes))
+        XCTAssertEqual(back.conntrackRecords(), records)
+        XCTAssertEqual(back.conntrackListing, s.conntrackListing)
+        XCTAssertEqual(back.conntrackCheckpoint(), bytes)
+        for damaged in [Array(bytes.dropLast()), Array("PSC2".utf8) + bytes.dropFirst(4), Array(bytes[0..<5]) + [0x10] + bytes.dropFirst(6)] {
+            let none = try makeStack()
+            XCTAssertFalse(none.restoreConntrack(checkpoint: damaged))
+            XCTAssertEqual(none.conntrackRecords(), [])
+        }
+    }
 }
