@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -150,6 +150,50 @@ def data_maps():
         pkt("eth1", "reply from 198.18.1.2: un-DNATed", {"src": "198.18.1.2", "dst": "198.18.0.1"}, TCP(sport=80, dport=5000, flags="SA", seq=9, ack=2)),
     ], {"net.ipv4.ip_forward": 1})
 
+CT_ZONES = """table ip raw {
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		ip ttl 33 ct zone set 1
+		ip ttl 33 ct zone set 7
+		ip ttl 34 ct original zone set 2
+		ip ttl 35 ct reply zone set 3
+		ip ttl 36 ct zone set meta mark map { 0x00000000 : 4, 0x00000001 : 5 }
+	}
+}
+table ip filter {
+	chain fw {
+		type filter hook forward priority filter; policy accept;
+		ct zone set 9
+		ct zone 1 counter
+		ct zone 4 counter
+		ct original zone 2 counter
+		ct reply zone 2 counter
+		ct reply zone 3 counter
+		ct original zone 3 counter
+		ct zone 0 counter
+		ct state new counter
+		ct state established counter
+	}
+}
+"""
+
+def ct_zones():
+    # Conntrack zones (nft_ct's zone template, set before conntrack at priority raw): the same tuple
+    # is two connections in two zones; a reply without the zone is a new connection unless the
+    # zone was only the original direction's. The first `ct zone set` wins, one after conntrack
+    # does nothing.
+    a, r = "198.18.0.1", "198.18.1.2"
+    write("ct_zones_1", "ct zone set, ct original|reply zone set and ct zone set from a map before conntrack; ct [original|reply] zone read after", CT_ZONES, [
+        pkt("eth0", "ttl 33: zone 1 (the second set does nothing), a new connection, forwarded", {"src": a, "dst": r, "ttl": 33}, UDP(sport=1000, dport=5000), b"a"),
+        pkt("eth0", "the same tuple, ttl 64: zone 0, a second connection", {"src": a, "dst": r}, UDP(sport=1000, dport=5000), b"b"),
+        pkt("eth1", "the reply without a zone: the zone-0 connection's reply", {"src": r, "dst": a}, UDP(sport=5000, dport=1000), b"c"),
+        pkt("eth0", "ttl 33 again: zone 1's connection, still unreplied", {"src": a, "dst": r, "ttl": 33}, UDP(sport=1000, dport=5000), b"d"),
+        pkt("eth0", "ttl 34: original-direction zone 2", {"src": a, "dst": r, "ttl": 34}, UDP(sport=1001, dport=5001), b"e"),
+        pkt("eth1", "its reply without a zone: the reply direction is zone 0, so it is the connection's reply", {"src": r, "dst": a}, UDP(sport=5001, dport=1001), b"f"),
+        pkt("eth1", "ttl 35 from the receiver: reply-direction zone 3 on a new connection", {"src": r, "dst": a, "ttl": 35}, UDP(sport=5002, dport=1002), b"g"),
+        pkt("eth0", "ttl 36: zone from the mark map (mark 0: zone 4)", {"src": a, "dst": r, "ttl": 36}, UDP(sport=1003, dport=5003), b"h"),
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -159,3 +203,4 @@ if __name__ == "__main__":
     arch(open(os.path.join(rulesets, "arch.nft")).read())
     meters()
     data_maps()
+    ct_zones()

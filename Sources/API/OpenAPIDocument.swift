@@ -1726,6 +1726,9 @@ paths:
                         assured: {type: boolean}
                         mark: {type: integer}
                         use: {type: integer}
+                        zone: {type: integer, description: "The conntrack zone of both directions (`ct zone set`), as conntrack -L prints zone=; absent for zone 0."}
+                        zone_orig: {type: integer, description: "The zone of the original direction alone (`ct original zone set`), conntrack -L's zone-orig=."}
+                        zone_reply: {type: integer, description: "The zone of the reply direction alone (`ct reply zone set`), conntrack -L's zone-reply=."}
         '404': {$ref: '#/components/responses/NotFound'}
   /v1/links:
     post:

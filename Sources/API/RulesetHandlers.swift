@@ -390,6 +390,12 @@ extension App {
             o.set("state", e.state.map { .string($0) } ?? .null)
             o.set("original", tuple(e.original)); o.set("reply", tuple(e.reply))
             o.set("unreplied", e.unreplied); o.set("assured", e.assured); o.set("mark", e.mark); o.set("use", e.use)
+            switch e.zone {
+            case .both(let z)?: o.set("zone", z)
+            case .original(let z)?: o.set("zone_orig", z)
+            case .reply(let z)?: o.set("zone_reply", z)
+            case nil: break
+            }
             return o.value
         }))]))
     }

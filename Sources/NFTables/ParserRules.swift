@@ -544,13 +544,15 @@ extension NFParser {
         if isWord("set") {
             i += 1
             let vt = tok
-            if sel != .mark && sel != .ctMark && sel != .priority {
+            // `ct [original|reply] zone set`: the zone of a conntrack template (16 bits).
+            let zone = sel == .ctZone || sel == .ctOrigZone || sel == .ctReplyZone
+            if sel != .mark && sel != .ctMark && sel != .priority && !zone {
                 // The kernel writes TCP option fields of 2 or 4 bytes only (EOPNOTSUPP for others).
                 if let o = sel.tcpOption, !sel.isWritable, o.bitLength > 0 {
                     throw refused("Could not process rule: Operation not supported", at: t)
                 }
                 guard sel.isWritable else {
-                    throw unsupported("setting \(sel.printed) (meta mark, ct mark, meta priority, header fields and TCP option fields can be set)", at: vt)
+                    throw unsupported("setting \(sel.printed) (meta mark, ct mark, ct zone, meta priority, header fields and TCP option fields can be set)", at: vt)
                 }
                 // A header field takes one constant (nft refuses a set, a range or a prefix here).
                 // `tcp option maxseg size set rt mtu`: MSS clamping to the route.
@@ -598,13 +600,14 @@ extension NFParser {
             if paren { i += 1 }
             if isWord("meta") || isWord("ct") || isWord("mark") {
                 let st = tok
+                if zone { throw refused("datatype mismatch: expected integer, expression has type packet mark", at: st) }
                 let w = try word("a source")
                 let key = w == "mark" ? "mark" : try word("mark")
                 guard key == "mark" else { throw unsupported("\(w) \(key) as a value (meta mark and ct mark are modelled)", at: st) }
                 source = w == "ct" ? .ctMark : .mark
             } else {
                 if paren { throw err("expected meta mark or ct mark") }
-                let v = try scalar(for: sel == .priority ? .priority : .mark)
+                let v = try scalar(for: sel == .priority ? .priority : zone ? sel : .mark)
                 guard case .range(let n, let hi, _) = v, n == hi, n <= UInt64(UInt32.max) else { throw err("expected a value", at: vt) }
                 xor = UInt32(n)
                 mask = 0

@@ -267,6 +267,26 @@ final class RulesetAPITests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/h/clock", #"{"advance_ns":21000000000}"#).status, 200)
         XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw, "")
     }
+
+    /// Zones as conntrack -L prints them (zone= after the mark, zone-orig= and zone-reply= in
+    /// their tuple) and in the JSON. (The earlier entries are a few µs of virtual time older: 29 s left.)
+    func testConntrackZonesListing() throws {
+        let rules = "table ip raw { chain pre { type filter hook prerouting priority raw; udp sport 9 ct zone set 7; udp sport 10 ct original zone set 8; udp sport 11 ct reply zone set 9; }; }"
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", rules, type: "text/plain").status, 200)
+        for port in [9, 10, 11, 12] {
+            XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.udp53.replacingOccurrences(of: #""sport":9"#, with: #""sport":\#(port)"#)).status, 200)
+        }
+        XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw, """
+            udp      17 29 src=198.18.0.1 dst=198.18.0.2 sport=9 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=9 mark=0 zone=7 use=1
+            udp      17 29 src=198.18.0.1 dst=198.18.0.2 sport=10 dport=53 zone-orig=8 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=10 mark=0 use=1
+            udp      17 29 src=198.18.0.1 dst=198.18.0.2 sport=11 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=11 zone-reply=9 mark=0 use=1
+            udp      17 30 src=198.18.0.1 dst=198.18.0.2 sport=12 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=12 mark=0 use=1
+
+            """)
+        guard case .array(let items) = call("GET", "/v1/stacks/h/conntrack", accept: "application/json").json?["items"] ?? .null else { return XCTFail("no items") }
+        XCTAssertEqual(items.map { e in ["zone", "zone_orig", "zone_reply"].map { e[$0] } },
+                       [[.int(7), nil, nil], [nil, .int(8), nil], [nil, nil, .int(9)], [nil, nil, nil]])
+    }
 }
 
 enum NFTablesRendering {

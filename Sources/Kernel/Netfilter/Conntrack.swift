@@ -10,10 +10,13 @@ struct CTTuple: Hashable {
     var sport: UInt16, dport: UInt16
     var proto: UInt8
     var v6 = false
-    init(proto: UInt8, src: UInt128, dst: UInt128, sport: UInt16, dport: UInt16, v6: Bool = false) {
+    /// The zone id this direction's tuple is kept under (`nf_ct_zone_id`; 0 without zones): the
+    /// same tuple in two zones is two connections. Fits the tuple's padding (40 bytes either way).
+    var zone: UInt16 = 0
+    init(proto: UInt8, src: UInt128, dst: UInt128, sport: UInt16, dport: UInt16, v6: Bool = false, zone: UInt16 = 0) {
         srcLo = UInt64(truncatingIfNeeded: src); srcHi = UInt64(truncatingIfNeeded: src >> 64)
         dstLo = UInt64(truncatingIfNeeded: dst); dstHi = UInt64(truncatingIfNeeded: dst >> 64)
-        self.proto = proto; self.sport = sport; self.dport = dport; self.v6 = v6
+        self.proto = proto; self.sport = sport; self.dport = dport; self.v6 = v6; self.zone = zone
     }
     /// Addresses: an IPv4 one in the low 32 bits, or an IPv6 one (`v6`).
     var src: UInt128 {
@@ -31,7 +34,7 @@ struct CTTuple: Hashable {
         h = (h ^ srcHi ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
         h = (h ^ dstLo ^ (h >> 32)) &* 0x94D0_49BB_1331_11EB
         h = (h ^ dstHi ^ (h >> 29)) &* 0x9E37_79B9_7F4A_7C15
-        h ^= UInt64(sport) << 24 | UInt64(dport) << 8 | UInt64(proto) | (v6 ? 1 << 40 : 0)
+        h ^= UInt64(sport) << 24 | UInt64(dport) << 8 | UInt64(proto) | (v6 ? 1 << 40 : 0) | UInt64(zone) << 41
         h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
         return h ^ (h >> 30)
     }
@@ -43,15 +46,27 @@ struct CTTuple: Hashable {
     /// TCP and UDP: the tuples NAT gives new ports (ICMP ids are left as they are).
     var hasPorts: Bool { proto == IPProtocol.tcp || proto == IPProtocol.udp }
     /// The source half (`same_src`): protocol, address and port.
-    var sourceKey: CTTuple { CTTuple(proto: proto, src: src, dst: 0, sport: sport, dport: 0, v6: v6) }
-    /// The reply direction; an echo request's reply is an echo reply (`invmap`).
-    var inverted: CTTuple {
-        if proto == IPProtocol.icmp { return CTTuple(proto: proto, src: dst, dst: src, sport: sport, dport: dport == 8 ? 0 : dport == 0 ? 8 : dport) }
-        if proto == IPProtocol.icmpv6 {
-            return CTTuple(proto: proto, src: dst, dst: src, sport: sport, dport: dport == 128 ? 129 : dport == 129 ? 128 : dport, v6: v6)
+    var sourceKey: CTTuple { CTTuple(proto: proto, src: src, dst: 0, sport: sport, dport: 0, v6: v6, zone: zone) }
+    /// The reply direction (`nf_ct_invert_tuple`; an echo request's reply is an echo reply), kept
+    /// under zone id `zone`.
+    func inverted(zone: UInt16) -> CTTuple {
+        if proto == IPProtocol.icmp {
+            return CTTuple(proto: proto, src: dst, dst: src, sport: sport, dport: dport == 8 ? 0 : dport == 0 ? 8 : dport, zone: zone)
         }
-        return CTTuple(proto: proto, src: dst, dst: src, sport: dport, dport: sport, v6: v6)
+        if proto == IPProtocol.icmpv6 {
+            return CTTuple(proto: proto, src: dst, dst: src, sport: sport, dport: dport == 128 ? 129 : dport == 129 ? 128 : dport, v6: v6, zone: zone)
+        }
+        return CTTuple(proto: proto, src: dst, dst: src, sport: dport, dport: sport, v6: v6, zone: zone)
     }
+}
+
+/// A conntrack zone (`struct nf_conntrack_zone`): its id and the directions it applies to
+/// (NF_CT_ZONE_DIR_ORIG 1, NF_CT_ZONE_DIR_REPL 2; both unless `ct original|reply zone set`).
+struct CTZone: Equatable {
+    var id: UInt16 = 0
+    var dir: UInt8 = 3
+    /// `nf_ct_zone_id`: the id a direction's tuple is kept under.
+    func id(reply: Bool) -> UInt16 { dir & (reply ? 2 : 1) != 0 ? id : 0 }
 }
 
 /// TCP conntrack states (nf_conntrack_proto_tcp.c), printed as `conntrack -L` prints them.
@@ -77,6 +92,8 @@ public final class Conn {
     var seq: UInt64 = 0
     /// In the table (set by insert, cleared by remove).
     var confirmedInTable = false
+    /// The zone it was made in (from the packet's template, `ct zone set`).
+    var zone = CTZone()
     /// NAT bindings live apart: most connections have none, and two inline bindings cost 64 bytes each.
     private var nat: NATBindings?
     /// NAT decided on the first packet: new source (SNAT) and destination (DNAT) of the original direction.
@@ -94,7 +111,12 @@ public final class Conn {
         nat = n
         return n
     }
-    init(orig: CTTuple) { self.orig = orig; self.reply = orig.inverted }
+    init(orig: CTTuple, zone: CTZone = CTZone()) {
+        self.orig = orig
+        self.orig.zone = zone.id(reply: false)
+        reply = orig.inverted(zone: zone.id(reply: true))
+        self.zone = zone
+    }
 }
 
 final class NATBindings {
@@ -306,6 +328,9 @@ extension Stack {
     @discardableResult
     func nf_conntrack_in(_ skb: SkBuff, hook: NFHook) -> Bool {
         guard skb.ctInfo != .untracked, skb.conn == nil else { return true }
+        // A `ct zone set` template gives the zone the packet is looked up and tracked in.
+        let zone = skb.ctTemplate ?? CTZone()
+        skb.ctTemplate = nil
         guard let (tuple, quoted) = ctTuple(skb) else { skb.ctInfo = .invalid; return true }
         let now = clockNs
         if tuple.v6 && tuple.proto == IPProtocol.icmpv6 && quoted == nil {
@@ -314,14 +339,14 @@ extension Stack {
         }
         if let inner = quoted {
             // An ICMP error about a tracked flow is RELATED to it.
-            if let (c, _) = lookupConn(inner, now: now) { skb.conn = c; skb.ctInfo = .related } else { skb.ctInfo = .invalid }
+            if let (c, _) = lookupConn(inner, zone: zone, now: now, replyID: false) { skb.conn = c; skb.ctInfo = .related } else { skb.ctInfo = .invalid }
             return true
         }
         let th = tuple.v6 ? (ipv6_skip_exthdr(skb.data, from: skb.networkHeader, end: skb.len)?.offset ?? skb.len)
             : skb.networkHeader + Int(skb.data[skb.networkHeader] & 0x0f) * 4
         let tcpFlags: UInt8? = tuple.proto == IPProtocol.tcp && skb.len >= th + 14 ? skb.data[th + 13] : nil
         if let f = tcpFlags, !Stack.tcpFlagsValid(f) { skb.ctInfo = .invalid; return true }
-        if let (c, isReply) = lookupConn(tuple, now: now) {
+        if let (c, isReply) = lookupConn(tuple, zone: zone, now: now) {
             if let f = tcpFlags, !tcpTrack(c, flags: f, reply: isReply) { skb.ctInfo = .invalid; return true }
             if isReply { c.status |= IPS.seenReply }
             if c.tcp == .CLOSE && c.status & IPS.assured == 0 {
@@ -349,7 +374,7 @@ extension Stack {
             conntrackEarlyDrops += 1
         }
         // A new connection (unconfirmed until the packet survives its hooks).
-        let c = Conn(orig: tuple)
+        let c = Conn(orig: tuple, zone: zone)
         c.created = now
         if let f = tcpFlags {
             let syn = f & 0x02 != 0, ack = f & 0x10 != 0, rst = f & 0x04 != 0, fin = f & 0x01 != 0
@@ -365,8 +390,21 @@ extension Stack {
         return true
     }
 
-    private func lookupConn(_ t: CTTuple, now: UInt64) -> (Conn, Bool)? {
-        guard let (c, r) = conntrack.lookup(t) else { return nil }
+    /// `resolve_normal_ct`'s lookup: the tuple under the zone's original-direction id, then under
+    /// its reply-direction id; a hit counts only where the entry's id for the direction it was
+    /// found in is the packet zone's (`nf_ct_zone_equal`). An ICMP error's quoted tuple is looked
+    /// up under the first id alone (`nf_conntrack_find_get`).
+    private func lookupConn(_ t: CTTuple, zone: CTZone, now: UInt64, replyID: Bool = true) -> (Conn, Bool)? {
+        var key = t
+        key.zone = zone.id(reply: false)
+        var hit = conntrack.lookup(key)
+        if let (_, r) = hit, r, zone.id(reply: true) != key.zone { hit = nil }
+        if hit == nil, replyID, zone.id(reply: true) != key.zone {
+            key.zone = zone.id(reply: true)
+            hit = conntrack.lookup(key)
+            if let (_, r) = hit, !r { hit = nil }
+        }
+        guard let (c, r) = hit else { return nil }
         if c.expires <= now { conntrack.remove(c); return nil }
         return (c, r)
     }
@@ -413,7 +451,8 @@ extension Stack {
             ConntrackEntry(protocol: [6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"][Int(c.orig.proto)] ?? "unknown", protonum: Int(c.orig.proto),
                            timeout: Int((c.expires - now) / 1_000_000_000), state: c.tcp?.rawValue,
                            original: ConntrackEntry.Tuple(c.orig), reply: ConntrackEntry.Tuple(c.reply),
-                           unreplied: c.status & IPS.seenReply == 0, assured: c.status & IPS.assured != 0, mark: Int(c.mark), use: 1)
+                           unreplied: c.status & IPS.seenReply == 0, assured: c.status & IPS.assured != 0, mark: Int(c.mark), use: 1,
+                           zone: ConntrackEntry.Zone(c.zone))
         }
     }
 }
@@ -445,14 +484,28 @@ public struct ConntrackEntry: Sendable, Equatable {
     public var original: Tuple, reply: Tuple
     public var unreplied: Bool, assured: Bool
     public var mark: Int, use: Int
+    /// The zone, as ctnetlink gives it: both directions' (CTA_ZONE), or one direction's alone
+    /// (CTA_TUPLE_ZONE in that tuple); none for zone 0.
+    public enum Zone: Sendable, Equatable {
+        case both(Int), original(Int), reply(Int)
+        init?(_ z: CTZone) {
+            guard z.id != 0 else { return nil }
+            switch z.dir { case 1: self = .original(Int(z.id)); case 2: self = .reply(Int(z.id)); default: self = .both(Int(z.id)) }
+        }
+    }
+    public var zone: Zone?
 
     public var line: String {
         var s = `protocol`.padding(toLength: max(8, `protocol`.count), withPad: " ", startingAt: 0) + " \(protonum) \(timeout) "
         if let state { s += state + " " }
         s += original.text + " "
+        if case .original(let z) = zone { s += "zone-orig=\(z) " }
         if unreplied { s += "[UNREPLIED] " }
         s += reply.text + " "
+        if case .reply(let z) = zone { s += "zone-reply=\(z) " }
         if assured { s += "[ASSURED] " }
-        return s + "mark=\(mark) use=\(use)"
+        s += "mark=\(mark) "
+        if case .both(let z) = zone { s += "zone=\(z) " }
+        return s + "use=\(use)"
     }
 }

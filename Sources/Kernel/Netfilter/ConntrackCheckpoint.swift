@@ -12,15 +12,17 @@ public struct ConnRecord: Sendable, Equatable {
     public var tcp: String?
     public var created: UInt64, expires: UInt64
     public var snat: (addr: UInt128, port: UInt16)?, dnat: (addr: UInt128, port: UInt16)?
+    /// The conntrack zone and the directions it applies to (1 original, 2 reply, 3 both).
+    public var zone: UInt16, zoneDir: UInt8
     public init(proto: UInt8, v6: Bool, orig: Tuple, reply: Tuple, status: UInt32, mark: UInt32, tcp: String?, created: UInt64, expires: UInt64,
-                snat: (addr: UInt128, port: UInt16)?, dnat: (addr: UInt128, port: UInt16)?) {
+                snat: (addr: UInt128, port: UInt16)?, dnat: (addr: UInt128, port: UInt16)?, zone: UInt16 = 0, zoneDir: UInt8 = 3) {
         self.proto = proto; self.v6 = v6; self.orig = orig; self.reply = reply; self.status = status; self.mark = mark; self.tcp = tcp
-        self.created = created; self.expires = expires; self.snat = snat; self.dnat = dnat
+        self.created = created; self.expires = expires; self.snat = snat; self.dnat = dnat; self.zone = zone; self.zoneDir = zoneDir
     }
     public static func == (a: ConnRecord, b: ConnRecord) -> Bool {
         a.proto == b.proto && a.v6 == b.v6 && a.orig == b.orig && a.reply == b.reply && a.status == b.status && a.mark == b.mark && a.tcp == b.tcp
             && a.created == b.created && a.expires == b.expires && a.snat?.addr == b.snat?.addr && a.snat?.port == b.snat?.port
-            && a.dnat?.addr == b.dnat?.addr && a.dnat?.port == b.dnat?.port
+            && a.dnat?.addr == b.dnat?.addr && a.dnat?.port == b.dnat?.port && a.zone == b.zone && a.zoneDir == b.zoneDir
     }
 }
 
@@ -32,7 +34,8 @@ extension Stack {
             ConnRecord(proto: c.orig.proto, v6: c.orig.v6,
                        orig: .init(src: c.orig.src, dst: c.orig.dst, sport: c.orig.sport, dport: c.orig.dport),
                        reply: .init(src: c.reply.src, dst: c.reply.dst, sport: c.reply.sport, dport: c.reply.dport),
-                       status: c.status, mark: c.mark, tcp: c.tcp?.rawValue, created: c.created, expires: c.expires, snat: c.snat, dnat: c.dnat)
+                       status: c.status, mark: c.mark, tcp: c.tcp?.rawValue, created: c.created, expires: c.expires, snat: c.snat, dnat: c.dnat,
+                       zone: c.zone.id, zoneDir: c.zone.dir)
         }
     }
 
@@ -40,8 +43,9 @@ extension Stack {
     /// An entry whose TCP state this model does not know is left out.
     public func restoreConntrack(_ records: [ConnRecord]) {
         for r in records {
-            let c = Conn(orig: CTTuple(proto: r.proto, src: r.orig.src, dst: r.orig.dst, sport: r.orig.sport, dport: r.orig.dport, v6: r.v6))
-            c.reply = CTTuple(proto: r.proto, src: r.reply.src, dst: r.reply.dst, sport: r.reply.sport, dport: r.reply.dport, v6: r.v6)
+            let zone = CTZone(id: r.zone, dir: r.zoneDir)
+            let c = Conn(orig: CTTuple(proto: r.proto, src: r.orig.src, dst: r.orig.dst, sport: r.orig.sport, dport: r.orig.dport, v6: r.v6), zone: zone)
+            c.reply = CTTuple(proto: r.proto, src: r.reply.src, dst: r.reply.dst, sport: r.reply.sport, dport: r.reply.dport, v6: r.v6, zone: zone.id(reply: true))
             if let t = r.tcp { guard let st = TCPCTState(rawValue: t) else { continue }; c.tcp = st }
             c.status = r.status; c.mark = r.mark; c.created = r.created; c.expires = r.expires
             c.snat = r.snat; c.dnat = r.dnat
@@ -51,9 +55,10 @@ extension Stack {
 }
 
 /// The table as a checkpoint stores it: "PSC1", then each live connection in insertion order as
-/// a little-endian record: protocol, flags (1 IPv6, 2 TCP state, 4 SNAT, 8 DNAT), TCP state,
-/// a zero byte, status, mark, created and expiry (virtual ns), both tuples (source, destination,
-/// 16 bytes each; ports), then the SNAT and DNAT bindings the flags announce (address, port).
+/// a little-endian record: protocol, flags (1 IPv6, 2 TCP state, 4 SNAT, 8 DNAT, 16 zone), TCP
+/// state, a zero byte, status, mark, created and expiry (virtual ns), both tuples (source,
+/// destination, 16 bytes each; ports), then what the flags announce: the SNAT and DNAT bindings
+/// (address, port) and the zone (id, directions).
 /// Written straight from the table: a million connections as JSON took a gigabyte while the
 /// checkpoint ran and held the stack's lock for seconds; this is 100 bytes a connection.
 enum ConntrackCodec {
@@ -71,12 +76,14 @@ enum ConntrackCodec {
             let snat = c.snat, dnat = c.dnat
             if snat != nil { flags |= 4 }
             if dnat != nil { flags |= 8 }
+            if c.zone != CTZone() { flags |= 16 }
             out.append(c.orig.proto); out.append(flags)
             out.append(c.tcp.flatMap { tcpStates.firstIndex(of: $0) }.map(UInt8.init) ?? 0); out.append(0)
             put(&out, c.status); put(&out, c.mark); put(&out, c.created); put(&out, c.expires)
             put(&out, c.orig); put(&out, c.reply)
             if let snat { put(&out, snat.addr); put(&out, snat.port) }
             if let dnat { put(&out, dnat.addr); put(&out, dnat.port) }
+            if flags & 16 != 0 { put(&out, c.zone.id); out.append(c.zone.dir) }
         }
         return out
     }
@@ -90,7 +97,8 @@ enum ConntrackCodec {
             guard r.left >= fixedSize else { return nil }
             let proto = r.u8(), flags = r.u8(), tcp = r.u8(), _ = r.u8()
             let v6 = flags & 1 != 0
-            guard flags & 0xf0 == 0, Int(tcp) < tcpStates.count, r.left >= fixedSize - 4 + (flags & 4 != 0 ? natSize : 0) + (flags & 8 != 0 ? natSize : 0) else { return nil }
+            let extra = (flags & 4 != 0 ? natSize : 0) + (flags & 8 != 0 ? natSize : 0) + (flags & 16 != 0 ? 3 : 0)
+            guard flags & 0xe0 == 0, Int(tcp) < tcpStates.count, r.left >= fixedSize - 4 + extra else { return nil }
             let status: UInt32 = r.int(), mark: UInt32 = r.int(), created: UInt64 = r.int(), expires: UInt64 = r.int()
             let o = CTTuple(proto: proto, src: r.u128(), dst: r.u128(), sport: r.int(), dport: r.int(), v6: v6)
             let c = Conn(orig: o)
@@ -99,6 +107,11 @@ enum ConntrackCodec {
             if flags & 2 != 0 { c.tcp = tcpStates[Int(tcp)] }
             if flags & 4 != 0 { c.snat = (r.u128(), r.int()) }
             if flags & 8 != 0 { c.dnat = (r.u128(), r.int()) }
+            if flags & 16 != 0 {
+                let zone = CTZone(id: r.int(), dir: r.u8())
+                guard (1...3).contains(zone.dir) else { return nil }
+                c.zone = zone; c.orig.zone = zone.id(reply: false); c.reply.zone = zone.id(reply: true)
+            }
             conns.append(c)
         }
         return conns

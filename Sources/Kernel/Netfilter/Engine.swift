@@ -260,8 +260,18 @@ extension Stack {
         switch key {
         case .mark: skb.mark = v
         case .ctMark: skb.conn?.mark = v
+        case .ctZone, .ctOrigZone, .ctReplyZone: nft_ct_set_zone_eval(key, UInt16(truncatingIfNeeded: v), skb)
         default: skb.priority = v
         }
+    }
+
+    /// `nft_ct_set_zone_eval`: a packet conntrack has not seen gets a template with the zone (for
+    /// both directions, or the one named); its state reads new. A packet with a conntrack entry,
+    /// untracked, or already holding a template is left as it is.
+    private func nft_ct_set_zone_eval(_ key: NFSelector, _ id: UInt16, _ skb: SkBuff) {
+        guard skb.conn == nil, skb.ctTemplate == nil, skb.ctInfo != .untracked else { return }
+        skb.ctTemplate = CTZone(id: id, dir: key == .ctOrigZone ? 1 : key == .ctReplyZone ? 2 : 3)
+        skb.ctInfo = .new
     }
 
     enum RuleVerdict: Equatable {
@@ -440,8 +450,8 @@ extension Stack {
                     : .dnat(addr: d.addr, addrHi: d.addrHi, port: d.port, portHi: d.portHi, flags: m.flags)
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .notrack:
-                skb.ctInfo = .untracked
-                skb.conn = nil
+                // nft_notrack_eval: a packet conntrack has seen (or with a zone template) is left alone.
+                if skb.conn == nil, skb.ctTemplate == nil { skb.ctInfo = .untracked }
             case .verdict(let v):
                 return .nf(v)
             case .vmap(let sel, let entries) where sel.isAddress6:
@@ -582,7 +592,10 @@ extension Stack {
         // Before confirmation the kernel's ct->timeout is still relative, so nf_ct_expires reads 0.
         case .ctExpiration:
             return skb.conn.map { $0.status & IPS.confirmed == 0 || $0.expires <= clocks[skb.cpu] ? 0 : ($0.expires - clocks[skb.cpu]) / 1_000_000 }
-        case .ctZone, .ctOrigZone, .ctReplyZone: return skb.conn == nil ? nil : 0
+        // nft_ct_get_eval reads the entry's zone, or a template's before conntrack ran.
+        case .ctZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id) }
+        case .ctOrigZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: false)) }
+        case .ctReplyZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: true)) }
         case .ctLabel: return nil
         case _ where sel.isFib: return p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p)
         case _ where sel.isRoute: return nft_rt_get_eval(sel, skb, p)

@@ -58,11 +58,12 @@ extension Stack {
         var current = c.orig
         if let d = c.dnat { current.dst = d.addr; current.dport = d.port }
         if r.flags.contains(.netmap), let (lo, hi) = r.addrs { r.addrs = nft_nat_setup_netmap(source ? current.src : current.dst, lo, hi) }
-        let t = get_unique_tuple(current, r, source: source)
+        let replyZone = c.zone.id(reply: true)
+        let t = get_unique_tuple(current, r, source: source, replyZone: replyZone)
         // A tuple still in use is a clash the conntrack insert refuses: the packet is dropped.
-        if t.hasPorts && conntrack.lookup(t.inverted) != nil { return .nf(.drop) }
+        if nf_nat_used_tuple(t, replyZone: replyZone) { return .nf(.drop) }
         if source { c.snat = (t.src, t.sport) } else { c.dnat = (t.dst, t.dport) }
-        c.reply = t.inverted
+        c.reply = t.inverted(zone: replyZone)
         c.status |= source ? IPS.srcNAT : IPS.dstNAT
         return .nf(.accept)
     }
@@ -79,8 +80,12 @@ extension Stack {
     /// when it is in the range and free, unless a random flag asks otherwise; then pick the address
     /// (`find_best_ips_proto`) and, if the port is out of range or taken, a free one.
     /// ICMP ids are not remapped here, so ICMP keeps its id.
-    func get_unique_tuple(_ orig: CTTuple, _ r: NATRange, source: Bool) -> CTTuple {
-        func used(_ t: CTTuple) -> Bool { t.hasPorts && conntrack.lookup(t.inverted) != nil }
+    /// `nf_nat_used_tuple`: another connection already answers to the reply this tuple would have
+    /// (in the connection's zone).
+    func nf_nat_used_tuple(_ t: CTTuple, replyZone: UInt16) -> Bool { t.hasPorts && conntrack.lookup(t.inverted(zone: replyZone)) != nil }
+
+    func get_unique_tuple(_ orig: CTTuple, _ r: NATRange, source: Bool, replyZone: UInt16) -> CTTuple {
+        func used(_ t: CTTuple) -> Bool { nf_nat_used_tuple(t, replyZone: replyZone) }
         func portInRange(_ t: CTTuple) -> Bool {
             guard let (lo, hi) = r.ports, t.hasPorts else { return true }
             let p = source ? t.sport : t.dport
@@ -102,7 +107,7 @@ extension Stack {
                 return t
             }
         }
-        if t.hasPorts { nf_nat_l4proto_unique_tuple(&t, r, source: source) }
+        if t.hasPorts { nf_nat_l4proto_unique_tuple(&t, r, source: source, replyZone: replyZone) }
         return t
     }
 
@@ -155,7 +160,7 @@ extension Stack {
     /// for destination NAT without a random flag), at most 128 then half as many again; no range
     /// given, a source port stays in its class (1-511, 600-1023, 1024-65535) and a destination
     /// port cannot change.
-    private func nf_nat_l4proto_unique_tuple(_ t: inout CTTuple, _ r: NATRange, source: Bool) {
+    private func nf_nat_l4proto_unique_tuple(_ t: inout CTTuple, _ r: NATRange, source: Bool, replyZone: UInt16) {
         let key = source ? t.sport : t.dport
         let min: UInt32, size: UInt32
         if let (lo, hi) = r.ports {
@@ -170,7 +175,7 @@ extension Stack {
             for _ in 0..<attempts {
                 let port = UInt16(min + UInt32(off) % size)
                 if source { t.sport = port } else { t.dport = port }
-                if conntrack.lookup(t.inverted) == nil { return }
+                if !nf_nat_used_tuple(t, replyZone: replyZone) { return }
                 off &+= 1
             }
             if attempts >= size || attempts < 16 { return }
