@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -194,6 +194,32 @@ def ct_zones():
         pkt("eth0", "ttl 36: zone from the mark map (mark 0: zone 4)", {"src": a, "dst": r, "ttl": 36}, UDP(sport=1003, dport=5003), b"h"),
     ], {"net.ipv4.ip_forward": 1})
 
+OSF = """table inet f {
+	chain in {
+		type filter hook input priority filter; policy accept;
+		osf name "unknown" counter
+		osf name "Linux" counter
+		osf ttl skip version "unknown" counter
+		osf name != "Linux" counter
+		osf name { "Linux", "unknown" } counter
+		ct mark set osf name map { "unknown" : 0x00000001 }
+		ct mark 0x00000001 counter
+	}
+}
+"""
+
+def osf():
+    # Passive OS fingerprinting (nft_osf) on a kernel with no fingerprints loaded (nfnl_osf never
+    # run): a TCP SYN is "unknown", anything else breaks the rule.
+    d = "198.18.0.2"
+    write("osf_1", "osf name/version with no fingerprints loaded: SYNs read unknown, other packets break the rule", OSF, [
+        pkt("eth0", "TCP SYN to 22: unknown (then a reset)", {"src": "198.18.0.1", "dst": d}, TCP(sport=1000, dport=22, flags="S", seq=1)),
+        pkt("eth0", "TCP SYN with options, ttl 128: still unknown", {"src": "198.18.0.1", "dst": d, "ttl": 128},
+            TCP(sport=1001, dport=22, flags="S", seq=1, window=64240, options=[("MSS", 1460), ("NOP", None), ("WScale", 8), ("NOP", None), ("NOP", None), ("SAckOK", b"")])),
+        pkt("eth0", "TCP ACK: not a SYN, every osf rule breaks", {"src": "198.18.0.1", "dst": d}, TCP(sport=1002, dport=22, flags="A", seq=1, ack=1)),
+        pkt("eth0", "UDP: not TCP, every osf rule breaks", {"src": "198.18.0.1", "dst": d}, UDP(sport=1003, dport=9), b"u"),
+    ])
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -204,3 +230,4 @@ if __name__ == "__main__":
     meters()
     data_maps()
     ct_zones()
+    osf()

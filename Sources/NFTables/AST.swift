@@ -219,6 +219,15 @@ public enum NFStatement: Sendable, Equatable {
         return false
     }
 
+    /// An osf key anywhere in the statement (nft_osf_validate: input, prerouting and forward of ip and inet).
+    public var readsOSF: Bool {
+        switch self {
+        case .match(let s, _, _, _), .vmap(let s, _): return s.isOSF
+        case .setMapped(_, let keys, _): return keys.contains { $0.isOSF }
+        default: return false
+        }
+    }
+
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {
         switch self {

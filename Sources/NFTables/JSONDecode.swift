@@ -168,6 +168,10 @@ extension NFJSON {
             return "rt \(fam)\(try str(r["key"], path + "/rt/key"))"
         }
         if case .string(let k) = l["socket"]?["key"] ?? .null { return "socket \(k)" }
+        if let o = l["osf"] {
+            // {"osf": {"key": "name", "ttl": "loose"}}
+            return "osf " + ((try? str(o["ttl"], "")).map { "ttl \($0) " } ?? "") + (try str(o["key"], path + "/osf/key"))
+        }
         if let f = l["fib"] {
             guard case .array(let flags) = f["flags"] ?? .null else { throw NFJSONError(path: path + "/fib/flags", message: "expected an array") }
             let words = try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/fib/flags/\(k)") }
@@ -211,7 +215,7 @@ extension NFJSON {
         switch v {
         case .bool(let b): return b ? "exists" : "missing"
         case .int(let n): return String(n)
-        case .string(let s): return sel == .iifname || sel == .oifname ? "\"\(s)\"" : s
+        case .string(let s): return sel == .iifname || sel == .oifname || sel?.isOSF == true ? "\"\(s)\"" : s
         case .array(let a): return try a.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/\(k)") }.joined(separator: ",")
         case .object:
             if let p = v["prefix"] {

@@ -89,6 +89,10 @@ public enum NFJSON {
             return .object([("fib", .object([("result", .string(words.last!)), ("flags", .array(words.dropLast().map { .string($0) }))]))])
         }
         if sel.isSocket { return .object([("socket", .object([("key", .string(parts[1]))]))]) }
+        if sel.isOSF {
+            // {"osf": {"key": "name"}}, with "ttl": "loose" or "skip" when given.
+            return .object([("osf", .object([("key", .string(parts.last!))] + (parts.count == 4 ? [("ttl", .string(parts[2]))] : [])))])
+        }
         if sel.exthdr != nil {
             // {"exthdr": {"name": "rt", "field": "type"}}; presence: {"exthdr": {"name": "hbh"}}.
             let o: [(String, JSONValue)] = parts[0] == "exthdr" ? [("name", .string(parts[1]))] : [("name", .string(parts[0])), ("field", .string(parts[1]))]

@@ -44,6 +44,9 @@ extension NFParser {
             if stmt.readsSocket, let b = t.chains[ci].base, ![.prerouting, .input, .output].contains(b.hook) || t.family == .netdev {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }
+            if stmt.readsOSF, t.family != .ip && t.family != .inet || t.chains[ci].base.map({ ![.input, .prerouting, .forward].contains($0.hook) }) ?? false {
+                throw refused("Could not process rule: Operation not supported", at: st)
+            }
             if let b = t.chains[ci].base, ![.forward, .output, .postrouting].contains(b.hook), stmt.readsRouteMTU {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }
@@ -504,6 +507,8 @@ extension NFParser {
             let m = try presence(s)
             try context.check(s, at: t, self)
             return m
+        } else if t.text == "osf" {
+            sel = try osfSelector()
         } else if t.text == "rt" {
             sel = try rtSelector(table: table, context: context)
             if sel.rawValue == "rt ipsec" { return try presence(sel) }

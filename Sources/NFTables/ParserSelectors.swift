@@ -41,6 +41,7 @@ extension NFParser {
         let t = tok
         guard t.kind == .word else { throw err("expected a selector") }
         if t.text == "ct", let s = try ctSelector(context: context) { try context.check(s, at: t, self); return s }
+        if t.text == "osf" { return try osfSelector() }
         if let fields = NFParser.selectorWords[t.text] {
             i += 1
             let ft = tok
@@ -115,6 +116,23 @@ extension NFParser {
             return s
         }
         return NFSelector(rawValue: "\(list) \(name)")!
+    }
+
+    /// `osf [ttl loose|skip] name|version`.
+    mutating func osfSelector() throws(NFSyntaxError) -> NFSelector {
+        i += 1
+        var ttl = ""
+        if isWord("ttl") {
+            i += 1
+            let tt = tok
+            let w = try word("loose or skip")
+            guard w == "loose" || w == "skip" else { throw refused("invalid ttl option", at: tt) }
+            ttl = "ttl \(w) "
+        }
+        let kt = tok
+        let key = try word("name or version")
+        guard let s = NFSelector(rawValue: "osf \(ttl)\(key)") else { throw err("expected name or version", at: kt) }
+        return s
     }
 
     /// nft's ct keys (ct_key_tbl) without a model here yet, refused as not supported rather than unknown.

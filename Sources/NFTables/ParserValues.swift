@@ -62,6 +62,7 @@ extension NFParser {
         }
         if t.kind == .string {
             if t.text.isEmpty && (sel == .iifname || sel == .oifname) { throw refused("Empty string is not allowed", at: t) }
+            if sel.isOSF, t.text.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
             i += 1
             return .string(t.text)
         }
@@ -147,7 +148,10 @@ extension NFParser {
             let isProtocol = [NFSelector.ipProtocol, .l4proto, .ctProtocol].contains(sel) || sel.rawValue.hasSuffix(" nexthdr")
             return .range(n, n, text: sel.isPort ? String(n) : isProtocol ? NFPrinter.number(n, sel) : w)
         }
-        if sel == .iifname || sel == .oifname || sel == .iif || sel == .oif { return .string(w) }
+        if sel.isString {
+            if sel.isOSF, w.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
+            return .string(w)
+        }
         // nft asks getaddrinfo for a port name it does not know, and repeats its answer.
         if sel.isPort { throw NFSyntaxError(line: t.line, column: t.column, message: "Could not resolve service: Servname not supported for ai_socktype", length: t.width) }
         throw err("unknown value \(w) for \(sel.rawValue)", at: t)
@@ -177,7 +181,7 @@ extension NFParser {
 
     /// Statements and expressions of nft 1.0.6 the model does not act on yet.
     static let notModelled: Set<String> = [
-        "rt0", "rt2", "srh", "tproxy", "synproxy", "osf", "ipsec", "rt",
+        "rt0", "rt2", "srh", "tproxy", "synproxy", "ipsec", "rt",
         "meter", "fwd", "vlan", "arp", "gre", "gretap", "vxlan", "geneve", "cgroupv2", "flow",
         "reset", "secmark", "xt", "last", "inner",
     ]

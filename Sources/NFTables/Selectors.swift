@@ -229,7 +229,21 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The IPv6 tuples of the connection (after the keys above, whose ids are fixed).
         Entry(name: "ct original ip6 saddr", bits: 128, kind: .ipv6), Entry(name: "ct original ip6 daddr", bits: 128, kind: .ipv6),
         Entry(name: "ct reply ip6 saddr", bits: 128, kind: .ipv6), Entry(name: "ct reply ip6 daddr", bits: 128, kind: .ipv6),
-    ] + tcpOptions + sctpChunks + exthdrs + socketKeys + fibKeys
+    ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + fibKeys
+
+    /// `osf [ttl loose|skip] name|version` (nft_osf): the OS passive fingerprinting guesses from a
+    /// TCP SYN, a string of at most 16 bytes. The ttl option is part of the key's name.
+    static let osfKeys: [Entry] = ["", "ttl loose ", "ttl skip "].flatMap { ttl in
+        ["name", "version"].map { Entry(name: "osf \(ttl)\($0)", bits: 128, kind: .name) }
+    }
+    /// An osf key (its ids follow the socket keys).
+    public var isOSF: Bool { NFSelector.osfIDs.contains(id) }
+    static let osfIDs: ClosedRange<Int> = {
+        let first = table.firstIndex { $0.name == osfKeys[0].name }!
+        return first...(first + osfKeys.count - 1)
+    }()
+    /// A key whose values are strings: interface names and osf's guesses.
+    public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF }
 
     /// `socket transparent|mark|wildcard` (nft_socket): keys of the socket the packet belongs to.
     static let socketKeys: [Entry] = [key("socket transparent", 1), key("socket mark", 32), key("socket wildcard", 1)]

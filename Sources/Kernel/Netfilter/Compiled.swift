@@ -17,8 +17,8 @@ final class CRule {
         init(_ sel: NFSelector, _ mask: UInt64?, _ negate: Bool, _ set: SetIndex) { self.sel = sel; self.mask = mask; self.negate = negate; self.set = set }
     }
     final class NameMatch {
-        let input: Bool, negate: Bool, names: [String]
-        init(_ input: Bool, _ negate: Bool, _ names: [String]) { self.input = input; self.negate = negate; self.names = names }
+        let sel: NFSelector, negate: Bool, names: [String]
+        init(_ sel: NFSelector, _ negate: Bool, _ names: [String]) { self.sel = sel; self.negate = negate; self.names = names }
     }
     /// One word per step, so walking a rule copies nothing heavy.
     enum Step {
@@ -51,10 +51,10 @@ final class CRule {
         statements = r.statements
         steps = r.statements.enumerated().map { k, s in
             guard case .match(let sel, let mask, let op, let value) = s else { return .other(k) }
-            if sel == .iif || sel == .iifname || sel == .oif || sel == .oifname {
+            if sel.isString {
                 // `iifname @s` matches the names of the set.
                 let names = if case .named(let n) = value { sets[n]?.names ?? [] } else { CRule.names(value) }
-                return .matchName(NameMatch(sel == .iif || sel == .iifname, op == .ne, names))
+                return .matchName(NameMatch(sel, op == .ne, names))
             }
             if case .named(let n) = value, let idx = sets[n] { return .matchSet(SetMatch(sel, mask, op == .ne, idx)) }
             let ranges = CRule.ranges(value)

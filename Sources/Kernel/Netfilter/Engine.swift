@@ -324,8 +324,7 @@ extension Stack {
                 if m.set.contains(v, now: clocks[skb.cpu]) == m.negate { return nil }
                 continue
             case .matchName(let m):
-                guard let dev = m.input ? inDev : outDev else { return nil }
-                let name = devices[dev].name
+                guard let name = readName(m.sel, skb, info, inDev: inDev, outDev: outDev) else { return nil }
                 let hit = m.names.contains { $0.hasSuffix("*") ? name.hasPrefix(String($0.dropLast())) : $0 == name }
                 if hit == m.negate { return nil }
                 continue
@@ -407,7 +406,10 @@ extension Stack {
             case .setMapped(let target, let keys, let entries):
                 // nft_lookup on the anonymous map; no entry ends the rule.
                 let hit: (NFValue, UInt32)?
-                if keys.count == 1 {
+                if keys.count == 1, keys[0].isString {
+                    guard let name = readName(keys[0], skb, info, inDev: inDev, outDev: outDev) else { return nil }
+                    hit = entries.first { Stack.nameMatches($0.0, name) }
+                } else if keys.count == 1 {
                     guard let v = read(keys[0], skb, info) else { return nil }
                     hit = entries.first { contains($0.0, v, ti: ti) }
                 } else {
@@ -456,6 +458,10 @@ extension Stack {
                 return .nf(v)
             case .vmap(let sel, let entries) where sel.isAddress6:
                 guard let key = read6(sel, skb, info), let hit = entries.first(where: { contains6($0.0, key, ti: ti) }) else { return nil }
+                if hit.1 != .continue { return .nf(hit.1) }
+            case .vmap(let sel, let entries) where sel.isString:
+                guard let name = readName(sel, skb, info, inDev: inDev, outDev: outDev),
+                      let hit = entries.first(where: { Stack.nameMatches($0.0, name) }) else { return nil }
                 if hit.1 != .continue { return .nf(hit.1) }
             case .vmap(let sel, let entries):
                 guard let key = read(sel, skb, info) else { return nil }
@@ -559,7 +565,7 @@ extension Stack {
         case .ctStatus: return skb.conn.map { UInt64($0.status) }
         case .ctMark: return skb.conn.map { UInt64($0.mark) }
         case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply ? 1 : 0)
-        case .iif, .oif, .iifname, .oifname: return nil
+        case .iif, .oif, .iifname, .oifname: return nil   // strings: readName
         case .cpu: return UInt64(skb.cpu)
         // Every model device is an Ethernet device (ARPHRD_ETHER) in the default group 0.
         case .iifgroup: return p.inDev == nil ? nil : 0
@@ -847,7 +853,7 @@ extension Stack {
             return m.elements.firstIndex { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
         }
         var best: Int? = nil
-        if !idx.exact.isEmpty, sels.count <= 4, !sels.contains(where: { $0 == .iifname || $0 == .oifname || $0 == .iif || $0 == .oif }) {
+        if !idx.exact.isEmpty, sels.count <= 4, !sels.contains(where: \.isString) {
             var key = ConcatIndex.Key()
             var readable = true
             for (k, sel) in sels.enumerated() {
@@ -925,10 +931,8 @@ extension Stack {
         case .tuple(let parts):
             for (p, sel) in zip(parts, sels) {
                 switch sel {
-                case .iifname, .oifname, .iif, .oif:
-                    guard let dev = (sel == .iifname || sel == .iif) ? inDev : outDev, case .string(let n) = p else { return false }
-                    let name = devices[dev].name
-                    if !(n.hasSuffix("*") ? name.hasPrefix(String(n.dropLast())) : n == name) { return false }
+                case _ where sel.isString:
+                    guard let name = readName(sel, skb, info, inDev: inDev, outDev: outDev), Stack.nameMatches(p, name) else { return false }
                 case _ where sel.isAddress6:
                     guard let v = read6(sel, skb, info), contains6(p, v, ti: ti) else { return false }
                 default:
@@ -940,8 +944,7 @@ extension Stack {
         case .catchAll:
             return sels.allSatisfy { sel in
                 switch sel {
-                case .iifname, .iif: inDev != nil
-                case .oifname, .oif: outDev != nil
+                case _ where sel.isString: readName(sel, skb, info, inDev: inDev, outDev: outDev) != nil
                 case _ where sel.isAddress6: read6(sel, skb, info) != nil
                 default: read(sel, skb, info) != nil
                 }

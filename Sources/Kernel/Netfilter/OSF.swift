@@ -1,0 +1,28 @@
+import NFTables
+import Wire
+
+// net/netfilter/nft_osf.c, nfnetlink_osf.c
+extension Stack {
+    /// `nft_osf_eval` with no fingerprints loaded (the kernel starts with none; `nfnl_osf -f
+    /// pf.os` loads them, which the model does not offer yet): an IPv4 TCP segment with SYN set
+    /// reads "unknown" (`nf_osf_find` matches nothing), with the version flag too; any other
+    /// packet breaks the rule. Recorded: `osf_1`.
+    func nft_osf_eval(_ skb: SkBuff, _ p: PktInfo) -> String? {
+        guard p.ipv4, p.proto == IPProtocol.tcp, p.len >= p.th + 20, skb.data[p.th + 13] & 0x02 != 0 else { return nil }
+        return "unknown"
+    }
+
+    /// The string a string key reads: the name of the interface (`iifname`, `oifname`, and `iif`
+    /// or `oif` written with a name), or osf's guess.
+    func readName(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo, inDev: Int?, outDev: Int?) -> String? {
+        if sel.isOSF { return nft_osf_eval(skb, p) }
+        guard let dev = (sel == .iifname || sel == .iif) ? inDev : outDev else { return nil }
+        return devices[dev].name
+    }
+
+    /// Whether a name is one of the value's strings (`eth*` matches by prefix, as nft's string
+    /// compare of the bytes before the `*`).
+    static func nameMatches(_ v: NFValue, _ name: String) -> Bool {
+        CRule.names(v).contains { $0.hasSuffix("*") ? name.hasPrefix(String($0.dropLast())) : $0 == name }
+    }
+}
