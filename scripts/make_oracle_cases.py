@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
-from scapy.all import Ether, IP, TCP, UDP, ICMP, raw
+from scapy.all import Dot1Q, Ether, IP, TCP, UDP, ICMP, raw
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "OracleTests", "Corpus")
 SND, DUT0, DUT1, RCV = "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:01:01", "02:00:00:00:01:02"
@@ -220,6 +220,42 @@ def osf():
         pkt("eth0", "UDP: not TCP, every osf rule breaks", {"src": "198.18.0.1", "dst": d}, UDP(sport=1003, dport=9), b"u"),
     ])
 
+VLAN = """table netdev nd {
+	chain in {
+		type filter hook ingress device "eth0" priority filter; policy accept;
+		vlan id 5 counter
+		vlan id 0 counter
+		vlan pcp 3 counter
+		vlan dei 1 counter
+		ether type 8021q vlan type ip counter
+		ether type 8021q counter
+		ether type ip counter
+	}
+}
+table inet f {
+	chain in {
+		type filter hook input priority filter; policy accept;
+		vlan id 0 counter
+		ether type 8021q counter
+		ether type ip counter
+		ether saddr 02:00:00:00:00:01 counter
+	}
+}
+"""
+
+def vlan():
+    # 802.1Q tags: netdev ingress sees the tag (nft_payload_copy_vlan puts the stripped tag back
+    # into the header it reads); a VID with no VLAN device makes the frame someone else's
+    # (PACKET_OTHERHOST); a priority tag (VID 0) is taken off and the packet goes on untagged.
+    def tagged(vid, prio, dei, desc, l4):
+        f = Ether(src=SND, dst=DUT0) / Dot1Q(vlan=vid, prio=prio, id=dei) / IP(src="198.18.0.1", dst="198.18.0.2", id=0x300) / l4
+        return {"ingress": "eth0", "desc": desc, "hex": raw(f).hex()}
+    write("vlan_1", "vlan id/pcp/dei/type at netdev ingress and in an inet input chain: tagged, priority-tagged and untagged frames", VLAN, [
+        tagged(5, 3, 0, "VID 5, PCP 3: counted at ingress, then another host's (no VLAN device): dropped", ICMP(id=1, seq=1)),
+        tagged(0, 2, 1, "VID 0 (priority tag), DEI 1: counted at ingress, untagged, the echo answered; input sees no tag", ICMP(id=2, seq=1)),
+        pkt("eth0", "untagged echo: ether type ip at both hooks", {"src": "198.18.0.1", "dst": "198.18.0.2"}, ICMP(id=3, seq=1)),
+    ])
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -231,3 +267,4 @@ if __name__ == "__main__":
     data_maps()
     ct_zones()
     osf()
+    vlan()

@@ -133,7 +133,7 @@ public enum NFConstants {
         case "ip6 nexthdr": protocols[w] ?? (w == "icmpv6" ? 58 : nil)
         case "ip6 dscp": dscp[w] ?? dscpAliases[w]
         case let n where ipv6Names[n] != nil: ipv6Names[n]!.first { $0.0 == w }?.1
-        case "ether type": etherTypes[w]
+        case "ether type", "vlan type": etherTypes[w]
         default: nil
         }
     }
@@ -169,7 +169,7 @@ public enum NFPrinter {
     static func number(_ n: UInt64, _ sel: NFSelector) -> String {
         if let t = NFConstants.specialText(n, for: sel) { return t }
         if sel.isMAC { return (0..<6).map { k in let b = (n >> UInt64(40 - 8 * k)) & 0xff; return (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":") }
-        if sel.rawValue == "ether type" { return NFConstants.etherTypes.filter { $0.key != "8021q" }.first { $0.value == n }?.key ?? String(n) }
+        if sel.rawValue == "ether type" || sel.rawValue == "vlan type" { return NFConstants.etherTypeNames[n] ?? String(n) }
         switch sel {
         case .mark, .ctMark, _ where sel.rawValue == "socket mark":
             return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)

@@ -63,7 +63,25 @@ extension NFParser {
                 context.l3Dependency = nil
                 if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
             }
-            if case .match(let sel, _, _, _) = stmt, sel.isMAC || sel.rawValue == "ether type", let d = context.linkDependency {
+            // nft's vlan dependency is `ether type 8021q`: written before `vlan id|pcp|dei` it is
+            // implied and not listed; `vlan type` lists it (nft adds it when it is not written);
+            // another ether type before a vlan field conflicts.
+            if case .match(let sel, _, _, _) = stmt, sel.isVLAN {
+                if let (d, v) = context.etherType {
+                    guard v == 0x8100 else { throw refused("conflicting protocols specified: ether vs. vlan", at: st) }
+                    if sel.rawValue != "vlan type" {
+                        stmts.remove(at: d)
+                        context.etherType = nil
+                        if let x = context.dependency, x > d { context.dependency = x - 1 }
+                        if let x = context.l3Dependency, x > d { context.l3Dependency = x - 1 }
+                        if let x = context.linkDependency, x > d { context.linkDependency = x - 1 }
+                    }
+                } else if sel.rawValue == "vlan type" {
+                    stmts.append(.match(NFSelector(rawValue: "ether type")!, mask: nil, op: .implicit, value: .range(0x8100, 0x8100, text: "8021q")))
+                    context.etherType = (stmts.count - 1, 0x8100)
+                }
+            }
+            if case .match(let sel, _, _, _) = stmt, sel.isMAC || sel.rawValue == "ether type" || sel.isVLAN, let d = context.linkDependency {
                 stmts.remove(at: d)
                 context.linkDependency = nil
                 if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
@@ -95,6 +113,7 @@ extension NFParser {
             // A statement between a dependency and the field keeps the dependency in nft's listing.
             if case .match = stmt {} else {
                 context.dependency = nil; context.l3Dependency = nil; context.linkDependency = nil; context.nfprotoDependency = nil
+                context.etherType = nil
             }
             // `icmp id` and `icmp sequence` exist only in echo messages: nft adds (and lists) that
             // dependency unless the rule already matches on icmp type.
@@ -195,6 +214,8 @@ extension NFParser {
         var l3Dependency: Int? = nil
         /// `iiftype ether`, which an Ethernet header field implies.
         var linkDependency: Int? = nil
+        /// An `ether type` match (its statement index and value), for the vlan fields after it.
+        var etherType: (Int, UInt64)? = nil
         var icmpTypeSeen = false
         /// `meta nfproto ipv4|ipv6` in an inet table, which an ip/icmp (ip6/icmpv6) field implies.
         var nfprotoDependency: (index: Int, nfproto: UInt64)? = nil
@@ -222,6 +243,7 @@ extension NFParser {
             if let p = sel.impliedProtocol { l4 = UInt64(p) }
             if sel == .metaProtocol, family == .ip, mask == nil, case .range(0x0800, 0x0800, _) = v { l3Dependency = index }
             if sel == .iiftype, mask == nil, case .range(1, 1, _) = v { linkDependency = index }
+            if sel.rawValue == "ether type", mask == nil, case .range(let lo, let hi, _) = v, lo == hi { etherType = (index, lo) }
             if mask == nil, sel == .l4proto || sel == .ipProtocol {
                 // In inet `ip protocol` also means IPv4, so only there it is not redundant.
                 if case .range(let lo, let hi, _) = v, lo == hi { l4 = lo; dependency = sel == .l4proto || family == .ip ? index : nil }
@@ -523,7 +545,8 @@ extension NFParser {
         } else if let fields = NFParser.selectorWords[t.text] {
             i += 1
             let ft = tok
-            let f = try word("a field of \(t.text)")
+            var f = try word("a field of \(t.text)")
+            if t.text == "vlan" && f == "cfi" { f = "dei" }   // nft's old name for the bit, listed as dei
             guard let s = fields[f] else {
                 if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
                 throw err("unknown \(t.text) field \(f)", at: ft)

@@ -45,7 +45,8 @@ extension NFParser {
         if let fields = NFParser.selectorWords[t.text] {
             i += 1
             let ft = tok
-            let f = try word("a field of \(t.text)")
+            var f = try word("a field of \(t.text)")
+            if t.text == "vlan" && f == "cfi" { f = "dei" }
             guard let s = fields[f] else {
                 if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
                 throw err("unknown \(t.text) field \(f)", at: ft)

@@ -229,6 +229,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The IPv6 tuples of the connection (after the keys above, whose ids are fixed).
         Entry(name: "ct original ip6 saddr", bits: 128, kind: .ipv6), Entry(name: "ct original ip6 daddr", bits: 128, kind: .ipv6),
         Entry(name: "ct reply ip6 saddr", bits: 128, kind: .ipv6), Entry(name: "ct reply ip6 daddr", bits: 128, kind: .ipv6),
+        // The 802.1Q tag after the Ethernet addresses and its TPID (nft's proto_vlan).
+        field("vlan pcp", .link, 112, 3, nil), field("vlan dei", .link, 115, 1, nil), field("vlan id", .link, 116, 12, nil),
+        field("vlan type", .link, 128, 16, nil, .name),
     ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + fibKeys
 
     /// `osf [ttl loose|skip] name|version` (nft_osf): the OS passive fingerprinting guesses from a
@@ -242,6 +245,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         let first = table.firstIndex { $0.name == osfKeys[0].name }!
         return first...(first + osfKeys.count - 1)
     }()
+    /// A field of the 802.1Q tag (`vlan id`...), whose dependency is `ether type 8021q`.
+    public var isVLAN: Bool { payload?.base == .link && (payload?.bitOffset ?? 0) >= 112 }
     /// A key whose values are strings: interface names and osf's guesses.
     public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF }
 

@@ -14,6 +14,12 @@ public enum NFTraceText {
             // `ether type` is the network header's dependency: nft drops it.
             put("ether saddr \(mac(ll, 6))")
             put("ether daddr \(mac(ll, 0))")
+            if ll.count >= 18, be16(ll, 12) == 0x8100 {
+                let tci = be16(ll, 14)
+                put("vlan pcp \(tci >> 13)")
+                put("vlan dei \((tci >> 12) & 1)")
+                put("vlan id \(tci & 0xfff)")
+            }
         }
         // In the ip and ip6 families the transport header implies the protocol; nft drops it there.
         let impliedByFamily = family == "ip" || family == "ip6"

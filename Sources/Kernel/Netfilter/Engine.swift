@@ -116,7 +116,12 @@ extension Stack {
         let l4 = info.ipv4 || info.ipv6
         let nhEnd = min(l4 ? info.th : end, nh + 40, end)
         let th = l4 && info.th <= end ? Array(b[info.th..<min(end, info.th + 20)]) : nil
-        let ll = skb.macHeaderSet && skb.vlanID == nil && nh >= 14 ? Array(b[(nh - 14)..<nh]) : []
+        // nf_trace_fill_ll_header: with a VLAN tag still on the skb (ingress) the header is dumped
+        // with the tag (a vlan_ethhdr); after it is taken off, the frame's own 14 bytes.
+        let tagged = skb.vlanID != nil && nh >= 18
+        let ll = !skb.macHeaderSet || nh < 14 ? []
+            : !tagged ? Array(b[(nh - 14)..<nh])
+            : info.hook == .ingress ? Array(b[(nh - 18)..<nh]) : Array(b[(nh - 18)..<(nh - 6)]) + Array(b[(nh - 2)..<nh])
         return NFTracePacket(iif: info.inDev.map { devices[$0].name }, oif: info.outDev.map { devices[$0].name }, ll: ll,
                              nh: nh < nhEnd ? Array(b[nh..<nhEnd]) : [], th: th, ipv6: skb.protocolType == EtherType.ipv6)
     }
@@ -789,20 +794,27 @@ extension Stack {
         if f.base == .network && (f.ipv6 ? !p.ipv6 : p.ipv6) { return nil }
         if let want = f.l4proto, p.proto != want { return nil }
         let base: Int
+        // A VLAN tag the stack took off (skb_vlan_untag) is in the header nft reads only at
+        // ingress (nft_payload_copy_vlan puts it back); later hooks see the frame without it.
+        var hiddenTag = false
         switch f.base {
         case .link:
             // Only a received frame has its Ethernet header (the stack's own packets have none yet).
             guard p.nh >= 14, !skb.generated else { return nil }
             base = 0
+            hiddenTag = skb.vlanID != nil && p.nh >= 18 && p.hook != .ingress
+            // The vlan fields' dependency: `ether type 8021q`.
+            if f.bitOffset >= 112, (hiddenTag ? skb.data.be16(16) : skb.data.be16(12)) != EtherType.vlan { return nil }
         case .network: base = p.nh
         case .transport:
             guard p.fragOff == 0 else { return nil }
             base = p.th
         }
         let first = base + f.bitOffset / 8, last = base + (f.bitOffset + f.bitLength + 7) / 8
-        guard last <= p.len else { return nil }
+        let skip = hiddenTag && last > 12 ? 4 : 0
+        guard last + skip <= p.len else { return nil }
         var v: UInt64 = 0
-        for k in first..<last { v = v << 8 | UInt64(skb.data[k]) }
+        for k in first..<last { v = v << 8 | UInt64(skb.data[k >= 12 ? k + skip : k]) }
         let shift = (last - base) * 8 - f.bitOffset - f.bitLength
         return (v >> UInt64(shift)) & (f.bitLength >= 64 ? .max : (1 << UInt64(f.bitLength)) - 1)
     }
