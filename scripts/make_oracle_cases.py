@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -256,6 +256,33 @@ def vlan():
         pkt("eth0", "untagged echo: ether type ip at both hooks", {"src": "198.18.0.1", "dst": "198.18.0.2"}, ICMP(id=3, seq=1)),
     ])
 
+IPSEC = """table inet f {
+	chain fw {
+		type filter hook forward priority filter; policy accept;
+		ipsec in reqid 1 counter
+		ipsec in spnum 2 ip saddr { 1.2.3.4, 10.6.0.0/16 } counter
+		ipsec out spi 1-561 counter
+		ipsec out ip daddr != 192.168.1.2 counter
+		meta ipsec exists counter
+		meta ipsec missing counter
+	}
+	chain in {
+		type filter hook input priority filter; policy accept;
+		meta secpath exists counter
+		meta secpath missing counter
+		ipsec in reqid != 7 counter
+	}
+}
+"""
+
+def ipsec():
+    # nft_xfrm and meta secpath on a host with no IPsec states or policies: no packet has a
+    # secpath or a transform on its route, so every ipsec key breaks its rule and meta ipsec is missing.
+    write("ipsec_1", "ipsec in/out keys and meta ipsec (secpath) with no xfrm states: ipsec rules break, meta ipsec missing holds", IPSEC, [
+        pkt("eth0", "forwarded UDP", {"src": "198.18.0.1", "dst": "198.18.1.2"}, UDP(sport=1000, dport=5000), b"x"),
+        pkt("eth0", "local echo", {"src": "198.18.0.1", "dst": "198.18.0.2"}, ICMP(id=1, seq=1)),
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -268,3 +295,4 @@ if __name__ == "__main__":
     ct_zones()
     osf()
     vlan()
+    ipsec()

@@ -171,6 +171,9 @@ public enum NFStatement: Sendable, Equatable {
     /// `@ll|@nh|@th,OFFSET,LENGTH [& MASK] [op] VALUE`: raw payload bits from a header base, where no
     /// template names them (nft lists `@th,16,16` as `tcp dport` when the context says tcp).
     case rawMatch(NFPayloadField, mask: UInt64?, op: NFOp, value: NFValue)
+    /// `ipsec in|out [spnum N] reqid|spi|ip saddr|... [op] VALUE` (nft_xfrm): a key of the IPsec
+    /// state that decrypted the packet (in) or will encrypt it (out).
+    case xfrm(NFXfrm, op: NFOp, value: NFValue)
     /// `meta nftrace set 0|1`: marks the packet for `nft monitor trace` (the `nftrace` trace mode).
     case setNftrace(Bool)
     case notrack
@@ -385,5 +388,20 @@ public enum NFPriority {
             return p > near.1 ? "\(near.0) + \(p - near.1)" : "\(near.0) - \(near.1 - p)"
         }
         return String(p)
+    }
+}
+
+/// Which IPsec state key an `ipsec` expression reads.
+public struct NFXfrm: Sendable, Equatable {
+    /// `in` (the secpath of a decrypted packet) or `out` (the transforms of its route).
+    public var input: Bool
+    /// Which state of the path (`spnum`, 0-255).
+    public var spnum: UInt8
+    /// The key as the selector whose values it takes: `ip saddr`, `ip6 daddr`..., or `reqid`/`spi`.
+    public var key: NFSelector
+    public static let reqid = NFSelector(rawValue: "ipsec reqid")!, spi = NFSelector(rawValue: "ipsec spi")!
+    /// As nft lists it: `ipsec in spnum 2 ip saddr` (spnum 0 left out).
+    public var text: String {
+        "ipsec \(input ? "in" : "out")" + (spnum != 0 ? " spnum \(spnum)" : "") + " " + (key == NFXfrm.reqid ? "reqid" : key == NFXfrm.spi ? "spi" : key.printed)
     }
 }

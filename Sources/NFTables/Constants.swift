@@ -348,7 +348,9 @@ public enum NFPrinter {
         switch s {
         case .match(let sel, let mask, let op, let v):
             if sel.isOptionPresence, case .range(let v, _, _) = v { return "\(sel.rawValue) \(v == 1 ? "exists" : "missing")" }
-            if sel.isFib || sel.rawValue == "rt ipsec", case .range(_, _, let text) = v, text == "exists" || text == "missing" { return "\(sel.rawValue) \(text)" }
+            if sel.isFib || sel.rawValue == "rt ipsec" || sel.rawValue == "meta ipsec", case .range(_, _, let text) = v, text == "exists" || text == "missing" {
+                return "\(sel.rawValue) \(text)"
+            }
             // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
             if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
             if sel == .tcpFlags, let mask, mask.nonzeroBitCount > 1, !v.isSet {
@@ -368,6 +370,8 @@ public enum NFPrinter {
                 return out + " " + (sel == .tcpFlags ? "0x" + String(lo, radix: 16) : flags(lo, sel).replacingOccurrences(of: ",", with: " | "))
             }
             return out + " " + value(v, sel)
+        case .xfrm(let x, let op, let v):
+            return x.text + (op == .implicit || op == .eq ? "" : " \(op.rawValue)") + " " + value(v, x.key)
         case .matchOr(let sel, let o, let op, let v):
             return "\(sel.printed) | \(number(o, sel)) \(op.rawValue) \(value(v, sel))"
         case .counter(let p, let b): return "counter packets \(p) bytes \(b)"

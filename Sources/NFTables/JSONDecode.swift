@@ -168,6 +168,11 @@ extension NFJSON {
             return "rt \(fam)\(try str(r["key"], path + "/rt/key"))"
         }
         if case .string(let k) = l["socket"]?["key"] ?? .null { return "socket \(k)" }
+        if let x = l["ipsec"] {
+            let spnum = x["spnum"].map { $0 == .int(0) ? "" : " spnum \($0.rendered())" } ?? ""
+            let family = (try? str(x["family"], "")).map { $0 + " " } ?? ""
+            return "ipsec \(try str(x["dir"], path + "/ipsec/dir"))\(spnum) \(family)\(try str(x["key"], path + "/ipsec/key"))"
+        }
         if let o = l["osf"] {
             // {"osf": {"key": "name", "ttl": "loose"}}
             return "osf " + ((try? str(o["ttl"], "")).map { "ttl \($0) " } ?? "") + (try str(o["key"], path + "/osf/key"))

@@ -125,7 +125,7 @@ public enum NFJSON {
     static func value(_ v: NFValue, _ sel: NFSelector) -> JSONValue {
         switch v {
         case .range(let lo, let hi, let text):
-            if sel.isOptionPresence || sel.rawValue == "rt ipsec" { return .bool(lo == 1) }
+            if sel.isOptionPresence || sel.rawValue == "rt ipsec" || sel.rawValue == "meta ipsec" { return .bool(lo == 1) }
             if sel.rawValue == "rt classid" { return .string(NFPrinter.number(lo, sel).replacingOccurrences(of: "\"", with: "")) }
             if sel.isFlags {
                 if lo == 0 { return .int(0) }
@@ -239,6 +239,12 @@ public enum NFJSON {
             }
             let opText = op == .implicit ? (sel.isFlags && mask == nil ? "in" : "==") : op.rawValue
             return .object([("match", .object([("op", .string(opText)), ("left", l), ("right", value(v, sel))]))])
+        case .xfrm(let x, let op, let v):
+            // {"ipsec": {"key": "saddr", "family": "ip", "dir": "in", "spnum": 0}}
+            let parts = x.key.rawValue.split(separator: " ").map(String.init)
+            let key: [(String, JSONValue)] = parts[0] == "ipsec" ? [("key", .string(parts[1]))] : [("key", .string(parts[1])), ("family", .string(parts[0]))]
+            let l = JSONValue.object([("ipsec", .object(key + [("dir", .string(x.input ? "in" : "out")), ("spnum", .int(Int(x.spnum)))]))])
+            return .object([("match", .object([("op", .string(op == .implicit ? "==" : op.rawValue)), ("left", l), ("right", value(v, x.key))]))])
         case .matchOr(let sel, let o, let op, let v):
             return .object([("match", .object([("op", .string(op.rawValue)), ("left", .object([("|", .array([left(sel), .int(Int(o))]))])),
                                                ("right", value(v, sel))]))])

@@ -44,6 +44,11 @@ extension NFParser {
             if stmt.readsSocket, let b = t.chains[ci].base, ![.prerouting, .input, .output].contains(b.hook) || t.family == .netdev {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }
+            // nft_xfrm_validate: `ipsec in` before routing or at input, `ipsec out` after routing.
+            if case .xfrm(let x, _, _) = stmt, t.family == .netdev || t.chains[ci].base.map({
+                !(x.input ? [NFHook.prerouting, .input, .forward] : [.forward, .output, .postrouting]).contains($0.hook) }) ?? false {
+                throw refused("Could not process rule: Operation not supported", at: st)
+            }
             if stmt.readsOSF, t.family != .ip && t.family != .inet || t.chains[ci].base.map({ ![.input, .prerouting, .forward].contains($0.hook) }) ?? false {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }
@@ -529,6 +534,8 @@ extension NFParser {
             let m = try presence(s)
             try context.check(s, at: t, self)
             return m
+        } else if t.text == "ipsec" {
+            return try ipsec(table: table, anonymousSets: &anonymousSets)
         } else if t.text == "osf" {
             sel = try osfSelector()
         } else if t.text == "rt" {
@@ -547,11 +554,13 @@ extension NFParser {
             let ft = tok
             var f = try word("a field of \(t.text)")
             if t.text == "vlan" && f == "cfi" { f = "dei" }   // nft's old name for the bit, listed as dei
+            if t.text == "meta" && f == "secpath" { f = "ipsec" }   // listed as meta ipsec
             guard let s = fields[f] else {
                 if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
                 throw err("unknown \(t.text) field \(f)", at: ft)
             }
             sel = s
+            if sel.rawValue == "meta ipsec" { return try presence(sel) }
         } else if ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "pkttype", "iifgroup", "oifgroup", "iiftype", "oiftype",
                     "skuid", "skgid", "cpu", "cgroup", "priority", "random", "time", "day", "hour"].contains(t.text), let s = NFParser.selectorWords["meta"]![t.text] {
             i += 1

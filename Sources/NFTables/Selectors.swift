@@ -232,6 +232,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The 802.1Q tag after the Ethernet addresses and its TPID (nft's proto_vlan).
         field("vlan pcp", .link, 112, 3, nil), field("vlan dei", .link, 115, 1, nil), field("vlan id", .link, 116, 12, nil),
         field("vlan type", .link, 128, 16, nil, .name),
+        // Whether the packet came through IPsec (`meta ipsec`, alias `meta secpath`); the numeric
+        // keys of `ipsec in|out`, whose values these parse and print (not selectors of their own).
+        key("meta ipsec", 1), key("ipsec reqid", 32), key("ipsec spi", 32),
     ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + fibKeys
 
     /// `osf [ttl loose|skip] name|version` (nft_osf): the OS passive fingerprinting guesses from a
@@ -377,7 +380,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// `PROTO FIELD` words the parser accepts, by protocol.
     static let fieldsByProtocol: [String: [String: NFSelector]] = {
         var out: [String: [String: NFSelector]] = [:]
-        for (i, e) in table.enumerated() where e.tcpOption == nil && e.sctpChunk == nil && !e.name.hasPrefix("fib ") && !e.name.hasPrefix("exthdr ") {
+        for (i, e) in table.enumerated() where e.tcpOption == nil && e.sctpChunk == nil && !e.name.hasPrefix("fib ") && !e.name.hasPrefix("exthdr ")
+            && !e.name.hasPrefix("ipsec ") {
             let w = e.name.split(separator: " ").map(String.init)
             out[w[0], default: [:]][w[1]] = NFSelector(i)
         }

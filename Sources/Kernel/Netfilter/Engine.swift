@@ -387,6 +387,8 @@ extension Stack {
                 guard let v = readPacked(key, skb, info), let set = netfilter.setIndex(ti, name),
                       set.dynset(.update, v, timeout: timeout, now: clocks[skb.cpu]),
                       set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) else { return nil }
+            case .xfrm:
+                return nil   // no IPsec state in or out (Xfrm.swift): nft_xfrm_get_eval breaks the rule
             case .rawMatch(let f, let mask, let op, let value):
                 guard var v = readField(f, skb, info) else { return nil }
                 if let mask { v &= mask }
@@ -608,6 +610,7 @@ extension Stack {
         case .ctOrigZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: false)) }
         case .ctReplyZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: true)) }
         case .ctLabel: return nil
+        case Stack.metaIPsec: return secpath_exists(skb)
         case _ where sel.isFib: return p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p)
         case _ where sel.isRoute: return nft_rt_get_eval(sel, skb, p)
         case _ where sel.isSocket: return nft_socket_eval(sel, skb, p)
