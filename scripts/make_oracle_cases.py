@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -283,6 +283,37 @@ def ipsec():
         pkt("eth0", "local echo", {"src": "198.18.0.1", "dst": "198.18.0.2"}, ICMP(id=1, seq=1)),
     ], {"net.ipv4.ip_forward": 1})
 
+META_KEYS = """table inet f {
+	chain pre {
+		type filter hook prerouting priority filter; policy accept;
+		oifname != "eth9" counter
+		oifname "eth1" counter
+		meta rtclassid "cosmos" counter
+	}
+	chain in {
+		type filter hook input priority filter; policy accept;
+		meta rtclassid "cosmos" counter
+		meta sdifname != "vrf1" counter
+		meta sdif "lo" counter
+		oifname != "eth9" counter
+	}
+	chain fw {
+		type filter hook forward priority filter; policy accept;
+		meta rtclassid "cosmos" counter
+		meta sdif != "lo" counter
+		oifname "eth1" counter
+	}
+}
+"""
+
+def meta_keys():
+    # Keys a hook may lack: no output device before routing reads as the empty name; no route
+    # before routing breaks meta rtclassid (realm 0, "cosmos", after it); no VRF: sdif none.
+    write("meta_keys_1", "oifname before routing, meta rtclassid before and after routing, meta sdif and sdifname without a VRF", META_KEYS, [
+        pkt("eth0", "to the host", {"src": "198.18.0.1", "dst": "198.18.0.2"}, UDP(sport=1000, dport=9), b"x"),
+        pkt("eth0", "forwarded to eth1", {"src": "198.18.0.1", "dst": "198.18.1.2"}, UDP(sport=1000, dport=9), b"y"),
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -296,3 +327,4 @@ if __name__ == "__main__":
     osf()
     vlan()
     ipsec()
+    meta_keys()

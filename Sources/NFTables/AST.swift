@@ -223,10 +223,13 @@ public enum NFStatement: Sendable, Equatable {
     }
 
     /// An osf key anywhere in the statement (nft_osf_validate: input, prerouting and forward of ip and inet).
-    public var readsOSF: Bool {
+    public var readsOSF: Bool { reads(\.isOSF) }
+    /// `meta sdif|sdifname` (nft_meta_get_validate_sdif: input and forward).
+    public var readsSdif: Bool { reads(\.isSdif) }
+    private func reads(_ which: (NFSelector) -> Bool) -> Bool {
         switch self {
-        case .match(let s, _, _, _), .vmap(let s, _): return s.isOSF
-        case .setMapped(_, let keys, _): return keys.contains { $0.isOSF }
+        case .match(let s, _, _, _), .vmap(let s, _): return which(s)
+        case .setMapped(_, let keys, _), .concatMatch(let keys, _, _), .concatVmap(let keys, _): return keys.contains(where: which)
         default: return false
         }
     }

@@ -126,7 +126,7 @@ public enum NFJSON {
         switch v {
         case .range(let lo, let hi, let text):
             if sel.isOptionPresence || sel.rawValue == "rt ipsec" || sel.rawValue == "meta ipsec" { return .bool(lo == 1) }
-            if sel.rawValue == "rt classid" { return .string(NFPrinter.number(lo, sel).replacingOccurrences(of: "\"", with: "")) }
+            if sel.rawValue == "rt classid" || sel.rawValue == "meta rtclassid" { return .string(NFPrinter.number(lo, sel).replacingOccurrences(of: "\"", with: "")) }
             if sel.isFlags {
                 if lo == 0 { return .int(0) }
                 let names = NFPrinter.flags(lo, sel).split(separator: ",").map { JSONValue.string(String($0)) }

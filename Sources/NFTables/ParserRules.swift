@@ -49,6 +49,9 @@ extension NFParser {
                 !(x.input ? [NFHook.prerouting, .input, .forward] : [.forward, .output, .postrouting]).contains($0.hook) }) ?? false {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }
+            if stmt.readsSdif, t.family == .netdev || t.chains[ci].base.map({ ![.input, .forward].contains($0.hook) }) ?? false {
+                throw refused("Could not process rule: Operation not supported", at: st)
+            }
             if stmt.readsOSF, t.family != .ip && t.family != .inet || t.chains[ci].base.map({ ![.input, .prerouting, .forward].contains($0.hook) }) ?? false {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }

@@ -140,7 +140,7 @@ extension NFParser {
     static let ctKeysNotModelled: Set<String> = ["helper", "event", "id", "zone", "label", "secmark", "saddr", "daddr",
                                                  "proto-src", "proto-dst", "expectation", "timeout"]
     /// Likewise nft's meta keys.
-    static let metaKeysNotModelled: Set<String> = ["rtclassid", "sdif", "sdifname", "ibrname", "obrname",
+    static let metaKeysNotModelled: Set<String> = ["ibrname", "obrname",
                                                    "ibriport", "obriport", "ibrpvid", "ibrvproto", "broute", "iifkind", "oifkind"]
 
     /// `ct [original|reply|both] KEY`, for the keys beyond state/status/mark/direction: the

@@ -235,6 +235,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // Whether the packet came through IPsec (`meta ipsec`, alias `meta secpath`); the numeric
         // keys of `ipsec in|out`, whose values these parse and print (not selectors of their own).
         key("meta ipsec", 1), key("ipsec reqid", 32), key("ipsec spi", 32),
+        // The route's realm (`meta rtclassid`, realm names from rt_realms) and the VRF slave
+        // device a packet came through (`meta sdif`, `meta sdifname`).
+        Entry(name: "meta rtclassid", bits: 32, kind: .name), key("meta sdif", 128), key("meta sdifname", 128),
     ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + fibKeys
 
     /// `osf [ttl loose|skip] name|version` (nft_osf): the OS passive fingerprinting guesses from a
@@ -251,7 +254,10 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// A field of the 802.1Q tag (`vlan id`...), whose dependency is `ether type 8021q`.
     public var isVLAN: Bool { payload?.base == .link && (payload?.bitOffset ?? 0) >= 112 }
     /// A key whose values are strings: interface names and osf's guesses.
-    public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF }
+    public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF || isSdif }
+    /// `meta sdif` or `meta sdifname` (nft_meta_get_validate_sdif: input and forward only).
+    public var isSdif: Bool { self == NFSelector.sdif || self == NFSelector.sdifname }
+    public static let sdif = NFSelector(rawValue: "meta sdif")!, sdifname = NFSelector(rawValue: "meta sdifname")!
 
     /// `socket transparent|mark|wildcard` (nft_socket): keys of the socket the packet belongs to.
     static let socketKeys: [Entry] = [key("socket transparent", 1), key("socket mark", 32), key("socket wildcard", 1)]

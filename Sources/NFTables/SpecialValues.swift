@@ -42,7 +42,7 @@ extension NFConstants {
         case .ctProtocol: return protocols[w]
         case .ctL3proto: return nfprotos[w]
         // Realms from /etc/iproute2/rt_realms (iproute2 ships one: 0 cosmos).
-        case _ where sel.rawValue == "rt classid": return w == "cosmos" ? 0 : nil
+        case _ where sel.rawValue == "rt classid" || sel.rawValue == "meta rtclassid": return w == "cosmos" ? 0 : nil
         default: return nil
         }
     }
@@ -120,7 +120,7 @@ extension NFConstants {
         case _ where sel.isFib && sel.rawValue.hasSuffix(" type"): return routeTypes.first { $0.value == n }?.key ?? String(n)
         case .ctProtocol: return protocolName(n)
         case .ctL3proto: return nfprotos.first { $0.value == n }?.key ?? String(n)
-        case _ where sel.rawValue == "rt classid": return n == 0 ? "\"cosmos\"" : nil
+        case _ where sel.rawValue == "rt classid" || sel.rawValue == "meta rtclassid": return n == 0 ? "\"cosmos\"" : nil
         case .time:
             let secs = Int(n / 1_000_000_000)
             let days = secs / 86400, rem = secs % 86400

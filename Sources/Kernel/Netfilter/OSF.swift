@@ -1,7 +1,7 @@
 import NFTables
 import Wire
 
-// net/netfilter/nft_osf.c, nfnetlink_osf.c
+// net/netfilter/nft_osf.c, nfnetlink_osf.c; the string keys of nft_meta.c
 extension Stack {
     /// `nft_osf_eval` with no fingerprints loaded (the kernel starts with none; `nfnl_osf -f
     /// pf.os` loads them, which the model does not offer yet): an IPv4 TCP segment with SYN set
@@ -13,10 +13,13 @@ extension Stack {
     }
 
     /// The string a string key reads: the name of the interface (`iifname`, `oifname`, and `iif`
-    /// or `oif` written with a name), or osf's guess.
+    /// or `oif` written with a name), osf's guess, or the VRF slave device (`meta sdif|sdifname`:
+    /// the model has no l3mdev devices, so none). nft_meta_get_eval reads a device the hook does
+    /// not have (an output one in prerouting) as the empty name: `oifname != "x"` holds there.
     func readName(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo, inDev: Int?, outDev: Int?) -> String? {
         if sel.isOSF { return nft_osf_eval(skb, p) }
-        guard let dev = (sel == .iifname || sel == .iif) ? inDev : outDev else { return nil }
+        if sel.isSdif { return "" }
+        guard let dev = (sel == .iifname || sel == .iif) ? inDev : outDev else { return "" }
         return devices[dev].name
     }
 
