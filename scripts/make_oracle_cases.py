@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -314,6 +314,28 @@ def meta_keys():
         pkt("eth0", "forwarded to eth1", {"src": "198.18.0.1", "dst": "198.18.1.2"}, UDP(sport=1000, dport=9), b"y"),
     ], {"net.ipv4.ip_forward": 1})
 
+ICMP_FIELDS = """table ip f {
+	chain in {
+		type filter hook input priority filter; policy accept;
+		icmp mtu 1480 counter
+		icmp type 3 icmp mtu 1480 counter
+		icmp gateway 3323068423 counter
+		icmp sequence 1480 counter
+	}
+}
+"""
+
+def icmp_fields():
+    # icmp mtu exists in a destination unreachable and icmp gateway in a redirect: nft's hidden
+    # dependency on the type keeps them from reading an echo's id and sequence.
+    d = "198.18.0.2"
+    inner = bytes(IP(src=d, dst="198.18.0.1", id=0x300) / UDP(sport=9, dport=1000))[:28]
+    write("icmp_fields_1", "icmp mtu and icmp gateway read only in their message types (nft's hidden icmp type dependency)", ICMP_FIELDS, [
+        pkt("eth0", "echo request with sequence 1480: icmp sequence matches, icmp mtu does not", {"src": "198.18.0.1", "dst": d}, ICMP(type=8, id=0, seq=1480)),
+        pkt("eth0", "fragmentation needed, mtu 1480", {"src": "198.18.0.1", "dst": d}, ICMP(type=3, code=4, nexthopmtu=1480), inner),
+        pkt("eth0", "echo request whose id and sequence read as 3323068423 (0xc612, 0x0007): icmp gateway does not match", {"src": "198.18.0.1", "dst": d}, ICMP(type=8, id=0xc612, seq=7)),
+    ])
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -328,3 +350,4 @@ if __name__ == "__main__":
     vlan()
     ipsec()
     meta_keys()
+    icmp_fields()

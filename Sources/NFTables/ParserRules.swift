@@ -131,7 +131,29 @@ extension NFParser {
                 anonymousSets += 1   // the dependency's set takes a handle as any anonymous set does
                 context.icmpTypeSeen = true
             }
-            if case .match(.icmpType, _, _, _) = stmt { context.icmpTypeSeen = true }
+            // `icmp mtu` needs a destination unreachable (3), `icmp gateway` a redirect (5): nft checks
+            // an `icmp type` before them against that (an equal one becomes the hidden dependency,
+            // not listed) and otherwise adds it unlisted; the engine reads them only there.
+            if case .match(let sel, _, _, _) = stmt, let need = sel.icmpTypeNeeded, let (d, types) = context.icmpType {
+                if let other = types.last(where: { $0 != need }) { throw refused("incompatible icmp match: rule has \(other), need \(need)", at: st) }
+                stmts.remove(at: d)
+                context.icmpType = nil
+                if let x = context.dependency, x > d { context.dependency = x - 1 }
+                if let x = context.l3Dependency, x > d { context.l3Dependency = x - 1 }
+                if let x = context.linkDependency, x > d { context.linkDependency = x - 1 }
+                if let (x, n) = context.nfprotoDependency, x > d { context.nfprotoDependency = (x - 1, n) }
+            }
+            if case .match(.icmpType, nil, let op, let v) = stmt {
+                context.icmpTypeSeen = true
+                if op == .eq || op == .implicit {
+                    let types: [UInt64] = switch v {
+                    case .range(let lo, let hi, _) where lo == hi: [lo]
+                    case .set(let vs): vs.compactMap { if case .range(let lo, let hi, _) = $0, lo == hi { lo } else { nil } }
+                    default: []
+                    }
+                    if !types.isEmpty { context.icmpType = (stmts.count, types) }
+                }
+            } else if case .match(.icmpType, _, _, _) = stmt { context.icmpTypeSeen = true }
             context.note(stmt, index: stmts.count, family: t.family)
             stmts.append(stmt)
         }
@@ -225,6 +247,8 @@ extension NFParser {
         /// An `ether type` match (its statement index and value), for the vlan fields after it.
         var etherType: (Int, UInt64)? = nil
         var icmpTypeSeen = false
+        /// An `icmp type` match (its index and types), which `icmp mtu|gateway` check.
+        var icmpType: (Int, [UInt64])? = nil
         /// `meta nfproto ipv4|ipv6` in an inet table, which an ip/icmp (ip6/icmpv6) field implies.
         var nfprotoDependency: (index: Int, nfproto: UInt64)? = nil
 

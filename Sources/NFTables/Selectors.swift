@@ -251,6 +251,10 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         let first = table.firstIndex { $0.name == osfKeys[0].name }!
         return first...(first + osfKeys.count - 1)
     }()
+    public static let icmpMTU = NFSelector(rawValue: "icmp mtu")!, icmpGateway = NFSelector(rawValue: "icmp gateway")!
+    /// The ICMP type a field exists in (nft's dependency for it): `icmp mtu` in a destination
+    /// unreachable, `icmp gateway` in a redirect.
+    public var icmpTypeNeeded: UInt64? { self == .icmpMTU ? 3 : self == .icmpGateway ? 5 : nil }
     /// A field of the 802.1Q tag (`vlan id`...), whose dependency is `ether type 8021q`.
     public var isVLAN: Bool { payload?.base == .link && (payload?.bitOffset ?? 0) >= 112 }
     /// A key whose values are strings: interface names and osf's guesses.

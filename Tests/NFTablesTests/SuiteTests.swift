@@ -45,7 +45,7 @@ final class SuiteTests: XCTestCase {
         }
         print("nft suite: \(loaded) rulesets load; \(failures.count) do not print back unchanged")
         XCTAssertEqual(failures, [])
-        XCTAssertEqual(loaded, 1726)
+        XCTAssertEqual(loaded, 1725)
     }
 
     /// How much of the suite agrees with nft today: valid rules loaded and listed as nft lists them,
@@ -76,7 +76,7 @@ final class SuiteTests: XCTestCase {
         }
         print("nft suite agreement: valid \(valid), accepted \(accepted), listed as nft \(listed); invalid \(invalid), refused \(refused)")
         // Exact: the engine is deterministic, so any change here is a change in behaviour to account for.
-        XCTAssertEqual([valid, accepted, listed, invalid, refused], [1782, 1725, 1719, 235, 234])
+        XCTAssertEqual([valid, accepted, listed, invalid, refused], [1782, 1725, 1719, 235, 235])
     }
 }
 

@@ -661,6 +661,10 @@ extension Stack {
         case .icmpID: return l4(4, 2, IPProtocol.icmp)
         case .icmpSeq: return l4(6, 2, IPProtocol.icmp)
         case _ where sel.isAddress6: return nil   // 128 bits: read6
+        // nft's dependency for them: the message type they exist in.
+        case NFSelector.icmpMTU, NFSelector.icmpGateway:
+            guard l4(0, 1, IPProtocol.icmp) == sel.icmpTypeNeeded else { return nil }
+            return readPayload(sel, skb, p)
         default: return readPayload(sel, skb, p)
         }
     }
