@@ -123,37 +123,42 @@ extension NFParser {
                 context.dependency = nil; context.l3Dependency = nil; context.linkDependency = nil; context.nfprotoDependency = nil
                 context.etherType = nil
             }
-            // `icmp id` and `icmp sequence` exist only in echo messages: nft adds (and lists) that
-            // dependency unless the rule already matches on icmp type.
-            if case .match(let sel, _, _, _) = stmt, sel == .icmpID || sel == .icmpSeq, !context.icmpTypeSeen {
-                stmts.append(.match(.icmpType, mask: nil, op: .implicit,
-                                    value: .set([.range(0, 0, text: "echo-reply"), .range(8, 8, text: "echo-request")])))
-                anonymousSets += 1   // the dependency's set takes a handle as any anonymous set does
-                context.icmpTypeSeen = true
+            // ICMP and ICMPv6 fields that exist in some message types only (payload_gen_icmp_dependency):
+            // an `icmp type` before them must be one of those ("incompatible icmp match" otherwise).
+            // Without one nft adds the dependency: listed for the echo fields (id, sequence), hidden
+            // for the others (mtu, gateway, max-delay), where an equal type written is the dependency
+            // and is not listed either; the engine reads the hidden ones only in their type.
+            if case .match(let sel, _, _, _) = stmt, let dep = sel.icmpDependency {
+                if let (tsel, d, types) = context.icmpType, tsel == dep.type {
+                    if let other = types.last(where: { !dep.types.contains($0) }) {
+                        throw refused("incompatible icmp match: rule has \(other), need \(dep.types[0])", at: st)
+                    }
+                    if !dep.listed {
+                        stmts.remove(at: d)
+                        context.icmpType = nil
+                        if let x = context.dependency, x > d { context.dependency = x - 1 }
+                        if let x = context.l3Dependency, x > d { context.l3Dependency = x - 1 }
+                        if let x = context.linkDependency, x > d { context.linkDependency = x - 1 }
+                        if let (x, n) = context.nfprotoDependency, x > d { context.nfprotoDependency = (x - 1, n) }
+                    }
+                } else if dep.listed, !context.icmpTypesSeen.contains(dep.type.id) {
+                    let names = dep.types.sorted().map { NFValue.range($0, $0, text: NFPrinter.number($0, dep.type)) }
+                    stmts.append(.match(dep.type, mask: nil, op: .implicit, value: .set(names)))
+                    anonymousSets += 1   // the dependency's set takes a handle as any anonymous set does
+                    context.icmpTypesSeen.insert(dep.type.id)
+                }
             }
-            // `icmp mtu` needs a destination unreachable (3), `icmp gateway` a redirect (5): nft checks
-            // an `icmp type` before them against that (an equal one becomes the hidden dependency,
-            // not listed) and otherwise adds it unlisted; the engine reads them only there.
-            if case .match(let sel, _, _, _) = stmt, let need = sel.icmpTypeNeeded, let (d, types) = context.icmpType {
-                if let other = types.last(where: { $0 != need }) { throw refused("incompatible icmp match: rule has \(other), need \(need)", at: st) }
-                stmts.remove(at: d)
-                context.icmpType = nil
-                if let x = context.dependency, x > d { context.dependency = x - 1 }
-                if let x = context.l3Dependency, x > d { context.l3Dependency = x - 1 }
-                if let x = context.linkDependency, x > d { context.linkDependency = x - 1 }
-                if let (x, n) = context.nfprotoDependency, x > d { context.nfprotoDependency = (x - 1, n) }
-            }
-            if case .match(.icmpType, nil, let op, let v) = stmt {
-                context.icmpTypeSeen = true
-                if op == .eq || op == .implicit {
+            if case .match(let sel, let mask, let op, let v) = stmt, sel.isICMPType {
+                context.icmpTypesSeen.insert(sel.id)
+                if mask == nil, op == .eq || op == .implicit {
                     let types: [UInt64] = switch v {
                     case .range(let lo, let hi, _) where lo == hi: [lo]
                     case .set(let vs): vs.compactMap { if case .range(let lo, let hi, _) = $0, lo == hi { lo } else { nil } }
                     default: []
                     }
-                    if !types.isEmpty { context.icmpType = (stmts.count, types) }
+                    if !types.isEmpty { context.icmpType = (sel, stmts.count, types) }
                 }
-            } else if case .match(.icmpType, _, _, _) = stmt { context.icmpTypeSeen = true }
+            }
             context.note(stmt, index: stmts.count, family: t.family)
             stmts.append(stmt)
         }
@@ -246,9 +251,11 @@ extension NFParser {
         var linkDependency: Int? = nil
         /// An `ether type` match (its statement index and value), for the vlan fields after it.
         var etherType: (Int, UInt64)? = nil
-        var icmpTypeSeen = false
-        /// An `icmp type` match (its index and types), which `icmp mtu|gateway` check.
-        var icmpType: (Int, [UInt64])? = nil
+        /// The `icmp type` and `icmpv6 type` selectors (ids) matched so far.
+        var icmpTypesSeen: Set<Int> = []
+        /// The last `icmp[v6] type` match (its selector, index and types), which the fields that
+        /// need a message type check.
+        var icmpType: (NFSelector, Int, [UInt64])? = nil
         /// `meta nfproto ipv4|ipv6` in an inet table, which an ip/icmp (ip6/icmpv6) field implies.
         var nfprotoDependency: (index: Int, nfproto: UInt64)? = nil
 

@@ -252,9 +252,25 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         return first...(first + osfKeys.count - 1)
     }()
     public static let icmpMTU = NFSelector(rawValue: "icmp mtu")!, icmpGateway = NFSelector(rawValue: "icmp gateway")!
-    /// The ICMP type a field exists in (nft's dependency for it): `icmp mtu` in a destination
-    /// unreachable, `icmp gateway` in a redirect.
-    public var icmpTypeNeeded: UInt64? { self == .icmpMTU ? 3 : self == .icmpGateway ? 5 : nil }
+    public static let icmpv6Type = NFSelector(rawValue: "icmpv6 type")!, icmpv6MTU = NFSelector(rawValue: "icmpv6 mtu")!
+    public static let icmpv6MaxDelay = NFSelector(rawValue: "icmpv6 max-delay")!
+    static let icmpv6ID = NFSelector(rawValue: "icmpv6 id")!, icmpv6Seq = NFSelector(rawValue: "icmpv6 sequence")!
+    public var isICMPType: Bool { self == .icmpType || self == .icmpv6Type }
+    /// nft's dependency for a field that exists in some message types only: the type selector,
+    /// the types (the first is the one nft's error names), and whether nft lists the dependency it
+    /// adds (the echo pairs) or keeps it hidden (`icmp mtu` in a destination unreachable, `icmp
+    /// gateway` in a redirect, `icmpv6 mtu` in a packet too big, `icmpv6 max-delay` in an MLD query).
+    public var icmpDependency: (type: NFSelector, types: [UInt64], listed: Bool)? {
+        switch self {
+        case .icmpID, .icmpSeq: (.icmpType, [8, 0], true)
+        case .icmpMTU: (.icmpType, [3], false)
+        case .icmpGateway: (.icmpType, [5], false)
+        case .icmpv6ID, .icmpv6Seq: (.icmpv6Type, [128, 129], true)
+        case .icmpv6MTU: (.icmpv6Type, [2], false)
+        case .icmpv6MaxDelay: (.icmpv6Type, [130], false)
+        default: nil
+        }
+    }
     /// A field of the 802.1Q tag (`vlan id`...), whose dependency is `ether type 8021q`.
     public var isVLAN: Bool { payload?.base == .link && (payload?.bitOffset ?? 0) >= 112 }
     /// A key whose values are strings: interface names and osf's guesses.

@@ -20,12 +20,28 @@ final class IPv6RuleTests: XCTestCase {
             ("ip6 hoplimit 1", "ip6 hoplimit 1"),
             ("ip6 flowlabel 5", "ip6 flowlabel 5"),
             ("icmpv6 code admin-prohibited", "icmpv6 code admin-prohibited"),
+            // The fields of some message types only: the echo pair listed, the others hidden.
+            ("icmpv6 id 1", "icmpv6 type { echo-request, echo-reply } icmpv6 id 1"),
+            ("icmpv6 sequence 2", "icmpv6 type { echo-request, echo-reply } icmpv6 sequence 2"),
+            ("icmpv6 mtu 1280", "icmpv6 mtu 1280"),
+            ("icmpv6 type 2 icmpv6 mtu 1280", "icmpv6 mtu 1280"),
+            ("icmpv6 max-delay 100", "icmpv6 max-delay 100"),
         ]
         let rs = try NFParser.parse("table inet t {\n\tchain c {\n" + cases.map { "\t\t\($0.0)\n" }.joined() + "\t}\n}\n")
         XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), cases.map(\.1))
         let text = NFPrinter.ruleset(rs)
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), text)
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), text)
+    }
+
+    /// nft's refusal of a field outside the message type the rule already named.
+    func testICMPFieldsOfAnotherTypeAreRefused() {
+        for (rule, message) in [("icmpv6 type 1 icmpv6 mtu 1280", "rule has 1, need 2"), ("icmpv6 type 1 icmpv6 id 1", "rule has 1, need 128"),
+                                ("icmp type 3 icmp id 1", "rule has 3, need 8"), ("icmp type { 3, 4 } icmp mtu 5", "rule has 4, need 3")] {
+            XCTAssertThrowsError(try NFParser.parse("table inet t { chain c { \(rule); }; }"), rule) {
+                XCTAssertTrue("\($0)".contains("incompatible icmp match: \(message)"), "\(rule): \($0)")
+            }
+        }
     }
 
     /// Extension header matches and NAT66 targets: the listings the real nft 1.0.6 printed for this

@@ -662,8 +662,8 @@ extension Stack {
         case .icmpSeq: return l4(6, 2, IPProtocol.icmp)
         case _ where sel.isAddress6: return nil   // 128 bits: read6
         // nft's dependency for them: the message type they exist in.
-        case NFSelector.icmpMTU, NFSelector.icmpGateway:
-            guard l4(0, 1, IPProtocol.icmp) == sel.icmpTypeNeeded else { return nil }
+        case NFSelector.icmpMTU, NFSelector.icmpGateway, NFSelector.icmpv6MTU, NFSelector.icmpv6MaxDelay:
+            guard let dep = sel.icmpDependency, l4(0, 1, dep.type == .icmpType ? IPProtocol.icmp : IPProtocol.icmpv6) == dep.types[0] else { return nil }
             return readPayload(sel, skb, p)
         default: return readPayload(sel, skb, p)
         }
