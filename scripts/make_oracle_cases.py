@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -336,6 +336,26 @@ def icmp_fields():
         pkt("eth0", "echo request whose id and sequence read as 3323068423 (0xc612, 0x0007): icmp gateway does not match", {"src": "198.18.0.1", "dst": d}, ICMP(type=8, id=0xc612, seq=7)),
     ])
 
+CT_LABELS = """table ip f {
+	chain in {
+		type filter hook input priority filter; policy accept;
+		ct label 5 counter
+		ct label set 5
+		ct label set 127
+		ct label 5 counter
+		ct label 127 counter
+		ct label 6 counter
+		ct label != 6 counter
+	}
+}
+"""
+
+def ct_labels():
+    # Conntrack labels: set on the entry (unconfirmed on the first packet), seen by later packets.
+    write("ct_labels_1", "ct label set N on the connection and ct label N matching the bit, from the first packet on", CT_LABELS, [
+        pkt("eth0", f"UDP {k + 1} of one flow", {"src": "198.18.0.1", "dst": "198.18.0.2"}, UDP(sport=4000, dport=9), b"x") for k in range(2)
+    ])
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -351,3 +371,4 @@ if __name__ == "__main__":
     ipsec()
     meta_keys()
     icmp_fields()
+    ct_labels()

@@ -615,15 +615,16 @@ extension NFParser {
         if isWord("set") {
             i += 1
             let vt = tok
-            // `ct [original|reply] zone set`: the zone of a conntrack template (16 bits).
-            let zone = sel == .ctZone || sel == .ctOrigZone || sel == .ctReplyZone
+            // `ct [original|reply] zone set`: the zone of a conntrack template (16 bits); `ct label
+            // set N`: a label bit (0-127). Both take constants, maps and generators, not marks.
+            let zone = sel == .ctZone || sel == .ctOrigZone || sel == .ctReplyZone || sel == .ctLabel
             if sel != .mark && sel != .ctMark && sel != .priority && !zone {
                 // The kernel writes TCP option fields of 2 or 4 bytes only (EOPNOTSUPP for others).
                 if let o = sel.tcpOption, !sel.isWritable, o.bitLength > 0 {
                     throw refused("Could not process rule: Operation not supported", at: t)
                 }
                 guard sel.isWritable else {
-                    throw unsupported("setting \(sel.printed) (meta mark, ct mark, ct zone, meta priority, header fields and TCP option fields can be set)", at: vt)
+                    throw unsupported("setting \(sel.printed) (meta mark, ct mark, ct zone, ct label, meta priority, header fields and TCP option fields can be set)", at: vt)
                 }
                 // A header field takes one constant (nft refuses a set, a range or a prefix here).
                 // `tcp option maxseg size set rt mtu`: MSS clamping to the route.

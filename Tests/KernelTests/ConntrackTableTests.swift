@@ -48,7 +48,7 @@ final class ConntrackTableTests: XCTestCase {
         XCTAssertTrue(table.all.isEmpty)
     }
     /// The checkpoint's binary form gives back every kind of entry as it was (TCP state, IPv6,
-    /// ICMP, both NAT bindings, a zone, marks, times) in its order; bytes that are not one restore nothing.
+    /// ICMP, both NAT bindings, a zone, labels, marks, times) in its order; bytes that are not one restore nothing.
     func testTheCheckpointFormRestoresEveryEntry() throws {
         let s = try makeStack()
         let v4 = { (a: UInt32, b: UInt32, sp: UInt16, dp: UInt16) in ConnRecord.Tuple(src: UInt128(a), dst: UInt128(b), sport: sp, dport: dp) }
@@ -59,14 +59,14 @@ final class ConntrackTableTests: XCTestCase {
             ConnRecord(proto: 17, v6: false, orig: v4(0x0a00_0002, 0x0808_0808, 5353, 53), reply: v4(0x0808_0808, 0xc612_0001, 53, 61000),
                        status: 0x9a, mark: 0, tcp: nil, created: 7, expires: 30_000_000_007, snat: (0xc612_0001, 61000), dnat: nil),
             ConnRecord(proto: 1, v6: false, orig: v4(1, 2, 77, 8), reply: v4(2, 1, 77, 0), status: 8, mark: 1, tcp: nil, created: 9, expires: 30_000_000_009, snat: nil, dnat: nil,
-                       zone: 5, zoneDir: 2),
+                       zone: 5, zoneDir: 2, labels: 1 << 127 | 1 << 5),
             ConnRecord(proto: 6, v6: true, orig: .init(src: a6, dst: b6, sport: 1, dport: 22), reply: .init(src: b6, dst: a6, sport: 22, dport: 1),
                        status: 8, mark: 0, tcp: "SYN_SENT", created: 11, expires: 120_000_000_011, snat: (b6, 2), dnat: (a6, 3)),
         ]
         s.restoreConntrack(records)
         XCTAssertEqual(s.conntrackRecords(), records)
         let bytes = s.conntrackCheckpoint()
-        XCTAssertEqual(bytes.count, 4 + 4 * 100 + 4 * 18 + 3)
+        XCTAssertEqual(bytes.count, 4 + 4 * 100 + 4 * 18 + 3 + 16)
         XCTAssertEqual(Array(bytes[0..<8]), Array("PSC1".utf8) + [6, 2 | 8, 2, 0])   // TCP, state and DNAT; ESTABLISHED is state 2
         let back = try makeStack()
         XCTAssertTrue(back.restoreConntrack(checkpoint: bytes))

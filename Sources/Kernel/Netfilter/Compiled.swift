@@ -51,6 +51,7 @@ final class CRule {
         statements = r.statements
         steps = r.statements.enumerated().map { k, s in
             guard case .match(let sel, let mask, let op, let value) = s else { return .other(k) }
+            if sel == .ctLabel, mask == nil { return .other(k) }   // a bit test, not a compare: Engine
             if sel.isString {
                 // `iifname @s` matches the names of the set.
                 let names = if case .named(let n) = value { sets[n]?.names ?? [] } else { CRule.names(value) }

@@ -94,22 +94,28 @@ public final class Conn {
     var confirmedInTable = false
     /// The zone it was made in (from the packet's template, `ct zone set`).
     var zone = CTZone()
-    /// NAT bindings live apart: most connections have none, and two inline bindings cost 64 bytes each.
-    private var nat: NATBindings?
+    /// NAT bindings and labels live apart, as the kernel's ct extensions: most connections have
+    /// none, and two inline bindings cost 64 bytes each.
+    private var ext: ConnExtensions?
     /// NAT decided on the first packet: new source (SNAT) and destination (DNAT) of the original direction.
     var snat: (addr: UInt128, port: UInt16)? {
-        get { nat?.snat }
-        set { if newValue != nil || nat != nil { natBox().snat = newValue } }
+        get { ext?.snat }
+        set { if newValue != nil || ext != nil { extensions().snat = newValue } }
     }
     var dnat: (addr: UInt128, port: UInt16)? {
-        get { nat?.dnat }
-        set { if newValue != nil || nat != nil { natBox().dnat = newValue } }
+        get { ext?.dnat }
+        set { if newValue != nil || ext != nil { extensions().dnat = newValue } }
     }
-    private func natBox() -> NATBindings {
-        if let nat { return nat }
-        let n = NATBindings()
-        nat = n
-        return n
+    /// Conntrack labels (`ct label set N`: bit N of 128; nf_conn_labels).
+    var labels: UInt128 {
+        get { ext?.labels ?? 0 }
+        set { if newValue != 0 || ext != nil { extensions().labels = newValue } }
+    }
+    private func extensions() -> ConnExtensions {
+        if let ext { return ext }
+        let e = ConnExtensions()
+        ext = e
+        return e
     }
     init(orig: CTTuple, zone: CTZone = CTZone()) {
         self.orig = orig
@@ -119,9 +125,10 @@ public final class Conn {
     }
 }
 
-final class NATBindings {
+final class ConnExtensions {
     var snat: (addr: UInt128, port: UInt16)?
     var dnat: (addr: UInt128, port: UInt16)?
+    var labels: UInt128 = 0
 }
 
 /// `enum ip_conntrack_info` folded with nft's ct state bits.

@@ -14,15 +14,17 @@ public struct ConnRecord: Sendable, Equatable {
     public var snat: (addr: UInt128, port: UInt16)?, dnat: (addr: UInt128, port: UInt16)?
     /// The conntrack zone and the directions it applies to (1 original, 2 reply, 3 both).
     public var zone: UInt16, zoneDir: UInt8
+    /// Conntrack labels (bit N: `ct label set N`).
+    public var labels: UInt128
     public init(proto: UInt8, v6: Bool, orig: Tuple, reply: Tuple, status: UInt32, mark: UInt32, tcp: String?, created: UInt64, expires: UInt64,
-                snat: (addr: UInt128, port: UInt16)?, dnat: (addr: UInt128, port: UInt16)?, zone: UInt16 = 0, zoneDir: UInt8 = 3) {
+                snat: (addr: UInt128, port: UInt16)?, dnat: (addr: UInt128, port: UInt16)?, zone: UInt16 = 0, zoneDir: UInt8 = 3, labels: UInt128 = 0) {
         self.proto = proto; self.v6 = v6; self.orig = orig; self.reply = reply; self.status = status; self.mark = mark; self.tcp = tcp
-        self.created = created; self.expires = expires; self.snat = snat; self.dnat = dnat; self.zone = zone; self.zoneDir = zoneDir
+        self.created = created; self.expires = expires; self.snat = snat; self.dnat = dnat; self.zone = zone; self.zoneDir = zoneDir; self.labels = labels
     }
     public static func == (a: ConnRecord, b: ConnRecord) -> Bool {
         a.proto == b.proto && a.v6 == b.v6 && a.orig == b.orig && a.reply == b.reply && a.status == b.status && a.mark == b.mark && a.tcp == b.tcp
             && a.created == b.created && a.expires == b.expires && a.snat?.addr == b.snat?.addr && a.snat?.port == b.snat?.port
-            && a.dnat?.addr == b.dnat?.addr && a.dnat?.port == b.dnat?.port && a.zone == b.zone && a.zoneDir == b.zoneDir
+            && a.dnat?.addr == b.dnat?.addr && a.dnat?.port == b.dnat?.port && a.zone == b.zone && a.zoneDir == b.zoneDir && a.labels == b.labels
     }
 }
 
@@ -35,7 +37,7 @@ extension Stack {
                        orig: .init(src: c.orig.src, dst: c.orig.dst, sport: c.orig.sport, dport: c.orig.dport),
                        reply: .init(src: c.reply.src, dst: c.reply.dst, sport: c.reply.sport, dport: c.reply.dport),
                        status: c.status, mark: c.mark, tcp: c.tcp?.rawValue, created: c.created, expires: c.expires, snat: c.snat, dnat: c.dnat,
-                       zone: c.zone.id, zoneDir: c.zone.dir)
+                       zone: c.zone.id, zoneDir: c.zone.dir, labels: c.labels)
         }
     }
 
@@ -48,17 +50,17 @@ extension Stack {
             c.reply = CTTuple(proto: r.proto, src: r.reply.src, dst: r.reply.dst, sport: r.reply.sport, dport: r.reply.dport, v6: r.v6, zone: zone.id(reply: true))
             if let t = r.tcp { guard let st = TCPCTState(rawValue: t) else { continue }; c.tcp = st }
             c.status = r.status; c.mark = r.mark; c.created = r.created; c.expires = r.expires
-            c.snat = r.snat; c.dnat = r.dnat
+            c.snat = r.snat; c.dnat = r.dnat; c.labels = r.labels
             conntrack.insert(c)
         }
     }
 }
 
 /// The table as a checkpoint stores it: "PSC1", then each live connection in insertion order as
-/// a little-endian record: protocol, flags (1 IPv6, 2 TCP state, 4 SNAT, 8 DNAT, 16 zone), TCP
-/// state, a zero byte, status, mark, created and expiry (virtual ns), both tuples (source,
-/// destination, 16 bytes each; ports), then what the flags announce: the SNAT and DNAT bindings
-/// (address, port) and the zone (id, directions).
+/// a little-endian record: protocol, flags (1 IPv6, 2 TCP state, 4 SNAT, 8 DNAT, 16 zone, 32
+/// labels), TCP state, a zero byte, status, mark, created and expiry (virtual ns), both tuples
+/// (source, destination, 16 bytes each; ports), then what the flags announce: the SNAT and DNAT
+/// bindings (address, port), the zone (id, directions) and the labels (16 bytes).
 /// Written straight from the table: a million connections as JSON took a gigabyte while the
 /// checkpoint ran and held the stack's lock for seconds; this is 100 bytes a connection.
 enum ConntrackCodec {
@@ -77,6 +79,8 @@ enum ConntrackCodec {
             if snat != nil { flags |= 4 }
             if dnat != nil { flags |= 8 }
             if c.zone != CTZone() { flags |= 16 }
+            let labels = c.labels
+            if labels != 0 { flags |= 32 }
             out.append(c.orig.proto); out.append(flags)
             out.append(c.tcp.flatMap { tcpStates.firstIndex(of: $0) }.map(UInt8.init) ?? 0); out.append(0)
             put(&out, c.status); put(&out, c.mark); put(&out, c.created); put(&out, c.expires)
@@ -84,6 +88,7 @@ enum ConntrackCodec {
             if let snat { put(&out, snat.addr); put(&out, snat.port) }
             if let dnat { put(&out, dnat.addr); put(&out, dnat.port) }
             if flags & 16 != 0 { put(&out, c.zone.id); out.append(c.zone.dir) }
+            if labels != 0 { put(&out, labels) }
         }
         return out
     }
@@ -97,8 +102,8 @@ enum ConntrackCodec {
             guard r.left >= fixedSize else { return nil }
             let proto = r.u8(), flags = r.u8(), tcp = r.u8(), _ = r.u8()
             let v6 = flags & 1 != 0
-            let extra = (flags & 4 != 0 ? natSize : 0) + (flags & 8 != 0 ? natSize : 0) + (flags & 16 != 0 ? 3 : 0)
-            guard flags & 0xe0 == 0, Int(tcp) < tcpStates.count, r.left >= fixedSize - 4 + extra else { return nil }
+            let extra = (flags & 4 != 0 ? natSize : 0) + (flags & 8 != 0 ? natSize : 0) + (flags & 16 != 0 ? 3 : 0) + (flags & 32 != 0 ? 16 : 0)
+            guard flags & 0xc0 == 0, Int(tcp) < tcpStates.count, r.left >= fixedSize - 4 + extra else { return nil }
             let status: UInt32 = r.int(), mark: UInt32 = r.int(), created: UInt64 = r.int(), expires: UInt64 = r.int()
             let o = CTTuple(proto: proto, src: r.u128(), dst: r.u128(), sport: r.int(), dport: r.int(), v6: v6)
             let c = Conn(orig: o)
@@ -112,6 +117,7 @@ enum ConntrackCodec {
                 guard (1...3).contains(zone.dir) else { return nil }
                 c.zone = zone; c.orig.zone = zone.id(reply: false); c.reply.zone = zone.id(reply: true)
             }
+            if flags & 32 != 0 { c.labels = r.u128() }
             conns.append(c)
         }
         return conns

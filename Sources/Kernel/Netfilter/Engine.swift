@@ -266,6 +266,8 @@ extension Stack {
         case .mark: skb.mark = v
         case .ctMark: skb.conn?.mark = v
         case .ctZone, .ctOrigZone, .ctReplyZone: nft_ct_set_zone_eval(key, UInt16(truncatingIfNeeded: v), skb)
+        // nft_ct_set_eval NFT_CT_LABELS: nf_connlabels_replace sets the label's bit (a template or no entry: nothing).
+        case .ctLabel: if let c = skb.conn, v < 128 { c.labels |= 1 << UInt128(v) }
         default: skb.priority = v
         }
     }
@@ -338,6 +340,11 @@ extension Stack {
                 s = rule.statements[k]
             }
             switch s {
+            case .match(.ctLabel, nil, let op, let value):
+                // `ct label N`: bit N of the entry's labels is set (nft_ct_get_eval, then a bitwise and).
+                guard let c = skb.conn else { return nil }
+                let set = CRule.ranges(value).contains { $0.lo < 128 && c.labels & (1 << UInt128($0.lo)) != 0 }
+                if set == (op == .ne) { return nil }
             case .match:
                 break
             case .counter, .limit, .quota:
@@ -609,7 +616,7 @@ extension Stack {
         case .ctZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id) }
         case .ctOrigZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: false)) }
         case .ctReplyZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: true)) }
-        case .ctLabel: return nil
+        case .ctLabel: return nil   // a bitmap: ctLabelMatches
         case Stack.metaIPsec: return secpath_exists(skb)
         // NFT_META_RTCLASSID: the route's realm; no route before routing breaks the rule, and the
         // model's routes have no realm (0, "cosmos").
