@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -356,6 +356,56 @@ def ct_labels():
         pkt("eth0", f"UDP {k + 1} of one flow", {"src": "198.18.0.1", "dst": "198.18.0.2"}, UDP(sport=4000, dport=9), b"x") for k in range(2)
     ])
 
+NAMED_CATCHALL = """table inet f {
+	set addrs {
+		type ipv4_addr
+		elements = { 198.18.0.5, * }
+	}
+
+	set ports {
+		type inet_service
+		elements = { 53 }
+	}
+
+	map verdicts {
+		type inet_service : verdict
+		elements = { 22 : accept, * : jump counted }
+	}
+
+	map marks {
+		type inet_service : mark
+		elements = { 80 : 0x00000001, * : 0x00000002 }
+	}
+
+	map pairs {
+		type ipv4_addr . inet_service : verdict
+		elements = { 198.18.0.1 . 443 : continue, * : drop }
+	}
+
+	chain counted {
+		counter
+	}
+
+	chain in {
+		type filter hook input priority filter; policy accept;
+		ip saddr @addrs counter
+		udp dport @ports counter
+		meta mark set udp dport map @marks
+		meta mark 0x00000002 counter
+		udp dport vmap @verdicts
+		ip saddr . udp dport vmap @pairs
+		counter
+	}
+}
+"""
+
+def named_catchall():
+    # Catch-all elements (`*`) of named sets and maps: the key no other element holds finds them.
+    p = [pkt("eth0", f"UDP to {port}" + why, {"src": "198.18.0.1", "dst": "198.18.0.2"}, UDP(sport=1000, dport=port), b"x")
+         for port, why in [(22, ": accepted by its own element"), (80, ": mark 0x1, then the catch-all verdict (jump), then the pairs' catch-all drop"),
+                           (443, ": the pairs' own element goes on"), (53, ": in @ports")]]
+    write("named_catchall_1", "Catch-all elements in named sets, verdict maps, data maps and concatenated maps", NAMED_CATCHALL, p)
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -372,3 +422,4 @@ if __name__ == "__main__":
     meta_keys()
     icmp_fields()
     ct_labels()
+    named_catchall()

@@ -495,10 +495,15 @@ public struct NFParser {
     mutating func elementList(keys: [NFSetKey], isMap: Bool, data: NFSetKey? = nil, values: inout [UInt64]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
         try expectPunct("{")
         var vals: [NFValue] = [], vs: [NFVerdict] = [], infos: [NFElementInfo] = []
+        let firstValue = values.count
         skipNewlines()
         while !isPunct("}") {
-            if isPunct("*") { throw unsupported("a catch-all element (*) in a named set or map (anonymous maps and verdict maps take one)") }
-            vals.append(keys.count == 1 ? try scalar(for: keys[0].selector) : try tupleValue(keys.map(\.selector)))
+            // `*`, the catch-all element: what a key no other element holds finds (nft_set_catchall_lookup).
+            if isPunct("*") {
+                vals.append(catchAll())
+            } else {
+                vals.append(keys.count == 1 ? try scalar(for: keys[0].selector) : try tupleValue(keys.map(\.selector)))
+            }
             // `timeout T`, `expires T`, `comment "..."` and the stateful expressions nft reads
             // back (`counter packets N bytes M`, `limit rate ...`, `ct count ...`) may follow the key.
             var info = NFElementInfo()
@@ -533,6 +538,26 @@ public struct NFParser {
             if isPunct(",") { i += 1; skipNewlines() } else if !isPunct("}") { throw err("expected ',' or '}'") }
         }
         i += 1
+        // One catch-all, last, as the kernel keeps it apart from the set and nft lists it; several
+        // are one (a map's must then map to the same data: the kernel answers EEXIST otherwise).
+        while let c = vals.lastIndex(of: .catchAll), let first = vals.firstIndex(of: .catchAll), first != c {
+            let same = !isMap || (data == nil ? vs[c] == vs[first] : values[firstValue + c] == values[firstValue + first])
+            if !same { throw refused("Could not process rule: File exists (two catch-all elements with different data)") }
+            drop(c)
+        }
+        if let c = vals.firstIndex(of: .catchAll), c != vals.count - 1 {
+            let (v, info) = (vals[c], infos[c])
+            let verdict = isMap && data == nil ? vs[c] : nil, value = isMap && data != nil ? values[firstValue + c] : nil
+            drop(c)
+            vals.append(v); infos.append(info)
+            if let verdict { vs.append(verdict) }
+            if let value { values.append(value) }
+        }
+        func drop(_ c: Int) {
+            vals.remove(at: c); infos.remove(at: c)
+            if isMap && data == nil { vs.remove(at: c) }
+            if isMap && data != nil { values.remove(at: firstValue + c) }
+        }
         return (vals, vs, infos)
     }
 

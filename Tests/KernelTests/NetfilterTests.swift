@@ -98,6 +98,21 @@ final class NetfilterTests: XCTestCase {
         XCTAssertEqual(ends, [.NETFILTER_DROP, .NO_SOCKET, .NETFILTER_DROP, .NO_SOCKET])
     }
 
+    /// A named set's catch-all answers lookups (`ip saddr @s` holds for any address; recorded in
+    /// `named_catchall_1`) but is not an element dynset finds: `add @s` still adds the address.
+    func testACatchAllInANamedSetLeavesDynsetAdding() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+        table ip f {
+          set s { type ipv4_addr; flags dynamic; elements = { *, 10.0.0.1 }; }
+          chain i { type filter hook input priority 0; ip saddr @s counter; add @s { ip saddr }; }
+        }
+        """))
+        XCTAssertEqual(s.inject(frame: frame(.udp(UDPRepr(srcPort: 5000, dstPort: 9))), device: s.devices[0]).dropReason, .NO_SOCKET)
+        XCTAssertTrue(s.listRuleset(handles: false).contains("elements = { 10.0.0.1, 198.18.0.9,\n\t\t\t     * }"), s.listRuleset(handles: false))
+        XCTAssertTrue(s.listRuleset(handles: false).contains("ip saddr @s counter packets 1 bytes 28"), s.listRuleset(handles: false))
+    }
+
     /// `meta mark 0xffffff00/24` matches the marks whose top 24 bits are those.
     func testMarkPrefixesMatchTheirTopBits() throws {
         for (mark, dropped) in [("0xffffff17", true), ("0xffffff00", true), ("0xfffffe17", false)] {

@@ -335,7 +335,7 @@ final class ConstructTests: XCTestCase {
     }
 
     /// Catch-all elements (`*`) of anonymous maps, listed last as the real nft 1.0.6 listed them
-    /// (written first or last), and as nft -j printed them; a named set's is refused as not supported yet.
+    /// (written first or last), and as nft -j printed them; a named set's likewise.
     func testCatchAllElementsListAsNft() throws {
         try roundTrip("""
         table ip t {
@@ -352,8 +352,15 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, "ip saddr vmap { 10.0.0.0/8 : drop, * : accept }")
         XCTAssertEqual(NFJSON.statement(rs.tables[0].chains[0].rules[0].statements[0], counter: nil, family: .ip).rendered(),
                        #"{"vmap":{"key":{"payload":{"protocol":"ip","field":"saddr"}},"data":{"set":[[{"prefix":{"addr":"10.0.0.0","len":8}},{"drop":null}],["*",{"accept":null}]]}}}"#)
-        XCTAssertThrowsError(try NFParser.parse("table ip t { set s { type ipv4_addr; elements = { 192.168.3.5, * }; }; }")) {
-            XCTAssertEqual(($0 as? NFSyntaxError)?.kind, .unsupported, "\($0)")
+        // A named set's too (written first, listed last); two are one, as nft keeps them.
+        for text in ["{ *, 192.168.3.5 }", "{ *, 192.168.3.5, * }"] {
+            let named = try NFParser.parse("table ip t { set s { type ipv4_addr; elements = \(text); }; }")
+            XCTAssertEqual(named.tables[0].sets[0].elements, [.range(0xc0a8_0305, 0xc0a8_0305, text: "192.168.3.5"), .catchAll], text)
+        }
+        let map = try NFParser.parse("table ip t { map m { type ipv4_addr : verdict; elements = { * : drop, 1.1.1.1 : accept, * : drop }; }; }")
+        XCTAssertEqual(map.tables[0].sets[0].verdicts, [.accept, .drop])
+        XCTAssertThrowsError(try NFParser.parse("table ip t { map m { type ipv4_addr : verdict; elements = { * : drop, * : accept }; }; }")) {
+            XCTAssertTrue("\($0)".contains("File exists"), "\($0)")
         }
     }
 

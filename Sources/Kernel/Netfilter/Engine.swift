@@ -328,7 +328,7 @@ extension Stack {
             case .matchSet(let m):
                 guard var v = read(m.sel, skb, info) else { return nil }
                 if let mask = m.mask { v &= mask }
-                if m.set.contains(v, now: clocks[skb.cpu]) == m.negate { return nil }
+                if m.set.lookup(v, now: clocks[skb.cpu]) == m.negate { return nil }
                 continue
             case .matchName(let m):
                 guard let name = readName(m.sel, skb, info, inDev: inDev, outDev: outDev) else { return nil }
@@ -855,7 +855,7 @@ extension Stack {
         switch value {
         case .range(let lo, let hi, _): return v >= lo && v <= hi
         case .set(let vs): return vs.contains { contains($0, v, ti: ti) }
-        case .named(let n): return netfilter.setIndex(ti, n)?.contains(v, now: clockNs) ?? false
+        case .named(let n): return netfilter.setIndex(ti, n)?.lookup(v, now: clockNs) ?? false
         // 128-bit values are matched by contains6 (against read6), never against a 64-bit read.
         case .string, .tuple, .range6: return false
         // Any key: the parser puts the catch-all after every other element, so it is the fallback.

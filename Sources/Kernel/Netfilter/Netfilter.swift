@@ -158,7 +158,9 @@ struct NetfilterState {
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
                 if let vs = set.verdicts {
                     maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs)
-                    let six = zip(set.elements, vs).compactMap { e, v in if case .range6(let lo, let hi, _) = e { (lo, hi, v) } else { nil } }
+                    var six = zip(set.elements, vs).compactMap { e, v in if case .range6(let lo, let hi, _) = e { (lo, hi, v) } else { nil } }
+                    // The catch-all, tried last, takes any address.
+                    if !six.isEmpty, let c = set.elements.firstIndex(of: .catchAll) { six.append((0, .max, vs[c])) }
                     if !six.isEmpty { maps6[ti, default: [:]][set.name] = six }
                 }
                 if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(set.elements, ds) }
@@ -434,6 +436,8 @@ final class SetIndex {
             case .range(let lo, let hi, _): if lo == hi { singles.insert(lo) } else { iv.append((lo, hi)) }
             case .string(let n): names.append(n)
             case .range6(let lo, let hi, _): ranges6.append((lo, hi))
+            // The catch-all takes any key (an interface name too: `*` matches every name).
+            case .catchAll: catchAll = true; names.append("*")
             default: break
             }
         }
@@ -443,8 +447,11 @@ final class SetIndex {
         }
     }
 
+    /// A catch-all element (`*`): a key no other element holds is found too (nft_set_catchall_lookup).
+    private(set) var catchAll = false
+
     /// An IPv6 address in the set's static elements.
-    func contains6(_ v: UInt128) -> Bool { ranges6.contains { v >= $0.lo && v <= $0.hi } }
+    func contains6(_ v: UInt128) -> Bool { catchAll || ranges6.contains { v >= $0.lo && v <= $0.hi } }
 
     /// Per-element state of stateful expressions, by element.
     private(set) var state: [UInt64: ElementState] = [:]
@@ -461,6 +468,10 @@ final class SetIndex {
 
     /// Elements (static and live) the set holds at `now`.
     var count: Int { singles.count + intervals.count + names.count + timed.count }
+
+    /// `nft_lookup`: the element, else the catch-all. (`contains` is the elements alone, what
+    /// dynset asks before it adds.)
+    func lookup(_ v: UInt64, now: UInt64) -> Bool { contains(v, now: now) || catchAll }
 
     func contains(_ v: UInt64, now: UInt64) -> Bool {
         // Most sets hold no timed elements: skip that hash lookup on the packet path.
@@ -519,9 +530,12 @@ final class SetIndex {
 struct MapIndex<Value> {
     private var singles: [UInt64: Value] = [:]
     private var intervals: [(lo: UInt64, hi: UInt64, value: Value)] = []
+    /// What the catch-all element (`*`) maps to: a key no other element holds.
+    private var catchAll: Value?
 
     init(_ keys: [NFValue], _ values: [Value]) {
         for (k, v) in zip(keys, values) {
+            if k == .catchAll { catchAll = v; continue }
             guard case .range(let lo, let hi, _) = k else { continue }
             if lo == hi { singles[lo] = v } else { intervals.append((lo, hi, v)) }
         }
@@ -535,7 +549,7 @@ struct MapIndex<Value> {
             let mid = (lo + hi) / 2
             if intervals[mid].hi < key { lo = mid + 1 } else { hi = mid }
         }
-        return lo < intervals.count && intervals[lo].lo <= key ? intervals[lo].value : nil
+        return lo < intervals.count && intervals[lo].lo <= key ? intervals[lo].value : catchAll
     }
 }
 
