@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -406,6 +406,26 @@ def named_catchall():
                            (443, ": the pairs' own element goes on"), (53, ": in @ports")]]
     write("named_catchall_1", "Catch-all elements in named sets, verdict maps, data maps and concatenated maps", NAMED_CATCHALL, p)
 
+FIB_OIFNAME = """table ip f {
+	chain pre {
+		type filter hook prerouting priority filter; policy accept;
+		fib saddr . iif oifname "eth0" counter
+		fib daddr oifname "eth1" counter
+		fib daddr oifname "eth0" counter
+		fib daddr oifname "lo" counter
+		fib daddr oif missing counter
+		fib daddr oifname != "eth1" counter
+	}
+}
+"""
+
+def fib_oifname():
+    # fib's oifname result: the name of the interface oif finds, or the empty name.
+    write("fib_oifname_1", "fib saddr . iif oifname and fib daddr oifname for a forwarded, a local and an unroutable destination", FIB_OIFNAME, [
+        pkt("eth0", f"UDP to {d}", {"src": "198.18.0.1", "dst": d}, UDP(sport=1000, dport=9), b"x")
+        for d in ["198.18.1.2", "198.18.0.2", "203.0.113.1"]
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -423,3 +443,4 @@ if __name__ == "__main__":
     icmp_fields()
     ct_labels()
     named_catchall()
+    fib_oifname()

@@ -274,7 +274,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// A field of the 802.1Q tag (`vlan id`...), whose dependency is `ether type 8021q`.
     public var isVLAN: Bool { payload?.base == .link && (payload?.bitOffset ?? 0) >= 112 }
     /// A key whose values are strings: interface names and osf's guesses.
-    public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF || isSdif }
+    public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF || isSdif || isFibName }
     /// `meta sdif` or `meta sdifname` (nft_meta_get_validate_sdif: input and forward only).
     public var isSdif: Bool { self == NFSelector.sdif || self == NFSelector.sdifname }
     public static let sdif = NFSelector(rawValue: "meta sdif")!, sdifname = NFSelector(rawValue: "meta sdifname")!
@@ -296,9 +296,15 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// model's FIB) would look at.
     static let fibKeys: [Entry] = ["saddr", "daddr"].flatMap { a in
         ["", " . iif", " . mark", " . mark . iif"].flatMap { f in
-            [Entry(name: "fib \(a)\(f) oif", bits: 32), Entry(name: "fib \(a)\(f) type", bits: 32, kind: .name)]
+            // `oifname`: the name of `oif`'s interface, two entries on (fibOif relies on it).
+            [Entry(name: "fib \(a)\(f) oif", bits: 32), Entry(name: "fib \(a)\(f) type", bits: 32, kind: .name),
+             Entry(name: "fib \(a)\(f) oifname", bits: 128)]
         }
     }
+    /// A fib `oifname` lookup: a string key.
+    public var isFibName: Bool { isFib && (id - NFSelector.firstFib) % 3 == 2 }
+    /// The `oif` lookup a fib `oifname` one names the interface of.
+    public var fibOif: NFSelector { NFSelector(id - 2) }
     /// A fib lookup (its ids follow the option tables at the end of the table; read on the packet path, so no string work).
     public var isFib: Bool { id >= NFSelector.firstFib }
     static let firstFib = table.firstIndex { $0.name.hasPrefix("fib ") }!

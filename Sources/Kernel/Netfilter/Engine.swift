@@ -730,7 +730,7 @@ extension Stack {
     /// `nft_fib6_eval` / `nft_fib6_eval_type`: the same over FIB6; a link-local address is looked up
     /// on the packet's device; `type` is local, anycast (subnet-router), multicast, unicast or,
     /// without a route, unreachable.
-    private func nft_fib6_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+    func nft_fib6_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         let name = sel.rawValue
         let addr = IPv6Address(array: skb.data, at: p.nh + (name.hasPrefix("fib saddr") ? 8 : 24))
         let dev = p.inDev ?? p.outDev
@@ -741,15 +741,16 @@ extension Stack {
             return 1
         }
         let scoped = name.contains(". iif") ? p.inDev : (addr.isLinkLocal ? dev : nil)
-        guard let route = fib6.lookup(addr, dev: scoped) else { return 0 }
+        // A local (or anycast) route is no interface's (RTF_LOCAL: "should not see" it, nft_fib6_eval says).
+        guard let route = fib6.lookup(addr, dev: scoped), route.type != .local else { return 0 }
         if name.contains(". iif"), route.dev != p.inDev { return 0 }
         return UInt64(route.dev + 2)
     }
 
     /// `nft_fib4_eval`: look the address up in the FIB. `oif` is the interface the route leads
-    /// out of (the model numbers them from 2, after lo), 0 without a route, or (with `. iif`)
-    /// when it is not the one the packet came in on; `type` is the route type (RTN_*).
-    private func nft_fib4_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+    /// out of (the model numbers them from 2, after lo), 0 without a route or for a local one, or
+    /// (with `. iif`) when it is not the one the packet came in on; `type` is the route type (RTN_*).
+    func nft_fib4_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         guard p.ipv4 else { return nil }
         let name = sel.rawValue
         let addr = IPv4Address(raw: skb.data.be32(p.nh + (name.hasPrefix("fib saddr") ? 12 : 16)))
@@ -763,7 +764,8 @@ extension Stack {
             case .unreachable: return 7
             }
         }
-        guard let route, route.type != .unreachable else { return 0 }
+        // RTN_LOCAL ("should not see RTN_LOCAL here") stores no interface, as unreachable does not.
+        guard let route, route.type != .unreachable, route.type != .local else { return 0 }
         if name.contains(". iif"), route.dev != p.inDev { return 0 }
         return UInt64(route.dev + 2)
     }

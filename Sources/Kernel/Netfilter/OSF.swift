@@ -19,6 +19,11 @@ extension Stack {
     func readName(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo, inDev: Int?, outDev: Int?) -> String? {
         if sel.isOSF { return nft_osf_eval(skb, p) }
         if sel.isSdif { return "" }
+        // nft_fib_store_result for NFT_FIB_RESULT_OIFNAME: the interface oif finds, or the empty name.
+        if sel.isFibName {
+            guard let oif = p.ipv6 ? nft_fib6_eval(sel.fibOif, skb, p) : nft_fib4_eval(sel.fibOif, skb, p) else { return nil }
+            return oif >= 2 ? devices[Int(oif) - 2].name : ""
+        }
         guard let dev = (sel == .iifname || sel == .iif) ? inDev : outDev else { return "" }
         return devices[dev].name
     }
