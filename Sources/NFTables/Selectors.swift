@@ -273,6 +273,11 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     }
     /// A field of the 802.1Q tag (`vlan id`...), whose dependency is `ether type 8021q`.
     public var isVLAN: Bool { payload?.base == .link && (payload?.bitOffset ?? 0) >= 112 }
+    /// `meta ipsec`, the ipsec value keys, `meta rtclassid`, `meta sdif|sdifname`: one id range.
+    public static let metaExtraIDs: ClosedRange<Int> = {
+        let first = table.firstIndex { $0.name == "meta ipsec" }!, last = table.firstIndex { $0.name == "meta sdifname" }!
+        return first...last
+    }()
     /// A key whose values are strings: interface names and osf's guesses.
     public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF || isSdif || isFibName }
     /// `meta sdif` or `meta sdifname` (nft_meta_get_validate_sdif: input and forward only).

@@ -617,10 +617,12 @@ extension Stack {
         case .ctOrigZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: false)) }
         case .ctReplyZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: true)) }
         case .ctLabel: return nil   // a bitmap: ctLabelMatches
-        case Stack.metaIPsec: return secpath_exists(skb)
-        // NFT_META_RTCLASSID: the route's realm; no route before routing breaks the rule, and the
-        // model's routes have no realm (0, "cosmos").
-        case Stack.metaRtclassid: return p.hook == .ingress || p.hook == .prerouting ? nil : 0
+        // (One range test: the common keys above and below do not pay a compare for each of these.)
+        case _ where NFSelector.metaExtraIDs.contains(sel.id):
+            // NFT_META_RTCLASSID: the route's realm; no route before routing breaks the rule, and the
+            // model's routes have no realm (0, "cosmos").
+            if sel == Stack.metaRtclassid { return p.hook == .ingress || p.hook == .prerouting ? nil : 0 }
+            return sel == Stack.metaIPsec ? secpath_exists(skb) : nil
         case _ where sel.isFib: return p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p)
         case _ where sel.isRoute: return nft_rt_get_eval(sel, skb, p)
         case _ where sel.isSocket: return nft_socket_eval(sel, skb, p)
