@@ -61,15 +61,13 @@ extension NFParser {
             // A header field of the protocol an earlier `ip protocol`/`meta l4proto` fixed makes that
             // match redundant: nft lists the rule without it (the field's own check stays).
             if case .match(let sel, _, _, _) = stmt, let p = sel.impliedProtocol, let d = context.dependency, context.l4 == UInt64(p) {
-                stmts.remove(at: d)
                 context.dependency = nil
-                if let l3 = context.l3Dependency, l3 > d { context.l3Dependency = l3 - 1 }
+                context.remove(at: d, from: &stmts)
             }
             // In an ip table `meta protocol ip` before a header field is implied by it too.
             if case .match(let sel, _, _, _) = stmt, sel.payload != nil, let d = context.l3Dependency {
-                stmts.remove(at: d)
                 context.l3Dependency = nil
-                if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
+                context.remove(at: d, from: &stmts)
             }
             // nft's vlan dependency is `ether type 8021q`: written before `vlan id|pcp|dei` it is
             // implied and not listed; `vlan type` lists it (nft adds it when it is not written);
@@ -78,11 +76,8 @@ extension NFParser {
                 if let (d, v) = context.etherType {
                     guard v == 0x8100 else { throw refused("conflicting protocols specified: ether vs. vlan", at: st) }
                     if sel.rawValue != "vlan type" {
-                        stmts.remove(at: d)
                         context.etherType = nil
-                        if let x = context.dependency, x > d { context.dependency = x - 1 }
-                        if let x = context.l3Dependency, x > d { context.l3Dependency = x - 1 }
-                        if let x = context.linkDependency, x > d { context.linkDependency = x - 1 }
+                        context.remove(at: d, from: &stmts)
                     }
                 } else if sel.rawValue == "vlan type" {
                     stmts.append(.match(NFSelector(rawValue: "ether type")!, mask: nil, op: .implicit, value: .range(0x8100, 0x8100, text: "8021q")))
@@ -90,19 +85,16 @@ extension NFParser {
                 }
             }
             if case .match(let sel, _, _, _) = stmt, sel.isMAC || sel.rawValue == "ether type" || sel.isVLAN, let d = context.linkDependency {
-                stmts.remove(at: d)
                 context.linkDependency = nil
-                if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
-                if let l3 = context.l3Dependency, l3 > d { context.l3Dependency = l3 - 1 }
+                context.remove(at: d, from: &stmts)
             }
             if case .match(let sel, _, _, _) = stmt, let (d, nfproto) = context.nfprotoDependency {
                 // A conntrack address of the family implies it as well (`ct original ip saddr`).
                 let ctFamily = sel.rawValue.hasPrefix("ct ") ? sel.rawValue.split(separator: " ").dropFirst(2).first : nil
                 let proto = ctFamily ?? sel.rawValue.prefix { $0 != " " }
                 if nfproto == 2 ? (proto == "ip" || proto == "icmp") : (proto == "ip6" || proto == "icmpv6") {
-                    stmts.remove(at: d)
                     context.nfprotoDependency = nil
-                    if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
+                    context.remove(at: d, from: &stmts)
                 }
             }
             // `reject with icmp|icmpv6` in inet implies its `meta nfproto`: nft drops an explicit one from the listing.
@@ -113,9 +105,8 @@ extension NFParser {
                 default: false
                 }
                 if implied {
-                    stmts.remove(at: d)
                     context.nfprotoDependency = nil
-                    if let l4d = context.dependency, l4d > d { context.dependency = l4d - 1 }
+                    context.remove(at: d, from: &stmts)
                 }
             }
             // A statement between a dependency and the field keeps the dependency in nft's listing.
@@ -134,12 +125,8 @@ extension NFParser {
                         throw refused("incompatible icmp match: rule has \(other), need \(dep.types[0])", at: st)
                     }
                     if !dep.listed {
-                        stmts.remove(at: d)
                         context.icmpType = nil
-                        if let x = context.dependency, x > d { context.dependency = x - 1 }
-                        if let x = context.l3Dependency, x > d { context.l3Dependency = x - 1 }
-                        if let x = context.linkDependency, x > d { context.linkDependency = x - 1 }
-                        if let (x, n) = context.nfprotoDependency, x > d { context.nfprotoDependency = (x - 1, n) }
+                        context.remove(at: d, from: &stmts)
                     }
                 } else if dep.listed, !context.icmpTypesSeen.contains(dep.type.id) {
                     let names = dep.types.sorted().map { NFValue.range($0, $0, text: NFPrinter.number($0, dep.type)) }
@@ -275,6 +262,16 @@ extension NFParser {
             if let other = l4Set.last(where: { $0 != want }) {
                 throw p.refused("conflicting protocols specified: \(Self.protoName(other)) vs. \(Self.protoName(want))", at: t)
             }
+        }
+
+        /// Drops statement `d` (a dependency the listing leaves out): the positions noted after it move up.
+        mutating func remove(at d: Int, from stmts: inout [NFStatement]) {
+            stmts.remove(at: d)
+            func moved(_ x: Int?) -> Int? { x.map { $0 > d ? $0 - 1 : $0 } }
+            dependency = moved(dependency); l3Dependency = moved(l3Dependency); linkDependency = moved(linkDependency)
+            if let (x, n) = nfprotoDependency { nfprotoDependency = (moved(x)!, n) }
+            if let (x, v) = etherType { etherType = (moved(x)!, v) }
+            if let (sel, x, types) = icmpType { icmpType = (sel, moved(x)!, types) }
         }
 
         mutating func note(_ s: NFStatement, index: Int, family: NFFamily) {
@@ -617,8 +614,8 @@ extension NFParser {
             let vt = tok
             // `ct [original|reply] zone set`: the zone of a conntrack template (16 bits); `ct label
             // set N`: a label bit (0-127). Both take constants, maps and generators, not marks.
-            let zone = sel == .ctZone || sel == .ctOrigZone || sel == .ctReplyZone || sel == .ctLabel
-            if sel != .mark && sel != .ctMark && sel != .priority && !zone {
+            let ctInteger = sel == .ctZone || sel == .ctOrigZone || sel == .ctReplyZone || sel == .ctLabel
+            if sel != .mark && sel != .ctMark && sel != .priority && !ctInteger {
                 // The kernel writes TCP option fields of 2 or 4 bytes only (EOPNOTSUPP for others).
                 if let o = sel.tcpOption, !sel.isWritable, o.bitLength > 0 {
                     throw refused("Could not process rule: Operation not supported", at: t)
@@ -672,14 +669,14 @@ extension NFParser {
             if paren { i += 1 }
             if isWord("meta") || isWord("ct") || isWord("mark") {
                 let st = tok
-                if zone { throw refused("datatype mismatch: expected integer, expression has type packet mark", at: st) }
+                if ctInteger { throw refused("datatype mismatch: expected integer, expression has type packet mark", at: st) }
                 let w = try word("a source")
                 let key = w == "mark" ? "mark" : try word("mark")
                 guard key == "mark" else { throw unsupported("\(w) \(key) as a value (meta mark and ct mark are modelled)", at: st) }
                 source = w == "ct" ? .ctMark : .mark
             } else {
                 if paren { throw err("expected meta mark or ct mark") }
-                let v = try scalar(for: sel == .priority ? .priority : zone ? sel : .mark)
+                let v = try scalar(for: sel == .priority ? .priority : ctInteger ? sel : .mark)
                 guard case .range(let n, let hi, _) = v, n == hi, n <= UInt64(UInt32.max) else { throw err("expected a value", at: vt) }
                 xor = UInt32(n)
                 mask = 0

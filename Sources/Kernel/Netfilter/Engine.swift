@@ -616,7 +616,7 @@ extension Stack {
         case .ctZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id) }
         case .ctOrigZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: false)) }
         case .ctReplyZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: true)) }
-        case .ctLabel: return nil   // a bitmap: ctLabelMatches
+        case .ctLabel: return nil   // a bitmap: `ct label N` is a bit test (evalRule)
         // (One range test: the common keys above and below do not pay a compare for each of these.)
         case _ where NFSelector.metaExtraIDs.contains(sel.id):
             // NFT_META_RTCLASSID: the route's realm; no route before routing breaks the rule, and the
