@@ -66,6 +66,18 @@ public struct NFParser {
     func isWord(_ s: String) -> Bool { tok.kind == .word && tok.text == s }
     /// The items of an anonymous set or map after its `{`, separated by commas or newlines, up to
     /// and including the `}`.
+    /// `map { KEY : DATA, ... }` after a one-selector key: its entries, each key read as `key`
+    /// reads and its data by `data`.
+    mutating func mapEntries<T>(_ key: NFSelector, _ data: (inout NFParser) throws(NFSyntaxError) -> T) throws(NFSyntaxError) -> [(NFValue, T)] {
+        try expectWord("map")
+        try expectPunct("{")
+        return try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, T) in
+            let k = try p.scalar(for: key)
+            try p.expectPunct(":")
+            return (k, try data(&p))
+        }
+    }
+
     mutating func braceList<T>(_ item: (inout NFParser) throws(NFSyntaxError) -> T) throws(NFSyntaxError) -> [T] {
         var items: [T] = []
         skipNewlines()

@@ -26,9 +26,7 @@ extension NFParser {
             key = NFSelector(rawValue: "\(k) \(a)")!
         default: throw err("expected reqid, spi, ip or ip6", at: kt)
         }
-        var op = NFOp.implicit
-        if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
-        else if tok.kind == .word, let o = ["eq": NFOp.eq, "ne": .ne, "lt": .lt, "gt": .gt, "le": .le, "ge": .ge][tok.text] { op = o; i += 1 }
+        let op = relationalOp()
         let value: NFValue
         if isPunct("{") {
             i += 1

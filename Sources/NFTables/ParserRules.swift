@@ -498,18 +498,14 @@ extension NFParser {
                 i += 2
                 if !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: toks[i - 1]) }
                 let key = try concatSelector(context: context)
-                try expectWord("map")
-                try expectPunct("{")
-                let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt16) in
-                    let k = try p.scalar(for: key)
-                    try p.expectPunct(":")
+                let entries = try mapEntries(key) { (p: inout NFParser) throws(NFSyntaxError) -> UInt16 in
                     let pt = p.tok
                     let w = try p.word("a port")
                     if w.contains("-") { throw p.unsupported("port ranges as a port map's data", at: pt) }
                     guard let port = NFConstants.number(w).flatMap({ UInt16(exactly: $0) }) ?? NFConstants.services[w].flatMap({ UInt16(exactly: $0) }) else {
                         throw p.err("expected a port", at: pt)
                     }
-                    return (k, port)
+                    return port
                 }
                 anonymousSets += 1   // the anonymous map takes a handle
                 return .natPortMap(masquerade: t.text == "masquerade", key: key, entries: entries, flags: try natFlags())
@@ -727,10 +723,7 @@ extension NFParser {
             guard let n = NFConstants.number(try word("a number")), n <= sel.maxValue else { throw err("expected a number", at: nt) }
             if isOr { orBits = n } else { xorBits = n }
         }
-        var op = NFOp.implicit
-        if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
-        // nft's operator words.
-        else if tok.kind == .word, let o = ["eq": NFOp.eq, "ne": .ne, "lt": .lt, "gt": .gt, "le": .le, "ge": .ge][tok.text] { op = o; i += 1 }
+        let op = relationalOp()
         // `tcp flags ! syn`: none of these bits (nft's form of `tcp flags & syn == 0`).
         if sel.isFlags, mask == nil, isPunct("!") {
             i += 1

@@ -131,15 +131,11 @@ extension NFParser {
             return .objref(kind, n)
         }
         let key = try concatSelector(context: context)
-        try expectWord("map")
-        try expectPunct("{")
-        let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, String) in
-            let k = try p.scalar(for: key)
-            try p.expectPunct(":")
+        let entries = try mapEntries(key) { (p: inout NFParser) throws(NFSyntaxError) -> String in
             let nt = p.tok
             let n = try p.name("an object name")
             try known(p, n, at: nt)
-            return (k, n)
+            return n
         }
         anonymousSets += 1   // the anonymous map takes a handle
         return .objrefMap(kind, key, entries)

@@ -50,6 +50,14 @@ extension NFParser {
         return .range(m, m, text: text)
     }
 
+    /// The operator of a match, as a symbol or one of nft's words (`eq`, `ne`, `lt`...); none is implicit.
+    mutating func relationalOp() -> NFOp {
+        if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { i += 1; return o }
+        if tok.kind == .word, let o = NFParser.opWords[tok.text] { i += 1; return o }
+        return .implicit
+    }
+    static let opWords: [String: NFOp] = ["eq": .eq, "ne": .ne, "lt": .lt, "gt": .gt, "le": .le, "ge": .ge]
+
     /// One value for a selector: a number, name, address, prefix or range.
     mutating func scalar(for sel: NFSelector) throws(NFSyntaxError) -> NFValue {
         let t = tok

@@ -273,6 +273,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     }
     /// A field of the 802.1Q tag (`vlan id`...), whose dependency is `ether type 8021q`.
     public var isVLAN: Bool { payload?.base == .link && (payload?.bitOffset ?? 0) >= 112 }
+    public static let metaIPsec = NFSelector(rawValue: "meta ipsec")!, metaRtclassid = NFSelector(rawValue: "meta rtclassid")!
     /// `meta ipsec`, the ipsec value keys, `meta rtclassid`, `meta sdif|sdifname`: one id range.
     public static let metaExtraIDs: ClosedRange<Int> = {
         let first = table.firstIndex { $0.name == "meta ipsec" }!, last = table.firstIndex { $0.name == "meta sdifname" }!
@@ -301,15 +302,20 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// model's FIB) would look at.
     static let fibKeys: [Entry] = ["saddr", "daddr"].flatMap { a in
         ["", " . iif", " . mark", " . mark . iif"].flatMap { f in
-            // `oifname`: the name of `oif`'s interface, two entries on (fibOif relies on it).
+            // `oifname`: the name of `oif`'s interface. (fibLookup reads this order.)
             [Entry(name: "fib \(a)\(f) oif", bits: 32), Entry(name: "fib \(a)\(f) type", bits: 32, kind: .name),
              Entry(name: "fib \(a)\(f) oifname", bits: 128)]
         }
     }
+    /// What a fib lookup asks, from its place in fibKeys (no string work on the packet path):
+    /// the source or the destination address, whether `. iif` restricts it, and the result.
+    public enum FibResult: Sendable { case oif, type, oifname }
+    public var fibLookup: (saddr: Bool, iif: Bool, result: FibResult) {
+        let k = id - NFSelector.firstFib
+        return (k < 12, (k / 3) % 2 == 1, k % 3 == 0 ? .oif : k % 3 == 1 ? .type : .oifname)
+    }
     /// A fib `oifname` lookup: a string key.
     public var isFibName: Bool { isFib && (id - NFSelector.firstFib) % 3 == 2 }
-    /// The `oif` lookup a fib `oifname` one names the interface of.
-    public var fibOif: NFSelector { NFSelector(id - 2) }
     /// A fib lookup (its ids follow the option tables at the end of the table; read on the packet path, so no string work).
     public var isFib: Bool { id >= NFSelector.firstFib }
     static let firstFib = table.firstIndex { $0.name.hasPrefix("fib ") }!

@@ -621,8 +621,8 @@ extension Stack {
         case _ where NFSelector.metaExtraIDs.contains(sel.id):
             // NFT_META_RTCLASSID: the route's realm; no route before routing breaks the rule, and the
             // model's routes have no realm (0, "cosmos").
-            if sel == Stack.metaRtclassid { return p.hook == .ingress || p.hook == .prerouting ? nil : 0 }
-            return sel == Stack.metaIPsec ? secpath_exists(skb) : nil
+            if sel == .metaRtclassid { return p.hook == .ingress || p.hook == .prerouting ? nil : 0 }
+            return sel == .metaIPsec ? secpath_exists(skb) : nil
         case _ where sel.isFib: return p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p)
         case _ where sel.isRoute: return nft_rt_get_eval(sel, skb, p)
         case _ where sel.isSocket: return nft_socket_eval(sel, skb, p)
@@ -733,31 +733,32 @@ extension Stack {
     /// on the packet's device; `type` is local, anycast (subnet-router), multicast, unicast or,
     /// without a route, unreachable.
     func nft_fib6_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
-        let name = sel.rawValue
-        let addr = IPv6Address(array: skb.data, at: p.nh + (name.hasPrefix("fib saddr") ? 8 : 24))
+        let f = sel.fibLookup
+        let addr = IPv6Address(array: skb.data, at: p.nh + (f.saddr ? 8 : 24))
         let dev = p.inDev ?? p.outDev
-        if name.hasSuffix(" type") {
+        if f.result == .type {
             if addr.isMulticast { return 5 }   // RTN_MULTICAST
             guard let route = fib6.lookup(addr, dev: dev) else { return 7 }
             if route.type == .local { return fib6.isAssigned(addr) ? 2 : 4 }   // RTN_LOCAL, RTN_ANYCAST
             return 1
         }
-        let scoped = name.contains(". iif") ? p.inDev : (addr.isLinkLocal ? dev : nil)
+        let scoped = f.iif ? p.inDev : (addr.isLinkLocal ? dev : nil)
         // A local (or anycast) route is no interface's (RTF_LOCAL: "should not see" it, nft_fib6_eval says).
         guard let route = fib6.lookup(addr, dev: scoped), route.type != .local else { return 0 }
-        if name.contains(". iif"), route.dev != p.inDev { return 0 }
+        if f.iif, route.dev != p.inDev { return 0 }
         return UInt64(route.dev + 2)
     }
 
     /// `nft_fib4_eval`: look the address up in the FIB. `oif` is the interface the route leads
     /// out of (the model numbers them from 2, after lo), 0 without a route or for a local one, or
-    /// (with `. iif`) when it is not the one the packet came in on; `type` is the route type (RTN_*).
+    /// (with `. iif`) when it is not the one the packet came in on (`oifname` reads the same
+    /// interface, StringKeys names it); `type` is the route type (RTN_*).
     func nft_fib4_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         guard p.ipv4 else { return nil }
-        let name = sel.rawValue
-        let addr = IPv4Address(raw: skb.data.be32(p.nh + (name.hasPrefix("fib saddr") ? 12 : 16)))
+        let f = sel.fibLookup
+        let addr = IPv4Address(raw: skb.data.be32(p.nh + (f.saddr ? 12 : 16)))
         let route = fib.lookup(addr)
-        if name.hasSuffix(" type") {
+        if f.result == .type {
             guard let route else { return 7 }   // RTN_UNREACHABLE
             switch route.type {
             case .unicast: return 1
@@ -768,7 +769,7 @@ extension Stack {
         }
         // RTN_LOCAL ("should not see RTN_LOCAL here") stores no interface, as unreachable does not.
         guard let route, route.type != .unreachable, route.type != .local else { return 0 }
-        if name.contains(". iif"), route.dev != p.inDev { return 0 }
+        if f.iif, route.dev != p.inDev { return 0 }
         return UInt64(route.dev + 2)
     }
 

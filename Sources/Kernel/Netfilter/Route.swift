@@ -19,9 +19,6 @@ extension Stack {
         }
     }
 
-    /// `meta rtclassid`: the route's realm, as `rt classid` reads it (nft_meta's NFT_META_RTCLASSID).
-    static let metaRtclassid = NFSelector(rawValue: "meta rtclassid")!
-
     /// The `rt` selectors, resolved once (the switch above compares ids, not names).
     private enum RouteKey {
         static let classid = NFSelector(rawValue: "rt classid")!

@@ -13,7 +13,7 @@ extension Stack {
         case _ where sel.isOSF: return nft_osf_eval(skb, p)
         // nft_fib_store_result for NFT_FIB_RESULT_OIFNAME: the interface oif finds, or the empty name.
         case _ where sel.isFibName:
-            guard let oif = p.ipv6 ? nft_fib6_eval(sel.fibOif, skb, p) : nft_fib4_eval(sel.fibOif, skb, p) else { return nil }
+            guard let oif = p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p) else { return nil }
             return oif >= 2 ? devices[Int(oif) - 2].name : ""
         default: return ""   // meta sdif|sdifname
         }

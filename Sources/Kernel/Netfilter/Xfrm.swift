@@ -6,6 +6,5 @@ extension Stack {
     /// packet never carries a secpath (`meta ipsec` reads 0, so `exists` fails and `missing`
     /// holds), and `nft_xfrm_get_eval_in` (no secpath) and `nft_xfrm_get_eval_out` (no
     /// transform on the route) break the rule.
-    static let metaIPsec = NFSelector(rawValue: "meta ipsec")!
     func secpath_exists(_ skb: SkBuff) -> UInt64 { 0 }
 }
