@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -126,7 +126,7 @@ DATA_MAPS = """table ip nat {
 		elements = { 198.18.0.0/24 : 0x00000001, 10.0.0.1 : 0x00000002 }
 	}
 
-	chain pre {
+	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
 		meta mark set ip saddr map @marks
 		dnat to tcp dport map @portmap
@@ -151,7 +151,7 @@ def data_maps():
     ], {"net.ipv4.ip_forward": 1})
 
 CT_ZONES = """table ip raw {
-	chain pre {
+	chain prerouting {
 		type filter hook prerouting priority raw; policy accept;
 		ip ttl 33 ct zone set 1
 		ip ttl 33 ct zone set 7
@@ -284,7 +284,7 @@ def ipsec():
     ], {"net.ipv4.ip_forward": 1})
 
 META_KEYS = """table inet f {
-	chain pre {
+	chain prerouting {
 		type filter hook prerouting priority filter; policy accept;
 		oifname != "eth9" counter
 		oifname "eth1" counter
@@ -407,7 +407,7 @@ def named_catchall():
     write("named_catchall_1", "Catch-all elements in named sets, verdict maps, data maps and concatenated maps", NAMED_CATCHALL, p)
 
 FIB_OIFNAME = """table ip f {
-	chain pre {
+	chain prerouting {
 		type filter hook prerouting priority filter; policy accept;
 		fib saddr . iif oifname "eth0" counter
 		fib daddr oifname "eth1" counter
@@ -424,6 +424,87 @@ def fib_oifname():
     write("fib_oifname_1", "fib saddr . iif oifname and fib daddr oifname for a forwarded, a local and an unroutable destination", FIB_OIFNAME, [
         pkt("eth0", f"UDP to {d}", {"src": "198.18.0.1", "dst": d}, UDP(sport=1000, dport=9), b"x")
         for d in ["198.18.1.2", "198.18.0.2", "203.0.113.1"]
+    ], {"net.ipv4.ip_forward": 1})
+
+FTP_HELPER = """table inet filter {
+	ct helper ftp-standard {
+		type "ftp" protocol tcp
+		l3proto ip
+	}
+
+	chain prerouting {
+		type filter hook prerouting priority filter; policy accept;
+		tcp dport 21 ct helper set "ftp-standard"
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct helper "ftp" counter
+		ct state established accept
+		ct state related counter accept
+		tcp dport 21 ct state new accept
+	}
+}
+"""
+
+def ftp_helper():
+    # The ftp conntrack helper, assigned by a ct helper object: PORT and 227 lines open RELATED
+    # data connections; the first line each way only teaches it where lines start.
+    c, s = {"src": "198.18.0.1", "dst": "198.18.1.2"}, {"src": "198.18.1.2", "dst": "198.18.0.1"}
+    port = b"PORT 198,18,0,1,39,16\r\n"
+    pasv = b"227 Entering Passive Mode (198,18,1,2,78,32)\r\n"
+    bad = b"PORT 198,18,0,77,39,17\r\n"
+    cseq = 1009 + len(port)
+    write("ftp_helper_1", "ct helper object of type ftp: PORT (active) and 227 (passive) open related data connections; an address not the client's opens nothing", FTP_HELPER, [
+        pkt("eth0", "control SYN to :21, ct helper set", c, TCP(sport=40100, dport=21, flags="S", seq=1000)),
+        pkt("eth1", "SYN-ACK", s, TCP(sport=21, dport=40100, flags="SA", seq=5000, ack=1001)),
+        pkt("eth0", "ACK", c, TCP(sport=40100, dport=21, flags="A", seq=1001, ack=5001)),
+        pkt("eth1", "220 banner: the first server line is not parsed", s, TCP(sport=21, dport=40100, flags="PA", seq=5001, ack=1001), b"220 ready\r\n"),
+        pkt("eth0", "USER: the first client line is not parsed", c, TCP(sport=40100, dport=21, flags="PA", seq=1001, ack=5012), b"USER a\r\n"),
+        pkt("eth0", "PORT 198.18.0.1:10000: expectation from the server", c, TCP(sport=40100, dport=21, flags="PA", seq=1009, ack=5012), port),
+        pkt("eth1", "active data SYN 20 -> 10000: related", s, TCP(sport=20, dport=10000, flags="S", seq=9000)),
+        pkt("eth0", "its SYN-ACK", c, TCP(sport=10000, dport=20, flags="SA", seq=7000, ack=9001)),
+        pkt("eth1", "SYN to 10001: nothing expected, dropped", s, TCP(sport=20, dport=10001, flags="S", seq=9100)),
+        pkt("eth1", "227 passive reply 198.18.1.2:20000: expectation from the client", s, TCP(sport=21, dport=40100, flags="PA", seq=5012, ack=cseq), pasv),
+        pkt("eth0", "passive data SYN to :20000: related", c, TCP(sport=40200, dport=20000, flags="S", seq=3000)),
+        pkt("eth0", "PORT naming another host: no expectation", c, TCP(sport=40100, dport=21, flags="PA", seq=cseq, ack=5012 + len(pasv)), bad),
+        pkt("eth1", "SYN to that host's 10001: dropped", s, TCP(sport=20, dport=10001, flags="S", seq=9200)),
+    ], {"net.ipv4.ip_forward": 1})
+
+CT_EXPECT = """table ip t {
+	ct expectation rtp {
+		protocol udp
+		dport 5004
+		timeout 1m
+		size 2
+		l3proto ip
+	}
+
+	chain prerouting {
+		type filter hook prerouting priority filter; policy accept;
+		udp dport 5060 ct expectation set "rtp"
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established accept
+		ct state related counter accept
+		udp dport 5060 ct state new accept
+	}
+}
+"""
+
+def ct_expect():
+    # A ct expectation object: each packet it runs on expects a connection from the peer to
+    # dport 5004, once.
+    c, s = {"src": "198.18.0.1", "dst": "198.18.1.2"}, {"src": "198.18.1.2", "dst": "198.18.0.1"}
+    write("ct_expect_1", "ct expectation object set on a signalling flow: the peer's flow to the expected port is related once; the reverse direction is not", CT_EXPECT, [
+        pkt("eth0", "signalling 5060: expectation set", c, UDP(sport=5060, dport=5060), b"invite"),
+        pkt("eth1", "peer 7000 -> 5004: related", s, UDP(sport=7000, dport=5004), b"rtp"),
+        pkt("eth1", "peer 7001 -> 5004: the expectation is used up, dropped", s, UDP(sport=7001, dport=5004), b"rtp"),
+        pkt("eth0", "signalling again: a new expectation", c, UDP(sport=5060, dport=5060), b"ack"),
+        pkt("eth1", "peer 7002 -> 5004: related", s, UDP(sport=7002, dport=5004), b"rtp"),
+        pkt("eth0", "client -> peer 5004: not the expected direction, dropped", c, UDP(sport=7003, dport=5004), b"rtp"),
     ], {"net.ipv4.ip_forward": 1})
 
 if __name__ == "__main__":
@@ -444,3 +525,5 @@ if __name__ == "__main__":
     ct_labels()
     named_catchall()
     fib_oifname()
+    ftp_helper()
+    ct_expect()

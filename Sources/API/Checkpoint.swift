@@ -64,7 +64,7 @@ extension App {
         }
         // The state, read at one moment under the source's lock.
         let (config, clock, text, conns, maps, runtime) = source.withStack { s in
-            (source.config, s.clockNs, s.checkpointRuleset(), s.conntrackRecords(), s.bpfMapContents(), s.runtimeState())
+            (source.config, s.clockNs, s.checkpointRuleset(), s.conntrackCheckpoint(), s.bpfMapContents(), s.runtimeState())
         }
         var copy = config
         copy.name = newName
@@ -81,7 +81,7 @@ extension App {
                 }
             }
             s.loadRuleset(ruleset)
-            s.restoreConntrack(conns)
+            _ = s.restoreConntrack(checkpoint: conns)   // (its own encoding: it reads)
             s.restoreBPFMaps(maps)
             s.restoreRuntime(runtime)
         }

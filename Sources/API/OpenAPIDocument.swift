@@ -1729,6 +1729,8 @@ paths:
                         zone: {type: integer, description: "The conntrack zone of both directions (`ct zone set`), as conntrack -L prints zone=; absent for zone 0."}
                         zone_orig: {type: integer, description: "The zone of the original direction alone (`ct original zone set`), conntrack -L's zone-orig=."}
                         zone_reply: {type: integer, description: "The zone of the reply direction alone (`ct reply zone set`), conntrack -L's zone-reply=."}
+                        helper: {type: string, description: "The conntrack helper attached (`ct helper set` of a ct helper object), conntrack -L's helper=."}
+                        id: {type: integer, description: "The entry's id (`ct id`; conntrack -o id): a hash of its original tuple and creation time."}
         '404': {$ref: '#/components/responses/NotFound'}
   /v1/links:
     post:

@@ -396,6 +396,8 @@ extension App {
             case .reply(let z)?: o.set("zone_reply", z)
             case nil: break
             }
+            if let h = e.helper { o.set("helper", h) }
+            o.set("id", Int(e.id))
             return o.value
         }))]))
     }

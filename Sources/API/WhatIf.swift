@@ -61,7 +61,7 @@ extension App {
         // The copy: the document and ruleset as they are now (under the lock, briefly).
         // With state=live, also its clock, its ruleset's state and its conntrack, as a fork takes them.
         let (config, live, clock, liveText, conns) = e.withStack { s in
-            (e.config, s.ruleset, s.clockNs, stateMode == "live" ? s.checkpointRuleset() : "", stateMode == "live" ? s.conntrackRecords() : [])
+            (e.config, s.ruleset, s.clockNs, stateMode == "live" ? s.checkpointRuleset() : "", stateMode == "live" ? s.conntrackCheckpoint() : nil)
         }
         let copy: Stack
         do { copy = try Stack(config: config) } catch { throw Problem.unprocessable("the stack's document no longer builds: \(error.message)", pointer: "") }
@@ -71,7 +71,7 @@ extension App {
             if candidate == nil, let withState = try? NFParser.parse(liveText, checkpoint: true) { ruleset = withState }
         }
         copy.loadRuleset(ruleset)
-        copy.restoreConntrack(conns)
+        if let conns { _ = copy.restoreConntrack(checkpoint: conns) }
 
         struct Old { var id: Int64; var outcome: String; var reason: String?; var rules: [JSONValue] }
         var olds: [Old] = [], batch: [Injection] = [], skipped = 0, t0: Int? = nil

@@ -110,6 +110,8 @@ public final class Stack {
     public internal(set) var ipsets = IPSets()
     public internal(set) var ipsetsGeneration = 0
     let conntrack = ConntrackTable()
+    /// Expected connections (nf_ct_expect_hash), oldest first: few at a time, searched in order.
+    var ctExpectations: [CTExpectation] = []
     var conntrackFullDrops = 0, conntrackEarlyDrops = 0
     /// Neighbours that never answered (their queued packets were dropped with NEIGH_FAILED).
     public internal(set) var neighbourFailures = 0

@@ -99,7 +99,39 @@ public struct NFNATFlags: OptionSet, Sendable, Hashable {
 
 public enum NFDynsetOp: String, Sendable { case add, update, delete }
 
-public enum NFObjectKind: String, Sendable, CaseIterable { case counter, quota, limit }
+public enum NFObjectKind: String, Sendable, CaseIterable {
+    case counter, quota, limit
+    case ctHelper = "ct helper", ctTimeout = "ct timeout", ctExpectation = "ct expectation"
+    /// A conntrack object: rules attach it with `ct KIND set "x"` rather than naming it.
+    public var isConntrack: Bool { self == .ctHelper || self == .ctTimeout || self == .ctExpectation }
+}
+
+/// The layer-3 family a conntrack object applies to (`l3proto ip|ip6|inet`; NFPROTO_* numbers).
+public enum NFL3Proto: UInt8, Sendable { case inet = 1, ip = 2, ip6 = 10
+    public var name: String { self == .inet ? "inet" : self == .ip ? "ip" : "ip6" }
+    /// Whether it applies to a connection of that family.
+    public func covers(v6: Bool) -> Bool { self == .inet || (self == .ip6) == v6 }
+}
+
+/// The settings of a conntrack object (nft_ct's helper, timeout and expectation objects).
+public enum NFCtObject: Sendable, Equatable {
+    /// `type "ftp" protocol tcp; l3proto ip`: the conntrack helper it attaches.
+    case helper(type: String, proto: UInt8, l3: NFL3Proto)
+    /// `protocol tcp; l3proto ip; policy = { established : 122 }`: every state's timeout in
+    /// seconds, in the protocol's state order (the defaults where the policy says nothing).
+    case timeout(proto: UInt8, l3: NFL3Proto, seconds: [UInt32])
+    /// `protocol udp; dport 5004; timeout 1m; size 2; l3proto ip`: the connection it expects from
+    /// the peer, for how long (ms), and how many at once.
+    case expectation(proto: UInt8, dport: UInt16, timeoutMs: UInt64, size: UInt8, l3: NFL3Proto)
+
+    /// nft's state names for a timeout policy (tcp_state_to_name, udp's), in the kernel's order,
+    /// with the kernel's default timeouts.
+    public static func timeoutStates(_ proto: UInt8) -> [(name: String, seconds: UInt32)] {
+        proto == 6 ? [("syn_sent", 120), ("syn_recv", 60), ("established", 432_000), ("fin_wait", 120), ("close_wait", 60),
+                      ("last_ack", 30), ("time_wait", 120), ("close", 10), ("syn_sent2", 120), ("retrans", 300), ("unack", 300)]
+            : [("unreplied", 30), ("replied", 120)]
+    }
+}
 
 /// A named stateful object (`counter c1 { packets 0 bytes 0 }`, `quota q1 { 25 mbytes }`,
 /// `limit l1 { rate 400/minute }`): the statement it behaves as, shared by the rules naming it.
@@ -176,6 +208,8 @@ public enum NFStatement: Sendable, Equatable {
     case xfrm(NFXfrm, op: NFOp, value: NFValue)
     /// `meta nftrace set 0|1`: marks the packet for `nft monitor trace` (the `nftrace` trace mode).
     case setNftrace(Bool)
+    /// A conntrack object's settings (only as a named object's statement; rules refer to it).
+    case ctObject(NFCtObject)
     case notrack
     /// `dup to ADDR [device "x"]`, `dup to KEY map { K : ADDR } [device "x"]` (nf_dup_ipv4).
     case dup(NFDup)

@@ -397,10 +397,10 @@ public enum NFPrinter {
         case .setPayloadFrom(let sel, let source): return "\(sel.printed) set \(source.printed)"
         case .resetTCPOption(let kind): return "reset tcp option \(NFSelector.tcpOptionName(kind) ?? String(kind))"
         case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
-        case .objref(let kind, let name): return "\(kind.rawValue) name \"\(name)\""
+        case .objref(let kind, let name): return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \"\(name)\""
         case .objrefMap(let kind, let key, let entries):
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
-            return "\(kind.rawValue) name \(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
+            return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
         case .dynset(let op, let set, let key, let timeout, let exprs):
             let keyText = key.map(\.printed).joined(separator: " . ")
             let timeoutText = timeout.map { " timeout \(timeText($0))" } ?? ""
@@ -446,6 +446,7 @@ public enum NFPrinter {
             return "\(m.source ? "snat" : "dnat") \(family == .inet || m.namesFamily ? "ip " : "")\(natPrefix(m.flags))to \(m.key.text) map { "
                 + sorted.map { "\(keyText($0.key)) : \(natData($0.data))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
         case .notrack: return "notrack"
+        case .ctObject(let c): return c.listingLines.joined(separator: "; ")
         case .dup(let d):
             let to = d.addr.map { NFConstants.ipv4Text($0) } ?? "\(d.key!.printed) map { " + sortedElements(d.entries.map(\.0)).compactMap { k in
                 d.entries.first { $0.0 == k }.map { "\(value($0.0, d.key!)) : \(NFConstants.ipv4Text($0.1))" }
@@ -609,6 +610,7 @@ public enum NFPrinter {
                     let (p, b) = counters[o.handle] ?? (p0, b0)
                     body = "packets \(p) bytes \(b)"
                 case .quota(let n, let over, let used): body = String(quota(n, over: over, used: quotaUsed[o.handle] ?? used).dropFirst("quota ".count))
+                case .ctObject(let c): body = c.listingLines.joined(separator: "\n\t\t")
                 default: body = String(statement(o.statement, family: t.family).dropFirst("limit ".count))
                 }
                 out += "\t\t\(body)\n\t}\n"

@@ -16,7 +16,16 @@ extension NFJSON {
         guard case .array(let items) = doc["nftables"] ?? .null else { throw NFJSONError(path: "/nftables", message: "expected an array") }
         // Rebuild through the text syntax so handles, validation and printing stay in one place.
         var text = ""
-        for (i, item) in items.enumerated() {
+        // A listing (nft -j list ruleset) has a table's objects and sets before its chains; the
+        // chains are added first, as a ruleset file's are, so the handles come out the same.
+        func rank(_ item: JSONValue) -> Int {
+            guard case .object(let kv) = item, kv.count == 1 else { return 2 }
+            switch kv[0].0 { case "metainfo", "table": return 0; case "chain": return 1; case "rule": return 3; default: return 2 }
+        }
+        let commands: Set<String> = ["flush", "add", "create", "insert", "replace", "delete", "destroy", "reset"]
+        let isListing = !items.contains { if case .object(let kv) = $0, let k = kv.first?.0 { commands.contains(k) } else { false } }
+        let ordered = isListing ? items.enumerated().sorted { (rank($0.1), $0.0) < (rank($1.1), $1.0) } : Array(items.enumerated())
+        for (i, item) in ordered {
             let path = "/nftables/\(i)"
             guard case .object(let kv) = item, kv.count == 1 else { throw NFJSONError(path: path, message: "expected an object with one key") }
             let (kind, body) = kv[0]
@@ -44,6 +53,20 @@ extension NFJSON {
         case "quota":
             body = (b["inv"] == .bool(true) ? "over " : "") + "\(b["bytes"]?.rendered() ?? "0") bytes"
             if let used = b["used"], used != .int(0) { body += " used \(used.rendered()) bytes" }
+        case "ct helper":
+            body = "type \"\(try str(b["type"], path + "/type"))\" protocol \(try str(b["protocol"], path + "/protocol")); "
+            if case .string(let l3) = b["l3proto"] ?? .null { body += "l3proto \(l3); " }
+        case "ct timeout":
+            body = "protocol \(try str(b["protocol"], path + "/protocol")); "
+            if case .string(let l3) = b["l3proto"] ?? .null { body += "l3proto \(l3); " }
+            if case .object(let states) = b["policy"] ?? .null {
+                body += "policy = { " + states.map { "\($0.0) : \($0.1.rendered())" }.joined(separator: ", ") + " }; "
+            }
+        case "ct expectation":
+            // The timeout in ms.
+            body = "protocol \(try str(b["protocol"], path + "/protocol")); dport \(b["dport"]?.rendered() ?? "0"); "
+                + "timeout \(b["timeout"]?.rendered() ?? "0")ms; size \(b["size"]?.rendered() ?? "0"); "
+            if case .string(let l3) = b["l3proto"] ?? .null { body += "l3proto \(l3); " }
         default:
             let rate = b["rate"]?.rendered() ?? "1", per = (try? str(b["per"], path + "/per")) ?? "second"
             let over = b["inv"] == .bool(true) ? "over " : ""
@@ -66,7 +89,7 @@ extension NFJSON {
     private static func command(_ kind: String, _ b: JSONValue, path: String) throws(NFJSONError) -> String {
         let fam = (try? str(b["family"], path + "/family")) ?? "ip"
         switch kind {
-        case "counter", "quota", "limit":
+        case "counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation":
             return try object(kind, b, fam: fam, path: path)
         case "table":
             var s = "add table \(fam) \(try str(b["name"], path + "/name"))"
@@ -220,7 +243,7 @@ extension NFJSON {
         switch v {
         case .bool(let b): return b ? "exists" : "missing"
         case .int(let n): return String(n)
-        case .string(let s): return sel == .iifname || sel == .oifname || sel?.isOSF == true ? "\"\(s)\"" : s
+        case .string(let s): return sel == .iifname || sel == .oifname || sel?.isOSF == true || sel == NFSelector.ctHelper ? "\"\(s)\"" : s
         case .array(let a): return try a.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/\(k)") }.joined(separator: ",")
         case .object:
             if let p = v["prefix"] {
@@ -328,9 +351,12 @@ extension NFJSON {
             // "in" is nft's implicit operator (any bit of a flag list); "==" is written out.
             return lhs + (op == "in" ? " " : " \(op) ") + rhs
         // (`where` binds to each pattern: a Swift case list applies it to the last one only.)
-        case "counter" where b.isObjectReference, "quota" where b.isObjectReference, "limit" where b.isObjectReference:
-            // {"counter": "c1"} or {"counter": {"map": {"key": ..., "data": {"set": [[k, "c1"], ...]}}}}.
-            if case .string(let n) = b { return "\(k) name \"\(n)\"" }
+        case "counter" where b.isObjectReference, "quota" where b.isObjectReference, "limit" where b.isObjectReference,
+             "ct helper" where b.isObjectReference, "ct timeout" where b.isObjectReference, "ct expectation" where b.isObjectReference:
+            // {"counter": "c1"} or {"counter": {"map": {"key": ..., "data": {"set": [[k, "c1"], ...]}}}};
+            // conntrack objects are attached with `set` (`ct helper set "h"`).
+            let verb = k.hasPrefix("ct ") ? "set" : "name"
+            if case .string(let n) = b { return "\(k) \(verb) \"\(n)\"" }
             let m = b["map"] ?? .null
             let key = try leftSelector(m["key"] ?? .null, p + "/map/key")
             guard case .array(let entries) = m["data"]?["set"] ?? .null else { throw NFJSONError(path: p + "/map/data", message: "expected a set") }
@@ -338,7 +364,7 @@ extension NFJSON {
                 guard case .array(let pair) = e, pair.count == 2 else { throw NFJSONError(path: p + "/map/data/set/\(n)", message: "expected [key, name]") }
                 return "\(try valueText(pair[0], NFSelector(rawValue: key), p + "/map/data/set/\(n)/0")) : \"\(try str(pair[1], p + "/map/data/set/\(n)/1"))\""
             }
-            return "\(k) name \(key) map { \(items.joined(separator: ", ")) }"
+            return "\(k) \(verb) \(key) map { \(items.joined(separator: ", ")) }"
         case "counter":
             if case .int(let n) = b["packets"] ?? .null, case .int(let m) = b["bytes"] ?? .null { return "counter packets \(n) bytes \(m)" }
             return "counter"

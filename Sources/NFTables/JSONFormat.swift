@@ -15,15 +15,6 @@ public enum NFJSON {
             if t.dormant { to.append(("flags", .string("dormant"))) }
             if let cm = t.comment { to.append(("comment", .string(cm))) }
             items.append(.object([("table", .object(to))]))
-            for c in t.chains {
-                var o: [(String, JSONValue)] = [("family", fam), ("table", tname), ("name", .string(c.name)), ("handle", .int(c.handle))]
-                if let b = c.base {
-                    o += [("type", .string(b.type.rawValue)), ("hook", .string(b.hook.rawValue)), ("prio", .int(b.priority)), ("policy", .string(b.policy.text))]
-                    if let d = b.device { o.append(("dev", .string(d))) }
-                }
-                if let cm = c.comment { o.append(("comment", .string(cm))) }
-                items.append(.object([("chain", .object(o))]))
-            }
             for o in t.objects {
                 var b: [(String, JSONValue)] = [("family", fam), ("name", .string(o.name)), ("table", tname), ("handle", .int(o.handle))]
                 switch o.statement {
@@ -33,6 +24,15 @@ public enum NFJSON {
                 case .quota(let n, let over, let used):
                     b += [("bytes", .int(Int(n))), ("used", .int(Int(used)))]
                     if over { b.append(("inv", .bool(true))) }
+                case .ctObject(.helper(let type, let proto, let l3)):
+                    b += [("type", .string(type)), ("protocol", .string(proto == 6 ? "tcp" : "udp")), ("l3proto", .string(l3.name))]
+                case .ctObject(.timeout(let proto, let l3, let seconds)):
+                    let states = NFCtObject.timeoutStates(proto)
+                    let changed = zip(states, seconds).filter { $0.0.seconds != $0.1 }.map { ($0.0.name, JSONValue.int(Int($0.1))) }
+                    b += [("protocol", .string(proto == 6 ? "tcp" : "udp")), ("l3proto", .string(l3.name)), ("policy", .object(changed))]
+                case .ctObject(.expectation(let proto, let dport, let ms, let size, let l3)):
+                    b += [("protocol", .string(proto == 6 ? "tcp" : "udp")), ("dport", .int(Int(dport))), ("timeout", .int(Int(ms))),
+                          ("size", .int(Int(size))), ("l3proto", .string(l3.name))]
                 default:
                     // As the statement's own JSON has it, without the keyword.
                     if case .object(let kv) = statement(o.statement, counter: nil, family: t.family), case .object(let inner) = kv[0].1 { b += inner }
@@ -67,6 +67,16 @@ public enum NFJSON {
                     })))
                 }
                 items.append(.object([(s.isMap ? "map" : "set", .object(o))]))
+            }
+            // nft -j lists a table's objects, then its sets, its chains, and the rules.
+            for c in t.chains {
+                var o: [(String, JSONValue)] = [("family", fam), ("table", tname), ("name", .string(c.name)), ("handle", .int(c.handle))]
+                if let b = c.base {
+                    o += [("type", .string(b.type.rawValue)), ("hook", .string(b.hook.rawValue)), ("prio", .int(b.priority)), ("policy", .string(b.policy.text))]
+                    if let d = b.device { o.append(("dev", .string(d))) }
+                }
+                if let cm = c.comment { o.append(("comment", .string(cm))) }
+                items.append(.object([("chain", .object(o))]))
             }
             for c in t.chains {
                 for r in c.rules {
@@ -368,6 +378,7 @@ public enum NFJSON {
             o += natFlags(m.flags)
             return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
+        case .ctObject: return .object([])   // (declared objects only: see the table's objects)
         case .dup(let d):
             let addr: JSONValue = d.addr.map { .string(NFConstants.ipv4Text($0)) }
                 ?? .object([("map", .object([("key", left(d.key!)), ("data", .object([("set", .array(d.entries.map {

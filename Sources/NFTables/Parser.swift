@@ -245,15 +245,25 @@ public struct NFParser {
         // A missing separator after a block is reported after the blocks' own errors, which come first in the text.
         var separatorError: NFSyntaxError? = nil
         var setBodies: [(String, Int, Bool)] = []
-        var objectBodies: [(NFObjectKind, String, Int)] = []
+        var objectBodies: [(NFObjectKind, String, Int, NFToken)] = []
         while !isPunct("}") {
             let t = tok
             let w = try word("'chain', 'set', 'map' or '}'")
             switch w {
             case "counter", "quota", "limit":
+                let nt = tok
                 let oname = try name("an object name")
                 try expectPunct("{")
-                objectBodies.append((NFObjectKind(rawValue: w)!, oname, i))
+                objectBodies.append((NFObjectKind(rawValue: w)!, oname, i, nt))
+                try skipBlock()
+                do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
+            case "ct" where tok.kind == .word && ["helper", "timeout", "expectation"].contains(tok.text):
+                let kind = NFObjectKind(rawValue: "ct " + tok.text)!
+                i += 1
+                let nt = tok
+                let oname = try identifier("an object name")
+                try expectPunct("{")
+                objectBodies.append((kind, oname, i, nt))
                 try skipBlock()
                 do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
             case "ct", "synproxy", "secmark":
@@ -291,7 +301,7 @@ public struct NFParser {
             rs.tables[ti].nextHandle += 1
         }
         // Pass 2: objects, sets, then chain bodies (rules), in declaration order.
-        for (kind, oname, start) in objectBodies {
+        for (kind, oname, start, nameTok) in objectBodies {
             i = start
             skipNewlines()
             let st = tok
@@ -300,6 +310,7 @@ public struct NFParser {
             case .counter: stmt = try counterBody()
             case .quota: stmt = try quotaBody()
             case .limit: stmt = try limitBody()
+            default: stmt = try ctObjectBody(kind, family: rs.tables[ti].family, nameTok: nameTok)
             }
             skipNewlines()
             guard isPunct("}") else { throw err("expected '}'") }

@@ -316,7 +316,7 @@ extension NFParser {
             switch kind {
             case .counter: return try counterBody()
             case .quota: return try quotaBody()
-            case .limit: return try limitBody()
+            default: return try limitBody()
             }
         case "meta" where i + 1 < toks.count && toks[i + 1].kind == .word && toks[i + 1].text == "nftrace":
             // The kernel only writes nftrace: reading it is EOPNOTSUPP.
@@ -326,6 +326,10 @@ extension NFParser {
             let vt = tok
             guard let n = NFConstants.number(try word("0 or 1")), n <= 1 else { throw err("expected 0 or 1", at: vt) }
             return .setNftrace(n == 1)
+        case "ct" where i + 2 < toks.count && toks[i + 1].kind == .word && ["helper", "timeout", "expectation"].contains(toks[i + 1].text)
+                && toks[i + 2].kind == .word && toks[i + 2].text == "set":
+            i += 1
+            return try ctObjectSet(table: table, context: context, anonymousSets: &anonymousSets)
         case "ct" where i + 1 < toks.count && toks[i + 1].kind == .word && toks[i + 1].text == "count":
             // `ct count [over] N`: nft_connlimit on the rule's own list of connections.
             i += 2

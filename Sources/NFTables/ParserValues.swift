@@ -69,8 +69,8 @@ extension NFParser {
             throw refused("invalid value \"\(t.text)\" for \(sel.printed)", at: t)
         }
         if t.kind == .string {
-            if t.text.isEmpty && (sel == .iifname || sel == .oifname) { throw refused("Empty string is not allowed", at: t) }
-            if sel.isOSF, t.text.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
+            if t.text.isEmpty && (sel == .iifname || sel == .oifname || sel == NFSelector.ctHelper) { throw refused("Empty string is not allowed", at: t) }
+            if sel.isOSF || sel == NFSelector.ctHelper, t.text.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
             i += 1
             return .string(t.text)
         }
@@ -157,7 +157,7 @@ extension NFParser {
             return .range(n, n, text: sel.isPort ? String(n) : isProtocol ? NFPrinter.number(n, sel) : w)
         }
         if sel.isString {
-            if sel.isOSF, w.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
+            if sel.isOSF || sel == NFSelector.ctHelper, w.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
             return .string(w)
         }
         // nft asks getaddrinfo for a port name it does not know, and repeats its answer.

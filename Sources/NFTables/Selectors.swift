@@ -238,7 +238,12 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The route's realm (`meta rtclassid`, realm names from rt_realms) and the VRF slave
         // device a packet came through (`meta sdif`, `meta sdifname`).
         Entry(name: "meta rtclassid", bits: 32, kind: .name), key("meta sdif", 128), key("meta sdifname", 128),
-    ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + fibKeys
+    ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + ctObjectKeys + fibKeys
+
+    /// `ct helper` (the name of the helper of the connection's master: only expected connections
+    /// have one) and `ct id` (the entry's id).
+    static let ctObjectKeys: [Entry] = [Entry(name: "ct helper", bits: 128), key("ct id", 32)]
+    public static let ctHelper = NFSelector(rawValue: "ct helper")!, ctID = NFSelector(rawValue: "ct id")!
 
     /// `osf [ttl loose|skip] name|version` (nft_osf): the OS passive fingerprinting guesses from a
     /// TCP SYN, a string of at most 16 bytes. The ttl option is part of the key's name.
@@ -280,7 +285,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         return first...last
     }()
     /// A key whose values are strings: interface names and osf's guesses.
-    public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF || isSdif || isFibName }
+    public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF || isSdif || isFibName || self == NFSelector.ctHelper }
     /// `meta sdif` or `meta sdifname` (nft_meta_get_validate_sdif: input and forward only).
     public var isSdif: Bool { self == NFSelector.sdif || self == NFSelector.sdifname }
     public static let sdif = NFSelector(rawValue: "meta sdif")!, sdifname = NFSelector(rawValue: "meta sdifname")!

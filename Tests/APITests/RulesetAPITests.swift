@@ -263,7 +263,7 @@ final class RulesetAPITests: AppTestCase {
                        "udp      17 20 src=198.18.0.1 dst=198.18.0.2 sport=9 dport=53 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=53 dport=9 mark=0 use=1\n")
         XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack", accept: "application/json").raw, #"{"items":[{"protocol":"udp","protonum":17,"timeout":20,"state":null,"#
                        + #""original":{"src":"198.18.0.1","dst":"198.18.0.2","sport":9,"dport":53},"reply":{"src":"198.18.0.2","dst":"198.18.0.1","sport":53,"dport":9},"#
-                       + #""unreplied":true,"assured":false,"mark":0,"use":1}]}"# + "\n")
+                       + #""unreplied":true,"assured":false,"mark":0,"use":1,"id":2181382699}]}"# + "\n")
         XCTAssertEqual(call("POST", "/v1/stacks/h/clock", #"{"advance_ns":21000000000}"#).status, 200)
         XCTAssertEqual(call("GET", "/v1/stacks/h/conntrack").raw, "")
     }

@@ -110,8 +110,7 @@ extension Stack {
     /// path ends there, or nil to deliver.
     func nf_local_in(_ skb: SkBuff) -> PathEnd? {
         if let end = netfilterVerdict(nf_hook(.input, skb, inDev: skb.dev, outDev: nil), at: "input") { return end }
-        nf_conntrack_confirm(skb)
-        return nil
+        return nf_confirm(skb)
     }
 
     /// `ip_local_deliver_finish` / `ip_protocol_deliver_rcu`: the inet_protos dispatch.

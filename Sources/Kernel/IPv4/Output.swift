@@ -23,7 +23,7 @@ extension Stack {
         enter(.ip_output, skb)
         // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output), then conntrack confirms.
         if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
-        nf_conntrack_confirm(skb)
+        if let end = nf_confirm(skb) { return end }
         enter(.ip_finish_output, skb)
         // ip_skb_dst_mtu: what the stack sends follows a learnt path MTU (not a probing socket's);
         // what it forwards, the device's.

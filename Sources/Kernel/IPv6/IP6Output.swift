@@ -67,7 +67,7 @@ extension Stack {
     func ip6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
         enter(.ip6_output, skb)
         if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
-        nf_conntrack_confirm(skb)
+        if let end = nf_confirm(skb) { return end }
         enter(.ip6_finish_output, skb)
         // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size).
         let mtu = skb.fragMaxSize > 0 ? min(mtu6[dev], skb.fragMaxSize) : mtu6[dev]

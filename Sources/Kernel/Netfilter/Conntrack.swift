@@ -74,6 +74,8 @@ enum TCPCTState: String { case SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_
 
 /// IPS_* status bits.
 enum IPS {
+    /// IPS_EXPECTED: made from an expectation (a helper's or `ct expectation set`'s).
+    static let expected: UInt32 = 1
     static let seenReply: UInt32 = 2, assured: UInt32 = 4, confirmed: UInt32 = 8, srcNAT: UInt32 = 16, dstNAT: UInt32 = 32
     /// The NAT of that kind was decided (a binding, or none): the nat chains are not asked again.
     static let srcNATDone: UInt32 = 0x80, dstNATDone: UInt32 = 0x100
@@ -111,6 +113,22 @@ public final class Conn {
         get { ext?.labels ?? 0 }
         set { if newValue != 0 || ext != nil { extensions().labels = newValue } }
     }
+    /// The helper extension (nf_conn_help): the helper attached, expectations it holds, and the
+    /// ftp helper's line positions.
+    var help: CTHelp? {
+        get { ext?.help }
+        set { if newValue != nil || ext != nil { extensions().help = newValue } }
+    }
+    /// The connection whose expectation this one was made from (`ct->master`).
+    var master: Conn? {
+        get { ext?.master }
+        set { if newValue != nil || ext != nil { extensions().master = newValue } }
+    }
+    /// A `ct timeout` object's policy (nf_conn_timeout): seconds per state, in the protocol's order.
+    var timeoutPolicy: [UInt32]? {
+        get { ext?.timeouts }
+        set { if newValue != nil || ext != nil { extensions().timeouts = newValue } }
+    }
     private func extensions() -> ConnExtensions {
         if let ext { return ext }
         let e = ConnExtensions()
@@ -129,6 +147,19 @@ final class ConnExtensions {
     var snat: (addr: UInt128, port: UInt16)?
     var dnat: (addr: UInt128, port: UInt16)?
     var labels: UInt128 = 0
+    var help: CTHelp?
+    var master: Conn?
+    var timeouts: [UInt32]?
+}
+
+/// `struct nf_conn_help`: the helper (by name; nil for `ct expectation set`'s bare extension),
+/// how many expectations the connection holds, and nf_ct_ftp_master's positions after a newline
+/// per direction (NUM_SEQ_TO_REMEMBER of them).
+final class CTHelp {
+    var helper: String?
+    var expecting = 0
+    var seqAfterNewline: [[UInt32]] = [[], []]
+    init(helper: String?) { self.helper = helper }
 }
 
 /// `enum ip_conntrack_info` folded with nft's ct state bits.
@@ -363,10 +394,11 @@ extension Stack {
             if tuple.proto == IPProtocol.udp {
                 // udp_packet: a stream (replied, and still going after 2 s) is assured and lives 120 s.
                 if c.status & IPS.seenReply != 0 && now >= c.created + 2_000_000_000 { c.status |= IPS.assured }
-                c.expires = now + (c.status & IPS.assured != 0 ? 120 : 30) * 1_000_000_000
+                c.expires = now + c.udpTimeout(replied: c.status & IPS.assured != 0) * 1_000_000_000
             }
             skb.conn = c
-            skb.ctInfo = isReply ? .reply : (c.status & IPS.seenReply != 0 ? .established : .new)
+            // resolve_normal_ct: an expected connection's original direction is RELATED until a reply.
+            skb.ctInfo = isReply ? .reply : (c.status & IPS.seenReply != 0 ? .established : c.status & IPS.expected != 0 ? .related : .new)
             return true
         }
         // icmpv6_new: only an echo request (or node information query) starts a connection.
@@ -383,6 +415,8 @@ extension Stack {
         // A new connection (unconfirmed until the packet survives its hooks).
         let c = Conn(orig: tuple, zone: zone)
         c.created = now
+        // init_conntrack: an expectation it fulfils makes it RELATED to the expecting connection.
+        let expected = ctExpectations.isEmpty ? nil : nf_ct_find_expectation(c.orig, now: now)
         if let f = tcpFlags {
             let syn = f & 0x02 != 0, ack = f & 0x10 != 0, rst = f & 0x04 != 0, fin = f & 0x01 != 0
             if syn && !ack { c.tcp = .SYN_SENT }
@@ -392,8 +426,13 @@ extension Stack {
         } else {
             c.expires = now + 30 * 1_000_000_000
         }
+        if let m = expected {
+            c.status |= IPS.expected
+            c.master = m
+            c.mark = m.mark
+        }
         skb.conn = c
-        skb.ctInfo = .new
+        skb.ctInfo = expected == nil ? .new : .related
         return true
     }
 
@@ -435,13 +474,16 @@ extension Stack {
             else if st == .LAST_ACK { st = .TIME_WAIT }
         }
         c.tcp = st
-        c.expires = clockNs + Stack.tcpTimeouts[st]! * 1_000_000_000
+        c.expires = clockNs + c.tcpTimeout(st) * 1_000_000_000
         return true
     }
 
     /// `__nf_conntrack_confirm`: a new connection whose first packet made it through is entered in the table.
+    /// Only the original direction confirms: an expected connection's first packet (RELATED), not
+    /// an ICMP error about an entry still unconfirmed (IP_CT_RELATED_REPLY).
     func nf_conntrack_confirm(_ skb: SkBuff) {
-        guard let c = skb.conn, c.status & IPS.confirmed == 0, skb.ctInfo == .new else { return }
+        guard let c = skb.conn, c.status & IPS.confirmed == 0 else { return }
+        guard skb.ctInfo == .new || (skb.ctInfo == .related && c.status & IPS.expected != 0 && !isICMPError(skb)) else { return }
         c.status |= IPS.confirmed
         conntrack.insert(c)
     }
@@ -459,7 +501,7 @@ extension Stack {
                            timeout: Int((c.expires - now) / 1_000_000_000), state: c.tcp?.rawValue,
                            original: ConntrackEntry.Tuple(c.orig), reply: ConntrackEntry.Tuple(c.reply),
                            unreplied: c.status & IPS.seenReply == 0, assured: c.status & IPS.assured != 0, mark: Int(c.mark), use: 1,
-                           zone: ConntrackEntry.Zone(c.zone))
+                           zone: ConntrackEntry.Zone(c.zone), helper: c.help?.helper, id: c.ctID)
         }
     }
 }
@@ -501,6 +543,9 @@ public struct ConntrackEntry: Sendable, Equatable {
         }
     }
     public var zone: Zone?
+    /// The helper attached (`helper=ftp`), and the entry's id (`conntrack -o id`, `ct id`).
+    public var helper: String? = nil
+    public var id: UInt32 = 0
 
     public var line: String {
         var s = `protocol`.padding(toLength: max(8, `protocol`.count), withPad: " ", startingAt: 0) + " \(protonum) \(timeout) "
@@ -513,6 +558,7 @@ public struct ConntrackEntry: Sendable, Equatable {
         if assured { s += "[ASSURED] " }
         s += "mark=\(mark) "
         if case .both(let z) = zone { s += "zone=\(z) " }
+        if let helper { s += "helper=\(helper) " }
         return s + "use=\(use)"
     }
 }

@@ -58,9 +58,10 @@ extension Stack {
 
 /// The table as a checkpoint stores it: "PSC1", then each live connection in insertion order as
 /// a little-endian record: protocol, flags (1 IPv6, 2 TCP state, 4 SNAT, 8 DNAT, 16 zone, 32
-/// labels), TCP state, a zero byte, status, mark, created and expiry (virtual ns), both tuples
-/// (source, destination, 16 bytes each; ports), then what the flags announce: the SNAT and DNAT
-/// bindings (address, port), the zone (id, directions) and the labels (16 bytes).
+/// labels, 64 helper/master/timeout), TCP state, a zero byte, status, mark, created and expiry
+/// (virtual ns), both tuples (source, destination, 16 bytes each; ports), then what the flags
+/// announce: the SNAT and DNAT bindings (address, port), the zone (id, directions), the labels
+/// (16 bytes), and the extensions record (ConntrackExtCodec).
 /// Written straight from the table: a million connections as JSON took a gigabyte while the
 /// checkpoint ran and held the stack's lock for seconds; this is 100 bytes a connection.
 enum ConntrackCodec {
@@ -69,8 +70,15 @@ enum ConntrackCodec {
     static let tcpStates: [TCPCTState] = [.SYN_SENT, .SYN_RECV, .ESTABLISHED, .FIN_WAIT, .CLOSE_WAIT, .LAST_ACK, .TIME_WAIT, .CLOSE]
     static let fixedSize = 4 + 4 + 4 + 8 + 8 + 2 * 36, natSize = 18
 
-    static func encode(_ conns: [Conn]) -> [UInt8] {
+    static func encode(_ conns: [Conn], expectations: [CTExpectation] = []) -> [UInt8] {
         var out = magic
+        // Masters by position, and each master's expectations in order (most entries have neither).
+        var position: [ObjectIdentifier: Int] = [:]
+        var expecting: [ObjectIdentifier: [CTExpectation]] = [:]
+        for e in expectations { expecting[ObjectIdentifier(e.master), default: []].append(e) }
+        if !expectations.isEmpty || conns.contains(where: { $0.master != nil }) {
+            for (k, c) in conns.enumerated() { position[ObjectIdentifier(c)] = k }
+        }
         out.reserveCapacity(4 + conns.count * (fixedSize + 4))
         for c in conns {
             var flags: UInt8 = c.orig.v6 ? 1 : 0
@@ -81,6 +89,8 @@ enum ConntrackCodec {
             if c.zone != CTZone() { flags |= 16 }
             let labels = c.labels
             if labels != 0 { flags |= 32 }
+            let hasExt = c.help != nil || c.master != nil || c.timeoutPolicy != nil
+            if hasExt { flags |= 64 }
             out.append(c.orig.proto); out.append(flags)
             out.append(c.tcp.flatMap { tcpStates.firstIndex(of: $0) }.map(UInt8.init) ?? 0); out.append(0)
             put(&out, c.status); put(&out, c.mark); put(&out, c.created); put(&out, c.expires)
@@ -89,21 +99,24 @@ enum ConntrackCodec {
             if let dnat { put(&out, dnat.addr); put(&out, dnat.port) }
             if flags & 16 != 0 { put(&out, c.zone.id); out.append(c.zone.dir) }
             if labels != 0 { put(&out, labels) }
+            if hasExt { ConntrackExtCodec.encode(c, master: c.master.flatMap { position[ObjectIdentifier($0)] }, expecting[ObjectIdentifier(c)] ?? [], into: &out) }
         }
         return out
     }
 
-    /// The connections of a stored table, or nil when the bytes are not one (nothing is half read).
-    static func decode(_ bytes: [UInt8]) -> [Conn]? {
+    /// The connections of a stored table and their expectations, or nil when the bytes are not one
+    /// (nothing is half read).
+    static func decode(_ bytes: [UInt8]) -> (conns: [Conn], expectations: [CTExpectation])? {
         guard bytes.starts(with: magic) else { return nil }
         var conns: [Conn] = []
+        var masters: [(Conn, Int)] = [], expectations: [(Int, ConntrackExtCodec.Expected)] = []
         var r = Reader(bytes: bytes, at: magic.count)
         while r.at < bytes.count {
             guard r.left >= fixedSize else { return nil }
             let proto = r.u8(), flags = r.u8(), tcp = r.u8(), _ = r.u8()
             let v6 = flags & 1 != 0
             let extra = (flags & 4 != 0 ? natSize : 0) + (flags & 8 != 0 ? natSize : 0) + (flags & 16 != 0 ? 3 : 0) + (flags & 32 != 0 ? 16 : 0)
-            guard flags & 0xc0 == 0, Int(tcp) < tcpStates.count, r.left >= fixedSize - 4 + extra else { return nil }
+            guard flags & 0x80 == 0, Int(tcp) < tcpStates.count, r.left >= fixedSize - 4 + extra else { return nil }
             let status: UInt32 = r.int(), mark: UInt32 = r.int(), created: UInt64 = r.int(), expires: UInt64 = r.int()
             let o = CTTuple(proto: proto, src: r.u128(), dst: r.u128(), sport: r.int(), dport: r.int(), v6: v6)
             let c = Conn(orig: o)
@@ -118,18 +131,30 @@ enum ConntrackCodec {
                 c.zone = zone; c.orig.zone = zone.id(reply: false); c.reply.zone = zone.id(reply: true)
             }
             if flags & 32 != 0 { c.labels = r.u128() }
+            if flags & 64 != 0 {
+                guard let ext = ConntrackExtCodec.decode(&r, into: c) else { return nil }
+                if let m = ext.master { masters.append((c, m)) }
+                for e in ext.expected { expectations.append((conns.count, e)) }
+            }
             conns.append(c)
         }
-        return conns
+        for (c, m) in masters {
+            guard m < conns.count else { return nil }
+            c.master = conns[m]
+        }
+        let exps = expectations.map { k, e in
+            CTExpectation(proto: e.proto, v6: e.v6, src: e.src, dst: e.dst, dport: e.dport, zone: e.zone, master: conns[k], expires: e.expires)
+        }
+        return (conns, exps)
     }
 
-    private static func put<T: FixedWidthInteger>(_ out: inout [UInt8], _ v: T) {
+    static func put<T: FixedWidthInteger>(_ out: inout [UInt8], _ v: T) {
         withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
     }
     private static func put(_ out: inout [UInt8], _ t: CTTuple) { put(&out, t.src); put(&out, t.dst); put(&out, t.sport); put(&out, t.dport) }
 
     /// Reads at `at`; callers check `left` first.
-    private struct Reader {
+    struct Reader {
         let bytes: [UInt8]
         var at: Int
         var left: Int { bytes.count - at }
@@ -148,14 +173,16 @@ extension Stack {
     /// The live connections in the checkpoint's binary form (ConntrackCodec).
     public func conntrackCheckpoint() -> [UInt8] {
         let now = clockNs
-        return ConntrackCodec.encode(conntrack.all.filter { $0.expires > now }.sorted { $0.seq < $1.seq })
+        return ConntrackCodec.encode(conntrack.all.filter { $0.expires > now }.sorted { $0.seq < $1.seq },
+                                     expectations: ctExpectations.filter { $0.expires > now && $0.master.confirmedInTable })
     }
 
     /// Puts a checkpoint's connections back in their order; false (and nothing restored) when the
     /// bytes do not read as one.
     public func restoreConntrack(checkpoint bytes: [UInt8]) -> Bool {
-        guard let conns = ConntrackCodec.decode(bytes) else { return false }
+        guard let (conns, expectations) = ConntrackCodec.decode(bytes) else { return false }
         for c in conns { conntrack.insert(c) }
+        ctExpectations = expectations
         return true
     }
 }

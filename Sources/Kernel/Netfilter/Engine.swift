@@ -192,6 +192,12 @@ extension Stack {
 
     /// counter, limit and quota (nft_counter_eval, nft_limit_eval, nft_quota_eval), their state
     /// kept per table and handle (a rule's, or a named object's); false when the match fails.
+    /// A named object a rule refers to: a stateful one counts, a conntrack one acts on the entry.
+    private func object(_ o: NFObject, ti: Int, _ skb: SkBuff) -> ObjectOutcome {
+        if case .ctObject(let c) = o.statement { return nft_ct_object_eval(c, skb) }
+        return stateful(o.statement, ti: ti, handle: o.handle, skb) ? .next : .breakRule
+    }
+
     private func stateful(_ s: NFStatement, ti: Int, handle: Int, _ skb: SkBuff) -> Bool {
         switch s {
         case .counter(let p0, let b0):
@@ -351,10 +357,14 @@ extension Stack {
                 if !stateful(s, ti: ti, handle: rule.handle, skb) { return nil }
             case .objref(let kind, let name):
                 // A named object: its state is shared by every rule that names it (kept under the object's handle).
-                guard let o = netfilter.objects[ti]?[.init(kind: kind, name: name)], stateful(o.statement, ti: ti, handle: o.handle, skb) else { return nil }
+                guard let o = netfilter.objects[ti]?[.init(kind: kind, name: name)] else { return nil }
+                switch object(o, ti: ti, skb) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop) }
             case .objrefMap(let kind, let key, let entries):
                 guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }),
-                      let o = netfilter.objects[ti]?[.init(kind: kind, name: hit.1)], stateful(o.statement, ti: ti, handle: o.handle, skb) else { return nil }
+                      let o = netfilter.objects[ti]?[.init(kind: kind, name: hit.1)] else { return nil }
+                switch object(o, ti: ti, skb) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop) }
+            case .ctObject:
+                break   // (an object's own settings, never a rule's statement)
             case .log(let l):
                 // nf_log writes to the kernel log at the rule's level, or hands the packet to an nflog
                 // group; here the line nf_log_ip would print (or the group it went to) goes into the trace.
@@ -617,6 +627,7 @@ extension Stack {
         case .ctOrigZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: false)) }
         case .ctReplyZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: true)) }
         case .ctLabel: return nil   // a bitmap: `ct label N` is a bit test (evalRule)
+        case NFSelector.ctID: return skb.conn.map { UInt64($0.ctID) }
         // (One range test: the common keys above and below do not pay a compare for each of these.)
         case _ where NFSelector.metaExtraIDs.contains(sel.id):
             // NFT_META_RTCLASSID: the route's realm; no route before routing breaks the rule, and the

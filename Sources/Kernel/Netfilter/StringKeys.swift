@@ -11,6 +11,8 @@ extension Stack {
         case .iifname, .iif: return inDev.map { devices[$0].name } ?? ""
         case .oifname, .oif: return outDev.map { devices[$0].name } ?? ""
         case _ where sel.isOSF: return nft_osf_eval(skb, p)
+        // NFT_CT_HELPER: the helper of the connection's master; an entry not expected has none.
+        case NFSelector.ctHelper: return skb.conn?.master?.help?.helper
         // nft_fib_store_result for NFT_FIB_RESULT_OIFNAME: the interface oif finds, or the empty name.
         case _ where sel.isFibName:
             guard let oif = p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p) else { return nil }

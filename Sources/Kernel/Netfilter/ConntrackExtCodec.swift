@@ -1,0 +1,81 @@
+/// The extensions record of a checkpointed connection (ConntrackCodec's flag 64): a byte of
+/// what follows (1 helper extension, 2 master, 4 timeout policy); the helper extension as the
+/// helper's name (length 255: none), the ftp helper's line positions each way (count, u32s) and
+/// the expectations the connection holds (count; protocol, IPv6, source, destination, port,
+/// zone, expiry); the master as its position among the stored connections; the policy as a
+/// count and u32 seconds.
+enum ConntrackExtCodec {
+    struct Expected { var proto: UInt8, v6: Bool, src: UInt128, dst: UInt128, dport: UInt16, zone: UInt16, expires: UInt64 }
+    static let expectedSize = 1 + 1 + 16 + 16 + 2 + 2 + 8
+
+    static func encode(_ c: Conn, master: Int?, _ expected: [CTExpectation], into out: inout [UInt8]) {
+        let help = c.help, policy = c.timeoutPolicy
+        out.append((help != nil ? 1 : 0) | (master != nil ? 2 : 0) | (policy != nil ? 4 : 0))
+        if let help {
+            let name = Array((help.helper ?? "").utf8.prefix(254))
+            out.append(help.helper == nil ? 255 : UInt8(name.count)); out += name
+            for dir in 0..<2 {
+                out.append(UInt8(help.seqAfterNewline[dir].count))
+                for s in help.seqAfterNewline[dir] { ConntrackCodec.put(&out, s) }
+            }
+            ConntrackCodec.put(&out, UInt16(min(expected.count, Int(UInt16.max))))
+            for e in expected.prefix(Int(UInt16.max)) {
+                out.append(e.proto); out.append(e.v6 ? 1 : 0)
+                ConntrackCodec.put(&out, e.src); ConntrackCodec.put(&out, e.dst)
+                ConntrackCodec.put(&out, e.dport); ConntrackCodec.put(&out, e.zone); ConntrackCodec.put(&out, e.expires)
+            }
+        }
+        if let master { ConntrackCodec.put(&out, UInt32(master)) }
+        if let policy {
+            out.append(UInt8(policy.count))
+            for s in policy { ConntrackCodec.put(&out, s) }
+        }
+    }
+
+    /// The record read into `c`: its master's position and its expectations, or nil when the
+    /// bytes run out or say what no record says.
+    static func decode(_ r: inout ConntrackCodec.Reader, into c: Conn) -> (master: Int?, expected: [Expected])? {
+        guard r.left >= 1 else { return nil }
+        let what = r.u8()
+        guard what & ~7 == 0 else { return nil }
+        var expected: [Expected] = []
+        if what & 1 != 0 {
+            guard r.left >= 1 else { return nil }
+            let n = r.u8()
+            let len = n == 255 ? 0 : Int(n)
+            guard r.left >= len else { return nil }
+            var name: [UInt8] = []
+            for _ in 0..<len { name.append(r.u8()) }
+            let help = CTHelp(helper: n == 255 ? nil : String(decoding: name, as: UTF8.self))
+            for dir in 0..<2 {
+                guard r.left >= 1 else { return nil }
+                let k = Int(r.u8())
+                guard k <= 2, r.left >= 4 * k else { return nil }
+                for _ in 0..<k { help.seqAfterNewline[dir].append(r.int()) }
+            }
+            guard r.left >= 2 else { return nil }
+            let count = Int(r.int() as UInt16)
+            guard r.left >= count * expectedSize else { return nil }
+            for _ in 0..<count {
+                let proto = r.u8(), v6 = r.u8() != 0
+                expected.append(Expected(proto: proto, v6: v6, src: r.u128(), dst: r.u128(), dport: r.int(), zone: r.int(), expires: r.int()))
+            }
+            help.expecting = count
+            c.help = help
+        }
+        var master: Int? = nil
+        if what & 2 != 0 {
+            guard r.left >= 4 else { return nil }
+            master = Int(r.int() as UInt32)
+        }
+        if what & 4 != 0 {
+            guard r.left >= 1 else { return nil }
+            let k = Int(r.u8())
+            guard r.left >= 4 * k else { return nil }
+            var policy: [UInt32] = []
+            for _ in 0..<k { policy.append(r.int()) }
+            c.timeoutPolicy = policy
+        }
+        return (master, expected)
+    }
+}
