@@ -1732,6 +1732,44 @@ paths:
                         helper: {type: string, description: "The conntrack helper attached (`ct helper set` of a ct helper object), conntrack -L's helper=."}
                         id: {type: integer, description: "The entry's id (`ct id`; conntrack -o id): a hash of its original tuple and creation time."}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/conntrack/events:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listConntrackEvents
+      summary: Conntrack events, as conntrack -E prints them
+      description: >
+        The events the stack's conntrack delivered (nf_conntrack_ecache): NEW when an entry is
+        confirmed, UPDATE when a packet changed it (reply seen, TCP state, assured, mark,
+        labels), DESTROY when it leaves the table (a reset before any reply, an early drop, or
+        expiry: expired entries are reaped when the events are read, as the kernel's gc worker
+        reaps them some time after). An entry reports only the events its `ct event set` mask
+        names a bit of. The last 4096 are kept. Text lines by default; JSON with
+        Accept: application/json.
+      parameters:
+        - {name: after, in: query, schema: {type: integer, minimum: 0}, description: Only events numbered after this one (each has a seq).}
+      responses:
+        '200':
+          description: The events, oldest first.
+          content:
+            text/plain: {schema: {type: string}}
+            application/json:
+              schema:
+                type: object
+                properties:
+                  items:
+                    type: array
+                    items:
+                      type: object
+                      properties:
+                        seq: {type: integer, description: The event's number (from 1).}
+                        type: {type: string, enum: [NEW, UPDATE, DESTROY]}
+                        events: {type: array, items: {type: string}, description: "The IPCT_* bits the message carries, by nft's names (new, related, destroy, reply, assured, protoinfo, mark, label...)."}
+                        line: {type: string, description: The line conntrack -E prints.}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /v1/links:
     post:
       operationId: createLink

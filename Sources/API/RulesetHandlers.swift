@@ -25,6 +25,7 @@ extension App {
             try rollback(req, p["stack"]!, p["version"]!)
         }
         router.add("GET", "/v1/stacks/{stack}/conntrack") { [unowned self] req, p throws(Problem) in try conntrack(req, p["stack"]!) }
+        router.add("GET", "/v1/stacks/{stack}/conntrack/events") { [unowned self] req, p throws(Problem) in try conntrackEvents(req, p["stack"]!) }
     }
 
     func text(_ status: Int, _ s: String) -> HTTPResponse { HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: s) }
@@ -365,6 +366,24 @@ extension App {
         let parsed: NFRuleset
         do throws(NFSyntaxError) { parsed = try NFParser.parse(old.ruleset, checkpoint: true) } catch { throw Self.syntaxProblem(error, source: old.ruleset) }
         return jsonResponse(200, try apply(e, summary: "rollback to version \(old.version)", command: false) { _ throws(Problem) in parsed })
+    }
+
+    /// `conntrack -E` text (the events the stack delivered, the last 4096, after `after`), or
+    /// the same as JSON with Accept: application/json.
+    func conntrackEvents(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        let after = try q.int("after", in: 0...Int.max, default: 0)
+        try q.finish()
+        let events = try entry(name).withStack { $0.conntrackEvents(after: UInt64(after)) }
+        guard (req.header("accept") ?? "").contains("application/json") else {
+            return text(200, events.map { $0.line + "\n" }.joined())
+        }
+        return jsonResponse(200, .object([("items", .array(events.map { e in
+            var o = JSONObject()
+            o.set("seq", Int(e.seq)); o.set("type", e.type); o.set("events", .array(e.events.map { .string($0) }))
+            o.set("line", e.line)
+            return o.value
+        }))]))
     }
 
     /// `conntrack -L` text, or the same entries as JSON with Accept: application/json.

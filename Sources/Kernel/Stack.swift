@@ -112,6 +112,8 @@ public final class Stack {
     let conntrack = ConntrackTable()
     /// Expected connections (nf_ct_expect_hash), oldest first: few at a time, searched in order.
     var ctExpectations: [CTExpectation] = []
+    /// What `conntrack -E` would have shown.
+    var ctEvents = CTEventLog()
     var conntrackFullDrops = 0, conntrackEarlyDrops = 0
     /// Neighbours that never answered (their queued packets were dropped with NEIGH_FAILED).
     public internal(set) var neighbourFailures = 0

@@ -210,6 +210,8 @@ public enum NFStatement: Sendable, Equatable {
     case setNftrace(Bool)
     /// A conntrack object's settings (only as a named object's statement; rules refer to it).
     case ctObject(NFCtObject)
+    /// `ct event set new,destroy`: the events (IPCT_* bits) the entry reports.
+    case setCtEvent(UInt16)
     case notrack
     /// `dup to ADDR [device "x"]`, `dup to KEY map { K : ADDR } [device "x"]` (nf_dup_ipv4).
     case dup(NFDup)

@@ -447,6 +447,7 @@ public enum NFPrinter {
                 + sorted.map { "\(keyText($0.key)) : \(natData($0.data))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
         case .notrack: return "notrack"
         case .ctObject(let c): return c.listingLines.joined(separator: "; ")
+        case .setCtEvent(let bits): return "ct event set \(NFParser.ctEventText(bits))"
         case .dup(let d):
             let to = d.addr.map { NFConstants.ipv4Text($0) } ?? "\(d.key!.printed) map { " + sortedElements(d.entries.map(\.0)).compactMap { k in
                 d.entries.first { $0.0 == k }.map { "\(value($0.0, d.key!)) : \(NFConstants.ipv4Text($0.1))" }

@@ -300,6 +300,10 @@ extension NFJSON {
         if v["map"] != nil { return try valueText(v, nil, path) }
         if case .object = v { return try leftSelector(v, path) }
         if case .string(let s) = v { return s }
+        // `ct event set new,destroy`: {"value": ["new", "destroy"]}.
+        if case .array(let items) = v, case let names = items.compactMap({ if case .string(let s) = $0 { s } else { nil } }), names.count == items.count {
+            return names.joined(separator: ",")
+        }
         return v.rendered()
     }
 

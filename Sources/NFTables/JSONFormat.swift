@@ -379,6 +379,11 @@ public enum NFJSON {
             return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
         case .ctObject: return .object([])   // (declared objects only: see the table's objects)
+        case .setCtEvent(let bits):
+            // One name as a string, several as an array, none as the number.
+            let names = NFParser.ctEventText(bits)
+            let v: JSONValue = names.hasPrefix("0x") ? .int(Int(bits)) : names.contains(",") ? .array(names.split(separator: ",").map { .string(String($0)) }) : .string(names)
+            return .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("event"))]))])), ("value", v)]))])
         case .dup(let d):
             let addr: JSONValue = d.addr.map { .string(NFConstants.ipv4Text($0)) }
                 ?? .object([("map", .object([("key", left(d.key!)), ("data", .object([("set", .array(d.entries.map {

@@ -122,6 +122,34 @@ extension NFParser {
     }
 }
 
+extension NFParser {
+    /// nft's ct event names (IPCT_* bit order).
+    public static let ctEventNames = ["new", "related", "destroy", "reply", "assured", "protoinfo", "helper", "mark", "seqadjust", "secmark", "label"]
+
+    /// `new,related` or `new | related` or a number (ct_event symbols).
+    mutating func ctEventBits() throws(NFSyntaxError) -> UInt16 {
+        var bits: UInt16 = 0
+        while true {
+            let t = tok
+            // `mark`, `helper` and `label` are keywords to nft's scanner here, as the suite's cases show.
+            guard t.kind == .word else { throw err("expected a conntrack event") }
+            i += 1
+            if let k = NFParser.ctEventNames.firstIndex(of: t.text) { bits |= 1 << UInt16(k) }
+            else if let n = NFConstants.number(t.text), n <= UInt64(UInt16.max) { bits |= UInt16(n) }
+            else { throw refused("Could not parse conntrack event bits", at: t) }
+            guard isPunct(",") || isPunct("|") else { return bits }
+            i += 1
+        }
+    }
+
+    /// How nft lists event bits: their names, or the number when there are none (`0x0`).
+    public static func ctEventText(_ bits: UInt16) -> String {
+        let names = ctEventNames.indices.filter { bits & (1 << UInt16($0)) != 0 }.map { ctEventNames[$0] }
+        let known: UInt16 = (1 << UInt16(ctEventNames.count)) - 1
+        return names.isEmpty || bits & ~known != 0 ? "0x" + String(bits, radix: 16) : names.joined(separator: ",")
+    }
+}
+
 extension NFL3Proto {
     static let allNames: [String: NFL3Proto] = ["ip": .ip, "ip6": .ip6, "inet": .inet]
 }

@@ -137,7 +137,7 @@ extension NFParser {
     }
 
     /// nft's ct keys (ct_key_tbl) without a model here yet, refused as not supported rather than unknown.
-    static let ctKeysNotModelled: Set<String> = ["event", "zone", "label", "secmark", "saddr", "daddr",
+    static let ctKeysNotModelled: Set<String> = ["zone", "label", "secmark", "saddr", "daddr",
                                                  "proto-src", "proto-dst", "expectation", "timeout"]
     /// Likewise nft's meta keys.
     static let metaKeysNotModelled: Set<String> = ["ibrname", "obrname",

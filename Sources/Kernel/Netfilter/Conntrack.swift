@@ -94,6 +94,10 @@ public final class Conn {
     var seq: UInt64 = 0
     /// In the table (set by insert, cleared by remove).
     var confirmedInTable = false
+    /// IPCT_* events this packet caused, not yet delivered, and the ones the entry reports
+    /// (`ct event set`; all by default: a listener is always there).
+    var eventCache: UInt16 = 0
+    var eventMask: UInt16 = .max
     /// The zone it was made in (from the packet's template, `ct zone set`).
     var zone = CTZone()
     /// NAT bindings and labels live apart, as the kernel's ct extensions: most connections have
@@ -385,15 +389,28 @@ extension Stack {
         let tcpFlags: UInt8? = tuple.proto == IPProtocol.tcp && skb.len >= th + 14 ? skb.data[th + 13] : nil
         if let f = tcpFlags, !Stack.tcpFlagsValid(f) { skb.ctInfo = .invalid; return true }
         if let (c, isReply) = lookupConn(tuple, zone: zone, now: now) {
-            if let f = tcpFlags, !tcpTrack(c, flags: f, reply: isReply) { skb.ctInfo = .invalid; return true }
-            if isReply { c.status |= IPS.seenReply }
-            if c.tcp == .CLOSE && c.status & IPS.assured == 0 {
-                // A reset of a connection never assured ends it at once (nf_ct_kill).
-                conntrack.remove(c)
+            if let f = tcpFlags {
+                guard tcpTrack(c, flags: f, reply: isReply) else { skb.ctInfo = .invalid; return true }
+                // tcp_packet: a reset before any reply ends the entry at once (nf_ct_kill), its
+                // timeout left as it was.
+                if f & 0x04 != 0 && c.status & IPS.seenReply == 0 {
+                    conntrack.remove(c)
+                    nf_ct_destroy_event(c)
+                    skb.conn = c
+                    skb.ctInfo = isReply ? .reply : .new
+                    return true
+                }
+            }
+            if isReply && c.status & IPS.seenReply == 0 {
+                c.status |= IPS.seenReply
+                nf_conntrack_event_cache(IPCT.reply, c)
             }
             if tuple.proto == IPProtocol.udp {
                 // udp_packet: a stream (replied, and still going after 2 s) is assured and lives 120 s.
-                if c.status & IPS.seenReply != 0 && now >= c.created + 2_000_000_000 { c.status |= IPS.assured }
+                if c.status & IPS.seenReply != 0 && now >= c.created + 2_000_000_000 && c.status & IPS.assured == 0 {
+                    c.status |= IPS.assured
+                    nf_conntrack_event_cache(IPCT.assured, c)
+                }
                 c.expires = now + c.udpTimeout(replied: c.status & IPS.assured != 0) * 1_000_000_000
             }
             skb.conn = c
@@ -410,6 +427,7 @@ extension Stack {
                 return false
             }
             conntrack.remove(victim)
+            nf_ct_destroy_event(victim)
             conntrackEarlyDrops += 1
         }
         // A new connection (unconfirmed until the packet survives its hooks).
@@ -423,6 +441,7 @@ extension Stack {
             else if ack && !syn && !rst && !fin && conntrackTCPLoose { c.tcp = .ESTABLISHED }
             else { skb.ctInfo = .invalid; return true }
             c.expires = now + Stack.tcpTimeouts[c.tcp!]! * 1_000_000_000
+            nf_conntrack_event_cache(IPCT.protoinfo, c)
         } else {
             c.expires = now + 30 * 1_000_000_000
         }
@@ -451,14 +470,20 @@ extension Stack {
             if let (_, r) = hit, !r { hit = nil }
         }
         guard let (c, r) = hit else { return nil }
-        if c.expires <= now { conntrack.remove(c); return nil }
+        if c.expires <= now {
+            conntrack.remove(c)
+            nf_ct_destroy_event(c)
+            return nil
+        }
         return (c, r)
     }
 
-    /// A small `tcp_conntracks` table: the handshake, teardown and resets.
+    /// `tcp_conntracks` for the handshake, teardown and resets (no window tracking): false for a
+    /// segment the state does not allow (invalid).
     private func tcpTrack(_ c: Conn, flags f: UInt8, reply: Bool) -> Bool {
         let syn = f & 0x02 != 0, ack = f & 0x10 != 0, rst = f & 0x04 != 0, fin = f & 0x01 != 0
         guard var st = c.tcp else { return true }
+        let old = st
         if rst { st = .CLOSE }
         else if syn && ack {
             guard reply, st == .SYN_SENT || st == .SYN_RECV else { return st != .SYN_SENT }
@@ -468,13 +493,34 @@ extension Stack {
             if st != .SYN_SENT && st != .CLOSE && st != .TIME_WAIT { return true }
             st = .SYN_SENT
         } else if fin {
-            st = st == .ESTABLISHED ? (reply ? .CLOSE_WAIT : .FIN_WAIT) : (st == .FIN_WAIT || st == .CLOSE_WAIT ? .LAST_ACK : st)
+            // Either way: SR/ES -> FIN_WAIT, FW/CW -> LAST_ACK; a FIN before the SYN-ACK is invalid.
+            switch st {
+            case .SYN_SENT: return false
+            case .SYN_RECV, .ESTABLISHED: st = .FIN_WAIT
+            case .FIN_WAIT, .CLOSE_WAIT: st = .LAST_ACK
+            default: break
+            }
         } else if ack {
-            if st == .SYN_RECV && !reply { st = .ESTABLISHED; c.status |= IPS.assured }
-            else if st == .LAST_ACK { st = .TIME_WAIT }
+            // SR -> ES from the client (the server's own ACK leaves it), FW -> CLOSE_WAIT,
+            // LAST_ACK -> TIME_WAIT; a lone ACK after a SYN is invalid from the client, ignored
+            // from the server.
+            switch st {
+            case .SYN_SENT: return reply
+            case .SYN_RECV: if !reply { st = .ESTABLISHED }
+            case .FIN_WAIT: st = .CLOSE_WAIT
+            case .LAST_ACK: st = .TIME_WAIT
+            default: break
+            }
         }
+        // Assured: ESTABLISHED after SYN_RECV (or a picked-up connection) once a reply was seen.
+        if st == .ESTABLISHED && (old == .SYN_RECV || old == .ESTABLISHED) && c.status & (IPS.seenReply | IPS.assured) == IPS.seenReply {
+            c.status |= IPS.assured
+            nf_conntrack_event_cache(IPCT.assured, c)
+        }
+        if st != c.tcp { nf_conntrack_event_cache(IPCT.protoinfo, c) }
         c.tcp = st
-        c.expires = clockNs + c.tcpTimeout(st) * 1_000_000_000
+        // A reset before any reply kills the entry (the caller): its timeout is not renewed.
+        if !(rst && c.status & IPS.seenReply == 0) { c.expires = clockNs + c.tcpTimeout(st) * 1_000_000_000 }
         return true
     }
 
@@ -482,10 +528,14 @@ extension Stack {
     /// Only the original direction confirms: an expected connection's first packet (RELATED), not
     /// an ICMP error about an entry still unconfirmed (IP_CT_RELATED_REPLY).
     func nf_conntrack_confirm(_ skb: SkBuff) {
-        guard let c = skb.conn, c.status & IPS.confirmed == 0 else { return }
-        guard skb.ctInfo == .new || (skb.ctInfo == .related && c.status & IPS.expected != 0 && !isICMPError(skb)) else { return }
-        c.status |= IPS.confirmed
-        conntrack.insert(c)
+        guard let c = skb.conn else { return }
+        if c.status & IPS.confirmed == 0 {
+            guard skb.ctInfo == .new || (skb.ctInfo == .related && c.status & IPS.expected != 0 && !isICMPError(skb)) else { return }
+            c.status |= IPS.confirmed
+            conntrack.insert(c)
+            nf_conntrack_event_cache(c.master != nil ? IPCT.related : IPCT.new, c)
+        }
+        if c.eventCache != 0 { nf_ct_deliver_cached_events(c) }
     }
 
     /// `conntrack -L`, normalised as the oracle prints it (no timeouts, ids or use counts), sorted.

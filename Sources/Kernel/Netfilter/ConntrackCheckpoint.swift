@@ -58,7 +58,7 @@ extension Stack {
 
 /// The table as a checkpoint stores it: "PSC1", then each live connection in insertion order as
 /// a little-endian record: protocol, flags (1 IPv6, 2 TCP state, 4 SNAT, 8 DNAT, 16 zone, 32
-/// labels, 64 helper/master/timeout), TCP state, a zero byte, status, mark, created and expiry
+/// labels, 64 helper/master/timeout/event mask), TCP state, a zero byte, status, mark, created and expiry
 /// (virtual ns), both tuples (source, destination, 16 bytes each; ports), then what the flags
 /// announce: the SNAT and DNAT bindings (address, port), the zone (id, directions), the labels
 /// (16 bytes), and the extensions record (ConntrackExtCodec).
@@ -89,7 +89,7 @@ enum ConntrackCodec {
             if c.zone != CTZone() { flags |= 16 }
             let labels = c.labels
             if labels != 0 { flags |= 32 }
-            let hasExt = c.help != nil || c.master != nil || c.timeoutPolicy != nil
+            let hasExt = c.help != nil || c.master != nil || c.timeoutPolicy != nil || c.eventMask != .max
             if hasExt { flags |= 64 }
             out.append(c.orig.proto); out.append(flags)
             out.append(c.tcp.flatMap { tcpStates.firstIndex(of: $0) }.map(UInt8.init) ?? 0); out.append(0)

@@ -1,16 +1,16 @@
 /// The extensions record of a checkpointed connection (ConntrackCodec's flag 64): a byte of
-/// what follows (1 helper extension, 2 master, 4 timeout policy); the helper extension as the
+/// what follows (1 helper extension, 2 master, 4 timeout policy, 8 event mask); the helper extension as the
 /// helper's name (length 255: none), the ftp helper's line positions each way (count, u32s) and
 /// the expectations the connection holds (count; protocol, IPv6, source, destination, port,
 /// zone, expiry); the master as its position among the stored connections; the policy as a
-/// count and u32 seconds.
+/// count and u32 seconds; the event mask as a u16.
 enum ConntrackExtCodec {
     struct Expected { var proto: UInt8, v6: Bool, src: UInt128, dst: UInt128, dport: UInt16, zone: UInt16, expires: UInt64 }
     static let expectedSize = 1 + 1 + 16 + 16 + 2 + 2 + 8
 
     static func encode(_ c: Conn, master: Int?, _ expected: [CTExpectation], into out: inout [UInt8]) {
         let help = c.help, policy = c.timeoutPolicy
-        out.append((help != nil ? 1 : 0) | (master != nil ? 2 : 0) | (policy != nil ? 4 : 0))
+        out.append((help != nil ? 1 : 0) | (master != nil ? 2 : 0) | (policy != nil ? 4 : 0) | (c.eventMask != .max ? 8 : 0))
         if let help {
             let name = Array((help.helper ?? "").utf8.prefix(254))
             out.append(help.helper == nil ? 255 : UInt8(name.count)); out += name
@@ -30,6 +30,7 @@ enum ConntrackExtCodec {
             out.append(UInt8(policy.count))
             for s in policy { ConntrackCodec.put(&out, s) }
         }
+        if c.eventMask != .max { ConntrackCodec.put(&out, c.eventMask) }
     }
 
     /// The record read into `c`: its master's position and its expectations, or nil when the
@@ -37,7 +38,7 @@ enum ConntrackExtCodec {
     static func decode(_ r: inout ConntrackCodec.Reader, into c: Conn) -> (master: Int?, expected: [Expected])? {
         guard r.left >= 1 else { return nil }
         let what = r.u8()
-        guard what & ~7 == 0 else { return nil }
+        guard what & ~15 == 0 else { return nil }
         var expected: [Expected] = []
         if what & 1 != 0 {
             guard r.left >= 1 else { return nil }
@@ -75,6 +76,10 @@ enum ConntrackExtCodec {
             var policy: [UInt32] = []
             for _ in 0..<k { policy.append(r.int()) }
             c.timeoutPolicy = policy
+        }
+        if what & 8 != 0 {
+            guard r.left >= 2 else { return nil }
+            c.eventMask = r.int()
         }
         return (master, expected)
     }

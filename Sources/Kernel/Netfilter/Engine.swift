@@ -267,13 +267,25 @@ extension Stack {
 
     /// nft_meta_set_eval (meta mark, meta priority) and nft_ct_set_eval (ct mark): the register's
     /// value into the packet or its connection.
+    /// nft_ct_set_eval NFT_CT_MARK: a mark that changes is an IPCT_MARK event.
+    private func nft_ct_set_mark(_ v: UInt32, _ skb: SkBuff) {
+        guard let c = skb.conn, c.mark != v else { return }
+        c.mark = v
+        nf_conntrack_event_cache(IPCT.mark, c)
+    }
+
     private func nft_meta_set_eval(_ key: NFSelector, _ v: UInt32, _ skb: SkBuff) {
         switch key {
         case .mark: skb.mark = v
-        case .ctMark: skb.conn?.mark = v
+        case .ctMark: nft_ct_set_mark(v, skb)
         case .ctZone, .ctOrigZone, .ctReplyZone: nft_ct_set_zone_eval(key, UInt16(truncatingIfNeeded: v), skb)
-        // nft_ct_set_eval NFT_CT_LABELS: nf_connlabels_replace sets the label's bit (a template or no entry: nothing).
-        case .ctLabel: if let c = skb.conn, v < 128 { c.labels |= 1 << UInt128(v) }
+        // nft_ct_set_eval NFT_CT_LABELS: nf_connlabels_replace sets the label's bit (a template or no
+        // entry: nothing), an IPCT_LABEL event when it changes.
+        case .ctLabel:
+            if let c = skb.conn, v < 128, c.labels & (1 << UInt128(v)) == 0 {
+                c.labels |= 1 << UInt128(v)
+                nf_conntrack_event_cache(IPCT.label, c)
+            }
         default: skb.priority = v
         }
     }
@@ -378,7 +390,11 @@ extension Stack {
             case .setMark(let m):
                 skb.mark = m
             case .setCtMark(let m):
-                skb.conn?.mark = m
+                nft_ct_set_mark(m, skb)
+            case .setCtEvent(let bits):
+                // nft_ct_set_eval NFT_CT_EVENTMASK: the entry's event mask (its ecache extension is
+                // there from the start, as with a listener).
+                skb.conn?.eventMask = bits
             case .setExpr(let target, let source, let mask, let xor, let shift, let postMask, let postXor):
                 // nft_bitwise on the source register (mask and xor, shift, mask and xor), then nft_meta_set / nft_ct_set.
                 let src: UInt32 = switch source { case .mark?: skb.mark; case .ctMark?: skb.conn?.mark ?? 0; default: 0 }

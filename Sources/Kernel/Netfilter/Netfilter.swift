@@ -83,6 +83,7 @@ struct NetfilterState {
             switch s {
             case .notrack, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .setCtMark: return true
             case .objref(let kind, _), .objrefMap(let kind, _, _): return kind.isConntrack
+            case .setCtEvent: return true
             case .match(let sel, _, _, _): return sel.rawValue.hasPrefix("ct ")
             case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains { $0.rawValue.hasPrefix("ct ") }
             case .setExpr(let t, let src, _, _, _, _, _): return t.rawValue.hasPrefix("ct ") || src == .ctMark
