@@ -414,12 +414,15 @@ public enum NFPrinter {
         case .rawMatch(let f, let mask, let op, let v):
             func hex(_ n: UInt64) -> String { "0x" + String(n, radix: 16) }
             func val(_ v: NFValue) -> String { if case .range(let lo, let hi, _) = v { lo == hi ? hex(lo) : "\(hex(lo))-\(hex(hi))" } else { "" } }
-            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th" }
+            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
             var out = "@\(base),\(f.bitOffset),\(f.bitLength)"
             if let mask { out += " & " + hex(mask) + " " + (op == .implicit ? "==" : op.rawValue) }
             else if op != .implicit && op != .eq { out += " " + op.rawValue }
             if case .set(let vs) = v { return out + " { " + sortedElements(vs).map(val).joined(separator: ", ") + " }" }
             return out + " " + val(v)
+        case .rawMatchWide(let f, let negate, let v):
+            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
+            return "@\(base),\(f.bitOffset),\(f.bitLength) " + (negate ? "!= " : "") + "0x" + String(v, radix: 16)
         case .setMappedNamed(let target, let key, let map): return "\(target.printed) set \(key.printed) map @\(map)"
         case .natMapNamed(let source, let key, let map, let flags):
             return "\(source ? "snat" : "dnat") \(family == .inet ? "ip " : "")to \(key.printed) map @\(map)" + natFlags(flags)

@@ -343,11 +343,16 @@ public enum NFJSON {
             o += natFlags(flags)
             return .object([(source ? "snat" : "dnat", .object(o))])
         case .rawMatch(let f, let mask, let op, let v):
-            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th" }
+            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
             var l: JSONValue = .object([("payload", .object([("base", .string(base)), ("offset", .int(f.bitOffset)), ("len", .int(f.bitLength))]))])
             if let mask { l = .object([("&", .array([l, .int(Int(truncatingIfNeeded: mask))]))]) }
             let right: JSONValue = if case .set(let vs) = v { .object([("set", .array(vs.map(plain)))]) } else { plain(v) }
             return .object([("match", .object([("op", .string(op == .implicit ? "==" : op.rawValue)), ("left", l), ("right", right)]))])
+        case .rawMatchWide(let f, let negate, let v):
+            // The value as nft -j gives it: a hex string.
+            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
+            let l: JSONValue = .object([("payload", .object([("base", .string(base)), ("offset", .int(f.bitOffset)), ("len", .int(f.bitLength))]))])
+            return .object([("match", .object([("op", .string(negate ? "!=" : "==")), ("left", l), ("right", .string("0x" + String(v, radix: 16)))]))])
         case .setNftrace(let on):
             return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("nftrace"))]))])), ("value", .int(on ? 1 : 0))]))])
         case .ctCount(let n, let over):

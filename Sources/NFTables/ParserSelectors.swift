@@ -206,7 +206,7 @@ extension NFParser {
         case "ll": base = .link
         case "nh": base = .network
         case "th": base = .transport
-        case "ih": throw unsupported("inner header payload (@ih)", at: bt)
+        case "ih": base = .inner
         default: throw err("expected ll, nh or th", at: bt)
         }
         try expectPunct(",")
@@ -216,7 +216,7 @@ extension NFParser {
         let lt = tok
         guard let len = Int(try word("a bit length")) else { throw err("expected a bit length", at: lt) }
         guard len > 0 else { throw refused("raw payload length must be positive", at: lt) }
-        guard len <= 64 else { throw unsupported("raw payloads wider than 64 bits", at: lt) }
+        if len > 64 { return try rawPayloadWide(NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: nil), at: lt) }
         var f = NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: nil)
         var mask: UInt64? = nil
         if isPunct("&") {
@@ -269,5 +269,23 @@ extension NFParser {
             if op == .implicit { op = .eq }
         }
         return .rawMatch(f, mask: mask, op: op, value: value)
+    }
+
+    /// A raw payload of 65 to 128 bits (nft_cmp takes up to a 16-byte register): whole bytes, one
+    /// value, equal or not; sets, masks and ranges that wide are refused as not supported yet.
+    private mutating func rawPayloadWide(_ f: NFPayloadField, at lt: NFToken) throws(NFSyntaxError) -> NFStatement {
+        guard f.bitLength <= 128, f.bitOffset % 8 == 0, f.bitLength % 8 == 0 else {
+            throw unsupported("raw payloads wider than 64 bits off byte boundaries or past 128 bits", at: lt)
+        }
+        var negate = false
+        if isPunct("==") { i += 1 } else if isPunct("!=") { i += 1; negate = true }
+        let vt = tok
+        guard tok.kind == .word, !isPunct("&") else { throw unsupported("sets, masks and ranges of raw payloads wider than 64 bits", at: vt) }
+        let w = try word("a value")
+        let n = w.hasPrefix("0x") ? UInt128(w.dropFirst(2), radix: 16) : UInt128(w)
+        guard let v = n else { throw err("expected a number", at: vt) }
+        guard f.bitLength == 128 || v >> UInt128(f.bitLength) == 0 else { throw refused("Value \(w) exceeds valid range 0-\((UInt128(1) << UInt128(f.bitLength)) - 1)", at: vt) }
+        guard atStatementEnd || tok.kind == .word else { throw unsupported("sets, masks and ranges of raw payloads wider than 64 bits", at: tok) }
+        return .rawMatchWide(f, negate: negate, value: v)
     }
 }

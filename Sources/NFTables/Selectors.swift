@@ -1,7 +1,8 @@
 /// A header field nft reads at a fixed place (a `payload` expression): its bit offset and length
 /// from the network or transport header, and the transport protocol it implies.
 public struct NFPayloadField: Sendable, Equatable {
-    public enum Base: Sendable { case link, network, transport }
+    /// `inner` (`@ih`): what follows a TCP or UDP header (NFT_PAYLOAD_INNER_HEADER).
+    public enum Base: Sendable { case link, network, transport, inner }
     public var base: Base
     public var bitOffset: Int
     public var bitLength: Int
@@ -411,7 +412,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
                 if let l4, p.l4proto == l4 { return NFSelector(k) }
                 if l4 == nil, p.l4proto == nil { return NFSelector(k) }   // `th`, with or without a set of protocols
             case .network: if ipv4, e.name.hasPrefix("ip ") { return NFSelector(k) }
-            case .link: continue
+            case .link, .inner: continue
             }
         }
         return nil

@@ -88,6 +88,28 @@ final class NetfilterConstructTests: XCTestCase {
                                     "@nh,0,8 & 0xf0 == 0x40 counter packets 2 bytes 56", "@ll,96,16 0x800 counter packets 2 bytes 56"])
     }
 
+    /// `@ih` (NFT_PAYLOAD_INNER_HEADER) reads after the UDP header, or after the TCP header and
+    /// its options; ICMP has none, so the rule breaks.
+    func testInnerHeaderPayloadIsWhatFollowsTheTransportHeader() throws {
+        let s = try makeStack()
+        try load(s, "table inet t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\t@ih,0,16 0x6869 counter\n\t\t@ih,8,8 != 0x69 counter\n\t}\n}\n")
+        _ = s.inject(frame: frame(.udp(UDPRepr(srcPort: 1, dstPort: 9, payload: Array("hi".utf8)))), device: s.devices[0])
+        // A TCP header with a 4-byte option (MSS): the payload starts 24 bytes in.
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 9, seq: 1, flags: [.psh, .ack], options: [2, 4, 5, 0xb4], payload: Array("hi".utf8)))), device: s.devices[0])
+        _ = s.inject(frame: frame(.icmp(ICMPv4Repr(type: 8, code: 0, data: Array("hi".utf8)))), device: s.devices[0])
+        XCTAssertEqual(counted(s), ["@ih,0,16 0x6869 counter packets 2 bytes 76", "@ih,8,8 != 0x69 counter packets 0 bytes 0"])
+    }
+
+    /// A raw payload of 128 bits: the Ethernet addresses, type and the first IP bytes in one compare.
+    func testWideRawPayloads() throws {
+        let s = try makeStack()
+        try load(s, "table netdev t {\n\tchain i {\n\t\ttype filter hook ingress device \"eth0\" priority 0;\n"
+            + "\t\t@ll,0,128 0x02000000000102000000ff0108004500 counter\n\t\t@ll,8,72 != 0x102000000ff counter\n\t\t@ll,0,96 0x1 counter\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        XCTAssertEqual(counted(s), ["@ll,0,128 0x2000000000102000000ff0108004500 counter packets 1 bytes 28", "@ll,8,72 != 0x102000000ff counter packets 1 bytes 28",
+                                    "@ll,0,96 0x1 counter packets 0 bytes 0"])
+    }
+
     /// A verdict map's `continue` goes on to the rule's next statement; a key without an entry ends the rule.
     func testVerdictMapContinueRunsTheRestOfTheRule() throws {
         let s = try makeStack()

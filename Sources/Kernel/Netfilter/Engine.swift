@@ -426,6 +426,14 @@ extension Stack {
                 guard var v = readField(f, skb, info) else { return nil }
                 if let mask { v &= mask }
                 if !nft_cmp_eval(op, value, v, ti: ti) { return nil }
+            case .rawMatchWide(let f, let negate, let value):
+                // Two reads of up to 64 bits each: the high part, then the rest.
+                var high = f, low = f
+                high.bitLength = f.bitLength - 64
+                low.bitOffset = f.bitOffset + high.bitLength
+                low.bitLength = 64
+                guard let hi = readField(high, skb, info), let lo = readField(low, skb, info) else { return nil }
+                if (UInt128(hi) << 64 | UInt128(lo) == value) == negate { return nil }
             case .xtSet(let m):
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
@@ -858,6 +866,13 @@ extension Stack {
         case .transport:
             guard p.fragOff == 0 else { return nil }
             base = p.th
+        case .inner:
+            // nft_payload_inner_offset: past a UDP header, or a TCP one and its options; other
+            // protocols and later fragments have no inner header.
+            guard p.fragOff == 0 else { return nil }
+            if p.proto == IPProtocol.udp { base = p.th + 8 }
+            else if p.proto == IPProtocol.tcp, p.th + 13 <= p.len { base = p.th + Int(skb.data[p.th + 12] >> 4) * 4 }
+            else { return nil }
         }
         let first = base + f.bitOffset / 8, last = base + (f.bitOffset + f.bitLength + 7) / 8
         let skip = hiddenTag && last > 12 ? 4 : 0

@@ -17,7 +17,7 @@ extension Stack {
         case .transport:
             guard p.fragOff == 0 else { return false }
             base = p.th
-        case .link: return false
+        case .link, .inner: return false
         }
         let off = base + w.byteOffset
         guard off + w.size <= p.len else { return false }
