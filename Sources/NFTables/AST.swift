@@ -203,6 +203,8 @@ public enum NFStatement: Sendable, Equatable {
     /// `@ll|@nh|@th,OFFSET,LENGTH [& MASK] [op] VALUE`: raw payload bits from a header base, where no
     /// template names them (nft lists `@th,16,16` as `tcp dport` when the context says tcp).
     case rawMatch(NFPayloadField, mask: UInt64?, op: NFOp, value: NFValue)
+    /// `tcp option @KIND,OFFSET,LENGTH VALUE`: bits of the first option of that kind (nft_exthdr).
+    case tcpOptionRaw(kind: UInt8, bitOffset: Int, bitLength: Int, op: NFOp, value: NFValue)
     /// Raw payload bits wider than 64 (`@ll,0,128 0xfedc...`, whole bytes, one value): equal or not.
     case rawMatchWide(NFPayloadField, negate: Bool, value: UInt128)
     /// `ipsec in|out [spnum N] reqid|spi|ip saddr|... [op] VALUE` (nft_xfrm): a key of the IPsec

@@ -420,6 +420,11 @@ public enum NFPrinter {
             else if op != .implicit && op != .eq { out += " " + op.rawValue }
             if case .set(let vs) = v { return out + " { " + sortedElements(vs).map(val).joined(separator: ", ") + " }" }
             return out + " " + val(v)
+        case .tcpOptionRaw(let kind, let off, let len, let op, let v):
+            let opText = op == .implicit || op == .eq ? "" : op.rawValue + " "
+            func val(_ v: NFValue) -> String { if case .range(let lo, let hi, _) = v { lo == hi ? "\(lo)" : "\(lo)-\(hi)" } else { "" } }
+            let valueText = if case .set(let vs) = v { "{ " + sortedElements(vs).map(val).joined(separator: ", ") + " }" } else { val(v) }
+            return "tcp option @\(kind),\(off),\(len) " + opText + valueText
         case .rawMatchWide(let f, let negate, let v):
             let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
             return "@\(base),\(f.bitOffset),\(f.bitLength) " + (negate ? "!= " : "") + "0x" + String(v, radix: 16)

@@ -210,6 +210,10 @@ extension NFJSON {
             if let f = try? str(e["field"], "") { return "\(name) \(f)" }
             return "exthdr \(name)"
         }
+        // {"tcp option": {"base": 255, "offset": 8, "len": 8}}: an option's raw bits.
+        if let o = l["tcp option"], case .int(let kind) = o["base"] ?? .null {
+            return "tcp option @\(kind),\(o["offset"]?.rendered() ?? "0"),\(o["len"]?.rendered() ?? "0")"
+        }
         for list in ["tcp option", "sctp chunk"] {
             if let o = l[list] { return "\(list) \(try str(o["name"], path + "/\(list)/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "") }
         }

@@ -348,6 +348,10 @@ public enum NFJSON {
             if let mask { l = .object([("&", .array([l, .int(Int(truncatingIfNeeded: mask))]))]) }
             let right: JSONValue = if case .set(let vs) = v { .object([("set", .array(vs.map(plain)))]) } else { plain(v) }
             return .object([("match", .object([("op", .string(op == .implicit ? "==" : op.rawValue)), ("left", l), ("right", right)]))])
+        case .tcpOptionRaw(let kind, let off, let len, let op, let v):
+            let l: JSONValue = .object([("tcp option", .object([("base", .int(Int(kind))), ("offset", .int(off)), ("len", .int(len))]))])
+            let right: JSONValue = if case .set(let vs) = v { .object([("set", .array(vs.map(plain)))]) } else { plain(v) }
+            return .object([("match", .object([("op", .string(op == .implicit ? "==" : op.rawValue)), ("left", l), ("right", right)]))])
         case .rawMatchWide(let f, let negate, let v):
             // The value as nft -j gives it: a hex string.
             let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }

@@ -326,6 +326,9 @@ extension NFParser {
             let vt = tok
             guard let n = NFConstants.number(try word("0 or 1")), n <= 1 else { throw err("expected 0 or 1", at: vt) }
             return .setNftrace(n == 1)
+        case "tcp" where i + 2 < toks.count && toks[i + 1].kind == .word && toks[i + 1].text == "option" && toks[i + 2].kind == .punct && toks[i + 2].text == "@":
+            i += 3
+            return try tcpOptionRaw()
         case "ct" where i + 2 < toks.count && toks[i + 1].kind == .word && toks[i + 1].text == "event" && toks[i + 2].kind == .word && toks[i + 2].text == "set":
             i += 3
             return .setCtEvent(try ctEventBits())

@@ -271,6 +271,31 @@ extension NFParser {
         return .rawMatch(f, mask: mask, op: op, value: value)
     }
 
+    /// `tcp option @KIND,OFFSET,LENGTH [op] VALUE` (after the `@`): the option's bits, whole bytes
+    /// up to 32 bits, compared with a value, range or set.
+    mutating func tcpOptionRaw() throws(NFSyntaxError) -> NFStatement {
+        let kt = tok
+        guard let kind = UInt8(try word("an option kind")) else { throw err("expected an option kind (0-255)", at: kt) }
+        try expectPunct(",")
+        let ot = tok
+        guard let off = Int(try word("a bit offset")), off >= 0, off < 2048 else { throw err("expected a bit offset", at: ot) }
+        try expectPunct(",")
+        let lt = tok
+        guard let len = Int(try word("a bit length")), len > 0 else { throw err("expected a bit length", at: lt) }
+        guard off % 8 == 0, len % 8 == 0, len <= 32 else { throw unsupported("tcp option fields off byte boundaries or wider than 32 bits", at: lt) }
+        var op = NFOp.implicit
+        if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
+        let limit: UInt64 = (1 << UInt64(len)) - 1
+        let value: NFValue
+        if isPunct("{") {
+            i += 1
+            value = .set(try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.numberOrRange(limit: limit) })
+        } else {
+            value = try numberOrRange(limit: limit)
+        }
+        return .tcpOptionRaw(kind: kind, bitOffset: off, bitLength: len, op: op, value: value)
+    }
+
     /// A raw payload of 65 to 128 bits (nft_cmp takes up to a 16-byte register): whole bytes, one
     /// value, equal or not; sets, masks and ranges that wide are refused as not supported yet.
     private mutating func rawPayloadWide(_ f: NFPayloadField, at lt: NFToken) throws(NFSyntaxError) -> NFStatement {

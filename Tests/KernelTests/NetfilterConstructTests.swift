@@ -100,6 +100,17 @@ final class NetfilterConstructTests: XCTestCase {
         XCTAssertEqual(counted(s), ["@ih,0,16 0x6869 counter packets 2 bytes 76", "@ih,8,8 != 0x69 counter packets 0 bytes 0"])
     }
 
+    /// `tcp option @KIND,OFFSET,LENGTH`: the bits of the first option of that kind (here the MSS
+    /// option's length byte and value), nothing when the segment has none.
+    func testRawTCPOptionFields() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\ttcp option @2,8,8 4 counter\n\t\ttcp option @2,16,16 { 1400, 1460 } counter\n\t\ttcp option @255,8,8 != 0 counter\n\t}\n}\n")
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 1, dstPort: 9, seq: 1, flags: .syn, options: [2, 4, 5, 0xb4]))), device: s.devices[0])
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 2, dstPort: 9, seq: 1, flags: .syn))), device: s.devices[0])
+        XCTAssertEqual(counted(s), ["tcp option @2,8,8 4 counter packets 1 bytes 44", "tcp option @2,16,16 { 1400, 1460 } counter packets 1 bytes 44",
+                                    "tcp option @255,8,8 != 0 counter packets 0 bytes 0"])
+    }
+
     /// A raw payload of 128 bits: the Ethernet addresses, type and the first IP bytes in one compare.
     func testWideRawPayloads() throws {
         let s = try makeStack()

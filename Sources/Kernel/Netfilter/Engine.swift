@@ -426,6 +426,8 @@ extension Stack {
                 guard var v = readField(f, skb, info) else { return nil }
                 if let mask { v &= mask }
                 if !nft_cmp_eval(op, value, v, ti: ti) { return nil }
+            case .tcpOptionRaw(let kind, let off, let len, let op, let value):
+                guard let v = readTCPOption((kind, off, len), skb, info), nft_cmp_eval(op, value, v, ti: ti) else { return nil }
             case .rawMatchWide(let f, let negate, let value):
                 // Two reads of up to 64 bits each: the high part, then the rest.
                 var high = f, low = f
