@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -507,6 +507,54 @@ def ct_expect():
         pkt("eth0", "client -> peer 5004: not the expected direction, dropped", c, UDP(sport=7003, dport=5004), b"rtp"),
     ], {"net.ipv4.ip_forward": 1})
 
+FTP_NAT = """table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		ip daddr 198.18.0.2 tcp dport 21 dnat to 203.0.113.100
+	}
+}
+table inet filter {
+	ct helper ftp-standard {
+		type "ftp" protocol tcp
+		l3proto ip
+	}
+
+	chain prerouting {
+		type filter hook prerouting priority filter; policy accept;
+		tcp dport 21 ct helper set "ftp-standard"
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		tcp dport 21 ct state new accept
+	}
+}
+"""
+
+def ftp_nat():
+    # nf_nat_ftp on a DNATed control connection: the server's 227 reply names its own address,
+    # rewritten to the one the client connects to (3 bytes shorter, so later sequence numbers
+    # move); the passive data connection follows the master's DNAT; an active one gets its SNAT.
+    c, s = {"src": "198.18.0.1", "dst": "198.18.0.2"}, {"src": "203.0.113.100", "dst": "198.18.0.1"}
+    pasv = b"227 Entering Passive Mode (203,0,113,100,78,32)\r\n"
+    L = len(pasv)
+    write("ftp_nat_1", "ftp helper with DNAT: the 227 line rewritten to the client's view, sequence numbers adjusted after it, data connections NATed as their master", FTP_NAT, [
+        pkt("eth0", "control SYN to 198.18.0.2:21, DNAT to 203.0.113.100", c, TCP(sport=40100, dport=21, flags="S", seq=1000)),
+        pkt("eth1", "SYN-ACK", s, TCP(sport=21, dport=40100, flags="SA", seq=5000, ack=1001)),
+        pkt("eth0", "ACK", c, TCP(sport=40100, dport=21, flags="A", seq=1001, ack=5001)),
+        pkt("eth1", "220 banner", s, TCP(sport=21, dport=40100, flags="PA", seq=5001, ack=1001), b"220 ready\r\n"),
+        pkt("eth0", "USER", c, TCP(sport=40100, dport=21, flags="PA", seq=1001, ack=5012), b"USER a\r\n"),
+        pkt("eth0", "PASV", c, TCP(sport=40100, dport=21, flags="PA", seq=1009, ack=5012), b"PASV\r\n"),
+        pkt("eth1", "227 with the server's address: rewritten to 198,18,0,2 (3 bytes shorter)", s, TCP(sport=21, dport=40100, flags="PA", seq=5012, ack=1015), pasv),
+        pkt("eth0", "client ACKs the shorter line: the ack moves up 3 toward the server", c, TCP(sport=40100, dport=21, flags="A", seq=1015, ack=5012 + L - 3)),
+        pkt("eth0", "passive data SYN to 198.18.0.2:20000: related, DNAT to 203.0.113.100:20000", c, TCP(sport=40200, dport=20000, flags="S", seq=3000)),
+        pkt("eth1", "its SYN-ACK: un-DNAT", s, TCP(sport=20000, dport=40200, flags="SA", seq=7000, ack=3001)),
+        pkt("eth1", "226 after the rewritten line: its seq moves down 3", s, TCP(sport=21, dport=40100, flags="PA", seq=5012 + L, ack=1015), b"226 done\r\n"),
+        pkt("eth0", "PORT 198.18.0.1:10000 (no rewrite: the client's own address), ack adjusted", c, TCP(sport=40100, dport=21, flags="PA", seq=1015, ack=5012 + L - 3 + 10), b"PORT 198,18,0,1,39,16\r\n"),
+        pkt("eth1", "active data SYN from the server's 20: related, SNAT to 198.18.0.2", s, TCP(sport=20, dport=10000, flags="S", seq=9000)),
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -527,3 +575,4 @@ if __name__ == "__main__":
     fib_oifname()
     ftp_helper()
     ct_expect()
+    ftp_nat()

@@ -75,13 +75,29 @@ final class ConntrackObjectTests: XCTestCase {
     func testTheFTPCommandParsers() {
         func parse(_ line: String, dir: Int, v6: Bool = false) -> (Int, FTPCommand) {
             var cmd = FTPCommand(addr: 7, v6: v6, port: 0)
-            var found = 0
             for p in FTPCommand.search[dir] {
-                found = FTPCommand.findPattern(Array(line.utf8), p, &cmd)
-                if found != 0 { break }
+                switch FTPCommand.findPattern(Array(line.utf8), p, &cmd) {
+                case .none: continue
+                case .partial: return (-1, cmd)
+                case .command: return (1, cmd)
+                }
             }
-            return (found, cmd)
+            return (0, cmd)
         }
+        // Where the numbers are (what nf_nat_ftp replaces).
+        func place(_ line: String, dir: Int, index: Int) -> FTPCommand.Found {
+            var cmd = FTPCommand(addr: 7, v6: false, port: 0)
+            return FTPCommand.findPattern(Array(line.utf8), FTPCommand.search[dir][index], &cmd)
+        }
+        XCTAssertEqual(place("PORT 198,18,0,1,39,16\r\n", dir: 0, index: 0), .command(offset: 5, length: 16))
+        XCTAssertEqual(place("EPRT |1|198.18.0.1|6275|\r\n", dir: 0, index: 1), .command(offset: 5, length: 19))
+        XCTAssertEqual(place("227 Entering Passive Mode (198,18,1,2,78,32).\r\n", dir: 1, index: 0), .command(offset: 27, length: 16))
+        XCTAssertEqual(place("229 Entering Extended Passive Mode (|||6446|)\r\n", dir: 1, index: 1), .command(offset: 36, length: 8))
+        // nf_nat_ftp_fmt_cmd: what goes in their place.
+        XCTAssertEqual(FTPCommand.format(.pasv, addr: 0xC612_0002, v6: false, port: 20000), "198,18,0,2,78,32")
+        XCTAssertEqual(FTPCommand.format(.eprt, addr: 0xC612_0002, v6: false, port: 20000), "|1|198.18.0.2|20000|")
+        XCTAssertEqual(FTPCommand.format(.eprt, addr: IPv6Address.parse("2001:db8::1")!, v6: true, port: 5), "|2|2001:0db8:0000:0000:0000:0000:0000:0001|5|")
+        XCTAssertEqual(FTPCommand.format(.epsv, addr: 0, v6: false, port: 6446), "|||6446|")
         var (found, cmd) = parse("PORT 198,18,0,1,39,16\r\n", dir: 0)
         XCTAssertEqual([found, Int(cmd.addr), Int(cmd.port)], [1, 0xC612_0001, 10000])
         (found, cmd) = parse("port 10,0,0,9,0,21\r\n", dir: 0)
@@ -165,5 +181,66 @@ final class ConntrackObjectTests: XCTestCase {
                                   .tcp(TCPRepr(srcPort: 20, dstPort: 10000, seq: 9000, flags: .syn))), device: t.devices[1])
         XCTAssertEqual(t.conntrackListing, s.conntrackListing)
         XCTAssertTrue(t.listRuleset(handles: false).contains("ct state related ct helper \"ftp\" counter packets 1 bytes 40"))
+    }
+
+    /// A DNATed control connection (the recorded ftp_nat_1's exchange): after the 227 line is
+    /// rewritten 3 bytes shorter, a checkpoint keeps the sequence adjustment and the NATed
+    /// expectation, so the restored stack moves the next segment's numbers and NATs the data
+    /// connection exactly as the original does.
+    func testACheckpointKeepsTheSequenceAdjustmentAndTheNATedExpectation() throws {
+        func stack() throws -> Stack {
+            let s = try routerStack()
+            try load(s, """
+            table ip nat {
+            \tchain p {
+            \t\ttype nat hook prerouting priority dstnat;
+            \t\tip daddr 198.18.0.2 tcp dport 21 dnat to 203.0.113.100
+            \t}
+            }
+            table ip f {
+            \tct helper h {
+            \t\ttype "ftp" protocol tcp;
+            \t}
+            \tchain p {
+            \t\ttype filter hook prerouting priority 0;
+            \t\ttcp dport 21 ct helper set "h"
+            \t}
+            }
+
+            """)
+            return s
+        }
+        let s = try stack()
+        let client = IPv4Address(198, 18, 0, 1), server = IPv4Address(203, 0, 113, 100)
+        func c(_ t: Stack, _ sport: UInt16, _ dport: UInt16, _ seq: UInt32, _ ack: UInt32, _ flags: TCPFlags, _ text: String = "") -> PacketResult {
+            t.inject(frame: frame(dstMAC: MACAddress(2, 0, 0, 0, 0, 2), src: client, dst: IPv4Address(198, 18, 0, 2),
+                                  .tcp(TCPRepr(srcPort: sport, dstPort: dport, seq: seq, ack: ack, flags: flags, payload: Array(text.utf8)))), device: t.devices[0])
+        }
+        func sv(_ t: Stack, _ sport: UInt16, _ dport: UInt16, _ seq: UInt32, _ ack: UInt32, _ flags: TCPFlags, _ text: String = "") -> PacketResult {
+            t.inject(frame: frame(dstMAC: MACAddress(2, 0, 0, 0, 1, 1), src: server, dst: client,
+                                  .tcp(TCPRepr(srcPort: sport, dstPort: dport, seq: seq, ack: ack, flags: flags, payload: Array(text.utf8)))), device: t.devices[1])
+        }
+        let pasv = "227 Entering Passive Mode (203,0,113,100,78,32)\r\n"
+        _ = c(s, 40100, 21, 1000, 0, .syn)
+        _ = sv(s, 21, 40100, 5000, 1001, [.syn, .ack])
+        _ = c(s, 40100, 21, 1001, 5001, .ack)
+        _ = sv(s, 21, 40100, 5001, 1001, [.psh, .ack], "220 ready\r\n")
+        let rewritten = sv(s, 21, 40100, 5012, 1001, [.psh, .ack], pasv)
+        // The line as the client gets it: the address it connected to, 3 bytes shorter.
+        XCTAssertEqual(String(decoding: rewritten.emitted[0].frame.suffix(46), as: UTF8.self), "227 Entering Passive Mode (198,18,0,2,78,32)\r\n")
+        let saved = s.conntrackCheckpoint()
+        let t = try stack()
+        t.advance(toNs: s.clockNs)
+        XCTAssertTrue(t.restoreConntrack(checkpoint: saved))
+        XCTAssertEqual(t.conntrackCheckpoint(), saved)
+        for x in [s, t] {
+            // The next server segment: seq 5012 + 49 becomes 5058 toward the client.
+            let next = sv(x, 21, 40100, 5012 + UInt32(pasv.utf8.count), 1001, [.psh, .ack], "226 done\r\n")
+            XCTAssertEqual(next.emitted.first.map { $0.frame.be32(14 + 20 + 4) }, 5058)
+            // The passive data connection, DNATed as its master.
+            let data = c(x, 40200, 20000, 3000, 0, .syn)
+            XCTAssertEqual(data.emitted.first.map { IPv4Address(raw: $0.frame.be32(14 + 16)) }, server)
+        }
+        XCTAssertEqual(t.conntrackListing, s.conntrackListing)
     }
 }

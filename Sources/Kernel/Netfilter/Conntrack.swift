@@ -128,6 +128,11 @@ public final class Conn {
         get { ext?.master }
         set { if newValue != nil || ext != nil { extensions().master = newValue } }
     }
+    /// nf_conn_seqadj per direction, once a helper changed a line's length.
+    var seqAdjust: [SeqAdjust]? {
+        get { ext?.seqAdjust }
+        set { if newValue != nil || ext != nil { extensions().seqAdjust = newValue } }
+    }
     /// A `ct timeout` object's policy (nf_conn_timeout): seconds per state, in the protocol's order.
     var timeoutPolicy: [UInt32]? {
         get { ext?.timeouts }
@@ -154,6 +159,7 @@ final class ConnExtensions {
     var help: CTHelp?
     var master: Conn?
     var timeouts: [UInt32]?
+    var seqAdjust: [SeqAdjust]?
 }
 
 /// `struct nf_conn_help`: the helper (by name; nil for `ct expectation set`'s bare extension),
@@ -445,10 +451,11 @@ extension Stack {
         } else {
             c.expires = now + 30 * 1_000_000_000
         }
-        if let m = expected {
+        if let e = expected {
             c.status |= IPS.expected
-            c.master = m
-            c.mark = m.mark
+            c.master = e.master
+            c.mark = e.master.mark
+            if let dir = e.natDir { nf_nat_follow_master(c, e.master, dir: dir, port: e.savedPort) }
         }
         skb.conn = c
         skb.ctInfo = expected == nil ? .new : .related

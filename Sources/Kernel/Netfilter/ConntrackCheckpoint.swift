@@ -89,7 +89,7 @@ enum ConntrackCodec {
             if c.zone != CTZone() { flags |= 16 }
             let labels = c.labels
             if labels != 0 { flags |= 32 }
-            let hasExt = c.help != nil || c.master != nil || c.timeoutPolicy != nil || c.eventMask != .max
+            let hasExt = c.help != nil || c.master != nil || c.timeoutPolicy != nil || c.eventMask != .max || c.seqAdjust != nil
             if hasExt { flags |= 64 }
             out.append(c.orig.proto); out.append(flags)
             out.append(c.tcp.flatMap { tcpStates.firstIndex(of: $0) }.map(UInt8.init) ?? 0); out.append(0)
@@ -143,7 +143,8 @@ enum ConntrackCodec {
             c.master = conns[m]
         }
         let exps = expectations.map { k, e in
-            CTExpectation(proto: e.proto, v6: e.v6, src: e.src, dst: e.dst, dport: e.dport, zone: e.zone, master: conns[k], expires: e.expires)
+            CTExpectation(proto: e.proto, v6: e.v6, src: e.src, dst: e.dst, dport: e.dport, zone: e.zone, master: conns[k], expires: e.expires,
+                          natDir: e.natDir, savedPort: e.savedPort)
         }
         return (conns, exps)
     }

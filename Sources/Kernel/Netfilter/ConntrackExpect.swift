@@ -14,6 +14,11 @@ struct CTExpectation {
     var zone: UInt16
     let master: Conn
     var expires: UInt64
+    /// nf_nat_ftp's: the connection will come the way this direction of the master goes
+    /// (`exp->dir`), to the port the command named (`saved_proto`); nf_nat_follow_master NATs it
+    /// as the master. nil without NAT.
+    var natDir: Int? = nil
+    var savedPort: UInt16 = 0
 
     /// `nf_ct_tuple_mask_cmp` with the helpers' mask: addresses, protocol and destination port.
     func matches(_ t: CTTuple) -> Bool {
@@ -44,8 +49,8 @@ extension Conn {
 
 extension Stack {
     /// `nf_ct_find_expectation`: the live expectation a new connection's tuple fulfils, taken out
-    /// of the table (none is permanent here); its master, which must be confirmed.
-    func nf_ct_find_expectation(_ t: CTTuple, now: UInt64) -> Conn? {
+    /// of the table (none is permanent here), whose master must be confirmed.
+    func nf_ct_find_expectation(_ t: CTTuple, now: UInt64) -> CTExpectation? {
         ctExpectations.removeAll { e in
             guard e.expires <= now || !e.master.confirmedInTable && e.master.status & IPS.confirmed != 0 else { return false }
             e.master.help?.expecting -= 1
@@ -54,7 +59,7 @@ extension Stack {
         guard let k = ctExpectations.firstIndex(where: { $0.matches(t) && $0.master.status & IPS.confirmed != 0 }) else { return nil }
         let e = ctExpectations.remove(at: k)
         e.master.help?.expecting -= 1
-        return e.master
+        return e
     }
 
     /// `nf_ct_expect_related`: an expectation equal to one there replaces it (the same master

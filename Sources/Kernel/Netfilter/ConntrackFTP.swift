@@ -12,6 +12,10 @@ extension Stack {
         if let c = skb.conn, let helper = c.help?.helper, helper == "ftp", skb.ctInfo == .established || skb.ctInfo == .reply {
             if let reason = nf_conntrack_ftp_help(skb, c, dir: skb.ctInfo == .reply ? 1 : 0) { return drop(.NETFILTER_DROP, reason) }
         }
+        // A connection whose helper changed a line's length: every later segment's numbers move.
+        if let c = skb.conn, c.seqAdjust != nil, skb.ctInfo == .established || skb.ctInfo == .reply {
+            nf_ct_seq_adjust(skb, c, dir: skb.ctInfo == .reply ? 1 : 0)
+        }
         nf_conntrack_confirm(skb)
         return nil
     }
@@ -29,37 +33,44 @@ extension Stack {
         guard skb.len >= th + 20, let help = c.help else { return nil }
         let dataoff = th + Int(b[th + 12] >> 4) * 4
         guard dataoff < skb.len else { return nil }
-        let data = b[dataoff..<skb.len]
-        let start = b.be32(th + 4)
-        let parsed = ftpParse(skb, c, help, data: Array(b[dataoff..<skb.len]), seq: start, dir: dir)
-        // out_update_nl: where the next line starts, unless the packet was cut inside a command.
-        if parsed != .partial, b[skb.len - 1] == 0x0a { help.updateSeqAfterNewline(start &+ UInt32(skb.len - dataoff), dir: dir) }
+        let start = b.be32(th + 4), datalen = skb.len - dataoff, endsInNewline = b[skb.len - 1] == 0x0a
+        let parsed = ftpParse(skb, c, help, dataoff: dataoff, seq: start, dir: dir)
+        // out_update_nl: where the next line starts (in the sender's numbers, whatever NAT made of
+        // the line), unless the packet was cut inside a command.
+        if parsed != .partial, endsInNewline { help.updateSeqAfterNewline(start &+ UInt32(datalen), dir: dir) }
         switch parsed {
         case .partial: return "nf_conntrack_ftp: partial command at seq \(start)"
         case .refused: return "nf_conntrack_ftp: cannot add expectation"
+        case .unmangled: return "nf_nat_ftp: cannot mangle packet"
         case .accepted: return nil
         }
     }
 
-    private enum FTPParse { case accepted, partial, refused }
+    enum FTPParse { case accepted, partial, refused, unmangled }
 
     /// The line at `seq`, when one starts there: a command with an address and port expects the
     /// data connection from the peer.
-    private func ftpParse(_ skb: SkBuff, _ c: Conn, _ help: CTHelp, data: [UInt8], seq: UInt32, dir: Int) -> FTPParse {
+    private func ftpParse(_ skb: SkBuff, _ c: Conn, _ help: CTHelp, dataoff: Int, seq: UInt32, dir: Int) -> FTPParse {
         // Not just after a newline: only where the next line starts is learnt.
         guard help.seqAfterNewline[dir].contains(seq) else { return .accepted }
+        let data = Array(skb.data[dataoff..<skb.len])
         let own = dir == 0 ? c.orig : c.reply, other = dir == 0 ? c.reply : c.orig
         var cmd = FTPCommand(addr: own.src, v6: c.orig.v6, port: 0)
-        var found = 0
-        for p in FTPCommand.search[dir] {
+        var found = FTPCommand.Found.none, type = 0
+        for (k, p) in FTPCommand.search[dir].enumerated() {
             found = FTPCommand.findPattern(data, p, &cmd)
-            if found != 0 { break }
+            type = k
+            if found != .none { break }
         }
-        if found == -1 { return .partial }
-        // Another line, or an address other than the sender's (the helper's `loose` is off).
-        guard found == 1, cmd.addr == own.src else { return .accepted }
+        guard case .command(let matchOff, let matchLen) = found else { return found == .partial ? .partial : .accepted }
+        // An address other than the sender's opens nothing (the helper's `loose` is off).
+        guard cmd.addr == own.src else { return .accepted }
         let e = CTExpectation(proto: IPProtocol.tcp, v6: c.orig.v6, src: other.src, dst: other.dst, dport: cmd.port,
                               zone: c.zone.id(reply: false), master: c, expires: clocks[skb.cpu] + 300 * 1_000_000_000)
+        // A NATed connection: nf_nat_ftp writes the address the peer must use into the line.
+        if c.status & (IPS.srcNAT | IPS.dstNAT) != 0 {
+            return nf_nat_ftp(skb, c, e, dir: dir, type: FTPCommand.Kind(dir: dir, index: type), at: dataoff + matchOff, length: matchLen)
+        }
         // ftp_exp_policy: one expectation at a time, for 5 minutes.
         return nf_ct_expect_related(e, maxExpected: 1) ? .accepted : .refused
     }
@@ -87,6 +98,7 @@ struct FTPCommand {
     /// character after which the numbers start (0: none), the one that must end them, and the
     /// parser for them.
     struct Pattern: Sendable {
+        /// The parsers: try_rfc959, try_eprt, try_rfc1123 (rfc959 from the first digit), try_epsv_response.
         enum Numbers: Sendable { case rfc959, eprt, rfc1123, epsvResponse }
         let text: [UInt8]
         let skip: UInt8, term: UInt8
@@ -100,29 +112,37 @@ struct FTPCommand {
          Pattern(text: Array("229 ".utf8), skip: 0x28, term: 0x29, parse: .epsvResponse)],
     ]
 
-    /// `find_pattern`: 1 when the line is the pattern's command and its numbers parse, 0 when it
-    /// is another line, -1 when it is the command cut short or malformed.
-    static func findPattern(_ data: [UInt8], _ p: Pattern, _ cmd: inout FTPCommand) -> Int {
+    /// What `find_pattern` found: the pattern's command with its numbers at `offset` (in the
+    /// payload) for `length` bytes, another line, or the command cut short or malformed (-1).
+    enum Found: Equatable { case command(offset: Int, length: Int), none, partial }
+
+    /// `find_pattern`.
+    static func findPattern(_ data: [UInt8], _ p: Pattern, _ cmd: inout FTPCommand) -> Found {
         let plen = p.text.count
         func caseEqual(_ n: Int) -> Bool { (0..<n).allSatisfy { lower(data[$0]) == lower(p.text[$0]) } }
-        if data.count <= plen { return caseEqual(data.count) ? -1 : 0 }
-        guard caseEqual(plen) else { return 0 }
+        if data.count <= plen { return caseEqual(data.count) ? .partial : .none }
+        guard caseEqual(plen) else { return .none }
         var i = plen
         if p.skip != 0 {
             while data[i] != p.skip {
-                if i == data.count - 1 { return -1 }
+                if i == data.count - 1 { return .partial }
                 i += 1
             }
             i += 1
         }
         let rest = Array(data[i...])
-        let len = switch p.parse {
-        case .rfc959: rfc959(rest, p.term, &cmd)
-        case .eprt: eprt(rest, p.term, &cmd)
-        case .rfc1123: rfc1123(rest, p.term, &cmd)
-        case .epsvResponse: epsvResponse(rest, p.term, &cmd)
+        var len: Int
+        switch p.parse {
+        case .rfc959: len = rfc959(rest, p.term, &cmd)
+        case .eprt: len = eprt(rest, p.term, &cmd)
+        case .epsvResponse: len = epsvResponse(rest, p.term, &cmd)
+        case .rfc1123:
+            // try_rfc1123: the numbers start at the first digit, which moves the offset.
+            guard let d = rest.firstIndex(where: isDigit) else { return .partial }
+            i += d
+            len = rfc959(Array(rest[d...]), 0, &cmd)
         }
-        return len == 0 ? -1 : 1
+        return len == 0 ? .partial : .command(offset: i, length: len)
     }
     private static func lower(_ c: UInt8) -> UInt8 { (0x41...0x5a).contains(c) ? c | 0x20 : c }
     private static func isDigit(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) }
@@ -148,12 +168,6 @@ struct FTPCommand {
         cmd.addr = UInt128(a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3])
         cmd.port = UInt16(truncatingIfNeeded: a[4] << 8 | a[5])
         return len
-    }
-
-    /// `try_rfc1123`: the numbers start at the reply's first digit.
-    static func rfc1123(_ d: [UInt8], _ term: UInt8, _ cmd: inout FTPCommand) -> Int {
-        guard let i = d.firstIndex(where: isDigit) else { return 0 }
-        return rfc959(Array(d[i...]), 0, &cmd)
     }
 
     /// `get_port`: digits up to `delim`, not zero.
