@@ -237,6 +237,14 @@ final class ConntrackObjectTests: XCTestCase {
             // The next server segment: seq 5012 + 49 becomes 5058 toward the client.
             let next = sv(x, 21, 40100, 5012 + UInt32(pasv.utf8.count), 1001, [.psh, .ack], "226 done\r\n")
             XCTAssertEqual(next.emitted.first.map { $0.frame.be32(14 + 20 + 4) }, 5058)
+            // The client's acknowledgement of it, with a SACK block in its numbers: both move up 3.
+            let sack: [UInt8] = [1, 1, 5, 10, 0, 0, 0x13, 0xc2, 0, 0, 0x13, 0xcc]   // 5058-5068
+            let acked = x.inject(frame: frame(dstMAC: MACAddress(2, 0, 0, 0, 0, 2), src: client, dst: IPv4Address(198, 18, 0, 2),
+                                              .tcp(TCPRepr(srcPort: 40100, dstPort: 21, seq: 1001, ack: 5058, flags: .ack, options: sack))), device: x.devices[0])
+            XCTAssertEqual(acked.emitted.first.map { e in [e.frame.be32(14 + 20 + 8), e.frame.be32(14 + 20 + 24), e.frame.be32(14 + 20 + 28)] }, [5061, 5061, 5071])
+            // Its checksum (and the moved 226's) still verify.
+            XCTAssertNoThrow(try FrameRepr.parse(acked.emitted[0].frame, verifyChecksums: true))
+            XCTAssertNoThrow(try FrameRepr.parse(next.emitted[0].frame, verifyChecksums: true))
             // The passive data connection, DNATed as its master.
             let data = c(x, 40200, 20000, 3000, 0, .syn)
             XCTAssertEqual(data.emitted.first.map { IPv4Address(raw: $0.frame.be32(14 + 16)) }, server)

@@ -109,8 +109,7 @@ extension Stack {
     }
 
     /// `nf_ct_seq_adjust`: the segment's sequence number by this direction's correction, its
-    /// acknowledgement by the other's (the checksum fixed incrementally). SACK blocks are not
-    /// moved here (nf_ct_sack_adjust).
+    /// acknowledgement and SACK blocks by the other's (the checksum fixed incrementally).
     func nf_ct_seq_adjust(_ skb: SkBuff, _ c: Conn, dir: Int) {
         guard let adj = c.seqAdjust else { return }
         let nh = skb.networkHeader
@@ -128,8 +127,37 @@ extension Stack {
             let newAck = ack &- UInt32(bitPattern: ackoff)
             check = Checksum.update(check, old: ack, new: newAck)
             skb.data.setBE32(th + 8, newAck)
+            check = nf_ct_sack_adjust(skb, th: th, other, check)
         }
         skb.data.setBE16(th + 16, check)
+    }
+
+    /// `nf_ct_sack_adjust`: each SACK block's edges, which acknowledge the other direction's
+    /// numbers, move back by its correction. The checksum with them.
+    private func nf_ct_sack_adjust(_ skb: SkBuff, th: Int, _ other: SeqAdjust, _ check: UInt16) -> UInt16 {
+        var check = check
+        let end = min(skb.len, th + Int(skb.data[th + 12] >> 4) * 4)
+        var i = th + 20
+        while i < end {
+            let kind = skb.data[i]
+            if kind == 0 { break }
+            if kind == 1 { i += 1; continue }
+            guard i + 1 < end else { break }
+            let len = Int(skb.data[i + 1])
+            guard len >= 2, i + len <= end else { break }
+            // TCPOPT_SACK with whole blocks (TCPOLEN_SACK_BASE 2, 8 bytes a block).
+            if kind == 5, len >= 10, (len - 2) % 8 == 0 {
+                for k in stride(from: i + 2, to: i + len, by: 4) {
+                    let edge = skb.data.be32(k)
+                    let off = Int32(bitPattern: (edge &- UInt32(bitPattern: other.before)) &- other.correctionPos) > 0 ? other.after : other.before
+                    let moved = edge &- UInt32(bitPattern: off)
+                    check = Checksum.update(check, old: edge, new: moved)
+                    skb.data.setBE32(k, moved)
+                }
+            }
+            i += len
+        }
+        return check
     }
 
     /// `nf_nat_follow_master`: an expected connection's source becomes where its master sends to
