@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -555,6 +555,43 @@ def ftp_nat():
         pkt("eth1", "active data SYN from the server's 20: related, SNAT to 198.18.0.2", s, TCP(sport=20, dport=10000, flags="S", seq=9000)),
     ], {"net.ipv4.ip_forward": 1})
 
+CT_EXPECT_NAT = """table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		ip daddr 198.18.0.2 udp dport 5060 dnat to 198.18.1.2
+	}
+}
+table ip t {
+	ct expectation rtp {
+		protocol udp
+		dport 5004
+		timeout 1m
+		size 2
+		l3proto ip
+	}
+
+	chain prerouting {
+		type filter hook prerouting priority filter; policy accept;
+		udp dport 5060 ct expectation set "rtp"
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established accept
+		ct state related counter accept
+		udp dport 5060 ct state new accept
+	}
+}
+"""
+
+def ct_expect_nat():
+    # A ct expectation object on a DNATed flow: does the expected flow follow the master's NAT?
+    c, s = {"src": "198.18.0.1", "dst": "198.18.0.2"}, {"src": "198.18.1.2", "dst": "198.18.0.1"}
+    write("ct_expect_nat_1", "ct expectation set on a DNATed signalling flow: the peer's related flow to the expected port, as the NAT leaves it", CT_EXPECT_NAT, [
+        pkt("eth0", "signalling to 198.18.0.2:5060, DNAT to 198.18.1.2: expectation set", c, UDP(sport=5060, dport=5060), b"invite"),
+        pkt("eth1", "peer 7000 -> 198.18.0.1:5004: related", s, UDP(sport=7000, dport=5004), b"rtp"),
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -576,3 +613,4 @@ if __name__ == "__main__":
     ftp_helper()
     ct_expect()
     ftp_nat()
+    ct_expect_nat()

@@ -537,7 +537,7 @@ extension Stack {
     func nf_conntrack_confirm(_ skb: SkBuff) {
         guard let c = skb.conn else { return }
         if c.status & IPS.confirmed == 0 {
-            guard skb.ctInfo == .new || (skb.ctInfo == .related && c.status & IPS.expected != 0 && !isICMPError(skb)) else { return }
+            guard skb.ctInfo == .new || isExpectedOriginal(skb, c) else { return }
             c.status |= IPS.confirmed
             conntrack.insert(c)
             nf_conntrack_event_cache(c.master != nil ? IPCT.related : IPCT.new, c)

@@ -115,6 +115,13 @@ extension Stack {
         return .next
     }
 
+    /// A packet RELATED as its expected entry's own, original-direction packet (IP_CT_RELATED):
+    /// not an ICMP error about a flow, nor a packet the stack made for one (nf_ct_attach gives
+    /// those IP_CT_RELATED_REPLY).
+    func isExpectedOriginal(_ skb: SkBuff, _ c: Conn) -> Bool {
+        skb.ctInfo == .related && c.status & IPS.expected != 0 && !skb.generated && !isICMPError(skb)
+    }
+
     /// An ICMP or ICMPv6 packet (the errors conntrack relates to the flow they quote).
     func isICMPError(_ skb: SkBuff) -> Bool {
         let p = ctL4Proto(skb)

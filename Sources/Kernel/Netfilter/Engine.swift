@@ -76,12 +76,13 @@ extension Stack {
     }
 
     /// `nf_nat_inet_fn` at the NAT core's priority: the nat chains (in their priority order) decide a
-    /// connection's NAT of this hook's kind once, on a packet of a new connection whose NAT of that
-    /// kind is not yet done (a retransmitted first packet keeps the binding the first one got);
-    /// then `nf_nat_packet` translates. nil to go on.
+    /// connection's NAT of this hook's kind once, on a packet of a new (or related: an expected
+    /// connection no helper NATed) connection whose NAT of that kind is not yet done (a
+    /// retransmitted first packet keeps the binding the first one got); then `nf_nat_packet`
+    /// translates. nil to go on.
     private func nf_nat_hook(_ hook: NFHook, _ skb: SkBuff, _ chains: [NetfilterState.HookEntry], inDev: Int?, outDev: Int?) -> HookVerdict? {
         let natDone = hook == .prerouting || hook == .output ? IPS.dstNATDone : IPS.srcNATDone
-        if let c = skb.conn, skb.ctInfo == .new, c.status & natDone == 0 {
+        if let c = skb.conn, skb.ctInfo == .new || isExpectedOriginal(skb, c), c.status & natDone == 0 {
             for h in chains where h.isNAT {
                 if let v = runChain(h, hook, skb, inDev: inDev, outDev: outDev) { return v }
             }

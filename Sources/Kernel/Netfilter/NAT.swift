@@ -14,7 +14,8 @@ extension Stack {
         case .nat6: if !v6 { return nil }
         default: break
         }
-        guard let c = skb.conn, skb.ctInfo == .new else { return .nf(.accept) }
+        // A new connection, or an expected one's first packets (RELATED).
+        guard let c = skb.conn, skb.ctInfo == .new || isExpectedOriginal(skb, c) else { return .nf(.accept) }
         var r: NATRange
         switch s {
         case .snat(let a, let ah, let p, let ph, let f), .dnat(let a, let ah, let p, let ph, let f):
