@@ -225,17 +225,8 @@ extension NFParser {
             guard let m = NFConstants.number(try word("a mask")) else { throw err("expected a mask", at: mt) }
             mask = m
         }
-        var op = NFOp.implicit
-        if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
+        var (op, value) = try rawOperand(bits: len, after: at)
         let limit: UInt64 = len >= 64 ? .max : (1 << UInt64(len)) - 1
-        guard !atStatementEnd else { throw err("expected a value after \(at.text)") }
-        var value: NFValue
-        if isPunct("{") {
-            i += 1
-            value = .set(try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.numberOrRange(limit: limit) })
-        } else {
-            value = try numberOrRange(limit: limit)
-        }
         // A named template for the same bits, in the rule's protocol context.
         if mask == nil, let sel = NFSelector.template(f, l4: context.l4.map { UInt8($0) }, l4Set: !context.l4Set.isEmpty, ipv4: context.ipv4 || context.family == .ip) {
             // The values as the template's type prints them (`ip saddr 0.0.0.198`, `ip protocol tcp`).
@@ -283,17 +274,21 @@ extension NFParser {
         let lt = tok
         guard let len = Int(try word("a bit length")), len > 0 else { throw err("expected a bit length", at: lt) }
         guard off % 8 == 0, len % 8 == 0, len <= 32 else { throw unsupported("tcp option fields off byte boundaries or wider than 32 bits", at: lt) }
+        let (op, value) = try rawOperand(bits: len, after: toks[i - 1])
+        return .tcpOptionRaw(kind: kind, bitOffset: off, bitLength: len, op: op, value: value)
+    }
+
+    /// A raw field's `[op] VALUE`: a number, range or set of them that fits `bits` bits.
+    private mutating func rawOperand(bits: Int, after at: NFToken) throws(NFSyntaxError) -> (NFOp, NFValue) {
         var op = NFOp.implicit
         if tok.kind == .punct, let o = NFOp(rawValue: tok.text) { op = o; i += 1 }
-        let limit: UInt64 = (1 << UInt64(len)) - 1
-        let value: NFValue
+        guard !atStatementEnd else { throw err("expected a value after \(at.text)") }
+        let limit: UInt64 = bits >= 64 ? .max : (1 << UInt64(bits)) - 1
         if isPunct("{") {
             i += 1
-            value = .set(try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.numberOrRange(limit: limit) })
-        } else {
-            value = try numberOrRange(limit: limit)
+            return (op, .set(try braceList { (p: inout NFParser) throws(NFSyntaxError) in try p.numberOrRange(limit: limit) }))
         }
-        return .tcpOptionRaw(kind: kind, bitOffset: off, bitLength: len, op: op, value: value)
+        return (op, try numberOrRange(limit: limit))
     }
 
     /// A raw payload of 65 to 128 bits (nft_cmp takes up to a 16-byte register): whole bytes, one

@@ -191,14 +191,14 @@ extension Stack {
         return policy == .drop ? .drop : .accept
     }
 
-    /// counter, limit and quota (nft_counter_eval, nft_limit_eval, nft_quota_eval), their state
-    /// kept per table and handle (a rule's, or a named object's); false when the match fails.
     /// A named object a rule refers to: a stateful one counts, a conntrack one acts on the entry.
     private func object(_ o: NFObject, ti: Int, _ skb: SkBuff) -> ObjectOutcome {
         if case .ctObject(let c) = o.statement { return nft_ct_object_eval(c, skb) }
         return stateful(o.statement, ti: ti, handle: o.handle, skb) ? .next : .breakRule
     }
 
+    /// counter, limit and quota (nft_counter_eval, nft_limit_eval, nft_quota_eval), their state
+    /// kept per table and handle (a rule's, or a named object's); false when the match fails.
     private func stateful(_ s: NFStatement, ti: Int, handle: Int, _ skb: SkBuff) -> Bool {
         switch s {
         case .counter(let p0, let b0):
@@ -266,8 +266,6 @@ extension Stack {
         return (conns.count > Int(n)) == over
     }
 
-    /// nft_meta_set_eval (meta mark, meta priority) and nft_ct_set_eval (ct mark): the register's
-    /// value into the packet or its connection.
     /// nft_ct_set_eval NFT_CT_MARK: a mark that changes is an IPCT_MARK event.
     private func nft_ct_set_mark(_ v: UInt32, _ skb: SkBuff) {
         guard let c = skb.conn, c.mark != v else { return }
@@ -275,6 +273,8 @@ extension Stack {
         nf_conntrack_event_cache(IPCT.mark, c)
     }
 
+    /// nft_meta_set_eval (meta mark, meta priority) and nft_ct_set_eval (ct mark): the register's
+    /// value into the packet or its connection.
     private func nft_meta_set_eval(_ key: NFSelector, _ v: UInt32, _ skb: SkBuff) {
         switch key {
         case .mark: skb.mark = v
