@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -592,6 +592,45 @@ def ct_expect_nat():
         pkt("eth1", "peer 7000 -> 198.18.0.1:5004: related", s, UDP(sport=7000, dport=5004), b"rtp"),
     ], {"net.ipv4.ip_forward": 1})
 
+TFTP = """table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth1" masquerade
+	}
+}
+table inet filter {
+	ct helper tftp-standard {
+		type "tftp" protocol udp
+		l3proto ip
+	}
+
+	chain prerouting {
+		type filter hook prerouting priority filter; policy accept;
+		udp dport 69 ct helper set "tftp-standard"
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct helper "tftp" counter
+		ct state established accept
+		ct state related counter accept
+		udp dport 69 ct state new accept
+	}
+}
+"""
+
+def tftp():
+    # The tftp helper on a masqueraded client: the read request expects the server's data from
+    # any port to the client's, which follows the master's NAT back to the client.
+    c, s = {"src": "198.18.0.1", "dst": "198.18.1.2"}, {"src": "198.18.1.2", "dst": "198.18.1.1"}
+    rrq = b"\x00\x01boot.img\x00octet\x00"
+    write("tftp_1", "ct helper of type tftp with masquerade: a read request expects the server's data connection, NATed back to the client as its master", TFTP, [
+        pkt("eth0", "RRQ to :69, helper set, masqueraded", c, UDP(sport=40000, dport=69), rrq),
+        pkt("eth1", "DATA from the server's 50000 to 198.18.1.1:40000: related, to the client", s, UDP(sport=50000, dport=40000), b"\x00\x03\x00\x01data"),
+        pkt("eth0", "the client's ACK: established", c, UDP(sport=40000, dport=50000), b"\x00\x04\x00\x01"),
+        pkt("eth1", "a second flow to the same port from 50001: nothing expected (used), dropped", s, UDP(sport=50001, dport=40000), b"\x00\x03\x00\x01data"),
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
@@ -614,3 +653,4 @@ if __name__ == "__main__":
     ct_expect()
     ftp_nat()
     ct_expect_nat()
+    tftp()

@@ -6,7 +6,7 @@ extension NFParser {
     static let kernelHelpers: [String: Set<UInt8>] = ["ftp": [6], "tftp": [17], "sip": [6, 17], "irc": [6], "amanda": [17],
                                                       "pptp": [6], "sane": [6], "netbios-ns": [17], "snmp": [17],
                                                       "RAS": [17], "Q.931": [6]]
-    static let modelledHelpers: Set<String> = ["ftp"]
+    static let modelledHelpers: Set<String> = ["ftp", "tftp"]
 
     /// The body of a conntrack object after its `{`, up to (not including) the `}`: each setting
     /// ends with a newline or `;`, the last one too. `nameTok` is where nft reports what the kernel
@@ -86,7 +86,7 @@ extension NFParser {
         case .ctHelper:
             guard let type, let proto else { throw err("syntax error, expecting type", at: tok) }
             guard NFParser.kernelHelpers[type]?.contains(proto) == true else { throw refused("Could not process rule: No such file or directory", at: nameTok) }
-            guard NFParser.modelledHelpers.contains(type) else { throw unsupported("ct helper type \"\(type)\" (ftp is modelled)", at: nameTok) }
+            guard NFParser.modelledHelpers.contains(type) else { throw unsupported("ct helper type \"\(type)\" (ftp and tftp are modelled)", at: nameTok) }
             return .ctObject(.helper(type: type, proto: proto, l3: l3p))
         case .ctTimeout:
             guard let proto else { throw refused("missing options", at: nameTok) }

@@ -106,7 +106,7 @@ final class CtObjectTests: XCTestCase {
         // Every setting ends with a separator, the last one too.
         refusal(#"ct timeout t1 { protocol udp; policy = { unreplied: 10 } }"#, "expecting newline or semicolon", column: 59)
         // Helpers the kernel has that the model does not run are refused, not ignored.
-        refusal(#"ct helper h { type "tftp" protocol udp; }"#, "not supported yet: ct helper type \"tftp\"", column: 12)
+        refusal(#"ct helper h { type "sip" protocol udp; }"#, "not supported yet: ct helper type \"sip\"", column: 12)
         // `ct helper set` names an object of the table.
         refusal("chain c { type filter hook input priority 0; ct helper set \"x\"; }", "No such file or directory", column: 61)
     }

@@ -6,11 +6,17 @@ import Wire
 // after the last newlines it saw each way, so the first line each way is never parsed.
 
 extension Stack {
-    /// `nf_confirm`: the connection's helper sees the packet, then a new entry is confirmed. A
-    /// helper may drop the packet (a command cut off at the packet's end).
+    /// `nf_confirm`: the connection's helper sees the packet (not an ICMP error or a packet the
+    /// stack made about it: IP_CT_RELATED_REPLY), then a new entry is confirmed. A helper may drop
+    /// the packet (a command cut off at the packet's end, an expectation refused).
     func nf_confirm(_ skb: SkBuff) -> PathEnd? {
-        if let c = skb.conn, let helper = c.help?.helper, helper == "ftp", skb.ctInfo == .established || skb.ctInfo == .reply {
-            if let reason = nf_conntrack_ftp_help(skb, c, dir: skb.ctInfo == .reply ? 1 : 0) { return drop(.NETFILTER_DROP, reason) }
+        if let c = skb.conn, let helper = c.help?.helper, skb.ctInfo != .related || isExpectedOriginal(skb, c) {
+            let reason = switch helper {
+            case "ftp": nf_conntrack_ftp_help(skb, c)
+            case "tftp": nf_conntrack_tftp_help(skb, c)
+            default: String?.none
+            }
+            if let reason { return drop(.NETFILTER_DROP, reason) }
         }
         // A connection whose helper changed a line's length: every later segment's numbers move.
         if let c = skb.conn, c.seqAdjust != nil, skb.ctInfo == .established || skb.ctInfo == .reply {
@@ -20,8 +26,11 @@ extension Stack {
         return nil
     }
 
-    /// The ftp helper's `help`: nil to accept, or why it drops the packet.
-    private func nf_conntrack_ftp_help(_ skb: SkBuff, _ c: Conn, dir: Int) -> String? {
+    /// The ftp helper's `help`: nil to accept, or why it drops the packet. Only once there has
+    /// been traffic both ways.
+    private func nf_conntrack_ftp_help(_ skb: SkBuff, _ c: Conn) -> String? {
+        guard skb.ctInfo == .established || skb.ctInfo == .reply else { return nil }
+        let dir = skb.ctInfo == .reply ? 1 : 0
         let b = skb.data
         let th: Int
         if c.orig.v6 {
