@@ -55,5 +55,27 @@ cases.append({"name": "own6_frag_output_1", "ipv6": True,
      "ruleset": "table inet filter {\n\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n\t\tcounter\n\t}\n}\n",
      "topology": {"dut_ip_cmds": ["link set eth0 mtu 1280"]},
      "packets": [{"ingress": "eth1", "desc": "1,440-byte echo request from 2001:db8:2::5 (routed back via eth0)", "hex": bytes(f).hex()}]})
+# 5: the ftp helper over IPv6: EPRT |2|...| and a 229 reply open related data connections
+E1 = lambda: Ether(dst="02:00:00:00:01:01", src="02:00:00:00:01:02")
+C6, V6 = "2001:db8::1", "2001:db8:1::2"
+def c6(tcp, data=b""): return H(E0()/IPv6(src=C6, dst=V6)/tcp/Raw(data)) if data else H(E0()/IPv6(src=C6, dst=V6)/tcp)
+def s6(tcp, data=b""): return H(E1()/IPv6(src=V6, dst=C6)/tcp/Raw(data)) if data else H(E1()/IPv6(src=V6, dst=C6)/tcp)
+eprt = b"EPRT |2|2001:db8::1|10000|\r\n"
+epsv = b"229 Entering Extended Passive Mode (|||20000|)\r\n"
+cases.append({"name": "own6_ftp_1", "ipv6": True, "sysctls": {"net.ipv6.conf.all.forwarding": 1},
+  "description": "ct helper ftp in an inet table for IPv6 (l3proto inet): EPRT |2| and a 229 reply open related data connections",
+  "ruleset": "table inet filter {\n\tct helper ftp-standard {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto inet\n\t}\n\n\tchain prerouting {\n\t\ttype filter hook prerouting priority filter; policy accept;\n\t\ttcp dport 21 ct helper set \"ftp-standard\"\n\t}\n\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tct state established accept\n\t\tct state related counter accept\n\t\ttcp dport 21 ct state new accept\n\t}\n}\n",
+  "packets": [
+    {"ingress": "eth0", "desc": "control SYN", "hex": c6(TCP(sport=40100, dport=21, flags="S", seq=1000))},
+    {"ingress": "eth1", "desc": "SYN-ACK", "hex": s6(TCP(sport=21, dport=40100, flags="SA", seq=5000, ack=1001))},
+    {"ingress": "eth0", "desc": "ACK", "hex": c6(TCP(sport=40100, dport=21, flags="A", seq=1001, ack=5001))},
+    {"ingress": "eth1", "desc": "220 banner (not parsed)", "hex": s6(TCP(sport=21, dport=40100, flags="PA", seq=5001, ack=1001), b"220 ready\r\n")},
+    {"ingress": "eth0", "desc": "USER (not parsed)", "hex": c6(TCP(sport=40100, dport=21, flags="PA", seq=1001, ack=5012), b"USER a\r\n")},
+    {"ingress": "eth0", "desc": "EPRT |2|2001:db8::1|10000|", "hex": c6(TCP(sport=40100, dport=21, flags="PA", seq=1009, ack=5012), eprt)},
+    {"ingress": "eth1", "desc": "active data SYN 20 -> 10000: related", "hex": s6(TCP(sport=20, dport=10000, flags="S", seq=9000))},
+    {"ingress": "eth1", "desc": "229 (|||20000|)", "hex": s6(TCP(sport=21, dport=40100, flags="PA", seq=5012, ack=1009 + len(eprt)), epsv)},
+    {"ingress": "eth0", "desc": "passive data SYN to 20000: related", "hex": c6(TCP(sport=40200, dport=20000, flags="S", seq=3000))},
+    {"ingress": "eth0", "desc": "another SYN to 20000: nothing expected, dropped", "hex": c6(TCP(sport=40201, dport=20000, flags="S", seq=3100))},
+  ]})
 for c in cases:
     json.dump(c, open(c["name"] + ".json", "w"), indent=1)
