@@ -162,6 +162,7 @@ extension NFParser {
             t.nextHandle = max(t.nextHandle, handle) + 1
         }
         if readsCompat { stmts = NFXtSetMatch.fill(stmts, from: origin) }
+        if origin == nil { stmts = NFParser.payloadMerge(stmts) }
         let r = NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment, iptables: origin)
         t.chains[ci].rules.insert(r, at: at ?? t.chains[ci].rules.count)
     }

@@ -770,4 +770,22 @@ final class ConstructTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("No such file or directory"), "\($0)")
         }
     }
+
+    /// nft's payload merge (stmt_reduce): neighbouring equality matches of one header within 32
+    /// bits join into one compare at the later one's place, listed in offset order (each pair
+    /// below as nft 1.0.6 listed it in an inet and an ip table).
+    func testNeighbouringFieldMatchesListInOffsetOrder() throws {
+        for (written, listed) in [("udp dport 53 udp sport 1", "udp sport 1 udp dport 53"),
+                                  ("ip daddr 1.1.1.1 ip saddr 2.2.2.2", "ip daddr 1.1.1.1 ip saddr 2.2.2.2"),
+                                  ("icmp code 1 icmp type 2", "icmp type 2 icmp code host-unreachable"),
+                                  ("ip protocol tcp ip ttl 3", "ip ttl 3 ip protocol tcp"),
+                                  ("udp length 1 udp dport 2 udp sport 3", "udp length 1 udp sport 3 udp dport 2"),
+                                  ("ip ttl 3 ip saddr 1.1.1.1 ip protocol tcp", "ip saddr 1.1.1.1 ip ttl 3 ip protocol tcp"),
+                                  ("tcp dport 22 ip daddr 1.2.3.4", "tcp dport 22 ip daddr 1.2.3.4")] {
+            for family in ["inet", "ip"] {
+                let rs = try NFParser.parse("table \(family) t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t\(written)\n\t}\n}\n")
+                XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, listed, "\(family): \(written)")
+            }
+        }
+    }
 }
