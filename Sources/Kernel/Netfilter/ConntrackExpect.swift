@@ -62,9 +62,9 @@ extension Stack {
         return e
     }
 
-    /// `nf_ct_expect_related`: an expectation equal to one there replaces it (the same master
-    /// only: another's is EALREADY); past the helper's `maxExpected` the master's oldest goes
-    /// (evict_oldest_expect). False when the kernel refuses it.
+    /// `nf_ct_expect_related`: an expectation equal to one of the same master replaces it, one
+    /// equal to another master's clashes (EBUSY); past the helper's `maxExpected` the master's
+    /// oldest goes (evict_oldest_expect). False when the kernel refuses it.
     func nf_ct_expect_related(_ e: CTExpectation, maxExpected: Int?) -> Bool {
         if let k = ctExpectations.firstIndex(where: { $0.proto == e.proto && $0.v6 == e.v6 && $0.src == e.src && $0.dst == e.dst && $0.dport == e.dport && $0.zone == e.zone }) {
             guard ctExpectations[k].master === e.master else { return false }
