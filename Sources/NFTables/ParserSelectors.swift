@@ -39,6 +39,9 @@ extension NFParser {
     /// One selector of a concatenation (`ip saddr . tcp dport`): a header field, ct key or meta key.
     mutating func concatSelector(context: RuleContext) throws(NFSyntaxError) -> NFSelector {
         let t = tok
+        // nft takes raw payload bits as a part of a key (`ip saddr . @ih,32,32 { ... }`); the model's
+        // keys are the selector table's fields.
+        if t.kind == .punct, t.text == "@" { throw unsupported("raw payloads (@ll, @nh, @th, @ih) in concatenations and map keys", at: t) }
         guard t.kind == .word else { throw err("expected a selector") }
         if t.text == "ct", let s = try ctSelector(context: context) { try context.check(s, at: t, self); return s }
         if t.text == "osf" { return try osfSelector() }

@@ -24,6 +24,12 @@ final class RefusalTests: XCTestCase {
         XCTAssertNoThrow(try NFParser.parse("table ip a { set s { type ipv4_addr; elements = { 1.2.3.4 } }\n}"))
     }
 
+    /// Raw payload bits as part of a concatenated key load in nft; here they are refused as not
+    /// supported yet, never as a syntax error.
+    func testRawPayloadsInConcatenationsAreNotSupportedYet() {
+        expect(chain + "    ip saddr . @ih,32,32 { 1.1.1.1 . 0x14 }\n  }\n}\n", .unsupported, 3, 16, "not supported yet: raw payloads")
+    }
+
     func testJumpsMustNameAChainAndStayWithinTheJumpStack() throws {
         expect("table ip t {\n  chain input { type filter hook input priority 0; jump nothere\n }\n}\n", .refused, 2, 57, "No such file or directory")
         expect("table ip t {\n  chain input { type filter hook input priority 0; goto loop\n }\n  chain loop { goto loop\n }\n}\n", .refused, 4, 21, "Too many links")
