@@ -390,8 +390,7 @@ extension Stack {
             if let (c, _) = lookupConn(inner, zone: zone, now: now, replyID: false) { skb.conn = c; skb.ctInfo = .related } else { skb.ctInfo = .invalid }
             return true
         }
-        let th = tuple.v6 ? (ipv6_skip_exthdr(skb.data, from: skb.networkHeader, end: skb.len)?.offset ?? skb.len)
-            : skb.networkHeader + Int(skb.data[skb.networkHeader] & 0x0f) * 4
+        let th = get_l4proto(skb)?.offset ?? skb.len
         let tcpFlags: UInt8? = tuple.proto == IPProtocol.tcp && skb.len >= th + 14 ? skb.data[th + 13] : nil
         if let f = tcpFlags, !Stack.tcpFlagsValid(f) { skb.ctInfo = .invalid; return true }
         if let (c, isReply) = lookupConn(tuple, zone: zone, now: now) {

@@ -97,7 +97,7 @@ extension Stack {
         case .timeout(let proto, _, let seconds):
             // nft_ct_timeout_obj_eval: on a new connection of its protocol, the policy's first
             // state's timeout from now.
-            guard unconfirmed, skb.ctInfo != .invalid, ctL4Proto(skb) == proto else { return .next }
+            guard unconfirmed, skb.ctInfo != .invalid, get_l4proto(skb)?.proto == proto else { return .next }
             c.timeoutPolicy = seconds
             c.expires = clocks[skb.cpu] + UInt64(seconds[0]) * 1_000_000_000
         case .expectation(let proto, let dport, let ms, let size, _):
@@ -124,14 +124,18 @@ extension Stack {
 
     /// An ICMP or ICMPv6 packet (the errors conntrack relates to the flow they quote).
     func isICMPError(_ skb: SkBuff) -> Bool {
-        let p = ctL4Proto(skb)
+        let p = get_l4proto(skb)?.proto
         return p == IPProtocol.icmp || p == IPProtocol.icmpv6
     }
 
-    /// The packet's transport protocol as nft's pktinfo has it (tprot).
-    private func ctL4Proto(_ skb: SkBuff) -> UInt8? {
-        if skb.protocolType == EtherType.ipv6 { return ipv6_skip_exthdr(skb.data, from: skb.networkHeader, end: skb.len)?.proto }
-        return skb.data[skb.networkHeader + 9]
+    /// `get_l4proto`: where the transport header starts and its protocol (past IPv6's extension
+    /// headers); nil when they do not parse.
+    func get_l4proto(_ skb: SkBuff) -> (offset: Int, proto: UInt8)? {
+        let nh = skb.networkHeader
+        if skb.protocolType == EtherType.ipv6 {
+            return ipv6_skip_exthdr(skb.data, from: nh, end: skb.len).map { ($0.offset, $0.proto) }
+        }
+        return (nh + Int(skb.data[nh] & 0x0f) * 4, skb.data[nh + 9])
     }
 }
 

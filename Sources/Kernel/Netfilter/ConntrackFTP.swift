@@ -32,14 +32,7 @@ extension Stack {
         guard skb.ctInfo == .established || skb.ctInfo == .reply else { return nil }
         let dir = skb.ctInfo == .reply ? 1 : 0
         let b = skb.data
-        let th: Int
-        if c.orig.v6 {
-            guard let l4 = ipv6_skip_exthdr(b, from: skb.networkHeader, end: skb.len), l4.proto == IPProtocol.tcp else { return nil }
-            th = l4.offset
-        } else {
-            th = skb.networkHeader + Int(b[skb.networkHeader] & 0x0f) * 4
-        }
-        guard skb.len >= th + 20, let help = c.help else { return nil }
+        guard let (th, proto) = get_l4proto(skb), proto == IPProtocol.tcp, skb.len >= th + 20, let help = c.help else { return nil }
         let dataoff = th + Int(b[th + 12] >> 4) * 4
         guard dataoff < skb.len else { return nil }
         let start = b.be32(th + 4), datalen = skb.len - dataoff, endsInNewline = b[skb.len - 1] == 0x0a

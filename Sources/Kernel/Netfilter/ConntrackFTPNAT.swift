@@ -66,8 +66,7 @@ extension Stack {
     /// checksums follow, and a change of length is recorded for the sequence numbers after it.
     func nf_nat_mangle_tcp_packet(_ skb: SkBuff, _ c: Conn, dir: Int, at off: Int, length: Int, with rep: [UInt8]) -> Bool {
         let nh = skb.networkHeader, v6 = c.orig.v6
-        let th = v6 ? (ipv6_skip_exthdr(skb.data, from: nh, end: skb.len)?.offset ?? 0) : nh + Int(skb.data[nh] & 0x0f) * 4
-        guard th > nh, off + length <= skb.len, skb.len - length + rep.count <= 0xffff + nh else { return false }
+        guard let th = get_l4proto(skb)?.offset, off + length <= skb.len, skb.len - length + rep.count <= 0xffff + nh else { return false }
         let seq = skb.data.be32(th + 4)
         var d = Array(skb.data[0..<skb.len])
         d.replaceSubrange(off..<(off + length), with: rep)
@@ -112,9 +111,7 @@ extension Stack {
     /// acknowledgement and SACK blocks by the other's (the checksum fixed incrementally).
     func nf_ct_seq_adjust(_ skb: SkBuff, _ c: Conn, dir: Int) {
         guard let adj = c.seqAdjust else { return }
-        let nh = skb.networkHeader
-        let th = c.orig.v6 ? (ipv6_skip_exthdr(skb.data, from: nh, end: skb.len)?.offset ?? 0) : nh + Int(skb.data[nh] & 0x0f) * 4
-        guard th > nh, skb.len >= th + 20 else { return }
+        guard let th = get_l4proto(skb)?.offset, skb.len >= th + 20 else { return }
         let this = adj[dir], other = adj[1 - dir]
         let seq = skb.data.be32(th + 4)
         let seqoff = Int32(bitPattern: seq &- this.correctionPos) > 0 ? this.after : this.before

@@ -7,9 +7,7 @@ extension Stack {
     /// destination port once (tftp_exp_policy: one at a time, 5 minutes); on a NATed connection
     /// the transfer follows the master's NAT back to the client's own port (nf_nat_tftp).
     func nf_conntrack_tftp_help(_ skb: SkBuff, _ c: Conn) -> String? {
-        let nh = skb.networkHeader
-        let th = c.orig.v6 ? (ipv6_skip_exthdr(skb.data, from: nh, end: skb.len)?.offset ?? skb.len) : nh + Int(skb.data[nh] & 0x0f) * 4
-        guard skb.len >= th + 8 + 2 else { return nil }
+        guard let th = get_l4proto(skb)?.offset, skb.len >= th + 8 + 2 else { return nil }
         let opcode = skb.data.be16(th + 8)
         guard opcode == 1 || opcode == 2 else { return nil }
         let t = c.reply
