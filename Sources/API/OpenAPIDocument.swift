@@ -2427,6 +2427,7 @@ components:
         pmtudisc: {type: string, enum: [dont, want, do, probe], default: want, description: IP_MTU_DISCOVER (IPv4 only).}
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
+        transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
         listen: {type: boolean, default: true, description: "TCP: listen after bind (the default), or stay bound for connect."}
         backlog: {type: integer, minimum: 0, default: 4096, description: "TCP: listen's backlog, capped by net.core.somaxconn (4096): the accept queue's length."}
     Socket:
@@ -2449,6 +2450,7 @@ components:
         priority: {type: integer}
         pmtudisc: {type: string}
         udp_segment: {type: integer}
+        transparent: {type: boolean}
         sndbuf_effective: {type: integer}
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}
         sent: {type: integer}

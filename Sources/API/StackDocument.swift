@@ -125,6 +125,7 @@ enum StackDocument {
         if c.pmtudisc != .want { x.set("pmtudisc", c.pmtudisc.rawValue) }
         if let g = c.udpSegment { x.set("udp_segment", g) }
         if c.recverr { x.set("recverr", true) }
+        if c.transparent { x.set("transparent", true) }
         if c.proto == .tcp {
             x.set("listen", c.listen)
             if c.listen { x.set("backlog", c.backlog) }
@@ -240,6 +241,7 @@ enum StackDocument {
         let v6only = try r.bool("v6only")
         let listen = try r.bool("listen")
         let backlog = try r.int("backlog", in: 0...Int(Int32.max))
+        let transparent = try r.bool("transparent")
         if p == .udp && (listen != nil || backlog != nil) {
             throw Problem.unprocessable("listen and backlog are for TCP sockets", pointer: path + (listen != nil ? "/listen" : "/backlog"))
         }
@@ -256,6 +258,7 @@ enum StackDocument {
             if let m = opts.pmtudisc { c.pmtudisc = m }
             c.udpSegment = opts.udpSegment.flatMap { $0 == 0 ? nil : $0 }
             if let e = opts.recverr { c.recverr = e }
+            if let t = transparent { c.transparent = t }
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).

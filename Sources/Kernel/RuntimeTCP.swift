@@ -98,6 +98,7 @@ extension Stack {
                 } else {
                     var cfg = SocketConfig(id: id, proto: .tcp, address: key.local, port: key.lport)
                     cfg.listen = false
+                    cfg.transparent = parent?.config.transparent ?? false
                     _ = sockets.adopt(c, config: cfg)
                 }
             }

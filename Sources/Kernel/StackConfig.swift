@@ -123,6 +123,9 @@ public struct SocketConfig: Sendable, Equatable {
     /// IP_RECVERR: ICMP errors about what the socket sent (a failed neighbour's host
     /// unreachable) reach it, and its next call fails with them.
     public var recverr = false
+    /// IP_TRANSPARENT: `tproxy` may hand it packets addressed elsewhere (nf_tproxy_sk_is_transparent),
+    /// and what it accepts inherits the flag.
+    public var transparent = false
     /// UDP_SEGMENT: the payload is sent in datagrams of this size (GSO), cut as late as the device allows.
     public var udpSegment: Int? = nil
     public enum PMTUDisc: String, Sendable, CaseIterable {

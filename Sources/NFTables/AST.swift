@@ -219,6 +219,8 @@ public enum NFStatement: Sendable, Equatable {
     case notrack
     /// `dup to ADDR [device "x"]`, `dup to KEY map { K : ADDR } [device "x"]` (nf_dup_ipv4).
     case dup(NFDup)
+    /// `tproxy [ip|ip6] to [ADDR][:PORT]` (nft_tproxy): the packet gets the socket found there.
+    case tproxy(NFTProxy)
     /// `xt match set`: iptables' `-m set` (an ipset lookup), loaded as iptables-nft loads it.
     case xtSet(NFXtSetMatch)
     /// `xt target SET`: iptables' `-j SET`, adding the packet to an ipset or deleting it from one.
@@ -294,6 +296,18 @@ public struct NFDup: Sendable, Equatable {
         self.addr = addr; self.key = key; self.entries = entries; self.device = device
     }
     public static func == (l: NFDup, r: NFDup) -> Bool { "\(l)" == "\(r)" }
+}
+
+/// Where `tproxy` looks for a socket: the address (zero: the receiving device's) and port (zero:
+/// the packet's); `family` as written in an inet table (nil: either family, no address).
+public struct NFTProxy: Sendable, Equatable {
+    public var family: NFFamily?
+    public var addr: UInt32?
+    public var addr6: UInt128?
+    public var port: UInt16?
+    public init(family: NFFamily? = nil, addr: UInt32? = nil, addr6: UInt128? = nil, port: UInt16? = nil) {
+        self.family = family; self.addr = addr; self.addr6 = addr6; self.port = port
+    }
 }
 
 public struct NFRule: Sendable, Equatable {

@@ -461,6 +461,9 @@ public enum NFPrinter {
                 d.entries.first { $0.0 == k }.map { "\(value($0.0, d.key!)) : \(NFConstants.ipv4Text($0.1))" }
             }.joined(separator: ", ") + " }"
             return "dup to \(to)" + (d.device.map { " device \"\($0)\"" } ?? "")
+        case .tproxy(let x):
+            let addr = x.addr.map { NFConstants.ipv4Text($0) } ?? x.addr6.map { "[\(IPv6Text.text($0))]" } ?? ""
+            return "tproxy" + (x.family.map { " \($0.rawValue)" } ?? "") + " to " + addr + (x.port.map { ":\($0)" } ?? "")
         case .xtSet: return "xt match set"
         case .xtSetTarget: return "xt target SET"
         case .verdict(let v): return v.text

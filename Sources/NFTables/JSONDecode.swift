@@ -392,6 +392,14 @@ extension NFJSON {
             }
             if case .string(let dev) = b["dev"] ?? .null { s += " device \"\(dev)\"" }
             return s
+        case "tproxy":
+            // {"tproxy": {"family": "ip", "addr": "1.2.3.4", "port": 80}}
+            var s = "tproxy"
+            if case .string(let f) = b["family"] ?? .null { s += " " + f }
+            s += " to "
+            if case .string(let a) = b["addr"] ?? .null { s += a.contains(":") ? "[\(a)]" : a }
+            if case .int(let n) = b["port"] ?? .null { s += ":\(n)" }
+            return s
         case "log":
             var s = "log"
             if case .string(let pre) = b["prefix"] ?? .null { s += " prefix \"\(pre)\"" }

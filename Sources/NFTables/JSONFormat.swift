@@ -398,6 +398,13 @@ public enum NFJSON {
                 ?? .object([("map", .object([("key", left(d.key!)), ("data", .object([("set", .array(d.entries.map {
                     .array([value($0.0, d.key!), .string(NFConstants.ipv4Text($0.1))]) }))]))]))])
             return .object([("dup", .object([("addr", addr)] + (d.device.map { [("dev", JSONValue.string($0))] } ?? [])))])
+        case .tproxy(let x):
+            // {"tproxy": {"family": "ip", "addr": "1.2.3.4", "port": 80}}: the family only where written (inet).
+            var f: [(String, JSONValue)] = x.family.map { [("family", .string($0.rawValue))] } ?? []
+            if let a = x.addr { f.append(("addr", .string(NFConstants.ipv4Text(a)))) }
+            if let a = x.addr6 { f.append(("addr", .string(IPv6Text.text(a)))) }
+            if let p = x.port { f.append(("port", .int(Int(p)))) }
+            return .object([("tproxy", .object(f))])
         case .xtSet: return .object([("xt", .object([("type", .string("match")), ("name", .string("set"))]))])
         case .xtSetTarget: return .object([("xt", .object([("type", .string("target")), ("name", .string("SET"))]))])
         case .verdict(let v): return verdict(v)

@@ -211,3 +211,66 @@ extension NFParser {
         return .dup(d)
     }
 }
+
+extension NFParser {
+    /// `tproxy [ip|ip6] to ADDR[:PORT] | :PORT` (nft_tproxy), checked as nft's stmt_evaluate_tproxy
+    /// does: a transport protocol first, then the network family the rule has fixed, then an
+    /// address's family in inet tables. The address and port are constants here.
+    mutating func tproxyBody(table: NFTable, context: RuleContext, at t: NFToken) throws(NFSyntaxError) -> NFStatement {
+        i += 1
+        var family: NFFamily? = nil
+        if isWord("ip") || isWord("ip6") { family = isWord("ip") ? .ip : .ip6; i += 1 }
+        guard isWord("to") else { throw err("syntax error, expecting to or ip or ip6") }
+        i += 1
+        var x = NFTProxy(family: table.family == .inet ? family : nil)
+        let at = tok
+        /// A port, by number or service name; a range is refused.
+        func port(_ w: String, at pt: NFToken, _ p: NFParser) throws(NFSyntaxError) -> UInt16 {
+            if w.contains("-") { throw p.refused("Port ranges are not supported for tproxy.", at: t) }
+            guard let v = NFConstants.number(w) ?? NFConstants.services[w], let port = UInt16(exactly: v) else { throw p.err("expected a port", at: pt) }
+            return port
+        }
+        if isPunct(":") {
+            i += 1
+            let pt = tok
+            x.port = try port(try word("a port"), at: pt, self)
+        } else if isPunct("[") || atIPv6Target() {
+            if isPunct("[") {
+                i += 1
+                x.addr6 = try ipv6Word()
+                try expectPunct("]")
+                if isPunct(":") { i += 1; let pt = tok; x.port = try port(try word("a port"), at: pt, self) }
+            } else {
+                x.addr6 = try ipv6Word()
+            }
+        } else if tok.kind == .word, NFConstants.ipv4(String(tok.text.prefix { $0 != ":" })) != nil || tok.text.first?.isNumber == true {
+            let w = try word("an address")
+            let parts = w.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let a = NFConstants.ipv4(String(parts[0])) else {
+                if isPunct("/") { throw unsupported("tproxy to a prefix", at: at) }
+                throw err("expected an IPv4 address", at: at)
+            }
+            if isPunct("/") || w.contains("-") && parts.count == 1 { throw unsupported("tproxy to an address range", at: at) }
+            x.addr = a
+            if parts.count == 2 { x.port = try port(String(parts[1]), at: at, self) }
+        } else {
+            throw unsupported("tproxy to an address or port from a map", at: at)
+        }
+        if tok.kind == .word, tok.text == "map" || isPunct(".") { throw unsupported("tproxy to an address or port from a map", at: at) }
+        // nft: "tproxy is only supported for IPv4/IPv6/INET".
+        guard [.ip, .ip6, .inet].contains(table.family) else { throw refused("tproxy is only supported for IPv4/IPv6/INET", at: t) }
+        guard context.l4 != nil || !context.l4Set.isEmpty else { throw refused("Transparent proxy support requires transport protocol match", at: t) }
+        let net: NFFamily? = table.family == .inet ? (context.ipv4 ? .ip : context.ipv6Only ? .ip6 : nil) : table.family
+        let given = table.family == .inet ? family : family ?? table.family
+        if let net, given != net {
+            throw refused("conflicting protocols specified: \(net.rawValue) vs. \(given?.rawValue ?? "unknown"). You must specify ip or ip6 family in tproxy statement", at: t)
+        }
+        if x.addr != nil || x.addr6 != nil {
+            if table.family == .inet, family == nil { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
+            if (x.addr6 != nil && given == .ip) || (x.addr != nil && given == .ip6) {
+                throw refused("Could not resolve hostname: Address family for hostname not supported", at: at)
+            }
+        }
+        return .tproxy(x)
+    }
+}

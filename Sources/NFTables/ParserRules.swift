@@ -40,6 +40,10 @@ extension NFParser {
                 t.nextHandle += 1
             }
             if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
+            // nft_tproxy_validate: before routing only.
+            if case .tproxy = stmt, let b = t.chains[ci].base, b.hook != .prerouting {
+                throw refused("Could not process rule: Operation not supported", at: st)
+            }
             // nft_rt_validate: the route's MSS exists after routing only (forward, output, postrouting).
             if stmt.readsSocket, let b = t.chains[ci].base, ![.prerouting, .input, .output].contains(b.hook) || t.family == .netdev {
                 throw refused("Could not process rule: Operation not supported", at: st)
@@ -347,6 +351,8 @@ extension NFParser {
         case "dup":
             i += 1
             return try dupBody(table: table, anonymousSets: &anonymousSets, at: t)
+        case "tproxy":
+            return try tproxyBody(table: table, context: context, at: t)
         case "xt" where readsCompat:
             // A listing's `xt match set` or `xt target SET` (nft reads no xt expressions); the rule's
             // iptables line gives their parameters.

@@ -57,6 +57,14 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(call("GET", "/v1/stacks/r/sockets").raw, "{\"items\":[]}\n")
     }
 
+    /// IP_TRANSPARENT as a socket's option (what `tproxy` needs): kept and listed; a non-boolean is refused.
+    func testTransparentSocketOption() throws {
+        let b = call("POST", "/v1/stacks/r/sockets", #"{"protocol":"tcp","port":50080,"transparent":true}"#)
+        XCTAssertEqual(b.status, 201, b.raw)
+        XCTAssertTrue(call("GET", "/v1/stacks/r/sockets").raw.contains(#""transparent":true"#))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"port":50081,"transparent":1}"#).status, 400)
+    }
+
     func testMetricsInPrometheusText() throws {
         XCTAssertEqual(call("POST", "/v1/stacks/r/packets?sync=true", #"{"packets":[\#(Self.udp)]}"#).status, 200)
         let m = call("GET", "/metrics").raw

@@ -82,6 +82,9 @@ public final class SkBuff {
     /// The sending socket and the bytes charged to its `sk_wmem_alloc` until the skb is freed
     /// (`skb_set_owner_w` / `sock_wfree`).
     var sock: Sock?
+    /// skb->sk on the way in, as nf_tproxy_assign_sock sets it: the socket delivery takes
+    /// (skb_steal_sock) without a lookup, and why forwarding drops the packet.
+    var assignedSock: AssignedSock?
     /// The TCP connection a segment belongs to (its serial; 0: none), for errors about it.
     var tcpSerial = 0
     var wmemCharge = 0
@@ -105,7 +108,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; macHeaderSet = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
+        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
         hashComputed = false; redirected = false; tcRedirects = 0
     }
 

@@ -8,6 +8,7 @@ extension Stack {
     func ip_forward(_ skb: SkBuff, route: FIBEntry) -> PathEnd {
         enter(.ip_forward, skb)
         guard skb.pktType == .host else { return drop(.OTHERHOST, "not addressed to our MAC (\(skb.pktType.rawValue)): not forwarded") }
+        if skb.assignedSock != nil { return drop(.NOT_SPECIFIED, "a socket was assigned to it (tproxy): not forwarded") }
         let nh = skb.networkHeader
         let ttl = skb.data[nh + 8]
         if ttl <= 1 {

@@ -33,7 +33,7 @@ extension Stack {
     func tcp_conn_request(_ sk: Sock, _ skb: SkBuff, _ s: TCPSegment, src: IPv4Address, dst: IPv4Address) -> PathEnd {
         enter(.tcp_conn_request, skb)
         sk.synReceived += 1
-        let key = TCPKey(local: dst, lport: sk.config.port, remote: src, rport: skb.data.be16(skb.transportHeader))
+        let key = TCPKey(local: dst, lport: skb.data.be16(skb.transportHeader + 2), remote: src, rport: skb.data.be16(skb.transportHeader))
         // sk_acceptq_is_full: tcp_listendrop, and tcp_rcv_state_process consumes the SYN (no drop reason).
         if sockets.acceptQueueLength(sk) >= sk.backlog {
             return consume("listener \(sk.config.id)'s accept queue is full (\(sk.backlog)): ListenOverflows, the SYN consumed")
@@ -109,6 +109,7 @@ extension Stack {
         snmp.tcp.PassiveOpens += 1
         var cfg = SocketConfig(id: nextSocketID, proto: .tcp, address: c.key.local, port: c.key.lport)
         cfg.listen = false
+        cfg.transparent = parent.config.transparent
         let id = sockets.adopt(c, config: cfg)
         if s.dataLength == 0 && !s.flags.contains(.fin) {
             return consume("ACK completes the handshake: connection \(id) waits in listener \(parent.config.id)'s accept queue")

@@ -19,6 +19,8 @@ extension Stack {
         skb.len = th + ulen
         let ip = IPv4Packet.addresses(skb)
         let dport = skb.data.be16(th + 2)
+        // inet_steal_sock: the socket tproxy assigned takes it, before any lookup.
+        if case .sock(let sk)? = skb.assignedSock { return udp_queue_rcv_skb(skb, sk) }
         if isBroadcastRoute(skb) {
             // __udp4_lib_mcast_deliver: every matching socket gets a copy; none is not an error.
             guard let sk = sockets.lookup(.udp, dst: .any, port: dport) else {

@@ -13,6 +13,7 @@ extension Stack {
             return drop(.IP_INADDRERRORS, "not ours and net.ipv6.conf.all.forwarding is 0")
         }
         guard skb.pktType == .host else { return drop(.NOT_SPECIFIED, "not addressed to our MAC (\(skb.pktType.rawValue)): not forwarded") }
+        if skb.assignedSock != nil { return drop(.NOT_SPECIFIED, "a socket was assigned to it (tproxy): not forwarded") }
         let nh = skb.networkHeader
         let hop = skb.data[nh + 7]
         if hop <= 1 {

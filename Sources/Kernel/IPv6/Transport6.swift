@@ -33,6 +33,7 @@ extension Stack {
             snmp.udp6.IgnoredMulti += 1
             return consume("multicast datagram with no socket in group \(dst)")
         }
+        if case .sock(let sk)? = skb.assignedSock { return udp_queue_rcv_skb(skb, sk) }   // tproxy's (inet6_steal_sock)
         if let sk = sockets.lookup6(.udp, dst: dst, port: dport) {
             // A zero checksum is refused even with a socket (udp6_csum_zero_error).
             if check == 0 { return udp6CsumError(.UDP_CSUM) }
@@ -74,7 +75,9 @@ extension Stack {
             }
         }
         let dport = b.be16(th + 2)
-        if let sk = sockets.lookup6(.tcp, dst: IPv6Address(array: b, at: nh + 24), port: dport) {
+        var assigned: Sock? = nil
+        if case .sock(let sk)? = skb.assignedSock { assigned = sk }   // tproxy's (inet6_steal_sock)
+        if let sk = assigned ?? sockets.lookup6(.tcp, dst: IPv6Address(array: b, at: nh + 24), port: dport) {
             let f = TCPFlags(rawValue: b[th + 13])
             if f.contains(.rst) { return drop(.TCP_RESET, "RST to a listener") }
             if f.contains(.syn) && !f.contains(.ack) {

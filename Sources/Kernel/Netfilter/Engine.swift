@@ -448,6 +448,8 @@ extension Stack {
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .dup(let d):
                 if !nf_dup_ipv4(d, hook: hook, skb, info, ti: ti) { return nil }
+            case .tproxy(let x):
+                if !nft_tproxy_eval(x, skb, info) { return nil }
             case .setNftrace(let on):
                 skb.nftrace = on
                 if on, skb.packet >= 0 { packets[skb.packet].nftrace = true }
@@ -948,19 +950,20 @@ extension Stack {
         return best
     }
 
-    /// `nft_socket_eval`: the packet's socket: its own (what a socket sends), else
-    /// nf_sk_lookup_slow_v4's (a connection by its four-tuple, then a listener or bound socket);
-    /// none breaks the rule, as does mark or wildcard on a socket that is not full (a request or
-    /// TIME-WAIT sock). The model's sockets are never transparent (IP_TRANSPARENT) and carry no
-    /// SO_MARK, so both read 0; wildcard is a socket bound to 0.0.0.0. IPv6 lookups are not modelled.
+    /// `nft_socket_eval`: the packet's socket: its own (what a socket sends, or what tproxy
+    /// assigned), else nf_sk_lookup_slow_v4's (a connection by its four-tuple, then a listener or
+    /// bound socket); none breaks the rule, as does mark or wildcard on a socket that is not full
+    /// (a request or TIME-WAIT sock). transparent is IP_TRANSPARENT (a connection's: its
+    /// listener's); sockets carry no SO_MARK, so mark reads 0; wildcard is a socket bound to
+    /// 0.0.0.0. IPv6 lookups are not modelled.
     func nft_socket_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
-        var full = true, wildcard = false
-        // inet_rcv_saddr 0: bound to 0.0.0.0 (or, an AF_INET6 socket, to ::).
-        func anyAddress(_ sk: Sock) -> Bool { sk.config.address6.map { $0.isUnspecified } ?? (sk.config.address == .any) }
+        let found: AssignedSock
         if let sk = skb.sock {
-            wildcard = anyAddress(sk)
+            found = .sock(sk)
+        } else if let a = skb.assignedSock {
+            found = a
         } else if let c = sockets.conn(serial: skb.tcpSerial) {
-            full = c.state != .synRecv && c.state != .timeWait
+            found = .conn(c)
         } else {
             guard p.ipv4, p.fragOff == 0, p.len >= p.th + 4 else { return nil }
             let b = skb.data
@@ -969,18 +972,24 @@ extension Stack {
             switch p.proto {
             case IPProtocol.tcp:
                 if let c = sockets.conn(TCPKey(local: daddr, lport: dport, remote: saddr, rport: sport)) {
-                    full = c.state != .synRecv && c.state != .timeWait
+                    found = .conn(c)
                 } else if let sk = sockets.lookup(.tcp, dst: daddr, port: dport) {
-                    wildcard = anyAddress(sk)
+                    found = .sock(sk)
                 } else { return nil }
             case IPProtocol.udp:
                 guard let sk = sockets.lookup(.udp, dst: daddr, port: dport) else { return nil }
-                wildcard = anyAddress(sk)
+                found = .sock(sk)
             default: return nil
             }
         }
+        // inet_rcv_saddr 0: bound to 0.0.0.0 (or, an AF_INET6 socket, to ::); a connection has its address.
+        let full: Bool, wildcard: Bool
+        switch found {
+        case .sock(let sk): full = true; wildcard = sk.config.address6.map { $0.isUnspecified } ?? (sk.config.address == .any)
+        case .conn(let c): full = c.state != .synRecv && c.state != .timeWait; wildcard = false
+        }
         switch sel.socketKey {
-        case 0: return 0
+        case 0: return isTransparent(found) ? 1 : 0
         case 1: return full ? 0 : nil
         default: return full ? (wildcard ? 1 : 0) : nil
         }
