@@ -114,6 +114,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerTCPRoutes()
         registerLinkRoutes()
         registerRulesetRoutes()
+        registerRuleRoutes()
         registerMetricsRoute()
         registerXDPRoutes()
         registerTCFilterRoutes()

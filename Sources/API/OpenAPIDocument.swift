@@ -564,7 +564,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     get:
       operationId: listRoutes
-      summary: The FIB (local and main tables), as `ip route show table all` would list it.
+      summary: The FIB (local and main tables, then the other tables routes name), as `ip route show table all` would list it.
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -611,6 +611,64 @@ paths:
         - name: metric
           in: query
           schema: {type: integer, minimum: 0, default: 0}
+        - name: table
+          in: query
+          schema: {type: string, default: main, description: A table number, main or default (IPv4).}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '204':
+          description: Deleted.
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/rules:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: listPolicyRules
+      summary: 'The IPv4 policy rules as `ip -j rule` lists them: 0 lookup local, the user''s, 32766 lookup main, 32767 lookup default.'
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: Rules in the order they are tried.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items:
+                    type: array
+                    items: {$ref: '#/components/schemas/IPRuleEntry'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    post:
+      operationId: addPolicyRule
+      summary: 'Add an IPv4 policy rule (`ip rule add`); stored with the stack. Without a priority it takes one below the first rule after local''s (32765, 32764...), as the kernel does.'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/IPRule'}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '201':
+          description: The rule.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/IPRule'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
+    delete:
+      operationId: deletePolicyRule
+      summary: Delete the first of the user's rules with that priority (`ip rule del priority N`).
+      parameters:
+        - name: priority
+          in: query
+          required: true
+          schema: {type: integer, minimum: 0}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -2492,6 +2550,33 @@ components:
         via: {type: string}
         dev: {type: string}
         metric: {type: integer, minimum: 0, description: 'Default 0 for IPv4 routes, 1024 for IPv6 ones (as ip -6 route add).'}
+        table: {description: 'IPv4: the routing table (`ip route add ... table N`), a number 1-4294967295 or main or default; main unless given. The local table holds our addresses only.', oneOf: [{type: integer, minimum: 1}, {type: string}]}
+        type: {type: string, enum: [unicast, local], default: unicast, description: 'IPv4: `local` delivers what the route takes (`ip route add local 0.0.0.0/0 dev lo table 100`, the transparent proxy recipe; `lo` names no device but may carry local routes).'}
+    IPRule:
+      type: object
+      additionalProperties: false
+      required: [table]
+      properties:
+        priority: {type: integer, minimum: 0}
+        from: {type: string, description: An IPv4 prefix (or address), or all.}
+        to: {type: string}
+        fwmark: {description: 'The mark (skb->mark on input, the socket''s on output), a number or 0x hex.', oneOf: [{type: integer, minimum: 0}, {type: string}]}
+        fwmask: {oneOf: [{type: integer, minimum: 0}, {type: string}]}
+        iif: {type: string, description: The device it came in on (lo for what the stack sends).}
+        table: {description: A table number, local, main or default., oneOf: [{type: integer, minimum: 1}, {type: string}]}
+    IPRuleEntry:
+      type: object
+      required: [priority, src, table]
+      properties:
+        priority: {type: integer}
+        src: {type: string}
+        srclen: {type: integer}
+        dst: {type: string}
+        dstlen: {type: integer}
+        fwmark: {type: string}
+        fwmask: {type: string}
+        iif: {type: string}
+        table: {type: string}
     ConntrackTuple:
       type: object
       required: [src, dst]
@@ -2516,6 +2601,9 @@ components:
         routes:
           type: array
           items: {$ref: '#/components/schemas/Route'}
+        rules:
+          type: array
+          items: {$ref: '#/components/schemas/IPRule'}
         neighbours:
           type: array
           items: {$ref: '#/components/schemas/Neighbour'}
@@ -2597,6 +2685,9 @@ components:
         routes:
           type: array
           items: {$ref: '#/components/schemas/Route'}
+        rules:
+          type: array
+          items: {$ref: '#/components/schemas/IPRule'}
         neighbours:
           type: array
           items: {$ref: '#/components/schemas/Neighbour'}

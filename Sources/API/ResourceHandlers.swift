@@ -29,18 +29,20 @@ extension App {
         try Query(req.query).finish()
         let e = try entry(name)
         let rows: [JSONValue] = e.withStack { s in
-            func row(_ prefix: String, _ type: RouteType, _ gateway: String?, _ dev: Int, _ metric: Int, _ proto: RouteProto) -> JSONValue {
+            func row(_ prefix: String, _ type: RouteType, _ gateway: String?, _ dev: Int, _ metric: Int, _ proto: RouteProto, table: String? = nil) -> JSONValue {
                 var o = JSONObject()
                 o.set("dst", prefix)
                 o.set("type", type.rawValue)
                 if let gateway { o.set("via", gateway) }
-                o.set("dev", s.devices[dev].name)
+                o.set("dev", dev == FIBEntry.loopback ? "lo" : s.devices[dev].name)
                 o.set("metric", metric)
                 o.set("proto", proto.rawValue)
-                o.set("table", type == .unicast ? "main" : "local")
+                o.set("table", table ?? (type == .unicast ? "main" : "local"))
                 return o.value
             }
             return (s.fib.local + s.fib.main).map { row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto) }
+                + s.fib.tables.keys.sorted().flatMap { t in s.fib.tables[t]!.map {
+                    row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto, table: StackDocument.tableName(t)) } }
                 + (s.fib6.local + s.fib6.main).map { row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto) }
         }
         return jsonResponse(200, .object([("items", .array(rows))]))
@@ -53,7 +55,8 @@ extension App {
         let route = try decoding { try StackDocument.decodeRoute(body, path: "") }
         try registry.change(e) { (s, c) throws(Problem) in
             switch route {
-            case .v4(let r): try App.addStatic(r, to: &c.routes, what: "\(r.dst) with metric \(r.metric)", same: { $0.dst == r.dst && $0.metric == r.metric }, key: "routes", apply: s.setRoutes)
+            case .v4(let r): try App.addStatic(r, to: &c.routes, what: "\(r.dst) with metric \(r.metric)" + (r.table == FIB.main ? "" : " in table \(r.table)"),
+                                               same: { $0.dst == r.dst && $0.metric == r.metric && $0.table == r.table }, key: "routes", apply: s.setRoutes)
             case .v6(let r): try App.addStatic(r, to: &c.routes6, what: "\(r.dst) with metric \(r.metric)", same: { $0.dst == r.dst && $0.metric == r.metric }, key: "routes6", apply: s.setRoutes6)
             }
         }
@@ -65,7 +68,12 @@ extension App {
         guard let dstText = q.string("dst") else { throw Problem.badRequest("invalid-query", "dst is required, e.g. ?dst=10.0.0.0/8") }
         let v6 = dstText.contains(":")
         let metric = try q.int("metric", in: 0...Int(UInt32.max), default: v6 ? 1024 : 0)
+        let tableText = q.string("table")
         try q.finish()
+        let table: Int
+        do { table = try StackDocument.decodeTable(tableText.map { .string($0) }, path: "") } catch {
+            throw Problem.badRequest("invalid-query", "table must be a number, main or default")
+        }
         let e = try entry(name)
         if v6 {
             guard let dst = try? IPv6CIDR(parsing: dstText) else { throw Problem.badRequest("invalid-query", "dst \(dstText) is not a prefix") }
@@ -79,7 +87,8 @@ extension App {
             throw Problem.badRequest("invalid-query", "dst \(dstText) is not a prefix")
         }
         try registry.change(e) { (s, c) throws(Problem) in
-            try App.removeStatic(from: &c.routes, where: { $0.dst == dst && $0.metric == metric }, what: "\(dst) with metric \(metric)", apply: s.setRoutes)
+            try App.removeStatic(from: &c.routes, where: { $0.dst == dst && $0.metric == metric && $0.table == table },
+                                 what: "\(dst) with metric \(metric)" + (table == FIB.main ? "" : " in table \(table)"), apply: s.setRoutes)
         }
         return HTTPResponse(status: 204)
     }

@@ -34,6 +34,10 @@ enum StackDocument {
                 case .v6(let n): neighbours6.append(n)
                 }
             }
+            var rules: [RuleConfig] = []
+            for (i, x) in (try r.array("rules") ?? []).enumerated() {
+                rules.append(try decodeRule(x, path: "/rules/\(i)", defaultPriority: 32765 - i))
+            }
             var sockets: [SocketConfig] = []
             for (i, x) in (try r.array("sockets") ?? []).enumerated() { sockets.append(try decodeSocket(x, path: "/sockets/\(i)", id: i + 1)) }
             var qdiscTexts: [String] = []
@@ -69,6 +73,7 @@ enum StackDocument {
             var c = StackConfig(name: name, cpus: cpus, devices: devices, routes: routes, neighbours: neighbours, sockets: sockets,
                                 sysctls: sysctls, costs: costs)
             c.routes6 = routes6
+            c.rules = rules
             c.neighbours6 = neighbours6
             c.qdiscs = qdiscs
             c.classes = classes
@@ -100,6 +105,10 @@ enum StackDocument {
         if let via { x.set("via", via) }
         x.set("dev", dev)
         x.set("metric", metric)
+        if case .v4(let r) = r {
+            if r.table != FIB.main { x.set("table", tableName(r.table)) }
+            if r.type != .unicast { x.set("type", r.type.rawValue) }
+        }
         return x.value
     }
 
@@ -295,9 +304,12 @@ enum StackDocument {
         let viaText = try r.string("via")
         let dev = try r.requiredString("dev")
         let metricGiven = try r.int("metric", in: 0...Int(UInt32.max))
+        let tableValue = r.raw("table")
+        let typeText = try r.string("type")
         try r.finish()
         // An IPv6 route: `ip -6 route add` (metric 1024 unless given).
         if dstText.contains(":") || viaText?.contains(":") == true {
+            if tableValue != nil || typeText != nil { throw Problem.unprocessable("not supported yet: table and type of IPv6 routes", pointer: path + (tableValue != nil ? "/table" : "/type")) }
             let dst: IPv6CIDR
             do { dst = try IPv6CIDR(parsing: dstText == "default" ? "::/0" : dstText) } catch {
                 throw Problem.unprocessable("invalid destination prefix \"\(dstText)\"", pointer: path + "/dst")
@@ -325,7 +337,15 @@ enum StackDocument {
         if let v = viaText {
             do { via = try IPv4Address(parsing: v) } catch { throw Problem.unprocessable("invalid gateway \"\(v)\"", pointer: path + "/via") }
         }
-        return .v4(RouteConfig(dst: dst, via: via, dev: dev, metric: metricGiven ?? 0))
+        let table = try decodeTable(tableValue, path: path + "/table")
+        if table == FIB.local { throw Problem.unprocessable("not supported yet: routes of the local table (it holds our addresses)", pointer: path + "/table") }
+        let type: RouteType
+        switch typeText {
+        case nil, "unicast"?: type = .unicast
+        case "local"?: type = .local
+        default: throw Problem.unprocessable("type must be unicast or local (others are not supported yet)", pointer: path + "/type")
+        }
+        return .v4(RouteConfig(dst: dst, via: via, dev: dev, metric: metricGiven ?? 0, table: table, type: type))
     }
 
     /// Sysctls by Linux name; a vector one (net.ipv4.tcp_rmem) as its three values, an array or
@@ -414,6 +434,7 @@ enum StackDocument {
             return x.value
         }))
         o.set("routes", .array(c.routes.map { encodeRoute(.v4($0)) } + c.routes6.map { encodeRoute(.v6($0)) }))
+        if !c.rules.isEmpty { o.set("rules", .array(c.rules.map(encodeRule))) }
         o.set("neighbours", .array(c.neighbours.map { encodeNeighbour(.v4($0)) } + c.neighbours6.map { encodeNeighbour(.v6($0)) }))
         o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
         o.set("qdiscs", .array(TC.commands(qdiscs: c.qdiscs, classes: c.classes, clsact: c.clsact).map { .string($0) }))

@@ -42,6 +42,8 @@ public final class Stack {
     /// router advertisements taught.
     public internal(set) var fib6 = FIB6()
     var currentRoutes6: [Route6Config] = []
+    /// The IPv4 static routes and policy rules the FIB was last built from.
+    var currentRoutes: [RouteConfig] = [], currentRules: [RuleConfig] = []
     /// Per device: the IPv6 hop limit and MTU (`devconf->hop_limit`, `mtu6`), the sysctl and the
     /// device MTU until a router advertisement says otherwise.
     var hopLimit6: [UInt8] = [], mtu6: [Int] = []
@@ -150,7 +152,8 @@ public final class Stack {
         self.config = config
         self.devices = config.devices.enumerated().map { NetDevice(index: $0.offset, config: $0.element, cpus: config.cpus) }
         self.deviceNames = config.devices.map(\.name)
-        self.fib = try FIB(devices: config.devices, routes: config.routes)
+        self.fib = try FIB(devices: config.devices, routes: config.routes, rules: config.rules)
+        currentRoutes = config.routes; currentRules = config.rules
         self.costs = try StageCosts(overrides: config.costs)
         self.net = net
         devWeight = net[.dev_weight]

@@ -70,8 +70,25 @@ public struct RouteConfig: Sendable, Equatable {
     public var via: IPv4Address?
     public var dev: String
     public var metric: Int
-    public init(dst: IPv4CIDR, via: IPv4Address? = nil, dev: String, metric: Int = 0) {
-        self.dst = dst; self.via = via; self.dev = dev; self.metric = metric
+    /// The routing table (`table N`; main unless given) and the route's type (`ip route add local ...`).
+    public var table = FIB.main
+    public var type = RouteType.unicast
+    public init(dst: IPv4CIDR, via: IPv4Address? = nil, dev: String, metric: Int = 0, table: Int = FIB.main, type: RouteType = .unicast) {
+        self.dst = dst; self.via = via; self.dev = dev; self.metric = metric; self.table = table; self.type = type
+    }
+}
+
+/// An IPv4 policy rule as `ip rule add [from P] [to P] [fwmark M[/MASK]] [iif DEV] priority N lookup T`.
+public struct RuleConfig: Sendable, Equatable {
+    public var priority: Int
+    public var from: IPv4CIDR?
+    public var to: IPv4CIDR?
+    public var fwmark: UInt32?
+    public var fwmask: UInt32
+    public var iif: String?
+    public var table: Int
+    public init(priority: Int, from: IPv4CIDR? = nil, to: IPv4CIDR? = nil, fwmark: UInt32? = nil, fwmask: UInt32 = .max, iif: String? = nil, table: Int) {
+        self.priority = priority; self.from = from; self.to = to; self.fwmark = fwmark; self.fwmask = fwmask; self.iif = iif; self.table = table
     }
 }
 
@@ -161,6 +178,8 @@ public struct StackConfig: Sendable, Equatable {
     public var routes: [RouteConfig]
     public var neighbours: [NeighbourConfig]
     public var routes6: [Route6Config] = []
+    /// IPv4 policy rules (`ip rule`) besides the three every stack has.
+    public var rules: [RuleConfig] = []
     public var neighbours6: [Neighbour6Config] = []
     public var sockets: [SocketConfig]
     /// Qdiscs set with `tc qdisc`, in the order they were added (devices not named keep their default).

@@ -320,6 +320,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         let k = id - NFSelector.firstFib
         return (k < 12, (k / 3) % 2 == 1, k % 3 == 0 ? .oif : k % 3 == 1 ? .type : .oifname)
     }
+    /// Whether the lookup carries the packet's mark (`. mark`: NFTA_FIB_F_MARK).
+    public var fibMark: Bool { (id - NFSelector.firstFib) / 3 % 4 >= 2 }
     /// A fib `oifname` lookup: a string key.
     public var isFibName: Bool { isFib && (id - NFSelector.firstFib) % 3 == 2 }
     /// A fib lookup (its ids follow the option tables at the end of the table; read on the packet path, so no string work).

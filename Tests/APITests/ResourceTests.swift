@@ -37,6 +37,34 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(gone.json?["results"]?.rendered().contains(#""drop_reason":"IP_INNOROUTES""#), true, gone.raw)
     }
 
+    /// `ip rule` and route tables: a marked packet for another host is delivered through table
+    /// 100's local route (delivered, not forwarded); rules and table routes are listed as `ip -j
+    /// rule` and `ip route show table all` list them, stored, and deleted.
+    func testPolicyRulesAndTables() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks/r/routes", #"{"dst":"0.0.0.0/0","dev":"lo","type":"local","table":100}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/routes", #"{"dst":"0.0.0.0/0","dev":"lo","type":"local","table":"100"}"#).status, 409)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/routes", #"{"dst":"0.0.0.0/0","dev":"lo"}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/routes", #"{"dst":"0.0.0.0/0","dev":"eth0","type":"blackhole"}"#).status, 422)
+        let rule = call("POST", "/v1/stacks/r/rules", #"{"fwmark":"0x1","table":100}"#)
+        XCTAssertEqual(rule.raw, #"{"priority":32765,"fwmark":"0x1","table":"100"}"# + "\n")
+        XCTAssertEqual(call("POST", "/v1/stacks/r/rules", #"{"from":"10.0.0.0/8","iif":"eth1","table":"main","priority":50}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/rules", #"{"iif":"eth9","table":5}"#).status, 422)
+        XCTAssertEqual(call("GET", "/v1/stacks/r/rules").raw, #"{"items":[{"priority":0,"src":"all","table":"local"},{"priority":50,"src":"10.0.0.0","srclen":8,"iif":"eth1","table":"main"},"# +
+                       #"{"priority":32765,"src":"all","fwmark":"0x1","table":"100"},{"priority":32766,"src":"all","table":"main"},{"priority":32767,"src":"all","table":"default"}]}"# + "\n")
+        XCTAssertTrue(call("GET", "/v1/stacks/r/routes").raw.contains(#"{"dst":"0.0.0.0/0","type":"local","dev":"lo","metric":0,"proto":"static","table":"100"}"#))
+        XCTAssertEqual(call("PUT", "/v1/stacks/r/ruleset", "table ip m { chain p { type filter hook prerouting priority mangle; udp dport 2 meta mark set 1; }; }").status, 200)
+        let r = call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(Self.udp)]}"#)
+        XCTAssertEqual(r.json?["results"]?.rendered().contains(#""drop_reason":"NO_SOCKET""#), true, r.raw)
+        try reopen()
+        let doc = call("GET", "/v1/stacks/r").raw
+        XCTAssertTrue(doc.contains(#""rules":[{"priority":32765,"fwmark":"0x1","table":"100"},{"priority":50,"from":"10.0.0.0/8","iif":"eth1","table":"main"}]"#), doc)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/r/rules?priority=32765").status, 204)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/r/rules?priority=32765").status, 404)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/r/routes?dst=0.0.0.0/0&table=100").status, 204)
+        let again = call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(Self.udp)]}"#)
+        XCTAssertEqual(again.json?["results"]?.rendered().contains(#""drop_reason":"IP_INNOROUTES""#), true, again.raw)
+    }
+
     func testSocketsReceiveAndAreRead() throws {
         let b = call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":53,"rcvbuf":1500}"#)
         XCTAssertEqual(b.status, 201)

@@ -125,4 +125,56 @@ final class TProxyTests: XCTestCase {
         let b = s.inject(frame: frame(dst: far, .udp(UDPRepr(srcPort: 5000, dstPort: 81, payload: [1]))), device: s.devices[0])
         XCTAssertTrue(b.stages.contains { $0.stage.name == "ip_forward_finish" })
     }
+
+    /// The transparent proxy recipe (scripts/record_tproxy_policy.sh, on the kernel): tproxy marks
+    /// what it gives a socket, `ip rule fwmark 1 lookup 100` with `local 0.0.0.0/0 dev lo table 100`
+    /// delivers it although it is for 203.0.113.7. The datagram reaches the socket for 203.0.113.7:53;
+    /// the connection to 203.0.113.7:443 is answered from there and accepted as it; the segments
+    /// after the SYN find their request sock (`socket transparent 1`). Counters as the kernel's but
+    /// for TCP (options, and the two closing segments, there).
+    func testThePolicyRoutingRecipe() throws {
+        let s = try makeStack(sysctls: ["net.ipv4.ip_forward": 1])
+        XCTAssertNil(s.bind(sock(1, .udp, 50080, transparent: true)))
+        XCTAssertNil(s.bind(sock(2, .tcp, 50080, transparent: true)))
+        try s.setRoutes(s.config.routes + [RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), dev: "lo", table: 100, type: .local)])
+        try s.setRules([RuleConfig(priority: 32765, fwmark: 1, table: 100)])
+        s.loadRuleset(try NFParser.parse("""
+        table ip t {
+          chain pre { type filter hook prerouting priority mangle
+            meta l4proto tcp socket transparent 1 meta mark set 1 counter accept
+            ip daddr 203.0.113.0/24 meta l4proto { tcp, udp } th dport { 53, 443 } tproxy to :50080 meta mark set 1 counter accept
+          }
+        }
+        """))
+        let far = IPv4Address(203, 0, 113, 7)
+        let q = s.inject(frame: frame(dst: far, .udp(UDPRepr(srcPort: 36447, dstPort: 53, payload: Array("query".utf8)))), device: s.devices[0])
+        XCTAssertEqual(q.outcome, .delivered)
+        XCTAssertEqual(s.socket(1)?.queue.map { "\($0.src):\($0.srcPort) -> \($0.dst)" }, ["198.18.0.9:36447 -> 203.0.113.7"])
+        func seg(_ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0, payload: [UInt8] = []) -> [UInt8] {
+            frame(dst: far, .tcp(TCPRepr(srcPort: 46984, dstPort: 443, seq: seq, ack: ack, flags: flags, payload: payload)))
+        }
+        let syn = s.inject(frame: seg(.syn, seq: 7), device: s.devices[0])
+        XCTAssertEqual(syn.emitted.count, 1)
+        let synack = try TCPPacket(checking: syn.emitted[0].frame, at: 34)
+        XCTAssertEqual(try IPv4Packet(checking: syn.emitted[0].frame, at: 14).src, far)
+        XCTAssertEqual([synack.srcPort, synack.dstPort], [443, 46984])
+        _ = s.inject(frame: seg(.ack, seq: 8, ack: synack.seq &+ 1), device: s.devices[0])
+        _ = s.inject(frame: seg([.psh, .ack], seq: 8, ack: synack.seq &+ 1, payload: Array("hello".utf8)), device: s.devices[0])
+        let child = try XCTUnwrap(s.allSockets.first { $0.config.id == 3 })
+        XCTAssertEqual("\(child.config.address):\(child.config.port) \(child.tcp?.state.rawValue ?? "-")", "203.0.113.7:443 ESTAB")
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip t {
+        \tchain pre {
+        \t\ttype filter hook prerouting priority mangle; policy accept;
+        \t\tmeta l4proto tcp socket transparent 1 meta mark set 0x00000001 counter packets 2 bytes 85 accept
+        \t\tip daddr 203.0.113.0/24 meta l4proto { tcp, udp } th dport { 53, 443 } tproxy to :50080 meta mark set 0x00000001 counter packets 2 bytes 73 accept
+        \t}
+        }
+
+        """)
+        XCTAssertEqual([s.snmp.ip.ForwDatagrams, s.snmp.udp.InDatagrams, s.snmp.tcp.PassiveOpens], [0, 1, 1])
+        // Without the mark the rule is not taken: the main table forwards.
+        XCTAssertEqual(s.fib.lookup(far, src: peerIP, mark: 0, iif: 0)?.type, .unicast)
+        XCTAssertEqual(s.fib.lookup(far, src: peerIP, mark: 1, iif: 0)?.type, .local)
+    }
 }

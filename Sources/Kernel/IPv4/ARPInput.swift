@@ -20,7 +20,7 @@ extension Stack {
         guard let arp = try? ARPRepr.parse(p) else { return drop(.NOT_SPECIFIED, "ARP is not Ethernet/IPv4") }
         guard !arp.targetIP.isMulticast, !arp.senderIP.isMulticast else { return drop(.NOT_SPECIFIED, "multicast address in ARP") }
         let dev = skb.dev
-        let forUs = fib.lookup(arp.targetIP)?.type == .local
+        let forUs = fib.lookup(arp.targetIP, src: arp.senderIP, iif: dev)?.type == .local
         // A request for us makes its sender's entry STALE (neigh_event_ns); a reply sent to us
         // confirms it (REACHABLE), a broadcast one only tells its MAC (STALE).
         if arp.operation == ARPRepr.request && forUs {

@@ -18,6 +18,10 @@ public struct FIBEntry: Sendable, Equatable {
     public var metric: Int
     /// `kernel` for routes derived from addresses, `static` for configured ones.
     public var proto: RouteProto
+    /// The routing table it is in (RT_TABLE_LOCAL 255, RT_TABLE_MAIN 254, or another `ip rule` looks up).
+    public var table: Int = FIB.main
+    /// A route of another table through `lo` (`ip route add local 0.0.0.0/0 dev lo table 100`): no device of the model.
+    public static let loopback = -1
 }
 
 /// The local and main tables: local/broadcast entries for our addresses, connected prefixes, static routes.
@@ -30,7 +34,17 @@ public final class FIB: @unchecked Sendable {
     /// The local table by address, for the per-packet lookups.
     private var localIndex = IntMap<Int>()
 
-    public init(devices: [DeviceConfig], routes: [RouteConfig]) throws(ConfigError) {
+    /// RT_TABLE_DEFAULT, RT_TABLE_MAIN, RT_TABLE_LOCAL.
+    public static let defaultTable = 253, main = 254, local = 255
+    /// Tables other than local and main, by id (routes given `table`).
+    public private(set) var tables: [Int: [FIBEntry]] = [:]
+    /// The policy rules in the order they are tried: the user's with the three a kernel starts
+    /// with (0 local, 32766 main, 32767 default); empty while the user has none.
+    public private(set) var rules: [FIBRule] = []
+    /// The rules a kernel starts with: 0 lookup local, 32766 lookup main, 32767 lookup default.
+    public static let defaultRules = [FIBRule(priority: 0, table: local), FIBRule(priority: 32766, table: main), FIBRule(priority: 32767, table: defaultTable)]
+
+    public init(devices: [DeviceConfig], routes: [RouteConfig], rules: [RuleConfig] = []) throws(ConfigError) {
         for (i, d) in devices.enumerated() {
             for a in d.addresses {
                 local.append(FIBEntry(prefix: IPv4CIDR(address: a.address, prefixLength: 32), type: .local, gateway: nil, dev: i, metric: 0, proto: .kernel))
@@ -42,22 +56,60 @@ public final class FIB: @unchecked Sendable {
         }
         for (i, e) in local.enumerated() where localIndex[UInt64(e.prefix.address.raw)] == nil { localIndex[UInt64(e.prefix.address.raw)] = i }
         for (k, r) in routes.enumerated() {
-            guard let dev = devices.firstIndex(where: { $0.name == r.dev }) else {
-                throw ConfigError(path: "/routes/\(k)/dev", message: "no device named \(r.dev)")
+            // `lo` only as a local route's device: the model has no loopback device to send through.
+            guard let dev = r.dev == "lo" && r.type == .local ? FIBEntry.loopback : devices.firstIndex(where: { $0.name == r.dev }) else {
+                throw ConfigError(path: "/routes/\(k)/dev", message: r.dev == "lo" ? "not supported yet: routes through lo other than local ones" : "no device named \(r.dev)")
             }
+            if r.type == .local, r.via != nil { throw ConfigError(path: "/routes/\(k)/via", message: "a local route has no gateway") }
             if let gw = r.via, !main.contains(where: { $0.dev == dev && $0.gateway == nil && $0.prefix.contains(gw) }) {
                 throw ConfigError(path: "/routes/\(k)/via", message: "gateway \(gw) is not on a connected network of \(r.dev) (Nexthop has invalid gateway)")
             }
-            main.append(FIBEntry(prefix: IPv4CIDR(address: r.dst.network, prefixLength: r.dst.prefixLength), type: .unicast,
-                                 gateway: r.via, dev: dev, metric: r.metric, proto: .static))
+            let e = FIBEntry(prefix: IPv4CIDR(address: r.dst.network, prefixLength: r.dst.prefixLength), type: r.type,
+                             gateway: r.via, dev: dev, metric: r.metric, proto: .static, table: r.table)
+            if r.table == FIB.main { main.append(e) } else { tables[r.table, default: []].append(e) }
         }
+        guard !rules.isEmpty else { return }
+        var all = [FIB.defaultRules[0]]
+        for (k, r) in rules.enumerated() {
+            var iif: Int? = nil
+            if let name = r.iif {
+                guard let d = name == "lo" ? FIBEntry.loopback : devices.firstIndex(where: { $0.name == name }) else {
+                    throw ConfigError(path: "/rules/\(k)/iif", message: "no device named \(name)")
+                }
+                iif = d
+            }
+            all.append(FIBRule(priority: r.priority, from: r.from, to: r.to, fwmark: r.fwmark, fwmask: r.fwmask, iif: iif, table: r.table))
+        }
+        all += FIB.defaultRules.dropFirst()
+        // Equal priorities keep the order they were added in (fib_nl_newrule inserts after them).
+        self.rules = all.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }.map(\.element)
     }
 
-    /// `fib_lookup`: the local table, then the main table, longest prefix then lowest metric.
-    public func lookup(_ dst: IPv4Address) -> FIBEntry? {
-        if let i = localIndex[UInt64(dst.raw)] { return local[i] }
+    /// `fib_lookup`: without `ip rule`s of the user's (fib_has_custom_rules), the local table, the
+    /// main one, then the default one; with them, each rule in priority order whose selectors match looks its table
+    /// up, and the first table with a route answers (`fib_rules_lookup`). In a table: the
+    /// longest prefix, then the lowest metric. `mark` is the flow's (skb->mark on input, the
+    /// socket's on output); `iif` the device it came in on (loopback for what the stack sends).
+    public func lookup(_ dst: IPv4Address, src: IPv4Address = .any, mark: UInt32 = 0, iif: Int = FIBEntry.loopback) -> FIBEntry? {
+        guard !rules.isEmpty else {
+            if let i = localIndex[UInt64(dst.raw)] { return local[i] }
+            return FIB.longest(main, dst) ?? tables[FIB.defaultTable].flatMap { FIB.longest($0, dst) }
+        }
+        for r in rules where r.matches(dst: dst, src: src, mark: mark, iif: iif) {
+            let hit: FIBEntry?
+            switch r.table {
+            case FIB.local: hit = localIndex[UInt64(dst.raw)].map { local[$0] }
+            case FIB.main: hit = FIB.longest(main, dst)
+            default: hit = FIB.longest(tables[r.table] ?? [], dst)
+            }
+            if let hit { return hit }
+        }
+        return nil
+    }
+
+    private static func longest(_ entries: [FIBEntry], _ dst: IPv4Address) -> FIBEntry? {
         var best: FIBEntry? = nil
-        for e in main where e.prefix.contains(dst) {
+        for e in entries where e.prefix.contains(dst) {
             if let b = best, b.prefix.prefixLength > e.prefix.prefixLength || (b.prefix.prefixLength == e.prefix.prefixLength && b.metric <= e.metric) { continue }
             best = e
         }
@@ -69,9 +121,35 @@ public final class FIB: @unchecked Sendable {
     public func localType(_ a: IPv4Address) -> RouteType? { localIndex[UInt64(a.raw)].map { local[$0].type } }
 }
 
+/// One `ip rule`: which flows it selects and the table it looks up (FR_ACT_TO_TBL).
+public struct FIBRule: Sendable, Equatable {
+    public var priority: Int
+    public var from: IPv4CIDR? = nil, to: IPv4CIDR? = nil
+    public var fwmark: UInt32? = nil, fwmask: UInt32 = .max
+    /// The input device (FIBEntry.loopback: `lo`, what the stack itself sends).
+    public var iif: Int? = nil
+    public var table: Int
+
+    /// `fib4_rule_match` and `fib_rule_match`: every selector given holds.
+    func matches(dst: IPv4Address, src: IPv4Address, mark: UInt32, iif dev: Int) -> Bool {
+        if let from, !from.contains(src) { return false }
+        if let to, !to.contains(dst) { return false }
+        if let fwmark, (mark ^ fwmark) & fwmask != 0 { return false }
+        if let iif, iif != dev { return false }
+        return true
+    }
+}
+
 extension Stack {
     /// Replaces the static routes (`ip route replace` of the whole main table's static part).
     public func setRoutes(_ routes: [RouteConfig]) throws(ConfigError) {
-        fib = try FIB(devices: config.devices, routes: routes)
+        fib = try FIB(devices: config.devices, routes: routes, rules: currentRules)
+        currentRoutes = routes
+    }
+
+    /// Replaces the policy rules (`ip rule`), keeping the routes.
+    public func setRules(_ rules: [RuleConfig]) throws(ConfigError) {
+        fib = try FIB(devices: config.devices, routes: currentRoutes, rules: rules)
+        currentRules = rules
     }
 }

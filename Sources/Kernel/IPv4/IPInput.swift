@@ -62,7 +62,7 @@ extension Stack {
         if dst.isLoopback { return drop(.IP_INVALID_DEST, "martian destination \(dst)") }
         if src.isLoopback { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
         let forwarding = ipForward
-        guard let route = fib.lookup(dst) else {
+        guard let route = fib.lookup(dst, src: src, mark: skb.mark, iif: skb.dev) else {
             // no_route → ip_error: ENETUNREACH with forwarding, EHOSTUNREACH without.
             if forwarding {
                 snmp.ip.InNoRoutes += 1

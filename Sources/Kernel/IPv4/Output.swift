@@ -2,9 +2,11 @@ import Wire
 
 // net/ipv4/ip_output.c and the transmit entry of net/core/dev.c.
 extension Stack {
-    /// `ip_route_output`: the FIB entry and next hop for a locally generated packet.
-    func routeOutput(_ dst: IPv4Address) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
-        guard let r = fib.lookup(dst), r.type == .unicast || r.type == .local else { return nil }
+    /// `ip_route_output`: the FIB entry and next hop for a locally generated packet (`mark`: the
+    /// flow's, which policy rules may select on). A local route through `lo` of a policy table
+    /// has no device of the model to leave by: no route.
+    func routeOutput(_ dst: IPv4Address, mark: UInt32 = 0) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
+        guard let r = fib.lookup(dst, mark: mark), r.type == .unicast || r.type == .local, r.dev != FIBEntry.loopback else { return nil }
         var gw = r.gateway
         // rt_bind_exception: a redirect's gateway for this destination, while it lasts.
         if gw != nil, !routeExceptions.isEmpty, let e = routeException(dst, now: clockNs), e.gateway != 0 { gw = IPv4Address(raw: e.gateway) }
@@ -147,7 +149,7 @@ extension Stack {
         let newDst = out.data.be32(out.networkHeader + 16)
         if out.rerouteWanted || newDst != dst {
             enter(.ip_route_me_harder, out)
-            guard let r = routeOutput(IPv4Address(raw: newDst)) else {
+            guard let r = routeOutput(IPv4Address(raw: newDst), mark: out.mark) else {
                 finish(out, drop(.NETFILTER_DROP, "ip_route_me_harder: no route to \(IPv4Address(raw: newDst))"))
                 return
             }

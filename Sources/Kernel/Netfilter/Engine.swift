@@ -797,7 +797,11 @@ extension Stack {
         guard p.ipv4 else { return nil }
         let f = sel.fibLookup
         let addr = IPv4Address(raw: skb.data.be32(p.nh + (f.saddr ? 12 : 16)))
-        let route = fib.lookup(addr)
+        // The flow nft_fib4_eval builds: from the other address (get_saddr: none for a zeronet,
+        // multicast or broadcast one), from lo, with the mark when `. mark` asks.
+        let other = IPv4Address(raw: skb.data.be32(p.nh + (f.saddr ? 16 : 12)))
+        let src: IPv4Address = other.isMulticast || other.isZeronet || other == .broadcast ? .any : other
+        let route = fib.lookup(addr, src: src, mark: sel.fibMark ? skb.mark : 0)
         if f.result == .type {
             guard let route else { return 7 }   // RTN_UNREACHABLE
             switch route.type {

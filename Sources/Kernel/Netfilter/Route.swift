@@ -9,7 +9,10 @@ extension Stack {
     func nft_rt_get_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         guard p.ipv4, p.hook != .ingress, p.hook != .prerouting else { return nil }
         let daddr = IPv4Address(raw: skb.data.be32(p.nh + 16))
-        guard let route = fib.lookup(daddr), route.type != .unreachable else { return nil }
+        // The route the packet took: looked up as ip_route_input or ip_route_output did.
+        let input = p.hook == .input || p.hook == .forward
+        guard let route = fib.lookup(daddr, src: IPv4Address(raw: skb.data.be32(p.nh + 12)), mark: skb.mark,
+                                     iif: input ? p.inDev ?? FIBEntry.loopback : FIBEntry.loopback), route.type != .unreachable else { return nil }
         switch sel {
         case RouteKey.classid, RouteKey.ipsec: return 0
         // rt_nexthop: the gateway, or the destination itself when it is on the link.

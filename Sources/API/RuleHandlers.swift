@@ -1,0 +1,142 @@
+import HTTPServer
+import JSON
+import Kernel
+import Wire
+
+// IPv4 policy routing: `ip rule` (list, add, delete) and the tables routes name.
+extension App {
+    func registerRuleRoutes() {
+        router.add("GET", "/v1/stacks/{stack}/rules") { [unowned self] req, p throws(Problem) in try listPolicyRules(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/rules") { [unowned self] req, p throws(Problem) in try addPolicyRule(req, p["stack"]!) }
+        router.add("DELETE", "/v1/stacks/{stack}/rules") { [unowned self] req, p throws(Problem) in try deletePolicyRule(req, p["stack"]!) }
+    }
+
+    /// `ip -j rule`: the three rules every stack has with the user's, in the order they are tried.
+    func listPolicyRules(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let (rules, devices) = e.withStack { s in (s.fib.rules, s.devices.map(\.name)) }
+        let shown = rules.isEmpty ? FIB.defaultRules : rules
+        return jsonResponse(200, .object([("items", .array(shown.map { StackDocument.encodeRuleAsIP($0, devices: devices) }))]))
+    }
+
+    /// `ip rule add`: without a priority, one below the first rule after the local one's
+    /// (fib_default_rule_pref: 32765, then 32764...).
+    func addPolicyRule(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        try Query(req.query).finish()
+        let e = try entry(name)
+        let body = try parseJSONBody(req)
+        var rule = try decoding { try StackDocument.decodeRule(body, path: "", defaultPriority: -1) }
+        try registry.change(e) { (s, c) throws(Problem) in
+            if rule.priority < 0 {
+                let second = s.fib.rules.count > 1 ? s.fib.rules[1].priority : 32766
+                rule.priority = second > 0 ? second - 1 : 0
+            }
+            let rules = c.rules + [rule]
+            do throws(ConfigError) { try s.setRules(rules) } catch {
+                throw Problem.unprocessable(error.message, pointer: error.path.replacingOccurrences(of: "/rules/\(rules.count - 1)", with: ""))
+            }
+            c.rules = rules
+        }
+        return jsonResponse(201, StackDocument.encodeRule(rule))
+    }
+
+    /// `ip rule del priority N`: the first of the user's rules with that priority.
+    func deletePolicyRule(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        guard q.string("priority") != nil else { throw Problem.badRequest("invalid-query", "priority is required, e.g. ?priority=100") }
+        let priority = try q.int("priority", in: 0...Int(UInt32.max), default: 0)
+        try q.finish()
+        let e = try entry(name)
+        try registry.change(e) { (s, c) throws(Problem) in
+            guard let i = c.rules.firstIndex(where: { $0.priority == priority }) else {
+                throw Problem.notFound("no rule of priority \(priority) (the local, main and default rules stay)")
+            }
+            var rules = c.rules
+            rules.remove(at: i)
+            do throws(ConfigError) { try s.setRules(rules) } catch { throw Problem.unprocessable(error.message, pointer: error.path) }
+            c.rules = rules
+        }
+        return HTTPResponse(status: 204)
+    }
+}
+
+extension StackDocument {
+    /// A table by number or by the name `ip` gives it (local, main, default).
+    static func decodeTable(_ v: JSONValue?, path: String) throws -> Int {
+        switch v {
+        case nil: return FIB.main
+        case .string(let name)?:
+            if let t = ["local": FIB.local, "main": FIB.main, "default": FIB.defaultTable][name] { return t }
+            if let n = Int(name), (1...Int(UInt32.max)).contains(n) { return n }
+            throw Problem.unprocessable("table must be a number 1-4294967295, local, main or default", pointer: path)
+        case .int(let n)? where (1...Int(UInt32.max)).contains(n): return n
+        default: throw Problem.unprocessable("table must be a number 1-4294967295, local, main or default", pointer: path)
+        }
+    }
+
+    static func tableName(_ t: Int) -> String {
+        [FIB.local: "local", FIB.main: "main", FIB.defaultTable: "default"][t] ?? String(t)
+    }
+
+    /// A mark as a number or hex text ("0x1").
+    static func decodeMark(_ v: JSONValue?, path: String) throws -> UInt32? {
+        switch v {
+        case nil: return nil
+        case .int(let n)? where (0...Int(UInt32.max)).contains(n): return UInt32(n)
+        case .string(let s)? where s.hasPrefix("0x"): if let n = UInt32(s.dropFirst(2), radix: 16) { return n }
+        default: break
+        }
+        throw Problem.unprocessable("expected a 32-bit mark (a number or 0x hex)", pointer: path)
+    }
+
+    /// `{"priority": 100, "from": "10.0.0.0/8", "to": ..., "fwmark": "0x1", "fwmask": "0xff", "iif": "eth0", "table": 100}`.
+    static func decodeRule(_ v: JSONValue, path: String, defaultPriority: Int) throws -> RuleConfig {
+        var r = try FieldReader(v, path: path)
+        let priority = try r.int("priority", in: 0...Int(UInt32.max)) ?? defaultPriority
+        func prefix(_ key: String) throws -> IPv4CIDR? {
+            guard let t = try r.string(key) else { return nil }
+            if t == "all" { return nil }
+            guard let p = try? IPv4CIDR(parsing: t.contains("/") ? t : t + "/32"), p.address == p.network else {
+                throw Problem.unprocessable("\(key) must be an IPv4 prefix such as 10.0.0.0/8 (IPv6 rules are not supported yet)", pointer: path + "/" + key)
+            }
+            return p
+        }
+        let from = try prefix("from"), to = try prefix("to")
+        let fwmark = try decodeMark(r.raw("fwmark"), path: path + "/fwmark")
+        let fwmask = try decodeMark(r.raw("fwmask"), path: path + "/fwmask")
+        if fwmask != nil && fwmark == nil { throw Problem.unprocessable("fwmask goes with fwmark", pointer: path + "/fwmask") }
+        let iif = try r.string("iif")
+        let table = try decodeTable(r.raw("table"), path: path + "/table")
+        try r.finish()
+        return RuleConfig(priority: priority, from: from, to: to, fwmark: fwmark, fwmask: fwmask ?? .max, iif: iif, table: table)
+    }
+
+    static func encodeRule(_ c: RuleConfig) -> JSONValue {
+        var x = JSONObject()
+        x.set("priority", c.priority)
+        if let f = c.from { x.set("from", f.description) }
+        if let t = c.to { x.set("to", t.description) }
+        if let m = c.fwmark { x.set("fwmark", hex(m)) }
+        if c.fwmark != nil, c.fwmask != .max { x.set("fwmask", hex(c.fwmask)) }
+        if let i = c.iif { x.set("iif", i) }
+        x.set("table", tableName(c.table))
+        return x.value
+    }
+
+    /// As `ip -j rule` prints a rule.
+    static func encodeRuleAsIP(_ r: FIBRule, devices: [String]) -> JSONValue {
+        var x = JSONObject()
+        x.set("priority", r.priority)
+        x.set("src", r.from.map { $0.address.description } ?? "all")
+        if let f = r.from { x.set("srclen", f.prefixLength) }
+        if let t = r.to { x.set("dst", t.address.description); x.set("dstlen", t.prefixLength) }
+        if let m = r.fwmark { x.set("fwmark", hex(m)) }
+        if r.fwmark != nil, r.fwmask != .max { x.set("fwmask", hex(r.fwmask)) }
+        if let i = r.iif { x.set("iif", i == FIBEntry.loopback ? "lo" : devices[i]) }
+        x.set("table", tableName(r.table))
+        return x.value
+    }
+
+    private static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
+}
