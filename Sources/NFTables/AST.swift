@@ -310,6 +310,28 @@ public struct NFTProxy: Sendable, Equatable {
     }
 }
 
+/// Where the state of a rule's counter, quota or limit is kept: the first of its kind in the rule
+/// under the rule's handle, later ones (`counter ip saddr 1.1.1.1 counter`: each has its own, as
+/// each nft expression does) under a key no handle takes.
+public enum NFStateKey {
+    public static func of(rule handle: Int, nth: Int) -> Int { nth == 0 ? handle : -(handle << 8 | nth) }
+    /// The key of each statement of `stmts` (meaningful for counter, quota and limit ones).
+    public static func keys(_ stmts: [NFStatement], rule handle: Int) -> [Int] {
+        var seen: [Int: Int] = [:]
+        return stmts.map { s in
+            let kind: Int
+            switch s {
+            case .counter: kind = 0
+            case .quota: kind = 1
+            case .limit: kind = 2
+            default: return handle
+            }
+            defer { seen[kind, default: 0] += 1 }
+            return of(rule: handle, nth: seen[kind] ?? 0)
+        }
+    }
+}
+
 public struct NFRule: Sendable, Equatable {
     public var handle: Int
     public var statements: [NFStatement]
@@ -318,6 +340,9 @@ public struct NFRule: Sendable, Equatable {
     public var comment: String? = nil
     /// The `iptables-save` line the rule was translated from (`-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT`).
     public var iptables: String? = nil
+    /// `!=` matches nft 1.0.6 merged into one compare (`tcp sport != 22 tcp dport != 23` is one
+    /// `cmp neq` of both ports): the rule goes on when any of them differs. Statement indices.
+    public var neqMerged: [Range<Int>] = []
 }
 
 public struct NFChain: Sendable, Equatable {

@@ -655,9 +655,10 @@ public enum NFPrinter {
                 }
                 for r in c.rules {
                     // A counter statement prints its live packets and bytes (those it was given until the rule runs).
-                    let text = r.statements.map { s -> String in
-                        if case .counter = s, let (p, b) = counters[r.handle] { return "counter packets \(p) bytes \(b)" }
-                        if case .quota(let n, let over, _) = s, let used = quotaUsed[r.handle] { return quota(n, over: over, used: used) }
+                    let keys = NFStateKey.keys(r.statements, rule: r.handle)
+                    let text = zip(r.statements, keys).map { s, key -> String in
+                        if case .counter = s, let (p, b) = counters[key] { return "counter packets \(p) bytes \(b)" }
+                        if case .quota(let n, let over, _) = s, let used = quotaUsed[key] { return quota(n, over: over, used: used) }
                         return statement(s, family: t.family)
                     }.joined(separator: " ") + (r.comment.map { " comment \"\($0)\"" } ?? "")
                     out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "")

@@ -80,10 +80,10 @@ public enum NFJSON {
             }
             for c in t.chains {
                 for r in c.rules {
-                    let cnt = counters[ti]?[r.handle]
                     var o: [(String, JSONValue)] = [("family", fam), ("table", tname), ("chain", .string(c.name)), ("handle", .int(r.handle))]
                     if let cm = r.comment { o.append(("comment", .string(cm))) }
-                    o.append(("expr", .array(r.statements.map { statement($0, counter: cnt, family: t.family) })))
+                    let keys = NFStateKey.keys(r.statements, rule: r.handle)
+                    o.append(("expr", .array(zip(r.statements, keys).map { statement($0, counter: counters[ti]?[$1], family: t.family) })))
                     items.append(.object([("rule", .object(o))]))
                 }
             }

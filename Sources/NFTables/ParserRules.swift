@@ -150,6 +150,18 @@ extension NFParser {
                     if !types.isEmpty { context.icmpType = (sel, stmts.count, types) }
                 }
             }
+            // nft's dependency of an inet ip/ip6 field once the link layer is Ethernet: `ether type
+            // ip|ip6`, a payload match that merges with an ether field of the same run (so `iiftype
+            // ether ip daddr X ether saddr Y` lists as `ether saddr Y ip daddr X`), never listed.
+            if t.family == .inet, context.linkEther, !context.networkKnown, case .match(let sel, _, _, _) = stmt,
+               sel.rawValue.hasPrefix("ip ") || (sel.isIPv6Field && sel.payload != nil) {
+                stmts.append(NFParser.hiddenEtherType(sel.rawValue.hasPrefix("ip ") ? 0x0800 : 0x86dd))
+                // It is an Ethernet field: an `iiftype ether` before it is its dependency, not listed.
+                if let d = context.linkDependency {
+                    context.linkDependency = nil
+                    context.remove(at: d, from: &stmts)
+                }
+            }
             context.note(stmt, index: stmts.count, family: t.family)
             stmts.append(stmt)
         }
@@ -166,9 +178,25 @@ extension NFParser {
             t.nextHandle = max(t.nextHandle, handle) + 1
         }
         if readsCompat { stmts = NFXtSetMatch.fill(stmts, from: origin) }
-        if origin == nil { stmts = NFParser.payloadMerge(stmts) }
-        let r = NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment, iptables: origin)
+        var neqMerged: [Range<Int>] = []
+        if origin == nil { (stmts, neqMerged) = NFParser.payloadMergeGroups(stmts) }
+        // The hidden dependency goes (before any merged `!=`: it is an `==` and stands apart).
+        if let h = stmts.firstIndex(where: NFParser.isHiddenEtherType) {
+            stmts.remove(at: h)
+            neqMerged = neqMerged.map { $0.lowerBound > h ? $0.lowerBound - 1..<$0.upperBound - 1 : $0 }
+        }
+        var r = NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment, iptables: origin)
+        r.neqMerged = neqMerged
         t.chains[ci].rules.insert(r, at: at ?? t.chains[ci].rules.count)
+    }
+
+    /// The `ether type` dependency nft adds but never lists: it only moves ether fields in a merge.
+    static func hiddenEtherType(_ v: UInt64) -> NFStatement {
+        .match(NFSelector(rawValue: "ether type")!, mask: nil, op: .implicit, value: .range(v, v, text: "\u{1}dependency"))
+    }
+    static func isHiddenEtherType(_ s: NFStatement) -> Bool {
+        if case .match(_, nil, .implicit, .range(_, _, text: "\u{1}dependency")) = s { return true }
+        return false
     }
 
     /// `@NAME` of a data map whose values are `data` and whose keys `key` reads.
@@ -250,6 +278,10 @@ extension NFParser {
         var icmpType: (NFSelector, Int, [UInt64])? = nil
         /// `meta nfproto ipv4|ipv6` in an inet table, which an ip/icmp (ip6/icmpv6) field implies.
         var nfprotoDependency: (index: Int, nfproto: UInt64)? = nil
+        /// The link layer is known to be Ethernet (`iiftype ether`, an ether field) and the network
+        /// protocol is not yet: an inet rule's ip or ip6 field then gets nft's `ether type`
+        /// dependency, which joins the payload merge (see `hiddenEtherType`).
+        var linkEther = false, networkKnown = false
 
         static func protoName(_ p: UInt64) -> String { NFConstants.protocolName(p) }
 
@@ -296,6 +328,9 @@ extension NFParser {
             }
             if sel.impliedProtocol != nil || sel == .thSport || sel == .thDport { transport = true }
             if sel == .ipProtocol || sel == .l4proto, case .range(let lo, let hi, _) = v, lo == hi, [6, 17, 33, 132, 136].contains(lo) { transport = true }
+            if sel == .iiftype, mask == nil, case .range(1, 1, _) = v { linkEther = true }
+            if sel.isMAC { linkEther = true }
+            if sel.rawValue == "ether type" || sel == .nfproto || sel == .metaProtocol || sel.rawValue.hasPrefix("ip ") || sel.isIPv6Field { networkKnown = true }
             if sel.rawValue.hasPrefix("ip ") { ipv4 = true }
             if sel.isIPv6Field { ipv6Only = true }
             // `meta nfproto ipv4|ipv6` an IP header field of that family (or ICMP of it) implies in inet.

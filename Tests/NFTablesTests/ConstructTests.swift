@@ -781,11 +781,42 @@ final class ConstructTests: XCTestCase {
                                   ("ip protocol tcp ip ttl 3", "ip ttl 3 ip protocol tcp"),
                                   ("udp length 1 udp dport 2 udp sport 3", "udp length 1 udp sport 3 udp dport 2"),
                                   ("ip ttl 3 ip saddr 1.1.1.1 ip protocol tcp", "ip saddr 1.1.1.1 ip ttl 3 ip protocol tcp"),
-                                  ("tcp dport 22 ip daddr 1.2.3.4", "tcp dport 22 ip daddr 1.2.3.4")] {
+                                  ("tcp dport 22 ip daddr 1.2.3.4", "tcp dport 22 ip daddr 1.2.3.4"),
+                                  // Other expressions stay in place, the merged fields take the first one's (or a protocol field's) place.
+                                  ("ip ttl 3 meta mark 1 ip protocol tcp", "meta mark 0x00000001 ip ttl 3 ip protocol tcp"),
+                                  ("udp dport 53 meta mark 1 udp sport 1", "meta mark 0x00000001 udp sport 1 udp dport 53"),
+                                  ("ip protocol tcp ip saddr { 1.1.1.1, 2.2.2.2 } ip ttl 3", "ip ttl 3 ip protocol tcp ip saddr { 1.1.1.1, 2.2.2.2 }"),
+                                  ("tcp dport 1 ct state new tcp sport 2", "ct state new tcp sport 2 tcp dport 1"),
+                                  ("ip ttl 3 ip saddr != 1.1.1.1 ip protocol tcp", "ip saddr != 1.1.1.1 ip ttl 3 ip protocol tcp"),
+                                  ("ip daddr 1.1.1.1 ip protocol != tcp ip ttl != 3", "ip daddr 1.1.1.1 ip ttl != 3 ip protocol != tcp"),
+                                  ("tcp sport != 22 tcp dport != 23", "tcp sport != 22 tcp dport != 23"),
+                                  // 1.0.6 gathers on past a statement when it holds fewer than two matches.
+                                  ("ip ttl 3 counter ip protocol tcp", "counter packets 0 bytes 0 ip ttl 3 ip protocol tcp"),
+                                  ("ip ttl 3 log ip protocol tcp", "log ip ttl 3 ip protocol tcp"),
+                                  ("udp sport 22 counter udp dport 23", "udp sport 22 udp dport 23 counter packets 0 bytes 0"),
+                                  ("ip ttl 3 meta mark set 1 ip protocol tcp", "meta mark set 0x00000001 ip ttl 3 ip protocol tcp")] {
             for family in ["inet", "ip"] {
                 let rs = try NFParser.parse("table \(family) t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t\(written)\n\t}\n}\n")
                 XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, listed, "\(family): \(written)")
             }
+        }
+    }
+
+    /// Link-layer fields merge up to a 16-byte register (payload_can_merge), and in an inet rule
+    /// whose link layer is Ethernet an ip field's dependency is `ether type ip`, which an ether
+    /// field of the same run merges with: nft 1.0.6 (`--debug=netlink`) loaded and listed these so.
+    func testEtherTypeDependencyMergesWithEtherFields() throws {
+        for (written, listed) in [
+            ("tcp dport 22 iiftype ether ip daddr 1.2.3.4 ether saddr 00:0f:54:0c:11:04 accept", "tcp dport 22 ether saddr 00:0f:54:0c:11:04 ip daddr 1.2.3.4 accept"),
+            ("iiftype ether ip daddr 1.2.3.4 ether saddr 00:0f:54:0c:11:04", "ether saddr 00:0f:54:0c:11:04 ip daddr 1.2.3.4"),
+            ("iiftype ether ip daddr 1.2.3.4 counter ether saddr 00:0f:54:0c:11:04", "ip daddr 1.2.3.4 counter packets 0 bytes 0 ether saddr 00:0f:54:0c:11:04"),
+            ("iiftype ether tcp dport 22 ether saddr 00:0f:54:0c:11:04", "tcp dport 22 ether saddr 00:0f:54:0c:11:04"),
+            ("iiftype ether meta l4proto tcp ip daddr 1.2.3.4", "meta l4proto tcp ip daddr 1.2.3.4"),
+            ("iiftype ether ip6 daddr ::1", "ip6 daddr ::1"),
+            ("ether saddr 00:0f:54:0c:11:04 ip6 daddr ::1 ether daddr 00:0f:54:0c:11:05", "ether daddr 00:0f:54:0c:11:05 ether saddr 00:0f:54:0c:11:04 ip6 daddr ::1"),
+        ] {
+            let rs = try NFParser.parse("table inet t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t\(written)\n\t}\n}\n")
+            XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, listed, written)
         }
     }
 }

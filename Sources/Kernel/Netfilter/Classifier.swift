@@ -34,7 +34,7 @@ final class RuleIndex {
                 // the field's value is in them (an unreadable field fails it too).
                 // (`meta random` draws a number each time it is read: looking it up would change the draws.)
                 if m.mask == nil, m.anyBit == nil, m.op == .implicit || m.op == .eq, m.sel != .random, !m.sel.isAddress6, out[m.sel] == nil { out[m.sel] = m.ranges }
-            case .matchSet, .matchName: continue
+            case .matchSet, .matchName, .anyDiffers: continue
             case .other: return out   // the pure prefix ends here
             }
         }

@@ -27,12 +27,16 @@ final class CRule {
         case matchName(NameMatch)
         /// Index into `statements` of a statement that is not a match.
         case other(Int)
+        /// `!=` matches nft 1.0.6 merged into one compare: any of them differing is enough.
+        case anyDiffers([Match])
     }
     let handle: Int
     let text: String
     let iptables: String?
     let steps: [Step]
     let statements: [NFStatement]
+    /// Where each counter, quota and limit statement keeps its state (NFStateKey).
+    let stateKeys: [Int]
     /// The rule changes what later rules read (a mark, a header field, the conntrack state): a
     /// chain index looked up before it is looked up again after it.
     let writes: Bool
@@ -49,7 +53,8 @@ final class CRule {
         text = r.text + (r.comment.map { " comment \"\($0)\"" } ?? "")
         iptables = r.iptables
         statements = r.statements
-        steps = r.statements.enumerated().map { k, s in
+        stateKeys = NFStateKey.keys(r.statements, rule: r.handle)
+        var steps: [Step] = r.statements.enumerated().map { k, s in
             guard case .match(let sel, let mask, let op, let value) = s else { return .other(k) }
             if sel == .ctLabel, mask == nil { return .other(k) }   // a bit test, not a compare: Engine
             if sel.isString {
@@ -67,6 +72,13 @@ final class CRule {
             }
             return .match(Match(sel, mask, op, ranges, anyBit, ranges6: CRule.ranges6(value)))
         }
+        // Later groups first, so the earlier indices stay put.
+        for g in r.neqMerged.reversed() {
+            let ms = g.compactMap { k -> Match? in if case .match(let m) = steps[k] { m } else { nil } }
+            guard ms.count == g.count else { continue }
+            steps.replaceSubrange(g, with: [.anyDiffers(ms)])
+        }
+        self.steps = steps
     }
 
     static func ranges6(_ v: NFValue) -> [(lo: UInt128, hi: UInt128)] {

@@ -354,6 +354,15 @@ extension Stack {
                 let hit = m.names.contains { $0.hasSuffix("*") ? name.hasPrefix(String($0.dropLast())) : $0 == name }
                 if hit == m.negate { return nil }
                 continue
+            case .anyDiffers(let ms):
+                // One compare of the merged bytes: an unreadable field breaks the rule, one that differs matches.
+                var differs = false
+                for m in ms {
+                    guard let v = read(m.sel, skb, info) else { return nil }
+                    if !m.ranges.contains(where: { v >= $0.lo && v <= $0.hi }) { differs = true }
+                }
+                if !differs { return nil }
+                continue
             case .other(let index):
                 k = index
                 s = rule.statements[k]
@@ -367,7 +376,7 @@ extension Stack {
             case .match:
                 break
             case .counter, .limit, .quota:
-                if !stateful(s, ti: ti, handle: rule.handle, skb) { return nil }
+                if !stateful(s, ti: ti, handle: rule.stateKeys[k], skb) { return nil }
             case .objref(let kind, let name):
                 // A named object: its state is shared by every rule that names it (kept under the object's handle).
                 guard let o = netfilter.objects[ti]?[.init(kind: kind, name: name)] else { return nil }

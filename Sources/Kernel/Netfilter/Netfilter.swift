@@ -233,7 +233,7 @@ extension Stack {
                 carry(o.handle)
             }
             for r in t.chains.flatMap(\.rules) where oldRules[r.handle] == r.text {
-                carry(r.handle)
+                for key in Set(NFStateKey.keys(r.statements, rule: r.handle)) { carry(key) }
                 for (k, v) in old.generators where k.table == oi && k.handle == r.handle {
                     netfilter.generators[GeneratorKey(table: ti, handle: r.handle, statement: k.statement)] = v
                 }
@@ -325,7 +325,8 @@ extension Stack {
         return out
     }
 
-    /// Counters of the rules that have a `counter`, by table and handle.
+    /// Counters of the rules that have a `counter`, by table and handle (a rule's second and later
+    /// counters under NFStateKey's negative keys).
     public func ruleCounters() -> [(table: String, handle: Int, packets: Int, bytes: Int)] {
         netfilter.counters.sorted { $0.key < $1.key }.flatMap { ti, m in
             m.sorted { $0.key < $1.key }.map { (netfilter.ruleset.tables[ti].id, $0.key, $0.value.0, $0.value.1) }
@@ -337,8 +338,10 @@ extension Stack {
         netfilter.counters = [:]
         for (ti, t) in netfilter.ruleset.tables.enumerated() {
             for c in t.chains {
-                for r in c.rules where r.statements.contains(where: { if case .counter = $0 { true } else { false } }) {
-                    netfilter.counters[ti, default: [:]][r.handle] = (0, 0)
+                for r in c.rules {
+                    for (s, key) in zip(r.statements, NFStateKey.keys(r.statements, rule: r.handle)) {
+                        if case .counter = s { netfilter.counters[ti, default: [:]][key] = (0, 0) }
+                    }
                 }
             }
         }
