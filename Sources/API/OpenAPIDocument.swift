@@ -621,6 +621,45 @@ paths:
           description: Deleted.
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/routes/get:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+    get:
+      operationId: routeGet
+      summary: 'The route a packet would take, as `ip -j route get DST [from SRC [iif DEV]] [mark M]` prints it (IPv4): with iif as a packet received there would be routed, without as what the stack sends.'
+      parameters:
+        - {name: dst, in: query, required: true, schema: {type: string}}
+        - {name: from, in: query, schema: {type: string}}
+        - {name: iif, in: query, schema: {type: string}, description: The input device (needs from).}
+        - {name: mark, in: query, schema: {type: string}, description: A number or 0x hex.}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: One route, in a list as ip -j prints it.
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  required: [dst, dev, flags, cache]
+                  properties:
+                    type: {type: string}
+                    dst: {type: string}
+                    from: {type: string}
+                    gateway: {type: string}
+                    dev: {type: string}
+                    table: {type: string}
+                    prefsrc: {type: string}
+                    flags: {type: array, items: {type: string}}
+                    mark: {type: integer}
+                    uid: {type: integer}
+                    cache: {type: array, items: {type: string}}
+                    iif: {type: string}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
   /v1/stacks/{stack}/rules:
     parameters:
       - $ref: '#/components/parameters/StackName'

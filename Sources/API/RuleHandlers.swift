@@ -9,6 +9,60 @@ extension App {
         router.add("GET", "/v1/stacks/{stack}/rules") { [unowned self] req, p throws(Problem) in try listPolicyRules(req, p["stack"]!) }
         router.add("POST", "/v1/stacks/{stack}/rules") { [unowned self] req, p throws(Problem) in try addPolicyRule(req, p["stack"]!) }
         router.add("DELETE", "/v1/stacks/{stack}/rules") { [unowned self] req, p throws(Problem) in try deletePolicyRule(req, p["stack"]!) }
+        router.add("GET", "/v1/stacks/{stack}/routes/get") { [unowned self] req, p throws(Problem) in try routeGet(req, p["stack"]!) }
+    }
+
+    /// `ip -j route get DST [from SRC iif DEV] [mark M]`: the route a packet would take (IPv4).
+    func routeGet(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+        var q = try Query(req.query)
+        func address(_ key: String) throws(Problem) -> IPv4Address? {
+            guard let t = q.string(key) else { return nil }
+            guard let a = try? IPv4Address(parsing: t) else {
+                throw Problem.badRequest("invalid-query", t.contains(":") ? "not supported yet: IPv6 route lookups" : "\(key) \(t) is not an IPv4 address")
+            }
+            return a
+        }
+        guard let dst = try address("dst") else { throw Problem.badRequest("invalid-query", "dst is required, e.g. ?dst=8.8.8.8") }
+        let from = try address("from")
+        let iifName = q.string("iif")
+        let markText = q.string("mark")
+        try q.finish()
+        var mark: UInt32 = 0
+        if let t = markText {
+            guard let m = t.hasPrefix("0x") ? UInt32(t.dropFirst(2), radix: 16) : UInt32(t) else { throw Problem.badRequest("invalid-query", "mark \(t) is not a 32-bit number") }
+            mark = m
+        }
+        if iifName != nil && from == nil { throw Problem.badRequest("invalid-query", "iif needs from (ip route get ... from SRC iif DEV)") }
+        let e = try entry(name)
+        let answer: Result<JSONValue, Problem> = e.withStack { s in
+            var iif: Int? = nil
+            if let n = iifName {
+                guard let d = s.devices.firstIndex(where: { $0.name == n }) else { return .failure(Problem.unprocessable("Cannot find device \"\(n)\"", pointer: "/iif")) }
+                iif = d
+            }
+            switch s.ip_route_get(dst, from: from, iif: iif, mark: mark) {
+            case .failure(let err): return .failure(Problem.unprocessable("RTNETLINK answers: \(err.message)", pointer: "/dst"))
+            case .success(let r):
+                var x = JSONObject()
+                if r.type != .unicast { x.set("type", r.type.rawValue) }
+                x.set("dst", r.dst.description)
+                if let f = from { x.set("from", f.description) }
+                if let g = r.gateway { x.set("gateway", g.description) }
+                x.set("dev", r.dev)
+                if r.table != FIB.main { x.set("table", StackDocument.tableName(r.table)) }
+                if let p = r.prefsrc { x.set("prefsrc", p.description) }
+                x.set("flags", JSONValue.array([]))
+                if mark != 0 { x.set("mark", Int(mark)) }
+                if iif == nil { x.set("uid", 0) }
+                x.set("cache", JSONValue.array(r.cache.map { .string($0) }))
+                if let n = iifName { x.set("iif", n) }
+                return .success(.array([x.value]))
+            }
+        }
+        switch answer {
+        case .success(let v): return jsonResponse(200, v)
+        case .failure(let p): throw p
+        }
     }
 
     /// `ip -j rule`: the three rules every stack has with the user's, in the order they are tried.

@@ -65,6 +65,30 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(again.json?["results"]?.rendered().contains(#""drop_reason":"IP_INNOROUTES""#), true, again.raw)
     }
 
+    /// `ip -j route get`, as ip 6.1 printed each lookup on Linux 6.18 for the same addresses, rule
+    /// and routes (`scripts/record_route_get.sh`).
+    func testRouteGetAnswersAsIpDoes() throws {
+        let doc = #"{"name":"g","devices":[{"name":"eth0","mac":"02:00:00:00:00:09","addresses":["198.18.0.1/24"]}],"routes":[{"dst":"default","via":"198.18.0.254","dev":"eth0"},{"dst":"0.0.0.0/0","dev":"lo","type":"local","table":100}],"rules":[{"fwmark":1,"table":100}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks", doc.replacingOccurrences(of: #""name":"g","#, with: #""name":"gf","sysctls":{"net.ipv4.ip_forward":1},"#)).status, 201)
+        func get(_ q: String, _ stack: String = "g") -> String { call("GET", "/v1/stacks/\(stack)/routes/get?" + q).raw.trimmingCharacters(in: .newlines) }
+        XCTAssertEqual(get("dst=8.8.8.8"), #"[{"dst":"8.8.8.8","gateway":"198.18.0.254","dev":"eth0","prefsrc":"198.18.0.1","flags":[],"uid":0,"cache":[]}]"#)
+        XCTAssertEqual(get("dst=198.18.0.1"), #"[{"type":"local","dst":"198.18.0.1","dev":"lo","table":"local","prefsrc":"198.18.0.1","flags":[],"uid":0,"cache":["local"]}]"#)
+        XCTAssertEqual(get("dst=8.8.8.8&mark=1"), #"[{"type":"local","dst":"8.8.8.8","dev":"lo","table":"100","prefsrc":"8.8.8.8","flags":[],"mark":1,"uid":0,"cache":["local"]}]"#)
+        XCTAssertEqual(get("dst=198.18.0.7"), #"[{"dst":"198.18.0.7","dev":"eth0","prefsrc":"198.18.0.1","flags":[],"uid":0,"cache":[]}]"#)
+        XCTAssertEqual(get("dst=198.18.0.255"), #"[{"type":"broadcast","dst":"198.18.0.255","dev":"eth0","table":"local","prefsrc":"198.18.0.1","flags":[],"uid":0,"cache":["local","brd"]}]"#)
+        XCTAssertEqual(get("dst=8.8.8.8&from=198.18.0.1"), #"[{"dst":"8.8.8.8","from":"198.18.0.1","gateway":"198.18.0.254","dev":"eth0","flags":[],"uid":0,"cache":[]}]"#)
+        XCTAssertEqual(get("dst=8.8.8.8&mark=0x10"), #"[{"dst":"8.8.8.8","gateway":"198.18.0.254","dev":"eth0","prefsrc":"198.18.0.1","flags":[],"mark":16,"uid":0,"cache":[]}]"#)
+        XCTAssertTrue(get("dst=8.8.8.8&from=198.18.0.77").contains("RTNETLINK answers: Network is unreachable"))
+        XCTAssertTrue(get("dst=8.8.8.8&from=198.18.0.9&iif=eth0").contains("RTNETLINK answers: No route to host"))
+        XCTAssertEqual(get("dst=8.8.8.8&from=198.18.0.9&iif=eth0", "gf"), #"[{"dst":"8.8.8.8","from":"198.18.0.9","gateway":"198.18.0.254","dev":"eth0","flags":[],"cache":["redirect"],"iif":"eth0"}]"#)
+        XCTAssertEqual(get("dst=8.8.8.8&from=198.18.0.9&iif=eth0&mark=1", "gf"), #"[{"type":"local","dst":"8.8.8.8","from":"198.18.0.9","dev":"lo","table":"100","flags":[],"mark":1,"cache":["local"],"iif":"eth0"}]"#)
+        XCTAssertEqual(call("DELETE", "/v1/stacks/g/routes?dst=default").status, 204)
+        XCTAssertTrue(get("dst=8.8.8.8").contains("RTNETLINK answers: Network is unreachable"))
+        XCTAssertEqual(call("GET", "/v1/stacks/g/routes/get?dst=2001:db8::1").status, 400)
+        XCTAssertEqual(call("GET", "/v1/stacks/g/routes/get?dst=8.8.8.8&iif=eth0").status, 400)
+    }
+
     func testSocketsReceiveAndAreRead() throws {
         let b = call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":53,"rcvbuf":1500}"#)
         XCTAssertEqual(b.status, 201)

@@ -47,9 +47,9 @@ public final class FIB: @unchecked Sendable {
     public init(devices: [DeviceConfig], routes: [RouteConfig], rules: [RuleConfig] = []) throws(ConfigError) {
         for (i, d) in devices.enumerated() {
             for a in d.addresses {
-                local.append(FIBEntry(prefix: IPv4CIDR(address: a.address, prefixLength: 32), type: .local, gateway: nil, dev: i, metric: 0, proto: .kernel))
+                local.append(FIBEntry(prefix: IPv4CIDR(address: a.address, prefixLength: 32), type: .local, gateway: nil, dev: i, metric: 0, proto: .kernel, table: FIB.local))
                 if a.prefixLength < 31 {
-                    local.append(FIBEntry(prefix: IPv4CIDR(address: a.broadcast, prefixLength: 32), type: .broadcast, gateway: nil, dev: i, metric: 0, proto: .kernel))
+                    local.append(FIBEntry(prefix: IPv4CIDR(address: a.broadcast, prefixLength: 32), type: .broadcast, gateway: nil, dev: i, metric: 0, proto: .kernel, table: FIB.local))
                 }
                 main.append(FIBEntry(prefix: IPv4CIDR(address: a.network, prefixLength: a.prefixLength), type: .unicast, gateway: nil, dev: i, metric: 0, proto: .kernel))
             }
@@ -152,4 +152,53 @@ extension Stack {
         fib = try FIB(devices: config.devices, routes: currentRoutes, rules: rules)
         currentRules = rules
     }
+}
+
+/// What `ip route get` answers (inet_rtm_getroute): the route a packet would take, or the error.
+public struct RouteGetResult: Sendable, Equatable {
+    public var type: RouteType
+    public var dst: IPv4Address
+    public var gateway: IPv4Address?
+    /// The device name (`lo` for a local route).
+    public var dev: String
+    public var table: Int
+    /// The source the stack would pick (output lookups without a source given).
+    public var prefsrc: IPv4Address?
+    /// RTCF flags `ip` prints under `cache`: local, brd, redirect.
+    public var cache: [String]
+}
+
+extension Stack {
+    /// `inet_rtm_getroute`: with `iif`, as `ip_route_input` would route a packet from `from` that came
+    /// in there (forwarding off: no route to host; back out the same link: the redirect flag); without,
+    /// as `ip_route_output_key` routes what the stack sends. The error is as `ip` prints it.
+    public func ip_route_get(_ dst: IPv4Address, from: IPv4Address?, iif: Int?, mark: UInt32) -> Result<RouteGetResult, RouteGetError> {
+        let src = from ?? .any
+        // What the stack sends comes from one of its own addresses (__ip_dev_find).
+        if iif == nil, let from, !fib.isLocal(from) { return .failure(RouteGetError(message: "Network is unreachable")) }
+        guard let r = fib.lookup(dst, src: src, mark: mark, iif: iif ?? FIBEntry.loopback), r.type != .unreachable else {
+            return .failure(RouteGetError(message: iif != nil && !ipForward ? "No route to host" : "Network is unreachable"))
+        }
+        let dev = r.dev == FIBEntry.loopback || r.type == .local ? "lo" : devices[r.dev].name
+        var out = RouteGetResult(type: r.type, dst: dst, gateway: r.type == .unicast ? r.gateway : nil, dev: dev, table: r.table, prefsrc: nil, cache: [])
+        switch r.type {
+        case .local: out.cache = ["local"]
+        case .broadcast: out.cache = ["local", "brd"]
+        default: break
+        }
+        if let iif {
+            guard r.type != .unicast || ipForward else { return .failure(RouteGetError(message: "No route to host")) }
+            if r.type == .unicast, r.dev == iif, sysctl(.send_redirects) != 0,
+               devices[iif].config.addresses.contains(where: { $0.contains(src) && $0.contains(r.gateway ?? dst) }) {
+                out.cache = ["redirect"]
+            }
+        } else if from == nil {
+            out.prefsrc = r.type == .local ? dst : r.type == .broadcast ? inet_select_addr(r.dev, dst) : inet_select_addr(r.dev, r.gateway ?? dst)
+        }
+        return .success(out)
+    }
+}
+
+public struct RouteGetError: Error, Sendable, Equatable {
+    public var message: String
 }
