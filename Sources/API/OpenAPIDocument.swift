@@ -1278,7 +1278,7 @@ paths:
               type: object
               additionalProperties: false
               properties:
-                to: {type: string, description: "UDP (required): IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket)."}
+                to: {type: string, description: "UDP: IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket). With port; neither: the peer of a connected socket (EDESTADDRREQ without one)."}
                 port: {type: integer, minimum: 1, maximum: 65535}
                 payload: {type: string, description: Payload as text (UTF-8).}
                 payload_hex: {type: string}
@@ -1328,7 +1328,7 @@ paths:
                   items:
                     type: object
                     additionalProperties: false
-                    required: [socket, to, port]
+                    required: [socket]
                     properties:
                       socket: {type: integer, minimum: 1}
                       to: {type: string}
@@ -1360,7 +1360,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: connectSocket
-      summary: "tcp_v4_connect on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED)."
+      summary: "tcp_v4_connect on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP socket ip4_datagram_connect: no packet; the socket takes the route's source address if bound to 0.0.0.0, only its peer's datagrams, sends without an address go to the peer, hard ICMP errors become its errno; answered {socket} or {errno: ENETUNREACH}."
       parameters:
         - name: trace
           in: query
@@ -1377,16 +1377,23 @@ paths:
               additionalProperties: false
               required: [to, port]
               properties:
-                to: {type: string, description: An IPv4 address (TCP over IPv6 is not supported yet).}
+                to: {type: string, description: An IPv4 address (TCP over IPv6, and connect on an AF_INET6 UDP socket, are not supported yet).}
                 port: {type: integer, minimum: 1, maximum: 65535}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
         '200':
-          description: The call's trace (its SYN), with hops across links, and the socket.
+          description: "TCP: the call's trace (its SYN), with hops across links, and the socket. UDP: the socket, or the errno."
           content:
             application/json:
-              schema: {$ref: '#/components/schemas/SendAnswer'}
+              schema:
+                oneOf:
+                  - {$ref: '#/components/schemas/SendAnswer'}
+                  - type: object
+                    additionalProperties: false
+                    properties:
+                      socket: {$ref: '#/components/schemas/Socket'}
+                      errno: {type: string}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}
         '422': {$ref: '#/components/responses/Unprocessable'}
@@ -2525,6 +2532,7 @@ components:
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
         transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
+        peer: {type: string, description: "UDP: the peer connect set, ADDRESS:PORT (as the stack document keeps it)."}
         listen: {type: boolean, default: true, description: "TCP: listen after bind (the default), or stay bound for connect."}
         backlog: {type: integer, minimum: 0, default: 4096, description: "TCP: listen's backlog, capped by net.core.somaxconn (4096): the accept queue's length."}
     Socket:

@@ -21,6 +21,8 @@ extension App {
         var dst: IPv4Address, dst6: IPv6Address?, port: UInt16, payload: [UInt8], count: Int
         var rate: Int?, startNs: Int?
         var options: StackDocument.SocketOptions?, rcvbuf: Int?
+        /// No `to`: `send` on a connected socket, to its peer.
+        var toPeer = false
     }
 
     /// `POST .../sockets/{socket}/send`: one flow on that socket.
@@ -52,7 +54,8 @@ extension App {
             guard let s = try r.int("socket", in: 1...Int(Int32.max)) else { throw JSONShapeError(path: path + "/socket", message: "is required") }
             id = s
         }
-        let to = try r.requiredString("to")
+        let toGiven = try r.string("to")
+        let to = toGiven ?? "0.0.0.0"
         var dst = IPv4Address.any, dst6: IPv6Address?
         if to.contains(":") {
             guard let a = try? IPv6Address(parsing: to) else { throw Problem.unprocessable("to is not an IPv6 address", pointer: path + "/to") }
@@ -61,9 +64,11 @@ extension App {
             guard let a = try? IPv4Address(parsing: to) else { throw Problem.unprocessable("to is not an IPv4 or IPv6 address", pointer: path + "/to") }
             dst = a
         }
-        guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: path + "/port", message: "is required") }
+        let portGiven = try r.int("port", in: 1...65535)
+        if (toGiven == nil) != (portGiven == nil) { throw JSONShapeError(path: path + (toGiven == nil ? "/to" : "/port"), message: "to and port go together (neither: a connected socket's peer)") }
         let payload = try decodePayload(&r, path: path) ?? []
-        var f = Flow(socket: id, dst: dst, dst6: dst6, port: UInt16(port), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
+        var f = Flow(socket: id, dst: dst, dst6: dst6, port: UInt16(portGiven ?? 0), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
+        f.toPeer = toGiven == nil
         f.rate = try r.int("rate_pps", in: 1...1_000_000_000)
         f.startNs = try r.int("start_ns", in: 0...Int(Stack.clockLimitNs))
         if let o = try r.raw("setsockopt") {
@@ -98,7 +103,8 @@ extension App {
 
     /// Runs the flows' calls in one run, in time order (a flow's own order kept), and answers as
     /// an injection does: each datagram's trace.
-    private func runFlows(_ req: HTTPRequest, _ name: String, _ flows: [Flow]) throws(Problem) -> HTTPResponse {
+    private func runFlows(_ req: HTTPRequest, _ name: String, _ given: [Flow]) throws(Problem) -> HTTPResponse {
+        var flows = given
         let (e, mode, sync) = try runOptions(req, name)
         let total = flows.reduce(0) { $0 + $1.count }
         guard total <= limits.maxPacketsPerRequest else {
@@ -114,6 +120,14 @@ extension App {
                     throw Problem.unprocessable("socket \(f.socket) is TCP: it sends with POST .../sockets/\(f.socket)/send", pointer: "/to")
                 }
                 try Self.checkClock(s, startNs: f.startNs)
+            }
+            // `send` without an address: to the peer `connect` set (EDESTADDRREQ without one).
+            for k in flows.indices where flows[k].toPeer {
+                guard let sk = s.socket(flows[k].socket), let peer = sk.config.peer else {
+                    throw Problem.unprocessable("EDESTADDRREQ: socket \(flows[k].socket) is not connected: give to and port", pointer: "/to")
+                }
+                flows[k].dst = peer
+                flows[k].port = sk.config.peerPort
             }
             for f in flows {
                 guard let o = f.options else { continue }

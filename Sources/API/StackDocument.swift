@@ -135,6 +135,7 @@ enum StackDocument {
         if let g = c.udpSegment { x.set("udp_segment", g) }
         if c.recverr { x.set("recverr", true) }
         if c.transparent { x.set("transparent", true) }
+        if let p = c.peer { x.set("peer", "\(p):\(c.peerPort)") }
         if c.proto == .tcp {
             x.set("listen", c.listen)
             if c.listen { x.set("backlog", c.backlog) }
@@ -251,6 +252,15 @@ enum StackDocument {
         let listen = try r.bool("listen")
         let backlog = try r.int("backlog", in: 0...Int(Int32.max))
         let transparent = try r.bool("transparent")
+        // A connected UDP socket's peer, as the document keeps it ("198.18.0.9:6000").
+        var peer: (IPv4Address, UInt16)? = nil
+        if let t = try r.string("peer") {
+            let parts = t.split(separator: ":")
+            guard p == .udp, parts.count == 2, let a = try? IPv4Address(parsing: String(parts[0])), let port = UInt16(parts[1]), port > 0 else {
+                throw Problem.unprocessable("peer is a UDP socket's IPv4 ADDRESS:PORT (set by connect)", pointer: path + "/peer")
+            }
+            peer = (a, port)
+        }
         if p == .udp && (listen != nil || backlog != nil) {
             throw Problem.unprocessable("listen and backlog are for TCP sockets", pointer: path + (listen != nil ? "/listen" : "/backlog"))
         }
@@ -268,6 +278,7 @@ enum StackDocument {
             c.udpSegment = opts.udpSegment.flatMap { $0 == 0 ? nil : $0 }
             if let e = opts.recverr { c.recverr = e }
             if let t = transparent { c.transparent = t }
+            if let (a, port) = peer { c.peer = a; c.peerPort = port }
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).

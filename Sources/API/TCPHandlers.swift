@@ -19,10 +19,12 @@ extension App {
         router.add("GET", "/v1/stacks/{stack}/ss") { [unowned self] req, p throws(Problem) in try showSS(req, p["stack"]!) }
     }
 
-    /// `{"to": "198.18.0.2", "port": 5000}` on a TCP socket made with `"listen": false`.
+    /// `{"to": "198.18.0.2", "port": 5000}` on a TCP socket made with `"listen": false`, or on a UDP
+    /// socket (no packet: the socket is connected, `{"socket": ...}`, or `{"errno": ...}`).
     func connectSocket(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
         let id = try socketID(idText)
         let body = try parseJSONBody(req)
+        if try entry(name).withStack({ s in s.socket(id)?.config.proto == .udp }) { return try connectUDP(name, id, body) }
         let call: TCPCall = try decoding {
             var r = try FieldReader(body)
             let to = try r.requiredString("to")
@@ -34,6 +36,31 @@ extension App {
             return .connect(socket: id, to: a, port: UInt16(port))
         }
         return try runTCPCall(req, name, id, call)
+    }
+
+    /// `connect` on a UDP socket, kept with the stack (the socket's configuration has its peer).
+    private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue) throws(Problem) -> HTTPResponse {
+        let (to, port): (IPv4Address, UInt16) = try decoding {
+            var r = try FieldReader(body)
+            let t = try r.requiredString("to")
+            guard let a = try? IPv4Address(parsing: t) else {
+                throw Problem.unprocessable(t.contains(":") ? "not supported yet: connect to an IPv6 address" : "to is not an IPv4 address", pointer: "/to")
+            }
+            guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
+            try r.finish()
+            return (a, UInt16(port))
+        }
+        let e = try entry(name)
+        let answer: JSONValue = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
+            if let err = s.udpConnect(socket: id, to: to, port: port) {
+                if err.hasPrefix("not supported yet") { throw Problem.unprocessable(err, pointer: "") }
+                return .object([("errno", .string(err))])
+            }
+            guard let sk = s.socket(id), let k = c.sockets.firstIndex(where: { $0.id == id }) else { throw Problem.notFound("no socket \(id)") }
+            c.sockets[k] = sk.config
+            return .object([("socket", socketJSON(sk))])
+        }
+        return jsonResponse(200, answer)
     }
 
     /// A TCP send: `{"payload"|"payload_hex"|"payload_base64"|"length"}`.

@@ -143,6 +143,10 @@ public struct SocketConfig: Sendable, Equatable {
     /// IP_TRANSPARENT: `tproxy` may hand it packets addressed elsewhere (nf_tproxy_sk_is_transparent),
     /// and what it accepts inherits the flag.
     public var transparent = false
+    /// UDP: the peer `connect` set (ip4_datagram_connect): the socket takes datagrams from it only,
+    /// sends go to it when no address is given, and hard ICMP errors become its error.
+    public var peer: IPv4Address? = nil
+    public var peerPort: UInt16 = 0
     /// UDP_SEGMENT: the payload is sent in datagrams of this size (GSO), cut as late as the device allows.
     public var udpSegment: Int? = nil
     public enum PMTUDisc: String, Sendable, CaseIterable {

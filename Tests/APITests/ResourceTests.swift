@@ -89,6 +89,24 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(call("GET", "/v1/stacks/g/routes/get?dst=8.8.8.8&iif=eth0").status, 400)
     }
 
+    /// `connect` on a UDP socket: no packet, the socket bound to the route's source and to its peer
+    /// (listed, stored, kept across a restart); `send` without an address goes to the peer, and
+    /// without a peer is EDESTADDRREQ.
+    func testUDPConnectOverTheAPI() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5000}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/send", #"{"payload":"x"}"#).status, 422)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/connect", #"{"to":"198.18.0.1","port":6000}"#).json?["socket"]?["peer"], .string("198.18.0.1:6000"))
+        let listed = call("GET", "/v1/stacks/r/sockets").raw
+        XCTAssertTrue(listed.contains(#""address":"198.18.0.2","port":5000,"peer":"198.18.0.1:6000""#), listed)
+        XCTAssertTrue(listed.contains(#""state":"ESTAB""#), listed)
+        try reopen()
+        let sent = call("POST", "/v1/stacks/r/sockets/1/send", #"{"payload":"x"}"#)
+        XCTAssertEqual(sent.status, 200, sent.raw)
+        XCTAssertTrue(sent.raw.contains(#""tuple":{"proto":17,"src":"198.18.0.2","sport":5000,"dst":"198.18.0.1","dport":6000}"#), sent.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/connect", #"{"to":"203.0.113.9","port":1}"#).raw, #"{"errno":"ENETUNREACH"}"# + "\n")
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/connect", #"{"to":"::1","port":1}"#).status, 422)
+    }
+
     func testSocketsReceiveAndAreRead() throws {
         let b = call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":53,"rcvbuf":1500}"#)
         XCTAssertEqual(b.status, 201)

@@ -96,7 +96,7 @@ extension Stack {
         let now = clocks[skb.cpu]
         switch b[quote + 9] {
         case IPProtocol.udp:
-            if let sk = sockets.lookup(.udp, dst: src, port: sport) { return udp_err(sk, skb, type: type, code: code, info: info, dst: dst, now: now) }
+            if let sk = sockets.lookup(.udp, dst: src, port: sport, src: dst, sport: dport) { return udp_err(sk, skb, type: type, code: code, info: info, dst: dst, now: now) }
         case IPProtocol.tcp:
             if let c = sockets.conn(TCPKey(local: src, lport: sport, remote: dst, rport: dport)) {
                 return consume(tcp_v4_err(c, type: type, code: code, info: info, seq: b.be32(quote + ihl + 4), cause: skb))
@@ -128,20 +128,23 @@ extension Stack {
     /// connected socket would; the model's UDP sockets are not connected.)
     private func udp_err(_ sk: Sock, _ skb: SkBuff, type: UInt8, code: UInt8, info: Int, dst: IPv4Address, now: UInt64) -> PathEnd {
         let port = sk.config.port
-        var err = "EHOSTUNREACH"   // time exceeded, and what has no errno of its own
+        var err = "EHOSTUNREACH", hard = false   // time exceeded, and what has no errno of its own: soft
         switch type {
         case 4: return consume("source quench for the socket on port \(port): ignored")
         case 5: return consume(__ip_do_redirect(skb, daddr: dst, code: code, gateway: UInt32(info)))   // ipv4_sk_redirect
-        case 12: err = "EPROTO"
+        case 12: err = "EPROTO"; hard = true
         case ICMPv4Repr.destUnreachable where code == 4:
             __ip_rt_update_pmtu(dst, mtu: info, now: now)
             if sk.config.pmtudisc == .dont { return consume("path MTU \(info) to \(dst) learnt; IP_PMTUDISC_DONT: no error for the socket") }
-            err = "EMSGSIZE"
-        case ICMPv4Repr.destUnreachable: err = Stack.icmp_err_convert[Int(code)].0
+            err = "EMSGSIZE"; hard = true
+        case ICMPv4Repr.destUnreachable where Int(code) < Stack.icmp_err_convert.count: (err, hard) = Stack.icmp_err_convert[Int(code)]
         default: break
         }
-        guard sk.config.recverr else { return consume("\(err) for the socket on port \(port): without IP_RECVERR it does not see it") }
+        // A connected socket (TCP_ESTABLISHED) takes a hard error without IP_RECVERR too.
+        guard sk.config.recverr || (hard && sk.config.peer != nil) else {
+            return consume("\(err) for the socket on port \(port): without IP_RECVERR it does not see it" + (hard ? " (it is not connected)" : " (a soft error)"))
+        }
         sk.pendingError = err
-        return consume("\(err) for the socket on port \(port): its sk_err (IP_RECVERR)")
+        return consume("\(err) for the socket on port \(port): its sk_err (" + (sk.config.recverr ? "IP_RECVERR" : "connected") + ")")
     }
 }

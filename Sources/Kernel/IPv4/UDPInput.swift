@@ -23,13 +23,13 @@ extension Stack {
         if case .sock(let sk)? = skb.assignedSock { return udp_queue_rcv_skb(skb, sk) }
         if isBroadcastRoute(skb) {
             // __udp4_lib_mcast_deliver: every matching socket gets a copy; none is not an error.
-            guard let sk = sockets.lookup(.udp, dst: .any, port: dport) else {
+            guard let sk = sockets.lookup(.udp, dst: .any, port: dport, src: ip.src, sport: skb.data.be16(th)) else {
                 snmp.udp.IgnoredMulti += 1
                 return consume("broadcast/multicast datagram with no socket bound")
             }
             return udp_queue_rcv_skb(skb, sk)
         }
-        guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport) else {
+        guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport, src: ip.src, sport: skb.data.be16(th)) else {
             if !udpChecksumOK(skb) {
                 snmp.udp.InCsumErrors += 1
                 snmp.udp.InErrors += 1

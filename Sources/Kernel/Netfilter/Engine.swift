@@ -990,7 +990,7 @@ extension Stack {
                     found = .sock(sk)
                 } else { return nil }
             case IPProtocol.udp:
-                guard let sk = sockets.lookup(.udp, dst: daddr, port: dport) else { return nil }
+                guard let sk = sockets.lookup(.udp, dst: daddr, port: dport, src: saddr, sport: sport) else { return nil }
                 found = .sock(sk)
             default: return nil
             }

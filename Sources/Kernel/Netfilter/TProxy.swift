@@ -44,8 +44,10 @@ extension Stack {
     private func nf_tproxy_get_sock_v4(_ proto: UInt8, saddr: IPv4Address, sport: UInt16, daddr: IPv4Address, dport: UInt16,
                                        taddr: IPv4Address, tport: UInt16, syn: Bool) -> AssignedSock? {
         guard proto == IPProtocol.tcp else {
-            // UDP: a connected socket on the four-tuple would come first; the model has none.
-            return sockets.lookup(.udp, dst: taddr, port: tport).map { .sock($0) }
+            // UDP: a connected socket (not a wildcard one) on the four-tuple, else an unconnected one at the target.
+            if let s = sockets.lookup(.udp, dst: daddr, port: dport, src: saddr, sport: sport), s.config.peer != nil, s.config.address != .any { return .sock(s) }
+            if let s = sockets.lookup(.udp, dst: taddr, port: tport, src: saddr, sport: sport), s.config.peer == nil { return .sock(s) }
+            return nil
         }
         let listener = { self.sockets.lookup(.tcp, dst: taddr, port: tport).map { AssignedSock.sock($0) } }
         guard let c = sockets.conn(TCPKey(local: daddr, lport: dport, remote: saddr, rport: sport)) else { return listener() }

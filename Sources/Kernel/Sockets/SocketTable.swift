@@ -143,10 +143,16 @@ final class SocketTable {
     var allConns: [TCPConn] { connsBySerial.values.sorted { $0.serial < $1.serial } }
 
     /// `__udp4_lib_lookup` (and inet_lookup for TCP): a socket bound to the address before a
-    /// wildcard one, AF_INET before AF_INET6 (whose v4-mapped or dual-stack `::` sockets also take IPv4).
-    func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16) -> Sock? {
+    /// wildcard one, AF_INET before AF_INET6 (whose v4-mapped or dual-stack `::` sockets also take
+    /// IPv4). A connected UDP socket takes only what comes from its peer (`src`:`sport`), and
+    /// before an unconnected one of its address (compute_score's +8).
+    func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16, src: IPv4Address = .any, sport: UInt16 = 0) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
+        if proto == .udp, list.contains(where: { $0.config.peer != nil }) {
+            list = list.filter { $0.config.peer == nil || ($0.config.peer == src && $0.config.peerPort == sport) }
+            list = list.filter { $0.config.peer != nil } + list.filter { $0.config.peer == nil }
+        }
         if let s = list.first(where: { $0.config.address6 == nil && $0.config.address == dst }) { return s }
         let mapped = IPv6Address(raw: 0xffff << 32 | UInt128(dst.raw))
         if let s = list.first(where: { $0.config.address6 == mapped }) { return s }

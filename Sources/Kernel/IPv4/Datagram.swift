@@ -1,0 +1,17 @@
+import Wire
+
+// net/ipv4/datagram.c
+extension Stack {
+    /// `ip4_datagram_connect` on a UDP socket: no packet goes; the route to the peer must exist
+    /// (ENETUNREACH), a socket bound to 0.0.0.0 takes the route's source address as its own, and
+    /// the peer is kept. Answers the errno, or nil with the socket's configuration changed.
+    public func udpConnect(socket id: Int, to: IPv4Address, port: UInt16) -> String? {
+        guard let sk = sockets.byID[id], sk.config.proto == .udp else { return "EBADF" }
+        guard sk.config.address6 == nil else { return "not supported yet: connect on an AF_INET6 UDP socket" }
+        guard let route = routeOutput(to) else { return "ENETUNREACH" }
+        if sk.config.address == .any { sk.config.address = route.src }
+        sk.config.peer = to
+        sk.config.peerPort = port
+        return nil
+    }
+}

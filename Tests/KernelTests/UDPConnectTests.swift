@@ -1,0 +1,43 @@
+@testable import Kernel
+import Wire
+import XCTest
+
+/// A connected UDP socket (ip4_datagram_connect), as scripts/record_udp_connect.sh recorded it on
+/// Linux 6.18 with the roles' addresses as here (we are 198.18.0.1, the peer 198.18.0.9).
+final class UDPConnectTests: XCTestCase {
+    func udp(from sport: UInt16, _ text: String) -> [UInt8] { frame(.udp(UDPRepr(srcPort: sport, dstPort: 5000, payload: Array(text.utf8)))) }
+
+    /// connect binds the socket to the route's source address; only the peer's datagrams reach it
+    /// (another port of the peer gets a port unreachable); each send that goes draws the peer's
+    /// port unreachable, a hard error the connected socket takes without IP_RECVERR, so the next
+    /// call fails with ECONNREFUSED without sending: ok, ECONNREFUSED, ok, then a sendto elsewhere
+    /// ECONNREFUSED, ok. An error quoting another destination than the peer finds no socket.
+    func testConnectedSocketTakesItsPeerOnlyAndHardErrors() throws {
+        let s = try makeStack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 5000)))
+        XCTAssertEqual(s.udpConnect(socket: 1, to: peerIP, port: 6000), nil)
+        XCTAssertEqual(s.socket(1).map { "\($0.config.address):\($0.config.port) -> \($0.config.peer!):\($0.config.peerPort)" }, "198.18.0.1:5000 -> 198.18.0.9:6000")
+        XCTAssertEqual(s.inject(frame: udp(from: 6000, "from6000"), device: s.devices[0]).outcome, .delivered)
+        let other = s.inject(frame: udp(from: 6001, "from6001"), device: s.devices[0])
+        XCTAssertEqual([other.dropReason.map { "\($0)" } ?? "-", "\(other.emitted.count)"], ["NO_SOCKET", "1"])
+        XCTAssertEqual(s.socket(1)?.queue.map { String(decoding: $0.payload, as: UTF8.self) }, ["from6000"])
+        var answers: [String] = []
+        func send(_ port: UInt16) {
+            let r = s.send([Send(socket: 1, dst: peerIP, port: port, payload: Array("ping".utf8))])[0]
+            answers.append(r.errno ?? "ok")
+            // The peer has no socket there: its port unreachable quotes what came.
+            if let sent = r.emitted.first?.frame {
+                _ = s.inject(frame: frame(.icmp(ICMPv4Repr(type: 3, code: 3, restOfHeader: 0, data: Array(sent[14..<(14 + 28)])))), device: s.devices[0])
+            }
+        }
+        for port in [6000, 6000, 6000, 7000, 7000] as [UInt16] { send(port) }
+        XCTAssertEqual(answers, ["ok", "ECONNREFUSED", "ok", "ECONNREFUSED", "ok"])
+        XCTAssertEqual([s.snmp.udp.InDatagrams, s.snmp.udp.NoPorts, s.snmp.udp.OutDatagrams, s.snmp.icmp.InDestUnreachs], [1, 1, 3, 3])
+        XCTAssertNil(s.socket(1)?.pendingError, "the error for port 7000 found no socket (not the peer)")
+        // connect without a route: ENETUNREACH.
+        let lone = try makeStack()
+        try lone.setRoutes([])
+        XCTAssertNil(lone.bind(SocketConfig(id: 1, proto: .udp, port: 5000)))
+        XCTAssertEqual(lone.udpConnect(socket: 1, to: IPv4Address(8, 8, 8, 8), port: 53), "ENETUNREACH")
+    }
+}
