@@ -123,6 +123,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var fragmentState: FragmentState?
     public var sockets: [Socket] = []
     public var neighbourFailures = 0, conntrackFullDrops = 0, conntrackEarlyDrops = 0
+    /// The conntrack events kept for `conntrack -E` (CTEventLog's checkpoint form; older checkpoints lack it).
+    public var conntrackEvents: String? = nil
     public var random: UInt64 = 0, bpfRandom: UInt64 = 0
     public var ipIdents: [Ident] = []
     public var icmpPeers: [Peer] = [], icmp6Peers: [Peer] = [], redirectPeers: [Peer] = [], redirect6Peers: [Peer] = []
@@ -217,6 +219,7 @@ extension Stack {
         r.neighbourFailures = neighbourFailures
         r.conntrackFullDrops = conntrackFullDrops
         r.conntrackEarlyDrops = conntrackEarlyDrops
+        if ctEvents.delivered > 0 { r.conntrackEvents = ctEvents.checkpoint }
         r.random = random.state
         r.bpfRandom = bpfRandom
         r.ipIdents = (0..<IPIdents.buckets).compactMap { b in
@@ -348,6 +351,7 @@ extension Stack {
         neighbourFailures = r.neighbourFailures
         conntrackFullDrops = r.conntrackFullDrops
         conntrackEarlyDrops = r.conntrackEarlyDrops
+        ctEvents = r.conntrackEvents.flatMap(CTEventLog.init(checkpoint:)) ?? CTEventLog()
         random.state = r.random
         bpfRandom = r.bpfRandom
         for i in r.ipIdents where (0..<IPIdents.buckets).contains(i.bucket) {

@@ -264,6 +264,17 @@ public enum NFStatement: Sendable, Equatable {
         return false
     }
 
+    /// The hooks the kernel's `validate` allows the statement at (nil: any): tproxy before routing,
+    /// socket keys, osf, sdif and `rt mtu` where those exist.
+    public var allowedHooks: Set<NFHook>? {
+        if case .tproxy = self { return [.prerouting] }
+        if readsSocket { return [.prerouting, .input, .output] }
+        if readsOSF { return [.input, .prerouting, .forward] }
+        if readsSdif { return [.input, .forward] }
+        if readsRouteMTU { return [.forward, .output, .postrouting] }
+        return nil
+    }
+
     /// An osf key anywhere in the statement (nft_osf_validate: input, prerouting and forward of ip and inet).
     public var readsOSF: Bool { reads(\.isOSF) }
     /// `meta sdif|sdifname` (nft_meta_get_validate_sdif: input and forward).

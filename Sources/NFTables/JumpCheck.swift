@@ -1,6 +1,8 @@
 /// What the kernel checks when a ruleset is committed (`nft_chain_validate`, checked against
-/// Linux 6.18): every jump/goto names a chain of its table (ENOENT), and no chain a base chain
-/// reaches sits 16 jumps down (NFT_JUMP_STACK_SIZE), which a loop always does (EMLINK).
+/// Linux 6.18): every jump/goto names a chain of its table (ENOENT), no chain a base chain
+/// reaches sits 16 jumps down (NFT_JUMP_STACK_SIZE), which a loop always does (EMLINK), and an
+/// expression of a chain a base chain reaches is allowed at that base chain's hook (its
+/// `validate`: EOPNOTSUPP), as the parser checks it in base chains themselves.
 public enum NFJumpCheck {
     public static let maxDepth = 16
 
@@ -58,6 +60,31 @@ public enum NFJumpCheck {
                 var at = c.name
                 for _ in 0..<maxDepth { at = height[at]!.1! }
                 return Failure(target: at, message: "Could not process rule: Too many links (chain '\(at)' is \(maxDepth) jumps below base chain '\(c.name)')")
+            }
+        }
+        return hooks(rs)
+    }
+
+    /// The hook checks of expressions in chains that base chains jump or go to.
+    private static func hooks(_ rs: NFRuleset) -> Failure? {
+        for t in rs.tables {
+            for base in t.chains {
+                guard let b = base.base else { continue }
+                var seen: Set<String> = [base.name], todo = [base.name]
+                while let name = todo.popLast() {
+                    guard let c = t.chains.first(where: { $0.name == name }) else { continue }
+                    for r in c.rules {
+                        for s in r.statements {
+                            if c.base == nil, let allowed = s.allowedHooks, !allowed.contains(b.hook) {
+                                return Failure(target: c.name, message: "Could not process rule: Operation not supported (chain '\(c.name)' is reached from base chain '\(base.name)' at hook \(b.hook.rawValue))")
+                            }
+                            var next = targets(s)
+                            if case .vmapNamed(_, let n) = s { next += t.sets.first { $0.name == n }?.verdicts?.compactMap(target) ?? [] }
+                            if case .concatVmapNamed(_, let n) = s { next += t.sets.first { $0.name == n }?.verdicts?.compactMap(target) ?? [] }
+                            for x in next where seen.insert(x).inserted { todo.append(x) }
+                        }
+                    }
+                }
             }
         }
         return nil

@@ -81,4 +81,29 @@ final class ConntrackEventTests: XCTestCase {
             XCTAssertEqual(s.conntrackEvents().map(\.line), want, rule)
         }
     }
+
+    /// The events kept for `conntrack -E` survive a checkpoint: the same lines and numbers after
+    /// a restore, and the next event numbered on from them.
+    func testEventsAreCheckpointed() throws {
+        let s = try makeStack()
+        try load(s, rules("ct mark set 5 ct zone set 3 ct event set new,destroy"))
+        _ = s.inject(frame: frame(.tcp(TCPRepr(srcPort: 58080, dstPort: 8001, seq: 1, flags: .syn))), device: s.devices[0])
+        let before = s.conntrackEvents()
+        XCTAssertEqual(before.count, 2)
+        let r = s.runtimeState()
+        XCTAssertNotNil(r.conntrackEvents)
+        let t = try makeStack()
+        try load(t, rules("ct mark set 5 ct zone set 3 ct event set new,destroy"))
+        t.restoreRuntime(r)
+        XCTAssertEqual(t.conntrackEvents(), before)
+        _ = t.inject(frame: frame(.tcp(TCPRepr(srcPort: 58081, dstPort: 8001, seq: 1, flags: .syn))), device: t.devices[0])
+        XCTAssertEqual(t.conntrackEvents(after: 2).map(\.seq), [3, 4])
+        // An older checkpoint without events, or one that does not read: an empty log.
+        var old = r
+        old.conntrackEvents = "zz"
+        let u = try makeStack()
+        u.restoreRuntime(old)
+        XCTAssertEqual(u.conntrackEvents(), [])
+    }
 }
+

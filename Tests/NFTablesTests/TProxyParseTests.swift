@@ -43,4 +43,19 @@ final class TProxyParseTests: XCTestCase {
             #"{"tproxy":{"port":80}}"#])
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), NFPrinter.ruleset(rs))
     }
+
+    /// nft_chain_validate checks a chain's expressions at the hooks of the base chains that reach
+    /// it (nft 1.0.6 points at the jump): tproxy through input, `socket` through forward are
+    /// refused; through prerouting, or in a chain nothing reaches, they load.
+    func testHooksOfJumpedToChains() throws {
+        func load(_ sub: String, _ hook: String?) -> String {
+            let base = hook.map { "chain y {\n type filter hook \($0) priority 0\n jump sub\n }\n" } ?? ""
+            do { _ = try NFParser.parse("table ip x {\n chain sub {\n \(sub)\n }\n \(base)}\n"); return "ok" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(load("meta l4proto tcp tproxy to :1", "input").contains("line 7, column 7: Could not process rule: Operation not supported"), load("meta l4proto tcp tproxy to :1", "input"))
+        XCTAssertEqual(load("meta l4proto tcp tproxy to :1", "prerouting"), "ok")
+        XCTAssertTrue(load("socket transparent 1", "forward").contains("Operation not supported"))
+        XCTAssertEqual(load("socket transparent 1", nil), "ok")
+    }
 }
+

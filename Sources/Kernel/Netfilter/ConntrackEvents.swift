@@ -33,6 +33,7 @@ struct CTEventLog {
     private(set) var events: [CTEvent] = []
     private var start = 0
     private(set) var delivered: UInt64 = 0
+    init() {}
 
     mutating func append(_ make: (UInt64) -> CTEvent) {
         delivered += 1
@@ -134,5 +135,66 @@ public struct ConntrackEvent: Sendable, Equatable {
         if case .both(let z) = entry.zone { s += "zone=\(z) " }
         if let helper = entry.helper { s += "helper=\(helper) " }
         return String(s.dropLast())
+    }
+}
+
+extension CTEventLog {
+    /// The log as a checkpoint keeps it (hex): how many were delivered, then each event oldest
+    /// first, little-endian, as ConntrackCodec writes its numbers.
+    var checkpoint: String {
+        var out: [UInt8] = []
+        ConntrackCodec.put(&out, delivered)
+        for e in ordered {
+            ConntrackCodec.put(&out, e.bits); ConntrackCodec.put(&out, e.orig.proto); out.append(e.orig.v6 ? 1 : 0)
+            for t in [e.orig, e.reply] {
+                ConntrackCodec.put(&out, t.src); ConntrackCodec.put(&out, t.dst); ConntrackCodec.put(&out, t.sport); ConntrackCodec.put(&out, t.dport)
+            }
+            out.append(e.tcp.map { s in UInt8(CTEventLog.tcpStates.firstIndex(of: s)!) } ?? 255)
+            ConntrackCodec.put(&out, e.status); ConntrackCodec.put(&out, e.mark); ConntrackCodec.put(&out, e.timeout)
+            ConntrackCodec.put(&out, e.zone.id); out.append(e.zone.dir)
+            let h = Array((e.helper ?? "").utf8.prefix(255))
+            out.append(UInt8(h.count)); out += h
+            ConntrackCodec.put(&out, e.seq)
+        }
+        return out.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
+    private static let tcpStates: [TCPCTState] = [.SYN_SENT, .SYN_RECV, .ESTABLISHED, .FIN_WAIT, .CLOSE_WAIT, .LAST_ACK, .TIME_WAIT, .CLOSE]
+
+    /// A log read back from `checkpoint`; nil when the text is not one.
+    init?(checkpoint text: String) {
+        guard text.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.count / 2)
+        var i = text.startIndex
+        while i < text.endIndex {
+            let j = text.index(i, offsetBy: 2)
+            guard let b = UInt8(text[i..<j], radix: 16) else { return nil }
+            bytes.append(b); i = j
+        }
+        var r = ConntrackCodec.Reader(bytes: bytes, at: 0)
+        guard r.left >= 8 else { return nil }
+        let delivered: UInt64 = r.int()
+        var events: [CTEvent] = []
+        // Each event is at least 2+1+1 + 2*36 + 1 + 4+4+8 + 2+1 + 1 + 8 bytes.
+        while r.left > 0 {
+            guard r.left >= 105 else { return nil }
+            let bits: UInt16 = r.int(), proto = r.u8(), v6 = r.u8() == 1
+            var t: [CTTuple] = []
+            for _ in 0..<2 { t.append(CTTuple(proto: proto, src: r.u128(), dst: r.u128(), sport: r.int(), dport: r.int(), v6: v6)) }
+            let s = r.u8()
+            let status: UInt32 = r.int(), mark: UInt32 = r.int(), timeout: UInt64 = r.int()
+            let zone = CTZone(id: r.int(), dir: r.u8())
+            let n = Int(r.u8())
+            guard r.left >= n + 8 else { return nil }
+            let helper = n == 0 ? nil : String(decoding: bytes[r.at..<r.at + n], as: UTF8.self)
+            r.at += n
+            events.append(CTEvent(bits: bits, orig: t[0], reply: t[1], tcp: Int(s) < CTEventLog.tcpStates.count ? CTEventLog.tcpStates[Int(s)] : nil,
+                                  status: status, mark: mark, timeout: timeout, zone: zone, helper: helper, seq: r.int()))
+        }
+        guard events.count <= CTEventLog.capacity else { return nil }
+        self.init()
+        self.events = events
+        self.delivered = delivered
     }
 }
