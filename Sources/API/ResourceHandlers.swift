@@ -182,7 +182,7 @@ extension App {
                 f.append(("peer", .string("\(c.remote.0):\(c.remote.1)")))
                 f.append(("recv_q", .int(c.recvQ)))
                 f.append(("send_q", .int(c.sendQ)))
-                if let e = c.error { f.append(("errno", .string(e))) }
+                if let e = c.error ?? c.pendingError { f.append(("errno", .string(e))) }
             } else {
                 f.append(("state", .string(k.listening ? "LISTEN" : "UNCONN")))
             }

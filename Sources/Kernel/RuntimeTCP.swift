@@ -20,6 +20,8 @@ extension StackRuntime {
         /// The peer's MSS, the path MTU the send MSS was made for, the lengths of the segments in
         /// flight, a soft error (nil in checkpoints from before they were kept).
         public var mssClamp: Int? = nil, pmtuCookie: Int? = nil, sentLengths: [Int]? = nil, softError: String? = nil
+        /// An error the next call takes (IP_RECVERR); older checkpoints lack it.
+        public var pendingError: String? = nil
     }
     /// A TCP timer among the queued events, in the order they run: TIME-WAIT's end or a retransmission.
     public struct TCPTimer: Codable, Sendable, Equatable {
@@ -44,7 +46,7 @@ extension Stack {
                 rcvWscale: c.rcvWscale, sndWscale: c.sndWscale, tsOffset: c.tsOffset, tsRecent: c.tsRecent, tsOK: c.tsOK, sackOK: c.sackOK, wscaleOK: c.wscaleOK,
                 quick: c.quick, pingpong: c.pingpong, ato: c.ato, lrcvtime: c.lrcvtime, ackPending: c.ackPending, delackArmed: c.delackArmed,
                 delackPacket: c.delackPacket, tos: c.tos, priority: c.priority, ipID: c.ipID, error: c.error,
-                mssClamp: c.mssClamp, pmtuCookie: c.pmtuCookie, sentLengths: c.sentLengths, softError: c.softError)
+                mssClamp: c.mssClamp, pmtuCookie: c.pmtuCookie, sentLengths: c.sentLengths, softError: c.softError, pendingError: c.pendingError)
         }
         let timers: [StackRuntime.TCPTimer] = pending.compactMap { t, e in
             switch e {
@@ -86,6 +88,7 @@ extension Stack {
             c.mssClamp = r.mssClamp ?? r.mssCache + (r.tsOK ? 12 : 0)
             c.pmtuCookie = r.pmtuCookie ?? r.advmss + 40
             c.softError = r.softError
+            c.pendingError = r.pendingError
             if let l = r.sentLengths { c.sentLengths = l } else {
                 var left = min(Int(r.sndNxt &- r.sndUna), sendQueue.count)
                 while left > 0 { c.sentLengths.append(min(left, max(r.mssCache, 1))); left -= min(left, max(r.mssCache, 1)) }

@@ -113,4 +113,21 @@ final class TCPPathMTUTests: XCTestCase {
         _ = p.cli.advance(toNs: p.cli.clockNs + 2_000_000_000_000)
         XCTAssertEqual(p.cli.socket(1)?.tcp?.error, "EHOSTUNREACH")
     }
+
+    /// With IP_RECVERR the error is the next call's at once, once (sk_err, which sock_error clears),
+    /// and the connection goes on: on the kernel (a host unreachable quoting unacknowledged data,
+    /// scripts/record_tcp_recverr.sh) the next send failed with EHOSTUNREACH and the one after
+    /// went; without IP_RECVERR both went (the error soft).
+    func testIPRecvErrReportsAnErrorAtTheNextCall() throws {
+        let p = try TCPAgreementTests.Pair.connected()
+        _ = p.cli.setsockopt(socket: 1, recverr: true)
+        let sent = p.cli.tcpCalls([.send(socket: 1, bytes: Array("hello".utf8))])[0].emitted.map(\.frame)
+        _ = p.cli.inject(frame: Self.icmp(3, 1, quoting: sent[0]), device: p.cli.devices[0])
+        XCTAssertEqual(p.cli.socket(1)?.tcp?.pendingError, "EHOSTUNREACH")
+        let next = p.cli.tcpCalls([.send(socket: 1, bytes: Array("again".utf8)), .send(socket: 1, bytes: Array("more".utf8))])
+        XCTAssertEqual(next.map { $0.errno ?? "ok" }, ["EHOSTUNREACH", "ok"])
+        XCTAssertEqual(p.cli.socket(1)?.tcp?.state, .established)
+        XCTAssertNil(p.cli.socket(1)?.tcp?.pendingError)
+    }
 }
+

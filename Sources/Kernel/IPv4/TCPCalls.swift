@@ -92,6 +92,10 @@ extension Stack {
         guard let c = sk.tcp else { return sendFailed(i, sk, sk.listening ? "ENOTCONN" : "EPIPE", "socket \(id) is not connected") }
         c.accepted = true
         if let e = c.error { return sendFailed(i, sk, e, "the connection failed") }
+        if let e = c.pendingError {
+            c.pendingError = nil
+            return sendFailed(i, sk, e, "an ICMP error the socket takes at its next call (IP_RECVERR; sock_error clears it)")
+        }
         switch c.state {
         case .established, .closeWait: break
         case .synSent, .synRecv: return sendFailed(i, sk, "EAGAIN", "the handshake is not complete")
@@ -157,6 +161,11 @@ extension Stack {
     public func tcpRecv(socket id: Int, max: Int) -> (data: [UInt8], eof: Bool, error: String?)? {
         guard let sk = sockets.byID[id], let c = sk.tcp else { return nil }
         c.accepted = true
+        // Nothing to read and an error waiting: the call answers it (and clears it).
+        if c.rcvQueue.isEmpty, let e = c.pendingError {
+            c.pendingError = nil
+            return ([], false, e)
+        }
         let n = min(max, c.rcvQueue.count)
         let data = Array(c.rcvQueue.prefix(n))
         c.rcvQueue.removeFirst(n)

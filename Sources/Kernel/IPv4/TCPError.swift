@@ -14,8 +14,9 @@ extension Stack {
 
     /// `tcp_v4_err` for an established (or connecting) connection: an error quoting a sequence
     /// outside snd_una..snd_nxt is ignored (OutOfWindowIcmps); fragmentation needed lowers the
-    /// path MTU; a hard error fails a connection still in SYN-SENT; otherwise the error is soft:
-    /// kept, and reported only if the connection then times out (without IP_RECVERR).
+    /// path MTU; any error fails a connection still in SYN-SENT or SYN-RECV; otherwise, with
+    /// IP_RECVERR, the next call fails with it once (sk_err), and without, it is soft: kept, and
+    /// reported only if the connection then times out.
     func tcp_v4_err(_ c: TCPConn, type: UInt8, code: UInt8, info: Int, seq: UInt32, cause: SkBuff) -> String {
         enter(.tcp_v4_err, cause)
         let flow = "\(c.key.local):\(c.key.lport) > \(c.key.remote):\(c.key.rport)"
@@ -39,10 +40,12 @@ extension Stack {
             tcp_done(c)
             return "\(flow) fails with \(err)"
         }
+        if (c.sock ?? c.parent)?.config.recverr == true {
+            c.pendingError = err
+            return "\(flow): \(err) for the next call (IP_RECVERR)"
+        }
         c.softError = err
-        // With IP_RECVERR the kernel also reports it to the socket's next call at once.
-        let recverr = (c.sock ?? c.parent)?.config.recverr == true ? " (IP_RECVERR's report to the next call is not modelled yet)" : ""
-        return "\(flow): soft error \(err), reported if the connection times out\(recverr)"
+        return "\(flow): soft error \(err), reported if the connection times out"
     }
 
     /// `tcp_v4_mtu_reduced`: the route's path MTU learnt (`inet_csk_update_pmtu`), and if it is

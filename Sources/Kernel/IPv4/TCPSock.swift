@@ -56,6 +56,8 @@ public final class TCPConn {
     var sentLengths: [Int] = []
     /// `sk_err_soft`: an ICMP error the connection survives, reported if it then times out.
     var softError: String?
+    /// `sk_err` of a live connection (an ICMP error with IP_RECVERR): the next call fails with it once.
+    public internal(set) var pendingError: String?
     var finQueued = false
     var finSent = false, finAcked = false
 
