@@ -31,6 +31,7 @@ public enum NFJumpCheck {
             for x in edges.values.joined() + mapTargets where !t.chains.contains(where: { $0.name == x }) {
                 return Failure(target: x, message: "Could not process rule: No such file or directory (no chain '\(x)' in table \(t.id))")
             }
+            if let bad = hooks(t, edges) { return bad }
             // From each base chain, the longest path (memoised); a loop on the way is endless depth.
             // As in nft_chain_validate (Linux 6.x), chains no base chain reaches are not checked.
             var height: [String: (Int, String?)] = [:]
@@ -62,29 +63,28 @@ public enum NFJumpCheck {
                 return Failure(target: at, message: "Could not process rule: Too many links (chain '\(at)' is \(maxDepth) jumps below base chain '\(c.name)')")
             }
         }
-        return hooks(rs)
+        return nil
     }
 
-    /// The hook checks of expressions in chains that base chains jump or go to.
-    private static func hooks(_ rs: NFRuleset) -> Failure? {
-        for t in rs.tables {
-            for base in t.chains {
-                guard let b = base.base else { continue }
-                var seen: Set<String> = [base.name], todo = [base.name]
-                while let name = todo.popLast() {
-                    guard let c = t.chains.first(where: { $0.name == name }) else { continue }
-                    for r in c.rules {
-                        for s in r.statements {
-                            if c.base == nil, let allowed = s.allowedHooks, !allowed.contains(b.hook) {
-                                return Failure(target: c.name, message: "Could not process rule: Operation not supported (chain '\(c.name)' is reached from base chain '\(base.name)' at hook \(b.hook.rawValue))")
-                            }
-                            var next = targets(s)
-                            if case .vmapNamed(_, let n) = s { next += t.sets.first { $0.name == n }?.verdicts?.compactMap(target) ?? [] }
-                            if case .concatVmapNamed(_, let n) = s { next += t.sets.first { $0.name == n }?.verdicts?.compactMap(target) ?? [] }
-                            for x in next where seen.insert(x).inserted { todo.append(x) }
-                        }
-                    }
+    /// The hook checks of expressions in chains that base chains jump or go to (`edges`: the
+    /// table's jump and goto targets by chain, named maps' included).
+    private static func hooks(_ t: NFTable, _ edges: [String: [String]]) -> Failure? {
+        // The chains (not base ones) holding an expression only some hooks allow, and those hooks.
+        var restricted: [String: Set<NFHook>] = [:]
+        for c in t.chains where c.base == nil {
+            for r in c.rules {
+                for s in r.statements { if let a = s.allowedHooks { restricted[c.name] = restricted[c.name].map { $0.intersection(a) } ?? a } }
+            }
+        }
+        guard !restricted.isEmpty else { return nil }
+        for base in t.chains {
+            guard let b = base.base else { continue }
+            var seen: Set<String> = [base.name], todo = [base.name]
+            while let name = todo.popLast() {
+                if let allowed = restricted[name], !allowed.contains(b.hook) {
+                    return Failure(target: name, message: "Could not process rule: Operation not supported (chain '\(name)' is reached from base chain '\(base.name)' at hook \(b.hook.rawValue))")
                 }
+                for x in edges[name] ?? [] where seen.insert(x).inserted { todo.append(x) }
             }
         }
         return nil

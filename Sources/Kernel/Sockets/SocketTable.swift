@@ -72,6 +72,8 @@ final class SocketTable {
     private var conns: [TCPKey: TCPConn] = [:]
     private var connsBySerial: [Int: TCPConn] = [:]
     private var serial = 0
+    /// How many UDP sockets are connected: while none is, lookups skip the peer check.
+    var connectedUDP = 0
 
     /// Why the bind fails (EADDRINUSE), or nil: two sockets on a port clash when the addresses
     /// they take overlap (an AF_INET6 `::` socket without IPV6_V6ONLY takes every IPv4 one too).
@@ -86,6 +88,7 @@ final class SocketTable {
         s.backlog = min(c.backlog, net[.somaxconn])
         byID[c.id] = s
         if c.proto == .udp { udp[UInt64(c.port)] = existing + [s] } else { tcp[UInt64(c.port)] = existing + [s] }
+        if c.peer != nil { connectedUDP += 1 }
         return nil
     }
 
@@ -109,6 +112,7 @@ final class SocketTable {
         guard let s = byID.removeValue(forKey: id) else { return false }
         let port = UInt64(s.config.port)
         if s.config.proto == .udp { udp[port]?.removeAll { $0 === s } } else { tcp[port]?.removeAll { $0 === s } }
+        if s.config.peer != nil { connectedUDP -= 1 }
         s.tcp?.sock = nil
         return true
     }
@@ -149,7 +153,7 @@ final class SocketTable {
     func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16, src: IPv4Address = .any, sport: UInt16 = 0) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
-        if proto == .udp, list.contains(where: { $0.config.peer != nil }) {
+        if proto == .udp, connectedUDP > 0, list.contains(where: { $0.config.peer != nil }) {
             list = list.filter { $0.config.peer == nil || ($0.config.peer == src && $0.config.peerPort == sport) }
             list = list.filter { $0.config.peer != nil } + list.filter { $0.config.peer == nil }
         }
