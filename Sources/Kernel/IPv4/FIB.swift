@@ -90,11 +90,15 @@ public final class FIB: @unchecked Sendable {
     /// up, and the first table with a route answers (`fib_rules_lookup`). In a table: the
     /// longest prefix, then the lowest metric. `mark` is the flow's (skb->mark on input, the
     /// socket's on output); `iif` the device it came in on (loopback for what the stack sends).
+    @inline(__always)
     public func lookup(_ dst: IPv4Address, src: IPv4Address = .any, mark: UInt32 = 0, iif: Int = FIBEntry.loopback) -> FIBEntry? {
-        guard !rules.isEmpty else {
-            if let i = localIndex[UInt64(dst.raw)] { return local[i] }
-            return FIB.longest(main, dst) ?? tables[FIB.defaultTable].flatMap { FIB.longest($0, dst) }
-        }
+        // Our own addresses without rules: the per-packet case, kept small enough to inline.
+        if rules.isEmpty, let i = localIndex[UInt64(dst.raw)] { return local[i] }
+        return lookupTables(dst, src: src, mark: mark, iif: iif)
+    }
+
+    private func lookupTables(_ dst: IPv4Address, src: IPv4Address, mark: UInt32, iif: Int) -> FIBEntry? {
+        guard !rules.isEmpty else { return FIB.longest(main, dst) ?? tables[FIB.defaultTable].flatMap { FIB.longest($0, dst) } }
         for r in rules where r.matches(dst: dst, src: src, mark: mark, iif: iif) {
             let hit: FIBEntry?
             switch r.table {
