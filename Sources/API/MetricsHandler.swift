@@ -25,7 +25,7 @@ extension App {
                         add("packetstack_device_\(k)_total", "Device counter \(k) (ip -s link).", [("stack", st), ("device", d.name)], v)
                     }
                 }
-                for (group, value) in [("Ip", s.snmp.ip as Any), ("Udp", s.snmp.udp), ("Tcp", s.snmp.tcp), ("Icmp", s.snmp.icmp)] {
+                for (group, value) in [("Ip", s.snmp.ip as Any), ("Udp", s.snmp.udp), ("Tcp", s.snmp.tcp), ("TcpExt", s.snmp.tcpExt), ("Icmp", s.snmp.icmp)] {
                     for (k, v) in counterFields(value) {
                         add("packetstack_snmp_total", "SNMP MIB counters (/proc/net/snmp).", [("stack", st), ("group", group), ("name", k)], v)
                     }

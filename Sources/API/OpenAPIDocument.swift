@@ -3261,7 +3261,7 @@ components:
                 - {type: object, additionalProperties: {type: integer}}
         snmp:
           type: object
-          description: /proc/net/snmp groups (Ip, Udp, Tcp, Icmp, and IcmpMsg's InTypeN/OutTypeN for the types seen) with their counter names.
+          description: /proc/net/snmp groups (Ip, Udp, Tcp, Icmp, and IcmpMsg's InTypeN/OutTypeN for the types seen) with their counter names, and TcpExt (/proc/net/netstat's counters the model moves).
           additionalProperties:
             type: object
             additionalProperties: {type: integer}

@@ -64,7 +64,7 @@ extension App {
                 devs.set(d.name, .object(o))
             }
             let snmp: JSONValue = .object([("Ip", counters(s.snmp.ip)), ("Udp", counters(s.snmp.udp)),
-                                           ("Tcp", counters(s.snmp.tcp)), ("Icmp", counters(s.snmp.icmp)),
+                                           ("Tcp", counters(s.snmp.tcp)), ("TcpExt", counters(s.snmp.tcpExt)), ("Icmp", counters(s.snmp.icmp)),
                                            ("IcmpMsg", .object(s.snmp.icmp.icmpMsg.map { ($0.name, .int($0.value)) }))])
             let softnet: JSONValue = .array(s.softnetStats.map { c in
                 .object([("cpu", .int(c.cpu)), ("processed", .int(c.processed)), ("dropped", .int(c.dropped)),

@@ -24,6 +24,8 @@ public struct SNMPStats: Sendable, Equatable, Codable {
     public var ip = IP()
     public var udp = UDP()
     public var tcp = TCP()
+    /// The TcpExt counters of /proc/net/netstat the model moves (nstat's TcpExt* names without the prefix).
+    public var tcpExt = TCPExt()
     public var icmp = ICMP()
     /// /proc/net/snmp6: Ip6*, Icmp6*, Udp6* (names without the prefix).
     public var ip6 = IP6()
@@ -76,6 +78,14 @@ public struct SNMPStats: Sendable, Equatable, Codable {
     public struct TCP: Sendable, Equatable, Codable {
         public var ActiveOpens = 0, PassiveOpens = 0, AttemptFails = 0, EstabResets = 0
         public var InSegs = 0, OutSegs = 0, RetransSegs = 0, InErrs = 0, InCsumErrors = 0, OutRsts = 0
+    }
+    /// TcpExt (LINUX_MIB_*): a SYN or handshake ACK a full accept queue turned away
+    /// (ListenOverflows, and ListenDrops with it), ICMP errors quoting a sequence outside the window
+    /// (OutOfWindowIcmps), retransmission timeouts (TCPTimeouts), SYNs sent again (TCPSynRetrans),
+    /// connections given up after them (TCPAbortOnTimeout).
+    public struct TCPExt: Sendable, Equatable, Codable {
+        public var ListenOverflows = 0, ListenDrops = 0, OutOfWindowIcmps = 0
+        public var TCPTimeouts = 0, TCPSynRetrans = 0, TCPAbortOnTimeout = 0
     }
     /// The Icmp line of /proc/net/snmp in its order, and the IcmpMsg line (InTypeN/OutTypeN). As in
     /// the kernel, the per-type In*/Out* counters move with the IcmpMsg ones (`countIn`, `countOut`).
@@ -140,6 +150,14 @@ public struct SNMPStats: Sendable, Equatable, Codable {
 }
 
 extension SNMPStats {
+    /// Checkpoints from before TcpExt was kept lack it.
+    public init(from d: Decoder) throws {
+        let c = try d.container(keyedBy: CodingKeys.self)
+        ip = try c.decode(IP.self, forKey: .ip); udp = try c.decode(UDP.self, forKey: .udp); tcp = try c.decode(TCP.self, forKey: .tcp)
+        tcpExt = try c.decodeIfPresent(TCPExt.self, forKey: .tcpExt) ?? TCPExt()
+        icmp = try c.decode(ICMP.self, forKey: .icmp); ip6 = try c.decode(IP6.self, forKey: .ip6)
+        icmp6 = try c.decode(ICMP6.self, forKey: .icmp6); udp6 = try c.decode(UDP.self, forKey: .udp6)
+    }
     private enum LegacyKeys: String, CodingKey { case RateLimitHost }
     /// OutRateLimitHost under the name checkpoints gave it before it took the kernel's.
     static func legacyRateLimitHost(_ d: Decoder) throws -> Int {

@@ -211,8 +211,8 @@ final class TCPConnectFailureTests: XCTestCase {
 }
 
 extension TCPConnectFailureTests {
-    /// SYNs nobody completes: request socks up to the backlog (then dropped: SYN cookies are not
-    /// modelled), each gone when its SYN-ACK retries would run out (63 s).
+    /// SYNs nobody completes: request socks up to one more than the backlog (inet_csk_reqsk_queue_is_full
+    /// is `>`; then dropped: SYN cookies are not modelled), each gone when its SYN-ACK retries would run out (63 s).
     func testRequestSocksAreBoundedAndExpire() throws {
         var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 2), prefixLength: 24)])
         e0.veth = true
@@ -221,25 +221,58 @@ extension TCPConnectFailureTests {
         let s = try Stack(config: StackConfig(name: "s", cpus: 1, devices: [e0],
                                               neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")],
                                               sockets: [l]))
-        let syns = (0..<3).map { k in
+        let syns = (0..<4).map { k in
             FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
                       network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 0, 2), proto: IPProtocol.tcp, payloadLength: 0),
                                      .tcp(TCPRepr(srcPort: UInt16(1000 + k), dstPort: 80, seq: 7, flags: .syn)))).emit()
         }
         let rs = s.inject(syns.map { Injection(device: 0, frame: $0) })
-        XCTAssertEqual(rs.map(\.outcome), [.consumed, .consumed, .dropped])
-        XCTAssertEqual(rs.map { $0.emitted.count }, [1, 1, 0])
-        XCTAssertEqual(s.ssTCP.map(\.state), ["LISTEN", "SYN-RECV", "SYN-RECV"])
+        XCTAssertEqual(rs.map(\.outcome), [.consumed, .consumed, .consumed, .dropped])
+        XCTAssertEqual(rs.map { $0.emitted.count }, [1, 1, 1, 0])
+        XCTAssertEqual(s.ssTCP.map(\.state), ["LISTEN", "SYN-RECV", "SYN-RECV", "SYN-RECV"])
         s.advance(toNs: 62_000_000_000)
-        XCTAssertEqual(s.ssTCP.count, 3)
+        XCTAssertEqual(s.ssTCP.count, 4)
         s.advance(toNs: 64_000_000_000)
         XCTAssertEqual(s.ssTCP.map(\.state), ["LISTEN"])
     }
 }
 
+extension TCPConnectFailureTests {
+    /// The accept queue holds one more than the backlog (sk_acceptq_is_full is `>`): on Linux 6.18
+    /// (scripts/record_tcp_backlog.sh) a listener with backlog 1 nobody accepts from completed two
+    /// handshakes (ss Recv-Q 2), and each further SYN was consumed unanswered, counted as
+    /// TcpExt ListenOverflows and ListenDrops.
+    func testTheAcceptQueueHoldsOneMoreThanTheBacklog() throws {
+        var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 2), prefixLength: 24)])
+        e0.veth = true
+        var l = SocketConfig(id: 1, proto: .tcp, port: 5000)
+        l.backlog = 1
+        let s = try Stack(config: StackConfig(name: "s", cpus: 1, devices: [e0],
+                                              neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")],
+                                              sockets: [l]))
+        func segment(_ port: UInt16, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0) -> [UInt8] {
+            FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                      network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 0, 2), proto: IPProtocol.tcp, payloadLength: 0),
+                                     .tcp(TCPRepr(srcPort: port, dstPort: 5000, seq: seq, ack: ack, flags: flags)))).emit()
+        }
+        for port in [1000, 1001] as [UInt16] {
+            let synack = try XCTUnwrap(s.inject(frame: segment(port, .syn, seq: 7), device: s.devices[0]).emitted.first).frame
+            let isn = try TCPPacket(checking: synack, at: 34).seq
+            XCTAssertEqual(s.inject(frame: segment(port, .ack, seq: 8, ack: isn &+ 1), device: s.devices[0]).outcome, .consumed)
+        }
+        let more = [1002, 1003, 1002].map { s.inject(frame: segment($0, .syn, seq: 7), device: s.devices[0]) }
+        XCTAssertEqual(more.map { "\($0.outcome) \($0.emitted.count)" }, ["consumed 0", "consumed 0", "consumed 0"])
+        XCTAssertEqual(s.ssTCP.first.map { "\($0.state) \($0.recvQ)" }, "LISTEN 2")
+        XCTAssertEqual([s.snmp.tcp.PassiveOpens, s.snmp.tcpExt.ListenOverflows, s.snmp.tcpExt.ListenDrops], [2, 3, 3])
+    }
+}
+
 /// The retransmission timer: a lost segment goes again after the timeout (srtt + 200 ms in
-/// jiffies), a SYN nobody answers again at 1, 3, 7, 15, 31 and 63 s and the connect fails with
-/// ETIMEDOUT at 127 s (tcp_syn_retries 6), as Linux's connect does.
+/// jiffies), a SYN nobody answers again at 1, 2, 3, 4, 5, 7, 11, 19, 35 and 67 s (tcp_syn_linear_timeouts
+/// 4, then doubling) and the connect fails with ETIMEDOUT at 131 s, the first timeout past 127 s
+/// (tcp_syn_retries 6), as Linux 6.18's did (scripts/record_tcp_syn_timeout.sh: SYNs at 1.02, 2.04,
+/// 3.07, 4.09, 5.12, 7.13, 11.29, 19.48, 35.61 and 68.38 s, the timer wheel's slack on whole seconds,
+/// which the model does not add; TcpExt TCPTimeouts 11, TCPSynRetrans 10, TCPAbortOnTimeout 1).
 final class TCPRetransmitTests: XCTestCase {
     func testALostSegmentIsSentAgain() throws {
         let p = try TCPAgreementTests.Pair.connected()
@@ -284,9 +317,13 @@ final class TCPRetransmitTests: XCTestCase {
         for second in stride(from: 1, through: 130, by: 1) {
             syns += s.advance(toNs: UInt64(second) * 1_000_000_000).map { $0.timeNs / 1_000_000_000 }
         }
-        XCTAssertEqual(syns, [1, 3, 7, 15, 31, 63])
+        XCTAssertEqual(syns, [1, 2, 3, 4, 5, 7, 11, 19, 35, 67])
+        XCTAssertNil(s.socket(1)?.tcp?.error, "still trying at 130 s")
+        _ = s.advance(toNs: 132_000_000_000)
         XCTAssertEqual(s.socket(1)?.tcp?.error, "ETIMEDOUT")
         XCTAssertEqual(s.ssTCP, [])
+        XCTAssertEqual([s.snmp.tcp.RetransSegs, s.snmp.tcp.AttemptFails, s.snmp.tcpExt.TCPTimeouts, s.snmp.tcpExt.TCPSynRetrans, s.snmp.tcpExt.TCPAbortOnTimeout],
+                       [10, 1, 11, 10, 1])
     }
 }
 

@@ -22,6 +22,7 @@ extension Stack {
         let flow = "\(c.key.local):\(c.key.lport) > \(c.key.remote):\(c.key.rport)"
         guard c.state != .timeWait else { return "the connection \(flow) is in TIME-WAIT" }
         guard !seqBefore(seq, c.sndUna), !seqAfter(seq, c.sndNxt) else {
+            snmp.tcpExt.OutOfWindowIcmps += 1
             return "sequence \(seq) is outside snd_una \(c.sndUna)..snd_nxt \(c.sndNxt) of \(flow) (OutOfWindowIcmps)"
         }
         let err: String

@@ -34,13 +34,16 @@ extension Stack {
         enter(.tcp_conn_request, skb)
         sk.synReceived += 1
         let key = TCPKey(local: dst, lport: skb.data.be16(skb.transportHeader + 2), remote: src, rport: skb.data.be16(skb.transportHeader))
-        // sk_acceptq_is_full: tcp_listendrop, and tcp_rcv_state_process consumes the SYN (no drop reason).
-        if sockets.acceptQueueLength(sk) >= sk.backlog {
-            return consume("listener \(sk.config.id)'s accept queue is full (\(sk.backlog)): ListenOverflows, the SYN consumed")
+        // sk_acceptq_is_full (more than the backlog waiting): tcp_listendrop, and tcp_rcv_state_process
+        // consumes the SYN (no drop reason).
+        if sockets.acceptQueueLength(sk) > sk.backlog {
+            snmp.tcpExt.ListenOverflows += 1
+            snmp.tcpExt.ListenDrops += 1
+            return consume("listener \(sk.config.id)'s accept queue is full (\(sk.backlog) + 1): ListenOverflows, the SYN consumed")
         }
-        // inet_csk_reqsk_queue_is_full: the kernel would answer with a SYN cookie (tcp_syncookies 1),
-        // which is not modelled: the SYN is dropped.
-        if sockets.requestCount(sk) >= sk.backlog {
+        // inet_csk_reqsk_queue_is_full (more request socks than the backlog): the kernel would answer
+        // with a SYN cookie (tcp_syncookies 1), which is not modelled: the SYN is dropped.
+        if sockets.requestCount(sk) > sk.backlog {
             return drop(.NOT_SPECIFIED, "listener \(sk.config.id) has \(sk.backlog) request socks waiting: SYN cookies are not modelled")
         }
         guard let route = routeOutput(src) else { return drop(.IP_OUTNOROUTES, "no route back to \(src)") }
@@ -94,7 +97,10 @@ extension Stack {
             tcp_v4_send_reset(skb)
             return drop(.TCP_FLAGS, "ACK \(s.ack) does not acknowledge the SYN-ACK (\(c.sndNxt)): answered with a reset")
         }
-        guard let parent = c.parent, sockets.acceptQueueLength(parent) < parent.backlog else {
+        guard let parent = c.parent, sockets.acceptQueueLength(parent) <= parent.backlog else {
+            // tcp_v4_syn_recv_sock's exit_overflow; tcp_abort_on_overflow 0 keeps the request sock.
+            snmp.tcpExt.ListenOverflows += 1
+            snmp.tcpExt.ListenDrops += 1
             return drop(.NOT_SPECIFIED, "accept queue full: the ACK is dropped (ListenOverflows)")
         }
         c.state = .established

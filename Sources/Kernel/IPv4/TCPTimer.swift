@@ -18,9 +18,16 @@ extension Stack {
         c.rto = (ns + 3_999_999) / 4_000_000 * 4_000_000
     }
 
-    /// `tcp_retransmit_timer`: SYN again (up to tcp_syn_retries 6), or the data and FIN from
-    /// snd_una (up to tcp_retries2 15), the timeout doubled each time (at most 120 s); past the
-    /// retries the connection fails with ETIMEDOUT.
+    /// `tcp_write_err`: the connection gives up (TCPAbortOnTimeout).
+    private func tcp_write_err(_ c: TCPConn) {
+        snmp.tcpExt.TCPAbortOnTimeout += 1
+        tcp_done(c)
+    }
+
+    /// `tcp_retransmit_timer` (TCPTimeouts): the SYN again at 1, 2, 3, 4, 5, 7, 11, 19, 35 and 67 s
+    /// (tcp_syn_linear_timeouts 4, then doubling) until 127 s have gone by (tcp_syn_retries 6: ETIMEDOUT
+    /// at 131 s), or the data and FIN from snd_una (up to tcp_retries2 15), the timeout doubled each
+    /// time (at most 120 s); past that the connection fails with ETIMEDOUT.
     func tcp_retransmit_timer(serial: Int, at t: UInt64) {
         guard let c = sockets.conn(serial: serial), c.rtoDeadline == t, c.sndNxt != c.sndUna else { return }
         let cpu = devices.first?.tx.cpu ?? 0
@@ -30,11 +37,17 @@ extension Stack {
         c.retransmits += 1
         switch c.state {
         case .synSent:
-            guard c.retransmits <= 6 else { c.error = c.softError ?? "ETIMEDOUT"; snmp.tcp.AttemptFails += 1; return tcp_done(c) }
+            snmp.tcpExt.TCPTimeouts += 1
+            // tcp_write_timeout: retransmits_timed_out against tcp_model_timeout, (2^(tcp_syn_retries+1) - 1) s = 127 s.
+            guard Stack.synElapsed(c.retransmits) < 127_000_000_000 else {
+                c.error = c.softError ?? "ETIMEDOUT"; snmp.tcp.AttemptFails += 1; return tcp_write_err(c)
+            }
+            snmp.tcpExt.TCPSynRetrans += 1
             tcp_transmit_skb(c, flags: .syn, seq: c.iss, cause: cause, retransmit: true)
         case .established, .closeWait, .finWait1, .closing, .lastAck:
+            snmp.tcpExt.TCPTimeouts += 1
             // tcp_write_err: a soft error an ICMP message left is the one reported.
-            guard c.retransmits <= 15 else { c.error = c.softError ?? "ETIMEDOUT"; return tcp_done(c) }
+            guard c.retransmits <= 15 else { c.error = c.softError ?? "ETIMEDOUT"; return tcp_write_err(c) }
             c.sndNxt = c.sndUna
             c.sentLengths.removeAll()
             if c.finSent && !c.finAcked { c.finSent = false }
@@ -43,7 +56,19 @@ extension Stack {
         default:
             return
         }
-        c.rto = min(c.rto * 2, 120_000_000_000)
+        // A SYN's first tcp_syn_linear_timeouts (4) timeouts keep the RTO; after them, and for
+        // everything else, it doubles (at most TCP_RTO_MAX).
+        if c.state != .synSent || c.retransmits > Stack.tcpSynLinearTimeouts { c.rto = min(c.rto * 2, 120_000_000_000) }
         tcp_rearm_rto(c, now: t)
+    }
+
+    /// net.ipv4.tcp_syn_linear_timeouts (Linux 6.5 on).
+    static let tcpSynLinearTimeouts = 4
+
+    /// Time since the first SYN at a connect's `k`th timeout: 1 s apart for the linear ones
+    /// (timeouts 1-5), then the RTO doubling from 2 s.
+    static func synElapsed(_ k: Int) -> UInt64 {
+        let linear = tcpSynLinearTimeouts + 1
+        return (k <= linear ? UInt64(k) : UInt64(linear - 2) + (1 << UInt64(k - tcpSynLinearTimeouts))) * 1_000_000_000
     }
 }
