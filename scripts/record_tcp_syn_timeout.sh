@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Records a connect nobody answers on the real kernel (Linux 6.18, tcp_syn_retries 6,
 # tcp_syn_linear_timeouts 4), for TCPRetransmitTests.testASynNobodyAnswersTimesOut: ka (198.18.0.9)
-# drops SYNs to 5001; kb (198.18.0.1) connects; tcpdump on kb's veth times the SYNs, nstat counts.
-# Recorded 2026-12-06 (takes about 135 s): SYNs at 0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s, connect
-# ETIMEDOUT at about 131 s; TcpRetransSegs 10, TcpAttemptFails 1, TcpExtTCPTimeouts 11,
-# TcpExtTCPSynRetrans 10, TcpExtTCPAbortOnTimeout 1.
+# drops SYNs to 5001; kb (198.18.0.1) connects; tshark on kb's veth times the SYNs, nstat counts.
+# Recorded 2026-12-06 (takes about 135 s): SYNs at 0, 1.02, 2.05, 3.07, 4.09, 5.12, 7.13, 11.20, 19.39,
+# 35.52, 67.77 s (whole seconds plus the timer wheel's slack), connect ETIMEDOUT after 133.3 s;
+# TcpRetransSegs 10, TcpExtTCPTimeouts 11, TcpExtTCPSynRetrans 10, TcpExtTCPAbortOnTimeout 1.
+# TcpAttemptFails read 1 in the runs without tshark and 11 in those with it (not looked into).
 . "$(dirname "$0")/netns_pair.sh"
 ip netns exec ka nft -f - <<'NFT'
 table ip t { chain i { type filter hook input priority 0; tcp dport 5001 drop; }; }

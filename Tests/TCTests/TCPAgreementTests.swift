@@ -211,21 +211,29 @@ final class TCPConnectFailureTests: XCTestCase {
 }
 
 extension TCPConnectFailureTests {
+    /// 198.18.0.2 with a listener on `port` of that backlog, its peer 198.18.0.1 known.
+    static func listener(port: UInt16, backlog: Int) throws -> Stack {
+        var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 2), prefixLength: 24)])
+        e0.veth = true
+        var l = SocketConfig(id: 1, proto: .tcp, port: port)
+        l.backlog = backlog
+        return try Stack(config: StackConfig(name: "s", cpus: 1, devices: [e0],
+                                             neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")],
+                                             sockets: [l]))
+    }
+
+    /// A segment from 198.18.0.1:`sport` to the listener's port.
+    static func segment(_ sport: UInt16, to port: UInt16, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0) -> [UInt8] {
+        FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
+                  network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 0, 2), proto: IPProtocol.tcp, payloadLength: 0),
+                                 .tcp(TCPRepr(srcPort: sport, dstPort: port, seq: seq, ack: ack, flags: flags)))).emit()
+    }
+
     /// SYNs nobody completes: request socks up to one more than the backlog (inet_csk_reqsk_queue_is_full
     /// is `>`; then dropped: SYN cookies are not modelled), each gone when its SYN-ACK retries would run out (63 s).
     func testRequestSocksAreBoundedAndExpire() throws {
-        var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 2), prefixLength: 24)])
-        e0.veth = true
-        var l = SocketConfig(id: 1, proto: .tcp, port: 80)
-        l.backlog = 2
-        let s = try Stack(config: StackConfig(name: "s", cpus: 1, devices: [e0],
-                                              neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")],
-                                              sockets: [l]))
-        let syns = (0..<4).map { k in
-            FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
-                      network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 0, 2), proto: IPProtocol.tcp, payloadLength: 0),
-                                     .tcp(TCPRepr(srcPort: UInt16(1000 + k), dstPort: 80, seq: 7, flags: .syn)))).emit()
-        }
+        let s = try Self.listener(port: 80, backlog: 2)
+        let syns = (0..<4).map { k in Self.segment(UInt16(1000 + k), to: 80, .syn, seq: 7) }
         let rs = s.inject(syns.map { Injection(device: 0, frame: $0) })
         XCTAssertEqual(rs.map(\.outcome), [.consumed, .consumed, .consumed, .dropped])
         XCTAssertEqual(rs.map { $0.emitted.count }, [1, 1, 1, 0])
@@ -243,18 +251,8 @@ extension TCPConnectFailureTests {
     /// handshakes (ss Recv-Q 2), and each further SYN was consumed unanswered, counted as
     /// TcpExt ListenOverflows and ListenDrops.
     func testTheAcceptQueueHoldsOneMoreThanTheBacklog() throws {
-        var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 2), prefixLength: 24)])
-        e0.veth = true
-        var l = SocketConfig(id: 1, proto: .tcp, port: 5000)
-        l.backlog = 1
-        let s = try Stack(config: StackConfig(name: "s", cpus: 1, devices: [e0],
-                                              neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 1), mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")],
-                                              sockets: [l]))
-        func segment(_ port: UInt16, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0) -> [UInt8] {
-            FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 2), src: MACAddress(2, 0, 0, 0, 0, 1), ethertype: EtherType.ipv4),
-                      network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 1), dst: IPv4Address(198, 18, 0, 2), proto: IPProtocol.tcp, payloadLength: 0),
-                                     .tcp(TCPRepr(srcPort: port, dstPort: 5000, seq: seq, ack: ack, flags: flags)))).emit()
-        }
+        let s = try Self.listener(port: 5000, backlog: 1)
+        func segment(_ port: UInt16, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0) -> [UInt8] { Self.segment(port, to: 5000, flags, seq: seq, ack: ack) }
         for port in [1000, 1001] as [UInt16] {
             let synack = try XCTUnwrap(s.inject(frame: segment(port, .syn, seq: 7), device: s.devices[0]).emitted.first).frame
             let isn = try TCPPacket(checking: synack, at: 34).seq
