@@ -177,4 +177,26 @@ final class TProxyTests: XCTestCase {
         XCTAssertEqual(s.fib.lookup(far, src: peerIP, mark: 0, iif: 0)?.type, .unicast)
         XCTAssertEqual(s.fib.lookup(far, src: peerIP, mark: 1, iif: 0)?.type, .local)
     }
+
+    /// A tproxy rule brings nf_defrag_ipv4 (nft_tproxy_init) without conntrack: a prerouting
+    /// counter beside it sees one reassembled datagram (2,028 bytes) where, beside another rule, it
+    /// sees the two fragments (2,048 bytes), as recorded (scripts/record_tproxy_defrag.sh).
+    func testTproxyBringsDefragmentation() throws {
+        let whole = frame(ident: 77, .udp(UDPRepr(srcPort: 5000, dstPort: 9, payload: [UInt8](repeating: 0x78, count: 2000))))
+        let payload = Array(whole[34...])
+        let pieces = [(0, 1480, true), (1480, 2008, false)].map { (a, b, mf) in
+            FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv4),
+                      network: .ipv4(IPv4Repr(src: peerIP, dst: ourIP, proto: IPProtocol.udp, ident: 77, moreFragments: mf, fragmentOffset: a, payloadLength: 0),
+                                     .raw(Array(payload[a..<b])))).emit()
+        }
+        var seen: [String] = []
+        for other in ["meta l4proto udp udp dport 7 tproxy to :50080", "socket transparent 1 counter", "meta mark 7 counter"] {
+            let s = try makeStack()
+            s.loadRuleset(try NFParser.parse("table ip t { chain p { type filter hook prerouting priority 0; ip protocol udp counter; \(other); }; }"))
+            for f in pieces { _ = s.inject(frame: f, device: s.devices[0]) }
+            seen.append(s.listRuleset(handles: false).split(separator: "\n").first { $0.contains("ip protocol") }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "-")
+        }
+        XCTAssertEqual(seen, ["ip protocol udp counter packets 1 bytes 2028", "ip protocol udp counter packets 2 bytes 2048", "ip protocol udp counter packets 2 bytes 2048"])
+    }
 }
+

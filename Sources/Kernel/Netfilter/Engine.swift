@@ -4,24 +4,25 @@ import Wire
 // net/netfilter/core.c (nf_hook_slow) and net/netfilter/nf_tables_core.c (nft_do_chain).
 extension Stack {
     /// `nf_hook_slow`: the base chains registered on `hook`, in priority order, with conntrack and
-    /// defragmentation at their own priorities when conntrack is in use. Accept ends one base chain;
-    /// drop ends the packet.
+    /// defragmentation at their own priorities when conntrack (defragmentation: or tproxy) is in
+    /// use. Accept ends one base chain; drop ends the packet.
     func nf_hook(_ hook: NFHook, _ skb: SkBuff, inDev: Int?, outDev: Int?) -> HookVerdict {
         // netdev chains are bound to one device.
         let v6 = skb.protocolType == EtherType.ipv6
         let chains = hook == .ingress ? inDev.flatMap { netfilter.ingress[devices[$0].name] } ?? []
             : (v6 ? netfilter.hooks6[hook] : netfilter.hooks[hook]) ?? []
         let ct = (v6 ? netfilter.conntrack6Enabled : netfilter.conntrackEnabled) && (hook == .prerouting || hook == .output)
+        let defrag = (v6 ? netfilter.defrag6Enabled : netfilter.defragEnabled) && (hook == .prerouting || hook == .output)
         let natHook = hook == .prerouting || hook == .output || hook == .input || hook == .postrouting
         // No base chain and no conntrack here: only a connection's NAT (its other direction) applies.
-        if chains.isEmpty && !ct {
+        if chains.isEmpty && !ct && !defrag {
             if natHook { nf_nat_packet(skb, hook: hook) }
             return .accept
         }
         enter(.nf_hook_slow, skb)
         // nf_defrag_ipv6 (priority -400): conntrack needs whole datagrams; the reassembled packet
         // has no fragment header.
-        if ct && v6 && (hook == .prerouting || hook == .output), let frag = ipv6FragmentHeader(skb) {
+        if defrag && v6, let frag = ipv6FragmentHeader(skb) {
             let (th, nhoff) = (skb.transportHeader, skb.nhoff)
             skb.transportHeader = frag.offset; skb.nhoff = frag.nhoff
             switch ipv6_frag_rcv(skb, defrag: true) {
@@ -30,8 +31,8 @@ extension Stack {
             case .reassembled: skb.transportHeader = th; skb.nhoff = nhoff
             }
         }
-        // nf_defrag_ipv4 (priority -400): conntrack needs whole datagrams.
-        if ct && !v6 && hook == .prerouting && skb.data.be16(skb.networkHeader + 6) & 0x3fff != 0 {
+        // nf_defrag_ipv4 (priority -400): conntrack (or tproxy) needs whole datagrams.
+        if defrag && !v6 && hook == .prerouting && skb.data.be16(skb.networkHeader + 6) & 0x3fff != 0 {
             switch ip_defrag(skb) {
             case .queued: return .stolen
             case .failed(let end): finish(skb, end); return .stolen

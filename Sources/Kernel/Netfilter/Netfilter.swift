@@ -77,6 +77,10 @@ struct NetfilterState {
     /// for IPv4 packets from an ip or inet table's rule, for IPv6 from an ip6 or inet table's.
     var conntrackEnabled = false
     var conntrack6Enabled = false
+    /// nf_defrag_ipv4/ipv6 registered (whole datagrams before PREROUTING): conntrack loads it, and
+    /// so does a `tproxy` rule (nft_tproxy_init) for its family, or both without one.
+    var defragEnabled = false
+    var defrag6Enabled = false
 
     static func usesConntrack(_ r: NFRule) -> Bool {
         r.statements.contains { s in
@@ -131,8 +135,17 @@ struct NetfilterState {
                     if t.family != .ip6 { conntrackEnabled = true }
                     if t.family == .ip6 || t.family == .inet { conntrack6Enabled = true }
                 }
+                for r in c.rules {
+                    for case .tproxy(let x) in r.statements {
+                        let family = x.family ?? (t.family == .inet ? nil : t.family)
+                        if family != .ip6 { defragEnabled = true }
+                        if family != .ip { defrag6Enabled = true }
+                    }
+                }
             }
         }
+        defragEnabled = defragEnabled || conntrackEnabled
+        defrag6Enabled = defrag6Enabled || conntrack6Enabled
         for (ti, t) in rs.tables.enumerated() {
             for o in t.objects { objects[ti, default: [:]][ObjectKey(kind: o.kind, name: o.name)] = o }
             for set in t.sets {
