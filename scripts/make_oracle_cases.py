@@ -561,28 +561,7 @@ CT_EXPECT_NAT = """table ip nat {
 		ip daddr 198.18.0.2 udp dport 5060 dnat to 198.18.1.2
 	}
 }
-table ip t {
-	ct expectation rtp {
-		protocol udp
-		dport 5004
-		timeout 1m
-		size 2
-		l3proto ip
-	}
-
-	chain prerouting {
-		type filter hook prerouting priority filter; policy accept;
-		udp dport 5060 ct expectation set "rtp"
-	}
-
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-		ct state established accept
-		ct state related counter accept
-		udp dport 5060 ct state new accept
-	}
-}
-"""
+""" + CT_EXPECT
 
 def ct_expect_nat():
     # A ct expectation object on a DNATed flow: does the expected flow follow the master's NAT?

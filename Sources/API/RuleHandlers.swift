@@ -29,8 +29,7 @@ extension App {
         try q.finish()
         var mark: UInt32 = 0
         if let t = markText {
-            guard let m = t.hasPrefix("0x") ? UInt32(t.dropFirst(2), radix: 16) : UInt32(t) else { throw Problem.badRequest("invalid-query", "mark \(t) is not a 32-bit number") }
-            mark = m
+            do { mark = try StackDocument.decodeMark(.string(t), path: "") ?? 0 } catch { throw Problem.badRequest("invalid-query", "mark \(t) is not a 32-bit number") }
         }
         if iifName != nil && from == nil { throw Problem.badRequest("invalid-query", "iif needs from (ip route get ... from SRC iif DEV)") }
         let e = try entry(name)
@@ -133,12 +132,12 @@ extension StackDocument {
         [FIB.local: "local", FIB.main: "main", FIB.defaultTable: "default"][t] ?? String(t)
     }
 
-    /// A mark as a number or hex text ("0x1").
+    /// A mark as a number, or as text in decimal or hex ("0x1"), as `ip` takes it.
     static func decodeMark(_ v: JSONValue?, path: String) throws -> UInt32? {
         switch v {
         case nil: return nil
         case .int(let n)? where (0...Int(UInt32.max)).contains(n): return UInt32(n)
-        case .string(let s)? where s.hasPrefix("0x"): if let n = UInt32(s.dropFirst(2), radix: 16) { return n }
+        case .string(let s)?: if let n = s.hasPrefix("0x") ? UInt32(s.dropFirst(2), radix: 16) : UInt32(s) { return n }
         default: break
         }
         throw Problem.unprocessable("expected a 32-bit mark (a number or 0x hex)", pointer: path)

@@ -1,4 +1,5 @@
 import NFTables
+import Wire
 
 // net/netfilter/nf_conntrack_ecache.c and ctnetlink's event messages: what `conntrack -E` shows.
 // A packet's changes to its entry are cached as IPCT_* bits and delivered when the packet leaves
@@ -156,22 +157,14 @@ extension CTEventLog {
             out.append(UInt8(h.count)); out += h
             ConntrackCodec.put(&out, e.seq)
         }
-        return out.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        return Hex.encode(out)
     }
 
     private static let tcpStates: [TCPCTState] = [.SYN_SENT, .SYN_RECV, .ESTABLISHED, .FIN_WAIT, .CLOSE_WAIT, .LAST_ACK, .TIME_WAIT, .CLOSE]
 
     /// A log read back from `checkpoint`; nil when the text is not one.
     init?(checkpoint text: String) {
-        guard text.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.count / 2)
-        var i = text.startIndex
-        while i < text.endIndex {
-            let j = text.index(i, offsetBy: 2)
-            guard let b = UInt8(text[i..<j], radix: 16) else { return nil }
-            bytes.append(b); i = j
-        }
+        guard let bytes = try? Hex.decode(text) else { return nil }
         var r = ConntrackCodec.Reader(bytes: bytes, at: 0)
         guard r.left >= 8 else { return nil }
         let delivered: UInt64 = r.int()

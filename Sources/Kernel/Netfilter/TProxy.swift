@@ -49,7 +49,7 @@ extension Stack {
             if let s = sockets.lookup(.udp, dst: taddr, port: tport, src: saddr, sport: sport), s.config.peer == nil { return .sock(s) }
             return nil
         }
-        let listener = { self.sockets.lookup(.tcp, dst: taddr, port: tport).map { AssignedSock.sock($0) } }
+        func listener() -> AssignedSock? { sockets.lookup(.tcp, dst: taddr, port: tport).map { .sock($0) } }
         guard let c = sockets.conn(TCPKey(local: daddr, lport: dport, remote: saddr, rport: sport)) else { return listener() }
         if c.state == .timeWait, syn, let l = listener() {
             sockets.remove(c)
@@ -76,8 +76,9 @@ extension Stack {
     /// before link-local, the newest first), else the packet's destination.
     func nf_tproxy_laddr6(_ skb: SkBuff, _ user: UInt128, _ daddr: IPv6Address) -> IPv6Address {
         if user != 0 { return IPv6Address(raw: user) }
-        let mine = skb.dev < fib6.addresses.count ? fib6.addresses[skb.dev].map(\.address) : []
-        return mine.last { !$0.isLinkLocal } ?? mine.first ?? daddr
+        guard skb.dev < fib6.addresses.count else { return daddr }
+        let mine = fib6.addresses[skb.dev]
+        return (mine.last { !$0.address.isLinkLocal } ?? mine.first)?.address ?? daddr
     }
 
     /// `inet_sk_transparent`: IP_TRANSPARENT on a full socket; a request or TIME-WAIT sock has

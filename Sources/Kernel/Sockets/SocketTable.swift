@@ -153,15 +153,17 @@ final class SocketTable {
     func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16, src: IPv4Address = .any, sport: UInt16 = 0) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
-        if proto == .udp, connectedUDP > 0, list.contains(where: { $0.config.peer != nil }) {
-            list = list.filter { $0.config.peer == nil || ($0.config.peer == src && $0.config.peerPort == sport) }
-            list = list.filter { $0.config.peer != nil } + list.filter { $0.config.peer == nil }
+        let peers = proto == .udp && connectedUDP > 0
+        // The first socket of a tier: a connected one its peer sent to first, else an unconnected one.
+        func first(_ tier: (Sock) -> Bool) -> Sock? {
+            guard peers else { return list.first(where: tier) }
+            return list.first { tier($0) && $0.config.peer == src && $0.config.peerPort == sport } ?? list.first { tier($0) && $0.config.peer == nil }
         }
-        if let s = list.first(where: { $0.config.address6 == nil && $0.config.address == dst }) { return s }
+        if let s = first({ $0.config.address6 == nil && $0.config.address == dst }) { return s }
         let mapped = IPv6Address(raw: 0xffff << 32 | UInt128(dst.raw))
-        if let s = list.first(where: { $0.config.address6 == mapped }) { return s }
-        if let s = list.first(where: { $0.config.address6 == nil && $0.config.address == .any }) { return s }
-        return list.first { $0.config.address6 == .any && !$0.config.v6only }
+        if let s = first({ $0.config.address6 == mapped }) { return s }
+        if let s = first({ $0.config.address6 == nil && $0.config.address == .any }) { return s }
+        return first { $0.config.address6 == .any && !$0.config.v6only }
     }
 
     /// `__udp6_lib_lookup`: AF_INET6 sockets only, a bound address before `::`.
