@@ -12,10 +12,11 @@ extension Stack {
         let chains = hook == .ingress ? inDev.flatMap { netfilter.ingress[devices[$0].name] } ?? []
             : (v6 ? netfilter.hooks6[hook] : netfilter.hooks[hook]) ?? []
         let ct = (v6 ? netfilter.conntrack6Enabled : netfilter.conntrackEnabled) && (hook == .prerouting || hook == .output)
-        let defrag = (v6 ? netfilter.defrag6Enabled : netfilter.defragEnabled) && (hook == .prerouting || hook == .output)
+        // Conntrack brings defragmentation; a tproxy rule brings it alone.
+        let defrag = ct || (v6 ? netfilter.defrag6Enabled : netfilter.defragEnabled) && (hook == .prerouting || hook == .output)
         let natHook = hook == .prerouting || hook == .output || hook == .input || hook == .postrouting
         // No base chain and no conntrack here: only a connection's NAT (its other direction) applies.
-        if chains.isEmpty && !ct && !defrag {
+        if chains.isEmpty && !defrag {
             if natHook { nf_nat_packet(skb, hook: hook) }
             return .accept
         }
