@@ -30,7 +30,9 @@ let package = Package(
         .target(name: "Kernel", dependencies: ["Wire", "NFTables", "BPF"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "TC", dependencies: ["Kernel", "JSON"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
-        .target(name: "HTTPServer", dependencies: ["CNGHTTP2", "CSystem"]),
+        // The server's state is confined to its loop thread (the checks only ever see one thread's
+        // accesses): they were a tenth of a small HTTP/2 request's instructions.
+        .target(name: "HTTPServer", dependencies: ["CNGHTTP2", "CSystem"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "API", dependencies: ["HTTPServer", "Kernel", "Store", "Wire", "JSON", "NFTables", "IPTables", "TC", "BPF"]),
         .executableTarget(name: "packetstackd", dependencies: ["API", "HTTPServer", "Store"]),
         // Counts heap allocations (replaces malloc in the process that links it): benchmarks only.
@@ -55,7 +57,7 @@ let package = Package(
         .testTarget(name: "TCTests", dependencies: ["TC", "Kernel", "JSON", "Wire", "TestSupport"], exclude: ["Cases"]),
         .testTarget(name: "OracleTests", dependencies: ["Kernel", "NFTables", "Wire", "TestSupport", "BPF"]),
         .testTarget(name: "BPFTests", dependencies: ["BPF", "TestSupport"], exclude: ["Verifier", "TC"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py", "h2_limits.py", "numeric_extremes.py"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["h2_concurrent.py", "h2_limits.py", "h2_early413.py", "h2_hpack.py", "numeric_extremes.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,6 +12,10 @@ public final class App: HTTPHandler, @unchecked Sendable {
     public let limits: Limits
     let auth: Auth
     let requestLog: RequestLog
+    /// Each route's slot in the request log (by route index), and the slot of unmatched requests:
+    /// counted without hashing the route's name per request.
+    private var routeSlots: [Int] = []
+    private var unmatchedSlot = 0
     /// The HTTP server's refusals, evictions, timeouts and cancellations, for /metrics.
     let serverCounters: ServerCounters
 
@@ -51,6 +55,8 @@ public final class App: HTTPHandler, @unchecked Sendable {
         _ = try TraceStorage.backfill(store)
         router = Router()
         registerRoutes()
+        routeSlots = router.routes.map { requestLog.slot(for: "\($0.method) \($0.template)") }
+        unmatchedSlot = requestLog.slot(for: "unmatched")
     }
 
     /// What the start-up could not rebuild as stored (a stack kept in the store only, a checkpoint
@@ -67,20 +73,30 @@ public final class App: HTTPHandler, @unchecked Sendable {
 
     /// Answers one request, gives it a request id (echoed as X-Request-Id), logs and counts it.
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        respond(to: request, router.match(method: request.method, path: request.path))
+    }
+
+    public func respondInline(to request: HTTPRequest) -> HTTPResponse? {
+        let match = router.match(method: request.method, path: request.path)
+        if case .found(let r, _) = match, !r.inline { return nil }
+        return respond(to: request, match)
+    }
+
+    private func respond(to request: HTTPRequest, _ match: Router.Match) -> HTTPResponse {
         let start = DispatchTime.now().uptimeNanoseconds
         let id = requestLog.requestID(request)
-        var template = "unmatched"
-        var response = route(request, template: &template)
+        var slot = unmatchedSlot
+        var response = route(request, match, slot: &slot)
         response.headers.append(("x-request-id", id))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9
-        requestLog.record(request, route: template, response: response, id: id, seconds: seconds)
+        requestLog.record(request, slot: slot, response: response, id: id, seconds: seconds)
         return response
     }
 
-    private func route(_ request: HTTPRequest, template: inout String) -> HTTPResponse {
-        switch router.match(method: request.method, path: request.path) {
+    private func route(_ request: HTTPRequest, _ match: Router.Match, slot: inout Int) -> HTTPResponse {
+        switch match {
         case .found(let route, let params):
-            template = "\(route.method) \(route.template)"
+            slot = routeSlots[route.index]
             if let denied = auth.check(request) { return denied.response }
             do { return try route.handler(request, params) } catch { return error.response }
         case .wrongMethod(let allowed):

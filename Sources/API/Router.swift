@@ -12,23 +12,28 @@ struct Router: Sendable {
         var segments: [String]
         var inline: Bool
         var handler: Handler
+        /// Its place in `routes`.
+        var index: Int
     }
 
     private(set) var routes: [Route] = []
-    private var exact: [String: [String: Int]] = [:]   // path -> method -> route index
+    /// Templates without parameters: path -> (method, route index), one hash per request.
+    private var exact: [String: [(method: String, index: Int)]] = [:]
 
     mutating func add(_ method: String, _ template: String, inline: Bool = false, _ handler: @escaping Handler) {
         let segments = template.split(separator: "/").map(String.init)
-        routes.append(Route(method: method, template: template, segments: segments, inline: inline, handler: handler))
-        if !template.contains("{") { exact[template, default: [:]][method] = routes.count - 1 }
+        routes.append(Route(method: method, template: template, segments: segments, inline: inline, handler: handler, index: routes.count))
+        if !template.contains("{") { exact[template, default: []].append((method, routes.count - 1)) }
     }
 
     enum Match { case found(Route, [String: String]), wrongMethod(allowed: [String]), none }
 
     func match(method: String, path: String) -> Match {
         if let byMethod = exact[path] {
-            if let i = byMethod[method] ?? (method == "HEAD" ? byMethod["GET"] : nil) { return .found(routes[i], [:]) }
-            return .wrongMethod(allowed: allowedList(Array(byMethod.keys)))
+            if let m = byMethod.first(where: { $0.method == method }) ?? (method == "HEAD" ? byMethod.first(where: { $0.method == "GET" }) : nil) {
+                return .found(routes[m.index], [:])
+            }
+            return .wrongMethod(allowed: allowedList(byMethod.map(\.method)))
         }
         let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
         var allowed: [String] = []

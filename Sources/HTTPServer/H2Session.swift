@@ -23,14 +23,18 @@ final class H2Stream {
     /// The answer's body comes in pieces (`response` holds what is not yet sent); `ended` once the last came.
     var streaming = false
     var ended = false
+    /// Neighbours in the session's list of open streams.
+    var next: H2Stream?
+    unowned(unsafe) var prev: H2Stream?
 }
 
 /// An nghttp2 server session bound to one connection; touched only by the loop thread.
 final class H2Session {
     private(set) var session: OpaquePointer?
-    /// Owns the open streams; callbacks find them through nghttp2's stream user data instead of a lookup here.
-    private var owned: [Int32: H2Stream] = [:]
-    var openStreams: Int { owned.count }
+    /// Owns the open streams, a list linked through them (no table to hash into per stream);
+    /// callbacks find them through nghttp2's stream user data.
+    private var first: H2Stream?
+    private(set) var openStreams = 0
     unowned let connection: Connection
     let maxHeaderBytes: Int
     let maxBodyBytes: Int
@@ -51,7 +55,10 @@ final class H2Session {
         nghttp2_session_callbacks_del(cbs)
     }
 
-    deinit { nghttp2_session_del(session) }
+    deinit {
+        nghttp2_session_del(session)
+        while let s = first { first = s.next; s.next = nil }
+    }
 
     var config: ServerConfig { connection.server.config }
 
@@ -73,12 +80,20 @@ final class H2Session {
     }
 
     /// Keeps a new stream alive until on_stream_close; returns the pointer to store as its user data.
-    func adopt(_ s: H2Stream, id: Int32) -> UnsafeMutableRawPointer {
-        owned[id] = s
+    func adopt(_ s: H2Stream) -> UnsafeMutableRawPointer {
+        s.next = first
+        first?.prev = s
+        first = s
+        openStreams += 1
         return Unmanaged.passUnretained(s).toOpaque()
     }
 
-    func release(_ id: Int32) { owned[id] = nil }
+    func release(_ s: H2Stream) {
+        s.next?.prev = s.prev
+        if let p = s.prev { p.next = s.next } else { first = s.next }
+        s.prev = nil; s.next = nil
+        openStreams -= 1
+    }
 
     /// A body over the limit (413), or one its file cannot take, is answered at once, not read
     /// to its end (RFC 9113 §8.1: a complete answer may precede the end of the request, followed
@@ -104,11 +119,11 @@ final class H2Session {
         let s = H2Stream()
         s.method = request.method; s.path = request.path + (request.query.isEmpty ? "" : "?" + request.query)
         s.headers = request.headers; s.body = request.body; s.dispatched = true
-        let ptr = adopt(s, id: 1)
+        let ptr = adopt(s)
         let rv = settings.withUnsafeBufferPointer { p in
             nghttp2_session_upgrade2(session, p.baseAddress, p.count, isHead, ptr)
         }
-        guard rv == 0 else { release(1); return false }
+        guard rv == 0 else { release(s); return false }
         // upgrade2 ignores stream_user_data on the server side; attach it explicitly.
         nghttp2_session_set_stream_user_data(session, 1, ptr)
         submitSettings()
@@ -170,44 +185,91 @@ final class H2Session {
     }
 
     /// Bytes of streamed answers waiting for nghttp2 to send them (flow control may hold them).
-    var bufferedPieces: Int { owned.values.reduce(0) { $0 + ($1.streaming ? $1.response.count - $1.responseOffset : 0) } }
+    var bufferedPieces: Int {
+        var n = 0
+        var s = first
+        while let t = s { if t.streaming { n += t.response.count - t.responseOffset }; s = t.next }
+        return n
+    }
 
     func submit(_ r: HTTPResponse, stream id: Int32, date: String) {
         guard let s = stream(id) else { return }
         s.answered = true
         s.response = s.method == "HEAD" ? [] : r.body
         s.responseOffset = 0
-        // nghttp2 copies names and values (NO_COPY flags unset), so one scratch buffer serves all.
-        var scratch: [UInt8] = []
-        scratch.reserveCapacity(128)
-        var spans: [(Int, Int, Int, Int)] = []
-        spans.reserveCapacity(r.headers.count + 3)
-        func add<N: Sequence, V: Sequence>(_ n: N, _ v: V, lower: Bool) where N.Element == UInt8, V.Element == UInt8 {
-            let ns = scratch.count
-            scratch.append(contentsOf: n)
-            if lower { for k in ns..<scratch.count where scratch[k] >= 0x41 && scratch[k] <= 0x5a { scratch[k] |= 0x20 } }
-            let vs = scratch.count
-            scratch.append(contentsOf: v)
-            spans.append((ns, vs - ns, vs, scratch.count - vs))
+        // nghttp2 copies names and values (NO_COPY flags unset), so the session's scratch
+        // buffers serve every answer.
+        // nghttp2 copies names and values (NO_COPY flags unset): the session's block serves
+        // every answer, taken out while it is filled so its buffers stay uniquely referenced.
+        var b = block
+        block = HeaderBlock()
+        b.removeAll()
+        b.add(":status", decimal: r.status)
+        b.add("date", date)
+        for h in r.headers {
+            // A value unique to this answer would only evict reusable entries from the client's
+            // HPACK table (RFC 7541 §7.1.3): sent literally, never indexed.
+            b.add(h.name, h.value, lower: true, index: h.name != "x-request-id")
         }
-        add(":status".utf8, String(r.status).utf8, lower: false)
-        add("date".utf8, date.utf8, lower: false)
-        for h in r.headers { add(h.name.utf8, h.value.utf8, lower: true) }
-        if !s.streaming { add("content-length".utf8, String(r.body.count).utf8, lower: false) }
-        scratch.append(0)
-        scratch.withUnsafeMutableBufferPointer { p in
-            let base = p.baseAddress!
-            var nva = spans.map {
-                nghttp2_nv(name: base + $0.0, value: base + $0.2, namelen: $0.1, valuelen: $0.3,
-                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
-            }
-            if s.response.isEmpty && !(s.streaming && s.method != "HEAD") {
-                nghttp2_submit_response(session, id, &nva, nva.count, nil)
+        if !s.streaming { b.add("content-length", decimal: r.body.count) }
+        let bodyless = s.response.isEmpty && !(s.streaming && s.method != "HEAD")
+        b.withList { nva in
+            if bodyless {
+                nghttp2_submit_response(session, id, nva.baseAddress, nva.count, nil)
             } else {
                 var provider = nghttp2_data_provider()
                 provider.read_callback = h2ReadBody
-                nghttp2_submit_response(session, id, &nva, nva.count, &provider)
+                nghttp2_submit_response(session, id, nva.baseAddress, nva.count, &provider)
             }
+        }
+        block = b
+    }
+
+    private var block = HeaderBlock()
+}
+
+/// An answer's header names and values in one buffer, and the list handed to nghttp2.
+private struct HeaderBlock {
+    private var bytes: [UInt8] = []
+    private var spans: [(name: Int, nameLength: Int, value: Int, valueLength: Int, index: Bool)] = []
+    private var nva: [nghttp2_nv] = []
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
+        nva.removeAll(keepingCapacity: true)
+    }
+
+    mutating func add(_ name: String, _ value: String, lower: Bool = false, index: Bool = true) {
+        var name = name, value = value
+        let ns = bytes.count
+        name.withUTF8 { bytes.append(contentsOf: $0) }
+        if lower { for k in ns..<bytes.count where bytes[k] >= 0x41 && bytes[k] <= 0x5a { bytes[k] |= 0x20 } }
+        let vs = bytes.count
+        value.withUTF8 { bytes.append(contentsOf: $0) }
+        spans.append((ns, vs - ns, vs, bytes.count - vs, index))
+    }
+
+    mutating func add(_ name: String, decimal v: Int) {
+        var name = name
+        let ns = bytes.count
+        name.withUTF8 { bytes.append(contentsOf: $0) }
+        let vs = bytes.count
+        var x = UInt(max(0, v)), n = 0
+        repeat { bytes.append(UInt8(ascii: "0") + UInt8(x % 10)); x /= 10; n += 1 } while x > 0
+        for k in 0..<n / 2 { bytes.swapAt(vs + k, bytes.count - 1 - k) }
+        spans.append((ns, vs - ns, vs, bytes.count - vs, true))
+    }
+
+    /// The nghttp2 list, pointing into the bytes (valid only inside `body`).
+    mutating func withList(_ body: (UnsafeMutableBufferPointer<nghttp2_nv>) -> Void) {
+        bytes.withUnsafeMutableBufferPointer { p in
+            let base = p.baseAddress!
+            for sp in spans {
+                nva.append(nghttp2_nv(name: base + sp.name, value: base + sp.value, namelen: sp.nameLength, valuelen: sp.valueLength,
+                                      flags: UInt8(sp.index ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)))
+            }
+            nva.withUnsafeMutableBufferPointer { body($0) }
         }
     }
 }
@@ -221,7 +283,7 @@ private let h2OnBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, ud
           frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
     let o = owner(ud)
     let id = frame.pointee.hd.stream_id
-    nghttp2_session_set_stream_user_data(o.session, id, o.adopt(H2Stream(), id: id))
+    nghttp2_session_set_stream_user_data(o.session, id, o.adopt(H2Stream()))
     return 0
 }
 
@@ -232,11 +294,11 @@ private let h2OnHeader: nghttp2_on_header_callback = { _, frame, name, namelen, 
     s.headerBytes += namelen + valuelen + 32
     if s.headerBytes > o.maxHeaderBytes { s.headersTooLarge = true; return 0 }
     let nameBytes = UnsafeBufferPointer(start: name, count: namelen)
-    let v = String(decoding: UnsafeBufferPointer(start: value, count: valuelen), as: UTF8.self)
+    func v() -> String { String(decoding: UnsafeBufferPointer(start: value, count: valuelen), as: UTF8.self) }
     if namelen > 0 && nameBytes[0] == UInt8(ascii: ":") {
-        if namelen == 7 && memcmp(name, ":method", 7) == 0 { s.method = v } else if namelen == 5 && memcmp(name, ":path", 5) == 0 { s.path = v }
+        if namelen == 7 && memcmp(name, ":method", 7) == 0 { s.method = v() } else if namelen == 5 && memcmp(name, ":path", 5) == 0 { s.path = v() }
     } else {
-        s.headers.append((String(decoding: nameBytes, as: UTF8.self), v))
+        s.headers.append((String(decoding: nameBytes, as: UTF8.self), v()))
     }
     return 0
 }
@@ -294,9 +356,10 @@ private let h2OnFrameSend: nghttp2_on_frame_send_callback = { session, frame, ud
 private let h2OnStreamClose: nghttp2_on_stream_close_callback = { session, streamID, _, ud in
     let o = owner(ud)
     // Reset (or the connection lost) while its request waits for a worker: the worker skips it.
-    if let s = o.stream(streamID), s.dispatched, !s.answered { o.connection.server.cancel(connection: o.connection.id, stream: streamID) }
+    guard let s = o.stream(streamID) else { return 0 }
+    if s.dispatched, !s.answered { o.connection.server.cancel(connection: o.connection.id, stream: streamID) }
     nghttp2_session_set_stream_user_data(session, streamID, nil)
-    o.release(streamID)
+    o.release(s)
     return 0
 }
 

@@ -249,8 +249,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Runs the handler inline or on a worker; the answer returns through `complete`.
     func dispatch(_ request: HTTPRequest, connection c: Connection, target: ResponseTarget) {
-        if handler.isInline(request) {
-            c.complete(target, handler.respond(to: request))
+        if let r = handler.respondInline(to: request) {
+            c.complete(target, r)
             return
         }
         c.inflight += 1

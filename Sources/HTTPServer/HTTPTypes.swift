@@ -18,8 +18,11 @@ public struct HTTPRequest: Sendable {
 
     public init(method: String, target: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [], version: String = "HTTP/1.1") {
         self.method = method
-        if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            path = String(target[..<q]); query = String(target[target.utf8.index(after: q)...])
+        var t = target
+        let q = t.withUTF8 { $0.firstIndex(of: UInt8(ascii: "?")) }
+        if let q {
+            let i = target.utf8.index(target.utf8.startIndex, offsetBy: q)
+            path = String(target[..<i]); query = String(target[target.utf8.index(after: i)...])
         } else {
             path = target; query = ""
         }
@@ -133,9 +136,13 @@ public protocol HTTPHandler: Sendable {
     /// run such requests at a time, so reads queued behind a flood of them are still answered.
     func isHeavy(_ request: HTTPRequest) -> Bool
     func respond(to request: HTTPRequest) -> HTTPResponse
+    /// The answer when the request is inline, else nil (then it goes to a worker): one lookup
+    /// where `isInline` then `respond` would make two.
+    func respondInline(to request: HTTPRequest) -> HTTPResponse?
 }
 
 public extension HTTPHandler {
+    func respondInline(to request: HTTPRequest) -> HTTPResponse? { isInline(request) ? respond(to: request) : nil }
     /// Changes are heavy, reads light.
     func isHeavy(_ request: HTTPRequest) -> Bool { request.method != "GET" && request.method != "HEAD" }
 }

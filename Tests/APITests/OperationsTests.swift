@@ -48,6 +48,19 @@ final class OperationsTests: AppTestCase {
             #"packetstack_http_request_duration_seconds_count{route="unmatched"} 1"#,
         ])
         XCTAssertTrue(metrics.contains(#"packetstack_http_request_duration_seconds_bucket{route="unmatched",le="+Inf"} 1"#))
+        // Buckets are cumulative: a request of well under 10 s is in the 10 s bucket, whichever it fell in first.
+        XCTAssertEqual(metrics.filter { $0.hasPrefix("packetstack_http_request_duration_seconds_bucket") && $0.contains(#"le="10.0""#) }, [
+            #"packetstack_http_request_duration_seconds_bucket{route="GET /readyz",le="10.0"} 1"#,
+            #"packetstack_http_request_duration_seconds_bucket{route="GET /v1/stacks/{stack}",le="10.0"} 1"#,
+            #"packetstack_http_request_duration_seconds_bucket{route="unmatched",le="10.0"} 1"#,
+        ])
+    }
+
+    /// Ids the server makes count up in hex after the process id.
+    func testRequestIDsCountInHex() throws {
+        let prefix = String(format: "%08x-", UInt32(getpid()))
+        let ids = (0..<300).map { _ in app.respond(to: HTTPRequest(method: "GET", target: "/healthz")).headers.first { $0.name == "x-request-id" }?.value }
+        XCTAssertEqual([ids[0], ids[9], ids[15], ids[255], ids[299]], ["1", "a", "10", "100", "12c"].map { prefix + $0 })
     }
 
     func testJSONAccessLogQuotesWhatItPrints() throws {

@@ -93,6 +93,18 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNotEqual(bodies[0], bodies[1])
     }
 
+    /// X-Request-Id differs in every answer: it goes out never indexed and stays out of the
+    /// client's HPACK table, where it would only evict the entries that are reused.
+    func testHTTP2RequestIDsStayOutOfTheHPACKTable() throws {
+        try skipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
+        let d = try Daemon(db: db, cwd: dir)
+        defer { _ = d.terminate() }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2_hpack.py").path
+        let r = try shell(["python3", script, String(d.port)])
+        let answer = ":status:i date:i content-type:i x-request-id:n content-length:i\n"
+        XCTAssertEqual(r.out, String(repeating: answer, count: 3) + "table: content-type date\n", r.err)
+    }
+
     func testHTTP2LimitsAnswer431And413OnTheirStreamOnly() throws {
         try skipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
         let d = try Daemon(db: db, cwd: dir, extra: ["--max-header", "2048", "--max-body", "4096", "--max-capture", "50000"])
