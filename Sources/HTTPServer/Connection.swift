@@ -340,11 +340,17 @@ final class Connection {
     /// `content-type` as `Content-Type` (names are ASCII tokens: each letter after the start or
     /// a `-` upper case, the rest lower case).
     static func appendCanonical(_ name: String, to out: inout [UInt8]) {
-        var upper = true
-        for c in name.utf8 {
-            let isLower = c >= 0x61 && c <= 0x7a, isUpper = c >= 0x41 && c <= 0x5a
-            out.append(upper && isLower ? c - 0x20 : !upper && isUpper ? c + 0x20 : c)
-            upper = c == 0x2d
+        var name = name
+        let start = out.count
+        name.withUTF8 { out.append(contentsOf: $0) }
+        out.withUnsafeMutableBufferPointer { p in
+            var upper = true
+            for i in start..<p.count {
+                let c = p[i]
+                let isLower = c >= 0x61 && c <= 0x7a, isUpper = c >= 0x41 && c <= 0x5a
+                p[i] = upper && isLower ? c - 0x20 : !upper && isUpper ? c + 0x20 : c
+                upper = c == 0x2d
+            }
         }
     }
 
