@@ -88,7 +88,12 @@ final class H2Session {
         return Unmanaged.passUnretained(s).toOpaque()
     }
 
+    /// The stream whose request header block is coming in, so each header field finds it
+    /// without asking nghttp2.
+    var receiving: (id: Int32, stream: H2Stream)?
+
     func release(_ s: H2Stream) {
+        if receiving?.stream === s { receiving = nil }
         s.next?.prev = s.prev
         if let p = s.prev { p.next = s.next } else { first = s.next }
         s.prev = nil; s.next = nil
@@ -199,10 +204,8 @@ final class H2Session {
         s.responseOffset = 0
         // nghttp2 copies names and values (NO_COPY flags unset), so the session's scratch
         // buffers serve every answer.
-        // nghttp2 copies names and values (NO_COPY flags unset): the session's block serves
-        // every answer, taken out while it is filled so its buffers stay uniquely referenced.
-        var b = block
-        block = HeaderBlock()
+        // nghttp2 copies names and values (NO_COPY flags unset): the session's block serves every answer.
+        let b = block
         b.removeAll()
         b.add(":status", decimal: r.status)
         b.add("date", date)
@@ -222,55 +225,80 @@ final class H2Session {
                 nghttp2_submit_response(session, id, nva.baseAddress, nva.count, &provider)
             }
         }
-        block = b
     }
 
-    private var block = HeaderBlock()
+    private let block = HeaderBlock()
 }
 
-/// An answer's header names and values in one buffer, and the list handed to nghttp2.
-private struct HeaderBlock {
-    private var bytes: [UInt8] = []
+/// An answer's header names and values in one buffer, and the list handed to nghttp2: raw
+/// memory kept for the session's life, written with plain copies (appending to arrays, each
+/// append checking capacity and uniqueness, was a tenth of a small answer's instructions).
+private final class HeaderBlock {
+    private var bytes: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var used = 0
     private var spans: [(name: Int, nameLength: Int, value: Int, valueLength: Int, index: Bool)] = []
     private var nva: [nghttp2_nv] = []
 
-    mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
+    init() {
+        capacity = 512
+        bytes = .allocate(capacity: capacity)
+    }
+    deinit { bytes.deallocate() }
+
+    func removeAll() {
+        used = 0
         spans.removeAll(keepingCapacity: true)
-        nva.removeAll(keepingCapacity: true)
     }
 
-    mutating func add(_ name: String, _ value: String, lower: Bool = false, index: Bool = true) {
-        var name = name, value = value
-        let ns = bytes.count
-        name.withUTF8 { bytes.append(contentsOf: $0) }
-        if lower { for k in ns..<bytes.count where bytes[k] >= 0x41 && bytes[k] <= 0x5a { bytes[k] |= 0x20 } }
-        let vs = bytes.count
-        value.withUTF8 { bytes.append(contentsOf: $0) }
-        spans.append((ns, vs - ns, vs, bytes.count - vs, index))
+    private func reserve(_ n: Int) {
+        guard used + n > capacity else { return }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, used + n))
+        bigger.update(from: bytes, count: used)
+        bytes.deallocate()
+        bytes = bigger
+        capacity = max(capacity * 2, used + n)
     }
 
-    mutating func add(_ name: String, decimal v: Int) {
-        var name = name
-        let ns = bytes.count
-        name.withUTF8 { bytes.append(contentsOf: $0) }
-        let vs = bytes.count
-        var x = UInt(max(0, v)), n = 0
-        repeat { bytes.append(UInt8(ascii: "0") + UInt8(x % 10)); x /= 10; n += 1 } while x > 0
-        for k in 0..<n / 2 { bytes.swapAt(vs + k, bytes.count - 1 - k) }
-        spans.append((ns, vs - ns, vs, bytes.count - vs, true))
-    }
-
-    /// The nghttp2 list, pointing into the bytes (valid only inside `body`).
-    mutating func withList(_ body: (UnsafeMutableBufferPointer<nghttp2_nv>) -> Void) {
-        bytes.withUnsafeMutableBufferPointer { p in
-            let base = p.baseAddress!
-            for sp in spans {
-                nva.append(nghttp2_nv(name: base + sp.name, value: base + sp.value, namelen: sp.nameLength, valuelen: sp.valueLength,
-                                      flags: UInt8(sp.index ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)))
-            }
-            nva.withUnsafeMutableBufferPointer { body($0) }
+    private func put(_ s: String) {
+        var s = s
+        s.withUTF8 { p in
+            reserve(p.count)
+            if let base = p.baseAddress { (bytes + used).update(from: base, count: p.count) }
+            used += p.count
         }
+    }
+
+    func add(_ name: String, _ value: String, lower: Bool = false, index: Bool = true) {
+        let ns = used
+        put(name)
+        if lower { for k in ns..<used where bytes[k] >= 0x41 && bytes[k] <= 0x5a { bytes[k] |= 0x20 } }
+        let vs = used
+        put(value)
+        spans.append((ns, vs - ns, vs, used - vs, index))
+    }
+
+    func add(_ name: String, decimal v: Int) {
+        let ns = used
+        put(name)
+        let vs = used
+        reserve(20)
+        var x = UInt(max(0, v)), n = 0
+        repeat { n += 1; x /= 10 } while x > 0
+        x = UInt(max(0, v))
+        for k in stride(from: n - 1, through: 0, by: -1) { bytes[vs + k] = UInt8(ascii: "0") + UInt8(x % 10); x /= 10 }
+        used += n
+        spans.append((ns, vs - ns, vs, n, true))
+    }
+
+    /// The nghttp2 list, pointing into the bytes (valid until the next `removeAll`).
+    func withList(_ body: (UnsafeMutableBufferPointer<nghttp2_nv>) -> Void) {
+        nva.removeAll(keepingCapacity: true)
+        for sp in spans {
+            nva.append(nghttp2_nv(name: bytes + sp.name, value: bytes + sp.value, namelen: sp.nameLength, valuelen: sp.valueLength,
+                                  flags: UInt8(sp.index ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)))
+        }
+        nva.withUnsafeMutableBufferPointer { body($0) }
     }
 }
 
@@ -283,14 +311,18 @@ private let h2OnBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, ud
           frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
     let o = owner(ud)
     let id = frame.pointee.hd.stream_id
-    nghttp2_session_set_stream_user_data(o.session, id, o.adopt(H2Stream()))
+    let s = H2Stream()
+    o.receiving = (id, s)
+    nghttp2_session_set_stream_user_data(o.session, id, o.adopt(s))
     return 0
 }
 
 private let h2OnHeader: nghttp2_on_header_callback = { _, frame, name, namelen, value, valuelen, _, ud in
     let o = owner(ud)
     guard let name else { return 0 }
-    guard let frame, let s = o.stream(frame.pointee.hd.stream_id) else { return 0 }
+    guard let frame else { return 0 }
+    let id = frame.pointee.hd.stream_id
+    guard let s = o.receiving?.id == id ? o.receiving?.stream : o.stream(id) else { return 0 }
     s.headerBytes += namelen + valuelen + 32
     if s.headerBytes > o.maxHeaderBytes { s.headersTooLarge = true; return 0 }
     let nameBytes = UnsafeBufferPointer(start: name, count: namelen)
