@@ -67,7 +67,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
     public var routeList: [String] { router.routes.map { "\($0.method) \($0.template)" } }
 
     public func isInline(_ request: HTTPRequest) -> Bool {
-        if case .found(let r, _) = router.match(method: request.method, path: request.path) { return r.inline }
+        if case .found(let r, _) = router.match(method: request.method, path: request.path) { return router.routes[r].inline }
         return true
     }
 
@@ -78,7 +78,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
 
     public func respondInline(to request: HTTPRequest) -> HTTPResponse? {
         let match = router.match(method: request.method, path: request.path)
-        if case .found(let r, _) = match, !r.inline { return nil }
+        if case .found(let r, _) = match, !router.routes[r].inline { return nil }
         return respond(to: request, match)
     }
 
@@ -96,9 +96,9 @@ public final class App: HTTPHandler, @unchecked Sendable {
     private func route(_ request: HTTPRequest, _ match: Router.Match, slot: inout Int) -> HTTPResponse {
         switch match {
         case .found(let route, let params):
-            slot = routeSlots[route.index]
+            slot = routeSlots[route]
             if let denied = auth.check(request) { return denied.response }
-            do { return try route.handler(request, params) } catch { return error.response }
+            do { return try router.routes[route].handler(request, params) } catch { return error.response }
         case .wrongMethod(let allowed):
             if let denied = auth.check(request) { return denied.response }
             var p = Problem(status: 405, slug: "method-not-allowed", detail: "\(request.method) is not allowed on \(request.path)")

@@ -17,21 +17,32 @@ struct Router: Sendable {
     }
 
     private(set) var routes: [Route] = []
-    /// Templates without parameters: path -> (method, route index), one hash per request.
-    private var exact: [String: [(method: String, index: Int)]] = [:]
+    /// Templates without parameters by their length in bytes, each with its (method, route
+    /// index) pairs: a request compares its path with the few of its length, no hashing.
+    private var exact: [[(path: String, methods: [(method: String, index: Int)])]] = []
 
     mutating func add(_ method: String, _ template: String, inline: Bool = false, _ handler: @escaping Handler) {
         let segments = template.split(separator: "/").map(String.init)
         routes.append(Route(method: method, template: template, segments: segments, inline: inline, handler: handler, index: routes.count))
-        if !template.contains("{") { exact[template, default: []].append((method, routes.count - 1)) }
+        if !template.contains("{") {
+            let n = template.utf8.count
+            while exact.count <= n { exact.append([]) }
+            if let i = exact[n].firstIndex(where: { $0.path == template }) {
+                exact[n][i].methods.append((method, routes.count - 1))
+            } else {
+                exact[n].append((template, [(method, routes.count - 1)]))
+            }
+        }
     }
 
-    enum Match { case found(Route, [String: String]), wrongMethod(allowed: [String]), none }
+    /// A route by its index in `routes` (a Route copied out would retain each of its fields).
+    enum Match { case found(Int, [String: String]), wrongMethod(allowed: [String]), none }
 
     func match(method: String, path: String) -> Match {
-        if let byMethod = exact[path] {
+        let n = path.utf8.count
+        if n < exact.count, let byMethod = exact[n].first(where: { $0.path == path })?.methods {
             if let m = byMethod.first(where: { $0.method == method }) ?? (method == "HEAD" ? byMethod.first(where: { $0.method == "GET" }) : nil) {
-                return .found(routes[m.index], [:])
+                return .found(m.index, [:])
             }
             return .wrongMethod(allowed: allowedList(byMethod.map(\.method)))
         }
@@ -47,7 +58,7 @@ struct Router: Sendable {
                 } else if !t.utf8.elementsEqual(p) { ok = false; break }
             }
             guard ok else { continue }
-            if r.method == method || (method == "HEAD" && r.method == "GET") { return .found(r, params) }
+            if r.method == method || (method == "HEAD" && r.method == "GET") { return .found(r.index, params) }
             allowed.append(r.method)
         }
         return allowed.isEmpty ? .none : .wrongMethod(allowed: allowedList(allowed))

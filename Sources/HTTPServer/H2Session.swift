@@ -202,21 +202,21 @@ final class H2Session {
         s.answered = true
         s.response = s.method == "HEAD" ? [] : r.body
         s.responseOffset = 0
-        // nghttp2 copies names and values (NO_COPY flags unset), so the session's scratch
-        // buffers serve every answer.
         // nghttp2 copies names and values (NO_COPY flags unset): the session's block serves every answer.
         let b = block
-        b.removeAll()
+        var need = 64 + date.utf8.count
+        for h in r.headers { need += h.name.utf8.count + h.value.utf8.count }
+        b.begin(bytes: need)
         b.add(":status", decimal: r.status)
         b.add("date", date)
         for h in r.headers {
             // A value unique to this answer would only evict reusable entries from the client's
             // HPACK table (RFC 7541 §7.1.3): sent literally, never indexed.
-            b.add(h.name, h.value, lower: true, index: h.name != "x-request-id")
+            b.add(h.name, h.value, index: h.name != "x-request-id")
         }
         if !s.streaming { b.add("content-length", decimal: r.body.count) }
         let bodyless = s.response.isEmpty && !(s.streaming && s.method != "HEAD")
-        b.withList { nva in
+        b.list.withUnsafeMutableBufferPointer { nva in
             if bodyless {
                 nghttp2_submit_response(session, id, nva.baseAddress, nva.count, nil)
             } else {
@@ -231,74 +231,66 @@ final class H2Session {
 }
 
 /// An answer's header names and values in one buffer, and the list handed to nghttp2: raw
-/// memory kept for the session's life, written with plain copies (appending to arrays, each
-/// append checking capacity and uniqueness, was a tenth of a small answer's instructions).
+/// memory kept for the session's life, sized before each answer so the list can point into it
+/// as it is written (appending to arrays, each append checking capacity and uniqueness, was a
+/// tenth of a small answer's instructions).
 private final class HeaderBlock {
     private var bytes: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
+    private var capacity = 512
     private var used = 0
-    private var spans: [(name: Int, nameLength: Int, value: Int, valueLength: Int, index: Bool)] = []
-    private var nva: [nghttp2_nv] = []
+    var list: [nghttp2_nv] = []
 
-    init() {
-        capacity = 512
-        bytes = .allocate(capacity: capacity)
-    }
+    init() { bytes = .allocate(capacity: capacity) }
     deinit { bytes.deallocate() }
 
-    func removeAll() {
+    /// Starts an answer whose names and values take at most `n` bytes.
+    func begin(bytes n: Int) {
         used = 0
-        spans.removeAll(keepingCapacity: true)
-    }
-
-    private func reserve(_ n: Int) {
-        guard used + n > capacity else { return }
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, used + n))
-        bigger.update(from: bytes, count: used)
-        bytes.deallocate()
-        bytes = bigger
-        capacity = max(capacity * 2, used + n)
-    }
-
-    private func put(_ s: String) {
-        var s = s
-        s.withUTF8 { p in
-            reserve(p.count)
-            if let base = p.baseAddress { (bytes + used).update(from: base, count: p.count) }
-            used += p.count
+        list.removeAll(keepingCapacity: true)
+        if n > capacity {
+            bytes.deallocate()
+            capacity = max(n, capacity * 2)
+            bytes = .allocate(capacity: capacity)
         }
     }
 
-    func add(_ name: String, _ value: String, lower: Bool = false, index: Bool = true) {
-        let ns = used
-        put(name)
-        if lower { for k in ns..<used where bytes[k] >= 0x41 && bytes[k] <= 0x5a { bytes[k] |= 0x20 } }
-        let vs = used
-        put(value)
-        spans.append((ns, vs - ns, vs, used - vs, index))
+    private func put(_ p: UnsafeRawBufferPointer) -> UnsafeMutablePointer<UInt8> {
+        let at = bytes + used
+        if let base = p.baseAddress { UnsafeMutableRawPointer(at).copyMemory(from: base, byteCount: p.count) }
+        used += p.count
+        return at
     }
 
-    func add(_ name: String, decimal v: Int) {
-        let ns = used
-        put(name)
-        let vs = used
-        reserve(20)
-        var x = UInt(max(0, v)), n = 0
-        repeat { n += 1; x /= 10 } while x > 0
-        x = UInt(max(0, v))
-        for k in stride(from: n - 1, through: 0, by: -1) { bytes[vs + k] = UInt8(ascii: "0") + UInt8(x % 10); x /= 10 }
-        used += n
-        spans.append((ns, vs - ns, vs, n, true))
+    private func append(_ name: UnsafeMutablePointer<UInt8>, _ nameLength: Int, _ value: UnsafeMutablePointer<UInt8>, _ valueLength: Int, index: Bool) {
+        list.append(nghttp2_nv(name: name, value: value, namelen: nameLength, valuelen: valueLength,
+                               flags: UInt8(index ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)))
     }
 
-    /// The nghttp2 list, pointing into the bytes (valid until the next `removeAll`).
-    func withList(_ body: (UnsafeMutableBufferPointer<nghttp2_nv>) -> Void) {
-        nva.removeAll(keepingCapacity: true)
-        for sp in spans {
-            nva.append(nghttp2_nv(name: bytes + sp.name, value: bytes + sp.value, namelen: sp.nameLength, valuelen: sp.valueLength,
-                                  flags: UInt8(sp.index ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)))
-        }
-        nva.withUnsafeMutableBufferPointer { body($0) }
+    /// A name as the application gave it, lower-cased as HTTP/2 requires.
+    func add(_ name: String, _ value: String, index: Bool = true) {
+        var name = name, value = value
+        let n = name.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        for k in 0..<name.utf8.count where n[k] >= 0x41 && n[k] <= 0x5a { n[k] |= 0x20 }
+        let v = value.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        append(n, name.utf8.count, v, value.utf8.count, index: index)
+    }
+
+    func add(_ name: StaticString, _ value: String) {
+        var value = value
+        let n = put(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        let v = value.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        append(n, name.utf8CodeUnitCount, v, value.utf8.count, index: true)
+    }
+
+    func add(_ name: StaticString, decimal value: Int) {
+        let n = put(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        var x = UInt(max(0, value)), digits = 0
+        repeat { digits += 1; x /= 10 } while x > 0
+        let v = bytes + used
+        x = UInt(max(0, value))
+        for k in stride(from: digits - 1, through: 0, by: -1) { v[k] = UInt8(ascii: "0") + UInt8(x % 10); x /= 10 }
+        used += digits
+        append(n, name.utf8CodeUnitCount, v, digits, index: true)
     }
 }
 
@@ -328,7 +320,11 @@ private let h2OnHeader: nghttp2_on_header_callback = { _, frame, name, namelen, 
     let nameBytes = UnsafeBufferPointer(start: name, count: namelen)
     func v() -> String { String(decoding: UnsafeBufferPointer(start: value, count: valuelen), as: UTF8.self) }
     if namelen > 0 && nameBytes[0] == UInt8(ascii: ":") {
-        if namelen == 7 && memcmp(name, ":method", 7) == 0 { s.method = v() } else if namelen == 5 && memcmp(name, ":path", 5) == 0 { s.path = v() }
+        if namelen == 7 && memcmp(name, ":method", 7) == 0 {
+            // The common methods as literals: no string to build and check.
+            func valueIs(_ m: StaticString) -> Bool { valuelen == m.utf8CodeUnitCount && value.map { memcmp($0, m.utf8Start, valuelen) == 0 } == true }
+            s.method = valueIs("GET") ? "GET" : valueIs("POST") ? "POST" : v()
+        } else if namelen == 5 && memcmp(name, ":path", 5) == 0 { s.path = v() }
     } else {
         s.headers.append((String(decoding: nameBytes, as: UTF8.self), v()))
     }
