@@ -87,7 +87,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         let id = requestLog.requestID(request)
         var slot = unmatchedSlot
         var response = route(request, match, slot: &slot)
-        response.headers.append(("x-request-id", id))
+        response.requestID = id
         let seconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9
         requestLog.record(request, slot: slot, response: response, id: id, seconds: seconds)
         return response

@@ -315,6 +315,11 @@ final class Connection {
             output.append(contentsOf: h.value.utf8)
             output.append(contentsOf: [0x0d, 0x0a])
         }
+        if let id = r.requestID {
+            output.append(contentsOf: "X-Request-Id: ".utf8)
+            output.append(contentsOf: id.utf8)
+            output.append(contentsOf: [0x0d, 0x0a])
+        }
         if chunked {
             output.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
         } else {

@@ -204,16 +204,15 @@ final class H2Session {
         s.responseOffset = 0
         // nghttp2 copies names and values (NO_COPY flags unset): the session's block serves every answer.
         let b = block
-        var need = 64 + date.utf8.count
+        var need = 80 + date.utf8.count + (r.requestID?.utf8.count ?? 0)
         for h in r.headers { need += h.name.utf8.count + h.value.utf8.count }
         b.begin(bytes: need)
         b.add(":status", decimal: r.status)
         b.add("date", date)
-        for h in r.headers {
-            // A value unique to this answer would only evict reusable entries from the client's
-            // HPACK table (RFC 7541 §7.1.3): sent literally, never indexed.
-            b.add(h.name, h.value, index: h.name != "x-request-id")
-        }
+        for h in r.headers { b.add(h.name, h.value) }
+        // A value unique to this answer would only evict reusable entries from the client's
+        // HPACK table (RFC 7541 §7.1.3): sent literally, never indexed.
+        if let id = r.requestID { b.add("x-request-id", id, index: false) }
         if !s.streaming { b.add("content-length", decimal: r.body.count) }
         let bodyless = s.response.isEmpty && !(s.streaming && s.method != "HEAD")
         b.list.withUnsafeMutableBufferPointer { nva in
@@ -275,11 +274,11 @@ private final class HeaderBlock {
         append(n, name.utf8.count, v, value.utf8.count, index: index)
     }
 
-    func add(_ name: StaticString, _ value: String) {
+    func add(_ name: StaticString, _ value: String, index: Bool = true) {
         var value = value
         let n = put(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         let v = value.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-        append(n, name.utf8CodeUnitCount, v, value.utf8.count, index: true)
+        append(n, name.utf8CodeUnitCount, v, value.utf8.count, index: index)
     }
 
     func add(_ name: StaticString, decimal value: Int) {

@@ -96,6 +96,9 @@ public struct HTTPResponse: Sendable {
     /// A body made piece by piece after the head (then `body` is unused): chunked transfer coding
     /// on HTTP/1.1, DATA frames as they come on HTTP/2.
     public var stream: ResponseStream? = nil
+    /// Sent as X-Request-Id after `headers`. Apart from them because it differs in every answer
+    /// while the rest are often a shared constant that appending to would copy.
+    public var requestID: String? = nil
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status; self.headers = headers; self.body = body

@@ -36,6 +36,7 @@ class AppTestCase: XCTestCase {
         var json: JSONValue?
         var raw: String
         var headers: [(name: String, value: String)]
+        var requestID: String?
     }
 
     @discardableResult
@@ -44,6 +45,6 @@ class AppTestCase: XCTestCase {
         if let type { h.append(("content-type", type)) }
         if let accept { h.append(("accept", accept)) }
         let r = app.respond(to: HTTPRequest(method: method, target: target, headers: h, body: Array((body ?? "").utf8)))
-        return Reply(status: r.status, json: try? JSONParser.parse(r.body), raw: String(decoding: r.body, as: UTF8.self), headers: r.headers)
+        return Reply(status: r.status, json: try? JSONParser.parse(r.body), raw: String(decoding: r.body, as: UTF8.self), headers: r.headers, requestID: r.requestID)
     }
 }

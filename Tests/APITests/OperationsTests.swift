@@ -23,14 +23,14 @@ final class OperationsTests: AppTestCase {
         let ready = app.respond(to: HTTPRequest(method: "GET", target: "/readyz", headers: [("x-request-id", "probe-1")]))
         XCTAssertEqual(ready.status, 200)
         XCTAssertEqual(String(decoding: ready.body, as: UTF8.self), #"{"status":"ready","stacks":0}"# + "\n")
-        XCTAssertEqual(ready.headers.first { $0.name == "x-request-id" }?.value, "probe-1")
+        XCTAssertEqual(ready.requestID, "probe-1")
         let missing = call("GET", "/v1/stacks/nope")
         XCTAssertEqual(missing.status, 404)
-        let id = try XCTUnwrap(missing.headers.first { $0.name == "x-request-id" }?.value)
+        let id = try XCTUnwrap(missing.requestID)
         XCTAssertEqual(id, String(format: "%08x-1", UInt32(getpid())))
         // An id with a space or quote is not echoed into the log; a new one is made.
         let odd = app.respond(to: HTTPRequest(method: "GET", target: "/nowhere", headers: [("x-request-id", "a b")]))
-        XCTAssertEqual(odd.headers.first { $0.name == "x-request-id" }?.value, String(format: "%08x-2", UInt32(getpid())))
+        XCTAssertEqual(odd.requestID, String(format: "%08x-2", UInt32(getpid())))
         XCTAssertEqual(lines.all.map(masked), [
             "method=GET path=/readyz status=200 bytes=30 duration_ms=D request_id=probe-1 version=HTTP/1.1",
             "method=GET path=/v1/stacks/nope status=404 bytes=\(missing.raw.utf8.count) duration_ms=D request_id=\(id) version=HTTP/1.1",
@@ -59,7 +59,7 @@ final class OperationsTests: AppTestCase {
     /// Ids the server makes count up in hex after the process id.
     func testRequestIDsCountInHex() throws {
         let prefix = String(format: "%08x-", UInt32(getpid()))
-        let ids = (0..<300).map { _ in app.respond(to: HTTPRequest(method: "GET", target: "/healthz")).headers.first { $0.name == "x-request-id" }?.value }
+        let ids = (0..<300).map { _ in app.respond(to: HTTPRequest(method: "GET", target: "/healthz")).requestID }
         XCTAssertEqual([ids[0], ids[9], ids[15], ids[255], ids[299]], ["1", "a", "10", "100", "12c"].map { prefix + $0 })
     }
 
