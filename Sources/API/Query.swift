@@ -8,8 +8,12 @@ struct Query {
     init(_ raw: String) throws(Problem) {
         for pair in raw.split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let k = String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding,
-                  let v = (kv.count > 1 ? String(kv[1]) : "").replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+            // Most parameters are plain: decoded only when they hold a `+` or a `%`.
+            func decoded(_ s: Substring) -> String? {
+                s.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") })
+                    ? String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding : String(s)
+            }
+            guard let k = decoded(kv[0]), let v = kv.count > 1 ? decoded(kv[1]) : "" else {
                 throw Problem.badRequest("invalid-query", "query parameter \(pair) is not valid percent-encoding")
             }
             guard params[k] == nil else { throw Problem.badRequest("invalid-query", "query parameter \(k) given twice") }

@@ -17,6 +17,8 @@ struct Router: Sendable {
     }
 
     private(set) var routes: [Route] = []
+    /// Indices of the routes with `{name}` segments, in the order they were added.
+    private var templated: [Int] = []
     /// Templates without parameters by their length in bytes, each with its (method, route
     /// index) pairs: a request compares its path with the few of its length, no hashing.
     private var exact: [[(path: String, methods: [(method: String, index: Int)])]] = []
@@ -24,6 +26,7 @@ struct Router: Sendable {
     mutating func add(_ method: String, _ template: String, inline: Bool = false, _ handler: @escaping Handler) {
         let segments = template.split(separator: "/").map(String.init)
         routes.append(Route(method: method, template: template, segments: segments, inline: inline, handler: handler, index: routes.count))
+        if template.contains("{") { templated.append(routes.count - 1) }
         if !template.contains("{") {
             let n = template.utf8.count
             while exact.count <= n { exact.append([]) }
@@ -46,16 +49,18 @@ struct Router: Sendable {
             }
             return .wrongMethod(allowed: allowedList(byMethod.map(\.method)))
         }
-        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        let parts = Array(path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst())
         var allowed: [String] = []
-        for r in routes where r.segments.count == parts.count && r.template.contains("{") {
+        for i in templated where routes[i].segments.count == parts.count {
+            let r = routes[i]
+            // Literal segments first: a route that does not fit costs no decoding.
+            guard zip(r.segments, parts).allSatisfy({ t, p in t.hasPrefix("{") ? !p.isEmpty : t.utf8.elementsEqual(p) }) else { continue }
             var params: [String: String] = [:]
             var ok = true
-            for (t, p) in zip(r.segments, parts) {
-                if t.hasPrefix("{") {
-                    guard !p.isEmpty, let decoded = String(decoding: p, as: UTF8.self).removingPercentEncoding else { ok = false; break }
-                    params[String(t.dropFirst().dropLast())] = decoded
-                } else if !t.utf8.elementsEqual(p) { ok = false; break }
+            for (t, p) in zip(r.segments, parts) where t.hasPrefix("{") {
+                let text = String(decoding: p, as: UTF8.self)
+                guard let decoded = p.contains(UInt8(ascii: "%")) ? text.removingPercentEncoding : text else { ok = false; break }
+                params[String(t.dropFirst().dropLast())] = decoded
             }
             guard ok else { continue }
             if r.method == method || (method == "HEAD" && r.method == "GET") { return .found(r.index, params) }

@@ -38,7 +38,18 @@ public struct HTTPRequest: Sendable {
 
     static func mediaType(_ headers: [(name: String, value: String)]) -> String {
         guard let v = headers.first(where: { $0.name == "content-type" })?.value else { return "" }
-        return v.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        // Bytes up to the first `;`, without spaces and tabs around them, lower case (a media type
+        // is ASCII; anything else is left as it is). Foundation's split/trim/lowercase took a
+        // sixth of a one-packet injection.
+        return v.utf8.withContiguousStorageIfAvailable { mediaType(of: $0) } ?? Array(v.utf8).withUnsafeBufferPointer { mediaType(of: $0) }
+    }
+
+    private static func mediaType(of b: UnsafeBufferPointer<UInt8>) -> String {
+        var end = b.firstIndex(of: UInt8(ascii: ";")) ?? b.count
+        var start = 0
+        while start < end, b[start] == 0x20 || b[start] == 0x09 { start += 1 }
+        while end > start, b[end - 1] == 0x20 || b[end - 1] == 0x09 { end -= 1 }
+        return String(decoding: b[start..<end].map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 }
 

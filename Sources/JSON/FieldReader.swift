@@ -9,7 +9,10 @@ public struct JSONShapeError: Error, Equatable, Sendable {
 public struct FieldReader {
     public let path: String
     private let fields: [(String, JSONValue)]
-    private var used: Set<String> = []
+    /// Which fields were read, by position (a set of names hashed each key asked for, most of
+    /// them absent): the first 64 in a mask, any more in `usedMore`.
+    private var usedMask: UInt64 = 0
+    private var usedMore: [Bool] = []
 
     public init(_ value: JSONValue, path: String = "") throws(JSONShapeError) {
         guard case .object(let f) = value else {
@@ -21,11 +24,20 @@ public struct FieldReader {
     public func pointer(_ key: String) -> String { path + "/" + key }
 
     public mutating func raw(_ key: String) -> JSONValue? {
-        used.insert(key)
-        guard let v = fields.first(where: { $0.0 == key })?.1 else { return nil }
+        guard let i = fields.firstIndex(where: { $0.0 == key }) else { return nil }
+        markUsed(i)
+        let v = fields[i].1
         if case .null = v { return nil }
         return v
     }
+
+    private mutating func markUsed(_ i: Int) {
+        if i < 64 { usedMask |= 1 << UInt64(i); return }
+        if usedMore.isEmpty { usedMore = Array(repeating: false, count: fields.count) }
+        usedMore[i] = true
+    }
+
+    private func isUsed(_ i: Int) -> Bool { i < 64 ? usedMask & (1 << UInt64(i)) != 0 : !usedMore.isEmpty && usedMore[i] }
 
     public mutating func string(_ key: String) throws(JSONShapeError) -> String? {
         guard let v = raw(key) else { return nil }
@@ -61,8 +73,8 @@ public struct FieldReader {
 
     /// Call last: any field not read is an unknown field.
     public func finish() throws(JSONShapeError) {
-        if let extra = fields.first(where: { !used.contains($0.0) }) {
-            throw JSONShapeError(path: pointer(extra.0), message: "unknown field \"\(extra.0)\"")
+        if let i = fields.indices.first(where: { !isUsed($0) }) {
+            throw JSONShapeError(path: pointer(fields[i].0), message: "unknown field \"\(fields[i].0)\"")
         }
     }
 }

@@ -52,16 +52,21 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     }
     /// Parses dotted-quad text; each part must be a decimal 0...255 without leading zeros.
     public init(parsing text: String) throws(WireError) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { throw .badText("IPv4 address must be a.b.c.d: \(text)") }
-        var r: UInt32 = 0
-        for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  !(p.count > 1 && p.first == "0"), let v = UInt32(p), v <= 255
-            else { throw .badText("IPv4 address must be a.b.c.d: \(text)") }
-            r = r << 8 | v
+        // Byte by byte: splitting into substrings was a tenth of decoding a one-packet injection.
+        var r: UInt32 = 0, part: UInt32 = 0, digits = 0, parts = 0, leadingZero = false
+        for c in text.utf8 {
+            if c == UInt8(ascii: ".") {
+                guard digits > 0, parts < 3 else { throw .badText("IPv4 address must be a.b.c.d: \(text)") }
+                r = r << 8 | part; parts += 1; part = 0; digits = 0
+                continue
+            }
+            guard c >= 0x30, c <= 0x39, digits < 3, !(digits == 1 && leadingZero) else { throw .badText("IPv4 address must be a.b.c.d: \(text)") }
+            if digits == 0 { leadingZero = c == 0x30 }
+            part = part * 10 + UInt32(c - 0x30); digits += 1
+            guard part <= 255 else { throw .badText("IPv4 address must be a.b.c.d: \(text)") }
         }
-        raw = r
+        guard digits > 0, parts == 3 else { throw .badText("IPv4 address must be a.b.c.d: \(text)") }
+        raw = r << 8 | part
     }
     public static let any = IPv4Address(raw: 0)
     public static let broadcast = IPv4Address(raw: 0xffff_ffff)

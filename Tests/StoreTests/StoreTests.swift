@@ -14,6 +14,15 @@ final class StoreTests: XCTestCase {
     var dbPath: String { dir.appendingPathComponent("t.db").path }
 
     /// The copy compiled into the binary equals migrations/ file for file.
+    func testTimestampsAreRFC3339WithMilliseconds() {
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 1_700_000_000.5)), "2023-11-14T22:13:20.500Z")
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 981_173_106.25)), "2001-02-03T04:05:06.250Z")
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
+        // Outside 0...9999 and before 1970, as printf prints them.
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: -1.5)), "1969-12-31T23:59:59.-500Z")
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 253_402_300_800)), "10000-01-01T00:00:00.000Z")
+    }
+
     func testEmbeddedMigrationsEqualTheFolder() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../migrations").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()

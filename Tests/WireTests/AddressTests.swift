@@ -14,9 +14,12 @@ final class AddressTests: XCTestCase {
     }
 
     func testRejectsBadText() {
-        for s in ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "a.b.c.d", "1..2.3"] {
+        for s in ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "a.b.c.d", "1..2.3", "1.2.3.4.", ".1.2.3",
+                  "1.2.3.1000", "1.2.3.00", "1.2.3.-4", "1.2.3.٤", " 1.2.3.4", "1.2.3.4 "] {
             XCTAssertThrowsError(try IPv4Address(parsing: s), s)
         }
+        XCTAssertEqual(try ["0.0.0.0", "255.255.255.255", "10.0.0.1", "1.20.255.0"].map { try IPv4Address(parsing: $0).raw },
+                       [0, 0xffff_ffff, 0x0a00_0001, 0x0114_ff00])
         for s in ["", "02:00:00:00:00", "zz:00:00:00:00:00", "020000000000"] {
             XCTAssertThrowsError(try MACAddress(parsing: s), s)
         }
