@@ -25,7 +25,9 @@ final class WorkerPool: @unchecked Sendable {
     func submit(heavy isHeavy: Bool = false, _ job: @escaping @Sendable () -> Void) {
         cond.lock()
         if isHeavy { heavy.push(job) } else { light.push(job) }
-        cond.broadcast(); cond.unlock()
+        // One job wakes one worker (a broadcast woke all, and all but one went back to sleep);
+        // a heavy job no worker may take yet waits for the broadcast of a heavy one ending.
+        cond.signal(); cond.unlock()
     }
 
     func stop() {
