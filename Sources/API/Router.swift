@@ -12,8 +12,6 @@ struct Router: Sendable {
         var segments: [String]
         var inline: Bool
         var handler: Handler
-        /// Its place in `routes`.
-        var index: Int
     }
 
     private(set) var routes: [Route] = []
@@ -25,9 +23,10 @@ struct Router: Sendable {
 
     mutating func add(_ method: String, _ template: String, inline: Bool = false, _ handler: @escaping Handler) {
         let segments = template.split(separator: "/").map(String.init)
-        routes.append(Route(method: method, template: template, segments: segments, inline: inline, handler: handler, index: routes.count))
-        if template.contains("{") { templated.append(routes.count - 1) }
-        if !template.contains("{") {
+        routes.append(Route(method: method, template: template, segments: segments, inline: inline, handler: handler))
+        if template.contains("{") {
+            templated.append(routes.count - 1)
+        } else {
             let n = template.utf8.count
             while exact.count <= n { exact.append([]) }
             if let i = exact[n].firstIndex(where: { $0.path == template }) {
@@ -52,19 +51,20 @@ struct Router: Sendable {
         let parts = Array(path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst())
         var allowed: [String] = []
         for i in templated where routes[i].segments.count == parts.count {
-            let r = routes[i]
+            let segments = routes[i].segments
             // Literal segments first: a route that does not fit costs no decoding.
-            guard zip(r.segments, parts).allSatisfy({ t, p in t.hasPrefix("{") ? !p.isEmpty : t.utf8.elementsEqual(p) }) else { continue }
+            guard zip(segments, parts).allSatisfy({ t, p in t.hasPrefix("{") ? !p.isEmpty : t.utf8.elementsEqual(p) }) else { continue }
             var params: [String: String] = [:]
             var ok = true
-            for (t, p) in zip(r.segments, parts) where t.hasPrefix("{") {
+            for (t, p) in zip(segments, parts) where t.hasPrefix("{") {
                 let text = String(decoding: p, as: UTF8.self)
                 guard let decoded = p.contains(UInt8(ascii: "%")) ? text.removingPercentEncoding : text else { ok = false; break }
                 params[String(t.dropFirst().dropLast())] = decoded
             }
             guard ok else { continue }
-            if r.method == method || (method == "HEAD" && r.method == "GET") { return .found(r.index, params) }
-            allowed.append(r.method)
+            let m = routes[i].method
+            if m == method || (method == "HEAD" && m == "GET") { return .found(i, params) }
+            allowed.append(m)
         }
         return allowed.isEmpty ? .none : .wrongMethod(allowed: allowedList(allowed))
     }
