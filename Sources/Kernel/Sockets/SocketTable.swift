@@ -178,7 +178,19 @@ final class SocketTable {
 
 extension Stack {
     /// Binds a socket (and keeps it in the configuration a restart rebuilds).
-    public func bind(_ c: SocketConfig) -> String? { sockets.bind(c, net: net) }
+    public func bind(_ c: SocketConfig) -> String? { inet_bind_address(c) ?? sockets.bind(c, net: net) }
+
+    /// `inet_bind`'s address check (inet_addr_valid_or_nonlocal): an AF_INET socket binds to one
+    /// of the host's addresses (a local or broadcast route of the local table, 127/8 on lo),
+    /// a multicast address or INADDR_ANY, unless it is IP_TRANSPARENT or ip_nonlocal_bind is set.
+    public func inet_bind_address(_ c: SocketConfig) -> String? {
+        guard c.address6 == nil, c.address != .any, !c.transparent, net[.ip_nonlocal_bind] == 0,
+              !c.address.isLoopback, !c.address.isMulticast else { return nil }
+        switch inet_addr_type(c.address) {
+        case .local, .broadcast: return nil
+        default: return "cannot assign requested address \(c.address) (EADDRNOTAVAIL): not an address of this stack"
+        }
+    }
     public func closeSocket(_ id: Int) -> Bool { sockets.close(id) }
     public func socket(_ id: Int) -> Sock? { sockets.byID[id] }
     public var allSockets: [Sock] { sockets.all }
