@@ -25,31 +25,27 @@ extension App {
         let id = try socketID(idText)
         let body = try parseJSONBody(req)
         if try entry(name).withStack({ s in s.socket(id)?.config.proto == .udp }) { return try connectUDP(name, id, body) }
-        let call: TCPCall = try decoding {
+        let (to, port) = try connectTarget(body, ipv6: "TCP over IPv6")
+        return try runTCPCall(req, name, id, .connect(socket: id, to: to, port: port))
+    }
+
+    /// `{"to": IPv4, "port": N}`, the peer of a connect; `ipv6` names what an IPv6 peer would need.
+    private func connectTarget(_ body: JSONValue, ipv6: String) throws(Problem) -> (IPv4Address, UInt16) {
+        try decoding {
             var r = try FieldReader(body)
             let to = try r.requiredString("to")
             guard let a = try? IPv4Address(parsing: to) else {
-                throw Problem.unprocessable(to.contains(":") ? "not supported yet: TCP over IPv6" : "to is not an IPv4 address", pointer: "/to")
-            }
-            guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
-            try r.finish()
-            return .connect(socket: id, to: a, port: UInt16(port))
-        }
-        return try runTCPCall(req, name, id, call)
-    }
-
-    /// `connect` on a UDP socket, kept with the stack (the socket's configuration has its peer).
-    private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue) throws(Problem) -> HTTPResponse {
-        let (to, port): (IPv4Address, UInt16) = try decoding {
-            var r = try FieldReader(body)
-            let t = try r.requiredString("to")
-            guard let a = try? IPv4Address(parsing: t) else {
-                throw Problem.unprocessable(t.contains(":") ? "not supported yet: connect to an IPv6 address" : "to is not an IPv4 address", pointer: "/to")
+                throw Problem.unprocessable(to.contains(":") ? "not supported yet: \(ipv6)" : "to is not an IPv4 address", pointer: "/to")
             }
             guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
             try r.finish()
             return (a, UInt16(port))
         }
+    }
+
+    /// `connect` on a UDP socket, kept with the stack (the socket's configuration has its peer).
+    private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue) throws(Problem) -> HTTPResponse {
+        let (to, port) = try connectTarget(body, ipv6: "connect to an IPv6 address")
         let e = try entry(name)
         let answer: JSONValue = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
             if let err = s.udpConnect(socket: id, to: to, port: port) {

@@ -15,18 +15,17 @@ public enum Timestamp {
         }
         // Written digit by digit: String(format:) went through Foundation's formatter, a tenth
         // of a one-packet injection's time. (Years outside 0...9999 and times before 1970 keep it.)
-        let fields: [(Int, Int)] = [(year, 4), (Int(tmv.tm_mon) + 1, 2), (Int(tmv.tm_mday), 2),
-                                    (Int(tmv.tm_hour), 2), (Int(tmv.tm_min), 2), (Int(tmv.tm_sec), 2), (Int(ms % 1000), 3)]
-        let separators: [UInt8] = Array("--T::.Z".utf8)
         return String(unsafeUninitializedCapacity: 24) { out in
             var i = 0
-            for (k, (value, width)) in fields.enumerated() {
+            // A field of `width` digits, then its separator (no arrays: this runs for every trace).
+            func put(_ value: Int, _ width: Int, _ separator: Character) {
                 var v = value
                 for d in stride(from: width - 1, through: 0, by: -1) { out[i + d] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
-                i += width
-                out[i] = separators[k]
-                i += 1
+                out[i + width] = separator.asciiValue!
+                i += width + 1
             }
+            put(year, 4, "-"); put(Int(tmv.tm_mon) + 1, 2, "-"); put(Int(tmv.tm_mday), 2, "T")
+            put(Int(tmv.tm_hour), 2, ":"); put(Int(tmv.tm_min), 2, ":"); put(Int(tmv.tm_sec), 2, "."); put(Int(ms % 1000), 3, "Z")
             return i
         }
     }

@@ -10,9 +10,7 @@ extension Stack {
         guard sk.config.address6 == nil else { return "not supported yet: connect on an AF_INET6 UDP socket" }
         guard let route = routeOutput(to) else { return "ENETUNREACH" }
         if sk.config.address == .any { sk.config.address = route.src }
-        if sk.config.peer == nil { sockets.connectedUDP += 1 }
-        sk.config.peer = to
-        sk.config.peerPort = port
+        sockets.connect(sk, to: to, port: port)
         return nil
     }
 }

@@ -124,8 +124,8 @@ extension Stack {
 
     /// `__udp4_lib_err` on the socket that sent the quoted datagram: the error's errno, and for
     /// fragmentation needed the path MTU (ipv4_sk_update_pmtu); with IP_RECVERR the errno becomes
-    /// the socket's sk_err, which its next call reports. (Without it only a hard error on a
-    /// connected socket would; the model's UDP sockets are not connected.)
+    /// the socket's sk_err, which its next call reports; without it, only a hard error on a
+    /// connected socket does.
     private func udp_err(_ sk: Sock, _ skb: SkBuff, type: UInt8, code: UInt8, info: Int, dst: IPv4Address, now: UInt64) -> PathEnd {
         let port = sk.config.port
         var err = "EHOSTUNREACH", hard = false   // time exceeded, and what has no errno of its own: soft

@@ -73,7 +73,14 @@ final class SocketTable {
     private var connsBySerial: [Int: TCPConn] = [:]
     private var serial = 0
     /// How many UDP sockets are connected: while none is, lookups skip the peer check.
-    var connectedUDP = 0
+    private(set) var connectedUDP = 0
+
+    /// A UDP socket's peer (`connect`), counted in `connectedUDP`.
+    func connect(_ s: Sock, to: IPv4Address, port: UInt16) {
+        if s.config.peer == nil { connectedUDP += 1 }
+        s.config.peer = to
+        s.config.peerPort = port
+    }
 
     /// Why the bind fails (EADDRINUSE), or nil: two sockets on a port clash when the addresses
     /// they take overlap (an AF_INET6 `::` socket without IPV6_V6ONLY takes every IPv4 one too).
