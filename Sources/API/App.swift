@@ -102,7 +102,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         case .wrongMethod(let allowed):
             if let denied = auth.check(request) { return denied.response }
             var p = Problem(status: 405, slug: "method-not-allowed", detail: "\(request.method) is not allowed on \(request.path)")
-            p.headers = [("allow", allowed.joined(separator: ", "))]
+            p.headers = [HTTPHeader("allow", allowed.joined(separator: ", "))]
             return p.response
         case .none:
             if let denied = auth.check(request) { return denied.response }
@@ -114,7 +114,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         let health = jsonResponse(200, .object([("status", .string("ok"))]))
         router.add("GET", "/healthz", inline: true) { _, _ in health }
         router.add("GET", "/readyz") { [unowned self] req, _ throws(Problem) in try ready(req) }
-        let spec = HTTPResponse(status: 200, headers: [("content-type", "application/yaml")], body: Array(OpenAPIDocument.yaml.utf8))
+        let spec = HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "application/yaml")], body: Array(OpenAPIDocument.yaml.utf8))
         router.add("GET", "/openapi.yaml", inline: true) { _, _ in spec }
         router.add("POST", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try createStack(req) }
         router.add("GET", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try listStacks(req) }

@@ -19,7 +19,7 @@ public struct Auth: Sendable {
         if reads && !protectReads { return nil }
         guard let header = req.header("authorization"), header.hasPrefix("Bearer ") else {
             var p = Problem(status: 401, slug: "unauthorized", detail: "this server needs an API token: send Authorization: Bearer <token>")
-            p.headers = [("www-authenticate", "Bearer")]
+            p.headers = [HTTPHeader("www-authenticate", "Bearer")]
             return p
         }
         guard Auth.equal(Array(header.utf8.dropFirst("Bearer ".count)), token) else {

@@ -99,7 +99,7 @@ extension App {
                 return run.errorLine(error)
             }
         }
-        var r = HTTPResponse(status: 200, headers: [("content-type", "application/x-ndjson")])
+        var r = HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "application/x-ndjson")])
         r.stream = stream
         return r
     }

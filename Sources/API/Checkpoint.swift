@@ -86,7 +86,7 @@ extension App {
             s.restoreRuntime(runtime)
         }
         checkpoint()
-        return jsonResponse(201, stackJSON(e), headers: [("location", "/v1/stacks/\(newName)")])
+        return jsonResponse(201, stackJSON(e), headers: [HTTPHeader("location", "/v1/stacks/\(newName)")])
     }
 
     /// The runtime state as the checkpoint stores it (JSON of `StackRuntime`'s fields).

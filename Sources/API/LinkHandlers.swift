@@ -47,7 +47,7 @@ extension App {
             return LinkRecord(aStack: a.0, aDev: a.1, bStack: b.0, bDev: b.1, delayNs: Int64(delay), rateMbps: Int64(rate), lossPPM: loss, reorderPPM: reorder, seed: Int64(seed))
         }
         let stored = try registry.addLink(l)
-        return jsonResponse(201, Self.linkJSON(stored), headers: [("location", "/v1/links/\(stored.id)")])
+        return jsonResponse(201, Self.linkJSON(stored), headers: [HTTPHeader("location", "/v1/links/\(stored.id)")])
     }
 
     func listLinks(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {

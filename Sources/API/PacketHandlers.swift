@@ -89,7 +89,7 @@ extension App {
     func enterRunning() throws(Problem) {
         guard running.enter(max: limits.maxConcurrentInjections) else {
             var p = Problem(status: 429, slug: "too-many-injections", detail: "\(limits.maxConcurrentInjections) injections are running (--max-injections); try again")
-            p.headers = [("retry-after", "1")]
+            p.headers = [HTTPHeader("retry-after", "1")]
             throw p
         }
     }
@@ -165,7 +165,7 @@ extension App {
         for (k, v) in extra { body.append(contentsOf: ",\(JSONValue.string(k).rendered()):\(v.rendered())".utf8) }
         body.append(0x7d)
         body.append(0x0a)
-        return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
+        return HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "application/json")], body: body)
     }
 
     /// The traces `mode` keeps of `results` (packet `from + k` of its injection), rendered once

@@ -8,7 +8,7 @@ struct Problem: Error {
     var detail: String
     /// Extension members (pointer, line, column, allow...).
     var extra: [(String, JSONValue)] = []
-    var headers: [(name: String, value: String)] = []
+    var headers: [HTTPHeader] = []
 
     static func badRequest(_ slug: String, _ detail: String, pointer: String? = nil) -> Problem {
         Problem(status: 400, slug: slug, detail: detail, extra: pointer.map { [("pointer", .string($0))] } ?? [])
@@ -30,7 +30,7 @@ struct Problem: Error {
     static func storage(_ detail: String) -> Problem { Problem(status: 500, slug: "storage-error", detail: detail) }
 
     var response: HTTPResponse {
-        HTTPResponse(status: status, headers: [("content-type", "application/problem+json")] + headers, body: document.bytes)
+        HTTPResponse(status: status, headers: [HTTPHeader("content-type", "application/problem+json")] + headers, body: document.bytes)
     }
 
     /// The problem document (also a line of a streamed answer that failed after its head).
@@ -58,10 +58,10 @@ func parseJSONBody(_ req: HTTPRequest) throws(Problem) -> JSONValue {
     do { return try JSONParser.parse(req.body) } catch { throw Problem.syntax(error) }
 }
 
-func jsonResponse(_ status: Int, _ v: JSONValue, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+func jsonResponse(_ status: Int, _ v: JSONValue, headers: [HTTPHeader] = []) -> HTTPResponse {
     var body = v.bytes
     body.append(0x0a)
-    return HTTPResponse(status: status, headers: [("content-type", "application/json")] + headers, body: body)
+    return HTTPResponse(status: status, headers: [HTTPHeader("content-type", "application/json")] + headers, body: body)
 }
 
 /// Runs a document decoder whose helpers throw either shape errors or problems, and answers a Problem.

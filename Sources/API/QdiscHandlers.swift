@@ -24,7 +24,7 @@ extension App {
             return s.classInfo(dev: dev)
         }
         if format == "text" {
-            return HTTPResponse(status: 200, headers: [("content-type", "text/plain; charset=utf-8")],
+            return HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "text/plain; charset=utf-8")],
                                 body: Array(TC.showClassesText(infos, oneDev: dev != nil, stats: true).utf8))
         }
         return jsonResponse(200, TC.showClassesJSON(infos, oneDev: dev != nil, stats: true))
@@ -42,7 +42,7 @@ extension App {
             return s.qdiscInfo(dev: dev)
         }
         if format == "text" {
-            return HTTPResponse(status: 200, headers: [("content-type", "text/plain; charset=utf-8")],
+            return HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "text/plain; charset=utf-8")],
                                 body: Array(TC.showText(infos, oneDev: dev != nil, stats: true).utf8))
         }
         return jsonResponse(200, TC.showJSON(infos, oneDev: dev != nil, stats: true))

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Synchronization
 
 /// Per-request bookkeeping: a request id, one access-log line and the HTTP metrics.
 /// Counts only requests that reach the application; the server's own refusals (413, 431,
@@ -9,7 +10,7 @@ public final class RequestLog: @unchecked Sendable {
 
     let format: Format
     private let lock = NSLock()
-    private var nextID: UInt64 = 0
+    private let nextID = Atomic<UInt64>(0)
     /// One per "METHOD template" (its slot): requests by status, and the latency histogram.
     private var routes: [RouteStats] = []
     private var slots: [String: Int] = [:]
@@ -20,6 +21,16 @@ public final class RequestLog: @unchecked Sendable {
         /// (status, requests), in the order statuses were first seen: a route answers few.
         var statuses: [(status: Int, count: Int)] = []
         var latency = Histogram()
+
+        /// One answer (a single access to the table: each one is an exclusivity check).
+        mutating func observe(status: Int, seconds: Double) {
+            if let i = statuses.firstIndex(where: { $0.status == status }) {
+                statuses[i].count += 1
+            } else {
+                statuses.append((status, 1))
+            }
+            latency.observe(seconds)
+        }
     }
 
     /// Seconds; the last bucket is +Inf.
@@ -58,7 +69,7 @@ public final class RequestLog: @unchecked Sendable {
            given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
             return given
         }
-        lock.lock(); nextID += 1; let n = nextID; lock.unlock()
+        let n = nextID.wrappingAdd(1, ordering: .relaxed).newValue
         // The prefix and the hex digits written in place: String(n, radix:) and a concatenation
         // were a fifth of a /healthz answer's time in the application.
         var digits = 1
@@ -87,12 +98,7 @@ public final class RequestLog: @unchecked Sendable {
 
     func record(_ req: HTTPRequest, slot: Int, response: HTTPResponse, id: String, seconds: Double) {
         lock.lock()
-        if let i = routes[slot].statuses.firstIndex(where: { $0.status == response.status }) {
-            routes[slot].statuses[i].count += 1
-        } else {
-            routes[slot].statuses.append((response.status, 1))
-        }
-        routes[slot].latency.observe(seconds)
+        routes[slot].observe(status: response.status, seconds: seconds)
         lock.unlock()
         let ms = (seconds * 1_000_000).rounded() / 1000
         switch format {

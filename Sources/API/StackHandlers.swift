@@ -14,7 +14,7 @@ extension App {
         try Query(req.query).finish()
         let config = try StackDocument.decode(try parseJSONBody(req))
         let e = try registry.create(config)
-        return jsonResponse(201, stackJSON(e), headers: [("location", "/v1/stacks/\(config.name)")])
+        return jsonResponse(201, stackJSON(e), headers: [HTTPHeader("location", "/v1/stacks/\(config.name)")])
     }
 
     func listStacks(_ req: HTTPRequest) throws(Problem) -> HTTPResponse {

@@ -32,13 +32,13 @@ extension App {
         }
         let page = rows.prefix(limit)
         if format == "pcapng" {
-            var headers: [(name: String, value: String)] = [("content-disposition", "attachment; filename=\"traces.pcapng\"")]
-            if rows.count > limit { headers.append(("x-next-cursor", encodeCursor(page.last!.id))) }
-            return HTTPResponse(status: 200, headers: [("content-type", "application/x-pcapng")] + headers, body: TraceDocument.pcapng(page.map(TraceStorage.document)))
+            var headers: [HTTPHeader] = [HTTPHeader("content-disposition", "attachment; filename=\"traces.pcapng\"")]
+            if rows.count > limit { headers.append(HTTPHeader("x-next-cursor", encodeCursor(page.last!.id))) }
+            return HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "application/x-pcapng")] + headers, body: TraceDocument.pcapng(page.map(TraceStorage.document)))
         }
         if let text = Self.textView(format, Array(page), traced: traced) {
-            let next: [(name: String, value: String)] = rows.count > limit ? [("x-next-cursor", encodeCursor(page.last!.id))] : []
-            return HTTPResponse(status: 200, headers: [("content-type", "text/plain; charset=utf-8")] + next, body: Array(text.utf8))
+            let next: [HTTPHeader] = rows.count > limit ? [HTTPHeader("x-next-cursor", encodeCursor(page.last!.id))] : []
+            return HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "text/plain; charset=utf-8")] + next, body: Array(text.utf8))
         }
         var o = JSONObject()
         o.set("items", .array(page.map(TraceDocument.summary)))
@@ -55,7 +55,7 @@ extension App {
         f.maxID = store.lastAllocatedTraceID
         var left = limit ?? Int.max
         var done = false
-        var r = HTTPResponse(status: 200, headers: [("content-type", "application/x-ndjson")])
+        var r = HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "application/x-ndjson")])
         r.stream = ResponseStream {
             guard !done, left > 0 else { return nil }
             f.limit = min(500, left)
@@ -98,8 +98,8 @@ extension App {
             guard page.count == f.limit, let last = page.last else { break }
             f.afterID = last.id
         }
-        return HTTPResponse(status: 200, headers: [("content-type", "application/x-pcapng"),
-                                                   ("content-disposition", "attachment; filename=\"\(name)-\(device).pcapng\"")],
+        return HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "application/x-pcapng"),
+                                                   HTTPHeader("content-disposition", "attachment; filename=\"\(name)-\(device).pcapng\"")],
                             body: TraceDocument.pcapng(bodies, wire: (name, device)))
     }
 
@@ -165,7 +165,7 @@ extension App {
         }
         var body = Array(TraceStorage.document(rec).utf8)
         body.append(0x0a)
-        return HTTPResponse(status: 200, headers: [("content-type", "application/json")], body: body)
+        return HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "application/json")], body: body)
     }
 
     /// DELETE /v1/stacks/{stack}/traces: every trace of the stack, or those the filters select.

@@ -3,7 +3,7 @@ import Glibc
 
 /// One HTTP/2 request/response exchange; lives until nghttp2 closes the stream.
 final class H2Stream {
-    var headers: [(name: String, value: String)] = []
+    var headers: [HTTPHeader] = []
     var method = ""
     var path = ""
     var body: [UInt8] = []
@@ -26,6 +26,19 @@ final class H2Stream {
     /// Neighbours in the session's list of open streams.
     var next: H2Stream?
     unowned(unsafe) var prev: H2Stream?
+
+    /// Ready for another request: emptied, keeping the header list's storage when nothing else
+    /// shares it (a request handed to a worker keeps its own copy).
+    func clear() {
+        headers.removeAll(keepingCapacity: true)
+        method = ""; path = ""
+        body = []
+        headerBytes = 0; headersTooLarge = false
+        refusal = nil; spool = nil
+        resetAfterAnswer = false; dispatched = false; answered = false
+        response = []; responseOffset = 0
+        streaming = false; ended = false
+    }
 }
 
 /// An nghttp2 server session bound to one connection; touched only by the loop thread.
@@ -98,6 +111,32 @@ final class H2Session {
         if let p = s.prev { p.next = s.next } else { first = s.next }
         s.prev = nil; s.next = nil
         openStreams -= 1
+        if spare.count < 16 { s.clear(); spare.append(s) }
+    }
+
+    /// Closed streams kept for the next requests: making and tearing down a stream per request
+    /// was a twentieth of a small request's instructions.
+    private var spare: [H2Stream] = []
+
+    /// A stream for a new request.
+    func newStream() -> H2Stream { spare.popLast() ?? H2Stream() }
+
+    /// The header fields of the last requests by position: a client sends the same ones on every
+    /// request (user-agent, accept...), and a field equal to the one remembered is shared, not
+    /// made and checked again.
+    private var lastHeaders: [HTTPHeader] = []
+
+    func header(at i: Int, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> HTTPHeader {
+        if i < lastHeaders.count, Self.equal(lastHeaders[i].name, name), Self.equal(lastHeaders[i].value, value) { return lastHeaders[i] }
+        let h = HTTPHeader(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        if i < lastHeaders.count { lastHeaders[i] = h } else if i == lastHeaders.count && i < 16 { lastHeaders.append(h) }
+        return h
+    }
+
+    private static func equal(_ s: String, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard s.utf8.count == b.count else { return false }
+        guard b.count > 0 else { return true }
+        return s.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 } ?? s.utf8.elementsEqual(b)
     }
 
     /// A body over the limit (413), or one its file cannot take, is answered at once, not read
@@ -208,11 +247,11 @@ final class H2Session {
         for h in r.headers { need += h.name.utf8.count + h.value.utf8.count }
         b.begin(bytes: need)
         b.add(":status", decimal: r.status)
-        b.add("date", date)
+        b.add(literal: "date", date)
         for h in r.headers { b.add(h.name, h.value) }
         // A value unique to this answer would only evict reusable entries from the client's
         // HPACK table (RFC 7541 §7.1.3): sent literally, never indexed.
-        if let id = r.requestID { b.add("x-request-id", id, index: false) }
+        if let id = r.requestID { b.add(literal: "x-request-id", id, index: false) }
         if !s.streaming { b.add("content-length", decimal: r.body.count) }
         let bodyless = s.response.isEmpty && !(s.streaming && s.method != "HEAD")
         b.list.withUnsafeMutableBufferPointer { nva in
@@ -268,13 +307,18 @@ private final class HeaderBlock {
     /// A name as the application gave it, lower-cased as HTTP/2 requires.
     func add(_ name: String, _ value: String, index: Bool = true) {
         var name = name, value = value
-        let n = name.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-        for k in 0..<name.utf8.count where n[k] >= 0x41 && n[k] <= 0x5a { n[k] |= 0x20 }
-        let v = value.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-        append(n, name.utf8.count, v, value.utf8.count, index: index)
+        let (n, nl) = name.withUTF8 { p in
+            let n = put(UnsafeRawBufferPointer(p))
+            for k in 0..<p.count where n[k] &- 0x41 < 26 { n[k] |= 0x20 }
+            return (n, p.count)
+        }
+        let (v, vl) = value.withUTF8 { (put(UnsafeRawBufferPointer($0)), $0.count) }
+        append(n, nl, v, vl, index: index)
     }
 
-    func add(_ name: StaticString, _ value: String, index: Bool = true) {
+    /// A name the server writes itself (already lower case). Its own label: a literal would
+    /// otherwise pick the String overload and its lower-casing pass.
+    func add(literal name: StaticString, _ value: String, index: Bool = true) {
         var value = value
         let n = put(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         let v = value.withUTF8 { put(UnsafeRawBufferPointer($0)) }
@@ -302,32 +346,42 @@ private let h2OnBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, ud
           frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
     let o = owner(ud)
     let id = frame.pointee.hd.stream_id
-    let s = H2Stream()
+    let s = o.newStream()
     o.receiving = (id, s)
     nghttp2_session_set_stream_user_data(o.session, id, o.adopt(s))
     return 0
 }
 
 private let h2OnHeader: nghttp2_on_header_callback = { _, frame, name, namelen, value, valuelen, _, ud in
-    let o = owner(ud)
-    guard let name else { return 0 }
-    guard let frame else { return 0 }
-    let id = frame.pointee.hd.stream_id
-    guard let s = o.receiving?.id == id ? o.receiving?.stream : o.stream(id) else { return 0 }
-    s.headerBytes += namelen + valuelen + 32
-    if s.headerBytes > o.maxHeaderBytes { s.headersTooLarge = true; return 0 }
-    let nameBytes = UnsafeBufferPointer(start: name, count: namelen)
-    func v() -> String { String(decoding: UnsafeBufferPointer(start: value, count: valuelen), as: UTF8.self) }
-    if namelen > 0 && nameBytes[0] == UInt8(ascii: ":") {
-        if namelen == 7 && memcmp(name, ":method", 7) == 0 {
-            // The common methods as literals: no string to build and check.
-            func valueIs(_ m: StaticString) -> Bool { valuelen == m.utf8CodeUnitCount && value.map { memcmp($0, m.utf8Start, valuelen) == 0 } == true }
-            s.method = valueIs("GET") ? "GET" : valueIs("POST") ? "POST" : v()
-        } else if namelen == 5 && memcmp(name, ":path", 5) == 0 { s.path = v() }
-    } else {
-        s.headers.append((String(decoding: nameBytes, as: UTF8.self), v()))
+    guard let name, let frame else { return 0 }
+    // The session at +0, without an atomic retain and release per header field: nghttp2 calls
+    // back only from inside the session's own calls.
+    return Unmanaged<H2Session>.fromOpaque(ud!)._withUnsafeGuaranteedRef {
+        $0.onHeader(stream: frame.pointee.hd.stream_id, name: UnsafeBufferPointer(start: name, count: namelen),
+                    value: UnsafeBufferPointer(start: value, count: valuelen))
     }
-    return 0
+}
+
+extension H2Session {
+    /// A header field of a request's block: pseudo-headers fill the method and path, the rest
+    /// the header list.
+    func onHeader(stream id: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+        unowned(unsafe) let s: H2Stream
+        if let r = receiving, r.id == id { s = r.stream } else if let t = stream(id) { s = t } else { return 0 }
+        s.headerBytes += name.count + value.count + 32
+        if s.headerBytes > maxHeaderBytes { s.headersTooLarge = true; return 0 }
+        func v() -> String { String(decoding: value, as: UTF8.self) }
+        func valueIs(_ m: StaticString) -> Bool { value.count == m.utf8CodeUnitCount && memcmp(value.baseAddress!, m.utf8Start, value.count) == 0 }
+        if name.count > 0 && name[0] == UInt8(ascii: ":") {
+            if name.count == 7 && memcmp(name.baseAddress!, ":method", 7) == 0 {
+                // The common methods as literals: no string to build and check.
+                s.method = valueIs("GET") ? "GET" : valueIs("POST") ? "POST" : v()
+            } else if name.count == 5 && memcmp(name.baseAddress!, ":path", 5) == 0 { s.path = v() }
+        } else {
+            s.headers.append(header(at: s.headers.count, name: name, value: value))
+        }
+        return 0
+    }
 }
 
 private let h2OnFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, ud in

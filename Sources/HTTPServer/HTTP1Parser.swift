@@ -7,7 +7,7 @@ public struct HTTP1Parser {
         var method: String
         var target: String
         var version: String
-        var headers: [(name: String, value: String)]
+        var headers: [HTTPHeader]
         var headEnd: Int
         var contentLength: Int
         var chunked: Bool
@@ -169,7 +169,7 @@ public struct HTTP1Parser {
         guard target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
             return .failure(HeadError(status: 400, detail: "request target has invalid characters"))
         }
-        var headers: [(name: String, value: String)] = []
+        var headers: [HTTPHeader] = []
         headers.reserveCapacity(8)
         var contentLength: Int? = nil
         var te: String? = nil
@@ -200,7 +200,7 @@ public struct HTTP1Parser {
             for i in ls..<colon { let c = b[i]; nameBuffer.append(c >= 0x41 && c <= 0x5a ? c | 0x20 : c) }
             let name = String(decoding: nameBuffer, as: UTF8.self)
             let value = text(vs, ve)
-            headers.append((name, value))
+            headers.append(HTTPHeader(name, value))
             switch name {
             case "content-length":
                 guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), value.utf8.count <= 18,

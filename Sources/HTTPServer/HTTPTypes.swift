@@ -1,5 +1,12 @@
 import Foundation
 
+/// A header field; names are lower case in requests.
+public struct HTTPHeader: Sendable, Equatable {
+    public var name: String
+    public var value: String
+    public init(_ name: String, _ value: String) { self.name = name; self.value = value }
+}
+
 /// A request as the application sees it, whichever HTTP version carried it.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -8,7 +15,7 @@ public struct HTTPRequest: Sendable {
     /// The raw query string after `?`, or "".
     public var query: String
     /// Header names are lower-case; order is kept.
-    public var headers: [(name: String, value: String)]
+    public var headers: [HTTPHeader]
     public var body: [UInt8]
     /// The body when the server wrote it to a temporary file as it arrived (then `body` is
     /// empty): media types in `ServerConfig.spooledMediaTypes`.
@@ -16,7 +23,7 @@ public struct HTTPRequest: Sendable {
     /// "HTTP/1.1", "HTTP/1.0" or "HTTP/2".
     public var version: String
 
-    public init(method: String, target: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [], version: String = "HTTP/1.1") {
+    public init(method: String, target: String, headers: [HTTPHeader] = [], body: [UInt8] = [], version: String = "HTTP/1.1") {
         self.method = method
         var t = target
         let q = t.withUTF8 { $0.firstIndex(of: UInt8(ascii: "?")) }
@@ -36,7 +43,7 @@ public struct HTTPRequest: Sendable {
     /// The body's media type: Content-Type without parameters, lower case ("" when absent).
     public var mediaType: String { HTTPRequest.mediaType(headers) }
 
-    static func mediaType(_ headers: [(name: String, value: String)]) -> String {
+    static func mediaType(_ headers: [HTTPHeader]) -> String {
         guard let v = headers.first(where: { $0.name == "content-type" })?.value else { return "" }
         // Bytes up to the first `;`, without spaces and tabs around them, lower case (a media type
         // is ASCII; anything else is left as it is). Foundation's split/trim/lowercase took a
@@ -102,7 +109,7 @@ public final class SpooledBody: @unchecked Sendable {
 public struct HTTPResponse: Sendable {
     public var status: Int
     /// Extra headers; Date, Content-Length and Connection are the server's.
-    public var headers: [(name: String, value: String)]
+    public var headers: [HTTPHeader]
     public var body: [UInt8]
     /// A body made piece by piece after the head (then `body` is unused): chunked transfer coding
     /// on HTTP/1.1, DATA frames as they come on HTTP/2.
@@ -111,11 +118,11 @@ public struct HTTPResponse: Sendable {
     /// while the rest are often a shared constant that appending to would copy.
     public var requestID: String? = nil
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(status: Int, headers: [HTTPHeader] = [], body: [UInt8] = []) {
         self.status = status; self.headers = headers; self.body = body
     }
     public init(status: Int, contentType: String, body: String) {
-        self.init(status: status, headers: [("content-type", contentType)], body: Array(body.utf8))
+        self.init(status: status, headers: [HTTPHeader("content-type", contentType)], body: Array(body.utf8))
     }
 
     /// An RFC 9457 problem document built without the application (limits, parse errors).

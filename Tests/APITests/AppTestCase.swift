@@ -35,15 +35,15 @@ class AppTestCase: XCTestCase {
         var status: Int
         var json: JSONValue?
         var raw: String
-        var headers: [(name: String, value: String)]
+        var headers: [HTTPHeader]
         var requestID: String?
     }
 
     @discardableResult
     func call(_ method: String, _ target: String, _ body: String? = nil, type: String? = nil, accept: String? = nil) -> Reply {
-        var h: [(name: String, value: String)] = []
-        if let type { h.append(("content-type", type)) }
-        if let accept { h.append(("accept", accept)) }
+        var h: [HTTPHeader] = []
+        if let type { h.append(HTTPHeader("content-type", type)) }
+        if let accept { h.append(HTTPHeader("accept", accept)) }
         let r = app.respond(to: HTTPRequest(method: method, target: target, headers: h, body: Array((body ?? "").utf8)))
         return Reply(status: r.status, json: try? JSONParser.parse(r.body), raw: String(decoding: r.body, as: UTF8.self), headers: r.headers, requestID: r.requestID)
     }

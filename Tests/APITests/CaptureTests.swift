@@ -11,7 +11,7 @@ final class CaptureTests: AppTestCase {
     static let pcap = TestCaptures.scapy
 
     func raw(_ method: String, _ target: String, _ body: [UInt8], type: String) -> HTTPResponse {
-        app.respond(to: HTTPRequest(method: method, target: target, headers: [("content-type", type)], body: body))
+        app.respond(to: HTTPRequest(method: method, target: target, headers: [HTTPHeader("content-type", type)], body: body))
     }
 
     func testCaptureInjectedWithItsSpacingAndExportedWithComments() throws {
@@ -73,7 +73,7 @@ final class CaptureTests: AppTestCase {
         let file = try XCTUnwrap(SpooledBody(directory: dir.path))
         XCTAssertTrue(bytes.withUnsafeBytes { file.append($0) })
         var req = HTTPRequest(method: "POST", target: "/v1/stacks/h/packets?device=eth0&start_ns=5000000000&progress=3&trace=sample:2",
-                              headers: [("content-type", "application/vnd.tcpdump.pcap")])
+                              headers: [HTTPHeader("content-type", "application/vnd.tcpdump.pcap")])
         req.spooled = file
         let r = app.respond(to: req)
         XCTAssertEqual(r.status, 200)
@@ -91,7 +91,7 @@ final class CaptureTests: AppTestCase {
 
         // Cut inside its 5th record: the first piece runs, then the error.
         let cut = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks/h/packets?device=eth0&progress=3&trace=none",
-                                              headers: [("content-type", "application/vnd.tcpdump.pcap")], body: Array(bytes[0..<(24 + 59 * 4 + 20)])))
+                                              headers: [HTTPHeader("content-type", "application/vnd.tcpdump.pcap")], body: Array(bytes[0..<(24 + 59 * 4 + 20)])))
         XCTAssertEqual(lines(cut), [
             #"{"bytes":280,"of":280,"packets":3,"outcomes":{"dropped":3},"traces":0,"start_ns":5600000500,"clock_ns":5800001000}"# + "\n",
             #"{"error":{"type":"urn:packetstack:problem:invalid-capture","title":"Bad Request","status":400,"detail":"the capture is not a pcap or pcapng file this reads: at byte 268: packet of 43 bytes runs past the end of the file"},"packets":3}"# + "\n",

@@ -20,7 +20,7 @@ final class OperationsTests: AppTestCase {
     func testAccessLogRequestIDsReadinessAndHTTPMetrics() throws {
         let lines = Lines()
         app = try App(store: store, requestLog: RequestLog(format: .logfmt, sink: { lines.add($0) }))
-        let ready = app.respond(to: HTTPRequest(method: "GET", target: "/readyz", headers: [("x-request-id", "probe-1")]))
+        let ready = app.respond(to: HTTPRequest(method: "GET", target: "/readyz", headers: [HTTPHeader("x-request-id", "probe-1")]))
         XCTAssertEqual(ready.status, 200)
         XCTAssertEqual(String(decoding: ready.body, as: UTF8.self), #"{"status":"ready","stacks":0}"# + "\n")
         XCTAssertEqual(ready.requestID, "probe-1")
@@ -29,7 +29,7 @@ final class OperationsTests: AppTestCase {
         let id = try XCTUnwrap(missing.requestID)
         XCTAssertEqual(id, String(format: "%08x-1", UInt32(getpid())))
         // An id with a space or quote is not echoed into the log; a new one is made.
-        let odd = app.respond(to: HTTPRequest(method: "GET", target: "/nowhere", headers: [("x-request-id", "a b")]))
+        let odd = app.respond(to: HTTPRequest(method: "GET", target: "/nowhere", headers: [HTTPHeader("x-request-id", "a b")]))
         XCTAssertEqual(odd.requestID, String(format: "%08x-2", UInt32(getpid())))
         XCTAssertEqual(lines.all.map(masked), [
             "method=GET path=/readyz status=200 bytes=30 duration_ms=D request_id=probe-1 version=HTTP/1.1",
@@ -66,7 +66,7 @@ final class OperationsTests: AppTestCase {
     func testJSONAccessLogQuotesWhatItPrints() throws {
         let lines = Lines()
         app = try App(store: store, requestLog: RequestLog(format: .json, sink: { lines.add($0) }))
-        let r = app.respond(to: HTTPRequest(method: "GET", target: "/a%22b", headers: [("x-request-id", "r1")], version: "HTTP/2"))
+        let r = app.respond(to: HTTPRequest(method: "GET", target: "/a%22b", headers: [HTTPHeader("x-request-id", "r1")], version: "HTTP/2"))
         XCTAssertEqual(lines.all.map(masked), [
             #"{"method":"GET","path":"/a%22b","status":404,"bytes":\#(r.body.count),"duration_ms=D,"request_id":"r1","version":"HTTP/2"}"#,
         ])

@@ -105,6 +105,17 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(r.out, String(repeating: answer, count: 3) + "table: content-type date\n", r.err)
     }
 
+    /// The server shares a header field equal to the one the connection's last request had at
+    /// that place, and reuses closed streams: each request must still see its own fields.
+    func testHTTP2RequestsOnOneConnectionSeeTheirOwnHeaders() throws {
+        try skipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
+        let d = try Daemon(db: db, cwd: dir)
+        defer { _ = d.terminate() }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2_headers.py").path
+        let r = try shell(["python3", script, String(d.port)])
+        XCTAssertEqual(r.out, "probe-a probe-a probe-b generated probe-a\n", r.err)
+    }
+
     func testHTTP2LimitsAnswer431And413OnTheirStreamOnly() throws {
         try skipUnless(have("python3", ["-c", "import h2"]), "python3 with the h2 package is not installed (pip install h2)")
         let d = try Daemon(db: db, cwd: dir, extra: ["--max-header", "2048", "--max-body", "4096", "--max-capture", "50000"])

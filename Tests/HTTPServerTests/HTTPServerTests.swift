@@ -48,7 +48,7 @@ final class HTTPServerTests: XCTestCase {
 
     func testMediaTypeIsTheLowerCaseTypeBeforeItsParameters() {
         let types = ["application/json", " Application/X-NDJSON ; charset=utf-8", "\ttext/plain\t;q=1", "", ";x=1", "Ünï/code"].map {
-            HTTPRequest(method: "POST", target: "/", headers: [("content-type", $0)]).mediaType
+            HTTPRequest(method: "POST", target: "/", headers: [HTTPHeader("content-type", $0)]).mediaType
         }
         XCTAssertEqual(types, ["application/json", "application/x-ndjson", "text/plain", "", "", "Ünï/code"])
         XCTAssertEqual(HTTPRequest(method: "POST", target: "/").mediaType, "")

@@ -114,14 +114,14 @@ final class PacketSpecHarness: @unchecked Sendable {
             {"name":"f","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],
              "sockets":[{"id":1,"protocol":"udp","port":53}]}
             """
-        let r = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks", headers: [("content-type", "application/json")], body: Array(stack.utf8)))
+        let r = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks", headers: [HTTPHeader("content-type", "application/json")], body: Array(stack.utf8)))
         precondition(r.status == 201, "fuzz stack not created: \(String(decoding: r.body, as: UTF8.self))")
     }
 
     func run(_ data: [UInt8]) {
         // Each input as a JSON document and as an NDJSON body (a packet object a line).
         for (type, query) in [("application/json", ""), ("application/x-ndjson", "?rate_pps=1000000")] {
-            let r = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks/f/packets" + query, headers: [("content-type", type)], body: data))
+            let r = app.respond(to: HTTPRequest(method: "POST", target: "/v1/stacks/f/packets" + query, headers: [HTTPHeader("content-type", type)], body: data))
             FuzzTarget.check(r.status < 500, "\(type) status \(r.status): \(String(decoding: r.body, as: UTF8.self))")
         }
         runs += 1
