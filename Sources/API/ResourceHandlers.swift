@@ -204,7 +204,7 @@ extension App {
             let cfg = try decoding { try StackDocument.decodeSocket(body, path: "", id: s.nextSocketID) }
             // Not an address of the stack: the request, not the stack's state, is at fault (422);
             // an address and port taken is a conflict (409).
-            if let why = s.inet_bind_address(cfg) { throw Problem.unprocessable(why, pointer: "/address") }
+            if let why = s.bindAddressError(cfg) { throw Problem.unprocessable(why, pointer: "/address") }
             if let why = s.bind(cfg) { throw Problem(status: 409, slug: "conflict", detail: why) }
             c.sockets.append(cfg)
             return socketJSON(s.socket(cfg.id)!)

@@ -283,7 +283,7 @@ enum StackDocument {
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
         if a.contains(":") {
-            guard let addr = try? IPv6Address(parsing: a), !addr.isMulticast else { throw Problem.unprocessable("invalid IPv6 address \"\(a)\"", pointer: path + "/address") }
+            guard let addr = try? IPv6Address(parsing: a) else { throw Problem.unprocessable("invalid IPv6 address \"\(a)\"", pointer: path + "/address") }
             return with(SocketConfig(id: given ?? id, proto: p, address6: addr, v6only: v6only ?? false, port: UInt16(port), rcvbuf: rcvbuf))
         }
         if v6only != nil { throw Problem.unprocessable("v6only is for IPv6 (AF_INET6) sockets", pointer: path + "/v6only") }

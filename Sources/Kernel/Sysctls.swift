@@ -14,8 +14,9 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case accept_ra, autoconf6
     /// net.ipv4.tcp_rmem's three values (min, default, max), set together as one sysctl.
     case tcp_rmem_min, tcp_rmem_default, tcp_rmem_max, somaxconn
-    /// bind() to an address that is not the host's (inet_addr_valid_or_nonlocal).
-    case ip_nonlocal_bind
+    /// bind() to an address that is not the host's (inet_addr_valid_or_nonlocal), and for
+    /// AF_INET6 (ipv6_can_nonlocal_bind).
+    case ip_nonlocal_bind, ip6_nonlocal_bind
 
     public var name: String {
         switch self {
@@ -64,6 +65,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_rmem_max: "net.ipv4.tcp_rmem[2]"
         case .somaxconn: "net.core.somaxconn"
         case .ip_nonlocal_bind: "net.ipv4.ip_nonlocal_bind"
+        case .ip6_nonlocal_bind: "net.ipv6.ip_nonlocal_bind"
         }
     }
 
@@ -109,13 +111,13 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_rmem_default: 131_072
         case .tcp_rmem_max: 6_291_456
         case .somaxconn: 4096
-        case .ip_nonlocal_bind: 0
+        case .ip_nonlocal_bind, .ip6_nonlocal_bind: 0
         }
     }
 
     public var range: ClosedRange<Int> {
         switch self {
-        case .ip_forward, .icmp_echo_ignore_broadcasts, .send_redirects, .nf_conntrack_tcp_loose, .ip_nonlocal_bind: 0...1
+        case .ip_forward, .icmp_echo_ignore_broadcasts, .send_redirects, .nf_conntrack_tcp_loose, .ip_nonlocal_bind, .ip6_nonlocal_bind: 0...1
         case .accept_redirects, .secure_redirects, .shared_media: 0...1
         case .forwarding6, .disable_ipv6, .icmpv6_echo_ignore_all, .autoconf6: 0...1
         case .accept_ra: 0...2

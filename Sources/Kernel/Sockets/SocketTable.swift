@@ -185,18 +185,44 @@ final class SocketTable {
 
 extension Stack {
     /// Binds a socket (and keeps it in the configuration a restart rebuilds).
-    public func bind(_ c: SocketConfig) -> String? { inet_bind_address(c) ?? sockets.bind(c, net: net) }
+    public func bind(_ c: SocketConfig) -> String? { bindAddressError(c) ?? sockets.bind(c, net: net) }
+
+    /// Why bind() refuses the socket's address, by its family: nil when it is taken.
+    public func bindAddressError(_ c: SocketConfig) -> String? {
+        c.address6 == nil ? inet_bind_address(c.address, c) : inet6_bind_address(c.address6!, c)
+    }
 
     /// `inet_bind`'s address check (inet_addr_valid_or_nonlocal): an AF_INET socket binds to one
     /// of the host's addresses (a local or broadcast route of the local table, 127/8 on lo),
     /// a multicast address or INADDR_ANY, unless it is IP_TRANSPARENT or ip_nonlocal_bind is set.
-    public func inet_bind_address(_ c: SocketConfig) -> String? {
-        guard c.address6 == nil, c.address != .any, !c.transparent, net[.ip_nonlocal_bind] == 0,
-              !c.address.isLoopback, !c.address.isMulticast else { return nil }
-        switch inet_addr_type(c.address) {
+    func inet_bind_address(_ a: IPv4Address, _ c: SocketConfig) -> String? {
+        guard a != .any, !c.transparent, net[.ip_nonlocal_bind] == 0, !a.isLoopback, !a.isMulticast else { return nil }
+        switch inet_addr_type(a) {
         case .local, .broadcast: return nil
-        default: return "cannot assign requested address \(c.address) (EADDRNOTAVAIL): not an address of this stack"
+        default: return "cannot assign requested address \(a) (EADDRNOTAVAIL): not an address of this stack"
         }
+    }
+
+    /// `__inet6_bind`'s checks, in its order: no multicast for TCP; a v4-mapped address takes the
+    /// AF_INET check (and never on an IPV6_V6ONLY socket); a link-local address, unicast or
+    /// multicast, needs a scope id, which the socket API has no field for (EINVAL, as a bind
+    /// without one gets); other multicast is not supported yet; a unicast address must be one
+    /// of the stack's (`ipv6_chk_addr`: assigned to a device, not an anycast or a neighbour's)
+    /// or ::1, unless the socket is IPV6_TRANSPARENT or net.ipv6.ip_nonlocal_bind is 1.
+    func inet6_bind_address(_ a: IPv6Address, _ c: SocketConfig) -> String? {
+        guard a != .any else { return nil }
+        if a.isMulticast && c.proto == .tcp { return "invalid argument (EINVAL): a TCP socket cannot bind to multicast address \(a)" }
+        if a.raw >> 32 == 0xffff {
+            if c.v6only { return "invalid argument (EINVAL): v4-mapped address \(a) on an IPV6_V6ONLY socket" }
+            return inet_bind_address(IPv4Address(raw: UInt32(truncatingIfNeeded: a.raw)), c)
+        }
+        if a.isLinkLocal || (a.isMulticast && a.multicastScope <= 2) {
+            return "invalid argument (EINVAL): link-local address \(a) needs a scope id (an interface), which sockets here cannot be given"
+        }
+        // The kernel takes the rest of multicast; what it delivers depends on group membership (IPV6_JOIN_GROUP).
+        if a.isMulticast { return "binding to multicast address \(a) is not supported yet (no group membership is modelled)" }
+        guard !a.isLoopback, !c.transparent, net[.ip6_nonlocal_bind] == 0, !fib6.isAssigned(a) else { return nil }
+        return "cannot assign requested address \(a) (EADDRNOTAVAIL): not an address of this stack"
     }
     public func closeSocket(_ id: Int) -> Bool { sockets.close(id) }
     public func socket(_ id: Int) -> Sock? { sockets.byID[id] }
