@@ -12,6 +12,12 @@ extension StackRuntime {
         public var broadcastRoute: Bool, nhoff: Int, fragMaxSize: Int, segments: Int, rxCsumPartial: Bool
         /// Made by the stack, and how its path ends once a driver takes it (skbs waiting for a neighbour).
         public var generated: Bool, txOutcome: String
+        /// On the transmit side (a qdisc's queue): the length the qdisc counts, GSO, a checksum
+        /// left to the device, and the UDP socket its bytes are charged to until the device frees it
+        /// (older checkpoints lack them: none held a transmitted skb).
+        public var qdiscPktLen: Int? = nil, gsoSize: Int? = nil, gsoUDP: Bool? = nil, gsoFixedID: Bool? = nil
+        public var csumPartialOffset: Int? = nil
+        public var socket: Int? = nil, wmemCharge: Int? = nil
     }
     /// One reassembly queue: its key (addresses in hex; `proto` for IPv4, `iif` and `defrag` for
     /// IPv6), what it holds and knows, and when its timer fires.
@@ -36,11 +42,16 @@ extension StackRuntime {
 
 extension Stack {
     func skbRecord(_ s: SkBuff) -> StackRuntime.Skb {
-        .init(data: Hex.encode(s.data), len: s.len, networkHeader: s.networkHeader, transportHeader: s.transportHeader, protocolType: s.protocolType,
+        var r = StackRuntime.Skb(data: Hex.encode(s.data), len: s.len, networkHeader: s.networkHeader, transportHeader: s.transportHeader, protocolType: s.protocolType,
               pktType: s.pktType.rawValue, vlanID: s.vlanID, checksumUnnecessary: s.ipSummed == .unnecessary, dev: devices[s.dev].name,
               rxQueue: s.rxQueue, cpu: s.cpu, hash: s.hash, hashComputed: s.hashComputed, mark: s.mark, priority: s.priority, nftrace: s.nftrace,
               macHeaderSet: s.macHeaderSet, broadcastRoute: s.broadcastRoute, nhoff: s.nhoff, fragMaxSize: s.fragMaxSize, segments: s.segments,
               rxCsumPartial: s.rxCsumPartial, generated: s.generated, txOutcome: s.txOutcome.rawValue)
+        if s.qdiscPktLen > 0 { r.qdiscPktLen = s.qdiscPktLen }
+        if s.gsoSize > 0 { r.gsoSize = s.gsoSize; r.gsoUDP = s.gsoUDP; r.gsoFixedID = s.gsoFixedID }
+        r.csumPartialOffset = s.csumPartialOffset
+        if let sk = s.sock, s.wmemCharge > 0 { r.socket = sk.config.id; r.wmemCharge = s.wmemCharge }
+        return r
     }
 
     /// An skb of no run's packet, as it was held; nil when it does not fit this stack.
@@ -54,6 +65,13 @@ extension Stack {
         s.macHeaderSet = r.macHeaderSet; s.broadcastRoute = r.broadcastRoute; s.nhoff = r.nhoff; s.fragMaxSize = r.fragMaxSize
         s.segments = r.segments; s.rxCsumPartial = r.rxCsumPartial
         s.generated = r.generated; s.txOutcome = Outcome(rawValue: r.txOutcome) ?? .forwarded
+        s.qdiscPktLen = r.qdiscPktLen ?? 0
+        s.gsoSize = r.gsoSize ?? 0; s.gsoUDP = r.gsoUDP ?? false; s.gsoFixedID = r.gsoFixedID ?? false
+        s.csumPartialOffset = r.csumPartialOffset.flatMap { (0..<r.len).contains($0) ? $0 : nil }
+        // The socket takes its charge back: its count of bytes the device holds was not kept.
+        if let id = r.socket, let charge = r.wmemCharge, charge > 0, let sk = sockets.byID[id] {
+            s.sock = sk; s.wmemCharge = charge; sk.wmemAlloc += charge
+        }
         return s
     }
 

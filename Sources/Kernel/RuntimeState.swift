@@ -7,9 +7,10 @@ import Wire
 /// policy counters, numgen); neighbours with their timers and what waits on them; what router
 /// advertisements taught; path MTUs ICMP errors taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
 /// sockets' unread datagrams; TCP connections with their queues and timers (RuntimeTCP.swift);
-/// reassembly queues (RuntimeQueues.swift); htb's class counters and buckets. Plain values: the
-/// API layer stores them as JSON. Not kept: qdisc queues, fq_codel's and cake's own statistics
-/// and flow state.
+/// reassembly queues (RuntimeQueues.swift); htb's class counters and buckets; the TX rings with
+/// their pending completions, the queues of pfifo, bfifo, pfifo_fast and tbf (with a fifo child)
+/// and the qdisc watchdog. Plain values: the API layer stores them as JSON. Not kept: the queues
+/// and scheduler state of htb, fq_codel and cake, and the latter two's own statistics.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -25,6 +26,18 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         /// The counters of its qdiscs (root first, then children; clsact as handle ffff:), and
         /// tbf's bucket.
         public var qdiscs: [Qdisc]
+        /// The frames on the TX ring the NIC has not completed (each completion is due then), the
+        /// queue's stops (ring full, BQL), the qdisc watchdog's deadline and the CPU that runs
+        /// the queue (older checkpoints lack them: nil is an idle queue).
+        public var ring: [RingFrame]? = nil
+        public var ringStopped: Bool? = nil, bqlStopped: Bool? = nil
+        public var watchdogNs: UInt64? = nil, txCPU: Int? = nil
+    }
+    /// A frame on a TX ring: when the NIC is done with it, its length, and the UDP socket charge
+    /// its skb gives back then.
+    public struct RingFrame: Codable, Sendable, Equatable {
+        public var doneNs: UInt64, bytes: Int
+        public var socket: Int? = nil, charge: Int? = nil
     }
     public struct Qdisc: Codable, Sendable, Equatable {
         public var kind: String, handle: UInt32, bytes: Int, packets: Int, drops: Int, overlimits: Int, requeues: Int
@@ -35,6 +48,12 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var spec: String?
         /// htb's classes (older checkpoints have none).
         public var classes: [HTBClassState]?
+        /// Its queue in the order it would send (pfifo, bfifo, pfifo_fast by band, tbf's default
+        /// child), what the driver gave back (`requeued`, sent first), and when a throttled tbf
+        /// may send; taken back by a qdisc of the same kind, handle and options.
+        public var queue: [Skb]? = nil
+        public var requeued: [Skb]? = nil
+        public var blockedNs: UInt64? = nil
     }
     /// An htb class's counters and buckets (`tc -s class show`), taken back only by a class of
     /// the same id and options (`tc class change` refills the buckets).
@@ -160,17 +179,31 @@ extension Stack {
         r.devices = devices.enumerated().map { i, d in
             var qs = qdiscObjects(d).map { q in
                 let tbf = (q as? TBF)?.bucket
-                return StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
-                                          overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops,
-                                          spec: tbf == nil ? nil : String(describing: q.spec),
-                                          classes: (q as? HTB).map { h in h.classes.map { Self.htbClassState($0, in: h) } })
+                let queued = q.checkpointQueue ?? []
+                var r = StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
+                                           overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops,
+                                           spec: tbf == nil && queued.isEmpty && q.requeued.isEmpty ? nil : String(describing: q.spec),
+                                           classes: (q as? HTB).map { h in h.classes.map { Self.htbClassState($0, in: h) } })
+                if !queued.isEmpty { r.queue = queued.map(skbRecord) }
+                if !q.requeued.isEmpty { r.requeued = q.requeued.map(skbRecord) }
+                r.blockedNs = (q as? TBF)?.blocked
+                return r
             }
             if let c = d.clsact {
                 qs.append(.init(kind: "clsact", handle: 0xffff, bytes: c.bytes, packets: c.packets, drops: c.drops, overlimits: 0, requeues: 0))
             }
-            return .init(name: d.name, stats: d.stats, xdp: d.xdpStats, hopLimit6: hopLimit6.indices.contains(i) ? Int(hopLimit6[i]) : 0,
-                         mtu6: mtu6.indices.contains(i) ? mtu6[i] : 0, ndRetransNs: ndRetransNs.indices.contains(i) ? ndRetransNs[i] : nil,
-                         ndBaseReachableMs: ndBaseReachableMs.indices.contains(i) ? ndBaseReachableMs[i] : nil, bql: d.tx.dql, txBusyUntil: d.tx.busyUntil, qdiscs: qs)
+            var r = StackRuntime.Device(name: d.name, stats: d.stats, xdp: d.xdpStats, hopLimit6: hopLimit6.indices.contains(i) ? Int(hopLimit6[i]) : 0,
+                                        mtu6: mtu6.indices.contains(i) ? mtu6[i] : 0, ndRetransNs: ndRetransNs.indices.contains(i) ? ndRetransNs[i] : nil,
+                                        ndBaseReachableMs: ndBaseReachableMs.indices.contains(i) ? ndBaseReachableMs[i] : nil, bql: d.tx.dql, txBusyUntil: d.tx.busyUntil, qdiscs: qs)
+            let tx = d.tx
+            if !tx.inFlight.isEmpty {
+                r.ring = tx.inFlight.all.map { .init(doneNs: $0.done, bytes: $0.bytes, socket: $0.sock?.config.id, charge: $0.sock == nil ? nil : $0.charge) }
+            }
+            if tx.stopped { r.ringStopped = true }
+            if tx.bqlStopped { r.bqlStopped = true }
+            r.watchdogNs = tx.watchdogAt
+            if tx.cpu != 0 { r.txCPU = tx.cpu }
+            return r
         }
         r.snmp = snmp
         r.softnet = cpus.map { .init(cpu: $0.cpu, processed: $0.processed, dropped: $0.dropped, timeSqueeze: $0.timeSqueeze,
@@ -283,14 +316,22 @@ extension Stack {
             let tx = devices[i].tx
             if tx.dql != nil, let b = d.bql { tx.dql = b }
             tx.busyUntil = max(tx.busyUntil, d.txBusyUntil)
-            // A qdisc of the same kind and handle takes its counters (backlog and qlen stay 0: no queue is kept).
+            restoreTXQueue(dev: i, d)
+            // A qdisc of the same kind and handle takes its counters; of the same options too, its queue.
             let objects = qdiscObjects(devices[i])
             for r in d.qdiscs {
                 if r.kind == "clsact", let c = devices[i].clsact { c.bytes = r.bytes; c.packets = r.packets; c.drops = r.drops; continue }
                 guard let q = objects.first(where: { $0.handle == r.handle && $0.spec.kind == r.kind }) else { continue }
                 q.stats.bytes = r.bytes; q.stats.packets = r.packets; q.stats.drops = r.drops
                 q.stats.overlimits = r.overlimits; q.stats.requeues = r.requeues
-                if let t = q as? TBF, let tokens = r.tokens, let tc = r.tc, r.spec == String(describing: q.spec) { t.bucket = (tokens, tc, r.innerDrops ?? 0) }
+                if let t = q as? TBF, let tokens = r.tokens, let tc = r.tc, r.spec == String(describing: q.spec) {
+                    t.bucket = (tokens, tc, r.innerDrops ?? 0)
+                    t.blocked = r.blockedNs
+                }
+                if r.spec == String(describing: q.spec) {
+                    q.restoreQueue((r.queue ?? []).compactMap(skb))
+                    q.requeued = (r.requeued ?? []).compactMap(skb)
+                }
                 if let h = q as? HTB {
                     var waiting: [(cl: HTBClass, mode: HTBClass.Mode, pqKey: UInt64?, place: Int)] = []
                     for c in r.classes ?? [] {
@@ -303,6 +344,8 @@ extension Stack {
                     h.restoreWaiting(waiting.sorted { $0.place < $1.place }.map { ($0.cl, $0.mode, $0.pqKey) })
                 }
             }
+            // A child tc added has its queue back: its tbf counts it again.
+            (tx.qdisc as? TBF)?.childRestored()
         }
         snmp = r.snmp
         for s in r.softnet where cpus.indices.contains(s.cpu) {
@@ -370,6 +413,27 @@ extension Stack {
             if let a = UInt128(p.address, radix: 16) { redirect6Peers[RedirectPeer(address: IPv6Address(raw: a), source: p.source ?? false)] = (p.value, p.last) }
         }
         restoreLearned(r)
+    }
+
+    /// The TX ring's frames with their completions, the queue's stops, the watchdog and the
+    /// queue's CPU. A device that is busy already (the restore found frames on it) keeps its own.
+    private func restoreTXQueue(dev i: Int, _ d: StackRuntime.Device) {
+        let tx = devices[i].tx
+        guard tx.inFlight.isEmpty else { return }
+        if let cpu = d.txCPU, cpus.indices.contains(cpu) { tx.cpu = cpu }
+        for f in d.ring ?? [] {
+            let sk = f.socket.flatMap { sockets.byID[$0] }
+            let charge = sk == nil ? 0 : max(f.charge ?? 0, 0)
+            sk?.wmemAlloc += charge
+            tx.inFlight.append(.init(done: f.doneNs, sock: sk, charge: charge, bytes: f.bytes))
+            schedule(f.doneNs, .txComplete(device: i))
+        }
+        tx.stopped = d.ringStopped ?? false
+        tx.bqlStopped = d.bqlStopped ?? false
+        if let w = d.watchdogNs {
+            tx.watchdogAt = w
+            schedule(w, .qdiscWatchdog(device: i))
+        }
     }
 
     /// An entry of either table with what waited on it, and its timers.

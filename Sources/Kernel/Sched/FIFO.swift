@@ -52,6 +52,11 @@ final class FIFOQdisc: Qdisc {
         stats.backlog = 0; stats.qlen = 0
         return all
     }
+
+    override var checkpointQueue: [SkBuff]? { queue.all }
+    override func restoreQueue(_ skbs: [SkBuff]) {
+        for skb in skbs { queue.append(skb); stats.backlog += skb.qdiscPktLen; stats.qlen += 1 }
+    }
 }
 
 /// `pfifo_fast`: three FIFO bands, band 0 served first; `prio2band` maps `skb->priority & 15`.
@@ -96,6 +101,15 @@ final class PFifoFast: Qdisc {
         bands = [Deque(), Deque(), Deque()]
         stats.backlog = 0; stats.qlen = 0
         return all
+    }
+
+    /// Band 0 first: each packet's priority puts it back in its band, in the same order.
+    override var checkpointQueue: [SkBuff]? { bands.flatMap(\.all) }
+    override func restoreQueue(_ skbs: [SkBuff]) {
+        for skb in skbs {
+            bands[PFifoFast.priomap[Int(skb.priority & 15)]].append(skb)
+            stats.backlog += skb.qdiscPktLen; stats.qlen += 1
+        }
     }
 }
 

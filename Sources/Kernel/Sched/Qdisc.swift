@@ -114,4 +114,10 @@ class Qdisc {
     /// The child under class `minor`, for classful kinds.
     var child: Qdisc? { get { nil } set {} }
 
+    /// What a checkpoint keeps of its queue: its packets in the order they would leave within
+    /// each band (nil: the kind's scheduler state is not kept, its queue neither).
+    var checkpointQueue: [SkBuff]? { nil }
+    /// Puts a checkpoint's packets back, counted in the backlog as when they were enqueued.
+    func restoreQueue(_ skbs: [SkBuff]) {}
+
 }

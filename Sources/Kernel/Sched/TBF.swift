@@ -41,7 +41,11 @@ final class TBF: Qdisc {
     /// The bucket as a checkpoint keeps it: tokens, when they were counted, the child's drops seen.
     var bucket: (tokens: Int64, tc: UInt64, innerDrops: Int) {
         get { (tokens, tc, innerDrops) }
-        set { tokens = min(newValue.tokens, buffer); tc = newValue.tc; innerDrops = newValue.innerDrops }
+        set {
+            tokens = min(newValue.tokens, buffer); tc = newValue.tc; innerDrops = newValue.innerDrops
+            // The default child is made anew: its drops are those this tbf has counted.
+            if inner.handle == 0 { inner.stats.drops = innerDrops }
+        }
     }
 
     init(handle: UInt32, spec: TBFSpec, now: UInt64) {
@@ -109,6 +113,21 @@ final class TBF: Qdisc {
         case (let a, let b): return a ?? b
         }
     }
+
+    /// Its default child's queue (a child tc added keeps its own), and when the head's tokens
+    /// will be there.
+    override var checkpointQueue: [SkBuff]? { inner.handle == 0 ? inner.checkpointQueue : [] }
+    override func restoreQueue(_ skbs: [SkBuff]) {
+        guard inner.handle == 0 else { return }
+        inner.restoreQueue(skbs)
+        followChild()
+    }
+    var blocked: UInt64? {
+        get { blockedUntil }
+        set { blockedUntil = newValue }
+    }
+    /// A child tc added took its queue back: this tbf counts it again.
+    func childRestored() { followChild() }
 
     override func reset() -> [SkBuff] {
         let all = takePeeked() + inner.reset()
