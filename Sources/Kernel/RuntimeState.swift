@@ -8,9 +8,9 @@ import Wire
 /// advertisements taught; path MTUs ICMP errors taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
 /// sockets' unread datagrams; TCP connections with their queues and timers (RuntimeTCP.swift);
 /// reassembly queues (RuntimeQueues.swift); htb's class counters and buckets; the TX rings with
-/// their pending completions, the queues of pfifo, bfifo, pfifo_fast and tbf (with a fifo child)
-/// and the qdisc watchdog. Plain values: the API layer stores them as JSON. Not kept: the queues
-/// and scheduler state of htb, fq_codel and cake, and the latter two's own statistics.
+/// their pending completions, the queues of pfifo, bfifo, pfifo_fast, tbf and htb (their
+/// own fifos and fifo children) with htb's scheduler, and the qdisc watchdog. Plain values: the
+/// API layer stores them as JSON. Not kept: fq_codel's and cake's queues, flow state and own statistics.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -54,6 +54,16 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var queue: [Skb]? = nil
         public var requeued: [Skb]? = nil
         public var blockedNs: UInt64? = nil
+        /// htb's scheduler (older checkpoints lack it: its rows start idle).
+        public var htb: HTBState? = nil
+    }
+    /// htb's direct queue and counter, its rows' DRR pointers (class ids by level and priority,
+    /// 0 for none), its level event cache, the watchdog's deadline and the time it last ran.
+    public struct HTBState: Codable, Sendable, Equatable {
+        public var direct: [Skb]? = nil
+        public var directPackets: Int
+        public var rowPtr: [[UInt32]], rowLastPtrId: [[UInt32]]
+        public var nearEvCache: [UInt64], nextWake: UInt64?, now: UInt64
     }
     /// An htb class's counters and buckets (`tc -s class show`), taken back only by a class of
     /// the same id and options (`tc class change` refills the buckets).
@@ -64,6 +74,12 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         /// Its mode (cantSend, mayBorrow, canSend), and when it is due to change with its place among
         /// those waiting at its level.
         public var mode: String, waitUntil: UInt64?, waitPlace: Int?
+        /// The packets of its own pfifo (a leaf no qdisc was grafted on), its DRR deficits by
+        /// level, and an inner class's feed pointers by priority (class ids, 0 for none) with
+        /// the ids they last held.
+        public var queue: [Skb]? = nil
+        public var deficit: [Int]? = nil
+        public var feedPtr: [UInt32]? = nil, lastPtrId: [UInt32]? = nil
     }
     /// /proc/net/softnet_stat of one CPU, its backlog's RFS counters and the RPS flow limit's
     /// history and buckets.
@@ -183,10 +199,15 @@ extension Stack {
                 var r = StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
                                            overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops,
                                            spec: tbf == nil && queued.isEmpty && q.requeued.isEmpty ? nil : String(describing: q.spec),
-                                           classes: (q as? HTB).map { h in h.classes.map { Self.htbClassState($0, in: h) } })
+                                           classes: (q as? HTB).map { h in h.classes.map { htbClassState($0, in: h) } })
                 if !queued.isEmpty { r.queue = queued.map(skbRecord) }
                 if !q.requeued.isEmpty { r.requeued = q.requeued.map(skbRecord) }
                 r.blockedNs = (q as? TBF)?.blocked
+                if let h = q as? HTB {
+                    let st = h.schedulerState
+                    r.htb = .init(direct: st.direct.isEmpty ? nil : st.direct.map(skbRecord), directPackets: st.directPackets, rowPtr: st.rowPtr,
+                                  rowLastPtrId: st.rowLastPtrId, nearEvCache: st.nearEvCache, nextWake: st.nextWake, now: st.now)
+                }
                 return r
             }
             if let c = d.clsact {
@@ -319,6 +340,7 @@ extension Stack {
             restoreTXQueue(dev: i, d)
             // A qdisc of the same kind and handle takes its counters; of the same options too, its queue.
             let objects = qdiscObjects(devices[i])
+            var htbState: (HTB, StackRuntime.Qdisc)?
             for r in d.qdiscs {
                 if r.kind == "clsact", let c = devices[i].clsact { c.bytes = r.bytes; c.packets = r.packets; c.drops = r.drops; continue }
                 guard let q = objects.first(where: { $0.handle == r.handle && $0.spec.kind == r.kind }) else { continue }
@@ -340,11 +362,23 @@ extension Stack {
                         cl.lends = c.lends; cl.borrows = c.borrows
                         cl.tokens = c.tokens; cl.ctokens = c.ctokens; cl.tc = c.tc
                         waiting.append((cl, mode, c.waitPlace == nil ? nil : c.waitUntil, c.waitPlace ?? -1))
+                        if cl.leafHandle == 0, let leaf = cl.leaf { leaf.restoreQueue((c.queue ?? []).compactMap(skb)) }
                     }
                     h.restoreWaiting(waiting.sorted { $0.place < $1.place }.map { ($0.cl, $0.mode, $0.pqKey) })
+                    htbState = (h, r)
                 }
             }
-            // A child tc added has its queue back: its tbf counts it again.
+            // With every leaf's queue back (children tc added come after their htb), an htb's
+            // busy classes are active again; a tbf counts its child's queue again.
+            if let (h, r) = htbState {
+                let pointers = Dictionary(uniqueKeysWithValues: (r.classes ?? []).compactMap { c in
+                    c.deficit.map { (c.classid, ($0, c.feedPtr ?? [], c.lastPtrId ?? [])) }
+                })
+                if let st = r.htb {
+                    h.restoreActive(.init(direct: (st.direct ?? []).compactMap(skb), directPackets: st.directPackets, rowPtr: st.rowPtr,
+                                          rowLastPtrId: st.rowLastPtrId, nearEvCache: st.nearEvCache, nextWake: st.nextWake, now: st.now, classes: pointers))
+                }
+            }
             (tx.qdisc as? TBF)?.childRestored()
         }
         snmp = r.snmp
@@ -446,11 +480,15 @@ extension Stack {
         for t in n.timersNs { schedule(max(t, clockNs), timer) }
     }
 
-    private static func htbClassState(_ c: HTBClass, in h: HTB) -> StackRuntime.HTBClassState {
+    private func htbClassState(_ c: HTBClass, in h: HTB) -> StackRuntime.HTBClassState {
         let place = h.waitPlace(c)
-        return .init(classid: c.classid, spec: String(describing: c.spec), bytes: c.bytes, packets: c.packets, drops: c.drops, overlimits: c.overlimits,
-                     lends: c.lends, borrows: c.borrows, tokens: c.tokens, ctokens: c.ctokens, tc: c.tc,
-                     mode: c.cmode.rawValue, waitUntil: place == nil ? nil : c.pqKey, waitPlace: place)
+        var r = StackRuntime.HTBClassState(classid: c.classid, spec: String(describing: c.spec), bytes: c.bytes, packets: c.packets, drops: c.drops,
+                                           overlimits: c.overlimits, lends: c.lends, borrows: c.borrows, tokens: c.tokens, ctokens: c.ctokens, tc: c.tc,
+                                           mode: c.cmode.rawValue, waitUntil: place == nil ? nil : c.pqKey, waitPlace: place)
+        if c.leafHandle == 0, let q = c.leaf?.checkpointQueue, !q.isEmpty { r.queue = q.map(skbRecord) }
+        r.deficit = c.deficit
+        if c.level > 0 { r.feedPtr = c.feedPtr.map { $0?.classid ?? 0 }; r.lastPtrId = c.lastPtrId }
+        return r
     }
 
     /// A device's qdiscs as `tc qdisc show` lists them: the root, then its children.

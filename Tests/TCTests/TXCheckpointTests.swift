@@ -9,51 +9,57 @@ import XCTest
 final class TXCheckpointTests: XCTestCase {
     static let peer = IPv4Address(198, 18, 0, 1)
 
-    func stack(_ tc: [String]) throws -> Stack {
+    func stack(_ tc: [String], mbps: Int) throws -> Stack {
         var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, 2), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, 2), prefixLength: 24)])
-        e0.speedMbps = 10
+        e0.speedMbps = mbps
         let c = StackConfig(name: "c", cpus: 1, devices: [e0], neighbours: [NeighbourConfig(address: Self.peer, mac: MACAddress(2, 0, 0, 0, 0, 1), dev: "eth0")],
                             sockets: [SocketConfig(id: 1, proto: .udp, port: 4000)])
         let s = try Stack(config: c)
-        var list: [QdiscConfig] = []
-        for cmd in tc { list = try TC.apply(try TC.parse(cmd), to: list, devices: ["eth0"]) }
-        if !list.isEmpty { try s.setQdiscs(list) }
+        let built = try TC.buildAll(tc, devices: ["eth0"])
+        if !tc.isEmpty { try s.setQdiscs(built.qdiscs, classes: built.classes) }
         return s
     }
 
-    /// Eight 1000-byte datagrams of socket 1 handed to dev_queue_xmit at once, priorities
-    /// spread over pfifo_fast's bands; the run is not let go on, so they stay where they are.
-    func burst(_ s: Stack) {
+    /// 1000-byte datagrams of socket 1 handed to dev_queue_xmit at once with these priorities
+    /// in turn; the run is not let go on, so they stay where they are.
+    func burst(_ s: Stack, count: Int, priorities: [UInt32]) {
         let sk = s.socket(1)!
-        for k in 0..<8 {
+        for k in 0..<count {
             let ip = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 1), src: MACAddress(2, 0, 0, 0, 0, 2), ethertype: EtherType.ipv4), vlan: nil,
                                network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 2), dst: Self.peer, proto: IPProtocol.udp, ttl: 64, ident: UInt16(k), moreFragments: false, payloadLength: 0),
                                               .udp(UDPRepr(srcPort: 4000, dstPort: 9, payload: [UInt8](repeating: UInt8(k), count: 1000))))).emit()
             let skb = SkBuff(frame: ip, dev: 0, packet: -1)
             skb.networkHeader = 14; skb.transportHeader = 34; skb.protocolType = EtherType.ipv4
-            skb.priority = [6, 0, 1][k % 3]
+            skb.priority = priorities[k % priorities.count]
             skb.sock = sk; skb.wmemCharge = skb.truesize; sk.wmemAlloc += skb.truesize
             _ = s.dev_queue_xmit(skb, dev: 0, dstMAC: MACAddress(2, 0, 0, 0, 0, 1), outcome: .transmitted)
         }
     }
 
     /// Saves mid-burst, restores into a new stack, and runs both for a second.
-    func assertRestoredGoesOn(_ tc: [String], queued: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let s = try stack(tc)
-        burst(s)
+    /// Eight datagrams over pfifo_fast's bands (priorities 6, 0, 1) unless told otherwise.
+    func assertRestoredGoesOn(_ tc: [String], mbps: Int = 10, count: Int = 8, priorities: [UInt32] = [6, 0, 1], queued: Int,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
+        let s = try stack(tc, mbps: mbps)
+        burst(s, count: count, priorities: priorities)
         let saved = s.runtimeState()
         let d = saved.devices[0]
         XCTAssertEqual(d.ring?.count, 1, file: file, line: line)
-        XCTAssertEqual(d.qdiscs.compactMap { $0.queue?.count }.reduce(0, +) + d.qdiscs.compactMap { $0.requeued?.count }.reduce(0, +), queued, file: file, line: line)
+        var held = 0
+        for q in d.qdiscs {
+            held += (q.queue?.count ?? 0) + (q.requeued?.count ?? 0) + (q.htb?.direct?.count ?? 0)
+            for c in q.classes ?? [] { held += c.queue?.count ?? 0 }
+        }
+        XCTAssertEqual(held, queued, file: file, line: line)
         // A restart: a new stack at the saved clock given the saved state, which reads back as given.
-        let t = try stack(tc)
+        let t = try stack(tc, mbps: mbps)
         t.advance(toNs: s.clockNs)
         t.restoreRuntime(saved)
         XCTAssertEqual(t.runtimeState(), saved, file: file, line: line)
         XCTAssertEqual(t.socket(1)!.wmemAlloc, s.socket(1)!.wmemAlloc, file: file, line: line)
         s.captureWire = true; t.captureWire = true
         s.advance(toNs: 1_000_000_000); t.advance(toNs: 1_000_000_000)
-        XCTAssertEqual(s.wire.count, 8 - 1, file: file, line: line)
+        XCTAssertEqual(s.wire.count, count - 1, file: file, line: line)
         XCTAssertEqual(t.wire.map(\.timeNs), s.wire.map(\.timeNs), file: file, line: line)
         XCTAssertEqual(t.wire.map(\.frame), s.wire.map(\.frame), file: file, line: line)
         XCTAssertEqual(t.qdiscInfo(dev: "eth0").map(\.stats), s.qdiscInfo(dev: "eth0").map(\.stats), file: file, line: line)
@@ -61,6 +67,7 @@ final class TXCheckpointTests: XCTestCase {
         XCTAssertEqual(t.socket(1)!.wmemAlloc, 0, file: file, line: line)
         XCTAssertEqual(t.devices[0].byteQueueLimits, s.devices[0].byteQueueLimits, file: file, line: line)
         XCTAssertEqual(t.runtimeState(), s.runtimeState(), file: file, line: line)
+        XCTAssertEqual(TC.showText(t.qdiscInfo(dev: "eth0"), oneDev: true, stats: true), TC.showText(s.qdiscInfo(dev: "eth0"), oneDev: true, stats: true), file: file, line: line)
     }
 
     /// pfifo_fast behind BQL: the first frame stops the queue (its limit starts at 0); the one
@@ -71,12 +78,23 @@ final class TXCheckpointTests: XCTestCase {
 
     /// tbf at 1 Mbit/s with a 3000-byte bucket and its own bfifo: the watchdog is armed.
     func testTBFWithItsOwnBfifo() throws {
-        try assertRestoredGoesOn(["tc qdisc add dev eth0 root handle 1: tbf rate 1mbit burst 3000 limit 20000"], queued: 7)
+        try assertRestoredGoesOn(["qdisc add dev eth0 root handle 1: tbf rate 1mbit burst 3000 limit 20000"], queued: 7)
+    }
+
+    /// htb as recorded in HTBAgreementTests (10 Mbit/s shared by 1:10 at 2 and 1:20 at 8) on a
+    /// 100 Mbit/s NIC, twenty datagrams: to 1:10 (SO_PRIORITY 1:10), the default 1:20, direct
+    /// (priority 1:0) and 1:20 in turn. The classes' queues, the direct queue, the DRR pointers
+    /// and deficits and the classes' modes and wait queue come back.
+    func testHTBMidBurst() throws {
+        try assertRestoredGoesOn(["qdisc add dev eth0 root handle 1: htb default 20", "class add dev eth0 parent 1: classid 1:1 htb rate 10mbit",
+                                  "class add dev eth0 parent 1:1 classid 1:10 htb rate 2mbit ceil 10mbit prio 0",
+                                  "class add dev eth0 parent 1:1 classid 1:20 htb rate 8mbit ceil 10mbit prio 1"],
+                                 mbps: 100, count: 20, priorities: [0x10010, 0, 0x10000, 0], queued: 19)
     }
 
     /// The same with a pfifo child tc added: the child keeps its queue, the tbf counts it.
     func testTBFWithAPfifoChild() throws {
-        try assertRestoredGoesOn(["tc qdisc add dev eth0 root handle 1: tbf rate 1mbit burst 3000 limit 20000",
-                                  "tc qdisc add dev eth0 parent 1:1 handle 10: pfifo limit 50"], queued: 7)
+        try assertRestoredGoesOn(["qdisc add dev eth0 root handle 1: tbf rate 1mbit burst 3000 limit 20000",
+                                  "qdisc add dev eth0 parent 1:1 handle 10: pfifo limit 50"], queued: 7)
     }
 }

@@ -375,8 +375,8 @@ final class HTB: Qdisc {
     /// Where an idle class waits for its mode to change (its place in its level's queue), or nil.
     func waitPlace(_ cl: HTBClass) -> Int? { cl.inWait ? waitPQ[cl.level].firstIndex { $0 === cl } : nil }
 
-    /// A checkpoint's mode for an idle class, and its place in the wait queue: classes put back in
-    /// the order of their places (queues are not kept, so none is active).
+    /// A checkpoint's mode for a class, and its place in the wait queue: classes put back in the
+    /// order of their places, before any is active again (`restoreActive`).
     func restoreWaiting(_ waiting: [(cl: HTBClass, mode: HTBClass.Mode, pqKey: UInt64?)]) {
         for (cl, mode, key) in waiting {
             removeFromWait(cl)
@@ -392,6 +392,56 @@ final class HTB: Qdisc {
         guard cl.inWait else { return }
         waitPQ[cl.level].removeAll { $0 === cl }
         cl.inWait = false
+    }
+
+    // MARK: checkpoints
+
+    /// The scheduler's state besides the classes' modes and buckets: the direct queue, the rows'
+    /// and each inner class's DRR pointers (class ids, 0 for none) and each class's deficits, the
+    /// level event cache and the watchdog's deadline. Which classes sit in the rows and feeds
+    /// follows from the leaves that hold packets and the modes, so it is made again, not kept.
+    struct SchedulerState {
+        var direct: [SkBuff], directPackets: Int
+        var rowPtr: [[UInt32]], rowLastPtrId: [[UInt32]]
+        var nearEvCache: [UInt64], nextWake: UInt64?, now: UInt64
+        /// Per class id: its deficits, feed pointers and the ids its feed pointers last held.
+        var classes: [UInt32: (deficit: [Int], feedPtr: [UInt32], lastPtrId: [UInt32])]
+    }
+
+    var schedulerState: SchedulerState {
+        .init(direct: direct.all, directPackets: directPackets,
+              rowPtr: rowPtr.map { $0.map { $0?.classid ?? 0 } }, rowLastPtrId: rowLastPtrId,
+              nearEvCache: nearEvCache, nextWake: nextWake, now: now,
+              classes: Dictionary(uniqueKeysWithValues: classes.map { ($0.classid, ($0.deficit, $0.feedPtr.map { $0?.classid ?? 0 }, $0.lastPtrId)) }))
+    }
+
+    /// After the classes' modes and their leaves' queues are back: the leaves with packets are
+    /// active again (rows and feeds), then the pointers, deficits and direct queue take the
+    /// checkpoint's values. A state whose shape does not fit (another depth) only reactivates.
+    func restoreActive(_ st: SchedulerState) {
+        stats.qlen = st.direct.count; stats.backlog = st.direct.reduce(0) { $0 + $1.qdiscPktLen }
+        direct = Deque()
+        for skb in st.direct { direct.append(skb) }
+        directPackets = st.directPackets
+        for cl in classes where cl.level == 0 {
+            guard let q = cl.leaf, q.stats.qlen > 0 else { continue }
+            stats.qlen += q.stats.qlen; stats.backlog += q.stats.backlog
+            activate(cl)
+        }
+        guard st.rowPtr.count == HTB.maxDepth, st.rowPtr.allSatisfy({ $0.count == HTB.numPrio }), st.rowLastPtrId.count == HTB.maxDepth,
+              st.rowLastPtrId.allSatisfy({ $0.count == HTB.numPrio }), st.nearEvCache.count == HTB.maxDepth else { return }
+        rowPtr = st.rowPtr.map { $0.map { find($0) } }
+        rowLastPtrId = st.rowLastPtrId
+        nearEvCache = st.nearEvCache; nextWake = st.nextWake; now = st.now
+        for cl in classes {
+            guard let c = st.classes[cl.classid] else { continue }
+            if c.deficit.count == HTB.maxDepth { cl.deficit = c.deficit }
+            // A leaf has no feeds.
+            if c.feedPtr.count == HTB.numPrio && c.lastPtrId.count == HTB.numPrio {
+                cl.feedPtr = c.feedPtr.map { find($0) }
+                cl.lastPtrId = c.lastPtrId
+            }
+        }
     }
 
     // MARK: rows and feeds
