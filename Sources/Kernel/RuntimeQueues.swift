@@ -18,6 +18,8 @@ extension StackRuntime {
         public var qdiscPktLen: Int? = nil, gsoSize: Int? = nil, gsoUDP: Bool? = nil, gsoFixedID: Bool? = nil
         public var csumPartialOffset: Int? = nil
         public var socket: Int? = nil, wmemCharge: Int? = nil
+        /// When fq_codel (in its 1024 ns units) or cake took it in.
+        public var codelEnqueueTime: UInt32? = nil, cakeEnqueueTime: UInt64? = nil
     }
     /// One reassembly queue: its key (addresses in hex; `proto` for IPv4, `iif` and `defrag` for
     /// IPv6), what it holds and knows, and when its timer fires.
@@ -51,6 +53,8 @@ extension Stack {
         if s.gsoSize > 0 { r.gsoSize = s.gsoSize; r.gsoUDP = s.gsoUDP; r.gsoFixedID = s.gsoFixedID }
         r.csumPartialOffset = s.csumPartialOffset
         if let sk = s.sock, s.wmemCharge > 0 { r.socket = sk.config.id; r.wmemCharge = s.wmemCharge }
+        if s.codelEnqueueTime != 0 { r.codelEnqueueTime = s.codelEnqueueTime }
+        if s.cakeEnqueueTime != 0 { r.cakeEnqueueTime = s.cakeEnqueueTime }
         return r
     }
 
@@ -68,6 +72,7 @@ extension Stack {
         s.qdiscPktLen = r.qdiscPktLen ?? 0
         s.gsoSize = r.gsoSize ?? 0; s.gsoUDP = r.gsoUDP ?? false; s.gsoFixedID = r.gsoFixedID ?? false
         s.csumPartialOffset = r.csumPartialOffset.flatMap { (0..<r.len).contains($0) ? $0 : nil }
+        s.codelEnqueueTime = r.codelEnqueueTime ?? 0; s.cakeEnqueueTime = r.cakeEnqueueTime ?? 0
         // The socket takes its charge back: its count of bytes the device holds was not kept.
         if let id = r.socket, let charge = r.wmemCharge, charge > 0, let sk = sockets.byID[id] {
             s.sock = sk; s.wmemCharge = charge; sk.wmemAlloc += charge

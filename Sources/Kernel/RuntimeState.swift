@@ -8,9 +8,9 @@ import Wire
 /// advertisements taught; path MTUs ICMP errors taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
 /// sockets' unread datagrams; TCP connections with their queues and timers (RuntimeTCP.swift);
 /// reassembly queues (RuntimeQueues.swift); htb's class counters and buckets; the TX rings with
-/// their pending completions, the queues of pfifo, bfifo, pfifo_fast, tbf and htb (their
-/// own fifos and fifo children) with htb's scheduler, and the qdisc watchdog. Plain values: the
-/// API layer stores them as JSON. Not kept: fq_codel's and cake's queues, flow state and own statistics.
+/// their pending completions, the queues of pfifo, bfifo, pfifo_fast, tbf, htb (with its
+/// scheduler) and fq_codel (with its flows and own counters), and the qdisc watchdog. Plain
+/// values: the API layer stores them as JSON. Not kept: cake's queues, flow state and own statistics.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -56,6 +56,22 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var blockedNs: UInt64? = nil
         /// htb's scheduler (older checkpoints lack it: its rows start idle).
         public var htb: HTBState? = nil
+        /// fq_codel's flows, lists and own counters; and what a parent's `peek` left dequeued.
+        public var fqCodel: FQCoDelState? = nil
+        public var peeked: Skb? = nil
+    }
+    /// fq_codel: the flows that differ from fresh ones (their packets, credit and CoDel state),
+    /// new_flows and old_flows, its xstats counters and the CoDel drops its parent has not been told of.
+    public struct FQCoDelState: Codable, Sendable, Equatable {
+        public struct Flow: Codable, Sendable, Equatable {
+            public var index: Int, deficit: Int, listed: Bool
+            public var count: UInt32, lastcount: UInt32, dropping: Bool, recInvSqrt: UInt16
+            public var firstAboveTime: UInt32, dropNext: UInt32, ldelay: UInt32
+            public var queue: [Skb]? = nil
+        }
+        public var flows: [Flow], newFlows: [Int], oldFlows: [Int]
+        public var maxpacket: Int, dropOverlimit: Int, newFlowCount: Int, ecnMark: Int, dropOvermemory: Int
+        public var dropCount: Int, dropLen: Int
     }
     /// htb's direct queue and counter, its rows' DRR pointers (class ids by level and priority,
     /// 0 for none), its level event cache, the watchdog's deadline and the time it last ran.
@@ -198,11 +214,13 @@ extension Stack {
                 let queued = q.checkpointQueue ?? []
                 var r = StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
                                            overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops,
-                                           spec: tbf == nil && queued.isEmpty && q.requeued.isEmpty ? nil : String(describing: q.spec),
+                                           spec: tbf == nil && queued.isEmpty && q.requeued.isEmpty && q.peekedSkb == nil && !(q is FQCoDel) ? nil : String(describing: q.spec),
                                            classes: (q as? HTB).map { h in h.classes.map { htbClassState($0, in: h) } })
                 if !queued.isEmpty { r.queue = queued.map(skbRecord) }
                 if !q.requeued.isEmpty { r.requeued = q.requeued.map(skbRecord) }
                 r.blockedNs = (q as? TBF)?.blocked
+                if let f = q as? FQCoDel { r.fqCodel = fqCodelRecord(f) }
+                if let p = q.peekedSkb { r.peeked = skbRecord(p) }
                 if let h = q as? HTB {
                     let st = h.schedulerState
                     r.htb = .init(direct: st.direct.isEmpty ? nil : st.direct.map(skbRecord), directPackets: st.directPackets, rowPtr: st.rowPtr,
@@ -353,6 +371,8 @@ extension Stack {
                 if r.spec == String(describing: q.spec) {
                     q.restoreQueue((r.queue ?? []).compactMap(skb))
                     q.requeued = (r.requeued ?? []).compactMap(skb)
+                    if let f = q as? FQCoDel, let st = r.fqCodel { restoreFQCoDel(f, st) }
+                    if let p = r.peeked { q.peekedSkb = skb(p) }
                 }
                 if let h = q as? HTB {
                     var waiting: [(cl: HTBClass, mode: HTBClass.Mode, pqKey: UInt64?, place: Int)] = []
@@ -478,6 +498,27 @@ extension Stack {
         self[keyPath: table].insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
                                                    reachableNs: n.reachableNs, updatedNs: n.updatedNs ?? 0, queuedBytes: queue.reduce(0) { $0 + $1.truesize }, queue: queue))
         for t in n.timersNs { schedule(max(t, clockNs), timer) }
+    }
+
+    private func fqCodelRecord(_ f: FQCoDel) -> StackRuntime.FQCoDelState {
+        let st = f.checkpointState, x = st.xstats
+        return .init(flows: st.flows.map { k in
+            .init(index: k.index, deficit: k.deficit, listed: k.listed, count: k.cvars.count, lastcount: k.cvars.lastcount, dropping: k.cvars.dropping,
+                  recInvSqrt: k.cvars.recInvSqrt, firstAboveTime: k.cvars.firstAboveTime, dropNext: k.cvars.dropNext, ldelay: k.cvars.ldelay,
+                  queue: k.queue.isEmpty ? nil : k.queue.map(skbRecord))
+        }, newFlows: st.newFlows, oldFlows: st.oldFlows, maxpacket: x.maxpacket, dropOverlimit: x.dropOverlimit, newFlowCount: x.newFlowCount,
+           ecnMark: x.ecnMark, dropOvermemory: x.dropOvermemory, dropCount: st.dropCount, dropLen: st.dropLen)
+    }
+
+    private func restoreFQCoDel(_ f: FQCoDel, _ st: StackRuntime.FQCoDelState) {
+        var x = FQCoDelStats()
+        x.maxpacket = st.maxpacket; x.dropOverlimit = st.dropOverlimit; x.newFlowCount = st.newFlowCount; x.ecnMark = st.ecnMark; x.dropOvermemory = st.dropOvermemory
+        f.restore(flows: st.flows.map { k in
+            var v = CoDelVars()
+            v.count = k.count; v.lastcount = k.lastcount; v.dropping = k.dropping; v.recInvSqrt = k.recInvSqrt
+            v.firstAboveTime = k.firstAboveTime; v.dropNext = k.dropNext; v.ldelay = k.ldelay
+            return .init(index: k.index, queue: (k.queue ?? []).compactMap(skb), deficit: k.deficit, cvars: v, listed: k.listed)
+        }, newFlows: st.newFlows, oldFlows: st.oldFlows, xstats: x, dropCount: st.dropCount, dropLen: st.dropLen)
     }
 
     private func htbClassState(_ c: HTBClass, in h: HTB) -> StackRuntime.HTBClassState {

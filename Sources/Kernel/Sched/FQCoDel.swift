@@ -23,7 +23,7 @@ public struct FQCoDelStats: Sendable, Equatable {
 
 /// `struct codel_vars` and the CoDel control law in the kernel's integer arithmetic: time in
 /// units of 1024 ns (`codel_time_t`, u32), 1/sqrt(count) as a 16-bit fixed-point Newton step.
-struct CoDelVars {
+struct CoDelVars: Equatable {
     var count: UInt32 = 0, lastcount: UInt32 = 0
     var dropping = false
     var recInvSqrt: UInt16 = 0
@@ -259,6 +259,43 @@ final class FQCoDel: Qdisc {
         memoryUsage = 0
         stats.backlog = 0; stats.qlen = 0
         return takePeeked() + all
+    }
+
+    // MARK: checkpoints
+
+    /// A flow as a checkpoint keeps it: its packets, credit, CoDel state and whether it is on a list.
+    struct FlowState { var index: Int; var queue: [SkBuff]; var deficit: Int; var cvars: CoDelVars; var listed: Bool }
+
+    /// The flows that differ from fresh ones, both DRR lists, the own counters and the CoDel
+    /// drops the parent has not been told of yet.
+    var checkpointState: (flows: [FlowState], newFlows: [Int], oldFlows: [Int], xstats: FQCoDelStats, dropCount: Int, dropLen: Int) {
+        let fresh = CoDelVars()
+        let kept = flows.indices.compactMap { i -> FlowState? in
+            let f = flows[i]
+            guard !f.queue.isEmpty || f.deficit != 0 || f.listed || f.cvars != fresh else { return nil }
+            return FlowState(index: i, queue: f.queue.all, deficit: f.deficit, cvars: f.cvars, listed: f.listed)
+        }
+        return (kept, newFlows.all, oldFlows.all, xstats, dropCount, dropLen)
+    }
+
+    /// Puts a checkpoint's flows back (indices past this qdisc's flows are left out, and so
+    /// are lists naming them); backlogs, memory and the queue length follow from the packets.
+    func restore(flows kept: [FlowState], newFlows n: [Int], oldFlows o: [Int], xstats x: FQCoDelStats, dropCount dc: Int, dropLen dl: Int) {
+        for k in kept where flows.indices.contains(k.index) {
+            let f = flows[k.index]
+            f.queue = Deque()
+            for skb in k.queue {
+                f.queue.append(skb)
+                backlogs[k.index] += skb.qdiscPktLen; memoryUsage += skb.truesize
+                stats.backlog += skb.qdiscPktLen; stats.qlen += 1
+            }
+            f.deficit = k.deficit; f.cvars = k.cvars; f.listed = k.listed
+        }
+        newFlows = Deque(); oldFlows = Deque()
+        for i in n where flows.indices.contains(i) { newFlows.append(i) }
+        for i in o where flows.indices.contains(i) { oldFlows.append(i) }
+        xstats = x
+        dropCount = dc; dropLen = dl
     }
 
     /// xstats with the list lengths and memory in use now.

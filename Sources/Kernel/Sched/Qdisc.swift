@@ -101,6 +101,15 @@ class Qdisc {
         stats.backlog -= skb.qdiscPktLen; stats.qlen -= 1
         return skb
     }
+    /// What `peek` holds, for a checkpoint; one put back is counted in the backlog again.
+    var peekedSkb: SkBuff? {
+        get { peeked }
+        set {
+            if let old = peeked { stats.backlog -= old.qdiscPktLen; stats.qlen -= 1 }
+            peeked = newValue
+            if let skb = newValue { stats.backlog += skb.qdiscPktLen; stats.qlen += 1 }
+        }
+    }
     /// Whatever `peek` holds, for `reset`.
     func takePeeked() -> [SkBuff] {
         guard let skb = peeked else { return [] }
