@@ -8,9 +8,8 @@ import Wire
 /// advertisements taught; path MTUs ICMP errors taught; the random state, IP ID counters and ICMP and redirect rate limiters; RFS tables; UDP
 /// sockets' unread datagrams; TCP connections with their queues and timers (RuntimeTCP.swift);
 /// reassembly queues (RuntimeQueues.swift); htb's class counters and buckets; the TX rings with
-/// their pending completions, the queues of pfifo, bfifo, pfifo_fast, tbf, htb (with its
-/// scheduler) and fq_codel (with its flows and own counters), and the qdisc watchdog. Plain
-/// values: the API layer stores them as JSON. Not kept: cake's queues, flow state and own statistics.
+/// their pending completions, every qdisc's queue with its scheduler's state and own counters,
+/// and the qdisc watchdog (RuntimeQdiscs.swift). Plain values: the API layer stores them as JSON.
 public struct StackRuntime: Codable, Sendable, Equatable {
     public struct Device: Codable, Sendable, Equatable {
         public var name: String
@@ -33,12 +32,6 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var ringStopped: Bool? = nil, bqlStopped: Bool? = nil
         public var watchdogNs: UInt64? = nil, txCPU: Int? = nil
     }
-    /// A frame on a TX ring: when the NIC is done with it, its length, and the UDP socket charge
-    /// its skb gives back then.
-    public struct RingFrame: Codable, Sendable, Equatable {
-        public var doneNs: UInt64, bytes: Int
-        public var socket: Int? = nil, charge: Int? = nil
-    }
     public struct Qdisc: Codable, Sendable, Equatable {
         public var kind: String, handle: UInt32, bytes: Int, packets: Int, drops: Int, overlimits: Int, requeues: Int
         /// tbf's bucket, and the options it was filled under (`tc qdisc change` refills it).
@@ -56,30 +49,10 @@ public struct StackRuntime: Codable, Sendable, Equatable {
         public var blockedNs: UInt64? = nil
         /// htb's scheduler (older checkpoints lack it: its rows start idle).
         public var htb: HTBState? = nil
-        /// fq_codel's flows, lists and own counters; and what a parent's `peek` left dequeued.
+        /// fq_codel's and cake's flows, lists and own counters; and what a parent's `peek` left dequeued.
         public var fqCodel: FQCoDelState? = nil
+        public var cake: CakeState? = nil
         public var peeked: Skb? = nil
-    }
-    /// fq_codel: the flows that differ from fresh ones (their packets, credit and CoDel state),
-    /// new_flows and old_flows, its xstats counters and the CoDel drops its parent has not been told of.
-    public struct FQCoDelState: Codable, Sendable, Equatable {
-        public struct Flow: Codable, Sendable, Equatable {
-            public var index: Int, deficit: Int, listed: Bool
-            public var count: UInt32, lastcount: UInt32, dropping: Bool, recInvSqrt: UInt16
-            public var firstAboveTime: UInt32, dropNext: UInt32, ldelay: UInt32
-            public var queue: [Skb]? = nil
-        }
-        public var flows: [Flow], newFlows: [Int], oldFlows: [Int]
-        public var maxpacket: Int, dropOverlimit: Int, newFlowCount: Int, ecnMark: Int, dropOvermemory: Int
-        public var dropCount: Int, dropLen: Int
-    }
-    /// htb's direct queue and counter, its rows' DRR pointers (class ids by level and priority,
-    /// 0 for none), its level event cache, the watchdog's deadline and the time it last ran.
-    public struct HTBState: Codable, Sendable, Equatable {
-        public var direct: [Skb]? = nil
-        public var directPackets: Int
-        public var rowPtr: [[UInt32]], rowLastPtrId: [[UInt32]]
-        public var nearEvCache: [UInt64], nextWake: UInt64?, now: UInt64
     }
     /// An htb class's counters and buckets (`tc -s class show`), taken back only by a class of
     /// the same id and options (`tc class change` refills the buckets).
@@ -214,12 +187,13 @@ extension Stack {
                 let queued = q.checkpointQueue ?? []
                 var r = StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
                                            overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops,
-                                           spec: tbf == nil && queued.isEmpty && q.requeued.isEmpty && q.peekedSkb == nil && !(q is FQCoDel) ? nil : String(describing: q.spec),
+                                           spec: tbf == nil && queued.isEmpty && q.requeued.isEmpty && q.peekedSkb == nil && !(q is FQCoDel) && !(q is Cake) ? nil : String(describing: q.spec),
                                            classes: (q as? HTB).map { h in h.classes.map { htbClassState($0, in: h) } })
                 if !queued.isEmpty { r.queue = queued.map(skbRecord) }
                 if !q.requeued.isEmpty { r.requeued = q.requeued.map(skbRecord) }
                 r.blockedNs = (q as? TBF)?.blocked
                 if let f = q as? FQCoDel { r.fqCodel = fqCodelRecord(f) }
+                if let c = q as? Cake { r.cake = cakeRecord(c) }
                 if let p = q.peekedSkb { r.peeked = skbRecord(p) }
                 if let h = q as? HTB {
                     let st = h.schedulerState
@@ -372,6 +346,7 @@ extension Stack {
                     q.restoreQueue((r.queue ?? []).compactMap(skb))
                     q.requeued = (r.requeued ?? []).compactMap(skb)
                     if let f = q as? FQCoDel, let st = r.fqCodel { restoreFQCoDel(f, st) }
+                    if let c = q as? Cake, let st = r.cake { restoreCake(c, st) }
                     if let p = r.peeked { q.peekedSkb = skb(p) }
                 }
                 if let h = q as? HTB {
@@ -469,27 +444,6 @@ extension Stack {
         restoreLearned(r)
     }
 
-    /// The TX ring's frames with their completions, the queue's stops, the watchdog and the
-    /// queue's CPU. A device that is busy already (the restore found frames on it) keeps its own.
-    private func restoreTXQueue(dev i: Int, _ d: StackRuntime.Device) {
-        let tx = devices[i].tx
-        guard tx.inFlight.isEmpty else { return }
-        if let cpu = d.txCPU, cpus.indices.contains(cpu) { tx.cpu = cpu }
-        for f in d.ring ?? [] {
-            let sk = f.socket.flatMap { sockets.byID[$0] }
-            let charge = sk == nil ? 0 : max(f.charge ?? 0, 0)
-            sk?.wmemAlloc += charge
-            tx.inFlight.append(.init(done: f.doneNs, sock: sk, charge: charge, bytes: f.bytes))
-            schedule(f.doneNs, .txComplete(device: i))
-        }
-        tx.stopped = d.ringStopped ?? false
-        tx.bqlStopped = d.bqlStopped ?? false
-        if let w = d.watchdogNs {
-            tx.watchdogAt = w
-            schedule(w, .qdiscWatchdog(device: i))
-        }
-    }
-
     /// An entry of either table with what waited on it, and its timers.
     private func restoreNeighbour<A>(_ table: ReferenceWritableKeyPath<Stack, NeighbourTable<A>>, _ a: A, _ n: StackRuntime.Neighbour,
                                      dev: Int, mac: MACAddress?, state: NUDState, timer: Event) {
@@ -498,38 +452,6 @@ extension Stack {
         self[keyPath: table].insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
                                                    reachableNs: n.reachableNs, updatedNs: n.updatedNs ?? 0, queuedBytes: queue.reduce(0) { $0 + $1.truesize }, queue: queue))
         for t in n.timersNs { schedule(max(t, clockNs), timer) }
-    }
-
-    private func fqCodelRecord(_ f: FQCoDel) -> StackRuntime.FQCoDelState {
-        let st = f.checkpointState, x = st.xstats
-        return .init(flows: st.flows.map { k in
-            .init(index: k.index, deficit: k.deficit, listed: k.listed, count: k.cvars.count, lastcount: k.cvars.lastcount, dropping: k.cvars.dropping,
-                  recInvSqrt: k.cvars.recInvSqrt, firstAboveTime: k.cvars.firstAboveTime, dropNext: k.cvars.dropNext, ldelay: k.cvars.ldelay,
-                  queue: k.queue.isEmpty ? nil : k.queue.map(skbRecord))
-        }, newFlows: st.newFlows, oldFlows: st.oldFlows, maxpacket: x.maxpacket, dropOverlimit: x.dropOverlimit, newFlowCount: x.newFlowCount,
-           ecnMark: x.ecnMark, dropOvermemory: x.dropOvermemory, dropCount: st.dropCount, dropLen: st.dropLen)
-    }
-
-    private func restoreFQCoDel(_ f: FQCoDel, _ st: StackRuntime.FQCoDelState) {
-        var x = FQCoDelStats()
-        x.maxpacket = st.maxpacket; x.dropOverlimit = st.dropOverlimit; x.newFlowCount = st.newFlowCount; x.ecnMark = st.ecnMark; x.dropOvermemory = st.dropOvermemory
-        f.restore(flows: st.flows.map { k in
-            var v = CoDelVars()
-            v.count = k.count; v.lastcount = k.lastcount; v.dropping = k.dropping; v.recInvSqrt = k.recInvSqrt
-            v.firstAboveTime = k.firstAboveTime; v.dropNext = k.dropNext; v.ldelay = k.ldelay
-            return .init(index: k.index, queue: (k.queue ?? []).compactMap(skb), deficit: k.deficit, cvars: v, listed: k.listed)
-        }, newFlows: st.newFlows, oldFlows: st.oldFlows, xstats: x, dropCount: st.dropCount, dropLen: st.dropLen)
-    }
-
-    private func htbClassState(_ c: HTBClass, in h: HTB) -> StackRuntime.HTBClassState {
-        let place = h.waitPlace(c)
-        var r = StackRuntime.HTBClassState(classid: c.classid, spec: String(describing: c.spec), bytes: c.bytes, packets: c.packets, drops: c.drops,
-                                           overlimits: c.overlimits, lends: c.lends, borrows: c.borrows, tokens: c.tokens, ctokens: c.ctokens, tc: c.tc,
-                                           mode: c.cmode.rawValue, waitUntil: place == nil ? nil : c.pqKey, waitPlace: place)
-        if c.leafHandle == 0, let q = c.leaf?.checkpointQueue, !q.isEmpty { r.queue = q.map(skbRecord) }
-        r.deficit = c.deficit
-        if c.level > 0 { r.feedPtr = c.feedPtr.map { $0?.classid ?? 0 }; r.lastPtrId = c.lastPtrId }
-        return r
     }
 
     /// A device's qdiscs as `tc qdisc show` lists them: the root, then its children.

@@ -51,6 +51,7 @@ final class TXCheckpointTests: XCTestCase {
         for q in d.qdiscs {
             held += (q.queue?.count ?? 0) + (q.requeued?.count ?? 0) + (q.htb?.direct?.count ?? 0) + (q.peeked == nil ? 0 : 1)
             for f in q.fqCodel?.flows ?? [] { held += f.queue?.count ?? 0 }
+            for t in q.cake?.tins ?? [] { for f in t.flows { held += f.queue?.count ?? 0 } }
             for c in q.classes ?? [] { held += c.queue?.count ?? 0 }
         }
         XCTAssertEqual(held, queued, file: file, line: line)
@@ -99,6 +100,20 @@ final class TXCheckpointTests: XCTestCase {
     /// packets, credit and CoDel state, the DRR lists and its own counters come back.
     func testFQCoDelMidBurst() throws {
         try assertRestoredGoesOn(["qdisc add dev eth0 root handle 1: fq_codel"], count: 12, queued: 11)
+    }
+
+    /// cake (not in this kernel either) shaping to 5 Mbit/s with BQL off, so its own shaper
+    /// holds the packets: its tins' flows, DRR++ lists, COBALT state, schedule and counters come back.
+    func testCakeMidBurst() throws {
+        let s = try stack(["qdisc add dev eth0 root handle 1: cake bandwidth 5mbit"], mbps: 10, bql: false)
+        burst(s, count: 12, priorities: [0])
+        XCTAssertEqual(s.runtimeState().devices[0].ring?.count, 1)
+        try assertRestoredGoesOn(["qdisc add dev eth0 root handle 1: cake bandwidth 5mbit"], bql: false, count: 12, ring: 1, queued: 11)
+    }
+
+    /// cake unlimited (DRR over tins by quantum) behind BQL.
+    func testUnlimitedCakeMidBurst() throws {
+        try assertRestoredGoesOn(["qdisc add dev eth0 root handle 1: cake unlimited"], count: 12, queued: 11)
     }
 
     /// fq_codel under a tbf throttled after its two-frame burst (no BQL to stop the queue

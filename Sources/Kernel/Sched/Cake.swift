@@ -78,7 +78,7 @@ struct CobaltVars {
 }
 
 final class Cake: Qdisc {
-    enum FlowSet { case none, sparse, sparseWait, bulk, decaying }
+    enum FlowSet: String { case none, sparse, sparseWait, bulk, decaying }
     final class Flow {
         var queue = Deque<SkBuff>()
         /// Bytes queued (what cake_drop compares to find the fattest flow).
@@ -122,18 +122,19 @@ final class Cake: Qdisc {
     }
 
     let opts: CakeSpec
-    private var tins: [Tin]
+    var tins: [Tin]
     /// tin_order: the tins as tc lists them; tin_index: DSCP to tin.
     private let order: [Int]
     private let bufferLimit: Int
-    private var bufferUsed = 0, bufferMaxUsed = 0
+    var bufferUsed = 0, bufferMaxUsed = 0
     private let global: Tin
-    private var timeNextPacket: UInt64 = 0, failsafeNextPacket: UInt64 = 0
-    private var curTin = 0
-    private var minNetlen = 65535, maxNetlen = 0
-    private var avgNetoff: UInt64 = 0
-    private var random: UInt64
-    private var nextWake: UInt64?
+    // Internal, not private: CakeCheckpoint.swift keeps and restores them.
+    var timeNextPacket: UInt64 = 0, failsafeNextPacket: UInt64 = 0
+    var curTin = 0
+    var minNetlen = 65535, maxNetlen = 0
+    var avgNetoff: UInt64 = 0
+    var random: UInt64
+    var nextWake: UInt64?
 
     /// `cake_config_diffserv3` / `cake_config_besteffort`: Best Effort at the full rate, Bulk at
     /// 1/16, Voice at 1/4, with DRR weights 1024, 64, 256.
