@@ -2532,6 +2532,7 @@ components:
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
         transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
+        freebind: {type: boolean, default: false, description: "IP_FREEBIND (IPV6_FREEBIND for an IPv6 address): bind takes an address the stack does not have, as with transparent; it changes nothing else."}
         peer: {type: string, description: "UDP: the peer connect set, ADDRESS:PORT (as the stack document keeps it)."}
         listen: {type: boolean, default: true, description: "TCP: listen after bind (the default), or stay bound for connect."}
         backlog: {type: integer, minimum: 0, default: 4096, description: "TCP: listen's backlog, capped by net.core.somaxconn (4096): the accept queue's length."}
@@ -2556,6 +2557,7 @@ components:
         pmtudisc: {type: string}
         udp_segment: {type: integer}
         transparent: {type: boolean}
+        freebind: {type: boolean}
         sndbuf_effective: {type: integer}
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}
         sent: {type: integer}

@@ -135,6 +135,7 @@ enum StackDocument {
         if let g = c.udpSegment { x.set("udp_segment", g) }
         if c.recverr { x.set("recverr", true) }
         if c.transparent { x.set("transparent", true) }
+        if c.freebind { x.set("freebind", true) }
         if let p = c.peer { x.set("peer", "\(p):\(c.peerPort)") }
         if c.proto == .tcp {
             x.set("listen", c.listen)
@@ -252,6 +253,7 @@ enum StackDocument {
         let listen = try r.bool("listen")
         let backlog = try r.int("backlog", in: 0...Int(Int32.max))
         let transparent = try r.bool("transparent")
+        let freebind = try r.bool("freebind")
         // A connected UDP socket's peer, as the document keeps it ("198.18.0.9:6000").
         var peer: (IPv4Address, UInt16)? = nil
         if let t = try r.string("peer") {
@@ -278,6 +280,7 @@ enum StackDocument {
             c.udpSegment = opts.udpSegment.flatMap { $0 == 0 ? nil : $0 }
             if let e = opts.recverr { c.recverr = e }
             if let t = transparent { c.transparent = t }
+            if let f = freebind { c.freebind = f }
             if let (a, port) = peer { c.peer = a; c.peerPort = port }
             return c
         }

@@ -143,6 +143,9 @@ public struct SocketConfig: Sendable, Equatable {
     /// IP_TRANSPARENT: `tproxy` may hand it packets addressed elsewhere (nf_tproxy_sk_is_transparent),
     /// and what it accepts inherits the flag.
     public var transparent = false
+    /// IP_FREEBIND / IPV6_FREEBIND: bind() takes an address the stack does not have (as
+    /// IP_TRANSPARENT does for bind); nothing else.
+    public var freebind = false
     /// UDP: the peer `connect` set (ip4_datagram_connect): the socket takes datagrams from it only,
     /// sends go to it when no address is given, and hard ICMP errors become its error.
     public var peer: IPv4Address? = nil

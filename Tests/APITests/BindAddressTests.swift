@@ -2,7 +2,7 @@ import API
 import XCTest
 
 /// bind() takes the stack's own addresses, broadcast, multicast, loopback and INADDR_ANY; any
-/// other address is EADDRNOTAVAIL unless the socket is IP_TRANSPARENT or
+/// other address is EADDRNOTAVAIL unless the socket is IP_TRANSPARENT or IP_FREEBIND or
 /// net.ipv4.ip_nonlocal_bind is 1. Recorded on the kernel with scripts/record_bind_nonlocal.sh,
 /// and for AF_INET6 with scripts/record_bind6_nonlocal.sh.
 final class BindAddressTests: AppTestCase {
@@ -10,19 +10,20 @@ final class BindAddressTests: AppTestCase {
 
     func testBindTakesTheAddressesTheKernelTakes() {
         XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
-        // address: UDP, TCP, UDP with IP_TRANSPARENT (the kernel's answers, as recorded).
+        // address: UDP, TCP, UDP with IP_TRANSPARENT, UDP with IP_FREEBIND (the kernel's answers, as recorded).
         let recorded: [(String, [String])] = [
-            ("198.18.0.1", ["ok", "ok", "ok"]), ("198.18.0.9", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok"]),
-            ("198.18.0.0", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok"]), ("198.18.0.255", ["ok", "ok", "ok"]),
-            ("127.0.0.1", ["ok", "ok", "ok"]), ("127.1.2.3", ["ok", "ok", "ok"]), ("0.0.0.0", ["ok", "ok", "ok"]),
-            ("255.255.255.255", ["ok", "ok", "ok"]), ("224.0.0.1", ["ok", "ok", "ok"]), ("10.1.1.1", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok"]),
+            ("198.18.0.1", ["ok", "ok", "ok", "ok"]), ("198.18.0.9", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]),
+            ("198.18.0.0", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]), ("198.18.0.255", ["ok", "ok", "ok", "ok"]),
+            ("127.0.0.1", ["ok", "ok", "ok", "ok"]), ("127.1.2.3", ["ok", "ok", "ok", "ok"]), ("0.0.0.0", ["ok", "ok", "ok", "ok"]),
+            ("255.255.255.255", ["ok", "ok", "ok", "ok"]), ("224.0.0.1", ["ok", "ok", "ok", "ok"]),
+            ("10.1.1.1", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]),
         ]
         var port = 5000
         for (address, answers) in recorded {
             var got: [String] = []
-            for (proto, transparent) in [("udp", false), ("tcp", false), ("udp", true)] {
+            for (proto, option) in [("udp", ""), ("tcp", ""), ("udp", #","transparent":true"#), ("udp", #","freebind":true"#)] {
                 port += 1
-                let r = call("POST", "/v1/stacks/b/sockets", #"{"protocol":"\#(proto)","address":"\#(address)","port":\#(port),"transparent":\#(transparent)}"#)
+                let r = call("POST", "/v1/stacks/b/sockets", #"{"protocol":"\#(proto)","address":"\#(address)","port":\#(port)\#(option)}"#)
                 got.append(r.status == 201 ? "ok" : r.raw.contains("(EADDRNOTAVAIL)") && r.status == 422 ? "EADDRNOTAVAIL" : "\(r.status) \(r.raw)")
             }
             XCTAssertEqual(got, answers, address)
@@ -31,25 +32,28 @@ final class BindAddressTests: AppTestCase {
 
     func testAnInet6BindTakesTheAddressesTheKernelTakes() {
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"b6","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24","2001:db8::1/64"]}]}"#).status, 201)
-        // address: UDP, TCP, UDP with IPV6_TRANSPARENT (the kernel's answers, as recorded; it
-        // takes ff0e::1 for UDP, which waits here for group membership to be modelled).
+        // address: UDP, TCP, UDP with IPV6_TRANSPARENT, UDP with IPV6_FREEBIND (the kernel's
+        // answers, as recorded; it takes ff0e::1 for UDP, which waits here for group membership
+        // to be modelled).
         let recorded: [(String, [String])] = [
-            ("2001:db8::1", ["ok", "ok", "ok"]), ("2001:db8::9", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok"]),
-            ("2001:db8::", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok"]), ("::1", ["ok", "ok", "ok"]), ("::", ["ok", "ok", "ok"]),
-            ("ff02::1", ["EINVAL", "EINVAL", "EINVAL"]), ("ff0e::1", ["not supported yet", "EINVAL", "not supported yet"]), ("fe80::1", ["EINVAL", "EINVAL", "EINVAL"]),
-            ("2001:db8:ffff::1", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok"]), ("::ffff:198.18.0.1", ["ok", "ok", "ok"]),
-            ("::ffff:10.1.1.1", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok"]), ("::ffff:127.0.0.1", ["ok", "ok", "ok"]),
+            ("2001:db8::1", ["ok", "ok", "ok", "ok"]), ("2001:db8::9", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]),
+            ("2001:db8::", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]), ("::1", ["ok", "ok", "ok", "ok"]), ("::", ["ok", "ok", "ok", "ok"]),
+            ("ff02::1", ["EINVAL", "EINVAL", "EINVAL", "EINVAL"]), ("ff0e::1", ["not supported yet", "EINVAL", "not supported yet", "not supported yet"]),
+            ("fe80::1", ["EINVAL", "EINVAL", "EINVAL", "EINVAL"]), ("2001:db8:ffff::1", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]),
+            ("::ffff:198.18.0.1", ["ok", "ok", "ok", "ok"]), ("::ffff:10.1.1.1", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]),
+            ("::ffff:127.0.0.1", ["ok", "ok", "ok", "ok"]),
         ]
         var port = 5000
-        func bind(_ address: String, _ proto: String, transparent: Bool = false, stack: String = "b6") -> String {
+        func bind(_ address: String, _ proto: String, option: String = "", stack: String = "b6") -> String {
             port += 1
-            let r = call("POST", "/v1/stacks/\(stack)/sockets", #"{"protocol":"\#(proto)","address":"\#(address)","port":\#(port),"transparent":\#(transparent)}"#)
+            let r = call("POST", "/v1/stacks/\(stack)/sockets", #"{"protocol":"\#(proto)","address":"\#(address)","port":\#(port)\#(option)}"#)
             if r.status == 201 { return "ok" }
             for e in ["EADDRNOTAVAIL", "EINVAL", "not supported yet"] where r.status == 422 && r.raw.contains(e.hasPrefix("E") ? "(\(e))" : e) && r.raw.contains(#""pointer":"/address""#) { return e }
             return "\(r.status) \(r.raw)"
         }
         for (address, answers) in recorded {
-            XCTAssertEqual([bind(address, "udp"), bind(address, "tcp"), bind(address, "udp", transparent: true)], answers, address)
+            XCTAssertEqual([bind(address, "udp"), bind(address, "tcp"), bind(address, "udp", option: #","transparent":true"#),
+                            bind(address, "udp", option: #","freebind":true"#)], answers, address)
         }
         // net.ipv6.ip_nonlocal_bind lets a foreign IPv6 address in, not a v4-mapped one (the
         // AF_INET sysctl decides those) nor a link-local one without a scope id.

@@ -194,9 +194,10 @@ extension Stack {
 
     /// `inet_bind`'s address check (inet_addr_valid_or_nonlocal): an AF_INET socket binds to one
     /// of the host's addresses (a local or broadcast route of the local table, 127/8 on lo),
-    /// a multicast address or INADDR_ANY, unless it is IP_TRANSPARENT or ip_nonlocal_bind is set.
+    /// a multicast address or INADDR_ANY, unless it is IP_FREEBIND or IP_TRANSPARENT or
+    /// ip_nonlocal_bind is set (inet_can_nonlocal_bind).
     func inet_bind_address(_ a: IPv4Address, _ c: SocketConfig) -> String? {
-        guard a != .any, !c.transparent, net[.ip_nonlocal_bind] == 0, !a.isLoopback, !a.isMulticast else { return nil }
+        guard a != .any, !c.transparent, !c.freebind, net[.ip_nonlocal_bind] == 0, !a.isLoopback, !a.isMulticast else { return nil }
         switch inet_addr_type(a) {
         case .local, .broadcast: return nil
         default: return "cannot assign requested address \(a) (EADDRNOTAVAIL): not an address of this stack"
@@ -208,7 +209,8 @@ extension Stack {
     /// multicast, needs a scope id, which the socket API has no field for (EINVAL, as a bind
     /// without one gets); other multicast is not supported yet; a unicast address must be one
     /// of the stack's (`ipv6_chk_addr`: assigned to a device, not an anycast or a neighbour's)
-    /// or ::1, unless the socket is IPV6_TRANSPARENT or net.ipv6.ip_nonlocal_bind is 1.
+    /// or ::1, unless the socket is IPV6_FREEBIND or IPV6_TRANSPARENT or net.ipv6.ip_nonlocal_bind
+    /// is 1 (ipv6_can_nonlocal_bind).
     func inet6_bind_address(_ a: IPv6Address, _ c: SocketConfig) -> String? {
         guard a != .any else { return nil }
         if a.isMulticast && c.proto == .tcp { return "invalid argument (EINVAL): a TCP socket cannot bind to multicast address \(a)" }
@@ -221,7 +223,7 @@ extension Stack {
         }
         // The kernel takes the rest of multicast; what it delivers depends on group membership (IPV6_JOIN_GROUP).
         if a.isMulticast { return "binding to multicast address \(a) is not supported yet (no group membership is modelled)" }
-        guard !a.isLoopback, !c.transparent, net[.ip6_nonlocal_bind] == 0, !fib6.isAssigned(a) else { return nil }
+        guard !a.isLoopback, !c.transparent, !c.freebind, net[.ip6_nonlocal_bind] == 0, !fib6.isAssigned(a) else { return nil }
         return "cannot assign requested address \(a) (EADDRNOTAVAIL): not an address of this stack"
     }
     public func closeSocket(_ id: Int) -> Bool { sockets.close(id) }
