@@ -4,14 +4,28 @@ import HTTPServer
 /// Method + path template routing; `{name}` segments capture one path segment.
 /// Templates without parameters are found with one dictionary lookup (the hot path: /healthz).
 struct Router: Sendable {
-    typealias Handler = @Sendable (HTTPRequest, [String: String]) throws(Problem) -> HTTPResponse
+    typealias Handler = @Sendable (HTTPRequest, Params) throws(Problem) -> HTTPResponse
+
+    /// A template's segment, compiled when the route is added.
+    enum Segment: Sendable { case literal([UInt8]), param }
 
     struct Route: Sendable {
         var method: String
         var template: String
-        var segments: [String]
+        var segments: [Segment]
+        /// The `{name}`s in template order.
+        var names: [String]
         var inline: Bool
         var handler: Handler
+    }
+
+    /// A matched route's captures (`p["stack"]`): a route has one to three, so a look-up walks
+    /// them; a dictionary per request hashed every name and value.
+    struct Params: Sendable, ExpressibleByDictionaryLiteral {
+        private var names: [String] = [], values: [String] = []
+        init(names: [String], values: [String]) { self.names = names; self.values = values }
+        init(dictionaryLiteral elements: (String, String)...) { names = elements.map(\.0); values = elements.map(\.1) }
+        subscript(_ name: String) -> String? { names.firstIndex(of: name).map { values[$0] } }
     }
 
     private(set) var routes: [Route] = []
@@ -22,8 +36,10 @@ struct Router: Sendable {
     private var exact: [[(path: String, methods: [(method: String, index: Int)])]] = []
 
     mutating func add(_ method: String, _ template: String, inline: Bool = false, _ handler: @escaping Handler) {
-        let segments = template.split(separator: "/").map(String.init)
-        routes.append(Route(method: method, template: template, segments: segments, inline: inline, handler: handler))
+        let words = template.split(separator: "/").map(String.init)
+        let segments: [Segment] = words.map { $0.hasPrefix("{") ? .param : .literal(Array($0.utf8)) }
+        let names = words.filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+        routes.append(Route(method: method, template: template, segments: segments, names: names, inline: inline, handler: handler))
         if template.contains("{") {
             templated.append(routes.count - 1)
         } else {
@@ -38,7 +54,7 @@ struct Router: Sendable {
     }
 
     /// A route by its index in `routes` (a Route copied out would retain each of its fields).
-    enum Match { case found(Int, [String: String]), wrongMethod(allowed: [String]), none }
+    enum Match { case found(Int, Params), wrongMethod(allowed: [String]), none }
 
     func match(method: String, path: String) -> Match {
         let n = path.utf8.count
@@ -53,17 +69,20 @@ struct Router: Sendable {
         for i in templated where routes[i].segments.count == parts.count {
             let segments = routes[i].segments
             // Literal segments first: a route that does not fit costs no decoding.
-            guard zip(segments, parts).allSatisfy({ t, p in t.hasPrefix("{") ? !p.isEmpty : t.utf8.elementsEqual(p) }) else { continue }
-            var params: [String: String] = [:]
+            guard zip(segments, parts).allSatisfy({ t, p in
+                switch t { case .param: !p.isEmpty; case .literal(let l): l.elementsEqual(p) }
+            }) else { continue }
+            var values: [String] = []
             var ok = true
-            for (t, p) in zip(segments, parts) where t.hasPrefix("{") {
+            for (t, p) in zip(segments, parts) {
+                guard case .param = t else { continue }
                 let text = String(decoding: p, as: UTF8.self)
                 guard let decoded = p.contains(UInt8(ascii: "%")) ? text.removingPercentEncoding : text else { ok = false; break }
-                params[String(t.dropFirst().dropLast())] = decoded
+                values.append(decoded)
             }
             guard ok else { continue }
             let m = routes[i].method
-            if m == method || (method == "HEAD" && m == "GET") { return .found(i, params) }
+            if m == method || (method == "HEAD" && m == "GET") { return .found(i, Params(names: routes[i].names, values: values)) }
             allowed.append(m)
         }
         return allowed.isEmpty ? .none : .wrongMethod(allowed: allowedList(allowed))
