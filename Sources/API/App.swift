@@ -98,6 +98,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         case .found(let route, let params):
             slot = routeSlots[route]
             if let denied = auth.check(request) { return denied.response }
+            if let c = router.routes[route].constant { return c }
             do { return try router.routes[route].handler(request, params) } catch { return error.response }
         case .wrongMethod(let allowed):
             if let denied = auth.check(request) { return denied.response }
@@ -112,10 +113,10 @@ public final class App: HTTPHandler, @unchecked Sendable {
 
     private func registerRoutes() {
         let health = jsonResponse(200, .object([("status", .string("ok"))]))
-        router.add("GET", "/healthz", inline: true) { _, _ in health }
+        router.add("GET", "/healthz", constant: health)
         router.add("GET", "/readyz") { [unowned self] req, _ throws(Problem) in try ready(req) }
         let spec = HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "application/yaml")], body: Array(OpenAPIDocument.yaml.utf8))
-        router.add("GET", "/openapi.yaml", inline: true) { _, _ in spec }
+        router.add("GET", "/openapi.yaml", constant: spec)
         router.add("POST", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try createStack(req) }
         router.add("GET", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try listStacks(req) }
         router.add("GET", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try getStack(req, p["stack"]!) }

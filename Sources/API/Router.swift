@@ -17,6 +17,8 @@ struct Router: Sendable {
         var names: [String]
         var inline: Bool
         var handler: Handler
+        /// The same answer to every request (/healthz, the OpenAPI document): no handler call.
+        var constant: HTTPResponse? = nil
     }
 
     /// A matched route's captures (`p["stack"]`): a route has one to three, so a look-up walks
@@ -34,6 +36,12 @@ struct Router: Sendable {
     /// Templates without parameters by their length in bytes, each with its (method, route
     /// index) pairs: a request compares its path with the few of its length, no hashing.
     private var exact: [[(path: String, methods: [(method: String, index: Int)])]] = []
+
+    /// A route that always answers `response`, on the loop thread.
+    mutating func add(_ method: String, _ template: String, constant response: HTTPResponse) {
+        add(method, template, inline: true) { _, _ in response }
+        routes[routes.count - 1].constant = response
+    }
 
     mutating func add(_ method: String, _ template: String, inline: Bool = false, _ handler: @escaping Handler) {
         let words = template.split(separator: "/").map(String.init)

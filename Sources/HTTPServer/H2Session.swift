@@ -245,7 +245,7 @@ final class H2Session {
         let b = block
         var need = 80 + date.utf8.count + (r.requestID?.utf8.count ?? 0)
         for h in r.headers { need += h.name.utf8.count + h.value.utf8.count }
-        b.begin(bytes: need)
+        b.begin(bytes: need, fields: r.headers.count + 5)
         b.add(":status", decimal: r.status)
         b.add(literal: "date", date)
         for h in r.headers { b.add(h.name, h.value) }
@@ -254,14 +254,12 @@ final class H2Session {
         if let id = r.requestID { b.add(literal: "x-request-id", id, index: false) }
         if !s.streaming { b.add("content-length", decimal: r.body.count) }
         let bodyless = s.response.isEmpty && !(s.streaming && s.method != "HEAD")
-        b.list.withUnsafeMutableBufferPointer { nva in
-            if bodyless {
-                nghttp2_submit_response(session, id, nva.baseAddress, nva.count, nil)
-            } else {
-                var provider = nghttp2_data_provider()
-                provider.read_callback = h2ReadBody
-                nghttp2_submit_response(session, id, nva.baseAddress, nva.count, &provider)
-            }
+        if bodyless {
+            nghttp2_submit_response(session, id, b.list, b.count, nil)
+        } else {
+            var provider = nghttp2_data_provider()
+            provider.read_callback = h2ReadBody
+            nghttp2_submit_response(session, id, b.list, b.count, &provider)
         }
     }
 
@@ -276,32 +274,44 @@ private final class HeaderBlock {
     private var bytes: UnsafeMutablePointer<UInt8>
     private var capacity = 512
     private var used = 0
-    var list: [nghttp2_nv] = []
+    /// The name/value pairs handed to nghttp2: raw storage, no array bookkeeping per field.
+    private(set) var list: UnsafeMutablePointer<nghttp2_nv>
+    private var listCapacity = 16
+    private(set) var count = 0
 
-    init() { bytes = .allocate(capacity: capacity) }
-    deinit { bytes.deallocate() }
+    init() {
+        bytes = .allocate(capacity: capacity)
+        list = .allocate(capacity: listCapacity)
+    }
+    deinit { bytes.deallocate(); list.deallocate() }
 
-    /// Starts an answer whose names and values take at most `n` bytes.
-    func begin(bytes n: Int) {
+    /// Starts an answer of at most `fields` fields whose names and values take at most `n` bytes.
+    func begin(bytes n: Int, fields: Int) {
         used = 0
-        list.removeAll(keepingCapacity: true)
+        count = 0
         if n > capacity {
             bytes.deallocate()
             capacity = max(n, capacity * 2)
             bytes = .allocate(capacity: capacity)
         }
+        if fields > listCapacity {
+            list.deallocate()
+            listCapacity = max(fields, listCapacity * 2)
+            list = .allocate(capacity: listCapacity)
+        }
     }
 
-    private func put(_ p: UnsafeRawBufferPointer) -> UnsafeMutablePointer<UInt8> {
+    @inline(__always) private func put(_ p: UnsafeRawBufferPointer) -> UnsafeMutablePointer<UInt8> {
         let at = bytes + used
         if let base = p.baseAddress { UnsafeMutableRawPointer(at).copyMemory(from: base, byteCount: p.count) }
         used += p.count
         return at
     }
 
-    private func append(_ name: UnsafeMutablePointer<UInt8>, _ nameLength: Int, _ value: UnsafeMutablePointer<UInt8>, _ valueLength: Int, index: Bool) {
-        list.append(nghttp2_nv(name: name, value: value, namelen: nameLength, valuelen: valueLength,
-                               flags: UInt8(index ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)))
+    @inline(__always) private func append(_ name: UnsafeMutablePointer<UInt8>, _ nameLength: Int, _ value: UnsafeMutablePointer<UInt8>, _ valueLength: Int, index: Bool) {
+        (list + count).initialize(to: nghttp2_nv(name: name, value: value, namelen: nameLength, valuelen: valueLength,
+                                                 flags: UInt8(index ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)))
+        count += 1
     }
 
     /// A name as the application gave it, lower-cased as HTTP/2 requires.
@@ -321,8 +331,8 @@ private final class HeaderBlock {
     func add(literal name: StaticString, _ value: String, index: Bool = true) {
         var value = value
         let n = put(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        let v = value.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-        append(n, name.utf8CodeUnitCount, v, value.utf8.count, index: index)
+        let (v, vl) = value.withUTF8 { (put(UnsafeRawBufferPointer($0)), $0.count) }
+        append(n, name.utf8CodeUnitCount, v, vl, index: index)
     }
 
     func add(_ name: StaticString, decimal value: Int) {
