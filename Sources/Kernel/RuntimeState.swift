@@ -182,29 +182,7 @@ extension Stack {
         if !ipsets.sets.isEmpty { r.ipsets = saveIPSets(own: true); r.ipsetsGeneration = ipsetsGeneration }
         r.cpuClocks = (0..<clocks.count).map { clocks[$0] }
         r.devices = devices.enumerated().map { i, d in
-            var qs = qdiscObjects(d).map { q in
-                let tbf = (q as? TBF)?.bucket
-                let queued = q.checkpointQueue ?? []
-                var r = StackRuntime.Qdisc(kind: q.spec.kind, handle: q.handle, bytes: q.stats.bytes, packets: q.stats.packets, drops: q.stats.drops,
-                                           overlimits: q.stats.overlimits, requeues: q.stats.requeues, tokens: tbf?.tokens, tc: tbf?.tc, innerDrops: tbf?.innerDrops,
-                                           spec: tbf == nil && queued.isEmpty && q.requeued.isEmpty && q.peekedSkb == nil && !(q is FQCoDel) && !(q is Cake) ? nil : String(describing: q.spec),
-                                           classes: (q as? HTB).map { h in h.classes.map { htbClassState($0, in: h) } })
-                if !queued.isEmpty { r.queue = queued.map(skbRecord) }
-                if !q.requeued.isEmpty { r.requeued = q.requeued.map(skbRecord) }
-                r.blockedNs = (q as? TBF)?.blocked
-                if let f = q as? FQCoDel { r.fqCodel = fqCodelRecord(f) }
-                if let c = q as? Cake { r.cake = cakeRecord(c) }
-                if let p = q.peekedSkb { r.peeked = skbRecord(p) }
-                if let h = q as? HTB {
-                    let st = h.schedulerState
-                    r.htb = .init(direct: st.direct.isEmpty ? nil : st.direct.map(skbRecord), directPackets: st.directPackets, rowPtr: st.rowPtr,
-                                  rowLastPtrId: st.rowLastPtrId, nearEvCache: st.nearEvCache, nextWake: st.nextWake, now: st.now)
-                }
-                return r
-            }
-            if let c = d.clsact {
-                qs.append(.init(kind: "clsact", handle: 0xffff, bytes: c.bytes, packets: c.packets, drops: c.drops, overlimits: 0, requeues: 0))
-            }
+            let qs = qdiscRecords(d)
             var r = StackRuntime.Device(name: d.name, stats: d.stats, xdp: d.xdpStats, hopLimit6: hopLimit6.indices.contains(i) ? Int(hopLimit6[i]) : 0,
                                         mtu6: mtu6.indices.contains(i) ? mtu6[i] : 0, ndRetransNs: ndRetransNs.indices.contains(i) ? ndRetransNs[i] : nil,
                                         ndBaseReachableMs: ndBaseReachableMs.indices.contains(i) ? ndBaseReachableMs[i] : nil, bql: d.tx.dql, txBusyUntil: d.tx.busyUntil, qdiscs: qs)
@@ -330,51 +308,7 @@ extension Stack {
             if tx.dql != nil, let b = d.bql { tx.dql = b }
             tx.busyUntil = max(tx.busyUntil, d.txBusyUntil)
             restoreTXQueue(dev: i, d)
-            // A qdisc of the same kind and handle takes its counters; of the same options too, its queue.
-            let objects = qdiscObjects(devices[i])
-            var htbState: (HTB, StackRuntime.Qdisc)?
-            for r in d.qdiscs {
-                if r.kind == "clsact", let c = devices[i].clsact { c.bytes = r.bytes; c.packets = r.packets; c.drops = r.drops; continue }
-                guard let q = objects.first(where: { $0.handle == r.handle && $0.spec.kind == r.kind }) else { continue }
-                q.stats.bytes = r.bytes; q.stats.packets = r.packets; q.stats.drops = r.drops
-                q.stats.overlimits = r.overlimits; q.stats.requeues = r.requeues
-                if let t = q as? TBF, let tokens = r.tokens, let tc = r.tc, r.spec == String(describing: q.spec) {
-                    t.bucket = (tokens, tc, r.innerDrops ?? 0)
-                    t.blocked = r.blockedNs
-                }
-                if r.spec == String(describing: q.spec) {
-                    q.restoreQueue((r.queue ?? []).compactMap(skb))
-                    q.requeued = (r.requeued ?? []).compactMap(skb)
-                    if let f = q as? FQCoDel, let st = r.fqCodel { restoreFQCoDel(f, st) }
-                    if let c = q as? Cake, let st = r.cake { restoreCake(c, st) }
-                    if let p = r.peeked { q.peekedSkb = skb(p) }
-                }
-                if let h = q as? HTB {
-                    var waiting: [(cl: HTBClass, mode: HTBClass.Mode, pqKey: UInt64?, place: Int)] = []
-                    for c in r.classes ?? [] {
-                        guard let cl = h.find(c.classid), String(describing: cl.spec) == c.spec, let mode = HTBClass.Mode(rawValue: c.mode) else { continue }
-                        cl.bytes = c.bytes; cl.packets = c.packets; cl.drops = c.drops; cl.overlimits = c.overlimits
-                        cl.lends = c.lends; cl.borrows = c.borrows
-                        cl.tokens = c.tokens; cl.ctokens = c.ctokens; cl.tc = c.tc
-                        waiting.append((cl, mode, c.waitPlace == nil ? nil : c.waitUntil, c.waitPlace ?? -1))
-                        if cl.leafHandle == 0, let leaf = cl.leaf { leaf.restoreQueue((c.queue ?? []).compactMap(skb)) }
-                    }
-                    h.restoreWaiting(waiting.sorted { $0.place < $1.place }.map { ($0.cl, $0.mode, $0.pqKey) })
-                    htbState = (h, r)
-                }
-            }
-            // With every leaf's queue back (children tc added come after their htb), an htb's
-            // busy classes are active again; a tbf counts its child's queue again.
-            if let (h, r) = htbState {
-                let pointers = Dictionary(uniqueKeysWithValues: (r.classes ?? []).compactMap { c in
-                    c.deficit.map { (c.classid, ($0, c.feedPtr ?? [], c.lastPtrId ?? [])) }
-                })
-                if let st = r.htb {
-                    h.restoreActive(.init(direct: (st.direct ?? []).compactMap(skb), directPackets: st.directPackets, rowPtr: st.rowPtr,
-                                          rowLastPtrId: st.rowLastPtrId, nearEvCache: st.nearEvCache, nextWake: st.nextWake, now: st.now, classes: pointers))
-                }
-            }
-            (tx.qdisc as? TBF)?.childRestored()
+            restoreQdiscs(dev: i, d)
         }
         snmp = r.snmp
         for s in r.softnet where cpus.indices.contains(s.cpu) {
@@ -452,15 +386,6 @@ extension Stack {
         self[keyPath: table].insert(NeighbourEntry(address: a, dev: dev, mac: mac, state: state, probes: n.probes, confirmedNs: n.confirmedNs,
                                                    reachableNs: n.reachableNs, updatedNs: n.updatedNs ?? 0, queuedBytes: queue.reduce(0) { $0 + $1.truesize }, queue: queue))
         for t in n.timersNs { schedule(max(t, clockNs), timer) }
-    }
-
-    /// A device's qdiscs as `tc qdisc show` lists them: the root, then its children.
-    private func qdiscObjects(_ d: NetDevice) -> [Qdisc] {
-        let tx = d.tx
-        if let h = tx.qdisc as? HTB {
-            return [h] + tx.childConfigs.compactMap { c in c.parent.flatMap { h.find($0.major << 16 | $0.minor)?.leaf } }
-        }
-        return [tx.qdisc] + (tx.childConfigs.isEmpty ? [] : [tx.qdisc.child].compactMap { $0 })
     }
 
     private static func addressText(_ a: SockAddr) -> (Bool, String) {

@@ -128,7 +128,7 @@ final class Cake: Qdisc {
     private let bufferLimit: Int
     var bufferUsed = 0, bufferMaxUsed = 0
     private let global: Tin
-    // Internal, not private: CakeCheckpoint.swift keeps and restores them.
+    // Internal, not private: a checkpoint keeps and restores them (RuntimeQdiscs.swift).
     var timeNextPacket: UInt64 = 0, failsafeNextPacket: UInt64 = 0
     var curTin = 0
     var minNetlen = 65535, maxNetlen = 0

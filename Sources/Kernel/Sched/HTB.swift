@@ -396,29 +396,26 @@ final class HTB: Qdisc {
 
     // MARK: checkpoints
 
-    /// The scheduler's state besides the classes' modes and buckets: the direct queue, the rows'
-    /// and each inner class's DRR pointers (class ids, 0 for none) and each class's deficits, the
-    /// level event cache and the watchdog's deadline. Which classes sit in the rows and feeds
+    /// The scheduler's state besides the classes' modes, buckets, deficits and feed pointers
+    /// (kept with each class): the direct queue, the rows' DRR pointers (class ids, 0 for none),
+    /// the level event cache and the watchdog's deadline. Which classes sit in the rows and feeds
     /// follows from the leaves that hold packets and the modes, so it is made again, not kept.
     struct SchedulerState {
         var direct: [SkBuff], directPackets: Int
         var rowPtr: [[UInt32]], rowLastPtrId: [[UInt32]]
         var nearEvCache: [UInt64], nextWake: UInt64?, now: UInt64
-        /// Per class id: its deficits, feed pointers and the ids its feed pointers last held.
-        var classes: [UInt32: (deficit: [Int], feedPtr: [UInt32], lastPtrId: [UInt32])]
     }
 
     var schedulerState: SchedulerState {
-        .init(direct: direct.all, directPackets: directPackets,
-              rowPtr: rowPtr.map { $0.map { $0?.classid ?? 0 } }, rowLastPtrId: rowLastPtrId,
-              nearEvCache: nearEvCache, nextWake: nextWake, now: now,
-              classes: Dictionary(uniqueKeysWithValues: classes.map { ($0.classid, ($0.deficit, $0.feedPtr.map { $0?.classid ?? 0 }, $0.lastPtrId)) }))
+        .init(direct: direct.all, directPackets: directPackets, rowPtr: rowPtr.map { $0.map { $0?.classid ?? 0 } }, rowLastPtrId: rowLastPtrId,
+              nearEvCache: nearEvCache, nextWake: nextWake, now: now)
     }
 
     /// After the classes' modes and their leaves' queues are back: the leaves with packets are
-    /// active again (rows and feeds), then the pointers, deficits and direct queue take the
-    /// checkpoint's values. A state whose shape does not fit (another depth) only reactivates.
-    func restoreActive(_ st: SchedulerState) {
+    /// active again (rows and feeds), then the pointers, deficits (by class id: deficits, feed
+    /// pointers, the ids they last held) and direct queue take the checkpoint's values. A state
+    /// whose shape does not fit (another depth) only reactivates.
+    func restoreActive(_ st: SchedulerState, classes pointers: [UInt32: (deficit: [Int], feedPtr: [UInt32], lastPtrId: [UInt32])]) {
         stats.qlen = st.direct.count; stats.backlog = st.direct.reduce(0) { $0 + $1.qdiscPktLen }
         direct = Deque()
         for skb in st.direct { direct.append(skb) }
@@ -434,7 +431,7 @@ final class HTB: Qdisc {
         rowLastPtrId = st.rowLastPtrId
         nearEvCache = st.nearEvCache; nextWake = st.nextWake; now = st.now
         for cl in classes {
-            guard let c = st.classes[cl.classid] else { continue }
+            guard let c = pointers[cl.classid] else { continue }
             if c.deficit.count == HTB.maxDepth { cl.deficit = c.deficit }
             // A leaf has no feeds.
             if c.feedPtr.count == HTB.numPrio && c.lastPtrId.count == HTB.numPrio {
