@@ -160,7 +160,7 @@ final class H2Session {
     /// h2c Upgrade (RFC 7540 §3.2): the HTTP/1.1 request becomes stream 1.
     func upgrade(settings: [UInt8], request: HTTPRequest) -> Bool {
         let isHead: Int32 = request.method == "HEAD" ? 1 : 0
-        let s = H2Stream()
+        let s = newStream()
         s.method = request.method; s.path = request.path + (request.query.isEmpty ? "" : "?" + request.query)
         s.headers = request.headers; s.body = request.body; s.dispatched = true
         let ptr = adopt(s)
@@ -319,7 +319,7 @@ private final class HeaderBlock {
         var name = name, value = value
         let (n, nl) = name.withUTF8 { p in
             let n = put(UnsafeRawBufferPointer(p))
-            for k in 0..<p.count where n[k] &- 0x41 < 26 { n[k] |= 0x20 }
+            for k in 0..<p.count { n[k] = asciiLowercased(n[k]) }
             return (n, p.count)
         }
         let (v, vl) = value.withUTF8 { (put(UnsafeRawBufferPointer($0)), $0.count) }

@@ -197,7 +197,7 @@ public struct HTTP1Parser {
             }
             // Names are tokens (ASCII): lower case byte by byte.
             nameBuffer.removeAll(keepingCapacity: true)
-            for i in ls..<colon { let c = b[i]; nameBuffer.append(c >= 0x41 && c <= 0x5a ? c | 0x20 : c) }
+            for i in ls..<colon { nameBuffer.append(asciiLowercased(b[i])) }
             let name = String(decoding: nameBuffer, as: UTF8.self)
             let value = text(vs, ve)
             headers.append(HTTPHeader(name, value))

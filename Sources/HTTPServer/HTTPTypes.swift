@@ -1,5 +1,8 @@
 import Foundation
 
+/// An ASCII letter in lower case, any other byte as it is (header names and media types are ASCII tokens).
+@inline(__always) func asciiLowercased(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
+
 /// A header field; names are lower case in requests.
 public struct HTTPHeader: Sendable, Equatable {
     public var name: String
@@ -56,7 +59,7 @@ public struct HTTPRequest: Sendable {
         var start = 0
         while start < end, b[start] == 0x20 || b[start] == 0x09 { start += 1 }
         while end > start, b[end - 1] == 0x20 || b[end - 1] == 0x09 { end -= 1 }
-        return String(decoding: b[start..<end].map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
+        return String(decoding: b[start..<end].map(asciiLowercased), as: UTF8.self)
     }
 }
 

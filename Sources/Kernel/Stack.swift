@@ -203,7 +203,7 @@ public final class Stack {
             neighbours6.setPermanent(n.address, mac: n.mac, dev: dev)
         }
         for (i, s) in config.sockets.enumerated() {
-            if let why = bindAddressError(s) ?? sockets.bind(s, net: net) {
+            if let why = bind(s) {
                 throw ConfigError(path: "/sockets/\(i)", message: why)
             }
         }

@@ -214,7 +214,7 @@ extension Stack {
     func inet6_bind_address(_ a: IPv6Address, _ c: SocketConfig) -> String? {
         guard a != .any else { return nil }
         if a.isMulticast && c.proto == .tcp { return "invalid argument (EINVAL): a TCP socket cannot bind to multicast address \(a)" }
-        if a.raw >> 32 == 0xffff {
+        if a.isV4Mapped {
             if c.v6only { return "invalid argument (EINVAL): v4-mapped address \(a) on an IPV6_V6ONLY socket" }
             return inet_bind_address(IPv4Address(raw: UInt32(truncatingIfNeeded: a.raw)), c)
         }
