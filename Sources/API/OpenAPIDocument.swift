@@ -1360,7 +1360,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: connectSocket
-      summary: "tcp_v4_connect on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP socket ip4_datagram_connect: no packet; the socket takes the route's source address if bound to 0.0.0.0, only its peer's datagrams, sends without an address go to the peer, hard ICMP errors become its errno; answered {socket} or {errno: ENETUNREACH}."
+      summary: "tcp_v4_connect on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EINVAL for a link-local peer, which needs a scope id, EAFNOSUPPORT across families)."
       parameters:
         - name: trace
           in: query
@@ -1377,7 +1377,7 @@ paths:
               additionalProperties: false
               required: [to, port]
               properties:
-                to: {type: string, description: An IPv4 address (TCP over IPv6, and connect on an AF_INET6 UDP socket, are not supported yet).}
+                to: {type: string, description: "An IPv4 address, or for a UDP socket an IPv6 one (an AF_INET6 socket takes an IPv4 or v4-mapped peer as the v4-mapped address). TCP over IPv6, and a UDP peer that is a global multicast group or the loopback address, are not supported yet."}
                 port: {type: integer, minimum: 1, maximum: 65535}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
@@ -2466,6 +2466,7 @@ components:
         pmtudisc: {type: string, enum: [dont, want, do, probe]}
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
+        ipv6_recverr: {type: boolean, default: false, description: "IPV6_RECVERR (AF_INET6 sockets only): the same for ICMPv6 errors (IP_RECVERR does not cover them, nor this IPv4 ones)."}
     LinkEnd:
       type: object
       additionalProperties: false
@@ -2531,9 +2532,10 @@ components:
         pmtudisc: {type: string, enum: [dont, want, do, probe], default: want, description: IP_MTU_DISCOVER (IPv4 only).}
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
+        ipv6_recverr: {type: boolean, default: false, description: "IPV6_RECVERR (AF_INET6 sockets only): the same for ICMPv6 errors (IP_RECVERR does not cover them, nor this IPv4 ones)."}
         transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
         freebind: {type: boolean, default: false, description: "IP_FREEBIND (IPV6_FREEBIND for an IPv6 address): bind takes an address the stack does not have, as with transparent; it changes nothing else."}
-        peer: {type: string, description: "UDP: the peer connect set, ADDRESS:PORT (as the stack document keeps it)."}
+        peer: {type: string, description: "UDP: the peer connect set, ADDRESS:PORT or [IPV6]:PORT (as the stack document keeps it)."}
         listen: {type: boolean, default: true, description: "TCP: listen after bind (the default), or stay bound for connect."}
         backlog: {type: integer, minimum: 0, default: 4096, description: "TCP: listen's backlog, capped by net.core.somaxconn (4096): the accept queue's length."}
     Socket:
@@ -2558,6 +2560,8 @@ components:
         udp_segment: {type: integer}
         transparent: {type: boolean}
         freebind: {type: boolean}
+        recverr: {type: boolean}
+        ipv6_recverr: {type: boolean}
         sndbuf_effective: {type: integer}
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}
         sent: {type: integer}

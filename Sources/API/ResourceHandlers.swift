@@ -172,7 +172,7 @@ extension App {
         f.append(("wmem_alloc", .int(k.wmemAlloc)))
         f.append(("sent", .int(k.sent)))
         f.append(("send_errors", .object(k.sendErrors.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
-        if k.config.peer != nil { f.append(("state", .string("ESTAB"))) }
+        if k.config.connected { f.append(("state", .string("ESTAB"))) }
         if let e = k.pendingError, k.config.proto == .udp { f.append(("errno", .string(e))) }
         if k.config.proto == .tcp {
             f.append(("syn_received", .int(k.synReceived)))

@@ -23,6 +23,8 @@ extension App {
         var options: StackDocument.SocketOptions?, rcvbuf: Int?
         /// No `to`: `send` on a connected socket, to its peer.
         var toPeer = false
+        /// Where the flow is in the request body (for a problem's pointer).
+        var path = ""
     }
 
     /// `POST .../sockets/{socket}/send`: one flow on that socket.
@@ -69,6 +71,7 @@ extension App {
         let payload = try decodePayload(&r, path: path) ?? []
         var f = Flow(socket: id, dst: dst, dst6: dst6, port: UInt16(portGiven ?? 0), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
         f.toPeer = toGiven == nil
+        f.path = path
         f.rate = try r.int("rate_pps", in: 1...1_000_000_000)
         f.startNs = try r.int("start_ns", in: 0...Int(Stack.clockLimitNs))
         if let o = try r.raw("setsockopt") {
@@ -120,19 +123,22 @@ extension App {
                     throw Problem.unprocessable("socket \(f.socket) is TCP: it sends with POST .../sockets/\(f.socket)/send", pointer: "/to")
                 }
                 try Self.checkClock(s, startNs: f.startNs)
+                if f.options?.recverr6 != nil, sk.config.address6 == nil {
+                    throw Problem.unprocessable("ipv6_recverr is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: f.path + "/setsockopt/ipv6_recverr")
+                }
             }
             // `send` without an address: to the peer `connect` set (EDESTADDRREQ without one).
             for k in flows.indices where flows[k].toPeer {
-                guard let sk = s.socket(flows[k].socket), let peer = sk.config.peer else {
+                guard let sk = s.socket(flows[k].socket), sk.config.connected else {
                     throw Problem.unprocessable("EDESTADDRREQ: socket \(flows[k].socket) is not connected: give to and port", pointer: "/to")
                 }
-                flows[k].dst = peer
+                if let p = sk.config.peer { flows[k].dst = p } else { flows[k].dst6 = sk.config.peer6 }
                 flows[k].port = sk.config.peerPort
             }
             for f in flows {
                 guard let o = f.options else { continue }
                 guard let cfg = s.setsockopt(socket: f.socket, rcvbuf: f.rcvbuf, sndbuf: o.sndbuf, tos: o.tos, priority: o.priority, pmtudisc: o.pmtudisc,
-                                             udpSegment: o.udpSegment, recverr: o.recverr),
+                                             udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6),
                       let k = c.sockets.firstIndex(where: { $0.id == f.socket }) else { throw Problem.notFound("no socket \(f.socket)") }
                 c.sockets[k] = cfg
             }

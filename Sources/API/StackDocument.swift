@@ -136,7 +136,9 @@ enum StackDocument {
         if c.recverr { x.set("recverr", true) }
         if c.transparent { x.set("transparent", true) }
         if c.freebind { x.set("freebind", true) }
+        if c.recverr6 { x.set("ipv6_recverr", true) }
         if let p = c.peer { x.set("peer", "\(p):\(c.peerPort)") }
+        if let p = c.peer6 { x.set("peer", "[\(p)]:\(c.peerPort)") }
         if c.proto == .tcp {
             x.set("listen", c.listen)
             if c.listen { x.set("backlog", c.backlog) }
@@ -254,20 +256,24 @@ enum StackDocument {
         let backlog = try r.int("backlog", in: 0...Int(Int32.max))
         let transparent = try r.bool("transparent")
         let freebind = try r.bool("freebind")
-        // A connected UDP socket's peer, as the document keeps it ("198.18.0.9:6000").
-        var peer: (IPv4Address, UInt16)? = nil
+        // A connected UDP socket's peer, as the document keeps it ("198.18.0.9:6000", "[2001:db8::9]:6000").
+        var peer: (SockAddr, UInt16)? = nil
         if let t = try r.string("peer") {
-            let parts = t.split(separator: ":")
-            guard p == .udp, parts.count == 2, let a = try? IPv4Address(parsing: String(parts[0])), let port = UInt16(parts[1]), port > 0 else {
-                throw Problem.unprocessable("peer is a UDP socket's IPv4 ADDRESS:PORT (set by connect)", pointer: path + "/peer")
+            peer = Self.decodePeer(t)
+            var fits = p == .udp && peer != nil
+            if case (.v6, _)? = peer, !a.contains(":") { fits = false }
+            guard fits else {
+                throw Problem.unprocessable("peer is a UDP socket's ADDRESS:PORT, [IPV6]:PORT for an IPv6 socket (set by connect)", pointer: path + "/peer")
             }
-            peer = (a, port)
         }
         if p == .udp && (listen != nil || backlog != nil) {
             throw Problem.unprocessable("listen and backlog are for TCP sockets", pointer: path + (listen != nil ? "/listen" : "/backlog"))
         }
         if listen == false && backlog != nil { throw Problem.unprocessable("backlog is for a listening socket", pointer: path + "/backlog") }
         let opts = try decodeSocketOptions(&r, path: path)
+        if opts.recverr6 != nil && !a.contains(":") {
+            throw Problem.unprocessable("ipv6_recverr is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: path + "/ipv6_recverr")
+        }
         try r.finish()
         func with(_ c: SocketConfig) -> SocketConfig {
             var c = c
@@ -281,7 +287,12 @@ enum StackDocument {
             if let e = opts.recverr { c.recverr = e }
             if let t = transparent { c.transparent = t }
             if let f = freebind { c.freebind = f }
-            if let (a, port) = peer { c.peer = a; c.peerPort = port }
+            switch peer {
+            case (.v4(let a), let port)?: c.peer = a; c.peerPort = port
+            case (.v6(let a), let port)?: c.peer6 = a; c.peerPort = port
+            case nil: break
+            }
+            if let e = opts.recverr6 { c.recverr6 = e }
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
@@ -294,8 +305,17 @@ enum StackDocument {
         return with(SocketConfig(id: given ?? id, proto: p, address: addr, port: UInt16(port), rcvbuf: rcvbuf))
     }
 
-    /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, priority, pmtudisc.
-    struct SocketOptions { var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int?; var recverr: Bool? }
+    /// `198.18.0.9:6000` or `[2001:db8::9]:6000`: a peer and its port (not 0).
+    static func decodePeer(_ t: String) -> (SockAddr, UInt16)? {
+        guard let colon = t.lastIndex(of: ":"), let port = UInt16(t[t.index(after: colon)...]), port > 0 else { return nil }
+        let host = t[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]"), let a = try? IPv6Address(parsing: String(host.dropFirst().dropLast())), !a.isV4Mapped { return (.v6(a), port) }
+        return (try? IPv4Address(parsing: String(host))).map { (.v4($0), port) }
+    }
+
+    /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, priority, pmtudisc,
+    /// udp_segment, recverr (IP_RECVERR), ipv6_recverr (IPV6_RECVERR, AF_INET6 sockets only).
+    struct SocketOptions { var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int?; var recverr: Bool?; var recverr6: Bool? }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
         let sndbuf = try r.int("sndbuf", in: 0...(1 << 30))
         let tos = try r.int("tos", in: 0...255).map { UInt8($0) }
@@ -308,8 +328,8 @@ enum StackDocument {
             mode = v
         }
         let gso = try r.int("udp_segment", in: 0...65507)
-        let recverr = try r.bool("recverr")
-        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode, udpSegment: gso, recverr: recverr)
+        let recverr = try r.bool("recverr"), recverr6 = try r.bool("ipv6_recverr")
+        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode, udpSegment: gso, recverr: recverr, recverr6: recverr6)
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {

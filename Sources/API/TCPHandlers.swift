@@ -43,12 +43,26 @@ extension App {
         }
     }
 
-    /// `connect` on a UDP socket, kept with the stack (the socket's configuration has its peer).
+    /// `connect` on a UDP socket, kept with the stack (the socket's configuration has its peer and
+    /// the address connect bound it to). An AF_INET6 socket takes an IPv6 or v4-mapped peer, and
+    /// an IPv4 one as AF_INET's sockaddr_in (as the v4-mapped one).
     private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue) throws(Problem) -> HTTPResponse {
-        let (to, port) = try connectTarget(body, ipv6: "connect to an IPv6 address")
+        let (to, port): (SockAddr, UInt16) = try decoding {
+            var r = try FieldReader(body)
+            let text = try r.requiredString("to")
+            guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
+            try r.finish()
+            if let a = try? IPv4Address(parsing: text) { return (.v4(a), UInt16(port)) }
+            guard let a = try? IPv6Address(parsing: text) else { throw Problem.unprocessable("to is not an IPv4 or IPv6 address", pointer: "/to") }
+            return (.v6(a), UInt16(port))
+        }
         let e = try entry(name)
         let answer: JSONValue = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
-            if let err = s.udpConnect(socket: id, to: to, port: port) {
+            let err = switch to {
+            case .v4(let a): s.udpConnect(socket: id, to: a, port: port)
+            case .v6(let a): s.udpConnect(socket: id, to6: a, port: port)
+            }
+            if let err {
                 if err.hasPrefix("not supported yet") { throw Problem.unprocessable(err, pointer: "") }
                 return .object([("errno", .string(err))])
             }

@@ -158,6 +158,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public struct ICMPGlobal: Codable, Sendable, Equatable { public var credit: Int, stamp: UInt64, random: UInt64 }
     /// Path MTUs learnt from ICMP errors, by destination (hex); nil in checkpoints from before they were modelled.
     public var pmtu: [PMTU]? = nil
+    /// IPv6 path MTUs packet-too-big messages taught (addresses hex); nil in older checkpoints.
+    public var pmtu6: [PMTU]? = nil
     /// (Route exceptions: a redirect's gateway too, hex, nil for none or from older checkpoints.)
     public struct PMTU: Codable, Sendable, Equatable { public var address: String, mtu: Int, expires: UInt64, locked: Bool; public var gateway: String? = nil }
     public var raRoutes: [Learned] = [], raAddresses: [Learned] = []
@@ -252,6 +254,9 @@ extension Stack {
         r.icmpGlobal = .init(credit: icmpGlobal.credit, stamp: icmpGlobal.stamp, random: icmpGlobalRandom.state)
         r.pmtu = routeExceptions.sorted { $0.key < $1.key }.map {
             .init(address: hex($0.key), mtu: $0.value.mtu, expires: $0.value.expires, locked: $0.value.locked, gateway: $0.value.gateway == 0 ? nil : hex($0.value.gateway))
+        }
+        r.pmtu6 = rt6Exceptions.isEmpty ? nil : rt6Exceptions.sorted { $0.key.raw < $1.key.raw }.map {
+            .init(address: hex($0.key.raw), mtu: $0.value.mtu, expires: $0.value.expires, locked: false)
         }
         r.icmpPeers = icmpPeers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.0, last: $0.value.1) }
         r.icmp6Peers = icmp6Peers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.tokens, last: $0.value.last) }
@@ -370,6 +375,7 @@ extension Stack {
         }
         for p in r.icmpPeers { if let a = UInt32(p.address, radix: 16) { icmpPeers[IPv4Address(raw: a)] = (p.value, p.last) } }
         for p in r.pmtu ?? [] { if let a = UInt32(p.address, radix: 16) { routeExceptions[a] = RouteException(mtu: p.mtu, expires: p.expires, locked: p.locked, gateway: p.gateway.flatMap { UInt32($0, radix: 16) } ?? 0) } }
+        for p in r.pmtu6 ?? [] { if let a = UInt128(p.address, radix: 16) { rt6Exceptions[IPv6Address(raw: a)] = RouteException(mtu: p.mtu, expires: p.expires, locked: false) } }
         for p in r.icmp6Peers { if let a = UInt128(p.address, radix: 16) { icmp6Peers[IPv6Address(raw: a)] = (p.value, p.last) } }
         for p in r.redirectPeers { if let a = UInt32(p.address, radix: 16) { redirectPeers[IPv4Address(raw: a)] = (Int(clamping: p.value), p.last) } }
         for p in r.redirect6Peers {

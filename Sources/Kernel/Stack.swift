@@ -125,6 +125,8 @@ public final class Stack {
     var icmpPeers: [IPv4Address: (UInt64, UInt64)] = [:]
     /// Path MTUs ICMP errors taught, by destination (RouteException.swift).
     var routeExceptions: [UInt32: RouteException] = [:]
+    /// IPv6 path MTUs packet-too-big messages taught, by destination (Route6Exception.swift).
+    var rt6Exceptions: [IPv6Address: RouteException] = [:]
     /// The host-wide ICMP limit (icmp_global): credits left, the jiffy of the last refill, and the
     /// draws of what each message costs (a stream of its own, as the kernel's get_random_u32_below
     /// takes nothing from the other random choices).

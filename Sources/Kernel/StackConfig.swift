@@ -140,6 +140,9 @@ public struct SocketConfig: Sendable, Equatable {
     /// IP_RECVERR: ICMP errors about what the socket sent (a failed neighbour's host
     /// unreachable) reach it, and its next call fails with them.
     public var recverr = false
+    /// IPV6_RECVERR: the same for ICMPv6 errors on an AF_INET6 socket (IP_RECVERR does not
+    /// cover them, nor this ICMP errors about what it sent over IPv4).
+    public var recverr6 = false
     /// IP_TRANSPARENT: `tproxy` may hand it packets addressed elsewhere (nf_tproxy_sk_is_transparent),
     /// and what it accepts inherits the flag.
     public var transparent = false
@@ -147,9 +150,12 @@ public struct SocketConfig: Sendable, Equatable {
     /// IP_TRANSPARENT does for bind); nothing else.
     public var freebind = false
     /// UDP: the peer `connect` set (ip4_datagram_connect): the socket takes datagrams from it only,
-    /// sends go to it when no address is given, and hard ICMP errors become its error.
+    /// sends go to it when no address is given, and hard ICMP errors become its error. An AF_INET6
+    /// socket's IPv6 peer is `peer6` (a v4-mapped one is `peer`); `peerPort` is either's port.
     public var peer: IPv4Address? = nil
+    public var peer6: IPv6Address? = nil
     public var peerPort: UInt16 = 0
+    public var connected: Bool { peer != nil || peer6 != nil }
     /// UDP_SEGMENT: the payload is sent in datagrams of this size (GSO), cut as late as the device allows.
     public var udpSegment: Int? = nil
     public enum PMTUDisc: String, Sendable, CaseIterable {

@@ -41,8 +41,10 @@ public enum Stage: Int, Sendable, CaseIterable {
     case cpu_map_enqueue, cpu_map_kthread_run
     // net/core/dev.c (clsact hooks), net/sched/cls_bpf.c, net/core/filter.c (tc redirects)
     case sch_handle_ingress, sch_handle_egress, cls_bpf_classify, skb_do_redirect
-    // net/ipv4/tcp_ipv4.c, tcp_output.c: an ICMP error for a connection (last: stored traces index stages by number)
+    // net/ipv4/tcp_ipv4.c, tcp_output.c: an ICMP error for a connection (new stages go last: stored traces index stages by number)
     case tcp_v4_err, tcp_v4_mtu_reduced, tcp_simple_retransmit
+    // net/ipv6/icmp.c, udp.c, tcp_ipv6.c: an ICMPv6 error for what the stack sent
+    case icmpv6_notify, udpv6_err, tcp_v6_err, icmpv6_err
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }

@@ -104,7 +104,36 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(sent.status, 200, sent.raw)
         XCTAssertTrue(sent.raw.contains(#""tuple":{"proto":17,"src":"198.18.0.2","sport":5000,"dst":"198.18.0.1","dport":6000}"#), sent.raw)
         XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/connect", #"{"to":"203.0.113.9","port":1}"#).raw, #"{"errno":"ENETUNREACH"}"# + "\n")
-        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/connect", #"{"to":"::1","port":1}"#).status, 422)
+        // An AF_INET socket given an IPv6 peer, as connect(2) answers it.
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/connect", #"{"to":"::1","port":1}"#).raw, #"{"errno":"EAFNOSUPPORT"}"# + "\n")
+    }
+
+    /// An AF_INET6 socket connects to an IPv6 peer (listed as [ADDRESS]:PORT, kept across a
+    /// restart) and sends to it without an address; a port unreachable for it is the next call's
+    /// ECONNREFUSED. IPV6_RECVERR is `ipv6_recverr`, for AF_INET6 sockets only.
+    func testUDP6ConnectOverTheAPI() throws {
+        func first(_ v: JSONValue?) -> JSONValue? { if case .array(let a)? = v { a.first } else { nil } }
+        let six = #"{"name":"c6","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["2001:db8::1/64"]}],"neighbours":[{"address":"2001:db8::9","mac":"02:00:00:00:00:09","dev":"eth0"}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", six).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets", #"{"protocol":"udp","address":"::","port":5000}"#).status, 201)
+        let c = call("POST", "/v1/stacks/c6/sockets/1/connect", #"{"to":"2001:db8::9","port":6000}"#)
+        XCTAssertEqual([c.json?["socket"]?["address"], c.json?["socket"]?["peer"]], [.string("2001:db8::1"), .string("[2001:db8::9]:6000")], c.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets/1/connect", #"{"to":"fe80::9","port":6000}"#).raw, #"{"errno":"EINVAL"}"# + "\n")
+        XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets/1/connect", #"{"to":"ff0e::1","port":6000}"#).status, 422)
+        try reopen()
+        XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""peer":"[2001:db8::9]:6000","rcvbuf_effective""#))
+        let sent = call("POST", "/v1/stacks/c6/sockets/1/send", #"{"payload":"x"}"#)
+        XCTAssertTrue(sent.raw.contains(#""tuple":{"proto":17,"src":"2001:db8::1","sport":5000,"dst":"2001:db8::9","dport":6000}"#), sent.raw)
+        guard case .string(let hex)? = first(sent.json?["results"])?["emitted"].flatMap(first)?["hex"] else { return XCTFail(sent.raw) }
+        // The peer's port unreachable quoting it (its first 48 bytes after the Ethernet header).
+        let quoted = String(hex.dropFirst(28).prefix(96))
+        let err = #"{"device":"eth0","eth":{"src":"02:00:00:00:00:09"},"ipv6":{"src":"2001:db8::9"},"icmpv6":{"type":1,"code":4},"payload_hex":"\#(quoted)"}"#
+        XCTAssertEqual(call("POST", "/v1/stacks/c6/packets", #"{"packets":[\#(err)]}"#).status, 200)
+        let again = call("POST", "/v1/stacks/c6/sockets/1/send", #"{"payload":"x"}"#)
+        XCTAssertEqual(first(again.json?["results"])?["errno"], .string("ECONNREFUSED"), again.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets/1/send", #"{"payload":"x","setsockopt":{"ipv6_recverr":true}}"#).status, 200)
+        XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""ipv6_recverr":true"#))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5000,"ipv6_recverr":true}"#).status, 422)
     }
 
     func testSocketsReceiveAndAreRead() throws {

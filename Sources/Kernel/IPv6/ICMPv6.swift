@@ -3,7 +3,7 @@ import Wire
 // net/ipv6/icmp.c
 extension Stack {
     /// `icmpv6_rcv`: checksum, then by type: echo answered, neighbour discovery to `ndisc_rcv`,
-    /// errors to the protocol they quote (`icmpv6_notify`; nothing here listens), the rest consumed.
+    /// errors to the protocol they quote (`icmpv6_notify`), the rest consumed.
     func icmpv6_rcv(_ skb: SkBuff) -> PathEnd {
         enter(.icmpv6_rcv, skb)
         snmp.icmp6.InMsgs += 1
@@ -32,9 +32,11 @@ extension Stack {
              ICMPv6Repr.neighbourAdvertisement, ICMPv6Repr.redirect:
             return ndisc_rcv(skb)
         case ICMPv6Repr.packetTooBig, ICMPv6Repr.destUnreachable, ICMPv6Repr.timeExceeded, ICMPv6Repr.parameterProblem:
-            return consume("ICMPv6 error \(type) handed to the protocol it quotes (icmpv6_notify): no socket of the model listens")
+            return icmpv6_notify(skb, type: type, code: b[th + 1], info: len >= 8 ? b.be32(th + 4) : 0)
         default:
-            return consume("ICMPv6 type \(type) \(type & 0x80 != 0 ? "(informational) not handled" : "error handed to icmpv6_notify")")
+            // An error of an unknown type still goes to the protocol it quotes.
+            if type & 0x80 == 0 { return icmpv6_notify(skb, type: type, code: b[th + 1], info: len >= 8 ? b.be32(th + 4) : 0) }
+            return consume("ICMPv6 type \(type) (informational) not handled")
         }
     }
 

@@ -69,8 +69,11 @@ extension Stack {
         if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
         if let end = nf_confirm(skb) { return end }
         enter(.ip6_finish_output, skb)
-        // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size).
-        let mtu = skb.fragMaxSize > 0 ? min(mtu6[dev], skb.fragMaxSize) : mtu6[dev]
+        // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size);
+        // what the stack sends follows a path MTU learnt for its destination (ip6_skb_dst_mtu).
+        var mtu = mtu6[dev]
+        if outcome != .forwarded, !rt6Exceptions.isEmpty { mtu = ip6_dst_mtu(IPv6Address(array: skb.data, at: skb.networkHeader + 24), dev: dev, now: clockNs) }
+        if skb.fragMaxSize > 0 { mtu = min(mtu, skb.fragMaxSize) }
         // A GRO-merged skb leaves as its segments (validate_xmit_skb in dev_queue_xmit).
         if skb.len - skb.networkHeader > mtu && skb.gsoSize == 0 && (outcome != .forwarded || skb.fragMaxSize > 0) {
             return ip6_fragment(skb, dev: dev, nexthop: nexthop, mtu: mtu, outcome: outcome)

@@ -23,18 +23,18 @@ extension Stack {
             return drop(.PKT_TOO_SMALL, "UDP length \(ulen) is below 8")
         }
         if ulen < avail { skb.len = th + ulen }
-        let dst = IPv6Address(array: b, at: nh + 24)
+        let src = IPv6Address(array: b, at: nh + 8), dst = IPv6Address(array: b, at: nh + 24)
         let check = b.be16(th + 6)
-        let dport = b.be16(th + 2)
+        let sport = b.be16(th), dport = b.be16(th + 2)
         if dst.isMulticast {
             // __udp6_lib_mcast_deliver: a socket on the port bound to `::` (group joins are not modelled).
-            if let sk = sockets.lookup6(.udp, dst: .any, port: dport) { return udp_queue_rcv_skb(skb, sk) }
+            if let sk = sockets.lookup6(.udp, dst: .any, port: dport, src: src, sport: sport) { return udp_queue_rcv_skb(skb, sk) }
             guard udpChecksumOK(skb) else { return udp6CsumError(.UDP_CSUM) }
             snmp.udp6.IgnoredMulti += 1
             return consume("multicast datagram with no socket in group \(dst)")
         }
         if case .sock(let sk)? = skb.assignedSock { return udp_queue_rcv_skb(skb, sk) }   // tproxy's (inet6_steal_sock)
-        if let sk = sockets.lookup6(.udp, dst: dst, port: dport) {
+        if let sk = sockets.lookup6(.udp, dst: dst, port: dport, src: src, sport: sport) {
             // A zero checksum is refused even with a socket (udp6_csum_zero_error).
             if check == 0 { return udp6CsumError(.UDP_CSUM) }
             return udp_queue_rcv_skb(skb, sk)

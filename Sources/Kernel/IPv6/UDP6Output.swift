@@ -5,7 +5,8 @@ extension Stack {
     /// `udpv6_sendmsg` after `udp_sendmsg`'s start: route (`ip6_dst_lookup_flow`), the hop limit
     /// of the link, an automatic flow label, the traffic class from the socket's `tos`
     /// (IPV6_TCLASS); `ip6_make_skb` charges each fragment-sized skb to sk_wmem_alloc (EAGAIN at
-    /// sk_sndbuf); larger than the path MTU is fragmented at the source. IP_MTU_DISCOVER
+    /// sk_sndbuf); larger than the path MTU (the device's, or one packet too big taught) is
+    /// fragmented at the source. IP_MTU_DISCOVER
     /// (`pmtudisc`) is an IPv4 option and does not apply here (IPV6_MTU_DISCOVER is not modelled
     /// yet), as the kernel showed. The UDP checksum is mandatory: CHECKSUM_PARTIAL when the datagram fits one skb.
     func udpv6_sendmsg(index i: Int, skb: SkBuff, sk: Sock, dst: IPv6Address) {
@@ -24,7 +25,7 @@ extension Stack {
             return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(dst)")
         }
         packets[i].device = devices[route.dev].name
-        let mtu = mtu6[route.dev]
+        let mtu = ip6_dst_mtu(dst, dev: route.dev, now: clocks[0])
         let total = 48 + len
         enter(.ip6_make_skb, skb)
         guard sock_alloc_send_room(i, sk, counters: &snmp.udp6) else { return }

@@ -25,10 +25,16 @@ extension Stack {
             found = nf_tproxy_get_sock_v4(p.proto, saddr: saddr, sport: sport, daddr: daddr, dport: dport,
                                           taddr: nf_tproxy_laddr4(skb, x.addr ?? 0, daddr), tport: tport, syn: isPureSYN(b, p))
         } else if p.ipv6, x.family != .ip {
-            let daddr = IPv6Address(array: b, at: p.nh + 24)
-            // No IPv6 TCP connections or connected UDP sockets are modelled: only the bound socket is looked for.
-            found = sockets.lookup6(p.proto == IPProtocol.tcp ? .tcp : .udp, dst: nf_tproxy_laddr6(skb, x.addr6 ?? 0, daddr), port: tport)
-                .map { AssignedSock.sock($0) }
+            let saddr = IPv6Address(array: b, at: p.nh + 8), daddr = IPv6Address(array: b, at: p.nh + 24)
+            let taddr = nf_tproxy_laddr6(skb, x.addr6 ?? 0, daddr)
+            if p.proto == IPProtocol.tcp {
+                // No IPv6 TCP connections are modelled: only the listener is looked for.
+                found = sockets.lookup6(.tcp, dst: taddr, port: tport).map { AssignedSock.sock($0) }
+            } else if let s = sockets.lookup6(.udp, dst: daddr, port: dport, src: saddr, sport: sport), s.config.peer6 != nil, s.config.address6 != .any {
+                found = .sock(s)   // as nf_tproxy_get_sock_v4: a connected socket on the four-tuple first
+            } else {
+                found = sockets.lookup6(.udp, dst: taddr, port: tport, src: saddr, sport: sport).flatMap { $0.config.connected ? nil : .sock($0) }
+            }
         } else {
             return false
         }

@@ -75,10 +75,15 @@ final class SocketTable {
     /// How many UDP sockets are connected: while none is, lookups skip the peer check.
     private(set) var connectedUDP = 0
 
-    /// A UDP socket's peer (`connect`), counted in `connectedUDP`.
+    /// A UDP socket's peer (`connect`: IPv4, or an AF_INET6 socket's IPv6 one), counted in `connectedUDP`.
     func connect(_ s: Sock, to: IPv4Address, port: UInt16) {
-        if s.config.peer == nil { connectedUDP += 1 }
+        if !s.config.connected { connectedUDP += 1 }
         s.config.peer = to
+        s.config.peerPort = port
+    }
+    func connect(_ s: Sock, to6: IPv6Address, port: UInt16) {
+        if !s.config.connected { connectedUDP += 1 }
+        s.config.peer6 = to6
         s.config.peerPort = port
     }
 
@@ -95,7 +100,7 @@ final class SocketTable {
         s.backlog = min(c.backlog, net[.somaxconn])
         byID[c.id] = s
         if c.proto == .udp { udp[UInt64(c.port)] = existing + [s] } else { tcp[UInt64(c.port)] = existing + [s] }
-        if c.peer != nil { connectedUDP += 1 }
+        if c.connected { connectedUDP += 1 }
         return nil
     }
 
@@ -119,7 +124,7 @@ final class SocketTable {
         guard let s = byID.removeValue(forKey: id) else { return false }
         let port = UInt64(s.config.port)
         if s.config.proto == .udp { udp[port]?.removeAll { $0 === s } } else { tcp[port]?.removeAll { $0 === s } }
-        if s.config.peer != nil { connectedUDP -= 1 }
+        if s.config.connected { connectedUDP -= 1 }
         s.tcp?.sock = nil
         return true
     }
@@ -173,11 +178,17 @@ final class SocketTable {
         return first { $0.config.address6 == .any && !$0.config.v6only }
     }
 
-    /// `__udp6_lib_lookup`: AF_INET6 sockets only, a bound address before `::`.
-    func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16) -> Sock? {
+    /// `__udp6_lib_lookup`: AF_INET6 sockets only, a bound address before `::`; in each, a socket
+    /// connected to the sender before an unconnected one (one connected elsewhere never).
+    func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16, src: IPv6Address = .any, sport: UInt16 = 0) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
-        return list.first { $0.config.address6 == dst } ?? list.first { $0.config.address6 == .any }
+        guard proto == .udp && connectedUDP > 0 else { return list.first { $0.config.address6 == dst } ?? list.first { $0.config.address6 == .any } }
+        func first(_ a: IPv6Address) -> Sock? {
+            list.first { $0.config.address6 == a && $0.config.peer6 == src && $0.config.peerPort == sport }
+                ?? list.first { $0.config.address6 == a && !$0.config.connected }
+        }
+        return first(dst) ?? first(.any)
     }
 
     var all: [Sock] { byID.values.sorted { $0.config.id < $1.config.id } }
@@ -232,11 +243,11 @@ extension Stack {
     public var nextSocketID: Int { (sockets.byID.keys.max() ?? 0) + 1 }
 
     /// `setsockopt` of the options the model has (SO_RCVBUF, SO_SNDBUF, IP_TOS, SO_PRIORITY,
-    /// IP_MTU_DISCOVER) on a bound socket, in that order: IP_TOS also sets the priority
+    /// IP_MTU_DISCOVER, UDP_SEGMENT, IP_RECVERR, IPV6_RECVERR) on a bound socket, in that order: IP_TOS also sets the priority
     /// (`rt_tos2priority`) unless SO_PRIORITY comes with it. Answers the socket's configuration
     /// afterwards, or nil when there is no such socket.
     public func setsockopt(socket id: Int, rcvbuf: Int? = nil, sndbuf: Int? = nil, tos: UInt8? = nil, priority: UInt32? = nil,
-                           pmtudisc: SocketConfig.PMTUDisc? = nil, udpSegment: Int? = nil, recverr: Bool? = nil) -> SocketConfig? {
+                           pmtudisc: SocketConfig.PMTUDisc? = nil, udpSegment: Int? = nil, recverr: Bool? = nil, recverr6: Bool? = nil) -> SocketConfig? {
         guard let s = sockets.byID[id] else { return nil }
         if let v = rcvbuf { s.config.rcvbuf = v; s.rcvbuf = Sock.bufferSize(v, max: net[.rmem_max], min: Sock.minRcvbuf) }
         if let v = sndbuf { s.config.sndbuf = v; s.sndbuf = Sock.bufferSize(v, max: net[.wmem_max], min: Sock.minSndbuf) }
@@ -245,6 +256,7 @@ extension Stack {
         if let v = pmtudisc { s.config.pmtudisc = v }
         if let v = udpSegment { s.config.udpSegment = v == 0 ? nil : v }
         if let v = recverr { s.config.recverr = v }
+        if let v = recverr6 { s.config.recverr6 = v }
         return s.config
     }
 

@@ -1,0 +1,36 @@
+import Wire
+
+// net/ipv6/datagram.c
+extension Stack {
+    /// `ip6_datagram_connect` on an AF_INET6 UDP socket (no packet goes), as the kernel answered
+    /// (scripts/record_udp6_connect.sh). A v4-mapped peer is an IPv4 connect (ENETUNREACH for a
+    /// V6ONLY socket or one bound to an IPv6 address), and a socket on `::` takes the v4-mapped
+    /// source; an IPv6 peer is refused to a socket bound to a v4-mapped address (EAFNOSUPPORT),
+    /// needs a scope id when link-local or link-scope multicast (EINVAL: sockets here have none)
+    /// and a route (ENETUNREACH), and a socket on `::` takes the route's source address as its own.
+    /// An AF_INET socket given an IPv6 peer: EAFNOSUPPORT. Answers the errno, or nil.
+    public func udpConnect(socket id: Int, to6: IPv6Address, port: UInt16) -> String? {
+        guard let sk = sockets.byID[id], sk.config.proto == .udp else { return "EBADF" }
+        guard let bound = sk.config.address6 else { return "EAFNOSUPPORT" }
+        if to6.isV4Mapped {
+            guard !sk.config.v6only, bound.isUnspecified || bound.isV4Mapped else { return "ENETUNREACH" }
+            let to = IPv4Address(raw: UInt32(truncatingIfNeeded: to6.raw))
+            guard let route = routeOutput(to) else { return "ENETUNREACH" }
+            if bound.isUnspecified { sk.config.address6 = IPv6Address(raw: 0xffff << 32 | UInt128(route.src.raw)) }
+            sockets.connect(sk, to: to, port: port)
+            return nil
+        }
+        guard !bound.isV4Mapped else { return "EAFNOSUPPORT" }
+        if to6.isLinkLocal || (to6.isMulticast && to6.multicastScope <= 2) { return "EINVAL" }
+        // The kernel connects `::` to ::1, and a global group through the multicast route.
+        guard !to6.isUnspecified, !to6.isLoopback else { return "not supported yet: connect to the loopback address (the model has no loopback device)" }
+        guard !to6.isMulticast else { return "not supported yet: connect to a multicast group" }
+        guard let route = routeOutput6(to6) else { return "ENETUNREACH" }
+        if bound.isUnspecified {
+            guard let src = route.src else { return "EADDRNOTAVAIL" }
+            sk.config.address6 = src
+        }
+        sockets.connect(sk, to6: to6, port: port)
+        return nil
+    }
+}

@@ -1,0 +1,154 @@
+@testable import Kernel
+import Wire
+import XCTest
+
+/// AF_INET6 UDP sockets connecting (ip6_datagram_connect) and meeting ICMPv6 errors
+/// (icmpv6_notify, __udp6_lib_err, packet too big), as scripts/record_udp6_connect.sh recorded
+/// them on Linux 6.18 with the roles' addresses as here (we are 2001:db8::1, the peer ::9, ::10, ::11).
+final class UDP6ConnectTests: XCTestCase {
+    let peer = try! IPv6Address(parsing: "2001:db8::9")
+
+    func stack() throws -> Stack {
+        var c = StackConfig(name: "c6", devices: [DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])])
+        c.devices[0].addresses6 = [try IPv6CIDR(parsing: "2001:db8::1/64")]
+        c.neighbours6 = try ["2001:db8::9", "2001:db8::10", "2001:db8::11"].map { Neighbour6Config(address: try IPv6Address(parsing: $0), mac: peerMAC, dev: "eth0") }
+        c.neighbours = [NeighbourConfig(address: peerIP, mac: peerMAC, dev: "eth0")]
+        return try Stack(config: c)
+    }
+
+    func frame6(from src: IPv6Address, _ l4: TransportRepr) -> [UInt8] {
+        let next: UInt8 = if case .udp = l4 { IPProtocol.udp } else { IPProtocol.icmpv6 }
+        return FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv6),
+                         network: .ipv6(IPv6Repr(src: src, dst: try! IPv6Address(parsing: "2001:db8::1"), nextHeader: next, hopLimit: 64), [], l4)).emit()
+    }
+
+    /// An ICMPv6 error from `from` quoting the first 48 bytes of an IPv6 packet we sent.
+    func icmp6Error(type: UInt8, code: UInt8 = 0, info: UInt32 = 0, quoting sent: [UInt8], from: IPv6Address? = nil) -> [UInt8] {
+        let to = from ?? IPv6Address(array: sent, at: 14 + 24)
+        return frame6(from: to, .icmpv6(ICMPv6Repr(type: type, code: code, restOfHeader: info, data: Array(sent[14..<(14 + 48)]))))
+    }
+
+    func testConnectAnswersAsTheKernel() throws {
+        let s = try stack()
+        var id = 0
+        func connect(_ bound: String, _ to: String, v6only: Bool = false) -> String {
+            id += 1
+            XCTAssertNil(s.bind(SocketConfig(id: id, proto: .udp, address6: try! IPv6Address(parsing: bound), v6only: v6only, port: 4000)))
+            defer { _ = s.closeSocket(id) }
+            return s.udpConnect(socket: id, to6: try! IPv6Address(parsing: to), port: 6000) ?? s.socket(id)!.config.address6!.description
+        }
+        XCTAssertEqual(connect("::", "2001:db8::9"), "2001:db8::1")
+        XCTAssertEqual(connect("2001:db8::1", "::ffff:198.18.0.9"), "ENETUNREACH")
+        XCTAssertEqual(connect("::ffff:198.18.0.1", "2001:db8::9"), "EAFNOSUPPORT")
+        XCTAssertEqual(connect("::", "::ffff:198.18.0.9"), "::ffff:198.18.0.1")
+        XCTAssertEqual(connect("::", "fe80::9"), "EINVAL")
+        XCTAssertEqual(connect("::", "ff02::1"), "EINVAL")
+        XCTAssertEqual(connect("::", "2001:db9::1"), "ENETUNREACH")
+        XCTAssertEqual(connect("::1", "2001:db8::9"), "::1")
+        XCTAssertEqual(connect("::", "::ffff:198.18.0.9", v6only: true), "ENETUNREACH")
+        // The kernel connects these through its loopback device and multicast route, which the model lacks.
+        XCTAssertEqual(connect("::", "ff0e::1"), "not supported yet: connect to a multicast group")
+        XCTAssertEqual(connect("::", "::"), "not supported yet: connect to the loopback address (the model has no loopback device)")
+        // An AF_INET socket given an IPv6 peer.
+        XCTAssertNil(s.bind(SocketConfig(id: 99, proto: .udp, port: 4001)))
+        XCTAssertEqual(s.udpConnect(socket: 99, to6: peer, port: 6000), "EAFNOSUPPORT")
+    }
+
+    /// The connected socket takes its peer's datagrams only; each send that goes draws the peer's
+    /// port unreachable, a hard error the connected socket takes without IPV6_RECVERR: ok,
+    /// ECONNREFUSED, ok, then a sendto elsewhere ECONNREFUSED, ok; the error quoting port 7000
+    /// finds no socket (Icmp6InErrors).
+    func testConnectedSocketTakesItsPeerOnlyAndHardErrors() throws {
+        let s = try stack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address6: .any, port: 5000)))
+        XCTAssertNil(s.udpConnect(socket: 1, to6: peer, port: 6000))
+        XCTAssertEqual(s.socket(1).map { "[\($0.config.address6!)]:\($0.config.port) -> [\($0.config.peer6!)]:\($0.config.peerPort)" }, "[2001:db8::1]:5000 -> [2001:db8::9]:6000")
+        func udp(_ sport: UInt16) -> [UInt8] { frame6(from: peer, .udp(UDPRepr(srcPort: sport, dstPort: 5000, payload: Array("from\(sport)".utf8)))) }
+        XCTAssertEqual(s.inject(frame: udp(6000), device: s.devices[0]).outcome, .delivered)
+        let other = s.inject(frame: udp(6001), device: s.devices[0])
+        XCTAssertEqual([other.dropReason.map { "\($0)" } ?? "-", "\(other.emitted.count)"], ["NO_SOCKET", "1"])
+        XCTAssertEqual(s.socket(1)?.queue.map { String(decoding: $0.payload, as: UTF8.self) }, ["from6000"])
+        var answers: [String] = []
+        var last: PacketResult?
+        for port in [6000, 6000, 6000, 7000, 7000] as [UInt16] {
+            let r = s.send([Send(socket: 1, dst6: peer, port: port, payload: Array("ping".utf8))])[0]
+            answers.append(r.errno ?? "ok")
+            if let sent = r.emitted.first?.frame { last = s.inject(frame: icmp6Error(type: ICMPv6Repr.destUnreachable, code: 4, quoting: sent), device: s.devices[0]) }
+        }
+        XCTAssertEqual(answers, ["ok", "ECONNREFUSED", "ok", "ECONNREFUSED", "ok"])
+        XCTAssertEqual(last?.stageNames.suffix(5), ["icmpv6_rcv", "__skb_checksum_complete", "icmpv6_notify", "udpv6_err", "consume_skb"])
+        XCTAssertEqual([s.snmp.udp6.InDatagrams, s.snmp.udp6.NoPorts, s.snmp.udp6.OutDatagrams, s.snmp.icmp6.InErrors], [1, 1, 3, 1])
+        XCTAssertNil(s.socket(1)?.pendingError, "the error for port 7000 found no socket (not the peer)")
+    }
+
+    /// Unconnected sockets: a port unreachable is no error without IPV6_RECVERR, and IP_RECVERR
+    /// does not stand in for it; over IPv4 (v4-mapped) it is IP_RECVERR that counts.
+    func testRecverrByFamily() throws {
+        let s = try stack()
+        func three(_ port: UInt16, to: String, _ set: (inout SocketConfig) -> Void) throws -> [String] {
+            var c = SocketConfig(id: Int(port), proto: .udp, address6: .any, port: port)
+            set(&c)
+            XCTAssertNil(s.bind(c))
+            return try (0..<3).map { _ in
+                let r = s.send([Send(socket: Int(port), dst6: try IPv6Address(parsing: to), port: 7100 + port, payload: Array("x".utf8))])[0]
+                if let sent = r.emitted.first?.frame {
+                    let err = sent.be16(12) == EtherType.ipv6 ? icmp6Error(type: ICMPv6Repr.destUnreachable, code: 4, quoting: sent)
+                        : frame(.icmp(ICMPv4Repr(type: 3, code: 3, restOfHeader: 0, data: Array(sent[14..<(14 + 28)]))))
+                    _ = s.inject(frame: err, device: s.devices[0])
+                }
+                return r.errno ?? "ok"
+            }
+        }
+        XCTAssertEqual(try three(5002, to: "2001:db8::9") { _ in }, ["ok", "ok", "ok"])
+        XCTAssertEqual(try three(5003, to: "2001:db8::9") { $0.recverr6 = true }, ["ok", "ECONNREFUSED", "ok"])
+        XCTAssertEqual(try three(5004, to: "2001:db8::9") { $0.recverr = true }, ["ok", "ok", "ok"])
+        XCTAssertEqual(try three(5005, to: "::ffff:198.18.0.9") { $0.recverr = true }, ["ok", "ECONNREFUSED", "ok"])
+        XCTAssertEqual(try three(5006, to: "::ffff:198.18.0.9") { $0.recverr6 = true }, ["ok", "ok", "ok"])
+        XCTAssertEqual([s.snmp.icmp6.InErrors, s.snmp.icmp6.InType[1]], [0, 8])
+    }
+
+    /// Packet too big: the path MTU is learnt for the quoted destination (600 s) whatever the
+    /// socket, a connected socket's next call fails with EMSGSIZE, and what follows is fragmented
+    /// at the new MTU; below 1280 it is ignored; quoting a port with no socket: Icmp6InErrors.
+    func testPacketTooBigTeachesThePathMTU() throws {
+        let s = try stack()
+        let ten = try IPv6Address(parsing: "2001:db8::10"), eleven = try IPv6Address(parsing: "2001:db8::11")
+        let big = [UInt8](repeating: 0x79, count: 1400)
+        XCTAssertNil(s.bind(SocketConfig(id: 7, proto: .udp, address6: .any, port: 5007)))
+        XCTAssertNil(s.udpConnect(socket: 7, to6: peer, port: 6007))
+        let first = s.send([Send(socket: 7, dst6: peer, port: 6007, payload: big)])[0]
+        XCTAssertEqual(first.emitted.map(\.frame.count), [14 + 40 + 8 + 1400])
+        let t0 = s.clockNs
+        let ptb = s.inject(frame: icmp6Error(type: ICMPv6Repr.packetTooBig, info: 1280, quoting: first.emitted[0].frame), device: s.devices[0])
+        XCTAssertEqual(ptb.note, "path MTU 1280 to 2001:db8::9 learnt for 600 s; EMSGSIZE for the socket on port 5007: its sk_err (connected)")
+        let f = s.send([Send(socket: 7, dst6: peer, port: 6007, payload: big), Send(socket: 7, dst6: peer, port: 6007, payload: big)])
+        XCTAssertEqual(f.map { $0.errno ?? "ok" }, ["EMSGSIZE", "ok"])
+        XCTAssertEqual(f[1].emitted.map(\.frame.count), [14 + 40 + 8 + 1232, 14 + 40 + 8 + 176])
+        XCTAssertNil(s.bind(SocketConfig(id: 8, proto: .udp, address6: .any, port: 5008)))
+        let g0 = s.send([Send(socket: 8, dst6: ten, port: 6008, payload: big)])[0]
+        _ = s.inject(frame: icmp6Error(type: ICMPv6Repr.packetTooBig, info: 1300, quoting: g0.emitted[0].frame, from: peer), device: s.devices[0])
+        let g = s.send([Send(socket: 8, dst6: ten, port: 6008, payload: big)])[0]
+        XCTAssertEqual([g.errno ?? "ok"] + g.emitted.map { "\($0.frame.count)" }, ["ok", "\(14 + 40 + 8 + 1248)", "\(14 + 40 + 8 + 160)"])
+        // H: 1000 for ::11 (below 1280); I: quoting port 5999, which has no socket.
+        var quoted = g0.emitted[0].frame
+        quoted.replaceSubrange((14 + 24)..<(14 + 40), with: eleven.bytes)
+        let h = s.inject(frame: icmp6Error(type: ICMPv6Repr.packetTooBig, info: 1000, quoting: quoted, from: peer), device: s.devices[0])
+        XCTAssertEqual(h.note, "MTU 1000 is below the IPv6 minimum 1280: ignored; EMSGSIZE for the socket on port 5008: without IPV6_RECVERR it does not see it (it is not connected)")
+        quoted.replaceSubrange(54..<56, with: [0x17, 0x6f])
+        _ = s.inject(frame: icmp6Error(type: ICMPv6Repr.packetTooBig, info: 1280, quoting: quoted, from: peer), device: s.devices[0])
+        XCTAssertEqual(s.rt6Exceptions.mapValues { [$0.mtu, Int($0.expires - t0) / 1_000_000_000] }, [peer: [1280, 600], ten: [1300, 600]])
+        XCTAssertEqual([s.snmp.icmp6.InErrors, s.snmp.icmp6.InType[2], s.snmp.ip6.FragCreates, s.snmp.ip6.FragOKs], [1, 4, 4, 2])
+        // A checkpoint keeps them; at their expiry the device's MTU is back.
+        let restored = try stack()
+        XCTAssertNil(restored.bind(SocketConfig(id: 8, proto: .udp, address6: .any, port: 5008)))
+        restored.restoreRuntime(s.runtimeState())
+        XCTAssertEqual(restored.rt6Exceptions, s.rt6Exceptions)
+        func sizes(_ on: Stack, at t: UInt64? = nil) -> [Int] {
+            on.send([Send(socket: 8, dst6: ten, port: 6008, payload: big, atNs: t)])[0].emitted.map { $0.frame.count - 14 }
+        }
+        XCTAssertEqual(sizes(restored), [40 + 8 + 1248, 40 + 8 + 160])
+        let expires = try XCTUnwrap(s.rt6Exceptions[ten]).expires
+        XCTAssertEqual(sizes(s, at: expires - 1_000_000), [40 + 8 + 1248, 40 + 8 + 160])
+        XCTAssertEqual(sizes(s, at: expires), [40 + 8 + 1400])
+    }
+}
