@@ -178,8 +178,8 @@ extension App {
             f.append(("syn_received", .int(k.synReceived)))
             if let c = k.tcp {
                 f.append(("state", .string(c.state.rawValue)))
-                f.append(("local", .string("\(c.local.0):\(c.local.1)")))
-                f.append(("peer", .string("\(c.remote.0):\(c.remote.1)")))
+                f.append(("local", .string(c.localText)))
+                f.append(("peer", .string(c.remoteText)))
                 f.append(("recv_q", .int(c.recvQ)))
                 f.append(("send_q", .int(c.sendQ)))
                 if let e = c.error ?? c.pendingError { f.append(("errno", .string(e))) }

@@ -34,7 +34,8 @@ extension Stack {
     func tcpRecords(_ pending: [(time: UInt64, event: Event)]) -> (conns: [StackRuntime.TCPConnection], serial: Int, timers: [StackRuntime.TCPTimer]) {
         let conns = sockets.allConns.map { c in
             StackRuntime.TCPConnection(
-                serial: c.serial, state: c.state.rawValue, local: hex(c.key.local.raw), lport: c.key.lport, remote: hex(c.key.remote.raw), rport: c.key.rport,
+                serial: c.serial, state: c.state.rawValue, local: c.key.isV4 ? hex(c.key.local4.raw) : hex(c.key.local.raw), lport: c.key.lport,
+                remote: c.key.isV4 ? hex(c.key.remote4.raw) : hex(c.key.remote.raw), rport: c.key.rport,
                 socket: c.sock?.config.id, parent: c.parent?.config.id, accepted: c.accepted, orphan: c.orphan,
                 timewaitDeadline: c.timewaitDeadline, rto: c.rto, rtoDeadline: c.rtoDeadline, retransmits: c.retransmits, cwnd: c.cwnd,
                 iss: c.iss, sndUna: c.sndUna, sndNxt: c.sndNxt, sndMax: c.sndMax, finSeq: c.finSeq,
@@ -64,9 +65,11 @@ extension Stack {
     /// listener or addresses do not match this stack is left out.
     func restoreTCP(_ records: [StackRuntime.TCPConnection], serial: Int, timers: [StackRuntime.TCPTimer], queues: [StackRuntime.Socket]) {
         for r in records {
-            guard let state = TCPState(rawValue: r.state), let local = UInt32(r.local, radix: 16), let remote = UInt32(r.remote, radix: 16),
+            guard let state = TCPState(rawValue: r.state), let local = UInt128(r.local, radix: 16), let remote = UInt128(r.remote, radix: 16),
                   let sendQueue = try? Hex.decode(r.sendQueue), let rcvQueue = try? Hex.decode(r.rcvQueue), r.rcvSkbs.allSatisfy({ $0.count == 2 }) else { continue }
-            let key = TCPKey(local: IPv4Address(raw: local), lport: r.lport, remote: IPv4Address(raw: remote), rport: r.rport)
+            // Older checkpoints hold IPv4 addresses (8 hex digits): v4-mapped.
+            let key = TCPKey(local6: IPv6Address(raw: local <= UInt32.max ? 0xffff << 32 | local : local), lport: r.lport,
+                             remote6: IPv6Address(raw: remote <= UInt32.max ? 0xffff << 32 | remote : remote), rport: r.rport)
             guard sockets.conn(key) == nil, sockets.conn(serial: r.serial) == nil else { continue }
             let parent = r.parent.flatMap { sockets.byID[$0] }
             if r.parent != nil && parent?.listening != true { continue }
@@ -99,8 +102,7 @@ extension Stack {
                     guard sk.config.proto == .tcp, !sk.config.listen, sk.tcp == nil else { continue }
                     sk.tcp = c; c.sock = sk
                 } else {
-                    var cfg = SocketConfig(id: id, proto: .tcp, address: key.local, port: key.lport)
-                    cfg.listen = false
+                    var cfg = key.socketConfig(id: id)
                     cfg.transparent = parent?.config.transparent ?? false
                     _ = sockets.adopt(c, config: cfg)
                 }

@@ -64,7 +64,7 @@ extension Stack {
             return sendFailed(i, sk, "ENETUNREACH", "no route to \(to)")
         }
         let key = TCPKey(local: sk.config.address == .any ? route.src : sk.config.address, lport: sk.config.port, remote: to, rport: port)
-        guard sockets.conn(key) == nil else { return sendFailed(i, sk, "EADDRNOTAVAIL", "\(key.local):\(key.lport) -> \(to):\(port) is in use") }
+        guard sockets.conn(key) == nil else { return sendFailed(i, sk, "EADDRNOTAVAIL", "\(key.localText) -> \(key.remoteText) is in use") }
         let c = TCPConn(state: .synSent, key: key, serial: sockets.nextSerial())
         c.sock = sk; sk.tcp = c; c.accepted = true
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
@@ -198,8 +198,8 @@ extension Stack {
                               local: "\(sk.config.addressText):\(sk.config.port)", peer: any))
         }
         for c in sockets.allConns where c.state != .close {
-            rows.append(SSRow(state: c.state.rawValue, recvQ: c.recvQ, sendQ: c.sendQ, local: "\(c.key.local):\(c.key.lport)",
-                              peer: "\(c.key.remote):\(c.key.rport)"))
+            rows.append(SSRow(state: c.state.rawValue, recvQ: c.recvQ, sendQ: c.sendQ, local: c.key.localText,
+                              peer: c.key.remoteText))
         }
         return rows
     }

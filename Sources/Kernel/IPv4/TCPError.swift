@@ -19,7 +19,7 @@ extension Stack {
     /// reported only if the connection then times out.
     func tcp_v4_err(_ c: TCPConn, type: UInt8, code: UInt8, info: Int, seq: UInt32, cause: SkBuff) -> String {
         enter(.tcp_v4_err, cause)
-        let flow = "\(c.key.local):\(c.key.lport) > \(c.key.remote):\(c.key.rport)"
+        let flow = "\(c.key.localText) > \(c.key.remoteText)"
         guard c.state != .timeWait else { return "the connection \(flow) is in TIME-WAIT" }
         guard !seqBefore(seq, c.sndUna), !seqAfter(seq, c.sndNxt) else {
             snmp.tcpExt.OutOfWindowIcmps += 1
@@ -27,7 +27,7 @@ extension Stack {
         }
         let err: String
         switch type {
-        case 5: return __ip_do_redirect(cause, daddr: c.key.remote, code: code, gateway: UInt32(info))   // do_redirect
+        case 5: return __ip_do_redirect(cause, daddr: c.key.remote4, code: code, gateway: UInt32(info))   // do_redirect
         case 4: return "source quench for \(flow): ignored"
         case 12: err = "EPROTO"
         case ICMPv4Repr.destUnreachable where code > 15: return "code \(code) is above NR_ICMP_UNREACH: ignored"
@@ -55,15 +55,15 @@ extension Stack {
     func tcp_v4_mtu_reduced(_ c: TCPConn, mtu info: Int, cause: SkBuff) -> String {
         enter(.tcp_v4_mtu_reduced, cause)
         let now = clocks[cause.cpu]
-        __ip_rt_update_pmtu(c.key.remote, mtu: info, now: now)
-        guard let route = routeOutput(c.key.remote) else { return "no route to \(c.key.remote)" }
-        let mtu = ipv4_mtu(c.key.remote, dev: route.dev, now: now)
+        __ip_rt_update_pmtu(c.key.remote4, mtu: info, now: now)
+        guard let route = routeOutput(c.key.remote4) else { return "no route to \(c.key.remote4)" }
+        let mtu = ipv4_mtu(c.key.remote4, dev: route.dev, now: now)
         guard (c.sock ?? c.parent)?.config.pmtudisc != .dont, c.pmtuCookie > mtu else {
-            return "path MTU \(mtu) to \(c.key.remote); the send MSS stays \(c.mssCache)"
+            return "path MTU \(mtu) to \(c.key.remote4); the send MSS stays \(c.mssCache)"
         }
         tcp_sync_mss(c, pmtu: mtu)
         let n = tcp_simple_retransmit(c, cause: cause)
-        return "path MTU \(mtu) to \(c.key.remote): send MSS \(c.mssCache), \(n) segment(s) sent again"
+        return "path MTU \(mtu) to \(c.key.remote4): send MSS \(c.mssCache), \(n) segment(s) sent again"
     }
 
     /// `tcp_simple_retransmit`: the segments in flight longer than the MSS are lost, and their

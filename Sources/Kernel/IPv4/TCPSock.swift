@@ -7,9 +7,36 @@ public enum TCPState: String, Sendable {
     case closeWait = "CLOSE-WAIT", lastAck = "LAST-ACK", close = "UNCONN"
 }
 
-/// A connection's four-tuple, the key of `inet_ehash` (request socks live there too).
+/// A connection's four-tuple, the key of `inet_ehash` (request socks live there too). The
+/// addresses are IPv6 ones, an IPv4 connection's v4-mapped (as the kernel's sk_v6_daddr holds them).
 struct TCPKey: Hashable {
-    var local: IPv4Address, lport: UInt16, remote: IPv4Address, rport: UInt16
+    var local: IPv6Address, lport: UInt16, remote: IPv6Address, rport: UInt16
+    init(local6: IPv6Address, lport: UInt16, remote6: IPv6Address, rport: UInt16) {
+        self.local = local6; self.lport = lport; self.remote = remote6; self.rport = rport
+    }
+    init(local: IPv4Address, lport: UInt16, remote: IPv4Address, rport: UInt16) {
+        self.init(local6: .mapped(local), lport: lport, remote6: .mapped(remote), rport: rport)
+    }
+    /// An IPv4 connection (AF_INET, or an AF_INET6 socket's v4-mapped one).
+    var isV4: Bool { remote.isV4Mapped }
+    var local4: IPv4Address { local.embeddedV4 }
+    var remote4: IPv4Address { remote.embeddedV4 }
+    /// The ends as `ss` prints them: `198.18.0.1:80`, `[2001:db8::1]:80`.
+    var localText: String { TCPKey.endpoint(local, lport) }
+    var remoteText: String { TCPKey.endpoint(remote, rport) }
+    static func endpoint(_ a: IPv6Address, _ port: UInt16) -> String { a.isV4Mapped ? "\(a.embeddedV4):\(port)" : "[\(a)]:\(port)" }
+    /// The socket an accepted (or restored) connection is held by: bound to its local end, not listening.
+    func socketConfig(id: Int) -> SocketConfig {
+        var c = isV4 ? SocketConfig(id: id, proto: .tcp, address: local4, port: lport) : SocketConfig(id: id, proto: .tcp, address6: local, v6only: true, port: lport)
+        c.listen = false
+        return c
+    }
+}
+
+extension IPv6Address {
+    /// `::ffff:a.b.c.d`, and back.
+    static func mapped(_ a: IPv4Address) -> IPv6Address { IPv6Address(raw: 0xffff << 32 | UInt128(a.raw)) }
+    var embeddedV4: IPv4Address { IPv4Address(raw: UInt32(truncatingIfNeeded: raw)) }
 }
 
 /// `struct tcp_sock` reduced to what the minimal TCP uses. Sequence numbers are u32 and compared
@@ -104,8 +131,9 @@ public final class TCPConn {
     /// bytes written and not acknowledged.
     public var recvQ: Int { state == .timeWait ? 0 : Int(rcvNxt &- copiedSeq) }
     public var sendQ: Int { state == .timeWait ? 0 : sendQueue.count + (finQueued && !finAcked ? 1 : 0) }
-    public var local: (IPv4Address, UInt16) { (key.local, key.lport) }
-    public var remote: (IPv4Address, UInt16) { (key.remote, key.rport) }
+    /// The ends as `ss` prints them.
+    public var localText: String { key.localText }
+    public var remoteText: String { key.remoteText }
 }
 
 /// `before(a, b)` of include/net/tcp.h: a comes before b in the wrapping sequence space.

@@ -4,16 +4,24 @@ import Wire
 // retransmission (no RTO: a lost segment stalls), out-of-order queueing, SACK, congestion
 // control beyond a fixed window, PAWS, receive window growth, urgent data, simultaneous open.
 extension Stack {
-    /// `secure_tcp_seq`: the ISN from a keyed hash of the four-tuple plus the clock in 64 ns units.
+    /// `secure_tcp_seq` (`secure_tcpv6_seq`): the ISN from a keyed hash of the four-tuple plus the
+    /// clock in 64 ns units.
     func secure_tcp_seq(_ k: TCPKey) -> UInt32 {
-        let h = SipHash.hash3(k.local.raw.byteSwapped, k.remote.raw.byteSwapped, UInt32(k.lport) << 16 | UInt32(k.rport),
-                              key: (ipIdents.key.1, ipIdents.key.0))
+        let (a, b) = hashWords(k)
+        let h = SipHash.hash3(a, b, UInt32(k.lport) << 16 | UInt32(k.rport), key: (ipIdents.key.1, ipIdents.key.0))
         return UInt32(truncatingIfNeeded: h) &+ UInt32(truncatingIfNeeded: clockNs >> 6)
     }
 
-    /// `secure_tcp_ts_off`: the TSval offset, keyed by the address pair.
+    /// `secure_tcp_ts_off` (`secure_tcpv6_ts_off`): the TSval offset, keyed by the address pair.
     func secure_tcp_ts_off(_ k: TCPKey) -> UInt32 {
-        UInt32(truncatingIfNeeded: SipHash.hash3(k.local.raw.byteSwapped, k.remote.raw.byteSwapped, 0, key: (ipIdents.key.0 ^ 0x5453, ipIdents.key.1)))
+        let (a, b) = hashWords(k)
+        return UInt32(truncatingIfNeeded: SipHash.hash3(a, b, 0, key: (ipIdents.key.0 ^ 0x5453, ipIdents.key.1)))
+    }
+
+    /// The addresses as the hashes take them: an IPv4 one whole, an IPv6 one folded to 32 bits.
+    private func hashWords(_ k: TCPKey) -> (UInt32, UInt32) {
+        func fold(_ a: IPv6Address) -> UInt32 { (0..<4).reduce(0) { $0 ^ UInt32(truncatingIfNeeded: a.raw >> (32 * UInt128($1))) } }
+        return k.isV4 ? (k.local4.raw.byteSwapped, k.remote4.raw.byteSwapped) : (fold(k.local), fold(k.remote))
     }
 
     /// Options the peer's SYN or SYN-ACK offered, with ours: what both use from now on.
@@ -24,8 +32,8 @@ extension Stack {
         if let v = s.tsval { c.tsRecent = v }
         c.mssClamp = s.mss ?? 536
         // tcp_sync_mss on the route's MTU, a path MTU learnt for the peer included.
-        let dev = routeOutput(c.key.remote)?.dev
-        tcp_sync_mss(c, pmtu: dev.map { ipv4_mtu(c.key.remote, dev: $0, now: clockNs) } ?? c.advmss + 40)
+        let dev = routeOutput(c.key.remote4)?.dev
+        tcp_sync_mss(c, pmtu: dev.map { ipv4_mtu(c.key.remote4, dev: $0, now: clockNs) } ?? c.advmss + 40)
     }
 
     /// `tcp_conn_request`: a SYN to a listener makes a request sock (SYN-RECV) and answers
@@ -113,8 +121,7 @@ extension Stack {
         c.lrcvtime = clocks[skb.cpu]
         c.ipID = UInt16(truncatingIfNeeded: random.next())
         snmp.tcp.PassiveOpens += 1
-        var cfg = SocketConfig(id: nextSocketID, proto: .tcp, address: c.key.local, port: c.key.lport)
-        cfg.listen = false
+        var cfg = c.key.socketConfig(id: nextSocketID)
         cfg.transparent = parent.config.transparent
         let id = sockets.adopt(c, config: cfg)
         if s.dataLength == 0 && !s.flags.contains(.fin) {

@@ -66,7 +66,7 @@ extension Stack {
     func tcp_transmit_skb(_ c: TCPConn, flags: TCPFlags, seq: UInt32, payload: ArraySlice<UInt8> = [], cause: SkBuff, own: Bool = false,
                           retransmit: Bool = false) -> Bool {
         enter(.tcp_transmit_skb, cause)
-        guard let route = routeOutput(c.key.remote) else { return false }
+        guard let route = routeOutput(c.key.remote4) else { return false }
         let syn = flags.contains(.syn)
         // tcp_options_write's layout: MSS, SACK-permitted packed with timestamps, NOP + window
         // scale on a SYN; NOP NOP timestamps after. One buffer, no temporaries per segment.
@@ -93,10 +93,10 @@ extension Stack {
                           options: opts, payload: Array(payload))
         let ident: UInt16
         if c.state == .synRecv || c.state == .timeWait { ident = 0 } else { ident = c.ipID; c.ipID &+= 1 }
-        let ip = IPv4Repr(src: c.key.local, dst: c.key.remote, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
+        let ip = IPv4Repr(src: c.key.local4, dst: c.key.remote4, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
                           ident: ident, dontFragment: true, payloadLength: tcp.bufferLength)
         var bytes = [UInt8](repeating: 0, count: 34 + tcp.bufferLength)
-        tcp.emit(into: &bytes, at: 34, src: c.key.local, dst: c.key.remote)
+        tcp.emit(into: &bytes, at: 34, src: c.key.local4, dst: c.key.remote4)
         ip.emit(into: &bytes, at: 14)
         let skb = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
                                csumPartialOffset: 34 + 16, attachConntrack: false)
