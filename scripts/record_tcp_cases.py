@@ -6,7 +6,8 @@ both directions, with `ss -tan` of both sides where a step asks.
 
     scripts/record_tcp_cases.py CASE.json [-o OUT.json]
 
-CASE: {"name", "steps": [...]}, each step one of
+CASE: {"name", "ipv6": false, "steps": [...]}; with "ipv6": true the ends are 2001:db8::1 (CLI) and
+2001:db8::2 (SRV), nodad, with AF_INET6 sockets. Each step one of
   {"do": "listen", "port": P}                      SRV: socket, bind, listen
   {"do": "connect", "port": P, "sport": S}         CLI: bind to S, connect to 198.18.0.2:P (blocking)
   {"do": "accept"}                                 SRV: accept the connection
@@ -38,12 +39,13 @@ def enter(path):
     os.close(fd)
 
 
-def setup(tag):
+def setup(tag, ipv6):
     cli, srv = f"{tag}_cli", f"{tag}_srv"
     for n in (cli, srv):
         sh(None, "ip", "netns", "add", n)
-        sh(n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-        sh(n, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+        if not ipv6:
+            sh(n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+            sh(n, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
     sh(srv, "ip", "link", "add", "eth0", "address", "02:00:00:00:00:02", "type", "veth", "peer", "name", "peer0",
        "address", "02:00:00:00:00:01", "netns", cli)
     for n, d in ((cli, "peer0"), (srv, "eth0"), (cli, "lo"), (srv, "lo")):
@@ -52,6 +54,11 @@ def setup(tag):
     sh(srv, "ip", "addr", "add", "198.18.0.2/24", "dev", "eth0")
     sh(cli, "ip", "neigh", "add", "198.18.0.2", "lladdr", "02:00:00:00:00:02", "dev", "peer0", "nud", "permanent")
     sh(srv, "ip", "neigh", "add", "198.18.0.1", "lladdr", "02:00:00:00:00:01", "dev", "eth0", "nud", "permanent")
+    if ipv6:
+        sh(cli, "ip", "addr", "add", "2001:db8::1/64", "dev", "peer0", "nodad")
+        sh(srv, "ip", "addr", "add", "2001:db8::2/64", "dev", "eth0", "nodad")
+        sh(cli, "ip", "neigh", "add", "2001:db8::2", "lladdr", "02:00:00:00:00:02", "dev", "peer0", "nud", "permanent")
+        sh(srv, "ip", "neigh", "add", "2001:db8::1", "lladdr", "02:00:00:00:00:01", "dev", "eth0", "nud", "permanent")
     return cli, srv
 
 
@@ -65,7 +72,9 @@ def ss(ns):
 
 def run(case):
     tag = f"pstcp_{os.getpid()}"
-    cli, srv = setup(tag)
+    ipv6 = case.get("ipv6", False)
+    family, anyaddr, srvaddr = (socket.AF_INET6, "::", "2001:db8::2") if ipv6 else (socket.AF_INET, "0.0.0.0", "198.18.0.2")
+    cli, srv = setup(tag, ipv6)
     own_fd = os.open(f"/proc/{os.getpid()}/ns/net", os.O_RDONLY)
     socks = {}
     try:
@@ -73,9 +82,9 @@ def run(case):
         cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
         cap.bind(("eth0", 0))
         cap.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener = socket.socket(family, socket.SOCK_STREAM)
         enter(f"/var/run/netns/{cli}")
-        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client = socket.socket(family, socket.SOCK_STREAM)
         LIBC.setns(own_fd, CLONE_NEWNET)
         socks = {"cli": client, "listener": listener}
         t0 = time.clock_gettime_ns(time.CLOCK_REALTIME)
@@ -97,11 +106,11 @@ def run(case):
             try:
                 if d == "listen":
                     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    listener.bind(("0.0.0.0", st["port"]))
+                    listener.bind((anyaddr, st["port"]))
                     listener.listen(st.get("backlog", 128))
                 elif d == "connect":
-                    client.bind(("0.0.0.0", st["sport"]))
-                    client.connect(("198.18.0.2", st["port"]))
+                    client.bind((anyaddr, st["sport"]))
+                    client.connect((srvaddr, st["port"]))
                 elif d == "accept":
                     socks["srv"], _ = listener.accept()
                 elif d == "send":
@@ -121,6 +130,9 @@ def run(case):
             drain(0.1)
         drain(0.3)
         got.sort(key=lambda g: g["t_us"])
+        # An IPv6 case: only the conversation (router solicitations and MLD reports left out).
+        if ipv6:
+            got = [g for g in got if g["hex"][24:28] == "86dd" and g["hex"][40:42] == "06"]
         return {"case": case["name"], "kernel": os.uname().release, "steps": case["steps"], "results": results,
                 "captured": got, "ss": snapshots}
     finally:

@@ -1360,7 +1360,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: connectSocket
-      summary: "tcp_v4_connect on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EINVAL for a link-local peer, which needs a scope id, EAFNOSUPPORT across families)."
+      summary: "tcp_v4_connect (tcp_v6_connect to an IPv6 address) on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EINVAL for a link-local peer, which needs a scope id, EAFNOSUPPORT across families)."
       parameters:
         - name: trace
           in: query
@@ -1377,7 +1377,7 @@ paths:
               additionalProperties: false
               required: [to, port]
               properties:
-                to: {type: string, description: "An IPv4 address, or for a UDP socket an IPv6 one (an AF_INET6 socket takes an IPv4 or v4-mapped peer as the v4-mapped address). TCP over IPv6, and a UDP peer that is a global multicast group or the loopback address, are not supported yet."}
+                to: {type: string, description: "An IPv4 or IPv6 address (an AF_INET socket given an IPv6 one: errno EAFNOSUPPORT; an AF_INET6 socket takes an IPv4 or v4-mapped peer over IPv4 unless v6only). A peer that is the loopback address (the model has no loopback device), or for UDP a global multicast group, is not supported yet."}
                 port: {type: integer, minimum: 1, maximum: 65535}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}

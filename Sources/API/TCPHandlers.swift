@@ -25,29 +25,21 @@ extension App {
         let id = try socketID(idText)
         let body = try parseJSONBody(req)
         if try entry(name).withStack({ s in s.socket(id)?.config.proto == .udp }) { return try connectUDP(name, id, body) }
-        let (to, port) = try connectTarget(body, ipv6: "TCP over IPv6")
-        return try runTCPCall(req, name, id, .connect(socket: id, to: to, port: port))
-    }
-
-    /// `{"to": IPv4, "port": N}`, the peer of a connect; `ipv6` names what an IPv6 peer would need.
-    private func connectTarget(_ body: JSONValue, ipv6: String) throws(Problem) -> (IPv4Address, UInt16) {
-        try decoding {
-            var r = try FieldReader(body)
-            let to = try r.requiredString("to")
-            guard let a = try? IPv4Address(parsing: to) else {
-                throw Problem.unprocessable(to.contains(":") ? "not supported yet: \(ipv6)" : "to is not an IPv4 address", pointer: "/to")
+        let (to, port) = try connectTarget(body)
+        switch to {
+        case .v4(let a): return try runTCPCall(req, name, id, .connect(socket: id, to: a, port: port))
+        case .v6(let a):
+            // The kernel connects `::` and ::1 through its loopback device, which the model lacks.
+            guard !a.isUnspecified, !a.isLoopback else {
+                throw Problem.unprocessable("not supported yet: a connection to the loopback address (the model has no loopback device)", pointer: "/to")
             }
-            guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
-            try r.finish()
-            return (a, UInt16(port))
+            return try runTCPCall(req, name, id, .connect6(socket: id, to: a, port: port))
         }
     }
 
-    /// `connect` on a UDP socket, kept with the stack (the socket's configuration has its peer and
-    /// the address connect bound it to). An AF_INET6 socket takes an IPv6 or v4-mapped peer, and
-    /// an IPv4 one as AF_INET's sockaddr_in (as the v4-mapped one).
-    private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue) throws(Problem) -> HTTPResponse {
-        let (to, port): (SockAddr, UInt16) = try decoding {
+    /// `{"to": ADDRESS, "port": N}`, the peer of a connect: an IPv4 or IPv6 address.
+    private func connectTarget(_ body: JSONValue) throws(Problem) -> (SockAddr, UInt16) {
+        try decoding {
             var r = try FieldReader(body)
             let text = try r.requiredString("to")
             guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
@@ -56,6 +48,13 @@ extension App {
             guard let a = try? IPv6Address(parsing: text) else { throw Problem.unprocessable("to is not an IPv4 or IPv6 address", pointer: "/to") }
             return (.v6(a), UInt16(port))
         }
+    }
+
+    /// `connect` on a UDP socket, kept with the stack (the socket's configuration has its peer and
+    /// the address connect bound it to). An AF_INET6 socket takes an IPv6 or v4-mapped peer, and
+    /// an IPv4 one as AF_INET's sockaddr_in (as the v4-mapped one).
+    private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue) throws(Problem) -> HTTPResponse {
+        let (to, port) = try connectTarget(body)
         let e = try entry(name)
         let answer: JSONValue = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
             let err = switch to {

@@ -26,7 +26,7 @@ public struct StageCosts: Sendable {
         "veth_xdp_rcv": 20, "do_xdp_generic": 60, "bpf_prog_run_xdp": 30, "xdp_do_redirect": 40, "generic_xdp_tx": 40, "cpu_map_enqueue": 30, "cpu_map_kthread_run": 60,
         "sch_handle_ingress": 30, "sch_handle_egress": 30, "cls_bpf_classify": 40, "skb_do_redirect": 40,
         "tcp_v4_err": 60, "tcp_v4_mtu_reduced": 80, "tcp_simple_retransmit": 60,
-        "icmpv6_notify": 40, "udpv6_err": 60, "tcp_v6_err": 60, "icmpv6_err": 40,
+        "icmpv6_notify": 40, "udpv6_err": 60, "tcp_v6_err": 60, "icmpv6_err": 40, "tcp_v6_connect": 400, "tcp_v6_mtu_reduced": 80,
         "hardirq": 500, "net_rx_action": 100,
     ]
     private var table: [UInt64]

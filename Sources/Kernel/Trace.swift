@@ -45,6 +45,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case tcp_v4_err, tcp_v4_mtu_reduced, tcp_simple_retransmit
     // net/ipv6/icmp.c, udp.c, tcp_ipv6.c: an ICMPv6 error for what the stack sent
     case icmpv6_notify, udpv6_err, tcp_v6_err, icmpv6_err
+    // net/ipv6/tcp_ipv6.c: connect over IPv6, a packet too big for a connection
+    case tcp_v6_connect, tcp_v6_mtu_reduced
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }

@@ -136,11 +136,30 @@ final class TCPAPITests: AppTestCase {
         return out
     }
 
+    /// TCP over IPv6 between two linked stacks: connect to an IPv6 address completes the
+    /// handshake in the request; both ends as ss prints them.
+    func testConnectOverIPv6() throws {
+        let a = #"{"name":"a6","devices":[{"name":"eth0","mac":"02:00:00:00:06:01","addresses":["2001:db8::1/64"]}],"neighbours":[{"address":"2001:db8::2","mac":"02:00:00:00:06:02","dev":"eth0"}],"sockets":[{"protocol":"tcp","address":"::","port":40000,"listen":false}]}"#
+        let b = #"{"name":"b6","devices":[{"name":"eth0","mac":"02:00:00:00:06:02","addresses":["2001:db8::2/64"]}],"neighbours":[{"address":"2001:db8::1","mac":"02:00:00:00:06:01","dev":"eth0"}],"sockets":[{"protocol":"tcp","address":"::","port":80}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", a).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks", b).status, 201)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"a6","dev":"eth0"},"b":{"stack":"b6","dev":"eth0"}}"#).status, 201)
+        let c = call("POST", "/v1/stacks/a6/sockets/1/connect", #"{"to":"2001:db8::2","port":80}"#)
+        XCTAssertEqual([c.json?["socket"]?["state"], c.json?["socket"]?["local"], c.json?["socket"]?["peer"]],
+                       [.string("ESTAB"), .string("[2001:db8::1]:40000"), .string("[2001:db8::2]:80")], c.raw)
+        XCTAssertEqual(call("GET", "/v1/stacks/b6/ss").raw,
+                       #"{"items":[{"state":"LISTEN","recv_q":1,"send_q":4096,"local":"*:80","peer":"*:*"},{"state":"ESTAB","recv_q":0,"send_q":0,"local":"[2001:db8::2]:80","peer":"[2001:db8::1]:40000"}]}"# + "\n")
+    }
+
     func testRefusedAndBadCalls() throws {
         let c = call("POST", "/v1/stacks/h1/sockets/1/connect", #"{"to":"198.18.1.2","port":5001}"#)
         XCTAssertEqual(c.json?["socket"]?["errno"], .string("ECONNREFUSED"), c.raw)
         XCTAssertEqual(first(call("POST", "/v1/stacks/h2/sockets/1/connect", #"{"to":"198.18.0.1","port":1}"#).json?["results"])?["errno"], .string("EINVAL"))
-        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/1/connect", #"{"to":"2001:db8::1","port":1}"#).status, 422)
+        // An AF_INET socket given an IPv6 peer, as connect(2) answers; the loopback is not modelled.
+        let fresh = call("POST", "/v1/stacks/h1/sockets", #"{"protocol":"tcp","port":40100,"listen":false}"#)
+        guard case .int(let id)? = fresh.json?["id"] else { return XCTFail(fresh.raw) }
+        XCTAssertEqual(first(call("POST", "/v1/stacks/h1/sockets/\(id)/connect", #"{"to":"2001:db8::1","port":1}"#).json?["results"])?["errno"], .string("EAFNOSUPPORT"))
+        XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/\(id)/connect", #"{"to":"::1","port":1}"#).status, 422)
         XCTAssertEqual(call("POST", "/v1/stacks/h1/sockets/9/connect", #"{"to":"198.18.1.2","port":1}"#).status, 404)
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"bad","devices":[],"sockets":[{"protocol":"udp","port":1,"listen":true}]}"#).status, 422)
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"bad","devices":[],"sysctls":{"net.ipv4.tcp_rmem":[1,2]}}"#).status, 422)

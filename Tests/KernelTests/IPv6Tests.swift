@@ -269,10 +269,15 @@ final class IPv6Tests: XCTestCase {
         var zero = frame6(.udp(UDPRepr(srcPort: 1, dstPort: 53)))
         zero[14 + 40 + 6] = 0; zero[14 + 40 + 7] = 0
         XCTAssertEqual(s.inject(frame: zero, device: s.devices[0]).dropReason, .UDP_CSUM)
-        // A TCP listener on [::]:80 takes an IPv6 SYN.
+        // A TCP listener on [::]:80 takes an IPv6 SYN: a request sock, and a SYN-ACK (MSS 1440).
         XCTAssertNil(s.bind(SocketConfig(id: 5, proto: .tcp, address6: .any, port: 80)))
-        XCTAssertEqual(s.inject(frame: frame6(.tcp(TCPRepr(srcPort: 4000, dstPort: 80, flags: .syn))), device: s.devices[0]).outcome, .consumed)
+        let syn = s.inject(frame: frame6(.tcp(TCPRepr(srcPort: 4000, dstPort: 80, flags: .syn))), device: s.devices[0])
+        XCTAssertEqual([syn.outcome.rawValue, syn.note ?? ""], ["consumed", "SYN to listener 5: request sock made, SYN-ACK sent"])
+        guard case .ipv6(_, [], .tcp(let synack))? = try syn.emitted.first.map({ try FrameRepr.parse($0.frame, verifyChecksums: true).network }) else { return XCTFail("no SYN-ACK") }
+        XCTAssertEqual([synack.flags.rawValue, UInt8(synack.options.count)], [TCPFlags([.syn, .ack]).rawValue, 4])
+        XCTAssertEqual(Array(synack.options.prefix(4)), [2, 4, 0x05, 0xa0])
         XCTAssertEqual(s.socket(5)?.synReceived, 1)
+        XCTAssertEqual(s.ssTCP.map(\.local), ["*:80", "[2001:db8::1]:80"])
     }
 
     /// A router advertisement (accept_ra 1, not forwarding): the default route via the router, its

@@ -9,21 +9,29 @@ import XCTest
 /// on SRV's eth0 in order, compared with the ISNs, TS values and IP ID starts (random in the
 /// kernel) taken relative; `ss -tan` of both sides where the case asks; each call's result.
 final class TCPAgreementTests: XCTestCase {
-    static func host(_ name: String, _ mine: UInt8, _ peer: UInt8) throws -> Stack {
+    /// An IPv6 case's hosts also have 2001:db8::1 and ::2 (nodad) and each other as a permanent neighbour.
+    static func host(_ name: String, _ mine: UInt8, _ peer: UInt8, ipv6: Bool = false) throws -> Stack {
         var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, mine), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, mine), prefixLength: 24)])
         e0.veth = true
         // This machine's tcp_rmem (a new namespace copies the host's): window scale 10.
-        let c = StackConfig(name: name, cpus: 1, devices: [e0],
+        var c = StackConfig(name: name, cpus: 1, devices: [e0],
                             neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, peer), mac: MACAddress(2, 0, 0, 0, 0, peer), dev: "eth0")],
                             sysctls: ["net.ipv4.tcp_rmem[0]": 4096, "net.ipv4.tcp_rmem[1]": 131_072, "net.ipv4.tcp_rmem[2]": 33_554_432])
+        if ipv6 {
+            c.devices[0].addresses6 = [IPv6CIDR(address: six(mine), prefixLength: 64)]
+            c.neighbours6 = [Neighbour6Config(address: six(peer), mac: MACAddress(2, 0, 0, 0, 0, peer), dev: "eth0")]
+        }
         return try Stack(config: c)
     }
+    static func six(_ n: UInt8) -> IPv6Address { IPv6Address(raw: 0x2001_0db8 << 96 | UInt128(n)) }
 
     /// Two stacks joined back to back, a log of what crossed (as SRV's eth0 sees it).
     final class Pair {
         let cli: Stack, srv: Stack
         var log: [(dir: String, frame: [UInt8], timeNs: UInt64)] = []
-        init() throws { cli = try TCPAgreementTests.host("cli", 1, 2); srv = try TCPAgreementTests.host("srv", 2, 1) }
+        init(ipv6: Bool = false) throws {
+            cli = try TCPAgreementTests.host("cli", 1, 2, ipv6: ipv6); srv = try TCPAgreementTests.host("srv", 2, 1, ipv6: ipv6)
+        }
 
         /// Carries frames each way until neither side sends more.
         func ferry(_ results: [PacketResult], from start: Stack) {
@@ -46,7 +54,8 @@ final class TCPAgreementTests: XCTestCase {
         let c = try JSONParser.parse(try String(contentsOf: dir.appendingPathComponent("\(name).case.json"), encoding: .utf8))
         let expected = try JSONParser.parse(try String(contentsOf: dir.appendingPathComponent("\(name).expected.json"), encoding: .utf8))
         guard case .array(let steps)? = c["steps"] else { throw XCTSkip("no steps") }
-        let p = try Pair()
+        let ipv6 = c["ipv6"] == .bool(true)
+        let p = try Pair(ipv6: ipv6)
         var results: [String] = [], ss: [JSONValue] = []
         var ids: [String: Int] = ["listener": 1, "cli": 1]
         for (i, st) in steps.enumerated() {
@@ -59,14 +68,15 @@ final class TCPAgreementTests: XCTestCase {
             var res: JSONValue = .string("ok")
             switch st["do"] {
             case .string("listen"):
-                var cfg = SocketConfig(id: 1, proto: .tcp, port: UInt16(int("port")))
+                var cfg = ipv6 ? SocketConfig(id: 1, proto: .tcp, address6: .any, port: UInt16(int("port"))) : SocketConfig(id: 1, proto: .tcp, port: UInt16(int("port")))
                 cfg.backlog = 128
                 XCTAssertNil(p.srv.bind(cfg))
             case .string("connect"):
-                var cfg = SocketConfig(id: 1, proto: .tcp, port: UInt16(int("sport")))
+                var cfg = ipv6 ? SocketConfig(id: 1, proto: .tcp, address6: .any, port: UInt16(int("sport"))) : SocketConfig(id: 1, proto: .tcp, port: UInt16(int("sport")))
                 cfg.listen = false
                 XCTAssertNil(p.cli.bind(cfg))
-                let r = p.cli.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: UInt16(int("port")))])
+                let port = UInt16(int("port"))
+                let r = p.cli.tcpCalls([ipv6 ? .connect6(socket: 1, to: Self.six(2), port: port) : .connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: port)])
                 p.ferry(r, from: p.cli)
                 if let e = p.cli.socket(1)?.tcp?.error { res = .string(e) }
             case .string("accept"):
@@ -96,17 +106,19 @@ final class TCPAgreementTests: XCTestCase {
     }
 
     /// A frame in words, with what the kernel draws at random taken relative to each side's
-    /// first value: ISNs, TS values (shown as T), the IP ID counter (0 stays 0).
+    /// first value: ISNs, TS values (shown as T), the IP ID counter (0 stays 0). IPv6: the hop
+    /// limit and traffic class (the flow label, a random hash in the kernel, left out).
     static func describe(_ frames: [(dir: String, frame: [UInt8])]) -> [String] {
         var isn: [String: UInt32] = [:], firstID: [String: UInt16] = [:]
         return frames.map { dir, f in
             let other = dir == "in" ? "out" : "in"
-            let ip = 14, th = ip + Int(f[ip] & 0x0f) * 4
+            let v6 = f.be16(12) == EtherType.ipv6
+            let ip = 14, th = v6 ? ip + 40 : ip + Int(f[ip] & 0x0f) * 4
             let flags = TCPFlags(rawValue: f[th + 13])
             if flags.contains(.syn) { isn[dir] = f.be32(th + 4) }
-            let id = f.be16(ip + 4)
+            let id = v6 ? 0 : f.be16(ip + 4)
             if id != 0 && firstID[dir] == nil { firstID[dir] = id }
-            let idText = id == 0 ? "0" : "+\(id &- firstID[dir]!)"
+            let idText = v6 ? "tclass \(UInt8(truncatingIfNeeded: f.be16(ip) >> 4))" : id == 0 ? "0" : "+\(id &- firstID[dir]!)"
             let seq = f.be32(th + 4) &- (isn[dir] ?? 0)
             let ack = flags.contains(.ack) ? "\(f.be32(th + 8) &- (isn[other] ?? 0))" : "-"
             var opts = Array(f[(th + 20)..<(th + Int(f[th + 12] >> 4) * 4)])
@@ -117,7 +129,8 @@ final class TCPAgreementTests: XCTestCase {
                 k += Int(opts[k + 1])
             }
             let data = f.count - th - Int(f[th + 12] >> 4) * 4
-            return "\(dir) len \(f.count) id \(idText) df \(f[ip + 6] & 0x40 != 0) ttl \(f[ip + 8]) \(f.be16(th))>\(f.be16(th + 2)) "
+            let ipText = v6 ? "\(idText) hlim \(f[ip + 7])" : "id \(idText) df \(f[ip + 6] & 0x40 != 0) ttl \(f[ip + 8])"
+            return "\(dir) len \(f.count) \(ipText) \(f.be16(th))>\(f.be16(th + 2)) "
                 + "seq \(seq) ack \(ack) [\(flags.names.joined(separator: ","))] win \(f.be16(th + 14)) opts \(Hex.encode(opts)) data \(data)"
         }
     }
@@ -185,6 +198,12 @@ final class TCPAgreementTests: XCTestCase {
     /// A SYN to a port nobody listens on gets RST|ACK; connect fails with ECONNREFUSED.
     func testRefused() throws {
         assertAgrees(try replay("tcp_refused"))
+    }
+
+    /// The same three conversations over IPv6 (AF_INET6 sockets on `::`): MSS 1440, so SYN
+    /// window 64800 and SYN-ACK 64260; `ss` ends in brackets.
+    func testOverIPv6() throws {
+        for name in ["tcp6_handshake_data_close", "tcp6_close_unread", "tcp6_refused"] { assertAgrees(try replay(name)) }
     }
 }
 

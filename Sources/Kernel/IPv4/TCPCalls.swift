@@ -2,8 +2,9 @@ import Wire
 
 /// A process's call on a TCP socket; each runs at the stack's clock, in order.
 public enum TCPCall: Sendable {
-    /// `connect` of a socket bound with `listen` off.
+    /// `connect` of a socket bound with `listen` off (`connect6`: to an IPv6 address, of an AF_INET6 socket).
     case connect(socket: Int, to: IPv4Address, port: UInt16)
+    case connect6(socket: Int, to: IPv6Address, port: UInt16)
     /// `send(fd, bytes, MSG_DONTWAIT)`: what the send buffer takes is queued and sent as the
     /// peer's window and the fixed congestion window allow.
     case send(socket: Int, bytes: [UInt8])
@@ -42,6 +43,7 @@ extension Stack {
         let skb = SkBuff(frame: [], dev: 0, packet: i)
         switch pendingTCPCalls[i] {
         case .connect(let id, let to, let port): tcp_v4_connect(i, skb, socket: id, to: to, port: port)
+        case .connect6(let id, let to, let port): tcp_v6_connect(i, skb, socket: id, to: to, port: port)
         case .send(let id, let bytes): tcp_sendmsg(i, skb, socket: id, bytes: bytes)
         case .close(let id): tcp_close(i, skb, socket: id)
         }
@@ -52,23 +54,63 @@ extension Stack {
         }
     }
 
-    /// `tcp_v4_connect` and `tcp_connect`: route, ISN, the initial window and the SYN.
+    /// `tcp_v4_connect`: the route to an IPv4 peer and the local address (an AF_INET6 socket's
+    /// v4-mapped one: not V6ONLY, ENETUNREACH), then `tcp_connect`.
     func tcp_v4_connect(_ i: Int, _ skb: SkBuff, socket id: Int, to: IPv4Address, port: UInt16) {
         enter(.tcp_v4_connect, skb)
-        guard let sk = sockets.byID[id], sk.config.proto == .tcp else { return sendFailed(i, nil, "ENOTSOCK", "no TCP socket \(id)") }
-        guard sk.tcp == nil else { return sendFailed(i, sk, "EISCONN", "socket \(id) is connected") }
-        guard !sk.config.listen else { return sendFailed(i, sk, "EINVAL", "socket \(id) is listening") }
-        guard sk.config.address6 == nil else { return sendFailed(i, sk, "EAFNOSUPPORT", "not supported yet: TCP over IPv6") }
+        guard let sk = connectable(i, id) else { return }
+        var bound = sk.config.address
+        if let a6 = sk.config.address6 {
+            guard !sk.config.v6only else { return sendFailed(i, sk, "ENETUNREACH", "an IPV6_V6ONLY socket cannot reach \(to)") }
+            guard a6.isUnspecified || a6.isV4Mapped else { return sendFailed(i, sk, "ENETUNREACH", "a socket bound to \(a6) cannot reach \(to)") }
+            bound = a6.embeddedV4
+        }
         guard let route = routeOutput(to) else {
             snmp.ip.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "no route to \(to)")
         }
-        let key = TCPKey(local: sk.config.address == .any ? route.src : sk.config.address, lport: sk.config.port, remote: to, rport: port)
+        let key = TCPKey(local: bound == .any ? route.src : bound, lport: sk.config.port, remote: to, rport: port)
+        tcp_connect(i, skb, sk, key: key, mtu: devices[route.dev].config.mtu, dev: route.dev)
+    }
+
+    /// `tcp_v6_connect`: an IPv6 peer (a v4-mapped one goes to `tcp_v4_connect`), not multicast
+    /// (ENETUNREACH) nor link-local (EINVAL: it needs a scope id, which sockets here lack); the
+    /// route and the local address (the route's source for a socket on `::`), then `tcp_connect`.
+    func tcp_v6_connect(_ i: Int, _ skb: SkBuff, socket id: Int, to: IPv6Address, port: UInt16) {
+        if to.isV4Mapped {
+            if let sk = sockets.byID[id], sk.config.address6 == nil { return sendFailed(i, sk, "EAFNOSUPPORT", "an AF_INET socket cannot connect to \(to)") }
+            return tcp_v4_connect(i, skb, socket: id, to: to.embeddedV4, port: port)
+        }
+        enter(.tcp_v6_connect, skb)
+        guard let sk = connectable(i, id) else { return }
+        guard let bound = sk.config.address6 else { return sendFailed(i, sk, "EAFNOSUPPORT", "an AF_INET socket cannot connect to \(to)") }
+        if to.isMulticast { return sendFailed(i, sk, "ENETUNREACH", "\(to) is a multicast address") }
+        if to.isLinkLocal { return sendFailed(i, sk, "EINVAL", "a link-local peer needs a scope id (sin6_scope_id is not modelled yet)") }
+        guard !bound.isV4Mapped else { return sendFailed(i, sk, "EAFNOSUPPORT", "not supported yet: an IPv6 peer for a socket bound to \(bound)") }
+        guard let route = routeOutput6(to) else {
+            snmp.ip6.OutNoRoutes += 1
+            return sendFailed(i, sk, "ENETUNREACH", "no route to \(to)")
+        }
+        guard let src = bound.isUnspecified ? route.src : bound else { return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(to)") }
+        tcp_connect(i, skb, sk, key: TCPKey(local6: src, lport: sk.config.port, remote6: to, rport: port), mtu: mtu6[route.dev], dev: route.dev)
+    }
+
+    /// The socket a connect is for: TCP, not connected, not listening.
+    private func connectable(_ i: Int, _ id: Int) -> Sock? {
+        guard let sk = sockets.byID[id], sk.config.proto == .tcp else { sendFailed(i, nil, "ENOTSOCK", "no TCP socket \(id)"); return nil }
+        guard sk.tcp == nil else { sendFailed(i, sk, "EISCONN", "socket \(id) is connected"); return nil }
+        guard !sk.config.listen else { sendFailed(i, sk, "EINVAL", "socket \(id) is listening"); return nil }
+        return sk
+    }
+
+    /// `tcp_connect`: the connection in SYN-SENT (ISN, TS offset, the initial window for the MSS
+    /// the route allows) and its SYN.
+    private func tcp_connect(_ i: Int, _ skb: SkBuff, _ sk: Sock, key: TCPKey, mtu: Int, dev: Int) {
         guard sockets.conn(key) == nil else { return sendFailed(i, sk, "EADDRNOTAVAIL", "\(key.localText) -> \(key.remoteText) is in use") }
         let c = TCPConn(state: .synSent, key: key, serial: sockets.nextSerial())
         c.sock = sk; sk.tcp = c; c.accepted = true
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
-        c.advmss = devices[route.dev].config.mtu - 40
+        c.advmss = mtu - (key.isV4 ? 40 : 60)
         c.tos = sk.config.tos
         c.priority = sk.config.priority ?? (sk.config.tos != 0 ? Stack.rt_tos2priority(sk.config.tos) : 0)
         c.tsOK = true; c.sackOK = true; c.wscaleOK = true
@@ -78,7 +120,7 @@ extension Stack {
         c.ipID = UInt16(truncatingIfNeeded: random.next())
         tcp_select_initial_window(c, mss: c.advmss)
         sockets.insert(c)
-        packets[i].device = devices[route.dev].name
+        packets[i].device = devices[dev].name
         tcp_transmit_skb(c, flags: .syn, seq: c.iss, cause: skb, own: true)
         tcp_rearm_rto(c, now: clocks[skb.cpu])
     }
@@ -189,13 +231,16 @@ extension Stack {
         return (data, eof, c.error)
     }
 
-    /// `ss -tan`: listeners (Recv-Q the accept queue, Send-Q the backlog), then connections.
+    /// `ss -tan`: listeners (Recv-Q the accept queue, Send-Q the backlog), then connections. ss
+    /// prints an AF_INET6 address in brackets, `::` as `*` unless the socket is V6ONLY.
     public var ssTCP: [SSRow] {
         var rows: [SSRow] = []
         for sk in sockets.all where sk.listening {
-            let any = sk.config.address6 != nil ? "[::]:*" : "0.0.0.0:*"
+            func text(_ a: IPv6Address) -> String { a.isUnspecified && !sk.config.v6only ? "*" : "[\(a)]" }
+            let local = sk.config.address6.map(text) ?? sk.config.address.description
+            let any = sk.config.address6 != nil ? text(.any) : "0.0.0.0"
             rows.append(SSRow(state: TCPState.listen.rawValue, recvQ: sockets.acceptQueueLength(sk), sendQ: sk.backlog,
-                              local: "\(sk.config.addressText):\(sk.config.port)", peer: any))
+                              local: "\(local):\(sk.config.port)", peer: "\(any):*"))
         }
         for c in sockets.allConns where c.state != .close {
             rows.append(SSRow(state: c.state.rawValue, recvQ: c.recvQ, sendQ: c.sendQ, local: c.key.localText,

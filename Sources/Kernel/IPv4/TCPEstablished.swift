@@ -39,7 +39,7 @@ extension Stack {
                 if c.orphan && s.dataLength > 0 && seqAfter(s.seq &+ UInt32(s.dataLength), c.rcvNxt) {
                     // The process closed: data has nowhere to go (RCV_SHUTDOWN), the connection is reset.
                     tcp_done(c)
-                    tcp_v4_send_reset(skb)
+                    tcp_send_reset(skb)
                     return drop(.TCP_CLOSE, "data for a closed socket: answered with a reset")
                 }
                 end = tcp_data_queue(c, skb, s)

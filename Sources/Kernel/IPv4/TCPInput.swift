@@ -34,27 +34,27 @@ extension Stack {
         // inet_steal_sock: the socket tproxy assigned, before any lookup.
         switch skb.assignedSock {
         case .conn(let c)?: return tcp_v4_do_rcv(c, skb, seg)
-        case .sock(let sk)?: return tcp_v4_listen_rcv(sk, skb, seg, src: ip.src, dst: ip.dst)
+        case .sock(let sk)?: return tcp_listen_rcv(sk, skb, seg)
         case nil: break
         }
         if let c = sockets.conn(TCPKey(local: ip.dst, lport: t.dstPort, remote: ip.src, rport: t.srcPort)) {
             return tcp_v4_do_rcv(c, skb, seg)
         }
-        if let sk = sockets.lookup(.tcp, dst: ip.dst, port: t.dstPort) { return tcp_v4_listen_rcv(sk, skb, seg, src: ip.src, dst: ip.dst) }
+        if let sk = sockets.lookup(.tcp, dst: ip.dst, port: t.dstPort) { return tcp_listen_rcv(sk, skb, seg) }
         tcp_v4_send_reset(skb)
         return drop(.NO_SOCKET, "no socket for port \(t.dstPort): answered with a reset")
     }
 
     /// tcp_rcv_state_process in LISTEN: an ACK is answered with a reset, a RST dropped, a SYN
     /// makes a request sock (for the segment's own addresses, whatever port the listener has).
-    private func tcp_v4_listen_rcv(_ sk: Sock, _ skb: SkBuff, _ seg: TCPSegment, src: IPv4Address, dst: IPv4Address) -> PathEnd {
+    func tcp_listen_rcv(_ sk: Sock, _ skb: SkBuff, _ seg: TCPSegment) -> PathEnd {
         let f = seg.flags
         if f.contains(.ack) && !f.contains(.rst) {
-            tcp_v4_send_reset(skb)
+            tcp_send_reset(skb)
             return drop(.TCP_FLAGS, "ACK to listener \(sk.config.id) with no such connection: answered with a reset")
         }
         if f.contains(.rst) { return drop(.TCP_RESET, "RST to a listener") }
-        if f.contains(.syn) && !f.contains(.fin) && !f.contains(.ack) { return tcp_conn_request(sk, skb, seg, src: src, dst: dst) }
+        if f.contains(.syn) && !f.contains(.fin) && !f.contains(.ack) { return tcp_conn_request(sk, skb, seg) }
         return drop(.TCP_FLAGS, "segment without SYN to a listener")
     }
 }

@@ -26,6 +26,11 @@ extension Stack {
 }
 
 extension Stack {
+    /// The reset answering a received segment, by its family (`tcp_v4_send_reset`, `tcp_v6_send_reset`).
+    func tcp_send_reset(_ skb: SkBuff) {
+        if skb.protocolType == EtherType.ipv6 { tcp_v6_send_reset(skb) } else { tcp_v4_send_reset(skb) }
+    }
+
     /// The RST answering the segment at `th` (tcp_v4_send_reset / tcp_v6_send_reset alike): none to
     /// a RST; with ACK, seq from its ack; else RST|ACK acknowledging what it carried (SYN and FIN count one).
     static func resetAnswering(_ b: [UInt8], th: Int, end: Int) -> TCPRepr? {

@@ -17,6 +17,16 @@ struct TCPKey: Hashable {
     init(local: IPv4Address, lport: UInt16, remote: IPv4Address, rport: UInt16) {
         self.init(local6: .mapped(local), lport: lport, remote6: .mapped(remote), rport: rport)
     }
+    /// The connection a received segment belongs to (its destination is the local end).
+    init(segment skb: SkBuff) {
+        let b = skb.data, nh = skb.networkHeader, th = skb.transportHeader
+        let lport = b.be16(th + 2), rport = b.be16(th)
+        if skb.protocolType == EtherType.ipv6 {
+            self.init(local6: IPv6Address(array: b, at: nh + 24), lport: lport, remote6: IPv6Address(array: b, at: nh + 8), rport: rport)
+        } else {
+            self.init(local: IPv4Address(raw: b.be32(nh + 16)), lport: lport, remote: IPv4Address(raw: b.be32(nh + 12)), rport: rport)
+        }
+    }
     /// An IPv4 connection (AF_INET, or an AF_INET6 socket's v4-mapped one).
     var isV4: Bool { remote.isV4Mapped }
     var local4: IPv4Address { local.embeddedV4 }

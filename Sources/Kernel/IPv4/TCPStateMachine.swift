@@ -24,6 +24,13 @@ extension Stack {
         return k.isV4 ? (k.local4.raw.byteSwapped, k.remote4.raw.byteSwapped) : (fold(k.local), fold(k.remote))
     }
 
+    /// The MTU of the device the route to the connection's peer leaves by (nil: no route), which
+    /// the MSS this end announces is made from (`dst_metric_advmss`: less 40, or 60 over IPv6).
+    func routeMTU(_ k: TCPKey) -> Int? {
+        if k.isV4 { return routeOutput(k.remote4).map { devices[$0.dev].config.mtu } }
+        return routeOutput6(k.remote).map { mtu6[$0.dev] }
+    }
+
     /// Options the peer's SYN or SYN-ACK offered, with ours: what both use from now on.
     func tcp_apply_syn_options(_ c: TCPConn, _ s: TCPSegment) {
         c.tsOK = c.tsOK && s.tsval != nil
@@ -32,16 +39,21 @@ extension Stack {
         if let v = s.tsval { c.tsRecent = v }
         c.mssClamp = s.mss ?? 536
         // tcp_sync_mss on the route's MTU, a path MTU learnt for the peer included.
-        let dev = routeOutput(c.key.remote4)?.dev
-        tcp_sync_mss(c, pmtu: dev.map { ipv4_mtu(c.key.remote4, dev: $0, now: clockNs) } ?? c.advmss + 40)
+        if c.key.isV4 {
+            let dev = routeOutput(c.key.remote4)?.dev
+            tcp_sync_mss(c, pmtu: dev.map { ipv4_mtu(c.key.remote4, dev: $0, now: clockNs) } ?? c.advmss + 40)
+        } else {
+            let dev = routeOutput6(c.key.remote)?.dev
+            tcp_sync_mss(c, pmtu: dev.map { ip6_dst_mtu(c.key.remote, dev: $0, now: clockNs) } ?? c.advmss + 60)
+        }
     }
 
     /// `tcp_conn_request`: a SYN to a listener makes a request sock (SYN-RECV) and answers
     /// with a SYN-ACK, unless the accept queue is full.
-    func tcp_conn_request(_ sk: Sock, _ skb: SkBuff, _ s: TCPSegment, src: IPv4Address, dst: IPv4Address) -> PathEnd {
+    func tcp_conn_request(_ sk: Sock, _ skb: SkBuff, _ s: TCPSegment) -> PathEnd {
         enter(.tcp_conn_request, skb)
         sk.synReceived += 1
-        let key = TCPKey(local: dst, lport: skb.data.be16(skb.transportHeader + 2), remote: src, rport: skb.data.be16(skb.transportHeader))
+        let key = TCPKey(segment: skb)
         // sk_acceptq_is_full (more than the backlog waiting): tcp_listendrop, and tcp_rcv_state_process
         // consumes the SYN (no drop reason).
         if sockets.acceptQueueLength(sk) > sk.backlog {
@@ -54,11 +66,11 @@ extension Stack {
         if sockets.requestCount(sk) > sk.backlog {
             return drop(.NOT_SPECIFIED, "listener \(sk.config.id) has \(sk.backlog) request socks waiting: SYN cookies are not modelled")
         }
-        guard let route = routeOutput(src) else { return drop(.IP_OUTNOROUTES, "no route back to \(src)") }
+        guard let mtu = routeMTU(key) else { return drop(.IP_OUTNOROUTES, "no route back to \(key.remoteText)") }
         let c = TCPConn(state: .synRecv, key: key, serial: sockets.nextSerial())
         c.parent = sk
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
-        c.advmss = devices[route.dev].config.mtu - 40
+        c.advmss = mtu - (key.isV4 ? 40 : 60)
         c.tos = sk.config.tos
         c.priority = sk.config.priority ?? 0
         c.tsOK = true; c.sackOK = true; c.wscaleOK = true
@@ -102,7 +114,7 @@ extension Stack {
             return consume("SYN again: the SYN-ACK is sent again")
         }
         guard s.flags.contains(.ack), s.ack == c.sndNxt else {
-            tcp_v4_send_reset(skb)
+            tcp_send_reset(skb)
             return drop(.TCP_FLAGS, "ACK \(s.ack) does not acknowledge the SYN-ACK (\(c.sndNxt)): answered with a reset")
         }
         guard let parent = c.parent, sockets.acceptQueueLength(parent) <= parent.backlog else {
@@ -136,7 +148,7 @@ extension Stack {
         enter(.tcp_rcv_state_process, skb)
         if s.flags.contains(.ack) {
             guard s.ack == c.sndNxt else {
-                if !s.flags.contains(.rst) { tcp_v4_send_reset(skb) }
+                if !s.flags.contains(.rst) { tcp_send_reset(skb) }
                 return drop(.NOT_SPECIFIED, "ACK \(s.ack) in SYN-SENT is not the SYN's (\(c.sndNxt))")
             }
             if s.flags.contains(.rst) {

@@ -58,15 +58,20 @@ extension Stack {
     }
 
     /// `tcp_transmit_skb`: one segment with the connection's options (`tcp_syn_options`,
-    /// `tcp_synack_options`, `tcp_established_options`), then `ip_queue_xmit` with DF set.
-    /// A SYN-ACK (from the request sock) and a TIME-WAIT ACK carry IP ID 0; others the socket's
-    /// `inet_id`. `own`: the segment is the call's own packet (its outcome is the call's).
-    /// `retransmit`: it carries what went before (RetransSegs, not OutSegs).
+    /// `tcp_synack_options`, `tcp_established_options`), then `ip_queue_xmit` with DF set
+    /// (`inet6_csk_xmit` → `ip6_xmit` for an IPv6 connection: the link's hop limit, the socket's
+    /// traffic class, an automatic flow label). A SYN-ACK (from the request sock) and a TIME-WAIT
+    /// ACK carry IP ID 0; others the socket's `inet_id`. `own`: the segment is the call's own
+    /// packet (its outcome is the call's). `retransmit`: it carries what went before (RetransSegs,
+    /// not OutSegs).
     @discardableResult
     func tcp_transmit_skb(_ c: TCPConn, flags: TCPFlags, seq: UInt32, payload: ArraySlice<UInt8> = [], cause: SkBuff, own: Bool = false,
                           retransmit: Bool = false) -> Bool {
         enter(.tcp_transmit_skb, cause)
-        guard let route = routeOutput(c.key.remote4) else { return false }
+        let v4 = c.key.isV4
+        let route4 = v4 ? routeOutput(c.key.remote4) : nil
+        let route6 = v4 ? nil : routeOutput6(c.key.remote)
+        guard let dev = route4?.dev ?? route6?.dev else { return false }
         let syn = flags.contains(.syn)
         // tcp_options_write's layout: MSS, SACK-permitted packed with timestamps, NOP + window
         // scale on a SYN; NOP NOP timestamps after. One buffer, no temporaries per segment.
@@ -91,28 +96,44 @@ extension Stack {
         let ackNo = flags.contains(.ack) ? c.rcvNxt : 0
         let tcp = TCPRepr(srcPort: c.key.lport, dstPort: c.key.rport, seq: seq, ack: ackNo, flags: flags, window: window,
                           options: opts, payload: Array(payload))
-        let ident: UInt16
-        if c.state == .synRecv || c.state == .timeWait { ident = 0 } else { ident = c.ipID; c.ipID &+= 1 }
-        let ip = IPv4Repr(src: c.key.local4, dst: c.key.remote4, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
-                          ident: ident, dontFragment: true, payloadLength: tcp.bufferLength)
-        var bytes = [UInt8](repeating: 0, count: 34 + tcp.bufferLength)
-        tcp.emit(into: &bytes, at: 34, src: c.key.local4, dst: c.key.remote4)
-        ip.emit(into: &bytes, at: 14)
-        let skb = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
-                               csumPartialOffset: 34 + 16, attachConntrack: false)
+        var bytes: [UInt8]
+        let th = v4 ? 34 : 54
+        if v4 {
+            let ident: UInt16
+            if c.state == .synRecv || c.state == .timeWait { ident = 0 } else { ident = c.ipID; c.ipID &+= 1 }
+            let ip = IPv4Repr(src: c.key.local4, dst: c.key.remote4, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
+                              ident: ident, dontFragment: true, payloadLength: tcp.bufferLength)
+            bytes = [UInt8](repeating: 0, count: th + tcp.bufferLength)
+            tcp.emit(into: &bytes, at: th, src: c.key.local4, dst: c.key.remote4)
+            ip.emit(into: &bytes, at: 14)
+        } else {
+            let ip = IPv6Repr(src: c.key.local, dst: c.key.remote, nextHeader: IPProtocol.tcp, hopLimit: hopLimit6[dev], trafficClass: c.tos,
+                              flowLabel: ip6_make_flowlabel(src: c.key.local, dst: c.key.remote, proto: IPProtocol.tcp, ports: UInt32(c.key.lport) << 16 | UInt32(c.key.rport)),
+                              payloadLength: tcp.bufferLength)
+            bytes = [UInt8](repeating: 0, count: th + tcp.bufferLength)
+            tcp.emit(into: &bytes, at: th, pseudo: ip.pseudoHeader)
+            ip.emit(into: &bytes, at: 14)
+        }
+        let ethertype = v4 ? EtherType.ipv4 : EtherType.ipv6
+        let skb = generatedSkb(bytes, dev: dev, cause: cause, protocolType: ethertype, transportHeader: th, csumPartialOffset: th + 16, attachConntrack: false)
+        if !v4 { skb.nhoff = 20 }
         skb.priority = c.priority
         skb.tcpSerial = c.serial
         if own, skb.packet >= 0 {
             skb.generated = false
             packets[skb.packet].frame = Array(bytes[14...])
-            packets[skb.packet].device = devices[route.dev].name
-            if tracing { packets[skb.packet].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv4) }
+            packets[skb.packet].device = devices[dev].name
+            if tracing { packets[skb.packet].startTuple = FlowTuple.network(bytes, at: 14, ethertype: ethertype) }
         }
         if retransmit { snmp.tcp.RetransSegs += 1 } else { snmp.tcp.OutSegs += 1 }
         if flags.contains(.rst) { snmp.tcp.OutRsts += 1 }
         if flags.contains(.ack) { tcp_event_ack_sent(c) }
-        snmp.ip.OutRequests += 1
-        ip_local_out(skb, route: route)
+        if let route4 {
+            snmp.ip.OutRequests += 1
+            ip_local_out(skb, route: route4)
+        } else if let route6 {
+            ip6_local_out(skb, route: route6)
+        }
         return true
     }
 

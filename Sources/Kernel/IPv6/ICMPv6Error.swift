@@ -25,7 +25,7 @@ extension Stack {
         guard l4.fragOff == 0 else { return consume("ICMPv6 type \(type) quoting a later fragment: its protocol has no error handler") }
         switch l4.proto {
         case IPProtocol.udp: return udpv6_err(skb, type: type, code: code, info: info, l4: l4.offset)
-        case IPProtocol.tcp: return tcp_v6_err(skb, type: type)
+        case IPProtocol.tcp: return tcp_v6_err(skb, type: type, code: code, info: info, l4: l4.offset)
         case IPProtocol.icmpv6: return icmpv6_err(skb, type: type, info: info, l4: l4.offset)
         default: return consume("ICMPv6 type \(type) quoting protocol \(l4.proto): no socket takes it")
         }
@@ -74,12 +74,68 @@ extension Stack {
         return consume(learnt + "\(err) for the socket on port \(port): its sk_err (" + (sk.config.recverr6 ? "IPV6_RECVERR" : "connected") + ")")
     }
 
-    /// `tcp_v6_err`: only an established connection takes an error, and TCP over IPv6 has
-    /// listeners only here, so none does (Icmp6InErrors).
-    func tcp_v6_err(_ skb: SkBuff, type: UInt8) -> PathEnd {
+    /// `tcp_v6_err` for the connection that sent the quoted segment (none: Icmp6InErrors): an
+    /// error quoting a sequence outside snd_una..snd_nxt is ignored (OutOfWindowIcmps); packet too
+    /// big (not under 1280) lowers the path MTU (`tcp_v6_mtu_reduced`); a connection in SYN-SENT
+    /// fails with the error, a request sock goes on a hard one (`tcp_req_err`); otherwise, with
+    /// IPV6_RECVERR, the next call fails with it once (sk_err), and without, it is soft.
+    func tcp_v6_err(_ skb: SkBuff, type: UInt8, code: UInt8, info: UInt32, l4: Int) -> PathEnd {
         enter(.tcp_v6_err, skb)
-        snmp.icmp6.InErrors += 1
-        return consume("ICMPv6 type \(type): no TCP connection sent the quoted segment (TCP over IPv6 has no connections in the model)")
+        let quote = skb.transportHeader + 8, b = skb.data
+        let key = TCPKey(local6: IPv6Address(array: b, at: quote + 8), lport: b.be16(l4), remote6: IPv6Address(array: b, at: quote + 24), rport: b.be16(l4 + 2))
+        guard let c = sockets.conn(key) else {
+            snmp.icmp6.InErrors += 1
+            return consume("ICMPv6 type \(type): no TCP connection sent the quoted segment (\(key.localText) > \(key.remoteText))")
+        }
+        let flow = "\(key.localText) > \(key.remoteText)", seq = b.be32(l4 + 4)
+        guard c.state != .timeWait else { return consume("the connection \(flow) is in TIME-WAIT") }
+        let (err, fatal) = Stack.icmpv6_err_convert(type: type, code: code)
+        if c.state == .synRecv {
+            // tcp_req_err: the request sock goes on a hard error quoting its SYN-ACK.
+            guard seq == c.iss else {
+                snmp.tcpExt.OutOfWindowIcmps += 1
+                return consume("sequence \(seq) is not the SYN-ACK's \(c.iss) (OutOfWindowIcmps)")
+            }
+            guard fatal else { return consume("\(err) for the request sock \(flow): not fatal, it stays") }
+            tcp_done(c)
+            return consume("\(err): the request sock \(flow) is dropped")
+        }
+        guard !seqBefore(seq, c.sndUna), !seqAfter(seq, c.sndNxt) else {
+            snmp.tcpExt.OutOfWindowIcmps += 1
+            return consume("sequence \(seq) is outside snd_una \(c.sndUna)..snd_nxt \(c.sndNxt) of \(flow) (OutOfWindowIcmps)")
+        }
+        if type == ICMPv6Repr.packetTooBig {
+            guard info >= 1280 else { return consume("MTU \(info) is below the IPv6 minimum 1280: ignored") }
+            return consume(tcp_v6_mtu_reduced(c, mtu: Int(info), cause: skb))
+        }
+        if c.state == .synSent {
+            c.error = err
+            tcp_done(c)
+            return consume("\(flow) fails with \(err)")
+        }
+        if (c.sock ?? c.parent)?.config.recverr6 == true {
+            c.pendingError = err
+            return consume("\(flow): \(err) for the next call (IPV6_RECVERR)")
+        }
+        c.softError = err
+        return consume("\(flow): soft error \(err), reported if the connection times out")
+    }
+
+    /// `tcp_v6_mtu_reduced`: nothing when the MSS the MTU allows is not below the send MSS;
+    /// else the path MTU learnt (`inet6_csk_update_pmtu`), and if it is below the one the send MSS
+    /// was made for, the MSS for it and the segments now too long sent again at once.
+    func tcp_v6_mtu_reduced(_ c: TCPConn, mtu: Int, cause: SkBuff) -> String {
+        enter(.tcp_v6_mtu_reduced, cause)
+        let mss = max(min(mtu - 40 - 20, c.mssClamp), 48) - (c.tsOK ? 12 : 0)
+        guard mss < c.mssCache else { return "MTU \(mtu) allows MSS \(mss), not below the send MSS \(c.mssCache)" }
+        let now = clocks[cause.cpu]
+        __ip6_rt_update_pmtu(c.key.remote, mtu: mtu, now: now)
+        guard let route = routeOutput6(c.key.remote) else { return "no route to \(c.key.remote)" }
+        let pmtu = ip6_dst_mtu(c.key.remote, dev: route.dev, now: now)
+        guard c.pmtuCookie > pmtu else { return "path MTU \(pmtu) to \(c.key.remote); the send MSS stays \(c.mssCache)" }
+        tcp_sync_mss(c, pmtu: pmtu)
+        let n = tcp_simple_retransmit(c, cause: cause)
+        return "path MTU \(pmtu) to \(c.key.remote): send MSS \(c.mssCache), \(n) segment(s) sent again"
     }
 
     /// `icmpv6_err`: a quoted ICMPv6 message (an echo request or reply the stack sent): packet too

@@ -22,15 +22,16 @@ extension Stack {
         return Route6(dev: r.dev, nexthop: r.gateway ?? dst, src: fib6.sourceAddress(for: dst, dev: r.dev), prefixLength: r.prefix.prefixLength)
     }
 
-    /// `ip6_make_flowlabel` with auto_flowlabels on: a hash of the flow, folded to 20 bits with
-    /// the stateless bit (flowlabel_state_ranged) set. The kernel's hash key is random at boot;
+    /// `ip6_make_flowlabel` with auto_flowlabels on: a hash of the flow, folded to 20 bits. This
+    /// kernel has no flowlabel_state_ranged (its labels use all 20 bits: recorded TCP labels
+    /// 0x68198 and 0x381a8, Tests/TCTests/Cases/tcp6_*). The kernel's hash key is random at boot;
     /// the model's comes from the stack's seed.
     func ip6_make_flowlabel(src: IPv6Address, dst: IPv6Address, proto: UInt8, ports: UInt32 = 0) -> UInt32 {
         func fold(_ a: IPv6Address) -> UInt32 {
             UInt32(truncatingIfNeeded: a.raw) ^ UInt32(truncatingIfNeeded: a.raw >> 32) ^ UInt32(truncatingIfNeeded: a.raw >> 64) ^ UInt32(truncatingIfNeeded: a.raw >> 96)
         }
         let h = UInt32(truncatingIfNeeded: SipHash.hash3(fold(src), fold(dst), ports ^ UInt32(proto), key: (ipIdents.key.1, ipIdents.key.0)))
-        return ((h ^ h >> 12) & 0xf_ffff) | 0x8_0000
+        return (h ^ h >> 12) & 0xf_ffff
     }
 
     /// `ip6_local_out`: a packet the stack built (ICMPv6, RST, neighbour discovery) through

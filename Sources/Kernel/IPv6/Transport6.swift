@@ -51,7 +51,9 @@ extension Stack {
         return drop(r, "UDP checksum does not verify (zero is not allowed over IPv6)")
     }
 
-    /// `tcp_v6_rcv`: header sanity and checksum; no socket: a reset answers (`tcp_v6_send_reset`).
+    /// `tcp_v6_rcv`: header sanity and checksum, then the socket, as `tcp_v4_rcv` does: a
+    /// connection or request sock by its four-tuple, else a listener (an AF_INET6 one); without
+    /// either a reset answers (`tcp_v6_send_reset`). The state machine is the one IPv4 runs.
     func tcp_v6_rcv(_ skb: SkBuff) -> PathEnd {
         enter(.tcp_v6_rcv, skb)
         guard skb.pktType == .host else { return drop(.NOT_SPECIFIED, "TCP segment not addressed to this host (\(skb.pktType.rawValue))") }
@@ -74,20 +76,18 @@ extension Stack {
                 return drop(.TCP_CSUM, "TCP checksum does not verify")
             }
         }
-        let dport = b.be16(th + 2)
-        var assigned: Sock? = nil
-        if case .sock(let sk)? = skb.assignedSock { assigned = sk }   // tproxy's (inet6_steal_sock)
-        if let sk = assigned ?? sockets.lookup6(.tcp, dst: IPv6Address(array: b, at: nh + 24), port: dport) {
-            let f = TCPFlags(rawValue: b[th + 13])
-            if f.contains(.rst) { return drop(.TCP_RESET, "RST to a listener") }
-            if f.contains(.syn) && !f.contains(.ack) {
-                sk.synReceived += 1
-                return consume("SYN taken by listener \(sk.config.id) (handshake and SYN-ACK come with the TCP state machine)")
-            }
-            return drop(.TCP_FLAGS, "segment without SYN to a listener with no connection (a RST would answer)")
+        let seg = TCPSegment(try! TCPPacket(checking: b, at: th), dataLength: avail - doff * 4)
+        // inet6_steal_sock: the socket tproxy assigned, before any lookup.
+        switch skb.assignedSock {
+        case .conn(let c)?: return tcp_v4_do_rcv(c, skb, seg)
+        case .sock(let sk)?: return tcp_listen_rcv(sk, skb, seg)
+        case nil: break
         }
+        let key = TCPKey(segment: skb)
+        if let c = sockets.conn(key) { return tcp_v4_do_rcv(c, skb, seg) }
+        if let sk = sockets.lookup6(.tcp, dst: key.local, port: key.lport) { return tcp_listen_rcv(sk, skb, seg) }
         tcp_v6_send_reset(skb)
-        return drop(.NO_SOCKET, "no IPv6 socket for port \(dport): answered with a reset")
+        return drop(.NO_SOCKET, "no IPv6 socket for port \(key.lport): answered with a reset")
     }
 
     /// `tcp_v6_send_reset`: not to a RST or a multicast destination; seq from the ACK, or RST|ACK

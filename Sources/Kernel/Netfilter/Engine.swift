@@ -970,7 +970,7 @@ extension Stack {
     /// bound socket); none breaks the rule, as does mark or wildcard on a socket that is not full
     /// (a request or TIME-WAIT sock). transparent is IP_TRANSPARENT (a connection's: its
     /// listener's); sockets carry no SO_MARK, so mark reads 0; wildcard is a socket bound to
-    /// 0.0.0.0. IPv6 lookups are not modelled.
+    /// 0.0.0.0 (or ::).
     func nft_socket_eval(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         let found: AssignedSock
         if let sk = skb.sock {
@@ -980,19 +980,24 @@ extension Stack {
         } else if let c = sockets.conn(serial: skb.tcpSerial) {
             found = .conn(c)
         } else {
-            guard p.ipv4, p.fragOff == 0, p.len >= p.th + 4 else { return nil }
+            guard p.ipv4 || p.ipv6, p.fragOff == 0, p.len >= p.th + 4 else { return nil }
             let b = skb.data
-            let saddr = IPv4Address(raw: b.be32(p.nh + 12)), daddr = IPv4Address(raw: b.be32(p.nh + 16))
             let sport = b.be16(p.th), dport = b.be16(p.th + 2)
+            let key = p.ipv4 ? TCPKey(local: IPv4Address(raw: b.be32(p.nh + 16)), lport: dport, remote: IPv4Address(raw: b.be32(p.nh + 12)), rport: sport)
+                : TCPKey(local6: IPv6Address(array: b, at: p.nh + 24), lport: dport, remote6: IPv6Address(array: b, at: p.nh + 8), rport: sport)
+            func lookup(_ proto: SocketConfig.Proto) -> Sock? {
+                p.ipv4 ? sockets.lookup(proto, dst: key.local4, port: dport, src: proto == .udp ? key.remote4 : .any, sport: proto == .udp ? sport : 0)
+                    : sockets.lookup6(proto, dst: key.local, port: dport, src: proto == .udp ? key.remote : .any, sport: proto == .udp ? sport : 0)
+            }
             switch p.proto {
             case IPProtocol.tcp:
-                if let c = sockets.conn(TCPKey(local: daddr, lport: dport, remote: saddr, rport: sport)) {
+                if let c = sockets.conn(key) {
                     found = .conn(c)
-                } else if let sk = sockets.lookup(.tcp, dst: daddr, port: dport) {
+                } else if let sk = lookup(.tcp) {
                     found = .sock(sk)
                 } else { return nil }
             case IPProtocol.udp:
-                guard let sk = sockets.lookup(.udp, dst: daddr, port: dport, src: saddr, sport: sport) else { return nil }
+                guard let sk = lookup(.udp) else { return nil }
                 found = .sock(sk)
             default: return nil
             }

@@ -28,8 +28,9 @@ extension Stack {
             let saddr = IPv6Address(array: b, at: p.nh + 8), daddr = IPv6Address(array: b, at: p.nh + 24)
             let taddr = nf_tproxy_laddr6(skb, x.addr6 ?? 0, daddr)
             if p.proto == IPProtocol.tcp {
-                // No IPv6 TCP connections are modelled: only the listener is looked for.
-                found = sockets.lookup6(.tcp, dst: taddr, port: tport).map { AssignedSock.sock($0) }
+                found = nf_tproxy_tcp(TCPKey(local6: daddr, lport: dport, remote6: saddr, rport: sport), syn: isPureSYN(b, p)) {
+                    self.sockets.lookup6(.tcp, dst: taddr, port: tport)
+                }
             } else if let s = sockets.lookup6(.udp, dst: daddr, port: dport, src: saddr, sport: sport), s.config.peer6 != nil, s.config.address6 != .any {
                 found = .sock(s)   // as nf_tproxy_get_sock_v4: a connected socket on the four-tuple first
             } else {
@@ -55,11 +56,17 @@ extension Stack {
             if let s = sockets.lookup(.udp, dst: taddr, port: tport, src: saddr, sport: sport), s.config.peer == nil { return .sock(s) }
             return nil
         }
-        func listener() -> AssignedSock? { sockets.lookup(.tcp, dst: taddr, port: tport).map { .sock($0) } }
-        guard let c = sockets.conn(TCPKey(local: daddr, lport: dport, remote: saddr, rport: sport)) else { return listener() }
+        return nf_tproxy_tcp(TCPKey(local: daddr, lport: dport, remote: saddr, rport: sport), syn: syn) { self.sockets.lookup(.tcp, dst: taddr, port: tport) }
+    }
+
+    /// TCP, either family: the connection on the segment's four-tuple, else the listener at the
+    /// target; a SYN to a TIME-WAIT connection goes to that listener when there is one
+    /// (`nf_tproxy_handle_time_wait4/6`, which ends the TIME-WAIT).
+    private func nf_tproxy_tcp(_ key: TCPKey, syn: Bool, listener: () -> Sock?) -> AssignedSock? {
+        guard let c = sockets.conn(key) else { return listener().map { .sock($0) } }
         if c.state == .timeWait, syn, let l = listener() {
             sockets.remove(c)
-            return l
+            return .sock(l)
         }
         return .conn(c)
     }
