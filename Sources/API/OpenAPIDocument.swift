@@ -1262,7 +1262,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: sendOnSocket
-      summary: "Non-blocking `sendto` calls on a UDP socket (AF_INET, or AF_INET6): udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH. On a connected TCP socket one non-blocking send of the payload alone (no to or port): tcp_sendmsg queues what the send buffer takes (written) and sends it as the peer's window allows; the answer carries the socket afterwards."
+      summary: "Non-blocking `sendto` calls on a UDP socket (AF_INET, or AF_INET6): udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). To the stack's own address (127/8, ::1) the kernel loops through lo, which the model has no device for: refused (422, not supported yet). A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH. On a connected TCP socket one non-blocking send of the payload alone (no to or port): tcp_sendmsg queues what the send buffer takes (written) and sends it as the peer's window allows; the answer carries the socket afterwards."
       parameters:
         - name: trace
           in: query

@@ -84,6 +84,11 @@ extension App {
         return f
     }
 
+    /// What the kernel sends to one of its own addresses goes through `lo`, which the model lacks.
+    static func loopbackRefusal(_ a: String, pointer: String) -> Problem {
+        Problem.unprocessable("not supported yet: sending to \(a), the stack's own (the kernel loops it back through lo; the model has no loopback device)", pointer: pointer)
+    }
+
     /// The bytes of a send: at most one of `payload` (text), `payload_hex`, `payload_base64` and
     /// `length` (that many zero bytes); nil when none is given.
     func decodePayload(_ r: inout FieldReader, path: String) throws -> [UInt8]? {
@@ -134,6 +139,9 @@ extension App {
                 }
                 if let p = sk.config.peer { flows[k].dst = p } else { flows[k].dst6 = sk.config.peer6 }
                 flows[k].port = sk.config.peerPort
+            }
+            for f in flows where s.loopsBack(f.dst6.map { .v6($0) } ?? .v4(f.dst)) {
+                throw Self.loopbackRefusal(f.dst6.map { "\($0)" } ?? "\(f.dst)", pointer: f.path + "/to")
             }
             for f in flows {
                 guard let o = f.options else { continue }

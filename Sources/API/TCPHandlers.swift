@@ -26,14 +26,10 @@ extension App {
         let body = try parseJSONBody(req)
         if try entry(name).withStack({ s in s.socket(id)?.config.proto == .udp }) { return try connectUDP(name, id, body) }
         let (to, port) = try connectTarget(body)
+        if try entry(name).withStack({ s in s.loopsBack(to) }) { throw Self.loopbackRefusal("\(to)", pointer: "/to") }
         switch to {
         case .v4(let a): return try runTCPCall(req, name, id, .connect(socket: id, to: a, port: port))
-        case .v6(let a):
-            // The kernel connects `::` and ::1 through its loopback device, which the model lacks.
-            guard !a.isUnspecified, !a.isLoopback else {
-                throw Problem.unprocessable("not supported yet: a connection to the loopback address (the model has no loopback device)", pointer: "/to")
-            }
-            return try runTCPCall(req, name, id, .connect6(socket: id, to: a, port: port))
+        case .v6(let a): return try runTCPCall(req, name, id, .connect6(socket: id, to: a, port: port))
         }
     }
 

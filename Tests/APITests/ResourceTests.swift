@@ -104,6 +104,11 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(sent.status, 200, sent.raw)
         XCTAssertTrue(sent.raw.contains(#""tuple":{"proto":17,"src":"198.18.0.2","sport":5000,"dst":"198.18.0.1","dport":6000}"#), sent.raw)
         XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/connect", #"{"to":"203.0.113.9","port":1}"#).raw, #"{"errno":"ENETUNREACH"}"# + "\n")
+        // The stack's own address: the kernel would loop it through lo, which the model lacks.
+        let own = call("POST", "/v1/stacks/r/sockets/1/send", #"{"to":"198.18.0.2","port":9,"payload":"x"}"#)
+        XCTAssertEqual(own.status, 422)
+        XCTAssertTrue(own.raw.contains("not supported yet: sending to 198.18.0.2, the stack's own"), own.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/send", #"{"to":"127.0.0.1","port":9,"payload":"x"}"#).status, 422)
         // An AF_INET socket given an IPv6 peer, as connect(2) answers it.
         XCTAssertEqual(call("POST", "/v1/stacks/r/sockets/1/connect", #"{"to":"::1","port":1}"#).raw, #"{"errno":"EAFNOSUPPORT"}"# + "\n")
     }
@@ -120,6 +125,10 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual([c.json?["socket"]?["address"], c.json?["socket"]?["peer"]], [.string("2001:db8::1"), .string("[2001:db8::9]:6000")], c.raw)
         XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets/1/connect", #"{"to":"fe80::9","port":6000}"#).raw, #"{"errno":"EINVAL"}"# + "\n")
         XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets/1/connect", #"{"to":"ff0e::1","port":6000}"#).status, 422)
+        // The stack's own address (the kernel loops it through lo, which the model lacks).
+        let own = call("POST", "/v1/stacks/c6/sends", #"{"flows":[{"socket":1,"to":"2001:db8::9","port":9},{"socket":1,"to":"2001:db8::1","port":9}]}"#)
+        XCTAssertEqual(own.status, 422)
+        XCTAssertEqual(own.json?["pointer"], .string("/flows/1/to"), own.raw)
         try reopen()
         XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""peer":"[2001:db8::9]:6000","rcvbuf_effective""#))
         let sent = call("POST", "/v1/stacks/c6/sockets/1/send", #"{"payload":"x"}"#)
