@@ -15,6 +15,9 @@
 #   G unconnected, PTB 1300 for ::10: ok ok (2 fragments), mtu 1300; H PTB 1000 for ::11: no exception
 #   Icmp6InErrors 2 (A's error for port 7000, I's for port 5999), Icmp6InPktTooBigs 4, Ip6FragCreates 4
 #   (Icmp6InDestUnreachs varies with ka's ICMPv6 rate limit, 11-13.)
+#   J sendto: ff0e::1 ok, out with 33:33:00:00:00:01, hop limit 1, from 2001:db8::1; ff02::1 ok, the same
+#     from the link-local address; ff01::1 ok, nothing on the wire; fe80::9 ok, nothing (it waits for
+#     neighbour discovery, which nobody answers)
 . "$(dirname "$0")/netns_pair.sh"
 ip -n kb addr add 2001:db8::1/64 dev vb nodad
 for a in 9 10 11; do ip -n ka addr add 2001:db8::$a/64 dev va nodad; done
@@ -99,5 +102,15 @@ print('G route', subprocess.run(['ip', '-6', 'route', 'get', '2001:db8::10'], ca
 # H: PTB 1000 (below the IPv6 minimum) for ::11 via the same socket; I: PTB quoting a port with no socket.
 enter('ka'); ptb(1000, B, 5008, '2001:db8::11', 6008); ptb(1280, B, 5999, '2001:db8::11', 6008); enter('kb')
 print('H route', subprocess.run(['ip', '-6', 'route', 'get', '2001:db8::11'], capture_output=True, text=True).stdout.strip())
+# J: sendto without a scope id: multicast groups and a link-local address, as ka's eth0 sees them.
+import select, time
+enter('ka'); cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86dd)); cap.bind(('va', 0)); enter('kb')
+j = sock(4000)
+for a in ('ff0e::1', 'ff02::1', 'ff01::1', 'fe80::9'):
+    r = call(lambda: j.sendto(b'x', (a, 9))); time.sleep(0.2); got = []
+    while select.select([cap], [], [], 0.3)[0]:
+        f = cap.recv(2000)
+        if f[20] == 17: got.append('dst mac %s hlim %d src %s' % (f[0:6].hex(':'), f[21], socket.inet_ntop(socket.AF_INET6, f[22:38])))
+    print('J sendto', a, r, got or 'nothing on the wire')
 PY
 ip netns exec kb nstat -az | grep -E "Udp6|Icmp6In(Errors|DestUnreachs|PktTooBigs|Msgs)|Ip6Frag|IcmpInDestUnreachs|UdpNoPorts|UdpOutDatagrams" | grep -v " 0 "

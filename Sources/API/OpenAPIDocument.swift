@@ -1377,7 +1377,7 @@ paths:
               additionalProperties: false
               required: [to, port]
               properties:
-                to: {type: string, description: "An IPv4 or IPv6 address (an AF_INET socket given an IPv6 one: errno EAFNOSUPPORT; an AF_INET6 socket takes an IPv4 or v4-mapped peer over IPv4 unless v6only). A peer that is the loopback address (the model has no loopback device), or for UDP a global multicast group, is not supported yet."}
+                to: {type: string, description: "An IPv4 or IPv6 address (an AF_INET socket given an IPv6 one: errno EAFNOSUPPORT; an AF_INET6 socket takes an IPv4 or v4-mapped peer over IPv4 unless v6only). A peer that is the loopback address (the model has no loopback device) is not supported yet."}
                 port: {type: integer, minimum: 1, maximum: 65535}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}

@@ -46,8 +46,8 @@ final class UDP6ConnectTests: XCTestCase {
         XCTAssertEqual(connect("::", "2001:db9::1"), "ENETUNREACH")
         XCTAssertEqual(connect("::1", "2001:db8::9"), "::1")
         XCTAssertEqual(connect("::", "::ffff:198.18.0.9", v6only: true), "ENETUNREACH")
-        // The kernel connects these through its loopback device and multicast route, which the model lacks.
-        XCTAssertEqual(connect("::", "ff0e::1"), "not supported yet: connect to a multicast group")
+        XCTAssertEqual(connect("::", "ff0e::1"), "2001:db8::1")
+        // The kernel connects this through its loopback device, which the model lacks.
         XCTAssertEqual(connect("::", "::"), "not supported yet: connect to the loopback address (the model has no loopback device)")
         // An AF_INET socket given an IPv6 peer.
         XCTAssertNil(s.bind(SocketConfig(id: 99, proto: .udp, port: 4001)))
@@ -150,5 +150,25 @@ final class UDP6ConnectTests: XCTestCase {
         let expires = try XCTUnwrap(s.rt6Exceptions[ten]).expires
         XCTAssertEqual(sizes(s, at: expires - 1_000_000), [40 + 8 + 1248, 40 + 8 + 160])
         XCTAssertEqual(sizes(s, at: expires), [40 + 8 + 1400])
+    }
+
+    /// sendto without a scope id (J): a multicast group leaves by the first device with hop limit
+    /// 1 to its 33:33 MAC, from the address source selection picks for its scope; interface-local
+    /// multicast never leaves; a link-local peer is resolved on the device like any neighbour.
+    func testSendsWithoutAScopeID() throws {
+        let s = try stack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address6: .any, port: 4000)))
+        func sent(_ to: String) throws -> String {
+            let r = s.send([Send(socket: 1, dst6: try IPv6Address(parsing: to), port: 9, payload: Array("x".utf8))])[0]
+            guard let f = r.emitted.first?.frame else { return "\(r.errno ?? "ok") \(r.outcome) \(r.dropReason.map { "\($0)" } ?? "-")" }
+            return "\(r.errno ?? "ok") dst mac \(MACAddress(array: f, at: 0)) hlim \(f[21]) src \(IPv6Address(array: f, at: 22))"
+        }
+        let ll = FIB6.linkLocal(ourMAC)
+        XCTAssertEqual(try sent("ff0e::1"), "ok dst mac 33:33:00:00:00:01 hlim 1 src 2001:db8::1")
+        XCTAssertEqual(try sent("ff02::1"), "ok dst mac 33:33:00:00:00:01 hlim 1 src \(ll)")
+        XCTAssertEqual(try sent("ff01::1"), "ok dropped NOT_SPECIFIED")
+        // fe80::9 is no neighbour yet: a solicitation goes, the datagram waits.
+        let r = s.send([Send(socket: 1, dst6: try IPv6Address(parsing: "fe80::9"), port: 9, payload: [])])[0]
+        XCTAssertEqual([r.outcome.rawValue, r.note ?? ""], ["queued", "waiting for the MAC of fe80::9 (neighbour solicitation sent)"])
     }
 }

@@ -11,11 +11,13 @@ struct Route6 {
 
 // net/ipv6/ip6_output.c, route.c (output) and ndisc's multicast mapping.
 extension Stack {
-    /// `ip6_route_output`: the FIB6 entry for `dst` (link-local and link-scope multicast
-    /// destinations need the device), its next hop and the source address selection would pick.
+    /// `ip6_route_output`: the FIB6 entry for `dst` (scoped to `oif` when given), its next hop
+    /// and the source address selection would pick. Multicast without a device takes the local
+    /// table's `multicast ff00::/8` route of the first device, as a socket without
+    /// IPV6_MULTICAST_IF does (recorded: scripts/record_udp6_connect.sh).
     func routeOutput6(_ dst: IPv6Address, oif: Int? = nil) -> Route6? {
         if dst.isMulticast {
-            guard let dev = oif else { return nil }
+            guard let dev = oif ?? (devices.isEmpty ? nil : 0) else { return nil }
             return Route6(dev: dev, nexthop: dst, src: fib6.sourceAddress(for: dst, dev: dev), prefixLength: 8)
         }
         guard let r = fib6.lookup(dst, dev: oif), r.type == .unicast || r.type == .local else { return nil }
@@ -88,7 +90,11 @@ extension Stack {
     /// with the MAC it has and starts NUD: DELAY, then unicast probes (`neigh_event_send`).
     func neigh6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
-        if nexthop.isMulticast { return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome) }
+        if nexthop.isMulticast {
+            // ip6_finish_output2: interface-local multicast never leaves by a real device.
+            if nexthop.multicastScope <= 1 { return drop(.NOT_SPECIFIED, "interface-local multicast \(nexthop) does not leave the host (only lo carries it)") }
+            return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome)
+        }
         if let e = neighbours6.lookup(nexthop, dev: dev), let mac = e.mac {
             if e.needsProbing(nowNs: clockNs) { neigh_event_send(\.neighbours6, nexthop, dev: dev, timer: .ndiscTimer(device: dev, address: nexthop.raw)) }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)

@@ -13,9 +13,8 @@ extension Stack {
         let c = sk.config
         let len = pendingSends[i].payload.count
         guard len <= 65527 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one UDP datagram") }
-        guard !dst.isLinkLocal, !dst.isMulticast else {
-            return sendFailed(i, sk, "EINVAL", "a link-local or multicast destination needs a scope id (sin6_scope_id is not modelled yet)")
-        }
+        // Without a scope id a link-local or multicast destination takes the first route that
+        // matches (the only device's, on a host with one), as the kernel's sendto does.
         guard let route = routeOutput6(dst) else {
             snmp.ip6.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "no route to \(dst)")
@@ -30,7 +29,8 @@ extension Stack {
         enter(.ip6_make_skb, skb)
         guard sock_alloc_send_room(i, sk, counters: &snmp.udp6) else { return }
         let charge = SkBuff.txTruesize(ipLength: min(total, mtu))
-        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.udp, hopLimit: hopLimit6[route.dev], trafficClass: c.tos,
+        // IPV6_MULTICAST_HOPS is 1 by default (IPV6_DEFAULT_MCASTHOPS).
+        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.udp, hopLimit: dst.isMulticast ? 1 : hopLimit6[route.dev], trafficClass: c.tos,
                           flowLabel: ip6_make_flowlabel(src: src, dst: dst, proto: IPProtocol.udp, ports: UInt32(c.port) << 16 | UInt32(pendingSends[i].port)),
                           payloadLength: 8 + len)
         var bytes = [UInt8](repeating: 0, count: 14 + total)
