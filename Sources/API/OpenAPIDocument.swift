@@ -626,7 +626,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     get:
       operationId: routeGet
-      summary: 'The route a packet would take, as `ip -j route get DST [from SRC [iif DEV]] [mark M]` prints it (IPv4): with iif as a packet received there would be routed, without as what the stack sends.'
+      summary: 'The route a packet would take, as `ip -j route get DST [from SRC [iif DEV]] [mark M]` prints it: with iif as a packet received there would be routed, without as what the stack sends. An IPv6 dst is `ip -j -6 route get DST [from SRC]` (what the stack sends; a path MTU packet too big taught shows as expires and metrics mtu; iif and mark are not supported yet for IPv6).'
       parameters:
         - {name: dst, in: query, required: true, schema: {type: string}}
         - {name: from, in: query, schema: {type: string}}
@@ -643,7 +643,7 @@ paths:
                 type: array
                 items:
                   type: object
-                  required: [dst, dev, flags, cache]
+                  required: [dst, dev, flags]
                   properties:
                     type: {type: string}
                     dst: {type: string}
@@ -651,11 +651,16 @@ paths:
                     gateway: {type: string}
                     dev: {type: string}
                     table: {type: string}
+                    protocol: {type: string, description: IPv6.}
                     prefsrc: {type: string}
+                    metric: {type: integer, description: IPv6.}
                     flags: {type: array, items: {type: string}}
+                    expires: {type: integer, description: "IPv6: seconds left of a path MTU exception."}
+                    metrics: {type: array, items: {type: object, properties: {mtu: {type: integer}}}, description: "IPv6: the exception's MTU."}
+                    pref: {type: string, description: IPv6.}
                     mark: {type: integer}
                     uid: {type: integer}
-                    cache: {type: array, items: {type: string}}
+                    cache: {type: array, items: {type: string}, description: IPv4.}
                     iif: {type: string}
         '400': {$ref: '#/components/responses/BadRequest'}
         '404': {$ref: '#/components/responses/NotFound'}

@@ -15,6 +15,7 @@ extension App {
     /// `ip -j route get DST [from SRC iif DEV] [mark M]`: the route a packet would take (IPv4).
     func routeGet(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
+        if let d = q.string("dst"), d.contains(":") { return try route6Get(&q, name, dst: d) }
         func address(_ key: String) throws(Problem) -> IPv4Address? {
             guard let t = q.string(key) else { return nil }
             guard let a = try? IPv4Address(parsing: t) else {
@@ -62,6 +63,41 @@ extension App {
         case .success(let v): return jsonResponse(200, v)
         case .failure(let p): throw p
         }
+    }
+
+    /// `ip -j -6 route get DST [from SRC]`, for what the stack sends (IPv6 rules are not modelled,
+    /// so neither are iif and mark lookups).
+    private func route6Get(_ q: inout Query, _ name: String, dst text: String) throws(Problem) -> HTTPResponse {
+        _ = q.string("dst")
+        guard let dst = try? IPv6Address(parsing: text) else { throw Problem.badRequest("invalid-query", "dst \(text) is not an IPv6 address") }
+        let fromText = q.string("from")
+        let from: IPv6Address?
+        if let t = fromText {
+            guard let a = try? IPv6Address(parsing: t) else { throw Problem.badRequest("invalid-query", "from \(t) is not an IPv6 address") }
+            from = a
+        } else { from = nil }
+        if q.string("iif") != nil || q.string("mark") != nil {
+            throw Problem.badRequest("invalid-query", "not supported yet: iif and mark in IPv6 route lookups (IPv6 rules are not modelled)")
+        }
+        try q.finish()
+        guard let r = try entry(name).withStack({ s in s.ip6_route_get(dst) }) else {
+            throw Problem.unprocessable("RTNETLINK answers: Network is unreachable", pointer: "/dst")
+        }
+        var x = JSONObject()
+        if r.type != "unicast" { x.set("type", r.type) }
+        x.set("dst", dst.description)
+        x.set("from", (from ?? .any).description)
+        if let g = r.gateway { x.set("gateway", g.description) }
+        x.set("dev", r.dev)
+        if r.type != "unicast" { x.set("table", "local") }
+        if let p = r.proto { x.set("protocol", p) }
+        if let p = r.prefsrc { x.set("prefsrc", p.description) }
+        x.set("metric", r.metric)
+        x.set("flags", JSONValue.array([]))
+        if let e = r.expiresSec { x.set("expires", e) }
+        if let m = r.mtu { x.set("metrics", JSONValue.array([.object([("mtu", .int(m))])])) }
+        x.set("pref", "medium")
+        return jsonResponse(200, .array([x.value]))
     }
 
     /// `ip -j rule`: the three rules every stack has with the user's, in the order they are tried.

@@ -85,8 +85,34 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(get("dst=8.8.8.8&from=198.18.0.9&iif=eth0&mark=1", "gf"), #"[{"type":"local","dst":"8.8.8.8","from":"198.18.0.9","dev":"lo","table":"100","flags":[],"mark":1,"cache":["local"],"iif":"eth0"}]"#)
         XCTAssertEqual(call("DELETE", "/v1/stacks/g/routes?dst=default").status, 204)
         XCTAssertTrue(get("dst=8.8.8.8").contains("RTNETLINK answers: Network is unreachable"))
-        XCTAssertEqual(call("GET", "/v1/stacks/g/routes/get?dst=2001:db8::1").status, 400)
+        XCTAssertEqual(call("GET", "/v1/stacks/g/routes/get?dst=2001:db8::1").status, 422, "ip -6 route get: Network is unreachable")
         XCTAssertEqual(call("GET", "/v1/stacks/g/routes/get?dst=8.8.8.8&iif=eth0").status, 400)
+    }
+
+    /// `ip -j -6 route get` as scripts/record_route6_get.sh recorded it (v0 there is eth0 here):
+    /// connected, local (through lo), static via a gateway (no protocol printed), multicast and
+    /// link-local (the first device), no route, a default route; after a packet too big the
+    /// destination's exception (no protocol, expires, the MTU among the metrics).
+    func testRoute6GetAnswersAsIpDoes() throws {
+        let doc = #"{"name":"g6","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["2001:db8::1/64"]}],"routes":[{"dst":"2001:db8:5::/48","via":"2001:db8::fe","dev":"eth0"}],"sockets":[{"protocol":"udp","address":"::","port":5000}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        func get(_ q: String) -> String { call("GET", "/v1/stacks/g6/routes/get?" + q).raw.trimmingCharacters(in: .newlines) }
+        let ll = "fe80::ff:fe00:1"
+        XCTAssertEqual(get("dst=2001:db8::9"), #"[{"dst":"2001:db8::9","from":"::","dev":"eth0","protocol":"kernel","prefsrc":"2001:db8::1","metric":256,"flags":[],"pref":"medium"}]"#)
+        XCTAssertEqual(get("dst=2001:db8::1"), #"[{"type":"local","dst":"2001:db8::1","from":"::","dev":"lo","table":"local","protocol":"kernel","prefsrc":"2001:db8::1","metric":0,"flags":[],"pref":"medium"}]"#)
+        XCTAssertEqual(get("dst=2001:db8:5::7"), #"[{"dst":"2001:db8:5::7","from":"::","gateway":"2001:db8::fe","dev":"eth0","prefsrc":"2001:db8::1","metric":1024,"flags":[],"pref":"medium"}]"#)
+        XCTAssertTrue(get("dst=2001:db9::1").contains("RTNETLINK answers: Network is unreachable"))
+        XCTAssertEqual(get("dst=ff0e::1"), #"[{"type":"multicast","dst":"ff0e::1","from":"::","dev":"eth0","table":"local","protocol":"kernel","prefsrc":"2001:db8::1","metric":256,"flags":[],"pref":"medium"}]"#)
+        XCTAssertEqual(get("dst=fe80::9"), #"[{"dst":"fe80::9","from":"::","dev":"eth0","protocol":"kernel","prefsrc":"\#(ll)","metric":256,"flags":[],"pref":"medium"}]"#)
+        XCTAssertEqual(get("dst=2001:db8::9&from=2001:db8::77"), #"[{"dst":"2001:db8::9","from":"2001:db8::77","dev":"eth0","protocol":"kernel","prefsrc":"2001:db8::1","metric":256,"flags":[],"pref":"medium"}]"#)
+        XCTAssertEqual(call("GET", "/v1/stacks/g6/routes/get?dst=2001:db8::9&mark=1").status, 400)
+        XCTAssertEqual(call("POST", "/v1/stacks/g6/routes", #"{"dst":"default","via":"2001:db8::fe","dev":"eth0"}"#).status, 201)
+        XCTAssertEqual(get("dst=2001:db9::1"), #"[{"dst":"2001:db9::1","from":"::","gateway":"2001:db8::fe","dev":"eth0","prefsrc":"2001:db8::1","metric":1024,"flags":[],"pref":"medium"}]"#)
+        // Packet too big (1280) quoting what socket 1 sent to 2001:db8::9.
+        let quoted = "6000000005801140" + "20010db8000000000000000000000001" + "20010db8000000000000000000000009" + "1388177005800000"
+        let ptb = #"{"device":"eth0","eth":{"src":"02:00:00:00:00:09"},"ipv6":{"src":"2001:db8::9","dst":"2001:db8::1"},"icmpv6":{"type":2,"code":0,"rest":1280},"payload_hex":"\#(quoted)"}"#
+        XCTAssertEqual(call("POST", "/v1/stacks/g6/packets", #"{"packets":[\#(ptb)]}"#).status, 200)
+        XCTAssertEqual(get("dst=2001:db8::9"), #"[{"dst":"2001:db8::9","from":"::","dev":"eth0","prefsrc":"2001:db8::1","metric":256,"flags":[],"expires":599,"metrics":[{"mtu":1280}],"pref":"medium"}]"#)
     }
 
     /// `connect` on a UDP socket: no packet, the socket bound to the route's source and to its peer

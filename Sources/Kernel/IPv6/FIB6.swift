@@ -116,6 +116,8 @@ public final class FIB6: @unchecked Sendable {
         let candidates = addresses[dev].filter { $0.address.isLinkLocal == wantLinkLocal }
         if let c = candidates.max(by: { commonPrefix($0.address, dst) < commonPrefix($1.address, dst) }) { return c.address }
         if wantLinkLocal { return nil }
+        // A multicast destination takes the outgoing device's addresses only (RFC 6724 section 4).
+        if dst.isMulticast { return addresses[dev].first?.address }
         return addresses.joined().first { !$0.address.isLinkLocal }?.address ?? addresses[dev].first?.address
     }
 
