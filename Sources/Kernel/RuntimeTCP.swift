@@ -74,6 +74,7 @@ extension Stack {
             let parent = r.parent.flatMap { sockets.byID[$0] }
             if r.parent != nil && parent?.listening != true { continue }
             let c = TCPConn(state: state, key: key, serial: r.serial)
+            c.family6 = !key.isV4 || (r.socket.flatMap { sockets.byID[$0] } ?? parent)?.config.address6 != nil
             c.accepted = r.accepted; c.orphan = r.orphan
             c.timewaitDeadline = r.timewaitDeadline; c.rto = r.rto; c.rtoDeadline = r.rtoDeadline; c.retransmits = r.retransmits; c.cwnd = r.cwnd
             c.iss = r.iss; c.sndUna = r.sndUna; c.sndNxt = r.sndNxt; c.sndMax = r.sndMax; c.finSeq = r.finSeq
@@ -102,7 +103,7 @@ extension Stack {
                     guard sk.config.proto == .tcp, !sk.config.listen, sk.tcp == nil else { continue }
                     sk.tcp = c; c.sock = sk
                 } else {
-                    var cfg = key.socketConfig(id: id)
+                    var cfg = key.socketConfig(id: id, family6: c.family6)
                     cfg.transparent = parent?.config.transparent ?? false
                     _ = sockets.adopt(c, config: cfg)
                 }

@@ -115,4 +115,20 @@ final class TCP6Tests: XCTestCase {
 
         """)
     }
+
+    /// AF_INET6 sockets on `::` talking IPv4 (a v4-mapped peer): the segments are IPv4, and ss
+    /// prints the ends v4-mapped, as the kernel's did (checked on this kernel with ss -tan).
+    func testDualStackSocketsOverIPv4() throws {
+        let p = try Pair()
+        XCTAssertNil(p.srv.bind(SocketConfig(id: 1, proto: .tcp, address6: .any, port: 5000)))
+        var cfg = SocketConfig(id: 1, proto: .tcp, address6: .any, port: 40000)
+        cfg.listen = false
+        XCTAssertNil(p.cli.bind(cfg))
+        p.ferry(p.cli.tcpCalls([.connect6(socket: 1, to: try IPv6Address(parsing: "::ffff:198.18.0.2"), port: 5000)]), from: p.cli)
+        XCTAssertEqual(p.log.map { $0.frame.be16(12) }, [EtherType.ipv4, EtherType.ipv4, EtherType.ipv4])
+        XCTAssertEqual(p.cli.ssTCP.map { "\($0.state) \($0.local) \($0.peer)" }, ["ESTAB [::ffff:198.18.0.1]:40000 [::ffff:198.18.0.2]:5000"])
+        XCTAssertEqual(p.srv.ssTCP.map { "\($0.state) \($0.local) \($0.peer)" }, ["LISTEN *:5000 *:*", "ESTAB [::ffff:198.18.0.2]:5000 [::ffff:198.18.0.1]:40000"])
+        let child = try XCTUnwrap(p.srv.tcpAccept(listener: 1))
+        XCTAssertEqual(p.srv.socket(child)?.config.address6?.description, "::ffff:198.18.0.2")
+    }
 }

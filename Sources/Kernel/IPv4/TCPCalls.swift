@@ -109,6 +109,7 @@ extension Stack {
         guard sockets.conn(key) == nil else { return sendFailed(i, sk, "EADDRNOTAVAIL", "\(key.localText) -> \(key.remoteText) is in use") }
         let c = TCPConn(state: .synSent, key: key, serial: sockets.nextSerial())
         c.sock = sk; sk.tcp = c; c.accepted = true
+        c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
         c.advmss = mtu - (key.isV4 ? 40 : 60)
         c.tos = sk.config.tos
@@ -243,8 +244,7 @@ extension Stack {
                               local: "\(local):\(sk.config.port)", peer: "\(any):*"))
         }
         for c in sockets.allConns where c.state != .close {
-            rows.append(SSRow(state: c.state.rawValue, recvQ: c.recvQ, sendQ: c.sendQ, local: c.key.localText,
-                              peer: c.key.remoteText))
+            rows.append(SSRow(state: c.state.rawValue, recvQ: c.recvQ, sendQ: c.sendQ, local: c.localText, peer: c.remoteText))
         }
         return rows
     }

@@ -35,9 +35,10 @@ struct TCPKey: Hashable {
     var localText: String { TCPKey.endpoint(local, lport) }
     var remoteText: String { TCPKey.endpoint(remote, rport) }
     static func endpoint(_ a: IPv6Address, _ port: UInt16) -> String { a.isV4Mapped ? "\(a.embeddedV4):\(port)" : "[\(a)]:\(port)" }
-    /// The socket an accepted (or restored) connection is held by: bound to its local end, not listening.
-    func socketConfig(id: Int) -> SocketConfig {
-        var c = isV4 ? SocketConfig(id: id, proto: .tcp, address: local4, port: lport) : SocketConfig(id: id, proto: .tcp, address6: local, v6only: true, port: lport)
+    /// The socket an accepted (or restored) connection is held by: bound to its local end, not
+    /// listening; AF_INET6 (`family6`) for an IPv6 connection or an AF_INET6 listener's IPv4 one.
+    func socketConfig(id: Int, family6: Bool) -> SocketConfig {
+        var c = isV4 && !family6 ? SocketConfig(id: id, proto: .tcp, address: local4, port: lport) : SocketConfig(id: id, proto: .tcp, address6: local, v6only: !isV4, port: lport)
         c.listen = false
         return c
     }
@@ -141,9 +142,11 @@ public final class TCPConn {
     /// bytes written and not acknowledged.
     public var recvQ: Int { state == .timeWait ? 0 : Int(rcvNxt &- copiedSeq) }
     public var sendQ: Int { state == .timeWait ? 0 : sendQueue.count + (finQueued && !finAcked ? 1 : 0) }
-    /// The ends as `ss` prints them.
-    public var localText: String { key.localText }
-    public var remoteText: String { key.remoteText }
+    /// An AF_INET6 socket's connection (an IPv4 one then has v4-mapped ends, as ss prints them).
+    var family6 = false
+    /// The ends as `ss` prints them: `[::ffff:198.18.0.1]:5000` for an AF_INET6 socket's IPv4 connection.
+    public var localText: String { family6 ? "[\(key.local)]:\(key.lport)" : key.localText }
+    public var remoteText: String { family6 ? "[\(key.remote)]:\(key.rport)" : key.remoteText }
 }
 
 /// `before(a, b)` of include/net/tcp.h: a comes before b in the wrapping sequence space.

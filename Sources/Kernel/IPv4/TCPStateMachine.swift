@@ -69,6 +69,7 @@ extension Stack {
         guard let mtu = routeMTU(key) else { return drop(.IP_OUTNOROUTES, "no route back to \(key.remoteText)") }
         let c = TCPConn(state: .synRecv, key: key, serial: sockets.nextSerial())
         c.parent = sk
+        c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
         c.advmss = mtu - (key.isV4 ? 40 : 60)
         c.tos = sk.config.tos
@@ -133,7 +134,7 @@ extension Stack {
         c.lrcvtime = clocks[skb.cpu]
         c.ipID = UInt16(truncatingIfNeeded: random.next())
         snmp.tcp.PassiveOpens += 1
-        var cfg = c.key.socketConfig(id: nextSocketID)
+        var cfg = c.key.socketConfig(id: nextSocketID, family6: c.family6)
         cfg.transparent = parent.config.transparent
         let id = sockets.adopt(c, config: cfg)
         if s.dataLength == 0 && !s.flags.contains(.fin) {
