@@ -7,7 +7,8 @@ both directions, with `ss -tan` of both sides where a step asks.
     scripts/record_tcp_cases.py CASE.json [-o OUT.json]
 
 CASE: {"name", "ipv6": false, "steps": [...]}; with "ipv6": true the ends are 2001:db8::1 (CLI) and
-2001:db8::2 (SRV), nodad, with AF_INET6 sockets. Each step one of
+2001:db8::2 (SRV), nodad, with AF_INET6 sockets; "sysctls": {"cli": {NAME: VALUE}, "srv": {...}} sets
+sysctls in either namespace first. Each step one of
   {"do": "listen", "port": P}                      SRV: socket, bind, listen
   {"do": "connect", "port": P, "sport": S}         CLI: bind to S, connect to 198.18.0.2:P (blocking)
   {"do": "accept"}                                 SRV: accept the connection
@@ -75,6 +76,9 @@ def run(case):
     ipv6 = case.get("ipv6", False)
     family, anyaddr, srvaddr = (socket.AF_INET6, "::", "2001:db8::2") if ipv6 else (socket.AF_INET, "0.0.0.0", "198.18.0.2")
     cli, srv = setup(tag, ipv6)
+    for side, ns in (("cli", cli), ("srv", srv)):
+        for k, v in case.get("sysctls", {}).get(side, {}).items():
+            sh(ns, "sysctl", "-qw", f"{k}={v}")
     own_fd = os.open(f"/proc/{os.getpid()}/ns/net", os.O_RDONLY)
     socks = {}
     try:

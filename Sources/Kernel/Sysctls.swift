@@ -17,6 +17,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     /// bind() to an address that is not the host's (inet_addr_valid_or_nonlocal), and for
     /// AF_INET6 (ipv6_can_nonlocal_bind).
     case ip_nonlocal_bind, ip6_nonlocal_bind
+    /// The TCP options a connection offers and accepts (tcp_syn_options, tcp_parse_options).
+    case tcp_timestamps, tcp_sack
 
     public var name: String {
         switch self {
@@ -66,6 +68,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .somaxconn: "net.core.somaxconn"
         case .ip_nonlocal_bind: "net.ipv4.ip_nonlocal_bind"
         case .ip6_nonlocal_bind: "net.ipv6.ip_nonlocal_bind"
+        case .tcp_timestamps: "net.ipv4.tcp_timestamps"
+        case .tcp_sack: "net.ipv4.tcp_sack"
         }
     }
 
@@ -112,6 +116,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_rmem_max: 6_291_456
         case .somaxconn: 4096
         case .ip_nonlocal_bind, .ip6_nonlocal_bind: 0
+        case .tcp_timestamps, .tcp_sack: 1
         }
     }
 
@@ -143,6 +148,9 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .nf_conntrack_max: 1...(1 << 24)
         case .tcp_rmem_min, .tcp_rmem_default, .tcp_rmem_max: 1...Int(Int32.max)
         case .somaxconn: 0...Int(Int32.max)
+        case .tcp_sack: 0...1
+        // 2: timestamps without the random per-connection offset (tsoffset 0).
+        case .tcp_timestamps: 0...2
         }
     }
 

@@ -10,13 +10,13 @@ import XCTest
 /// kernel) taken relative; `ss -tan` of both sides where the case asks; each call's result.
 final class TCPAgreementTests: XCTestCase {
     /// An IPv6 case's hosts also have 2001:db8::1 and ::2 (nodad) and each other as a permanent neighbour.
-    static func host(_ name: String, _ mine: UInt8, _ peer: UInt8, ipv6: Bool = false) throws -> Stack {
+    static func host(_ name: String, _ mine: UInt8, _ peer: UInt8, ipv6: Bool = false, sysctls: [String: Int] = [:]) throws -> Stack {
         var e0 = DeviceConfig(name: "eth0", mac: MACAddress(2, 0, 0, 0, 0, mine), addresses: [IPv4CIDR(address: IPv4Address(198, 18, 0, mine), prefixLength: 24)])
         e0.veth = true
         // This machine's tcp_rmem (a new namespace copies the host's): window scale 10.
         var c = StackConfig(name: name, cpus: 1, devices: [e0],
                             neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, peer), mac: MACAddress(2, 0, 0, 0, 0, peer), dev: "eth0")],
-                            sysctls: ["net.ipv4.tcp_rmem[0]": 4096, "net.ipv4.tcp_rmem[1]": 131_072, "net.ipv4.tcp_rmem[2]": 33_554_432])
+                            sysctls: ["net.ipv4.tcp_rmem[0]": 4096, "net.ipv4.tcp_rmem[1]": 131_072, "net.ipv4.tcp_rmem[2]": 33_554_432].merging(sysctls) { $1 })
         if ipv6 {
             c.devices[0].addresses6 = [IPv6CIDR(address: six(mine), prefixLength: 64)]
             c.neighbours6 = [Neighbour6Config(address: six(peer), mac: MACAddress(2, 0, 0, 0, 0, peer), dev: "eth0")]
@@ -29,8 +29,9 @@ final class TCPAgreementTests: XCTestCase {
     final class Pair {
         let cli: Stack, srv: Stack
         var log: [(dir: String, frame: [UInt8], timeNs: UInt64)] = []
-        init(ipv6: Bool = false) throws {
-            cli = try TCPAgreementTests.host("cli", 1, 2, ipv6: ipv6); srv = try TCPAgreementTests.host("srv", 2, 1, ipv6: ipv6)
+        init(ipv6: Bool = false, sysctls: [String: [String: Int]] = [:]) throws {
+            cli = try TCPAgreementTests.host("cli", 1, 2, ipv6: ipv6, sysctls: sysctls["cli"] ?? [:])
+            srv = try TCPAgreementTests.host("srv", 2, 1, ipv6: ipv6, sysctls: sysctls["srv"] ?? [:])
         }
 
         /// Carries frames each way until neither side sends more.
@@ -55,7 +56,12 @@ final class TCPAgreementTests: XCTestCase {
         let expected = try JSONParser.parse(try String(contentsOf: dir.appendingPathComponent("\(name).expected.json"), encoding: .utf8))
         guard case .array(let steps)? = c["steps"] else { throw XCTSkip("no steps") }
         let ipv6 = c["ipv6"] == .bool(true)
-        let p = try Pair(ipv6: ipv6)
+        var sysctls: [String: [String: Int]] = [:]
+        for side in ["cli", "srv"] {
+            guard case .object(let kv)? = c["sysctls"]?[side] else { continue }
+            sysctls[side] = Dictionary(uniqueKeysWithValues: kv.compactMap { k, v in if case .int(let n) = v { (k, n) } else { nil } })
+        }
+        let p = try Pair(ipv6: ipv6, sysctls: sysctls)
         var results: [String] = [], ss: [JSONValue] = []
         var ids: [String: Int] = ["listener": 1, "cli": 1]
         for (i, st) in steps.enumerated() {
@@ -198,6 +204,26 @@ final class TCPAgreementTests: XCTestCase {
     /// A SYN to a port nobody listens on gets RST|ACK; connect fails with ECONNREFUSED.
     func testRefused() throws {
         assertAgrees(try replay("tcp_refused"))
+    }
+
+    /// The conversation with options turned off: the client without timestamps (SYN and SYN-ACK
+    /// carry MSS, NOP NOP SACK-permitted, NOP WS; data segments no options, MSS 1460), the server
+    /// without SACK (its SYN-ACK MSS, NOP NOP timestamps, NOP WS).
+    func testWithoutOptions() throws {
+        for name in ["tcp_no_timestamps", "tcp_no_sack"] { assertAgrees(try replay(name)) }
+    }
+
+    /// net.ipv4.tcp_timestamps 2: timestamps without the random per-connection offset, so a SYN
+    /// sent 5 s into the stack's clock carries TSval 5000 (tcp_clock_ms).
+    func testTimestampsWithoutOffset() throws {
+        let p = try Pair(sysctls: ["cli": ["net.ipv4.tcp_timestamps": 2]])
+        p.cli.advance(toNs: 5_000_000_000)
+        var cfg = SocketConfig(id: 1, proto: .tcp, port: 40000)
+        cfg.listen = false
+        XCTAssertNil(p.cli.bind(cfg))
+        let syn = try XCTUnwrap(p.cli.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)])[0].emitted.first).frame
+        // MSS, SACK-permitted + TS (kind 8 at 14 + 20 + 20 + 6): TSval, then TSecr 0.
+        XCTAssertEqual([UInt32(syn[60]), syn.be32(62), syn.be32(66)], [8, 5000, 0])
     }
 
     /// The same three conversations over IPv6 (AF_INET6 sockets on `::`): MSS 1440, so SYN

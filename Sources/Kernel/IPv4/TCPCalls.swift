@@ -114,7 +114,7 @@ extension Stack {
         c.advmss = mtu - (key.isV4 ? 40 : 60)
         c.tos = sk.config.tos
         c.priority = sk.config.priority ?? (sk.config.tos != 0 ? Stack.rt_tos2priority(sk.config.tos) : 0)
-        c.tsOK = true; c.sackOK = true; c.wscaleOK = true
+        tcp_options_wanted(c)
         c.iss = secure_tcp_seq(key)
         c.sndUna = c.iss; c.sndNxt = c.iss &+ 1; c.sndMax = c.sndNxt
         c.tsOffset = secure_tcp_ts_off(key)

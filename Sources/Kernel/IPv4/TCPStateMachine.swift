@@ -12,8 +12,20 @@ extension Stack {
         return UInt32(truncatingIfNeeded: h) &+ UInt32(truncatingIfNeeded: clockNs >> 6)
     }
 
-    /// `secure_tcp_ts_off` (`secure_tcpv6_ts_off`): the TSval offset, keyed by the address pair.
+    /// The options this end offers, or takes from a SYN: net.ipv4.tcp_timestamps and tcp_sack
+    /// (tcp_syn_options; tcp_parse_options ignores what they turn off). Window scaling is always
+    /// offered (tcp_window_scaling 0 is not modelled: the kernel's unscaled windows then follow
+    /// each skb's truesize, which the model's do not yet).
+    func tcp_options_wanted(_ c: TCPConn) {
+        c.tsOK = sysctl(.tcp_timestamps) != 0
+        c.sackOK = sysctl(.tcp_sack) != 0
+        c.wscaleOK = true
+    }
+
+    /// `secure_tcp_ts_off` (`secure_tcpv6_ts_off`): the TSval offset, keyed by the address pair;
+    /// 0 with net.ipv4.tcp_timestamps 2.
     func secure_tcp_ts_off(_ k: TCPKey) -> UInt32 {
+        guard sysctl(.tcp_timestamps) != 2 else { return 0 }
         let (a, b) = hashWords(k)
         return UInt32(truncatingIfNeeded: SipHash.hash3(a, b, 0, key: (ipIdents.key.0 ^ 0x5453, ipIdents.key.1)))
     }
@@ -35,7 +47,10 @@ extension Stack {
     func tcp_apply_syn_options(_ c: TCPConn, _ s: TCPSegment) {
         c.tsOK = c.tsOK && s.tsval != nil
         c.sackOK = c.sackOK && s.sackOK
-        if let w = s.wscale, c.wscaleOK { c.sndWscale = w } else { c.wscaleOK = false; c.sndWscale = 0; c.rcvWscale = 0 }
+        if let w = s.wscale, c.wscaleOK { c.sndWscale = w } else {
+            c.wscaleOK = false; c.sndWscale = 0; c.rcvWscale = 0
+            c.windowClamp = min(c.windowClamp, 65535)
+        }
         if let v = s.tsval { c.tsRecent = v }
         c.mssClamp = s.mss ?? 536
         // tcp_sync_mss on the route's MTU, a path MTU learnt for the peer included.
@@ -74,13 +89,15 @@ extension Stack {
         c.advmss = mtu - (key.isV4 ? 40 : 60)
         c.tos = sk.config.tos
         c.priority = sk.config.priority ?? 0
-        c.tsOK = true; c.sackOK = true; c.wscaleOK = true
+        tcp_options_wanted(c)
+        // The request sock's window is chosen knowing the SYN's offer (tcp_openreq_init_rwin).
+        c.wscaleOK = c.wscaleOK && s.wscale != nil
         c.iss = secure_tcp_seq(key)
         c.sndUna = c.iss; c.sndNxt = c.iss &+ 1; c.sndMax = c.sndNxt
         c.rcvNxt = s.seq &+ 1; c.copiedSeq = c.rcvNxt; c.rcvWup = c.rcvNxt
         c.sndWnd = Int(s.window)
         c.tsOffset = secure_tcp_ts_off(key)
-        tcp_select_initial_window(c, mss: c.advmss - (s.tsval != nil ? 12 : 0))
+        tcp_select_initial_window(c, mss: c.advmss - (c.tsOK && s.tsval != nil ? 12 : 0))
         tcp_apply_syn_options(c, s)
         sockets.insert(c)
         sk.requests.insert(c.serial)

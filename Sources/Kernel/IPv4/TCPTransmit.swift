@@ -23,9 +23,10 @@ extension Stack {
         if space > mss { space = space / mss * mss }
         c.rcvWnd = min(space, 65535)
         let most = max(space, sysctl(.tcp_rmem_max), sysctl(.rmem_max))
-        c.rcvWscale = UInt8(min(max(63 - most.leadingZeroBitCount - 15, 0), 14))
+        c.rcvWscale = c.wscaleOK ? UInt8(min(max(63 - most.leadingZeroBitCount - 15, 0), 14)) : 0
         c.rcvSsthresh = c.rcvWnd
-        c.windowClamp = 65535 << 14
+        // The clamp no higher than the scale can say.
+        c.windowClamp = 65535 << Int(c.rcvWscale)
     }
 
     /// `tcp_init_buffer_space` at the end of the handshake: the clamp is the buffer's data share.
@@ -48,7 +49,16 @@ extension Stack {
         } else {
             if free < full >> 1 { c.quick = 0; free &= ~(unit - 1) }
             free = min(free, c.rcvSsthresh)
-            newWin = (free + unit - 1) & ~(unit - 1)
+            if c.rcvWscale > 0 {
+                newWin = (free + unit - 1) & ~(unit - 1)
+            } else {
+                // Unscaled: the window offered stays while within one MSS of the free space, else
+                // the free space in whole segments.
+                let mss = min(c.rcvMss, full)
+                newWin = c.rcvWnd
+                if newWin <= free - mss || newWin > free { newWin = free / mss * mss }
+                else if mss == full && free > newWin + (full >> 1) { newWin = free }
+            }
         }
         let cur = max(0, Int(Int32(bitPattern: c.rcvWup &+ UInt32(c.rcvWnd) &- c.rcvNxt)))
         if newWin < cur { newWin = (cur + unit - 1) & ~(unit - 1) }
