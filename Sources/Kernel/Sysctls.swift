@@ -19,6 +19,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case ip_nonlocal_bind, ip6_nonlocal_bind
     /// The TCP options a connection offers and accepts (tcp_syn_options, tcp_parse_options).
     case tcp_timestamps, tcp_sack
+    /// How long a connect keeps sending SYNs: tcp_model_timeout of this many backoffs.
+    case tcp_syn_retries
 
     public var name: String {
         switch self {
@@ -70,6 +72,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip6_nonlocal_bind: "net.ipv6.ip_nonlocal_bind"
         case .tcp_timestamps: "net.ipv4.tcp_timestamps"
         case .tcp_sack: "net.ipv4.tcp_sack"
+        case .tcp_syn_retries: "net.ipv4.tcp_syn_retries"
         }
     }
 
@@ -117,6 +120,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .somaxconn: 4096
         case .ip_nonlocal_bind, .ip6_nonlocal_bind: 0
         case .tcp_timestamps, .tcp_sack: 1
+        case .tcp_syn_retries: 6
         }
     }
 
@@ -149,6 +153,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_rmem_min, .tcp_rmem_default, .tcp_rmem_max: 1...Int(Int32.max)
         case .somaxconn: 0...Int(Int32.max)
         case .tcp_sack: 0...1
+        case .tcp_syn_retries: 1...127   // MAX_TCP_SYNCNT
         // 2: timestamps without the random per-connection offset (tsoffset 0).
         case .tcp_timestamps: 0...2
         }

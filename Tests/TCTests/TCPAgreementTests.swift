@@ -368,6 +368,23 @@ final class TCPRetransmitTests: XCTestCase {
         XCTAssertEqual([s.snmp.tcp.RetransSegs, s.snmp.tcp.AttemptFails, s.snmp.tcpExt.TCPTimeouts, s.snmp.tcpExt.TCPSynRetrans, s.snmp.tcpExt.TCPAbortOnTimeout],
                        [10, 1, 11, 10, 1])
     }
+
+    /// net.ipv4.tcp_syn_retries 2 (recorded with the same script): the SYN again at 1-5 s, and
+    /// ETIMEDOUT at 7 s, the model timeout of two backoffs.
+    func testFewerSynRetries() throws {
+        let s = try TCPAgreementTests.host("cli", 1, 2, sysctls: ["net.ipv4.tcp_syn_retries": 2])
+        var c = SocketConfig(id: 1, proto: .tcp, port: 40000); c.listen = false
+        XCTAssertNil(s.bind(c))
+        _ = s.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)])
+        var syns: [UInt64] = []
+        for second in 1...6 { syns += s.advance(toNs: UInt64(second) * 1_000_000_000).map { $0.timeNs / 1_000_000_000 } }
+        XCTAssertEqual(syns, [1, 2, 3, 4, 5])
+        XCTAssertNil(s.socket(1)?.tcp?.error)
+        _ = s.advance(toNs: 7_500_000_000)
+        XCTAssertEqual(s.socket(1)?.tcp?.error, "ETIMEDOUT")
+        XCTAssertEqual([s.snmp.tcp.RetransSegs, s.snmp.tcpExt.TCPTimeouts, s.snmp.tcpExt.TCPSynRetrans], [5, 6, 5])
+        XCTAssertEqual(Stack.tcp_model_timeout(8), (127 + 240) * 1_000_000_000, "past 6 backoffs each adds TCP_RTO_MAX")
+    }
 }
 
 extension TCPAgreementTests.Pair {

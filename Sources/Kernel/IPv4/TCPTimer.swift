@@ -25,8 +25,8 @@ extension Stack {
     }
 
     /// `tcp_retransmit_timer` (TCPTimeouts): the SYN again at 1, 2, 3, 4, 5, 7, 11, 19, 35 and 67 s
-    /// (tcp_syn_linear_timeouts 4, then doubling) until 127 s have gone by (tcp_syn_retries 6: ETIMEDOUT
-    /// at 131 s), or the data and FIN from snd_una (up to tcp_retries2 15), the timeout doubled each
+    /// (tcp_syn_linear_timeouts 4, then doubling) until `tcp_model_timeout` has gone by (127 s for
+    /// tcp_syn_retries 6: ETIMEDOUT at 131 s; 7 s for 2: SYNs at 0-5 s, as recorded), or the data and FIN from snd_una (up to tcp_retries2 15), the timeout doubled each
     /// time (at most 120 s); past that the connection fails with ETIMEDOUT.
     func tcp_retransmit_timer(serial: Int, at t: UInt64) {
         guard let c = sockets.conn(serial: serial), c.rtoDeadline == t, c.sndNxt != c.sndUna else { return }
@@ -38,8 +38,8 @@ extension Stack {
         switch c.state {
         case .synSent:
             snmp.tcpExt.TCPTimeouts += 1
-            // tcp_write_timeout: retransmits_timed_out against tcp_model_timeout, (2^(tcp_syn_retries+1) - 1) s = 127 s.
-            guard Stack.synElapsed(c.retransmits) < 127_000_000_000 else {
+            // tcp_write_timeout: retransmits_timed_out against tcp_model_timeout.
+            guard Stack.synElapsed(c.retransmits) < Stack.tcp_model_timeout(sysctl(.tcp_syn_retries)) else {
                 c.error = c.softError ?? "ETIMEDOUT"; snmp.tcp.AttemptFails += 1; return tcp_write_err(c)
             }
             snmp.tcpExt.TCPSynRetrans += 1
@@ -60,6 +60,14 @@ extension Stack {
         // everything else, it doubles (at most TCP_RTO_MAX).
         if c.state != .synSent || c.retransmits > Stack.tcpSynLinearTimeouts { c.rto = min(c.rto * 2, 120_000_000_000) }
         tcp_rearm_rto(c, now: t)
+    }
+
+    /// `tcp_model_timeout` for a SYN (rto_base TCP_TIMEOUT_INIT 1 s): the time `boundary` backoffs
+    /// take, doubling up to TCP_RTO_MAX (120 s) and then adding it: (2^(boundary+1) - 1) s up to 6.
+    static func tcp_model_timeout(_ boundary: Int) -> UInt64 {
+        let thresh = 6   // ilog2(TCP_RTO_MAX / 1 s)
+        let s = boundary <= thresh ? (2 << boundary) - 1 : (2 << thresh) - 1 + (boundary - thresh) * 120
+        return UInt64(s) * 1_000_000_000
     }
 
     /// net.ipv4.tcp_syn_linear_timeouts (Linux 6.5 on).
