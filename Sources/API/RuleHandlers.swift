@@ -55,6 +55,8 @@ extension App {
                 if mark != 0 { x.set("mark", Int(mark)) }
                 if iif == nil { x.set("uid", 0) }
                 x.set("cache", JSONValue.array(r.cache.map { .string($0) }))
+                if let e = r.expiresSec { x.set("expires", e) }
+                if let m = r.mtu { x.set("metrics", JSONValue.array([.object([("mtu", .int(m))])])) }
                 if let n = iifName { x.set("iif", n) }
                 return .success(.array([x.value]))
             }

@@ -21,6 +21,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case tcp_timestamps, tcp_sack
     /// How long a connect keeps sending SYNs: tcp_model_timeout of this many backoffs.
     case tcp_syn_retries
+    /// Path MTU exceptions: how long they last (seconds) and IPv4's floor.
+    case ip_rt_mtu_expires, ip_rt_min_pmtu, ip6_rt_mtu_expires
 
     public var name: String {
         switch self {
@@ -73,6 +75,9 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_timestamps: "net.ipv4.tcp_timestamps"
         case .tcp_sack: "net.ipv4.tcp_sack"
         case .tcp_syn_retries: "net.ipv4.tcp_syn_retries"
+        case .ip_rt_mtu_expires: "net.ipv4.route.mtu_expires"
+        case .ip_rt_min_pmtu: "net.ipv4.route.min_pmtu"
+        case .ip6_rt_mtu_expires: "net.ipv6.route.mtu_expires"
         }
     }
 
@@ -121,6 +126,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip_nonlocal_bind, .ip6_nonlocal_bind: 0
         case .tcp_timestamps, .tcp_sack: 1
         case .tcp_syn_retries: 6
+        case .ip_rt_mtu_expires, .ip6_rt_mtu_expires: 600
+        case .ip_rt_min_pmtu: 552
         }
     }
 
@@ -154,6 +161,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .somaxconn: 0...Int(Int32.max)
         case .tcp_sack: 0...1
         case .tcp_syn_retries: 1...127   // MAX_TCP_SYNCNT
+        case .ip_rt_mtu_expires, .ip6_rt_mtu_expires: 0...(1 << 22)
+        case .ip_rt_min_pmtu: 68...65535   // IPV4_MIN_MTU..IP_MAX_MTU
         // 2: timestamps without the random per-connection offset (tsoffset 0).
         case .tcp_timestamps: 0...2
         }

@@ -115,6 +115,24 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(get("dst=2001:db8::9"), #"[{"dst":"2001:db8::9","from":"::","dev":"eth0","prefsrc":"2001:db8::1","metric":256,"flags":[],"expires":599,"metrics":[{"mtu":1280}],"pref":"medium"}]"#)
     }
 
+    /// net.ipv4.route.mtu_expires 100, min_pmtu 1000 and net.ipv6.route.mtu_expires 200, as
+    /// scripts/record_route_sysctls.sh recorded them: fragmentation needed with MTU 700 (under the
+    /// floor: 1000, locked) and packet too big 1280, each quoting what a socket sent; route get
+    /// shows each exception's time left and MTU.
+    func testRouteSysctls() throws {
+        let doc = #"{"name":"rs","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24","2001:db8::1/64"]}],"sockets":[{"protocol":"udp","port":5000},{"protocol":"udp","address":"::","port":5001}],"sysctls":{"net.ipv4.route.mtu_expires":100,"net.ipv4.route.min_pmtu":1000,"net.ipv6.route.mtu_expires":200}}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        let q4 = "4500059400014000401100" + "00" + "c6120001c6120009" + "1388177005800000"
+        let q6 = "6000000005801140" + "20010db8000000000000000000000001" + "20010db8000000000000000000000009" + "1389177005800000"
+        let fragNeeded = #"{"device":"eth0","eth":{"src":"02:00:00:00:00:09"},"ipv4":{"src":"198.18.0.9","dst":"198.18.0.1"},"icmp":{"type":3,"code":4,"id":0,"seq":700},"payload_hex":"\#(q4)"}"#
+        let ptb = #"{"device":"eth0","eth":{"src":"02:00:00:00:00:09"},"ipv6":{"src":"2001:db8::9","dst":"2001:db8::1"},"icmpv6":{"type":2,"code":0,"rest":1280},"payload_hex":"\#(q6)"}"#
+        XCTAssertEqual(call("POST", "/v1/stacks/rs/packets", #"{"packets":[\#(fragNeeded),\#(ptb)]}"#).status, 200)
+        func get(_ q: String) -> String { call("GET", "/v1/stacks/rs/routes/get?" + q).raw.trimmingCharacters(in: .newlines) }
+        XCTAssertEqual(get("dst=198.18.0.9"), #"[{"dst":"198.18.0.9","dev":"eth0","prefsrc":"198.18.0.1","flags":[],"uid":0,"cache":[],"expires":99,"metrics":[{"mtu":1000}]}]"#)
+        XCTAssertEqual(get("dst=2001:db8::9"), #"[{"dst":"2001:db8::9","from":"::","dev":"eth0","prefsrc":"2001:db8::1","metric":256,"flags":[],"expires":199,"metrics":[{"mtu":1280}],"pref":"medium"}]"#)
+        XCTAssertEqual(call("POST", "/v1/stacks", doc.replacingOccurrences(of: #""rs""#, with: #""rs2""#).replacingOccurrences(of: ":1000,", with: ":67,")).status, 422, "min_pmtu's floor is 68")
+    }
+
     /// `connect` on a UDP socket: no packet, the socket bound to the route's source and to its peer
     /// (listed, stored, kept across a restart); `send` without an address goes to the peer, and
     /// without a peer is EDESTADDRREQ.

@@ -170,6 +170,9 @@ public struct RouteGetResult: Sendable, Equatable {
     public var prefsrc: IPv4Address?
     /// RTCF flags `ip` prints under `cache`: local, brd, redirect.
     public var cache: [String]
+    /// A path MTU exception: whole seconds left, and its MTU.
+    public var expiresSec: Int? = nil
+    public var mtu: Int? = nil
 }
 
 extension Stack {
@@ -198,6 +201,13 @@ extension Stack {
             }
         } else if from == nil {
             out.prefsrc = r.type == .local ? dst : r.type == .broadcast ? inet_select_addr(r.dev, dst) : inet_select_addr(r.dev, r.gateway ?? dst)
+        }
+        // What the stack sends follows a learnt path MTU: ip shows it with the time it has left
+        // (`cache expires 99sec mtu lock 1000`; recorded: scripts/record_route_sysctls.sh).
+        let now = lastWorkNs
+        if iif == nil, r.type == .unicast, let e = pmtuException(dst, now: now) {
+            out.expiresSec = Int((e.expires - now) / 1_000_000_000)
+            out.mtu = e.mtu
         }
         return .success(out)
     }

@@ -13,9 +13,13 @@ public struct RouteException: Sendable, Equatable, Codable {
 }
 
 extension Stack {
-    /// net.ipv4.route.min_pmtu (512 + 20 + 20) and mtu_expires (10 minutes), their defaults.
-    static let ip_rt_min_pmtu = 552
-    static let ip_rt_mtu_expires: UInt64 = 600_000_000_000
+    /// net.ipv4.route.min_pmtu (512 + 20 + 20 by default) and mtu_expires (10 minutes), in ns.
+    var ip_rt_min_pmtu: Int { sysctl(.ip_rt_min_pmtu) }
+    var ip_rt_mtu_expires: UInt64 { UInt64(sysctl(.ip_rt_mtu_expires)) * 1_000_000_000 }
+
+    /// When the stack's last work ended (a CPU's clock runs past the event that started it): the
+    /// "now" a route lookup from outside sees.
+    var lastWorkNs: UInt64 { (0..<clocks.count).reduce(clockNs) { max($0, clocks[$1]) } }
 
     /// `ipv4_mtu` of the route to `dst` by device `dev`: its MTU, or a path MTU learnt for `dst`
     /// that has not expired. Forwarded packets use the device's (ip_forward_use_pmtu is 0).
@@ -45,9 +49,9 @@ extension Stack {
         let old = ipv4_mtu(dst, dev: route.dev, now: now)
         guard old >= reported else { return }
         var mtu = reported, locked = false
-        if mtu < Stack.ip_rt_min_pmtu { locked = true; mtu = min(old, Stack.ip_rt_min_pmtu) }
-        if let e = pmtuException(dst, now: now), e.mtu == mtu, !locked, now < e.expires - Stack.ip_rt_mtu_expires / 2 { return }
-        update_or_create_fnhe(dst, pmtu: (mtu, locked), expires: now &+ Stack.ip_rt_mtu_expires, now: now)
+        if mtu < ip_rt_min_pmtu { locked = true; mtu = min(old, ip_rt_min_pmtu) }
+        if let e = pmtuException(dst, now: now), e.mtu == mtu, !locked, now < e.expires - ip_rt_mtu_expires / 2 { return }
+        update_or_create_fnhe(dst, pmtu: (mtu, locked), expires: now &+ ip_rt_mtu_expires, now: now)
     }
 
     /// `update_or_create_fnhe`: the destination's exception gets the gateway or the path MTU given

@@ -2,8 +2,8 @@ import Wire
 
 // net/ipv6/route.c: what packet-too-big messages teach the routes of locally generated packets.
 extension Stack {
-    /// net.ipv6.route.mtu_expires: 600 s, its default.
-    static let ip6_rt_mtu_expires: UInt64 = 600_000_000_000
+    /// net.ipv6.route.mtu_expires (600 s by default), in ns.
+    var ip6_rt_mtu_expires: UInt64 { UInt64(sysctl(.ip6_rt_mtu_expires)) * 1_000_000_000 }
 
     /// The MTU of the route to `dst` by device `dev` for what the stack sends: the device's IPv6
     /// MTU, or a smaller path MTU learnt for `dst` that has not expired. Forwarded packets use the
@@ -23,7 +23,7 @@ extension Stack {
         guard let route = routeOutput6(dst, oif: nil) else { return "no route to \(dst): no path MTU to learn" }
         let old = ip6_dst_mtu(dst, dev: route.dev, now: now)
         guard mtu < old else { return "MTU \(mtu) is not below the route's \(old): ignored" }
-        rt6Exceptions[dst] = RouteException(mtu: mtu, expires: now &+ Stack.ip6_rt_mtu_expires, locked: false)
-        return "path MTU \(mtu) to \(dst) learnt for 600 s"
+        rt6Exceptions[dst] = RouteException(mtu: mtu, expires: now &+ ip6_rt_mtu_expires, locked: false)
+        return "path MTU \(mtu) to \(dst) learnt for \(sysctl(.ip6_rt_mtu_expires)) s"
     }
 }

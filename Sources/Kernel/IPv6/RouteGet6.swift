@@ -32,8 +32,7 @@ extension Stack {
         guard let e = fib6.lookup(dst), e.type == .unicast else { return nil }
         var out = Route6GetResult(type: "unicast", gateway: e.gateway, dev: devices[e.dev].name, proto: e.proto == .static ? nil : e.proto.rawValue,
                                   prefsrc: fib6.sourceAddress(for: dst, dev: e.dev), metric: e.metric)
-        // Now: when the stack's last work ended (a CPU's clock runs past the event that started it).
-        let now = (0..<clocks.count).reduce(clockNs) { max($0, clocks[$1]) }
+        let now = lastWorkNs
         if let x = rt6Exceptions[dst], x.expires > now {
             out.proto = nil
             out.expiresSec = Int((x.expires - now) / 1_000_000_000)
