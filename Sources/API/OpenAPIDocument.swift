@@ -2472,6 +2472,11 @@ components:
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
         ipv6_recverr: {type: boolean, default: false, description: "IPV6_RECVERR (AF_INET6 sockets only): the same for ICMPv6 errors (IP_RECVERR does not cover them, nor this IPv4 ones)."}
+        ttl: {type: integer, minimum: -1, maximum: 255, description: "IP_TTL (1-255; -1 or absent: net.ipv4.ip_default_ttl): unicast IPv4 the socket sends, TCP included."}
+        multicast_ttl: {type: integer, minimum: -1, maximum: 255, description: "IP_MULTICAST_TTL (-1 or absent: 1): IPv4 to a group."}
+        unicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_UNICAST_HOPS (AF_INET6 only; -1 or absent: the link's hop limit)."}
+        multicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_MULTICAST_HOPS (AF_INET6 only; -1 or absent: 1)."}
+        broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
     LinkEnd:
       type: object
       additionalProperties: false
@@ -2538,6 +2543,11 @@ components:
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
         ipv6_recverr: {type: boolean, default: false, description: "IPV6_RECVERR (AF_INET6 sockets only): the same for ICMPv6 errors (IP_RECVERR does not cover them, nor this IPv4 ones)."}
+        ttl: {type: integer, minimum: -1, maximum: 255, description: "IP_TTL (1-255; -1 or absent: net.ipv4.ip_default_ttl): unicast IPv4 the socket sends, TCP included."}
+        multicast_ttl: {type: integer, minimum: -1, maximum: 255, description: "IP_MULTICAST_TTL (-1 or absent: 1): IPv4 to a group."}
+        unicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_UNICAST_HOPS (AF_INET6 only; -1 or absent: the link's hop limit)."}
+        multicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_MULTICAST_HOPS (AF_INET6 only; -1 or absent: 1)."}
+        broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
         transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
         freebind: {type: boolean, default: false, description: "IP_FREEBIND (IPV6_FREEBIND for an IPv6 address): bind takes an address the stack does not have, as with transparent; it changes nothing else."}
         peer: {type: string, description: "UDP: the peer connect set, ADDRESS:PORT or [IPV6]:PORT (as the stack document keeps it)."}
@@ -2567,6 +2577,11 @@ components:
         freebind: {type: boolean}
         recverr: {type: boolean}
         ipv6_recverr: {type: boolean}
+        ttl: {type: integer}
+        multicast_ttl: {type: integer}
+        unicast_hops: {type: integer}
+        multicast_hops: {type: integer}
+        broadcast: {type: boolean}
         sndbuf_effective: {type: integer}
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}
         sent: {type: integer}

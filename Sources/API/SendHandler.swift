@@ -128,8 +128,8 @@ extension App {
                     throw Problem.unprocessable("socket \(f.socket) is TCP: it sends with POST .../sockets/\(f.socket)/send", pointer: "/to")
                 }
                 try Self.checkClock(s, startNs: f.startNs)
-                if f.options?.recverr6 != nil, sk.config.address6 == nil {
-                    throw Problem.unprocessable("ipv6_recverr is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: f.path + "/setsockopt/ipv6_recverr")
+                if let k = f.options?.ipv6Only.first, sk.config.address6 == nil {
+                    throw Problem.unprocessable("\(k) is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: f.path + "/setsockopt/" + k)
                 }
             }
             // `send` without an address: to the peer `connect` set (EDESTADDRREQ without one).
@@ -146,7 +146,7 @@ extension App {
             for f in flows {
                 guard let o = f.options else { continue }
                 guard let cfg = s.setsockopt(socket: f.socket, rcvbuf: f.rcvbuf, sndbuf: o.sndbuf, tos: o.tos, priority: o.priority, pmtudisc: o.pmtudisc,
-                                             udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6),
+                                             udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6, hops: o.hops, broadcast: o.broadcast),
                       let k = c.sockets.firstIndex(where: { $0.id == f.socket }) else { throw Problem.notFound("no socket \(f.socket)") }
                 c.sockets[k] = cfg
             }

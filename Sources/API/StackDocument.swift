@@ -137,6 +137,11 @@ enum StackDocument {
         if c.transparent { x.set("transparent", true) }
         if c.freebind { x.set("freebind", true) }
         if c.recverr6 { x.set("ipv6_recverr", true) }
+        if let v = c.ttl { x.set("ttl", v) }
+        if let v = c.multicastTTL { x.set("multicast_ttl", v) }
+        if let v = c.unicastHops { x.set("unicast_hops", v) }
+        if let v = c.multicastHops { x.set("multicast_hops", v) }
+        if c.broadcast { x.set("broadcast", true) }
         if let p = c.peer { x.set("peer", "\(p):\(c.peerPort)") }
         if let p = c.peer6 { x.set("peer", "[\(p)]:\(c.peerPort)") }
         if c.proto == .tcp {
@@ -271,8 +276,8 @@ enum StackDocument {
         }
         if listen == false && backlog != nil { throw Problem.unprocessable("backlog is for a listening socket", pointer: path + "/backlog") }
         let opts = try decodeSocketOptions(&r, path: path)
-        if opts.recverr6 != nil && !a.contains(":") {
-            throw Problem.unprocessable("ipv6_recverr is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: path + "/ipv6_recverr")
+        if let k = opts.ipv6Only.first, !a.contains(":") {
+            throw Problem.unprocessable("\(k) is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: path + "/" + k)
         }
         try r.finish()
         func with(_ c: SocketConfig) -> SocketConfig {
@@ -293,6 +298,8 @@ enum StackDocument {
             case nil: break
             }
             if let e = opts.recverr6 { c.recverr6 = e }
+            opts.hops.apply(to: &c)
+            if let b = opts.broadcast { c.broadcast = b }
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
@@ -314,8 +321,19 @@ enum StackDocument {
     }
 
     /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, priority, pmtudisc,
-    /// udp_segment, recverr (IP_RECVERR), ipv6_recverr (IPV6_RECVERR, AF_INET6 sockets only).
-    struct SocketOptions { var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int?; var recverr: Bool?; var recverr6: Bool? }
+    /// udp_segment, recverr (IP_RECVERR), ipv6_recverr (IPV6_RECVERR), ttl (IP_TTL),
+    /// multicast_ttl (IP_MULTICAST_TTL), unicast_hops and multicast_hops (IPV6_UNICAST_HOPS,
+    /// IPV6_MULTICAST_HOPS), broadcast (SO_BROADCAST); the IPV6_ ones for AF_INET6 sockets only. -1
+    /// sets a hop option back to its default.
+    struct SocketOptions {
+        var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int?; var recverr: Bool?; var recverr6: Bool?
+        var hops = SocketHops()
+        var broadcast: Bool? = nil
+        /// The IPv6-level options given (refused on an AF_INET socket).
+        var ipv6Only: [String] {
+            [("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil)].filter(\.1).map(\.0)
+        }
+    }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
         let sndbuf = try r.int("sndbuf", in: 0...(1 << 30))
         let tos = try r.int("tos", in: 0...255).map { UInt8($0) }
@@ -329,7 +347,15 @@ enum StackDocument {
         }
         let gso = try r.int("udp_segment", in: 0...65507)
         let recverr = try r.bool("recverr"), recverr6 = try r.bool("ipv6_recverr")
-        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode, udpSegment: gso, recverr: recverr, recverr6: recverr6)
+        // IP_TTL takes 1-255, the others 0-255; -1 is each one's default.
+        func hop(_ k: String, _ lo: Int) throws -> Int? {
+            guard let v = try r.int(k, in: -1...255) else { return nil }
+            guard v == -1 || v >= lo else { throw Problem.unprocessable("\(k) must be -1 (the default) or \(lo)-255 (EINVAL)", pointer: path + "/" + k) }
+            return v
+        }
+        let hops = SocketHops(ttl: try hop("ttl", 1), multicastTTL: try hop("multicast_ttl", 0), unicastHops: try hop("unicast_hops", 0), multicastHops: try hop("multicast_hops", 0))
+        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
+                             broadcast: try r.bool("broadcast"))
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {

@@ -143,6 +143,13 @@ public struct SocketConfig: Sendable, Equatable {
     /// IPV6_RECVERR: the same for ICMPv6 errors on an AF_INET6 socket (IP_RECVERR does not
     /// cover them, nor this ICMP errors about what it sent over IPv4).
     public var recverr6 = false
+    /// IP_TTL and IP_MULTICAST_TTL (nil: net.ipv4.ip_default_ttl, and 1); IPV6_UNICAST_HOPS and
+    /// IPV6_MULTICAST_HOPS (nil: the link's hop limit, and 1). An AF_INET6 socket's IPv4 traffic
+    /// takes the IPv4 ones.
+    public var ttl: Int? = nil, multicastTTL: Int? = nil
+    /// SO_BROADCAST: sends to a subnet's broadcast address are allowed (EACCES without).
+    public var broadcast = false
+    public var unicastHops: Int? = nil, multicastHops: Int? = nil
     /// IP_TRANSPARENT: `tproxy` may hand it packets addressed elsewhere (nf_tproxy_sk_is_transparent),
     /// and what it accepts inherits the flag.
     public var transparent = false

@@ -71,6 +71,10 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     public static let any = IPv4Address(raw: 0)
     public static let broadcast = IPv4Address(raw: 0xffff_ffff)
     public var isMulticast: Bool { raw >> 28 == 0xe }
+    /// The Ethernet group a multicast address maps to (RFC 1112 6.4, ip_eth_mc_map): 01:00:5e and the low 23 bits.
+    public var multicastMAC: MACAddress {
+        MACAddress(0x01, 0x00, 0x5e, UInt8(truncatingIfNeeded: raw >> 16) & 0x7f, UInt8(truncatingIfNeeded: raw >> 8), UInt8(truncatingIfNeeded: raw))
+    }
     public var isLoopback: Bool { raw >> 24 == 127 }
     public var isZeronet: Bool { raw >> 24 == 0 }
     public var description: String {

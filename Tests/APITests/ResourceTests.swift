@@ -187,6 +187,11 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets/1/send", #"{"payload":"x","setsockopt":{"ipv6_recverr":true}}"#).status, 200)
         XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""ipv6_recverr":true"#))
         XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5000,"ipv6_recverr":true}"#).status, 422)
+        // Hop options: kept and listed; IPv6 ones refused on an AF_INET socket, IP_TTL 0 refused (EINVAL).
+        XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets/1/send", #"{"payload":"x","setsockopt":{"unicast_hops":7,"ttl":9}}"#).status, 200)
+        XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""ttl":9,"unicast_hops":7"#))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5001,"unicast_hops":7}"#).json?["pointer"], .string("/unicast_hops"))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5001,"ttl":0}"#).status, 422)
     }
 
     func testSocketsReceiveAndAreRead() throws {

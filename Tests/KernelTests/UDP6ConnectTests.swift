@@ -171,4 +171,38 @@ final class UDP6ConnectTests: XCTestCase {
         let r = s.send([Send(socket: 1, dst6: try IPv6Address(parsing: "fe80::9"), port: 9, payload: [])])[0]
         XCTAssertEqual([r.outcome.rawValue, r.note ?? ""], ["queued", "waiting for the MAC of fe80::9 (neighbour solicitation sent)"])
     }
+
+    /// Hop limits by socket option, as scripts/record_hop_options.sh recorded them: IP_TTL 5 (and a
+    /// group, with IP_MULTICAST_TTL at its default, 1; the subnet broadcast IP_TTL's), IPV6_UNICAST_HOPS 7 and IPV6_MULTICAST_HOPS
+    /// 3, a dual-stack socket's IPv4 taking IP_TTL (9) and its IPv6 the hops (7), a TCP SYN IP_TTL 11.
+    func testHopOptions() throws {
+        let s = try stack()
+        try s.setRoutes([RouteConfig(dst: try IPv4CIDR(parsing: "224.0.0.0/4"), via: nil, dev: "eth0")])
+        func sock(_ id: Int, six: Bool, _ set: (inout SocketConfig) -> Void) {
+            var c = six ? SocketConfig(id: id, proto: .udp, address6: .any, port: UInt16(4000 + id)) : SocketConfig(id: id, proto: .udp, port: UInt16(4000 + id))
+            set(&c)
+            XCTAssertNil(s.bind(c))
+        }
+        func hop(_ id: Int, _ to: String) throws -> String {
+            let dst6 = to.contains(":") ? try IPv6Address(parsing: to) : nil
+            let send = try dst6.map { Send(socket: id, dst6: $0, port: 9, payload: [1]) } ?? Send(socket: id, dst: IPv4Address(parsing: to), port: 9, payload: [1])
+            let f = try XCTUnwrap(s.send([send])[0].emitted.first, to).frame
+            return f.be16(12) == EtherType.ipv4 ? "ttl \(f[22]) \(MACAddress(array: f, at: 0))" : "hlim \(f[21])"
+        }
+        sock(1, six: false) { $0.ttl = 5; $0.broadcast = true }
+        sock(2, six: true) { $0.unicastHops = 7; $0.multicastHops = 3 }
+        sock(3, six: true) { $0.ttl = 9; $0.unicastHops = 7 }
+        // A group and the subnet's broadcast need no ARP: 01:00:5e and the low 23 bits, ff:ff:ff:ff:ff:ff.
+        XCTAssertEqual(try [hop(1, "198.18.0.9"), hop(1, "239.1.1.1"), hop(1, "198.18.0.255"), hop(2, "2001:db8::9"), hop(2, "ff0e::1"), hop(3, "::ffff:198.18.0.9"), hop(3, "2001:db8::9")],
+                       ["ttl 5 \(peerMAC)", "ttl 1 01:00:5e:01:01:01", "ttl 5 ff:ff:ff:ff:ff:ff", "hlim 7", "hlim 3", "ttl 9 \(peerMAC)", "hlim 7"])
+        var t = SocketConfig(id: 4, proto: .tcp, port: 40000)
+        t.listen = false; t.ttl = 11
+        XCTAssertNil(s.bind(t))
+        XCTAssertEqual(s.tcpCalls([.connect(socket: 4, to: peerIP, port: 5555)])[0].emitted.first?.frame[22], 11)
+        // Without SO_BROADCAST the subnet's broadcast address is refused.
+        XCTAssertEqual(s.send([Send(socket: 3, dst6: try IPv6Address(parsing: "::ffff:198.18.0.255"), port: 9, payload: [1])])[0].errno, "EACCES")
+        // setsockopt -1 puts a hop option back to its default.
+        XCTAssertEqual(s.setsockopt(socket: 1, hops: SocketHops(ttl: -1))?.ttl, nil)
+        XCTAssertEqual(try hop(1, "198.18.0.9"), "ttl 64 \(peerMAC)")
+    }
 }

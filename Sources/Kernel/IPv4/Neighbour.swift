@@ -139,11 +139,14 @@ extension Stack {
         return neighbours.remove(a, dev: d)
     }
 
-    /// `neigh_output` / `neigh_resolve_output`: with a known MAC the frame goes to `dev_queue_xmit`
-    /// (starting NUD when the neighbour has not been confirmed lately); otherwise the skb waits on
-    /// the entry's arp_queue and an ARP request goes out.
+    /// `neigh_output` / `neigh_resolve_output`: a group or broadcast address needs no ARP
+    /// (arp_constructor's NUD_NOARP: arp_mc_map's 01:00:5e MAC, or ff:ff:ff:ff:ff:ff); with a known
+    /// MAC the frame goes to `dev_queue_xmit` (starting NUD when the neighbour has not been confirmed
+    /// lately); otherwise the skb waits on the entry's arp_queue and an ARP request goes out.
     func neigh_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
+        if nexthop.isMulticast { return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome) }
+        if nexthop == .broadcast || fib.localType(nexthop) == .broadcast { return dev_queue_xmit(skb, dev: dev, dstMAC: .broadcast, outcome: outcome) }
         if let e = neighbours.lookup(nexthop, dev: dev), let mac = e.mac {
             if e.needsProbing(nowNs: clockNs) { neigh_event_send(\.neighbours, nexthop, dev: dev, timer: .neighTimer(device: dev, address: nexthop.raw)) }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)

@@ -153,6 +153,7 @@ extension Stack {
         snmp.tcp.PassiveOpens += 1
         var cfg = c.key.socketConfig(id: nextSocketID, family6: c.family6)
         cfg.transparent = parent.config.transparent
+        cfg.ttl = parent.config.ttl; cfg.unicastHops = parent.config.unicastHops   // inet_sk_clone_lock copies them
         let id = sockets.adopt(c, config: cfg)
         if s.dataLength == 0 && !s.flags.contains(.fin) {
             return consume("ACK completes the handshake: connection \(id) waits in listener \(parent.config.id)'s accept queue")

@@ -111,13 +111,16 @@ extension Stack {
         if v4 {
             let ident: UInt16
             if c.state == .synRecv || c.state == .timeWait { ident = 0 } else { ident = c.ipID; c.ipID &+= 1 }
-            let ip = IPv4Repr(src: c.key.local4, dst: c.key.remote4, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
+            // IP_TTL of the socket (a request sock's and a child's: the listener's).
+            let ttl = (c.sock ?? c.parent)?.config.ttl ?? sysctl(.ip_default_ttl)
+            let ip = IPv4Repr(src: c.key.local4, dst: c.key.remote4, proto: IPProtocol.tcp, ttl: UInt8(ttl), tos: c.tos,
                               ident: ident, dontFragment: true, payloadLength: tcp.bufferLength)
             bytes = [UInt8](repeating: 0, count: th + tcp.bufferLength)
             tcp.emit(into: &bytes, at: th, src: c.key.local4, dst: c.key.remote4)
             ip.emit(into: &bytes, at: 14)
         } else {
-            let ip = IPv6Repr(src: c.key.local, dst: c.key.remote, nextHeader: IPProtocol.tcp, hopLimit: hopLimit6[dev], trafficClass: c.tos,
+            let hops = (c.sock ?? c.parent)?.config.unicastHops ?? Int(hopLimit6[dev])
+            let ip = IPv6Repr(src: c.key.local, dst: c.key.remote, nextHeader: IPProtocol.tcp, hopLimit: UInt8(hops), trafficClass: c.tos,
                               flowLabel: ip6_make_flowlabel(src: c.key.local, dst: c.key.remote, proto: IPProtocol.tcp, ports: UInt32(c.key.lport) << 16 | UInt32(c.key.rport)),
                               payloadLength: tcp.bufferLength)
             bytes = [UInt8](repeating: 0, count: th + tcp.bufferLength)

@@ -68,7 +68,11 @@ extension Stack {
         }
         let len = req.payload.count
         guard len <= 65507 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one IPv4 datagram") }
-        guard let route = routeOutput(req.dst) else {
+        // A subnet's broadcast address is a local-table broadcast route (RTCF_BROADCAST): out of its
+        // device, and only for a socket with SO_BROADCAST.
+        let bcast = fib.localType(req.dst) == .broadcast ? fib.lookup(req.dst).map { (dev: $0.dev, nexthop: req.dst, src: inet_select_addr($0.dev, req.dst)) } : nil
+        if bcast != nil, !sk.config.broadcast { return sendFailed(i, sk, "EACCES", "\(req.dst) is a broadcast address and the socket has no SO_BROADCAST") }
+        guard let route = bcast ?? routeOutput(req.dst) else {
             snmp.ip.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "no route to \(req.dst)")
         }
@@ -106,7 +110,9 @@ extension Stack {
         let bound = c.address6.map { $0.isV4Mapped ? IPv4Address(raw: UInt32(truncatingIfNeeded: $0.raw)) : .any } ?? c.address
         let src = bound == .any ? route.src : bound
         let segs = gso.map { UInt32((len + $0 - 1) / $0) } ?? 1
-        let ip = IPv4Repr(src: src, dst: req.dst, proto: IPProtocol.udp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: c.tos,
+        // ip_select_ttl: IP_MULTICAST_TTL (1) to a group, else IP_TTL or ip_default_ttl.
+        let ttl = req.dst.isMulticast ? c.multicastTTL ?? 1 : c.ttl ?? sysctl(.ip_default_ttl)
+        let ip = IPv4Repr(src: src, dst: req.dst, proto: IPProtocol.udp, ttl: UInt8(ttl), tos: c.tos,
                           ident: ip_select_ident(src: src, dst: req.dst, proto: IPProtocol.udp, dontFragment: alwaysDF, segs: segs),
                           dontFragment: df, payloadLength: 8 + len)
         var bytes = [UInt8](repeating: 0, count: 14 + total)

@@ -23,7 +23,9 @@ extension Stack {
             return drop(.PKT_TOO_SMALL, "UDP length \(ulen) is below 8")
         }
         if ulen < avail { skb.len = th + ulen }
-        let src = IPv6Address(array: b, at: nh + 8), dst = IPv6Address(array: b, at: nh + 24)
+        // The source matters to connected sockets only: not read while there are none.
+        let src = sockets.connectedUDP > 0 ? IPv6Address(array: b, at: nh + 8) : .any
+        let dst = IPv6Address(array: b, at: nh + 24)
         let check = b.be16(th + 6)
         let sport = b.be16(th), dport = b.be16(th + 2)
         if dst.isMulticast {

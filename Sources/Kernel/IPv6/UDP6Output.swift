@@ -29,8 +29,9 @@ extension Stack {
         enter(.ip6_make_skb, skb)
         guard sock_alloc_send_room(i, sk, counters: &snmp.udp6) else { return }
         let charge = SkBuff.txTruesize(ipLength: min(total, mtu))
-        // IPV6_MULTICAST_HOPS is 1 by default (IPV6_DEFAULT_MCASTHOPS).
-        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.udp, hopLimit: dst.isMulticast ? 1 : hopLimit6[route.dev], trafficClass: c.tos,
+        // IPV6_MULTICAST_HOPS (1 by default, IPV6_DEFAULT_MCASTHOPS), else IPV6_UNICAST_HOPS or the link's.
+        let hops = dst.isMulticast ? c.multicastHops ?? 1 : c.unicastHops ?? Int(hopLimit6[route.dev])
+        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.udp, hopLimit: UInt8(hops), trafficClass: c.tos,
                           flowLabel: ip6_make_flowlabel(src: src, dst: dst, proto: IPProtocol.udp, ports: UInt32(c.port) << 16 | UInt32(pendingSends[i].port)),
                           payloadLength: 8 + len)
         var bytes = [UInt8](repeating: 0, count: 14 + total)

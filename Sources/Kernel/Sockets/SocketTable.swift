@@ -251,11 +251,12 @@ extension Stack {
     public var nextSocketID: Int { (sockets.byID.keys.max() ?? 0) + 1 }
 
     /// `setsockopt` of the options the model has (SO_RCVBUF, SO_SNDBUF, IP_TOS, SO_PRIORITY,
-    /// IP_MTU_DISCOVER, UDP_SEGMENT, IP_RECVERR, IPV6_RECVERR) on a bound socket, in that order: IP_TOS also sets the priority
+    /// IP_MTU_DISCOVER, UDP_SEGMENT, IP_RECVERR, IPV6_RECVERR, the hop limits) on a bound socket, in that order: IP_TOS also sets the priority
     /// (`rt_tos2priority`) unless SO_PRIORITY comes with it. Answers the socket's configuration
     /// afterwards, or nil when there is no such socket.
     public func setsockopt(socket id: Int, rcvbuf: Int? = nil, sndbuf: Int? = nil, tos: UInt8? = nil, priority: UInt32? = nil,
-                           pmtudisc: SocketConfig.PMTUDisc? = nil, udpSegment: Int? = nil, recverr: Bool? = nil, recverr6: Bool? = nil) -> SocketConfig? {
+                           pmtudisc: SocketConfig.PMTUDisc? = nil, udpSegment: Int? = nil, recverr: Bool? = nil, recverr6: Bool? = nil,
+                           hops: SocketHops = SocketHops(), broadcast: Bool? = nil) -> SocketConfig? {
         guard let s = sockets.byID[id] else { return nil }
         if let v = rcvbuf { s.config.rcvbuf = v; s.rcvbuf = Sock.bufferSize(v, max: net[.rmem_max], min: Sock.minRcvbuf) }
         if let v = sndbuf { s.config.sndbuf = v; s.sndbuf = Sock.bufferSize(v, max: net[.wmem_max], min: Sock.minSndbuf) }
@@ -265,6 +266,8 @@ extension Stack {
         if let v = udpSegment { s.config.udpSegment = v == 0 ? nil : v }
         if let v = recverr { s.config.recverr = v }
         if let v = recverr6 { s.config.recverr6 = v }
+        hops.apply(to: &s.config)
+        if let v = broadcast { s.config.broadcast = v }
         return s.config
     }
 
@@ -281,5 +284,17 @@ extension Stack {
             sockFlowTable[Int(s.rxhash) & (sockFlowTable.count - 1)] = cpu
         }
         return out
+    }
+}
+
+/// The hop-limit options a setsockopt sets (nil: left as they are; -1 puts one back to its default).
+public struct SocketHops: Sendable, Equatable {
+    public var ttl: Int?, multicastTTL: Int?, unicastHops: Int?, multicastHops: Int?
+    public init(ttl: Int? = nil, multicastTTL: Int? = nil, unicastHops: Int? = nil, multicastHops: Int? = nil) {
+        self.ttl = ttl; self.multicastTTL = multicastTTL; self.unicastHops = unicastHops; self.multicastHops = multicastHops
+    }
+    public func apply(to c: inout SocketConfig) {
+        func set(_ v: Int?, _ k: WritableKeyPath<SocketConfig, Int?>) { if let v { c[keyPath: k] = v < 0 ? nil : v } }
+        set(ttl, \.ttl); set(multicastTTL, \.multicastTTL); set(unicastHops, \.unicastHops); set(multicastHops, \.multicastHops)
     }
 }
