@@ -7,7 +7,7 @@ extension Stack {
     /// the peer is kept. Answers the errno, or nil with the socket's configuration changed.
     public func udpConnect(socket id: Int, to: IPv4Address, port: UInt16) -> String? {
         guard let sk = sockets.byID[id], sk.config.proto == .udp else { return "EBADF" }
-        if sk.config.address6 != nil { return udpConnect(socket: id, to6: IPv6Address(raw: 0xffff << 32 | UInt128(to.raw)), port: port) }
+        if sk.config.address6 != nil { return udpConnect(socket: id, to6: .mapped(to), port: port) }
         guard let route = routeOutput(to) else { return "ENETUNREACH" }
         if sk.config.address == .any { sk.config.address = route.src }
         sockets.connect(sk, to: to, port: port)

@@ -44,12 +44,6 @@ struct TCPKey: Hashable {
     }
 }
 
-extension IPv6Address {
-    /// `::ffff:a.b.c.d`, and back.
-    static func mapped(_ a: IPv4Address) -> IPv6Address { IPv6Address(raw: 0xffff << 32 | UInt128(a.raw)) }
-    var embeddedV4: IPv4Address { IPv4Address(raw: UInt32(truncatingIfNeeded: raw)) }
-}
-
 /// `struct tcp_sock` reduced to what the minimal TCP uses. Sequence numbers are u32 and compared
 /// with `before`/`after` (wrapping); windows are bytes.
 public final class TCPConn {

@@ -26,8 +26,9 @@ extension Stack {
 
     /// `tcp_retransmit_timer` (TCPTimeouts): the SYN again at 1, 2, 3, 4, 5, 7, 11, 19, 35 and 67 s
     /// (tcp_syn_linear_timeouts 4, then doubling) until `tcp_model_timeout` has gone by (127 s for
-    /// tcp_syn_retries 6: ETIMEDOUT at 131 s; 7 s for 2: SYNs at 0-5 s, as recorded), or the data and FIN from snd_una (up to tcp_retries2 15), the timeout doubled each
-    /// time (at most 120 s); past that the connection fails with ETIMEDOUT.
+    /// tcp_syn_retries 6: ETIMEDOUT at 131 s; 7 s for 2: SYNs at 0-5 s, as recorded), or the data
+    /// and FIN from snd_una (up to tcp_retries2 15), the timeout doubled each time (at most
+    /// 120 s); past that the connection fails with ETIMEDOUT.
     func tcp_retransmit_timer(serial: Int, at t: UInt64) {
         guard let c = sockets.conn(serial: serial), c.rtoDeadline == t, c.sndNxt != c.sndUna else { return }
         let cpu = devices.first?.tx.cpu ?? 0

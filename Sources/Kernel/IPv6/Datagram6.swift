@@ -15,9 +15,9 @@ extension Stack {
         guard let bound = sk.config.address6 else { return "EAFNOSUPPORT" }
         if to6.isV4Mapped {
             guard !sk.config.v6only, bound.isUnspecified || bound.isV4Mapped else { return "ENETUNREACH" }
-            let to = IPv4Address(raw: UInt32(truncatingIfNeeded: to6.raw))
+            let to = to6.embeddedV4
             guard let route = routeOutput(to) else { return "ENETUNREACH" }
-            if bound.isUnspecified { sk.config.address6 = IPv6Address(raw: 0xffff << 32 | UInt128(route.src.raw)) }
+            if bound.isUnspecified { sk.config.address6 = .mapped(route.src) }
             sockets.connect(sk, to: to, port: port)
             return nil
         }
