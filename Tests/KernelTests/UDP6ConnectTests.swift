@@ -199,8 +199,13 @@ final class UDP6ConnectTests: XCTestCase {
         t.listen = false; t.ttl = 11
         XCTAssertNil(s.bind(t))
         XCTAssertEqual(s.tcpCalls([.connect(socket: 4, to: peerIP, port: 5555)])[0].emitted.first?.frame[22], 11)
-        // Without SO_BROADCAST the subnet's broadcast address is refused.
+        // Without SO_BROADCAST the subnet's broadcast address is refused; 255.255.255.255 needs a
+        // route (the default one), and leaves by its device.
         XCTAssertEqual(s.send([Send(socket: 3, dst6: try IPv6Address(parsing: "::ffff:198.18.0.255"), port: 9, payload: [1])])[0].errno, "EACCES")
+        XCTAssertEqual(s.send([Send(socket: 1, dst: .broadcast, port: 9, payload: [1])])[0].errno, "ENETUNREACH")
+        try s.setRoutes([RouteConfig(dst: try IPv4CIDR(parsing: "224.0.0.0/4"), via: nil, dev: "eth0"), RouteConfig(dst: try IPv4CIDR(parsing: "0.0.0.0/0"), via: peerIP, dev: "eth0")])
+        XCTAssertEqual(try hop(1, "255.255.255.255"), "ttl 5 ff:ff:ff:ff:ff:ff")
+        XCTAssertEqual(s.send([Send(socket: 3, dst6: try IPv6Address(parsing: "::ffff:255.255.255.255"), port: 9, payload: [1])])[0].errno, "EACCES")
         // setsockopt -1 puts a hop option back to its default.
         XCTAssertEqual(s.setsockopt(socket: 1, hops: SocketHops(ttl: -1))?.ttl, nil)
         XCTAssertEqual(try hop(1, "198.18.0.9"), "ttl 64 \(peerMAC)")
