@@ -136,6 +136,10 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// `::ffff:a.b.c.d` for an IPv4 address, and the IPv4 address in the low 32 bits.
     public static func mapped(_ a: IPv4Address) -> IPv6Address { IPv6Address(raw: 0xffff << 32 | UInt128(a.raw)) }
     public var embeddedV4: IPv4Address { IPv4Address(raw: UInt32(truncatingIfNeeded: raw)) }
+    /// The four 32-bit words XORed: what the model's keyed hashes take of an IPv6 address.
+    public var folded32: UInt32 {
+        UInt32(truncatingIfNeeded: raw) ^ UInt32(truncatingIfNeeded: raw >> 32) ^ UInt32(truncatingIfNeeded: raw >> 64) ^ UInt32(truncatingIfNeeded: raw >> 96)
+    }
     /// The solicited-node group of this address (RFC 4291 2.7.1): ff02::1:ff00:0/104 plus the low 24 bits.
     public var solicitedNode: IPv6Address { IPv6Address(raw: 0xff02 << 112 | 0x1_ff00_0000 | (raw & 0xff_ffff)) }
     /// The Ethernet group a multicast address maps to (RFC 2464 7): 33:33 and the low 32 bits.

@@ -145,12 +145,13 @@ extension Stack {
     /// lately); otherwise the skb waits on the entry's arp_queue and an ARP request goes out.
     func neigh_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
-        if nexthop.isMulticast { return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome) }
-        if nexthop == .broadcast || fib.localType(nexthop) == .broadcast { return dev_queue_xmit(skb, dev: dev, dstMAC: .broadcast, outcome: outcome) }
         if let e = neighbours.lookup(nexthop, dev: dev), let mac = e.mac {
             if e.needsProbing(nowNs: clockNs) { neigh_event_send(\.neighbours, nexthop, dev: dev, timer: .neighTimer(device: dev, address: nexthop.raw)) }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)
         }
+        // No entry (groups and broadcasts never get one): checked only here, off the common path.
+        if nexthop.isMulticast { return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome) }
+        if nexthop == .broadcast || fib.localType(nexthop) == .broadcast { return dev_queue_xmit(skb, dev: dev, dstMAC: .broadcast, outcome: outcome) }
         return neigh_resolve(\.neighbours, skb, nexthop, dev: dev, queue: "arp_queue", request: "ARP request",
                              timer: .neighTimer(device: dev, address: nexthop.raw), retransNs: NeighbourTable<IPv4Address>.retransNs) {
             arp_solicit(nexthop, dev: dev, cause: skb)

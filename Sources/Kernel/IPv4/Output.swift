@@ -13,6 +13,14 @@ extension Stack {
         return (r.dev, gw ?? dst, inet_select_addr(r.dev, gw ?? dst))
     }
 
+    /// `ip_route_output` to a broadcast address (RTN_BROADCAST): a subnet's broadcast address by
+    /// its device (the local table's broadcast route), 255.255.255.255 by the device of the route
+    /// it matches (the default one; none: no route). Nil for any other destination.
+    func routeOutputBroadcast(_ dst: IPv4Address) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
+        let dev = dst == .broadcast ? routeOutput(dst)?.dev : fib.localType(dst) == .broadcast ? fib.lookup(dst)?.dev : nil
+        return dev.map { ($0, dst, inet_select_addr($0, dst)) }
+    }
+
     /// `inet_select_addr`: the device's address on the network of `dst`, else its first one
     /// (0.0.0.0 for a device without any).
     func inet_select_addr(_ dev: Int, _ dst: IPv4Address) -> IPv4Address {

@@ -77,13 +77,14 @@ extension Stack {
     /// (ENETUNREACH) nor link-local (EINVAL: it needs a scope id, which sockets here lack); the
     /// route and the local address (the route's source for a socket on `::`), then `tcp_connect`.
     func tcp_v6_connect(_ i: Int, _ skb: SkBuff, socket id: Int, to: IPv6Address, port: UInt16) {
-        if to.isV4Mapped {
-            if let sk = sockets.byID[id], sk.config.address6 == nil { return sendFailed(i, sk, "EAFNOSUPPORT", "an AF_INET socket cannot connect to \(to)") }
-            return tcp_v4_connect(i, skb, socket: id, to: to.embeddedV4, port: port)
+        // An AF_INET socket's connect is tcp_v4_connect, which refuses an AF_INET6 address.
+        if let sk = sockets.byID[id], sk.config.address6 == nil {
+            enter(.tcp_v4_connect, skb)
+            return sendFailed(i, sk, "EAFNOSUPPORT", "an AF_INET socket cannot connect to \(to)")
         }
         enter(.tcp_v6_connect, skb)
-        guard let sk = connectable(i, id) else { return }
-        guard let bound = sk.config.address6 else { return sendFailed(i, sk, "EAFNOSUPPORT", "an AF_INET socket cannot connect to \(to)") }
+        if to.isV4Mapped { return tcp_v4_connect(i, skb, socket: id, to: to.embeddedV4, port: port) }
+        guard let sk = connectable(i, id), let bound = sk.config.address6 else { return }
         if to.isMulticast { return sendFailed(i, sk, "ENETUNREACH", "\(to) is a multicast address") }
         if to.isLinkLocal { return sendFailed(i, sk, "EINVAL", "a link-local peer needs a scope id (sin6_scope_id is not modelled yet)") }
         guard !bound.isV4Mapped else { return sendFailed(i, sk, "EAFNOSUPPORT", "not supported yet: an IPv6 peer for a socket bound to \(bound)") }

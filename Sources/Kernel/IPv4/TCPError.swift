@@ -36,14 +36,21 @@ extension Stack {
         case ICMPv4Repr.timeExceeded: err = "EHOSTUNREACH"
         default: return "ICMP type \(type): ignored"
         }
+        return tcp_err_report(c, err, flow: flow, recverr: (c.sock ?? c.parent)?.config.recverr == true, option: "IP_RECVERR")
+    }
+
+    /// How tcp_v4_err and tcp_v6_err end: a connection still in SYN-SENT (or SYN-RECV) fails with
+    /// the error; otherwise, with the family's RECVERR option, the next call fails with it once
+    /// (sk_err), and without, it is soft (sk_err_soft).
+    func tcp_err_report(_ c: TCPConn, _ err: String, flow: String, recverr: Bool, option: String) -> String {
         if c.state == .synSent || c.state == .synRecv {
             c.error = err
             tcp_done(c)
             return "\(flow) fails with \(err)"
         }
-        if (c.sock ?? c.parent)?.config.recverr == true {
+        if recverr {
             c.pendingError = err
-            return "\(flow): \(err) for the next call (IP_RECVERR)"
+            return "\(flow): \(err) for the next call (\(option))"
         }
         c.softError = err
         return "\(flow): soft error \(err), reported if the connection times out"

@@ -32,8 +32,7 @@ extension Stack {
 
     /// The addresses as the hashes take them: an IPv4 one whole, an IPv6 one folded to 32 bits.
     private func hashWords(_ k: TCPKey) -> (UInt32, UInt32) {
-        func fold(_ a: IPv6Address) -> UInt32 { (0..<4).reduce(0) { $0 ^ UInt32(truncatingIfNeeded: a.raw >> (32 * UInt128($1))) } }
-        return k.isV4 ? (k.local4.raw.byteSwapped, k.remote4.raw.byteSwapped) : (fold(k.local), fold(k.remote))
+        k.isV4 ? (k.local4.raw.byteSwapped, k.remote4.raw.byteSwapped) : (k.local.folded32, k.remote.folded32)
     }
 
     /// The MTU of the device the route to the connection's peer leaves by (nil: no route), which

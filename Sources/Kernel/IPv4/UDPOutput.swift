@@ -68,11 +68,8 @@ extension Stack {
         }
         let len = req.payload.count
         guard len <= 65507 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one IPv4 datagram") }
-        // A subnet's broadcast address is a local-table broadcast route (RTCF_BROADCAST), and
-        // 255.255.255.255 leaves by the device of the route it matches (the default one; none:
-        // ENETUNREACH): only for a socket with SO_BROADCAST (recorded: scripts/record_hop_options.sh).
-        let bdev = req.dst == .broadcast ? routeOutput(req.dst)?.dev : fib.localType(req.dst) == .broadcast ? fib.lookup(req.dst)?.dev : nil
-        let bcast = bdev.map { (dev: $0, nexthop: req.dst, src: inet_select_addr($0, req.dst)) }
+        // RTCF_BROADCAST: only for a socket with SO_BROADCAST (recorded: scripts/record_hop_options.sh).
+        let bcast = routeOutputBroadcast(req.dst)
         if bcast != nil, !sk.config.broadcast { return sendFailed(i, sk, "EACCES", "\(req.dst) is a broadcast address and the socket has no SO_BROADCAST") }
         guard let route = bcast ?? routeOutput(req.dst) else {
             snmp.ip.OutNoRoutes += 1

@@ -22,7 +22,7 @@ extension Stack {
             snmp.icmp6.InErrors += 1
             return drop(.NOT_SPECIFIED, "\(len) bytes cannot hold an ICMPv6 header")
         }
-        let type = b[th]
+        let type = b[th], code = b[th + 1]
         snmp.icmp6.InType[Int(type), default: 0] += 1
         switch type {
         case ICMPv6Repr.echoRequest:
@@ -31,11 +31,11 @@ extension Stack {
         case ICMPv6Repr.routerSolicitation, ICMPv6Repr.routerAdvertisement, ICMPv6Repr.neighbourSolicitation,
              ICMPv6Repr.neighbourAdvertisement, ICMPv6Repr.redirect:
             return ndisc_rcv(skb)
-        case ICMPv6Repr.packetTooBig, ICMPv6Repr.destUnreachable, ICMPv6Repr.timeExceeded, ICMPv6Repr.parameterProblem:
-            return icmpv6_notify(skb, type: type, code: b[th + 1], info: len >= 8 ? b.be32(th + 4) : 0)
+        case _ where type & 0x80 == 0:
+            // Errors (packet too big, unreachable, time exceeded, parameter problem, and unknown
+            // types as well) go to the protocol they quote.
+            return icmpv6_notify(skb, type: type, code: code, info: len >= 8 ? b.be32(th + 4) : 0)
         default:
-            // An error of an unknown type still goes to the protocol it quotes.
-            if type & 0x80 == 0 { return icmpv6_notify(skb, type: type, code: b[th + 1], info: len >= 8 ? b.be32(th + 4) : 0) }
             return consume("ICMPv6 type \(type) (informational) not handled")
         }
     }

@@ -108,17 +108,7 @@ extension Stack {
             guard info >= 1280 else { return consume("MTU \(info) is below the IPv6 minimum 1280: ignored") }
             return consume(tcp_v6_mtu_reduced(c, mtu: Int(info), cause: skb))
         }
-        if c.state == .synSent {
-            c.error = err
-            tcp_done(c)
-            return consume("\(flow) fails with \(err)")
-        }
-        if (c.sock ?? c.parent)?.config.recverr6 == true {
-            c.pendingError = err
-            return consume("\(flow): \(err) for the next call (IPV6_RECVERR)")
-        }
-        c.softError = err
-        return consume("\(flow): soft error \(err), reported if the connection times out")
+        return consume(tcp_err_report(c, err, flow: flow, recverr: (c.sock ?? c.parent)?.config.recverr6 == true, option: "IPV6_RECVERR"))
     }
 
     /// `tcp_v6_mtu_reduced`: nothing when the MSS the MTU allows is not below the send MSS;

@@ -29,10 +29,7 @@ extension Stack {
     /// 0x68198 and 0x381a8, Tests/TCTests/Cases/tcp6_*). The kernel's hash key is random at boot;
     /// the model's comes from the stack's seed.
     func ip6_make_flowlabel(src: IPv6Address, dst: IPv6Address, proto: UInt8, ports: UInt32 = 0) -> UInt32 {
-        func fold(_ a: IPv6Address) -> UInt32 {
-            UInt32(truncatingIfNeeded: a.raw) ^ UInt32(truncatingIfNeeded: a.raw >> 32) ^ UInt32(truncatingIfNeeded: a.raw >> 64) ^ UInt32(truncatingIfNeeded: a.raw >> 96)
-        }
-        let h = UInt32(truncatingIfNeeded: SipHash.hash3(fold(src), fold(dst), ports ^ UInt32(proto), key: (ipIdents.key.1, ipIdents.key.0)))
+        let h = UInt32(truncatingIfNeeded: SipHash.hash3(src.folded32, dst.folded32, ports ^ UInt32(proto), key: (ipIdents.key.1, ipIdents.key.0)))
         return (h ^ h >> 12) & 0xf_ffff
     }
 

@@ -166,13 +166,11 @@ final class SocketTable {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
         let peers = proto == .udp && connectedUDP > 0
-        // The first socket of a tier: a connected one its peer sent to first, else an unconnected one.
         func first(_ tier: (Sock) -> Bool) -> Sock? {
-            guard peers else { return list.first(where: tier) }
-            return list.first { tier($0) && $0.config.peer == src && $0.config.peerPort == sport } ?? list.first { tier($0) && $0.config.peer == nil }
+            SocketTable.first(list, tier, peers: peers) { $0.config.peer == src && $0.config.peerPort == sport }
         }
         if let s = first({ $0.config.address6 == nil && $0.config.address == dst }) { return s }
-        let mapped = IPv6Address(raw: 0xffff << 32 | UInt128(dst.raw))
+        let mapped = IPv6Address.mapped(dst)
         if let s = first({ $0.config.address6 == mapped }) { return s }
         if let s = first({ $0.config.address6 == nil && $0.config.address == .any }) { return s }
         return first { $0.config.address6 == .any && !$0.config.v6only }
@@ -183,12 +181,18 @@ final class SocketTable {
     func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16, src: IPv6Address = .any, sport: UInt16 = 0) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
-        guard proto == .udp && connectedUDP > 0 else { return list.first { $0.config.address6 == dst } ?? list.first { $0.config.address6 == .any } }
+        let peers = proto == .udp && connectedUDP > 0
         func first(_ a: IPv6Address) -> Sock? {
-            list.first { $0.config.address6 == a && $0.config.peer6 == src && $0.config.peerPort == sport }
-                ?? list.first { $0.config.address6 == a && !$0.config.connected }
+            SocketTable.first(list, { $0.config.address6 == a }, peers: peers) { $0.config.peer6 == src && $0.config.peerPort == sport }
         }
         return first(dst) ?? first(.any)
+    }
+
+    /// The first socket of a tier: while any UDP socket is connected (`peers`), one connected to
+    /// the sender, else an unconnected one (compute_score: a peer that differs rules a socket out).
+    private static func first(_ list: [Sock], _ tier: (Sock) -> Bool, peers: Bool, sender: (Sock) -> Bool) -> Sock? {
+        guard peers else { return list.first(where: tier) }
+        return list.first { tier($0) && sender($0) } ?? list.first { tier($0) && !$0.config.connected }
     }
 
     var all: [Sock] { byID.values.sorted { $0.config.id < $1.config.id } }
