@@ -169,47 +169,58 @@ extension App {
     }
 
     /// The traces `mode` keeps of `results` (packet `from + k` of its injection), rendered once
-    /// for the store and the answer, handed to the writer: their texts, their ids, how many the
+    /// for the store and the answer, handed to the writer a piece at a time as they are rendered
+    /// (so the writer commits while the rest render): their texts, their ids, how many the
     /// writer's full queue dropped (the last ones), and whether `sync` saw them committed.
     func storeRows(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
                    from firstPacket: Int = 0) throws(Problem) -> (texts: [String], ids: Range<Int64>, dropped: Int, durable: Bool) {
         let name = e.record.name
         let keptIndexed = results.enumerated().compactMap { k, r in mode.keep(firstPacket + k, r).map { (k, r, $0) } }
-        let kept = keptIndexed.map { ($0.1, $0.2) }
-        let originIndex = keptIndexed.map(\.0)
-        let first = store.allocateTraceIDs(kept.count)
+        let first = store.allocateTraceIDs(keptIndexed.count)
         let now = Timestamp.now()
         var texts: [String] = []
         var rows: [TraceRecord] = []
-        texts.reserveCapacity(kept.count); rows.reserveCapacity(kept.count)
-        for (k, (r, how)) in kept.enumerated() {
+        texts.reserveCapacity(keptIndexed.count); rows.reserveCapacity(Self.storePiece)
+        var dropped = 0
+        for (k, (origin, r, how)) in keptIndexed.enumerated() {
             let id = first + Int64(k)
-            let h = originIndex[k] < hops.count ? hops[originIndex[k]] : []
+            let h = origin < hops.count ? hops[origin] : []
             let doc = how == .full ? TraceDocument.encode(id: id, stack: name, createdAt: now, r, hops: h)
                 : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r, hops: h)
-            let text = doc.rendered()
-            texts.append(text)
             // A full trace's stages, netfilter events and frames go to rows of their own.
             let split = how == .full ? TraceStorage.split(doc, frame: r.frame, emitted: r.emitted.map {
                 TraceFrame(direction: .out, device: $0.device, timeNs: Int64(clamping: $0.timeNs), bytes: $0.frame)
             }) : nil
+            let text = split?.text ?? doc.rendered()
+            texts.append(text)
             rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
                                     dropReason: r.dropReason?.rawValue, createdAt: now, body: split?.body ?? text, index: TraceIndexing.index(r),
                                     parts: split?.parts))
-        }
-        // Enqueued under the stack's lock: a delete that follows waits for these rows to commit;
-        // a delete that came first means there is nothing to store them under. Rows the writer's
-        // full queue dropped (--trace-overflow drop) give their quota back and are counted below.
-        let dropped = try e.withStack { (_: Stack) throws(Problem) -> Int in
-            guard !e.deleted else {
-                throw Problem(status: 409, slug: "conflict", detail: "stack \(name) was deleted while this ran; nothing was stored")
+            if rows.count == Self.storePiece || k == keptIndexed.count - 1 {
+                dropped += try enqueueRows(rows, entry: e, dropAll: dropped > 0)
+                rows.removeAll(keepingCapacity: true)
             }
-            let n = store.enqueueTraces(rows)
+        }
+        let ids = first..<(first + Int64(keptIndexed.count))
+        return (texts, ids, dropped, sync && store.flush(ids: ids))
+    }
+
+    /// Traces handed to the writer at a time by `storeRows`: small enough that the writer starts
+    /// early, large enough that the stack's lock is taken rarely.
+    static let storePiece = 256
+
+    /// Enqueued under the stack's lock: a delete that follows waits for these rows to commit; a
+    /// delete that came first means there is nothing to store them under. Rows the writer's full
+    /// queue dropped (--trace-overflow drop; all of them with `dropAll`) give their quota back.
+    private func enqueueRows(_ rows: [TraceRecord], entry e: StackEntry, dropAll: Bool) throws(Problem) -> Int {
+        try e.withStack { (_: Stack) throws(Problem) -> Int in
+            guard !e.deleted else {
+                throw Problem(status: 409, slug: "conflict", detail: "stack \(e.record.name) was deleted while this ran; nothing was stored")
+            }
+            let n = store.enqueueTraces(rows, dropAll: dropAll)
             e.storedTraces -= n
             return n
         }
-        let ids = first..<(first + Int64(rows.count))
-        return (texts, ids, dropped, sync && store.flush(ids: ids))
     }
 
     /// Outcomes counted over runs of equal ones: a batch's packets mostly share theirs, and a

@@ -12,6 +12,25 @@ public extension JSONValue {
         return out
     }
 
+    /// An object rendered compactly, with where the values of its fields named in `keys` lie in
+    /// the bytes: a caller that keeps some fields apart cuts them out instead of rendering twice.
+    func utf8(marking keys: Set<String>) -> (bytes: [UInt8], spans: [String: Range<Int>]) {
+        guard case .object(let f) = self else { return (utf8(), [:]) }
+        var o: [UInt8] = [], spans: [String: Range<Int>] = [:]
+        o.reserveCapacity(1024)
+        o.append(UInt8(ascii: "{"))
+        for (k, kv) in f.enumerated() {
+            if k > 0 { o.append(UInt8(ascii: ",")) }
+            JSONValue.quote(kv.0, into: &o)
+            o.append(UInt8(ascii: ":"))
+            let start = o.count
+            kv.1.write(into: &o, pretty: false, indent: 1)
+            if keys.contains(kv.0) { spans[kv.0] = start..<o.count }
+        }
+        o.append(UInt8(ascii: "}"))
+        return (o, spans)
+    }
+
     private func write(into o: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
         case .null: o.append(contentsOf: "null".utf8)

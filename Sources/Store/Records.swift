@@ -29,24 +29,15 @@ public struct TraceRecord: Sendable, Equatable {
     }
 }
 
-/// The rows of a trace's events and frames (migration 9's tables).
+/// A full trace's events and frames as stored apart from its body: its stages and its netfilter
+/// events, each a JSON array as the trace document shows them (a row of `trace_event_lists`), and
+/// its frames (rows of `trace_frames`).
 public struct TraceParts: Sendable, Equatable {
-    public var events: [TraceEvent]
+    public var stages: String
+    public var netfilter: String
     public var frames: [TraceFrame]
-    public init(events: [TraceEvent] = [], frames: [TraceFrame] = []) { self.events = events; self.frames = frames }
-}
-
-/// A stage the packet passed (`name` the kernel function, on `cpu` at `timeNs`), or a netfilter
-/// event (`name` the hook, `detail` the event's JSON as the trace shows it).
-public struct TraceEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable { case stage, netfilter }
-    public var kind: Kind
-    public var name: String
-    public var cpu: Int64?
-    public var timeNs: Int64?
-    public var detail: String?
-    public init(kind: Kind, name: String, cpu: Int64? = nil, timeNs: Int64? = nil, detail: String? = nil) {
-        self.kind = kind; self.name = name; self.cpu = cpu; self.timeNs = timeNs; self.detail = detail
+    public init(stages: String = "[]", netfilter: String = "[]", frames: [TraceFrame] = []) {
+        self.stages = stages; self.netfilter = netfilter; self.frames = frames
     }
 }
 

@@ -23,7 +23,7 @@ public final class Store: @unchecked Sendable {
     private let raiseWatermarkStmt, deleteTracesStmt: Statement
     private let saveStateStmt, stateStmt: Statement
     private let deleteTraceStmt, newestKeptStmt, newestOlderStmt, unindexedStmt, setIndexStmt: Statement
-    private let insertEventStmt, insertFrameStmt, eventsStmt, framesStmt, setPartsStmt, unsplitStmt: Statement
+    private let insertEventsStmt, insertFrameStmt, eventsStmt, framesStmt, setPartsStmt, unsplitStmt: Statement
     /// Rows written since the planner's statistics were last gathered, and how many there were then:
     /// the statistics are gathered again whenever the rows have doubled.
     private var insertedSinceAnalyze = 0, rowsAtAnalyze = 0
@@ -73,9 +73,9 @@ public final class Store: @unchecked Sendable {
             """)
         insertRuleHitStmt = try db.prepare("INSERT OR REPLACE INTO trace_rules (trace_id, seq, hook, family, tbl, chain, handle, verdict) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport, t.parts FROM traces t WHERE t.id = ?1")
-        insertEventStmt = try db.prepare("INSERT OR REPLACE INTO trace_events (trace_id, seq, kind, name, cpu, time_ns, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        insertEventsStmt = try db.prepare("INSERT OR REPLACE INTO trace_event_lists (trace_id, stages, netfilter) VALUES (?1, ?2, ?3)")
         insertFrameStmt = try db.prepare("INSERT OR REPLACE INTO trace_frames (trace_id, seq, direction, device, time_ns, frame) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        eventsStmt = try db.prepare("SELECT kind, name, cpu, time_ns, detail FROM trace_events WHERE trace_id = ?1 ORDER BY seq")
+        eventsStmt = try db.prepare("SELECT stages, netfilter FROM trace_event_lists WHERE trace_id = ?1")
         framesStmt = try db.prepare("SELECT direction, device, time_ns, frame FROM trace_frames WHERE trace_id = ?1 ORDER BY seq")
         setPartsStmt = try db.prepare("UPDATE traces SET body = COALESCE(?2, body), parts = ?3 WHERE id = ?1")
         unsplitStmt = try db.prepare("SELECT id, body FROM traces WHERE parts = -1 ORDER BY id LIMIT ?1")
@@ -321,9 +321,9 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Hands rows to the writer thread; they are durable after `flush`. Answers how many (the last
-    /// ones) were dropped because the queue was full under `.drop`.
+    /// ones) were dropped because the queue was full under `.drop`, or, with `dropAll`, all of them.
     @discardableResult
-    public func enqueueTraces(_ rows: [TraceRecord]) -> Int { writer.enqueue(rows) }
+    public func enqueueTraces(_ rows: [TraceRecord], dropAll: Bool = false) -> Int { writer.enqueue(rows, dropAll: dropAll) }
 
     public func flush() { writer.flush() }
 
@@ -560,11 +560,9 @@ public final class Store: @unchecked Sendable {
     }
 
     private func insertParts(_ id: Int64, _ p: TraceParts) throws(StoreError) {
-        let e = insertEventStmt, f = insertFrameStmt
-        for (k, x) in p.events.enumerated() {
-            e.bind(1, id); e.bind(2, Int64(k)); e.bind(3, x.kind.rawValue); e.bind(4, x.name); e.bind(5, x.cpu); e.bind(6, x.timeNs); e.bind(7, x.detail)
-            try e.insert()
-        }
+        let e = insertEventsStmt, f = insertFrameStmt
+        e.bind(1, id); e.bind(2, p.stages); e.bind(3, p.netfilter)
+        try e.insert()
         for (k, x) in p.frames.enumerated() {
             f.bind(1, id); f.bind(2, Int64(k)); f.bind(3, x.direction.rawValue); f.bind(4, x.device); f.bind(5, x.timeNs); f.bind(6, blob: x.bytes)
             try f.insert()
@@ -575,10 +573,7 @@ public final class Store: @unchecked Sendable {
     private func parts(_ id: Int64) throws(StoreError) -> TraceParts {
         var p = TraceParts()
         try eventsStmt.reset([.int(id)])
-        while try eventsStmt.step() {
-            p.events.append(TraceEvent(kind: TraceEvent.Kind(rawValue: eventsStmt.text(0) ?? "") ?? .stage, name: eventsStmt.text(1) ?? "",
-                                       cpu: eventsStmt.optInt(2), timeNs: eventsStmt.optInt(3), detail: eventsStmt.text(4)))
-        }
+        if try eventsStmt.step() { p.stages = eventsStmt.text(0) ?? "[]"; p.netfilter = eventsStmt.text(1) ?? "[]" }
         eventsStmt.done()
         try framesStmt.reset([.int(id)])
         while try framesStmt.step() {

@@ -39,19 +39,21 @@ final class TraceWriter: @unchecked Sendable {
 
     /// Queues rows for the disk; answers how many of them (the last ones) were dropped because
     /// the queue was full and the policy is `.drop` (their ids then never answer durable).
+    /// `dropAll`: drop them all, counted the same way (the rest of an answer whose earlier rows
+    /// found the queue full, so what is lost stays its last ones).
     @discardableResult
-    func enqueue(_ rows: [TraceRecord]) -> Int {
+    func enqueue(_ rows: [TraceRecord], dropAll: Bool = false) -> Int {
         guard !rows.isEmpty else { return 0 }
         cond.lock(); defer { cond.unlock() }
         var kept = rows[...], keptBytes = 0
-        switch overflow {
+        switch dropAll ? .drop : overflow {
         case .block:
             while (queue.count > capacity || queuedBytes > capacityBytes) && !stopping { cond.wait() }
             keptBytes = rows.reduce(0) { $0 + TraceWriter.cost($1) }
         case .drop:
             // The rows that fit in both bounds, from the first.
             var room = 0
-            while room < rows.count && queue.count + room < capacity {
+            while !dropAll && room < rows.count && queue.count + room < capacity {
                 let c = TraceWriter.cost(rows[room])
                 guard queuedBytes + keptBytes + c <= capacityBytes else { break }
                 keptBytes += c
@@ -74,7 +76,7 @@ final class TraceWriter: @unchecked Sendable {
     /// What a queued row holds in memory, about: its text and a fixed share for its record and columns.
     static func cost(_ r: TraceRecord) -> Int {
         guard let p = r.parts else { return r.body.utf8.count + 256 }
-        return r.body.utf8.count + 256 + p.events.reduce(0) { $0 + 64 + ($1.detail?.utf8.count ?? 0) } + p.frames.reduce(0) { $0 + 64 + $1.bytes.count }
+        return r.body.utf8.count + 256 + p.stages.utf8.count + p.netfilter.utf8.count + p.frames.reduce(0) { $0 + 64 + $1.bytes.count }
     }
 
     /// Notes ids that will never be stored (bounded: past the bound, every id up to the largest is

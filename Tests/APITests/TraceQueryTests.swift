@@ -339,7 +339,21 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(ids("dport=53"), [1, 3, 5, 7])
     }
 
-    /// A full trace is stored as rows: its stages and netfilter events in trace_events, the frame
+    /// A database made by migration 9's schema (a row per event in trace_events): the upgrade
+    /// moves each trace's events, in order, into one trace_event_lists row and drops the table;
+    /// every trace reads back as it did, and deleting a trace still takes its parts.
+    func testUpgradeFromTheSchemaWithARowPerEvent() throws {
+        try upgrade(from: 9)
+        let db = try SQLiteConnection(path: store.path)
+        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'trace_events'"), ["0"])
+        XCTAssertEqual(try rows(db, "SELECT json_extract(stages, '$[0].function'), json_extract(stages, '$[#-1].function'), json_extract(netfilter, '$[1].rule') FROM trace_event_lists WHERE trace_id = 2"),
+                       ["nic_receive|kfree_skb_reason|udp dport 54 drop"])
+        XCTAssertEqual(call("DELETE", "/v1/traces?table=f&handle=2").status, 200)
+        XCTAssertEqual(try rows(db, "SELECT trace_id FROM trace_event_lists ORDER BY trace_id") + rows(db, "SELECT DISTINCT trace_id FROM trace_frames ORDER BY trace_id"),
+                       ["1", "3", "4", "1", "3", "4"])
+    }
+
+    /// A full trace is stored as rows: its stages and netfilter events in trace_event_lists, the frame
     /// it began with and what the stack sent in trace_frames, the rest in the body with null in
     /// their place; reading it back gives the answer that first showed it, byte for byte.
     func testFullTracesKeepEventsAndFramesInTablesOfTheirOwn() throws {
@@ -351,13 +365,14 @@ final class TraceQueryTests: AppTestCase {
         let db = try SQLiteConnection(path: store.path)
         // Trace 2: UDP to port 54, dropped by f input's rule; trace 4: a SYN to a closed port, answered with a RST.
         let packet = #"iif \"eth0\" ether saddr 02:00:00:00:00:01 ether daddr 02:00:00:00:00:02 ip saddr 198.18.0.1 ip daddr 198.18.0.2 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 0 ip length 28 udp sport 9 udp dport 54 udp length 8 "#
-        XCTAssertEqual(try rows(db, "SELECT seq, kind, name, cpu, time_ns, detail FROM trace_events WHERE trace_id = 2 ORDER BY seq"), [
-            "0|stage|nic_receive|0|0|", "1|stage|napi_poll|0|710|", "2|stage|napi_alloc_skb|0|730|", "3|stage|eth_type_trans|0|770|",
-            "4|stage|napi_gro_receive|0|790|", "5|stage|netif_receive_skb|0|1490|", "6|stage|__netif_receive_skb_core|0|1520|", "7|stage|ip_rcv|0|1560|",
-            "8|stage|nf_hook_slow|0|1620|", "9|stage|ip_rcv_finish|0|1670|", "10|stage|ip_local_deliver|0|1750|", "11|stage|nf_hook_slow|0|1770|",
-            "12|stage|kfree_skb_reason|0|1820|",
-            #"13|netfilter|prerouting|||{"hook":"prerouting","table":"ip n","chain":"pre","type":"policy","handle":null,"rule":null,"verdict":"accept","generated":false,"packet":""# + packet + #""}"#,
-            #"14|netfilter|input|||{"hook":"input","table":"ip f","chain":"input","type":"rule","handle":2,"rule":"udp dport 54 drop","verdict":"drop","generated":false,"packet":""# + packet + #""}"#,
+        XCTAssertEqual(try rows(db, "SELECT stages, netfilter FROM trace_event_lists WHERE trace_id = 2"), [
+            #"[{"function":"nic_receive","cpu":0,"time_ns":0},{"function":"napi_poll","cpu":0,"time_ns":710},{"function":"napi_alloc_skb","cpu":0,"time_ns":730},"#
+            + #"{"function":"eth_type_trans","cpu":0,"time_ns":770},{"function":"napi_gro_receive","cpu":0,"time_ns":790},{"function":"netif_receive_skb","cpu":0,"time_ns":1490},"#
+            + #"{"function":"__netif_receive_skb_core","cpu":0,"time_ns":1520},{"function":"ip_rcv","cpu":0,"time_ns":1560},{"function":"nf_hook_slow","cpu":0,"time_ns":1620},"#
+            + #"{"function":"ip_rcv_finish","cpu":0,"time_ns":1670},{"function":"ip_local_deliver","cpu":0,"time_ns":1750},{"function":"nf_hook_slow","cpu":0,"time_ns":1770},"#
+            + #"{"function":"kfree_skb_reason","cpu":0,"time_ns":1820}]|"#
+            + #"[{"hook":"prerouting","table":"ip n","chain":"pre","type":"policy","handle":null,"rule":null,"verdict":"accept","generated":false,"packet":""# + packet + #""},"#
+            + #"{"hook":"input","table":"ip f","chain":"input","type":"rule","handle":2,"rule":"udp dport 54 drop","verdict":"drop","generated":false,"packet":""# + packet + #""}]"#,
         ])
         XCTAssertEqual(try rows(db, "SELECT seq, direction, device, time_ns, hex(frame) FROM trace_frames WHERE trace_id = 2"),
                        ["0|in|eth0|0|" + (results[1]["frame_hex"].flatMap { if case .string(let h) = $0 { h.uppercased() } else { nil } } ?? "?")])
@@ -366,14 +381,14 @@ final class TraceQueryTests: AppTestCase {
                        Array(repeating: "1|null|null|null|null", count: 4))
         // A summary row has no parts; deleting a trace takes its rows.
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true&trace=summary", Self.four).status, 200)
-        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events WHERE trace_id > 4") + rows(db, "SELECT COUNT(*) FROM trace_frames WHERE trace_id > 4"), ["0", "0"])
+        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_event_lists WHERE trace_id > 4") + rows(db, "SELECT COUNT(*) FROM trace_frames WHERE trace_id > 4"), ["0", "0"])
         XCTAssertEqual(call("DELETE", "/v1/stacks/h/traces").status, 200)
-        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["0", "0"])
+        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_event_lists") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["0", "0"])
         // And with their stack.
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.four).status, 200)
-        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["71", "4"])   // no second ARP request: the first is pending
+        XCTAssertEqual(try rows(db, "SELECT SUM(json_array_length(stages) + json_array_length(netfilter)) FROM trace_event_lists") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["71", "4"])   // no second ARP request: the first is pending
         XCTAssertEqual(call("DELETE", "/v1/stacks/h").status, 204)
-        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_events") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["0", "0"])
+        XCTAssertEqual(try rows(db, "SELECT COUNT(*) FROM trace_event_lists") + rows(db, "SELECT COUNT(*) FROM trace_frames"), ["0", "0"])
     }
 
     /// Each row of a query as its columns joined by "|" (NULL as nothing).
@@ -414,6 +429,29 @@ final class TraceQueryTests: AppTestCase {
                 try old.exec("ATTACH DATABASE '\(store.path)' AS cur; INSERT INTO traces (\(columns)) SELECT \(columns) FROM cur.traces; INSERT INTO trace_rules SELECT * FROM cur.trace_rules; DETACH DATABASE cur")
                 let setBody = try old.prepare("UPDATE traces SET body = ?2 WHERE id = ?1")
                 for (k, b) in bodies.enumerated() { try setBody.run([.int(Int64(k + 1)), .text(b)]) }
+                if version == 9 {
+                    // As migration 9's code stored them: a row per stage, then per netfilter event; the frames; null in the body.
+                    try old.exec("""
+                        INSERT INTO trace_events (trace_id, seq, kind, name, cpu, time_ns, detail)
+                            SELECT t.id, s.key, 'stage', json_extract(s.value, '$.function'), json_extract(s.value, '$.cpu'), json_extract(s.value, '$.time_ns'),
+                                   CASE WHEN json_extract(s.value, '$.generated') THEN '{"generated":true}' END
+                            FROM traces t, json_each(t.body, '$.stages') s;
+                        INSERT INTO trace_events (trace_id, seq, kind, name, cpu, time_ns, detail)
+                            SELECT t.id, json_array_length(t.body, '$.stages') + n.key, 'netfilter', json_extract(n.value, '$.hook'), NULL, NULL, n.value
+                            FROM traces t, json_each(t.body, '$.netfilter') n;
+                        """)
+                    let insFrame = try old.prepare("INSERT INTO trace_frames (trace_id, seq, direction, device, time_ns, frame) VALUES (?1, ?2, ?3, 'eth0', ?4, ?5)")
+                    for (k, b) in bodies.enumerated() {
+                        let doc = try JSONParser.parse(b)
+                        guard case .string(let hex) = doc["frame_hex"] ?? .null, case .array(let sent) = doc["emitted"] ?? .null, case .int(let start) = doc["start_ns"] ?? .null else { return XCTFail(b) }
+                        try insFrame.run([.int(Int64(k + 1)), .int(0), .text("in"), .int(Int64(start)), .blob(try Hex.decode(hex))])
+                        for (j, x) in sent.enumerated() {
+                            guard case .string(let h) = x["hex"] ?? .null, case .int(let t) = x["time_ns"] ?? .null else { return XCTFail(b) }
+                            try insFrame.run([.int(Int64(k + 1)), .int(Int64(j + 1)), .text("out"), .int(Int64(t)), .blob(try Hex.decode(h))])
+                        }
+                    }
+                    try old.exec("UPDATE traces SET parts = 1, body = json_set(body, '$.stages', NULL, '$.frame_hex', NULL, '$.netfilter', NULL, '$.emitted', NULL)")
+                }
             } else {
                 let insTrace = try old.prepare("INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body) VALUES (?1, 1, 'eth0', ?2, ?3, '2026-12-01T00:00:00.000Z', ?4)")
                 for (k, b) in bodies.enumerated() {
@@ -425,7 +463,7 @@ final class TraceQueryTests: AppTestCase {
         }
         store.close()
         store = try Store(path: oldPath)
-        XCTAssertEqual(store.appliedMigrations, Array((version + 1)...9))
+        XCTAssertEqual(store.appliedMigrations, Array((version + 1)...10))
         app = try App(store: store)
         XCTAssertEqual(app.loadProblems, [])
         XCTAssertEqual(ids(""), [1, 2, 3, 4])
@@ -436,7 +474,10 @@ final class TraceQueryTests: AppTestCase {
         for k in 1...4 { XCTAssertEqual(call("GET", "/v1/traces/\(k)").raw.trimmingCharacters(in: .newlines), bodies[k - 1], "trace \(k)") }
         // Their events and frames were moved out of the bodies.
         let db = try SQLiteConnection(path: oldPath)
-        XCTAssertEqual(try rows(db, "SELECT t.id, t.parts, (SELECT COUNT(*) FROM trace_events e WHERE e.trace_id = t.id), (SELECT COUNT(*) FROM trace_frames f WHERE f.trace_id = t.id) FROM traces t ORDER BY t.id"),
+        XCTAssertEqual(try rows(db, """
+            SELECT t.id, t.parts, (SELECT json_array_length(e.stages) + json_array_length(e.netfilter) FROM trace_event_lists e WHERE e.trace_id = t.id),
+                   (SELECT COUNT(*) FROM trace_frames f WHERE f.trace_id = t.id) FROM traces t ORDER BY t.id
+            """),
                        ["1|1|17|1", "2|1|15|1", "3|1|17|1", "4|1|28|2"])
     }
 }
