@@ -175,15 +175,18 @@ extension App {
     func storeRows(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
                    from firstPacket: Int = 0) throws(Problem) -> (texts: [String], ids: Range<Int64>, dropped: Int, durable: Bool) {
         let name = e.record.name
-        let keptIndexed = results.enumerated().compactMap { k, r in mode.keep(firstPacket + k, r).map { (k, r, $0) } }
+        // Indices, not copies: a result copied retains each of its arrays.
+        var keptIndexed: [(origin: Int, how: TraceMode.Kept)] = []
+        keptIndexed.reserveCapacity(results.count)
+        for k in results.indices { if let how = mode.keep(firstPacket + k, results[k]) { keptIndexed.append((k, how)) } }
         let first = store.allocateTraceIDs(keptIndexed.count)
         let now = Timestamp.now()
         var texts: [String] = []
         var rows: [TraceRecord] = []
         texts.reserveCapacity(keptIndexed.count); rows.reserveCapacity(Self.storePiece)
         var dropped = 0
-        for (k, (origin, r, how)) in keptIndexed.enumerated() {
-            let id = first + Int64(k)
+        for (k, (origin, how)) in keptIndexed.enumerated() {
+            let id = first + Int64(k), r = results[origin]
             let h = origin < hops.count ? hops[origin] : []
             let doc = how == .full ? TraceDocument.encode(id: id, stack: name, createdAt: now, r, hops: h)
                 : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r, hops: h)
