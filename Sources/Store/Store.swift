@@ -64,7 +64,7 @@ public final class Store: @unchecked Sendable {
         insertTraceStmt = try db.prepare("""
             INSERT INTO traces (id, stack_id, device, outcome, drop_reason, created_at, body, indexed, start_ns, end_ns, length, last_stage,
                                 stages_lo, stages_hi, proto, saddr, daddr, sport, dport, nat_saddr, nat_daddr, nat_sport, nat_dport, parts)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?24, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
             """)
         setIndexStmt = try db.prepare("""
             UPDATE traces SET indexed = 1, start_ns = ?2, end_ns = ?3, length = ?4, last_stage = ?5, stages_lo = ?6, stages_hi = ?7, proto = ?8,
@@ -72,7 +72,7 @@ public final class Store: @unchecked Sendable {
             WHERE id = ?1
             """)
         insertRuleHitStmt = try db.prepare("INSERT OR REPLACE INTO trace_rules (trace_id, seq, hook, family, tbl, chain, handle, verdict) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport, t.parts FROM traces t WHERE t.id = ?1")
+        traceByIDStmt = try db.prepare("SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport, t.parts, t.indexed FROM traces t WHERE t.id = ?1")
         insertEventsStmt = try db.prepare("INSERT OR REPLACE INTO trace_event_lists (trace_id, stages, netfilter) VALUES (?1, ?2, ?3)")
         insertFrameStmt = try db.prepare("INSERT OR REPLACE INTO trace_frames (trace_id, seq, direction, device, time_ns, frame) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         eventsStmt = try db.prepare("SELECT stages, netfilter FROM trace_event_lists WHERE trace_id = ?1")
@@ -541,13 +541,19 @@ public final class Store: @unchecked Sendable {
                 i(x.proto), b(x.saddr), b(x.daddr), i(x.sport), i(x.dport), b(x.natSaddr), b(x.natDaddr), i(x.natSport), i(x.natDport)]
     }
 
-    /// A trace's row, bound in place (the writer's hot path).
+    /// A trace's row, bound in place (the writer's hot path). When the tuple after NAT is known,
+    /// each of its columns is NULL where it equals the one as the packet arrived (indexed = 2,
+    /// migration 11: the after-NAT indexes then hold only what NAT changed); `row` fills them back.
     private func insertTrace(_ r: TraceRecord) throws(StoreError) {
         let s = insertTraceStmt, x = r.index
         s.bind(1, r.id); s.bind(2, r.stackID); s.bind(3, r.device); s.bind(4, r.outcome); s.bind(5, r.dropReason); s.bind(6, r.createdAt); s.bind(7, r.body)
         s.bind(8, x.startNs); s.bind(9, x.endNs); s.bind(10, x.length); s.bind(11, x.lastStage); s.bind(12, x.stagesLo); s.bind(13, x.stagesHi)
         s.bind(14, x.proto); s.bind(15, blob: x.saddr); s.bind(16, blob: x.daddr); s.bind(17, x.sport); s.bind(18, x.dport)
-        s.bind(19, blob: x.natSaddr); s.bind(20, blob: x.natDaddr); s.bind(21, x.natSport); s.bind(22, x.natDport); s.bind(23, Int64(r.parts == nil ? 0 : 1))
+        // Unknown after NAT (a start without an end): stored as it is, NULL meaning unknown (indexed = 1).
+        let elide = x.natSaddr != nil || x.natDaddr != nil || x.saddr == nil
+        s.bind(19, blob: elide && x.natSaddr == x.saddr ? nil : x.natSaddr); s.bind(20, blob: elide && x.natDaddr == x.daddr ? nil : x.natDaddr)
+        s.bind(21, elide && x.natSport == x.sport ? nil : x.natSport); s.bind(22, elide && x.natDport == x.dport ? nil : x.natDport)
+        s.bind(23, Int64(r.parts == nil ? 0 : 1)); s.bind(24, Int64(elide ? 2 : 1))
         try s.insert()
     }
 
@@ -663,6 +669,10 @@ public final class Store: @unchecked Sendable {
         x.startNs = s.optInt(7); x.endNs = s.optInt(8); x.length = s.optInt(9); x.lastStage = s.text(10); x.proto = s.optInt(11)
         x.saddr = s.blob(12); x.daddr = s.blob(13); x.sport = s.optInt(14); x.dport = s.optInt(15)
         x.natSaddr = s.blob(16); x.natDaddr = s.blob(17); x.natSport = s.optInt(18); x.natDport = s.optInt(19)
+        // Written with the unchanged after-NAT columns left out (insertTrace): they are the arrival's.
+        if s.int(21) == 2 {
+            x.natSaddr = x.natSaddr ?? x.saddr; x.natDaddr = x.natDaddr ?? x.daddr; x.natSport = x.natSport ?? x.sport; x.natDport = x.natDport ?? x.dport
+        }
         return TraceRecord(id: s.int(0), stackID: s.int(1), stackName: names[s.int(1)] ?? "", device: s.text(2) ?? "",
                            outcome: s.text(3) ?? "", dropReason: s.text(4), createdAt: s.text(5) ?? "", body: s.text(6) ?? "", index: x)
     }

@@ -105,7 +105,7 @@ public enum TraceValue: Sendable, Equatable, Hashable {
 /// Every piece of SQL a trace query is made of. Raw values of an enum are literals, so a query is
 /// only ever these pieces in some order; what a request says is bound, never spliced.
 enum TraceSQL: String {
-    case selectRows = "SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport, t.parts FROM traces t WHERE 1"
+    case selectRows = "SELECT t.id, t.stack_id, t.device, t.outcome, t.drop_reason, t.created_at, t.body, t.start_ns, t.end_ns, t.length, t.last_stage, t.proto, t.saddr, t.daddr, t.sport, t.dport, t.nat_saddr, t.nat_daddr, t.nat_sport, t.nat_dport, t.parts, t.indexed FROM traces t WHERE 1"
     case selectIDs = "SELECT t.id, t.stack_id FROM traces t WHERE 1"
     case selectGroup = "SELECT "
     case countFrom = ", COUNT(*) FROM traces t"
@@ -157,6 +157,8 @@ enum TraceSQL: String {
     case ruleExists = " AND EXISTS (SELECT 1 FROM trace_rules r WHERE r.trace_id = t.id"
     case ruleHook = " AND r.hook = ?"
     case ruleFamily = " AND r.family = ?"
+    /// A table named without its family: every family, so the (family, table, ...) index serves it.
+    case ruleAnyFamily = " AND r.family IN ('ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev')"
     case ruleTable = " AND r.tbl = ?"
     case ruleChain = " AND r.chain = ?"
     case ruleHandle = " AND r.handle = ?"
@@ -175,10 +177,11 @@ enum TraceSQL: String {
     case groupDaddr = "t.daddr"
     case groupSport = "t.sport"
     case groupDport = "t.dport"
-    case groupNatSaddr = "t.nat_saddr"
-    case groupNatDaddr = "t.nat_daddr"
-    case groupNatSport = "t.nat_sport"
-    case groupNatDport = "t.nat_dport"
+    /// After NAT: a NULL of a row written with indexed = 2 is the value as it arrived (migration 11).
+    case groupNatSaddr = "CASE WHEN t.indexed = 2 THEN COALESCE(t.nat_saddr, t.saddr) ELSE t.nat_saddr END"
+    case groupNatDaddr = "CASE WHEN t.indexed = 2 THEN COALESCE(t.nat_daddr, t.daddr) ELSE t.nat_daddr END"
+    case groupNatSport = "CASE WHEN t.indexed = 2 THEN COALESCE(t.nat_sport, t.sport) ELSE t.nat_sport END"
+    case groupNatDport = "CASE WHEN t.indexed = 2 THEN COALESCE(t.nat_dport, t.dport) ELSE t.nat_dport END"
 }
 
 /// A statement's pieces and the values bound to them, in order (every parameter is positional:
@@ -214,7 +217,7 @@ extension TraceFilter {
     /// The rule conditions alone (for the probe and inside either rule shape).
     func ruleConditions(into q: inout TraceQueryText) {
         if let v = hook { q.add(.ruleHook, .text(v)) }
-        if let v = family { q.add(.ruleFamily, .text(v)) }
+        if let v = family { q.add(.ruleFamily, .text(v)) } else if table != nil { q.add(.ruleAnyFamily) }
         if let v = table { q.add(.ruleTable, .text(v)) }
         if let v = chain { q.add(.ruleChain, .text(v)) }
         if let v = handle { q.add(.ruleHandle, .int(v)) }

@@ -136,6 +136,21 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(call("GET", "/v1/traces/aggregate?by=colour").status, 400)
     }
 
+    /// The tuple after NAT is stored only where NAT changed it (migration 11: the after-NAT indexes
+    /// hold only NAT'd traces); reading, filtering and counting see it whole.
+    func testTheTupleAfterNATIsStoredWhereNATChangedIt() throws {
+        try load()
+        let db = try SQLiteConnection(path: store.path)
+        XCTAssertEqual(try rows(db, "SELECT id, indexed, hex(nat_saddr), hex(nat_daddr), nat_sport, nat_dport FROM traces ORDER BY id"),
+                       ["1|2||||", "2|2||||", "3|2||||53", "4|2||||"])   // only the DNAT's port
+        XCTAssertEqual(first("dport=5353")?["final_tuple"]?.rendered(), #"{"proto":17,"src":"198.18.0.1","sport":10,"dst":"198.18.0.2","dport":53}"#)
+        XCTAssertEqual(first("dport=54")?["final_tuple"]?.rendered(), #"{"proto":17,"src":"198.18.0.1","sport":9,"dst":"198.18.0.2","dport":54}"#)
+        XCTAssertEqual(ids("dport=53"), [1, 3])
+        XCTAssertEqual(ids("dst=198.18.0.2"), [1, 2, 3, 4])
+        XCTAssertEqual(groups("by=nat_daddr"), #""198.18.0.2"=4"#)
+        XCTAssertEqual(groups("by=nat_sport"), "9=2 10=1 1000=1")
+    }
+
     func testDeleteByFilterGivesTheQuotaBack() throws {
         try load()
         XCTAssertEqual(call("DELETE", "/v1/traces").status, 400)   // across stacks, a filter is needed
@@ -463,7 +478,7 @@ final class TraceQueryTests: AppTestCase {
         }
         store.close()
         store = try Store(path: oldPath)
-        XCTAssertEqual(store.appliedMigrations, Array((version + 1)...10))
+        XCTAssertEqual(store.appliedMigrations, Array((version + 1)...11))
         app = try App(store: store)
         XCTAssertEqual(app.loadProblems, [])
         XCTAssertEqual(ids(""), [1, 2, 3, 4])
