@@ -51,10 +51,13 @@ public final class BPFProgram: @unchecked Sendable {
 
     /// The instructions where the interpreter reads them (no array bounds or uniqueness checks).
     let code: UnsafeMutablePointer<Insn>
+    /// `insns.count`, read by every run without touching the array.
+    let codeCount: Int
 
     init(name: String, section: String, type: BPFProgType, insns: [Insn], mainLength: Int, maps: [BPFMap], license: String) {
         code = .allocate(capacity: max(insns.count, 1))
         code.initialize(from: insns, count: insns.count)
+        codeCount = insns.count
         self.name = name; self.section = section; self.type = type; self.insns = insns; self.mainLength = mainLength; self.maps = maps; self.license = license
         // include/linux/license.h: license_is_gpl_compatible.
         gplCompatible = ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].contains(license)

@@ -45,6 +45,8 @@ public final class BPFVM {
     /// r0-r10, and five more so a register number from an unverified program cannot reach past them.
     let regs = UnsafeMutablePointer<UInt64>.allocate(capacity: 16)
     let stack = UnsafeMutableRawPointer.allocate(byteCount: stackPerFrame * maxFrames, alignment: 8)
+    /// BPF-to-BPF calls in progress: where each returns, the callee-saved r6-r9 and r10 of its caller.
+    let callFrames = UnsafeMutablePointer<(ret: Int, saved: (UInt64, UInt64, UInt64, UInt64), fp: UInt64)>.allocate(capacity: maxFrames)
     /// A tc program's `struct __sk_buff`.
     let skbContext = UnsafeMutableRawPointer.allocate(byteCount: BPFContext.skbSize, alignment: 8)
     var packet: UnsafeMutableRawPointer
@@ -64,14 +66,15 @@ public final class BPFVM {
     public internal(set) var steps: [BPFStep] = []
     public internal(set) var executed = 0
     var tailCalls = 0
-    /// The host of the run in progress (held only for the run: a weak reference costs every run).
-    var host: BPFHost?
+    /// The host of the run in progress, set only for the run by a caller that holds it: unowned,
+    /// so a run costs no reference counting for it (a weak reference, or a strong one, cost every run).
+    unowned(unsafe) var host: BPFHost?
 
     public init() {
         packetCapacity = 2048
         packet = .allocate(byteCount: packetCapacity, alignment: 8)
     }
-    deinit { stack.deallocate(); packet.deallocate(); regs.deallocate(); skbContext.deallocate() }
+    deinit { stack.deallocate(); packet.deallocate(); regs.deallocate(); skbContext.deallocate(); callFrames.deallocate() }
 
     /// The frame as the program left it.
     public var frame: [UInt8] { Array(UnsafeRawBufferPointer(start: packet + data, count: dataEnd - data)) }
@@ -122,7 +125,9 @@ public final class BPFVM {
 
     private func start(_ p: BPFProgram, host h: BPFHost) -> Result<UInt64, BPFFault> {
         host = h
-        redirect = nil; printk.removeAll(keepingCapacity: true); steps.removeAll(keepingCapacity: true)
+        if redirect != nil { redirect = nil }
+        if !printk.isEmpty { printk.removeAll(keepingCapacity: true) }
+        if !steps.isEmpty { steps.removeAll(keepingCapacity: true) }
         executed = 0; tailCalls = 0
         // Stack bytes a program reads before writing (root may) read as zero: runs stay deterministic.
         stack.initializeMemory(as: UInt8.self, repeating: 0, count: Self.stackPerFrame)
@@ -200,13 +205,16 @@ public final class BPFVM {
     // MARK: the interpreter
 
     func run(_ start: BPFProgram) -> Result<UInt64, BPFFault> {
-        program = start
-        var insns = start.code, count = start.insns.count
+        // The same program again (the usual case) keeps its reference: no retain and release per run
+        // (compared by its code, as `!==` itself retains both sides).
+        if program?.code != start.code { program = start }
+        var insns = start.code, count = start.codeCount
         var pc = 0
         regs.initialize(repeating: 0, count: 16)
         regs[1] = Self.address(Self.ctxRegion, 0)
         regs[10] = Self.address(Self.stackRegion, Self.stackPerFrame)
-        var frames: [(ret: Int, saved: (UInt64, UInt64, UInt64, UInt64), fp: UInt64)] = []
+        // The call depth (callFrames holds that many): a local array here cost a release per run.
+        var depth = 0
         let budget = self.budget, trace = traceSteps
         var n = 0
         defer { executed = n }
@@ -317,7 +325,7 @@ public final class BPFVM {
                 pc += 1
                 continue
             }
-            if !trace, i.code == BPF.JMP | BPF.EXIT, frames.isEmpty { return .success(regs[0]) }
+            if !trace, i.code == BPF.JMP | BPF.EXIT, depth == 0 { return .success(regs[0]) }
             let d = Int(i.dst), s = Int(i.src)
             guard d <= 10, s <= 10 else { return failure(pc, "invalid register") }
             let code = i.code
@@ -433,18 +441,19 @@ public final class BPFVM {
                 let is32 = code & 0x07 == BPF.JMP32
                 if op == BPF.CALL {
                     if i.src == BPF.PSEUDO_CALL {
-                        guard frames.count + 1 < Self.maxFrames else { return failure(pc, "call stack deeper than \(Self.maxFrames) frames") }
-                        frames.append((pc + 1, (regs[6], regs[7], regs[8], regs[9]), regs[10]))
-                        regs[10] = Self.address(Self.stackRegion, Self.stackPerFrame * (frames.count + 1))
-                        (stack + Self.stackPerFrame * frames.count).initializeMemory(as: UInt8.self, repeating: 0, count: Self.stackPerFrame)
+                        guard depth + 1 < Self.maxFrames else { return failure(pc, "call stack deeper than \(Self.maxFrames) frames") }
+                        callFrames[depth] = (pc + 1, (regs[6], regs[7], regs[8], regs[9]), regs[10])
+                        depth += 1
+                        regs[10] = Self.address(Self.stackRegion, Self.stackPerFrame * (depth + 1))
+                        (stack + Self.stackPerFrame * depth).initializeMemory(as: UInt8.self, repeating: 0, count: Self.stackPerFrame)
                         if traceSteps { steps.append(BPFStep(pc: pc, value: 0)) }
                         pc = pc + 1 + Int(i.imm)
                         continue
                     }
                     if i.imm == 12 {   // bpf_tail_call: on success the callee replaces this program
                         if let next = tailCall() {
-                            program = next; insns = next.code; count = next.insns.count; pc = 0
-                            frames.removeAll()
+                            program = next; insns = next.code; count = next.codeCount; pc = 0
+                            depth = 0
                             regs[10] = Self.address(Self.stackRegion, Self.stackPerFrame)
                             continue
                         }
@@ -463,7 +472,9 @@ public final class BPFVM {
                 }
                 if op == BPF.EXIT {
                     if traceSteps { steps.append(BPFStep(pc: pc, value: regs[0])) }
-                    guard let f = frames.popLast() else { return .success(regs[0]) }
+                    guard depth > 0 else { return .success(regs[0]) }
+                    depth -= 1
+                    let f = callFrames[depth]
                     (regs[6], regs[7], regs[8], regs[9]) = f.saved
                     regs[10] = f.fp
                     pc = f.ret
