@@ -157,8 +157,10 @@ extension App {
                 let base = f.startNs.map { UInt64($0) } ?? s.clockNs
                 for i in 0..<f.count {
                     let at = base + (f.rate.map { UInt64(i) * 1_000_000_000 / UInt64($0) } ?? 0)
-                    sends.append(f.dst6.map { Send(socket: f.socket, dst6: $0, port: f.port, payload: f.payload, atNs: at) }
-                                 ?? Send(socket: f.socket, dst: f.dst, port: f.port, payload: f.payload, atNs: at))
+                    var send = f.dst6.map { Send(socket: f.socket, dst6: $0, port: f.port, payload: f.payload, atNs: at) }
+                        ?? Send(socket: f.socket, dst: f.dst, port: f.port, payload: f.payload, atNs: at)
+                    send.toPeer = f.toPeer
+                    sends.append(send)
                 }
             }
             // Stable by time: equal times keep the flows' order.

@@ -40,4 +40,47 @@ final class UDPConnectTests: XCTestCase {
         XCTAssertNil(lone.bind(SocketConfig(id: 1, proto: .udp, port: 5000)))
         XCTAssertEqual(lone.udpConnect(socket: 1, to: IPv4Address(8, 8, 8, 8), port: 53), "ENETUNREACH")
     }
+
+    /// connect to non-unicast addresses, as scripts/record_udp_connect_broadcast.sh recorded them
+    /// (no default route): the subnet's broadcast needs SO_BROADCAST (EACCES), 255.255.255.255 and a
+    /// group have no route, the network's own address is unicast. A socket connected with
+    /// SO_BROADCAST that clears it still sends to its peer (the route cached at connect), but a
+    /// sendto naming the address is refused.
+    func testConnectToBroadcastNeedsSOBroadcast() throws {
+        let s = try makeStack()
+        try s.setRoutes([])
+        var answers: [String] = [], id = 1
+        for dst in [IPv4Address(198, 18, 0, 255), .broadcast, IPv4Address(239, 1, 1, 1), IPv4Address(198, 18, 0, 0)] {
+            for bc in [false, true] {
+                var c = SocketConfig(id: id, proto: .udp, port: UInt16(5000 + id))
+                c.broadcast = bc
+                XCTAssertNil(s.bind(c))
+                var answer = s.udpConnect(socket: id, to: dst, port: 6000) ?? "ok"
+                if answer == "ok" {
+                    var send = Send(socket: id, dst: dst, port: 6000, payload: [0x78])
+                    send.toPeer = true
+                    answer += " \(s.socket(id)!.config.address) send \(s.send([send])[0].errno ?? "ok")"
+                }
+                answers.append("\(dst) \(bc ? "SO_BROADCAST" : "plain") \(answer)")
+                id += 1
+            }
+        }
+        XCTAssertEqual(answers, [
+            "198.18.0.255 plain EACCES", "198.18.0.255 SO_BROADCAST ok 198.18.0.1 send ok",
+            "255.255.255.255 plain ENETUNREACH", "255.255.255.255 SO_BROADCAST ENETUNREACH",
+            "239.1.1.1 plain ENETUNREACH", "239.1.1.1 SO_BROADCAST ENETUNREACH",
+            "198.18.0.0 plain ok 198.18.0.1 send ok", "198.18.0.0 SO_BROADCAST ok 198.18.0.1 send ok",
+        ])
+        var c = SocketConfig(id: 20, proto: .udp, port: 6001)
+        c.broadcast = true
+        XCTAssertNil(s.bind(c))
+        XCTAssertNil(s.udpConnect(socket: 20, to: IPv4Address(198, 18, 0, 255), port: 6001))
+        s.socket(20)!.config.broadcast = false
+        var toPeer = Send(socket: 20, dst: IPv4Address(198, 18, 0, 255), port: 6001, payload: [0x79])
+        toPeer.toPeer = true
+        let sent = s.send([toPeer])[0]
+        XCTAssertEqual(sent.errno, nil)
+        XCTAssertEqual(sent.emitted.first.map { Array($0.frame[0..<6]) }, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+        XCTAssertEqual(s.send([Send(socket: 20, dst: IPv4Address(198, 18, 0, 255), port: 6001, payload: [0x79])])[0].errno, "EACCES")
+    }
 }

@@ -12,6 +12,9 @@ public struct Send: Sendable {
     public var atNs: UInt64?
     /// SO_PRIORITY set on the socket just before this call (it keeps it afterwards).
     public var priority: UInt32?
+    /// `send` without an address on a connected socket: udp_sendmsg takes the route cached at
+    /// connect, whose broadcast check was made then (SO_BROADCAST cleared since does not count).
+    public var toPeer = false
     public init(socket: Int, dst: IPv4Address, port: UInt16, payload: [UInt8], atNs: UInt64? = nil) {
         self.socket = socket; self.dst = dst; self.port = port; self.payload = payload; self.atNs = atNs
     }
@@ -70,7 +73,7 @@ extension Stack {
         guard len <= 65507 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one IPv4 datagram") }
         // RTCF_BROADCAST: only for a socket with SO_BROADCAST (recorded: scripts/record_hop_options.sh).
         let bcast = routeOutputBroadcast(req.dst)
-        if bcast != nil, !sk.config.broadcast { return sendFailed(i, sk, "EACCES", "\(req.dst) is a broadcast address and the socket has no SO_BROADCAST") }
+        if bcast != nil, !sk.config.broadcast, !req.toPeer { return sendFailed(i, sk, "EACCES", "\(req.dst) is a broadcast address and the socket has no SO_BROADCAST") }
         guard let route = bcast ?? routeOutput(req.dst) else {
             snmp.ip.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "no route to \(req.dst)")
