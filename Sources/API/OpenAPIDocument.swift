@@ -2466,7 +2466,8 @@ components:
       properties:
         rcvbuf: {type: integer, minimum: 256}
         sndbuf: {type: integer, minimum: 0}
-        tos: {type: integer, minimum: 0, maximum: 255}
+        tos: {type: integer, minimum: 0, maximum: 255, description: "IP_TOS: IPv4 packets (an AF_INET6 socket's v4-mapped ones too); also the priority (rt_tos2priority) unless priority is given."}
+        tclass: {type: integer, minimum: 0, maximum: 255, description: "IPV6_TCLASS (AF_INET6 sockets only): the traffic class of IPv6 packets (IP_TOS does not set it)."}
         priority: {type: integer, minimum: 0}
         pmtudisc: {type: string, enum: [dont, want, do, probe]}
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
@@ -2537,7 +2538,8 @@ components:
         port: {type: integer, minimum: 1, maximum: 65535}
         rcvbuf: {type: integer, minimum: 256, description: "SO_RCVBUF as given to setsockopt: the socket gets twice it, capped by net.core.rmem_max, at least 2304; default net.core.rmem_default."}
         sndbuf: {type: integer, minimum: 0, description: "SO_SNDBUF likewise (net.core.wmem_max, at least 4608); default net.core.wmem_default."}
-        tos: {type: integer, minimum: 0, maximum: 255, description: IP_TOS (also the priority, rt_tos2priority, unless priority is given).}
+        tos: {type: integer, minimum: 0, maximum: 255, description: "IP_TOS: IPv4 packets (an AF_INET6 socket's v4-mapped ones too); also the priority (rt_tos2priority) unless priority is given."}
+        tclass: {type: integer, minimum: 0, maximum: 255, description: "IPV6_TCLASS (AF_INET6 sockets only): the traffic class of IPv6 packets (IP_TOS does not set it)."}
         priority: {type: integer, minimum: 0, description: SO_PRIORITY (skb->priority, which pfifo_fast's priomap reads).}
         pmtudisc: {type: string, enum: [dont, want, do, probe], default: want, description: IP_MTU_DISCOVER (IPv4 only).}
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
@@ -2570,6 +2572,7 @@ components:
         syn_received: {type: integer}
         sndbuf: {type: integer}
         tos: {type: integer}
+        tclass: {type: integer}
         priority: {type: integer}
         pmtudisc: {type: string}
         udp_segment: {type: integer}

@@ -130,6 +130,7 @@ enum StackDocument {
         if let b = c.rcvbuf { x.set("rcvbuf", b) }
         if let b = c.sndbuf { x.set("sndbuf", b) }
         if c.tos != 0 { x.set("tos", Int(c.tos)) }
+        if c.tclass != 0 { x.set("tclass", Int(c.tclass)) }
         if let p = c.priority { x.set("priority", Int(p)) }
         if c.pmtudisc != .want { x.set("pmtudisc", c.pmtudisc.rawValue) }
         if let g = c.udpSegment { x.set("udp_segment", g) }
@@ -286,6 +287,7 @@ enum StackDocument {
             if let backlog { c.backlog = backlog }
             c.sndbuf = opts.sndbuf
             if let t = opts.tos { c.tos = t }
+            if let t = opts.tclass { c.tclass = t }
             c.priority = opts.priority
             if let m = opts.pmtudisc { c.pmtudisc = m }
             c.udpSegment = opts.udpSegment.flatMap { $0 == 0 ? nil : $0 }
@@ -320,23 +322,24 @@ enum StackDocument {
         return (try? IPv4Address(parsing: String(host))).map { (.v4($0), port) }
     }
 
-    /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, priority, pmtudisc,
+    /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, tclass (IPV6_TCLASS), priority, pmtudisc,
     /// udp_segment, recverr (IP_RECVERR), ipv6_recverr (IPV6_RECVERR), ttl (IP_TTL),
     /// multicast_ttl (IP_MULTICAST_TTL), unicast_hops and multicast_hops (IPV6_UNICAST_HOPS,
     /// IPV6_MULTICAST_HOPS), broadcast (SO_BROADCAST); the IPV6_ ones for AF_INET6 sockets only. -1
     /// sets a hop option back to its default.
     struct SocketOptions {
-        var sndbuf: Int?; var tos: UInt8?; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int?; var recverr: Bool?; var recverr6: Bool?
+        var sndbuf: Int?; var tos: UInt8?; var tclass: UInt8? = nil; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int?; var recverr: Bool?; var recverr6: Bool?
         var hops = SocketHops()
         var broadcast: Bool? = nil
         /// The IPv6-level options given (refused on an AF_INET socket).
         var ipv6Only: [String] {
-            [("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil)].filter(\.1).map(\.0)
+            [("tclass", tclass != nil), ("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil)].filter(\.1).map(\.0)
         }
     }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
         let sndbuf = try r.int("sndbuf", in: 0...(1 << 30))
         let tos = try r.int("tos", in: 0...255).map { UInt8($0) }
+        let tclass = try r.int("tclass", in: 0...255).map { UInt8($0) }
         let priority = try r.int("priority", in: 0...Int(UInt32.max)).map { UInt32($0) }
         var mode: SocketConfig.PMTUDisc?
         if let m = try r.string("pmtudisc") {
@@ -354,7 +357,7 @@ enum StackDocument {
             return v
         }
         let hops = SocketHops(ttl: try hop("ttl", 1), multicastTTL: try hop("multicast_ttl", 0), unicastHops: try hop("unicast_hops", 0), multicastHops: try hop("multicast_hops", 0))
-        return SocketOptions(sndbuf: sndbuf, tos: tos, priority: priority, pmtudisc: mode, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
+        return SocketOptions(sndbuf: sndbuf, tos: tos, tclass: tclass, priority: priority, pmtudisc: mode, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
                              broadcast: try r.bool("broadcast"))
     }
 

@@ -131,8 +131,12 @@ public struct SocketConfig: Sendable, Equatable {
     public var rcvbuf: Int?
     /// SO_SNDBUF likewise (net.core.wmem_max, wmem_default).
     public var sndbuf: Int? = nil
-    /// IP_TOS (also sets the priority, `rt_tos2priority`, unless SO_PRIORITY is given).
+    /// IP_TOS (also sets the priority, `rt_tos2priority`, unless SO_PRIORITY is given): the TOS of
+    /// IPv4 packets, an AF_INET6 socket's v4-mapped traffic included.
     public var tos: UInt8 = 0
+    /// IPV6_TCLASS: the traffic class of an AF_INET6 socket's IPv6 packets (IP_TOS does not set it,
+    /// nor this the priority; recorded: scripts/record_tclass.sh).
+    public var tclass: UInt8 = 0
     /// SO_PRIORITY: `skb->priority` of what the socket sends.
     public var priority: UInt32? = nil
     /// IP_MTU_DISCOVER.

@@ -192,6 +192,12 @@ final class ResourceTests: AppTestCase {
         XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""ttl":9,"unicast_hops":7"#))
         XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5001,"unicast_hops":7}"#).json?["pointer"], .string("/unicast_hops"))
         XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5001,"ttl":0}"#).status, 422)
+        // IPV6_TCLASS: the IPv6 packets' traffic class (IP_TOS is the IPv4 ones'), kept and listed; AF_INET6 only.
+        let marked = call("POST", "/v1/stacks/c6/sockets/1/send", #"{"payload":"x","setsockopt":{"tclass":72,"tos":40}}"#)
+        guard case .string(let out)? = first(marked.json?["results"])?["emitted"].flatMap(first)?["hex"] else { return XCTFail(marked.raw) }
+        XCTAssertEqual(String(out.dropFirst(28).prefix(3)), "648", "version 6, traffic class 0x48 (then the flow label)")
+        XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""tos":40,"tclass":72"#))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5001,"tclass":72}"#).json?["pointer"], .string("/tclass"))
     }
 
     func testSocketsReceiveAndAreRead() throws {

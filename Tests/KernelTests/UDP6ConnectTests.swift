@@ -210,4 +210,34 @@ final class UDP6ConnectTests: XCTestCase {
         XCTAssertEqual(s.setsockopt(socket: 1, hops: SocketHops(ttl: -1))?.ttl, nil)
         XCTAssertEqual(try hop(1, "198.18.0.9"), "ttl 64 \(peerMAC)")
     }
+
+    /// IP_TOS and IPV6_TCLASS on AF_INET6 sockets, as scripts/record_tclass.sh recorded them: IP_TOS
+    /// marks the IPv4 (v4-mapped) traffic only, IPV6_TCLASS the IPv6 traffic only; a TCP SYN over
+    /// IPv6 carries IPV6_TCLASS and not IP_TOS.
+    func testTrafficClassIsNotIPTOS() throws {
+        let s = try stack()
+        func sock(_ id: Int, tos: UInt8, tclass: UInt8) {
+            var c = SocketConfig(id: id, proto: .udp, address6: .any, port: UInt16(4000 + id))
+            c.tos = tos; c.tclass = tclass
+            XCTAssertNil(s.bind(c))
+        }
+        func mark(_ id: Int, _ to: String) throws -> String {
+            let r = s.send([Send(socket: id, dst6: try IPv6Address(parsing: to), port: 9, payload: [1])])[0]
+            let f = try XCTUnwrap(r.emitted.first, to).frame
+            return f.be16(12) == EtherType.ipv4 ? "tos 0x\(String(f[15], radix: 16))" : "tclass 0x\(String((f[14] & 0x0f) << 4 | f[15] >> 4, radix: 16))"
+        }
+        sock(1, tos: 0x28, tclass: 0)
+        sock(2, tos: 0, tclass: 0x48)
+        sock(3, tos: 0x28, tclass: 0x48)
+        XCTAssertEqual(try [mark(1, "2001:db8::9"), mark(1, "::ffff:198.18.0.9"), mark(2, "2001:db8::9"), mark(2, "::ffff:198.18.0.9"),
+                            mark(3, "2001:db8::9"), mark(3, "::ffff:198.18.0.9")],
+                       ["tclass 0x0", "tos 0x28", "tclass 0x48", "tos 0x0", "tclass 0x48", "tos 0x28"])
+        for (id, tos, tclass, want) in [(4, 0, 0x48, 0x48), (5, 0x28, 0, 0)] as [(Int, UInt8, UInt8, UInt8)] {
+            var t = SocketConfig(id: id, proto: .tcp, address6: .any, port: UInt16(40000 + id))
+            t.listen = false; t.tos = tos; t.tclass = tclass
+            XCTAssertNil(s.bind(t))
+            let syn = try XCTUnwrap(s.tcpCalls([.connect6(socket: id, to: try IPv6Address(parsing: "2001:db8::9"), port: 5555)])[0].emitted.first).frame
+            XCTAssertEqual((syn[14] & 0x0f) << 4 | syn[15] >> 4, want, "SYN with tos \(tos) tclass \(tclass)")
+        }
+    }
 }

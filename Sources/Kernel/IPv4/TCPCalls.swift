@@ -113,7 +113,7 @@ extension Stack {
         c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
         c.advmss = mtu - (key.isV4 ? 40 : 60)
-        c.tos = sk.config.tos
+        c.tos = key.isV4 ? sk.config.tos : sk.config.tclass
         c.priority = sk.config.priority ?? (sk.config.tos != 0 ? Stack.rt_tos2priority(sk.config.tos) : 0)
         tcp_options_wanted(c)
         c.iss = secure_tcp_seq(key)

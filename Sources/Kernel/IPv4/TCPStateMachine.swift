@@ -86,8 +86,9 @@ extension Stack {
         c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
         c.advmss = mtu - (key.isV4 ? 40 : 60)
-        c.tos = sk.config.tos
-        c.priority = sk.config.priority ?? 0
+        // IP_TOS marks IPv4 segments, IPV6_TCLASS IPv6 ones; the priority is sk_priority (IP_TOS sets it too).
+        c.tos = key.isV4 ? sk.config.tos : sk.config.tclass
+        c.priority = sk.config.priority ?? (sk.config.tos != 0 ? Stack.rt_tos2priority(sk.config.tos) : 0)
         tcp_options_wanted(c)
         // The request sock's window is chosen knowing the SYN's offer (tcp_openreq_init_rwin).
         c.wscaleOK = c.wscaleOK && s.wscale != nil

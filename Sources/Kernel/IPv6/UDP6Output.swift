@@ -31,7 +31,7 @@ extension Stack {
         let charge = SkBuff.txTruesize(ipLength: min(total, mtu))
         // IPV6_MULTICAST_HOPS (1 by default, IPV6_DEFAULT_MCASTHOPS), else IPV6_UNICAST_HOPS or the link's.
         let hops = dst.isMulticast ? c.multicastHops ?? 1 : c.unicastHops ?? Int(hopLimit6[route.dev])
-        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.udp, hopLimit: UInt8(hops), trafficClass: c.tos,
+        let ip = IPv6Repr(src: src, dst: dst, nextHeader: IPProtocol.udp, hopLimit: UInt8(hops), trafficClass: c.tclass,
                           flowLabel: ip6_make_flowlabel(src: src, dst: dst, proto: IPProtocol.udp, ports: UInt32(c.port) << 16 | UInt32(pendingSends[i].port)),
                           payloadLength: 8 + len)
         var bytes = [UInt8](repeating: 0, count: 14 + total)
@@ -40,7 +40,8 @@ extension Stack {
         skb.data = bytes; skb.len = bytes.count
         skb.networkHeader = 14; skb.transportHeader = 54; skb.protocolType = EtherType.ipv6; skb.nhoff = 20
         skb.csumPartialOffset = total <= mtu ? 54 + 6 : nil
-        skb.priority = c.priority ?? 0
+        // sk_priority: SO_PRIORITY, else what IP_TOS set (on an AF_INET6 socket too).
+        skb.priority = c.priority ?? (c.tos != 0 ? Stack.rt_tos2priority(c.tos) : 0)
         skb.sock = sk; skb.wmemCharge = charge
         sk.wmemAlloc += charge
         packets[i].frame = Array(bytes[14...])
