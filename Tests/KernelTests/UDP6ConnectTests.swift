@@ -1,4 +1,5 @@
 @testable import Kernel
+import NFTables
 import Wire
 import XCTest
 
@@ -229,9 +230,12 @@ final class UDP6ConnectTests: XCTestCase {
         sock(1, tos: 0x28, tclass: 0)
         sock(2, tos: 0, tclass: 0x48)
         sock(3, tos: 0x28, tclass: 0x48)
+        // The priority the packets carry (sk_priority, SO_PRIORITY's read-back): 2 from IP_TOS 0x28, for either family.
+        s.loadRuleset(try NFParser.parse("table inet t {\n\tchain o {\n\t\ttype filter hook output priority 0;\n\t\tmeta priority 0:2 counter\n\t\tmeta priority 0:0 counter\n\t}\n}\n"))
         XCTAssertEqual(try [mark(1, "2001:db8::9"), mark(1, "::ffff:198.18.0.9"), mark(2, "2001:db8::9"), mark(2, "::ffff:198.18.0.9"),
                             mark(3, "2001:db8::9"), mark(3, "::ffff:198.18.0.9")],
                        ["tclass 0x0", "tos 0x28", "tclass 0x48", "tos 0x0", "tclass 0x48", "tos 0x28"])
+        XCTAssertEqual(s.ruleCounters().map(\.packets), [4, 2])
         for (id, tos, tclass, want) in [(4, 0, 0x48, 0x48), (5, 0x28, 0, 0)] as [(Int, UInt8, UInt8, UInt8)] {
             var t = SocketConfig(id: id, proto: .tcp, address6: .any, port: UInt16(40000 + id))
             t.listen = false; t.tos = tos; t.tclass = tclass
