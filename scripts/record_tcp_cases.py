@@ -16,6 +16,7 @@ sysctls in either namespace first. Each step one of
   {"do": "recv", "side": "cli"|"srv"}              read what is queued (non-blocking)
   {"do": "close", "side": "cli"|"srv"|"listener"}
   {"do": "ss"}                                      `ss -tan` on both sides (state, queues, ends)
+  {"do": "wait", "ms": N}                          N ms more before the next step (timers run meanwhile)
 with 100 ms between steps so the frames each one causes are out.
 """
 import ctypes, json, os, select, socket, struct, subprocess, sys, time
@@ -128,6 +129,8 @@ def run(case):
                     socks[st["side"]].close()
                 elif d == "ss":
                     snapshots.append({"after_step": i, "cli": ss(cli), "srv": ss(srv)})
+                elif d == "wait":
+                    drain(st["ms"] / 1000)
             except OSError as e:
                 res = __import__("errno").errorcode[e.errno]
             results.append(res)

@@ -23,6 +23,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case tcp_syn_retries
     /// Path MTU exceptions: how long they last (seconds) and IPv4's floor.
     case ip_rt_mtu_expires, ip_rt_min_pmtu, ip6_rt_mtu_expires
+    /// How long an orphaned connection waits in FIN-WAIT-2 (seconds; tcp_fin_time).
+    case tcp_fin_timeout
 
     public var name: String {
         switch self {
@@ -78,6 +80,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip_rt_mtu_expires: "net.ipv4.route.mtu_expires"
         case .ip_rt_min_pmtu: "net.ipv4.route.min_pmtu"
         case .ip6_rt_mtu_expires: "net.ipv6.route.mtu_expires"
+        case .tcp_fin_timeout: "net.ipv4.tcp_fin_timeout"
         }
     }
 
@@ -128,6 +131,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_syn_retries: 6
         case .ip_rt_mtu_expires, .ip6_rt_mtu_expires: 600
         case .ip_rt_min_pmtu: 552
+        case .tcp_fin_timeout: 60   // TCP_FIN_TIMEOUT (= TCP_TIMEWAIT_LEN)
         }
     }
 
@@ -163,6 +167,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_syn_retries: 1...127   // MAX_TCP_SYNCNT
         case .ip_rt_mtu_expires, .ip6_rt_mtu_expires: 0...(1 << 22)
         case .ip_rt_min_pmtu: 68...65535   // IPV4_MIN_MTU..IP_MAX_MTU
+        case .tcp_fin_timeout: 0...(Int(Int32.max) / 1000)   // proc_dointvec_jiffies
         // 2: timestamps without the random per-connection offset (tsoffset 0).
         case .tcp_timestamps: 0...2
         }

@@ -64,9 +64,10 @@ final class TCPAgreementTests: XCTestCase {
         let p = try Pair(ipv6: ipv6, sysctls: sysctls)
         var results: [String] = [], ss: [JSONValue] = []
         var ids: [String: Int] = ["listener": 1, "cli": 1]
+        var t: UInt64 = 0
         for (i, st) in steps.enumerated() {
-            // Steps 100 ms apart, as the recorder spaces them.
-            let t = UInt64(i) * 100_000_000
+            // Steps 100 ms apart, as the recorder spaces them (and a wait's more).
+            if i > 0 { t += 100_000_000 }
             p.cli.advance(toNs: t); p.srv.advance(toNs: t)
             func int(_ k: String) -> Int { if case .int(let v)? = st[k] { v } else { 0 } }
             let side: String = { if case .string(let s)? = st["side"] { s } else { "" } }()
@@ -104,6 +105,7 @@ final class TCPAgreementTests: XCTestCase {
                                                   ("local", .string($0.local)), ("peer", .string($0.peer))]) })
                 }
                 ss.append(.object([("after_step", .int(i)), ("cli", rows(p.cli)), ("srv", rows(p.srv))]))
+            case .string("wait"): t += UInt64(int("ms")) * 1_000_000
             default: XCTFail("unknown step \(st)")
             }
             results.append(res.rendered())
@@ -228,6 +230,12 @@ final class TCPAgreementTests: XCTestCase {
 
     /// The same three conversations over IPv6 (AF_INET6 sockets on `::`): MSS 1440, so SYN
     /// window 64800 and SYN-ACK 64260; `ss` ends in brackets.
+    /// net.ipv4.tcp_fin_timeout 3 on the server, which closes first: its orphan waits in FIN-WAIT-2
+    /// (still there at 2 s, gone at 3.5 s), and the client's late FIN then meets a RST.
+    func testFinTimeout() throws {
+        assertAgrees(try replay("tcp_fin_timeout"))
+    }
+
     func testOverIPv6() throws {
         for name in ["tcp6_handshake_data_close", "tcp6_close_unread", "tcp6_refused"] { assertAgrees(try replay(name)) }
     }

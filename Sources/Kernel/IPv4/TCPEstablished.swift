@@ -88,8 +88,8 @@ extension Stack {
         guard c.finAcked else { return nil }
         switch c.state {
         case .finWait1:
-            // An orphan does not wait in FIN-WAIT-2 for ever: tcp_fin_timeout (60 s).
-            tcp_time_wait(c, .finWait2, cause: skb)
+            // An orphan does not wait in FIN-WAIT-2 for ever: tcp_fin_time.
+            tcp_time_wait(c, .finWait2, cause: skb, timeoNs: tcp_fin_time(c))
         case .closing:
             tcp_time_wait(c, .timeWait, cause: skb)
         case .lastAck:

@@ -218,13 +218,18 @@ extension Stack {
         sockets.remove(c)
     }
 
-    /// `tcp_time_wait`: the connection waits out TCP_TIMEWAIT_LEN (or tcp_fin_timeout in
-    /// FIN-WAIT-2) before it is gone.
-    func tcp_time_wait(_ c: TCPConn, _ state: TCPState, cause: SkBuff) {
+    /// `tcp_time_wait`: the connection waits out TCP_TIMEWAIT_LEN (or `timeoNs`, an orphan's
+    /// tcp_fin_time in FIN-WAIT-2) before it is gone.
+    func tcp_time_wait(_ c: TCPConn, _ state: TCPState, cause: SkBuff, timeoNs: UInt64 = Stack.tcpTimewaitNs) {
         enter(.tcp_time_wait, cause)
         c.state = state
-        c.timewaitDeadline = clocks[cause.cpu] + Stack.tcpTimewaitNs
+        c.timewaitDeadline = clocks[cause.cpu] + timeoNs
         schedule(c.timewaitDeadline, .tcpTimewait(serial: c.serial))
+    }
+
+    /// `tcp_fin_time`: net.ipv4.tcp_fin_timeout, but at least 3.5 retransmission timeouts.
+    func tcp_fin_time(_ c: TCPConn) -> UInt64 {
+        max(UInt64(sysctl(.tcp_fin_timeout)) * 1_000_000_000, (c.rto << 2) - (c.rto >> 1))
     }
 
     func tcp_timewait_expired(serial: Int) {
