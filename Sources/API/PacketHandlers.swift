@@ -204,6 +204,8 @@ extension App {
                 rows.removeAll(keepingCapacity: true)
             }
         }
+        // Nothing kept: still a conflict when the stack was deleted meanwhile, as with rows.
+        if keptIndexed.isEmpty { _ = try enqueueRows([], entry: e, dropAll: false) }
         let ids = first..<(first + Int64(keptIndexed.count))
         return (texts, ids, dropped, sync && store.flush(ids: ids))
     }

@@ -326,6 +326,12 @@ final class TraceQueryTests: AppTestCase {
         XCTAssertEqual(one.json?["durable"], .bool(true), one.raw)
         XCTAssertNil(one.json?["traces_dropped"])
         XCTAssertEqual(ids(""), [1, 5])
+        // An answer handed over in pieces (256 traces each) loses its last ones only: once a piece
+        // found the queue full, the pieces after it are dropped too, even if the writer has room again.
+        let packet = #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":53}}"#
+        let many = call("POST", "/v1/stacks/h/packets?sync=true", #"{"packets":["# + Array(repeating: packet, count: 300).joined(separator: ",") + "]}")
+        XCTAssertEqual(many.json?["traces_dropped"], .int(299), String(many.raw.suffix(200)))
+        XCTAssertEqual(ids(""), [1, 5, 6])
     }
 
     /// A database made by the schema before migration 5 (0001-0004) with traces in it: the
