@@ -8,6 +8,7 @@
 #   W both (IP_TOS 0x28, IPV6_TCLASS 0x48): tclass 0x48 over IPv6, tos 0x28 over IPv4
 #   T AF_INET6 TCP with IPV6_TCLASS 0x48 (its SYN): tclass 0x48; with IP_TOS 0x28 only: tclass 0x0
 #   A AF_INET UDP, IP_TOS 0x28: tos 0x28; priority 2
+#   L a listener with IP_TOS 0x28 (priority 2): its SYN-ACK tos 0x28; the accepted child tos 0x28, priority 0
 . "$(dirname "$0")/netns_pair.sh"
 ip -n kb addr add 2001:db8::1/64 dev vb nodad; ip -n ka addr add 2001:db8::9/64 dev va nodad
 python3 - <<'PY'
@@ -44,4 +45,15 @@ for tag, level, opt, val in (('T IPV6_TCLASS 0x48', socket.IPPROTO_IPV6, IPV6_TC
     show(tag + ' SYN'); t.close()
 a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x28)
 a.sendto(b'x', ('198.18.0.9', 9)); show('A IP_TOS 0x28'); print('A priority', prio(a))
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM); l.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x28)
+l.bind(('198.18.0.1', 5001)); l.listen(5); print('L listener priority', prio(l))
+enter('ka'); k = socket.socket(socket.AF_INET, socket.SOCK_STREAM); k.connect(('198.18.0.1', 5001)); enter('kb')
+def shown(tag):   # ka's capture: what kb sent it (the SYN-ACK)
+    time.sleep(0.3)
+    while select.select([cap], [], [], 0.2)[0]:
+        f, addr = cap.recvfrom(2000)
+        if addr[2] != socket.PACKET_OUTGOING and f[12:14] == b'\x08\x00' and f[23] == 6 and f[47] & 0x12 == 0x12: print(tag, 'tos', hex(f[15]))
+shown('L SYN-ACK')
+child, _ = l.accept()
+print('L child tos', hex(child.getsockopt(socket.IPPROTO_IP, socket.IP_TOS)), 'priority', prio(child))
 PY

@@ -236,6 +236,23 @@ final class TCPAgreementTests: XCTestCase {
         assertAgrees(try replay("tcp_fin_timeout"))
     }
 
+    /// IP_TOS on a listener (scripts/record_tclass.sh, L): the SYN-ACK and the accepted child carry
+    /// its TOS, but not the priority it gave the listener (the child's SO_PRIORITY reads 0).
+    func testListenerTOSPassesOnWithoutItsPriority() throws {
+        let p = try Pair()
+        var l = SocketConfig(id: 1, proto: .tcp, port: 5000)
+        l.backlog = 128; l.tos = 0x28
+        XCTAssertNil(p.srv.bind(l))
+        var c = SocketConfig(id: 1, proto: .tcp, port: 40000)
+        c.listen = false
+        XCTAssertNil(p.cli.bind(c))
+        p.ferry(p.cli.tcpCalls([.connect(socket: 1, to: IPv4Address(198, 18, 0, 2), port: 5000)]), from: p.cli)
+        let synAck = try XCTUnwrap(p.log.first { $0.dir == "out" }).frame
+        XCTAssertEqual(synAck[15], 0x28)
+        let child = try XCTUnwrap(p.srv.tcpAccept(listener: 1))
+        XCTAssertEqual([p.srv.socket(child)?.tcp?.tos, p.srv.socket(child)?.tcp.map { UInt8($0.priority) }], [0x28, 0])
+    }
+
     func testOverIPv6() throws {
         for name in ["tcp6_handshake_data_close", "tcp6_close_unread", "tcp6_refused"] { assertAgrees(try replay(name)) }
     }

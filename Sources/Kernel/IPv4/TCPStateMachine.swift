@@ -86,9 +86,10 @@ extension Stack {
         c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
         c.advmss = mtu - (key.isV4 ? 40 : 60)
-        // IP_TOS marks IPv4 segments, IPV6_TCLASS IPv6 ones; the priority is sk_priority (IP_TOS sets it too).
+        // IP_TOS marks IPv4 segments, IPV6_TCLASS IPv6 ones. The child's priority is SO_PRIORITY's
+        // alone: the one IP_TOS gave the listener does not pass on (recorded: child 0, listener 2).
         c.tos = key.isV4 ? sk.config.tos : sk.config.tclass
-        c.priority = sk.config.priority ?? (sk.config.tos != 0 ? Stack.rt_tos2priority(sk.config.tos) : 0)
+        c.priority = sk.config.priority ?? 0
         tcp_options_wanted(c)
         // The request sock's window is chosen knowing the SYN's offer (tcp_openreq_init_rwin).
         c.wscaleOK = c.wscaleOK && s.wscale != nil
