@@ -139,6 +139,10 @@ public struct SocketConfig: Sendable, Equatable {
     public var tclass: UInt8 = 0
     /// SO_PRIORITY: `skb->priority` of what the socket sends.
     public var priority: UInt32? = nil
+    /// `sk_priority`: SO_PRIORITY, else what IP_TOS set (`rt_tos2priority`), for either family.
+    var skPriority: UInt32 { priority ?? (tos != 0 ? Stack.rt_tos2priority(tos) : 0) }
+    /// The DS field of what the socket sends over IPv4 (IP_TOS) or IPv6 (IPV6_TCLASS).
+    func dsfield(ipv4: Bool) -> UInt8 { ipv4 ? tos : tclass }
     /// IP_MTU_DISCOVER.
     public var pmtudisc: PMTUDisc = .want
     /// IP_RECVERR: ICMP errors about what the socket sent (a failed neighbour's host

@@ -113,8 +113,8 @@ extension Stack {
         c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
         c.advmss = mtu - (key.isV4 ? 40 : 60)
-        c.tos = key.isV4 ? sk.config.tos : sk.config.tclass
-        c.priority = sk.config.priority ?? (sk.config.tos != 0 ? Stack.rt_tos2priority(sk.config.tos) : 0)
+        c.tos = sk.config.dsfield(ipv4: key.isV4)
+        c.priority = sk.config.skPriority
         tcp_options_wanted(c)
         c.iss = secure_tcp_seq(key)
         c.sndUna = c.iss; c.sndNxt = c.iss &+ 1; c.sndMax = c.sndNxt

@@ -88,7 +88,7 @@ extension Stack {
         c.advmss = mtu - (key.isV4 ? 40 : 60)
         // IP_TOS marks IPv4 segments, IPV6_TCLASS IPv6 ones. The child's priority is SO_PRIORITY's
         // alone: the one IP_TOS gave the listener does not pass on (recorded: child 0, listener 2).
-        c.tos = key.isV4 ? sk.config.tos : sk.config.tclass
+        c.tos = sk.config.dsfield(ipv4: key.isV4)
         c.priority = sk.config.priority ?? 0
         tcp_options_wanted(c)
         // The request sock's window is chosen knowing the SYN's offer (tcp_openreq_init_rwin).

@@ -126,7 +126,7 @@ extension Stack {
         skb.networkHeader = 14; skb.transportHeader = 34; skb.protocolType = EtherType.ipv4
         skb.csumPartialOffset = charges.count == 1 ? 34 + 6 : nil
         if let g = gso { skb.gsoSize = g; skb.gsoUDP = true }
-        skb.priority = c.priority ?? (c.tos != 0 ? Stack.rt_tos2priority(c.tos) : 0)
+        skb.priority = c.skPriority
         skb.sock = sk; skb.wmemCharge = charges.reduce(0, +)
         sk.wmemAlloc += skb.wmemCharge
         packets[i].frame = Array(bytes[14...])

@@ -40,8 +40,7 @@ extension Stack {
         skb.data = bytes; skb.len = bytes.count
         skb.networkHeader = 14; skb.transportHeader = 54; skb.protocolType = EtherType.ipv6; skb.nhoff = 20
         skb.csumPartialOffset = total <= mtu ? 54 + 6 : nil
-        // sk_priority: SO_PRIORITY, else what IP_TOS set (on an AF_INET6 socket too).
-        skb.priority = c.priority ?? (c.tos != 0 ? Stack.rt_tos2priority(c.tos) : 0)
+        skb.priority = c.skPriority
         skb.sock = sk; skb.wmemCharge = charge
         sk.wmemAlloc += charge
         packets[i].frame = Array(bytes[14...])
