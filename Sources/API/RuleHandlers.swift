@@ -70,7 +70,6 @@ extension App {
     /// `ip -j -6 route get DST [from SRC]`, for what the stack sends (IPv6 rules are not modelled,
     /// so neither are iif and mark lookups).
     private func route6Get(_ q: inout Query, _ name: String, dst text: String) throws(Problem) -> HTTPResponse {
-        _ = q.string("dst")
         guard let dst = try? IPv6Address(parsing: text) else { throw Problem.badRequest("invalid-query", "dst \(text) is not an IPv6 address") }
         let fromText = q.string("from")
         let from: IPv6Address?

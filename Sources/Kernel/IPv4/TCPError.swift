@@ -3,13 +3,16 @@ import Wire
 // net/ipv4/tcp_ipv4.c (tcp_v4_err, tcp_v4_mtu_reduced), tcp_output.c (tcp_sync_mss,
 // tcp_simple_retransmit): what an ICMP error does to a connection.
 extension Stack {
-    /// `tcp_sync_mss`: the send MSS for a path MTU (less the IP (20, or 40 over IPv6) and TCP headers, at most the
-    /// peer's MSS, at least tcp_min_snd_mss 48, less the timestamp option when used); the MTU
-    /// becomes the connection's pmtu cookie.
+    /// `tcp_sync_mss`: the send MSS for a path MTU; the MTU becomes the connection's pmtu cookie.
     func tcp_sync_mss(_ c: TCPConn, pmtu: Int) {
-        let mss = max(min(pmtu - (c.key.isV4 ? 20 : 40) - 20, c.mssClamp), 48)
-        c.mssCache = mss - (c.tsOK ? 12 : 0)
+        c.mssCache = tcp_mtu_to_mss(c, pmtu)
         c.pmtuCookie = pmtu
+    }
+
+    /// `tcp_mtu_to_mss`: the MTU less the IP (20, or 40 over IPv6) and TCP headers, at most the
+    /// peer's MSS, at least tcp_min_snd_mss 48, less the timestamp option when used.
+    func tcp_mtu_to_mss(_ c: TCPConn, _ pmtu: Int) -> Int {
+        max(min(pmtu - (c.key.isV4 ? 20 : 40) - 20, c.mssClamp), 48) - (c.tsOK ? 12 : 0)
     }
 
     /// `tcp_v4_err` for an established (or connecting) connection: an error quoting a sequence

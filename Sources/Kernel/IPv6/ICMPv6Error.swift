@@ -116,7 +116,7 @@ extension Stack {
     /// was made for, the MSS for it and the segments now too long sent again at once.
     func tcp_v6_mtu_reduced(_ c: TCPConn, mtu: Int, cause: SkBuff) -> String {
         enter(.tcp_v6_mtu_reduced, cause)
-        let mss = max(min(mtu - 40 - 20, c.mssClamp), 48) - (c.tsOK ? 12 : 0)
+        let mss = tcp_mtu_to_mss(c, mtu)
         guard mss < c.mssCache else { return "MTU \(mtu) allows MSS \(mss), not below the send MSS \(c.mssCache)" }
         let now = clocks[cause.cpu]
         __ip6_rt_update_pmtu(c.key.remote, mtu: mtu, now: now)

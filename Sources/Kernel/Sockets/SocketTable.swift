@@ -254,8 +254,8 @@ extension Stack {
     public var allSockets: [Sock] { sockets.all }
     public var nextSocketID: Int { (sockets.byID.keys.max() ?? 0) + 1 }
 
-    /// `setsockopt` of the options the model has (SO_RCVBUF, SO_SNDBUF, IP_TOS, SO_PRIORITY,
-    /// IP_MTU_DISCOVER, UDP_SEGMENT, IP_RECVERR, IPV6_RECVERR, the hop limits) on a bound socket, in that order: IP_TOS also sets the priority
+    /// `setsockopt` of the options the model has (SO_RCVBUF, SO_SNDBUF, IP_TOS, IPV6_TCLASS, SO_PRIORITY,
+    /// IP_MTU_DISCOVER, UDP_SEGMENT, IP_RECVERR, IPV6_RECVERR, the hop limits, SO_BROADCAST) on a bound socket, in that order: IP_TOS also sets the priority
     /// (`rt_tos2priority`) unless SO_PRIORITY comes with it. Answers the socket's configuration
     /// afterwards, or nil when there is no such socket.
     public func setsockopt(socket id: Int, rcvbuf: Int? = nil, sndbuf: Int? = nil, tos: UInt8? = nil, tclass: UInt8? = nil, priority: UInt32? = nil,
