@@ -1267,7 +1267,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: sendOnSocket
-      summary: "Non-blocking `sendto` calls on a UDP socket (AF_INET, or AF_INET6): udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). To the stack's own address (127/8, ::1) the kernel loops through lo, which the model has no device for: refused (422, not supported yet). A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH. On a connected TCP socket one non-blocking send of the payload alone (no to or port): tcp_sendmsg queues what the send buffer takes (written) and sends it as the peer's window allows; the answer carries the socket afterwards."
+      summary: "Non-blocking `sendto` calls on a UDP socket (AF_INET, or AF_INET6): udp_sendmsg through the whole TX path (LOCAL_OUT, ip_output, fragmentation, qdisc, driver). To the stack's own addresses (127/8, ::1, those of its devices) the datagram leaves by lo (loopback_xmit, no neighbour, no wire) and comes back in on the same CPU's backlog with its output route, so input routing is skipped; lo counts it in its stats and nft traces show the looped half with iif \"lo\" under a trace id of its own (UDP_SEGMENT to them is not supported yet: 422). A socket bound to 127/8 sending elsewhere fails with EINVAL. A full send buffer answers EAGAIN (outcome failed, errno), as do EMSGSIZE and ENETUNREACH. On a connected TCP socket one non-blocking send of the payload alone (no to or port): tcp_sendmsg queues what the send buffer takes (written) and sends it as the peer's window allows; the answer carries the socket afterwards."
       parameters:
         - name: trace
           in: query
@@ -1365,7 +1365,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: connectSocket
-      summary: "tcp_v4_connect (tcp_v6_connect to an IPv6 address) on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EACCES for a broadcast address without SO_BROADCAST, EINVAL for a link-local peer, which needs a scope id, EAFNOSUPPORT across families)."
+      summary: "tcp_v4_connect (tcp_v6_connect to an IPv6 address) on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EACCES for a broadcast address without SO_BROADCAST, EINVAL for a link-local peer, which needs a scope id, EAFNOSUPPORT across families); a peer `::` is ::1 (\"self\"). A TCP connection to the stack's own address (both ends in one stack, over lo) is not supported yet (422)."
       parameters:
         - name: trace
           in: query
@@ -1382,7 +1382,7 @@ paths:
               additionalProperties: false
               required: [to, port]
               properties:
-                to: {type: string, description: "An IPv4 or IPv6 address (an AF_INET socket given an IPv6 one: errno EAFNOSUPPORT; an AF_INET6 socket takes an IPv4 or v4-mapped peer over IPv4 unless v6only). A peer that is the loopback address (the model has no loopback device) is not supported yet."}
+                to: {type: string, description: "An IPv4 or IPv6 address (an AF_INET socket given an IPv6 one: errno EAFNOSUPPORT; an AF_INET6 socket takes an IPv4 or v4-mapped peer over IPv4 unless v6only). The stack's own addresses, 127/8 and ::1 are reached through lo."}
                 port: {type: integer, minimum: 1, maximum: 65535}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
@@ -2130,7 +2130,7 @@ paths:
       parameters:
         - name: format
           in: query
-          description: "nft: the netfilter events as nft monitor trace prints them, each base chain's run starting with its packet: line (iif/oif, ether, ip/ip6 and transport fields as nft 1.0.6 prints them), packets the stack generated under the trace id with the top bit set; every event, or with traced=true only what the real tool shows (events while meta nftrace set 1 held). pwru: a line per kernel function with CPU, virtual time, the tuple before and after NAT, kfree_skb_reason with its drop reason. retis: a group per packet, an event line per function, the packet under the first and after NAT, then the nft events."
+          description: "nft: the netfilter events as nft monitor trace prints them, each base chain's run starting with its packet: line (iif/oif, ether, ip/ip6 and transport fields as nft 1.0.6 prints them), packets the stack generated under the trace id with the top bit set, what came back in through lo with bit 30 set; every event, or with traced=true only what the real tool shows (events while meta nftrace set 1 held). pwru: a line per kernel function with CPU, virtual time, the tuple before and after NAT, kfree_skb_reason with its drop reason. retis: a group per packet, an event line per function, the packet under the first and after NAT, then the nft events."
           schema: {type: string, enum: [json, nft, pwru, retis], default: json}
         - name: traced
           in: query
@@ -2627,7 +2627,7 @@ components:
         dev: {type: string}
         metric: {type: integer, minimum: 0, description: 'Default 0 for IPv4 routes, 1024 for IPv6 ones (as ip -6 route add).'}
         table: {description: 'IPv4: the routing table (`ip route add ... table N`), a number 1-4294967295 or main or default; main unless given. The local table holds our addresses only.', oneOf: [{type: integer, minimum: 1}, {type: string}]}
-        type: {type: string, enum: [unicast, local], default: unicast, description: 'IPv4: `local` delivers what the route takes (`ip route add local 0.0.0.0/0 dev lo table 100`, the transparent proxy recipe; `lo` names no device but may carry local routes).'}
+        type: {type: string, enum: [unicast, local], default: unicast, description: 'IPv4: `local` delivers what the route takes (`ip route add local 0.0.0.0/0 dev lo table 100`, the transparent proxy recipe; `lo` may carry local routes only).'}
     IPRule:
       type: object
       additionalProperties: false
@@ -3035,7 +3035,7 @@ components:
             segments: {type: integer, description: Segments in the skb that ended the path (GRO).}
             netfilter:
               type: array
-              description: Rule, policy and return events in order (nft monitor trace's facts); generated = of a packet the stack sent because of this one.
+              description: Rule, policy and return events in order (nft monitor trace's facts); generated = of a packet the stack sent because of this one; looped (present when true) = after the packet came back in through lo.
               items:
                 type: object
                 required: [hook, table, chain, type, handle, rule, verdict, generated]
@@ -3048,6 +3048,7 @@ components:
                   rule: {type: [string, 'null']}
                   verdict: {type: string}
                   generated: {type: boolean}
+                  looped: {type: boolean}
             emitted:
               type: array
               description: Frames the stack transmitted because of this packet.

@@ -39,7 +39,9 @@ extension App {
         guard format == "json" || format == "text" else { throw Problem.badRequest("invalid-query", "format must be json or text") }
         let infos: [QdiscInfo] = try entry(name).withStack { (s: Stack) throws(Problem) -> [QdiscInfo] in
             if let dev, s.device(named: dev) == nil { throw Problem.notFound("no device named \(dev)") }
-            return s.qdiscInfo(dev: dev)
+            // By ifindex, as tc lists them: lo (1) first.
+            let all = s.qdiscInfo(dev: dev)
+            return all.filter { $0.dev == "lo" } + all.filter { $0.dev != "lo" }
         }
         if format == "text" {
             return HTTPResponse(status: 200, headers: [HTTPHeader("content-type", "text/plain; charset=utf-8")],
@@ -80,6 +82,10 @@ extension App {
     private func applyTC(_ cmd: TCAnyCommand, to e: StackEntry, status: Int) throws(Problem) -> HTTPResponse {
         let answer = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
             var list = c.qdiscs, classes = c.classes
+            // lo transmits by loopback_xmit straight away: the model gives it no qdisc of its own
+            // (what tc would delete there it answers as the kernel does: lo has only noqueue).
+            let refuseLo = Problem.unprocessable("not supported yet: qdiscs, classes and clsact on lo (its noqueue root is fixed)", pointer: "/command")
+            if case .clsact(let op, "lo") = cmd, op != .del { throw refuseLo }
             do throws(TCError) {
                 switch cmd {
                 case .qdisc(let q):
@@ -96,6 +102,7 @@ extension App {
                     return TC.showJSON(s.qdiscInfo(dev: dev), oneDev: true, stats: true)
                 }
             } catch { throw App.tcProblem(error) }
+            if list.contains(where: { $0.dev == "lo" }) || classes.contains(where: { $0.dev == "lo" }) { throw refuseLo }
             do throws(ConfigError) { try s.setQdiscs(list, classes: classes) } catch { throw Problem.unprocessable(error.message, pointer: "/command") }
             c.qdiscs = list
             c.classes = classes

@@ -84,9 +84,9 @@ extension App {
         return f
     }
 
-    /// What the kernel sends to one of its own addresses goes through `lo`, which the model lacks.
+    /// A TCP connection to one of the stack's own addresses would have both ends in the stack.
     static func loopbackRefusal(_ a: String, pointer: String) -> Problem {
-        Problem.unprocessable("not supported yet: sending to \(a), the stack's own (the kernel loops it back through lo; the model has no loopback device)", pointer: pointer)
+        Problem.unprocessable("not supported yet: a TCP connection to \(a), the stack's own (both ends in one stack, over lo)", pointer: pointer)
     }
 
     /// The bytes of a send: at most one of `payload` (text), `payload_hex`, `payload_base64` and
@@ -140,8 +140,11 @@ extension App {
                 if let p = sk.config.peer { flows[k].dst = p } else { flows[k].dst6 = sk.config.peer6 }
                 flows[k].port = sk.config.peerPort
             }
+            // lo would hand a UDP_SEGMENT datagram up whole (NETIF_F_GSO_UDP_L4), to udp_rcv_segment.
             for f in flows where s.loopsBack(f.dst6.map { .v6($0) } ?? .v4(f.dst)) {
-                throw Self.loopbackRefusal(f.dst6.map { "\($0)" } ?? "\(f.dst)", pointer: f.path + "/to")
+                let segment = f.options?.udpSegment.map { $0 == 0 ? nil : $0 } ?? s.socket(f.socket)?.config.udpSegment
+                guard segment != nil else { continue }
+                throw Problem.unprocessable("not supported yet: UDP_SEGMENT to the stack's own address \(f.dst6.map { "\($0)" } ?? "\(f.dst)") (lo hands the whole GSO datagram up)", pointer: f.path + "/to")
             }
             for f in flows {
                 guard let o = f.options else { continue }

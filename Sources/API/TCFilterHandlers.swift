@@ -70,6 +70,7 @@ extension App {
         let f: TCFilterConfig = try decoding { try StackDocument.decodeTCFilter(body, path: "", existing: existing) }
         let doc = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
             guard let dev = s.devices.firstIndex(where: { $0.name == f.dev }) else { throw Problem.notFound("no device named \(f.dev)") }
+            if s.devices[dev].isLoopback { throw Problem.unprocessable("not supported yet: tc filters on lo", pointer: "/dev") }
             if c.tcFilters.contains(where: { $0.dev == f.dev && $0.direction == f.direction && $0.pref == f.pref }) {
                 throw Problem(status: 409, slug: "conflict", detail: "\(f.dev) \(f.direction.rawValue) has a filter with pref \(f.pref) (RTNETLINK answers: File exists)")
             }

@@ -42,6 +42,7 @@ enum TraceDocument {
             x.set("verdict", e.verdict)
             x.set("generated", e.generated)
             if e.nftrace { x.set("nftrace", true) }
+            if e.looped { x.set("looped", true) }
             if let p = e.packet { x.set("packet", packetText(e.table, p)) }
             return x.value
         }))
@@ -188,12 +189,13 @@ extension TraceDocument {
     /// What `nft monitor trace` prints after "packet: " for an event's dumped headers.
     static func packetText(_ table: String, _ p: NFTracePacket) -> String {
         let family = String(table.prefix { $0 != " " })
-        return NFTraceText.packet(family: family, iif: p.iif, oif: p.oif, ll: p.ll, nh: p.nh, th: p.th, ipv6: p.ipv6)
+        return NFTraceText.packet(family: family, iif: p.iif, oif: p.oif, ll: p.ll, nh: p.nh, th: p.th, ipv6: p.ipv6, llEther: p.llEther)
     }
 
     /// The netfilter part of a stored trace as `nft monitor trace` prints it: each base chain's run
     /// starts with the packet as it stood; packets the stack generated because of this one (ICMP
-    /// errors, resets, replies) print under their own id, this trace's with the top bit set.
+    /// errors, resets, replies) print under their own id, this trace's with the top bit set, and
+    /// what came back in through lo under another (skb_iif is in the id's hash), bit 30 set.
     /// `tracedOnly`: only what the real tool shows, the events of a packet whose nf_trace was set
     /// (`meta nftrace set 1`), the run's packet line before its first such event; otherwise every event.
     static func nftMonitorText(_ doc: JSONValue, tracedOnly: Bool = false) -> String {
@@ -202,7 +204,7 @@ extension TraceDocument {
             let hex = String(n, radix: 16)
             return String(repeating: "0", count: max(0, 8 - hex.count)) + hex
         }
-        let own = tid(UInt32(truncatingIfNeeded: id)), generated = tid(UInt32(truncatingIfNeeded: id) | 0x8000_0000)
+        let own = UInt32(truncatingIfNeeded: id)
         // The packet line of the base chain run now printing, until it is printed.
         var pending: String? = nil
         return events.map { e -> String in
@@ -210,7 +212,8 @@ extension TraceDocument {
                   case .string(let type) = e["type"] ?? .null, case .string(let verdict) = e["verdict"] ?? .null, type != "log" else { return "" }
             if case .string(let p) = e["packet"] ?? .null { pending = p }
             if tracedOnly && e["nftrace"] != .bool(true) { return "" }
-            let head = "trace id \(e["generated"] == .bool(true) ? generated : own) \(table) \(chain) "
+            let bits = (e["generated"] == .bool(true) ? 0x8000_0000 : 0) | (e["looped"] == .bool(true) ? 0x4000_0000 : 0) as UInt32
+            let head = "trace id \(tid(own | bits)) \(table) \(chain) "
             var out = ""
             if let p = pending { out += head + "packet: " + p + "\n"; pending = nil }
             switch type {

@@ -72,6 +72,7 @@ extension App {
         }
         let doc = try registry.change(try entry(name)) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
             guard let dev = s.devices.firstIndex(where: { $0.name == x.dev }) else { throw Problem.notFound("no device named \(x.dev)") }
+            if s.devices[dev].isLoopback { throw Problem.unprocessable("not supported yet: XDP on lo", pointer: "/dev") }
             if let old = s.devices[dev].xdp, !force {
                 throw Problem(status: 409, slug: "conflict", detail: "\(x.dev) has XDP program \(old.program.name) attached (\(old.mode.rawValue)); detach it or set force")
             }

@@ -35,8 +35,21 @@ public struct SNMPStats: Sendable, Equatable, Codable {
     public struct IP6: Sendable, Equatable, Codable {
         public var InReceives = 0, InHdrErrors = 0, InTooBigErrors = 0, InNoRoutes = 0, InAddrErrors = 0
         public var InUnknownProtos = 0, InTruncatedPkts = 0, InDiscards = 0, InDelivers = 0, OutForwDatagrams = 0
-        public var OutRequests = 0, OutNoRoutes = 0, ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0
+        public var OutRequests = 0, OutDiscards = 0, OutNoRoutes = 0, ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0
         public var FragOKs = 0, FragFails = 0, FragCreates = 0, InMcastPkts = 0, OutMcastPkts = 0
+        public init() {}
+        /// Checkpoints from before OutDiscards was kept lack it.
+        public init(from d: Decoder) throws {
+            let c = try d.container(keyedBy: CodingKeys.self)
+            func n(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
+            InReceives = try n(.InReceives); InHdrErrors = try n(.InHdrErrors); InTooBigErrors = try n(.InTooBigErrors)
+            InNoRoutes = try n(.InNoRoutes); InAddrErrors = try n(.InAddrErrors); InUnknownProtos = try n(.InUnknownProtos)
+            InTruncatedPkts = try n(.InTruncatedPkts); InDiscards = try n(.InDiscards); InDelivers = try n(.InDelivers)
+            OutForwDatagrams = try n(.OutForwDatagrams); OutRequests = try n(.OutRequests); OutDiscards = try n(.OutDiscards)
+            OutNoRoutes = try n(.OutNoRoutes); ReasmReqds = try n(.ReasmReqds); ReasmOKs = try n(.ReasmOKs); ReasmFails = try n(.ReasmFails)
+            ReasmTimeout = try n(.ReasmTimeout); FragOKs = try n(.FragOKs); FragFails = try n(.FragFails); FragCreates = try n(.FragCreates)
+            InMcastPkts = try n(.InMcastPkts); OutMcastPkts = try n(.OutMcastPkts)
+        }
     }
     /// The IPv6 counters as /proc/net/snmp6 names them (Ip6InReceives, Icmp6InType128, Udp6NoPorts...), in its order.
     public var snmp6: [(name: String, value: Int)] {
@@ -70,7 +83,20 @@ public struct SNMPStats: Sendable, Equatable, Codable {
         public var InDiscards = 0, InDelivers = 0, InTruncatedPkts = 0, InCsumErrors = 0
         public var ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, ReasmTimeout = 0, ReasmOverlaps = 0, ForwDatagrams = 0
         public var InNoRoutes = 0, FragOKs = 0, FragFails = 0, FragCreates = 0
-        public var OutRequests = 0, OutNoRoutes = 0
+        public var OutRequests = 0, OutDiscards = 0, OutNoRoutes = 0
+        public init() {}
+        /// Checkpoints from before OutDiscards was kept lack it.
+        public init(from d: Decoder) throws {
+            let c = try d.container(keyedBy: CodingKeys.self)
+            func n(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
+            InReceives = try n(.InReceives); InHdrErrors = try n(.InHdrErrors); InAddrErrors = try n(.InAddrErrors)
+            InUnknownProtos = try n(.InUnknownProtos); InDiscards = try n(.InDiscards); InDelivers = try n(.InDelivers)
+            InTruncatedPkts = try n(.InTruncatedPkts); InCsumErrors = try n(.InCsumErrors); ReasmReqds = try n(.ReasmReqds)
+            ReasmOKs = try n(.ReasmOKs); ReasmFails = try n(.ReasmFails); ReasmTimeout = try n(.ReasmTimeout)
+            ReasmOverlaps = try n(.ReasmOverlaps); ForwDatagrams = try n(.ForwDatagrams); InNoRoutes = try n(.InNoRoutes)
+            FragOKs = try n(.FragOKs); FragFails = try n(.FragFails); FragCreates = try n(.FragCreates)
+            OutRequests = try n(.OutRequests); OutDiscards = try n(.OutDiscards); OutNoRoutes = try n(.OutNoRoutes)
+        }
     }
     public struct UDP: Sendable, Equatable, Codable {
         public var InDatagrams = 0, NoPorts = 0, InErrors = 0, OutDatagrams = 0, RcvbufErrors = 0, SndbufErrors = 0, InCsumErrors = 0, IgnoredMulti = 0

@@ -44,7 +44,9 @@ public final class NetDevice {
     /// The clsact qdisc with tc BPF filters (`tc filter add dev DEV ingress|egress bpf da ...`).
     public var clsact: Clsact?
     /// The interface index (`ip link`): `lo` is 1, devices follow in order.
-    public var ifindex: Int { index + 2 }
+    public var ifindex: Int { config.isLoopback ? 1 : index + 2 }
+    /// IFF_LOOPBACK: `lo`, whose transmit is `loopback_xmit`.
+    public var isLoopback: Bool { config.isLoopback }
     public var name: String { config.name }
     public var mac: MACAddress { config.mac }
     let rss: RSS
@@ -65,12 +67,12 @@ public final class NetDevice {
 }
 
 extension NetDevice {
-    /// `attach_default_qdiscs`: noqueue on a veth, pfifo_fast (default_qdisc) elsewhere.
+    /// `attach_default_qdiscs`: noqueue on a veth and on lo (no TX queue), pfifo_fast (default_qdisc) elsewhere.
     /// The TX queue's byte queue limits, when the device has them.
     public var byteQueueLimits: DQL? { tx.dql }
 
     static func defaultQdisc(_ c: DeviceConfig) -> Qdisc {
-        c.veth ? NoQueue() : PFifoFast(handle: 0, txqueuelen: c.txQueueLen)
+        c.veth || c.isLoopback ? NoQueue() : PFifoFast(handle: 0, txqueuelen: c.txQueueLen)
     }
     /// `psched_mtu`: the MTU plus the Ethernet header.
     var pschedMTU: Int { config.mtu + 14 }

@@ -35,7 +35,12 @@ public struct Injection: Sendable {
 /// serializes access (one simulation step never races another on the same stack).
 public final class Stack {
     public let config: StackConfig
+    /// The configured devices, then `lo` (the last: `lo`).
     public let devices: [NetDevice]
+    /// `lo`'s index in `devices`.
+    public var lo: Int { devices.count - 1 }
+    /// The configured devices, without `lo`.
+    public var configuredDevices: ArraySlice<NetDevice> { devices.dropLast() }
     let deviceNames: [String]
     public internal(set) var fib: FIB
     /// The IPv6 tables (empty while IPv6 is disabled), the static routes they hold, and what
@@ -148,12 +153,15 @@ public final class Stack {
         var seen = Set<String>()
         for (i, d) in config.devices.enumerated() {
             guard seen.insert(d.name).inserted else { throw ConfigError(path: "/devices/\(i)/name", message: "duplicate device name \(d.name)") }
+            guard d.name != "lo" else { throw ConfigError(path: "/devices/\(i)/name", message: "lo is the loopback device every stack has") }
             try Stack.validate(device: d, path: "/devices/\(i)", cpus: config.cpus)
         }
         let net = try NetSysctls(overrides: config.sysctls)
         self.config = config
-        self.devices = config.devices.enumerated().map { NetDevice(index: $0.offset, config: $0.element, cpus: config.cpus) }
-        self.deviceNames = config.devices.map(\.name)
+        // lo comes after the configured devices, so theirs keep their indexes.
+        let all = config.devices + [DeviceConfig.loopback]
+        self.devices = all.enumerated().map { NetDevice(index: $0.offset, config: $0.element, cpus: config.cpus) }
+        self.deviceNames = all.map(\.name)
         self.fib = try FIB(devices: config.devices, routes: config.routes, rules: config.rules)
         currentRoutes = config.routes; currentRules = config.rules
         self.costs = try StageCosts(overrides: config.costs)
@@ -180,10 +188,10 @@ public final class Stack {
         } else {
             fib6 = try FIB6(devices: config.devices, routes: config.routes6, forwarding: ipForward6)
             currentRoutes6 = config.routes6
-            hopLimit6 = config.devices.map { _ in UInt8(net[.hop_limit6]) }
-            mtu6 = config.devices.map(\.mtu)
-            ndRetransNs = config.devices.map { _ in NeighbourTable<IPv6Address>.retransNs }
-            ndBaseReachableMs = config.devices.map { _ in NeighbourTable<IPv6Address>.baseReachableMs }
+            hopLimit6 = all.map { _ in UInt8(net[.hop_limit6]) }
+            mtu6 = all.map(\.mtu)
+            ndRetransNs = all.map { _ in NeighbourTable<IPv6Address>.retransNs }
+            ndBaseReachableMs = all.map { _ in NeighbourTable<IPv6Address>.baseReachableMs }
         }
         var random = StackRandom(seed: config.seed)
         ipIdents = IPIdents(key: (random.next(), random.next()))
@@ -213,16 +221,20 @@ public final class Stack {
         bpfRandom = (config.seed &+ 1) &* 0x9e37_79b9_7f4a_7c15 | 1
         icmpGlobalRandom = StackRandom(seed: config.seed ^ 0x1c3b_9a2f_5e7d_0461)
         for (i, x) in config.xdp.enumerated() {
-            guard let dev = devices.firstIndex(where: { $0.name == x.dev }) else { throw ConfigError(path: "/xdp/\(i)/dev", message: "no device named \(x.dev)") }
+            guard let dev = devices.firstIndex(where: { $0.name == x.dev }), !devices[dev].isLoopback else {
+                throw ConfigError(path: "/xdp/\(i)/dev", message: x.dev == "lo" ? "not supported yet: XDP on lo" : "no device named \(x.dev)")
+            }
             guard devices[dev].xdp == nil else { throw ConfigError(path: "/xdp/\(i)/dev", message: "\(x.dev) has an XDP program already (one per device)") }
             do { attachXDP(device: dev, try loadXDP(x)) } catch { throw ConfigError(path: "/xdp/\(i)", message: "\(error)") }
         }
         for name in config.clsact {
-            guard let d = device(named: name) else { throw ConfigError(path: "/qdiscs", message: "clsact: no device named \(name)") }
+            guard let d = device(named: name), !d.isLoopback else { throw ConfigError(path: "/qdiscs", message: name == "lo" ? "not supported yet: clsact on lo" : "clsact: no device named \(name)") }
             d.clsact = d.clsact ?? Clsact()
         }
         for (i, f) in config.tcFilters.enumerated() {
-            guard let dev = devices.firstIndex(where: { $0.name == f.dev }) else { throw ConfigError(path: "/tc_filters/\(i)/dev", message: "no device named \(f.dev)") }
+            guard let dev = devices.firstIndex(where: { $0.name == f.dev }), !devices[dev].isLoopback else {
+                throw ConfigError(path: "/tc_filters/\(i)/dev", message: f.dev == "lo" ? "not supported yet: tc filters on lo" : "no device named \(f.dev)")
+            }
             let c = devices[dev].clsact
             guard !((f.direction == .ingress ? c?.ingress : c?.egress) ?? []).contains(where: { $0.pref == f.pref }) else {
                 throw ConfigError(path: "/tc_filters/\(i)/pref", message: "\(f.dev) \(f.direction.rawValue) has a filter with pref \(f.pref) already")

@@ -49,6 +49,17 @@ public struct DeviceConfig: Sendable, Equatable {
     /// UDP segmentation offload (`ethtool -K tx-udp-segmentation`); nil: on for a veth (which
     /// hands the whole UDP_SEGMENT datagram to its peer), off for a NIC.
     public var udpSegmentationOffload: Bool? = nil
+    /// The loopback device (IFF_LOOPBACK) every stack has: `lo`, not one of the configured devices.
+    public private(set) var isLoopback = false
+
+    /// `lo` as loopback_setup makes it: MTU 64 KiB, a zero MAC, noqueue, 127.0.0.1/8 (and ::1,
+    /// which the stack's FIBs give it).
+    static let loopback: DeviceConfig = {
+        var d = DeviceConfig(name: "lo", mac: MACAddress(0, 0, 0, 0, 0, 0), addresses: [IPv4CIDR(address: IPv4Address(127, 0, 0, 1), prefixLength: 8)],
+                             mtu: 65536, rxChecksumOffload: false)
+        d.isLoopback = true
+        return d
+    }()
 
     /// Whether the device takes a GSO skb of this kind as it is (NETIF_F_TSO / NETIF_F_GSO_UDP_L4):
     /// then `validate_xmit_skb` leaves it whole.

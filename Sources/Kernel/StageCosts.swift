@@ -27,6 +27,7 @@ public struct StageCosts: Sendable {
         "sch_handle_ingress": 30, "sch_handle_egress": 30, "cls_bpf_classify": 40, "skb_do_redirect": 40,
         "tcp_v4_err": 60, "tcp_v4_mtu_reduced": 80, "tcp_simple_retransmit": 60,
         "icmpv6_notify": 40, "udpv6_err": 60, "tcp_v6_err": 60, "icmpv6_err": 40, "tcp_v6_connect": 400, "tcp_v6_mtu_reduced": 80,
+        "loopback_xmit": 40, "__netif_rx": 30,
         "hardirq": 500, "net_rx_action": 100,
     ]
     private var table: [UInt64]

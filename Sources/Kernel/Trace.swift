@@ -47,6 +47,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case icmpv6_notify, udpv6_err, tcp_v6_err, icmpv6_err
     // net/ipv6/tcp_ipv6.c: connect over IPv6, a packet too big for a connection
     case tcp_v6_connect, tcp_v6_mtu_reduced
+    // drivers/net/loopback.c, net/core/dev.c: what the stack sends itself goes out by lo and back in
+    case loopback_xmit, __netif_rx
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }

@@ -4,13 +4,16 @@
 /// past the known fields as a raw `@nh`/`@th` value. Every statement is followed by a space.
 /// Checked against the real nft's lines (Tests/APITests/Cases/nft_trace_*.txt).
 public enum NFTraceText {
-    public static func packet(family: String, iif: String?, oif: String?, ll: [UInt8], nh: [UInt8], th: [UInt8]?, ipv6: Bool) -> String {
+    /// `llEther`: the link header is Ethernet's; another device type's (lo's) nft prints as raw `@ll` bytes.
+    public static func packet(family: String, iif: String?, oif: String?, ll: [UInt8], nh: [UInt8], th: [UInt8]?, ipv6: Bool, llEther: Bool = true) -> String {
         var out = ""
         var l4: UInt8? = nil
         func put(_ s: String) { out += s; out += " " }
         if let iif { put("iif \"\(iif)\"") }
         if let oif { put("oif \"\(oif)\"") }
-        if ll.count >= 14 {
+        if !llEther, !ll.isEmpty {
+            put(raw("ll", 0, ll))
+        } else if ll.count >= 14 {
             // `ether type` is the network header's dependency: nft drops it.
             put("ether saddr \(mac(ll, 6))")
             put("ether daddr \(mac(ll, 0))")

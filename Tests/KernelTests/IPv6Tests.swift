@@ -380,7 +380,7 @@ final class IPv6Tests: XCTestCase {
         let saved = s.runtimeState()
         XCTAssertEqual(saved.neighbours.map { "\($0.address) \($0.state) \($0.timersNs)" }, ["fe800000000000000000000000000001 DELAY [5088000000]"])
         XCTAssertEqual(saved.raRoutes.map { "\($0.prefix)/\($0.length) \($0.expiresNs)" }, ["0/0 1800000000500", "20010db8000500000000000000000000/64 100000000500"])
-        XCTAssertEqual(saved.devices.map { "\($0.name) \($0.hopLimit6) \($0.mtu6)" }, ["eth0 60 1400"])
+        XCTAssertEqual(saved.devices.map { "\($0.name) \($0.hopLimit6) \($0.mtu6)" }, ["eth0 60 1400", "lo 64 65536"])
 
         let t = try restoredCopy(of: s, saved, { try stack6(peerKnown: false) })
         XCTAssertEqual(t.fib6.main.map { "\($0.prefix) \($0.proto)" }, s.fib6.main.map { "\($0.prefix) \($0.proto)" })

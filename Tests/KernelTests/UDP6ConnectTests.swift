@@ -48,8 +48,9 @@ final class UDP6ConnectTests: XCTestCase {
         XCTAssertEqual(connect("::1", "2001:db8::9"), "::1")
         XCTAssertEqual(connect("::", "::ffff:198.18.0.9", v6only: true), "ENETUNREACH")
         XCTAssertEqual(connect("::", "ff0e::1"), "2001:db8::1")
-        // The kernel connects this through its loopback device, which the model lacks.
-        XCTAssertEqual(connect("::", "::"), "not supported yet: connect to the loopback address (the model has no loopback device)")
+        // `::` is "self": ::1, through lo.
+        XCTAssertEqual(connect("::", "::"), "::1")
+        XCTAssertEqual(connect("::", "::1"), "::1")
         // An AF_INET socket given an IPv6 peer.
         XCTAssertNil(s.bind(SocketConfig(id: 99, proto: .udp, port: 4001)))
         XCTAssertEqual(s.udpConnect(socket: 99, to6: peer, port: 6000), "EAFNOSUPPORT")

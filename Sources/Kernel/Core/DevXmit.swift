@@ -25,6 +25,7 @@ extension Stack {
         let tx = d.tx, q = tx.qdisc
         tx.cpu = skb.cpu
         if q is NoQueue {
+            if d.isLoopback { return loopback_xmit(skb, dev: dev) }
             dev_hard_start_xmit(skb, dev: dev)
             return sent
         }

@@ -95,6 +95,10 @@ public final class SkBuff {
     var redirected = false
     /// How often tc programs redirected it (a loop is stopped).
     var tcRedirects = 0
+    /// Came back in through lo (`loopback_xmit`) with its output route still attached: input
+    /// routing is skipped while the destination is still `loopedDst` (NAT in PREROUTING drops the route).
+    var looped = false
+    var loopedDst: UInt128 = 0
     /// `skb->truesize`: what the skb charges against socket and fragment memory.
     public var truesize: Int { SkBuff.truesize(len) }
 
@@ -109,7 +113,7 @@ public final class SkBuff {
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; macHeaderSet = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
-        hashComputed = false; redirected = false; tcRedirects = 0
+        hashComputed = false; redirected = false; tcRedirects = 0; looped = false; loopedDst = 0
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

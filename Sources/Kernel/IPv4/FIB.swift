@@ -20,8 +20,11 @@ public struct FIBEntry: Sendable, Equatable {
     public var proto: RouteProto
     /// The routing table it is in (RT_TABLE_LOCAL 255, RT_TABLE_MAIN 254, or another `ip rule` looks up).
     public var table: Int = FIB.main
-    /// A route of another table through `lo` (`ip route add local 0.0.0.0/0 dev lo table 100`): no device of the model.
+    /// `iif lo` of a policy rule and of output lookups (LOOPBACK_IFINDEX: what the stack itself
+    /// sends); routes through `lo` name its device, the last of the stack's.
     public static let loopback = -1
+    /// 127.0.0.0/8, which `lo`'s address gives the local table as a local route (fib_add_ifaddr).
+    public static let loopbackNet = IPv4CIDR(address: IPv4Address(127, 0, 0, 0), prefixLength: 8)
 }
 
 /// The local and main tables: local/broadcast entries for our addresses, connected prefixes, static routes.
@@ -44,7 +47,16 @@ public final class FIB: @unchecked Sendable {
     /// The rules a kernel starts with: 0 lookup local, 32766 lookup main, 32767 lookup default.
     public static let defaultRules = [FIBRule(priority: 0, table: local), FIBRule(priority: 32766, table: main), FIBRule(priority: 32767, table: defaultTable)]
 
+    /// `lo`'s device index: after the configured devices.
+    public let lo: Int
+
     public init(devices: [DeviceConfig], routes: [RouteConfig], rules: [RuleConfig] = []) throws(ConfigError) {
+        lo = devices.count
+        // lo's 127.0.0.1/8 (fib_add_ifaddr on IFF_LOOPBACK): the prefix is a local route too.
+        let host = IPv4Address(127, 0, 0, 1)
+        local = [FIBEntry(prefix: FIBEntry.loopbackNet, type: .local, gateway: nil, dev: lo, metric: 0, proto: .kernel, table: FIB.local),
+                 FIBEntry(prefix: IPv4CIDR(address: host, prefixLength: 32), type: .local, gateway: nil, dev: lo, metric: 0, proto: .kernel, table: FIB.local),
+                 FIBEntry(prefix: IPv4CIDR(address: IPv4Address(127, 255, 255, 255), prefixLength: 32), type: .broadcast, gateway: nil, dev: lo, metric: 0, proto: .kernel, table: FIB.local)]
         for (i, d) in devices.enumerated() {
             for a in d.addresses {
                 local.append(FIBEntry(prefix: IPv4CIDR(address: a.address, prefixLength: 32), type: .local, gateway: nil, dev: i, metric: 0, proto: .kernel, table: FIB.local))
@@ -54,10 +66,10 @@ public final class FIB: @unchecked Sendable {
                 main.append(FIBEntry(prefix: IPv4CIDR(address: a.network, prefixLength: a.prefixLength), type: .unicast, gateway: nil, dev: i, metric: 0, proto: .kernel))
             }
         }
-        for (i, e) in local.enumerated() where localIndex[UInt64(e.prefix.address.raw)] == nil { localIndex[UInt64(e.prefix.address.raw)] = i }
+        for (i, e) in local.enumerated() where e.prefix.prefixLength == 32 && localIndex[UInt64(e.prefix.address.raw)] == nil { localIndex[UInt64(e.prefix.address.raw)] = i }
         for (k, r) in routes.enumerated() {
-            // `lo` only as a local route's device: the model has no loopback device to send through.
-            guard let dev = r.dev == "lo" && r.type == .local ? FIBEntry.loopback : devices.firstIndex(where: { $0.name == r.dev }) else {
+            // `lo` only as a local route's device: what goes through lo comes back to this stack.
+            guard let dev = r.dev == "lo" && r.type == .local ? lo : devices.firstIndex(where: { $0.name == r.dev }) else {
                 throw ConfigError(path: "/routes/\(k)/dev", message: r.dev == "lo" ? "not supported yet: routes through lo other than local ones" : "no device named \(r.dev)")
             }
             if r.type == .local, r.via != nil { throw ConfigError(path: "/routes/\(k)/via", message: "a local route has no gateway") }
@@ -98,11 +110,11 @@ public final class FIB: @unchecked Sendable {
     }
 
     private func lookupTables(_ dst: IPv4Address, src: IPv4Address, mark: UInt32, iif: Int) -> FIBEntry? {
-        guard !rules.isEmpty else { return FIB.longest(main, dst) ?? tables[FIB.defaultTable].flatMap { FIB.longest($0, dst) } }
+        guard !rules.isEmpty else { return localPrefix(dst) ?? FIB.longest(main, dst) ?? tables[FIB.defaultTable].flatMap { FIB.longest($0, dst) } }
         for r in rules where r.matches(dst: dst, src: src, mark: mark, iif: iif) {
             let hit: FIBEntry?
             switch r.table {
-            case FIB.local: hit = localIndex[UInt64(dst.raw)].map { local[$0] }
+            case FIB.local: hit = localIndex[UInt64(dst.raw)].map { local[$0] } ?? localPrefix(dst)
             case FIB.main: hit = FIB.longest(main, dst)
             default: hit = FIB.longest(tables[r.table] ?? [], dst)
             }
@@ -120,9 +132,13 @@ public final class FIB: @unchecked Sendable {
         return best
     }
 
-    public func isLocal(_ a: IPv4Address) -> Bool { localIndex[UInt64(a.raw)].map { local[$0].type == .local } ?? false }
+    /// The local table's one prefix route: 127.0.0.0/8 (its addresses other than 127.0.0.1 and
+    /// the broadcast, which the index holds).
+    @inline(__always) private func localPrefix(_ a: IPv4Address) -> FIBEntry? { a.isLoopback ? local[0] : nil }
+
+    public func isLocal(_ a: IPv4Address) -> Bool { localType(a) == .local }
     /// The local table's type for an address (local, broadcast), nil for any other.
-    public func localType(_ a: IPv4Address) -> RouteType? { localIndex[UInt64(a.raw)].map { local[$0].type } }
+    public func localType(_ a: IPv4Address) -> RouteType? { localIndex[UInt64(a.raw)].map { local[$0].type } ?? localPrefix(a)?.type }
 }
 
 /// One `ip rule`: which flows it selects and the table it looks up (FR_ACT_TO_TBL).
@@ -200,7 +216,7 @@ extension Stack {
                 out.cache = ["redirect"]
             }
         } else if from == nil {
-            out.prefsrc = r.type == .local ? dst : r.type == .broadcast ? inet_select_addr(r.dev, dst) : inet_select_addr(r.dev, r.gateway ?? dst)
+            out.prefsrc = r.type == .local ? localRouteSource(r, dst) : r.type == .broadcast ? inet_select_addr(r.dev, dst) : inet_select_addr(r.dev, r.gateway ?? dst)
         }
         // What the stack sends follows a learnt path MTU: ip shows it with the time it has left
         // (`cache expires 99sec mtu lock 1000`; recorded: scripts/record_route_sysctls.sh).

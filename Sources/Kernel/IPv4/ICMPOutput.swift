@@ -20,7 +20,7 @@ extension Stack {
         }
         let global = icmpv4_global_allow(type: type, code: code)
         guard global.allowed, let route = routeOutput(src) else { return }
-        guard icmpv4_xrlim_allow(src, limited: global.limited) else { return }
+        guard icmpv4_xrlim_allow(src, limited: global.limited, dev: route.dev) else { return }
         // A packet addressed to us is answered from the address it was sent to; otherwise the route picks.
         let from = fib.isLocal(dst) ? dst : route.src
         let quoted = Array(b[nh..<min(skb.len, nh + 576 - 28)])
@@ -61,7 +61,7 @@ extension Stack {
         let nh = skb.networkHeader, b = skb.data
         let src = IPv4Address(raw: b.be32(nh + 12)), dst = IPv4Address(raw: b.be32(nh + 16))
         let global = icmpv4_global_allow(type: reply.type, code: reply.code)
-        guard global.allowed, let route = routeOutput(src), icmpv4_xrlim_allow(src, limited: global.limited) else { return }
+        guard global.allowed, let route = routeOutput(src), icmpv4_xrlim_allow(src, limited: global.limited, dev: route.dev) else { return }
         sendICMP(reply, src: dst, dst: src, tos: b[nh + 1], route: route, cause: skb, countAs: countAs)
     }
 
@@ -82,9 +82,11 @@ extension Stack {
 
     /// `icmpv4_xrlim_allow`: what the host-wide limit applies to (types in icmp_ratemask) is
     /// limited per destination too (inet_peer: a bucket of 6 × icmp_ratelimit ms); a message that
-    /// passes costs host-wide credit, one that does not counts as OutRateLimitHost.
-    private func icmpv4_xrlim_allow(_ dst: IPv4Address, limited: Bool) -> Bool {
+    /// passes costs host-wide credit, one that does not counts as OutRateLimitHost. Toward lo
+    /// (the stack's own addresses) there is no per-destination limit.
+    private func icmpv4_xrlim_allow(_ dst: IPv4Address, limited: Bool, dev: Int) -> Bool {
         guard limited else { return true }
+        if devices[dev].isLoopback { icmp_global_consume(); return true }
         let ok = icmpPeerAllows(dst)
         if ok { icmp_global_consume() } else { snmp.icmp.OutRateLimitHost += 1 }
         return ok

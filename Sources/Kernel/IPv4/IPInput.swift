@@ -49,6 +49,11 @@ extension Stack {
         let nh = skb.networkHeader
         let src = IPv4Address(raw: skb.data.be32(nh + 12))
         let dst = IPv4Address(raw: skb.data.be32(nh + 16))
+        // Back from lo with its output route (RTCF_LOCAL: dst.input is ip_local_deliver).
+        if keepsLoopRoute(skb, dst: UInt128(dst.raw)) {
+            skb.broadcastRoute = dst.isMulticast || dst == .broadcast || fib.localType(dst) == .broadcast
+            return ip_local_deliver(skb)
+        }
         if dst.isMulticast {
             // Every IPv4 interface is in 224.0.0.1 (all-hosts); other groups need a membership.
             guard dst == IPv4Address(224, 0, 0, 1) else { return drop(.NOT_SPECIFIED, "multicast group \(dst) not joined") }

@@ -145,6 +145,8 @@ extension Stack {
     /// lately); otherwise the skb waits on the entry's arp_queue and an ARP request goes out.
     func neigh_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
+        // lo is IFF_NOARP: its neighbours take its own (zero) address.
+        if devices[dev].isLoopback { return dev_queue_xmit(skb, dev: dev, dstMAC: devices[dev].mac, outcome: outcome) }
         if let e = neighbours.lookup(nexthop, dev: dev), let mac = e.mac {
             if e.needsProbing(nowNs: clockNs) { neigh_event_send(\.neighbours, nexthop, dev: dev, timer: .neighTimer(device: dev, address: nexthop.raw)) }
             return dev_queue_xmit(skb, dev: dev, dstMAC: mac, outcome: outcome)

@@ -3,10 +3,11 @@ import Wire
 // net/ipv4/ip_output.c and the transmit entry of net/core/dev.c.
 extension Stack {
     /// `ip_route_output`: the FIB entry and next hop for a locally generated packet (`mark`: the
-    /// flow's, which policy rules may select on). A local route through `lo` of a policy table
-    /// has no device of the model to leave by: no route.
+    /// flow's, which policy rules may select on). A local destination leaves by `lo`
+    /// (RTN_LOCAL: dev_out is the loopback device), from the route's prefsrc or the destination.
     func routeOutput(_ dst: IPv4Address, mark: UInt32 = 0) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
-        guard let r = fib.lookup(dst, mark: mark), r.type == .unicast || r.type == .local, r.dev != FIBEntry.loopback else { return nil }
+        guard let r = fib.lookup(dst, mark: mark), r.type == .unicast || r.type == .local else { return nil }
+        if r.type == .local { return (fib.lo, dst, localRouteSource(r, dst)) }
         var gw = r.gateway
         // rt_bind_exception: a redirect's gateway for this destination, while it lasts.
         if gw != nil, !routeExceptions.isEmpty, let e = routeException(dst, now: clockNs), e.gateway != 0 { gw = IPv4Address(raw: e.gateway) }
@@ -21,6 +22,12 @@ extension Stack {
         return dev.map { ($0, dst, inet_select_addr($0, dst)) }
     }
 
+    /// The source a local route gives (fl4->saddr for RTN_LOCAL): lo's 127/8 route has prefsrc
+    /// 127.0.0.1; the others, the destination itself.
+    func localRouteSource(_ r: FIBEntry, _ dst: IPv4Address) -> IPv4Address {
+        r.prefix == FIBEntry.loopbackNet && r.table == FIB.local ? IPv4Address(127, 0, 0, 1) : dst
+    }
+
     /// `inet_select_addr`: the device's address on the network of `dst`, else its first one
     /// (0.0.0.0 for a device without any).
     func inet_select_addr(_ dev: Int, _ dst: IPv4Address) -> IPv4Address {
@@ -31,8 +38,9 @@ extension Stack {
     /// `ip_output` → `ip_finish_output`: fragment what exceeds the MTU, then resolve the next hop.
     func ip_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.ip_output, skb)
-        // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output), then conntrack confirms.
-        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
+        // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output), then conntrack confirms. The
+        // hook's in device is skb->dev as it was: a forwarded packet's; none for what the stack sends.
+        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") { return end }
         if let end = nf_confirm(skb) { return end }
         enter(.ip_finish_output, skb)
         // ip_skb_dst_mtu: what the stack sends follows a learnt path MTU (not a probing socket's);
@@ -146,9 +154,11 @@ extension Stack {
                                   csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack), route: route)
     }
 
-    /// `ip_local_out` of an skb already built (a socket's datagram, or one the stack made).
+    /// `ip_local_out` of an skb already built (a socket's datagram, or one the stack made): each
+    /// counts as IpOutRequests (__ip_local_out), ICMP errors and resets too.
     func ip_local_out(_ out: SkBuff, route: (dev: Int, nexthop: IPv4Address, src: IPv4Address)) {
         enter(.ip_local_out, out)
+        snmp.ip.OutRequests += 1
         let dst = out.data.be32(out.networkHeader + 16)
         guard nf_local_out(out, dev: route.dev) else { return }
         var route = route

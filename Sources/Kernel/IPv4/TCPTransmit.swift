@@ -142,7 +142,6 @@ extension Stack {
         if flags.contains(.rst) { snmp.tcp.OutRsts += 1 }
         if flags.contains(.ack) { tcp_event_ack_sent(c) }
         if let route4 {
-            snmp.ip.OutRequests += 1
             ip_local_out(skb, route: route4)
         } else if let route6 {
             ip6_local_out(skb, route: route6)

@@ -80,6 +80,11 @@ extension Stack {
         }
         packets[i].device = devices[route.dev].name
         let c = sk.config
+        // __mkroute_output: a 127/8 source leaves by lo only (recorded: EINVAL for a socket bound
+        // to 127.0.0.1 sending to a neighbour).
+        if c.address.isLoopback && !devices[route.dev].isLoopback {
+            return sendFailed(i, sk, "EINVAL", "source \(c.address) belongs to lo and \(req.dst) is reached by \(devices[route.dev].name)")
+        }
         // ip_sk_use_pmtu: a learnt path MTU counts unless the socket probes (IP_PMTUDISC_PROBE).
         let learnt = c.pmtudisc == .probe ? nil : pmtuException(req.dst, now: t)
         let mtu = min(devices[route.dev].config.mtu, learnt?.mtu ?? .max)
@@ -98,12 +103,14 @@ extension Stack {
         enter(.ip_make_skb, skb)
         // sock_alloc_send_pskb for the first skb: refused once sk_wmem_alloc reaches sk_sndbuf;
         // sock_wmalloc for further fragments allows up to twice that.
-        guard sock_alloc_send_room(i, sk, counters: &snmp.udp) else { return }
+        // __ip_append_data's error exit counts IpOutDiscards.
+        guard sock_alloc_send_room(i, sk, counters: &snmp.udp) else { snmp.ip.OutDiscards += 1; return }
         let per = (mtu - 20) & ~7
         let charges = total <= mtu || gso != nil ? [SkBuff.txTruesize(ipLength: total)]
             : stride(from: 0, to: len + 8, by: per).map { SkBuff.txTruesize(ipLength: 20 + min(per, len + 8 - $0)) }
         if charges.count > 1, sk.wmemAlloc + charges.dropFirst().reduce(0, +) > 2 * sk.sndbuf {
             snmp.udp.SndbufErrors += 1
+            snmp.ip.OutDiscards += 1
             return sendFailed(i, sk, "ENOBUFS", "fragments would take sk_wmem_alloc past twice sk_sndbuf \(sk.sndbuf)")
         }
         // IP_PMTUDISC_WANT sets DF on what fits the MTU but lets the stack fragment it locally
@@ -133,7 +140,6 @@ extension Stack {
         if tracing { packets[i].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv4) }
         enter(.udp_send_skb, skb)
         snmp.udp.OutDatagrams += 1
-        snmp.ip.OutRequests += 1
         sk.sent += 1
         ip_local_out(skb, route: route)
         packets[i].outq = sk.wmemAlloc

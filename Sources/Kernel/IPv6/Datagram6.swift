@@ -8,7 +8,7 @@ extension Stack {
     /// source; an IPv6 peer is refused to a socket bound to a v4-mapped address (EAFNOSUPPORT),
     /// needs a scope id when link-local or link-scope multicast (EINVAL: sockets here have none)
     /// and a route (ENETUNREACH; a wider multicast group has the multicast route), and a socket
-    /// on `::` takes the route's source address as its own.
+    /// on `::` takes the route's source address as its own; a peer `::` is ::1.
     /// An AF_INET socket given an IPv6 peer: EAFNOSUPPORT. Answers the errno, or nil.
     public func udpConnect(socket id: Int, to6: IPv6Address, port: UInt16) -> String? {
         guard let sk = sockets.byID[id], sk.config.proto == .udp else { return "EBADF" }
@@ -23,8 +23,8 @@ extension Stack {
         }
         guard !bound.isV4Mapped else { return "EAFNOSUPPORT" }
         if to6.isLinkLocal || (to6.isMulticast && to6.multicastScope <= 2) { return "EINVAL" }
-        // The kernel connects `::` to ::1, through its loopback device.
-        guard !to6.isUnspecified, !to6.isLoopback else { return "not supported yet: connect to the loopback address (the model has no loopback device)" }
+        // "Connect to self if not specified": `::` is ::1.
+        let to6 = to6.isUnspecified ? IPv6Address.loopback : to6
         guard let route = routeOutput6(to6) else { return "ENETUNREACH" }
         if bound.isUnspecified {
             guard let src = route.src else { return "EADDRNOTAVAIL" }

@@ -60,6 +60,11 @@ public final class FIB6: @unchecked Sendable {
             }
             groups.append(g)
         }
+        // lo (after the configured devices): ::1, a local route only (`local ::1 dev lo table local`).
+        let lo = devices.count
+        addresses.append([IPv6CIDR(address: .loopback, prefixLength: 128)])
+        groups.append([.allNodes, IPv6Address(raw: 0xff01 << 112 | 1)])
+        local.append(FIB6Entry(prefix: IPv6CIDR(address: .loopback, prefixLength: 128), type: .local, gateway: nil, dev: lo, metric: 0, proto: .kernel))
         for (i, e) in local.enumerated() where localIndex[e.prefix.address] == nil || e.prefix.address.isLinkLocal { localIndex[e.prefix.address] = i }
         localRaw = local.map(\.prefix.address.raw)
         for (k, r) in routes.enumerated() {
@@ -118,7 +123,7 @@ public final class FIB6: @unchecked Sendable {
         if wantLinkLocal { return nil }
         // A multicast destination takes the outgoing device's addresses only (RFC 6724 section 4).
         if dst.isMulticast { return addresses[dev].first?.address }
-        return addresses.joined().first { !$0.address.isLinkLocal }?.address ?? addresses[dev].first?.address
+        return addresses.joined().first { !$0.address.isLinkLocal && !$0.address.isLoopback }?.address ?? addresses[dev].first?.address
     }
 
     private func commonPrefix(_ a: IPv6Address, _ b: IPv6Address) -> Int { (a.raw ^ b.raw).leadingZeroBitCount }

@@ -110,6 +110,8 @@ extension Stack {
     /// not counts as Icmp6OutRateLimitHost.
     private func icmpv6RateAllows(_ dst: IPv6Address, route: Route6, limited: Bool) -> Bool {
         guard limited else { return true }
+        // No limit toward lo (what the stack sends itself), but the host-wide credit is spent.
+        if devices[route.dev].isLoopback { icmp_global_consume(); return true }
         var tmo = UInt64(sysctl(.icmpv6_time)) * 1_000_000
         if route.prefixLength < 128 { tmo >>= UInt64((128 - route.prefixLength) >> 5) }
         let ok = tmo == 0 || xrlimAllow(&icmp6Peers[dst], timeoutNs: tmo)

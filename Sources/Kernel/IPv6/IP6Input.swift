@@ -20,10 +20,10 @@ extension Stack {
         guard avail >= IPv6Packet.headerLength else { return inhdr6(.IP_INHDR, "\(avail) bytes cannot hold an IPv6 header") }
         guard b[nh] >> 4 == 6 else { return inhdr6(.UNHANDLED_PROTO, "version \(b[nh] >> 4) in an IPv6 packet") }
         let src = IPv6Address(array: b, at: nh + 8), dst = IPv6Address(array: b, at: nh + 24)
-        // RFC 4291 2.5.3: the loopback address never arrives from outside.
-        if src.isLoopback || dst.isLoopback { return inhdr6(.IP_INHDR, "loopback address \(src.isLoopback ? src : dst) received on \(devices[skb.dev].name)") }
+        // RFC 4291 2.5.3: the loopback address never arrives from outside (only by lo).
+        if (src.isLoopback || dst.isLoopback) && !devices[skb.dev].isLoopback { return inhdr6(.IP_INHDR, "loopback address \(src.isLoopback ? src : dst) received on \(devices[skb.dev].name)") }
         // RFC 4291 errata 3480: interface-local multicast never arrives from another node.
-        if dst.isMulticast && dst.multicastScope == 1 { return inhdr6(.IP_INHDR, "interface-local multicast \(dst) from another node") }
+        if dst.isMulticast && dst.multicastScope == 1 && !devices[skb.dev].isLoopback { return inhdr6(.IP_INHDR, "interface-local multicast \(dst) from another node") }
         // RFC 4291 2.7: multicast scope 0 is reserved; a multicast source is never valid.
         if dst.isMulticast && dst.multicastScope == 0 { return inhdr6(.IP_INHDR, "multicast \(dst) with the reserved scope 0") }
         if src.isMulticast { return inhdr6(.IP_INHDR, "multicast source \(src)") }
@@ -60,6 +60,8 @@ extension Stack {
         enter(.ip6_rcv_finish, skb)
         let dst = IPv6Address(array: skb.data, at: skb.networkHeader + 24)
         if dst.isMulticast { return ip6_mc_input(skb) }
+        // Back from lo with its output route: a local one (dst.input is ip6_input).
+        if keepsLoopRoute(skb, dst: dst.raw) { return ip6_input(skb) }
         guard let route = fib6.lookup(dst, dev: skb.dev) else { return ip6_pkt_drop(skb, dst: dst) }
         if route.type == .local { return ip6_input(skb) }
         return ip6_forward(skb, route: route)

@@ -21,6 +21,9 @@ extension Stack {
             return Route6(dev: dev, nexthop: dst, src: fib6.sourceAddress(for: dst, dev: dev), prefixLength: 8)
         }
         guard let r = fib6.lookup(dst, dev: oif), r.type == .unicast || r.type == .local else { return nil }
+        // One of our addresses leaves by lo (ip6_rt_copy_init: a local route's device is the
+        // loopback), from that address itself (RFC 6724 rule 1: the same address).
+        if r.type == .local { return Route6(dev: lo, nexthop: dst, src: dst, prefixLength: 128) }
         return Route6(dev: r.dev, nexthop: r.gateway ?? dst, src: fib6.sourceAddress(for: dst, dev: r.dev), prefixLength: r.prefix.prefixLength)
     }
 
@@ -66,7 +69,7 @@ extension Stack {
     /// against the MTU in `ip6_forward` (routers never fragment).
     func ip6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
         enter(.ip6_output, skb)
-        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: skb.generated ? nil : skb.dev, outDev: dev), at: "postrouting") { return end }
+        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") { return end }
         if let end = nf_confirm(skb) { return end }
         enter(.ip6_finish_output, skb)
         // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size);
@@ -87,6 +90,8 @@ extension Stack {
     /// with the MAC it has and starts NUD: DELAY, then unicast probes (`neigh_event_send`).
     func neigh6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
         enter(.neigh_output, skb)
+        // lo is IFF_NOARP: its neighbours take its own (zero) address.
+        if devices[dev].isLoopback { return dev_queue_xmit(skb, dev: dev, dstMAC: devices[dev].mac, outcome: outcome) }
         if nexthop.isMulticast {
             // ip6_finish_output2: interface-local multicast never leaves by a real device.
             if nexthop.multicastScope <= 1 { return drop(.NOT_SPECIFIED, "interface-local multicast \(nexthop) does not leave the host (only lo carries it)") }

@@ -27,7 +27,8 @@ extension Stack {
         let mtu = ip6_dst_mtu(dst, dev: route.dev, now: clocks[0])
         let total = 48 + len
         enter(.ip6_make_skb, skb)
-        guard sock_alloc_send_room(i, sk, counters: &snmp.udp6) else { return }
+        // __ip6_append_data's error exit counts Ip6OutDiscards.
+        guard sock_alloc_send_room(i, sk, counters: &snmp.udp6) else { snmp.ip6.OutDiscards += 1; return }
         let charge = SkBuff.txTruesize(ipLength: min(total, mtu))
         // IPV6_MULTICAST_HOPS (1 by default, IPV6_DEFAULT_MCASTHOPS), else IPV6_UNICAST_HOPS or the link's.
         let hops = dst.isMulticast ? c.multicastHops ?? 1 : c.unicastHops ?? Int(hopLimit6[route.dev])

@@ -109,6 +109,7 @@ extension Stack {
         var e = NFEvent(hook: hook, table: t.id, chain: t.chains[ci].name, kind: kind, handle: r?.handle,
                         rule: r?.text, iptables: r?.iptables, verdict: verdict, generated: skb.generated)
         e.nftrace = skb.nftrace
+        e.looped = skb.looped
         if !dumped { dumped = true; e.packet = nf_trace_fill_pkt_info(skb, info) }
         packets[skb.packet].nfEvents.append(e)
     }
@@ -125,8 +126,10 @@ extension Stack {
         let ll = !skb.macHeaderSet || nh < 14 ? []
             : !tagged ? Array(b[(nh - 14)..<nh])
             : info.hook == .ingress ? Array(b[(nh - 18)..<nh]) : Array(b[(nh - 18)..<(nh - 6)]) + Array(b[(nh - 2)..<nh])
-        return NFTracePacket(iif: info.inDev.map { devices[$0].name }, oif: info.outDev.map { devices[$0].name }, ll: ll,
-                             nh: nh < nhEnd ? Array(b[nh..<nhEnd]) : [], th: th, ipv6: skb.protocolType == EtherType.ipv6)
+        var p = NFTracePacket(iif: info.inDev.map { devices[$0].name }, oif: info.outDev.map { devices[$0].name }, ll: ll,
+                              nh: nh < nhEnd ? Array(b[nh..<nhEnd]) : [], th: th, ipv6: skb.protocolType == EtherType.ipv6)
+        p.llEther = !(info.inDev.map { devices[$0].isLoopback } ?? false)
+        return p
     }
 
     /// `nft_do_chain`: rules in order; a rule whose matches all hold applies its statements and

@@ -18,6 +18,8 @@ public struct NFEvent: Sendable, Equatable {
     public var generated: Bool = false
     /// `skb->nf_trace` when the event happened: whether `nft monitor trace` would show it.
     public var nftrace: Bool = false
+    /// The packet had come back in through lo (skb_iif 1: `nft monitor trace` gives it a new id).
+    public var looped: Bool = false
     /// The packet as the first event of a base chain's run saw it (`nf_trace_fill_pkt_info`: what
     /// `nft monitor trace` prints as its `packet:` line); nil on the chain's later events.
     public var packet: NFTracePacket? = nil
@@ -32,6 +34,8 @@ public struct NFTracePacket: Sendable, Equatable {
     public var nh: [UInt8]
     public var th: [UInt8]?
     public var ipv6: Bool
+    /// The link header is Ethernet's (ARPHRD_ETHER); lo's (ARPHRD_LOOPBACK) nft prints raw.
+    public var llEther = true
     public init(iif: String?, oif: String?, ll: [UInt8], nh: [UInt8], th: [UInt8]?, ipv6: Bool) {
         self.iif = iif; self.oif = oif; self.ll = ll; self.nh = nh; self.th = th; self.ipv6 = ipv6
     }

@@ -31,8 +31,8 @@ extension Stack {
     public func setQdiscs(_ list: [QdiscConfig], classes: [TCClassConfig] = []) throws(ConfigError) {
         var roots: [Int: QdiscConfig] = [:], children: [Int: [QdiscConfig]] = [:], devClasses: [Int: [TCClassConfig]] = [:]
         for (i, c) in list.enumerated() {
-            guard let dev = devices.firstIndex(where: { $0.name == c.dev }) else {
-                throw ConfigError(path: "/qdiscs/\(i)/dev", message: "no device named \(c.dev)")
+            guard let dev = devices.firstIndex(where: { $0.name == c.dev }), !devices[dev].isLoopback else {
+                throw ConfigError(path: "/qdiscs/\(i)/dev", message: c.dev == "lo" ? "not supported yet: a qdisc on lo" : "no device named \(c.dev)")
             }
             if c.spec == .noqueue && !(c.parent == nil && devices[dev].config.veth) {
                 throw ConfigError(path: "/qdiscs/\(i)", message: "noqueue is only the default root of a virtual device")

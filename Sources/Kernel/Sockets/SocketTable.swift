@@ -241,8 +241,8 @@ extension Stack {
         guard !a.isLoopback, !c.transparent, !c.freebind, net[.ip6_nonlocal_bind] == 0, !fib6.isAssigned(a) else { return nil }
         return "cannot assign requested address \(a) (EADDRNOTAVAIL): not an address of this stack"
     }
-    /// Whether what the stack sends to `a` would go through `lo` (one of its own addresses,
-    /// 127/8, ::1, a v4-mapped one of those), which the model has no device for: callers refuse it.
+    /// Whether what the stack sends to `a` goes through `lo` (one of its own addresses, 127/8,
+    /// ::1, `::`, a v4-mapped one of those).
     public func loopsBack(_ a: SockAddr) -> Bool {
         switch a {
         case .v4(let v): return v.isLoopback || fib.isLocal(v)

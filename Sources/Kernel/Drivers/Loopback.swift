@@ -1,0 +1,36 @@
+import Wire
+
+// drivers/net/loopback.c and __netif_rx in net/core/dev.c: what the stack sends to itself
+// (127/8, ::1, its own addresses) leaves by lo and comes straight back in on the same CPU.
+extension Stack {
+    /// `loopback_xmit`: the skb gives its socket charge back (skb_orphan), keeps its output route
+    /// (skb_dst_force: input routing is skipped) and its conntrack entry, is classified as
+    /// received on lo (`eth_type_trans`: the zero MAC is lo's own, so PACKET_HOST) and goes to
+    /// this CPU's backlog. lo counts it, without the MAC header, on both sides once the backlog took it.
+    func loopback_xmit(_ skb: SkBuff, dev: Int) -> PathEnd {
+        enter(.loopback_xmit, skb)
+        sock_wfree(skb)
+        skb.dev = dev
+        skb.rxQueue = 0
+        eth_classify(skb)
+        skb.macHeaderSet = true
+        skb.looped = true
+        let nh = skb.networkHeader
+        skb.loopedDst = skb.protocolType == EtherType.ipv6 ? IPv6Address(array: skb.data, at: nh + 24).raw : UInt128(skb.data.be32(nh + 16))
+        // CHECKSUM_PARTIAL counts as verified on the way in (skb_csum_unnecessary).
+        if skb.csumPartialOffset != nil { skb.ipSummed = .unnecessary }
+        let len = skb.len - nh
+        enter(.__netif_rx, skb)
+        let end = enqueue_to_backlog(skb, cpu: skb.cpu, queue: devices[dev].queues[0])
+        guard case .stolen = end else { return end }
+        // dev_lstats_add: lo's get_stats64 reports the same counts for RX and TX.
+        let d = devices[dev]
+        d.stats.tx_packets += 1; d.stats.tx_bytes += len
+        d.stats.rx_packets += 1; d.stats.rx_bytes += len
+        return .stolen
+    }
+
+    /// Whether a looped skb still has the route it left with: its destination is unchanged (NAT
+    /// in PREROUTING drops the route when it rewrites the destination: nf_nat_ipv4_in).
+    func keepsLoopRoute(_ skb: SkBuff, dst: UInt128) -> Bool { skb.looped && skb.loopedDst == dst }
+}

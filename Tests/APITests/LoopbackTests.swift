@@ -1,0 +1,97 @@
+import Foundation
+import JSON
+import XCTest
+
+/// What a stack sends to itself goes out by lo and back in, as scripts/record_loopback.sh
+/// recorded on Linux 6.18 (Cases/nft_trace_lo.txt: the `nft monitor trace` lines of those packets;
+/// the host's own IPv6 autoconfiguration lines left out). Sends a: 127.0.0.1, b: our address, c: a
+/// closed port on 127.0.0.1 (its port unreachable loops back too), d: ::1, e: our IPv6 address,
+/// f: 127.1.2.3 (lo's 127/8), g: a socket connected to the closed port, twice.
+final class LoopbackTests: AppTestCase {
+    /// Trace ids by order of first appearance; the IP ids and flow labels the kernel drew, and the
+    /// IP header an ICMP error quotes (its id and checksum with it), normalised here.
+    static func normalised(_ text: String) -> [String] {
+        var ids: [String: Int] = [:]
+        return text.split(separator: "\n").map { line in
+            var l = String(line)
+            if let r = l.range(of: #"^trace id [0-9a-f]{8}"#, options: .regularExpression) {
+                let id = String(l[r].suffix(8))
+                let n = ids[id] ?? ids.count
+                ids[id] = n
+                l.replaceSubrange(r, with: "trace id #\(n)")
+            }
+            for pattern in [#" ip id [0-9]+ "#, #" ip6 flowlabel [0-9]+ "#, #" @th,64,96 0x[0-9a-f]+ "#] {
+                if let r = l.range(of: pattern, options: .regularExpression) { l.replaceSubrange(r, with: " " + l[r].split(separator: " ").dropLast().joined(separator: " ") + " _ ") }
+            }
+            return l
+        }
+    }
+
+    func testSendsToOurOwnAddressesLoopThroughLo() throws {
+        let stack = #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24","2001:db8::1/64"]}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", stack).status, 201)
+        let ruleset = """
+        table inet t {
+          chain pre { type filter hook prerouting priority 0; policy accept; counter; }
+          chain in { type filter hook input priority 0; policy accept; counter; }
+          chain out { type filter hook output priority 0; policy accept; meta nftrace set 1; counter; }
+          chain post { type filter hook postrouting priority 0; policy accept; counter; }
+        }
+        """
+        XCTAssertEqual(call("PUT", "/v1/stacks/kb/ruleset", ruleset, type: "text/plain").status, 200)
+        // r1, r2, r6 receive; s and s6 send; c is connected (the recording's ephemeral port).
+        for body in [#""address":"127.0.0.1","port":9000"#, #""port":9001"#, #""address":"::","port":9003"#,
+                     #""port":5000"#, #""address":"::","port":5006"#, #""port":36680"#] {
+            XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"udp",\#(body)}"#).status, 201)
+        }
+        var answers: [String] = []
+        func send(_ socket: Int, _ body: String) {
+            let r = call("POST", "/v1/stacks/kb/sockets/\(socket)/send", body)
+            XCTAssertEqual(r.status, 200, r.raw)
+            guard case .array(let results) = r.json?["results"] ?? .null, let first = results.first else { return XCTFail(r.raw) }
+            let fields: [JSONValue?] = [first["device"], first["outcome"], first["drop_reason"], first["errno"], first["outq"]]
+            answers.append(fields.map { v -> String in
+                switch v ?? .null { case .string(let s): s; case .int(let n): "\(n)"; default: "-" }
+            }.joined(separator: " "))
+        }
+        send(4, #"{"to":"127.0.0.1","port":9000,"payload":"a"}"#)
+        send(4, #"{"to":"198.18.0.1","port":9001,"payload":"bb"}"#)
+        send(4, #"{"to":"127.0.0.1","port":9002,"payload":"ccc"}"#)
+        send(5, #"{"to":"::1","port":9003,"payload":"dddd"}"#)
+        send(5, #"{"to":"2001:db8::1","port":9003,"payload":"eeeee"}"#)
+        send(4, #"{"to":"127.1.2.3","port":9001,"payload":"ffffff"}"#)
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets/6/connect", #"{"to":"127.0.0.1","port":9002}"#).status, 200)
+        send(6, #"{"payload":"g"}"#)
+        send(6, #"{"payload":"g"}"#)
+        // A socket bound to 127.0.0.1 cannot send elsewhere (recorded: EINVAL).
+        send(1, #"{"to":"198.18.0.9","port":9,"payload":"x"}"#)
+        // lo gave each datagram's charge back at once (outq 0).
+        XCTAssertEqual(answers, ["lo delivered - - 0", "lo delivered - - 0", "lo dropped NO_SOCKET - 0", "lo delivered - - 0", "lo delivered - - 0",
+                                 "lo delivered - - 0", "lo dropped NO_SOCKET - 0", "lo failed - ECONNREFUSED 0", "vb failed - EINVAL 0"])
+        func received(_ socket: Int) -> [String] {
+            guard case .array(let items) = call("POST", "/v1/stacks/kb/sockets/\(socket)/recv", "{}").json?["datagrams"] ?? .null else { return [] }
+            return items.map { d in
+                guard case .string(let src) = d["src"] ?? .null, case .int(let port) = d["sport"] ?? .null, case .string(let hex) = d["payload_hex"] ?? .null else { return "?" }
+                return "\(src):\(port) \(hex)"
+            }
+        }
+        XCTAssertEqual(received(1), ["127.0.0.1:5000 61"])
+        XCTAssertEqual(received(2), ["198.18.0.1:5000 6262", "127.0.0.1:5000 666666666666"])
+        XCTAssertEqual(received(3), ["::1:5006 64646464", "2001:db8::1:5006 6565656565"])
+        // The packets' nft trace lines, the looped halves under ids of their own.
+        let text = (1...8).map { call("GET", "/v1/traces/\($0)?format=nft&traced=true").raw }.joined()
+        let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("nft_trace_lo.txt"), encoding: .utf8)
+        XCTAssertEqual(Self.normalised(text).count, 117, text)
+        XCTAssertEqual(Self.normalised(text), Self.normalised(kernel))
+        // lo counts each packet once on each side, without its MAC header (ip -s link show lo).
+        let stats = call("GET", "/v1/stacks/kb/stats").json?["devices"]?["lo"]
+        XCTAssertEqual([stats?["rx_packets"], stats?["rx_bytes"], stats?["tx_packets"], stats?["tx_bytes"]], [.int(9), .int(374), .int(9), .int(374)])
+        let snmp = call("GET", "/v1/stacks/kb/stats").json?["snmp"]
+        let recorded: [(String, String, Int)] = [("Ip", "InReceives", 7), ("Ip", "InDelivers", 7), ("Ip", "OutRequests", 7), ("Ip", "OutDiscards", 1),
+                                                ("Icmp", "InDestUnreachs", 2), ("Icmp", "OutDestUnreachs", 2), ("Udp", "InDatagrams", 3),
+                                                ("Udp", "NoPorts", 2), ("Udp", "OutDatagrams", 5)]
+        XCTAssertEqual(recorded.map { "\($0.0)\($0.1) \(snmp?[$0.0]?[$0.1] ?? .null)" }, recorded.map { "\($0.0)\($0.1) \(JSONValue.int($0.2))" })
+        let snmp6 = call("GET", "/v1/stacks/kb/stats").json?["snmp6"]
+        XCTAssertEqual([snmp6?["Udp6InDatagrams"], snmp6?["Udp6OutDatagrams"], snmp6?["Ip6InDelivers"]], [.int(2), .int(2), .int(2)])
+    }
+}
