@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Records what the real kernel (6.18) does with datagrams a host sends to itself, for the loopback
-# device the model does not have yet (sends to 127/8, ::1 and the stack's own addresses are refused
-# as not supported yet). kb (198.18.0.1, 2001:db8::1, lo up) sends from one process; an inet table
+# Records what the real kernel (6.18) does with datagrams a host sends to itself through its loopback
+# device (Tests/APITests/LoopbackTests and Cases/nft_trace_lo.txt replay it). kb (198.18.0.1, 2001:db8::1, lo up) sends from one process; an inet table
 # with a counter in each hook and `meta nftrace set 1` in output; `nft monitor trace` runs alongside.
 # Writes into $1 (default: a temporary folder): trace.txt, lo_before/after.json (ip -s -j link), nstat.txt,
 # ct.txt, local_routes.json. Recorded 2026-12-06:

@@ -84,11 +84,6 @@ extension App {
         return f
     }
 
-    /// A TCP connection to one of the stack's own addresses would have both ends in the stack.
-    static func loopbackRefusal(_ a: String, pointer: String) -> Problem {
-        Problem.unprocessable("not supported yet: a TCP connection to \(a), the stack's own (both ends in one stack, over lo)", pointer: pointer)
-    }
-
     /// The bytes of a send: at most one of `payload` (text), `payload_hex`, `payload_base64` and
     /// `length` (that many zero bytes); nil when none is given.
     func decodePayload(_ r: inout FieldReader, path: String) throws -> [UInt8]? {

@@ -112,7 +112,7 @@ extension Stack {
         c.sock = sk; sk.tcp = c; c.accepted = true
         c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
-        c.advmss = mtu - (key.isV4 ? 40 : 60)
+        c.advmss = Stack.dst_metric_advmss(mtu: mtu, v4: key.isV4)
         c.tos = sk.config.dsfield(ipv4: key.isV4)
         c.priority = sk.config.skPriority
         tcp_options_wanted(c)
@@ -123,6 +123,8 @@ extension Stack {
         tcp_select_initial_window(c, mss: c.advmss)
         sockets.insert(c)
         packets[i].device = devices[dev].name
+        // tcp_connect counts the open when the SYN goes (a refused one too: recorded over lo).
+        snmp.tcp.ActiveOpens += 1
         tcp_transmit_skb(c, flags: .syn, seq: c.iss, cause: skb, own: true)
         tcp_rearm_rto(c, now: clocks[skb.cpu])
     }

@@ -20,7 +20,8 @@ extension Stack {
         var bytes = [UInt8](repeating: 0, count: 14 + 40)
         rst.emit(into: &bytes, at: 34, src: dst, dst: src)
         ip.emit(into: &bytes, at: 14)
-        snmp.tcp.OutRsts += 1
+        // tcp_v4_send_reset counts a segment and a reset; nf_send_reset counts neither.
+        if !fromReject { snmp.tcp.OutSegs += 1; snmp.tcp.OutRsts += 1 }
         ip_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? 34 + 16 : nil, attachConntrack: fromReject)
     }
 }

@@ -77,7 +77,7 @@ public final class TCPConn {
     /// The peer's window in bytes (its field shifted by snd_wscale) and its MSS.
     var sndWnd = 0
     var mssCache = 536
-    /// `advmss`: the MSS this end announces (the route's MTU less 40).
+    /// `advmss`: the MSS this end announces (`Stack.dst_metric_advmss`).
     var advmss = 1460
     /// `rx_opt.mss_clamp`: the MSS the peer announced; `icsk_pmtu_cookie`: the path MTU the
     /// send MSS was made for (tcp_sync_mss).

@@ -4,6 +4,13 @@ import Wire
 // retransmission (no RTO: a lost segment stalls), out-of-order queueing, SACK, congestion
 // control beyond a fixed window, PAWS, receive window growth, urgent data, simultaneous open.
 extension Stack {
+    /// `ipv4_default_advmss` / `ip6_default_advmss`: the route's MTU less the IP and TCP headers,
+    /// at least ip_rt_min_advmss (256; IPv6's 1220), and IPv4's at most 65535 less them (lo's
+    /// 65536 announces 65495, as recorded); an IPv6 MSS past the largest payload means "any".
+    static func dst_metric_advmss(mtu: Int, v4: Bool) -> Int {
+        v4 ? min(max(mtu - 40, 256), 65535 - 40) : max(mtu - 60, 1220) > 65535 - 20 ? 65535 : max(mtu - 60, 1220)
+    }
+
     /// `secure_tcp_seq` (`secure_tcpv6_seq`): the ISN from a keyed hash of the four-tuple plus the
     /// clock in 64 ns units.
     func secure_tcp_seq(_ k: TCPKey) -> UInt32 {
@@ -85,7 +92,7 @@ extension Stack {
         c.parent = sk
         c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
-        c.advmss = mtu - (key.isV4 ? 40 : 60)
+        c.advmss = Stack.dst_metric_advmss(mtu: mtu, v4: key.isV4)
         // IP_TOS marks IPv4 segments, IPV6_TCLASS IPv6 ones. The child's priority is SO_PRIORITY's
         // alone: the one IP_TOS gave the listener does not pass on (recorded: child 0, listener 2).
         c.tos = sk.config.dsfield(ipv4: key.isV4)
@@ -188,7 +195,6 @@ extension Stack {
             tcp_rearm_rto(c, now: clocks[skb.cpu])
             tcp_init_buffer_space(c)
             c.lrcvtime = clocks[skb.cpu]
-            snmp.tcp.ActiveOpens += 1
             tcp_send_ack(c, cause: skb)
             tcp_write_xmit(c, cause: skb)
             return consume("SYN-ACK: connection established, ACK sent")

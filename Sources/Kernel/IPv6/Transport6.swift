@@ -111,7 +111,8 @@ extension Stack {
         var bytes = [UInt8](repeating: 0, count: 14 + 40 + 20)
         ip.emit(into: &bytes, at: 14)
         rst.emit(into: &bytes, at: 54, pseudo: ip.pseudoHeader)
-        snmp.tcp.OutRsts += 1
+        // tcp_v6_send_response counts a segment and a reset; nf_send_reset6 counts neither.
+        if !fromReject { snmp.tcp.OutSegs += 1; snmp.tcp.OutRsts += 1 }
         ip6_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? nil : 54 + 16, attachConntrack: fromReject)
     }
 }

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Records what the real kernel (6.18) does with a TCP connection a host makes to itself, over lo:
+# kb (198.18.0.1, lo up) listens on 127.0.0.1:8080 and connects from port 40000 (bound on 0.0.0.0),
+# sends "hello", the server reads it, the client closes, then the server; a second socket connects
+# to the closed port 8081. An inet table counts each hook and sets nftrace in output; `nft monitor
+# trace` runs alongside. Writes into $1 (default: a temporary folder): trace.txt, nstat.txt,
+# lo_after.json (ip -s -j link), ss.txt, calls.txt. Recorded 2026-12-06 (Tests/APITests/LoopbackTests and
+# Cases/nft_trace_tcp_lo.txt replay it): 11 segments, each out/post with `oif "lo"` then pre/in with
+# `iif "lo" @ll,0,112 0x800`; SYN window 65495 (MSS 65495: 65535 less the headers, not lo's 65536),
+# SYN-ACK 65483, then 64 (wscale 10 with this host's tcp_rmem 4096 131072 33554432); the server's ACK
+# of the data waits for the delayed-ACK timer; the connect to 8081 draws RST|ACK, ECONNREFUSED.
+# lo rx = tx = 11 packets, 589 bytes; IpInReceives/InDelivers/OutRequests 11, TcpActiveOpens 2 (the
+# refused one too), PassiveOpens 1, AttemptFails 1, InSegs 11, OutSegs 11 (the RST too), OutRsts 1.
+set -e
+out=${1:-$(mktemp -d)}
+mkdir -p "$out"
+. "$(dirname "$0")/netns_pair.sh"
+ip netns exec kb nft -f - <<'NFT'
+table inet t {
+  chain pre { type filter hook prerouting priority 0; policy accept; counter; }
+  chain in { type filter hook input priority 0; policy accept; counter; }
+  chain out { type filter hook output priority 0; policy accept; meta nftrace set 1; counter; }
+  chain post { type filter hook postrouting priority 0; policy accept; counter; }
+}
+NFT
+ip netns exec kb nft monitor trace > $out/trace.txt 2>&1 &
+MON=$!
+sleep 0.5
+ip netns exec kb nstat -az > /dev/null
+ip netns exec kb python3 - > $out/calls.txt <<'PY'
+import socket, time, errno
+def call(f):
+    try: return f()
+    except OSError as e: return errno.errorcode[e.errno]
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM); srv.bind(('127.0.0.1', 8080)); srv.listen(8)
+cli = socket.socket(socket.AF_INET, socket.SOCK_STREAM); cli.bind(('0.0.0.0', 40000))
+print('connect', call(lambda: cli.connect(('127.0.0.1', 8080))), cli.getsockname())
+conn, peer = srv.accept(); print('accepted', peer)
+time.sleep(0.2)
+print('send', call(lambda: cli.send(b'hello')))
+time.sleep(0.2)
+print('recv', conn.recv(100))
+cli.close(); time.sleep(0.2)
+conn.close(); time.sleep(0.2)
+c2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM); c2.bind(('0.0.0.0', 40001))
+print('closed port', call(lambda: c2.connect(('127.0.0.1', 8081))))
+time.sleep(0.2)
+PY
+sleep 0.5
+ip netns exec kb ss -tani > $out/ss.txt
+ip netns exec kb ip -s -j link show lo > $out/lo_after.json
+ip netns exec kb nstat -a > $out/nstat.txt
+kill $MON
+echo "recorded into $out"
