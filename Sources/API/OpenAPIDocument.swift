@@ -2470,6 +2470,7 @@ components:
         tclass: {type: integer, minimum: 0, maximum: 255, description: "IPV6_TCLASS (AF_INET6 sockets only): the traffic class of IPv6 packets (IP_TOS does not set it)."}
         priority: {type: integer, minimum: 0}
         pmtudisc: {type: string, enum: [dont, want, do, probe]}
+        ipv6_pmtudisc: {type: string, enum: [dont, want, do, probe, interface, omit], description: "IPV6_MTU_DISCOVER (AF_INET6 UDP sockets only): dont, want and omit fragment what exceeds the MTU, do, probe and interface answer EMSGSIZE; from probe on the device's MTU counts, not a learnt path MTU."}
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
         ipv6_recverr: {type: boolean, default: false, description: "IPV6_RECVERR (AF_INET6 sockets only): the same for ICMPv6 errors (IP_RECVERR does not cover them, nor this IPv4 ones)."}
@@ -2542,6 +2543,7 @@ components:
         tclass: {type: integer, minimum: 0, maximum: 255, description: "IPV6_TCLASS (AF_INET6 sockets only): the traffic class of IPv6 packets (IP_TOS does not set it)."}
         priority: {type: integer, minimum: 0, description: SO_PRIORITY (skb->priority, which pfifo_fast's priomap reads).}
         pmtudisc: {type: string, enum: [dont, want, do, probe], default: want, description: IP_MTU_DISCOVER (IPv4 only).}
+        ipv6_pmtudisc: {type: string, enum: [dont, want, do, probe, interface, omit], default: want, description: "IPV6_MTU_DISCOVER (AF_INET6 UDP sockets only; not supported yet on TCP ones): dont, want and omit fragment what exceeds the MTU at the source, do, probe and interface answer EMSGSIZE; from probe on the device's MTU counts, not a path MTU a packet too big taught."}
         udp_segment: {type: integer, minimum: 0, maximum: 65507, description: "UDP_SEGMENT: sends go as one GSO datagram cut into datagrams of this size by the device or in software (0: off)."}
         recverr: {type: boolean, default: false, description: "IP_RECVERR: an ICMP error about what the socket sent (host unreachable after a failed neighbour) becomes its pending error, which its next send answers (and clears)."}
         ipv6_recverr: {type: boolean, default: false, description: "IPV6_RECVERR (AF_INET6 sockets only): the same for ICMPv6 errors (IP_RECVERR does not cover them, nor this IPv4 ones)."}
@@ -2575,6 +2577,7 @@ components:
         tclass: {type: integer}
         priority: {type: integer}
         pmtudisc: {type: string}
+        ipv6_pmtudisc: {type: string}
         udp_segment: {type: integer}
         transparent: {type: boolean}
         freebind: {type: boolean}
@@ -2640,6 +2643,8 @@ components:
         fwmask: {oneOf: [{type: integer, minimum: 0}, {type: string}]}
         iif: {type: string, description: The device it came in on (lo for what the stack sends).}
         table: {description: A table number, local, main or default., oneOf: [{type: integer, minimum: 1}, {type: string}]}
+        not: {type: boolean, default: false, description: "`not`: the rule selects what its selectors do not (wg-quick's `not fwmark 51820`)."}
+        suppress_prefixlength: {type: integer, minimum: 0, maximum: 32, description: "`suppress_prefixlength N`: a route of this prefix length or shorter that the table answers is passed over and the next rule tried (wg-quick's `table main suppress_prefixlength 0`)."}
     IPRuleEntry:
       type: object
       required: [priority, src, table]
@@ -2653,6 +2658,8 @@ components:
         fwmask: {type: string}
         iif: {type: string}
         table: {type: string}
+        not: {type: 'null', description: Present (without a value, as ip -j prints it) for a `not` rule.}
+        suppress_prefixlen: {type: integer}
     ConntrackTuple:
       type: object
       required: [src, dst]

@@ -180,7 +180,8 @@ extension StackDocument {
         throw Problem.unprocessable("expected a 32-bit mark (a number or 0x hex)", pointer: path)
     }
 
-    /// `{"priority": 100, "from": "10.0.0.0/8", "to": ..., "fwmark": "0x1", "fwmask": "0xff", "iif": "eth0", "table": 100}`.
+    /// `{"priority": 100, "from": "10.0.0.0/8", "to": ..., "fwmark": "0x1", "fwmask": "0xff", "iif": "eth0", "table": 100,
+    /// "not": true, "suppress_prefixlength": 0}`.
     static func decodeRule(_ v: JSONValue, path: String, defaultPriority: Int) throws -> RuleConfig {
         var r = try FieldReader(v, path: path)
         let priority = try r.int("priority", in: 0...Int(UInt32.max)) ?? defaultPriority
@@ -198,8 +199,11 @@ extension StackDocument {
         if fwmask != nil && fwmark == nil { throw Problem.unprocessable("fwmask goes with fwmark", pointer: path + "/fwmask") }
         let iif = try r.string("iif")
         let table = try decodeTable(r.raw("table"), path: path + "/table")
+        let invert = try r.bool("not") ?? false
+        let suppress = try r.int("suppress_prefixlength", in: 0...32)
         try r.finish()
-        return RuleConfig(priority: priority, from: from, to: to, fwmark: fwmark, fwmask: fwmask ?? .max, iif: iif, table: table)
+        return RuleConfig(priority: priority, from: from, to: to, fwmark: fwmark, fwmask: fwmask ?? .max, iif: iif, table: table,
+                          invert: invert, suppressPrefixLength: suppress)
     }
 
     static func encodeRule(_ c: RuleConfig) -> JSONValue {
@@ -211,6 +215,8 @@ extension StackDocument {
         if c.fwmark != nil, c.fwmask != .max { x.set("fwmask", hex(c.fwmask)) }
         if let i = c.iif { x.set("iif", i) }
         x.set("table", tableName(c.table))
+        if c.invert { x.set("not", true) }
+        if let n = c.suppressPrefixLength { x.set("suppress_prefixlength", n) }
         return x.value
     }
 
@@ -218,6 +224,8 @@ extension StackDocument {
     static func encodeRuleAsIP(_ r: FIBRule, devices: [String]) -> JSONValue {
         var x = JSONObject()
         x.set("priority", r.priority)
+        // ip -j prints `not` as a key without a value.
+        if r.invert { x.set("not", JSONValue.null) }
         x.set("src", r.from.map { $0.address.description } ?? "all")
         if let f = r.from { x.set("srclen", f.prefixLength) }
         if let t = r.to { x.set("dst", t.address.description); x.set("dstlen", t.prefixLength) }
@@ -225,6 +233,7 @@ extension StackDocument {
         if r.fwmark != nil, r.fwmask != .max { x.set("fwmask", hex(r.fwmask)) }
         if let i = r.iif { x.set("iif", i == FIBEntry.loopback ? "lo" : devices[i]) }
         x.set("table", tableName(r.table))
+        if let n = r.suppressPrefixLength { x.set("suppress_prefixlen", n) }
         return x.value
     }
 

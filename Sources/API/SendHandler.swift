@@ -143,7 +143,7 @@ extension App {
             }
             for f in flows {
                 guard let o = f.options else { continue }
-                guard let cfg = s.setsockopt(socket: f.socket, rcvbuf: f.rcvbuf, sndbuf: o.sndbuf, tos: o.tos, tclass: o.tclass, priority: o.priority, pmtudisc: o.pmtudisc,
+                guard let cfg = s.setsockopt(socket: f.socket, rcvbuf: f.rcvbuf, sndbuf: o.sndbuf, tos: o.tos, tclass: o.tclass, priority: o.priority, pmtudisc: o.pmtudisc, pmtudisc6: o.pmtudisc6,
                                              udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6, hops: o.hops, broadcast: o.broadcast),
                       let k = c.sockets.firstIndex(where: { $0.id == f.socket }) else { throw Problem.notFound("no socket \(f.socket)") }
                 c.sockets[k] = cfg

@@ -133,6 +133,7 @@ enum StackDocument {
         if c.tclass != 0 { x.set("tclass", Int(c.tclass)) }
         if let p = c.priority { x.set("priority", Int(p)) }
         if c.pmtudisc != .want { x.set("pmtudisc", c.pmtudisc.rawValue) }
+        if c.pmtudisc6 != .want { x.set("ipv6_pmtudisc", c.pmtudisc6.rawValue) }
         if let g = c.udpSegment { x.set("udp_segment", g) }
         if c.recverr { x.set("recverr", true) }
         if c.transparent { x.set("transparent", true) }
@@ -277,6 +278,9 @@ enum StackDocument {
         }
         if listen == false && backlog != nil { throw Problem.unprocessable("backlog is for a listening socket", pointer: path + "/backlog") }
         let opts = try decodeSocketOptions(&r, path: path)
+        if p == .tcp && opts.pmtudisc6 != nil {
+            throw Problem.unprocessable("not supported yet: ipv6_pmtudisc on a TCP socket (its segments would not heed it)", pointer: path + "/ipv6_pmtudisc")
+        }
         if let k = opts.ipv6Only.first, !a.contains(":") {
             throw Problem.unprocessable("\(k) is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: path + "/" + k)
         }
@@ -290,6 +294,7 @@ enum StackDocument {
             if let t = opts.tclass { c.tclass = t }
             c.priority = opts.priority
             if let m = opts.pmtudisc { c.pmtudisc = m }
+            if let m = opts.pmtudisc6 { c.pmtudisc6 = m }
             c.udpSegment = opts.udpSegment.flatMap { $0 == 0 ? nil : $0 }
             if let e = opts.recverr { c.recverr = e }
             if let t = transparent { c.transparent = t }
@@ -323,17 +328,19 @@ enum StackDocument {
     }
 
     /// The setsockopt options a socket takes (besides rcvbuf): sndbuf, tos, tclass (IPV6_TCLASS), priority, pmtudisc,
+    /// ipv6_pmtudisc (IPV6_MTU_DISCOVER; UDP sockets: TCP's segments do not heed it yet),
     /// udp_segment, recverr (IP_RECVERR), ipv6_recverr (IPV6_RECVERR), ttl (IP_TTL),
     /// multicast_ttl (IP_MULTICAST_TTL), unicast_hops and multicast_hops (IPV6_UNICAST_HOPS,
     /// IPV6_MULTICAST_HOPS), broadcast (SO_BROADCAST); the IPV6_ ones for AF_INET6 sockets only. -1
     /// sets a hop option back to its default.
     struct SocketOptions {
-        var sndbuf: Int?; var tos: UInt8?; var tclass: UInt8? = nil; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var udpSegment: Int?; var recverr: Bool?; var recverr6: Bool?
+        var sndbuf: Int?; var tos: UInt8?; var tclass: UInt8? = nil; var priority: UInt32?; var pmtudisc: SocketConfig.PMTUDisc?; var pmtudisc6: SocketConfig.PMTUDisc6? = nil
+        var udpSegment: Int?; var recverr: Bool?; var recverr6: Bool?
         var hops = SocketHops()
         var broadcast: Bool? = nil
         /// The IPv6-level options given (refused on an AF_INET socket).
         var ipv6Only: [String] {
-            [("tclass", tclass != nil), ("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil)].filter(\.1).map(\.0)
+            [("tclass", tclass != nil), ("ipv6_pmtudisc", pmtudisc6 != nil), ("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil)].filter(\.1).map(\.0)
         }
     }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
@@ -348,6 +355,13 @@ enum StackDocument {
             }
             mode = v
         }
+        var mode6: SocketConfig.PMTUDisc6?
+        if let m = try r.string("ipv6_pmtudisc") {
+            guard let v = SocketConfig.PMTUDisc6(rawValue: m) else {
+                throw Problem.unprocessable("ipv6_pmtudisc must be dont, want, do, probe, interface or omit (IPV6_PMTUDISC_*)", pointer: path + "/ipv6_pmtudisc")
+            }
+            mode6 = v
+        }
         let gso = try r.int("udp_segment", in: 0...65507)
         let recverr = try r.bool("recverr"), recverr6 = try r.bool("ipv6_recverr")
         // IP_TTL takes 1-255, the others 0-255; -1 is each one's default.
@@ -357,7 +371,7 @@ enum StackDocument {
             return v
         }
         let hops = SocketHops(ttl: try hop("ttl", 1), multicastTTL: try hop("multicast_ttl", 0), unicastHops: try hop("unicast_hops", 0), multicastHops: try hop("multicast_hops", 0))
-        return SocketOptions(sndbuf: sndbuf, tos: tos, tclass: tclass, priority: priority, pmtudisc: mode, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
+        return SocketOptions(sndbuf: sndbuf, tos: tos, tclass: tclass, priority: priority, pmtudisc: mode, pmtudisc6: mode6, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
                              broadcast: try r.bool("broadcast"))
     }
 

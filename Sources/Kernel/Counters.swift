@@ -111,7 +111,16 @@ public struct SNMPStats: Sendable, Equatable, Codable {
     /// connections given up after them (TCPAbortOnTimeout).
     public struct TCPExt: Sendable, Equatable, Codable {
         public var ListenOverflows = 0, ListenDrops = 0, OutOfWindowIcmps = 0
-        public var TCPTimeouts = 0, TCPSynRetrans = 0, TCPAbortOnTimeout = 0
+        public var TCPTimeouts = 0, TCPSynRetrans = 0, TCPAbortOnTimeout = 0, DelayedACKs = 0
+        public init() {}
+        /// Checkpoints from before DelayedACKs was kept lack it.
+        public init(from d: Decoder) throws {
+            let c = try d.container(keyedBy: CodingKeys.self)
+            func n(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
+            ListenOverflows = try n(.ListenOverflows); ListenDrops = try n(.ListenDrops); OutOfWindowIcmps = try n(.OutOfWindowIcmps)
+            TCPTimeouts = try n(.TCPTimeouts); TCPSynRetrans = try n(.TCPSynRetrans); TCPAbortOnTimeout = try n(.TCPAbortOnTimeout)
+            DelayedACKs = try n(.DelayedACKs)
+        }
     }
     /// The Icmp line of /proc/net/snmp in its order, and the IcmpMsg line (InTypeN/OutTypeN). As in
     /// the kernel, the per-type In*/Out* counters move with the IcmpMsg ones (`countIn`, `countOut`).

@@ -98,8 +98,14 @@ public struct RuleConfig: Sendable, Equatable {
     public var fwmask: UInt32
     public var iif: String?
     public var table: Int
-    public init(priority: Int, from: IPv4CIDR? = nil, to: IPv4CIDR? = nil, fwmark: UInt32? = nil, fwmask: UInt32 = .max, iif: String? = nil, table: Int) {
+    /// `not`: the rule selects what its selectors do not.
+    public var invert = false
+    /// `suppress_prefixlength N`: the table's answer counts only for a longer prefix.
+    public var suppressPrefixLength: Int? = nil
+    public init(priority: Int, from: IPv4CIDR? = nil, to: IPv4CIDR? = nil, fwmark: UInt32? = nil, fwmask: UInt32 = .max, iif: String? = nil, table: Int,
+                invert: Bool = false, suppressPrefixLength: Int? = nil) {
         self.priority = priority; self.from = from; self.to = to; self.fwmark = fwmark; self.fwmask = fwmask; self.iif = iif; self.table = table
+        self.invert = invert; self.suppressPrefixLength = suppressPrefixLength
     }
 }
 
@@ -156,6 +162,8 @@ public struct SocketConfig: Sendable, Equatable {
     func dsfield(ipv4: Bool) -> UInt8 { ipv4 ? tos : tclass }
     /// IP_MTU_DISCOVER.
     public var pmtudisc: PMTUDisc = .want
+    /// IPV6_MTU_DISCOVER: an AF_INET6 socket's IPv6 datagrams (IP_MTU_DISCOVER does not touch them).
+    public var pmtudisc6: PMTUDisc6 = .want
     /// IP_RECVERR: ICMP errors about what the socket sent (a failed neighbour's host
     /// unreachable) reach it, and its next call fails with them.
     public var recverr = false
@@ -189,6 +197,15 @@ public struct SocketConfig: Sendable, Equatable {
         /// larger datagram is fragmented. DO: always DF, larger fails with EMSGSIZE. PROBE: DF, and
         /// as DO here (no path MTU is learnt).
         case dont, want, `do`, probe
+    }
+    /// IPV6_PMTUDISC_*, as scripts/record_ipv6_mtu_discover.sh recorded them: below PROBE the path
+    /// MTU (a learnt one counts), from PROBE on the device's (`ip6_setup_cork`, `ip6_skb_dst_mtu`);
+    /// DONT, WANT and OMIT fragment what is larger at the source, DO, PROBE and INTERFACE fail
+    /// with EMSGSIZE (`ip6_sk_ignore_df`).
+    public enum PMTUDisc6: String, Sendable, CaseIterable {
+        case dont, want, `do`, probe, interface, omit
+        var usesDeviceMTU: Bool { self == .probe || self == .interface || self == .omit }
+        var fragments: Bool { self == .dont || self == .want || self == .omit }
     }
     /// An AF_INET6 socket, bound to this address (`::` for any); `address` is then unused.
     public var address6: IPv6Address? = nil

@@ -149,8 +149,48 @@ extension LoopbackTests {
         XCTAssertEqual([lo?["rx_packets"], lo?["rx_bytes"], lo?["tx_packets"], lo?["tx_bytes"]], [.int(11), .int(589), .int(11), .int(589)])
         let recorded: [(String, String, Int)] = [("Ip", "InReceives", 11), ("Ip", "InDelivers", 11), ("Ip", "OutRequests", 11),
                                                 ("Tcp", "ActiveOpens", 2), ("Tcp", "PassiveOpens", 1), ("Tcp", "AttemptFails", 1),
-                                                ("Tcp", "InSegs", 11), ("Tcp", "OutSegs", 11), ("Tcp", "OutRsts", 1)]
+                                                ("Tcp", "InSegs", 11), ("Tcp", "OutSegs", 11), ("Tcp", "OutRsts", 1), ("TcpExt", "DelayedACKs", 1)]
         let snmp = stats?["snmp"]
         XCTAssertEqual(recorded.map { "\($0.0)\($0.1) \(snmp?[$0.0]?[$0.1] ?? .null)" }, recorded.map { "\($0.0)\($0.1) \(JSONValue.int($0.2))" })
+    }
+}
+
+extension LoopbackTests {
+    /// nft's `redirect` in the output hook sends what the stack sends to a remote DNS server to its
+    /// own resolver on 127.0.0.1:5353, through lo, as scripts/record_output_redirect.sh recorded it:
+    /// the server reads the query from 198.18.0.1:5000, the client the answer from 198.18.0.9:53
+    /// (conntrack undoes the redirect), one conntrack entry, lo 2 packets and 67 bytes.
+    func testOutputRedirectReachesALocalServerThroughLo() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24"]}],"neighbours":[{"address":"198.18.0.9","mac":"02:00:00:00:00:09","dev":"vb"}]}"#).status, 201)
+        let ruleset = """
+        table ip t {
+          chain out { type filter hook output priority -200; policy accept; meta nftrace set 1; }
+          chain nat_out { type nat hook output priority -100; policy accept; udp dport 53 counter redirect to :5353; }
+          chain pre { type filter hook prerouting priority 0; policy accept; counter; }
+          chain in { type filter hook input priority 0; policy accept; counter; }
+          chain post { type filter hook postrouting priority 0; policy accept; counter; }
+        }
+        """
+        XCTAssertEqual(call("PUT", "/v1/stacks/kb/ruleset", ruleset, type: "text/plain").status, 200)
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"udp","address":"127.0.0.1","port":5353}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"udp","port":5000}"#).status, 201)
+        func read(_ socket: Int) -> String {
+            guard case .array(let d) = call("POST", "/v1/stacks/kb/sockets/\(socket)/recv", "{}").json?["datagrams"] ?? .null, let first = d.first,
+                  case .string(let src) = first["src"] ?? .null, case .int(let port) = first["sport"] ?? .null, case .string(let hex) = first["payload_hex"] ?? .null else { return "nothing" }
+            return "\(hex) from \(src):\(port)"
+        }
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets/2/send", #"{"to":"198.18.0.9","port":53,"payload":"query"}"#).status, 200)
+        XCTAssertEqual(read(1), "7175657279 from 198.18.0.1:5000")
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets/1/send", #"{"to":"198.18.0.1","port":5000,"payload":"answer"}"#).status, 200)
+        XCTAssertEqual(read(2), "616e73776572 from 198.18.0.9:53")
+        let text = (1...2).map { call("GET", "/v1/traces/\($0)?format=nft&traced=true").raw }.joined()
+        let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("nft_trace_redirect_lo.txt"), encoding: .utf8)
+        XCTAssertEqual(Self.normalised(text), Self.normalised(kernel))
+        let ct = call("GET", "/v1/stacks/kb/conntrack").raw
+        XCTAssertTrue(ct.contains("src=198.18.0.1 dst=198.18.0.9 sport=5000 dport=53 src=127.0.0.1 dst=198.18.0.1 sport=5353 dport=5000"), ct)
+        let stats = call("GET", "/v1/stacks/kb/stats").json
+        XCTAssertEqual([stats?["devices"]?["lo"]?["rx_packets"], stats?["devices"]?["lo"]?["rx_bytes"]], [.int(2), .int(67)])
+        XCTAssertEqual(["InReceives", "InDelivers", "OutRequests"].map { stats?["snmp"]?["Ip"]?[$0] }, [.int(2), .int(2), .int(2)])
+        XCTAssertEqual(["InDatagrams", "OutDatagrams"].map { stats?["snmp"]?["Udp"]?[$0] }, [.int(2), .int(2)])
     }
 }

@@ -201,6 +201,13 @@ final class ResourceTests: AppTestCase {
         XCTAssertEqual(String(out.dropFirst(28).prefix(3)), "648", "version 6, traffic class 0x48 (then the flow label)")
         XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""tos":40,"tclass":72"#))
         XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5001,"tclass":72}"#).json?["pointer"], .string("/tclass"))
+        // IPV6_MTU_DISCOVER: kept and listed, a datagram over the MTU answered EMSGSIZE with `do`;
+        // AF_INET6 UDP sockets only.
+        XCTAssertEqual(first(call("POST", "/v1/stacks/c6/sockets/1/send", #"{"length":1500,"setsockopt":{"ipv6_pmtudisc":"do"}}"#).json?["results"])?["errno"], .string("EMSGSIZE"))
+        XCTAssertTrue(call("GET", "/v1/stacks/c6/sockets").raw.contains(#""ipv6_pmtudisc":"do""#))
+        XCTAssertEqual(call("POST", "/v1/stacks/r/sockets", #"{"protocol":"udp","port":5001,"ipv6_pmtudisc":"do"}"#).json?["pointer"], .string("/ipv6_pmtudisc"))
+        XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets", #"{"protocol":"tcp","address":"::","port":5002,"ipv6_pmtudisc":"probe"}"#).json?["pointer"], .string("/ipv6_pmtudisc"))
+        XCTAssertEqual(call("POST", "/v1/stacks/c6/sockets", #"{"protocol":"udp","address":"::","port":5003,"ipv6_pmtudisc":"sometimes"}"#).status, 422)
     }
 
     func testSocketsReceiveAndAreRead() throws {

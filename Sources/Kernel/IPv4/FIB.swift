@@ -90,7 +90,8 @@ public final class FIB: @unchecked Sendable {
                 }
                 iif = d
             }
-            all.append(FIBRule(priority: r.priority, from: r.from, to: r.to, fwmark: r.fwmark, fwmask: r.fwmask, iif: iif, table: r.table))
+            all.append(FIBRule(priority: r.priority, from: r.from, to: r.to, fwmark: r.fwmark, fwmask: r.fwmask, iif: iif, table: r.table,
+                               invert: r.invert, suppressPrefixLength: r.suppressPrefixLength))
         }
         all += FIB.defaultRules.dropFirst()
         // Equal priorities keep the order they were added in (fib_nl_newrule inserts after them).
@@ -118,7 +119,8 @@ public final class FIB: @unchecked Sendable {
             case FIB.main: hit = FIB.longest(main, dst)
             default: hit = FIB.longest(tables[r.table] ?? [], dst)
             }
-            if let hit { return hit }
+            // fib4_rule_suppress: too short a prefix goes on to the next rule.
+            if let hit, hit.prefix.prefixLength > r.suppressPrefixLength ?? -1 { return hit }
         }
         return nil
     }
@@ -149,9 +151,18 @@ public struct FIBRule: Sendable, Equatable {
     /// The input device (FIBEntry.loopback: `lo`, what the stack itself sends).
     public var iif: Int? = nil
     public var table: Int
+    /// `not` (FIB_RULE_INVERT): the rule selects what its selectors do not.
+    public var invert = false
+    /// `suppress_prefixlength N`: a route of this prefix length or shorter that the table answers is
+    /// passed over, and the next rule tried (fib4_rule_suppress; wg-quick's `suppress_prefixlength 0`).
+    public var suppressPrefixLength: Int? = nil
 
-    /// `fib4_rule_match` and `fib_rule_match`: every selector given holds.
+    /// `fib_rule_match` and `fib4_rule_match`: every selector given holds, or with `not` not all do.
     func matches(dst: IPv4Address, src: IPv4Address, mark: UInt32, iif dev: Int) -> Bool {
+        selectorsHold(dst: dst, src: src, mark: mark, iif: dev) != invert
+    }
+
+    private func selectorsHold(dst: IPv4Address, src: IPv4Address, mark: UInt32, iif dev: Int) -> Bool {
         if let from, !from.contains(src) { return false }
         if let to, !to.contains(dst) { return false }
         if let fwmark, (mark ^ fwmark) & fwmask != 0 { return false }

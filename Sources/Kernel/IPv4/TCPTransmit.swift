@@ -181,6 +181,7 @@ extension Stack {
         enter(.tcp_delack_timer, cause)
         if !c.pingpong { c.ato = Stack.tcpAtoMinNs }
         tcp_send_ack(c, cause: cause)
+        snmp.tcpExt.DelayedACKs += 1
     }
 
     /// `tcp_write_xmit`: queued data in segments of the send MSS while the peer's window has

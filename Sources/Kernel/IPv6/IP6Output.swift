@@ -73,9 +73,10 @@ extension Stack {
         if let end = nf_confirm(skb) { return end }
         enter(.ip6_finish_output, skb)
         // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size);
-        // what the stack sends follows a path MTU learnt for its destination (ip6_skb_dst_mtu).
+        // what the stack sends follows a path MTU learnt for its destination unless its socket
+        // says the device's (ip6_skb_dst_mtu: IPV6_PMTUDISC_PROBE and above).
         var mtu = mtu6[dev]
-        if outcome != .forwarded, !rt6Exceptions.isEmpty { mtu = ip6_dst_mtu(IPv6Address(array: skb.data, at: skb.networkHeader + 24), dev: dev, now: clockNs) }
+        if outcome != .forwarded, !rt6Exceptions.isEmpty, !(skb.sock?.config.pmtudisc6.usesDeviceMTU ?? false) { mtu = ip6_dst_mtu(IPv6Address(array: skb.data, at: skb.networkHeader + 24), dev: dev, now: clockNs) }
         if skb.fragMaxSize > 0 { mtu = min(mtu, skb.fragMaxSize) }
         // A GRO-merged skb leaves as its segments (validate_xmit_skb in dev_queue_xmit).
         if skb.len - skb.networkHeader > mtu && skb.gsoSize == 0 && (outcome != .forwarded || skb.fragMaxSize > 0) {

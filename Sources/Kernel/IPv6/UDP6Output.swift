@@ -6,9 +6,9 @@ extension Stack {
     /// of the link, an automatic flow label, the traffic class from the socket's `tos`
     /// (IPV6_TCLASS); `ip6_make_skb` charges each fragment-sized skb to sk_wmem_alloc (EAGAIN at
     /// sk_sndbuf); larger than the path MTU (the device's, or one packet too big taught) is
-    /// fragmented at the source. IP_MTU_DISCOVER
-    /// (`pmtudisc`) is an IPv4 option and does not apply here (IPV6_MTU_DISCOVER is not modelled
-    /// yet), as the kernel showed. The UDP checksum is mandatory: CHECKSUM_PARTIAL when the datagram fits one skb.
+    /// fragmented at the source unless IPV6_MTU_DISCOVER says otherwise (`pmtudisc6`: EMSGSIZE, or
+    /// the device's MTU). IP_MTU_DISCOVER (`pmtudisc`) is an IPv4 option and does not apply here, as
+    /// the kernel showed. The UDP checksum is mandatory: CHECKSUM_PARTIAL when the datagram fits one skb.
     func udpv6_sendmsg(index i: Int, skb: SkBuff, sk: Sock, dst: IPv6Address) {
         let c = sk.config
         let len = pendingSends[i].payload.count
@@ -24,9 +24,14 @@ extension Stack {
             return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(dst)")
         }
         packets[i].device = devices[route.dev].name
-        let mtu = ip6_dst_mtu(dst, dev: route.dev, now: clocks[0])
+        // ip6_setup_cork: from IPV6_PMTUDISC_PROBE on, the device's MTU, not the path's.
+        let mtu = c.pmtudisc6.usesDeviceMTU ? mtu6[route.dev] : ip6_dst_mtu(dst, dev: route.dev, now: clocks[0])
         let total = 48 + len
         enter(.ip6_make_skb, skb)
+        // __ip6_append_data: what may not be fragmented (ip6_sk_ignore_df false) must fit.
+        if !c.pmtudisc6.fragments && total > mtu {
+            return sendFailed(i, sk, "EMSGSIZE", "\(total) bytes exceed the MTU \(mtu) of \(devices[route.dev].name) (IPV6_PMTUDISC_\(c.pmtudisc6.rawValue.uppercased()))")
+        }
         // __ip6_append_data's error exit counts Ip6OutDiscards.
         guard sock_alloc_send_room(i, sk, counters: &snmp.udp6) else { snmp.ip6.OutDiscards += 1; return }
         let charge = SkBuff.txTruesize(ipLength: min(total, mtu))

@@ -36,9 +36,13 @@ extension Stack {
             }
             r = NATRange(addrs: (addr, addr), ports: p.map { ($0, ph ?? $0) }, flags: f, v6: v6)
         case .redirect(let p, let ph, let f):
-            // nf_nat_redirect_ipv4/ipv6: the (first global) address of the device the packet came in on.
+            // nf_nat_redirect_ipv4/ipv6: in LOCAL_OUT the loopback address (127.0.0.1, ::1: lo
+            // takes it back in; recorded: scripts/record_output_redirect.sh), else the (first
+            // global) address of the device the packet came in on.
             let addr: UInt128
-            if v6 {
+            if hook == .output {
+                addr = v6 ? IPv6Address.loopback.raw : UInt128(IPv4Address(127, 0, 0, 1).raw)
+            } else if v6 {
                 guard let a = fib6.addresses[skb.dev].first(where: { !$0.address.isLinkLocal }) ?? fib6.addresses[skb.dev].first else { return .nf(.drop) }
                 addr = a.address.raw
             } else {

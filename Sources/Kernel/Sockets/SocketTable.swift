@@ -255,12 +255,12 @@ extension Stack {
     public var nextSocketID: Int { (sockets.byID.keys.max() ?? 0) + 1 }
 
     /// `setsockopt` of the options the model has (SO_RCVBUF, SO_SNDBUF, IP_TOS, IPV6_TCLASS, SO_PRIORITY,
-    /// IP_MTU_DISCOVER, UDP_SEGMENT, IP_RECVERR, IPV6_RECVERR, the hop limits, SO_BROADCAST) on a bound socket, in that order: IP_TOS also sets the priority
+    /// IP_MTU_DISCOVER, IPV6_MTU_DISCOVER, UDP_SEGMENT, IP_RECVERR, IPV6_RECVERR, the hop limits, SO_BROADCAST) on a bound socket, in that order: IP_TOS also sets the priority
     /// (`rt_tos2priority`) unless SO_PRIORITY comes with it. Answers the socket's configuration
     /// afterwards, or nil when there is no such socket.
     public func setsockopt(socket id: Int, rcvbuf: Int? = nil, sndbuf: Int? = nil, tos: UInt8? = nil, tclass: UInt8? = nil, priority: UInt32? = nil,
-                           pmtudisc: SocketConfig.PMTUDisc? = nil, udpSegment: Int? = nil, recverr: Bool? = nil, recverr6: Bool? = nil,
-                           hops: SocketHops = SocketHops(), broadcast: Bool? = nil) -> SocketConfig? {
+                           pmtudisc: SocketConfig.PMTUDisc? = nil, pmtudisc6: SocketConfig.PMTUDisc6? = nil, udpSegment: Int? = nil, recverr: Bool? = nil,
+                           recverr6: Bool? = nil, hops: SocketHops = SocketHops(), broadcast: Bool? = nil) -> SocketConfig? {
         guard let s = sockets.byID[id] else { return nil }
         if let v = rcvbuf { s.config.rcvbuf = v; s.rcvbuf = Sock.bufferSize(v, max: net[.rmem_max], min: Sock.minRcvbuf) }
         if let v = sndbuf { s.config.sndbuf = v; s.sndbuf = Sock.bufferSize(v, max: net[.wmem_max], min: Sock.minSndbuf) }
@@ -268,6 +268,7 @@ extension Stack {
         if let v = tclass { s.config.tclass = v }
         if let v = priority { s.config.priority = v }
         if let v = pmtudisc { s.config.pmtudisc = v }
+        if let v = pmtudisc6 { s.config.pmtudisc6 = v }
         if let v = udpSegment { s.config.udpSegment = v == 0 ? nil : v }
         if let v = recverr { s.config.recverr = v }
         if let v = recverr6 { s.config.recverr6 = v }
