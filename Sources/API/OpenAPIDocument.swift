@@ -2708,7 +2708,7 @@ components:
             rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len, net.ipv4.conf.all.send_redirects,
             net.ipv4.conf.all.accept_redirects, secure_redirects, shared_media,
             net.core.somaxconn, net.ipv4.ip_nonlocal_bind, net.ipv6.ip_nonlocal_bind, net.ipv4.tcp_timestamps (2: no
-            random offset), tcp_sack, tcp_syn_retries, tcp_fin_timeout,
+            random offset), tcp_sack, tcp_syn_retries, tcp_fin_timeout, net.ipv6.conf.all.accept_redirects (every device's),
             net.ipv4.route.mtu_expires, net.ipv4.route.min_pmtu, net.ipv6.route.mtu_expires (seconds), and net.ipv4.tcp_rmem as its three values (an array, or the text sysctl -w takes:
             "4096 131072 6291456"; the default is the kernel's, this machine's hosts have 33554432 as the max).
             Any other name is refused (422). ipfrag_low_thresh may not exceed ipfrag_high_thresh and has no

@@ -160,6 +160,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var pmtu: [PMTU]? = nil
     /// IPv6 path MTUs packet-too-big messages taught (addresses hex); nil in older checkpoints.
     public var pmtu6: [PMTU]? = nil
+    /// IPv6 first hops redirects taught: [destination, next hop] (hex); nil in older checkpoints.
+    public var redirects6: [[String]]? = nil
     /// (Route exceptions: a redirect's gateway too, hex, nil for none or from older checkpoints.)
     public struct PMTU: Codable, Sendable, Equatable { public var address: String, mtu: Int, expires: UInt64, locked: Bool; public var gateway: String? = nil }
     public var raRoutes: [Learned] = [], raAddresses: [Learned] = []
@@ -258,6 +260,7 @@ extension Stack {
         r.pmtu6 = rt6Exceptions.isEmpty ? nil : rt6Exceptions.sorted { $0.key.raw < $1.key.raw }.map {
             .init(address: hex($0.key.raw), mtu: $0.value.mtu, expires: $0.value.expires, locked: false)
         }
+        r.redirects6 = rt6Redirects.isEmpty ? nil : rt6Redirects.sorted { $0.key.raw < $1.key.raw }.map { [hex($0.key.raw), hex($0.value.raw)] }
         r.icmpPeers = icmpPeers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.0, last: $0.value.1) }
         r.icmp6Peers = icmp6Peers.sorted { $0.key.raw < $1.key.raw }.map { .init(address: hex($0.key.raw), source: nil, value: $0.value.tokens, last: $0.value.last) }
         r.redirectPeers = redirectPeers.sorted { $0.key.raw < $1.key.raw }.map {
@@ -376,6 +379,9 @@ extension Stack {
         for p in r.icmpPeers { if let a = UInt32(p.address, radix: 16) { icmpPeers[IPv4Address(raw: a)] = (p.value, p.last) } }
         for p in r.pmtu ?? [] { if let a = UInt32(p.address, radix: 16) { routeExceptions[a] = RouteException(mtu: p.mtu, expires: p.expires, locked: p.locked, gateway: p.gateway.flatMap { UInt32($0, radix: 16) } ?? 0) } }
         for p in r.pmtu6 ?? [] { if let a = UInt128(p.address, radix: 16) { rt6Exceptions[IPv6Address(raw: a)] = RouteException(mtu: p.mtu, expires: p.expires, locked: false) } }
+        for p in r.redirects6 ?? [] where p.count == 2 {
+            if let d = UInt128(p[0], radix: 16), let g = UInt128(p[1], radix: 16) { rt6Redirects[IPv6Address(raw: d)] = IPv6Address(raw: g) }
+        }
         for p in r.icmp6Peers { if let a = UInt128(p.address, radix: 16) { icmp6Peers[IPv6Address(raw: a)] = (p.value, p.last) } }
         for p in r.redirectPeers { if let a = UInt32(p.address, radix: 16) { redirectPeers[IPv4Address(raw: a)] = (Int(clamping: p.value), p.last) } }
         for p in r.redirect6Peers {

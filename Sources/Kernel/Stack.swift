@@ -132,6 +132,8 @@ public final class Stack {
     var routeExceptions: [UInt32: RouteException] = [:]
     /// IPv6 path MTUs packet-too-big messages taught, by destination (Route6Exception.swift).
     var rt6Exceptions: [IPv6Address: RouteException] = [:]
+    /// IPv6 first hops redirects taught, by destination (Redirect6.swift).
+    var rt6Redirects: [IPv6Address: IPv6Address] = [:]
     /// The host-wide ICMP limit (icmp_global): credits left, the jiffy of the last refill, and the
     /// draws of what each message costs (a stream of its own, as the kernel's get_random_u32_below
     /// takes nothing from the other random choices).

@@ -25,6 +25,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     case ip_rt_mtu_expires, ip_rt_min_pmtu, ip6_rt_mtu_expires
     /// How long an orphaned connection waits in FIN-WAIT-2 (seconds; tcp_fin_time).
     case tcp_fin_timeout
+    /// net.ipv6.conf.all.accept_redirects: a host takes the redirects its routers send.
+    case accept_redirects6
 
     public var name: String {
         switch self {
@@ -81,6 +83,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip_rt_min_pmtu: "net.ipv4.route.min_pmtu"
         case .ip6_rt_mtu_expires: "net.ipv6.route.mtu_expires"
         case .tcp_fin_timeout: "net.ipv4.tcp_fin_timeout"
+        case .accept_redirects6: "net.ipv6.conf.all.accept_redirects"
         }
     }
 
@@ -132,6 +135,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip_rt_mtu_expires, .ip6_rt_mtu_expires: 600
         case .ip_rt_min_pmtu: 552
         case .tcp_fin_timeout: 60   // TCP_FIN_TIMEOUT (= TCP_TIMEWAIT_LEN)
+        case .accept_redirects6: 1
         }
     }
 
@@ -168,6 +172,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .ip_rt_mtu_expires, .ip6_rt_mtu_expires: 0...(1 << 22)
         case .ip_rt_min_pmtu: 68...65535   // IPV4_MIN_MTU..IP_MAX_MTU
         case .tcp_fin_timeout: 0...(Int(Int32.max) / 1000)   // proc_dointvec_jiffies
+        case .accept_redirects6: 0...1
         // 2: timestamps without the random per-connection offset (tsoffset 0).
         case .tcp_timestamps: 0...2
         }

@@ -8,19 +8,14 @@ import XCTest
 /// closed port on 127.0.0.1 (its port unreachable loops back too), d: ::1, e: our IPv6 address,
 /// f: 127.1.2.3 (lo's 127/8), g: a socket connected to the closed port, twice.
 final class LoopbackTests: AppTestCase {
-    /// Trace ids by order of first appearance (or not at all: the kernel's hash the skb's address,
-    /// which it reuses, so two packets of a connection can share one); the IP ids and flow labels
-    /// the kernel drew, and the IP header an ICMP error quotes (its id and checksum with it).
+    /// NFTraceViewTests' normalisation (trace ids by order of first appearance), here without the
+    /// ids at all when asked (the kernel's hash the skb's address, which it reuses, so two packets
+    /// of a connection can share one), and on every line the IP ids and flow labels the kernel drew
+    /// and the IP header an ICMP error quotes (its id and checksum with it).
     static func normalised(_ text: String, ids keepIDs: Bool = true) -> [String] {
-        var ids: [String: Int] = [:]
-        return text.split(separator: "\n").map { line in
-            var l = String(line)
-            if let r = l.range(of: #"^trace id [0-9a-f]{8}"#, options: .regularExpression) {
-                let id = String(l[r].suffix(8))
-                let n = ids[id] ?? ids.count
-                ids[id] = n
-                l.replaceSubrange(r, with: keepIDs ? "trace id #\(n)" : "trace id _")
-            }
+        NFTraceViewTests.normalised(text).map { line in
+            var l = line
+            if !keepIDs, let r = l.range(of: #"^trace id #[0-9]+"#, options: .regularExpression) { l.replaceSubrange(r, with: "trace id _") }
             for pattern in [#" ip id [0-9]+ "#, #" ip6 flowlabel [0-9]+ "#, #" @th,64,96 0x[0-9a-f]+ "#] {
                 if let r = l.range(of: pattern, options: .regularExpression) { l.replaceSubrange(r, with: " " + l[r].split(separator: " ").dropLast().joined(separator: " ") + " _ ") }
             }
@@ -28,10 +23,8 @@ final class LoopbackTests: AppTestCase {
         }
     }
 
-    func testSendsToOurOwnAddressesLoopThroughLo() throws {
-        let stack = #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24","2001:db8::1/64"]}]}"#
-        XCTAssertEqual(call("POST", "/v1/stacks", stack).status, 201)
-        let ruleset = """
+    /// The recordings' table: a counter in each hook, nftrace set in output.
+    static let countingRuleset = """
         table inet t {
           chain pre { type filter hook prerouting priority 0; policy accept; counter; }
           chain in { type filter hook input priority 0; policy accept; counter; }
@@ -39,7 +32,11 @@ final class LoopbackTests: AppTestCase {
           chain post { type filter hook postrouting priority 0; policy accept; counter; }
         }
         """
-        XCTAssertEqual(call("PUT", "/v1/stacks/kb/ruleset", ruleset, type: "text/plain").status, 200)
+
+    func testSendsToOurOwnAddressesLoopThroughLo() throws {
+        let stack = #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24","2001:db8::1/64"]}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", stack).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/kb/ruleset", Self.countingRuleset, type: "text/plain").status, 200)
         // r1, r2, r6 receive; s and s6 send; c is connected (the recording's ephemeral port).
         for body in [#""address":"127.0.0.1","port":9000"#, #""port":9001"#, #""address":"::","port":9003"#,
                      #""port":5000"#, #""address":"::","port":5006"#, #""port":36680"#] {
@@ -106,15 +103,7 @@ extension LoopbackTests {
         // This machine's tcp_rmem (window scale 10), as the recording's namespace had it.
         let stack = #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24"]}],"sysctls":{"net.ipv4.tcp_rmem":"4096 131072 33554432"}}"#
         XCTAssertEqual(call("POST", "/v1/stacks", stack).status, 201)
-        let ruleset = """
-        table inet t {
-          chain pre { type filter hook prerouting priority 0; policy accept; counter; }
-          chain in { type filter hook input priority 0; policy accept; counter; }
-          chain out { type filter hook output priority 0; policy accept; meta nftrace set 1; counter; }
-          chain post { type filter hook postrouting priority 0; policy accept; counter; }
-        }
-        """
-        XCTAssertEqual(call("PUT", "/v1/stacks/kb/ruleset", ruleset, type: "text/plain").status, 200)
+        XCTAssertEqual(call("PUT", "/v1/stacks/kb/ruleset", Self.countingRuleset, type: "text/plain").status, 200)
         XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"tcp","address":"127.0.0.1","port":8080}"#).status, 201)
         XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"tcp","port":40000,"listen":false}"#).status, 201)
         func wait() { XCTAssertEqual(call("POST", "/v1/stacks/kb/clock", #"{"advance_ns":200000000}"#).status, 200) }

@@ -60,6 +60,11 @@ extension Stack {
             snmp.icmp6.InErrors += 1
             return consume("ICMPv6 type \(type): no socket sent the quoted datagram ([\(saddr)]:\(sport) > [\(daddr)]:\(dport))")
         }
+        // ip6_sk_redirect: the lookup is scoped to the socket's device (sk_bound_dev_if), none
+        // here, so no route's device matches (ip6_redirect_nh_match) and nothing changes (recorded).
+        if type == ICMPv6Repr.redirect {
+            return consume("redirect for the socket on port \(sk.config.port): it is bound to no device, so no route matches it (ip6_redirect_nh_match): ignored")
+        }
         var (err, hard) = Stack.icmpv6_err_convert(type: type, code: code)
         var learnt = ""
         if type == ICMPv6Repr.packetTooBig {
@@ -89,6 +94,7 @@ extension Stack {
         }
         let flow = "\(key.localText) > \(key.remoteText)", seq = b.be32(l4 + 4)
         guard c.state != .timeWait else { return consume("the connection \(flow) is in TIME-WAIT") }
+        if type == ICMPv6Repr.redirect { return consume("not modelled yet: a redirect for the connection \(flow) (tcp_v6_err gives it to the connection's route)") }
         let (err, fatal) = Stack.icmpv6_err_convert(type: type, code: code)
         if c.state == .synRecv {
             // tcp_req_err: the request sock goes on a hard error quoting its SYN-ACK.
@@ -133,6 +139,7 @@ extension Stack {
     func icmpv6_err(_ skb: SkBuff, type: UInt8, info: UInt32, l4: Int) -> PathEnd {
         enter(.icmpv6_err, skb)
         let daddr = IPv6Address(array: skb.data, at: skb.transportHeader + 8 + 24)
+        if type == ICMPv6Repr.redirect { return consume("not modelled yet: a redirect quoting an ICMPv6 message (icmpv6_err takes it for the route on this device)") }
         guard type == ICMPv6Repr.packetTooBig else { return consume("ICMPv6 type \(type) quoting ICMPv6 type \(skb.data[l4]): no ping socket takes it") }
         return consume(__ip6_rt_update_pmtu(daddr, mtu: Int(info), now: clocks[skb.cpu]))
     }

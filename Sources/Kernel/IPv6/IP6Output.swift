@@ -24,7 +24,9 @@ extension Stack {
         // One of our addresses leaves by lo (ip6_rt_copy_init: a local route's device is the
         // loopback), from that address itself (RFC 6724 rule 1: the same address).
         if r.type == .local { return Route6(dev: lo, nexthop: dst, src: dst, prefixLength: 128) }
-        return Route6(dev: r.dev, nexthop: r.gateway ?? dst, src: fib6.sourceAddress(for: dst, dev: r.dev), prefixLength: r.prefix.prefixLength)
+        // rt6_find_cached_rt: a redirect's first hop for this destination.
+        let redirected = rt6Redirects.isEmpty ? nil : rt6Redirects[dst]
+        return Route6(dev: r.dev, nexthop: redirected ?? r.gateway ?? dst, src: fib6.sourceAddress(for: dst, dev: r.dev), prefixLength: r.prefix.prefixLength)
     }
 
     /// `ip6_make_flowlabel` with auto_flowlabels on: a hash of the flow, folded to 20 bits. This

@@ -1,7 +1,7 @@
 import Wire
 
 // net/ipv6/ndisc.c: neighbour discovery (RFC 4861): solicitations and advertisements, NUD, router
-// advertisements taken, redirects sent. No duplicate address detection, router solicitations or
+// advertisements taken, redirects sent (and taken: Redirect6.swift). No duplicate address detection, router solicitations or
 // MLD reports are sent: addresses are configured `nodad` (see the README).
 extension Stack {
     /// `ndisc_rcv`: hop limit 255 and code 0, then by type.
@@ -21,13 +21,13 @@ extension Stack {
         case ICMPv6Repr.routerAdvertisement:
             return ndisc_router_discovery(skb)
         default:
-            return drop(.NOT_SPECIFIED, "redirect: accept_redirects is not modelled yet")
+            return ndisc_redirect_rcv(skb)
         }
     }
 
     /// The ND message and its options, or how the packet ends when they do not parse (too short
     /// for its type's fixed part: RS 8 bytes, RA 16, NS and NA 24, redirect 40).
-    private func ndMessage(_ skb: SkBuff) -> Result<NDPRepr, NDError> {
+    func ndMessage(_ skb: SkBuff) -> Result<NDPRepr, NDError> {
         let th = skb.transportHeader, b = skb.data
         let minimum = [ICMPv6Repr.routerSolicitation: 8, ICMPv6Repr.routerAdvertisement: 16, ICMPv6Repr.redirect: 40][b[th]] ?? 24
         guard skb.len - th >= minimum else { return .failure(NDError(reason: .PKT_TOO_SMALL, why: "\(skb.len - th) bytes cannot hold the message")) }
@@ -39,7 +39,7 @@ extension Stack {
             return .failure(NDError(reason: .IPV6_NDISC_BAD_OPTIONS, why: "options do not parse (\(error))"))
         }
     }
-    private struct NDError: Error { var reason: DropReason; var why: String }
+    struct NDError: Error { var reason: DropReason; var why: String }
 
     /// The link-layer address option of a message: nil when absent, .failure when not 6 bytes.
     private func lladdr(_ options: [NDPOption], source: Bool) -> Result<MACAddress?, NDError> {

@@ -30,7 +30,7 @@ extension Stack {
             return Route6GetResult(type: "multicast", gateway: nil, dev: devices[r.dev].name, proto: "kernel", prefsrc: r.src, metric: 256)
         }
         guard let e = fib6.lookup(dst), e.type == .unicast else { return nil }
-        var out = Route6GetResult(type: "unicast", gateway: e.gateway, dev: devices[e.dev].name, proto: e.proto == .static ? nil : e.proto.rawValue,
+        var out = Route6GetResult(type: "unicast", gateway: rt6Redirects[dst].map { $0 == dst ? nil : $0 } ?? e.gateway, dev: devices[e.dev].name, proto: e.proto == .static ? nil : e.proto.rawValue,
                                   prefsrc: fib6.sourceAddress(for: dst, dev: e.dev), metric: e.metric)
         let now = lastWorkNs
         if let x = rt6Exceptions[dst], x.expires > now {
