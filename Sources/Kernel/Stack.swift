@@ -74,8 +74,10 @@ public final class Stack {
     /// `csumPartial`: a veth peer handed the frame over CHECKSUM_PARTIAL.
     var arrivals: [(time: UInt64, packet: Int, device: Int, csumPartial: Bool)] = []
     var arrivalCursor = 0
-    /// This run's socket sends (`send`), by index.
+    /// This run's socket sends (`send`), by index, and those that wait for the process's CPU, in
+    /// order (the first also in the event queue).
     var pendingSends: [Send] = []
+    var sendWaiters = Deque<Int>()
     var pendingTCPCalls: [TCPCall] = []
     /// Events that are part of packet processing (not long timers); the run ends when none is left.
     var activeEvents = 0

@@ -8,6 +8,8 @@ import Wire
 // then each frame received by a second stack into its socket (the link: the first stack's
 // frames injected into the second at the times they left). Traces off, one real core, batches
 // of 1,000 sends 1 µs apart (1 Mpps offered: what the second stack's one CPU can take in).
+// Then the same datagrams to 127.0.0.1 in one stack: udp_sendmsg, lo (loopback_xmit, the
+// backlog) and back up to a socket of its own (bench/kernel/udplo.c is the kernel's figure).
 //   txbench [datagrams]
 
 let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 2_000_000 : 2_000_000
@@ -69,3 +71,31 @@ print(String(format: "send + receive in the second stack: %.0f ns/datagram, %.2f
 print(String(format: "per 1,000-send batch: p50 %.0f µs, p99 %.0f µs (send only); end to end p50 %.0f µs, p99 %.0f µs",
              pct(sendNs, 0.5), pct(sendNs, 0.99), pct(e2eNs, 0.5), pct(e2eNs, 0.99)))
 print("virtual: A's clock \(a.clockNs) ns; qdisc \(a.qdiscInfo()[0].stats)")
+
+// Over lo: A sends to its own socket on 127.0.0.1:5000, read after each batch.
+let lo: Stack = try {
+    var sock = SocketConfig(id: 1, proto: .udp, port: 4000, rcvbuf: 1 << 30)
+    sock.sndbuf = 1 << 30
+    let server = SocketConfig(id: 2, proto: .udp, address: IPv4Address(127, 0, 0, 1), port: 5000, rcvbuf: 1 << 30)
+    let s = try Stack(config: StackConfig(name: "lo", devices: [DeviceConfig(name: "eth0", mac: macA, addresses: [IPv4CIDR(address: ipA, prefixLength: 24)])],
+                                          sockets: [sock, server]))
+    s.tracing = false
+    return s
+}()
+@MainActor func loBatch() -> (ns: UInt64, delivered: Int) {
+    let t0 = lo.clockNs
+    let sends = (0..<1000).map { Send(socket: 1, dst: IPv4Address(127, 0, 0, 1), port: 5000, payload: payload, atNs: t0 + UInt64($0) * 1000) }
+    let s0 = DispatchTime.now().uptimeNanoseconds
+    let rs = lo.send(sends)
+    let got = lo.recv(socket: 2, max: 1000, cpu: 0)?.count ?? 0
+    let s1 = DispatchTime.now().uptimeNanoseconds
+    return (s1 - s0, rs.filter { $0.outcome == .delivered }.count == got ? got : -1)
+}
+for _ in 0..<20 { _ = loBatch() }
+var loNs: [Double] = [], loTotal: UInt64 = 0, loDelivered = 0, loDone = 0
+while loDone < count {
+    let r = loBatch()
+    loNs.append(Double(r.ns) / 1000); loTotal += r.ns; loDelivered += r.delivered; loDone += 1000
+}
+print(String(format: "over lo (udp_sendmsg → loopback_xmit → backlog → udp_rcv → recvmsg): %.0f ns/datagram, %.2f M datagrams/s, %d delivered; per batch p50 %.0f µs, p99 %.0f µs",
+             Double(loTotal) / Double(loDone), Double(loDone) / (Double(loTotal) / 1e9) / 1e6, loDelivered, pct(loNs, 0.5), pct(loNs, 0.99)))

@@ -31,6 +31,7 @@ extension Stack {
     public func send(_ batch: [Send]) -> [PacketResult] {
         beginRun()
         pendingSends = batch
+        sendWaiters = Deque()
         for (i, s) in batch.enumerated() {
             let t = max(s.atNs ?? clockNs, clockNs)
             packets.append(PacketResult(device: "", outcome: .queued, dropReason: nil, stages: [], startNs: t, endNs: 0, frame: [],
@@ -46,11 +47,19 @@ extension Stack {
     /// fragment the MTU makes, each charged to sk_wmem_alloc; EAGAIN when it has reached
     /// sk_sndbuf), then `udp_send_skb` and `ip_send_skb` → `ip_local_out`.
     func udp_sendmsg(index i: Int, at t: UInt64) {
-        let req = pendingSends[i]
         let cpu = 0
         // The process runs when its CPU is free: a call that finds it busy starts when it is
         // (so what the earlier calls set off on the clock, TX completions included, comes first).
-        if clocks[cpu] > t { return schedule(clocks[cpu], .udpSend(index: i)) }
+        // Calls wait their turn in order, only the first of them in the event queue: were each
+        // to try again whenever the CPU moved, an overloaded CPU would cost n² event pops.
+        if let head = sendWaiters.first, head != i { sendWaiters.append(i); return }
+        if clocks[cpu] > t {
+            if sendWaiters.isEmpty { sendWaiters.append(i) }
+            return schedule(clocks[cpu], .udpSend(index: i))
+        }
+        if sendWaiters.first == i { _ = sendWaiters.popFirst() }
+        defer { if let next = sendWaiters.first { schedule(clocks[cpu], .udpSend(index: next)) } }
+        let req = pendingSends[i]
         clocks[cpu] = t
         let skb = SkBuff(frame: [], dev: 0, packet: i)
         skb.cpu = cpu
