@@ -2409,7 +2409,7 @@ components:
       additionalProperties: false
       required: [name, mac]
       properties:
-        name: {type: string, pattern: '^[A-Za-z0-9._-]{1,15}$'}
+        name: {type: string, pattern: '^[A-Za-z0-9._-]{1,15}$', description: "Not lo: every stack has its loopback device (ifindex 1, MTU 65536, 127.0.0.1/8 and ::1), listed with the others' stats and qdiscs."}
         mac: {type: string, examples: ['02:00:00:00:00:01']}
         addresses:
           type: array

@@ -35,12 +35,10 @@ public struct Injection: Sendable {
 /// serializes access (one simulation step never races another on the same stack).
 public final class Stack {
     public let config: StackConfig
-    /// The configured devices, then `lo` (the last: `lo`).
+    /// The configured devices, then `lo` (last, so theirs keep their indexes; ifindex 1).
     public let devices: [NetDevice]
     /// `lo`'s index in `devices`.
     public var lo: Int { devices.count - 1 }
-    /// The configured devices, without `lo`.
-    public var configuredDevices: ArraySlice<NetDevice> { devices.dropLast() }
     let deviceNames: [String]
     public internal(set) var fib: FIB
     /// The IPv6 tables (empty while IPv6 is disabled), the static routes they hold, and what

@@ -81,6 +81,8 @@ final class LoopbackTests: AppTestCase {
         let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("nft_trace_lo.txt"), encoding: .utf8)
         XCTAssertEqual(Self.normalised(text).count, 117, text)
         XCTAssertEqual(Self.normalised(text), Self.normalised(kernel))
+        // lo is every stack's own: no configured device takes its name.
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","devices":[{"name":"lo","mac":"02:00:00:00:00:05"}]}"#).json?["detail"], .string("lo is the loopback device every stack has"))
         // lo counts each packet once on each side, without its MAC header (ip -s link show lo).
         let stats = call("GET", "/v1/stacks/kb/stats").json?["devices"]?["lo"]
         XCTAssertEqual([stats?["rx_packets"], stats?["rx_bytes"], stats?["tx_packets"], stats?["tx_bytes"]], [.int(9), .int(374), .int(9), .int(374)])

@@ -8,7 +8,9 @@ extension Stack {
     /// at least ip_rt_min_advmss (256; IPv6's 1220), and IPv4's at most 65535 less them (lo's
     /// 65536 announces 65495, as recorded); an IPv6 MSS past the largest payload means "any".
     static func dst_metric_advmss(mtu: Int, v4: Bool) -> Int {
-        v4 ? min(max(mtu - 40, 256), 65535 - 40) : max(mtu - 60, 1220) > 65535 - 20 ? 65535 : max(mtu - 60, 1220)
+        if v4 { return min(max(mtu - 40, 256), 65535 - 40) }
+        let mss = max(mtu - 60, 1220)
+        return mss > 65535 - 20 ? 65535 : mss
     }
 
     /// `secure_tcp_seq` (`secure_tcpv6_seq`): the ISN from a keyed hash of the four-tuple plus the
