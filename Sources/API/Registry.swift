@@ -108,7 +108,9 @@ final class Registry: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         for (end, stack, dev) in [("a", l.aStack, l.aDev), ("b", l.bStack, l.bDev)] {
             guard let e = entries[stack] else { throw Problem.unprocessable("no stack named \(stack)", pointer: "/\(end)/stack") }
-            guard e.stack.device(named: dev) != nil else { throw Problem.unprocessable("stack \(stack) has no device \(dev)", pointer: "/\(end)/dev") }
+            guard let d = e.stack.device(named: dev) else { throw Problem.unprocessable("stack \(stack) has no device \(dev)", pointer: "/\(end)/dev") }
+            // What leaves by lo comes straight back: it has no far end.
+            guard !d.isLoopback else { throw Problem.unprocessable("lo links to nothing: what leaves by it comes back to its own stack", pointer: "/\(end)/dev") }
             if links.contains(where: { ($0.aStack == stack && $0.aDev == dev) || ($0.bStack == stack && $0.bDev == dev) }) {
                 throw Problem(status: 409, slug: "conflict", detail: "\(stack) \(dev) is linked already")
             }

@@ -1,5 +1,7 @@
 import Foundation
+import HTTPServer
 import JSON
+import Wire
 import XCTest
 
 /// What a stack sends to itself goes out by lo and back in, as scripts/record_loopback.sh
@@ -81,6 +83,17 @@ final class LoopbackTests: AppTestCase {
         let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("nft_trace_lo.txt"), encoding: .utf8)
         XCTAssertEqual(Self.normalised(text).count, 117, text)
         XCTAssertEqual(Self.normalised(text), Self.normalised(kernel))
+        // What a capture on lo sees (tcpdump shows it once): zero MACs, the UDP checksum
+        // CHECKSUM_PARTIAL left it, the pseudo-header sum (fe1c for 127.0.0.1 to itself, 9 bytes;
+        // recorded), in the trace's emitted frames and the lo capture.
+        guard case .array(let emitted) = call("GET", "/v1/traces/1").json?["emitted"] ?? .null, let lo = emitted.first,
+              case .string(let hex) = lo["hex"] ?? .null else { return XCTFail("no frame on lo") }
+        XCTAssertEqual([lo["device"], .string(String(hex.prefix(28))), .string(String(hex.suffix(18)))],
+                       [.string("lo"), .string("000000000000000000000000" + "0800"), .string("138823280009fe1c61")])
+        let capture = app.respond(to: HTTPRequest(method: "GET", target: "/v1/stacks/kb/devices/lo/wire"))
+        XCTAssertEqual(try PCAP.read(capture.body).map { Hex.encode($0.frame) }.first, hex)
+        XCTAssertEqual(try PCAP.read(capture.body).count, 9)
+        XCTAssertEqual(call("POST", "/v1/links", #"{"a":{"stack":"kb","dev":"lo"},"b":{"stack":"kb","dev":"vb"}}"#).json?["pointer"], .string("/a/dev"))
         // lo is every stack's own: no configured device takes its name.
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","devices":[{"name":"lo","mac":"02:00:00:00:00:05"}]}"#).json?["detail"], .string("lo is the loopback device every stack has"))
         // lo counts each packet once on each side, without its MAC header (ip -s link show lo).

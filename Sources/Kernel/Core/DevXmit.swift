@@ -167,15 +167,12 @@ extension Stack {
         }
     }
 
-    /// One frame onto the driver's ring and the wire.
-    /// `owner`: the skb whose socket charge is given back when this frame is done.
-    private func xmit_one(_ skb: SkBuff, dev: Int, cause: SkBuff, owner: SkBuff?) {
-        let d = devices[dev]
+    /// The frame an skb puts on the wire from its MAC header; `partial`: its CHECKSUM_PARTIAL
+    /// checksum left unfinished, the pseudo-header sum, as a veth peer or a capture on lo sees it.
+    func wireFrame(_ skb: SkBuff, partial: Bool) -> [UInt8] {
         let nh = skb.networkHeader
         var frame = Array(skb.data[(nh - 14)..<skb.len])
-        let partial = d.config.veth && d.config.txChecksumOffload && skb.csumPartialOffset != nil
         if partial, let off = skb.csumPartialOffset {
-            // What a veth peer captures of a CHECKSUM_PARTIAL packet: the pseudo-header sum, not finished.
             let b = skb.data
             let ps: UInt32
             if skb.protocolType == EtherType.ipv6 {
@@ -186,6 +183,15 @@ extension Stack {
             }
             frame.setBE16(14 + off - nh, ~Checksum.finish(ps))
         }
+        return frame
+    }
+
+    /// One frame onto the driver's ring and the wire.
+    /// `owner`: the skb whose socket charge is given back when this frame is done.
+    private func xmit_one(_ skb: SkBuff, dev: Int, cause: SkBuff, owner: SkBuff?) {
+        let d = devices[dev]
+        let partial = d.config.veth && d.config.txChecksumOffload && skb.csumPartialOffset != nil
+        let frame = wireFrame(skb, partial: partial)
         let now = clocks[cause.cpu]
         let ser = d.serializationNs(frame.count)
         transmit(frame, dev: dev, cause: cause, csumPartial: partial)
@@ -237,6 +243,12 @@ extension Stack {
         let d = devices[dev]
         d.stats.tx_packets += 1
         d.stats.tx_bytes += d.config.veth && d.config.vethPeer != .plain && !xdpFrame ? max(frame.count - EthernetFrame.headerLength, 0) : frame.count
+        tapFrame(frame, dev: dev, cause: cause, csumPartial: csumPartial)
+    }
+
+    /// `dev_queue_xmit_nit`: what taps (tcpdump) see leave a device, kept in the cause's trace
+    /// (`emitted`), the `wire` capture and what timers sent.
+    func tapFrame(_ frame: [UInt8], dev: Int, cause: SkBuff?, csumPartial: Bool) {
         let t = cause.map { clocks[$0.cpu] } ?? clockNs
         recordEmitted(cause, device: dev, frame: frame, at: t, csumPartial: csumPartial)
         if captureWire { wire.append(EmittedFrame(device: devices[dev].name, frame: frame, timeNs: t, csumPartial: csumPartial)) }
