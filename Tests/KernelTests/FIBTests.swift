@@ -52,10 +52,17 @@ final class FIBTests: XCTestCase {
         XCTAssertEqual(fib.lookup(dst, src: IPv4Address(192, 0, 2, 5))?.gateway, IPv4Address(198, 18, 1, 2))
         XCTAssertEqual(fib.lookup(dst, iif: 1)?.gateway, IPv4Address(198, 18, 1, 2))
         XCTAssertEqual(fib.lookup(dst, iif: 0)?.gateway, IPv4Address(198, 18, 0, 9))
+
         // Table 200 has no route to 8.8.8.8: on to main.
         XCTAssertEqual(fib.lookup(IPv4Address(8, 8, 8, 8), iif: 1)?.gateway, IPv4Address(198, 18, 0, 9))
         // Our own addresses stay local whatever the mark: rule 0 comes first.
         XCTAssertEqual(fib.lookup(IPv4Address(198, 18, 1, 1), mark: 0x10)?.dev, 1)
+        // `iif lo`: what the stack sends (the default iif), and what came in on lo, its device (fib.lo).
+        let fromLo = try FIB(devices: devs, routes: [RouteConfig(dst: any, via: IPv4Address(198, 18, 0, 9), dev: "eth0"),
+                                                    RouteConfig(dst: any, via: IPv4Address(198, 18, 1, 2), dev: "eth1", table: 200)],
+                             rules: [RuleConfig(priority: 400, iif: "lo", table: 200)])
+        XCTAssertEqual([fromLo.lookup(dst)?.gateway, fromLo.lookup(dst, iif: fromLo.lo)?.gateway, fromLo.lookup(dst, iif: 0)?.gateway],
+                       [IPv4Address(198, 18, 1, 2), IPv4Address(198, 18, 1, 2), IPv4Address(198, 18, 0, 9)])
         // Without the user's rules, main then default answer (fib_lookup without custom rules); table 100 never.
         let plain = try FIB(devices: devs, routes: [RouteConfig(dst: any, via: IPv4Address(198, 18, 1, 3), dev: "eth1", table: FIB.defaultTable),
                                                    RouteConfig(dst: any, via: IPv4Address(198, 18, 1, 4), dev: "eth1", table: 100)])

@@ -110,7 +110,9 @@ public final class FIB: @unchecked Sendable {
         return lookupTables(dst, src: src, mark: mark, iif: iif)
     }
 
-    private func lookupTables(_ dst: IPv4Address, src: IPv4Address, mark: UInt32, iif: Int) -> FIBEntry? {
+    private func lookupTables(_ dst: IPv4Address, src: IPv4Address, mark: UInt32, iif given: Int) -> FIBEntry? {
+        // What came in on lo (a looped packet routed again) is `iif lo` as what the stack sends is.
+        let iif = given == lo ? FIBEntry.loopback : given
         guard !rules.isEmpty else { return localPrefix(dst) ?? FIB.longest(main, dst) ?? tables[FIB.defaultTable].flatMap { FIB.longest($0, dst) } }
         for r in rules where r.matches(dst: dst, src: src, mark: mark, iif: iif) {
             let hit: FIBEntry?
