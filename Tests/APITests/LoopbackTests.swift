@@ -115,14 +115,25 @@ extension LoopbackTests {
     /// the client closes, then the server (the calls 200 ms apart, as the recording slept); then
     /// a connect to the closed port 8081 is refused by the RST that comes back through lo.
     func testATCPConnectionToOurselvesRunsOverLo() throws {
+        try tcpOverLo(host: "127.0.0.1", any: nil, kernel: "nft_trace_tcp_lo.txt", loBytes: 589)
+    }
+
+    /// The same over ::1 (`IPV6=1 scripts/record_tcp_loopback.sh`: windows 65476 and 65464, the
+    /// MSS lo's MTU less 60; lo 11 packets, 809 bytes).
+    func testATCPConnectionToOurselvesRunsOverLoOverIPv6() throws {
+        try tcpOverLo(host: "::1", any: "::", kernel: "nft_trace_tcp6_lo.txt", loBytes: 809)
+    }
+
+    func tcpOverLo(host: String, any: String?, kernel file: String, loBytes: Int) throws {
         // This machine's tcp_rmem (window scale 10), as the recording's namespace had it.
         let stack = #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24"]}],"sysctls":{"net.ipv4.tcp_rmem":"4096 131072 33554432"}}"#
         XCTAssertEqual(call("POST", "/v1/stacks", stack).status, 201)
         XCTAssertEqual(call("PUT", "/v1/stacks/kb/ruleset", Self.countingRuleset, type: "text/plain").status, 200)
-        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"tcp","address":"127.0.0.1","port":8080}"#).status, 201)
-        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"tcp","port":40000,"listen":false}"#).status, 201)
+        let address = any.map { #","address":"\#($0)""# } ?? ""
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"tcp","address":"\#(host)","port":8080}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"tcp","port":40000,"listen":false\#(address)}"#).status, 201)
         func wait() { XCTAssertEqual(call("POST", "/v1/stacks/kb/clock", #"{"advance_ns":200000000}"#).status, 200) }
-        let c = call("POST", "/v1/stacks/kb/sockets/2/connect", #"{"to":"127.0.0.1","port":8080}"#)
+        let c = call("POST", "/v1/stacks/kb/sockets/2/connect", #"{"to":"\#(host)","port":8080}"#)
         XCTAssertEqual(c.json?["socket"]?["state"], .string("ESTAB"), c.raw)
         let a = call("POST", "/v1/stacks/kb/sockets/1/accept", "")
         guard case .int(let child)? = a.json?["socket"] else { return XCTFail(a.raw) }
@@ -134,25 +145,27 @@ extension LoopbackTests {
         wait()
         XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets/\(child)/close", "").status, 200)
         wait()
-        guard case .int(let c2)? = call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"tcp","port":40001,"listen":false}"#).json?["id"] else { return XCTFail() }
-        let refused = call("POST", "/v1/stacks/kb/sockets/\(c2)/connect", #"{"to":"127.0.0.1","port":8081}"#)
+        guard case .int(let c2)? = call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"tcp","port":40001,"listen":false\#(address)}"#).json?["id"] else { return XCTFail() }
+        let refused = call("POST", "/v1/stacks/kb/sockets/\(c2)/connect", #"{"to":"\#(host)","port":8081}"#)
         XCTAssertEqual(refused.json?["socket"]?["errno"], .string("ECONNREFUSED"), String(refused.raw.suffix(600)))
         wait()
         let ss = call("GET", "/v1/stacks/kb/ss").raw
-        XCTAssertTrue(ss.contains(#"{"state":"TIME-WAIT","recv_q":0,"send_q":0,"local":"127.0.0.1:40000","peer":"127.0.0.1:8080"}"#), ss)
+        let (local, peer) = any == nil ? ("127.0.0.1:40000", "127.0.0.1:8080") : ("[::1]:40000", "[::1]:8080")
+        XCTAssertTrue(ss.contains(#"{"state":"TIME-WAIT","recv_q":0,"send_q":0,"local":"\#(local)","peer":"\#(peer)"}"#), ss)
         guard case .array(let traces) = call("GET", "/v1/traces?stack=kb&limit=100").json?["items"] ?? .null else { return XCTFail() }
         let text = traces.compactMap { t -> String? in
             guard case .int(let id) = t["trace_id"] ?? .null else { return nil }
             return call("GET", "/v1/traces/\(id)?format=nft&traced=true").raw
         }.joined()
-        let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("nft_trace_tcp_lo.txt"), encoding: .utf8)
+        let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent(file), encoding: .utf8)
         XCTAssertEqual(Self.normalised(text, ids: false).count, 143)
         XCTAssertEqual(Self.normalised(text, ids: false), Self.normalised(kernel, ids: false))
         let stats = call("GET", "/v1/stacks/kb/stats").json
         let lo = stats?["devices"]?["lo"]
-        XCTAssertEqual([lo?["rx_packets"], lo?["rx_bytes"], lo?["tx_packets"], lo?["tx_bytes"]], [.int(11), .int(589), .int(11), .int(589)])
-        let recorded: [(String, String, Int)] = [("Ip", "InReceives", 11), ("Ip", "InDelivers", 11), ("Ip", "OutRequests", 11),
-                                                ("Tcp", "ActiveOpens", 2), ("Tcp", "PassiveOpens", 1), ("Tcp", "AttemptFails", 1),
+        XCTAssertEqual([lo?["rx_packets"], lo?["rx_bytes"], lo?["tx_packets"], lo?["tx_bytes"]], [.int(11), .int(loBytes), .int(11), .int(loBytes)])
+        // (The IPv6 recording's Ip6 counters count the host's own autoconfiguration too.)
+        let ip: [(String, String, Int)] = any == nil ? [("Ip", "InReceives", 11), ("Ip", "InDelivers", 11), ("Ip", "OutRequests", 11)] : []
+        let recorded: [(String, String, Int)] = ip + [("Tcp", "ActiveOpens", 2), ("Tcp", "PassiveOpens", 1), ("Tcp", "AttemptFails", 1),
                                                 ("Tcp", "InSegs", 11), ("Tcp", "OutSegs", 11), ("Tcp", "OutRsts", 1), ("TcpExt", "DelayedACKs", 1)]
         let snmp = stats?["snmp"]
         XCTAssertEqual(recorded.map { "\($0.0)\($0.1) \(snmp?[$0.0]?[$0.1] ?? .null)" }, recorded.map { "\($0.0)\($0.1) \(JSONValue.int($0.2))" })
