@@ -22,17 +22,7 @@ out=${1:-$(mktemp -d)}
 mkdir -p "$out"
 . "$(dirname "$0")/netns_pair.sh"
 ip -n kb addr add 2001:db8::1/64 dev vb nodad
-ip netns exec kb nft -f - <<'NFT'
-table inet t {
-  chain pre { type filter hook prerouting priority 0; policy accept; counter; }
-  chain in { type filter hook input priority 0; policy accept; counter; }
-  chain out { type filter hook output priority 0; policy accept; meta nftrace set 1; counter; }
-  chain post { type filter hook postrouting priority 0; policy accept; counter; }
-}
-NFT
-ip netns exec kb nft monitor trace > $out/trace.txt 2>&1 &
-MON=$!
-sleep 0.5
+trace_in kb $out/trace.txt
 ip netns exec kb ip -s -j link show lo > $out/lo_before.json
 ip netns exec kb nstat -az > /dev/null
 ip netns exec kb python3 - <<'PY'

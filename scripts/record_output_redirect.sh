@@ -8,7 +8,7 @@ set -e
 out=${1:-$(mktemp -d)}
 mkdir -p "$out"
 . "$(dirname "$0")/netns_pair.sh"
-ip netns exec kb nft -f - <<'NFT'
+trace_in kb $out/trace.txt "$(cat <<'NFT'
 table ip t {
   chain out { type filter hook output priority -200; policy accept; meta nftrace set 1; }
   chain nat_out { type nat hook output priority -100; policy accept; udp dport 53 counter redirect to :5353; }
@@ -17,9 +17,7 @@ table ip t {
   chain post { type filter hook postrouting priority 0; policy accept; counter; }
 }
 NFT
-ip netns exec kb nft monitor trace > $out/trace.txt 2>&1 &
-MON=$!
-sleep 0.5
+)"
 ip netns exec kb nstat -az > /dev/null
 ip netns exec kb python3 - > $out/calls.txt <<'PY'
 import socket, time

@@ -18,17 +18,7 @@ out=${1:-$(mktemp -d)}
 host=${IPV6:+::1}; host=${host:-127.0.0.1}; fam=${IPV6:+AF_INET6}; fam=${fam:-AF_INET}; any=${IPV6:+::}; any=${any:-0.0.0.0}
 mkdir -p "$out"
 . "$(dirname "$0")/netns_pair.sh"
-ip netns exec kb nft -f - <<'NFT'
-table inet t {
-  chain pre { type filter hook prerouting priority 0; policy accept; counter; }
-  chain in { type filter hook input priority 0; policy accept; counter; }
-  chain out { type filter hook output priority 0; policy accept; meta nftrace set 1; counter; }
-  chain post { type filter hook postrouting priority 0; policy accept; counter; }
-}
-NFT
-ip netns exec kb nft monitor trace > $out/trace.txt 2>&1 &
-MON=$!
-sleep 0.5
+trace_in kb $out/trace.txt
 ip netns exec kb nstat -az > /dev/null
 HOST=$host FAM=$fam ANY=$any ip netns exec kb python3 - > $out/calls.txt <<'PY'
 import socket, time, errno, os

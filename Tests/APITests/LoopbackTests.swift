@@ -83,6 +83,13 @@ final class LoopbackTests: AppTestCase {
         let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("nft_trace_lo.txt"), encoding: .utf8)
         XCTAssertEqual(Self.normalised(text).count, 117, text)
         XCTAssertEqual(Self.normalised(text), Self.normalised(kernel))
+        // The stages: out through lo's ndo_start_xmit, into this CPU's backlog, up to the socket.
+        guard case .array(let stages) = call("GET", "/v1/traces/1").json?["stages"] ?? .null else { return XCTFail() }
+        XCTAssertEqual(stages.compactMap { if case .string(let f) = $0["function"] ?? .null { f } else { nil } }, [
+            "udp_sendmsg", "ip_make_skb", "udp_send_skb", "ip_local_out", "nf_hook_slow", "ip_output", "nf_hook_slow", "ip_finish_output",
+            "neigh_output", "dev_queue_xmit", "dev_hard_start_xmit", "loopback_xmit", "__netif_rx", "enqueue_to_backlog",
+            "process_backlog", "__netif_receive_skb_core", "ip_rcv", "nf_hook_slow", "ip_rcv_finish", "ip_local_deliver", "nf_hook_slow",
+            "ip_local_deliver_finish", "udp_rcv", "udp_queue_rcv_skb"])
         // What a capture on lo sees (tcpdump shows it once): zero MACs, the UDP checksum
         // CHECKSUM_PARTIAL left it, the pseudo-header sum (fe1c for 127.0.0.1 to itself, 9 bytes;
         // recorded), in the trace's emitted frames and the lo capture.

@@ -25,7 +25,11 @@ extension Stack {
         let tx = d.tx, q = tx.qdisc
         tx.cpu = skb.cpu
         if q is NoQueue {
-            if d.isLoopback { return loopback_xmit(skb, dev: dev) }
+            // dev_hard_start_xmit → xmit_one: the taps, then lo's ndo_start_xmit.
+            if d.isLoopback {
+                enter(.dev_hard_start_xmit, skb)
+                return loopback_xmit(skb, dev: dev)
+            }
             dev_hard_start_xmit(skb, dev: dev)
             return sent
         }

@@ -8,8 +8,8 @@ extension Stack {
     /// received on lo (`eth_type_trans`: the zero MAC is lo's own, so PACKET_HOST) and goes to
     /// this CPU's backlog. lo counts it, without the MAC header, on both sides once the backlog took it.
     func loopback_xmit(_ skb: SkBuff, dev: Int) -> PathEnd {
-        // dev_queue_xmit_nit first: a capture on lo sees the frame leave (its CHECKSUM_PARTIAL
-        // checksum unfinished, as recorded) and come back; tcpdump (libpcap) shows it once.
+        // xmit_one's dev_queue_xmit_nit first: a capture on lo sees the frame leave (its
+        // CHECKSUM_PARTIAL checksum unfinished, as recorded) and come back; tcpdump shows it once.
         let partial = skb.csumPartialOffset != nil
         tapFrame(wireFrame(skb, partial: partial), dev: dev, cause: skb, csumPartial: partial)
         enter(.loopback_xmit, skb)

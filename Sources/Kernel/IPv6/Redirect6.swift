@@ -18,30 +18,17 @@ extension Stack {
         }
         guard case .redirect(let target, let dest, let options) = nd else { return drop(.NOT_SPECIFIED, "not a redirect") }
         // The redirected header option (type 4): the error path, for the socket that sent it.
-        if options.contains(where: { if case .other(4, _) = $0 { true } else { false } }) {
-            return icmpv6_notify(redirectedHeader: skb)
+        // pskb_pull to it: icmpv6_notify reads the quoted packet 8 bytes past the transport
+        // header, which the option's own 8 bytes (type, length, reserved) make it.
+        var offset = skb.transportHeader + 40
+        for o in options {
+            if case .other(4, _) = o {
+                skb.transportHeader = offset
+                return icmpv6_notify(skb, type: ICMPv6Repr.redirect, code: 0, info: 0)
+            }
+            offset += o.bufferLength
         }
         return drop(.NOT_SPECIFIED, ip6_redirect_no_header(skb, from: src, target: target, dest: dest, options: options))
-    }
-
-    /// `icmpv6_notify` of NDISC_REDIRECT: the skb pulled to the redirected header's packet, whose
-    /// socket takes it (`ip6_sk_redirect`).
-    private func icmpv6_notify(redirectedHeader skb: SkBuff) -> PathEnd {
-        let th = skb.transportHeader, b = skb.data
-        // The options after the 40-byte fixed part; the redirected header's packet starts 8 bytes into its option.
-        var o = th + 40
-        while o + 8 <= skb.len, b[o + 1] != 0 {
-            if b[o] == 4 { break }
-            o += Int(b[o + 1]) * 8
-        }
-        guard o + 8 <= skb.len, b[o] == 4 else { return drop(.NOT_SPECIFIED, "redirect: no redirected header") }
-        // icmpv6_notify reads the quoted packet at the transport header + 8: shift the view there.
-        let inner = SkBuff(frame: Array(b[0..<skb.len]), dev: skb.dev, packet: skb.packet)
-        inner.networkHeader = skb.networkHeader; inner.transportHeader = o; inner.cpu = skb.cpu; inner.generated = skb.generated
-        inner.protocolType = skb.protocolType; inner.pktType = skb.pktType
-        let end = icmpv6_notify(inner, type: ICMPv6Repr.redirect, code: 0, info: 0)
-        recycle(inner)
-        return end
     }
 
     /// `ip6_redirect_no_header` → `__ip6_route_redirect`: the route to `dest` must leave this device
