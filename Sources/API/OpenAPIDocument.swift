@@ -3308,5 +3308,11 @@ components:
           type: object
           description: /proc/net/snmp6 counters by their names (Ip6InReceives, Icmp6InType128, Udp6NoPorts...).
           additionalProperties: {type: integer}
+        synproxy:
+          type: array
+          description: Per CPU, /proc/net/stat/synproxy's columns by name (entries, syn_received, cookie_invalid, cookie_valid, cookie_retrans, conn_reopened).
+          items:
+            type: object
+            additionalProperties: {type: integer}
 """####
 }

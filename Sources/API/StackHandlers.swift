@@ -71,8 +71,13 @@ extension App {
                          ("time_squeeze", .int(c.timeSqueeze)), ("received_rps", .int(c.receivedRPS)),
                          ("flow_limit_count", .int(c.flowLimitCount)), ("backlog_len", .int(c.backlogLength))])
             })
+            // /proc/net/stat/synproxy's columns per CPU (entries is always 0 in the kernel).
+            let synproxy: JSONValue = .array(s.synproxyStats.enumerated().map { cpu, st in
+                .object([("cpu", .int(cpu)), ("entries", .int(0)), ("syn_received", .int(st.syn_received)), ("cookie_invalid", .int(st.cookie_invalid)),
+                         ("cookie_valid", .int(st.cookie_valid)), ("cookie_retrans", .int(st.cookie_retrans)), ("conn_reopened", .int(st.conn_reopened))])
+            })
             return .object([("stack", .string(s.config.name)), ("clock_ns", .int(Int(s.clockNs))), ("devices", devs.value),
-                            ("snmp", snmp), ("snmp6", .object(s.snmp.snmp6.map { ($0.name, .int($0.value)) })), ("softnet", softnet),
+                            ("snmp", snmp), ("snmp6", .object(s.snmp.snmp6.map { ($0.name, .int($0.value)) })), ("softnet", softnet), ("synproxy", synproxy),
                             ("ip_frag", .object([("queues", .int(s.fragmentQueueCount)), ("memory", .int(s.fragmentMemory))]))])
         }
         return jsonResponse(200, body)

@@ -112,14 +112,17 @@ public struct SNMPStats: Sendable, Equatable, Codable {
     public struct TCPExt: Sendable, Equatable, Codable {
         public var ListenOverflows = 0, ListenDrops = 0, OutOfWindowIcmps = 0
         public var TCPTimeouts = 0, TCPSynRetrans = 0, TCPAbortOnTimeout = 0, DelayedACKs = 0
+        /// A handshake ACK echoing a timestamp the request sock never sent (TSEcrRejected), and the
+        /// ACKs it then did not send for the rate limit (TCPACKSkippedSynRecv).
+        public var TSEcrRejected = 0, TCPACKSkippedSynRecv = 0
         public init() {}
-        /// Checkpoints from before DelayedACKs was kept lack it.
+        /// Checkpoints from before DelayedACKs (or TSEcrRejected) was kept lack it.
         public init(from d: Decoder) throws {
             let c = try d.container(keyedBy: CodingKeys.self)
             func n(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
             ListenOverflows = try n(.ListenOverflows); ListenDrops = try n(.ListenDrops); OutOfWindowIcmps = try n(.OutOfWindowIcmps)
             TCPTimeouts = try n(.TCPTimeouts); TCPSynRetrans = try n(.TCPSynRetrans); TCPAbortOnTimeout = try n(.TCPAbortOnTimeout)
-            DelayedACKs = try n(.DelayedACKs)
+            DelayedACKs = try n(.DelayedACKs); TSEcrRejected = try n(.TSEcrRejected); TCPACKSkippedSynRecv = try n(.TCPACKSkippedSynRecv)
         }
     }
     /// The Icmp line of /proc/net/snmp in its order, and the IcmpMsg line (InTypeN/OutTypeN). As in

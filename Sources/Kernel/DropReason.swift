@@ -10,7 +10,7 @@ public enum DropReason: String, Sendable, CaseIterable {
     case DEV_READY, FULL_RING, NOMEM, HDR_TRUNC, ICMP_CSUM, IP_INADDRERRORS, IP_INNOROUTES, IP_LOCAL_SOURCE
     case IP_INVALID_SOURCE, IP_INVALID_DEST, PKT_TOO_BIG, DUP_FRAG, FRAG_REASM_TIMEOUT, FRAG_TOO_FAR
     case IPV6DISABLED, IPV6_BAD_EXTHDR, IPV6_NDISC_FRAG, IPV6_NDISC_HOP_LIMIT, IPV6_NDISC_BAD_CODE
-    case IPV6_NDISC_BAD_OPTIONS, IPV6_NDISC_NS_OTHERHOST, INVALID_PROTO
+    case IPV6_NDISC_BAD_OPTIONS, IPV6_NDISC_NS_OTHERHOST, INVALID_PROTO, TCP_RFC7323_TSECR
 }
 
 extension DropReason {
@@ -78,6 +78,7 @@ extension DropReason {
         case .IPV6_NDISC_BAD_OPTIONS: "a neighbour discovery message with bad options"
         case .IPV6_NDISC_NS_OTHERHOST: "a neighbour solicitation for an address not on this host"
         case .INVALID_PROTO: "not allowed by its protocol's RFCs (an ICMP type other than echo, timestamp or address mask to a broadcast or multicast address)"
+        case .TCP_RFC7323_TSECR: "a handshake ACK echoing a timestamp the request sock did not send (LINUX_MIB_TSECRREJECTED)"
         }
     }
 }

@@ -147,6 +147,9 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var fragmentState: FragmentState?
     public var sockets: [Socket] = []
     public var neighbourFailures = 0, conntrackFullDrops = 0, conntrackEarlyDrops = 0
+    /// synproxy's counters per CPU (syn_received, cookie_invalid, cookie_valid, cookie_retrans,
+    /// conn_reopened); nil when all are zero or in older checkpoints.
+    public var synproxy: [[Int]]? = nil
     /// The conntrack events kept for `conntrack -E` (CTEventLog's checkpoint form; older checkpoints lack it).
     public var conntrackEvents: String? = nil
     public var random: UInt64 = 0, bpfRandom: UInt64 = 0
@@ -247,6 +250,9 @@ extension Stack {
         r.neighbourFailures = neighbourFailures
         r.conntrackFullDrops = conntrackFullDrops
         r.conntrackEarlyDrops = conntrackEarlyDrops
+        if synproxyStats.contains(where: { $0 != SynproxyStats() }) {
+            r.synproxy = synproxyStats.map { [$0.syn_received, $0.cookie_invalid, $0.cookie_valid, $0.cookie_retrans, $0.conn_reopened] }
+        }
         if ctEvents.delivered > 0 { r.conntrackEvents = ctEvents.checkpoint }
         r.random = random.state
         r.bpfRandom = bpfRandom
@@ -365,6 +371,9 @@ extension Stack {
         neighbourFailures = r.neighbourFailures
         conntrackFullDrops = r.conntrackFullDrops
         conntrackEarlyDrops = r.conntrackEarlyDrops
+        for (cpu, v) in (r.synproxy ?? []).enumerated() where cpu < synproxyStats.count && v.count == 5 {
+            synproxyStats[cpu] = SynproxyStats(syn_received: v[0], cookie_invalid: v[1], cookie_valid: v[2], cookie_retrans: v[3], conn_reopened: v[4])
+        }
         ctEvents = r.conntrackEvents.flatMap(CTEventLog.init(checkpoint:)) ?? CTEventLog()
         random.state = r.random
         bpfRandom = r.bpfRandom

@@ -22,6 +22,8 @@ extension StackRuntime {
         public var mssClamp: Int? = nil, pmtuCookie: Int? = nil, sentLengths: [Int]? = nil, softError: String? = nil
         /// An error the next call takes (IP_RECVERR); older checkpoints lack it.
         public var pendingError: String? = nil
+        /// A request sock's SYN-ACK TSvals and its last out-of-window ACK (nil: none, or older checkpoints).
+        public var sntTsval: [UInt32]? = nil, lastOowAck: UInt64? = nil
     }
     /// A TCP timer among the queued events, in the order they run: TIME-WAIT's end or a retransmission.
     public struct TCPTimer: Codable, Sendable, Equatable {
@@ -47,7 +49,8 @@ extension Stack {
                 rcvWscale: c.rcvWscale, sndWscale: c.sndWscale, tsOffset: c.tsOffset, tsRecent: c.tsRecent, tsOK: c.tsOK, sackOK: c.sackOK, wscaleOK: c.wscaleOK,
                 quick: c.quick, pingpong: c.pingpong, ato: c.ato, lrcvtime: c.lrcvtime, ackPending: c.ackPending, delackArmed: c.delackArmed,
                 delackPacket: c.delackPacket, tos: c.tos, priority: c.priority, ipID: c.ipID, error: c.error,
-                mssClamp: c.mssClamp, pmtuCookie: c.pmtuCookie, sentLengths: c.sentLengths, softError: c.softError, pendingError: c.pendingError)
+                mssClamp: c.mssClamp, pmtuCookie: c.pmtuCookie, sentLengths: c.sentLengths, softError: c.softError, pendingError: c.pendingError,
+                sntTsval: c.sntTsvalFirst.map { [$0, c.sntTsvalLast] }, lastOowAck: c.lastOowAck)
         }
         let timers: [StackRuntime.TCPTimer] = pending.compactMap { t, e in
             switch e {
@@ -93,6 +96,8 @@ extension Stack {
             c.pmtuCookie = r.pmtuCookie ?? r.advmss + 40
             c.softError = r.softError
             c.pendingError = r.pendingError
+            if let ts = r.sntTsval, ts.count == 2 { c.sntTsvalFirst = ts[0]; c.sntTsvalLast = ts[1] }
+            c.lastOowAck = r.lastOowAck
             if let l = r.sentLengths { c.sentLengths = l } else {
                 var left = min(Int(r.sndNxt &- r.sndUna), sendQueue.count)
                 while left > 0 { c.sentLengths.append(min(left, max(r.mssCache, 1))); left -= min(left, max(r.mssCache, 1)) }

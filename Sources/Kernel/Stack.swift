@@ -122,6 +122,8 @@ public final class Stack {
     /// What `conntrack -E` would have shown.
     var ctEvents = CTEventLog()
     var conntrackFullDrops = 0, conntrackEarlyDrops = 0
+    /// synproxy's counters per CPU (/proc/net/stat/synproxy).
+    public internal(set) var synproxyStats: [SynproxyStats]
     /// Neighbours that never answered (their queued packets were dropped with NEIGH_FAILED).
     public internal(set) var neighbourFailures = 0
     /// Freed skbs, reused for arrivals (the per-packet path allocates no new skb in steady state).
@@ -199,6 +201,7 @@ public final class Stack {
         ipIdents = IPIdents(key: (random.next(), random.next()))
         self.random = random
         self.clocks = CPUClocks(count: config.cpus)
+        synproxyStats = Array(repeating: SynproxyStats(), count: config.cpus)
         self.cpus = (0..<config.cpus).map { SoftnetData(cpu: $0, maxBacklog: netdevMaxBacklog) }
         let entries = net[.rps_sock_flow_entries]
         sockFlowTable = Array(repeating: -1, count: entries == 0 ? 0 : Stack.roundUpPowerOfTwo(entries))

@@ -49,6 +49,9 @@ public enum Stage: Int, Sendable, CaseIterable {
     case tcp_v6_connect, tcp_v6_mtu_reduced
     // drivers/net/loopback.c, net/core/dev.c: what the stack sends itself goes out by lo and back in
     case loopback_xmit, __netif_rx
+    // net/netfilter/nf_synproxy_core.c: synproxy's hook and the segments it sends; net/ipv4/tcp_ipv4.c,
+    // net/ipv6/tcp_ipv6.c: a request sock's ACK to a segment it does not take
+    case synproxy_hook, synproxy_send_tcp, tcp_v4_reqsk_send_ack, tcp_v6_reqsk_send_ack
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }

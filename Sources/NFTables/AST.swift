@@ -102,8 +102,19 @@ public enum NFDynsetOp: String, Sendable { case add, update, delete }
 public enum NFObjectKind: String, Sendable, CaseIterable {
     case counter, quota, limit
     case ctHelper = "ct helper", ctTimeout = "ct timeout", ctExpectation = "ct expectation"
+    case synproxy
     /// A conntrack object: rules attach it with `ct KIND set "x"` rather than naming it.
     public var isConntrack: Bool { self == .ctHelper || self == .ctTimeout || self == .ctExpectation }
+}
+
+/// `struct nf_synproxy_info`: the MSS and window scale the SYN-ACK offers, and which options
+/// (NF_SYNPROXY_OPT_*) it passes on from the client's SYN.
+public struct NFSynproxy: Sendable, Equatable {
+    public static let optMSS: UInt32 = 1, optWscale: UInt32 = 2, optSackPerm: UInt32 = 4, optTimestamp: UInt32 = 8, optECN: UInt32 = 16
+    public var mss: UInt16 = 0
+    public var wscale: UInt8 = 0
+    public var flags: UInt32 = 0
+    public init(mss: UInt16 = 0, wscale: UInt8 = 0, flags: UInt32 = 0) { self.mss = mss; self.wscale = wscale; self.flags = flags }
 }
 
 /// The layer-3 family a conntrack object applies to (`l3proto ip|ip6|inet`; NFPROTO_* numbers).
@@ -216,6 +227,9 @@ public enum NFStatement: Sendable, Equatable {
     case ctObject(NFCtObject)
     /// `ct event set new,destroy`: the events (IPCT_* bits) the entry reports.
     case setCtEvent(UInt16)
+    /// `synproxy [mss N] [wscale N] [timestamp] [sack-perm]` (nft_synproxy), or a synproxy
+    /// object's settings.
+    case synproxy(NFSynproxy)
     case notrack
     /// `dup to ADDR [device "x"]`, `dup to KEY map { K : ADDR } [device "x"]` (nf_dup_ipv4).
     case dup(NFDup)
@@ -268,11 +282,20 @@ public enum NFStatement: Sendable, Equatable {
     /// socket keys, osf, sdif and `rt mtu` where those exist.
     public var allowedHooks: Set<NFHook>? {
         if case .tproxy = self { return [.prerouting] }
+        if isSynproxy { return [.input, .forward] }
         if readsSocket { return [.prerouting, .input, .output] }
         if readsOSF { return [.input, .prerouting, .forward] }
         if readsSdif { return [.input, .forward] }
         if readsRouteMTU { return [.forward, .output, .postrouting] }
         return nil
+    }
+
+    /// `synproxy`, or a synproxy object named (nft_synproxy_validate: input and forward).
+    public var isSynproxy: Bool {
+        switch self {
+        case .synproxy, .objref(.synproxy, _), .objrefMap(.synproxy, _, _): true
+        default: false
+        }
     }
 
     /// An osf key anywhere in the statement (nft_osf_validate: input, prerouting and forward of ip and inet).

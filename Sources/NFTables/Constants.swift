@@ -397,6 +397,7 @@ public enum NFPrinter {
         case .setPayloadFrom(let sel, let source): return "\(sel.printed) set \(source.printed)"
         case .resetTCPOption(let kind): return "reset tcp option \(NFSelector.tcpOptionName(kind) ?? String(kind))"
         case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
+        case .synproxy(let x): return synproxy(x)
         case .objref(let kind, let name): return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \"\(name)\""
         case .objrefMap(let kind, let key, let entries):
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
@@ -601,6 +602,30 @@ public enum NFPrinter {
         stmts.map { statement($0, family: family) }.joined(separator: " ")
     }
 
+    /// `synproxy_stmt_print`: mss and wscale together when either was given, then the flags.
+    /// `exact`: each as given (what reads back to the same settings).
+    static func synproxy(_ x: NFSynproxy, exact: Bool = false) -> String {
+        var out = "synproxy"
+        if exact {
+            if x.flags & NFSynproxy.optMSS != 0 { out += " mss \(x.mss)" }
+            if x.flags & NFSynproxy.optWscale != 0 { out += " wscale \(x.wscale)" }
+        } else if x.flags & (NFSynproxy.optMSS | NFSynproxy.optWscale) != 0 {
+            out += " mss \(x.mss) wscale \(x.wscale)"
+        }
+        if x.flags & NFSynproxy.optTimestamp != 0 { out += " timestamp" }
+        if x.flags & NFSynproxy.optSackPerm != 0 { out += " sack-perm" }
+        return out
+    }
+
+    /// A synproxy object's lines as nft lists them: its flags line is "%s %s" of the two words,
+    /// so one alone keeps the space (`timestamp `, ` sack-perm`).
+    static func synproxyObjectLines(_ x: NFSynproxy) -> [String] {
+        var lines = ["mss \(x.mss)", "wscale \(x.wscale)"]
+        let ts = x.flags & NFSynproxy.optTimestamp != 0, sack = x.flags & NFSynproxy.optSackPerm != 0
+        if ts || sack { lines.append("\(ts ? "timestamp" : "") \(sack ? "sack-perm" : "")") }
+        return lines
+    }
+
     /// The ruleset as `nft list ruleset` prints it (with `-a`, handles as comments).
     /// `origins`: with each rule's iptables line after its handle (how versions are stored).
     public static func ruleset(_ rs: NFRuleset, handles: Bool = false, origins: Bool = false, counters: [Int: (Int, Int)] = [:], quotaUsed: [Int: UInt64] = [:]) -> String {
@@ -623,6 +648,7 @@ public enum NFPrinter {
                     body = "packets \(p) bytes \(b)"
                 case .quota(let n, let over, let used): body = String(quota(n, over: over, used: quotaUsed[o.handle] ?? used).dropFirst("quota ".count))
                 case .ctObject(let c): body = c.listingLines.joined(separator: "\n\t\t")
+                case .synproxy(let x): body = synproxyObjectLines(x).joined(separator: "\n\t\t")
                 default: body = String(statement(o.statement, family: t.family).dropFirst("limit ".count))
                 }
                 out += "\t\t\(body)\n\t}\n"
@@ -659,6 +685,9 @@ public enum NFPrinter {
                     let text = zip(r.statements, keys).map { s, key -> String in
                         if case .counter = s, let (p, b) = counters[key] { return "counter packets \(p) bytes \(b)" }
                         if case .quota(let n, let over, _) = s, let used = quotaUsed[key] { return quota(n, over: over, used: used) }
+                        // What is stored reads back as it was (nft's listing adds a wscale an mss
+                        // alone did not set).
+                        if origins, case .synproxy(let x) = s { return synproxy(x, exact: true) }
                         return statement(s, family: t.family)
                     }.joined(separator: " ") + (r.comment.map { " comment \"\($0)\"" } ?? "")
                     out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "")

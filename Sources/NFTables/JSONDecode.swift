@@ -62,6 +62,8 @@ extension NFJSON {
             if case .object(let states) = b["policy"] ?? .null {
                 body += "policy = { " + states.map { "\($0.0) : \($0.1.rendered())" }.joined(separator: ", ") + " }; "
             }
+        case "synproxy":
+            body = String(try synproxyArgs(b, path).dropFirst())
         case "ct expectation":
             // The timeout in ms.
             body = "protocol \(try str(b["protocol"], path + "/protocol")); dport \(b["dport"]?.rendered() ?? "0"); "
@@ -81,6 +83,17 @@ extension NFJSON {
         return "table \(fam) \(try str(b["table"], path + "/table")) { \(kind) \(try str(b["name"], path + "/name")) { \(body) }\n}\n"
     }
 
+    /// A synproxy statement's or object's settings as nft's words (" mss 1460 wscale 7 timestamp").
+    private static func synproxyArgs(_ b: JSONValue, _ path: String) throws(NFJSONError) -> String {
+        var out = ""
+        if let m = b["mss"] { out += " mss \(m.rendered())" }
+        if let w = b["wscale"] { out += " wscale \(w.rendered())" }
+        if case .array(let flags) = b["flags"] ?? .null {
+            for (k, f) in flags.enumerated() { out += " " + (try str(f, path + "/flags/\(k)")) }
+        } else if case .string(let f) = b["flags"] ?? .null { out += " " + f }
+        return out
+    }
+
     private static func str(_ v: JSONValue?, _ path: String) throws(NFJSONError) -> String {
         guard case .string(let s) = v ?? .null else { throw NFJSONError(path: path, message: "expected a string") }
         return s
@@ -89,7 +102,7 @@ extension NFJSON {
     private static func command(_ kind: String, _ b: JSONValue, path: String) throws(NFJSONError) -> String {
         let fam = (try? str(b["family"], path + "/family")) ?? "ip"
         switch kind {
-        case "counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation":
+        case "counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation", "synproxy":
             return try object(kind, b, fam: fam, path: path)
         case "table":
             var s = "add table \(fam) \(try str(b["name"], path + "/name"))"
@@ -360,7 +373,8 @@ extension NFJSON {
             return lhs + (op == "in" ? " " : " \(op) ") + rhs
         // (`where` binds to each pattern: a Swift case list applies it to the last one only.)
         case "counter" where b.isObjectReference, "quota" where b.isObjectReference, "limit" where b.isObjectReference,
-             "ct helper" where b.isObjectReference, "ct timeout" where b.isObjectReference, "ct expectation" where b.isObjectReference:
+             "ct helper" where b.isObjectReference, "ct timeout" where b.isObjectReference, "ct expectation" where b.isObjectReference,
+             "synproxy" where b.isObjectReference:
             // {"counter": "c1"} or {"counter": {"map": {"key": ..., "data": {"set": [[k, "c1"], ...]}}}};
             // conntrack objects are attached with `set` (`ct helper set "h"`).
             let verb = k.hasPrefix("ct ") ? "set" : "name"
@@ -377,6 +391,9 @@ extension NFJSON {
             if case .int(let n) = b["packets"] ?? .null, case .int(let m) = b["bytes"] ?? .null { return "counter packets \(n) bytes \(m)" }
             return "counter"
         case "notrack": return "notrack"
+        case "synproxy":
+            // {"synproxy": null} or {"synproxy": {"mss": 1460, "wscale": 7, "flags": ["timestamp", "sack-perm"]}}
+            return "synproxy" + (try synproxyArgs(b, p))
         case "dup":
             // {"dup": {"addr": "192.168.2.1" | {"map": {"key": ..., "data": {"set": [[k, addr], ...]}}}, "dev": "lo"}}
             var s = "dup to "

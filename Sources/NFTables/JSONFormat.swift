@@ -388,6 +388,13 @@ public enum NFJSON {
             return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
         case .ctObject: return .object([])   // (declared objects only: see the table's objects)
+        case .synproxy(let x):
+            var o: [(String, JSONValue)] = []
+            if x.flags & NFSynproxy.optMSS != 0 { o.append(("mss", .int(Int(x.mss)))) }
+            if x.flags & NFSynproxy.optWscale != 0 { o.append(("wscale", .int(Int(x.wscale)))) }
+            let flags = [(NFSynproxy.optTimestamp, "timestamp"), (NFSynproxy.optSackPerm, "sack-perm")].filter { x.flags & $0.0 != 0 }
+            if !flags.isEmpty { o.append(("flags", .array(flags.map { .string($0.1) }))) }
+            return .object([("synproxy", o.isEmpty ? .null : .object(o))])
         case .setCtEvent(let bits):
             // One name as a string, several as an array, none as the number.
             let names = NFParser.ctEventText(bits)

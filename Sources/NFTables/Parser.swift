@@ -250,7 +250,7 @@ public struct NFParser {
             let t = tok
             let w = try word("'chain', 'set', 'map' or '}'")
             switch w {
-            case "counter", "quota", "limit":
+            case "counter", "quota", "limit", "synproxy":
                 let nt = tok
                 let oname = try name("an object name")
                 try expectPunct("{")
@@ -266,7 +266,7 @@ public struct NFParser {
                 objectBodies.append((kind, oname, i, nt))
                 try skipBlock()
                 do throws(NFSyntaxError) { try expectSeparator() } catch { separatorError = separatorError ?? error }
-            case "ct", "synproxy", "secmark":
+            case "ct", "secmark":
                 throw unsupported("\(w) objects", at: t)
             case "chain":
                 let cname = try identifier("a chain name")
@@ -310,6 +310,7 @@ public struct NFParser {
             case .counter: stmt = try counterBody()
             case .quota: stmt = try quotaBody()
             case .limit: stmt = try limitBody()
+            case .synproxy: stmt = try synproxyObjectBody()
             default: stmt = try ctObjectBody(kind, family: rs.tables[ti].family, nameTok: nameTok)
             }
             skipNewlines()

@@ -40,6 +40,10 @@ extension NFParser {
                 t.nextHandle += 1
             }
             if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
+            // nft_synproxy_validate: input and forward only.
+            if stmt.isSynproxy, let b = t.chains[ci].base, b.hook != .input && b.hook != .forward {
+                throw refused("Could not process rule: Operation not supported", at: st)
+            }
             // nft_tproxy_validate: before routing only.
             if case .tproxy = stmt, let b = t.chains[ci].base, b.hook != .prerouting {
                 throw refused("Could not process rule: Operation not supported", at: st)
@@ -383,6 +387,10 @@ extension NFParser {
         case "notrack":
             i += 1
             return .notrack
+        case "synproxy":
+            i += 1
+            if isWord("name") { return try objectRef(.synproxy, table: table, context: context, anonymousSets: &anonymousSets) }
+            return .synproxy(try synproxyArgs())
         case "dup":
             i += 1
             return try dupBody(table: table, anonymousSets: &anonymousSets, at: t)

@@ -115,6 +115,7 @@ extension Stack {
     /// path ends there, or nil to deliver.
     func nf_local_in(_ skb: SkBuff) -> PathEnd? {
         if let end = netfilterVerdict(nf_hook(.input, skb, inDev: skb.dev, outDev: nil), at: "input") { return end }
+        if synproxyHooked(skb), let end = synproxy_hook(skb) { return end }
         return nf_confirm(skb)
     }
 
@@ -147,6 +148,7 @@ extension Stack {
         case .accept: return nil
         case .drop, .rejected: return drop(.NETFILTER_DROP, "dropped by the ruleset at \(hook)")
         case .stolen: return .stolen
+        case .consumed: return consume("taken by the ruleset at \(hook) (NF_STOLEN)")
         }
     }
 }

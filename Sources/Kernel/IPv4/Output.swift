@@ -41,6 +41,7 @@ extension Stack {
         // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output), then conntrack confirms. The
         // hook's in device is skb->dev as it was: a forwarded packet's; none for what the stack sends.
         if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") { return end }
+        if synproxyHooked(skb), let end = synproxy_hook(skb) { return end }
         if let end = nf_confirm(skb) { return end }
         enter(.ip_finish_output, skb)
         // ip_skb_dst_mtu: what the stack sends follows a learnt path MTU (not a probing socket's);
@@ -142,6 +143,7 @@ extension Stack {
         case .accept: break
         case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return false
         case .stolen: return false
+        case .consumed: finish(out, consume("taken at output (NF_STOLEN)")); return false
         }
         return true
     }

@@ -112,6 +112,10 @@ public final class TCPConn {
     // Options agreed in the handshake.
     var rcvWscale: UInt8 = 0, sndWscale: UInt8 = 0
     var tsOffset: UInt32 = 0, tsRecent: UInt32 = 0
+    /// A request sock's first and last SYN-ACK TSval (snt_tsval_first/last: what a handshake ACK
+    /// may echo), and when it last answered a segment it did not take (last_oow_ack_time).
+    var sntTsvalFirst: UInt32? = nil, sntTsvalLast: UInt32 = 0
+    var lastOowAck: UInt64? = nil
     var tsOK = false, sackOK = false, wscaleOK = false
 
     // Delayed ACKs (`icsk_ack`): quick ACKs left, ping-pong (interactive) mode, ACK timeout.

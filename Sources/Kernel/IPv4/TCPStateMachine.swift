@@ -145,6 +145,13 @@ extension Stack {
             tcp_send_reset(skb)
             return drop(.TCP_FLAGS, "ACK \(s.ack) does not acknowledge the SYN-ACK (\(c.sndNxt)): answered with a reset")
         }
+        // A TSecr no SYN-ACK of this request sock carried (tsecr_reject): answered with an ACK
+        // (tcp_oow_rate_limited permitting) and dropped. PAWS is not modelled.
+        if c.tsOK, s.tsval != nil, s.tsecr != 0, let first = c.sntTsvalFirst, c.sntTsvalLast &- first < s.tsecr &- first {
+            tcp_reqsk_send_ack_limited(c, skb, s)
+            snmp.tcpExt.TSEcrRejected += 1
+            return drop(.TCP_RFC7323_TSECR, "TSecr \(s.tsecr) is not one of the SYN-ACK's TSvals (\(first)...\(c.sntTsvalLast))")
+        }
         guard let parent = c.parent, sockets.acceptQueueLength(parent) <= parent.backlog else {
             // tcp_v4_syn_recv_sock's exit_overflow; tcp_abort_on_overflow 0 keeps the request sock.
             snmp.tcpExt.ListenOverflows += 1
@@ -169,6 +176,56 @@ extension Stack {
             return consume("ACK completes the handshake: connection \(id) waits in listener \(parent.config.id)'s accept queue")
         }
         return tcp_rcv_state_process(c, skb, s)
+    }
+
+    /// `req->rsk_ops->send_ack` unless `tcp_oow_rate_limited`: a pure ACK is answered at most
+    /// once per net.ipv4.tcp_invalid_ratelimit (500 ms; TCPACKSkippedSynRecv when not).
+    private func tcp_reqsk_send_ack_limited(_ c: TCPConn, _ skb: SkBuff, _ s: TCPSegment) {
+        let now = clocks[skb.cpu]
+        if s.dataLength == 0 || s.flags.contains(.syn), let last = c.lastOowAck, now &- last < 500_000_000 {
+            snmp.tcpExt.TCPACKSkippedSynRecv += 1
+            return
+        }
+        if s.dataLength == 0 || s.flags.contains(.syn) { c.lastOowAck = now }
+        tcp_reqsk_send_ack(c, skb)
+    }
+
+    /// `tcp_v4_reqsk_send_ack` / `tcp_v6_reqsk_send_ack`: an ACK from the request sock (seq
+    /// after its SYN, its window scaled down, its TSval and the peer's last), sent as
+    /// `tcp_v4_send_ack` sends (ip_send_unicast_reply: checksum complete, IPv4 ID 0, the default
+    /// TTL and the segment's TOS) or `tcp_v6_send_response` (the default hop limit).
+    private func tcp_reqsk_send_ack(_ c: TCPConn, _ skb: SkBuff) {
+        let v4 = c.key.isV4
+        enter(v4 ? .tcp_v4_reqsk_send_ack : .tcp_v6_reqsk_send_ack, skb)
+        var opts: [UInt8] = []
+        if c.tsOK {
+            let v = tcpTSval(c), e = c.tsRecent
+            opts = [1, 1, 8, 10, UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff),
+                    UInt8(e >> 24), UInt8(e >> 16 & 0xff), UInt8(e >> 8 & 0xff), UInt8(e & 0xff)]
+        }
+        let tcp = TCPRepr(srcPort: c.key.lport, dstPort: c.key.rport, seq: c.iss &+ 1, ack: c.rcvNxt, flags: .ack,
+                          window: UInt16(min(c.rcvWnd, 65535) >> Int(c.rcvWscale)), options: opts)
+        snmp.tcp.OutSegs += 1
+        let nh = skb.networkHeader
+        if v4 {
+            guard let route = routeOutput(c.key.remote4) else { return }
+            let ip = IPv4Repr(src: c.key.local4, dst: c.key.remote4, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)),
+                              tos: skb.data[nh + 1], ident: 0, dontFragment: true, payloadLength: tcp.bufferLength)
+            var bytes = [UInt8](repeating: 0, count: 34 + tcp.bufferLength)
+            tcp.emit(into: &bytes, at: 34, src: c.key.local4, dst: c.key.remote4)
+            ip.emit(into: &bytes, at: 14)
+            ip_local_out(bytes, route: route, cause: skb)
+        } else {
+            guard let route = routeOutput6(c.key.remote, oif: c.key.remote.isLinkLocal ? skb.dev : nil) else { return }
+            let tclass = UInt8(skb.data.be16(nh) >> 4 & 0xff)
+            let ip = IPv6Repr(src: c.key.local, dst: c.key.remote, nextHeader: IPProtocol.tcp, hopLimit: hopLimit6[route.dev], trafficClass: tclass,
+                              flowLabel: ip6_make_flowlabel(src: c.key.local, dst: c.key.remote, proto: IPProtocol.tcp, ports: UInt32(c.key.lport) << 16 | UInt32(c.key.rport)),
+                              payloadLength: tcp.bufferLength)
+            var bytes = [UInt8](repeating: 0, count: 54 + tcp.bufferLength)
+            ip.emit(into: &bytes, at: 14)
+            tcp.emit(into: &bytes, at: 54, pseudo: ip.pseudoHeader)
+            ip6_local_out(bytes, route: route, cause: skb)
+        }
     }
 
     /// `tcp_rcv_synsent_state_process`: the SYN-ACK of an active open (the ACK goes at once),

@@ -88,7 +88,11 @@ extension Stack {
         var opts: [UInt8] = []
         opts.reserveCapacity(20)
         func put32(_ v: UInt32) { opts.append(UInt8(v >> 24)); opts.append(UInt8(v >> 16 & 0xff)); opts.append(UInt8(v >> 8 & 0xff)); opts.append(UInt8(v & 0xff)) }
-        func ts(_ echo: UInt32) { put32(tcpTSval(c)); put32(echo) }
+        func ts(_ echo: UInt32) {
+            let v = tcpTSval(c)
+            if syn && flags.contains(.ack) && c.state == .synRecv { c.sntTsvalLast = v; c.sntTsvalFirst = c.sntTsvalFirst ?? v }
+            put32(v); put32(echo)
+        }
         if syn {
             opts.append(contentsOf: [2, 4, UInt8(c.advmss >> 8), UInt8(c.advmss & 0xff)])
             if c.tsOK {

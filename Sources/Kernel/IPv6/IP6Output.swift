@@ -72,6 +72,7 @@ extension Stack {
     func ip6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
         enter(.ip6_output, skb)
         if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") { return end }
+        if synproxyHooked(skb), let end = synproxy_hook(skb) { return end }
         if let end = nf_confirm(skb) { return end }
         enter(.ip6_finish_output, skb)
         // A datagram conntrack reassembled leaves in pieces no larger than it came in (frag_max_size);

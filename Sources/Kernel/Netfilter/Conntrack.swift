@@ -133,6 +133,11 @@ public final class Conn {
         get { ext?.seqAdjust }
         set { if newValue != nil || ext != nil { extensions().seqAdjust = newValue } }
     }
+    /// The synproxy extension of a connection synproxy opened (nf_conn_synproxy).
+    var synproxy: ConnSynproxy? {
+        get { ext?.synproxy }
+        set { if newValue != nil || ext != nil { extensions().synproxy = newValue } }
+    }
     /// A `ct timeout` object's policy (nf_conn_timeout): seconds per state, in the protocol's order.
     var timeoutPolicy: [UInt32]? {
         get { ext?.timeouts }
@@ -160,6 +165,7 @@ final class ConnExtensions {
     var master: Conn?
     var timeouts: [UInt32]?
     var seqAdjust: [SeqAdjust]?
+    var synproxy: ConnSynproxy?
 }
 
 /// `struct nf_conn_help`: the helper (by name; nil for `ct expectation set`'s bare extension),
@@ -379,6 +385,9 @@ extension Stack {
         // A `ct zone set` template gives the zone the packet is looked up and tracked in.
         let zone = skb.ctTemplate ?? CTZone()
         skb.ctTemplate = nil
+        // synproxy's template (snet->tmpl): a connection it makes gets the synproxy extension.
+        let synproxyTemplate = skb.synproxyTemplate
+        skb.synproxyTemplate = false
         guard let (tuple, quoted) = ctTuple(skb) else { skb.ctInfo = .invalid; return true }
         let now = clockNs
         if tuple.v6 && tuple.proto == IPProtocol.icmpv6 && quoted == nil {
@@ -438,6 +447,7 @@ extension Stack {
         // A new connection (unconfirmed until the packet survives its hooks).
         let c = Conn(orig: tuple, zone: zone)
         c.created = now
+        if synproxyTemplate { c.synproxy = ConnSynproxy() }
         // init_conntrack: an expectation it fulfils makes it RELATED to the expecting connection.
         let expected = ctExpectations.isEmpty ? nil : nf_ct_find_expectation(c.orig, now: now)
         if let f = tcpFlags {

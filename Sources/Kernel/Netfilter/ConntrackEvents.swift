@@ -10,7 +10,7 @@ import Wire
 enum IPCT {
     static let new: UInt16 = 1 << 0, related: UInt16 = 1 << 1, destroy: UInt16 = 1 << 2, reply: UInt16 = 1 << 3
     static let assured: UInt16 = 1 << 4, protoinfo: UInt16 = 1 << 5, helper: UInt16 = 1 << 6, mark: UInt16 = 1 << 7
-    static let seqadj: UInt16 = 1 << 8, label: UInt16 = 1 << 10
+    static let seqadj: UInt16 = 1 << 8, label: UInt16 = 1 << 10, synproxy: UInt16 = 1 << 11
 }
 
 /// One delivered event: the entry as it was then.

@@ -82,7 +82,7 @@ extension Stack {
     }
 
     /// What an object statement did: go on, break the rule (NFT_BREAK), or drop the packet.
-    enum ObjectOutcome { case next, breakRule, drop }
+    enum ObjectOutcome { case next, breakRule, drop, stolen }
 
     /// nft_ct's object eval: what attaching a helper, timeout or expectation object does to the
     /// packet's connection.

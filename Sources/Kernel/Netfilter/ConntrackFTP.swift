@@ -18,8 +18,9 @@ extension Stack {
             }
             if let reason { return drop(.NETFILTER_DROP, reason) }
         }
-        // A connection whose helper changed a line's length: every later segment's numbers move.
-        if let c = skb.conn, c.seqAdjust != nil, skb.ctInfo == .established || skb.ctInfo == .reply {
+        // A connection whose numbers were moved (a helper changed a line's length, synproxy
+        // answered for the server): every later segment's move, except what came in on lo.
+        if let c = skb.conn, c.seqAdjust != nil, skb.ctInfo == .established || skb.ctInfo == .reply, !(skb.looped && skb.dev == lo) {
             nf_ct_seq_adjust(skb, c, dir: skb.ctInfo == .reply ? 1 : 0)
         }
         nf_conntrack_confirm(skb)

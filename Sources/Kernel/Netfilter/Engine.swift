@@ -74,6 +74,7 @@ extension Stack {
         case .drop: return .drop
         case .rejected: return .rejected
         case .stolen: return .stolen
+        case .consumed: return .consumed
         }
     }
 
@@ -101,7 +102,8 @@ extension Stack {
     }
 
     /// A trace event; the first of a base chain's run carries the packet as it stands (`nft_trace_notify`
-    /// dumps it once per `nft_do_chain`, `packet_dumped`).
+    /// dumps it once per `nft_do_chain`, `packet_dumped`), unless an expression took the packet
+    /// (a stolen verdict: the skb is gone; recorded with synproxy, Cases/nft_trace_synproxy.txt).
     private func event(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ ci: Int, _ kind: NFEvent.Kind, _ r: CRule?, _ verdict: String,
                        _ info: PktInfo, dumped: inout Bool) {
         guard tracing, skb.packet >= 0 else { return }
@@ -110,7 +112,7 @@ extension Stack {
                         rule: r?.text, iptables: r?.iptables, verdict: verdict, generated: skb.generated)
         e.nftrace = skb.nftrace
         e.looped = skb.looped
-        if !dumped { dumped = true; e.packet = nf_trace_fill_pkt_info(skb, info) }
+        if !dumped && verdict != "stolen" { dumped = true; e.packet = nf_trace_fill_pkt_info(skb, info) }
         packets[skb.packet].nfEvents.append(e)
     }
 
@@ -169,6 +171,7 @@ extension Stack {
             case .nf(.drop): return .drop
             case .nf(.queue(_, let bypass)): return bypass ? .accept : .drop   // no listener on the queue
             case .rejected: return .rejected
+            case .stolen: return .consumed
             case .nf(.jump(let name)), .nf(.goto(let name)):
                 guard let target = netfilter.ruleset.tables[ti].chains.firstIndex(where: { $0.name == name }) else { return .drop }
                 if case .nf(.jump) = verdict { stack.append((c, r)) }
@@ -197,8 +200,11 @@ extension Stack {
     }
 
     /// A named object a rule refers to: a stateful one counts, a conntrack one acts on the entry.
-    private func object(_ o: NFObject, ti: Int, _ skb: SkBuff) -> ObjectOutcome {
+    private func object(_ o: NFObject, ti: Int, _ skb: SkBuff, _ info: PktInfo) -> ObjectOutcome {
         if case .ctObject(let c) = o.statement { return nft_ct_object_eval(c, skb) }
+        if case .synproxy(let x) = o.statement {
+            switch nft_synproxy_eval(x, skb, info) { case .next: return .next; case .breakRule: return .breakRule; case .drop: return .drop; case .stolen: return .stolen }
+        }
         return stateful(o.statement, ti: ti, handle: o.handle, skb) ? .next : .breakRule
     }
 
@@ -308,10 +314,13 @@ extension Stack {
     enum RuleVerdict: Equatable {
         case nf(NFVerdict)
         case rejected
+        /// NF_STOLEN: an expression took the packet (synproxy answered for the socket).
+        case stolen
         var text: String {
             switch self {
             case .nf(let v): v.text
             case .rejected: "drop"
+            case .stolen: "stolen"
             }
         }
     }
@@ -385,11 +394,13 @@ extension Stack {
             case .objref(let kind, let name):
                 // A named object: its state is shared by every rule that names it (kept under the object's handle).
                 guard let o = netfilter.objects[ti]?[.init(kind: kind, name: name)] else { return nil }
-                switch object(o, ti: ti, skb) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop) }
+                switch object(o, ti: ti, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
             case .objrefMap(let kind, let key, let entries):
                 guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }),
                       let o = netfilter.objects[ti]?[.init(kind: kind, name: hit.1)] else { return nil }
-                switch object(o, ti: ti, skb) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop) }
+                switch object(o, ti: ti, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
+            case .synproxy(let x):
+                switch nft_synproxy_eval(x, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
             case .ctObject:
                 break   // (an object's own settings, never a rule's statement)
             case .log(let l):

@@ -85,12 +85,16 @@ struct NetfilterState {
     /// so does a `tproxy` rule (nft_tproxy_init) for its family, or both without one.
     var defragEnabled = false
     var defrag6Enabled = false
+    /// synproxy's hooks registered (nf_synproxy_ipv4_init / ipv6_init): a synproxy expression or
+    /// object in an ip or inet table (IPv4), ip6 or inet (IPv6); each brings conntrack too.
+    var synproxyEnabled = false
+    var synproxy6Enabled = false
 
     static func usesConntrack(_ r: NFRule) -> Bool {
         r.statements.contains { s in
             switch s {
-            case .notrack, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .setCtMark: return true
-            case .objref(let kind, _), .objrefMap(let kind, _, _): return kind.isConntrack
+            case .notrack, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .setCtMark, .synproxy: return true
+            case .objref(let kind, _), .objrefMap(let kind, _, _): return kind.isConntrack || kind == .synproxy
             case .setCtEvent: return true
             case .match(let sel, _, _, _): return sel.rawValue.hasPrefix("ct ")
             case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains { $0.rawValue.hasPrefix("ct ") }
@@ -101,6 +105,13 @@ struct NetfilterState {
             }
         }
     }
+    /// nft_synproxy_do_init: the family's synproxy hooks and conntrack.
+    private mutating func enableSynproxy(_ family: NFFamily) {
+        guard family == .ip || family == .ip6 || family == .inet else { return }
+        if family != .ip6 { synproxyEnabled = true; conntrackEnabled = true }
+        if family != .ip { synproxy6Enabled = true; conntrack6Enabled = true }
+    }
+
     /// Named sets compiled for lookup, per table index and name.
     var sets: [Int: [String: SetIndex]] = [:]
     /// Named verdict maps compiled for lookup (`vmap @m`), per table index and name.
@@ -139,6 +150,7 @@ struct NetfilterState {
                     if t.family != .ip6 { conntrackEnabled = true }
                     if t.family == .ip6 || t.family == .inet { conntrack6Enabled = true }
                 }
+                if c.rules.contains(where: { $0.statements.contains(where: \.isSynproxy) }) { enableSynproxy(t.family) }
                 for r in c.rules {
                     for case .tproxy(let x) in r.statements {
                         let family = x.family ?? (t.family == .inet ? nil : t.family)
@@ -148,6 +160,7 @@ struct NetfilterState {
                 }
             }
         }
+        for t in rs.tables where t.objects.contains(where: { $0.kind == .synproxy }) { enableSynproxy(t.family) }
         defragEnabled = defragEnabled || conntrackEnabled
         defrag6Enabled = defrag6Enabled || conntrack6Enabled
         for (ti, t) in rs.tables.enumerated() {
@@ -204,6 +217,8 @@ enum HookVerdict {
     case rejected
     /// Held by conntrack's defragmentation until the datagram is whole.
     case stolen
+    /// Taken by an expression (NF_STOLEN from synproxy): the packet goes no further.
+    case consumed
 }
 
 extension Stack {
