@@ -92,6 +92,10 @@ public enum NFJSON {
     }
 
     static func left(_ sel: NFSelector) -> JSONValue {
+        if let f = sel.rawField {
+            let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
+            return .object([("payload", .object([("base", .string(base)), ("offset", .int(f.bitOffset)), ("len", .int(f.bitLength))]))])
+        }
         let parts = sel.rawValue.split(separator: " ").map(String.init)
         if sel.isFib {
             // {"fib": {"result": "oif", "flags": ["saddr", "iif"]}}

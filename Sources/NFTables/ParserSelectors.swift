@@ -39,9 +39,8 @@ extension NFParser {
     /// One selector of a concatenation (`ip saddr . tcp dport`): a header field, ct key or meta key.
     mutating func concatSelector(context: RuleContext) throws(NFSyntaxError) -> NFSelector {
         let t = tok
-        // nft takes raw payload bits as a part of a key (`ip saddr . @ih,32,32 { ... }`); the model's
-        // keys are the selector table's fields.
-        if t.kind == .punct, t.text == "@" { throw unsupported("raw payloads (@ll, @nh, @th, @ih) in concatenations and map keys", at: t) }
+        // Raw payload bits as a part of the key (`ip saddr . @ih,32,32 { ... }`).
+        if t.kind == .punct, t.text == "@" { return try rawSelector() }
         guard t.kind == .word else { throw err("expected a selector") }
         if t.text == "ct", let s = try ctSelector(context: context) { try context.check(s, at: t, self); return s }
         if t.text == "osf" { return try osfSelector() }
@@ -62,6 +61,26 @@ extension NFParser {
             return s
         }
         throw err("expected a selector in the concatenation", at: t)
+    }
+
+    /// `@BASE,OFFSET,LENGTH` as a key part: at most 128 bits, a part wider than 64 on byte boundaries.
+    private mutating func rawSelector() throws(NFSyntaxError) -> NFSelector {
+        i += 1
+        let bt = tok
+        let base = try word("ll, nh, th or ih")
+        try expectPunct(",")
+        let ot = tok
+        let off = try word("a bit offset")
+        try expectPunct(",")
+        let lt = tok
+        let len = try word("a bit length")
+        guard ["ll", "nh", "th", "ih"].contains(base) else { throw err("expected ll, nh, th or ih", at: bt) }
+        guard let o = Int(off), (0..<65536).contains(o) else { throw err("expected a bit offset", at: ot) }
+        guard let n = Int(len), n > 0 else { throw refused("raw payload length must be positive", at: lt) }
+        guard n <= 128, n <= 64 || (o % 8 == 0 && n % 8 == 0) else {
+            throw unsupported("raw payloads wider than 64 bits off byte boundaries or past 128 bits", at: lt)
+        }
+        return NFSelector(rawValue: "@\(base),\(o),\(n)")!
     }
 
     /// `A . B [. C] [op] VALUE | { ... } | vmap { ... }`: a concatenated key.

@@ -75,6 +75,7 @@ extension NFParser {
             return .string(t.text)
         }
         if sel.isAddress6 { return try ipv6Value(at: t) }
+        if sel.isWide { return try wideValue(sel, at: t) }
         var w = try word("a value")
         // A tc handle `major:minor` may lex as three tokens.
         if sel == .priority, isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
@@ -246,6 +247,19 @@ extension NFParser {
             parts.append(try scalar(for: s))
         }
         return .tuple(parts)
+    }
+
+    /// A value of raw bits wider than 64 (`0xe373...`), or a range of two, in hex as nft prints it.
+    mutating func wideValue(_ sel: NFSelector, at t: NFToken) throws(NFSyntaxError) -> NFValue {
+        func number(_ w: Substring) -> UInt128? { w.hasPrefix("0x") ? UInt128(w.dropFirst(2), radix: 16) : UInt128(w) }
+        let w = try word("a value")
+        let ends = w.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(ends.count), let lo = number(ends[0]), let hi = number(ends[ends.count - 1]) else { throw err("expected a number", at: t) }
+        let bits = NFSelector.bitWidth(sel)
+        guard bits == 128 || hi >> UInt128(bits) == 0 else { throw refused("Value \(w) exceeds valid range 0-\((UInt128(1) << UInt128(bits)) - 1)", at: t) }
+        guard lo <= hi else { throw refused("Range has zero or negative size", at: t) }
+        let hex = { (n: UInt128) in "0x" + String(n, radix: 16) }
+        return .range6(lo, hi, text: lo == hi ? hex(lo) : hex(lo) + "-" + hex(hi))
     }
 
     /// nft checks a number against the width of what it is compared with.

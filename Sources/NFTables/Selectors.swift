@@ -35,22 +35,55 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     enum ValueKind { case integer, hex, ipv4, ipv6, mac, name }
 
     public init?(rawValue: String) {
+        if rawValue.hasPrefix("@") {
+            guard let f = NFSelector.rawField(rawValue) else { return nil }
+            self = NFSelector.raw(f)
+            return
+        }
         guard let i = NFSelector.byName[rawValue] else { return nil }
         self.init(i)
     }
-    public var rawValue: String { NFSelector.table[id].name }
+    public var rawValue: String {
+        guard let f = rawField else { return NFSelector.table[id].name }
+        let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
+        return "@\(base),\(f.bitOffset),\(f.bitLength)"
+    }
     public var description: String { rawValue }
     /// The header field a payload selector reads (nil for meta and ct keys).
-    public var payload: NFPayloadField? { NFSelector.payloads[id] }
-    public var isAddress: Bool { NFSelector.kinds[id] == .ipv4 }
-    public var isAddress6: Bool { NFSelector.kinds[id] == .ipv6 }
+    public var payload: NFPayloadField? { id < NFSelector.rawBase ? NFSelector.payloads[id] : rawField }
+    public var isAddress: Bool { id < NFSelector.rawBase && NFSelector.kinds[id] == .ipv4 }
+    public var isAddress6: Bool { id < NFSelector.rawBase && NFSelector.kinds[id] == .ipv6 }
+
+    /// Raw payload bits as a key part (`ip saddr . @ih,32,32`): selectors past the table's, the
+    /// field in the id (base, bit offset, bit length), printed in hex; wider than 64 bits they are
+    /// read and matched as 128-bit values, as IPv6 addresses are.
+    static let rawBase = 1 << 48
+    public static func raw(_ f: NFPayloadField) -> NFSelector {
+        let b = switch f.base { case .link: 0; case .network: 1; case .transport: 2; case .inner: 3 }
+        return NFSelector(rawBase | b << 40 | f.bitOffset << 16 | f.bitLength)
+    }
+    public var rawField: NFPayloadField? {
+        guard id >= NFSelector.rawBase else { return nil }
+        let base: NFPayloadField.Base = switch id >> 40 & 3 { case 0: .link; case 1: .network; case 2: .transport; default: .inner }
+        return NFPayloadField(base: base, bitOffset: id >> 16 & 0xff_ffff, bitLength: id & 0xffff, l4proto: nil)
+    }
+    /// `@th,160,128` as nft writes it (offset below 2^16 bits, 1 to 128 bits).
+    static func rawField(_ text: String) -> NFPayloadField? {
+        let parts = text.dropFirst().split(separator: ",", omittingEmptySubsequences: false)
+        let bases: [Substring: NFPayloadField.Base] = ["ll": .link, "nh": .network, "th": .transport, "ih": .inner]
+        guard parts.count == 3, let base = bases[parts[0]], let off = Int(parts[1]), let len = Int(parts[2]),
+              (0..<65536).contains(off), (1...128).contains(len) else { return nil }
+        return NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: nil)
+    }
+    /// Raw bits wider than a 64-bit value.
+    public var isWide: Bool { (rawField?.bitLength ?? 0) > 64 }
     /// A field of the IPv6 header (its rules carry `meta nfproto ipv6`: IPv4 packets never match them).
     public var isIPv6Field: Bool { payload?.ipv6 ?? false }
-    public var isMAC: Bool { NFSelector.kinds[id] == .mac }
+    public var isMAC: Bool { id < NFSelector.rawBase && NFSelector.kinds[id] == .mac }
     /// A port field, whose values may be service names (`ssh`).
     public var isPort: Bool { let n = rawValue; return n.hasSuffix(" sport") || n.hasSuffix(" dport") }
     /// Printed in hex (`comp flags 0x33`), as nft's bitmask types are.
-    public var isHex: Bool { NFSelector.kinds[id] == .hex }
+    public var isHex: Bool { id >= NFSelector.rawBase || NFSelector.kinds[id] == .hex }
 
     /// The L4 protocol a payload selector implies (`tcp dport` matches TCP packets only).
     public var impliedProtocol: UInt8? { tcpOption != nil ? 6 : sctpChunk != nil ? 132 : payload?.l4proto }
@@ -58,7 +91,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public var isFlags: Bool { self == .ctState || self == .ctStatus || self == .tcpFlags }
     /// The largest value the field holds (nft refuses a bigger constant).
     public var maxValue: UInt64 {
-        let b = NFSelector.table[id].bits
+        let b = NFSelector.bitWidth(self)
         return b >= 64 ? .max : (1 << UInt64(b)) - 1
     }
     /// How `nft` prints it (meta keys that print without `meta`).
@@ -163,7 +196,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         return ids.min()!...ids.max()!
     }()
     /// Bits of the value a selector reads (its register width).
-    public static func bitWidth(_ s: NFSelector) -> Int { table[s.id].bits }
+    public static func bitWidth(_ s: NFSelector) -> Int { s.rawField?.bitLength ?? table[s.id].bits }
     static func field6(_ name: String, _ off: Int, _ len: Int, _ kind: ValueKind = .integer) -> Entry {
         Entry(name: name, bits: len, payload: NFPayloadField(base: .network, bitOffset: off, bitLength: len, l4proto: nil, ipv6: true), kind: kind)
     }
@@ -325,7 +358,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     /// A fib `oifname` lookup: a string key.
     public var isFibName: Bool { isFib && (id - NFSelector.firstFib) % 3 == 2 }
     /// A fib lookup (its ids follow the option tables at the end of the table; read on the packet path, so no string work).
-    public var isFib: Bool { id >= NFSelector.firstFib }
+    public var isFib: Bool { id >= NFSelector.firstFib && id < NFSelector.rawBase }
     static let firstFib = table.firstIndex { $0.name.hasPrefix("fib ") }!
     /// nft's tcpopt templates: option kinds, and each field's place inside the option.
     static let tcpOptions: [Entry] = {
@@ -375,7 +408,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         }
         return out
     }()
-    public var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.sctpChunkFields[id] }
+    public var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? { id < NFSelector.rawBase ? NFSelector.sctpChunkFields[id] : nil }
     /// nft's exthdr templates (exthdr.c): the IPv6 extension headers by protocol number and each
     /// field's place inside the header. `exthdr NAME` alone reads whether the header is there.
     static let exthdrs: [Entry] = {
@@ -397,10 +430,10 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         return out
     }()
     /// The extension header field a selector reads, if it is one.
-    public var exthdr: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.exthdrFields[id] }
+    public var exthdr: (kind: UInt8, bitOffset: Int, bitLength: Int)? { id < NFSelector.rawBase ? NFSelector.exthdrFields[id] : nil }
 
     /// The TCP option field a selector reads, if it is one.
-    public var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { NFSelector.tcpOptionFields[id] }
+    public var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { id < NFSelector.rawBase ? NFSelector.tcpOptionFields[id] : nil }
     /// `tcp option X` alone: matched with exists/missing.
     public var isOptionPresence: Bool { (tcpOption ?? sctpChunk ?? exthdr).map { $0.bitLength == 0 } ?? false }
 

@@ -24,10 +24,13 @@ final class RefusalTests: XCTestCase {
         XCTAssertNoThrow(try NFParser.parse("table ip a { set s { type ipv4_addr; elements = { 1.2.3.4 } }\n}"))
     }
 
-    /// Raw payload bits as part of a concatenated key load in nft; here they are refused as not
-    /// supported yet, never as a syntax error.
-    func testRawPayloadsInConcatenationsAreNotSupportedYet() {
-        expect(chain + "    ip saddr . @ih,32,32 { 1.1.1.1 . 0x14 }\n  }\n}\n", .unsupported, 3, 16, "not supported yet: raw payloads")
+    /// Raw payload bits as part of a concatenated key load and list as nft lists them (values in
+    /// hex); a part wider than 64 bits off byte boundaries is not supported yet, never a syntax error.
+    func testRawPayloadsInConcatenations() throws {
+        let rs = try NFParser.parse(chain + "    ip saddr . @ih,32,32 { 1.1.1.1 . 20 }\n  }\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, "ip saddr . @ih,32,32 { 1.1.1.1 . 0x14 }")
+        expect(chain + "    ip saddr . @ih,3,100 { 1.1.1.1 . 0x14 }\n  }\n}\n", .unsupported, 3, 22, "not supported yet: raw payloads wider than 64 bits")
+        expect(chain + "    ip saddr . @ih,32,0 { 1.1.1.1 . 0x14 }\n  }\n}\n", .refused, 3, 23, "raw payload length must be positive")
     }
 
     func testJumpsMustNameAChainAndStayWithinTheJumpStack() throws {

@@ -455,13 +455,8 @@ extension Stack {
             case .tcpOptionRaw(let kind, let off, let len, let op, let value):
                 guard let v = readTCPOption((kind, off, len), skb, info), nft_cmp_eval(op, value, v, ti: ti) else { return nil }
             case .rawMatchWide(let f, let negate, let value):
-                // Two reads of up to 64 bits each: the high part, then the rest.
-                var high = f, low = f
-                high.bitLength = f.bitLength - 64
-                low.bitOffset = f.bitOffset + high.bitLength
-                low.bitLength = 64
-                guard let hi = readField(high, skb, info), let lo = readField(low, skb, info) else { return nil }
-                if (UInt128(hi) << 64 | UInt128(lo) == value) == negate { return nil }
+                guard let v = readWide(f, skb, info) else { return nil }
+                if (v == value) == negate { return nil }
             case .xtSet(let m):
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
@@ -743,8 +738,10 @@ extension Stack {
         }
     }
 
-    /// The 128-bit fields (IPv6 addresses); nil when the packet is not IPv6.
+    /// The 128-bit fields (IPv6 addresses; nil when the packet is not IPv6), and raw bits wider
+    /// than 64 (on byte boundaries: the parser sees to it).
     func read6(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt128? {
+        if let f = sel.rawField { return readWide(f, skb, p) }
         guard p.ipv6 else { return nil }
         switch sel {
         case .ip6Saddr: return IPv6Address(array: skb.data, at: p.nh + 8).raw
@@ -876,6 +873,16 @@ extension Stack {
         if let e = sel.exthdr { return nft_exthdr_ipv6_eval(e, skb, p) }
         guard let f = sel.payload else { return nil }
         return readField(f, skb, p)
+    }
+
+    /// Raw bits wider than 64 (on byte boundaries): two reads, the high part, then the rest.
+    func readWide(_ f: NFPayloadField, _ skb: SkBuff, _ p: PktInfo) -> UInt128? {
+        var high = f, low = f
+        high.bitLength = f.bitLength - 64
+        low.bitOffset = f.bitOffset + high.bitLength
+        low.bitLength = 64
+        guard let hi = readField(high, skb, p), let lo = readField(low, skb, p) else { return nil }
+        return UInt128(hi) << 64 | UInt128(lo)
     }
 
     /// `nft_payload_eval`: `bitLength` bits at `bitOffset` from the field's base, nil when the packet
@@ -1055,7 +1062,7 @@ extension Stack {
                 switch sel {
                 case _ where sel.isString:
                     guard let name = readName(sel, skb, info, inDev: inDev, outDev: outDev), Stack.nameMatches(p, name) else { return false }
-                case _ where sel.isAddress6:
+                case _ where sel.isAddress6 || sel.isWide:
                     guard let v = read6(sel, skb, info), contains6(p, v, ti: ti) else { return false }
                 default:
                     guard let v = read(sel, skb, info), contains(p, v, ti: ti) else { return false }
@@ -1067,7 +1074,7 @@ extension Stack {
             return sels.allSatisfy { sel in
                 switch sel {
                 case _ where sel.isString: readName(sel, skb, info, inDev: inDev, outDev: outDev) != nil
-                case _ where sel.isAddress6: read6(sel, skb, info) != nil
+                case _ where sel.isAddress6 || sel.isWide: read6(sel, skb, info) != nil
                 default: read(sel, skb, info) != nil
                 }
             }
