@@ -40,7 +40,7 @@ public struct NFBaseChain: Sendable, Equatable {
 }
 
 /// A matched value: integers and addresses are intervals; names are strings.
-public enum NFValue: Sendable, Equatable {
+public enum NFValue: Sendable, Hashable {
     case range(UInt64, UInt64, text: String)
     /// An IPv6 address, prefix or range (128 bits).
     case range6(UInt128, UInt128, text: String)
@@ -387,7 +387,10 @@ public struct NFChain: Sendable, Equatable {
     public var comment: String? = nil
 }
 
-public enum NFSetKey: String, Sendable { case ipv4_addr, ipv6_addr, inet_service, inet_proto, ifname, mark, ether_addr }
+public enum NFSetKey: String, Sendable, CaseIterable {
+    case ipv4_addr, ipv6_addr, inet_service, inet_proto, ifname, mark, ether_addr
+    case icmp_type, icmpv6_type, tcp_flag, ct_state, dscp, ether_type, pkt_type, nf_proto, uid, gid
+}
 
 /// What an element may say besides its key: `comment "..."`, `timeout T`, `expires T` (ms).
 public struct NFElementInfo: Sendable, Equatable {
@@ -448,6 +451,8 @@ public struct NFSet: Sendable, Equatable {
     /// `timeout T`: how long an element lives by default, and `gc-interval T`; milliseconds.
     public var timeout: UInt64? = nil
     public var gcInterval: UInt64? = nil
+    /// Declared with `typeof` (its key and data as expressions, nft lists them so): their text.
+    public var typeofText: String? = nil
     /// `size N`, or 65535 for a dynamic set that names none (the kernel's default for them).
     public var effectiveSize: Int? { size ?? (dynamic ? 65535 : nil) }
 }

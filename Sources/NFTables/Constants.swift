@@ -117,7 +117,7 @@ public enum NFConstants {
         case .ctState: ctStates[w]
         case .ctStatus: ctStatus[w]
         case .tcpFlags: tcpFlags[w]
-        case .pkttype: pkttypes[w]
+        case .pkttype: pkttypes[w] ?? (w == "unicast" ? 0 : nil)   // nft reads unicast as host
         case .ctDirection: directions[w]
         case .nfproto: nfprotos[w]
         default: special(w, for: sel) ?? namedOther(w, sel)
@@ -169,7 +169,8 @@ public enum NFPrinter {
     static func number(_ n: UInt64, _ sel: NFSelector) -> String {
         if let t = NFConstants.specialText(n, for: sel) { return t }
         if sel.isMAC { return (0..<6).map { k in let b = (n >> UInt64(40 - 8 * k)) & 0xff; return (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":") }
-        if sel.rawValue == "ether type" || sel.rawValue == "vlan type" { return NFConstants.etherTypeNames[n] ?? String(n) }
+        // ethertype_type and dscp_type are hexadecimal: a value without a name prints as 0x%04x / 0x%02x.
+        if sel.rawValue == "ether type" || sel.rawValue == "vlan type" { return NFConstants.etherTypeNames[n] ?? hex(n, digits: 4) }
         switch sel {
         case .mark, .ctMark, _ where sel.rawValue == "socket mark":
             return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)
@@ -178,7 +179,7 @@ public enum NFPrinter {
         case .pkttype: return NFConstants.pkttypes.first { $0.value == n }?.key ?? String(n)
         case .nfproto: return NFConstants.nfprotos.first { $0.value == n }?.key ?? String(n)
         case .icmpCode: return NFConstants.icmpCodes.first { $0.value == n }?.key ?? String(n)
-        case .ipDSCP: return NFConstants.dscp.first { $0.value == n }?.key ?? String(n)
+        case .ipDSCP: return NFConstants.dscp.first { $0.value == n }?.key ?? hex(n, digits: 2)
         case .ipECN: return NFConstants.ecn.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "dccp type": return NFConstants.dccpTypes.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "igmp type": return NFConstants.igmpTypes.first { $0.value == n }?.key ?? String(n)
@@ -186,6 +187,11 @@ public enum NFPrinter {
         case _ where NFConstants.ipv6Names[sel.rawValue] != nil: return NFConstants.ipv6Names[sel.rawValue]!.first { $0.1 == n }?.0 ?? String(n)
         default: return String(n)
         }
+    }
+
+    static func hex(_ n: UInt64, digits: Int) -> String {
+        let h = String(n, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, digits - h.count)) + h
     }
 
     static func flags(_ v: UInt64, _ sel: NFSelector) -> String {
@@ -541,7 +547,7 @@ public enum NFPrinter {
         let sels = s.keys.map(\.selector)
         // Positions, not values: looking each sorted value up again was quadratic (70 s for 100,000 elements).
         let indices = s.concat != nil ? sortedTupleOrder(s.elements, sels) : sortedOrder(s.elements)
-        let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .inet_service: 5, .inet_proto: 5, .mark: 5][s.key] ?? 1
+        let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .ct_state: 2, .pkt_type: 2, .inet_service: 5, .inet_proto: 5, .mark: 5, .tcp_flag: 5, .nf_proto: 5, .uid: 5, .gid: 5][s.key] ?? 1
         var out = ""
         for (n, k) in indices.enumerated() {
             if n > 0 { out += n % perLine == 0 ? ",\n\t\t\t     " : ", " }
@@ -657,7 +663,9 @@ public enum NFPrinter {
                 if !first { out += "\n" }
                 first = false
                 out += "\t\(s.isMap ? "map" : "set") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
-                out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts != nil ? " : verdict" : s.dataType.map { " : \($0.rawValue)" } ?? "")\n"
+                if let t = s.typeofText { out += "\t\ttypeof \(t)\n" } else {
+                    out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts != nil ? " : verdict" : s.dataType.map { " : \($0.rawValue)" } ?? "")\n"
+                }
                 if let n = s.effectiveSize { out += "\t\tsize \(n)\n" }
                 // nft lists the timeout flag alone only when no default timeout says it already.
                 if s.dynamic || s.interval || (s.timeouts && s.timeout == nil) {

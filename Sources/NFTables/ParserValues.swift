@@ -28,10 +28,13 @@ extension NFParser {
     /// The elements of an anonymous set, after its `{`: a set written inside it adds its own
     /// elements (`{ { 1.1.1.0, 3.3.3.0 }, 2.2.2.0 }`); a flags element may join bits with `|`.
     mutating func setElements(for sel: NFSelector) throws(NFSyntaxError) -> [NFValue] {
-        try braceList { (p: inout NFParser) throws(NFSyntaxError) -> [NFValue] in
+        let all = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> [NFValue] in
             if p.isPunct("{") { p.i += 1; return try p.setElements(for: sel) }
             return [sel.isFlags ? try p.flagsValue(for: sel, inSet: true) : try p.scalar(for: sel)]
         }.flatMap { $0 }
+        // One element per value (`{ unicast, host }` is `{ host }`).
+        var seen = Set<NFValue>()
+        return all.filter { seen.insert($0).inserted }
     }
 
     /// A flags value: a name or number, or bits in parentheses `(syn | ack)`; in a set, also bits
@@ -155,7 +158,9 @@ extension NFParser {
         // nft lists ports as numbers, and a protocol by getprotobynumber's name (`comp` as ipcomp).
         if let n = NFConstants.named(w, for: sel) {
             let isProtocol = [NFSelector.ipProtocol, .l4proto, .ctProtocol].contains(sel) || sel.rawValue.hasSuffix(" nexthdr")
-            return .range(n, n, text: sel.isPort ? String(n) : isProtocol ? NFPrinter.number(n, sel) : w)
+            // An alias lists by its type's own name (`vlan` as 8021q, `unicast` as host).
+            let canonical = isProtocol || sel == .pkttype || sel.rawValue == "ether type" || sel.rawValue == "vlan type"
+            return .range(n, n, text: sel.isPort ? String(n) : canonical ? NFPrinter.number(n, sel) : w)
         }
         if sel.isString {
             if sel.isOSF || sel == NFSelector.ctHelper, w.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
