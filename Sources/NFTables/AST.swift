@@ -210,7 +210,9 @@ public enum NFStatement: Sendable, Equatable {
     /// `meta mark|ct mark set KEY map @m`: the value a named data map gives the key.
     case setMappedNamed(target: NFSelector, key: NFSelector, map: String)
     /// `snat|dnat [ip] to KEY map @m`: the address a named `: ipv4_addr` map gives the key.
-    case natMapNamed(source: Bool, key: NFSelector, map: String, flags: NFNATFlags)
+    /// `withPort`: the map gives an address and a port (`: ipv4_addr . inet_service`), which nft
+    /// lists with the family (`dnat ip to tcp dport map @m`).
+    case natMapNamed(source: Bool, key: NFSelector, map: String, flags: NFNATFlags, withPort: Bool = false)
     /// `@ll|@nh|@th,OFFSET,LENGTH [& MASK] [op] VALUE`: raw payload bits from a header base, where no
     /// template names them (nft lists `@th,16,16` as `tcp dport` when the context says tcp).
     case rawMatch(NFPayloadField, mask: UInt64?, op: NFOp, value: NFValue)
@@ -451,6 +453,9 @@ public struct NFSet: Sendable, Equatable {
     /// `timeout T`: how long an element lives by default, and `gc-interval T`; milliseconds.
     public var timeout: UInt64? = nil
     public var gcInterval: UInt64? = nil
+    /// A map of `ipv4_addr . inet_service` (a NAT map's address and port): each data value is the
+    /// address shifted over the port.
+    public var dataPort = false
     /// Declared with `typeof` (its key and data as expressions, nft lists them so): their text.
     public var typeofText: String? = nil
     /// `size N`, or 65535 for a dynamic set that names none (the kernel's default for them).

@@ -436,8 +436,8 @@ public enum NFPrinter {
             let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
             return "@\(base),\(f.bitOffset),\(f.bitLength) " + (negate ? "!= " : "") + "0x" + String(v, radix: 16)
         case .setMappedNamed(let target, let key, let map): return "\(target.printed) set \(key.printed) map @\(map)"
-        case .natMapNamed(let source, let key, let map, let flags):
-            return "\(source ? "snat" : "dnat") \(family == .inet ? "ip " : "")to \(key.printed) map @\(map)" + natFlags(flags)
+        case .natMapNamed(let source, let key, let map, let flags, let withPort):
+            return "\(source ? "snat" : "dnat") \(family == .inet || withPort ? "ip " : "")to \(key.printed) map @\(map)" + natFlags(flags)
         case .setMapped(let target, let keys, let entries):
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }
@@ -560,7 +560,9 @@ public enum NFPrinter {
             if let e = info.expires { out += " expires \(timeText(e))" }
             if let c = info.comment { out += " comment \"\(c)\"" }
             out += s.verdicts.map { " : \($0[k].text)" } ?? ""
-            if let d = s.dataType, let ds = s.data { out += " : " + valueText(ds[k], d.selector) }
+            if let d = s.dataType, let ds = s.data {
+                out += " : " + (s.dataPort ? valueText(ds[k] >> 16, d.selector) + " . \(ds[k] & 0xffff)" : valueText(ds[k], d.selector))
+            }
         }
         return out
     }
@@ -664,7 +666,7 @@ public enum NFPrinter {
                 first = false
                 out += "\t\(s.isMap ? "map" : "set") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
                 if let t = s.typeofText { out += "\t\ttypeof \(t)\n" } else {
-                    out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts != nil ? " : verdict" : s.dataType.map { " : \($0.rawValue)" } ?? "")\n"
+                    out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts != nil ? " : verdict" : s.dataType.map { " : \($0.rawValue)" + (s.dataPort ? " . inet_service" : "") } ?? "")\n"
                 }
                 if let n = s.effectiveSize { out += "\t\tsize \(n)\n" }
                 // nft lists the timeout flag alone only when no default timeout says it already.

@@ -142,10 +142,10 @@ extension NFJSON {
             var dataSel: NFSelector? = nil
             if kind == "map" {
                 let data = (try? str(b["map"], path + "/map")) ?? "?"
-                guard data == "verdict" || ["ipv4_addr", "mark", "inet_service"].contains(data) else {
+                guard data == "verdict" || ["ipv4_addr", "mark", "inet_service", "ipv4_addr . inet_service"].contains(data) else {
                     throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of ipv4_addr, mark and inet_service are modelled)", kind: .unsupported)
                 }
-                if data != "verdict" { dataSel = NFSetKey(rawValue: data)!.selector }
+                if data != "verdict" { dataSel = NFSetKey(rawValue: String(data.prefix { $0 != " " }))!.selector }
                 s += " : \(data)"
             }
             s += ";"
@@ -158,7 +158,7 @@ extension NFJSON {
             if case .int(let n) = b["gc-interval"] ?? .null { s += " gc-interval \(n)s;" }
             if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
-                let sel: NFSelector? = (try? str(b["type"], "")).map { $0 == "ipv4_addr" ? .ipSaddr : $0 == "ifname" ? .iifname : .thDport }
+                let sel: NFSelector? = (try? str(b["type"], "")).map { NFSetKey(rawValue: $0)?.selector ?? .thDport }
                 // An element with a comment is {"elem": {"val": ..., "comment": ...}}.
                 func element(_ e: JSONValue, _ p: String) throws(NFJSONError) -> String {
                     guard let inner = e["elem"], let val = inner["val"] else { return try valueText(e, sel, p) }

@@ -43,7 +43,7 @@ public enum NFJSON {
                 var o: [(String, JSONValue)] = [("family", fam), ("name", .string(s.name)), ("table", tname), ("type", s.concat == nil ? .string(s.key.rawValue) : .array(s.keys.map { .string($0.rawValue) })),
                                                 ("handle", .int(s.handle))]
                 if s.verdicts != nil { o.append(("map", .string("verdict"))) }
-                if let d = s.dataType { o.append(("map", .string(d.rawValue))) }
+                if let d = s.dataType { o.append(("map", .string(d.rawValue + (s.dataPort ? " . inet_service" : "")))) }
                 if let n = s.effectiveSize { o.append(("size", .int(n))) }
                 // nft -j names interval and timeout (not dynamic).
                 let flags = [(s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map { JSONValue.string($0.1) }
@@ -62,6 +62,10 @@ public enum NFJSON {
                         if let c = info.comment { extra.append(("comment", .string(c))) }
                         if !extra.isEmpty { v = .object([("elem", .object([("val", v)] + extra))]) }
                         if let vs = s.verdicts { return .array([v, verdict(vs[k])]) }
+                        if let d = s.dataType, let ds = s.data, s.dataPort {
+                            let a = ds[k] >> 16
+                            return .array([v, .object([("concat", .array([value(.range(a, a, text: NFPrinter.valueText(a, d.selector)), d.selector), .int(Int(ds[k] & 0xffff))]))])])
+                        }
                         if let d = s.dataType, let ds = s.data { return .array([v, value(.range(ds[k], ds[k], text: NFPrinter.valueText(ds[k], d.selector)), d.selector)]) }
                         return v
                     })))
@@ -340,9 +344,9 @@ public enum NFJSON {
             return .object([("meter", .object([("key", k), ("stmt", stmt), ("size", .int(size)), ("name", .string(name))]))])
         case .setMappedNamed(let target, let key, let map):
             return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))]))]))])
-        case .natMapNamed(let source, let key, let map, let flags):
+        case .natMapNamed(let source, let key, let map, let flags, let withPort):
             var o: [(String, JSONValue)] = []
-            if family == .inet { o.append(("family", .string("ip"))) }
+            if family == .inet || withPort { o.append(("family", .string("ip"))) }
             o.append(("addr", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))])))
             o += natFlags(flags)
             return .object([(source ? "snat" : "dnat", .object(o))])

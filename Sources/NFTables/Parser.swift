@@ -414,6 +414,7 @@ public struct NFParser {
         var size: Int? = nil, comment: String? = nil
         var concat: [NFSetKey]? = nil
         var typeofText: String? = nil
+        var dataPort = false
         var sizeTok: NFToken? = nil
         skipNewlines()
         while !isPunct("}") {
@@ -444,6 +445,15 @@ public struct NFParser {
                         dataType = dk
                         verdicts = nil
                         typeofText! += " : \(d.sel.printed)"
+                        if isWord(".") {
+                            i += 1
+                            let p = try typeofSelector(context)
+                            guard dk == .ipv4_addr, NFSetKey.of(p.sel) == .inet_service, !isWord(".") else {
+                                throw unsupported("maps with concatenated data other than an address and a port", at: p.at)
+                            }
+                            dataPort = true
+                            typeofText! += " . \(p.sel.printed)"
+                        }
                     }
                 }
                 guard isMap == hasData else {
@@ -474,6 +484,15 @@ public struct NFParser {
                         }
                         dataType = d
                         verdicts = nil
+                        if isWord(".") {
+                            // `ipv4_addr . inet_service`: a NAT map's address and port.
+                            i += 1
+                            let pt = tok
+                            guard d == .ipv4_addr, try word("a map data type") == "inet_service", !isWord(".") else {
+                                throw unsupported("maps with concatenated data other than ipv4_addr . inet_service", at: pt)
+                            }
+                            dataPort = true
+                        }
                     }
                 }
                 guard isMap == hasData else {
@@ -494,7 +513,7 @@ public struct NFParser {
                 let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
-                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, values: &dataValues)
+                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, dataPort: dataPort, values: &dataValues)
                 // A set holds an element once (`vlan, 0x8100` is one element).
                 var seen = isMap ? [] : Set(elems)
                 for (v, info) in zip(vals, infos) where isMap || seen.insert(v).inserted {
@@ -539,6 +558,7 @@ public struct NFParser {
             set.gcInterval = gcInterval
             set.concat = concat
             set.typeofText = typeofText
+            set.dataPort = dataPort
             if let dataType { set.dataType = dataType; set.data = dataValues }
             t.sets.append(set)
             t.nextHandle += 1
@@ -570,7 +590,7 @@ public struct NFParser {
     }
 
     /// A data map's values (of type `data`) are appended to `values`.
-    mutating func elementList(keys: [NFSetKey], isMap: Bool, data: NFSetKey? = nil, values: inout [UInt64]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
+    mutating func elementList(keys: [NFSetKey], isMap: Bool, data: NFSetKey? = nil, dataPort: Bool = false, values: inout [UInt64]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
         try expectPunct("{")
         var vals: [NFValue] = [], vs: [NFVerdict] = [], infos: [NFElementInfo] = []
         let firstValue = values.count
@@ -607,7 +627,14 @@ public struct NFParser {
                 if let data {
                     let dt = tok
                     guard case .range(let lo, let hi, _) = try scalar(for: data.selector), lo == hi else { throw err("expected one \(data.rawValue) value", at: dt) }
-                    values.append(lo)
+                    if dataPort {
+                        try expectWord(".")
+                        let pt = tok
+                        guard case .range(let port, let portHi, _) = try scalar(for: .thDport), port == portHi else { throw err("expected one port", at: pt) }
+                        values.append(lo << 16 | port)
+                    } else {
+                        values.append(lo)
+                    }
                 } else {
                     vs.append(try verdictWord())
                 }

@@ -507,6 +507,9 @@ extension NFParser {
             i += 1
             var family = false, family6 = false
             if isWord("ip") { i += 1; family = true } else if isWord("ip6") { i += 1; family6 = true }
+            // `addr . port`: the map gives both (nft lists the rule without the words).
+            let addrPort = isWord("addr") && i + 2 < toks.count && toks[i + 1].text == "." && toks[i + 2].text == "port"
+            if addrPort { i += 3 }
             // `prefix` (NF_NAT_RANGE_NETMAP): the range maps the network part, the packet keeps its host part.
             let netmap = isWord("prefix")
             if netmap { i += 1 }
@@ -531,8 +534,11 @@ extension NFParser {
                     if isWord("map"), i + 1 < toks.count, toks[i + 1].kind == .punct, toks[i + 1].text == "@" {
                         i += 1
                         if netmap { throw unsupported("snat/dnat prefix to a named map", at: at) }
+                        let mt = tok
                         let name = try dataMapName(table, key: key, data: .ipv4_addr)
-                        return .natMapNamed(source: t.text == "snat", key: key, map: name, flags: try natFlags())
+                        let withPort = table.sets.first(where: { $0.name == name })?.dataPort ?? false
+                        if addrPort, !withPort { throw refused("datatype mismatch: map @\(name) gives addresses without ports", at: mt) }
+                        return .natMapNamed(source: t.text == "snat", key: key, map: name, flags: try natFlags(), withPort: withPort)
                     }
                     i = save
                 }

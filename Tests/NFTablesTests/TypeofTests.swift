@@ -1,3 +1,4 @@
+import JSON
 import NFTables
 import XCTest
 
@@ -88,6 +89,9 @@ final class TypeofTests: XCTestCase {
         """)
         // What it prints reads back the same; nft -j gives the types.
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(NFPrinter.ruleset(rs))), NFPrinter.ruleset(rs))
+        // A map of address and port reads back from nft -j.
+        let ports = try NFParser.parse("table ip t { map portfw { type inet_service : ipv4_addr . inet_service; elements = { 8080 : 198.18.0.1 . 80 } }\n}")
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(ports).rendered()))), NFPrinter.ruleset(ports))
         XCTAssertTrue(NFJSON.encode(rs).rendered().contains(#""name":"s2","table":"t","type":["ipv4_addr","inet_service"]"#), NFJSON.encode(rs).rendered())
         XCTAssertThrowsError(try NFParser.parse("table ip t { set s { typeof ip ttl; }\n}")) { e in
             XCTAssertEqual((e as? NFSyntaxError)?.kind, .unsupported)

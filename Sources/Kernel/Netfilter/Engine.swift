@@ -501,10 +501,12 @@ extension Stack {
                 // nft_lookup on the named map; no element ends the rule.
                 guard let k = read(key, skb, info), let v = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
                 nft_meta_set_eval(target, UInt32(truncatingIfNeeded: v), skb)
-            case .natMapNamed(let source, let key, let map, let flags):
-                guard let k = read(key, skb, info), let a = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
-                let st: NFStatement = source ? .snat(addr: UInt32(truncatingIfNeeded: a), addrHi: nil, port: nil, portHi: nil, flags: flags)
-                    : .dnat(addr: UInt32(truncatingIfNeeded: a), addrHi: nil, port: nil, portHi: nil, flags: flags)
+            case .natMapNamed(let source, let key, let map, let flags, let withPort):
+                guard let k = read(key, skb, info), let d = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
+                // A map of address . port gives both (the address above the port's 16 bits).
+                let a = UInt32(truncatingIfNeeded: withPort ? d >> 16 : d), p = withPort ? UInt16(truncatingIfNeeded: d) : nil
+                let st: NFStatement = source ? .snat(addr: a, addrHi: nil, port: p, portHi: p, flags: flags)
+                    : .dnat(addr: a, addrHi: nil, port: p, portHi: p, flags: flags)
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .natMap(let m):
                 // No entry for the key: nft_lookup breaks the rule.
