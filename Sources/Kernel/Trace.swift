@@ -52,6 +52,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     // net/netfilter/nf_synproxy_core.c: synproxy's hook and the segments it sends; net/ipv4/tcp_ipv4.c,
     // net/ipv6/tcp_ipv6.c: a request sock's ACK to a segment it does not take
     case synproxy_hook, synproxy_send_tcp, tcp_v4_reqsk_send_ack, tcp_v6_reqsk_send_ack
+    // net/netfilter/nf_dup_netdev.c, nft_fwd_netdev.c: `fwd` out of another device, or to a neighbour
+    case nf_do_netdev_egress, neigh_xmit
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }

@@ -237,6 +237,9 @@ public enum NFStatement: Sendable, Equatable {
     case dup(NFDup)
     /// `tproxy [ip|ip6] to [ADDR][:PORT]` (nft_tproxy): the packet gets the socket found there.
     case tproxy(NFTProxy)
+    /// `fwd to DEVICE` (nft_fwd_netdev: the frame out of another device), `fwd ip|ip6 to ADDR
+    /// device DEVICE` (nft_fwd_neigh: to that neighbour, one hop less); netdev ingress only.
+    case fwd(NFFwd)
     /// `xt match set`: iptables' `-m set` (an ipset lookup), loaded as iptables-nft loads it.
     case xtSet(NFXtSetMatch)
     /// `xt target SET`: iptables' `-j SET`, adding the packet to an ipset or deleting it from one.
@@ -316,7 +319,7 @@ public enum NFStatement: Sendable, Equatable {
     public var isTerminal: Bool {
         switch self {
         // A verdict map is not one (nft lets `vmap { ... } counter` through: continue goes on).
-        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap: true
+        case .verdict, .reject, .rejectICMPv6, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .fwd: true
         default: false
         }
     }
@@ -332,6 +335,16 @@ public struct NFDup: Sendable, Equatable {
         self.addr = addr; self.key = key; self.entries = entries; self.device = device
     }
     public static func == (l: NFDup, r: NFDup) -> Bool { "\(l)" == "\(r)" }
+}
+
+/// Where `fwd` sends the packet: a device, and for `fwd ip|ip6 to` the neighbour's address (as written).
+public struct NFFwd: Sendable, Equatable {
+    public var device: String
+    public var family: NFFamily? = nil
+    public var addr: UInt32? = nil
+    public var addr6: UInt128? = nil
+    public var addrText: String? = nil
+    public init(device: String) { self.device = device }
 }
 
 /// Where `tproxy` looks for a socket: the address (zero: the receiving device's) and port (zero:

@@ -404,6 +404,9 @@ public enum NFPrinter {
         case .resetTCPOption(let kind): return "reset tcp option \(NFSelector.tcpOptionName(kind) ?? String(kind))"
         case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
         case .synproxy(let x): return synproxy(x)
+        case .fwd(let f):
+            guard let fam = f.family, let a = f.addrText else { return "fwd to \"\(f.device)\"" }
+            return "fwd \(fam.rawValue) to \(a) device \"\(f.device)\""
         case .objref(let kind, let name): return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \"\(name)\""
         case .objrefMap(let kind, let key, let entries):
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }

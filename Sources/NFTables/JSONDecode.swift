@@ -391,6 +391,11 @@ extension NFJSON {
             if case .int(let n) = b["packets"] ?? .null, case .int(let m) = b["bytes"] ?? .null { return "counter packets \(n) bytes \(m)" }
             return "counter"
         case "notrack": return "notrack"
+        case "fwd":
+            // {"fwd": {"dev": "eth1"}} or {"fwd": {"dev": "eth1", "family": "ip", "addr": "192.168.1.2"}}
+            let dev = try str(b["dev"], p + "/dev")
+            if case .string(let fam) = b["family"] ?? .null { return "fwd \(fam) to \(try str(b["addr"], p + "/addr")) device \"\(dev)\"" }
+            return "fwd to \"\(dev)\""
         case "synproxy":
             // {"synproxy": null} or {"synproxy": {"mss": 1460, "wscale": 7, "flags": ["timestamp", "sack-perm"]}}
             return "synproxy" + (try synproxyArgs(b, p))

@@ -396,6 +396,10 @@ public enum NFJSON {
             return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
         case .ctObject: return .object([])   // (declared objects only: see the table's objects)
+        case .fwd(let f):
+            var o: [(String, JSONValue)] = [("dev", .string(f.device))]
+            if let fam = f.family, let a = f.addrText { o += [("family", .string(fam.rawValue)), ("addr", .string(a))] }
+            return .object([("fwd", .object(o))])
         case .synproxy(let x):
             var o: [(String, JSONValue)] = []
             if x.flags & NFSynproxy.optMSS != 0 { o.append(("mss", .int(Int(x.mss)))) }

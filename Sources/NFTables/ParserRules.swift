@@ -396,6 +396,8 @@ extension NFParser {
             return try dupBody(table: table, anonymousSets: &anonymousSets, at: t)
         case "tproxy":
             return try tproxyBody(table: table, context: context, at: t)
+        case "fwd":
+            return try fwdBody(table: table, at: t)
         case "xt" where readsCompat:
             // A listing's `xt match set` or `xt target SET` (nft reads no xt expressions); the rule's
             // iptables line gives their parameters.

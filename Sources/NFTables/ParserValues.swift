@@ -196,7 +196,7 @@ extension NFParser {
     /// Statements and expressions of nft 1.0.6 the model does not act on yet.
     static let notModelled: Set<String> = [
         "rt0", "rt2", "srh", "rt",
-        "meter", "fwd", "arp", "gre", "gretap", "vxlan", "geneve", "cgroupv2", "flow",
+        "meter", "arp", "gre", "gretap", "vxlan", "geneve", "cgroupv2", "flow",
         "reset", "secmark", "xt", "last", "inner",
     ]
 

@@ -68,7 +68,11 @@ extension Stack {
         }
         if let c = devices[skb.dev].clsact, !c.ingress.isEmpty, let end = sch_handle_ingress(skb, c) { return end }
         // nf_ingress: netdev-family chains on this device see every frame before the protocol handlers.
-        if netfilter.hasIngress, let end = netfilterVerdict(nf_hook(.ingress, skb, inDev: skb.dev, outDev: nil), at: "ingress") { return end }
+        if netfilter.hasIngress {
+            let v = nf_hook(.ingress, skb, inDev: skb.dev, outDev: nil)
+            if case .consumed = v, let f = skb.fwd { return nft_fwd_xmit(skb, f) }
+            if let end = netfilterVerdict(v, at: "ingress") { return end }
+        }
         switch skb.protocolType {
         case EtherType.ipv4: return ip_rcv(skb)
         case EtherType.ipv6: return ipv6_rcv(skb)

@@ -1,3 +1,4 @@
+import NFTables
 import Wire
 
 /// `skb->pkt_type`, set by `eth_type_trans` from the destination MAC.
@@ -57,6 +58,8 @@ public final class SkBuff {
     var ctTemplate: CTZone? = nil
     /// synproxy's conntrack template is attached (the connection made gets its extension).
     var synproxyTemplate = false
+    /// Where an ingress chain's `fwd` sends the packet once the hook is over.
+    var fwd: NFFwd? = nil
     /// RTCF_BROADCAST/RTCF_MULTICAST of the input route, set by `ip_rcv_finish`.
     var broadcastRoute = false
     /// IPv6 (`IP6CB(skb)->nhoff`): where the next-header byte of the header now being processed is.
@@ -113,7 +116,7 @@ public final class SkBuff {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
-        mark = 0; priority = 0; nftrace = false; macHeaderSet = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
+        mark = 0; priority = 0; nftrace = false; macHeaderSet = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; fwd = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
         hashComputed = false; redirected = false; tcRedirects = 0; looped = false; loopedDst = 0
     }

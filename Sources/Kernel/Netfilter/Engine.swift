@@ -399,6 +399,12 @@ extension Stack {
                 guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }),
                       let o = netfilter.objects[ti]?[.init(kind: kind, name: hit.1)] else { return nil }
                 switch object(o, ti: ti, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
+            case .fwd(let f):
+                // nft_fwd_netdev_eval / nft_fwd_neigh_eval: the packet goes out once the hook is
+                // done (netif_receive_skb's caller sends it: nft_fwd_xmit); another family breaks the rule.
+                if let fam = f.family, fam == .ip ? skb.protocolType != EtherType.ipv4 : skb.protocolType != EtherType.ipv6 { return nil }
+                skb.fwd = f
+                return .stolen
             case .synproxy(let x):
                 switch nft_synproxy_eval(x, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
             case .ctObject:

@@ -1,0 +1,34 @@
+// nft's `fwd` statement (parser_bison.y's fwd_stmt): netdev tables only.
+extension NFParser {
+    /// `fwd to DEVICE` or `fwd ip|ip6 to ADDR device DEVICE`.
+    mutating func fwdBody(table: NFTable, at t: NFToken) throws(NFSyntaxError) -> NFStatement {
+        i += 1
+        guard table.family == .netdev else { throw refused("unsupported family", at: t) }
+        var family: NFFamily? = nil
+        if isWord("ip") || isWord("ip6") { family = NFFamily(rawValue: tok.text); i += 1 }
+        try expectWord("to")
+        guard let family else {
+            let dt = tok
+            guard tok.kind == .word || tok.kind == .string else { throw err("expected a device name", at: dt) }
+            i += 1
+            return .fwd(NFFwd(device: dt.text))
+        }
+        let at = tok
+        var f = NFFwd(device: "")
+        if family == .ip6 {
+            guard case .range6(let lo, let hi, let text) = try ipv6Value(at: at), lo == hi else { throw err("expected an IPv6 address", at: at) }
+            f.addr6 = lo; f.addrText = text
+        } else {
+            let w = try word("an IPv4 address")
+            guard let a = NFConstants.ipv4(w) else { throw err("expected an IPv4 address", at: at) }
+            f.addr = a; f.addrText = NFConstants.ipv4Text(a)
+        }
+        f.family = family
+        try expectWord("device")
+        let dt = tok
+        guard tok.kind == .word || tok.kind == .string else { throw err("expected a device name", at: dt) }
+        i += 1
+        f.device = dt.text
+        return .fwd(f)
+    }
+}
