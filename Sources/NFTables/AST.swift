@@ -212,7 +212,7 @@ public enum NFStatement: Sendable, Equatable {
     /// `snat|dnat [ip] to KEY map @m`: the address a named `: ipv4_addr` map gives the key.
     /// `withPort`: the map gives an address and a port (`: ipv4_addr . inet_service`), which nft
     /// lists with the family (`dnat ip to tcp dport map @m`).
-    case natMapNamed(source: Bool, key: NFSelector, map: String, flags: NFNATFlags, withPort: Bool = false)
+    case natMapNamed(source: Bool, key: NFSelector, map: String, flags: NFNATFlags, withPort: Bool = false, v6: Bool = false)
     /// `@ll|@nh|@th,OFFSET,LENGTH [& MASK] [op] VALUE`: raw payload bits from a header base, where no
     /// template names them (nft lists `@th,16,16` as `tcp dport` when the context says tcp).
     case rawMatch(NFPayloadField, mask: UInt64?, op: NFOp, value: NFValue)
@@ -433,6 +433,9 @@ public struct NFSet: Sendable, Equatable {
     /// For data maps (`type inet_service : ipv4_addr`): the data type and each element's value.
     public var dataType: NFSetKey? = nil
     public var data: [UInt64]? = nil
+    /// A data map of IPv6 addresses (`: ipv6_addr [. inet_service]`): each element's address here,
+    /// and in `data` its port (0 without one).
+    public var data6: [UInt128]? = nil
     /// A map of either kind (verdicts or data).
     public var isMap: Bool { verdicts != nil || data != nil }
     /// `size N`: the most elements it takes (more is ENFILE).

@@ -439,8 +439,8 @@ public enum NFPrinter {
             let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
             return "@\(base),\(f.bitOffset),\(f.bitLength) " + (negate ? "!= " : "") + "0x" + String(v, radix: 16)
         case .setMappedNamed(let target, let key, let map): return "\(target.printed) set \(key.printed) map @\(map)"
-        case .natMapNamed(let source, let key, let map, let flags, let withPort):
-            return "\(source ? "snat" : "dnat") \(family == .inet || withPort ? "ip " : "")to \(key.printed) map @\(map)" + natFlags(flags)
+        case .natMapNamed(let source, let key, let map, let flags, let withPort, let v6):
+            return "\(source ? "snat" : "dnat") \(family == .inet || withPort ? (v6 ? "ip6 " : "ip ") : "")to \(key.printed) map @\(map)" + natFlags(flags)
         case .setMapped(let target, let keys, let entries):
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }
@@ -563,7 +563,9 @@ public enum NFPrinter {
             if let e = info.expires { out += " expires \(timeText(e))" }
             if let c = info.comment { out += " comment \"\(c)\"" }
             out += s.verdicts.map { " : \($0[k].text)" } ?? ""
-            if let d = s.dataType, let ds = s.data {
+            if let d6 = s.data6, let ds = s.data {
+                out += " : " + IPv6Text.text(d6[k]) + (s.dataPort ? " . \(ds[k])" : "")
+            } else if let d = s.dataType, let ds = s.data {
                 out += " : " + (s.dataPort ? valueText(ds[k] >> 16, d.selector) + " . \(ds[k] & 0xffff)" : valueText(ds[k], d.selector))
             }
         }

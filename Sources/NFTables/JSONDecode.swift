@@ -142,8 +142,8 @@ extension NFJSON {
             var dataSel: NFSelector? = nil
             if kind == "map" {
                 let data = (try? str(b["map"], path + "/map")) ?? "?"
-                guard data == "verdict" || ["ipv4_addr", "mark", "inet_service", "ipv4_addr . inet_service"].contains(data) else {
-                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of ipv4_addr, mark and inet_service are modelled)", kind: .unsupported)
+                guard data == "verdict" || ["ipv4_addr", "ipv6_addr", "mark", "inet_service", "ipv4_addr . inet_service", "ipv6_addr . inet_service"].contains(data) else {
+                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark and inet_service are modelled)", kind: .unsupported)
                 }
                 if data != "verdict" { dataSel = NFSetKey(rawValue: String(data.prefix { $0 != " " }))!.selector }
                 s += " : \(data)"

@@ -62,6 +62,10 @@ public enum NFJSON {
                         if let c = info.comment { extra.append(("comment", .string(c))) }
                         if !extra.isEmpty { v = .object([("elem", .object([("val", v)] + extra))]) }
                         if let vs = s.verdicts { return .array([v, verdict(vs[k])]) }
+                        if let d6 = s.data6, let ds = s.data {
+                            let a = JSONValue.string(IPv6Text.text(d6[k]))
+                            return .array([v, s.dataPort ? .object([("concat", .array([a, .int(Int(ds[k]))]))]) : a])
+                        }
                         if let d = s.dataType, let ds = s.data, s.dataPort {
                             let a = ds[k] >> 16
                             return .array([v, .object([("concat", .array([value(.range(a, a, text: NFPrinter.valueText(a, d.selector)), d.selector), .int(Int(ds[k] & 0xffff))]))])])
@@ -344,9 +348,9 @@ public enum NFJSON {
             return .object([("meter", .object([("key", k), ("stmt", stmt), ("size", .int(size)), ("name", .string(name))]))])
         case .setMappedNamed(let target, let key, let map):
             return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))]))]))])
-        case .natMapNamed(let source, let key, let map, let flags, let withPort):
+        case .natMapNamed(let source, let key, let map, let flags, let withPort, let v6):
             var o: [(String, JSONValue)] = []
-            if family == .inet || withPort { o.append(("family", .string("ip"))) }
+            if family == .inet || withPort { o.append(("family", .string(v6 ? "ip6" : "ip"))) }
             o.append(("addr", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))])))
             o += natFlags(flags)
             return .object([(source ? "snat" : "dnat", .object(o))])

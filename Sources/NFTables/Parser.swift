@@ -411,6 +411,7 @@ public struct NFParser {
         var verdicts: [NFVerdict]? = isMap ? [] : nil
         var dataType: NFSetKey? = nil
         var dataValues: [UInt64] = []
+        var dataValues6: [UInt128] = []
         var size: Int? = nil, comment: String? = nil
         var concat: [NFSetKey]? = nil
         var typeofText: String? = nil
@@ -439,7 +440,7 @@ public struct NFParser {
                         typeofText! += " : verdict"
                     } else {
                         let d = try typeofSelector(context)
-                        guard let dk = NFSetKey.of(d.sel), [.ipv4_addr, .mark, .inet_service].contains(dk) else {
+                        guard let dk = NFSetKey.of(d.sel), [.ipv4_addr, .ipv6_addr, .mark, .inet_service].contains(dk) else {
                             throw unsupported("maps of typeof \(typeofText!) : \(d.sel.printed) (verdict maps and data maps of addresses, marks and ports are modelled)", at: d.at)
                         }
                         dataType = dk
@@ -448,7 +449,7 @@ public struct NFParser {
                         if isWord(".") {
                             i += 1
                             let p = try typeofSelector(context)
-                            guard dk == .ipv4_addr, NFSetKey.of(p.sel) == .inet_service, !isWord(".") else {
+                            guard dk == .ipv4_addr || dk == .ipv6_addr, NFSetKey.of(p.sel) == .inet_service, !isWord(".") else {
                                 throw unsupported("maps with concatenated data other than an address and a port", at: p.at)
                             }
                             dataPort = true
@@ -479,8 +480,8 @@ public struct NFParser {
                     hasData = true
                     if data != "verdict" {
                         // Data maps: addresses (NAT), marks and ports are modelled.
-                        guard let d = NFSetKey(rawValue: data), [.ipv4_addr, .mark, .inet_service].contains(d) else {
-                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of ipv4_addr, mark and inet_service are modelled)", at: dt)
+                        guard let d = NFSetKey(rawValue: data), [.ipv4_addr, .ipv6_addr, .mark, .inet_service].contains(d) else {
+                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark and inet_service are modelled)", at: dt)
                         }
                         dataType = d
                         verdicts = nil
@@ -488,8 +489,8 @@ public struct NFParser {
                             // `ipv4_addr . inet_service`: a NAT map's address and port.
                             i += 1
                             let pt = tok
-                            guard d == .ipv4_addr, try word("a map data type") == "inet_service", !isWord(".") else {
-                                throw unsupported("maps with concatenated data other than ipv4_addr . inet_service", at: pt)
+                            guard d == .ipv4_addr || d == .ipv6_addr, try word("a map data type") == "inet_service", !isWord(".") else {
+                                throw unsupported("maps with concatenated data other than an address and inet_service", at: pt)
                             }
                             dataPort = true
                         }
@@ -513,7 +514,7 @@ public struct NFParser {
                 let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
-                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, dataPort: dataPort, values: &dataValues)
+                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, dataPort: dataPort, values: &dataValues, values6: &dataValues6)
                 // A set holds an element once (`vlan, 0x8100` is one element).
                 var seen = isMap ? [] : Set(elems)
                 for (v, info) in zip(vals, infos) where isMap || seen.insert(v).inserted {
@@ -547,6 +548,7 @@ public struct NFParser {
             t.sets[si].append(elems, info: elemInfo)
             if let v = verdicts { t.sets[si].verdicts = (t.sets[si].verdicts ?? []) + v }
             if dataType != nil { t.sets[si].data = (t.sets[si].data ?? []) + dataValues }
+            if dataType == .ipv6_addr { t.sets[si].data6 = (t.sets[si].data6 ?? []) + dataValues6 }
         } else {
             var set = NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts)
             set.size = size
@@ -560,6 +562,7 @@ public struct NFParser {
             set.typeofText = typeofText
             set.dataPort = dataPort
             if let dataType { set.dataType = dataType; set.data = dataValues }
+            if dataType == .ipv6_addr { set.data6 = dataValues6 }
             t.sets.append(set)
             t.nextHandle += 1
         }
@@ -591,6 +594,13 @@ public struct NFParser {
 
     /// A data map's values (of type `data`) are appended to `values`.
     mutating func elementList(keys: [NFSetKey], isMap: Bool, data: NFSetKey? = nil, dataPort: Bool = false, values: inout [UInt64]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
+        var unused: [UInt128] = []
+        return try elementList(keys: keys, isMap: isMap, data: data, dataPort: dataPort, values: &values, values6: &unused)
+    }
+
+    /// `values6`: an IPv6 data map's addresses (its ports, or 0, go to `values`).
+    mutating func elementList(keys: [NFSetKey], isMap: Bool, data: NFSetKey? = nil, dataPort: Bool = false, values: inout [UInt64],
+                              values6: inout [UInt128]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
         try expectPunct("{")
         var vals: [NFValue] = [], vs: [NFVerdict] = [], infos: [NFElementInfo] = []
         let firstValue = values.count
@@ -624,7 +634,19 @@ public struct NFParser {
             infos.append(info)
             if isMap {
                 try expectPunct(":")
-                if let data {
+                if data == .ipv6_addr {
+                    let dt = tok
+                    guard case .range6(let lo, let hi, _) = try ipv6Value(at: dt), lo == hi else { throw err("expected one IPv6 address", at: dt) }
+                    values6.append(lo)
+                    var port: UInt64 = 0
+                    if dataPort {
+                        try expectWord(".")
+                        let pt = tok
+                        guard case .range(let p, let ph, _) = try scalar(for: .thDport), p == ph else { throw err("expected one port", at: pt) }
+                        port = p
+                    }
+                    values.append(port)
+                } else if let data {
                     let dt = tok
                     guard case .range(let lo, let hi, _) = try scalar(for: data.selector), lo == hi else { throw err("expected one \(data.rawValue) value", at: dt) }
                     if dataPort {

@@ -525,6 +525,19 @@ extension NFParser {
                 if p != nil, !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
                 return .nat6(source: t.text == "snat", addr: a, addrHi: ah, port: p, portHi: ph, flags: try natFlags())
             }
+            // `to KEY map @m` of a map of IPv6 addresses (nat6).
+            if family6 || table.family == .ip6, tok.kind == .word, NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
+                let key = try concatSelector(context: context)
+                try expectWord("map")
+                let mt = tok
+                guard isPunct("@") else { throw unsupported("anonymous NAT maps of IPv6 addresses", at: mt) }
+                if netmap { throw unsupported("snat/dnat prefix to a named map", at: at) }
+                let name = try dataMapName(table, key: key, data: .ipv6_addr)
+                if table.family == .inet, !family6 { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
+                let withPort = table.sets.first(where: { $0.name == name })?.dataPort ?? false
+                if addrPort, !withPort { throw refused("datatype mismatch: map @\(name) gives addresses without ports", at: mt) }
+                return .natMapNamed(source: t.text == "snat", key: key, map: name, flags: try natFlags(), withPort: withPort, v6: true)
+            }
             if family6 { throw err("expected an IPv6 address", at: at) }
             // `to KEY map { ... }`: a generator or a field keys the address (an address starts with a digit).
             if tok.kind == .word, NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {

@@ -205,7 +205,7 @@ extension NFParser {
         case .snat, .masquerade: source = true
         case .dnat, .redirect: source = false
         case .natMap(let m): source = m.source
-        case .natMapNamed(let s, _, _, _, _): source = s
+        case .natMapNamed(let s, _, _, _, _, _): source = s
         case .natPortMap(let masq, _, _, _): source = masq
         default: return nil
         }

@@ -43,4 +43,41 @@ final class NATPortMapTests: XCTestCase {
         let t = try NFParser.parse("table ip t { map m { typeof udp dport : ip daddr . udp dport; elements = { 9090 : 198.18.0.1 . 90 } }\n}")
         XCTAssertTrue(NFPrinter.ruleset(t).contains("typeof udp dport : ip daddr . udp dport\n\t\telements = { 9090 : 198.18.0.1 . 90 }"), NFPrinter.ruleset(t))
     }
+
+    /// IPv6 (`IPV6=1 scripts/record_nat_port_map.sh`): a map of IPv6 address and port in an ip6
+    /// table, listed as `dnat ip6 to udp dport map @portfw`; and `dnat to ip6 saddr map @m6` keyed
+    /// by an IPv6 address (read off nft: no family word in an ip6 table, `ip6` in inet).
+    func testIPv6MapsOfAddressesAndPorts() throws {
+        var c = StackConfig(name: "t6", devices: [DeviceConfig(name: "eth0", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])])
+        c.devices[0].addresses6 = [try IPv6CIDR(parsing: "2001:db8::1/64")]
+        let peer = try IPv6Address(parsing: "2001:db8::9"), us = try IPv6Address(parsing: "2001:db8::1")
+        c.neighbours6 = [Neighbour6Config(address: peer, mac: peerMAC, dev: "eth0")]
+        let s = try Stack(config: c)
+        let rs = try NFParser.parse("""
+        table ip6 t {
+          map portfw { type inet_service : ipv6_addr . inet_service; elements = { 8080 : 2001:db8::1 . 80, 8443 : 2001:db8::1 . 443 } }
+          map m6 { type ipv6_addr : ipv6_addr; elements = { 2001:db8::7 : 2001:db8::1 } }
+          chain pre { type nat hook prerouting priority dstnat; policy accept;
+            dnat ip6 addr . port to udp dport map @portfw
+            dnat to ip6 saddr map @m6
+          }
+        }
+        """)
+        s.loadRuleset(rs)
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address6: .any, port: 80)))
+        let f = FrameRepr(ethernet: EthernetRepr(dst: ourMAC, src: peerMAC, ethertype: EtherType.ipv6),
+                          network: .ipv6(IPv6Repr(src: peer, dst: us, nextHeader: IPProtocol.udp, hopLimit: 64), [],
+                                         .udp(UDPRepr(srcPort: 5000, dstPort: 8080, payload: Array("hi".utf8))))).emit()
+        XCTAssertEqual(s.inject(frame: f, device: s.devices[0]).outcome, .delivered)
+        XCTAssertEqual(s.socket(1)?.queue.map { String(decoding: $0.payload, as: UTF8.self) }, ["hi"])
+        XCTAssertEqual(s.conntrackListing, ["udp      17 30 src=2001:db8::9 dst=2001:db8::1 sport=5000 dport=8080 [UNREPLIED] src=2001:db8::1 dst=2001:db8::9 sport=80 dport=5000 mark=0 use=1"])
+        let text = NFPrinter.ruleset(rs)
+        for line in ["type inet_service : ipv6_addr . inet_service\n\t\telements = { 8080 : 2001:db8::1 . 80, 8443 : 2001:db8::1 . 443 }",
+                     "type ipv6_addr : ipv6_addr\n\t\telements = { 2001:db8::7 : 2001:db8::1 }",
+                     "\t\tdnat ip6 to udp dport map @portfw\n", "\t\tdnat to ip6 saddr map @m6\n"] {
+            XCTAssertTrue(text.contains(line), text)
+        }
+        let inet = try NFParser.parse("table inet u { map m6 { type ipv6_addr : ipv6_addr; }\n chain pre { type nat hook prerouting priority dstnat; dnat ip6 to ip6 saddr map @m6\n }\n}")
+        XCTAssertTrue(NFPrinter.ruleset(inet).contains("dnat ip6 to ip6 saddr map @m6"), NFPrinter.ruleset(inet))
+    }
 }

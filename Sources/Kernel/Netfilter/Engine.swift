@@ -507,7 +507,12 @@ extension Stack {
                 // nft_lookup on the named map; no element ends the rule.
                 guard let k = read(key, skb, info), let v = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
                 nft_meta_set_eval(target, UInt32(truncatingIfNeeded: v), skb)
-            case .natMapNamed(let source, let key, let map, let flags, let withPort):
+            case .natMapNamed(let source, let key, let map, let flags, let withPort, true):
+                // An IPv6 data map: the element's address (and port) for nat6.
+                guard let m = netfilter.dataMaps6[ti]?[map], let pos = m.lookup(key.isAddress6 ? nil : read(key, skb, info), key.isAddress6 ? read6(key, skb, info) : nil) else { return nil }
+                let p = withPort ? UInt16(truncatingIfNeeded: m.ports[pos]) : nil
+                if let v = nat(.nat6(source: source, addr: m.addrs[pos], addrHi: nil, port: p, portHi: p, flags: flags), hook: hook, skb, outDev: outDev) { return v }
+            case .natMapNamed(let source, let key, let map, let flags, let withPort, false):
                 guard let k = read(key, skb, info), let d = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
                 // A map of address . port gives both (the address above the port's 16 bits).
                 let a = UInt32(truncatingIfNeeded: withPort ? d >> 16 : d), p = withPort ? UInt16(truncatingIfNeeded: d) : nil

@@ -122,6 +122,8 @@ struct NetfilterState {
     var concatSets: [Int: [String: (elements: [NFValue], verdicts: [NFVerdict]?)]] = [:]
     /// Named data maps (`type inet_service : ipv4_addr`) ready for lookups, per table index and name.
     var dataMaps: [Int: [String: MapIndex<UInt64>]] = [:]
+    /// Named maps of IPv6 addresses (`: ipv6_addr [. inet_service]`), per table index and name.
+    var dataMaps6: [Int: [String: DataMap6]] = [:]
     /// Their exact tuples hashed (ConcatIndex), per table index and name.
     var concatIndex: [Int: [String: ConcatIndex]] = [:]
     /// Compiled chains, [table index][chain index].
@@ -195,7 +197,8 @@ struct NetfilterState {
                     if !six.isEmpty, let c = set.elements.firstIndex(of: .catchAll) { six.append((0, .max, vs[c])) }
                     if !six.isEmpty { maps6[ti, default: [:]][set.name] = six }
                 }
-                if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(set.elements, ds) }
+                if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(set.elements, addrs: d6, ports: ports) }
+                else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(set.elements, ds) }
             }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
@@ -587,6 +590,24 @@ struct MapIndex<Value> {
             if intervals[mid].hi < key { lo = mid + 1 } else { hi = mid }
         }
         return lo < intervals.count && intervals[lo].lo <= key ? intervals[lo].value : catchAll
+    }
+}
+
+/// A named map of IPv6 addresses: its keys (one-word values through a MapIndex of positions, IPv6
+/// address keys tried in order) and each element's address and port.
+struct DataMap6 {
+    let index: MapIndex<UInt64>
+    let keys6: [(lo: UInt128, hi: UInt128, pos: Int)]
+    let addrs: [UInt128], ports: [UInt64]
+    init(_ keys: [NFValue], addrs: [UInt128], ports: [UInt64]) {
+        index = MapIndex(keys, (0..<UInt64(keys.count)).map { $0 })
+        keys6 = keys.enumerated().compactMap { k, v in if case .range6(let lo, let hi, _) = v { (lo, hi, k) } else { nil } }
+        self.addrs = addrs; self.ports = ports
+    }
+    /// The element a key finds: `key` for a one-word key, `key6` for an IPv6 address.
+    func lookup(_ key: UInt64?, _ key6: UInt128?) -> Int? {
+        if let key6 { return keys6.first { key6 >= $0.lo && key6 <= $0.hi }?.pos }
+        return key.flatMap { index.lookup($0) }.map { Int($0) }
     }
 }
 
