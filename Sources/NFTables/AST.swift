@@ -198,6 +198,8 @@ public enum NFStatement: Sendable, Equatable {
     case objref(NFObjectKind, String)
     /// `counter|quota|limit name KEY map { K : "x" }`.
     case objrefMap(NFObjectKind, NFSelector, [(NFValue, String)])
+    /// `counter|quota|limit|synproxy name KEY map @m`: a named map of objects.
+    case objrefMapNamed(NFObjectKind, NFSelector, String)
     /// `add|update|delete @s { KEY [timeout T] }` (nft_dynset); KEY one field or a concatenation
     /// (`ip saddr . tcp dport`, read into one 64-bit key: see `NFPackedKey`).
     /// `exprs`: stateful statements each element gets its own instance of (`{ ip saddr limit rate
@@ -298,7 +300,7 @@ public enum NFStatement: Sendable, Equatable {
     /// `synproxy`, or a synproxy object named (nft_synproxy_validate: input and forward).
     public var isSynproxy: Bool {
         switch self {
-        case .synproxy, .objref(.synproxy, _), .objrefMap(.synproxy, _, _): true
+        case .synproxy, .objref(.synproxy, _), .objrefMap(.synproxy, _, _), .objrefMapNamed(.synproxy, _, _): true
         default: false
         }
     }
@@ -436,8 +438,11 @@ public struct NFSet: Sendable, Equatable {
     /// A data map of IPv6 addresses (`: ipv6_addr [. inet_service]`): each element's address here,
     /// and in `data` its port (0 without one).
     public var data6: [UInt128]? = nil
+    /// A map of named objects (`type ipv4_addr : counter`): their kind, and each element's object.
+    public var objectKind: NFObjectKind? = nil
+    public var objectNames: [String]? = nil
     /// A map of either kind (verdicts or data).
-    public var isMap: Bool { verdicts != nil || data != nil }
+    public var isMap: Bool { verdicts != nil || data != nil || objectNames != nil }
     /// `size N`: the most elements it takes (more is ENFILE).
     public var size: Int? = nil
     /// A concatenated key (`type ipv4_addr . inet_service`): its parts, first one in `key`.

@@ -408,6 +408,7 @@ public enum NFPrinter {
             guard let fam = f.family, let a = f.addrText else { return "fwd to \"\(f.device)\"" }
             return "fwd \(fam.rawValue) to \(a) device \"\(f.device)\""
         case .objref(let kind, let name): return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \"\(name)\""
+        case .objrefMapNamed(let kind, let key, let map): return "\(kind.rawValue) name \(key.printed) map @\(map)"
         case .objrefMap(let kind, let key, let entries):
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
             return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
@@ -563,7 +564,9 @@ public enum NFPrinter {
             if let e = info.expires { out += " expires \(timeText(e))" }
             if let c = info.comment { out += " comment \"\(c)\"" }
             out += s.verdicts.map { " : \($0[k].text)" } ?? ""
-            if let d6 = s.data6, let ds = s.data {
+            if let names = s.objectNames {
+                out += " : \"\(names[k])\""
+            } else if let d6 = s.data6, let ds = s.data {
                 out += " : " + IPv6Text.text(d6[k]) + (s.dataPort ? " . \(ds[k])" : "")
             } else if let d = s.dataType, let ds = s.data {
                 out += " : " + (s.dataPort ? valueText(ds[k] >> 16, d.selector) + " . \(ds[k] & 0xffff)" : valueText(ds[k], d.selector))
@@ -670,7 +673,9 @@ public enum NFPrinter {
                 if !first { out += "\n" }
                 first = false
                 out += "\t\(s.isMap ? "map" : "set") \(s.name) {" + (handles ? " # handle \(s.handle)" : "") + "\n"
-                if let t = s.typeofText { out += "\t\ttypeof \(t)\n" } else {
+                if let t = s.typeofText { out += "\t\ttypeof \(t)\n" } else if let o = s.objectKind {
+                    out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . ")) : \(o.rawValue)\n"
+                } else {
                     out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts != nil ? " : verdict" : s.dataType.map { " : \($0.rawValue)" + (s.dataPort ? " . inet_service" : "") } ?? "")\n"
                 }
                 if let n = s.effectiveSize { out += "\t\tsize \(n)\n" }

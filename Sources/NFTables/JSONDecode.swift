@@ -142,10 +142,11 @@ extension NFJSON {
             var dataSel: NFSelector? = nil
             if kind == "map" {
                 let data = (try? str(b["map"], path + "/map")) ?? "?"
-                guard data == "verdict" || ["ipv4_addr", "ipv6_addr", "mark", "inet_service", "ipv4_addr . inet_service", "ipv6_addr . inet_service"].contains(data) else {
+                guard data == "verdict" || ["ipv4_addr", "ipv6_addr", "mark", "inet_service", "ipv4_addr . inet_service", "ipv6_addr . inet_service",
+                                            "counter", "quota", "limit", "synproxy"].contains(data) else {
                     throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark and inet_service are modelled)", kind: .unsupported)
                 }
-                if data != "verdict" { dataSel = NFSetKey(rawValue: String(data.prefix { $0 != " " }))!.selector }
+                if data != "verdict", let k = NFSetKey(rawValue: String(data.prefix { $0 != " " })) { dataSel = k.selector }
                 s += " : \(data)"
             }
             s += ";"
@@ -170,7 +171,9 @@ extension NFJSON {
                 }
                 s += " elements = { " + (try elems.enumerated().map { k, e throws(NFJSONError) -> String in
                     if kind == "map", case .array(let pair) = e, pair.count == 2 {
-                        let data = if let d = dataSel { try valueText(pair[1], d, path + "/elem/\(k)/1") } else { try verdictText(pair[1], path + "/elem/\(k)/1") }
+                        let data = if let d = dataSel { try valueText(pair[1], d, path + "/elem/\(k)/1") }
+                            else if case .string(let n) = pair[1], ["counter", "quota", "limit", "synproxy"].contains((try? str(b["map"], "")) ?? "") { "\"\(n)\"" }
+                            else { try verdictText(pair[1], path + "/elem/\(k)/1") }
                         return try element(pair[0], path + "/elem/\(k)/0") + " : " + data
                     }
                     return try element(e, path + "/elem/\(k)")
@@ -381,6 +384,7 @@ extension NFJSON {
             if case .string(let n) = b { return "\(k) \(verb) \"\(n)\"" }
             let m = b["map"] ?? .null
             let key = try leftSelector(m["key"] ?? .null, p + "/map/key")
+            if case .string(let named) = m["data"] ?? .null { return "\(k) \(verb) \(key) map \(named)" }
             guard case .array(let entries) = m["data"]?["set"] ?? .null else { throw NFJSONError(path: p + "/map/data", message: "expected a set") }
             let items = try entries.enumerated().map { n, e throws(NFJSONError) -> String in
                 guard case .array(let pair) = e, pair.count == 2 else { throw NFJSONError(path: p + "/map/data/set/\(n)", message: "expected [key, name]") }

@@ -44,6 +44,7 @@ public enum NFJSON {
                                                 ("handle", .int(s.handle))]
                 if s.verdicts != nil { o.append(("map", .string("verdict"))) }
                 if let d = s.dataType { o.append(("map", .string(d.rawValue + (s.dataPort ? " . inet_service" : "")))) }
+                if let k = s.objectKind { o.append(("map", .string(k.rawValue))) }
                 if let n = s.effectiveSize { o.append(("size", .int(n))) }
                 // nft -j names interval and timeout (not dynamic).
                 let flags = [(s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map { JSONValue.string($0.1) }
@@ -62,6 +63,7 @@ public enum NFJSON {
                         if let c = info.comment { extra.append(("comment", .string(c))) }
                         if !extra.isEmpty { v = .object([("elem", .object([("val", v)] + extra))]) }
                         if let vs = s.verdicts { return .array([v, verdict(vs[k])]) }
+                        if let names = s.objectNames { return .array([v, .string(names[k])]) }
                         if let d6 = s.data6, let ds = s.data {
                             let a = JSONValue.string(IPv6Text.text(d6[k]))
                             return .array([v, s.dataPort ? .object([("concat", .array([a, .int(Int(ds[k]))]))]) : a])
@@ -332,6 +334,8 @@ public enum NFJSON {
             return .object([("reset", .object([("tcp option", .object([("name", .string(NFSelector.tcpOptionName(kind) ?? String(kind)))]))]))])
         case .setGenerated(let target, let g): return .object([("mangle", .object([("key", left(target)), ("value", generator(g))]))])
         case .objref(let kind, let name): return .object([(kind.rawValue, .string(name))])
+        case .objrefMapNamed(let kind, let key, let map):
+            return .object([(kind.rawValue, .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))]))])
         case .objrefMap(let kind, let key, let entries):
             let data = JSONValue.array(entries.map { .array([value($0.0, key), .string($0.1)]) })
             return .object([(kind.rawValue, .object([("map", .object([("key", left(key)), ("data", .object([("set", data)]))]))]))])

@@ -412,6 +412,8 @@ public struct NFParser {
         var dataType: NFSetKey? = nil
         var dataValues: [UInt64] = []
         var dataValues6: [UInt128] = []
+        var objectKind: NFObjectKind? = nil
+        var objectNames: [String] = []
         var size: Int? = nil, comment: String? = nil
         var concat: [NFSetKey]? = nil
         var typeofText: String? = nil
@@ -478,7 +480,11 @@ public struct NFParser {
                     let dt = tok
                     let data = try word("a map data type")
                     hasData = true
-                    if data != "verdict" {
+                    if ["counter", "quota", "limit", "synproxy"].contains(data) {
+                        // A map of named objects (the rule names the kind: `counter name KEY map @m`).
+                        objectKind = NFObjectKind(rawValue: data)
+                        verdicts = nil
+                    } else if data != "verdict" {
                         // Data maps: addresses (NAT), marks and ports are modelled.
                         guard let d = NFSetKey(rawValue: data), [.ipv4_addr, .ipv6_addr, .mark, .inet_service].contains(d) else {
                             throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark and inet_service are modelled)", at: dt)
@@ -514,13 +520,14 @@ public struct NFParser {
                 let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
-                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, dataPort: dataPort, values: &dataValues, values6: &dataValues6)
+                let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, dataPort: dataPort, values: &dataValues, values6: &dataValues6,
+                                                        objects: objectKind.map { k in (k, t.objects.filter { $0.kind == k }.map(\.name)) }, names: &objectNames)
                 // A set holds an element once (`vlan, 0x8100` is one element).
                 var seen = isMap ? [] : Set(elems)
                 for (v, info) in zip(vals, infos) where isMap || seen.insert(v).inserted {
                     elems.append(v); elemInfo.append(info)
                 }
-                if isMap && dataType == nil { verdicts! += vs }
+                if isMap && dataType == nil && objectKind == nil { verdicts! += vs }
                 if interval && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
                 sizeTok = et
             case "size":
@@ -549,6 +556,7 @@ public struct NFParser {
             if let v = verdicts { t.sets[si].verdicts = (t.sets[si].verdicts ?? []) + v }
             if dataType != nil { t.sets[si].data = (t.sets[si].data ?? []) + dataValues }
             if dataType == .ipv6_addr { t.sets[si].data6 = (t.sets[si].data6 ?? []) + dataValues6 }
+            if t.sets[si].objectKind != nil { t.sets[si].objectNames = (t.sets[si].objectNames ?? []) + objectNames }
         } else {
             var set = NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts)
             set.size = size
@@ -563,6 +571,7 @@ public struct NFParser {
             set.dataPort = dataPort
             if let dataType { set.dataType = dataType; set.data = dataValues }
             if dataType == .ipv6_addr { set.data6 = dataValues6 }
+            if let objectKind { set.objectKind = objectKind; set.objectNames = objectNames }
             t.sets.append(set)
             t.nextHandle += 1
         }
@@ -594,13 +603,15 @@ public struct NFParser {
 
     /// A data map's values (of type `data`) are appended to `values`.
     mutating func elementList(keys: [NFSetKey], isMap: Bool, data: NFSetKey? = nil, dataPort: Bool = false, values: inout [UInt64]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
-        var unused: [UInt128] = []
-        return try elementList(keys: keys, isMap: isMap, data: data, dataPort: dataPort, values: &values, values6: &unused)
+        var unused: [UInt128] = [], names: [String] = []
+        return try elementList(keys: keys, isMap: isMap, data: data, dataPort: dataPort, values: &values, values6: &unused, names: &names)
     }
 
     /// `values6`: an IPv6 data map's addresses (its ports, or 0, go to `values`).
+    /// `objects`: a map of named objects (their kind and the names the table declares); each
+    /// element's object name goes to `names`.
     mutating func elementList(keys: [NFSetKey], isMap: Bool, data: NFSetKey? = nil, dataPort: Bool = false, values: inout [UInt64],
-                              values6: inout [UInt128]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
+                              values6: inout [UInt128], objects: (NFObjectKind, [String])? = nil, names: inout [String]) throws(NFSyntaxError) -> ([NFValue], [NFVerdict], [NFElementInfo]) {
         try expectPunct("{")
         var vals: [NFValue] = [], vs: [NFVerdict] = [], infos: [NFElementInfo] = []
         let firstValue = values.count
@@ -608,6 +619,7 @@ public struct NFParser {
         while !isPunct("}") {
             // `*`, the catch-all element: what a key no other element holds finds (nft_set_catchall_lookup).
             if isPunct("*") {
+                if objects != nil { throw unsupported("a catch-all element in a map of objects") }
                 vals.append(catchAll())
             } else {
                 vals.append(keys.count == 1 ? try scalar(for: keys[0].selector) : try tupleValue(keys.map(\.selector)))
@@ -634,7 +646,12 @@ public struct NFParser {
             infos.append(info)
             if isMap {
                 try expectPunct(":")
-                if data == .ipv6_addr {
+                if let (kind, declared) = objects {
+                    let nt = tok
+                    let n = try name("an object name")
+                    guard declared.contains(n) else { throw refused("Could not process rule: No such file or directory (no \(kind.rawValue) \(n))", at: nt) }
+                    names.append(n)
+                } else if data == .ipv6_addr {
                     let dt = tok
                     guard case .range6(let lo, let hi, _) = try ipv6Value(at: dt), lo == hi else { throw err("expected one IPv6 address", at: dt) }
                     values6.append(lo)

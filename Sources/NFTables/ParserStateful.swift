@@ -131,6 +131,19 @@ extension NFParser {
             return .objref(kind, n)
         }
         let key = try concatSelector(context: context)
+        // `map @m`: a named map of objects of this kind, keyed by what `key` reads.
+        if isWord("map"), i + 1 < toks.count, toks[i + 1].kind == .punct, toks[i + 1].text == "@" {
+            i += 2
+            let nt = tok
+            let n = try identifier("a map name")
+            guard let m = table.sets.first(where: { $0.name == n }) else {
+                throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
+            }
+            guard m.objectKind == kind, m.concat == nil, m.key.accepts(key) else {
+                throw refused("datatype mismatch: map @\(n) is not a map of \(kind.rawValue) objects keyed by \(key.printed)", at: nt)
+            }
+            return .objrefMapNamed(kind, key, n)
+        }
         let entries = try mapEntries(key) { (p: inout NFParser) throws(NFSyntaxError) -> String in
             let nt = p.tok
             let n = try p.name("an object name")

@@ -94,6 +94,8 @@ final class TypeofTests: XCTestCase {
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(ports).rendered()))), NFPrinter.ruleset(ports))
         let ports6 = try NFParser.parse("table ip6 t { map p { type inet_service : ipv6_addr . inet_service; elements = { 8080 : 2001:db8::1 . 80 } }\n map m { type ipv6_addr : ipv6_addr; elements = { 2001:db8::7 : 2001:db8::1 } }\n chain c { type nat hook prerouting priority dstnat; dnat ip6 to tcp dport map @p; dnat to ip6 saddr map @m\n }\n}")
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(ports6).rendered()))), NFPrinter.ruleset(ports6))
+        let objects = try NFParser.parse("table ip t { counter c1 { }\n map cm { type ipv4_addr : counter; elements = { 1.2.3.4 : \"c1\" } }\n chain c { type filter hook input priority 0; counter name ip saddr map @cm\n }\n}")
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(objects).rendered()))), NFPrinter.ruleset(objects))
         XCTAssertTrue(NFJSON.encode(rs).rendered().contains(#""name":"s2","table":"t","type":["ipv4_addr","inet_service"]"#), NFJSON.encode(rs).rendered())
         XCTAssertThrowsError(try NFParser.parse("table ip t { set s { typeof ip ttl; }\n}")) { e in
             XCTAssertEqual((e as? NFSyntaxError)?.kind, .unsupported)

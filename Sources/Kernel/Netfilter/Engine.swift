@@ -395,6 +395,11 @@ extension Stack {
                 // A named object: its state is shared by every rule that names it (kept under the object's handle).
                 guard let o = netfilter.objects[ti]?[.init(kind: kind, name: name)] else { return nil }
                 switch object(o, ti: ti, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
+            case .objrefMapNamed(let kind, let key, let map):
+                // nft_objref_map_eval: the key finds the element, whose object acts; none breaks the rule.
+                guard let v = read(key, skb, info), let m = netfilter.objectMaps[ti]?[map], let pos = m.index.lookup(v),
+                      let o = netfilter.objects[ti]?[.init(kind: kind, name: m.names[Int(pos)])] else { return nil }
+                switch object(o, ti: ti, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
             case .objrefMap(let kind, let key, let entries):
                 guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }),
                       let o = netfilter.objects[ti]?[.init(kind: kind, name: hit.1)] else { return nil }

@@ -94,7 +94,7 @@ struct NetfilterState {
         r.statements.contains { s in
             switch s {
             case .notrack, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .setCtMark, .synproxy: return true
-            case .objref(let kind, _), .objrefMap(let kind, _, _): return kind.isConntrack || kind == .synproxy
+            case .objref(let kind, _), .objrefMap(let kind, _, _), .objrefMapNamed(let kind, _, _): return kind.isConntrack || kind == .synproxy
             case .setCtEvent: return true
             case .match(let sel, _, _, _): return sel.rawValue.hasPrefix("ct ")
             case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains { $0.rawValue.hasPrefix("ct ") }
@@ -124,6 +124,8 @@ struct NetfilterState {
     var dataMaps: [Int: [String: MapIndex<UInt64>]] = [:]
     /// Named maps of IPv6 addresses (`: ipv6_addr [. inet_service]`), per table index and name.
     var dataMaps6: [Int: [String: DataMap6]] = [:]
+    /// Named maps of objects (`: counter`): element positions by key, and each element's object name.
+    var objectMaps: [Int: [String: (index: MapIndex<UInt64>, names: [String])]] = [:]
     /// Their exact tuples hashed (ConcatIndex), per table index and name.
     var concatIndex: [Int: [String: ConcatIndex]] = [:]
     /// Compiled chains, [table index][chain index].
@@ -196,6 +198,9 @@ struct NetfilterState {
                     // The catch-all, tried last, takes any address.
                     if !six.isEmpty, let c = set.elements.firstIndex(of: .catchAll) { six.append((0, .max, vs[c])) }
                     if !six.isEmpty { maps6[ti, default: [:]][set.name] = six }
+                }
+                if let names = set.objectNames {
+                    objectMaps[ti, default: [:]][set.name] = (MapIndex(set.elements, (0..<UInt64(names.count)).map { $0 }), names)
                 }
                 if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(set.elements, addrs: d6, ports: ports) }
                 else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(set.elements, ds) }
