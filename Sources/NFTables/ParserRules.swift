@@ -707,6 +707,7 @@ extension NFParser {
                     guard rs.rawValue == "rt mtu" else { throw unsupported("setting \(sel.printed) from \(rs.printed)", at: vt) }
                     return .setPayloadFrom(sel, rs)
                 }
+                if sel.isAddress6 { throw unsupported("setting IPv6 addresses", at: vt) }
                 guard case .range(let lo, let hi, let text) = try scalar(for: sel), lo == hi else {
                     throw err("expected one value for \(sel.printed)", at: vt)
                 }

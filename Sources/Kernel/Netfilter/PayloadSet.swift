@@ -5,10 +5,12 @@ import Wire
 // header fields written by `set` statements, with the checksums fixed as the kernel fixes them.
 extension Stack {
     /// Writes `value` into the field `sel`; false is NFT_BREAK (the rest of the rule does not run):
-    /// another protocol than the rule's dependency, a later fragment, or a packet too short.
+    /// another protocol than the rule's dependency (an IPv4 field of an IPv6 packet, or the other
+    /// way), a later fragment, or a packet too short. The IPv6 header has no checksum.
     func nft_payload_set_eval(_ sel: NFSelector, _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
         if let o = sel.tcpOption { return nft_exthdr_tcp_set_eval(o, value, skb, p) }
-        guard p.ipv4, let w = sel.payloadWrite else { return false }
+        guard p.ipv4 || p.ipv6, let w = sel.payloadWrite else { return false }
+        if w.base == .network, (sel.payload?.ipv6 ?? false) != p.ipv6 { return false }
         // The rule's dependency (`meta l4proto udp` before `udp dport set`) fails for other protocols.
         if let want = sel.payload?.l4proto, p.proto != want { return false }
         let base: Int
