@@ -707,7 +707,11 @@ extension NFParser {
                     guard rs.rawValue == "rt mtu" else { throw unsupported("setting \(sel.printed) from \(rs.printed)", at: vt) }
                     return .setPayloadFrom(sel, rs)
                 }
-                if sel.isAddress6 { throw unsupported("setting IPv6 addresses", at: vt) }
+                if sel.isAddress6 {
+                    // `ip6 saddr|daddr set ADDR`: one address.
+                    guard case .range6(let lo, let hi, let text) = try ipv6Value(at: vt), lo == hi else { throw err("expected one IPv6 address", at: vt) }
+                    return .setPayload(sel, .range6(lo, lo, text: text))
+                }
                 guard case .range(let lo, let hi, let text) = try scalar(for: sel), lo == hi else {
                     throw err("expected one value for \(sel.printed)", at: vt)
                 }

@@ -5,11 +5,12 @@ import XCTest
 
 /// Header writes on IPv6 packets, as `scripts/record_payload_set6.sh` recorded them on Linux 6.18:
 /// an output chain of an ip6 table sets the hop limit, the DSCP and the UDP port of a datagram a
-/// socket sends; the frame leaves a veth with them (its checksum CHECKSUM_PARTIAL, the
-/// pseudo-header's sum, which a port leaves alone). The flow label is the kernel's hash: masked.
+/// socket sends, and rewrites another's source address; the frames leave a veth with them (the
+/// checksum CHECKSUM_PARTIAL: the pseudo-header's sum, which a port leaves alone and an address
+/// moves). The flow label is the kernel's hash: masked.
 final class PayloadSet6Tests: XCTestCase {
     func testHeaderWritesOnIPv6PacketsAsTheKernelMadeThem() throws {
-        let ka = try MACAddress(parsing: "5e:fc:7f:59:25:6e"), kb = try MACAddress(parsing: "f2:f5:4b:7b:11:81")
+        let ka = try MACAddress(parsing: "a6:05:7f:a6:8a:df"), kb = try MACAddress(parsing: "4e:ed:e6:3c:f0:2a")
         var dev = DeviceConfig(name: "vb", mac: kb, addresses: [])
         dev.addresses6 = [try IPv6CIDR(parsing: "2001:db8::1/64")]
         dev.veth = true
@@ -21,14 +22,18 @@ final class PayloadSet6Tests: XCTestCase {
         table ip6 t {
           chain out { type filter hook output priority 0; policy accept;
             udp dport 7 ip6 hoplimit set 7 ip6 dscp set cs1 udp dport set 9999
+            udp dport 8 ip6 saddr set 2001:db8::5
           }
         }
         """))
         XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address6: try IPv6Address(parsing: "2001:db8::1"), port: 5000)))
-        let r = s.send([Send(socket: 1, dst6: peer, port: 7, payload: Array("six".utf8))])[0]
-        var frame = try XCTUnwrap(r.emitted.first).frame
-        frame[15] &= 0xf0; frame[16] = 0; frame[17] = 0
-        XCTAssertEqual(frame.map { String(format: "%02x", $0) }.joined(),
-                       "5efc7f59256ef2f54b7b118186dd62000000000b110720010db800000000000000000000000120010db80000000000000000000000091388270f000b5b98736978")
+        func sent(_ port: UInt16) throws -> String {
+            var frame = try XCTUnwrap(s.send([Send(socket: 1, dst6: peer, port: port, payload: Array("six".utf8))])[0].emitted.first).frame
+            frame[15] &= 0xf0; frame[16] = 0; frame[17] = 0
+            return frame.map { String(format: "%02x", $0) }.joined()
+        }
+        XCTAssertEqual(try sent(7), "a6057fa68adf4eede63cf02a86dd62000000000b110720010db800000000000000000000000120010db80000000000000000000000091388270f000b5b98736978")
+        // The source rewritten: the checksum's pseudo-header sum moves with it (5b98 to 5b9c).
+        XCTAssertEqual(try sent(8), "a6057fa68adf4eede63cf02a86dd60000000000b114020010db800000000000000000000000520010db800000000000000000000000913880008000b5b9c736978")
     }
 }

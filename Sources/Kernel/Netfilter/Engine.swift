@@ -438,6 +438,8 @@ extension Stack {
                 var v = (src & mask) ^ xor
                 if shift != 0 { v = shift > 0 ? v << UInt32(shift) : v >> UInt32(-shift) }
                 nft_meta_set_eval(target, (v & postMask) ^ postXor, skb)
+            case .setPayload(let sel, .range6(let a, _, _)):
+                guard nft_payload_set_eval6(sel, a, skb, info) else { return nil }
             case .setPayload(let sel, let v):
                 guard case .range(let n, _, _) = v, nft_payload_set_eval(sel, n, skb, info) else { return nil }
             case .setPayloadFrom(let sel, let source):

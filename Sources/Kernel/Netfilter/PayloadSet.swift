@@ -38,6 +38,21 @@ extension Stack {
         return true
     }
 
+    /// An IPv6 address written (`ip6 saddr set ...`): no header checksum, but the address is in the
+    /// L4 pseudo-header, so the TCP or UDP checksum moves with it (recorded:
+    /// scripts/record_payload_set6.sh, the CHECKSUM_PARTIAL sum moved by the difference).
+    func nft_payload_set_eval6(_ sel: NFSelector, _ value: UInt128, _ skb: SkBuff, _ p: PktInfo) -> Bool {
+        guard p.ipv6, let f = sel.payload, f.ipv6 else { return false }
+        let off = p.nh + f.bitOffset / 8
+        guard off + 16 <= p.len else { return false }
+        let old = IPv6Address(array: skb.data, at: off).raw
+        for (o, n) in [(old >> 64, value >> 64), (old & UInt128(UInt64.max), value & UInt128(UInt64.max))] {
+            nft_payload_l4csum_update(skb, p, old: UInt64(o), new: UInt64(n), size: 8)
+        }
+        for k in 0..<16 { skb.data[off + k] = UInt8(truncatingIfNeeded: value >> UInt128(8 * (15 - k))) }
+        return true
+    }
+
     /// `nft_csum_replace`: RFC 1624 over the changed 16-bit words; a result of 0 is stored as
     /// 0xffff (CSUM_MANGLED_0), as for UDP.
     private func nft_csum_replace(_ check: UInt16, old: UInt64, new: UInt64, size: Int) -> UInt16 {
