@@ -4,7 +4,7 @@
 # sends from [2001:db8::1]:5000 to [2001:db8::9]:7, and the source address of one to port 8; ka
 # captures them on va (hex, checksum included). Recorded 2026-12-06 (Tests/KernelTests/PayloadSet6Tests):
 # hop limit 7, dscp cs1 (tclass 0x20), port 9999; source 2001:db8::5 with the CHECKSUM_PARTIAL sum
-# moved by the difference (5b98 to 5b9c).
+# moved by the difference (5b98 to 5b9c); to port 9, `udp sport set udp dport`: source port 9.
 . "$(dirname "$0")/netns_pair.sh"
 ip -n kb addr add 2001:db8::1/64 dev vb nodad; ip -n ka addr add 2001:db8::9/64 dev va nodad; sleep 1
 KA_MAC=$(ip -n ka -j link show va | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['address'])")
@@ -14,6 +14,7 @@ table ip6 t {
   chain out { type filter hook output priority 0; policy accept;
     udp dport 7 ip6 hoplimit set 7 ip6 dscp set cs1 udp dport set 9999
     udp dport 8 ip6 saddr set 2001:db8::5
+    udp dport 9 udp sport set udp dport
   }
 }
 NFT
@@ -27,7 +28,7 @@ enter('ka')
 cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86dd)); cap.bind(('va', 0)); cap.settimeout(1)
 enter('kb')
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(('2001:db8::1', 5000))
-for port in (7, 8):
+for port in (7, 8, 9):
     s.sendto(b'six', ('2001:db8::9', port))
     while True:
         f = cap.recv(2000)

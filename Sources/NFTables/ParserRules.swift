@@ -707,6 +707,16 @@ extension NFParser {
                     guard rs.rawValue == "rt mtu" else { throw unsupported("setting \(sel.printed) from \(rs.printed)", at: vt) }
                     return .setPayloadFrom(sel, rs)
                 }
+                // From another field or key of the same width (`udp sport set udp dport`); a word
+                // that is also a value (`ip protocol set icmp`) is one unless a field follows it.
+                if tok.kind == .word, i + 1 < toks.count, toks[i + 1].kind == .word, NFParser.selectorWords[tok.text]?[toks[i + 1].text] != nil {
+                    let src = try concatSelector(context: context)
+                    if sel.isAddress6 || src.isAddress6 || src.isString { throw unsupported("setting \(sel.printed) from \(src.printed)", at: vt) }
+                    guard NFSelector.bitWidth(src) == NFSelector.bitWidth(sel) else {
+                        throw refused("datatype mismatch: \(sel.printed) is \(NFSelector.bitWidth(sel)) bits, \(src.printed) \(NFSelector.bitWidth(src))", at: vt)
+                    }
+                    return .setPayloadFrom(sel, src)
+                }
                 if sel.isAddress6 {
                     // `ip6 saddr|daddr set ADDR`: one address.
                     guard case .range6(let lo, let hi, let text) = try ipv6Value(at: vt), lo == hi else { throw err("expected one IPv6 address", at: vt) }

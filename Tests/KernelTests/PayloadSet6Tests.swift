@@ -10,7 +10,7 @@ import XCTest
 /// moves). The flow label is the kernel's hash: masked.
 final class PayloadSet6Tests: XCTestCase {
     func testHeaderWritesOnIPv6PacketsAsTheKernelMadeThem() throws {
-        let ka = try MACAddress(parsing: "a6:05:7f:a6:8a:df"), kb = try MACAddress(parsing: "4e:ed:e6:3c:f0:2a")
+        let ka = try MACAddress(parsing: "ae:b7:87:e2:32:0a"), kb = try MACAddress(parsing: "6a:30:48:57:b0:42")
         var dev = DeviceConfig(name: "vb", mac: kb, addresses: [])
         dev.addresses6 = [try IPv6CIDR(parsing: "2001:db8::1/64")]
         dev.veth = true
@@ -23,6 +23,7 @@ final class PayloadSet6Tests: XCTestCase {
           chain out { type filter hook output priority 0; policy accept;
             udp dport 7 ip6 hoplimit set 7 ip6 dscp set cs1 udp dport set 9999
             udp dport 8 ip6 saddr set 2001:db8::5
+            udp dport 9 udp sport set udp dport
           }
         }
         """))
@@ -32,8 +33,10 @@ final class PayloadSet6Tests: XCTestCase {
             frame[15] &= 0xf0; frame[16] = 0; frame[17] = 0
             return frame.map { String(format: "%02x", $0) }.joined()
         }
-        XCTAssertEqual(try sent(7), "a6057fa68adf4eede63cf02a86dd62000000000b110720010db800000000000000000000000120010db80000000000000000000000091388270f000b5b98736978")
+        XCTAssertEqual(try sent(7), "aeb787e2320a6a304857b04286dd62000000000b110720010db800000000000000000000000120010db80000000000000000000000091388270f000b5b98736978")
         // The source rewritten: the checksum's pseudo-header sum moves with it (5b98 to 5b9c).
-        XCTAssertEqual(try sent(8), "a6057fa68adf4eede63cf02a86dd60000000000b114020010db800000000000000000000000520010db800000000000000000000000913880008000b5b9c736978")
+        XCTAssertEqual(try sent(8), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000520010db800000000000000000000000913880008000b5b9c736978")
+        // A field from another: the source port becomes the destination's.
+        XCTAssertEqual(try sent(9), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000120010db800000000000000000000000900090009000b5b98736978")
     }
 }
