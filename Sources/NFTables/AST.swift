@@ -474,8 +474,8 @@ public struct NFSet: Sendable, Equatable {
     /// `timeout T`: how long an element lives by default, and `gc-interval T`; milliseconds.
     public var timeout: UInt64? = nil
     public var gcInterval: UInt64? = nil
-    /// A map of `ipv4_addr . inet_service` (a NAT map's address and port): each data value is the
-    /// address shifted over the port.
+    /// A map of an address and a port (`: ipv4_addr . inet_service`, a NAT map's): each data value
+    /// is the IPv4 address shifted over the port (IPv6: the address in `data6`, the port in `data`).
     public var dataPort = false
     /// Declared with `typeof` (its key and data as expressions, nft lists them so): their text.
     public var typeofText: String? = nil

@@ -35,50 +35,46 @@ extension Stack {
     }
 }
 
-/// SipHash-2-4 as lib/siphash.c computes `siphash_3u32` (the words as the kernel lays them out
-/// in memory, little-endian).
+/// SipHash-2-4 as lib/siphash.c computes it: `siphash_3u32` (the words as the kernel lays them out
+/// in memory, little-endian) and `siphash()` of a byte string.
 enum SipHash {
-    /// `siphash()` of a byte string (lib/siphash.c: 8-byte little-endian words, then the tail
-    /// with the length in the top byte).
-    static func hash(_ m: [UInt8], key: (UInt64, UInt64)) -> UInt64 {
-        var v0: UInt64 = 0x736f6d6570736575 ^ key.0, v1: UInt64 = 0x646f72616e646f6d ^ key.1
-        var v2: UInt64 = 0x6c7967656e657261 ^ key.0, v3: UInt64 = 0x7465646279746573 ^ key.1
-        func round() {
+    private struct State {
+        var v0: UInt64, v1: UInt64, v2: UInt64, v3: UInt64
+        @inline(__always) init(_ key: (UInt64, UInt64)) {
+            v0 = 0x736f6d6570736575 ^ key.0; v1 = 0x646f72616e646f6d ^ key.1
+            v2 = 0x6c7967656e657261 ^ key.0; v3 = 0x7465646279746573 ^ key.1
+        }
+        @inline(__always) mutating func round() {
             v0 &+= v1; v1 = v1 << 13 | v1 >> 51; v1 ^= v0; v0 = v0 << 32 | v0 >> 32
             v2 &+= v3; v3 = v3 << 16 | v3 >> 48; v3 ^= v2
             v0 &+= v3; v3 = v3 << 21 | v3 >> 43; v3 ^= v0
             v2 &+= v1; v1 = v1 << 17 | v1 >> 47; v1 ^= v2; v2 = v2 << 32 | v2 >> 32
         }
-        func word(_ at: Int, _ n: Int) -> UInt64 { (0..<n).reduce(0) { $0 | UInt64(m[at + $1]) << (8 * UInt64($1)) } }
-        let whole = m.count / 8 * 8
-        for at in stride(from: 0, to: whole, by: 8) {
-            let w = word(at, 8)
-            v3 ^= w; round(); round(); v0 ^= w
+        /// One 8-byte word through two rounds.
+        @inline(__always) mutating func compress(_ m: UInt64) { v3 ^= m; round(); round(); v0 ^= m }
+        @inline(__always) mutating func finish() -> UInt64 {
+            v2 ^= 0xff
+            round(); round(); round(); round()
+            return (v0 ^ v1) ^ (v2 ^ v3)
         }
-        let b = UInt64(m.count & 0xff) << 56 | word(whole, m.count - whole)
-        v3 ^= b; round(); round(); v0 ^= b
-        v2 ^= 0xff
-        round(); round(); round(); round()
-        return (v0 ^ v1) ^ (v2 ^ v3)
     }
 
     static func hash3(_ first: UInt32, _ second: UInt32, _ third: UInt32, key: (UInt64, UInt64)) -> UInt64 {
-        var v0: UInt64 = 0x736f6d6570736575 ^ key.0, v1: UInt64 = 0x646f72616e646f6d ^ key.1
-        var v2: UInt64 = 0x6c7967656e657261 ^ key.0, v3: UInt64 = 0x7465646279746573 ^ key.1
-        func round() {
-            v0 &+= v1; v1 = v1 << 13 | v1 >> 51; v1 ^= v0; v0 = v0 << 32 | v0 >> 32
-            v2 &+= v3; v3 = v3 << 16 | v3 >> 48; v3 ^= v2
-            v0 &+= v3; v3 = v3 << 21 | v3 >> 43; v3 ^= v0
-            v2 &+= v1; v1 = v1 << 17 | v1 >> 47; v1 ^= v2; v2 = v2 << 32 | v2 >> 32
-        }
-        let combined = UInt64(second) << 32 | UInt64(first)
-        var b: UInt64 = 12 << 56
-        v3 ^= combined; round(); round(); v0 ^= combined
-        b |= UInt64(third)
-        v3 ^= b; round(); round(); v0 ^= b
-        v2 ^= 0xff
-        round(); round(); round(); round()
-        return (v0 ^ v1) ^ (v2 ^ v3)
+        var s = State(key)
+        s.compress(UInt64(second) << 32 | UInt64(first))
+        s.compress(12 << 56 | UInt64(third))
+        return s.finish()
+    }
+
+    /// `siphash()` of a byte string: 8-byte little-endian words, then the tail with the length in
+    /// the top byte.
+    static func hash(_ m: [UInt8], key: (UInt64, UInt64)) -> UInt64 {
+        func word(_ at: Int, _ n: Int) -> UInt64 { (0..<n).reduce(0) { $0 | UInt64(m[at + $1]) << (8 * UInt64($1)) } }
+        var s = State(key)
+        let whole = m.count / 8 * 8
+        for at in stride(from: 0, to: whole, by: 8) { s.compress(word(at, 8)) }
+        s.compress(UInt64(m.count & 0xff) << 56 | word(whole, m.count - whole))
+        return s.finish()
     }
 }
 

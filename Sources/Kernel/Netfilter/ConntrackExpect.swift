@@ -82,6 +82,8 @@ extension Stack {
     }
 
     /// What an object statement did: go on, break the rule (NFT_BREAK), or drop the packet.
+    /// What an object (or synproxy) did with the packet: go on, stop the rule (NFT_BREAK), drop it,
+    /// or take it (NF_STOLEN).
     enum ObjectOutcome { case next, breakRule, drop, stolen }
 
     /// nft_ct's object eval: what attaching a helper, timeout or expectation object does to the

@@ -112,7 +112,7 @@ extension Stack {
                         rule: r?.text, iptables: r?.iptables, verdict: verdict, generated: skb.generated)
         e.nftrace = skb.nftrace
         e.looped = skb.looped
-        if !dumped && verdict != "stolen" { dumped = true; e.packet = nf_trace_fill_pkt_info(skb, info) }
+        if !dumped && verdict != RuleVerdict.stolen.text { dumped = true; e.packet = nf_trace_fill_pkt_info(skb, info) }
         packets[skb.packet].nfEvents.append(e)
     }
 
@@ -202,9 +202,7 @@ extension Stack {
     /// A named object a rule refers to: a stateful one counts, a conntrack one acts on the entry.
     private func object(_ o: NFObject, ti: Int, _ skb: SkBuff, _ info: PktInfo) -> ObjectOutcome {
         if case .ctObject(let c) = o.statement { return nft_ct_object_eval(c, skb) }
-        if case .synproxy(let x) = o.statement {
-            switch nft_synproxy_eval(x, skb, info) { case .next: return .next; case .breakRule: return .breakRule; case .drop: return .drop; case .stolen: return .stolen }
-        }
+        if case .synproxy(let x) = o.statement { return nft_synproxy_eval(x, skb, info) }
         return stateful(o.statement, ti: ti, handle: o.handle, skb) ? .next : .breakRule
     }
 

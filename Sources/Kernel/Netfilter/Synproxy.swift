@@ -34,14 +34,11 @@ public struct SynproxyStats: Sendable, Equatable {
     }
 }
 
-/// What a synproxy expression did with the packet.
-enum SynproxyOutcome { case breakRule, next, drop, stolen }
-
 extension Stack {
     /// `nft_synproxy_do_eval`: not TCP breaks the rule; a checksum that does not verify, or a
     /// header cut short, drops; a SYN is answered with a cookie and taken, an ACK with a valid
     /// cookie opens the connection to the server and is taken (else dropped); anything else goes on.
-    func nft_synproxy_eval(_ info: NFSynproxy, _ skb: SkBuff, _ p: PktInfo) -> SynproxyOutcome {
+    func nft_synproxy_eval(_ info: NFSynproxy, _ skb: SkBuff, _ p: PktInfo) -> ObjectOutcome {
         guard p.proto == IPProtocol.tcp, p.ipv4 || p.ipv6 else { return .breakRule }
         guard nf_ip_checksum(skb, thoff: p.th) else { return .drop }
         guard skb.len >= p.th + 20, var opts = synproxy_parse_options(skb.data, th: p.th, end: skb.len) else { return .drop }
