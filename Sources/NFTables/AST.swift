@@ -210,11 +210,11 @@ public enum NFStatement: Sendable, Equatable {
     /// `ct count [over] N` (nft_connlimit): the connections counted for the rule, or for a set element.
     case ctCount(count: UInt32, over: Bool)
     /// `meta mark|ct mark set KEY map @m`: the value a named data map gives the key.
-    case setMappedNamed(target: NFSelector, key: NFSelector, map: String)
+    case setMappedNamed(target: NFSelector, key: [NFSelector], map: String)
     /// `snat|dnat [ip] to KEY map @m`: the address a named `: ipv4_addr` map gives the key.
     /// `withPort`: the map gives an address and a port (`: ipv4_addr . inet_service`), which nft
     /// lists with the family (`dnat ip to tcp dport map @m`).
-    case natMapNamed(source: Bool, key: NFSelector, map: String, flags: NFNATFlags, withPort: Bool = false, v6: Bool = false)
+    case natMapNamed(source: Bool, key: [NFSelector], map: String, flags: NFNATFlags, withPort: Bool = false, v6: Bool = false)
     /// `@ll|@nh|@th,OFFSET,LENGTH [& MASK] [op] VALUE`: raw payload bits from a header base, where no
     /// template names them (nft lists `@th,16,16` as `tcp dport` when the context says tcp).
     case rawMatch(NFPayloadField, mask: UInt64?, op: NFOp, value: NFValue)

@@ -439,9 +439,9 @@ public enum NFPrinter {
         case .rawMatchWide(let f, let negate, let v):
             let base = switch f.base { case .link: "ll"; case .network: "nh"; case .transport: "th"; case .inner: "ih" }
             return "@\(base),\(f.bitOffset),\(f.bitLength) " + (negate ? "!= " : "") + "0x" + String(v, radix: 16)
-        case .setMappedNamed(let target, let key, let map): return "\(target.printed) set \(key.printed) map @\(map)"
+        case .setMappedNamed(let target, let key, let map): return "\(target.printed) set \(key.map(\.printed).joined(separator: " . ")) map @\(map)"
         case .natMapNamed(let source, let key, let map, let flags, let withPort, let v6):
-            return "\(source ? "snat" : "dnat") \(family == .inet || withPort ? (v6 ? "ip6 " : "ip ") : "")to \(key.printed) map @\(map)" + natFlags(flags)
+            return "\(source ? "snat" : "dnat") \(family == .inet || withPort ? (v6 ? "ip6 " : "ip ") : "")to \(key.map(\.printed).joined(separator: " . ")) map @\(map)" + natFlags(flags)
         case .setMapped(let target, let keys, let entries):
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }

@@ -28,7 +28,7 @@ extension NFRuleset {
             r.statements.contains { s in
                 switch s {
                 case .match(let sel, let mask, _, _): return wide(sel) && mask != nil
-                case .setMappedNamed(_, let key, _), .natMapNamed(_, let key, _, _, _, _): return wide(key)
+                case .setMappedNamed(_, let key, _), .natMapNamed(_, let key, _, _, _, false): return key.contains(where: wide)
                 case .setMapped(_, let keys, _), .dynset(_, _, let keys, _, _), .meter(_, _, let keys, _, _): return keys.contains(where: wide)
                 default: return false
                 }

@@ -351,11 +351,11 @@ public enum NFJSON {
             let stmt: JSONValue = exprs.count == 1 ? elementStatement(exprs[0], family: family) : .array(exprs.map { elementStatement($0, family: family) })
             return .object([("meter", .object([("key", k), ("stmt", stmt), ("size", .int(size)), ("name", .string(name))]))])
         case .setMappedNamed(let target, let key, let map):
-            return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))]))]))])
+            return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", key.count == 1 ? left(key[0]) : concatLeft(key)), ("data", .string("@" + map))]))]))]))])
         case .natMapNamed(let source, let key, let map, let flags, let withPort, let v6):
             var o: [(String, JSONValue)] = []
             if family == .inet || withPort { o.append(("family", .string(v6 ? "ip6" : "ip"))) }
-            o.append(("addr", .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))])))
+            o.append(("addr", .object([("map", .object([("key", key.count == 1 ? left(key[0]) : concatLeft(key)), ("data", .string("@" + map))]))])))
             o += natFlags(flags)
             return .object([(source ? "snat" : "dnat", .object(o))])
         case .rawMatch(let f, let mask, let op, let v):

@@ -576,6 +576,13 @@ public struct NFParser {
             t.nextHandle += 1
         }
         let set = t.sets.first { $0.name == sname }!
+        // A data or object map keyed by a concatenation: its key packs into 64 bits, one value a part.
+        if set.concat != nil, set.data != nil || set.objectNames != nil {
+            guard let w = NFPackedKey.widths(set.keys.map(\.selector)) else { throw unsupported("data maps with concatenated keys wider than 64 bits", at: toks[i - 1]) }
+            if set.elements.contains(where: { $0 != .catchAll && NFPackedKey.pack($0, w) == nil }) {
+                throw unsupported("ranges in the keys of a data map with concatenated keys", at: toks[i - 1])
+            }
+        }
         if let max = set.size, set.elements.count > max {
             throw refused("Could not process rule: Too many open files in system (set \(sname) holds at most \(max) elements)", at: sizeTok ?? toks[i - 1])
         }

@@ -203,8 +203,9 @@ extension NFParser {
         return false
     }
 
-    /// `@NAME` of a data map whose values are `data` and whose keys `key` reads.
-    mutating func dataMapName(_ table: NFTable, key: NFSelector, data: NFSetKey) throws(NFSyntaxError) -> String {
+    /// `@NAME` of a data map whose values are `data` and whose keys (a field, or fields
+    /// concatenated) `key` reads.
+    mutating func dataMapName(_ table: NFTable, key: [NFSelector], data: NFSetKey) throws(NFSyntaxError) -> String {
         try expectPunct("@")
         let nt = tok
         let n = try identifier("a map name")
@@ -212,7 +213,9 @@ extension NFParser {
             throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
         }
         guard m.dataType == data else { throw refused("datatype mismatch: map @\(n) gives \(m.dataType?.rawValue ?? (m.verdicts != nil ? "verdicts" : "nothing")), not \(data.rawValue)", at: nt) }
-        guard m.concat == nil, m.key.accepts(key) else { throw refused("datatype mismatch: map @\(n) is keyed by \(m.keys.map(\.rawValue).joined(separator: " . ")), not \(key.printed)", at: nt) }
+        guard m.keys.count == key.count, zip(m.keys, key).allSatisfy({ $0.accepts($1) }) else {
+            throw refused("datatype mismatch: map @\(n) is keyed by \(m.keys.map(\.rawValue).joined(separator: " . ")), not \(key.map(\.printed).joined(separator: " . "))", at: nt)
+        }
         return n
     }
 
@@ -527,7 +530,8 @@ extension NFParser {
             }
             // `to KEY map @m` of a map of IPv6 addresses (nat6).
             if family6 || table.family == .ip6, tok.kind == .word, NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
-                let key = try concatSelector(context: context)
+                var key = [try concatSelector(context: context)]
+                while isWord(".") { i += 1; key.append(try concatSelector(context: context)) }
                 try expectWord("map")
                 let mt = tok
                 guard isPunct("@") else { throw unsupported("anonymous NAT maps of IPv6 addresses", at: mt) }
@@ -545,7 +549,8 @@ extension NFParser {
                 // `to KEY map @m`: a named map of addresses.
                 if !NFParser.generatorWords.contains(tok.text) {
                     let save = i
-                    let key = try concatSelector(context: context)
+                    var key = [try concatSelector(context: context)]
+                    while isWord(".") { i += 1; key.append(try concatSelector(context: context)) }
                     if isWord("map"), i + 1 < toks.count, toks[i + 1].kind == .punct, toks[i + 1].text == "@" {
                         i += 1
                         if netmap { throw unsupported("snat/dnat prefix to a named map", at: at) }
@@ -737,9 +742,8 @@ extension NFParser {
                 if isPunct("@") {
                     // A named data map of marks (`type ipv4_addr : mark`).
                     guard sel == .mark || sel == .ctMark else { throw unsupported("setting \(sel.printed) from a named map", at: vt) }
-                    guard keys.count == 1 else { throw unsupported("named data maps with concatenated keys", at: tok) }
-                    let name = try dataMapName(table, key: keys[0], data: .mark)
-                    return .setMappedNamed(target: sel, key: keys[0], map: name)
+                    let name = try dataMapName(table, key: keys, data: .mark)
+                    return .setMappedNamed(target: sel, key: keys, map: name)
                 }
                 try expectPunct("{")
                 let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt32) in

@@ -80,4 +80,38 @@ final class NATPortMapTests: XCTestCase {
         let inet = try NFParser.parse("table inet u { map m6 { type ipv6_addr : ipv6_addr; }\n chain pre { type nat hook prerouting priority dstnat; dnat ip6 to ip6 saddr map @m6\n }\n}")
         XCTAssertTrue(NFPrinter.ruleset(inet).contains("dnat ip6 to ip6 saddr map @m6"), NFPrinter.ruleset(inet))
     }
+
+    /// Named data maps keyed by a concatenation (read off nft 1.0.6: `type ipv4_addr . inet_service
+    /// : mark`, `: ipv4_addr . inet_service`, `typeof ip saddr . udp sport : ip daddr`), looked up
+    /// with the key packed as rules read it.
+    func testMapsKeyedByAConcatenation() throws {
+        let s = try makeStack()
+        let rs = try NFParser.parse("""
+        table ip t {
+          map mm { type ipv4_addr . inet_service : mark; elements = { 198.18.0.9 . 5000 : 0x7 } }
+          map nm { type ipv4_addr . inet_service : ipv4_addr . inet_service; elements = { 198.18.0.9 . 5000 : 198.18.0.1 . 80 } }
+          map am { typeof ip saddr . udp sport : ip daddr; elements = { 198.18.0.9 . 5000 : 198.18.0.1 } }
+          chain pre { type nat hook prerouting priority dstnat; policy accept;
+            meta mark set ip saddr . udp sport map @mm
+            dnat ip addr . port to ip saddr . udp sport map @nm
+            dnat to ip saddr . udp sport map @am
+          }
+          chain in { type filter hook input priority 0; meta mark 7 counter
+          }
+        }
+        """)
+        s.loadRuleset(rs)
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address: .any, port: 80)))
+        let r = s.inject(frame: frame(ident: 1, .udp(UDPRepr(srcPort: 5000, dstPort: 7, payload: Array("hi".utf8)))), device: s.devices[0])
+        XCTAssertEqual(r.outcome, .delivered)
+        XCTAssertEqual(s.conntrackListing, ["udp      17 30 src=198.18.0.9 dst=198.18.0.1 sport=5000 dport=7 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=80 dport=5000 mark=0 use=1"])
+        let text = s.listRuleset(handles: false)
+        for line in ["type ipv4_addr . inet_service : mark\n\t\telements = { 198.18.0.9 . 5000 : 0x00000007 }",
+                     "type ipv4_addr . inet_service : ipv4_addr . inet_service\n\t\telements = { 198.18.0.9 . 5000 : 198.18.0.1 . 80 }",
+                     "typeof ip saddr . udp sport : ip daddr\n\t\telements = { 198.18.0.9 . 5000 : 198.18.0.1 }",
+                     "\t\tmeta mark set ip saddr . udp sport map @mm\n", "\t\tdnat ip to ip saddr . udp sport map @nm\n",
+                     "\t\tdnat to ip saddr . udp sport map @am\n", "meta mark 0x00000007 counter packets 1 bytes 30"] {
+            XCTAssertTrue(text.contains(line), text)
+        }
+    }
 }

@@ -510,15 +510,16 @@ extension Stack {
                       nft_cmp_eval(op, value, UInt64(n), ti: ti) else { return nil }
             case .setMappedNamed(let target, let key, let map):
                 // nft_lookup on the named map; no element ends the rule.
-                guard let k = read(key, skb, info), let v = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
+                guard let k = readPacked(key, skb, info), let v = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
                 nft_meta_set_eval(target, UInt32(truncatingIfNeeded: v), skb)
             case .natMapNamed(let source, let key, let map, let flags, let withPort, true):
                 // An IPv6 data map: the element's address (and port) for nat6.
-                guard let m = netfilter.dataMaps6[ti]?[map], let pos = m.lookup(key.isAddress6 ? nil : read(key, skb, info), key.isAddress6 ? read6(key, skb, info) : nil) else { return nil }
+                let by6 = key.count == 1 && key[0].isAddress6
+                guard let m = netfilter.dataMaps6[ti]?[map], let pos = m.lookup(by6 ? nil : readPacked(key, skb, info), by6 ? read6(key[0], skb, info) : nil) else { return nil }
                 let p = withPort ? UInt16(truncatingIfNeeded: m.ports[pos]) : nil
                 if let v = nat(.nat6(source: source, addr: m.addrs[pos], addrHi: nil, port: p, portHi: p, flags: flags), hook: hook, skb, outDev: outDev) { return v }
             case .natMapNamed(let source, let key, let map, let flags, let withPort, false):
-                guard let k = read(key, skb, info), let d = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
+                guard let k = readPacked(key, skb, info), let d = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
                 // A map of address . port gives both (the address above the port's 16 bits).
                 let a = UInt32(truncatingIfNeeded: withPort ? d >> 16 : d), p = withPort ? UInt16(truncatingIfNeeded: d) : nil
                 let st: NFStatement = source ? .snat(addr: a, addrHi: nil, port: p, portHi: p, flags: flags)

@@ -170,6 +170,15 @@ struct NetfilterState {
         for (ti, t) in rs.tables.enumerated() {
             for o in t.objects { objects[ti, default: [:]][ObjectKey(kind: o.kind, name: o.name)] = o }
             for set in t.sets {
+                // A data map keyed by a concatenation looks its key up packed (as rules read it).
+                let keys = set.concat == nil ? set.elements : NFPackedKey.widths(set.keys.map(\.selector)).map { w in
+                    set.elements.map { e in NFPackedKey.pack(e, w).map { NFValue.range($0, $0, text: "") } ?? e }
+                } ?? set.elements
+                if let names = set.objectNames {
+                    objectMaps[ti, default: [:]][set.name] = (MapIndex(keys, (0..<UInt64(names.count)).map { $0 }), names)
+                }
+                if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(keys, addrs: d6, ports: ports) }
+                else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(keys, ds) }
                 if set.concat != nil {
                     var tuples = set
                     // A set rules add to (or whose elements expire) holds its one-value tuples packed
@@ -199,11 +208,6 @@ struct NetfilterState {
                     if !six.isEmpty, let c = set.elements.firstIndex(of: .catchAll) { six.append((0, .max, vs[c])) }
                     if !six.isEmpty { maps6[ti, default: [:]][set.name] = six }
                 }
-                if let names = set.objectNames {
-                    objectMaps[ti, default: [:]][set.name] = (MapIndex(set.elements, (0..<UInt64(names.count)).map { $0 }), names)
-                }
-                if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(set.elements, addrs: d6, ports: ports) }
-                else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(set.elements, ds) }
             }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
