@@ -64,6 +64,8 @@ public struct NFParser {
     mutating func skipNewlines() { while tok.kind == .newline || tok.kind == .handle || tok.kind == .iptables || (tok.kind == .punct && tok.text == ";") { i += 1 } }
     func isPunct(_ s: String) -> Bool { tok.kind == .punct && tok.text == s }
     func isWord(_ s: String) -> Bool { tok.kind == .word && tok.text == s }
+    /// Whether `b` starts where `a` ends: no space between them.
+    func touching(_ a: NFToken, _ b: NFToken) -> Bool { a.line == b.line && a.column + a.width == b.column }
     /// The items of an anonymous set or map after its `{`, separated by commas or newlines, up to
     /// and including the `}`.
     /// `map { KEY : DATA, ... }` after a one-selector key: its entries, each key read as `key`

@@ -100,8 +100,11 @@ extension NFParser {
             return .range(lo, hi, text: NFPrinter.value(.range(lo, hi, text: ""), sel))
         }
         if sel.isMAC {
-            // A MAC address may lex as six words between colons.
-            while isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }
+            // A MAC address may lex as six words between colons, with no space between them: a
+            // spaced colon parts a map's key from its data (`00:11:22:33:44:55 : 3`).
+            while isPunct(":"), toks[i + 1].kind == .word, touching(toks[i - 1], tok), touching(tok, toks[i + 1]) {
+                w += ":" + toks[i + 1].text; i += 2
+            }
             let parts = w.split(separator: ":", omittingEmptySubsequences: false).map { UInt64($0, radix: 16) }
             guard parts.count == 6, parts.allSatisfy({ $0 != nil && $0! <= 0xff }) else { throw err("expected an Ethernet address", at: t) }
             let n = parts.reduce(0) { $0 << 8 | $1! }
