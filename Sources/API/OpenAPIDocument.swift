@@ -626,7 +626,7 @@ paths:
       - $ref: '#/components/parameters/StackName'
     get:
       operationId: routeGet
-      summary: 'The route a packet would take, as `ip -j route get DST [from SRC [iif DEV]] [mark M]` prints it: with iif as a packet received there would be routed, without as what the stack sends. An IPv6 dst is `ip -j -6 route get DST [from SRC]` (what the stack sends; a path MTU packet too big taught shows as expires and metrics mtu; iif and mark are not supported yet for IPv6).'
+      summary: 'The route a packet would take, as `ip -j route get DST [from SRC [iif DEV]] [mark M]` prints it: with iif as a packet received there would be routed, without as what the stack sends. An IPv6 dst is `ip -j -6 route get DST [from SRC [iif DEV]] [mark M]` (a path MTU packet too big taught shows as expires and metrics mtu; ip prints no mark for IPv6).'
       parameters:
         - {name: dst, in: query, required: true, schema: {type: string}}
         - {name: from, in: query, schema: {type: string}}
@@ -670,10 +670,13 @@ paths:
       - $ref: '#/components/parameters/StackName'
     get:
       operationId: listPolicyRules
-      summary: 'The IPv4 policy rules as `ip -j rule` lists them: 0 lookup local, the user''s, 32766 lookup main, 32767 lookup default.'
+      summary: 'The policy rules as `ip -j rule` lists them: 0 lookup local, the user''s, 32766 lookup main, 32767 lookup default; with family=inet6 as `ip -j -6 rule` (0 local, the user''s, 32766 main).'
+      parameters:
+        - {name: family, in: query, schema: {type: string, enum: [inet, inet6], default: inet}}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
+        '400': {$ref: '#/components/responses/BadRequest'}
         '200':
           description: Rules in the order they are tried.
           content:
@@ -688,7 +691,7 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
     post:
       operationId: addPolicyRule
-      summary: 'Add an IPv4 policy rule (`ip rule add`); stored with the stack. Without a priority it takes one below the first rule after local''s (32765, 32764...), as the kernel does.'
+      summary: 'Add a policy rule (`ip rule add`; `ip -6 rule add` with family inet6 or IPv6 prefixes); stored with the stack. Without a priority it takes one below the first rule after local''s (32765, 32764...), as the kernel does.'
       requestBody:
         required: true
         content:
@@ -707,12 +710,13 @@ paths:
         '422': {$ref: '#/components/responses/Unprocessable'}
     delete:
       operationId: deletePolicyRule
-      summary: Delete the first of the user's rules with that priority (`ip rule del priority N`).
+      summary: Delete the first of the user's rules with that priority (`ip [-6] rule del priority N`).
       parameters:
         - name: priority
           in: query
           required: true
           schema: {type: integer, minimum: 0}
+        - {name: family, in: query, schema: {type: string, enum: [inet, inet6], default: inet}}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -2623,28 +2627,29 @@ components:
     Route:
       type: object
       additionalProperties: false
-      required: [dst, dev]
+      required: [dst]
       properties:
         dst: {type: string, description: 'Prefix such as 0.0.0.0/0 or 2001:db8:2::/64, or "default" (IPv4; ::/0 for IPv6).'}
         via: {type: string}
-        dev: {type: string}
+        dev: {type: string, description: Required but for an unreachable route.}
         metric: {type: integer, minimum: 0, description: 'Default 0 for IPv4 routes, 1024 for IPv6 ones (as ip -6 route add).'}
-        table: {description: 'IPv4: the routing table (`ip route add ... table N`), a number 1-4294967295 or main or default; main unless given. The local table holds our addresses only.', oneOf: [{type: integer, minimum: 1}, {type: string}]}
-        type: {type: string, enum: [unicast, local], default: unicast, description: 'IPv4: `local` delivers what the route takes (`ip route add local 0.0.0.0/0 dev lo table 100`, the transparent proxy recipe; `lo` may carry local routes only).'}
+        table: {description: 'The routing table (`ip route add ... table N`), a number 1-4294967295 or main or default; main unless given. The local table holds our addresses only.', oneOf: [{type: integer, minimum: 1}, {type: string}]}
+        type: {type: string, enum: [unicast, local, unreachable], default: unicast, description: 'IPv4: `local` delivers what the route takes (`ip route add local 0.0.0.0/0 dev lo table 100`, the transparent proxy recipe; `lo` may carry local routes only). IPv6: `unreachable` (no dev needed; listed on lo): ICMPv6 no route to what arrives, EHOSTUNREACH to a socket.'}
     IPRule:
       type: object
       additionalProperties: false
       required: [table]
       properties:
         priority: {type: integer, minimum: 0}
-        from: {type: string, description: An IPv4 prefix (or address), or all.}
+        family: {type: string, enum: [inet, inet6], description: 'inet6 for an `ip -6 rule` (implied by IPv6 prefixes in from or to).'}
+        from: {type: string, description: An IPv4 or IPv6 prefix (or address), or all.}
         to: {type: string}
         fwmark: {description: 'The mark (skb->mark on input, the socket''s on output), a number or 0x hex.', oneOf: [{type: integer, minimum: 0}, {type: string}]}
         fwmask: {oneOf: [{type: integer, minimum: 0}, {type: string}]}
         iif: {type: string, description: The device it came in on (lo for what the stack sends).}
         table: {description: A table number, local, main or default., oneOf: [{type: integer, minimum: 1}, {type: string}]}
         not: {type: boolean, default: false, description: "`not`: the rule selects what its selectors do not (wg-quick's `not fwmark 51820`)."}
-        suppress_prefixlength: {type: integer, minimum: 0, maximum: 32, description: "`suppress_prefixlength N`: a route of this prefix length or shorter that the table answers is passed over and the next rule tried (wg-quick's `table main suppress_prefixlength 0`)."}
+        suppress_prefixlength: {type: integer, minimum: 0, maximum: 128, description: "`suppress_prefixlength N`: a route of this prefix length or shorter that the table answers is passed over and the next rule tried (wg-quick's `table main suppress_prefixlength 0`)."}
     IPRuleEntry:
       type: object
       required: [priority, src, table]

@@ -37,13 +37,15 @@ extension App {
                 o.set("dev", dev == FIBEntry.loopback ? "lo" : s.devices[dev].name)
                 o.set("metric", metric)
                 o.set("proto", proto.rawValue)
-                o.set("table", table ?? (type == .unicast ? "main" : "local"))
+                o.set("table", table ?? (type == .local || type == .broadcast ? "local" : "main"))
                 return o.value
             }
             return (s.fib.local + s.fib.main).map { row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto) }
                 + s.fib.tables.keys.sorted().flatMap { t in s.fib.tables[t]!.map {
                     row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto, table: StackDocument.tableName(t)) } }
                 + (s.fib6.local + s.fib6.main).map { row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto) }
+                + s.fib6.tables.keys.sorted().flatMap { t in s.fib6.tables[t]!.map {
+                    row($0.prefix.description, $0.type, $0.gateway?.description, $0.dev, $0.metric, $0.proto, table: StackDocument.tableName(t)) } }
         }
         return jsonResponse(200, .object([("items", .array(rows))]))
     }
@@ -57,7 +59,8 @@ extension App {
             switch route {
             case .v4(let r): try App.addStatic(r, to: &c.routes, what: "\(r.dst) with metric \(r.metric)" + (r.table == FIB.main ? "" : " in table \(r.table)"),
                                                same: { $0.dst == r.dst && $0.metric == r.metric && $0.table == r.table }, key: "routes", apply: s.setRoutes)
-            case .v6(let r): try App.addStatic(r, to: &c.routes6, what: "\(r.dst) with metric \(r.metric)", same: { $0.dst == r.dst && $0.metric == r.metric }, key: "routes6", apply: s.setRoutes6)
+            case .v6(let r): try App.addStatic(r, to: &c.routes6, what: "\(r.dst) with metric \(r.metric)" + (r.table == FIB.main ? "" : " in table \(r.table)"),
+                                               same: { $0.dst == r.dst && $0.metric == r.metric && $0.table == r.table }, key: "routes6", apply: s.setRoutes6)
             }
         }
         return jsonResponse(201, StackDocument.encodeRoute(route))
@@ -78,7 +81,8 @@ extension App {
         if v6 {
             guard let dst = try? IPv6CIDR(parsing: dstText) else { throw Problem.badRequest("invalid-query", "dst \(dstText) is not a prefix") }
             try registry.change(e) { (s, c) throws(Problem) in
-                try App.removeStatic(from: &c.routes6, where: { $0.dst == dst && $0.metric == metric }, what: "\(dst) with metric \(metric)", apply: s.setRoutes6)
+                try App.removeStatic(from: &c.routes6, where: { $0.dst == dst && $0.metric == metric && $0.table == table },
+                                     what: "\(dst) with metric \(metric)" + (table == FIB.main ? "" : " in table \(table)"), apply: s.setRoutes6)
             }
             return HTTPResponse(status: 204)
         }

@@ -34,9 +34,13 @@ enum StackDocument {
                 case .v6(let n): neighbours6.append(n)
                 }
             }
-            var rules: [RuleConfig] = []
+            var rules: [RuleConfig] = [], rules6: [Rule6Config] = []
             for (i, x) in (try r.array("rules") ?? []).enumerated() {
-                rules.append(try decodeRule(x, path: "/rules/\(i)", defaultPriority: 32765 - i))
+                // Without a priority, each family's next below 32765 (fib_default_rule_pref).
+                switch try decodeRule(x, path: "/rules/\(i)", defaultPriority: -1) {
+                case .v4(var rule): if rule.priority < 0 { rule.priority = 32765 - rules.count }; rules.append(rule)
+                case .v6(var rule): if rule.priority < 0 { rule.priority = 32765 - rules6.count }; rules6.append(rule)
+                }
             }
             var sockets: [SocketConfig] = []
             for (i, x) in (try r.array("sockets") ?? []).enumerated() { sockets.append(try decodeSocket(x, path: "/sockets/\(i)", id: i + 1)) }
@@ -74,6 +78,7 @@ enum StackDocument {
                                 sysctls: sysctls, costs: costs)
             c.routes6 = routes6
             c.rules = rules
+            c.rules6 = rules6
             c.neighbours6 = neighbours6
             c.qdiscs = qdiscs
             c.classes = classes
@@ -105,10 +110,12 @@ enum StackDocument {
         if let via { x.set("via", via) }
         x.set("dev", dev)
         x.set("metric", metric)
-        if case .v4(let r) = r {
-            if r.table != FIB.main { x.set("table", tableName(r.table)) }
-            if r.type != .unicast { x.set("type", r.type.rawValue) }
+        let (table, type): (Int, RouteType) = switch r {
+        case .v4(let r): (r.table, r.type)
+        case .v6(let r): (r.table, r.type)
         }
+        if table != FIB.main { x.set("table", tableName(table)) }
+        if type != .unicast { x.set("type", type.rawValue) }
         return x.value
     }
 
@@ -379,14 +386,24 @@ enum StackDocument {
         var r = try FieldReader(v, path: path)
         let dstText = try r.requiredString("dst")
         let viaText = try r.string("via")
-        let dev = try r.requiredString("dev")
+        let devGiven = try r.string("dev")
         let metricGiven = try r.int("metric", in: 0...Int(UInt32.max))
         let tableValue = r.raw("table")
         let typeText = try r.string("type")
         try r.finish()
         // An IPv6 route: `ip -6 route add` (metric 1024 unless given).
         if dstText.contains(":") || viaText?.contains(":") == true {
-            if tableValue != nil || typeText != nil { throw Problem.unprocessable("not supported yet: table and type of IPv6 routes", pointer: path + (tableValue != nil ? "/table" : "/type")) }
+            let type: RouteType
+            switch typeText {
+            case nil, "unicast"?: type = .unicast
+            case "unreachable"?: type = .unreachable
+            default: throw Problem.unprocessable("type of an IPv6 route must be unicast or unreachable (others are not supported yet)", pointer: path + "/type")
+            }
+            if type == .unreachable, viaText != nil { throw Problem.unprocessable("an unreachable route has no gateway", pointer: path + "/via") }
+            // An unreachable route goes nowhere: the kernel lists it on lo whatever the device given.
+            guard let dev = type == .unreachable ? "lo" : devGiven else { throw Problem.unprocessable("dev is required", pointer: path + "/dev") }
+            let table = try decodeTable(tableValue, path: path + "/table")
+            if table == FIB.local { throw Problem.unprocessable("not supported yet: routes of the local table (it holds our addresses)", pointer: path + "/table") }
             let dst: IPv6CIDR
             do { dst = try IPv6CIDR(parsing: dstText == "default" ? "::/0" : dstText) } catch {
                 throw Problem.unprocessable("invalid destination prefix \"\(dstText)\"", pointer: path + "/dst")
@@ -399,8 +416,9 @@ enum StackDocument {
             if let v = viaText {
                 do { via = try IPv6Address(parsing: v) } catch { throw Problem.unprocessable("invalid IPv6 gateway \"\(v)\"", pointer: path + "/via") }
             }
-            return .v6(Route6Config(dst: dst, via: via, dev: dev, metric: metricGiven ?? 1024))
+            return .v6(Route6Config(dst: dst, via: via, dev: dev, metric: metricGiven ?? 1024, table: table, type: type))
         }
+        guard let dev = devGiven else { throw Problem.unprocessable("dev is required", pointer: path + "/dev") }
         let dst: IPv4CIDR
         if dstText == "default" { dst = IPv4CIDR(address: .any, prefixLength: 0) } else {
             do { dst = try IPv4CIDR(parsing: dstText) } catch { throw Problem.unprocessable("invalid destination prefix \"\(dstText)\"", pointer: path + "/dst") }
@@ -511,7 +529,7 @@ enum StackDocument {
             return x.value
         }))
         o.set("routes", .array(c.routes.map { encodeRoute(.v4($0)) } + c.routes6.map { encodeRoute(.v6($0)) }))
-        if !c.rules.isEmpty { o.set("rules", .array(c.rules.map(encodeRule))) }
+        if !c.rules.isEmpty || !c.rules6.isEmpty { o.set("rules", .array(c.rules.map { encodeRule(.v4($0)) } + c.rules6.map { encodeRule(.v6($0)) })) }
         o.set("neighbours", .array(c.neighbours.map { encodeNeighbour(.v4($0)) } + c.neighbours6.map { encodeNeighbour(.v6($0)) }))
         o.set("sockets", .array(c.sockets.map(encodeSocketConfig)))
         o.set("qdiscs", .array(TC.commands(qdiscs: c.qdiscs, classes: c.classes, clsact: c.clsact).map { .string($0) }))

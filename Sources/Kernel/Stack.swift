@@ -44,7 +44,7 @@ public final class Stack {
     /// The IPv6 tables (empty while IPv6 is disabled), the static routes they hold, and what
     /// router advertisements taught.
     public internal(set) var fib6 = FIB6()
-    var currentRoutes6: [Route6Config] = []
+    var currentRoutes6: [Route6Config] = [], currentRules6: [Rule6Config] = []
     /// The IPv4 static routes and policy rules the FIB was last built from.
     var currentRoutes: [RouteConfig] = [], currentRules: [RuleConfig] = []
     /// Per device: the IPv6 hop limit and MTU (`devconf->hop_limit`, `mtu6`), the sysctl and the
@@ -186,12 +186,12 @@ public final class Stack {
             if let i = config.devices.firstIndex(where: { !$0.addresses6.isEmpty }) {
                 throw ConfigError(path: "/devices/\(i)/addresses", message: "IPv6 addresses on a stack with net.ipv6.conf.all.disable_ipv6 = 1")
             }
-            if !config.routes6.isEmpty || !config.neighbours6.isEmpty {
+            if !config.routes6.isEmpty || !config.neighbours6.isEmpty || !config.rules6.isEmpty {
                 throw ConfigError(path: config.routes6.isEmpty ? "/neighbours" : "/routes", message: "IPv6 routes or neighbours on a stack with net.ipv6.conf.all.disable_ipv6 = 1")
             }
         } else {
-            fib6 = try FIB6(devices: config.devices, routes: config.routes6, forwarding: ipForward6)
-            currentRoutes6 = config.routes6
+            fib6 = try FIB6(devices: config.devices, routes: config.routes6, rules: config.rules6, forwarding: ipForward6)
+            currentRoutes6 = config.routes6; currentRules6 = config.rules6
             hopLimit6 = all.map { _ in UInt8(net[.hop_limit6]) }
             mtu6 = all.map(\.mtu)
             ndRetransNs = all.map { _ in NeighbourTable<IPv6Address>.retransNs }

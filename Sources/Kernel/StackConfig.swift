@@ -109,14 +109,37 @@ public struct RuleConfig: Sendable, Equatable {
     }
 }
 
-/// A static IPv6 route as `ip -6 route add DST [via GW] dev DEV [metric N]` (metric 1024 when not given, as Linux).
+/// A static IPv6 route as `ip -6 route add [unreachable] DST [via GW] dev DEV [metric N] [table T]`
+/// (metric 1024 when not given, as Linux; an unreachable route's device is lo).
 public struct Route6Config: Sendable, Equatable {
     public var dst: IPv6CIDR
     public var via: IPv6Address?
     public var dev: String
     public var metric: Int
-    public init(dst: IPv6CIDR, via: IPv6Address? = nil, dev: String, metric: Int = 1024) {
-        self.dst = dst; self.via = via; self.dev = dev; self.metric = metric
+    public var table = FIB.main
+    /// unicast or unreachable.
+    public var type = RouteType.unicast
+    public init(dst: IPv6CIDR, via: IPv6Address? = nil, dev: String, metric: Int = 1024, table: Int = FIB.main, type: RouteType = .unicast) {
+        self.dst = dst; self.via = via; self.dev = dev; self.metric = metric; self.table = table; self.type = type
+    }
+}
+
+/// An IPv6 policy rule as `ip -6 rule add [not] [from P] [to P] [fwmark M[/MASK]] [iif DEV] priority N
+/// lookup T [suppress_prefixlength N]`.
+public struct Rule6Config: Sendable, Equatable {
+    public var priority: Int
+    public var from: IPv6CIDR?
+    public var to: IPv6CIDR?
+    public var fwmark: UInt32?
+    public var fwmask: UInt32
+    public var iif: String?
+    public var table: Int
+    public var invert: Bool
+    public var suppressPrefixLength: Int?
+    public init(priority: Int, from: IPv6CIDR? = nil, to: IPv6CIDR? = nil, fwmark: UInt32? = nil, fwmask: UInt32 = .max, iif: String? = nil, table: Int,
+                invert: Bool = false, suppressPrefixLength: Int? = nil) {
+        self.priority = priority; self.from = from; self.to = to; self.fwmark = fwmark; self.fwmask = fwmask; self.iif = iif; self.table = table
+        self.invert = invert; self.suppressPrefixLength = suppressPrefixLength
     }
 }
 
@@ -236,6 +259,7 @@ public struct StackConfig: Sendable, Equatable {
     public var routes6: [Route6Config] = []
     /// IPv4 policy rules (`ip rule`) besides the three every stack has.
     public var rules: [RuleConfig] = []
+    public var rules6: [Rule6Config] = []
     public var neighbours6: [Neighbour6Config] = []
     public var sockets: [SocketConfig]
     /// Qdiscs set with `tc qdisc`, in the order they were added (devices not named keep their default).

@@ -88,9 +88,8 @@ extension Stack {
         if to.isMulticast { return sendFailed(i, sk, "ENETUNREACH", "\(to) is a multicast address") }
         if to.isLinkLocal { return sendFailed(i, sk, "EINVAL", "a link-local peer needs a scope id (sin6_scope_id is not modelled yet)") }
         guard !bound.isV4Mapped else { return sendFailed(i, sk, "EAFNOSUPPORT", "not supported yet: an IPv6 peer for a socket bound to \(bound)") }
-        guard let route = routeOutput6(to) else {
-            snmp.ip6.OutNoRoutes += 1
-            return sendFailed(i, sk, "ENETUNREACH", "no route to \(to)")
+        guard let route = routeOutput6(to, src: bound) else {
+            return sendFailed(i, sk, ip6_route_error(to, src: bound), "no route to \(to)")
         }
         guard let src = bound.isUnspecified ? route.src : bound else { return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(to)") }
         tcp_connect(i, skb, sk, key: TCPKey(local6: src, lport: sk.config.port, remote6: to, rport: port), mtu: mtu6[route.dev], dev: route.dev)

@@ -25,7 +25,7 @@ extension Stack {
         if to6.isLinkLocal || (to6.isMulticast && to6.multicastScope <= 2) { return "EINVAL" }
         // "Connect to self if not specified": `::` is ::1.
         let to6 = to6.isUnspecified ? IPv6Address.loopback : to6
-        guard let route = routeOutput6(to6) else { return "ENETUNREACH" }
+        guard let route = routeOutput6(to6, src: bound) else { return ip6_route_error(to6, src: bound) }
         if bound.isUnspecified {
             guard let src = route.src else { return "EADDRNOTAVAIL" }
             sk.config.address6 = src

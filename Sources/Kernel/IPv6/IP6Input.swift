@@ -62,7 +62,11 @@ extension Stack {
         if dst.isMulticast { return ip6_mc_input(skb) }
         // Back from lo with its output route: a local one (dst.input is ip6_input).
         if keepsLoopRoute(skb, dst: dst.raw) { return ip6_input(skb) }
-        guard let route = fib6.lookup(dst, dev: skb.dev) else { return ip6_pkt_drop(skb, dst: dst) }
+        let src = IPv6Address(array: skb.data, at: skb.networkHeader + 8)
+        // An unreachable route's input is ip6_pkt_discard, as the null route's is.
+        guard let route = fib6.lookup(dst, dev: skb.dev, src: src, mark: skb.mark, iif: skb.dev), route.type != .unreachable else {
+            return ip6_pkt_drop(skb, dst: dst)
+        }
         if route.type == .local { return ip6_input(skb) }
         return ip6_forward(skb, route: route)
     }

@@ -15,18 +15,30 @@ extension Stack {
     /// and the source address selection would pick. Multicast without a device takes the local
     /// table's `multicast ff00::/8` route of the first device, as a socket without
     /// IPV6_MULTICAST_IF does (recorded: scripts/record_udp6_connect.sh).
-    func routeOutput6(_ dst: IPv6Address, oif: Int? = nil) -> Route6? {
+    /// `src`: the flow's source when it has one (a bound socket, a packet routed again), which
+    /// `from` rules select on; `mark` the skb's (sockets carry no SO_MARK in the model).
+    func routeOutput6(_ dst: IPv6Address, oif: Int? = nil, src: IPv6Address? = nil, mark: UInt32 = 0) -> Route6? {
         if dst.isMulticast {
             guard let dev = oif ?? (devices.isEmpty ? nil : 0) else { return nil }
             return Route6(dev: dev, nexthop: dst, src: fib6.sourceAddress(for: dst, dev: dev), prefixLength: 8)
         }
-        guard let r = fib6.lookup(dst, dev: oif), r.type == .unicast || r.type == .local else { return nil }
+        let from = src.flatMap { $0.isUnspecified ? nil : $0 }
+        guard let r = fib6.lookup(dst, dev: oif, src: from, mark: mark), r.type == .unicast || r.type == .local else { return nil }
         // One of our addresses leaves by lo (ip6_rt_copy_init: a local route's device is the
         // loopback), from that address itself (RFC 6724 rule 1: the same address).
         if r.type == .local { return Route6(dev: lo, nexthop: dst, src: dst, prefixLength: 128) }
         // rt6_find_cached_rt: a redirect's first hop for this destination.
         let redirected = rt6Redirects.isEmpty ? nil : rt6Redirects[dst]
         return Route6(dev: r.dev, nexthop: redirected ?? r.gateway ?? dst, src: fib6.sourceAddress(for: dst, dev: r.dev), prefixLength: r.prefix.prefixLength)
+    }
+
+    /// The error of an output lookup with no usable route (ip6_dst_lookup_tail): an unreachable
+    /// route's EHOSTUNREACH, or the null route's ENETUNREACH, which alone counts Ip6OutNoRoutes
+    /// (recorded: scripts/record_policy6.sh).
+    func ip6_route_error(_ dst: IPv6Address, src: IPv6Address?) -> String {
+        if fib6.lookup(dst, src: src.flatMap { $0.isUnspecified ? nil : $0 })?.type == .unreachable { return "EHOSTUNREACH" }
+        snmp.ip6.OutNoRoutes += 1
+        return "ENETUNREACH"
     }
 
     /// `ip6_make_flowlabel` with auto_flowlabels on: a hash of the flow, folded to 20 bits. This
@@ -56,7 +68,9 @@ extension Stack {
         var route = route
         let dst = IPv6Address(array: out.data, at: 14 + 24)
         if out.rerouteWanted || (!dst.isMulticast && dst != before) {
-            guard let r = routeOutput6(dst, oif: dst.isLinkLocal ? route.dev : nil) else {
+            // ip6_route_me_harder: the packet's own source and mark.
+            let src = IPv6Address(array: out.data, at: 14 + 8)
+            guard let r = routeOutput6(dst, oif: dst.isLinkLocal ? route.dev : nil, src: src, mark: out.mark) else {
                 finish(out, drop(.NETFILTER_DROP, "ip6_route_me_harder: no route to \(dst)"))
                 return
             }

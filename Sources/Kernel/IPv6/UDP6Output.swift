@@ -15,11 +15,10 @@ extension Stack {
         guard len <= 65527 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one UDP datagram") }
         // Without a scope id a link-local or multicast destination takes the first route that
         // matches (the only device's, on a host with one), as the kernel's sendto does.
-        guard let route = routeOutput6(dst) else {
-            snmp.ip6.OutNoRoutes += 1
-            return sendFailed(i, sk, "ENETUNREACH", "no route to \(dst)")
-        }
         let bound = c.address6 ?? .any
+        guard let route = routeOutput6(dst, src: bound) else {
+            return sendFailed(i, sk, ip6_route_error(dst, src: bound), "no route to \(dst)")
+        }
         guard let src = bound.isUnspecified ? route.src : bound else {
             return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(dst)")
         }

@@ -95,9 +95,14 @@ extension Stack {
         return nil
     }
 
-    /// Source, destination, TOS and mark: what `ip_route_me_harder` routes on.
+    /// Source, destination, TOS and mark: what `ip_route_me_harder` routes on (nf_route_table_hook4);
+    /// for IPv6 (nf_route_table_hook6) the addresses, mark, hop limit and the first word (traffic
+    /// class and flow label).
     private func routeKeys(_ skb: SkBuff) -> [UInt32] {
         let nh = skb.networkHeader
+        if skb.data[nh] >> 4 == 6 {
+            return [skb.data.be32(nh), UInt32(skb.data[nh + 7]), skb.mark] + (0..<8).map { skb.data.be32(nh + 8 + 4 * $0) }
+        }
         return [skb.data.be32(nh + 12), skb.data.be32(nh + 16), UInt32(skb.data[nh + 1]), skb.mark]
     }
 
