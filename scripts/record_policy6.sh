@@ -9,7 +9,7 @@
 # Part 2, a router namespace r (v0 to h, w0 to g; forwarding on; permanent neighbours for the two
 # gateways): main default via v0, table 100 default via w0 for fwmark 1, `from 2001:db8::9 to
 # 2001:db8:5::/48` to table 200, 2001:db8:6::/48 unreachable in table 200; nft marks UDP port 7 at
-# prerouting and port 8 in a route chain at output. h sends UDP to 2001:db9::5 ports 7 and 9,
+# prerouting (and counts what three fib lookups there answer) and port 8 in a route chain at output. h sends UDP to 2001:db9::5 ports 7 and 9,
 # to 2001:db8:5::5 and 2001:db8:6::5; r's own socket (unbound) sends to 2001:db9::5 ports 8 and 9,
 # 2001:db8:6::5 and 2001:db8:5::5. A dynamic set records each datagram's daddr . dport . oifname.
 set -e
@@ -66,7 +66,11 @@ ip -n r -6 route add unreachable 2001:db8:6::/48 table 200
 ip -n r -6 rule add to 2001:db8:6::/48 lookup 200 priority 201
 ip netns exec r nft -f - <<'NFT'
 table ip6 t {
-  chain pre { type filter hook prerouting priority mangle; udp dport 7 meta mark set 1; }
+  chain pre { type filter hook prerouting priority mangle; udp dport 7 meta mark set 1
+    meta l4proto udp fib daddr . mark oifname "w0" counter
+    meta l4proto udp fib daddr oifname "w0" counter
+    meta l4proto udp fib daddr type unreachable counter
+  }
   chain out { type route hook output priority mangle; udp dport 8 meta mark set 1; }
   set seen { type ipv6_addr . inet_service . ifname; flags dynamic; }
   chain post { type filter hook postrouting priority 0; meta l4proto udp add @seen { ip6 daddr . udp dport . oifname }; }
@@ -96,6 +100,7 @@ for dst in ("2001:db8:6::5", "2001:db8:5::5"):
     except OSError as e: print(dst, e)
 PY
 echo "== seen"; ip netns exec r nft list set ip6 t seen
+echo "== pre"; ip netns exec r nft list chain ip6 t pre
 echo "== tx"; for d in v0 w0; do ip -n r -j -s link show $d | python3 -c "import json,sys; l=json.load(sys.stdin)[0]; print(l['ifname'], l['stats64']['tx']['packets'], l['stats64']['tx']['bytes'])"; done
 echo "== snmp6"; ip netns exec r grep -E "Ip6(InNoRoutes|OutNoRoutes|OutForwDatagrams|OutRequests)|Icmp6OutDestUnreachs|Icmp6OutType1 " /proc/net/snmp6
 for n in r h g; do ip netns del $n; done

@@ -72,7 +72,8 @@ final class Policy6Tests: AppTestCase {
     /// The recording's router: forwarded datagrams marked at prerouting take table 100, a
     /// `from . to` rule table 200, an unreachable route answers ICMPv6 no route (code 0); the
     /// router's own datagrams marked in a route chain are routed again (ip6_route_me_harder), an
-    /// unbound socket's `from` lookup selects nothing, and an unreachable route is EHOSTUNREACH.
+    /// unbound socket's `from` lookup selects nothing, and an unreachable route is EHOSTUNREACH;
+    /// `fib daddr [. mark] oifname` and `fib daddr type` count what the kernel's counted.
     func testPacketsFollowTheRulesAsTheKernelSentThem() throws {
         let stack = #"""
         {"name":"r","devices":[{"name":"v0","mac":"02:00:00:00:00:01","addresses":["2001:db8::1/64"]},{"name":"w0","mac":"02:00:00:00:00:02","addresses":["2001:db8:1::1/64"]}],
@@ -85,7 +86,16 @@ final class Policy6Tests: AppTestCase {
         """#
         let made = call("POST", "/v1/stacks", stack)
         XCTAssertEqual(made.status, 201, made.raw)
-        let nft = "table ip6 t {\n chain pre { type filter hook prerouting priority mangle; udp dport 7 meta mark set 1; }\n chain out { type route hook output priority mangle; udp dport 8 meta mark set 1; }\n}\n"
+        let nft = """
+        table ip6 t {
+          chain pre { type filter hook prerouting priority mangle; udp dport 7 meta mark set 1
+            meta l4proto udp fib daddr . mark oifname "w0" counter
+            meta l4proto udp fib daddr oifname "w0" counter
+            meta l4proto udp fib daddr type unreachable counter
+          }
+          chain out { type route hook output priority mangle; udp dport 8 meta mark set 1; }
+        }
+        """
         XCTAssertEqual(call("PUT", "/v1/stacks/r/ruleset", nft, type: "text/plain").status, 200)
         func p(_ dst: String, _ port: Int) -> String {
             #"{"device":"v0","eth":{"src":"02:00:00:00:ff:01"},"ipv6":{"src":"2001:db8::9","dst":"\#(dst)"},"udp":{"sport":5000,"dport":\#(port)},"payload_hex":"78"}"#
@@ -110,6 +120,13 @@ final class Policy6Tests: AppTestCase {
         }
         let fwd = call("POST", "/v1/stacks/r/packets", #"{"packets":[\#(p("2001:db9::5", 7)),\#(p("2001:db9::5", 9)),\#(p("2001:db8:5::5", 9)),\#(p("2001:db8:6::5", 9))]}"#)
         XCTAssertEqual(fates(fwd), ["forwarded w0", "forwarded v0", "forwarded w0", "dropped v0 icmpv6 0100"])
+        // nft_fib6 looks up under the rules too: with `. mark` the marked datagram finds table 100,
+        // and a daddr lookup has the packet's source for the `from` rule.
+        let chain = call("GET", "/v1/stacks/r/ruleset", accept: "text/plain").raw
+        let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("policy6.txt"), encoding: .utf8)
+        for l in kernel.split(separator: "\n") where l.contains("fib daddr") {
+            XCTAssertTrue(chain.contains(l.replacingOccurrences(of: "\t", with: "") + "\n") || chain.contains(l + "\n"), "\(l)\n\(chain)")
+        }
         var own: [String] = []
         for (dst, port) in [("2001:db9::5", 8), ("2001:db9::5", 9), ("2001:db8:6::5", 9), ("2001:db8:5::5", 9)] {
             own += fates(call("POST", "/v1/stacks/r/sockets/1/send", #"{"to":"\#(dst)","port":\#(port),"payload":"o"}"#))

@@ -822,15 +822,20 @@ extension Stack {
         let f = sel.fibLookup
         let addr = IPv6Address(array: skb.data, at: p.nh + (f.saddr ? 8 : 24))
         let dev = p.inDev ?? p.outDev
+        // The flow nft_fib6_flowi_init builds for the policy rules: from lo, from the other
+        // address (RT6_LOOKUP_F_HAS_SADDR but for a saddr lookup at prerouting), the mark with `. mark`.
+        let other = IPv6Address(array: skb.data, at: p.nh + (f.saddr ? 24 : 8))
+        let src = !f.saddr || p.hook != .prerouting ? other : nil
+        let mark = sel.fibMark ? skb.mark : 0
         if f.result == .type {
             if addr.isMulticast { return 5 }   // RTN_MULTICAST
-            guard let route = fib6.lookup(addr, dev: dev) else { return 7 }
+            guard let route = fib6.lookup(addr, dev: dev, src: src, mark: mark) else { return 7 }
             if route.type == .local { return fib6.isAssigned(addr) ? 2 : 4 }   // RTN_LOCAL, RTN_ANYCAST
-            return 1
+            return route.type == .unreachable ? 7 : 1
         }
         let scoped = f.iif ? p.inDev : (addr.isLinkLocal ? dev : nil)
         // A local (or anycast) route is no interface's (RTF_LOCAL: "should not see" it, nft_fib6_eval says).
-        guard let route = fib6.lookup(addr, dev: scoped), route.type != .local else { return 0 }
+        guard let route = fib6.lookup(addr, dev: scoped, src: src, mark: mark), route.type != .local, route.type != .unreachable else { return 0 }
         if f.iif, route.dev != p.inDev { return 0 }
         return UInt64(route.dev + 2)
     }
