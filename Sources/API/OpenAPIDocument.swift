@@ -1287,7 +1287,7 @@ paths:
               type: object
               additionalProperties: false
               properties:
-                to: {type: string, description: "UDP: IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket). With port; neither: the peer of a connected socket (EDESTADDRREQ without one)."}
+                to: {type: string, description: "UDP: IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket). With port (none: port 0, EINVAL as udp_sendmsg answers it); neither: the peer of a connected socket (EDESTADDRREQ without one). A ping socket needs to only."}
                 port: {type: integer, minimum: 1, maximum: 65535}
                 payload: {type: string, description: Payload as text (UTF-8).}
                 payload_hex: {type: string}
@@ -2534,13 +2534,12 @@ components:
     SocketInput:
       type: object
       additionalProperties: false
-      required: [port]
       properties:
         id: {type: integer, minimum: 1}
-        protocol: {type: string, enum: [udp, tcp], default: udp}
+        protocol: {type: string, enum: [udp, tcp, icmp, icmpv6], default: udp, description: "icmp and icmpv6: ping sockets (socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), the AF_INET6 IPPROTO_ICMPV6 one), allowed when net.ipv4.ping_group_range holds group 0 (its default, 1 0, holds none: 422 EACCES). The process writes the echo request's header and data; the socket's port, its echo identifier, replaces the id; replies with that id are read back whole."}
         address: {type: string, default: 0.0.0.0, description: 'An IPv4 address (AF_INET) or an IPv6 one (AF_INET6; `::` takes IPv4 too, as v4-mapped, unless v6only).'}
         v6only: {type: boolean, default: false, description: IPV6_V6ONLY (AF_INET6 sockets only).}
-        port: {type: integer, minimum: 1, maximum: 65535}
+        port: {type: integer, minimum: 0, maximum: 65535, description: "Required for UDP and TCP (1-65535). A ping socket's echo identifier: 0 or none takes the next free one (ping_get_port)."}
         rcvbuf: {type: integer, minimum: 256, description: "SO_RCVBUF as given to setsockopt: the socket gets twice it, capped by net.core.rmem_max, at least 2304; default net.core.rmem_default."}
         sndbuf: {type: integer, minimum: 0, description: "SO_SNDBUF likewise (net.core.wmem_max, at least 4608); default net.core.wmem_default."}
         tos: {type: integer, minimum: 0, maximum: 255, description: "IP_TOS: IPv4 packets (an AF_INET6 socket's v4-mapped ones too); also the priority (rt_tos2priority) unless priority is given."}
@@ -2566,7 +2565,7 @@ components:
       required: [id, protocol, address, port, rcvbuf_effective, rmem_alloc, queued, drops]
       properties:
         id: {type: integer}
-        protocol: {type: string, enum: [udp, tcp]}
+        protocol: {type: string, enum: [udp, tcp, icmp, icmpv6]}
         address: {type: string}
         v6only: {type: boolean}
         port: {type: integer}
@@ -2715,7 +2714,8 @@ components:
             net.core.somaxconn, net.ipv4.ip_nonlocal_bind, net.ipv6.ip_nonlocal_bind, net.ipv4.tcp_timestamps (2: no
             random offset), tcp_sack, tcp_syn_retries, tcp_fin_timeout, net.ipv6.conf.all.accept_redirects (every device's),
             net.ipv4.route.mtu_expires, net.ipv4.route.min_pmtu, net.ipv6.route.mtu_expires (seconds), and net.ipv4.tcp_rmem as its three values (an array, or the text sysctl -w takes:
-            "4096 131072 6291456"; the default is the kernel's, this machine's hosts have 33554432 as the max).
+            "4096 131072 6291456"; the default is the kernel's, this machine's hosts have 33554432 as the max),
+            net.ipv4.ping_group_range as its two values (default "1 0": no ping sockets).
             Any other name is refused (422). ipfrag_low_thresh may not exceed ipfrag_high_thresh and has no
             other effect (as since Linux 4.17).
           additionalProperties:

@@ -209,8 +209,10 @@ extension App {
             // Not an address of the stack: the request, not the stack's state, is at fault (422);
             // an address and port taken is a conflict (409).
             if let why = s.bindAddressError(cfg) { throw Problem.unprocessable(why, pointer: "/address") }
+            if cfg.isPing, let why = s.ping_init_sock() { throw Problem.unprocessable(why, pointer: "/protocol") }
             if let why = s.bind(cfg) { throw Problem(status: 409, slug: "conflict", detail: why) }
-            c.sockets.append(cfg)
+            // A ping socket's identifier as ping_get_port chose it, so a restart binds the same.
+            c.sockets.append(s.socket(cfg.id)!.config)
             return socketJSON(s.socket(cfg.id)!)
         }
         return jsonResponse(201, json)

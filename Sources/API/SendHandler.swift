@@ -67,7 +67,8 @@ extension App {
             dst = a
         }
         let portGiven = try r.int("port", in: 1...65535)
-        if (toGiven == nil) != (portGiven == nil) { throw JSONShapeError(path: path + (toGiven == nil ? "/to" : "/port"), message: "to and port go together (neither: a connected socket's peer)") }
+        // `to` alone is a ping socket's sendto (its port is unused); UDP answers it with EINVAL, as udp_sendmsg does port 0.
+        if toGiven == nil && portGiven != nil { throw JSONShapeError(path: path + "/to", message: "port goes with to (neither: a connected socket's peer)") }
         let payload = try decodePayload(&r, path: path) ?? []
         var f = Flow(socket: id, dst: dst, dst6: dst6, port: UInt16(portGiven ?? 0), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
         f.toPeer = toGiven == nil
@@ -119,7 +120,7 @@ extension App {
         try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) in
             for f in flows {
                 guard let sk = s.socket(f.socket) else { throw Problem.notFound("no socket \(f.socket)") }
-                guard sk.config.proto == .udp else {
+                guard sk.config.proto != .tcp else {
                     throw Problem.unprocessable("socket \(f.socket) is TCP: it sends with POST .../sockets/\(f.socket)/send", pointer: "/to")
                 }
                 try Self.checkClock(s, startNs: f.startNs)

@@ -260,9 +260,13 @@ enum StackDocument {
     static func decodeSocket(_ v: JSONValue, path: String, id: Int) throws -> SocketConfig {
         var r = try FieldReader(v, path: path)
         let proto = try r.string("protocol") ?? "udp"
-        guard let p = SocketConfig.Proto(rawValue: proto) else { throw Problem.unprocessable("protocol must be udp or tcp", pointer: path + "/protocol") }
-        let a = try r.string("address") ?? "0.0.0.0"
-        guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: path + "/port", message: "is required") }
+        guard let p = SocketConfig.Proto(rawValue: proto) else { throw Problem.unprocessable("protocol must be udp, tcp, icmp or icmpv6", pointer: path + "/protocol") }
+        let a = try r.string("address") ?? (p == .icmpv6 ? "::" : "0.0.0.0")
+        // A ping socket's port is its echo identifier: 0 or none takes the next free one (ping_get_port).
+        guard let port = try r.int("port", in: p.isPing ? 0...65535 : 1...65535) ?? (p.isPing ? 0 : nil) else { throw JSONShapeError(path: path + "/port", message: "is required") }
+        if p == .icmp && a.contains(":") || p == .icmpv6 && !a.contains(":") {
+            throw Problem.unprocessable("an icmp ping socket is AF_INET (an IPv4 address), an icmpv6 one AF_INET6 (an IPv6 address)", pointer: path + "/address")
+        }
         let rcvbuf = try r.int("rcvbuf", in: 256...(1 << 30))
         let given = try r.int("id", in: 1...Int(Int32.max))
         let v6only = try r.bool("v6only")
@@ -274,13 +278,13 @@ enum StackDocument {
         var peer: (SockAddr, UInt16)? = nil
         if let t = try r.string("peer") {
             peer = Self.decodePeer(t)
-            var fits = p == .udp && peer != nil
+            var fits = p == .udp && peer != nil   // connect is not modelled for ping sockets
             if case (.v6, _)? = peer, !a.contains(":") { fits = false }
             guard fits else {
                 throw Problem.unprocessable("peer is a UDP socket's ADDRESS:PORT, [IPV6]:PORT for an IPv6 socket (set by connect)", pointer: path + "/peer")
             }
         }
-        if p == .udp && (listen != nil || backlog != nil) {
+        if p != .tcp && (listen != nil || backlog != nil) {
             throw Problem.unprocessable("listen and backlog are for TCP sockets", pointer: path + (listen != nil ? "/listen" : "/backlog"))
         }
         if listen == false && backlog != nil { throw Problem.unprocessable("backlog is for a listening socket", pointer: path + "/backlog") }
@@ -443,14 +447,14 @@ enum StackDocument {
         return .v4(RouteConfig(dst: dst, via: via, dev: dev, metric: metricGiven ?? 0, table: table, type: type))
     }
 
-    /// Sysctls by Linux name; a vector one (net.ipv4.tcp_rmem) as its three values, an array or
-    /// the text `sysctl -w` takes ("4096 131072 6291456"), kept as NAME[0], NAME[1], NAME[2].
+    /// Sysctls by Linux name; a vector one (net.ipv4.tcp_rmem, net.ipv4.ping_group_range) as its
+    /// values, an array or the text `sysctl -w` takes ("4096 131072 6291456"), kept as NAME[0], NAME[1]...
     private static func sysctlMap(_ v: JSONValue?, path: String) throws -> [String: Int] {
         guard let v else { return [:] }
         guard case .object(let kv) = v else { throw JSONShapeError(path: path, message: "expected an object, got \(v.typeName)") }
         var out: [String: Int] = [:]
         for (k, x) in kv {
-            guard vectorSysctls.contains(k) else {
+            guard vectorSysctls[k] != nil else {
                 guard case .int(let n) = x else { throw JSONShapeError(path: path + "/" + k, message: "expected an integer, got \(x.typeName)") }
                 out[k] = n
                 continue
@@ -461,12 +465,16 @@ enum StackDocument {
             case .string(let t): values = t.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
             default: break
             }
-            guard values.count == 3 else { throw Problem.unprocessable("\(k) takes three integers (min, default, max)", pointer: path + "/" + k) }
+            let n = vectorSysctls[k]!
+            guard values.count == n else {
+                throw Problem.unprocessable("\(k) takes \(n == 3 ? "three integers (min, default, max)" : "two integers (low, high)")", pointer: path + "/" + k)
+            }
             for (i, n) in values.enumerated() { out["\(k)[\(i)]"] = n }
         }
         return out
     }
-    static let vectorSysctls: Set<String> = ["net.ipv4.tcp_rmem"]
+    /// Sysctls of several values, and how many.
+    static let vectorSysctls: [String: Int] = ["net.ipv4.tcp_rmem": 3, "net.ipv4.ping_group_range": 2]
 
     /// The stored form of sysctls: a vector one as its array again.
     static func encodeSysctls(_ m: [String: Int]) -> JSONValue {
@@ -481,7 +489,8 @@ enum StackDocument {
         }
         for (k, parts) in vectors {
             let defaults = Sysctl.allCases.filter { $0.name.hasPrefix(k + "[") }.map(\.defaultValue)
-            out.append((k, .array((0..<3).map { .int(parts[$0] ?? (defaults.count == 3 ? defaults[$0] : 0)) })))
+            let n = vectorSysctls[k] ?? 3
+            out.append((k, .array((0..<n).map { .int(parts[$0] ?? (defaults.count == n ? defaults[$0] : 0)) })))
         }
         return .object(out.sorted { $0.0 < $1.0 })
     }

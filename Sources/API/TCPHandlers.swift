@@ -24,7 +24,9 @@ extension App {
     func connectSocket(_ req: HTTPRequest, _ name: String, _ idText: String) throws(Problem) -> HTTPResponse {
         let id = try socketID(idText)
         let body = try parseJSONBody(req)
-        if try entry(name).withStack({ s in s.socket(id)?.config.proto == .udp }) { return try connectUDP(name, id, body) }
+        let proto = try entry(name).withStack { s in s.socket(id)?.config.proto }
+        if proto == .udp { return try connectUDP(name, id, body) }
+        if proto?.isPing == true { throw Problem.unprocessable("not supported yet: connect on a ping socket (sendto with to works)", pointer: "") }
         let (to, port) = try connectTarget(body)
         switch to {
         case .v4(let a): return try runTCPCall(req, name, id, .connect(socket: id, to: a, port: port))

@@ -351,7 +351,8 @@ extension Stack {
             guard let sk = sockets.byID[k.id] else { continue }
             sk.drops = k.drops; sk.sent = k.sent; sk.sendErrors = k.sendErrors; sk.pendingError = k.pendingError
             sk.rxhash = k.rxhash; sk.synReceived = k.synReceived
-            guard sk.config.proto == .udp else { continue }
+            // UDP and ping sockets' unread datagrams (a TCP socket's queue is its connection's).
+            guard sk.config.proto != .tcp else { continue }
             sk.queue = k.queue.compactMap { d in
                 guard let src = Self.address(d.src, v6: d.v6), let dst = Self.address(d.dst, v6: d.v6), let bytes = try? Hex.decode(d.payload) else { return nil }
                 return Datagram(src: src, srcPort: d.srcPort, dst: dst, bytes: bytes, payloadRange: 0..<bytes.count, timeNs: d.timeNs, truesize: d.truesize)

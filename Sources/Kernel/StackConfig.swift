@@ -161,7 +161,12 @@ public struct NeighbourConfig: Sendable, Equatable {
 
 /// A bound socket, as a process would hold it.
 public struct SocketConfig: Sendable, Equatable {
-    public enum Proto: String, Sendable { case udp, tcp }
+    /// icmp and icmpv6: ping sockets (socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) and the AF_INET6
+    /// IPPROTO_ICMPV6 one), whose `port` is the echo identifier.
+    public enum Proto: String, Sendable {
+        case udp, tcp, icmp, icmpv6
+        public var isPing: Bool { self == .icmp || self == .icmpv6 }
+    }
     public var id: Int
     public var proto: Proto
     public var address: IPv4Address
@@ -213,6 +218,8 @@ public struct SocketConfig: Sendable, Equatable {
     public var peer6: IPv6Address? = nil
     public var peerPort: UInt16 = 0
     public var connected: Bool { peer != nil || peer6 != nil }
+    /// A ping socket (icmp or icmpv6).
+    public var isPing: Bool { proto.isPing }
     /// UDP_SEGMENT: the payload is sent in datagrams of this size (GSO), cut as late as the device allows.
     public var udpSegment: Int? = nil
     public enum PMTUDisc: String, Sendable, CaseIterable {

@@ -17,6 +17,9 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     /// bind() to an address that is not the host's (inet_addr_valid_or_nonlocal), and for
     /// AF_INET6 (ipv6_can_nonlocal_bind).
     case ip_nonlocal_bind, ip6_nonlocal_bind
+    /// net.ipv4.ping_group_range's two values (the groups that may open ping sockets; "1 0", none,
+    /// by default, root included: the process here runs with gid 0). It covers ICMPv6 ping sockets too.
+    case ping_group_range_min, ping_group_range_max
     /// The TCP options a connection offers and accepts (tcp_syn_options, tcp_parse_options).
     case tcp_timestamps, tcp_sack
     /// How long a connect keeps sending SYNs: tcp_model_timeout of this many backoffs.
@@ -75,6 +78,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_rmem_max: "net.ipv4.tcp_rmem[2]"
         case .somaxconn: "net.core.somaxconn"
         case .ip_nonlocal_bind: "net.ipv4.ip_nonlocal_bind"
+        case .ping_group_range_min: "net.ipv4.ping_group_range[0]"
+        case .ping_group_range_max: "net.ipv4.ping_group_range[1]"
         case .ip6_nonlocal_bind: "net.ipv6.ip_nonlocal_bind"
         case .tcp_timestamps: "net.ipv4.tcp_timestamps"
         case .tcp_sack: "net.ipv4.tcp_sack"
@@ -130,6 +135,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .tcp_rmem_max: 6_291_456
         case .somaxconn: 4096
         case .ip_nonlocal_bind, .ip6_nonlocal_bind: 0
+        case .ping_group_range_min: 1
+        case .ping_group_range_max: 0
         case .tcp_timestamps, .tcp_sack: 1
         case .tcp_syn_retries: 6
         case .ip_rt_mtu_expires, .ip6_rt_mtu_expires: 600
@@ -167,6 +174,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .nf_conntrack_max: 1...(1 << 24)
         case .tcp_rmem_min, .tcp_rmem_default, .tcp_rmem_max: 1...Int(Int32.max)
         case .somaxconn: 0...Int(Int32.max)
+        case .ping_group_range_min, .ping_group_range_max: 0...Int(Int32.max)
         case .tcp_sack: 0...1
         case .tcp_syn_retries: 1...127   // MAX_TCP_SYNCNT
         case .ip_rt_mtu_expires, .ip6_rt_mtu_expires: 0...(1 << 22)

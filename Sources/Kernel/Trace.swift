@@ -54,6 +54,8 @@ public enum Stage: Int, Sendable, CaseIterable {
     case synproxy_hook, synproxy_send_tcp, tcp_v4_reqsk_send_ack, tcp_v6_reqsk_send_ack
     // net/netfilter/nf_dup_netdev.c, nft_fwd_netdev.c: `fwd` out of another device, or to a neighbour
     case nf_do_netdev_egress, neigh_xmit
+    // net/ipv4/ping.c, net/ipv6/ping.c: ping sockets (echo requests sent, echo replies taken)
+    case ping_v4_sendmsg, ping_v6_sendmsg, ping_rcv, ping_queue_rcv_skb
 
     /// The kernel function name.
     public var name: String { Stage.names[rawValue] }

@@ -34,8 +34,8 @@ extension Stack {
                 return drop(.INVALID_PROTO, "ICMP type \(type) to a broadcast or multicast address")
             }
         }
-        // ping_rcv: echo replies belong to ping sockets, which the model does not have.
-        if type == ICMPv4Repr.echoReply || type == 43 { return drop(.NO_SOCKET, "no ping socket for the echo reply (ping_rcv)") }
+        // Echo replies (and extended ones) belong to ping sockets.
+        if type == ICMPv4Repr.echoReply || type == 43 { return ping_rcv(skb) }
         guard type <= 18 else {
             snmp.icmp.InErrors += 1
             return drop(.UNHANDLED_PROTO, "ICMP type \(type) is above NR_ICMP_TYPES")
@@ -103,7 +103,7 @@ extension Stack {
             }
         default:
             // icmp_err: a quoted echo reply the kernel sent teaches the path MTU or takes a redirect;
-            // other echoes go to ping sockets (none here); other protocols have no handler.
+            // echoes go to ping sockets' ping_err, not modelled yet; other protocols have no handler.
             if b[quote + 9] == IPProtocol.icmp, b[quote + ihl] == ICMPv4Repr.echoReply {
                 if type == ICMPv4Repr.destUnreachable, code == 4 { __ip_rt_update_pmtu(dst, mtu: info, now: now) }
                 if type == 5 { return consume(__ip_do_redirect(skb, daddr: dst, code: code, gateway: UInt32(info))) }

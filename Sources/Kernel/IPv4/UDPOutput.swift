@@ -63,11 +63,15 @@ extension Stack {
         clocks[cpu] = t
         let skb = SkBuff(frame: [], dev: 0, packet: i)
         skb.cpu = cpu
+        if let sk = sockets.byID[req.socket], sk.config.isPing {
+            return sk.config.proto == .icmp ? ping_v4_sendmsg(index: i, skb: skb, sk: sk) : ping_v6_sendmsg(index: i, skb: skb, sk: sk)
+        }
         enter(.udp_sendmsg, skb)
         guard let sk = sockets.byID[req.socket], sk.config.proto == .udp else {
             return sendFailed(i, nil, "ENOTSOCK", "no UDP socket \(req.socket)")
         }
         if let p = req.priority { sk.config.priority = p }
+        if !req.toPeer && req.port == 0 { return sendFailed(i, sk, "EINVAL", "destination port 0") }
         if let a6 = sk.config.address6 {
             if let dst6 = req.dst6 { return udpv6_sendmsg(index: i, skb: skb, sk: sk, dst: dst6) }
             // An AF_INET6 socket sends to a v4-mapped address as IPv4 (udp_sendmsg), unless V6ONLY

@@ -28,6 +28,8 @@ extension Stack {
         case ICMPv6Repr.echoRequest:
             if sysctl(.icmpv6_echo_ignore_all) == 0 { icmpv6_echo_reply(skb) }
             return consume("echo request answered")
+        case ICMPv6Repr.echoReply:
+            return ping_rcv(skb)
         case ICMPv6Repr.routerSolicitation, ICMPv6Repr.routerAdvertisement, ICMPv6Repr.neighbourSolicitation,
              ICMPv6Repr.neighbourAdvertisement, ICMPv6Repr.redirect:
             return ndisc_rcv(skb)

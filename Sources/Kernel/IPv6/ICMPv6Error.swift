@@ -135,12 +135,13 @@ extension Stack {
     }
 
     /// `icmpv6_err`: a quoted ICMPv6 message (an echo request or reply the stack sent): packet too
-    /// big teaches its destination's path MTU; echo requests go to ping sockets, which the model lacks.
+    /// big teaches its destination's path MTU; other errors about an echo request go to its ping socket's
+    /// ping_err, not modelled yet.
     func icmpv6_err(_ skb: SkBuff, type: UInt8, info: UInt32, l4: Int) -> PathEnd {
         enter(.icmpv6_err, skb)
         let daddr = IPv6Address(array: skb.data, at: skb.transportHeader + 8 + 24)
         if type == ICMPv6Repr.redirect { return consume("not modelled yet: a redirect quoting an ICMPv6 message (icmpv6_err takes it for the route on this device)") }
-        guard type == ICMPv6Repr.packetTooBig else { return consume("ICMPv6 type \(type) quoting ICMPv6 type \(skb.data[l4]): no ping socket takes it") }
+        guard type == ICMPv6Repr.packetTooBig else { return consume("ICMPv6 type \(type) quoting ICMPv6 type \(skb.data[l4]): not modelled yet for ping sockets (ping_err)") }
         return consume(__ip6_rt_update_pmtu(daddr, mtu: Int(info), now: clocks[skb.cpu]))
     }
 }

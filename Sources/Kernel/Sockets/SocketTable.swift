@@ -68,6 +68,10 @@ final class SocketTable {
     private(set) var byID: [Int: Sock] = [:]
     private var udp = IntMap<[Sock]>()
     private var tcp = IntMap<[Sock]>()
+    /// Ping sockets of both families by echo identifier (ping_table), and `ping_port_rover`, the
+    /// last identifier handed out (per stack: each is a freshly booted kernel).
+    private var ping = IntMap<Sock>()
+    private var pingRover: UInt16 = 0
     /// `inet_ehash`: connections and request socks by four-tuple, and by serial for their timers.
     private var conns: [TCPKey: TCPConn] = [:]
     private var connsBySerial: [Int: TCPConn] = [:]
@@ -91,6 +95,7 @@ final class SocketTable {
     /// they take overlap (an AF_INET6 `::` socket without IPV6_V6ONLY takes every IPv4 one too).
     func bind(_ c: SocketConfig, net: NetSysctls) -> String? {
         guard byID[c.id] == nil else { return "socket id \(c.id) exists" }
+        if c.isPing { return bindPing(c, net: net) }
         let existing = (c.proto == .udp ? udp[UInt64(c.port)] : tcp[UInt64(c.port)]) ?? []
         if existing.contains(where: { SocketTable.overlap($0.config, c) }) {
             return "address \(c.addressText):\(c.port) already in use (EADDRINUSE)"
@@ -120,8 +125,54 @@ final class SocketTable {
         return p == nil || q == nil || p == q
     }
 
+    /// `ping_init_sock`: the process's group (0: it runs as root) must be in net.ipv4.ping_group_range.
+    static func ping_init_sock(_ net: NetSysctls) -> String? {
+        guard net[.ping_group_range_min] <= 0, 0 <= net[.ping_group_range_max] else {
+            return "socket: Permission denied (EACCES): group 0 is not in net.ipv4.ping_group_range (\(net[.ping_group_range_min]) \(net[.ping_group_range_max]))"
+        }
+        return nil
+    }
+
+    /// `ping_get_port`: identifier 0 takes the next free one after the rover (never 0); any
+    /// other must be free, whatever the family or address of the socket holding it.
+    private func bindPing(_ c: SocketConfig, net: NetSysctls) -> String? {
+        if let why = SocketTable.ping_init_sock(net) { return why }
+        var c = c
+        if c.port == 0 {
+            var id = pingRover &+ 1
+            for _ in 0..<65536 {
+                if id != 0, ping[UInt64(id)] == nil { break }
+                id &+= 1
+            }
+            guard ping[UInt64(id)] == nil, id != 0 else { return "no free echo identifier (EADDRINUSE)" }
+            pingRover = id
+            c.port = id
+        } else if ping[UInt64(c.port)] != nil {
+            return "echo identifier \(c.port) already in use (EADDRINUSE)"
+        }
+        let s = Sock(config: c, rcvbuf: c.rcvbuf.map { Sock.bufferSize($0, max: net[.rmem_max], min: Sock.minRcvbuf) } ?? net[.rmem_default],
+                     sndbuf: c.sndbuf.map { Sock.bufferSize($0, max: net[.wmem_max], min: Sock.minSndbuf) } ?? net[.wmem_default])
+        byID[c.id] = s
+        ping[UInt64(c.port)] = s
+        return nil
+    }
+
+    /// `ping_lookup`: the ping socket of that identifier, of the packet's family, bound to the
+    /// address the reply came to or to none.
+    func pingLookup(ident: UInt16, dst: SockAddr) -> Sock? {
+        guard let s = ping[UInt64(ident)] else { return nil }
+        switch dst {
+        case .v4(let a):
+            guard s.config.proto == .icmp, s.config.address == .any || s.config.address == a else { return nil }
+        case .v6(let a):
+            guard s.config.proto == .icmpv6, let b = s.config.address6, b.isUnspecified || b == a else { return nil }
+        }
+        return s
+    }
+
     func close(_ id: Int) -> Bool {
         guard let s = byID.removeValue(forKey: id) else { return false }
+        if s.config.isPing { ping[UInt64(s.config.port)] = nil; return true }
         let port = UInt64(s.config.port)
         if s.config.proto == .udp { udp[port]?.removeAll { $0 === s } } else { tcp[port]?.removeAll { $0 === s } }
         if s.config.connected { connectedUDP -= 1 }
@@ -201,6 +252,8 @@ final class SocketTable {
 extension Stack {
     /// Binds a socket (and keeps it in the configuration a restart rebuilds).
     public func bind(_ c: SocketConfig) -> String? { bindAddressError(c) ?? sockets.bind(c, net: net) }
+    /// Whether a ping socket may be opened (nil), or why not (EACCES).
+    public func ping_init_sock() -> String? { SocketTable.ping_init_sock(net) }
 
     /// Why bind() refuses the socket's address, by its family: nil when it is taken.
     public func bindAddressError(_ c: SocketConfig) -> String? {
