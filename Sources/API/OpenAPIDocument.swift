@@ -1287,7 +1287,7 @@ paths:
               type: object
               additionalProperties: false
               properties:
-                to: {type: string, description: "UDP: IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket). With port (none: port 0, EINVAL as udp_sendmsg answers it); neither: the peer of a connected socket (EDESTADDRREQ without one). A ping socket needs to only."}
+                to: {type: string, description: "UDP: IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket). With port (none: port 0, EINVAL as udp_sendmsg answers it); neither: the peer of a connected socket (EDESTADDRREQ without one). A ping socket needs to only. An IPv6 address may carry a scope id, `fe80::9%eth1` (a device name or ifindex): the device a link-local or link-scope multicast destination is reached by (sin6_scope_id; others ignore it; one no device has: ENETUNREACH)."}
                 port: {type: integer, minimum: 1, maximum: 65535}
                 payload: {type: string, description: Payload as text (UTF-8).}
                 payload_hex: {type: string}
@@ -2482,6 +2482,7 @@ components:
         multicast_ttl: {type: integer, minimum: -1, maximum: 255, description: "IP_MULTICAST_TTL (-1 or absent: 1): IPv4 to a group."}
         unicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_UNICAST_HOPS (AF_INET6 only; -1 or absent: the link's hop limit)."}
         multicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_MULTICAST_HOPS (AF_INET6 only; -1 or absent: 1)."}
+        ipv6_multicast_if: {type: string, description: "IPV6_MULTICAST_IF (AF_INET6 only): the device what goes to a multicast group without a scope id leaves by (\"\" clears it; a device the stack lacks: ENODEV)."}
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
     LinkEnd:
       type: object
@@ -2554,6 +2555,7 @@ components:
         multicast_ttl: {type: integer, minimum: -1, maximum: 255, description: "IP_MULTICAST_TTL (-1 or absent: 1): IPv4 to a group."}
         unicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_UNICAST_HOPS (AF_INET6 only; -1 or absent: the link's hop limit)."}
         multicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_MULTICAST_HOPS (AF_INET6 only; -1 or absent: 1)."}
+        ipv6_multicast_if: {type: string, description: "IPV6_MULTICAST_IF (AF_INET6 only): the device what goes to a multicast group without a scope id leaves by (\"\" clears it; a device the stack lacks: ENODEV)."}
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
         transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
         freebind: {type: boolean, default: false, description: "IP_FREEBIND (IPV6_FREEBIND for an IPv6 address): bind takes an address the stack does not have, as with transparent; it changes nothing else."}
@@ -2590,6 +2592,7 @@ components:
         multicast_ttl: {type: integer}
         unicast_hops: {type: integer}
         multicast_hops: {type: integer}
+        ipv6_multicast_if: {type: string}
         broadcast: {type: boolean}
         sndbuf_effective: {type: integer}
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}

@@ -210,6 +210,7 @@ extension App {
             // an address and port taken is a conflict (409).
             if let why = s.bindAddressError(cfg) { throw Problem.unprocessable(why, pointer: "/address") }
             if cfg.isPing, let why = s.ping_init_sock() { throw Problem.unprocessable(why, pointer: "/protocol") }
+            if let m = cfg.multicastIf6, !s.devices.contains(where: { $0.name == m }) { throw Problem.unprocessable("ENODEV: no device \(m)", pointer: "/ipv6_multicast_if") }
             if let why = s.bind(cfg) { throw Problem(status: 409, slug: "conflict", detail: why) }
             // A ping socket's identifier as ping_get_port chose it, so a restart binds the same.
             c.sockets.append(s.socket(cfg.id)!.config)

@@ -19,6 +19,8 @@ extension App {
     struct Flow {
         var socket: Int
         var dst: IPv4Address, dst6: IPv6Address?, port: UInt16, payload: [UInt8], count: Int
+        /// sin6_scope_id: `fe80::9%eth1` names the device (or its ifindex, `%3`).
+        var scope: String? = nil
         var rate: Int?, startNs: Int?
         var options: StackDocument.SocketOptions?, rcvbuf: Int?
         /// No `to`: `send` on a connected socket, to its peer.
@@ -59,9 +61,14 @@ extension App {
         let toGiven = try r.string("to")
         let to = toGiven ?? "0.0.0.0"
         var dst = IPv4Address.any, dst6: IPv6Address?
+        var scope: String? = nil
         if to.contains(":") {
-            guard let a = try? IPv6Address(parsing: to) else { throw Problem.unprocessable("to is not an IPv6 address", pointer: path + "/to") }
+            let parts = to.split(separator: "%", maxSplits: 1).map(String.init)
+            guard let a = try? IPv6Address(parsing: parts[0]), parts.count == 1 || !parts[1].isEmpty else {
+                throw Problem.unprocessable("to is not an IPv6 address (with an optional %DEVICE scope)", pointer: path + "/to")
+            }
             dst6 = a
+            scope = parts.count == 2 ? parts[1] : nil
         } else {
             guard let a = try? IPv4Address(parsing: to) else { throw Problem.unprocessable("to is not an IPv4 or IPv6 address", pointer: path + "/to") }
             dst = a
@@ -72,6 +79,7 @@ extension App {
         let payload = try decodePayload(&r, path: path) ?? []
         var f = Flow(socket: id, dst: dst, dst6: dst6, port: UInt16(portGiven ?? 0), payload: payload, count: try r.int("count", in: 1...limits.maxPacketsPerRequest) ?? 1)
         f.toPeer = toGiven == nil
+        f.scope = scope
         f.path = path
         f.rate = try r.int("rate_pps", in: 1...1_000_000_000)
         f.startNs = try r.int("start_ns", in: 0...Int(Stack.clockLimitNs))
@@ -127,6 +135,9 @@ extension App {
                 if let k = f.options?.ipv6Only.first, sk.config.address6 == nil {
                     throw Problem.unprocessable("\(k) is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: f.path + "/setsockopt/" + k)
                 }
+                if let m = f.options?.multicastIf6, !m.isEmpty, !s.devices.contains(where: { $0.name == m }) {
+                    throw Problem.unprocessable("ENODEV: no device \(m)", pointer: f.path + "/setsockopt/ipv6_multicast_if")
+                }
             }
             // `send` without an address: to the peer `connect` set (EDESTADDRREQ without one).
             for k in flows.indices where flows[k].toPeer {
@@ -145,7 +156,8 @@ extension App {
             for f in flows {
                 guard let o = f.options else { continue }
                 guard let cfg = s.setsockopt(socket: f.socket, rcvbuf: f.rcvbuf, sndbuf: o.sndbuf, tos: o.tos, tclass: o.tclass, priority: o.priority, pmtudisc: o.pmtudisc, pmtudisc6: o.pmtudisc6,
-                                             udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6, hops: o.hops, broadcast: o.broadcast),
+                                             udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6, hops: o.hops, broadcast: o.broadcast,
+                                             multicastIf6: o.multicastIf6),
                       let k = c.sockets.firstIndex(where: { $0.id == f.socket }) else { throw Problem.notFound("no socket \(f.socket)") }
                 c.sockets[k] = cfg
             }
@@ -159,6 +171,8 @@ extension App {
                     var send = f.dst6.map { Send(socket: f.socket, dst6: $0, port: f.port, payload: f.payload, atNs: at) }
                         ?? Send(socket: f.socket, dst: f.dst, port: f.port, payload: f.payload, atNs: at)
                     send.toPeer = f.toPeer
+                    // A scope names a device; one the stack lacks is an ifindex no device has (ENETUNREACH).
+                    if let sc = f.scope { send.scope = s.devices.firstIndex { $0.name == sc || String($0.ifindex) == sc } ?? -1 }
                     sends.append(send)
                 }
             }

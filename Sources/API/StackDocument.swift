@@ -150,6 +150,7 @@ enum StackDocument {
         if let v = c.multicastTTL { x.set("multicast_ttl", v) }
         if let v = c.unicastHops { x.set("unicast_hops", v) }
         if let v = c.multicastHops { x.set("multicast_hops", v) }
+        if let v = c.multicastIf6 { x.set("ipv6_multicast_if", v) }
         if c.broadcast { x.set("broadcast", true) }
         if let p = c.peer { x.set("peer", "\(p):\(c.peerPort)") }
         if let p = c.peer6 { x.set("peer", "[\(p)]:\(c.peerPort)") }
@@ -318,6 +319,7 @@ enum StackDocument {
             if let e = opts.recverr6 { c.recverr6 = e }
             opts.hops.apply(to: &c)
             if let b = opts.broadcast { c.broadcast = b }
+            if let m = opts.multicastIf6 { c.multicastIf6 = m.isEmpty ? nil : m }
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
@@ -349,9 +351,12 @@ enum StackDocument {
         var udpSegment: Int?; var recverr: Bool?; var recverr6: Bool?
         var hops = SocketHops()
         var broadcast: Bool? = nil
+        /// IPV6_MULTICAST_IF: a device name ("" clears it).
+        var multicastIf6: String? = nil
         /// The IPv6-level options given (refused on an AF_INET socket).
         var ipv6Only: [String] {
-            [("tclass", tclass != nil), ("ipv6_pmtudisc", pmtudisc6 != nil), ("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil)].filter(\.1).map(\.0)
+            [("tclass", tclass != nil), ("ipv6_pmtudisc", pmtudisc6 != nil), ("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil),
+             ("ipv6_multicast_if", multicastIf6 != nil)].filter(\.1).map(\.0)
         }
     }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
@@ -383,7 +388,7 @@ enum StackDocument {
         }
         let hops = SocketHops(ttl: try hop("ttl", 1), multicastTTL: try hop("multicast_ttl", 0), unicastHops: try hop("unicast_hops", 0), multicastHops: try hop("multicast_hops", 0))
         return SocketOptions(sndbuf: sndbuf, tos: tos, tclass: tclass, priority: priority, pmtudisc: mode, pmtudisc6: mode6, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
-                             broadcast: try r.bool("broadcast"))
+                             broadcast: try r.bool("broadcast"), multicastIf6: try r.string("ipv6_multicast_if"))
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {

@@ -205,6 +205,9 @@ public struct SocketConfig: Sendable, Equatable {
     /// SO_BROADCAST: sends to a subnet's broadcast address are allowed (EACCES without).
     public var broadcast = false
     public var unicastHops: Int? = nil, multicastHops: Int? = nil
+    /// IPV6_MULTICAST_IF (a device name): what an AF_INET6 socket sends to a multicast group
+    /// without a scope id leaves by it.
+    public var multicastIf6: String? = nil
     /// IP_TRANSPARENT: `tproxy` may hand it packets addressed elsewhere (nf_tproxy_sk_is_transparent),
     /// and what it accepts inherits the flag.
     public var transparent = false

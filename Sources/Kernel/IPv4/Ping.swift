@@ -73,7 +73,11 @@ extension Stack {
             return sendFailed(i, sk, req.toPeer ? "EDESTADDRREQ" : "EINVAL", req.toPeer ? "a ping socket needs a destination" : "an ICMPv6 ping socket sends to IPv6 addresses only")
         }
         let c = sk.config, bound = c.address6 ?? .any
-        guard let route = routeOutput6(dst, src: bound) else {
+        guard case .some(let oif) = socketOif6(dst, scope: req.scope, sk: sk) else {
+            snmp.ip6.OutNoRoutes += 1
+            return sendFailed(i, sk, "ENETUNREACH", "the scope id names no device")
+        }
+        guard let route = routeOutput6(dst, oif: oif, src: bound) else {
             return sendFailed(i, sk, ip6_route_error(dst, src: bound), "no route to \(dst)")
         }
         guard let src = bound.isUnspecified ? route.src : bound else { return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(dst)") }

@@ -15,6 +15,9 @@ public struct Send: Sendable {
     /// `send` without an address on a connected socket: udp_sendmsg takes the route cached at
     /// connect, whose broadcast check was made then (SO_BROADCAST cleared since does not count).
     public var toPeer = false
+    /// sin6_scope_id as a device index (-1: no such device): the device a link-local or
+    /// link-scope multicast destination is reached by; other destinations ignore it.
+    public var scope: Int? = nil
     public init(socket: Int, dst: IPv4Address, port: UInt16, payload: [UInt8], atNs: UInt64? = nil) {
         self.socket = socket; self.dst = dst; self.port = port; self.payload = payload; self.atNs = atNs
     }

@@ -32,6 +32,18 @@ extension Stack {
         return Route6(dev: r.dev, nexthop: redirected ?? r.gateway ?? dst, src: fib6.sourceAddress(for: dst, dev: r.dev), prefixLength: r.prefix.prefixLength)
     }
 
+    /// The device a socket's IPv6 datagram must leave by (flowi6_oif, as udpv6_sendmsg and
+    /// ping_v6_sendmsg set it): the scope id for a destination that needs one (link-local, or
+    /// multicast of link or interface scope), else IPV6_MULTICAST_IF for multicast. -1: a scope
+    /// naming no device, which no route has (ENETUNREACH; recorded: scripts/record_scope6.sh).
+    func socketOif6(_ dst: IPv6Address, scope: Int?, sk: Sock) -> Int?? {
+        if let scope, dst.isLinkLocal || (dst.isMulticast && dst.multicastScope <= 2) {
+            return devices.indices.contains(scope) ? .some(scope) : .none
+        }
+        if dst.isMulticast, let name = sk.config.multicastIf6 { return .some(deviceNames.firstIndex(of: name)) }
+        return .some(nil)
+    }
+
     /// The error of an output lookup with no usable route (ip6_dst_lookup_tail): an unreachable
     /// route's EHOSTUNREACH, or the null route's ENETUNREACH, which alone counts Ip6OutNoRoutes
     /// (recorded: scripts/record_policy6.sh).

@@ -16,7 +16,11 @@ extension Stack {
         // Without a scope id a link-local or multicast destination takes the first route that
         // matches (the only device's, on a host with one), as the kernel's sendto does.
         let bound = c.address6 ?? .any
-        guard let route = routeOutput6(dst, src: bound) else {
+        guard case .some(let oif) = socketOif6(dst, scope: pendingSends[i].scope, sk: sk) else {
+            snmp.ip6.OutNoRoutes += 1
+            return sendFailed(i, sk, "ENETUNREACH", "the scope id names no device")
+        }
+        guard let route = routeOutput6(dst, oif: oif, src: bound) else {
             return sendFailed(i, sk, ip6_route_error(dst, src: bound), "no route to \(dst)")
         }
         guard let src = bound.isUnspecified ? route.src : bound else {
