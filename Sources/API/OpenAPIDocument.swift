@@ -2483,6 +2483,8 @@ components:
         unicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_UNICAST_HOPS (AF_INET6 only; -1 or absent: the link's hop limit)."}
         multicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_MULTICAST_HOPS (AF_INET6 only; -1 or absent: 1)."}
         ipv6_multicast_if: {type: string, description: "IPV6_MULTICAST_IF (AF_INET6 only): the device what goes to a multicast group without a scope id leaves by (\"\" clears it; a device the stack lacks: ENODEV)."}
+        multicast_loop: {type: boolean, default: true, description: "IP_MULTICAST_LOOP (an AF_INET socket's): what it sends to a group the host is in (224.0.0.1) comes back to the host's sockets too."}
+        ipv6_multicast_loop: {type: boolean, default: true, description: "IPV6_MULTICAST_LOOP (AF_INET6 only): the same for IPv6 groups the device joined (ff02::1, solicited-node...)."}
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
     LinkEnd:
       type: object
@@ -2556,6 +2558,8 @@ components:
         unicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_UNICAST_HOPS (AF_INET6 only; -1 or absent: the link's hop limit)."}
         multicast_hops: {type: integer, minimum: -1, maximum: 255, description: "IPV6_MULTICAST_HOPS (AF_INET6 only; -1 or absent: 1)."}
         ipv6_multicast_if: {type: string, description: "IPV6_MULTICAST_IF (AF_INET6 only): the device what goes to a multicast group without a scope id leaves by (\"\" clears it; a device the stack lacks: ENODEV)."}
+        multicast_loop: {type: boolean, default: true, description: "IP_MULTICAST_LOOP (an AF_INET socket's): what it sends to a group the host is in (224.0.0.1) comes back to the host's sockets too."}
+        ipv6_multicast_loop: {type: boolean, default: true, description: "IPV6_MULTICAST_LOOP (AF_INET6 only): the same for IPv6 groups the device joined (ff02::1, solicited-node...)."}
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
         transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
         freebind: {type: boolean, default: false, description: "IP_FREEBIND (IPV6_FREEBIND for an IPv6 address): bind takes an address the stack does not have, as with transparent; it changes nothing else."}
@@ -2593,6 +2597,8 @@ components:
         unicast_hops: {type: integer}
         multicast_hops: {type: integer}
         ipv6_multicast_if: {type: string}
+        multicast_loop: {type: boolean}
+        ipv6_multicast_loop: {type: boolean}
         broadcast: {type: boolean}
         sndbuf_effective: {type: integer}
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}

@@ -305,34 +305,31 @@ extension StackDocument {
 
     /// As `ip -j -6 rule` prints a rule.
     static func encodeRule6AsIP(_ r: FIB6Rule, devices: [String]) -> JSONValue {
-        var x = JSONObject()
-        x.set("priority", r.priority)
-        if r.invert { x.set("not", JSONValue.null) }
-        x.set("src", r.from.map { $0.address.description } ?? "all")
-        if let f = r.from { x.set("srclen", f.prefixLength) }
-        if let t = r.to { x.set("dst", t.address.description); x.set("dstlen", t.prefixLength) }
-        if let m = r.fwmark { x.set("fwmark", hex(m)) }
-        if r.fwmark != nil, r.fwmask != .max { x.set("fwmask", hex(r.fwmask)) }
-        if let i = r.iif { x.set("iif", i == FIBEntry.loopback ? "lo" : devices[i]) }
-        x.set("table", tableName(r.table))
-        if let n = r.suppressPrefixLength { x.set("suppress_prefixlen", n) }
-        return x.value
+        ipRuleJSON(priority: r.priority, invert: r.invert, from: r.from.map { ($0.address.description, $0.prefixLength) }, to: r.to.map { ($0.address.description, $0.prefixLength) },
+                   fwmark: r.fwmark, fwmask: r.fwmask, iif: r.iif.map { $0 == FIBEntry.loopback ? "lo" : devices[$0] }, table: r.table, suppress: r.suppressPrefixLength)
     }
 
     /// As `ip -j rule` prints a rule.
     static func encodeRuleAsIP(_ r: FIBRule, devices: [String]) -> JSONValue {
+        ipRuleJSON(priority: r.priority, invert: r.invert, from: r.from.map { ($0.address.description, $0.prefixLength) }, to: r.to.map { ($0.address.description, $0.prefixLength) },
+                   fwmark: r.fwmark, fwmask: r.fwmask, iif: r.iif.map { $0 == FIBEntry.loopback ? "lo" : devices[$0] }, table: r.table, suppress: r.suppressPrefixLength)
+    }
+
+    /// One rule in `ip -j [-6] rule`'s words and order.
+    private static func ipRuleJSON(priority: Int, invert: Bool, from: (String, Int)?, to: (String, Int)?, fwmark: UInt32?, fwmask: UInt32,
+                                   iif: String?, table: Int, suppress: Int?) -> JSONValue {
         var x = JSONObject()
-        x.set("priority", r.priority)
+        x.set("priority", priority)
         // ip -j prints `not` as a key without a value.
-        if r.invert { x.set("not", JSONValue.null) }
-        x.set("src", r.from.map { $0.address.description } ?? "all")
-        if let f = r.from { x.set("srclen", f.prefixLength) }
-        if let t = r.to { x.set("dst", t.address.description); x.set("dstlen", t.prefixLength) }
-        if let m = r.fwmark { x.set("fwmark", hex(m)) }
-        if r.fwmark != nil, r.fwmask != .max { x.set("fwmask", hex(r.fwmask)) }
-        if let i = r.iif { x.set("iif", i == FIBEntry.loopback ? "lo" : devices[i]) }
-        x.set("table", tableName(r.table))
-        if let n = r.suppressPrefixLength { x.set("suppress_prefixlen", n) }
+        if invert { x.set("not", JSONValue.null) }
+        x.set("src", from?.0 ?? "all")
+        if let f = from { x.set("srclen", f.1) }
+        if let t = to { x.set("dst", t.0); x.set("dstlen", t.1) }
+        if let m = fwmark { x.set("fwmark", hex(m)) }
+        if fwmark != nil, fwmask != .max { x.set("fwmask", hex(fwmask)) }
+        if let i = iif { x.set("iif", i) }
+        x.set("table", tableName(table))
+        if let n = suppress { x.set("suppress_prefixlen", n) }
         return x.value
     }
 

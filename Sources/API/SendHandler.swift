@@ -157,7 +157,7 @@ extension App {
                 guard let o = f.options else { continue }
                 guard let cfg = s.setsockopt(socket: f.socket, rcvbuf: f.rcvbuf, sndbuf: o.sndbuf, tos: o.tos, tclass: o.tclass, priority: o.priority, pmtudisc: o.pmtudisc, pmtudisc6: o.pmtudisc6,
                                              udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6, hops: o.hops, broadcast: o.broadcast,
-                                             multicastIf6: o.multicastIf6),
+                                             multicastIf6: o.multicastIf6, multicastLoop: o.multicastLoop, multicastLoop6: o.multicastLoop6),
                       let k = c.sockets.firstIndex(where: { $0.id == f.socket }) else { throw Problem.notFound("no socket \(f.socket)") }
                 c.sockets[k] = cfg
             }

@@ -151,6 +151,8 @@ enum StackDocument {
         if let v = c.unicastHops { x.set("unicast_hops", v) }
         if let v = c.multicastHops { x.set("multicast_hops", v) }
         if let v = c.multicastIf6 { x.set("ipv6_multicast_if", v) }
+        if !c.multicastLoop { x.set("multicast_loop", false) }
+        if !c.multicastLoop6 { x.set("ipv6_multicast_loop", false) }
         if c.broadcast { x.set("broadcast", true) }
         if let p = c.peer { x.set("peer", "\(p):\(c.peerPort)") }
         if let p = c.peer6 { x.set("peer", "[\(p)]:\(c.peerPort)") }
@@ -320,6 +322,8 @@ enum StackDocument {
             opts.hops.apply(to: &c)
             if let b = opts.broadcast { c.broadcast = b }
             if let m = opts.multicastIf6 { c.multicastIf6 = m.isEmpty ? nil : m }
+            if let l = opts.multicastLoop { c.multicastLoop = l }
+            if let l = opts.multicastLoop6 { c.multicastLoop6 = l }
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
@@ -353,10 +357,12 @@ enum StackDocument {
         var broadcast: Bool? = nil
         /// IPV6_MULTICAST_IF: a device name ("" clears it).
         var multicastIf6: String? = nil
+        /// IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP.
+        var multicastLoop: Bool? = nil, multicastLoop6: Bool? = nil
         /// The IPv6-level options given (refused on an AF_INET socket).
         var ipv6Only: [String] {
             [("tclass", tclass != nil), ("ipv6_pmtudisc", pmtudisc6 != nil), ("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil),
-             ("ipv6_multicast_if", multicastIf6 != nil)].filter(\.1).map(\.0)
+             ("ipv6_multicast_if", multicastIf6 != nil), ("ipv6_multicast_loop", multicastLoop6 != nil)].filter(\.1).map(\.0)
         }
     }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
@@ -388,7 +394,8 @@ enum StackDocument {
         }
         let hops = SocketHops(ttl: try hop("ttl", 1), multicastTTL: try hop("multicast_ttl", 0), unicastHops: try hop("unicast_hops", 0), multicastHops: try hop("multicast_hops", 0))
         return SocketOptions(sndbuf: sndbuf, tos: tos, tclass: tclass, priority: priority, pmtudisc: mode, pmtudisc6: mode6, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
-                             broadcast: try r.bool("broadcast"), multicastIf6: try r.string("ipv6_multicast_if"))
+                             broadcast: try r.bool("broadcast"), multicastIf6: try r.string("ipv6_multicast_if"),
+                             multicastLoop: try r.bool("multicast_loop"), multicastLoop6: try r.bool("ipv6_multicast_loop"))
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {

@@ -208,6 +208,11 @@ public struct SocketConfig: Sendable, Equatable {
     /// IPV6_MULTICAST_IF (a device name): what an AF_INET6 socket sends to a multicast group
     /// without a scope id leaves by it.
     public var multicastIf6: String? = nil
+    /// IP_MULTICAST_LOOP (an AF_INET socket) and IPV6_MULTICAST_LOOP (an AF_INET6 one), on by
+    /// default: what it sends to a group the host is in comes back to the host too.
+    public var multicastLoop = true, multicastLoop6 = true
+    /// `sk_mc_loop`: the option of the socket's family, whatever the packet's.
+    var mcLoop: Bool { address6 == nil ? multicastLoop : multicastLoop6 }
     /// IP_TRANSPARENT: `tproxy` may hand it packets addressed elsewhere (nf_tproxy_sk_is_transparent),
     /// and what it accepts inherits the flag.
     public var transparent = false

@@ -4,6 +4,8 @@ import Wire
 /// `skb->pkt_type`, set by `eth_type_trans` from the destination MAC.
 public enum PacketType: String, Sendable {
     case host = "PACKET_HOST", broadcast = "PACKET_BROADCAST", multicast = "PACKET_MULTICAST", otherhost = "PACKET_OTHERHOST"
+    /// A copy of what the host sent to a group it is in, looped back (dev_loopback_xmit).
+    case loopback = "PACKET_LOOPBACK"
 }
 
 /// `skb->ip_summed` on receive.

@@ -267,6 +267,6 @@ extension Stack {
 extension PacketType {
     /// The `PACKET_*` number a program reads in `__sk_buff.pkt_type`.
     var number: UInt32 {
-        switch self { case .host: 0; case .broadcast: 1; case .multicast: 2; case .otherhost: 3 }
+        switch self { case .host: 0; case .broadcast: 1; case .multicast: 2; case .otherhost: 3; case .loopback: 5 }
     }
 }

@@ -34,6 +34,37 @@ extension Stack {
         return .stolen
     }
 
+    /// What the host sends to a multicast group it has joined on the device comes back to it too
+    /// (IP_MULTICAST_LOOP and IPV6_MULTICAST_LOOP, on by default; a packet without a socket
+    /// loops as well, sk_mc_loop): a clone passes POSTROUTING, then `dev_loopback_xmit` makes
+    /// it received on that same device as PACKET_LOOPBACK, its checksum unnecessary, through this
+    /// CPU's backlog. No tap sees it (af_packet skips PACKET_LOOPBACK) and the device counts
+    /// nothing. Recorded: scripts/record_mc_loop.sh.
+    func mc_loop(_ skb: SkBuff, dev: Int) {
+        let nh = skb.networkHeader
+        guard !devices[dev].isLoopback, skb.sock.map(\.config.mcLoop) ?? true else { return }
+        if skb.protocolType == EtherType.ipv6 {
+            guard fib6.groups.indices.contains(dev), fib6.groups[dev].contains(IPv6Address(array: skb.data, at: nh + 24)) else { return }
+        } else {
+            // Every IPv4 interface is in 224.0.0.1 (all-hosts) only: sockets join no groups here.
+            guard skb.data.be32(nh + 16) == IPv4Address(224, 0, 0, 1).raw else { return }
+        }
+        let copy = generatedSkb(Array(skb.data[0..<skb.len]), dev: dev, cause: skb, protocolType: skb.protocolType,
+                                transportHeader: skb.transportHeader, csumPartialOffset: nil, attachConntrack: false)
+        copy.nhoff = skb.nhoff
+        copy.mark = skb.mark
+        copy.conn = skb.conn; copy.ctInfo = skb.ctInfo
+        if let end = netfilterVerdict(nf_hook(.postrouting, copy, inDev: nil, outDev: dev), at: "postrouting") { return finish(copy, end) }
+        enter(.dev_loopback_xmit, copy)
+        copy.pktType = .loopback
+        copy.ipSummed = .unnecessary
+        copy.macHeaderSet = true
+        copy.rxQueue = 0
+        enter(.__netif_rx, copy)
+        let end = enqueue_to_backlog(copy, cpu: copy.cpu, queue: devices[dev].queues[0])
+        if case .stolen = end {} else { finish(copy, end) }
+    }
+
     /// Whether a looped skb still has the route it left with: its destination is unchanged (NAT
     /// in PREROUTING drops the route when it rewrites the destination: nf_nat_ipv4_in).
     func keepsLoopRoute(_ skb: SkBuff, dst: UInt128) -> Bool { skb.looped && skb.loopedDst == dst }

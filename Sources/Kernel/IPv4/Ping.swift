@@ -143,7 +143,7 @@ extension Stack {
         let dst: SockAddr = v6 ? .v6(IPv6Address(array: b, at: nh + 24)) : .v4(IPv4Address(raw: b.be32(nh + 16)))
         sk.rmemAlloc += size
         sk.queue.append(Datagram(src: src, srcPort: 0, dst: dst, bytes: b, payloadRange: th..<skb.len, timeNs: clocks[skb.cpu], truesize: size))
-        if tracing, skb.packet >= 0 { packets[skb.packet].note = "queued on ping socket \(sk.config.id) (\(sk.queue.count) replies, \(sk.rmemAlloc) bytes)" }
+        if tracing, skb.packet >= 0, !skb.generated { packets[skb.packet].note = "queued on ping socket \(sk.config.id) (\(sk.queue.count) replies, \(sk.rmemAlloc) bytes)" }
         return .deliver
     }
 }

@@ -86,7 +86,7 @@ extension Stack {
         sk.queue.append(Datagram(src: src, srcPort: b.be16(th), dst: dst,
                                  bytes: b, payloadRange: (th + 8)..<skb.len, timeNs: clocks[skb.cpu], truesize: size))
         if v6 { snmp.udp6.InDatagrams += 1 } else { snmp.udp.InDatagrams += 1 }
-        if tracing, skb.packet >= 0 { packets[skb.packet].note = "queued on socket \(sk.config.id) (\(sk.queue.count) datagrams, \(sk.rmemAlloc) bytes)" }
+        if tracing, skb.packet >= 0, !skb.generated { packets[skb.packet].note = "queued on socket \(sk.config.id) (\(sk.queue.count) datagrams, \(sk.rmemAlloc) bytes)" }
         return .deliver
     }
 }

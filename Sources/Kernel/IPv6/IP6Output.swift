@@ -123,6 +123,8 @@ extension Stack {
         // lo is IFF_NOARP: its neighbours take its own (zero) address.
         if devices[dev].isLoopback { return dev_queue_xmit(skb, dev: dev, dstMAC: devices[dev].mac, outcome: outcome) }
         if nexthop.isMulticast {
+            if outcome != .forwarded { mc_loop(skb, dev: dev) }
+            snmp.ip6.OutMcastPkts += 1
             // ip6_finish_output2: interface-local multicast never leaves by a real device.
             if nexthop.multicastScope <= 1 { return drop(.NOT_SPECIFIED, "interface-local multicast \(nexthop) does not leave the host (only lo carries it)") }
             return dev_queue_xmit(skb, dev: dev, dstMAC: nexthop.multicastMAC, outcome: outcome)

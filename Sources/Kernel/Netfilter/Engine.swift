@@ -656,7 +656,7 @@ extension Stack {
         case .mark: return UInt64(skb.mark)
         case .length: return UInt64(p.ipv4 || p.ipv6 ? p.len - p.nh : p.len)
         case .pkttype:
-            switch skb.pktType { case .host: return 0; case .broadcast: return 1; case .multicast: return 2; case .otherhost: return 3 }
+            switch skb.pktType { case .host: return 0; case .broadcast: return 1; case .multicast: return 2; case .otherhost: return 3; case .loopback: return 5 }
         case .nfproto: return p.ipv6 ? 10 : 2
         case .ctState: return skb.ctInfo.stateBit
         case .ctStatus: return skb.conn.map { UInt64($0.status) }

@@ -313,8 +313,11 @@ extension Stack {
     /// afterwards, or nil when there is no such socket.
     public func setsockopt(socket id: Int, rcvbuf: Int? = nil, sndbuf: Int? = nil, tos: UInt8? = nil, tclass: UInt8? = nil, priority: UInt32? = nil,
                            pmtudisc: SocketConfig.PMTUDisc? = nil, pmtudisc6: SocketConfig.PMTUDisc6? = nil, udpSegment: Int? = nil, recverr: Bool? = nil,
-                           recverr6: Bool? = nil, hops: SocketHops = SocketHops(), broadcast: Bool? = nil, multicastIf6: String? = nil) -> SocketConfig? {
+                           recverr6: Bool? = nil, hops: SocketHops = SocketHops(), broadcast: Bool? = nil, multicastIf6: String? = nil,
+                           multicastLoop: Bool? = nil, multicastLoop6: Bool? = nil) -> SocketConfig? {
         guard let s = sockets.byID[id] else { return nil }
+        if let v = multicastLoop { s.config.multicastLoop = v }
+        if let v = multicastLoop6 { s.config.multicastLoop6 = v }
         if let v = multicastIf6 { s.config.multicastIf6 = v.isEmpty ? nil : v }
         if let v = rcvbuf { s.config.rcvbuf = v; s.rcvbuf = Sock.bufferSize(v, max: net[.rmem_max], min: Sock.minRcvbuf) }
         if let v = sndbuf { s.config.sndbuf = v; s.sndbuf = Sock.bufferSize(v, max: net[.wmem_max], min: Sock.minSndbuf) }
