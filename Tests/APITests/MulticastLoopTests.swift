@@ -33,20 +33,43 @@ final class MulticastLoopTests: AppTestCase {
         XCTAssertEqual(recv(3), ["198.18.0.1 5001 6c6f6f7034"])
         XCTAssertEqual(send(4, #"{"to":"224.0.0.1","port":7000,"payload":"noloop4","setsockopt":{"multicast_loop":false}}"#), ["v0"])
         XCTAssertEqual(recv(3), [])
-        // The kernel's counters that moved, those the model keeps (not octets, ECN or OutTransmits).
-        let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("mc_loop.txt"), encoding: .utf8)
+        try assertCountersAsRecorded("mc_loop.txt", stack: "m", ["Ip6InDelivers", "Ip6InMcastPkts", "Ip6InReceives", "Ip6OutMcastPkts", "Ip6OutRequests", "Udp6IgnoredMulti",
+                                                                 "Udp6InDatagrams", "Udp6OutDatagrams", "IpInDelivers", "IpInReceives", "IpOutRequests", "UdpInDatagrams", "UdpOutDatagrams"])
+    }
+
+    /// scripts/record_bcast_loop.sh (Cases/bcast_loop.txt): a broadcast comes back whatever
+    /// IP_MULTICAST_LOOP says; it keeps its output route, so our own source passes.
+    func testABroadcastComesBackWhateverTheLoopOption() throws {
+        let doc = #"{"name":"b","devices":[{"name":"v0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"]}],"sockets":[{"protocol":"udp","port":7000},{"protocol":"udp","port":5001,"broadcast":true}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        func send(_ body: String) -> String {
+            let r = call("POST", "/v1/stacks/b/sockets/2/send", body)
+            guard case .array(let results) = r.json?["results"] ?? .null, let x = results.first else { return r.raw }
+            return [x["outcome"], x["errno"]].compactMap { v in v.flatMap { if case .string(let s) = $0 { s } else { nil } } }.joined(separator: " ")
+        }
+        XCTAssertEqual(send(#"{"to":"198.18.0.255","port":7000,"payload":"bc"}"#), "transmitted")
+        XCTAssertEqual(send(#"{"to":"198.18.0.255","port":7000,"payload":"bc2","setsockopt":{"multicast_loop":false}}"#), "transmitted")
+        XCTAssertEqual(send(#"{"to":"198.18.0.255","port":7001,"payload":"bc3"}"#), "transmitted")
+        XCTAssertEqual(send(#"{"to":"255.255.255.255","port":7000,"payload":"lb"}"#), "failed ENETUNREACH")
+        let read = call("POST", "/v1/stacks/b/sockets/1/recv").raw
+        XCTAssertTrue(read.contains(#""src":"198.18.0.1","sport":5001,"dst":"198.18.0.255","payload_hex":"6263","#) && read.contains(#""payload_hex":"626332""#), read)
+        try assertCountersAsRecorded("bcast_loop.txt", stack: "b", ["IpInDelivers", "IpInReceives", "IpOutNoRoutes", "IpOutRequests", "UdpIgnoredMulti", "UdpInDatagrams", "UdpOutDatagrams"])
+    }
+
+    /// The kernel's counters that moved (`NAME DELTA` lines of the case), those the model keeps
+    /// (not octets, ECN or OutTransmits): every one named must be there, and equal.
+    private func assertCountersAsRecorded(_ file: String, stack: String, _ kept: [String], line: UInt = #line) throws {
+        let kernel = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent(file), encoding: .utf8)
             .split(separator: "\n").compactMap { l -> (String, Int)? in
                 let w = l.split(separator: " "); guard w.count == 2, let n = Int(w[1]) else { return nil }; return (String(w[0]), n)
             }
-        let stats = call("GET", "/v1/stacks/m/stats").json
+        let stats = call("GET", "/v1/stacks/\(stack)/stats").json
         func ours(_ name: String) -> JSONValue? {
             if name.hasPrefix("Ip6") || name.hasPrefix("Udp6") { return stats?["snmp6"]?[name] }
             if name.hasPrefix("Udp") { return stats?["snmp"]?["Udp"]?[String(name.dropFirst(3))] }
             return stats?["snmp"]?["Ip"]?[String(name.dropFirst(2))]
         }
-        let kept = ["Ip6InDelivers", "Ip6InMcastPkts", "Ip6InReceives", "Ip6OutMcastPkts", "Ip6OutRequests", "Udp6IgnoredMulti", "Udp6InDatagrams", "Udp6OutDatagrams",
-                    "IpInDelivers", "IpInReceives", "IpOutRequests", "UdpInDatagrams", "UdpOutDatagrams"]
-        XCTAssertEqual(kernel.filter { kept.contains($0.0) }.count, kept.count)
-        for (name, n) in kernel where kept.contains(name) { XCTAssertEqual(ours(name), .int(n), name) }
+        XCTAssertEqual(kernel.filter { kept.contains($0.0) }.count, kept.count, line: line)
+        for (name, n) in kernel where kept.contains(name) { XCTAssertEqual(ours(name), .int(n), name, line: line) }
     }
 }

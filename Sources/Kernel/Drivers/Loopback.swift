@@ -36,18 +36,20 @@ extension Stack {
 
     /// What the host sends to a multicast group it has joined on the device comes back to it too
     /// (IP_MULTICAST_LOOP and IPV6_MULTICAST_LOOP, on by default; a packet without a socket
-    /// loops as well, sk_mc_loop): a clone passes POSTROUTING, then `dev_loopback_xmit` makes
-    /// it received on that same device as PACKET_LOOPBACK, its checksum unnecessary, through this
-    /// CPU's backlog. No tap sees it (af_packet skips PACKET_LOOPBACK) and the device counts
-    /// nothing. Recorded: scripts/record_mc_loop.sh.
+    /// loops as well, sk_mc_loop), and so does an IPv4 broadcast, whatever those options say
+    /// (RTCF_BROADCAST in ip_mc_output): a clone passes POSTROUTING, then `dev_loopback_xmit`
+    /// makes it received on that same device as PACKET_LOOPBACK, its checksum unnecessary,
+    /// through this CPU's backlog. No tap sees it (af_packet skips PACKET_LOOPBACK) and the
+    /// device counts nothing. Recorded: scripts/record_mc_loop.sh.
     func mc_loop(_ skb: SkBuff, dev: Int) {
         let nh = skb.networkHeader
-        guard !devices[dev].isLoopback, skb.sock.map(\.config.mcLoop) ?? true else { return }
+        guard !devices[dev].isLoopback else { return }
         if skb.protocolType == EtherType.ipv6 {
-            guard fib6.groups.indices.contains(dev), fib6.groups[dev].contains(IPv6Address(array: skb.data, at: nh + 24)) else { return }
-        } else {
+            guard skb.sock.map(\.config.mcLoop) ?? true,
+                  fib6.groups.indices.contains(dev), fib6.groups[dev].contains(IPv6Address(array: skb.data, at: nh + 24)) else { return }
+        } else if skb.data[nh + 16] & 0xf0 == 0xe0 {
             // Every IPv4 interface is in 224.0.0.1 (all-hosts) only: sockets join no groups here.
-            guard skb.data.be32(nh + 16) == IPv4Address(224, 0, 0, 1).raw else { return }
+            guard skb.sock.map(\.config.mcLoop) ?? true, skb.data.be32(nh + 16) == IPv4Address(224, 0, 0, 1).raw else { return }
         }
         let copy = generatedSkb(Array(skb.data[0..<skb.len]), dev: dev, cause: skb, protocolType: skb.protocolType,
                                 transportHeader: skb.transportHeader, csumPartialOffset: nil, attachConntrack: false)
@@ -58,6 +60,10 @@ extension Stack {
         enter(.dev_loopback_xmit, copy)
         copy.pktType = .loopback
         copy.ipSummed = .unnecessary
+        // skb_dst_force: it keeps its output route, so input routing is skipped (a broadcast
+        // from our own address would not pass fib_validate_source).
+        copy.looped = true
+        copy.loopedDst = copy.protocolType == EtherType.ipv6 ? IPv6Address(array: copy.data, at: nh + 24).raw : UInt128(copy.data.be32(nh + 16))
         copy.macHeaderSet = true
         copy.rxQueue = 0
         enter(.__netif_rx, copy)

@@ -38,8 +38,11 @@ extension Stack {
     /// `ip_output` → `ip_finish_output`: fragment what exceeds the MTU, then resolve the next hop.
     func ip_output(_ skb: SkBuff, dev: Int, nexthop: IPv4Address, outcome: Outcome) -> PathEnd {
         enter(.ip_output, skb)
-        // ip_mc_output: a group the host is in gets its copy first.
-        if outcome != .forwarded, skb.data[skb.networkHeader + 16] & 0xf0 == 0xe0 { mc_loop(skb, dev: dev) }
+        // ip_mc_output: a group the host is in, or a broadcast, gets its copy first.
+        if outcome != .forwarded {
+            let dst = IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
+            if dst.isMulticast || dst == .broadcast || fib.localType(dst) == .broadcast { mc_loop(skb, dev: dev) }
+        }
         // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output), then conntrack confirms. The
         // hook's in device is skb->dev as it was: a forwarded packet's; none for what the stack sends.
         if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") { return end }
