@@ -847,7 +847,7 @@ paths:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
         '200':
-          description: The datagrams, oldest first (TCP, data_hex, length, eof and errno instead).
+          description: "The datagrams, oldest first (TCP, data_hex, length, eof and errno instead). A UDP or ping socket with a pending error (sk_err: an ICMP error it sees) fails the call with it, once, before anything queued: no datagrams and errno."
           content:
             application/json:
               schema:
@@ -1287,7 +1287,7 @@ paths:
               type: object
               additionalProperties: false
               properties:
-                to: {type: string, description: "UDP: IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket). With port (none: port 0, EINVAL as udp_sendmsg answers it); neither: the peer of a connected socket (EDESTADDRREQ without one). A ping socket needs to only. An IPv6 address may carry a scope id, `fe80::9%eth1` (a device name or ifindex): the device a link-local or link-scope multicast destination is reached by (sin6_scope_id; others ignore it; one no device has: ENETUNREACH)."}
+                to: {type: string, description: "UDP: IPv4 destination, or IPv6 from an AF_INET6 socket (a v4-mapped one is sent as IPv4 by a dual-stack socket). With port (none: port 0, EINVAL as udp_sendmsg answers it); neither: the peer of a connected socket (EDESTADDRREQ without one). A ping socket needs to only, or neither when connected. An IPv6 address may carry a scope id, `fe80::9%eth1` (a device name or ifindex): the device a link-local or link-scope multicast destination is reached by (sin6_scope_id; others ignore it; one no device has: ENETUNREACH)."}
                 port: {type: integer, minimum: 1, maximum: 65535}
                 payload: {type: string, description: Payload as text (UTF-8).}
                 payload_hex: {type: string}
@@ -1369,7 +1369,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: connectSocket
-      summary: "tcp_v4_connect (tcp_v6_connect to an IPv6 address) on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EACCES for a broadcast address without SO_BROADCAST, EINVAL for a link-local peer, which needs a scope id, EAFNOSUPPORT across families); a peer `::` is ::1 (\"self\"). A TCP connection to the stack's own address has both ends in the stack: the handshake runs over lo within the request."
+      summary: "tcp_v4_connect (tcp_v6_connect to an IPv6 address) on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP or ping socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EACCES for a broadcast address without SO_BROADCAST, EINVAL for a link-local peer, which needs a scope id, EAFNOSUPPORT across families, ENETUNREACH for a v4-mapped peer of an icmpv6 socket); a ping socket ignores the port (optional); a peer `::` is ::1 (\"self\"). A TCP connection to the stack's own address has both ends in the stack: the handshake runs over lo within the request."
       parameters:
         - name: trace
           in: query
@@ -1384,15 +1384,15 @@ paths:
             schema:
               type: object
               additionalProperties: false
-              required: [to, port]
+              required: [to]
               properties:
                 to: {type: string, description: "An IPv4 or IPv6 address (an AF_INET socket given an IPv6 one: errno EAFNOSUPPORT; an AF_INET6 socket takes an IPv4 or v4-mapped peer over IPv4 unless v6only). The stack's own addresses, 127/8 and ::1 are reached through lo."}
-                port: {type: integer, minimum: 1, maximum: 65535}
+                port: {type: integer, minimum: 0, maximum: 65535, description: "Required for UDP and TCP (1-65535); a ping socket's is unused."}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
         '200':
-          description: "TCP: the call's trace (its SYN), with hops across links, and the socket. UDP: the socket, or the errno."
+          description: "TCP: the call's trace (its SYN), with hops across links, and the socket. UDP and ping: the socket, or the errno."
           content:
             application/json:
               schema:
@@ -2563,7 +2563,7 @@ components:
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
         transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
         freebind: {type: boolean, default: false, description: "IP_FREEBIND (IPV6_FREEBIND for an IPv6 address): bind takes an address the stack does not have, as with transparent; it changes nothing else."}
-        peer: {type: string, description: "UDP: the peer connect set, ADDRESS:PORT or [IPV6]:PORT (as the stack document keeps it)."}
+        peer: {type: string, description: "UDP and ping: the peer connect set, ADDRESS:PORT or [IPV6]:PORT (as the stack document keeps it; a ping socket's port is unused, 0 unless connect gave one)."}
         listen: {type: boolean, default: true, description: "TCP: listen after bind (the default), or stay bound for connect."}
         backlog: {type: integer, minimum: 0, default: 4096, description: "TCP: listen's backlog, capped by net.core.somaxconn (4096): the accept queue's length."}
     Socket:

@@ -177,7 +177,7 @@ extension App {
         f.append(("sent", .int(k.sent)))
         f.append(("send_errors", .object(k.sendErrors.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
         if k.config.connected { f.append(("state", .string("ESTAB"))) }
-        if let e = k.pendingError, k.config.proto == .udp { f.append(("errno", .string(e))) }
+        if let e = k.pendingError, k.config.proto != .tcp { f.append(("errno", .string(e))) }
         if k.config.proto == .tcp {
             f.append(("syn_received", .int(k.synReceived)))
             if let c = k.tcp {
@@ -260,11 +260,15 @@ extension App {
             return v
         }
         if let stream { return jsonResponse(200, stream) }
+        // A pending error (an ICMP error's sk_err) fails the call before anything queued, once.
+        var failed: String? = nil
         let got: [Datagram]? = try e.withStack { (s: Stack) throws(Problem) -> [Datagram]? in
             guard cpu < s.config.cpus else { throw Problem.unprocessable("the stack has \(s.config.cpus) CPUs (0...\(s.config.cpus - 1))", pointer: "/cpu") }
+            if let err = s.sock_error(socket: id) { failed = err; return [] }
             return s.recv(socket: id, max: max, cpu: cpu)
         }
         guard let got else { throw Problem.notFound("no socket \(id)") }
+        if let failed { return jsonResponse(200, .object([("datagrams", .array([])), ("errno", .string(failed))])) }
         let items: [JSONValue] = got.map { d in
             .object([("src", .string(d.src.description)), ("sport", .int(Int(d.srcPort))), ("dst", .string(d.dst.description)),
                      ("payload_hex", .string(Hex.encode(d.payload))), ("time_ns", .int(Int(d.timeNs)))])

@@ -277,14 +277,16 @@ enum StackDocument {
         let backlog = try r.int("backlog", in: 0...Int(Int32.max))
         let transparent = try r.bool("transparent")
         let freebind = try r.bool("freebind")
-        // A connected UDP socket's peer, as the document keeps it ("198.18.0.9:6000", "[2001:db8::9]:6000").
+        // A connected datagram socket's peer, as the document keeps it ("198.18.0.9:6000",
+        // "[2001:db8::9]:6000"; a ping socket's port is unused, 0 unless connect gave one).
         var peer: (SockAddr, UInt16)? = nil
         if let t = try r.string("peer") {
-            peer = Self.decodePeer(t)
-            var fits = p == .udp && peer != nil   // connect is not modelled for ping sockets
+            peer = Self.decodePeer(t, portZero: p.isPing)
+            var fits = p != .tcp && peer != nil
             if case (.v6, _)? = peer, !a.contains(":") { fits = false }
+            if case (.v4, _)? = peer, p == .icmpv6 { fits = false }
             guard fits else {
-                throw Problem.unprocessable("peer is a UDP socket's ADDRESS:PORT, [IPV6]:PORT for an IPv6 socket (set by connect)", pointer: path + "/peer")
+                throw Problem.unprocessable("peer is a UDP or ping socket's ADDRESS:PORT, [IPV6]:PORT for an IPv6 socket (set by connect)", pointer: path + "/peer")
             }
         }
         if p != .tcp && (listen != nil || backlog != nil) {
@@ -337,8 +339,8 @@ enum StackDocument {
     }
 
     /// `198.18.0.9:6000` or `[2001:db8::9]:6000`: a peer and its port (not 0).
-    static func decodePeer(_ t: String) -> (SockAddr, UInt16)? {
-        guard let colon = t.lastIndex(of: ":"), let port = UInt16(t[t.index(after: colon)...]), port > 0 else { return nil }
+    static func decodePeer(_ t: String, portZero: Bool = false) -> (SockAddr, UInt16)? {
+        guard let colon = t.lastIndex(of: ":"), let port = UInt16(t[t.index(after: colon)...]), port > 0 || portZero else { return nil }
         let host = t[..<colon]
         if host.hasPrefix("["), host.hasSuffix("]"), let a = try? IPv6Address(parsing: String(host.dropFirst().dropLast())), !a.isV4Mapped { return (.v6(a), port) }
         return (try? IPv4Address(parsing: String(host))).map { (.v4($0), port) }

@@ -25,21 +25,21 @@ extension App {
         let id = try socketID(idText)
         let body = try parseJSONBody(req)
         let proto = try entry(name).withStack { s in s.socket(id)?.config.proto }
-        if proto == .udp { return try connectUDP(name, id, body) }
-        if proto?.isPing == true { throw Problem.unprocessable("not supported yet: connect on a ping socket (sendto with to works)", pointer: "") }
-        let (to, port) = try connectTarget(body)
+        if proto == .udp || proto?.isPing == true { return try connectUDP(name, id, body, ping: proto?.isPing == true) }
+        let (to, port) = try connectTarget(body, ping: false)
         switch to {
         case .v4(let a): return try runTCPCall(req, name, id, .connect(socket: id, to: a, port: port))
         case .v6(let a): return try runTCPCall(req, name, id, .connect6(socket: id, to: a, port: port))
         }
     }
 
-    /// `{"to": ADDRESS, "port": N}`, the peer of a connect: an IPv4 or IPv6 address.
-    private func connectTarget(_ body: JSONValue) throws(Problem) -> (SockAddr, UInt16) {
+    /// `{"to": ADDRESS, "port": N}`, the peer of a connect: an IPv4 or IPv6 address (a ping
+    /// socket's port is optional and unused).
+    private func connectTarget(_ body: JSONValue, ping: Bool) throws(Problem) -> (SockAddr, UInt16) {
         try decoding {
             var r = try FieldReader(body)
             let text = try r.requiredString("to")
-            guard let port = try r.int("port", in: 1...65535) else { throw JSONShapeError(path: "/port", message: "is required") }
+            guard let port = try r.int("port", in: ping ? 0...65535 : 1...65535) ?? (ping ? 0 : nil) else { throw JSONShapeError(path: "/port", message: "is required") }
             try r.finish()
             if let a = try? IPv4Address(parsing: text) { return (.v4(a), UInt16(port)) }
             guard let a = try? IPv6Address(parsing: text) else { throw Problem.unprocessable("to is not an IPv4 or IPv6 address", pointer: "/to") }
@@ -50,13 +50,13 @@ extension App {
     /// `connect` on a UDP socket, kept with the stack (the socket's configuration has its peer and
     /// the address connect bound it to). An AF_INET6 socket takes an IPv6 or v4-mapped peer, and
     /// an IPv4 one as AF_INET's sockaddr_in (as the v4-mapped one).
-    private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue) throws(Problem) -> HTTPResponse {
-        let (to, port) = try connectTarget(body)
+    private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue, ping: Bool) throws(Problem) -> HTTPResponse {
+        let (to, port) = try connectTarget(body, ping: ping)
         let e = try entry(name)
         let answer: JSONValue = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
             let err = switch to {
-            case .v4(let a): s.udpConnect(socket: id, to: a, port: port)
-            case .v6(let a): s.udpConnect(socket: id, to6: a, port: port)
+            case .v4(let a): s.ip4_datagram_connect(socket: id, to: a, port: port)
+            case .v6(let a): s.ip6_datagram_connect(socket: id, to6: a, port: port)
             }
             if let err {
                 if err.hasPrefix("not supported yet") { throw Problem.unprocessable(err, pointer: "") }

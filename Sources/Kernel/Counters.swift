@@ -56,11 +56,21 @@ public struct SNMPStats: Sendable, Equatable, Codable {
         func fields(_ prefix: String, _ v: Any) -> [(name: String, value: Int)] {
             Mirror(reflecting: v).children.compactMap { c in (c.value as? Int).map { (prefix + (c.label ?? ""), $0) } }
         }
-        return fields("Ip6", ip6) + fields("Icmp6", icmp6)
+        // snmp6_seq_show_icmpv6msg: the named types always (the deprecated names), then each type that moved.
+        let named = SNMPStats.icmp6type2name.map { ("Icmp6In" + $0.name, icmp6.InType[$0.type] ?? 0) }
+            + SNMPStats.icmp6type2name.map { ("Icmp6Out" + $0.name, icmp6.OutType[$0.type] ?? 0) }
+        return fields("Ip6", ip6) + fields("Icmp6", icmp6) + named
             + icmp6.InType.sorted { $0.key < $1.key }.map { ("Icmp6InType\($0.key)", $0.value) }
             + icmp6.OutType.sorted { $0.key < $1.key }.map { ("Icmp6OutType\($0.key)", $0.value) }
             + fields("Udp6", udp6)
     }
+
+    /// net/ipv6/proc.c's icmp6type2name, by type.
+    static let icmp6type2name: [(type: Int, name: String)] = [
+        (1, "DestUnreachs"), (2, "PktTooBigs"), (3, "TimeExcds"), (4, "ParmProblems"), (128, "Echos"), (129, "EchoReplies"),
+        (130, "GroupMembQueries"), (131, "GroupMembResponses"), (132, "GroupMembReductions"), (133, "RouterSolicits"),
+        (134, "RouterAdvertisements"), (135, "NeighborSolicits"), (136, "NeighborAdvertisements"), (137, "Redirects"), (143, "MLDv2Reports"),
+    ]
 
     public struct ICMP6: Sendable, Equatable, Codable {
         public var InMsgs = 0, InErrors = 0, InCsumErrors = 0, OutMsgs = 0, OutErrors = 0, OutRateLimitHost = 0

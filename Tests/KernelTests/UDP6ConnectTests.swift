@@ -36,7 +36,7 @@ final class UDP6ConnectTests: XCTestCase {
             id += 1
             XCTAssertNil(s.bind(SocketConfig(id: id, proto: .udp, address6: try! IPv6Address(parsing: bound), v6only: v6only, port: 4000)))
             defer { _ = s.closeSocket(id) }
-            return s.udpConnect(socket: id, to6: try! IPv6Address(parsing: to), port: 6000) ?? s.socket(id)!.config.address6!.description
+            return s.ip6_datagram_connect(socket: id, to6: try! IPv6Address(parsing: to), port: 6000) ?? s.socket(id)!.config.address6!.description
         }
         XCTAssertEqual(connect("::", "2001:db8::9"), "2001:db8::1")
         XCTAssertEqual(connect("2001:db8::1", "::ffff:198.18.0.9"), "ENETUNREACH")
@@ -53,7 +53,7 @@ final class UDP6ConnectTests: XCTestCase {
         XCTAssertEqual(connect("::", "::1"), "::1")
         // An AF_INET socket given an IPv6 peer.
         XCTAssertNil(s.bind(SocketConfig(id: 99, proto: .udp, port: 4001)))
-        XCTAssertEqual(s.udpConnect(socket: 99, to6: peer, port: 6000), "EAFNOSUPPORT")
+        XCTAssertEqual(s.ip6_datagram_connect(socket: 99, to6: peer, port: 6000), "EAFNOSUPPORT")
     }
 
     /// The connected socket takes its peer's datagrams only; each send that goes draws the peer's
@@ -63,7 +63,7 @@ final class UDP6ConnectTests: XCTestCase {
     func testConnectedSocketTakesItsPeerOnlyAndHardErrors() throws {
         let s = try stack()
         XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address6: .any, port: 5000)))
-        XCTAssertNil(s.udpConnect(socket: 1, to6: peer, port: 6000))
+        XCTAssertNil(s.ip6_datagram_connect(socket: 1, to6: peer, port: 6000))
         XCTAssertEqual(s.socket(1).map { "[\($0.config.address6!)]:\($0.config.port) -> [\($0.config.peer6!)]:\($0.config.peerPort)" }, "[2001:db8::1]:5000 -> [2001:db8::9]:6000")
         func udp(_ sport: UInt16) -> [UInt8] { frame6(from: peer, .udp(UDPRepr(srcPort: sport, dstPort: 5000, payload: Array("from\(sport)".utf8)))) }
         XCTAssertEqual(s.inject(frame: udp(6000), device: s.devices[0]).outcome, .delivered)
@@ -117,7 +117,7 @@ final class UDP6ConnectTests: XCTestCase {
         let ten = try IPv6Address(parsing: "2001:db8::10"), eleven = try IPv6Address(parsing: "2001:db8::11")
         let big = [UInt8](repeating: 0x79, count: 1400)
         XCTAssertNil(s.bind(SocketConfig(id: 7, proto: .udp, address6: .any, port: 5007)))
-        XCTAssertNil(s.udpConnect(socket: 7, to6: peer, port: 6007))
+        XCTAssertNil(s.ip6_datagram_connect(socket: 7, to6: peer, port: 6007))
         let first = s.send([Send(socket: 7, dst6: peer, port: 6007, payload: big)])[0]
         XCTAssertEqual(first.emitted.map(\.frame.count), [14 + 40 + 8 + 1400])
         let t0 = s.clockNs

@@ -15,7 +15,7 @@ final class UDPConnectTests: XCTestCase {
     func testConnectedSocketTakesItsPeerOnlyAndHardErrors() throws {
         let s = try makeStack()
         XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, port: 5000)))
-        XCTAssertEqual(s.udpConnect(socket: 1, to: peerIP, port: 6000), nil)
+        XCTAssertEqual(s.ip4_datagram_connect(socket: 1, to: peerIP, port: 6000), nil)
         XCTAssertEqual(s.socket(1).map { "\($0.config.address):\($0.config.port) -> \($0.config.peer!):\($0.config.peerPort)" }, "198.18.0.1:5000 -> 198.18.0.9:6000")
         XCTAssertEqual(s.inject(frame: udp(from: 6000, "from6000"), device: s.devices[0]).outcome, .delivered)
         let other = s.inject(frame: udp(from: 6001, "from6001"), device: s.devices[0])
@@ -38,7 +38,7 @@ final class UDPConnectTests: XCTestCase {
         let lone = try makeStack()
         try lone.setRoutes([])
         XCTAssertNil(lone.bind(SocketConfig(id: 1, proto: .udp, port: 5000)))
-        XCTAssertEqual(lone.udpConnect(socket: 1, to: IPv4Address(8, 8, 8, 8), port: 53), "ENETUNREACH")
+        XCTAssertEqual(lone.ip4_datagram_connect(socket: 1, to: IPv4Address(8, 8, 8, 8), port: 53), "ENETUNREACH")
     }
 
     /// connect to non-unicast addresses, as scripts/record_udp_connect_broadcast.sh recorded them
@@ -55,7 +55,7 @@ final class UDPConnectTests: XCTestCase {
                 var c = SocketConfig(id: id, proto: .udp, port: UInt16(5000 + id))
                 c.broadcast = bc
                 XCTAssertNil(s.bind(c))
-                var answer = s.udpConnect(socket: id, to: dst, port: 6000) ?? "ok"
+                var answer = s.ip4_datagram_connect(socket: id, to: dst, port: 6000) ?? "ok"
                 if answer == "ok" {
                     var send = Send(socket: id, dst: dst, port: 6000, payload: [0x78])
                     send.toPeer = true
@@ -74,7 +74,7 @@ final class UDPConnectTests: XCTestCase {
         var c = SocketConfig(id: 20, proto: .udp, port: 6001)
         c.broadcast = true
         XCTAssertNil(s.bind(c))
-        XCTAssertNil(s.udpConnect(socket: 20, to: IPv4Address(198, 18, 0, 255), port: 6001))
+        XCTAssertNil(s.ip4_datagram_connect(socket: 20, to: IPv4Address(198, 18, 0, 255), port: 6001))
         s.socket(20)!.config.broadcast = false
         var toPeer = Send(socket: 20, dst: IPv4Address(198, 18, 0, 255), port: 6001, payload: [0x79])
         toPeer.toPeer = true

@@ -101,13 +101,14 @@ extension Stack {
             if let c = sockets.conn(TCPKey(local: src, lport: sport, remote: dst, rport: dport)) {
                 return consume(tcp_v4_err(c, type: type, code: code, info: info, seq: b.be32(quote + ihl + 4), cause: skb))
             }
+        case IPProtocol.icmp:
+            // icmp_err: a quoted echo reply the kernel sent teaches the path MTU or takes a
+            // redirect; what else ICMP sent goes to ping_err.
+            guard b[quote + ihl] == ICMPv4Repr.echoReply else { return ping_err(skb, type: type, code: code, info: info, icmp: quote + ihl, dst: dst) }
+            if type == ICMPv4Repr.destUnreachable, code == 4 { __ip_rt_update_pmtu(dst, mtu: info, now: now) }
+            if type == 5 { return consume(__ip_do_redirect(skb, daddr: dst, code: code, gateway: UInt32(info))) }
+            return consume("ICMP type \(type) quoting an echo reply")
         default:
-            // icmp_err: a quoted echo reply the kernel sent teaches the path MTU or takes a redirect;
-            // echoes go to ping sockets' ping_err, not modelled yet; other protocols have no handler.
-            if b[quote + 9] == IPProtocol.icmp, b[quote + ihl] == ICMPv4Repr.echoReply {
-                if type == ICMPv4Repr.destUnreachable, code == 4 { __ip_rt_update_pmtu(dst, mtu: info, now: now) }
-                if type == 5 { return consume(__ip_do_redirect(skb, daddr: dst, code: code, gateway: UInt32(info))) }
-            }
             return consume("ICMP type \(type) quoting protocol \(b[quote + 9]): no socket takes it")
         }
         snmp.icmp.InErrors += 1

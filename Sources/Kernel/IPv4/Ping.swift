@@ -24,17 +24,18 @@ extension Stack {
             return sendFailed(i, sk, e, e == "EINVAL" ? "not an echo request header (type 8, code 0, 8 bytes)" : "\(req.payload.count) bytes are more than 65,535")
         }
         if req.dst6 != nil { return sendFailed(i, sk, "EAFNOSUPPORT", "an AF_INET ping socket cannot send to an IPv6 address") }
-        if req.toPeer { return sendFailed(i, sk, "EDESTADDRREQ", "a ping socket needs a destination (connect is not modelled for it)") }
         let c = sk.config
-        let bcast = routeOutputBroadcast(req.dst)
-        guard let route = bcast ?? routeOutput(req.dst) else {
+        // Without an address, to the peer connect set (routed again for each send).
+        guard let dst = req.toPeer ? c.peer : req.dst else { return sendFailed(i, sk, "EDESTADDRREQ", "the socket is not connected") }
+        let bcast = routeOutputBroadcast(dst)
+        guard let route = bcast ?? routeOutput(dst) else {
             snmp.ip.OutNoRoutes += 1
-            return sendFailed(i, sk, "ENETUNREACH", "no route to \(req.dst)")
+            return sendFailed(i, sk, "ENETUNREACH", "no route to \(dst)")
         }
-        if bcast != nil, !c.broadcast { return sendFailed(i, sk, "EACCES", "\(req.dst) is a broadcast address and the socket has no SO_BROADCAST") }
+        if bcast != nil, !c.broadcast { return sendFailed(i, sk, "EACCES", "\(dst) is a broadcast address and the socket has no SO_BROADCAST") }
         packets[i].device = devices[route.dev].name
         let len = req.payload.count, total = 20 + len
-        let learnt = c.pmtudisc == .probe ? nil : pmtuException(req.dst, now: clocks[0])
+        let learnt = c.pmtudisc == .probe ? nil : pmtuException(dst, now: clocks[0])
         let mtu = min(devices[route.dev].config.mtu, learnt?.mtu ?? .max)
         let alwaysDF = c.pmtudisc == .do || c.pmtudisc == .probe
         // ip_append_data: what must not be fragmented must fit the MTU, and nothing may pass 64 KiB.
@@ -45,9 +46,9 @@ extension Stack {
         guard sock_alloc_send_room(i, sk, counters: &unused) else { snmp.ip.OutDiscards += 1; return }
         let src = c.address == .any ? route.src : c.address
         let df = alwaysDF || (c.pmtudisc == .want && total <= mtu && !(learnt?.locked ?? false))
-        let ttl = req.dst.isMulticast ? c.multicastTTL ?? 1 : c.ttl ?? sysctl(.ip_default_ttl)
-        let ip = IPv4Repr(src: src, dst: req.dst, proto: IPProtocol.icmp, ttl: UInt8(ttl), tos: c.tos,
-                          ident: ip_select_ident(src: src, dst: req.dst, proto: IPProtocol.icmp, dontFragment: alwaysDF),
+        let ttl = dst.isMulticast ? c.multicastTTL ?? 1 : c.ttl ?? sysctl(.ip_default_ttl)
+        let ip = IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, ttl: UInt8(ttl), tos: c.tos,
+                          ident: ip_select_ident(src: src, dst: dst, proto: IPProtocol.icmp, dontFragment: alwaysDF),
                           dontFragment: df, payloadLength: len)
         var bytes = [UInt8](repeating: 0, count: 14 + total)
         ip.emit(into: &bytes, at: 14)
@@ -69,10 +70,11 @@ extension Stack {
         if let e = pingMessageError(req.payload, echo: ICMPv6Repr.echoRequest) {
             return sendFailed(i, sk, e, e == "EINVAL" ? "not an echo request header (type 128, code 0, 8 bytes)" : "\(req.payload.count) bytes are more than 65,535")
         }
-        guard let dst = req.dst6, !dst.isV4Mapped else {
-            return sendFailed(i, sk, req.toPeer ? "EDESTADDRREQ" : "EINVAL", req.toPeer ? "a ping socket needs a destination" : "an ICMPv6 ping socket sends to IPv6 addresses only")
-        }
         let c = sk.config, bound = c.address6 ?? .any
+        guard let dst = req.toPeer ? c.peer6 : req.dst6 else {
+            return sendFailed(i, sk, req.toPeer ? "EDESTADDRREQ" : "EINVAL", req.toPeer ? "the socket is not connected" : "an ICMPv6 ping socket sends to IPv6 addresses only")
+        }
+        guard !dst.isV4Mapped else { return sendFailed(i, sk, "EINVAL", "an ICMPv6 ping socket sends to IPv6 addresses only") }
         guard case .some(let oif) = socketOif6(dst, scope: req.scope, sk: sk) else {
             snmp.ip6.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "the scope id names no device")
@@ -145,5 +147,63 @@ extension Stack {
         sk.queue.append(Datagram(src: src, srcPort: 0, dst: dst, bytes: b, payloadRange: th..<skb.len, timeNs: clocks[skb.cpu], truesize: size))
         if tracing, skb.packet >= 0, !skb.generated { packets[skb.packet].note = "queued on ping socket \(sk.config.id) (\(sk.queue.count) replies, \(sk.rmemAlloc) bytes)" }
         return .deliver
+    }
+}
+
+// ping_err: ICMP errors about the echo requests a ping socket sent (recorded:
+// scripts/record_ping_err.sh).
+extension Stack {
+    /// `icmp_err` → `ping_err` for an ICMP error quoting an echo request (the quoted ICMP header
+    /// at `icmp`, sent to `dst`): the errno is UDP's but for source quench and redirect, soft
+    /// EREMOTEIO here (the redirect still taken), and fragmentation needed, which teaches the path
+    /// MTU and is a hard EMSGSIZE unless IP_PMTUDISC_DONT. Nothing happens without the socket.
+    func ping_err(_ skb: SkBuff, type: UInt8, code: UInt8, info: Int, icmp: Int, dst: IPv4Address) -> PathEnd {
+        enter(.ping_err, skb)
+        let ours = IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
+        guard let sk = ping_err_lookup(skb.data, icmp: icmp, echo: ICMPv4Repr.echoRequest, ours: .v4(ours)) else {
+            return consume("no ping socket sent the quoted echo request (ping_supported, ping_lookup)")
+        }
+        var err = "EHOSTUNREACH", hard = false, learnt = ""
+        switch type {
+        case 4: err = "EREMOTEIO"
+        case 5: learnt = __ip_do_redirect(skb, daddr: dst, code: code, gateway: UInt32(info)) + "; "; err = "EREMOTEIO"
+        case 12: err = "EPROTO"; hard = true
+        case ICMPv4Repr.destUnreachable where code == 4:
+            __ip_rt_update_pmtu(dst, mtu: info, now: clocks[skb.cpu])
+            learnt = "path MTU \(info) to \(dst) learnt; "
+            if sk.config.pmtudisc == .dont { return consume(learnt + "IP_PMTUDISC_DONT: no error for ping socket \(sk.config.id)") }
+            err = "EMSGSIZE"; hard = true
+        case ICMPv4Repr.destUnreachable where Int(code) < Stack.icmp_err_convert.count: (err, hard) = Stack.icmp_err_convert[Int(code)]
+        default: break
+        }
+        return consume(learnt + ping_err_report(sk, err, hard: hard, recverr: sk.config.recverr, option: "IP_RECVERR"))
+    }
+
+    /// `icmpv6_err` → `ping_err` for an ICMPv6 error quoting an echo request: icmpv6_err_convert's
+    /// errno (packet too big, whose path MTU icmpv6_err has learnt, is a soft EMSGSIZE).
+    func ping_err6(_ skb: SkBuff, type: UInt8, code: UInt8, icmp: Int, learnt: String) -> PathEnd {
+        enter(.ping_err, skb)
+        let ours = IPv6Address(array: skb.data, at: skb.networkHeader + 24)
+        guard let sk = ping_err_lookup(skb.data, icmp: icmp, echo: ICMPv6Repr.echoRequest, ours: .v6(ours)) else {
+            return consume(learnt + "no ping socket sent the quoted echo request (ping_supported, ping_lookup)")
+        }
+        let (err, hard) = Stack.icmpv6_err_convert(type: type, code: code)
+        return consume(learnt + ping_err_report(sk, err, hard: hard, recverr: sk.config.recverr6, option: "IPV6_RECVERR"))
+    }
+
+    /// `ping_supported` (an echo request, code 0) and `ping_lookup` (its identifier, on our address).
+    private func ping_err_lookup(_ b: [UInt8], icmp: Int, echo: UInt8, ours: SockAddr) -> Sock? {
+        guard b[icmp] == echo, b[icmp + 1] == 0 else { return nil }
+        return sockets.pingLookup(ident: b.be16(icmp + 4), dst: ours)
+    }
+
+    /// With IP_RECVERR / IPV6_RECVERR the errno becomes the socket's sk_err; without, only a hard
+    /// error on a connected socket does. Its next send or recv fails with it, once.
+    private func ping_err_report(_ sk: Sock, _ err: String, hard: Bool, recverr: Bool, option: String) -> String {
+        guard recverr || (hard && sk.config.connected) else {
+            return "\(err) for ping socket \(sk.config.id): without \(option) it does not see it" + (hard ? " (it is not connected)" : " (a soft error)")
+        }
+        sk.pendingError = err
+        return "\(err) for ping socket \(sk.config.id): its sk_err (" + (recverr ? option : "connected") + ")"
     }
 }

@@ -2,19 +2,20 @@ import Wire
 
 // net/ipv6/datagram.c
 extension Stack {
-    /// `ip6_datagram_connect` on an AF_INET6 UDP socket (no packet goes), as the kernel answered
-    /// (scripts/record_udp6_connect.sh). A v4-mapped peer is an IPv4 connect (ENETUNREACH for a
-    /// V6ONLY socket or one bound to an IPv6 address), and a socket on `::` takes the v4-mapped
-    /// source; an IPv6 peer is refused to a socket bound to a v4-mapped address (EAFNOSUPPORT),
-    /// needs a scope id when link-local or link-scope multicast (EINVAL: sockets here have none)
-    /// and a route (ENETUNREACH; a wider multicast group has the multicast route), and a socket
-    /// on `::` takes the route's source address as its own; a peer `::` is ::1.
+    /// `ip6_datagram_connect` on an AF_INET6 UDP or ping socket (no packet goes), as the kernel
+    /// answered (scripts/record_udp6_connect.sh, scripts/record_ping_err.sh). A v4-mapped peer is
+    /// an IPv4 connect (ENETUNREACH for a V6ONLY socket, one bound to an IPv6 address, or an
+    /// ICMPv6 ping socket), and a socket on `::` takes the v4-mapped source; an IPv6 peer is
+    /// refused to a socket bound to a v4-mapped address (EAFNOSUPPORT), needs a scope id when
+    /// link-local or link-scope multicast (EINVAL: sockets here have none) and a route
+    /// (ENETUNREACH; a wider multicast group has the multicast route), and a socket on `::` takes
+    /// the route's source address as its own; a peer `::` is ::1.
     /// An AF_INET socket given an IPv6 peer: EAFNOSUPPORT. Answers the errno, or nil.
-    public func udpConnect(socket id: Int, to6: IPv6Address, port: UInt16) -> String? {
-        guard let sk = sockets.byID[id], sk.config.proto == .udp else { return "EBADF" }
+    public func ip6_datagram_connect(socket id: Int, to6: IPv6Address, port: UInt16) -> String? {
+        guard let sk = sockets.byID[id], sk.config.proto != .tcp else { return "EBADF" }
         guard let bound = sk.config.address6 else { return "EAFNOSUPPORT" }
         if to6.isV4Mapped {
-            guard !sk.config.v6only, bound.isUnspecified || bound.isV4Mapped else { return "ENETUNREACH" }
+            guard !sk.config.v6only, sk.config.proto == .udp, bound.isUnspecified || bound.isV4Mapped else { return "ENETUNREACH" }
             let to = to6.embeddedV4
             guard let route = routeOutput(to) else { return "ENETUNREACH" }
             if bound.isUnspecified { sk.config.address6 = .mapped(route.src) }

@@ -26,7 +26,7 @@ extension Stack {
         switch l4.proto {
         case IPProtocol.udp: return udpv6_err(skb, type: type, code: code, info: info, l4: l4.offset)
         case IPProtocol.tcp: return tcp_v6_err(skb, type: type, code: code, info: info, l4: l4.offset)
-        case IPProtocol.icmpv6: return icmpv6_err(skb, type: type, info: info, l4: l4.offset)
+        case IPProtocol.icmpv6: return icmpv6_err(skb, type: type, code: code, info: info, l4: l4.offset)
         default: return consume("ICMPv6 type \(type) quoting protocol \(l4.proto): no socket takes it")
         }
     }
@@ -135,13 +135,16 @@ extension Stack {
     }
 
     /// `icmpv6_err`: a quoted ICMPv6 message (an echo request or reply the stack sent): packet too
-    /// big teaches its destination's path MTU; other errors about an echo request go to its ping socket's
-    /// ping_err, not modelled yet.
-    func icmpv6_err(_ skb: SkBuff, type: UInt8, info: UInt32, l4: Int) -> PathEnd {
+    /// big teaches its destination's path MTU; an error about an echo request goes to its ping
+    /// socket (ping_err).
+    func icmpv6_err(_ skb: SkBuff, type: UInt8, code: UInt8, info: UInt32, l4: Int) -> PathEnd {
         enter(.icmpv6_err, skb)
         let daddr = IPv6Address(array: skb.data, at: skb.transportHeader + 8 + 24)
         if type == ICMPv6Repr.redirect { return consume("not modelled yet: a redirect quoting an ICMPv6 message (icmpv6_err takes it for the route on this device)") }
-        guard type == ICMPv6Repr.packetTooBig else { return consume("ICMPv6 type \(type) quoting ICMPv6 type \(skb.data[l4]): not modelled yet for ping sockets (ping_err)") }
-        return consume(__ip6_rt_update_pmtu(daddr, mtu: Int(info), now: clocks[skb.cpu]))
+        let learnt = type == ICMPv6Repr.packetTooBig ? __ip6_rt_update_pmtu(daddr, mtu: Int(info), now: clocks[skb.cpu]) : ""
+        guard skb.data[l4] == ICMPv6Repr.echoRequest else {
+            return consume(learnt.isEmpty ? "ICMPv6 type \(type) quoting ICMPv6 type \(skb.data[l4]): only echo requests have a socket to tell" : learnt)
+        }
+        return ping_err6(skb, type: type, code: code, icmp: l4, learnt: learnt.isEmpty ? "" : learnt + "; ")
     }
 }

@@ -79,15 +79,17 @@ final class SocketTable {
     /// How many UDP sockets are connected: while none is, lookups skip the peer check.
     private(set) var connectedUDP = 0
 
-    /// A UDP socket's peer (`connect`: IPv4, or an AF_INET6 socket's IPv6 one), counted in `connectedUDP`.
+    /// A datagram socket's peer (`connect`: IPv4, or an AF_INET6 socket's IPv6 one; a second
+    /// connect replaces the first), counted in `connectedUDP` for UDP (ping sockets are looked
+    /// up by identifier).
     func connect(_ s: Sock, to: IPv4Address, port: UInt16) {
-        if !s.config.connected { connectedUDP += 1 }
-        s.config.peer = to
+        if !s.config.connected && s.config.proto == .udp { connectedUDP += 1 }
+        s.config.peer = to; s.config.peer6 = nil
         s.config.peerPort = port
     }
     func connect(_ s: Sock, to6: IPv6Address, port: UInt16) {
-        if !s.config.connected { connectedUDP += 1 }
-        s.config.peer6 = to6
+        if !s.config.connected && s.config.proto == .udp { connectedUDP += 1 }
+        s.config.peer6 = to6; s.config.peer = nil
         s.config.peerPort = port
     }
 
@@ -332,6 +334,14 @@ extension Stack {
         hops.apply(to: &s.config)
         if let v = broadcast { s.config.broadcast = v }
         return s.config
+    }
+
+    /// `sock_error`: the datagram socket's pending error (sk_err, from an ICMP error), taken as
+    /// recvmsg takes it before anything queued (__skb_recv_udp, __skb_try_recv_datagram).
+    public func sock_error(socket id: Int) -> String? {
+        guard let s = sockets.byID[id], let e = s.pendingError else { return nil }
+        s.pendingError = nil
+        return e
     }
 
     /// `recvmsg` on a UDP socket from a process on `cpu`: dequeues up to `max` datagrams, uncharges
