@@ -129,6 +129,7 @@ public final class App: HTTPHandler, @unchecked Sendable {
         registerIPSetRoutes()
         registerSendRoutes()
         registerTCPRoutes()
+        registerSetsockoptRoute()
         registerLinkRoutes()
         registerRulesetRoutes()
         registerRuleRoutes()

@@ -826,6 +826,33 @@ paths:
         '204':
           description: Closed.
         '404': {$ref: '#/components/responses/NotFound'}
+  /v1/stacks/{stack}/sockets/{socket}/setsockopt:
+    parameters:
+      - $ref: '#/components/parameters/StackName'
+      - $ref: '#/components/parameters/SocketID'
+    post:
+      operationId: setSocketOptions
+      summary: "setsockopt on a UDP or ping socket without sending: the options a send's setsockopt takes, the group calls (ip_add_membership...) among them; kept with the stack. TCP sockets take their options when bound (not supported yet here)."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/SetSockOpt'}
+      responses:
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '403': {$ref: '#/components/responses/Forbidden'}
+        '200':
+          description: The socket afterwards.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [socket]
+                properties:
+                  socket: {$ref: '#/components/schemas/Socket'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
   /v1/stacks/{stack}/sockets/{socket}/recv:
     parameters:
       - $ref: '#/components/parameters/StackName'
@@ -2486,6 +2513,24 @@ components:
         multicast_loop: {type: boolean, default: true, description: "IP_MULTICAST_LOOP (an AF_INET socket's): what it sends to a group the host is in (224.0.0.1) comes back to the host's sockets too."}
         ipv6_multicast_loop: {type: boolean, default: true, description: "IPV6_MULTICAST_LOOP (AF_INET6 only): the same for IPv6 groups the device joined (ff02::1, solicited-node...)."}
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
+        ip_add_membership: {$ref: '#/components/schemas/GroupCall'}
+        ip_drop_membership: {$ref: '#/components/schemas/GroupCall'}
+        ipv6_join_group: {$ref: '#/components/schemas/GroupCall'}
+        ipv6_leave_group: {$ref: '#/components/schemas/GroupCall'}
+    GroupCall:
+      description: "IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP (an IPv4 group; AF_INET and AF_INET6 sockets), IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP (an IPv6 group; AF_INET6 only): one call, or several in order. Each is checked against the socket as it is before any is made; the first errno refuses the request (422): EINVAL for a group that is not multicast, ENODEV when no device is named and no route leads to the group (ip_mc_find_dev, rt6_lookup) or the named one does not exist, EADDRINUSE for a group the socket is in on that device, ENOBUFS past 20 IPv4 groups (igmp_max_memberships), EADDRNOTAVAIL for leaving a group it is not in, EPROTO on a TCP socket. A device's first member of a group makes it send an IGMPv3 or MLDv2 state-change report (CHANGE_TO_EXCLUDE, to 224.0.0.22 or ff02::16, TTL 1 with a router alert), 2 jiffies on and once more a random part of a second later (robustness 2), its last leaving the same with CHANGE_TO_INCLUDE; joins close together share a report; all-hosts, all-nodes and interface-local groups are never reported. The reports are timers: they leave as the clock moves (`POST .../clock`). Until a datagram's group is joined on its device, the device drops it (NOT_SPECIFIED); a joined group's datagrams reach every socket on their port (IP_MULTICAST_ALL is on). Queries are not answered yet. A closed socket leaves its groups."
+      oneOf:
+        - $ref: '#/components/schemas/GroupRequest'
+        - type: array
+          items: {$ref: '#/components/schemas/GroupRequest'}
+    GroupRequest:
+      type: object
+      additionalProperties: false
+      required: [group]
+      properties:
+        group: {type: string, description: A multicast address of the option's family.}
+        interface: {type: string, description: "The device (imr_ifindex, ipv6mr_interface); none: the device holding address, else the route to the group's."}
+        address: {type: string, description: "IP_ADD_MEMBERSHIP and IP_DROP_MEMBERSHIP only: imr_address, one of the stack's addresses naming its device."}
     LinkEnd:
       type: object
       additionalProperties: false
@@ -2561,6 +2606,20 @@ components:
         multicast_loop: {type: boolean, default: true, description: "IP_MULTICAST_LOOP (an AF_INET socket's): what it sends to a group the host is in (224.0.0.1) comes back to the host's sockets too."}
         ipv6_multicast_loop: {type: boolean, default: true, description: "IPV6_MULTICAST_LOOP (AF_INET6 only): the same for IPv6 groups the device joined (ff02::1, solicited-node...)."}
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
+        ip_add_membership: {$ref: '#/components/schemas/GroupCall'}
+        ip_drop_membership: {$ref: '#/components/schemas/GroupCall'}
+        ipv6_join_group: {$ref: '#/components/schemas/GroupCall'}
+        ipv6_leave_group: {$ref: '#/components/schemas/GroupCall'}
+        memberships:
+          type: array
+          description: "The groups the socket is in, as the stack's document keeps them (given in a stack document they are joined without reports, as a restart finds them)."
+          items:
+            type: object
+            additionalProperties: false
+            required: [group, interface]
+            properties:
+              group: {type: string}
+              interface: {type: string}
         transparent: {type: boolean, default: false, description: "IP_TRANSPARENT: nft's `tproxy` may hand it packets addressed to another address or port (`socket transparent` reads it); connections a listener accepts inherit it."}
         freebind: {type: boolean, default: false, description: "IP_FREEBIND (IPV6_FREEBIND for an IPv6 address): bind takes an address the stack does not have, as with transparent; it changes nothing else."}
         peer: {type: string, description: "UDP and ping: the peer connect set, ADDRESS:PORT or [IPV6]:PORT (as the stack document keeps it; a ping socket's port is unused, 0 unless connect gave one)."}
@@ -2600,6 +2659,13 @@ components:
         multicast_loop: {type: boolean}
         ipv6_multicast_loop: {type: boolean}
         broadcast: {type: boolean}
+        memberships:
+          type: array
+          items:
+            type: object
+            properties:
+              group: {type: string}
+              interface: {type: string}
         sndbuf_effective: {type: integer}
         wmem_alloc: {type: integer, description: "sk_wmem_alloc: bytes of sent skbs not freed yet (SIOCOUTQ)."}
         sent: {type: integer}

@@ -132,12 +132,7 @@ extension App {
                     throw Problem.unprocessable("socket \(f.socket) is TCP: it sends with POST .../sockets/\(f.socket)/send", pointer: "/to")
                 }
                 try Self.checkClock(s, startNs: f.startNs)
-                if let k = f.options?.ipv6Only.first, sk.config.address6 == nil {
-                    throw Problem.unprocessable("\(k) is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: f.path + "/setsockopt/" + k)
-                }
-                if let m = f.options?.multicastIf6, !m.isEmpty, !s.devices.contains(where: { $0.name == m }) {
-                    throw Problem.unprocessable("ENODEV: no device \(m)", pointer: f.path + "/setsockopt/ipv6_multicast_if")
-                }
+                if let o = f.options { try Self.checkSetsockopt(s, sk, o, path: f.path + "/setsockopt") }
             }
             // `send` without an address: to the peer `connect` set (EDESTADDRREQ without one).
             for k in flows.indices where flows[k].toPeer {
@@ -155,11 +150,7 @@ extension App {
             }
             for f in flows {
                 guard let o = f.options else { continue }
-                guard let cfg = s.setsockopt(socket: f.socket, rcvbuf: f.rcvbuf, sndbuf: o.sndbuf, tos: o.tos, tclass: o.tclass, priority: o.priority, pmtudisc: o.pmtudisc, pmtudisc6: o.pmtudisc6,
-                                             udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6, hops: o.hops, broadcast: o.broadcast,
-                                             multicastIf6: o.multicastIf6, multicastLoop: o.multicastLoop, multicastLoop6: o.multicastLoop6),
-                      let k = c.sockets.firstIndex(where: { $0.id == f.socket }) else { throw Problem.notFound("no socket \(f.socket)") }
-                c.sockets[k] = cfg
+                try Self.setsockopt(s, &c, socket: f.socket, rcvbuf: f.rcvbuf, o)
             }
         }
         let results = try runTraced(e, mode: mode, packets: total) { s in

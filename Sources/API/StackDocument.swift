@@ -156,6 +156,9 @@ enum StackDocument {
         if c.broadcast { x.set("broadcast", true) }
         if let p = c.peer { x.set("peer", "\(p):\(c.peerPort)") }
         if let p = c.peer6 { x.set("peer", "[\(p)]:\(c.peerPort)") }
+        if !c.memberships.isEmpty {
+            x.set("memberships", .array(c.memberships.map { .object([("group", .string($0.group.description)), ("interface", .string($0.dev))]) }))
+        }
         if c.proto == .tcp {
             x.set("listen", c.listen)
             if c.listen { x.set("backlog", c.backlog) }
@@ -260,7 +263,16 @@ enum StackDocument {
         return .v4(NeighbourConfig(address: addr, mac: mac, dev: dev))
     }
 
+    /// A socket of a stack document: group calls (ip_add_membership...) are refused there, as
+    /// the document gives `memberships`.
     static func decodeSocket(_ v: JSONValue, path: String, id: Int) throws -> SocketConfig {
+        let (c, ops) = try decodeSocketAndCalls(v, path: path, id: id)
+        if let op = ops.first { throw Problem.unprocessable("\(op.key) is a call on a socket: a stack document gives memberships", pointer: op.pointer) }
+        return c
+    }
+
+    /// A socket to bind (`POST .../sockets`), and the group calls to make once it is bound.
+    static func decodeSocketAndCalls(_ v: JSONValue, path: String, id: Int) throws -> (SocketConfig, [GroupOp]) {
         var r = try FieldReader(v, path: path)
         let proto = try r.string("protocol") ?? "udp"
         guard let p = SocketConfig.Proto(rawValue: proto) else { throw Problem.unprocessable("protocol must be udp, tcp, icmp or icmpv6", pointer: path + "/protocol") }
@@ -294,6 +306,9 @@ enum StackDocument {
         }
         if listen == false && backlog != nil { throw Problem.unprocessable("backlog is for a listening socket", pointer: path + "/backlog") }
         let opts = try decodeSocketOptions(&r, path: path)
+        if p == .tcp, let op = opts.groupOps.first { throw Problem.unprocessable("\(op.key) on a TCP socket (EPROTO)", pointer: op.pointer) }
+        let memberships = try decodeMemberships(r.raw("memberships"), path: path + "/memberships", v6Socket: a.contains(":"))
+        if p == .tcp && !memberships.isEmpty { throw Problem.unprocessable("memberships are for UDP and ping sockets", pointer: path + "/memberships") }
         if p == .tcp && opts.pmtudisc6 != nil {
             throw Problem.unprocessable("not supported yet: ipv6_pmtudisc on a TCP socket (its segments would not heed it)", pointer: path + "/ipv6_pmtudisc")
         }
@@ -326,16 +341,17 @@ enum StackDocument {
             if let m = opts.multicastIf6 { c.multicastIf6 = m.isEmpty ? nil : m }
             if let l = opts.multicastLoop { c.multicastLoop = l }
             if let l = opts.multicastLoop6 { c.multicastLoop6 = l }
+            c.memberships = memberships
             return c
         }
         // An IPv6 address makes an AF_INET6 socket (`::` takes IPv4 too unless v6only).
         if a.contains(":") {
             guard let addr = try? IPv6Address(parsing: a) else { throw Problem.unprocessable("invalid IPv6 address \"\(a)\"", pointer: path + "/address") }
-            return with(SocketConfig(id: given ?? id, proto: p, address6: addr, v6only: v6only ?? false, port: UInt16(port), rcvbuf: rcvbuf))
+            return (with(SocketConfig(id: given ?? id, proto: p, address6: addr, v6only: v6only ?? false, port: UInt16(port), rcvbuf: rcvbuf)), opts.groupOps)
         }
         if v6only != nil { throw Problem.unprocessable("v6only is for IPv6 (AF_INET6) sockets", pointer: path + "/v6only") }
         guard let addr = try? IPv4Address(parsing: a) else { throw Problem.unprocessable("invalid IPv4 address \"\(a)\"", pointer: path + "/address") }
-        return with(SocketConfig(id: given ?? id, proto: p, address: addr, port: UInt16(port), rcvbuf: rcvbuf))
+        return (with(SocketConfig(id: given ?? id, proto: p, address: addr, port: UInt16(port), rcvbuf: rcvbuf)), opts.groupOps)
     }
 
     /// `198.18.0.9:6000` or `[2001:db8::9]:6000`: a peer and its port (not 0).
@@ -361,10 +377,70 @@ enum StackDocument {
         var multicastIf6: String? = nil
         /// IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP.
         var multicastLoop: Bool? = nil, multicastLoop6: Bool? = nil
+        /// IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP, in that order:
+        /// calls on a socket rather than settings (a stack document gives `memberships`).
+        var groupOps: [GroupOp] = []
         /// The IPv6-level options given (refused on an AF_INET socket).
         var ipv6Only: [String] {
             [("tclass", tclass != nil), ("ipv6_pmtudisc", pmtudisc6 != nil), ("ipv6_recverr", recverr6 != nil), ("unicast_hops", hops.unicastHops != nil), ("multicast_hops", hops.multicastHops != nil),
-             ("ipv6_multicast_if", multicastIf6 != nil), ("ipv6_multicast_loop", multicastLoop6 != nil)].filter(\.1).map(\.0)
+             ("ipv6_multicast_if", multicastIf6 != nil), ("ipv6_multicast_loop", multicastLoop6 != nil),
+             ("ipv6_join_group", groupOps.contains { $0.key == "ipv6_join_group" }), ("ipv6_leave_group", groupOps.contains { $0.key == "ipv6_leave_group" })].filter(\.1).map(\.0)
+        }
+    }
+
+    /// One group call: `{"group": G, "interface": DEVICE, "address": A}` (address: ip_mreq's
+    /// imr_address, IPv4 only), under the option's name (`key`) for errors' pointers.
+    struct GroupOp {
+        var key: String, pointer: String
+        var join: Bool
+        var group: SockAddr
+        var interface: String?, address: IPv4Address?
+    }
+
+    static func decodeGroupOps(_ r: inout FieldReader, path: String) throws -> [GroupOp] {
+        var ops: [GroupOp] = []
+        for key in ["ip_add_membership", "ip_drop_membership", "ipv6_join_group", "ipv6_leave_group"] {
+            guard let v = r.raw(key) else { continue }
+            let v4 = key.hasPrefix("ip_")
+            let items: [JSONValue] = if case .array(let a) = v { a } else { [v] }
+            for (k, item) in items.enumerated() {
+                let at = path + "/" + key + (items.count > 1 || { if case .array = v { true } else { false } }() ? "/\(k)" : "")
+                var g = try FieldReader(item, path: at)
+                let text = try g.requiredString("group")
+                let interface = try g.string("interface")
+                let address = v4 ? try g.string("address") : nil
+                try g.finish()
+                let group: SockAddr
+                if v4 {
+                    guard let a = try? IPv4Address(parsing: text) else { throw Problem.unprocessable("group is not an IPv4 address", pointer: at + "/group") }
+                    group = .v4(a)
+                } else {
+                    guard let a = try? IPv6Address(parsing: text) else { throw Problem.unprocessable("group is not an IPv6 address", pointer: at + "/group") }
+                    group = .v6(a)
+                }
+                var addr: IPv4Address? = nil
+                if let address {
+                    guard let a = try? IPv4Address(parsing: address) else { throw Problem.unprocessable("address is not an IPv4 address", pointer: at + "/address") }
+                    addr = a
+                }
+                ops.append(GroupOp(key: key, pointer: at, join: key.hasSuffix("membership") ? key == "ip_add_membership" : key == "ipv6_join_group",
+                                   group: group, interface: interface, address: addr))
+            }
+        }
+        return ops
+    }
+
+    /// The groups a socket is in, as the document keeps them: `[{"group": G, "interface": DEVICE}]`.
+    static func decodeMemberships(_ v: JSONValue?, path: String, v6Socket: Bool) throws -> [Membership] {
+        guard let v else { return [] }
+        guard case .array(let items) = v else { throw JSONShapeError(path: path, message: "must be an array") }
+        return try items.enumerated().map { k, item in
+            var g = try FieldReader(item, path: path + "/\(k)")
+            let text = try g.requiredString("group"), dev = try g.requiredString("interface")
+            try g.finish()
+            if let a = try? IPv4Address(parsing: text), a.isMulticast { return Membership(group: .v4(a), dev: dev) }
+            if v6Socket, let a = try? IPv6Address(parsing: text), a.isMulticast { return Membership(group: .v6(a), dev: dev) }
+            throw Problem.unprocessable(v6Socket ? "group is not a multicast address" : "group is not an IPv4 multicast address (an AF_INET socket's)", pointer: path + "/\(k)/group")
         }
     }
     static func decodeSocketOptions(_ r: inout FieldReader, path: String) throws -> SocketOptions {
@@ -397,7 +473,8 @@ enum StackDocument {
         let hops = SocketHops(ttl: try hop("ttl", 1), multicastTTL: try hop("multicast_ttl", 0), unicastHops: try hop("unicast_hops", 0), multicastHops: try hop("multicast_hops", 0))
         return SocketOptions(sndbuf: sndbuf, tos: tos, tclass: tclass, priority: priority, pmtudisc: mode, pmtudisc6: mode6, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
                              broadcast: try r.bool("broadcast"), multicastIf6: try r.string("ipv6_multicast_if"),
-                             multicastLoop: try r.bool("multicast_loop"), multicastLoop6: try r.bool("ipv6_multicast_loop"))
+                             multicastLoop: try r.bool("multicast_loop"), multicastLoop6: try r.bool("ipv6_multicast_loop"),
+                             groupOps: try decodeGroupOps(&r, path: path))
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {

@@ -168,6 +168,10 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     /// (Route exceptions: a redirect's gateway too, hex, nil for none or from older checkpoints.)
     public struct PMTU: Codable, Sendable, Equatable { public var address: String, mtu: Int, expires: UInt64, locked: Bool; public var gateway: String? = nil }
     public var raRoutes: [Learned] = [], raAddresses: [Learned] = []
+    /// Each device's joined groups and the reports they still owe (IGMPv3, MLDv2), with the
+    /// interface timer; nil in older checkpoints (the document's memberships, nothing owed).
+    public var multicast: [Multicast]? = nil
+    public struct Multicast: Codable, Sendable, Equatable { public var dev: String, v6: Bool, list: MulticastList }
     /// TCP connections, the last serial handed out and the TCP timers in the order they run.
     public var tcp: [TCPConnection]? = nil
     public var tcpSerial: Int? = nil
@@ -293,6 +297,10 @@ extension Stack {
             .init(prefix: hex($0.entry.prefix.address.raw), length: $0.entry.prefix.prefixLength, dev: deviceNames[$0.entry.dev], expiresNs: $0.expiresNs,
                   gateway: $0.entry.gateway.map { hex($0.raw) }, type: $0.entry.type.rawValue, metric: $0.entry.metric, proto: $0.entry.proto.rawValue)
         }
+        let lists = igmpGroups.enumerated().map { (dev: $0.offset, v6: false, list: $0.element) }
+            + mldGroups.enumerated().map { (dev: $0.offset, v6: true, list: $0.element) }
+        let owed = lists.filter { $0.list != MulticastList() }
+        r.multicast = owed.isEmpty ? nil : owed.map { .init(dev: deviceNames[$0.dev], v6: $0.v6, list: $0.list) }
         r.raAddresses = ra.addresses.map {
             .init(prefix: hex($0.cidr.address.raw), length: $0.cidr.prefixLength, dev: deviceNames[$0.dev], expiresNs: $0.expiresNs, gateway: nil, type: nil, metric: nil, proto: nil)
         }
@@ -305,6 +313,11 @@ extension Stack {
     /// is the one the checkpoint was taken with (`ruleState`): a newer version starts afresh.
     public func restoreRuntime(_ r: StackRuntime, ruleState: Bool = true) {
         if ruleState { restoreRuleState(r) }
+        for m in r.multicast ?? [] {
+            guard let dev = deviceNames.firstIndex(of: m.dev) else { continue }
+            if m.v6 { mldGroups[dev] = m.list } else { igmpGroups[dev] = m.list }
+            if let t = m.list.timerNs { schedule(max(t, clockNs), .mcIfcTimer(device: dev, v6: m.v6, generation: m.list.generation)) }
+        }
         // Sets changed since the checkpoint keep what was stored with the change.
         if let text = r.ipsets, r.ipsetsGeneration == ipsetsGeneration, let sets = try? preparedIPSets(text, replace: true, own: true) {
             setIPSets(sets, generation: ipsetsGeneration)

@@ -110,6 +110,8 @@ public final class Stack {
     let sockets = SocketTable()
     var neighbours = NeighbourTable<IPv4Address>()
     var neighbours6 = NeighbourTable<IPv6Address>()
+    /// Each device's IPv4 and IPv6 groups sockets joined, and the reports they still owe (IGMP.swift, MLD.swift).
+    var igmpGroups: [MulticastList] = [], mldGroups: [MulticastList] = []
     var frags = FragmentQueues<FragKey>()
     var frags6 = FragmentQueues<Frag6Key>()
     var netfilter = NetfilterState()
@@ -217,9 +219,18 @@ public final class Stack {
             }
             neighbours6.setPermanent(n.address, mac: n.mac, dev: dev)
         }
+        igmpGroups = Array(repeating: MulticastList(), count: devices.count)
+        mldGroups = igmpGroups
         for (i, s) in config.sockets.enumerated() {
             if let why = bind(s) {
                 throw ConfigError(path: "/sockets/\(i)", message: why)
+            }
+            // Memberships the document keeps were joined before: no report is owed for them.
+            for (k, m) in s.memberships.enumerated() {
+                guard let dev = devices.firstIndex(where: { $0.name == m.dev }) else {
+                    throw ConfigError(path: "/sockets/\(i)/memberships/\(k)/interface", message: "no device named \(m.dev)")
+                }
+                mc_inc_group(dev, m.group, reported: false)
             }
         }
         try setQdiscs(config.qdiscs, classes: config.classes)
@@ -387,6 +398,7 @@ public final class Stack {
         case .tcpDelack(let s): tcp_delack_timer(serial: s, at: t)
         case .tcpTimewait(let s): tcp_timewait_expired(serial: s)
         case .tcpRetransmit(let s): tcp_retransmit_timer(serial: s, at: t)
+        case .mcIfcTimer(let d, let v6, let g): mc_ifc_timer_expire(device: d, v6: v6, generation: g)
         }
     }
 

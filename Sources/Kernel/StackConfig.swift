@@ -159,6 +159,13 @@ public struct NeighbourConfig: Sendable, Equatable {
     public init(address: IPv4Address, mac: MACAddress, dev: String) { self.address = address; self.mac = mac; self.dev = dev }
 }
 
+/// A multicast group a socket joined, on a device (ip_mc_socklist, ipv6_mc_socklist).
+public struct Membership: Sendable, Equatable {
+    public var group: SockAddr
+    public var dev: String
+    public init(group: SockAddr, dev: String) { self.group = group; self.dev = dev }
+}
+
 /// A bound socket, as a process would hold it.
 public struct SocketConfig: Sendable, Equatable {
     /// icmp and icmpv6: ping sockets (socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) and the AF_INET6
@@ -219,13 +226,16 @@ public struct SocketConfig: Sendable, Equatable {
     /// IP_FREEBIND / IPV6_FREEBIND: bind() takes an address the stack does not have (as
     /// IP_TRANSPARENT does for bind); nothing else.
     public var freebind = false
-    /// UDP: the peer `connect` set (ip4_datagram_connect): the socket takes datagrams from it only,
+    /// UDP and ping: the peer `connect` set (ip4_datagram_connect): the socket takes datagrams from it only,
     /// sends go to it when no address is given, and hard ICMP errors become its error. An AF_INET6
     /// socket's IPv6 peer is `peer6` (a v4-mapped one is `peer`); `peerPort` is either's port.
     public var peer: IPv4Address? = nil
     public var peer6: IPv6Address? = nil
     public var peerPort: UInt16 = 0
     public var connected: Bool { peer != nil || peer6 != nil }
+    /// IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP: the groups the socket is in, each on a device; a
+    /// socket's memberships are left when it closes.
+    public var memberships: [Membership] = []
     /// A ping socket (icmp or icmpv6).
     public var isPing: Bool { proto.isPing }
     /// UDP_SEGMENT: the payload is sent in datagrams of this size (GSO), cut as late as the device allows.

@@ -28,7 +28,7 @@ public struct StageCosts: Sendable {
         "tcp_v4_err": 60, "tcp_v4_mtu_reduced": 80, "tcp_simple_retransmit": 60,
         "icmpv6_notify": 40, "udpv6_err": 60, "tcp_v6_err": 60, "icmpv6_err": 40, "tcp_v6_connect": 400, "tcp_v6_mtu_reduced": 80,
         "loopback_xmit": 40, "__netif_rx": 30,
-        "ping_v4_sendmsg": 200, "ping_v6_sendmsg": 200, "ping_rcv": 60, "ping_queue_rcv_skb": 80, "ping_err": 60, "dev_loopback_xmit": 60,
+        "ping_v4_sendmsg": 200, "ping_v6_sendmsg": 200, "ping_rcv": 60, "ping_queue_rcv_skb": 80, "ping_err": 60, "igmp_rcv": 60, "dev_loopback_xmit": 60,
         "nf_do_netdev_egress": 40, "neigh_xmit": 60,
         "synproxy_hook": 40, "synproxy_send_tcp": 200, "tcp_v4_reqsk_send_ack": 300, "tcp_v6_reqsk_send_ack": 300,
         "hardirq": 500, "net_rx_action": 100,

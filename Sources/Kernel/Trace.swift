@@ -55,7 +55,7 @@ public enum Stage: Int, Sendable, CaseIterable {
     // net/netfilter/nf_dup_netdev.c, nft_fwd_netdev.c: `fwd` out of another device, or to a neighbour
     case nf_do_netdev_egress, neigh_xmit
     // net/ipv4/ping.c, net/ipv6/ping.c: ping sockets (echo requests sent, echo replies taken)
-    case ping_v4_sendmsg, ping_v6_sendmsg, ping_rcv, ping_queue_rcv_skb, ping_err
+    case ping_v4_sendmsg, ping_v6_sendmsg, ping_rcv, ping_queue_rcv_skb, ping_err, igmp_rcv
     // net/core/dev.c: a multicast copy looped back (ip_mc_output, ip6_finish_output2)
     case dev_loopback_xmit
 

@@ -45,11 +45,9 @@ extension Stack {
         let nh = skb.networkHeader
         guard !devices[dev].isLoopback else { return }
         if skb.protocolType == EtherType.ipv6 {
-            guard skb.sock.map(\.config.mcLoop) ?? true,
-                  fib6.groups.indices.contains(dev), fib6.groups[dev].contains(IPv6Address(array: skb.data, at: nh + 24)) else { return }
+            guard skb.sock.map(\.config.mcLoop) ?? true, ipv6_chk_mcast_addr(dev, IPv6Address(array: skb.data, at: nh + 24)) else { return }
         } else if skb.data[nh + 16] & 0xf0 == 0xe0 {
-            // Every IPv4 interface is in 224.0.0.1 (all-hosts) only: sockets join no groups here.
-            guard skb.sock.map(\.config.mcLoop) ?? true, skb.data.be32(nh + 16) == IPv4Address(224, 0, 0, 1).raw else { return }
+            guard skb.sock.map(\.config.mcLoop) ?? true, ip_check_mc(dev, IPv4Address(raw: skb.data.be32(nh + 16))) else { return }
         }
         let copy = generatedSkb(Array(skb.data[0..<skb.len]), dev: dev, cause: skb, protocolType: skb.protocolType,
                                 transportHeader: skb.transportHeader, csumPartialOffset: nil, attachConntrack: false)

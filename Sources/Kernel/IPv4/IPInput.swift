@@ -55,8 +55,8 @@ extension Stack {
             return ip_local_deliver(skb)
         }
         if dst.isMulticast {
-            // Every IPv4 interface is in 224.0.0.1 (all-hosts); other groups need a membership.
-            guard dst == IPv4Address(224, 0, 0, 1) else { return drop(.NOT_SPECIFIED, "multicast group \(dst) not joined") }
+            // Every IPv4 interface is in 224.0.0.1 (all-hosts); other groups need a socket's join.
+            guard ip_check_mc(skb.dev, dst) else { return drop(.NOT_SPECIFIED, "multicast group \(dst) not joined on \(devices[skb.dev].name)") }
             skb.broadcastRoute = true
             return ip_local_deliver(skb)
         }
@@ -128,6 +128,7 @@ extension Stack {
         case IPProtocol.udp: end = udp_rcv(skb)
         case IPProtocol.tcp: end = tcp_v4_rcv(skb)
         case IPProtocol.icmp: end = icmp_rcv(skb)
+        case IPProtocol.igmp: end = igmp_rcv(skb)
         default:
             snmp.ip.InUnknownProtos += 1
             if !isBroadcastRoute(skb) { icmp_send(skb, type: ICMPv4Repr.destUnreachable, code: 2) }

@@ -142,6 +142,16 @@ extension Stack {
         return out
     }
 
+    /// An skb for a packet a timer builds (a solicitation sent again, a report): it belongs to no
+    /// packet's trace and runs on CPU 0 at the stack's clock (CPU 0's may still be where its last
+    /// packet left it).
+    func timerSkb(_ bytes: [UInt8], dev: Int, protocolType: UInt16, transportHeader: Int) -> SkBuff {
+        let ghost = SkBuff(frame: [], dev: dev, packet: -1)
+        ghost.cpu = 0
+        if clocks[0] < clockNs { clocks[0] = clockNs }
+        return generatedSkb(bytes, dev: dev, cause: ghost, protocolType: protocolType, transportHeader: transportHeader, csumPartialOffset: nil, attachConntrack: false)
+    }
+
     /// NF_HOOK(NF_INET_LOCAL_OUT) and its NAT, for either family: false when the hook ended the packet.
     func nf_local_out(_ out: SkBuff, dev: Int) -> Bool {
         switch nf_hook(.output, out, inDev: nil, outDev: dev) {

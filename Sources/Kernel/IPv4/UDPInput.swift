@@ -22,8 +22,10 @@ extension Stack {
         // inet_steal_sock: the socket tproxy assigned takes it, before any lookup.
         if case .sock(let sk)? = skb.assignedSock { return udp_queue_rcv_skb(skb, sk) }
         if isBroadcastRoute(skb) {
-            // __udp4_lib_mcast_deliver: every matching socket gets a copy; none is not an error.
-            guard let sk = sockets.lookup(.udp, dst: .any, port: dport, src: ip.src, sport: skb.data.be16(th)) else {
+            // __udp4_lib_mcast_deliver: every matching socket gets a copy (bound to the group or
+            // the wildcard; IP_MULTICAST_ALL, on by default, lets in what any socket joined); none
+            // is not an error.
+            guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport, src: ip.src, sport: skb.data.be16(th)) else {
                 snmp.udp.IgnoredMulti += 1
                 return consume("broadcast/multicast datagram with no socket bound")
             }

@@ -88,7 +88,7 @@ extension Stack {
         enter(.ip6_mc_input, skb)
         snmp.ip6.InMcastPkts += 1
         let dst = IPv6Address(array: skb.data, at: skb.networkHeader + 24)
-        guard fib6.groups[skb.dev].contains(dst) else { return drop(.NOT_SPECIFIED, "multicast group \(dst) not joined on \(devices[skb.dev].name)") }
+        guard ipv6_chk_mcast_addr(skb.dev, dst) else { return drop(.NOT_SPECIFIED, "multicast group \(dst) not joined on \(devices[skb.dev].name)") }
         return ip6_input(skb)
     }
 
@@ -128,7 +128,7 @@ extension Stack {
             case IPProtocol.udp, IPProtocol.tcp, IPProtocol.icmpv6:
                 // The first final protocol: a multicast destination must be a group of the device
                 // (MLD excepted).
-                if dst.isMulticast && !fib6.groups[skb.dev].contains(dst) {
+                if dst.isMulticast && !ipv6_chk_mcast_addr(skb.dev, dst) {
                     snmp.ip6.InDiscards += 1
                     return drop(.IP_INADDRERRORS, "multicast group \(dst) not joined on \(devices[skb.dev].name)")
                 }

@@ -264,12 +264,10 @@ extension Stack {
         if let cause {
             ip6_local_out(bytes, route: route, cause: cause)
         } else {
-            // A retransmission from the timer belongs to no packet's trace; it runs when the timer
-            // fires (CPU 0's clock may still be where its last packet left it).
-            let ghost = SkBuff(frame: [], dev: dev, packet: -1)
-            ghost.cpu = 0
-            if clocks[0] < clockNs { clocks[0] = clockNs }
-            ip6_local_out(bytes, route: route, cause: ghost)
+            // A retransmission from the timer.
+            let out = timerSkb(bytes, dev: dev, protocolType: EtherType.ipv6, transportHeader: 54)
+            out.nhoff = 20
+            ip6_local_out(out, route: route)
         }
     }
 

@@ -29,8 +29,9 @@ extension Stack {
         let check = b.be16(th + 6)
         let sport = b.be16(th), dport = b.be16(th + 2)
         if dst.isMulticast {
-            // __udp6_lib_mcast_deliver: a socket on the port bound to `::` (group joins are not modelled).
-            if let sk = sockets.lookup6(.udp, dst: .any, port: dport, src: src, sport: sport) { return udp_queue_rcv_skb(skb, sk) }
+            // __udp6_lib_mcast_deliver: a socket on the port bound to the group or `::` (IPV6_MULTICAST_ALL,
+            // on by default, lets in what any socket joined).
+            if let sk = sockets.lookup6(.udp, dst: dst, port: dport, src: src, sport: sport) { return udp_queue_rcv_skb(skb, sk) }
             guard udpChecksumOK(skb) else { return udp6CsumError(.UDP_CSUM) }
             snmp.udp6.IgnoredMulti += 1
             return consume("multicast datagram with no socket in group \(dst)")

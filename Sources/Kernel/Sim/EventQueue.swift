@@ -34,11 +34,13 @@ enum Event {
     case tcpTimewait(serial: Int)
     /// A connection's retransmission timer (a long timer: runs as the clock moves).
     case tcpRetransmit(serial: Int)
+    /// A device's IGMPv3 or MLDv2 interface timer: the next state-change report (igmp_ifc_timer_expire, mld_ifc_work).
+    case mcIfcTimer(device: Int, v6: Bool, generation: Int)
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {
         switch self {
-        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait, .tcpRetransmit: true
+        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait, .tcpRetransmit, .mcIfcTimer: true
         default: false
         }
     }

@@ -304,7 +304,10 @@ extension Stack {
         case .v6(let v): return v.isV4Mapped ? loopsBack(.v4(v.embeddedV4)) : v.isLoopback || v.isUnspecified || fib6.isLocal(v)
         }
     }
-    public func closeSocket(_ id: Int) -> Bool { sockets.close(id) }
+    public func closeSocket(_ id: Int) -> Bool {
+        if let sk = sockets.byID[id] { mc_drop_socket(sk) }
+        return sockets.close(id)
+    }
     public func socket(_ id: Int) -> Sock? { sockets.byID[id] }
     public var allSockets: [Sock] { sockets.all }
     public var nextSocketID: Int { (sockets.byID.keys.max() ?? 0) + 1 }
