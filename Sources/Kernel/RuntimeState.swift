@@ -317,6 +317,7 @@ extension Stack {
             guard let dev = deviceNames.firstIndex(of: m.dev) else { continue }
             if m.v6 { mldGroups[dev] = m.list } else { igmpGroups[dev] = m.list }
             if let t = m.list.timerNs { schedule(max(t, clockNs), .mcIfcTimer(device: dev, v6: m.v6, generation: m.list.generation)) }
+            if let t = m.list.queryNs { schedule(max(t, clockNs), .mcQueryTimer(device: dev, v6: m.v6, generation: m.list.queryGeneration)) }
         }
         // Sets changed since the checkpoint keep what was stored with the change.
         if let text = r.ipsets, r.ipsetsGeneration == ipsetsGeneration, let sets = try? preparedIPSets(text, replace: true, own: true) {

@@ -399,6 +399,7 @@ public final class Stack {
         case .tcpTimewait(let s): tcp_timewait_expired(serial: s)
         case .tcpRetransmit(let s): tcp_retransmit_timer(serial: s, at: t)
         case .mcIfcTimer(let d, let v6, let g): mc_ifc_timer_expire(device: d, v6: v6, generation: g)
+        case .mcQueryTimer(let d, let v6, let g): mc_gq_timer_expire(device: d, v6: v6, generation: g)
         }
     }
 

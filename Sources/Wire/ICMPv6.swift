@@ -12,6 +12,8 @@ public struct ICMPv6Repr: Equatable, Sendable {
     public static let neighbourSolicitation: UInt8 = 135
     public static let neighbourAdvertisement: UInt8 = 136
     public static let redirect: UInt8 = 137
+    /// MLD listener query (RFC 2710, RFC 3810).
+    public static let mldQuery: UInt8 = 130
     /// MLDv2 listener report (RFC 3810).
     public static let mld2Report: UInt8 = 143
 

@@ -116,15 +116,41 @@ final class MulticastJoinTests: AppTestCase {
     }
 
     /// IGMP to the host goes to igmp_rcv (IP delivered it: InDelivers, not InUnknownProtos): a
-    /// query is taken (its answer is not modelled yet, as the trace says), a bad checksum dropped.
+    /// v2 query is taken (its answer is not modelled yet, as the trace says), a bad checksum dropped.
     func testIGMPIsDeliveredToIGMP() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
         func igmp(_ hex: String) -> String {
             call("POST", "/v1/stacks/m/packets", #"{"packets":[{"device":"va","eth":{"src":"02:00:00:00:ff:01"},"ipv4":{"src":"198.18.0.9","dst":"224.0.0.1","ttl":1,"protocol":2},"payload_hex":"\#(hex)"}]}"#).raw
         }
-        XCTAssertTrue(igmp("1164ee9b00000000").contains("not modelled yet: an IGMP query"))
+        XCTAssertTrue(igmp("1164ee9b00000000").contains("not modelled yet: an IGMPv2 query"))
         XCTAssertTrue(igmp("1164ee9c00000000").contains("IGMP checksum does not verify"))
         let ip = call("GET", "/v1/stacks/m/stats").json?["snmp"]?["Ip"]
         XCTAssertEqual(["InReceives", "InDelivers", "InUnknownProtos"].map { ip?[$0] }, [2, 2, 0].map { .int($0) })
+    }
+
+    /// scripts/record_mc_query.sh (Cases/mc_query.txt): general queries are answered with one
+    /// current-state report per family (MODE_IS_EXCLUDE for each group, the sockets' newest
+    /// first, then the solicited-node groups the addresses made), byte for byte, within the
+    /// query's maximum response delay; an MLD query with a hop limit other than 1 is dropped.
+    func testGeneralQueriesAreAnswered() throws {
+        let text = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("mc_query.txt"), encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init)
+        func after(_ prefix: String) -> String { lines.first { $0.hasPrefix(prefix) }.map { String($0.split(separator: " ").last!) } ?? "" }
+        let (query4, query6, query6hops) = (after("query4 "), after("query6 hlim 1 "), after("query6 hlim 64 "))
+        guard let cut = lines.firstIndex(of: "== frames") else { return XCTFail("no frames") }
+        let answers = lines[(cut + 1)...].map { String($0.split(separator: " ")[1]) }
+        XCTAssertEqual(call("POST", "/v1/stacks", doc.replacingOccurrences(of: #""2001:db8::1/64"]"#, with: #""2001:db8::1/64","2001:db8::abcd/64"]"#)).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/m/sockets", #"{"protocol":"udp","port":5000,"ip_add_membership":{"group":"239.1.1.1","address":"198.18.0.1"}}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/m/sockets", #"{"protocol":"udp","address":"::","port":5002,"ipv6_join_group":{"group":"ff15::1"}}"#).status, 201)
+        XCTAssertEqual(advance(3000, from: 0).count, 4, "the joins' reports")
+        let heard = call("POST", "/v1/stacks/m/packets", #"{"packets":[{"device":"va","hex":"\#(query4)"},{"device":"va","hex":"\#(query6)"}]}"#).raw
+        XCTAssertTrue(heard.contains("IGMPv3 general query: the current-state report within 2000 ms"), heard)
+        XCTAssertTrue(heard.contains("MLDv2 general query: the current-state report within 2000 ms"), heard)
+        let reports = advance(2100, from: 3000)
+        XCTAssertEqual(reports.map(\.1).sorted(), [answers[0], answers[1]].sorted())
+        XCTAssertEqual(reports.map(\.0), [392, 1672], "the model's draws below 2 s (the kernel's came within 2 s too)")
+        let hops = call("POST", "/v1/stacks/m/packets", #"{"packets":[{"device":"va","hex":"\#(query6hops)"}]}"#).raw
+        XCTAssertTrue(hops.contains("hop limit 1"), hops)
+        XCTAssertEqual(advance(3000, from: 5100).count, 0)
     }
 }

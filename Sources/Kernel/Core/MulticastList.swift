@@ -25,6 +25,9 @@ public struct MulticastList: Sendable, Equatable, Codable {
     /// the queued event of the old one finds itself stale.
     var timerNs: UInt64? = nil
     var generation = 0
+    /// The general query timer (mr_gq_timer, mc_gq_work): when this device answers a query.
+    var queryNs: UInt64? = nil
+    var queryGeneration = 0
 
     func contains(_ a: UInt128) -> Bool { groups.contains { $0.addr == a } }
     func users(_ a: UInt128) -> Int { groups.first { $0.addr == a }?.users ?? 0 }
@@ -137,5 +140,26 @@ extension Stack {
         guard self[keyPath: kp][dev].ifcCount > 0 else { return }
         self[keyPath: kp][dev].ifcCount -= 1
         if !v6 || self[keyPath: kp][dev].ifcCount > 0 { mc_ifc_start_timer(dev, v6: v6, below: Stack.unsolicitedReportJiffies) }
+    }
+
+    /// A general query heard (igmp_gq_start_timer, mld_gq_start_work): the current-state report
+    /// a random count of jiffies below the query's maximum response delay, plus 2, on (IGMP keeps
+    /// a sooner answer already due; MLD moves it).
+    func mc_gq_start_timer(_ dev: Int, v6: Bool, maxDelayJiffies: UInt64) {
+        let kp = mcLists(v6: v6)
+        let at = timerWheelExpiry(afterNs: (random.next() % maxDelayJiffies + 2) * Stack.jiffyNs)
+        if !v6, let due = self[keyPath: kp][dev].queryNs, at >= due { return }
+        self[keyPath: kp][dev].queryGeneration += 1
+        self[keyPath: kp][dev].queryNs = at
+        schedule(at, .mcQueryTimer(device: dev, v6: v6, generation: self[keyPath: kp][dev].queryGeneration))
+    }
+
+    /// `igmp_gq_timer_expire` / `mld_gq_work`: the current-state report (every group the device
+    /// reports, MODE_IS_EXCLUDE) in one message.
+    func mc_gq_timer_expire(device dev: Int, v6: Bool, generation: Int) {
+        let kp = mcLists(v6: v6)
+        guard self[keyPath: kp][dev].queryGeneration == generation, self[keyPath: kp][dev].queryNs != nil else { return }
+        self[keyPath: kp][dev].queryNs = nil
+        if v6 { mld_send_report(dev) } else { igmpv3_send_report(dev) }
     }
 }

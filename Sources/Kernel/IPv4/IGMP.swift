@@ -58,7 +58,18 @@ extension Stack {
     /// from the device's address to 224.0.0.22: TTL 1, TOS 0xc0, DF and IP ID 0, a router alert
     /// option; through LOCAL_OUT like anything the host sends. Nothing when none is owed.
     func igmpv3_send_cr(_ dev: Int) {
-        let records = igmpGroups[dev].changeRecords()
+        igmpv3_sendpack(dev, igmpGroups[dev].changeRecords())
+    }
+
+    /// `igmpv3_send_report(in_dev, NULL)`: the answer to a general query, each group the device
+    /// is in but all-hosts as MODE_IS_EXCLUDE (2) with no sources, newest first.
+    func igmpv3_send_report(_ dev: Int) {
+        let allHosts = UInt128(IPv4Address(224, 0, 0, 1).raw)
+        igmpv3_sendpack(dev, igmpGroups[dev].groups.filter { $0.addr != allHosts }.map { (2, $0.addr) })
+    }
+
+    /// One IGMPv3 report of `records`; nothing when there are none.
+    private func igmpv3_sendpack(_ dev: Int, _ records: [(type: UInt8, addr: UInt128)]) {
         guard !records.isEmpty else { return }
         let total = 24 + 8 + 8 * records.count, src = inet_select_addr(dev, Stack.igmpv3AllRouters)
         var b = [UInt8](repeating: 0, count: 14 + total)
@@ -77,8 +88,8 @@ extension Stack {
         ip_local_out(skb, route: (dev, Stack.igmpv3AllRouters, src))
     }
 
-    /// `igmp_rcv`: the header and its checksum (else dropped), then by type: a query would
-    /// schedule this host's reports (igmp_heard_query, not modelled yet: consumed), a v1/v2
+    /// `igmp_rcv`: the header and its checksum (else dropped), then by type: a query goes to
+    /// igmp_heard_query, a v1/v2
     /// report for a group the host is in would cancel its own (no such timer here); an IGMPv3
     /// report, leave or anything else is freed as a drop, as the kernel frees it.
     func igmp_rcv(_ skb: SkBuff) -> PathEnd {
@@ -89,9 +100,26 @@ extension Stack {
             return drop(.NOT_SPECIFIED, "IGMP checksum does not verify")
         }
         switch skb.data[th] {
-        case 0x11: return consume("not modelled yet: an IGMP query (igmp_heard_query would schedule this host's reports)")
+        case 0x11: return igmp_heard_query(skb, len: len)
         case 0x12, 0x16: return consume("an IGMPv\(skb.data[th] == 0x12 ? 1 : 2) report from another host")
         default: return drop(.NOT_SPECIFIED, "IGMP type 0x\(String(skb.data[th], radix: 16)): nothing for a host to do")
         }
+    }
+
+    /// `igmp_heard_query` for an IGMPv3 general query (12 bytes or more, group 0, no sources):
+    /// the device answers within its maximum response delay (IGMPV3_MRC, tenths of a second).
+    /// IGMPv1/v2 queries (8 bytes: the v1/v2 compatibility modes) and group-specific queries are
+    /// not modelled yet; shorter ones are dropped.
+    private func igmp_heard_query(_ skb: SkBuff, len: Int) -> PathEnd {
+        let th = skb.transportHeader, b = skb.data
+        if len == 8 { return consume("not modelled yet: an IGMPv\(b[th + 1] == 0 ? 1 : 2) query (the host's v1/v2 compatibility mode)") }
+        guard len >= 12 else { return drop(.NOT_SPECIFIED, "an IGMP query of \(len) bytes") }
+        guard b.be32(th + 4) == 0 else { return consume("not modelled yet: a group-specific IGMPv3 query for \(IPv4Address(raw: b.be32(th + 4)))") }
+        guard b.be16(th + 10) == 0 else { return consume("a general query with sources: ignored") }
+        let code = UInt64(b[th + 1])
+        let mrc = code < 128 ? code : (code & 0x0f | 0x10) << ((code >> 4 & 0x07) + 3)   // IGMPV3_MRC
+        let maxDelay = max(mrc * 25, 1)   // HZ / IGMP_TIMER_SCALE jiffies each
+        mc_gq_start_timer(skb.dev, v6: false, maxDelayJiffies: maxDelay)
+        return consume("IGMPv3 general query: the current-state report within \(maxDelay * 4) ms")
     }
 }

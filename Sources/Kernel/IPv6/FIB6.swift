@@ -24,6 +24,8 @@ public final class FIB6: @unchecked Sendable {
     public private(set) var addresses: [[IPv6CIDR]] = []
     /// Multicast groups each device has joined (all-nodes, solicited-node, and all-routers when forwarding).
     public private(set) var groups: [Set<IPv6Address>] = []
+    /// The same, in the order the device joined them (an MLD current-state report lists them newest first).
+    private(set) var joinOrder: [[IPv6Address]] = []
     /// Tables other than local and main, by id (routes given `table`).
     public private(set) var tables: [Int: [FIB6Entry]] = [:]
     /// The policy rules in the order they are tried: the user's with the two an IPv6 stack starts
@@ -52,26 +54,30 @@ public final class FIB6: @unchecked Sendable {
             let slaac = learned.addresses.filter { $0.dev == i && !d.addresses6.contains($0.cidr) }.map(\.cidr)
             let mine = [ll] + d.addresses6 + slaac
             addresses.append(mine)
-            var g: Set<IPv6Address> = [.allNodes, IPv6Address(raw: 0xff01 << 112 | 1)]
-            if forwarding { g.formUnion([.allRouters, IPv6Address(raw: 0xff01 << 112 | 2), IPv6Address(raw: 0xff05 << 112 | 2)]) }
+            var g: Set<IPv6Address> = [], order: [IPv6Address] = []
+            func join(_ a: IPv6Address) { if g.insert(a).inserted { order.append(a) } }
+            join(IPv6Address(raw: 0xff01 << 112 | 1)); join(.allNodes)
+            if forwarding { [.allRouters, IPv6Address(raw: 0xff01 << 112 | 2), IPv6Address(raw: 0xff05 << 112 | 2)].forEach(join) }
             for a in mine {
                 local.append(FIB6Entry(prefix: IPv6CIDR(address: a.address, prefixLength: 128), type: .local, gateway: nil, dev: i, metric: 0, proto: .kernel))
-                g.insert(a.address.solicitedNode)
+                join(a.address.solicitedNode)
                 if a.prefixLength < 128 && !(a.address.isLinkLocal && main.contains { $0.dev == i && $0.prefix == IPv6CIDR(address: a.network, prefixLength: a.prefixLength) }) {
                     main.append(FIB6Entry(prefix: IPv6CIDR(address: a.network, prefixLength: a.prefixLength), type: .unicast, gateway: nil, dev: i, metric: 256, proto: .kernel))
                 }
                 // A router answers for the subnet-router anycast address of each prefix (RFC 4291 2.6.1).
                 if forwarding && a.prefixLength < 127 && !a.address.isLinkLocal {
                     local.append(FIB6Entry(prefix: IPv6CIDR(address: a.network, prefixLength: 128), type: .local, gateway: nil, dev: i, metric: 0, proto: .kernel))
-                    g.insert(a.network.solicitedNode)
+                    join(a.network.solicitedNode)
                 }
             }
             groups.append(g)
+            joinOrder.append(order)
         }
         // lo (after the configured devices): ::1, a local route only (`local ::1 dev lo table local`).
         let lo = devices.count
         addresses.append([IPv6CIDR(address: .loopback, prefixLength: 128)])
         groups.append([.allNodes, IPv6Address(raw: 0xff01 << 112 | 1)])
+        joinOrder.append([IPv6Address(raw: 0xff01 << 112 | 1), .allNodes])
         local.append(FIB6Entry(prefix: IPv6CIDR(address: .loopback, prefixLength: 128), type: .local, gateway: nil, dev: lo, metric: 0, proto: .kernel))
         for (i, e) in local.enumerated() where localIndex[e.prefix.address] == nil || e.prefix.address.isLinkLocal { localIndex[e.prefix.address] = i }
         localRaw = local.map(\.prefix.address.raw)

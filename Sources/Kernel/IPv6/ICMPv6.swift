@@ -30,6 +30,8 @@ extension Stack {
             return consume("echo request answered")
         case ICMPv6Repr.echoReply:
             return ping_rcv(skb)
+        case ICMPv6Repr.mldQuery:
+            return igmp6_event_query(skb)
         case ICMPv6Repr.routerSolicitation, ICMPv6Repr.routerAdvertisement, ICMPv6Repr.neighbourSolicitation,
              ICMPv6Repr.neighbourAdvertisement, ICMPv6Repr.redirect:
             return ndisc_rcv(skb)

@@ -2,7 +2,7 @@ import Wire
 
 // net/ipv6/mcast.c: the groups AF_INET6 sockets join (IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP) and
 // the MLDv2 state-change reports a device's joins and leaves send to ff02::16 (recorded:
-// scripts/record_mc_join.sh). Queries and others' reports are not answered yet.
+// scripts/record_mc_join.sh), and the answer to general queries (scripts/record_mc_query.sh).
 extension Stack {
     /// MLDv2's all-routers group, where reports go.
     static let mld2AllRouters = IPv6Address(raw: 0xff02 << 112 | 0x16)
@@ -55,7 +55,20 @@ extension Stack {
     /// then joined ones) from the device's link-local address (:: without one) to ff02::16, hop
     /// limit 1 and a hop-by-hop router alert; through LOCAL_OUT. Nothing when none is owed.
     func mld_send_cr(_ dev: Int) {
-        let records = mldGroups[dev].changeRecords()
+        mld_sendpack(dev, mldGroups[dev].changeRecords())
+    }
+
+    /// `mld_send_report(idev, NULL)`: the answer to a general query, each group the device
+    /// reports as MODE_IS_EXCLUDE (2), newest first: sockets' joins, then the groups its
+    /// addresses made it join (solicited-node...).
+    func mld_send_report(_ dev: Int) {
+        let joined = mldGroups[dev].groups.map { IPv6Address(raw: $0.addr) }.filter { mld_reports(dev, $0) }
+        let own = fib6.joinOrder.indices.contains(dev) ? fib6.joinOrder[dev].reversed().filter { $0 != .allNodes && $0.multicastScope >= 2 } : []
+        mld_sendpack(dev, (joined + own).map { (2, $0.raw) })
+    }
+
+    /// One MLDv2 report of `records`; nothing when there are none.
+    private func mld_sendpack(_ dev: Int, _ records: [(type: UInt8, addr: UInt128)]) {
         guard !records.isEmpty else { return }
         let linkLocal = fib6.addresses.indices.contains(dev) ? fib6.addresses[dev].first { $0.address.isLinkLocal }?.address : nil
         let src = linkLocal ?? .any
@@ -80,5 +93,40 @@ extension Stack {
         let skb = timerSkb(b, dev: dev, protocolType: EtherType.ipv6, transportHeader: th)
         skb.nhoff = 20
         ip6_local_out(skb, route: Route6(dev: dev, nexthop: dst, src: src, prefixLength: 128))
+    }
+
+    /// `igmp6_event_query` → `__mld_query_work`: a query from a link-local address with hop
+    /// limit 1 and an MLD router alert (RFC 3810 6.2; else dropped); an MLDv2 general query (28
+    /// bytes or more, group ::, no sources) is answered within its maximum response delay (ms).
+    /// MLDv1 queries (24 bytes) and group-specific ones are not modelled yet.
+    func igmp6_event_query(_ skb: SkBuff) -> PathEnd {
+        let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data, len = skb.len - th
+        guard IPv6Address(array: b, at: nh + 8).isLinkLocal, b[nh + 7] == 1, mldRouterAlert(skb) else {
+            return drop(.NOT_SPECIFIED, "an MLD query needs a link-local source, hop limit 1 and a router alert (RFC 3810 6.2)")
+        }
+        if len == 24 { return consume("not modelled yet: an MLDv1 query (the host's MLDv1 compatibility mode)") }
+        guard len >= 28 else { return drop(.NOT_SPECIFIED, "an MLD query of \(len) bytes") }
+        guard IPv6Address(array: b, at: th + 8).isUnspecified else { return consume("not modelled yet: a group-specific MLDv2 query for \(IPv6Address(array: b, at: th + 8))") }
+        guard b.be16(th + 26) == 0 else { return consume("a general query with sources: ignored") }
+        let code = UInt64(b.be16(th + 4))
+        let mrc = code < 32768 ? code : (code & 0x0fff | 0x1000) << ((code >> 12 & 0x07) + 3)   // mldv2_mrc, ms
+        let maxDelay = max((mrc + Stack.jiffyNs / 1_000_000 - 1) / (Stack.jiffyNs / 1_000_000), 1)   // msecs_to_jiffies
+        mc_gq_start_timer(skb.dev, v6: true, maxDelayJiffies: maxDelay)
+        return consume("MLDv2 general query: the current-state report within \(mrc) ms")
+    }
+
+    /// IP6SKB_ROUTERALERT with the MLD value: a hop-by-hop header right after the IPv6 one
+    /// holding a router alert of 0.
+    private func mldRouterAlert(_ skb: SkBuff) -> Bool {
+        let nh = skb.networkHeader, b = skb.data
+        guard b[nh + 6] == IPProtocol.hopByHop, skb.len >= nh + 48 else { return false }
+        let end = min(nh + 40 + (Int(b[nh + 41]) + 1) * 8, skb.len)
+        var off = nh + 42
+        while off + 1 < end {
+            if b[off] == 0 { off += 1; continue }
+            if b[off] == IPv6Option.routerAlertType, b[off + 1] == 2, off + 4 <= end { return b.be16(off + 2) == 0 }
+            off += Int(b[off + 1]) + 2
+        }
+        return false
     }
 }

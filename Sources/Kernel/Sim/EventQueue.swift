@@ -36,11 +36,13 @@ enum Event {
     case tcpRetransmit(serial: Int)
     /// A device's IGMPv3 or MLDv2 interface timer: the next state-change report (igmp_ifc_timer_expire, mld_ifc_work).
     case mcIfcTimer(device: Int, v6: Bool, generation: Int)
+    /// A device's answer to a general IGMPv3 or MLDv2 query (igmp_gq_timer_expire, mld_gq_work).
+    case mcQueryTimer(device: Int, v6: Bool, generation: Int)
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {
         switch self {
-        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait, .tcpRetransmit, .mcIfcTimer: true
+        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait, .tcpRetransmit, .mcIfcTimer, .mcQueryTimer: true
         default: false
         }
     }
