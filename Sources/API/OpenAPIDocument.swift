@@ -1396,7 +1396,7 @@ paths:
       - $ref: '#/components/parameters/SocketID'
     post:
       operationId: connectSocket
-      summary: "tcp_v4_connect (tcp_v6_connect to an IPv6 address) on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP or ping socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EACCES for a broadcast address without SO_BROADCAST, EINVAL for a link-local peer, which needs a scope id, EAFNOSUPPORT across families, ENETUNREACH for a v4-mapped peer of an icmpv6 socket); a ping socket ignores the port (optional); a peer `::` is ::1 (\"self\"). A TCP connection to the stack's own address has both ends in the stack: the handshake runs over lo within the request."
+      summary: "tcp_v4_connect (tcp_v6_connect to an IPv6 address) on a TCP socket bound with listen false: the SYN, and across links the SYN-ACK and ACK, in one request. The answer carries the socket afterwards (ESTAB, or errno ECONNREFUSED). On a UDP or ping socket ip4_datagram_connect (ip6_datagram_connect for an AF_INET6 socket): no packet; the socket takes the route's source address if bound to 0.0.0.0 or ::, only its peer's datagrams, sends without an address go to the peer, hard ICMP and ICMPv6 errors become its errno; answered {socket} or {errno} as connect(2) fails (ENETUNREACH without a route, EACCES for a broadcast address without SO_BROADCAST, EINVAL for a link-local peer without a device (a scope id or bindtodevice), EAFNOSUPPORT across families, ENETUNREACH for a v4-mapped peer of an icmpv6 socket); a ping socket ignores the port (optional); a peer `::` is ::1 (\"self\"). A TCP connection to the stack's own address has both ends in the stack: the handshake runs over lo within the request."
       parameters:
         - name: trace
           in: query
@@ -1413,7 +1413,7 @@ paths:
               additionalProperties: false
               required: [to]
               properties:
-                to: {type: string, description: "An IPv4 or IPv6 address (an AF_INET socket given an IPv6 one: errno EAFNOSUPPORT; an AF_INET6 socket takes an IPv4 or v4-mapped peer over IPv4 unless v6only). The stack's own addresses, 127/8 and ::1 are reached through lo."}
+                to: {type: string, description: "An IPv4 or IPv6 address (an AF_INET socket given an IPv6 one: errno EAFNOSUPPORT; an AF_INET6 socket takes an IPv4 or v4-mapped peer over IPv4 unless v6only). The stack's own addresses, 127/8 and ::1 are reached through lo. A link-local or link-scope multicast peer of a UDP or ping socket needs a device: a scope id (`fe80::9%eth0`, a device name or ifindex), which binds the socket to it (EINVAL when it is bound to another), or the one it is bound to (else EINVAL); on a TCP connect a scope id is not supported yet (bind the socket to the device)."}
                 port: {type: integer, minimum: 0, maximum: 65535, description: "Required for UDP and TCP (1-65535); a ping socket's is unused."}
       responses:
         '401': {$ref: '#/components/responses/Unauthorized'}
@@ -2513,6 +2513,7 @@ components:
         multicast_loop: {type: boolean, default: true, description: "IP_MULTICAST_LOOP (an AF_INET socket's): what it sends to a group the host is in (224.0.0.1) comes back to the host's sockets too."}
         ipv6_multicast_loop: {type: boolean, default: true, description: "IPV6_MULTICAST_LOOP (AF_INET6 only): the same for IPv6 groups the device joined (ff02::1, solicited-node...)."}
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
+        bindtodevice: {type: string, description: "SO_BINDTODEVICE: a device name (\"\" unbinds; one the stack lacks: ENODEV). The socket takes only what arrives on that device (whatever the address), sockets on one port bound to different devices do not clash, and what it sends leaves by it: a route through it, else over IPv4 the destination is taken to be on its link (ARP there), over IPv6 ENETUNREACH; a link-local peer needs no scope id then."}
         ip_add_membership: {$ref: '#/components/schemas/GroupCall'}
         ip_drop_membership: {$ref: '#/components/schemas/GroupCall'}
         ipv6_join_group: {$ref: '#/components/schemas/GroupCall'}
@@ -2585,7 +2586,7 @@ components:
       properties:
         id: {type: integer, minimum: 1}
         protocol: {type: string, enum: [udp, tcp, icmp, icmpv6], default: udp, description: "icmp and icmpv6: ping sockets (socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), the AF_INET6 IPPROTO_ICMPV6 one), allowed when net.ipv4.ping_group_range holds group 0 (its default, 1 0, holds none: 422 EACCES). The process writes the echo request's header and data; the socket's port, its echo identifier, replaces the id; replies with that id are read back whole."}
-        address: {type: string, default: 0.0.0.0, description: 'An IPv4 address (AF_INET) or an IPv6 one (AF_INET6; `::` takes IPv4 too, as v4-mapped, unless v6only).'}
+        address: {type: string, default: 0.0.0.0, description: 'An IPv4 address (AF_INET) or an IPv6 one (AF_INET6; `::` takes IPv4 too, as v4-mapped, unless v6only). An IPv6 one may carry a scope id, `fe80::1%eth0` (a device name or ifindex), which binds the socket to that device too; a link-local address or link-scope group needs one (or bindtodevice): EINVAL, and must be an address of that device (EADDRNOTAVAIL).'}
         v6only: {type: boolean, default: false, description: IPV6_V6ONLY (AF_INET6 sockets only).}
         port: {type: integer, minimum: 0, maximum: 65535, description: "Required for UDP and TCP (1-65535). A ping socket's echo identifier: 0 or none takes the next free one (ping_get_port)."}
         rcvbuf: {type: integer, minimum: 256, description: "SO_RCVBUF as given to setsockopt: the socket gets twice it, capped by net.core.rmem_max, at least 2304; default net.core.rmem_default."}
@@ -2606,6 +2607,7 @@ components:
         multicast_loop: {type: boolean, default: true, description: "IP_MULTICAST_LOOP (an AF_INET socket's): what it sends to a group the host is in (224.0.0.1) comes back to the host's sockets too."}
         ipv6_multicast_loop: {type: boolean, default: true, description: "IPV6_MULTICAST_LOOP (AF_INET6 only): the same for IPv6 groups the device joined (ff02::1, solicited-node...)."}
         broadcast: {type: boolean, default: false, description: "SO_BROADCAST: sends to a subnet's broadcast address (without: EACCES)."}
+        bindtodevice: {type: string, description: "SO_BINDTODEVICE: a device name (\"\" unbinds; one the stack lacks: ENODEV). The socket takes only what arrives on that device (whatever the address), sockets on one port bound to different devices do not clash, and what it sends leaves by it: a route through it, else over IPv4 the destination is taken to be on its link (ARP there), over IPv6 ENETUNREACH; a link-local peer needs no scope id then."}
         ip_add_membership: {$ref: '#/components/schemas/GroupCall'}
         ip_drop_membership: {$ref: '#/components/schemas/GroupCall'}
         ipv6_join_group: {$ref: '#/components/schemas/GroupCall'}
@@ -2659,6 +2661,7 @@ components:
         multicast_loop: {type: boolean}
         ipv6_multicast_loop: {type: boolean}
         broadcast: {type: boolean}
+        bindtodevice: {type: string}
         memberships:
           type: array
           items:

@@ -205,12 +205,17 @@ extension App {
         let e = try entry(name)
         let body = try parseJSONBody(req)
         let json: JSONValue = try registry.change(e) { (s, c) throws(Problem) in
-            let (cfg, calls) = try decoding { try StackDocument.decodeSocketAndCalls(body, path: "", id: s.nextSocketID) }
+            var (cfg, calls) = try decoding { try StackDocument.decodeSocketAndCalls(body, path: "", id: s.nextSocketID) }
+            // A scope id may be an ifindex.
+            if let d = cfg.bindDevice, let n = Int(d), let dev = s.devices.first(where: { $0.ifindex == n }) { cfg.bindDevice = dev.name }
             // Not an address of the stack: the request, not the stack's state, is at fault (422);
             // an address and port taken is a conflict (409).
             if let why = s.bindAddressError(cfg) { throw Problem.unprocessable(why, pointer: "/address") }
             if cfg.isPing, let why = s.ping_init_sock() { throw Problem.unprocessable(why, pointer: "/protocol") }
             if let m = cfg.multicastIf6, !s.devices.contains(where: { $0.name == m }) { throw Problem.unprocessable("ENODEV: no device \(m)", pointer: "/ipv6_multicast_if") }
+            if let d = cfg.bindDevice, !s.devices.contains(where: { $0.name == d }) {
+                throw Problem.unprocessable("ENODEV: no device \(d)", pointer: body["bindtodevice"] != nil ? "/bindtodevice" : "/address")
+            }
             if let why = s.bind(cfg) { throw Problem(status: 409, slug: "conflict", detail: why) }
             // Group calls once it is bound; one refused leaves no socket behind.
             do throws(Problem) { try Self.groupCalls(s, socket: cfg.id, calls) } catch { _ = s.closeSocket(cfg.id); throw error }

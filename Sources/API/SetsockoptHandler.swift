@@ -35,13 +35,16 @@ extension App {
     }
 
     /// What setsockopt refuses before anything is set: IPv6-level options on an AF_INET socket
-    /// (ENOPROTOOPT), IPV6_MULTICAST_IF naming no device (ENODEV).
+    /// (ENOPROTOOPT), IPV6_MULTICAST_IF or SO_BINDTODEVICE naming no device (ENODEV).
     static func checkSetsockopt(_ s: Stack, _ sk: Sock, _ o: StackDocument.SocketOptions, path: String) throws(Problem) {
         if let k = o.ipv6Only.first, sk.config.address6 == nil {
             throw Problem.unprocessable("\(k) is for IPv6 (AF_INET6) sockets (ENOPROTOOPT on an AF_INET one)", pointer: path + "/" + k)
         }
         if let m = o.multicastIf6, !m.isEmpty, !s.devices.contains(where: { $0.name == m }) {
             throw Problem.unprocessable("ENODEV: no device \(m)", pointer: path + "/ipv6_multicast_if")
+        }
+        if let d = o.bindToDevice, !d.isEmpty, !s.devices.contains(where: { $0.name == d }) {
+            throw Problem.unprocessable("ENODEV: no device \(d)", pointer: path + "/bindtodevice")
         }
     }
 
@@ -50,7 +53,7 @@ extension App {
         try groupCalls(s, socket: id, o.groupOps)
         guard let cfg = s.setsockopt(socket: id, rcvbuf: rcvbuf, sndbuf: o.sndbuf, tos: o.tos, tclass: o.tclass, priority: o.priority, pmtudisc: o.pmtudisc, pmtudisc6: o.pmtudisc6,
                                      udpSegment: o.udpSegment, recverr: o.recverr, recverr6: o.recverr6, hops: o.hops, broadcast: o.broadcast,
-                                     multicastIf6: o.multicastIf6, multicastLoop: o.multicastLoop, multicastLoop6: o.multicastLoop6),
+                                     multicastIf6: o.multicastIf6, multicastLoop: o.multicastLoop, multicastLoop6: o.multicastLoop6, bindDevice: o.bindToDevice),
               let k = c.sockets.firstIndex(where: { $0.id == id }) else { throw Problem.notFound("no socket \(id)") }
         c.sockets[k] = cfg
     }

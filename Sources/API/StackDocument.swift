@@ -156,6 +156,7 @@ enum StackDocument {
         if c.broadcast { x.set("broadcast", true) }
         if let p = c.peer { x.set("peer", "\(p):\(c.peerPort)") }
         if let p = c.peer6 { x.set("peer", "[\(p)]:\(c.peerPort)") }
+        if let d = c.bindDevice { x.set("bindtodevice", d) }
         if !c.memberships.isEmpty {
             x.set("memberships", .array(c.memberships.map { .object([("group", .string($0.group.description)), ("interface", .string($0.dev))]) }))
         }
@@ -276,7 +277,14 @@ enum StackDocument {
         var r = try FieldReader(v, path: path)
         let proto = try r.string("protocol") ?? "udp"
         guard let p = SocketConfig.Proto(rawValue: proto) else { throw Problem.unprocessable("protocol must be udp, tcp, icmp or icmpv6", pointer: path + "/protocol") }
-        let a = try r.string("address") ?? (p == .icmpv6 ? "::" : "0.0.0.0")
+        let addressText = try r.string("address") ?? (p == .icmpv6 ? "::" : "0.0.0.0")
+        // An IPv6 address may carry a scope id (`fe80::1%eth0`: bind to that device too).
+        let parts = addressText.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let a = parts[0]
+        let scope = parts.count == 2 ? parts[1] : nil
+        if parts.count == 2 && (parts[1].isEmpty || !a.contains(":")) {
+            throw Problem.unprocessable("a scope id (%DEVICE) follows an IPv6 address", pointer: path + "/address")
+        }
         // A ping socket's port is its echo identifier: 0 or none takes the next free one (ping_get_port).
         guard let port = try r.int("port", in: p.isPing ? 0...65535 : 1...65535) ?? (p.isPing ? 0 : nil) else { throw JSONShapeError(path: path + "/port", message: "is required") }
         if p == .icmp && a.contains(":") || p == .icmpv6 && !a.contains(":") {
@@ -341,6 +349,9 @@ enum StackDocument {
             if let m = opts.multicastIf6 { c.multicastIf6 = m.isEmpty ? nil : m }
             if let l = opts.multicastLoop { c.multicastLoop = l }
             if let l = opts.multicastLoop6 { c.multicastLoop6 = l }
+            if let d = opts.bindToDevice { c.bindDevice = d.isEmpty ? nil : d }
+            // bind() with a scope id binds the socket to that device, whatever SO_BINDTODEVICE said.
+            if let sc = scope { c.bindDevice = sc }
             c.memberships = memberships
             return c
         }
@@ -377,6 +388,8 @@ enum StackDocument {
         var multicastIf6: String? = nil
         /// IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP.
         var multicastLoop: Bool? = nil, multicastLoop6: Bool? = nil
+        /// SO_BINDTODEVICE: a device name ("" unbinds).
+        var bindToDevice: String? = nil
         /// IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP, in that order:
         /// calls on a socket rather than settings (a stack document gives `memberships`).
         var groupOps: [GroupOp] = []
@@ -474,7 +487,7 @@ enum StackDocument {
         return SocketOptions(sndbuf: sndbuf, tos: tos, tclass: tclass, priority: priority, pmtudisc: mode, pmtudisc6: mode6, udpSegment: gso, recverr: recverr, recverr6: recverr6, hops: hops,
                              broadcast: try r.bool("broadcast"), multicastIf6: try r.string("ipv6_multicast_if"),
                              multicastLoop: try r.bool("multicast_loop"), multicastLoop6: try r.bool("ipv6_multicast_loop"),
-                             groupOps: try decodeGroupOps(&r, path: path))
+                             bindToDevice: try r.string("bindtodevice"), groupOps: try decodeGroupOps(&r, path: path))
     }
 
     static func decodeRoute(_ v: JSONValue, path: String) throws -> Route {

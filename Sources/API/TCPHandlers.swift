@@ -26,24 +26,29 @@ extension App {
         let body = try parseJSONBody(req)
         let proto = try entry(name).withStack { s in s.socket(id)?.config.proto }
         if proto == .udp || proto?.isPing == true { return try connectUDP(name, id, body, ping: proto?.isPing == true) }
-        let (to, port) = try connectTarget(body, ping: false)
+        let (to, port, scope) = try connectTarget(body, ping: false)
+        if scope != nil { throw Problem.unprocessable("not supported yet: a scope id on a TCP connect (bind the socket to the device: bindtodevice)", pointer: "/to") }
         switch to {
         case .v4(let a): return try runTCPCall(req, name, id, .connect(socket: id, to: a, port: port))
         case .v6(let a): return try runTCPCall(req, name, id, .connect6(socket: id, to: a, port: port))
         }
     }
 
-    /// `{"to": ADDRESS, "port": N}`, the peer of a connect: an IPv4 or IPv6 address (a ping
-    /// socket's port is optional and unused).
-    private func connectTarget(_ body: JSONValue, ping: Bool) throws(Problem) -> (SockAddr, UInt16) {
+    /// `{"to": ADDRESS, "port": N}`, the peer of a connect: an IPv4 or IPv6 address, the latter
+    /// with an optional scope id (`fe80::9%eth0`, a device name or ifindex: its sin6_scope_id); a
+    /// ping socket's port is optional and unused.
+    private func connectTarget(_ body: JSONValue, ping: Bool) throws(Problem) -> (SockAddr, UInt16, String?) {
         try decoding {
             var r = try FieldReader(body)
             let text = try r.requiredString("to")
             guard let port = try r.int("port", in: ping ? 0...65535 : 1...65535) ?? (ping ? 0 : nil) else { throw JSONShapeError(path: "/port", message: "is required") }
             try r.finish()
-            if let a = try? IPv4Address(parsing: text) { return (.v4(a), UInt16(port)) }
-            guard let a = try? IPv6Address(parsing: text) else { throw Problem.unprocessable("to is not an IPv4 or IPv6 address", pointer: "/to") }
-            return (.v6(a), UInt16(port))
+            if let a = try? IPv4Address(parsing: text) { return (.v4(a), UInt16(port), nil) }
+            let parts = text.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard let a = try? IPv6Address(parsing: parts[0]), parts.count == 1 || !parts[1].isEmpty else {
+                throw Problem.unprocessable("to is not an IPv4 or IPv6 address (with an optional %DEVICE scope)", pointer: "/to")
+            }
+            return (.v6(a), UInt16(port), parts.count == 2 ? parts[1] : nil)
         }
     }
 
@@ -51,12 +56,14 @@ extension App {
     /// the address connect bound it to). An AF_INET6 socket takes an IPv6 or v4-mapped peer, and
     /// an IPv4 one as AF_INET's sockaddr_in (as the v4-mapped one).
     private func connectUDP(_ name: String, _ id: Int, _ body: JSONValue, ping: Bool) throws(Problem) -> HTTPResponse {
-        let (to, port) = try connectTarget(body, ping: ping)
+        let (to, port, scope) = try connectTarget(body, ping: ping)
         let e = try entry(name)
         let answer: JSONValue = try registry.change(e) { (s: Stack, c: inout StackConfig) throws(Problem) -> JSONValue in
+            // A scope names a device; one the stack lacks is an ifindex no device has.
+            let dev = scope.map { sc in s.devices.firstIndex { $0.name == sc || String($0.ifindex) == sc } ?? -1 }
             let err = switch to {
             case .v4(let a): s.ip4_datagram_connect(socket: id, to: a, port: port)
-            case .v6(let a): s.ip6_datagram_connect(socket: id, to6: a, port: port)
+            case .v6(let a): s.ip6_datagram_connect(socket: id, to6: a, port: port, scope: dev)
             }
             if let err {
                 if err.hasPrefix("not supported yet") { throw Problem.unprocessable(err, pointer: "") }

@@ -78,6 +78,7 @@ extension Stack {
             if r.parent != nil && parent?.listening != true { continue }
             let c = TCPConn(state: state, key: key, serial: r.serial)
             c.family6 = !key.isV4 || (r.socket.flatMap { sockets.byID[$0] } ?? parent)?.config.address6 != nil
+            c.oif = (r.socket.flatMap { sockets.byID[$0] } ?? parent)?.oif
             c.accepted = r.accepted; c.orphan = r.orphan
             c.timewaitDeadline = r.timewaitDeadline; c.rto = r.rto; c.rtoDeadline = r.rtoDeadline; c.retransmits = r.retransmits; c.cwnd = r.cwnd
             c.iss = r.iss; c.sndUna = r.sndUna; c.sndNxt = r.sndNxt; c.sndMax = r.sndMax; c.finSeq = r.finSeq

@@ -233,6 +233,10 @@ public struct SocketConfig: Sendable, Equatable {
     public var peer6: IPv6Address? = nil
     public var peerPort: UInt16 = 0
     public var connected: Bool { peer != nil || peer6 != nil }
+    /// SO_BINDTODEVICE (a device name): the socket takes only what arrives on that device, and
+    /// what it sends leaves by it (a route through it, else the peer taken to be on its link
+    /// over IPv4; ENETUNREACH over IPv6). A scope id on bind or connect sets it too.
+    public var bindDevice: String? = nil
     /// IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP: the groups the socket is in, each on a device; a
     /// socket's memberships are left when it closes.
     public var memberships: [Membership] = []

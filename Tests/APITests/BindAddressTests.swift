@@ -33,12 +33,11 @@ final class BindAddressTests: AppTestCase {
     func testAnInet6BindTakesTheAddressesTheKernelTakes() {
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"b6","devices":[{"name":"eth0","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24","2001:db8::1/64"]}]}"#).status, 201)
         // address: UDP, TCP, UDP with IPV6_TRANSPARENT, UDP with IPV6_FREEBIND (the kernel's
-        // answers, as recorded; it takes ff0e::1 for UDP, which waits here for group membership
-        // to be modelled).
+        // answers, as recorded).
         let recorded: [(String, [String])] = [
             ("2001:db8::1", ["ok", "ok", "ok", "ok"]), ("2001:db8::9", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]),
             ("2001:db8::", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]), ("::1", ["ok", "ok", "ok", "ok"]), ("::", ["ok", "ok", "ok", "ok"]),
-            ("ff02::1", ["EINVAL", "EINVAL", "EINVAL", "EINVAL"]), ("ff0e::1", ["not supported yet", "EINVAL", "not supported yet", "not supported yet"]),
+            ("ff02::1", ["EINVAL", "EINVAL", "EINVAL", "EINVAL"]), ("ff0e::1", ["ok", "EINVAL", "ok", "ok"]),
             ("fe80::1", ["EINVAL", "EINVAL", "EINVAL", "EINVAL"]), ("2001:db8:ffff::1", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]),
             ("::ffff:198.18.0.1", ["ok", "ok", "ok", "ok"]), ("::ffff:10.1.1.1", ["EADDRNOTAVAIL", "EADDRNOTAVAIL", "ok", "ok"]),
             ("::ffff:127.0.0.1", ["ok", "ok", "ok", "ok"]),

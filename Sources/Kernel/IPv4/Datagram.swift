@@ -10,9 +10,9 @@ extension Stack {
     public func ip4_datagram_connect(socket id: Int, to: IPv4Address, port: UInt16) -> String? {
         guard let sk = sockets.byID[id], sk.config.proto != .tcp else { return "EBADF" }
         if sk.config.address6 != nil { return ip6_datagram_connect(socket: id, to6: .mapped(to), port: port) }
-        let bcast = routeOutputBroadcast(to)
+        let bcast = routeOutputBroadcast(to, oif: sk.oif)
         if bcast != nil, !sk.config.broadcast { return "EACCES" }
-        guard let route = bcast ?? routeOutput(to) else { return "ENETUNREACH" }
+        guard let route = bcast ?? routeOutput(to, oif: sk.oif) else { return "ENETUNREACH" }
         if sk.config.address == .any { sk.config.address = route.src }
         sockets.connect(sk, to: to, port: port)
         return nil

@@ -104,22 +104,25 @@ public final class FIB: @unchecked Sendable {
     /// longest prefix, then the lowest metric. `mark` is the flow's (skb->mark on input, the
     /// socket's on output); `iif` the device it came in on (loopback for what the stack sends).
     @inline(__always)
-    public func lookup(_ dst: IPv4Address, src: IPv4Address = .any, mark: UInt32 = 0, iif: Int = FIBEntry.loopback) -> FIBEntry? {
+    /// `oif`: only routes through that device (fib_table_lookup's flowi4_oif test, a socket
+    /// bound to a device).
+    public func lookup(_ dst: IPv4Address, src: IPv4Address = .any, mark: UInt32 = 0, iif: Int = FIBEntry.loopback, oif: Int? = nil) -> FIBEntry? {
         // Our own addresses without rules: the per-packet case, kept small enough to inline.
-        if rules.isEmpty, let i = localIndex[UInt64(dst.raw)] { return local[i] }
-        return lookupTables(dst, src: src, mark: mark, iif: iif)
+        if rules.isEmpty, oif == nil, let i = localIndex[UInt64(dst.raw)] { return local[i] }
+        return lookupTables(dst, src: src, mark: mark, iif: iif, oif: oif)
     }
 
-    private func lookupTables(_ dst: IPv4Address, src: IPv4Address, mark: UInt32, iif given: Int) -> FIBEntry? {
+    private func lookupTables(_ dst: IPv4Address, src: IPv4Address, mark: UInt32, iif given: Int, oif: Int?) -> FIBEntry? {
         // What came in on lo (a looped packet routed again) is `iif lo` as what the stack sends is.
         let iif = given == lo ? FIBEntry.loopback : given
-        guard !rules.isEmpty else { return localPrefix(dst) ?? FIB.longest(main, dst) ?? tables[FIB.defaultTable].flatMap { FIB.longest($0, dst) } }
+        let own = (localIndex[UInt64(dst.raw)].map { local[$0] } ?? localPrefix(dst)).flatMap { oif == nil || $0.dev == oif ? $0 : nil }
+        guard !rules.isEmpty else { return own ?? FIB.longest(main, dst, oif) ?? tables[FIB.defaultTable].flatMap { FIB.longest($0, dst, oif) } }
         for r in rules where r.matches(dst: dst, src: src, mark: mark, iif: iif) {
             let hit: FIBEntry?
             switch r.table {
-            case FIB.local: hit = localIndex[UInt64(dst.raw)].map { local[$0] } ?? localPrefix(dst)
-            case FIB.main: hit = FIB.longest(main, dst)
-            default: hit = FIB.longest(tables[r.table] ?? [], dst)
+            case FIB.local: hit = own
+            case FIB.main: hit = FIB.longest(main, dst, oif)
+            default: hit = FIB.longest(tables[r.table] ?? [], dst, oif)
             }
             // fib4_rule_suppress: too short a prefix goes on to the next rule.
             if let hit, hit.prefix.prefixLength > r.suppressPrefixLength ?? -1 { return hit }
@@ -127,9 +130,9 @@ public final class FIB: @unchecked Sendable {
         return nil
     }
 
-    private static func longest(_ entries: [FIBEntry], _ dst: IPv4Address) -> FIBEntry? {
+    private static func longest(_ entries: [FIBEntry], _ dst: IPv4Address, _ oif: Int? = nil) -> FIBEntry? {
         var best: FIBEntry? = nil
-        for e in entries where e.prefix.contains(dst) {
+        for e in entries where e.prefix.contains(dst) && (oif == nil || e.dev == oif) {
             if let b = best, b.prefix.prefixLength > e.prefix.prefixLength || (b.prefix.prefixLength == e.prefix.prefixLength && b.metric <= e.metric) { continue }
             best = e
         }

@@ -96,7 +96,7 @@ extension Stack {
         let now = clocks[skb.cpu]
         switch b[quote + 9] {
         case IPProtocol.udp:
-            if let sk = sockets.lookup(.udp, dst: src, port: sport, src: dst, sport: dport) { return udp_err(sk, skb, type: type, code: code, info: info, dst: dst, now: now) }
+            if let sk = sockets.lookup(.udp, dst: src, port: sport, src: dst, sport: dport, dev: skb.dev) { return udp_err(sk, skb, type: type, code: code, info: info, dst: dst, now: now) }
         case IPProtocol.tcp:
             if let c = sockets.conn(TCPKey(local: src, lport: sport, remote: dst, rport: dport)) {
                 return consume(tcp_v4_err(c, type: type, code: code, info: info, seq: b.be32(quote + ihl + 4), cause: skb))

@@ -5,8 +5,13 @@ extension Stack {
     /// `ip_route_output`: the FIB entry and next hop for a locally generated packet (`mark`: the
     /// flow's, which policy rules may select on). A local destination leaves by `lo`
     /// (RTN_LOCAL: dev_out is the loopback device), from the route's prefsrc or the destination.
-    func routeOutput(_ dst: IPv4Address, mark: UInt32 = 0) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
-        guard let r = fib.lookup(dst, mark: mark), r.type == .unicast || r.type == .local else { return nil }
+    /// `oif` (a socket bound to a device): only a route through it, else the destination is
+    /// taken to be on its link, "routing tables are wrong" (recorded: scripts/record_bindtodevice.sh).
+    func routeOutput(_ dst: IPv4Address, mark: UInt32 = 0, oif: Int? = nil) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
+        guard let r = fib.lookup(dst, mark: mark, oif: oif), r.type == .unicast || r.type == .local else {
+            guard let oif, dst != .any else { return nil }
+            return (oif, dst, inet_select_addr(oif, dst))
+        }
         if r.type == .local { return (fib.lo, dst, localRouteSource(r, dst)) }
         var gw = r.gateway
         // rt_bind_exception: a redirect's gateway for this destination, while it lasts.
@@ -17,8 +22,8 @@ extension Stack {
     /// `ip_route_output` to a broadcast address (RTN_BROADCAST): a subnet's broadcast address by
     /// its device (the local table's broadcast route), 255.255.255.255 by the device of the route
     /// it matches (the default one; none: no route). Nil for any other destination.
-    func routeOutputBroadcast(_ dst: IPv4Address) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
-        let dev = dst == .broadcast ? routeOutput(dst)?.dev : fib.localType(dst) == .broadcast ? fib.lookup(dst)?.dev : nil
+    func routeOutputBroadcast(_ dst: IPv4Address, oif: Int? = nil) -> (dev: Int, nexthop: IPv4Address, src: IPv4Address)? {
+        let dev = dst == .broadcast ? oif ?? routeOutput(dst)?.dev : fib.localType(dst) == .broadcast ? fib.lookup(dst)?.dev : nil
         return dev.map { ($0, dst, inet_select_addr($0, dst)) }
     }
 

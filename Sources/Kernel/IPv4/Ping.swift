@@ -27,8 +27,8 @@ extension Stack {
         let c = sk.config
         // Without an address, to the peer connect set (routed again for each send).
         guard let dst = req.toPeer ? c.peer : req.dst else { return sendFailed(i, sk, "EDESTADDRREQ", "the socket is not connected") }
-        let bcast = routeOutputBroadcast(dst)
-        guard let route = bcast ?? routeOutput(dst) else {
+        let bcast = routeOutputBroadcast(dst, oif: sk.oif)
+        guard let route = bcast ?? routeOutput(dst, oif: sk.oif) else {
             snmp.ip.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "no route to \(dst)")
         }
@@ -79,7 +79,7 @@ extension Stack {
             snmp.ip6.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "the scope id names no device")
         }
-        guard let route = routeOutput6(dst, oif: oif, src: bound) else {
+        guard let route = routeOutput6(dst, oif: oif, strict: sk.oif != nil, src: bound) else {
             return sendFailed(i, sk, ip6_route_error(dst, src: bound), "no route to \(dst)")
         }
         guard let src = bound.isUnspecified ? route.src : bound else { return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(dst)") }
@@ -127,7 +127,7 @@ extension Stack {
         let ident = b.be16(th + 4)
         let v6 = skb.protocolType == EtherType.ipv6
         let dst: SockAddr = v6 ? .v6(IPv6Address(array: b, at: nh + 24)) : .v4(IPv4Address(raw: b.be32(nh + 16)))
-        guard let sk = sockets.pingLookup(ident: ident, dst: dst) else { return drop(.NO_SOCKET, "no ping socket with identifier \(ident) (ping_rcv)") }
+        guard let sk = sockets.pingLookup(ident: ident, dst: dst, dev: skb.dev) else { return drop(.NO_SOCKET, "no ping socket with identifier \(ident) (ping_rcv)") }
         return ping_queue_rcv_skb(skb, sk, v6: v6)
     }
 
@@ -160,7 +160,7 @@ extension Stack {
     func ping_err(_ skb: SkBuff, type: UInt8, code: UInt8, info: Int, icmp: Int, dst: IPv4Address) -> PathEnd {
         enter(.ping_err, skb)
         let ours = IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
-        guard let sk = ping_err_lookup(skb.data, icmp: icmp, echo: ICMPv4Repr.echoRequest, ours: .v4(ours)) else {
+        guard let sk = ping_err_lookup(skb, icmp: icmp, echo: ICMPv4Repr.echoRequest, ours: .v4(ours)) else {
             return consume("no ping socket sent the quoted echo request (ping_supported, ping_lookup)")
         }
         var err = "EHOSTUNREACH", hard = false, learnt = ""
@@ -184,7 +184,7 @@ extension Stack {
     func ping_err6(_ skb: SkBuff, type: UInt8, code: UInt8, icmp: Int, learnt: String) -> PathEnd {
         enter(.ping_err, skb)
         let ours = IPv6Address(array: skb.data, at: skb.networkHeader + 24)
-        guard let sk = ping_err_lookup(skb.data, icmp: icmp, echo: ICMPv6Repr.echoRequest, ours: .v6(ours)) else {
+        guard let sk = ping_err_lookup(skb, icmp: icmp, echo: ICMPv6Repr.echoRequest, ours: .v6(ours)) else {
             return consume(learnt + "no ping socket sent the quoted echo request (ping_supported, ping_lookup)")
         }
         let (err, hard) = Stack.icmpv6_err_convert(type: type, code: code)
@@ -192,9 +192,10 @@ extension Stack {
     }
 
     /// `ping_supported` (an echo request, code 0) and `ping_lookup` (its identifier, on our address).
-    private func ping_err_lookup(_ b: [UInt8], icmp: Int, echo: UInt8, ours: SockAddr) -> Sock? {
+    private func ping_err_lookup(_ skb: SkBuff, icmp: Int, echo: UInt8, ours: SockAddr) -> Sock? {
+        let b = skb.data
         guard b[icmp] == echo, b[icmp + 1] == 0 else { return nil }
-        return sockets.pingLookup(ident: b.be16(icmp + 4), dst: ours)
+        return sockets.pingLookup(ident: b.be16(icmp + 4), dst: ours, dev: skb.dev)
     }
 
     /// With IP_RECVERR / IPV6_RECVERR the errno becomes the socket's sk_err; without, only a hard

@@ -65,7 +65,7 @@ extension Stack {
             guard a6.isUnspecified || a6.isV4Mapped else { return sendFailed(i, sk, "ENETUNREACH", "a socket bound to \(a6) cannot reach \(to)") }
             bound = a6.embeddedV4
         }
-        guard let route = routeOutput(to) else {
+        guard let route = routeOutput(to, oif: sk.oif) else {
             snmp.ip.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "no route to \(to)")
         }
@@ -74,7 +74,7 @@ extension Stack {
     }
 
     /// `tcp_v6_connect`: an IPv6 peer (a v4-mapped one goes to `tcp_v4_connect`), not multicast
-    /// (ENETUNREACH) nor link-local (EINVAL: it needs a scope id, which sockets here lack); the
+    /// (ENETUNREACH) nor link-local without a device (EINVAL: SO_BINDTODEVICE gives one); the
     /// route and the local address (the route's source for a socket on `::`), then `tcp_connect`.
     func tcp_v6_connect(_ i: Int, _ skb: SkBuff, socket id: Int, to: IPv6Address, port: UInt16) {
         // An AF_INET socket's connect is tcp_v4_connect, which refuses an AF_INET6 address.
@@ -86,9 +86,9 @@ extension Stack {
         if to.isV4Mapped { return tcp_v4_connect(i, skb, socket: id, to: to.embeddedV4, port: port) }
         guard let sk = connectable(i, id), let bound = sk.config.address6 else { return }
         if to.isMulticast { return sendFailed(i, sk, "ENETUNREACH", "\(to) is a multicast address") }
-        if to.isLinkLocal { return sendFailed(i, sk, "EINVAL", "a link-local peer needs a scope id (sin6_scope_id is not modelled yet)") }
+        if to.isLinkLocal && sk.oif == nil { return sendFailed(i, sk, "EINVAL", "a link-local peer needs an interface: bind the socket to a device (bindtodevice)") }
         guard !bound.isV4Mapped else { return sendFailed(i, sk, "EAFNOSUPPORT", "not supported yet: an IPv6 peer for a socket bound to \(bound)") }
-        guard let route = routeOutput6(to, src: bound) else {
+        guard let route = routeOutput6(to, oif: sk.oif, strict: sk.oif != nil, src: bound) else {
             return sendFailed(i, sk, ip6_route_error(to, src: bound), "no route to \(to)")
         }
         guard let src = bound.isUnspecified ? route.src : bound else { return sendFailed(i, sk, "EADDRNOTAVAIL", "no source address for \(to)") }
@@ -108,7 +108,7 @@ extension Stack {
     private func tcp_connect(_ i: Int, _ skb: SkBuff, _ sk: Sock, key: TCPKey, mtu: Int, dev: Int) {
         guard sockets.conn(key) == nil else { return sendFailed(i, sk, "EADDRNOTAVAIL", "\(key.localText) -> \(key.remoteText) is in use") }
         let c = TCPConn(state: .synSent, key: key, serial: sockets.nextSerial())
-        c.sock = sk; sk.tcp = c; c.accepted = true
+        c.sock = sk; sk.tcp = c; c.accepted = true; c.oif = sk.oif
         c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
         c.advmss = Stack.dst_metric_advmss(mtu: mtu, v4: key.isV4)

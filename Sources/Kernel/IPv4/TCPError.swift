@@ -66,7 +66,7 @@ extension Stack {
         enter(.tcp_v4_mtu_reduced, cause)
         let now = clocks[cause.cpu]
         __ip_rt_update_pmtu(c.key.remote4, mtu: info, now: now)
-        guard let route = routeOutput(c.key.remote4) else { return "no route to \(c.key.remote4)" }
+        guard let route = routeOutput(c.key.remote4, oif: c.oif) else { return "no route to \(c.key.remote4)" }
         let mtu = ipv4_mtu(c.key.remote4, dev: route.dev, now: now)
         guard (c.sock ?? c.parent)?.config.pmtudisc != .dont, c.pmtuCookie > mtu else {
             return "path MTU \(mtu) to \(c.key.remote4); the send MSS stays \(c.mssCache)"

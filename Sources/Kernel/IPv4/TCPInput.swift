@@ -40,7 +40,7 @@ extension Stack {
         if let c = sockets.conn(TCPKey(local: ip.dst, lport: t.dstPort, remote: ip.src, rport: t.srcPort)) {
             return tcp_v4_do_rcv(c, skb, seg)
         }
-        if let sk = sockets.lookup(.tcp, dst: ip.dst, port: t.dstPort) { return tcp_listen_rcv(sk, skb, seg) }
+        if let sk = sockets.lookup(.tcp, dst: ip.dst, port: t.dstPort, dev: skb.dev) { return tcp_listen_rcv(sk, skb, seg) }
         tcp_v4_send_reset(skb)
         return drop(.NO_SOCKET, "no socket for port \(t.dstPort): answered with a reset")
     }

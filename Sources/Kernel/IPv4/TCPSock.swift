@@ -133,6 +133,8 @@ public final class TCPConn {
 
     /// The fd the process holds (nil for an orphan or a request sock).
     weak var sock: Sock?
+    /// The device its socket (or listener) is bound to (SO_BINDTODEVICE): its segments leave by it.
+    var oif: Int?
 
     init(state: TCPState, key: TCPKey, serial: Int) { self.state = state; self.key = key; self.serial = serial }
 

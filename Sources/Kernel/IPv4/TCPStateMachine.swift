@@ -63,10 +63,10 @@ extension Stack {
         c.mssClamp = s.mss ?? 536
         // tcp_sync_mss on the route's MTU, a path MTU learnt for the peer included.
         if c.key.isV4 {
-            let dev = routeOutput(c.key.remote4)?.dev
+            let dev = routeOutput(c.key.remote4, oif: c.oif)?.dev
             tcp_sync_mss(c, pmtu: dev.map { ipv4_mtu(c.key.remote4, dev: $0, now: clockNs) } ?? c.advmss + 40)
         } else {
-            let dev = routeOutput6(c.key.remote)?.dev
+            let dev = routeOutput6(c.key.remote, oif: c.oif, strict: c.oif != nil)?.dev
             tcp_sync_mss(c, pmtu: dev.map { ip6_dst_mtu(c.key.remote, dev: $0, now: clockNs) } ?? c.advmss + 60)
         }
     }
@@ -91,7 +91,7 @@ extension Stack {
         }
         guard let mtu = routeMTU(key) else { return drop(.IP_OUTNOROUTES, "no route back to \(key.remoteText)") }
         let c = TCPConn(state: .synRecv, key: key, serial: sockets.nextSerial())
-        c.parent = sk
+        c.parent = sk; c.oif = sk.oif
         c.family6 = sk.config.address6 != nil
         c.rcvbuf = sk.config.rcvbuf != nil ? sk.rcvbuf : sysctl(.tcp_rmem_default)
         c.advmss = Stack.dst_metric_advmss(mtu: mtu, v4: key.isV4)
@@ -208,7 +208,7 @@ extension Stack {
         snmp.tcp.OutSegs += 1
         let nh = skb.networkHeader
         if v4 {
-            guard let route = routeOutput(c.key.remote4) else { return }
+            guard let route = routeOutput(c.key.remote4, oif: c.oif) else { return }
             let ip = IPv4Repr(src: c.key.local4, dst: c.key.remote4, proto: IPProtocol.tcp, ttl: UInt8(sysctl(.ip_default_ttl)),
                               tos: skb.data[nh + 1], ident: 0, dontFragment: true, payloadLength: tcp.bufferLength)
             var bytes = [UInt8](repeating: 0, count: 34 + tcp.bufferLength)

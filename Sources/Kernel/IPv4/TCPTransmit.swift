@@ -79,8 +79,8 @@ extension Stack {
                           retransmit: Bool = false) -> Bool {
         enter(.tcp_transmit_skb, cause)
         let v4 = c.key.isV4
-        let route4 = v4 ? routeOutput(c.key.remote4) : nil
-        let route6 = v4 ? nil : routeOutput6(c.key.remote)
+        let route4 = v4 ? routeOutput(c.key.remote4, oif: c.oif) : nil
+        let route6 = v4 ? nil : routeOutput6(c.key.remote, oif: c.oif, strict: c.oif != nil)
         guard let dev = route4?.dev ?? route6?.dev else { return false }
         let syn = flags.contains(.syn)
         // tcp_options_write's layout: MSS, SACK-permitted packed with timestamps, NOP + window

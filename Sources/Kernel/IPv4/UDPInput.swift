@@ -25,13 +25,13 @@ extension Stack {
             // __udp4_lib_mcast_deliver: every matching socket gets a copy (bound to the group or
             // the wildcard; IP_MULTICAST_ALL, on by default, lets in what any socket joined); none
             // is not an error.
-            guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport, src: ip.src, sport: skb.data.be16(th)) else {
+            guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport, src: ip.src, sport: skb.data.be16(th), dev: skb.dev) else {
                 snmp.udp.IgnoredMulti += 1
                 return consume("broadcast/multicast datagram with no socket bound")
             }
             return udp_queue_rcv_skb(skb, sk)
         }
-        guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport, src: ip.src, sport: skb.data.be16(th)) else {
+        guard let sk = sockets.lookup(.udp, dst: ip.dst, port: dport, src: ip.src, sport: skb.data.be16(th), dev: skb.dev) else {
             if !udpChecksumOK(skb) {
                 snmp.udp.InCsumErrors += 1
                 snmp.udp.InErrors += 1

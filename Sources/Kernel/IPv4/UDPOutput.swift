@@ -88,9 +88,9 @@ extension Stack {
         let len = req.payload.count
         guard len <= 65507 else { return sendFailed(i, sk, "EMSGSIZE", "\(len) bytes do not fit one IPv4 datagram") }
         // RTCF_BROADCAST: only for a socket with SO_BROADCAST (recorded: scripts/record_hop_options.sh).
-        let bcast = routeOutputBroadcast(req.dst)
+        let bcast = routeOutputBroadcast(req.dst, oif: sk.oif)
         if bcast != nil, !sk.config.broadcast, !req.toPeer { return sendFailed(i, sk, "EACCES", "\(req.dst) is a broadcast address and the socket has no SO_BROADCAST") }
-        guard let route = bcast ?? routeOutput(req.dst) else {
+        guard let route = bcast ?? routeOutput(req.dst, oif: sk.oif) else {
             snmp.ip.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "no route to \(req.dst)")
         }

@@ -120,8 +120,10 @@ public final class FIB6: @unchecked Sendable {
     /// when the flow has no source yet (an unbound socket: RT6_LOOKUP_F_HAS_SADDR unset, so a
     /// `from` rule does not select it); `iif` is the input device, lo (FIBEntry.loopback) for
     /// what the stack sends.
-    public func lookup(_ dst: IPv6Address, dev: Int? = nil, src: IPv6Address? = nil, mark: UInt32 = 0, iif: Int = FIBEntry.loopback) -> FIB6Entry? {
-        let scoped = dst.isLinkLocal ? dev : nil
+    /// `dev` scopes a link-local destination, and any with `strict` (RT6_LOOKUP_F_IFACE: a
+    /// socket bound to a device).
+    public func lookup(_ dst: IPv6Address, dev: Int? = nil, strict: Bool = false, src: IPv6Address? = nil, mark: UInt32 = 0, iif: Int = FIBEntry.loopback) -> FIB6Entry? {
+        let scoped = dst.isLinkLocal || strict ? dev : nil
         guard !rules.isEmpty else {
             if let e = localEntry(dst), scoped == nil || e.dev == scoped { return e }
             return FIB6.longest(main, dst, scoped: scoped)

@@ -56,7 +56,7 @@ extension Stack {
         let quote = skb.transportHeader + 8, b = skb.data
         let saddr = IPv6Address(array: b, at: quote + 8), daddr = IPv6Address(array: b, at: quote + 24)
         let sport = b.be16(l4), dport = b.be16(l4 + 2)
-        guard let sk = sockets.lookup6(.udp, dst: saddr, port: sport, src: daddr, sport: dport) else {
+        guard let sk = sockets.lookup6(.udp, dst: saddr, port: sport, src: daddr, sport: dport, dev: skb.dev) else {
             snmp.icmp6.InErrors += 1
             return consume("ICMPv6 type \(type): no socket sent the quoted datagram ([\(saddr)]:\(sport) > [\(daddr)]:\(dport))")
         }
@@ -126,7 +126,7 @@ extension Stack {
         guard mss < c.mssCache else { return "MTU \(mtu) allows MSS \(mss), not below the send MSS \(c.mssCache)" }
         let now = clocks[cause.cpu]
         __ip6_rt_update_pmtu(c.key.remote, mtu: mtu, now: now)
-        guard let route = routeOutput6(c.key.remote) else { return "no route to \(c.key.remote)" }
+        guard let route = routeOutput6(c.key.remote, oif: c.oif, strict: c.oif != nil) else { return "no route to \(c.key.remote)" }
         let pmtu = ip6_dst_mtu(c.key.remote, dev: route.dev, now: now)
         guard c.pmtuCookie > pmtu else { return "path MTU \(pmtu) to \(c.key.remote); the send MSS stays \(c.mssCache)" }
         tcp_sync_mss(c, pmtu: pmtu)

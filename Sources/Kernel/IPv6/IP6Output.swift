@@ -17,13 +17,14 @@ extension Stack {
     /// IPV6_MULTICAST_IF does (recorded: scripts/record_udp6_connect.sh).
     /// `src`: the flow's source when it has one (a bound socket, a packet routed again), which
     /// `from` rules select on; `mark` the skb's (sockets carry no SO_MARK in the model).
-    func routeOutput6(_ dst: IPv6Address, oif: Int? = nil, src: IPv6Address? = nil, mark: UInt32 = 0) -> Route6? {
+    /// `strict`: `oif` is a socket's bound device (RT6_LOOKUP_F_IFACE), whose routes alone count.
+    func routeOutput6(_ dst: IPv6Address, oif: Int? = nil, strict: Bool = false, src: IPv6Address? = nil, mark: UInt32 = 0) -> Route6? {
         if dst.isMulticast {
             guard let dev = oif ?? (devices.isEmpty ? nil : 0) else { return nil }
             return Route6(dev: dev, nexthop: dst, src: fib6.sourceAddress(for: dst, dev: dev), prefixLength: 8)
         }
         let from = src.flatMap { $0.isUnspecified ? nil : $0 }
-        guard let r = fib6.lookup(dst, dev: oif, src: from, mark: mark), r.type == .unicast || r.type == .local else { return nil }
+        guard let r = fib6.lookup(dst, dev: oif, strict: strict, src: from, mark: mark), r.type == .unicast || r.type == .local else { return nil }
         // One of our addresses leaves by lo (ip6_rt_copy_init: a local route's device is the
         // loopback), from that address itself (RFC 6724 rule 1: the same address).
         if r.type == .local { return Route6(dev: lo, nexthop: dst, src: dst, prefixLength: 128) }
@@ -36,10 +37,12 @@ extension Stack {
     /// ping_v6_sendmsg set it): the scope id for a destination that needs one (link-local, or
     /// multicast of link or interface scope), else IPV6_MULTICAST_IF for multicast. -1: a scope
     /// naming no device, which no route has (ENETUNREACH; recorded: scripts/record_scope6.sh).
+    /// Then the socket's SO_BINDTODEVICE device, which `sk.oif` makes strict.
     func socketOif6(_ dst: IPv6Address, scope: Int?, sk: Sock) -> Int?? {
         if let scope, dst.isLinkLocal || (dst.isMulticast && dst.multicastScope <= 2) {
             return devices.indices.contains(scope) ? .some(scope) : .none
         }
+        if let dev = sk.oif { return .some(dev) }
         if dst.isMulticast, let name = sk.config.multicastIf6 { return .some(deviceNames.firstIndex(of: name)) }
         return .some(nil)
     }

@@ -31,13 +31,13 @@ extension Stack {
         if dst.isMulticast {
             // __udp6_lib_mcast_deliver: a socket on the port bound to the group or `::` (IPV6_MULTICAST_ALL,
             // on by default, lets in what any socket joined).
-            if let sk = sockets.lookup6(.udp, dst: dst, port: dport, src: src, sport: sport) { return udp_queue_rcv_skb(skb, sk) }
+            if let sk = sockets.lookup6(.udp, dst: dst, port: dport, src: src, sport: sport, dev: skb.dev) { return udp_queue_rcv_skb(skb, sk) }
             guard udpChecksumOK(skb) else { return udp6CsumError(.UDP_CSUM) }
             snmp.udp6.IgnoredMulti += 1
             return consume("multicast datagram with no socket in group \(dst)")
         }
         if case .sock(let sk)? = skb.assignedSock { return udp_queue_rcv_skb(skb, sk) }   // tproxy's (inet6_steal_sock)
-        if let sk = sockets.lookup6(.udp, dst: dst, port: dport, src: src, sport: sport) {
+        if let sk = sockets.lookup6(.udp, dst: dst, port: dport, src: src, sport: sport, dev: skb.dev) {
             // A zero checksum is refused even with a socket (udp6_csum_zero_error).
             if check == 0 { return udp6CsumError(.UDP_CSUM) }
             return udp_queue_rcv_skb(skb, sk)
@@ -88,7 +88,7 @@ extension Stack {
         }
         let key = TCPKey(segment: skb)
         if let c = sockets.conn(key) { return tcp_v4_do_rcv(c, skb, seg) }
-        if let sk = sockets.lookup6(.tcp, dst: key.local, port: key.lport) { return tcp_listen_rcv(sk, skb, seg) }
+        if let sk = sockets.lookup6(.tcp, dst: key.local, port: key.lport, dev: skb.dev) { return tcp_listen_rcv(sk, skb, seg) }
         tcp_v6_send_reset(skb)
         return drop(.NO_SOCKET, "no IPv6 socket for port \(key.lport): answered with a reset")
     }

@@ -20,7 +20,7 @@ extension Stack {
             snmp.ip6.OutNoRoutes += 1
             return sendFailed(i, sk, "ENETUNREACH", "the scope id names no device")
         }
-        guard let route = routeOutput6(dst, oif: oif, src: bound) else {
+        guard let route = routeOutput6(dst, oif: oif, strict: sk.oif != nil, src: bound) else {
             return sendFailed(i, sk, ip6_route_error(dst, src: bound), "no route to \(dst)")
         }
         guard let src = bound.isUnspecified ? route.src : bound else {

@@ -1036,8 +1036,8 @@ extension Stack {
             let key = p.ipv4 ? TCPKey(local: IPv4Address(raw: b.be32(p.nh + 16)), lport: dport, remote: IPv4Address(raw: b.be32(p.nh + 12)), rport: sport)
                 : TCPKey(local6: IPv6Address(array: b, at: p.nh + 24), lport: dport, remote6: IPv6Address(array: b, at: p.nh + 8), rport: sport)
             func lookup(_ proto: SocketConfig.Proto) -> Sock? {
-                p.ipv4 ? sockets.lookup(proto, dst: key.local4, port: dport, src: proto == .udp ? key.remote4 : .any, sport: proto == .udp ? sport : 0)
-                    : sockets.lookup6(proto, dst: key.local, port: dport, src: proto == .udp ? key.remote : .any, sport: proto == .udp ? sport : 0)
+                p.ipv4 ? sockets.lookup(proto, dst: key.local4, port: dport, src: proto == .udp ? key.remote4 : .any, sport: proto == .udp ? sport : 0, dev: skb.dev)
+                    : sockets.lookup6(proto, dst: key.local, port: dport, src: proto == .udp ? key.remote : .any, sport: proto == .udp ? sport : 0, dev: skb.dev)
             }
             switch p.proto {
             case IPProtocol.tcp:

@@ -49,6 +49,10 @@ public final class Sock {
     public var listening: Bool { config.proto == .tcp && config.listen && tcp == nil }
     /// `sk_err`: the error the next call reports (and clears), as `sock_error` does.
     public internal(set) var pendingError: String?
+    /// `sk_bound_dev_if`: the index of the device SO_BINDTODEVICE names; -1 for none.
+    public internal(set) var boundDev = -1
+    /// The device a send or connect is bound to leave by (flowi_oif), if any.
+    var oif: Int? { boundDev >= 0 ? boundDev : nil }
 
     init(config: SocketConfig, rcvbuf: Int, sndbuf: Int) { self.config = config; self.rcvbuf = rcvbuf; self.sndbuf = sndbuf }
 
@@ -78,6 +82,15 @@ final class SocketTable {
     private var serial = 0
     /// How many UDP sockets are connected: while none is, lookups skip the peer check.
     private(set) var connectedUDP = 0
+    /// How many sockets are bound to a device: while none is, lookups skip the device check.
+    private(set) var boundToDevice = 0
+
+    /// SO_BINDTODEVICE after bind: the socket's device (-1: none), counted in `boundToDevice`.
+    func setBoundDevice(_ s: Sock, _ dev: Int) {
+        if s.boundDev >= 0 { boundToDevice -= 1 }
+        if dev >= 0 { boundToDevice += 1 }
+        s.boundDev = dev
+    }
 
     /// A datagram socket's peer (`connect`: IPv4, or an AF_INET6 socket's IPv6 one; a second
     /// connect replaces the first), counted in `connectedUDP` for UDP (ping sockets are looked
@@ -95,9 +108,13 @@ final class SocketTable {
 
     /// Why the bind fails (EADDRINUSE), or nil: two sockets on a port clash when the addresses
     /// they take overlap (an AF_INET6 `::` socket without IPV6_V6ONLY takes every IPv4 one too).
-    func bind(_ c: SocketConfig, net: NetSysctls) -> String? {
+    func bind(_ c: SocketConfig, net: NetSysctls, dev: Int = -1) -> String? {
         guard byID[c.id] == nil else { return "socket id \(c.id) exists" }
-        if c.isPing { return bindPing(c, net: net) }
+        if c.isPing {
+            if let why = bindPing(c, net: net) { return why }
+            if dev >= 0, let s = byID[c.id] { setBoundDevice(s, dev) }
+            return nil
+        }
         let existing = (c.proto == .udp ? udp[UInt64(c.port)] : tcp[UInt64(c.port)]) ?? []
         if existing.contains(where: { SocketTable.overlap($0.config, c) }) {
             return "address \(c.addressText):\(c.port) already in use (EADDRINUSE)"
@@ -105,6 +122,7 @@ final class SocketTable {
         let s = Sock(config: c, rcvbuf: c.rcvbuf.map { Sock.bufferSize($0, max: net[.rmem_max], min: Sock.minRcvbuf) } ?? net[.rmem_default],
                      sndbuf: c.sndbuf.map { Sock.bufferSize($0, max: net[.wmem_max], min: Sock.minSndbuf) } ?? net[.wmem_default])
         s.backlog = min(c.backlog, net[.somaxconn])
+        setBoundDevice(s, dev)
         byID[c.id] = s
         if c.proto == .udp { udp[UInt64(c.port)] = existing + [s] } else { tcp[UInt64(c.port)] = existing + [s] }
         if c.connected { connectedUDP += 1 }
@@ -121,6 +139,8 @@ final class SocketTable {
     }
 
     private static func overlap(_ a: SocketConfig, _ b: SocketConfig) -> Bool {
+        // Sockets bound to two different devices never clash (inet_bind_conflict's sk_bound_dev_if test).
+        if let x = a.bindDevice, let y = b.bindDevice, x != y { return false }
         if let x = a.address6, let y = b.address6, !x.isV4Mapped, !y.isV4Mapped, x == y || x.isUnspecified || y.isUnspecified { return true }
         // .some(nil): every IPv4 address; .some(a): that one; .none: no IPv4 address.
         guard case .some(let p) = v4Part(a), case .some(let q) = v4Part(b) else { return false }
@@ -161,8 +181,9 @@ final class SocketTable {
 
     /// `ping_lookup`: the ping socket of that identifier, of the packet's family, bound to the
     /// address the reply came to or to none.
-    func pingLookup(ident: UInt16, dst: SockAddr) -> Sock? {
+    func pingLookup(ident: UInt16, dst: SockAddr, dev: Int? = nil) -> Sock? {
         guard let s = ping[UInt64(ident)] else { return nil }
+        if let dev, s.boundDev >= 0, s.boundDev != dev { return nil }
         switch dst {
         case .v4(let a):
             guard s.config.proto == .icmp, s.config.address == .any || s.config.address == a else { return nil }
@@ -174,6 +195,7 @@ final class SocketTable {
 
     func close(_ id: Int) -> Bool {
         guard let s = byID.removeValue(forKey: id) else { return false }
+        setBoundDevice(s, -1)
         if s.config.isPing { ping[UInt64(s.config.port)] = nil; return true }
         let port = UInt64(s.config.port)
         if s.config.proto == .udp { udp[port]?.removeAll { $0 === s } } else { tcp[port]?.removeAll { $0 === s } }
@@ -215,8 +237,9 @@ final class SocketTable {
     /// wildcard one, AF_INET before AF_INET6 (whose v4-mapped or dual-stack `::` sockets also take
     /// IPv4). A connected UDP socket takes only what comes from its peer (`src`:`sport`), and
     /// before an unconnected one of its address (compute_score's +8).
-    func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16, src: IPv4Address = .any, sport: UInt16 = 0) -> Sock? {
+    func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16, src: IPv4Address = .any, sport: UInt16 = 0, dev: Int? = nil) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
+        if boundToDevice > 0, let dev { list = SocketTable.on(dev, list) }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
         let peers = proto == .udp && connectedUDP > 0
         func first(_ tier: (Sock) -> Bool) -> Sock? {
@@ -231,8 +254,9 @@ final class SocketTable {
 
     /// `__udp6_lib_lookup`: AF_INET6 sockets only, a bound address before `::`; in each, a socket
     /// connected to the sender before an unconnected one (one connected elsewhere never).
-    func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16, src: IPv6Address = .any, sport: UInt16 = 0) -> Sock? {
+    func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16, src: IPv6Address = .any, sport: UInt16 = 0, dev: Int? = nil) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
+        if boundToDevice > 0, let dev { list = SocketTable.on(dev, list) }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
         let peers = proto == .udp && connectedUDP > 0
         func first(_ a: IPv6Address) -> Sock? {
@@ -240,6 +264,10 @@ final class SocketTable {
         }
         return first(dst) ?? first(.any)
     }
+
+    /// compute_score's device test: a socket bound to another device than the one the packet
+    /// came in on is no candidate (`dev`, the arrival's; sockets bound to none take any).
+    private static func on(_ dev: Int, _ list: [Sock]) -> [Sock] { list.filter { $0.boundDev < 0 || $0.boundDev == dev } }
 
     /// The first socket of a tier: while any UDP socket is connected (`peers`), one connected to
     /// the sender, else an unconnected one (compute_score: a peer that differs rules a socket out).
@@ -253,7 +281,14 @@ final class SocketTable {
 
 extension Stack {
     /// Binds a socket (and keeps it in the configuration a restart rebuilds).
-    public func bind(_ c: SocketConfig) -> String? { bindAddressError(c) ?? sockets.bind(c, net: net) }
+    public func bind(_ c: SocketConfig) -> String? {
+        var dev = -1
+        if let name = c.bindDevice {
+            guard let d = deviceNames.firstIndex(of: name) else { return "no device \(name) (ENODEV)" }
+            dev = d
+        }
+        return bindAddressError(c) ?? sockets.bind(c, net: net, dev: dev)
+    }
     /// Whether a ping socket may be opened (nil), or why not (EACCES).
     public func ping_init_sock() -> String? { SocketTable.ping_init_sock(net) }
 
@@ -288,11 +323,18 @@ extension Stack {
             if c.v6only { return "invalid argument (EINVAL): v4-mapped address \(a) on an IPV6_V6ONLY socket" }
             return inet_bind_address(IPv4Address(raw: UInt32(truncatingIfNeeded: a.raw)), c)
         }
+        // A link-local address (or link-scope group) needs a device: a scope id or SO_BINDTODEVICE.
         if a.isLinkLocal || (a.isMulticast && a.multicastScope <= 2) {
-            return "invalid argument (EINVAL): link-local address \(a) needs a scope id (an interface), which sockets here cannot be given"
+            guard let name = c.bindDevice, let dev = deviceNames.firstIndex(of: name) else {
+                return "invalid argument (EINVAL): link-local address \(a) needs a scope id (an interface): \(a)%DEVICE"
+            }
+            if a.isLinkLocal, !(fib6.addresses.indices.contains(dev) && fib6.addresses[dev].contains { $0.address == a }) {
+                return "cannot assign requested address \(a) (EADDRNOTAVAIL): not an address of \(name)"
+            }
+            return nil
         }
-        // The kernel takes the rest of multicast; what it delivers depends on group membership (IPV6_JOIN_GROUP).
-        if a.isMulticast { return "binding to multicast address \(a) is not supported yet (no group membership is modelled)" }
+        // A group: what it receives is what the host joined (IPV6_JOIN_GROUP).
+        if a.isMulticast { return nil }
         guard !a.isLoopback, !c.transparent, !c.freebind, net[.ip6_nonlocal_bind] == 0, !fib6.isAssigned(a) else { return nil }
         return "cannot assign requested address \(a) (EADDRNOTAVAIL): not an address of this stack"
     }
@@ -312,15 +354,20 @@ extension Stack {
     public var allSockets: [Sock] { sockets.all }
     public var nextSocketID: Int { (sockets.byID.keys.max() ?? 0) + 1 }
 
-    /// `setsockopt` of the options the model has (SO_RCVBUF, SO_SNDBUF, IP_TOS, IPV6_TCLASS, SO_PRIORITY,
+    /// `setsockopt` of the options the model has (SO_BINDTODEVICE, SO_RCVBUF, SO_SNDBUF, IP_TOS, IPV6_TCLASS, SO_PRIORITY,
     /// IP_MTU_DISCOVER, IPV6_MTU_DISCOVER, UDP_SEGMENT, IP_RECVERR, IPV6_RECVERR, the hop limits, SO_BROADCAST) on a bound socket, in that order: IP_TOS also sets the priority
     /// (`rt_tos2priority`) unless SO_PRIORITY comes with it. Answers the socket's configuration
     /// afterwards, or nil when there is no such socket.
     public func setsockopt(socket id: Int, rcvbuf: Int? = nil, sndbuf: Int? = nil, tos: UInt8? = nil, tclass: UInt8? = nil, priority: UInt32? = nil,
                            pmtudisc: SocketConfig.PMTUDisc? = nil, pmtudisc6: SocketConfig.PMTUDisc6? = nil, udpSegment: Int? = nil, recverr: Bool? = nil,
                            recverr6: Bool? = nil, hops: SocketHops = SocketHops(), broadcast: Bool? = nil, multicastIf6: String? = nil,
-                           multicastLoop: Bool? = nil, multicastLoop6: Bool? = nil) -> SocketConfig? {
+                           multicastLoop: Bool? = nil, multicastLoop6: Bool? = nil, bindDevice: String? = nil) -> SocketConfig? {
         guard let s = sockets.byID[id] else { return nil }
+        // SO_BINDTODEVICE ("" unbinds); the caller checked the device exists.
+        if let v = bindDevice {
+            s.config.bindDevice = v.isEmpty ? nil : v
+            sockets.setBoundDevice(s, v.isEmpty ? -1 : deviceNames.firstIndex(of: v) ?? -1)
+        }
         if let v = multicastLoop { s.config.multicastLoop = v }
         if let v = multicastLoop6 { s.config.multicastLoop6 = v }
         if let v = multicastIf6 { s.config.multicastIf6 = v.isEmpty ? nil : v }
