@@ -284,7 +284,7 @@ extension Stack {
         r.elementLimits = netfilter.sets.sorted { $0.key < $1.key }.flatMap { t, sets in
             sets.sorted { $0.key < $1.key }.flatMap { name, idx in
                 idx.state.sorted { $0.key < $1.key }.compactMap { v, st in
-                    st.limit.map { StackRuntime.ElementLimit(table: t, set: name, value: hex(v), tokens: $0.tokens, last: $0.last) }
+                    st.limit.map { StackRuntime.ElementLimit(table: t, set: name, value: idx.valueText(v), tokens: $0.tokens, last: $0.last) }
                 }
             }
         }
@@ -441,7 +441,7 @@ extension Stack {
             netfilter.generators[GeneratorKey(table: g.table, handle: g.key, statement: g.statement ?? 0)] = UInt32(truncatingIfNeeded: g.a)
         }
         for l in r.elementLimits ?? [] {
-            if let v = UInt64(l.value, radix: 16) { netfilter.sets[l.table]?[l.set]?.restoreLimit(v, tokens: l.tokens, last: l.last) }
+            if let idx = netfilter.sets[l.table]?[l.set], let v = idx.value(fromText: l.value) { idx.restoreLimit(v, tokens: l.tokens, last: l.last) }
         }
     }
 

@@ -20,7 +20,8 @@ public enum IPv6Text {
 }
 
 extension NFRuleset {
-    /// What loads but does not act on IPv6 packets yet (128-bit values where the model keeps 64):
+    /// What loads but does not act on IPv6 packets yet (128-bit values where the model keeps 64;
+    /// sets and meters rules update hold an IPv6 address by number, NFSet's SetIndex):
     /// said in the answer that stores the ruleset, so nobody mistakes a silent rule for a working one.
     public var ipv6Notes: [String] {
         func wide(_ sel: NFSelector) -> Bool { sel.isAddress6 }
@@ -29,12 +30,12 @@ extension NFRuleset {
                 switch s {
                 case .match(let sel, let mask, _, _): return wide(sel) && mask != nil
                 case .setMappedNamed(_, let key, _), .natMapNamed(_, let key, _, _, _, false): return key.contains(where: wide)
-                case .setMapped(_, let keys, _), .dynset(_, _, let keys, _, _), .meter(_, _, let keys, _, _): return keys.contains(where: wide)
+                case .setMapped(_, let keys, _): return keys.contains(where: wide)
                 default: return false
                 }
             }
         }
         guard !rules.isEmpty else { return [] }
-        return ["\(rules.count) \(rules.count == 1 ? "rule reads" : "rules read") an IPv6 address under a mask, as the key of a data map, or into a set or meter rules update: loaded, but not modelled yet for IPv6 packets, so \(rules.count == 1 ? "it never matches them" : "they never match them")"]
+        return ["\(rules.count) \(rules.count == 1 ? "rule reads" : "rules read") an IPv6 address under a mask or as the key of a data map: loaded, but not modelled yet for IPv6 packets, so \(rules.count == 1 ? "it never matches them" : "they never match them")"]
     }
 }

@@ -359,7 +359,7 @@ extension Stack {
                 continue
             case .matchSet(let m) where m.sel.isAddress6:
                 guard let v = read6(m.sel, skb, info) else { return nil }
-                if m.set.contains6(v) == m.negate { return nil }
+                if m.set.contains6(v, now: clocks[skb.cpu]) == m.negate { return nil }
                 continue
             case .matchSet(let m):
                 guard var v = read(m.sel, skb, info) else { return nil }
@@ -454,12 +454,15 @@ extension Stack {
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
                 nft_meta_set_eval(target, v, skb)
             case .dynset(let op, let name, let key, let timeout, let exprs):
-                guard let v = readPacked(key, skb, info), let set = netfilter.setIndex(ti, name),
+                guard let set = netfilter.setIndex(ti, name) else { return nil }
+                // Deleting an IPv6 address the set never held: nothing to delete (nft_dynset goes on).
+                if op == .delete, set.numbered6, key.count == 1, let a = read6(key[0], skb, info), set.ids6[a] == nil { continue }
+                guard let v = dynsetKey(key, set, create: op != .delete, skb, info),
                       set.dynset(op, v, timeout: timeout, now: clocks[skb.cpu]) else { return nil }
                 // The element's own expressions (nft_dynset_eval runs them on the element found or made).
                 if !exprs.isEmpty, op != .delete, !set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) { return nil }
             case .meter(let name, _, let key, let timeout, let exprs):
-                guard let v = readPacked(key, skb, info), let set = netfilter.setIndex(ti, name),
+                guard let set = netfilter.setIndex(ti, name), let v = dynsetKey(key, set, create: true, skb, info),
                       set.dynset(.update, v, timeout: timeout, now: clocks[skb.cpu]),
                       set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) else { return nil }
             case .xfrm:
@@ -985,7 +988,7 @@ extension Stack {
         switch value {
         case .range6(let lo, let hi, _): return v >= lo && v <= hi
         case .set(let vs): return vs.contains { contains6($0, v, ti: ti) }
-        case .named(let n): return netfilter.setIndex(ti, n)?.contains6(v) ?? false
+        case .named(let n): return netfilter.setIndex(ti, n)?.contains6(v, now: clockNs) ?? false
         case .catchAll: return true
         default: return false
         }
@@ -1067,6 +1070,14 @@ extension Stack {
 
     /// A set key as a dynamic set holds it: one field's value, or a concatenation packed into one
     /// number (NFPackedKey: the first part highest, each in its field's width).
+    /// The value a set rules add to holds the packet's key under: the key read (packed for a
+    /// concatenation), or an IPv6 address's number (`create`: given one if it has none).
+    func dynsetKey(_ keys: [NFSelector], _ set: SetIndex, create: Bool, _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
+        guard set.numbered6 else { return readPacked(keys, skb, info) }
+        guard keys.count == 1, let a = read6(keys[0], skb, info) else { return nil }
+        return create ? set.id6(a) : set.ids6[a]
+    }
+
     func readPacked(_ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
         if keys.count == 1 { return read(keys[0], skb, info) }
         var v: UInt64 = 0

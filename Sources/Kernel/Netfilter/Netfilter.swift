@@ -298,7 +298,13 @@ extension Stack {
                 func held(_ e: NFValue) -> UInt64? {
                     if let widths { return NFPackedKey.pack(e, widths) }
                     if case .range(let lo, let hi, _) = e, lo == hi { return lo }
+                    if case .range6(let lo, let hi, _) = e, lo == hi { return idx.ids6[lo] }
                     return nil
+                }
+                // An IPv6 address's number back to the address, as nft lists it.
+                func element(_ v: UInt64) -> NFValue {
+                    if let a = idx.addrs6[v] { return .range6(a, a, text: IPv6Text.text(a)) }
+                    return widths.map { NFPackedKey.tuple(v, sels, $0) } ?? .range(v, v, text: NFPrinter.valueText(v, sels[0]))
                 }
                 let timedNow = idx.live(now: clockNs)
                 let timedValues = Set(timedNow.map(\.0))
@@ -313,7 +319,7 @@ extension Stack {
                 }
                 for (v, own, left) in timedNow {
                     let comment = set.elements.firstIndex { held($0) == v }.flatMap { set.info($0).comment }
-                    elements.append(widths.map { NFPackedKey.tuple(v, sels, $0) } ?? .range(v, v, text: NFPrinter.valueText(v, sels[0])))
+                    elements.append(element(v))
                     info.append(NFElementInfo(comment: comment, timeout: own, expires: left, exprs: idx.state[v].map(\.text)))
                 }
                 rs.tables[ti].sets[si].elements = elements
@@ -468,15 +474,41 @@ final class SetIndex {
     /// The set's default timeout (ms) and the most elements it holds.
     let timeout: UInt64?
     let size: Int?
+    /// A set of IPv6 addresses holds each single address under a number (in `singles`, `timed`
+    /// and `state`, as other sets hold their 64-bit values), given in the order the addresses
+    /// came; prefixes and ranges stay in `ranges6`.
+    let numbered6: Bool
+    private(set) var ids6: [UInt128: UInt64] = [:]
+    private(set) var addrs6: [UInt64: UInt128] = [:]
+
+    /// The number an IPv6 address is held under, given now if it has none.
+    func id6(_ a: UInt128) -> UInt64 {
+        if let id = ids6[a] { return id }
+        let id = UInt64(addrs6.count + 1)
+        ids6[a] = id; addrs6[id] = a
+        return id
+    }
 
     init(_ set: NFSet, now: UInt64) {
         timeout = set.timeout
         size = set.effectiveSize
+        numbered6 = set.concat == nil && set.keys.first?.selector.isAddress6 == true
         var iv: [(UInt64, UInt64)] = []
         for (k, e) in set.elements.enumerated() {
             let info = set.info(k)
             // An element read back with its counts (a checkpoint, `nft list ruleset` fed back) goes on from them.
             if case .range(let lo, let hi, _) = e, lo == hi, !info.statements.isEmpty { state[lo] = ElementState(info.statements) }
+            if numbered6, case .range6(let lo, let hi, _) = e, lo == hi {
+                let id = id6(lo)
+                if !info.statements.isEmpty { state[id] = ElementState(info.statements) }
+                if set.timeouts {
+                    let ms = info.expires ?? info.timeout ?? set.timeout
+                    timed[id] = (ms.map { now &+ $0 &* 1_000_000 } ?? .max, info.timeout)
+                } else {
+                    singles.insert(id)
+                }
+                continue
+            }
             switch e {
             case .range(let lo, let hi, _) where lo == hi && set.timeouts:
                 // An element's time left: what `expires` says, else its timeout, else the set's.
@@ -499,20 +531,29 @@ final class SetIndex {
     /// A catch-all element (`*`): a key no other element holds is found too (nft_set_catchall_lookup).
     private(set) var catchAll = false
 
-    /// An IPv6 address in the set's static elements.
-    func contains6(_ v: UInt128) -> Bool { catchAll || ranges6.contains { v >= $0.lo && v <= $0.hi } }
+    /// An IPv6 address among the set's elements (those rules added too).
+    func contains6(_ v: UInt128, now: UInt64) -> Bool {
+        catchAll || ranges6.contains { v >= $0.lo && v <= $0.hi } || (ids6[v].map { contains($0, now: now) } ?? false)
+    }
 
     /// Per-element state of stateful expressions, by element.
     private(set) var state: [UInt64: ElementState] = [:]
 
-    /// A checkpoint's limit bucket for element `v`, when the element has state to hold it.
+    /// A checkpoint's limit bucket for element `v`; one whose state is made only when a rule next
+    /// finds it (a meter's elements, which no listing holds) waits for it.
     func restoreLimit(_ v: UInt64, tokens: UInt64, last: UInt64) {
-        if state[v] != nil { state[v]!.limit = (tokens, last) }
+        if state[v] != nil { state[v]!.limit = (tokens, last) } else { restoredLimits[v] = (tokens, last) }
     }
+    private var restoredLimits: [UInt64: (tokens: UInt64, last: UInt64)] = [:]
 
     /// Runs `body` on element `v`'s state (made with `exprs` when the element has none yet), in place.
     func withState(_ v: UInt64, _ exprs: [NFStatement], _ body: (inout ElementState) -> Bool) -> Bool {
-        body(&state[v, default: ElementState(exprs: exprs)])
+        if state[v] == nil {
+            var made = ElementState(exprs: exprs)
+            if !restoredLimits.isEmpty, let l = restoredLimits.removeValue(forKey: v) { made.limit = l }
+            state[v] = made
+        }
+        return body(&state[v]!)
     }
 
     /// Elements (static and live) the set holds at `now`.
@@ -560,10 +601,21 @@ final class SetIndex {
         }
     }
 
-    /// Carries over what rules added to an older copy of the set (a command left the set alone).
+    /// Carries over what rules added to an older copy of the set (a command left the set alone);
+    /// an IPv6 address keeps its place under the number this copy holds it by.
     func adopt(_ old: SetIndex) {
-        timed.merge(old.timed) { _, kept in kept }
-        state.merge(old.state) { _, kept in kept }
+        func renumber(_ v: UInt64) -> UInt64 { old.addrs6[v].map(id6) ?? v }
+        for (v, t) in old.timed { timed[renumber(v)] = t }
+        for (v, st) in old.state { state[renumber(v)] = st }
+    }
+
+    /// How a checkpoint names an element's value: its hex, an IPv6 address's for a numbered one.
+    func valueText(_ v: UInt64) -> String {
+        addrs6[v].map { String($0, radix: 16) } ?? String(v, radix: 16)
+    }
+    /// The value a checkpoint's name stands for (an IPv6 address gets its number).
+    func value(fromText t: String) -> UInt64? {
+        numbered6 ? UInt128(t, radix: 16).map(id6) : UInt64(t, radix: 16)
     }
 
     /// The live elements rules added or that expire: value, own timeout, time left (ms) at `now`.
