@@ -2418,7 +2418,6 @@ components:
         check: {type: string, enum: [ok]}
         tables: {type: integer}
         rules: {type: integer}
-        notes: {type: array, items: {type: string}, description: As in RulesetVersion.}
     RulesetVersion:
       type: object
       required: [version, created_at, summary]
@@ -2428,10 +2427,6 @@ components:
         summary: {type: string}
         ruleset: {type: string}
         output: {type: string, description: "What the batch's `list` commands print."}
-        notes:
-          type: array
-          description: What loaded but cannot act yet (rules that match IPv6 packets only, ip6 tables), when there is any.
-          items: {type: string}
     NextCursor:
       type: [string, 'null']
       description: Pass as `cursor` for the next page; null on the last page.

@@ -145,8 +145,6 @@ extension App {
             }
             s.loadRuleset(next, keepingRuleState: command)
             var o = versionJSON(v, withText: false)
-            let notes = next.ipv6Notes
-            if !notes.isEmpty, case .object(var kv) = o { kv.append(("notes", .array(notes.map { .string($0) }))); o = .object(kv) }
             // `list` commands print once the batch is in, as nft -f prints them.
             if !next.lists.isEmpty, case .object(var kv) = o { kv.append(("output", .string(next.lists.map(s.list).joined()))); o = .object(kv) }
             return o
@@ -180,8 +178,6 @@ extension App {
         o.set("check", "ok")
         o.set("tables", rs.tables.count)
         o.set("rules", rs.tables.reduce(0) { $0 + $1.chains.reduce(0) { $0 + $1.rules.count } })
-        let notes = rs.ipv6Notes
-        if !notes.isEmpty { o.set("notes", .array(notes.map { .string($0) })) }
         return jsonResponse(200, o.value)
     }
 

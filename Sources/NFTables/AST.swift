@@ -160,6 +160,9 @@ public enum NFLimitUnit: Sendable, Equatable { case packets, bytes }
 public enum NFStatement: Sendable, Equatable {
     /// `sel [& mask] op value`
     case match(NFSelector, mask: UInt64?, op: NFOp, value: NFValue)
+    /// `ip6 saddr & ::ffff == ::1`: an IPv6 address under a mask that is no prefix (a prefix one
+    /// lists as the prefix); `op` is `.eq` or `.ne`.
+    case match6Masked(NFSelector, mask: UInt128, op: NFOp, value: UInt128)
     /// `counter [packets N bytes M]`: the values it starts from.
     case counter(packets: Int, bytes: Int)
     /// `sel | bits == value` (nft keeps the or in its listing).

@@ -352,6 +352,8 @@ public enum NFPrinter {
 
     public static func statement(_ s: NFStatement, family: NFFamily = .ip) -> String {
         switch s {
+        case .match6Masked(let sel, let mask, let op, let v):
+            return "\(sel.printed) & \(IPv6Text.text(mask)) \(op == .ne ? "!=" : "==") \(IPv6Text.text(v))"
         case .match(let sel, let mask, let op, let v):
             if sel.isOptionPresence, case .range(let v, _, _) = v { return "\(sel.rawValue) \(v == 1 ? "exists" : "missing")" }
             if sel.isFib || sel.rawValue == "rt ipsec" || sel.rawValue == "meta ipsec", case .range(_, _, let text) = v, text == "exists" || text == "missing" {

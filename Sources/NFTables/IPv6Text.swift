@@ -18,24 +18,3 @@ public enum IPv6Text {
         return "\(text(lo))-\(text(hi))"
     }
 }
-
-extension NFRuleset {
-    /// What loads but does not act on IPv6 packets yet (128-bit values where the model keeps 64;
-    /// sets and meters rules update hold an IPv6 address by number, NFSet's SetIndex):
-    /// said in the answer that stores the ruleset, so nobody mistakes a silent rule for a working one.
-    public var ipv6Notes: [String] {
-        func wide(_ sel: NFSelector) -> Bool { sel.isAddress6 }
-        let rules = tables.flatMap(\.chains).flatMap(\.rules).filter { r in
-            r.statements.contains { s in
-                switch s {
-                case .match(let sel, let mask, _, _): return wide(sel) && mask != nil
-                case .setMappedNamed(_, let key, _), .natMapNamed(_, let key, _, _, _, false): return key.contains(where: wide)
-                case .setMapped(_, let keys, _): return keys.contains(where: wide)
-                default: return false
-                }
-            }
-        }
-        guard !rules.isEmpty else { return [] }
-        return ["\(rules.count) \(rules.count == 1 ? "rule reads" : "rules read") an IPv6 address under a mask or as the key of a data map: loaded, but not modelled yet for IPv6 packets, so \(rules.count == 1 ? "it never matches them" : "they never match them")"]
-    }
-}

@@ -269,6 +269,9 @@ public enum NFJSON {
             let key: [(String, JSONValue)] = parts[0] == "ipsec" ? [("key", .string(parts[1]))] : [("key", .string(parts[1])), ("family", .string(parts[0]))]
             let l = JSONValue.object([("ipsec", .object(key + [("dir", .string(x.input ? "in" : "out")), ("spnum", .int(Int(x.spnum)))]))])
             return .object([("match", .object([("op", .string(op == .implicit ? "==" : op.rawValue)), ("left", l), ("right", value(v, x.key))]))])
+        case .match6Masked(let sel, let mask, let op, let v):
+            return .object([("match", .object([("op", .string(op == .ne ? "!=" : "==")), ("left", .object([("&", .array([left(sel), .string(IPv6Text.text(mask))]))])),
+                                               ("right", .string(IPv6Text.text(v)))]))])
         case .matchOr(let sel, let o, let op, let v):
             return .object([("match", .object([("op", .string(op.rawValue)), ("left", .object([("|", .array([left(sel), .int(Int(o))]))])),
                                                ("right", value(v, sel))]))])

@@ -809,6 +809,7 @@ extension NFParser {
             anonymousSets += 1
             return .vmap(sel, NFParser.catchAllLast(entries))
         }
+        if sel.isAddress6, isPunct("&") || isWord("and") { return try masked6(sel) }
         var mask: UInt64? = nil
         if isPunct("&") || isWord("and") {
             i += 1
@@ -890,6 +891,25 @@ extension NFParser {
             }
         }
         return Self.flagMatch(sel, mask: mask, op: op, value: value)
+    }
+
+    /// `ip6 saddr & MASK [==|!=] ADDR`: a prefix mask over an address inside it is the prefix, as
+    /// nft lists it (`ip6 saddr 2001:db8::/64`); any other stays a masked compare. The address
+    /// outside the mask can never match: nft keeps it, and so does this.
+    mutating func masked6(_ sel: NFSelector) throws(NFSyntaxError) -> NFStatement {
+        i += 1
+        let mt = tok
+        guard case .range6(let mask, let mhi, _) = try ipv6Value(at: mt), mask == mhi else { throw err("expected an IPv6 mask", at: mt) }
+        let op = relationalOp()
+        guard op == .eq || op == .implicit || op == .ne else { throw unsupported("\(op.rawValue) on a masked IPv6 address", at: mt) }
+        let vt = tok
+        guard case .range6(let v, let vhi, _) = try ipv6Value(at: vt), v == vhi else { throw err("expected an IPv6 address", at: vt) }
+        let len = (~mask).leadingZeroBitCount
+        if mask == ~UInt128(0) << UInt128(128 - len) || len == 128, v & ~mask == 0 {
+            let text = len == 128 ? IPv6Text.text(v) : "\(IPv6Text.text(v))/\(len)"
+            return .match(sel, mask: nil, op: op == .ne ? .ne : .implicit, value: .range6(v, v | ~mask, text: text))
+        }
+        return .match6Masked(sel, mask: mask, op: op == .ne ? .ne : .eq, value: v)
     }
 
     /// A mask of every TCP flag bit is no mask: nft lists `tcp flags == syn`.

@@ -191,7 +191,8 @@ extension NFParser {
         let parts = s.split(separator: "-", omittingEmptySubsequences: false).map { IPv6Text.parse(String($0)) }
         guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last! else { throw err("expected an IPv6 address", at: t) }
         guard lo <= hi else { throw refused("Range has zero or negative size", at: t) }
-        return .range6(lo, hi, text: lo == hi ? IPv6Text.text(lo) : "\(IPv6Text.text(lo))-\(IPv6Text.text(hi))")
+        // A range that is exactly a prefix lists as the prefix (`2001:db8::10/124`), as nft lists it.
+        return .range6(lo, hi, text: IPv6Text.range(lo, hi))
     }
 
     static let byteUnits: [String: UInt64] = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024]

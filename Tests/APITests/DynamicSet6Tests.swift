@@ -58,4 +58,42 @@ final class DynamicSet6Tests: AppTestCase {
         let after = call("GET", "/v1/stacks/d6/ruleset").raw
         XCTAssertTrue(after.contains("udp dport 7002 counter packets 3 bytes 147 drop"), "::10's bucket came back spent: " + after)
     }
+
+    /// scripts/record_mask6.sh (Cases/mask6.txt): IPv6 addresses under a mask (a prefix one lists
+    /// as the prefix) and as the keys of anonymous and named data maps; the counters as nft
+    /// listed them after one datagram from each of 2001:db8::9, ::10 and ::11.
+    func testMasksAndDataMapKeys() throws {
+        let text = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("mask6.txt"), encoding: .utf8)
+        guard let cut = text.range(of: "== listed\n") else { return XCTFail("no listing") }
+        let rules = """
+        table inet f {
+        \tmap marks6 {
+        \t\ttype ipv6_addr : mark
+        \t\tflags interval
+        \t\telements = { 2001:db8::9 : 0x00000009, 2001:db8::10-2001:db8::1f : 0x00000010 }
+        \t}
+
+        \tchain i {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tudp dport 7000 ip6 saddr & ffff:ffff:ffff:ffff:: == 2001:db8:: counter
+        \t\tudp dport 7000 ip6 saddr & ::ffff == ::9 counter
+        \t\tudp dport 7000 ip6 saddr & ::ffff != ::9 counter
+        \t\tudp dport 7000 meta mark set ip6 saddr map { 2001:db8::9 : 0x1, 2001:db8::10 : 0x2 }
+        \t\tudp dport 7000 meta mark 0x1 counter
+        \t\tudp dport 7000 meta mark 0x2 counter
+        \t\tudp dport 7000 meta mark set ip6 saddr map @marks6
+        \t\tudp dport 7000 meta mark 0x9 counter
+        \t\tudp dport 7000 meta mark 0x10 counter
+        \t}
+        }
+
+        """
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"m6","devices":[{"name":"va","mac":"02:00:00:00:00:01","addresses":["2001:db8::1/64"]}]}"#).status, 201)
+        let put = call("PUT", "/v1/stacks/m6/ruleset", rules, type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        XCTAssertNil(put.json?["notes"], put.raw)
+        let packets = ["9", "10", "11"].map { #"{"device":"va","eth":{"src":"02:00:00:00:ff:01"},"ipv6":{"src":"2001:db8::\#($0)"},"udp":{"sport":40000,"dport":7000},"payload_hex":"78"}"# }
+        XCTAssertEqual(call("POST", "/v1/stacks/m6/packets", #"{"packets":[\#(packets.joined(separator: ","))]}"#).status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/m6/ruleset").raw, String(text[cut.upperBound...]))
+    }
 }

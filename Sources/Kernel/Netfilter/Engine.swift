@@ -392,6 +392,9 @@ extension Stack {
                 if set == (op == .ne) { return nil }
             case .match:
                 break
+            case .match6Masked(let sel, let mask, let op, let value):
+                guard let v = read6(sel, skb, info) else { return nil }
+                if (v & mask == value) == (op == .ne) { return nil }
             case .counter, .limit, .quota:
                 if !stateful(s, ti: ti, handle: rule.stateKeys[k], skb) { return nil }
             case .objref(let kind, let name):
@@ -501,6 +504,9 @@ extension Stack {
                 if keys.count == 1, keys[0].isString {
                     guard let name = readName(keys[0], skb, info, inDev: inDev, outDev: outDev) else { return nil }
                     hit = entries.first { Stack.nameMatches($0.0, name) }
+                } else if keys.count == 1, keys[0].isAddress6 {
+                    guard let v = read6(keys[0], skb, info) else { return nil }
+                    hit = entries.first { contains6($0.0, v, ti: ti) }
                 } else if keys.count == 1 {
                     guard let v = read(keys[0], skb, info) else { return nil }
                     hit = entries.first { contains($0.0, v, ti: ti) }
@@ -518,7 +524,7 @@ extension Stack {
                       nft_cmp_eval(op, value, UInt64(n), ti: ti) else { return nil }
             case .setMappedNamed(let target, let key, let map):
                 // nft_lookup on the named map; no element ends the rule.
-                guard let k = readPacked(key, skb, info), let v = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
+                guard let v = dataMapLookup(ti, map, key, skb, info) else { return nil }
                 nft_meta_set_eval(target, UInt32(truncatingIfNeeded: v), skb)
             case .natMapNamed(let source, let key, let map, let flags, let withPort, true):
                 // An IPv6 data map: the element's address (and port) for nat6.
@@ -527,7 +533,7 @@ extension Stack {
                 let p = withPort ? UInt16(truncatingIfNeeded: m.ports[pos]) : nil
                 if let v = nat(.nat6(source: source, addr: m.addrs[pos], addrHi: nil, port: p, portHi: p, flags: flags), hook: hook, skb, outDev: outDev) { return v }
             case .natMapNamed(let source, let key, let map, let flags, let withPort, false):
-                guard let k = readPacked(key, skb, info), let d = netfilter.dataMaps[ti]?[map]?.lookup(k) else { return nil }
+                guard let d = dataMapLookup(ti, map, key, skb, info) else { return nil }
                 // A map of address . port gives both (the address above the port's 16 bits).
                 let a = UInt32(truncatingIfNeeded: withPort ? d >> 16 : d), p = withPort ? UInt16(truncatingIfNeeded: d) : nil
                 let st: NFStatement = source ? .snat(addr: a, addrHi: nil, port: p, portHi: p, flags: flags)
@@ -1070,6 +1076,17 @@ extension Stack {
 
     /// A set key as a dynamic set holds it: one field's value, or a concatenation packed into one
     /// number (NFPackedKey: the first part highest, each in its field's width).
+    /// A named data map's data for the packet's key: an IPv6 address key among the map's
+    /// addresses, prefixes and ranges; any other read (packed for a concatenation) and hashed.
+    func dataMapLookup(_ ti: Int, _ map: String, _ key: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
+        if key.count == 1, key[0].isAddress6 {
+            guard let a = read6(key[0], skb, info) else { return nil }
+            return netfilter.dataMapsBy6[ti]?[map]?.first { a >= $0.lo && a <= $0.hi }?.value
+        }
+        guard let k = readPacked(key, skb, info) else { return nil }
+        return netfilter.dataMaps[ti]?[map]?.lookup(k)
+    }
+
     /// The value a set rules add to holds the packet's key under: the key read (packed for a
     /// concatenation), or an IPv6 address's number (`create`: given one if it has none).
     func dynsetKey(_ keys: [NFSelector], _ set: SetIndex, create: Bool, _ skb: SkBuff, _ info: PktInfo) -> UInt64? {

@@ -124,6 +124,9 @@ struct NetfilterState {
     var dataMaps: [Int: [String: MapIndex<UInt64>]] = [:]
     /// Named maps of IPv6 addresses (`: ipv6_addr [. inet_service]`), per table index and name.
     var dataMaps6: [Int: [String: DataMap6]] = [:]
+    /// Named data maps keyed by an IPv6 address (`type ipv6_addr : mark`): each element's
+    /// address, prefix or range and its data, tried in order.
+    var dataMapsBy6: [Int: [String: [(lo: UInt128, hi: UInt128, value: UInt64)]]] = [:]
     /// Named maps of objects (`: counter`): element positions by key, and each element's object name.
     var objectMaps: [Int: [String: (index: MapIndex<UInt64>, names: [String])]] = [:]
     /// Their exact tuples hashed (ConcatIndex), per table index and name.
@@ -179,6 +182,11 @@ struct NetfilterState {
                 }
                 if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(keys, addrs: d6, ports: ports) }
                 else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(keys, ds) }
+                if let ds = set.data, set.data6 == nil, set.concat == nil, set.keys.first?.selector.isAddress6 == true {
+                    dataMapsBy6[ti, default: [:]][set.name] = zip(set.elements, ds).compactMap { e, d in
+                        if case .range6(let lo, let hi, _) = e { (lo, hi, d) } else { nil }
+                    }
+                }
                 if set.concat != nil {
                     var tuples = set
                     // A set rules add to (or whose elements expire) holds its one-value tuples packed
