@@ -24,6 +24,8 @@ extension StackRuntime {
         public var pendingError: String? = nil
         /// A request sock's SYN-ACK TSvals and its last out-of-window ACK (nil: none, or older checkpoints).
         public var sntTsval: [UInt32]? = nil, lastOowAck: UInt64? = nil
+        /// The backoff and the timeout it doubled (nil in older checkpoints: none, and the RTO).
+        public var backoff: Int? = nil, rtoBase: UInt64? = nil
     }
     /// A TCP timer among the queued events, in the order they run: TIME-WAIT's end or a retransmission.
     public struct TCPTimer: Codable, Sendable, Equatable {
@@ -50,7 +52,7 @@ extension Stack {
                 quick: c.quick, pingpong: c.pingpong, ato: c.ato, lrcvtime: c.lrcvtime, ackPending: c.ackPending, delackArmed: c.delackArmed,
                 delackPacket: c.delackPacket, tos: c.tos, priority: c.priority, ipID: c.ipID, error: c.error,
                 mssClamp: c.mssClamp, pmtuCookie: c.pmtuCookie, sentLengths: c.sentLengths, softError: c.softError, pendingError: c.pendingError,
-                sntTsval: c.sntTsvalFirst.map { [$0, c.sntTsvalLast] }, lastOowAck: c.lastOowAck)
+                sntTsval: c.sntTsvalFirst.map { [$0, c.sntTsvalLast] }, lastOowAck: c.lastOowAck, backoff: c.backoff, rtoBase: c.rtoBase)
         }
         let timers: [StackRuntime.TCPTimer] = pending.compactMap { t, e in
             switch e {
@@ -99,6 +101,7 @@ extension Stack {
             c.pendingError = r.pendingError
             if let ts = r.sntTsval, ts.count == 2 { c.sntTsvalFirst = ts[0]; c.sntTsvalLast = ts[1] }
             c.lastOowAck = r.lastOowAck
+            c.backoff = r.backoff ?? 0; c.rtoBase = r.rtoBase ?? r.rto
             if let l = r.sentLengths { c.sentLengths = l } else {
                 var left = min(Int(r.sndNxt &- r.sndUna), sendQueue.count)
                 while left > 0 { c.sentLengths.append(min(left, max(r.mssCache, 1))); left -= min(left, max(r.mssCache, 1)) }

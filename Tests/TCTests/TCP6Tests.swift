@@ -28,6 +28,20 @@ final class TCP6Tests: XCTestCase {
                                  .icmpv6(ICMPv6Repr(type: type, code: code, restOfHeader: info, data: Array(sent[14..<(14 + 60)]))))).emit()
     }
 
+    /// RFC 6069 over IPv6 (scripts/record_rto_revert.sh: the kernel's times were IPv4's): a no
+    /// route (ICMPv6 1/0) quoting snd_una during the backoff undoes one doubling; an address
+    /// unreachable (1/3) does not.
+    func testNoRouteRevertsOneBackoff() throws {
+        let (p, _) = try connected()
+        let t0 = p.cli.clockNs
+        let sent = p.cli.tcpCalls([.send(socket: 1, bytes: Array("hello".utf8))])[0].emitted.map(\.frame)
+        func resent(until ms: UInt64) -> [UInt64] { p.cli.advance(toNs: t0 + ms * 1_000_000).map { ($0.timeNs - t0) / 1_000_000 } }
+        XCTAssertEqual(resent(until: 700), [200, 600])
+        _ = p.cli.inject(frame: icmp6(ICMPv6Repr.destUnreachable, code: 3, quoting: sent[0]), device: p.cli.devices[0], atNs: t0 + 650_000_000)
+        _ = p.cli.inject(frame: icmp6(ICMPv6Repr.destUnreachable, code: 0, quoting: sent[0]), device: p.cli.devices[0], atNs: t0 + 700_000_000)
+        XCTAssertEqual(resent(until: 2_000), [1_000, 1_800])
+    }
+
     /// Packet too big for data in flight: the path MTU (1280) is learnt, the send MSS drops from
     /// 1428 to 1208 (1280 less 40, 20 and the 12 of timestamps) and the segments longer than it go
     /// again at once, cut to it (three segments); an error quoting a sequence already acknowledged is out of window.

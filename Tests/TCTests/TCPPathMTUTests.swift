@@ -129,5 +129,23 @@ final class TCPPathMTUTests: XCTestCase {
         XCTAssertEqual(p.cli.socket(1)?.tcp?.state, .established)
         XCTAssertNil(p.cli.socket(1)?.tcp?.pendingError)
     }
-}
 
+    /// RFC 6069 (tcp_ld_RTO_revert), as scripts/record_rto_revert.sh recorded it (both families
+    /// alike): a host unreachable quoting snd_una while it is retransmitted after a backoff undoes
+    /// one doubling, so the next retransmission comes the shorter timeout after the last one. The
+    /// kernel's data (after its tail-loss probe at 206 ms, which the model does not send): RTO at
+    /// 414 ms, the error at 531, then 623 (414 + the undoubled 206), 1,051, 1,883. The model's
+    /// RTO is 200 ms here: 200, 600; the error at 700; then 1,000 (600 + 400, not 1,400), 1,800.
+    func testAHostUnreachableRevertsOneBackoff() throws {
+        let p = try TCPAgreementTests.Pair.connected()
+        let t0 = p.cli.clockNs
+        let sent = p.cli.tcpCalls([.send(socket: 1, bytes: Array("hello".utf8))])[0].emitted.map(\.frame)
+        func resent(until ms: UInt64) -> [UInt64] { p.cli.advance(toNs: t0 + ms * 1_000_000).map { ($0.timeNs - t0) / 1_000_000 } }
+        XCTAssertEqual(resent(until: 700), [200, 600])
+        // A port unreachable is no reason to revert (only net and host unreachable are).
+        _ = p.cli.inject(frame: Self.icmp(3, 3, quoting: sent[0]), device: p.cli.devices[0], atNs: t0 + 650_000_000)
+        _ = p.cli.inject(frame: Self.icmp(3, 1, quoting: sent[0]), device: p.cli.devices[0], atNs: t0 + 700_000_000)
+        XCTAssertEqual(resent(until: 2_000), [1_000, 1_800])
+        XCTAssertEqual(p.cli.socket(1)?.tcp?.state, .established)
+    }
+}

@@ -39,7 +39,8 @@ extension Stack {
         case ICMPv4Repr.timeExceeded: err = "EHOSTUNREACH"
         default: return "ICMP type \(type): ignored"
         }
-        return tcp_err_report(c, err, flow: flow, recverr: (c.sock ?? c.parent)?.config.recverr == true, option: "IP_RECVERR")
+        let reverted = type == ICMPv4Repr.destUnreachable && code <= 1 ? tcp_ld_RTO_revert(c, seq: seq, now: clocks[cause.cpu]) : ""
+        return reverted + tcp_err_report(c, err, flow: flow, recverr: (c.sock ?? c.parent)?.config.recverr == true, option: "IP_RECVERR")
     }
 
     /// How tcp_v4_err and tcp_v6_err end: a connection still in SYN-SENT (or SYN-RECV) fails with

@@ -61,6 +61,9 @@ public final class TCPConn {
     /// The retransmission timer: its timeout (TCP_TIMEOUT_INIT 1 s until an RTT is measured),
     /// when it fires (0: not armed), the retries so far; the congestion window in segments.
     var rto: UInt64 = 1_000_000_000
+    /// icsk_backoff: the doublings since the last RTT measurement, and the timeout they doubled
+    /// (tcp_set_rto's): what RFC 6069's revert goes back along.
+    var backoff = 0, rtoBase: UInt64 = 1_000_000_000
     var rtoDeadline: UInt64 = 0
     var retransmits = 0
     var cwnd = 10

@@ -16,6 +16,8 @@ extension Stack {
         guard rttMs < 60_000 else { return }
         let ns = rttMs * 1_000_000 + 200_000_000
         c.rto = (ns + 3_999_999) / 4_000_000 * 4_000_000
+        // RFC 6298: a valid measurement ends the backoff.
+        c.rtoBase = c.rto; c.backoff = 0
     }
 
     /// `tcp_write_err`: the connection gives up (TCPAbortOnTimeout).
@@ -59,8 +61,27 @@ extension Stack {
         }
         // A SYN's first tcp_syn_linear_timeouts (4) timeouts keep the RTO; after them, and for
         // everything else, it doubles (at most TCP_RTO_MAX).
-        if c.state != .synSent || c.retransmits > Stack.tcpSynLinearTimeouts { c.rto = min(c.rto * 2, 120_000_000_000) }
+        if c.state != .synSent || c.retransmits > Stack.tcpSynLinearTimeouts {
+            c.backoff += 1
+            c.rto = min(c.rto * 2, 120_000_000_000)
+        }
         tcp_rearm_rto(c, now: t)
+    }
+
+    /// `tcp_ld_RTO_revert` (RFC 6069): a net or host unreachable (ICMPv6 no route) quoting the
+    /// segment at snd_una while it is being retransmitted after a backoff says the path, not
+    /// congestion, lost it: one doubling is undone and the timer runs for what is left of the
+    /// shorter timeout since that segment last left, or fires at once when nothing is (recorded:
+    /// scripts/record_rto_revert.sh, both families).
+    func tcp_ld_RTO_revert(_ c: TCPConn, seq: UInt32, now: UInt64) -> String {
+        guard seq == c.sndUna, c.retransmits > 0, c.backoff > 0, c.rtoDeadline != 0 else { return "" }
+        let sent = c.rtoDeadline &- c.rto   // armed when the segment last left
+        c.backoff -= 1
+        c.rto = min(c.rtoBase << UInt64(c.backoff), 120_000_000_000)
+        let elapsed = now > sent ? now - sent : 0
+        c.rtoDeadline = elapsed < c.rto ? now + (c.rto - elapsed) : now
+        schedule(c.rtoDeadline, .tcpRetransmit(serial: c.serial))
+        return "RTO reverted (RFC 6069): timeout \(c.rto / 1_000_000) ms, the segment again in \((c.rtoDeadline - now) / 1_000_000) ms; "
     }
 
     /// `tcp_model_timeout` for a SYN (rto_base TCP_TIMEOUT_INIT 1 s): the time `boundary` backoffs

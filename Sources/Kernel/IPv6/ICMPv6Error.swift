@@ -114,7 +114,8 @@ extension Stack {
             guard info >= 1280 else { return consume("MTU \(info) is below the IPv6 minimum 1280: ignored") }
             return consume(tcp_v6_mtu_reduced(c, mtu: Int(info), cause: skb))
         }
-        return consume(tcp_err_report(c, err, flow: flow, recverr: (c.sock ?? c.parent)?.config.recverr6 == true, option: "IPV6_RECVERR"))
+        let reverted = type == ICMPv6Repr.destUnreachable && code == 0 ? tcp_ld_RTO_revert(c, seq: seq, now: clocks[skb.cpu]) : ""
+        return consume(reverted + tcp_err_report(c, err, flow: flow, recverr: (c.sock ?? c.parent)?.config.recverr6 == true, option: "IPV6_RECVERR"))
     }
 
     /// `tcp_v6_mtu_reduced`: nothing when the MSS the MTU allows is not below the send MSS;
