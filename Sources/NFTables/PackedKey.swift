@@ -40,3 +40,41 @@ public enum NFPackedKey {
         .tuple(zip(unpack(v, widths), sels).map { .range($0, $0, text: NFPrinter.valueText($0, $1)) })
     }
 }
+
+/// A concatenated key too wide to pack (an IPv6 address in it, or more than 64 bits in all) as
+/// the words a dynamic set numbers it by: one per part, two for an IPv6 address (high first).
+/// Interface names and raw fields wider than 64 bits have no words here.
+public enum NFWideKey {
+    /// Whether every part has words.
+    public static func fits(_ sels: [NFSelector]) -> Bool { !sels.contains { $0.isString || $0.isWide } }
+
+    /// An element's words, when each part is one value.
+    public static func words(_ v: NFValue) -> [UInt64]? {
+        guard case .tuple(let parts) = v else { return nil }
+        var w: [UInt64] = []
+        for p in parts {
+            switch p {
+            case .range(let lo, let hi, _) where lo == hi: w.append(lo)
+            case .range6(let lo, let hi, _) where lo == hi: w.append(UInt64(truncatingIfNeeded: lo >> 64)); w.append(UInt64(truncatingIfNeeded: lo))
+            default: return nil
+            }
+        }
+        return w
+    }
+
+    /// The tuple nft lists for a key's words, each part printed as its field's values are.
+    public static func tuple(_ words: [UInt64], _ sels: [NFSelector]) -> NFValue {
+        var parts: [NFValue] = [], k = 0
+        for sel in sels {
+            if sel.isAddress6 {
+                let a = UInt128(words[k]) << 64 | UInt128(words[k + 1])
+                parts.append(.range6(a, a, text: IPv6Text.text(a)))
+                k += 2
+            } else {
+                parts.append(.range(words[k], words[k], text: NFPrinter.valueText(words[k], sel)))
+                k += 1
+            }
+        }
+        return .tuple(parts)
+    }
+}

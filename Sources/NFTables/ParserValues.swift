@@ -221,14 +221,14 @@ extension NFParser {
         }
     }
 
-    /// The key a rule adds to a set or meter: a field, or fields concatenated that fit the 64 bits
-    /// a dynamic set's element is held in (wider ones are refused as not supported yet).
+    /// The key a rule adds to a set or meter: a field, or fields concatenated (interface names and
+    /// raw fields wider than 64 bits in a concatenation are refused as not supported yet).
     mutating func dynsetKey(context: RuleContext) throws(NFSyntaxError) -> [NFSelector] {
         let kt = tok
         var key = [try concatSelector(context: context)]
         while isWord(".") { i += 1; key.append(try concatSelector(context: context)) }
-        if key.count > 1, NFPackedKey.widths(key) == nil {
-            throw unsupported("sets updated from rules with concatenated keys wider than 64 bits", at: kt)
+        if key.count > 1, NFPackedKey.widths(key) == nil, !NFWideKey.fits(key) {
+            throw unsupported("sets updated from rules with an interface name or a raw field wider than 64 bits in a concatenated key", at: kt)
         }
         return key
     }

@@ -96,4 +96,66 @@ final class DynamicSet6Tests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/m6/packets", #"{"packets":[\#(packets.joined(separator: ","))]}"#).status, 200)
         XCTAssertEqual(call("GET", "/v1/stacks/m6/ruleset").raw, String(text[cut.upperBound...]))
     }
+
+    /// scripts/record_dynset_wide.sh (Cases/dynset_wide.txt): sets and a meter rules update with
+    /// concatenated keys too wide to pack (ip6 saddr . udp sport, ip saddr . ip daddr . udp sport),
+    /// listed as nft listed them, kept across a restart, and a delete.
+    func testConcatenatedKeysWiderThan64Bits() throws {
+        let text = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("dynset_wide.txt"), encoding: .utf8)
+        func listing(after marker: String) -> String {
+            guard let r = text.range(of: marker + "\n") else { return "" }
+            let rest = text[r.upperBound...]
+            guard let end = rest.range(of: "\n}\n") else { return "" }
+            return String(rest[..<end.upperBound])
+        }
+        func masked(_ s: String) -> String { s.replacingOccurrences(of: #"expires [0-9hms]+"#, with: "expires X", options: .regularExpression) }
+        let rules = """
+        table inet f {
+        \tset flows6 {
+        \t\ttype ipv6_addr . inet_service
+        \t\tflags dynamic,timeout
+        \t\ttimeout 10m
+        \t}
+
+        \tset flows4 {
+        \t\ttype ipv4_addr . ipv4_addr . inet_service
+        \t\tflags dynamic
+        \t}
+
+        \tchain i {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tudp dport 7000 add @flows6 { ip6 saddr . udp sport }
+        \t\tudp dport 7010 ip6 saddr . udp sport @flows6 counter
+        \t\tudp dport 7001 add @flows4 { ip saddr . ip daddr . udp sport }
+        \t\tudp dport 7010 ip saddr . ip daddr . udp sport @flows4 counter
+        \t\tudp dport 7002 meter m { ip6 saddr . udp dport limit rate 1/minute burst 1 packets } counter accept
+        \t\tudp dport 7002 counter drop
+        \t\tudp dport 7003 delete @flows6 { ip6 saddr . udp sport }
+        \t}
+        }
+
+        """
+        let doc = #"{"name":"w","devices":[{"name":"va","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24","2001:db8::1/64"]}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        let put = call("PUT", "/v1/stacks/w/ruleset", rules, type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        func send(_ sends: [(String, Int, Int)]) {
+            let packets = sends.map { src, sport, dport in
+                let ip = src.contains(":") ? #""ipv6":{"src":"\#(src)"}"# : #""ipv4":{"src":"\#(src)"}"#
+                return #"{"device":"va","eth":{"src":"02:00:00:00:ff:01"},\#(ip),"udp":{"sport":\#(sport),"dport":\#(dport)},"payload_hex":"78"}"#
+            }
+            XCTAssertEqual(call("POST", "/v1/stacks/w/packets", #"{"packets":[\#(packets.joined(separator: ","))]}"#).status, 200)
+        }
+        send([("2001:db8::9", 1111, 7000), ("2001:db8::9", 1111, 7010), ("2001:db8::9", 2222, 7010),
+              ("198.18.0.9", 3333, 7001), ("198.18.0.9", 3333, 7010), ("198.18.0.9", 4444, 7010),
+              ("2001:db8::9", 5555, 7002), ("2001:db8::9", 5556, 7002), ("2001:db8::9", 5557, 7002)])
+        XCTAssertEqual(masked(call("GET", "/v1/stacks/w/ruleset").raw), masked(listing(after: "== listed")))
+        XCTAssertEqual(app.checkpoint(), ["w"])
+        try reopen()
+        send([("2001:db8::9", 1111, 7003), ("2001:db8::9", 1111, 7010)])
+        XCTAssertEqual(masked(call("GET", "/v1/stacks/w/ruleset").raw), masked(listing(after: "== listed after delete")))
+        // The IPv4 flow came back from the checkpoint and is still found.
+        send([("198.18.0.9", 3333, 7010)])
+        XCTAssertTrue(call("GET", "/v1/stacks/w/ruleset").raw.contains("ip saddr . ip daddr . udp sport @flows4 counter packets 2 bytes 58"))
+    }
 }

@@ -458,8 +458,11 @@ extension Stack {
                 nft_meta_set_eval(target, v, skb)
             case .dynset(let op, let name, let key, let timeout, let exprs):
                 guard let set = netfilter.setIndex(ti, name) else { return nil }
-                // Deleting an IPv6 address the set never held: nothing to delete (nft_dynset goes on).
-                if op == .delete, set.numbered6, key.count == 1, let a = read6(key[0], skb, info), set.ids6[a] == nil { continue }
+                // Deleting a key the set never numbered: nothing to delete (nft_dynset goes on).
+                if op == .delete, set.numbered6 || set.wideSels != nil {
+                    let read = set.wideSels != nil ? readWords(key, skb, info) != nil : key.count == 1 && read6(key[0], skb, info) != nil
+                    if read, dynsetKey(key, set, create: false, skb, info) == nil { continue }
+                }
                 guard let v = dynsetKey(key, set, create: op != .delete, skb, info),
                       set.dynset(op, v, timeout: timeout, now: clocks[skb.cpu]) else { return nil }
                 // The element's own expressions (nft_dynset_eval runs them on the element found or made).
@@ -1090,9 +1093,30 @@ extension Stack {
     /// The value a set rules add to holds the packet's key under: the key read (packed for a
     /// concatenation), or an IPv6 address's number (`create`: given one if it has none).
     func dynsetKey(_ keys: [NFSelector], _ set: SetIndex, create: Bool, _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
+        if set.wideSels != nil {
+            guard let w = readWords(keys, skb, info) else { return nil }
+            return create ? set.idWide(w) : set.idsWide[w]
+        }
         guard set.numbered6 else { return readPacked(keys, skb, info) }
         guard keys.count == 1, let a = read6(keys[0], skb, info) else { return nil }
         return create ? set.id6(a) : set.ids6[a]
+    }
+
+    /// A concatenated key too wide to pack, as its words (NFWideKey): one per part, two for an
+    /// IPv6 address.
+    func readWords(_ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> [UInt64]? {
+        var w: [UInt64] = []
+        w.reserveCapacity(keys.count + 1)
+        for sel in keys {
+            if sel.isAddress6 {
+                guard let a = read6(sel, skb, info) else { return nil }
+                w.append(UInt64(truncatingIfNeeded: a >> 64)); w.append(UInt64(truncatingIfNeeded: a))
+            } else {
+                guard let v = read(sel, skb, info) else { return nil }
+                w.append(v)
+            }
+        }
+        return w
     }
 
     func readPacked(_ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
@@ -1111,8 +1135,15 @@ extension Stack {
         switch value {
         case .set(let vs): return vs.contains { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
         case .named(let n):
-            // A set rules add to holds its one-value tuples packed (and ranged ones as tuples).
-            if let idx = netfilter.setIndex(ti, n), let k = readPacked(sels, skb, info), idx.contains(k, now: clockNs) { return true }
+            // A set rules add to holds its one-value tuples packed, or numbered when too wide to
+            // pack (and ranged ones as tuples).
+            if let idx = netfilter.setIndex(ti, n) {
+                if idx.wideSels != nil {
+                    if let w = readWords(sels, skb, info), let id = idx.idsWide[w], idx.contains(id, now: clockNs) { return true }
+                } else if let k = readPacked(sels, skb, info), idx.contains(k, now: clockNs) {
+                    return true
+                }
+            }
             return concatLookup(ti, n, sels, skb, info, inDev: inDev, outDev: outDev) != nil
         case .tuple(let parts):
             for (p, sel) in zip(parts, sels) {

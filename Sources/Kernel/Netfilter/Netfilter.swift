@@ -191,7 +191,19 @@ struct NetfilterState {
                     var tuples = set
                     // A set rules add to (or whose elements expire) holds its one-value tuples packed
                     // in a SetIndex, as dynset adds them; tuples with a range stay tuples.
-                    if set.dynamic || set.timeouts, let widths = NFPackedKey.widths(set.keys.map(\.selector)) {
+                    if set.dynamic || set.timeouts, NFPackedKey.widths(set.keys.map(\.selector)) == nil, NFWideKey.fits(set.keys.map(\.selector)) {
+                        // Too wide to pack: numbered tuples (NFWideKey) in a SetIndex; tuples with a range stay tuples.
+                        var numbered = set
+                        numbered.elements = []; numbered.elementInfo = []; tuples.elements = []; tuples.elementInfo = []
+                        for (k, e) in set.elements.enumerated() {
+                            if NFWideKey.words(e) != nil {
+                                numbered.elements.append(e); numbered.elementInfo.append(set.info(k))
+                            } else {
+                                tuples.elements.append(e); tuples.elementInfo.append(set.info(k))
+                            }
+                        }
+                        sets[ti, default: [:]][set.name] = SetIndex(numbered, now: now)
+                    } else if set.dynamic || set.timeouts, let widths = NFPackedKey.widths(set.keys.map(\.selector)) {
                         var packed = set
                         packed.concat = nil
                         packed.elements = []; packed.elementInfo = []; tuples.elements = []; tuples.elementInfo = []
@@ -307,11 +319,13 @@ extension Stack {
                     if let widths { return NFPackedKey.pack(e, widths) }
                     if case .range(let lo, let hi, _) = e, lo == hi { return lo }
                     if case .range6(let lo, let hi, _) = e, lo == hi { return idx.ids6[lo] }
+                    if idx.wideSels != nil, let w = NFWideKey.words(e) { return idx.idsWide[w] }
                     return nil
                 }
                 // An IPv6 address's number back to the address, as nft lists it.
                 func element(_ v: UInt64) -> NFValue {
                     if let a = idx.addrs6[v] { return .range6(a, a, text: IPv6Text.text(a)) }
+                    if let w = idx.wordsOf[v] { return NFWideKey.tuple(w, sels) }
                     return widths.map { NFPackedKey.tuple(v, sels, $0) } ?? .range(v, v, text: NFPrinter.valueText(v, sels[0]))
                 }
                 let timedNow = idx.live(now: clockNs)
@@ -489,6 +503,20 @@ final class SetIndex {
     private(set) var ids6: [UInt128: UInt64] = [:]
     private(set) var addrs6: [UInt64: UInt128] = [:]
 
+    /// A concatenated set rules add to whose key does not pack into 64 bits (an IPv6 address in
+    /// it): each tuple numbered by its words (NFWideKey), held as `numbered6` holds addresses.
+    let wideSels: [NFSelector]?
+    private(set) var idsWide: [[UInt64]: UInt64] = [:]
+    private(set) var wordsOf: [UInt64: [UInt64]] = [:]
+
+    /// The number a wide tuple is held under, given now if it has none.
+    func idWide(_ w: [UInt64]) -> UInt64 {
+        if let id = idsWide[w] { return id }
+        let id = UInt64(wordsOf.count + 1)
+        idsWide[w] = id; wordsOf[id] = w
+        return id
+    }
+
     /// The number an IPv6 address is held under, given now if it has none.
     func id6(_ a: UInt128) -> UInt64 {
         if let id = ids6[a] { return id }
@@ -501,9 +529,22 @@ final class SetIndex {
         timeout = set.timeout
         size = set.effectiveSize
         numbered6 = set.concat == nil && set.keys.first?.selector.isAddress6 == true
+        let sels = set.keys.map(\.selector)
+        wideSels = set.concat != nil && NFPackedKey.widths(sels) == nil && NFWideKey.fits(sels) ? sels : nil
         var iv: [(UInt64, UInt64)] = []
         for (k, e) in set.elements.enumerated() {
             let info = set.info(k)
+            if wideSels != nil, let w = NFWideKey.words(e) {
+                let id = idWide(w)
+                if !info.statements.isEmpty { state[id] = ElementState(info.statements) }
+                if set.timeouts {
+                    let ms = info.expires ?? info.timeout ?? set.timeout
+                    timed[id] = (ms.map { now &+ $0 &* 1_000_000 } ?? .max, info.timeout)
+                } else {
+                    singles.insert(id)
+                }
+                continue
+            }
             // An element read back with its counts (a checkpoint, `nft list ruleset` fed back) goes on from them.
             if case .range(let lo, let hi, _) = e, lo == hi, !info.statements.isEmpty { state[lo] = ElementState(info.statements) }
             if numbered6, case .range6(let lo, let hi, _) = e, lo == hi {
@@ -612,18 +653,22 @@ final class SetIndex {
     /// Carries over what rules added to an older copy of the set (a command left the set alone);
     /// an IPv6 address keeps its place under the number this copy holds it by.
     func adopt(_ old: SetIndex) {
-        func renumber(_ v: UInt64) -> UInt64 { old.addrs6[v].map(id6) ?? v }
+        func renumber(_ v: UInt64) -> UInt64 { old.addrs6[v].map(id6) ?? old.wordsOf[v].map(idWide) ?? v }
         for (v, t) in old.timed { timed[renumber(v)] = t }
         for (v, st) in old.state { state[renumber(v)] = st }
     }
 
     /// How a checkpoint names an element's value: its hex, an IPv6 address's for a numbered one.
     func valueText(_ v: UInt64) -> String {
-        addrs6[v].map { String($0, radix: 16) } ?? String(v, radix: 16)
+        addrs6[v].map { String($0, radix: 16) } ?? wordsOf[v].map { $0.map { String($0, radix: 16) }.joined(separator: ".") } ?? String(v, radix: 16)
     }
     /// The value a checkpoint's name stands for (an IPv6 address gets its number).
     func value(fromText t: String) -> UInt64? {
-        numbered6 ? UInt128(t, radix: 16).map(id6) : UInt64(t, radix: 16)
+        if wideSels != nil {
+            let w = t.split(separator: ".").compactMap { UInt64($0, radix: 16) }
+            return w.isEmpty ? nil : idWide(w)
+        }
+        return numbered6 ? UInt128(t, radix: 16).map(id6) : UInt64(t, radix: 16)
     }
 
     /// The live elements rules added or that expire: value, own timeout, time left (ms) at `now`.
