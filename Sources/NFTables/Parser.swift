@@ -578,11 +578,21 @@ public struct NFParser {
             t.nextHandle += 1
         }
         let set = t.sets.first { $0.name == sname }!
-        // A data or object map keyed by a concatenation: its key packs into 64 bits, one value a part.
+        // A data or object map keyed by a concatenation: its key packs into 64 bits, one value a
+        // part; a data map's wider key (an IPv6 address in it) is held by its words (NFWideKey).
         if set.concat != nil, set.data != nil || set.objectNames != nil {
-            guard let w = NFPackedKey.widths(set.keys.map(\.selector)) else { throw unsupported("data maps with concatenated keys wider than 64 bits", at: toks[i - 1]) }
-            if set.elements.contains(where: { $0 != .catchAll && NFPackedKey.pack($0, w) == nil }) {
-                throw unsupported("ranges in the keys of a data map with concatenated keys", at: toks[i - 1])
+            let sels = set.keys.map(\.selector)
+            if let w = NFPackedKey.widths(sels) {
+                if set.elements.contains(where: { $0 != .catchAll && NFPackedKey.pack($0, w) == nil }) {
+                    throw unsupported("ranges in the keys of a data map with concatenated keys", at: toks[i - 1])
+                }
+            } else {
+                guard set.objectNames == nil, set.data6 == nil, NFWideKey.fits(sels) else {
+                    throw unsupported("object and address maps with concatenated keys wider than 64 bits, and interface names in a wide key", at: toks[i - 1])
+                }
+                if set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil }) {
+                    throw unsupported("ranges in the keys of a data map with concatenated keys", at: toks[i - 1])
+                }
             }
         }
         if let max = set.size, set.elements.count > max {

@@ -60,8 +60,9 @@ final class DynamicSet6Tests: AppTestCase {
     }
 
     /// scripts/record_mask6.sh (Cases/mask6.txt): IPv6 addresses under a mask (a prefix one lists
-    /// as the prefix) and as the keys of anonymous and named data maps; the counters as nft
-    /// listed them after one datagram from each of 2001:db8::9, ::10 and ::11.
+    /// as the prefix) and as the keys of anonymous and named data maps, alone and concatenated
+    /// with a port; the counters as nft listed them after one datagram from each of 2001:db8::9,
+    /// ::10 and ::11 (port 40000).
     func testMasksAndDataMapKeys() throws {
         let text = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("mask6.txt"), encoding: .utf8)
         guard let cut = text.range(of: "== listed\n") else { return XCTFail("no listing") }
@@ -71,6 +72,11 @@ final class DynamicSet6Tests: AppTestCase {
         \t\ttype ipv6_addr : mark
         \t\tflags interval
         \t\telements = { 2001:db8::9 : 0x00000009, 2001:db8::10-2001:db8::1f : 0x00000010 }
+        \t}
+
+        \tmap flowmarks {
+        \t\ttype ipv6_addr . inet_service : mark
+        \t\telements = { 2001:db8::10 . 40000 : 0x00000020, 2001:db8::11 . 40001 : 0x00000021 }
         \t}
 
         \tchain i {
@@ -84,6 +90,9 @@ final class DynamicSet6Tests: AppTestCase {
         \t\tudp dport 7000 meta mark set ip6 saddr map @marks6
         \t\tudp dport 7000 meta mark 0x9 counter
         \t\tudp dport 7000 meta mark 0x10 counter
+        \t\tudp dport 7000 meta mark set ip6 saddr . udp sport map @flowmarks
+        \t\tudp dport 7000 meta mark 0x20 counter
+        \t\tudp dport 7000 meta mark 0x21 counter
         \t}
         }
 

@@ -1080,11 +1080,16 @@ extension Stack {
     /// A set key as a dynamic set holds it: one field's value, or a concatenation packed into one
     /// number (NFPackedKey: the first part highest, each in its field's width).
     /// A named data map's data for the packet's key: an IPv6 address key among the map's
-    /// addresses, prefixes and ranges; any other read (packed for a concatenation) and hashed.
+    /// addresses, prefixes and ranges; a concatenation too wide to pack by its words; any other
+    /// read (packed for a concatenation) and hashed.
     func dataMapLookup(_ ti: Int, _ map: String, _ key: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
         if key.count == 1, key[0].isAddress6 {
             guard let a = read6(key[0], skb, info) else { return nil }
             return netfilter.dataMapsBy6[ti]?[map]?.first { a >= $0.lo && a <= $0.hi }?.value
+        }
+        if key.count > 1, let m = netfilter.dataMapsWide[ti]?[map] {
+            guard let w = readWords(key, skb, info) else { return nil }
+            return m.values[w] ?? m.catchAll
         }
         guard let k = readPacked(key, skb, info) else { return nil }
         return netfilter.dataMaps[ti]?[map]?.lookup(k)

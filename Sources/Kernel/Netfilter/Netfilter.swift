@@ -127,6 +127,9 @@ struct NetfilterState {
     /// Named data maps keyed by an IPv6 address (`type ipv6_addr : mark`): each element's
     /// address, prefix or range and its data, tried in order.
     var dataMapsBy6: [Int: [String: [(lo: UInt128, hi: UInt128, value: UInt64)]]] = [:]
+    /// Named data maps keyed by a concatenation too wide to pack: data by the key's words
+    /// (NFWideKey), and the catch-all's.
+    var dataMapsWide: [Int: [String: (values: [[UInt64]: UInt64], catchAll: UInt64?)]] = [:]
     /// Named maps of objects (`: counter`): element positions by key, and each element's object name.
     var objectMaps: [Int: [String: (index: MapIndex<UInt64>, names: [String])]] = [:]
     /// Their exact tuples hashed (ConcatIndex), per table index and name.
@@ -182,6 +185,13 @@ struct NetfilterState {
                 }
                 if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(keys, addrs: d6, ports: ports) }
                 else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(keys, ds) }
+                if let ds = set.data, set.data6 == nil, set.concat != nil, NFPackedKey.widths(set.keys.map(\.selector)) == nil {
+                    var values: [[UInt64]: UInt64] = [:], catchAll: UInt64? = nil
+                    for (e, d) in zip(set.elements, ds) {
+                        if e == .catchAll { catchAll = d } else if let w = NFWideKey.words(e) { values[w] = d }
+                    }
+                    dataMapsWide[ti, default: [:]][set.name] = (values, catchAll)
+                }
                 if let ds = set.data, set.data6 == nil, set.concat == nil, set.keys.first?.selector.isAddress6 == true {
                     dataMapsBy6[ti, default: [:]][set.name] = zip(set.elements, ds).compactMap { e, d in
                         if case .range6(let lo, let hi, _) = e { (lo, hi, d) } else { nil }
