@@ -3,12 +3,7 @@
 # APITests/DynamicSet6Tests: pa (va 02:00:00:00:00:01, 2001:db8::1/64) with the ruleset below, pb
 # (vb 02:00:00:00:ff:01, 2001:db8::9, ::10 and ::11) sending one UDP datagram to port 7000 from
 # each address in turn, from port 40000. Printed: the ruleset as nft lists it afterwards (its counters).
-set -e
-ip netns del pa 2>/dev/null || true; ip netns del pb 2>/dev/null || true
-ip netns add pa; ip netns add pb
-ip link add va netns pa address 02:00:00:00:00:01 type veth peer name vb netns pb address 02:00:00:00:ff:01
-for n in pa pb; do ip netns exec $n sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0; ip -n $n link set lo up; done
-ip -n pa link set va up; ip -n pb link set vb up
+source "$(dirname "$0")/netns_pa_pb.sh"
 ip -n pa addr add 2001:db8::1/64 dev va nodad
 for a in 9 10 11; do ip -n pb addr add 2001:db8::$a/64 dev vb nodad; ip -n pa -6 neigh add 2001:db8::$a lladdr 02:00:00:00:ff:01 dev va nud permanent; done
 ip -n pb -6 neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev vb nud permanent

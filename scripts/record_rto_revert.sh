@@ -5,12 +5,7 @@
 # and, 100 ms after the third, answers it with a host unreachable (ICMP 3/1; over IPv6, ICMPv6
 # 1/0 no route) quoting it. Printed per family: each data segment's time (ms after the first) and
 # its sequence number, and the time of the ICMP error.
-set -e
-ip netns del pa 2>/dev/null || true; ip netns del pb 2>/dev/null || true
-ip netns add pa; ip netns add pb
-ip link add va netns pa address 02:00:00:00:00:01 type veth peer name vb netns pb address 02:00:00:00:ff:01
-for n in pa pb; do ip netns exec $n sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0; ip -n $n link set lo up; done
-ip -n pa link set va up; ip -n pb link set vb up
+source "$(dirname "$0")/netns_pa_pb.sh"
 ip -n pa addr add 198.18.0.1/24 dev va; ip -n pa addr add 2001:db8::1/64 dev va nodad
 ip -n pb addr add 198.18.0.9/24 dev vb; ip -n pb addr add 2001:db8::9/64 dev vb nodad
 ip -n pa neigh add 198.18.0.9 lladdr 02:00:00:00:ff:01 dev va nud permanent; ip -n pb neigh add 198.18.0.1 lladdr 02:00:00:00:00:01 dev vb nud permanent

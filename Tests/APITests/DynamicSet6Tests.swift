@@ -7,6 +7,16 @@ import XCTest
 /// a meter's limit is per address, `delete @seen6` takes one out; the ruleset lists as nft listed
 /// it after each step (each element's time left masked: the kernel's clock ran on).
 final class DynamicSet6Tests: AppTestCase {
+    /// The ruleset a case printed after `marker`, as nft listed it.
+    private func listing(_ text: String, after marker: String) -> String {
+        guard let r = text.range(of: marker + "\n") else { return "" }
+        let rest = text[r.upperBound...]
+        guard let end = rest.range(of: "\n}\n") else { return "" }
+        return String(rest[..<end.upperBound])
+    }
+    /// Each element's time left masked: the kernel's clock ran on.
+    private func masked(_ s: String) -> String { s.replacingOccurrences(of: #"expires [0-9hms]+"#, with: "expires X", options: .regularExpression) }
+
     /// The script's ruleset.
     private let ruleset = """
     table inet f {
@@ -30,13 +40,6 @@ final class DynamicSet6Tests: AppTestCase {
 
     func testIPv6AddressesInSetsRulesUpdate() throws {
         let text = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("dynset6.txt"), encoding: .utf8)
-        func listing(after marker: String) -> String {
-            guard let r = text.range(of: marker + "\n") else { return "" }
-            let rest = text[r.upperBound...]
-            guard let end = rest.range(of: "\n}\n") else { return "" }
-            return String(rest[..<end.upperBound])
-        }
-        func masked(_ s: String) -> String { s.replacingOccurrences(of: #"expires [0-9hms]+"#, with: "expires X", options: .regularExpression) }
         let doc = #"{"name":"d6","devices":[{"name":"va","mac":"02:00:00:00:00:01","addresses":["2001:db8::1/64"]}],"neighbours":[{"address":"2001:db8::9","mac":"02:00:00:00:ff:01","dev":"va"},{"address":"2001:db8::10","mac":"02:00:00:00:ff:01","dev":"va"}]}"#
         XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
         let put = call("PUT", "/v1/stacks/d6/ruleset", ruleset, type: "text/plain")
@@ -48,12 +51,12 @@ final class DynamicSet6Tests: AppTestCase {
         }
         send([("2001:db8::9", 7001), ("2001:db8::9", 7000), ("2001:db8::10", 7000), ("2001:db8::9", 7001), ("2001:db8::10", 7001),
               ("2001:db8::9", 7002), ("2001:db8::9", 7002), ("2001:db8::10", 7002), ("2001:db8::9", 7002)])
-        XCTAssertEqual(masked(call("GET", "/v1/stacks/d6/ruleset").raw), masked(listing(after: "== listed")))
+        XCTAssertEqual(masked(call("GET", "/v1/stacks/d6/ruleset").raw), masked(listing(text, after: "== listed")))
         // Kept by a checkpoint: the elements with their time left, and the meter's buckets.
         XCTAssertEqual(app.checkpoint(), ["d6"])
         try reopen()
         send([("2001:db8::9", 7003), ("2001:db8::9", 7001), ("2001:db8::9", 7003)])
-        XCTAssertEqual(masked(call("GET", "/v1/stacks/d6/ruleset").raw), masked(listing(after: "== listed after delete")))
+        XCTAssertEqual(masked(call("GET", "/v1/stacks/d6/ruleset").raw), masked(listing(text, after: "== listed after delete")))
         send([("2001:db8::10", 7002)])
         let after = call("GET", "/v1/stacks/d6/ruleset").raw
         XCTAssertTrue(after.contains("udp dport 7002 counter packets 3 bytes 147 drop"), "::10's bucket came back spent: " + after)
@@ -111,13 +114,6 @@ final class DynamicSet6Tests: AppTestCase {
     /// listed as nft listed them, kept across a restart, and a delete.
     func testConcatenatedKeysWiderThan64Bits() throws {
         let text = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("dynset_wide.txt"), encoding: .utf8)
-        func listing(after marker: String) -> String {
-            guard let r = text.range(of: marker + "\n") else { return "" }
-            let rest = text[r.upperBound...]
-            guard let end = rest.range(of: "\n}\n") else { return "" }
-            return String(rest[..<end.upperBound])
-        }
-        func masked(_ s: String) -> String { s.replacingOccurrences(of: #"expires [0-9hms]+"#, with: "expires X", options: .regularExpression) }
         let rules = """
         table inet f {
         \tset flows6 {
@@ -158,11 +154,11 @@ final class DynamicSet6Tests: AppTestCase {
         send([("2001:db8::9", 1111, 7000), ("2001:db8::9", 1111, 7010), ("2001:db8::9", 2222, 7010),
               ("198.18.0.9", 3333, 7001), ("198.18.0.9", 3333, 7010), ("198.18.0.9", 4444, 7010),
               ("2001:db8::9", 5555, 7002), ("2001:db8::9", 5556, 7002), ("2001:db8::9", 5557, 7002)])
-        XCTAssertEqual(masked(call("GET", "/v1/stacks/w/ruleset").raw), masked(listing(after: "== listed")))
+        XCTAssertEqual(masked(call("GET", "/v1/stacks/w/ruleset").raw), masked(listing(text, after: "== listed")))
         XCTAssertEqual(app.checkpoint(), ["w"])
         try reopen()
         send([("2001:db8::9", 1111, 7003), ("2001:db8::9", 1111, 7010)])
-        XCTAssertEqual(masked(call("GET", "/v1/stacks/w/ruleset").raw), masked(listing(after: "== listed after delete")))
+        XCTAssertEqual(masked(call("GET", "/v1/stacks/w/ruleset").raw), masked(listing(text, after: "== listed after delete")))
         // The IPv4 flow came back from the checkpoint and is still found.
         send([("198.18.0.9", 3333, 7010)])
         XCTAssertTrue(call("GET", "/v1/stacks/w/ruleset").raw.contains("ip saddr . ip daddr . udp sport @flows4 counter packets 2 bytes 58"))

@@ -28,7 +28,7 @@ final class TCP6Tests: XCTestCase {
                                  .icmpv6(ICMPv6Repr(type: type, code: code, restOfHeader: info, data: Array(sent[14..<(14 + 60)]))))).emit()
     }
 
-    /// RFC 6069 over IPv6 (scripts/record_rto_revert.sh: the kernel's times were IPv4's): a no
+    /// RFC 6069 over IPv6 (Cases/rto_revert.txt: the kernel's IPv6 times are its IPv4 ones): a no
     /// route (ICMPv6 1/0) quoting snd_una during the backoff undoes one doubling; an address
     /// unreachable (1/3) does not.
     func testNoRouteRevertsOneBackoff() throws {

@@ -130,9 +130,10 @@ final class TCPPathMTUTests: XCTestCase {
         XCTAssertNil(p.cli.socket(1)?.tcp?.pendingError)
     }
 
-    /// RFC 6069 (tcp_ld_RTO_revert), as scripts/record_rto_revert.sh recorded it (both families
-    /// alike): a host unreachable quoting snd_una while it is retransmitted after a backoff undoes
-    /// one doubling, so the next retransmission comes the shorter timeout after the last one. The
+    /// RFC 6069 (tcp_ld_RTO_revert), as scripts/record_rto_revert.sh recorded it
+    /// (Cases/rto_revert.txt, both families alike): a host unreachable quoting snd_una while it is
+    /// retransmitted after a backoff undoes one doubling, so the next retransmission comes the
+    /// shorter timeout after the last one. The
     /// kernel's data (after its tail-loss probe at 206 ms, which the model does not send): RTO at
     /// 414 ms, the error at 531, then 623 (414 + the undoubled 206), 1,051, 1,883. The model's
     /// RTO is 200 ms here: 200, 600; the error at 700; then 1,000 (600 + 400, not 1,400), 1,800.

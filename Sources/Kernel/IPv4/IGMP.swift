@@ -2,7 +2,7 @@ import Wire
 
 // net/ipv4/igmp.c: the groups sockets join (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP) and the
 // IGMPv3 state-change reports a device's joins and leaves send to 224.0.0.22 (recorded:
-// scripts/record_mc_join.sh). Queries are not answered yet (igmp_rcv).
+// scripts/record_mc_join.sh), and the answer to general queries (scripts/record_mc_query.sh).
 extension Stack {
     /// IGMPV3_ALL_MCR, where IGMPv3 reports go.
     static let igmpv3AllRouters = IPv4Address(224, 0, 0, 22)
@@ -89,9 +89,9 @@ extension Stack {
     }
 
     /// `igmp_rcv`: the header and its checksum (else dropped), then by type: a query goes to
-    /// igmp_heard_query, a v1/v2
-    /// report for a group the host is in would cancel its own (no such timer here); an IGMPv3
-    /// report, leave or anything else is freed as a drop, as the kernel frees it.
+    /// igmp_heard_query, a v1/v2 report for a group the host is in would cancel its own (no such
+    /// timer here); an IGMPv3 report, leave or anything else is freed as a drop, as the kernel
+    /// frees it.
     func igmp_rcv(_ skb: SkBuff) -> PathEnd {
         enter(.igmp_rcv, skb)
         let th = skb.transportHeader, len = skb.len - th

@@ -544,8 +544,11 @@ final class SetIndex {
         var iv: [(UInt64, UInt64)] = []
         for (k, e) in set.elements.enumerated() {
             let info = set.info(k)
-            if wideSels != nil, let w = NFWideKey.words(e) {
-                let id = idWide(w)
+            // An element held by number: with its counts, and its time left when elements expire.
+            var number: UInt64? = nil
+            if wideSels != nil, let w = NFWideKey.words(e) { number = idWide(w) }
+            if numbered6, case .range6(let lo, let hi, _) = e, lo == hi { number = id6(lo) }
+            if let id = number {
                 if !info.statements.isEmpty { state[id] = ElementState(info.statements) }
                 if set.timeouts {
                     let ms = info.expires ?? info.timeout ?? set.timeout
@@ -557,17 +560,6 @@ final class SetIndex {
             }
             // An element read back with its counts (a checkpoint, `nft list ruleset` fed back) goes on from them.
             if case .range(let lo, let hi, _) = e, lo == hi, !info.statements.isEmpty { state[lo] = ElementState(info.statements) }
-            if numbered6, case .range6(let lo, let hi, _) = e, lo == hi {
-                let id = id6(lo)
-                if !info.statements.isEmpty { state[id] = ElementState(info.statements) }
-                if set.timeouts {
-                    let ms = info.expires ?? info.timeout ?? set.timeout
-                    timed[id] = (ms.map { now &+ $0 &* 1_000_000 } ?? .max, info.timeout)
-                } else {
-                    singles.insert(id)
-                }
-                continue
-            }
             switch e {
             case .range(let lo, let hi, _) where lo == hi && set.timeouts:
                 // An element's time left: what `expires` says, else its timeout, else the set's.
