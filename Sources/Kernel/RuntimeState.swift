@@ -318,6 +318,13 @@ extension Stack {
             if m.v6 { mldGroups[dev] = m.list } else { igmpGroups[dev] = m.list }
             if let t = m.list.timerNs { schedule(max(t, clockNs), .mcIfcTimer(device: dev, v6: m.v6, generation: m.list.generation)) }
             if let t = m.list.queryNs { schedule(max(t, clockNs), .mcQueryTimer(device: dev, v6: m.v6, generation: m.list.queryGeneration)) }
+            for (g, t) in m.list.groupTimers.sorted(by: { $0.value < $1.value }) {
+                // A due time already past fires at once, as its event did not keep its time.
+                if t < clockNs {
+                    if m.v6 { mldGroups[dev].groupTimers[g] = clockNs } else { igmpGroups[dev].groupTimers[g] = clockNs }
+                }
+                schedule(max(t, clockNs), .mcGroupTimer(device: dev, v6: m.v6, group: g))
+            }
         }
         // Sets changed since the checkpoint keep what was stored with the change.
         if let text = r.ipsets, r.ipsetsGeneration == ipsetsGeneration, let sets = try? preparedIPSets(text, replace: true, own: true) {

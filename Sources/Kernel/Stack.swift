@@ -400,6 +400,7 @@ public final class Stack {
         case .tcpRetransmit(let s): tcp_retransmit_timer(serial: s, at: t)
         case .mcIfcTimer(let d, let v6, let g): mc_ifc_timer_expire(device: d, v6: v6, generation: g)
         case .mcQueryTimer(let d, let v6, let g): mc_gq_timer_expire(device: d, v6: v6, generation: g)
+        case .mcGroupTimer(let d, let v6, let g): mc_group_timer_expire(device: d, v6: v6, group: g, at: t)
         }
     }
 

@@ -131,7 +131,8 @@ final class MulticastJoinTests: AppTestCase {
     /// scripts/record_mc_query.sh (Cases/mc_query.txt): general queries are answered with one
     /// current-state report per family (MODE_IS_EXCLUDE for each group, the sockets' newest
     /// first, then the solicited-node groups the addresses made), byte for byte, within the
-    /// query's maximum response delay; an MLD query with a hop limit other than 1 is dropped.
+    /// query's maximum response delay; an MLD query with a hop limit other than 1 is dropped;
+    /// group-specific queries get the group's own report.
     func testGeneralQueriesAreAnswered() throws {
         let text = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("mc_query.txt"), encoding: .utf8)
         let lines = text.split(separator: "\n").map(String.init)
@@ -152,5 +153,12 @@ final class MulticastJoinTests: AppTestCase {
         let hops = call("POST", "/v1/stacks/m/packets", #"{"packets":[{"device":"va","hex":"\#(query6hops)"}]}"#).raw
         XCTAssertTrue(hops.contains("hop limit 1"), hops)
         XCTAssertEqual(advance(3000, from: 5100).count, 0)
+        // Group-specific queries (sent to the group): the group's own report; none for a group
+        // the device is not in (IPv4 drops that query before IGMP sees it).
+        let specific = ["gquery4 239.1.1.1 ", "gquery4 239.9.9.9 ", "gquery6 ff15::1 ", "gquery6 ff15::9 "].map { #"{"device":"va","hex":"\#(after($0))"}"# }
+        let asked = call("POST", "/v1/stacks/m/packets", #"{"packets":[\#(specific.joined(separator: ","))]}"#).raw
+        XCTAssertTrue(asked.contains("IGMPv3 query for 239.1.1.1: its report within 2000 ms") && asked.contains("MLDv2 query for ff15::1: its report within 2000 ms"), asked)
+        let own = advance(2100, from: 8100)
+        XCTAssertEqual(own.map(\.1).sorted(), [answers[2], answers[3]].sorted(), "one record each, as the kernel's")
     }
 }

@@ -28,6 +28,9 @@ public struct MulticastList: Sendable, Equatable, Codable {
     /// The general query timer (mr_gq_timer, mc_gq_work): when this device answers a query.
     var queryNs: UInt64? = nil
     var queryGeneration = 0
+    /// Groups a group-specific query asked about, and when each one's own report is due (the
+    /// group's timer; a queued event whose time is no longer its group's is stale).
+    var groupTimers: [UInt128: UInt64] = [:]
 
     func contains(_ a: UInt128) -> Bool { groups.contains { $0.addr == a } }
     func users(_ a: UInt128) -> Int { groups.first { $0.addr == a }?.users ?? 0 }
@@ -152,6 +155,25 @@ extension Stack {
         self[keyPath: kp][dev].queryGeneration += 1
         self[keyPath: kp][dev].queryNs = at
         schedule(at, .mcQueryTimer(device: dev, v6: v6, generation: self[keyPath: kp][dev].queryGeneration))
+    }
+
+    /// A group-specific query heard (igmp_mod_timer, igmp6_group_queried): the group's own report
+    /// a random count of jiffies below the query's delay on (IGMP adds 2), unless one is already
+    /// due within the delay.
+    func mc_group_queried(_ dev: Int, v6: Bool, group: UInt128, maxDelayJiffies: UInt64) {
+        let kp = mcLists(v6: v6)
+        if let due = self[keyPath: kp][dev].groupTimers[group], due <= clockNs &+ maxDelayJiffies * Stack.jiffyNs { return }
+        let at = timerWheelExpiry(afterNs: (random.next() % maxDelayJiffies + (v6 ? 0 : 2)) * Stack.jiffyNs)
+        self[keyPath: kp][dev].groupTimers[group] = at
+        schedule(at, .mcGroupTimer(device: dev, v6: v6, group: group))
+    }
+
+    /// `igmp_timer_expire` / `mld_mca_work`: the group's current-state report, one record.
+    func mc_group_timer_expire(device dev: Int, v6: Bool, group: UInt128, at t: UInt64) {
+        let kp = mcLists(v6: v6)
+        guard self[keyPath: kp][dev].groupTimers[group] == t else { return }
+        self[keyPath: kp][dev].groupTimers[group] = nil
+        if v6 { mld_send_report(dev, only: IPv6Address(raw: group)) } else { igmpv3_send_report(dev, only: IPv4Address(raw: UInt32(truncatingIfNeeded: group))) }
     }
 
     /// `igmp_gq_timer_expire` / `mld_gq_work`: the current-state report (every group the device

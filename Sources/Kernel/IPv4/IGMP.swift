@@ -63,9 +63,10 @@ extension Stack {
 
     /// `igmpv3_send_report(in_dev, NULL)`: the answer to a general query, each group the device
     /// is in but all-hosts as MODE_IS_EXCLUDE (2) with no sources, newest first.
-    func igmpv3_send_report(_ dev: Int) {
+    /// With `only`, a group-specific query's answer: that group's record alone.
+    func igmpv3_send_report(_ dev: Int, only: IPv4Address? = nil) {
         let allHosts = UInt128(IPv4Address(224, 0, 0, 1).raw)
-        igmpv3_sendpack(dev, igmpGroups[dev].groups.filter { $0.addr != allHosts }.map { (2, $0.addr) })
+        igmpv3_sendpack(dev, igmpGroups[dev].groups.filter { $0.addr != allHosts && (only == nil || $0.addr == UInt128(only!.raw)) }.map { (2, $0.addr) })
     }
 
     /// One IGMPv3 report of `records`; nothing when there are none.
@@ -106,19 +107,25 @@ extension Stack {
         }
     }
 
-    /// `igmp_heard_query` for an IGMPv3 general query (12 bytes or more, group 0, no sources):
-    /// the device answers within its maximum response delay (IGMPV3_MRC, tenths of a second).
-    /// IGMPv1/v2 queries (8 bytes: the v1/v2 compatibility modes) and group-specific queries are
-    /// not modelled yet; shorter ones are dropped.
+    /// `igmp_heard_query` for an IGMPv3 query (12 bytes or more, no sources): a general one
+    /// (group 0) is answered with the current-state report, a group-specific one with the group's
+    /// own, within the maximum response delay (IGMPV3_MRC, tenths of a second). IGMPv1/v2 queries
+    /// (8 bytes: the v1/v2 compatibility modes) are not modelled yet; shorter ones are dropped.
     private func igmp_heard_query(_ skb: SkBuff, len: Int) -> PathEnd {
         let th = skb.transportHeader, b = skb.data
         if len == 8 { return consume("not modelled yet: an IGMPv\(b[th + 1] == 0 ? 1 : 2) query (the host's v1/v2 compatibility mode)") }
         guard len >= 12 else { return drop(.NOT_SPECIFIED, "an IGMP query of \(len) bytes") }
-        guard b.be32(th + 4) == 0 else { return consume("not modelled yet: a group-specific IGMPv3 query for \(IPv4Address(raw: b.be32(th + 4)))") }
-        guard b.be16(th + 10) == 0 else { return consume("a general query with sources: ignored") }
         let code = UInt64(b[th + 1])
         let mrc = code < 128 ? code : (code & 0x0f | 0x10) << ((code >> 4 & 0x07) + 3)   // IGMPV3_MRC
         let maxDelay = max(mrc * 25, 1)   // HZ / IGMP_TIMER_SCALE jiffies each
+        let group = IPv4Address(raw: b.be32(th + 4))
+        guard b.be16(th + 10) == 0 else { return consume("not modelled yet: a query with sources (source filters are not modelled)") }
+        if group != .any {
+            // A group-specific query: that group's own report, if the device is in it.
+            guard group != IPv4Address(224, 0, 0, 1), igmpGroups[skb.dev].contains(UInt128(group.raw)) else { return consume("a query for \(group): not a group the device reports") }
+            mc_group_queried(skb.dev, v6: false, group: UInt128(group.raw), maxDelayJiffies: maxDelay)
+            return consume("IGMPv3 query for \(group): its report within \(maxDelay * 4) ms")
+        }
         mc_gq_start_timer(skb.dev, v6: false, maxDelayJiffies: maxDelay)
         return consume("IGMPv3 general query: the current-state report within \(maxDelay * 4) ms")
     }

@@ -61,10 +61,11 @@ extension Stack {
     /// `mld_send_report(idev, NULL)`: the answer to a general query, each group the device
     /// reports as MODE_IS_EXCLUDE (2), newest first: sockets' joins, then the groups its
     /// addresses made it join (solicited-node...).
-    func mld_send_report(_ dev: Int) {
+    /// With `only`, a group-specific query's answer: that group's record alone.
+    func mld_send_report(_ dev: Int, only: IPv6Address? = nil) {
         let joined = mldGroups[dev].groups.map { IPv6Address(raw: $0.addr) }.filter { mld_reports(dev, $0) }
         let own = fib6.joinOrder.indices.contains(dev) ? fib6.joinOrder[dev].reversed().filter { $0 != .allNodes && $0.multicastScope >= 2 } : []
-        mld_sendpack(dev, (joined + own).map { (2, $0.raw) })
+        mld_sendpack(dev, (joined + own).filter { only == nil || $0 == only }.map { (2, $0.raw) })
     }
 
     /// One MLDv2 report of `records`; nothing when there are none.
@@ -96,9 +97,10 @@ extension Stack {
     }
 
     /// `igmp6_event_query` → `__mld_query_work`: a query from a link-local address with hop
-    /// limit 1 and an MLD router alert (RFC 3810 6.2; else dropped); an MLDv2 general query (28
-    /// bytes or more, group ::, no sources) is answered within its maximum response delay (ms).
-    /// MLDv1 queries (24 bytes) and group-specific ones are not modelled yet.
+    /// limit 1 and an MLD router alert (RFC 3810 6.2; else dropped); an MLDv2 query (28 bytes or
+    /// more, no sources) is answered within its maximum response delay (ms): a general
+    /// one (group ::) with the current-state report, a group-specific one with the group's own.
+    /// MLDv1 queries (24 bytes) are not modelled yet.
     func igmp6_event_query(_ skb: SkBuff) -> PathEnd {
         let nh = skb.networkHeader, th = skb.transportHeader, b = skb.data, len = skb.len - th
         guard IPv6Address(array: b, at: nh + 8).isLinkLocal, b[nh + 7] == 1, mldRouterAlert(skb) else {
@@ -106,11 +108,19 @@ extension Stack {
         }
         if len == 24 { return consume("not modelled yet: an MLDv1 query (the host's MLDv1 compatibility mode)") }
         guard len >= 28 else { return drop(.NOT_SPECIFIED, "an MLD query of \(len) bytes") }
-        guard IPv6Address(array: b, at: th + 8).isUnspecified else { return consume("not modelled yet: a group-specific MLDv2 query for \(IPv6Address(array: b, at: th + 8))") }
-        guard b.be16(th + 26) == 0 else { return consume("a general query with sources: ignored") }
+        guard b.be16(th + 26) == 0 else { return consume("not modelled yet: a query with sources (source filters are not modelled)") }
         let code = UInt64(b.be16(th + 4))
         let mrc = code < 32768 ? code : (code & 0x0fff | 0x1000) << ((code >> 12 & 0x07) + 3)   // mldv2_mrc, ms
         let maxDelay = max((mrc + Stack.jiffyNs / 1_000_000 - 1) / (Stack.jiffyNs / 1_000_000), 1)   // msecs_to_jiffies
+        let group = IPv6Address(array: b, at: th + 8)
+        if !group.isUnspecified {
+            // A group-specific query: that group's own report, if the device is in it and reports it.
+            let reported = mld_reports(skb.dev, group) ? mldGroups[skb.dev].contains(group.raw)
+                : group != .allNodes && group.multicastScope >= 2 && ipv6_chk_mcast_addr(skb.dev, group)
+            guard reported else { return consume("a query for \(group): not a group the device reports") }
+            mc_group_queried(skb.dev, v6: true, group: group.raw, maxDelayJiffies: maxDelay)
+            return consume("MLDv2 query for \(group): its report within \(mrc) ms")
+        }
         mc_gq_start_timer(skb.dev, v6: true, maxDelayJiffies: maxDelay)
         return consume("MLDv2 general query: the current-state report within \(mrc) ms")
     }

@@ -38,11 +38,13 @@ enum Event {
     case mcIfcTimer(device: Int, v6: Bool, generation: Int)
     /// A device's answer to a general IGMPv3 or MLDv2 query (igmp_gq_timer_expire, mld_gq_work).
     case mcQueryTimer(device: Int, v6: Bool, generation: Int)
+    /// A group's own report to a group-specific query (igmp_timer_expire, mld_mca_work).
+    case mcGroupTimer(device: Int, v6: Bool, group: UInt128)
 
     /// Long timers do not keep a run going: the run ends when only they are left.
     var isTimer: Bool {
         switch self {
-        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait, .tcpRetransmit, .mcIfcTimer, .mcQueryTimer: true
+        case .fragExpire, .neighTimer, .frag6Expire, .ndiscTimer, .raExpire, .tcpTimewait, .tcpRetransmit, .mcIfcTimer, .mcQueryTimer, .mcGroupTimer: true
         default: false
         }
     }
