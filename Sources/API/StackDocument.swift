@@ -415,9 +415,10 @@ enum StackDocument {
         for key in ["ip_add_membership", "ip_drop_membership", "ipv6_join_group", "ipv6_leave_group"] {
             guard let v = r.raw(key) else { continue }
             let v4 = key.hasPrefix("ip_")
-            let items: [JSONValue] = if case .array(let a) = v { a } else { [v] }
+            // One call, or several in order.
+            let (items, listed): ([JSONValue], Bool) = if case .array(let a) = v { (a, true) } else { ([v], false) }
             for (k, item) in items.enumerated() {
-                let at = path + "/" + key + (items.count > 1 || { if case .array = v { true } else { false } }() ? "/\(k)" : "")
+                let at = path + "/" + key + (listed ? "/\(k)" : "")
                 var g = try FieldReader(item, path: at)
                 let text = try g.requiredString("group")
                 let interface = try g.string("interface")
