@@ -480,6 +480,8 @@ public struct NFParser {
                 if isPunct(":") {
                     i += 1
                     let dt = tok
+                    // nft 1.0.6 has no object maps of conntrack objects: `: ct helper` is a syntax error.
+                    if isWord("ct") { throw err("syntax error, unexpected ct", at: dt) }
                     let data = try word("a map data type")
                     hasData = true
                     if ["counter", "quota", "limit", "synproxy"].contains(data) {
@@ -489,6 +491,7 @@ public struct NFParser {
                     } else if data != "verdict" {
                         // Data maps: addresses (NAT), marks and ports are modelled.
                         guard let d = NFSetKey(rawValue: data), [.ipv4_addr, .ipv6_addr, .mark, .inet_service].contains(d) else {
+                            if !NFParser.knownTypes.contains(data) { throw err("unknown datatype \(data)", at: dt) }
                             throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark and inet_service are modelled)", at: dt)
                         }
                         dataType = d

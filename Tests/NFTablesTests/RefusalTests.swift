@@ -87,6 +87,9 @@ final class RefusalTests: XCTestCase {
                "not supported yet: maps of type ipv4_addr : ether_addr")
         expect("table ip x {\n  map m { type ipv4_addr : ipv4_addr; elements = { 1.1.1.1 : 2.2.2.2 } }\n  chain c {\n    ip saddr vmap @m\n  }\n}\n",
                .refused, 4, 20, "@m is a data map, not a verdict map")
+        // nft 1.0.6 has no maps of conntrack objects: "syntax error, unexpected ct", "unknown datatype ct_helper".
+        expect("table ip x {\n  map m { type inet_service : ct helper; }\n}\n", .syntax, 2, 31, "syntax error, unexpected ct")
+        expect("table ip x {\n  map m { type inet_service : ct_helper; }\n}\n", .syntax, 2, 31, "unknown datatype ct_helper")
     }
 
     /// Table, chain and set names are unquoted words that are not keywords, as nft 1.0.6's grammar
