@@ -28,7 +28,7 @@ extension EndToEndTests {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, text)
         let codes = text.split(separator: "\n").map { String($0.prefix(3)) }
-        XCTAssertEqual(codes.count, 75, text)   // one line per curl of the walkthrough
+        XCTAssertEqual(codes.count, 76, text)   // one line per curl of the walkthrough
         XCTAssertEqual(Set(codes).subtracting(["200", "201", "204"]), [], text)
         // What it left behind: both stacks deleted.
         XCTAssertEqual(try request(d.port, "GET", "/v1/stacks").body, #"{"items":[],"next_cursor":null}"# + "\n")
