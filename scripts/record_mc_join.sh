@@ -6,12 +6,7 @@
 # without) and leave them; pb sends datagrams to joined and other groups. Printed: what each call
 # answered, pa's groups and counters, and every IGMP and MLD frame pa sent as vb's packet socket
 # saw it (pkttype 2, multicast): the ms since the first one, then the frame.
-set -e
-ip netns del pa 2>/dev/null || true; ip netns del pb 2>/dev/null || true
-ip netns add pa; ip netns add pb
-ip link add va netns pa address 02:00:00:00:00:01 type veth peer name vb netns pb address 02:00:00:00:ff:01
-ip netns exec pa sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.va.accept_dad=0
-ip -n pa link set lo up; ip -n pb link set lo up; ip -n pa link set va up; ip -n pb link set vb up
+source "$(dirname "$0")/netns_pa_pb.sh"
 ip -n pa addr add 198.18.0.1/24 dev va; ip -n pa addr add 2001:db8::1/64 dev va nodad
 ip -n pb addr add 2001:db8::9/64 dev vb nodad; ip -n pb addr add 198.18.0.9/24 dev vb
 ip -n pa neigh add 198.18.0.9 lladdr 02:00:00:00:ff:01 dev va nud permanent

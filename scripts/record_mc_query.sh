@@ -8,12 +8,7 @@
 # (ip maddr), the queries' frames, and each IGMP and MLD frame pa sent after the first query
 # with its ms since the capture began (just before the queries). Then group-specific IGMPv3 and
 # MLDv2 queries (sent to the group) for a group pa is in and one it is not.
-set -e
-ip netns del pa 2>/dev/null || true; ip netns del pb 2>/dev/null || true
-ip netns add pa; ip netns add pb
-ip link add va netns pa address 02:00:00:00:00:01 type veth peer name vb netns pb address 02:00:00:00:ff:01
-ip netns exec pa sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.va.accept_dad=0
-ip -n pa link set lo up; ip -n pb link set lo up; ip -n pa link set va up; ip -n pb link set vb up
+source "$(dirname "$0")/netns_pa_pb.sh"
 ip -n pa addr add 198.18.0.1/24 dev va; ip -n pa addr add 2001:db8::1/64 dev va nodad; ip -n pa addr add 2001:db8::abcd/64 dev va nodad
 ip -n pb addr add 2001:db8::9/64 dev vb nodad; ip -n pb addr add 198.18.0.9/24 dev vb
 sleep 2

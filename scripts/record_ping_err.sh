@@ -7,11 +7,7 @@
 # the rest. pa's sockets: connected (ip4_datagram_connect / ip6_datagram_connect) and not, with and
 # without IP_RECVERR / IPV6_RECVERR; what recv and send then answer (ping_err's sk_err), what
 # connect refuses, pa's ICMP counters, and the echo requests pa sent (vb's packet socket).
-set -e
-ip netns del pa 2>/dev/null || true; ip netns del pb 2>/dev/null || true
-ip netns add pa; ip netns add pb
-ip link add va netns pa address 02:00:00:00:00:01 type veth peer name vb netns pb address 02:00:00:00:ff:01
-ip -n pa link set lo up; ip -n pb link set lo up; ip -n pa link set va up; ip -n pb link set vb up
+source "$(dirname "$0")/netns_pa_pb.sh"
 ip -n pa addr add 198.18.0.1/24 dev va; ip -n pa addr add 2001:db8::1/64 dev va nodad; ip -n pb addr add 2001:db8::9/64 dev vb nodad; ip -n pb addr add 198.18.0.9/24 dev vb
 ip -n pa neigh add 198.18.0.9 lladdr 02:00:00:00:ff:01 dev va nud permanent
 ip -n pa -6 neigh add 2001:db8::9 lladdr 02:00:00:00:ff:01 dev va nud permanent

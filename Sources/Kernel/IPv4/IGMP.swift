@@ -66,7 +66,8 @@ extension Stack {
     /// With `only`, a group-specific query's answer: that group's record alone.
     func igmpv3_send_report(_ dev: Int, only: IPv4Address? = nil) {
         let allHosts = UInt128(IPv4Address(224, 0, 0, 1).raw)
-        igmpv3_sendpack(dev, igmpGroups[dev].groups.filter { $0.addr != allHosts && (only == nil || $0.addr == UInt128(only!.raw)) }.map { (2, $0.addr) })
+        let wanted = only.map { UInt128($0.raw) }
+        igmpv3_sendpack(dev, igmpGroups[dev].groups.filter { $0.addr != allHosts && (wanted == nil || $0.addr == wanted) }.map { (2, $0.addr) })
     }
 
     /// One IGMPv3 report of `records`; nothing when there are none.

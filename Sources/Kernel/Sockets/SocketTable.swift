@@ -239,11 +239,10 @@ final class SocketTable {
     /// before an unconnected one of its address (compute_score's +8).
     func lookup(_ proto: SocketConfig.Proto, dst: IPv4Address, port: UInt16, src: IPv4Address = .any, sport: UInt16 = 0, dev: Int? = nil) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
-        if boundToDevice > 0, let dev { list = SocketTable.on(dev, list) }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
-        let peers = proto == .udp && connectedUDP > 0
+        let peers = proto == .udp && connectedUDP > 0, on = boundToDevice > 0 ? dev : nil
         func first(_ tier: (Sock) -> Bool) -> Sock? {
-            SocketTable.first(list, tier, peers: peers) { $0.config.peer == src && $0.config.peerPort == sport }
+            SocketTable.first(list, tier, on: on, peers: peers) { $0.config.peer == src && $0.config.peerPort == sport }
         }
         if let s = first({ $0.config.address6 == nil && $0.config.address == dst }) { return s }
         let mapped = IPv6Address.mapped(dst)
@@ -256,24 +255,22 @@ final class SocketTable {
     /// connected to the sender before an unconnected one (one connected elsewhere never).
     func lookup6(_ proto: SocketConfig.Proto, dst: IPv6Address, port: UInt16, src: IPv6Address = .any, sport: UInt16 = 0, dev: Int? = nil) -> Sock? {
         guard var list = proto == .udp ? udp[UInt64(port)] : tcp[UInt64(port)] else { return nil }
-        if boundToDevice > 0, let dev { list = SocketTable.on(dev, list) }
         if proto == .tcp && !list.allSatisfy(\.listening) { list = list.filter(\.listening) }
-        let peers = proto == .udp && connectedUDP > 0
+        let peers = proto == .udp && connectedUDP > 0, on = boundToDevice > 0 ? dev : nil
         func first(_ a: IPv6Address) -> Sock? {
-            SocketTable.first(list, { $0.config.address6 == a }, peers: peers) { $0.config.peer6 == src && $0.config.peerPort == sport }
+            SocketTable.first(list, { $0.config.address6 == a }, on: on, peers: peers) { $0.config.peer6 == src && $0.config.peerPort == sport }
         }
         return first(dst) ?? first(.any)
     }
 
-    /// compute_score's device test: a socket bound to another device than the one the packet
-    /// came in on is no candidate (`dev`, the arrival's; sockets bound to none take any).
-    private static func on(_ dev: Int, _ list: [Sock]) -> [Sock] { list.filter { $0.boundDev < 0 || $0.boundDev == dev } }
-
     /// The first socket of a tier: while any UDP socket is connected (`peers`), one connected to
     /// the sender, else an unconnected one (compute_score: a peer that differs rules a socket out).
-    private static func first(_ list: [Sock], _ tier: (Sock) -> Bool, peers: Bool, sender: (Sock) -> Bool) -> Sock? {
-        guard peers else { return list.first(where: tier) }
-        return list.first { tier($0) && sender($0) } ?? list.first { tier($0) && !$0.config.connected }
+    /// `on`: the device the packet came in on, when some socket is bound to one (compute_score's
+    /// device test: a socket bound to another device is no candidate; one bound to none takes any).
+    private static func first(_ list: [Sock], _ tier: (Sock) -> Bool, on dev: Int?, peers: Bool, sender: (Sock) -> Bool) -> Sock? {
+        func candidate(_ s: Sock) -> Bool { tier(s) && (dev == nil || s.boundDev < 0 || s.boundDev == dev) }
+        guard peers else { return list.first(where: candidate) }
+        return list.first { candidate($0) && sender($0) } ?? list.first { candidate($0) && !$0.config.connected }
     }
 
     var all: [Sock] { byID.values.sorted { $0.config.id < $1.config.id } }
