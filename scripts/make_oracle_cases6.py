@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the IPv6 oracle cases of Tests/OracleTests/Corpus this project recorded (own6_*): what the
 shared public6 cases do not cover (echo to groups, hop-by-hop checks, UDP and fragment checks),
-built with scapy. Run in Tests/OracleTests/Corpus, then record each on the real kernel with
+built with scapy. Run in Tests/OracleTests/Corpus (naming cases writes only those), then record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)
 The first hop-by-hop packet's description was edited after recording (Scapy pads the header
 with a second PadN, so it tests the 7-byte padding limit)."""
@@ -77,5 +77,21 @@ cases.append({"name": "own6_ftp_1", "ipv6": True, "sysctls": {"net.ipv6.conf.all
     {"ingress": "eth0", "desc": "passive data SYN to 20000: related", "hex": c6(TCP(sport=40200, dport=20000, flags="S", seq=3000))},
     {"ingress": "eth0", "desc": "another SYN to 20000: nothing expected, dropped", "hex": c6(TCP(sport=40201, dport=20000, flags="S", seq=3100))},
   ]})
+# 6: anonymous NAT maps of IPv6 addresses: address . port data, a generator's map, netmap by map
+N = lambda sport, dport: H(E0()/IPv6(src=C6, dst="2001:db8::2")/TCP(sport=sport, dport=dport, flags="S", seq=100))
+cases.append({"name": "own6_nat_maps_1", "ipv6": True, "sysctls": {"net.ipv6.conf.all.forwarding": 1},
+  "description": "dnat ip6 to ip6 daddr . tcp dport map { ... : ADDR . PORT }, dnat to numgen inc mod 2 map { N : ADDR }, snat ip6 prefix to ip6 saddr map { PREFIX : PREFIX }",
+  "ruleset": "table ip6 nat {\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tdnat ip6 to ip6 daddr . tcp dport map { 2001:db8::2 . 4443 : 2001:db8:1::2 . 80, 2001:db8::2 . 4444 : 2001:db8:1::3 . 81 }\n\t\ttcp dport 4446 dnat to numgen inc mod 2 map { 0 : 2001:db8:1::4, 1 : 2001:db8:1::5 }\n\t}\n\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tsnat ip6 prefix to ip6 saddr map { 2001:db8::/64 : 2001:db8:7::/64 }\n\t}\n}\ntable inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tct status dnat counter accept\n\t}\n}\n",
+  "packets": [
+    {"ingress": "eth0", "desc": "SYN to [2001:db8::2]:4443: to [2001:db8:1::2]:80 from 2001:db8:7::1", "hex": N(41000, 4443)},
+    {"ingress": "eth1", "desc": "its SYN-ACK to 2001:db8:7::1: back to 2001:db8::1 from [2001:db8::2]:4443", "hex": H(E1()/IPv6(src="2001:db8:1::2", dst="2001:db8:7::1")/TCP(sport=80, dport=41000, flags="SA", seq=900, ack=101))},
+    {"ingress": "eth0", "desc": "SYN to 4444: to [2001:db8:1::3]:81", "hex": N(41001, 4444)},
+    {"ingress": "eth0", "desc": "SYN to 4445: no element, local, reset", "hex": N(41002, 4445)},
+    {"ingress": "eth0", "desc": "SYN to 4446: numgen 0, to 2001:db8:1::4", "hex": N(41003, 4446)},
+    {"ingress": "eth0", "desc": "SYN to 4446: numgen 1, to 2001:db8:1::5", "hex": N(41004, 4446)},
+  ]})
+import sys
 for c in cases:
-    json.dump(c, open(c["name"] + ".json", "w"), indent=1)
+    # Names given: write those cases only (the others were recorded, some edited since).
+    if len(sys.argv) == 1 or c["name"] in sys.argv[1:]:
+        json.dump(c, open(c["name"] + ".json", "w"), indent=1)

@@ -320,6 +320,30 @@ public enum NFStatement: Sendable, Equatable {
         }
     }
 
+    /// The fields a statement reads or writes anywhere in it: its match, keys, sources and targets.
+    /// A header field of one family among them makes an inet rule's `meta nfproto` redundant
+    /// (nft's payload_dependency_kill drops it from the listing).
+    public var fields: [NFSelector] {
+        func gen(_ g: NFGenerator) -> [NFSelector] { if case .jhash(let sels, _, _, _) = g { sels } else { [] } }
+        switch self {
+        case .match(let s, _, _, _), .match6Masked(let s, _, _, _), .matchOr(let s, _, _, _), .vmap(let s, _), .vmapNamed(let s, _),
+             .setPayload(let s, _), .objrefMap(_, let s, _), .objrefMapNamed(_, let s, _), .natPortMap(_, let s, _, _):
+            return [s]
+        case .setExpr(let t, let src, _, _, _, _, _): return [t] + (src.map { [$0] } ?? [])
+        case .setPayloadFrom(let t, let src): return [t, src]
+        case .setMapped(let t, let keys, _), .setMappedNamed(let t, let keys, _): return [t] + keys
+        case .setGenerated(let t, let g): return [t] + gen(g)
+        case .generatorVmap(let g, _), .generatorMatch(let g, _, _): return gen(g)
+        case .natMap(let m):
+            switch m.key { case .selector(let s): return [s]; case .concat(let sels): return sels; case .generator(let g): return gen(g) }
+        case .dynset(_, _, let keys, _, _), .meter(_, _, let keys, _, _), .natMapNamed(_, let keys, _, _, _, _),
+             .concatMatch(let keys, _, _), .concatVmap(let keys, _), .concatVmapNamed(let keys, _):
+            return keys
+        case .dup(let d): return d.key.map { [$0] } ?? []
+        default: return []
+        }
+    }
+
     /// Verdicts, reject and NAT end a rule: nft refuses any statement after one.
     public var isTerminal: Bool {
         switch self {

@@ -464,7 +464,7 @@ public enum NFPrinter {
             case .generator: (order, keyText) = (sortedElements(keys), plain)
             }
             let sorted = order.compactMap { k in m.entries.first { $0.key == k } }
-            return "\(m.source ? "snat" : "dnat") \(family == .inet || m.namesFamily ? "ip " : "")\(natPrefix(m.flags))to \(m.key.text) map { "
+            return "\(m.source ? "snat" : "dnat") \(family == .inet || m.namesFamily ? m.v6 ? "ip6 " : "ip " : "")\(natPrefix(m.flags))to \(m.key.text) map { "
                 + sorted.map { "\(keyText($0.key)) : \(natData($0.data))" }.joined(separator: ", ") + " }" + natFlags(m.flags)
         case .notrack: return "notrack"
         case .ctObject(let c): return c.listingLines.joined(separator: "; ")
@@ -497,7 +497,7 @@ public enum NFPrinter {
         case .snat(let a, let ah, let p, let ph, let f): return "snat \(family == .inet && a != nil ? "ip " : "")\(natPrefix(f))to " + nat(a, ah, p, ph) + natFlags(f)
         case .dnat(let a, let ah, let p, let ph, let f): return "dnat \(family == .inet && a != nil ? "ip " : "")\(natPrefix(f))to " + nat(a, ah, p, ph) + natFlags(f)
         case .nat6(let source, let a, let ah, let p, let ph, let f):
-            return "\(source ? "snat" : "dnat") \(family == .inet ? "ip6 " : "")to " + nat6(a, ah, p, ph) + natFlags(f)
+            return "\(source ? "snat" : "dnat") \(family == .inet ? "ip6 " : "")\(natPrefix(f))to " + nat6(a, ah, p, ph) + natFlags(f)
         case .masquerade(let p, let ph, let f): return (p == nil ? "masquerade" : "masquerade to " + nat(nil, nil, p, ph)) + natFlags(f)
         case .redirect(let p, let ph, let f): return (p == nil ? "redirect" : "redirect to " + nat(nil, nil, p, ph)) + natFlags(f)
         case .natPortMap(let masq, let key, let entries, let f):
@@ -523,20 +523,36 @@ public enum NFPrinter {
         return " & \(hex(mask)) ^ \(hex(xor))"
     }
 
+    /// The prefix length of `lo...hi` in a `bits`-wide address space, if the range is a prefix.
+    public static func prefixLength(_ lo: UInt128, _ hi: UInt128, bits: Int) -> Int? {
+        let host = lo ^ hi
+        guard host & (host &+ 1) == 0, lo & host == 0 else { return nil }
+        return bits - (128 - host.leadingZeroBitCount)
+    }
+
     /// An address range as nft prints it: one address, a prefix where the range is one, else `a-b`.
     public static func ipv4Range(_ lo: UInt32, _ hi: UInt32) -> String {
         if lo == hi { return NFConstants.ipv4Text(lo) }
-        let size = UInt64(hi) - UInt64(lo) + 1
-        if size & (size - 1) == 0, UInt64(lo) % size == 0 {
-            return "\(NFConstants.ipv4Text(lo))/\(32 - size.trailingZeroBitCount)"
-        }
+        if let len = prefixLength(UInt128(lo), UInt128(hi), bits: 32) { return "\(NFConstants.ipv4Text(lo))/\(len)" }
         return "\(NFConstants.ipv4Text(lo))-\(NFConstants.ipv4Text(hi))"
     }
 
-    /// An IPv6 NAT target as nft lists it: bracketed when a port follows.
+    public static func ipv6Range(_ lo: UInt128, _ hi: UInt128) -> String {
+        if lo == hi { return IPv6Text.text(lo) }
+        if let len = prefixLength(lo, hi, bits: 128) { return "\(IPv6Text.text(lo))/\(len)" }
+        return "\(IPv6Text.text(lo))-\(IPv6Text.text(hi))"
+    }
+
+    /// An IPv6 NAT target as nft lists it: a range that is a prefix as the prefix (`2001:db8::/120:80`
+    /// with a port, as recorded), other addresses bracketed when a port follows.
     static func nat6(_ a: UInt128, _ ah: UInt128?, _ p: UInt16?, _ ph: UInt16?) -> String {
-        guard let p else { return IPv6Text.text(a) + (ah.map { "-" + IPv6Text.text($0) } ?? "") }
-        return "[\(IPv6Text.text(a))]" + (ah.map { "-[\(IPv6Text.text($0))]" } ?? "") + ":\(p)" + (ph.map { "-\($0)" } ?? "")
+        let prefix = ah.flatMap { hi in hi == a ? nil : prefixLength(a, hi, bits: 128) }
+        var s: String
+        if let prefix { s = "\(IPv6Text.text(a))/\(prefix)" } else if p == nil { s = IPv6Text.text(a) + (ah.map { "-" + IPv6Text.text($0) } ?? "") } else {
+            s = "[\(IPv6Text.text(a))]" + (ah.map { "-[\(IPv6Text.text($0))]" } ?? "")
+        }
+        if let p { s += ":\(p)" + (ph.map { "-\($0)" } ?? "") }
+        return s
     }
 
     static func nat(_ a: UInt32?, _ ah: UInt32?, _ p: UInt16?, _ ph: UInt16?) -> String {
@@ -609,11 +625,11 @@ public enum NFPrinter {
     /// A NAT map's data as nft lists it: an interval alone as a prefix where it is one (`/32` for
     /// one address), else `a-b`; inside a concatenation one address or port plainly.
     static func natData(_ d: NFNATData) -> String {
+        let range = d.v6 ? ipv6Range(d.addr, d.addrHi) : ipv4Range(UInt32(truncatingIfNeeded: d.addr), UInt32(truncatingIfNeeded: d.addrHi))
         guard let p = d.port, let ph = d.portHi else {
-            guard d.interval else { return NFConstants.ipv4Text(d.addr) }
-            return d.addr == d.addrHi ? NFConstants.ipv4Text(d.addr) + "/32" : ipv4Range(d.addr, d.addrHi)
+            return d.interval && d.addr == d.addrHi ? range + (d.v6 ? "/128" : "/32") : range
         }
-        return ipv4Range(d.addr, d.addrHi) + " . " + (p == ph ? "\(p)" : "\(p)-\(ph)")
+        return range + " . " + (p == ph ? "\(p)" : "\(p)-\(ph)")
     }
 
     public static func rule(_ stmts: [NFStatement], family: NFFamily = .ip) -> String {

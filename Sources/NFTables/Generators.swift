@@ -40,12 +40,14 @@ public enum NFMapKey: Sendable, Equatable {
 /// concatenated with a port or port range (`10.141.10.0/24 . 8888-8999`): the registers
 /// nft_nat reads as the range's minimum and maximum address and port.
 public struct NFNATData: Sendable, Equatable {
-    public var addr: UInt32, addrHi: UInt32
+    /// IPv4 addresses in the low 32 bits, IPv6 ones whole (`v6`).
+    public var addr: UInt128, addrHi: UInt128
     public var port: UInt16?, portHi: UInt16?
     /// Written as a range or prefix: the map holds intervals (nft refuses a map mixing both kinds).
     public var interval: Bool
-    public init(addr: UInt32, addrHi: UInt32, port: UInt16? = nil, portHi: UInt16? = nil, interval: Bool = false) {
-        (self.addr, self.addrHi, self.port, self.portHi, self.interval) = (addr, addrHi, port, portHi, interval)
+    public var v6: Bool
+    public init(addr: UInt128, addrHi: UInt128, port: UInt16? = nil, portHi: UInt16? = nil, interval: Bool = false, v6: Bool = false) {
+        (self.addr, self.addrHi, self.port, self.portHi, self.interval, self.v6) = (addr, addrHi, port, portHi, interval, v6)
     }
 }
 
@@ -60,6 +62,8 @@ public struct NFNATMap: Sendable, Equatable {
     }
     /// nft names the address family (`snat ip to`) when the data is an interval or a concatenation.
     public var namesFamily: Bool { entries.contains { $0.data.interval || $0.data.port != nil } }
+    /// A map of IPv6 addresses (`dnat ip6 to ...`): nft_nat with NFPROTO_IPV6.
+    public var v6: Bool { entries.first?.data.v6 ?? false }
 }
 
 extension NFParser {
@@ -132,7 +136,8 @@ extension NFParser {
     }
 
     /// `KEY map { K : DATA, ... }` after `snat|dnat [ip] [prefix] to`.
-    mutating func natMap(source: Bool, netmap: Bool, context: RuleContext) throws(NFSyntaxError) -> NFNATMap {
+    /// `v6`: the data are IPv6 addresses (`at` is the statement, where the kernel's refusal points).
+    mutating func natMap(source: Bool, netmap: Bool, v6: Bool = false, at st: NFToken, context: RuleContext) throws(NFSyntaxError) -> NFNATMap {
         var key: NFMapKey
         if tok.kind == .word, NFParser.generatorWords.contains(tok.text) {
             key = .generator(try generator(context: context))
@@ -160,8 +165,10 @@ extension NFParser {
             }
             try expectPunct(":")
             let dt = tok
-            let data = try natMapData()
+            let data = v6 ? try natMapData6() : try natMapData()
             if data.port != nil, !transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: dt) }
+            // An IPv6 range with a port is more than the set's data registers hold (recorded: ENODATA).
+            if v6, data.port != nil, data.interval { throw refused("Could not process rule: No data available", at: st) }
             // The first element fixes the map's data type; the kernel refuses an element of the other kind.
             if let first = entries.first?.1, first.interval != data.interval || (first.port == nil) != (data.port == nil) {
                 throw refused("Could not process rule: Invalid argument", at: kt)
@@ -181,8 +188,36 @@ extension NFParser {
         let at = tok
         let (a, ah, p, _) = try natTarget()
         guard let a, p == nil else { throw err("expected an IPv4 address", at: at) }
-        var d = NFNATData(addr: a, addrHi: ah ?? a, interval: ah != nil)
-        guard isWord(".") else { return d }
+        var d = NFNATData(addr: UInt128(a), addrHi: UInt128(ah ?? a), interval: ah != nil)
+        try natMapPort(&d)
+        return d
+    }
+
+    /// An IPv6 NAT map element's data: `ADDR`, `ADDR-ADDR` or `ADDR/LEN`, then optionally `. PORT[-PORT]`.
+    mutating func natMapData6() throws(NFSyntaxError) -> NFNATData {
+        let at = tok
+        let (w, next) = glued(from: i, punct: [":", "-", "/"])
+        let slash = w.split(separator: "/", omittingEmptySubsequences: false)
+        let range = slash[0].split(separator: "-", omittingEmptySubsequences: false)
+        guard slash.count <= 2, range.count <= 2, let lo = IPv6Text.parse(String(range[0])) else { throw err("expected an IPv6 address", at: at) }
+        i = next
+        var d = NFNATData(addr: lo, addrHi: lo, v6: true)
+        if range.count == 2 {
+            guard slash.count == 1, let hi = IPv6Text.parse(String(range[1])) else { throw err("expected an IPv6 address", at: at) }
+            guard lo <= hi else { throw refused("Range has zero or negative size", at: at) }
+            (d.addrHi, d.interval) = (hi, true)
+        } else if slash.count == 2 {
+            guard let len = Int(slash[1]), (0...128).contains(len) else { throw err("expected a prefix length 0-128", at: at) }
+            let mask: UInt128 = len == 0 ? 0 : ~UInt128(0) << UInt128(128 - len)
+            (d.addr, d.addrHi, d.interval) = (lo & mask, lo | ~mask, true)
+        }
+        try natMapPort(&d)
+        return d
+    }
+
+    /// `. PORT[-PORT]` after a NAT map element's address, if there.
+    private mutating func natMapPort(_ d: inout NFNATData) throws(NFSyntaxError) {
+        guard isWord(".") else { return }
         i += 1
         let pt = tok
         var w = try word("a port or a port range")
@@ -196,6 +231,5 @@ extension NFParser {
         d.port = lo
         d.portHi = hi
         if parts.count == 2 { d.interval = true }
-        return d
     }
 }

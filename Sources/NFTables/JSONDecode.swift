@@ -507,7 +507,8 @@ extension NFJSON {
                 port = try b["port"].map { x throws(NFJSONError) in try valueText(x, nil, p + "/port") }
             }
             // An IPv6 address before a port is bracketed: [2001:db8::1]:80, [a]-[b]:80.
-            if let a = addr, a.contains(":"), port != nil { addr = a.split(separator: "-").map { "[\($0)]" }.joined(separator: "-") }
+            // A prefix is not bracketed (`2001:db8::/120:80`, as nft lists it).
+            if let a = addr, a.contains(":"), !a.contains("/"), port != nil { addr = a.split(separator: "-").map { "[\($0)]" }.joined(separator: "-") }
             // "type_flags": "prefix" (with the netmap flag) is the text's `prefix to`.
             let typeFlags: [JSONValue] = if case .array(let a) = b["type_flags"] ?? .null { a } else { b["type_flags"].map { [$0] } ?? [] }
             if typeFlags.contains(.string("prefix")) { t += " prefix" }

@@ -401,7 +401,7 @@ public enum NFJSON {
                 return .array([k, natData(e.data)])
             })
             var o: [(String, JSONValue)] = []
-            if family == .inet || m.namesFamily { o.append(("family", .string("ip"))) }
+            if family == .inet || m.namesFamily { o.append(("family", .string(m.v6 ? "ip6" : "ip"))) }
             o.append(("addr", .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))])))
             o += natFlags(m.flags)
             return .object([(m.source ? "snat" : "dnat", .object(o))])
@@ -453,8 +453,7 @@ public enum NFJSON {
         case .nat6(let source, let a, let ah, let p, let ph, let f):
             var o: [(String, JSONValue)] = []
             if family == .inet { o.append(("family", .string("ip6"))) }
-            let lo = JSONValue.string(IPv6Text.text(a))
-            o.append(("addr", ah.map { .object([("range", .array([lo, .string(IPv6Text.text($0))]))]) } ?? lo))
+            o.append(("addr", addrRange(a, ah.flatMap { $0 == a ? nil : $0 }, v6: true)))
             if let p { o.append(("port", ph.map { .object([("range", .array([.int(Int(p)), .int(Int($0))]))]) } ?? .int(Int(p)))) }
             o += natFlags(f)
             return .object([(source ? "snat" : "dnat", .object(o))])
@@ -479,10 +478,7 @@ public enum NFJSON {
     static func nat(_ a: UInt32?, _ ah: UInt32?, _ p: UInt16?, _ ph: UInt16?, _ flags: NFNATFlags, family: NFFamily) -> JSONValue {
         var o: [(String, JSONValue)] = []
         if family == .inet, a != nil { o.append(("family", .string("ip"))) }
-        if let a {
-            let lo = JSONValue.string(NFConstants.ipv4Text(a))
-            o.append(("addr", ah.map { .object([("range", .array([lo, .string(NFConstants.ipv4Text($0))]))]) } ?? lo))
-        }
+        if let a { o.append(("addr", addrRange(UInt128(a), ah.flatMap { $0 == a ? nil : UInt128($0) }, v6: false))) }
         if let p { o.append(("port", ph.map { .object([("range", .array([.int(Int(p)), .int(Int($0))]))]) } ?? .int(Int(p)))) }
         o += natFlags(flags)
         return .object(o)
@@ -500,16 +496,19 @@ public enum NFJSON {
 
     /// A NAT map's data: an address, `{"prefix": ...}` or `{"range": ...}`, or a concatenation with the port.
     static func natData(_ d: NFNATData) -> JSONValue {
-        func addr(_ alone: Bool) -> JSONValue {
-            let lo = JSONValue.string(NFConstants.ipv4Text(d.addr))
-            guard d.interval, !(d.addr == d.addrHi && !alone) else { return lo }
-            let size = UInt64(d.addrHi) - UInt64(d.addr) + 1
-            guard size & (size - 1) == 0, UInt64(d.addr) % size == 0 else { return .object([("range", .array([lo, .string(NFConstants.ipv4Text(d.addrHi))]))]) }
-            return .object([("prefix", .object([("addr", lo), ("len", .int(32 - size.trailingZeroBitCount))]))])
-        }
-        guard let p = d.port, let ph = d.portHi else { return addr(true) }
+        let addr = d.port != nil || !d.interval ? addrRange(d.addr, d.addr == d.addrHi ? nil : d.addrHi, v6: d.v6)
+            : addrRange(d.addr, d.addrHi, v6: d.v6)
+        guard let p = d.port, let ph = d.portHi else { return addr }
         let port: JSONValue = p == ph ? .int(Int(p)) : .object([("range", .array([.int(Int(p)), .int(Int(ph))]))])
-        return .object([("concat", .array([addr(false), port]))])
+        return .object([("concat", .array([addr, port]))])
+    }
+
+    /// An address, or a range: `{"prefix": ...}` where it is one (a one-address interval too), else `{"range": ...}`.
+    static func addrRange(_ lo: UInt128, _ hi: UInt128?, v6: Bool) -> JSONValue {
+        func text(_ a: UInt128) -> JSONValue { .string(v6 ? IPv6Text.text(a) : NFConstants.ipv4Text(UInt32(truncatingIfNeeded: a))) }
+        guard let hi else { return text(lo) }
+        guard let len = NFPrinter.prefixLength(lo, hi, bits: v6 ? 128 : 32) else { return .object([("range", .array([text(lo), text(hi)]))]) }
+        return .object([("prefix", .object([("addr", text(lo)), ("len", .int(len))]))])
     }
 
     static func byteUnit(_ n: UInt64) -> (UInt64, String) {

@@ -13,6 +13,8 @@ public struct NFParser {
     /// Reading a checkpoint or iptables-nft's translation: `xt match set` (which nft lists but
     /// does not read) stands for the `-m set` of the rule's iptables line.
     var readsCompat = false
+    /// The statement just read has a `ct original saddr` that took its family from `meta nfproto`.
+    var ctFamilyFromContext = false
 
     /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset); `files` are
     /// what its `include` lines may name (path → text). `checkpoint`: the text is the model's own

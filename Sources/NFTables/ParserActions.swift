@@ -84,16 +84,7 @@ extension NFParser {
                 try expectPunct("]")
             }
             try expectPunct(":")
-            let pt = tok
-            let w = try word("a port")
-            let parts = w.split(separator: "-", omittingEmptySubsequences: false)
-            guard (1...2).contains(parts.count), let lo = UInt16(parts[0]) else { throw err("expected a port or a port range", at: pt) }
-            p = lo
-            if parts.count == 2 {
-                guard let hi = UInt16(parts[1]) else { throw err("expected a port or a port range", at: pt) }
-                guard lo <= hi else { throw refused("Range has zero or negative size", at: pt) }
-                ph = hi
-            }
+            (p, ph) = try natPorts()
         } else {
             let t = tok
             let (w, next) = glued(from: i)
@@ -104,6 +95,18 @@ extension NFParser {
             if range.count == 2 {
                 guard let y = IPv6Text.parse(String(range[1])) else { throw err("expected an IPv6 address", at: t) }
                 ah = y
+            } else if isPunct("/") {
+                // A prefix is the range of its addresses (nft lists a range that is one as a prefix).
+                i += 1
+                let lt = tok
+                guard let len = Int(try word("a prefix length")), (0...128).contains(len) else { throw err("expected a prefix length 0-128", at: lt) }
+                let mask: UInt128 = len == 0 ? 0 : ~UInt128(0) << UInt128(128 - len)
+                (a, ah) = (x & mask, x | ~mask)
+                // `2001:db8::/120:80`, as nft lists a prefix with a port.
+                if isPunct(":") {
+                    i += 1
+                    (p, ph) = try natPorts()
+                }
             }
         }
         if let hi = ah, hi < a { throw refused("Range has zero or negative size", at: tok) }
@@ -142,24 +145,15 @@ extension NFParser {
 
     mutating func natTarget() throws(NFSyntaxError) -> (UInt32?, UInt32?, UInt16?, UInt16?) {
         var a: UInt32? = nil, ah: UInt32? = nil, p: UInt16? = nil, ph: UInt16? = nil
-        func ports(_ s: Substring, at t: NFToken) throws(NFSyntaxError) -> (UInt16, UInt16?) {
-            let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-            guard (1...2).contains(parts.count), let lo = UInt16(parts[0]) else { throw err("expected a port or a port range", at: t) }
-            guard parts.count == 2 else { return (lo, nil) }
-            guard let hi = UInt16(parts[1]) else { throw err("expected a port or a port range", at: t) }
-            guard lo <= hi else { throw refused("Range has zero or negative size", at: t) }
-            return (lo, hi)
-        }
         if isPunct(":") {
             i += 1
-            let t = tok
-            (p, ph) = try ports(Substring(try word("a port")), at: t)
+            (p, ph) = try natPorts()
             return (a, ah, p, ph)
         }
         let t = tok
         let w = try word("an address")
         var addrPart = Substring(w)
-        if let colon = w.firstIndex(of: ":") { addrPart = w[..<colon]; (p, ph) = try ports(w[w.index(after: colon)...], at: t) }
+        if let colon = w.firstIndex(of: ":") { addrPart = w[..<colon]; (p, ph) = try portRange(w[w.index(after: colon)...], at: t) }
         let range = addrPart.split(separator: "-", omittingEmptySubsequences: false)
         guard range.count <= 2, let x = NFConstants.ipv4(String(range[0])) else { throw err("expected an IPv4 address", at: t) }
         a = x
@@ -178,8 +172,23 @@ extension NFParser {
             a = x & mask
             ah = x | ~mask
         }
-        if isPunct(":") { i += 1; let pt = tok; (p, ph) = try ports(Substring(try word("a port")), at: pt) }
+        if isPunct(":") { i += 1; (p, ph) = try natPorts() }
         return (a, ah, p, ph)
+    }
+
+    /// A NAT target's `PORT` or `PORT-PORT` (the word after the colon).
+    private mutating func natPorts() throws(NFSyntaxError) -> (UInt16, UInt16?) {
+        let t = tok
+        return try portRange(Substring(try word("a port")), at: t)
+    }
+
+    private func portRange(_ s: Substring, at t: NFToken) throws(NFSyntaxError) -> (UInt16, UInt16?) {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let lo = UInt16(parts[0]) else { throw err("expected a port or a port range", at: t) }
+        guard parts.count == 2 else { return (lo, nil) }
+        guard let hi = UInt16(parts[1]) else { throw err("expected a port or a port range", at: t) }
+        guard lo <= hi else { throw refused("Range has zero or negative size", at: t) }
+        return (lo, hi)
     }
 
     /// `dup to ADDR [device "x"]` or `dup to KEY map { K : ADDR, ... } [device "x"]`: IPv4 tables only here.

@@ -96,15 +96,17 @@ extension NFParser {
                 context.linkDependency = nil
                 context.remove(at: d, from: &stmts)
             }
-            if case .match(let sel, _, _, _) = stmt, let (d, nfproto) = context.nfprotoDependency {
-                // A conntrack address of the family implies it as well (`ct original ip saddr`).
-                let ctFamily = sel.rawValue.hasPrefix("ct ") ? sel.rawValue.split(separator: " ").dropFirst(2).first : nil
-                let proto = ctFamily ?? sel.rawValue.prefix { $0 != " " }
-                if nfproto == 2 ? (proto == "ip" || proto == "icmp") : (proto == "ip6" || proto == "icmpv6") {
-                    context.nfprotoDependency = nil
-                    context.remove(at: d, from: &stmts)
-                }
+            // A header field of the family anywhere in the statement (a key, a source, a target) implies
+            // it, and so does a conntrack address that took its family from it (`ct original saddr`;
+            // `ct original ip saddr` written out does not: recorded).
+            if let (d, nfproto) = context.nfprotoDependency, ctFamilyFromContext || stmt.fields.contains(where: { sel in
+                let proto = sel.rawValue.prefix { $0 != " " }
+                return nfproto == 2 ? proto == "ip" || proto == "icmp" : proto == "ip6" || proto == "icmpv6"
+            }) {
+                context.nfprotoDependency = nil
+                context.remove(at: d, from: &stmts)
             }
+            ctFamilyFromContext = false
             // `reject with icmp|icmpv6` in inet implies its `meta nfproto`: nft drops an explicit one from the listing.
             if let (d, nfproto) = context.nfprotoDependency {
                 let implied: Bool = switch stmt {
@@ -521,23 +523,37 @@ extension NFParser {
             try expectWord("to")
             let at = tok
             if atIPv6Target() {
-                if netmap { throw unsupported("snat/dnat prefix to IPv6 addresses", at: at) }
                 if family || table.family == .ip || context.ipv4 { throw refused("conflicting protocols specified: ip vs. ip6", at: at) }
                 if table.family == .inet, !family6, !context.ipv6Only { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
+                let start = i
                 let (a, ah, p, ph) = try nat6Target()
+                // nft's grammar has no port after a prefix target: the colon is its syntax error.
+                if netmap, p != nil, let c = (start..<i).first(where: { toks[$0].text == ":" && toks[$0 - 1].text == "]" }) {
+                    throw err("syntax error, unexpected colon, expecting newline or semicolon", at: toks[c])
+                }
                 if p != nil, !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
-                return .nat6(source: t.text == "snat", addr: a, addrHi: ah, port: p, portHi: ph, flags: try natFlags())
+                var f = try natFlags()
+                if netmap { f.insert(.netmap) }
+                return .nat6(source: t.text == "snat", addr: a, addrHi: ah, port: p, portHi: ph, flags: f)
             }
-            // `to KEY map @m` of a map of IPv6 addresses (nat6).
-            if family6 || table.family == .ip6, tok.kind == .word, NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
-                var key = [try concatSelector(context: context)]
-                while isWord(".") { i += 1; key.append(try concatSelector(context: context)) }
+            // `to KEY map @m` of a map of IPv6 addresses (nat6), or `to KEY map { ... }`.
+            if family6 || table.family == .ip6, tok.kind == .word,
+               NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
+                let save = i
+                var key: [NFSelector] = []
+                if !NFParser.generatorWords.contains(tok.text) {
+                    key = [try concatSelector(context: context)]
+                    while isWord(".") { i += 1; key.append(try concatSelector(context: context)) }
+                }
+                if key.isEmpty || !(isWord("map") && i + 1 < toks.count && toks[i + 1].kind == .punct && toks[i + 1].text == "@") {
+                    i = save
+                    anonymousSets += 1   // the anonymous map takes a handle
+                    return .natMap(try natMap(source: t.text == "snat", netmap: netmap, v6: true, at: t, context: context))
+                }
                 try expectWord("map")
                 let mt = tok
-                guard isPunct("@") else { throw unsupported("anonymous NAT maps of IPv6 addresses", at: mt) }
                 if netmap { throw unsupported("snat/dnat prefix to a named map", at: at) }
                 let name = try dataMapName(table, key: key, data: .ipv6_addr)
-                if table.family == .inet, !family6 { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
                 let withPort = table.sets.first(where: { $0.name == name })?.dataPort ?? false
                 if addrPort, !withPort { throw refused("datatype mismatch: map @\(name) gives addresses without ports", at: mt) }
                 return .natMapNamed(source: t.text == "snat", key: key, map: name, flags: try natFlags(), withPort: withPort, v6: true)
@@ -563,7 +579,7 @@ extension NFParser {
                     i = save
                 }
                 anonymousSets += 1   // the anonymous map takes a handle
-                return .natMap(try natMap(source: t.text == "snat", netmap: netmap, context: context))
+                return .natMap(try natMap(source: t.text == "snat", netmap: netmap, at: t, context: context))
             }
             let (a, ah, p, ph) = try natTarget()
             if netmap, a == nil || p != nil { throw err("expected an IPv4 address or prefix", at: at) }

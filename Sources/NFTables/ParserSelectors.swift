@@ -183,8 +183,8 @@ extension NFParser {
         if key == "saddr" || key == "daddr", !dir.isEmpty {
             // nft: the family from the protocol context, else its refusal.
             switch context?.nfprotoDependency?.nfproto {
-            case 2?: key = "ip " + key
-            case 10?: key = "ip6 " + key
+            case 2?: key = "ip " + key; ctFamilyFromContext = true
+            case 10?: key = "ip6 " + key; ctFamilyFromContext = true
             default:
                 if context?.family == .inet { throw refused("cannot determine ip protocol version, use \"ip \(key)\" or \"ip6 \(key)\" instead", at: toks[start]) }
                 throw refused("specify either ip or ip6 for address matching", at: toks[start])

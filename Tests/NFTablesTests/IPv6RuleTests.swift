@@ -104,6 +104,122 @@ final class IPv6RuleTests: XCTestCase {
         }
     }
 
+    /// Anonymous NAT maps of IPv6 addresses and IPv6 netmap, as nft 1.0.6 listed them here (text
+    /// and `nft -j`); what they do is the oracle case own6_nat_maps_1.
+    func testNAT66MapsAndPrefixesListAsNft() throws {
+        let text = """
+        table ip6 n {
+        \tchain pre {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tdnat to ip6 daddr map { 2001:db8::1 : 2001:db8::2, 2001:db8::3 : 2001:db8::4 }
+        \t\tdnat ip6 to ip6 daddr . tcp dport map { 2001:db8::1 . 80 : 2001:db8::2 . 8080, 2001:db8::5 . 81 : 2001:db8::6 . 8000 }
+        \t\tdnat to tcp dport map { 80 : 2001:db8::9 }
+        \t\tdnat ip6 to ip6 saddr map { 2001:db8::/64 : 2001:db8:1::1-2001:db8:1::9 }
+        \t\tdnat ip6 to ip6 saddr map { 2001:db9::/64 : 2001:db8:2::/120 }
+        \t\tdnat to numgen inc mod 2 map { 0 : 2001:db8::1, 1 : 2001:db8::2 }
+        \t}
+
+        \tchain post {
+        \t\ttype nat hook postrouting priority srcnat; policy accept;
+        \t\tsnat to ip6 saddr map { 2001:db8::1 : 2001:db8::99 } persistent
+        \t\tsnat ip6 prefix to ip6 saddr map { 2001:db8::/64 : 2001:db8:5::/64 }
+        \t\tsnat prefix to 2001:db8:5::/64
+        \t\tsnat ip6 prefix to ip6 saddr map { 2001:db8::/64 : 2001:db8:5::1/128 }
+        \t\tsnat ip6 to ip6 saddr map { 2001:db8::/64 : 2001:db8:5::1/128, 2001:db9::/64 : 2001:db8:5::1-2001:db8:5::3 }
+        \t\tsnat to 2001:db8::/120
+        \t\tmeta l4proto tcp snat to 2001:db8::/120:80
+        \t}
+        }
+        table inet m {
+        \tchain pre {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tdnat ip6 to ip6 daddr map { 2001:db8::1 : 2001:db8::2 }
+        \t\tdnat ip6 to ip6 daddr . tcp dport map { 2001:db8::1 . 80 : 2001:db8::2 . 8080 }
+        \t}
+        }
+
+        """
+        // As written, with ranges where nft lists prefixes and an explicit `meta nfproto`.
+        let written = text.replacingOccurrences(of: "2001:db8:5::1/128 }\n", with: "2001:db8:5::1-2001:db8:5::1 }\n")
+            .replacingOccurrences(of: "snat to 2001:db8::/120\n", with: "snat to 2001:db8::-2001:db8::ff\n")
+            .replacingOccurrences(of: "snat to 2001:db8::/120:80", with: "snat to [2001:db8::]-[2001:db8::ff]:80")
+            .replacingOccurrences(of: "\t\tdnat ip6 to ip6 daddr . tcp dport map { 2001:db8::1 . 80 : 2001:db8::2 . 8080 }", with: "\t\tmeta nfproto ipv6 dnat ip6 to ip6 daddr . tcp dport map { 2001:db8::1 . 80 : 2001:db8::2 . 8080 }")
+        XCTAssertNotEqual(written, text)
+        let rs = try NFParser.parse(written)
+        XCTAssertEqual(NFPrinter.ruleset(rs), text)
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), text, "through nft -j JSON")
+        let json = NFJSON.encode(rs).rendered()
+        for object in [
+            #"{"dnat":{"addr":{"map":{"key":{"payload":{"protocol":"ip6","field":"daddr"}},"data":{"set":[["2001:db8::1","2001:db8::2"],["2001:db8::3","2001:db8::4"]]}}}}}"#,
+            #"{"dnat":{"family":"ip6","addr":{"map":{"key":{"concat":[{"payload":{"protocol":"ip6","field":"daddr"}},{"payload":{"protocol":"tcp","field":"dport"}}]},"data":{"set":[[{"concat":["2001:db8::1",80]},{"concat":["2001:db8::2",8080]}],[{"concat":["2001:db8::5",81]},{"concat":["2001:db8::6",8000]}]]}}}}}"#,
+            #"{"dnat":{"family":"ip6","addr":{"map":{"key":{"payload":{"protocol":"ip6","field":"saddr"}},"data":{"set":[[{"prefix":{"addr":"2001:db8::","len":64}},{"range":["2001:db8:1::1","2001:db8:1::9"]}]]}}}}}"#,
+            #"{"dnat":{"addr":{"map":{"key":{"numgen":{"mode":"inc","mod":2,"offset":0}},"data":{"set":[[0,"2001:db8::1"],[1,"2001:db8::2"]]}}}}}"#,
+            #"{"snat":{"addr":{"map":{"key":{"payload":{"protocol":"ip6","field":"saddr"}},"data":{"set":[["2001:db8::1","2001:db8::99"]]}}},"flags":"persistent"}}"#,
+            #"{"snat":{"family":"ip6","addr":{"map":{"key":{"payload":{"protocol":"ip6","field":"saddr"}},"data":{"set":[[{"prefix":{"addr":"2001:db8::","len":64}},{"prefix":{"addr":"2001:db8:5::1","len":128}}]]}}},"flags":"netmap","type_flags":"prefix"}}"#,
+            #"{"snat":{"addr":{"prefix":{"addr":"2001:db8:5::","len":64}},"flags":"netmap","type_flags":"prefix"}}"#,
+            #"{"snat":{"addr":{"prefix":{"addr":"2001:db8::","len":120}},"port":80}}"#,
+        ] {
+            XCTAssertTrue(json.contains(object), object)
+        }
+        // An IPv6 range or prefix with a port is more data than the map's registers hold (ENODATA
+        // here), and nft's grammar has no port after a prefix target.
+        for (rule, column, message) in [("dnat ip6 to ip6 daddr . tcp dport map { 2001:db8::1 . 80 : 2001:db8::2 . 8080-8080 }", 1, "No data available"),
+                                        ("dnat to tcp dport map { 80 : 2001:db8::2/128 . 8080 }", 1, "No data available"),
+                                        ("snat prefix to [2001:db8::]-[2001:db8::ff]:80", 43, "syntax error, unexpected colon")] {
+            XCTAssertThrowsError(try NFParser.parse("table ip6 t {\n chain c { type nat hook postrouting priority 100;\n\(rule)\n }\n}\n"), rule) { e in
+                let s = e as! NFSyntaxError
+                XCTAssertEqual([s.line, s.column], [3, column], "\(s)")
+                XCTAssertTrue(s.message.contains(message), "\(s)")
+            }
+        }
+    }
+
+    /// An inet rule's `meta nfproto ipv4|ipv6` is left out of the listing where a header field of
+    /// that family follows anywhere in the next statement: a map's or set's key, a concatenation,
+    /// a vmap, a payload write, a hash (each read off nft 1.0.6). A statement in between, a field
+    /// of another layer, or a conntrack address written with its family keeps it.
+    func testAnExplicitNfprotoGoesWhereAFieldImpliesIt() throws {
+        let cases = [
+            ("meta nfproto ipv4 ip daddr vmap { 1.1.1.1 : accept }", "ip daddr vmap { 1.1.1.1 : accept }"),
+            ("meta nfproto ipv4 meta mark set ip daddr map { 1.1.1.1 : 3 }", "meta mark set ip daddr map { 1.1.1.1 : 0x00000003 }"),
+            ("meta nfproto ipv4 tcp dport . ip daddr { 80 . 1.1.1.1 }", "tcp dport . ip daddr { 80 . 1.1.1.1 }"),
+            ("meta nfproto ipv4 counter name ip saddr map { 1.1.1.1 : \"c\" }", "counter name ip saddr map { 1.1.1.1 : \"c\" }"),
+            ("meta nfproto ipv4 add @s { ip saddr }", "add @s { ip saddr }"),
+            ("meta nfproto ipv4 meta mark set ip daddr map @m", "meta mark set ip daddr map @m"),
+            ("meta nfproto ipv4 ip saddr . ip daddr vmap @v", "ip saddr . ip daddr vmap @v"),
+            ("meta nfproto ipv4 tcp dport . ip daddr vmap { 80 . 1.1.1.1 : accept }", "tcp dport . ip daddr vmap { 80 . 1.1.1.1 : accept }"),
+            ("meta nfproto ipv4 ip ttl set 3", "ip ttl set 3"),
+            ("meta nfproto ipv4 meta mark set jhash ip saddr mod 2", "meta mark set jhash ip saddr mod 2"),
+            ("meta nfproto ipv4 update @s2 { ip saddr . ip daddr }", "update @s2 { ip saddr . ip daddr }"),
+            ("meta nfproto ipv4 meter mm { ip saddr limit rate 1/second }", "meter mm size 65535 { ip saddr limit rate 1/second }"),
+            ("meta nfproto ipv4 dnat ip to ip saddr map @m4", "dnat ip to ip saddr map @m4"),
+            ("meta nfproto ipv6 ip6 saddr & ::ffff == ::1", "ip6 saddr & ::ffff == ::1"),
+            ("meta nfproto ipv6 dnat ip6 to ip6 daddr map @m6", "dnat ip6 to ip6 daddr map @m6"),
+            ("meta nfproto ipv4 ct original saddr 1.1.1.1", "ct original ip saddr 1.1.1.1"),
+            // Kept:
+            ("meta nfproto ipv4 ct original ip saddr 1.1.1.1", "meta nfproto ipv4 ct original ip saddr 1.1.1.1"),
+            ("meta nfproto ipv4 tcp dport 80", "meta nfproto ipv4 tcp dport 80"),
+            ("meta nfproto ipv4 dnat ip to tcp dport map { 80 : 1.1.1.1 }", "meta nfproto ipv4 dnat ip to tcp dport map { 80 : 1.1.1.1 }"),
+            ("meta nfproto ipv4 tcp dport vmap { 80 : accept }", "meta nfproto ipv4 tcp dport vmap { 80 : accept }"),
+            ("meta nfproto ipv4 counter ip saddr 1.1.1.1", "meta nfproto ipv4 counter packets 0 bytes 0 ip saddr 1.1.1.1"),
+        ]
+        let rs = try NFParser.parse("""
+        table inet m {
+        counter c {}
+        set s { type ipv4_addr; flags dynamic; }
+        set s2 { type ipv4_addr . ipv4_addr; flags dynamic; }
+        map m4 { type ipv4_addr : ipv4_addr; }
+        map m6 { type ipv6_addr : ipv6_addr; }
+        map m { type ipv4_addr : mark; }
+        map v { type ipv4_addr . ipv4_addr : verdict; }
+        chain pre { type nat hook prerouting priority dstnat;
+
+        """ + cases.map { $0.0 + "\n" }.joined() + "}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text), cases.map(\.1))
+        let text = NFPrinter.ruleset(rs)
+        XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(text)), text)
+    }
+
     func testConflictingFamiliesAsNftRefusesThem() {
         for (family, rule, column, message) in [("ip", "ip6 saddr ::1 accept", 2, "conflicting protocols specified: ip vs. ip6"),
                                                 ("inet", "ip saddr 1.2.3.4 ip6 daddr ::1", 19, "conflicting protocols specified: ip vs. ip6"),

@@ -546,6 +546,9 @@ extension Stack {
                 // No entry for the key: nft_lookup breaks the rule.
                 let entry: (key: NFValue, data: NFNATData)?
                 switch m.key {
+                case .selector(let sel) where sel.isAddress6:
+                    guard let key = read6(sel, skb, info) else { return nil }
+                    entry = m.entries.first { contains6($0.key, key, ti: ti) }
                 case .selector(let sel):
                     guard let key = read(sel, skb, info) else { return nil }
                     entry = m.entries.first { contains($0.key, key, ti: ti) }
@@ -557,8 +560,10 @@ extension Stack {
                 }
                 guard let d = entry?.data else { return nil }
                 // The data's registers are the range's minimum and maximum address (and port).
-                let st: NFStatement = m.source ? .snat(addr: d.addr, addrHi: d.addrHi, port: d.port, portHi: d.portHi, flags: m.flags)
-                    : .dnat(addr: d.addr, addrHi: d.addrHi, port: d.port, portHi: d.portHi, flags: m.flags)
+                let (a, ah) = (UInt32(truncatingIfNeeded: d.addr), UInt32(truncatingIfNeeded: d.addrHi))
+                let st: NFStatement = d.v6 ? .nat6(source: m.source, addr: d.addr, addrHi: d.addrHi, port: d.port, portHi: d.portHi, flags: m.flags)
+                    : m.source ? .snat(addr: a, addrHi: ah, port: d.port, portHi: d.portHi, flags: m.flags)
+                    : .dnat(addr: a, addrHi: ah, port: d.port, portHi: d.portHi, flags: m.flags)
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .notrack:
                 // nft_notrack_eval: a packet conntrack has seen (or with a zone template) is left alone.
