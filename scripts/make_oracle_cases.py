@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, data_maps_ranged_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -148,6 +148,60 @@ def data_maps():
         pkt("eth0", "port 8080: DNAT to 198.18.1.3", {"src": "198.18.0.3", "dst": "198.18.0.2"}, TCP(sport=5001, dport=8080, flags="S", seq=1)),
         pkt("eth0", "port 81: no element, no NAT: the host answers (RST)", {"src": "198.18.0.1", "dst": "198.18.0.2"}, TCP(sport=5002, dport=81, flags="S", seq=1)),
         pkt("eth1", "reply from 198.18.1.2: un-DNATed", {"src": "198.18.1.2", "dst": "198.18.0.1"}, TCP(sport=80, dport=5000, flags="SA", seq=9, ack=2)),
+    ], {"net.ipv4.ip_forward": 1})
+
+DATA_MAPS_RANGED = """table ip t {
+	map marks {
+		type ipv4_addr . inet_service : mark
+		flags interval
+		elements = { 198.18.0.0/24 . 1000-1999 : 0x00000001, 198.18.0.1 . 2000 : 0x00000002,
+			     * : 0x00000009 }
+	}
+
+	map byif {
+		type ifname . ipv4_addr : mark
+		elements = { "eth0" . 198.18.0.3 : 0x00000005 }
+	}
+
+	map portfw {
+		type ipv4_addr . inet_service : ipv4_addr . inet_service
+		flags interval
+		elements = { 198.18.0.0/25 . 8000-8099 : 198.18.1.2 . 80 }
+	}
+
+	chain pre {
+		type nat hook prerouting priority dstnat; policy accept;
+		meta mark set ip saddr . udp dport map @marks
+		meta mark set iifname . ip saddr map @byif
+		dnat ip addr . port to ip saddr . tcp dport map @portfw
+	}
+}
+table ip filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		meta mark 0x00000001 counter
+		meta mark 0x00000002 counter
+		meta mark 0x00000005 counter
+		meta mark 0x00000009 counter
+	}
+
+	chain fw {
+		type filter hook forward priority filter; policy accept;
+		counter
+	}
+}
+"""
+
+def data_maps_ranged():
+    # Named data maps keyed by a concatenation with ranges (flags interval), one keyed by an interface name.
+    u = lambda src, sport, dport, desc: pkt("eth0", desc, {"src": src, "dst": "198.18.0.2"}, UDP(sport=sport, dport=dport), b"x")
+    write("data_maps_ranged_1", "Named data maps keyed by ip saddr . udp dport with ranges (and a catch-all), by iifname . ip saddr, and a NAT map of address . port keyed by a prefix . port range", DATA_MAPS_RANGED, [
+        u("198.18.0.1", 5000, 1500, "198.18.0.1 . 1500: in 198.18.0.0/24 . 1000-1999, mark 0x1"),
+        u("198.18.0.1", 5000, 2000, "198.18.0.1 . 2000: mark 0x2"),
+        u("198.18.0.5", 5000, 2001, "198.18.0.5 . 2001: the catch-all, mark 0x9"),
+        u("198.18.0.3", 5000, 2002, "from 198.18.0.3 on eth0: the catch-all (0x9), then the ifname map's 0x5"),
+        pkt("eth0", "TCP 198.18.0.7 . 8050: DNAT to 198.18.1.2:80, forwarded", {"src": "198.18.0.7", "dst": "198.18.0.2"}, TCP(sport=5001, dport=8050, flags="S", seq=1)),
+        pkt("eth0", "TCP 198.18.0.200 . 8050: outside the /25, not NATed (RST)", {"src": "198.18.0.200", "dst": "198.18.0.2"}, TCP(sport=5002, dport=8050, flags="S", seq=1)),
     ], {"net.ipv4.ip_forward": 1})
 
 CT_ZONES = """table ip raw {
@@ -611,6 +665,10 @@ def tftp():
     ], {"net.ipv4.ip_forward": 1})
 
 if __name__ == "__main__":
+    # `--only NAME...`: write those cases only (the functions above, by name).
+    if sys.argv[1:2] == ["--only"]:
+        for name in sys.argv[2:]: globals()[name]()
+        sys.exit(0)
     rulesets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NFTablesTests", "Rulesets")
     # docker_1: the translation of Tests/IPTablesTests/Files/docker_oracle.save as GET ruleset lists it
     # (counters without values); IPTablesTests checks the case holds exactly that.

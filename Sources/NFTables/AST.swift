@@ -55,6 +55,15 @@ public enum NFValue: Sendable, Hashable {
     case catchAll
 
     var isSet: Bool { if case .set = self { true } else { false } }
+    /// One value (a range or prefix is not; a string with a wildcard is not).
+    var isSingle: Bool {
+        switch self {
+        case .range(let lo, let hi, _): lo == hi
+        case .range6(let lo, let hi, _): lo == hi
+        case .string(let s): !s.hasSuffix("*")
+        default: false
+        }
+    }
 }
 
 /// A relational operator. `implicit` is a match written without one: equality, except for flag

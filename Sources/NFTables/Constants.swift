@@ -231,7 +231,13 @@ public enum NFPrinter {
     /// host order) read as one little-endian number, as nft's sort compares the key's value.
     static func sortedTuples(_ vs: [NFValue], _ sels: [NFSelector]) -> [NFValue] { sortedTupleOrder(vs, sels).map { vs[$0] } }
 
-    static func sortedTupleOrder(_ vs: [NFValue], _ sels: [NFSelector]) -> [Int] {
+    /// Tuples as nft lists them: a hash set's by their bytes, little-endian; an interval set's
+    /// (pipapo: a named set with `flags interval`, or one with a range in a tuple) as they were
+    /// added (recorded). The catch-all last.
+    static func sortedTupleOrder(_ vs: [NFValue], _ sels: [NFSelector], interval: Bool = false) -> [Int] {
+        if interval || vs.contains(where: { if case .tuple(let parts) = $0 { parts.contains { !$0.isSingle } } else { false } }) {
+            return vs.indices.filter { vs[$0] != .catchAll } + vs.indices.filter { vs[$0] == .catchAll }
+        }
         func key(_ v: NFValue) -> [UInt8] {
             guard case .tuple(let parts) = v else { return [] }
             var bytes: [UInt8] = []
@@ -568,7 +574,7 @@ public enum NFPrinter {
     static func setElements(_ s: NFSet) -> String {
         let sels = s.keys.map(\.selector)
         // Positions, not values: looking each sorted value up again was quadratic (70 s for 100,000 elements).
-        let indices = s.concat != nil ? sortedTupleOrder(s.elements, sels) : sortedOrder(s.elements)
+        let indices = s.concat != nil ? sortedTupleOrder(s.elements, sels, interval: s.interval) : sortedOrder(s.elements)
         let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .ct_state: 2, .pkt_type: 2, .inet_service: 5, .inet_proto: 5, .mark: 5, .tcp_flag: 5, .nf_proto: 5, .uid: 5, .gid: 5][s.key] ?? 1
         var out = ""
         for (n, k) in indices.enumerated() {

@@ -585,19 +585,16 @@ public struct NFParser {
         let set = t.sets.first { $0.name == sname }!
         // A data or object map keyed by a concatenation: its key packs into 64 bits, one value a
         // part; a data map's wider key (an IPv6 address in it) is held by its words (NFWideKey).
+        // A data map of marks, ports or IPv4 addresses with ranges (or interface names) in its keys is
+        // searched tuple by tuple (`dataMapsRanged`); NAT maps of IPv6 addresses and object maps are not.
         if set.concat != nil, set.data != nil || set.objectNames != nil {
             let sels = set.keys.map(\.selector)
-            if let w = NFPackedKey.widths(sels) {
-                if set.elements.contains(where: { $0 != .catchAll && NFPackedKey.pack($0, w) == nil }) {
-                    throw unsupported("ranges in the keys of a data map with concatenated keys", at: toks[i - 1])
-                }
-            } else {
-                guard set.objectNames == nil, set.data6 == nil, NFWideKey.fits(sels) else {
-                    throw unsupported("object and address maps with concatenated keys wider than 64 bits, and interface names in a wide key", at: toks[i - 1])
-                }
-                if set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil }) {
-                    throw unsupported("ranges in the keys of a data map with concatenated keys", at: toks[i - 1])
-                }
+            let ranged = set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil })
+            if ranged, set.objectNames != nil || set.data6 != nil || set.dynamic || set.timeouts {
+                throw unsupported("ranges in the keys of an object map, an IPv6 address map or a dynamic map with concatenated keys", at: toks[i - 1])
+            }
+            if !ranged, NFPackedKey.widths(sels) == nil, set.objectNames != nil || set.data6 != nil || !NFWideKey.fits(sels) {
+                throw unsupported("object and address maps with concatenated keys wider than 64 bits, and interface names in a wide key", at: toks[i - 1])
             }
         }
         if let max = set.size, set.elements.count > max {

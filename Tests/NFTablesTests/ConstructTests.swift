@@ -96,6 +96,68 @@ final class ConstructTests: XCTestCase {
         """)
     }
 
+    /// A concatenated set or map with the interval flag (the kernel's pipapo), or an anonymous one
+    /// with a range in a tuple, lists its elements as they were added; a hash one sorts them (its
+    /// bytes little-endian); read off nft 1.0.6 here, `add element` included.
+    func testIntervalConcatenationsListInTheOrderAdded() throws {
+        let rs = try NFParser.parse("""
+        table ip t { map m { type ipv4_addr . inet_service : mark; flags interval; elements = { 10.0.0.9 . 5 : 1, 10.0.0.1 . 2000 : 2, 10.0.0.0/24 . 1000-1999 : 3, 9.0.0.1 . 7 : 4, 10.0.0.1 . 3 : 5 }; }
+        set s { type ipv4_addr . inet_service; flags interval; elements = { 10.0.0.9 . 5, 10.0.0.1 . 2000, 10.0.0.0/24 . 1000-1999, 9.0.0.1 . 7, 10.0.0.1 . 3 }; }
+        set h { type ipv4_addr . inet_service; elements = { 10.0.0.9 . 5, 10.0.0.1 . 2000, 9.0.0.1 . 7, 10.0.0.1 . 3 }; }
+        set e { type ipv4_addr . inet_service; flags interval; elements = { 10.0.0.9 . 5, 10.0.0.1 . 2000, 9.0.0.1 . 7 }; }
+        chain c { ip saddr . tcp dport { 10.0.0.9 . 5, 10.0.0.1 . 2000, 10.0.0.0/24 . 1000-1999, 9.0.0.1 . 7 }
+        ip saddr . tcp dport { 10.0.0.9 . 5, 10.0.0.1 . 2000, 9.0.0.1 . 7 }; }; }
+        add element ip t s { 1.1.1.1 . 1, 10.0.0.0/8 . 4-5 }
+        """)
+        XCTAssertEqual(NFPrinter.ruleset(rs), """
+        table ip t {
+        \tmap m {
+        \t\ttype ipv4_addr . inet_service : mark
+        \t\tflags interval
+        \t\telements = { 10.0.0.9 . 5 : 0x00000001,
+        \t\t\t     10.0.0.1 . 2000 : 0x00000002,
+        \t\t\t     10.0.0.0/24 . 1000-1999 : 0x00000003,
+        \t\t\t     9.0.0.1 . 7 : 0x00000004,
+        \t\t\t     10.0.0.1 . 3 : 0x00000005 }
+        \t}
+
+        \tset s {
+        \t\ttype ipv4_addr . inet_service
+        \t\tflags interval
+        \t\telements = { 10.0.0.9 . 5,
+        \t\t\t     10.0.0.1 . 2000,
+        \t\t\t     10.0.0.0/24 . 1000-1999,
+        \t\t\t     9.0.0.1 . 7,
+        \t\t\t     10.0.0.1 . 3,
+        \t\t\t     1.1.1.1 . 1,
+        \t\t\t     10.0.0.0/8 . 4-5 }
+        \t}
+
+        \tset h {
+        \t\ttype ipv4_addr . inet_service
+        \t\telements = { 10.0.0.1 . 3,
+        \t\t\t     10.0.0.9 . 5,
+        \t\t\t     9.0.0.1 . 7,
+        \t\t\t     10.0.0.1 . 2000 }
+        \t}
+
+        \tset e {
+        \t\ttype ipv4_addr . inet_service
+        \t\tflags interval
+        \t\telements = { 10.0.0.9 . 5,
+        \t\t\t     10.0.0.1 . 2000,
+        \t\t\t     9.0.0.1 . 7 }
+        \t}
+
+        \tchain c {
+        \t\tip saddr . tcp dport { 10.0.0.9 . 5, 10.0.0.1 . 2000, 10.0.0.0/24 . 1000-1999, 9.0.0.1 . 7 }
+        \t\tip saddr . tcp dport { 10.0.0.9 . 5, 9.0.0.1 . 7, 10.0.0.1 . 2000 }
+        \t}
+        }
+
+        """)
+    }
+
     /// The log cases of nftables' own tests (any/log.t) as nft 1.0.6 lists them.
     func testLogOptionsAsTheSuiteLists() throws {
         let cases = [("log level warn", "log"), ("log level audit", "log level audit"),

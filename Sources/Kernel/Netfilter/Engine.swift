@@ -527,7 +527,7 @@ extension Stack {
                       nft_cmp_eval(op, value, UInt64(n), ti: ti) else { return nil }
             case .setMappedNamed(let target, let key, let map):
                 // nft_lookup on the named map; no element ends the rule.
-                guard let v = dataMapLookup(ti, map, key, skb, info) else { return nil }
+                guard let v = dataMapLookup(ti, map, key, skb, info, inDev: inDev, outDev: outDev) else { return nil }
                 nft_meta_set_eval(target, UInt32(truncatingIfNeeded: v), skb)
             case .natMapNamed(let source, let key, let map, let flags, let withPort, true):
                 // An IPv6 data map: the element's address (and port) for nat6.
@@ -536,7 +536,7 @@ extension Stack {
                 let p = withPort ? UInt16(truncatingIfNeeded: m.ports[pos]) : nil
                 if let v = nat(.nat6(source: source, addr: m.addrs[pos], addrHi: nil, port: p, portHi: p, flags: flags), hook: hook, skb, outDev: outDev) { return v }
             case .natMapNamed(let source, let key, let map, let flags, let withPort, false):
-                guard let d = dataMapLookup(ti, map, key, skb, info) else { return nil }
+                guard let d = dataMapLookup(ti, map, key, skb, info, inDev: inDev, outDev: outDev) else { return nil }
                 // A map of address . port gives both (the address above the port's 16 bits).
                 let a = UInt32(truncatingIfNeeded: withPort ? d >> 16 : d), p = withPort ? UInt16(truncatingIfNeeded: d) : nil
                 let st: NFStatement = source ? .snat(addr: a, addrHi: nil, port: p, portHi: p, flags: flags)
@@ -1012,8 +1012,14 @@ extension Stack {
     /// exact tuples (ConcatIndex) at one read of the key, then the others in order before it.
     func concatLookup(_ ti: Int, _ name: String, _ sels: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> Int? {
         guard let m = netfilter.concatSets[ti]?[name] else { return nil }
-        guard classifier, let idx = netfilter.concatIndex[ti]?[name] else {
-            return m.elements.firstIndex { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+        return concatLookup(ti, m.elements, netfilter.concatIndex[ti]?[name], sels, skb, info, inDev: inDev, outDev: outDev)
+    }
+
+    /// The first of `elements` the packet's tuple is in: by the exact tuples' hash, then the ranged ones in order.
+    func concatLookup(_ ti: Int, _ elements: [NFValue], _ index: ConcatIndex?, _ sels: [NFSelector], _ skb: SkBuff, _ info: PktInfo,
+                      inDev: Int?, outDev: Int?) -> Int? {
+        guard classifier, let idx = index else {
+            return elements.firstIndex { tupleMatches($0, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
         }
         var best: Int? = nil
         if !idx.exact.isEmpty, sels.count <= 4, !sels.contains(where: \.isString) {
@@ -1027,7 +1033,7 @@ extension Stack {
         }
         for k in idx.others {
             if let b = best, k > b { break }
-            if tupleMatches(m.elements[k], sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) { return k }
+            if tupleMatches(elements[k], sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) { return k }
         }
         return best
     }
@@ -1087,10 +1093,13 @@ extension Stack {
     /// A named data map's data for the packet's key: an IPv6 address key among the map's
     /// addresses, prefixes and ranges; a concatenation too wide to pack by its words; any other
     /// read (packed for a concatenation) and hashed.
-    func dataMapLookup(_ ti: Int, _ map: String, _ key: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
+    func dataMapLookup(_ ti: Int, _ map: String, _ key: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> UInt64? {
         if key.count == 1, key[0].isAddress6 {
             guard let a = read6(key[0], skb, info) else { return nil }
             return netfilter.dataMapsBy6[ti]?[map]?.first { a >= $0.lo && a <= $0.hi }?.value
+        }
+        if key.count > 1, let m = netfilter.dataMapsRanged[ti]?[map] {
+            return concatLookup(ti, m.elements, m.index, key, skb, info, inDev: inDev, outDev: outDev).map { m.values[$0] }
         }
         if key.count > 1, let m = netfilter.dataMapsWide[ti]?[map] {
             guard let w = readWords(key, skb, info) else { return nil }

@@ -130,6 +130,9 @@ struct NetfilterState {
     /// Named data maps keyed by a concatenation too wide to pack: data by the key's words
     /// (NFWideKey), and the catch-all's.
     var dataMapsWide: [Int: [String: (values: [[UInt64]: UInt64], catchAll: UInt64?)]] = [:]
+    /// Named data maps keyed by a concatenation with ranges in it (`flags interval`): the tuples
+    /// (the catch-all last, tried when nothing else holds), their exact ones hashed, and the data.
+    var dataMapsRanged: [Int: [String: (elements: [NFValue], index: ConcatIndex, values: [UInt64])]] = [:]
     /// Named maps of objects (`: counter`): element positions by key, and each element's object name.
     var objectMaps: [Int: [String: (index: MapIndex<UInt64>, names: [String])]] = [:]
     /// Their exact tuples hashed (ConcatIndex), per table index and name.
@@ -185,7 +188,11 @@ struct NetfilterState {
                 }
                 if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(keys, addrs: d6, ports: ports) }
                 else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(keys, ds) }
-                if let ds = set.data, set.data6 == nil, set.concat != nil, NFPackedKey.widths(set.keys.map(\.selector)) == nil {
+                if let ds = set.data, set.data6 == nil, set.concat != nil, set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil }) {
+                    var pairs = zip(set.elements, ds).filter { $0.0 != .catchAll }
+                    pairs += zip(set.elements, ds).filter { $0.0 == .catchAll }
+                    dataMapsRanged[ti, default: [:]][set.name] = (pairs.map(\.0), ConcatIndex(pairs.map(\.0)), pairs.map(\.1))
+                } else if let ds = set.data, set.data6 == nil, set.concat != nil, NFPackedKey.widths(set.keys.map(\.selector)) == nil {
                     var values: [[UInt64]: UInt64] = [:], catchAll: UInt64? = nil
                     for (e, d) in zip(set.elements, ds) {
                         if e == .catchAll { catchAll = d } else if let w = NFWideKey.words(e) { values[w] = d }
