@@ -15,6 +15,11 @@ enum PathEnd {
     case stolen
 }
 
+/// A local send's error from the output path: a netfilter drop in LOCAL_OUT or POST_ROUTING is
+/// nf_hook_slow's -EPERM; a drop in `__dev_queue_xmit` (netdev egress, a full qdisc) is
+/// NET_XMIT_DROP, which `ip_send_skb` makes -ENOBUFS. A packet queued (on a neighbour) has none.
+enum XmitError { case eperm, enobufs }
+
 /// Whose redirect rate an inet_peer limits: a destination's or a source's.
 struct RedirectPeer: Hashable { var address: IPv6Address; var source: Bool }
 
@@ -96,6 +101,9 @@ public final class Stack {
     var nextBPFID = 0
     /// Nested `dev_queue_xmit` calls (tc redirects out of another device), as dev_xmit_recursion counts.
     var xmitRecursion = 0
+    /// What a synchronous drop on the way out gives the sender (`ip_local_out`'s return): set where
+    /// the skb is dropped, read (and put back as it was) by the innermost `ip_local_out`.
+    var xmitError: XmitError?
     /// A tap on every device (tcpdump -i any, outbound): each frame that leaves, timers' included,
     /// kept in `wire` while on.
     public var captureWire = false

@@ -4,7 +4,7 @@ public enum NFFamily: String, Sendable, CaseIterable { case ip, inet, ip6, arp, 
 
 /// Netfilter hooks (include/uapi/linux/netfilter.h numbering).
 public enum NFHook: String, Sendable, CaseIterable {
-    case prerouting, input, forward, output, postrouting, ingress
+    case prerouting, input, forward, output, postrouting, ingress, egress
 }
 
 public enum NFChainType: String, Sendable { case filter, nat, route }
@@ -196,7 +196,7 @@ public enum NFStatement: Sendable, Equatable {
     /// `reset tcp option mptcp`: the first option of that kind becomes NOPs (nft_exthdr_tcp_strip_eval).
     case resetTCPOption(UInt8)
     /// `meta mark|ct mark|meta priority set KEY map { K : V }`: the value the key's entry names.
-    case setMapped(target: NFSelector, key: [NFSelector], entries: [(NFValue, UInt32)])
+    case setMapped(target: NFSelector, key: [NFSelector], entries: [(NFValue, UInt64)])
     /// `meta mark|ct mark|meta priority set GENERATOR`.
     case setGenerated(target: NFSelector, NFGenerator)
     /// `GENERATOR vmap { N : verdict }`.
@@ -350,6 +350,15 @@ public enum NFStatement: Sendable, Equatable {
             return keys
         case .dup(let d): return d.key.map { [$0] } ?? []
         default: return []
+        }
+    }
+
+    /// Whether it reads or writes conntrack (a `ct` key, mark, zone, label, event or count, a ct object).
+    public var usesConntrack: Bool {
+        switch self {
+        case .setCtMark, .ctCount, .setCtEvent, .ctObject: return true
+        case .objref(let kind, _), .objrefMap(let kind, _, _), .objrefMapNamed(let kind, _, _): return kind.isConntrack
+        default: return fields.contains { $0.rawValue.hasPrefix("ct ") }
         }
     }
 

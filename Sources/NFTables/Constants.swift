@@ -454,7 +454,7 @@ public enum NFPrinter {
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }
             return "\(target.printed) set \(keys.map(\.printed).joined(separator: " . ")) map { "
-                + sorted.map { "\(tupleText($0.0, keys)) : \(number(UInt64($0.1), target))" }.joined(separator: ", ") + " }"
+                + sorted.map { "\(tupleText($0.0, keys)) : \(valueText($0.1, target))" }.joined(separator: ", ") + " }"
         case .generatorVmap(let g, let entries):
             let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
             return "\(g.text) vmap { " + sorted.map { "\(plain($0.0)) : \($0.1.text)" }.joined(separator: ", ") + " }"

@@ -382,7 +382,7 @@ public enum NFJSON {
             return .object([("ct count", .object([("val", .int(Int(n)))] + (over ? [("inv", .bool(true))] : [])))])
         case .setMapped(let target, let keys, let entries):
             let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
-            let data = JSONValue.array(entries.map { .array([tupleJSON($0.0, keys), .int(Int($0.1))]) })
+            let data = JSONValue.array(entries.map { .array([tupleJSON($0.0, keys), target.payload != nil ? value(.range($0.1, $0.1, text: NFPrinter.valueText($0.1, target)), target) : .int(Int($0.1))]) })
             return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))]))]))])
         case .generatorVmap(let g, let entries):
             return .object([("vmap", .object([("key", generator(g)), ("data", .object([("set", .array(entries.map { .array([plain($0.0), verdict($0.1)]) }))]))]))])

@@ -349,8 +349,39 @@ public struct NFParser {
         }
     }
 
+    /// nft's chain_evaluate and the kernel's chain type checks, with their messages and places:
+    /// the family's hooks, a device for netdev and ingress chains only, the chain types the
+    /// family has (netdev: filter) and the hooks each type takes (nat: not forward; route: output).
+    func checkHook(_ family: NFFamily, _ type: NFChainType, _ hook: NFHook, device: String?,
+                   at t: (start: NFToken, type: NFToken, hook: NFToken, device: NFToken, deviceEnd: NFToken, name: NFToken)) throws(NFSyntaxError) {
+        let hooks: Set<NFHook> = switch family {
+        case .netdev: [.ingress, .egress]
+        case .inet: [.prerouting, .input, .forward, .output, .postrouting, .ingress]
+        default: [.prerouting, .input, .forward, .output, .postrouting]
+        }
+        guard hooks.contains(hook) else { throw refused("The \(family.rawValue) family does not support this hook", at: t.hook) }
+        let bound = family == .netdev || hook == .ingress
+        if bound, device == nil {
+            var e = refused("Missing `device' in this chain definition", at: t.start)
+            let end = toks[i - 1]
+            if end.line == t.start.line { e.length = end.column + end.width - t.start.column }
+            throw e
+        }
+        if !bound, device != nil {
+            var e = refused("This chain type cannot be bound to device", at: t.device)
+            if t.deviceEnd.line == t.device.line { e.length = t.deviceEnd.column + t.deviceEnd.width - t.device.column }
+            throw e
+        }
+        if family == .netdev, type != .filter { throw refused("Could not process rule: No such file or directory", at: t.type) }
+        if type == .nat && (hook == .forward || hook == .ingress) || type == .route && hook != .output {
+            throw refused("Could not process rule: Operation not supported", at: t.name)
+        }
+    }
+
     mutating func chainBody(_ t: inout NFTable, chain cname: String) throws(NFSyntaxError) {
         let ci = t.chains.firstIndex { $0.name == cname }!
+        // (`chain NAME {`: where the kernel's refusals of a chain point.)
+        let nameTok = i >= 2 && toks[i - 1].text == "{" ? toks[i - 2] : tok
         skipNewlines()
         while !isPunct("}") {
             // (An unclosed body at the end of the text: an empty rule there consumes nothing.)
@@ -358,17 +389,18 @@ public struct NFParser {
             if isWord("type") {
                 let start = tok
                 i += 1
+                let typeTok = tok
                 guard let type = NFChainType(rawValue: try word("a chain type (filter, nat, route)")) else { throw err("expected filter, nat or route", at: toks[i - 1]) }
                 try expectWord("hook")
                 let hookTok = tok
-                guard let hook = NFHook(rawValue: try word("a hook")) else { throw err("expected a hook (prerouting, input, forward, output, postrouting, ingress)", at: hookTok) }
+                guard let hook = NFHook(rawValue: try word("a hook")) else { throw err("expected a hook (prerouting, input, forward, output, postrouting, ingress, egress)", at: hookTok) }
                 var device: String? = nil
+                let deviceTok = tok
                 if isWord("device") { i += 1; device = try name("a device name") }
+                let deviceEnd = toks[i - 1]
                 try expectWord("priority")
                 let prio = try priority()
-                if type == .nat && hook == .forward { throw refused("nat chains cannot hook forward (Operation not supported)", at: start) }
-                if hook == .ingress && t.family != .netdev && t.family != .inet { throw refused("ingress needs a netdev or inet table", at: hookTok) }
-                if hook == .ingress && device == nil { throw refused("an ingress chain needs a device", at: hookTok) }
+                try checkHook(t.family, type, hook, device: device, at: (start, typeTok, hookTok, deviceTok, deviceEnd, nameTok))
                 t.chains[ci].base = NFBaseChain(type: type, hook: hook, priority: prio, device: device, policy: t.chains[ci].base?.policy ?? .accept)
             } else if isWord("policy") {
                 i += 1
@@ -491,10 +523,10 @@ public struct NFParser {
                         objectKind = NFObjectKind(rawValue: data)
                         verdicts = nil
                     } else if data != "verdict" {
-                        // Data maps: addresses (NAT), marks and ports are modelled.
-                        guard let d = NFSetKey(rawValue: data), [.ipv4_addr, .ipv6_addr, .mark, .inet_service].contains(d) else {
+                        // Data maps: addresses (NAT), marks, ports and MAC addresses (link-layer writes).
+                        guard let d = NFSetKey(rawValue: data), [.ipv4_addr, .ipv6_addr, .mark, .inet_service, .ether_addr].contains(d) else {
                             if !NFParser.knownTypes.contains(data) { throw err("unknown datatype \(data)", at: dt) }
-                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark and inet_service are modelled)", at: dt)
+                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark, inet_service and ether_addr are modelled)", at: dt)
                         }
                         dataType = d
                         verdicts = nil

@@ -8,6 +8,7 @@ extension NFParser {
         var comment: String? = nil
         var context = RuleContext()
         context.family = t.family
+        let ruleStart = tok
         while !atStatementEnd {
             let st = tok
             if isWord("comment") {
@@ -40,6 +41,7 @@ extension NFParser {
                 t.nextHandle += 1
             }
             if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
+            if t.family == .netdev { try checkNetdev(stmt, hook: t.chains[ci].base?.hook, at: st, rule: ruleStart) }
             // nft_synproxy_validate: input and forward only.
             if stmt.isSynproxy, let b = t.chains[ci].base, b.hook != .input && b.hook != .forward {
                 throw refused("Could not process rule: Operation not supported", at: st)
@@ -53,7 +55,7 @@ extension NFParser {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }
             // nft_xfrm_validate: `ipsec in` before routing or at input, `ipsec out` after routing.
-            if case .xfrm(let x, _, _) = stmt, t.family == .netdev || t.chains[ci].base.map({
+            if case .xfrm(let x, _, _) = stmt, t.chains[ci].base.map({
                 !(x.input ? [NFHook.prerouting, .input, .forward] : [.forward, .output, .postrouting]).contains($0.hook) }) ?? false {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }
@@ -207,6 +209,76 @@ extension NFParser {
 
     /// `@NAME` of a data map whose values are `data` and whose keys (a field, or fields
     /// concatenated) `key` reads.
+    /// What a netdev table refuses, as recorded (nft 1.0.6, Linux 6.18): conntrack has no netdev
+    /// family (nf_ct_netns_get: EPROTO, synproxy's too), nor has queue (ENOENT); reject is for
+    /// ingress only; ipsec is an ip/ip6/inet expression (nft's own error). The carets as nft
+    /// drew them: a `ct` expression inside a statement, a match's key, else the statement (the
+    /// rule, for reject).
+    func checkNetdev(_ stmt: NFStatement, hook: NFHook?, at st: NFToken, rule: NFToken) throws(NFSyntaxError) {
+        let first = toks.firstIndex { $0.line == st.line && $0.column == st.column } ?? i - 1
+        func span(_ m: String, from: Int, to last: Int) -> NFSyntaxError {
+            var e = refused(m, at: toks[from])
+            let end = toks[max(from, min(last, i - 1))]
+            if end.line == toks[from].line { e.length = end.column + end.width - toks[from].column }
+            return e
+        }
+        if case .xfrm = stmt { throw span("ipsec expression is only valid in ip/ip6/inet tables", from: first, to: i - 2) }
+        if stmt.usesConntrack || stmt.isSynproxy {
+            let m = "Could not process rule: Protocol error"
+            if let k = (first..<i).first(where: { toks[$0].kind == .word && toks[$0].text == "ct" }), k > first {
+                throw span(m, from: k, to: k + (["original", "reply"].contains(toks[k + 1].text) ? 2 : 1))
+            }
+            if case .match(let sel, _, _, _) = stmt { throw span(m, from: first, to: first + sel.printed.split(separator: " ").count - 1) }
+            throw span(m, from: first, to: i - 1)
+        }
+        if case .verdict(.queue) = stmt { throw span("Could not process rule: No such file or directory", from: first, to: i - 1) }
+        switch stmt {
+        case .reject, .rejectICMPv6:
+            if hook == .egress {
+                let r = toks.firstIndex { $0.line == rule.line && $0.column == rule.column } ?? first
+                throw span("Could not process rule: Operation not supported", from: r, to: i - 1)
+            }
+        default: break
+        }
+    }
+
+    /// A key and `map` next (`set KEY map { K : V, ... }`, `set KEY map @m`), not a value.
+    mutating func mapAhead(_ context: RuleContext) -> Bool {
+        let save = i
+        defer { i = save }
+        guard tok.kind == .word else { return false }
+        do throws(NFSyntaxError) {
+            _ = try concatSelector(context: context)
+            while isWord(".") { i += 1; _ = try concatSelector(context: context) }
+        } catch { return false }
+        return isWord("map")
+    }
+
+    /// `TARGET set KEY map @m` (a named map of `data`; nil: none is modelled) or `map { K : V, ... }`:
+    /// the value the packet's key finds is written; no element breaks the rule.
+    mutating func setFromMap(_ sel: NFSelector, data: NFSetKey?, table: NFTable, anonymousSets: inout Int, context: RuleContext,
+                             at vt: NFToken) throws(NFSyntaxError) -> NFStatement {
+        var keys = [try concatSelector(context: context)]
+        while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
+        try expectWord("map")
+        if isPunct("@") {
+            guard let data else { throw unsupported("setting \(sel.printed) from a named map", at: vt) }
+            let name = try dataMapName(table, key: keys, data: data)
+            return .setMappedNamed(target: sel, key: keys, map: name)
+        }
+        try expectPunct("{")
+        let limit = sel.payload != nil ? UInt64.max : UInt64(UInt32.max)
+        let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt64) in
+            let k = p.isPunct("*") ? p.catchAll() : keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)
+            try p.expectPunct(":")
+            let dt = p.tok
+            guard case .range(let n, let hi, _) = try p.scalar(for: sel), n == hi, n <= limit else { throw p.err("expected a value", at: dt) }
+            return (k, n)
+        }
+        anonymousSets += 1   // the anonymous map takes a handle
+        return .setMapped(target: sel, key: keys, entries: NFParser.catchAllLast(entries))
+    }
+
     mutating func dataMapName(_ table: NFTable, key: [NFSelector], data: NFSetKey) throws(NFSyntaxError) -> String {
         try expectPunct("@")
         let nt = tok
@@ -721,6 +793,11 @@ extension NFParser {
                 guard sel.isWritable else {
                     throw unsupported("setting \(sel.printed) (meta mark, ct mark, ct zone, ct label, meta priority, header fields and TCP option fields can be set)", at: vt)
                 }
+                // `ether daddr set ip daddr map @macs`: the field from a map of its type.
+                if sel.payload != nil, mapAhead(context) {
+                    guard let type = NFSetKey.of(sel) else { throw unsupported("setting \(sel.printed) from a map", at: vt) }
+                    return try setFromMap(sel, data: type, table: table, anonymousSets: &anonymousSets, context: context, at: vt)
+                }
                 // A header field takes one constant (nft refuses a set, a range or a prefix here).
                 // `tcp option maxseg size set rt mtu`: MSS clamping to the route.
                 if isWord("rt") {
@@ -750,27 +827,10 @@ extension NFParser {
             }
             if tok.kind == .word, NFParser.generatorWords.contains(tok.text) { return .setGenerated(target: sel, try generator(context: context)) }
             // `set KEY map { K : V, ... }`: a `map` before the statement ends.
-            if toks[i...].prefix(while: { $0.kind != .newline && $0.kind != .end && !($0.kind == .punct && ($0.text == ";" || $0.text == "{")) })
-                .contains(where: { $0.kind == .word && $0.text == "map" }) {
-                var keys = [try concatSelector(context: context)]
-                while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
-                try expectWord("map")
-                if isPunct("@") {
-                    // A named data map of marks (`type ipv4_addr : mark`).
-                    guard sel == .mark || sel == .ctMark else { throw unsupported("setting \(sel.printed) from a named map", at: vt) }
-                    let name = try dataMapName(table, key: keys, data: .mark)
-                    return .setMappedNamed(target: sel, key: keys, map: name)
-                }
-                try expectPunct("{")
-                let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt32) in
-                    let k = p.isPunct("*") ? p.catchAll() : keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)
-                    try p.expectPunct(":")
-                    let dt = p.tok
-                    guard case .range(let n, let hi, _) = try p.scalar(for: sel), n == hi, n <= UInt64(UInt32.max) else { throw p.err("expected a value", at: dt) }
-                    return (k, UInt32(n))
-                }
-                anonymousSets += 1   // the anonymous map takes a handle
-                return .setMapped(target: sel, key: keys, entries: NFParser.catchAllLast(entries))
+            if mapAhead(context) {
+                // A named map only of marks (`type ipv4_addr : mark`).
+                let data: NFSetKey? = sel == .mark || sel == .ctMark ? .mark : nil
+                return try setFromMap(sel, data: data, table: table, anonymousSets: &anonymousSets, context: context, at: vt)
             }
             // A source (meta mark / ct mark) with & | ^ (and, or, xor), then perhaps a shift and
             // more of them (`(meta mark | 0x10) << 8`, `meta mark << 8 & 0xff00`), or a constant.

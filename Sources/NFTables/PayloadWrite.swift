@@ -22,10 +22,10 @@ extension NFSelector {
     /// Fields of the IPv4 pseudo-header (proto_ip.pseudohdr): writing one fixes the L4 checksum too.
     static let pseudoHeaderFields: Set<String> = ["ip saddr", "ip daddr", "ip protocol", "ip length"]
 
-    /// How a `set` writes this field; nil where the model cannot write it yet (link layer, SCTP,
+    /// How a `set` writes this field; nil where the model cannot write it yet (VLAN fields, SCTP,
     /// whose CRC32c nft recomputes whole).
     public var payloadWrite: NFPayloadWrite? {
-        guard let f = payload, f.base != .link else { return nil }
+        guard let f = payload, !(f.base == .link && f.bitOffset >= 112) else { return nil }
         let proto = String(rawValue.prefix { $0 != " " })
         guard proto != "sctp" else { return nil }
         let csum = NFSelector.inetChecksumOffsets[proto]

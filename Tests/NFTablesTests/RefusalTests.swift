@@ -83,8 +83,10 @@ final class RefusalTests: XCTestCase {
     /// Data maps of addresses, marks and ports are modelled; other data types are refused, and no data
     /// map is taken as a verdict map.
     func testTypedMapsAreNotTakenAsVerdictMaps() {
-        expect("table ip x {\n  map m { type ipv4_addr : ether_addr; elements = { 1.1.1.1 : 02:00:00:00:00:01 } }\n}\n", .unsupported, 2, 28,
-               "not supported yet: maps of type ipv4_addr : ether_addr")
+        expect("table ip x {\n  map m { type ipv4_addr : inet_proto; elements = { 1.1.1.1 : tcp } }\n}\n", .unsupported, 2, 28,
+               "not supported yet: maps of type ipv4_addr : inet_proto")
+        expect("table ip x {\n  map m { type ipv4_addr : ether_addr; elements = { 1.1.1.1 : 02:00:00:00:00:01 } }\n  chain c {\n    ip saddr vmap @m\n  }\n}\n",
+               .refused, 4, 20, "@m is a data map, not a verdict map")
         expect("table ip x {\n  map m { type ipv4_addr : ipv4_addr; elements = { 1.1.1.1 : 2.2.2.2 } }\n  chain c {\n    ip saddr vmap @m\n  }\n}\n",
                .refused, 4, 20, "@m is a data map, not a verdict map")
         // nft 1.0.6 has no maps of conntrack objects: "syntax error, unexpected ct", "unknown datatype ct_helper".
@@ -108,5 +110,51 @@ final class RefusalTests: XCTestCase {
         expect("table inet t {\n  set s { type ipv6_addr; }\n  chain c {\n    ip saddr != @s drop\n  }\n}\n", .refused, 4, 18, "datatype mismatch")
         expect("table inet t {\n  set s { type ipv4_addr; }\n  chain c {\n    ip6 daddr @s drop\n  }\n}\n", .refused, 4, 16, "datatype mismatch")
         expect("table inet t {\n  chain c {\n    meta nfproto ipv6 reject with icmp host-unreachable\n  }\n}\n", .refused, 3, 40, "conflicting protocols")
+    }
+}
+
+/// Chain declarations and netdev statements, each refusal read off nft 1.0.6 on Linux 6.18 in a
+/// namespace (line, column and caret width as nft printed them).
+final class ChainRefusalTests: XCTestCase {
+    func expect(_ text: String, _ column: Int, _ width: Int, _ msg: String, file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try NFParser.parse(text)
+            XCTFail("accepted: \(text)", file: file, line: line)
+        } catch {
+            XCTAssertEqual([error.line, error.column, error.length], [1, column, width], "\(error)", file: file, line: line)
+            XCTAssertTrue(error.message.hasPrefix(msg), "\(error)", file: file, line: line)
+        }
+    }
+
+    func testHooksDevicesAndChainTypesAsNftRefusesThem() throws {
+        expect("table inet x { chain c { type filter hook egress device a1 priority 0; }; }", 43, 6, "The inet family does not support this hook")
+        expect("table ip x { chain c { type filter hook ingress device a1 priority 0; }; }", 41, 7, "The ip family does not support this hook")
+        expect("table netdev x { chain c { type filter hook input device a1 priority 0; }; }", 45, 5, "The netdev family does not support this hook")
+        expect("table netdev x { chain c { type filter hook egress priority 0; }; }", 28, 34, "Missing `device' in this chain definition")
+        expect("table inet x { chain c { type filter hook ingress priority 0; }; }", 26, 35, "Missing `device' in this chain definition")
+        expect("table inet x { chain c { type filter hook input device a1 priority 0; }; }", 49, 9, "This chain type cannot be bound to device")
+        expect("table netdev x { chain c { type nat hook egress device a1 priority 0; }; }", 33, 3, "Could not process rule: No such file or directory")
+        expect("table netdev x { chain c { type route hook egress device a1 priority 0; }; }", 33, 5, "Could not process rule: No such file or directory")
+        expect("table inet x { chain c { type nat hook ingress device a1 priority 0; }; }", 22, 1, "Could not process rule: Operation not supported")
+        expect("table ip x { chain c { type nat hook forward priority 0; }; }", 20, 1, "Could not process rule: Operation not supported")
+        expect("table ip x { chain c { type route hook input priority 0; }; }", 20, 1, "Could not process rule: Operation not supported")
+        let rs = try NFParser.parse("table netdev x { chain c { type filter hook egress device a1 priority 0; }; }")
+        XCTAssertEqual(NFPrinter.ruleset(rs), "table netdev x {\n\tchain c {\n\t\ttype filter hook egress device \"a1\" priority filter; policy accept;\n\t}\n}\n")
+    }
+
+    func testWhatNetdevTablesRefuse() throws {
+        let head = "table netdev x { chain c { type filter hook egress device a1 priority 0; "
+        expect(head + "ct state established counter; }; }", 74, 8, "Could not process rule: Protocol error")
+        expect(head + "counter ct mark set 1; }; }", 82, 13, "Could not process rule: Protocol error")
+        expect(head + "synproxy; }; }", 74, 8, "Could not process rule: Protocol error")
+        expect(head + "ct count 3; }; }", 74, 10, "Could not process rule: Protocol error")
+        expect(head + "meta mark set ct mark; }; }", 88, 7, "Could not process rule: Protocol error")
+        expect(head + "queue; }; }", 74, 5, "Could not process rule: No such file or directory")
+        expect(head + "ip saddr 1.2.3.4 reject; }; }", 74, 23, "Could not process rule: Operation not supported")
+        expect(head + "ipsec in reqid 1; }; }", 74, 14, "ipsec expression is only valid in ip/ip6/inet tables")
+        expect(head + "ct original saddr 1.2.3.4; }; }", 74, 17, "cannot determine ip protocol version")
+        // Ingress takes reject; both take fwd and notrack.
+        XCTAssertNoThrow(try NFParser.parse("table netdev x { chain c { type filter hook ingress device a1 priority 0; ip saddr 1.2.3.4 reject; fwd to \"a2\"; }; }"))
+        XCTAssertNoThrow(try NFParser.parse(head + "notrack; fwd to \"a2\"; }; }"))
     }
 }

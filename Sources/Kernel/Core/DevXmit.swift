@@ -14,11 +14,23 @@ extension Stack {
         return __dev_queue_xmit(skb, dev: dev, outcome: outcome)
     }
 
-    /// `__dev_queue_xmit` with the MAC header on: the clsact egress hook, then the qdisc.
+    /// `__dev_queue_xmit` with the MAC header on: netdev egress chains (nf_hook_egress), the
+    /// clsact egress hook, then the qdisc. A drop here is NET_XMIT_DROP to a local sender.
     func __dev_queue_xmit(_ skb: SkBuff, dev: Int, outcome: Outcome) -> PathEnd {
         enter(.dev_queue_xmit, skb)
+        skb.macHeaderSet = true   // skb_reset_mac_header
         let d = devices[dev]
         skb.qdiscPktLen = skb.l2LengthWithSegmentHeaders
+        if netfilter.hasEgress, netfilter.egress[d.name] != nil {
+            skb.dataAtMAC = true
+            let v = nf_hook(.egress, skb, inDev: nil, outDev: dev)
+            skb.dataAtMAC = false
+            if case .consumed = v, let f = skb.fwd { return nft_fwd_xmit(skb, f) }
+            if let end = netfilterVerdict(v, at: "egress") {
+                if case .drop = end { xmitError = .enobufs }
+                return end
+            }
+        }
         if let c = d.clsact, !c.egress.isEmpty, let end = sch_handle_egress(skb, dev: dev, c) { return end }
         skb.txOutcome = outcome
         let sent = sentEnd(skb, outcome)
@@ -53,6 +65,7 @@ extension Stack {
         // The qdisc runs after a drop too: what it already holds may go now.
         let callerSent = __qdisc_run(dev: dev, caller: skb)
         if case .drop(let reason) = verdict {
+            xmitError = .enobufs
             return drop(reason, "\(q.spec.kind) \(Stack.handleText(q.handle)) on \(d.name) is full (qdisc_drop)")
         }
         return callerSent && !callerFreed ? sent : .stolen

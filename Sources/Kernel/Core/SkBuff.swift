@@ -49,6 +49,11 @@ public final class SkBuff {
     /// `skb_mac_header_was_set`: the frame came in through `eth_type_trans`, so its Ethernet header
     /// sits before the network header (nft traces dump it; locally made packets have none).
     var macHeaderSet = false
+    /// skb->data is at the MAC header (netdev egress, after dev_hard_header): skb->len, which
+    /// counters, quotas and `meta length` read, includes it.
+    var dataAtMAC = false
+    /// skb->len as netfilter sees it: from the network header, or the MAC header where data is there.
+    var nftLen: Int { len - networkHeader + (dataAtMAC ? 14 : 0) }
     /// A route chain changed what output routing depends on: `ip_local_out` routes it again.
     var rerouteWanted = false
     /// A copy nft's dup made (nf_skb_duplicated): it is not copied again.
@@ -118,7 +123,7 @@ public final class SkBuff {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
-        mark = 0; priority = 0; nftrace = false; macHeaderSet = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; fwd = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
+        mark = 0; priority = 0; nftrace = false; macHeaderSet = false; dataAtMAC = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; fwd = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
         hashComputed = false; redirected = false; tcRedirects = 0; looped = false; loopedDst = 0
     }

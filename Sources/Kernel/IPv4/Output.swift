@@ -50,7 +50,10 @@ extension Stack {
         }
         // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output), then conntrack confirms. The
         // hook's in device is skb->dev as it was: a forwarded packet's; none for what the stack sends.
-        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") { return end }
+        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") {
+            if case .drop = end { xmitError = .eperm }
+            return end
+        }
         if synproxyHooked(skb), let end = synproxy_hook(skb) { return end }
         if let end = nf_confirm(skb) { return end }
         enter(.ip_finish_output, skb)
@@ -161,7 +164,7 @@ extension Stack {
     func nf_local_out(_ out: SkBuff, dev: Int) -> Bool {
         switch nf_hook(.output, out, inDev: nil, outDev: dev) {
         case .accept: break
-        case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); return false
+        case .drop, .rejected: finish(out, drop(.NETFILTER_DROP, "dropped at output")); xmitError = .eperm; return false
         case .stolen: return false
         case .consumed: finish(out, consume("taken at output (NF_STOLEN)")); return false
         }
@@ -172,13 +175,23 @@ extension Stack {
     /// `attachConntrack`: nf_ct_attach, the cause's connection as related (conntrack then leaves it alone).
     func ip_local_out(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil,
                       attachConntrack: Bool = false) {
-        ip_local_out(generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
+        _ = ip_local_out(generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
                                   csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack), route: route)
     }
 
     /// `ip_local_out` of an skb already built (a socket's datagram, or one the stack made): each
-    /// counts as IpOutRequests (__ip_local_out), ICMP errors and resets too.
-    func ip_local_out(_ out: SkBuff, route: (dev: Int, nexthop: IPv4Address, src: IPv4Address)) {
+    /// counts as IpOutRequests (__ip_local_out), ICMP errors and resets too. Answers the error a
+    /// drop on the way gives the sender (XmitError).
+    @discardableResult
+    func ip_local_out(_ out: SkBuff, route: (dev: Int, nexthop: IPv4Address, src: IPv4Address)) -> XmitError? {
+        let outer = xmitError
+        xmitError = nil
+        defer { xmitError = outer }
+        ip_local_out_(out, route: route)
+        return xmitError
+    }
+
+    private func ip_local_out_(_ out: SkBuff, route: (dev: Int, nexthop: IPv4Address, src: IPv4Address)) {
         enter(.ip_local_out, out)
         snmp.ip.OutRequests += 1
         let dst = out.data.be32(out.networkHeader + 16)

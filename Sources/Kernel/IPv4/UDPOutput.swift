@@ -155,10 +155,24 @@ extension Stack {
         packets[i].frame = Array(bytes[14...])
         if tracing { packets[i].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv4) }
         enter(.udp_send_skb, skb)
-        snmp.udp.OutDatagrams += 1
         sk.sent += 1
-        ip_local_out(skb, route: route)
+        udp_send_result(i, sk, ip_local_out(skb, route: route), v6: false, recverr: c.recverr)
         packets[i].outq = sk.wmemAlloc
+    }
+
+    /// `udp_send_skb` / `udp_v6_send_skb` after `ip_send_skb`: sent is OutDatagrams; an error
+    /// counts IpOutDiscards, and ENOBUFS (NET_XMIT_DROP) without IP_RECVERR is SndbufErrors and a
+    /// successful call; EPERM (a netfilter drop) fails the call (recorded: record_netdev_egress.sh).
+    func udp_send_result(_ i: Int, _ sk: Sock, _ e: XmitError?, v6: Bool, recverr: Bool) {
+        guard let e else { if v6 { snmp.udp6.OutDatagrams += 1 } else { snmp.udp.OutDatagrams += 1 }; return }
+        if v6 { snmp.ip6.OutDiscards += 1 } else { snmp.ip.OutDiscards += 1 }
+        if e == .enobufs && !recverr {
+            if v6 { snmp.udp6.SndbufErrors += 1 } else { snmp.udp.SndbufErrors += 1 }
+            return
+        }
+        let errno = e == .eperm ? "EPERM" : "ENOBUFS"
+        sk.sendErrors[errno, default: 0] += 1
+        packets[i].errno = errno
     }
 
     func sendFailed(_ i: Int, _ sk: Sock?, _ errno: String, _ why: String) {

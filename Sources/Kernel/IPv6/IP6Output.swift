@@ -71,11 +71,21 @@ extension Stack {
         let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv6, transportHeader: 54,
                                csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
         out.nhoff = 20
-        ip6_local_out(out, route: route)
+        _ = ip6_local_out(out, route: route)
     }
 
     /// `ip6_local_out` of an skb already built (a socket's datagram, or one the stack made).
-    func ip6_local_out(_ out: SkBuff, route: Route6) {
+    /// Answers the error a drop on the way gives the sender (XmitError).
+    @discardableResult
+    func ip6_local_out(_ out: SkBuff, route: Route6) -> XmitError? {
+        let outer = xmitError
+        xmitError = nil
+        defer { xmitError = outer }
+        ip6_local_out_(out, route: route)
+        return xmitError
+    }
+
+    private func ip6_local_out_(_ out: SkBuff, route: Route6) {
         enter(.ip6_local_out, out)
         snmp.ip6.OutRequests += 1
         let before = IPv6Address(array: out.data, at: 14 + 24)
@@ -100,7 +110,10 @@ extension Stack {
     /// against the MTU in `ip6_forward` (routers never fragment).
     func ip6_output(_ skb: SkBuff, dev: Int, nexthop: IPv6Address, outcome: Outcome) -> PathEnd {
         enter(.ip6_output, skb)
-        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") { return end }
+        if let end = netfilterVerdict(nf_hook(.postrouting, skb, inDev: outcome == .forwarded ? skb.dev : nil, outDev: dev), at: "postrouting") {
+            if case .drop = end { xmitError = .eperm }
+            return end
+        }
         if synproxyHooked(skb), let end = synproxy_hook(skb) { return end }
         if let end = nf_confirm(skb) { return end }
         enter(.ip6_finish_output, skb)

@@ -55,9 +55,8 @@ extension Stack {
         packets[i].frame = Array(bytes[14...])
         if tracing { packets[i].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv6) }
         enter(.udp_v6_send_skb, skb)
-        snmp.udp6.OutDatagrams += 1
         sk.sent += 1
-        ip6_local_out(skb, route: route)
+        udp_send_result(i, sk, ip6_local_out(skb, route: route), v6: true, recverr: c.recverr6)
         packets[i].outq = sk.wmemAlloc
     }
 }

@@ -10,6 +10,7 @@ extension Stack {
         // netdev chains are bound to one device.
         let v6 = skb.protocolType == EtherType.ipv6
         let chains = hook == .ingress ? inDev.flatMap { netfilter.ingress[devices[$0].name] } ?? []
+            : hook == .egress ? outDev.flatMap { netfilter.egress[devices[$0].name] } ?? []
             : (v6 ? netfilter.hooks6[hook] : netfilter.hooks[hook]) ?? []
         let ct = (v6 ? netfilter.conntrack6Enabled : netfilter.conntrackEnabled) && (hook == .prerouting || hook == .output)
         // Conntrack brings defragmentation; a tproxy rule brings it alone.
@@ -197,7 +198,7 @@ extension Stack {
     private func nft_update_chain_stats(_ skb: SkBuff, _ hook: NFHook, _ ti: Int, _ base: Int, _ policy: NFVerdict,
                                         _ info: PktInfo, dumped: inout Bool) -> HookVerdict {
         event(skb, hook, ti, base, .policy, nil, policy.text, info, dumped: &dumped)
-        let len = skb.len - skb.networkHeader
+        let len = skb.nftLen
         let key = PolicyKey.of(ti, base)
         let c = netfilter.policyCounters[key] ?? (0, 0)
         netfilter.policyCounters[key] = (c.0 + 1, c.1 + len)
@@ -217,7 +218,7 @@ extension Stack {
         switch s {
         case .counter(let p0, let b0):
             // Counters start from the values the rule gave (`counter packets N bytes M`).
-            let bytes = skb.len - skb.networkHeader
+            let bytes = skb.nftLen
             let old = netfilter.counters[ti]?[handle] ?? (p0, b0)
             netfilter.counters[ti, default: [:]][handle] = (old.0 + 1, old.1 + bytes)
             return true
@@ -228,7 +229,7 @@ extension Stack {
             return ok
         case .quota(let quota, let over, let used):
             // The bytes are counted first; at or past the quota it is over.
-            let consumed = (netfilter.quotas[ti]?[handle] ?? used) &+ UInt64(skb.len - skb.networkHeader)
+            let consumed = (netfilter.quotas[ti]?[handle] ?? used) &+ UInt64(skb.nftLen)
             netfilter.quotas[ti, default: [:]][handle] = consumed
             return (consumed >= quota) == over
         default:
@@ -242,7 +243,7 @@ extension Stack {
     private func nft_limit_eval(_ s: NFStatement, _ state: inout (tokens: UInt64, last: UInt64)?, _ skb: SkBuff) -> Bool {
         guard case .limit(let rate, let per, let burst, let over, let unit) = s else { return true }
         let now = clocks[skb.cpu]
-        let cost = unit == .bytes ? per &* UInt64(skb.len - skb.networkHeader) / rate : per / rate
+        let cost = unit == .bytes ? per &* UInt64(skb.nftLen) / rate : per / rate
         let tokensMax = unit == .bytes ? per &* (rate + burst) / rate : per / rate &* burst
         var st = state ?? (tokensMax, now)
         let tokens = min(tokensMax, st.tokens &+ (now &- st.last))
@@ -255,7 +256,7 @@ extension Stack {
 
     /// A set element's stateful expressions, on its own state; false ends the rule (NFT_BREAK).
     private func elementEval(_ exprs: [NFStatement], _ st: inout ElementState, _ skb: SkBuff) -> Bool {
-        let len = skb.len - skb.networkHeader
+        let len = skb.nftLen
         for e in exprs {
             switch e {
             case .counter: st.packets += 1; st.bytes += len
@@ -503,7 +504,7 @@ extension Stack {
                 if !nft_connlimit_eval(n, over: over, &netfilter.connlimits[ti, default: [:]][rule.handle, default: []], skb) { return nil }
             case .setMapped(let target, let keys, let entries):
                 // nft_lookup on the anonymous map; no entry ends the rule.
-                let hit: (NFValue, UInt32)?
+                let hit: (NFValue, UInt64)?
                 if keys.count == 1, keys[0].isString {
                     guard let name = readName(keys[0], skb, info, inDev: inDev, outDev: outDev) else { return nil }
                     hit = entries.first { Stack.nameMatches($0.0, name) }
@@ -517,7 +518,12 @@ extension Stack {
                     hit = entries.first { tupleMatches($0.0, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
                 }
                 guard let hit else { return nil }
-                nft_meta_set_eval(target, hit.1, skb)
+                // A header field (`ether daddr set ip daddr map { ... }`) or a meta/ct key.
+                if target.payload != nil {
+                    guard nft_payload_set_eval(target, hit.1, skb, info) else { return nil }
+                } else {
+                    nft_meta_set_eval(target, UInt32(truncatingIfNeeded: hit.1), skb)
+                }
             case .generatorVmap(let g, let entries):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
                       let hit = entries.first(where: { contains($0.0, UInt64(v), ti: ti) }) else { return nil }
@@ -528,7 +534,11 @@ extension Stack {
             case .setMappedNamed(let target, let key, let map):
                 // nft_lookup on the named map; no element ends the rule.
                 guard let v = dataMapLookup(ti, map, key, skb, info, inDev: inDev, outDev: outDev) else { return nil }
-                nft_meta_set_eval(target, UInt32(truncatingIfNeeded: v), skb)
+                if target.payload != nil {
+                    guard nft_payload_set_eval(target, v, skb, info) else { return nil }
+                } else {
+                    nft_meta_set_eval(target, UInt32(truncatingIfNeeded: v), skb)
+                }
             case .natMapNamed(let source, let key, let map, let flags, let withPort, true):
                 // An IPv6 data map: the element's address (and port) for nat6.
                 let by6 = key.count == 1 && key[0].isAddress6
@@ -671,7 +681,7 @@ extension Stack {
         // At ingress anything may arrive: without a whole IPv4 header only meta and ct keys read.
         switch sel {
         case .mark: return UInt64(skb.mark)
-        case .length: return UInt64(p.ipv4 || p.ipv6 ? p.len - p.nh : p.len)
+        case .length: return UInt64(p.ipv4 || p.ipv6 ? p.len - p.nh + (skb.dataAtMAC ? 14 : 0) : p.len)
         case .pkttype:
             switch skb.pktType { case .host: return 0; case .broadcast: return 1; case .multicast: return 2; case .otherhost: return 3; case .loopback: return 5 }
         case .nfproto: return p.ipv6 ? 10 : 2
@@ -931,6 +941,15 @@ extension Stack {
         return UInt128(hi) << 64 | UInt128(lo)
     }
 
+    /// Where the MAC header starts, and the bytes of a VLAN tag the stack took off to skip past the
+    /// addresses (nft_payload_copy_vlan puts the tag back only at ingress); nil where there is none
+    /// yet: the stack's own packets get theirs in `__dev_queue_xmit` (netdev egress reads it there).
+    func macHeader(_ skb: SkBuff, _ p: PktInfo) -> (base: Int, skip: Int)? {
+        guard p.nh >= 14, !skb.generated || skb.macHeaderSet else { return nil }
+        if p.hook == .egress { return (p.nh - 14, 0) }
+        return (0, skb.vlanID != nil && p.nh >= 18 && p.hook != .ingress ? 4 : 0)
+    }
+
     /// `nft_payload_eval`: `bitLength` bits at `bitOffset` from the field's base, nil when the packet
     /// has no such header or is too short (the rule breaks).
     func readField(_ f: NFPayloadField, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
@@ -943,12 +962,11 @@ extension Stack {
         var hiddenTag = false
         switch f.base {
         case .link:
-            // Only a received frame has its Ethernet header (the stack's own packets have none yet).
-            guard p.nh >= 14, !skb.generated else { return nil }
-            base = 0
-            hiddenTag = skb.vlanID != nil && p.nh >= 18 && p.hook != .ingress
+            guard let (b, skip) = macHeader(skb, p) else { return nil }
+            base = b
+            hiddenTag = skip != 0
             // The vlan fields' dependency: `ether type 8021q`.
-            if f.bitOffset >= 112, (hiddenTag ? skb.data.be16(16) : skb.data.be16(12)) != EtherType.vlan { return nil }
+            if f.bitOffset >= 112, (hiddenTag ? skb.data.be16(base + 16) : skb.data.be16(base + 12)) != EtherType.vlan { return nil }
         case .network: base = p.nh
         case .transport:
             guard p.fragOff == 0 else { return nil }
@@ -962,10 +980,10 @@ extension Stack {
             else { return nil }
         }
         let first = base + f.bitOffset / 8, last = base + (f.bitOffset + f.bitLength + 7) / 8
-        let skip = hiddenTag && last > 12 ? 4 : 0
+        let skip = hiddenTag && last - base > 12 ? 4 : 0
         guard last + skip <= p.len else { return nil }
         var v: UInt64 = 0
-        for k in first..<last { v = v << 8 | UInt64(skb.data[k >= 12 ? k + skip : k]) }
+        for k in first..<last { v = v << 8 | UInt64(skb.data[k - base >= 12 ? k + skip : k]) }
         let shift = (last - base) * 8 - f.bitOffset - f.bitLength
         return (v >> UInt64(shift)) & (f.bitLength >= 64 ? .max : (1 << UInt64(f.bitLength)) - 1)
     }

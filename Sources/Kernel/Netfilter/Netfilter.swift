@@ -59,6 +59,8 @@ struct NetfilterState {
     /// The ingress entries split by the device their netdev chain is bound to, so the hook finds a
     /// device's chains without filtering per packet.
     var ingress: [String: [HookEntry]] = [:]
+    /// netdev egress chains by the device they are bound to (nf_hook_egress).
+    var egress: [String: [HookEntry]] = [:]
     /// Packets and bytes per (table index, rule handle).
     var counters: [Int: [Int: (Int, Int)]] = [:]
     /// Packets and bytes each base chain's policy decided, per (table index, chain index): the chain
@@ -140,6 +142,7 @@ struct NetfilterState {
     /// Compiled chains, [table index][chain index].
     var compiled: [[CChain]] = []
     var hasIngress: Bool { !ingress.isEmpty }
+    var hasEgress: Bool { !egress.isEmpty }
 
     init() {}
 
@@ -255,6 +258,7 @@ struct NetfilterState {
             hooks6[h] = sorted.filter { [.ip6, .inet].contains($0.family) }.map(\.entry)
         }
         for e in hooks[.ingress] ?? [] { if let dev = e.device { ingress[dev, default: []].append(e) } }
+        for e in hooks[.egress] ?? [] { if let dev = e.device { egress[dev, default: []].append(e) } }
     }
 }
 
@@ -754,6 +758,7 @@ extension NFHook {
         case .output: 3
         case .postrouting: 4
         case .ingress: 5
+        case .egress: 6
         }
     }
 }

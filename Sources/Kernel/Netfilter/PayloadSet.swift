@@ -9,7 +9,9 @@ extension Stack {
     /// way), a later fragment, or a packet too short. The IPv6 header has no checksum.
     func nft_payload_set_eval(_ sel: NFSelector, _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
         if let o = sel.tcpOption { return nft_exthdr_tcp_set_eval(o, value, skb, p) }
-        guard p.ipv4 || p.ipv6, let w = sel.payloadWrite else { return false }
+        guard let w = sel.payloadWrite else { return false }
+        if w.base == .link { return nft_payload_set_ll(w, value, skb, p) }
+        guard p.ipv4 || p.ipv6 else { return false }
         if w.base == .network, (sel.payload?.ipv6 ?? false) != p.ipv6 { return false }
         // The rule's dependency (`meta l4proto udp` before `udp dport set`) fails for other protocols.
         if let want = sel.payload?.l4proto, p.proto != want { return false }
@@ -35,6 +37,23 @@ extension Stack {
             if w.pseudoHeader { nft_payload_l4csum_update(skb, p, old: old, new: new, size: w.size) }
         }
         for k in 0..<w.size { skb.data[off + k] = UInt8(truncatingIfNeeded: new >> UInt64(8 * (w.size - 1 - k))) }
+        return true
+    }
+
+    /// A link-layer field written (`ether saddr set ...`): into the MAC header, where there is one
+    /// (not yet on what the stack sends before `__dev_queue_xmit`: NFT_BREAK); no checksum covers it.
+    /// Where the stack took a VLAN tag off, the bytes past the addresses skip it, as reads do.
+    private func nft_payload_set_ll(_ w: NFPayloadWrite, _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
+        guard let (base, skip) = macHeader(skb, p) else { return false }
+        let off = base + w.byteOffset
+        guard off + w.size + skip <= p.len else { return false }
+        var old: UInt64 = 0
+        for k in off..<(off + w.size) { old = old << 8 | UInt64(skb.data[k - base >= 12 ? k + skip : k]) }
+        let new = old & ~w.mask | (value << UInt64(w.shift)) & w.mask
+        for k in 0..<w.size {
+            let at = off + k - base >= 12 ? off + k + skip : off + k
+            skb.data[at] = UInt8(truncatingIfNeeded: new >> UInt64(8 * (w.size - 1 - k)))
+        }
         return true
     }
 

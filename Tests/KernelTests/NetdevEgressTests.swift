@@ -1,0 +1,73 @@
+@testable import Kernel
+import NFTables
+import Wire
+import XCTest
+
+/// netdev egress chains (nf_hook_egress in __dev_queue_xmit), link-layer writes, maps of MAC
+/// addresses, and what a drop on the way out does to a UDP sender, as `scripts/record_netdev_egress.sh`
+/// recorded them on Linux 6.18.
+final class NetdevEgressTests: XCTestCase {
+    static let ruleset = """
+    table netdev e {
+    \tmap macs {
+    \t\ttype ipv4_addr : ether_addr
+    \t\telements = { 198.18.0.2 : 02:00:00:00:ff:01 }
+    \t}
+
+    \tchain out {
+    \t\ttype filter hook egress device "va" priority filter; policy accept;
+    \t\tether type arp counter packets 0 bytes 0
+    \t\tudp dport 7 counter packets 0 bytes 0 drop
+    \t\tudp dport 8 ether saddr set 02:00:00:00:00:aa ether daddr set ip daddr map @macs counter packets 0 bytes 0
+    \t\tudp dport 9 counter packets 0 bytes 0
+    \t}
+    }
+    table ip f {
+    \tchain o {
+    \t\ttype filter hook output priority filter; policy accept;
+    \t\tudp dport 5 counter packets 0 bytes 0 drop
+    \t}
+
+    \tchain p {
+    \t\ttype filter hook postrouting priority filter; policy accept;
+    \t\tudp dport 6 counter packets 0 bytes 0 drop
+    \t}
+    }
+
+    """
+
+    func testEgressChainsAndDropsOnTheWayOut() throws {
+        var va = DeviceConfig(name: "va", mac: MACAddress(2, 0, 0, 0, 0, 1), addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+        va.veth = true   // its UDP checksums leave unfinished (CHECKSUM_PARTIAL), as recorded
+        let s = try Stack(config: StackConfig(name: "pa", devices: [va]))
+        let rs = try NFParser.parse(Self.ruleset)
+        XCTAssertEqual(NFPrinter.ruleset(rs), Self.ruleset)
+        s.loadRuleset(rs)
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .udp, address: .any, port: 0x8ee4)))
+        func send(_ port: UInt16) -> PacketResult { s.send([Send(socket: 1, dst: IPv4Address(198, 18, 0, 2), port: port, payload: Array("egress".utf8))])[0] }
+        // The frames vb received, as recorded (the IP ID and checksum masked: the kernel's come from its hashed counters).
+        func masked(_ f: [UInt8]) -> String { var f = f; if f.count > 25 { f[18] = 0; f[19] = 0; f[24] = 0; f[25] = 0 }; return Hex.encode(f) }
+        func recorded(_ hex: String) throws -> String { masked(try Hex.decode(hex)) }
+        let nine = send(9)
+        XCTAssertEqual(nine.emitted.map { Hex.encode($0.frame) }, ["ffffffffffff02000000000108060001080006040001020000000001c6120001000000000000c6120002"])
+        let reply = s.inject(frame: try Hex.decode("02000000000102000000ff010806000108000604000202000000ff01c6120002020000000001c6120001"), device: s.devices[0])
+        XCTAssertEqual(reply.emitted.map { masked($0.frame) }, [try recorded("02000000ff01020000000001080045000022d46040004011da42c6120001c61200028ee40009000e8c47656772657373")])
+        let seven = send(7)
+        XCTAssertEqual(seven.emitted.count, 0)
+        XCTAssertEqual(seven.dropReason, .NETFILTER_DROP)
+        XCTAssertNil(seven.errno, "NET_XMIT_DROP is ENOBUFS, a success without IP_RECVERR")
+        let eight = send(8)
+        XCTAssertEqual(eight.emitted.map { masked($0.frame) }, [try recorded("02000000ff010200000000aa080045000022d4e440004011d9bec6120001c61200028ee40008000e8c47656772657373")])
+        XCTAssertEqual([send(5).errno, send(6).errno], ["EPERM", "EPERM"])
+        XCTAssertEqual(s.listRuleset(handles: false), Self.ruleset
+            .replacingOccurrences(of: "arp counter packets 0 bytes 0", with: "arp counter packets 1 bytes 42")
+            .replacingOccurrences(of: "packets 0 bytes 0 drop\n\t\tudp dport 8", with: "packets 1 bytes 48 drop\n\t\tudp dport 8")
+            .replacingOccurrences(of: "@macs counter packets 0 bytes 0", with: "@macs counter packets 1 bytes 48")
+            .replacingOccurrences(of: "udp dport 9 counter packets 0 bytes 0", with: "udp dport 9 counter packets 1 bytes 48")
+            .replacingOccurrences(of: "udp dport 5 counter packets 0 bytes 0", with: "udp dport 5 counter packets 1 bytes 34")
+            .replacingOccurrences(of: "udp dport 6 counter packets 0 bytes 0", with: "udp dport 6 counter packets 1 bytes 34"))
+        XCTAssertEqual([s.snmp.ip.OutRequests, s.snmp.ip.OutDiscards, s.snmp.udp.OutDatagrams, s.snmp.udp.SndbufErrors], [5, 3, 2, 1])
+        // The device counts nothing for the drop (tx_dropped 0), and sends what left it.
+        XCTAssertEqual([s.devices[0].stats.tx_packets, s.devices[0].stats.tx_dropped], [3, 0])
+    }
+}
