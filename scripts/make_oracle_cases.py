@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, data_maps_ranged_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, data_maps_ranged_1, sctp_set_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -202,6 +202,17 @@ def data_maps_ranged():
         u("198.18.0.3", 5000, 2002, "from 198.18.0.3 on eth0: the catch-all (0x9), then the ifname map's 0x5"),
         pkt("eth0", "TCP 198.18.0.7 . 8050: DNAT to 198.18.1.2:80, forwarded", {"src": "198.18.0.7", "dst": "198.18.0.2"}, TCP(sport=5001, dport=8050, flags="S", seq=1)),
         pkt("eth0", "TCP 198.18.0.200 . 8050: outside the /25, not NATed (RST)", {"src": "198.18.0.200", "dst": "198.18.0.2"}, TCP(sport=5002, dport=8050, flags="S", seq=1)),
+    ], {"net.ipv4.ip_forward": 1})
+
+def sctp_set():
+    # sctp header writes: the kernel recomputes the CRC32c (csum_type 2 at offset 8, as nft --debug=netlink shows).
+    from scapy.layers.sctp import SCTP, SCTPChunkInit, SCTPChunkData
+    rs = "table ip t {\n\tchain f {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tsctp dport 5000 sctp dport set 22 counter\n\t\tsctp dport 5001 sctp vtag set 4660 counter\n\t\tsctp dport 5002 sctp sport set 7 sctp dport set 8 counter\n\t}\n}\n"
+    to = {"src": "198.18.0.1", "dst": "198.18.1.2"}
+    write("sctp_set_1", "sctp dport/vtag/sport written in forward: the frames leave with the field and a new CRC32c", rs, [
+        pkt("eth0", "INIT to port 5000: dport 22", to, SCTP(sport=40000, dport=5000, tag=0) / SCTPChunkInit(init_tag=0x11223344, a_rwnd=65535, n_out_streams=1, n_in_streams=1, init_tsn=1)),
+        pkt("eth0", "DATA to port 5001: vtag 0x1234", to, SCTP(sport=40000, dport=5001, tag=0xabcdef) / SCTPChunkData(tsn=9, stream_id=0, stream_seq=0, data=b"sctp data")),
+        pkt("eth0", "DATA to port 5002: both ports", to, SCTP(sport=40000, dport=5002, tag=0xabcdef) / SCTPChunkData(tsn=10, data=b"x")),
     ], {"net.ipv4.ip_forward": 1})
 
 CT_ZONES = """table ip raw {

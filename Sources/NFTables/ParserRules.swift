@@ -790,6 +790,13 @@ extension NFParser {
                 if let o = sel.tcpOption, !sel.isWritable, o.bitLength > 0 {
                     throw refused("Could not process rule: Operation not supported", at: t)
                 }
+                // nft_exthdr has no SCTP chunk writes: EOPNOTSUPP, under the chunk's field (recorded).
+                if sel.sctpChunk != nil, let k = toks.firstIndex(where: { $0.line == t.line && $0.column == t.column }), k + 3 < i {
+                    var e = refused("Could not process rule: Operation not supported", at: toks[k + 2])
+                    let last = toks[i - 2]
+                    if last.line == toks[k + 2].line { e.length = last.column + last.width - toks[k + 2].column }
+                    throw e
+                }
                 guard sel.isWritable else {
                     throw unsupported("setting \(sel.printed) (meta mark, ct mark, ct zone, ct label, meta priority, header fields and TCP option fields can be set)", at: vt)
                 }

@@ -13,6 +13,8 @@ public struct NFPayloadWrite: Sendable, Equatable {
     /// Offset of the checksum from the same header start (nil: no checksum is fixed).
     public var csumOffset: Int?
     public var pseudoHeader: Bool
+    /// An SCTP field: the kernel recomputes the packet's CRC32c (csum_type SCTP at offset 8).
+    public var sctp = false
 }
 
 extension NFSelector {
@@ -22,12 +24,10 @@ extension NFSelector {
     /// Fields of the IPv4 pseudo-header (proto_ip.pseudohdr): writing one fixes the L4 checksum too.
     static let pseudoHeaderFields: Set<String> = ["ip saddr", "ip daddr", "ip protocol", "ip length"]
 
-    /// How a `set` writes this field; nil where the model cannot write it yet (VLAN fields, SCTP,
-    /// whose CRC32c nft recomputes whole).
+    /// How a `set` writes this field; nil where the model cannot write it yet (VLAN fields).
     public var payloadWrite: NFPayloadWrite? {
         guard let f = payload, !(f.base == .link && f.bitOffset >= 112) else { return nil }
         let proto = String(rawValue.prefix { $0 != " " })
-        guard proto != "sctp" else { return nil }
         let csum = NFSelector.inetChecksumOffsets[proto]
         var first = f.bitOffset / 8
         let end = (f.bitOffset + f.bitLength + 7) / 8
@@ -41,7 +41,7 @@ extension NFSelector {
         let shift = (first + size) * 8 - f.bitOffset - f.bitLength
         let mask = (f.bitLength >= 64 ? UInt64.max : (1 << UInt64(f.bitLength)) - 1) << UInt64(shift)
         return NFPayloadWrite(base: f.base, byteOffset: first, size: size, shift: shift, mask: mask, csumOffset: csum,
-                              pseudoHeader: NFSelector.pseudoHeaderFields.contains(rawValue))
+                              pseudoHeader: NFSelector.pseudoHeaderFields.contains(rawValue), sctp: proto == "sctp")
     }
 
     /// Whether `set` can write this: a header field above, or a 16- or 32-bit TCP option field

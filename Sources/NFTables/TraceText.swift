@@ -75,6 +75,12 @@ public enum NFTraceText {
             put("icmp id \(be16(th, 4))")
             put("icmp sequence \(be16(th, 6))")
             used = 8
+        case 132 where th.count >= 12:
+            // The checksum is not printed; the chunks follow raw (recorded: sctp_set_1).
+            put("sctp sport \(be16(th, 0))")
+            put("sctp dport \(be16(th, 2))")
+            put("sctp vtag \(UInt32(be16(th, 4)) << 16 | UInt32(be16(th, 6)))")
+            used = 12
         case 58 where th.count >= 8:
             put("icmpv6 type \(name(UInt64(th[0]), NFConstants.icmp6TypeList))")
             put("icmpv6 code \(name(UInt64(th[1]), NFConstants.icmp6CodeList))")

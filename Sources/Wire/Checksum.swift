@@ -85,3 +85,27 @@ public struct PseudoHeader: Sendable {
         addressSum + UInt32(proto) + UInt32(length & 0xffff) + UInt32(length >> 16)
     }
 }
+
+/// CRC32c (Castagnoli, reflected polynomial 0x82F63B78): SCTP's checksum (RFC 9260 appendix A).
+public enum CRC32c {
+    static let table: [UInt32] = (0..<256).map { i in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0x82F6_3B78 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    /// The CRC of `count` bytes from `from` (initial value all ones, inverted at the end).
+    public static func checksum(_ b: [UInt8], from: Int, count: Int) -> UInt32 {
+        var c: UInt32 = 0xffff_ffff
+        for k in from..<(from + count) { c = table[Int((c ^ UInt32(b[k])) & 0xff)] ^ (c >> 8) }
+        return ~c
+    }
+
+    /// `sctp_compute_cksum`: over the SCTP packet at `offset` with its checksum field as zero,
+    /// stored in the field little-endian (cpu_to_le32), as the kernel writes it.
+    public static func setSCTP(_ b: inout [UInt8], offset: Int, end: Int) {
+        for k in 0..<4 { b[offset + 8 + k] = 0 }
+        let c = checksum(b, from: offset, count: end - offset)
+        for k in 0..<4 { b[offset + 8 + k] = UInt8(truncatingIfNeeded: c >> UInt32(8 * k)) }
+    }
+}

@@ -308,7 +308,7 @@ final class ConstructTests: XCTestCase {
         for (rule, kind, message) in [("ip dscp set 64", NFSyntaxError.Kind.refused, "Value 64 exceeds valid range 0-63"),
                                       ("tcp option window count set 3", .refused, "Operation not supported"),
                                       ("ip saddr set 10.0.0.0/24", .syntax, "expected one value"),
-                                      ("sctp sport set 1", .unsupported, "not supported yet: setting sctp sport"),
+                                      ("sctp chunk data tsn set 4", .refused, "Operation not supported"),
                                       ("vlan id set 5", .unsupported, "not supported yet: setting vlan id")] {
             XCTAssertThrowsError(try NFParser.parse(chain + rule + "\n\t}\n}\n"), rule) { e in
                 XCTAssertEqual((e as? NFSyntaxError)?.kind, kind, "\(e)")

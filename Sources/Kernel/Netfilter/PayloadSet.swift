@@ -37,6 +37,8 @@ extension Stack {
             if w.pseudoHeader { nft_payload_l4csum_update(skb, p, old: old, new: new, size: w.size) }
         }
         for k in 0..<w.size { skb.data[off + k] = UInt8(truncatingIfNeeded: new >> UInt64(8 * (w.size - 1 - k))) }
+        // nft_payload_csum_sctp: the whole packet's CRC32c again, unless the device is to fill it in.
+        if w.sctp, skb.csumPartialOffset == nil, base + 12 <= p.len { CRC32c.setSCTP(&skb.data, offset: base, end: p.len) }
         return true
     }
 
