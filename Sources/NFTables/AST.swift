@@ -382,6 +382,8 @@ public struct NFDup: Sendable, Equatable {
         self.addr = addr; self.key = key; self.entries = entries; self.device = device
     }
     public static func == (l: NFDup, r: NFDup) -> Bool { "\(l)" == "\(r)" }
+    /// A netdev table's `dup to "DEVICE"`: the frame copied out of the device, no address.
+    public var toDevice: Bool { addr == nil && key == nil }
 }
 
 /// Where `fwd` sends the packet: a device, and for `fwd ip|ip6 to` the neighbour's address (as written).

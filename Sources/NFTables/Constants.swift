@@ -475,6 +475,7 @@ public enum NFPrinter {
         case .notrack: return "notrack"
         case .ctObject(let c): return c.listingLines.joined(separator: "; ")
         case .setCtEvent(let bits): return "ct event set \(NFParser.ctEventText(bits))"
+        case .dup(let d) where d.toDevice: return "dup to \"\(d.device ?? "")\""
         case .dup(let d):
             let to = d.addr.map { NFConstants.ipv4Text($0) } ?? "\(d.key!.printed) map { " + sortedElements(d.entries.map(\.0)).compactMap { k in
                 d.entries.first { $0.0 == k }.map { "\(value($0.0, d.key!)) : \(NFConstants.ipv4Text($0.1))" }

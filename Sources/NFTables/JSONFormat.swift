@@ -423,6 +423,9 @@ public enum NFJSON {
             let names = NFParser.ctEventText(bits)
             let v: JSONValue = names.hasPrefix("0x") ? .int(Int(bits)) : names.contains(",") ? .array(names.split(separator: ",").map { .string(String($0)) }) : .string(names)
             return .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("event"))]))])), ("value", v)]))])
+        case .dup(let d) where d.toDevice:
+            // nft -j names the device as the address (recorded).
+            return .object([("dup", .object([("addr", .string(d.device ?? ""))]))])
         case .dup(let d):
             let addr: JSONValue = d.addr.map { .string(NFConstants.ipv4Text($0)) }
                 ?? .object([("map", .object([("key", left(d.key!)), ("data", .object([("set", .array(d.entries.map {

@@ -191,9 +191,14 @@ extension NFParser {
         return (lo, hi)
     }
 
-    /// `dup to ADDR [device "x"]` or `dup to KEY map { K : ADDR, ... } [device "x"]`: IPv4 tables only here.
+    /// `dup to ADDR [device "x"]` or `dup to KEY map { K : ADDR, ... } [device "x"]` in ip tables;
+    /// `dup to "DEVICE"` in netdev tables (nf_dup_netdev: the frame itself out of that device).
     mutating func dupBody(table: NFTable, anonymousSets: inout Int, at t: NFToken) throws(NFSyntaxError) -> NFStatement {
-        guard table.family == .ip else { throw unsupported("dup in \(table.family.rawValue) tables (ip tables' dup is modelled)", at: t) }
+        if table.family == .netdev {
+            try expectWord("to")
+            return .dup(NFDup(device: try name("a device name")))
+        }
+        guard table.family == .ip else { throw unsupported("dup in \(table.family.rawValue) tables (ip and netdev tables' dup is modelled)", at: t) }
         try expectWord("to")
         var d = NFDup()
         if tok.kind == .word, let a = NFConstants.ipv4(tok.text) {

@@ -70,4 +70,49 @@ final class NetdevEgressTests: XCTestCase {
         // The device counts nothing for the drop (tx_dropped 0), and sends what left it.
         XCTAssertEqual([s.devices[0].stats.tx_packets, s.devices[0].stats.tx_dropped], [3, 0])
     }
+
+    /// `dup to "vd"` in an ingress and an egress chain (scripts/record_dup_netdev.sh): the frame as it
+    /// came out of vd, kb's port unreachables out of vb and, copied with the MAC header built for vb,
+    /// out of vd; the counters count the egress frames with their MAC header.
+    func testDupToADeviceInIngressAndEgress() throws {
+        var vb = DeviceConfig(name: "vb", mac: MACAddress(2, 0, 0, 0, 0, 1), addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+        var vd = DeviceConfig(name: "vd", mac: MACAddress(2, 0, 0, 0, 0x0d, 1))
+        vb.veth = true; vd.veth = true
+        let s = try Stack(config: StackConfig(name: "kb", devices: [vb, vd],
+                                              neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 9), mac: MACAddress(2, 0, 0, 0, 0, 9), dev: "vb")]))
+        let ruleset = """
+        table netdev t {
+        \tchain in {
+        \t\ttype filter hook ingress device "vb" priority filter; policy accept;
+        \t\tudp sport 1001 counter packets 0 bytes 0 dup to "vd"
+        \t}
+
+        \tchain out {
+        \t\ttype filter hook egress device "vb" priority filter; policy accept;
+        \t\ticmp type destination-unreachable counter packets 0 bytes 0 dup to "vd"
+        \t}
+        }
+
+        """
+        let rs = try NFParser.parse(ruleset)
+        XCTAssertEqual(NFPrinter.ruleset(rs), ruleset)
+        XCTAssertTrue(NFJSON.encode(rs).rendered().contains(#"{"dup":{"addr":"vd"}}"#), "nft -j names the device as the address")
+        s.loadRuleset(rs)
+        // IP ID and header checksum masked (the kernel's come from its hashed counters).
+        func masked(_ f: [UInt8]) -> String { var f = f; f[18] = 0; f[19] = 0; f[24] = 0; f[25] = 0; return Hex.encode(f) }
+        let sent = ["02000000000102000000000908004500001f03e900004011eab6c6120009c612000103e90009000b9b41647570",
+                    "02000000000102000000000908004500001f03ea00004011eab5c6120009c612000103ea0009000b9b40647570"]
+        let unreach = ["020000000009020000000001080045c0003b7f33000040016ea0c6120001c612000903038948000000004500001f03e900004011eab6c6120009c612000103e90009000b9b41647570",
+                       "020000000009020000000001080045c0003b7f64000040016e6fc6120001c612000903038948000000004500001f03ea00004011eab5c6120009c612000103ea0009000b9b40647570"]
+        var out: [String] = []
+        for (k, hex) in sent.enumerated() {
+            let r = s.inject([Injection(device: 0, frame: try Hex.decode(hex), atNs: UInt64(k) * 300_000_000)])[0]
+            out += r.emitted.map { "\($0.device) \($0.device == "vd" && $0.frame.count == 45 ? Hex.encode($0.frame) : masked($0.frame))" }
+        }
+        // What vc and va received, in the kernel's order (the egress copy leaves before the original).
+        XCTAssertEqual(out, ["vd " + sent[0], "vd " + masked(try Hex.decode(unreach[0])), "vb " + masked(try Hex.decode(unreach[0])),
+                             "vd " + masked(try Hex.decode(unreach[1])), "vb " + masked(try Hex.decode(unreach[1]))])
+        XCTAssertEqual(s.listRuleset(handles: false), ruleset.replacingOccurrences(of: "1001 counter packets 0 bytes 0", with: "1001 counter packets 1 bytes 31")
+            .replacingOccurrences(of: "destination-unreachable counter packets 0 bytes 0", with: "destination-unreachable counter packets 2 bytes 146"))
+    }
 }

@@ -492,6 +492,8 @@ extension Stack {
                 guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }) else { return nil }
                 let st: NFStatement = masq ? .masquerade(port: hit.1, portHi: hit.1, flags: flags) : .redirect(port: hit.1, portHi: hit.1, flags: flags)
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
+            case .dup(let d) where d.toDevice:
+                nf_dup_netdev_egress(d.device ?? "", hook: hook, skb, info)
             case .dup(let d):
                 if !nf_dup_ipv4(d, hook: hook, skb, info, ti: ti) { return nil }
             case .tproxy(let x):

@@ -1,9 +1,28 @@
 import NFTables
 import Wire
 
-// net/netfilter/nft_fwd_netdev.c, nf_dup_netdev.c: nft's `fwd` in a netdev ingress chain.
-// Recorded on the kernel: scripts/record_fwd.sh (NetfilterConstructTests' fwd test replays it).
+// net/netfilter/nft_fwd_netdev.c, nf_dup_netdev.c: nft's `fwd` and `dup` in netdev chains.
+// Recorded on the kernel: scripts/record_fwd.sh (NetfilterConstructTests' fwd test replays it),
+// scripts/record_dup_netdev.sh (NetdevEgressTests).
 extension Stack {
+    /// `nf_dup_netdev_egress`: a copy of the frame as it stands, MAC header and all (at egress the
+    /// one just built), into the device's `dev_queue_xmit`; the original goes on. A device that is
+    /// gone, or a copy made by a copy (nf_dup_skb_recursion), makes none.
+    func nf_dup_netdev_egress(_ device: String, hook: NFHook, _ skb: SkBuff, _ p: PktInfo) {
+        guard !skb.duplicated, let dev = devices.firstIndex(where: { $0.name == device }), let (base, _) = macHeader(skb, p) else { return }
+        let copy = generatedSkb(Array(skb.data[base..<skb.len]), dev: dev, cause: skb, protocolType: skb.protocolType,
+                                transportHeader: skb.transportHeader - base, csumPartialOffset: skb.csumPartialOffset.map { $0 - base }, attachConntrack: false)
+        copy.networkHeader = skb.networkHeader - base
+        copy.macHeaderSet = true
+        copy.duplicated = true
+        enter(.nf_do_netdev_egress, copy)
+        guard xmitRecursion < 8 else { finish(copy, drop(.NOT_SPECIFIED, "dup: recursion limit reached (8 nested dev_queue_xmit)")); return }
+        xmitRecursion += 1
+        defer { xmitRecursion -= 1 }
+        let end = __dev_queue_xmit(copy, dev: dev, outcome: .forwarded)
+        if case .stolen = end {} else { finish(copy, end) }
+    }
+
     /// `fwd to DEVICE` (nf_do_netdev_egress): the frame as it came, MAC header and all, into the
     /// device's `dev_queue_xmit`; `fwd ip|ip6 to ADDR device DEVICE` (neigh_xmit): one hop less
     /// (`ip_decrease_ttl`, the checksum with it), then to that neighbour (resolved as any next
