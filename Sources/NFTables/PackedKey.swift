@@ -42,13 +42,10 @@ public enum NFPackedKey {
 }
 
 /// A concatenated key too wide to pack (an IPv6 address in it, or more than 64 bits in all) as
-/// the words a dynamic set numbers it by: one per part, two for an IPv6 address (high first).
-/// Interface names and raw fields wider than 64 bits have no words here.
+/// the words a dynamic set numbers it by: one per part; two, high first, for an IPv6 address, a raw
+/// field wider than 64 bits and a name (an interface's, IFNAMSIZ: 16 bytes, zero-padded).
 public enum NFWideKey {
-    /// Whether every part has words.
-    public static func fits(_ sels: [NFSelector]) -> Bool { !sels.contains { $0.isString || $0.isWide } }
-
-    /// An element's words, when each part is one value.
+    /// An element's words, when each part is one value (a name without a wildcard).
     public static func words(_ v: NFValue) -> [UInt64]? {
         guard case .tuple(let parts) = v else { return nil }
         var w: [UInt64] = []
@@ -56,19 +53,35 @@ public enum NFWideKey {
             switch p {
             case .range(let lo, let hi, _) where lo == hi: w.append(lo)
             case .range6(let lo, let hi, _) where lo == hi: w.append(UInt64(truncatingIfNeeded: lo >> 64)); w.append(UInt64(truncatingIfNeeded: lo))
+            case .string(let s) where !s.hasSuffix("*"):
+                guard let n = name(s) else { return nil }
+                w.append(UInt64(truncatingIfNeeded: n >> 64)); w.append(UInt64(truncatingIfNeeded: n))
             default: return nil
             }
         }
         return w
     }
 
+    /// A name's 16 bytes as one number, the first byte highest; nil past 16 bytes.
+    public static func name(_ s: String) -> UInt128? {
+        let b = Array(s.utf8)
+        guard b.count <= 16 else { return nil }
+        return (0..<16).reduce(UInt128(0)) { $0 << 8 | UInt128($1 < b.count ? b[$1] : 0) }
+    }
+
+    /// The name back from its number (up to the first zero byte).
+    public static func name(_ n: UInt128) -> String {
+        let b = (0..<16).map { UInt8(truncatingIfNeeded: n >> UInt128(8 * (15 - $0))) }
+        return String(decoding: b.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
     /// The tuple nft lists for a key's words, each part printed as its field's values are.
     public static func tuple(_ words: [UInt64], _ sels: [NFSelector]) -> NFValue {
         var parts: [NFValue] = [], k = 0
         for sel in sels {
-            if sel.isAddress6 {
+            if sel.isAddress6 || sel.isWide || sel.isString {
                 let a = UInt128(words[k]) << 64 | UInt128(words[k + 1])
-                parts.append(.range6(a, a, text: IPv6Text.text(a)))
+                parts.append(sel.isString ? .string(name(a)) : .range6(a, a, text: sel.isAddress6 ? IPv6Text.text(a) : "0x" + String(a, radix: 16)))
                 k += 2
             } else {
                 parts.append(.range(words[k], words[k], text: NFPrinter.valueText(words[k], sel)))

@@ -625,8 +625,8 @@ public struct NFParser {
             if ranged, set.objectNames != nil || set.data6 != nil || set.dynamic || set.timeouts {
                 throw unsupported("ranges in the keys of an object map, an IPv6 address map or a dynamic map with concatenated keys", at: toks[i - 1])
             }
-            if !ranged, NFPackedKey.widths(sels) == nil, set.objectNames != nil || set.data6 != nil || !NFWideKey.fits(sels) {
-                throw unsupported("object and address maps with concatenated keys wider than 64 bits, and interface names in a wide key", at: toks[i - 1])
+            if !ranged, NFPackedKey.widths(sels) == nil, set.objectNames != nil || set.data6 != nil {
+                throw unsupported("object and address maps with concatenated keys wider than 64 bits", at: toks[i - 1])
             }
         }
         if let max = set.size, set.elements.count > max {

@@ -221,15 +221,10 @@ extension NFParser {
         }
     }
 
-    /// The key a rule adds to a set or meter: a field, or fields concatenated (interface names and
-    /// raw fields wider than 64 bits in a concatenation are refused as not supported yet).
+    /// The key a rule adds to a set or meter: a field, or fields concatenated.
     mutating func dynsetKey(context: RuleContext) throws(NFSyntaxError) -> [NFSelector] {
-        let kt = tok
         var key = [try concatSelector(context: context)]
         while isWord(".") { i += 1; key.append(try concatSelector(context: context)) }
-        if key.count > 1, NFPackedKey.widths(key) == nil, !NFWideKey.fits(key) {
-            throw unsupported("sets updated from rules with an interface name or a raw field wider than 64 bits in a concatenated key", at: kt)
-        }
         return key
     }
 

@@ -163,4 +163,31 @@ final class DynamicSet6Tests: AppTestCase {
         send([("198.18.0.9", 3333, 7010)])
         XCTAssertTrue(call("GET", "/v1/stacks/w/ruleset").raw.contains("ip saddr . ip daddr . udp sport @flows4 counter packets 2 bytes 58"))
     }
+
+    /// scripts/record_dynset_ifname.sh (Cases/dynset_ifname.txt): a set rules add `ip saddr .
+    /// iifname` to, a map keyed by `ifname . ipv4_addr`, a meter keyed by `iifname . udp sport`:
+    /// the interface name is part of the key (16 bytes), listed as nft listed it, across a restart.
+    func testConcatenatedKeysWithAnInterfaceName() throws {
+        let text = try String(contentsOf: NFTraceViewTests.cases.appendingPathComponent("dynset_ifname.txt"), encoding: .utf8)
+        let listed = listing(text, after: "== listed")
+        // The script's ruleset is the listing without the elements added, the size and the counters' numbers.
+        let rules = listed.replacingOccurrences(of: "\t\tsize 65535\n", with: "")
+            .replacingOccurrences(of: "\t\telements = { 198.18.0.9 . \"va\" }\n", with: "")
+            .replacingOccurrences(of: #" counter packets [0-9]+ bytes [0-9]+"#, with: " counter", options: .regularExpression)
+            .replacingOccurrences(of: "meter m size 65535 {", with: "meter m {")
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"n","devices":[{"name":"va","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"]}]}"#).status, 201)
+        let put = call("PUT", "/v1/stacks/n/ruleset", rules, type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        func send(_ sends: [(Int, Int)]) {
+            let packets = sends.map { sport, dport in
+                #"{"device":"va","eth":{"src":"02:00:00:00:ff:01"},"ipv4":{"src":"198.18.0.9"},"udp":{"sport":\#(sport),"dport":\#(dport)},"payload_hex":"78"}"#
+            }
+            XCTAssertEqual(call("POST", "/v1/stacks/n/packets", #"{"packets":[\#(packets.joined(separator: ","))]}"#).status, 200)
+        }
+        send([(1111, 7010), (1111, 7000), (1111, 7010), (5555, 7002)])
+        XCTAssertEqual(app.checkpoint(), ["n"])
+        try reopen()
+        send([(5555, 7002), (5556, 7002)])
+        XCTAssertEqual(call("GET", "/v1/stacks/n/ruleset").raw, listed)
+    }
 }

@@ -1147,7 +1147,10 @@ extension Stack {
         var w: [UInt64] = []
         w.reserveCapacity(keys.count + 1)
         for sel in keys {
-            if sel.isAddress6 {
+            if sel.isString {
+                guard let s = readName(sel, skb, info, inDev: info.inDev, outDev: info.outDev), let n = NFWideKey.name(s) else { return nil }
+                w.append(UInt64(truncatingIfNeeded: n >> 64)); w.append(UInt64(truncatingIfNeeded: n))
+            } else if sel.isAddress6 || sel.isWide {
                 guard let a = read6(sel, skb, info) else { return nil }
                 w.append(UInt64(truncatingIfNeeded: a >> 64)); w.append(UInt64(truncatingIfNeeded: a))
             } else {

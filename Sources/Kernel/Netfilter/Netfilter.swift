@@ -211,7 +211,7 @@ struct NetfilterState {
                     var tuples = set
                     // A set rules add to (or whose elements expire) holds its one-value tuples packed
                     // in a SetIndex, as dynset adds them; tuples with a range stay tuples.
-                    if set.dynamic || set.timeouts, NFPackedKey.widths(set.keys.map(\.selector)) == nil, NFWideKey.fits(set.keys.map(\.selector)) {
+                    if set.dynamic || set.timeouts, NFPackedKey.widths(set.keys.map(\.selector)) == nil {
                         // Too wide to pack: numbered tuples (NFWideKey) in a SetIndex; tuples with a range stay tuples.
                         var numbered = set
                         numbered.elements = []; numbered.elementInfo = []; tuples.elements = []; tuples.elementInfo = []
@@ -551,7 +551,7 @@ final class SetIndex {
         size = set.effectiveSize
         numbered6 = set.concat == nil && set.keys.first?.selector.isAddress6 == true
         let sels = set.keys.map(\.selector)
-        wideSels = set.concat != nil && NFPackedKey.widths(sels) == nil && NFWideKey.fits(sels) ? sels : nil
+        wideSels = set.concat != nil && NFPackedKey.widths(sels) == nil ? sels : nil
         var iv: [(UInt64, UInt64)] = []
         for (k, e) in set.elements.enumerated() {
             let info = set.info(k)
