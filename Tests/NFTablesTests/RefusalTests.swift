@@ -116,12 +116,13 @@ final class RefusalTests: XCTestCase {
 /// Chain declarations and netdev statements, each refusal read off nft 1.0.6 on Linux 6.18 in a
 /// namespace (line, column and caret width as nft printed them).
 final class ChainRefusalTests: XCTestCase {
+    /// `column` 0: only the message is checked.
     func expect(_ text: String, _ column: Int, _ width: Int, _ msg: String, file: StaticString = #filePath, line: UInt = #line) {
         do {
             _ = try NFParser.parse(text)
             XCTFail("accepted: \(text)", file: file, line: line)
         } catch {
-            XCTAssertEqual([error.line, error.column, error.length], [1, column, width], "\(error)", file: file, line: line)
+            if column > 0 { XCTAssertEqual([error.line, error.column, error.length], [1, column, width], "\(error)", file: file, line: line) }
             XCTAssertTrue(error.message.hasPrefix(msg), "\(error)", file: file, line: line)
         }
     }
@@ -156,5 +157,20 @@ final class ChainRefusalTests: XCTestCase {
         // Ingress takes reject; both take fwd and notrack.
         XCTAssertNoThrow(try NFParser.parse("table netdev x { chain c { type filter hook ingress device a1 priority 0; ip saddr 1.2.3.4 reject; fwd to \"a2\"; }; }"))
         XCTAssertNoThrow(try NFParser.parse(head + "notrack; fwd to \"a2\"; }; }"))
+    }
+
+    /// Words nft 1.0.6 has no statement for (the tunnel expressions came later, `last` too): its
+    /// answers, read off it here, at the same place, never "not supported yet".
+    func testWordsNft106DoesNotKnow() {
+        let head = "table ip x { chain c { type filter hook prerouting priority 0; "
+        expect(head + "gre protocol ip; }; }", 79, 1, "syntax error, unexpected semicolon")
+        expect(head + "udp dport 4789 vxlan ip saddr 1.2.3.4; }; }", 79, 5, "No symbol type information")
+        expect(head + "geneve vni 5; }; }", 76, 1, "syntax error, unexpected semicolon")
+        expect(head + "inner ip saddr 1.2.3.4; }; }", 64, 5, "No symbol type information")
+        expect(head + "counter last; }; }", 76, 1, "syntax error, unexpected semicolon")
+        expect(head + "cgroupv2 level 1; }; }", 80, 1, "syntax error, unexpected semicolon")
+        expect(head + "secmark set \"x\"; }; }", 64, 7, "syntax error, unexpected secmark")
+        expect(head + "xt match foo; }; }", 64, 12, "unsupported xtables compat expression, use iptables-nft with this ruleset")
+        expect("table ip x {\n chain c {\n  last\n }\n}\n", 0, 0, "syntax error, unexpected newline")
     }
 }
