@@ -794,6 +794,20 @@ extension NFParser {
             guard let kind = NFSelector.tcpOptionKind(try word("a TCP option")) else { throw err("unknown TCP option \(kt.text)", at: kt) }
             return .resetTCPOption(kind)
         } else if NFParser.notModelled.contains(t.text) {
+            // What nft refuses by family first (recorded): arp fields outside netdev (arp and bridge
+            // tables are not modelled), the routing headers of IPv6 in an ip table.
+            func span(_ m: String, words: Int) -> NFSyntaxError {
+                var e = refused(m, at: t)
+                let last = toks[min(i + words - 1, toks.count - 1)]
+                if last.line == t.line { e.length = last.column + last.width - t.column }
+                return e
+            }
+            if t.text == "arp", context.family != .netdev { throw span("conflicting protocols specified: \(context.family.rawValue) vs. arp", words: 2) }
+            if ["rt0", "rt2", "srh"].contains(t.text), context.family == .ip {
+                // The expression: `rt0 addr[1]`, `srh flags`.
+                let close = i + 2 < toks.count && toks[i + 2].text == "[" ? toks[(i + 2)...].firstIndex { $0.text == "]" } : nil
+                throw span("cannot use exthdr with ip", words: close.map { $0 - i + 1 } ?? 2)
+            }
             // nft reads these; the model does not act on them yet, so they are refused by name.
             throw unsupported(t.text, at: t)
         } else {

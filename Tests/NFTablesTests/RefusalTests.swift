@@ -172,5 +172,10 @@ final class ChainRefusalTests: XCTestCase {
         expect(head + "secmark set \"x\"; }; }", 64, 7, "syntax error, unexpected secmark")
         expect(head + "xt match foo; }; }", 64, 12, "unsupported xtables compat expression, use iptables-nft with this ruleset")
         expect("table ip x {\n chain c {\n  last\n }\n}\n", 0, 0, "syntax error, unexpected newline")
+        // Refused by family first: arp fields outside netdev, IPv6 routing headers in an ip table.
+        expect(head + "arp operation request; }; }", 64, 13, "conflicting protocols specified: ip vs. arp")
+        expect(head.replacingOccurrences(of: "table ip", with: "table inet") + "arp htype 1; }; }", 66, 9, "conflicting protocols specified: inet vs. arp")
+        expect(head + "rt0 addr[1] 1.2.3.4; }; }", 64, 11, "cannot use exthdr with ip")
+        expect(head + "srh flags 1; }; }", 64, 9, "cannot use exthdr with ip")
     }
 }
