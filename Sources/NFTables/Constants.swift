@@ -133,7 +133,8 @@ public enum NFConstants {
         case "ip6 nexthdr": protocols[w] ?? (w == "icmpv6" ? 58 : nil)
         case "ip6 dscp": dscp[w] ?? dscpAliases[w]
         case let n where ipv6Names[n] != nil: ipv6Names[n]!.first { $0.0 == w }?.1
-        case "ether type", "vlan type": etherTypes[w]
+        case "ether type", "vlan type", "arp ptype": etherTypes[w]
+        case "arp operation": arpOperations.first { $0.0 == w }?.1
         default: nil
         }
     }
@@ -170,7 +171,8 @@ public enum NFPrinter {
         if let t = NFConstants.specialText(n, for: sel) { return t }
         if sel.isMAC { return (0..<6).map { k in let b = (n >> UInt64(40 - 8 * k)) & 0xff; return (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":") }
         // ethertype_type and dscp_type are hexadecimal: a value without a name prints as 0x%04x / 0x%02x.
-        if sel.rawValue == "ether type" || sel.rawValue == "vlan type" { return NFConstants.etherTypeNames[n] ?? hex(n, digits: 4) }
+        if sel.rawValue == "ether type" || sel.rawValue == "vlan type" || sel.rawValue == "arp ptype" { return NFConstants.etherTypeNames[n] ?? hex(n, digits: 4) }
+        if sel.rawValue == "arp operation" { return NFConstants.arpOperations.first { $0.1 == n }?.0 ?? String(n) }
         switch sel {
         case .mark, .ctMark, _ where sel.rawValue == "socket mark":
             return "0x" + String(repeating: "0", count: max(0, 8 - String(n, radix: 16).count)) + String(n, radix: 16)

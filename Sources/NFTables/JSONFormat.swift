@@ -142,7 +142,8 @@ public enum NFJSON {
             if rest.count == 2 { o.append(("key", .string(rest[1]))); o.append(("family", .string(rest[0]))) } else { o.append(("key", .string(rest[0]))) }
             if let dir { o.append(("dir", .string(dir))) }
             return .object([("ct", .object(o))])
-        default: return .object([("payload", .object([("protocol", .string(parts[0])), ("field", .string(parts[1]))]))])
+        // (`arp saddr ip`: the field is the words after the protocol.)
+        default: return .object([("payload", .object([("protocol", .string(parts[0])), ("field", .string(parts.dropFirst().joined(separator: " ")))]))])
         }
     }
 

@@ -776,6 +776,15 @@ extension NFParser {
             i += 1
             let ft = tok
             var f = try word("a field of \(t.text)")
+            // `arp saddr ether|ip`: a field of two words.
+            if t.text == "arp", f == "saddr" || f == "daddr", tok.kind == .word, fields[f + " " + tok.text] != nil { f += " " + tok.text; i += 1 }
+            // arp fields exist in netdev tables here (arp and bridge tables are not modelled): nft's
+            // conflict with the table's family elsewhere (recorded).
+            if t.text == "arp", context.family != .netdev {
+                var e = refused("conflicting protocols specified: \(context.family.rawValue) vs. arp", at: t)
+                if toks[i - 1].line == t.line { e.length = toks[i - 1].column + toks[i - 1].width - t.column }
+                throw e
+            }
             if t.text == "vlan" && f == "cfi" { f = "dei" }   // nft's old name for the bit, listed as dei
             if t.text == "meta" && f == "secpath" { f = "ipsec" }   // listed as meta ipsec
             guard let s = fields[f] else {
@@ -794,15 +803,13 @@ extension NFParser {
             guard let kind = NFSelector.tcpOptionKind(try word("a TCP option")) else { throw err("unknown TCP option \(kt.text)", at: kt) }
             return .resetTCPOption(kind)
         } else if NFParser.notModelled.contains(t.text) {
-            // What nft refuses by family first (recorded): arp fields outside netdev (arp and bridge
-            // tables are not modelled), the routing headers of IPv6 in an ip table.
+            // What nft refuses by family first (recorded): the routing headers of IPv6 in an ip table.
             func span(_ m: String, words: Int) -> NFSyntaxError {
                 var e = refused(m, at: t)
                 let last = toks[min(i + words - 1, toks.count - 1)]
                 if last.line == t.line { e.length = last.column + last.width - t.column }
                 return e
             }
-            if t.text == "arp", context.family != .netdev { throw span("conflicting protocols specified: \(context.family.rawValue) vs. arp", words: 2) }
             if ["rt0", "rt2", "srh"].contains(t.text), context.family == .ip {
                 // The expression: `rt0 addr[1]`, `srh flags`.
                 let close = i + 2 < toks.count && toks[i + 2].text == "[" ? toks[(i + 2)...].firstIndex { $0.text == "]" } : nil

@@ -198,7 +198,7 @@ extension NFParser {
     static let byteUnits: [String: UInt64] = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024]
 
     /// Statements and expressions of nft 1.0.6 the model does not act on yet.
-    static let notModelled: Set<String> = ["rt0", "rt2", "srh", "rt", "meter", "arp", "flow", "reset"]
+    static let notModelled: Set<String> = ["rt0", "rt2", "srh", "rt", "meter", "flow", "reset"]
 
     /// `& m`, `| o`, `^ x` (or and, or, xor) after a mark source, folded into one mask and xor
     /// as nft_bitwise holds them.

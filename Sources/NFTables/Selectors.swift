@@ -10,6 +10,8 @@ public struct NFPayloadField: Sendable, Equatable {
     public var l4proto: UInt8?
     /// An IPv6 header field (nft's `meta nfproto ipv6` dependency in inet tables).
     public var ipv6 = false
+    /// An ARP header field (its dependency: the frame is ARP).
+    public var arp = false
 }
 
 /// What a match reads from the packet or its metadata: `ip saddr`, `sctp vtag`, `meta mark`,
@@ -272,7 +274,18 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The route's realm (`meta rtclassid`, realm names from rt_realms) and the VRF slave
         // device a packet came through (`meta sdif`, `meta sdifname`).
         Entry(name: "meta rtclassid", bits: 32, kind: .name), key("meta sdif", 128), key("meta sdifname", 128),
-    ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + ctObjectKeys + fibKeys
+    ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + ctObjectKeys + fibKeys + arpFields
+
+    /// nft's proto_arp template (Ethernet hardware, IPv4 protocol addresses): an ARP packet's
+    /// fields at the network header, read from ARP frames only (netdev tables; recorded:
+    /// scripts/record_arp_netdev.sh).
+    static let arpFields: [Entry] = [
+        ("htype", 0, 16, ValueKind.integer), ("ptype", 16, 16, .name), ("hlen", 32, 8, .integer), ("plen", 40, 8, .integer),
+        ("operation", 48, 16, .name), ("saddr ether", 64, 48, .mac), ("saddr ip", 112, 32, .ipv4), ("daddr ether", 144, 48, .mac),
+        ("daddr ip", 192, 32, .ipv4),
+    ].map { name, off, len, kind in
+        Entry(name: "arp " + name, bits: len, payload: NFPayloadField(base: .network, bitOffset: off, bitLength: len, l4proto: nil, arp: true), kind: kind)
+    }
 
     /// `ct helper` (the name of the helper of the connection's master: only expected connections
     /// have one) and `ct id` (the entry's id).
@@ -357,9 +370,10 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public var fibMark: Bool { (id - NFSelector.firstFib) / 3 % 4 >= 2 }
     /// A fib `oifname` lookup: a string key.
     public var isFibName: Bool { isFib && (id - NFSelector.firstFib) % 3 == 2 }
-    /// A fib lookup (its ids follow the option tables at the end of the table; read on the packet path, so no string work).
-    public var isFib: Bool { id >= NFSelector.firstFib && id < NFSelector.rawBase }
+    /// A fib lookup (its ids are one range after the option tables; read on the packet path, so no string work).
+    public var isFib: Bool { id >= NFSelector.firstFib && id < NFSelector.endFib }
     static let firstFib = table.firstIndex { $0.name.hasPrefix("fib ") }!
+    static let endFib = firstFib + fibKeys.count
     /// nft's tcpopt templates: option kinds, and each field's place inside the option.
     static let tcpOptions: [Entry] = {
         var out: [Entry] = []
@@ -467,7 +481,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         for (i, e) in table.enumerated() where e.tcpOption == nil && e.sctpChunk == nil && !e.name.hasPrefix("fib ") && !e.name.hasPrefix("exthdr ")
             && !e.name.hasPrefix("ipsec ") {
             let w = e.name.split(separator: " ").map(String.init)
-            out[w[0], default: [:]][w[1]] = NFSelector(i)
+            // (`arp saddr ether`: the field is two words.)
+            out[w[0], default: [:]][w[0] == "arp" ? w.dropFirst().joined(separator: " ") : w[1]] = NFSelector(i)
         }
         return out
     }()

@@ -5,6 +5,8 @@ import Foundation
 extension NFConstants {
     static let ifTypes: [String: UInt64] = ["ether": 1, "ppp": 512, "ipip": 768, "ipip6": 769, "loopback": 772, "sit": 776, "ipgre": 778]
     static let etherTypes: [String: UInt64] = ["ip": 0x0800, "arp": 0x0806, "8021q": 0x8100, "vlan": 0x8100, "ip6": 0x86dd, "8021ad": 0x88a8]
+    /// `arp operation` values (nft's arpop_type).
+    static let arpOperations: [(String, UInt64)] = [("request", 1), ("reply", 2), ("rrequest", 3), ("rreply", 4), ("inrequest", 8), ("inreply", 9), ("nak", 10)]
     /// How nft lists them (0x8100 as 8021q, whichever name it was written with).
     static let etherTypeNames: [UInt64: String] = [0x0800: "ip", 0x0806: "arp", 0x8100: "8021q", 0x86dd: "ip6", 0x88a8: "8021ad"]
     /// The users and groups of a Debian base system nft would resolve (/etc/passwd, /etc/group).

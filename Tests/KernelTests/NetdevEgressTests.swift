@@ -1,4 +1,5 @@
 @testable import Kernel
+import JSON
 import NFTables
 import Wire
 import XCTest
@@ -114,5 +115,51 @@ final class NetdevEgressTests: XCTestCase {
                              "vd " + masked(try Hex.decode(unreach[1])), "vb " + masked(try Hex.decode(unreach[1]))])
         XCTAssertEqual(s.listRuleset(handles: false), ruleset.replacingOccurrences(of: "1001 counter packets 0 bytes 0", with: "1001 counter packets 1 bytes 31")
             .replacingOccurrences(of: "destination-unreachable counter packets 0 bytes 0", with: "destination-unreachable counter packets 2 bytes 146"))
+    }
+
+    /// arp fields in netdev chains (scripts/record_arp_netdev.sh): an ARP request for kb and a
+    /// gratuitous reply in, kb's reply out; the counters and the listing as the kernel's, and the
+    /// rules in nft -j's words.
+    func testARPFieldsInNetdevChains() throws {
+        let s = try Stack(config: StackConfig(name: "kb", devices: [DeviceConfig(name: "vb", mac: MACAddress(2, 0, 0, 0, 0, 1),
+                                                                                  addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])]))
+        let listed = """
+        table netdev t {
+        \tchain in {
+        \t\ttype filter hook ingress device "vb" priority filter; policy accept;
+        \t\tarp operation request counter packets 1 bytes 28
+        \t\tarp htype 1 arp ptype ip arp hlen 6 arp plen 4 counter packets 2 bytes 56
+        \t\tarp saddr ip 198.18.0.9 counter packets 2 bytes 56
+        \t\tarp daddr ip 198.18.0.1 arp operation request counter packets 1 bytes 28
+        \t\tarp saddr ether 02:00:00:00:00:09 counter packets 2 bytes 56
+        \t\tarp daddr ether 00:00:00:00:00:00 counter packets 1 bytes 28
+        \t\tarp operation reply counter packets 1 bytes 28
+        \t\tarp operation { request, reply } counter packets 2 bytes 56
+        \t\tmeta protocol arp counter packets 2 bytes 56
+        \t}
+
+        \tchain out {
+        \t\ttype filter hook egress device "vb" priority filter; policy accept;
+        \t\tarp operation reply arp saddr ip 198.18.0.1 arp daddr ether 02:00:00:00:00:09 counter packets 1 bytes 42
+        \t}
+        }
+
+        """
+        let rs = try NFParser.parse(listed.replacingOccurrences(of: #"counter packets [0-9]+ bytes [0-9]+"#, with: "counter", options: .regularExpression))
+        s.loadRuleset(rs)
+        let json = NFJSON.encode(rs).rendered()
+        for object in [#"{"match":{"op":"==","left":{"payload":{"protocol":"arp","field":"saddr ip"}},"right":"198.18.0.9"}}"#,
+                       #"{"match":{"op":"==","left":{"payload":{"protocol":"arp","field":"ptype"}},"right":"ip"}}"#,
+                       #"{"match":{"op":"==","left":{"payload":{"protocol":"arp","field":"operation"}},"right":{"set":["request","reply"]}}}"#,
+                       #"{"match":{"op":"==","left":{"payload":{"protocol":"arp","field":"daddr ether"}},"right":"02:00:00:00:00:09"}}"#] {
+            XCTAssertTrue(json.contains(object), object)
+        }
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(json))), NFPrinter.ruleset(rs))
+        let request = "ffffffffffff02000000000908060001080006040001020000000009c6120009000000000000c6120001"
+        let gratuitous = "ffffffffffff02000000000908060001080006040002020000000009c6120009ffffffffffffc6120009"
+        let r = s.inject([Injection(device: 0, frame: try Hex.decode(request), atNs: 0)])[0]
+        XCTAssertEqual(r.emitted.map { Hex.encode($0.frame) }, ["02000000000902000000000108060001080006040002020000000001c6120001020000000009c6120009"])
+        _ = s.inject([Injection(device: 0, frame: try Hex.decode(gratuitous), atNs: 300_000_000)])
+        XCTAssertEqual(s.listRuleset(handles: false), listed)
     }
 }

@@ -742,7 +742,7 @@ extension Stack {
         case _ where sel.isCtAccounting: return nil
         default: break
         }
-        guard p.ipv4 || p.ipv6 else { return sel.payload?.base == .link ? readPayload(sel, skb, p) : nil }
+        guard p.ipv4 || p.ipv6 else { return sel.payload.map { $0.base == .link || $0.arp } ?? false ? readPayload(sel, skb, p) : nil }
         let b = skb.data, nh = p.nh, th = p.th
         if p.ipv6 {
             switch sel {
@@ -955,8 +955,10 @@ extension Stack {
     /// `nft_payload_eval`: `bitLength` bits at `bitOffset` from the field's base, nil when the packet
     /// has no such header or is too short (the rule breaks).
     func readField(_ f: NFPayloadField, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
-        // IPv6 header fields carry nft's `meta nfproto ipv6` dependency, IPv4's `meta nfproto ipv4`.
+        // IPv6 header fields carry nft's `meta nfproto ipv6` dependency, IPv4's `meta nfproto ipv4`;
+        // ARP's, the frame's protocol.
         if f.base == .network && (f.ipv6 ? !p.ipv6 : p.ipv6) { return nil }
+        if f.arp, skb.protocolType != EtherType.arp { return nil }
         if let want = f.l4proto, p.proto != want { return nil }
         let base: Int
         // A VLAN tag the stack took off (skb_vlan_untag) is in the header nft reads only at
