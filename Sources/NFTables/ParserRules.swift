@@ -280,6 +280,8 @@ extension NFParser {
     /// the value the packet's key finds is written; no element breaks the rule.
     mutating func setFromMap(_ sel: NFSelector, data: NFSetKey?, table: NFTable, anonymousSets: inout Int, context: RuleContext,
                              at vt: NFToken) throws(NFSyntaxError) -> NFStatement {
+        // (An IPv6 address is wider than the values the model's maps hold.)
+        if sel.isAddress6 { throw unsupported("setting \(sel.printed) from a map", at: vt) }
         var keys = [try concatSelector(context: context)]
         while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
         try expectWord("map")
@@ -859,6 +861,15 @@ extension NFParser {
                 // that is also a value (`ip protocol set icmp`) is one unless a field follows it.
                 if tok.kind == .word, i + 1 < toks.count, toks[i + 1].kind == .word, NFParser.selectorWords[tok.text]?[toks[i + 1].text] != nil {
                     let src = try concatSelector(context: context)
+                    // The source has the rule's protocol context too, the target's among it.
+                    try context.check(src, at: vt, self)
+                    let (v4, v6) = (sel.rawValue.hasPrefix("ip "), sel.isIPv6Field)
+                    if v4 && src.isIPv6Field || v6 && src.rawValue.hasPrefix("ip ") {
+                        var e = refused("conflicting protocols specified: \(v4 ? "ip vs. ip6" : "ip6 vs. ip")", at: vt)
+                        if toks[i - 1].line == vt.line { e.length = toks[i - 1].column + toks[i - 1].width - vt.column }
+                        throw e
+                    }
+                    if sel.isAddress6 && src.isAddress6 { return .setPayloadFrom(sel, src) }
                     if sel.isAddress6 || src.isAddress6 || src.isString { throw unsupported("setting \(sel.printed) from \(src.printed)", at: vt) }
                     guard NFSelector.bitWidth(src) == NFSelector.bitWidth(sel) else {
                         throw refused("datatype mismatch: \(sel.printed) is \(NFSelector.bitWidth(sel)) bits, \(src.printed) \(NFSelector.bitWidth(src))", at: vt)

@@ -24,6 +24,7 @@ final class PayloadSet6Tests: XCTestCase {
             udp dport 7 ip6 hoplimit set 7 ip6 dscp set cs1 udp dport set 9999
             udp dport 8 ip6 saddr set 2001:db8::5
             udp dport 9 udp sport set udp dport
+            udp dport 10 ip6 saddr set ip6 daddr
           }
         }
         """))
@@ -38,5 +39,8 @@ final class PayloadSet6Tests: XCTestCase {
         XCTAssertEqual(try sent(8), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000520010db800000000000000000000000913880008000b5b9c736978")
         // A field from another: the source port becomes the destination's.
         XCTAssertEqual(try sent(9), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000120010db800000000000000000000000900090009000b5b98736978")
+        // An address from another (not recorded: the same write with the value the packet holds):
+        // the source becomes the destination, and the pseudo-header's sum moves by 8.
+        XCTAssertEqual(try sent(10), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000920010db80000000000000000000000091388000a000b5ba0736978")
     }
 }

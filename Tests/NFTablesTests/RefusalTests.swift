@@ -177,5 +177,7 @@ final class ChainRefusalTests: XCTestCase {
         expect(head.replacingOccurrences(of: "table ip", with: "table inet") + "arp htype 1; }; }", 66, 9, "conflicting protocols specified: inet vs. arp")
         expect(head + "rt0 addr[1] 1.2.3.4; }; }", 64, 11, "cannot use exthdr with ip")
         expect(head + "srh flags 1; }; }", 64, 9, "cannot use exthdr with ip")
+        let inet = head.replacingOccurrences(of: "table ip", with: "table inet")
+        expect(inet + "ip dscp set ip6 dscp; }; }", 78, 8, "conflicting protocols specified: ip vs. ip6")
     }
 }

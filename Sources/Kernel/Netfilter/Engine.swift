@@ -449,6 +449,8 @@ extension Stack {
                 guard nft_payload_set_eval6(sel, a, skb, info) else { return nil }
             case .setPayload(let sel, let v):
                 guard case .range(let n, _, _) = v, nft_payload_set_eval(sel, n, skb, info) else { return nil }
+            case .setPayloadFrom(let sel, let source) where source.isAddress6:
+                guard let a = read6(source, skb, info), nft_payload_set_eval6(sel, a, skb, info) else { return nil }
             case .setPayloadFrom(let sel, let source):
                 guard let n = read(source, skb, info), nft_payload_set_eval(sel, n, skb, info) else { return nil }
             case .resetTCPOption(let kind):
