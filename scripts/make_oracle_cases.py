@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, data_maps_ranged_1, sctp_set_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, data_maps_ranged_1, sctp_set_1, ct_mark_untracked_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -214,6 +214,14 @@ def sctp_set():
         pkt("eth0", "DATA to port 5001: vtag 0x1234", to, SCTP(sport=40000, dport=5001, tag=0xabcdef) / SCTPChunkData(tsn=9, stream_id=0, stream_seq=0, data=b"sctp data")),
         pkt("eth0", "DATA to port 5002: both ports", to, SCTP(sport=40000, dport=5002, tag=0xabcdef) / SCTPChunkData(tsn=10, data=b"x")),
     ], {"net.ipv4.ip_forward": 1})
+
+def ct_mark_untracked():
+    # `meta mark set ct mark` before conntrack has run (raw priority): no entry, the rule breaks
+    # (nft_ct_get_eval's NFT_BREAK), so what follows it in the rule does not run either.
+    rs = "table ip t {\n\tchain pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tmeta mark set ct mark meta mark set 0x00000005\n\t}\n\n\tchain in {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct state new counter\n\t\tmeta mark 0x00000005 counter\n\t\tmeta mark 0x00000000 counter\n\t}\n}\n"
+    write("ct_mark_untracked_1", "meta mark set ct mark before conntrack: the rule breaks, the mark stays 0", rs, [
+        pkt("eth0", "UDP to the DUT: mark 0 at input", {"src": "198.18.0.1", "dst": "198.18.0.2"}, UDP(sport=4000, dport=4001), b"m"),
+    ])
 
 CT_ZONES = """table ip raw {
 	chain prerouting {

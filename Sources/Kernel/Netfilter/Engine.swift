@@ -441,6 +441,8 @@ extension Stack {
                 skb.conn?.eventMask = bits
             case .setExpr(let target, let source, let mask, let xor, let shift, let postMask, let postXor):
                 // nft_bitwise on the source register (mask and xor, shift, mask and xor), then nft_meta_set / nft_ct_set.
+                // `ct mark` without a conntrack entry breaks the rule (nft_ct_get_eval; recorded: ct_mark_untracked_1).
+                if source == .ctMark, skb.conn == nil { return nil }
                 let src: UInt32 = switch source { case .mark?: skb.mark; case .ctMark?: skb.conn?.mark ?? 0; default: 0 }
                 var v = (src & mask) ^ xor
                 if shift != 0 { v = shift > 0 ? v << UInt32(shift) : v >> UInt32(-shift) }
