@@ -58,6 +58,12 @@ public struct NFParser {
         let t = t ?? tok
         return NFSyntaxError(line: t.line, column: t.column, message: m, kind: .refused, length: t.width)
     }
+    /// A refusal whose carets span `first` through `last` (on one line), as nft underlines an expression.
+    func refused(_ m: String, from first: NFToken, to last: NFToken) -> NFSyntaxError {
+        var e = refused(m, at: first)
+        if last.line == first.line, last.column >= first.column { e.length = last.column + last.width - first.column }
+        return e
+    }
     /// nft takes it; the model does not act on it yet, so it is refused rather than ignored.
     func unsupported(_ what: String, at t: NFToken? = nil) -> NFSyntaxError {
         let t = t ?? tok
@@ -362,15 +368,10 @@ public struct NFParser {
         guard hooks.contains(hook) else { throw refused("The \(family.rawValue) family does not support this hook", at: t.hook) }
         let bound = family == .netdev || hook == .ingress
         if bound, device == nil {
-            var e = refused("Missing `device' in this chain definition", at: t.start)
-            let end = toks[i - 1]
-            if end.line == t.start.line { e.length = end.column + end.width - t.start.column }
-            throw e
+            throw refused("Missing `device' in this chain definition", from: t.start, to: toks[i - 1])
         }
         if !bound, device != nil {
-            var e = refused("This chain type cannot be bound to device", at: t.device)
-            if t.deviceEnd.line == t.device.line { e.length = t.deviceEnd.column + t.deviceEnd.width - t.device.column }
-            throw e
+            throw refused("This chain type cannot be bound to device", from: t.device, to: t.deviceEnd)
         }
         if family == .netdev, type != .filter { throw refused("Could not process rule: No such file or directory", at: t.type) }
         if type == .nat && (hook == .forward || hook == .ingress) || type == .route && hook != .output {

@@ -216,12 +216,7 @@ extension NFParser {
     /// rule, for reject).
     func checkNetdev(_ stmt: NFStatement, hook: NFHook?, at st: NFToken, rule: NFToken) throws(NFSyntaxError) {
         let first = toks.firstIndex { $0.line == st.line && $0.column == st.column } ?? i - 1
-        func span(_ m: String, from: Int, to last: Int) -> NFSyntaxError {
-            var e = refused(m, at: toks[from])
-            let end = toks[max(from, min(last, i - 1))]
-            if end.line == toks[from].line { e.length = end.column + end.width - toks[from].column }
-            return e
-        }
+        func span(_ m: String, from: Int, to last: Int) -> NFSyntaxError { refused(m, from: toks[from], to: toks[max(from, min(last, i - 1))]) }
         if case .xfrm = stmt { throw span("ipsec expression is only valid in ip/ip6/inet tables", from: first, to: i - 2) }
         if stmt.usesConntrack || stmt.isSynproxy {
             let m = "Could not process rule: Protocol error"
@@ -249,12 +244,7 @@ extension NFParser {
     func unknownStatement(_ t: NFToken) -> NFSyntaxError {
         var end = i + 1
         while end < toks.count, toks[end].kind == .word || (toks[end].kind == .punct && ![";", "}"].contains(toks[end].text)) { end += 1 }
-        if t.text == "xt" {
-            var e = refused("unsupported xtables compat expression, use iptables-nft with this ruleset", at: t)
-            let last = toks[end - 1]
-            if last.line == t.line { e.length = last.column + last.width - t.column }
-            return e
-        }
+        if t.text == "xt" { return refused("unsupported xtables compat expression, use iptables-nft with this ruleset", from: t, to: toks[end - 1]) }
         if NFParser.reservedWords.contains(t.text) { return NFSyntaxError(line: t.line, column: t.column, message: "syntax error, unexpected \(t.text)", length: t.width) }
         if i + 1 < toks.count, toks[i + 1].kind == .word, NFParser.selectorWords[toks[i + 1].text] != nil || toks[i + 1].text == "meta" || toks[i + 1].text == "ct" {
             return refused("No symbol type information", at: t)
@@ -783,9 +773,7 @@ extension NFParser {
             // arp fields exist in netdev tables here (arp and bridge tables are not modelled): nft's
             // conflict with the table's family elsewhere (recorded).
             if t.text == "arp", context.family != .netdev {
-                var e = refused("conflicting protocols specified: \(context.family.rawValue) vs. arp", at: t)
-                if toks[i - 1].line == t.line { e.length = toks[i - 1].column + toks[i - 1].width - t.column }
-                throw e
+                throw refused("conflicting protocols specified: \(context.family.rawValue) vs. arp", from: t, to: toks[i - 1])
             }
             if t.text == "vlan" && f == "cfi" { f = "dei" }   // nft's old name for the bit, listed as dei
             if t.text == "meta" && f == "secpath" { f = "ipsec" }   // listed as meta ipsec
@@ -806,16 +794,10 @@ extension NFParser {
             return .resetTCPOption(kind)
         } else if NFParser.notModelled.contains(t.text) {
             // What nft refuses by family first (recorded): the routing headers of IPv6 in an ip table.
-            func span(_ m: String, words: Int) -> NFSyntaxError {
-                var e = refused(m, at: t)
-                let last = toks[min(i + words - 1, toks.count - 1)]
-                if last.line == t.line { e.length = last.column + last.width - t.column }
-                return e
-            }
             if ["rt0", "rt2", "srh"].contains(t.text), context.family == .ip {
                 // The expression: `rt0 addr[1]`, `srh flags`.
                 let close = i + 2 < toks.count && toks[i + 2].text == "[" ? toks[(i + 2)...].firstIndex { $0.text == "]" } : nil
-                throw span("cannot use exthdr with ip", words: close.map { $0 - i + 1 } ?? 2)
+                throw refused("cannot use exthdr with ip", from: t, to: toks[min(close ?? i + 1, toks.count - 1)])
             }
             // nft reads these; the model does not act on them yet, so they are refused by name.
             throw unsupported(t.text, at: t)
@@ -837,10 +819,7 @@ extension NFParser {
                 }
                 // nft_exthdr has no SCTP chunk writes: EOPNOTSUPP, under the chunk's field (recorded).
                 if sel.sctpChunk != nil, let k = toks.firstIndex(where: { $0.line == t.line && $0.column == t.column }), k + 3 < i {
-                    var e = refused("Could not process rule: Operation not supported", at: toks[k + 2])
-                    let last = toks[i - 2]
-                    if last.line == toks[k + 2].line { e.length = last.column + last.width - toks[k + 2].column }
-                    throw e
+                    throw refused("Could not process rule: Operation not supported", from: toks[k + 2], to: toks[i - 2])
                 }
                 guard sel.isWritable else {
                     throw unsupported("setting \(sel.printed) (meta mark, ct mark, ct zone, ct label, meta priority, header fields and TCP option fields can be set)", at: vt)
@@ -865,9 +844,7 @@ extension NFParser {
                     try context.check(src, at: vt, self)
                     let (v4, v6) = (sel.rawValue.hasPrefix("ip "), sel.isIPv6Field)
                     if v4 && src.isIPv6Field || v6 && src.rawValue.hasPrefix("ip ") {
-                        var e = refused("conflicting protocols specified: \(v4 ? "ip vs. ip6" : "ip6 vs. ip")", at: vt)
-                        if toks[i - 1].line == vt.line { e.length = toks[i - 1].column + toks[i - 1].width - vt.column }
-                        throw e
+                        throw refused("conflicting protocols specified: \(v4 ? "ip vs. ip6" : "ip6 vs. ip")", from: vt, to: toks[i - 1])
                     }
                     if sel.isAddress6 && src.isAddress6 { return .setPayloadFrom(sel, src) }
                     if sel.isAddress6 || src.isAddress6 || src.isString { throw unsupported("setting \(sel.printed) from \(src.printed)", at: vt) }

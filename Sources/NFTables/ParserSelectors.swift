@@ -187,9 +187,7 @@ extension NFParser {
             case 10?: key = "ip6 " + key; ctFamilyFromContext = true
             default:
                 if context?.family == .inet || context?.family == .netdev {
-                    var e = refused("cannot determine ip protocol version, use \"ip \(key)\" or \"ip6 \(key)\" instead", at: toks[start])
-                    if toks[i - 1].line == toks[start].line { e.length = toks[i - 1].column + toks[i - 1].width - toks[start].column }
-                    throw e
+                    throw refused("cannot determine ip protocol version, use \"ip \(key)\" or \"ip6 \(key)\" instead", from: toks[start], to: toks[i - 1])
                 }
                 throw refused("specify either ip or ip6 for address matching", at: toks[start])
             }
