@@ -596,7 +596,8 @@ public enum NFPrinter {
             } else if let d6 = s.data6, let ds = s.data {
                 out += " : " + IPv6Text.text(d6[k]) + (s.dataPort ? " . \(ds[k])" : "")
             } else if let d = s.dataType, let ds = s.data {
-                out += " : " + (s.dataPort ? valueText(ds[k] >> 16, d.selector) + " . \(ds[k] & 0xffff)" : valueText(ds[k], d.selector))
+                let v = d.selector.isFlags ? flags(ds[k], d.selector) : valueText(ds[k], d.selector)
+                out += " : " + (s.dataPort ? valueText(ds[k] >> 16, d.selector) + " . \(ds[k] & 0xffff)" : v)
             }
         }
         return out

@@ -142,9 +142,9 @@ extension NFJSON {
             var dataSel: NFSelector? = nil
             if kind == "map" {
                 let data = (try? str(b["map"], path + "/map")) ?? "?"
-                guard data == "verdict" || ["ipv4_addr", "ipv6_addr", "mark", "inet_service", "ether_addr", "ipv4_addr . inet_service", "ipv6_addr . inet_service",
+                guard data == "verdict" || data != "ifname" && NFSetKey(rawValue: data) != nil || ["ipv4_addr . inet_service", "ipv6_addr . inet_service",
                                             "counter", "quota", "limit", "synproxy"].contains(data) else {
-                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark, inet_service and ether_addr are modelled)", kind: .unsupported)
+                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of the set types but ifname are modelled)", kind: .unsupported)
                 }
                 if data != "verdict", let k = NFSetKey(rawValue: String(data.prefix { $0 != " " })) { dataSel = k.selector }
                 s += " : \(data)"

@@ -524,10 +524,11 @@ public struct NFParser {
                         objectKind = NFObjectKind(rawValue: data)
                         verdicts = nil
                     } else if data != "verdict" {
-                        // Data maps: addresses (NAT), marks, ports and MAC addresses (link-layer writes).
-                        guard let d = NFSetKey(rawValue: data), [.ipv4_addr, .ipv6_addr, .mark, .inet_service, .ether_addr].contains(d) else {
+                        // Data maps of the types sets hold: addresses (NAT), marks, ports, MAC addresses and the
+                        // other numbers header writes take; names are not held as data.
+                        guard let d = NFSetKey(rawValue: data), d != .ifname else {
                             if !NFParser.knownTypes.contains(data) { throw err("unknown datatype \(data)", at: dt) }
-                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of ipv4_addr, ipv6_addr, mark, inet_service and ether_addr are modelled)", at: dt)
+                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of the set types but ifname are modelled)", at: dt)
                         }
                         dataType = d
                         verdicts = nil

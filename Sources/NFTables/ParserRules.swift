@@ -826,6 +826,12 @@ extension NFParser {
                 }
                 // `ether daddr set ip daddr map @macs`: the field from a map of its type.
                 if sel.payload != nil, mapAhead(context) {
+                    // A field that is part of the bytes written (the rest kept by a mask) takes no map
+                    // value in nft: its mask and shift are binary operations on the value (recorded).
+                    if let w = sel.payloadWrite, w.mask != (w.size >= 8 ? .max : (UInt64(1) << UInt64(8 * w.size)) - 1),
+                       let k = toks.firstIndex(where: { $0.line == t.line && $0.column == t.column }) {
+                        throw refused("Binary operation (^) is undefined for map expressions", from: t, to: toks[k + sel.printed.split(separator: " ").count - 1])
+                    }
                     guard let type = NFSetKey.of(sel) else { throw unsupported("setting \(sel.printed) from a map", at: vt) }
                     return try setFromMap(sel, data: type, table: table, anonymousSets: &anonymousSets, context: context, at: vt)
                 }

@@ -83,8 +83,8 @@ final class RefusalTests: XCTestCase {
     /// Data maps of addresses, marks and ports are modelled; other data types are refused, and no data
     /// map is taken as a verdict map.
     func testTypedMapsAreNotTakenAsVerdictMaps() {
-        expect("table ip x {\n  map m { type ipv4_addr : inet_proto; elements = { 1.1.1.1 : tcp } }\n}\n", .unsupported, 2, 28,
-               "not supported yet: maps of type ipv4_addr : inet_proto")
+        expect("table ip x {\n  map m { type ipv4_addr : ifname; elements = { 1.1.1.1 : \"eth0\" } }\n}\n", .unsupported, 2, 28,
+               "not supported yet: maps of type ipv4_addr : ifname")
         expect("table ip x {\n  map m { type ipv4_addr : ether_addr; elements = { 1.1.1.1 : 02:00:00:00:00:01 } }\n  chain c {\n    ip saddr vmap @m\n  }\n}\n",
                .refused, 4, 20, "@m is a data map, not a verdict map")
         expect("table ip x {\n  map m { type ipv4_addr : ipv4_addr; elements = { 1.1.1.1 : 2.2.2.2 } }\n  chain c {\n    ip saddr vmap @m\n  }\n}\n",
