@@ -254,6 +254,20 @@ extension NFParser {
         return NFSyntaxError(line: stop.line, column: stop.column, message: "syntax error, unexpected \(what)", length: stop.width)
     }
 
+    /// How nft names a field's datatype in its mismatch errors (recorded: `meta mark set ip saddr`,
+    /// `tcp dport`, `ip protocol`, `ip ttl`, `ct mark set ip dscp`).
+    static func typeDescription(_ sel: NFSelector) -> String {
+        switch NFSetKey.of(sel) {
+        case .ipv4_addr?: "IPv4 address"
+        case .ipv6_addr?: "IPv6 address"
+        case .inet_service?: "internet network service"
+        case .inet_proto?: "Internet protocol"
+        case .ether_addr?: "Ethernet address"
+        case .dscp?: "Differentiated Services Code Point"
+        default: "integer with length \(NFSelector.bitWidth(sel))"
+        }
+    }
+
     /// A key and `map` next (`set KEY map { K : V, ... }`, `set KEY map @m`), not a value.
     mutating func mapAhead(_ context: RuleContext) -> Bool {
         let save = i
@@ -892,6 +906,13 @@ extension NFParser {
                 source = w == "ct" ? .ctMark : .mark
             } else {
                 if paren { throw err("expected meta mark or ct mark") }
+                // A header field of another type as a mark: nft's datatype mismatch, under the field.
+                if (sel == .mark || sel == .ctMark), tok.kind == .word, i + 1 < toks.count, toks[i + 1].kind == .word,
+                   let field = NFParser.selectorWords[tok.text]?[toks[i + 1].text], field.payload != nil {
+                    let ft = tok
+                    i += 2
+                    throw refused("datatype mismatch: expected packet mark, expression has type \(NFParser.typeDescription(field))", from: ft, to: toks[i - 1])
+                }
                 let v = try scalar(for: sel == .priority ? .priority : ctInteger ? sel : .mark)
                 guard case .range(let n, let hi, _) = v, n == hi, n <= UInt64(UInt32.max) else { throw err("expected a value", at: vt) }
                 xor = UInt32(n)

@@ -179,5 +179,10 @@ final class ChainRefusalTests: XCTestCase {
         expect(head + "srh flags 1; }; }", 64, 9, "cannot use exthdr with ip")
         let inet = head.replacingOccurrences(of: "table ip", with: "table inet")
         expect(inet + "ip dscp set ip6 dscp; }; }", 78, 8, "conflicting protocols specified: ip vs. ip6")
+        // A header field as a mark: nft's datatype mismatch under the field, naming its type.
+        expect(head + "meta mark set ip saddr; }; }", 78, 8, "datatype mismatch: expected packet mark, expression has type IPv4 address")
+        expect(head + "ct mark set tcp dport; }; }", 76, 9, "datatype mismatch: expected packet mark, expression has type internet network service")
+        expect(head + "meta mark set ip ttl; }; }", 78, 6, "datatype mismatch: expected packet mark, expression has type integer with length 8")
+        expect(head + "ct mark set ip dscp; }; }", 76, 7, "datatype mismatch: expected packet mark, expression has type Differentiated Services Code Point")
     }
 }
