@@ -15,12 +15,18 @@ extension Stack {
         copy.networkHeader = skb.networkHeader - base
         copy.macHeaderSet = true
         copy.duplicated = true
-        enter(.nf_do_netdev_egress, copy)
-        guard xmitRecursion < 8 else { finish(copy, drop(.NOT_SPECIFIED, "dup: recursion limit reached (8 nested dev_queue_xmit)")); return }
+        let end = nf_do_netdev_egress(copy, dev: dev)
+        if case .stolen = end {} else { finish(copy, end) }
+    }
+
+    /// `nf_do_netdev_egress`: the frame into the device's `dev_queue_xmit`, within
+    /// dev_xmit_recursion's XMIT_RECURSION_LIMIT nested transmits (fwd's and dup's way out).
+    func nf_do_netdev_egress(_ skb: SkBuff, dev: Int) -> PathEnd {
+        enter(.nf_do_netdev_egress, skb)
+        guard xmitRecursion < 8 else { return drop(.NOT_SPECIFIED, "recursion limit reached (8 nested dev_queue_xmit)") }
         xmitRecursion += 1
         defer { xmitRecursion -= 1 }
-        let end = __dev_queue_xmit(copy, dev: dev, outcome: .forwarded)
-        if case .stolen = end {} else { finish(copy, end) }
+        return __dev_queue_xmit(skb, dev: dev, outcome: .forwarded)
     }
 
     /// `fwd to DEVICE` (nf_do_netdev_egress): the frame as it came, MAC header and all, into the
@@ -45,11 +51,6 @@ extension Stack {
             skb.data[nh + 7] &-= 1
             return neigh6_output(skb, dev: dev, nexthop: IPv6Address(raw: a), outcome: .forwarded)
         }
-        enter(.nf_do_netdev_egress, skb)
-        // dev_xmit_recursion: XMIT_RECURSION_LIMIT nested transmits.
-        guard xmitRecursion < 8 else { return drop(.NOT_SPECIFIED, "fwd: recursion limit reached (8 nested dev_queue_xmit)") }
-        xmitRecursion += 1
-        defer { xmitRecursion -= 1 }
-        return __dev_queue_xmit(skb, dev: dev, outcome: .forwarded)
+        return nf_do_netdev_egress(skb, dev: dev)
     }
 }
