@@ -2748,6 +2748,8 @@ components:
         type: {type: integer}
         code: {type: integer}
         id: {type: integer}
+        packets: {type: integer, description: "This direction's packets, when the entry has accounting (net.netfilter.nf_conntrack_acct was on when it was made: set in the stack, or turned on by loading a rule that reads ct packets, bytes or avgpkt, as nft does); conntrack -L's packets=."}
+        bytes: {type: integer, description: "This direction's bytes (IP length), with packets; conntrack -L's bytes=."}
     StackInput:
       type: object
       unevaluatedProperties: false
@@ -2780,7 +2782,7 @@ components:
             Linux sysctl names: net.ipv4.ip_forward, ip_default_ttl, ipfrag_time, ipfrag_high_thresh,
             ipfrag_low_thresh, ipfrag_max_dist, icmp_ratelimit, icmp_ratemask, icmp_msgs_per_sec, icmp_msgs_burst,
             icmp_echo_ignore_broadcasts,
-            net.netfilter.nf_conntrack_tcp_loose, nf_conntrack_max,
+            net.netfilter.nf_conntrack_tcp_loose, nf_conntrack_max, nf_conntrack_acct (also turned on for good by loading a rule that reads ct packets, bytes or avgpkt, as in the kernel),
             net.core.netdev_max_backlog, netdev_budget, netdev_budget_usecs, dev_weight, rmem_default,
             rps_sock_flow_entries, flow_limit_cpu_bitmap, flow_limit_table_len, net.ipv4.conf.all.send_redirects,
             net.ipv4.conf.all.accept_redirects, secure_redirects, shared_media,

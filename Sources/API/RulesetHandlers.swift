@@ -397,6 +397,7 @@ extension App {
             if let v = t.type { o.set("type", v) }
             if let v = t.code { o.set("code", v) }
             if let v = t.id { o.set("id", v) }
+            if let n = t.packets, let b = t.bytes { o.set("packets", Int(clamping: n)); o.set("bytes", Int(clamping: b)) }
             return o.value
         }
         return jsonResponse(200, .object([("items", .array(entries.map { e in

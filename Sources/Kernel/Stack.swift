@@ -66,6 +66,9 @@ public final class Stack {
     let devWeight: Int, netdevBudget: Int, budgetNs: UInt64, ipForward: Bool
     let netdevMaxBacklog: Int, flowLimitCPUBitmap: Int, flowLimitTableLen: Int
     let conntrackMax: Int, conntrackTCPLoose: Bool
+    /// net->ct.sysctl_acct: new connections get counters. Loading a rule that reads them turns it
+    /// on for good (nft_ct_get_init's nf_ct_set_acct), as in the kernel.
+    var conntrackAcct: Bool
     /// net.ipv6.conf.all.disable_ipv6 and .forwarding.
     let ipv6Disabled: Bool, ipForward6: Bool
     let cpus: [SoftnetData]
@@ -190,6 +193,7 @@ public final class Stack {
         flowLimitTableLen = net[.flow_limit_table_len]
         conntrackMax = net[.nf_conntrack_max]
         conntrackTCPLoose = net[.nf_conntrack_tcp_loose] != 0
+        conntrackAcct = net[.nf_conntrack_acct] != 0
         ipv6Disabled = net[.disable_ipv6] != 0
         ipForward6 = net[.forwarding6] != 0
         if ipv6Disabled {

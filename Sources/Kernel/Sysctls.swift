@@ -8,6 +8,8 @@ public enum Sysctl: Int, CaseIterable, Sendable {
     /// net.ipv4.conf.all.*: here `all` stands for every device too (the kernel ORs or ANDs all with the device's).
     case accept_redirects, secure_redirects, shared_media
     case nf_conntrack_tcp_loose, nf_conntrack_max
+    /// Per-connection packet and byte counters (nf_conn_acct); a rule reading them turns it on.
+    case nf_conntrack_acct
     // IPv6 (net->ipv6.devconf_all and net->ipv6.sysctl): `all` applies to every device here.
     case forwarding6, hop_limit6, disable_ipv6, icmpv6_time, icmpv6_echo_ignore_all
     case max_hbh_opts_number, max_dst_opts_number, ip6frag_time, ip6frag_high_thresh, ip6frag_low_thresh
@@ -61,6 +63,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .shared_media: "net.ipv4.conf.all.shared_media"
         case .nf_conntrack_tcp_loose: "net.netfilter.nf_conntrack_tcp_loose"
         case .nf_conntrack_max: "net.netfilter.nf_conntrack_max"
+        case .nf_conntrack_acct: "net.netfilter.nf_conntrack_acct"
         case .forwarding6: "net.ipv6.conf.all.forwarding"
         case .hop_limit6: "net.ipv6.conf.all.hop_limit"
         case .disable_ipv6: "net.ipv6.conf.all.disable_ipv6"
@@ -120,6 +123,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
         case .accept_redirects, .secure_redirects, .shared_media: 1
         case .nf_conntrack_tcp_loose: 1
         case .nf_conntrack_max: 262_144
+        case .nf_conntrack_acct: 0
         case .forwarding6: 0
         case .hop_limit6: 64
         case .disable_ipv6: 0
@@ -148,7 +152,7 @@ public enum Sysctl: Int, CaseIterable, Sendable {
 
     public var range: ClosedRange<Int> {
         switch self {
-        case .ip_forward, .icmp_echo_ignore_broadcasts, .send_redirects, .nf_conntrack_tcp_loose, .ip_nonlocal_bind, .ip6_nonlocal_bind: 0...1
+        case .ip_forward, .icmp_echo_ignore_broadcasts, .send_redirects, .nf_conntrack_tcp_loose, .nf_conntrack_acct, .ip_nonlocal_bind, .ip6_nonlocal_bind: 0...1
         case .accept_redirects, .secure_redirects, .shared_media: 0...1
         case .forwarding6, .disable_ipv6, .icmpv6_echo_ignore_all, .autoconf6: 0...1
         case .accept_ra: 0...2

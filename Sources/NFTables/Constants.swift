@@ -404,11 +404,13 @@ public enum NFPrinter {
         case .setCtMark(let m): return "ct mark set \(number(UInt64(m), .ctMark))"
         case .setExpr(let target, let source, let mask, let xor, let shift, let postMask, let postXor):
             guard let source else { return "\(target.printed) set \(number(UInt64(xor), target))" }
-            guard shift != 0 else { return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor) }
+            // Constants print in the source's type: a mark's in hex, an integer key's in decimal.
+            let hex = source == .mark || source == .ctMark
+            guard shift != 0 else { return "\(target.printed) set \(source.printed)" + bitwise(mask: mask, xor: xor, hex: hex) }
             // A mask or xor before the shift is parenthesised, as nft lists it.
-            let pre = bitwise(mask: mask, xor: xor)
+            let pre = bitwise(mask: mask, xor: xor, hex: hex)
             return "\(target.printed) set " + (pre.isEmpty ? source.printed : "(\(source.printed)\(pre))")
-                + (shift > 0 ? " << \(shift)" : " >> \(-shift)") + bitwise(mask: postMask, xor: postXor)
+                + (shift > 0 ? " << \(shift)" : " >> \(-shift)") + bitwise(mask: postMask, xor: postXor, hex: hex)
         case .setPayload(let sel, let v): return "\(sel.printed) set \(value(v, sel))"
         case .setPayloadFrom(let sel, let source): return "\(sel.printed) set \(source.printed)"
         case .resetTCPOption(let kind): return "reset tcp option \(NFSelector.tcpOptionName(kind) ?? String(kind))"
@@ -524,8 +526,8 @@ public enum NFPrinter {
     }
 
     /// (x & mask) ^ xor as nft lists it: `& m`, `| o`, `^ x`, or `& (m|o) | o`.
-    static func bitwise(mask: UInt32, xor: UInt32) -> String {
-        func hex(_ v: UInt32) -> String { number(UInt64(v), .mark) }
+    static func bitwise(mask: UInt32, xor: UInt32, hex inHex: Bool = true) -> String {
+        func hex(_ v: UInt32) -> String { inHex ? number(UInt64(v), .mark) : String(v) }
         if mask == .max { return xor == 0 ? "" : " ^ \(hex(xor))" }
         if xor == 0 { return " & \(hex(mask))" }
         if mask & xor == 0 { return (mask | xor == .max ? "" : " & \(hex(mask | xor))") + " | \(hex(xor))" }

@@ -254,6 +254,24 @@ extension NFParser {
         return NFSyntaxError(line: stop.line, column: stop.column, message: "syntax error, unexpected \(what)", length: stop.width)
     }
 
+    /// Keys of nft's integer type a mark, zone or priority may be set from (`meta mark set meta cpu`,
+    /// `ct mark set ct zone`); the accounting keys too (`isCtAccounting`).
+    static let integerSources: Set<NFSelector> = [.length, .cpu, .random, .cgroup, .ctZone, .ctOrigZone, .ctReplyZone, .ctID]
+
+    /// The types nft names for meta and ct keys a mark cannot be set from (recorded: `meta mark set meta skuid`...).
+    static let keyTypeNames: [String: String] = [
+        "meta skuid": "user ID", "meta skgid": "group ID", "meta iif": "network interface index", "meta oif": "network interface index",
+        "meta iifname": "network interface name", "meta oifname": "network interface name", "meta priority": "TC classid",
+        "meta iifgroup": "devgroup name", "meta oifgroup": "devgroup name", "meta l4proto": "Internet protocol",
+        "meta protocol": "Ethernet protocol", "meta pkttype": "packet type", "meta iiftype": "network interface type",
+        "meta oiftype": "network interface type", "meta hour": "Hour of day of packet reception",
+        "meta day": "Day of week of packet reception", "meta time": "Relative time of packet reception",
+        "meta rtclassid": "routing realm", "meta ipsec": "boolean type", "meta nfproto": "netfilter protocol",
+        "ct expiration": "relative time", "ct label": "conntrack label", "ct state": "conntrack state", "ct status": "conntrack status",
+        "ct direction": "conntrack direction", "ct protocol": "Internet protocol", "ct l3proto": "netfilter protocol", "ct helper": "string",
+        "ct original proto-src": "invalid", "ct original proto-dst": "invalid", "ct reply proto-src": "invalid", "ct reply proto-dst": "invalid",
+    ]
+
     /// How nft names a field's datatype in its mismatch errors (recorded: `meta mark set ip saddr`,
     /// `tcp dport`, `ip protocol`, `ip ttl`, `ct mark set ip dscp`).
     static func typeDescription(_ sel: NFSelector) -> String {
@@ -899,11 +917,22 @@ extension NFParser {
             if paren { i += 1 }
             if isWord("meta") || isWord("ct") || isWord("mark") {
                 let st = tok
-                if ctInteger { throw refused("datatype mismatch: expected integer, expression has type packet mark", at: st) }
-                let w = try word("a source")
-                let key = w == "mark" ? "mark" : try word("mark")
-                guard key == "mark" else { throw unsupported("\(w) \(key) as a value (meta mark and ct mark are modelled)", at: st) }
-                source = w == "ct" ? .ctMark : .mark
+                let src: NFSelector
+                if isWord("mark") { i += 1; src = .mark } else { src = try concatSelector(context: context) }
+                let isMark = src == .mark || src == .ctMark
+                // nft's types: a mark is no integer or classid, and marks take integers but no typed key.
+                if sel == .ctLabel { throw refused("Could not process rule: No data available", from: t, to: toks[i - 1]) }
+                if isMark && sel != .mark && sel != .ctMark {
+                    throw refused("datatype mismatch: expected \(sel == .priority ? "TC classid" : "integer"), expression has type packet mark", from: st, to: toks[i - 1])
+                }
+                if !isMark && !NFParser.integerSources.contains(src) && !src.isCtAccounting {
+                    guard let type = NFParser.keyTypeNames[src.rawValue] ?? (src.payload != nil || src.rawValue.hasPrefix("ct original ip") || src.rawValue.hasPrefix("ct reply ip") ? NFParser.typeDescription(src) : nil) else {
+                        throw unsupported("\(src.printed) as a value", at: st)
+                    }
+                    let expected = sel == .mark || sel == .ctMark ? "packet mark" : sel == .priority ? "TC classid" : "integer"
+                    throw refused("datatype mismatch: expected \(expected), expression has type \(type)", from: st, to: toks[i - 1])
+                }
+                source = src
             } else {
                 if paren { throw err("expected meta mark or ct mark") }
                 // A header field of another type as a mark: nft's datatype mismatch, under the field.

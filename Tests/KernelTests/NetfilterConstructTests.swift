@@ -378,8 +378,8 @@ final class NetfilterConstructTests: XCTestCase {
                                  "meta skuid 0 counter packets 0 bytes 0", "meta skuid != 0 counter packets 0 bytes 0"])
     }
 
-    /// Conntrack keys read the packet's entry: its original tuple, protocol and time left;
-    /// accounting is off (nf_conntrack_acct 0), so `ct bytes` never matches.
+    /// Conntrack keys read the packet's entry: its original tuple, protocol and time left; loading
+    /// `ct bytes` turned accounting on, so the entry counts (APITests/ConntrackAcctTests has the recording).
     func testConntrackKeysReadTheEntry() throws {
         let s = try makeStack()
         try load(s, """
@@ -389,7 +389,7 @@ final class NetfilterConstructTests: XCTestCase {
         \t\tct original ip saddr 198.18.0.9 ct original proto-dst 9 ct protocol udp counter
         \t\tct reply ip daddr 198.18.0.9 ct expiration 29s-30s counter
         \t\tct expiration < 1s counter
-        \t\tct bytes >= 0 counter
+        \t\tct packets 2 ct bytes 56 counter
         \t}
         }
 
@@ -400,7 +400,7 @@ final class NetfilterConstructTests: XCTestCase {
         _ = s.inject(frame: udp(9), device: s.devices[0], atNs: 1_000_000_000)
         XCTAssertEqual(counted(s), ["ct original ip saddr 198.18.0.9 ct original proto-dst 9 ct protocol udp counter packets 2 bytes 56",
                                  "ct reply ip daddr 198.18.0.9 ct expiration 29s-30s counter packets 1 bytes 28",
-                                 "ct expiration < 1s counter packets 1 bytes 28", "ct bytes >= 0 counter packets 0 bytes 0"])
+                                 "ct expiration < 1s counter packets 1 bytes 28", "ct packets 2 ct bytes 56 counter packets 1 bytes 28"])
     }
 
     /// TCP options found by walking the option list (nft_exthdr): MSS 1460, SACK permitted,

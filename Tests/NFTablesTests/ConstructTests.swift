@@ -525,6 +525,34 @@ final class ConstructTests: XCTestCase {
             #"{"mangle":{"key":{"ct":{"key":"mark"}},"value":{"&":[{"<<":[{"meta":{"key":"mark"}},8]},65280]}}}"#])
     }
 
+    /// Marks, zones and priorities set from integer keys (a cpu, a length, a zone, a counter), their
+    /// constants in decimal, as nft 1.0.6 listed them and printed them as JSON here.
+    func testIntegerKeysAsSourcesListAsNft() throws {
+        let text = """
+        table ip t {
+        \tchain c {
+        \t\ttype filter hook prerouting priority raw; policy accept;
+        \t\tmeta mark set meta cpu & 255 ^ 3
+        \t\tct mark set ct zone | 256
+        \t\tmeta mark set ct original avgpkt
+        \t\tmeta priority set meta cpu | 16
+        \t\tct zone set meta length << 2
+        \t\tmeta mark set ct reply zone
+        \t}
+        }
+
+        """
+        try roundTrip(text)
+        let rs = try NFParser.parse(text.replacingOccurrences(of: "& 255 ^ 3", with: "& 0xff ^ 0x3").replacingOccurrences(of: "| 256", with: "| 0x100"))
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map { NFJSON.statement($0.statements[0], counter: nil, family: .ip).rendered() }, [
+            #"{"mangle":{"key":{"meta":{"key":"mark"}},"value":{"^":[{"&":[{"meta":{"key":"cpu"}},255]},3]}}}"#,
+            #"{"mangle":{"key":{"ct":{"key":"mark"}},"value":{"|":[{"ct":{"key":"zone"}},256]}}}"#,
+            #"{"mangle":{"key":{"meta":{"key":"mark"}},"value":{"ct":{"key":"avgpkt","dir":"original"}}}}"#,
+            #"{"mangle":{"key":{"meta":{"key":"priority"}},"value":{"|":[{"meta":{"key":"cpu"}},16]}}}"#,
+            #"{"mangle":{"key":{"ct":{"key":"zone"}},"value":{"<<":[{"meta":{"key":"length"}},2]}}}"#,
+            #"{"mangle":{"key":{"meta":{"key":"mark"}},"value":{"ct":{"key":"zone","dir":"reply"}}}}"#])
+    }
+
     /// Texts nft 1.0.6 refuses that the parser used to take (found by checking the mangled-ruleset
     /// test's texts with `nft -c`), with nft's messages; and numbers read as nft reads them.
     func testWhatNftRefusesInMangledTexts() throws {

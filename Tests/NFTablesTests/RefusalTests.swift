@@ -184,5 +184,14 @@ final class ChainRefusalTests: XCTestCase {
         expect(head + "ct mark set tcp dport; }; }", 76, 9, "datatype mismatch: expected packet mark, expression has type internet network service")
         expect(head + "meta mark set ip ttl; }; }", 78, 6, "datatype mismatch: expected packet mark, expression has type integer with length 8")
         expect(head + "ct mark set ip dscp; }; }", 76, 7, "datatype mismatch: expected packet mark, expression has type Differentiated Services Code Point")
+        // Keys of other types as marks, and marks as integers or classids (each recorded with nft -f).
+        expect(head + "meta mark set meta skuid; }; }", 78, 10, "datatype mismatch: expected packet mark, expression has type user ID")
+        expect(head + "meta mark set meta iif; }; }", 78, 8, "datatype mismatch: expected packet mark, expression has type network interface index")
+        expect(head + "ct mark set ct expiration; }; }", 76, 13, "datatype mismatch: expected packet mark, expression has type relative time")
+        expect(head + "meta mark set ct label; }; }", 78, 8, "datatype mismatch: expected packet mark, expression has type conntrack label")
+        expect(head + "meta mark set meta hour; }; }", 78, 9, "datatype mismatch: expected packet mark, expression has type Hour of day of packet reception")
+        expect(head + "meta priority set meta mark; }; }", 82, 9, "datatype mismatch: expected TC classid, expression has type packet mark")
+        expect(head + "ct zone set meta mark; }; }", 76, 9, "datatype mismatch: expected integer, expression has type packet mark")
+        expect(head + "ct label set meta cpu; }; }", 64, 21, "Could not process rule: No data available")
     }
 }

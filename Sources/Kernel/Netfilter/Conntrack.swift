@@ -143,6 +143,11 @@ public final class Conn {
         get { ext?.timeouts }
         set { if newValue != nil || ext != nil { extensions().timeouts = newValue } }
     }
+    /// nf_conn_acct, for connections made while accounting was on.
+    var acct: CTAcct? {
+        get { ext?.acct }
+        set { if newValue != nil || ext != nil { extensions().acct = newValue } }
+    }
     private func extensions() -> ConnExtensions {
         if let ext { return ext }
         let e = ConnExtensions()
@@ -166,6 +171,17 @@ final class ConnExtensions {
     var timeouts: [UInt32]?
     var seqAdjust: [SeqAdjust]?
     var synproxy: ConnSynproxy?
+    var acct: CTAcct?
+}
+
+/// `struct nf_conn_acct`: packets and bytes (skb->len from the network header) each way.
+struct CTAcct: Equatable {
+    var packets: (original: UInt64, reply: UInt64) = (0, 0)
+    var bytes: (original: UInt64, reply: UInt64) = (0, 0)
+    static func == (a: CTAcct, b: CTAcct) -> Bool { a.packets == b.packets && a.bytes == b.bytes }
+    /// `nft_ct_get_eval_counter`: one direction's, or (`dir` nil) both summed.
+    func packets(_ reply: Bool?) -> UInt64 { reply.map { $0 ? packets.reply : packets.original } ?? packets.original &+ packets.reply }
+    func bytes(_ reply: Bool?) -> UInt64 { reply.map { $0 ? bytes.reply : bytes.original } ?? bytes.original &+ bytes.reply }
 }
 
 /// `struct nf_conn_help`: the helper (by name; nil for `ct expectation set`'s bare extension),
@@ -405,6 +421,7 @@ extension Stack {
         if let (c, isReply) = lookupConn(tuple, zone: zone, now: now) {
             if let f = tcpFlags {
                 guard tcpTrack(c, flags: f, reply: isReply) else { skb.ctInfo = .invalid; return true }
+                nf_ct_acct_update(c, reply: isReply, skb)
                 // tcp_packet: a reset before any reply ends the entry at once (nf_ct_kill), its
                 // timeout left as it was.
                 if f & 0x04 != 0 && c.status & IPS.seenReply == 0 {
@@ -414,6 +431,8 @@ extension Stack {
                     skb.ctInfo = isReply ? .reply : .new
                     return true
                 }
+            } else {
+                nf_ct_acct_update(c, reply: isReply, skb)
             }
             if isReply && c.status & IPS.seenReply == 0 {
                 c.status |= IPS.seenReply
@@ -447,6 +466,7 @@ extension Stack {
         // A new connection (unconfirmed until the packet survives its hooks).
         let c = Conn(orig: tuple, zone: zone)
         c.created = now
+        if conntrackAcct { c.acct = CTAcct() }
         if synproxyTemplate { c.synproxy = ConnSynproxy() }
         // init_conntrack: an expectation it fulfils makes it RELATED to the expecting connection.
         let expected = ctExpectations.isEmpty ? nil : nf_ct_find_expectation(c.orig, now: now)
@@ -466,9 +486,19 @@ extension Stack {
             c.mark = e.master.mark
             if let dir = e.natDir { nf_nat_follow_master(c, e.master, dir: dir, port: e.savedPort) }
         }
+        nf_ct_acct_update(c, reply: false, skb)
         skb.conn = c
         skb.ctInfo = expected == nil ? .new : .related
         return true
+    }
+
+    /// `nf_ct_acct_update` (from the protocol's nf_ct_refresh_acct, or nf_ct_kill_acct): a packet
+    /// the tracker took counts in its direction, skb->len from the network header.
+    private func nf_ct_acct_update(_ c: Conn, reply: Bool, _ skb: SkBuff) {
+        guard var a = c.acct else { return }
+        let len = UInt64(skb.len - skb.networkHeader)
+        if reply { a.packets.reply += 1; a.bytes.reply += len } else { a.packets.original += 1; a.bytes.original += len }
+        c.acct = a
     }
 
     /// `resolve_normal_ct`'s lookup: the tuple under the zone's original-direction id, then under
@@ -567,7 +597,7 @@ extension Stack {
                            timeout: Int((c.expires - now) / 1_000_000_000), state: c.tcp?.rawValue,
                            original: ConntrackEntry.Tuple(c.orig), reply: ConntrackEntry.Tuple(c.reply),
                            unreplied: c.status & IPS.seenReply == 0, assured: c.status & IPS.assured != 0, mark: Int(c.mark), use: 1,
-                           zone: ConntrackEntry.Zone(c.zone), helper: c.help?.helper, id: c.ctID)
+                           zone: ConntrackEntry.Zone(c.zone), helper: c.help?.helper, id: c.ctID).counting(c.acct)
         }
     }
 }
@@ -584,12 +614,16 @@ public struct ConntrackEntry: Sendable, Equatable {
             if t.proto == IPProtocol.icmp || t.proto == IPProtocol.icmpv6 { type = Int(t.dport); code = 0; id = Int(t.sport) }
             else if t.proto == IPProtocol.tcp || t.proto == IPProtocol.udp { sport = Int(t.sport); dport = Int(t.dport) }
         }
+        /// The direction's counters, when the entry has accounting (nf_conn_acct).
+        public var packets: UInt64?, bytes: UInt64?
         var text: String {
             var s = "src=\(src) dst=\(dst)"
             if let sport, let dport { s += " sport=\(sport) dport=\(dport)" }
             if let type, let code, let id { s += " type=\(type) code=\(code) id=\(id)" }
             return s
         }
+        /// ` packets=N bytes=M` after the tuple (and its zone), as conntrack prints them.
+        var counterText: String { packets.map { " packets=\($0) bytes=\(bytes ?? 0)" } ?? "" }
     }
     public var `protocol`: String
     public var protonum: Int
@@ -613,14 +647,25 @@ public struct ConntrackEntry: Sendable, Equatable {
     public var helper: String? = nil
     public var id: UInt32 = 0
 
+    /// The entry with its tuples' counters, if it has any.
+    func counting(_ acct: CTAcct?) -> ConntrackEntry {
+        guard let acct else { return self }
+        var e = self
+        (e.original.packets, e.original.bytes) = (acct.packets.original, acct.bytes.original)
+        (e.reply.packets, e.reply.bytes) = (acct.packets.reply, acct.bytes.reply)
+        return e
+    }
+
     public var line: String {
         var s = `protocol`.padding(toLength: max(8, `protocol`.count), withPad: " ", startingAt: 0) + " \(protonum) \(timeout) "
         if let state { s += state + " " }
         s += original.text + " "
         if case .original(let z) = zone { s += "zone-orig=\(z) " }
+        if original.packets != nil { s += original.counterText.dropFirst() + " " }
         if unreplied { s += "[UNREPLIED] " }
         s += reply.text + " "
         if case .reply(let z) = zone { s += "zone-reply=\(z) " }
+        if reply.packets != nil { s += reply.counterText.dropFirst() + " " }
         if assured { s += "[ASSURED] " }
         s += "mark=\(mark) "
         if case .both(let z) = zone { s += "zone=\(z) " }

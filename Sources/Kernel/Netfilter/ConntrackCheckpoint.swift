@@ -89,7 +89,7 @@ enum ConntrackCodec {
             if c.zone != CTZone() { flags |= 16 }
             let labels = c.labels
             if labels != 0 { flags |= 32 }
-            let hasExt = c.help != nil || c.master != nil || c.timeoutPolicy != nil || c.eventMask != .max || c.seqAdjust != nil || c.synproxy != nil
+            let hasExt = c.help != nil || c.master != nil || c.timeoutPolicy != nil || c.eventMask != .max || c.seqAdjust != nil || c.synproxy != nil || c.acct != nil
             if hasExt { flags |= 64 }
             out.append(c.orig.proto); out.append(flags)
             out.append(c.tcp.flatMap { tcpStates.firstIndex(of: $0) }.map(UInt8.init) ?? 0); out.append(0)

@@ -23,6 +23,8 @@ struct CTEvent {
     let timeout: UInt64
     let zone: CTZone
     let helper: String?
+    /// A DESTROY's counters (ctnetlink_conntrack_event dumps them with that event alone).
+    var acct: CTAcct? = nil
     /// The stack's event number (from 1), so a reader can ask for what came after.
     let seq: UInt64
 }
@@ -72,7 +74,8 @@ extension Stack {
         let now = clockNs
         ctEvents.append { seq in
             CTEvent(bits: bits, orig: c.orig, reply: c.reply, tcp: c.tcp, status: c.status, mark: c.mark,
-                    timeout: c.expires > now ? (c.expires - now) / 1_000_000_000 : 0, zone: c.zone, helper: c.help?.helper, seq: seq)
+                    timeout: c.expires > now ? (c.expires - now) / 1_000_000_000 : 0, zone: c.zone, helper: c.help?.helper,
+                    acct: bits & IPCT.destroy != 0 ? c.acct : nil, seq: seq)
         }
     }
 
@@ -116,7 +119,7 @@ public struct ConntrackEvent: Sendable, Equatable {
                                original: ConntrackEntry.Tuple(e.orig), reply: ConntrackEntry.Tuple(e.reply),
                                unreplied: e.status & IPS.seenReply == 0, assured: e.status & IPS.assured != 0,
                                mark: Int(e.mark), use: 1, zone: ConntrackEntry.Zone(e.zone),
-                               helper: type == "DESTROY" ? nil : e.helper)
+                               helper: type == "DESTROY" ? nil : e.helper).counting(e.acct)
     }
 
     /// `conntrack -E`'s line: the type in brackets right-aligned in 9 columns, then the entry
@@ -128,9 +131,11 @@ public struct ConntrackEvent: Sendable, Equatable {
         if let state = entry.state { s += state + " " }
         s += entry.original.text + " "
         if case .original(let z) = entry.zone { s += "zone-orig=\(z) " }
+        if entry.original.packets != nil { s += entry.original.counterText.dropFirst() + " " }
         if entry.unreplied { s += "[UNREPLIED] " }
         s += entry.reply.text + " "
         if case .reply(let z) = entry.zone { s += "zone-reply=\(z) " }
+        if entry.reply.packets != nil { s += entry.reply.counterText.dropFirst() + " " }
         if entry.assured { s += "[ASSURED] " }
         if showsMark { s += "mark=\(entry.mark) " }
         if case .both(let z) = entry.zone { s += "zone=\(z) " }
@@ -150,12 +155,14 @@ extension CTEventLog {
             for t in [e.orig, e.reply] {
                 ConntrackCodec.put(&out, t.src); ConntrackCodec.put(&out, t.dst); ConntrackCodec.put(&out, t.sport); ConntrackCodec.put(&out, t.dport)
             }
-            out.append(e.tcp.map { s in UInt8(CTEventLog.tcpStates.firstIndex(of: s)!) } ?? 255)
+            // (A state byte with 64 set: a DESTROY's counters follow the event's number.)
+            out.append((e.tcp.map { s in UInt8(CTEventLog.tcpStates.firstIndex(of: s)!) } ?? 63) | (e.acct != nil ? 64 : 0))
             ConntrackCodec.put(&out, e.status); ConntrackCodec.put(&out, e.mark); ConntrackCodec.put(&out, e.timeout)
             ConntrackCodec.put(&out, e.zone.id); out.append(e.zone.dir)
             let h = Array((e.helper ?? "").utf8.prefix(255))
             out.append(UInt8(h.count)); out += h
             ConntrackCodec.put(&out, e.seq)
+            if let a = e.acct { for n in [a.packets.original, a.bytes.original, a.packets.reply, a.bytes.reply] { ConntrackCodec.put(&out, n) } }
         }
         return Hex.encode(out)
     }
@@ -175,15 +182,22 @@ extension CTEventLog {
             let bits: UInt16 = r.int(), proto = r.u8(), v6 = r.u8() == 1
             var t: [CTTuple] = []
             for _ in 0..<2 { t.append(CTTuple(proto: proto, src: r.u128(), dst: r.u128(), sport: r.int(), dport: r.int(), v6: v6)) }
-            let s = r.u8()
+            let s8 = r.u8(), s = s8 == 255 ? 255 : s8 & 63
             let status: UInt32 = r.int(), mark: UInt32 = r.int(), timeout: UInt64 = r.int()
             let zone = CTZone(id: r.int(), dir: r.u8())
             let n = Int(r.u8())
             guard r.left >= n + 8 else { return nil }
             let helper = n == 0 ? nil : String(decoding: bytes[r.at..<r.at + n], as: UTF8.self)
             r.at += n
+            let seq: UInt64 = r.int()
+            var acct: CTAcct? = nil
+            if s8 != 255 && s8 & 64 != 0 {
+                guard r.left >= 32 else { return nil }
+                acct = CTAcct(packets: (r.int(), 0), bytes: (r.int(), 0))
+                (acct!.packets.reply, acct!.bytes.reply) = (r.int(), r.int())
+            }
             events.append(CTEvent(bits: bits, orig: t[0], reply: t[1], tcp: Int(s) < CTEventLog.tcpStates.count ? CTEventLog.tcpStates[Int(s)] : nil,
-                                  status: status, mark: mark, timeout: timeout, zone: zone, helper: helper, seq: r.int()))
+                                  status: status, mark: mark, timeout: timeout, zone: zone, helper: helper, acct: acct, seq: seq))
         }
         guard events.count <= CTEventLog.capacity else { return nil }
         self.init()

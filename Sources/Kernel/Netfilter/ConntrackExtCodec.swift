@@ -6,14 +6,15 @@
 /// zone, expiry, NAT direction (255: none) and the command's port); the master as its position
 /// among the stored connections; the policy as a count and u32 seconds; the event mask as a
 /// u16; the sequence adjustment per direction (position, offset before, offset after); the
-/// synproxy extension (32: cookie, its timestamp, the timestamp offset, u32s, and the window, u16).
+/// synproxy extension (32: cookie, its timestamp, the timestamp offset, u32s, and the window, u16);
+/// the counters (64: packets and bytes of the original direction, then of the reply, u64s).
 enum ConntrackExtCodec {
     struct Expected { var proto: UInt8, v6: Bool, src: UInt128, dst: UInt128, dport: UInt16, zone: UInt16, expires: UInt64, natDir: Int?, savedPort: UInt16 }
     static let expectedSize = 1 + 1 + 16 + 16 + 2 + 2 + 8 + 1 + 2
 
     static func encode(_ c: Conn, master: Int?, _ expected: [CTExpectation], into out: inout [UInt8]) {
         let help = c.help, policy = c.timeoutPolicy
-        out.append((help != nil ? 1 : 0) | (master != nil ? 2 : 0) | (policy != nil ? 4 : 0) | (c.eventMask != .max ? 8 : 0) | (c.seqAdjust != nil ? 16 : 0) | (c.synproxy != nil ? 32 : 0))
+        out.append((help != nil ? 1 : 0) | (master != nil ? 2 : 0) | (policy != nil ? 4 : 0) | (c.eventMask != .max ? 8 : 0) | (c.seqAdjust != nil ? 16 : 0) | (c.synproxy != nil ? 32 : 0) | (c.acct != nil ? 64 : 0))
         if let help {
             let name = Array((help.helper ?? "").utf8.prefix(254))
             out.append(help.helper == nil ? 255 : UInt8(name.count)); out += name
@@ -37,6 +38,7 @@ enum ConntrackExtCodec {
         if c.eventMask != .max { ConntrackCodec.put(&out, c.eventMask) }
         for w in c.seqAdjust ?? [] { ConntrackCodec.put(&out, w.correctionPos); ConntrackCodec.put(&out, w.before); ConntrackCodec.put(&out, w.after) }
         if let sp = c.synproxy { ConntrackCodec.put(&out, sp.isn); ConntrackCodec.put(&out, sp.its); ConntrackCodec.put(&out, sp.tsoff); ConntrackCodec.put(&out, sp.maxwin) }
+        if let a = c.acct { for n in [a.packets.original, a.bytes.original, a.packets.reply, a.bytes.reply] { ConntrackCodec.put(&out, n) } }
     }
 
     /// The record read into `c`: its master's position and its expectations, or nil when the
@@ -44,7 +46,7 @@ enum ConntrackExtCodec {
     static func decode(_ r: inout ConntrackCodec.Reader, into c: Conn) -> (master: Int?, expected: [Expected])? {
         guard r.left >= 1 else { return nil }
         let what = r.u8()
-        guard what & ~63 == 0 else { return nil }
+        guard what & ~127 == 0 else { return nil }
         var expected: [Expected] = []
         if what & 1 != 0 {
             guard r.left >= 1 else { return nil }
@@ -98,6 +100,12 @@ enum ConntrackExtCodec {
         if what & 32 != 0 {
             guard r.left >= 14 else { return nil }
             c.synproxy = ConnSynproxy(isn: r.int(), its: r.int(), tsoff: r.int(), maxwin: r.int())
+        }
+        if what & 64 != 0 {
+            guard r.left >= 32 else { return nil }
+            var a = CTAcct()
+            (a.packets.original, a.bytes.original, a.packets.reply, a.bytes.reply) = (r.int(), r.int(), r.int(), r.int())
+            c.acct = a
         }
         return (master, expected)
     }

@@ -442,8 +442,13 @@ extension Stack {
             case .setExpr(let target, let source, let mask, let xor, let shift, let postMask, let postXor):
                 // nft_bitwise on the source register (mask and xor, shift, mask and xor), then nft_meta_set / nft_ct_set.
                 // `ct mark` without a conntrack entry breaks the rule (nft_ct_get_eval; recorded: ct_mark_untracked_1).
-                if source == .ctMark, skb.conn == nil { return nil }
-                let src: UInt32 = switch source { case .mark?: skb.mark; case .ctMark?: skb.conn?.mark ?? 0; default: 0 }
+                // An integer key reads as nft_meta_get / nft_ct_get put it in the register: a 64-bit
+                // counter's low 32 bits (host order), a key without a value breaking the rule.
+                var src: UInt32 = 0
+                if let source {
+                    guard let v = read(source, skb, info) else { return nil }
+                    src = UInt32(truncatingIfNeeded: v)
+                }
                 var v = (src & mask) ^ xor
                 if shift != 0 { v = shift > 0 ? v << UInt32(shift) : v >> UInt32(-shift) }
                 nft_meta_set_eval(target, (v & postMask) ^ postXor, skb)
@@ -712,9 +717,7 @@ extension Stack {
         case .time: return config.epochNs &+ clocks[skb.cpu]
         case .day: return ((config.epochNs &+ clocks[skb.cpu]) / 86_400_000_000_000 + 4) % 7
         case .hour: return (config.epochNs &+ clocks[skb.cpu]) / 1_000_000_000 % 86400
-        // nft_ct_get_eval: the tuples of the entry, its time left in ms, its zone (the model has
-        // one, 0). Accounting (nf_conntrack_acct) is off by default, so byte and packet keys do not
-        // match; no helper and no label is attached here.
+        // nft_ct_get_eval: the tuples of the entry, its time left in ms, its zone.
         case .ctOrigSaddr: return skb.conn.flatMap { $0.orig.v6 ? nil : UInt64($0.orig.src4) }
         case .ctOrigDaddr: return skb.conn.flatMap { $0.orig.v6 ? nil : UInt64($0.orig.dst4) }
         case .ctReplySaddr: return skb.conn.flatMap { $0.orig.v6 ? nil : UInt64($0.reply.src4) }
@@ -729,6 +732,7 @@ extension Stack {
         case .ctExpiration:
             return skb.conn.map { $0.status & IPS.confirmed == 0 || $0.expires <= clocks[skb.cpu] ? 0 : ($0.expires - clocks[skb.cpu]) / 1_000_000 }
         // nft_ct_get_eval reads the entry's zone, or a template's before conntrack ran.
+        // (`ct zone` without a direction is zone->id, whatever directions it covers: ct_zones_1.)
         case .ctZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id) }
         case .ctOrigZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: false)) }
         case .ctReplyZone: return (skb.conn?.zone ?? skb.ctTemplate).map { UInt64($0.id(reply: true)) }
@@ -743,7 +747,19 @@ extension Stack {
         case _ where sel.isFib: return p.ipv6 ? nft_fib6_eval(sel, skb, p) : nft_fib4_eval(sel, skb, p)
         case _ where sel.isRoute: return nft_rt_get_eval(sel, skb, p)
         case _ where sel.isSocket: return nft_socket_eval(sel, skb, p)
-        case _ where sel.isCtAccounting: return nil
+        // nft_ct_get_eval: NFT_CT_BYTES, PKTS, AVGPKT of both directions, the original or the
+        // reply; a connection made while accounting was off reads 0.
+        case _ where sel.isCtAccounting:
+            guard let c = skb.conn else { return nil }
+            let k = sel.id - 66, dir: Bool? = k < 3 ? nil : k >= 6
+            guard let a = c.acct else { return 0 }
+            switch k % 3 {
+            case 0: return a.bytes(dir)
+            case 1: return a.packets(dir)
+            default:
+                let n = a.packets(dir)
+                return n == 0 ? 0 : a.bytes(dir) / n
+            }
         default: break
         }
         guard p.ipv4 || p.ipv6 else { return sel.payload.map { $0.base == .link || $0.arp } ?? false ? readPayload(sel, skb, p) : nil }

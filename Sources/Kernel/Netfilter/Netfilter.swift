@@ -290,6 +290,10 @@ extension Stack {
         rs.lists = []
         let old = netfilter
         netfilter = NetfilterState(rs, now: clockNs)
+        // nft_ct_get_init: a rule reading ct bytes, packets or avgpkt turns accounting on (nf_ct_set_acct).
+        if !conntrackAcct, rs.tables.contains(where: { $0.chains.contains { $0.rules.contains { $0.statements.contains { $0.fields.contains(where: \.isCtAccounting) } } } }) {
+            conntrackAcct = true
+        }
         // `reset counters|quotas`: those named objects start from zero.
         defer {
             for (ti, h) in resets where ti < rs.tables.count {
