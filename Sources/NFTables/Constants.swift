@@ -181,7 +181,7 @@ public enum NFPrinter {
         case .pkttype: return NFConstants.pkttypes.first { $0.value == n }?.key ?? String(n)
         case .nfproto: return NFConstants.nfprotos.first { $0.value == n }?.key ?? String(n)
         case .icmpCode: return NFConstants.icmpCodes.first { $0.value == n }?.key ?? String(n)
-        case .ipDSCP: return NFConstants.dscp.first { $0.value == n }?.key ?? hex(n, digits: 2)
+        case .ipDSCP, _ where sel.rawValue == "ip6 dscp": return NFConstants.dscp.first { $0.value == n }?.key ?? hex(n, digits: 2)
         case .ipECN: return NFConstants.ecn.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "dccp type": return NFConstants.dccpTypes.first { $0.value == n }?.key ?? String(n)
         case _ where sel.rawValue == "igmp type": return NFConstants.igmpTypes.first { $0.value == n }?.key ?? String(n)

@@ -152,6 +152,9 @@ public enum NFJSON {
         case .range(let lo, let hi, let text):
             if sel.isOptionPresence || sel.rawValue == "rt ipsec" || sel.rawValue == "meta ipsec" { return .bool(lo == 1) }
             if sel.rawValue == "rt classid" || sel.rawValue == "meta rtclassid" { return .string(NFPrinter.number(lo, sel).replacingOccurrences(of: "\"", with: "")) }
+            // A symbolic type's value without a name (`ip dscp 0x04`, `ether type 0x88cc`, a flags
+            // field compared whole) goes out as its number.
+            if lo == hi, text.hasPrefix("0x"), !sel.isAddress, sel != .mark, sel != .ctMark { return .int(Int(lo)) }
             if sel.isFlags {
                 if lo == 0 { return .int(0) }
                 let names = NFPrinter.flags(lo, sel).split(separator: ",").map { JSONValue.string(String($0)) }
@@ -171,7 +174,10 @@ public enum NFJSON {
                 return .object([("range", .array([.string(a), .string(b)]))])
             }
             if lo != hi, let slash = text.firstIndex(of: "/"), let len = Int(text[text.index(after: slash)...]) {
-                return .object([("prefix", .object([("addr", .int(Int(lo))), ("len", .int(len))]))])
+                // (A symbolic type's prefix keeps its name: `ip6 dscp af22/4` is {"addr": "af22"}.)
+                let name = String(text[..<slash])
+                let addr: JSONValue = name.first?.isLetter == true && !name.hasPrefix("0x") ? .string(name) : .int(Int(lo))
+                return .object([("prefix", .object([("addr", addr), ("len", .int(len))]))])
             }
             if lo != hi { return .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))]) }
             if let n = Int(text) { return .int(n) }

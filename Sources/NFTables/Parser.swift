@@ -15,6 +15,8 @@ public struct NFParser {
     var readsCompat = false
     /// The statement just read has a `ct original saddr` that took its family from `meta nfproto`.
     var ctFamilyFromContext = false
+    /// The rest of the statements a raw match lists as (the first is the statement read).
+    var expanded: [NFStatement] = []
 
     /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset); `files` are
     /// what its `include` lines may name (path → text). `checkpoint`: the text is the model's own

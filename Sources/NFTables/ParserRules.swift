@@ -9,9 +9,9 @@ extension NFParser {
         var context = RuleContext()
         context.family = t.family
         let ruleStart = tok
-        while !atStatementEnd {
+        while !atStatementEnd || !expanded.isEmpty {
             let st = tok
-            if isWord("comment") {
+            if expanded.isEmpty, isWord("comment") {
                 // `comment "..."` ends a rule.
                 i += 1
                 comment = try name("a comment string")
@@ -19,7 +19,8 @@ extension NFParser {
                 break
             }
             if let last = stmts.last, last.isTerminal { throw refused("Statement after terminal statement has no effect", at: st) }
-            let stmt = try statement(table: t, anonymousSets: &anonymousSets, context: context)
+            // (A raw match nft lists as header fields comes as several statements: PayloadExpand.)
+            let stmt = expanded.isEmpty ? try statement(table: t, anonymousSets: &anonymousSets, context: context) : expanded.removeFirst()
             if case .match(.nfproto, _, _, _) = stmt, t.family != .inet { throw refused("meta nfproto is only useful in the inet family", at: st) }
             // `reject with tcp reset` in inet without a transport context: nft puts (and lists) `meta l4proto tcp` first.
             if case .reject(true, _, _) = stmt, t.family == .inet, context.l4 == nil {

@@ -240,7 +240,7 @@ extension NFParser {
         let lt = tok
         guard let len = Int(try word("a bit length")) else { throw err("expected a bit length", at: lt) }
         guard len > 0 else { throw refused("raw payload length must be positive", at: lt) }
-        if len > 64 { return try rawPayloadWide(NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: nil), at: lt) }
+        if len > 64 { return try rawPayloadWide(NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: nil), at: lt, context: context) }
         var f = NFPayloadField(base: base, bitOffset: off, bitLength: len, l4proto: nil)
         var mask: UInt64? = nil
         if isPunct("&") {
@@ -270,6 +270,12 @@ extension NFParser {
             }
             return .match(sel, mask: nil, op: op, value: typed(value))
         }
+        // Whole bytes over several header fields, as nft lists them.
+        if mask == nil, op == .implicit || op == .eq, f.bitOffset % 8 == 0, f.bitLength % 8 == 0, case .range(let lo, let hi, _) = value, lo == hi,
+           let parts = NFParser.expandRaw(f, UInt128(lo), context) {
+            expanded = Array(parts.dropFirst())
+            return parts[0]
+        }
         // Bits off byte boundaries: the bytes that hold them, under a mask (single values only).
         if f.bitOffset % 8 != 0 || f.bitLength % 8 != 0 {
             guard mask == nil, case .range(let lo, let hi, _) = value, lo == hi else {
@@ -282,6 +288,11 @@ extension NFParser {
             value = .range(lo << shift, lo << shift, text: "0x" + String(lo << shift, radix: 16))
             f = NFPayloadField(base: base, bitOffset: start, bitLength: end - start, l4proto: nil)
             if op == .implicit { op = .eq }
+        }
+        // A mask that selects whole header fields lists as them (`@nh,0,8 & 0xf0 == 0x40` is `ip version 4`).
+        if let m = mask, case .range(let lo, let hi, _) = value, lo == hi, let parts = NFParser.maskedRaw(f, mask: m, op: op, value: lo, context) {
+            expanded = Array(parts.dropFirst())
+            return parts[0]
         }
         return .rawMatch(f, mask: mask, op: op, value: value)
     }
@@ -317,7 +328,7 @@ extension NFParser {
 
     /// A raw payload of 65 to 128 bits (nft_cmp takes up to a 16-byte register): whole bytes, one
     /// value, equal or not; sets, masks and ranges that wide are refused as not supported yet.
-    private mutating func rawPayloadWide(_ f: NFPayloadField, at lt: NFToken) throws(NFSyntaxError) -> NFStatement {
+    private mutating func rawPayloadWide(_ f: NFPayloadField, at lt: NFToken, context: RuleContext) throws(NFSyntaxError) -> NFStatement {
         guard f.bitLength <= 128, f.bitOffset % 8 == 0, f.bitLength % 8 == 0 else {
             throw unsupported("raw payloads wider than 64 bits off byte boundaries or past 128 bits", at: lt)
         }
@@ -330,6 +341,10 @@ extension NFParser {
         guard let v = n else { throw err("expected a number", at: vt) }
         guard f.bitLength == 128 || v >> UInt128(f.bitLength) == 0 else { throw refused("Value \(w) exceeds valid range 0-\((UInt128(1) << UInt128(f.bitLength)) - 1)", at: vt) }
         guard atStatementEnd || tok.kind == .word else { throw unsupported("sets, masks and ranges of raw payloads wider than 64 bits", at: tok) }
+        if !negate, let parts = NFParser.expandRaw(f, v, context) {
+            expanded = Array(parts.dropFirst())
+            return parts[0]
+        }
         return .rawMatchWide(f, negate: negate, value: v)
     }
 }

@@ -470,6 +470,9 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     static let byName: [String: Int] = Dictionary(uniqueKeysWithValues: table.enumerated().map { ($0.element.name, $0.offset) })
     // The table's columns the packet path reads, without the names (no String to retain per match).
     static let payloads: [NFPayloadField?] = table.map(\.payload)
+    /// Header fields with their place, by offset (the order nft's templates walk them in).
+    static let payloadTemplates: [(NFSelector, NFPayloadField)] = table.enumerated()
+        .compactMap { k, e in e.payload.map { (NFSelector(k), $0) } }.sorted { $0.1.bitOffset < $1.1.bitOffset }
     static let kinds: [ValueKind] = table.map(\.kind)
     static let tcpOptionFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.tcpOption)
     static let sctpChunkFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.sctpChunk)

@@ -378,6 +378,30 @@ final class NetfilterConstructTests: XCTestCase {
                                  "meta skuid 0 counter packets 0 bytes 0", "meta skuid != 0 counter packets 0 bytes 0"])
     }
 
+    /// Raw matches nft lists as header fields (RawExpandTests) match what the raw bits match: the
+    /// fields' equalities, a field cut short as its prefix, the rest raw.
+    func testRawMatchesListedAsFieldsMatchAsTheRawBits() throws {
+        let s = try makeStack()
+        try load(s, """
+        table ip t {
+        \tchain i {
+        \t\ttype filter hook input priority 0;
+        \t\t@nh,0,24 0x450000 counter
+        \t\t@nh,64,16 0x4011 counter
+        \t\t@nh,0,8 & 0xf0 == 0x40 counter
+        \t\tmeta l4proto udp @th,0,32 0x03e80009 counter
+        \t}
+        }
+
+        """)
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        _ = s.inject(frame: frame(ttl: 63, .udp(UDPRepr(srcPort: 1000, dstPort: 9))), device: s.devices[0])
+        _ = s.inject(frame: udp(10, payload: 300), device: s.devices[0])
+        XCTAssertEqual(counted(s), ["ip version 4 ip hdrlength 5 ip dscp cs0 ip ecn not-ect ip length 0/8 counter packets 2 bytes 56",
+                                    "ip ttl 64 ip protocol udp counter packets 2 bytes 356", "ip version 4 counter packets 3 bytes 384",
+                                    "udp sport 1000 udp dport 9 counter packets 2 bytes 56"])
+    }
+
     /// Conntrack keys read the packet's entry: its original tuple, protocol and time left; loading
     /// `ct bytes` turned accounting on, so the entry counts (APITests/ConntrackAcctTests has the recording).
     func testConntrackKeysReadTheEntry() throws {
