@@ -79,6 +79,11 @@ extension NFParser {
         }
         if sel.isAddress6 { return try ipv6Value(at: t) }
         if sel.isWide { return try wideValue(sel, at: t) }
+        // The model's own listing of a zero time, as nft prints it, is no text at all (`ct
+        // expiration `): read back from a checkpoint it is 0.
+        if readsCheckpoint, sel == .ctExpiration, t.kind != .word || NFConstants.duration(t.text) == nil && !t.text.contains("-") {
+            return .range(0, 0, text: "")
+        }
         var w = try word("a value")
         // A tc handle `major:minor` may lex as three tokens.
         if sel == .priority, isPunct(":"), toks[i + 1].kind == .word { w += ":" + toks[i + 1].text; i += 2 }

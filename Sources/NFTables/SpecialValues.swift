@@ -114,11 +114,14 @@ extension NFConstants {
             func two(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }
             return "\"\(two(h)):\(two(m))" + (s != 0 ? ":\(two(s))" : "") + "\""
         case .ctExpiration:
-            // nft prints whole units, largest first, and drops the milliseconds.
-            var secs = n / 1000
+            // nft's time_print: the units that are not zero, largest first, milliseconds too; zero
+            // prints as nothing (`ct expiration ` is how nft 1.0.6 lists `ct expiration 0`).
+            var ms = n
             var out = ""
-            for (u, name) in [(UInt64(86400), "d"), (3600, "h"), (60, "m")] where secs >= u { out += "\(secs / u)\(name)"; secs %= u }
-            return out + (secs > 0 || out.isEmpty ? "\(secs)s" : "")
+            for (u, name) in [(UInt64(86_400_000), "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms")] where ms >= u {
+                out += "\(ms / u)\(name)"; ms %= u
+            }
+            return out
         case _ where sel.isFib && sel.rawValue.hasSuffix(" type"): return routeTypes.first { $0.value == n }?.key ?? String(n)
         case .ctProtocol: return protocolName(n)
         case .ctL3proto: return nfprotos.first { $0.value == n }?.key ?? String(n)

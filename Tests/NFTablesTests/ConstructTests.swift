@@ -553,6 +553,18 @@ final class ConstructTests: XCTestCase {
             #"{"mangle":{"key":{"meta":{"key":"mark"}},"value":{"ct":{"key":"zone","dir":"reply"}}}}"#])
     }
 
+    /// Times as nft 1.0.6's time_print lists them (recorded here): every unit that is not zero,
+    /// milliseconds too, and zero as nothing at all; ranges in whole seconds. The model's own
+    /// listing reads back from a checkpoint, the empty zero included.
+    func testExpirationTimesListAsNft() throws {
+        let text = "table ip t {\n\tchain c {\n\t\tct expiration 0 counter\n\t\tct expiration != 0\n\t\tct expiration 1s500ms\n\t\tct expiration 1m0s250ms\n"
+            + "\t\tct expiration 90s\n\t\tct expiration 1d1ms\n\t\tct expiration 500ms-2s\n\t\tct expiration { 500ms, 1s }\n\t}\n}\n"
+        let listed = NFPrinter.ruleset(try NFParser.parse(text))
+        XCTAssertEqual(listed, "table ip t {\n\tchain c {\n\t\tct expiration  counter packets 0 bytes 0\n\t\tct expiration != \n\t\tct expiration 1s500ms\n"
+            + "\t\tct expiration 1m250ms\n\t\tct expiration 1m30s\n\t\tct expiration 1d1ms\n\t\tct expiration 0s-2s\n\t\tct expiration { 500ms, 1s }\n\t}\n}\n")
+        XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(listed, checkpoint: true)), listed)
+    }
+
     /// Texts nft 1.0.6 refuses that the parser used to take (found by checking the mangled-ruleset
     /// test's texts with `nft -c`), with nft's messages; and numbers read as nft reads them.
     func testWhatNftRefusesInMangledTexts() throws {
