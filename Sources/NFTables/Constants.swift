@@ -367,10 +367,11 @@ public enum NFPrinter {
             if sel.isFib || sel.rawValue == "rt ipsec" || sel.rawValue == "meta ipsec", case .range(_, _, let text) = v, text == "exists" || text == "missing" {
                 return "\(sel.rawValue) \(text)"
             }
-            // nft prints `& m == 0` as `! m`, and (tcp flags) `& m == v` as `v / m`.
+            // nft prints `& m == 0` as `! m`, and (tcp flags, ct state and status) `& m == v` over
+            // several bits as `v / m`.
             if sel.isFlags, let mask, case .range(0, 0, _) = v, op == .eq { return "\(sel.printed) ! \(flags(mask, sel))" }
-            if sel == .tcpFlags, let mask, mask.nonzeroBitCount > 1, !v.isSet {
-                return "tcp flags " + (op == .ne ? "!= " : "") + "\(value(v, sel)) / \(flags(mask, sel))"
+            if sel == .tcpFlags || sel == .ctState || sel == .ctStatus, let mask, mask.nonzeroBitCount > 1, !v.isSet {
+                return "\(sel.printed) " + (op == .ne ? "!= " : "") + "\(value(v, sel)) / \(flags(mask, sel))"
             }
             var out = sel.printed
             if let mask {

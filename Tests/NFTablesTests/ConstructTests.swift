@@ -565,6 +565,21 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(listed, checkpoint: true)), listed)
     }
 
+    /// Masked ct state and status matches over several bits list as `v / m`, as tcp flags do
+    /// (read off nft 1.0.6 here), and read back the same.
+    func testMaskedConntrackFlagsListAsNft() throws {
+        for (rule, want) in [("ct status & (assured|confirmed) == assured", "ct status assured / assured,confirmed"),
+                             ("ct state & (established|related) == established|related", "ct state established,related / established,related"),
+                             ("ct status & (assured|seen-reply) == assured|seen-reply", "ct status seen-reply,assured / seen-reply,assured"),
+                             ("ct status & (assured|confirmed) != assured", "ct status != assured / assured,confirmed"),
+                             ("ct state & established == established", "ct state & established == established"),
+                             ("ct state & (new|established) == 0", "ct state ! established,new")] {
+            let text = "table ip t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n"
+            XCTAssertEqual(try NFParser.parse(text).tables[0].chains[0].rules[0].text, want, rule)
+            try roundTrip(text.replacingOccurrences(of: rule, with: want))
+        }
+    }
+
     /// Texts nft 1.0.6 refuses that the parser used to take (found by checking the mangled-ruleset
     /// test's texts with `nft -c`), with nft's messages; and numbers read as nft reads them.
     func testWhatNftRefusesInMangledTexts() throws {

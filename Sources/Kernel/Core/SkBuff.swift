@@ -94,6 +94,10 @@ public final class SkBuff {
     /// The sending socket and the bytes charged to its `sk_wmem_alloc` until the skb is freed
     /// (`skb_set_owner_w` / `sock_wfree`).
     var sock: Sock?
+    /// skb_to_full_sk(skb) is a socket a process holds open (it has a file): `meta skuid|skgid`
+    /// read its owner's ids (the model's processes run as root: 0). Senders set it; on the way in,
+    /// early demux (nft_meta's read at input).
+    var ownerFile = false
     /// skb->sk on the way in, as nf_tproxy_assign_sock sets it: the socket delivery takes
     /// (skb_steal_sock) without a lookup, and why forwarding drops the packet.
     var assignedSock: AssignedSock?
@@ -124,7 +128,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; macHeaderSet = false; dataAtMAC = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; fwd = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
+        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; ownerFile = false; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
         hashComputed = false; redirected = false; tcRedirects = 0; looped = false; loopedDst = 0
     }
 

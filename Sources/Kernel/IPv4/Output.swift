@@ -131,6 +131,7 @@ extension Stack {
         f.priority = skb.priority; f.mark = skb.mark
         if let sk = skb.sock {
             f.sock = sk; f.wmemCharge = SkBuff.txTruesize(ipLength: packet.count)
+            f.ownerFile = skb.ownerFile
             sk.wmemAlloc += f.wmemCharge
         }
         return f

@@ -173,7 +173,9 @@ extension Stack {
             return
         }
         guard let c = sk.tcp else { return }
-        c.orphan = true; c.accepted = true
+        c.accepted = true
+        // sock_orphan comes after the FIN or reset went out: they still carry the process's socket.
+        defer { c.orphan = true }
         switch c.state {
         case .synSent:
             tcp_done(c)

@@ -56,6 +56,15 @@ public final class TCPConn {
     var accepted = false { didSet { if accepted { parent?.pending.remove(serial) } } }
     /// The process has closed its fd: the socket lives on as an orphan until the end (`SOCK_DEAD`).
     var orphan = false
+    /// Whether skb_to_full_sk of its segments has a file (`meta skuid` reads its owner): a request
+    /// sock's is the listener's; a child has none until accepted, an orphan or TIME-WAIT none.
+    var ownerFile: Bool {
+        switch state {
+        case .synRecv where !accepted && sock == nil: parent != nil
+        case .timeWait: false
+        default: !orphan && (parent == nil || accepted)
+        }
+    }
     /// When TIME-WAIT (or an orphan's FIN-WAIT-2) ends; a later entry into TIME-WAIT moves it.
     var timewaitDeadline: UInt64 = 0
     /// The retransmission timer: its timeout (TCP_TIMEOUT_INIT 1 s until an RTT is measured),

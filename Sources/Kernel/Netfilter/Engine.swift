@@ -688,6 +688,26 @@ extension Stack {
     }
 
     /// The value a selector reads, as an integer (interface names are matched apart).
+    /// `tcp_v4_early_demux` / `udp_v4_early_demux` (and v6), run in ip_rcv_finish before the
+    /// input hook: the socket of a received segment's connection (a request sock standing for its
+    /// listener), or a connected UDP socket of the datagram's four-tuple, if a process holds it.
+    private func early_demux_owner(_ skb: SkBuff, _ p: PktInfo) -> Bool {
+        guard p.ipv4 || p.ipv6, p.fragOff == 0, p.len >= p.th + 4, skb.pktType == .host else { return false }
+        let b = skb.data, sport = b.be16(p.th), dport = b.be16(p.th + 2)
+        let src6 = p.ipv6 ? IPv6Address(array: b, at: p.nh + 8) : .mapped(IPv4Address(raw: b.be32(p.nh + 12)))
+        let dst6 = p.ipv6 ? IPv6Address(array: b, at: p.nh + 24) : .mapped(IPv4Address(raw: b.be32(p.nh + 16)))
+        switch p.proto {
+        case IPProtocol.tcp:
+            return sockets.conn(TCPKey(local6: dst6, lport: dport, remote6: src6, rport: sport))?.ownerFile ?? false
+        case IPProtocol.udp:
+            let s = p.ipv6 ? sockets.lookup6(.udp, dst: dst6, port: dport, src: src6, sport: sport)
+                : sockets.lookup(.udp, dst: dst6.embeddedV4, port: dport, src: src6.embeddedV4, sport: sport)
+            guard let s, s.config.connected, s.config.peerPort == sport else { return false }
+            return p.ipv6 ? s.config.peer6 == src6 : s.config.peer == src6.embeddedV4
+        default: return false
+        }
+    }
+
     func read(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         // At ingress anything may arrive: without a whole IPv4 header only meta and ct keys read.
         switch sel {
@@ -707,9 +727,11 @@ extension Stack {
         case .oifgroup: return p.outDev == nil ? nil : 0
         case .iiftype: return p.inDev == nil ? nil : 1
         case .oiftype: return p.outDev == nil ? nil : 1
-        // No full socket owns the packets these hooks see here (received, forwarded, or the
-        // kernel's own replies), so socket keys have no value and do not match.
-        case .skuid, .skgid, .cgroup: return nil
+        // nft_meta_get_eval_skugid: the owner of skb_to_full_sk(skb) when a process holds it open
+        // (root here: 0); none for forwarded packets, the kernel's own replies, orphans and
+        // TIME-WAIT, nor on the way in before early demux found the socket (input hook only).
+        case .skuid, .skgid: return skb.ownerFile || p.hook == .input && early_demux_owner(skb, p) ? 0 : nil
+        case .cgroup: return nil
         case .metaProtocol: return UInt64(skb.protocolType)
         case .priority: return UInt64(skb.priority)
         case .random: return random.next() & 0xffff_ffff
