@@ -35,6 +35,38 @@ final class LoopbackTests: AppTestCase {
         }
         """
 
+    /// lo is ARPHRD_LOOPBACK: `meta iiftype|oiftype loopback` match what goes through it (recorded
+    /// in a namespace on Linux 6.18 with this ruleset: a datagram to 127.0.0.1's closed port 9 and
+    /// its port unreachable, 2 packets and 86 bytes each way; the ether rules and an output
+    /// packet's iifgroup match nothing).
+    func testLoIsALoopbackDevice() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24"]}]}"#).status, 201)
+        let rules = """
+            table inet t {
+            \tchain o {
+            \t\ttype filter hook output priority filter; policy accept;
+            \t\tmeta oiftype loopback counter packets 2 bytes 86
+            \t\tmeta oiftype ether counter packets 0 bytes 0
+            \t\tiifgroup "default" counter packets 0 bytes 0
+            \t\toifgroup "default" counter packets 2 bytes 86
+            \t}
+
+            \tchain i {
+            \t\ttype filter hook input priority filter; policy accept;
+            \t\tmeta iiftype loopback counter packets 2 bytes 86
+            \t\tmeta iiftype ether counter packets 0 bytes 0
+            \t\tiifgroup "default" counter packets 2 bytes 86
+            \t}
+            }
+
+            """
+        let put = call("PUT", "/v1/stacks/kb/ruleset", rules.replacingOccurrences(of: #" counter packets [0-9]+ bytes [0-9]+"#, with: " counter", options: .regularExpression), type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets", #"{"protocol":"udp","port":5000}"#).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/kb/sockets/1/send", #"{"to":"127.0.0.1","port":9,"payload":"x"}"#).status, 200)
+        XCTAssertEqual(call("GET", "/v1/stacks/kb/ruleset").raw, rules)
+    }
+
     func testSendsToOurOwnAddressesLoopThroughLo() throws {
         let stack = #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24","2001:db8::1/64"]}]}"#
         XCTAssertEqual(call("POST", "/v1/stacks", stack).status, 201)

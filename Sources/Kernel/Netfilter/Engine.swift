@@ -722,11 +722,12 @@ extension Stack {
         case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply ? 1 : 0)
         case .iif, .oif, .iifname, .oifname: return nil   // strings: readName
         case .cpu: return UInt64(skb.cpu)
-        // Every model device is an Ethernet device (ARPHRD_ETHER) in the default group 0.
+        // Every model device is an Ethernet device (ARPHRD_ETHER) but lo (ARPHRD_LOOPBACK, 772),
+        // in the default group 0.
         case .iifgroup: return p.inDev == nil ? nil : 0
         case .oifgroup: return p.outDev == nil ? nil : 0
-        case .iiftype: return p.inDev == nil ? nil : 1
-        case .oiftype: return p.outDev == nil ? nil : 1
+        case .iiftype: return p.inDev.map { devices[$0].isLoopback ? 772 : 1 }
+        case .oiftype: return p.outDev.map { devices[$0].isLoopback ? 772 : 1 }
         // nft_meta_get_eval_skugid: the owner of skb_to_full_sk(skb) when a process holds it open
         // (root here: 0); none for forwarded packets, the kernel's own replies, orphans and
         // TIME-WAIT, nor on the way in before early demux found the socket (input hook only).
