@@ -95,6 +95,11 @@ extension NFParser {
                     context.etherType = (stmts.count - 1, 0x8100)
                 }
             }
+            // A vlan field written has the same dependency, never listed.
+            if case .setPayload(let sel, _) = stmt, sel.isVLAN, let (d, v) = context.etherType, v == 0x8100 {
+                context.etherType = nil
+                context.remove(at: d, from: &stmts)
+            }
             if case .match(let sel, _, _, _) = stmt, sel.isMAC || sel.rawValue == "ether type" || sel.isVLAN, let d = context.linkDependency {
                 context.linkDependency = nil
                 context.remove(at: d, from: &stmts)

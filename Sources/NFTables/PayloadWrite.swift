@@ -24,9 +24,9 @@ extension NFSelector {
     /// Fields of the IPv4 pseudo-header (proto_ip.pseudohdr): writing one fixes the L4 checksum too.
     static let pseudoHeaderFields: Set<String> = ["ip saddr", "ip daddr", "ip protocol", "ip length"]
 
-    /// How a `set` writes this field; nil where the model cannot write it yet (VLAN fields).
+    /// How a `set` writes this field.
     public var payloadWrite: NFPayloadWrite? {
-        guard let f = payload, !(f.base == .link && f.bitOffset >= 112) else { return nil }
+        guard let f = payload else { return nil }
         let proto = String(rawValue.prefix { $0 != " " })
         let csum = NFSelector.inetChecksumOffsets[proto]
         var first = f.bitOffset / 8

@@ -51,3 +51,47 @@ final class FwdTests: XCTestCase {
         }
     }
 }
+
+/// VLAN header writes in a netdev ingress chain, as scripts/record_vlan_set.sh recorded them on
+/// Linux 6.18: the tag is still the skb's there (vlan_tci), and nft_payload_set_vlan takes whole
+/// words of it: `vlan id set` rewrites the TCI (the PCP kept), `ether type set` the TPID, `vlan
+/// type set` the frame's own ether type past the tag; `vlan pcp|dei set` write part of the TCI and
+/// break the rule (the counter after it counts). Every frame vd sent, byte for byte.
+final class VLANWriteTests: XCTestCase {
+    func testVLANFieldsWrittenAsTheKernelWritesThem() throws {
+        let vb = MACAddress(2, 0, 0, 0, 0, 1), ka = MACAddress(2, 0, 0, 0, 0, 9)
+        let s = try Stack(config: StackConfig(name: "kb", devices: [
+            DeviceConfig(name: "vb", mac: vb, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")]),
+            DeviceConfig(name: "vd", mac: MACAddress(2, 0, 0, 0, 0x0d, 1), addresses: []),
+        ]))
+        let rules = """
+        table netdev t {
+        \tchain in {
+        \t\ttype filter hook ingress device "vb" priority filter; policy accept;
+        \t\tvlan id 10 vlan id set 20 fwd to "vd"
+        \t\tvlan id 11 vlan pcp set 5 fwd to "vd"
+        \t\tvlan id 11 counter packets 1 bytes 29
+        \t\tvlan id 12 vlan type set ip6 fwd to "vd"
+        \t\tvlan id 13 ether type set 8021ad fwd to "vd"
+        \t\tvlan id 14 vlan dei set 1 fwd to "vd"
+        \t\tvlan id 14 counter packets 1 bytes 29
+        \t\tvlan id 15 ether saddr set 02:00:00:00:00:77 fwd to "vd"
+        \t}
+        }
+
+        """
+        s.loadRuleset(try NFParser.parse(rules.replacingOccurrences(of: " counter packets 1 bytes 29", with: " counter")))
+        var out: [String] = []
+        for vid: UInt16 in 10...15 {
+            let frame = FrameRepr(ethernet: EthernetRepr(dst: vb, src: ka, ethertype: EtherType.ipv4), vlan: VLANTagRepr(pcp: 1, vid: vid, innerEthertype: EtherType.ipv4),
+                                  network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 9), dst: IPv4Address(198, 18, 0, 1), proto: IPProtocol.udp, ttl: 64, ident: vid, payloadLength: 0),
+                                                 .udp(UDPRepr(srcPort: 1000 + vid, dstPort: 9, payload: Array("v".utf8))))).emit()
+            out += s.inject(frame: frame, device: s.devices[0]).emitted.map { "\($0.device) " + Hex.encode($0.frame) }
+        }
+        XCTAssertEqual(out, ["vd 0200000000010200000000098100201408004500001d000a00004011ee97c6120009c612000103f200090009f9b176",
+                             "vd 0200000000010200000000098100200c86dd4500001d000c00004011ee95c6120009c612000103f400090009f9af76",
+                             "vd 02000000000102000000000988a8200d08004500001d000d00004011ee94c6120009c612000103f500090009f9ae76",
+                             "vd 0200000000010200000000778100200f08004500001d000f00004011ee92c6120009c612000103f700090009f9ac76"])
+        XCTAssertEqual(s.listRuleset(handles: false), rules)
+    }
+}

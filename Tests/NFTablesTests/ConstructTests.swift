@@ -368,8 +368,7 @@ final class ConstructTests: XCTestCase {
         for (rule, kind, message) in [("ip dscp set 64", NFSyntaxError.Kind.refused, "Value 64 exceeds valid range 0-63"),
                                       ("tcp option window count set 3", .refused, "Operation not supported"),
                                       ("ip saddr set 10.0.0.0/24", .syntax, "expected one value"),
-                                      ("sctp chunk data tsn set 4", .refused, "Operation not supported"),
-                                      ("vlan id set 5", .unsupported, "not supported yet: setting vlan id")] {
+                                      ("sctp chunk data tsn set 4", .refused, "Operation not supported")] {
             XCTAssertThrowsError(try NFParser.parse(chain + rule + "\n\t}\n}\n"), rule) { e in
                 XCTAssertEqual((e as? NFSyntaxError)?.kind, kind, "\(e)")
                 XCTAssertTrue("\(e)".contains(message), "\(e)")
@@ -563,6 +562,18 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(listed, "table ip t {\n\tchain c {\n\t\tct expiration  counter packets 0 bytes 0\n\t\tct expiration != \n\t\tct expiration 1s500ms\n"
             + "\t\tct expiration 1m250ms\n\t\tct expiration 1m30s\n\t\tct expiration 1d1ms\n\t\tct expiration 0s-2s\n\t\tct expiration { 500ms, 1s }\n\t}\n}\n")
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(listed, checkpoint: true)), listed)
+    }
+
+    /// VLAN fields written list as nft 1.0.6 lists them in every family (read off nft here), an
+    /// explicit `ether type vlan` before them being their dependency.
+    func testVLANWritesListAsNft() throws {
+        for (family, hook) in [("ip", "prerouting"), ("inet", "prerouting"), ("netdev", "ingress device \"dz\"")] {
+            for (rule, want) in [("vlan id set 5", "vlan id set 5"), ("vlan pcp set 1", "vlan pcp set 1"), ("vlan type set ip", "vlan type set ip"),
+                                 ("ether type vlan vlan id set 20", "vlan id set 20"), ("ether type set 0x88a8", "ether type set 8021ad")] {
+                let rs = try NFParser.parse("table \(family) t {\n\tchain c {\n\t\ttype filter hook \(hook) priority 0\n\t\t\(rule)\n\t}\n}\n")
+                XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, want, "\(family): \(rule)")
+            }
+        }
     }
 
     /// Masked ct state and status matches over several bits list as `v / m`, as tcp flags do

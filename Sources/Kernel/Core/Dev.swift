@@ -61,10 +61,9 @@ extension Stack {
             }
             let tci = skb.data.be16(skb.networkHeader)
             skb.vlanID = tci & 0x0fff
+            skb.vlanTagged = true
             skb.protocolType = skb.data.be16(skb.networkHeader + 2)
             skb.networkHeader += VLANTagRepr.length
-            // vlan_do_receive: no VLAN device carries this tag, so a non-zero VID is someone else's.
-            if skb.vlanID != 0 { skb.pktType = .otherhost }
         }
         if let c = devices[skb.dev].clsact, !c.ingress.isEmpty, let end = sch_handle_ingress(skb, c) { return end }
         // nf_ingress: netdev-family chains on this device see every frame before the protocol handlers.
@@ -73,6 +72,10 @@ extension Stack {
             if case .consumed = v, let f = skb.fwd { return nft_fwd_xmit(skb, f) }
             if let end = netfilterVerdict(v, at: "ingress") { return end }
         }
+        // vlan_do_receive, after the ingress hooks (which may have rewritten the tag): no VLAN
+        // device carries it, so a non-zero VID is someone else's.
+        if let vid = skb.vlanID, vid != 0 { skb.pktType = .otherhost }
+        skb.vlanTagged = false
         switch skb.protocolType {
         case EtherType.ipv4: return ip_rcv(skb)
         case EtherType.ipv6: return ipv6_rcv(skb)

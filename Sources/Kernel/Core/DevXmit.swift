@@ -188,7 +188,9 @@ extension Stack {
     /// checksum left unfinished, the pseudo-header sum, as a veth peer or a capture on lo sees it.
     func wireFrame(_ skb: SkBuff, partial: Bool) -> [UInt8] {
         let nh = skb.networkHeader
-        var frame = Array(skb.data[(nh - 14)..<skb.len])
+        // A tag still the skb's goes back in front of the frame's own type (validate_xmit_vlan).
+        let mac = skb.vlanTagged && nh >= 18 ? 18 : 14
+        var frame = Array(skb.data[(nh - mac)..<skb.len])
         if partial, let off = skb.csumPartialOffset {
             let b = skb.data
             let ps: UInt32
@@ -198,7 +200,7 @@ extension Stack {
                 let ihl = Int(b[nh] & 0x0f) * 4
                 ps = Checksum.pseudoHeaderSum(src: IPv4Address(raw: b.be32(nh + 12)), dst: IPv4Address(raw: b.be32(nh + 16)), proto: b[nh + 9], length: skb.len - nh - ihl)
             }
-            frame.setBE16(14 + off - nh, ~Checksum.finish(ps))
+            frame.setBE16(mac + off - nh, ~Checksum.finish(ps))
         }
         return frame
     }

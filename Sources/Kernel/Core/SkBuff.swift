@@ -26,6 +26,10 @@ public final class SkBuff {
     public var protocolType: UInt16 = 0
     public var pktType: PacketType = .host
     public var vlanID: UInt16? = nil
+    /// skb_vlan_tag_present: the tag received (kept inline before the network header) is still
+    /// the skb's, from skb_vlan_untag until __netif_receive_skb_core clears it past the ingress
+    /// hooks; a frame sent meanwhile (`fwd`, `dup`) carries it on the wire.
+    var vlanTagged = false
     public var ipSummed: IPSummed = .none
     /// Index of the receiving device in the stack.
     public var dev: Int
@@ -125,7 +129,7 @@ public final class SkBuff {
     /// Makes a recycled skb new again (`napi_alloc_skb` from the per-stack cache).
     func reset(frame: [UInt8], dev: Int, packet: Int) {
         data = frame; len = frame.count; self.dev = dev; self.packet = packet
-        networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil
+        networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil; vlanTagged = false
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; macHeaderSet = false; dataAtMAC = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; fwd = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; ownerFile = false; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false

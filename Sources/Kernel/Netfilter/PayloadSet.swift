@@ -10,7 +10,7 @@ extension Stack {
     func nft_payload_set_eval(_ sel: NFSelector, _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
         if let o = sel.tcpOption { return nft_exthdr_tcp_set_eval(o, value, skb, p) }
         guard let w = sel.payloadWrite else { return false }
-        if w.base == .link { return nft_payload_set_ll(w, value, skb, p) }
+        if w.base == .link { return nft_payload_set_ll(w, vlan: sel.isVLAN, value, skb, p) }
         guard p.ipv4 || p.ipv6 else { return false }
         if w.base == .network, (sel.payload?.ipv6 ?? false) != p.ipv6 { return false }
         // The rule's dependency (`meta l4proto udp` before `udp dport set`) fails for other protocols.
@@ -45,8 +45,22 @@ extension Stack {
     /// A link-layer field written (`ether saddr set ...`): into the MAC header, where there is one
     /// (not yet on what the stack sends before `__dev_queue_xmit`: NFT_BREAK); no checksum covers it.
     /// Where the stack took a VLAN tag off, the bytes past the addresses skip it, as reads do.
-    private func nft_payload_set_ll(_ w: NFPayloadWrite, _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
+    /// At ingress the tag is still the skb's (vlan_tci, shown inline here): nft_payload_set_vlan
+    /// takes the TPID (`ether type set`) and the TCI (`vlan id set`) as whole words only, so a
+    /// write of part of the TCI (`vlan pcp|dei set`) breaks the rule; past it (`vlan type set`)
+    /// is the frame's own header (recorded: scripts/record_vlan_set.sh).
+    private func nft_payload_set_ll(_ w: NFPayloadWrite, vlan: Bool, _ value: UInt64, _ skb: SkBuff, _ p: PktInfo) -> Bool {
         guard let (base, skip) = macHeader(skb, p) else { return false }
+        // The vlan fields' dependency: `ether type 8021q` (as readField reads it).
+        if vlan, base + 18 + skip > p.len || skb.data.be16(base + 12 + skip) != EtherType.vlan { return false }
+        let tagged = skb.vlanID != nil && skip == 0 && p.hook == .ingress
+        if tagged, w.byteOffset + w.size > 12, w.byteOffset < 16 {
+            switch (w.byteOffset, w.size) {
+            case (12, 2), (12, 4), (14, 2): break
+            default: return false
+            }
+        }
+        defer { if tagged { skb.vlanID = skb.data.be16(base + 14) & 0x0fff } }
         let off = base + w.byteOffset
         guard off + w.size + skip <= p.len else { return false }
         var old: UInt64 = 0

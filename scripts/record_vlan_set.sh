@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Records VLAN header writes in a netdev ingress chain on Linux 6.18 (nft_payload_set_eval with the
+# tag offloaded: nft_payload_set_vlan) for APITests/VLANWriteTests: ka (scapy on va) sends kb 802.1Q
+# tagged UDP frames (PCP 1, VIDs 10-15); kb's ingress chain on vb rewrites a field of each and
+# forwards it out of a second veth vd to kc (vc), whose AF_PACKET socket reads the tag from
+# PACKET_AUXDATA (veth offloads it) and puts it back in the frame printed. Printed: each frame kc
+# received (hex, the tag's TPID and TCI inline) and kb's ruleset with counters.
+. "$(dirname "$0")/netns_pair.sh"
+trap 'ip netns del ka 2>/dev/null; ip netns del kb 2>/dev/null; ip netns del kc 2>/dev/null' EXIT
+ip netns add kc
+ip link add vd netns kb address 02:00:00:00:0d:01 type veth peer name vc netns kc address 02:00:00:00:0c:01
+ip -n kb link set vd up; ip -n kc link set vc up; ip -n kc link set lo up
+ip -n ka link set va address 02:00:00:00:00:09; ip -n kb link set vb address 02:00:00:00:00:01
+for n in kb kc; do ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
+ip netns exec kb sysctl -qw net.ipv6.conf.vb.disable_ipv6=1 net.ipv6.conf.vd.disable_ipv6=1; ip netns exec kc sysctl -qw net.ipv6.conf.vc.disable_ipv6=1
+sleep 1
+ip netns exec kb nft -f - <<'NFT'
+table netdev t {
+	chain in {
+		type filter hook ingress device "vb" priority filter; policy accept;
+		vlan id 10 vlan id set 20 fwd to "vd"
+		vlan id 11 vlan pcp set 5 fwd to "vd"
+		vlan id 11 counter
+		vlan id 12 vlan type set ip6 fwd to "vd"
+		vlan id 13 ether type set 0x88a8 fwd to "vd"
+		vlan id 14 vlan dei set 1 fwd to "vd"
+		vlan id 14 counter
+		vlan id 15 ether saddr set 02:00:00:00:00:77 fwd to "vd"
+	}
+}
+NFT
+python3 - <<'PY'
+import ctypes, os, socket, struct, time
+from scapy.all import Ether, Dot1Q, IP, UDP, Raw, sendp, conf
+conf.verb = 0
+libc = ctypes.CDLL(None, use_errno=True)
+def enter(ns):
+    fd = os.open('/var/run/netns/' + ns, os.O_RDONLY); assert libc.setns(fd, 0x40000000) == 0; os.close(fd)
+enter('kc')
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); cap.bind(('vc', 0)); cap.settimeout(0.5)
+cap.setsockopt(263, 8, 1)   # SOL_PACKET, PACKET_AUXDATA
+enter('ka')
+for vid in range(10, 16):
+    sendp(Ether(src='02:00:00:00:00:09', dst='02:00:00:00:00:01') / Dot1Q(prio=1, vlan=vid) / IP(src='198.18.0.9', dst='198.18.0.1', id=vid, ttl=64) / UDP(sport=1000 + vid, dport=9) / Raw(b'v'), iface='va')
+    time.sleep(0.2)
+try:
+    while True:
+        f, anc, _, a = cap.recvmsg(2000, 256)
+        if a[2] == 4: continue
+        for level, kind, data in anc:
+            if level == 263 and kind == 8:
+                # struct tpacket_auxdata: status, len, snaplen, mac, net (u32, u16, u16), vlan_tci, vlan_tpid (u16)
+                status, _, _, _, _, tci, tpid = struct.unpack('IIIHHHH', data[:20])
+                if status & 0x10:   # TP_STATUS_VLAN_VALID
+                    f = f[:12] + struct.pack('!HH', tpid if status & 0x40 else 0x8100, tci) + f[12:]
+        print('vc in', f.hex())
+except socket.timeout: pass
+PY
+ip netns exec kb nft list ruleset
