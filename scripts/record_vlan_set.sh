@@ -25,6 +25,8 @@ table netdev t {
 		vlan id 13 ether type set 0x88a8 fwd to "vd"
 		vlan id 14 vlan dei set 1 fwd to "vd"
 		vlan id 14 counter
+		vlan id 15 meta pkttype host counter
+		vlan id 15 meta pkttype other counter
 		vlan id 15 ether saddr set 02:00:00:00:00:77 fwd to "vd"
 	}
 }
