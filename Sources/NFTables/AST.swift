@@ -349,6 +349,7 @@ public enum NFStatement: Sendable, Equatable {
              .concatMatch(let keys, _, _), .concatVmap(let keys, _), .concatVmapNamed(let keys, _):
             return keys
         case .dup(let d): return d.key.map { [$0] } ?? []
+        case .fwd(let f): return f.key.map { [$0] } ?? []
         default: return []
         }
     }
@@ -378,12 +379,14 @@ public struct NFDup: Sendable, Equatable {
     public var key: NFSelector?
     public var entries: [(NFValue, UInt32)] = []
     public var device: String?
+    /// A netdev table's `dup to KEY map { K : "DEVICE", ... }`: the device the key finds.
+    public var devices: [(NFValue, String)] = []
     public init(addr: UInt32? = nil, key: NFSelector? = nil, entries: [(NFValue, UInt32)] = [], device: String? = nil) {
         self.addr = addr; self.key = key; self.entries = entries; self.device = device
     }
     public static func == (l: NFDup, r: NFDup) -> Bool { "\(l)" == "\(r)" }
-    /// A netdev table's `dup to "DEVICE"`: the frame copied out of the device, no address.
-    public var toDevice: Bool { addr == nil && key == nil }
+    /// A netdev table's `dup to "DEVICE"` or device map: the frame copied out of a device, no address.
+    public var toDevice: Bool { addr == nil && (key == nil || !devices.isEmpty) }
 }
 
 /// Where `fwd` sends the packet: a device, and for `fwd ip|ip6 to` the neighbour's address (as written).
@@ -393,7 +396,11 @@ public struct NFFwd: Sendable, Equatable {
     public var addr: UInt32? = nil
     public var addr6: UInt128? = nil
     public var addrText: String? = nil
+    /// `fwd to KEY map { K : "DEVICE", ... }`: the device the packet's key finds (none: the rule breaks).
+    public var key: NFSelector? = nil
+    public var devices: [(NFValue, String)] = []
     public init(device: String) { self.device = device }
+    public static func == (l: NFFwd, r: NFFwd) -> Bool { "\(l)" == "\(r)" }
 }
 
 /// Where `tproxy` looks for a socket: the address (zero: the receiving device's) and port (zero:

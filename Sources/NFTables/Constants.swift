@@ -210,6 +210,11 @@ public enum NFPrinter {
     /// Elements in the order nft lists them: by key (ranges by their start), names as given.
     static func sortedElements(_ vs: [NFValue]) -> [NFValue] { sortedOrder(vs).map { vs[$0] } }
 
+    /// `KEY map { K : "DEVICE", ... }`, the keys in nft's order.
+    static func deviceMap(_ key: NFSelector, _ entries: [(NFValue, String)]) -> String {
+        "\(key.printed) map { " + sortedOrder(entries.map(\.0)).map { "\(value(entries[$0].0, key)) : \"\(entries[$0].1)\"" }.joined(separator: ", ") + " }"
+    }
+
     /// The positions of `vs` in the order nft lists the values (equal values keep their order; a
     /// catch-all element, which the kernel keeps apart from the set, last).
     static func sortedOrder(_ vs: [NFValue]) -> [Int] {
@@ -418,6 +423,7 @@ public enum NFPrinter {
         case .setGenerated(let target, let g): return "\(target.printed) set \(g.text)"
         case .synproxy(let x): return synproxy(x)
         case .fwd(let f):
+            if let key = f.key { return "fwd to " + deviceMap(key, f.devices) }
             guard let fam = f.family, let a = f.addrText else { return "fwd to \"\(f.device)\"" }
             return "fwd \(fam.rawValue) to \(a) device \"\(f.device)\""
         case .objref(let kind, let name): return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \"\(name)\""
@@ -480,7 +486,7 @@ public enum NFPrinter {
         case .notrack: return "notrack"
         case .ctObject(let c): return c.listingLines.joined(separator: "; ")
         case .setCtEvent(let bits): return "ct event set \(NFParser.ctEventText(bits))"
-        case .dup(let d) where d.toDevice: return "dup to \"\(d.device ?? "")\""
+        case .dup(let d) where d.toDevice: return "dup to " + (d.key.map { deviceMap($0, d.devices) } ?? "\"\(d.device ?? "")\"")
         case .dup(let d):
             let to = d.addr.map { NFConstants.ipv4Text($0) } ?? "\(d.key!.printed) map { " + sortedElements(d.entries.map(\.0)).compactMap { k in
                 d.entries.first { $0.0 == k }.map { "\(value($0.0, d.key!)) : \(NFConstants.ipv4Text($0.1))" }

@@ -310,6 +310,17 @@ extension NFJSON {
     }
 
     /// A mangle value: a number, a tc handle, a selector, or a binary operation on one.
+    /// {"key": ..., "data": {"set": [[K, "DEVICE"], ...]}} as `KEY map { K : "DEVICE", ... }`.
+    private static func deviceMapText(_ m: JSONValue, _ path: String) throws(NFJSONError) -> String {
+        let key = try leftSelector(m["key"] ?? .null, path + "/key")
+        guard case .array(let entries) = m["data"]?["set"] ?? .null else { throw NFJSONError(path: path + "/data", message: "expected a set") }
+        let items = try entries.enumerated().map { n, e throws(NFJSONError) -> String in
+            guard case .array(let pair) = e, pair.count == 2 else { throw NFJSONError(path: path + "/data/set/\(n)", message: "expected [key, device]") }
+            return "\(try valueText(pair[0], NFSelector(rawValue: key), path + "/data/set/\(n)/0")) : \"\(try str(pair[1], path + "/data/set/\(n)/1"))\""
+        }
+        return "\(key) map { \(items.joined(separator: ", ")) }"
+    }
+
     private static func mangleValue(_ v: JSONValue, _ path: String) throws(NFJSONError) -> String {
         if case .object(let kv) = v, kv.count == 1, ["&", "|", "^", "<<", ">>"].contains(kv[0].0), case .array(let ops) = kv[0].1, ops.count == 2 {
             var inner = try mangleValue(ops[0], path + "/\(kv[0].0)/0")
@@ -397,6 +408,7 @@ extension NFJSON {
         case "notrack": return "notrack"
         case "fwd":
             // {"fwd": {"dev": "eth1"}} or {"fwd": {"dev": "eth1", "family": "ip", "addr": "192.168.1.2"}}
+            if case .object = b["dev"] ?? .null { return "fwd to " + (try deviceMapText(b["dev"]?["map"] ?? .null, p + "/dev/map")) }
             let dev = try str(b["dev"], p + "/dev")
             if case .string(let fam) = b["family"] ?? .null { return "fwd \(fam) to \(try str(b["addr"], p + "/addr")) device \"\(dev)\"" }
             return "fwd to \"\(dev)\""
@@ -406,7 +418,14 @@ extension NFJSON {
         case "dup":
             // {"dup": {"addr": "192.168.2.1" | {"map": {"key": ..., "data": {"set": [[k, addr], ...]}}}, "dev": "lo"}}
             var s = "dup to "
-            if case .string(let a) = b["addr"] ?? .null { s += a } else {
+            let data = b["addr"]?["map"]?["data"]?["set"]
+            let devices: Bool = if case .array(let es) = data ?? .null {
+                es.contains { if case .array(let pair) = $0, pair.count == 2, case .string(let d) = pair[1] { NFConstants.ipv4(d) == nil } else { false } }
+            } else { false }
+            // (An address is an IPv4 one; anything else names a device: netdev's dup.)
+            if case .string(let a) = b["addr"] ?? .null { s += NFConstants.ipv4(a) == nil ? "\"\(a)\"" : a } else if devices {
+                s += try deviceMapText(b["addr"]?["map"] ?? .null, p + "/addr/map")
+            } else {
                 let m = b["addr"]?["map"] ?? .null
                 let key = try leftSelector(m["key"] ?? .null, p + "/addr/map/key")
                 guard case .array(let entries) = m["data"]?["set"] ?? .null else { throw NFJSONError(path: p + "/addr/map/data", message: "expected a set") }

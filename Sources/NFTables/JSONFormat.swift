@@ -147,6 +147,11 @@ public enum NFJSON {
         }
     }
 
+    /// {"map": {"key": ..., "data": {"set": [[K, "DEVICE"], ...]}}} (fwd's and netdev dup's device map).
+    static func deviceMap(_ key: NFSelector, _ entries: [(NFValue, String)]) -> JSONValue {
+        .object([("map", .object([("key", left(key)), ("data", .object([("set", .array(entries.map { .array([value($0.0, key), .string($0.1)]) }))]))]))])
+    }
+
     static func value(_ v: NFValue, _ sel: NFSelector) -> JSONValue {
         switch v {
         case .range(let lo, let hi, let text):
@@ -414,6 +419,8 @@ public enum NFJSON {
             return .object([(m.source ? "snat" : "dnat", .object(o))])
         case .notrack: return .object([("notrack", .null)])
         case .ctObject: return .object([])   // (declared objects only: see the table's objects)
+        case .fwd(let f) where f.key != nil:
+            return .object([("fwd", .object([("dev", deviceMap(f.key!, f.devices))]))])
         case .fwd(let f):
             var o: [(String, JSONValue)] = [("dev", .string(f.device))]
             if let fam = f.family, let a = f.addrText { o += [("family", .string(fam.rawValue)), ("addr", .string(a))] }
@@ -431,8 +438,8 @@ public enum NFJSON {
             let v: JSONValue = names.hasPrefix("0x") ? .int(Int(bits)) : names.contains(",") ? .array(names.split(separator: ",").map { .string(String($0)) }) : .string(names)
             return .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("event"))]))])), ("value", v)]))])
         case .dup(let d) where d.toDevice:
-            // nft -j names the device as the address (recorded).
-            return .object([("dup", .object([("addr", .string(d.device ?? ""))]))])
+            // nft -j names the device as the address (recorded), a device map too.
+            return .object([("dup", .object([("addr", d.key.map { deviceMap($0, d.devices) } ?? .string(d.device ?? ""))]))])
         case .dup(let d):
             let addr: JSONValue = d.addr.map { .string(NFConstants.ipv4Text($0)) }
                 ?? .object([("map", .object([("key", left(d.key!)), ("data", .object([("set", .array(d.entries.map {

@@ -192,10 +192,16 @@ extension NFParser {
     }
 
     /// `dup to ADDR [device "x"]` or `dup to KEY map { K : ADDR, ... } [device "x"]` in ip tables;
-    /// `dup to "DEVICE"` in netdev tables (nf_dup_netdev: the frame itself out of that device).
-    mutating func dupBody(table: NFTable, anonymousSets: inout Int, at t: NFToken) throws(NFSyntaxError) -> NFStatement {
+    /// `dup to "DEVICE"` or `dup to KEY map { K : "DEVICE", ... }` in netdev tables (nf_dup_netdev:
+    /// the frame itself out of that device).
+    mutating func dupBody(table: NFTable, context: RuleContext, anonymousSets: inout Int, at t: NFToken) throws(NFSyntaxError) -> NFStatement {
         if table.family == .netdev {
             try expectWord("to")
+            if tok.kind == .word, mapAhead(context) {
+                var d = NFDup()
+                (d.key, d.devices) = try deviceMap(context: context, anonymousSets: &anonymousSets)
+                return .dup(d)
+            }
             return .dup(NFDup(device: try name("a device name")))
         }
         guard table.family == .ip else { throw unsupported("dup in \(table.family.rawValue) tables (ip and netdev tables' dup is modelled)", at: t) }

@@ -1,12 +1,17 @@
 // nft's `fwd` statement (parser_bison.y's fwd_stmt): netdev tables only.
 extension NFParser {
-    /// `fwd to DEVICE` or `fwd ip|ip6 to ADDR device DEVICE`.
-    mutating func fwdBody(table: NFTable, at t: NFToken) throws(NFSyntaxError) -> NFStatement {
+    /// `fwd to DEVICE`, `fwd to KEY map { K : DEVICE, ... }` or `fwd ip|ip6 to ADDR device DEVICE`.
+    mutating func fwdBody(table: NFTable, context: RuleContext, anonymousSets: inout Int, at t: NFToken) throws(NFSyntaxError) -> NFStatement {
         i += 1
         guard table.family == .netdev else { throw refused("unsupported family", at: t) }
         var family: NFFamily? = nil
         if isWord("ip") || isWord("ip6") { family = NFFamily(rawValue: tok.text); i += 1 }
         try expectWord("to")
+        if family == nil, tok.kind == .word, mapAhead(context) {
+            var f = NFFwd(device: "")
+            (f.key, f.devices) = try deviceMap(context: context, anonymousSets: &anonymousSets)
+            return .fwd(f)
+        }
         guard let family else {
             let dt = tok
             guard tok.kind == .word || tok.kind == .string else { throw err("expected a device name", at: dt) }
@@ -30,5 +35,24 @@ extension NFParser {
         i += 1
         f.device = dt.text
         return .fwd(f)
+    }
+
+    /// `KEY map { K : "DEVICE", ... }` (fwd's and netdev dup's device from an anonymous map).
+    mutating func deviceMap(context: RuleContext, anonymousSets: inout Int) throws(NFSyntaxError) -> (NFSelector, [(NFValue, String)]) {
+        let kt = tok
+        let key = try concatSelector(context: context)
+        if key.isString { throw unsupported("a device map keyed by \(key.printed)", at: kt) }
+        try expectWord("map")
+        try expectPunct("{")
+        let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, String) in
+            let k = try p.scalar(for: key)
+            try p.expectPunct(":")
+            let dt = p.tok
+            guard dt.kind == .word || dt.kind == .string else { throw p.err("expected a device name", at: dt) }
+            p.i += 1
+            return (k, dt.text)
+        }
+        anonymousSets += 1   // the anonymous map takes a handle
+        return (key, entries)
     }
 }

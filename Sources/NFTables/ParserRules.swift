@@ -522,11 +522,11 @@ extension NFParser {
             return .synproxy(try synproxyArgs())
         case "dup":
             i += 1
-            return try dupBody(table: table, anonymousSets: &anonymousSets, at: t)
+            return try dupBody(table: table, context: context, anonymousSets: &anonymousSets, at: t)
         case "tproxy":
             return try tproxyBody(table: table, context: context, at: t)
         case "fwd":
-            return try fwdBody(table: table, at: t)
+            return try fwdBody(table: table, context: context, anonymousSets: &anonymousSets, at: t)
         case "xt" where readsCompat:
             // A listing's `xt match set` or `xt target SET` (nft reads no xt expressions); the rule's
             // iptables line gives their parameters.

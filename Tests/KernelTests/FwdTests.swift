@@ -1,4 +1,5 @@
 @testable import Kernel
+import JSON
 import NFTables
 import Wire
 import XCTest
@@ -97,5 +98,55 @@ final class VLANWriteTests: XCTestCase {
                              "vd 02000000000102000000000988a8200d08004500001d000d00004011ee94c6120009c612000103f500090009f9ae76",
                              "vd 0200000000010200000000778100200f08004500001d000f00004011ee92c6120009c612000103f700090009f9ac76"])
         XCTAssertEqual(s.listRuleset(handles: false), rules)
+    }
+}
+
+/// `fwd to KEY map { K : "DEVICE" }` and `dup to KEY map { ... }` in a netdev ingress chain, as
+/// scripts/record_fwd_map.sh recorded them on Linux 6.18: the device the packet's key finds gets
+/// the frame (fwd: instead of the stack; dup: a copy, the original goes on); a key without an
+/// element breaks the rule. The frames out of vd byte for byte, kb's port unreachables (their IP
+/// id and checksum masked: the kernel's), the counters, the listing and nft -j's form.
+final class FwdMapTests: XCTestCase {
+    func testDevicesFromAnonymousMaps() throws {
+        let vb = MACAddress(2, 0, 0, 0, 0, 1), ka = MACAddress(2, 0, 0, 0, 0, 9)
+        let s = try Stack(config: StackConfig(name: "kb", devices: [
+            DeviceConfig(name: "vb", mac: vb, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")]),
+            DeviceConfig(name: "vd", mac: MACAddress(2, 0, 0, 0, 0x0d, 1), addresses: []),
+        ], neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 9), mac: ka, dev: "vb")]))
+        let rules = """
+        table netdev t {
+        \tchain in {
+        \t\ttype filter hook ingress device "vb" priority filter; policy accept;
+        \t\tudp dport 9 fwd to udp sport map { 1001 : "vd", 1005 : "vd" }
+        \t\tudp dport 9 counter packets 1 bytes 31
+        \t\tudp dport 10 dup to udp sport map { 1003 : "vd" }
+        \t\tudp dport 10 counter packets 2 bytes 62
+        \t}
+        }
+
+        """
+        let rs = try NFParser.parse(rules.replacingOccurrences(of: #" counter packets [0-9]+ bytes [0-9]+"#, with: " counter", options: .regularExpression))
+        s.loadRuleset(rs)
+        /// The IP id and header checksum of kb's own ICMP messages masked (the kernel drew its ids).
+        func masked(_ f: [UInt8]) -> String { var f = f; if f.count > 34, f[23] == 1 { f[18] = 0; f[19] = 0; f[24] = 0; f[25] = 0 }; return Hex.encode(f) }
+        var out: [String] = []
+        for (sport, dport): (UInt16, UInt16) in [(1001, 9), (1002, 9), (1003, 10), (1004, 10)] {
+            let frame = FrameRepr(ethernet: EthernetRepr(dst: vb, src: ka, ethertype: EtherType.ipv4),
+                                  network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 9), dst: IPv4Address(198, 18, 0, 1), proto: IPProtocol.udp, ttl: 64, ident: sport, payloadLength: 0),
+                                                 .udp(UDPRepr(srcPort: sport, dstPort: dport, payload: Array("map".utf8))))).emit()
+            out += s.inject(frame: frame, device: s.devices[0]).emitted.map { "\($0.device) " + masked($0.frame) }
+        }
+        XCTAssertEqual(out, ["vd 02000000000102000000000908004500001f03e900004011eab6c6120009c612000103e90009000b92556d6170",
+                             "vb 020000000009020000000001080045c0003b0000000040010000c6120001c612000903038948000000004500001f03ea00004011eab5c6120009c612000103ea0009000b92546d6170",
+                             "vd 02000000000102000000000908004500001f03eb00004011eab4c6120009c612000103eb000a000b92526d6170",
+                             "vb 020000000009020000000001080045c0003b0000000040010000c6120001c612000903038948000000004500001f03eb00004011eab4c6120009c612000103eb000a000b92526d6170",
+                             "vb 020000000009020000000001080045c0003b0000000040010000c6120001c612000903038948000000004500001f03ec00004011eab3c6120009c612000103ec000a000b92516d6170"])
+        XCTAssertEqual(s.listRuleset(handles: false), rules)
+        guard case .array(let items) = NFJSON.encode(s.liveRuleset)["nftables"] ?? .null else { return XCTFail("no nft -j form") }
+        XCTAssertEqual(items.compactMap { $0["rule"]?["expr"]?.rendered() }.filter { !$0.contains("counter") }, [
+            #"[{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":9}},{"fwd":{"dev":{"map":{"key":{"payload":{"protocol":"udp","field":"sport"}},"data":{"set":[[1001,"vd"],[1005,"vd"]]}}}}}]"#,
+            #"[{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":10}},{"dup":{"addr":{"map":{"key":{"payload":{"protocol":"udp","field":"sport"}},"data":{"set":[[1003,"vd"]]}}}}}]"#])
+        // nft -j's form reads back.
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(rs).rendered()))), NFPrinter.ruleset(rs))
     }
 }

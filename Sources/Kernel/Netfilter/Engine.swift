@@ -415,7 +415,13 @@ extension Stack {
                 // nft_fwd_netdev_eval / nft_fwd_neigh_eval: the packet goes out once the hook is
                 // done (netif_receive_skb's caller sends it: nft_fwd_xmit); another family breaks the rule.
                 if let fam = f.family, fam == .ip ? skb.protocolType != EtherType.ipv4 : skb.protocolType != EtherType.ipv6 { return nil }
-                skb.fwd = f
+                if let key = f.key {
+                    // The device from the anonymous map (nft_lookup); no element breaks the rule.
+                    guard let name = deviceFromMap(key, f.devices, skb, info, ti: ti) else { return nil }
+                    skb.fwd = NFFwd(device: name)
+                } else {
+                    skb.fwd = f
+                }
                 return .stolen
             case .synproxy(let x):
                 switch nft_synproxy_eval(x, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
@@ -502,7 +508,12 @@ extension Stack {
                 let st: NFStatement = masq ? .masquerade(port: hit.1, portHi: hit.1, flags: flags) : .redirect(port: hit.1, portHi: hit.1, flags: flags)
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .dup(let d) where d.toDevice:
-                nf_dup_netdev_egress(d.device ?? "", hook: hook, skb, info)
+                if let key = d.key {
+                    guard let name = deviceFromMap(key, d.devices, skb, info, ti: ti) else { return nil }
+                    nf_dup_netdev_egress(name, hook: hook, skb, info)
+                } else {
+                    nf_dup_netdev_egress(d.device ?? "", hook: hook, skb, info)
+                }
             case .dup(let d):
                 if !nf_dup_ipv4(d, hook: hook, skb, info, ti: ti) { return nil }
             case .tproxy(let x):
@@ -706,6 +717,12 @@ extension Stack {
             return p.ipv6 ? s.config.peer6 == src6 : s.config.peer == src6.embeddedV4
         default: return false
         }
+    }
+
+    /// The device name a `fwd`'s or `dup`'s anonymous map gives the packet's key, if any.
+    private func deviceFromMap(_ key: NFSelector, _ entries: [(NFValue, String)], _ skb: SkBuff, _ p: PktInfo, ti: Int) -> String? {
+        guard let v = read(key, skb, p) else { return nil }
+        return entries.first { contains($0.0, v, ti: ti) }?.1
     }
 
     func read(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {

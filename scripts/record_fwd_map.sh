@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Records `fwd to KEY map { K : "DEVICE" }` and `dup to KEY map { ... }` in a netdev ingress chain
+# on Linux 6.18 for KernelTests/FwdMapTests: ka (scapy on va) sends kb UDP datagrams from ports
+# 1001-1004; kb's ingress chain on vb forwards (port 9) or copies (port 10) those its map has a
+# device for out of vd to kc (vc), and the rule breaks for the others (its counter after counts
+# them, and they go on to kb's closed ports). Printed: the frames kc received (hex), what ka got
+# back, kb's ruleset with counters and as nft -j writes its rules.
+. "$(dirname "$0")/netns_pair.sh"
+trap 'ip netns del ka 2>/dev/null; ip netns del kb 2>/dev/null; ip netns del kc 2>/dev/null' EXIT
+ip netns add kc
+ip link add vd netns kb address 02:00:00:00:0d:01 type veth peer name vc netns kc address 02:00:00:00:0c:01
+ip -n kb link set vd up; ip -n kc link set vc up; ip -n kc link set lo up
+ip -n ka link set va address 02:00:00:00:00:09; ip -n kb link set vb address 02:00:00:00:00:01
+for n in ka kb kc; do ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
+ip netns exec ka sysctl -qw net.ipv6.conf.va.disable_ipv6=1; ip netns exec kb sysctl -qw net.ipv6.conf.vb.disable_ipv6=1 net.ipv6.conf.vd.disable_ipv6=1; ip netns exec kc sysctl -qw net.ipv6.conf.vc.disable_ipv6=1
+ip -n kb neigh add 198.18.0.9 lladdr 02:00:00:00:00:09 dev vb nud permanent
+sleep 1
+ip netns exec kb nft -f - <<'NFT'
+table netdev t {
+	chain in {
+		type filter hook ingress device "vb" priority filter; policy accept;
+		udp dport 9 fwd to udp sport map { 1001 : "vd", 1005 : "vd" }
+		udp dport 9 counter
+		udp dport 10 dup to udp sport map { 1003 : "vd" }
+		udp dport 10 counter
+	}
+}
+NFT
+python3 - <<'PY'
+import ctypes, os, socket, time
+from scapy.all import Ether, IP, UDP, Raw, sendp, conf
+conf.verb = 0
+libc = ctypes.CDLL(None, use_errno=True)
+def enter(ns):
+    fd = os.open('/var/run/netns/' + ns, os.O_RDONLY); assert libc.setns(fd, 0x40000000) == 0; os.close(fd)
+enter('kc')
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); cap.bind(('vc', 0)); cap.settimeout(0.5)
+enter('ka')
+back = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); back.bind(('va', 0)); back.settimeout(0.5)
+for sport, dport in ((1001, 9), (1002, 9), (1003, 10), (1004, 10)):
+    sendp(Ether(src='02:00:00:00:00:09', dst='02:00:00:00:00:01') / IP(src='198.18.0.9', dst='198.18.0.1', id=sport, ttl=64) / UDP(sport=sport, dport=dport) / Raw(b'map'), iface='va')
+    time.sleep(0.2)
+for s, name in ((cap, 'vc in'), (back, 'va in')):
+    try:
+        while True:
+            f, a = s.recvfrom(2000)
+            if a[2] != 4: print(name, f.hex())
+    except socket.timeout: pass
+PY
+ip netns exec kb nft list ruleset
+ip netns exec kb nft -j list ruleset | python3 -c "import json,sys; [print(json.dumps(r['rule']['expr'],separators=(',',':'))) for r in json.load(sys.stdin)['nftables'] if 'rule' in r]"
