@@ -309,7 +309,6 @@ extension NFJSON {
         }
     }
 
-    /// A mangle value: a number, a tc handle, a selector, or a binary operation on one.
     /// {"key": ..., "data": {"set": [[K, "DEVICE"], ...]}} as `KEY map { K : "DEVICE", ... }`.
     private static func deviceMapText(_ m: JSONValue, _ path: String) throws(NFJSONError) -> String {
         let key = try leftSelector(m["key"] ?? .null, path + "/key")
@@ -321,6 +320,7 @@ extension NFJSON {
         return "\(key) map { \(items.joined(separator: ", ")) }"
     }
 
+    /// A mangle value: a number, a tc handle, a selector, or a binary operation on one.
     private static func mangleValue(_ v: JSONValue, _ path: String) throws(NFJSONError) -> String {
         if case .object(let kv) = v, kv.count == 1, ["&", "|", "^", "<<", ">>"].contains(kv[0].0), case .array(let ops) = kv[0].1, ops.count == 2 {
             var inner = try mangleValue(ops[0], path + "/\(kv[0].0)/0")

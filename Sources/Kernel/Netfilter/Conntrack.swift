@@ -622,8 +622,9 @@ public struct ConntrackEntry: Sendable, Equatable {
             if let type, let code, let id { s += " type=\(type) code=\(code) id=\(id)" }
             return s
         }
-        /// ` packets=N bytes=M` after the tuple (and its zone), as conntrack prints them.
-        var counterText: String { packets.map { " packets=\($0) bytes=\(bytes ?? 0)" } ?? "" }
+        /// `packets=N bytes=M ` after the tuple (and its zone), as conntrack prints them; nothing
+        /// without accounting.
+        var counterText: String { packets.map { "packets=\($0) bytes=\(bytes ?? 0) " } ?? "" }
     }
     public var `protocol`: String
     public var protonum: Int
@@ -661,11 +662,11 @@ public struct ConntrackEntry: Sendable, Equatable {
         if let state { s += state + " " }
         s += original.text + " "
         if case .original(let z) = zone { s += "zone-orig=\(z) " }
-        if original.packets != nil { s += original.counterText.dropFirst() + " " }
+        s += original.counterText
         if unreplied { s += "[UNREPLIED] " }
         s += reply.text + " "
         if case .reply(let z) = zone { s += "zone-reply=\(z) " }
-        if reply.packets != nil { s += reply.counterText.dropFirst() + " " }
+        s += reply.counterText
         if assured { s += "[ASSURED] " }
         s += "mark=\(mark) "
         if case .both(let z) = zone { s += "zone=\(z) " }

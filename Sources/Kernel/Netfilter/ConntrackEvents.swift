@@ -131,11 +131,11 @@ public struct ConntrackEvent: Sendable, Equatable {
         if let state = entry.state { s += state + " " }
         s += entry.original.text + " "
         if case .original(let z) = entry.zone { s += "zone-orig=\(z) " }
-        if entry.original.packets != nil { s += entry.original.counterText.dropFirst() + " " }
+        s += entry.original.counterText
         if entry.unreplied { s += "[UNREPLIED] " }
         s += entry.reply.text + " "
         if case .reply(let z) = entry.zone { s += "zone-reply=\(z) " }
-        if entry.reply.packets != nil { s += entry.reply.counterText.dropFirst() + " " }
+        s += entry.reply.counterText
         if entry.assured { s += "[ASSURED] " }
         if showsMark { s += "mark=\(entry.mark) " }
         if case .both(let z) = entry.zone { s += "zone=\(z) " }

@@ -698,7 +698,6 @@ extension Stack {
         }
     }
 
-    /// The value a selector reads, as an integer (interface names are matched apart).
     /// `tcp_v4_early_demux` / `udp_v4_early_demux` (and v6), run in ip_rcv_finish before the
     /// input hook: the socket of a received segment's connection (a request sock standing for its
     /// listener), or a connected UDP socket of the datagram's four-tuple, if a process holds it.
@@ -725,6 +724,7 @@ extension Stack {
         return entries.first { contains($0.0, v, ti: ti) }?.1
     }
 
+    /// The value a selector reads, as an integer (interface names are matched apart).
     func read(_ sel: NFSelector, _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
         // At ingress anything may arrive: without a whole IPv4 header only meta and ct keys read.
         switch sel {

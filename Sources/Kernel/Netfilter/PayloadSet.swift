@@ -53,7 +53,7 @@ extension Stack {
         guard let (base, skip) = macHeader(skb, p) else { return false }
         // The vlan fields' dependency: `ether type 8021q` (as readField reads it).
         if vlan, base + 18 + skip > p.len || skb.data.be16(base + 12 + skip) != EtherType.vlan { return false }
-        let tagged = skb.vlanID != nil && skip == 0 && p.hook == .ingress
+        let tagged = skb.vlanTagged && skip == 0
         if tagged, w.byteOffset + w.size > 12, w.byteOffset < 16 {
             switch (w.byteOffset, w.size) {
             case (12, 2), (12, 4), (14, 2): break
