@@ -26,26 +26,19 @@ table netdev t {
 	}
 }
 NFT
-python3 - <<'PY'
-import ctypes, os, socket, time
+PYTHONPATH="$(dirname "$0")" python3 - <<'PY'
+import time
+from nsutil import enter, capture, drain
 from scapy.all import Ether, IP, UDP, Raw, sendp, conf
 conf.verb = 0
-libc = ctypes.CDLL(None, use_errno=True)
-def enter(ns):
-    fd = os.open('/var/run/netns/' + ns, os.O_RDONLY); assert libc.setns(fd, 0x40000000) == 0; os.close(fd)
 enter('kc')
-cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); cap.bind(('vc', 0)); cap.settimeout(0.5)
+cap = capture('vc')
 enter('ka')
-back = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); back.bind(('va', 0)); back.settimeout(0.5)
+back = capture('va')
 for sport, dport in ((1001, 9), (1002, 9), (1003, 10), (1004, 10)):
     sendp(Ether(src='02:00:00:00:00:09', dst='02:00:00:00:00:01') / IP(src='198.18.0.9', dst='198.18.0.1', id=sport, ttl=64) / UDP(sport=sport, dport=dport) / Raw(b'map'), iface='va')
     time.sleep(0.2)
-for s, name in ((cap, 'vc in'), (back, 'va in')):
-    try:
-        while True:
-            f, a = s.recvfrom(2000)
-            if a[2] != 4: print(name, f.hex())
-    except socket.timeout: pass
+drain(cap, 'vc in'); drain(back, 'va in')
 PY
 ip netns exec kb nft list ruleset
 ip netns exec kb nft -j list ruleset | python3 -c "import json,sys; [print(json.dumps(r['rule']['expr'],separators=(',',':'))) for r in json.load(sys.stdin)['nftables'] if 'rule' in r]"

@@ -31,31 +31,17 @@ table netdev t {
 	}
 }
 NFT
-python3 - <<'PY'
-import ctypes, os, socket, struct, time
+PYTHONPATH="$(dirname "$0")" python3 - <<'PY'
+import time
+from nsutil import enter, capture, drain
 from scapy.all import Ether, Dot1Q, IP, UDP, Raw, sendp, conf
 conf.verb = 0
-libc = ctypes.CDLL(None, use_errno=True)
-def enter(ns):
-    fd = os.open('/var/run/netns/' + ns, os.O_RDONLY); assert libc.setns(fd, 0x40000000) == 0; os.close(fd)
 enter('kc')
-cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); cap.bind(('vc', 0)); cap.settimeout(0.5)
-cap.setsockopt(263, 8, 1)   # SOL_PACKET, PACKET_AUXDATA
+cap = capture('vc')
 enter('ka')
 for vid in range(10, 16):
     sendp(Ether(src='02:00:00:00:00:09', dst='02:00:00:00:00:01') / Dot1Q(prio=1, vlan=vid) / IP(src='198.18.0.9', dst='198.18.0.1', id=vid, ttl=64) / UDP(sport=1000 + vid, dport=9) / Raw(b'v'), iface='va')
     time.sleep(0.2)
-try:
-    while True:
-        f, anc, _, a = cap.recvmsg(2000, 256)
-        if a[2] == 4: continue
-        for level, kind, data in anc:
-            if level == 263 and kind == 8:
-                # struct tpacket_auxdata: status, len, snaplen, mac, net (u32, u16, u16), vlan_tci, vlan_tpid (u16)
-                status, _, _, _, _, tci, tpid = struct.unpack('IIIHHHH', data[:20])
-                if status & 0x10:   # TP_STATUS_VLAN_VALID
-                    f = f[:12] + struct.pack('!HH', tpid if status & 0x40 else 0x8100, tci) + f[12:]
-        print('vc in', f.hex())
-except socket.timeout: pass
+drain(cap, 'vc in')
 PY
 ip netns exec kb nft list ruleset

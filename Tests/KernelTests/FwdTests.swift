@@ -53,6 +53,25 @@ final class FwdTests: XCTestCase {
     }
 }
 
+/// kb of scripts/record_vlan_set.sh and record_fwd_map.sh: vb (02:00:00:00:00:01, 198.18.0.1/24)
+/// facing ka (02:00:00:00:00:09, 198.18.0.9), and vd (02:00:00:00:0d:01) toward kc; the ruleset
+/// as listed (counters read off the kernel) loaded without its counters.
+private func recordedKB(_ rules: String) throws -> Stack {
+    let s = try Stack(config: StackConfig(name: "kb", devices: [
+        DeviceConfig(name: "vb", mac: MACAddress(2, 0, 0, 0, 0, 1), addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")]),
+        DeviceConfig(name: "vd", mac: MACAddress(2, 0, 0, 0, 0x0d, 1), addresses: []),
+    ], neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 9), mac: MACAddress(2, 0, 0, 0, 0, 9), dev: "vb")]))
+    s.loadRuleset(try NFParser.parse(rules.replacingOccurrences(of: #" counter packets [0-9]+ bytes [0-9]+"#, with: " counter", options: .regularExpression)))
+    return s
+}
+
+/// A UDP datagram from ka to kb (IP id = source port, as the scripts' scapy sent them), tagged or not.
+private func kaDatagram(sport: UInt16, dport: UInt16, ident: UInt16, payload: String, vlan: VLANTagRepr? = nil) -> [UInt8] {
+    FrameRepr(ethernet: EthernetRepr(dst: MACAddress(2, 0, 0, 0, 0, 1), src: MACAddress(2, 0, 0, 0, 0, 9), ethertype: EtherType.ipv4), vlan: vlan,
+              network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 9), dst: IPv4Address(198, 18, 0, 1), proto: IPProtocol.udp, ttl: 64, ident: ident, payloadLength: 0),
+                             .udp(UDPRepr(srcPort: sport, dstPort: dport, payload: Array(payload.utf8))))).emit()
+}
+
 /// VLAN header writes in a netdev ingress chain, as scripts/record_vlan_set.sh recorded them on
 /// Linux 6.18: the tag is still the skb's there (vlan_tci), and nft_payload_set_vlan takes whole
 /// words of it: `vlan id set` rewrites the TCI (the PCP kept), `ether type set` the TPID, `vlan
@@ -62,11 +81,6 @@ final class FwdTests: XCTestCase {
 /// hooks). Every frame vd sent, byte for byte.
 final class VLANWriteTests: XCTestCase {
     func testVLANFieldsWrittenAsTheKernelWritesThem() throws {
-        let vb = MACAddress(2, 0, 0, 0, 0, 1), ka = MACAddress(2, 0, 0, 0, 0, 9)
-        let s = try Stack(config: StackConfig(name: "kb", devices: [
-            DeviceConfig(name: "vb", mac: vb, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")]),
-            DeviceConfig(name: "vd", mac: MACAddress(2, 0, 0, 0, 0x0d, 1), addresses: []),
-        ]))
         let rules = """
         table netdev t {
         \tchain in {
@@ -85,12 +99,10 @@ final class VLANWriteTests: XCTestCase {
         }
 
         """
-        s.loadRuleset(try NFParser.parse(rules.replacingOccurrences(of: #" counter packets [0-9]+ bytes [0-9]+"#, with: " counter", options: .regularExpression)))
+        let s = try recordedKB(rules)
         var out: [String] = []
         for vid: UInt16 in 10...15 {
-            let frame = FrameRepr(ethernet: EthernetRepr(dst: vb, src: ka, ethertype: EtherType.ipv4), vlan: VLANTagRepr(pcp: 1, vid: vid, innerEthertype: EtherType.ipv4),
-                                  network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 9), dst: IPv4Address(198, 18, 0, 1), proto: IPProtocol.udp, ttl: 64, ident: vid, payloadLength: 0),
-                                                 .udp(UDPRepr(srcPort: 1000 + vid, dstPort: 9, payload: Array("v".utf8))))).emit()
+            let frame = kaDatagram(sport: 1000 + vid, dport: 9, ident: vid, payload: "v", vlan: VLANTagRepr(pcp: 1, vid: vid, innerEthertype: EtherType.ipv4))
             out += s.inject(frame: frame, device: s.devices[0]).emitted.map { "\($0.device) " + Hex.encode($0.frame) }
         }
         XCTAssertEqual(out, ["vd 0200000000010200000000098100201408004500001d000a00004011ee97c6120009c612000103f200090009f9b176",
@@ -108,11 +120,6 @@ final class VLANWriteTests: XCTestCase {
 /// id and checksum masked: the kernel's), the counters, the listing and nft -j's form.
 final class FwdMapTests: XCTestCase {
     func testDevicesFromAnonymousMaps() throws {
-        let vb = MACAddress(2, 0, 0, 0, 0, 1), ka = MACAddress(2, 0, 0, 0, 0, 9)
-        let s = try Stack(config: StackConfig(name: "kb", devices: [
-            DeviceConfig(name: "vb", mac: vb, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")]),
-            DeviceConfig(name: "vd", mac: MACAddress(2, 0, 0, 0, 0x0d, 1), addresses: []),
-        ], neighbours: [NeighbourConfig(address: IPv4Address(198, 18, 0, 9), mac: ka, dev: "vb")]))
         let rules = """
         table netdev t {
         \tchain in {
@@ -125,16 +132,13 @@ final class FwdMapTests: XCTestCase {
         }
 
         """
-        let rs = try NFParser.parse(rules.replacingOccurrences(of: #" counter packets [0-9]+ bytes [0-9]+"#, with: " counter", options: .regularExpression))
-        s.loadRuleset(rs)
+        let s = try recordedKB(rules)
+        let rs = s.liveRuleset
         /// The IP id and header checksum of kb's own ICMP messages masked (the kernel drew its ids).
         func masked(_ f: [UInt8]) -> String { var f = f; if f.count > 34, f[23] == 1 { f[18] = 0; f[19] = 0; f[24] = 0; f[25] = 0 }; return Hex.encode(f) }
         var out: [String] = []
         for (sport, dport): (UInt16, UInt16) in [(1001, 9), (1002, 9), (1003, 10), (1004, 10)] {
-            let frame = FrameRepr(ethernet: EthernetRepr(dst: vb, src: ka, ethertype: EtherType.ipv4),
-                                  network: .ipv4(IPv4Repr(src: IPv4Address(198, 18, 0, 9), dst: IPv4Address(198, 18, 0, 1), proto: IPProtocol.udp, ttl: 64, ident: sport, payloadLength: 0),
-                                                 .udp(UDPRepr(srcPort: sport, dstPort: dport, payload: Array("map".utf8))))).emit()
-            out += s.inject(frame: frame, device: s.devices[0]).emitted.map { "\($0.device) " + masked($0.frame) }
+            out += s.inject(frame: kaDatagram(sport: sport, dport: dport, ident: sport, payload: "map"), device: s.devices[0]).emitted.map { "\($0.device) " + masked($0.frame) }
         }
         XCTAssertEqual(out, ["vd 02000000000102000000000908004500001f03e900004011eab6c6120009c612000103e90009000b92556d6170",
                              "vb 020000000009020000000001080045c0003b0000000040010000c6120001c612000903038948000000004500001f03ea00004011eab5c6120009c612000103ea0009000b92546d6170",
