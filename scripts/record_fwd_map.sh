@@ -6,15 +6,8 @@
 # them, and they go on to kb's closed ports). Printed: the frames kc received (hex), what ka got
 # back, kb's ruleset with counters and as nft -j writes its rules.
 . "$(dirname "$0")/netns_pair.sh"
-trap 'ip netns del ka 2>/dev/null; ip netns del kb 2>/dev/null; ip netns del kc 2>/dev/null' EXIT
-ip netns add kc
-ip link add vd netns kb address 02:00:00:00:0d:01 type veth peer name vc netns kc address 02:00:00:00:0c:01
-ip -n kb link set vd up; ip -n kc link set vc up; ip -n kc link set lo up
-ip -n ka link set va address 02:00:00:00:00:09; ip -n kb link set vb address 02:00:00:00:00:01
-for n in ka kb kc; do ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
-ip netns exec ka sysctl -qw net.ipv6.conf.va.disable_ipv6=1; ip netns exec kb sysctl -qw net.ipv6.conf.vb.disable_ipv6=1 net.ipv6.conf.vd.disable_ipv6=1; ip netns exec kc sysctl -qw net.ipv6.conf.vc.disable_ipv6=1
+. "$(dirname "$0")/netns_kc.sh"
 ip -n kb neigh add 198.18.0.9 lladdr 02:00:00:00:00:09 dev vb nud permanent
-sleep 1
 ip netns exec kb nft -f - <<'NFT'
 table netdev t {
 	chain in {

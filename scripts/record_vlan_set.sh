@@ -6,14 +6,7 @@
 # PACKET_AUXDATA (veth offloads it) and puts it back in the frame printed. Printed: each frame kc
 # received (hex, the tag's TPID and TCI inline) and kb's ruleset with counters.
 . "$(dirname "$0")/netns_pair.sh"
-trap 'ip netns del ka 2>/dev/null; ip netns del kb 2>/dev/null; ip netns del kc 2>/dev/null' EXIT
-ip netns add kc
-ip link add vd netns kb address 02:00:00:00:0d:01 type veth peer name vc netns kc address 02:00:00:00:0c:01
-ip -n kb link set vd up; ip -n kc link set vc up; ip -n kc link set lo up
-ip -n ka link set va address 02:00:00:00:00:09; ip -n kb link set vb address 02:00:00:00:00:01
-for n in kb kc; do ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
-ip netns exec kb sysctl -qw net.ipv6.conf.vb.disable_ipv6=1 net.ipv6.conf.vd.disable_ipv6=1; ip netns exec kc sysctl -qw net.ipv6.conf.vc.disable_ipv6=1
-sleep 1
+. "$(dirname "$0")/netns_kc.sh"
 ip netns exec kb nft -f - <<'NFT'
 table netdev t {
 	chain in {
