@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Records which packets carry a socket owner (`meta skuid`, `meta skgid`) on Linux 6.18 for
-# KernelTests/SocketOwnerTests: pa (va 02:00:00:00:00:01, 198.18.0.1/24, root) with the ruleset
+# Records which packets carry a socket owner (`meta skuid`, `meta skgid`) and a full socket
+# (`meta cgroup`: the kernel's own reset socket too; not TIME-WAIT) on Linux 6.18 for
+# APITests/SocketOwnerTests: pa (va 02:00:00:00:00:01, 198.18.0.1/24, root) with the ruleset
 # below against pb (vb 02:00:00:00:ff:01, 198.18.0.9), which answers UDP on port 53 ("yy") and
 # listens on TCP port 80. In order: pa sends a UDP datagram to pb port 9 (pb's port unreachable
 # comes back), a connected UDP socket of pa sends to port 53 and reads the answer, pa connects by
@@ -28,6 +29,11 @@ table inet t {
 		meta l4proto tcp counter
 		meta l4proto icmp meta skuid 0 counter
 		meta l4proto icmp counter
+		meta l4proto udp meta cgroup 0 counter
+		tcp flags syn / syn,ack meta cgroup 0 counter
+		tcp flags syn,ack / syn,ack meta cgroup 0 counter
+		tcp flags & (syn | rst) == 0 meta cgroup 0 counter
+		tcp flags rst meta cgroup 0 counter
 	}
 
 	chain post {
@@ -51,6 +57,11 @@ table inet t {
 		tcp dport 8081 counter
 		meta l4proto icmp meta skuid 0 counter
 		meta l4proto icmp counter
+		meta l4proto udp meta cgroup 0 counter
+		tcp dport 8080 meta cgroup 0 counter
+		tcp sport 80 meta cgroup 0 counter
+		tcp dport 8081 meta cgroup 0 counter
+		meta l4proto icmp meta cgroup 0 counter
 	}
 }
 NFT

@@ -38,7 +38,8 @@ final class LoopbackTests: AppTestCase {
     /// lo is ARPHRD_LOOPBACK: `meta iiftype|oiftype loopback` match what goes through it (recorded
     /// in a namespace on Linux 6.18 with this ruleset: a datagram to 127.0.0.1's closed port 9 and
     /// its port unreachable, 2 packets and 86 bytes each way; the ether rules and an output
-    /// packet's iifgroup match nothing).
+    /// packet's iifgroup match nothing). `meta cgroup` reads a full socket's class: the sender's
+    /// and the kernel's ICMP socket's on the way out; lo's xmit orphans the skb, so none on the way in.
     func testLoIsALoopbackDevice() throws {
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"kb","devices":[{"name":"vb","mac":"02:00:00:00:00:02","addresses":["198.18.0.1/24"]}]}"#).status, 201)
         let rules = """
@@ -49,6 +50,8 @@ final class LoopbackTests: AppTestCase {
             \t\tmeta oiftype ether counter packets 0 bytes 0
             \t\tiifgroup "default" counter packets 0 bytes 0
             \t\toifgroup "default" counter packets 2 bytes 86
+            \t\tmeta cgroup 0 counter packets 2 bytes 86
+            \t\tmeta l4proto icmp meta cgroup 0 counter packets 1 bytes 57
             \t}
 
             \tchain i {
@@ -56,6 +59,7 @@ final class LoopbackTests: AppTestCase {
             \t\tmeta iiftype loopback counter packets 2 bytes 86
             \t\tmeta iiftype ether counter packets 0 bytes 0
             \t\tiifgroup "default" counter packets 2 bytes 86
+            \t\tmeta cgroup 0 counter packets 0 bytes 0
             \t}
             }
 

@@ -102,6 +102,9 @@ public final class SkBuff {
     /// read its owner's ids (the model's processes run as root: 0). Senders set it; on the way in,
     /// early demux (nft_meta's read at input).
     var ownerFile = false
+    /// skb_to_full_sk(skb) is a full socket, a process's or the kernel's own (the ICMP socket, TCP's
+    /// reset socket): `meta cgroup` reads its net_cls class (0: none here). Not a TIME-WAIT sock.
+    var fullSock = false
     /// skb->sk on the way in, as nf_tproxy_assign_sock sets it: the socket delivery takes
     /// (skb_steal_sock) without a lookup, and why forwarding drops the packet.
     var assignedSock: AssignedSock?
@@ -132,7 +135,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil; vlanTagged = false
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; macHeaderSet = false; dataAtMAC = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; fwd = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; ownerFile = false; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
+        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; ownerFile = false; fullSock = false; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
         hashComputed = false; redirected = false; tcRedirects = 0; looped = false; loopedDst = 0
     }
 

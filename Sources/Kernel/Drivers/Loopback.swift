@@ -13,7 +13,9 @@ extension Stack {
         let partial = skb.csumPartialOffset != nil
         tapFrame(wireFrame(skb, partial: partial), dev: dev, cause: skb, csumPartial: partial)
         enter(.loopback_xmit, skb)
+        // skb_orphan: it comes back in with no socket (early demux may find one again).
         sock_wfree(skb)
+        skb.ownerFile = false; skb.fullSock = false
         skb.dev = dev
         skb.rxQueue = 0
         eth_classify(skb)

@@ -77,7 +77,7 @@ extension Stack {
         ip.emit(into: &bytes, at: 14)
         snmp.icmp.OutMsgs += 1
         snmp.icmp.countOut(countAs ?? m.type)
-        ip_local_out(bytes, route: route, cause: cause, attachConntrack: attachConntrack)
+        ip_local_out(bytes, route: route, cause: cause, attachConntrack: attachConntrack, kernelSock: true)
     }
 
     /// `icmpv4_xrlim_allow`: what the host-wide limit applies to (types in icmp_ratemask) is

@@ -131,7 +131,7 @@ extension Stack {
         f.priority = skb.priority; f.mark = skb.mark
         if let sk = skb.sock {
             f.sock = sk; f.wmemCharge = SkBuff.txTruesize(ipLength: packet.count)
-            f.ownerFile = skb.ownerFile
+            f.ownerFile = skb.ownerFile; f.fullSock = skb.fullSock
             sk.wmemAlloc += f.wmemCharge
         }
         return f
@@ -174,10 +174,13 @@ extension Stack {
 
     /// `ip_local_out`: a locally generated packet through LOCAL_OUT, then `ip_output`.
     /// `attachConntrack`: nf_ct_attach, the cause's connection as related (conntrack then leaves it alone).
+    /// `kernelSock`: the kernel's own socket sends it (icmp_send's, TCP's reset socket), a full one.
     func ip_local_out(_ bytes: [UInt8], route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, csumPartialOffset: Int? = nil,
-                      attachConntrack: Bool = false) {
-        _ = ip_local_out(generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
-                                  csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack), route: route)
+                      attachConntrack: Bool = false, kernelSock: Bool = false) {
+        let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
+                               csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
+        out.fullSock = kernelSock
+        _ = ip_local_out(out, route: route)
     }
 
     /// `ip_local_out` of an skb already built (a socket's datagram, or one the stack made): each

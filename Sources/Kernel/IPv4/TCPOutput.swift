@@ -22,7 +22,8 @@ extension Stack {
         ip.emit(into: &bytes, at: 14)
         // tcp_v4_send_reset counts a segment and a reset; nf_send_reset counts neither.
         if !fromReject { snmp.tcp.OutSegs += 1; snmp.tcp.OutRsts += 1 }
-        ip_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? 34 + 16 : nil, attachConntrack: fromReject)
+        // (nf_send_reset builds its reset without a socket; tcp_v4_send_reset sends from TCP's.)
+        ip_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? 34 + 16 : nil, attachConntrack: fromReject, kernelSock: !fromReject)
     }
 }
 

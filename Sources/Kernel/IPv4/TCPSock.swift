@@ -65,6 +65,9 @@ public final class TCPConn {
         default: !orphan && (parent == nil || accepted)
         }
     }
+    /// Whether its segments' socket is a full one (`meta cgroup`): not in TIME-WAIT, nor an
+    /// orphan's FIN-WAIT-2 (the kernel's tcp_time_wait made that a timewait sock too).
+    var fullSock: Bool { !(state == .timeWait || orphan && state == .finWait2) }
     /// When TIME-WAIT (or an orphan's FIN-WAIT-2) ends; a later entry into TIME-WAIT moves it.
     var timewaitDeadline: UInt64 = 0
     /// The retransmission timer: its timeout (TCP_TIMEOUT_INIT 1 s until an RTT is measured),

@@ -105,7 +105,7 @@ extension Stack {
         m.emit(into: &bytes, at: 54, pseudo: ip.pseudoHeader)
         snmp.icmp6.OutMsgs += 1
         snmp.icmp6.OutType[Int(m.type), default: 0] += 1
-        ip6_local_out(bytes, route: route, cause: cause, attachConntrack: attachConntrack)
+        ip6_local_out(bytes, route: route, cause: cause, attachConntrack: attachConntrack, kernelSock: true)
     }
 
     /// `icmpv6_xrlim_allow`: what the host-wide limit applies to is limited per destination too, by

@@ -67,10 +67,13 @@ extension Stack {
 
     /// `ip6_local_out`: a packet the stack built (ICMPv6, RST, neighbour discovery) through
     /// LOCAL_OUT, then `ip6_output`. `attachConntrack`: the cause's connection as related.
-    func ip6_local_out(_ bytes: [UInt8], route: Route6, cause: SkBuff, csumPartialOffset: Int? = nil, attachConntrack: Bool = false) {
+    /// `kernelSock`: the kernel's own socket sends it (icmpv6_send's, TCP's reset socket), a full one.
+    func ip6_local_out(_ bytes: [UInt8], route: Route6, cause: SkBuff, csumPartialOffset: Int? = nil, attachConntrack: Bool = false,
+                       kernelSock: Bool = false) {
         let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv6, transportHeader: 54,
                                csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
         out.nhoff = 20
+        out.fullSock = kernelSock
         _ = ip6_local_out(out, route: route)
     }
 

@@ -114,6 +114,6 @@ extension Stack {
         rst.emit(into: &bytes, at: 54, pseudo: ip.pseudoHeader)
         // tcp_v6_send_response counts a segment and a reset; nf_send_reset6 counts neither.
         if !fromReject { snmp.tcp.OutSegs += 1; snmp.tcp.OutRsts += 1 }
-        ip6_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? nil : 54 + 16, attachConntrack: fromReject)
+        ip6_local_out(bytes, route: route, cause: skb, csumPartialOffset: fromReject ? nil : 54 + 16, attachConntrack: fromReject, kernelSock: !fromReject)
     }
 }

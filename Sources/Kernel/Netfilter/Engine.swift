@@ -700,21 +700,23 @@ extension Stack {
 
     /// `tcp_v4_early_demux` / `udp_v4_early_demux` (and v6), run in ip_rcv_finish before the
     /// input hook: the socket of a received segment's connection (a request sock standing for its
-    /// listener), or a connected UDP socket of the datagram's four-tuple, if a process holds it.
-    private func early_demux_owner(_ skb: SkBuff, _ p: PktInfo) -> Bool {
-        guard p.ipv4 || p.ipv6, p.fragOff == 0, p.len >= p.th + 4, skb.pktType == .host else { return false }
+    /// listener), or a connected UDP socket of the datagram's four-tuple; whether a process holds
+    /// it open and whether it is a full socket. Nil: none.
+    private func early_demux(_ skb: SkBuff, _ p: PktInfo) -> (ownerFile: Bool, full: Bool)? {
+        guard p.ipv4 || p.ipv6, p.fragOff == 0, p.len >= p.th + 4, skb.pktType == .host else { return nil }
         let b = skb.data, sport = b.be16(p.th), dport = b.be16(p.th + 2)
         let src6 = p.ipv6 ? IPv6Address(array: b, at: p.nh + 8) : .mapped(IPv4Address(raw: b.be32(p.nh + 12)))
         let dst6 = p.ipv6 ? IPv6Address(array: b, at: p.nh + 24) : .mapped(IPv4Address(raw: b.be32(p.nh + 16)))
         switch p.proto {
         case IPProtocol.tcp:
-            return sockets.conn(TCPKey(local6: dst6, lport: dport, remote6: src6, rport: sport))?.ownerFile ?? false
+            return sockets.conn(TCPKey(local6: dst6, lport: dport, remote6: src6, rport: sport)).map { ($0.ownerFile, $0.fullSock) }
         case IPProtocol.udp:
             let s = p.ipv6 ? sockets.lookup6(.udp, dst: dst6, port: dport, src: src6, sport: sport)
                 : sockets.lookup(.udp, dst: dst6.embeddedV4, port: dport, src: src6.embeddedV4, sport: sport)
-            guard let s, s.config.connected, s.config.peerPort == sport else { return false }
-            return p.ipv6 ? s.config.peer6 == src6 : s.config.peer == src6.embeddedV4
-        default: return false
+            guard let s, s.config.connected, s.config.peerPort == sport,
+                  p.ipv6 ? s.config.peer6 == src6 : s.config.peer == src6.embeddedV4 else { return nil }
+            return (true, true)
+        default: return nil
         }
     }
 
@@ -748,8 +750,9 @@ extension Stack {
         // nft_meta_get_eval_skugid: the owner of skb_to_full_sk(skb) when a process holds it open
         // (root here: 0); none for forwarded packets, the kernel's own replies, orphans and
         // TIME-WAIT, nor on the way in before early demux found the socket (input hook only).
-        case .skuid, .skgid: return skb.ownerFile || p.hook == .input && early_demux_owner(skb, p) ? 0 : nil
-        case .cgroup: return nil
+        case .skuid, .skgid: return skb.ownerFile || p.hook == .input && early_demux(skb, p)?.ownerFile == true ? 0 : nil
+        // nft_meta_get_eval_cgroup: a full socket's net_cls class (none here: 0), the kernel's own too.
+        case .cgroup: return skb.fullSock || p.hook == .input && early_demux(skb, p)?.full == true ? 0 : nil
         case .metaProtocol: return UInt64(skb.protocolType)
         case .priority: return UInt64(skb.priority)
         case .random: return random.next() & 0xffff_ffff
