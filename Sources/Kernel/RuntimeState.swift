@@ -180,6 +180,8 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     /// generation of the stored ipsets they were saved over.
     public var ipsets: String? = nil
     public var ipsetsGeneration: Int? = nil
+    /// net.netfilter.nf_conntrack_acct as a rule's load left it (on for good); nil: as the document says.
+    public var conntrackAcct: Bool? = nil
     public init() {}
 }
 
@@ -191,6 +193,7 @@ extension Stack {
     public func runtimeState() -> StackRuntime {
         var r = StackRuntime()
         if !ipsets.sets.isEmpty { r.ipsets = saveIPSets(own: true); r.ipsetsGeneration = ipsetsGeneration }
+        if conntrackAcct && net[.nf_conntrack_acct] == 0 { r.conntrackAcct = true }
         r.cpuClocks = (0..<clocks.count).map { clocks[$0] }
         r.devices = devices.enumerated().map { i, d in
             let qs = qdiscRecords(d)
@@ -313,6 +316,7 @@ extension Stack {
     /// is the one the checkpoint was taken with (`ruleState`): a newer version starts afresh.
     public func restoreRuntime(_ r: StackRuntime, ruleState: Bool = true) {
         if ruleState { restoreRuleState(r) }
+        if r.conntrackAcct == true { conntrackAcct = true }
         for m in r.multicast ?? [] {
             guard let dev = deviceNames.firstIndex(of: m.dev) else { continue }
             if m.v6 { mldGroups[dev] = m.list } else { igmpGroups[dev] = m.list }

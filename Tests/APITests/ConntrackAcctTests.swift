@@ -68,6 +68,21 @@ final class ConntrackAcctTests: AppTestCase {
         XCTAssertEqual(call("GET", "/v1/stacks/a/conntrack/events", accept: "text/plain").raw, events)
     }
 
+    /// Accounting a rule turned on stays on when the rule goes (recorded: the sysctl read 0 before
+    /// the load, 1 after it and 1 after `nft flush ruleset`), across a restart too.
+    func testAccountingStaysOnAfterTheRuleGoes() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"a","devices":[{"name":"va","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24"]}]}"#).status, 201)
+        let reads = "table ip t {\n\tchain i {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct packets 1 counter\n\t}\n}\n"
+        XCTAssertEqual(call("PUT", "/v1/stacks/a/ruleset", reads, type: "text/plain").status, 200)
+        XCTAssertEqual(call("PUT", "/v1/stacks/a/ruleset", reads.replacingOccurrences(of: "ct packets 1 counter", with: "ct state new counter"), type: "text/plain").status, 200)
+        XCTAssertEqual(app.checkpoint(), ["a"])
+        try reopen()
+        let p = #"{"packets":[{"device":"va","ipv4":{"src":"198.18.0.9"},"udp":{"sport":1111,"dport":9},"payload_hex":"78"}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks/a/packets", p).status, 200)
+        let line = call("GET", "/v1/stacks/a/conntrack", accept: "text/plain").raw
+        XCTAssertTrue(line.contains("dport=9 packets=1 bytes=29 [UNREPLIED]"), line)
+    }
+
     /// With net.netfilter.nf_conntrack_acct = 1 in the stack's document every connection counts,
     /// with no rule reading the counters; with the default (0) and no such rule none does.
     func testTheSysctlTurnsAccountingOn() throws {
