@@ -868,7 +868,10 @@ extension NFParser {
                     // value in nft: its mask and shift are binary operations on the value (recorded).
                     if let w = sel.payloadWrite, w.mask != (w.size >= 8 ? .max : (UInt64(1) << UInt64(8 * w.size)) - 1),
                        let k = toks.firstIndex(where: { $0.line == t.line && $0.column == t.column }) {
-                        throw refused("Binary operation (^) is undefined for map expressions", from: t, to: toks[k + sel.printed.split(separator: " ").count - 1])
+                        // (A field that must also be shifted into place fails on the shift first, with
+                        // the shift as the value: `ip dscp` 2, `ip6 dscp` 6.)
+                        let why = w.shift > 0 ? "Value \(w.shift) exceeds valid range 0-0" : "Binary operation (^) is undefined for map expressions"
+                        throw refused(why, from: t, to: toks[k + sel.printed.split(separator: " ").count - 1])
                     }
                     guard let type = NFSetKey.of(sel) else { throw unsupported("setting \(sel.printed) from a map", at: vt) }
                     return try setFromMap(sel, data: type, table: table, anonymousSets: &anonymousSets, context: context, at: vt)

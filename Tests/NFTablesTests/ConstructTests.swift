@@ -216,6 +216,17 @@ final class ConstructTests: XCTestCase {
             XCTAssertEqual([e.line, e.column, e.length], [6, 3, 11])
             XCTAssertEqual(e.message, "Binary operation (^) is undefined for map expressions")
         }
+        // Recorded with nft -f: a field that needs a shift fails on it, whatever the map holds.
+        for (rule, column, length, message) in [("ip dscp set ip saddr map { 1.1.1.1 : 2 }", 3, 7, "Value 2 exceeds valid range 0-0"),
+                                                  ("ip dscp set ip saddr map { 1.1.1.1 : cs1 }", 3, 7, "Value 2 exceeds valid range 0-0"),
+                                                  ("ip ecn set ip saddr map { 1.1.1.1 : 1 }", 3, 6, "Binary operation (^) is undefined for map expressions"),
+                                                  ("ip6 dscp set ip6 saddr map { ::1 : 2 }", 3, 8, "Value 6 exceeds valid range 0-0")] {
+            XCTAssertThrowsError(try NFParser.parse("table inet t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n"), rule) {
+                let e = $0 as! NFSyntaxError
+                XCTAssertEqual([e.line, e.column, e.length], [3, column, length], rule)
+                XCTAssertEqual(e.message, message, rule)
+            }
+        }
     }
 
     /// The log cases of nftables' own tests (any/log.t) as nft 1.0.6 lists them.
