@@ -197,6 +197,8 @@ public enum NFStatement: Sendable, Equatable {
     case resetTCPOption(UInt8)
     /// `meta mark|ct mark|meta priority set KEY map { K : V }`: the value the key's entry names.
     case setMapped(target: NFSelector, key: [NFSelector], entries: [(NFValue, UInt64)])
+    /// `ip6 saddr|daddr set KEY map { K : ADDR6 }`: the IPv6 address the key's entry names.
+    case setMapped6(target: NFSelector, key: [NFSelector], entries: [(NFValue, UInt128)])
     /// `meta mark|ct mark|meta priority set GENERATOR`.
     case setGenerated(target: NFSelector, NFGenerator)
     /// `GENERATOR vmap { N : verdict }`.
@@ -324,7 +326,7 @@ public enum NFStatement: Sendable, Equatable {
     private func reads(_ which: (NFSelector) -> Bool) -> Bool {
         switch self {
         case .match(let s, _, _, _), .vmap(let s, _): return which(s)
-        case .setMapped(_, let keys, _), .concatMatch(let keys, _, _), .concatVmap(let keys, _): return keys.contains(where: which)
+        case .setMapped(_, let keys, _), .setMapped6(_, let keys, _), .concatMatch(let keys, _, _), .concatVmap(let keys, _): return keys.contains(where: which)
         default: return false
         }
     }
@@ -340,7 +342,7 @@ public enum NFStatement: Sendable, Equatable {
             return [s]
         case .setExpr(let t, let src, _, _, _, _, _): return [t] + (src.map { [$0] } ?? [])
         case .setPayloadFrom(let t, let src): return [t, src]
-        case .setMapped(let t, let keys, _), .setMappedNamed(let t, let keys, _): return [t] + keys
+        case .setMapped(let t, let keys, _), .setMapped6(let t, let keys, _), .setMappedNamed(let t, let keys, _): return [t] + keys
         case .setGenerated(let t, let g): return [t] + gen(g)
         case .generatorVmap(let g, _), .generatorMatch(let g, _, _): return gen(g)
         case .natMap(let m):

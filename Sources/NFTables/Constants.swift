@@ -461,6 +461,11 @@ public enum NFPrinter {
         case .setMappedNamed(let target, let key, let map): return "\(target.printed) set \(key.map(\.printed).joined(separator: " . ")) map @\(map)"
         case .natMapNamed(let source, let key, let map, let flags, let withPort, let v6):
             return "\(source ? "snat" : "dnat") \(family == .inet || withPort ? (v6 ? "ip6 " : "ip ") : "")to \(key.map(\.printed).joined(separator: " . ")) map @\(map)" + natFlags(flags)
+        case .setMapped6(let target, let keys, let entries):
+            let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
+            let sorted = order.compactMap { k in entries.first { $0.0 == k } }
+            return "\(target.printed) set \(keys.map(\.printed).joined(separator: " . ")) map { "
+                + sorted.map { "\(tupleText($0.0, keys)) : \(IPv6Text.text($0.1))" }.joined(separator: ", ") + " }"
         case .setMapped(let target, let keys, let entries):
             let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }

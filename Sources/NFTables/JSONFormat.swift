@@ -147,6 +147,12 @@ public enum NFJSON {
         }
     }
 
+    /// A map's elements in the listing's order, as nft -j dumps the set.
+    static func listed<T>(_ entries: [(NFValue, T)], _ keys: [NFSelector]) -> [(NFValue, T)] {
+        let order = keys.count > 1 ? NFPrinter.sortedTuples(entries.map(\.0), keys) : NFPrinter.sortedElements(entries.map(\.0))
+        return order.compactMap { k in entries.first { $0.0 == k } }
+    }
+
     /// {"map": {"key": ..., "data": {"set": [[K, "DEVICE"], ...]}}} (fwd's and netdev dup's device map).
     static func deviceMap(_ key: NFSelector, _ entries: [(NFValue, String)]) -> JSONValue {
         .object([("map", .object([("key", left(key)), ("data", .object([("set", .array(entries.map { .array([value($0.0, key), .string($0.1)]) }))]))]))])
@@ -392,9 +398,13 @@ public enum NFJSON {
             return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("nftrace"))]))])), ("value", .int(on ? 1 : 0))]))])
         case .ctCount(let n, let over):
             return .object([("ct count", .object([("val", .int(Int(n)))] + (over ? [("inv", .bool(true))] : [])))])
+        case .setMapped6(let target, let keys, let entries):
+            let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
+            let data = JSONValue.array(listed(entries, keys).map { .array([tupleJSON($0.0, keys), .string(IPv6Text.text($0.1))]) })
+            return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))]))]))])
         case .setMapped(let target, let keys, let entries):
             let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
-            let data = JSONValue.array(entries.map { .array([tupleJSON($0.0, keys), target.payload != nil ? value(.range($0.1, $0.1, text: NFPrinter.valueText($0.1, target)), target) : .int(Int($0.1))]) })
+            let data = JSONValue.array(listed(entries, keys).map { .array([tupleJSON($0.0, keys), target.payload != nil ? value(.range($0.1, $0.1, text: NFPrinter.valueText($0.1, target)), target) : .int(Int($0.1))]) })
             return .object([("mangle", .object([("key", left(target)), ("value", .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))]))]))])
         case .generatorVmap(let g, let entries):
             return .object([("vmap", .object([("key", generator(g)), ("data", .object([("set", .array(entries.map { .array([plain($0.0), verdict($0.1)]) }))]))]))])

@@ -308,11 +308,23 @@ extension NFParser {
     /// the value the packet's key finds is written; no element breaks the rule.
     mutating func setFromMap(_ sel: NFSelector, data: NFSetKey?, table: NFTable, anonymousSets: inout Int, context: RuleContext,
                              at vt: NFToken) throws(NFSyntaxError) -> NFStatement {
-        // (An IPv6 address is wider than the values the model's maps hold.)
-        if sel.isAddress6 { throw unsupported("setting \(sel.printed) from a map", at: vt) }
         var keys = [try concatSelector(context: context)]
         while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
         try expectWord("map")
+        if sel.isAddress6 {
+            // (An IPv6 address is wider than the values named maps hold here.)
+            if isPunct("@") { throw unsupported("setting \(sel.printed) from a named map", at: vt) }
+            try expectPunct("{")
+            let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt128) in
+                let k = p.isPunct("*") ? p.catchAll() : keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)
+                try p.expectPunct(":")
+                let dt = p.tok
+                guard case .range6(let a, let b, _) = try p.ipv6Value(at: dt), a == b else { throw p.err("expected one IPv6 address", at: dt) }
+                return (k, a)
+            }
+            anonymousSets += 1   // the anonymous map takes a handle
+            return .setMapped6(target: sel, key: keys, entries: NFParser.catchAllLast(entries))
+        }
         if isPunct("@") {
             guard let data else { throw unsupported("setting \(sel.printed) from a named map", at: vt) }
             let name = try dataMapName(table, key: keys, data: data)

@@ -42,5 +42,9 @@ final class PayloadSet6Tests: XCTestCase {
         // An address from another (not recorded: the same write with the value the packet holds):
         // the source becomes the destination, and the pseudo-header's sum moves by 8.
         XCTAssertEqual(try sent(10), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000920010db80000000000000000000000091388000a000b5ba0736978")
+        // The source from a map keyed by the destination: the recorded frame of port 8's write.
+        s.loadRuleset(try NFParser.parse("table ip6 t {\n\tchain out {\n\t\ttype filter hook output priority 0; policy accept;\n"
+            + "\t\tudp dport 8 ip6 saddr set ip6 daddr map { 2001:db8::9 : 2001:db8::5, 2001:db8::a : 2001:db8::6 }\n\t}\n}\n"))
+        XCTAssertEqual(try sent(8), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000520010db800000000000000000000000913880008000b5b9c736978")
     }
 }

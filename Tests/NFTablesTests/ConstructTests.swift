@@ -587,6 +587,34 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// IPv6 addresses written from anonymous maps, listed and in nft -j as nft 1.0.6 wrote them here.
+    func testIPv6AddressesFromMapsListAsNft() throws {
+        let text = """
+        table inet t {
+        \tchain c {
+        \t\ttype filter hook prerouting priority filter; policy accept;
+        \t\tip6 daddr set ip6 saddr map { ::1 : ::2, 2001:db8::9 : 2001:db8::99 }
+        \t\tip6 saddr set tcp dport map { 80 : 2001:db8::1 }
+        \t\tip6 daddr set ip6 saddr . tcp dport map { 2001:db8::9 . 80 : 2001:db8::99 }
+        \t}
+        }
+
+        """
+        try roundTrip(text)
+        let rs = try NFParser.parse(text.replacingOccurrences(of: "{ ::1 : ::2, 2001:db8::9 : 2001:db8::99 }", with: "{ 2001:db8::9 : 2001:db8::99, ::1 : ::2 }"))
+        XCTAssertEqual(NFPrinter.ruleset(rs), text)
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map { NFJSON.statement($0.statements[0], counter: nil, family: .inet).rendered() }, [
+            #"{"mangle":{"key":{"payload":{"protocol":"ip6","field":"daddr"}},"value":{"map":{"key":{"payload":{"protocol":"ip6","field":"saddr"}},"data":{"set":[["::1","::2"],["2001:db8::9","2001:db8::99"]]}}}}}"#,
+            #"{"mangle":{"key":{"payload":{"protocol":"ip6","field":"saddr"}},"value":{"map":{"key":{"payload":{"protocol":"tcp","field":"dport"}},"data":{"set":[[80,"2001:db8::1"]]}}}}}"#,
+            #"{"mangle":{"key":{"payload":{"protocol":"ip6","field":"daddr"}},"value":{"map":{"key":{"concat":[{"payload":{"protocol":"ip6","field":"saddr"}},{"payload":{"protocol":"tcp","field":"dport"}}]},"data":{"set":[[{"concat":["2001:db8::9",80]},"2001:db8::99"]]}}}}}"#])
+        XCTAssertEqual(try NFParser.parse("table inet t {\n\tchain c {\n\t\tmeta nfproto ipv6 ip6 daddr set ip6 saddr map { 2001:db8::9 : 2001:db8::99 }\n\t}\n}\n").tables[0].chains[0].rules[0].text,
+                       "ip6 daddr set ip6 saddr map { 2001:db8::9 : 2001:db8::99 }")
+        // nft -j dumps a map's elements in the listing's order, IPv4 ones too (recorded).
+        let v4 = try NFParser.parse("table ip t {\n\tchain c {\n\t\tmeta mark set ip saddr map { 2.2.2.2 : 1, 1.1.1.1 : 2 }\n\t}\n}\n")
+        XCTAssertEqual(NFJSON.statement(v4.tables[0].chains[0].rules[0].statements[0], counter: nil, family: .ip).rendered(),
+                       #"{"mangle":{"key":{"meta":{"key":"mark"}},"value":{"map":{"key":{"payload":{"protocol":"ip","field":"saddr"}},"data":{"set":[["1.1.1.1",2],["2.2.2.2",1]]}}}}}"#)
+    }
+
     /// Masked ct state and status matches over several bits list as `v / m`, as tcp flags do
     /// (read off nft 1.0.6 here), and read back the same.
     func testMaskedConntrackFlagsListAsNft() throws {

@@ -45,7 +45,7 @@ final class CRule {
         handle = r.handle
         writes = r.statements.contains { s in
             switch s {
-            case .setMark, .setCtMark, .setExpr, .setPayload, .setPayloadFrom, .setMapped, .setMappedNamed, .setGenerated, .notrack: true
+            case .setMark, .setCtMark, .setExpr, .setPayload, .setPayloadFrom, .setMapped, .setMapped6, .setMappedNamed, .setGenerated, .notrack: true
             default: false
             }
         }

@@ -524,6 +524,19 @@ extension Stack {
             case .ctCount(let n, let over):
                 // In place: a copy of the list out and back would allocate per packet.
                 if !nft_connlimit_eval(n, over: over, &netfilter.connlimits[ti, default: [:]][rule.handle, default: []], skb) { return nil }
+            case .setMapped6(let target, let keys, let entries):
+                // nft_lookup on the anonymous map, then the address written; no entry ends the rule.
+                let hit: (NFValue, UInt128)?
+                if keys.count == 1, keys[0].isAddress6 {
+                    guard let v = read6(keys[0], skb, info) else { return nil }
+                    hit = entries.first { contains6($0.0, v, ti: ti) }
+                } else if keys.count == 1, !keys[0].isString {
+                    guard let v = read(keys[0], skb, info) else { return nil }
+                    hit = entries.first { contains($0.0, v, ti: ti) }
+                } else {
+                    hit = entries.first { tupleMatches($0.0, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+                }
+                guard let hit, nft_payload_set_eval6(target, hit.1, skb, info) else { return nil }
             case .setMapped(let target, let keys, let entries):
                 // nft_lookup on the anonymous map; no entry ends the rule.
                 let hit: (NFValue, UInt64)?

@@ -100,8 +100,9 @@ struct NetfilterState {
             case .setCtEvent: return true
             case .match(let sel, _, _, _): return sel.rawValue.hasPrefix("ct ")
             case .concatMatch(let sels, _, _), .concatVmap(let sels, _), .concatVmapNamed(let sels, _): return sels.contains { $0.rawValue.hasPrefix("ct ") }
-            case .setExpr(let t, let src, _, _, _, _, _): return t.rawValue.hasPrefix("ct ") || src == .ctMark
+            case .setExpr(let t, let src, _, _, _, _, _): return t.rawValue.hasPrefix("ct ") || src?.rawValue.hasPrefix("ct ") == true
             case .setMapped(let t, let keys, _): return t.rawValue.hasPrefix("ct ") || keys.contains(where: { $0.rawValue.hasPrefix("ct ") })
+            case .setMapped6(_, let keys, _): return keys.contains(where: { $0.rawValue.hasPrefix("ct ") })
             case .setGenerated(let t, _), .setMappedNamed(let t, _, _): return t.rawValue.hasPrefix("ct ")
             default: return false
             }
