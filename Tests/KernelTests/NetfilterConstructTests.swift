@@ -378,6 +378,15 @@ final class NetfilterConstructTests: XCTestCase {
                                  "meta skuid 0 counter packets 0 bytes 0", "meta skuid != 0 counter packets 0 bytes 0"])
     }
 
+    /// A mark set from a conntrack key is a use of conntrack (nft_ct's get expression registers
+    /// it), so the packet has an entry for it to read even with no other ct expression.
+    func testAMarkFromAConntrackKeyTracksTheConnection() throws {
+        let s = try makeStack()
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tmeta mark set ct zone | 0x100\n\t\tmeta mark 0x100 counter\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        XCTAssertEqual(counted(s), ["meta mark 0x00000100 counter packets 1 bytes 28"])
+    }
+
     /// Raw matches nft lists as header fields (RawExpandTests) match what the raw bits match: the
     /// fields' equalities, a field cut short as its prefix, the rest raw.
     func testRawMatchesListedAsFieldsMatchAsTheRawBits() throws {
