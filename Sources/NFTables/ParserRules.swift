@@ -69,6 +69,16 @@ extension NFParser {
             if let b = t.chains[ci].base, ![.forward, .output, .postrouting].contains(b.hook), stmt.readsRouteMTU {
                 throw refused("Could not process rule: Operation not supported", at: st)
             }
+            // An igmp field in an inet table with nothing fixing IPv4 or IGMP before it: nft adds
+            // `meta nfproto ipv4` and lists it (recorded: `meta nfproto ipv4 igmp type
+            // membership-query`; after `meta l4proto igmp` only the field is listed, which nft
+            // itself reads back with the nfproto: the model's checkpoints do not).
+            if t.family == .inet, !readsCheckpoint, case .match(let sel, _, _, _) = stmt, sel.rawValue.hasPrefix("igmp "), !context.ipv4, context.l4 != 2 {
+                let dep = NFStatement.match(.nfproto, mask: nil, op: .implicit, value: .range(2, 2, text: "ipv4"))
+                context.note(dep, index: stmts.count, family: t.family)
+                stmts.append(dep)
+                context.nfprotoDependency = nil   // listed, not a dependency the field removes
+            }
             // A header field of the protocol an earlier `ip protocol`/`meta l4proto` fixed makes that
             // match redundant: nft lists the rule without it (the field's own check stays).
             if case .match(let sel, _, _, _) = stmt, let p = sel.impliedProtocol, let d = context.dependency, context.l4 == UInt64(p) {

@@ -62,4 +62,37 @@ final class SocketOwnerTests: AppTestCase {
         XCTAssertNotEqual(kernel, listed)
         XCTAssertEqual(call("GET", "/v1/stacks/pa/ruleset").raw, kernel)
     }
+
+    /// Neighbour solicitations and MLD reports come from the kernel's full sockets (ndisc_sk,
+    /// igmp6_sk), IPv4's IGMP reports from none: recorded in a namespace on Linux 6.18 with these
+    /// rules, `meta cgroup 0` counted every solicitation (1 of 1) and MLD report (3 of 3) and no
+    /// IGMPv3 report (0 of 2). Here: a datagram to an IPv6 neighbour not yet resolved and a group
+    /// joined, with the counts the model's own run gives (its report schedule is its own).
+    func testNeighbourDiscoveryAndMLDComeFromSockets() throws {
+        ok(call("POST", "/v1/stacks", #"{"name":"pa","devices":[{"name":"va","mac":"02:00:00:00:00:01","addresses":["198.18.0.1/24","2001:db8::1/64"]}]}"#))
+        let rules = """
+            table inet t {
+            \tchain out {
+            \t\ttype filter hook output priority filter; policy accept;
+            \t\ticmpv6 type nd-neighbor-solicit meta cgroup 0 counter
+            \t\ticmpv6 type nd-neighbor-solicit counter
+            \t\ticmpv6 type mld2-listener-report meta cgroup 0 counter
+            \t\ticmpv6 type mld2-listener-report counter
+            \t\tigmp type membership-report-v3 meta cgroup 0 counter
+            \t\tigmp type membership-report-v3 counter
+            \t}
+            }
+            """
+        ok(call("PUT", "/v1/stacks/pa/ruleset", rules, type: "text/plain"))
+        ok(call("POST", "/v1/stacks/pa/sockets", #"{"protocol":"udp","address":"::","port":5000}"#))
+        ok(call("POST", "/v1/stacks/pa/sockets", #"{"protocol":"udp","port":5001,"ip_add_membership":{"group":"239.1.1.1","address":"198.18.0.1"}}"#))
+        ok(call("POST", "/v1/stacks/pa/sockets/1/setsockopt", #"{"ipv6_join_group":[{"group":"ff15::1","interface":"va"}]}"#))
+        ok(call("POST", "/v1/stacks/pa/sockets/1/send", #"{"to":"2001:db8::9","port":9,"payload":"x"}"#))
+        ok(call("POST", "/v1/stacks/pa/clock", #"{"advance_ns":500000000}"#))
+        let counted = call("GET", "/v1/stacks/pa/ruleset").raw.split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(counted, ["icmpv6 type nd-neighbor-solicit meta cgroup 0 counter packets 1 bytes 72", "icmpv6 type nd-neighbor-solicit counter packets 1 bytes 72",
+                                 "icmpv6 type mld2-listener-report meta cgroup 0 counter packets 1 bytes 76", "icmpv6 type mld2-listener-report counter packets 1 bytes 76",
+                                 "meta nfproto ipv4 igmp type membership-report-v3 meta cgroup 0 counter packets 0 bytes 0",
+                                 "meta nfproto ipv4 igmp type membership-report-v3 counter packets 1 bytes 40"])
+    }
 }

@@ -615,6 +615,27 @@ final class ConstructTests: XCTestCase {
                        #"{"mangle":{"key":{"meta":{"key":"mark"}},"value":{"map":{"key":{"payload":{"protocol":"ip","field":"saddr"}},"data":{"set":[["1.1.1.1",2],["2.2.2.2",1]]}}}}}"#)
     }
 
+    /// An igmp field in an inet table lists with the `meta nfproto ipv4` nft adds for it, unless
+    /// `meta l4proto igmp` came first (read off nft 1.0.6 here).
+    func testIGMPInInetListsItsNfproto() throws {
+        for (rule, want) in [("igmp type membership-query", "meta nfproto ipv4 igmp type membership-query"),
+                             ("igmp checksum 5", "meta nfproto ipv4 igmp checksum 5"),
+                             ("meta l4proto igmp igmp type membership-query", "igmp type membership-query"),
+                             ("meta nfproto ipv4 igmp type membership-query", "meta nfproto ipv4 igmp type membership-query"),
+                             ("ip protocol igmp", "ip protocol igmp")] {
+            let text = "table inet t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n"
+            XCTAssertEqual(try NFParser.parse(text).tables[0].chains[0].rules[0].text, want, rule)
+            // The model's own listing reads back as it was (a checkpoint); so does its JSON where
+            // the listing names what fixes IPv4 (`igmp type` alone gets nft's nfproto again).
+            let listed = text.replacingOccurrences(of: rule, with: want)
+            XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(listed, checkpoint: true)), listed)
+            if want != "igmp type membership-query" {
+                XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(try NFParser.parse(text)).rendered()))), listed, rule)
+            }
+        }
+        XCTAssertEqual(try NFParser.parse("table ip t {\n\tchain c {\n\t\tigmp type membership-query\n\t}\n}\n").tables[0].chains[0].rules[0].text, "igmp type membership-query")
+    }
+
     /// Masked ct state and status matches over several bits list as `v / m`, as tcp flags do
     /// (read off nft 1.0.6 here), and read back the same.
     func testMaskedConntrackFlagsListAsNft() throws {

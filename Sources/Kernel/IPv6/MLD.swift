@@ -92,7 +92,8 @@ extension Stack {
         snmp.icmp6.OutMsgs += 1
         snmp.icmp6.OutType[Int(ICMPv6Repr.mld2Report), default: 0] += 1
         let skb = timerSkb(b, dev: dev, protocolType: EtherType.ipv6, transportHeader: th)
-        skb.nhoff = 20
+        // (From igmp6_sk, a full socket, as recorded; IPv4's IGMP reports have none.)
+        skb.nhoff = 20; skb.fullSock = true
         ip6_local_out(skb, route: Route6(dev: dev, nexthop: dst, src: src, prefixLength: 128))
     }
 

@@ -261,12 +261,13 @@ extension Stack {
         snmp.icmp6.OutMsgs += 1
         snmp.icmp6.OutType[Int(m.type), default: 0] += 1
         let route = Route6(dev: dev, nexthop: dst, src: src, prefixLength: 128)
+        // (From ndisc_sk, a full socket: `meta cgroup` matches, as recorded.)
         if let cause {
-            ip6_local_out(bytes, route: route, cause: cause)
+            ip6_local_out(bytes, route: route, cause: cause, kernelSock: true)
         } else {
             // A retransmission from the timer.
             let out = timerSkb(bytes, dev: dev, protocolType: EtherType.ipv6, transportHeader: 54)
-            out.nhoff = 20
+            out.nhoff = 20; out.fullSock = true
             ip6_local_out(out, route: route)
         }
     }
