@@ -16,6 +16,13 @@ public enum IPSummed: Sendable {
     case unnecessary
 }
 
+/// What skb_to_full_sk(skb) is: no full socket (a forwarded packet, a timewait sock, a packet
+/// built without one); a full socket no process holds open (the kernel's ICMP, reset, ndisc and
+/// MLD sockets, an orphan, a child not yet accepted); or one a process holds (its file). `meta
+/// cgroup` reads the net_cls class of the last two (0: none here), `meta skuid|skgid` the owner
+/// of the last (the model's processes run as root: 0).
+enum SkOwner { case none, fullSock, process }
+
 /// The socket buffer: the frame plus the offsets and metadata the stages set.
 /// Offsets index `data`; `len` is the valid length (after `pskb_trim_rcsum`).
 public final class SkBuff {
@@ -98,13 +105,9 @@ public final class SkBuff {
     /// The sending socket and the bytes charged to its `sk_wmem_alloc` until the skb is freed
     /// (`skb_set_owner_w` / `sock_wfree`).
     var sock: Sock?
-    /// skb_to_full_sk(skb) is a socket a process holds open (it has a file): `meta skuid|skgid`
-    /// read its owner's ids (the model's processes run as root: 0). Senders set it; on the way in,
-    /// early demux (nft_meta's read at input).
-    var ownerFile = false
-    /// skb_to_full_sk(skb) is a full socket, a process's or the kernel's own (the ICMP socket, TCP's
-    /// reset socket): `meta cgroup` reads its net_cls class (0: none here). Not a TIME-WAIT sock.
-    var fullSock = false
+    /// What skb_to_full_sk(skb) is, as nft_meta reads it; senders set it (on the way in, early
+    /// demux finds it: nft_meta's read at input).
+    var skOwner = SkOwner.none
     /// skb->sk on the way in, as nf_tproxy_assign_sock sets it: the socket delivery takes
     /// (skb_steal_sock) without a lookup, and why forwarding drops the packet.
     var assignedSock: AssignedSock?
@@ -135,7 +138,7 @@ public final class SkBuff {
         networkHeader = 0; transportHeader = 0; protocolType = 0; pktType = .host; vlanID = nil; vlanTagged = false
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; macHeaderSet = false; dataAtMAC = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; fwd = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
-        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; ownerFile = false; fullSock = false; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
+        gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; skOwner = .none; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
         hashComputed = false; redirected = false; tcRedirects = 0; looped = false; loopedDst = 0
     }
 

@@ -15,7 +15,7 @@ extension Stack {
         enter(.loopback_xmit, skb)
         // skb_orphan: it comes back in with no socket (early demux may find one again).
         sock_wfree(skb)
-        skb.ownerFile = false; skb.fullSock = false
+        skb.skOwner = .none
         skb.dev = dev
         skb.rxQueue = 0
         eth_classify(skb)

@@ -131,7 +131,7 @@ extension Stack {
         f.priority = skb.priority; f.mark = skb.mark
         if let sk = skb.sock {
             f.sock = sk; f.wmemCharge = SkBuff.txTruesize(ipLength: packet.count)
-            f.ownerFile = skb.ownerFile; f.fullSock = skb.fullSock
+            f.skOwner = skb.skOwner
             sk.wmemAlloc += f.wmemCharge
         }
         return f
@@ -179,7 +179,7 @@ extension Stack {
                       attachConntrack: Bool = false, kernelSock: Bool = false) {
         let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv4, transportHeader: 34,
                                csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
-        out.fullSock = kernelSock
+        out.skOwner = kernelSock ? .fullSock : .none
         _ = ip_local_out(out, route: route)
     }
 

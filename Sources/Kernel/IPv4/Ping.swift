@@ -113,7 +113,7 @@ extension Stack {
         if ipv6 { skb.nhoff = 20 }
         skb.priority = sk.config.skPriority
         skb.sock = sk; skb.wmemCharge = SkBuff.txTruesize(ipLength: min(total, mtu))
-        skb.ownerFile = true; skb.fullSock = true
+        skb.skOwner = .process
         sk.wmemAlloc += skb.wmemCharge
         packets[i].frame = Array(bytes[14...])
         if tracing { packets[i].startTuple = FlowTuple.network(bytes, at: 14, ethertype: skb.protocolType) }

@@ -56,18 +56,17 @@ public final class TCPConn {
     var accepted = false { didSet { if accepted { parent?.pending.remove(serial) } } }
     /// The process has closed its fd: the socket lives on as an orphan until the end (`SOCK_DEAD`).
     var orphan = false
-    /// Whether skb_to_full_sk of its segments has a file (`meta skuid` reads its owner): a request
-    /// sock's is the listener's; a child has none until accepted, an orphan or TIME-WAIT none.
-    var ownerFile: Bool {
+    /// What skb_to_full_sk of its segments is: a request sock's is its listener (held open); a
+    /// child has no file until accepted, nor an orphan; TIME-WAIT, and an orphan's FIN-WAIT-2
+    /// (which the kernel's tcp_time_wait made a timewait sock too), no full socket.
+    var skOwner: SkOwner {
         switch state {
-        case .synRecv where !accepted && sock == nil: parent != nil
-        case .timeWait: false
-        default: !orphan && (parent == nil || accepted)
+        case .timeWait: .none
+        case .finWait2 where orphan: .none
+        case .synRecv where !accepted && sock == nil: parent != nil ? .process : .fullSock
+        default: !orphan && (parent == nil || accepted) ? .process : .fullSock
         }
     }
-    /// Whether its segments' socket is a full one (`meta cgroup`): not in TIME-WAIT, nor an
-    /// orphan's FIN-WAIT-2 (the kernel's tcp_time_wait made that a timewait sock too).
-    var fullSock: Bool { !(state == .timeWait || orphan && state == .finWait2) }
     /// When TIME-WAIT (or an orphan's FIN-WAIT-2) ends; a later entry into TIME-WAIT moves it.
     var timewaitDeadline: UInt64 = 0
     /// The retransmission timer: its timeout (TCP_TIMEOUT_INIT 1 s until an RTT is measured),

@@ -136,7 +136,7 @@ extension Stack {
         if !v4 { skb.nhoff = 20 }
         skb.priority = c.priority
         skb.tcpSerial = c.serial
-        skb.ownerFile = c.ownerFile; skb.fullSock = c.fullSock
+        skb.skOwner = c.skOwner
         if own, skb.packet >= 0 {
             skb.generated = false
             packets[skb.packet].frame = Array(bytes[14...])

@@ -151,7 +151,7 @@ extension Stack {
         if let g = gso { skb.gsoSize = g; skb.gsoUDP = true }
         skb.priority = c.skPriority
         skb.sock = sk; skb.wmemCharge = charges.reduce(0, +)
-        skb.ownerFile = true; skb.fullSock = true
+        skb.skOwner = .process
         sk.wmemAlloc += skb.wmemCharge
         packets[i].frame = Array(bytes[14...])
         if tracing { packets[i].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv4) }

@@ -73,7 +73,7 @@ extension Stack {
         let out = generatedSkb(bytes, dev: route.dev, cause: cause, protocolType: EtherType.ipv6, transportHeader: 54,
                                csumPartialOffset: csumPartialOffset, attachConntrack: attachConntrack)
         out.nhoff = 20
-        out.fullSock = kernelSock
+        out.skOwner = kernelSock ? .fullSock : .none
         _ = ip6_local_out(out, route: route)
     }
 

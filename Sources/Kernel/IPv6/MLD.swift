@@ -93,7 +93,7 @@ extension Stack {
         snmp.icmp6.OutType[Int(ICMPv6Repr.mld2Report), default: 0] += 1
         let skb = timerSkb(b, dev: dev, protocolType: EtherType.ipv6, transportHeader: th)
         // (From igmp6_sk, a full socket, as recorded; IPv4's IGMP reports have none.)
-        skb.nhoff = 20; skb.fullSock = true
+        skb.nhoff = 20; skb.skOwner = .fullSock
         ip6_local_out(skb, route: Route6(dev: dev, nexthop: dst, src: src, prefixLength: 128))
     }
 

@@ -267,7 +267,7 @@ extension Stack {
         } else {
             // A retransmission from the timer.
             let out = timerSkb(bytes, dev: dev, protocolType: EtherType.ipv6, transportHeader: 54)
-            out.nhoff = 20; out.fullSock = true
+            out.nhoff = 20; out.skOwner = .fullSock
             ip6_local_out(out, route: route)
         }
     }

@@ -51,7 +51,7 @@ extension Stack {
         skb.csumPartialOffset = total <= mtu ? 54 + 6 : nil
         skb.priority = c.skPriority
         skb.sock = sk; skb.wmemCharge = charge
-        skb.ownerFile = true; skb.fullSock = true
+        skb.skOwner = .process
         sk.wmemAlloc += charge
         packets[i].frame = Array(bytes[14...])
         if tracing { packets[i].startTuple = FlowTuple.network(bytes, at: 14, ethertype: EtherType.ipv6) }

@@ -417,7 +417,7 @@ extension Stack {
                 if let fam = f.family, fam == .ip ? skb.protocolType != EtherType.ipv4 : skb.protocolType != EtherType.ipv6 { return nil }
                 if let key = f.key {
                     // The device from the anonymous map (nft_lookup); no element breaks the rule.
-                    guard let name = deviceFromMap(key, f.devices, skb, info, ti: ti) else { return nil }
+                    guard let name = mapLookup([key], f.devices, skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
                     skb.fwd = NFFwd(device: name)
                 } else {
                     skb.fwd = f
@@ -509,7 +509,7 @@ extension Stack {
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .dup(let d) where d.toDevice:
                 if let key = d.key {
-                    guard let name = deviceFromMap(key, d.devices, skb, info, ti: ti) else { return nil }
+                    guard let name = mapLookup([key], d.devices, skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
                     nf_dup_netdev_egress(name, hook: hook, skb, info)
                 } else {
                     nf_dup_netdev_egress(d.device ?? "", hook: hook, skb, info)
@@ -526,38 +526,17 @@ extension Stack {
                 if !nft_connlimit_eval(n, over: over, &netfilter.connlimits[ti, default: [:]][rule.handle, default: []], skb) { return nil }
             case .setMapped6(let target, let keys, let entries):
                 // nft_lookup on the anonymous map, then the address written; no entry ends the rule.
-                let hit: (NFValue, UInt128)?
-                if keys.count == 1, keys[0].isAddress6 {
-                    guard let v = read6(keys[0], skb, info) else { return nil }
-                    hit = entries.first { contains6($0.0, v, ti: ti) }
-                } else if keys.count == 1, !keys[0].isString {
-                    guard let v = read(keys[0], skb, info) else { return nil }
-                    hit = entries.first { contains($0.0, v, ti: ti) }
-                } else {
-                    hit = entries.first { tupleMatches($0.0, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
-                }
-                guard let hit, nft_payload_set_eval6(target, hit.1, skb, info) else { return nil }
+                guard let a = mapLookup(keys, entries, skb, info, inDev: inDev, outDev: outDev, ti: ti),
+                      nft_payload_set_eval6(target, a, skb, info) else { return nil }
             case .setMapped(let target, let keys, let entries):
                 // nft_lookup on the anonymous map; no entry ends the rule.
-                let hit: (NFValue, UInt64)?
-                if keys.count == 1, keys[0].isString {
-                    guard let name = readName(keys[0], skb, info, inDev: inDev, outDev: outDev) else { return nil }
-                    hit = entries.first { Stack.nameMatches($0.0, name) }
-                } else if keys.count == 1, keys[0].isAddress6 {
-                    guard let v = read6(keys[0], skb, info) else { return nil }
-                    hit = entries.first { contains6($0.0, v, ti: ti) }
-                } else if keys.count == 1 {
-                    guard let v = read(keys[0], skb, info) else { return nil }
-                    hit = entries.first { contains($0.0, v, ti: ti) }
-                } else {
-                    hit = entries.first { tupleMatches($0.0, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
-                }
+                let hit = mapLookup(keys, entries, skb, info, inDev: inDev, outDev: outDev, ti: ti)
                 guard let hit else { return nil }
                 // A header field (`ether daddr set ip daddr map { ... }`) or a meta/ct key.
                 if target.payload != nil {
-                    guard nft_payload_set_eval(target, hit.1, skb, info) else { return nil }
+                    guard nft_payload_set_eval(target, hit, skb, info) else { return nil }
                 } else {
-                    nft_meta_set_eval(target, UInt32(truncatingIfNeeded: hit.1), skb)
+                    nft_meta_set_eval(target, UInt32(truncatingIfNeeded: hit), skb)
                 }
             case .generatorVmap(let g, let entries):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
@@ -711,31 +690,42 @@ extension Stack {
         }
     }
 
-    /// `tcp_v4_early_demux` / `udp_v4_early_demux` (and v6), run in ip_rcv_finish before the
-    /// input hook: the socket of a received segment's connection (a request sock standing for its
-    /// listener), or a connected UDP socket of the datagram's four-tuple; whether a process holds
-    /// it open and whether it is a full socket. Nil: none.
-    private func early_demux(_ skb: SkBuff, _ p: PktInfo) -> (ownerFile: Bool, full: Bool)? {
-        guard p.ipv4 || p.ipv6, p.fragOff == 0, p.len >= p.th + 4, skb.pktType == .host else { return nil }
+    /// The socket nft_meta finds for the packet: its sender's, or at input what
+    /// `tcp_v4_early_demux` / `udp_v4_early_demux` (and v6) found in ip_rcv_finish: the socket of a
+    /// received segment's connection (a request sock standing for its listener), or a connected
+    /// UDP socket of the datagram's four-tuple.
+    private func skOwner(_ skb: SkBuff, _ p: PktInfo) -> SkOwner {
+        guard skb.skOwner == .none, p.hook == .input, p.ipv4 || p.ipv6, p.fragOff == 0, p.len >= p.th + 4, skb.pktType == .host else { return skb.skOwner }
         let b = skb.data, sport = b.be16(p.th), dport = b.be16(p.th + 2)
         let src6 = p.ipv6 ? IPv6Address(array: b, at: p.nh + 8) : .mapped(IPv4Address(raw: b.be32(p.nh + 12)))
         let dst6 = p.ipv6 ? IPv6Address(array: b, at: p.nh + 24) : .mapped(IPv4Address(raw: b.be32(p.nh + 16)))
         switch p.proto {
         case IPProtocol.tcp:
-            return sockets.conn(TCPKey(local6: dst6, lport: dport, remote6: src6, rport: sport)).map { ($0.ownerFile, $0.fullSock) }
+            return sockets.conn(TCPKey(local6: dst6, lport: dport, remote6: src6, rport: sport))?.skOwner ?? .none
         case IPProtocol.udp:
             let s = p.ipv6 ? sockets.lookup6(.udp, dst: dst6, port: dport, src: src6, sport: sport)
                 : sockets.lookup(.udp, dst: dst6.embeddedV4, port: dport, src: src6.embeddedV4, sport: sport)
             guard let s, s.config.connected, s.config.peerPort == sport,
-                  p.ipv6 ? s.config.peer6 == src6 : s.config.peer == src6.embeddedV4 else { return nil }
-            return (true, true)
-        default: return nil
+                  p.ipv6 ? s.config.peer6 == src6 : s.config.peer == src6.embeddedV4 else { return .none }
+            return .process
+        default: return .none
         }
     }
 
-    /// The device name a `fwd`'s or `dup`'s anonymous map gives the packet's key, if any.
-    private func deviceFromMap(_ key: NFSelector, _ entries: [(NFValue, String)], _ skb: SkBuff, _ p: PktInfo, ti: Int) -> String? {
-        guard let v = read(key, skb, p) else { return nil }
+    /// `nft_lookup` on an anonymous map: the data of the element the packet's key finds (an
+    /// interface name, an IPv6 address, an integer, or a concatenation of them), if any.
+    private func mapLookup<T>(_ keys: [NFSelector], _ entries: [(NFValue, T)], _ skb: SkBuff, _ p: PktInfo,
+                              inDev: Int?, outDev: Int?, ti: Int) -> T? {
+        guard keys.count == 1 else { return entries.first { tupleMatches($0.0, keys, skb, p, inDev: inDev, outDev: outDev, ti: ti) }?.1 }
+        if keys[0].isString {
+            guard let name = readName(keys[0], skb, p, inDev: inDev, outDev: outDev) else { return nil }
+            return entries.first { Stack.nameMatches($0.0, name) }?.1
+        }
+        if keys[0].isAddress6 {
+            guard let v = read6(keys[0], skb, p) else { return nil }
+            return entries.first { contains6($0.0, v, ti: ti) }?.1
+        }
+        guard let v = read(keys[0], skb, p) else { return nil }
         return entries.first { contains($0.0, v, ti: ti) }?.1
     }
 
@@ -763,9 +753,9 @@ extension Stack {
         // nft_meta_get_eval_skugid: the owner of skb_to_full_sk(skb) when a process holds it open
         // (root here: 0); none for forwarded packets, the kernel's own replies, orphans and
         // TIME-WAIT, nor on the way in before early demux found the socket (input hook only).
-        case .skuid, .skgid: return skb.ownerFile || p.hook == .input && early_demux(skb, p)?.ownerFile == true ? 0 : nil
+        case .skuid, .skgid: return skOwner(skb, p) == .process ? 0 : nil
         // nft_meta_get_eval_cgroup: a full socket's net_cls class (none here: 0), the kernel's own too.
-        case .cgroup: return skb.fullSock || p.hook == .input && early_demux(skb, p)?.full == true ? 0 : nil
+        case .cgroup: return skOwner(skb, p) != .none ? 0 : nil
         case .metaProtocol: return UInt64(skb.protocolType)
         case .priority: return UInt64(skb.priority)
         case .random: return random.next() & 0xffff_ffff
