@@ -318,12 +318,13 @@ extension NFParser {
     /// the value the packet's key finds is written; no element breaks the rule.
     mutating func setFromMap(_ sel: NFSelector, data: NFSetKey?, table: NFTable, anonymousSets: inout Int, context: RuleContext,
                              at vt: NFToken) throws(NFSyntaxError) -> NFStatement {
+        let kt = tok
         var keys = [try concatSelector(context: context)]
         while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
         try expectWord("map")
         if sel.isAddress6 {
-            // (An IPv6 address is wider than the values named maps hold here.)
-            if isPunct("@") { throw unsupported("setting \(sel.printed) from a named map", at: vt) }
+            // A named map of IPv6 addresses (`type ... : ipv6_addr`, no port).
+            if isPunct("@") { return .setMappedNamed(target: sel, key: keys, map: try fieldMapName(table, keys, .ipv6_addr, from: kt)) }
             try expectPunct("{")
             let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, UInt128) in
                 let k = p.isPunct("*") ? p.catchAll() : keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)
@@ -337,8 +338,7 @@ extension NFParser {
         }
         if isPunct("@") {
             guard let data else { throw unsupported("setting \(sel.printed) from a named map", at: vt) }
-            let name = try dataMapName(table, key: keys, data: data)
-            return .setMappedNamed(target: sel, key: keys, map: name)
+            return .setMappedNamed(target: sel, key: keys, map: try fieldMapName(table, keys, data, from: kt))
         }
         try expectPunct("{")
         let limit = sel.payload != nil ? UInt64.max : UInt64(UInt32.max)
@@ -351,6 +351,18 @@ extension NFParser {
         }
         anonymousSets += 1   // the anonymous map takes a handle
         return .setMapped(target: sel, key: keys, entries: NFParser.catchAllLast(entries))
+    }
+
+    /// The named map a field is set from: one of its type alone, not a NAT map's address and port
+    /// (nft underlines the whole `KEY map @m`, from `first`).
+    mutating func fieldMapName(_ table: NFTable, _ key: [NFSelector], _ data: NFSetKey, from first: NFToken) throws(NFSyntaxError) -> String {
+        let name = try dataMapName(table, key: key, data: data)
+        if table.sets.first(where: { $0.name == name })?.dataPort == true {
+            let (v6, what) = (data == .ipv6_addr, data == .ipv6_addr ? "IPv6 address" : "IPv4 address")
+            throw refused("datatype mismatch: expected \(what), expression has type concatenation of (\(v6 ? "IPv6" : "IPv4") address, internet network service)",
+                          from: first, to: toks[i - 1])
+        }
+        return name
     }
 
     mutating func dataMapName(_ table: NFTable, key: [NFSelector], data: NFSetKey) throws(NFSyntaxError) -> String {

@@ -46,5 +46,21 @@ final class PayloadSet6Tests: XCTestCase {
         s.loadRuleset(try NFParser.parse("table ip6 t {\n\tchain out {\n\t\ttype filter hook output priority 0; policy accept;\n"
             + "\t\tudp dport 8 ip6 saddr set ip6 daddr map { 2001:db8::9 : 2001:db8::5, 2001:db8::a : 2001:db8::6 }\n\t}\n}\n"))
         XCTAssertEqual(try sent(8), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000520010db800000000000000000000000913880008000b5b9c736978")
+        // The same from named maps, keyed by the address or by the port; a key without an element
+        // leaves the datagram as it was (port 9's frame with port 11).
+        s.loadRuleset(try NFParser.parse("""
+        table ip6 t {
+          map by6 { type ipv6_addr : ipv6_addr; elements = { 2001:db8::a : 2001:db8::6, 2001:db8::9 : 2001:db8::5 } }
+          map byport { typeof udp dport : ip6 saddr; elements = { 8 : 2001:db8::5 } }
+          chain out { type filter hook output priority 0; policy accept;
+            udp dport 8 ip6 saddr set ip6 daddr map @by6 counter
+            udp dport { 8, 11 } ip6 saddr set udp dport map @byport counter
+          }
+        }
+        """))
+        XCTAssertEqual(try sent(8), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000520010db800000000000000000000000913880008000b5b9c736978")
+        XCTAssertEqual(try sent(11), "aeb787e2320a6a304857b04286dd60000000000b114020010db800000000000000000000000120010db80000000000000000000000091388000b000b5b98736978")
+        let listed = s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("counter") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(listed, ["udp dport 8 ip6 saddr set ip6 daddr map @by6 counter packets 1 bytes 51", "udp dport { 8, 11 } ip6 saddr set udp dport map @byport counter packets 1 bytes 51"])
     }
 }

@@ -545,6 +545,11 @@ extension Stack {
             case .generatorMatch(let g, let op, let value):
                 guard let n = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info),
                       nft_cmp_eval(op, value, UInt64(n), ti: ti) else { return nil }
+            case .setMappedNamed(let target, let key, let map) where target.isAddress6:
+                // nft_lookup on a named map of IPv6 addresses; no element ends the rule.
+                let by6 = key.count == 1 && key[0].isAddress6
+                guard let m = netfilter.dataMaps6[ti]?[map], let pos = m.lookup(by6 ? nil : readPacked(key, skb, info), by6 ? read6(key[0], skb, info) : nil),
+                      nft_payload_set_eval6(target, m.addrs[pos], skb, info) else { return nil }
             case .setMappedNamed(let target, let key, let map):
                 // nft_lookup on the named map; no element ends the rule.
                 guard let v = dataMapLookup(ti, map, key, skb, info, inDev: inDev, outDev: outDev) else { return nil }
