@@ -58,13 +58,15 @@ extension App {
 
     /// The ruleset a body makes, applied to `base` (nft commands) or alone.
     /// `ipsets`: the stack's ipsets, which iptables' `-m set` may name.
-    func parseRuleset(_ body: RulesetBody, _ req: HTTPRequest, onto base: NFRuleset = NFRuleset(), ipsets: Set<String> = []) throws(Problem) -> NFRuleset {
+    /// `interfaces`: the stack's devices, which an interface index (`iif "eth0"`) must name.
+    func parseRuleset(_ body: RulesetBody, _ req: HTTPRequest, onto base: NFRuleset = NFRuleset(), ipsets: Set<String> = [],
+                      interfaces: Set<String>) throws(Problem) -> NFRuleset {
         switch body {
         case .iptables(let text):
             do throws(IPTablesError) { return try IPTablesRestore.translate(text, ipsets: ipsets) } catch { throw Self.iptablesProblem(error) }
         case .json:
             let doc = try parseJSONBody(req)
-            do throws(NFJSONError) { return try NFJSON.decode(doc, onto: base) } catch {
+            do throws(NFJSONError) { return try NFJSON.decode(doc, onto: base, interfaces: interfaces) } catch {
                 let (status, slug) = switch error.kind {
                 case .syntax: (400, "ruleset-json")
                 case .refused: (400, "ruleset-refused")
@@ -73,7 +75,7 @@ extension App {
                 throw Problem(status: status, slug: slug, detail: "\(error.path): \(error.message)", extra: [("pointer", .string(error.path))])
             }
         case .nft(let text, let files):
-            do throws(NFSyntaxError) { return try NFParser.parse(text, onto: base, files: files) } catch {
+            do throws(NFSyntaxError) { return try NFParser.parse(text, onto: base, files: files, interfaces: interfaces) } catch {
                 throw Self.syntaxProblem(error, source: error.file.flatMap { files[$0] } ?? text)
             }
         }
@@ -223,7 +225,7 @@ extension App {
         }
         let body = try rulesetBody(req, format: format, iptables: true)
         let iptables = if case .iptables = body { true } else { false }
-        let parsed = try parseRuleset(body, req, ipsets: e.withStack { $0.ipsets.names })
+        let parsed = try parseRuleset(body, req, ipsets: e.withStack { $0.ipsets.names }, interfaces: e.withStack(\.interfaceNames))
         if check { try checkSize(parsed); return Self.checked(parsed) }
         let summary = "replace ruleset (\(parsed.tables.count) tables" + (iptables ? ", from iptables-save)" : ")")
         return jsonResponse(200, try apply(e, summary: summary, command: false) { _ throws(Problem) in parsed })
@@ -238,13 +240,14 @@ extension App {
         let body = try rulesetBody(req, format: nil, iptables: false)
         if check {
             let current = e.withStack { $0.ruleset }
-            let next = try parseRuleset(body, req, onto: current)
+            let next = try parseRuleset(body, req, onto: current, interfaces: e.withStack(\.interfaceNames))
             try checkSize(next)
             return Self.checked(next)
         }
         let first = if case .nft(let text, _) = body { text.split(separator: "\n").first.map(String.init) ?? "" } else { "nft -j commands" }
+        let interfaces = e.withStack(\.interfaceNames)
         return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first) { (cur: NFRuleset) throws(Problem) -> NFRuleset in
-            try parseRuleset(body, req, onto: cur)
+            try parseRuleset(body, req, onto: cur, interfaces: interfaces)
         })
     }
 
@@ -267,9 +270,10 @@ extension App {
         }
         let command = "add rule \(family) \(table) \(chain) \(rule)"
         var handle = 0
+        let interfaces = e.withStack(\.interfaceNames)
         let v = try apply(e, summary: (insert ? "insert" : "add") + " rule \(family) \(table) \(chain) \(rule)") { (cur: NFRuleset) throws(Problem) -> NFRuleset in
             var next: NFRuleset
-            do throws(NFSyntaxError) { next = try NFParser.parse(command, onto: cur) } catch {
+            do throws(NFSyntaxError) { next = try NFParser.parse(command, onto: cur, interfaces: interfaces) } catch {
                 // Point into the rule text the client sent.
                 let offset = "add rule \(family) \(table) \(chain) ".count
                 throw Self.syntaxProblem(NFSyntaxError(line: error.line, column: max(1, error.column - offset), message: error.message, kind: error.kind,

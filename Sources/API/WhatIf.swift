@@ -43,7 +43,8 @@ extension App {
             do throws(NFSyntaxError) { candidate = try NFParser.parse(v.ruleset, checkpoint: true) } catch { throw Self.syntaxProblem(error, source: v.ruleset) }
             what = "version \(version)"
         } else if hasBody {
-            candidate = try parseRuleset(try rulesetBody(req, format: format, iptables: true), req, ipsets: e.withStack { $0.ipsets.names })
+            candidate = try parseRuleset(try rulesetBody(req, format: format, iptables: true), req, ipsets: e.withStack { $0.ipsets.names },
+                                         interfaces: e.withStack(\.interfaceNames))
             what = "candidate"
         } else {
             candidate = nil

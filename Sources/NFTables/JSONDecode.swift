@@ -12,7 +12,8 @@ public struct NFJSONError: Error, Equatable, Sendable {
 extension NFJSON {
     /// Reads `nft -j` JSON (a list ruleset, or add/flush commands) onto `base`. Handles are assigned
     /// as when the same objects are added in order; the ones in the document are ignored.
-    public static func decode(_ doc: JSONValue, onto base: NFRuleset = NFRuleset()) throws(NFJSONError) -> NFRuleset {
+    /// `interfaces`: the devices interface indexes may name (NFParser's `interfaces`).
+    public static func decode(_ doc: JSONValue, onto base: NFRuleset = NFRuleset(), interfaces: Set<String>? = nil) throws(NFJSONError) -> NFRuleset {
         guard case .array(let items) = doc["nftables"] ?? .null else { throw NFJSONError(path: "/nftables", message: "expected an array") }
         // Rebuild through the text syntax so handles, validation and printing stay in one place.
         var text = ""
@@ -39,7 +40,7 @@ extension NFJSON {
                 text += try command(kind, body, path: path + "/" + kind)
             }
         }
-        do { return try NFParser.parse(text, onto: base) } catch {
+        do { return try NFParser.parse(text, onto: base, interfaces: interfaces) } catch {
             throw NFJSONError(path: "/nftables", message: error.kind == .syntax ? "not a valid ruleset: \(error.message)" : error.message, kind: error.kind)
         }
     }

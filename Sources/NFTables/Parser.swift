@@ -13,6 +13,10 @@ public struct NFParser {
     /// Reading a checkpoint or iptables-nft's translation: `xt match set` (which nft lists but
     /// does not read) stands for the `-m set` of the rule's iptables line.
     var readsCompat = false
+    /// The devices of the stack the ruleset loads into: nft resolves an interface index by name
+    /// as it reads (`iif "eth9"`, `fwd to "eth9"`) and refuses one that does not exist. nil:
+    /// no stack (a checkpoint, a what-if), names are not checked.
+    var interfaces: Set<String>? = nil
     /// The statement just read has a `ct original saddr` that took its family from `meta nfproto`.
     var ctFamilyFromContext = false
     /// The rest of the statements a raw match lists as (the first is the statement read).
@@ -22,10 +26,14 @@ public struct NFParser {
     /// what its `include` lines may name (path → text). `checkpoint`: the text is the model's own
     /// listing (a checkpoint, a stored version), which may say more than nft reads back.
     public static func parse(_ text: String, onto base: NFRuleset = NFRuleset(), files: [String: String] = [:],
-                             checkpoint: Bool = false, compat: Bool = false) throws(NFSyntaxError) -> NFRuleset {
-        guard text.contains("include") else { return try parseExpanded(text, onto: base, checkpoint: checkpoint, compat: compat || checkpoint) }
+                             checkpoint: Bool = false, compat: Bool = false, interfaces: Set<String>? = nil) throws(NFSyntaxError) -> NFRuleset {
+        guard text.contains("include") else {
+            return try parseExpanded(text, onto: base, checkpoint: checkpoint, compat: compat || checkpoint, interfaces: interfaces)
+        }
         let (expanded, origins) = try NFInclude.expand(text, files: files)
-        do throws(NFSyntaxError) { return try parseExpanded(expanded, onto: base, checkpoint: checkpoint, compat: compat || checkpoint) } catch {
+        do throws(NFSyntaxError) {
+            return try parseExpanded(expanded, onto: base, checkpoint: checkpoint, compat: compat || checkpoint, interfaces: interfaces)
+        } catch {
             // Point into the file the line came from.
             var e = error
             if e.line >= 1 && e.line <= origins.count { e.file = origins[e.line - 1].file; e.line = origins[e.line - 1].line }
@@ -33,10 +41,11 @@ public struct NFParser {
         }
     }
 
-    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool, compat: Bool) throws(NFSyntaxError) -> NFRuleset {
+    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool, compat: Bool, interfaces: Set<String>?) throws(NFSyntaxError) -> NFRuleset {
         var p = NFParser(toks: try NFDefines.expand(try NFLexer.tokenize(text)))
         p.readsCheckpoint = checkpoint
         p.readsCompat = compat
+        p.interfaces = interfaces
         let rs = try p.ruleset(base)
         if let bad = NFJumpCheck.check(rs) {
             let t = p.jumpTokens[bad.target] ?? p.toks[0]
@@ -143,6 +152,16 @@ public struct NFParser {
         return try name(what)
     }
 
+    /// A device name where nft wants an interface index (resolved as read; see `interfaces`).
+    mutating func deviceName(_ what: String = "a device name") throws(NFSyntaxError) -> String {
+        let t = tok
+        let n = try name(what)
+        try checkInterface(n, at: t)
+        return n
+    }
+    func checkInterface(_ name: String, at t: NFToken) throws(NFSyntaxError) {
+        if let interfaces, !interfaces.contains(name) { throw refused("Interface does not exist", at: t) }
+    }
     mutating func name(_ what: String) throws(NFSyntaxError) -> String {
         guard tok.kind == .word || tok.kind == .string else { throw err("expected \(what)") }
         defer { i += 1 }

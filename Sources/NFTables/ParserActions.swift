@@ -202,7 +202,7 @@ extension NFParser {
                 (d.key, d.devices) = try deviceMap(context: context, anonymousSets: &anonymousSets)
                 return .dup(d)
             }
-            return .dup(NFDup(device: try name("a device name")))
+            return .dup(NFDup(device: try deviceName()))
         }
         guard table.family == .ip else { throw unsupported("dup in \(table.family.rawValue) tables (ip and netdev tables' dup is modelled)", at: t) }
         try expectWord("to")
@@ -226,7 +226,7 @@ extension NFParser {
         }
         if isWord("device") {
             i += 1
-            d.device = try name("a device name")
+            d.device = try deviceName()
         }
         return .dup(d)
     }

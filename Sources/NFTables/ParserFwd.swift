@@ -13,10 +13,8 @@ extension NFParser {
             return .fwd(f)
         }
         guard let family else {
-            let dt = tok
-            guard tok.kind == .word || tok.kind == .string else { throw err("expected a device name", at: dt) }
-            i += 1
-            return .fwd(NFFwd(device: dt.text))
+            guard tok.kind == .word || tok.kind == .string else { throw err("expected a device name") }
+            return .fwd(NFFwd(device: try deviceName()))
         }
         let at = tok
         var f = NFFwd(device: "")
@@ -30,10 +28,8 @@ extension NFParser {
         }
         f.family = family
         try expectWord("device")
-        let dt = tok
-        guard tok.kind == .word || tok.kind == .string else { throw err("expected a device name", at: dt) }
-        i += 1
-        f.device = dt.text
+        guard tok.kind == .word || tok.kind == .string else { throw err("expected a device name") }
+        f.device = try deviceName()
         return .fwd(f)
     }
 
@@ -47,10 +43,8 @@ extension NFParser {
         let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, String) in
             let k = try p.scalar(for: key)
             try p.expectPunct(":")
-            let dt = p.tok
-            guard dt.kind == .word || dt.kind == .string else { throw p.err("expected a device name", at: dt) }
-            p.i += 1
-            return (k, dt.text)
+            guard p.tok.kind == .word || p.tok.kind == .string else { throw p.err("expected a device name") }
+            return (k, try p.deviceName())
         }
         anonymousSets += 1   // the anonymous map takes a handle
         return (key, entries)

@@ -74,6 +74,7 @@ extension NFParser {
         if t.kind == .string {
             if t.text.isEmpty && (sel == .iifname || sel == .oifname || sel == NFSelector.ctHelper) { throw refused("Empty string is not allowed", at: t) }
             if sel.isOSF || sel == NFSelector.ctHelper, t.text.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
+            if sel == .iif || sel == .oif { try checkInterface(t.text, at: t) }
             i += 1
             return .string(t.text)
         }
@@ -172,6 +173,7 @@ extension NFParser {
         }
         if sel.isString {
             if sel.isOSF || sel == NFSelector.ctHelper, w.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
+            if sel == .iif || sel == .oif { try checkInterface(w, at: t) }
             return .string(w)
         }
         // nft asks getaddrinfo for a port name it does not know, and repeats its answer.

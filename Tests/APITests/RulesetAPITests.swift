@@ -37,6 +37,40 @@ final class RulesetAPITests: AppTestCase {
         XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 53 counter packets 0 bytes 0 accept"))
     }
 
+    /// nft resolves an interface index by name as it reads the rule, so a device the stack does not
+    /// have is refused where it is named, in every way a ruleset arrives (nft 1.0.6's words and
+    /// columns, recorded in a namespace with `meta iif "nosuch"`, `oif { "lo", "nosuch2" }`,
+    /// `fwd to "nosuch"`, `dup to 1.2.3.4 device "nosuch"`); lo and the stack's own devices load.
+    func testInterfaceIndexesMustNameADevice() throws {
+        func refusal(_ r: Reply) -> String {
+            XCTAssertEqual(r.status, 400, r.raw)
+            return r.json?["nft"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? r.raw
+        }
+        let chain = "table ip t {\n  chain c { type filter hook prerouting priority 0;\n"
+        XCTAssertEqual(refusal(call("PUT", "/v1/stacks/h/ruleset", chain + "    meta iif \"nosuch\" accept\n  }\n}\n", type: "text/plain")),
+                       "ruleset:3:14-21: Error: Interface does not exist\n    meta iif \"nosuch\" accept\n             ^^^^^^^^")
+        XCTAssertEqual(refusal(call("PUT", "/v1/stacks/h/ruleset", chain + "    oif { \"lo\", \"nosuch2\" }\n  }\n}\n", type: "text/plain")),
+                       "ruleset:3:17-25: Error: Interface does not exist\n    oif { \"lo\", \"nosuch2\" }\n                ^^^^^^^^^")
+        XCTAssertEqual(refusal(call("PUT", "/v1/stacks/h/ruleset", chain + "    dup to 1.2.3.4 device \"nosuch\"\n  }\n}\n", type: "text/plain")),
+                       "ruleset:3:27-34: Error: Interface does not exist\n    dup to 1.2.3.4 device \"nosuch\"\n                          ^^^^^^^^")
+        let netdev = "table netdev t {\n  chain c { type filter hook ingress device eth0 priority 0;\n"
+        XCTAssertEqual(refusal(call("PUT", "/v1/stacks/h/ruleset", netdev + "    fwd to \"nosuch\"\n  }\n}\n", type: "text/plain")),
+                       "ruleset:3:12-19: Error: Interface does not exist\n    fwd to \"nosuch\"\n           ^^^^^^^^")
+        XCTAssertEqual(refusal(call("PUT", "/v1/stacks/h/ruleset", netdev + "    dup to ip saddr map { 1.2.3.4 : \"eth0\", 1.2.3.5 : \"eth1\" }\n  }\n}\n", type: "text/plain")),
+                       "ruleset:3:55-60: Error: Interface does not exist\n    dup to ip saddr map { 1.2.3.4 : \"eth0\", 1.2.3.5 : \"eth1\" }\n                                                      ^^^^^^")
+        let json = #"{"nftables":[{"table":{"family":"ip","name":"t"}},{"chain":{"family":"ip","table":"t","name":"c"}},"#
+            + #"{"rule":{"family":"ip","table":"t","chain":"c","expr":[{"match":{"op":"==","left":{"meta":{"key":"iif"}},"right":"eth1"}}]}}]}"#
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", json, type: "application/json").json?["detail"], .string("/nftables: Interface does not exist"))
+        XCTAssertEqual(refusal(call("POST", "/v1/stacks/h/ruleset/commands", "add table ip t\nadd chain ip t c\nadd rule ip t c iif eth1", type: "text/plain")),
+                       "ruleset:3:21-24: Error: Interface does not exist\nadd rule ip t c iif eth1\n                    ^^^^")
+        // Nothing above changed the ruleset; the stack's devices and lo load.
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset/versions").json?["items"], .array([]))
+        let ok = call("PUT", "/v1/stacks/h/ruleset", chain + "    iif { \"eth0\", \"lo\" } oif lo accept\n  }\n}\n", type: "text/plain")
+        XCTAssertEqual(ok.status, 200, ok.raw)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/rules", #"{"family":"ip","table":"t","chain":"c","rule":"oif eth1"}"#).json?["detail"],
+                       .string("refused (as nft refuses it) at line 1, column 5: Interface does not exist"))
+    }
+
     /// `check=true` is nft -c: the answer says whether it would load; nothing runs or is stored.
     func testCheckOnlyAppliesAndStoresNothing() throws {
         XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
