@@ -90,6 +90,18 @@ cases.append({"name": "own6_nat_maps_1", "ipv6": True, "sysctls": {"net.ipv6.con
     {"ingress": "eth0", "desc": "SYN to 4446: numgen 0, to 2001:db8:1::4", "hex": N(41003, 4446)},
     {"ingress": "eth0", "desc": "SYN to 4446: numgen 1, to 2001:db8:1::5", "hex": N(41004, 4446)},
   ]})
+# 7: the same from named maps keyed wider than 64 bits (address . port), one keyed by ranges,
+# and a counter map keyed by address . port
+cases.append({"name": "own6_nat_maps_2", "ipv6": True, "sysctls": {"net.ipv6.conf.all.forwarding": 1},
+  "description": "dnat ip6 to ip6 daddr . tcp dport map @fw (ipv6_addr . inet_service : ipv6_addr . inet_service), dnat ip6 to ip6 daddr . tcp dport map @ranged (flags interval), counter name ip6 saddr . tcp dport map @per",
+  "ruleset": "table ip6 nat {\n\tcounter seen {\n\t}\n\n\tcounter other {\n\t}\n\n\tmap fw {\n\t\ttype ipv6_addr . inet_service : ipv6_addr . inet_service\n\t\telements = { 2001:db8::2 . 4443 : 2001:db8:1::2 . 80, 2001:db8::2 . 4444 : 2001:db8:1::3 . 81 }\n\t}\n\n\tmap ranged {\n\t\ttype ipv6_addr . inet_service : ipv6_addr\n\t\tflags interval\n\t\telements = { 2001:db8::/64 . 5000-5009 : 2001:db8:1::4 }\n\t}\n\n\tmap per {\n\t\ttype ipv6_addr . inet_service : counter\n\t\telements = { 2001:db8::1 . 4443 : \"seen\", 2001:db8::1 . 5005 : \"other\" }\n\t}\n\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tcounter name ip6 daddr . tcp dport map @per\n\t\tcounter name ip6 saddr . tcp dport map @per\n\t\tdnat ip6 to ip6 daddr . tcp dport map @fw\n\t\tdnat ip6 to ip6 daddr . tcp dport map @ranged\n\t}\n}\ntable inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tct status dnat counter accept\n\t}\n}\n",
+  "packets": [
+    {"ingress": "eth0", "desc": "SYN to [2001:db8::2]:4443: counted in seen, to [2001:db8:1::2]:80", "hex": N(42000, 4443)},
+    {"ingress": "eth0", "desc": "SYN to 4444: to [2001:db8:1::3]:81", "hex": N(42001, 4444)},
+    {"ingress": "eth0", "desc": "SYN to 4445: no element, local, reset", "hex": N(42002, 4445)},
+    {"ingress": "eth0", "desc": "SYN to 5005: counted in other, the range's 2001:db8:1::4", "hex": N(42003, 5005)},
+    {"ingress": "eth0", "desc": "SYN to 5010: past the range, local, reset", "hex": N(42004, 5010)},
+  ]})
 import sys
 for c in cases:
     # Names given: write those cases only (the others were recorded, some edited since).

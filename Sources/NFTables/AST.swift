@@ -211,9 +211,9 @@ public enum NFStatement: Sendable, Equatable {
     /// `counter|quota|limit name "x"`: a named object of the table.
     case objref(NFObjectKind, String)
     /// `counter|quota|limit name KEY map { K : "x" }`.
-    case objrefMap(NFObjectKind, NFSelector, [(NFValue, String)])
+    case objrefMap(NFObjectKind, [NFSelector], [(NFValue, String)])
     /// `counter|quota|limit|synproxy name KEY map @m`: a named map of objects.
-    case objrefMapNamed(NFObjectKind, NFSelector, String)
+    case objrefMapNamed(NFObjectKind, [NFSelector], String)
     /// `add|update|delete @s { KEY [timeout T] }` (nft_dynset); KEY one field or a concatenation
     /// (`ip saddr . tcp dport`, read into one 64-bit key: see `NFPackedKey`).
     /// `exprs`: stateful statements each element gets its own instance of (`{ ip saddr limit rate
@@ -338,8 +338,9 @@ public enum NFStatement: Sendable, Equatable {
         func gen(_ g: NFGenerator) -> [NFSelector] { if case .jhash(let sels, _, _, _) = g { sels } else { [] } }
         switch self {
         case .match(let s, _, _, _), .match6Masked(let s, _, _, _), .matchOr(let s, _, _, _), .vmap(let s, _), .vmapNamed(let s, _),
-             .setPayload(let s, _), .objrefMap(_, let s, _), .objrefMapNamed(_, let s, _), .natPortMap(_, let s, _, _):
+             .setPayload(let s, _), .natPortMap(_, let s, _, _):
             return [s]
+        case .objrefMap(_, let keys, _), .objrefMapNamed(_, let keys, _): return keys
         case .setExpr(let t, let src, _, _, _, _, _): return [t] + (src.map { [$0] } ?? [])
         case .setPayloadFrom(let t, let src): return [t, src]
         case .setMapped(let t, let keys, _), .setMapped6(let t, let keys, _), .setMappedNamed(let t, let keys, _): return [t] + keys

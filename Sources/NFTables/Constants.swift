@@ -427,10 +427,12 @@ public enum NFPrinter {
             guard let fam = f.family, let a = f.addrText else { return "fwd to \"\(f.device)\"" }
             return "fwd \(fam.rawValue) to \(a) device \"\(f.device)\""
         case .objref(let kind, let name): return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \"\(name)\""
-        case .objrefMapNamed(let kind, let key, let map): return "\(kind.rawValue) name \(key.printed) map @\(map)"
-        case .objrefMap(let kind, let key, let entries):
-            let sorted = sortedElements(entries.map(\.0)).compactMap { k in entries.first { $0.0 == k } }
-            return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
+        case .objrefMapNamed(let kind, let keys, let map): return "\(kind.rawValue) name \(keys.map(\.printed).joined(separator: " . ")) map @\(map)"
+        case .objrefMap(let kind, let keys, let entries):
+            let order = keys.count > 1 ? sortedTuples(entries.map(\.0), keys) : sortedElements(entries.map(\.0))
+            let sorted = order.compactMap { k in entries.first { $0.0 == k } }
+            return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \(keys.map(\.printed).joined(separator: " . ")) map { "
+                + sorted.map { "\(tupleText($0.0, keys)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
         case .dynset(let op, let set, let key, let timeout, let exprs):
             let keyText = key.map(\.printed).joined(separator: " . ")
             let timeoutText = timeout.map { " timeout \(timeText($0))" } ?? ""

@@ -355,11 +355,13 @@ public enum NFJSON {
             return .object([("reset", .object([("tcp option", .object([("name", .string(NFSelector.tcpOptionName(kind) ?? String(kind)))]))]))])
         case .setGenerated(let target, let g): return .object([("mangle", .object([("key", left(target)), ("value", generator(g))]))])
         case .objref(let kind, let name): return .object([(kind.rawValue, .string(name))])
-        case .objrefMapNamed(let kind, let key, let map):
-            return .object([(kind.rawValue, .object([("map", .object([("key", left(key)), ("data", .string("@" + map))]))]))])
-        case .objrefMap(let kind, let key, let entries):
-            let data = JSONValue.array(entries.map { .array([value($0.0, key), .string($0.1)]) })
-            return .object([(kind.rawValue, .object([("map", .object([("key", left(key)), ("data", .object([("set", data)]))]))]))])
+        case .objrefMapNamed(let kind, let keys, let map):
+            let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
+            return .object([(kind.rawValue, .object([("map", .object([("key", key), ("data", .string("@" + map))]))]))])
+        case .objrefMap(let kind, let keys, let entries):
+            let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
+            let data = JSONValue.array(listed(entries, keys).map { .array([tupleJSON($0.0, keys), .string($0.1)]) })
+            return .object([(kind.rawValue, .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))]))])
         case .dynset(let op, let set, let keys, let timeout, let exprs):
             let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
             let elem: JSONValue = timeout.map { .object([("elem", .object([("val", key), ("timeout", .int(Int($0 / 1000)))]))]) } ?? key

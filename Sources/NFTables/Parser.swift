@@ -638,19 +638,12 @@ public struct NFParser {
             t.nextHandle += 1
         }
         let set = t.sets.first { $0.name == sname }!
-        // A data or object map keyed by a concatenation: its key packs into 64 bits, one value a
-        // part; a data map's wider key (an IPv6 address in it) is held by its words (NFWideKey).
-        // A data map of marks, ports or IPv4 addresses with ranges (or interface names) in its keys is
-        // searched tuple by tuple (`dataMapsRanged`); NAT maps of IPv6 addresses and object maps are not.
-        if set.concat != nil, set.data != nil || set.objectNames != nil {
-            let sels = set.keys.map(\.selector)
-            let ranged = set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil })
-            if ranged, set.objectNames != nil || set.data6 != nil || set.dynamic || set.timeouts {
-                throw unsupported("ranges in the keys of an object map, an IPv6 address map or a dynamic map with concatenated keys", at: toks[i - 1])
-            }
-            if !ranged, NFPackedKey.widths(sels) == nil, set.objectNames != nil || set.data6 != nil {
-                throw unsupported("object and address maps with concatenated keys wider than 64 bits", at: toks[i - 1])
-            }
+        // A data or object map keyed by a concatenation finds its elements packed into 64 bits, by
+        // their words when wider (NFWideKey), or tuple by tuple with ranges in them (the kernel's
+        // MapKeys); a map rules add to holds no ranged tuples.
+        if set.concat != nil, set.data != nil || set.objectNames != nil, set.dynamic || set.timeouts,
+           set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil }) {
+            throw unsupported("ranges in the keys of a dynamic map with concatenated keys", at: toks[i - 1])
         }
         if let max = set.size, set.elements.count > max {
             throw refused("Could not process rule: Too many open files in system (set \(sname) holds at most \(max) elements)", at: sizeTok ?? toks[i - 1])

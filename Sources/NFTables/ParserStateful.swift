@@ -130,8 +130,9 @@ extension NFParser {
             try known(self, n, at: nt)
             return .objref(kind, n)
         }
-        let key = try concatSelector(context: context)
-        // `map @m`: a named map of objects of this kind, keyed by what `key` reads.
+        var keys = [try concatSelector(context: context)]
+        while isWord(".") { i += 1; keys.append(try concatSelector(context: context)) }
+        // `map @m`: a named map of objects of this kind, keyed by what `keys` read.
         if isWord("map"), i + 1 < toks.count, toks[i + 1].kind == .punct, toks[i + 1].text == "@" {
             i += 2
             let nt = tok
@@ -139,18 +140,22 @@ extension NFParser {
             guard let m = table.sets.first(where: { $0.name == n }) else {
                 throw refused("Could not process rule: No such file or directory (no map @\(n) in table \(table.name))", at: nt)
             }
-            guard m.objectKind == kind, m.concat == nil, m.key.accepts(key) else {
-                throw refused("datatype mismatch: map @\(n) is not a map of \(kind.rawValue) objects keyed by \(key.printed)", at: nt)
+            guard m.objectKind == kind, m.keys.count == keys.count, zip(m.keys, keys).allSatisfy({ $0.accepts($1) }) else {
+                throw refused("datatype mismatch: map @\(n) is not a map of \(kind.rawValue) objects keyed by \(keys.map(\.printed).joined(separator: " . "))", at: nt)
             }
-            return .objrefMapNamed(kind, key, n)
+            return .objrefMapNamed(kind, keys, n)
         }
-        let entries = try mapEntries(key) { (p: inout NFParser) throws(NFSyntaxError) -> String in
+        try expectWord("map")
+        try expectPunct("{")
+        let entries = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> (NFValue, String) in
+            let k = keys.count == 1 ? try p.scalar(for: keys[0]) : try p.tupleValue(keys)
+            try p.expectPunct(":")
             let nt = p.tok
             let n = try p.name("an object name")
             try known(p, n, at: nt)
-            return n
+            return (k, n)
         }
         anonymousSets += 1   // the anonymous map takes a handle
-        return .objrefMap(kind, key, entries)
+        return .objrefMap(kind, keys, entries)
     }
 }

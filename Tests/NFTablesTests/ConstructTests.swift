@@ -656,6 +656,58 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// Counter maps keyed by a name and by concatenations (KernelTests/KeyedMapTests' ruleset), in
+    /// nft -j as `scripts/record_keyed_maps.sh` recorded nft 1.0.6 writing them, and back.
+    func testCounterMapsWithConcatenatedKeysAsNft() throws {
+        let text = """
+        table ip t {
+        \tcounter c1 {
+        \t\tpackets 0 bytes 0
+        \t}
+
+        \tcounter c2 {
+        \t\tpackets 0 bytes 0
+        \t}
+
+        \tmap o {
+        \t\ttype ifname : counter
+        \t\telements = { "vb" : "c1" }
+        \t}
+
+        \tmap cc {
+        \t\ttype ipv4_addr . inet_service : counter
+        \t\telements = { 198.18.0.9 . 53 : "c2" }
+        \t}
+
+        \tmap wide {
+        \t\ttype ipv4_addr . ifname : counter
+        \t\telements = { 198.18.0.9 . "vb" : "c1" }
+        \t}
+
+        \tchain c {
+        \t\ttype filter hook prerouting priority filter; policy accept;
+        \t\tcounter name iifname map @o
+        \t\tcounter name iifname map { "vb" : "c1" }
+        \t\tcounter name ip saddr . udp dport map @cc
+        \t\tcounter name ip saddr . udp dport map { 198.18.0.9 . 53 : "c2", 198.18.0.9 . 54 : "c1" }
+        \t\tcounter name ip saddr . iifname map @wide
+        \t}
+        }
+
+        """
+        try roundTrip(text)
+        let rules = try NFParser.parse(text).tables[0].chains[0].rules
+        XCTAssertEqual(rules.map { NFJSON.statement($0.statements[0], counter: nil, family: .ip).rendered() }, [
+            #"{"counter":{"map":{"key":{"meta":{"key":"iifname"}},"data":"@o"}}}"#,
+            #"{"counter":{"map":{"key":{"meta":{"key":"iifname"}},"data":{"set":[["vb","c1"]]}}}}"#,
+            #"{"counter":{"map":{"key":{"concat":[{"payload":{"protocol":"ip","field":"saddr"}},{"payload":{"protocol":"udp","field":"dport"}}]},"data":"@cc"}}}"#,
+            #"{"counter":{"map":{"key":{"concat":[{"payload":{"protocol":"ip","field":"saddr"}},{"payload":{"protocol":"udp","field":"dport"}}]},"data":{"set":[[{"concat":["198.18.0.9",53]},"c2"],[{"concat":["198.18.0.9",54]},"c1"]]}}}}"#,
+            #"{"counter":{"map":{"key":{"concat":[{"payload":{"protocol":"ip","field":"saddr"}},{"meta":{"key":"iifname"}}]},"data":"@wide"}}}"#])
+        // Written in the other order, the anonymous map lists sorted, as nft lists it.
+        let swapped = try NFParser.parse(text.replacingOccurrences(of: "{ 198.18.0.9 . 53 : \"c2\", 198.18.0.9 . 54 : \"c1\" }", with: "{ 198.18.0.9 . 54 : \"c1\", 198.18.0.9 . 53 : \"c2\" }"))
+        XCTAssertEqual(NFPrinter.ruleset(swapped), text)
+    }
+
     /// An igmp field in an inet table lists with the `meta nfproto ipv4` nft adds for it, unless
     /// `meta l4proto igmp` came first (read off nft 1.0.6 here).
     func testIGMPInInetListsItsNfproto() throws {

@@ -404,12 +404,12 @@ extension Stack {
                 switch object(o, ti: ti, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
             case .objrefMapNamed(let kind, let key, let map):
                 // nft_objref_map_eval: the key finds the element, whose object acts; none breaks the rule.
-                guard let v = read(key, skb, info), let m = netfilter.objectMaps[ti]?[map], let pos = m.index.lookup(v),
-                      let o = netfilter.objects[ti]?[.init(kind: kind, name: m.names[Int(pos)])] else { return nil }
+                guard let m = netfilter.objectMaps[ti]?[map], let pos = mapPosition(m.keys, key, skb, info, inDev: inDev, outDev: outDev, ti: ti),
+                      let o = netfilter.objects[ti]?[.init(kind: kind, name: m.names[pos])] else { return nil }
                 switch object(o, ti: ti, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
-            case .objrefMap(let kind, let key, let entries):
-                guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }),
-                      let o = netfilter.objects[ti]?[.init(kind: kind, name: hit.1)] else { return nil }
+            case .objrefMap(let kind, let keys, let entries):
+                guard let name = mapLookup(keys, entries, skb, info, inDev: inDev, outDev: outDev, ti: ti),
+                      let o = netfilter.objects[ti]?[.init(kind: kind, name: name)] else { return nil }
                 switch object(o, ti: ti, skb, info) { case .next: break; case .breakRule: return nil; case .drop: return .nf(.drop); case .stolen: return .stolen }
             case .fwd(let f):
                 // nft_fwd_netdev_eval / nft_fwd_neigh_eval: the packet goes out once the hook is
@@ -547,8 +547,7 @@ extension Stack {
                       nft_cmp_eval(op, value, UInt64(n), ti: ti) else { return nil }
             case .setMappedNamed(let target, let key, let map) where target.isAddress6:
                 // nft_lookup on a named map of IPv6 addresses; no element ends the rule.
-                let by6 = key.count == 1 && key[0].isAddress6
-                guard let m = netfilter.dataMaps6[ti]?[map], let pos = m.lookup(by6 ? nil : readPacked(key, skb, info), by6 ? read6(key[0], skb, info) : nil),
+                guard let m = netfilter.dataMaps6[ti]?[map], let pos = mapPosition(m.keys, key, skb, info, inDev: inDev, outDev: outDev, ti: ti),
                       nft_payload_set_eval6(target, m.addrs[pos], skb, info) else { return nil }
             case .setMappedNamed(let target, let key, let map):
                 // nft_lookup on the named map; no element ends the rule.
@@ -560,8 +559,7 @@ extension Stack {
                 }
             case .natMapNamed(let source, let key, let map, let flags, let withPort, true):
                 // An IPv6 data map: the element's address (and port) for nat6.
-                let by6 = key.count == 1 && key[0].isAddress6
-                guard let m = netfilter.dataMaps6[ti]?[map], let pos = m.lookup(by6 ? nil : readPacked(key, skb, info), by6 ? read6(key[0], skb, info) : nil) else { return nil }
+                guard let m = netfilter.dataMaps6[ti]?[map], let pos = mapPosition(m.keys, key, skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
                 let p = withPort ? UInt16(truncatingIfNeeded: m.ports[pos]) : nil
                 if let v = nat(.nat6(source: source, addr: m.addrs[pos], addrHi: nil, port: p, portHi: p, flags: flags), hook: hook, skb, outDev: outDev) { return v }
             case .natMapNamed(let source, let key, let map, let flags, let withPort, false):
@@ -1181,25 +1179,29 @@ extension Stack {
         }
     }
 
-    /// A set key as a dynamic set holds it: one field's value, or a concatenation packed into one
-    /// number (NFPackedKey: the first part highest, each in its field's width).
-    /// A named data map's data for the packet's key: an IPv6 address key among the map's
-    /// addresses, prefixes and ranges; a concatenation too wide to pack by its words; any other
-    /// read (packed for a concatenation) and hashed.
+    /// A named data map's data for the packet's key (nft_lookup); nil: no element holds it.
     func dataMapLookup(_ ti: Int, _ map: String, _ key: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> UInt64? {
-        if key.count == 1, key[0].isAddress6 {
-            guard let a = read6(key[0], skb, info) else { return nil }
-            return netfilter.dataMapsBy6[ti]?[map]?.first { a >= $0.lo && a <= $0.hi }?.value
+        guard let m = netfilter.dataMaps[ti]?[map], let pos = mapPosition(m.keys, key, skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
+        return m.values[pos]
+    }
+
+    /// The element of a named map the packet's key finds, by the map's shape (MapKeys).
+    func mapPosition(_ m: MapKeys, _ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Int? {
+        switch m.shape {
+        case .word(let index):
+            return readPacked(keys, skb, info).flatMap { index.lookup($0) }
+        case .words(let byWords):
+            guard let w = readWords(keys, skb, info) else { return nil }
+            return byWords[w] ?? m.catchAll
+        case .ordered(let elements) where keys[0].isString:
+            guard let name = readName(keys[0], skb, info, inDev: inDev, outDev: outDev) else { return nil }
+            return elements.first { Stack.nameMatches($0.0, name) }?.1 ?? m.catchAll
+        case .ordered(let elements):
+            guard let a = read6(keys[0], skb, info) else { return nil }
+            return elements.first { contains6($0.0, a, ti: ti) }?.1 ?? m.catchAll
+        case .tuples(let elements, let index, let positions):
+            return concatLookup(ti, elements, index, keys, skb, info, inDev: inDev, outDev: outDev).map { positions[$0] }
         }
-        if key.count > 1, let m = netfilter.dataMapsRanged[ti]?[map] {
-            return concatLookup(ti, m.elements, m.index, key, skb, info, inDev: inDev, outDev: outDev).map { m.values[$0] }
-        }
-        if key.count > 1, let m = netfilter.dataMapsWide[ti]?[map] {
-            guard let w = readWords(key, skb, info) else { return nil }
-            return m.values[w] ?? m.catchAll
-        }
-        guard let k = readPacked(key, skb, info) else { return nil }
-        return netfilter.dataMaps[ti]?[map]?.lookup(k)
     }
 
     /// The value a set rules add to holds the packet's key under: the key read (packed for a

@@ -123,21 +123,13 @@ struct NetfilterState {
     var maps6: [Int: [String: [(lo: UInt128, hi: UInt128, verdict: NFVerdict)]]] = [:]
     /// Named sets and maps with concatenated keys: their tuples (and verdicts), searched in order.
     var concatSets: [Int: [String: (elements: [NFValue], verdicts: [NFVerdict]?)]] = [:]
-    /// Named data maps (`type inet_service : ipv4_addr`) ready for lookups, per table index and name.
-    var dataMaps: [Int: [String: MapIndex<UInt64>]] = [:]
+    /// Named data maps (`type inet_service : ipv4_addr`) ready for lookups, per table index and
+    /// name: where a key finds its element, and each element's data.
+    var dataMaps: [Int: [String: (keys: MapKeys, values: [UInt64])]] = [:]
     /// Named maps of IPv6 addresses (`: ipv6_addr [. inet_service]`), per table index and name.
     var dataMaps6: [Int: [String: DataMap6]] = [:]
-    /// Named data maps keyed by an IPv6 address (`type ipv6_addr : mark`): each element's
-    /// address, prefix or range and its data, tried in order.
-    var dataMapsBy6: [Int: [String: [(lo: UInt128, hi: UInt128, value: UInt64)]]] = [:]
-    /// Named data maps keyed by a concatenation too wide to pack: data by the key's words
-    /// (NFWideKey), and the catch-all's.
-    var dataMapsWide: [Int: [String: (values: [[UInt64]: UInt64], catchAll: UInt64?)]] = [:]
-    /// Named data maps keyed by a concatenation with ranges in it (`flags interval`): the tuples
-    /// (the catch-all last, tried when nothing else holds), their exact ones hashed, and the data.
-    var dataMapsRanged: [Int: [String: (elements: [NFValue], index: ConcatIndex, values: [UInt64])]] = [:]
-    /// Named maps of objects (`: counter`): element positions by key, and each element's object name.
-    var objectMaps: [Int: [String: (index: MapIndex<UInt64>, names: [String])]] = [:]
+    /// Named maps of objects (`: counter`): where a key finds its element, and each one's object name.
+    var objectMaps: [Int: [String: (keys: MapKeys, names: [String])]] = [:]
     /// Their exact tuples hashed (ConcatIndex), per table index and name.
     var concatIndex: [Int: [String: ConcatIndex]] = [:]
     /// Compiled chains, [table index][chain index].
@@ -183,31 +175,9 @@ struct NetfilterState {
         for (ti, t) in rs.tables.enumerated() {
             for o in t.objects { objects[ti, default: [:]][ObjectKey(kind: o.kind, name: o.name)] = o }
             for set in t.sets {
-                // A data map keyed by a concatenation looks its key up packed (as rules read it).
-                let keys = set.concat == nil ? set.elements : NFPackedKey.widths(set.keys.map(\.selector)).map { w in
-                    set.elements.map { e in NFPackedKey.pack(e, w).map { NFValue.range($0, $0, text: "") } ?? e }
-                } ?? set.elements
-                if let names = set.objectNames {
-                    objectMaps[ti, default: [:]][set.name] = (MapIndex(keys, (0..<UInt64(names.count)).map { $0 }), names)
-                }
-                if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(keys, addrs: d6, ports: ports) }
-                else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = MapIndex(keys, ds) }
-                if let ds = set.data, set.data6 == nil, set.concat != nil, set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil }) {
-                    var pairs = zip(set.elements, ds).filter { $0.0 != .catchAll }
-                    pairs += zip(set.elements, ds).filter { $0.0 == .catchAll }
-                    dataMapsRanged[ti, default: [:]][set.name] = (pairs.map(\.0), ConcatIndex(pairs.map(\.0)), pairs.map(\.1))
-                } else if let ds = set.data, set.data6 == nil, set.concat != nil, NFPackedKey.widths(set.keys.map(\.selector)) == nil {
-                    var values: [[UInt64]: UInt64] = [:], catchAll: UInt64? = nil
-                    for (e, d) in zip(set.elements, ds) {
-                        if e == .catchAll { catchAll = d } else if let w = NFWideKey.words(e) { values[w] = d }
-                    }
-                    dataMapsWide[ti, default: [:]][set.name] = (values, catchAll)
-                }
-                if let ds = set.data, set.data6 == nil, set.concat == nil, set.keys.first?.selector.isAddress6 == true {
-                    dataMapsBy6[ti, default: [:]][set.name] = zip(set.elements, ds).compactMap { e, d in
-                        if case .range6(let lo, let hi, _) = e { (lo, hi, d) } else { nil }
-                    }
-                }
+                if let names = set.objectNames { objectMaps[ti, default: [:]][set.name] = (MapKeys(set), names) }
+                if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(keys: MapKeys(set), addrs: d6, ports: ports) }
+                else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = (MapKeys(set), ds) }
                 if set.concat != nil {
                     var tuples = set
                     // A set rules add to (or whose elements expire) holds its one-value tuples packed
@@ -725,21 +695,52 @@ struct MapIndex<Value> {
     }
 }
 
-/// A named map of IPv6 addresses: its keys (one-word values through a MapIndex of positions, IPv6
-/// address keys tried in order) and each element's address and port.
+/// A named map of IPv6 addresses: where a key finds its element, and each element's address and port.
 struct DataMap6 {
-    let index: MapIndex<UInt64>
-    let keys6: [(lo: UInt128, hi: UInt128, pos: Int)]
+    let keys: MapKeys
     let addrs: [UInt128], ports: [UInt64]
-    init(_ keys: [NFValue], addrs: [UInt128], ports: [UInt64]) {
-        index = MapIndex(keys, (0..<UInt64(keys.count)).map { $0 })
-        keys6 = keys.enumerated().compactMap { k, v in if case .range6(let lo, let hi, _) = v { (lo, hi, k) } else { nil } }
-        self.addrs = addrs; self.ports = ports
+}
+
+/// Where the key a rule reads finds a named map's element (its position), by the shape of the
+/// map's key: one word (a concatenation packed into one among them) through a MapIndex; a wider
+/// concatenation by its words (NFWideKey); a lone IPv6 address or interface name tried in order
+/// (prefixes, ranges, wildcards); a concatenation with ranges in it tuple by tuple, its exact
+/// tuples hashed. The catch-all element (`*`) answers a key no other holds.
+struct MapKeys {
+    enum Shape {
+        case word(MapIndex<Int>)
+        case words([[UInt64]: Int])
+        case ordered([(NFValue, Int)])
+        /// The tuples with the catch-all last (tupleMatches takes it for any key), their exact
+        /// ones hashed, and each one's position in the map.
+        case tuples([NFValue], ConcatIndex, [Int])
     }
-    /// The element a key finds: `key` for a one-word key, `key6` for an IPv6 address.
-    func lookup(_ key: UInt64?, _ key6: UInt128?) -> Int? {
-        if let key6 { return keys6.first { key6 >= $0.lo && key6 <= $0.hi }?.pos }
-        return key.flatMap { index.lookup($0) }.map { Int($0) }
+    let shape: Shape
+    let catchAll: Int?
+
+    init(_ set: NFSet) {
+        let sels = set.keys.map(\.selector)
+        let positions = Array(set.elements.indices)
+        catchAll = set.elements.firstIndex(of: .catchAll)
+        if set.concat == nil {
+            if sels[0].isAddress6 || sels[0].isString {
+                shape = .ordered(zip(set.elements, positions).filter { $0.0 != .catchAll })
+            } else {
+                shape = .word(MapIndex(set.elements, positions))
+            }
+            return
+        }
+        if set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil }) {
+            let order = positions.filter { set.elements[$0] != .catchAll } + (catchAll.map { [$0] } ?? [])
+            let tuples = order.map { set.elements[$0] }
+            shape = .tuples(tuples, ConcatIndex(tuples), order)
+        } else if let widths = NFPackedKey.widths(sels) {
+            shape = .word(MapIndex(set.elements.map { e in NFPackedKey.pack(e, widths).map { NFValue.range($0, $0, text: "") } ?? e }, positions))
+        } else {
+            var byWords: [[UInt64]: Int] = [:]
+            for (k, e) in set.elements.enumerated() { if let w = NFWideKey.words(e) { byWords[w] = k } }
+            shape = .words(byWords)
+        }
     }
 }
 
