@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the deployment-style oracle cases of Tests/OracleTests/Corpus that this script owns
-(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, data_maps_ranged_1, sctp_set_1, ct_mark_untracked_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1): the ruleset as the tool writes it, adapted to the oracle's
+(docker_1, kube_nft_1, arch_conf_1, meters_1, data_maps_1, data_maps_ranged_1, sctp_set_1, ct_mark_untracked_1, ct_zones_1, osf_1, vlan_1, ipsec_1, meta_keys_1, icmp_fields_1, ct_labels_1, named_catchall_1, fib_oifname_1, ftp_helper_1, ct_expect_1, ftp_nat_1, ct_expect_nat_1, tftp_1, icmp_nat_1): the ruleset as the tool writes it, adapted to the oracle's
 addresses, and a scripted packet sequence built with scapy. Record each on the real kernel with
   /usr/bin/python3 ../shared/oracle/kernel_oracle.py CASE.json -o expected/CASE.json   (root)"""
 import json, os, sys
@@ -683,6 +683,46 @@ def tftp():
         pkt("eth1", "a second flow to the same port from 50001: nothing expected (used), dropped", s, UDP(sport=50001, dport=40000), b"\x00\x03\x00\x01data"),
     ], {"net.ipv4.ip_forward": 1})
 
+ICMP_NAT = """table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "eth1" udp dport 8053 dnat to 198.18.0.1:53
+	}
+
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth1" masquerade
+	}
+}
+table inet filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state related counter accept
+		ct state established counter accept
+		ct state new counter accept
+	}
+}
+"""
+
+def icmp_nat():
+    # ICMP errors about NATed flows (nf_nat_icmp_reply_translation): the quoted datagram and the
+    # outer header translated back, in both directions of a masqueraded and of a DNATed flow.
+    def err(ingress, desc, outer, inner, l4, icmp=ICMP(type=3, code=3)):
+        return pkt(ingress, desc, outer, icmp / IP(**dict(inner, id=0x300, ttl=63)) / l4 / b"q")
+    c, s = {"src": "198.18.0.1", "dst": "198.18.1.2"}, {"src": "198.18.1.2", "dst": "198.18.1.1"}
+    write("icmp_nat_1", "ICMP errors about a masqueraded and a DNATed flow, translated back (the quoted datagram and the outer header) as nf_nat_icmp_reply_translation does", ICMP_NAT, [
+        pkt("eth0", "198.18.0.1:40000 -> 198.18.1.2:53, masqueraded to 198.18.1.1", c, UDP(sport=40000, dport=53), b"q"),
+        err("eth1", "port unreachable from 198.18.1.2 quoting 198.18.1.1:40000 -> :53: related, to 198.18.0.1 quoting its own datagram",
+            s, {"src": "198.18.1.1", "dst": "198.18.1.2"}, UDP(sport=40000, dport=53)),
+        err("eth1", "time exceeded from 198.18.1.3 about the same flow: related, translated too",
+            {"src": "198.18.1.3", "dst": "198.18.1.1"}, {"src": "198.18.1.1", "dst": "198.18.1.2"}, UDP(sport=40000, dport=53), ICMP(type=11, code=0)),
+        pkt("eth1", "198.18.1.2:41000 -> 198.18.1.1:8053, DNATed to 198.18.0.1:53", s, UDP(sport=41000, dport=8053), b"q"),
+        err("eth0", "port unreachable from 198.18.0.1 quoting :41000 -> 198.18.0.1:53: related, from 198.18.1.1 quoting :8053",
+            {"src": "198.18.0.1", "dst": "198.18.1.2"}, {"src": "198.18.1.2", "dst": "198.18.0.1"}, UDP(sport=41000, dport=53)),
+        err("eth1", "port unreachable about a flow nobody has: invalid, for the router itself (icmp_rcv)",
+            s, {"src": "198.18.1.1", "dst": "198.18.1.2"}, UDP(sport=40001, dport=53)),
+    ], {"net.ipv4.ip_forward": 1})
+
 if __name__ == "__main__":
     # `--only NAME...`: write those cases only (the functions above, by name).
     if sys.argv[1:2] == ["--only"]:
@@ -710,3 +750,4 @@ if __name__ == "__main__":
     ftp_nat()
     ct_expect_nat()
     tftp()
+    icmp_nat()

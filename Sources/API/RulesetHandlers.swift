@@ -60,7 +60,7 @@ extension App {
     /// `ipsets`: the stack's ipsets, which iptables' `-m set` may name.
     /// `interfaces`: the stack's devices, which an interface index (`iif "eth0"`) must name.
     func parseRuleset(_ body: RulesetBody, _ req: HTTPRequest, onto base: NFRuleset = NFRuleset(), ipsets: Set<String> = [],
-                      interfaces: Set<String>) throws(Problem) -> NFRuleset {
+                      interfaces: [String]) throws(Problem) -> NFRuleset {
         switch body {
         case .iptables(let text):
             do throws(IPTablesError) { return try IPTablesRestore.translate(text, ipsets: ipsets) } catch { throw Self.iptablesProblem(error) }
@@ -225,7 +225,7 @@ extension App {
         }
         let body = try rulesetBody(req, format: format, iptables: true)
         let iptables = if case .iptables = body { true } else { false }
-        let parsed = try parseRuleset(body, req, ipsets: e.withStack { $0.ipsets.names }, interfaces: e.withStack(\.interfaceNames))
+        let parsed = try parseRuleset(body, req, ipsets: e.withStack { $0.ipsets.names }, interfaces: e.withStack(\.interfaceOrder))
         if check { try checkSize(parsed); return Self.checked(parsed) }
         let summary = "replace ruleset (\(parsed.tables.count) tables" + (iptables ? ", from iptables-save)" : ")")
         return jsonResponse(200, try apply(e, summary: summary, command: false) { _ throws(Problem) in parsed })
@@ -240,12 +240,12 @@ extension App {
         let body = try rulesetBody(req, format: nil, iptables: false)
         if check {
             let current = e.withStack { $0.ruleset }
-            let next = try parseRuleset(body, req, onto: current, interfaces: e.withStack(\.interfaceNames))
+            let next = try parseRuleset(body, req, onto: current, interfaces: e.withStack(\.interfaceOrder))
             try checkSize(next)
             return Self.checked(next)
         }
         let first = if case .nft(let text, _) = body { text.split(separator: "\n").first.map(String.init) ?? "" } else { "nft -j commands" }
-        let interfaces = e.withStack(\.interfaceNames)
+        let interfaces = e.withStack(\.interfaceOrder)
         return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first) { (cur: NFRuleset) throws(Problem) -> NFRuleset in
             try parseRuleset(body, req, onto: cur, interfaces: interfaces)
         })
@@ -270,7 +270,7 @@ extension App {
         }
         let command = "add rule \(family) \(table) \(chain) \(rule)"
         var handle = 0
-        let interfaces = e.withStack(\.interfaceNames)
+        let interfaces = e.withStack(\.interfaceOrder)
         let v = try apply(e, summary: (insert ? "insert" : "add") + " rule \(family) \(table) \(chain) \(rule)") { (cur: NFRuleset) throws(Problem) -> NFRuleset in
             var next: NFRuleset
             do throws(NFSyntaxError) { next = try NFParser.parse(command, onto: cur, interfaces: interfaces) } catch {

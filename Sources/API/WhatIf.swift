@@ -44,7 +44,7 @@ extension App {
             what = "version \(version)"
         } else if hasBody {
             candidate = try parseRuleset(try rulesetBody(req, format: format, iptables: true), req, ipsets: e.withStack { $0.ipsets.names },
-                                         interfaces: e.withStack(\.interfaceNames))
+                                         interfaces: e.withStack(\.interfaceOrder))
             what = "candidate"
         } else {
             candidate = nil

@@ -300,8 +300,8 @@ public final class Stack {
     }
 
     public func device(named name: String) -> NetDevice? { devices.first { $0.name == name } }
-    /// Every device's name (lo's among them): what a ruleset's interface indexes may name.
-    public var interfaceNames: Set<String> { Set(devices.map(\.name)) }
+    /// Every device's name (lo's among them) in ifindex order: what a ruleset's interface indexes may name.
+    public var interfaceOrder: [String] { devices.sorted { $0.ifindex < $1.ifindex }.map(\.name) }
 
     @inline(__always) func sysctl(_ s: Sysctl) -> Int { net[s] }
 

@@ -462,7 +462,7 @@ public struct NFChain: Sendable, Equatable {
 }
 
 public enum NFSetKey: String, Sendable, CaseIterable {
-    case ipv4_addr, ipv6_addr, inet_service, inet_proto, ifname, mark, ether_addr
+    case ipv4_addr, ipv6_addr, inet_service, inet_proto, ifname, iface_index, mark, ether_addr
     case icmp_type, icmpv6_type, tcp_flag, ct_state, dscp, ether_type, pkt_type, nf_proto, uid, gid
 }
 
@@ -515,6 +515,17 @@ public struct NFSet: Sendable, Equatable {
         if elementInfo.count < elements.count { elementInfo += [NFElementInfo](repeating: NFElementInfo(), count: elements.count - elementInfo.count) }
         elements += vals
         elementInfo += info
+    }
+    /// Puts the elements (and what goes with each) in the order of `rank`, equal ranks as they were.
+    public mutating func reorder(by rank: (NFValue) -> Int) {
+        let order = elements.indices.sorted { (rank(elements[$0]), $0) < (rank(elements[$1]), $1) }
+        guard order != Array(elements.indices) else { return }
+        elements = order.map { elements[$0] }
+        if elementInfo.count == order.count { elementInfo = order.map { elementInfo[$0] } }
+        verdicts = verdicts.map { vs in order.map { vs[$0] } }
+        data = data.map { ds in order.map { ds[$0] } }
+        data6 = data6.map { ds in order.map { ds[$0] } }
+        objectNames = objectNames.map { ns in order.map { ns[$0] } }
     }
     public mutating func removeElement(at k: Int) {
         elements.remove(at: k)

@@ -593,8 +593,12 @@ public enum NFPrinter {
     static func setElements(_ s: NFSet) -> String {
         let sels = s.keys.map(\.selector)
         // Positions, not values: looking each sorted value up again was quadratic (70 s for 100,000 elements).
-        let indices = s.concat != nil ? sortedTupleOrder(s.elements, sels, interval: s.interval) : sortedOrder(s.elements)
-        let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .ct_state: 2, .pkt_type: 2, .inet_service: 5, .inet_proto: 5, .mark: 5, .tcp_flag: 5, .nf_proto: 5, .uid: 5, .gid: 5][s.key] ?? 1
+        // Interface indexes as the parser ordered them (by ifindex, which the listing cannot know).
+        let indices = s.concat != nil ? sortedTupleOrder(s.elements, sels, interval: s.interval)
+            : s.key == .iface_index ? s.elements.indices.filter { s.elements[$0] != .catchAll } + s.elements.indices.filter { s.elements[$0] == .catchAll }
+            : sortedOrder(s.elements)
+        let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .ct_state: 2, .pkt_type: 2, .inet_service: 5, .inet_proto: 5, .mark: 5, .tcp_flag: 5,
+                                             .nf_proto: 5, .uid: 5, .gid: 5, .iface_index: 5][s.key] ?? 1
         var out = ""
         for (n, k) in indices.enumerated() {
             if n > 0 { out += n % perLine == 0 ? ",\n\t\t\t     " : ", " }

@@ -13,7 +13,7 @@ extension NFJSON {
     /// Reads `nft -j` JSON (a list ruleset, or add/flush commands) onto `base`. Handles are assigned
     /// as when the same objects are added in order; the ones in the document are ignored.
     /// `interfaces`: the devices interface indexes may name (NFParser's `interfaces`).
-    public static func decode(_ doc: JSONValue, onto base: NFRuleset = NFRuleset(), interfaces: Set<String>? = nil) throws(NFJSONError) -> NFRuleset {
+    public static func decode(_ doc: JSONValue, onto base: NFRuleset = NFRuleset(), interfaces: [String]? = nil) throws(NFJSONError) -> NFRuleset {
         guard case .array(let items) = doc["nftables"] ?? .null else { throw NFJSONError(path: "/nftables", message: "expected an array") }
         // Rebuild through the text syntax so handles, validation and printing stay in one place.
         var text = ""
@@ -143,9 +143,9 @@ extension NFJSON {
             var dataSel: NFSelector? = nil
             if kind == "map" {
                 let data = (try? str(b["map"], path + "/map")) ?? "?"
-                guard data == "verdict" || data != "ifname" && NFSetKey(rawValue: data) != nil || ["ipv4_addr . inet_service", "ipv6_addr . inet_service",
+                guard data == "verdict" || data != "ifname" && data != "iface_index" && NFSetKey(rawValue: data) != nil || ["ipv4_addr . inet_service", "ipv6_addr . inet_service",
                                             "counter", "quota", "limit", "synproxy"].contains(data) else {
-                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of the set types but ifname are modelled)", kind: .unsupported)
+                    throw NFJSONError(path: path + "/map", message: "not supported yet: maps of type \(data) (verdict maps and data maps of the set types but ifname and iface_index are modelled)", kind: .unsupported)
                 }
                 if data != "verdict", let k = NFSetKey(rawValue: String(data.prefix { $0 != " " })) { dataSel = k.selector }
                 s += " : \(data)"

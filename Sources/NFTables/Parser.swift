@@ -13,10 +13,11 @@ public struct NFParser {
     /// Reading a checkpoint or iptables-nft's translation: `xt match set` (which nft lists but
     /// does not read) stands for the `-m set` of the rule's iptables line.
     var readsCompat = false
-    /// The devices of the stack the ruleset loads into: nft resolves an interface index by name
-    /// as it reads (`iif "eth9"`, `fwd to "eth9"`) and refuses one that does not exist. nil:
-    /// no stack (a checkpoint, a what-if), names are not checked.
-    var interfaces: Set<String>? = nil
+    /// The devices of the stack the ruleset loads into, by name, and their ifindex: nft resolves an
+    /// interface index by name as it reads (`iif "eth9"`, `fwd to "eth9"`) and refuses one that does
+    /// not exist; a set of them lists in ifindex order. nil: no stack (a checkpoint, a what-if),
+    /// names are not checked.
+    var interfaces: [String: Int]? = nil
     /// The statement just read has a `ct original saddr` that took its family from `meta nfproto`.
     var ctFamilyFromContext = false
     /// The rest of the statements a raw match lists as (the first is the statement read).
@@ -26,7 +27,7 @@ public struct NFParser {
     /// what its `include` lines may name (path → text). `checkpoint`: the text is the model's own
     /// listing (a checkpoint, a stored version), which may say more than nft reads back.
     public static func parse(_ text: String, onto base: NFRuleset = NFRuleset(), files: [String: String] = [:],
-                             checkpoint: Bool = false, compat: Bool = false, interfaces: Set<String>? = nil) throws(NFSyntaxError) -> NFRuleset {
+                             checkpoint: Bool = false, compat: Bool = false, interfaces: [String]? = nil) throws(NFSyntaxError) -> NFRuleset {
         guard text.contains("include") else {
             return try parseExpanded(text, onto: base, checkpoint: checkpoint, compat: compat || checkpoint, interfaces: interfaces)
         }
@@ -41,11 +42,12 @@ public struct NFParser {
         }
     }
 
-    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool, compat: Bool, interfaces: Set<String>?) throws(NFSyntaxError) -> NFRuleset {
+    /// `interfaces`: the stack's devices in ifindex order (see the parser's `interfaces`).
+    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool, compat: Bool, interfaces: [String]?) throws(NFSyntaxError) -> NFRuleset {
         var p = NFParser(toks: try NFDefines.expand(try NFLexer.tokenize(text)))
         p.readsCheckpoint = checkpoint
         p.readsCompat = compat
-        p.interfaces = interfaces
+        p.interfaces = interfaces.map { Dictionary($0.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { a, _ in a }) }
         let rs = try p.ruleset(base)
         if let bad = NFJumpCheck.check(rs) {
             let t = p.jumpTokens[bad.target] ?? p.toks[0]
@@ -160,7 +162,7 @@ public struct NFParser {
         return n
     }
     func checkInterface(_ name: String, at t: NFToken) throws(NFSyntaxError) {
-        if let interfaces, !interfaces.contains(name) { throw refused("Interface does not exist", at: t) }
+        if let interfaces, interfaces[name] == nil { throw refused("Interface does not exist", at: t) }
     }
     mutating func name(_ what: String) throws(NFSyntaxError) -> String {
         guard tok.kind == .word || tok.kind == .string else { throw err("expected \(what)") }
@@ -547,9 +549,9 @@ public struct NFParser {
                     } else if data != "verdict" {
                         // Data maps of the types sets hold: addresses (NAT), marks, ports, MAC addresses and the
                         // other numbers header writes take; names are not held as data.
-                        guard let d = NFSetKey(rawValue: data), d != .ifname else {
+                        guard let d = NFSetKey(rawValue: data), d != .ifname, d != .iface_index else {
                             if !NFParser.knownTypes.contains(data) { throw err("unknown datatype \(data)", at: dt) }
-                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of the set types but ifname are modelled)", at: dt)
+                            throw unsupported("maps of type \(k) : \(data) (verdict maps and data maps of the set types but ifname and iface_index are modelled)", at: dt)
                         }
                         dataType = d
                         verdicts = nil
@@ -636,6 +638,10 @@ public struct NFParser {
             if let objectKind { set.objectKind = objectKind; set.objectNames = objectNames }
             t.sets.append(set)
             t.nextHandle += 1
+        }
+        // The kernel holds interface indexes: a set of them lists in ifindex order.
+        if let interfaces, let si = t.sets.firstIndex(where: { $0.name == sname }), t.sets[si].key == .iface_index, t.sets[si].concat == nil {
+            t.sets[si].reorder { if case .string(let n) = $0 { interfaces[n] ?? .max } else { .max } }
         }
         let set = t.sets.first { $0.name == sname }!
         // A data or object map keyed by a concatenation finds its elements packed into 64 bits, by
@@ -802,6 +808,8 @@ extension NFSetKey {
         case .inet_proto: sel == .l4proto || sel == .ipProtocol || sel.rawValue == "ip6 nexthdr"
         case .mark: sel == .mark || sel == .ctMark
         case .ifname: sel == .iifname || sel == .oifname
+        // A device's index, which nft resolves from its name as it reads it (names here).
+        case .iface_index: sel == .iif || sel == .oif
         case .ether_addr: sel.isMAC
         case .icmp_type: sel == .icmpType
         case .icmpv6_type: sel.rawValue == "icmpv6 type"
@@ -828,6 +836,7 @@ extension NFSetKey {
         case .inet_service: .thDport
         case .inet_proto: .l4proto
         case .ifname: .iifname
+        case .iface_index: .iif
         case .mark: .mark
         case .ether_addr: NFSelector(rawValue: "ether saddr")!
         case .icmp_type: .icmpType

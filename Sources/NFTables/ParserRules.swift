@@ -696,7 +696,7 @@ extension NFParser {
             }
             // `to KEY map @m` of a map of IPv6 addresses (nat6), or `to KEY map { ... }`.
             if family6 || table.family == .ip6, tok.kind == .word,
-               NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
+               NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || NFParser.bareMetaKeys.contains(tok.text) || tok.text == "ct" {
                 let save = i
                 var key: [NFSelector] = []
                 if !NFParser.generatorWords.contains(tok.text) {
@@ -718,7 +718,7 @@ extension NFParser {
             }
             if family6 { throw err("expected an IPv6 address", at: at) }
             // `to KEY map { ... }`: a generator or a field keys the address (an address starts with a digit).
-            if tok.kind == .word, NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || tok.text == "meta" || tok.text == "ct" {
+            if tok.kind == .word, NFParser.generatorWords.contains(tok.text) || NFParser.selectorWords[tok.text] != nil || NFParser.bareMetaKeys.contains(tok.text) || tok.text == "ct" {
                 if table.family == .inet, !family, !context.ipv4 { throw refused("ip or ip6 must be specified with address for inet tables.", at: t) }
                 // `to KEY map @m`: a named map of addresses.
                 if !NFParser.generatorWords.contains(tok.text) {

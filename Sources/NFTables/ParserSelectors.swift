@@ -37,6 +37,9 @@ extension NFParser {
     }
 
     /// One selector of a concatenation (`ip saddr . tcp dport`): a header field, ct key or meta key.
+    /// The meta keys a key or a concatenation may name without `meta` (nft's meta_key_unqualified).
+    static let bareMetaKeys: Set<String> = ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "iifgroup", "oifgroup", "cpu"]
+
     mutating func concatSelector(context: RuleContext) throws(NFSyntaxError) -> NFSelector {
         let t = tok
         // Raw payload bits as a part of the key (`ip saddr . @ih,32,32 { ... }`).
@@ -56,7 +59,7 @@ extension NFParser {
             try context.check(s, at: t, self)
             return s
         }
-        if let s = NFParser.selectorWords["meta"]?[t.text], ["iif", "oif", "iifname", "oifname", "mark", "l4proto", "iifgroup", "oifgroup", "cpu"].contains(t.text) {
+        if NFParser.bareMetaKeys.contains(t.text), let s = NFParser.selectorWords["meta"]?[t.text] {
             i += 1
             return s
         }

@@ -146,7 +146,8 @@ extension Stack {
         out.protocolType = protocolType
         out.csumPartialOffset = csumPartialOffset
         if attachConntrack {
-            if let c = cause.conn { out.conn = c; out.ctInfo = .related } else if cause.ctInfo == .untracked { out.ctInfo = .untracked }
+            // nf_ct_attach: the reply direction of what caused it.
+            if let c = cause.conn { out.conn = c; out.ctInfo = cause.ctInfo == .reply || cause.ctInfo == .relatedReply ? .related : .relatedReply } else if cause.ctInfo == .untracked { out.ctInfo = .untracked }
         }
         return out
     }

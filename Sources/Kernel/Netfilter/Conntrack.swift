@@ -196,12 +196,14 @@ final class CTHelp {
 
 /// `enum ip_conntrack_info` folded with nft's ct state bits.
 enum CTInfo: Equatable {
-    case invalid, new, established, related, reply, untracked
+    /// `related`: IP_CT_RELATED, an expected connection or an ICMP error in the original
+    /// direction; `relatedReply`: IP_CT_RELATED_REPLY, an ICMP error in the reply direction.
+    case invalid, new, established, related, relatedReply, reply, untracked
     var stateBit: UInt64 {
         switch self {
         case .invalid: 1
         case .established, .reply: 2
-        case .related: 4
+        case .related, .relatedReply: 4
         case .new: 8
         case .untracked: 64
         }
@@ -411,8 +413,11 @@ extension Stack {
             if [130, 131, 132, 133, 134, 135, 136, 143].contains(tuple.dport) { skb.ctInfo = .untracked; return true }
         }
         if let inner = quoted {
-            // An ICMP error about a tracked flow is RELATED to it.
-            if let (c, _) = lookupConn(inner, zone: zone, now: now, replyID: false) { skb.conn = c; skb.ctInfo = .related } else { skb.ctInfo = .invalid }
+            // An ICMP error about a tracked flow is RELATED to it (icmp_error_message: the quoted
+            // packet's tuple inverted finds the entry; its direction is the error's).
+            if let (c, r) = lookupConn(inner.inverted(zone: 0), zone: zone, now: now, replyID: false) {
+                skb.conn = c; skb.ctInfo = r ? .relatedReply : .related
+            } else { skb.ctInfo = .invalid }
             return true
         }
         let th = get_l4proto(skb)?.offset ?? skb.len

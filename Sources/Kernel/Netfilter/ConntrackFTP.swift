@@ -10,7 +10,7 @@ extension Stack {
     /// stack made about it: IP_CT_RELATED_REPLY), then a new entry is confirmed. A helper may drop
     /// the packet (a command cut off at the packet's end, an expectation refused).
     func nf_confirm(_ skb: SkBuff) -> PathEnd? {
-        if let c = skb.conn, let helper = c.help?.helper, skb.ctInfo != .related || isExpectedOriginal(skb, c) {
+        if let c = skb.conn, let helper = c.help?.helper, skb.ctInfo != .related && skb.ctInfo != .relatedReply || isExpectedOriginal(skb, c) {
             let reason = switch helper {
             case "ftp": nf_conntrack_ftp_help(skb, c)
             case "tftp": nf_conntrack_tftp_help(skb, c)

@@ -573,9 +573,8 @@ extension Stack {
                 // No entry for the key: nft_lookup breaks the rule.
                 let entry: (key: NFValue, data: NFNATData)?
                 switch m.key {
-                case .selector(let sel) where sel.isAddress6:
-                    guard let key = read6(sel, skb, info) else { return nil }
-                    entry = m.entries.first { contains6($0.key, key, ti: ti) }
+                case .selector(let sel) where sel.isAddress6 || sel.isString:
+                    entry = mapLookup([sel], m.entries, skb, info, inDev: inDev, outDev: outDev, ti: ti).map { (.catchAll, $0) }
                 case .selector(let sel):
                     guard let key = read(sel, skb, info) else { return nil }
                     entry = m.entries.first { contains($0.key, key, ti: ti) }
@@ -623,6 +622,10 @@ extension Stack {
             case .vmapNamed(let sel, let name) where sel.isAddress6:
                 guard let key = read6(sel, skb, info), let hit = netfilter.maps6[ti]?[name]?.first(where: { key >= $0.lo && key <= $0.hi }) else { return nil }
                 if hit.verdict != .continue { return .nf(hit.verdict) }
+            case .vmapNamed(let sel, let name) where sel.isString:
+                guard let m = netfilter.mapsByName[ti]?[name],
+                      let pos = mapPosition(m.keys, [sel], skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
+                if m.verdicts[pos] != .continue { return .nf(m.verdicts[pos]) }
             case .vmapNamed(let sel, let name):
                 guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
                 if v != .continue { return .nf(v) }
@@ -744,7 +747,7 @@ extension Stack {
         case .ctState: return skb.ctInfo.stateBit
         case .ctStatus: return skb.conn.map { UInt64($0.status) }
         case .ctMark: return skb.conn.map { UInt64($0.mark) }
-        case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply ? 1 : 0)
+        case .ctDirection: return skb.conn == nil ? nil : (skb.ctInfo == .reply || skb.ctInfo == .relatedReply ? 1 : 0)
         case .iif, .oif, .iifname, .oifname: return nil   // strings: readName
         case .cpu: return UInt64(skb.cpu)
         // Every model device is an Ethernet device (ARPHRD_ETHER) but lo (ARPHRD_LOOPBACK, 772),

@@ -194,6 +194,11 @@ extension Stack {
     /// pseudo-header) checksums incrementally.
     func nf_nat_packet(_ skb: SkBuff, hook: NFHook) {
         guard let c = skb.conn, c.snat != nil || c.dnat != nil else { return }
+        // nf_nat_ipv4_fn / nf_nat_ipv6_fn: an ICMP error about the connection is translated apart.
+        if skb.ctInfo == .related || skb.ctInfo == .relatedReply, isICMPError(skb) {
+            nf_nat_icmp_reply_translation(skb, c, reply: skb.ctInfo == .relatedReply, hook: hook)
+            return
+        }
         let reply = skb.ctInfo == .reply
         let manipDst = hook == .prerouting || hook == .output
         let rewrite = c.orig.v6 ? rewrite6 : rewrite4
@@ -205,6 +210,89 @@ extension Stack {
             if reply, c.dnat != nil { rewrite(skb, c.orig.dst, c.orig.dport, false) }
         }
         if tracing { noteTuple(skb) }
+    }
+
+    /// `nf_nat_icmp_reply_translation` (and its IPv6 twin): an ICMP error travelling in direction
+    /// `reply` of a NATed connection is translated where the hook's manipulation (source at
+    /// POSTROUTING/INPUT, destination at PREROUTING/OUTPUT), taken from that direction, is one the
+    /// connection has: the quoted packet becomes the other direction's tuple as the peer knows it
+    /// (the opposite manipulation), the ICMP checksum is computed again, and the outer header is
+    /// changed as a reply to that packet would be.
+    private func nf_nat_icmp_reply_translation(_ skb: SkBuff, _ c: Conn, reply: Bool, hook: NFHook) {
+        let manipSrc = !(hook == .prerouting || hook == .output)
+        guard (manipSrc != reply ? c.snat : c.dnat) != nil, let (th, _) = get_l4proto(skb) else { return }
+        let other = reply ? c.orig : c.reply
+        let v6 = skb.protocolType == EtherType.ipv6
+        let inner = th + 8
+        guard skb.len >= inner + (v6 ? 40 : 20) else { return }
+        // The quoted packet: the other manipulation, to the other direction's tuple.
+        if manipSrc {
+            manip(skb, iph: inner, v6: v6, addr: other.dst, port: other.dport, dst: true)
+        } else {
+            manip(skb, iph: inner, v6: v6, addr: other.src, port: other.sport, dst: false)
+        }
+        skb.data.setBE16(th + 2, 0)
+        var sum = Checksum.sum(skb.data, from: th, count: skb.len - th)
+        if v6 {
+            let nh = skb.networkHeader
+            sum += PseudoHeader.v6(IPv6Address(array: skb.data, at: nh + 8), IPv6Address(array: skb.data, at: nh + 24))
+                .sum(proto: IPProtocol.icmpv6, length: skb.len - th)
+        }
+        skb.data.setBE16(th + 2, Checksum.finish(sum))
+        // The outer header, as the reply to that packet (`nf_ct_invert_tuple`).
+        manip(skb, iph: skb.networkHeader, v6: v6, addr: manipSrc ? other.dst : other.src, port: nil, dst: !manipSrc)
+    }
+
+    /// `nf_nat_ipv4_manip_pkt` / `nf_nat_ipv6_manip_pkt` on the header at `iph`: the transport
+    /// checksum first (TCP's only when the whole header is there, UDP's unless zero; an ICMPv6
+    /// one for the pseudo-header), the port (nil: an ICMP error's own header, which keeps its
+    /// fields), then the address (and IPv4's header checksum).
+    private func manip(_ skb: SkBuff, iph: Int, v6: Bool, addr: UInt128, port: UInt16?, dst: Bool) {
+        let aoff = iph + (v6 ? (dst ? 24 : 8) : (dst ? 16 : 12))
+        let width = v6 ? 16 : 4
+        guard skb.len >= aoff + width else { return }
+        let old = v6 ? IPv6Address(array: skb.data, at: aoff).raw : UInt128(skb.data.be32(aoff))
+        let l4: (offset: Int, proto: UInt8)?
+        if v6 {
+            l4 = ipv6_skip_exthdr(skb.data, from: iph, end: skb.len).flatMap { $0.fragOff == 0 ? ($0.offset, $0.proto) : nil }
+        } else {
+            l4 = skb.data.be16(iph + 6) & 0x1fff == 0 ? (iph + Int(skb.data[iph] & 0x0f) * 4, skb.data[iph + 9]) : nil
+        }
+        func addrUpdate(_ check: UInt16) -> UInt16 {
+            guard v6 else { return Checksum.update(check, old: UInt32(truncatingIfNeeded: old), new: UInt32(truncatingIfNeeded: addr)) }
+            var c = check
+            for k in 0..<8 {
+                let shift = UInt128(112 - 16 * k)
+                c = Checksum.update(c, old: UInt16(truncatingIfNeeded: old >> shift), new: UInt16(truncatingIfNeeded: addr >> shift))
+            }
+            return c
+        }
+        if let (th, proto) = l4 {
+            let poff = th + (dst ? 2 : 0)
+            switch proto {
+            case IPProtocol.tcp where port != nil && skb.len >= th + 8:
+                let oldPort = skb.data.be16(poff)
+                skb.data.setBE16(poff, port!)
+                if skb.len >= th + 20 { skb.data.setBE16(th + 16, Checksum.update(addrUpdate(skb.data.be16(th + 16)), old: oldPort, new: port!)) }
+            case IPProtocol.udp where port != nil && skb.len >= th + 8:
+                if skb.data.be16(th + 6) != 0 {
+                    var check = Checksum.update(addrUpdate(skb.data.be16(th + 6)), old: skb.data.be16(poff), new: port!)
+                    if check == 0 { check = 0xffff }
+                    skb.data.setBE16(th + 6, check)
+                }
+                skb.data.setBE16(poff, port!)
+            case IPProtocol.icmpv6 where skb.len >= th + 4:
+                skb.data.setBE16(th + 2, addrUpdate(skb.data.be16(th + 2)))
+            default: break
+            }
+        }
+        if v6 {
+            IPv6Address(raw: addr).bytes.enumerated().forEach { skb.data[aoff + $0.offset] = $0.element }
+        } else {
+            let a = UInt32(truncatingIfNeeded: addr)
+            skb.data.setBE16(iph + 10, Checksum.update(skb.data.be16(iph + 10), old: UInt32(truncatingIfNeeded: old), new: a))
+            skb.data.setBE32(aoff, a)
+        }
     }
 
     /// A traced packet notes where NAT changed its tuple (pwru's tuple before and after): from the

@@ -119,6 +119,8 @@ struct NetfilterState {
     var sets: [Int: [String: SetIndex]] = [:]
     /// Named verdict maps compiled for lookup (`vmap @m`), per table index and name.
     var maps: [Int: [String: MapIndex<NFVerdict>]] = [:]
+    /// Named verdict maps keyed by an interface name (`iifname vmap @m`): MapKeys and the verdicts.
+    var mapsByName: [Int: [String: (keys: MapKeys, verdicts: [NFVerdict])]] = [:]
     /// Their IPv6 address keys (128 bits, beyond MapIndex's), tried in order.
     var maps6: [Int: [String: [(lo: UInt128, hi: UInt128, verdict: NFVerdict)]]] = [:]
     /// Named sets and maps with concatenated keys: their tuples (and verdicts), searched in order.
@@ -175,6 +177,7 @@ struct NetfilterState {
         for (ti, t) in rs.tables.enumerated() {
             for o in t.objects { objects[ti, default: [:]][ObjectKey(kind: o.kind, name: o.name)] = o }
             for set in t.sets {
+                if let vs = set.verdicts, set.concat == nil, set.key.selector.isString { mapsByName[ti, default: [:]][set.name] = (MapKeys(set), vs) }
                 if let names = set.objectNames { objectMaps[ti, default: [:]][set.name] = (MapKeys(set), names) }
                 if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(keys: MapKeys(set), addrs: d6, ports: ports) }
                 else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = (MapKeys(set), ds) }
