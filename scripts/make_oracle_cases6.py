@@ -7,7 +7,7 @@ The first hop-by-hop packet's description was edited after recording (Scapy pads
 with a second PadN, so it tests the 7-byte padding limit)."""
 import json
 from scapy.all import Ether, Raw, UDP, TCP
-from scapy.layers.inet6 import (IPv6, IPv6ExtHdrHopByHop, IPv6ExtHdrFragment, ICMPv6EchoRequest, RouterAlert, PadN, Pad1, HBHOptUnknown)
+from scapy.layers.inet6 import (IPv6, IPv6ExtHdrHopByHop, IPv6ExtHdrFragment, ICMPv6EchoRequest, ICMPv6DestUnreach, RouterAlert, PadN, Pad1, HBHOptUnknown)
 E0 = lambda: Ether(dst="02:00:00:00:00:02", src="02:00:00:00:00:01")
 H = lambda p: bytes(p).hex()
 S, D = "2001:db8::1", "2001:db8::2"
@@ -101,6 +101,17 @@ cases.append({"name": "own6_nat_maps_2", "ipv6": True, "sysctls": {"net.ipv6.con
     {"ingress": "eth0", "desc": "SYN to 4445: no element, local, reset", "hex": N(42002, 4445)},
     {"ingress": "eth0", "desc": "SYN to 5005: counted in other, the range's 2001:db8:1::4", "hex": N(42003, 5005)},
     {"ingress": "eth0", "desc": "SYN to 5010: past the range, local, reset", "hex": N(42004, 5010)},
+  ]})
+# 8: ICMPv6 errors about NATed flows (nf_nat_icmpv6_reply_translation), both ways
+U = lambda src, dst, sport, dport: IPv6(src=src, dst=dst, hlim=63)/UDP(sport=sport, dport=dport)/Raw(b"q")
+cases.append({"name": "own6_icmp_nat_1", "ipv6": True, "sysctls": {"net.ipv6.conf.all.forwarding": 1},
+  "description": "ICMPv6 port unreachables about a masqueraded and a DNATed flow, translated back (quoted packet, outer header, checksum)",
+  "ruleset": "table ip6 nat {\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tiifname \"eth1\" udp dport 8053 dnat to [2001:db8::1]:53\n\t}\n\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname \"eth1\" masquerade\n\t}\n}\ntable inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tct state related counter accept\n\t\tct state new counter accept\n\t}\n}\n",
+  "packets": [
+    {"ingress": "eth0", "desc": "[2001:db8::1]:40000 -> [2001:db8:1::2]:53, masqueraded to 2001:db8:1::1", "hex": H(E0()/IPv6(src=C6, dst=V6)/UDP(sport=40000, dport=53)/Raw(b"q"))},
+    {"ingress": "eth1", "desc": "port unreachable quoting [2001:db8:1::1]:40000: related, to 2001:db8::1 quoting its own datagram", "hex": H(E1()/IPv6(src=V6, dst="2001:db8:1::1")/ICMPv6DestUnreach(code=4)/U("2001:db8:1::1", V6, 40000, 53))},
+    {"ingress": "eth1", "desc": "[2001:db8:1::2]:41000 -> [2001:db8:1::1]:8053, DNATed to [2001:db8::1]:53", "hex": H(E1()/IPv6(src=V6, dst="2001:db8:1::1")/UDP(sport=41000, dport=8053)/Raw(b"q"))},
+    {"ingress": "eth0", "desc": "port unreachable from 2001:db8::1 quoting :41000 -> [2001:db8::1]:53: related, from 2001:db8:1::1 quoting :8053", "hex": H(E0()/IPv6(src=C6, dst=V6)/ICMPv6DestUnreach(code=4)/U(V6, C6, 41000, 53))},
   ]})
 import sys
 for c in cases:
