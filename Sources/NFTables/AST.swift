@@ -549,6 +549,42 @@ public struct NFSet: Sendable, Equatable {
     public var typeofText: String? = nil
     /// `size N`, or 65535 for a dynamic set that names none (the kernel's default for them).
     public var effectiveSize: Int? { size ?? (dynamic ? 65535 : nil) }
+    /// `flags constant`: listed; the set's size is the kernel's (see the parser), never listed.
+    public var constant = false
+    /// `policy memory` (the default, performance, is not listed).
+    public var policyMemory = false
+    /// `auto-merge` on an interval set: overlapping and touching elements become one.
+    public var autoMerges = false
+
+    /// nft's automerge (set_automerge): the elements sorted (as the kernel's tree holds them, which
+    /// nft -j lists) and every run of overlapping or touching ones joined into one range, the first
+    /// one's comment and timeout kept. Plain interval sets only.
+    public mutating func autoMerge() {
+        guard autoMerges, !isMap, concat == nil, elements.count > 1 else { return }
+        let sel = key.selector
+        let order = NFPrinter.sortedOrder(elements)
+        var merged: [(value: NFValue, info: NFElementInfo, lo: UInt128, hi: UInt128, members: Int)] = []
+        for k in order {
+            let (lo, hi): (UInt128, UInt128)
+            switch elements[k] {
+            case .range(let a, let b, _): (lo, hi) = (UInt128(a), UInt128(b))
+            case .range6(let a, let b, _): (lo, hi) = (a, b)
+            default: merged.append((elements[k], info(k), 0, 0, 0)); continue
+            }
+            if let last = merged.last, last.members > 0, last.hi != .max, lo <= last.hi + 1 {
+                let nhi = max(hi, last.hi)
+                let text = sel.isAddress6 ? NFPrinter.ipv6Range(last.lo, nhi)
+                    : sel.isAddress ? NFPrinter.ipv4Range(UInt32(last.lo), UInt32(nhi))
+                    : "\(NFPrinter.number(UInt64(last.lo), sel))-\(NFPrinter.number(UInt64(nhi), sel))"
+                let v: NFValue = sel.isAddress6 ? .range6(last.lo, nhi, text: text) : .range(UInt64(last.lo), UInt64(nhi), text: text)
+                merged[merged.count - 1] = (nhi == last.hi ? last.value : v, last.info, last.lo, nhi, last.members + 1)
+            } else {
+                merged.append((elements[k], info(k), lo, hi, 1))
+            }
+        }
+        elements = merged.map(\.value)
+        elementInfo = merged.map(\.info)
+    }
 }
 
 public struct NFTable: Sendable, Equatable {

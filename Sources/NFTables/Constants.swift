@@ -726,12 +726,15 @@ public enum NFPrinter {
                 } else {
                     out += "\t\ttype \(s.keys.map(\.rawValue).joined(separator: " . "))\(s.verdicts != nil ? " : verdict" : s.dataType.map { " : \($0.rawValue)" + (s.dataPort ? " . inet_service" : "") } ?? "")\n"
                 }
-                if let n = s.effectiveSize { out += "\t\tsize \(n)\n" }
+                // A constant set's policy and size are nft's own choice, not listed (recorded).
+                if s.policyMemory && !s.constant { out += "\t\tpolicy memory\n" }
+                if let n = s.effectiveSize, !s.constant { out += "\t\tsize \(n)\n" }
                 // nft lists the timeout flag alone only when no default timeout says it already.
-                if s.dynamic || s.interval || (s.timeouts && s.timeout == nil) {
-                    let flags = [(s.dynamic, "dynamic"), (s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map(\.1)
+                if s.constant || s.dynamic || s.interval || (s.timeouts && s.timeout == nil) {
+                    let flags = [(s.constant, "constant"), (s.dynamic, "dynamic"), (s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map(\.1)
                     out += "\t\tflags \(flags.joined(separator: ","))\n"
                 }
+                if s.autoMerges { out += "\t\tauto-merge\n" }
                 if let t = s.timeout { out += "\t\ttimeout \(timeText(t))\n" }
                 if let g = s.gcInterval { out += "\t\tgc-interval \(timeText(g))\n" }
                 if let c = s.comment { out += "\t\tcomment \"\(c)\"\n" }

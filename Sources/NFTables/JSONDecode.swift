@@ -155,6 +155,7 @@ extension NFJSON {
                 let flags: [JSONValue] = if case .array(let a) = f { a } else { [f] }
                 s += " flags " + (try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/flags/\(k)") }).joined(separator: ",") + ";"
             }
+            if case .string(let pol) = b["policy"] ?? .null { s += " policy \(pol);" }
             if case .int(let n) = b["size"] ?? .null { s += " size \(n);" }
             if case .int(let n) = b["timeout"] ?? .null { s += " timeout \(n)s;" }
             if case .int(let n) = b["gc-interval"] ?? .null { s += " gc-interval \(n)s;" }

@@ -42,16 +42,18 @@ public enum NFJSON {
             for s in t.sets where !s.meter {
                 var o: [(String, JSONValue)] = [("family", fam), ("name", .string(s.name)), ("table", tname), ("type", s.concat == nil ? .string(s.key.rawValue) : .array(s.keys.map { .string($0.rawValue) })),
                                                 ("handle", .int(s.handle))]
+                // nft's set_print_json order: comment, map, policy, size, flags, timeout, gc-interval.
+                if let cm = s.comment { o.append(("comment", .string(cm))) }
                 if s.verdicts != nil { o.append(("map", .string("verdict"))) }
                 if let d = s.dataType { o.append(("map", .string(d.rawValue + (s.dataPort ? " . inet_service" : "")))) }
                 if let k = s.objectKind { o.append(("map", .string(k.rawValue))) }
-                if let n = s.effectiveSize { o.append(("size", .int(n))) }
-                // nft -j names interval and timeout (not dynamic).
-                let flags = [(s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map { JSONValue.string($0.1) }
+                if s.policyMemory && !s.constant { o.append(("policy", .string("memory"))) }
+                if let n = s.effectiveSize, !s.constant { o.append(("size", .int(n))) }
+                // nft -j names constant, interval and timeout (not dynamic; no auto-merge).
+                let flags = [(s.constant, "constant"), (s.interval, "interval"), (s.timeouts, "timeout")].filter(\.0).map { JSONValue.string($0.1) }
                 if !flags.isEmpty { o.append(("flags", .array(flags))) }
                 if let t = s.timeout { o.append(("timeout", .int(Int(t / 1000)))) }
                 if let g = s.gcInterval { o.append(("gc-interval", .int(Int(g / 1000)))) }
-                if let cm = s.comment { o.append(("comment", .string(cm))) }
                 if !s.elements.isEmpty {
                     let sels = s.keys.map(\.selector)
                     o.append(("elem", .array(s.elements.enumerated().map { k, e in

@@ -466,7 +466,7 @@ public struct NFParser {
         var interval = false
         var elems: [NFValue] = []
         var elemInfo: [NFElementInfo] = []
-        var dynamic = false, timeouts = false
+        var dynamic = false, timeouts = false, constant = false, policyMemory = false, autoMerge = false
         var timeout: UInt64? = nil, gcInterval: UInt64? = nil
         var verdicts: [NFVerdict]? = isMap ? [] : nil
         var dataType: NFSetKey? = nil
@@ -577,7 +577,9 @@ public struct NFParser {
                     case "interval": interval = true
                     case "dynamic": dynamic = true
                     case "timeout": timeouts = true
-                    case let f: throw unsupported("set flag \(f) (interval, dynamic and timeout are modelled)", at: ft)
+                    case "constant": constant = true
+                    // nft 1.0.6's grammar knows these four (recorded).
+                    default: throw NFSyntaxError(line: ft.line, column: ft.column, message: "syntax error, unexpected string, expecting constant or interval or dynamic or timeout", length: ft.width)
                     }
                 } while isPunct(",")
             case "elements":
@@ -592,7 +594,7 @@ public struct NFParser {
                     elems.append(v); elemInfo.append(info)
                 }
                 if isMap && dataType == nil && objectKind == nil { verdicts! += vs }
-                if interval && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
+                if interval && !autoMerge && NFParser.overlap(elems) { throw refused("conflicting intervals specified", at: et) }
                 sizeTok = et
             case "size":
                 let nt = tok
@@ -604,8 +606,16 @@ public struct NFParser {
                 let dt = tok
                 guard let ms = NFConstants.duration(try word("a time")) else { throw err("expected a time such as 30s or 1h", at: dt) }
                 if w == "timeout" { timeout = ms } else { gcInterval = ms }
-            case "policy", "auto-merge":
-                throw unsupported("set \(w) (set tuning is not modelled)", at: toks[i - 1])
+            case "policy":
+                // The kernel's choice of backend: nothing a packet sees; `memory` is listed.
+                let pt = tok
+                switch try word("performance or memory") {
+                case "performance": policyMemory = false
+                case "memory": policyMemory = true
+                default: throw err("expected performance or memory", at: pt)
+                }
+            case "auto-merge":
+                autoMerge = true
             default:
                 throw err("expected 'type', 'flags' or 'elements'", at: toks[i - 1])
             }
@@ -621,6 +631,7 @@ public struct NFParser {
             if dataType != nil { t.sets[si].data = (t.sets[si].data ?? []) + dataValues }
             if dataType == .ipv6_addr { t.sets[si].data6 = (t.sets[si].data6 ?? []) + dataValues6 }
             if t.sets[si].objectKind != nil { t.sets[si].objectNames = (t.sets[si].objectNames ?? []) + objectNames }
+            t.sets[si].autoMerge()
         } else {
             var set = NFSet(name: sname, handle: t.nextHandle, key: key, interval: interval, elements: elems, verdicts: verdicts)
             set.size = size
@@ -636,6 +647,13 @@ public struct NFParser {
             if let dataType { set.dataType = dataType; set.data = dataValues }
             if dataType == .ipv6_addr { set.data6 = dataValues6 }
             if let objectKind { set.objectKind = objectKind; set.objectNames = objectNames }
+            set.policyMemory = policyMemory
+            set.autoMerges = autoMerge && interval
+            // nft sizes a constant set by the elements it is declared with (the kernel then refuses
+            // more: ENFILE), an interval one not at all; a size given is not used (recorded).
+            set.constant = constant
+            if constant { set.size = interval || elems.isEmpty ? nil : elems.count }
+            set.autoMerge()
             t.sets.append(set)
             t.nextHandle += 1
         }

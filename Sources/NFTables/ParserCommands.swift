@@ -45,8 +45,27 @@ extension NFParser {
             var unused: [UInt64] = []
             let (vals, _, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap,
                                                data: rs.tables[ti].sets[si].dataType, values: &unused)
-            for v in vals {
-                guard let k = rs.tables[ti].sets[si].elements.firstIndex(of: v) else { throw err("element not in set \(sname) (No such file or directory)", at: et) }
+            // Each element's tokens (between the commas of the brace), to point at one not there.
+            var spans: [(NFToken, NFToken)] = []
+            var depth = 0, first: NFToken? = nil, last = et
+            for t in toks[toks.firstIndex(where: { $0.line == et.line && $0.column == et.column })!..<i] {
+                if t.kind == .punct, t.text == "{" { depth += 1; if depth == 1 { continue } }
+                if t.kind == .punct, t.text == "}" { depth -= 1 }
+                if depth == 0 || depth == 1 && t.kind == .punct && t.text == "," {
+                    if let f = first { spans.append((f, last)) }
+                    first = nil
+                    continue
+                }
+                if first == nil { first = t }
+                last = t
+            }
+            for (n, v) in vals.enumerated() {
+                guard let k = rs.tables[ti].sets[si].elements.firstIndex(of: v) else {
+                    // nft's own check of an interval set, else the kernel's ENOENT (recorded).
+                    let why = rs.tables[ti].sets[si].interval ? "element does not exist" : "Could not process rule: No such file or directory"
+                    let (a, b) = n < spans.count ? spans[n] : (et, et)
+                    throw refused(why, from: a, to: b)
+                }
                 rs.tables[ti].sets[si].removeElement(at: k)
             }
         default:
@@ -274,7 +293,7 @@ extension NFParser {
         var values: [UInt64] = []
         let (vals, vs, infos) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap,
                                                 data: rs.tables[ti].sets[si].dataType, values: &values)
-        if rs.tables[ti].sets[si].interval, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
+        if rs.tables[ti].sets[si].interval, !rs.tables[ti].sets[si].autoMerges, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
             throw refused("conflicting intervals specified", at: et)
         }
         if let max = rs.tables[ti].sets[si].size, rs.tables[ti].sets[si].elements.count + vals.count > max {
@@ -283,5 +302,6 @@ extension NFParser {
         rs.tables[ti].sets[si].append(vals, info: infos)
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts! += vs }
         if rs.tables[ti].sets[si].data != nil { rs.tables[ti].sets[si].data! += values }
+        rs.tables[ti].sets[si].autoMerge()
     }
 }
