@@ -34,9 +34,15 @@ public struct NFBaseChain: Sendable, Equatable {
     public var type: NFChainType
     public var hook: NFHook
     public var priority: Int
-    /// Device for netdev ingress chains.
-    public var device: String?
+    /// The devices a netdev (or inet ingress) chain is bound to, sorted by name as nft lists them
+    /// (`devices = { eth0, eth1 }`; one is `device "eth0"`).
+    public var devices: [String]
     public var policy: NFVerdict
+    public var device: String? { devices.first }
+    public init(type: NFChainType, hook: NFHook, priority: Int, devices: [String] = [], policy: NFVerdict) {
+        self.type = type; self.hook = hook; self.priority = priority; self.devices = devices.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        self.policy = policy
+    }
 }
 
 /// A matched value: integers and addresses are intervals; names are strings.

@@ -747,7 +747,7 @@ public enum NFPrinter {
                 out += "\tchain \(c.name) {" + (handles ? " # handle \(c.handle)" : "") + "\n"
                 if let cm = c.comment { out += "\t\tcomment \"\(cm)\"\n" }
                 if let b = c.base {
-                    out += "\t\ttype \(b.type.rawValue) hook \(b.hook.rawValue)" + (b.device.map { " device \"\($0)\"" } ?? "")
+                    out += "\t\ttype \(b.type.rawValue) hook \(b.hook.rawValue)" + (b.devices.count > 1 ? " devices = { \(b.devices.joined(separator: ", ")) }" : b.device.map { " device \"\($0)\"" } ?? "")
                     out += " priority \(NFPriority.render(b.priority, hook: b.hook)); policy \(b.policy.text);\n"
                 }
                 for r in c.rules {

@@ -123,6 +123,9 @@ extension NFJSON {
                 if case .int(let p) = b["prio"] ?? .null { prio = p }
                 s += " { type \(type) hook \(hook)"
                 if case .string(let d) = b["dev"] ?? .null { s += " device \"\(d)\"" }
+                if case .array(let ds) = b["dev"] ?? .null {
+                    s += " devices = { " + (try ds.enumerated().map { k, d throws(NFJSONError) in "\"\(try str(d, path + "/dev/\(k)"))\"" }).joined(separator: ", ") + " }"
+                }
                 s += " priority \(prio); policy \((try? str(b["policy"], path + "/policy")) ?? "accept");"
                 if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
                 s += " }"
@@ -265,7 +268,10 @@ extension NFJSON {
         switch v {
         case .bool(let b): return b ? "exists" : "missing"
         case .int(let n): return String(n)
-        case .string(let s): return sel == .iifname || sel == .oifname || sel?.isOSF == true || sel == NFSelector.ctHelper ? "\"\(s)\"" : s
+        case .string(let s):
+            // Names and clock values are quoted in nft's text (`"08:00"`, `"Monday"`).
+            let quoted: Set<NFSelector> = [.iifname, .oifname, .iif, .oif, NFSelector.ctHelper, .hour, .day, .time]
+            return sel.map { quoted.contains($0) || $0.isOSF } == true ? "\"\(s)\"" : s
         case .array(let a): return try a.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/\(k)") }.joined(separator: ",")
         case .object:
             if let p = v["prefix"] {

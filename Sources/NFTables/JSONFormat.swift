@@ -85,7 +85,7 @@ public enum NFJSON {
                 var o: [(String, JSONValue)] = [("family", fam), ("table", tname), ("name", .string(c.name)), ("handle", .int(c.handle))]
                 if let b = c.base {
                     o += [("type", .string(b.type.rawValue)), ("hook", .string(b.hook.rawValue)), ("prio", .int(b.priority)), ("policy", .string(b.policy.text))]
-                    if let d = b.device { o.append(("dev", .string(d))) }
+                    if b.devices.count > 1 { o.append(("dev", .array(b.devices.map { .string($0) }))) } else if let d = b.device { o.append(("dev", .string(d))) }
                 }
                 if let cm = c.comment { o.append(("comment", .string(cm))) }
                 items.append(.object([("chain", .object(o))]))
@@ -191,6 +191,11 @@ public enum NFJSON {
                 let name = String(text[..<slash])
                 let addr: JSONValue = name.first?.isLetter == true && !name.hasPrefix("0x") ? .string(name) : .int(Int(lo))
                 return .object([("prefix", .object([("addr", addr), ("len", .int(len))]))])
+            }
+            // Clock keys by their names, unquoted (`"08:00"`, `"Monday"`, a date), ranges too.
+            if sel == .hour || sel == .day || sel == .time {
+                func name(_ n: UInt64) -> JSONValue { .string(NFPrinter.number(n, sel).replacingOccurrences(of: "\"", with: "")) }
+                return lo == hi ? name(lo) : .object([("range", .array([name(lo), name(hi)]))])
             }
             if lo != hi { return .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))]) }
             if let n = Int(text) { return .int(n) }
@@ -470,7 +475,7 @@ public enum NFJSON {
         case .xtSetTarget: return .object([("xt", .object([("type", .string("target")), ("name", .string("SET"))]))])
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):
-            return .object([("vmap", .object([("key", left(sel)), ("data", .object([("set", .array(entries.map { .array([value($0.0, sel), verdict($0.1)]) }))]))]))])
+            return .object([("vmap", .object([("key", left(sel)), ("data", .object([("set", .array(listed(entries, [sel]).map { .array([value($0.0, sel), verdict($0.1)]) }))]))]))])
         case .concatMatch(let sels, let op, let v):
             return .object([("match", .object([("op", .string(op == .ne ? "!=" : "==")), ("left", concatLeft(sels)), ("right", tupleJSON(v, sels))]))])
         case .concatVmapNamed(let sels, let m):

@@ -418,14 +418,21 @@ public struct NFParser {
                 try expectWord("hook")
                 let hookTok = tok
                 guard let hook = NFHook(rawValue: try word("a hook")) else { throw err("expected a hook (prerouting, input, forward, output, postrouting, ingress, egress)", at: hookTok) }
-                var device: String? = nil
+                var devices: [String] = []
                 let deviceTok = tok
-                if isWord("device") { i += 1; device = try name("a device name") }
+                if isWord("device") { i += 1; devices = [try name("a device name")] }
+                else if isWord("devices") {
+                    // `devices = { eth0, eth1 }`: the chain is on each of them.
+                    i += 1
+                    try expectPunct("=")
+                    try expectPunct("{")
+                    devices = try braceList { (p: inout NFParser) throws(NFSyntaxError) -> String in try p.name("a device name") }
+                }
                 let deviceEnd = toks[i - 1]
                 try expectWord("priority")
                 let prio = try priority()
-                try checkHook(t.family, type, hook, device: device, at: (start, typeTok, hookTok, deviceTok, deviceEnd, nameTok))
-                t.chains[ci].base = NFBaseChain(type: type, hook: hook, priority: prio, device: device, policy: t.chains[ci].base?.policy ?? .accept)
+                try checkHook(t.family, type, hook, device: devices.first, at: (start, typeTok, hookTok, deviceTok, deviceEnd, nameTok))
+                t.chains[ci].base = NFBaseChain(type: type, hook: hook, priority: prio, devices: devices, policy: t.chains[ci].base?.policy ?? .accept)
             } else if isWord("policy") {
                 i += 1
                 let pt = tok

@@ -1037,7 +1037,7 @@ extension NFParser {
             guard let n = NFConstants.number(try word("a number")), n <= sel.maxValue else { throw err("expected a number", at: nt) }
             if isOr { orBits = n } else { xorBits = n }
         }
-        let op = relationalOp()
+        var op = relationalOp()
         // `tcp flags ! syn`: none of these bits (nft's form of `tcp flags & syn == 0`).
         if sel.isFlags, mask == nil, isPunct("!") {
             i += 1
@@ -1045,7 +1045,7 @@ extension NFParser {
             while isPunct(",") || isPunct("|") { i += 1; m |= NFConstants.bits(try scalar(for: sel)) }
             return .match(sel, mask: m, op: .eq, value: .range(0, 0, text: "0"))
         }
-        let value: NFValue
+        var value: NFValue
         if isPunct("{") {
             i += 1
             let vals = try setElements(for: sel)
@@ -1084,6 +1084,12 @@ extension NFParser {
             }
         } else {
             value = try scalar(for: sel)
+            // nft turns an hour range that wraps midnight (`"17:00"-"08:00"`) into the other one,
+            // negated (recorded: `meta hour != "08:00"-"17:00"`).
+            if sel == .hour, case .range(let lo, let hi, _) = value, hi < lo {
+                value = .range(hi, lo, text: NFPrinter.number(hi, sel) + "-" + NFPrinter.number(lo, sel))
+                op = op == .ne ? .eq : .ne
+            }
         }
         // `tcp flags & m != 0` is nft's bare `tcp flags m`: any of the bits.
         if sel.isFlags, let m = mask, op == .ne, case .range(0, 0, _) = value {

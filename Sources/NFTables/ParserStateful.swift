@@ -115,6 +115,11 @@ extension NFParser {
         return .limit(rate: n, perNs: per, burst: burst, over: over, unit: unit)
     }
 
+    /// Whether a word begins a key (`tcp dport`, `iifname`, `ct mark`, `numgen`...) rather than naming an object.
+    func startsKey(_ w: String) -> Bool {
+        NFParser.selectorWords[w] != nil || NFParser.bareMetaKeys.contains(w) || NFParser.generatorWords.contains(w) || ["ct", "osf"].contains(w)
+    }
+
     /// `counter|quota|limit name "x"` or `... name KEY map { K : "x" }`: the table must hold the object.
     mutating func objectRef(_ kind: NFObjectKind, table: NFTable, context: RuleContext, anonymousSets: inout Int) throws(NFSyntaxError) -> NFStatement {
         i += 1   // name
@@ -124,7 +129,8 @@ extension NFParser {
                 throw p.refused("Could not process rule: No such file or directory (no \(kind.rawValue) \(n) in table \(table.name))", at: t)
             }
         }
-        if tok.kind == .string {
+        // A name, quoted or not (a word that starts no key: `counter name cnt_ssh`).
+        if tok.kind == .string || tok.kind == .word && !startsKey(tok.text) {
             let nt = tok
             let n = try name("an object name")
             try known(self, n, at: nt)

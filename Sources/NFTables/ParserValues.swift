@@ -66,6 +66,13 @@ extension NFParser {
         let t = tok
         if t.kind == .string, let n = NFConstants.special(t.text, for: sel) {
             i += 1
+            // `"08:00"-"17:00"`: a range of two such values (an hour range the wrong way round
+            // is turned by the match: `valueMatch`).
+            if isWord("-"), i + 1 < toks.count, toks[i + 1].kind == .string, let m = NFConstants.special(toks[i + 1].text, for: sel) {
+                i += 2
+                if m < n && sel != .hour { throw refused("Range has zero or negative size", at: t) }
+                return .range(n, m, text: NFPrinter.number(n, sel) + "-" + NFPrinter.number(m, sel))
+            }
             return .range(n, n, text: NFPrinter.number(n, sel))
         }
         if t.kind == .string, [NFSelector.day, .hour, .time, .skuid, .skgid, .iifgroup, .oifgroup].contains(sel) {

@@ -378,6 +378,36 @@ final class NetfilterConstructTests: XCTestCase {
                                  "meta skuid 0 counter packets 0 bytes 0", "meta skuid != 0 counter packets 0 bytes 0"])
     }
 
+    /// Hour ranges in quoted values, one across midnight being nft's negated other range (so
+    /// 17:00:01 is in `"17:00"-"08:00"` and 16:59:59 is not), on the same clock as above.
+    func testHourRangesAcrossMidnight() throws {
+        var c = try makeStack().config
+        c.epochNs = 1_561_136_399 * 1_000_000_000
+        let s = try Stack(config: c)
+        try load(s, "table ip t {\n\tchain i {\n\t\ttype filter hook input priority 0;\n\t\tmeta hour \"08:00\"-\"17:00\" counter\n"
+            + "\t\tmeta hour \"17:00\"-\"08:00\" counter\n\t\tmeta hour \"16:59:59\"-\"17:00:01\" counter\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        _ = s.inject(frame: udp(9), device: s.devices[0], atNs: 2_000_000_000)   // 17:00:01
+        XCTAssertEqual(counted(s), ["meta hour \"08:00\"-\"17:00\" counter packets 1 bytes 28",
+                                 "meta hour != \"08:00\"-\"17:00\" counter packets 1 bytes 28",
+                                 "meta hour \"16:59:59\"-\"17:00:01\" counter packets 2 bytes 56"])
+    }
+
+    /// A netdev chain on several devices (`devices = { ... }`) sees the frames of each; another
+    /// device's chain only its own.
+    func testANetdevChainOnSeveralDevices() throws {
+        var c = try makeStack().config
+        var second = c.devices[0]
+        second.name = "eth1"; second.mac = MACAddress(0x02, 0, 0, 0, 0, 0x02); second.addresses = [try IPv4CIDR(parsing: "198.18.1.1/24")]
+        c.devices.append(second)
+        let s = try Stack(config: c)
+        try load(s, "table netdev t {\n\tchain both {\n\t\ttype filter hook ingress devices = { eth1, eth0 } priority 0;\n\t\tcounter\n\t}\n"
+            + "\tchain one {\n\t\ttype filter hook ingress device \"eth1\" priority 0;\n\t\tcounter\n\t}\n}\n")
+        _ = s.inject(frame: udp(9), device: s.devices[0])
+        _ = s.inject(frame: udp(9), device: s.devices[1])
+        XCTAssertEqual(counted(s), ["counter packets 2 bytes 56", "counter packets 1 bytes 28"])
+    }
+
     /// A mark set from a conntrack key is a use of conntrack (nft_ct's get expression registers
     /// it), so the packet has an entry for it to read even with no other ct expression.
     func testAMarkFromAConntrackKeyTracksTheConnection() throws {

@@ -839,6 +839,74 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// Rules as people write them (read off nft 1.0.6 here): clock ranges in quoted values (an hour
+    /// range across midnight is nft's negated other range), object names without quotes, netdev
+    /// chains on several devices (`devices = { ... }`, sorted; one is `device`), and verdict maps
+    /// in nft -j in the listing's order. Before, the first three were syntax errors.
+    func testClockRangesBareObjectNamesAndDeviceListsAsNft() throws {
+        let rs = try NFParser.parse("""
+        table inet t {
+          counter cnt_ssh { }
+          chain c { type filter hook input priority 0;
+            meta hour "08:00"-"17:00" accept
+            meta hour "17:00"-"08:00" accept
+            meta hour != "22:00"-"06:00" counter
+            meta day { "Monday", "Friday" } accept
+            meta time "2026-01-01 00:00"-"2026-12-31 23:59" accept
+            tcp dport 22 counter name cnt_ssh
+            ct state vmap { established : accept, related : accept, invalid : drop }
+          }
+        }
+        table netdev ingress {
+          chain c { type filter hook ingress devices = { eth1, eth0 } priority -500; policy accept; }
+          chain d { type filter hook ingress devices = { eth0 } priority 1; }
+        }
+        """)
+        XCTAssertEqual(NFPrinter.ruleset(rs), """
+        table inet t {
+        \tcounter cnt_ssh {
+        \t\tpackets 0 bytes 0
+        \t}
+
+        \tchain c {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tmeta hour "08:00"-"17:00" accept
+        \t\tmeta hour != "08:00"-"17:00" accept
+        \t\tmeta hour "06:00"-"22:00" counter packets 0 bytes 0
+        \t\tmeta day { "Monday", "Friday" } accept
+        \t\tmeta time "2026-01-01 00:00:00"-"2026-12-31 23:59:00" accept
+        \t\ttcp dport 22 counter name "cnt_ssh"
+        \t\tct state vmap { invalid : drop, established : accept, related : accept }
+        \t}
+        }
+        table netdev ingress {
+        \tchain c {
+        \t\ttype filter hook ingress devices = { eth0, eth1 } priority -500; policy accept;
+        \t}
+
+        \tchain d {
+        \t\ttype filter hook ingress device "eth0" priority filter + 1; policy accept;
+        \t}
+        }
+
+        """)
+        let json = NFJSON.encode(rs)
+        let rules = NFJSON.encode(rs).rendered()
+        for expr in [
+            #"[{"match":{"op":"==","left":{"meta":{"key":"hour"}},"right":{"range":["08:00","17:00"]}}},{"accept":null}]"#,
+            #"[{"match":{"op":"!=","left":{"meta":{"key":"hour"}},"right":{"range":["08:00","17:00"]}}},{"accept":null}]"#,
+            #"[{"match":{"op":"==","left":{"meta":{"key":"hour"}},"right":{"range":["06:00","22:00"]}}},{"counter":{"packets":0,"bytes":0}}]"#,
+            #"[{"match":{"op":"==","left":{"meta":{"key":"day"}},"right":{"set":["Monday","Friday"]}}},{"accept":null}]"#,
+            #"[{"match":{"op":"==","left":{"meta":{"key":"time"}},"right":{"range":["2026-01-01 00:00:00","2026-12-31 23:59:00"]}}},{"accept":null}]"#,
+            #"[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":22}},{"counter":"cnt_ssh"}]"#,
+            #"[{"vmap":{"key":{"ct":{"key":"state"}},"data":{"set":[["invalid",{"drop":null}],["established",{"accept":null}],["related",{"accept":null}]]}}}]"#] {
+            XCTAssertTrue(rules.contains(#""expr":"# + expr), expr)
+        }
+        // The device list in the model's JSON (nft 1.0.6 -j writes none), read back.
+        XCTAssertTrue(rules.contains(#""dev":["eth0","eth1"]"#))
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(json.rendered()))), NFPrinter.ruleset(rs))
+    }
+
     /// An igmp field in an inet table lists with the `meta nfproto ipv4` nft adds for it, unless
     /// `meta l4proto igmp` came first (read off nft 1.0.6 here).
     func testIGMPInInetListsItsNfproto() throws {

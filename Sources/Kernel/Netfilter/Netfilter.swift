@@ -50,7 +50,8 @@ struct NetfilterState {
         var isNAT: Bool
         /// A `type route` chain: output packets it changes are routed again (nf_route_table_hook4).
         var isRoute: Bool
-        var device: String?
+        /// A netdev chain's devices (its entry is on each one's list).
+        var devices: [String]
     }
     /// Per hook, sorted by priority then registration order: what IPv4 packets meet (ip and inet
     /// tables) and what IPv6 packets meet (ip6 and inet tables).
@@ -153,7 +154,7 @@ struct NetfilterState {
                 // A dormant table keeps its chains off every hook.
                 if let b = c.base, !t.dormant {
                     list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, isRoute: b.type == .route && b.hook == .output,
-                                             device: b.device), order, b.hook, t.family))
+                                             devices: b.devices), order, b.hook, t.family))
                     order += 1
                 }
                 // nf_ct_netns_get(family): an ip table loads IPv4 conntrack, ip6 IPv6's, inet both.
@@ -231,8 +232,8 @@ struct NetfilterState {
             hooks[h] = sorted.filter { [.ip, .inet, .netdev].contains($0.family) }.map(\.entry)
             hooks6[h] = sorted.filter { [.ip6, .inet].contains($0.family) }.map(\.entry)
         }
-        for e in hooks[.ingress] ?? [] { if let dev = e.device { ingress[dev, default: []].append(e) } }
-        for e in hooks[.egress] ?? [] { if let dev = e.device { egress[dev, default: []].append(e) } }
+        for e in hooks[.ingress] ?? [] { for dev in e.devices { ingress[dev, default: []].append(e) } }
+        for e in hooks[.egress] ?? [] { for dev in e.devices { egress[dev, default: []].append(e) } }
     }
 }
 
