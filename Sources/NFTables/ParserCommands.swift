@@ -136,9 +136,12 @@ extension NFParser {
             i += 1
             let nt = tok
             guard let n = Int(try word("a number")) else { throw err("expected a number", at: nt) }
-            let k = pt.text == "index" ? (n < rules.count ? n : nil) : rules.firstIndex { $0.handle == n }
-            guard let k else { throw refused("Could not process rule: No such file or directory", at: pt) }
-            at = insert ? k : k + 1
+            // Handle 0 is none (nft sends no position): the end or the start, as without one (recorded).
+            if n != 0 || pt.text == "index" {
+                let k = pt.text == "index" ? (n < rules.count ? n : nil) : rules.firstIndex { $0.handle == n }
+                guard let k else { throw refused("Could not process rule: No such file or directory", at: pt) }
+                at = insert ? k : k + 1
+            }
         }
         try rule(&rs.tables[ti], chainIndex: ci, at: at)
     }

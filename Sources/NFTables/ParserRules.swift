@@ -85,9 +85,18 @@ extension NFParser {
                 context.dependency = nil
                 context.remove(at: d, from: &stmts)
             }
-            // In an ip table `meta protocol ip` before a header field is implied by it too.
-            if case .match(let sel, _, _, _) = stmt, sel.payload != nil, let d = context.l3Dependency {
+            // In an ip (ip6) table `meta protocol ip` (ip6) before a header field is implied by it
+            // too; in netdev only by a field of that protocol (recorded).
+            if case .match(let sel, _, _, _) = stmt, sel.payload != nil, let d = context.l3Dependency,
+               t.family != .netdev || sel.networkProtocol == context.l3Protocol {
                 context.l3Dependency = nil
+                context.remove(at: d, from: &stmts)
+            }
+            // `ether type ip` before an IPv4 field (ip6, arp likewise) is the field's own dependency:
+            // nft's payload_dependency_kill leaves it out (not before a transport field, which
+            // could ride either family; recorded in ip, ip6, inet and netdev tables).
+            if case .match(let sel, _, _, _) = stmt, let (d, v) = context.etherType, v != 0x8100, sel.networkProtocol == v {
+                context.etherType = nil
                 context.remove(at: d, from: &stmts)
             }
             // nft's vlan dependency is `ether type 8021q`: written before `vlan id|pcp|dei` it is
@@ -432,8 +441,10 @@ extension NFParser {
         /// An explicit `ip protocol X` / `meta l4proto X` a later header field of X makes redundant
         /// (nft drops it from the listing: the field implies it).
         var dependency: Int? = nil
-        /// `meta protocol ip` in an ip table, which any header field implies.
+        /// `meta protocol ip` in an ip table (ip6 in ip6; either in netdev), which a header field
+        /// implies, and that protocol's ether type.
         var l3Dependency: Int? = nil
+        var l3Protocol: UInt64 = 0
         /// `iiftype ether`, which an Ethernet header field implies.
         var linkDependency: Int? = nil
         /// An `ether type` match (its statement index and value), for the vlan fields after it.
@@ -481,7 +492,10 @@ extension NFParser {
         mutating func note(_ s: NFStatement, index: Int, family: NFFamily) {
             guard case .match(let sel, let mask, let op, let v) = s, op == .eq || op == .implicit else { return }
             if let p = sel.impliedProtocol { l4 = UInt64(p) }
-            if sel == .metaProtocol, family == .ip, mask == nil, case .range(0x0800, 0x0800, _) = v { l3Dependency = index }
+            if sel == .metaProtocol, mask == nil, case .range(let lo, let hi, _) = v, lo == hi,
+               family == .ip && lo == 0x0800 || family == .ip6 && lo == 0x86dd || family == .netdev && (lo == 0x0800 || lo == 0x86dd) {
+                l3Dependency = index; l3Protocol = lo
+            }
             if sel == .iiftype, mask == nil, case .range(1, 1, _) = v { linkDependency = index }
             if sel.rawValue == "ether type", mask == nil, case .range(let lo, let hi, _) = v, lo == hi { etherType = (index, lo) }
             if mask == nil, sel == .l4proto || sel == .ipProtocol {

@@ -81,6 +81,15 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     public var isWide: Bool { (rawField?.bitLength ?? 0) > 64 }
     /// A field of the IPv6 header (its rules carry `meta nfproto ipv6`: IPv4 packets never match them).
     public var isIPv6Field: Bool { payload?.ipv6 ?? false }
+    /// The ether type of the network protocol a field is part of or rides on alone (IPv4 for ip,
+    /// icmp and igmp fields, IPv6 for ip6, extension header and icmpv6 ones, ARP); nil for others.
+    public var networkProtocol: UInt64? {
+        let n = rawValue
+        if n.hasPrefix("ip ") || n.hasPrefix("icmp ") || n.hasPrefix("igmp ") { return 0x0800 }
+        if isIPv6Field || n.hasPrefix("icmpv6 ") { return 0x86dd }
+        if n.hasPrefix("arp ") { return 0x0806 }
+        return nil
+    }
     public var isMAC: Bool { id < NFSelector.rawBase && NFSelector.kinds[id] == .mac }
     /// A port field, whose values may be service names (`ssh`).
     public var isPort: Bool { let n = rawValue; return n.hasSuffix(" sport") || n.hasSuffix(" dport") }

@@ -907,6 +907,34 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(json.rendered()))), NFPrinter.ruleset(rs))
     }
 
+    /// An `ether type` (or `meta protocol`) a network header field rides on is that field's own
+    /// dependency, which nft 1.0.6 leaves out of the listing; before a transport field, which could
+    /// ride either family, it stays (each pair read off nft here).
+    func testEtherTypeDependenciesListAsNft() throws {
+        for (family, rule, want) in [
+            ("netdev", "ether type arp arp operation request", "arp operation request"),
+            ("netdev", "ether type ip ip saddr 1.2.3.4", "ip saddr 1.2.3.4"),
+            ("netdev", "ether type ip6 ip6 saddr ::1", "ip6 saddr ::1"),
+            ("netdev", "ether type ip tcp dport 22", "ether type ip tcp dport 22"),
+            ("netdev", "ether type ip icmp type echo-request", "icmp type echo-request"),
+            ("netdev", "ether type ip ip protocol tcp", "ip protocol tcp"),
+            ("netdev", "ether type ip6 ip6 nexthdr tcp", "ip6 nexthdr tcp"),
+            ("netdev", "ether type arp arp htype 1 arp ptype ip", "arp htype 1 arp ptype ip"),
+            ("netdev", "meta protocol ip ip saddr 1.2.3.4", "ip saddr 1.2.3.4"),
+            ("netdev", "meta protocol ip6 ip6 saddr ::1", "ip6 saddr ::1"),
+            ("netdev", "ether type vlan vlan id 10 ip saddr 1.2.3.4", "vlan id 10 ip saddr 1.2.3.4"),
+            ("inet", "ether type ip ip saddr 1.2.3.4", "ip saddr 1.2.3.4"),
+            ("inet", "meta protocol ip ip saddr 1.2.3.4", "meta protocol ip ip saddr 1.2.3.4"),
+            ("ip", "ether type ip ip saddr 1.2.3.4", "ip saddr 1.2.3.4"),
+            ("ip", "ether type ip icmp type echo-request", "icmp type echo-request"),
+            ("ip6", "ether type ip6 ip6 saddr ::1", "ip6 saddr ::1"),
+            ("ip6", "meta protocol ip6 ip6 saddr ::1", "ip6 saddr ::1")] {
+            let hook = family == "netdev" ? "ingress device eth0" : "prerouting"
+            let rs = try NFParser.parse("table \(family) t {\n\tchain c {\n\t\ttype filter hook \(hook) priority 0;\n\t\t\(rule)\n\t}\n}\n")
+            XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, want, "\(family): \(rule)")
+        }
+    }
+
     /// An igmp field in an inet table lists with the `meta nfproto ipv4` nft adds for it, unless
     /// `meta l4proto igmp` came first (read off nft 1.0.6 here).
     func testIGMPInInetListsItsNfproto() throws {

@@ -105,6 +105,16 @@ final class NFJSONTests: XCTestCase {
 }
 
 final class NFCommandTests: XCTestCase {
+    /// `position 0` or `handle 0` is no position (the end for add, the start for insert); `index 0`
+    /// is the first rule (add goes after it); the handles as nft 1.0.6 gave them here.
+    func testPositionZeroIsNoPosition() throws {
+        var rs = try NFParser.parse("table ip t {\n chain c { counter; udp dport 1 counter; }\n}\n")
+        rs = try NFParser.parse("add rule ip t c position 0 udp dport 2 counter\ninsert rule ip t c handle 0 udp dport 3 counter\nadd rule ip t c index 0 udp dport 4 counter\n", onto: rs)
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map { "\($0.text) # \($0.handle)" },
+                       ["udp dport 3 counter packets 0 bytes 0 # 5", "udp dport 4 counter packets 0 bytes 0 # 6", "counter packets 0 bytes 0 # 2",
+                        "udp dport 1 counter packets 0 bytes 0 # 3", "udp dport 2 counter packets 0 bytes 0 # 4"])
+    }
+
     func testDeleteCommands() throws {
         var rs = try NFParser.parse("""
         table inet f {
