@@ -286,7 +286,9 @@ public enum NFJSON {
                 let m: JSONValue = sel == .tcpFlags || sel == .ctState || sel == .ctStatus ? value(.range(mask, mask, text: ""), sel) : .int(Int(mask))
                 l = .object([("&", .array([l, m]))])
             }
-            let opText = op == .implicit ? (sel.isFlags && mask == nil ? "in" : "==") : op.rawValue
+            // A bare flag list is "in" (any of the bits); a braced set of them a lookup, "==" (recorded).
+            let isSet = if case .set = v { true } else { false }
+            let opText = op == .implicit ? (sel.isFlags && mask == nil && !isSet ? "in" : "==") : op.rawValue
             return .object([("match", .object([("op", .string(opText)), ("left", l), ("right", value(v, sel))]))])
         case .xfrm(let x, let op, let v):
             // {"ipsec": {"key": "saddr", "family": "ip", "dir": "in", "spnum": 0}}

@@ -149,7 +149,7 @@ public struct NFParser {
         // nft's scanner reads a leading digit as a number: `table ip 2filter` is a syntax error there.
         if tok.kind == .word, tok.text.first?.isNumber == true { throw err("syntax error, unexpected number, expecting string") }
         if tok.kind == .word, NFParser.reservedWords.contains(tok.text) {
-            throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(tok.text), expecting string (a keyword cannot name a \(what.replacingOccurrences(of: "a ", with: "").replacingOccurrences(of: "an ", with: "").replacingOccurrences(of: " name", with: "")))", length: tok.width)
+            throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(tok.text), expecting string (a keyword cannot name \(what.replacingOccurrences(of: " name", with: "")))", length: tok.width)
         }
         return try name(what)
     }
@@ -183,7 +183,17 @@ public struct NFParser {
     /// newline or `;` before the closing brace: `accept }` on one line is a syntax error in nft.
     func expectSeparator() throws(NFSyntaxError) {
         guard tok.kind == .newline || tok.kind == .handle || tok.kind == .iptables || tok.kind == .end || isPunct(";") else {
-            throw err("syntax error, expecting newline or semicolon")
+            throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(bisonName(tok)), expecting newline or semicolon", length: tok.width)
+        }
+    }
+    /// A token as nft's bison messages name it: `'}'`, a keyword itself, `number`, `string`.
+    func bisonName(_ t: NFToken) -> String {
+        switch t.kind {
+        case .punct: return "'\(t.text)'"
+        case .string: return "quoted string"
+        case .end: return "end of file"
+        case .newline: return "newline"
+        default: return NFParser.reservedWords.contains(t.text) ? t.text : t.text.first?.isNumber == true ? "number" : "string"
         }
     }
     var atStatementEnd: Bool { tok.kind == .newline || tok.kind == .end || tok.kind == .handle || tok.kind == .iptables || isPunct(";") || isPunct("}") }

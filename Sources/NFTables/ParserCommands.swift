@@ -249,7 +249,7 @@ extension NFParser {
         }
         let ot = tok
         let old = try identifier("a chain name")
-        let new = try identifier("the new name")
+        let new = try identifier("a chain name")
         guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == old }) else { throw refused("Could not process rule: No such file or directory", at: ot) }
         guard !rs.tables[ti].chains.contains(where: { $0.name == new }) else { throw refused("Could not process rule: File exists", at: st) }
         rs.tables[ti].chains[ci].name = new

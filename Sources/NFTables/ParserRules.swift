@@ -634,9 +634,10 @@ extension NFParser {
             i += 2
             let nt = tok
             let sname = try identifier("a set name")
-            guard let set = table.sets.first(where: { $0.name == sname }), !set.isMap else {
+            guard let set = table.sets.first(where: { $0.name == sname }) else {
                 throw refused("Could not process rule: No such file or directory", at: nt)
             }
+            if set.isMap { throw unsupported("rules that add to a map (`\(t.text) @\(sname) { KEY : DATA }`)", at: nt) }
             try expectPunct("{")
             let kt = tok
             let key = try dynsetKey(context: context)
@@ -1105,6 +1106,9 @@ extension NFParser {
                 op = op == .ne ? .eq : .ne
             }
         }
+        // `== { ... }` is a lookup like `{ ... }`: listed without the operator (recorded for
+        // ct state, tcp flags and ports).
+        if op == .eq, mask == nil, case .set = value { op = .implicit }
         // `tcp flags & m != 0` is nft's bare `tcp flags m`: any of the bits.
         if sel.isFlags, let m = mask, op == .ne, case .range(0, 0, _) = value {
             return .match(sel, mask: nil, op: .implicit, value: .range(m, m, text: NFPrinter.flags(m, sel)))

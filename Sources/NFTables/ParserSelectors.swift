@@ -132,6 +132,7 @@ extension NFParser {
         if isPunct("@") { throw unsupported("\(list) fields by raw offset", at: nt) }
         var name = try word(list == "tcp option" ? "a TCP option" : "an SCTP chunk type")
         if name == "sack0" && list == "tcp option" { name = "sack" }
+        if list == "tcp option", let alias = NFSelector.tcpOptionAliases[name] { name = alias }
         // A TCP option by number is the named one when nft has a name for it (2 is maxseg).
         if list == "tcp option", let k = UInt8(name) { name = NFSelector.tcpOptionName(k) ?? name }
         if list == "sctp chunk", UInt64(name) != nil { throw unsupported("sctp chunks by number", at: nt) }

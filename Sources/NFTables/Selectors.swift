@@ -409,8 +409,10 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     }
     /// A TCP option kind by its name or number.
     static func tcpOptionKind(_ w: String) -> UInt8? {
-        UInt8(w) ?? tcpOptions.first { $0.name == "tcp option \(w)" && $0.tcpOption?.bitLength == 0 }?.tcpOption?.kind
+        UInt8(w) ?? tcpOptions.first { $0.name == "tcp option \(tcpOptionAliases[w] ?? w)" && $0.tcpOption?.bitLength == 0 }?.tcpOption?.kind
     }
+    /// Option names nft 1.0.6's scanner also takes (listed by their own name: `mss` is maxseg).
+    static let tcpOptionAliases = ["mss": "maxseg"]
     /// nft's sctp chunk templates (RFC 9260 and its extensions): chunk types and field places.
     static let sctpChunks: [Entry] = {
         var out: [Entry] = []
