@@ -136,12 +136,13 @@ public enum NFJSON {
             if parts.count == 3 { return .object([("rt", .object([("key", .string(parts[2])), ("family", .string(parts[1]))]))]) }
             return .object([("rt", .object([("key", .string(parts[1]))]))])
         case "ct":
-            // {"ct": {"key": "saddr", "family": "ip", "dir": "original"}} for `ct original ip saddr`.
+            // {"ct": {"key": "ip saddr", "dir": "original"}} for `ct original ip saddr`, as nft 1.0.6
+            // writes it (recorded; later versions split the family out).
             var rest = Array(parts.dropFirst())
             var o: [(String, JSONValue)] = []
             var dir: String? = nil
             if ["original", "reply", "both"].contains(rest[0]) { dir = rest.removeFirst() }
-            if rest.count == 2 { o.append(("key", .string(rest[1]))); o.append(("family", .string(rest[0]))) } else { o.append(("key", .string(rest[0]))) }
+            o.append(("key", .string(rest.joined(separator: " "))))
             if let dir { o.append(("dir", .string(dir))) }
             return .object([("ct", .object(o))])
         // (`arp saddr ip`: the field is the words after the protocol.)
@@ -342,7 +343,8 @@ public enum NFJSON {
         case .setMark(let m): return .object([("mangle", .object([("key", .object([("meta", .object([("key", .string("mark"))]))])), ("value", .int(Int(m)))]))])
         case .setCtMark(let m): return .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("mark"))]))])), ("value", .int(Int(m)))]))])
         case .setExpr(let target, let source, let mask, let xor, let shift, let postMask, let postXor):
-            var v: JSONValue = source.map(left) ?? .int(Int(xor))
+            // A priority by its tc handle (`"1:2"`), as nft -j writes it (recorded).
+            var v: JSONValue = source.map(left) ?? (target == .priority ? .string(NFPrinter.number(UInt64(xor), .priority)) : .int(Int(xor)))
             // As nft -j nests them: {"|": [{"&": [src, m]}, o]}, a shift {"<<": [inner, n]} around them.
             func bitwise(_ v: inout JSONValue, _ mask: UInt32, _ xor: UInt32) {
                 if mask != .max && !(mask & xor == 0 && mask | xor == .max) {

@@ -498,9 +498,13 @@ extension NFParser {
             }
             if sel == .iiftype, mask == nil, case .range(1, 1, _) = v { linkDependency = index }
             if sel.rawValue == "ether type", mask == nil, case .range(let lo, let hi, _) = v, lo == hi { etherType = (index, lo) }
-            if mask == nil, sel == .l4proto || sel == .ipProtocol {
-                // In inet `ip protocol` also means IPv4, so only there it is not redundant.
-                if case .range(let lo, let hi, _) = v, lo == hi { l4 = lo; dependency = sel == .l4proto || family == .ip ? index : nil }
+            if mask == nil, sel == .l4proto || sel == .ipProtocol || sel.rawValue == "ip6 nexthdr" {
+                // In inet `ip protocol` also means IPv4 (`ip6 nexthdr` IPv6), so only there it is not
+                // redundant (recorded: an ip6 table lists `ip6 nexthdr tcp tcp dport 22` as the port).
+                if case .range(let lo, let hi, _) = v, lo == hi {
+                    l4 = lo
+                    dependency = sel == .l4proto || family == .ip && sel == .ipProtocol || family == .ip6 && sel != .ipProtocol ? index : nil
+                }
                 if case .set(let vs) = v {
                     l4Set = vs.compactMap { if case .range(let lo, let hi, _) = $0, lo == hi { lo } else { nil } }
                     // Every protocol of the set has ports: a port mapping may follow.

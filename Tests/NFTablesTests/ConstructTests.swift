@@ -960,6 +960,28 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// More read off nft 1.0.6 here: `ip6 nexthdr X` before an X field is its dependency in an ip6
+    /// table (kept in inet, where it also means IPv6); conntrack addresses in nft -j carry their
+    /// family in the key (`"ip saddr"`); a priority set is its tc handle in nft -j; a named TCP
+    /// option has no `kind` field in nft's grammar.
+    func testNexthdrDependenciesCtKeysAndPrioritiesAsNft() throws {
+        let ip6 = try NFParser.parse("table ip6 t {\n\tchain c {\n\t\tip6 nexthdr ipv6-icmp icmpv6 type echo-request accept\n\t\tip6 nexthdr tcp tcp dport 22 accept\n\t}\n}\n")
+        XCTAssertEqual(ip6.tables[0].chains[0].rules.map(\.text), ["icmpv6 type echo-request accept", "tcp dport 22 accept"])
+        let inet = try NFParser.parse("table inet t {\n\tchain c {\n\t\tip6 nexthdr tcp tcp dport 22 accept\n\t}\n}\n")
+        XCTAssertEqual(inet.tables[0].chains[0].rules.map(\.text), ["ip6 nexthdr tcp tcp dport 22 accept"])
+        let rs = try NFParser.parse("table inet t {\n\tchain c {\n\t\tct original ip saddr 10.0.0.2\n\t\tct reply ip6 daddr ::1\n\t\tmeta priority set 1:2\n\t}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map { NFJSON.statement($0.statements[0], counter: nil, family: .inet).rendered() }, [
+            #"{"match":{"op":"==","left":{"ct":{"key":"ip saddr","dir":"original"}},"right":"10.0.0.2"}}"#,
+            #"{"match":{"op":"==","left":{"ct":{"key":"ip6 daddr","dir":"reply"}},"right":"::1"}}"#,
+            #"{"mangle":{"key":{"meta":{"key":"priority"}},"value":"1:2"}}"#])
+        try roundTrip(NFPrinter.ruleset(rs))
+        XCTAssertThrowsError(try NFParser.parse("table ip t {\n chain c { type filter hook input priority 0;\n tcp option window kind 3\n }\n}\n")) {
+            let e = $0 as? NFSyntaxError
+            XCTAssertEqual(e?.message, "syntax error, unexpected newline")
+            XCTAssertEqual(e.map { [$0.line, $0.column] }, [3, 26])
+        }
+    }
+
     /// An igmp field in an inet table lists with the `meta nfproto ipv4` nft adds for it, unless
     /// `meta l4proto igmp` came first (read off nft 1.0.6 here).
     func testIGMPInInetListsItsNfproto() throws {
