@@ -18,6 +18,10 @@ enum IPTTargets {
         "SET": ["add-set": 2, "del-set": 2, "map-set": 2, "exist": 0, "timeout": 1, "map-mark": 0, "map-prio": 0, "map-queue": 0],
     ]
     static func arity(_ target: String, _ option: String) -> Int? { options[target]?[option] }
+    /// iptables' other target extensions (libxt_*/libipt_* targets of iptables 1.8.9).
+    static let extensions: Set<String> = ["AUDIT", "CHECKSUM", "CLASSIFY", "CLUSTERIP", "CONNSECMARK", "DSCP", "ECN", "HL", "HMARK", "IDLETIMER",
+                                          "LED", "NETMAP", "NFLOG", "NFQUEUE", "RATEEST", "SECMARK", "SYNPROXY", "TCPMSS", "TCPOPTSTRIP",
+                                          "TEE", "TOS", "TPROXY", "TRACE", "TTL", "ULOG"]
 
     struct Out { var save: String; var nft: String; var chains: Set<String>? = nil }
 
