@@ -217,11 +217,16 @@ public enum NFPrinter {
 
     /// The positions of `vs` in the order nft lists the values (equal values keep their order; a
     /// catch-all element, which the kernel keeps apart from the set, last).
-    static func sortedOrder(_ vs: [NFValue]) -> [Int] {
+    static func sortedOrder(_ vs: [NFValue], interval: Bool = false) -> [Int] {
         vs.enumerated().filter { $0.element != .catchAll }.sorted { a, b in
             switch (a.element, b.element) {
             case (.range(let x, _, _), .range(let y, _, _)): return x != y ? x < y : a.offset < b.offset
             case (.range6(let x, _, _), .range6(let y, _, _)): return x != y ? x < y : a.offset < b.offset
+            // An interval set's names (wildcards are ranges) in its tree's order: the bytes, first
+            // byte first (recorded: `"eth*", "lo"`).
+            case (.string(let x), .string(let y)) where interval:
+                let (p, q) = (Array(x.utf8.prefix { $0 != 0x2a }), Array(y.utf8.prefix { $0 != 0x2a }))
+                return p != q ? p.lexicographicallyPrecedes(q) : a.offset < b.offset
             case (.string(let x), .string(let y)):
                 // Interface names as the 16-byte key read as one little-endian number: last byte first.
                 let kx = Array(x.utf8.prefix(16)) + [UInt8](repeating: 0, count: max(0, 16 - x.utf8.count))
@@ -596,7 +601,7 @@ public enum NFPrinter {
         // Interface indexes as the parser ordered them (by ifindex, which the listing cannot know).
         let indices = s.concat != nil ? sortedTupleOrder(s.elements, sels, interval: s.interval)
             : s.key == .iface_index ? s.elements.indices.filter { s.elements[$0] != .catchAll } + s.elements.indices.filter { s.elements[$0] == .catchAll }
-            : sortedOrder(s.elements)
+            : sortedOrder(s.elements, interval: s.interval)
         let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .ct_state: 2, .pkt_type: 2, .inet_service: 5, .inet_proto: 5, .mark: 5, .tcp_flag: 5,
                                              .nf_proto: 5, .uid: 5, .gid: 5, .iface_index: 5][s.key] ?? 1
         var out = ""

@@ -78,7 +78,8 @@ struct NFLexer {
                 let startCol = col
                 var j = i + 1
                 while j < b.count && b[j] != 0x22 && b[j] != 0x0a { j += 1 }
-                guard j < b.count, b[j] == 0x22 else { throw NFSyntaxError(line: line, column: startCol, message: "unterminated string") }
+                // (nft's scanner has no token for it: bison's "unexpected junk", and what it expected.)
+                guard j < b.count, b[j] == 0x22 else { throw NFSyntaxError(line: line, column: startCol, message: "syntax error, unexpected junk (an unterminated string)") }
                 out.append(NFToken(kind: .string, text: String(decoding: b[(i + 1)..<j], as: UTF8.self), line: line, column: startCol))
                 col += j + 1 - i; i = j + 1
                 continue
@@ -108,7 +109,7 @@ struct NFLexer {
             if "{};,:/!<>=&|()@*[]+^".utf8.contains(c) {
                 out.append(NFToken(kind: .punct, text: String(UnicodeScalar(c)), line: line, column: col)); i += 1; col += 1; continue
             }
-            throw NFSyntaxError(line: line, column: col, message: "unexpected character '\(UnicodeScalar(c))'")
+            throw NFSyntaxError(line: line, column: col, message: "syntax error, unexpected junk (the character '\(UnicodeScalar(c))')")
         }
         out.append(NFToken(kind: .end, text: "", line: line, column: col))
         return out

@@ -154,6 +154,17 @@ public struct NFParser {
         return try name(what)
     }
 
+    /// A wildcard name (`"eth*"`) is a prefix: nft takes it only into an interval set or map, and
+    /// points at the element (recorded).
+    func wildcardsNeedInterval(_ vals: [NFValue], from start: NFToken, isMap: Bool) throws(NFSyntaxError) {
+        guard vals.contains(where: { v in
+            if case .string(let n) = v { n.hasSuffix("*") } else if case .tuple(let ps) = v { ps.contains { if case .string(let n) = $0 { n.hasSuffix("*") } else { false } } } else { false }
+        }) else { return }
+        let k = toks.firstIndex { $0.line == start.line && $0.column == start.column } ?? 0
+        let t = toks[k...].first { $0.kind == .string && $0.text.hasSuffix("*") } ?? start
+        throw refused("You must add 'flags interval' to your \(isMap ? "map" : "set") declaration if you want to add prefix elements", at: t)
+    }
+
     /// A device name where nft wants an interface index (resolved as read; see `interfaces`).
     mutating func deviceName(_ what: String = "a device name") throws(NFSyntaxError) -> String {
         let t = tok
@@ -605,6 +616,7 @@ public struct NFParser {
                 guard let key else { throw err("declare the set's type before its elements") }
                 let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, dataPort: dataPort, values: &dataValues, values6: &dataValues6,
                                                         objects: objectKind.map { k in (k, t.objects.filter { $0.kind == k }.map(\.name)) }, names: &objectNames)
+                if !interval { try wildcardsNeedInterval(vals, from: et, isMap: isMap) }
                 // A set holds an element once (`vlan, 0x8100` is one element).
                 var seen = isMap ? [] : Set(elems)
                 for (v, info) in zip(vals, infos) where isMap || seen.insert(v).inserted {
@@ -829,7 +841,12 @@ extension NFParser {
             if case .range6(let a, let b, _) = v { return (min(a, b), max(a, b)) }
             return nil
         }.sorted { $0.0 < $1.0 }
-        return zip(ranges, ranges.dropFirst()).contains { $1.0 <= $0.1 } || zip(ranges6, ranges6.dropFirst()).contains { $1.0 <= $0.1 }
+        // Names: a wildcard (`"eth*"`) is the range of names it starts, so another name it starts
+        // overlaps it (recorded: `"eth0" : accept, "eth*" : drop` is conflicting).
+        let names = vals.compactMap { v -> String? in if case .string(let n) = v { n } else { nil } }
+        let prefixes = names.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }
+        let namesOverlap = prefixes.contains { p in names.filter { $0 != p + "*" }.contains { $0.hasPrefix(p) } }
+        return namesOverlap || zip(ranges, ranges.dropFirst()).contains { $1.0 <= $0.1 } || zip(ranges6, ranges6.dropFirst()).contains { $1.0 <= $0.1 }
     }
 }
 

@@ -296,6 +296,7 @@ extension NFParser {
         var values: [UInt64] = []
         let (vals, vs, infos) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap,
                                                 data: rs.tables[ti].sets[si].dataType, values: &values)
+        if !rs.tables[ti].sets[si].interval { try wildcardsNeedInterval(vals, from: et, isMap: rs.tables[ti].sets[si].isMap) }
         if rs.tables[ti].sets[si].interval, !rs.tables[ti].sets[si].autoMerges, NFParser.overlap(rs.tables[ti].sets[si].elements + vals) {
             throw refused("conflicting intervals specified", at: et)
         }

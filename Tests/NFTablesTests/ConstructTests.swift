@@ -982,6 +982,34 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// Interface-name wildcards in named sets and maps, as nft 1.0.6 took and refused them here: only
+    /// with `flags interval` (under the element otherwise), listed in the tree's byte order, and a
+    /// name a wildcard covers is a conflicting interval; a named flag set is "==" in nft -j; a
+    /// character the scanner has no token for is bison's "unexpected junk".
+    func testNameWildcardsInNamedSetsAsNft() throws {
+        for (decl, kind, column) in [("set e { type ifname; elements = { \"eth*\", \"lo\" } }", "set", 37),
+                                     ("map v { type ifname : verdict; elements = { \"lo\" : accept, \"eth*\" : drop } }", "map", 62)] {
+            XCTAssertThrowsError(try NFParser.parse("table inet t {\n  \(decl)\n}\n")) {
+                let e = $0 as? NFSyntaxError
+                XCTAssertEqual(e?.message, "You must add 'flags interval' to your \(kind) declaration if you want to add prefix elements")
+                XCTAssertEqual(e.map { [$0.line, $0.column, $0.length] }, [2, column, 6], decl)
+            }
+        }
+        XCTAssertThrowsError(try NFParser.parse("table inet t {\n  map v { type ifname : verdict; flags interval; elements = { \"eth0\" : accept, \"eth*\" : drop } }\n}\n")) {
+            XCTAssertEqual(($0 as? NFSyntaxError)?.message, "conflicting intervals specified")
+        }
+        let rs = try NFParser.parse("table inet t {\n  set e { type ifname; flags interval; elements = { \"lo\", \"eth*\" } }\n  set d { type ct_state; elements = { established } }\n"
+            + "  chain c { type filter hook input priority 0; ct state @d accept; }\n}\n")
+        XCTAssertTrue(NFPrinter.ruleset(rs).contains("elements = { \"eth*\",\n\t\t\t     \"lo\" }"), NFPrinter.ruleset(rs))
+        XCTAssertEqual(NFJSON.statement(rs.tables[0].chains[0].rules[0].statements[0], counter: nil, family: .inet).rendered(),
+                       #"{"match":{"op":"==","left":{"ct":{"key":"state"}},"right":"@d"}}"#)
+        XCTAssertThrowsError(try NFParser.parse("table ip t {\n chain c { counter ` }\n}\n")) {
+            let e = $0 as? NFSyntaxError
+            XCTAssertTrue(e?.message.hasPrefix("syntax error, unexpected junk") == true, "\(String(describing: e))")
+            XCTAssertEqual(e.map { [$0.line, $0.column] }, [2, 20])
+        }
+    }
+
     /// An igmp field in an inet table lists with the `meta nfproto ipv4` nft adds for it, unless
     /// `meta l4proto igmp` came first (read off nft 1.0.6 here).
     func testIGMPInInetListsItsNfproto() throws {
