@@ -47,6 +47,8 @@ public struct NFBaseChain: Sendable, Equatable {
 
 /// A matched value: integers and addresses are intervals; names are strings.
 public enum NFValue: Sendable, Hashable {
+    /// An anonymous set or a named one: a lookup, not a comparison.
+    public var isLookup: Bool { switch self { case .set, .named: true; default: false } }
     case range(UInt64, UInt64, text: String)
     /// An IPv6 address, prefix or range (128 bits).
     case range6(UInt128, UInt128, text: String)

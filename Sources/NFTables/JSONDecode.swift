@@ -271,7 +271,8 @@ extension NFJSON {
         case .string(let s):
             // Names and clock values are quoted in nft's text (`"08:00"`, `"Monday"`).
             let quoted: Set<NFSelector> = [.iifname, .oifname, .iif, .oif, NFSelector.ctHelper, .hour, .day, .time]
-            return sel.map { quoted.contains($0) || $0.isOSF } == true ? "\"\(s)\"" : s
+            // (`"@s"` names a set: never quoted.)
+            return !s.hasPrefix("@") && sel.map { quoted.contains($0) || $0.isOSF } == true ? "\"\(s)\"" : s
         case .array(let a): return try a.enumerated().map { k, x throws(NFJSONError) in try valueText(x, sel, path + "/\(k)") }.joined(separator: ",")
         case .object:
             if let p = v["prefix"] {

@@ -288,8 +288,7 @@ public enum NFJSON {
                 l = .object([("&", .array([l, m]))])
             }
             // A bare flag list is "in" (any of the bits); a braced set of them a lookup, "==" (recorded).
-            let isSet = switch v { case .set, .named: true; default: false }
-            let opText = op == .implicit ? (sel.isFlags && mask == nil && !isSet ? "in" : "==") : op.rawValue
+            let opText = op == .implicit ? (sel.isFlags && mask == nil && !v.isLookup ? "in" : "==") : op.rawValue
             return .object([("match", .object([("op", .string(opText)), ("left", l), ("right", value(v, sel))]))])
         case .xfrm(let x, let op, let v):
             // {"ipsec": {"key": "saddr", "family": "ip", "dir": "in", "spnum": 0}}

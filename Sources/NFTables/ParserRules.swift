@@ -1110,9 +1110,9 @@ extension NFParser {
                 op = op == .ne ? .eq : .ne
             }
         }
-        // `== { ... }` is a lookup like `{ ... }`: listed without the operator (recorded for
-        // ct state, tcp flags and ports).
-        if op == .eq, mask == nil, case .set = value { op = .implicit }
+        // `== { ... }` and `== @s` are lookups like `{ ... }` and `@s`: listed without the operator
+        // (recorded for ct state, tcp flags and ports).
+        if op == .eq, mask == nil, value.isLookup { op = .implicit }
         // `tcp flags & m != 0` is nft's bare `tcp flags m`: any of the bits.
         if sel.isFlags, let m = mask, op == .ne, case .range(0, 0, _) = value {
             return .match(sel, mask: nil, op: .implicit, value: .range(m, m, text: NFPrinter.flags(m, sel)))

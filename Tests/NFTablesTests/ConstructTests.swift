@@ -1003,6 +1003,11 @@ final class ConstructTests: XCTestCase {
         XCTAssertTrue(NFPrinter.ruleset(rs).contains("elements = { \"eth*\",\n\t\t\t     \"lo\" }"), NFPrinter.ruleset(rs))
         XCTAssertEqual(NFJSON.statement(rs.tables[0].chains[0].rules[0].statements[0], counter: nil, family: .inet).rendered(),
                        #"{"match":{"op":"==","left":{"ct":{"key":"state"}},"right":"@d"}}"#)
+        // `== @s` is the lookup (nft lists it so), and nft -j's set references read back unquoted.
+        let eq = try NFParser.parse("table inet t {\n  set d { type ct_state; elements = { established } }\n  set e { type ifname; elements = { \"lo\" } }\n"
+            + "  chain c { type filter hook input priority 0; ct state == @d accept; iifname @e accept; }\n}\n")
+        XCTAssertEqual(eq.tables[0].chains[0].rules.map(\.text), ["ct state @d accept", "iifname @e accept"])
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(eq).rendered()))), NFPrinter.ruleset(eq))
         XCTAssertThrowsError(try NFParser.parse("table ip t {\n chain c { counter ` }\n}\n")) {
             let e = $0 as? NFSyntaxError
             XCTAssertTrue(e?.message.hasPrefix("syntax error, unexpected junk") == true, "\(String(describing: e))")
