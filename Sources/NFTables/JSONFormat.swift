@@ -284,7 +284,9 @@ public enum NFJSON {
         case .match(let sel, let mask, let op, let v):
             var l = left(sel)
             if let mask {
-                let m: JSONValue = sel == .tcpFlags || sel == .ctState || sel == .ctStatus ? value(.range(mask, mask, text: ""), sel) : .int(Int(mask))
+                // (An address's mask is an address, as nft -j writes it: "0.0.0.255".)
+                let m: JSONValue = sel == .tcpFlags || sel == .ctState || sel == .ctStatus ? value(.range(mask, mask, text: ""), sel)
+                    : sel.isAddress ? .string(NFConstants.ipv4Text(UInt32(truncatingIfNeeded: mask))) : .int(Int(mask))
                 l = .object([("&", .array([l, m]))])
             }
             // A bare flag list is "in" (any of the bits); a braced set of them a lookup, "==" (recorded).

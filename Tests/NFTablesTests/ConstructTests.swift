@@ -1008,6 +1008,11 @@ final class ConstructTests: XCTestCase {
             + "  chain c { type filter hook input priority 0; ct state == @d accept; iifname @e accept; }\n}\n")
         XCTAssertEqual(eq.tables[0].chains[0].rules.map(\.text), ["ct state @d accept", "iifname @e accept"])
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(eq).rendered()))), NFPrinter.ruleset(eq))
+        // An address's mask in nft -j is an address (recorded), and reads back.
+        let masked = try NFParser.parse("table ip t {\n\tchain c {\n\t\tip saddr & 0.0.0.255 == 0.0.0.1 accept\n\t}\n}\n")
+        XCTAssertEqual(NFJSON.statement(masked.tables[0].chains[0].rules[0].statements[0], counter: nil, family: .ip).rendered(),
+                       #"{"match":{"op":"==","left":{"&":[{"payload":{"protocol":"ip","field":"saddr"}},"0.0.0.255"]},"right":"0.0.0.1"}}"#)
+        try roundTrip(NFPrinter.ruleset(masked))
         XCTAssertThrowsError(try NFParser.parse("table ip t {\n chain c { counter ` }\n}\n")) {
             let e = $0 as? NFSyntaxError
             XCTAssertTrue(e?.message.hasPrefix("syntax error, unexpected junk") == true, "\(String(describing: e))")
