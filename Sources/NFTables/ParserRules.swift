@@ -311,6 +311,21 @@ extension NFParser {
         }
     }
 
+    /// nft's refusal of a NAT port without a transport protocol, under the port (range) the target
+    /// read from `start` on: the words after a `:`, or the part of an `ADDR:PORT` word after its colon.
+    func portMappingRefusal(from start: Int) -> NFSyntaxError {
+        let m = "transport protocol mapping is only valid after transport protocol match"
+        let range = toks[start..<i]
+        if let c = range.lastIndex(where: { $0.kind == .punct && $0.text == ":" }), c + 1 < i { return refused(m, from: toks[c + 1], to: toks[i - 1]) }
+        if let w = range.last(where: { $0.kind == .word && $0.text.contains(":") }), let colon = w.text.lastIndex(of: ":") {
+            let off = w.text.distance(from: w.text.startIndex, to: colon) + 1
+            var e = refused(m, at: w)
+            e.column = w.column + off; e.length = w.text.count - off
+            return e
+        }
+        return refused(m, at: toks[start])
+    }
+
     /// A key and `map` next (`set KEY map { K : V, ... }`, `set KEY map @m`), not a value.
     mutating func mapAhead(_ context: RuleContext) -> Bool {
         let save = i
@@ -708,7 +723,7 @@ extension NFParser {
                 if netmap, p != nil, let c = (start..<i).first(where: { toks[$0].text == ":" && toks[$0 - 1].text == "]" }) {
                     throw err("syntax error, unexpected colon, expecting newline or semicolon", at: toks[c])
                 }
-                if p != nil, !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
+                if p != nil, !context.transport { throw portMappingRefusal(from: start) }
                 var f = try natFlags()
                 if netmap { f.insert(.netmap) }
                 return .nat6(source: t.text == "snat", addr: a, addrHi: ah, port: p, portHi: ph, flags: f)
@@ -758,12 +773,13 @@ extension NFParser {
                 anonymousSets += 1   // the anonymous map takes a handle
                 return .natMap(try natMap(source: t.text == "snat", netmap: netmap, at: t, context: context))
             }
+            let targetStart = i
             let (a, ah, p, ph) = try natTarget()
             if netmap, a == nil || p != nil { throw err("expected an IPv4 address or prefix", at: at) }
             if table.family == .inet, a != nil, !family, !context.ipv4 {
                 throw refused("ip or ip6 must be specified with address for inet tables.", at: t)
             }
-            if p != nil, !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
+            if p != nil, !context.transport { throw portMappingRefusal(from: targetStart) }
             var f = try natFlags()
             if netmap { f.insert(.netmap) }
             return t.text == "snat" ? .snat(addr: a, addrHi: ah, port: p, portHi: ph, flags: f) : .dnat(addr: a, addrHi: ah, port: p, portHi: ph, flags: f)
@@ -791,10 +807,10 @@ extension NFParser {
             }
             if isWord("to") {
                 i += 1
-                let at = tok
+                let start = i
                 let (_, _, pp, pph) = try natTarget()
                 p = pp; ph = pph
-                if !context.transport { throw refused("transport protocol mapping is only valid after transport protocol match", at: at) }
+                if !context.transport { throw portMappingRefusal(from: start) }
             }
             let f = try natFlags()
             return t.text == "masquerade" ? .masquerade(port: p, portHi: ph, flags: f) : .redirect(port: p, portHi: ph, flags: f)

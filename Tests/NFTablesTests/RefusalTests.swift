@@ -113,6 +113,25 @@ final class RefusalTests: XCTestCase {
     }
 }
 
+/// A NAT port without a transport protocol: nft's carets under the port, wherever the target
+/// writes it (each column and width read off nft 1.0.6 here; before, under the target's start).
+final class PortMappingRefusalTests: XCTestCase {
+    func testTheCaretsAreUnderThePort() {
+        for (family, rule, column, width) in [("ip", "oifname \"eth0\" masquerade to :10000-20000", 35, 11),
+                                              ("ip", "ip daddr 10.0.0.0/8 snat ip to 192.168.1.1-192.168.1.10:1000-2000 persistent", 61, 9),
+                                              ("ip", "snat to 1.2.3.4:80", 21, 2),
+                                              ("ip", "redirect to :3128", 18, 4),
+                                              ("ip6", "dnat ip6 to [::2]:8080", 23, 4)] {
+            let text = "table \(family) n {\n chain post { type nat hook postrouting priority srcnat;\n    \(rule)\n }\n}\n"
+            XCTAssertThrowsError(try NFParser.parse(text), rule) {
+                let e = $0 as? NFSyntaxError
+                XCTAssertEqual(e?.message, "transport protocol mapping is only valid after transport protocol match", rule)
+                XCTAssertEqual(e.map { [$0.line, $0.column, $0.length] }, [3, column, width], rule)
+            }
+        }
+    }
+}
+
 /// Chain declarations and netdev statements, each refusal read off nft 1.0.6 on Linux 6.18 in a
 /// namespace (line, column and caret width as nft printed them).
 final class ChainRefusalTests: XCTestCase {
