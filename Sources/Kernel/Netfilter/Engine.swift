@@ -571,20 +571,15 @@ extension Stack {
                 if let v = nat(st, hook: hook, skb, outDev: outDev) { return v }
             case .natMap(let m):
                 // No entry for the key: nft_lookup breaks the rule.
-                let entry: (key: NFValue, data: NFNATData)?
+                let data: NFNATData?
                 switch m.key {
-                case .selector(let sel) where sel.isAddress6 || sel.isString:
-                    entry = mapLookup([sel], m.entries, skb, info, inDev: inDev, outDev: outDev, ti: ti).map { (.catchAll, $0) }
-                case .selector(let sel):
-                    guard let key = read(sel, skb, info) else { return nil }
-                    entry = m.entries.first { contains($0.key, key, ti: ti) }
-                case .concat(let sels):
-                    entry = m.entries.first { tupleMatches($0.key, sels, skb, info, inDev: inDev, outDev: outDev, ti: ti) }
+                case .selector(let sel): data = mapLookup([sel], m.entries, skb, info, inDev: inDev, outDev: outDev, ti: ti)
+                case .concat(let sels): data = mapLookup(sels, m.entries, skb, info, inDev: inDev, outDev: outDev, ti: ti)
                 case .generator(let g):
                     guard let n = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
-                    entry = m.entries.first { contains($0.key, UInt64(n), ti: ti) }
+                    data = m.entries.first { contains($0.key, UInt64(n), ti: ti) }?.data
                 }
-                guard let d = entry?.data else { return nil }
+                guard let d = data else { return nil }
                 // The data's registers are the range's minimum and maximum address (and port).
                 let (a, ah) = (UInt32(truncatingIfNeeded: d.addr), UInt32(truncatingIfNeeded: d.addrHi))
                 let st: NFStatement = d.v6 ? .nat6(source: m.source, addr: d.addr, addrHi: d.addrHi, port: d.port, portHi: d.portHi, flags: m.flags)
