@@ -200,14 +200,13 @@ extension Stack {
             return
         }
         let reply = skb.ctInfo == .reply
-        let manipDst = hook == .prerouting || hook == .output
-        let rewrite = c.orig.v6 ? rewrite6 : rewrite4
-        if manipDst {
-            if !reply, let d = c.dnat { rewrite(skb, d.addr, d.port, true) }
-            if reply, c.snat != nil { rewrite(skb, c.orig.src, c.orig.sport, true) }
+        let (nh, v6) = (skb.networkHeader, c.orig.v6)
+        if hook == .prerouting || hook == .output {
+            if !reply, let d = c.dnat { nf_nat_manip_pkt(skb, iph: nh, v6: v6, addr: d.addr, port: d.port, dst: true) }
+            if reply, c.snat != nil { nf_nat_manip_pkt(skb, iph: nh, v6: v6, addr: c.orig.src, port: c.orig.sport, dst: true) }
         } else {
-            if !reply, let sn = c.snat { rewrite(skb, sn.addr, sn.port, false) }
-            if reply, c.dnat != nil { rewrite(skb, c.orig.dst, c.orig.dport, false) }
+            if !reply, let sn = c.snat { nf_nat_manip_pkt(skb, iph: nh, v6: v6, addr: sn.addr, port: sn.port, dst: false) }
+            if reply, c.dnat != nil { nf_nat_manip_pkt(skb, iph: nh, v6: v6, addr: c.orig.dst, port: c.orig.dport, dst: false) }
         }
         if tracing { noteTuple(skb) }
     }
@@ -227,9 +226,9 @@ extension Stack {
         guard skb.len >= inner + (v6 ? 40 : 20) else { return }
         // The quoted packet: the other manipulation, to the other direction's tuple.
         if manipSrc {
-            manip(skb, iph: inner, v6: v6, addr: other.dst, port: other.dport, dst: true)
+            nf_nat_manip_pkt(skb, iph: inner, v6: v6, addr: other.dst, port: other.dport, dst: true)
         } else {
-            manip(skb, iph: inner, v6: v6, addr: other.src, port: other.sport, dst: false)
+            nf_nat_manip_pkt(skb, iph: inner, v6: v6, addr: other.src, port: other.sport, dst: false)
         }
         skb.data.setBE16(th + 2, 0)
         var sum = Checksum.sum(skb.data, from: th, count: skb.len - th)
@@ -240,14 +239,15 @@ extension Stack {
         }
         skb.data.setBE16(th + 2, Checksum.finish(sum))
         // The outer header, as the reply to that packet (`nf_ct_invert_tuple`).
-        manip(skb, iph: skb.networkHeader, v6: v6, addr: manipSrc ? other.dst : other.src, port: nil, dst: !manipSrc)
+        nf_nat_manip_pkt(skb, iph: skb.networkHeader, v6: v6, addr: manipSrc ? other.dst : other.src, port: nil, dst: !manipSrc)
     }
 
-    /// `nf_nat_ipv4_manip_pkt` / `nf_nat_ipv6_manip_pkt` on the header at `iph`: the transport
-    /// checksum first (TCP's only when the whole header is there, UDP's unless zero; an ICMPv6
-    /// one for the pseudo-header), the port (nil: an ICMP error's own header, which keeps its
-    /// fields), then the address (and IPv4's header checksum).
-    private func manip(_ skb: SkBuff, iph: Int, v6: Bool, addr: UInt128, port: UInt16?, dst: Bool) {
+    /// `nf_nat_manip_pkt` (nf_nat_ipv4_manip_pkt / nf_nat_ipv6_manip_pkt) on the header at `iph`,
+    /// a packet's own or the one an ICMP error quotes: the transport checksum first (TCP's only
+    /// when the whole header is there, UDP's unless zero; an ICMPv6 one for the pseudo-header),
+    /// the port (nil: an ICMP error's own header, which keeps its fields), then the address (and
+    /// IPv4's header checksum). Nothing past the address in a later fragment.
+    private func nf_nat_manip_pkt(_ skb: SkBuff, iph: Int, v6: Bool, addr: UInt128, port: UInt16?, dst: Bool) {
         let aoff = iph + (v6 ? (dst ? 24 : 8) : (dst ? 16 : 12))
         let width = v6 ? 16 : 4
         guard skb.len >= aoff + width else { return }
@@ -302,66 +302,6 @@ extension Stack {
         guard p >= 0, !skb.generated, let now = FlowTuple.network(skb.data, at: skb.networkHeader, ethertype: skb.protocolType),
               now != (packets[p].tupleChanges.last?.tuple ?? packets[p].startTuple) else { return }
         packets[p].flowBox().changes.append((packets[p].stages.count, now))
-    }
-
-    private func rewrite4(_ skb: SkBuff, _ addr128: UInt128, _ port: UInt16, _ dst: Bool) {
-        let addr = UInt32(truncatingIfNeeded: addr128)
-        let nh = skb.networkHeader
-        let th = nh + Int(skb.data[nh] & 0x0f) * 4
-        let aoff = nh + (dst ? 16 : 12)
-        let old = skb.data.be32(aoff)
-        skb.data.setBE32(aoff, addr)
-        skb.data.setBE16(nh + 10, Checksum.update(skb.data.be16(nh + 10), old: old, new: addr))
-        let proto = skb.data[nh + 9]
-        guard skb.data.be16(nh + 6) & 0x1fff == 0 else { return }
-        let csumOff: Int
-        switch proto {
-        case IPProtocol.tcp: csumOff = th + 16
-        case IPProtocol.udp: csumOff = th + 6
-        default: return
-        }
-        guard skb.len >= csumOff + 2 else { return }
-        var check = skb.data.be16(csumOff)
-        if proto == IPProtocol.udp && check == 0 { }
-        else {
-            check = Checksum.update(check, old: old, new: addr)
-            let poff = th + (dst ? 2 : 0)
-            let oldPort = skb.data.be16(poff)
-            check = Checksum.update(check, old: oldPort, new: port)
-            if proto == IPProtocol.udp && check == 0 { check = 0xffff }
-            skb.data.setBE16(csumOff, check)
-        }
-        skb.data.setBE16(th + (dst ? 2 : 0), port)
-    }
-
-    /// `nf_nat_ipv6_manip_pkt`: the 16-byte address, then the transport checksum (no IPv6 header checksum).
-    private func rewrite6(_ skb: SkBuff, _ addr: UInt128, _ port: UInt16, _ dst: Bool) {
-        let nh = skb.networkHeader
-        let aoff = nh + (dst ? 24 : 8)
-        let old = IPv6Address(array: skb.data, at: aoff).raw
-        IPv6Address(raw: addr).bytes.enumerated().forEach { skb.data[aoff + $0.offset] = $0.element }
-        guard let l4 = ipv6_skip_exthdr(skb.data, from: nh, end: skb.len), l4.fragOff == 0 else { return }
-        let th = l4.offset
-        let csumOff: Int
-        switch l4.proto {
-        case IPProtocol.tcp: csumOff = th + 16
-        case IPProtocol.udp: csumOff = th + 6
-        case IPProtocol.icmpv6: csumOff = th + 2
-        default: return
-        }
-        guard skb.len >= csumOff + 2 else { return }
-        var check = skb.data.be16(csumOff)
-        for k in 0..<8 {
-            let shift = UInt128(112 - 16 * k)
-            check = Checksum.update(check, old: UInt16(truncatingIfNeeded: old >> shift), new: UInt16(truncatingIfNeeded: addr >> shift))
-        }
-        if l4.proto == IPProtocol.tcp || l4.proto == IPProtocol.udp {
-            let poff = th + (dst ? 2 : 0)
-            check = Checksum.update(check, old: skb.data.be16(poff), new: port)
-            skb.data.setBE16(poff, port)
-        }
-        if l4.proto == IPProtocol.udp && check == 0 { check = 0xffff }
-        skb.data.setBE16(csumOff, check)
     }
 }
 
