@@ -61,6 +61,8 @@ public struct NFParser {
     // MARK: tokens
 
     var tok: NFToken { toks[i] }
+    /// Where a token read earlier stands (refusals point from it on).
+    func index(of t: NFToken) -> Int? { toks.firstIndex { $0.line == t.line && $0.column == t.column } }
     func err(_ m: String, at t: NFToken? = nil) -> NFSyntaxError {
         let t = t ?? tok
         let found = t.kind == .end ? "end of input" : t.kind == .newline ? "end of line" : "'\(t.text)'"
@@ -160,7 +162,7 @@ public struct NFParser {
         guard vals.contains(where: { v in
             if case .string(let n) = v { n.hasSuffix("*") } else if case .tuple(let ps) = v { ps.contains { if case .string(let n) = $0 { n.hasSuffix("*") } else { false } } } else { false }
         }) else { return }
-        let k = toks.firstIndex { $0.line == start.line && $0.column == start.column } ?? 0
+        let k = index(of: start) ?? 0
         let t = toks[k...].first { $0.kind == .string && $0.text.hasSuffix("*") } ?? start
         throw refused("You must add 'flags interval' to your \(isMap ? "map" : "set") declaration if you want to add prefix elements", at: t)
     }

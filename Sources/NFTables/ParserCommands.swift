@@ -41,14 +41,14 @@ extension NFParser {
             let st = tok
             let sname = try identifier("a set name")
             guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
-            let et = tok
+            let (et, ei) = (tok, i)
             var unused: [UInt64] = []
             let (vals, _, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap,
                                                data: rs.tables[ti].sets[si].dataType, values: &unused)
             // Each element's tokens (between the commas of the brace), to point at one not there.
             var spans: [(NFToken, NFToken)] = []
             var depth = 0, first: NFToken? = nil, last = et
-            for t in toks[toks.firstIndex(where: { $0.line == et.line && $0.column == et.column })!..<i] {
+            for t in toks[ei..<i] {
                 if t.kind == .punct, t.text == "{" { depth += 1; if depth == 1 { continue } }
                 if t.kind == .punct, t.text == "}" { depth -= 1 }
                 if depth == 0 || depth == 1 && t.kind == .punct && t.text == "," {

@@ -240,7 +240,7 @@ extension NFParser {
     /// drew them: a `ct` expression inside a statement, a match's key, else the statement (the
     /// rule, for reject).
     func checkNetdev(_ stmt: NFStatement, hook: NFHook?, at st: NFToken, rule: NFToken) throws(NFSyntaxError) {
-        let first = toks.firstIndex { $0.line == st.line && $0.column == st.column } ?? i - 1
+        let first = index(of: st) ?? i - 1
         func span(_ m: String, from: Int, to last: Int) -> NFSyntaxError { refused(m, from: toks[from], to: toks[max(from, min(last, i - 1))]) }
         if case .xfrm = stmt { throw span("ipsec expression is only valid in ip/ip6/inet tables", from: first, to: i - 2) }
         if stmt.usesConntrack || stmt.isSynproxy {
@@ -255,7 +255,7 @@ extension NFParser {
         switch stmt {
         case .reject, .rejectICMPv6:
             if hook == .egress {
-                let r = toks.firstIndex { $0.line == rule.line && $0.column == rule.column } ?? first
+                let r = index(of: rule) ?? first
                 throw span("Could not process rule: Operation not supported", from: r, to: i - 1)
             }
         default: break
@@ -925,7 +925,7 @@ extension NFParser {
                     throw refused("Could not process rule: Operation not supported", at: t)
                 }
                 // nft_exthdr has no SCTP chunk writes: EOPNOTSUPP, under the chunk's field (recorded).
-                if sel.sctpChunk != nil, let k = toks.firstIndex(where: { $0.line == t.line && $0.column == t.column }), k + 3 < i {
+                if sel.sctpChunk != nil, let k = index(of: t), k + 3 < i {
                     throw refused("Could not process rule: Operation not supported", from: toks[k + 2], to: toks[i - 2])
                 }
                 guard sel.isWritable else {
@@ -936,7 +936,7 @@ extension NFParser {
                     // A field that is part of the bytes written (the rest kept by a mask) takes no map
                     // value in nft: its mask and shift are binary operations on the value (recorded).
                     if let w = sel.payloadWrite, w.mask != (w.size >= 8 ? .max : (UInt64(1) << UInt64(8 * w.size)) - 1),
-                       let k = toks.firstIndex(where: { $0.line == t.line && $0.column == t.column }) {
+                       let k = index(of: t) {
                         // (A field that must also be shifted into place fails on the shift first, with
                         // the shift as the value: `ip dscp` 2, `ip6 dscp` 6.)
                         let why = w.shift > 0 ? "Value \(w.shift) exceeds valid range 0-0" : "Binary operation (^) is undefined for map expressions"
