@@ -614,16 +614,10 @@ extension Stack {
                 guard let vs = netfilter.concatSets[ti]?[name]?.verdicts,
                       let k = concatLookup(ti, name, sels, skb, info, inDev: inDev, outDev: outDev) else { return nil }
                 if vs[k] != .continue { return .nf(vs[k]) }
-            case .vmapNamed(let sel, let name) where sel.isAddress6:
-                guard let key = read6(sel, skb, info), let hit = netfilter.maps6[ti]?[name]?.first(where: { key >= $0.lo && key <= $0.hi }) else { return nil }
-                if hit.verdict != .continue { return .nf(hit.verdict) }
-            case .vmapNamed(let sel, let name) where sel.isString:
-                guard let m = netfilter.mapsByName[ti]?[name],
+            case .vmapNamed(let sel, let name):
+                guard let m = netfilter.maps[ti]?[name],
                       let pos = mapPosition(m.keys, [sel], skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
                 if m.verdicts[pos] != .continue { return .nf(m.verdicts[pos]) }
-            case .vmapNamed(let sel, let name):
-                guard let key = read(sel, skb, info), let v = netfilter.maps[ti]?[name]?.lookup(key) else { return nil }
-                if v != .continue { return .nf(v) }
             case .reject(let rst, let code, let icmpx):
                 let family = netfilter.ruleset.tables[ti].family
                 if info.ipv6 {

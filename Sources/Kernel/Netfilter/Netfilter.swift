@@ -118,12 +118,9 @@ struct NetfilterState {
 
     /// Named sets compiled for lookup, per table index and name.
     var sets: [Int: [String: SetIndex]] = [:]
-    /// Named verdict maps compiled for lookup (`vmap @m`), per table index and name.
-    var maps: [Int: [String: MapIndex<NFVerdict>]] = [:]
-    /// Named verdict maps keyed by an interface name (`iifname vmap @m`): MapKeys and the verdicts.
-    var mapsByName: [Int: [String: (keys: MapKeys, verdicts: [NFVerdict])]] = [:]
-    /// Their IPv6 address keys (128 bits, beyond MapIndex's), tried in order.
-    var maps6: [Int: [String: [(lo: UInt128, hi: UInt128, verdict: NFVerdict)]]] = [:]
+    /// Named verdict maps (`vmap @m`, one key) compiled for lookup, per table index and name:
+    /// where a key finds its element (MapKeys: numbers, IPv6 addresses, names), and the verdicts.
+    var maps: [Int: [String: (keys: MapKeys, verdicts: [NFVerdict])]] = [:]
     /// Named sets and maps with concatenated keys: their tuples (and verdicts), searched in order.
     var concatSets: [Int: [String: (elements: [NFValue], verdicts: [NFVerdict]?)]] = [:]
     /// Named data maps (`type inet_service : ipv4_addr`) ready for lookups, per table index and
@@ -178,7 +175,6 @@ struct NetfilterState {
         for (ti, t) in rs.tables.enumerated() {
             for o in t.objects { objects[ti, default: [:]][ObjectKey(kind: o.kind, name: o.name)] = o }
             for set in t.sets {
-                if let vs = set.verdicts, set.concat == nil, set.key.selector.isString { mapsByName[ti, default: [:]][set.name] = (MapKeys(set), vs) }
                 if let names = set.objectNames { objectMaps[ti, default: [:]][set.name] = (MapKeys(set), names) }
                 if let d6 = set.data6, let ports = set.data { dataMaps6[ti, default: [:]][set.name] = DataMap6(keys: MapKeys(set), addrs: d6, ports: ports) }
                 else if let ds = set.data { dataMaps[ti, default: [:]][set.name] = (MapKeys(set), ds) }
@@ -216,13 +212,7 @@ struct NetfilterState {
                     continue
                 }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
-                if let vs = set.verdicts {
-                    maps[ti, default: [:]][set.name] = MapIndex(set.elements, vs)
-                    var six = zip(set.elements, vs).compactMap { e, v in if case .range6(let lo, let hi, _) = e { (lo, hi, v) } else { nil } }
-                    // The catch-all, tried last, takes any address.
-                    if !six.isEmpty, let c = set.elements.firstIndex(of: .catchAll) { six.append((0, .max, vs[c])) }
-                    if !six.isEmpty { maps6[ti, default: [:]][set.name] = six }
-                }
+                if let vs = set.verdicts { maps[ti, default: [:]][set.name] = (MapKeys(set), vs) }
             }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
