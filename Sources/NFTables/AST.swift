@@ -116,6 +116,14 @@ public struct NFNATFlags: OptionSet, Sendable, Hashable {
 
 public enum NFDynsetOp: String, Sendable { case add, update, delete }
 
+/// The data a rule stores with an element it adds to a map (nft_dynset's sreg_data): a value, or
+/// a field of the packet (`add @m { ip saddr : ip daddr }`).
+public enum NFDynData: Sendable, Equatable {
+    /// A value, printed as a value of the field the map's data type stands for.
+    case value(UInt64, NFSelector)
+    case selector(NFSelector)
+}
+
 public enum NFObjectKind: String, Sendable, CaseIterable {
     case counter, quota, limit
     case ctHelper = "ct helper", ctTimeout = "ct timeout", ctExpectation = "ct expectation"
@@ -226,7 +234,8 @@ public enum NFStatement: Sendable, Equatable {
     /// (`ip saddr . tcp dport`, read into one 64-bit key: see `NFPackedKey`).
     /// `exprs`: stateful statements each element gets its own instance of (`{ ip saddr limit rate
     /// over 10/second }`, `counter`, `quota`, `ct count over N`), evaluated on the element.
-    case dynset(op: NFDynsetOp, set: String, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement] = [])
+    /// `data`: a map's (`add @m { ip saddr : 0x1 }`), stored with an element the rule makes.
+    case dynset(op: NFDynsetOp, set: String, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement] = [], data: NFDynData? = nil)
     /// `meter NAME size N { KEY [timeout T] EXPRS }`: an update of the meter's own dynamic set.
     case meter(name: String, size: Int, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement])
     /// `ct count [over] N` (nft_connlimit): the connections counted for the rule, or for a set element.
@@ -356,7 +365,8 @@ public enum NFStatement: Sendable, Equatable {
         case .generatorVmap(let g, _), .generatorMatch(let g, _, _): return gen(g)
         case .natMap(let m):
             switch m.key { case .selector(let s): return [s]; case .concat(let sels): return sels; case .generator(let g): return gen(g) }
-        case .dynset(_, _, let keys, _, _), .meter(_, _, let keys, _, _), .natMapNamed(_, let keys, _, _, _, _),
+        case .dynset(_, _, let keys, _, _, .selector(let d)): return keys + [d]
+        case .dynset(_, _, let keys, _, _, _), .meter(_, _, let keys, _, _), .natMapNamed(_, let keys, _, _, _, _),
              .concatMatch(let keys, _, _), .concatVmap(let keys, _), .concatVmapNamed(let keys, _):
             return keys
         case .dup(let d): return d.key.map { [$0] } ?? []
@@ -555,8 +565,11 @@ public struct NFSet: Sendable, Equatable {
     public var dataPort = false
     /// Declared with `typeof` (its key and data as expressions, nft lists them so): their text.
     public var typeofText: String? = nil
-    /// `size N`, or 65535 for a dynamic set that names none (the kernel's default for them).
-    public var effectiveSize: Int? { size ?? (dynamic ? 65535 : nil) }
+    /// A rule adds to it (nft_dynset binds it): then it is dynamic whatever its flags said.
+    public var ruleAdds = false
+    /// `size N`, or 65535 for a set a rule adds to that names none (nft gives it that size when
+    /// a rule binds it; `flags dynamic` alone lists no size).
+    public var effectiveSize: Int? { size ?? (ruleAdds ? 65535 : nil) }
     /// `flags constant`: listed; the set's size is the kernel's (see the parser), never listed.
     public var constant = false
     /// `policy memory` (the default, performance, is not listed).

@@ -438,10 +438,10 @@ public enum NFPrinter {
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }
             return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \(keys.map(\.printed).joined(separator: " . ")) map { "
                 + sorted.map { "\(tupleText($0.0, keys)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
-        case .dynset(let op, let set, let key, let timeout, let exprs):
+        case .dynset(let op, let set, let key, let timeout, let exprs, let data):
             let keyText = key.map(\.printed).joined(separator: " . ")
             let timeoutText = timeout.map { " timeout \(timeText($0))" } ?? ""
-            return "\(op.rawValue) @\(set) { \(keyText)" + timeoutText + elementExprs(exprs) + " }"
+            return "\(op.rawValue) @\(set) { \(keyText)" + timeoutText + elementExprs(exprs) + (data.map { " : " + dynData($0) } ?? "") + " }"
         case .meter(let name, let size, let key, let timeout, let exprs):
             let keyText = key.map(\.printed).joined(separator: " . ")
             let timeoutText = timeout.map { " timeout \(timeText($0))" } ?? ""
@@ -629,6 +629,14 @@ public enum NFPrinter {
     }
 
     /// Stateful statements inside `{ KEY ... }`: a counter without its numbers (each element has its own).
+    /// A map element's data a rule stores: the value as the map lists its data, or the field.
+    static func dynData(_ d: NFDynData) -> String {
+        switch d {
+        case .value(let v, let type): valueText(v, type)
+        case .selector(let s): s.printed
+        }
+    }
+
     static func elementExprs(_ exprs: [NFStatement]) -> String {
         exprs.map { s in if case .counter = s { " counter" } else { " " + statement(s) } }.joined()
     }

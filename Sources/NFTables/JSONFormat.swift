@@ -374,7 +374,10 @@ public enum NFJSON {
             let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
             let data = JSONValue.array(listed(entries, keys).map { .array([tupleJSON($0.0, keys), .string($0.1)]) })
             return .object([(kind.rawValue, .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))]))])
-        case .dynset(let op, let set, let keys, let timeout, let exprs):
+        case .dynset(_, _, _, _, _, .some):
+            // nft 1.0.6 has no JSON form for a map statement: it writes the statement's text.
+            return .string(NFPrinter.statement(s))
+        case .dynset(let op, let set, let keys, let timeout, let exprs, nil):
             let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
             let elem: JSONValue = timeout.map { .object([("elem", .object([("val", key), ("timeout", .int(Int($0 / 1000)))]))]) } ?? key
             var o: [(String, JSONValue)] = [("op", .string(op.rawValue)), ("elem", elem), ("set", .string("@" + set))]

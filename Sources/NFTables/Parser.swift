@@ -492,6 +492,7 @@ public struct NFParser {
     }
 
     mutating func setBody(_ t: inout NFTable, name sname: String, isMap: Bool) throws(NFSyntaxError) {
+        let nameTok = i >= 2 && toks[i - 1].text == "{" ? toks[i - 2] : tok
         var key: NFSetKey? = nil
         var interval = false
         var elems: [NFValue] = []
@@ -656,6 +657,8 @@ public struct NFParser {
         }
         i += 1
         guard let key else { throw err("set \(sname) has no type") }
+        // nf_tables_newset: rules cannot add to a map of objects (EOPNOTSUPP, under its name).
+        if dynamic, objectKind != nil { throw refused("Could not process rule: Operation not supported", at: nameTok) }
         if let si = t.sets.firstIndex(where: { $0.name == sname }) {
             t.sets[si].append(elems, info: elemInfo)
             if let v = verdicts { t.sets[si].verdicts = (t.sets[si].verdicts ?? []) + v }

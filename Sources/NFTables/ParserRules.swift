@@ -31,12 +31,14 @@ extension NFParser {
                 if let (d, n) = context.nfprotoDependency { context.nfprotoDependency = (d + 1, n) }
             }
             // A set a rule adds to becomes dynamic (nft sets NFT_SET_EVAL on it).
-            if case .dynset(_, let name, _, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) { t.sets[si].dynamic = true }
+            if case .dynset(_, let name, _, _, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) {
+                t.sets[si].dynamic = true; t.sets[si].ruleAdds = true
+            }
             // A meter's set: made by its first rule, dynamic (with timeouts when the meter gives one).
             if case .meter(let name, let size, let key, let timeout, _) = stmt, !t.sets.contains(where: { $0.name == name }) {
                 let types = key.map { NFSetKey.of($0) ?? .ipv4_addr }
                 var s = NFSet(name: name, handle: t.nextHandle, key: types[0], interval: false, elements: [], verdicts: nil)
-                s.size = size; s.dynamic = true; s.timeouts = timeout != nil; s.meter = true
+                s.size = size; s.dynamic = true; s.ruleAdds = true; s.timeouts = timeout != nil; s.meter = true
                 if types.count > 1 { s.concat = types }
                 t.sets.append(s)
                 t.nextHandle += 1
@@ -656,7 +658,6 @@ extension NFParser {
             guard let set = table.sets.first(where: { $0.name == sname }) else {
                 throw refused("Could not process rule: No such file or directory", at: nt)
             }
-            if set.isMap { throw unsupported("rules that add to a map (`\(t.text) @\(sname) { KEY : DATA }`)", at: nt) }
             try expectPunct("{")
             let kt = tok
             let key = try dynsetKey(context: context)
@@ -666,8 +667,23 @@ extension NFParser {
             // A timeout needs a set whose elements expire.
             let timeout = try elementTimeout(allowed: set.timeouts)
             let exprs = try elementExprs()
+            var data: NFDynData? = nil
+            if set.isMap {
+                // nft_dynset_init: a map's element takes data, and a delete none (EINVAL, under the statement).
+                guard isPunct(":"), t.text != "delete" else {
+                    let end = toks[i...].firstIndex { $0.kind == .punct && $0.text == "}" } ?? i
+                    throw refused("Could not process rule: Invalid argument", from: t, to: toks[end])
+                }
+                i += 1
+                // A verdict is no expression to nft's grammar; anything else is no verdict.
+                if set.verdicts != nil {
+                    if tok.kind == .word, ["accept", "drop", "continue", "return", "queue", "jump", "goto"].contains(tok.text) { throw err("syntax error, unexpected \(tok.text)") }
+                    throw refused("Can't parse symbolic netfilter verdict expressions")
+                }
+                data = try dynsetData(set, context: context)
+            }
             try expectPunct("}")
-            return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout, exprs: exprs)
+            return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout, exprs: exprs, data: data)
         case "meter":
             // `meter NAME [size N] { KEY [timeout T] EXPRS }`.
             i += 1

@@ -165,3 +165,35 @@ extension NFParser {
         return .objrefMap(kind, keys, entries)
     }
 }
+
+extension NFParser {
+    /// The data after `:` in a rule that adds to map `set` (`add @m { ip saddr : 0x1 }`): a value
+    /// of the map's data type, or a field of that type read from the packet.
+    mutating func dynsetData(_ set: NFSet, context: RuleContext) throws(NFSyntaxError) -> NFDynData {
+        let dt = tok
+        guard let type = set.dataType, type != .ipv6_addr, !set.dataPort else {
+            throw unsupported("rules that add to a map of \(set.dataType?.rawValue ?? "this type")\(set.dataPort ? " . inet_service" : "") data", at: dt)
+        }
+        let expected = type == .mark ? "packet mark" : NFParser.typeDescription(type.selector)
+        let field = tok.kind == .word && i + 1 < toks.count && toks[i + 1].kind == .word && NFParser.selectorWords[tok.text]?[toks[i + 1].text] != nil
+        if isWord("meta") || isWord("ct") || field {
+            let sel = try concatSelector(context: context)
+            if isPunct("&") || isPunct("|") || isPunct("^") || isWord("and") || isWord("or") || isWord("xor") {
+                throw unsupported("a map's data computed from \(sel.printed)", at: tok)
+            }
+            guard NFSetKey.of(sel) == type else {
+                let has = NFParser.keyTypeNames[sel.rawValue] ?? (sel == .mark || sel == .ctMark ? "packet mark" : NFParser.typeDescription(sel))
+                throw refused("datatype mismatch: expected \(expected), expression has type \(has)", from: dt, to: toks[i - 1])
+            }
+            return .selector(sel)
+        }
+        let value: NFValue
+        do { value = try scalar(for: type.selector) } catch {
+            // nft's datatype parser's own words for a mark (the model's reader names the field).
+            if type == .mark { throw refused("Could not parse packet mark", at: dt) }
+            throw error
+        }
+        guard case .range(let v, let hi, _) = value, v == hi else { throw err("expected one \(type.rawValue) value", at: dt) }
+        return .value(v, type.selector)
+    }
+}

@@ -472,15 +472,22 @@ extension Stack {
             case .setGenerated(let target, let g):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
                 nft_meta_set_eval(target, v, skb)
-            case .dynset(let op, let name, let key, let timeout, let exprs):
+            case .dynset(let op, let name, let key, let timeout, let exprs, let data):
                 guard let set = netfilter.setIndex(ti, name) else { return nil }
+                // A map's data, read before the element is made (nft_dynset's sreg_data).
+                var d: UInt64? = nil
+                switch data {
+                case .value(let v, _)?: d = v
+                case .selector(let sel)?: guard let v = read(sel, skb, info) else { return nil }; d = v
+                case nil: break
+                }
                 // Deleting a key the set never numbered: nothing to delete (nft_dynset goes on).
                 if op == .delete, set.numbered6 || set.wideSels != nil {
                     let read = set.wideSels != nil ? readWords(key, skb, info) != nil : key.count == 1 && read6(key[0], skb, info) != nil
                     if read, dynsetKey(key, set, create: false, skb, info) == nil { continue }
                 }
                 guard let v = dynsetKey(key, set, create: op != .delete, skb, info),
-                      set.dynset(op, v, timeout: timeout, now: clocks[skb.cpu]) else { return nil }
+                      set.dynset(op, v, timeout: timeout, data: d, now: clocks[skb.cpu]) else { return nil }
                 // The element's own expressions (nft_dynset_eval runs them on the element found or made).
                 if !exprs.isEmpty, op != .delete, !set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) { return nil }
             case .meter(let name, _, let key, let timeout, let exprs):
@@ -1173,12 +1180,24 @@ extension Stack {
 
     /// A named data map's data for the packet's key (nft_lookup); nil: no element holds it.
     func dataMapLookup(_ ti: Int, _ map: String, _ key: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?) -> UInt64? {
-        guard let m = netfilter.dataMaps[ti]?[map], let pos = mapPosition(m.keys, key, skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
+        guard let m = netfilter.dataMaps[ti]?[map] else { return nil }
+        // An element a rule added, with the data the rule gave it.
+        if let live = m.keys.live, live.index.hasData, let v = dynsetKey(key, live.index, create: false, skb, info),
+           live.index.contains(v, now: clocks[skb.cpu]), let d = live.index.data[v] { return d }
+        guard let pos = mapPosition(m.keys, key, skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
         return m.values[pos]
     }
 
-    /// The element of a named map the packet's key finds, by the map's shape (MapKeys).
+    /// The element of a named map the packet's key finds, by the map's shape (MapKeys); in a map
+    /// whose elements expire or that rules add to, only an element still there (nft_lookup sees
+    /// no expired element: then the catch-all, if any).
     func mapPosition(_ m: MapKeys, _ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Int? {
+        let pos = declaredPosition(m, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti)
+        guard let live = m.live, let p = pos, p != m.catchAll, let h = live.held[p] else { return pos }
+        return live.index.contains(h, now: clocks[skb.cpu]) && live.index.data[h] == nil ? p : m.catchAll
+    }
+
+    private func declaredPosition(_ m: MapKeys, _ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Int? {
         switch m.shape {
         case .word(let index):
             return readPacked(keys, skb, info).flatMap { index.lookup($0) }

@@ -141,6 +141,18 @@ struct NetfilterState {
 
     func setIndex(_ ti: Int, _ name: String) -> SetIndex? { sets[ti]?[name] }
 
+    /// A map whose elements expire or that rules add to answers a lookup only with a live element:
+    /// its lookups see its SetIndex.
+    private mutating func attachLive(_ set: NFSet, _ ti: Int) {
+        guard set.isMap, set.dynamic || set.timeouts, let idx = sets[ti]?[set.name] else { return }
+        let sels = set.keys.map(\.selector)
+        let live = (index: idx, held: set.elements.map { idx.held($0, sels, concat: set.concat != nil) })
+        dataMaps[ti]?[set.name]?.keys.live = live
+        dataMaps6[ti]?[set.name]?.keys.live = live
+        objectMaps[ti]?[set.name]?.keys.live = live
+        maps[ti]?[set.name]?.keys.live = live
+    }
+
     /// `now`: the stack's clock, from which elements with a timeout start to expire.
     init(_ rs: NFRuleset, now: UInt64 = 0) {
         ruleset = rs
@@ -209,10 +221,12 @@ struct NetfilterState {
                     }
                     concatSets[ti, default: [:]][set.name] = (tuples.elements, set.verdicts)
                     concatIndex[ti, default: [:]][set.name] = ConcatIndex(tuples.elements)
+                    attachLive(set, ti)
                     continue
                 }
                 sets[ti, default: [:]][set.name] = SetIndex(set, now: now)
                 if let vs = set.verdicts { maps[ti, default: [:]][set.name] = (MapKeys(set), vs) }
+                attachLive(set, ti)
             }
             compiled.append(t.chains.map { c in CChain(rules: c.rules.map { CRule($0, sets: sets[ti] ?? [:]) }) })
         }
@@ -305,13 +319,7 @@ extension Stack {
                 let sels = set.keys.map(\.selector)
                 let widths = set.concat == nil ? nil : NFPackedKey.widths(sels)
                 // The number the index holds an element under: its value, or its tuple packed.
-                func held(_ e: NFValue) -> UInt64? {
-                    if let widths { return NFPackedKey.pack(e, widths) }
-                    if case .range(let lo, let hi, _) = e, lo == hi { return lo }
-                    if case .range6(let lo, let hi, _) = e, lo == hi { return idx.ids6[lo] }
-                    if idx.wideSels != nil, let w = NFWideKey.words(e) { return idx.idsWide[w] }
-                    return nil
-                }
+                func held(_ e: NFValue) -> UInt64? { idx.held(e, sels, concat: set.concat != nil) }
                 // An IPv6 address's number back to the address, as nft lists it.
                 func element(_ v: UInt64) -> NFValue {
                     if let a = idx.addrs6[v] { return .range6(a, a, text: IPv6Text.text(a)) }
@@ -322,20 +330,28 @@ extension Stack {
                 let timedValues = Set(timedNow.map(\.0))
                 // Static elements the rules left (a timed one is listed from the live state).
                 var elements: [NFValue] = [], info: [NFElementInfo] = []
+                // Where each listed element's data comes from: the declaration's position, or a rule's.
+                var source: [(position: Int?, data: UInt64?)] = []
                 for (k, e) in set.elements.enumerated() {
                     if let v = held(e), set.timeouts || timedValues.contains(v) || !idx.contains(v, now: clockNs) { continue }
                     var inf = set.info(k)
                     // Its counts as they stand (it was read back with them; rules have counted on).
                     if let v = held(e), let st = idx.state[v] { inf.exprs = st.text }
-                    elements.append(e); info.append(inf)
+                    elements.append(e); info.append(inf); source.append((k, nil))
                 }
                 for (v, own, left) in timedNow {
-                    let comment = set.elements.firstIndex { held($0) == v }.flatMap { set.info($0).comment }
+                    let k = set.elements.firstIndex { held($0) == v }
                     elements.append(element(v))
-                    info.append(NFElementInfo(comment: comment, timeout: own, expires: left, exprs: idx.state[v].map(\.text)))
+                    info.append(NFElementInfo(comment: k.flatMap { set.info($0).comment }, timeout: own, expires: left, exprs: idx.state[v].map(\.text)))
+                    source.append((k, idx.data[v]))
                 }
                 rs.tables[ti].sets[si].elements = elements
                 rs.tables[ti].sets[si].elementInfo = info
+                // A map's data, verdicts and objects in step with its elements.
+                if let d = set.data { rs.tables[ti].sets[si].data = source.map { $0.data ?? $0.position.map { d[$0] } ?? 0 } }
+                if let d6 = set.data6 { rs.tables[ti].sets[si].data6 = source.map { $0.position.map { d6[$0] } ?? 0 } }
+                if let vs = set.verdicts { rs.tables[ti].sets[si].verdicts = source.map { $0.position.map { vs[$0] } ?? .accept } }
+                if let ns = set.objectNames { rs.tables[ti].sets[si].objectNames = source.map { $0.position.map { ns[$0] } ?? "" } }
             }
         }
         return rs
@@ -569,6 +585,9 @@ final class SetIndex {
 
     /// Per-element state of stateful expressions, by element.
     private(set) var state: [UInt64: ElementState] = [:]
+    /// A map's data for the elements rules added (nft_dynset_new stores it when it makes one).
+    private(set) var data: [UInt64: UInt64] = [:]
+    var hasData: Bool { !data.isEmpty }
 
     /// A checkpoint's limit bucket for element `v`; one whose state is made only when a rule next
     /// finds it (a meter's elements, which no listing holds) waits for it.
@@ -600,6 +619,7 @@ final class SetIndex {
             if t.expiry > now { return true }
             timed[v] = nil   // expired: the garbage collector's work, done on sight
             state[v] = nil
+            data[v] = nil
         }
         if singles.contains(v) { return true }
         var lo = 0, hi = intervals.count
@@ -612,13 +632,16 @@ final class SetIndex {
 
     /// nft_dynset: `add` inserts a missing element, `update` also refreshes the expiry of one there,
     /// `delete` removes it (and goes on when there is none). False is NFT_BREAK: the set is full.
-    func dynset(_ op: NFDynsetOp, _ v: UInt64, timeout ms: UInt64?, now: UInt64) -> Bool {
+    /// A map's element takes `data` when it is made; one already there keeps its own (recorded:
+    /// scripts/record_dynmap.sh).
+    func dynset(_ op: NFDynsetOp, _ v: UInt64, timeout ms: UInt64?, data d: UInt64? = nil, now: UInt64) -> Bool {
         let present = contains(v, now: now)
         let life = ms ?? timeout
         switch op {
         case .delete:
             if present, timed.removeValue(forKey: v) == nil { singles.remove(v) }
             state[v] = nil
+            data[v] = nil
             return true
         case .add where present:
             return true
@@ -628,6 +651,7 @@ final class SetIndex {
         case .add, .update:
             if let size, count >= size { return false }
             timed[v] = (life.map { now &+ $0 &* 1_000_000 } ?? .max, ms)
+            if let d { data[v] = d }
             return true
         }
     }
@@ -638,6 +662,16 @@ final class SetIndex {
         func renumber(_ v: UInt64) -> UInt64 { old.addrs6[v].map(id6) ?? old.wordsOf[v].map(idWide) ?? v }
         for (v, t) in old.timed { timed[renumber(v)] = t }
         for (v, st) in old.state { state[renumber(v)] = st }
+        for (v, d) in old.data { data[renumber(v)] = d }
+    }
+
+    /// The number an element of the set's declaration is held under (nil: a range, held apart).
+    func held(_ e: NFValue, _ sels: [NFSelector], concat: Bool) -> UInt64? {
+        if concat, let widths = NFPackedKey.widths(sels) { return NFPackedKey.pack(e, widths) }
+        if case .range(let lo, let hi, _) = e, lo == hi { return lo }
+        if case .range6(let lo, let hi, _) = e, lo == hi { return ids6[lo] }
+        if wideSels != nil, let w = NFWideKey.words(e) { return idsWide[w] }
+        return nil
     }
 
     /// How a checkpoint names an element's value: its hex, an IPv6 address's for a numbered one.
@@ -691,7 +725,7 @@ struct MapIndex<Value> {
 
 /// A named map of IPv6 addresses: where a key finds its element, and each element's address and port.
 struct DataMap6 {
-    let keys: MapKeys
+    var keys: MapKeys
     let addrs: [UInt128], ports: [UInt64]
 }
 
@@ -711,6 +745,9 @@ struct MapKeys {
     }
     let shape: Shape
     let catchAll: Int?
+    /// A map whose elements expire or that rules add to: the SetIndex that says which elements
+    /// are live (and holds the data of those rules added), and the number it holds each under.
+    var live: (index: SetIndex, held: [UInt64?])? = nil
 
     init(_ set: NFSet) {
         let sels = set.keys.map(\.selector)
