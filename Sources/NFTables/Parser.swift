@@ -218,12 +218,16 @@ public struct NFParser {
         skipNewlines()
         while tok.kind != .end {
             let t = tok
-            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset', 'list')")
+            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list')")
             switch w {
             case "table": try tableBlock(&rs, create: true)
             case "add", "create":
                 // `create` is `add` that refuses what exists (EEXIST).
                 let wt = tok
+                if let kind = objectKind() {
+                    try addObject(&rs, kind, create: w == "create")
+                    break
+                }
                 let what = try word("'table', 'chain', 'rule', 'set', 'map' or 'element'")
                 if w == "create", what != "rule", what != "element", try exists(rs, what) {
                     throw refused("Could not process rule: File exists", at: wt)
@@ -252,8 +256,10 @@ public struct NFParser {
                 try list(&rs)
             case "delete":
                 try delete(&rs)
+            case "destroy":
+                try delete(&rs, destroy: true)
             default:
-                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'flush', 'rename', 'reset', 'list')", at: t)
+                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list')", at: t)
             }
             // `} table ...` on one line is a syntax error in nft.
             guard tok.kind != .word else { throw err("syntax error, unexpected \(tok.text), expecting end of file or newline or semicolon") }

@@ -1,20 +1,27 @@
 // `add`, `delete` and `flush` commands on a running ruleset.
 extension NFParser {
-    /// `delete table|chain|set|rule ... handle N|element`.
-    mutating func delete(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+    /// `delete table|chain|set|map|rule ... handle N|element|OBJECT`; `destroy` (nft 1.0.8's; 1.0.6
+    /// has none) is the same but does nothing where the thing is not there.
+    mutating func delete(_ rs: inout NFRuleset, destroy: Bool = false) throws(NFSyntaxError) {
         let wt = tok
-        let what = try word("'table', 'chain', 'set', 'rule' or 'element'")
+        let kind = objectKind()
+        let what = kind == nil ? try word("'table', 'chain', 'set', 'map', 'rule', 'element' or an object kind") : "object"
         let (fam, tname) = try familyAndName()
         guard let ti = rs.tables.firstIndex(where: { $0.family == fam && $0.name == tname }) else {
+            if destroy { try skipStatement(); return }
             throw err("no table \(fam.rawValue) \(tname)", at: toks[i - 1])
         }
+        if let kind { return try deleteObject(&rs, kind, ti: ti, destroy: destroy) }
         switch what {
         case "table":
             rs.tables.remove(at: ti)
         case "chain":
             let ct = tok
             let cname = try identifier("a chain name")
-            guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == cname }) else { throw err("no chain \(cname)", at: ct) }
+            guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == cname }) else {
+                if destroy { return }
+                throw err("no chain \(cname)", at: ct)
+            }
             let referenced = rs.tables[ti].chains.contains { c in c.rules.contains { r in r.statements.contains { s in
                 if case .verdict(.jump(let n)) = s { return n == cname }
                 if case .verdict(.goto(let n)) = s { return n == cname }
@@ -22,25 +29,34 @@ extension NFParser {
             } } }
             guard rs.tables[ti].chains[ci].rules.isEmpty, !referenced else { throw err("chain \(cname) is not empty or is a jump target (Device or resource busy)", at: ct) }
             rs.tables[ti].chains.remove(at: ci)
-        case "set":
+        case "set", "map":
             let st = tok
             let sname = try identifier("a set name")
-            guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
+            guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else {
+                if destroy { return }
+                throw err("no set \(sname)", at: st)
+            }
             rs.tables[ti].sets.remove(at: si)
         case "rule":
             let ct = tok
             let cname = try identifier("a chain name")
-            guard let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == cname }) else { throw err("no chain \(cname)", at: ct) }
+            let ci = rs.tables[ti].chains.firstIndex(where: { $0.name == cname })
+            if ci == nil, !destroy { throw err("no chain \(cname)", at: ct) }
             try expectWord("handle")
             let ht = tok
-            guard let h = Int(try word("a rule handle")), let k = rs.tables[ti].chains[ci].rules.firstIndex(where: { $0.handle == h }) else {
+            let h = Int(try word("a rule handle"))
+            guard let ci, let h, let k = rs.tables[ti].chains[ci].rules.firstIndex(where: { $0.handle == h }) else {
+                if destroy, h != nil { return }
                 throw err("no rule with that handle in chain \(cname)", at: ht)
             }
             rs.tables[ti].chains[ci].rules.remove(at: k)
         case "element":
             let st = tok
             let sname = try identifier("a set name")
-            guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else { throw err("no set \(sname)", at: st) }
+            guard let si = rs.tables[ti].sets.firstIndex(where: { $0.name == sname }) else {
+                if destroy { try skipStatement(); return }
+                throw err("no set \(sname)", at: st)
+            }
             let (et, ei) = (tok, i)
             var unused: [UInt64] = []
             let (vals, _, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap,
@@ -61,6 +77,7 @@ extension NFParser {
             }
             for (n, v) in vals.enumerated() {
                 guard let k = rs.tables[ti].sets[si].elements.firstIndex(of: v) else {
+                    if destroy { continue }
                     // nft's own check of an interval set, else the kernel's ENOENT (recorded).
                     let why = rs.tables[ti].sets[si].interval ? "element does not exist" : "Could not process rule: No such file or directory"
                     let (a, b) = n < spans.count ? spans[n] : (et, et)
@@ -69,7 +86,15 @@ extension NFParser {
                 rs.tables[ti].sets[si].removeElement(at: k)
             }
         default:
-            throw err("expected 'table', 'chain', 'set', 'rule' or 'element'", at: wt)
+            throw err("expected 'table', 'chain', 'set', 'map', 'rule', 'element' or an object kind", at: wt)
+        }
+    }
+
+    /// Past the rest of a command (to its newline or `;`), braces included: what `destroy` of a
+    /// thing not there leaves unread.
+    mutating func skipStatement() throws(NFSyntaxError) {
+        while tok.kind != .newline, tok.kind != .end, !isPunct(";") {
+            if isPunct("{") { i += 1; try skipBlock() } else { i += 1 }
         }
     }
 
@@ -205,6 +230,11 @@ extension NFParser {
     /// named objects start again from zero (nft 1.0.6 resets named objects only, not the counters
     /// inside rules; it has no `reset rules`).
     mutating func reset(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+        if isWord("rules") || isWord("rule") {
+            let one = tok.text == "rule"
+            i += 1
+            return try resetRules(&rs, one: one)
+        }
         let wt = tok
         let what = try word("counter, counters, quotas or quota")
         let kind: NFObjectKind

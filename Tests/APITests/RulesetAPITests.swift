@@ -96,7 +96,7 @@ final class RulesetAPITests: AppTestCase {
     }
 
     /// `reset counters` and `reset quota` start named objects from zero, as nft 1.0.6 does (the
-    /// counters inside rules stay; there is no `reset rules` in 1.0.6).
+    /// counters inside rules stay); `reset rules` (nft 1.0.8's) the rules' counters and quotas.
     func testResetCommandsZeroNamedObjects() throws {
         let rules = "table ip t {\n\tcounter c1 {\n\t\tpackets 0 bytes 0\n\t}\n\n\tquota q1 {\n\t\t100 bytes used 50 bytes\n\t}\n\n\tchain input {\n"
             + "\t\ttype filter hook input priority filter; policy accept;\n\t\tudp dport 53 counter name \"c1\" counter\n\t}\n}\n"
@@ -108,7 +108,13 @@ final class RulesetAPITests: AppTestCase {
         XCTAssertTrue(listed.contains("\tcounter c1 {\n\t\tpackets 0 bytes 0\n\t}"), listed)
         XCTAssertTrue(listed.contains("\tquota q1 {\n\t\t100 bytes\n\t}"), listed)
         XCTAssertTrue(listed.contains("udp dport 53 counter name \"c1\" counter packets 1 bytes 28"), listed)
-        XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/commands", "reset rules ip t input", type: "text/plain").status, 400)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/commands", "reset rules chain ip t input", type: "text/plain").status, 200)
+        let zeroed = call("GET", "/v1/stacks/h/ruleset").raw
+        XCTAssertTrue(zeroed.contains("udp dport 53 counter name \"c1\" counter packets 0 bytes 0"), zeroed)
+        XCTAssertTrue(zeroed.contains("\tcounter c1 {\n\t\tpackets 0 bytes 0\n\t}"), zeroed)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.udp53).status, 200)
+        XCTAssertTrue(call("GET", "/v1/stacks/h/ruleset").raw.contains("udp dport 53 counter name \"c1\" counter packets 1 bytes 28"))
+        XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/commands", "reset rules chain ip t nope", type: "text/plain").status, 400)
         XCTAssertEqual(call("POST", "/v1/stacks/h/ruleset/commands", "reset quota ip t nope", type: "text/plain").status, 400)
     }
 

@@ -273,9 +273,17 @@ extension Stack {
         if !conntrackAcct, rs.tables.contains(where: { $0.chains.contains { $0.rules.contains { $0.statements.contains { $0.fields.contains(where: \.isCtAccounting) } } } }) {
             conntrackAcct = true
         }
-        // `reset counters|quotas`: those named objects start from zero.
+        // `reset counters|quotas`: those named objects start from zero; `reset rules`: the
+        // counters and quotas of those rules (each statement's own state).
         defer {
             for (ti, h) in resets where ti < rs.tables.count {
+                if let r = rs.tables[ti].chains.lazy.flatMap(\.rules).first(where: { $0.handle == h }) {
+                    for (st, k) in zip(r.statements, NFStateKey.keys(r.statements, rule: h)) {
+                        if case .counter = st { netfilter.counters[ti, default: [:]][k] = (0, 0) }
+                        if case .quota = st { netfilter.quotas[ti, default: [:]][k] = 0 }
+                    }
+                    continue
+                }
                 if netfilter.counters[ti]?[h] != nil || rs.tables[ti].objects.contains(where: { $0.handle == h && $0.kind == .counter }) { netfilter.counters[ti, default: [:]][h] = (0, 0) }
                 if rs.tables[ti].objects.contains(where: { $0.handle == h && $0.kind == .quota }) { netfilter.quotas[ti, default: [:]][h] = 0 }
             }
