@@ -644,6 +644,16 @@ public enum NFListRequest: Sendable, Equatable {
     case chain(NFFamily, String, String)
     /// A set or a map.
     case set(NFFamily, String, String)
+    /// `list counters|quotas|limits|sets|maps|chains|meters|flowtables|ct helpers|ct timeouts|ct
+    /// expectations [FAMILY | table FAMILY NAME]`: every table, each with only those things.
+    case all(NFListKind, NFFamily?, table: String?)
+    /// `list counter|quota|limit|ct helper|ct timeout|ct expectation FAMILY TABLE NAME`.
+    case object(NFObjectKind, NFFamily, String, String)
+}
+
+/// What a plural `list` command shows of each table.
+public enum NFListKind: Sendable, Equatable {
+    case objects(NFObjectKind), sets, maps, chains, meters, flowtables
 }
 
 /// Named priorities (nft's `priority filter` etc.) for ip/ip6/inet.

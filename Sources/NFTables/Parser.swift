@@ -709,6 +709,12 @@ public struct NFParser {
            set.elements.contains(where: { $0 != .catchAll && NFWideKey.words($0) == nil }) {
             throw unsupported("ranges in the keys of a dynamic map with concatenated keys", at: toks[i - 1])
         }
+        // Tuples with ranges are matched one by one, without a time to live: refused rather than kept forever.
+        if set.concat != nil, set.timeouts, set.elements.indices.contains(where: { k in
+            set.elements[k] != .catchAll && NFWideKey.words(set.elements[k]) == nil
+                && (set.info(k).timeout ?? set.info(k).expires ?? set.timeout) != nil }) {
+            throw unsupported("a timeout on a concatenated element with a range in it", at: toks[i - 1])
+        }
         if let max = set.size, set.elements.count > max {
             throw refused("Could not process rule: Too many open files in system (set \(sname) holds at most \(max) elements)", at: sizeTok ?? toks[i - 1])
         }

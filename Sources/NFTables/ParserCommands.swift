@@ -102,7 +102,7 @@ extension NFParser {
     /// as `nft -f` prints them, once the whole batch is in.
     mutating func list(_ rs: inout NFRuleset) throws(NFSyntaxError) {
         let wt = tok
-        let what = try word("'ruleset', 'tables', 'table', 'chain', 'set' or 'map'")
+        let what = try word("'ruleset', 'tables', 'table', 'chain', 'set', 'map', or what a table holds ('counters', 'sets', ...)")
         func family() -> NFFamily? {
             guard tok.kind == .word, let f = NFFamily(rawValue: tok.text) else { return nil }
             i += 1
@@ -123,6 +123,42 @@ extension NFParser {
                 : rs.tables[ti].sets.contains { $0.name == n && $0.isMap == (what == "map") }
             guard found else { throw refused("No such file or directory; no \(what) \(n) in table \(f.rawValue) \(tname)", at: nt) }
             rs.lists.append(what == "chain" ? .chain(f, tname, n) : .set(f, tname, n))
+        case "counter", "quota", "limit", "ct" where !["helpers", "timeouts", "expectations"].contains(tok.text):
+            i -= 1
+            guard let kind = objectKind() else { throw err("expected helper, timeout or expectation") }
+            let (f, tname) = try familyAndName()
+            let nt = tok
+            let n = try name("an object name")
+            guard rs.tables.contains(where: { $0.family == f && $0.name == tname && $0.objects.contains { $0.kind == kind && $0.name == n } }) else {
+                throw refused("No such file or directory", at: nt)
+            }
+            rs.lists.append(.object(kind, f, tname, n))
+        case "counters", "quotas", "limits", "sets", "maps", "chains", "meters", "flowtables", "ct":
+            var kind: NFListKind
+            switch what {
+            case "counters": kind = .objects(.counter)
+            case "quotas": kind = .objects(.quota)
+            case "limits": kind = .objects(.limit)
+            case "sets": kind = .sets
+            case "maps": kind = .maps
+            case "chains": kind = .chains
+            case "meters": kind = .meters
+            case "flowtables": kind = .flowtables
+            default:
+                let w = try word("helpers, timeouts or expectations")
+                kind = .objects(w == "helpers" ? .ctHelper : w == "timeouts" ? .ctTimeout : .ctExpectation)
+            }
+            // nft 1.0.6: `list ct helpers` needs its table, `list maps` takes none.
+            let needsTable = what == "ct"
+            if isWord("table"), what != "maps" {
+                i += 1
+                let (f, tname) = try familyAndName()
+                guard rs.tables.contains(where: { $0.family == f && $0.name == tname }) else { throw refused("No such file or directory", at: toks[i - 1]) }
+                rs.lists.append(.all(kind, f, table: tname))
+            } else {
+                if needsTable { throw err("syntax error, unexpected \(bisonName(tok)), expecting table") }
+                rs.lists.append(.all(kind, family(), table: nil))
+            }
         default:
             throw err("expected 'ruleset', 'tables', 'table', 'chain', 'set' or 'map'", at: wt)
         }

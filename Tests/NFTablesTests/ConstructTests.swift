@@ -711,6 +711,17 @@ final class ConstructTests: XCTestCase {
         XCTAssertTrue(sized.contains("set s2 {\n\t\ttype ipv4_addr\n\t\tsize 65535\n\t\tflags dynamic\n\t}"), sized)
     }
 
+    /// A concatenated element with a range in it is matched tuple by tuple, with no time to live:
+    /// one that would expire is refused as not supported yet (a range of a single key expires:
+    /// KernelTests/IntervalTimeoutTests); one without a timeout loads.
+    func testExpiringRangedTuplesRefused() throws {
+        let set = "table ip t {\n\tset c {\n\t\ttype ipv4_addr . inet_service\n\t\tflags interval,timeout\n\t\telements = { %@ }\n\t}\n}\n"
+        XCTAssertThrowsError(try NFParser.parse(String(format: set, "10.0.0.0/8 . 80-90 timeout 2s, 1.1.1.1 . 53"))) {
+            XCTAssertEqual(($0 as? NFSyntaxError)?.message, "not supported yet: a timeout on a concatenated element with a range in it")
+        }
+        XCTAssertNoThrow(try NFParser.parse(String(format: set, "10.0.0.0/8 . 80-90, 1.1.1.1 . 53 timeout 2s")))
+    }
+
     /// Counter maps keyed by a name and by concatenations (KernelTests/KeyedMapTests' ruleset), in
     /// nft -j as `scripts/record_keyed_maps.sh` recorded nft 1.0.6 writing them, and back.
     func testCounterMapsWithConcatenatedKeysAsNft() throws {

@@ -343,6 +343,12 @@ extension Stack {
                 for (k, e) in set.elements.enumerated() {
                     if let v = held(e), set.timeouts || timedValues.contains(v) || !idx.contains(v, now: clockNs) { continue }
                     var inf = set.info(k)
+                    // A range that expires: gone, or listed with its time left.
+                    if set.timeouts, held(e) == nil {
+                        let life = idx.rangeLife(e, now: clockNs)
+                        if life.gone { continue }
+                        inf.expires = life.left
+                    }
                     // Its counts as they stand (it was read back with them; rules have counted on).
                     if let v = held(e), let st = idx.state[v] { inf.exprs = st.text }
                     elements.append(e); info.append(inf); source.append((k, nil))
@@ -405,10 +411,50 @@ extension Stack {
                 if f != t.family || n != t.name { continue }
                 shown.sets = t.sets.filter { $0.name == s }; shown.chains = []; shown.objects = []
                 shown.comment = nil; shown.dormant = false
+            case .object(let kind, let f, let n, let name):
+                if f != t.family || n != t.name { continue }
+                shown.objects = t.objects.filter { $0.kind == kind && $0.name == name }; shown.chains = []; shown.sets = []
+                shown.comment = nil; shown.dormant = false
+            case .all(let kind, let f, let n):
+                if f != nil && f != t.family || n != nil && n != t.name { continue }
+                out += listItems(kind, t, ti)
+                continue
             }
             out += NFPrinter.ruleset(NFRuleset(tables: [shown]), counters: netfilter.counters[ti] ?? [:], quotaUsed: netfilter.quotas[ti] ?? [:])
         }
         return out
+    }
+
+    /// A table as a plural `list` prints it: only that kind of thing, declarations of chains without
+    /// their rules, one after another with no blank line between (nft 1.0.6's output), an empty
+    /// table with nothing of the kind.
+    private func listItems(_ kind: NFListKind, _ t: NFTable, _ ti: Int) -> String {
+        var bare = t
+        bare.chains = []; bare.sets = []; bare.objects = []; bare.comment = nil; bare.dormant = false
+        var items: [NFTable] = []
+        switch kind {
+        case .objects(let k): items = t.objects.filter { $0.kind == k }.map { var x = bare; x.objects = [$0]; return x }
+        case .sets, .maps, .meters:
+            items = t.sets.filter { kind == .meters ? $0.meter : !$0.meter && $0.isMap == (kind == .maps) }.map { s in
+                var x = bare
+                var shown = s
+                // A meter lists as a set of its own (`meter NAME { ... }` with its size and flags).
+                if kind == .meters { shown.meter = false }
+                x.sets = [shown]
+                return x
+            }
+        case .chains: items = t.chains.map { c in var x = bare; var d = c; d.rules = []; x.chains = [d]; return x }
+        case .flowtables: items = []
+        }
+        var out = "table \(t.family.rawValue) \(t.name) {\n"
+        for x in items {
+            var lines = NFPrinter.ruleset(NFRuleset(tables: [x]), counters: netfilter.counters[ti] ?? [:], quotaUsed: netfilter.quotas[ti] ?? [:])
+                .split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+            while let last = lines.last, last.isEmpty || last == "}" { lines.removeLast() }
+            out += lines.joined(separator: "\n") + "\n"
+        }
+        if kind == .meters { out = out.replacingOccurrences(of: "\tset ", with: "\tmeter ") }
+        return out + "}\n"
     }
 
     /// Counters of the rules that have a `counter`, by table and handle (a rule's second and later
@@ -503,6 +549,9 @@ final class SetIndex {
     private var intervals: [(lo: UInt64, hi: UInt64)] = []
     /// IPv6 address elements (`type ipv6_addr`): addresses, prefixes and ranges, tried in turn.
     private var ranges6: [(lo: UInt128, hi: UInt128)] = []
+    /// Ranges and prefixes that expire (an interval set with timeouts): each with its expiry and
+    /// own timeout, tried in turn; one past its expiry is found by no lookup and listed no more.
+    private(set) var timedRanges: [(lo: UInt128, hi: UInt128, expiry: UInt64, timeout: UInt64?)] = []
     /// Interface names of an `ifname` set (`eth*` wildcards included), matched by `iifname @s`.
     private(set) var names: [String] = []
     /// Single values that expire or were added by rules: value -> (expiry, the element's own timeout in ms).
@@ -564,6 +613,11 @@ final class SetIndex {
             }
             // An element read back with its counts (a checkpoint, `nft list ruleset` fed back) goes on from them.
             if case .range(let lo, let hi, _) = e, lo == hi, !info.statements.isEmpty { state[lo] = ElementState(info.statements) }
+            // A range or prefix with a time to live: its expiry (what `expires` says, else its timeout, else the set's).
+            if set.timeouts, let (lo, hi) = Self.bounds(e), lo != hi, let ms = info.expires ?? info.timeout ?? set.timeout {
+                timedRanges.append((lo, hi, now &+ ms &* 1_000_000, info.timeout))
+                continue
+            }
             switch e {
             case .range(let lo, let hi, _) where lo == hi && set.timeouts:
                 // An element's time left: what `expires` says, else its timeout, else the set's.
@@ -588,7 +642,30 @@ final class SetIndex {
 
     /// An IPv6 address among the set's elements (those rules added too).
     func contains6(_ v: UInt128, now: UInt64) -> Bool {
-        catchAll || ranges6.contains { v >= $0.lo && v <= $0.hi } || (ids6[v].map { contains($0, now: now) } ?? false)
+        catchAll || ranges6.contains { v >= $0.lo && v <= $0.hi } || (ids6[v].map { contains($0, now: now) } ?? false) || inTimedRange(v, now: now)
+    }
+
+    /// A range element's bounds (an IPv4 or integer range widened, an IPv6 one as it is).
+    static func bounds(_ e: NFValue) -> (UInt128, UInt128)? {
+        switch e {
+        case .range(let lo, let hi, _): (UInt128(lo), UInt128(hi))
+        case .range6(let lo, let hi, _): (lo, hi)
+        default: nil
+        }
+    }
+
+    /// In a range that has not expired (one that has is dropped on sight).
+    private func inTimedRange(_ v: UInt128, now: UInt64) -> Bool {
+        guard !timedRanges.isEmpty else { return false }
+        return timedRanges.contains { v >= $0.lo && v <= $0.hi && $0.expiry > now }
+    }
+
+    /// A range element's time left (ms) at `now`, with its own timeout; nil once it has expired
+    /// (or if it never expires: `expires` is then nil too).
+    func rangeLife(_ e: NFValue, now: UInt64) -> (left: UInt64?, gone: Bool) {
+        guard let (lo, hi) = Self.bounds(e), let r = timedRanges.first(where: { $0.lo == lo && $0.hi == hi }) else { return (nil, false) }
+        if r.expiry <= now { return (nil, true) }
+        return ((r.expiry - now) / 1_000_000, false)
     }
 
     /// Per-element state of stateful expressions, by element.
@@ -615,7 +692,7 @@ final class SetIndex {
     }
 
     /// Elements (static and live) the set holds at `now`.
-    var count: Int { singles.count + intervals.count + names.count + timed.count }
+    var count: Int { singles.count + intervals.count + names.count + timed.count + timedRanges.count }
 
     /// `nft_lookup`: the element, else the catch-all. (`contains` is the elements alone, what
     /// dynset asks before it adds.)
@@ -635,7 +712,7 @@ final class SetIndex {
             let mid = (lo + hi) / 2
             if intervals[mid].hi < v { lo = mid + 1 } else { hi = mid }
         }
-        return lo < intervals.count && intervals[lo].lo <= v
+        return lo < intervals.count && intervals[lo].lo <= v || inTimedRange(UInt128(v), now: now)
     }
 
     /// nft_dynset: `add` inserts a missing element, `update` also refreshes the expiry of one there,
@@ -671,6 +748,10 @@ final class SetIndex {
         for (v, t) in old.timed { timed[renumber(v)] = t }
         for (v, st) in old.state { state[renumber(v)] = st }
         for (v, d) in old.data { data[renumber(v)] = d }
+        // A range still declared keeps the time it had left.
+        for (k, r) in timedRanges.enumerated() {
+            if let prev = old.timedRanges.first(where: { $0.lo == r.lo && $0.hi == r.hi }) { timedRanges[k].expiry = prev.expiry }
+        }
     }
 
     /// The number an element of the set's declaration is held under (nil: a range, held apart).
