@@ -129,9 +129,14 @@ extension App {
     /// change leaves both the running ruleset and the stored versions as they were.
     /// `command`: a change to the running ruleset, whose untouched rules keep their state (counters,
     /// quotas, limits); otherwise a whole new ruleset, all state fresh.
-    private func apply(_ e: StackEntry, summary: String, command: Bool = true, _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
+    /// `source`: the commands' text, for the caret line of a refusal only the running sets can
+    /// tell (an element to delete that rules did not add either).
+    private func apply(_ e: StackEntry, summary: String, command: Bool = true, source: String = "",
+                       _ make: (NFRuleset) throws(Problem) -> NFRuleset) throws(Problem) -> JSONValue {
         try e.withStack { (s: Stack) throws(Problem) -> JSONValue in
             let next = try make(s.ruleset)
+            // (A whole new ruleset starts from empty sets: no element rules added is there to delete.)
+            if let refusal = command ? s.missingElement(next) : Stack.anyDeleteRefusal(next) { throw Self.syntaxProblem(refusal, source: source) }
             // Only `list` commands: nothing changes and nothing is stored; the answer is what nft prints.
             if !next.lists.isEmpty, next.resets.isEmpty, next.tables == s.ruleset.tables {
                 return .object([("output", .string(next.lists.map(s.list).joined()))])
@@ -238,15 +243,17 @@ extension App {
         try q.finish()
         let e = try entry(name)
         let body = try rulesetBody(req, format: nil, iptables: false)
+        let source = if case .nft(let text, _) = body { text } else { "" }
         if check {
             let current = e.withStack { $0.ruleset }
             let next = try parseRuleset(body, req, onto: current, interfaces: e.withStack(\.interfaceOrder))
+            if let refusal = e.withStack({ $0.missingElement(next) }) { throw Self.syntaxProblem(refusal, source: source) }
             try checkSize(next)
             return Self.checked(next)
         }
         let first = if case .nft(let text, _) = body { text.split(separator: "\n").first.map(String.init) ?? "" } else { "nft -j commands" }
         let interfaces = e.withStack(\.interfaceOrder)
-        return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first) { (cur: NFRuleset) throws(Problem) -> NFRuleset in
+        return jsonResponse(200, try apply(e, summary: first.count > 80 ? String(first.prefix(77)) + "..." : first, source: source) { (cur: NFRuleset) throws(Problem) -> NFRuleset in
             try parseRuleset(body, req, onto: cur, interfaces: interfaces)
         })
     }

@@ -630,10 +630,20 @@ public struct NFRuleset: Sendable, Equatable {
     public var resets: [(table: Int, handle: Int)] = []
     /// `list ...` commands of the batch: `nft -f` prints them after the batch is committed.
     public var lists: [NFListRequest] = []
+    /// What commands did to the elements rules added, which the ruleset's text does not hold:
+    /// sets flushed, and elements deleted that no declaration held (each with the refusal the
+    /// kernel gives if the set does not hold it either). The stack consumes them.
+    public var elementChanges: [NFElementChange] = []
     public init(tables: [NFTable] = []) { self.tables = tables }
     public static func == (l: NFRuleset, r: NFRuleset) -> Bool {
         l.tables == r.tables && l.resets.map(\.table) == r.resets.map(\.table) && l.resets.map(\.handle) == r.resets.map(\.handle)
     }
+}
+
+/// A command's change to a set's live elements (see NFRuleset.elementChanges).
+public enum NFElementChange: Sendable {
+    case flush(NFFamily, table: String, set: String)
+    case delete(NFFamily, table: String, set: String, NFValue, ifMissing: NFSyntaxError?)
 }
 
 /// What a `list` command asks for.

@@ -77,10 +77,16 @@ extension NFParser {
             }
             for (n, v) in vals.enumerated() {
                 guard let k = rs.tables[ti].sets[si].elements.firstIndex(of: v) else {
-                    if destroy { continue }
                     // nft's own check of an interval set, else the kernel's ENOENT (recorded).
-                    let why = rs.tables[ti].sets[si].interval ? "element does not exist" : "Could not process rule: No such file or directory"
+                    let set = rs.tables[ti].sets[si]
+                    let why = set.interval ? "element does not exist" : "Could not process rule: No such file or directory"
                     let (a, b) = n < spans.count ? spans[n] : (et, et)
+                    // A set rules add to may hold it all the same: the stack decides.
+                    if !set.interval, set.dynamic || set.timeouts {
+                        rs.elementChanges.append(.delete(fam, table: tname, set: sname, v, ifMissing: destroy ? nil : refused(why, from: a, to: b)))
+                        continue
+                    }
+                    if destroy { continue }
                     throw refused(why, from: a, to: b)
                 }
                 rs.tables[ti].sets[si].removeElement(at: k)
@@ -260,6 +266,8 @@ extension NFParser {
         rs.tables[ti].sets[si].elementInfo = []
         if rs.tables[ti].sets[si].verdicts != nil { rs.tables[ti].sets[si].verdicts = [] }
         if rs.tables[ti].sets[si].data != nil { rs.tables[ti].sets[si].data = [] }
+        // And what rules added to it.
+        rs.elementChanges.append(.flush(f, table: tname, set: n))
     }
 
     /// `reset counters|quotas [table FAMILY NAME]`, `reset counter|quota FAMILY TABLE NAME`: the

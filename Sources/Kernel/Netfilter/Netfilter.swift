@@ -267,6 +267,8 @@ extension Stack {
         let resets = rs.resets
         rs.resets = []
         rs.lists = []
+        let elementChanges = rs.elementChanges
+        rs.elementChanges = []
         let old = netfilter
         netfilter = NetfilterState(rs, now: clockNs)
         // nft_ct_get_init: a rule reading ct bytes, packets or avgpkt turns accounting on (nf_ct_set_acct).
@@ -276,6 +278,14 @@ extension Stack {
         // `reset counters|quotas`: those named objects start from zero; `reset rules`: the
         // counters and quotas of those rules (each statement's own state).
         defer {
+            // What commands did to the elements rules added (after the carry-over below).
+            for change in elementChanges {
+                switch change {
+                case .flush(let f, let t, let name): liveSet(f, t, name)?.index.flushLive()
+                case .delete(let f, let t, let name, let e, _):
+                    if let (idx, set) = liveSet(f, t, name), let v = idx.held(e, set.keys.map(\.selector), concat: set.concat != nil) { idx.removeLive(v) }
+                }
+            }
             for (ti, h) in resets where ti < rs.tables.count {
                 if let r = rs.tables[ti].chains.lazy.flatMap(\.rules).first(where: { $0.handle == h }) {
                     for (st, k) in zip(r.statements, NFStateKey.keys(r.statements, rule: h)) {
@@ -369,6 +379,29 @@ extension Stack {
             }
         }
         return rs
+    }
+
+    /// A set of the running ruleset and its index, by table and name.
+    func liveSet(_ f: NFFamily, _ table: String, _ name: String) -> (index: SetIndex, set: NFSet)? {
+        guard let ti = netfilter.ruleset.tables.firstIndex(where: { $0.family == f && $0.name == table }),
+              let set = netfilter.ruleset.tables[ti].sets.first(where: { $0.name == name }), let idx = netfilter.setIndex(ti, name) else { return nil }
+        return (idx, set)
+    }
+
+    /// The refusal of a command batch that deletes an element rules did not add either (ENOENT,
+    /// under the element), checked against the running sets before anything changes.
+    public func missingElement(_ rs: NFRuleset) -> NFSyntaxError? {
+        for case .delete(let f, let t, let name, let e, let refusal?) in rs.elementChanges {
+            guard let (idx, set) = liveSet(f, t, name), let v = idx.held(e, set.keys.map(\.selector), concat: set.concat != nil),
+                  idx.contains(v, now: clockNs) else { return refusal }
+        }
+        return nil
+    }
+
+    /// The first refusal of a delete that needs the running sets to succeed.
+    public static func anyDeleteRefusal(_ rs: NFRuleset) -> NFSyntaxError? {
+        for case .delete(_, _, _, _, let refusal?) in rs.elementChanges { return refusal }
+        return nil
     }
 
     /// `nft list ruleset` with live counters and sets (and handles when asked).
@@ -602,6 +635,7 @@ final class SetIndex {
             if wideSels != nil, let w = NFWideKey.words(e) { number = idWide(w) }
             if numbered6, case .range6(let lo, let hi, _) = e, lo == hi { number = id6(lo) }
             if let id = number {
+                declared.insert(id)
                 if !info.statements.isEmpty { state[id] = ElementState(info.statements) }
                 if set.timeouts {
                     let ms = info.expires ?? info.timeout ?? set.timeout
@@ -618,6 +652,7 @@ final class SetIndex {
                 timedRanges.append((lo, hi, now &+ ms &* 1_000_000, info.timeout))
                 continue
             }
+            if case .range(let lo, let hi, _) = e, lo == hi { declared.insert(lo) }
             switch e {
             case .range(let lo, let hi, _) where lo == hi && set.timeouts:
                 // An element's time left: what `expires` says, else its timeout, else the set's.
@@ -672,6 +707,8 @@ final class SetIndex {
     private(set) var state: [UInt64: ElementState] = [:]
     /// A map's data for the elements rules added (nft_dynset_new stores it when it makes one).
     private(set) var data: [UInt64: UInt64] = [:]
+    /// The single values the set's declaration holds (what rules added is the rest).
+    private(set) var declared = Set<UInt64>()
     var hasData: Bool { !data.isEmpty }
 
     /// A checkpoint's limit bucket for element `v`; one whose state is made only when a rule next
@@ -745,9 +782,11 @@ final class SetIndex {
     /// an IPv6 address keeps its place under the number this copy holds it by.
     func adopt(_ old: SetIndex) {
         func renumber(_ v: UInt64) -> UInt64 { old.addrs6[v].map(id6) ?? old.wordsOf[v].map(idWide) ?? v }
-        for (v, t) in old.timed { timed[renumber(v)] = t }
-        for (v, st) in old.state { state[renumber(v)] = st }
-        for (v, d) in old.data { data[renumber(v)] = d }
+        // An element the old declaration held and the new one does not was deleted by the command.
+        func kept(_ v: UInt64) -> Bool { !old.declared.contains(v) || declared.contains(renumber(v)) }
+        for (v, t) in old.timed where kept(v) { timed[renumber(v)] = t }
+        for (v, st) in old.state where kept(v) { state[renumber(v)] = st }
+        for (v, d) in old.data where kept(v) { data[renumber(v)] = d }
         // A range still declared keeps the time it had left.
         for (k, r) in timedRanges.enumerated() {
             if let prev = old.timedRanges.first(where: { $0.lo == r.lo && $0.hi == r.hi }) { timedRanges[k].expiry = prev.expiry }
@@ -761,6 +800,18 @@ final class SetIndex {
         if case .range6(let lo, let hi, _) = e, lo == hi { return ids6[lo] }
         if wideSels != nil, let w = NFWideKey.words(e) { return idsWide[w] }
         return nil
+    }
+
+    /// `flush set`: what rules added goes too (the declaration's elements went with the command).
+    func flushLive() {
+        for v in timed.keys where !declared.contains(v) { timed[v] = nil }
+        for v in state.keys where !declared.contains(v) { state[v] = nil }
+        for v in data.keys where !declared.contains(v) { data[v] = nil }
+    }
+
+    /// `delete element` of one rules added.
+    func removeLive(_ v: UInt64) {
+        timed[v] = nil; state[v] = nil; data[v] = nil
     }
 
     /// How a checkpoint names an element's value: its hex, an IPv6 address's for a numbered one.
