@@ -565,6 +565,8 @@ public struct NFSet: Sendable, Equatable {
     public var dataPort = false
     /// Declared with `typeof` (its key and data as expressions, nft lists them so): their text.
     public var typeofText: String? = nil
+    /// Listed in the order of `elements` (what `get element` found, in the order asked).
+    public var inGivenOrder = false
     /// A rule adds to it (nft_dynset binds it): then it is dynamic whatever its flags said.
     public var ruleAdds = false
     /// `size N`, or 65535 for a set a rule adds to that names none (nft gives it that size when
@@ -644,6 +646,8 @@ public struct NFRuleset: Sendable, Equatable {
 public enum NFElementChange: Sendable {
     case flush(NFFamily, table: String, set: String)
     case delete(NFFamily, table: String, set: String, NFValue, ifMissing: NFSyntaxError?)
+    /// `get element`: changes nothing, but the set must hold the value.
+    case present(NFFamily, table: String, set: String, NFValue, ifMissing: NFSyntaxError)
 }
 
 /// What a `list` command asks for.
@@ -659,6 +663,8 @@ public enum NFListRequest: Sendable, Equatable {
     case all(NFListKind, NFFamily?, table: String?)
     /// `list counter|quota|limit|ct helper|ct timeout|ct expectation FAMILY TABLE NAME`.
     case object(NFObjectKind, NFFamily, String, String)
+    /// `get element FAMILY TABLE SET { V, ... }`: the set with the elements holding those values.
+    case elements(NFFamily, String, String, [NFValue])
 }
 
 /// What a plural `list` command shows of each table.

@@ -599,7 +599,8 @@ public enum NFPrinter {
         let sels = s.keys.map(\.selector)
         // Positions, not values: looking each sorted value up again was quadratic (70 s for 100,000 elements).
         // Interface indexes as the parser ordered them (by ifindex, which the listing cannot know).
-        let indices = s.concat != nil ? sortedTupleOrder(s.elements, sels, interval: s.interval)
+        let indices = s.inGivenOrder ? Array(s.elements.indices)
+            : s.concat != nil ? sortedTupleOrder(s.elements, sels, interval: s.interval)
             : s.key == .iface_index ? s.elements.indices.filter { s.elements[$0] != .catchAll } + s.elements.indices.filter { s.elements[$0] == .catchAll }
             : sortedOrder(s.elements, interval: s.interval)
         let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .ct_state: 2, .pkt_type: 2, .inet_service: 5, .inet_proto: 5, .mark: 5, .tcp_flag: 5,

@@ -218,7 +218,7 @@ public struct NFParser {
         skipNewlines()
         while tok.kind != .end {
             let t = tok
-            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list')")
+            let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list', 'get')")
             switch w {
             case "table": try tableBlock(&rs, create: true)
             case "add", "create":
@@ -254,12 +254,14 @@ public struct NFParser {
                 try reset(&rs)
             case "list":
                 try list(&rs)
+            case "get":
+                try getElements(&rs)
             case "delete":
                 try delete(&rs)
             case "destroy":
                 try delete(&rs, destroy: true)
             default:
-                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list')", at: t)
+                throw err("expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list', 'get')", at: t)
             }
             // `} table ...` on one line is a syntax error in nft.
             guard tok.kind != .word else { throw err("syntax error, unexpected \(tok.text), expecting end of file or newline or semicolon") }

@@ -116,4 +116,26 @@ extension NFParser {
             }
         }
     }
+
+    /// `get element [FAMILY] TABLE SET { V, ... }`: printed once the batch is in, as nft prints
+    /// it (the set with the element holding each value, a range for an interval set's); a value
+    /// the set does not hold is ENOENT under the whole command (the stack checks its live sets).
+    mutating func getElements(_ rs: inout NFRuleset) throws(NFSyntaxError) {
+        let first = toks[i - 1]
+        try expectWord("element")
+        let (f, tname) = try familyAndName()
+        guard let ti = rs.tables.firstIndex(where: { $0.family == f && $0.name == tname }) else {
+            throw refused("Could not process rule: No such file or directory", at: toks[i - 1])
+        }
+        let st = tok
+        let sname = try identifier("a set name")
+        guard let set = rs.tables[ti].sets.first(where: { $0.name == sname }) else { throw refused("Could not process rule: No such file or directory", at: st) }
+        var unused: [UInt64] = []
+        let (vals, _, _) = try elementList(keys: set.keys, isMap: false, values: &unused)
+        // (nft's carets run one past the command.)
+        var missing = refused("Could not process rule: No such file or directory", from: first, to: toks[i - 1])
+        missing.length += 1
+        for v in vals { rs.elementChanges.append(.present(f, table: tname, set: sname, v, ifMissing: missing)) }
+        rs.lists.append(.elements(f, tname, sname, vals))
+    }
 }

@@ -229,4 +229,75 @@ final class ListCommandTests: XCTestCase {
             XCTAssertEqual(rs.lists.map(s.list).joined(), printed, cmd)
         }
     }
+    /// `get element` (nft 1.0.6 here): the set with the element holding each value asked for, in
+    /// the order asked (a range for an interval set's); a value none holds is ENOENT under the
+    /// whole command (carets one past it, as nft draws them), checked against the live set.
+    func testGetElementPrintsAsNft() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+            table ip t {
+            \tset s {
+            \t\ttype ipv4_addr
+            \t\tflags interval
+            \t\telements = { 10.0.0.0/8, 192.168.1.1 }
+            \t}
+
+            \tset h {
+            \t\ttype ipv4_addr
+            \t\telements = { 1.1.1.1, 2.2.2.2 }
+            \t}
+
+            \tmap m {
+            \t\ttype ipv4_addr : mark
+            \t\telements = { 1.1.1.1 : 0x00000005 }
+            \t}
+            }
+            """))
+        for (cmd, printed) in [
+            ("get element ip t s { 10.1.2.3 }", """
+            table ip t {
+            \tset s {
+            \t\ttype ipv4_addr
+            \t\tflags interval
+            \t\telements = { 10.0.0.0/8 }
+            \t}
+            }
+
+            """),
+            ("get element ip t s { 192.168.1.1, 10.0.0.1 }", """
+            table ip t {
+            \tset s {
+            \t\ttype ipv4_addr
+            \t\tflags interval
+            \t\telements = { 192.168.1.1, 10.0.0.0/8 }
+            \t}
+            }
+
+            """),
+            ("get element ip t h { 1.1.1.1 }", """
+            table ip t {
+            \tset h {
+            \t\ttype ipv4_addr
+            \t\telements = { 1.1.1.1 }
+            \t}
+            }
+
+            """),
+            ("get element ip t m { 1.1.1.1 }", """
+            table ip t {
+            \tmap m {
+            \t\ttype ipv4_addr : mark
+            \t\telements = { 1.1.1.1 : 0x00000005 }
+            \t}
+            }
+
+            """)] {
+            let rs = try NFParser.parse(cmd, onto: s.ruleset)
+            XCTAssertNil(s.missingElement(rs), cmd)
+            XCTAssertEqual(rs.lists.map(s.list).joined(), printed, cmd)
+        }
+        let missing = s.missingElement(try NFParser.parse("get element ip t h { 3.3.3.3 }", onto: s.ruleset))
+        XCTAssertEqual(missing?.message, "Could not process rule: No such file or directory")
+        XCTAssertEqual(missing.map { [$0.column, $0.length] }, [1, 31])
+    }
 }

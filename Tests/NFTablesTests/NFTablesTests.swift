@@ -47,7 +47,7 @@ final class NFTablesTests: XCTestCase {
             ("table inet t { chain c { tcp dport foo accept; }; }", 1, 36, "Could not resolve service: Servname not supported for ai_socktype"),
             ("table inet t { chain c { ip saddr 1.2.3 drop; }; }", 1, 35, "expected an IPv4 address"),
             ("table inet t { chain c { jump; }; }", 1, 30, "expected a chain name"),
-            ("tabel inet t {}", 1, 1, "expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list')"),
+            ("tabel inet t {}", 1, 1, "expected a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list', 'get')"),
             ("table arp t {}", 1, 7, "not supported yet: family arp"),
             ("table inet t { chain c { type filter hook input priority 0;", 1, 60, "expected '}'"),
         ]

@@ -284,6 +284,7 @@ extension Stack {
                 case .flush(let f, let t, let name): liveSet(f, t, name)?.index.flushLive()
                 case .delete(let f, let t, let name, let e, _):
                     if let (idx, set) = liveSet(f, t, name), let v = idx.held(e, set.keys.map(\.selector), concat: set.concat != nil) { idx.removeLive(v) }
+                case .present: continue
                 }
             }
             for (ti, h) in resets where ti < rs.tables.count {
@@ -391,11 +392,27 @@ extension Stack {
     /// The refusal of a command batch that deletes an element rules did not add either (ENOENT,
     /// under the element), checked against the running sets before anything changes.
     public func missingElement(_ rs: NFRuleset) -> NFSyntaxError? {
-        for case .delete(let f, let t, let name, let e, let refusal?) in rs.elementChanges {
-            guard let (idx, set) = liveSet(f, t, name), let v = idx.held(e, set.keys.map(\.selector), concat: set.concat != nil),
-                  idx.contains(v, now: clockNs) else { return refusal }
+        for change in rs.elementChanges {
+            switch change {
+            case .delete(let f, let t, let name, let e, let refusal?):
+                guard let (idx, set) = liveSet(f, t, name), let v = idx.held(e, set.keys.map(\.selector), concat: set.concat != nil),
+                      idx.contains(v, now: clockNs) else { return refusal }
+            case .present(let f, let t, let name, let e, let refusal):
+                guard liveElement(f, t, name, e) != nil else { return refusal }
+            default: continue
+            }
         }
         return nil
+    }
+
+    /// The live element of a set that holds value `v` (itself, or a range or prefix around it),
+    /// with its position in the live listing.
+    func liveElement(_ f: NFFamily, _ table: String, _ name: String, _ v: NFValue) -> Int? {
+        guard let t = liveRuleset.tables.first(where: { $0.family == f && $0.name == table }),
+              let set = t.sets.first(where: { $0.name == name }) else { return nil }
+        if let k = set.elements.firstIndex(of: v) { return k }
+        guard let (lo, hi) = SetIndex.bounds(v), lo == hi else { return nil }
+        return set.elements.firstIndex { e in SetIndex.bounds(e).map { $0.0 <= lo && lo <= $0.1 } ?? false }
     }
 
     /// The first refusal of a delete that needs the running sets to succeed.
@@ -447,6 +464,19 @@ extension Stack {
             case .object(let kind, let f, let n, let name):
                 if f != t.family || n != t.name { continue }
                 shown.objects = t.objects.filter { $0.kind == kind && $0.name == name }; shown.chains = []; shown.sets = []
+                shown.comment = nil; shown.dormant = false
+            case .elements(let f, let n, let name, let values):
+                if f != t.family || n != t.name { continue }
+                guard var set = t.sets.first(where: { $0.name == name }) else { continue }
+                let ks = values.compactMap { liveElement(f, n, name, $0) }
+                set.elements = ks.map { set.elements[$0] }
+                set.elementInfo = ks.map { set.info($0) }
+                set.data = set.data.map { d in ks.map { d[$0] } }
+                set.data6 = set.data6.map { d in ks.map { d[$0] } }
+                set.verdicts = set.verdicts.map { d in ks.map { d[$0] } }
+                set.objectNames = set.objectNames.map { d in ks.map { d[$0] } }
+                set.inGivenOrder = true
+                shown.sets = [set]; shown.chains = []; shown.objects = []
                 shown.comment = nil; shown.dormant = false
             case .all(let kind, let f, let n):
                 if f != nil && f != t.family || n != nil && n != t.name { continue }
