@@ -550,6 +550,8 @@ public struct NFSet: Sendable, Equatable {
         if k < elementInfo.count { elementInfo.remove(at: k) }
         if verdicts != nil { verdicts!.remove(at: k) }
         if data != nil { data!.remove(at: k) }
+        if data6 != nil { data6!.remove(at: k) }
+        if objectNames != nil { objectNames!.remove(at: k) }
     }
     /// `flags dynamic`: rules add and update elements (`add @s { ... }`).
     public var dynamic = false

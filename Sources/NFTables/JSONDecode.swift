@@ -23,7 +23,7 @@ extension NFJSON {
             guard case .object(let kv) = item, kv.count == 1 else { return 2 }
             switch kv[0].0 { case "metainfo", "table": return 0; case "chain": return 1; case "rule": return 3; default: return 2 }
         }
-        let commands: Set<String> = ["flush", "add", "create", "insert", "replace", "delete", "destroy", "reset"]
+        let commands: Set<String> = ["flush", "add", "create", "insert", "replace", "delete", "destroy", "reset", "rename"]
         let isListing = !items.contains { if case .object(let kv) = $0, let k = kv.first?.0 { commands.contains(k) } else { false } }
         let ordered = isListing ? items.enumerated().sorted { (rank($0.1), $0.0) < (rank($1.1), $1.0) } : Array(items.enumerated())
         for (i, item) in ordered {
@@ -32,10 +32,13 @@ extension NFJSON {
             let (kind, body) = kv[0]
             switch kind {
             case "metainfo": continue
-            case "flush": text += "flush ruleset\n"
-            case "add", "create":
+            case "add", "create", "insert", "replace", "delete", "destroy", "flush", "reset", "rename":
                 guard case .object(let inner) = body, inner.count == 1 else { throw NFJSONError(path: path + "/" + kind, message: "expected one object") }
-                text += try command(inner[0].0, inner[0].1, path: path + "/\(kind)/\(inner[0].0)")
+                let (what, b, p) = (inner[0].0, inner[0].1, path + "/\(kind)/\(inner[0].0)")
+                // `add` of a table, chain, set, rule or object reads as in a listing; the rest are commands.
+                if kind == "add" && !["element", "rule"].contains(what) { text += try command(what, b, path: p) } else {
+                    text += try verbCommand(kind, what, b, path: p, sets: { t, n in setTypes(t, n, base: base, items: items) })
+                }
             default:
                 text += try command(kind, body, path: path + "/" + kind)
             }
@@ -84,6 +87,30 @@ extension NFJSON {
         return "table \(fam) \(try str(b["table"], path + "/table")) { \(kind) \(try str(b["name"], path + "/name")) { \(body) }\n}\n"
     }
 
+    /// A set's or map's elements as nft's text: `key` the key's field (for names and numbers),
+    /// `data` a map's data type ("verdict", an object kind or a set type; nil for a set).
+    /// An element with a comment or timeout is {"elem": {"val": ..., "comment": ...}}.
+    static func elementsText(_ elems: [JSONValue], key sel: NFSelector?, data: String?, path: String) throws(NFJSONError) -> String {
+        func element(_ e: JSONValue, _ p: String) throws(NFJSONError) -> String {
+            guard let inner = e["elem"], let val = inner["val"] else { return try valueText(e, sel, p) }
+            var extra = ""
+            if case .int(let t) = inner["timeout"] ?? .null { extra += " timeout \(t)s" }
+            if case .int(let t) = inner["expires"] ?? .null { extra += " expires \(t)s" }
+            if case .string(let c) = inner["comment"] ?? .null { extra += " comment \"\(c)\"" }
+            return try valueText(val, sel, p + "/elem/val") + extra
+        }
+        let dataSel = data.flatMap { NFSetKey(rawValue: String($0.prefix { $0 != " " }))?.selector }
+        return try elems.enumerated().map { k, e throws(NFJSONError) -> String in
+            if let data, case .array(let pair) = e, pair.count == 2 {
+                let d = if let dataSel { try valueText(pair[1], dataSel, path + "/elem/\(k)/1") }
+                    else if case .string(let n) = pair[1], ["counter", "quota", "limit", "synproxy"].contains(data) { "\"\(n)\"" }
+                    else { try verdictText(pair[1], path + "/elem/\(k)/1") }
+                return try element(pair[0], path + "/elem/\(k)/0") + " : " + d
+            }
+            return try element(e, path + "/elem/\(k)")
+        }.joined(separator: ", ")
+    }
+
     /// A synproxy statement's or object's settings as nft's words (" mss 1460 wscale 7 timestamp").
     private static func synproxyArgs(_ b: JSONValue, _ path: String) throws(NFJSONError) -> String {
         var out = ""
@@ -95,12 +122,12 @@ extension NFJSON {
         return out
     }
 
-    private static func str(_ v: JSONValue?, _ path: String) throws(NFJSONError) -> String {
+    static func str(_ v: JSONValue?, _ path: String) throws(NFJSONError) -> String {
         guard case .string(let s) = v ?? .null else { throw NFJSONError(path: path, message: "expected a string") }
         return s
     }
 
-    private static func command(_ kind: String, _ b: JSONValue, path: String) throws(NFJSONError) -> String {
+    static func command(_ kind: String, _ b: JSONValue, path: String) throws(NFJSONError) -> String {
         let fam = (try? str(b["family"], path + "/family")) ?? "ip"
         switch kind {
         case "counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation", "synproxy":
@@ -165,24 +192,7 @@ extension NFJSON {
             if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
                 let sel: NFSelector? = (try? str(b["type"], "")).map { NFSetKey(rawValue: $0)?.selector ?? .thDport }
-                // An element with a comment is {"elem": {"val": ..., "comment": ...}}.
-                func element(_ e: JSONValue, _ p: String) throws(NFJSONError) -> String {
-                    guard let inner = e["elem"], let val = inner["val"] else { return try valueText(e, sel, p) }
-                    var extra = ""
-                    if case .int(let t) = inner["timeout"] ?? .null { extra += " timeout \(t)s" }
-                    if case .int(let t) = inner["expires"] ?? .null { extra += " expires \(t)s" }
-                    if case .string(let c) = inner["comment"] ?? .null { extra += " comment \"\(c)\"" }
-                    return try valueText(val, sel, p + "/elem/val") + extra
-                }
-                s += " elements = { " + (try elems.enumerated().map { k, e throws(NFJSONError) -> String in
-                    if kind == "map", case .array(let pair) = e, pair.count == 2 {
-                        let data = if let d = dataSel { try valueText(pair[1], d, path + "/elem/\(k)/1") }
-                            else if case .string(let n) = pair[1], ["counter", "quota", "limit", "synproxy"].contains((try? str(b["map"], "")) ?? "") { "\"\(n)\"" }
-                            else { try verdictText(pair[1], path + "/elem/\(k)/1") }
-                        return try element(pair[0], path + "/elem/\(k)/0") + " : " + data
-                    }
-                    return try element(e, path + "/elem/\(k)")
-                }).joined(separator: ", ") + " }"
+                s += " elements = { " + (try elementsText(elems, key: sel, data: kind == "map" ? ((try? str(b["map"], "")) ?? "") : nil, path: path)) + " }"
             }
             return s + " }\n}\n"
         case "rule":
@@ -264,7 +274,7 @@ extension NFJSON {
         throw NFJSONError(path: path, message: "expected payload, meta or ct")
     }
 
-    private static func valueText(_ v: JSONValue, _ sel: NFSelector?, _ path: String) throws(NFJSONError) -> String {
+    static func valueText(_ v: JSONValue, _ sel: NFSelector?, _ path: String) throws(NFJSONError) -> String {
         switch v {
         case .bool(let b): return b ? "exists" : "missing"
         case .int(let n): return String(n)
@@ -347,7 +357,7 @@ extension NFJSON {
         return v.rendered()
     }
 
-    private static func verdictText(_ v: JSONValue, _ path: String) throws(NFJSONError) -> String {
+    static func verdictText(_ v: JSONValue, _ path: String) throws(NFJSONError) -> String {
         guard case .object(let kv) = v, kv.count == 1 else { throw NFJSONError(path: path, message: "expected a verdict") }
         switch kv[0].0 {
         case "jump", "goto": return "\(kv[0].0) \(try str(kv[0].1["target"], path + "/\(kv[0].0)/target"))"
@@ -368,7 +378,7 @@ extension NFJSON {
         return try list.enumerated().map { k, x throws(NFJSONError) in " " + (try exprText(x, path + "/\(k)")) }.joined()
     }
 
-    private static func exprText(_ e: JSONValue, _ path: String) throws(NFJSONError) -> String {
+    static func exprText(_ e: JSONValue, _ path: String) throws(NFJSONError) -> String {
         guard case .object(let kv) = e, kv.count == 1 else { throw NFJSONError(path: path, message: "expected an object with one key") }
         let (k, b) = kv[0]
         let p = path + "/" + k

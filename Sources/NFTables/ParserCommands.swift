@@ -59,7 +59,14 @@ extension NFParser {
             }
             let (et, ei) = (tok, i)
             var unused: [UInt64] = []
-            let (vals, _, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap,
+            // A map's elements are named by their keys, with or without their data.
+            var open = 0
+            let close = toks[i...].firstIndex { t in
+                if t.kind == .punct, t.text == "{" { open += 1 } else if t.kind == .punct, t.text == "}" { open -= 1 }
+                return open == 0
+            } ?? i
+            let withData = toks[i..<close].contains { $0.kind == .punct && $0.text == ":" }
+            let (vals, _, _) = try elementList(keys: rs.tables[ti].sets[si].keys, isMap: rs.tables[ti].sets[si].isMap && withData,
                                                data: rs.tables[ti].sets[si].dataType, values: &unused)
             // Each element's tokens (between the commas of the brace), to point at one not there.
             var spans: [(NFToken, NFToken)] = []
