@@ -12,9 +12,10 @@ public enum NFChainType: String, Sendable { case filter, nat, route }
 public enum NFVerdict: Sendable, Equatable {
     case accept, drop, `continue`, `return`
     case jump(String), goto(String)
-    /// `queue [num N] [bypass]`: with no program listening (there is no userspace here) the kernel
-    /// drops the packet, or accepts it with `bypass`.
-    case queue(num: Int, bypass: Bool)
+    /// `queue [flags bypass,fanout] [to N[-M]]` (`num`, trailing `bypass`/`fanout` too): with no
+    /// program listening on any of the queues (there is no userspace here) the kernel drops the
+    /// packet, or accepts it with `bypass`; `last` ends a range of queues.
+    case queue(num: Int, bypass: Bool, last: Int? = nil, fanout: Bool = false)
 
     public var text: String {
         switch self {
@@ -24,7 +25,10 @@ public enum NFVerdict: Sendable, Equatable {
         case .return: "return"
         case .jump(let c): "jump \(c)"
         case .goto(let c): "goto \(c)"
-        case .queue(let n, let bypass): "queue" + (n != 0 ? " to \(n)" : "") + (bypass ? " bypass" : "")
+        case .queue(let n, let bypass, let last, let fanout):
+            // nft 1.0.6's form: the flags first, the queue number always (tests/py/any/queue.t).
+            "queue" + (bypass || fanout ? " flags " + [bypass ? "bypass" : nil, fanout ? "fanout" : nil].compactMap { $0 }.joined(separator: ",") : "")
+                + " to \(n)" + (last.map { "-\($0)" } ?? "")
         }
     }
 }
@@ -130,6 +134,10 @@ public enum NFObjectKind: String, Sendable, CaseIterable {
     case synproxy
     /// A conntrack object: rules attach it with `ct KIND set "x"` rather than naming it.
     public var isConntrack: Bool { self == .ctHelper || self == .ctTimeout || self == .ctExpectation }
+    /// Added again, an object of this kind takes the new settings (its type has an `update`
+    /// operation: nft_quota, nft_synproxy); the others keep theirs (recorded: a counter keeps its
+    /// packets and bytes, a limit its rate).
+    public var updatable: Bool { self == .quota || self == .synproxy }
 }
 
 /// `struct nf_synproxy_info`: the MSS and window scale the SYN-ACK offers, and which options

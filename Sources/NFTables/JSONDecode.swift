@@ -364,8 +364,11 @@ extension NFJSON {
         case "accept", "drop", "continue", "return": return kv[0].0
         case "queue":
             var t = "queue"
-            if case .int(let n) = kv[0].1["num"] ?? .null, n != 0 { t += " num \(n)" }
-            if case .array(let f) = kv[0].1["flags"] ?? .null, f.contains(.string("bypass")) { t += " bypass" }
+            let flags: [JSONValue] = switch kv[0].1["flags"] ?? .null { case .array(let f): f; case .null: []; case let f: [f] }
+            if flags.contains(.string("bypass")) { t += " bypass" }
+            if flags.contains(.string("fanout")) { t += " fanout" }
+            if case .int(let n) = kv[0].1["num"] ?? .null { t += " num \(n)" }
+            if case .array(let r) = kv[0].1["num"]?["range"] ?? .null, r.count == 2 { t += " num \(r[0].rendered())-\(r[1].rendered())" }
             return t
         default: throw NFJSONError(path: path, message: "expected a verdict")
         }

@@ -262,9 +262,10 @@ public enum NFJSON {
         switch v {
         case .jump(let c): return .object([("jump", .object([("target", .string(c))]))])
         case .goto(let c): return .object([("goto", .object([("target", .string(c))]))])
-        case .queue(let n, let bypass):
-            var o: [(String, JSONValue)] = [("num", .int(n))]
-            if bypass { o.append(("flags", .array([.string("bypass")]))) }
+        case .queue(let n, let bypass, let last, let fanout):
+            var o: [(String, JSONValue)] = [("num", last.map { .object([("range", .array([.int(n), .int($0)]))]) } ?? .int(n))]
+            let flags = [bypass ? "bypass" : nil, fanout ? "fanout" : nil].compactMap { $0 }
+            if !flags.isEmpty { o.append(("flags", flags.count == 1 ? .string(flags[0]) : .array(flags.map { .string($0) }))) }
             return .object([("queue", .object(o))])
         default: return .object([(v.text, .null)])
         }

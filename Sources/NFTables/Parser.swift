@@ -380,7 +380,7 @@ public struct NFParser {
             skipNewlines()
             guard isPunct("}") else { throw err("expected '}'") }
             if let k = rs.tables[ti].objects.firstIndex(where: { $0.kind == kind && $0.name == oname }) {
-                rs.tables[ti].objects[k].statement = stmt
+                if kind.updatable { rs.tables[ti].objects[k].statement = stmt }
             } else {
                 rs.tables[ti].objects.append(NFObject(kind: kind, name: oname, handle: rs.tables[ti].nextHandle, statement: stmt))
                 rs.tables[ti].nextHandle += 1

@@ -15,7 +15,7 @@ extension NFParser {
     }
 
     /// `add|create KIND [FAMILY] TABLE NAME [{ BODY }]`: a named object, as in a table block (an
-    /// object there already takes the new body; `create` refuses it: EEXIST).
+    /// object there already takes the new body if its kind can be updated; `create` refuses it: EEXIST).
     mutating func addObject(_ rs: inout NFRuleset, _ kind: NFObjectKind, create: Bool) throws(NFSyntaxError) {
         let (f, tname) = try familyAndName()
         // (nft's own cache lookup: its message has no "Could not process rule".)
@@ -42,7 +42,7 @@ extension NFParser {
             try expectPunct("}")
         }
         if let k = existing {
-            rs.tables[ti].objects[k].statement = stmt
+            if kind.updatable { rs.tables[ti].objects[k].statement = stmt }
         } else {
             rs.tables[ti].objects.append(NFObject(kind: kind, name: oname, handle: rs.tables[ti].nextHandle, statement: stmt))
             rs.tables[ti].nextHandle += 1

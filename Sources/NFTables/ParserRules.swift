@@ -413,19 +413,29 @@ extension NFParser {
         case "continue": return .continue
         case "return": return .return
         case "queue":
-            var num = 0, bypass = false
-            while tok.kind == .word, ["num", "to", "bypass", "fanout"].contains(tok.text) {
+            var num = 0, last: Int? = nil, bypass = false, fanout = false
+            while tok.kind == .word, ["num", "to", "bypass", "fanout", "flags"].contains(tok.text) {
                 let w = tok.text
                 i += 1
                 if w == "num" || w == "to" {
                     let nt = tok
-                    guard let n = Int(try word("a queue number")), (0...65535).contains(n) else { throw err("expected a queue number", at: nt) }
+                    if tok.kind == .word, ["symhash", "jhash", "numgen"].contains(tok.text) || toks[i + 1].text == "map" {
+                        throw unsupported("queue numbers from an expression", at: nt)
+                    }
+                    let parts = try word("a queue number").split(separator: "-", omittingEmptySubsequences: false)
+                    guard (1...2).contains(parts.count), let n = Int(parts[0]), (0...65535).contains(n) else { throw err("expected a queue number", at: nt) }
                     num = n
+                    if parts.count == 2 {
+                        guard let m = Int(parts[1]), (n...65535).contains(m) else { throw err("expected a queue number", at: nt) }
+                        last = m
+                    }
                 }
                 if w == "bypass" { bypass = true }
+                if w == "fanout" { fanout = true }
+                // `flags bypass,fanout`: the names follow.
                 if isPunct(",") { i += 1 }
             }
-            return .queue(num: num, bypass: bypass)
+            return .queue(num: num, bypass: bypass, last: last, fanout: fanout)
         case "jump", "goto":
             let ct = tok
             let target = try identifier("a chain name")
@@ -455,6 +465,8 @@ extension NFParser {
         /// The transport protocol the rule has fixed so far, and the protocols of a set match on it.
         var l4: UInt64? = nil
         var l4Set: [UInt64] = []
+        /// A conntrack protocol was matched (what `ct original proto-dst` values are read by).
+        var ctL4 = false
         /// An explicit `ip protocol X` / `meta l4proto X` a later header field of X makes redundant
         /// (nft drops it from the listing: the field implies it).
         var dependency: Int? = nil
@@ -509,6 +521,8 @@ extension NFParser {
         mutating func note(_ s: NFStatement, index: Int, family: NFFamily) {
             guard case .match(let sel, let mask, let op, let v) = s, op == .eq || op == .implicit else { return }
             if let p = sel.impliedProtocol { l4 = UInt64(p) }
+            // `ct [original|reply] protocol X` types the conntrack ports that follow.
+            if sel.rawValue.hasPrefix("ct "), sel.rawValue.hasSuffix(" protocol"), mask == nil, case .range = v { ctL4 = true }
             if sel == .metaProtocol, mask == nil, case .range(let lo, let hi, _) = v, lo == hi,
                family == .ip && lo == 0x0800 || family == .ip6 && lo == 0x86dd || family == .netdev && (lo == 0x0800 || lo == 0x86dd) {
                 l3Dependency = index; l3Protocol = lo

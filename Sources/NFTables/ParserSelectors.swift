@@ -202,6 +202,16 @@ extension NFParser {
                 throw refused("specify either ip or ip6 for address matching", at: toks[start])
             }
         }
+        // A port's type comes from the transport protocol the rule matched: without one nft has
+        // no type to read the value with (under the value, or a brace's first element).
+        if key == "proto-src" || key == "proto-dst", let context, context.l4 == nil, context.l4Set.isEmpty, !context.ctL4 {
+            let v = isPunct("{") && i + 1 < toks.count ? toks[i + 1] : tok
+            if v.kind == .word, v.text.first?.isNumber == true || NFConstants.services[v.text] != nil {
+                var e = refused("Can't parse symbolic invalid expressions", at: v)
+                e.length = v.text.prefix { $0 != "-" }.count   // (a range's first bound: nft's scanner splits it)
+                throw e
+            }
+        }
         if let s = NFSelector(rawValue: "ct " + dir + key) { return s }
         if dir.isEmpty, ["state", "status", "mark", "direction"].contains(key) { i = start; return nil }
         // Keys nft knows that the model does not read or set yet.

@@ -449,7 +449,7 @@ final class NetfilterConstructTests: XCTestCase {
         table ip t {
         \tchain i {
         \t\ttype filter hook input priority 0;
-        \t\tct original ip saddr 198.18.0.9 ct original proto-dst 9 ct protocol udp counter
+        \t\tct original ip saddr 198.18.0.9 ct protocol udp ct original proto-dst 9 counter
         \t\tct reply ip daddr 198.18.0.9 ct expiration 29s-30s counter
         \t\tct expiration < 1s counter
         \t\tct packets 2 ct bytes 56 counter
@@ -461,7 +461,7 @@ final class NetfilterConstructTests: XCTestCase {
         // less the time since prerouting refreshed it.
         _ = s.inject(frame: udp(9), device: s.devices[0])
         _ = s.inject(frame: udp(9), device: s.devices[0], atNs: 1_000_000_000)
-        XCTAssertEqual(counted(s), ["ct original ip saddr 198.18.0.9 ct original proto-dst 9 ct protocol udp counter packets 2 bytes 56",
+        XCTAssertEqual(counted(s), ["ct original ip saddr 198.18.0.9 ct protocol udp ct original proto-dst 9 counter packets 2 bytes 56",
                                  "ct reply ip daddr 198.18.0.9 ct expiration 29s-30s counter packets 1 bytes 28",
                                  "ct expiration < 1s counter packets 1 bytes 28", "ct packets 2 ct bytes 56 counter packets 1 bytes 28"])
     }

@@ -136,6 +136,22 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(rs.tables.count, 0)
     }
 
+    /// An object added again keeps its settings unless its kind can be updated (recorded here:
+    /// nft 1.0.6 on Linux 6.18 lists the first counter and limit, the second quota).
+    func testObjectsAddedAgain() throws {
+        let rs = try NFParser.parse("""
+            add table inet f
+            add counter inet f c1 { packets 3 bytes 30 }
+            add counter inet f c1 { packets 5 bytes 50 }
+            add quota inet f q { 100 bytes }
+            add quota inet f q { over 200 bytes }
+            add limit inet f l { rate 5/second }
+            add limit inet f l { rate 7/minute }
+            table inet f { counter c1 { packets 9 bytes 90 }; }
+            """)
+        XCTAssertEqual(NFPrinter.ruleset(rs), "table inet f {\n\tcounter c1 {\n\t\tpackets 3 bytes 30\n\t}\n\n\tquota q {\n\t\tover 200 bytes\n\t}\n\n\tlimit l {\n\t\trate 5/second\n\t}\n}\n")
+    }
+
     /// `reset rules` (nft 1.0.8's; 1.0.6 has none) in each scope: the rules whose counters and
     /// quotas the stack zeroes (KernelTests and RulesetAPITests have it on packets).
     func testResetRulesScopes() throws {

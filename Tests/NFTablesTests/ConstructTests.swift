@@ -722,6 +722,23 @@ final class ConstructTests: XCTestCase {
         XCTAssertNoThrow(try NFParser.parse(String(format: set, "10.0.0.0/8 . 80-90, 1.1.1.1 . 53 timeout 2s")))
     }
 
+    /// A conntrack port's type comes from the rule's transport protocol: without one nft has none
+    /// to read the value with (read off nft 1.0.6 here: under the value, a range's first bound,
+    /// a brace's first element).
+    func testCtPortsNeedATransportProtocol() throws {
+        for (rule, column, width) in [("ct original proto-dst 80 counter", 27, 2), ("ct original proto-src 1024-65535 counter", 27, 4),
+                                      ("ct reply proto-dst { 80, 443 } counter", 26, 2)] {
+            XCTAssertThrowsError(try NFParser.parse("table inet m {\n  chain pre { type filter hook prerouting priority -150; policy accept;\n    \(rule)\n  }\n}\n"), rule) {
+                let e = $0 as? NFSyntaxError
+                XCTAssertEqual(e?.message, "Can't parse symbolic invalid expressions", rule)
+                XCTAssertEqual(e.map { [$0.line, $0.column, $0.length] }, [3, column, width], rule)
+            }
+        }
+        for rule in ["ip protocol tcp ct original proto-dst 80 counter", "meta l4proto tcp ct original proto-dst 80 counter"] {
+            XCTAssertNoThrow(try NFParser.parse("table inet m {\n  chain pre { type filter hook prerouting priority -150; policy accept;\n    \(rule)\n  }\n}\n"), rule)
+        }
+    }
+
     /// Counter maps keyed by a name and by concatenations (KernelTests/KeyedMapTests' ruleset), in
     /// nft -j as `scripts/record_keyed_maps.sh` recorded nft 1.0.6 writing them, and back.
     func testCounterMapsWithConcatenatedKeysAsNft() throws {

@@ -175,7 +175,7 @@ extension Stack {
             case .nf(.continue): continue
             case .nf(.accept): return .accept
             case .nf(.drop): return .drop
-            case .nf(.queue(_, let bypass)): return bypass ? .accept : .drop   // no listener on the queue
+            case .nf(.queue(_, let bypass, _, _)): return bypass ? .accept : .drop   // no listener on any of the queues
             case .rejected: return .rejected
             case .stolen: return .consumed
             case .nf(.jump(let name)), .nf(.goto(let name)):
