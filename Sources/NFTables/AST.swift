@@ -575,6 +575,9 @@ public struct NFSet: Sendable, Equatable {
     public var dataPort = false
     /// Declared with `typeof` (its key and data as expressions, nft lists them so): their text.
     public var typeofText: String? = nil
+    /// The set's own statements (`counter;` in its declaration, nft's set expressions): each
+    /// element gets its own instance, those rules add too.
+    public var exprs: [NFStatement] = []
     /// Listed in the order of `elements` (what `get element` found, in the order asked).
     public var inGivenOrder = false
     /// A rule adds to it (nft_dynset binds it): then it is dynamic whatever its flags said.

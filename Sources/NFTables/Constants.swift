@@ -749,6 +749,7 @@ public enum NFPrinter {
                     out += "\t\tflags \(flags.joined(separator: ","))\n"
                 }
                 if s.autoMerges { out += "\t\tauto-merge\n" }
+                for case .counter in s.exprs { out += "\t\tcounter\n" }
                 if let t = s.timeout { out += "\t\ttimeout \(timeText(t))\n" }
                 if let g = s.gcInterval { out += "\t\tgc-interval \(timeText(g))\n" }
                 if let c = s.comment { out += "\t\tcomment \"\(c)\"\n" }

@@ -97,6 +97,7 @@ extension NFJSON {
             if case .int(let t) = inner["timeout"] ?? .null { extra += " timeout \(t)s" }
             if case .int(let t) = inner["expires"] ?? .null { extra += " expires \(t)s" }
             if case .string(let c) = inner["comment"] ?? .null { extra += " comment \"\(c)\"" }
+            if let c = inner["counter"] { extra += " counter packets \(c["packets"]?.rendered() ?? "0") bytes \(c["bytes"]?.rendered() ?? "0")" }
             return try valueText(val, sel, p + "/elem/val") + extra
         }
         let dataSel = data.flatMap { NFSetKey(rawValue: String($0.prefix { $0 != " " }))?.selector }
@@ -181,15 +182,24 @@ extension NFJSON {
                 s += " : \(data)"
             }
             s += ";"
+            var flagNames: [String] = []
             if let f = b["flags"] {
                 let flags: [JSONValue] = if case .array(let a) = f { a } else { [f] }
-                s += " flags " + (try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/flags/\(k)") }).joined(separator: ",") + ";"
+                flagNames = try flags.enumerated().map { k, x throws(NFJSONError) in try str(x, path + "/flags/\(k)") }
             }
+            // nft -j names no `dynamic` flag: elements with statements and no set statement are
+            // what rules added (the text form would refuse them on a set that is not dynamic).
+            if case .array(let elems) = b["elem"] ?? .null, b["stmt"] == nil, !flagNames.contains("dynamic"),
+               elems.contains(where: { $0["elem"]?["counter"] != nil }) { flagNames.append("dynamic") }
+            if !flagNames.isEmpty { s += " flags " + flagNames.joined(separator: ",") + ";" }
             if case .string(let pol) = b["policy"] ?? .null { s += " policy \(pol);" }
             if case .int(let n) = b["size"] ?? .null { s += " size \(n);" }
             if case .int(let n) = b["timeout"] ?? .null { s += " timeout \(n)s;" }
             if case .int(let n) = b["gc-interval"] ?? .null { s += " gc-interval \(n)s;" }
             if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
+            if case .array(let stmts) = b["stmt"] ?? .null {
+                for case .object(let kv) in stmts where kv.first?.0 == "counter" { s += " counter;" }
+            }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
                 let sel: NFSelector? = (try? str(b["type"], "")).map { NFSetKey(rawValue: $0)?.selector ?? .thDport }
                 s += " elements = { " + (try elementsText(elems, key: sel, data: kind == "map" ? ((try? str(b["map"], "")) ?? "") : nil, path: path)) + " }"

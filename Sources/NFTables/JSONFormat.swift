@@ -63,6 +63,7 @@ public enum NFJSON {
                         if let t = info.timeout, t != s.timeout { extra.append(("timeout", .int(Int(t / 1000)))) }
                         if let x = info.expires { extra.append(("expires", .int(Int(x / 1000)))) }
                         if let c = info.comment { extra.append(("comment", .string(c))) }
+                        for case .counter(let p, let b) in info.statements { extra.append(("counter", .object([("packets", .int(p)), ("bytes", .int(b))]))) }
                         if !extra.isEmpty { v = .object([("elem", .object([("val", v)] + extra))]) }
                         if let vs = s.verdicts { return .array([v, verdict(vs[k])]) }
                         if let names = s.objectNames { return .array([v, .string(names[k])]) }
@@ -78,6 +79,8 @@ public enum NFJSON {
                         return v
                     })))
                 }
+                // The set's own statements, after its elements (as nft 1.0.6 writes them).
+                if s.exprs.contains(where: { if case .counter = $0 { true } else { false } }) { o.append(("stmt", .array([.object([("counter", .null)])]))) }
                 items.append(.object([(s.isMap ? "map" : "set", .object(o))]))
             }
             // nft -j lists a table's objects, then its sets, its chains, and the rules.

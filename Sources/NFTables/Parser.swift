@@ -506,6 +506,8 @@ public struct NFParser {
         var elems: [NFValue] = []
         var elemInfo: [NFElementInfo] = []
         var dynamic = false, timeouts = false, constant = false, policyMemory = false, autoMerge = false
+        var setExprs: [NFStatement] = []
+        var statementTok: NFToken? = nil, statementEnd: NFToken? = nil
         var timeout: UInt64? = nil, gcInterval: UInt64? = nil
         var verdicts: [NFVerdict]? = isMap ? [] : nil
         var dataType: NFSetKey? = nil
@@ -625,8 +627,16 @@ public struct NFParser {
                 let et = toks[i - 1]
                 try expectPunct("=")
                 guard let key else { throw err("declare the set's type before its elements") }
+                let ei = i
                 let (vals, vs, infos) = try elementList(keys: concat ?? [key], isMap: isMap, data: dataType, dataPort: dataPort, values: &dataValues, values6: &dataValues6,
                                                         objects: objectKind.map { k in (k, t.objects.filter { $0.kind == k }.map(\.name)) }, names: &objectNames)
+                // The first element statement, its words spanned (nft points there if the set may not hold one).
+                if statementTok == nil, infos.contains(where: { !$0.statements.isEmpty }),
+                   let k = toks[ei..<i].firstIndex(where: { $0.kind == .word && ["counter", "quota", "limit", "ct"].contains($0.text) }) {
+                    let end = toks[k..<i].firstIndex { $0.kind == .punct && [",", "}", ":"].contains($0.text) } ?? k + 1
+                    statementTok = toks[k]
+                    statementEnd = toks[end - 1]
+                }
                 if !interval { try wildcardsNeedInterval(vals, from: et, isMap: isMap) }
                 // A set holds an element once (`vlan, 0x8100` is one element).
                 var seen = isMap ? [] : Set(elems)
@@ -654,6 +664,10 @@ public struct NFParser {
                 case "memory": policyMemory = true
                 default: throw err("expected performance or memory", at: pt)
                 }
+            case "counter":
+                setExprs.append(.counter(packets: 0, bytes: 0))
+            case "quota", "limit", "last":
+                throw unsupported("\(w) as a set's statement (counter is modelled)", at: toks[i - 1])
             case "auto-merge":
                 autoMerge = true
             default:
@@ -667,6 +681,10 @@ public struct NFParser {
         guard let key else { throw err("set \(sname) has no type") }
         // nf_tables_newset: rules cannot add to a map of objects (EOPNOTSUPP, under its name).
         if dynamic, objectKind != nil { throw refused("Could not process rule: Operation not supported", at: nameTok) }
+        // nft: an element's statements need a set that has its own or that rules add to.
+        if let st = statementTok, !dynamic, setExprs.isEmpty, !readsCheckpoint {
+            throw refused("missing statement in \(isMap ? "map" : "set") declaration", from: st, to: statementEnd ?? st)
+        }
         if let si = t.sets.firstIndex(where: { $0.name == sname }) {
             t.sets[si].append(elems, info: elemInfo)
             if let v = verdicts { t.sets[si].verdicts = (t.sets[si].verdicts ?? []) + v }
@@ -690,6 +708,7 @@ public struct NFParser {
             if dataType == .ipv6_addr { set.data6 = dataValues6 }
             if let objectKind { set.objectKind = objectKind; set.objectNames = objectNames }
             set.policyMemory = policyMemory
+            set.exprs = setExprs
             set.autoMerges = autoMerge && interval
             // nft sizes a constant set by the elements it is declared with (the kernel then refuses
             // more: ENFILE), an interval one not at all; a size given is not used (recorded).

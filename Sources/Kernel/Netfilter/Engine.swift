@@ -361,11 +361,13 @@ extension Stack {
             case .matchSet(let m) where m.sel.isAddress6:
                 guard let v = read6(m.sel, skb, info) else { return nil }
                 if m.set.contains6(v, now: clocks[skb.cpu]) == m.negate { return nil }
+                if m.set.hasCounters, !m.negate { m.set.countFound6(v, len: skb.nftLen) }
                 continue
             case .matchSet(let m):
                 guard var v = read(m.sel, skb, info) else { return nil }
                 if let mask = m.mask { v &= mask }
                 if m.set.lookup(v, now: clocks[skb.cpu]) == m.negate { return nil }
+                if m.set.hasCounters, !m.negate { m.set.countFound(v, len: skb.nftLen) }
                 continue
             case .matchName(let m):
                 guard let name = readName(m.sel, skb, info, inDev: inDev, outDev: outDev) else { return nil }
@@ -488,8 +490,9 @@ extension Stack {
                 }
                 guard let v = dynsetKey(key, set, create: op != .delete, skb, info),
                       set.dynset(op, v, timeout: timeout, data: d, now: clocks[skb.cpu]) else { return nil }
-                // The element's own expressions (nft_dynset_eval runs them on the element found or made).
-                if !exprs.isEmpty, op != .delete, !set.withState(v, exprs, { elementEval(exprs, &$0, skb) }) { return nil }
+                // The element's own expressions, else the set's (nft_dynset_eval runs them on the element found or made).
+                let ex = exprs.isEmpty ? set.exprs : exprs
+                if !ex.isEmpty, op != .delete, !set.withState(v, ex, { elementEval(ex, &$0, skb) }) { return nil }
             case .meter(let name, _, let key, let timeout, let exprs):
                 guard let set = netfilter.setIndex(ti, name), let v = dynsetKey(key, set, create: true, skb, info),
                       set.dynset(.update, v, timeout: timeout, now: clocks[skb.cpu]),
@@ -1183,7 +1186,10 @@ extension Stack {
         guard let m = netfilter.dataMaps[ti]?[map] else { return nil }
         // An element a rule added, with the data the rule gave it.
         if let live = m.keys.live, live.index.hasData, let v = dynsetKey(key, live.index, create: false, skb, info),
-           live.index.contains(v, now: clocks[skb.cpu]), let d = live.index.data[v] { return d }
+           live.index.contains(v, now: clocks[skb.cpu]), let d = live.index.data[v] {
+            if live.index.hasCounters { live.index.countFound(v, len: skb.nftLen) }
+            return d
+        }
         guard let pos = mapPosition(m.keys, key, skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
         return m.values[pos]
     }
@@ -1194,7 +1200,9 @@ extension Stack {
     func mapPosition(_ m: MapKeys, _ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Int? {
         let pos = declaredPosition(m, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti)
         guard let live = m.live, let p = pos, p != m.catchAll, let h = live.held[p] else { return pos }
-        return live.index.contains(h, now: clocks[skb.cpu]) && live.index.data[h] == nil ? p : m.catchAll
+        guard live.index.contains(h, now: clocks[skb.cpu]), live.index.data[h] == nil else { return m.catchAll }
+        if live.index.hasCounters { live.index.countFound(h, len: skb.nftLen) }
+        return p
     }
 
     private func declaredPosition(_ m: MapKeys, _ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo, inDev: Int?, outDev: Int?, ti: Int) -> Int? {

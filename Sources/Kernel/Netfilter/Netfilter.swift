@@ -144,7 +144,8 @@ struct NetfilterState {
     /// A map whose elements expire or that rules add to answers a lookup only with a live element:
     /// its lookups see its SetIndex.
     private mutating func attachLive(_ set: NFSet, _ ti: Int) {
-        guard set.isMap, set.dynamic || set.timeouts, let idx = sets[ti]?[set.name] else { return }
+        guard set.isMap, set.dynamic || set.timeouts || !set.exprs.isEmpty || set.elementInfo.contains(where: { !$0.statements.isEmpty }),
+              let idx = sets[ti]?[set.name] else { return }
         let sels = set.keys.map(\.selector)
         let live = (index: idx, held: set.elements.map { idx.held($0, sels, concat: set.concat != nil) })
         dataMaps[ti]?[set.name]?.keys.live = live
@@ -333,7 +334,7 @@ extension Stack {
     public var liveRuleset: NFRuleset {
         var rs = netfilter.ruleset
         for (ti, t) in rs.tables.enumerated() {
-            for (si, set) in t.sets.enumerated() where set.dynamic || set.timeouts {
+            for (si, set) in t.sets.enumerated() where set.dynamic || set.timeouts || !set.exprs.isEmpty || set.elementInfo.contains(where: { !$0.statements.isEmpty }) {
                 guard let idx = netfilter.setIndex(ti, set.name) else { continue }
                 let sels = set.keys.map(\.selector)
                 let widths = set.concat == nil ? nil : NFPackedKey.widths(sels)
@@ -360,14 +361,16 @@ extension Stack {
                         if life.gone { continue }
                         inf.expires = life.left
                     }
-                    // Its counts as they stand (it was read back with them; rules have counted on).
-                    if let v = held(e), let st = idx.state[v] { inf.exprs = st.text }
+                    // Its counts as they stand (it was read back with them; rules and lookups have counted on).
+                    if let st = held(e).flatMap({ idx.state[$0] }) ?? idx.rangeState(e) { inf.exprs = st.text; inf.statements = st.statements }
                     elements.append(e); info.append(inf); source.append((k, nil))
                 }
                 for (v, own, left) in timedNow {
                     let k = set.elements.firstIndex { held($0) == v }
                     elements.append(element(v))
-                    info.append(NFElementInfo(comment: k.flatMap { set.info($0).comment }, timeout: own, expires: left, exprs: idx.state[v].map(\.text)))
+                    var inf = NFElementInfo(comment: k.flatMap { set.info($0).comment }, timeout: own, expires: left, exprs: idx.state[v].map(\.text))
+                    inf.statements = idx.state[v]?.statements ?? []
+                    info.append(inf)
                     source.append((k, idx.data[v]))
                 }
                 rs.tables[ti].sets[si].elements = elements
@@ -582,6 +585,8 @@ struct ElementState {
     var conns: [Conn] = []
 
     init(exprs: [NFStatement]) { self.exprs = exprs }
+    /// It has a counter (lookups that find the element count there).
+    var counts: Bool { exprs.contains { if case .counter = $0 { true } else { false } } }
 
     /// The state an element's listed statements carry: its counts and the quota it used.
     init(_ listed: [NFStatement]) {
@@ -591,6 +596,17 @@ struct ElementState {
             case .counter(let p, let b): packets = p; bytes = b
             case .quota(_, _, let used): quotaUsed = used
             default: break
+            }
+        }
+    }
+
+    /// The element's expressions with their state (a counter's numbers, a quota's use).
+    var statements: [NFStatement] {
+        exprs.map { e in
+            switch e {
+            case .counter: .counter(packets: packets, bytes: bytes)
+            case .quota(let n, let over, _): .quota(bytes: n, over: over, used: quotaUsed)
+            default: e
             }
         }
     }
@@ -652,6 +668,7 @@ final class SetIndex {
     }
 
     init(_ set: NFSet, now: UInt64) {
+        exprs = set.exprs
         timeout = set.timeout
         size = set.effectiveSize
         numbered6 = set.concat == nil && set.keys.first?.selector.isAddress6 == true
@@ -666,7 +683,7 @@ final class SetIndex {
             if numbered6, case .range6(let lo, let hi, _) = e, lo == hi { number = id6(lo) }
             if let id = number {
                 declared.insert(id)
-                if !info.statements.isEmpty { state[id] = ElementState(info.statements) }
+                if !info.statements.isEmpty { state[id] = ElementState(info.statements) } else if !exprs.isEmpty { state[id] = ElementState(exprs: exprs) }
                 if set.timeouts {
                     let ms = info.expires ?? info.timeout ?? set.timeout
                     timed[id] = (ms.map { now &+ $0 &* 1_000_000 } ?? .max, info.timeout)
@@ -677,6 +694,11 @@ final class SetIndex {
             }
             // An element read back with its counts (a checkpoint, `nft list ruleset` fed back) goes on from them.
             if case .range(let lo, let hi, _) = e, lo == hi, !info.statements.isEmpty { state[lo] = ElementState(info.statements) }
+            else if case .range(let lo, let hi, _) = e, lo == hi, !exprs.isEmpty { state[lo] = ElementState(exprs: exprs) }
+            // A range or prefix that counts (its own statements, or the set's).
+            if let (lo, hi) = Self.bounds(e), lo != hi, !info.statements.isEmpty || !exprs.isEmpty {
+                rangeStates.append((lo, hi, info.statements.isEmpty ? ElementState(exprs: exprs) : ElementState(info.statements)))
+            }
             // A range or prefix with a time to live: its expiry (what `expires` says, else its timeout, else the set's).
             if set.timeouts, let (lo, hi) = Self.bounds(e), lo != hi, let ms = info.expires ?? info.timeout ?? set.timeout {
                 timedRanges.append((lo, hi, now &+ ms &* 1_000_000, info.timeout))
@@ -696,6 +718,7 @@ final class SetIndex {
             default: break
             }
         }
+        hasCounters = state.values.contains(where: \.counts) || rangeStates.contains(where: \.state.counts)
         iv.sort { $0.0 < $1.0 }
         for r in iv {
             if let last = intervals.last, r.0 <= last.hi &+ 1 { intervals[intervals.count - 1].hi = max(last.hi, r.1) } else { intervals.append((r.0, r.1)) }
@@ -739,6 +762,12 @@ final class SetIndex {
     private(set) var data: [UInt64: UInt64] = [:]
     /// The single values the set's declaration holds (what rules added is the rest).
     private(set) var declared = Set<UInt64>()
+    /// The set's own statements (`counter;`): each element it holds gets them.
+    let exprs: [NFStatement]
+    /// Ranges and prefixes with statements, with their state (a lookup finding one counts there).
+    private(set) var rangeStates: [(lo: UInt128, hi: UInt128, state: ElementState)] = []
+    /// Some element counts the lookups that find it (nft_lookup's nft_set_elem_update_expr).
+    private(set) var hasCounters = false
     var hasData: Bool { !data.isEmpty }
 
     /// A checkpoint's limit bucket for element `v`; one whose state is made only when a rule next
@@ -754,8 +783,32 @@ final class SetIndex {
             var made = ElementState(exprs: exprs)
             if !restoredLimits.isEmpty, let l = restoredLimits.removeValue(forKey: v) { made.limit = l }
             state[v] = made
+            if made.counts { hasCounters = true }
         }
         return body(&state[v]!)
+    }
+
+    /// nft_lookup found `v`: its counter counts the packet (`len` bytes). Only counters are run
+    /// here (an element's quota or limit is not evaluated by lookups in the model yet).
+    func countFound(_ v: UInt64, len: Int) {
+        if state[v]?.counts == true { state[v]!.packets += 1; state[v]!.bytes += len; return }
+        countFoundInRange(UInt128(v), len: len)
+    }
+
+    func countFound6(_ a: UInt128, len: Int) {
+        if let id = ids6[a], state[id]?.counts == true { state[id]!.packets += 1; state[id]!.bytes += len; return }
+        countFoundInRange(a, len: len)
+    }
+
+    private func countFoundInRange(_ v: UInt128, len: Int) {
+        guard let k = rangeStates.firstIndex(where: { v >= $0.lo && v <= $0.hi && $0.state.counts }) else { return }
+        rangeStates[k].state.packets += 1; rangeStates[k].state.bytes += len
+    }
+
+    /// A range element's state, for its listing.
+    func rangeState(_ e: NFValue) -> ElementState? {
+        guard let (lo, hi) = Self.bounds(e) else { return nil }
+        return rangeStates.first { $0.lo == lo && $0.hi == hi }?.state
     }
 
     /// Elements (static and live) the set holds at `now`.
@@ -817,6 +870,10 @@ final class SetIndex {
         for (v, t) in old.timed where kept(v) { timed[renumber(v)] = t }
         for (v, st) in old.state where kept(v) { state[renumber(v)] = st }
         for (v, d) in old.data where kept(v) { data[renumber(v)] = d }
+        for (k, r) in rangeStates.enumerated() {
+            if let prev = old.rangeStates.first(where: { $0.lo == r.lo && $0.hi == r.hi }) { rangeStates[k].state = prev.state }
+        }
+        if old.hasCounters { hasCounters = hasCounters || state.values.contains(where: \.counts) }
         // A range still declared keeps the time it had left.
         for (k, r) in timedRanges.enumerated() {
             if let prev = old.timedRanges.first(where: { $0.lo == r.lo && $0.hi == r.hi }) { timedRanges[k].expiry = prev.expiry }
