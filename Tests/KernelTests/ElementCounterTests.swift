@@ -115,4 +115,52 @@ final class ElementCounterTests: XCTestCase {
         }
         XCTAssertNoThrow(try NFParser.parse("table ip t {\n  set q { type ipv4_addr; flags dynamic; elements = { 1.2.3.4 counter } }\n}\n"))
     }
+
+    /// A lookup runs all the element's expressions (`scripts/record_elem_stateful.sh`): the quota
+    /// and limit a rule gave the element are spent by the lookup too, and end it when used up
+    /// (the counter after `@s` and `@l` counted 1 of 5 datagrams; the model counted 5 before).
+    func testLookupsRunAnElementsQuotaAndLimit() throws {
+        let dev = DeviceConfig(name: "vb", mac: ourMAC, addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+        let s = try Stack(config: StackConfig(name: "kb", devices: [dev], neighbours: [NeighbourConfig(address: peerIP, mac: peerMAC, dev: "vb")]))
+        s.loadRuleset(try NFParser.parse("""
+            table ip t {
+            \tset s { type ipv4_addr; flags dynamic; }
+            \tset l { type ipv4_addr; flags dynamic; }
+            \tchain c {
+            \t\ttype filter hook prerouting priority filter; policy accept;
+            \t\tupdate @s { ip saddr quota 100 bytes }
+            \t\tip saddr @s counter
+            \t\tupdate @l { ip saddr limit rate 2/minute burst 2 packets }
+            \t\tip saddr @l counter
+            \t}
+            }
+            """))
+        for _ in 0..<5 { _ = s.inject(frame: frame(.udp(UDPRepr(srcPort: 1000, dstPort: 9, payload: Array("cnt".utf8)))), device: s.devices[0]) }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+            table ip t {
+            \tset s {
+            \t\ttype ipv4_addr
+            \t\tsize 65535
+            \t\tflags dynamic
+            \t\telements = { 198.18.0.9 quota 100 bytes used 100 bytes }
+            \t}
+
+            \tset l {
+            \t\ttype ipv4_addr
+            \t\tsize 65535
+            \t\tflags dynamic
+            \t\telements = { 198.18.0.9 limit rate 2/minute burst 2 packets }
+            \t}
+
+            \tchain c {
+            \t\ttype filter hook prerouting priority filter; policy accept;
+            \t\tupdate @s { ip saddr quota 100 bytes }
+            \t\tip saddr @s counter packets 1 bytes 31
+            \t\tupdate @l { ip saddr limit rate 2/minute burst 2 packets }
+            \t\tip saddr @l counter packets 1 bytes 31
+            \t}
+            }
+
+            """)
+    }
 }

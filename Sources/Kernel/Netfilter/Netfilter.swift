@@ -585,8 +585,6 @@ struct ElementState {
     var conns: [Conn] = []
 
     init(exprs: [NFStatement]) { self.exprs = exprs }
-    /// It has a counter (lookups that find the element count there).
-    var counts: Bool { exprs.contains { if case .counter = $0 { true } else { false } } }
 
     /// The state an element's listed statements carry: its counts and the quota it used.
     init(_ listed: [NFStatement]) {
@@ -718,7 +716,7 @@ final class SetIndex {
             default: break
             }
         }
-        hasCounters = state.values.contains(where: \.counts) || rangeStates.contains(where: \.state.counts)
+        hasExprs = !state.isEmpty || !rangeStates.isEmpty
         iv.sort { $0.0 < $1.0 }
         for r in iv {
             if let last = intervals.last, r.0 <= last.hi &+ 1 { intervals[intervals.count - 1].hi = max(last.hi, r.1) } else { intervals.append((r.0, r.1)) }
@@ -766,8 +764,8 @@ final class SetIndex {
     let exprs: [NFStatement]
     /// Ranges and prefixes with statements, with their state (a lookup finding one counts there).
     private(set) var rangeStates: [(lo: UInt128, hi: UInt128, state: ElementState)] = []
-    /// Some element counts the lookups that find it (nft_lookup's nft_set_elem_update_expr).
-    private(set) var hasCounters = false
+    /// Some element has expressions that lookups finding it run (nft_lookup's nft_set_elem_update_expr).
+    private(set) var hasExprs = false
     var hasData: Bool { !data.isEmpty }
 
     /// A checkpoint's limit bucket for element `v`; one whose state is made only when a rule next
@@ -783,26 +781,26 @@ final class SetIndex {
             var made = ElementState(exprs: exprs)
             if !restoredLimits.isEmpty, let l = restoredLimits.removeValue(forKey: v) { made.limit = l }
             state[v] = made
-            if made.counts { hasCounters = true }
+            hasExprs = true
         }
         return body(&state[v]!)
     }
 
-    /// nft_lookup found `v`: its counter counts the packet (`len` bytes). Only counters are run
-    /// here (an element's quota or limit is not evaluated by lookups in the model yet).
-    func countFound(_ v: UInt64, len: Int) {
-        if state[v]?.counts == true { state[v]!.packets += 1; state[v]!.bytes += len; return }
-        countFoundInRange(UInt128(v), len: len)
+    /// nft_lookup found `v`: nft_set_elem_update_expr runs the element's expressions (a counter
+    /// counts, a quota or limit may end the rule: false).
+    func evalFound(_ v: UInt64, _ eval: (inout ElementState) -> Bool) -> Bool {
+        if state[v] != nil { return eval(&state[v]!) }
+        return evalFoundInRange(UInt128(v), eval)
     }
 
-    func countFound6(_ a: UInt128, len: Int) {
-        if let id = ids6[a], state[id]?.counts == true { state[id]!.packets += 1; state[id]!.bytes += len; return }
-        countFoundInRange(a, len: len)
+    func evalFound6(_ a: UInt128, _ eval: (inout ElementState) -> Bool) -> Bool {
+        if let id = ids6[a], state[id] != nil { return eval(&state[id]!) }
+        return evalFoundInRange(a, eval)
     }
 
-    private func countFoundInRange(_ v: UInt128, len: Int) {
-        guard let k = rangeStates.firstIndex(where: { v >= $0.lo && v <= $0.hi && $0.state.counts }) else { return }
-        rangeStates[k].state.packets += 1; rangeStates[k].state.bytes += len
+    private func evalFoundInRange(_ v: UInt128, _ eval: (inout ElementState) -> Bool) -> Bool {
+        guard let k = rangeStates.firstIndex(where: { v >= $0.lo && v <= $0.hi }) else { return true }
+        return eval(&rangeStates[k].state)
     }
 
     /// A range element's state, for its listing.
@@ -873,7 +871,7 @@ final class SetIndex {
         for (k, r) in rangeStates.enumerated() {
             if let prev = old.rangeStates.first(where: { $0.lo == r.lo && $0.hi == r.hi }) { rangeStates[k].state = prev.state }
         }
-        if old.hasCounters { hasCounters = hasCounters || state.values.contains(where: \.counts) }
+        hasExprs = hasExprs || !state.isEmpty
         // A range still declared keeps the time it had left.
         for (k, r) in timedRanges.enumerated() {
             if let prev = old.timedRanges.first(where: { $0.lo == r.lo && $0.hi == r.hi }) { timedRanges[k].expiry = prev.expiry }
