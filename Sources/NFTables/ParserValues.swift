@@ -233,8 +233,16 @@ extension NFParser {
 
     /// The key a rule adds to a set or meter: a field, or fields concatenated.
     mutating func dynsetKey(context: RuleContext) throws(NFSyntaxError) -> [NFSelector] {
-        var key = [try concatSelector(context: context)]
-        while isWord(".") { i += 1; key.append(try concatSelector(context: context)) }
+        func part() throws(NFSyntaxError) -> NFSelector {
+            // nft takes a value as part of the key (`ip saddr . 234`, the wiki's port knocking);
+            // the model's keys are fields only so far.
+            if tok.kind == .word, tok.text.first?.isNumber == true || NFConstants.services[tok.text] != nil {
+                throw unsupported("a value in the key of a set rules add to (`\(tok.text)`)", at: tok)
+            }
+            return try concatSelector(context: context)
+        }
+        var key = [try part()]
+        while isWord(".") { i += 1; key.append(try part()) }
         return key
     }
 
