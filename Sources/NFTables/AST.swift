@@ -243,7 +243,9 @@ public enum NFStatement: Sendable, Equatable {
     /// `exprs`: stateful statements each element gets its own instance of (`{ ip saddr limit rate
     /// over 10/second }`, `counter`, `quota`, `ct count over N`), evaluated on the element.
     /// `data`: a map's (`add @m { ip saddr : 0x1 }`), stored with an element the rule makes.
-    case dynset(op: NFDynsetOp, set: String, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement] = [], data: NFDynData? = nil)
+    /// `values`: parts of the key that are values, not fields (`ip saddr . 234`), by position
+    /// (empty: none); such a part's selector is the set's key type's.
+    case dynset(op: NFDynsetOp, set: String, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement] = [], data: NFDynData? = nil, values: [NFValue?] = [])
     /// `meter NAME size N { KEY [timeout T] EXPRS }`: an update of the meter's own dynamic set.
     case meter(name: String, size: Int, key: [NFSelector], timeout: UInt64?, exprs: [NFStatement])
     /// `ct count [over] N` (nft_connlimit): the connections counted for the rule, or for a set element.
@@ -373,8 +375,9 @@ public enum NFStatement: Sendable, Equatable {
         case .generatorVmap(let g, _), .generatorMatch(let g, _, _): return gen(g)
         case .natMap(let m):
             switch m.key { case .selector(let s): return [s]; case .concat(let sels): return sels; case .generator(let g): return gen(g) }
-        case .dynset(_, _, let keys, _, _, .selector(let d)): return keys + [d]
-        case .dynset(_, _, let keys, _, _, _), .meter(_, _, let keys, _, _), .natMapNamed(_, let keys, _, _, _, _),
+        case .dynset(_, _, let keys, _, _, .selector(let d), let values): return zip(keys, values + Array(repeating: nil, count: keys.count)).compactMap { $1 == nil ? $0 : nil } + [d]
+        case .dynset(_, _, let keys, _, _, _, let values): return zip(keys, values + Array(repeating: nil, count: keys.count)).compactMap { $1 == nil ? $0 : nil }
+        case .meter(_, _, let keys, _, _), .natMapNamed(_, let keys, _, _, _, _),
              .concatMatch(let keys, _, _), .concatVmap(let keys, _), .concatVmapNamed(let keys, _):
             return keys
         case .dup(let d): return d.key.map { [$0] } ?? []

@@ -438,8 +438,8 @@ public enum NFPrinter {
             let sorted = order.compactMap { k in entries.first { $0.0 == k } }
             return "\(kind.rawValue) \(kind.isConntrack ? "set" : "name") \(keys.map(\.printed).joined(separator: " . ")) map { "
                 + sorted.map { "\(tupleText($0.0, keys)) : \"\($0.1)\"" }.joined(separator: ", ") + " }"
-        case .dynset(let op, let set, let key, let timeout, let exprs, let data):
-            let keyText = key.map(\.printed).joined(separator: " . ")
+        case .dynset(let op, let set, let key, let timeout, let exprs, let data, let values):
+            let keyText = key.enumerated().map { k, s in k < values.count ? values[k].map { value($0, s) } ?? s.printed : s.printed }.joined(separator: " . ")
             let timeoutText = timeout.map { " timeout \(timeText($0))" } ?? ""
             return "\(op.rawValue) @\(set) { \(keyText)" + timeoutText + elementExprs(exprs) + (data.map { " : " + dynData($0) } ?? "") + " }"
         case .meter(let name, let size, let key, let timeout, let exprs):

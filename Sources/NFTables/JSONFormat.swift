@@ -378,11 +378,13 @@ public enum NFJSON {
             let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
             let data = JSONValue.array(listed(entries, keys).map { .array([tupleJSON($0.0, keys), .string($0.1)]) })
             return .object([(kind.rawValue, .object([("map", .object([("key", key), ("data", .object([("set", data)]))]))]))])
-        case .dynset(_, _, _, _, _, .some):
+        case .dynset(_, _, _, _, _, .some, _):
             // nft 1.0.6 has no JSON form for a map statement: it writes the statement's text.
             return .string(NFPrinter.statement(s))
-        case .dynset(let op, let set, let keys, let timeout, let exprs, nil):
-            let key = keys.count == 1 ? left(keys[0]) : concatLeft(keys)
+        case .dynset(let op, let set, let keys, let timeout, let exprs, nil, let values):
+            // A part that is a value is written as the value.
+            let key = keys.count == 1 ? left(keys[0]) : values.isEmpty ? concatLeft(keys)
+                : .object([("concat", .array(keys.enumerated().map { k, s in values[k].map { value($0, s) } ?? left(s) }))])
             let elem: JSONValue = timeout.map { .object([("elem", .object([("val", key), ("timeout", .int(Int($0 / 1000)))]))]) } ?? key
             var o: [(String, JSONValue)] = [("op", .string(op.rawValue)), ("elem", elem), ("set", .string("@" + set))]
             if !exprs.isEmpty { o.append(("stmt", .array(exprs.map { elementStatement($0, family: family) }))) }

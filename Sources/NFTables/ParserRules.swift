@@ -31,7 +31,7 @@ extension NFParser {
                 if let (d, n) = context.nfprotoDependency { context.nfprotoDependency = (d + 1, n) }
             }
             // A set a rule adds to becomes dynamic (nft sets NFT_SET_EVAL on it).
-            if case .dynset(_, let name, _, _, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) {
+            if case .dynset(_, let name, _, _, _, _, _) = stmt, let si = t.sets.firstIndex(where: { $0.name == name }) {
                 t.sets[si].dynamic = true; t.sets[si].ruleAdds = true
             }
             // A meter's set: made by its first rule, dynamic (with timeouts when the meter gives one).
@@ -447,6 +447,14 @@ extension NFParser {
 
     static var selectorWords: [String: [String: NFSelector]] { NFSelector.fieldsByProtocol }
 
+    /// A value, range or name (what a one-element set collapses to).
+    static func isSingleValue(_ v: NFValue) -> Bool {
+        switch v {
+        case .range, .range6, .string: true
+        default: false
+        }
+    }
+
     /// `exists` or `missing` after a presence selector (tcp option, sctp chunk, exthdr, rt ipsec).
     mutating func presence(_ sel: NFSelector) throws(NFSyntaxError) -> NFStatement {
         let et = tok
@@ -674,7 +682,7 @@ extension NFParser {
             }
             try expectPunct("{")
             let kt = tok
-            let key = try dynsetKey(context: context)
+            let (key, values) = try dynsetKey(context: context, types: set.keys)
             guard set.keys.count == key.count, zip(set.keys, key).allSatisfy({ $0.accepts($1) }) else {
                 throw refused("datatype mismatch: set @\(sname) holds \(set.keys.map(\.rawValue).joined(separator: " . "))", at: kt)
             }
@@ -697,7 +705,8 @@ extension NFParser {
                 data = try dynsetData(set, context: context)
             }
             try expectPunct("}")
-            return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout, exprs: exprs, data: data)
+            return .dynset(op: NFDynsetOp(rawValue: t.text)!, set: sname, key: key, timeout: timeout, exprs: exprs, data: data,
+                           values: values.contains { $0 != nil } ? values : [])
         case "meter":
             // `meter NAME [size N] { KEY [timeout T] EXPRS }`.
             i += 1
@@ -1114,8 +1123,13 @@ extension NFParser {
         if isPunct("{") {
             i += 1
             let vals = try setElements(for: sel)
-            anonymousSets += 1
-            value = .set(vals)
+            // nft makes a set of one value that value (`tcp dport { 22 }` is `tcp dport 22`; no set is made).
+            if vals.count == 1, !sel.isFlags, NFParser.isSingleValue(vals[0]) {
+                value = vals[0]
+            } else {
+                anonymousSets += 1
+                value = .set(vals)
+            }
         } else if isPunct("@") {
             i += 1
             let nt = tok

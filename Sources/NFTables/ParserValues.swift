@@ -233,17 +233,29 @@ extension NFParser {
 
     /// The key a rule adds to a set or meter: a field, or fields concatenated.
     mutating func dynsetKey(context: RuleContext) throws(NFSyntaxError) -> [NFSelector] {
-        func part() throws(NFSyntaxError) -> NFSelector {
-            // nft takes a value as part of the key (`ip saddr . 234`, the wiki's port knocking);
-            // the model's keys are fields only so far.
+        try dynsetKey(context: context, types: nil).0
+    }
+
+    /// The key with the parts that are values (`ip saddr . 234`, the nftables wiki's port
+    /// knocking): those read as values of the set's key type at their place, their selector the
+    /// type's. `types` nil (a meter): fields only.
+    mutating func dynsetKey(context: RuleContext, types: [NFSetKey]?) throws(NFSyntaxError) -> ([NFSelector], [NFValue?]) {
+        var key: [NFSelector] = [], values: [NFValue?] = []
+        repeat {
+            if !key.isEmpty { i += 1 }
             if tok.kind == .word, tok.text.first?.isNumber == true || NFConstants.services[tok.text] != nil {
-                throw unsupported("a value in the key of a set rules add to (`\(tok.text)`)", at: tok)
+                let vt = tok
+                guard let types, key.count < types.count, key.count > 0, !types[key.count].selector.isAddress6, !types[key.count].selector.isString else {
+                    throw unsupported("a value in the key of a set rules add to (`\(vt.text)`)", at: vt)
+                }
+                let sel = types[key.count].selector
+                guard case .range(let lo, let hi, let text) = try scalar(for: sel), lo == hi else { throw err("expected one value", at: vt) }
+                key.append(sel); values.append(.range(lo, lo, text: text))
+            } else {
+                key.append(try concatSelector(context: context)); values.append(nil)
             }
-            return try concatSelector(context: context)
-        }
-        var key = [try part()]
-        while isWord(".") { i += 1; key.append(try part()) }
-        return key
+        } while isWord(".")
+        return (key, values)
     }
 
     /// `*`, a map's catch-all element, where `isPunct("*")`.

@@ -474,7 +474,7 @@ extension Stack {
             case .setGenerated(let target, let g):
                 guard let v = nft_generate(g, GeneratorKey(table: ti, handle: rule.handle, statement: k), skb, info) else { return nil }
                 nft_meta_set_eval(target, v, skb)
-            case .dynset(let op, let name, let key, let timeout, let exprs, let data):
+            case .dynset(let op, let name, let key, let timeout, let exprs, let data, let values):
                 guard let set = netfilter.setIndex(ti, name) else { return nil }
                 // A map's data, read before the element is made (nft_dynset's sreg_data).
                 var d: UInt64? = nil
@@ -485,10 +485,10 @@ extension Stack {
                 }
                 // Deleting a key the set never numbered: nothing to delete (nft_dynset goes on).
                 if op == .delete, set.numbered6 || set.wideSels != nil {
-                    let read = set.wideSels != nil ? readWords(key, skb, info) != nil : key.count == 1 && read6(key[0], skb, info) != nil
-                    if read, dynsetKey(key, set, create: false, skb, info) == nil { continue }
+                    let read = set.wideSels != nil ? readWords(key, skb, info, values: values) != nil : key.count == 1 && read6(key[0], skb, info) != nil
+                    if read, dynsetKey(key, set, create: false, skb, info, values: values) == nil { continue }
                 }
-                guard let v = dynsetKey(key, set, create: op != .delete, skb, info),
+                guard let v = dynsetKey(key, set, create: op != .delete, skb, info, values: values),
                       set.dynset(op, v, timeout: timeout, data: d, now: clocks[skb.cpu]) else { return nil }
                 // The element's own expressions, else the set's (nft_dynset_eval runs them on the element found or made).
                 let ex = exprs.isEmpty ? set.exprs : exprs
@@ -1225,23 +1225,26 @@ extension Stack {
 
     /// The value a set rules add to holds the packet's key under: the key read (packed for a
     /// concatenation), or an IPv6 address's number (`create`: given one if it has none).
-    func dynsetKey(_ keys: [NFSelector], _ set: SetIndex, create: Bool, _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
+    /// `values`: the parts of the key that are values, by position (nil: read the field).
+    func dynsetKey(_ keys: [NFSelector], _ set: SetIndex, create: Bool, _ skb: SkBuff, _ info: PktInfo, values: [NFValue?] = []) -> UInt64? {
         if set.wideSels != nil {
-            guard let w = readWords(keys, skb, info) else { return nil }
+            guard let w = readWords(keys, skb, info, values: values) else { return nil }
             return create ? set.idWide(w) : set.idsWide[w]
         }
-        guard set.numbered6 else { return readPacked(keys, skb, info) }
+        guard set.numbered6 else { return readPacked(keys, skb, info, values: values) }
         guard keys.count == 1, let a = read6(keys[0], skb, info) else { return nil }
         return create ? set.id6(a) : set.ids6[a]
     }
 
     /// A concatenated key too wide to pack, as its words (NFWideKey): one per part, two for an
     /// IPv6 address.
-    func readWords(_ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> [UInt64]? {
+    func readWords(_ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo, values: [NFValue?] = []) -> [UInt64]? {
         var w: [UInt64] = []
         w.reserveCapacity(keys.count + 1)
-        for sel in keys {
-            if sel.isString {
+        for (k, sel) in keys.enumerated() {
+            if k < values.count, case .range(let c, _, _)? = values[k] {
+                w.append(c)
+            } else if sel.isString {
                 guard let s = readName(sel, skb, info, inDev: info.inDev, outDev: info.outDev), let n = NFWideKey.name(s) else { return nil }
                 w.append(UInt64(truncatingIfNeeded: n >> 64)); w.append(UInt64(truncatingIfNeeded: n))
             } else if sel.isAddress6 || sel.isWide {
@@ -1255,11 +1258,15 @@ extension Stack {
         return w
     }
 
-    func readPacked(_ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo) -> UInt64? {
+    func readPacked(_ keys: [NFSelector], _ skb: SkBuff, _ info: PktInfo, values: [NFValue?] = []) -> UInt64? {
         if keys.count == 1 { return read(keys[0], skb, info) }
         var v: UInt64 = 0
-        for sel in keys {
-            guard let p = read(sel, skb, info) else { return nil }
+        for (k, sel) in keys.enumerated() {
+            let p: UInt64
+            if k < values.count, case .range(let c, _, _)? = values[k] { p = c } else {
+                guard let r = read(sel, skb, info) else { return nil }
+                p = r
+            }
             v = v << UInt64(NFSelector.bitWidth(sel)) | p
         }
         return v
