@@ -375,8 +375,11 @@ public enum NFStatement: Sendable, Equatable {
         case .generatorVmap(let g, _), .generatorMatch(let g, _, _): return gen(g)
         case .natMap(let m):
             switch m.key { case .selector(let s): return [s]; case .concat(let sels): return sels; case .generator(let g): return gen(g) }
-        case .dynset(_, _, let keys, _, _, .selector(let d), let values): return zip(keys, values + Array(repeating: nil, count: keys.count)).compactMap { $1 == nil ? $0 : nil } + [d]
-        case .dynset(_, _, let keys, _, _, _, let values): return zip(keys, values + Array(repeating: nil, count: keys.count)).compactMap { $1 == nil ? $0 : nil }
+        case .dynset(_, _, let keys, _, _, let data, let values):
+            // The key's fields (not its values), and a map's data field.
+            let fields = keys.indices.filter { $0 >= values.count || values[$0] == nil }.map { keys[$0] }
+            if case .selector(let d)? = data { return fields + [d] }
+            return fields
         case .meter(_, _, let keys, _, _), .natMapNamed(_, let keys, _, _, _, _),
              .concatMatch(let keys, _, _), .concatVmap(let keys, _), .concatVmapNamed(let keys, _):
             return keys
