@@ -25,11 +25,16 @@ public enum NFVerdict: Sendable, Equatable {
         case .return: "return"
         case .jump(let c): "jump \(c)"
         case .goto(let c): "goto \(c)"
-        case .queue(let n, let bypass, let last, let fanout):
+        case .queue(let n, _, let last, _):
             // nft 1.0.6's form: the flags first, the queue number always (tests/py/any/queue.t).
-            "queue" + (bypass || fanout ? " flags " + [bypass ? "bypass" : nil, fanout ? "fanout" : nil].compactMap { $0 }.joined(separator: ",") : "")
-                + " to \(n)" + (last.map { "-\($0)" } ?? "")
+            "queue" + (queueFlags.isEmpty ? "" : " flags " + queueFlags.joined(separator: ",")) + " to \(n)" + (last.map { "-\($0)" } ?? "")
         }
+    }
+
+    /// A queue verdict's flags by nft's names, in its order.
+    public var queueFlags: [String] {
+        guard case .queue(_, let bypass, _, let fanout) = self else { return [] }
+        return (bypass ? ["bypass"] : []) + (fanout ? ["fanout"] : [])
     }
 }
 
@@ -584,6 +589,9 @@ public struct NFSet: Sendable, Equatable {
     /// The set's own statements (`counter;` in its declaration, nft's set expressions): each
     /// element gets its own instance, those rules add too.
     public var exprs: [NFStatement] = []
+    /// Its elements change at run time: rules add to it, they expire, or they carry state that
+    /// packets change (statements of their own or the set's). Its listing is the live one.
+    public var changesAtRunTime: Bool { dynamic || timeouts || !exprs.isEmpty || elementInfo.contains { !$0.statements.isEmpty } }
     /// Listed in the order of `elements` (what `get element` found, in the order asked).
     public var inGivenOrder = false
     /// A rule adds to it (nft_dynset binds it): then it is dynamic whatever its flags said.

@@ -265,9 +265,9 @@ public enum NFJSON {
         switch v {
         case .jump(let c): return .object([("jump", .object([("target", .string(c))]))])
         case .goto(let c): return .object([("goto", .object([("target", .string(c))]))])
-        case .queue(let n, let bypass, let last, let fanout):
+        case .queue(let n, _, let last, _):
             var o: [(String, JSONValue)] = [("num", last.map { .object([("range", .array([.int(n), .int($0)]))]) } ?? .int(n))]
-            let flags = [bypass ? "bypass" : nil, fanout ? "fanout" : nil].compactMap { $0 }
+            let flags = v.queueFlags
             if !flags.isEmpty { o.append(("flags", flags.count == 1 ? .string(flags[0]) : .array(flags.map { .string($0) }))) }
             return .object([("queue", .object(o))])
         default: return .object([(v.text, .null)])

@@ -367,13 +367,13 @@ extension Stack {
             case .matchSet(let m) where m.sel.isAddress6:
                 guard let v = read6(m.sel, skb, info) else { return nil }
                 if m.set.contains6(v, now: clocks[skb.cpu]) == m.negate { return nil }
-                if m.set.hasExprs, !m.negate, !m.set.evalFound6(v, { foundElementEval(&$0, skb) }) { return nil }
+                if m.set.hasExprs, !m.negate, !m.set.evalFound6(v, now: clocks[skb.cpu], { foundElementEval(&$0, skb) }) { return nil }
                 continue
             case .matchSet(let m):
                 guard var v = read(m.sel, skb, info) else { return nil }
                 if let mask = m.mask { v &= mask }
                 if m.set.lookup(v, now: clocks[skb.cpu]) == m.negate { return nil }
-                if m.set.hasExprs, !m.negate, !m.set.evalFound(v, { foundElementEval(&$0, skb) }) { return nil }
+                if m.set.hasExprs, !m.negate, !m.set.evalFound(v, now: clocks[skb.cpu], { foundElementEval(&$0, skb) }) { return nil }
                 continue
             case .matchName(let m):
                 guard let name = readName(m.sel, skb, info, inDev: inDev, outDev: outDev) else { return nil }
@@ -1193,7 +1193,7 @@ extension Stack {
         // An element a rule added, with the data the rule gave it.
         if let live = m.keys.live, live.index.hasData, let v = dynsetKey(key, live.index, create: false, skb, info),
            live.index.contains(v, now: clocks[skb.cpu]), let d = live.index.data[v] {
-            if live.index.hasExprs, !live.index.evalFound(v, { foundElementEval(&$0, skb) }) { return nil }
+            if live.index.hasExprs, !live.index.evalFound(v, now: clocks[skb.cpu], { foundElementEval(&$0, skb) }) { return nil }
             return d
         }
         guard let pos = mapPosition(m.keys, key, skb, info, inDev: inDev, outDev: outDev, ti: ti) else { return nil }
@@ -1207,7 +1207,7 @@ extension Stack {
         let pos = declaredPosition(m, keys, skb, info, inDev: inDev, outDev: outDev, ti: ti)
         guard let live = m.live, let p = pos, p != m.catchAll, let h = live.held[p] else { return pos }
         guard live.index.contains(h, now: clocks[skb.cpu]), live.index.data[h] == nil else { return m.catchAll }
-        if live.index.hasExprs, !live.index.evalFound(h, { foundElementEval(&$0, skb) }) { return nil }
+        if live.index.hasExprs, !live.index.evalFound(h, now: clocks[skb.cpu], { foundElementEval(&$0, skb) }) { return nil }
         return p
     }
 

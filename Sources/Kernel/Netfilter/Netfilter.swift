@@ -141,11 +141,10 @@ struct NetfilterState {
 
     func setIndex(_ ti: Int, _ name: String) -> SetIndex? { sets[ti]?[name] }
 
-    /// A map whose elements expire or that rules add to answers a lookup only with a live element:
-    /// its lookups see its SetIndex.
+    /// A map whose elements change at run time answers a lookup only with a live element and runs
+    /// its statements: its lookups see its SetIndex.
     private mutating func attachLive(_ set: NFSet, _ ti: Int) {
-        guard set.isMap, set.dynamic || set.timeouts || !set.exprs.isEmpty || set.elementInfo.contains(where: { !$0.statements.isEmpty }),
-              let idx = sets[ti]?[set.name] else { return }
+        guard set.isMap, set.changesAtRunTime, let idx = sets[ti]?[set.name] else { return }
         let sels = set.keys.map(\.selector)
         let live = (index: idx, held: set.elements.map { idx.held($0, sels, concat: set.concat != nil) })
         dataMaps[ti]?[set.name]?.keys.live = live
@@ -334,7 +333,7 @@ extension Stack {
     public var liveRuleset: NFRuleset {
         var rs = netfilter.ruleset
         for (ti, t) in rs.tables.enumerated() {
-            for (si, set) in t.sets.enumerated() where set.dynamic || set.timeouts || !set.exprs.isEmpty || set.elementInfo.contains(where: { !$0.statements.isEmpty }) {
+            for (si, set) in t.sets.enumerated() where set.changesAtRunTime {
                 guard let idx = netfilter.setIndex(ti, set.name) else { continue }
                 let sels = set.keys.map(\.selector)
                 let widths = set.concat == nil ? nil : NFPackedKey.widths(sels)
@@ -356,13 +355,13 @@ extension Stack {
                     if let v = held(e), set.timeouts || timedValues.contains(v) || !idx.contains(v, now: clockNs) { continue }
                     var inf = set.info(k)
                     // A range that expires: gone, or listed with its time left.
-                    if set.timeouts, held(e) == nil {
-                        let life = idx.rangeLife(e, now: clockNs)
-                        if life.gone { continue }
-                        inf.expires = life.left
+                    let range = held(e) == nil ? idx.liveRange(e) : nil
+                    if let r = range, r.expiry != .max {
+                        if r.expiry <= clockNs { continue }
+                        inf.expires = (r.expiry - clockNs) / 1_000_000
                     }
                     // Its counts as they stand (it was read back with them; rules and lookups have counted on).
-                    if let st = held(e).flatMap({ idx.state[$0] }) ?? idx.rangeState(e) { inf.exprs = st.text; inf.statements = st.statements }
+                    if let st = held(e).flatMap({ idx.state[$0] }) ?? range?.state { inf.exprs = st.text; inf.statements = st.statements }
                     elements.append(e); info.append(inf); source.append((k, nil))
                 }
                 for (v, own, left) in timedNow {
@@ -395,24 +394,24 @@ extension Stack {
     /// The refusal of a command batch that deletes an element rules did not add either (ENOENT,
     /// under the element), checked against the running sets before anything changes.
     public func missingElement(_ rs: NFRuleset) -> NFSyntaxError? {
+        var live: NFRuleset? = nil   // made once, and only for a `get element`
         for change in rs.elementChanges {
             switch change {
             case .delete(let f, let t, let name, let e, let refusal?):
                 guard let (idx, set) = liveSet(f, t, name), let v = idx.held(e, set.keys.map(\.selector), concat: set.concat != nil),
                       idx.contains(v, now: clockNs) else { return refusal }
             case .present(let f, let t, let name, let e, let refusal):
-                guard liveElement(f, t, name, e) != nil else { return refusal }
+                if live == nil { live = liveRuleset }
+                guard let set = live!.tables.first(where: { $0.family == f && $0.name == t })?.sets.first(where: { $0.name == name }),
+                      Self.element(holding: e, in: set) != nil else { return refusal }
             default: continue
             }
         }
         return nil
     }
 
-    /// The live element of a set that holds value `v` (itself, or a range or prefix around it),
-    /// with its position in the live listing.
-    func liveElement(_ f: NFFamily, _ table: String, _ name: String, _ v: NFValue) -> Int? {
-        guard let t = liveRuleset.tables.first(where: { $0.family == f && $0.name == table }),
-              let set = t.sets.first(where: { $0.name == name }) else { return nil }
+    /// The position of a set's element that holds value `v` (itself, or a range or prefix around it).
+    static func element(holding v: NFValue, in set: NFSet) -> Int? {
         if let k = set.elements.firstIndex(of: v) { return k }
         guard let (lo, hi) = SetIndex.bounds(v), lo == hi else { return nil }
         return set.elements.firstIndex { e in SetIndex.bounds(e).map { $0.0 <= lo && lo <= $0.1 } ?? false }
@@ -471,7 +470,7 @@ extension Stack {
             case .elements(let f, let n, let name, let values):
                 if f != t.family || n != t.name { continue }
                 guard var set = t.sets.first(where: { $0.name == name }) else { continue }
-                let ks = values.compactMap { liveElement(f, n, name, $0) }
+                let ks = values.compactMap { Self.element(holding: $0, in: set) }
                 set.elements = ks.map { set.elements[$0] }
                 set.elementInfo = ks.map { set.info($0) }
                 set.data = set.data.map { d in ks.map { d[$0] } }
@@ -626,9 +625,16 @@ final class SetIndex {
     private var intervals: [(lo: UInt64, hi: UInt64)] = []
     /// IPv6 address elements (`type ipv6_addr`): addresses, prefixes and ranges, tried in turn.
     private var ranges6: [(lo: UInt128, hi: UInt128)] = []
-    /// Ranges and prefixes that expire (an interval set with timeouts): each with its expiry and
-    /// own timeout, tried in turn; one past its expiry is found by no lookup and listed no more.
-    private(set) var timedRanges: [(lo: UInt128, hi: UInt128, expiry: UInt64, timeout: UInt64?)] = []
+    /// Ranges and prefixes that expire or carry state, each an element of its own (not merged
+    /// into `intervals`), tried in turn; one past its expiry is found by no lookup and listed no more.
+    struct LiveRange {
+        var lo, hi: UInt128
+        /// When it expires (.max: never), and its own timeout (ms).
+        var expiry: UInt64, timeout: UInt64?
+        /// Its statements' state (its own, or the set's): a lookup finding it runs them.
+        var state: ElementState?
+    }
+    private(set) var liveRanges: [LiveRange] = []
     /// Interface names of an `ifname` set (`eth*` wildcards included), matched by `iifname @s`.
     private(set) var names: [String] = []
     /// Single values that expire or were added by rules: value -> (expiry, the element's own timeout in ms).
@@ -693,14 +699,15 @@ final class SetIndex {
             // An element read back with its counts (a checkpoint, `nft list ruleset` fed back) goes on from them.
             if case .range(let lo, let hi, _) = e, lo == hi, !info.statements.isEmpty { state[lo] = ElementState(info.statements) }
             else if case .range(let lo, let hi, _) = e, lo == hi, !exprs.isEmpty { state[lo] = ElementState(exprs: exprs) }
-            // A range or prefix that counts (its own statements, or the set's).
-            if let (lo, hi) = Self.bounds(e), lo != hi, !info.statements.isEmpty || !exprs.isEmpty {
-                rangeStates.append((lo, hi, info.statements.isEmpty ? ElementState(exprs: exprs) : ElementState(info.statements)))
-            }
-            // A range or prefix with a time to live: its expiry (what `expires` says, else its timeout, else the set's).
-            if set.timeouts, let (lo, hi) = Self.bounds(e), lo != hi, let ms = info.expires ?? info.timeout ?? set.timeout {
-                timedRanges.append((lo, hi, now &+ ms &* 1_000_000, info.timeout))
-                continue
+            // A range or prefix with statements (its own, or the set's) or a time to live (what
+            // `expires` says, else its timeout, else the set's).
+            if let (lo, hi) = Self.bounds(e), lo != hi {
+                let ms = set.timeouts ? info.expires ?? info.timeout ?? set.timeout : nil
+                let st = !info.statements.isEmpty ? ElementState(info.statements) : !exprs.isEmpty ? ElementState(exprs: exprs) : nil
+                if ms != nil || st != nil {
+                    liveRanges.append(LiveRange(lo: lo, hi: hi, expiry: ms.map { now &+ $0 &* 1_000_000 } ?? .max, timeout: info.timeout, state: st))
+                    continue
+                }
             }
             if case .range(let lo, let hi, _) = e, lo == hi { declared.insert(lo) }
             switch e {
@@ -716,7 +723,7 @@ final class SetIndex {
             default: break
             }
         }
-        hasExprs = !state.isEmpty || !rangeStates.isEmpty
+        hasExprs = !state.isEmpty || liveRanges.contains { $0.state != nil }
         iv.sort { $0.0 < $1.0 }
         for r in iv {
             if let last = intervals.last, r.0 <= last.hi &+ 1 { intervals[intervals.count - 1].hi = max(last.hi, r.1) } else { intervals.append((r.0, r.1)) }
@@ -728,7 +735,7 @@ final class SetIndex {
 
     /// An IPv6 address among the set's elements (those rules added too).
     func contains6(_ v: UInt128, now: UInt64) -> Bool {
-        catchAll || ranges6.contains { v >= $0.lo && v <= $0.hi } || (ids6[v].map { contains($0, now: now) } ?? false) || inTimedRange(v, now: now)
+        catchAll || ranges6.contains { v >= $0.lo && v <= $0.hi } || (ids6[v].map { contains($0, now: now) } ?? false) || liveRange(holding: v, now: now) != nil
     }
 
     /// A range element's bounds (an IPv4 or integer range widened, an IPv6 one as it is).
@@ -740,18 +747,16 @@ final class SetIndex {
         }
     }
 
-    /// In a range that has not expired (one that has is dropped on sight).
-    private func inTimedRange(_ v: UInt128, now: UInt64) -> Bool {
-        guard !timedRanges.isEmpty else { return false }
-        return timedRanges.contains { v >= $0.lo && v <= $0.hi && $0.expiry > now }
+    /// The live range holding `v` that has not expired.
+    private func liveRange(holding v: UInt128, now: UInt64) -> Int? {
+        guard !liveRanges.isEmpty else { return nil }
+        return liveRanges.firstIndex { v >= $0.lo && v <= $0.hi && $0.expiry > now }
     }
 
-    /// A range element's time left (ms) at `now`, with its own timeout; nil once it has expired
-    /// (or if it never expires: `expires` is then nil too).
-    func rangeLife(_ e: NFValue, now: UInt64) -> (left: UInt64?, gone: Bool) {
-        guard let (lo, hi) = Self.bounds(e), let r = timedRanges.first(where: { $0.lo == lo && $0.hi == hi }) else { return (nil, false) }
-        if r.expiry <= now { return (nil, true) }
-        return ((r.expiry - now) / 1_000_000, false)
+    /// The live range a declared range or prefix is (for its listing: time left, state).
+    func liveRange(_ e: NFValue) -> LiveRange? {
+        guard let (lo, hi) = Self.bounds(e) else { return nil }
+        return liveRanges.first { $0.lo == lo && $0.hi == hi }
     }
 
     /// Per-element state of stateful expressions, by element.
@@ -762,8 +767,6 @@ final class SetIndex {
     private(set) var declared = Set<UInt64>()
     /// The set's own statements (`counter;`): each element it holds gets them.
     let exprs: [NFStatement]
-    /// Ranges and prefixes with statements, with their state (a lookup finding one counts there).
-    private(set) var rangeStates: [(lo: UInt128, hi: UInt128, state: ElementState)] = []
     /// Some element has expressions that lookups finding it run (nft_lookup's nft_set_elem_update_expr).
     private(set) var hasExprs = false
     var hasData: Bool { !data.isEmpty }
@@ -788,29 +791,23 @@ final class SetIndex {
 
     /// nft_lookup found `v`: nft_set_elem_update_expr runs the element's expressions (a counter
     /// counts, a quota or limit may end the rule: false).
-    func evalFound(_ v: UInt64, _ eval: (inout ElementState) -> Bool) -> Bool {
+    func evalFound(_ v: UInt64, now: UInt64, _ eval: (inout ElementState) -> Bool) -> Bool {
         if state[v] != nil { return eval(&state[v]!) }
-        return evalFoundInRange(UInt128(v), eval)
+        return evalFoundInRange(UInt128(v), now: now, eval)
     }
 
-    func evalFound6(_ a: UInt128, _ eval: (inout ElementState) -> Bool) -> Bool {
+    func evalFound6(_ a: UInt128, now: UInt64, _ eval: (inout ElementState) -> Bool) -> Bool {
         if let id = ids6[a], state[id] != nil { return eval(&state[id]!) }
-        return evalFoundInRange(a, eval)
+        return evalFoundInRange(a, now: now, eval)
     }
 
-    private func evalFoundInRange(_ v: UInt128, _ eval: (inout ElementState) -> Bool) -> Bool {
-        guard let k = rangeStates.firstIndex(where: { v >= $0.lo && v <= $0.hi }) else { return true }
-        return eval(&rangeStates[k].state)
-    }
-
-    /// A range element's state, for its listing.
-    func rangeState(_ e: NFValue) -> ElementState? {
-        guard let (lo, hi) = Self.bounds(e) else { return nil }
-        return rangeStates.first { $0.lo == lo && $0.hi == hi }?.state
+    private func evalFoundInRange(_ v: UInt128, now: UInt64, _ eval: (inout ElementState) -> Bool) -> Bool {
+        guard let k = liveRange(holding: v, now: now), liveRanges[k].state != nil else { return true }
+        return eval(&liveRanges[k].state!)
     }
 
     /// Elements (static and live) the set holds at `now`.
-    var count: Int { singles.count + intervals.count + names.count + timed.count + timedRanges.count }
+    var count: Int { singles.count + intervals.count + names.count + timed.count + liveRanges.count }
 
     /// `nft_lookup`: the element, else the catch-all. (`contains` is the elements alone, what
     /// dynset asks before it adds.)
@@ -830,7 +827,7 @@ final class SetIndex {
             let mid = (lo + hi) / 2
             if intervals[mid].hi < v { lo = mid + 1 } else { hi = mid }
         }
-        return lo < intervals.count && intervals[lo].lo <= v || inTimedRange(UInt128(v), now: now)
+        return lo < intervals.count && intervals[lo].lo <= v || liveRange(holding: UInt128(v), now: now) != nil
     }
 
     /// nft_dynset: `add` inserts a missing element, `update` also refreshes the expiry of one there,
@@ -868,14 +865,13 @@ final class SetIndex {
         for (v, t) in old.timed where kept(v) { timed[renumber(v)] = t }
         for (v, st) in old.state where kept(v) { state[renumber(v)] = st }
         for (v, d) in old.data where kept(v) { data[renumber(v)] = d }
-        for (k, r) in rangeStates.enumerated() {
-            if let prev = old.rangeStates.first(where: { $0.lo == r.lo && $0.hi == r.hi }) { rangeStates[k].state = prev.state }
+        // A range still declared keeps the time it had left and its state.
+        for (k, r) in liveRanges.enumerated() {
+            guard let prev = old.liveRanges.first(where: { $0.lo == r.lo && $0.hi == r.hi }) else { continue }
+            liveRanges[k].expiry = prev.expiry
+            if let st = prev.state { liveRanges[k].state = st }
         }
         hasExprs = hasExprs || !state.isEmpty
-        // A range still declared keeps the time it had left.
-        for (k, r) in timedRanges.enumerated() {
-            if let prev = old.timedRanges.first(where: { $0.lo == r.lo && $0.hi == r.hi }) { timedRanges[k].expiry = prev.expiry }
-        }
     }
 
     /// The number an element of the set's declaration is held under (nil: a range, held apart).
