@@ -1,6 +1,9 @@
 @testable import Kernel
 import XCTest
 
+/// glibc's malloc_usable_size (malloc.h, which the Glibc module leaves out).
+@_silgen_name("malloc_usable_size") private func mallocUsableSize(_ p: UnsafeMutableRawPointer?) -> Int
+
 /// The conntrack index against a Dictionary of both tuples: random confirms and removals (the
 /// backward shift of removal is where open addressing goes wrong) leave the same lookups.
 final class ConntrackTableTests: XCTestCase {
@@ -78,5 +81,13 @@ final class ConntrackTableTests: XCTestCase {
             XCTAssertFalse(none.restoreConntrack(checkpoint: damaged))
             XCTAssertEqual(none.conntrackRecords(), [])
         }
+    }
+
+    /// A connection is one 160-byte malloc chunk (152 usable bytes): a million of them are the
+    /// bulk of a full table, and a field added out of place grows every one by 16 bytes.
+    func testAConnectionIsOne160ByteChunk() {
+        let c = Conn(orig: CTTuple(proto: 17, src: 1, dst: 2, sport: 3, dport: 4))
+        XCTAssertEqual(mallocUsableSize(Unmanaged.passUnretained(c).toOpaque()), 152)
+        XCTAssertEqual(MemoryLayout<CTTuple>.size, 40)
     }
 }
