@@ -73,32 +73,40 @@ public final class App: HTTPHandler, @unchecked Sendable {
 
     /// Answers one request, gives it a request id (echoed as X-Request-Id), logs and counts it.
     public func respond(to request: HTTPRequest) -> HTTPResponse {
-        respond(to: request, router.match(method: request.method, path: request.path))
+        respond(to: request, router.match(method: request.method, path: request.path))!
     }
 
     public func respondInline(to request: HTTPRequest) -> HTTPResponse? {
         let match = router.match(method: request.method, path: request.path)
-        if case .found(let r, _) = match, !router.routes[r].inline { return nil }
+        if case .found(let r, _) = match, !router.routes[r].inline {
+            // A worker's hand-off (a wake-up each way) costs more than a small injection itself.
+            guard router.routes[r].tryInline != nil else { return nil }
+            return respond(to: request, match, tryingInline: true)
+        }
         return respond(to: request, match)
     }
 
-    private func respond(to request: HTTPRequest, _ match: Router.Match) -> HTTPResponse {
+    /// `tryingInline`: nil when the route's inline attempt declines (then a worker answers).
+    private func respond(to request: HTTPRequest, _ match: Router.Match, tryingInline: Bool = false) -> HTTPResponse? {
         let start = DispatchTime.now().uptimeNanoseconds
-        let id = requestLog.requestID(request)
         var slot = unmatchedSlot
-        var response = route(request, match, slot: &slot)
+        guard var response = route(request, match, slot: &slot, tryingInline: tryingInline) else { return nil }
+        let id = requestLog.requestID(request)
         response.requestID = id
         let seconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9
         requestLog.record(request, slot: slot, response: response, id: id, seconds: seconds)
         return response
     }
 
-    private func route(_ request: HTTPRequest, _ match: Router.Match, slot: inout Int) -> HTTPResponse {
+    private func route(_ request: HTTPRequest, _ match: Router.Match, slot: inout Int, tryingInline: Bool) -> HTTPResponse? {
         switch match {
         case .found(let route, let params):
             slot = routeSlots[route]
             if let denied = auth.check(request) { return denied.response }
             if let c = router.routes[route].constant { return c }
+            if tryingInline, let attempt = router.routes[route].tryInline {
+                do { return try attempt(request, params) } catch { return error.response }
+            }
             do { return try router.routes[route].handler(request, params) } catch { return error.response }
         case .wrongMethod(let allowed):
             if let denied = auth.check(request) { return denied.response }
@@ -121,7 +129,9 @@ public final class App: HTTPHandler, @unchecked Sendable {
         router.add("GET", "/v1/stacks") { [unowned self] req, _ throws(Problem) in try listStacks(req) }
         router.add("GET", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try getStack(req, p["stack"]!) }
         router.add("DELETE", "/v1/stacks/{stack}") { [unowned self] req, p throws(Problem) in try deleteStack(req, p["stack"]!) }
-        router.add("POST", "/v1/stacks/{stack}/packets") { [unowned self] req, p throws(Problem) in try injectPackets(req, p["stack"]!) }
+        router.add("POST", "/v1/stacks/{stack}/packets", tryInline: { [unowned self] req, p throws(Problem) in try injectPacketsInline(req, p["stack"]!) }) {
+            [unowned self] req, p throws(Problem) in try injectPackets(req, p["stack"]!)
+        }
         router.add("DELETE", "/v1/stacks/{stack}/traces") { [unowned self] req, p throws(Problem) in try deleteTraces(req, p["stack"]!) }
         router.add("GET", "/v1/stacks/{stack}/stats") { [unowned self] req, p throws(Problem) in try stats(req, p["stack"]!) }
         registerResourceRoutes()

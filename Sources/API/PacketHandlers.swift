@@ -78,6 +78,35 @@ extension App {
         return try storeTraces(results, hops: followLinks(results, from: name), mode: mode, entry: e, sync: sync)
     }
 
+    /// A small injection answered on the loop thread, when nothing in it could wait: the stack's
+    /// lock is free and held throughout, the registry's too, no link leads to another stack's lock,
+    /// the trace writer has room, and `sync` (a wait for the disk) is not asked. Otherwise nil: a
+    /// worker runs it as any other. The same answer either way.
+    func injectPacketsInline(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse? {
+        // Any mention of sync (or an escape that could spell it) goes to a worker.
+        guard req.spooled == nil, req.body.count <= Self.inlineBodyLimit, !Self.isCapture(req), !req.query.utf8.contains(UInt8(ascii: "%")),
+              !Self.mentions(req.query, "sync") else { return nil }
+        guard let e = registry.getUnlinkedWithoutWaiting(name), store.traceQueueHasRoom else { return nil }
+        return try e.tryHolding { () throws(Problem) -> HTTPResponse in try injectPackets(req, name) }
+    }
+
+    /// `word` appears in `text` (a plain walk: the standard library's generic search was a seventh
+    /// of a one-packet injection).
+    static func mentions(_ text: String, _ word: StaticString) -> Bool {
+        let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        var text = text
+        return text.withUTF8 { t in
+            guard t.count >= w.count else { return false }
+            for i in 0...(t.count - w.count) where t[i] == w[0] {
+                if (1..<w.count).allSatisfy({ t[i + $0] == w[$0] }) { return true }
+            }
+            return false
+        }
+    }
+
+    /// A body this small is a few packets: microseconds of work, less than a worker's hand-off.
+    static let inlineBodyLimit = 1024
+
     /// The trace mode a request asks for (`?trace=`), or its stack's.
     func traceMode(_ param: String?, of e: StackEntry) throws(Problem) -> TraceMode {
         guard let param else { return TraceMode(e.stack.config.traceMode) ?? .full }   // the config is immutable: no lock
@@ -180,7 +209,7 @@ extension App {
         keptIndexed.reserveCapacity(results.count)
         for k in results.indices { if let how = mode.keep(firstPacket + k, results[k]) { keptIndexed.append((k, how)) } }
         let first = store.allocateTraceIDs(keptIndexed.count)
-        let now = Timestamp.now()
+        let now = keptIndexed.isEmpty ? "" : Timestamp.now()
         var texts: [String] = []
         var rows: [TraceRecord] = []
         texts.reserveCapacity(keptIndexed.count); rows.reserveCapacity(Self.storePiece)

@@ -2,29 +2,43 @@ import Foundation
 
 /// A parsed query string that rejects parameters nobody reads.
 struct Query {
-    private var params: [String: String] = [:]
-    private var used: Set<String> = []
+    /// A query has a few parameters: a walk over them costs less than hashing their names
+    /// (a dictionary and a set of the names read were a twentieth of a one-packet injection).
+    private var params: [Param] = []
+    /// A struct, not a tuple: an array of tuples looked its type up at run time on each use.
+    private struct Param { let key: String, value: String; var used = false }
 
     init(_ raw: String) throws(Problem) {
-        for pair in raw.split(separator: "&") where !pair.isEmpty {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            // Most parameters are plain: decoded only when they hold a `+` or a `%`.
-            func decoded(_ s: Substring) -> String? {
-                s.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") })
-                    ? String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding : String(s)
+        // One walk over the bytes (split into substrings and their arrays cost a twentieth of a
+        // one-packet injection); most parameters are plain: decoded only with a `+` or a `%`.
+        let b = Array(raw.utf8)
+        func text(_ r: Range<Int>) -> String? {
+            let s = String(decoding: b[r], as: UTF8.self)
+            guard b[r].contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) else { return s }
+            return s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }
+        var start = 0
+        while start <= b.count {
+            let end = b[start...].firstIndex(of: UInt8(ascii: "&")) ?? b.count
+            defer { start = end + 1 }
+            guard end > start else { continue }
+            let eq = b[start..<end].firstIndex(of: UInt8(ascii: "="))
+            guard let k = text(start..<(eq ?? end)), let v = eq.map({ text(($0 + 1)..<end) }) ?? "" else {
+                throw Problem.badRequest("invalid-query", "query parameter \(String(decoding: b[start..<end], as: UTF8.self)) is not valid percent-encoding")
             }
-            guard let k = decoded(kv[0]), let v = kv.count > 1 ? decoded(kv[1]) : "" else {
-                throw Problem.badRequest("invalid-query", "query parameter \(pair) is not valid percent-encoding")
-            }
-            guard params[k] == nil else { throw Problem.badRequest("invalid-query", "query parameter \(k) given twice") }
-            params[k] = v
+            guard !has(k) else { throw Problem.badRequest("invalid-query", "query parameter \(k) given twice") }
+            params.append(Param(key: k, value: v))
         }
     }
 
     /// The parameter was given (read or not).
-    func has(_ k: String) -> Bool { params[k] != nil }
+    func has(_ k: String) -> Bool { params.contains { $0.key == k } }
 
-    mutating func string(_ k: String) -> String? { used.insert(k); return params[k].flatMap { $0.isEmpty ? nil : $0 } }
+    mutating func string(_ k: String) -> String? {
+        guard let i = params.firstIndex(where: { $0.key == k }) else { return nil }
+        params[i].used = true
+        return params[i].value.isEmpty ? nil : params[i].value
+    }
 
     mutating func int(_ k: String, in range: ClosedRange<Int>, default d: Int) throws(Problem) -> Int {
         guard let s = string(k) else { return d }
@@ -51,7 +65,7 @@ struct Query {
     }
 
     func finish() throws(Problem) {
-        if let k = params.keys.sorted().first(where: { !used.contains($0) }) {
+        if let k = params.filter({ !$0.used }).map(\.key).min() {
             throw Problem.badRequest("unknown-parameter", "unknown query parameter \(k)")
         }
     }

@@ -1,8 +1,10 @@
 import Foundation
+import Glibc
 import JSON
 import Kernel
 import NFTables
 import Store
+import Synchronization
 
 /// A live stack and what it was built from. `lock` serializes simulation steps on it.
 final class StackEntry: @unchecked Sendable {
@@ -28,11 +30,28 @@ final class StackEntry: @unchecked Sendable {
     var uses = 0
     var usesCheckpointed = 0
 
+    /// The thread that holds `lock` through a whole request (`tryHolding`; 0: none): its own
+    /// `withStack` calls inside run without taking the lock again.
+    private let holder = Atomic<UInt>(0)
+
     /// Runs `body` with the stack locked; typed throws so a handler's Problem passes through unchanged.
     func withStack<T, E: Error>(_ body: (Stack) throws(E) -> T) throws(E) -> T {
+        if holder.load(ordering: .relaxed) == UInt(pthread_self()) {
+            uses &+= 1
+            return try body(stack)
+        }
         lock.lock(); defer { lock.unlock() }
         uses &+= 1
         return try body(stack)
+    }
+
+    /// Runs `body` holding the stack's lock throughout if it is free now, else answers nil at once:
+    /// how the loop thread runs a small injection without ever waiting behind a worker.
+    func tryHolding<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T? {
+        guard lock.try() else { return nil }
+        holder.store(UInt(pthread_self()), ordering: .relaxed)
+        defer { holder.store(0, ordering: .relaxed); lock.unlock() }
+        return try body()
     }
 }
 
@@ -172,6 +191,15 @@ final class Registry: @unchecked Sendable {
 
     func get(_ name: String) -> StackEntry? {
         lock.lock(); defer { lock.unlock() }
+        return entries[name]
+    }
+
+    /// The stack if the registry's lock is free now and no link joins it to another (a frame
+    /// crossing one takes the far stack's lock), else nil: for work that must not wait.
+    func getUnlinkedWithoutWaiting(_ name: String) -> StackEntry? {
+        guard lock.try() else { return nil }
+        defer { lock.unlock() }
+        guard !links.contains(where: { $0.aStack == name || $0.bStack == name }) else { return nil }
         return entries[name]
     }
 

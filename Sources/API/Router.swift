@@ -6,6 +6,8 @@ import HTTPServer
 /// /healthz); templated ones are compiled into literal and parameter segments when added.
 struct Router: Sendable {
     typealias Handler = @Sendable (HTTPRequest, Params) throws(Problem) -> HTTPResponse
+    /// Answers on the loop thread when that cannot make it wait, else nil (then `handler` runs on a worker).
+    typealias TryHandler = @Sendable (HTTPRequest, Params) throws(Problem) -> HTTPResponse?
 
     /// A template's segment, compiled when the route is added.
     enum Segment: Sendable { case literal([UInt8]), param }
@@ -18,6 +20,8 @@ struct Router: Sendable {
         var names: [String]
         var inline: Bool
         var handler: Handler
+        /// For a route that is cheap when uncontended (a small injection): tried on the loop thread first.
+        var tryInline: TryHandler? = nil
         /// The same answer to every request (/healthz, the OpenAPI document): no handler call.
         var constant: HTTPResponse? = nil
     }
@@ -42,6 +46,12 @@ struct Router: Sendable {
     mutating func add(_ method: String, _ template: String, constant response: HTTPResponse) {
         add(method, template, inline: true) { _, _ in response }
         routes[routes.count - 1].constant = response
+    }
+
+    /// A route tried on the loop thread first (`tryInline`), run on a worker when that answers nil.
+    mutating func add(_ method: String, _ template: String, tryInline: @escaping TryHandler, _ handler: @escaping Handler) {
+        add(method, template, handler)
+        routes[routes.count - 1].tryInline = tryInline
     }
 
     mutating func add(_ method: String, _ template: String, inline: Bool = false, _ handler: @escaping Handler) {

@@ -51,6 +51,8 @@ public struct HTTPRequest: Sendable {
         // Bytes up to the first `;`, without spaces and tabs around them, lower case (a media type
         // is ASCII; anything else is left as it is). Foundation's split/trim/lowercase took a
         // sixth of a one-packet injection.
+        // Already bare and lower case (as clients send it): the header's own string, nothing copied.
+        if !v.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == 0x20 || $0 == 0x09 || (0x41...0x5a).contains($0) }) { return v }
         return v.utf8.withContiguousStorageIfAvailable { mediaType(of: $0) } ?? Array(v.utf8).withUnsafeBufferPointer { mediaType(of: $0) }
     }
 

@@ -327,6 +327,9 @@ public final class Store: @unchecked Sendable {
 
     public func flush() { writer.flush() }
 
+    /// Enqueuing a few trace rows now would not wait for the writer.
+    public var traceQueueHasRoom: Bool { writer.hasRoom }
+
     public var traceWriterStats: TraceWriterStats { writer.snapshot() }
 
     /// Waits until every row enqueued so far is written, and tells whether all of `ids` were

@@ -18,6 +18,12 @@ final class TraceWriter: @unchecked Sendable {
     private let write: ([TraceRecord]) -> [Int64]
     private var stats = TraceWriterStats()
     static let maxBatch = 4096
+    /// A batch smaller than `lingerRows` waits up to `lingerSeconds` for more, unless someone waits
+    /// for the disk: a commit writes and syncs the log, so rows trickling in one commit each cost
+    /// the writer several times what they cost in a batch (one-packet injections).
+    static let lingerRows = 256, lingerSeconds = 0.002
+    /// Callers of `flush` waiting now: the writer commits at once for them.
+    private var flushWaiters = 0
     /// Rows, and bytes of them (`cost`), that may wait for the disk; past either, `overflow`
     /// decides. The bytes bound memory whatever a row's size (a full trace is a hundred times a summary).
     let capacity: Int
@@ -66,10 +72,12 @@ final class TraceWriter: @unchecked Sendable {
                 remember(lost)
             }
         }
+        let wasEmpty = queue.isEmpty
         queue.append(contentsOf: kept)
         queuedBytes += keptBytes
         enqueued += kept.count
-        cond.broadcast()
+        // The writer waits for a first row, then for a batch's worth (or its linger to end).
+        if wasEmpty || queue.count >= TraceWriter.lingerRows { cond.broadcast() }
         return rows.count - kept.count
     }
 
@@ -91,6 +99,12 @@ final class TraceWriter: @unchecked Sendable {
         }
     }
 
+    /// A few rows more would not wait for room (with `.block`): what work that must not wait asks first.
+    var hasRoom: Bool {
+        cond.lock(); defer { cond.unlock() }
+        return overflow == .drop || (queue.count < capacity && queuedBytes < capacityBytes)
+    }
+
     /// Queue depth, totals and batch commit times, for /metrics.
     func snapshot() -> TraceWriterStats {
         cond.lock(); defer { cond.unlock() }
@@ -102,7 +116,10 @@ final class TraceWriter: @unchecked Sendable {
     func flush() {
         cond.lock()
         let target = enqueued
+        flushWaiters += 1
+        cond.broadcast()
         while committed < target { cond.wait() }
+        flushWaiters -= 1
         cond.unlock()
     }
 
@@ -110,7 +127,10 @@ final class TraceWriter: @unchecked Sendable {
     func flush(checking ids: Range<Int64>) -> Bool {
         cond.lock(); defer { cond.unlock() }
         let target = enqueued
+        flushWaiters += 1
+        cond.broadcast()
         while committed < target { cond.wait() }
+        flushWaiters -= 1
         if !ids.isEmpty && ids.lowerBound <= forgottenThrough { return false }
         guard !failed.isEmpty else { return true }
         let lost = failed.filter { ids.contains($0) }
@@ -131,6 +151,10 @@ final class TraceWriter: @unchecked Sendable {
         while true {
             cond.lock()
             while queue.isEmpty && !stopping { cond.wait() }
+            if queue.count < TraceWriter.lingerRows && !stopping && flushWaiters == 0 {
+                let deadline = Date(timeIntervalSinceNow: TraceWriter.lingerSeconds)
+                while queue.count < TraceWriter.lingerRows && !stopping && flushWaiters == 0 && cond.wait(until: deadline) {}
+            }
             if queue.isEmpty && stopping { thread = nil; cond.broadcast(); cond.unlock(); return }
             let n = min(queue.count, TraceWriter.maxBatch)
             let batch = Array(queue[0..<n])
