@@ -326,7 +326,8 @@ public enum NFPrinter {
         case .set(let vs):
             // An anonymous set lists its elements in key order, as the kernel's set holds them;
             // an element of several flags as `syn | ack`.
-            return "{ " + mergedElements(vs, sel).map { e in
+            // Interface indexes come in ifindex order from the parser, which knows the devices.
+            return "{ " + (sel == .iif || sel == .oif ? vs : mergedElements(vs, sel)).map { e in
                 if sel.isFlags, case .range(let lo, let hi, _) = e, lo == hi { return flags(lo, sel).replacingOccurrences(of: ",", with: " | ") }
                 return value(e, sel)
             }.joined(separator: ", ") + " }"

@@ -220,9 +220,23 @@ extension NFParser {
             stmts.remove(at: h)
             neqMerged = neqMerged.map { $0.lowerBound > h ? $0.lowerBound - 1..<$0.upperBound - 1 : $0 }
         }
+        stmts = stmts.map(inIfindexOrder)
         var r = NFRule(handle: handle, statements: stmts, text: NFPrinter.rule(stmts, family: t.family), comment: comment, iptables: origin)
         r.neqMerged = neqMerged
         t.chains[ci].rules.insert(r, at: at ?? t.chains[ci].rules.count)
+    }
+
+    /// `iif { "eth1", "eth0" }`: the kernel holds interface indexes, so the set lists in ifindex
+    /// order (recorded); the printer keeps the order given here. Without the stack's devices,
+    /// in name order as before.
+    func inIfindexOrder(_ s: NFStatement) -> NFStatement {
+        guard case .match(let sel, let mask, let op, .set(let vs)) = s, sel == .iif || sel == .oif else { return s }
+        guard let interfaces else { return .match(sel, mask: mask, op: op, value: .set(NFPrinter.sortedElements(vs))) }
+        let order = vs.indices.sorted { a, b in
+            func rank(_ v: NFValue) -> Int { if case .string(let n) = v { interfaces[n] ?? .max } else { .max } }
+            return (rank(vs[a]), a) < (rank(vs[b]), b)
+        }
+        return .match(sel, mask: mask, op: op, value: .set(order.map { vs[$0] }))
     }
 
     /// The `ether type` dependency nft adds but never lists: it only moves ether fields in a merge.

@@ -71,6 +71,32 @@ final class RulesetAPITests: AppTestCase {
                        .string("refused (as nft refuses it) at line 1, column 5: Interface does not exist"))
     }
 
+    /// An anonymous set of interface indexes lists in ifindex order, of names in their key's order
+    /// (nft 1.0.6 on Linux 6.18, devices lo, eth1, eth0, alpha, zeta made in that order).
+    func testInterfaceIndexSetsListInIfindexOrder() throws {
+        let doc = #"{"name":"ifx","devices":[{"name":"eth1","mac":"02:00:00:00:00:01"},{"name":"eth0","mac":"02:00:00:00:00:02"},"#
+            + #"{"name":"alpha","mac":"02:00:00:00:00:03"},{"name":"zeta","mac":"02:00:00:00:00:04"}]}"#
+        XCTAssertEqual(call("POST", "/v1/stacks", doc).status, 201)
+        let rules = "\t\tiif { \"zeta\", \"alpha\", \"eth1\", \"eth0\" } accept\n\t\tiifname { \"zeta\", \"alpha\", \"eth0\" } accept\n\t\toif != { \"zeta\", \"eth0\" } drop\n"
+        let put = call("PUT", "/v1/stacks/ifx/ruleset", "table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0; policy accept;\n" + rules + "\t}\n}\n", type: "text/plain")
+        XCTAssertEqual(put.status, 200, put.raw)
+        XCTAssertEqual(call("GET", "/v1/stacks/ifx/ruleset").raw, """
+            table ip t {
+            \tchain c {
+            \t\ttype filter hook input priority filter; policy accept;
+            \t\tiif { "eth1", "eth0", "alpha", "zeta" } accept
+            \t\tiifname { "eth0", "zeta", "alpha" } accept
+            \t\toif != { "eth0", "zeta" } drop
+            \t}
+            }
+
+            """)
+        // nft -j: the same orders.
+        let json = call("GET", "/v1/stacks/ifx/ruleset", accept: "application/json").raw
+        XCTAssertTrue(json.contains(#"{"meta":{"key":"iif"}},"right":{"set":["eth1","eth0","alpha","zeta"]}"#), json)
+        XCTAssertTrue(json.contains(#"{"meta":{"key":"oif"}},"right":{"set":["eth0","zeta"]}"#), json)
+    }
+
     /// `check=true` is nft -c: the answer says whether it would load; nothing runs or is stored.
     func testCheckOnlyAppliesAndStoresNothing() throws {
         XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", Self.ruleset, type: "text/plain").status, 200)
