@@ -6,7 +6,12 @@ import Wire
 
 // POST /v1/stacks/{stack}/packets
 extension App {
-    func injectPackets(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse {
+    func injectPackets(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse { try injectPackets(req, name, held: nil) }
+
+    /// `held`: the stack, its lock held by the loop thread for the whole request (an inline
+    /// injection): the registry is not asked again, nor for links (it had none), since a thread
+    /// that holds the registry's lock may be waiting for this stack's (a delete).
+    private func injectPackets(_ req: HTTPRequest, _ name: String, held: StackEntry?) throws(Problem) -> HTTPResponse {
         var q = try Query(req.query)
         let sync = try q.bool("sync")
         let pcapDevice = q.string("device")
@@ -19,7 +24,8 @@ extension App {
         let xdpInsns = q.string("xdp")
         guard xdpInsns == nil || xdpInsns == "insns" else { throw Problem.badRequest("invalid-query", "xdp takes insns (an instruction trace of XDP runs)") }
         try q.finish()
-        let e = try entry(name)
+        let e: StackEntry
+        if let held { e = held } else { e = try entry(name) }
         let mode = try traceMode(traceParam, of: e)
         try enterRunning()
         // A streamed capture import hands its slot to the run, which gives it back at its end.
@@ -75,11 +81,13 @@ extension App {
                           atNs: p.atNs ?? offsets.map { base + $0[i] } ?? rate.map { base + UInt64(i) * 1_000_000_000 / UInt64($0) } ?? startNs.map { UInt64($0) })
             })
         }
-        return try storeTraces(results, hops: followLinks(results, from: name), mode: mode, entry: e, sync: sync)
+        let hops = held == nil ? followLinks(results, from: name) : [[Hop]](repeating: [], count: results.count)
+        return try storeTraces(results, hops: hops, mode: mode, entry: e, sync: sync)
     }
 
     /// A small injection answered on the loop thread, when nothing in it could wait: the stack's
-    /// lock is free and held throughout, the registry's too, no link leads to another stack's lock,
+    /// lock is free and held throughout, the registry's too (and not taken again while the stack's
+    /// is held: a delete takes them in the other order), no link leads to another stack's lock,
     /// the trace writer has room, and `sync` (a wait for the disk) is not asked. Otherwise nil: a
     /// worker runs it as any other. The same answer either way.
     func injectPacketsInline(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse? {
@@ -87,7 +95,7 @@ extension App {
         guard req.spooled == nil, req.body.count <= Self.inlineBodyLimit, !Self.isCapture(req), !req.query.utf8.contains(UInt8(ascii: "%")),
               !Self.mentions(req.query, "sync") else { return nil }
         guard let e = registry.getUnlinkedWithoutWaiting(name), store.traceQueueHasRoom else { return nil }
-        return try e.tryHolding { () throws(Problem) -> HTTPResponse in try injectPackets(req, name) }
+        return try e.tryHolding { () throws(Problem) -> HTTPResponse in try injectPackets(req, name, held: e) }
     }
 
     /// `word` appears in `text` (a plain walk: the standard library's generic search was a seventh
