@@ -336,6 +336,13 @@ public enum NFPrinter {
         }
     }
 
+    /// A set's own statement as its declaration lists it: a counter without numbers (each element
+    /// has its own), a quota unused.
+    static func setStatement(_ s: NFStatement) -> String {
+        if case .counter = s { return "counter" }
+        return statement(s)
+    }
+
     /// `log` as nft prints it: prefix, group, snaplen, queue-threshold, level (warn is the default), flags.
     static func log(_ l: NFLog) -> String {
         var out = "log"
@@ -593,17 +600,23 @@ public enum NFPrinter {
         return s
     }
 
+    /// The positions of a set's elements in the order nft lists them, in text and nft -j alike (nft
+    /// sorts a set's elements as it reads them from the kernel). Positions, not values: looking
+    /// each sorted value up again was quadratic (70 s for 100,000 elements). Interface indexes as
+    /// the parser ordered them (by ifindex, which the listing cannot know).
+    static func listingOrder(_ s: NFSet) -> [Int] {
+        s.inGivenOrder ? Array(s.elements.indices)
+            : s.concat != nil ? sortedTupleOrder(s.elements, s.keys.map(\.selector), interval: s.interval)
+            : s.key == .iface_index ? s.elements.indices.filter { s.elements[$0] != .catchAll } + s.elements.indices.filter { s.elements[$0] == .catchAll }
+            : sortedOrder(s.elements, interval: s.interval)
+    }
+
     /// A named set's or map's elements as nft lists them: sorted by key, each with its comment and
     /// data, several to a line for short types (calculate_delimiter: 2 addresses, 5 numbers) and
     /// one per line otherwise.
     static func setElements(_ s: NFSet) -> String {
         let sels = s.keys.map(\.selector)
-        // Positions, not values: looking each sorted value up again was quadratic (70 s for 100,000 elements).
-        // Interface indexes as the parser ordered them (by ifindex, which the listing cannot know).
-        let indices = s.inGivenOrder ? Array(s.elements.indices)
-            : s.concat != nil ? sortedTupleOrder(s.elements, sels, interval: s.interval)
-            : s.key == .iface_index ? s.elements.indices.filter { s.elements[$0] != .catchAll } + s.elements.indices.filter { s.elements[$0] == .catchAll }
-            : sortedOrder(s.elements, interval: s.interval)
+        let indices = listingOrder(s)
         let perLine = s.concat != nil ? 1 : [NFSetKey.ipv4_addr: 2, .ct_state: 2, .pkt_type: 2, .inet_service: 5, .inet_proto: 5, .mark: 5, .tcp_flag: 5,
                                              .nf_proto: 5, .uid: 5, .gid: 5, .iface_index: 5][s.key] ?? 1
         var out = ""
@@ -750,7 +763,7 @@ public enum NFPrinter {
                     out += "\t\tflags \(flags.joined(separator: ","))\n"
                 }
                 if s.autoMerges { out += "\t\tauto-merge\n" }
-                for case .counter in s.exprs { out += "\t\tcounter\n" }
+                if !s.exprs.isEmpty { out += "\t\t" + s.exprs.map(setStatement).joined(separator: " ") + "\n" }
                 if let t = s.timeout { out += "\t\ttimeout \(timeText(t))\n" }
                 if let g = s.gcInterval { out += "\t\tgc-interval \(timeText(g))\n" }
                 if let c = s.comment { out += "\t\tcomment \"\(c)\"\n" }

@@ -197,9 +197,7 @@ extension NFJSON {
             if case .int(let n) = b["timeout"] ?? .null { s += " timeout \(n)s;" }
             if case .int(let n) = b["gc-interval"] ?? .null { s += " gc-interval \(n)s;" }
             if case .string(let c) = b["comment"] ?? .null { s += " comment \"\(c)\";" }
-            if case .array(let stmts) = b["stmt"] ?? .null {
-                for case .object(let kv) in stmts where kv.first?.0 == "counter" { s += " counter;" }
-            }
+            if let stmts = b["stmt"], stmts != .null { s += try elementStatements(stmts, path + "/stmt") + ";" }
             if case .array(let elems) = b["elem"] ?? .null, !elems.isEmpty {
                 let sel: NFSelector? = (try? str(b["type"], "")).map { NFSetKey(rawValue: $0)?.selector ?? .thDport }
                 s += " elements = { " + (try elementsText(elems, key: sel, data: kind == "map" ? ((try? str(b["map"], "")) ?? "") : nil, path: path)) + " }"

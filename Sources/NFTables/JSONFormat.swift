@@ -56,8 +56,8 @@ public enum NFJSON {
                 if let g = s.gcInterval { o.append(("gc-interval", .int(Int(g / 1000)))) }
                 if !s.elements.isEmpty {
                     let sels = s.keys.map(\.selector)
-                    o.append(("elem", .array(s.elements.enumerated().map { k, e in
-                        var v = tupleJSON(e, sels)
+                    o.append(("elem", .array(NFPrinter.listingOrder(s).map { k in
+                        var v = tupleJSON(s.elements[k], sels)
                         let info = s.info(k)
                         var extra: [(String, JSONValue)] = []
                         if let t = info.timeout, t != s.timeout { extra.append(("timeout", .int(Int(t / 1000)))) }
@@ -80,7 +80,7 @@ public enum NFJSON {
                     })))
                 }
                 // The set's own statements, after its elements (as nft 1.0.6 writes them).
-                if s.exprs.contains(where: { if case .counter = $0 { true } else { false } }) { o.append(("stmt", .array([.object([("counter", .null)])]))) }
+                if !s.exprs.isEmpty { o.append(("stmt", .array(s.exprs.map { elementStatement($0, family: t.family) }))) }
                 items.append(.object([(s.isMap ? "map" : "set", .object(o))]))
             }
             // nft -j lists a table's objects, then its sets, its chains, and the rules.

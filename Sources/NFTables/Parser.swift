@@ -664,10 +664,21 @@ public struct NFParser {
                 case "memory": policyMemory = true
                 default: throw err("expected performance or memory", at: pt)
                 }
-            case "counter":
-                setExprs.append(.counter(packets: 0, bytes: 0))
-            case "quota", "limit", "last":
-                throw unsupported("\(w) as a set's statement (counter is modelled)", at: toks[i - 1])
+            case "counter", "quota", "limit":
+                // The statements every element gets when added without its own (the kernel
+                // clones them), on one line or several (`counter quota 100 bytes`, as nft lists them).
+                i -= 1
+                let st = tok
+                for s in try elementExprs() {
+                    switch s {
+                    case .counter: setExprs.append(.counter(packets: 0, bytes: 0))
+                    case .quota(let n, let over, _): setExprs.append(.quota(bytes: n, over: over, used: 0))
+                    case .limit: setExprs.append(s)
+                    default: throw unsupported("ct count as a set's statement (counter, quota and limit are modelled)", at: st)
+                    }
+                }
+            case "last":
+                throw unsupported("last as a set's statement (counter, quota and limit are modelled)", at: toks[i - 1])
             case "auto-merge":
                 autoMerge = true
             default:

@@ -57,7 +57,8 @@ final class ObjectMapTests: XCTestCase {
         }
 
         """)
-        XCTAssertTrue(NFJSON.encode(rs).rendered().contains(#""map":"counter","elem":[["198.18.0.9","c1"],["5.6.7.8","c2"]]"#), NFJSON.encode(rs).rendered())
+        // nft -j lists the elements sorted as the text does (nft 1.0.6 here: 5.6.7.8 first).
+        XCTAssertTrue(NFJSON.encode(rs).rendered().contains(#""map":"counter","elem":[["5.6.7.8","c2"],["198.18.0.9","c1"]]"#), NFJSON.encode(rs).rendered())
         XCTAssertThrowsError(try NFParser.parse("table ip t { map cm { type ipv4_addr : counter; elements = { 1.2.3.4 : \"nope\" } }\n}"))
     }
 }
