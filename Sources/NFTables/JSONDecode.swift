@@ -213,6 +213,18 @@ extension NFJSON {
         }
     }
 
+    /// The key a rule adds: fields, and values among them (`{"concat": [234, {"payload": ...}]}`).
+    private static func dynsetKey(_ l: JSONValue, _ path: String) throws(NFJSONError) -> String {
+        guard case .array(let parts) = l["concat"] ?? .null else { return try leftSelector(l, path) }
+        return try parts.enumerated().map { k, x throws(NFJSONError) -> String in
+            switch x {
+            case .int(let n): return "\(n)"
+            case .string(let v): return v
+            default: return try leftSelector(x, path + "/concat/\(k)")
+            }
+        }.joined(separator: " . ")
+    }
+
     private static func leftSelector(_ l: JSONValue, _ path: String) throws(NFJSONError) -> String {
         if case .array(let parts) = l["concat"] ?? .null {
             return try parts.enumerated().map { k, x throws(NFJSONError) in try leftSelector(x, path + "/concat/\(k)") }.joined(separator: " . ")
@@ -506,7 +518,7 @@ extension NFJSON {
             // {"set": {"op": "add", "elem": KEY or {"elem": {"val": KEY, "timeout": T}}, "set": "@s"}}
             let op = try str(b["op"], p + "/op")
             let e = b["elem"] ?? .null
-            let key = try leftSelector(e["elem"]?["val"] ?? e, p + "/elem")
+            let key = try dynsetKey(e["elem"]?["val"] ?? e, p + "/elem")
             let timeout = if case .int(let t) = e["elem"]?["timeout"] ?? .null { " timeout \(t)s" } else { "" }
             return "\(op) \(try str(b["set"], p + "/set")) { \(key)\(timeout)\(try elementStatements(b["stmt"], p + "/stmt")) }"
         case "meter":

@@ -237,15 +237,15 @@ extension NFParser {
     }
 
     /// The key with the parts that are values (`ip saddr . 234`, the nftables wiki's port
-    /// knocking): those read as values of the set's key type at their place, their selector the
-    /// type's. `types` nil (a meter): fields only.
+    /// knocking; first too, `234 . ip saddr`): those read as values of the set's key type at their
+    /// place, their selector the type's. `types` nil (a meter): fields only.
     mutating func dynsetKey(context: RuleContext, types: [NFSetKey]?) throws(NFSyntaxError) -> ([NFSelector], [NFValue?]) {
         var key: [NFSelector] = [], values: [NFValue?] = []
         repeat {
             if !key.isEmpty { i += 1 }
             if tok.kind == .word, tok.text.first?.isNumber == true || NFConstants.services[tok.text] != nil {
                 let vt = tok
-                guard let types, key.count < types.count, key.count > 0, !types[key.count].selector.isAddress6, !types[key.count].selector.isString else {
+                guard let types, key.count < types.count, !types[key.count].selector.isAddress6, !types[key.count].selector.isString else {
                     throw unsupported("a value in the key of a set rules add to (`\(vt.text)`)", at: vt)
                 }
                 let sel = types[key.count].selector

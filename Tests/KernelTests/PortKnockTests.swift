@@ -1,4 +1,5 @@
 @testable import Kernel
+import JSON
 import NFTables
 import Wire
 import XCTest
@@ -75,7 +76,68 @@ final class PortKnockTests: XCTestCase {
         s.advance(toNs: t0 + 1_190_000_000)
         let masked = { (t: String) in t.replacingOccurrences(of: #" expires [0-9a-z]+"#, with: " expires X", options: .regularExpression) }
         XCTAssertEqual(masked(s.listRuleset(handles: false)), masked(Self.recorded))
-        // A listing reads back, the values in the keys included.
+        // A listing reads back, the values in the keys included; so does nft -j (that failed on the value).
         XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(NFPrinter.ruleset(s.ruleset))), NFPrinter.ruleset(s.ruleset))
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(NFJSON.encode(s.ruleset).rendered()))), NFPrinter.ruleset(s.ruleset))
+    }
+
+    /// A value first in the key a rule adds (`add @c { 234 . ip saddr }`) and between two fields,
+    /// as `scripts/record_dynset_valuefirst.sh` recorded them on Linux 6.18 (nft 1.0.6): refused
+    /// as not supported before.
+    func testValuesFirstAndBetweenFieldsAsRecorded() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+            table ip t {
+            \tset c {
+            \t\ttype inet_service . ipv4_addr
+            \t\tflags dynamic
+            \t}
+            \tset m {
+            \t\ttype ipv4_addr . inet_service . ipv4_addr
+            \t\tflags dynamic
+            \t}
+            \tchain c {
+            \t\ttype filter hook prerouting priority filter; policy accept;
+            \t\tadd @c { 234 . ip saddr }
+            \t\tadd @m { ip saddr . 53 . ip daddr }
+            \t\tudp dport . ip saddr @c counter
+            \t}
+            }
+            """))
+        for (src, dport): (UInt8, UInt16) in [(9, 234), (7, 235)] {
+            _ = s.inject(frame: frame(src: IPv4Address(198, 18, 0, src), .udp(UDPRepr(srcPort: 1000, dstPort: dport, payload: Array("cnt".utf8)))), device: s.devices[0])
+        }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+            table ip t {
+            \tset c {
+            \t\ttype inet_service . ipv4_addr
+            \t\tsize 65535
+            \t\tflags dynamic
+            \t\telements = { 234 . 198.18.0.7,
+            \t\t\t     234 . 198.18.0.9 }
+            \t}
+
+            \tset m {
+            \t\ttype ipv4_addr . inet_service . ipv4_addr
+            \t\tsize 65535
+            \t\tflags dynamic
+            \t\telements = { 198.18.0.7 . 53 . 198.18.0.1,
+            \t\t\t     198.18.0.9 . 53 . 198.18.0.1 }
+            \t}
+
+            \tchain c {
+            \t\ttype filter hook prerouting priority filter; policy accept;
+            \t\tadd @c { 234 . ip saddr }
+            \t\tadd @m { ip saddr . 53 . ip daddr }
+            \t\tudp dport . ip saddr @c counter packets 1 bytes 31
+            \t}
+            }
+
+            """)
+        XCTAssertEqual(NFPrinter.ruleset(try NFParser.parse(NFPrinter.ruleset(s.ruleset))), NFPrinter.ruleset(s.ruleset))
+        // nft -j writes the value in the key's concatenation; it reads back the same.
+        let json = NFJSON.encode(s.ruleset).rendered()
+        XCTAssertTrue(json.contains(#"{"set":{"op":"add","elem":{"concat":[234,{"payload":{"protocol":"ip","field":"saddr"}}]},"set":"@c"}}"#), json)
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(try JSONParser.parse(json))), NFPrinter.ruleset(s.ruleset))
     }
 }

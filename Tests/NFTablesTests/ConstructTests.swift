@@ -720,11 +720,12 @@ final class ConstructTests: XCTestCase {
             XCTAssertEqual(($0 as? NFSyntaxError)?.message, "not supported yet: a timeout on a concatenated element with a range in it")
         }
         XCTAssertNoThrow(try NFParser.parse(String(format: set, "10.0.0.0/8 . 80-90, 1.1.1.1 . 53 timeout 2s")))
-        // A value first in the key a rule adds is not modelled yet (values after a field are:
-        // KernelTests/PortKnockTests): refused as such, not as a syntax error.
-        XCTAssertThrowsError(try NFParser.parse("table inet k {\n\tset c { type inet_service . ipv4_addr; flags timeout; }\n\tchain i {\n\t\ttcp dport 123 add @c { 234 . ip saddr timeout 1s }\n\t}\n}\n")) {
+        // A value first in the key a rule adds loads as one after a field does (KernelTests/PortKnockTests);
+        // an IPv6 address there is refused as not supported yet, not as a syntax error.
+        XCTAssertNoThrow(try NFParser.parse("table inet k {\n\tset c { type inet_service . ipv4_addr; flags timeout; }\n\tchain i {\n\t\ttcp dport 123 add @c { 234 . ip saddr timeout 1s }\n\t}\n}\n"))
+        XCTAssertThrowsError(try NFParser.parse("table inet k {\n\tset c { type ipv6_addr . ipv4_addr; flags timeout; }\n\tchain i {\n\t\ttcp dport 123 add @c { 2001::1 . ip saddr timeout 1s }\n\t}\n}\n")) {
             XCTAssertEqual(($0 as? NFSyntaxError)?.kind, .unsupported)
-            XCTAssertEqual(($0 as? NFSyntaxError)?.message, "not supported yet: a value in the key of a set rules add to (`234`)")
+            XCTAssertTrue(($0 as? NFSyntaxError)?.message.hasPrefix("not supported yet: a value in the key of a set rules add to") == true, "\($0)")
         }
     }
 
