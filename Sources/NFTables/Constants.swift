@@ -543,11 +543,13 @@ public enum NFPrinter {
             return (masq ? "masquerade" : "redirect") + " to :\(key.printed) map { " + sorted.map { "\(value($0.0, key)) : \($0.1)" }.joined(separator: ", ") + " }" + natFlags(f)
         case .reject(let rst, let code, let icmpx):
             if rst { return "reject with tcp reset" }
-            // In inet, plain `reject` is icmpx; ICMP's port unreachable names its family.
-            if code == 3 && (icmpx || family != .inet) { return "reject" }
+            // In inet and netdev, plain `reject` is icmpx; ICMP's port unreachable names its family there.
+            if code == 3 && (icmpx || family == .ip || family == .ip6) { return "reject" }
             if icmpx { return "reject with icmpx \(NFConstants.icmpxCodes.first { $0.value == code }?.key ?? String(code))" }
             return "reject with icmp \(NFConstants.icmpUnreachCodes.first { $0.value == code }?.key ?? String(code))"
         case .rejectICMPv6(let code):
+            // In ip6, ICMPv6 port unreachable is plain `reject` (recorded).
+            if code == 4 && family == .ip6 { return "reject" }
             return "reject with icmpv6 \(NFConstants.icmp6CodeList.first { $0.1 == UInt64(code) }?.0 ?? String(code))"
         }
     }

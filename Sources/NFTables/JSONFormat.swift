@@ -515,7 +515,11 @@ public enum NFJSON {
             return .object([(masq ? "masquerade" : "redirect", .object([("port", port)] + natFlags(f)))])
         case .reject(let rst, let code, let icmpx):
             if rst { return .object([("reject", .object([("type", .string("tcp reset"))]))]) }
-            if code == 3 && (icmpx || family != .inet) { return .object([("reject", .null)]) }
+            // Plain `reject`: nft -j names the family's type and port-unreachable (recorded).
+            if code == 3 && (icmpx || family == .ip || family == .ip6) {
+                let type = family == .ip ? "icmp" : family == .ip6 ? "icmpv6" : "icmpx"
+                return .object([("reject", .object([("type", .string(type)), ("expr", .string("port-unreachable"))]))])
+            }
             let name = (icmpx ? NFConstants.icmpxCodes : NFConstants.icmpUnreachCodes).first { $0.value == code }?.key ?? String(code)
             return .object([("reject", .object([("type", .string(icmpx ? "icmpx" : "icmp")), ("expr", .string(name))]))])
         case .rejectICMPv6(let code):

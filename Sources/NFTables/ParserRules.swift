@@ -148,6 +148,12 @@ extension NFParser {
                     context.remove(at: d, from: &stmts)
                 }
             }
+            // `reject with tcp reset` implies `meta l4proto tcp`: in ip and ip6 nft drops an explicit one
+            // right before it (or `ip protocol tcp`, `ip6 nexthdr tcp`) from the listing; inet keeps it (recorded).
+            if case .reject(true, _, _) = stmt, t.family == .ip || t.family == .ip6, let d = context.dependency, context.l4 == 6 {
+                context.dependency = nil
+                context.remove(at: d, from: &stmts)
+            }
             // A statement between a dependency and the field keeps the dependency in nft's listing.
             if case .match = stmt {} else {
                 context.dependency = nil; context.l3Dependency = nil; context.linkDependency = nil; context.nfprotoDependency = nil
@@ -679,7 +685,8 @@ extension NFParser {
                 return .reject(tcpReset: false, icmpCode: c, icmpx: kind == "icmpx")
             }
             // Plain `reject` in inet: ICMP port unreachable for IPv4 context, ICMPv6 for IPv6, else
-            // icmpx (nft lists the first two with their family, the last as `reject`).
+            // icmpx (nft lists the first two with their family, the last as `reject`); in netdev icmpx.
+            if table.family == .netdev { return .reject(tcpReset: false, icmpCode: 3, icmpx: true) }
             if table.family == .inet {
                 if context.ipv4 { return .reject(tcpReset: false, icmpCode: 3, icmpx: false) }
                 if context.ipv6Only { return .rejectICMPv6(4) }

@@ -1365,6 +1365,49 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(try listed("inet", "mark 12345 reject with tcp reset"), "meta l4proto tcp meta mark 0x00003039 reject with tcp reset")
         XCTAssertEqual(try listed("inet", "tcp dport 22 reject with tcp reset"), "tcp dport 22 reject with tcp reset")
         XCTAssertEqual(try listed("ip", "reject with tcp reset"), "reject with tcp reset")
+        // In ip and ip6 the protocol match right before a tcp reset is its dependency, dropped from
+        // the listing; with a statement between, or in inet, it stays (nft 1.0.6 here).
+        for (family, rule, want) in [("ip", "meta l4proto tcp reject with tcp reset", "reject with tcp reset"),
+                                     ("ip", "ip protocol tcp reject with tcp reset", "reject with tcp reset"),
+                                     ("ip", "meta l4proto tcp counter reject with tcp reset", "meta l4proto tcp counter packets 0 bytes 0 reject with tcp reset"),
+                                     ("ip", "tcp dport 22 reject with tcp reset", "tcp dport 22 reject with tcp reset"),
+                                     ("ip6", "meta l4proto tcp reject with tcp reset", "reject with tcp reset"),
+                                     ("ip6", "ip6 nexthdr tcp reject with tcp reset", "reject with tcp reset"),
+                                     ("inet", "meta l4proto tcp reject with tcp reset", "meta l4proto tcp reject with tcp reset"),
+                                     ("inet", "ip protocol tcp reject with tcp reset", "ip protocol tcp reject with tcp reset")] {
+            XCTAssertEqual(try listed(family, rule), want, "\(family): \(rule)")
+        }
+    }
+
+    /// nft -j's reject: a plain one names its family's type and port-unreachable (it was null),
+    /// as nft 1.0.6 lists them here; each reads back to the same rule.
+    func testRejectInJSONAsNft() throws {
+        func json(_ family: String, _ rule: String) throws -> String {
+            let rs = try NFParser.parse("table \(family) t {\n\tchain c {\n\t\ttype filter hook \(family == "netdev" ? "ingress device \"eth0\"" : "input") priority 0;\n\t\t\(rule)\n\t}\n}\n")
+            XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(NFJSON.encode(rs))), NFPrinter.ruleset(rs), "\(family): \(rule)")
+            guard case .array(let items)? = NFJSON.encode(rs)["nftables"], case .array(let exprs)? = items.last?["rule"]?["expr"] else { return "" }
+            return JSONValue.array(exprs).rendered()
+        }
+        for (family, rule, want) in [("ip", "reject", #"[{"reject":{"type":"icmp","expr":"port-unreachable"}}]"#),
+                                     ("ip", "reject with icmp host-unreachable", #"[{"reject":{"type":"icmp","expr":"host-unreachable"}}]"#),
+                                     ("ip", "reject with tcp reset", #"[{"reject":{"type":"tcp reset"}}]"#),
+                                     ("inet", "reject", #"[{"reject":{"type":"icmpx","expr":"port-unreachable"}}]"#),
+                                     ("inet", "reject with icmpx admin-prohibited", #"[{"reject":{"type":"icmpx","expr":"admin-prohibited"}}]"#),
+                                     ("inet", "reject with icmpv6 no-route", #"[{"reject":{"type":"icmpv6","expr":"no-route"}}]"#),
+                                     ("ip6", "reject", #"[{"reject":{"type":"icmpv6","expr":"port-unreachable"}}]"#),
+                                     ("ip6", "reject with icmpv6 port-unreachable", #"[{"reject":{"type":"icmpv6","expr":"port-unreachable"}}]"#),
+                                     ("netdev", "reject", #"[{"reject":{"type":"icmpx","expr":"port-unreachable"}}]"#),
+                                     ("netdev", "reject with icmp port-unreachable", #"[{"reject":{"type":"icmp","expr":"port-unreachable"}}]"#)] {
+            XCTAssertEqual(try json(family, rule), want, "\(family): \(rule)")
+        }
+        // The text: netdev's plain reject is icmpx, so ICMP's port unreachable names its family;
+        // ip6's ICMPv6 port unreachable is plain `reject` (nft 1.0.6 here; both listed otherwise before).
+        for (family, rule, want) in [("netdev", "reject", "reject"), ("netdev", "reject with icmpx port-unreachable", "reject"),
+                                     ("netdev", "reject with icmp port-unreachable", "reject with icmp port-unreachable"),
+                                     ("ip6", "reject with icmpv6 port-unreachable", "reject"), ("ip6", "reject", "reject")] {
+            let rs = try NFParser.parse("table \(family) t {\n\tchain c {\n\t\ttype filter hook \(family == "netdev" ? "ingress device \"eth0\"" : "input") priority 0;\n\t\t\(rule)\n\t}\n}\n")
+            XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, want, "\(family): \(rule)")
+        }
     }
 
     /// Interface names in sets in the kernel's key order: the 16-byte name read as a little-endian
