@@ -33,6 +33,13 @@ public enum NFJSON {
                 case .ctObject(.expectation(let proto, let dport, let ms, let size, let l3)):
                     b += [("protocol", .string(proto == 6 ? "tcp" : "udp")), ("dport", .int(Int(dport))), ("timeout", .int(Int(ms))),
                           ("size", .int(Int(size))), ("l3proto", .string(l3.name))]
+                case .limit:
+                    // A limit object's keys in obj_print_json's order, not the statement's (recorded):
+                    // rate, per, inv, rate_unit, burst, burst_unit.
+                    let order = ["rate", "per", "inv", "rate_unit", "burst", "burst_unit"]
+                    if case .object(let kv) = statement(o.statement, counter: nil, family: t.family), case .object(let inner) = kv[0].1 {
+                        b += inner.sorted { (order.firstIndex(of: $0.0) ?? order.count) < (order.firstIndex(of: $1.0) ?? order.count) }
+                    }
                 default:
                     // As the statement's own JSON has it, without the keyword.
                     if case .object(let kv) = statement(o.statement, counter: nil, family: t.family), case .object(let inner) = kv[0].1 { b += inner }

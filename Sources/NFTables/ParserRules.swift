@@ -43,33 +43,33 @@ extension NFParser {
                 t.sets.append(s)
                 t.nextHandle += 1
             }
-            if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw refused("Could not process rule: Operation not supported (\(why))", at: st) }
+            if let b = t.chains[ci].base, let why = NFParser.natPlacement(stmt, b) { throw ruleRefused("Could not process rule: Operation not supported (\(why))", from: ruleStart) }
             if t.family == .netdev { try checkNetdev(stmt, hook: t.chains[ci].base?.hook, at: st, rule: ruleStart) }
             // nft_synproxy_validate: input and forward only.
             if stmt.isSynproxy, let b = t.chains[ci].base, b.hook != .input && b.hook != .forward {
-                throw refused("Could not process rule: Operation not supported", at: st)
+                throw ruleRefused("Could not process rule: Operation not supported", from: ruleStart)
             }
             // nft_tproxy_validate: before routing only.
             if case .tproxy = stmt, let b = t.chains[ci].base, b.hook != .prerouting {
-                throw refused("Could not process rule: Operation not supported", at: st)
+                throw ruleRefused("Could not process rule: Operation not supported", from: ruleStart)
             }
             // nft_rt_validate: the route's MSS exists after routing only (forward, output, postrouting).
             if stmt.readsSocket, let b = t.chains[ci].base, ![.prerouting, .input, .output].contains(b.hook) || t.family == .netdev {
-                throw refused("Could not process rule: Operation not supported", at: st)
+                throw ruleRefused("Could not process rule: Operation not supported", from: ruleStart)
             }
             // nft_xfrm_validate: `ipsec in` before routing or at input, `ipsec out` after routing.
             if case .xfrm(let x, _, _) = stmt, t.chains[ci].base.map({
                 !(x.input ? [NFHook.prerouting, .input, .forward] : [.forward, .output, .postrouting]).contains($0.hook) }) ?? false {
-                throw refused("Could not process rule: Operation not supported", at: st)
+                throw ruleRefused("Could not process rule: Operation not supported", from: ruleStart)
             }
             if stmt.readsSdif, t.family == .netdev || t.chains[ci].base.map({ ![.input, .forward].contains($0.hook) }) ?? false {
-                throw refused("Could not process rule: Operation not supported", at: st)
+                throw ruleRefused("Could not process rule: Operation not supported", from: ruleStart)
             }
             if stmt.readsOSF, t.family != .ip && t.family != .inet || t.chains[ci].base.map({ ![.input, .prerouting, .forward].contains($0.hook) }) ?? false {
-                throw refused("Could not process rule: Operation not supported", at: st)
+                throw ruleRefused("Could not process rule: Operation not supported", from: ruleStart)
             }
             if let b = t.chains[ci].base, ![.forward, .output, .postrouting].contains(b.hook), stmt.readsRouteMTU {
-                throw refused("Could not process rule: Operation not supported", at: st)
+                throw ruleRefused("Could not process rule: Operation not supported", from: ruleStart)
             }
             // An igmp field in an inet table with nothing fixing IPv4 or IGMP before it: nft adds
             // `meta nfproto ipv4` and lists it (recorded: `meta nfproto ipv4 igmp type
@@ -249,6 +249,20 @@ extension NFParser {
     static func hiddenEtherType(_ v: UInt64) -> NFStatement {
         .match(NFSelector(rawValue: "ether type")!, mask: nil, op: .implicit, value: .range(v, v, text: "\u{1}dependency"))
     }
+    /// The kernel refuses a rule as a whole (its validate callbacks): nft underlines the rule, from
+    /// its first token to its last before a comment, `;` or the line's end (recorded).
+    func ruleRefused(_ m: String, from start: NFToken) -> NFSyntaxError {
+        var j = index(of: start) ?? i
+        var last = start
+        while j < toks.count, toks[j].line == start.line, toks[j].kind != .newline, toks[j].kind != .end,
+              !(toks[j].kind == .punct && (toks[j].text == ";" || toks[j].text == "}")),
+              !(toks[j].kind == .word && toks[j].text == "comment" && j + 1 < toks.count && toks[j + 1].kind == .string) {
+            last = toks[j]
+            j += 1
+        }
+        return refused(m, from: start, to: last)
+    }
+
     static func isHiddenEtherType(_ s: NFStatement) -> Bool {
         if case .match(_, nil, .implicit, .range(_, _, text: "\u{1}dependency")) = s { return true }
         return false

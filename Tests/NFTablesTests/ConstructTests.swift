@@ -1379,6 +1379,18 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// A limit object's keys in nft -j as nft 1.0.6 writes them (rate, per, inv, rate_unit, burst,
+    /// burst_unit), unlike the statement's (rate, burst, per, ...).
+    func testLimitObjectKeysInJSONAsNft() throws {
+        let rs = try NFParser.parse("table ip t {\n\tlimit lim { rate 10/second burst 20 packets }\n\tlimit lb { rate over 1 mbytes/second burst 2 mbytes }\n\tchain c {\n\t\tlimit rate 5/second burst 7 packets\n\t}\n}\n")
+        let json = NFJSON.encode(rs).rendered()
+        for want in [#"{"limit":{"family":"ip","name":"lim","table":"t","handle":2,"rate":10,"per":"second","burst":20}}"#,
+                     #"{"limit":{"family":"ip","name":"lb","table":"t","handle":3,"rate":1,"per":"second","inv":true,"rate_unit":"mbytes","burst":2,"burst_unit":"mbytes"}}"#,
+                     #""expr":[{"limit":{"rate":5,"burst":7,"per":"second"}}]"#] {
+            XCTAssertTrue(json.contains(want), json)
+        }
+    }
+
     /// nft -j's reject: a plain one names its family's type and port-unreachable (it was null),
     /// as nft 1.0.6 lists them here; each reads back to the same rule.
     func testRejectInJSONAsNft() throws {

@@ -214,3 +214,16 @@ final class ChainRefusalTests: XCTestCase {
         expect(head + "ct label set meta cpu; }; }", 64, 21, "Could not process rule: No data available")
     }
 }
+
+extension RefusalTests {
+    /// A rule the kernel refuses as a whole (a hook its expression does not have) is underlined
+    /// from its first token to its last before a comment or `;`, as nft 1.0.6 underlines it here.
+    func testKernelRefusalsUnderlineTheWholeRule() {
+        func span(_ rule: String, hook: String) -> [Int]? {
+            refusal("table ip t {\n\tchain c {\n\t\ttype filter hook \(hook) priority 0;\n\t\t\(rule)\n\t}\n}\n").map { [$0.line, $0.column, $0.length] }
+        }
+        XCTAssertEqual(span("meta l4proto tcp socket transparent 1 counter comment \"x y\"", hook: "forward"), [4, 3, 45])
+        XCTAssertEqual(span("ip saddr 1.2.3.4 counter; meta l4proto tcp socket transparent 1 counter", hook: "forward"), [4, 29, 45])
+        XCTAssertEqual(span("tcp flags syn tcp option maxseg size set rt mtu", hook: "input"), [4, 3, 47])
+    }
+}
