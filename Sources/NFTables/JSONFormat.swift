@@ -210,6 +210,8 @@ public enum NFJSON {
             }
             if lo != hi { return .object([("range", .array([.int(Int(lo)), .int(Int(hi))]))]) }
             if let n = Int(text) { return .int(n) }
+            // A name the text quotes (a device group, `iifgroup "default"`) is a plain string (recorded).
+            if text.count > 1, text.hasPrefix("\""), text.hasSuffix("\"") { return .string(String(text.dropFirst().dropLast())) }
             if sel == .mark || sel == .ctMark || sel.rawValue == "socket mark" { return .int(Int(lo)) }
             return .string(text)
         case .range6(let lo, let hi, let text):

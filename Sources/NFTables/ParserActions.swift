@@ -204,6 +204,25 @@ extension NFParser {
             }
             return .dup(NFDup(device: try deviceName()))
         }
+        // nft 1.0.6 has no dup for inet (stmt_evaluate_dup): refused under the whole statement, its
+        // address or map and device (recorded).
+        if table.family == .inet {
+            try expectWord("to")
+            if let m = (i..<min(i + 3, toks.count)).first(where: { toks[$0].kind == .word && toks[$0].text == "map" }) {
+                i = m + 1
+                var depth = 0
+                repeat {
+                    if isPunct("{") { depth += 1 } else if isPunct("}") { depth -= 1 }
+                    i += 1
+                } while depth > 0 && tok.kind != .end
+            } else if tok.kind == .word {
+                // The address, with the pieces an IPv6 one lexes into (no space between them).
+                i += 1
+                while tok.kind != .end, tok.line == toks[i - 1].line, tok.column == toks[i - 1].column + toks[i - 1].width { i += 1 }
+            }
+            if isWord("device"), i + 1 < toks.count { i += 2 }
+            throw refused("unsupported family", from: t, to: toks[i - 1])
+        }
         guard table.family == .ip else { throw unsupported("dup in \(table.family.rawValue) tables (ip and netdev tables' dup is modelled)", at: t) }
         try expectWord("to")
         var d = NFDup()

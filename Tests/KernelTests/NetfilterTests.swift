@@ -280,7 +280,9 @@ final class NetfilterTests: XCTestCase {
         let rs = try NFParser.parse(text)
         XCTAssertEqual(NFPrinter.ruleset(rs), text)
         XCTAssertEqual(try NFJSON.decode(NFJSON.encode(rs)), rs)
-        XCTAssertThrowsError(try NFParser.parse("table inet t { chain c { dup to 192.168.2.1; }; }")) { XCTAssertTrue("\($0)".contains("not supported yet"), "\($0)") }
+        // nft 1.0.6 has none in inet (NFTablesTests/RefusalTests); ip6's is not modelled yet.
+        XCTAssertThrowsError(try NFParser.parse("table inet t { chain c { dup to 192.168.2.1; }; }")) { XCTAssertTrue("\($0)".contains("unsupported family"), "\($0)") }
+        XCTAssertThrowsError(try NFParser.parse("table ip6 t { chain c { dup to fe80::1; }; }")) { XCTAssertTrue("\($0)".contains("not supported yet"), "\($0)") }
     }
 
     /// nf_nat_l4proto_unique_tuple: a clashing source port moves to a free one from a random offset

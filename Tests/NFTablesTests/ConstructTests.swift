@@ -1391,6 +1391,16 @@ final class ConstructTests: XCTestCase {
         }
     }
 
+    /// A device group by name in nft -j is a plain string (nft 1.0.6 here: `"right": "default"`; the
+    /// text's quotes went into it), and reads back.
+    func testDeviceGroupNamesInJSON() throws {
+        let rs = try NFParser.parse("table inet x {\n\tchain c {\n\t\tmeta iifgroup 0 meta cpu 1 accept\n\t}\n}\n")
+        XCTAssertEqual(rs.tables[0].chains[0].rules[0].text, "iifgroup \"default\" meta cpu 1 accept")
+        let json = NFJSON.encode(rs).rendered()
+        XCTAssertTrue(json.contains(#"{"match":{"op":"==","left":{"meta":{"key":"iifgroup"}},"right":"default"}}"#), json)
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(NFJSON.encode(rs))), NFPrinter.ruleset(rs))
+    }
+
     /// nft -j's reject: a plain one names its family's type and port-unreachable (it was null),
     /// as nft 1.0.6 lists them here; each reads back to the same rule.
     func testRejectInJSONAsNft() throws {

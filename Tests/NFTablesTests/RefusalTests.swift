@@ -226,4 +226,20 @@ extension RefusalTests {
         XCTAssertEqual(span("ip saddr 1.2.3.4 counter; meta l4proto tcp socket transparent 1 counter", hook: "forward"), [4, 29, 45])
         XCTAssertEqual(span("tcp flags syn tcp option maxseg size set rt mtu", hook: "input"), [4, 3, 47])
     }
+
+    /// nft 1.0.6 has no dup in inet tables: "unsupported family" under the whole statement (recorded
+    /// here; it was called not supported yet, as if nft took it).
+    func testDupInInetIsNftsUnsupportedFamily() {
+        func span(_ rule: String) -> [Int]? {
+            refusal("table inet x {\n\tchain out {\n\t\ttype filter hook output priority filter; policy accept;\n\t\t\(rule)\n\t}\n}\n").map {
+                XCTAssertEqual($0.message, "unsupported family")
+                XCTAssertEqual($0.kind, .refused)
+                return [$0.line, $0.column, $0.length]
+            }
+        }
+        XCTAssertEqual(span("ip daddr 10.9.9.9 dup to 10.8.8.8 device \"eth0\""), [4, 21, 29])
+        XCTAssertEqual(span("meta nfproto ipv4 dup to 10.8.8.8 device \"eth0\""), [4, 21, 29])
+        XCTAssertEqual(span("dup to ip daddr map { 1.1.1.1 : 2.2.2.2 } counter"), [4, 3, 41])
+        XCTAssertEqual(span("dup to fe80::1 counter"), [4, 3, 14])
+    }
 }
