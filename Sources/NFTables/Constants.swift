@@ -208,7 +208,12 @@ public enum NFPrinter {
     }
 
     /// Elements in the order nft lists them: by key (ranges by their start), names as given.
-    static func sortedElements(_ vs: [NFValue]) -> [NFValue] { sortedOrder(vs).map { vs[$0] } }
+    /// (Names with a wildcard make an anonymous set an interval one, whose names list in byte order:
+    /// `oifname { "eth*", "lo", "wl*" }`, recorded.)
+    static func sortedElements(_ vs: [NFValue]) -> [NFValue] {
+        let wildcards = vs.contains { if case .string(let s) = $0 { s.hasSuffix("*") } else { false } }
+        return sortedOrder(vs, interval: wildcards).map { vs[$0] }
+    }
 
     /// `KEY map { K : "DEVICE", ... }`, the keys in nft's order.
     static func deviceMap(_ key: NFSelector, _ entries: [(NFValue, String)]) -> String {

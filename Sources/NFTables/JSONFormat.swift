@@ -22,8 +22,8 @@ public enum NFJSON {
                     let (p, by) = counters[ti]?[o.handle] ?? (p0, b0)
                     b += [("packets", .int(p)), ("bytes", .int(by))]
                 case .quota(let n, let over, let used):
-                    b += [("bytes", .int(Int(n))), ("used", .int(Int(used)))]
-                    if over { b.append(("inv", .bool(true))) }
+                    // obj_print_json writes `inv` always (recorded).
+                    b += [("bytes", .int(Int(n))), ("used", .int(Int(used))), ("inv", .bool(over))]
                 case .ctObject(.helper(let type, let proto, let l3)):
                     b += [("type", .string(type)), ("protocol", .string(proto == 6 ? "tcp" : "udp")), ("l3proto", .string(l3.name))]
                 case .ctObject(.timeout(let proto, let l3, let seconds)):
@@ -337,9 +337,10 @@ public enum NFJSON {
             return .object([("limit", .object(o))])
         case .quota(let n, let over, let used):
             let (v, u) = byteUnit(n), (uv, uu) = byteUnit(used)
+            // nft's order: val, val_unit, inv, used, used_unit (recorded).
             var o: [(String, JSONValue)] = [("val", .int(Int(v))), ("val_unit", .string(u))]
-            if used > 0 { o += [("used", .int(Int(uv))), ("used_unit", .string(uu))] }
             if over { o.append(("inv", .bool(true))) }
+            if used > 0 { o += [("used", .int(Int(uv))), ("used_unit", .string(uu))] }
             return .object([("quota", .object(o))])
         case .log(let l):
             var o: [(String, JSONValue)] = []

@@ -960,6 +960,8 @@ extension NFParser {
             if t.text == "meta" && f == "secpath" { f = "ipsec" }   // listed as meta ipsec
             guard let s = fields[f] else {
                 if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
+                // nft 1.0.6 reads IPv4 header options (`ip option ra exists`, `ip option lsrr type 131`).
+                if t.text == "ip", f == "option" { throw unsupported("ip option (IPv4 header options)", at: ft) }
                 throw err("unknown \(t.text) field \(f)", at: ft)
             }
             sel = s

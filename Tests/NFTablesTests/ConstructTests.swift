@@ -1401,6 +1401,22 @@ final class ConstructTests: XCTestCase {
         XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(NFJSON.encode(rs))), NFPrinter.ruleset(rs))
     }
 
+    /// Quotas in nft -j in nft 1.0.6's key order (an object's `inv` always, a statement's before its
+    /// use), and anonymous sets of names with a wildcard in byte order, as an interval set holds them
+    /// (each read off nft here).
+    func testQuotaJSONAndWildcardSetsAsNft() throws {
+        let rs = try NFParser.parse("table ip t {\n quota a { 1000 bytes }\n quota b { over 1000 bytes }\n chain c {\n  quota over 200 bytes used 5 bytes\n  oifname { \"eth*\", \"wl*\", \"lo\" } accept\n  iifname { \"ab\", \"eth0\", \"x*\" } accept\n }\n}\n")
+        let json = NFJSON.encode(rs).rendered()
+        for want in [#"{"quota":{"family":"ip","name":"a","table":"t","handle":2,"bytes":1000,"used":0,"inv":false}}"#,
+                     #"{"quota":{"family":"ip","name":"b","table":"t","handle":3,"bytes":1000,"used":0,"inv":true}}"#,
+                     #"[{"quota":{"val":200,"val_unit":"bytes","inv":true,"used":5,"used_unit":"bytes"}}]"#,
+                     #"{"set":["eth*","lo","wl*"]}"#, #"{"set":["ab","eth0","x*"]}"#] {
+            XCTAssertTrue(json.contains(want), want + "\n" + json)
+        }
+        XCTAssertEqual(rs.tables[0].chains[0].rules.map(\.text).suffix(2), ["oifname { \"eth*\", \"lo\", \"wl*\" } accept", "iifname { \"ab\", \"eth0\", \"x*\" } accept"])
+        XCTAssertEqual(NFPrinter.ruleset(try NFJSON.decode(NFJSON.encode(rs))), NFPrinter.ruleset(rs))
+    }
+
     /// nft -j's reject: a plain one names its family's type and port-unreachable (it was null),
     /// as nft 1.0.6 lists them here; each reads back to the same rule.
     func testRejectInJSONAsNft() throws {
