@@ -233,11 +233,10 @@ extension NFParser {
     }
 
     /// `iif { "eth1", "eth0" }`: the kernel holds interface indexes, so the set lists in ifindex
-    /// order (recorded); the printer keeps the order given here. Without the stack's devices,
-    /// in name order as before.
+    /// order (recorded); the printer keeps the order given here. Without the stack's devices (a
+    /// checkpoint or stored version read back: a listing already in that order) as written.
     func inIfindexOrder(_ s: NFStatement) -> NFStatement {
-        guard case .match(let sel, let mask, let op, .set(let vs)) = s, sel == .iif || sel == .oif else { return s }
-        guard let interfaces else { return .match(sel, mask: mask, op: op, value: .set(NFPrinter.sortedElements(vs))) }
+        guard let interfaces, case .match(let sel, let mask, let op, .set(let vs)) = s, sel == .iif || sel == .oif else { return s }
         let order = vs.indices.sorted { a, b in
             func rank(_ v: NFValue) -> Int { if case .string(let n) = v { interfaces[n] ?? .max } else { .max } }
             return (rank(vs[a]), a) < (rank(vs[b]), b)

@@ -95,6 +95,10 @@ final class RulesetAPITests: AppTestCase {
         let json = call("GET", "/v1/stacks/ifx/ruleset", accept: "application/json").raw
         XCTAssertTrue(json.contains(#"{"meta":{"key":"iif"}},"right":{"set":["eth1","eth0","alpha","zeta"]}"#), json)
         XCTAssertTrue(json.contains(#"{"meta":{"key":"oif"}},"right":{"set":["eth0","zeta"]}"#), json)
+        // A restart reads the stored listing back in the same order.
+        let listed = call("GET", "/v1/stacks/ifx/ruleset").raw
+        try reopen()
+        XCTAssertEqual(call("GET", "/v1/stacks/ifx/ruleset").raw, listed)
     }
 
     /// `check=true` is nft -c: the answer says whether it would load; nothing runs or is stored.
