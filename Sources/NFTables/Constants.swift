@@ -332,7 +332,7 @@ public enum NFPrinter {
             // An anonymous set lists its elements in key order, as the kernel's set holds them;
             // an element of several flags as `syn | ack`.
             // Interface indexes come in ifindex order from the parser, which knows the devices.
-            return "{ " + (sel == .iif || sel == .oif ? vs : mergedElements(vs, sel)).map { e in
+            return "{ " + (sel.isInterfaceIndex ? vs : mergedElements(vs, sel)).map { e in
                 if sel.isFlags, case .range(let lo, let hi, _) = e, lo == hi { return flags(lo, sel).replacingOccurrences(of: ",", with: " | ") }
                 return value(e, sel)
             }.joined(separator: ", ") + " }"

@@ -225,7 +225,7 @@ public enum NFJSON {
         case .set(let vs):
             // A bare flag list is a range value (an array of names above); braces are an anonymous set,
             // whose element of several flags is nft's {"|": [a, b]}, nested left to right.
-            return .object([("set", .array((sel == .iif || sel == .oif ? vs : NFPrinter.sortedElements(vs)).map { e in
+            return .object([("set", .array((sel.isInterfaceIndex ? vs : NFPrinter.sortedElements(vs)).map { e in
                 guard sel.isFlags, case .array(let names) = value(e, sel) else { return value(e, sel) }
                 return names.dropFirst().reduce(names[0]) { .object([("|", .array([$0, $1]))]) }
             }))])

@@ -731,7 +731,7 @@ public struct NFParser {
         }
         // The kernel holds interface indexes: a set of them lists in ifindex order.
         if let interfaces, let si = t.sets.firstIndex(where: { $0.name == sname }), t.sets[si].key == .iface_index, t.sets[si].concat == nil {
-            t.sets[si].reorder { if case .string(let n) = $0 { interfaces[n] ?? .max } else { .max } }
+            t.sets[si].reorder(by: ifindexRank)
         }
         let set = t.sets.first { $0.name == sname }!
         // A data or object map keyed by a concatenation finds its elements packed into 64 bits, by
@@ -910,7 +910,7 @@ extension NFSetKey {
         case .mark: sel == .mark || sel == .ctMark
         case .ifname: sel == .iifname || sel == .oifname
         // A device's index, which nft resolves from its name as it reads it (names here).
-        case .iface_index: sel == .iif || sel == .oif
+        case .iface_index: sel.isInterfaceIndex
         case .ether_addr: sel.isMAC
         case .icmp_type: sel == .icmpType
         case .icmpv6_type: sel.rawValue == "icmpv6 type"

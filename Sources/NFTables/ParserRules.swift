@@ -236,12 +236,15 @@ extension NFParser {
     /// order (recorded); the printer keeps the order given here. Without the stack's devices (a
     /// checkpoint or stored version read back: a listing already in that order) as written.
     func inIfindexOrder(_ s: NFStatement) -> NFStatement {
-        guard let interfaces, case .match(let sel, let mask, let op, .set(let vs)) = s, sel == .iif || sel == .oif else { return s }
-        let order = vs.indices.sorted { a, b in
-            func rank(_ v: NFValue) -> Int { if case .string(let n) = v { interfaces[n] ?? .max } else { .max } }
-            return (rank(vs[a]), a) < (rank(vs[b]), b)
-        }
+        guard interfaces != nil, case .match(let sel, let mask, let op, .set(let vs)) = s, sel.isInterfaceIndex else { return s }
+        let order = vs.indices.sorted { (ifindexRank(vs[$0]), $0) < (ifindexRank(vs[$1]), $1) }
         return .match(sel, mask: mask, op: op, value: .set(order.map { vs[$0] }))
+    }
+
+    /// Where a device name stands in ifindex order (the stack's devices; others last), for the
+    /// sets of interface indexes, named and anonymous, that list in that order.
+    func ifindexRank(_ v: NFValue) -> Int {
+        if case .string(let n) = v { interfaces?[n] ?? .max } else { .max }
     }
 
     /// The `ether type` dependency nft adds but never lists: it only moves ether fields in a merge.

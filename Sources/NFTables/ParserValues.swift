@@ -81,7 +81,7 @@ extension NFParser {
         if t.kind == .string {
             if t.text.isEmpty && (sel == .iifname || sel == .oifname || sel == NFSelector.ctHelper) { throw refused("Empty string is not allowed", at: t) }
             if sel.isOSF || sel == NFSelector.ctHelper, t.text.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
-            if sel == .iif || sel == .oif { try checkInterface(t.text, at: t) }
+            if sel.isInterfaceIndex { try checkInterface(t.text, at: t) }
             i += 1
             return .string(t.text)
         }
@@ -160,7 +160,7 @@ extension NFParser {
         // A port that is no octal number is read as decimal (`080` is 80; nft falls back to the service lookup).
         if let n = NFConstants.number(w) ?? (sel.isPort && w.allSatisfy(\.isASCII) ? UInt64(w) : nil) {
             // An interface index is the kernel's numbering of its devices, which the model does not give.
-            if sel == .iif || sel == .oif { throw unsupported("\(sel.printed) by interface index (name the device)", at: t) }
+            if sel.isInterfaceIndex { throw unsupported("\(sel.printed) by interface index (name the device)", at: t) }
             if sel == .day, n > 6 { throw refused("Day 7 is not a valid day of the week (0-6)".replacingOccurrences(of: "7", with: String(n)), at: t) }
             // `meta time N` is seconds since the epoch; the key holds nanoseconds.
             if sel == .time {
@@ -180,7 +180,7 @@ extension NFParser {
         }
         if sel.isString {
             if sel.isOSF || sel == NFSelector.ctHelper, w.utf8.count > 16 { throw refused("String exceeds maximum length of 16", at: t) }
-            if sel == .iif || sel == .oif { try checkInterface(w, at: t) }
+            if sel.isInterfaceIndex { try checkInterface(w, at: t) }
             return .string(w)
         }
         // nft asks getaddrinfo for a port name it does not know, and repeats its answer.

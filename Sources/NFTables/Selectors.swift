@@ -341,6 +341,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         return first...last
     }()
     /// A key whose values are strings: interface names and osf's guesses.
+    /// `iif`/`oif`: an interface index the rule names by the device's name.
+    public var isInterfaceIndex: Bool { self == .iif || self == .oif }
     public var isString: Bool { self == .iifname || self == .oifname || self == .iif || self == .oif || isOSF || isSdif || isFibName || self == NFSelector.ctHelper }
     /// `meta sdif` or `meta sdifname` (nft_meta_get_validate_sdif: input and forward only).
     public var isSdif: Bool { self == NFSelector.sdif || self == NFSelector.sdifname }
