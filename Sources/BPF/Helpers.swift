@@ -81,6 +81,7 @@ extension BPFVM {
             let metalen = data - dataMeta
             let newData = data + delta
             guard newData >= Self.xdpFrameSize + metalen, newData <= dataEnd - 14 else { return .success(Self.errno(Errno.EINVAL)) }
+            exposeHeadroom(from: dataMeta + delta)
             if metalen > 0 { (packet + dataMeta + delta).copyMemory(from: packet + dataMeta, byteCount: metalen) }
             dataMeta += delta; data = newData
             return .success(0)
@@ -88,6 +89,7 @@ extension BPFVM {
             let delta = Int(Int32(truncatingIfNeeded: regs[2]))
             let meta = dataMeta + delta
             guard meta >= Self.xdpFrameSize, meta <= data, (data - meta) <= 32, (data - meta) % 4 == 0 else { return .success(Self.errno(Errno.EINVAL)) }
+            exposeHeadroom(from: meta)
             dataMeta = meta
             return .success(0)
         case 65:        // bpf_xdp_adjust_tail(ctx, delta)

@@ -53,11 +53,23 @@ public final class BPFProgram: @unchecked Sendable {
     let code: UnsafeMutablePointer<Insn>
     /// `insns.count`, read by every run without touching the array.
     let codeCount: Int
+    /// The same pre-decoded for the interpreter's fast loop (`Op.decode`).
+    let ops: UnsafeMutablePointer<Op>
+    /// As many ops that all send the loop to the general path, for runs that trace each step.
+    let generalOps: UnsafeMutablePointer<Op>
+    /// Bytes below the frame pointer any function of the program reaches (the verifier's
+    /// `stack_depth`, rounded to 8): what a run zeroes; the whole frame until verified.
+    var stackDepth = BPFVM.stackPerFrame
 
     init(name: String, section: String, type: BPFProgType, insns: [Insn], mainLength: Int, maps: [BPFMap], license: String) {
         code = .allocate(capacity: max(insns.count, 1))
         code.initialize(from: insns, count: insns.count)
         codeCount = insns.count
+        let decoded = Op.decode(insns)
+        ops = .allocate(capacity: decoded.count)
+        ops.initialize(from: decoded, count: decoded.count)
+        generalOps = .allocate(capacity: decoded.count)
+        generalOps.initialize(repeating: Op(code: Op.general, dst: 0, src: 0, off: 0, imm: 0), count: decoded.count)
         self.name = name; self.section = section; self.type = type; self.insns = insns; self.mainLength = mainLength; self.maps = maps; self.license = license
         // include/linux/license.h: license_is_gpl_compatible.
         gplCompatible = ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].contains(license)
@@ -71,7 +83,7 @@ public final class BPFProgram: @unchecked Sendable {
         return p
     }
 
-    deinit { code.deallocate() }
+    deinit { code.deallocate(); ops.deallocate(); generalOps.deallocate() }
 
     /// A program without the verifier, for tests of the interpreter's own run-time checks.
     static func loadUnverified(_ spec: BPFProgramSpec, maps: [BPFMap]) -> BPFProgram {

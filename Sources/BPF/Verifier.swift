@@ -59,6 +59,7 @@ struct Verifier {
         for k in insns.indices where !reached[k] && !second[k] && !unreachableAllowed(k) {
             throw BPFVerifierError("unreachable insn \(k)")
         }
+        p.stackDepth = 0   // the paths below record the deepest byte they reach
         try PathChecker(p, complexityLimit: complexityLimit).run()
     }
 

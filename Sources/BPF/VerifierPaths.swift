@@ -343,6 +343,7 @@ struct PathChecker {
                 throw fail(pc, "invalid \(write == nil ? "read from" : "write to") stack R\(reg) off=\(off) size=\(size)")
             }
             let lo = StackFrame.size + off
+            reach(lo)
             if let w = write {
                 if w.isPointer && (size != 8 || lo % 8 != 0) { throw fail(pc, "invalid size of register spill") }
                 for b in lo..<lo + size { st.stacks[f].written[b] = true }
@@ -363,12 +364,16 @@ struct PathChecker {
         }
     }
 
+    /// A stack access from byte `lo` of a frame: the depth runs of the program zero.
+    func reach(_ lo: Int) { p.stackDepth = max(p.stackDepth, (StackFrame.size - lo + 7) & ~7) }
+
     /// `size` bytes a helper reads (or writes) through an argument register.
     func memArg(_ r: Reg, reg: Int, size: Int, write: Bool, pc: Int, _ st: inout VerifierState) throws {
         switch r {
         case .stack(let f, let o):
             guard o < 0, o >= -StackFrame.size, o + size <= 0 else { throw fail(pc, "invalid indirect access to stack R\(reg) off=\(o) size=\(size)") }
             let lo = StackFrame.size + o
+            reach(lo)
             if write {
                 for b in lo..<lo + size { st.stacks[f].written[b] = true }
                 for slot in (lo / 8)...((lo + size - 1) / 8) { st.stacks[f].spills[slot] = nil }

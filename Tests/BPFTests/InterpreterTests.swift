@@ -99,6 +99,27 @@ final class InterpreterTests: XCTestCase {
         XCTAssertEqual(vm.executed, 1_000_001)
     }
 
+    func testARunSeesNothingAnEarlierRunLeft() throws {
+        // Headroom is zeroed as bpf_xdp_adjust_head exposes it, and the stack to the depth the
+        // verifier saw used: a run reading them after one that wrote them reads zeros.
+        func head(_ tail: [Insn]) -> [Insn] {
+            [I.mov64r(6, 1), I.mov64(2, -8), I.call(44), I.mov64(0, 0), I.ldx(BPF.W, 2, 6, 0), I.ldx(BPF.W, 3, 6, 4),
+             I.mov64r(4, 2), I.alu64(BPF.ADD, 4, 8), I.jmpr(BPF.JGT, 4, 3, Int16(tail.count))] + tail + [I.exit]
+        }
+        let write = try BPFProgram.load(BPFProgramSpec(name: "w", insns: head([I.st(BPF.DW, 2, 0, -1), I.mov64(0, 2)])), maps: [])
+        let read = try BPFProgram.load(BPFProgramSpec(name: "r", insns: head([I.ldx(BPF.DW, 0, 2, 0)])), maps: [])
+        let vm = BPFVM()
+        XCTAssertEqual(try vm.runXDP(write, frame: frame, ifindex: 2, rxQueue: 0, host: host).get(), 2)
+        XCTAssertEqual(Array(vm.frame.prefix(9)), [255, 255, 255, 255, 255, 255, 255, 255, 0])
+        XCTAssertEqual(try vm.runXDP(read, frame: frame, ifindex: 2, rxQueue: 0, host: host).get(), 0)
+        XCTAssertEqual(write.stackDepth, 0)
+        let push = try BPFProgram.load(BPFProgramSpec(name: "s", insns: [I.st(BPF.DW, 10, -16, 0x55), I.mov64(0, 2), I.exit]), maps: [])
+        let peek = try BPFProgram.load(BPFProgramSpec(name: "p", insns: [I.ldx(BPF.DW, 0, 10, -16), I.exit]), maps: [])
+        XCTAssertEqual([push.stackDepth, peek.stackDepth], [16, 16])
+        XCTAssertEqual(try vm.runXDP(push, frame: frame, ifindex: 2, rxQueue: 0, host: host).get(), 2)
+        XCTAssertEqual(try vm.runXDP(peek, frame: frame, ifindex: 2, rxQueue: 0, host: host).get(), 0)
+    }
+
     func testStackAndBPFToBPFCall() throws {
         // main: *(u64 *)(r10 - 8) = 40; r1 = 2; call sub; r0 += *(u64 *)(r10 - 8); exit
         // sub:  r0 = r1 * 3; exit (its own frame: writing r10 - 8 there leaves main's slot alone)
