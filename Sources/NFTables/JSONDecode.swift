@@ -265,7 +265,7 @@ extension NFJSON {
         if let o = l["tcp option"], case .int(let kind) = o["base"] ?? .null {
             return "tcp option @\(kind),\(o["offset"]?.rendered() ?? "0"),\(o["len"]?.rendered() ?? "0")"
         }
-        for list in ["tcp option", "sctp chunk"] {
+        for list in ["tcp option", "sctp chunk", "ip option"] {
             if let o = l[list] { return "\(list) \(try str(o["name"], path + "/\(list)/name"))" + ((try? str(o["field"], "")).map { " " + $0 } ?? "") }
         }
         // nft -j prints a modulus of 2^31 or more as a negative 32-bit number.

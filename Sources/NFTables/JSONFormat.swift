@@ -134,6 +134,10 @@ public enum NFJSON {
             let o: [(String, JSONValue)] = parts[0] == "exthdr" ? [("name", .string(parts[1]))] : [("name", .string(parts[0])), ("field", .string(parts[1]))]
             return .object([("exthdr", .object(o))])
         }
+        if sel.ipOption != nil {
+            // {"ip option": {"name": "lsrr", "field": "type"}}; presence: {"ip option": {"name": "ra"}}.
+            return .object([("ip option", .object([("name", .string(parts[2]))] + (parts.count > 3 ? [("field", .string(parts[3]))] : [])))])
+        }
         if sel.tcpOption != nil || sel.sctpChunk != nil {
             var o: [(String, JSONValue)] = [("name", .string(parts[2]))]
             if parts.count > 3 { o.append(("field", .string(parts[3]))) }

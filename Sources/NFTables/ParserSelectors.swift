@@ -54,8 +54,7 @@ extension NFParser {
             if t.text == "vlan" && f == "cfi" { f = "dei" }
             guard let s = fields[f] else {
                 if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
-                // nft 1.0.6 reads IPv4 header options (`ip option ra exists`, `ip option lsrr type 131`).
-                if t.text == "ip", f == "option" { throw unsupported("ip option (IPv4 header options)", at: ft) }
+                if t.text == "ip", f == "option" { throw unsupported("ip option in a concatenation", at: ft) }
                 throw err("unknown \(t.text) field \(f)", at: ft)
             }
             try context.check(s, at: t, self)
@@ -151,6 +150,27 @@ extension NFParser {
             return s
         }
         return NFSelector(rawValue: "\(list) \(name)")!
+    }
+
+    /// `ip option lsrr|rr|ssrr|ra [FIELD]` (at `ip`): an IPv4 header option, or one of its fields;
+    /// a field the option lacks is nft's "unknown ip option type/field" under `ip`.
+    mutating func ipOptionSelector() throws(NFSyntaxError) -> NFSelector {
+        let it = tok
+        i += 2
+        let nt = tok
+        guard nt.kind == .word, NFSelector(rawValue: "ip option \(nt.text)") != nil else {
+            throw NFSyntaxError(line: nt.line, column: nt.column, message: "syntax error, unexpected \(bisonName(nt)), expecting lsrr or rr or ssrr or ra", length: nt.width)
+        }
+        i += 1
+        guard tok.kind == .word, !["exists", "missing"].contains(tok.text) else { return NFSelector(rawValue: "ip option \(nt.text)")! }
+        guard ["type", "length", "value", "ptr", "addr"].contains(tok.text) else {
+            throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(bisonName(tok))", length: tok.width)
+        }
+        guard let s = NFSelector(rawValue: "ip option \(nt.text) \(tok.text)") else {
+            throw NFSyntaxError(line: it.line, column: it.column, message: "unknown ip option type/field", length: it.width)
+        }
+        i += 1
+        return s
     }
 
     /// `osf [ttl loose|skip] name|version`.

@@ -31,6 +31,8 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         var sctpChunk: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
         /// An IPv6 extension header field (`rt type`, `frag frag-off`); bitLength 0: `exthdr X` presence.
         var exthdr: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
+        /// An IPv4 header option field (`ip option lsrr addr`); bitLength 0: `ip option X` presence.
+        var ipOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? = nil
         /// How values print: numbers, addresses, or names from a table.
         var kind: ValueKind = .integer
     }
@@ -283,7 +285,7 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         // The route's realm (`meta rtclassid`, realm names from rt_realms) and the VRF slave
         // device a packet came through (`meta sdif`, `meta sdifname`).
         Entry(name: "meta rtclassid", bits: 32, kind: .name), key("meta sdif", 128), key("meta sdifname", 128),
-    ] + tcpOptions + sctpChunks + exthdrs + socketKeys + osfKeys + ctObjectKeys + fibKeys + arpFields
+    ] + tcpOptions + sctpChunks + exthdrs + ipOptions + socketKeys + osfKeys + ctObjectKeys + fibKeys + arpFields
 
     /// nft's proto_arp template (Ethernet hardware, IPv4 protocol addresses): an ARP packet's
     /// fields at the network header, read from ARP frames only (netdev tables; recorded:
@@ -456,13 +458,26 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
         }
         return out
     }()
+    /// nft's ipopt templates (ipopt.c): the IPv4 options nft reads (nft_exthdr's NFT_EXTHDR_OP_IPV4,
+    /// found by the kernel's ipv4_find_option) and each field's place inside the option.
+    static let ipOptions: [Entry] = {
+        var out: [Entry] = []
+        let head = [("type", 0, 8), ("length", 8, 8)], route = head + [("ptr", 16, 8), ("addr", 24, 32)]
+        for (name, kind, fields) in [("lsrr", UInt8(131), route), ("rr", 7, route), ("ssrr", 137, route), ("ra", 148, head + [("value", 16, 16)])] {
+            out.append(Entry(name: "ip option \(name)", bits: 1, ipOption: (kind, 0, 0)))
+            for (f, off, len) in fields { out.append(Entry(name: "ip option \(name) \(f)", bits: len, ipOption: (kind, off, len))) }
+        }
+        return out
+    }()
+    /// The IPv4 option field a selector reads, if it is one.
+    public var ipOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { id < NFSelector.rawBase ? NFSelector.ipOptionFields[id] : nil }
     /// The extension header field a selector reads, if it is one.
     public var exthdr: (kind: UInt8, bitOffset: Int, bitLength: Int)? { id < NFSelector.rawBase ? NFSelector.exthdrFields[id] : nil }
 
     /// The TCP option field a selector reads, if it is one.
     public var tcpOption: (kind: UInt8, bitOffset: Int, bitLength: Int)? { id < NFSelector.rawBase ? NFSelector.tcpOptionFields[id] : nil }
     /// `tcp option X` alone: matched with exists/missing.
-    public var isOptionPresence: Bool { (tcpOption ?? sctpChunk ?? exthdr).map { $0.bitLength == 0 } ?? false }
+    public var isOptionPresence: Bool { (tcpOption ?? sctpChunk ?? exthdr ?? ipOption).map { $0.bitLength == 0 } ?? false }
 
     /// The template field nft would list raw payload bits as: same base, offset and length, and the
     /// transport protocol the rule fixed (`th` ports for a set of them, `ip` fields in IPv4 context).
@@ -490,11 +505,12 @@ public struct NFSelector: Hashable, Sendable, CustomStringConvertible {
     static let tcpOptionFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.tcpOption)
     static let sctpChunkFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.sctpChunk)
     static let exthdrFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.exthdr)
+    static let ipOptionFields: [(kind: UInt8, bitOffset: Int, bitLength: Int)?] = table.map(\.ipOption)
 
     /// `PROTO FIELD` words the parser accepts, by protocol.
     static let fieldsByProtocol: [String: [String: NFSelector]] = {
         var out: [String: [String: NFSelector]] = [:]
-        for (i, e) in table.enumerated() where e.tcpOption == nil && e.sctpChunk == nil && !e.name.hasPrefix("fib ") && !e.name.hasPrefix("exthdr ")
+        for (i, e) in table.enumerated() where e.tcpOption == nil && e.sctpChunk == nil && e.ipOption == nil && !e.name.hasPrefix("fib ") && !e.name.hasPrefix("exthdr ")
             && !e.name.hasPrefix("ipsec ") {
             let w = e.name.split(separator: " ").map(String.init)
             // (`arp saddr ether`: the field is two words.)

@@ -921,6 +921,21 @@ extension Stack {
         return (v >> UInt64((last - off) * 8 - e.bitOffset - e.bitLength)) & ((1 << UInt64(e.bitLength)) - 1)
     }
 
+    /// `nft_exthdr_ipv4_eval`: an IPv4 packet's option (`ipv4_find_option`); presence reads 1 or 0
+    /// (0 too when the options are invalid), a field the bytes at its offset from the option's
+    /// start; anything but IPv4 breaks the rule.
+    private func nft_exthdr_ipv4_eval(_ o: (kind: UInt8, bitOffset: Int, bitLength: Int), _ skb: SkBuff, _ p: PktInfo) -> UInt64? {
+        guard skb.protocolType == EtherType.ipv4 else { return nil }
+        let found = Stack.ipv4_find_option(skb.data, nh: p.nh, end: p.len, target: o.kind)
+        if o.bitLength == 0 { return found == nil ? 0 : 1 }
+        guard let at = found else { return nil }
+        let first = p.nh + at + o.bitOffset / 8, last = first + o.bitLength / 8
+        guard last <= p.len else { return nil }
+        var v: UInt64 = 0
+        for k in first..<last { v = v << 8 | UInt64(skb.data[k]) }
+        return v
+    }
+
     /// `nft_fib6_eval` / `nft_fib6_eval_type`: the same over FIB6; a link-local address is looked up
     /// on the packet's device; `type` is local, anycast (subnet-router), multicast, unicast or,
     /// without a route, unreachable.
@@ -1006,6 +1021,7 @@ extension Stack {
         if let o = sel.tcpOption { return readTCPOption(o, skb, p) }
         if let c = sel.sctpChunk { return readSCTPChunk(c, skb, p) }
         if let e = sel.exthdr { return nft_exthdr_ipv6_eval(e, skb, p) }
+        if let o = sel.ipOption { return nft_exthdr_ipv4_eval(o, skb, p) }
         guard let f = sel.payload else { return nil }
         return readField(f, skb, p)
     }
