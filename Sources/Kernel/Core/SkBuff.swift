@@ -31,6 +31,8 @@ public final class SkBuff {
     public var networkHeader = 0
     public var transportHeader = 0
     public var protocolType: UInt16 = 0
+    /// The IPv4 options input compiled (IPCB(skb)->opt), for the answers and forwarding.
+    var ipOptions: IPOptionsFound?
     public var pktType: PacketType = .host
     public var vlanID: UInt16? = nil
     /// skb_vlan_tag_present: the tag received (kept inline before the network header) is still
@@ -139,7 +141,7 @@ public final class SkBuff {
         ipSummed = .none; rxQueue = 0; hash = 0; cpu = 0; broadcastRoute = false; segments = 1; generated = false
         mark = 0; priority = 0; nftrace = false; macHeaderSet = false; dataAtMAC = false; nhoff = 0; conn = nil; ctInfo = .invalid; ctTemplate = nil; synproxyTemplate = false; fwd = nil; csumPartialOffset = nil; fragMaxSize = 0; rerouteWanted = false
         gsoSize = 0; gsoFixedID = false; gsoUDP = false; qdiscPktLen = 0; txOutcome = .forwarded; sock = nil; skOwner = .none; assignedSock = nil; wmemCharge = 0; tcpSerial = 0; rxCsumPartial = false
-        hashComputed = false; redirected = false; tcRedirects = 0; looped = false; loopedDst = 0
+        hashComputed = false; redirected = false; tcRedirects = 0; looped = false; loopedDst = 0; ipOptions = nil
     }
 
     /// SKB_TRUESIZE of a head buffer for `len` bytes: data rounded up with NET_SKB_PAD, plus the

@@ -40,6 +40,7 @@ extension Stack {
     func ip_forward_finish(_ skb: SkBuff, route: FIBEntry) -> PathEnd {
         enter(.ip_forward_finish, skb)
         snmp.ip.ForwDatagrams += 1
+        if let o = skb.ipOptions { ip_forward_options(skb, o) }
         let dst = IPv4Address(raw: skb.data.be32(skb.networkHeader + 16))
         return ip_output(skb, dev: route.dev, nexthop: route.gateway ?? dst, outcome: .forwarded)
     }

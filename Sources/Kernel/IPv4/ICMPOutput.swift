@@ -23,10 +23,16 @@ extension Stack {
         guard icmpv4_xrlim_allow(src, limited: global.limited, dev: route.dev) else { return }
         // A packet addressed to us is answered from the address it was sent to; otherwise the route picks.
         let from = fib.isLocal(dst) ? dst : route.src
-        let quoted = Array(b[nh..<min(skb.len, nh + 576 - 28)])
+        // The options input compiled go back (__ip_options_echo); none can: no error at all.
+        var options: [UInt8] = []
+        if let o = skb.ipOptions {
+            guard let echoed = ip_options_echo(skb, o, from: from) else { return }
+            options = echoed
+        }
+        let quoted = Array(b[nh..<min(skb.len, nh + 576 - 28 - options.count)])
         let tos = (b[nh + 1] & 0x1e) | 0xc0   // IPTOS_PREC_INTERNETCONTROL
         sendICMP(ICMPv4Repr(type: type, code: code, restOfHeader: info, data: quoted), src: from, dst: src, tos: tos, route: route, cause: skb,
-                 attachConntrack: true)
+                 attachConntrack: true, options: options)
     }
 
     /// `icmp_echo`: the reply carries the request's id, sequence and data.
@@ -69,11 +75,12 @@ extension Stack {
     /// discovery, so `ip_select_ident` picks an ID) and sends it through `ip_output` on behalf of `cause`.
     /// An error carries its cause's connection as related (icmp_glue_bits calls nf_ct_attach).
     private func sendICMP(_ m: ICMPv4Repr, src: IPv4Address, dst: IPv4Address, tos: UInt8,
-                          route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, attachConntrack: Bool = false, countAs: UInt8? = nil) {
+                          route: (dev: Int, nexthop: IPv4Address, src: IPv4Address), cause: SkBuff, attachConntrack: Bool = false, countAs: UInt8? = nil,
+                          options: [UInt8] = []) {
         let ip = IPv4Repr(src: src, dst: dst, proto: IPProtocol.icmp, ttl: UInt8(sysctl(.ip_default_ttl)), tos: tos,
-                          ident: ip_select_ident(src: src, dst: dst, proto: IPProtocol.icmp, dontFragment: false), payloadLength: m.bufferLength)
+                          ident: ip_select_ident(src: src, dst: dst, proto: IPProtocol.icmp, dontFragment: false), options: options, payloadLength: m.bufferLength)
         var bytes = [UInt8](repeating: 0, count: 14 + ip.bufferLength)
-        m.emit(into: &bytes, at: 14 + 20)
+        m.emit(into: &bytes, at: 14 + ip.headerLength)
         ip.emit(into: &bytes, at: 14)
         snmp.icmp.OutMsgs += 1
         snmp.icmp.countOut(countAs ?? m.type)

@@ -58,10 +58,15 @@ extension Stack {
             // Every IPv4 interface is in 224.0.0.1 (all-hosts); other groups need a socket's join.
             guard ip_check_mc(skb.dev, dst) else { return drop(.NOT_SPECIFIED, "multicast group \(dst) not joined on \(devices[skb.dev].name)") }
             skb.broadcastRoute = true
+            if let end = ip_rcv_options(skb, local: true) { return end }
             return ip_local_deliver(skb)
         }
         if src.isMulticast || src == .broadcast { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
-        if dst == .broadcast || (src == .any && dst == .any) { skb.broadcastRoute = true; return ip_local_deliver(skb) }
+        if dst == .broadcast || (src == .any && dst == .any) {
+            skb.broadcastRoute = true
+            if let end = ip_rcv_options(skb, local: true) { return end }
+            return ip_local_deliver(skb)
+        }
         if src.isZeronet { return drop(.IP_INVALID_SOURCE, "martian source \(src)") }
         if dst.isZeronet { return drop(.IP_INVALID_DEST, "martian destination \(dst)") }
         if dst.isLoopback { return drop(.IP_INVALID_DEST, "martian destination \(dst)") }
@@ -81,6 +86,7 @@ extension Stack {
         case .local, .broadcast:
             if fib.isLocal(src) { return drop(.IP_LOCAL_SOURCE, "source \(src) is one of our addresses") }
             skb.broadcastRoute = route.type == .broadcast
+            if let end = ip_rcv_options(skb, local: true) { return end }
             return ip_local_deliver(skb)
         case .unicast, .unreachable:
             guard forwarding else {
@@ -88,6 +94,7 @@ extension Stack {
                 return drop(.IP_INADDRERRORS, "\(dst) is not local and net.ipv4.ip_forward is 0")
             }
             if fib.isLocal(src) { return drop(.IP_LOCAL_SOURCE, "source \(src) is one of our addresses") }
+            if let end = ip_rcv_options(skb, local: false) { return end }
             return ip_forward(skb, route: route)
         }
     }
