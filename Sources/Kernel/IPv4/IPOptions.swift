@@ -151,6 +151,11 @@ extension Stack {
     /// would fill in. A source route is not echoed (the model drops source-routed packets first).
     func ip_options_echo(_ skb: SkBuff, _ o: IPOptionsFound, from: IPv4Address) -> [UInt8]? {
         let b = skb.data, nh = skb.networkHeader
+        // A rule may have rewritten the header since input (raw payload writes): what no longer
+        // fits in it is not echoed.
+        for at in [o.rr, o.ts, o.cipso] where at != 0 {
+            guard nh + at + 3 <= skb.len, nh + at + Int(b[nh + at + 1]) <= skb.len else { return nil }
+        }
         var out: [UInt8] = []
         func put(_ v: UInt32, at k: Int) { out[k] = UInt8(v >> 24); out[k + 1] = UInt8(v >> 16 & 0xff); out[k + 2] = UInt8(v >> 8 & 0xff); out[k + 3] = UInt8(v & 0xff) }
         if o.rr != 0 {
@@ -235,8 +240,8 @@ extension Stack {
     func ip_forward_options(_ skb: SkBuff, _ o: IPOptionsFound) {
         let nh = skb.networkHeader
         var changed = o.changed
-        if o.rrNeedAddr {
-            let dst = IPv4Address(raw: skb.data.be32(nh + 16)), at = nh + o.rr + Int(skb.data[nh + o.rr + 2]) - 5
+        if o.rrNeedAddr, nh + o.rr + 3 <= skb.len, case let at = nh + o.rr + Int(skb.data[nh + o.rr + 2]) - 5, at >= nh + o.rr, at + 4 <= skb.len {
+            let dst = IPv4Address(raw: skb.data.be32(nh + 16))
             let a = (routeOutput(dst)?.src ?? inet_select_addr(skb.dev, dst)).raw
             skb.data[at] = UInt8(a >> 24); skb.data[at + 1] = UInt8(a >> 16 & 0xff); skb.data[at + 2] = UInt8(a >> 8 & 0xff); skb.data[at + 3] = UInt8(a & 0xff)
             changed = true
