@@ -14,6 +14,10 @@ struct Op {
     /// The immediate sign-extended to 64 bits; LD_IMM64's whole value.
     var imm: UInt64
 
+    /// Where in their page the ops start: clear of the registers' place (BPFVM.regsPageOffset)
+    /// for programs of up to 160 instructions, and of the packet's first bytes.
+    static let pageOffset = 1024
+
     /// Not a valid opcode (ALU64 with op 0xf0): sends the instruction to the general path.
     static let general: UInt8 = 0xff
 

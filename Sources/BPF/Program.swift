@@ -55,6 +55,8 @@ public final class BPFProgram: @unchecked Sendable {
     let codeCount: Int
     /// The same pre-decoded for the interpreter's fast loop (`Op.decode`).
     let ops: UnsafeMutablePointer<Op>
+    /// The ops' memory: page-aligned, the ops from `Op.pageOffset` (see `BPFVM.regs`).
+    private let opsBlock: UnsafeMutableRawPointer
     /// As many ops that all send the loop to the general path, for runs that trace each step.
     let generalOps: UnsafeMutablePointer<Op>
     /// Bytes below the frame pointer any function of the program reaches (the verifier's
@@ -66,7 +68,8 @@ public final class BPFProgram: @unchecked Sendable {
         code.initialize(from: insns, count: insns.count)
         codeCount = insns.count
         let decoded = Op.decode(insns)
-        ops = .allocate(capacity: decoded.count)
+        opsBlock = .allocate(byteCount: Op.pageOffset + decoded.count * MemoryLayout<Op>.stride, alignment: 4096)
+        ops = (opsBlock + Op.pageOffset).bindMemory(to: Op.self, capacity: decoded.count)
         ops.initialize(from: decoded, count: decoded.count)
         generalOps = .allocate(capacity: decoded.count)
         generalOps.initialize(repeating: Op(code: Op.general, dst: 0, src: 0, off: 0, imm: 0), count: decoded.count)
@@ -83,7 +86,7 @@ public final class BPFProgram: @unchecked Sendable {
         return p
     }
 
-    deinit { code.deallocate(); ops.deallocate(); generalOps.deallocate() }
+    deinit { code.deallocate(); opsBlock.deallocate(); generalOps.deallocate() }
 
     /// A program without the verifier, for tests of the interpreter's own run-time checks.
     static func loadUnverified(_ spec: BPFProgramSpec, maps: [BPFMap]) -> BPFProgram {

@@ -43,8 +43,14 @@ public final class BPFVM {
     static let xdpFrameSize = 40
 
     /// r0-r10, and five more so a register number from an unverified program cannot reach past them.
-    let regs = UnsafeMutablePointer<UInt64>.allocate(capacity: 16)
-    let stack = UnsafeMutableRawPointer.allocate(byteCount: stackPerFrame * maxFrames, alignment: 8)
+    /// At a fixed place in a page of its own (`regsPage`): every instruction stores to a register,
+    /// and a load whose address matches a pending store's in the low 12 bits waits for it (4K
+    /// aliasing), so the registers sit where neither the ops (`Op.pageOffset`), the packet's data
+    /// (past the headroom) nor frame 0 of the stack is.
+    let regs: UnsafeMutablePointer<UInt64>
+    private let regsPage = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+    static let regsPageOffset = 3584
+    let stack = UnsafeMutableRawPointer.allocate(byteCount: stackPerFrame * maxFrames, alignment: 4096)
     /// BPF-to-BPF calls in progress: where each returns, the callee-saved r6-r9 and r10 of its caller.
     let callFrames = UnsafeMutablePointer<(ret: Int, saved: (UInt64, UInt64, UInt64, UInt64), fp: UInt64)>.allocate(capacity: maxFrames)
     /// A tc program's `struct __sk_buff`.
@@ -76,9 +82,10 @@ public final class BPFVM {
 
     public init() {
         packetCapacity = 2048
-        packet = .allocate(byteCount: packetCapacity, alignment: 8)
+        packet = .allocate(byteCount: packetCapacity, alignment: 4096)
+        regs = (regsPage + Self.regsPageOffset).bindMemory(to: UInt64.self, capacity: 16)
     }
-    deinit { stack.deallocate(); packet.deallocate(); regs.deallocate(); skbContext.deallocate(); callFrames.deallocate() }
+    deinit { stack.deallocate(); packet.deallocate(); regsPage.deallocate(); skbContext.deallocate(); callFrames.deallocate() }
 
     /// The frame as the program left it.
     public var frame: [UInt8] { Array(UnsafeRawBufferPointer(start: packet + data, count: dataEnd - data)) }
@@ -120,7 +127,7 @@ public final class BPFVM {
         if need > packetCapacity {
             packet.deallocate()
             packetCapacity = need
-            packet = .allocate(byteCount: need, alignment: 8)
+            packet = .allocate(byteCount: need, alignment: 4096)
         }
         if let b = f.baseAddress, f.count > 0 { (packet + Self.headroom).copyMemory(from: b, byteCount: f.count) }
         data = Self.headroom; dataMeta = data; dataEnd = data + f.count
