@@ -47,6 +47,13 @@ extension NFParser {
         guard t.kind == .word else { throw err("expected a selector") }
         if t.text == "ct", let s = try ctSelector(context: context) { try context.check(s, at: t, self); return s }
         if t.text == "osf" { return try osfSelector() }
+        if t.text == "ip", i + 1 < toks.count, toks[i + 1].kind == .word, toks[i + 1].text == "option" {
+            let s = try ipOptionSelector()
+            // (`ip option X` alone reads presence, matched only with exists or missing.)
+            guard !s.isOptionPresence else { throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(bisonName(tok))", length: tok.width) }
+            try context.check(s, at: t, self)
+            return s
+        }
         if let fields = NFParser.selectorWords[t.text] {
             i += 1
             let ft = tok
@@ -54,7 +61,6 @@ extension NFParser {
             if t.text == "vlan" && f == "cfi" { f = "dei" }
             guard let s = fields[f] else {
                 if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
-                if t.text == "ip", f == "option" { throw unsupported("ip option in a concatenation", at: ft) }
                 throw err("unknown \(t.text) field \(f)", at: ft)
             }
             try context.check(s, at: t, self)

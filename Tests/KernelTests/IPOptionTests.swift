@@ -158,6 +158,23 @@ final class IPOptionTests: XCTestCase {
         }
     }
 
+    /// An option's field in a concatenated key reads as it does alone (nft lists these as given).
+    func testConcatenatedKeys() throws {
+        let s = try makeStack()
+        s.loadRuleset(try NFParser.parse("""
+        table ip t {
+        \tchain c {
+        \t\ttype filter hook prerouting priority filter; policy accept;
+        \t\tip saddr . ip option ra value { 198.18.0.9 . 0 } counter
+        \t\tip saddr . ip option rr ptr { 198.18.0.9 . 8 } counter
+        \t}
+        }
+        """))
+        // The recorded router alert (value 0), router alert of value 1, and record route at pointer 8.
+        for k in [1, 2, 4] { _ = s.inject(frame: try Hex.decode(Self.recorded[k].0), device: s.devices[0]) }
+        XCTAssertEqual(s.listRuleset(handles: false).matches(of: /counter packets (\d+)/).map { Int($0.1)! }, [1, 1])
+    }
+
     func testRefusalsAsNftGivesThem() {
         func error(_ rule: String) -> String {
             do { _ = try NFParser.parse("table ip t {\n\tchain c {\n\t\t\(rule)\n\t}\n}\n"); return "loaded" } catch { return "\(error)" }
