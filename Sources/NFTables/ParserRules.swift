@@ -969,8 +969,10 @@ extension NFParser {
             if t.text == "vlan" && f == "cfi" { f = "dei" }   // nft's old name for the bit, listed as dei
             if t.text == "meta" && f == "secpath" { f = "ipsec" }   // listed as meta ipsec
             guard let s = fields[f] else {
+                // A secmark is an object's id: nft takes no constant for it (its words, under the value).
+                if t.text == "meta", f == "secmark", !isWord("set"), !atStatementEnd { throw refused("Cannot be used with right hand side constant value", at: tok) }
                 if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
-                throw err("unknown \(t.text) field \(f)", at: ft)
+                throw unknownField(t, ft)
             }
             sel = s
             if sel.rawValue == "meta ipsec" { return try presence(sel) }

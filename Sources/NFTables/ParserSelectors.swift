@@ -61,7 +61,7 @@ extension NFParser {
             if t.text == "vlan" && f == "cfi" { f = "dei" }
             guard let s = fields[f] else {
                 if t.text == "meta", NFParser.metaKeysNotModelled.contains(f) { throw unsupported("meta \(f)", at: ft) }
-                throw err("unknown \(t.text) field \(f)", at: ft)
+                throw unknownField(t, ft)
             }
             try context.check(s, at: t, self)
             return s
@@ -142,7 +142,8 @@ extension NFParser {
         if list == "tcp option", let alias = NFSelector.tcpOptionAliases[name] { name = alias }
         // A TCP option by number is the named one when nft has a name for it (2 is maxseg).
         if list == "tcp option", let k = UInt8(name) { name = NFSelector.tcpOptionName(k) ?? name }
-        if list == "sctp chunk", UInt64(name) != nil { throw unsupported("sctp chunks by number", at: nt) }
+        // nft 1.0.6's grammar names SCTP chunks only (recorded: `sctp chunk 10 exists`).
+        if list == "sctp chunk", UInt64(name) != nil { throw NFSyntaxError(line: nt.line, column: nt.column, message: "syntax error, unexpected number", length: nt.width) }
         guard NFSelector(rawValue: "\(list) \(name)") != nil else { throw err("unknown \(list) \(name)", at: nt) }
         if tok.kind == .word, !["exists", "missing"].contains(tok.text) {
             // nft 1.0.6's grammar has no `kind` field for a named option (its listing may show
@@ -200,7 +201,7 @@ extension NFParser {
     static let ctKeysNotModelled: Set<String> = ["zone", "label", "secmark", "saddr", "daddr",
                                                  "proto-src", "proto-dst", "expectation", "timeout"]
     /// Likewise nft's meta keys.
-    static let metaKeysNotModelled: Set<String> = ["ibrname", "obrname",
+    static let metaKeysNotModelled: Set<String> = ["ibrname", "obrname", "secmark",
                                                    "ibriport", "obriport", "ibrpvid", "ibrvproto", "broute", "iifkind", "oifkind"]
 
     /// `ct [original|reply|both] KEY`, for the keys beyond state/status/mark/direction: the
@@ -244,8 +245,41 @@ extension NFParser {
         if dir.isEmpty, ["state", "status", "mark", "direction"].contains(key) { i = start; return nil }
         // Keys nft knows that the model does not read or set yet.
         if NFParser.ctKeysNotModelled.contains(key) { throw unsupported("ct \(dir)\(key)", at: toks[start]) }
+        // A word that is no ct key at all is a syntax error to nft's grammar, under the word.
+        if !NFParser.ctKeys.contains(key), case let kt = toks[i - 1] {
+            throw NFSyntaxError(line: kt.line, column: kt.column, message: "syntax error, unexpected \(bisonName(kt))", length: kt.width)
+        }
         throw refused("unknown ct key \(dir)\(key) (not valid in this form)", at: toks[start])
     }
+
+    /// nft's ct keys (ct.c's templates), in any of their forms.
+    static let ctKeys: Set<String> = ["state", "direction", "status", "mark", "expiration", "helper", "l3proto", "saddr", "daddr",
+                                      "protocol", "proto-src", "proto-dst", "label", "bytes", "packets", "avgpkt", "zone", "event",
+                                      "secmark", "id", "count", "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr"]
+
+    /// An unknown field after a protocol word, as nft's bison grammar words it: the unexpected
+    /// token and, where the protocol has at most four fields, the ones expected (nft 1.0.6 here).
+    func unknownField(_ proto: NFToken, _ ft: NFToken) -> NFSyntaxError {
+        if proto.text == "meta" {
+            var e = NFSyntaxError(line: proto.line, column: proto.column, message: "syntax error, unexpected \(ft.text), known keys are \(NFParser.metaKeysListed)", length: proto.width)
+            if ft.line == proto.line { e.length = ft.column + ft.width - proto.column }
+            return e
+        }
+        let expecting = NFParser.fieldsExpected[proto.text].map { ", expecting \($0)" } ?? ""
+        // (After `ip`, nft's scanner reads `options` as a keyword of its own: `ip options`.)
+        let unexpected = proto.text == "ip" && ft.text == "options" ? "options" : bisonName(ft)
+        return NFSyntaxError(line: ft.line, column: ft.column, message: "syntax error, unexpected \(unexpected)\(expecting)", length: ft.width)
+    }
+
+    /// The fields bison lists for a protocol with at most four of them, in its order.
+    static let fieldsExpected: [String: String] = [
+        "udp": "length or checksum or sport or dport", "udplite": "checksum or sport or dport or csumcov",
+        "dccp": "type or sport or dport", "esp": "seq or spi", "comp": "nexthdr or flags or cpi",
+        "igmp": "type or checksum or mrt or group", "ether": "saddr or daddr or type", "th": "sport or dport",
+        "hbh": "hdrlength or nexthdr", "dst": "hdrlength or nexthdr",
+    ]
+    /// The meta keys nft's error names (meta.c's table).
+    static let metaKeysListed = "length, protocol, priority, mark, iif, oif, iifname, oifname, iiftype, oiftype, skuid, skgid, nftrace, rtclassid, secmark, nfproto, l4proto, ibrname, obrname, pkttype, cpu, iifgroup, oifgroup, cgroup, random, ipsec, iifkind, oifkind, ibrpvid, ibrvproto, time, day, hour, sdif, sdifname"
 
     /// nft_nat_validate / nft_masq_validate / nft_redir_validate: NAT only in nat chains, source
     /// NAT after routing (postrouting, input), destination NAT before it (prerouting, output).

@@ -250,4 +250,33 @@ extension RefusalTests {
         XCTAssertEqual(e?.kind, .unsupported)
         XCTAssertEqual(e?.message.hasPrefix("not supported yet: typeof ip option ra value in a set"), true, e?.message ?? "")
     }
+
+    /// An unknown field after a protocol word, in nft 1.0.6's words here (bison's unexpected
+    /// token, the fields it expects where a protocol has four at most; meta's own list of keys).
+    func testUnknownFieldsAsNftWordsThem() {
+        func e(_ rule: String) -> NFSyntaxError? {
+            refusal("table inet t {\n chain c {\n  type filter hook prerouting priority 0;\n  \(rule)\n }\n}\n")
+        }
+        let cases: [(String, Int, Int, String)] = [
+            ("ip zzz 1", 6, 3, "syntax error, unexpected string"),
+            ("udp zzz 1", 7, 3, "syntax error, unexpected string, expecting length or checksum or sport or dport"),
+            ("ether zzz 1", 9, 3, "syntax error, unexpected string, expecting saddr or daddr or type"),
+            ("esp zzz 1", 7, 3, "syntax error, unexpected string, expecting seq or spi"),
+            ("ip options 1", 6, 7, "syntax error, unexpected options"),
+            ("ip6 option", 7, 6, "syntax error, unexpected string"),
+            ("ct zzz 1", 6, 3, "syntax error, unexpected string"),
+            ("meta zzz 1", 3, 8, "syntax error, unexpected zzz, known keys are length, protocol, priority, mark, iif, oif, iifname"),
+            ("sctp chunk 10 exists", 14, 2, "syntax error, unexpected number"),
+        ]
+        for (rule, column, width, message) in cases {
+            guard let x = e(rule) else { continue }
+            XCTAssertEqual([x.line, x.column, x.length], [4, column, width], rule)
+            XCTAssertTrue(x.message.hasPrefix(message), "\(rule): \(x.message)")
+            XCTAssertEqual(x.kind, .syntax, rule)
+        }
+        // `meta secmark` is nft's, with no constant (refused under the value); the rest not modelled.
+        XCTAssertEqual(e("meta secmark 1").map { [$0.column, $0.length] }, [16, 1])
+        XCTAssertEqual(e("meta secmark 1")?.message, "Cannot be used with right hand side constant value")
+        XCTAssertEqual(e("meta secmark set 1")?.kind, .unsupported)
+    }
 }
