@@ -29,6 +29,8 @@ opts = [
     b'\x44\x08\x09\xf0\x00\x00\x00\x00',                        # full timestamp, overflow full: problem at 23
     b'\x86\x08\x00\x00\x00\x01\x00\x00',                        # CIPSO (DOI 1)
     b'\x99\x04\x00\x00',                                        # an unknown option
+    b'\x44\x0c\x05\x00' + bytes(8),                             # timestamps only, two slots
+    b'\x44\x14\x05\x01' + bytes(16),                            # timestamps and addresses, two pairs
 ]
 def counters():
     out = subprocess.run(['ip', 'netns', 'exec', 'kb', 'nstat', '-az'], capture_output=True, text=True).stdout

@@ -188,7 +188,7 @@ extension Stack {
                 }
                 out[at + 2] = UInt8(ptr)
                 if needAddr { put(from.raw, at: at + ptr - 9) }
-                if needTime { put(currentTimestamp(), at: at + ptr - 5) }
+                if needTime { put(currentTimestamp(cpu: skb.cpu), at: at + ptr - 5) }
             }
         }
         if o.cipso != 0 { out += b[(nh + o.cipso)..<(nh + o.cipso + Int(b[nh + o.cipso + 1]))] }
@@ -202,7 +202,7 @@ extension Stack {
     }
 
     /// `inet_current_timestamp`: ms since midnight UTC on the stack's clock.
-    func currentTimestamp(cpu: Int = 0) -> UInt32 {
+    func currentTimestamp(cpu: Int) -> UInt32 {
         let now = config.epochNs &+ clocks[cpu]
         return UInt32((now / 1_000_000_000) % 86_400) * 1000 + UInt32((now % 1_000_000_000) / 1_000_000)
     }
