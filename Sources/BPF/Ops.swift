@@ -11,7 +11,7 @@ struct Op {
     var src: UInt8
     /// A jump's absolute target, or a load's or store's offset.
     var off: Int32
-    /// The immediate sign-extended to 64 bits; LD_IMM64's whole value.
+    /// The immediate sign-extended to 64 bits; LD_IMM64's whole value (the general path reads it too).
     var imm: UInt64
 
     /// Where in their page the ops start: clear of the registers' place (BPFVM.regsPageOffset)

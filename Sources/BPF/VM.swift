@@ -480,13 +480,9 @@ public final class BPFVM {
                         regs[0] = v
                         break
                     }
-                    switch i.src {
-                    case 0: regs[d] = i.imm64
-                    case BPF.PSEUDO_MAP_FD: regs[d] = (Self.mapHandleTag | UInt64(i.imm)) << 48
-                    case BPF.PSEUDO_MAP_VALUE:
-                        regs[d] = Self.valueAddress(Self.firstMapRegion + UInt64(i.imm), slot: 0, Int(i.imm64))
-                    default: return failure(pc, "LD_IMM64 source \(i.src) not supported yet")
-                    }
+                    // A value (0), a map (1) or a map value (2): resolved at load (`Op.decode`).
+                    guard i.src <= BPF.PSEUDO_MAP_VALUE else { return failure(pc, "LD_IMM64 source \(i.src) not supported yet") }
+                    regs[d] = program.ops[pc].imm
                     if traceSteps { steps.append(BPFStep(pc: pc, value: regs[d])) }
                     pc += 2
                     break general

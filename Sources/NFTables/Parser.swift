@@ -196,8 +196,13 @@ public struct NFParser {
     /// newline or `;` before the closing brace: `accept }` on one line is a syntax error in nft.
     func expectSeparator() throws(NFSyntaxError) {
         guard tok.kind == .newline || tok.kind == .handle || tok.kind == .iptables || tok.kind == .end || isPunct(";") else {
-            throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(bisonName(tok)), expecting newline or semicolon", length: tok.width)
+            throw unexpected(tok, expecting: "newline or semicolon")
         }
+    }
+    /// bison's "syntax error, unexpected TOKEN[, expecting ...]" under `t`, as nft prints it (the
+    /// token as `bisonName` names it unless told).
+    func unexpected(_ t: NFToken, as name: String? = nil, expecting: String? = nil) -> NFSyntaxError {
+        NFSyntaxError(line: t.line, column: t.column, message: "syntax error, unexpected \(name ?? bisonName(t))" + (expecting.map { ", expecting \($0)" } ?? ""), length: t.width)
     }
     /// A token as nft's bison messages name it: `'}'`, a keyword itself, `number`, `string`.
     func bisonName(_ t: NFToken) -> String {
@@ -620,7 +625,7 @@ public struct NFParser {
                     case "timeout": timeouts = true
                     case "constant": constant = true
                     // nft 1.0.6's grammar knows these four (recorded).
-                    default: throw NFSyntaxError(line: ft.line, column: ft.column, message: "syntax error, unexpected string, expecting constant or interval or dynamic or timeout", length: ft.width)
+                    default: throw unexpected(ft, as: "string", expecting: "constant or interval or dynamic or timeout")
                     }
                 } while isPunct(",")
             case "elements":

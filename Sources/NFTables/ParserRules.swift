@@ -308,13 +308,13 @@ extension NFParser {
         var end = i + 1
         while end < toks.count, toks[end].kind == .word || (toks[end].kind == .punct && ![";", "}"].contains(toks[end].text)) { end += 1 }
         if t.text == "xt" { return refused("unsupported xtables compat expression, use iptables-nft with this ruleset", from: t, to: toks[end - 1]) }
-        if NFParser.reservedWords.contains(t.text) { return NFSyntaxError(line: t.line, column: t.column, message: "syntax error, unexpected \(t.text)", length: t.width) }
+        if NFParser.reservedWords.contains(t.text) { return unexpected(t) }
         if i + 1 < toks.count, toks[i + 1].kind == .word, NFParser.selectorWords[toks[i + 1].text] != nil || toks[i + 1].text == "meta" || toks[i + 1].text == "ct" {
             return refused("No symbol type information", at: t)
         }
         let stop = end < toks.count ? toks[end] : toks[toks.count - 1]
         let what = stop.kind == .end ? "end of file" : stop.kind == .newline ? "newline" : stop.text == ";" ? "semicolon" : "'\(stop.text)'"
-        return NFSyntaxError(line: stop.line, column: stop.column, message: "syntax error, unexpected \(what)", length: stop.width)
+        return unexpected(stop, as: what)
     }
 
     /// Keys of nft's integer type a mark, zone or priority may be set from (`meta mark set meta cpu`,
@@ -939,18 +939,11 @@ extension NFParser {
         } else if t.text == "rt" {
             sel = try rtSelector(table: table, context: context)
             if sel.rawValue == "rt ipsec" { return try presence(sel) }
-        } else if t.text == "ip", toks[i + 1].kind == .word, toks[i + 1].text == "option" {
-            sel = try ipOptionSelector()
+        } else if (t.text == "tcp" && toks[i + 1].text == "option") || (t.text == "sctp" && toks[i + 1].text == "chunk")
+                    || (t.text == "ip" && toks[i + 1].text == "option"), toks[i + 1].kind == .word {
+            sel = t.text == "ip" ? try ipOptionSelector() : try optionSelector(t.text == "tcp" ? "tcp option" : "sctp chunk")
             if sel.isOptionPresence {
-                // `ip option X exists|missing`.
-                let m = try presence(sel)
-                try context.check(sel, at: t, self)
-                return m
-            }
-        } else if (t.text == "tcp" && toks[i + 1].text == "option") || (t.text == "sctp" && toks[i + 1].text == "chunk"), toks[i + 1].kind == .word {
-            sel = try optionSelector(t.text == "tcp" ? "tcp option" : "sctp chunk")
-            if sel.isOptionPresence {
-                // `tcp option X exists|missing`.
+                // `tcp option X exists|missing`, likewise sctp chunks and IPv4 options.
                 let m = try presence(sel)
                 try context.check(sel, at: t, self)
                 return m

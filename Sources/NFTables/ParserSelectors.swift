@@ -50,7 +50,7 @@ extension NFParser {
         if t.text == "ip", i + 1 < toks.count, toks[i + 1].kind == .word, toks[i + 1].text == "option" {
             let s = try ipOptionSelector()
             // (`ip option X` alone reads presence, matched only with exists or missing.)
-            guard !s.isOptionPresence else { throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(bisonName(tok))", length: tok.width) }
+            guard !s.isOptionPresence else { throw unexpected(tok) }
             try context.check(s, at: t, self)
             return s
         }
@@ -143,14 +143,14 @@ extension NFParser {
         // A TCP option by number is the named one when nft has a name for it (2 is maxseg).
         if list == "tcp option", let k = UInt8(name) { name = NFSelector.tcpOptionName(k) ?? name }
         // nft 1.0.6's grammar names SCTP chunks only (recorded: `sctp chunk 10 exists`).
-        if list == "sctp chunk", UInt64(name) != nil { throw NFSyntaxError(line: nt.line, column: nt.column, message: "syntax error, unexpected number", length: nt.width) }
+        if list == "sctp chunk", UInt64(name) != nil { throw unexpected(nt) }
         guard NFSelector(rawValue: "\(list) \(name)") != nil else { throw err("unknown \(list) \(name)", at: nt) }
         if tok.kind == .word, !["exists", "missing"].contains(tok.text) {
             // nft 1.0.6's grammar has no `kind` field for a named option (its listing may show
             // one): bison fails past the value (recorded: `tcp option window kind 3` + newline).
             if list == "tcp option", tok.text == "kind", i + 2 < toks.count {
                 let t = toks[i + 2]
-                throw NFSyntaxError(line: t.line, column: t.column, message: "syntax error, unexpected \(bisonName(t))", length: t.width)
+                throw unexpected(t)
             }
             guard let s = NFSelector(rawValue: "\(list) \(name) \(tok.text)") else { throw err("unknown field \(tok.text) of \(list) \(name)") }
             i += 1
@@ -166,12 +166,12 @@ extension NFParser {
         i += 2
         let nt = tok
         guard nt.kind == .word, NFSelector(rawValue: "ip option \(nt.text)") != nil else {
-            throw NFSyntaxError(line: nt.line, column: nt.column, message: "syntax error, unexpected \(bisonName(nt)), expecting lsrr or rr or ssrr or ra", length: nt.width)
+            throw unexpected(nt, expecting: "lsrr or rr or ssrr or ra")
         }
         i += 1
         guard tok.kind == .word, !["exists", "missing"].contains(tok.text) else { return NFSelector(rawValue: "ip option \(nt.text)")! }
         guard ["type", "length", "value", "ptr", "addr"].contains(tok.text) else {
-            throw NFSyntaxError(line: tok.line, column: tok.column, message: "syntax error, unexpected \(bisonName(tok))", length: tok.width)
+            throw unexpected(tok)
         }
         guard let s = NFSelector(rawValue: "ip option \(nt.text) \(tok.text)") else {
             throw NFSyntaxError(line: it.line, column: it.column, message: "unknown ip option type/field", length: it.width)
@@ -247,7 +247,7 @@ extension NFParser {
         if NFParser.ctKeysNotModelled.contains(key) { throw unsupported("ct \(dir)\(key)", at: toks[start]) }
         // A word that is no ct key at all is a syntax error to nft's grammar, under the word.
         if !NFParser.ctKeys.contains(key), case let kt = toks[i - 1] {
-            throw NFSyntaxError(line: kt.line, column: kt.column, message: "syntax error, unexpected \(bisonName(kt))", length: kt.width)
+            throw unexpected(kt)
         }
         throw refused("unknown ct key \(dir)\(key) (not valid in this form)", at: toks[start])
     }
@@ -265,10 +265,8 @@ extension NFParser {
             if ft.line == proto.line { e.length = ft.column + ft.width - proto.column }
             return e
         }
-        let expecting = NFParser.fieldsExpected[proto.text].map { ", expecting \($0)" } ?? ""
         // (After `ip`, nft's scanner reads `options` as a keyword of its own: `ip options`.)
-        let unexpected = proto.text == "ip" && ft.text == "options" ? "options" : bisonName(ft)
-        return NFSyntaxError(line: ft.line, column: ft.column, message: "syntax error, unexpected \(unexpected)\(expecting)", length: ft.width)
+        return unexpected(ft, as: proto.text == "ip" && ft.text == "options" ? "options" : nil, expecting: NFParser.fieldsExpected[proto.text])
     }
 
     /// The fields bison lists for a protocol with at most four of them, in its order.

@@ -110,8 +110,7 @@ extension Stack {
         } else if skb.segments > 1 {
             let nh = skb.networkHeader
             skb.data.setBE16(nh + 2, UInt16(skb.len - nh))
-            skb.data.setBE16(nh + 10, 0)
-            skb.data.setBE16(nh + 10, Checksum.compute(skb.data, from: nh, count: Int(skb.data[nh] & 0x0f) * 4))
+            skb.ip_send_check()
         }
         finish(skb, gro_normal_one(skb, q))
     }

@@ -177,6 +177,12 @@ extension SkBuff {
         }
         guard protocolType == EtherType.ipv4, len >= nh + 20 else { return }
         data[nh + 1] = v << 2 | data[nh + 1] & 3
+        ip_send_check()
+    }
+
+    /// `ip_send_check`: the IPv4 header's checksum computed again over its whole length.
+    func ip_send_check() {
+        let nh = networkHeader
         data.setBE16(nh + 10, 0)
         data.setBE16(nh + 10, Checksum.compute(data, from: nh, count: Int(data[nh] & 0x0f) * 4))
     }
@@ -195,8 +201,7 @@ extension SkBuff {
         guard tos & 3 != 0 else { return false }
         guard tos & 3 != 3 else { return true }
         data[nh + 1] = tos | 3
-        data.setBE16(nh + 10, 0)
-        data.setBE16(nh + 10, Checksum.compute(data, from: nh, count: Int(data[nh] & 0x0f) * 4))
+        ip_send_check()
         return true
     }
 }

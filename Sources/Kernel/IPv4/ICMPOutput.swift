@@ -52,9 +52,8 @@ extension Stack {
             snmp.icmp.InErrors += 1
             return drop(.PKT_TOO_SMALL, "timestamp request without its originate time")
         }
-        let now = config.epochNs &+ clocks[skb.cpu]
-        let ms = UInt32((now / 1_000_000_000) % 86_400) * 1000 + UInt32((now % 1_000_000_000) / 1_000_000)
-        let stamp = [UInt8(ms >> 24), UInt8((ms >> 16) & 0xff), UInt8((ms >> 8) & 0xff), UInt8(ms & 0xff)]
+        var stamp = [UInt8](repeating: 0, count: 4)
+        stamp.setBE32(0, currentTimestamp(cpu: skb.cpu))
         icmp_reply(skb, ICMPv4Repr(type: 14, code: 0, restOfHeader: b.be32(th + 4), data: Array(b[(th + 8)..<(th + 12)]) + stamp + stamp),
                    countAs: ICMPv4Repr.echoReply)
         return consume("timestamp request answered")

@@ -41,7 +41,6 @@ extension Stack {
         let end = nh + Int(b[nh] & 0x0f) * 4
         var p = nh + 20
         func fail(_ at: Int) -> IPOptionsFound { o.problem = at - nh; return o }
-        func put(_ v: UInt32, at k: Int) { b[k] = UInt8(v >> 24); b[k + 1] = UInt8(v >> 16 & 0xff); b[k + 2] = UInt8(v >> 8 & 0xff); b[k + 3] = UInt8(v & 0xff) }
         while p < end {
             let l = end - p
             switch b[p] {
@@ -70,7 +69,7 @@ extension Stack {
                 if ptr <= optlen {
                     guard ptr + 3 <= optlen else { return fail(p + 2) }
                     if let input {
-                        put(input.specDst.raw, at: p + ptr - 1)
+                        b.setBE32(p + ptr - 1, input.specDst.raw)
                         b[p + 2] = UInt8(ptr + 4)
                         o.changed = true
                     }
@@ -92,10 +91,10 @@ extension Stack {
                     case 1, 3:                             // IPOPT_TS_TSANDADDR, IPOPT_TS_PRESPEC
                         guard ptr + 7 <= optlen else { return fail(p + 2) }
                         if flag == 1 {
-                            if let input { put(input.specDst.raw, at: p + ptr - 1); timeAt = p + ptr + 3 }
+                            if let input { b.setBE32(p + ptr - 1, input.specDst.raw); timeAt = p + ptr + 3 }
                             o.tsNeedAddr = true
                         } else {
-                            let addr = IPv4Address(raw: UInt32(b[p + ptr - 1]) << 24 | UInt32(b[p + ptr]) << 16 | UInt32(b[p + ptr + 1]) << 8 | UInt32(b[p + ptr + 2]))
+                            let addr = IPv4Address(raw: b.be32(p + ptr - 1))
                             if let input, input.isUnicast(addr) { break }
                             if input != nil { timeAt = p + ptr + 3 }
                         }
@@ -104,7 +103,7 @@ extension Stack {
                     default:
                         break
                     }
-                    if let timeAt, let input { put(input.milliseconds, at: timeAt); o.changed = true }
+                    if let timeAt, let input { b.setBE32(timeAt, input.milliseconds); o.changed = true }
                 } else if flag != 3 {
                     let overflow = b[p + 3] >> 4
                     guard overflow != 15 else { return fail(p + 3) }   // the overflow count is full
@@ -157,14 +156,13 @@ extension Stack {
             guard nh + at + 3 <= skb.len, nh + at + Int(b[nh + at + 1]) <= skb.len else { return nil }
         }
         var out: [UInt8] = []
-        func put(_ v: UInt32, at k: Int) { out[k] = UInt8(v >> 24); out[k + 1] = UInt8(v >> 16 & 0xff); out[k + 2] = UInt8(v >> 8 & 0xff); out[k + 3] = UInt8(v & 0xff) }
         if o.rr != 0 {
             let at = out.count, optlen = Int(b[nh + o.rr + 1]), ptr = Int(b[nh + o.rr + 2])
             out += b[(nh + o.rr)..<(nh + o.rr + optlen)]
             if o.rrNeedAddr && ptr <= optlen {
                 guard ptr + 3 <= optlen else { return nil }
                 out[at + 2] = UInt8(ptr + 4)
-                put(from.raw, at: at + ptr - 1)
+                out.setBE32(at + ptr - 1, from.raw)
             }
         }
         if o.ts != 0 {
@@ -181,14 +179,12 @@ extension Stack {
                     guard ptr + 3 <= optlen else { return nil }
                     if out[at + 3] & 0x0f != 3 { needTime = true; ptr += 4 }
                     else if ptr + 7 <= optlen {
-                        let a = at + ptr - 1
-                        let addr = IPv4Address(raw: UInt32(out[a]) << 24 | UInt32(out[a + 1]) << 16 | UInt32(out[a + 2]) << 8 | UInt32(out[a + 3]))
-                        if !inetAddrIsUnicast(addr) { needTime = true; ptr += 8 }
+                        if !inetAddrIsUnicast(IPv4Address(raw: out.be32(at + ptr - 1))) { needTime = true; ptr += 8 }
                     }
                 }
                 out[at + 2] = UInt8(ptr)
-                if needAddr { put(from.raw, at: at + ptr - 9) }
-                if needTime { put(currentTimestamp(cpu: skb.cpu), at: at + ptr - 5) }
+                if needAddr { out.setBE32(at + ptr - 9, from.raw) }
+                if needTime { out.setBE32(at + ptr - 5, currentTimestamp(cpu: skb.cpu)) }
             }
         }
         if o.cipso != 0 { out += b[(nh + o.cipso)..<(nh + o.cipso + Int(b[nh + o.cipso + 1]))] }
@@ -242,13 +238,9 @@ extension Stack {
         var changed = o.changed
         if o.rrNeedAddr, nh + o.rr + 3 <= skb.len, case let at = nh + o.rr + Int(skb.data[nh + o.rr + 2]) - 5, at >= nh + o.rr, at + 4 <= skb.len {
             let dst = IPv4Address(raw: skb.data.be32(nh + 16))
-            let a = (routeOutput(dst)?.src ?? inet_select_addr(skb.dev, dst)).raw
-            skb.data[at] = UInt8(a >> 24); skb.data[at + 1] = UInt8(a >> 16 & 0xff); skb.data[at + 2] = UInt8(a >> 8 & 0xff); skb.data[at + 3] = UInt8(a & 0xff)
+            skb.data.setBE32(at, (routeOutput(dst)?.src ?? inet_select_addr(skb.dev, dst)).raw)
             changed = true
         }
-        guard changed else { return }
-        skb.data[nh + 10] = 0; skb.data[nh + 11] = 0
-        let c = Checksum.compute(skb.data, from: nh, count: Int(skb.data[nh] & 0x0f) * 4)
-        skb.data[nh + 10] = UInt8(c >> 8); skb.data[nh + 11] = UInt8(c & 0xff)
+        if changed { skb.ip_send_check() }
     }
 }
