@@ -69,7 +69,7 @@ extension App {
         var copy = config
         copy.name = newName
         let ruleset: NFRuleset
-        do throws(NFSyntaxError) { ruleset = try NFParser.parse(text, checkpoint: true) } catch {
+        do throws(NFSyntaxError) { ruleset = try NFParser.stored(text) } catch {
             throw Problem(status: 500, slug: "internal", detail: "the stack's own ruleset did not read back: \(error.message)")
         }
         let e = try registry.create(copy)

@@ -86,13 +86,13 @@ final class Registry: @unchecked Sendable {
                 var checkpointRuleset = state.map { $0.version == (latest?.version ?? 0) && !$0.ruleset.isEmpty } ?? false
                 if let state, checkpointRuleset {
                     // A checkpoint this parser cannot read back must not cost the stack: its stored version instead.
-                    do { stack.loadRuleset(try NFParser.parse(state.ruleset, checkpoint: true)) } catch {
+                    do { stack.loadRuleset(try NFParser.stored(state.ruleset)) } catch {
                         problems.append("stack \(rec.name): the checkpoint's ruleset does not load (\(error)); version \(latest?.version ?? 0) loaded without its state")
                         checkpointRuleset = false
-                        if let latest { stack.loadRuleset(try NFParser.parse(latest.ruleset, checkpoint: true)) }
+                        if let latest { stack.loadRuleset(try NFParser.stored(latest.ruleset)) }
                     }
                 } else if let latest {
-                    stack.loadRuleset(try NFParser.parse(latest.ruleset, checkpoint: true))
+                    stack.loadRuleset(try NFParser.stored(latest.ruleset))
                 }
                 if let state {
                     switch state.conntrack {

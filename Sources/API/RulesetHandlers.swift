@@ -371,7 +371,7 @@ extension App {
         let e = try entry(name)
         let old = try version(e, v)
         let parsed: NFRuleset
-        do throws(NFSyntaxError) { parsed = try NFParser.parse(old.ruleset, checkpoint: true) } catch { throw Self.syntaxProblem(error, source: old.ruleset) }
+        do throws(NFSyntaxError) { parsed = try NFParser.stored(old.ruleset) } catch { throw Self.syntaxProblem(error, source: old.ruleset) }
         return jsonResponse(200, try apply(e, summary: "rollback to version \(old.version)", command: false) { _ throws(Problem) in parsed })
     }
 
@@ -427,5 +427,15 @@ extension App {
             o.set("id", Int(e.id))
             return o.value
         }))]))
+    }
+}
+
+extension NFParser {
+    /// A ruleset the model listed itself (a checkpoint, a stored version), read back with the
+    /// expressions the kernel holds for the rules iptables-nft loaded (from their iptables lines).
+    static func stored(_ text: String) throws(NFSyntaxError) -> NFRuleset {
+        var rs = try NFParser.parse(text, checkpoint: true)
+        IPTablesRestore.relist(&rs)
+        return rs
     }
 }

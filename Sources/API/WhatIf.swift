@@ -40,7 +40,7 @@ extension App {
             let v: RulesetVersion?
             do { v = try store.rulesetVersion(stackID: e.record.id, version: version) } catch { throw Problem.storage("\(error)") }
             guard let v else { throw Problem.notFound("stack \(name) has no ruleset version \(version)") }
-            do throws(NFSyntaxError) { candidate = try NFParser.parse(v.ruleset, checkpoint: true) } catch { throw Self.syntaxProblem(error, source: v.ruleset) }
+            do throws(NFSyntaxError) { candidate = try NFParser.stored(v.ruleset) } catch { throw Self.syntaxProblem(error, source: v.ruleset) }
             what = "version \(version)"
         } else if hasBody {
             candidate = try parseRuleset(try rulesetBody(req, format: format, iptables: true), req, ipsets: e.withStack { $0.ipsets.names },
@@ -69,7 +69,7 @@ extension App {
         var ruleset = candidate ?? live
         if stateMode == "live" {
             _ = copy.advance(toNs: clock)
-            if candidate == nil, let withState = try? NFParser.parse(liveText, checkpoint: true) { ruleset = withState }
+            if candidate == nil, let withState = try? NFParser.stored(liveText) { ruleset = withState }
         }
         copy.loadRuleset(ruleset)
         if let conns { _ = copy.restoreConntrack(checkpoint: conns) }

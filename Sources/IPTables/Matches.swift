@@ -27,7 +27,10 @@ enum IPTMatches {
     static var known: Set<String> { Set(options.keys) }
     static func arity(_ module: String, _ option: String) -> Int? { options[module]?[option] }
 
-    struct Out { var save = ""; var nft: [String] = []; var comment: String? = nil }
+    /// `nft`: what the module does, as nft statements. `xt`: iptables-nft loads the module as this
+    /// xtables match (nil: as the native expressions `nft`), which nft lists by its translation.
+    /// `gone`: iptables-nft puts nothing of it into the kernel, so the saved line does not name it.
+    struct Out { var save = ""; var nft: [String] = []; var comment: String? = nil; var xt: NFXtExpr? = nil; var gone = false }
 
     static func translate(_ m: IPTMatch, _ ctx: inout IPTContext) throws(IPTablesError) -> Out {
         var o = Out()
@@ -38,13 +41,12 @@ enum IPTMatches {
         case "tcp", "udp":
             let p = try ctx.portProto(m.module, m.column)
             guard p == m.module else { throw ctx.fail("\(m.module) match needs -p \(m.module)", m.column) }
-            if let x = opt("sport", "source-port") {
-                let (s, n) = try ports(x.args[0], ctx)
-                o.save += " \(neg(x))--sport \(s)"; o.nft.append("\(p) sport \(op(x))\(n)")
-            }
-            if let x = opt("dport", "destination-port") {
-                let (s, n) = try ports(x.args[0], ctx)
-                o.save += " \(neg(x))--dport \(s)"; o.nft.append("\(p) dport \(op(x))\(n)")
+            var wholeRange = false
+            for (names, dir) in [(["sport", "source-port"], "sport"), (["dport", "destination-port"], "dport")] {
+                guard let x = m.options.last(where: { names.contains($0.name) }) else { continue }
+                let (lo, hi) = try ports(x.args[0], ctx)
+                guard let (s, n) = kernelPorts(p, dir, lo, hi, negated: x.negated) else { wholeRange = wholeRange || !x.negated; continue }
+                o.save += " " + s; o.nft.append(n)
             }
             if let x = opt("tcp-flags", "syn") {
                 let (mask, comp) = x.name == "syn" ? (0x17 as UInt64, 0x02 as UInt64) : (try flags(x.args[0], ctx), try flags(x.args[1], ctx))
@@ -52,19 +54,33 @@ enum IPTMatches {
                 o.nft.append(comp == 0 && !x.negated ? "tcp flags ! \(nftFlags(mask, ","))"
                              : "tcp flags & (\(nftFlags(mask, " | "))) \(x.negated ? "!=" : "==") \(comp == 0 ? "0x0" : nftFlags(comp, " | "))")
             }
+            // Nothing native to say (no options, or every port): the xtables match, listed as nothing.
+            // A negated whole range alone is no match at all, not even in the saved line (recorded).
+            if o.nft.isEmpty {
+                if !m.options.isEmpty && !wholeRange { o.gone = true; return o }
+                o.xt = NFXtExpr(target: false, name: m.module, text: "")
+            }
         case "icmp":
             guard ctx.proto == 1, !ctx.protoNegated else { throw ctx.fail("icmp match needs -p icmp", m.column) }
+            // libxt_icmp's translation: `any` as the protocol (negated too), one type by name; a code
+            // it cannot say (recorded).
+            o.xt = NFXtExpr(target: false, name: "icmp", text: "")
             if let x = opt("icmp-type") {
                 guard let (type, code) = icmpType(x.args[0].text) else { throw ctx.fail("Invalid ICMP type `\(x.args[0].text)'", x.args[0].column) }
                 if type == 255 {
                     o.save += " \(neg(x))--icmp-type any"
                     if x.negated { o.nft.append("icmp type != 0-255") }
+                    o.xt!.text = "ip protocol icmp"
                 } else {
                     o.save += " \(neg(x))--icmp-type \(type)" + (code.map { "/\($0)" } ?? "")
                     if let code {
                         guard !x.negated else { throw ctx.unsupported("! --icmp-type TYPE/CODE", x.column) }
                         o.nft.append("icmp type \(type) icmp code \(code)")
-                    } else { o.nft.append("icmp type \(op(x))\(type)") }
+                        o.xt!.text = nil
+                    } else {
+                        o.nft.append("icmp type \(op(x))\(type)")
+                        o.xt!.text = "icmp type \(op(x))" + (NFConstants.icmpTypes.first { $0.value == UInt64(type) }?.key ?? String(type))
+                    }
                 }
             }
         case "multiport":
@@ -80,17 +96,21 @@ enum IPTMatches {
             guard !parts.isEmpty, parts.count <= 15 else { throw ctx.fail("multiport: too many ports specified", x.args[0].column) }
             var s: [String] = [], n: [String] = []
             for part in parts {
-                let (ps, pn) = try ports(IPTWord(text: part, column: x.args[0].column), ctx)
+                let (lo, hi) = try ports(IPTWord(text: part, column: x.args[0].column), ctx)
+                let (ps, pn) = portText(lo, hi)
                 s.append(ps); n.append(pn)
             }
             o.save += " \(neg(x))--\(dir)s \(s.joined(separator: ","))"
             o.nft.append("\(p) \(dir) \(op(x)){ \(n.joined(separator: ", ")) }")
+            o.xt = NFXtExpr(target: false, name: "multiport", text: "\(p) \(dir) \(op(x))" + (n.count == 1 ? n[0] : "{ \(n.joined(separator: ", ")) }"))
         case "state", "conntrack":
             guard let x = opt("state", "ctstate") else { throw ctx.fail("\(m.module): no state specified", m.column) }
             let bits = try states(x.args[0], ctx)
             o.save += " \(neg(x))--\(x.name) \(stateNames(bits))"
             // xt_conntrack: the packet's one state bit is (or, negated, is not) among the listed ones.
             o.nft.append("ct state " + (x.negated ? "! " : "") + nftStates(bits))
+            // iptables-nft loads `-m state` as xt_conntrack too.
+            o.xt = NFXtExpr(target: false, name: "conntrack", text: o.nft[0])
         case "comment":
             guard let x = opt("comment") else { throw ctx.fail("comment: no comment given", m.column) }
             let c = x.args[0].text
@@ -98,12 +118,18 @@ enum IPTMatches {
             guard !c.contains("\"") else { throw ctx.unsupported("a comment with a double quote", x.args[0].column) }
             o.save += " --comment" + saveString(c)
             o.comment = c
+            o.xt = NFXtExpr(target: false, name: "comment", text: "")
         case "mark", "connmark":
             guard let x = opt("mark") else { throw ctx.fail("\(m.module): no mark given", m.column) }
             let (v, mask) = try markMask(x.args[0], ctx)
             let key = m.module == "mark" ? "meta mark" : "ct mark"
             o.save += " \(neg(x))--mark " + hex(v) + (mask == 0xffff_ffff ? "" : "/" + hex(mask))
             o.nft.append(mask == 0xffff_ffff ? "\(key) \(op(x))\(hex(v))" : "\(key) & \(hex(mask)) \(x.negated ? "!=" : "==") \(hex(v))")
+            // mark is native in iptables-nft; connmark an xtables match, translated with `and`.
+            if m.module == "connmark" {
+                o.xt = NFXtExpr(target: false, name: "connmark", text: mask == 0xffff_ffff ? "ct mark \(op(x))\(hex(v))"
+                                : "ct mark and \(hex(mask)) \(x.negated ? "!=" : "==") \(hex(v))")
+            }
         case "limit":
             let rate = opt("limit")
             let (n, unit, period) = try limitRate(rate?.args[0], ctx)
@@ -126,6 +152,8 @@ enum IPTMatches {
                 o.nft.append("fib \(dir) type \(op(x))" + (nftTypes.count == 1 ? nftTypes[0] : "{ \(nftTypes.joined(separator: ", ")) }"))
             }
             if o.nft.isEmpty { throw ctx.fail("addrtype: you must specify --src-type or --dst-type", m.column) }
+            // libxt_addrtype's translation says one of the two: the source's when both are given (recorded).
+            o.xt = NFXtExpr(target: false, name: "addrtype", text: o.nft[0])
         case "statistic":
             guard let mode = opt("mode") else { throw ctx.fail("statistic: no --mode given", m.column) }
             if mode.args[0].text == "nth" {
@@ -136,9 +164,9 @@ enum IPTMatches {
                 }
                 guard let pw = opt("packet") else { throw ctx.fail("statistic: option \"--every\" also requires \"--packet\".", ew.column) }
                 guard let packet = UInt32(pw.args[0].text), packet < every else { throw ctx.fail("statistic: --packet must be below --every", pw.args[0].column) }
-                guard !ew.negated else { throw ctx.unsupported("! --every", ew.column) }
-                o.save += " --mode nth --every \(every) --packet \(packet)"
-                o.nft.append("numgen inc mod \(every) \(packet)")
+                o.save += " --mode nth \(neg(ew))--every \(every) --packet \(packet)"
+                o.nft.append("numgen inc mod \(every) \(op(ew))\(packet)")
+                o.xt = NFXtExpr(target: false, name: "statistic", text: o.nft[0])
                 return o
             }
             guard mode.args[0].text == "random" else { throw ctx.unsupported("statistic --mode \(mode.args[0].text)", mode.args[0].column) }
@@ -149,8 +177,9 @@ enum IPTMatches {
             let threshold = UInt32(min((Double(0x8000_0000) * prob).rounded(.toNearestOrAwayFromZero), Double(0x8000_0000)))
             o.save += " --mode random \(neg(pw))--probability " + String(format: "%.11f", Double(threshold) / Double(0x8000_0000))
             o.nft.append("numgen random mod 2147483648 \(pw.negated ? ">=" : "<") \(threshold)")
+            o.xt = NFXtExpr(target: false, name: "statistic", text: "meta random & 2147483647 \(pw.negated ? ">=" : "<") \(threshold)")
         case "iprange":
-            // libxt_iprange: an address range, native in iptables-nft (`ip saddr A-B`).
+            // libxt_iprange: an xtables match in iptables-nft, translated as address ranges.
             for (name, field) in [("src-range", "saddr"), ("dst-range", "daddr")] {
                 guard let x = opt(name) else { continue }
                 let parts = x.args[0].text.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
@@ -161,6 +190,7 @@ enum IPTMatches {
                 o.nft.append("ip \(field) \(op(x))\(a)-\(b)")
             }
             if o.nft.isEmpty { throw ctx.fail("iprange match: You must specify `--src-range' or `--dst-range'", m.column) }
+            o.xt = NFXtExpr(target: false, name: "iprange", text: o.nft.joined(separator: " "))
         case "set":
             let x = try xtSet(m, ctx)
             o.save += String(x.saveText.dropFirst("-m set".count))
@@ -218,7 +248,6 @@ enum IPTMatches {
         "MULTICAST": "multicast", "BLACKHOLE": "blackhole", "UNREACHABLE": "unreachable", "PROHIBIT": "prohibit",
     ]
 
-    /// `22`, `ssh`, `1000:2000`, `:1023`, `1024:`: the save form and the nft form.
     /// An IPv4 address in dotted-quad form (as inet_pton takes it), printed back canonically.
     static func dottedQuad(_ t: String) -> String? {
         let p = t.split(separator: ".", omittingEmptySubsequences: false)
@@ -231,7 +260,8 @@ enum IPTMatches {
         return out.joined(separator: ".")
     }
 
-    static func ports(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> (String, String) {
+    /// `22`, `ssh`, `1000:2000`, `:1023`, `1024:`: the first and last port.
+    static func ports(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> (UInt64, UInt64) {
         func one(_ s: Substring, _ dflt: UInt64) throws(IPTablesError) -> UInt64 {
             if s.isEmpty { return dflt }
             guard let n = NFConstants.number(String(s)) ?? NFConstants.services[String(s)], n <= 65535 else {
@@ -240,10 +270,25 @@ enum IPTMatches {
             return n
         }
         let parts = w.text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        if parts.count == 1 { let n = try one(parts[0], 0); return ("\(n)", "\(n)") }
+        if parts.count == 1 { let n = try one(parts[0], 0); return (n, n) }
         let lo = try one(parts[0], 0), hi = try one(parts[1], 65535)
         guard lo <= hi else { throw ctx.fail("invalid portrange `\(w.text)' specified", w.column) }
-        return lo == hi ? ("\(lo)", "\(lo)") : ("\(lo):\(hi)", "\(lo)-\(hi)")
+        return (lo, hi)
+    }
+
+    /// Ports as iptables-save prints them (`22`, `1000:2000`) and as nft lists them (`22`, `1000-2000`).
+    static func portText(_ lo: UInt64, _ hi: UInt64) -> (save: String, nft: String) { lo == hi ? ("\(lo)", "\(lo)") : ("\(lo):\(hi)", "\(lo)-\(hi)") }
+
+    /// A tcp/udp port option as iptables-nft puts it into the kernel (recorded): a range from 0 is a
+    /// `<=`, negated a `>` (which iptables-nft-save reads back as the range above); every port is
+    /// nothing (nil), negated or not. The saved option and the nft expression.
+    static func kernelPorts(_ p: String, _ dir: String, _ lo: UInt64, _ hi: UInt64, negated: Bool) -> (String, String)? {
+        if lo == 0 && hi == 65535 { return nil }
+        if lo == 0 && hi != 0 {
+            return negated ? ("--\(dir) \(portText(hi + 1, 65535).save)", "\(p) \(dir) > \(hi)") : ("--\(dir) 0:\(hi)", "\(p) \(dir) <= \(hi)")
+        }
+        let (s, n) = portText(lo, hi)
+        return ("\(negated ? "! " : "")--\(dir) \(s)", "\(p) \(dir) \(negated ? "!= " : "")\(n)")
     }
 
     static let tcpFlagList: [(String, UInt64)] = [("FIN", 1), ("SYN", 2), ("RST", 4), ("PSH", 8), ("ACK", 16), ("URG", 32)]

@@ -49,6 +49,8 @@ public enum IPTablesRestore {
         /// Chains in the order they were declared; policy nil for a user chain.
         var chains: [(name: String, policy: String?)] = []
         var rules: [String: [IPTRule]] = [:]
+        /// Rules made so far, in the file's order (which numbers their handles).
+        var created = 0
         func has(_ chain: String) -> Bool { chains.contains { $0.name == chain } }
     }
 
@@ -163,7 +165,9 @@ public enum IPTablesRestore {
                 }
             }
             let rules = try IPTRule.parse(rest, chain: chain.text, table: t.name, counters: counters, line: lineNo, ipsets: ipsets)
-            for (k, r) in rules.enumerated() {
+            for (k, var r) in rules.enumerated() {
+                r.seq = t.created
+                t.created += 1
                 if let p = position { t.rules[chain.text, default: []].insert(r, at: p + k) } else { t.rules[chain.text, default: []].append(r) }
             }
         default:
@@ -225,18 +229,89 @@ public enum IPTablesRestore {
                                 kind: error.kind == .unsupported ? .unsupported : .refused)
         }
         var k = 0
+        var listings: [[IPTRule?]] = []
         for ti in rs.tables.indices {
+            var table: [IPTRule?] = []
             for ci in rs.tables[ti].chains.indices {
                 for ri in rs.tables[ti].chains[ci].rules.indices {
                     let r = origins[k][ri]
                     rs.tables[ti].chains[ci].rules[ri].iptables = r.save
+                    // The kernel numbers a table's chains, then its rules as the file makes them
+                    // (an `-I` later than the rules it goes before; no anonymous sets: xt multiport).
+                    rs.tables[ti].chains[ci].rules[ri].handle = rs.tables[ti].chains.count + 1 + r.seq
                     // Each `xt match set` gets the parameters of its `-m set`, in order, and `xt target SET` its `-j SET`'s.
                     rs.tables[ti].chains[ci].rules[ri].statements = NFXtSetMatch.fill(rs.tables[ti].chains[ci].rules[ri].statements, from: r.save)
+                    table.append(r)
                 }
                 k += 1
             }
+            listings.append(table)
+            rs.tables[ti].nextHandle = rs.tables[ti].chains.count + 1 + tables[ti].created
         }
+        list(&rs, listings)
         return rs
+    }
+
+    /// Gives a ruleset read back (a checkpoint, a stored version) what a translation gives its
+    /// rules: the expressions the kernel holds for each rule with an iptables line, from that line.
+    public static func relist(_ rs: inout NFRuleset) {
+        var listings: [[IPTRule?]] = []
+        for t in rs.tables {
+            var table: [IPTRule?] = []
+            for r in t.chains.flatMap(\.rules) {
+                guard t.family == .ip, builtins[t.name] != nil, let line = r.iptables else { table.append(nil); continue }
+                let words = (try? IPTWords.split(line, line: 0)) ?? []
+                // The ipsets it names existed when it was loaded.
+                let sets = Set(r.statements.flatMap { s -> [String] in
+                    switch s {
+                    case .xtSet(let m): [m.name]
+                    case .xtSetTarget(let x): [x.add?.name, x.del?.name].compactMap { $0 }
+                    default: []
+                    }
+                })
+                let parsed = words.count >= 2 ? try? IPTRule.parse(Array(words.dropFirst(2)), chain: words[1].text, table: t.name, counters: nil, line: 0, ipsets: sets) : nil
+                table.append(parsed?.count == 1 ? parsed![0] : nil)
+            }
+            listings.append(table)
+        }
+        list(&rs, listings)
+    }
+
+    /// Sets `listed` (and the text nft lists) of the rules that have a translation in `listings`
+    /// (per table, its rules in chain order): the translation's kernel expressions, read as nft
+    /// lists them, each xtables one with its translator's text.
+    static func list(_ rs: inout NFRuleset, _ listings: [[IPTRule?]]) {
+        var cmds = ""
+        for (ti, t) in rs.tables.enumerated() where listings[ti].contains(where: { $0 != nil }) {
+            cmds += "add table ip \(t.name)\n"
+            for c in t.chains { cmds += "add chain ip \(t.name) \(c.name)\n" }
+            var k = 0
+            for c in t.chains {
+                for _ in c.rules {
+                    if let r = listings[ti][k] { cmds += "add rule ip \(t.name) \(c.name) \(r.listed)\n" }
+                    k += 1
+                }
+            }
+        }
+        guard !cmds.isEmpty, let kernel = try? NFParser.parse(cmds, xtListing: true) else { return }
+        for (ti, t) in rs.tables.enumerated() {
+            guard let kt = kernel.tables.first(where: { $0.name == t.name }) else { continue }
+            var k = 0
+            for ci in t.chains.indices {
+                var kernelRules = kt.chains.first { $0.name == t.chains[ci].name }?.rules[...] ?? []
+                for ri in t.chains[ci].rules.indices {
+                    defer { k += 1 }
+                    guard let r = listings[ti][k], let kr = kernelRules.popFirst() else { continue }
+                    var xts = r.xt[...]
+                    let listed = kr.statements.map { s -> NFStatement in
+                        guard case .xt = s, let x = xts.popFirst() else { return s }
+                        return .xt(x)
+                    }
+                    rs.tables[ti].chains[ci].rules[ri].listed = listed
+                    rs.tables[ti].chains[ci].rules[ri].text = NFPrinter.rule(listed, family: t.family)
+                }
+            }
+        }
     }
 }
 

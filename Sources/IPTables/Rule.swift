@@ -22,6 +22,12 @@ struct IPTRule {
     var save: String
     /// nft statements, as iptables-nft builds them (a counter before the verdict), comment last.
     var nft: String
+    /// The expressions as the kernel holds them, in nft's words: xtables ones as `xt match NAME`
+    /// or `xt target NAME`, in the order of `xt`, which says how nft lists each.
+    var listed: String
+    var xt: [NFXtExpr]
+    /// Its place among the rules its file made in the table (`-A` and `-I` alike).
+    var seq = 0
     var jumpTarget: String?
     var targetName: String
     var targetColumn: Int
@@ -59,6 +65,8 @@ struct IPTRuleParser {
     var sources: [IPTPrefix] = [], sourceNeg = false
     var destinations: [IPTPrefix] = [], destinationNeg = false
     var inIface: (String, Bool)? = nil, outIface: (String, Bool)? = nil
+    /// Where `-i` and `-o` were written.
+    var inColumn = 0, outColumn = 0
     var proto: (UInt8, Bool)? = nil
     /// `-f` (true: later fragments only) or `! -f` (false: unfragmented packets and first fragments).
     var fragment: Bool? = nil
@@ -91,8 +99,8 @@ struct IPTRuleParser {
                 sources = try prefixes(try next(w)); sourceNeg = n
             case "-d", "--destination", "--dst":
                 destinations = try prefixes(try next(w)); destinationNeg = n
-            case "-i", "--in-interface": inIface = (try iface(try next(w)), n)
-            case "-o", "--out-interface": outIface = (try iface(try next(w)), n)
+            case "-i", "--in-interface": inIface = (try iface(try next(w)), n); inColumn = w.column
+            case "-o", "--out-interface": outIface = (try iface(try next(w)), n); outColumn = w.column
             case "-p", "--protocol":
                 let v = try next(w)
                 guard let num = IPTProtocols.number(v.text) else { throw fail("unknown protocol \"\(v.text)\" specified", v.column) }
@@ -175,37 +183,45 @@ struct IPTRuleParser {
 
     /// The rule for one source and destination: the save line and the nft statements.
     func rule(chain: String, source: IPTPrefix?, destination: IPTPrefix?, counters: (Int, Int)?) throws(IPTablesError) -> IPTRule {
+        // iptables' generic check: no output device where packets come in, no input device where they go out.
+        if outIface != nil, chain == "PREROUTING" || chain == "INPUT" { throw fail("Can't use -o with \(chain)", outColumn) }
+        if inIface != nil, chain == "POSTROUTING" || chain == "OUTPUT" { throw fail("Can't use -i with \(chain)", inColumn) }
         var save = "-A \(chain)"
-        var nft: [String] = []
+        // What runs, and what the kernel holds (native expressions and xtables placeholders).
+        var nft: [String] = [], listed: [String] = [], xts: [NFXtExpr] = []
+        func native(_ s: String) { nft.append(s); listed.append(s) }
+        func xt(_ x: NFXtExpr, runs: [String]) {
+            nft += runs; xts.append(x)
+            listed.append("xt \(x.target ? "target" : "match") \(x.name)")
+        }
         func neg(_ n: Bool) -> String { n ? "! " : "" }
         func nftIface(_ s: String) -> String { "\"" + (s.hasSuffix("+") ? s.dropLast() + "*" : s) + "\"" }
         if let s = source { save += " \(neg(sourceNeg))-s \(s.save)" }
         if let d = destination { save += " \(neg(destinationNeg))-d \(d.save)" }
-        if let (v, n) = inIface { save += " \(neg(n))-i \(v)"; nft.append("iifname \(n ? "!= " : "")\(nftIface(v))") }
-        if let (v, n) = outIface { save += " \(neg(n))-o \(v)"; nft.append("oifname \(n ? "!= " : "")\(nftIface(v))") }
+        if let (v, n) = inIface { save += " \(neg(n))-i \(v)"; native("iifname \(n ? "!= " : "")\(nftIface(v))") }
+        if let (v, n) = outIface { save += " \(neg(n))-o \(v)"; native("oifname \(n ? "!= " : "")\(nftIface(v))") }
         var ctx = IPTContext(proto: proto?.0, protoNegated: proto?.1 ?? false, table: table, line: line, ipsets: ipsets)
         if let (p, n) = proto {
             save += " \(neg(n))-p \(IPTProtocols.name(p))"
-            // nft drops the protocol match when a port or flag match of the implicit module implies it.
-            if n || !matches.contains(where: { $0.module == IPTProtocols.implicitModule[p] && !$0.options.isEmpty }) {
-                nft.append("meta l4proto \(n ? "!= " : "")\(IPTProtocols.nftName(p))")
-            }
+            // nft leaves it out of the listing when a native field of the protocol follows.
+            native("meta l4proto \(n ? "!= " : "")\(IPTProtocols.nftName(p))")
         }
-        if let s = source { nft.append("ip saddr \(sourceNeg ? "!= " : "")\(s.nft)") }
-        if let d = destination { nft.append("ip daddr \(destinationNeg ? "!= " : "")\(d.nft)") }
+        if let s = source { native("ip saddr \(sourceNeg ? "!= " : "")\(s.nft)") }
+        if let d = destination { native("ip daddr \(destinationNeg ? "!= " : "")\(d.nft)") }
         // IPT_F_FRAG, as iptables-nft writes it: the fragment offset (13 bits) is, or is not, zero.
         if let f = fragment {
             save += f ? " -f" : " ! -f"
-            nft.append("ip frag-off & 8191 \(f ? "!=" : "==") 0")
+            native("ip frag-off & 8191 \(f ? "!=" : "==") 0")
         }
         var comment: String? = nil
         for m in matches {
             let r = try IPTMatches.translate(m, &ctx)
+            if r.gone { continue }
             save += " -m \(m.module)" + r.save
-            nft += r.nft
+            if let x = r.xt { xt(x, runs: r.nft) } else { r.nft.forEach(native) }
             if let c = r.comment { comment = c }
         }
-        nft.append(counters.map { "counter packets \($0.0) bytes \($0.1)" } ?? "counter")
+        native(counters.map { "counter packets \($0.0) bytes \($0.1)" } ?? "counter")
         var jump: String? = nil, allowed: Set<String>? = nil
         var targetName = ""
         if let t = target {
@@ -213,20 +229,21 @@ struct IPTRuleParser {
             if goto {
                 save += " -g \(t.module)"
                 guard t.options.isEmpty else { throw fail("unknown option \"--\(t.options[0].name)\"", t.options[0].column) }
-                nft.append("goto \(t.module)"); jump = t.module
+                native("goto \(t.module)"); jump = t.module
             } else if let r = try IPTTargets.translate(t, &ctx) {
                 save += " -j \(t.module)" + r.save
-                nft.append(r.nft); allowed = r.chains
+                if let x = r.xt { xt(x, runs: [r.nft]) } else { native(r.nft) }
+                allowed = r.chains
             } else {
                 try IPTablesRestore.checkChainName(t.module, line: line, column: t.column)
                 guard t.options.isEmpty else { throw fail("unknown option \"--\(t.options[0].name)\"", t.options[0].column) }
                 save += " -j \(t.module)"
-                nft.append("jump \(t.module)"); jump = t.module
+                native("jump \(t.module)"); jump = t.module
             }
         }
         if let c = comment { nft.append("comment \"\(c)\"") }
-        return IPTRule(line: line, save: save, nft: nft.joined(separator: " "), jumpTarget: jump, targetName: targetName,
-                       targetColumn: target?.column ?? 1, allowedChains: allowed)
+        return IPTRule(line: line, save: save, nft: nft.joined(separator: " "), listed: listed.joined(separator: " "), xt: xts,
+                       jumpTarget: jump, targetName: targetName, targetColumn: target?.column ?? 1, allowedChains: allowed)
     }
 }
 

@@ -23,7 +23,9 @@ enum IPTTargets {
                                           "LED", "NETMAP", "NFLOG", "NFQUEUE", "RATEEST", "SECMARK", "SYNPROXY", "TCPMSS", "TCPOPTSTRIP",
                                           "TEE", "TOS", "TPROXY", "TRACE", "TTL", "ULOG"]
 
-    struct Out { var save: String; var nft: String; var chains: Set<String>? = nil }
+    /// `xt`: iptables-nft loads the target as this xtables target (nil: native, a verdict), listed
+    /// by its translation; `nft` is what it does.
+    struct Out { var save: String; var nft: String; var chains: Set<String>? = nil; var xt: NFXtExpr? = nil }
 
     static let rejectTypes: [(String, String)] = [
         ("icmp-net-unreachable", "reject with icmp net-unreachable"), ("icmp-host-unreachable", "reject with icmp host-unreachable"),
@@ -66,18 +68,20 @@ enum IPTTargets {
             return Out(save: String(x.saveText.dropFirst("-j SET".count)), nft: "xt target SET")
         case "NOTRACK":
             guard ctx.table == "raw" else { throw ctx.fail("NOTRACK is only valid in the raw table", t.column) }
-            return Out(save: "", nft: "notrack")
+            return Out(save: "", nft: "notrack", xt: NFXtExpr(target: true, name: "CT", text: "notrack"))
         case "CT":
             guard opt("notrack") != nil else { throw ctx.unsupported("-j CT without --notrack", t.column) }
             guard ctx.table == "raw" else { throw ctx.fail("CT is only valid in the raw table", t.column) }
-            return Out(save: " --notrack", nft: "notrack")
+            return Out(save: " --notrack", nft: "notrack", xt: NFXtExpr(target: true, name: "CT", text: "notrack"))
         case "REJECT":
             var with = opt("reject-with")?.args[0].text ?? "icmp-port-unreachable"
             with = rejectAliases[with] ?? with
             guard let r = rejectTypes.first(where: { $0.0 == with }) else { throw ctx.fail("unknown reject type \"\(with)\"", opt("reject-with")!.args[0].column) }
             // ipt_REJECT's checkentry: a TCP reset only for rules that match TCP.
             if with == "tcp-reset", ctx.proto != 6 || ctx.protoNegated { throw ctx.fail("TCP_RESET invalid for non-tcp", t.column) }
-            return Out(save: " --reject-with \(with)", nft: r.1, chains: ["INPUT", "FORWARD", "OUTPUT"])
+            // libipt_REJECT's translation names ICMP types as `icmp type X` (recorded).
+            return Out(save: " --reject-with \(with)", nft: r.1, chains: ["INPUT", "FORWARD", "OUTPUT"],
+                       xt: NFXtExpr(target: true, name: "REJECT", text: r.1.replacingOccurrences(of: "with icmp ", with: "with icmp type ")))
         case "LOG":
             var save = "", nft = "log"
             if let p = opt("log-prefix") {
@@ -97,9 +101,9 @@ enum IPTTargets {
             if opt("log-tcp-options") != nil { save += " --log-tcp-options"; flags.append("tcp options") }
             if opt("log-ip-options") != nil { save += " --log-ip-options"; flags.append("ip options") }
             if opt("log-uid") != nil { save += " --log-uid"; flags.append("skuid") }
-            if flags.count == 2, flags[0] == "tcp sequence", flags[1] == "tcp options" { flags = ["tcp sequence,options"] }
+            if flags.count >= 2, flags[0] == "tcp sequence", flags[1] == "tcp options" { flags.replaceSubrange(0...1, with: ["tcp sequence,options"]) }
             for f in flags { nft += " flags \(f)" }
-            return Out(save: save, nft: nft)
+            return Out(save: save, nft: nft, xt: NFXtExpr(target: true, name: "LOG", text: nft))
         case "MASQUERADE", "REDIRECT":
             guard ctx.table == "nat" else { throw ctx.fail("\(t.module) is only valid in the nat table", t.column) }
             var save = "", nft = t.module == "MASQUERADE" ? "masquerade" : "redirect"
@@ -110,7 +114,8 @@ enum IPTTargets {
             }
             if opt("random") != nil { save += " --random"; nft += " random" }
             if opt("random-fully") != nil { save += " --random-fully"; nft += nft.hasSuffix(" random") ? ",fully-random" : " fully-random" }
-            return Out(save: save, nft: nft, chains: t.module == "MASQUERADE" ? ["POSTROUTING"] : ["PREROUTING", "OUTPUT"])
+            return Out(save: save, nft: nft, chains: t.module == "MASQUERADE" ? ["POSTROUTING"] : ["PREROUTING", "OUTPUT"],
+                       xt: NFXtExpr(target: true, name: t.module, text: nft))
         case "SNAT", "DNAT":
             guard ctx.table == "nat" else { throw ctx.fail("\(t.module) is only valid in the nat table", t.column) }
             let key = t.module == "SNAT" ? "to-source" : "to-destination"
@@ -122,7 +127,8 @@ enum IPTTargets {
             if opt("random-fully") != nil { save += " --random-fully"; flags.append("fully-random") }
             if opt("persistent") != nil { save += " --persistent"; flags.append("persistent") }
             if !flags.isEmpty { nft += " " + flags.joined(separator: ",") }
-            return Out(save: save, nft: nft, chains: t.module == "SNAT" ? ["POSTROUTING", "INPUT"] : ["PREROUTING", "OUTPUT"])
+            return Out(save: save, nft: nft, chains: t.module == "SNAT" ? ["POSTROUTING", "INPUT"] : ["PREROUTING", "OUTPUT"],
+                       xt: NFXtExpr(target: true, name: t.module, text: nft))
         case "MARK", "CONNMARK":
             return try mark(t, ctx)
         default: return nil
@@ -136,12 +142,15 @@ enum IPTTargets {
         return (lo, hi)
     }
 
-    /// `a[-b][:p[-q]]`: the save form and nft's `a-b:p-q`.
+    /// `[a[-b]][:p[-q]]`: the save form and nft's `a-b:p-q` (`:p` alone keeps the address).
     static func natRange(_ w: IPTWord, _ ctx: IPTContext, _ target: String) throws(IPTablesError) -> (String, String) {
         let parts = w.text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         let addrs = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { NFConstants.ipv4(String($0)) }
-        guard !parts[0].isEmpty, let lo = addrs[0], let hi = addrs.last!, lo <= hi else { throw ctx.fail("Bad IP address \"\(parts[0])\"", w.column) }
-        var save = NFConstants.ipv4Text(lo) + (hi != lo ? "-" + NFConstants.ipv4Text(hi) : "")
+        var save = ""
+        if !parts[0].isEmpty || parts.count == 1 {
+            guard let lo = addrs[0], let hi = addrs.last!, lo <= hi else { throw ctx.fail("Bad IP address \"\(parts[0])\"", w.column) }
+            save = NFConstants.ipv4Text(lo) + (hi != lo ? "-" + NFConstants.ipv4Text(hi) : "")
+        }
         var nft = save
         if parts.count == 2 {
             _ = try ctx.portProto(target, w.column)
@@ -162,8 +171,9 @@ enum IPTTargets {
             for m in t.options where ["nfmask", "ctmask", "mask"].contains(m.name) {
                 guard NFConstants.number(m.args[0].text) == 0xffff_ffff else { throw ctx.unsupported("CONNMARK --\(m.name) other than 0xffffffff", m.column) }
             }
-            return o.name == "save-mark" ? Out(save: " --save-mark --nfmask 0xffffffff --ctmask 0xffffffff", nft: "ct mark set meta mark")
-                : Out(save: " --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff", nft: "meta mark set ct mark")
+            return o.name == "save-mark"
+                ? Out(save: " --save-mark --nfmask 0xffffffff --ctmask 0xffffffff", nft: "ct mark set meta mark", xt: NFXtExpr(target: true, name: "CONNMARK", text: "ct mark set mark"))
+                : Out(save: " --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff", nft: "meta mark set ct mark", xt: NFXtExpr(target: true, name: "CONNMARK", text: "meta mark set ct mark"))
         }
         let (v, m) = try IPTMatches.markMask(o.args[0], ctx)
         let (value, mask): (UInt32, UInt32) = switch o.name {
@@ -176,6 +186,12 @@ enum IPTTargets {
         let save = " --set-xmark \(IPTMatches.hex(value))/\(IPTMatches.hex(mask))"
         let nft = mask == 0xffff_ffff ? "\(key) set \(IPTMatches.hex(value))"
             : "\(key) set \(key) & \(IPTMatches.hex(~mask)) ^ \(IPTMatches.hex(value))"
-        return Out(save: save, nft: nft)
+        // libxt_MARK's and libxt_CONNMARK's translations (recorded): the cases they name, and
+        // `and`/`xor` in the order each prints them.
+        let (h, notMask) = (IPTMatches.hex(value), IPTMatches.hex(~mask))
+        let old = t.module == "MARK" ? "mark" : "ct mark"
+        let xlate = mask == 0xffff_ffff ? h : value == 0 ? "\(old) and \(notMask)" : value == mask ? "\(old) or \(h)" : mask == 0 ? "\(old) xor \(h)"
+            : t.module == "MARK" ? "mark and \(notMask) xor \(h)" : "ct mark xor \(h) and \(notMask)"
+        return Out(save: save, nft: nft, xt: NFXtExpr(target: true, name: t.module, text: "\(key) set \(xlate)"))
     }
 }

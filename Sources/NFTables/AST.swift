@@ -292,6 +292,9 @@ public enum NFStatement: Sendable, Equatable {
     case xtSet(NFXtSetMatch)
     /// `xt target SET`: iptables' `-j SET`, adding the packet to an ipset or deleting it from one.
     case xtSetTarget(NFXtSetTarget)
+    /// Another xtables match or target, as nft lists one iptables-nft loaded: only in a rule's
+    /// `listed` expressions (what the rule does is in its statements).
+    case xt(NFXtExpr)
     case verdict(NFVerdict)
     case vmap(NFSelector, [(NFValue, NFVerdict)])
     /// `sel vmap @m`: a named verdict map.
@@ -488,6 +491,10 @@ public struct NFRule: Sendable, Equatable {
     /// `!=` matches nft 1.0.6 merged into one compare (`tcp sport != 22 tcp dport != 23` is one
     /// `cmp neq` of both ports): the rule goes on when any of them differs. Statement indices.
     public var neqMerged: [Range<Int>] = []
+    /// How nft lists a rule iptables-nft loaded: the expressions as the kernel holds them, xtables
+    /// ones as `.xt` (nil: as `statements`). Checkpoints keep `statements`; the iptables line
+    /// gives this back when they are read.
+    public var listed: [NFStatement]? = nil
 }
 
 public struct NFChain: Sendable, Equatable {

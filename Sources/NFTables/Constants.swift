@@ -522,6 +522,7 @@ public enum NFPrinter {
             return "tproxy" + (x.family.map { " \($0.rawValue)" } ?? "") + " to " + addr + (x.port.map { ":\($0)" } ?? "")
         case .xtSet: return "xt match set"
         case .xtSetTarget: return "xt target SET"
+        case .xt(let x): return x.printed
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):
             // Listed in key order, as the kernel's set holds them.
@@ -788,15 +789,17 @@ public enum NFPrinter {
                 }
                 for r in c.rules {
                     // A counter statement prints its live packets and bytes (those it was given until the rule runs).
-                    let keys = NFStateKey.keys(r.statements, rule: r.handle)
-                    let text = zip(r.statements, keys).map { s, key -> String in
+                    // A rule iptables-nft loaded lists as the kernel holds it; what is stored keeps its statements.
+                    let shown = origins ? r.statements : r.listed ?? r.statements
+                    let keys = NFStateKey.keys(shown, rule: r.handle)
+                    let text = zip(shown, keys).map { s, key -> String in
                         if case .counter = s, let (p, b) = counters[key] { return "counter packets \(p) bytes \(b)" }
                         if case .quota(let n, let over, _) = s, let used = quotaUsed[key] { return quota(n, over: over, used: used) }
                         // What is stored reads back as it was (nft's listing adds a wscale an mss
                         // alone did not set).
                         if origins, case .synproxy(let x) = s { return synproxy(x, exact: true) }
                         return statement(s, family: t.family)
-                    }.joined(separator: " ") + (r.comment.map { " comment \"\($0)\"" } ?? "")
+                    }.joined(separator: " ") + (r.comment.map { origins || r.listed == nil ? " comment \"\($0)\"" : "" } ?? "")
                     out += "\t\t\(text)" + (handles ? " # handle \(r.handle)" : "")
                         + (handles && origins ? r.iptables.map { " # iptables: " + $0 } ?? "" : "") + "\n"
                 }

@@ -103,9 +103,11 @@ public enum NFJSON {
             for c in t.chains {
                 for r in c.rules {
                     var o: [(String, JSONValue)] = [("family", fam), ("table", tname), ("chain", .string(c.name)), ("handle", .int(r.handle))]
-                    if let cm = r.comment { o.append(("comment", .string(cm))) }
-                    let keys = NFStateKey.keys(r.statements, rule: r.handle)
-                    o.append(("expr", .array(zip(r.statements, keys).map { statement($0, counter: counters[ti]?[$1], family: t.family) })))
+                    // A rule iptables-nft loaded lists as the kernel holds it (its comment is an xt match there).
+                    if let cm = r.comment, r.listed == nil { o.append(("comment", .string(cm))) }
+                    let shown = r.listed ?? r.statements
+                    let keys = NFStateKey.keys(shown, rule: r.handle)
+                    o.append(("expr", .array(zip(shown, keys).map { statement($0, counter: counters[ti]?[$1], family: t.family) })))
                     items.append(.object([("rule", .object(o))]))
                 }
             }
@@ -298,6 +300,9 @@ public enum NFJSON {
         switch s {
         case .match(let sel, _, _, .range(_, _, let text)) where sel.isFib && (text == "exists" || text == "missing"):
             return .object([("match", .object([("op", .string("==")), ("left", left(sel)), ("right", .bool(text == "exists"))]))])
+        case .match(let sel, let mask?, .eq, .range(0, 0, _)) where sel.isFlags:
+            // `tcp flags ! syn,ack`: none of the bits, nft's "!" (recorded).
+            return .object([("match", .object([("op", .string("!")), ("left", left(sel)), ("right", value(.range(mask, mask, text: ""), sel))]))])
         case .match(let sel, let mask, let op, let v):
             var l = left(sel)
             if let mask {
@@ -501,6 +506,7 @@ public enum NFJSON {
             return .object([("tproxy", .object(f))])
         case .xtSet: return .object([("xt", .object([("type", .string("match")), ("name", .string("set"))]))])
         case .xtSetTarget: return .object([("xt", .object([("type", .string("target")), ("name", .string("SET"))]))])
+        case .xt(let x): return .object([("xt", .object([("type", .string(x.target ? "target" : "match")), ("name", .string(x.name))]))])
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):
             return .object([("vmap", .object([("key", left(sel)), ("data", .object([("set", .array(listed(entries, [sel]).map { .array([value($0.0, sel), verdict($0.1)]) }))]))]))])

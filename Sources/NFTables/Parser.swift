@@ -13,6 +13,9 @@ public struct NFParser {
     /// Reading a checkpoint or iptables-nft's translation: `xt match set` (which nft lists but
     /// does not read) stands for the `-m set` of the rule's iptables line.
     var readsCompat = false
+    /// Reading how the kernel holds iptables-nft's rules: every `xt match|target NAME` is an
+    /// xtables expression to list (`.xt`), never one to run.
+    var readsXtListing = false
     /// The devices of the stack the ruleset loads into, by name, and their ifindex: nft resolves an
     /// interface index by name as it reads (`iif "eth9"`, `fwd to "eth9"`) and refuses one that does
     /// not exist; a set of them lists in ifindex order. nil: no stack (a checkpoint, a what-if),
@@ -27,13 +30,14 @@ public struct NFParser {
     /// what its `include` lines may name (path → text). `checkpoint`: the text is the model's own
     /// listing (a checkpoint, a stored version), which may say more than nft reads back.
     public static func parse(_ text: String, onto base: NFRuleset = NFRuleset(), files: [String: String] = [:],
-                             checkpoint: Bool = false, compat: Bool = false, interfaces: [String]? = nil) throws(NFSyntaxError) -> NFRuleset {
+                             checkpoint: Bool = false, compat: Bool = false, interfaces: [String]? = nil,
+                             xtListing: Bool = false) throws(NFSyntaxError) -> NFRuleset {
         guard text.contains("include") else {
-            return try parseExpanded(text, onto: base, checkpoint: checkpoint, compat: compat || checkpoint, interfaces: interfaces)
+            return try parseExpanded(text, onto: base, checkpoint: checkpoint, compat: compat || checkpoint, interfaces: interfaces, xtListing: xtListing)
         }
         let (expanded, origins) = try NFInclude.expand(text, files: files)
         do throws(NFSyntaxError) {
-            return try parseExpanded(expanded, onto: base, checkpoint: checkpoint, compat: compat || checkpoint, interfaces: interfaces)
+            return try parseExpanded(expanded, onto: base, checkpoint: checkpoint, compat: compat || checkpoint, interfaces: interfaces, xtListing: xtListing)
         } catch {
             // Point into the file the line came from.
             var e = error
@@ -43,10 +47,12 @@ public struct NFParser {
     }
 
     /// `interfaces`: the stack's devices in ifindex order (see the parser's `interfaces`).
-    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool, compat: Bool, interfaces: [String]?) throws(NFSyntaxError) -> NFRuleset {
+    private static func parseExpanded(_ text: String, onto base: NFRuleset, checkpoint: Bool, compat: Bool, interfaces: [String]?,
+                                      xtListing: Bool) throws(NFSyntaxError) -> NFRuleset {
         var p = NFParser(toks: try NFDefines.expand(try NFLexer.tokenize(text)))
         p.readsCheckpoint = checkpoint
-        p.readsCompat = compat
+        p.readsCompat = compat || xtListing
+        p.readsXtListing = xtListing
         p.interfaces = interfaces.map { Dictionary($0.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { a, _ in a }) }
         let rs = try p.ruleset(base)
         if let bad = NFJumpCheck.check(rs) {

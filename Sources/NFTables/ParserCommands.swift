@@ -344,7 +344,7 @@ extension NFParser {
         for c in rs.tables[ti].chains.indices {
             for r in rs.tables[ti].chains[c].rules.indices {
                 var rule = rs.tables[ti].chains[c].rules[r]
-                rule.statements = rule.statements.map { s in
+                func renamedIn(_ s: NFStatement) -> NFStatement {
                     switch s {
                     case .verdict(let v): .verdict(renamed(v))
                     case .vmap(let sel, let entries): .vmap(sel, entries.map { ($0.0, renamed($0.1)) })
@@ -352,7 +352,9 @@ extension NFParser {
                     default: s
                     }
                 }
-                rule.text = NFPrinter.rule(rule.statements, family: rs.tables[ti].family)
+                rule.statements = rule.statements.map(renamedIn)
+                rule.listed = rule.listed?.map(renamedIn)
+                rule.text = NFPrinter.rule(rule.listed ?? rule.statements, family: rs.tables[ti].family)
                 rs.tables[ti].chains[c].rules[r] = rule
             }
         }

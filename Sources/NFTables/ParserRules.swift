@@ -658,6 +658,11 @@ extension NFParser {
             // A listing's `xt match set` or `xt target SET` (nft reads no xt expressions); the rule's
             // iptables line gives their parameters.
             i += 1
+            if readsXtListing {
+                let target = isWord("target")
+                if !target { try expectWord("match") } else { i += 1 }
+                return .xt(NFXtExpr(target: target, name: try word("an xtables extension")))
+            }
             if isWord("target") {
                 i += 1
                 try expectWord("SET")

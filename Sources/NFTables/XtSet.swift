@@ -150,3 +150,16 @@ public struct NFXtSetTarget: Sendable, Equatable, Hashable {
         return t
     }
 }
+
+/// An xtables match or target in a rule iptables-nft loaded, as nft 1.0.6 lists it: the text
+/// libxtables' translator prints for its options (empty for a comment), or `xt match NAME` where
+/// the translator has none for them. JSON shows `{"xt": {"type": ..., "name": ...}}` either way.
+public struct NFXtExpr: Sendable, Equatable, Hashable {
+    public var target: Bool
+    /// The kernel's extension name (`conntrack` for `-m state`, `CT` for `-j NOTRACK`).
+    public var name: String
+    public var text: String?
+    public init(target: Bool, name: String, text: String? = nil) { self.target = target; self.name = name; self.text = text }
+
+    public var printed: String { text ?? "xt \(target ? "target" : "match") \(name)" }
+}

@@ -314,4 +314,93 @@ final class IPSetTests: XCTestCase {
             }
         }
     }
+
+    /// scripts/record_iptables_xt.sh: xtables matches and a DNAT to a port alone, whose nft listing
+    /// says less than they do, counted on the real kernel (Linux 6.18, iptables-nft 1.8.9): `any`
+    /// ICMP type still needs ICMP, a negated whole port range is no match at all, a negated range
+    /// from 0 is `>`, a negated nth statistic. Replayed: the kernel's counters, listing and
+    /// connections exactly (one source port the kernel drew at random aside).
+    func testXtablesRulesRunAsRecorded() throws {
+        let s = try Self.stack()
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *nat
+        :PREROUTING ACCEPT [0:0]
+        -A PREROUTING -i vb -p udp --dport 5353 -j DNAT --to-destination :53
+        COMMIT
+        *filter
+        :INPUT ACCEPT [0:0]
+        -A INPUT -i vb -p icmp --icmp-type any
+        -A INPUT -i vb -p icmp ! --icmp-type any
+        -A INPUT -i vb -p udp ! --sport 0:65535
+        -A INPUT -i vb -p udp --sport 0:65535
+        -A INPUT -i vb -p udp ! --dport :1023
+        -A INPUT -i vb -p udp --dport :1023
+        -A INPUT -i vb -m statistic --mode nth ! --every 3 --packet 1
+        -A INPUT -i vb -p udp -m udp
+        -A INPUT -i vb -m comment --comment "x" -p udp --dport 53
+        -A INPUT -i vb -p tcp -m tcp ! --tcp-flags ALL NONE
+        -A INPUT -i vb -p tcp -m tcp --tcp-flags SYN NONE
+        COMMIT
+
+        """))
+        let l4: [TransportRepr] = [
+            .udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [0x78])), .udp(UDPRepr(srcPort: 1000, dstPort: 5353, payload: [0x78])),
+            .udp(UDPRepr(srcPort: 1000, dstPort: 2000, payload: [0x78])), .udp(UDPRepr(srcPort: 0, dstPort: 7, payload: [0x78])),
+            .tcp(TCPRepr(srcPort: 5000, dstPort: 80, flags: .syn, window: 8192)),
+            .tcp(TCPRepr(srcPort: 5000, dstPort: 80, flags: .ack, window: 8192)),
+            .icmp(ICMPv4Repr(type: 8, code: 0, restOfHeader: 0x0001_0001)),
+        ]
+        for (k, t) in l4.enumerated() {
+            _ = s.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), t), device: s.devices[0], atNs: UInt64(k + 1) * 1_000_000)
+        }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip nat {
+        \tchain PREROUTING {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tiifname "vb" udp dport 5353 counter packets 1 bytes 29 dnat to :53
+        \t}
+        }
+        table ip filter {
+        \tchain INPUT {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tiifname "vb" meta l4proto icmp ip protocol icmp counter packets 1 bytes 28
+        \t\tiifname "vb" meta l4proto icmp ip protocol icmp counter packets 0 bytes 0
+        \t\tiifname "vb" meta l4proto udp counter packets 4 bytes 116
+        \t\tiifname "vb" meta l4proto udp  counter packets 4 bytes 116
+        \t\tiifname "vb" udp dport > 1023 counter packets 1 bytes 29
+        \t\tiifname "vb" udp dport <= 1023 counter packets 3 bytes 87
+        \t\tiifname "vb" numgen inc mod 3 != 1 counter packets 5 bytes 155
+        \t\tiifname "vb" meta l4proto udp  counter packets 4 bytes 116
+        \t\tiifname "vb" meta l4proto udp  udp dport 53 counter packets 2 bytes 58
+        \t\tiifname "vb" tcp flags fin,syn,rst,psh,ack,urg counter packets 2 bytes 80
+        \t\tiifname "vb" tcp flags ! syn counter packets 1 bytes 40
+        \t}
+        }
+
+        """)
+        // The datagram DNATed onto the first one's tuple is not refused: the null binding at LOCAL_IN
+        // moves its source port (the kernel picked 714 at random from 600-1023), so all four UDP
+        // datagrams reach udp_rcv (UdpNoPorts 4, four port unreachables; no insert_failed).
+        _ = s.advance(toNs: 500_000_000)   // the kernel listed them a few tenths of a second later
+        XCTAssertEqual(s.snmp.udp.NoPorts, 4)
+        XCTAssertEqual(s.snmp.icmp.OutDestUnreachs, 4)
+        let moved = s.conntrackListing.first { $0.contains("dport=5353") }.flatMap { $0.split(separator: " ").last { $0.hasPrefix("dport=") } }
+            .flatMap { Int($0.dropFirst("dport=".count)) }
+        XCTAssertNotNil(moved)
+        XCTAssertTrue((600...1023).contains(moved ?? 0), "\(String(describing: moved))")
+        XCTAssertEqual(s.conntrackListing.map { $0.replacingOccurrences(of: "dport=\(moved ?? 0) ", with: "dport=714 ") }.sorted(), [
+            "icmp     1 29 src=198.18.0.9 dst=198.18.0.1 type=8 code=0 id=1 src=198.18.0.1 dst=198.18.0.9 type=0 code=0 id=1 mark=0 use=1",
+            "udp      17 29 src=198.18.0.9 dst=198.18.0.1 sport=0 dport=7 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=7 dport=0 mark=0 use=1",
+            "udp      17 29 src=198.18.0.9 dst=198.18.0.1 sport=1000 dport=2000 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=2000 dport=1000 mark=0 use=1",
+            "udp      17 29 src=198.18.0.9 dst=198.18.0.1 sport=1000 dport=53 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=53 dport=1000 mark=0 use=1",
+            "udp      17 29 src=198.18.0.9 dst=198.18.0.1 sport=1000 dport=5353 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=53 dport=714 mark=0 use=1",
+        ])
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+            "-A INPUT -i vb -p icmp -m icmp --icmp-type any", "-A INPUT -i vb -p icmp -m icmp ! --icmp-type any", "-A INPUT -i vb -p udp",
+            "-A INPUT -i vb -p udp -m udp", "-A INPUT -i vb -p udp -m udp --dport 1024:65535", "-A INPUT -i vb -p udp -m udp --dport 0:1023",
+            "-A INPUT -i vb -m statistic --mode nth ! --every 3 --packet 1", "-A INPUT -i vb -p udp -m udp",
+            "-A INPUT -i vb -p udp -m comment --comment x -m udp --dport 53", "-A INPUT -i vb -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE",
+            "-A INPUT -i vb -p tcp -m tcp --tcp-flags SYN NONE", "-A PREROUTING -i vb -p udp -m udp --dport 5353 -j DNAT --to-destination :53",
+        ])
+    }
 }

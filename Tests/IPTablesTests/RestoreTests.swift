@@ -1,5 +1,6 @@
 import Foundation
 @testable import IPTables
+import JSON
 import NFTables
 import XCTest
 
@@ -8,7 +9,7 @@ import XCTest
 /// the real iptables-nft 1.8.9 and nft 1.0.6 made of them (scripts/record_iptables.sh).
 final class RestoreTests: XCTestCase {
     static let files = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Files")
-    static let names = ["docker", "docker_oracle", "kube", "wide"]
+    static let names = ["docker", "docker_oracle", "kube", "wide", "xt"]
     func read(_ n: String) throws -> String { try String(contentsOf: Self.files.appendingPathComponent(n), encoding: .utf8) }
 
     /// Each file prints back exactly as the real iptables-nft-save printed it after loading it
@@ -18,51 +19,44 @@ final class RestoreTests: XCTestCase {
             let rs = try IPTablesRestore.translate(try read("\(n).save"))
             let saved = IPTablesSave.text(rs, policies: [:], header: "test").split(separator: "\n").filter { !$0.hasPrefix("#") }
             XCTAssertEqual(saved, try read("\(n).saved").split(separator: "\n"), n)
-            XCTAssertEqual(NFPrinter.ruleset(rs), try read("\(n).nft"), n)
+            // NAME.nft: what the rules do, as nft statements (the form a checkpoint keeps).
+            XCTAssertEqual(NFPrinter.ruleset(rs, origins: true), try read("\(n).nft"), n)
         }
     }
 
-    /// The translation is the kernel's ruleset: the same tables, chains, types, hooks, priorities,
-    /// policies and rules, line for line, once the kernel's listing of iptables-nft's xt-compat
-    /// expressions (printed by libxtables' translators, not nft) is read as the native nft it stands for.
-    func testTranslationsMatchTheKernelsListing() throws {
-        // xt display → native nft: each a difference of printing only.
-        let display: [(String, String)] = [
-            ("ct state related,established", "ct state established,related"),   // nft prints flags in bit order
-            ("meta mark set mark or 0x4000", "meta mark set meta mark | 0x00004000"),
-            ("meta mark set mark xor 0x4000", "meta mark set meta mark ^ 0x00004000"),
-            ("meta mark set mark or 0x2", "meta mark set meta mark | 0x00000002"),
-            ("meta mark set mark and 0xff", "meta mark set meta mark & 0x000000ff"),
-            ("ct mark and 0xff == 0x1", "ct mark & 0x000000ff == 0x00000001"),
-            ("meta mark set 0x10", "meta mark set 0x00000010"),
-            ("ct mark set mark", "ct mark set meta mark"),
-            // --set-xmark 0x5/0xf: (ctmark & ~0xf) ^ 0x5, which nft writes as & ~0xa | 0x5.
-            ("ct mark set ct mark xor 0x5 and 0xfffffff0", "ct mark set ct mark & 0xfffffff5 | 0x00000005"),
-            ("meta l4proto icmp xt match icmp", "icmp type destination-unreachable icmp code frag-needed"),   // --icmp-type 3/4
-        ]
+    /// The translation is the kernel's ruleset, as nft lists it after the real iptables-nft-restore
+    /// (NAME.kernel.nft, NAME.kernel.json): the same tables, chains, types, hooks, priorities,
+    /// policies, handles and expressions, iptables-nft's xtables ones by their translators' text
+    /// (`xt match NAME` where there is none) and as `{"xt": ...}` in JSON.
+    func testTranslationsListAsTheKernelListsThem() throws {
         for n in Self.names {
-            var kernel = try read("\(n).kernel.nft").split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-                var l = String(line)
-                let indent = l.prefix { $0 == "\t" }
-                l = indent + l.dropFirst(indent.count).split(separator: " ").joined(separator: " ")
-                for (k, v) in display { l = l.replacingOccurrences(of: k, with: v) }
-                // xt_statistic's translation; nft's own spelling of (random & 0x7fffffff) < N.
-                l = l.replacingOccurrences(of: "meta random & 2147483647 <", with: "numgen random mod 2147483648 <")
-                return l
+            let rs = try IPTablesRestore.translate(try read("\(n).save"))
+            XCTAssertEqual(NFPrinter.ruleset(rs).split(separator: "\n", omittingEmptySubsequences: false),
+                           try read("\(n).kernel.nft").split(separator: "\n", omittingEmptySubsequences: false), n)
+            let kernel = try JSONParser.parse(try read("\(n).kernel.json"))
+            guard case .object(let top) = kernel, case .array(let items)? = top.first(where: { $0.0 == "nftables" })?.1,
+                  case .object(let ours) = NFJSON.encode(rs), case .array(let mine)? = ours.first(where: { $0.0 == "nftables" })?.1 else {
+                return XCTFail("\(n): no nftables array")
             }
-            // A protocol match the later payload match implies is left out of nft's native listing.
-            kernel = kernel.map { l in
-                for p in ["tcp", "udp", "icmp"] where l.contains("meta l4proto \(p) ") && ["sport", "dport", "flags", "type"].contains(where: { l.contains(" \(p) \($0) ") }) {
-                    return l.replacingOccurrences(of: "meta l4proto \(p) ", with: "")
-                }
-                return l
-            }
-            // The kernel's listing does not show xt comments.
-            let ours = try read("\(n).nft").split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-                guard let r = line.range(of: " comment \"") else { return String(line) }
-                return String(line[..<r.lowerBound])
-            }
-            XCTAssertEqual(ours, kernel, n)
+            XCTAssertEqual(mine.count, items.count, n)
+            for (a, b) in zip(mine, items) { XCTAssertEqual(a.rendered(), b.rendered(), n) }
+        }
+    }
+
+    /// Read back from the model's own listing (a checkpoint, a stored version), a translated
+    /// ruleset lists as it did: its iptables lines give the kernel's expressions again. Except what
+    /// an iptables line cannot say: a negated port range from 0 (`! --dport :1023`) the kernel holds
+    /// as `> 1023`, and iptables-nft-save prints as `--dport 1024:65535`, which reads back as that range.
+    func testStoredFormListsAsTheTranslationDid() throws {
+        for n in Self.names {
+            let rs = try IPTablesRestore.translate(try read("\(n).save"))
+            var back = try NFParser.parse(NFPrinter.ruleset(rs, handles: true, origins: true), checkpoint: true)
+            XCTAssertNotEqual(NFPrinter.ruleset(back), NFPrinter.ruleset(rs), n)
+            IPTablesRestore.relist(&back)
+            XCTAssertEqual(NFPrinter.ruleset(back), NFPrinter.ruleset(rs).replacingOccurrences(of: "tcp dport > 1023", with: "tcp dport 1024-65535"), n)
+            XCTAssertEqual(NFJSON.encode(back).rendered(), NFJSON.encode(rs).rendered().replacingOccurrences(
+                of: #"{"op":">","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":1023}"#,
+                with: #"{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":{"range":[1024,65535]}}"#), n)
         }
     }
 
@@ -71,7 +65,7 @@ final class RestoreTests: XCTestCase {
         let caseURL = Self.files.appendingPathComponent("../../OracleTests/Corpus/docker_1.json").standardized
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: caseURL)) as! [String: Any]
         let rs = try IPTablesRestore.translate(try read("docker_oracle.save"))
-        XCTAssertEqual(NFPrinter.ruleset(rs).replacingOccurrences(of: "counter packets 0 bytes 0", with: "counter"), doc["ruleset"] as? String)
+        XCTAssertEqual(NFPrinter.ruleset(rs, origins: true).replacingOccurrences(of: "counter packets 0 bytes 0", with: "counter"), doc["ruleset"] as? String)
     }
 
     func testRulesFromAddressListsInsertsAndCounters() throws {
@@ -110,6 +104,9 @@ final class RestoreTests: XCTestCase {
         refused("*filter\n-A INPUT -m iprange --src-range 10.0.0.300-10.0.0.1 -j DROP\nCOMMIT\n", 2, 33, "iprange: bad range `10.0.0.300-10.0.0.1'")
         refused("*filter\n-A INPUT --dport 22 -j ACCEPT\nCOMMIT\n", 2, 10, "unknown option \"--dport\"")
         refused("*filter\n-A INPUT -j NOPE\nCOMMIT\n", 2, 13, "Couldn't load target `NOPE':No such file or directory")
+        refused("*filter\n-A INPUT -p tcp -o eth0 -j ACCEPT\nCOMMIT\n", 2, 17, "Can't use -o with INPUT")
+        refused("*filter\n-A OUTPUT -i lo -j ACCEPT\nCOMMIT\n", 2, 11, "Can't use -i with OUTPUT")
+        refused("*nat\n-A PREROUTING -o eth0 -j ACCEPT\nCOMMIT\n", 2, 15, "Can't use -o with PREROUTING")
         refused("*nat\n-A POSTROUTING -o eth0 -j SNAT --to-source 1.2.3.4:1024-2048\nCOMMIT\n", 2, 44, "SNAT: Need TCP, UDP, SCTP or DCCP with port specification")
         refused("*filter\n-A FORWARD -j DNAT --to-destination 1.2.3.4\nCOMMIT\n", 2, 15, "DNAT is only valid in the nat table")
         refused("*nat\n-A PREROUTING -j MASQUERADE\nCOMMIT\n", 2, 18, "MASQUERADE is not valid in chain PREROUTING of table nat")

@@ -49,8 +49,8 @@ final class CRule {
             default: false
             }
         }
-        // As nft monitor trace prints the rule: with its comment.
-        text = r.text + (r.comment.map { " comment \"\($0)\"" } ?? "")
+        // As nft monitor trace prints the rule: with its comment (an iptables one is an xtables match, listed as nothing).
+        text = r.text + (r.listed == nil ? r.comment.map { " comment \"\($0)\"" } ?? "" : "")
         iptables = r.iptables
         statements = r.statements
         stateKeys = NFStateKey.keys(r.statements, rule: r.handle)

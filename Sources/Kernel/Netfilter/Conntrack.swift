@@ -581,15 +581,47 @@ extension Stack {
     /// `__nf_conntrack_confirm`: a new connection whose first packet made it through is entered in the table.
     /// Only the original direction confirms: an expected connection's first packet (RELATED), not
     /// an ICMP error about an entry still unconfirmed (IP_CT_RELATED_REPLY).
-    func nf_conntrack_confirm(_ skb: SkBuff) {
-        guard let c = skb.conn else { return }
+    func nf_conntrack_confirm(_ skb: SkBuff) -> PathEnd? {
+        guard let c = skb.conn else { return nil }
         if c.status & IPS.confirmed == 0 {
-            guard skb.ctInfo == .new || isExpectedOriginal(skb, c) else { return }
+            guard skb.ctInfo == .new || isExpectedOriginal(skb, c) else { return nil }
+            if let winner = clashing(c) { return nf_ct_resolve_clash(skb, loser: c, winner: winner) }
             c.status |= IPS.confirmed
             conntrack.insert(c)
             nf_conntrack_event_cache(c.master != nil ? IPCT.related : IPCT.new, c)
         }
         if c.eventCache != 0 { nf_ct_deliver_cached_events(c) }
+        return nil
+    }
+
+    /// `__nf_conntrack_confirm`'s search: a live confirmed entry that holds the new one's original
+    /// or reply tuple (NAT mapped two flows onto one tuple: a single-port DNAT, a used-up range).
+    private func clashing(_ c: Conn) -> Conn? {
+        let now = clockNs
+        for t in [c.orig, c.reply] {
+            if let (other, _) = conntrack.lookup(t), other !== c, other.expires > now { return other }
+        }
+        return nil
+    }
+
+    /// `nf_ct_resolve_clash`: only protocols that allow clashes (UDP, UDP-Lite, ICMP, ICMPv6) keep
+    /// the packet. It joins the entry there when that one has no NAT or is the same flow
+    /// (`__nf_ct_resolve_clash`); else a NATed loser whose reply tuple is free passes
+    /// (`nf_ct_resolve_clash_harder`: the kernel hides it from listings for its one second, as the
+    /// model does by leaving it out of the table). Otherwise: insert_failed, the packet dropped.
+    private func nf_ct_resolve_clash(_ skb: SkBuff, loser c: Conn, winner: Conn) -> PathEnd? {
+        if [IPProtocol.udp, 136 /* UDP-Lite */, IPProtocol.icmp, IPProtocol.icmpv6].contains(c.orig.proto) {
+            if winner.status & (IPS.srcNATDone | IPS.dstNATDone) == 0 || (winner.orig == c.orig && winner.reply == c.reply) {
+                if let la = c.acct, var wa = winner.acct {
+                    wa.packets.original &+= la.packets.original; wa.bytes.original &+= la.bytes.original
+                    winner.acct = wa
+                }
+                skb.conn = winner
+                return nil
+            }
+            if c.status & (IPS.srcNATDone | IPS.dstNATDone) != 0, conntrack.lookup(c.reply).map({ $0.0.expires <= clockNs }) ?? true { return nil }
+        }
+        return drop(.NETFILTER_DROP, "conntrack: the connection's tuple is taken (insert_failed)")
     }
 
     /// `conntrack -L`, normalised as the oracle prints it (no timeouts, ids or use counts), sorted.

@@ -23,8 +23,7 @@ extension Stack {
         if let c = skb.conn, c.seqAdjust != nil, skb.ctInfo == .established || skb.ctInfo == .reply, !(skb.looped && skb.dev == lo) {
             nf_ct_seq_adjust(skb, c, dir: skb.ctInfo == .reply ? 1 : 0)
         }
-        nf_conntrack_confirm(skb)
-        return nil
+        return nf_conntrack_confirm(skb)
     }
 
     /// The ftp helper's `help`: nil to accept, or why it drops the packet. Only once there has

@@ -17,7 +17,9 @@ extension Stack {
         let defrag = ct || (v6 ? netfilter.defrag6Enabled : netfilter.defragEnabled) && (hook == .prerouting || hook == .output)
         let natHook = hook == .prerouting || hook == .output || hook == .input || hook == .postrouting
         // No base chain and no conntrack here: only a connection's NAT (its other direction) applies.
+        let natCore = natHook && (v6 ? netfilter.natCore6 : netfilter.natCore)
         if chains.isEmpty && !defrag {
+            if natCore { return nf_nat_hook(hook, skb, chains, inDev: inDev, outDev: outDev) ?? .accept }
             if natHook { nf_nat_packet(skb, hook: hook) }
             return .accept
         }
@@ -90,7 +92,10 @@ extension Stack {
             for h in chains where h.isNAT {
                 if let v = runChain(h, hook, skb, inDev: inDev, outDev: outDev) { return v }
             }
-            if chains.contains(where: \.isNAT) { c.status |= natDone }
+            if c.status & natDone == 0, skb.protocolType == EtherType.ipv6 ? netfilter.natCore6 : netfilter.natCore {
+                nf_nat_alloc_null_binding(c, source: natDone == IPS.srcNATDone)
+            }
+            if chains.contains(where: \.isNAT) || (skb.protocolType == EtherType.ipv6 ? netfilter.natCore6 : netfilter.natCore) { c.status |= natDone }
         }
         nf_nat_packet(skb, hook: hook)
         return nil
@@ -518,6 +523,8 @@ extension Stack {
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
                 set_target_v3(t, skb, info)
+            case .xt:
+                break   // only in listings: what an iptables rule runs is in its statements
             case .natPortMap(let masq, let key, let entries, let flags):
                 // nft_lookup into the redir/masq register; no entry breaks the rule.
                 guard let v = read(key, skb, info), let hit = entries.first(where: { contains($0.0, v, ti: ti) }) else { return nil }

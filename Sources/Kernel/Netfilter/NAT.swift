@@ -64,13 +64,28 @@ extension Stack {
         if let d = c.dnat { current.dst = d.addr; current.dport = d.port }
         if r.flags.contains(.netmap), let (lo, hi) = r.addrs { r.addrs = nft_nat_setup_netmap(source ? current.src : current.dst, lo, hi) }
         let replyZone = c.zone.id(reply: true)
+        // A tuple still in use (a single-port DNAT, a range used up) is a clash the confirm finds.
         let t = get_unique_tuple(current, r, source: source, replyZone: replyZone)
-        // A tuple still in use is a clash the conntrack insert refuses: the packet is dropped.
-        if nf_nat_used_tuple(t, replyZone: replyZone) { return .nf(.drop) }
         if source { c.snat = (t.src, t.sport) } else { c.dnat = (t.dst, t.dport) }
         c.reply = t.inverted(zone: replyZone)
         c.status |= source ? IPS.srcNAT : IPS.dstNAT
         return .nf(.accept)
+    }
+
+    /// `nf_nat_alloc_null_binding`: no rule bound the connection at this hook, so it keeps its
+    /// address, but a source port another connection's reply already uses moves (get_unique_tuple;
+    /// a destination's never does without a port range).
+    func nf_nat_alloc_null_binding(_ c: Conn, source: Bool) {
+        guard source else { return }
+        var current = c.orig
+        if let d = c.dnat { current.dst = d.addr; current.dport = d.port }
+        let r = NATRange(addrs: (current.src, current.src), ports: nil, flags: [], v6: current.v6)
+        let replyZone = c.zone.id(reply: true)
+        let t = get_unique_tuple(current, r, source: true, replyZone: replyZone)
+        guard t != current else { return }
+        c.snat = (t.src, t.sport)
+        c.reply = t.inverted(zone: replyZone)
+        c.status |= IPS.srcNAT
     }
 
     /// `nft_nat_setup_netmap` (`snat prefix to`): the bits where the range's ends agree are the

@@ -92,6 +92,11 @@ struct NetfilterState {
     /// object in an ip or inet table (IPv4), ip6 or inet (IPv6); each brings conntrack too.
     var synproxyEnabled = false
     var synproxy6Enabled = false
+    /// The NAT core's hooks registered (nf_nat_register_fn: all four, once a nat chain of the
+    /// family exists): every new connection gets a binding at each, a null one where no rule
+    /// gave it one (nf_nat_alloc_null_binding), which may move a clashing source port.
+    var natCore = false
+    var natCore6 = false
 
     static func usesConntrack(_ r: NFRule) -> Bool {
         r.statements.contains { s in
@@ -165,6 +170,11 @@ struct NetfilterState {
                     list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, isRoute: b.type == .route && b.hook == .output,
                                              devices: b.devices), order, b.hook, t.family))
                     order += 1
+                    // nft_chain_nat_init: the NAT core for the family, and conntrack with it.
+                    if b.type == .nat {
+                        if t.family != .ip6 { natCore = true; conntrackEnabled = true }
+                        if t.family == .ip6 || t.family == .inet { natCore6 = true; conntrack6Enabled = true }
+                    }
                 }
                 // nf_ct_netns_get(family): an ip table loads IPv4 conntrack, ip6 IPv6's, inet both.
                 if c.rules.contains(where: NetfilterState.usesConntrack) {
