@@ -139,9 +139,12 @@ extension App {
             if let refusal = command ? s.missingElement(next) : Stack.anyDeleteRefusal(next) { throw Self.syntaxProblem(refusal, source: source) }
             // Only `list` commands: nothing changes and nothing is stored; the answer is what nft prints.
             if !next.lists.isEmpty, next.resets.isEmpty, next.tables == s.ruleset.tables {
-                return .object([("output", .string(next.lists.map(s.list).joined()))])
+                return .object([("output", .string(next.lists.map { s.list($0) }.joined()))])
             }
             try checkSize(next)
+            // `list` commands print nft's cache: what was there before the batch, as evaluating
+            // the whole batch left it (NFCacheOp), before anything of it is committed.
+            let listed = next.lists.isEmpty ? "" : next.lists.map { s.list($0, in: NFCacheOp.view(s.liveRuleset, next.cacheOps)) }.joined()
             // xt_set holds its set: one gone since (a rollback, a destroy in between) refuses the ruleset.
             if let missing = s.missingIPSet(next) { throw Problem.badRequest("ipset-missing", "Set \(missing) doesn't exist.") }
             // With `# handle N` comments, so handles survive a reload even after deletions.
@@ -152,8 +155,7 @@ extension App {
             }
             s.loadRuleset(next, keepingRuleState: command)
             var o = versionJSON(v, withText: false)
-            // `list` commands print once the batch is in, as nft -f prints them.
-            if !next.lists.isEmpty, case .object(var kv) = o { kv.append(("output", .string(next.lists.map(s.list).joined()))); o = .object(kv) }
+            if !next.lists.isEmpty, case .object(var kv) = o { kv.append(("output", .string(listed))); o = .object(kv) }
             return o
         }
     }

@@ -47,6 +47,8 @@ public struct NFBaseChain: Sendable, Equatable {
     /// (`devices = { eth0, eth1 }`; one is `device "eth0"`).
     public var devices: [String]
     public var policy: NFVerdict
+    /// Declared without a policy: nft's cache lists it so (only in a batch's `list`, NFCacheOp).
+    public var policyUnset = false
     public var device: String? { devices.first }
     public init(type: NFChainType, hook: NFHook, priority: Int, devices: [String] = [], policy: NFVerdict) {
         self.type = type; self.hook = hook; self.priority = priority; self.devices = devices.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -664,8 +666,11 @@ public struct NFRuleset: Sendable, Equatable {
     /// `reset counters|quotas ...` commands still to apply to the state of named objects: the
     /// objects' (table index, handle). Not part of the ruleset's text; the stack consumes them.
     public var resets: [(table: Int, handle: Int)] = []
-    /// `list ...` commands of the batch: `nft -f` prints them after the batch is committed.
+    /// `list ...` commands of the batch: `nft -f` prints them from its cache (`cacheOps`).
     public var lists: [NFListRequest] = []
+    /// What the batch did to nft's cache, which its `list` commands print (kept only for a batch
+    /// with one; see NFCacheOp).
+    public var cacheOps: [NFCacheOp] = []
     /// What commands did to the elements rules added, which the ruleset's text does not hold:
     /// sets flushed, and elements deleted that no declaration held (each with the refusal the
     /// kernel gives if the set does not hold it either). The stack consumes them.

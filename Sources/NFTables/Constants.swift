@@ -785,7 +785,7 @@ public enum NFPrinter {
                 if let cm = c.comment { out += "\t\tcomment \"\(cm)\"\n" }
                 if let b = c.base {
                     out += "\t\ttype \(b.type.rawValue) hook \(b.hook.rawValue)" + (b.devices.count > 1 ? " devices = { \(b.devices.joined(separator: ", ")) }" : b.device.map { " device \"\($0)\"" } ?? "")
-                    out += " priority \(NFPriority.render(b.priority, hook: b.hook)); policy \(b.policy.text);\n"
+                    out += " priority \(NFPriority.render(b.priority, hook: b.hook));" + (b.policyUnset ? "\n" : " policy \(b.policy.text);\n")
                 }
                 for r in c.rules {
                     // A counter statement prints its live packets and bytes (those it was given until the rule runs).

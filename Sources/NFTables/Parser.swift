@@ -16,6 +16,8 @@ public struct NFParser {
     /// Reading how the kernel holds iptables-nft's rules: every `xt match|target NAME` is an
     /// xtables expression to list (`.xt`), never one to run.
     var readsXtListing = false
+    /// Base chains declared without a policy ("FAMILY TABLE CHAIN"), for nft's cache (NFCacheOp).
+    var unsetPolicies: Set<String> = []
     /// The devices of the stack the ruleset loads into, by name, and their ifindex: nft resolves an
     /// interface index by name as it reads (`iif "eth9"`, `fwd to "eth9"`) and refuses one that does
     /// not exist; a set of them lists in ifindex order. nil: no stack (a checkpoint, a what-if),
@@ -226,9 +228,15 @@ public struct NFParser {
 
     mutating func ruleset(_ base: NFRuleset) throws(NFSyntaxError) -> NFRuleset {
         var rs = base
+        rs.cacheOps = []
+        // A batch with a `list` keeps what each command does to nft's cache (NFCacheOp).
+        let tracksCache = toks.contains { $0.kind == .word && $0.text == "list" }
         skipNewlines()
         while tok.kind != .end {
             let t = tok
+            let before = tracksCache ? rs : nil
+            let next = toks[min(i + 1, toks.count - 1)].text
+            defer { if let before { rs.cacheOps += NFCacheOp.of(t.text, next, before: before, after: rs, unsetPolicies: unsetPolicies) } }
             let w = try word("a command ('table', 'add', 'create', 'insert', 'replace', 'delete', 'destroy', 'flush', 'rename', 'reset', 'list', 'get')")
             switch w {
             case "table": try tableBlock(&rs, create: true)
@@ -474,6 +482,7 @@ public struct NFParser {
                 try expectWord("priority")
                 let prio = try priority()
                 try checkHook(t.family, type, hook, device: devices.first, at: (start, typeTok, hookTok, deviceTok, deviceEnd, nameTok))
+                if t.chains[ci].base == nil { unsetPolicies.insert("\(t.family.rawValue) \(t.name) \(t.chains[ci].name)") }
                 t.chains[ci].base = NFBaseChain(type: type, hook: hook, priority: prio, devices: devices, policy: t.chains[ci].base?.policy ?? .accept)
             } else if isWord("policy") {
                 i += 1
@@ -482,6 +491,7 @@ public struct NFParser {
                 guard p == "accept" || p == "drop" else { throw err("expected accept or drop", at: pt) }
                 guard t.chains[ci].base != nil else { throw err("policy needs a base chain (type ... hook ...)", at: pt) }
                 t.chains[ci].base!.policy = p == "accept" ? .accept : .drop
+                unsetPolicies.remove("\(t.family.rawValue) \(t.name) \(t.chains[ci].name)")
             } else if isWord("comment") {
                 i += 1
                 t.chains[ci].comment = try name("a comment string")

@@ -253,8 +253,122 @@ final class RulesetAPITests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks/h/packets?sync=true", Self.udp53).json?["results"]?.rendered().contains(#""iptables":"-A INPUT -p udp -m udp --dport 53"#), true)
     }
 
+    /// `list` inside a batch prints nft's cache, as recorded (scripts/record_list_in_batch.sh, nft
+    /// 1.0.6): the ruleset before the batch as evaluating all of it left it, before it is committed.
+    func testListInABatchPrintsNftsCache() throws {
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", """
+        table ip pre {
+        \tcounter k { }
+        \tset s { type ipv4_addr; elements = { 9.9.9.9 } }
+        \tset s3 { type ipv4_addr; elements = { 8.8.8.8 } }
+        \tchain c { counter; tcp dport 1 accept; }
+        \tchain e { }
+        }
+
+        """, type: "text/plain").status, 200)
+        let batch1 = call("POST", "/v1/stacks/h/ruleset/commands", """
+        add rule ip pre c udp dport 53 accept
+        add element ip pre s { 2.2.2.2 }
+        delete element ip pre s { 9.9.9.9 }
+        flush chain ip pre c
+        rename chain ip pre e e2
+        add chain ip pre d { type filter hook output priority 0; policy drop; }
+        table ip t { set n { type inet_service; elements = { 22, 80 }; }; chain c { type filter hook input priority 0; tcp dport 22 accept; }; }
+        add table ip new
+        list ruleset
+        delete table ip new
+        list tables
+
+        """, type: "text/plain")
+        XCTAssertEqual(batch1.json?["output"], .string("""
+        table ip pre {
+        \tcounter k {
+        \t\tpackets 0 bytes 0
+        \t}
+
+        \tset s {
+        \t\ttype ipv4_addr
+        \t\telements = { 9.9.9.9 }
+        \t}
+
+        \tset s3 {
+        \t\ttype ipv4_addr
+        \t\telements = { 8.8.8.8 }
+        \t}
+
+        \tchain c {
+        \t\tcounter packets 0 bytes 0
+        \t\ttcp dport 1 accept
+        \t}
+
+        \tchain e {
+        \t}
+
+        \tchain d {
+        \t\ttype filter hook output priority filter; policy drop;
+        \t}
+        }
+        table ip t {
+        \tset n {
+        \t\ttype inet_service
+        \t\telements = { 22, 80 }
+        \t}
+
+        \tchain c {
+        \t\ttype filter hook input priority filter;
+        \t}
+        }
+        table ip pre
+        table ip t
+
+        """), batch1.raw)
+        let batch2 = call("POST", "/v1/stacks/h/ruleset/commands", """
+        flush set ip pre s
+        delete set ip pre s3
+        delete counter ip pre k
+        delete chain ip pre d
+        add counter ip pre k2
+        list table ip pre
+
+        """, type: "text/plain")
+        XCTAssertEqual(batch2.json?["output"], .string("""
+        table ip pre {
+        \tcounter k2 {
+        \t\tpackets 0 bytes 0
+        \t}
+
+        \tset s {
+        \t\ttype ipv4_addr
+        \t}
+
+        \tchain c {
+        \t}
+
+        \tchain e2 {
+        \t}
+        }
+
+        """), batch2.raw)
+        // A `flush ruleset` anywhere: the cache starts empty.
+        let batch3 = call("POST", "/v1/stacks/h/ruleset/commands", """
+        table ip x { chain y { type filter hook input priority 0; policy drop; }; }
+        list ruleset
+        flush ruleset
+
+        """, type: "text/plain")
+        XCTAssertEqual(batch3.json?["output"], .string("""
+        table ip x {
+        \tchain y {
+        \t\ttype filter hook input priority filter; policy drop;
+        \t}
+        }
+
+        """), batch3.raw)
+        XCTAssertEqual(call("GET", "/v1/stacks/h/ruleset").raw, "")
+    }
+
     /// A ruleset and the files its includes name as multipart/form-data (curl -F); an error in an
-    /// included file names it. `list` commands answer what nft -f prints after the batch.
+    /// included file names it. `list` commands answer what nft -f prints.
     func testIncludesFromMultipartAndListOutput() throws {
         func multipart(_ parts: [(String, String?, String)]) -> String {
             parts.map { "--XyZ\r\nContent-Disposition: form-data; name=\"\($0.0)\"" + ($0.1.map { "; filename=\"\($0)\"" } ?? "") + "\r\n\r\n\($0.2)\r\n" }.joined() + "--XyZ--\r\n"

@@ -226,7 +226,7 @@ final class ListCommandTests: XCTestCase {
         s.loadRuleset(try NFParser.parse(Self.ruleset))
         for (cmd, printed) in Self.recorded {
             let rs = try NFParser.parse(cmd, onto: s.ruleset)
-            XCTAssertEqual(rs.lists.map(s.list).joined(), printed, cmd)
+            XCTAssertEqual(rs.lists.map { s.list($0) }.joined(), printed, cmd)
         }
     }
     /// `get element` (nft 1.0.6 here): the set with the element holding each value asked for, in
@@ -294,7 +294,7 @@ final class ListCommandTests: XCTestCase {
             """)] {
             let rs = try NFParser.parse(cmd, onto: s.ruleset)
             XCTAssertNil(s.missingElement(rs), cmd)
-            XCTAssertEqual(rs.lists.map(s.list).joined(), printed, cmd)
+            XCTAssertEqual(rs.lists.map { s.list($0) }.joined(), printed, cmd)
         }
         let missing = s.missingElement(try NFParser.parse("get element ip t h { 3.3.3.3 }", onto: s.ruleset))
         XCTAssertEqual(missing?.message, "Could not process rule: No such file or directory")

@@ -277,6 +277,7 @@ extension Stack {
         let resets = rs.resets
         rs.resets = []
         rs.lists = []
+        rs.cacheOps = []
         let elementChanges = rs.elementChanges
         rs.elementChanges = []
         let old = netfilter
@@ -455,9 +456,12 @@ extension Stack {
     }
 
     /// What `nft list ...` prints for a request, live counters and set elements included.
-    public func list(_ r: NFListRequest) -> String {
+    /// `view`: what a batch's `list` sees instead (nft's cache, NFCacheOp.view), its tables' counters
+    /// those of the live tables of the same names.
+    public func list(_ r: NFListRequest, in view: NFRuleset? = nil) -> String {
         var out = ""
-        for (ti, t) in liveRuleset.tables.enumerated() {
+        for (vi, t) in (view ?? liveRuleset).tables.enumerated() {
+            let ti = view == nil ? vi : liveRuleset.tables.firstIndex { $0.family == t.family && $0.name == t.name } ?? -1
             var shown = t
             switch r {
             case .ruleset(let f): if f != nil && f != t.family { continue }
