@@ -90,23 +90,38 @@ enum IPTMatches {
             switch x.name {
             case "sports", "source-ports": dir = "sport"
             case "dports", "destination-ports": dir = "dport"
-            default: throw ctx.unsupported("multiport --ports (either port; nft has no single expression for it)", x.column)
+            default: dir = "port"
             }
             let parts = x.args[0].text.split(separator: ",").map(String.init)
             guard !parts.isEmpty, parts.count <= 15 else { throw ctx.fail("multiport: too many ports specified", x.args[0].column) }
-            var s: [String] = [], n: [String] = []
+            var s: [String] = [], n: [String] = [], ends: [UInt64] = []
             for part in parts {
                 let (lo, hi) = try ports(IPTWord(text: part, column: x.args[0].column), ctx)
                 let (ps, pn) = portText(lo, hi)
-                s.append(ps); n.append(pn)
+                s.append(ps); n.append(pn); ends += lo == hi ? [lo] : [lo, hi]
+            }
+            if dir == "port" {
+                // Either port (xt_multiport's XT_MULTIPORT_EITHER), which nft cannot say. libxt_multiport's
+                // translation pairs each number with any port, a range's two ends alone, unnegated (recorded).
+                o.save += " \(neg(x))--ports \(s.joined(separator: ","))"
+                o.nft.append("xt match multiport")
+                o.xt = NFXtExpr(target: false, name: "multiport", text: "\(p) sport . \(p) dport { "
+                                + ends.map { "0-65535 . \($0), \($0) . 0-65535" }.joined(separator: ", ") + " }")
+                return o
             }
             o.save += " \(neg(x))--\(dir)s \(s.joined(separator: ","))"
             o.nft.append("\(p) \(dir) \(op(x)){ \(n.joined(separator: ", ")) }")
             o.xt = NFXtExpr(target: false, name: "multiport", text: "\(p) \(dir) \(op(x))" + (n.count == 1 ? n[0] : "{ \(n.joined(separator: ", ")) }"))
         case "state", "conntrack":
             guard let x = opt("state", "ctstate") else { throw ctx.fail("\(m.module): no state specified", m.column) }
-            let bits = try states(x.args[0], ctx)
+            let bits = try states(x.args[0], ctx, module: m.module)
             o.save += " \(neg(x))--\(x.name) \(stateNames(bits))"
+            if bits & (snatBit | dnatBit) != 0 {
+                // A NAT status among the states: xt_conntrack's own test; its translation names one status, unnegated (recorded).
+                o.nft.append("xt match conntrack")
+                o.xt = NFXtExpr(target: false, name: "conntrack", text: "ct status " + (bits & snatBit != 0 ? "snat" : "dnat"))
+                return o
+            }
             // xt_conntrack: the packet's one state bit is (or, negated, is not) among the listed ones.
             o.nft.append("ct state " + (x.negated ? "! " : "") + nftStates(bits))
             // iptables-nft loads `-m state` as xt_conntrack too.
@@ -329,16 +344,20 @@ enum IPTMatches {
     /// Conntrack states in xt's bit order, with nft's names.
     static let stateList: [(String, String, UInt64)] = [("INVALID", "invalid", 1), ("NEW", "new", 8), ("RELATED", "related", 4),
                                                          ("ESTABLISHED", "established", 2), ("UNTRACKED", "untracked", 64)]
-    static func states(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> UInt64 {
+    /// `--ctstate`'s SNAT and DNAT (conntrack only), past the state bits.
+    static let snatBit: UInt64 = 0x100, dnatBit: UInt64 = 0x200
+    static func states(_ w: IPTWord, _ ctx: IPTContext, module: String) throws(IPTablesError) -> UInt64 {
         var v: UInt64 = 0
         for s in w.text.uppercased().split(separator: ",") {
-            if s == "SNAT" || s == "DNAT" { throw ctx.unsupported("--ctstate \(s) (a NAT status among states)", w.column) }
-            guard let b = stateList.first(where: { $0.0 == s })?.2 else { throw ctx.fail("Bad ctstate \"\(s)\"", w.column) }
+            if module == "conntrack", s == "SNAT" || s == "DNAT" { v |= s == "SNAT" ? snatBit : dnatBit; continue }
+            guard let b = stateList.first(where: { $0.0 == s })?.2 else { throw ctx.fail("Bad \(module == "state" ? "state" : "ctstate") \"\(s)\"", w.column) }
             v |= b
         }
         return v
     }
-    static func stateNames(_ v: UInt64) -> String { stateList.filter { v & $0.2 != 0 }.map(\.0).joined(separator: ",") }
+    static func stateNames(_ v: UInt64) -> String {
+        (stateList.filter { v & $0.2 != 0 }.map(\.0) + (v & snatBit != 0 ? ["SNAT"] : []) + (v & dnatBit != 0 ? ["DNAT"] : [])).joined(separator: ",")
+    }
     static func nftStates(_ v: UInt64) -> String { stateList.filter { v & $0.2 != 0 }.map(\.1).joined(separator: ",") }
 
     static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }

@@ -295,7 +295,7 @@ public enum IPTablesRestore {
         }
         guard !cmds.isEmpty, let kernel = try? NFParser.parse(cmds, xtListing: true) else { return }
         for (ti, t) in rs.tables.enumerated() {
-            guard let kt = kernel.tables.first(where: { $0.name == t.name }) else { continue }
+            guard t.family == .ip, let kt = kernel.tables.first(where: { $0.name == t.name }) else { continue }
             var k = 0
             for ci in t.chains.indices {
                 var kernelRules = kt.chains.first { $0.name == t.chains[ci].name }?.rules[...] ?? []

@@ -168,12 +168,19 @@ enum IPTTargets {
             throw ctx.fail("\(t.module) target: Parameter --set/and/or/xor-mark is required", t.column)
         }
         if o.name == "save-mark" || o.name == "restore-mark" {
+            // libxt_CONNMARK: --mask sets both masks; in the order given.
+            var nfmask = UInt32.max, ctmask = UInt32.max
             for m in t.options where ["nfmask", "ctmask", "mask"].contains(m.name) {
-                guard NFConstants.number(m.args[0].text) == 0xffff_ffff else { throw ctx.unsupported("CONNMARK --\(m.name) other than 0xffffffff", m.column) }
+                guard let v = NFConstants.number(m.args[0].text).flatMap({ UInt32(exactly: $0) }) else { throw ctx.fail("Bad mask value \"\(m.args[0].text)\"", m.args[0].column) }
+                if m.name != "ctmask" { nfmask = v }
+                if m.name != "nfmask" { ctmask = v }
             }
-            return o.name == "save-mark"
-                ? Out(save: " --save-mark --nfmask 0xffffffff --ctmask 0xffffffff", nft: "ct mark set meta mark", xt: NFXtExpr(target: true, name: "CONNMARK", text: "ct mark set mark"))
-                : Out(save: " --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff", nft: "meta mark set ct mark", xt: NFXtExpr(target: true, name: "CONNMARK", text: "meta mark set ct mark"))
+            let save = o.name == "save-mark"
+            let x = NFXtConnmark(save: save, nfmask: nfmask, ctmask: ctmask)
+            // libxt_CONNMARK's translation says one mask only.
+            let xlate = nfmask != ctmask ? nil : (save ? "ct mark set mark" : "meta mark set ct mark") + (nfmask == .max ? "" : " and \(IPTMatches.hex(nfmask))")
+            let nft = nfmask == .max && ctmask == .max ? (save ? "ct mark set meta mark" : "meta mark set ct mark") : "xt target CONNMARK"
+            return Out(save: String(x.saveText.dropFirst("-j CONNMARK".count)), nft: nft, xt: NFXtExpr(target: true, name: "CONNMARK", text: xlate))
         }
         let (v, m) = try IPTMatches.markMask(o.args[0], ctx)
         let (value, mask): (UInt32, UInt32) = switch o.name {

@@ -294,6 +294,14 @@ public enum NFStatement: Sendable, Equatable {
     case xtSet(NFXtSetMatch)
     /// `xt target SET`: iptables' `-j SET`, adding the packet to an ipset or deleting it from one.
     case xtSetTarget(NFXtSetTarget)
+    /// `xt target CONNMARK`: iptables' `-j CONNMARK --save-mark|--restore-mark` with masks, which
+    /// nft cannot say (two sources in one value).
+    case xtConnmark(NFXtConnmark)
+    /// `xt match conntrack`: iptables' `-m conntrack --ctstate` naming SNAT or DNAT, a NAT status
+    /// among the states (nft cannot say "this state or that status").
+    case xtConntrack(NFXtConntrack)
+    /// `xt match multiport`: iptables' `-m multiport [!] --ports LIST`, either port in the list.
+    case xtMultiport(NFXtMultiport)
     /// Another xtables match or target, as nft lists one iptables-nft loaded: only in a rule's
     /// `listed` expressions (what the rule does is in its statements).
     case xt(NFXtExpr)

@@ -522,6 +522,9 @@ public enum NFPrinter {
             return "tproxy" + (x.family.map { " \($0.rawValue)" } ?? "") + " to " + addr + (x.port.map { ":\($0)" } ?? "")
         case .xtSet: return "xt match set"
         case .xtSetTarget: return "xt target SET"
+        case .xtConnmark: return "xt target CONNMARK"
+        case .xtConntrack: return "xt match conntrack"
+        case .xtMultiport: return "xt match multiport"
         case .xt(let x): return x.printed
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):

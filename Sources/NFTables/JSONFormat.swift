@@ -506,6 +506,9 @@ public enum NFJSON {
             return .object([("tproxy", .object(f))])
         case .xtSet: return .object([("xt", .object([("type", .string("match")), ("name", .string("set"))]))])
         case .xtSetTarget: return .object([("xt", .object([("type", .string("target")), ("name", .string("SET"))]))])
+        case .xtMultiport: return .object([("xt", .object([("type", .string("match")), ("name", .string("multiport"))]))])
+        case .xtConntrack: return .object([("xt", .object([("type", .string("match")), ("name", .string("conntrack"))]))])
+        case .xtConnmark: return .object([("xt", .object([("type", .string("target")), ("name", .string("CONNMARK"))]))])
         case .xt(let x): return .object([("xt", .object([("type", .string(x.target ? "target" : "match")), ("name", .string(x.name))]))])
         case .verdict(let v): return verdict(v)
         case .vmap(let sel, let entries):

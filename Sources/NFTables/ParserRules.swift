@@ -665,10 +665,13 @@ extension NFParser {
             }
             if isWord("target") {
                 i += 1
+                if isWord("CONNMARK") { i += 1; return .xtConnmark(NFXtConnmark(save: true, nfmask: 0, ctmask: 0)) }
                 try expectWord("SET")
                 return .xtSetTarget(NFXtSetTarget())
             }
             try expectWord("match")
+            if isWord("conntrack") { i += 1; return .xtConntrack(NFXtConntrack(states: 0, snat: false, dnat: false, invert: false)) }
+            if isWord("multiport") { i += 1; return .xtMultiport(NFXtMultiport(ranges: [], invert: false)) }
             try expectWord("set")
             return .xtSet(NFXtSetMatch(name: "", source: []))
         case "log":

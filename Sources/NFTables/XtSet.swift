@@ -90,8 +90,8 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
     /// `src,dst,...` as the save line writes them: true for src.
     static func flags(_ w: String) -> [Bool] { w.split(separator: ",").map { $0 == "src" } }
 
-    /// The rule's `xt match set` and `xt target SET` placeholders given the parameters its
-    /// iptables line names.
+    /// The rule's `xt match set`, `xt target SET` and `xt target CONNMARK` placeholders given the
+    /// parameters its iptables line names.
     public static func fill(_ stmts: [NFStatement], from line: String?) -> [NFStatement] {
         guard let line else { return stmts }
         var matches = fromSave(line)[...]
@@ -99,6 +99,9 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
             switch s {
             case .xtSet: matches.popFirst().map { .xtSet($0) } ?? s
             case .xtSetTarget: NFXtSetTarget.fromSave(line).map { .xtSetTarget($0) } ?? s
+            case .xtConnmark: NFXtConnmark.fromSave(line).map { .xtConnmark($0) } ?? s
+            case .xtConntrack: NFXtConntrack.fromSave(line).map { .xtConntrack($0) } ?? s
+            case .xtMultiport: NFXtMultiport.fromSave(line).map { .xtMultiport($0) } ?? s
             default: s
             }
         }
@@ -162,4 +165,75 @@ public struct NFXtExpr: Sendable, Equatable, Hashable {
     public init(target: Bool, name: String, text: String? = nil) { self.target = target; self.name = name; self.text = text }
 
     public var printed: String { text ?? "xt \(target ? "target" : "match") \(name)" }
+}
+
+/// iptables' `-j CONNMARK --save-mark|--restore-mark --nfmask N --ctmask C` (xt_CONNMARK, masks
+/// other than all ones): saving, the connection's mark becomes (ctmark & ~C) ^ (mark & N);
+/// restoring, the packet's becomes (mark & ~N) ^ (ctmark & C). No connection: nothing.
+public struct NFXtConnmark: Sendable, Equatable, Hashable {
+    public var save: Bool
+    public var nfmask: UInt32, ctmask: UInt32
+    public init(save: Bool, nfmask: UInt32, ctmask: UInt32) { self.save = save; self.nfmask = nfmask; self.ctmask = ctmask }
+
+    /// As iptables-save prints it (libxt_CONNMARK's connmark_tg_save).
+    public var saveText: String {
+        "-j CONNMARK --\(save ? "save" : "restore")-mark --nfmask 0x\(String(nfmask, radix: 16)) --ctmask 0x\(String(ctmask, radix: 16))"
+    }
+
+    /// The `-j CONNMARK` of an iptables-save line (as `saveText` wrote it).
+    public static func fromSave(_ line: String) -> NFXtConnmark? {
+        let w = NFXtSetMatch.saveWords(line)
+        guard let j = w.firstIndex(of: "-j"), j + 5 < w.count, w[j + 1] == "CONNMARK", w[j + 3] == "--nfmask",
+              let n = UInt32(w[j + 4].dropFirst(2), radix: 16), j + 6 < w.count, w[j + 5] == "--ctmask",
+              let c = UInt32(w[j + 6].dropFirst(2), radix: 16) else { return nil }
+        return NFXtConnmark(save: w[j + 2] == "--save-mark", nfmask: n, ctmask: c)
+    }
+}
+
+/// iptables' `-m conntrack [!] --ctstate LIST` with SNAT or DNAT in it (xt_conntrack): the packet's
+/// state bit, or the connection's source or destination NAT, among those listed (or, negated, none).
+public struct NFXtConntrack: Sendable, Equatable, Hashable {
+    /// The states as nft's `ct state` bits; `snat`, `dnat`: IPS_SRC_NAT, IPS_DST_NAT.
+    public var states: UInt64
+    public var snat: Bool, dnat: Bool
+    public var invert: Bool
+    public init(states: UInt64, snat: Bool, dnat: Bool, invert: Bool) { self.states = states; self.snat = snat; self.dnat = dnat; self.invert = invert }
+
+    static let names: [(String, UInt64)] = [("INVALID", 1), ("NEW", 8), ("RELATED", 4), ("ESTABLISHED", 2), ("UNTRACKED", 64)]
+
+    /// The first `--ctstate` of an iptables-save line.
+    public static func fromSave(_ line: String) -> NFXtConntrack? {
+        let w = NFXtSetMatch.saveWords(line)
+        guard let k = w.firstIndex(of: "--ctstate"), k + 1 < w.count else { return nil }
+        var x = NFXtConntrack(states: 0, snat: false, dnat: false, invert: k > 0 && w[k - 1] == "!")
+        for s in w[k + 1].split(separator: ",") {
+            switch s {
+            case "SNAT": x.snat = true
+            case "DNAT": x.dnat = true
+            default: x.states |= names.first { $0.0 == s }?.1 ?? 0
+            }
+        }
+        return x
+    }
+}
+
+/// iptables' `-m multiport [!] --ports LIST` (xt_multiport, XT_MULTIPORT_EITHER): the source or the
+/// destination port is one of the list's ports or ranges (or, negated, neither is).
+public struct NFXtMultiport: Sendable, Equatable, Hashable {
+    public var ranges: [ClosedRange<UInt16>]
+    public var invert: Bool
+    public init(ranges: [ClosedRange<UInt16>], invert: Bool) { self.ranges = ranges; self.invert = invert }
+
+    /// The first `--ports` of an iptables-save line.
+    public static func fromSave(_ line: String) -> NFXtMultiport? {
+        let w = NFXtSetMatch.saveWords(line)
+        guard let k = w.firstIndex(of: "--ports"), k + 1 < w.count else { return nil }
+        var ranges: [ClosedRange<UInt16>] = []
+        for p in w[k + 1].split(separator: ",") {
+            let ends = p.split(separator: ":").compactMap { UInt16($0) }
+            guard let lo = ends.first, let hi = ends.last, lo <= hi else { return nil }
+            ranges.append(lo...hi)
+        }
+        return NFXtMultiport(ranges: ranges, invert: k > 0 && w[k - 1] == "!")
+    }
 }

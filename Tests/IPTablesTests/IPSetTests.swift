@@ -403,4 +403,158 @@ final class IPSetTests: XCTestCase {
             "-A INPUT -i vb -p tcp -m tcp --tcp-flags SYN NONE", "-A PREROUTING -i vb -p udp -m udp --dport 5353 -j DNAT --to-destination :53",
         ])
     }
+
+    /// scripts/record_connmark_masks.sh: CONNMARK --save-mark/--restore-mark with masks (an xtables
+    /// target nft cannot say: `xt target CONNMARK`, or its translation where the masks agree), two
+    /// datagrams of one flow. Replayed: the kernel's counters, listing, saved lines and the
+    /// connection's mark (0x1000) exactly.
+    func testConnmarkMasksAsRecorded() throws {
+        let s = try Self.stack()
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *mangle
+        :PREROUTING ACCEPT [0:0]
+        -A PREROUTING -i vb -p udp -j MARK --set-mark 0x1234
+        -A PREROUTING -i vb -p udp -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xf0f0
+        -A PREROUTING -i vb -m connmark --mark 0x1200
+        -A PREROUTING -i vb -p udp -j MARK --set-mark 0x5
+        -A PREROUTING -i vb -p udp -j CONNMARK --restore-mark --nfmask 0x0ff0 --ctmask 0xffff
+        -A PREROUTING -i vb -m mark --mark 0x1205
+        -A PREROUTING -i vb -p udp -j CONNMARK --save-mark --mask 0xf
+        -A PREROUTING -i vb -m connmark --mark 0x1205
+        -A PREROUTING -i vb -p udp -j CONNMARK --restore-mark --mask 0xffff0000
+        -A PREROUTING -i vb -m mark --mark 0x1205
+        COMMIT
+
+        """))
+        for k in 0..<2 {
+            _ = s.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [0x78]))),
+                         device: s.devices[0], atNs: UInt64(k + 1) * 1_000_000)
+        }
+        _ = s.advance(toNs: 500_000_000)
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip mangle {
+        \tchain PREROUTING {
+        \t\ttype filter hook prerouting priority mangle; policy accept;
+        \t\tiifname "vb" meta l4proto udp counter packets 2 bytes 58 meta mark set 0x1234
+        \t\tiifname "vb" meta l4proto udp counter packets 2 bytes 58 xt target CONNMARK
+        \t\tiifname "vb" ct mark 0x1200 counter packets 1 bytes 29
+        \t\tiifname "vb" meta l4proto udp counter packets 2 bytes 58 meta mark set 0x5
+        \t\tiifname "vb" meta l4proto udp counter packets 2 bytes 58 xt target CONNMARK
+        \t\tiifname "vb" meta mark 0x00001205 counter packets 1 bytes 29
+        \t\tiifname "vb" meta l4proto udp counter packets 2 bytes 58 ct mark set mark and 0xf
+        \t\tiifname "vb" ct mark 0x1205 counter packets 1 bytes 29
+        \t\tiifname "vb" meta l4proto udp counter packets 2 bytes 58 meta mark set ct mark and 0xffff0000
+        \t\tiifname "vb" meta mark 0x00001205 counter packets 1 bytes 29
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+            "-A PREROUTING -i vb -p udp -j MARK --set-xmark 0x1234/0xffffffff",
+            "-A PREROUTING -i vb -p udp -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xf0f0",
+            "-A PREROUTING -i vb -m connmark --mark 0x1200", "-A PREROUTING -i vb -p udp -j MARK --set-xmark 0x5/0xffffffff",
+            "-A PREROUTING -i vb -p udp -j CONNMARK --restore-mark --nfmask 0xff0 --ctmask 0xffff", "-A PREROUTING -i vb -m mark --mark 0x1205",
+            "-A PREROUTING -i vb -p udp -j CONNMARK --save-mark --nfmask 0xf --ctmask 0xf", "-A PREROUTING -i vb -m connmark --mark 0x1205",
+            "-A PREROUTING -i vb -p udp -j CONNMARK --restore-mark --nfmask 0xffff0000 --ctmask 0xffff0000", "-A PREROUTING -i vb -m mark --mark 0x1205",
+        ])
+        XCTAssertEqual(s.conntrackListing, [
+            "udp      17 29 src=198.18.0.9 dst=198.18.0.1 sport=1000 dport=53 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=53 dport=1000 mark=4096 use=1",
+        ])
+        // Read back from the stored form (a checkpoint), the masks come from the iptables lines.
+        var back = try NFParser.parse(NFPrinter.ruleset(s.liveRuleset, handles: true, origins: true), checkpoint: true)
+        IPTablesRestore.relist(&back)
+        XCTAssertEqual(back.tables[0].chains[0].rules[4].statements.last, .xtConnmark(NFXtConnmark(save: false, nfmask: 0xff0, ctmask: 0xffff)))
+    }
+
+    /// scripts/record_ctstate_nat.sh: `--ctstate SNAT|DNAT` (xt_conntrack's NAT status among the
+    /// states, listed by a translation that names one status), datagrams to a port DNATed to :53.
+    /// The third one's source port moves in the null binding at LOCAL_IN, after the filter rules,
+    /// so none counts as SNAT there. Replayed: the kernel's counters and listing exactly.
+    func testCtstateNATAsRecorded() throws {
+        let s = try Self.stack()
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *nat
+        :PREROUTING ACCEPT [0:0]
+        -A PREROUTING -i vb -p udp --dport 5353 -j DNAT --to-destination :53
+        COMMIT
+        *filter
+        :INPUT ACCEPT [0:0]
+        -A INPUT -i vb -m conntrack --ctstate DNAT
+        -A INPUT -i vb -m conntrack ! --ctstate DNAT
+        -A INPUT -i vb -m conntrack --ctstate NEW,DNAT
+        -A INPUT -i vb -m conntrack --ctstate SNAT
+        -A INPUT -i vb -m conntrack --ctstate ESTABLISHED,SNAT
+        -A INPUT -i vb -m conntrack ! --ctstate NEW,SNAT
+        COMMIT
+
+        """))
+        for (k, (sport, dport)) in [(UInt16(1000), UInt16(53)), (2000, 5353), (1000, 5353)].enumerated() {
+            _ = s.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: sport, dstPort: dport, payload: [0x78]))),
+                         device: s.devices[0], atNs: UInt64(k + 1) * 1_000_000)
+        }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip nat {
+        \tchain PREROUTING {
+        \t\ttype nat hook prerouting priority dstnat; policy accept;
+        \t\tiifname "vb" udp dport 5353 counter packets 2 bytes 58 dnat to :53
+        \t}
+        }
+        table ip filter {
+        \tchain INPUT {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tiifname "vb" ct status dnat counter packets 2 bytes 58
+        \t\tiifname "vb" ct status dnat counter packets 1 bytes 29
+        \t\tiifname "vb" ct status dnat counter packets 3 bytes 87
+        \t\tiifname "vb" ct status snat counter packets 0 bytes 0
+        \t\tiifname "vb" ct status snat counter packets 0 bytes 0
+        \t\tiifname "vb" ct status snat counter packets 0 bytes 0
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A INPUT") }, [
+            "-A INPUT -i vb -m conntrack --ctstate DNAT", "-A INPUT -i vb -m conntrack ! --ctstate DNAT", "-A INPUT -i vb -m conntrack --ctstate NEW,DNAT",
+            "-A INPUT -i vb -m conntrack --ctstate SNAT", "-A INPUT -i vb -m conntrack --ctstate ESTABLISHED,SNAT",
+            "-A INPUT -i vb -m conntrack ! --ctstate NEW,SNAT",
+        ])
+        // The third datagram's connection: DNATed onto the first one's tuple, its source port moved.
+        let third = s.conntrackListing.first { $0.contains("sport=1000 dport=5353") } ?? ""
+        XCTAssertTrue(third.hasPrefix("udp      17 30 src=198.18.0.9 dst=198.18.0.1 sport=1000 dport=5353 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=53 dport="), third)
+        XCTAssertFalse(third.contains("dport=1000 "), third)
+    }
+
+    /// scripts/record_multiport_ports.sh: `-m multiport --ports` (either port; xt_multiport, listed by
+    /// a translation that takes a range's ends for two ports and drops the negation). Replayed: the
+    /// kernel's counters and listing exactly.
+    func testMultiportEitherPortAsRecorded() throws {
+        let s = try Self.stack()
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *filter
+        :INPUT ACCEPT [0:0]
+        -A INPUT -i vb -p udp -m multiport --ports 22,80:90
+        -A INPUT -i vb -p udp -m multiport ! --ports 53
+        -A INPUT -i vb -p udp -m multiport --ports 85
+        COMMIT
+
+        """))
+        for (k, (sport, dport)) in [(UInt16(22), UInt16(1000)), (1000, 22), (1000, 85), (90, 53), (53, 53), (1000, 2000)].enumerated() {
+            _ = s.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: sport, dstPort: dport, payload: [0x78]))),
+                         device: s.devices[0], atNs: UInt64(k + 1) * 1_000_000)
+        }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip filter {
+        \tchain INPUT {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tiifname "vb" meta l4proto udp udp sport . udp dport { 0-65535 . 22, 22 . 0-65535, 0-65535 . 80, 80 . 0-65535, 0-65535 . 90, 90 . 0-65535 } counter packets 4 bytes 116
+        \t\tiifname "vb" meta l4proto udp udp sport . udp dport { 0-65535 . 53, 53 . 0-65535 } counter packets 4 bytes 116
+        \t\tiifname "vb" meta l4proto udp udp sport . udp dport { 0-65535 . 85, 85 . 0-65535 } counter packets 1 bytes 29
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+            "-A INPUT -i vb -p udp -m multiport --ports 22,80:90", "-A INPUT -i vb -p udp -m multiport ! --ports 53",
+            "-A INPUT -i vb -p udp -m multiport --ports 85",
+        ])
+    }
 }

@@ -120,8 +120,7 @@ final class RestoreTests: XCTestCase {
         // unknown options: `unknown option "--clamp-mss-to-pmtu"`).
         refused("*mangle\n-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", 2, 53,
                 "not supported yet: target `-j TCPMSS' (translated: ACCEPT, CONNMARK, CT, DNAT, DROP, LOG, MARK, MASQUERADE, NOTRACK, REDIRECT, REJECT, RETURN, SET, SNAT)", .unsupported)
-        refused("*filter\n-A INPUT -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\nCOMMIT\n", 2, 35,
-                "not supported yet: --ctstate DNAT (a NAT status among states)", .unsupported)
+        refused("*filter\n-A INPUT -m state --state DNAT -j DROP\nCOMMIT\n", 2, 27, "Bad state \"DNAT\"")   // -m conntrack's only
         refused("*raw\n-N PREROUTING\nCOMMIT\n", 2, 4, "Chain already exists")   // a fuzzing finding: it saved as two PREROUTING chains
         refused("*filter\n-N x -p tcp\nCOMMIT\n", 2, 6, "Illegal option `-p' with this command")
         refused("*filter\n-D INPUT 1\nCOMMIT\n", 2, 1, "not supported yet: `-D' in iptables-restore input (-A, -I, -N and -P are)", .unsupported)

@@ -3,6 +3,8 @@ import Wire
 
 // net/netfilter/core.c (nf_hook_slow) and net/netfilter/nf_tables_core.c (nft_do_chain).
 extension Stack {
+    static let thSport = NFSelector(rawValue: "th sport")!, thDport = NFSelector(rawValue: "th dport")!
+
     /// `nf_hook_slow`: the base chains registered on `hook`, in priority order, with conntrack and
     /// defragmentation at their own priorities when conntrack (defragmentation: or tproxy) is in
     /// use. Accept ends one base chain; drop ends the packet.
@@ -92,10 +94,11 @@ extension Stack {
             for h in chains where h.isNAT {
                 if let v = runChain(h, hook, skb, inDev: inDev, outDev: outDev) { return v }
             }
-            if c.status & natDone == 0, skb.protocolType == EtherType.ipv6 ? netfilter.natCore6 : netfilter.natCore {
-                nf_nat_alloc_null_binding(c, source: natDone == IPS.srcNATDone)
-            }
-            if chains.contains(where: \.isNAT) || (skb.protocolType == EtherType.ipv6 ? netfilter.natCore6 : netfilter.natCore) { c.status |= natDone }
+            // No rule bound it (nf_nat_initialized): the NAT core's null binding.
+            let core = skb.protocolType == EtherType.ipv6 ? netfilter.natCore6 : netfilter.natCore
+            let source = natDone == IPS.srcNATDone
+            if core, (source ? c.snat : c.dnat) == nil { nf_nat_alloc_null_binding(c, source: source) }
+            if core || chains.contains(where: \.isNAT) { c.status |= natDone }
         }
         nf_nat_packet(skb, hook: hook)
         return nil
@@ -523,6 +526,20 @@ extension Stack {
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
                 set_target_v3(t, skb, info)
+            case .xtMultiport(let x):
+                // ports_match_v1, either port (the rule's -p gave the transport header; a fragment has none).
+                guard let sp = read(Self.thSport, skb, info), let dp = read(Self.thDport, skb, info) else { return nil }
+                let hit = x.ranges.contains { $0.contains(UInt16(truncatingIfNeeded: sp)) || $0.contains(UInt16(truncatingIfNeeded: dp)) }
+                if hit == x.invert { return nil }
+            case .xtConntrack(let x):
+                // conntrack_mt's state test: the packet's state bit, or the connection's NAT status bits.
+                var hit = x.states & skb.ctInfo.stateBit != 0
+                if let c = skb.conn { hit = hit || x.snat && c.status & IPS.srcNAT != 0 || x.dnat && c.status & IPS.dstNAT != 0 }
+                if hit == x.invert { return nil }
+            case .xtConnmark(let x):
+                // connmark_tg_shift (no shift): the masked bits of one mark into the other.
+                guard let c = skb.conn else { break }
+                if x.save { nft_ct_set_mark((c.mark & ~x.ctmask) ^ (skb.mark & x.nfmask), skb) } else { skb.mark = (skb.mark & ~x.nfmask) ^ (c.mark & x.ctmask) }
             case .xt:
                 break   // only in listings: what an iptables rule runs is in its statements
             case .natPortMap(let masq, let key, let entries, let flags):

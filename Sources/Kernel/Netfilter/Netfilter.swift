@@ -101,7 +101,7 @@ struct NetfilterState {
     static func usesConntrack(_ r: NFRule) -> Bool {
         r.statements.contains { s in
             switch s {
-            case .notrack, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .setCtMark, .synproxy: return true
+            case .notrack, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .setCtMark, .synproxy, .xtConnmark, .xtConntrack: return true
             case .objref(let kind, _), .objrefMap(let kind, _, _), .objrefMapNamed(let kind, _, _): return kind.isConntrack || kind == .synproxy
             case .setCtEvent: return true
             case .match(let sel, _, _, _): return sel.rawValue.hasPrefix("ct ")
