@@ -10,8 +10,9 @@ public struct NFParser {
     /// Reading a checkpoint (the model's own listing): set elements may carry a quota, which
     /// nft 1.0.6 lists but does not read back.
     var readsCheckpoint = false
-    /// Reading a checkpoint or iptables-nft's translation: `xt match set` (which nft lists but
-    /// does not read) stands for the `-m set` of the rule's iptables line.
+    /// Reading a checkpoint or iptables-nft's translation: `xt match set|conntrack|multiport` and
+    /// `xt target SET|CONNMARK` (which nft lists but does not read) stand for what the rule's
+    /// iptables line says (XtSet.swift).
     var readsCompat = false
     /// Reading how the kernel holds iptables-nft's rules: every `xt match|target NAME` is an
     /// xtables expression to list (`.xt`), never one to run.
@@ -31,6 +32,7 @@ public struct NFParser {
     /// Parses `text` and applies it to `base` (like `nft -f` on a running ruleset); `files` are
     /// what its `include` lines may name (path → text). `checkpoint`: the text is the model's own
     /// listing (a checkpoint, a stored version), which may say more than nft reads back.
+    /// `xtListing`: the text is the expressions the kernel holds for iptables-nft's rules, to list.
     public static func parse(_ text: String, onto base: NFRuleset = NFRuleset(), files: [String: String] = [:],
                              checkpoint: Bool = false, compat: Bool = false, interfaces: [String]? = nil,
                              xtListing: Bool = false) throws(NFSyntaxError) -> NFRuleset {

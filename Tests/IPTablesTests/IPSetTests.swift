@@ -557,4 +557,13 @@ final class IPSetTests: XCTestCase {
             "-A INPUT -i vb -p udp -m multiport --ports 85",
         ])
     }
+
+    /// scripts/record_nat_chain_conntrack.sh: a nat chain registers the NAT core's hooks but tracks
+    /// nothing by itself; the kernel listed no connection.
+    func testAnEmptyNatChainTracksNothing() throws {
+        let s = try Self.stack()
+        s.loadRuleset(try NFParser.parse("table ip t { chain c { type nat hook prerouting priority -100; }; }\n"))
+        _ = s.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [0x78]))), device: s.devices[0], atNs: 1_000_000)
+        XCTAssertEqual(s.conntrackListing, [])
+    }
 }

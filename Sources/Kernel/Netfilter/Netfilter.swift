@@ -170,10 +170,11 @@ struct NetfilterState {
                     list.append((HookEntry(prio: b.priority, table: ti, chain: ci, isNAT: b.type == .nat, isRoute: b.type == .route && b.hook == .output,
                                              devices: b.devices), order, b.hook, t.family))
                     order += 1
-                    // nft_chain_nat_init: the NAT core for the family, and conntrack with it.
+                    // A nat chain registers the NAT core's hooks for the family; conntrack comes with
+                    // what uses it (an empty nat chain tracks nothing, as recorded).
                     if b.type == .nat {
-                        if t.family != .ip6 { natCore = true; conntrackEnabled = true }
-                        if t.family == .ip6 || t.family == .inet { natCore6 = true; conntrack6Enabled = true }
+                        if t.family != .ip6 { natCore = true }
+                        if t.family == .ip6 || t.family == .inet { natCore6 = true }
                     }
                 }
                 // nf_ct_netns_get(family): an ip table loads IPv4 conntrack, ip6 IPv6's, inet both.
