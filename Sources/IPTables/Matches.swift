@@ -21,6 +21,8 @@ enum IPTMatches {
         "addrtype": ["src-type": 1, "dst-type": 1, "limit-iface-in": 0, "limit-iface-out": 0],
         "statistic": ["mode": 1, "probability": 1, "every": 1, "packet": 1],
         "iprange": ["src-range": 1, "dst-range": 1],
+        "recent": ["set": 0, "rcheck": 0, "update": 0, "remove": 0, "seconds": 1, "reap": 0, "hitcount": 1, "rttl": 0, "name": 1,
+                   "mask": 1, "rsource": 0, "rdest": 0],
         "set": ["match-set": 2, "set": 2, "return-nomatch": 0, "update-counters": 0, "update-subcounters": 0,
                 "packets-eq": 1, "packets-lt": 1, "packets-gt": 1, "bytes-eq": 1, "bytes-lt": 1, "bytes-gt": 1],
     ]
@@ -206,6 +208,40 @@ enum IPTMatches {
             }
             if o.nft.isEmpty { throw ctx.fail("iprange match: You must specify `--src-range' or `--dst-range'", m.column) }
             o.xt = NFXtExpr(target: false, name: "iprange", text: o.nft.joined(separator: " "))
+        case "recent":
+            // libxt_recent's parse, then recent_mt_check's refusals (the kernel's EINVAL).
+            var r = NFXtRecent(mode: .set, name: "DEFAULT")
+            var modes = 0
+            for x in m.options {
+                switch x.name {
+                case "set", "rcheck", "update", "remove":
+                    modes += 1
+                    guard modes == 1 else { throw ctx.fail("recent: option \"--\(r.mode.rawValue)\" cannot be used together with \"--\(x.name)\".", x.column) }
+                    r.mode = NFXtRecent.Mode(rawValue: x.name)!
+                    r.invert = x.negated
+                case "seconds", "hitcount":
+                    guard let v = UInt32(x.args[0].text) else { throw ctx.fail("recent: bad --\(x.name) `\(x.args[0].text)'", x.args[0].column) }
+                    if x.name == "seconds" { r.seconds = v } else { r.hitcount = v }
+                case "name":
+                    guard !x.args[0].text.isEmpty, x.args[0].text.utf8.count < 200 else { throw ctx.fail("recent: bad --name", x.args[0].column) }
+                    r.name = x.args[0].text
+                case "mask":
+                    guard let v = NFConstants.ipv4(x.args[0].text) else { throw ctx.fail("recent: bad --mask `\(x.args[0].text)'", x.args[0].column) }
+                    r.mask = v
+                case "reap": r.reap = true
+                case "rttl": r.rttl = true
+                case "rdest": r.rdest = true
+                default: break
+                }
+            }
+            guard modes == 1 else { throw ctx.fail("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'", m.column) }
+            if r.reap && r.seconds == 0 { throw ctx.fail("recent: option \"--reap\" also requires \"--seconds\".", m.column) }
+            if (r.mode == .set || r.mode == .remove) && (r.seconds != 0 || r.hitcount != 0 || r.reap || r.rttl) || r.hitcount > 255 {
+                throw ctx.fail("RULE_APPEND failed (Invalid argument): rule in chain \(ctx.chain)", m.column)
+            }
+            o.save += String(r.saveText.dropFirst("-m recent".count))
+            o.nft.append("xt match recent")
+            o.xt = NFXtExpr(target: false, name: "recent")
         case "set":
             let x = try xtSet(m, ctx)
             o.save += String(x.saveText.dropFirst("-m set".count))

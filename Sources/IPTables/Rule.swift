@@ -200,7 +200,7 @@ struct IPTRuleParser {
         if let d = destination { save += " \(neg(destinationNeg))-d \(d.save)" }
         if let (v, n) = inIface { save += " \(neg(n))-i \(v)"; native("iifname \(n ? "!= " : "")\(nftIface(v))") }
         if let (v, n) = outIface { save += " \(neg(n))-o \(v)"; native("oifname \(n ? "!= " : "")\(nftIface(v))") }
-        var ctx = IPTContext(proto: proto?.0, protoNegated: proto?.1 ?? false, table: table, line: line, ipsets: ipsets)
+        var ctx = IPTContext(chain: chain, proto: proto?.0, protoNegated: proto?.1 ?? false, table: table, line: line, ipsets: ipsets)
         if let (p, n) = proto {
             save += " \(neg(n))-p \(IPTProtocols.name(p))"
             // nft leaves it out of the listing when a native field of the protocol follows.
@@ -249,6 +249,7 @@ struct IPTRuleParser {
 
 /// What the translation of one module knows of the rule so far.
 struct IPTContext {
+    var chain = ""
     var proto: UInt8?
     var protoNegated: Bool
     let table: String

@@ -152,6 +152,13 @@ public struct StackRuntime: Codable, Sendable, Equatable {
     public var synproxy: [[Int]]? = nil
     /// The conntrack events kept for `conntrack -E` (CTEventLog's checkpoint form; older checkpoints lack it).
     public var conntrackEvents: String? = nil
+    /// xt_recent's lists (`-m recent`); nil when there are none or in older checkpoints.
+    public var recent: [RecentList]? = nil
+    /// One list: its ring size less one and its entries in use order (least recent first).
+    public struct RecentList: Codable, Sendable, Equatable {
+        public struct Entry: Codable, Sendable, Equatable { public var addr: UInt32, ttl: UInt8, index: Int, nstamps: Int, stamps: [UInt64] }
+        public var name: String, mask: Int, entries: [Entry]
+    }
     public var random: UInt64 = 0, bpfRandom: UInt64 = 0
     public var ipIdents: [Ident] = []
     public var icmpPeers: [Peer] = [], icmp6Peers: [Peer] = [], redirectPeers: [Peer] = [], redirect6Peers: [Peer] = []
@@ -226,6 +233,12 @@ extension Stack {
         // The timers among the queued events (one sorted copy for neighbours and fragments alike).
         let pending = events.pending()
         (r.fragments, r.fragmentState) = fragmentRecords(pending)
+        r.recent = xtRecent.isEmpty ? nil : xtRecent.keys.sorted().map { name in
+            let t = xtRecent[name]!
+            return .init(name: name, mask: t.nstampsMaxMask, entries: t.lru.compactMap { a in
+                t.entries[a].map { .init(addr: a, ttl: $0.ttl, index: $0.index, nstamps: $0.nstamps, stamps: Array($0.stamps[0..<$0.nstamps])) }
+            })
+        }
         r.sockets = sockets.all.map { sk in
             .init(id: sk.config.id, drops: sk.drops, sent: sk.sent, sendErrors: sk.sendErrors, pendingError: sk.pendingError, rxhash: sk.rxhash,
                   synReceived: sk.synReceived, queue: sk.queue.map { d in
@@ -370,6 +383,16 @@ extension Stack {
             }
         }
         restoreFragments(r.fragments, r.fragmentState)
+        xtRecent = [:]
+        for l in r.recent ?? [] {
+            let t = XtRecentTable()
+            t.nstampsMaxMask = max(l.mask, 0)
+            for e in l.entries where e.nstamps <= t.nstampsMaxMask + 1 && e.stamps.count == e.nstamps {
+                t.entries[e.addr] = .init(stamps: e.stamps + [UInt64](repeating: 0, count: t.nstampsMaxMask + 1 - e.nstamps), index: e.index, nstamps: e.nstamps, ttl: e.ttl)
+                t.lru.append(e.addr)
+            }
+            xtRecent[l.name] = t
+        }
         // Connections first: an accepted child's socket is made again, then takes its counters below.
         restoreTCP(r.tcp ?? [], serial: r.tcpSerial ?? 0, timers: r.tcpTimers ?? [], queues: r.sockets)
         for k in r.sockets {

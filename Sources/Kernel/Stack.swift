@@ -60,6 +60,8 @@ public final class Stack {
     var ndRetransNs: [UInt64] = [], ndBaseReachableMs: [UInt64] = []
     public internal(set) var ra = RALearned()
     public var snmp = SNMPStats()
+    /// xt_recent's lists by name (`-m recent`; XtRecent.swift).
+    var xtRecent: [String: XtRecentTable] = [:]
     let costs: StageCosts
     let net: NetSysctls
     /// Sysctls the per-packet path reads, looked up once (a stack's sysctls are fixed at creation).

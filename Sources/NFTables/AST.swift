@@ -302,6 +302,8 @@ public enum NFStatement: Sendable, Equatable {
     case xtConntrack(NFXtConntrack)
     /// `xt match multiport`: iptables' `-m multiport [!] --ports LIST`, either port in the list.
     case xtMultiport(NFXtMultiport)
+    /// `xt match recent`: iptables' `-m recent` (xt_recent's lists of recent addresses).
+    case xtRecent(NFXtRecent)
     /// Another xtables match or target, as nft lists one iptables-nft loaded: only in a rule's
     /// `listed` expressions (what the rule does is in its statements).
     case xt(NFXtExpr)

@@ -525,6 +525,7 @@ public enum NFPrinter {
         case .xtConnmark: return "xt target CONNMARK"
         case .xtConntrack: return "xt match conntrack"
         case .xtMultiport: return "xt match multiport"
+        case .xtRecent: return "xt match recent"
         case .xt(let x): return x.printed
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):

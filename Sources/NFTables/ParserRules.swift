@@ -672,6 +672,7 @@ extension NFParser {
             try expectWord("match")
             if isWord("conntrack") { i += 1; return .xtConntrack(NFXtConntrack(states: 0, snat: false, dnat: false, invert: false)) }
             if isWord("multiport") { i += 1; return .xtMultiport(NFXtMultiport(ranges: [], invert: false)) }
+            if isWord("recent") { i += 1; return .xtRecent(NFXtRecent(mode: .set, name: "")) }
             try expectWord("set")
             return .xtSet(NFXtSetMatch(name: "", source: []))
         case "log":

@@ -95,6 +95,7 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
     public static func fill(_ stmts: [NFStatement], from line: String?) -> [NFStatement] {
         guard let line else { return stmts }
         var matches = fromSave(line)[...]
+        var recents = NFXtRecent.allFromSave(line)[...]
         return stmts.map { s in
             switch s {
             case .xtSet: matches.popFirst().map { .xtSet($0) } ?? s
@@ -102,6 +103,7 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
             case .xtConnmark: NFXtConnmark.fromSave(line).map { .xtConnmark($0) } ?? s
             case .xtConntrack: NFXtConntrack.fromSave(line).map { .xtConntrack($0) } ?? s
             case .xtMultiport: NFXtMultiport.fromSave(line).map { .xtMultiport($0) } ?? s
+            case .xtRecent: recents.popFirst().map { .xtRecent($0) } ?? s
             default: s
             }
         }
@@ -235,5 +237,63 @@ public struct NFXtMultiport: Sendable, Equatable, Hashable {
             ranges.append(lo...hi)
         }
         return NFXtMultiport(ranges: ranges, invert: k > 0 && w[k - 1] == "!")
+    }
+}
+
+/// iptables' `-m recent` (xt_recent): a named list of the addresses packets came from (or went
+/// to), with the times of their latest packets. `--set` adds the packet's (and matches),
+/// `--rcheck` matches one listed (with `--seconds`, `--hitcount`, `--rttl`: that many stamps in
+/// that time, the same TTL), `--update` too and stamps it again when it matches, `--remove` takes
+/// it out.
+public struct NFXtRecent: Sendable, Equatable, Hashable {
+    public enum Mode: String, Sendable, Hashable { case set, rcheck, update, remove }
+    public var mode: Mode
+    public var name: String
+    public var seconds: UInt32 = 0, hitcount: UInt32 = 0
+    public var reap = false, rttl = false
+    public var mask: UInt32 = .max
+    /// `--rdest`: the destination address (the source by default).
+    public var rdest = false
+    public var invert = false
+    public init(mode: Mode, name: String) { self.mode = mode; self.name = name }
+
+    /// As iptables-save prints it (libxt_recent's recent_save).
+    public var saveText: String {
+        var s = "-m recent " + (invert ? "! " : "") + "--\(mode.rawValue)"
+        if seconds != 0 { s += " --seconds \(seconds)" }
+        if reap { s += " --reap" }
+        if hitcount != 0 { s += " --hitcount \(hitcount)" }
+        if rttl { s += " --rttl" }
+        s += " --name \(name) --mask " + (0..<4).map { String(mask >> (24 - 8 * UInt32($0)) & 0xff) }.joined(separator: ".")
+        return s + (rdest ? " --rdest" : " --rsource")
+    }
+
+    /// The `-m recent` matches of an iptables-save line, in order (as `saveText` wrote them).
+    public static func allFromSave(_ line: String) -> [NFXtRecent] {
+        let w = NFXtSetMatch.saveWords(line)
+        var out: [NFXtRecent] = []
+        var k = 0
+        while k < w.count {
+            guard w[k] == "-m", k + 1 < w.count, w[k + 1] == "recent" else { k += 1; continue }
+            k += 2
+            var r = NFXtRecent(mode: .set, name: "DEFAULT")
+            while k < w.count, w[k] != "-m", w[k] != "-j", w[k] != "-g" {
+                switch w[k] {
+                case "!": r.invert = true
+                case "--set", "--rcheck", "--update", "--remove": r.mode = Mode(rawValue: String(w[k].dropFirst(2)))!
+                case "--seconds" where k + 1 < w.count: r.seconds = UInt32(w[k + 1]) ?? 0; k += 1
+                case "--hitcount" where k + 1 < w.count: r.hitcount = UInt32(w[k + 1]) ?? 0; k += 1
+                case "--name" where k + 1 < w.count: r.name = w[k + 1]; k += 1
+                case "--mask" where k + 1 < w.count: r.mask = NFConstants.ipv4(w[k + 1]) ?? .max; k += 1
+                case "--reap": r.reap = true
+                case "--rttl": r.rttl = true
+                case "--rdest": r.rdest = true
+                default: break
+                }
+                k += 1
+            }
+            out.append(r)
+        }
+        return out
     }
 }

@@ -566,4 +566,71 @@ final class IPSetTests: XCTestCase {
         _ = s.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [0x78]))), device: s.devices[0], atNs: 1_000_000)
         XCTAssertEqual(s.conntrackListing, [])
     }
+
+    /// scripts/record_recent.sh: `-m recent` as ufw's `limit` rules write it (xt_recent, listed
+    /// as `xt match recent`): four datagrams 50 ms apart, a pause of 2.5 s, two more. Replayed at
+    /// the same moments: the kernel's counters, listing and saved lines exactly.
+    func testRecentAsRecorded() throws {
+        let s = try Self.stack()
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *filter
+        :INPUT ACCEPT [0:0]
+        -A INPUT -i vb -p udp -m recent --set --name DEFAULT --mask 255.255.255.255 --rsource
+        -A INPUT -i vb -p udp -m recent --update --seconds 2 --hitcount 3 --name DEFAULT --mask 255.255.255.255 --rsource
+        -A INPUT -i vb -p udp -m recent --rcheck --seconds 2 --hitcount 4 --name DEFAULT --rsource
+        -A INPUT -i vb -p udp -m recent ! --rcheck --name DEFAULT
+        -A INPUT -i vb -p udp -m recent --set --name NET --mask 255.255.255.0 --rdest
+        -A INPUT -i vb -p udp -m recent --rcheck --hitcount 2 --name NET --mask 255.255.255.0 --rdest
+        -A INPUT -i vb -p udp -m recent --remove --name NONE
+        COMMIT
+
+        """))
+        for ms in [0, 50, 100, 150, 2_700, 2_750] as [UInt64] {
+            _ = s.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [0x78]))),
+                         device: s.devices[0], atNs: 1_000_000 + ms * 1_000_000)
+        }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip filter {
+        \tchain INPUT {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tiifname "vb" meta l4proto udp xt match recent counter packets 6 bytes 174
+        \t\tiifname "vb" meta l4proto udp xt match recent counter packets 2 bytes 58
+        \t\tiifname "vb" meta l4proto udp xt match recent counter packets 2 bytes 58
+        \t\tiifname "vb" meta l4proto udp xt match recent counter packets 0 bytes 0
+        \t\tiifname "vb" meta l4proto udp xt match recent counter packets 6 bytes 174
+        \t\tiifname "vb" meta l4proto udp xt match recent counter packets 5 bytes 145
+        \t\tiifname "vb" meta l4proto udp xt match recent counter packets 0 bytes 0
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+            "-A INPUT -i vb -p udp -m recent --set --name DEFAULT --mask 255.255.255.255 --rsource",
+            "-A INPUT -i vb -p udp -m recent --update --seconds 2 --hitcount 3 --name DEFAULT --mask 255.255.255.255 --rsource",
+            "-A INPUT -i vb -p udp -m recent --rcheck --seconds 2 --hitcount 4 --name DEFAULT --mask 255.255.255.255 --rsource",
+            "-A INPUT -i vb -p udp -m recent ! --rcheck --name DEFAULT --mask 255.255.255.255 --rsource",
+            "-A INPUT -i vb -p udp -m recent --set --name NET --mask 255.255.255.0 --rdest",
+            "-A INPUT -i vb -p udp -m recent --rcheck --hitcount 2 --name NET --mask 255.255.255.0 --rdest",
+            "-A INPUT -i vb -p udp -m recent --remove --name NONE --mask 255.255.255.255 --rsource",
+        ])
+        // A checkpoint keeps the lists: a stack restored from it holds the same entries and stamps,
+        // and the next datagram (in the window again: the fourth stamp since 2.7 s) counts alike.
+        let state = s.runtimeState()
+        XCTAssertEqual(state.recent?.map(\.name), ["DEFAULT", "NET", "NONE"])   // a rule naming a list makes it
+        XCTAssertEqual(state.recent?.first?.entries.map(\.nstamps), [8])
+        let back = try Self.stack()
+        back.loadRuleset(s.ruleset)
+        _ = back.advance(toNs: s.clockNs)
+        back.restoreRuntime(state)
+        XCTAssertEqual(back.runtimeState().recent, state.recent)
+        for stack in [s, back] {
+            _ = stack.inject(frame: Self.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [0x78]))),
+                             device: stack.devices[0], atNs: 2_801_000_000)
+        }
+        // (The restored stack's rule counters start at zero: the ruleset's own checkpoint keeps those.)
+        XCTAssertEqual(back.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("recent") }.map { $0.split(separator: " ")[10] },
+                       ["1", "1", "1", "0", "1", "1", "0"])
+        XCTAssertEqual(s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("recent") }.map { $0.split(separator: " ")[10] },
+                       ["7", "3", "3", "0", "7", "6", "0"])
+    }
 }

@@ -114,8 +114,13 @@ final class RestoreTests: XCTestCase {
         refused("*filter\n-A INPUT -s example.org -j DROP\nCOMMIT\n", 2, 13, "host/network `example.org' not found (host names are not resolved here)")
         refused("*filter\n:INPUT REJECT [0:0]\nCOMMIT\n", 2, 8, "Can't set policy `REJECT' on `INPUT': Bad policy name")
         refused("*bogus\nCOMMIT\n", 1, 2, "can't initialize iptables table `bogus': Table does not exist (do you need to insmod?)")
-        refused("*filter\n-A INPUT -m recent --name x -j DROP\nCOMMIT\n", 2, 13,
-                "not supported yet: match `-m recent' (translated: addrtype, comment, connmark, conntrack, icmp, iprange, limit, mark, multiport, set, state, statistic, tcp, udp)", .unsupported)
+        refused("*filter\n-A INPUT -m owner --uid-owner 0 -j DROP\nCOMMIT\n", 2, 13,
+                "not supported yet: match `-m owner' (translated: addrtype, comment, connmark, conntrack, icmp, iprange, limit, mark, multiport, recent, set, state, statistic, tcp, udp)", .unsupported)
+        // -m recent as iptables-nft-restore and the kernel refuse it (recorded).
+        refused("*filter\n-A INPUT -m recent --name x -j DROP\nCOMMIT\n", 2, 13, "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'")
+        refused("*filter\n-A INPUT -m recent --set --rcheck -j DROP\nCOMMIT\n", 2, 26, "recent: option \"--set\" cannot be used together with \"--rcheck\".")
+        refused("*filter\n-A INPUT -m recent --rcheck --reap -j DROP\nCOMMIT\n", 2, 13, "recent: option \"--reap\" also requires \"--seconds\".")
+        refused("*filter\n-A INPUT -m recent --set --seconds 5 -j DROP\nCOMMIT\n", 2, 13, "RULE_APPEND failed (Invalid argument): rule in chain INPUT")
         // A target extension the translation lacks is named as such (it read as a chain with
         // unknown options: `unknown option "--clamp-mss-to-pmtu"`).
         refused("*mangle\n-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", 2, 53,

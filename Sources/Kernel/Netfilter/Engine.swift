@@ -526,6 +526,8 @@ extension Stack {
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
                 set_target_v3(t, skb, info)
+            case .xtRecent(let x):
+                if !recent_mt(x, skb, outDev: outDev) { return nil }
             case .xtMultiport(let x):
                 // ports_match_v1, either port (the rule's -p gave the transport header; a fragment has none).
                 guard let sp = read(Self.thSport, skb, info), let dp = read(Self.thDport, skb, info) else { return nil }
