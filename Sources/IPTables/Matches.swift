@@ -21,6 +21,12 @@ enum IPTMatches {
         "addrtype": ["src-type": 1, "dst-type": 1, "limit-iface-in": 0, "limit-iface-out": 0],
         "statistic": ["mode": 1, "probability": 1, "every": 1, "packet": 1],
         "iprange": ["src-range": 1, "dst-range": 1],
+        "length": ["length": 1],
+        "ttl": ["ttl-eq": 1, "ttl-gt": 1, "ttl-lt": 1],
+        "pkttype": ["pkt-type": 1],
+        "mac": ["mac-source": 1],
+        "dscp": ["dscp": 1, "dscp-class": 1],
+        "tos": ["tos": 1],
         "recent": ["set": 0, "rcheck": 0, "update": 0, "remove": 0, "seconds": 1, "reap": 0, "hitcount": 1, "rttl": 0, "name": 1,
                    "mask": 1, "rsource": 0, "rdest": 0],
         "set": ["match-set": 2, "set": 2, "return-nomatch": 0, "update-counters": 0, "update-subcounters": 0,
@@ -208,6 +214,8 @@ enum IPTMatches {
             }
             if o.nft.isEmpty { throw ctx.fail("iprange match: You must specify `--src-range' or `--dst-range'", m.column) }
             o.xt = NFXtExpr(target: false, name: "iprange", text: o.nft.joined(separator: " "))
+        case "length", "ttl", "pkttype", "mac", "dscp", "tos":
+            try headerMatch(m, ctx, &o)
         case "recent":
             // libxt_recent's parse, then recent_mt_check's refusals (the kernel's EINVAL).
             var r = NFXtRecent(mode: .set, name: "DEFAULT")
@@ -250,6 +258,71 @@ enum IPTMatches {
             throw ctx.unsupported("match `-m \(m.module)'", m.column)
         }
         return o
+    }
+
+    /// Header matches iptables-nft loads as xtables ones, listed by their translations (tos has
+    /// none): xt_length (the IP length), xt_hl (TTL), xt_pkttype, xt_mac (the frame's source),
+    /// xt_dscp and xt_tos (the TOS byte under a mask, a raw read here). Recorded:
+    /// scripts/record_xt_header_matches.sh.
+    static func headerMatch(_ m: IPTMatch, _ ctx: IPTContext, _ o: inout Out) throws(IPTablesError) {
+        guard let x = m.options.last else { throw ctx.fail("\(m.module): no option given", m.column) }
+        let a = x.args[0]
+        func bad() -> IPTablesError { ctx.fail("\(m.module): bad value `\(a.text)' for --\(x.name)", a.column) }
+        func op(_ negated: Bool) -> String { negated ? "!= " : "" }
+        let neg = x.negated ? "! " : ""
+        var text: String? = nil
+        switch m.module {
+        case "length":
+            let parts = a.text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let lo = parts[0].isEmpty ? 0 : UInt16(parts[0]), let hi = parts.count == 1 ? lo : parts[1].isEmpty ? 0xffff : UInt16(parts[1]), lo <= hi else { throw bad() }
+            o.save += " \(neg)--length " + (lo == hi ? "\(lo)" : "\(lo):\(hi)")
+            o.nft.append("meta length \(op(x.negated))" + (lo == hi ? "\(lo)" : "\(lo)-\(hi)"))
+            text = o.nft[0]
+        case "ttl":
+            guard let v = UInt8(a.text) else { throw bad() }
+            if x.negated && x.name != "ttl-eq" { throw ctx.fail("ttl: unexpected `!' with --\(x.name)", x.column) }
+            o.save += " \(neg)--\(x.name) \(v)"
+            let (sym, word) = x.name == "ttl-gt" ? ("> ", "gt ") : x.name == "ttl-lt" ? ("< ", "lt ") : (op(x.negated), op(x.negated))
+            o.nft.append("ip ttl \(sym)\(v)")
+            text = "ip ttl \(word)\(v)"
+        case "pkttype":
+            let names = ["unicast": "host", "host": "host", "broadcast": "broadcast", "multicast": "multicast", "otherhost": "other"]
+            guard let n = names[a.text.lowercased()] else { throw ctx.fail("Bad packet type '\(a.text)'", a.column) }
+            let shown = a.text.lowercased() == "host" ? "unicast" : a.text.lowercased()
+            o.save += " \(neg)--pkt-type \(shown)"
+            o.nft.append("meta pkttype \(op(x.negated))\(n)")
+            text = "pkttype \(op(x.negated))\(shown)"
+        case "mac":
+            let bytes = a.text.split(separator: ":", omittingEmptySubsequences: false).compactMap { $0.count <= 2 ? UInt8($0, radix: 16) : nil }
+            guard bytes.count == 6, a.text.split(separator: ":", omittingEmptySubsequences: false).count == 6 else { throw ctx.fail("Bad mac address \"\(a.text)\"", a.column) }
+            let mac = bytes.map { String(hex2($0).dropFirst(2)) }.joined(separator: ":")
+            o.save += " \(neg)--mac-source \(mac)"
+            o.nft.append("ether saddr \(op(x.negated))\(mac)")
+            text = o.nft[0]
+        case "dscp":
+            let classes: [String: UInt8] = ["CS0": 0, "CS1": 8, "CS2": 16, "CS3": 24, "CS4": 32, "CS5": 40, "CS6": 48, "CS7": 56, "BE": 0,
+                                            "AF11": 10, "AF12": 12, "AF13": 14, "AF21": 18, "AF22": 20, "AF23": 22, "AF31": 26, "AF32": 28,
+                                            "AF33": 30, "AF41": 34, "AF42": 36, "AF43": 38, "EF": 46]
+            let value = x.name == "dscp-class" ? classes[a.text.uppercased()] : NFConstants.number(a.text).flatMap { $0 <= 63 ? UInt8($0) : nil }
+            guard let v = value else { throw bad() }
+            let hex = hex2(v)
+            o.save += " \(neg)--dscp \(hex)"
+            o.nft.append("ip dscp \(op(x.negated))\(hex)")
+            text = o.nft[0]
+        default:   // tos
+            let names: [String: UInt8] = ["minimize-delay": 0x10, "maximize-throughput": 0x08, "maximize-reliability": 0x04,
+                                          "minimize-cost": 0x02, "normal-service": 0x00]
+            var value: UInt8, mask: UInt8 = 0xff
+            if let n = names[a.text.lowercased()] { value = n; mask = 0x3f } else {
+                let parts = a.text.split(separator: "/", maxSplits: 1).map { NFConstants.number(String($0)) }
+                guard let v = parts[0], v <= 0xff else { throw bad() }
+                value = UInt8(v)
+                if parts.count == 2 { guard let mk = parts[1], mk <= 0xff else { throw bad() }; mask = UInt8(mk) }
+            }
+            o.save += " \(neg)--tos \(hex2(value))/\(hex2(mask))"
+            o.nft.append("@nh,8,8 & \(hex2(mask)) \(x.negated ? "!=" : "==") \(hex2(value))")
+        }
+        o.xt = NFXtExpr(target: false, name: m.module, text: text)
     }
 
     /// libxt_set's set_parse_v4, with its messages; the set must exist (get_set_byname).
@@ -397,6 +470,8 @@ enum IPTMatches {
     static func nftStates(_ v: UInt64) -> String { stateList.filter { v & $0.2 != 0 }.map(\.1).joined(separator: ",") }
 
     static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
+    /// A byte as `0x%02x`.
+    static func hex2(_ v: UInt8) -> String { "0x" + (v < 16 ? "0" : "") + String(v, radix: 16) }
     /// `0x10`, `16`, `0x4000/0x4000`: value and mask (all ones without one).
     static func markMask(_ w: IPTWord, _ ctx: IPTContext) throws(IPTablesError) -> (UInt32, UInt32) {
         let parts = w.text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)

@@ -633,4 +633,74 @@ final class IPSetTests: XCTestCase {
         XCTAssertEqual(s.listRuleset(handles: false).split(separator: "\n").filter { $0.contains("recent") }.map { $0.split(separator: " ")[10] },
                        ["7", "3", "3", "0", "7", "6", "0"])
     }
+
+    /// scripts/record_xt_header_matches.sh: -m length, ttl, pkttype, mac, dscp and tos (xtables
+    /// matches in iptables-nft, listed by their translations; tos by none), four datagrams with
+    /// other TTLs, TOS bytes and lengths, the last to the broadcast address. Replayed: the kernel's
+    /// counters, listing and saved lines exactly.
+    func testHeaderMatchesAsRecorded() throws {
+        let s = try Self.stack()
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *filter
+        :INPUT ACCEPT [0:0]
+        -A INPUT -i vb -m length --length 100:200
+        -A INPUT -i vb -m length ! --length 29
+        -A INPUT -i vb -m ttl --ttl-eq 64
+        -A INPUT -i vb -m ttl --ttl-gt 10
+        -A INPUT -i vb -m ttl --ttl-lt 5
+        -A INPUT -i vb -m ttl ! --ttl-eq 1
+        -A INPUT -i vb -m pkttype --pkt-type broadcast
+        -A INPUT -i vb -m pkttype ! --pkt-type unicast
+        -A INPUT -i vb -m mac --mac-source 02:00:00:00:00:09
+        -A INPUT -i vb -m mac ! --mac-source 02:00:00:00:00:09
+        -A INPUT -i vb -m dscp --dscp 0x02
+        -A INPUT -i vb -m dscp ! --dscp-class AF11
+        -A INPUT -i vb -m tos --tos 0x10
+        -A INPUT -i vb -m tos --tos Minimize-Delay
+        -A INPUT -i vb -m tos ! --tos 0x08/0x0f
+        COMMIT
+
+        """))
+        let sent: [(UInt8, UInt8, Int, IPv4Address)] = [(64, 0x10, 1, IPv4Address(198, 18, 0, 1)), (3, 0x08, 122, IPv4Address(198, 18, 0, 1)),
+                                                        (1, 0x13, 36, IPv4Address(198, 18, 0, 1)), (64, 0x28, 1, IPv4Address(198, 18, 0, 255))]
+        for (k, (ttl, tos, n, dst)) in sent.enumerated() {
+            let ether = EthernetRepr(dst: dst.raw & 0xff == 0xff ? MACAddress(0xff, 0xff, 0xff, 0xff, 0xff, 0xff) : MACAddress(0x02, 0, 0, 0, 0, 0x01),
+                                     src: MACAddress(0x02, 0, 0, 0, 0, 0x09), ethertype: EtherType.ipv4)
+            var ip = IPv4Repr(src: IPv4Address(198, 18, 0, 9), dst: dst, proto: IPProtocol.udp, ttl: ttl, ident: 1, payloadLength: 0)
+            ip.tos = tos
+            let frame = FrameRepr(ethernet: ether, network: .ipv4(ip, .udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [UInt8](repeating: 0x78, count: n))))).emit()
+            _ = s.inject(frame: frame, device: s.devices[0], atNs: UInt64(k + 1) * 1_000_000)
+        }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip filter {
+        \tchain INPUT {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tiifname "vb" meta length 100-200 counter packets 1 bytes 150
+        \t\tiifname "vb" meta length != 29 counter packets 2 bytes 214
+        \t\tiifname "vb" ip ttl 64 counter packets 2 bytes 58
+        \t\tiifname "vb" ip ttl gt 10 counter packets 2 bytes 58
+        \t\tiifname "vb" ip ttl lt 5 counter packets 2 bytes 214
+        \t\tiifname "vb" ip ttl != 1 counter packets 3 bytes 208
+        \t\tiifname "vb" pkttype broadcast counter packets 1 bytes 29
+        \t\tiifname "vb" pkttype != unicast counter packets 1 bytes 29
+        \t\tiifname "vb" ether saddr 02:00:00:00:00:09 counter packets 4 bytes 272
+        \t\tiifname "vb" ether saddr != 02:00:00:00:00:09 counter packets 0 bytes 0
+        \t\tiifname "vb" ip dscp 0x02 counter packets 1 bytes 150
+        \t\tiifname "vb" ip dscp != 0x0a counter packets 3 bytes 243
+        \t\tiifname "vb" xt match tos counter packets 1 bytes 29
+        \t\tiifname "vb" xt match tos counter packets 1 bytes 29
+        \t\tiifname "vb" xt match tos counter packets 2 bytes 93
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+            "-A INPUT -i vb -m length --length 100:200", "-A INPUT -i vb -m length ! --length 29", "-A INPUT -i vb -m ttl --ttl-eq 64",
+            "-A INPUT -i vb -m ttl --ttl-gt 10", "-A INPUT -i vb -m ttl --ttl-lt 5", "-A INPUT -i vb -m ttl ! --ttl-eq 1",
+            "-A INPUT -i vb -m pkttype --pkt-type broadcast", "-A INPUT -i vb -m pkttype ! --pkt-type unicast",
+            "-A INPUT -i vb -m mac --mac-source 02:00:00:00:00:09", "-A INPUT -i vb -m mac ! --mac-source 02:00:00:00:00:09",
+            "-A INPUT -i vb -m dscp --dscp 0x02", "-A INPUT -i vb -m dscp ! --dscp 0x0a", "-A INPUT -i vb -m tos --tos 0x10/0xff",
+            "-A INPUT -i vb -m tos --tos 0x10/0x3f", "-A INPUT -i vb -m tos ! --tos 0x08/0x0f",
+        ])
+    }
 }
