@@ -4,7 +4,7 @@
 # 0x1234, its connection the bits --nfmask/--ctmask let through, then the packet's mark is cleared
 # and restored from the connection through other masks; counting rules show each step. Prints the
 # counters (iptables-nft-save -c, nft list ruleset) and the connection (conntrack -L).
-# Kept as IPSetTests.testConnmarkMasksAsRecorded.
+# Kept as XtablesRecordedTests.testConnmarkMasksAsRecorded.
 . "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb iptables-nft-restore <<'IPT'
 *mangle

@@ -4,7 +4,7 @@
 # udp 5353 to :53 in kb, counting INPUT rules, and from ka a datagram to 53, one to 5353, and one
 # to 5353 from the first one's port (its DNAT clashes with the first connection, so the null
 # binding moves its source port: SNAT too). Prints the counters and the connections.
-# Kept as IPSetTests.testCtstateNATAsRecorded.
+# Kept as XtablesRecordedTests.testCtstateNATAsRecorded.
 . "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb iptables-nft-restore <<'IPT'
 *nat

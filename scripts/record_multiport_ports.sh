@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records xt_multiport's --ports (either port) on the real kernel: counting INPUT rules in kb and
 # datagrams from ka between ports in and out of the lists. Prints the counters.
-# Kept as IPSetTests.testMultiportEitherPortAsRecorded.
+# Kept as XtablesRecordedTests.testMultiportEitherPortAsRecorded.
 . "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb iptables-nft-restore <<'IPT'
 *filter

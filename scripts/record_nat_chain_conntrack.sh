@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records that a nat chain alone does not make the kernel track connections: kb has an empty nat
 # prerouting chain, ka sends a datagram, `conntrack -L` in kb lists nothing (Linux 6.18: "0 flow
-# entries have been shown"). Kept as IPSetTests.testAnEmptyNatChainTracksNothing.
+# entries have been shown"). Kept as XtablesRecordedTests.testAnEmptyNatChainTracksNothing.
 . "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb nft -f - <<'NFT'
 table ip t { chain c { type nat hook prerouting priority -100; }; }

@@ -3,7 +3,7 @@
 # datagrams from ka are added to the DEFAULT list, counted while 3 or more arrived in the last 2 s
 # (--update renews the stamp only when it matches), by --rcheck, by destination (--rdest) and a
 # /24 mask; one pause past the 2 s window. Prints the counters (iptables-nft-save -c, nft list
-# ruleset) and the lists (/proc/net/xt_recent). Kept as IPSetTests.testRecentAsRecorded.
+# ruleset) and the lists (/proc/net/xt_recent). Kept as XtablesRecordedTests.testRecentAsRecorded.
 . "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb iptables-nft-restore <<'IPT'
 *filter

@@ -2,7 +2,7 @@
 # Records iptables' header matches that iptables-nft loads as xtables ones (length, ttl, pkttype,
 # mac, dscp, tos) on the real kernel: counting INPUT rules in kb, four datagrams from ka with
 # other TTLs, TOS bytes and lengths, one to the subnet's broadcast address. Prints the counters and
-# how nft lists them. Kept as IPSetTests.testHeaderMatchesAsRecorded.
+# how nft lists them. Kept as XtablesRecordedTests.testHeaderMatchesAsRecorded.
 . "$(dirname "$0")/netns_pair.sh"
 ip netns exec kb iptables-nft-restore <<'IPT'
 *filter
