@@ -27,6 +27,7 @@ enum IPTMatches {
         "mac": ["mac-source": 1],
         "dscp": ["dscp": 1, "dscp-class": 1],
         "tos": ["tos": 1],
+        "owner": ["uid-owner": 1, "gid-owner": 1, "socket-exists": 0, "suppl-groups": 0],
         "recent": ["set": 0, "rcheck": 0, "update": 0, "remove": 0, "seconds": 1, "reap": 0, "hitcount": 1, "rttl": 0, "name": 1,
                    "mask": 1, "rsource": 0, "rdest": 0],
         "set": ["match-set": 2, "set": 2, "return-nomatch": 0, "update-counters": 0, "update-subcounters": 0,
@@ -216,6 +217,31 @@ enum IPTMatches {
             o.xt = NFXtExpr(target: false, name: "iprange", text: o.nft.joined(separator: " "))
         case "length", "ttl", "pkttype", "mac", "dscp", "tos":
             try headerMatch(m, ctx, &o)
+        case "owner":
+            // libxt_owner: ids or ranges (root by name); nft says one id test alone (skuid, skgid).
+            var x = NFXtOwner()
+            func ids(_ w: IPTWord) throws(IPTablesError) -> ClosedRange<UInt32> {
+                if w.text == "root" { return 0...0 }
+                let p = w.text.split(separator: "-", maxSplits: 1).map { UInt32($0) }
+                guard let lo = p.first ?? nil, let hi = p.last ?? nil, lo <= hi else {
+                    throw ctx.unsupported("owner: `\(w.text)' (ids, not names other than root: the model has no user database)", w.column)
+                }
+                return lo...hi
+            }
+            for o in m.options {
+                switch o.name {
+                case "uid-owner": x.uid = try ids(o.args[0]); x.invertUID = o.negated
+                case "gid-owner": x.gid = try ids(o.args[0]); x.invertGID = o.negated
+                case "socket-exists": x.socketExists = true; x.invertSocket = o.negated
+                default: x.supplGroups = true
+                }
+            }
+            guard x.uid != nil || x.gid != nil || x.socketExists else { throw ctx.fail("owner: no test given", m.column) }
+            o.save += String(x.saveText.dropFirst("-m owner".count))
+            o.nft.append("xt match owner")
+            let text: String? = x.socketExists || x.supplGroups || (x.uid != nil) == (x.gid != nil) ? nil
+                : x.uid.map { "skuid \(x.invertUID ? "!= " : "")\(NFXtOwner.range($0))" } ?? x.gid.map { "skgid \(x.invertGID ? "!= " : "")\(NFXtOwner.range($0))" }
+            o.xt = NFXtExpr(target: false, name: "owner", text: text)
         case "recent":
             // libxt_recent's parse, then recent_mt_check's refusals (the kernel's EINVAL).
             var r = NFXtRecent(mode: .set, name: "DEFAULT")

@@ -386,8 +386,9 @@ extension Stack {
         xtRecent = [:]
         for l in r.recent ?? [] {
             let t = XtRecentTable()
-            t.nstampsMaxMask = max(l.mask, 0)
-            for e in l.entries where e.nstamps <= t.nstampsMaxMask + 1 && e.stamps.count == e.nstamps {
+            // (A ring is at most 256 stamps, XT_RECENT_MAX_NSTAMPS; what does not fit is left out.)
+            t.nstampsMaxMask = min(max(l.mask, 31), 255)
+            for e in l.entries where e.nstamps >= 1 && e.nstamps <= t.nstampsMaxMask + 1 && e.stamps.count == e.nstamps && t.entries[e.addr] == nil {
                 t.entries[e.addr] = .init(stamps: e.stamps + [UInt64](repeating: 0, count: t.nstampsMaxMask + 1 - e.nstamps), index: e.index, nstamps: e.nstamps, ttl: e.ttl)
                 t.lru.append(e.addr)
             }

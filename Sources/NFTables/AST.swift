@@ -304,6 +304,9 @@ public enum NFStatement: Sendable, Equatable {
     case xtMultiport(NFXtMultiport)
     /// `xt match recent`: iptables' `-m recent` (xt_recent's lists of recent addresses).
     case xtRecent(NFXtRecent)
+    /// `xt match owner`: iptables' `-m owner` with what nft's skuid/skgid cannot say (a socket's
+    /// existence, both ids, owner-less kernel sockets under a negation).
+    case xtOwner(NFXtOwner)
     /// Another xtables match or target, as nft lists one iptables-nft loaded: only in a rule's
     /// `listed` expressions (what the rule does is in its statements).
     case xt(NFXtExpr)

@@ -526,6 +526,7 @@ public enum NFPrinter {
         case .xtConntrack: return "xt match conntrack"
         case .xtMultiport: return "xt match multiport"
         case .xtRecent: return "xt match recent"
+        case .xtOwner: return "xt match owner"
         case .xt(let x): return x.printed
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):

@@ -673,6 +673,7 @@ extension NFParser {
             if isWord("conntrack") { i += 1; return .xtConntrack(NFXtConntrack(states: 0, snat: false, dnat: false, invert: false)) }
             if isWord("multiport") { i += 1; return .xtMultiport(NFXtMultiport(ranges: [], invert: false)) }
             if isWord("recent") { i += 1; return .xtRecent(NFXtRecent(mode: .set, name: "")) }
+            if isWord("owner") { i += 1; return .xtOwner(NFXtOwner()) }
             try expectWord("set")
             return .xtSet(NFXtSetMatch(name: "", source: []))
         case "log":

@@ -104,6 +104,7 @@ public struct NFXtSetMatch: Sendable, Equatable, Hashable {
             case .xtConntrack: NFXtConntrack.fromSave(line).map { .xtConntrack($0) } ?? s
             case .xtMultiport: NFXtMultiport.fromSave(line).map { .xtMultiport($0) } ?? s
             case .xtRecent: recents.popFirst().map { .xtRecent($0) } ?? s
+            case .xtOwner: NFXtOwner.fromSave(line).map { .xtOwner($0) } ?? s
             default: s
             }
         }
@@ -295,5 +296,52 @@ public struct NFXtRecent: Sendable, Equatable, Hashable {
             out.append(r)
         }
         return out
+    }
+}
+
+/// iptables' `-m owner` (xt_owner): the packet's socket exists, its file's user or group id is in
+/// a range (each test negatable). A kernel socket (no file: ICMP errors, resets) has no ids.
+public struct NFXtOwner: Sendable, Equatable, Hashable {
+    public var uid: ClosedRange<UInt32>? = nil, gid: ClosedRange<UInt32>? = nil
+    public var socketExists = false, supplGroups = false
+    public var invertUID = false, invertGID = false, invertSocket = false
+    public init() {}
+
+    public static func range(_ r: ClosedRange<UInt32>) -> String { r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)-\(r.upperBound)" }
+
+    /// As iptables-save prints it (libxt_owner's owner_mt_save order).
+    public var saveText: String {
+        var s = "-m owner"
+        if socketExists { s += (invertSocket ? " !" : "") + " --socket-exists" }
+        if let u = uid { s += (invertUID ? " !" : "") + " --uid-owner " + Self.range(u) }
+        if let g = gid { s += (invertGID ? " !" : "") + " --gid-owner " + Self.range(g) }
+        if supplGroups { s += " --suppl-groups" }
+        return s
+    }
+
+    /// The `-m owner` of an iptables-save line (as `saveText` wrote it).
+    public static func fromSave(_ line: String) -> NFXtOwner? {
+        let w = NFXtSetMatch.saveWords(line)
+        guard let m = w.firstIndex(of: "owner"), m > 0, w[m - 1] == "-m" else { return nil }
+        func r(_ s: String) -> ClosedRange<UInt32>? {
+            let p = s.split(separator: "-").compactMap { UInt32($0) }
+            guard let lo = p.first, let hi = p.last, lo <= hi else { return nil }
+            return lo...hi
+        }
+        var x = NFXtOwner()
+        var k = m + 1
+        while k < w.count, w[k] != "-m", w[k] != "-j", w[k] != "-g" {
+            let neg = w[k] == "!"
+            if neg { k += 1; guard k < w.count else { break } }
+            switch w[k] {
+            case "--socket-exists": x.socketExists = true; x.invertSocket = neg
+            case "--uid-owner" where k + 1 < w.count: x.uid = r(w[k + 1]); x.invertUID = neg; k += 1
+            case "--gid-owner" where k + 1 < w.count: x.gid = r(w[k + 1]); x.invertGID = neg; k += 1
+            case "--suppl-groups": x.supplGroups = true
+            default: break
+            }
+            k += 1
+        }
+        return x
     }
 }

@@ -397,4 +397,49 @@ final class XtablesRecordedTests: XCTestCase {
             "-A INPUT -i vb -m tos --tos 0x10/0x3f", "-A INPUT -i vb -m tos ! --tos 0x08/0x0f",
         ])
     }
+
+    /// scripts/record_owner.sh: `-m owner` in OUTPUT (xt_owner; one id test alone listed as skuid
+    /// or skgid, the rest as `xt match owner`), over a process's datagram, the kernel's port
+    /// unreachable and its reset (sockets without a file, so without ids). Replayed: the kernel's
+    /// counters, listing and saved lines exactly.
+    func testOwnerAsRecorded() throws {
+        let dev = DeviceConfig(name: "vb", mac: MACAddress(0x02, 0, 0, 0, 0, 0x01), addresses: [try IPv4CIDR(parsing: "198.18.0.1/24")])
+        let s = try Stack(config: StackConfig(name: "kb", devices: [dev], sockets: [SocketConfig(id: 1, proto: .udp, port: 5000)]))
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *filter
+        :OUTPUT ACCEPT [0:0]
+        -A OUTPUT -o vb -m owner --uid-owner 0
+        -A OUTPUT -o vb -m owner ! --uid-owner 0
+        -A OUTPUT -o vb -m owner --socket-exists
+        -A OUTPUT -o vb -m owner ! --socket-exists
+        -A OUTPUT -o vb -m owner --gid-owner 0-10
+        -A OUTPUT -o vb -m owner --uid-owner 1000
+        -A OUTPUT -o vb -m owner ! --uid-owner 1000 ! --gid-owner 1000
+        COMMIT
+
+        """))
+        _ = s.send([Send(socket: 1, dst: IPv4Address(198, 18, 0, 9), port: 9, payload: [0x78], atNs: 1_000_000)])
+        _ = s.inject(frame: IPSetTests.frame(IPv4Address(198, 18, 0, 9), .udp(UDPRepr(srcPort: 1000, dstPort: 7, payload: [0x78]))), device: s.devices[0], atNs: 2_000_000)
+        _ = s.inject(frame: IPSetTests.frame(IPv4Address(198, 18, 0, 9), .tcp(TCPRepr(srcPort: 1000, dstPort: 7, flags: .syn, window: 8192))), device: s.devices[0], atNs: 3_000_000)
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip filter {
+        \tchain OUTPUT {
+        \t\ttype filter hook output priority filter; policy accept;
+        \t\toifname "vb" skuid 0 counter packets 1 bytes 29
+        \t\toifname "vb" skuid != 0 counter packets 2 bytes 97
+        \t\toifname "vb" xt match owner counter packets 3 bytes 126
+        \t\toifname "vb" xt match owner counter packets 0 bytes 0
+        \t\toifname "vb" skgid 0-10 counter packets 1 bytes 29
+        \t\toifname "vb" skuid 1000 counter packets 0 bytes 0
+        \t\toifname "vb" xt match owner counter packets 3 bytes 126
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+            "-A OUTPUT -o vb -m owner --uid-owner 0", "-A OUTPUT -o vb -m owner ! --uid-owner 0", "-A OUTPUT -o vb -m owner --socket-exists",
+            "-A OUTPUT -o vb -m owner ! --socket-exists", "-A OUTPUT -o vb -m owner --gid-owner 0-10", "-A OUTPUT -o vb -m owner --uid-owner 1000",
+            "-A OUTPUT -o vb -m owner ! --uid-owner 1000 ! --gid-owner 1000",
+        ])
+    }
 }

@@ -526,6 +526,8 @@ extension Stack {
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
                 set_target_v3(t, skb, info)
+            case .xtOwner(let x):
+                if !owner_mt(x, skb, info) { return nil }
             case .xtRecent(let x):
                 if !recent_mt(x, skb, outDev: outDev) { return nil }
             case .xtMultiport(let x):
@@ -728,6 +730,24 @@ extension Stack {
     }
 
     /// The socket nft_meta finds for the packet: its sender's, or at input what
+    /// `owner_mt`: no socket passes only where every test asked for is negated; a kernel socket (no
+    /// file) only where the id tests are; a process's socket has user and group 0.
+    private func owner_mt(_ x: NFXtOwner, _ skb: SkBuff, _ p: PktInfo) -> Bool {
+        let asked = (x.uid != nil, x.gid != nil, x.socketExists), negated = (x.invertUID, x.invertGID, x.invertSocket)
+        switch skOwner(skb, p) {
+        case .none:
+            return (!asked.0 || negated.0) && (!asked.1 || negated.1) && (!asked.2 || negated.2)
+        case .fullSock:
+            if asked.2 && negated.2 { return false }
+            return (!asked.0 || negated.0) && (!asked.1 || negated.1)
+        case .process:
+            if asked.2 && negated.2 { return false }
+            if let u = x.uid, u.contains(0) == negated.0 { return false }
+            if let g = x.gid, g.contains(0) == negated.1 { return false }
+            return true
+        }
+    }
+
     /// `tcp_v4_early_demux` / `udp_v4_early_demux` (and v6) found in ip_rcv_finish: the socket of a
     /// received segment's connection (a request sock standing for its listener), or a connected
     /// UDP socket of the datagram's four-tuple.

@@ -58,7 +58,7 @@ extension Stack {
         if outDev != nil && skb.sock == nil { ttl &+= 1 }
         let t = xtRecent[x.name] ?? { let t = XtRecentTable(); xtRecent[x.name] = t; return t }()
         // recent_mt_check: a rule's hit count past the ring grows it (and empties the list).
-        let mask = Int(max(UInt32(XtRecentTable.ip_pkt_list_tot), x.hitcount)).nextPowerOfTwo - 1
+        let mask = Int(min(max(UInt32(XtRecentTable.ip_pkt_list_tot), x.hitcount), 256)).nextPowerOfTwo - 1
         if mask > t.nstampsMaxMask { t.entries = [:]; t.lru = []; t.nstampsMaxMask = mask }
         let now = clocks[skb.cpu]
         var ret = x.invert
