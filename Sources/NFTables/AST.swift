@@ -307,6 +307,8 @@ public enum NFStatement: Sendable, Equatable {
     /// `xt match owner`: iptables' `-m owner` with what nft's skuid/skgid cannot say (a socket's
     /// existence, both ids, owner-less kernel sockets under a negation).
     case xtOwner(NFXtOwner)
+    /// `xt match connlimit`: iptables' `-m connlimit`, connections counted per (masked) address.
+    case xtConnlimit(NFXtConnlimit)
     /// Another xtables match or target, as nft lists one iptables-nft loaded: only in a rule's
     /// `listed` expressions (what the rule does is in its statements).
     case xt(NFXtExpr)

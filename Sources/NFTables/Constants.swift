@@ -527,6 +527,7 @@ public enum NFPrinter {
         case .xtMultiport: return "xt match multiport"
         case .xtRecent: return "xt match recent"
         case .xtOwner: return "xt match owner"
+        case .xtConnlimit: return "xt match connlimit"
         case .xt(let x): return x.printed
         case .verdict(let v): return v.text
         case .vmap(let sel, let entries):

@@ -506,6 +506,7 @@ public enum NFJSON {
             return .object([("tproxy", .object(f))])
         case .xtSet: return .object([("xt", .object([("type", .string("match")), ("name", .string("set"))]))])
         case .xtSetTarget: return .object([("xt", .object([("type", .string("target")), ("name", .string("SET"))]))])
+        case .xtConnlimit: return .object([("xt", .object([("type", .string("match")), ("name", .string("connlimit"))]))])
         case .xtOwner: return .object([("xt", .object([("type", .string("match")), ("name", .string("owner"))]))])
         case .xtRecent: return .object([("xt", .object([("type", .string("match")), ("name", .string("recent"))]))])
         case .xtMultiport: return .object([("xt", .object([("type", .string("match")), ("name", .string("multiport"))]))])

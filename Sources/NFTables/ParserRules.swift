@@ -674,6 +674,7 @@ extension NFParser {
             if isWord("multiport") { i += 1; return .xtMultiport(NFXtMultiport(ranges: [], invert: false)) }
             if isWord("recent") { i += 1; return .xtRecent(NFXtRecent(mode: .set, name: "")) }
             if isWord("owner") { i += 1; return .xtOwner(NFXtOwner()) }
+            if isWord("connlimit") { i += 1; return .xtConnlimit(NFXtConnlimit(limit: 0, upto: false)) }
             try expectWord("set")
             return .xtSet(NFXtSetMatch(name: "", source: []))
         case "log":

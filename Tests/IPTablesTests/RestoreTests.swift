@@ -115,7 +115,7 @@ final class RestoreTests: XCTestCase {
         refused("*filter\n:INPUT REJECT [0:0]\nCOMMIT\n", 2, 8, "Can't set policy `REJECT' on `INPUT': Bad policy name")
         refused("*bogus\nCOMMIT\n", 1, 2, "can't initialize iptables table `bogus': Table does not exist (do you need to insmod?)")
         refused("*filter\n-A INPUT -m hashlimit --hashlimit-upto 5/sec --hashlimit-name x -j DROP\nCOMMIT\n", 2, 13,
-                "not supported yet: match `-m hashlimit' (translated: addrtype, comment, connmark, conntrack, dscp, icmp, iprange, length, limit, mac, mark, multiport, owner, pkttype, recent, set, state, statistic, tcp, tos, ttl, udp)", .unsupported)
+                "not supported yet: match `-m hashlimit' (translated: addrtype, comment, connlimit, connmark, conntrack, dscp, icmp, iprange, length, limit, mac, mark, multiport, owner, pkttype, recent, set, state, statistic, tcp, tos, ttl, udp)", .unsupported)
         // -m recent as iptables-nft-restore and the kernel refuse it (recorded).
         refused("*filter\n-A INPUT -m recent --name x -j DROP\nCOMMIT\n", 2, 13, "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'")
         refused("*filter\n-A INPUT -m recent --set --rcheck -j DROP\nCOMMIT\n", 2, 26, "recent: option \"--set\" cannot be used together with \"--rcheck\".")

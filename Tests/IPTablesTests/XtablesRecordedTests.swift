@@ -442,4 +442,44 @@ final class XtablesRecordedTests: XCTestCase {
             "-A OUTPUT -o vb -m owner ! --uid-owner 1000 ! --gid-owner 1000",
         ])
     }
+
+    /// scripts/record_connlimit.sh: `-m connlimit` (xt_connlimit, listed as `xt match connlimit`),
+    /// four SYNs to a listener from two addresses of one /24, the connections left open. Replayed:
+    /// the kernel's counters, listing and saved lines exactly.
+    func testConnlimitAsRecorded() throws {
+        let s = try IPSetTests.stack()
+        XCTAssertNil(s.bind(SocketConfig(id: 1, proto: .tcp, port: 22)))
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *filter
+        :INPUT ACCEPT [0:0]
+        -A INPUT -i vb -p tcp --syn --dport 22 -m connlimit --connlimit-above 1
+        -A INPUT -i vb -p tcp --syn --dport 22 -m connlimit --connlimit-upto 2
+        -A INPUT -i vb -p tcp --syn --dport 22 -m connlimit --connlimit-above 2 --connlimit-mask 24
+        -A INPUT -i vb -p tcp --syn --dport 22 -m connlimit --connlimit-above 3 --connlimit-daddr
+        COMMIT
+
+        """))
+        for (k, (last, sport)) in [(UInt8(9), UInt16(1001)), (9, 1002), (10, 1003), (10, 1004)].enumerated() {
+            _ = s.inject(frame: IPSetTests.frame(IPv4Address(198, 18, 0, last), .tcp(TCPRepr(srcPort: sport, dstPort: 22, seq: 1, flags: .syn, window: 8192))),
+                         device: s.devices[0], atNs: UInt64(k + 1) * 1_000_000)
+        }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip filter {
+        \tchain INPUT {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tiifname "vb" tcp flags syn / fin,syn,rst,ack tcp dport 22 xt match connlimit counter packets 2 bytes 80
+        \t\tiifname "vb" tcp flags syn / fin,syn,rst,ack tcp dport 22 xt match connlimit counter packets 4 bytes 160
+        \t\tiifname "vb" tcp flags syn / fin,syn,rst,ack tcp dport 22 xt match connlimit counter packets 2 bytes 80
+        \t\tiifname "vb" tcp flags syn / fin,syn,rst,ack tcp dport 22 xt match connlimit counter packets 1 bytes 40
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+            "-A INPUT -i vb -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 1 --connlimit-mask 32 --connlimit-saddr",
+            "-A INPUT -i vb -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-upto 2 --connlimit-mask 32 --connlimit-saddr",
+            "-A INPUT -i vb -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 2 --connlimit-mask 24 --connlimit-saddr",
+            "-A INPUT -i vb -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 3 --connlimit-mask 32 --connlimit-daddr",
+        ])
+    }
 }

@@ -526,6 +526,12 @@ extension Stack {
                 if !set_match_v4(m, skb, info) { return nil }
             case .xtSetTarget(let t):
                 set_target_v3(t, skb, info)
+            case .xtConnlimit(let x):
+                // connlimit_mt: nf_conncount over the connections of the (masked) address, this one counted.
+                let key = skb.data.be32(skb.networkHeader + (x.daddr ? 16 : 12)) & x.mask
+                if !nft_connlimit_eval(x.limit, over: !x.upto, &netfilter.xtConnlimits[ti, default: [:]][rule.handle, default: [:]][key, default: []], skb) {
+                    return nil
+                }
             case .xtOwner(let x):
                 if !owner_mt(x, skb, info) { return nil }
             case .xtRecent(let x):

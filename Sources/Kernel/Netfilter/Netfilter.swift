@@ -71,6 +71,8 @@ struct NetfilterState {
     var policyCounters = IntMap<(Int, Int)>()
     /// `ct count` connection lists per (table, rule handle).
     var connlimits: [Int: [Int: [Conn]]] = [:]
+    /// xt_connlimit's connections per rule (table index, handle) and masked address.
+    var xtConnlimits: [Int: [Int: [UInt32: [Conn]]]] = [:]
     /// `limit` token buckets per (table, handle): tokens in ns-of-credit and last refill time.
     var limits: [Int: [Int: (tokens: UInt64, last: UInt64)]] = [:]
     /// `quota` bytes consumed per (table, handle), from the rule's `used`.
@@ -101,7 +103,7 @@ struct NetfilterState {
     static func usesConntrack(_ r: NFRule) -> Bool {
         r.statements.contains { s in
             switch s {
-            case .notrack, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .setCtMark, .synproxy, .xtConnmark, .xtConntrack: return true
+            case .notrack, .snat, .dnat, .nat6, .masquerade, .redirect, .natMap, .natMapNamed, .natPortMap, .setCtMark, .synproxy, .xtConnmark, .xtConntrack, .xtConnlimit: return true
             case .objref(let kind, _), .objrefMap(let kind, _, _), .objrefMapNamed(let kind, _, _): return kind.isConntrack || kind == .synproxy
             case .setCtEvent: return true
             case .match(let sel, _, _, _): return sel.rawValue.hasPrefix("ct ")
