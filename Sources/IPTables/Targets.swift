@@ -15,11 +15,12 @@ enum IPTTargets {
         "CONNMARK": ["set-xmark": 1, "set-mark": 1, "and-mark": 1, "or-mark": 1, "xor-mark": 1, "save-mark": 0, "restore-mark": 0,
                      "nfmask": 1, "ctmask": 1, "mask": 1],
         "CT": ["notrack": 0],
+        "DSCP": ["set-dscp": 1, "set-dscp-class": 1],
         "SET": ["add-set": 2, "del-set": 2, "map-set": 2, "exist": 0, "timeout": 1, "map-mark": 0, "map-prio": 0, "map-queue": 0],
     ]
     static func arity(_ target: String, _ option: String) -> Int? { options[target]?[option] }
     /// iptables' other target extensions (libxt_*/libipt_* targets of iptables 1.8.9).
-    static let extensions: Set<String> = ["AUDIT", "CHECKSUM", "CLASSIFY", "CLUSTERIP", "CONNSECMARK", "DSCP", "ECN", "HL", "HMARK", "IDLETIMER",
+    static let extensions: Set<String> = ["AUDIT", "CHECKSUM", "CLASSIFY", "CLUSTERIP", "CONNSECMARK", "ECN", "HL", "HMARK", "IDLETIMER",
                                           "LED", "NETMAP", "NFLOG", "NFQUEUE", "RATEEST", "SECMARK", "SYNPROXY", "TCPMSS", "TCPOPTSTRIP",
                                           "TEE", "TOS", "TPROXY", "TRACE", "TTL", "ULOG"]
 
@@ -73,6 +74,16 @@ enum IPTTargets {
             guard opt("notrack") != nil else { throw ctx.unsupported("-j CT without --notrack", t.column) }
             guard ctx.table == "raw" else { throw ctx.fail("CT is only valid in the raw table", t.column) }
             return Out(save: " --notrack", nft: "notrack", xt: NFXtExpr(target: true, name: "CT", text: "notrack"))
+        case "DSCP":
+            // xt_DSCP (mangle only, the kernel's EINVAL elsewhere): the DSCP bits set, ECN kept, as
+            // nft's `ip dscp set` writes them.
+            guard ctx.table == "mangle" else { throw ctx.fail("RULE_APPEND failed (Invalid argument): rule in chain \(ctx.chain)", t.column) }
+            guard let o = t.options.last else { throw ctx.fail("DSCP target: Parameter --set-dscp is required", t.column) }
+            let v = o.name == "set-dscp-class" ? IPTMatches.dscpClasses[o.args[0].text.uppercased()]
+                : NFConstants.number(o.args[0].text).flatMap { $0 <= 63 ? UInt8($0) : nil }
+            guard let v else { throw ctx.fail("DSCP target: Invalid DSCP value `\(o.args[0].text)'", o.args[0].column) }
+            let nft = "ip dscp set \(IPTMatches.hex2(v))"
+            return Out(save: " --set-dscp \(IPTMatches.hex2(v))", nft: nft, xt: NFXtExpr(target: true, name: "DSCP", text: nft))
         case "REJECT":
             var with = opt("reject-with")?.args[0].text ?? "icmp-port-unreachable"
             with = rejectAliases[with] ?? with

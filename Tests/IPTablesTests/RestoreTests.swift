@@ -124,7 +124,7 @@ final class RestoreTests: XCTestCase {
         // A target extension the translation lacks is named as such (it read as a chain with
         // unknown options: `unknown option "--clamp-mss-to-pmtu"`).
         refused("*mangle\n-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", 2, 53,
-                "not supported yet: target `-j TCPMSS' (translated: ACCEPT, CONNMARK, CT, DNAT, DROP, LOG, MARK, MASQUERADE, NOTRACK, REDIRECT, REJECT, RETURN, SET, SNAT)", .unsupported)
+                "not supported yet: target `-j TCPMSS' (translated: ACCEPT, CONNMARK, CT, DNAT, DROP, DSCP, LOG, MARK, MASQUERADE, NOTRACK, REDIRECT, REJECT, RETURN, SET, SNAT)", .unsupported)
         refused("*filter\n-A INPUT -m state --state DNAT -j DROP\nCOMMIT\n", 2, 27, "Bad state \"DNAT\"")   // -m conntrack's only
         refused("*raw\n-N PREROUTING\nCOMMIT\n", 2, 4, "Chain already exists")   // a fuzzing finding: it saved as two PREROUTING chains
         refused("*filter\n-N x -p tcp\nCOMMIT\n", 2, 6, "Illegal option `-p' with this command")

@@ -482,4 +482,59 @@ final class XtablesRecordedTests: XCTestCase {
             "-A INPUT -i vb -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 3 --connlimit-mask 32 --connlimit-daddr",
         ])
     }
+
+    /// scripts/record_dscp_target.sh: iptables' DSCP target (xt_DSCP, listed as `ip dscp set`) sets
+    /// the DSCP bits of datagrams and keeps their ECN bits; the filter rules see the new TOS byte.
+    /// Replayed: the kernel's counters, listing and saved lines exactly.
+    func testDSCPTargetAsRecorded() throws {
+        let s = try IPSetTests.stack()
+        s.loadRuleset(try IPTablesRestore.translate("""
+        *mangle
+        :PREROUTING ACCEPT [0:0]
+        -A PREROUTING -i vb -p udp -j DSCP --set-dscp 0x2e
+        -A PREROUTING -i vb -p tcp -j DSCP --set-dscp-class AF11
+        COMMIT
+        *filter
+        :INPUT ACCEPT [0:0]
+        -A INPUT -i vb -m dscp --dscp 0x2e
+        -A INPUT -i vb -m tos --tos 0xb9/0xff
+        -A INPUT -i vb -m dscp --dscp 0x0a
+        COMMIT
+
+        """))
+        for (k, (tos, proto, l4)) in [(UInt8(0x00), IPProtocol.udp, TransportRepr.udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [0x78]))),
+                                       (0x11, IPProtocol.udp, .udp(UDPRepr(srcPort: 1000, dstPort: 53, payload: [0x78]))),
+                                       (0x02, IPProtocol.tcp, .tcp(TCPRepr(srcPort: 1000, dstPort: 22, flags: .syn, window: 8192)))].enumerated() {
+            var ip = IPv4Repr(src: IPv4Address(198, 18, 0, 9), dst: IPv4Address(198, 18, 0, 1), proto: proto,
+                              ttl: 64, ident: 1, payloadLength: 0)
+            ip.tos = tos
+            let frame = FrameRepr(ethernet: EthernetRepr(dst: MACAddress(0x02, 0, 0, 0, 0, 0x01), src: MACAddress(0x02, 0, 0, 0, 0xff, 0x01), ethertype: EtherType.ipv4),
+                                  network: .ipv4(ip, l4)).emit()
+            _ = s.inject(frame: frame, device: s.devices[0], atNs: UInt64(k + 1) * 1_000_000)
+        }
+        XCTAssertEqual(s.listRuleset(handles: false), """
+        table ip mangle {
+        \tchain PREROUTING {
+        \t\ttype filter hook prerouting priority mangle; policy accept;
+        \t\tiifname "vb" meta l4proto udp counter packets 2 bytes 58 ip dscp set 0x2e
+        \t\tiifname "vb" meta l4proto tcp counter packets 1 bytes 40 ip dscp set 0x0a
+        \t}
+        }
+        table ip filter {
+        \tchain INPUT {
+        \t\ttype filter hook input priority filter; policy accept;
+        \t\tiifname "vb" ip dscp 0x2e counter packets 2 bytes 58
+        \t\tiifname "vb" xt match tos counter packets 1 bytes 29
+        \t\tiifname "vb" ip dscp 0x0a counter packets 1 bytes 40
+        \t}
+        }
+
+        """)
+        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A PREROUTING") }, [
+            "-A PREROUTING -i vb -p udp -j DSCP --set-dscp 0x2e", "-A PREROUTING -i vb -p tcp -j DSCP --set-dscp 0x0a",
+        ])
+        XCTAssertThrowsError(try IPTablesRestore.translate("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DSCP --set-dscp 1\nCOMMIT\n")) {
+            XCTAssertEqual(($0 as? IPTablesError)?.message, "RULE_APPEND failed (Invalid argument): rule in chain INPUT")
+        }
+    }
 }
