@@ -110,7 +110,7 @@ public struct NFXtRecent: Sendable, Equatable, Hashable {
         if reap { s += " --reap" }
         if hitcount != 0 { s += " --hitcount \(hitcount)" }
         if rttl { s += " --rttl" }
-        s += " --name \(name) --mask " + (0..<4).map { String(mask >> (24 - 8 * UInt32($0)) & 0xff) }.joined(separator: ".")
+        s += " --name \(name) --mask " + NFConstants.ipv4Text(mask)
         return s + (rdest ? " --rdest" : " --rsource")
     }
 

@@ -9,6 +9,11 @@ import XCTest
 /// around them, recorded on the real kernel (scripts/record_*.sh named on each test) and replayed:
 /// counters, listings, saved lines and connections exactly.
 final class XtablesRecordedTests: XCTestCase {
+    /// The stack's rules as iptables-nft-save prints them, the lines starting with `prefix`.
+    static func saved(_ s: Stack, _ prefix: String) -> [Substring] {
+        IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix(prefix) }
+    }
+
     /// scripts/record_iptables_xt.sh: xtables matches and a DNAT to a port alone, whose nft listing
     /// says less than they do, counted on the real kernel (Linux 6.18, iptables-nft 1.8.9): `any`
     /// ICMP type still needs ICMP, a negated whole port range is no match at all, a negated range
@@ -89,7 +94,7 @@ final class XtablesRecordedTests: XCTestCase {
             "udp      17 29 src=198.18.0.9 dst=198.18.0.1 sport=1000 dport=53 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=53 dport=1000 mark=0 use=1",
             "udp      17 29 src=198.18.0.9 dst=198.18.0.1 sport=1000 dport=5353 [UNREPLIED] src=198.18.0.1 dst=198.18.0.9 sport=53 dport=714 mark=0 use=1",
         ])
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+        XCTAssertEqual(Self.saved(s, "-A"), [
             "-A INPUT -i vb -p icmp -m icmp --icmp-type any", "-A INPUT -i vb -p icmp -m icmp ! --icmp-type any", "-A INPUT -i vb -p udp",
             "-A INPUT -i vb -p udp -m udp", "-A INPUT -i vb -p udp -m udp --dport 1024:65535", "-A INPUT -i vb -p udp -m udp --dport 0:1023",
             "-A INPUT -i vb -m statistic --mode nth ! --every 3 --packet 1", "-A INPUT -i vb -p udp -m udp",
@@ -143,7 +148,7 @@ final class XtablesRecordedTests: XCTestCase {
         }
 
         """)
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+        XCTAssertEqual(Self.saved(s, "-A"), [
             "-A PREROUTING -i vb -p udp -j MARK --set-xmark 0x1234/0xffffffff",
             "-A PREROUTING -i vb -p udp -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xf0f0",
             "-A PREROUTING -i vb -m connmark --mark 0x1200", "-A PREROUTING -i vb -p udp -j MARK --set-xmark 0x5/0xffffffff",
@@ -206,7 +211,7 @@ final class XtablesRecordedTests: XCTestCase {
         }
 
         """)
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A INPUT") }, [
+        XCTAssertEqual(Self.saved(s, "-A INPUT"), [
             "-A INPUT -i vb -m conntrack --ctstate DNAT", "-A INPUT -i vb -m conntrack ! --ctstate DNAT", "-A INPUT -i vb -m conntrack --ctstate NEW,DNAT",
             "-A INPUT -i vb -m conntrack --ctstate SNAT", "-A INPUT -i vb -m conntrack --ctstate ESTABLISHED,SNAT",
             "-A INPUT -i vb -m conntrack ! --ctstate NEW,SNAT",
@@ -246,7 +251,7 @@ final class XtablesRecordedTests: XCTestCase {
         }
 
         """)
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+        XCTAssertEqual(Self.saved(s, "-A"), [
             "-A INPUT -i vb -p udp -m multiport --ports 22,80:90", "-A INPUT -i vb -p udp -m multiport ! --ports 53",
             "-A INPUT -i vb -p udp -m multiport --ports 85",
         ])
@@ -298,7 +303,7 @@ final class XtablesRecordedTests: XCTestCase {
         }
 
         """)
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+        XCTAssertEqual(Self.saved(s, "-A"), [
             "-A INPUT -i vb -p udp -m recent --set --name DEFAULT --mask 255.255.255.255 --rsource",
             "-A INPUT -i vb -p udp -m recent --update --seconds 2 --hitcount 3 --name DEFAULT --mask 255.255.255.255 --rsource",
             "-A INPUT -i vb -p udp -m recent --rcheck --seconds 2 --hitcount 4 --name DEFAULT --mask 255.255.255.255 --rsource",
@@ -388,7 +393,7 @@ final class XtablesRecordedTests: XCTestCase {
         }
 
         """)
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+        XCTAssertEqual(Self.saved(s, "-A"), [
             "-A INPUT -i vb -m length --length 100:200", "-A INPUT -i vb -m length ! --length 29", "-A INPUT -i vb -m ttl --ttl-eq 64",
             "-A INPUT -i vb -m ttl --ttl-gt 10", "-A INPUT -i vb -m ttl --ttl-lt 5", "-A INPUT -i vb -m ttl ! --ttl-eq 1",
             "-A INPUT -i vb -m pkttype --pkt-type broadcast", "-A INPUT -i vb -m pkttype ! --pkt-type unicast",
@@ -436,7 +441,7 @@ final class XtablesRecordedTests: XCTestCase {
         }
 
         """)
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+        XCTAssertEqual(Self.saved(s, "-A"), [
             "-A OUTPUT -o vb -m owner --uid-owner 0", "-A OUTPUT -o vb -m owner ! --uid-owner 0", "-A OUTPUT -o vb -m owner --socket-exists",
             "-A OUTPUT -o vb -m owner ! --socket-exists", "-A OUTPUT -o vb -m owner --gid-owner 0-10", "-A OUTPUT -o vb -m owner --uid-owner 1000",
             "-A OUTPUT -o vb -m owner ! --uid-owner 1000 ! --gid-owner 1000",
@@ -475,7 +480,7 @@ final class XtablesRecordedTests: XCTestCase {
         }
 
         """)
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A") }, [
+        XCTAssertEqual(Self.saved(s, "-A"), [
             "-A INPUT -i vb -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 1 --connlimit-mask 32 --connlimit-saddr",
             "-A INPUT -i vb -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-upto 2 --connlimit-mask 32 --connlimit-saddr",
             "-A INPUT -i vb -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 2 --connlimit-mask 24 --connlimit-saddr",
@@ -530,7 +535,7 @@ final class XtablesRecordedTests: XCTestCase {
         }
 
         """)
-        XCTAssertEqual(IPTablesSave.text(s.liveRuleset, policies: [:], header: "t").split(separator: "\n").filter { $0.hasPrefix("-A PREROUTING") }, [
+        XCTAssertEqual(Self.saved(s, "-A PREROUTING"), [
             "-A PREROUTING -i vb -p udp -j DSCP --set-dscp 0x2e", "-A PREROUTING -i vb -p tcp -j DSCP --set-dscp 0x0a",
         ])
         XCTAssertThrowsError(try IPTablesRestore.translate("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DSCP --set-dscp 1\nCOMMIT\n")) {
