@@ -7,6 +7,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String { "sqlite error \(code): \(message)" }
     /// A constraint failed (SQLITE_CONSTRAINT, any extended code): only the statement was undone.
     var isConstraint: Bool { code & 0xff == SQLITE_CONSTRAINT }
+    /// Stored bytes that do not decode (SQLITE_CORRUPT: a pack damaged outside the store).
+    static func damaged(_ m: String) -> StoreError { StoreError(code: SQLITE_CORRUPT, message: m) }
 }
 
 /// SQLITE_TRANSIENT is a macro that does not import: SQLite copies the bound bytes.

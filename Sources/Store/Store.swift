@@ -5,7 +5,8 @@ import Foundation
 public final class Store: @unchecked Sendable {
     public let path: String
     private let lock = NSLock()
-    private let db: SQLiteConnection
+    let db: SQLiteConnection
+    let packs: PackStatements
     private var writer: TraceWriter!
     private var nextTraceID: Int64 = 1
     /// Guards nextTraceID alone: under `lock`, every injection waited for the trace writer's
@@ -85,7 +86,8 @@ public final class Store: @unchecked Sendable {
         newestKeptStmt = try db.prepare("SELECT id FROM traces WHERE stack_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2")
         newestOlderStmt = try db.prepare("SELECT MAX(id) FROM traces WHERE stack_id = ?1 AND created_at < ?2")
         unindexedStmt = try db.prepare("SELECT id, body FROM traces WHERE indexed = 0 ORDER BY id LIMIT ?1")
-        let maxQ = try db.prepare("SELECT MAX(COALESCE((SELECT MAX(id) FROM traces), 0), (SELECT value FROM trace_id_watermark))")
+        packs = try PackStatements(db)
+        let maxQ = try db.prepare("SELECT MAX(COALESCE((SELECT MAX(id) FROM traces), 0), COALESCE((SELECT MAX(last_id) FROM trace_packs), 0), (SELECT value FROM trace_id_watermark))")
         try maxQ.reset([])
         _ = try maxQ.step()
         nextTraceID = maxQ.int(0) + 1
@@ -99,7 +101,7 @@ public final class Store: @unchecked Sendable {
         writer = TraceWriter(capacity: traceQueue, capacityBytes: traceQueueBytes, overflow: overflow) { [unowned self] rows in self.insertTraces(rows) }
     }
 
-    private func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { throw StoreError(code: 0, message: "store is closed") }
         return try body()
@@ -284,6 +286,7 @@ public final class Store: @unchecked Sendable {
             var out: [Int64: Int] = [:]
             while try q.step() { out[q.int(0)] = Int(q.int(1)) }
             q.done()
+            for (stack, n) in try packedCounts() { out[stack, default: 0] += n }
             return out
         }
     }
@@ -302,12 +305,20 @@ public final class Store: @unchecked Sendable {
         while true {
             let n = try deleteKeepingWatermark(deleteTracesStmt, [.int(stackID), .int(upTo)])
             total += n
-            if n < Store.deleteBatch { return total }
+            if n < Store.deleteBatch { break }
             // The lock is not fair: without a pause this thread takes it straight back, and the
             // writer and other requests waited for the whole delete (1.4 s for 300,000 rows).
             usleep(1_000)
         }
+        let packed = try prunePacks({ (after: Int64) throws(StoreError) -> Statement in
+            try packs.ofStackUpTo.reset([.int(stackID), .int(upTo), .int(after), .int(Int64(Store.packDeleteBatch))])
+            return packs.ofStackUpTo
+        }, drop: { $0.id <= upTo })
+        return total + packed.values.reduce(0, +)
     }
+
+    /// Raises the watermark to the ids handed out (inside a delete's transaction).
+    func raiseWatermark() throws(StoreError) { try raiseWatermarkStmt.run([.int(handedOut)]) }
 
     /// The highest trace id handed out so far (0: none).
     public var lastAllocatedTraceID: Int64 { handedOut }
@@ -341,9 +352,16 @@ public final class Store: @unchecked Sendable {
     private func insertTraces(_ rows: [TraceRecord]) -> [Int64] {
         lock.lock(); defer { lock.unlock() }
         var failed: [Int64] = []
+        // Rows without events or frames of their own go into packs, one per stack, in order met.
+        var packed: [Int64: [TraceRecord]] = [:], stacks: [Int64] = []
         do {
             try db.exec("BEGIN")
             for r in rows {
+                if r.parts == nil {
+                    if packed[r.stackID] == nil { stacks.append(r.stackID) }
+                    packed[r.stackID, default: []].append(r)
+                    continue
+                }
                 do {
                     try insertTrace(r)
                     try insertRuleHits(r.id, r.index.rules)
@@ -352,6 +370,10 @@ public final class Store: @unchecked Sendable {
                     failed.append(r.id)
                 }
             }
+            for stack in stacks {
+                let group = packed[stack] ?? []
+                do { try insertPack(group) } catch where error.isConstraint { failed += group.map(\.id) }
+            }
             try db.exec("COMMIT")
         } catch {
             try? db.exec("ROLLBACK")
@@ -359,7 +381,7 @@ public final class Store: @unchecked Sendable {
             return rows.map(\.id)
         }
         if !failed.isEmpty { FileHandle.standardError.write(Data("\(failed.count) trace rows not stored (constraint)\n".utf8)) }
-        insertedSinceAnalyze += rows.count
+        insertedSinceAnalyze += rows.count - packed.values.reduce(0) { $0 + $1.count }
         if insertedSinceAnalyze > max(10_000, rowsAtAnalyze) { analyze() }
         return failed
     }
@@ -368,7 +390,7 @@ public final class Store: @unchecked Sendable {
         writer.flush()
         return try locked { () throws(StoreError) -> TraceRecord? in
             try traceByIDStmt.reset([.int(id)])
-            guard try traceByIDStmt.step() else { traceByIDStmt.done(); return nil }
+            guard try traceByIDStmt.step() else { traceByIDStmt.done(); return try packedTrace(id: id, names: try stackNames()) }
             var r = row(traceByIDStmt, try stackNames())
             let split = traceByIDStmt.int(20) != 0
             traceByIDStmt.done()
@@ -398,7 +420,11 @@ public final class Store: @unchecked Sendable {
             }
             stmt.done()
             for k in split { out[k].parts = try parts(out[k].id) }
-            return out
+            let packed = try packedTraces(f, stackID: plan.stackID, names: plan.names)
+            guard !packed.isEmpty else { return out }
+            out += packed
+            out.sort { f.newestFirst ? $0.id > $1.id : $0.id < $1.id }
+            return Array(out.prefix(f.limit))
         }
     }
 
@@ -419,21 +445,23 @@ public final class Store: @unchecked Sendable {
             f.conditions(into: &q, stackID: plan.stackID, denseRules: plan.denseRules, sparseAddresses: plan.sparseAddresses, densePort: plan.densePort)
             q.add(by == .rule ? .groupBy4 : .groupBy)
             let stmt = try statement(q)
-            var out: [(value: TraceValue, count: Int)] = []
+            var counts: [TraceValue: Int] = [:]
             while try stmt.step() {
                 switch by {
                 case .rule:
                     // "ip f input handle 2", or "... policy" for a chain's policy.
                     let what = stmt.optInt(3).map { "handle \($0)" } ?? "policy"
-                    out.append((.text("\(stmt.text(0) ?? "") \(stmt.text(1) ?? "") \(stmt.text(2) ?? "") \(what)"), Int(stmt.int(4))))
-                case .stack:
-                    out.append((plan.names[stmt.int(0)].map { .text($0) } ?? .null, Int(stmt.int(1))))
+                    counts[.text("\(stmt.text(0) ?? "") \(stmt.text(1) ?? "") \(stmt.text(2) ?? "") \(what)"), default: 0] += Int(stmt.int(4))
                 default:
-                    out.append((stmt.value(0), Int(stmt.int(1))))
+                    counts[stmt.value(0), default: 0] += Int(stmt.int(1))
                 }
             }
             stmt.done()
-            return out
+            try countPacked(by: by, f, stackID: plan.stackID, into: &counts)
+            return counts.map { value, n in
+                guard by == .stack, case .int(let id) = value else { return (value, n) }
+                return (plan.names[id].map { .text($0) } ?? .null, n)
+            }
         }
     }
 
@@ -509,9 +537,19 @@ public final class Store: @unchecked Sendable {
                 }
                 return ids.count
             }
-            if n < Store.deleteBatch { return total }
+            if n < Store.deleteBatch { break }
             usleep(1_000)
         }
+        guard let stackID = try locked({ () throws(StoreError) -> Int64?? in try plan(f).map(\.stackID) }) else { return total }
+        let packed = try prunePacks({ (after: Int64) throws(StoreError) -> Statement in
+            var q = TraceQueryText()
+            q.pack(.selectPacks); q.pack(.firstAbove, .int(after))
+            f.packConditions(into: &q, stackID: stackID)
+            q.pack(.orderUp); q.pack(.limit, .int(Int64(Store.packDeleteBatch)))
+            return try statement(q)
+        }, drop: { f.matches($0, stackID: stackID) })
+        for (stack, n) in packed { total[stack, default: 0] += n }
+        return total
     }
 
     /// The id at and below which a stack's traces are past its retention: more than `maxTraces`
@@ -520,15 +558,22 @@ public final class Store: @unchecked Sendable {
         writer.flush()
         return try locked { () throws(StoreError) -> Int64? in
             var cut: Int64? = nil
-            if let maxTraces {
+            let packed = try packedCounts()[stackID] ?? 0
+            if let maxTraces, packed == 0 {
                 try newestKeptStmt.reset([.int(stackID), .int(Int64(maxTraces))])
                 if try newestKeptStmt.step() { cut = newestKeptStmt.int(0) }
                 newestKeptStmt.done()
+            } else if let maxTraces {
+                try packs.countTraces.reset([.int(stackID)])
+                let total = (try packs.countTraces.step() ? Int(packs.countTraces.int(0)) : 0) + packed
+                packs.countTraces.done()
+                if total > maxTraces { cut = try nthOldestTrace(stackID: stackID, total - maxTraces) }
             }
             if let olderThan {
                 try newestOlderStmt.reset([.int(stackID), .text(olderThan)])
                 if try newestOlderStmt.step(), let id = newestOlderStmt.optInt(0) { cut = max(cut ?? 0, id) }
                 newestOlderStmt.done()
+                if packed > 0, let id = try newestPackedBefore(stackID: stackID, wall: olderThan) { cut = max(cut ?? 0, id) }
             }
             return cut
         }
@@ -655,7 +700,7 @@ public final class Store: @unchecked Sendable {
     }
 
     /// The prepared statement for a query's text (only ever pieces of `TraceSQL`), bound.
-    private func statement(_ q: TraceQueryText) throws(StoreError) -> Statement {
+    func statement(_ q: TraceQueryText) throws(StoreError) -> Statement {
         let stmt: Statement
         if let s = queryCache[q.sql] { stmt = s } else {
             if queryCache.count >= 256 { queryCache.removeAll() }
@@ -681,7 +726,7 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Every stack's name by id (a small table: read per query, no cache to keep in step).
-    private func stackNames() throws(StoreError) -> [Int64: String] {
+    func stackNames() throws(StoreError) -> [Int64: String] {
         try listStacksStmt.reset([])
         var names: [Int64: String] = [:]
         while try listStacksStmt.step() { names[listStacksStmt.int(0)] = listStacksStmt.text(1) ?? "" }

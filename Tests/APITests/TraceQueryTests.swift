@@ -484,7 +484,7 @@ final class TraceQueryTests: AppTestCase {
         }
         store.close()
         store = try Store(path: oldPath)
-        XCTAssertEqual(store.appliedMigrations, Array((version + 1)...11))
+        XCTAssertEqual(store.appliedMigrations, Array((version + 1)...12))
         app = try App(store: store)
         XCTAssertEqual(app.loadProblems, [])
         XCTAssertEqual(ids(""), [1, 2, 3, 4])

@@ -187,7 +187,7 @@ final class StoreTests: XCTestCase {
                 """)
         }
         let s = try Store(path: dbPath)
-        XCTAssertEqual(s.appliedMigrations, [3, 4, 5, 6, 7, 8, 9, 10, 11])
+        XCTAssertEqual(s.appliedMigrations, [3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
         XCTAssertEqual(try s.trace(id: 7)?.stackName, "a")
         XCTAssertEqual(s.allocateTraceIDs(3), 8)   // 8, 9 and 10 handed out, none stored
         XCTAssertTrue(try s.deleteStack(name: "a"))
