@@ -3,7 +3,9 @@
 events/s, ?sync=true so every answer is committed), then a store of EVENTS trace events (default
 10 million) and the latency of GET /v1/traces for each filter and of the aggregate (p50/p99 of
 30 queries each), and the database's size per million events.
-Usage: bench/store.py [BINARY] [EVENTS]"""
+Then a second stack's summary rows (packed, migration 12), SUMMARY packets (default 2 million),
+and the same queries over them alone.
+Usage: bench/store.py [BINARY] [EVENTS] [SUMMARY]"""
 import json, math, os, statistics, struct, sys, tempfile, time, urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from psserver import Server
@@ -11,6 +13,7 @@ from psserver import Server
 here = os.path.dirname(os.path.abspath(__file__))
 binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", ".build", "release", "packetstackd")
 target_events = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000_000
+summary_packets = int(sys.argv[3]) if len(sys.argv) > 3 else 2_000_000
 N = 10_000
 tmp = tempfile.mkdtemp(prefix="ps-store-")
 db = os.path.join(tmp, "b.db")
@@ -48,6 +51,16 @@ def pcap(start):
         out += struct.pack("<IIII", 1_700_000_000 + k // 100_000, (k % 100_000) * 10, len(f), len(f)) + f
     return out
 
+def drain(stack):
+    """Reads what the stack's UDP socket queued (outside the timings): a queue of millions of unread
+    datagrams would be rewritten by every checkpoint (each second), which no real reader leaves."""
+    _, data = call("GET", f"/v1/stacks/{stack}/sockets")
+    for sk in json.loads(data)["items"]:
+        while True:
+            _, got = call("POST", f"/v1/stacks/{stack}/sockets/{sk['id']}/recv", json.dumps({"max": 100000}).encode())
+            if len(json.loads(got).get("datagrams", [])) < 100000:
+                break
+
 def events(answer):
     doc = json.loads(answer)
     return sum(len(r.get("stages", [])) + len(r.get("netfilter", [])) if "stages" in r else 1 for r in doc["results"]), doc["durable"]
@@ -59,6 +72,7 @@ for mode in ["full", "summary", "drops", "none"]:
     for _ in range(3):
         t, data = call("POST", f"/v1/stacks/h/packets?sync=true&trace={mode}&device=eth0", pcap(k0), "application/vnd.tcpdump.pcap")
         k0 += N
+        drain("h")
         ev, durable = events(data)
         assert durable, data[:200]
         runs.append((t, ev))
@@ -72,6 +86,7 @@ _, data = call("GET", "/v1/traces?limit=1&order=newest")
 while total_events < target_events:
     _, data = call("POST", f"/v1/stacks/h/packets?sync=true&device=eth0", pcap(k0), "application/vnd.tcpdump.pcap")
     k0 += N
+    drain("h")
     total_events += events(data)[0]
 fill = time.perf_counter() - t0
 size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp))
@@ -99,12 +114,37 @@ queries = [
     ("aggregate rule", "/v1/traces/aggregate?by=rule"),
     ("aggregate rule, one /24", "/v1/traces/aggregate?by=rule&addr=198.18.7.0/24"),
 ]
-print(f"\nQuery latency over the store (30 runs each, ms)")
-for name, q in queries:
-    ts = []
-    for _ in range(30):
-        t, _ = call("GET", q)
-        ts.append(t * 1000)
-    ts.sort()
-    print(f"  {name:24} p50 {statistics.median(ts):8.2f}   p99 {ts[math.ceil(0.99 * len(ts)) - 1]:8.2f}")
+def latencies(title, qs):
+    print(title)
+    for name, q in qs:
+        ts = []
+        for _ in range(30):
+            t, _ = call("GET", q)
+            ts.append(t * 1000)
+        ts.sort()
+        print(f"  {name:24} p50 {statistics.median(ts):8.2f}   p99 {ts[math.ceil(0.99 * len(ts)) - 1]:8.2f}")
+
+latencies(f"\nQuery latency over the store (30 runs each, ms)", queries)
+
+# A stack whose traces are all summary rows: they are packed (migration 12).
+call("POST", "/v1/stacks", json.dumps({"name": "s", "trace": "summary",
+     "devices": [{"name": "eth0", "mac": "02:00:00:00:00:02", "addresses": ["198.18.0.2/16"]}],
+     "neighbours": [{"address": "198.18.0.1", "mac": "02:00:00:00:00:01", "dev": "eth0"}],
+     "sockets": [{"protocol": "udp", "port": 9, "rcvbuf": 1 << 30}]}).encode())
+call("PUT", "/v1/stacks/s/ruleset", b"table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n"
+     b"\t\tudp dport 54 counter drop\n\t\tip saddr 198.18.200.0/24 drop\n\t\tudp dport 9 accept\n\t}\n}\n", "text/plain")
+print(f"\nFilling a summary stack with {summary_packets:,} packets")
+before = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp))
+t0, done, spent = time.perf_counter(), 0, 0.0
+while done < summary_packets:
+    t, _ = call("POST", f"/v1/stacks/s/packets?sync=true&device=eth0", pcap(k0), "application/vnd.tcpdump.pcap")
+    k0 += N
+    done += N
+    spent += t
+    drain("s")
+fill = time.perf_counter() - t0
+size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp)) - before
+print(f"  {done:,} packets in {fill:.0f} s ({done / spent:,.0f} packets/s in the requests); database +{size / 1e6:,.0f} MB, {size / (done / 1e6) / 1e6:,.0f} MB per million packets")
+latencies(f"\nQuery latency over the summary stack alone (30 runs each, ms)",
+          [(n, q.replace("/v1/traces?", "/v1/traces?stack=s&").replace("/v1/traces/aggregate?", "/v1/traces/aggregate?stack=s&").replace("stack=h&", "")) for n, q in queries])
 srv.terminate(); srv.wait()

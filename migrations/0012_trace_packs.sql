@@ -16,7 +16,9 @@ CREATE TABLE trace_packs (
     stages_hi INTEGER NOT NULL,
     rows      BLOB NOT NULL
 );
+-- A stack's packs oldest first (retention), and newest first by their highest id (pages).
 CREATE INDEX trace_packs_by_stack ON trace_packs(stack_id, first_id);
+CREATE INDEX trace_packs_by_stack_last ON trace_packs(stack_id, last_id);
 CREATE INDEX trace_packs_by_last ON trace_packs(last_id);
 
 -- What a pack's rows hold, one row per distinct value and kind, with how many rows (or, for rules

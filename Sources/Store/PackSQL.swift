@@ -2,6 +2,8 @@
 /// the traces table: literals only; what a request says is bound.
 enum PackSQL: String {
     case selectPacks = "SELECT p.first_id, p.last_id, p.stack_id, p.rows FROM trace_packs p WHERE 1"
+    /// Without the rows, for a query that orders packs (a sort would carry every blob).
+    case selectPackBounds = "SELECT p.first_id, p.last_id, p.stack_id FROM trace_packs p WHERE 1"
     case stack = " AND p.stack_id = ?"
     case firstBelow = " AND p.first_id < ?"
     case lastAbove = " AND p.last_id > ?"
@@ -13,14 +15,21 @@ enum PackSQL: String {
     case wallTo = " AND p.wall_min < ?"
     case stageLo = " AND (p.stages_lo & ?) != 0"
     case stageHi = " AND (p.stages_hi & ?) != 0"
-    /// A pack holding a value of a kind (or of either of two kinds: a port before or after NAT).
-    case key = " AND EXISTS (SELECT 1 FROM trace_pack_keys k WHERE k.pack = p.first_id AND k.kind = ? AND k.value = ?)"
-    case keyEither = " AND EXISTS (SELECT 1 FROM trace_pack_keys k WHERE k.pack = p.first_id AND k.kind IN (?, ?) AND k.value = ?)"
-    /// A network in a range (the address filters: either side is kinds 6 and 7).
-    case keyRange = " AND EXISTS (SELECT 1 FROM trace_pack_keys k WHERE k.pack = p.first_id AND k.kind = ? AND k.value BETWEEN ? AND ?)"
-    case keyRangeEither = " AND EXISTS (SELECT 1 FROM trace_pack_keys k WHERE k.pack = p.first_id AND k.kind IN (?, ?) AND k.value BETWEEN ? AND ?)"
+    /// A key condition (`PackKey`): a pack holding a value of a kind (or of either of two
+    /// kinds), checked per pack when many packs hold it, or its packs listed from the keys'
+    /// index when few do (the probe counts up to 256 key rows).
+    case keyExists = " AND EXISTS (SELECT 1 FROM trace_pack_keys k WHERE k.pack = p.first_id"
+    case keyIn = " AND p.first_id IN (SELECT k.pack FROM trace_pack_keys k WHERE 1"
+    case keyProbe = "SELECT COUNT(*) FROM (SELECT 1 FROM trace_pack_keys k WHERE 1"
+    case kind = " AND k.kind = ?"
+    case kinds = " AND k.kind IN (?, ?)"
+    case value = " AND k.value = ?"
     /// A rule named without its family: any of the six.
-    case keyAnyOf6 = " AND EXISTS (SELECT 1 FROM trace_pack_keys k WHERE k.pack = p.first_id AND k.kind = ? AND k.value IN (?, ?, ?, ?, ?, ?))"
+    case values6 = " AND k.value IN (?, ?, ?, ?, ?, ?)"
+    /// A network in a range (the address filters).
+    case valueRange = " AND k.value BETWEEN ? AND ?"
+    case close = ")"
+    case probeClose = " LIMIT 256)"
     case orderDown = " ORDER BY p.last_id DESC"
     case orderUp = " ORDER BY p.first_id"
     case limit = " LIMIT ?"
@@ -39,37 +48,72 @@ extension TraceQueryText {
     }
 }
 
+/// One condition on a pack's keys: a value (or one of six, or a range) of one kind or either of two.
+struct PackKey {
+    var kinds: [TracePack.Key]
+    var values: [Statement.Value]
+    var range = false
+
+    /// Appends the condition, in the form `sparse` says suits.
+    func add(to q: inout TraceQueryText, sparse: Bool) {
+        q.pack(sparse ? .keyIn : .keyExists)
+        body(&q)
+        q.pack(.close)
+    }
+
+    /// The query counting (up to 256) the key rows that match.
+    var probe: TraceQueryText {
+        var q = TraceQueryText()
+        q.pack(.keyProbe)
+        body(&q)
+        q.pack(.probeClose)
+        return q
+    }
+
+    private func body(_ q: inout TraceQueryText) {
+        if kinds.count == 2 { q.pack(.kinds, .int(kinds[0].rawValue), .int(kinds[1].rawValue)) } else { q.pack(.kind, .int(kinds[0].rawValue)) }
+        if range {
+            q.pack(.valueRange, values[0], values[1])
+        } else if values.count == 6 {
+            q.pack(.values6, values[0], values[1], values[2], values[3], values[4], values[5])
+        } else {
+            q.pack(.value, values[0])
+        }
+    }
+}
+
 extension TraceFilter {
-    /// What prunes packs for this filter: the columns of `trace_packs` and the keys; each row of
-    /// a pack found is still tested exactly (`matches`).
-    func packConditions(into q: inout TraceQueryText, stackID: Int64?) {
+    /// The conditions on pack keys this filter puts (each row of a pack found is still tested exactly).
+    var packKeys: [PackKey] {
+        var out: [PackKey] = []
+        if let v = outcome { out.append(PackKey(kinds: [.outcome], values: [.text(v)])) }
+        if let v = dropReason { out.append(PackKey(kinds: [.dropReason], values: [.text(v)])) }
+        if let v = device { out.append(PackKey(kinds: [.device], values: [.text(v)])) }
+        if let v = lastStage { out.append(PackKey(kinds: [.lastStage], values: [.text(v)])) }
+        if let v = proto { out.append(PackKey(kinds: [.proto], values: [.int(v)])) }
+        if let r = addr { let (lo, hi) = r.networks; out.append(PackKey(kinds: [.srcNet, .dstNet], values: [.blob(lo), .blob(hi)], range: true)) }
+        if let r = src { let (lo, hi) = r.networks; out.append(PackKey(kinds: [.srcNet], values: [.blob(lo), .blob(hi)], range: true)) }
+        if let r = dst { let (lo, hi) = r.networks; out.append(PackKey(kinds: [.dstNet], values: [.blob(lo), .blob(hi)], range: true)) }
+        if let v = dport { out.append(PackKey(kinds: [.dport, .natDport], values: [.int(v)])) }
+        if let t = table, let c = chain, handle != nil || policy {
+            let families = family.map { [$0] } ?? ["ip", "ip6", "inet", "arp", "bridge", "netdev"]
+            out.append(PackKey(kinds: [.rule], values: families.map { .text(TracePack.ruleKey(family: $0, table: t, chain: c, handle: handle)) }))
+        } else if let h = hook {
+            out.append(PackKey(kinds: [.hook], values: [.text(h)]))
+        }
+        return out
+    }
+
+    /// What prunes packs for this filter: the columns of `trace_packs`, and the keys (`sparse`
+    /// tells, per key condition, whether few packs hold it).
+    func packConditions(into q: inout TraceQueryText, stackID: Int64?, sparse: [Bool]) {
         if let v = stackID { q.pack(.stack, .int(v)) }
-        if let v = outcome { q.pack(.key, .int(TracePack.Key.outcome.rawValue), .text(v)) }
-        if let v = dropReason { q.pack(.key, .int(TracePack.Key.dropReason.rawValue), .text(v)) }
-        if let v = device { q.pack(.key, .int(TracePack.Key.device.rawValue), .text(v)) }
-        if let v = lastStage { q.pack(.key, .int(TracePack.Key.lastStage.rawValue), .text(v)) }
         if let n = stage { q.pack(n < 64 ? .stageLo : .stageHi, .int(Int64(bitPattern: 1 << UInt64(n % 64)))) }
         if let v = startFrom { q.pack(.startFrom, .int(v)) }
         if let v = startTo { q.pack(.startTo, .int(v)) }
         if let v = wallFrom { q.pack(.wallFrom, .text(v)) }
         if let v = wallTo { q.pack(.wallTo, .text(v)) }
-        if let v = proto { q.pack(.key, .int(TracePack.Key.proto.rawValue), .int(v)) }
-        let src = TracePack.Key.srcNet.rawValue, dst = TracePack.Key.dstNet.rawValue
-        if let r = addr { let (lo, hi) = r.networks; q.pack(.keyRangeEither, .int(src), .int(dst), .blob(lo), .blob(hi)) }
-        if let r = self.src { let (lo, hi) = r.networks; q.pack(.keyRange, .int(src), .blob(lo), .blob(hi)) }
-        if let r = self.dst { let (lo, hi) = r.networks; q.pack(.keyRange, .int(dst), .blob(lo), .blob(hi)) }
-        if let v = dport { q.pack(.keyEither, .int(TracePack.Key.dport.rawValue), .int(TracePack.Key.natDport.rawValue), .int(v)) }
-        if let t = table, let c = chain, handle != nil || policy {
-            let kind = Statement.Value.int(TracePack.Key.rule.rawValue)
-            if let f = family {
-                q.pack(.key, kind, .text(TracePack.ruleKey(family: f, table: t, chain: c, handle: handle)))
-            } else {
-                let k = ["ip", "ip6", "inet", "arp", "bridge", "netdev"].map { Statement.Value.text(TracePack.ruleKey(family: $0, table: t, chain: c, handle: handle)) }
-                q.pack(.keyAnyOf6, kind, k[0], k[1], k[2], k[3], k[4], k[5])
-            }
-        } else if let h = hook {
-            q.pack(.key, .int(TracePack.Key.hook.rawValue), .text(h))
-        }
+        for (k, key) in packKeys.enumerated() { key.add(to: &q, sparse: k < sparse.count && sparse[k]) }
         if let v = maxID { q.pack(.firstAtMost, .int(v)) }
     }
 }

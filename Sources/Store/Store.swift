@@ -372,7 +372,10 @@ public final class Store: @unchecked Sendable {
             }
             for stack in stacks {
                 let group = packed[stack] ?? []
-                do { try insertPack(group) } catch where error.isConstraint { failed += group.map(\.id) }
+                for start in stride(from: 0, to: group.count, by: Store.packRows) {
+                    let piece = Array(group[start..<min(start + Store.packRows, group.count)])
+                    do { try insertPack(piece) } catch where error.isConstraint { failed += piece.map(\.id) }
+                }
             }
             try db.exec("COMMIT")
         } catch {
@@ -405,22 +408,25 @@ public final class Store: @unchecked Sendable {
         writer.flush()
         return try locked { () throws(StoreError) -> [TraceRecord] in
             guard let plan = try plan(f) else { return [] }
-            var q = TraceQueryText()
-            q.add(.selectRows)
-            // Newest first, the cursor is an upper bound (none: from the newest).
-            if f.newestFirst { q.add(.beforeID, .int(f.afterID == 0 ? Int64.max : f.afterID)) } else { q.add(.afterID, .int(f.afterID)) }
-            f.conditions(into: &q, stackID: plan.stackID, denseRules: plan.denseRules, sparseAddresses: plan.sparseAddresses, densePort: plan.densePort)
-            q.add(f.newestFirst ? .orderDown : .orderUp, .int(Int64(f.limit)))
-            let stmt = try statement(q)
+            let has = try holds(stackID: plan.stackID)
             var out: [TraceRecord] = []
-            var split: [Int] = []
-            while try stmt.step() {
-                if withParts && stmt.int(20) != 0 { split.append(out.count) }
-                out.append(row(stmt, plan.names))
+            if has.traces {
+                var q = TraceQueryText()
+                q.add(.selectRows)
+                // Newest first, the cursor is an upper bound (none: from the newest).
+                if f.newestFirst { q.add(.beforeID, .int(f.afterID == 0 ? Int64.max : f.afterID)) } else { q.add(.afterID, .int(f.afterID)) }
+                f.conditions(into: &q, stackID: plan.stackID, denseRules: plan.denseRules, sparseAddresses: plan.sparseAddresses, densePort: plan.densePort)
+                q.add(f.newestFirst ? .orderDown : .orderUp, .int(Int64(f.limit)))
+                let stmt = try statement(q)
+                var split: [Int] = []
+                while try stmt.step() {
+                    if withParts && stmt.int(20) != 0 { split.append(out.count) }
+                    out.append(row(stmt, plan.names))
+                }
+                stmt.done()
+                for k in split { out[k].parts = try parts(out[k].id) }
             }
-            stmt.done()
-            for k in split { out[k].parts = try parts(out[k].id) }
-            let packed = try packedTraces(f, stackID: plan.stackID, names: plan.names)
+            let packed = has.packs ? try packedTraces(f, stackID: plan.stackID, names: plan.names) : []
             guard !packed.isEmpty else { return out }
             out += packed
             out.sort { f.newestFirst ? $0.id > $1.id : $0.id < $1.id }
@@ -434,6 +440,8 @@ public final class Store: @unchecked Sendable {
         writer.flush()
         return try locked { () throws(StoreError) -> [(value: TraceValue, count: Int)] in
             guard let plan = try plan(f) else { return [] }
+            let has = try holds(stackID: plan.stackID)
+            var counts: [TraceValue: Int] = [:]
             var q = TraceQueryText()
             if by.perRule {
                 q.add(by.expression)
@@ -445,8 +453,7 @@ public final class Store: @unchecked Sendable {
             f.conditions(into: &q, stackID: plan.stackID, denseRules: plan.denseRules, sparseAddresses: plan.sparseAddresses, densePort: plan.densePort)
             q.add(by == .rule ? .groupBy4 : .groupBy)
             let stmt = try statement(q)
-            var counts: [TraceValue: Int] = [:]
-            while try stmt.step() {
+            while has.traces, try stmt.step() {
                 switch by {
                 case .rule:
                     // "ip f input handle 2", or "... policy" for a chain's policy.
@@ -457,7 +464,7 @@ public final class Store: @unchecked Sendable {
                 }
             }
             stmt.done()
-            try countPacked(by: by, f, stackID: plan.stackID, into: &counts)
+            if has.packs { try countPacked(by: by, f, stackID: plan.stackID, into: &counts) }
             return counts.map { value, n in
                 guard by == .stack, case .int(let id) = value else { return (value, n) }
                 return (plan.names[id].map { .text($0) } ?? .null, n)
@@ -544,7 +551,7 @@ public final class Store: @unchecked Sendable {
         let packed = try prunePacks({ (after: Int64) throws(StoreError) -> Statement in
             var q = TraceQueryText()
             q.pack(.selectPacks); q.pack(.firstAbove, .int(after))
-            f.packConditions(into: &q, stackID: stackID)
+            f.packConditions(into: &q, stackID: stackID, sparse: try sparseKeys(f))
             q.pack(.orderUp); q.pack(.limit, .int(Int64(Store.packDeleteBatch)))
             return try statement(q)
         }, drop: { f.matches($0, stackID: stackID) })

@@ -2,27 +2,37 @@ import Foundation
 
 /// The prepared statements of trace packs (migration 12).
 final class PackStatements {
-    let insert, insertKey, delete, byID, sizes, ofStackUpTo, oldestOfStack, olderThan: Statement
+    let insert, insertKey, delete, byID, rows, sizes, ofStackUpTo, oldestOfStack, olderThan: Statement
     /// A stack's rows in the traces table: how many, and their ids in order (retention by count).
     let countTraces, traceIDs: Statement
+    /// Whether a stack has rows in the traces table, and packs: a query skips the side that has
+    /// none (an index walk for a value the stack lacks would read every other stack's rows).
+    let anyTrace, anyPack: Statement
 
     init(_ db: SQLiteConnection) throws(StoreError) {
         insert = try db.prepare("INSERT INTO trace_packs (first_id, last_id, stack_id, n, start_min, start_max, wall_min, wall_max, stages_lo, stages_hi, rows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
         insertKey = try db.prepare("INSERT INTO trace_pack_keys (pack, kind, value, count) VALUES (?1, ?2, ?3, ?4)")
         delete = try db.prepare("DELETE FROM trace_packs WHERE first_id = ?1")
         byID = try db.prepare("SELECT first_id, last_id, stack_id, rows FROM trace_packs WHERE last_id >= ?1 AND first_id <= ?1")
+        rows = try db.prepare("SELECT rows FROM trace_packs WHERE first_id = ?1")
         sizes = try db.prepare("SELECT stack_id, SUM(n) FROM trace_packs GROUP BY stack_id")
         ofStackUpTo = try db.prepare("SELECT first_id, last_id, stack_id, rows FROM trace_packs WHERE stack_id = ?1 AND first_id <= ?2 AND first_id > ?3 ORDER BY first_id LIMIT ?4")
         oldestOfStack = try db.prepare("SELECT first_id, last_id, stack_id, rows FROM trace_packs WHERE stack_id = ?1 ORDER BY first_id")
         olderThan = try db.prepare("SELECT first_id, last_id, stack_id, rows, wall_max FROM trace_packs WHERE stack_id = ?1 AND wall_min < ?2 ORDER BY last_id DESC")
         countTraces = try db.prepare("SELECT COUNT(*) FROM traces WHERE stack_id = ?1")
         traceIDs = try db.prepare("SELECT id FROM traces WHERE stack_id = ?1 ORDER BY id")
+        anyTrace = try db.prepare("SELECT 1 FROM traces WHERE stack_id = ?1 LIMIT 1")
+        anyPack = try db.prepare("SELECT 1 FROM trace_packs WHERE stack_id = ?1 LIMIT 1")
     }
 }
 
 extension Store {
     /// Packs rewritten per transaction when rows leave them.
     static let packDeleteBatch = 64
+
+    /// Rows a pack holds at most: a query decodes whole packs, so a value few rows carry costs
+    /// its packs' sizes (a 4,096-row pack made an address query over 2 million rows 70 ms).
+    static let packRows = 512
 
     /// One stack's summary rows as one pack, sorted by id, with its keys. Inside the writer's
     /// transaction; a constraint (the stack was deleted meanwhile) fails the whole pack.
@@ -35,6 +45,30 @@ extension Store {
         try s.insert()
         for (kind, value, n) in TracePack.keys(rows) { try packs.insertKey.run([.int(b.firstID), .int(kind.rawValue), value, .int(Int64(n))]) }
     }
+
+    /// Whether the stack (nil: any) has rows in the traces table and packs. Lock held.
+    func holds(stackID: Int64?) throws(StoreError) -> (traces: Bool, packs: Bool) {
+        guard let stackID else { return (true, true) }
+        func any(_ s: Statement) throws(StoreError) -> Bool {
+            try s.reset([.int(stackID)])
+            defer { s.done() }
+            return try s.step()
+        }
+        return (try any(packs.anyTrace), try any(packs.anyPack))
+    }
+
+    /// Per key condition of `f`, whether few packs hold it (then its packs come from the keys'
+    /// index; otherwise each pack is checked in the order the query walks). Lock held.
+    func sparseKeys(_ f: TraceFilter) throws(StoreError) -> [Bool] {
+        try f.packKeys.map { (key: PackKey) throws(StoreError) -> Bool in
+            let stmt = try statement(key.probe)
+            defer { stmt.done() }
+            return try stmt.step() && stmt.int(0) < 256
+        }
+    }
+
+    /// `sparseKeys` under the lock (for tests).
+    func sparseKeysForTests(_ f: TraceFilter) throws(StoreError) -> [Bool] { try locked { () throws(StoreError) -> [Bool] in try sparseKeys(f) } }
 
     /// The stored trace `id` from the packs, if one holds it. Called with the lock held.
     func packedTrace(id: Int64, names: [Int64: String]) throws(StoreError) -> TraceRecord? {
@@ -53,17 +87,21 @@ extension Store {
     /// interleave, reading stops only at a pack none of whose ids could still make the page.
     func packedTraces(_ f: TraceFilter, stackID: Int64?, names: [Int64: String]) throws(StoreError) -> [TraceRecord] {
         var q = TraceQueryText()
-        q.pack(.selectPacks)
+        q.pack(.selectPackBounds)
         if f.newestFirst { if f.afterID != 0 { q.pack(.firstBelow, .int(f.afterID)) } } else { q.pack(.lastAbove, .int(f.afterID)) }
-        f.packConditions(into: &q, stackID: stackID)
+        f.packConditions(into: &q, stackID: stackID, sparse: try sparseKeys(f))
         q.pack(f.newestFirst ? .orderDown : .orderUp)
         let stmt = try statement(q)
         defer { stmt.done() }
         var found: [TraceRecord] = []
         let inPage: (Int64) -> Bool = f.newestFirst ? { f.afterID == 0 || $0 < f.afterID } : { $0 > f.afterID }
+        let peek: (TracePack.Peek) -> Bool = { inPage($0.id) && f.mayMatch($0) }
         while try stmt.step() {
             if found.count >= f.limit, let edge = found.last?.id, f.newestFirst ? stmt.int(1) < edge : stmt.int(0) > edge { break }
-            let rows = try TracePack.decode(stmt.blob(3) ?? [], stackID: stmt.int(2), stackName: names[stmt.int(2)] ?? "")
+            try packs.rows.reset([.int(stmt.int(0))])
+            let blob = try packs.rows.step() ? packs.rows.blob(0) ?? [] : []
+            packs.rows.done()
+            let rows = try TracePack.decode(blob, stackID: stmt.int(2), stackName: names[stmt.int(2)] ?? "", wanted: peek)
             let before = found.count
             for r in rows where inPage(r.id) && f.matches(r, stackID: stackID) { found.append(r) }
             if found.count > before {
@@ -95,11 +133,13 @@ extension Store {
         }
         var q = TraceQueryText()
         q.pack(.selectPacks)
-        f.packConditions(into: &q, stackID: stackID)
+        f.packConditions(into: &q, stackID: stackID, sparse: try sparseKeys(f))
         let stmt = try statement(q)
         defer { stmt.done() }
+        let peek: ((TracePack.Peek) -> Bool)? = f.peeks ? { f.mayMatch($0) } : nil
         while try stmt.step() {
-            for r in try TracePack.decode(stmt.blob(3) ?? [], stackID: stmt.int(2), stackName: "") where f.matches(r, stackID: stackID) {
+            let rows = try TracePack.decode(stmt.blob(3) ?? [], stackID: stmt.int(2), stackName: "", wanted: peek)
+            for r in rows where f.matches(r, stackID: stackID) {
                 for v in by.values(r) { counts[Self.group(by, v), default: 0] += 1 }
             }
         }

@@ -28,6 +28,22 @@ extension TraceFilter {
         return true
     }
 
+    /// The address and port conditions on a row read in place (`TracePack.Peek`): false only for
+    /// a row `matches` would refuse.
+    func mayMatch(_ p: TracePack.Peek) -> Bool {
+        if let a = addr, !(a.holds(p.saddr) || a.holds(p.daddr) || a.holds(p.natSaddr) || a.holds(p.natDaddr)) { return false }
+        if let a = src, !(a.holds(p.saddr) || a.holds(p.natSaddr)) { return false }
+        if let a = dst, !(a.holds(p.daddr) || a.holds(p.natDaddr)) { return false }
+        if let v = port, p.sport != v && p.dport != v && p.natSport != v && p.natDport != v { return false }
+        if let v = sport, p.sport != v && p.natSport != v { return false }
+        if let v = dport, p.dport != v && p.natDport != v { return false }
+        if let v = maxID, p.id > v { return false }
+        return true
+    }
+
+    /// Whether `mayMatch` tests anything.
+    var peeks: Bool { addr != nil || src != nil || dst != nil || port != nil || sport != nil || dport != nil || maxID != nil }
+
     /// The rule conditions on one rule event (a table named without its family: any family).
     func matches(_ h: TraceRuleHit) -> Bool {
         if let v = hook, h.hook != v { return false }
@@ -49,7 +65,7 @@ extension TraceFilter {
 
 extension AddressRange {
     /// SQL's `BETWEEN` on blobs: byte order, then length.
-    func holds(_ a: [UInt8]?) -> Bool {
+    func holds<C: Collection<UInt8>>(_ a: C?) -> Bool {
         guard let a else { return false }
         return !a.lexicographicallyPrecedes(lo) && !hi.lexicographicallyPrecedes(a)
     }

@@ -2,11 +2,33 @@ import Foundation
 
 /// Summary traces packed many to a row (migration 12). Each row is written as two parts, its
 /// columns (fixed-width numbers and length-prefixed strings) and its body, and each part as the
-/// runs of bytes where it differs from the same part of the row before it when the lengths agree
-/// (consecutive packets of a flow differ in a few digits), whole otherwise. Decoding checks every
-/// length and offset: a damaged pack is an error, never a crash.
+/// runs of bytes where it differs from the last part of the same length (packets of a flow differ
+/// in a few digits; a flow's drops and deliveries alternate between a few shapes), whole when no
+/// recent part has its length. Decoding checks every length and offset: a damaged pack is an
+/// error, never a crash. Version 1 compared with the row before only, which version 2 reads alike.
 enum TracePack {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
+
+    /// The last parts of distinct lengths, most recent first (`size` at most): what a part is
+    /// written against, kept alike by the writer and the reader.
+    struct Recent {
+        private(set) var parts: [[UInt8]] = []
+        static let size = 16
+
+        func last(ofLength n: Int) -> [UInt8]? { parts.first { $0.count == n } }
+
+        /// The last part of this length, taken out (so the reader rewrites it in place).
+        mutating func take(ofLength n: Int) -> [UInt8]? {
+            guard let k = parts.firstIndex(where: { $0.count == n }) else { return nil }
+            return parts.remove(at: k)
+        }
+
+        mutating func keep(_ p: [UInt8]) {
+            if let k = parts.firstIndex(where: { $0.count == p.count }) { parts.remove(at: k) }
+            parts.insert(p, at: 0)
+            if parts.count > Self.size { parts.removeLast() }
+        }
+    }
 
     /// The kinds of `trace_pack_keys` rows.
     enum Key: Int64 {
@@ -135,17 +157,14 @@ enum TracePack {
     static func encode(_ rows: ArraySlice<TraceRecord>) -> [UInt8] {
         var out: [UInt8] = [version]
         out.reserveCapacity(64 + rows.count * 48)
-        var prevCols: [UInt8] = [], cols: [UInt8] = []
-        cols.reserveCapacity(256)
-        var prevBody = ""
+        var recentCols = Recent(), recentBodies = Recent()
         for r in rows {
-            cols.removeAll(keepingCapacity: true)
+            var cols: [UInt8] = []
+            cols.reserveCapacity(160)
             columns(r, into: &cols)
-            cols.withUnsafeBufferPointer { c in prevCols.withUnsafeBufferPointer { p in delta(c, from: p, into: &out) } }
-            var body = r.body
-            body.withUTF8 { b in prevBody.withUTF8 { p in delta(b, from: p, into: &out) } }
-            swap(&prevCols, &cols)
-            prevBody = body
+            let body = Array(r.body.utf8)
+            write(cols, &recentCols, into: &out)
+            write(body, &recentBodies, into: &out)
         }
         return out
     }
@@ -214,6 +233,13 @@ enum TracePack {
         out.append(UInt8(v))
     }
 
+    /// A part against the last recent one of its length (or whole), then kept as the most recent.
+    private static func write(_ part: [UInt8], _ recent: inout Recent, into out: inout [UInt8]) {
+        let base = recent.last(ofLength: part.count) ?? []
+        part.withUnsafeBufferPointer { b in base.withUnsafeBufferPointer { p in delta(b, from: p, into: &out) } }
+        recent.keep(part)
+    }
+
     /// `b` after `p`: its length, then either 0 and the bytes, or 1 and (skip, run, bytes)
     /// triples covering it (runs of equal bytes shorter than 4 are taken into the run around them).
     private static func delta(_ b: UnsafeBufferPointer<UInt8>, from p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
@@ -243,18 +269,42 @@ enum TracePack {
     // MARK: decoding
 
     /// The rows of a pack of `stackID`'s, each named `stackName`.
-    static func decode(_ blob: [UInt8], stackID: Int64, stackName: String) throws(StoreError) -> [TraceRecord] {
+    /// `wanted` sees each row's id, ports and addresses before the row is built: rows it refuses
+    /// cost no strings or arrays (a query's candidate packs hold mostly rows it does not want).
+    static func decode(_ blob: [UInt8], stackID: Int64, stackName: String, wanted: ((Peek) -> Bool)? = nil) throws(StoreError) -> [TraceRecord] {
         var r = Reader(bytes: blob)
-        guard try r.byte() == version else { throw StoreError.damaged("trace pack of an unknown version") }
+        guard (1...version).contains(try r.byte()) else { throw StoreError.damaged("trace pack of an unknown version") }
         var out: [TraceRecord] = []
-        var cols: [UInt8] = [], body: [UInt8] = []
+        var recentCols = Recent(), recentBodies = Recent()
         while !r.atEnd {
-            try r.undelta(&cols)
-            try r.undelta(&body)
+            let cols = try r.undelta(&recentCols)
+            let body = try r.undelta(&recentBodies)
+            if let wanted, !wanted(try Peek(cols)) { continue }
             var c = Reader(bytes: cols)
             out.append(try row(&c, body: body, stackID: stackID, stackName: stackName))
         }
         return out
+    }
+
+    /// A row's id, ports and addresses read in place from its columns.
+    struct Peek {
+        var id: Int64
+        var sport: Int64?, dport: Int64?, natSport: Int64?, natDport: Int64?
+        var saddr: ArraySlice<UInt8>?, daddr: ArraySlice<UInt8>?, natSaddr: ArraySlice<UInt8>?, natDaddr: ArraySlice<UInt8>?
+
+        init(_ cols: [UInt8]) throws(StoreError) {
+            var c = Reader(bytes: cols)
+            let present = try c.fixed(2)
+            id = Int64(bitPattern: try c.fixed(8))
+            func number(_ bit: Int) throws(StoreError) -> Int64? { present & (1 << bit) != 0 ? Int64(bitPattern: try c.fixed(8)) : nil }
+            for bit in 0..<4 { _ = try number(bit) }
+            sport = try number(4); dport = try number(5); natSport = try number(6); natDport = try number(7)
+            _ = try c.fixed(8); _ = try c.fixed(8)
+            if present & (1 << 10) != 0 { saddr = try c.take(Int(try c.fixed(2))) }
+            if present & (1 << 11) != 0 { daddr = try c.take(Int(try c.fixed(2))) }
+            if present & (1 << 12) != 0 { natSaddr = present & (1 << 14) != 0 ? saddr : try c.take(Int(try c.fixed(2))) }
+            if present & (1 << 13) != 0 { natDaddr = present & (1 << 15) != 0 ? daddr : try c.take(Int(try c.fixed(2))) }
+        }
     }
 
     private static func row(_ c: inout Reader, body: [UInt8], stackID: Int64, stackName: String) throws(StoreError) -> TraceRecord {
@@ -294,12 +344,15 @@ enum TracePack {
             return bytes[at - 1]
         }
 
+        /// A little-endian number of 2 or 8 bytes (the widths `put` writes).
         mutating func fixed(_ width: Int) throws(StoreError) -> UInt64 {
             guard bytes.count - at >= width else { throw StoreError.damaged("trace pack ends early") }
-            var v: UInt64 = 0
-            for k in 0..<width { v |= UInt64(bytes[at + k]) << (8 * k) }
+            let from = at
             at += width
-            return v
+            return bytes.withUnsafeBytes { p in
+                width == 8 ? UInt64(littleEndian: p.loadUnaligned(fromByteOffset: from, as: UInt64.self))
+                    : UInt64(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: from, as: UInt16.self)))
+            }
         }
 
         mutating func varint() throws(StoreError) -> Int {
@@ -322,13 +375,15 @@ enum TracePack {
         mutating func string() throws(StoreError) -> [UInt8] { Array(try take(Int(try fixed(2)))) }
         mutating func text() throws(StoreError) -> String { String(decoding: try take(Int(try fixed(2))), as: UTF8.self) }
 
-        /// One part of a row, written by `delta` against `part` (the row before's), into `part`.
-        mutating func undelta(_ part: inout [UInt8]) throws(StoreError) {
+        /// One part of a row, written by `write` against the last part of its length in `recent`.
+        mutating func undelta(_ recent: inout Recent) throws(StoreError) -> [UInt8] {
             let n = try varint()
+            var part: [UInt8]
             switch try byte() {
             case 0: part = Array(try take(n))
             case 1:
-                guard n == part.count else { throw StoreError.damaged("trace pack row differs in length from the one before") }
+                guard let base = recent.take(ofLength: n) else { throw StoreError.damaged("trace pack row written against no recent one of its length") }
+                part = base
                 var pos = 0
                 while pos < n {
                     pos += try varint()
@@ -341,6 +396,8 @@ enum TracePack {
                 }
             default: throw StoreError.damaged("trace pack row of an unknown form")
             }
+            recent.keep(part)
+            return part
         }
     }
 }

@@ -60,15 +60,17 @@ final class TracePackTests: XCTestCase {
     }
 
     /// Two stores with the same rows: `full` keeps them in the traces table (each given parts),
-    /// `packed` in packs. Writer batches interleave the stacks, so packs' id spans overlap.
-    func stores(seed: UInt64, rows: Int = 1500) throws -> (full: Store, packed: Store) {
+    /// `packed` in packs. Writer batches interleave the stacks, so packs' id spans overlap; small
+    /// batches make many packs, so common values are in more than 256 (a key condition checked
+    /// per pack) and rare ones in fewer (their packs listed from the keys' index).
+    func stores(seed: UInt64, rows: Int = 1500, batch: Int = 300) throws -> (full: Store, packed: Store) {
         let full = try Store(path: dir.appendingPathComponent("full-\(seed).db").path)
         let packed = try Store(path: dir.appendingPathComponent("packed-\(seed).db").path)
         for s in [full, packed] { for n in ["a", "b"] { _ = try s.insertStack(name: n, config: "{}") } }
         var g = Random(state: seed)
         var id: Int64 = 0
         while id < rows {
-            let n = 1 + g.below(300)
+            let n = 1 + g.below(batch)
             var batch: [TraceRecord] = []
             for _ in 0..<n {
                 id += 1
@@ -127,7 +129,9 @@ final class TracePackTests: XCTestCase {
     }
 
     func testPacksAnswerQueriesAndCountsAsTheTracesTableDoes() throws {
-        let (full, packed) = try stores(seed: 1)
+        let (full, packed) = try stores(seed: 1, batch: 8)
+        XCTAssertEqual(try packed.sparseKeysForTests(TraceFilter(outcome: "delivered")), [false])
+        XCTAssertEqual(try packed.sparseKeysForTests({ var f = TraceFilter(); f.src = AddressRange(lo: Self.v4(198, 18, 2, 3), hi: Self.v4(198, 18, 2, 3)); f.handle = 2; f.table = "g"; f.chain = "c"; f.family = "ip"; return f }()), [false, true])
         var g = Random(state: 99)
         var nonEmpty = 0
         for k in 0..<250 {
@@ -201,6 +205,18 @@ final class TracePackTests: XCTestCase {
         let packedFlow = TracePack.encode(flow[...])
         XCTAssertEqual(try TracePack.decode(packedFlow, stackID: 3, stackName: ""), flow)
         XCTAssertEqual(packedFlow.count, 8466)   // 28 bytes a row; each whole is over 200
+        // Every 7th packet dropped (another shape of body and columns): written against the last
+        // row of its own shape, not the row before.
+        let mixed = flow.enumerated().map { k, r -> TraceRecord in
+            guard k % 7 == 0 else { return r }
+            var d = r
+            d.outcome = "dropped"; d.dropReason = "NETFILTER_DROP"
+            d.body = r.body.replacingOccurrences(of: "\"delivered\"", with: "\"dropped\",\"drop_reason\":\"NETFILTER_DROP\"")
+            return d
+        }
+        let packedMixed = TracePack.encode(mixed[...])
+        XCTAssertEqual(try TracePack.decode(packedMixed, stackID: 3, stackName: ""), mixed)
+        XCTAssertEqual(packedMixed.count, 8696)   // 29 bytes a row
         for cut in stride(from: 1, to: blob.count, by: 97) {
             var damaged = blob
             damaged[cut] ^= 0xff
@@ -208,6 +224,11 @@ final class TracePackTests: XCTestCase {
             _ = try? TracePack.decode(Array(blob.prefix(cut)), stackID: 3, stackName: "")
         }
         XCTAssertThrowsError(try TracePack.decode(Array(blob.dropLast()), stackID: 3, stackName: ""))
-        XCTAssertThrowsError(try TracePack.decode([2], stackID: 3, stackName: ""))
+        XCTAssertThrowsError(try TracePack.decode([3], stackID: 3, stackName: ""))
+        // Version 1 wrote each row against the one before when their lengths agreed: rows of one
+        // shape are the same bytes, and read alike.
+        var v1 = packedFlow
+        v1[0] = 1
+        XCTAssertEqual(try TracePack.decode(v1, stackID: 3, stackName: ""), flow)
     }
 }
