@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Injection over HTTP end to end (release build): UDP packets into a socket, one request per
 batch, as a JSON packet list, as NDJSON (one {"device","hex"} line a packet) and as a pcap body;
-over HTTP/1.1 and h2 (curl, prior knowledge); in the trace modes none, summary and full.
+over HTTP/1.1 and h2 (curl, prior knowledge); in the trace modes none, summary and full, and
+summary with ?results=none (traces stored, the answer only counts and their ids).
 Packets/s per request (median of 3, curl's time_total) with the answer's size. Batches are
 100,000 packets in the modes none and summary and 10,000 in full (every trace is stored).
 Usage: bench/inject.py [BINARY]"""
@@ -70,12 +71,14 @@ def bodies(n):
 
 sets = {BIG: bodies(BIG), SMALL: bodies(SMALL)}
 print("POST /v1/stacks/h/packets: UDP packets into a socket, one request a batch, median of 3 (curl time_total)")
-for mode, n in [("none", BIG), ("summary", BIG), ("full", SMALL)]:
+# summary/none: summary traces stored, the answer without them (?results=none: counts and trace_ids).
+for mode, n in [("none", BIG), ("summary", BIG), ("summary/none", BIG), ("full", SMALL)]:
+    trace, _, results = mode.partition("/")
     for h2 in (False, True):
         for kind, path, ctype, q in sets[n]:
-            runs = [post(f"/v1/stacks/h/packets?trace={mode}{q}", path, ctype, h2) for _ in range(3)]
+            runs = [post(f"/v1/stacks/h/packets?trace={trace}{q}" + (f"&results={results}" if results else ""), path, ctype, h2) for _ in range(3)]
             t = statistics.median(r[0] for r in runs)
-            print(f"  {mode:8} {'h2 ' if h2 else 'h1 '} {kind:6} {n:7,} packets: {n / t:12,.0f} packets/s  ({t * 1000:7.1f} ms, answer {runs[0][1]:,} bytes)")
+            print(f"  {mode:12} {'h2 ' if h2 else 'h1 '} {kind:6} {n:7,} packets: {n / t:12,.0f} packets/s  ({t * 1000:7.1f} ms, answer {runs[0][1]:,} bytes)")
 with open(os.path.join(work, "answer")) as f:
     last = json.load(f)
 print(f"last answer: {last['packets']} packets, outcomes {last['outcomes']}")

@@ -15,14 +15,16 @@ extension App {
     /// neighbours and their timers, random state, IP ID counters, rate limiters, RFS tables, UDP
     /// sockets' unread datagrams, reassembly queues, what waits on a neighbour). A restart
     /// restores them (Registry.load). Answers the stacks saved. Not kept yet: qdisc queues, htb
-    /// class state, TCP connections, set elements' own limits.
+    /// class state, TCP connections, set elements' own limits. `periodic` (the maintenance pass)
+    /// skips a stack until 19 times its last checkpoint's cost has passed (`checkpointNotBeforeNs`).
     @discardableResult
-    public func checkpoint() -> [String] {
+    public func checkpoint(periodic: Bool = false) -> [String] {
         var saved: [String] = []
         for e in registry.all() {
+            let start = DispatchTime.now().uptimeNanoseconds
             // The stack's lock without `withStack`: a checkpoint is not a use.
             e.lock.lock()
-            guard e.uses != e.usesCheckpointed, !e.deleted else { e.lock.unlock(); continue }
+            guard e.uses != e.usesCheckpointed, !e.deleted, !periodic || start >= e.checkpointNotBeforeNs else { e.lock.unlock(); continue }
             let uses = e.uses
             let clock = e.stack.clockNs, text = e.stack.checkpointRuleset()
             let conns = e.stack.conntrackCheckpoint()
@@ -34,7 +36,8 @@ extension App {
             do {
                 try store.saveState(stackID: e.record.id, StackState(version: try version.get(), clockNs: clock, ruleset: text, conntrack: .binary(conns), bpfMaps: maps,
                                                                    runtime: Self.runtimeDocument(runtime)))
-                e.lock.lock(); e.usesCheckpointed = uses; e.lock.unlock()
+                let end = DispatchTime.now().uptimeNanoseconds
+                e.lock.lock(); e.usesCheckpointed = uses; e.checkpointNotBeforeNs = end + 19 * (end - start); e.lock.unlock()
                 saved.append(e.record.name)
             } catch {
                 FileHandle.standardError.write(Data("checkpoint of stack \(e.record.name) not stored: \(error)\n".utf8))

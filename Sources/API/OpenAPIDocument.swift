@@ -270,6 +270,10 @@ paths:
           in: query
           description: "insns - XDP runs record every instruction they execute (the trace's xdp.steps)."
           schema: {type: string, enum: [insns]}
+        - name: results
+          in: query
+          description: "Which kept traces the answer carries: all (default), dropped (the dropped packets' only) or none (the counts, and trace_ids to query the stored traces by). The store keeps what the trace mode keeps either way. Not with progress (its lines carry counts only)."
+          schema: {type: string, enum: [all, dropped, none], default: all}
         - name: progress
           in: query
           description: "For a capture body - run it N packets at a time and answer with NDJSON progress lines (CaptureProgress), for captures of any size."
@@ -313,7 +317,7 @@ paths:
                 properties:
                   results:
                     type: array
-                    description: The traces the mode kept, in order (summary rows in the summary mode).
+                    description: The traces the mode kept, in order (summary rows in the summary mode); with results=dropped the dropped packets' only, with results=none none.
                     items:
                       oneOf:
                         - {$ref: '#/components/schemas/Trace'}
@@ -326,6 +330,13 @@ paths:
                     description: Packets by outcome, kept or not.
                     additionalProperties: {type: integer}
                   durable: {type: boolean}
+                  trace_ids:
+                    type: object
+                    description: "With results=dropped or none, when any trace was kept: the ids they were given, first to last (consecutive), for GET /v1/traces/{id} or a query."
+                    required: [first, last]
+                    properties:
+                      first: {type: integer}
+                      last: {type: integer}
             application/x-ndjson:
               schema:
                 type: string

@@ -5,6 +5,11 @@ import Store
 import Wire
 
 // POST /v1/stacks/{stack}/packets
+/// Which kept traces an injection's answer carries (`?results=`): every one (the default), the
+/// dropped packets' only, or none (the counts and the kept traces' ids): a large batch's answer
+/// need not repeat what the store holds.
+enum ResultsAnswer: String { case all, dropped, none }
+
 extension App {
     func injectPackets(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse { try injectPackets(req, name, held: nil) }
 
@@ -23,6 +28,10 @@ extension App {
         // `?xdp=insns`: XDP runs record every instruction (the verifier log's view, at run time).
         let xdpInsns = q.string("xdp")
         guard xdpInsns == nil || xdpInsns == "insns" else { throw Problem.badRequest("invalid-query", "xdp takes insns (an instruction trace of XDP runs)") }
+        let resultsParam = q.string("results")
+        guard let answer = ResultsAnswer(rawValue: resultsParam ?? "all") else {
+            throw Problem.badRequest("invalid-query", "results takes all, dropped or none (which kept traces the answer carries)")
+        }
         try q.finish()
         let e: StackEntry
         if let held { e = held } else { e = try entry(name) }
@@ -38,6 +47,7 @@ extension App {
         var offsets: [UInt64]? = nil
         let specs: [PacketSpec]
         guard progress < 0 || Self.isCapture(req) else { throw Problem.badRequest("invalid-query", "progress is for capture bodies (pcap, pcapng)") }
+        guard progress < 0 || resultsParam == nil else { throw Problem.badRequest("invalid-query", "results is for answers in one piece (progress lines carry counts only)") }
         if Self.isCapture(req) {
             guard rateParam < 0 else { throw Problem.badRequest("invalid-query", "rate_pps is for NDJSON bodies: a capture's packets keep their own spacing") }
             startNs = pcapStart >= 0 ? pcapStart : nil
@@ -82,7 +92,7 @@ extension App {
             })
         }
         let hops = held == nil ? followLinks(results, from: name) : [[Hop]](repeating: [], count: results.count)
-        return try storeTraces(results, hops: hops, mode: mode, entry: e, sync: sync)
+        return try storeTraces(results, hops: hops, mode: mode, entry: e, sync: sync, answer: answer)
     }
 
     /// A small injection answered on the loop thread, when nothing in it could wait: the stack's
@@ -182,14 +192,16 @@ extension App {
     /// Keeps the traces the mode wants (in the store and the answer) and answers every packet's
     /// outcome: the tail of an injection and of a socket send.
     func storeTraces(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
-                     extra: [(String, JSONValue)] = []) throws(Problem) -> HTTPResponse {
+                     extra: [(String, JSONValue)] = [], answer: ResultsAnswer = .all) throws(Problem) -> HTTPResponse {
         let stored = try storeRows(results, hops: hops, mode: mode, entry: e, sync: sync)
         let texts = stored.texts
         var body: [UInt8] = []
-        body.reserveCapacity(texts.reduce(32) { $0 + $1.utf8.count + 1 })
+        body.reserveCapacity(answer == .none ? 256 : texts.reduce(32) { $0 + $1.utf8.count + 1 })
         body.append(contentsOf: #"{"results":["#.utf8)
-        for (k, t) in texts.enumerated() {
-            if k > 0 { body.append(0x2c) }
+        var first = true
+        for (k, t) in texts.enumerated() where answer == .all || answer == .dropped && results[stored.origins[k]].outcome == .dropped {
+            if !first { body.append(0x2c) }
+            first = false
             body.append(contentsOf: t.utf8)
         }
         // Every packet counts, kept or not.
@@ -199,6 +211,10 @@ extension App {
         body.append(contentsOf: #"],"trace":"\#(mode.text)","packets":\#(results.count),"outcomes":\#(counts),"durable":\#(stored.durable)"#.utf8)
         // The last `dropped` traces of the answer were not stored: the writer's queue was full.
         if stored.dropped > 0 { body.append(contentsOf: #","traces_dropped":\#(stored.dropped)"#.utf8) }
+        // Without every trace in the answer, the ids it kept (consecutive), to query them by.
+        if answer != .all && !stored.ids.isEmpty {
+            body.append(contentsOf: #","trace_ids":{"first":\#(stored.ids.lowerBound),"last":\#(stored.ids.upperBound - 1)}"#.utf8)
+        }
         for (k, v) in extra { body.append(contentsOf: ",\(JSONValue.string(k).rendered()):\(v.rendered())".utf8) }
         body.append(0x7d)
         body.append(0x0a)
@@ -210,7 +226,7 @@ extension App {
     /// (so the writer commits while the rest render): their texts, their ids, how many the
     /// writer's full queue dropped (the last ones), and whether `sync` saw them committed.
     func storeRows(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
-                   from firstPacket: Int = 0) throws(Problem) -> (texts: [String], ids: Range<Int64>, dropped: Int, durable: Bool) {
+                   from firstPacket: Int = 0) throws(Problem) -> (texts: [String], origins: [Int], ids: Range<Int64>, dropped: Int, durable: Bool) {
         let name = e.record.name
         // Indices, not copies: a result copied retains each of its arrays.
         var keptIndexed: [(origin: Int, how: TraceMode.Kept)] = []
@@ -244,7 +260,7 @@ extension App {
         // Nothing kept: still a conflict when the stack was deleted meanwhile, as with rows.
         if keptIndexed.isEmpty { _ = try enqueueRows([], entry: e, dropAll: false) }
         let ids = first..<(first + Int64(keptIndexed.count))
-        return (texts, ids, dropped, sync && store.flush(ids: ids))
+        return (texts, keptIndexed.map(\.origin), ids, dropped, sync && store.flush(ids: ids))
     }
 
     /// Traces handed to the writer at a time by `storeRows`: small enough that the writer starts

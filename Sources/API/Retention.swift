@@ -33,7 +33,7 @@ extension App {
             while true {
                 Thread.sleep(forTimeInterval: seconds)
                 enforceRetention()
-                checkpoint()
+                checkpoint(periodic: true)
             }
         }
         t.name = "maintenance"

@@ -1,4 +1,4 @@
-import API
+@testable import API
 import Foundation
 import JSON
 import Kernel
@@ -66,6 +66,25 @@ final class CheckpointTests: AppTestCase {
         let changed = call("GET", "/v1/stacks/h/ruleset").raw
         XCTAssertTrue(changed.contains("quota 2000 bytes"), changed)
         XCTAssertEqual(clock(), clockBefore)   // the clock from the checkpoint still
+    }
+
+    /// The periodic pass leaves a stack alone until 19 times its last checkpoint's cost has
+    /// passed; an explicit checkpoint (shutdown, fork) saves it whatever the time.
+    func testThePeriodicPassSpacesCheckpointsByTheirCost() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", Self.stack).status, 201)
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.two).status, 200)
+        let e = try XCTUnwrap(app.registry.get("h"))
+        let start = DispatchTime.now().uptimeNanoseconds
+        XCTAssertEqual(app.checkpoint(periodic: true), ["h"])
+        let end = DispatchTime.now().uptimeNanoseconds
+        e.lock.lock(); let due = e.checkpointNotBeforeNs; e.lock.unlock()
+        XCTAssertGreaterThanOrEqual(due, end)
+        XCTAssertLessThanOrEqual(due, end + 19 * (end - start))
+        XCTAssertEqual(call("POST", "/v1/stacks/h/packets", Self.two).status, 200)
+        e.lock.lock(); e.checkpointNotBeforeNs = .max; e.lock.unlock()
+        XCTAssertEqual(app.checkpoint(periodic: true), [])
+        XCTAssertEqual(app.checkpoint(), ["h"])
+        XCTAssertEqual(app.checkpoint(), [])
     }
 
     /// The table is stored in its binary form; a checkpoint stored before it (a JSON array) still

@@ -54,6 +54,27 @@ final class TraceModeTests: AppTestCase {
         XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"x","trace":"everything"}"#).status, 422)
     }
 
+    /// `?results=` trims the answer, never what is stored: the dropped packets' traces only, or
+    /// none, with the ids the kept traces were given.
+    func testResultsTrimTheAnswerNotTheStore() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"r","trace":"summary","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"}],"sockets":[{"port":53}]}"#).status, 201)
+        let d = call("POST", "/v1/stacks/r/packets?results=dropped", Self.three)
+        XCTAssertEqual(kept(d), [#"2 "summary" "dropped""#, #"3 "summary" "dropped""#])
+        XCTAssertEqual(d.json?["trace_ids"], .object([("first", .int(1)), ("last", .int(3))]))
+        XCTAssertEqual(d.json?["outcomes"], .object([("delivered", .int(1)), ("dropped", .int(2))]))
+        let n = call("POST", "/v1/stacks/r/packets?results=none&sync=true", Self.three)
+        XCTAssertEqual(n.raw, #"{"results":[],"trace":"summary","packets":3,"outcomes":{"delivered":1,"dropped":2},"durable":true,"trace_ids":{"first":4,"last":6}}"# + "\n")
+        XCTAssertEqual(call("GET", "/v1/traces?stack=r&limit=10").json?["items"]?.rendered().components(separatedBy: "trace_id").count, 7)
+        // The default carries every kept trace, and no ids beside them.
+        let all = call("POST", "/v1/stacks/r/packets?trace=drops", Self.three)
+        XCTAssertEqual(kept(all), [#"7 full "dropped""#, #"8 full "dropped""#])
+        XCTAssertNil(all.json?["trace_ids"])
+        XCTAssertEqual(call("POST", "/v1/stacks/r/packets?results=some", Self.three).status, 400)
+        let pcap = call("POST", "/v1/stacks/r/packets?device=eth0&progress=10&results=none", "", type: "application/vnd.tcpdump.pcap")
+        XCTAssertEqual(pcap.status, 400)
+        XCTAssertEqual(pcap.json?["detail"], .string("results is for answers in one piece (progress lines carry counts only)"))
+    }
+
     /// Where packets die: stored traces counted by drop reason, outcome, device or stack under the
     /// list's filters; the list newest first with a cursor that keeps going down.
     func testAggregateAndNewestFirst() throws {
