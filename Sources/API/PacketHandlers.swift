@@ -241,13 +241,18 @@ extension App {
         for (k, (origin, how)) in keptIndexed.enumerated() {
             let id = first + Int64(k), r = results[origin]
             let h = origin < hops.count ? hops[origin] : []
-            let doc = how == .full ? TraceDocument.encode(id: id, stack: name, createdAt: now, r, hops: h)
-                : TraceDocument.summaryDocument(id: id, stack: name, createdAt: now, r, hops: h)
-            // A full trace's stages, netfilter events and frames go to rows of their own.
-            let split = how == .full ? TraceStorage.split(doc, frame: r.frame, emitted: r.emitted.map {
-                TraceFrame(direction: .out, device: $0.device, timeNs: Int64(clamping: $0.timeNs), bytes: $0.frame)
-            }) : nil
-            let text = split?.text ?? doc.rendered()
+            let text: String
+            var split: (text: String, body: String, parts: TraceParts)? = nil
+            if how == .full {
+                // A full trace's stages, netfilter events and frames go to rows of their own.
+                let doc = TraceDocument.encode(id: id, stack: name, createdAt: now, r, hops: h)
+                split = TraceStorage.split(doc, frame: r.frame, emitted: r.emitted.map {
+                    TraceFrame(direction: .out, device: $0.device, timeNs: Int64(clamping: $0.timeNs), bytes: $0.frame)
+                })
+                text = split?.text ?? doc.rendered()
+            } else {
+                text = TraceDocument.summaryText(id: id, stack: name, createdAt: now, r, hops: h)
+            }
             texts.append(text)
             rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
                                     dropReason: r.dropReason?.rawValue, createdAt: now, body: split?.body ?? text, index: TraceIndexing.index(r),

@@ -165,6 +165,43 @@ enum TraceDocument {
         return o.value
     }
 
+    /// `summaryDocument` rendered, written straight into bytes (a summary-mode batch renders one a
+    /// packet: the document's tree was most of that); the same text, byte for byte. A packet
+    /// that crossed links (hops) goes through the tree.
+    static func summaryText(id: Int64, stack: String, createdAt: String, _ r: PacketResult, hops: [Hop] = []) -> String {
+        guard hops.isEmpty else { return summaryDocument(id: id, stack: stack, createdAt: createdAt, r, hops: hops).rendered() }
+        var o: [UInt8] = []
+        o.reserveCapacity(320)
+        func key(_ k: StaticString) { o.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount)) }
+        func text(_ v: String?) { if let v { JSONValue.quote(v, into: &o) } else { key("null") } }
+        key("{\"trace_id\":"); JSONValue.decimal(Int(id), into: &o)
+        key(",\"stack\":"); text(stack)
+        key(",\"device\":"); text(r.device)
+        key(",\"trace\":\"summary\",\"outcome\":"); text(r.outcome.rawValue)
+        key(",\"drop_reason\":"); text(r.dropReason?.rawValue)
+        if let e = r.errno { key(",\"errno\":"); text(e) }
+        key(",\"created_at\":"); text(createdAt)
+        key(",\"start_ns\":"); JSONValue.decimal(Int(r.startNs), into: &o)
+        key(",\"end_ns\":"); JSONValue.decimal(Int(r.endNs), into: &o)
+        key(",\"last_stage\":"); text(r.stages.last?.stage.name)
+        if let x = r.xdp { key(",\"xdp_action\":"); text(x.action) }
+        key(",\"rules\":[")
+        var first = true
+        for e in r.nfEvents where !e.generated && (e.kind == .rule || e.kind == .policy) {
+            if !first { o.append(UInt8(ascii: ",")) }
+            first = false
+            key("{\"hook\":"); text(e.hook.rawValue)
+            key(",\"table\":"); text(e.table)
+            key(",\"chain\":"); text(e.chain)
+            key(",\"handle\":")
+            if let h = e.handle { JSONValue.decimal(h, into: &o) } else { key("null") }
+            key(",\"verdict\":"); text(e.verdict)
+            o.append(UInt8(ascii: "}"))
+        }
+        key("]}")
+        return String(decoding: o, as: UTF8.self)
+    }
+
     /// The list form: the columns, without stages and frame.
     static func summary(_ t: TraceRecord) -> JSONValue {
         var o = JSONObject()

@@ -74,9 +74,11 @@ enum TraceIndexing {
 
     /// "inet filter" (as trace events name tables) split into family and name.
     private static func hit(hook: String, table: String, chain: String, handle: Int64?, verdict: String) -> TraceRuleHit {
-        let parts = table.split(separator: " ", maxSplits: 1).map(String.init)
-        let (family, name) = parts.count == 2 ? (parts[0], parts[1]) : ("", table)
-        return TraceRuleHit(hook: hook, family: family, table: name, chain: chain, handle: handle, verdict: verdict)
+        guard let space = table.utf8.firstIndex(of: UInt8(ascii: " ")) else {
+            return TraceRuleHit(hook: hook, family: "", table: table, chain: chain, handle: handle, verdict: verdict)
+        }
+        return TraceRuleHit(hook: hook, family: String(table[..<space]), table: String(table[table.index(after: space)...]), chain: chain,
+                            handle: handle, verdict: verdict)
     }
 
     /// Fills in the columns of rows stored before migration 5, a batch at a time (at start-up).

@@ -1,0 +1,35 @@
+@testable import API
+import Foundation
+import JSON
+import Kernel
+import XCTest
+
+/// A summary row is written straight into bytes (`summaryText`); it must be `summaryDocument`
+/// rendered, byte for byte, for every kind of result: rules and policies, drops with and without
+/// a rule, a send's errno, names that need escaping.
+final class SummaryTextTests: AppTestCase {
+    func testSummaryTextIsTheDocumentRendered() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"}],"sockets":[{"port":53}]}"#).status, 201)
+        let ruleset = "table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 54 counter drop\n\t\tudp dport 56 reject\n\t\tudp dport 53 accept\n\t}\n}\n"
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", ruleset, type: "text/plain").status, 200)
+        let e = try XCTUnwrap(app.registry.get("h"))
+        let specs = try [53, 54, 55, 56].map { port in
+            try PacketSpec.decode(try JSONParser.parse(#"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":\#(port)}}"#),
+                                  path: "", stack: e.stack)
+        }
+        let results = e.withStack { s in s.inject(specs.map { Injection(device: $0.device.index, frame: $0.frame) }) }
+        XCTAssertEqual(results.map(\.outcome.rawValue), ["delivered", "dropped", "dropped", "dropped"])
+        var rules = 0
+        var failed = results[0]
+        failed.errno = "EAGAIN"   // a send's
+        for (k, r) in (results + [failed]).enumerated() {
+            for stack in ["h", "a\"b\\c\u{1}"] {
+                let text = TraceDocument.summaryText(id: Int64(k + 1), stack: stack, createdAt: "2026-12-08T00:00:00.000Z", r)
+                XCTAssertEqual(text, TraceDocument.summaryDocument(id: Int64(k + 1), stack: stack, createdAt: "2026-12-08T00:00:00.000Z", r).rendered())
+            }
+            rules += r.nfEvents.filter { $0.kind == .rule || $0.kind == .policy }.count
+        }
+        // Each packet's rule or its chain's policy (55), and the send's copy of the first.
+        XCTAssertEqual(rules, 5)
+    }
+}
