@@ -27,12 +27,16 @@ def call(method, path, body=None, ctype="application/json"):
         data = r.read()
     return time.perf_counter() - t0, data
 
-call("POST", "/v1/stacks", json.dumps({"name": "h", "trace": "full",
-     "devices": [{"name": "eth0", "mac": "02:00:00:00:00:02", "addresses": ["198.18.0.2/16"]}],
-     "neighbours": [{"address": "198.18.0.1", "mac": "02:00:00:00:00:01", "dev": "eth0"}],
-     "sockets": [{"protocol": "udp", "port": 9, "rcvbuf": 1 << 30}]}).encode())
-call("PUT", "/v1/stacks/h/ruleset", b"table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n"
-     b"\t\tudp dport 54 counter drop\n\t\tip saddr 198.18.200.0/24 drop\n\t\tudp dport 9 accept\n\t}\n}\n", "text/plain")
+def make_stack(name, trace):
+    """A host with a UDP socket on port 9 and three rules at input."""
+    call("POST", "/v1/stacks", json.dumps({"name": name, "trace": trace,
+         "devices": [{"name": "eth0", "mac": "02:00:00:00:00:02", "addresses": ["198.18.0.2/16"]}],
+         "neighbours": [{"address": "198.18.0.1", "mac": "02:00:00:00:00:01", "dev": "eth0"}],
+         "sockets": [{"protocol": "udp", "port": 9, "rcvbuf": 1 << 30}]}).encode())
+    call("PUT", f"/v1/stacks/{name}/ruleset", b"table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n"
+         b"\t\tudp dport 54 counter drop\n\t\tip saddr 198.18.200.0/24 drop\n\t\tudp dport 9 accept\n\t}\n}\n", "text/plain")
+
+make_stack("h", "full")
 
 def frame(k):
     """UDP from 198.18.x.y:sport to 198.18.0.2: to port 9 mostly (delivered), 54 (dropped by rule 2) every 7th, 55 (no socket) every 11th."""
@@ -127,12 +131,7 @@ def latencies(title, qs):
 latencies(f"\nQuery latency over the store (30 runs each, ms)", queries)
 
 # A stack whose traces are all summary rows: they are packed (migration 12).
-call("POST", "/v1/stacks", json.dumps({"name": "s", "trace": "summary",
-     "devices": [{"name": "eth0", "mac": "02:00:00:00:00:02", "addresses": ["198.18.0.2/16"]}],
-     "neighbours": [{"address": "198.18.0.1", "mac": "02:00:00:00:00:01", "dev": "eth0"}],
-     "sockets": [{"protocol": "udp", "port": 9, "rcvbuf": 1 << 30}]}).encode())
-call("PUT", "/v1/stacks/s/ruleset", b"table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n"
-     b"\t\tudp dport 54 counter drop\n\t\tip saddr 198.18.200.0/24 drop\n\t\tudp dport 9 accept\n\t}\n}\n", "text/plain")
+make_stack("s", "summary")
 print(f"\nFilling a summary stack with {summary_packets:,} packets")
 before = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp))
 t0, done, spent = time.perf_counter(), 0, 0.0
@@ -147,4 +146,6 @@ size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp)) - bef
 print(f"  {done:,} packets in {fill:.0f} s ({done / spent:,.0f} packets/s in the requests); database +{size / 1e6:,.0f} MB, {size / (done / 1e6) / 1e6:,.0f} MB per million packets")
 latencies(f"\nQuery latency over the summary stack alone (30 runs each, ms)",
           [(n, q.replace("/v1/traces?", "/v1/traces?stack=s&").replace("/v1/traces/aggregate?", "/v1/traces/aggregate?stack=s&").replace("stack=h&", "")) for n, q in queries])
+t, data = call("DELETE", "/v1/traces?stack=s&dport=55")
+print(f"\nDELETE /v1/traces?stack=s&dport=55 (about every 11th packet, from nearly every pack): {t:.2f} s, {data.decode().strip()}")
 srv.terminate(); srv.wait()

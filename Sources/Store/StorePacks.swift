@@ -216,7 +216,8 @@ extension Store {
         while true {
             var low = min(nextTrace ?? .max, heap.min ?? .max)
             while let first = nextPack, first <= low {
-                for r in try TracePack.decode(p.blob(3) ?? [], stackID: stackID, stackName: "") { heap.push(r.id) }
+                // Ids only: every row refused before it is built.
+                _ = try TracePack.decode(p.blob(3) ?? [], stackID: stackID, stackName: "", wanted: { heap.push($0.id); return false })
                 nextPack = try p.step() ? p.int(0) : nil
                 low = min(low, heap.min ?? .max)
             }
