@@ -138,7 +138,7 @@ final class CaptureRun: @unchecked Sendable {
             return s.inject(batch.indices.map { Injection(device: device, frame: batch[$0].frame, atNs: base + offsets[$0]) })
         }
         clockNs = clock
-        let stored = try app.storeRows(results, hops: app.followLinks(results, from: e.record.name), mode: mode, entry: e, sync: sync, from: packets)
+        let stored = try app.storeRows(results, hops: app.followLinks(results, from: e.record.name), mode: mode, entry: e, sync: sync, from: packets, answer: .none)
         packets += results.count
         for (key, n) in App.outcomeRuns(results) { outcomes[key.outcome.rawValue, default: 0] += n }
         traces += stored.ids.count - stored.dropped

@@ -193,7 +193,7 @@ extension App {
     /// outcome: the tail of an injection and of a socket send.
     func storeTraces(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
                      extra: [(String, JSONValue)] = [], answer: ResultsAnswer = .all) throws(Problem) -> HTTPResponse {
-        let stored = try storeRows(results, hops: hops, mode: mode, entry: e, sync: sync)
+        let stored = try storeRows(results, hops: hops, mode: mode, entry: e, sync: sync, answer: answer)
         let texts = stored.texts
         var body: [UInt8] = []
         body.reserveCapacity(answer == .none ? 256 : texts.reduce(32) { $0 + $1.utf8.count + 1 })
@@ -223,10 +223,11 @@ extension App {
 
     /// The traces `mode` keeps of `results` (packet `from + k` of its injection), rendered once
     /// for the store and the answer, handed to the writer a piece at a time as they are rendered
-    /// (so the writer commits while the rest render): their texts, their ids, how many the
+    /// (so the writer commits while the rest render): their texts (empty where neither the store
+    /// nor `answer` needs one: a summary row stored as its columns alone), their ids, how many the
     /// writer's full queue dropped (the last ones), and whether `sync` saw them committed.
     func storeRows(_ results: [PacketResult], hops: [[Hop]], mode: TraceMode, entry e: StackEntry, sync: Bool,
-                   from firstPacket: Int = 0) throws(Problem) -> (texts: [String], origins: [Int], ids: Range<Int64>, dropped: Int, durable: Bool) {
+                   from firstPacket: Int = 0, answer: ResultsAnswer = .all) throws(Problem) -> (texts: [String], origins: [Int], ids: Range<Int64>, dropped: Int, durable: Bool) {
         let name = e.record.name
         // Indices, not copies: a result copied retains each of its arrays.
         var keptIndexed: [(origin: Int, how: TraceMode.Kept)] = []
@@ -241,7 +242,7 @@ extension App {
         for (k, (origin, how)) in keptIndexed.enumerated() {
             let id = first + Int64(k), r = results[origin]
             let h = origin < hops.count ? hops[origin] : []
-            let text: String
+            let text: String, body: String
             var split: (text: String, body: String, parts: TraceParts)? = nil
             if how == .full {
                 // A full trace's stages, netfilter events and frames go to rows of their own.
@@ -250,12 +251,16 @@ extension App {
                     TraceFrame(direction: .out, device: $0.device, timeNs: Int64(clamping: $0.timeNs), bytes: $0.frame)
                 })
                 text = split?.text ?? doc.rendered()
+                body = split?.body ?? text
             } else {
-                text = TraceDocument.summaryText(id: id, stack: name, createdAt: now, r, hops: h)
+                let columns = TraceDocument.summaryFromColumns(r, hops: h)
+                let shown = answer == .all || answer == .dropped && r.outcome == .dropped
+                text = columns && !shown ? "" : TraceDocument.summaryText(id: id, stack: name, createdAt: now, r, hops: h)
+                body = columns ? "" : text
             }
             texts.append(text)
             rows.append(TraceRecord(id: id, stackID: e.record.id, stackName: name, device: r.device, outcome: r.outcome.rawValue,
-                                    dropReason: r.dropReason?.rawValue, createdAt: now, body: split?.body ?? text, index: TraceIndexing.index(r),
+                                    dropReason: r.dropReason?.rawValue, createdAt: now, body: body, index: TraceIndexing.index(r),
                                     parts: split?.parts))
             if rows.count == Self.storePiece || k == keptIndexed.count - 1 {
                 dropped += try enqueueRows(rows, entry: e, dropAll: dropped > 0)

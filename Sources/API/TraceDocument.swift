@@ -170,27 +170,54 @@ enum TraceDocument {
     /// that crossed links (hops) goes through the tree.
     static func summaryText(id: Int64, stack: String, createdAt: String, _ r: PacketResult, hops: [Hop] = []) -> String {
         guard hops.isEmpty else { return summaryDocument(id: id, stack: stack, createdAt: createdAt, r, hops: hops).rendered() }
+        let rules = r.nfEvents.lazy.filter { !$0.generated && ($0.kind == .rule || $0.kind == .policy) }
+            .map { SummaryRule(hook: $0.hook.rawValue, table: $0.table, chain: $0.chain, handle: $0.handle, verdict: $0.verdict) }
+        return summaryText(id: id, stack: stack, device: r.device, outcome: r.outcome.rawValue, dropReason: r.dropReason?.rawValue, errno: r.errno,
+                           createdAt: createdAt, startNs: Int(r.startNs), endNs: Int(r.endNs), lastStage: r.stages.last?.stage.name, xdpAction: r.xdp?.action,
+                           rules: rules)
+    }
+
+    /// A summary row that needs nothing but its columns (no hops, errno or XDP action): it is
+    /// stored without its text (`TraceStorage.document` writes it again from them).
+    static func summaryFromColumns(_ r: PacketResult, hops: [Hop]) -> Bool { hops.isEmpty && r.errno == nil && r.xdp == nil }
+
+    /// The same text from a stored row's columns (a row `summaryFromColumns` said needs nothing else).
+    static func summaryText(_ t: TraceRecord) -> String {
+        let x = t.index
+        let rules = x.rules.lazy.map { SummaryRule(hook: $0.hook, table: $0.family.isEmpty ? $0.table : "\($0.family) \($0.table)", chain: $0.chain,
+                                                   handle: $0.handle.map { Int($0) }, verdict: $0.verdict) }
+        return summaryText(id: t.id, stack: t.stackName, device: t.device, outcome: t.outcome, dropReason: t.dropReason, errno: nil, createdAt: t.createdAt,
+                           startNs: Int(x.startNs ?? 0), endNs: Int(x.endNs ?? 0), lastStage: x.lastStage, xdpAction: nil, rules: rules)
+    }
+
+    /// A rule (or policy) a summary row names.
+    struct SummaryRule {
+        var hook: String, table: String, chain: String, handle: Int?, verdict: String
+    }
+
+    private static func summaryText(id: Int64, stack: String, device: String, outcome: String, dropReason: String?, errno: String?, createdAt: String,
+                                    startNs: Int, endNs: Int, lastStage: String?, xdpAction: String?, rules: some Sequence<SummaryRule>) -> String {
         var o: [UInt8] = []
         o.reserveCapacity(320)
         func key(_ k: StaticString) { o.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount)) }
         func text(_ v: String?) { if let v { JSONValue.quote(v, into: &o) } else { key("null") } }
         key("{\"trace_id\":"); JSONValue.decimal(Int(id), into: &o)
         key(",\"stack\":"); text(stack)
-        key(",\"device\":"); text(r.device)
-        key(",\"trace\":\"summary\",\"outcome\":"); text(r.outcome.rawValue)
-        key(",\"drop_reason\":"); text(r.dropReason?.rawValue)
-        if let e = r.errno { key(",\"errno\":"); text(e) }
+        key(",\"device\":"); text(device)
+        key(",\"trace\":\"summary\",\"outcome\":"); text(outcome)
+        key(",\"drop_reason\":"); text(dropReason)
+        if let e = errno { key(",\"errno\":"); text(e) }
         key(",\"created_at\":"); text(createdAt)
-        key(",\"start_ns\":"); JSONValue.decimal(Int(r.startNs), into: &o)
-        key(",\"end_ns\":"); JSONValue.decimal(Int(r.endNs), into: &o)
-        key(",\"last_stage\":"); text(r.stages.last?.stage.name)
-        if let x = r.xdp { key(",\"xdp_action\":"); text(x.action) }
+        key(",\"start_ns\":"); JSONValue.decimal(startNs, into: &o)
+        key(",\"end_ns\":"); JSONValue.decimal(endNs, into: &o)
+        key(",\"last_stage\":"); text(lastStage)
+        if let x = xdpAction { key(",\"xdp_action\":"); text(x) }
         key(",\"rules\":[")
         var first = true
-        for e in r.nfEvents where !e.generated && (e.kind == .rule || e.kind == .policy) {
+        for e in rules {
             if !first { o.append(UInt8(ascii: ",")) }
             first = false
-            key("{\"hook\":"); text(e.hook.rawValue)
+            key("{\"hook\":"); text(e.hook)
             key(",\"table\":"); text(e.table)
             key(",\"chain\":"); text(e.chain)
             key(",\"handle\":")

@@ -43,8 +43,10 @@ enum TraceStorage {
         return (String(decoding: bytes, as: UTF8.self), String(decoding: body, as: UTF8.self), parts)
     }
 
-    /// A stored trace's document as text: its body, with its events and frames back in place.
+    /// A stored trace's document as text: its body, with its events and frames back in place; a
+    /// summary row stored without its text (`TraceDocument.summaryFromColumns`), written from its columns.
     static func document(_ rec: TraceRecord) -> String {
+        if rec.body.isEmpty && rec.parts == nil { return TraceDocument.summaryText(rec) }
         guard let parts = rec.parts, case .object(let fields) = (try? JSONParser.parse(rec.body)) ?? .null else { return rec.body }
         let own = parts.frames.first.flatMap { $0.direction == .out ? nil : $0 }
         return JSONValue.object(fields.map { key, value in

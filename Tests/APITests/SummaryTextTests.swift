@@ -32,4 +32,20 @@ final class SummaryTextTests: AppTestCase {
         // Each packet's rule or its chain's policy (55), and the send's copy of the first.
         XCTAssertEqual(rules, 5)
     }
+
+    /// Summary rows need no text in the store: each reads back (GET /v1/traces/ID) as the answer
+    /// that first showed it, rules, policy and drop reason included; one with an errno keeps its text.
+    func testSummaryRowsStoredAsColumnsReadAsTheirAnswer() throws {
+        XCTAssertEqual(call("POST", "/v1/stacks", #"{"name":"h","trace":"summary","devices":[{"name":"eth0","mac":"02:00:00:00:00:02","addresses":["198.18.0.2/24"]}],"neighbours":[{"address":"198.18.0.1","mac":"02:00:00:00:00:01","dev":"eth0"}],"sockets":[{"port":53}]}"#).status, 201)
+        XCTAssertEqual(call("PUT", "/v1/stacks/h/ruleset", "table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 54 counter drop\n\t\tudp dport 53 accept\n\t}\n}\n", type: "text/plain").status, 200)
+        let packets = [53, 54, 55].map { #"{"device":"eth0","eth":{"src":"02:00:00:00:00:01"},"ipv4":{"src":"198.18.0.1"},"udp":{"sport":9,"dport":\#($0)}}"# }
+        let a = call("POST", "/v1/stacks/h/packets?sync=true", #"{"packets":["# + packets.joined(separator: ",") + "]}")
+        guard case .array(let items) = a.json?["results"] ?? .null else { return XCTFail(a.raw) }
+        XCTAssertEqual(items.count, 3)
+        for item in items {
+            guard case .int(let id) = item["trace_id"] ?? .null else { return XCTFail(item.rendered()) }
+            XCTAssertEqual(try store.trace(id: Int64(id))?.body, "")
+            XCTAssertEqual(call("GET", "/v1/traces/\(id)").raw.trimmingCharacters(in: .newlines), item.rendered())
+        }
+    }
 }
