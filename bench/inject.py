@@ -2,7 +2,8 @@
 """Injection over HTTP end to end (release build): UDP packets into a socket, one request per
 batch, as a JSON packet list, as NDJSON (one {"device","hex"} line a packet) and as a pcap body;
 over HTTP/1.1 and h2 (curl, prior knowledge); in the trace modes none, summary and full, and
-summary with ?results=none (traces stored, the answer only counts and their ids).
+summary with ?results=none (traces stored, the answer only counts and their ids), also with
+?sync=true (answered once the traces are committed).
 Packets/s per request (median of 3, curl's time_total) with the answer's size. Batches are
 100,000 packets in the modes none and summary and 10,000 in full (every trace is stored).
 Usage: bench/inject.py [BINARY]"""
@@ -81,17 +82,19 @@ def drain():
 
 sets = {BIG: bodies(BIG), SMALL: bodies(SMALL)}
 print("POST /v1/stacks/h/packets: UDP packets into a socket, one request a batch, median of 3 (curl time_total)")
-# summary/none: summary traces stored, the answer without them (?results=none: counts and trace_ids).
-for mode, n in [("none", BIG), ("summary", BIG), ("summary/none", BIG), ("full", SMALL)]:
-    trace, _, results = mode.partition("/")
+# summary/none: summary traces stored, the answer without them (?results=none: counts and trace_ids);
+# summary/none/sync: the same, answered once the traces are committed (durable ingest).
+for mode, n in [("none", BIG), ("summary", BIG), ("summary/none", BIG), ("summary/none/sync", BIG), ("full", SMALL)]:
+    trace, results, sync = (mode.split("/") + ["", ""])[:3]
     for h2 in (False, True):
         for kind, path, ctype, q in sets[n]:
             runs = []
             for _ in range(3):
-                runs.append(post(f"/v1/stacks/h/packets?trace={trace}{q}" + (f"&results={results}" if results else ""), path, ctype, h2))
+                query = f"/v1/stacks/h/packets?trace={trace}{q}" + (f"&results={results}" if results else "") + ("&sync=true" if sync else "")
+                runs.append(post(query, path, ctype, h2))
                 drain()
             t = statistics.median(r[0] for r in runs)
-            print(f"  {mode:12} {'h2 ' if h2 else 'h1 '} {kind:6} {n:7,} packets: {n / t:12,.0f} packets/s  ({t * 1000:7.1f} ms, answer {runs[0][1]:,} bytes)")
+            print(f"  {mode:17} {'h2 ' if h2 else 'h1 '} {kind:6} {n:7,} packets: {n / t:12,.0f} packets/s  ({t * 1000:7.1f} ms, answer {runs[0][1]:,} bytes)")
 with open(os.path.join(work, "answer")) as f:
     last = json.load(f)
 print(f"last answer: {last['packets']} packets, outcomes {last['outcomes']}")
