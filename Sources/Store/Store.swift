@@ -565,7 +565,7 @@ public final class Store: @unchecked Sendable {
         writer.flush()
         return try locked { () throws(StoreError) -> Int64? in
             var cut: Int64? = nil
-            let packed = try packedCounts()[stackID] ?? 0
+            let packed = try packedCount(stackID: stackID)
             if let maxTraces, packed == 0 {
                 try newestKeptStmt.reset([.int(stackID), .int(Int64(maxTraces))])
                 if try newestKeptStmt.step() { cut = newestKeptStmt.int(0) }

@@ -5,6 +5,8 @@ final class PackStatements {
     let insert, insertKey, delete, byID, rows, sizes, ofStackUpTo, oldestOfStack, olderThan: Statement
     /// A stack's rows in the traces table: how many, and their ids in order (retention by count).
     let countTraces, traceIDs: Statement
+    /// How many rows a stack's packs hold (retention, each second for each stack that has one).
+    let sizeOfStack: Statement
     /// Whether a stack has rows in the traces table, and packs: a query skips the side that has
     /// none (an index walk for a value the stack lacks would read every other stack's rows).
     let anyTrace, anyPack: Statement
@@ -20,6 +22,7 @@ final class PackStatements {
         oldestOfStack = try db.prepare("SELECT first_id, last_id, stack_id, rows FROM trace_packs WHERE stack_id = ?1 ORDER BY first_id")
         olderThan = try db.prepare("SELECT first_id, last_id, stack_id, rows, wall_max FROM trace_packs WHERE stack_id = ?1 AND wall_min < ?2 ORDER BY last_id DESC")
         countTraces = try db.prepare("SELECT COUNT(*) FROM traces WHERE stack_id = ?1")
+        sizeOfStack = try db.prepare("SELECT COALESCE(SUM(n), 0) FROM trace_packs WHERE stack_id = ?1")
         traceIDs = try db.prepare("SELECT id FROM traces WHERE stack_id = ?1 ORDER BY id")
         anyTrace = try db.prepare("SELECT 1 FROM traces WHERE stack_id = ?1 LIMIT 1")
         anyPack = try db.prepare("SELECT 1 FROM trace_packs WHERE stack_id = ?1 LIMIT 1")
@@ -199,6 +202,13 @@ extension Store {
         var out: [Int64: Int] = [:]
         while try packs.sizes.step() { out[packs.sizes.int(0)] = Int(packs.sizes.int(1)) }
         return out
+    }
+
+    /// How many of one stack's rows are packed. Called with the lock held.
+    func packedCount(stackID: Int64) throws(StoreError) -> Int {
+        try packs.sizeOfStack.reset([.int(stackID)])
+        defer { packs.sizeOfStack.done() }
+        return try packs.sizeOfStack.step() ? Int(packs.sizeOfStack.int(0)) : 0
     }
 
     /// The `count`th lowest id of a stack's rows, packed or not (nil: it has fewer). Packs come by
