@@ -8,7 +8,12 @@ import Wire
 /// Which kept traces an injection's answer carries (`?results=`): every one (the default), the
 /// dropped packets' only, or none (the counts and the kept traces' ids): a large batch's answer
 /// need not repeat what the store holds.
-enum ResultsAnswer: String { case all, dropped, none }
+enum ResultsAnswer: String {
+    case all, dropped, none
+
+    /// Whether the answer carries this packet's trace (when the mode kept one).
+    func shows(_ r: PacketResult) -> Bool { self == .all || self == .dropped && r.outcome == .dropped }
+}
 
 extension App {
     func injectPackets(_ req: HTTPRequest, _ name: String) throws(Problem) -> HTTPResponse { try injectPackets(req, name, held: nil) }
@@ -199,7 +204,7 @@ extension App {
         body.reserveCapacity(answer == .none ? 256 : texts.reduce(32) { $0 + $1.utf8.count + 1 })
         body.append(contentsOf: #"{"results":["#.utf8)
         var first = true
-        for (k, t) in texts.enumerated() where answer == .all || answer == .dropped && results[stored.origins[k]].outcome == .dropped {
+        for (k, t) in texts.enumerated() where answer.shows(results[stored.origins[k]]) {
             if !first { body.append(0x2c) }
             first = false
             body.append(contentsOf: t.utf8)
@@ -254,8 +259,7 @@ extension App {
                 body = split?.body ?? text
             } else {
                 let columns = TraceDocument.summaryFromColumns(r, hops: h)
-                let shown = answer == .all || answer == .dropped && r.outcome == .dropped
-                text = columns && !shown ? "" : TraceDocument.summaryText(id: id, stack: name, createdAt: now, r, hops: h)
+                text = columns && !answer.shows(r) ? "" : TraceDocument.summaryText(id: id, stack: name, createdAt: now, r, hops: h)
                 body = columns ? "" : text
             }
             texts.append(text)

@@ -137,44 +137,19 @@ enum TraceDocument {
     }
 
     /// The `summary` trace mode's row: outcome, drop reason, the last stage reached and the rules
-    /// (or policies) that decided, without stages, frames or rule text.
-    static func summaryDocument(id: Int64, stack: String, createdAt: String, _ r: PacketResult, hops: [Hop] = []) -> JSONValue {
-        var o = JSONObject()
-        o.set("trace_id", Int(id))
-        o.set("stack", stack)
-        o.set("device", r.device)
-        o.set("trace", "summary")
-        o.set("outcome", r.outcome.rawValue)
-        o.set("drop_reason", r.dropReason.map { .string($0.rawValue) } ?? .null)
-        o.setIfPresent("errno", r.errno)
-        o.set("created_at", createdAt)
-        o.set("start_ns", Int(r.startNs))
-        o.set("end_ns", Int(r.endNs))
-        o.set("last_stage", r.stages.last.map { .string($0.stage.name) } ?? .null)
-        if let x = r.xdp { o.set("xdp_action", x.action) }
-        o.set("rules", .array(r.nfEvents.filter { !$0.generated && ($0.kind == .rule || $0.kind == .policy) }.map { e in
-            .object([("hook", .string(e.hook.rawValue)), ("table", .string(e.table)), ("chain", .string(e.chain)),
-                     ("handle", e.handle.map { .int($0) } ?? .null), ("verdict", .string(e.verdict))])
-        }))
-        if !hops.isEmpty {
-            o.set("hops", .array(hops.map { h in
-                .object([("stack", .string(h.stack)), ("device", .string(h.result.device)), ("outcome", .string(h.result.outcome.rawValue)),
-                         ("drop_reason", h.result.dropReason.map { .string($0.rawValue) } ?? .null), ("end_ns", .int(Int(h.result.endNs)))])
-            }))
-        }
-        return o.value
-    }
-
-    /// `summaryDocument` rendered, written straight into bytes (a summary-mode batch renders one a
-    /// packet: the document's tree was most of that); the same text, byte for byte. A packet
-    /// that crossed links (hops) goes through the tree.
+    /// (or policies) that decided, without stages, frames or rule text; the next stacks' outcomes
+    /// when it crossed links. Written straight into bytes: a summary-mode batch renders one a
+    /// packet, and a document tree was most of that.
     static func summaryText(id: Int64, stack: String, createdAt: String, _ r: PacketResult, hops: [Hop] = []) -> String {
-        guard hops.isEmpty else { return summaryDocument(id: id, stack: stack, createdAt: createdAt, r, hops: hops).rendered() }
         let rules = r.nfEvents.lazy.filter { !$0.generated && ($0.kind == .rule || $0.kind == .policy) }
             .map { SummaryRule(hook: $0.hook.rawValue, table: $0.table, chain: $0.chain, handle: $0.handle, verdict: $0.verdict) }
+        let hopList: JSONValue? = hops.isEmpty ? nil : .array(hops.map { h in
+            .object([("stack", .string(h.stack)), ("device", .string(h.result.device)), ("outcome", .string(h.result.outcome.rawValue)),
+                     ("drop_reason", h.result.dropReason.map { .string($0.rawValue) } ?? .null), ("end_ns", .int(Int(h.result.endNs)))])
+        })
         return summaryText(id: id, stack: stack, device: r.device, outcome: r.outcome.rawValue, dropReason: r.dropReason?.rawValue, errno: r.errno,
                            createdAt: createdAt, startNs: Int(r.startNs), endNs: Int(r.endNs), lastStage: r.stages.last?.stage.name, xdpAction: r.xdp?.action,
-                           rules: rules)
+                           rules: rules, hops: hopList)
     }
 
     /// A summary row that needs nothing but its columns (no hops, errno or XDP action): it is
@@ -196,7 +171,8 @@ enum TraceDocument {
     }
 
     private static func summaryText(id: Int64, stack: String, device: String, outcome: String, dropReason: String?, errno: String?, createdAt: String,
-                                    startNs: Int, endNs: Int, lastStage: String?, xdpAction: String?, rules: some Sequence<SummaryRule>) -> String {
+                                    startNs: Int, endNs: Int, lastStage: String?, xdpAction: String?, rules: some Sequence<SummaryRule>,
+                                    hops: JSONValue? = nil) -> String {
         var o: [UInt8] = []
         o.reserveCapacity(320)
         func key(_ k: StaticString) { o.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount)) }
@@ -225,7 +201,9 @@ enum TraceDocument {
             key(",\"verdict\":"); text(e.verdict)
             o.append(UInt8(ascii: "}"))
         }
-        key("]}")
+        key("]")
+        if let hops { key(",\"hops\":"); o.append(contentsOf: hops.utf8()) }
+        o.append(UInt8(ascii: "}"))
         return String(decoding: o, as: UTF8.self)
     }
 

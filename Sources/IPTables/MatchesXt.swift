@@ -4,9 +4,15 @@ import NFTables
 // by a translation): what each runs as in the model, its saved form and its listing.
 extension IPTMatches {
     /// libxt_dscp's class names (`--dscp-class`, and the DSCP target's `--set-dscp-class`).
-    static let dscpClasses: [String: UInt8] = ["CS0": 0, "CS1": 8, "CS2": 16, "CS3": 24, "CS4": 32, "CS5": 40, "CS6": 48, "CS7": 56, "BE": 0,
+    private static let dscpClasses: [String: UInt8] = ["CS0": 0, "CS1": 8, "CS2": 16, "CS3": 24, "CS4": 32, "CS5": 40, "CS6": 48, "CS7": 56, "BE": 0,
                                                "AF11": 10, "AF12": 12, "AF13": 14, "AF21": 18, "AF22": 20, "AF23": 22, "AF31": 26, "AF32": 28,
                                                "AF33": 30, "AF41": 34, "AF42": 36, "AF43": 38, "EF": 46]
+
+    /// A DSCP value as libxt_dscp reads it: a class name (`--dscp-class`, `--set-dscp-class`) or a
+    /// number of at most 63.
+    static func dscpValue(_ text: String, className: Bool) -> UInt8? {
+        className ? dscpClasses[text.uppercased()] : NFConstants.number(text).flatMap { $0 <= 63 ? UInt8($0) : nil }
+    }
 
     /// libxt_connlimit: one of --connlimit-above/--connlimit-upto, a prefix length mask.
     static func connlimit(_ m: IPTMatch, _ ctx: IPTContext, _ o: inout Out) throws(IPTablesError) {
@@ -128,8 +134,7 @@ extension IPTMatches {
             o.nft.append("ether saddr \(op(x.negated))\(mac)")
             text = o.nft[0]
         case "dscp":
-            let value = x.name == "dscp-class" ? dscpClasses[a.text.uppercased()] : NFConstants.number(a.text).flatMap { $0 <= 63 ? UInt8($0) : nil }
-            guard let v = value else { throw bad() }
+            guard let v = dscpValue(a.text, className: x.name == "dscp-class") else { throw bad() }
             let hex = hex2(v)
             o.save += " \(neg)--dscp \(hex)"
             o.nft.append("ip dscp \(op(x.negated))\(hex)")

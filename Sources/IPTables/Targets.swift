@@ -79,9 +79,7 @@ enum IPTTargets {
             // nft's `ip dscp set` writes them.
             guard ctx.table == "mangle" else { throw ctx.fail("RULE_APPEND failed (Invalid argument): rule in chain \(ctx.chain)", t.column) }
             guard let o = t.options.last else { throw ctx.fail("DSCP target: Parameter --set-dscp is required", t.column) }
-            let v = o.name == "set-dscp-class" ? IPTMatches.dscpClasses[o.args[0].text.uppercased()]
-                : NFConstants.number(o.args[0].text).flatMap { $0 <= 63 ? UInt8($0) : nil }
-            guard let v else { throw ctx.fail("DSCP target: Invalid DSCP value `\(o.args[0].text)'", o.args[0].column) }
+            guard let v = IPTMatches.dscpValue(o.args[0].text, className: o.name == "set-dscp-class") else { throw ctx.fail("DSCP target: Invalid DSCP value `\(o.args[0].text)'", o.args[0].column) }
             let nft = "ip dscp set \(IPTMatches.hex2(v))"
             return Out(save: " --set-dscp \(IPTMatches.hex2(v))", nft: nft, xt: NFXtExpr(target: true, name: "DSCP", text: nft))
         case "REJECT":

@@ -50,6 +50,9 @@ extension TraceQueryText {
 
 /// One condition on a pack's keys: a value (or one of six, or a range) of one kind or either of two.
 struct PackKey {
+    /// Fewer key rows than this (the probe's LIMIT) make a condition sparse.
+    static let sparseBelow = 256
+
     var kinds: [TracePack.Key]
     var values: [Statement.Value]
     var range = false

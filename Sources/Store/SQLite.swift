@@ -64,7 +64,7 @@ final class Statement {
     init(_ stmt: OpaquePointer, connection: SQLiteConnection) { self.stmt = stmt; self.connection = connection }
     deinit { sqlite3_finalize(stmt) }
 
-    enum Value {
+    enum Value: Hashable {
         case int(Int64), text(String), blob([UInt8]), null
     }
 

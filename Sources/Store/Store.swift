@@ -373,7 +373,7 @@ public final class Store: @unchecked Sendable {
             for stack in stacks {
                 let group = packed[stack] ?? []
                 for start in stride(from: 0, to: group.count, by: Store.packRows) {
-                    let piece = Array(group[start..<min(start + Store.packRows, group.count)])
+                    let piece = group[start..<min(start + Store.packRows, group.count)]
                     do { try insertPack(piece) } catch where error.isConstraint { failed += piece.map(\.id) }
                 }
             }
@@ -442,28 +442,7 @@ public final class Store: @unchecked Sendable {
             guard let plan = try plan(f) else { return [] }
             let has = try holds(stackID: plan.stackID)
             var counts: [TraceValue: Int] = [:]
-            var q = TraceQueryText()
-            if by.perRule {
-                q.add(by.expression)
-                if f.hasTraceConditions { q.add(.joinTraces) }
-            } else {
-                q.add(.selectGroup); q.add(by.expression); q.add(.countFrom)
-            }
-            q.add(.whereAll)
-            f.conditions(into: &q, stackID: plan.stackID, denseRules: plan.denseRules, sparseAddresses: plan.sparseAddresses, densePort: plan.densePort)
-            q.add(by == .rule ? .groupBy4 : .groupBy)
-            let stmt = try statement(q)
-            while has.traces, try stmt.step() {
-                switch by {
-                case .rule:
-                    // "ip f input handle 2", or "... policy" for a chain's policy.
-                    let what = stmt.optInt(3).map { "handle \($0)" } ?? "policy"
-                    counts[.text("\(stmt.text(0) ?? "") \(stmt.text(1) ?? "") \(stmt.text(2) ?? "") \(what)"), default: 0] += Int(stmt.int(4))
-                default:
-                    counts[stmt.value(0), default: 0] += Int(stmt.int(1))
-                }
-            }
-            stmt.done()
+            if has.traces { try countTraces(by: by, f, plan, into: &counts) }
             if has.packs { try countPacked(by: by, f, stackID: plan.stackID, into: &counts) }
             return counts.map { value, n in
                 guard by == .stack, case .int(let id) = value else { return (value, n) }
@@ -472,10 +451,37 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// Adds the traces table's rows `f` selects to `counts`, grouped by `by` in SQL. Lock held.
+    private func countTraces(by: TraceAggregate, _ f: TraceFilter, _ plan: Plan, into counts: inout [TraceValue: Int]) throws(StoreError) {
+        var q = TraceQueryText()
+        if by.perRule {
+            q.add(by.expression)
+            if f.hasTraceConditions { q.add(.joinTraces) }
+        } else {
+            q.add(.selectGroup); q.add(by.expression); q.add(.countFrom)
+        }
+        q.add(.whereAll)
+        f.conditions(into: &q, stackID: plan.stackID, denseRules: plan.denseRules, sparseAddresses: plan.sparseAddresses, densePort: plan.densePort)
+        q.add(by == .rule ? .groupBy4 : .groupBy)
+        let stmt = try statement(q)
+        while try stmt.step() {
+            switch by {
+            case .rule:
+                let text = TraceAggregate.ruleText(family: stmt.text(0) ?? "", table: stmt.text(1) ?? "", chain: stmt.text(2) ?? "", handle: stmt.optInt(3))
+                counts[.text(text), default: 0] += Int(stmt.int(4))
+            default:
+                counts[stmt.value(0), default: 0] += Int(stmt.int(1))
+            }
+        }
+        stmt.done()
+    }
+
     /// What a query needs before it runs: the stack's id (nil plan: a named stack that does not
     /// exist, so nothing matches), stack names by id, and whether the rule conditions select many
     /// rule events (then each trace is checked, newest first; otherwise their traces are looked up).
-    private func plan(_ f: TraceFilter) throws(StoreError) -> (stackID: Int64?, names: [Int64: String], denseRules: Bool, sparseAddresses: Bool, densePort: Bool)? {
+    private typealias Plan = (stackID: Int64?, names: [Int64: String], denseRules: Bool, sparseAddresses: Bool, densePort: Bool)
+
+    private func plan(_ f: TraceFilter) throws(StoreError) -> Plan? {
         let names = try stackNames()
         let stackID = f.stack.flatMap { n in names.first { $0.value == n }?.key }
         if f.stack != nil && stackID == nil { return nil }

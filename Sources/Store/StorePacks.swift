@@ -37,10 +37,11 @@ extension Store {
     /// its packs' sizes (a 4,096-row pack made an address query over 2 million rows 70 ms).
     static let packRows = 512
 
-    /// One stack's summary rows as one pack, sorted by id, with its keys. Inside the writer's
-    /// transaction; a constraint (the stack was deleted meanwhile) fails the whole pack.
-    func insertPack(_ unsorted: [TraceRecord]) throws(StoreError) {
-        let rows = unsorted.sorted { $0.id < $1.id }[...]
+    /// One stack's summary rows as one pack, by id (as an injection enqueues them; sorted when
+    /// concurrent ones interleaved), with its keys. Inside the writer's transaction; a
+    /// constraint (the stack was deleted meanwhile) fails the whole pack.
+    func insertPack(_ given: ArraySlice<TraceRecord>) throws(StoreError) {
+        let rows = zip(given, given.dropFirst()).allSatisfy({ $0.id < $1.id }) ? given : given.sorted { $0.id < $1.id }[...]
         let b = TracePack.bounds(rows), s = packs.insert
         s.bind(1, b.firstID); s.bind(2, b.lastID); s.bind(3, rows[rows.startIndex].stackID); s.bind(4, Int64(rows.count))
         s.bind(5, b.startMin); s.bind(6, b.startMax); s.bind(7, b.wallMin); s.bind(8, b.wallMax); s.bind(9, b.stagesLo); s.bind(10, b.stagesHi)
@@ -66,12 +67,9 @@ extension Store {
         try f.packKeys.map { (key: PackKey) throws(StoreError) -> Bool in
             let stmt = try statement(key.probe)
             defer { stmt.done() }
-            return try stmt.step() && stmt.int(0) < 256
+            return try stmt.step() && stmt.int(0) < PackKey.sparseBelow
         }
     }
-
-    /// `sparseKeys` under the lock (for tests).
-    func sparseKeysForTests(_ f: TraceFilter) throws(StoreError) -> [Bool] { try locked { () throws(StoreError) -> [Bool] in try sparseKeys(f) } }
 
     /// The stored trace `id` from the packs, if one holds it. Called with the lock held.
     func packedTrace(id: Int64, names: [Int64: String]) throws(StoreError) -> TraceRecord? {
@@ -131,7 +129,7 @@ extension Store {
             }
             let stmt = try statement(q)
             defer { stmt.done() }
-            while try stmt.step() { counts[Self.group(by, stmt.value(0)), default: 0] += Int(stmt.int(1)) }
+            while try stmt.step() { counts[Self.keyGroup(by, stmt.value(0)), default: 0] += Int(stmt.int(1)) }
             return
         }
         var q = TraceQueryText()
@@ -143,19 +141,19 @@ extension Store {
         while try stmt.step() {
             let rows = try TracePack.decode(stmt.blob(3) ?? [], stackID: stmt.int(2), stackName: "", wanted: peek)
             for r in rows where f.matches(r, stackID: stackID) {
-                for v in by.values(r) { counts[Self.group(by, v), default: 0] += 1 }
+                for v in by.values(r) { counts[v, default: 0] += 1 }
             }
         }
     }
 
-    /// A pack key's (or row's) value as the traces table's count gives it: an absent value NULL,
-    /// a rule as "FAMILY TABLE CHAIN handle N" or "... policy".
-    static func group(_ by: TraceAggregate, _ v: TraceValue) -> TraceValue {
-        if case .blob(let b) = v, b.isEmpty, !by.isAddress { return .null }
+    /// A pack key's value as the traces table's count gives it: an absent value (kept as an empty
+    /// blob) NULL, a rule as `TraceAggregate.ruleText`.
+    static func keyGroup(_ by: TraceAggregate, _ v: TraceValue) -> TraceValue {
+        if case .blob(let b) = v, b.isEmpty { return .null }
         guard by == .rule, case .text(let t) = v else { return v }
         let p = t.split(separator: "\u{1}", omittingEmptySubsequences: false).map(String.init)
         guard p.count == 4 else { return v }
-        return .text("\(p[0]) \(p[1]) \(p[2]) \(p[3].isEmpty ? "policy" : "handle \(p[3])")")
+        return .text(TraceAggregate.ruleText(family: p[0], table: p[1], chain: p[2], handle: Int64(p[3])))
     }
 
     /// Takes the rows `drop` picks out of the packs `select(after)` lists (ordered by first id,
@@ -180,7 +178,7 @@ extension Store {
                         let kept = rows.filter { !drop($0) }
                         guard kept.count < rows.count else { continue }
                         try packs.delete.run([.int(p.first)])
-                        if !kept.isEmpty { try insertPack(kept) }
+                        if !kept.isEmpty { try insertPack(kept[...]) }
                         total[p.stack, default: 0] += rows.count - kept.count
                     }
                     try db.exec("COMMIT")

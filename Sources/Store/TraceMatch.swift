@@ -55,11 +55,11 @@ extension TraceFilter {
         return true
     }
 
-    /// Conditions only the pack keys can answer for every row at once: none but the stack.
+    /// No condition but the stack: the pack keys' counts answer for every row at once.
     var onlyStack: Bool {
-        outcome == nil && dropReason == nil && device == nil && lastStage == nil && stage == nil && startFrom == nil && startTo == nil
-            && wallFrom == nil && wallTo == nil && proto == nil && addr == nil && src == nil && dst == nil && port == nil && sport == nil
-            && dport == nil && !hasRuleConditions && maxID == nil
+        var rest = self
+        rest.stack = nil
+        return !rest.hasConditions && maxID == nil
     }
 }
 
@@ -72,8 +72,13 @@ extension AddressRange {
 }
 
 extension TraceAggregate {
+    /// A rule's group: "ip f input handle 2", or "... policy" for a chain's policy.
+    static func ruleText(family: String, table: String, chain: String, handle: Int64?) -> String {
+        "\(family) \(table) \(chain) \(handle.map { "handle \($0)" } ?? "policy")"
+    }
+
     /// A row's group values (one, or one per rule event for rules and hooks), as the traces
-    /// table's GROUP BY gives them; a rule as (family, table, chain, handle) in `ruleGroup`.
+    /// table's GROUP BY gives them; a rule as `ruleText`.
     func values(_ r: TraceRecord) -> [TraceValue] {
         let x = r.index
         func i(_ v: Int64?) -> TraceValue { v.map { .int($0) } ?? .null }
@@ -93,7 +98,7 @@ extension TraceAggregate {
         case .natDaddr: return [b(x.natDaddr)]
         case .natSport: return [i(x.natSport)]
         case .natDport: return [i(x.natDport)]
-        case .rule: return x.rules.map { .text(TracePack.ruleKey(family: $0.family, table: $0.table, chain: $0.chain, handle: $0.handle)) }
+        case .rule: return x.rules.map { .text(Self.ruleText(family: $0.family, table: $0.table, chain: $0.chain, handle: $0.handle)) }
         case .hook: return x.rules.map { .text($0.hook) }
         }
     }

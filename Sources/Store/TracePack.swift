@@ -130,26 +130,6 @@ enum TracePack {
 
     private struct KeyValue: Hashable {
         var kind: Key, value: Statement.Value
-        static func == (a: Self, b: Self) -> Bool { a.kind == b.kind && TracePack.same(a.value, b.value) }
-        func hash(into h: inout Hasher) {
-            h.combine(kind)
-            switch value {
-            case .int(let n): h.combine(0); h.combine(n)
-            case .text(let t): h.combine(1); h.combine(t)
-            case .blob(let b): h.combine(2); h.combine(b)
-            case .null: h.combine(3)
-            }
-        }
-    }
-
-    static func same(_ a: Statement.Value, _ b: Statement.Value) -> Bool {
-        switch (a, b) {
-        case (.int(let x), .int(let y)): x == y
-        case (.text(let x), .text(let y)): x == y
-        case (.blob(let x), .blob(let y)): x == y
-        case (.null, .null): true
-        default: false
-        }
     }
 
     // MARK: encoding

@@ -34,6 +34,11 @@ final class LinkAPITests: AppTestCase {
         // The stored trace has the hops too.
         guard case .int(let id)? = rows[0]["trace_id"] else { return XCTFail(r.raw) }
         XCTAssertEqual(call("GET", "/v1/traces/\(id)").json?["hops"]?.rendered().contains(#""stack":"h2""#), true)
+        // A summary row carries the hops' outcomes, and is stored with its text (read back alike).
+        let s = call("POST", "/v1/stacks/h1/sockets/1/send?trace=summary", #"{"to":"198.18.1.2","port":5000,"payload":"hello"}"#)
+        guard case .array(let srows) = s.json?["results"], let row = srows.first, case .int(let sid)? = row["trace_id"] else { return XCTFail(s.raw) }
+        XCTAssertEqual(row["hops"]?.rendered(), #"[{"stack":"r","device":"eth0","outcome":"forwarded","drop_reason":null,"end_ns":13972},{"stack":"h2","device":"eth0","outcome":"delivered","drop_reason":null,"end_ns":35142}]"#)
+        XCTAssertEqual(call("GET", "/v1/traces/\(sid)").raw.trimmingCharacters(in: .newlines), row.rendered())
     }
 
     func testLinksPersistLoseAndGoWithAStack() throws {

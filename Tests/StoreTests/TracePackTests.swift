@@ -130,8 +130,9 @@ final class TracePackTests: XCTestCase {
 
     func testPacksAnswerQueriesAndCountsAsTheTracesTableDoes() throws {
         let (full, packed) = try stores(seed: 1, batch: 8)
-        XCTAssertEqual(try packed.sparseKeysForTests(TraceFilter(outcome: "delivered")), [false])
-        XCTAssertEqual(try packed.sparseKeysForTests({ var f = TraceFilter(); f.src = AddressRange(lo: Self.v4(198, 18, 2, 3), hi: Self.v4(198, 18, 2, 3)); f.handle = 2; f.table = "g"; f.chain = "c"; f.family = "ip"; return f }()), [false, true])
+        func sparse(_ f: TraceFilter) throws -> [Bool] { try packed.locked { () throws(StoreError) -> [Bool] in try packed.sparseKeys(f) } }
+        XCTAssertEqual(try sparse(TraceFilter(outcome: "delivered")), [false])
+        XCTAssertEqual(try sparse({ var f = TraceFilter(); f.src = AddressRange(lo: Self.v4(198, 18, 2, 3), hi: Self.v4(198, 18, 2, 3)); f.handle = 2; f.table = "g"; f.chain = "c"; f.family = "ip"; return f }()), [false, true])
         var g = Random(state: 99)
         var nonEmpty = 0
         for k in 0..<250 {
